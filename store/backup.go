@@ -1,0 +1,308 @@
+package store
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// A backup is a tar archive: first manifestName, a JSON manifest listing
+// every file with its size and SHA-256, then the files of a pebble
+// checkpoint under "db/". Restore checks every byte against the manifest and
+// opens the result before it replaces anything.
+
+const (
+	manifestName   = "APPLIANCE-BACKUP.json"
+	manifestFormat = 1
+	maxManifest    = 1 << 20
+)
+
+// Errors of backup and restore.
+var (
+	// ErrNotEmpty is returned by Restore onto a data directory that already
+	// holds a store, unless forced.
+	ErrNotEmpty = errors.New("store: data directory already holds a store")
+	// ErrBadArchive is wrapped by every verification failure of Restore.
+	ErrBadArchive = errors.New("store: bad backup archive")
+)
+
+type manifest struct {
+	Format  int            `json:"format"`
+	Created time.Time      `json:"created"`
+	Files   []manifestFile `json:"files"`
+}
+
+type manifestFile struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Backup writes a consistent archive of the live store to w: a pebble
+// checkpoint (with the WAL flushed, so every acknowledged write is in it)
+// taken in a temporary directory beside the store, then streamed.
+func (d *DB) Backup(ctx context.Context, w io.Writer) error {
+	tmp, err := os.MkdirTemp(d.dir, ".backup-")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	cp := filepath.Join(tmp, "cp")
+	if err := d.db.Checkpoint(cp, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("backup: checkpoint: %w", err)
+	}
+	return writeArchive(ctx, w, cp)
+}
+
+func writeArchive(ctx context.Context, w io.Writer, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	m := manifest{Format: manifestFormat, Created: time.Now().UTC()}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			return fmt.Errorf("backup: unexpected %q in checkpoint", e.Name())
+		}
+		sum, size, err := hashFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		m.Files = append(m.Files, manifestFile{Name: e.Name(), Size: size, SHA256: sum})
+	}
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	tw := tar.NewWriter(w)
+	hdr := &tar.Header{Name: manifestName, Mode: 0o600, Size: int64(len(mb)), ModTime: m.Created, Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if _, err := tw.Write(mb); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	for _, f := range m.Files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := addFile(tw, filepath.Join(dir, f.Name), "db/"+f.Name, f.Size, m.Created); err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
+func addFile(tw *tar.Writer, src, name string, size int64, mtime time.Time) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hdr := &tar.Header{Name: name, Mode: 0o600, Size: size, ModTime: mtime, Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	// The checkpoint's files are immutable, so exactly size bytes follow.
+	_, err = io.CopyN(tw, f, size)
+	return err
+}
+
+func hashFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// Restore replaces the store in dataDir with the archive read from r. It
+// refuses a data directory that already holds a store unless force is set.
+// The archive is unpacked beside the store, every file checked against the
+// manifest, and the result opened and read end to end; only then is it
+// swapped in (rename, then fsync of the parent). On any failure the current
+// store is untouched. The caller makes sure no server runs on dataDir.
+func Restore(r io.Reader, dataDir string, force bool) error {
+	dbDir := filepath.Join(dataDir, DBDir)
+	if !force {
+		if ents, err := os.ReadDir(dbDir); err == nil && len(ents) > 0 {
+			return fmt.Errorf("restore into %q: %w (use --force to replace it)", dataDir, ErrNotEmpty)
+		}
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	tmp := dbDir + ".restore"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := unpack(r, tmp); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := verifyOpen(tmp); err != nil {
+		return fmt.Errorf("restore: %w: %v", ErrBadArchive, err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	old := ""
+	if _, err := os.Stat(dbDir); err == nil {
+		old = fmt.Sprintf("%s.old-%d", dbDir, time.Now().UnixNano())
+		if err := os.Rename(dbDir, old); err != nil {
+			return fmt.Errorf("restore: move current store aside: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, dbDir); err != nil {
+		if old != "" {
+			_ = os.Rename(old, dbDir)
+		}
+		return fmt.Errorf("restore: %w", err)
+	}
+	ok = true
+	if err := syncDir(dataDir); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if old != "" {
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("restore: remove old store: %w", err)
+		}
+	}
+	return nil
+}
+
+// unpack extracts and verifies the archive into dir.
+func unpack(r io.Reader, dir string) error {
+	tr := tar.NewReader(r)
+	hdr, err := tr.Next()
+	if err != nil || hdr.Name != manifestName || hdr.Size > maxManifest {
+		return fmt.Errorf("%w: no manifest first (%v)", ErrBadArchive, err)
+	}
+	var m manifest
+	if err := json.NewDecoder(io.LimitReader(tr, maxManifest)).Decode(&m); err != nil {
+		return fmt.Errorf("%w: manifest: %v", ErrBadArchive, err)
+	}
+	if m.Format != manifestFormat {
+		return fmt.Errorf("%w: unknown format %d", ErrBadArchive, m.Format)
+	}
+	want := make(map[string]manifestFile, len(m.Files))
+	for _, f := range m.Files {
+		if !validName(f.Name) || f.Size < 0 {
+			return fmt.Errorf("%w: bad file entry %q", ErrBadArchive, f.Name)
+		}
+		want["db/"+f.Name] = f
+	}
+	seen := 0
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrBadArchive, err)
+		}
+		f, ok := want[hdr.Name]
+		if !ok || hdr.Typeflag != tar.TypeReg || hdr.Size != f.Size {
+			return fmt.Errorf("%w: unexpected entry %q", ErrBadArchive, hdr.Name)
+		}
+		delete(want, hdr.Name)
+		if err := writeChecked(tr, filepath.Join(dir, f.Name), f); err != nil {
+			return err
+		}
+		seen++
+	}
+	if len(want) > 0 || seen == 0 {
+		return fmt.Errorf("%w: %d files missing", ErrBadArchive, len(want))
+	}
+	return nil
+}
+
+func validName(n string) bool {
+	return n != "" && n == path.Base(n) && n != "." && n != ".." && !strings.ContainsAny(n, `/\`)
+}
+
+func writeChecked(r io.Reader, dst string, f manifestFile) error {
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(r, f.Size))
+	if err == nil && n != f.Size {
+		err = fmt.Errorf("%w: %s truncated", ErrBadArchive, f.Name)
+	}
+	if err == nil && hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+		err = fmt.Errorf("%w: %s checksum mismatch", ErrBadArchive, f.Name)
+	}
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// verifyOpen opens the unpacked store read-only and reads every key, which
+// checks every block's checksum.
+func verifyOpen(dir string) error {
+	pdb, err := pebble.Open(dir, pebbleOptions(true))
+	if err != nil {
+		return err
+	}
+	it, err := pdb.NewIter(nil)
+	if err != nil {
+		pdb.Close()
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if _, err := it.ValueAndErr(); err != nil {
+			it.Close()
+			pdb.Close()
+			return err
+		}
+	}
+	err = it.Close()
+	if cerr := pdb.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}

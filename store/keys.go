@@ -1,0 +1,169 @@
+package store
+
+import "encoding/binary"
+
+// The whole key schema of the store. Every key starts with one byte naming
+// its record family; ids and timestamps inside keys are big-endian so that
+// byte order is numeric order and a family (or a site's part of it) is one
+// contiguous range. Values are the versioned encodings in records.go unless a
+// line says otherwise.
+//
+// Key builders append into a fresh buffer; never append to a shared prefix
+// slice (it would share the backing array between callers).
+const (
+	// prefixMeta + name -> raw value. Store-wide settings and counters:
+	// "seq" (uint64 BE, the id sequence), "setup" (sha256 of the one-time
+	// setup token), "secret" (server secret for cookies and metrics).
+	prefixMeta byte = 'm'
+
+	// prefixUser + email (lower case) -> User.
+	prefixUser byte = 'u'
+
+	// prefixAuth + sha256(cookie token) -> LoginSession.
+	prefixAuth byte = 'a'
+
+	// prefixToken + sha256(api token) -> Token.
+	prefixToken byte = 'k'
+
+	// prefixSite + site id (uint32 BE) -> Site.
+	prefixSite byte = 's'
+
+	// prefixSiteKey + site key (32 bytes) -> site id (uint32 BE).
+	prefixSiteKey byte = 'S'
+
+	// prefixVisitor + visitor id (uint64 BE) -> Visitor.
+	prefixVisitor byte = 'v'
+
+	// prefixProperty + visitor id (uint64 BE) + property name -> raw value.
+	prefixProperty byte = 'p'
+
+	// prefixSession + site id (uint32 BE) + session id (uint64 BE) -> Session.
+	// Ids grow with time, so a site's sessions are in arrival order.
+	prefixSession byte = 'e'
+
+	// prefixHit + site id (uint32 BE) + hit id (uint64 BE) -> Hit.
+	prefixHit byte = 'h'
+
+	// prefixEvent + site id (uint32 BE) + event id (uint64 BE) -> Event.
+	prefixEvent byte = 'x'
+
+	// prefixRollup + site id (uint32 BE) + day (uint32 BE, days since
+	// 1970-01-01 UTC) + metric name -> counters, combined by the merge
+	// operator in merge.go (daily roll-ups kept as data arrives).
+	prefixRollup byte = 'r'
+)
+
+// Reserved for the call-tracking, lead and webhook families (issues to come);
+// listed here so that no two families ever share a byte.
+//
+//	'n' numbers config, 'l' lease history, 'c' calls, 'L' leads,
+//	'b' callbacks, 'q' callback schedule, 'w' webhook endpoints,
+//	'o' webhook outbox, 'd' webhook delivery log.
+
+func key1(prefix byte, n int) []byte {
+	b := make([]byte, 1, 1+n)
+	b[0] = prefix
+	return b
+}
+
+// MetaKey is the key of a store-wide setting.
+func MetaKey(name string) []byte { return append(key1(prefixMeta, len(name)), name...) }
+
+// UserKey is the key of the user with the given (lower-cased) email.
+func UserKey(email string) []byte { return append(key1(prefixUser, len(email)), email...) }
+
+// AuthKey is the key of a login session by the hash of its cookie token.
+func AuthKey(tokenHash []byte) []byte {
+	return append(key1(prefixAuth, len(tokenHash)), tokenHash...)
+}
+
+// TokenKey is the key of an API token by its hash.
+func TokenKey(tokenHash []byte) []byte {
+	return append(key1(prefixToken, len(tokenHash)), tokenHash...)
+}
+
+// SiteKey is the key of a site record.
+func SiteKey(id uint32) []byte { return binary.BigEndian.AppendUint32(key1(prefixSite, 4), id) }
+
+// SiteKeyIndexKey is the key of the index from a public site key to its id.
+func SiteKeyIndexKey(siteKey string) []byte {
+	return append(key1(prefixSiteKey, len(siteKey)), siteKey...)
+}
+
+// VisitorKey is the key of a visitor record.
+func VisitorKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64(key1(prefixVisitor, 8), id)
+}
+
+// PropertyKey is the key of one visitor property.
+func PropertyKey(visitor uint64, name string) []byte {
+	b := binary.BigEndian.AppendUint64(key1(prefixProperty, 8+len(name)), visitor)
+	return append(b, name...)
+}
+
+// PropertyPrefix is the key prefix of all properties of a visitor.
+func PropertyPrefix(visitor uint64) []byte {
+	return binary.BigEndian.AppendUint64(key1(prefixProperty, 8), visitor)
+}
+
+func siteIDKey(prefix byte, site uint32, id uint64) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefix, 12), site)
+	return binary.BigEndian.AppendUint64(b, id)
+}
+
+func sitePrefix(prefix byte, site uint32) []byte {
+	return binary.BigEndian.AppendUint32(key1(prefix, 4), site)
+}
+
+// SessionKey is the key of a session of a site.
+func SessionKey(site uint32, id uint64) []byte { return siteIDKey(prefixSession, site, id) }
+
+// SessionPrefix is the key prefix of all sessions of a site.
+func SessionPrefix(site uint32) []byte { return sitePrefix(prefixSession, site) }
+
+// HitKey is the key of a hit (page view) of a site.
+func HitKey(site uint32, id uint64) []byte { return siteIDKey(prefixHit, site, id) }
+
+// HitPrefix is the key prefix of all hits of a site.
+func HitPrefix(site uint32) []byte { return sitePrefix(prefixHit, site) }
+
+// EventKey is the key of a custom event of a site.
+func EventKey(site uint32, id uint64) []byte { return siteIDKey(prefixEvent, site, id) }
+
+// EventPrefix is the key prefix of all events of a site.
+func EventPrefix(site uint32) []byte { return sitePrefix(prefixEvent, site) }
+
+// RollupKey is the key of one daily counter of a site.
+func RollupKey(site uint32, day uint32, metric string) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixRollup, 8+len(metric)), site)
+	b = binary.BigEndian.AppendUint32(b, day)
+	return append(b, metric...)
+}
+
+// RollupPrefix is the key prefix of a site's counters of one day.
+func RollupPrefix(site uint32, day uint32) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixRollup, 8), site)
+	return binary.BigEndian.AppendUint32(b, day)
+}
+
+// PrefixEnd returns the smallest key greater than every key with the prefix,
+// the exclusive upper bound of a prefix scan; nil when there is none.
+func PrefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// IDFromKey returns the trailing big-endian uint64 of a site-scoped key
+// (session, hit, event); ok is false when the key is too short.
+func IDFromKey(key []byte) (id uint64, ok bool) {
+	if len(key) < 13 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(key[len(key)-8:]), true
+}

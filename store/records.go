@@ -1,0 +1,288 @@
+package store
+
+// Record types of the store, each with its versioned encoding. Times are Unix
+// milliseconds (UTC). A record type changes only by adding a version: the
+// decoder keeps reading every version it ever wrote.
+
+// Site is one web site served by the appliance.
+type Site struct {
+	ID      uint32
+	Key     string   // public, 32 chars [A-Za-z0-9], in the install code
+	Name    string   // shown in the dashboard
+	Domains []string // host names the site lives on
+	Secret  []byte   // per-site HMAC secret for credential keys
+	Created int64
+}
+
+const siteVersion = 1
+
+// Encode returns the versioned encoding of s.
+func (s *Site) Encode() []byte {
+	e := newEncoder(siteVersion, 64+len(s.Name))
+	e.uint(uint64(s.ID))
+	e.str(s.Key)
+	e.str(s.Name)
+	e.strs(s.Domains)
+	e.bytes(s.Secret)
+	e.int(s.Created)
+	return e.b
+}
+
+// DecodeSite decodes a Site; the result does not alias b.
+func DecodeSite(b []byte) (Site, error) {
+	d, _ := newDecoder(b, "site", siteVersion)
+	var s Site
+	id := d.uint()
+	if id > 1<<32-1 {
+		d.fail("site id out of range")
+	}
+	s.ID = uint32(id)
+	s.Key = d.str()
+	s.Name = d.str()
+	s.Domains = d.strs()
+	s.Secret = d.bytes()
+	s.Created = d.int()
+	return s, d.done()
+}
+
+// User is a dashboard account.
+type User struct {
+	Email   string
+	Hash    string // password hash in PHC form ($argon2id$...)
+	Role    string // "owner" or "operator"
+	Created int64
+}
+
+const userVersion = 1
+
+// Encode returns the versioned encoding of u.
+func (u *User) Encode() []byte {
+	e := newEncoder(userVersion, 128)
+	e.str(u.Email)
+	e.str(u.Hash)
+	e.str(u.Role)
+	e.int(u.Created)
+	return e.b
+}
+
+// DecodeUser decodes a User.
+func DecodeUser(b []byte) (User, error) {
+	d, _ := newDecoder(b, "user", userVersion)
+	u := User{Email: d.str(), Hash: d.str(), Role: d.str(), Created: d.int()}
+	return u, d.done()
+}
+
+// LoginSession is a signed-in browser, found by the hash of its cookie.
+type LoginSession struct {
+	Email   string
+	CSRF    string // token every form of this session must carry
+	Expires int64
+}
+
+const loginVersion = 1
+
+// Encode returns the versioned encoding of l.
+func (l *LoginSession) Encode() []byte {
+	e := newEncoder(loginVersion, 96)
+	e.str(l.Email)
+	e.str(l.CSRF)
+	e.int(l.Expires)
+	return e.b
+}
+
+// DecodeLoginSession decodes a LoginSession.
+func DecodeLoginSession(b []byte) (LoginSession, error) {
+	d, _ := newDecoder(b, "login session", loginVersion)
+	l := LoginSession{Email: d.str(), CSRF: d.str(), Expires: d.int()}
+	return l, d.done()
+}
+
+// Token is an API token for server-to-server calls (/api/v1/...).
+type Token struct {
+	Name    string
+	Created int64
+}
+
+const tokenVersion = 1
+
+// Encode returns the versioned encoding of t.
+func (t *Token) Encode() []byte {
+	e := newEncoder(tokenVersion, 32)
+	e.str(t.Name)
+	e.int(t.Created)
+	return e.b
+}
+
+// DecodeToken decodes a Token.
+func DecodeToken(b []byte) (Token, error) {
+	d, _ := newDecoder(b, "token", tokenVersion)
+	t := Token{Name: d.str(), Created: d.int()}
+	return t, d.done()
+}
+
+// Visitor is one browser on one site, remembered by the snippet's cookie.
+type Visitor struct {
+	ID       uint64
+	Site     uint32
+	Created  int64
+	LastSeen int64
+	Name     string
+	Phones   []string // E.164 digits, deduplicated
+	Emails   []string // lower case, deduplicated
+	Bot      bool
+}
+
+const visitorVersion = 1
+
+// Encode returns the versioned encoding of v.
+func (v *Visitor) Encode() []byte {
+	e := newEncoder(visitorVersion, 48)
+	e.uint(v.ID)
+	e.uint(uint64(v.Site))
+	e.int(v.Created)
+	e.int(v.LastSeen)
+	e.str(v.Name)
+	e.strs(v.Phones)
+	e.strs(v.Emails)
+	e.bool(v.Bot)
+	return e.b
+}
+
+// DecodeVisitor decodes a Visitor.
+func DecodeVisitor(b []byte) (Visitor, error) {
+	d, _ := newDecoder(b, "visitor", visitorVersion)
+	var v Visitor
+	v.ID = d.uint()
+	v.Site = uint32(d.uint())
+	v.Created = d.int()
+	v.LastSeen = d.int()
+	v.Name = d.str()
+	v.Phones = d.strs()
+	v.Emails = d.strs()
+	v.Bot = d.bool()
+	return v, d.done()
+}
+
+// Session is one visit: hits of a visitor with no 30-minute gap and one
+// traffic source.
+type Session struct {
+	ID          uint64
+	Visitor     uint64
+	Started     int64
+	LastHit     int64
+	Hits        uint32
+	Channel     string // organic, social, referral, direct, ad
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	UTMTerm     string
+	UTMContent  string
+	Click       string // click id kind: gclid, yclid, fbclid
+	Referrer    string
+	Landing     string // URL of the first hit
+	UserAgent   string
+	Bot         bool
+}
+
+const sessionVersion = 1
+
+// Encode returns the versioned encoding of s.
+func (s *Session) Encode() []byte {
+	e := newEncoder(sessionVersion, 128)
+	e.uint(s.ID)
+	e.uint(s.Visitor)
+	e.int(s.Started)
+	e.int(s.LastHit)
+	e.uint(uint64(s.Hits))
+	for _, f := range []string{s.Channel, s.UTMSource, s.UTMMedium, s.UTMCampaign,
+		s.UTMTerm, s.UTMContent, s.Click, s.Referrer, s.Landing, s.UserAgent} {
+		e.str(f)
+	}
+	e.bool(s.Bot)
+	return e.b
+}
+
+// DecodeSession decodes a Session.
+func DecodeSession(b []byte) (Session, error) {
+	d, _ := newDecoder(b, "session", sessionVersion)
+	var s Session
+	s.ID = d.uint()
+	s.Visitor = d.uint()
+	s.Started = d.int()
+	s.LastHit = d.int()
+	s.Hits = uint32(d.uint())
+	for _, f := range []*string{&s.Channel, &s.UTMSource, &s.UTMMedium, &s.UTMCampaign,
+		&s.UTMTerm, &s.UTMContent, &s.Click, &s.Referrer, &s.Landing, &s.UserAgent} {
+		*f = d.str()
+	}
+	s.Bot = d.bool()
+	return s, d.done()
+}
+
+// Hit is one page view. Kept small: it is the most numerous record.
+type Hit struct {
+	ID      uint64
+	Session uint64
+	Visitor uint64
+	Time    int64
+	URL     string
+	Title   string
+}
+
+const hitVersion = 1
+
+// Encode returns the versioned encoding of h. The hit id is in the key and
+// not repeated here.
+func (h *Hit) Encode() []byte {
+	e := newEncoder(hitVersion, 24+len(h.URL)+len(h.Title))
+	e.uint(h.Session)
+	e.uint(h.Visitor)
+	e.int(h.Time)
+	e.str(h.URL)
+	e.str(h.Title)
+	return e.b
+}
+
+// DecodeHit decodes a Hit; id comes from the key (IDFromKey).
+func DecodeHit(id uint64, b []byte) (Hit, error) {
+	d, _ := newDecoder(b, "hit", hitVersion)
+	h := Hit{ID: id, Session: d.uint(), Visitor: d.uint(), Time: d.int(), URL: d.str(), Title: d.str()}
+	return h, d.done()
+}
+
+// Event is a custom event sent by Comagic.trackEvent.
+type Event struct {
+	ID       uint64
+	Hit      uint64
+	Session  uint64
+	Visitor  uint64
+	Time     int64
+	Category string
+	Action   string
+	Name     string
+	Value    string
+}
+
+const eventVersion = 1
+
+// Encode returns the versioned encoding of ev; the id is in the key.
+func (ev *Event) Encode() []byte {
+	e := newEncoder(eventVersion, 48)
+	e.uint(ev.Hit)
+	e.uint(ev.Session)
+	e.uint(ev.Visitor)
+	e.int(ev.Time)
+	e.str(ev.Category)
+	e.str(ev.Action)
+	e.str(ev.Name)
+	e.str(ev.Value)
+	return e.b
+}
+
+// DecodeEvent decodes an Event; id comes from the key.
+func DecodeEvent(id uint64, b []byte) (Event, error) {
+	d, _ := newDecoder(b, "event", eventVersion)
+	ev := Event{ID: id, Hit: d.uint(), Session: d.uint(), Visitor: d.uint(), Time: d.int(),
+		Category: d.str(), Action: d.str(), Name: d.str(), Value: d.str()}
+	return ev, d.done()
+}

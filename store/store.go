@@ -1,0 +1,240 @@
+// Package store is the appliance's one embedded database: a pebble store in
+// the data directory, the key layout of every record (keys.go), their
+// versioned encodings (records.go), a durable group-commit writer
+// (writer.go), daily roll-up counters combined by a merge operator
+// (merge.go), and online backup and verified restore (backup.go).
+//
+// Durability contract: a write passed to Commit is on disk (its pebble batch
+// synced to the write-ahead log) before Commit returns nil. Concurrent
+// callers share one synced batch, so durability costs one fsync per group,
+// not per write. The store imports no domain package: it knows records and
+// keys, not traffic sources or number pools.
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Errors of the store, in one block.
+var (
+	// ErrNotFound is returned by Get when the key is absent.
+	ErrNotFound = errors.New("store: not found")
+	// ErrClosed is returned by Commit after Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrLocked is wrapped when another process holds the store.
+	ErrLocked = errors.New("store: in use by another process")
+)
+
+// DBDir is the pebble directory inside a data directory.
+const DBDir = "db"
+
+// DB is an open store. All methods are safe for concurrent use.
+type DB struct {
+	dir string // the data directory
+	db  *pebble.DB
+	w   *writer
+	seq atomic.Uint64 // last id handed out; persisted by every commit
+}
+
+// Options tune Open; the zero value is what serve uses.
+type Options struct {
+	// ReadOnly opens the store without a writer (restore verification).
+	ReadOnly bool
+}
+
+// Open opens (creating when absent) the store in dataDir/db.
+func Open(dataDir string, o Options) (*DB, error) {
+	dbDir := filepath.Join(dataDir, DBDir)
+	if !o.ReadOnly {
+		if err := os.MkdirAll(dbDir, 0o700); err != nil {
+			return nil, fmt.Errorf("open store %q: %w", dataDir, err)
+		}
+	}
+	pdb, err := pebble.Open(dbDir, pebbleOptions(o.ReadOnly))
+	if err != nil {
+		if strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("open store %q: %w (%v)", dataDir, ErrLocked, err)
+		}
+		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
+	}
+	d := &DB{dir: dataDir, db: pdb}
+	v, err := d.Get(MetaKey("seq"))
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		pdb.Close()
+		return nil, fmt.Errorf("open store %q: read sequence: %w", dataDir, err)
+	case len(v) != 8:
+		pdb.Close()
+		return nil, fmt.Errorf("open store %q: sequence: %s", dataDir, errCorruptMsg)
+	default:
+		d.seq.Store(beUint64(v))
+	}
+	if !o.ReadOnly {
+		d.w = startWriter(d)
+	}
+	return d, nil
+}
+
+func pebbleOptions(readOnly bool) *pebble.Options {
+	opts := &pebble.Options{
+		Merger:             counterMerger,
+		ReadOnly:           readOnly,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             quietLogger{},
+	}
+	// Deeper levels hold old hits and events: compress them with zstd.
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionGood })
+	opts.EnsureDefaults()
+	return opts
+}
+
+// Dir is the data directory the store lives in.
+func (d *DB) Dir() string { return d.dir }
+
+// Close stops the writer (waiting for queued writes to be synced) and closes
+// pebble.
+func (d *DB) Close() error {
+	if d.w != nil {
+		d.w.stop()
+	}
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// NextID returns a new id, unique in this store, below 2^53 (exact in
+// JavaScript). Ids grow with time. An id whose record was never committed
+// is simply skipped.
+func (d *DB) NextID() uint64 { return d.seq.Add(1) }
+
+// Get returns a copy of the value stored under key, or ErrNotFound.
+func (d *DB) Get(key []byte) ([]byte, error) {
+	v, closer, err := d.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	out := bytes.Clone(v)
+	if out == nil {
+		out = []byte{}
+	}
+	return out, closer.Close()
+}
+
+// Scan calls fn for each key in [lower, upper) in order (reverse order when
+// reverse is set) until fn returns false or limit entries were seen (limit
+// <= 0: no limit). Key and value are valid only during the call.
+func (d *DB) Scan(ctx context.Context, lower, upper []byte, reverse bool, limit int, fn func(key, value []byte) bool) error {
+	it, err := d.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	valid := it.First
+	next := it.Next
+	if reverse {
+		valid, next = it.Last, it.Prev
+	}
+	n := 0
+	for ok := valid(); ok; ok = next() {
+		if err := ctx.Err(); err != nil {
+			it.Close()
+			return err
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("scan: %w", err)
+		}
+		n++
+		if !fn(it.Key(), v) || (limit > 0 && n >= limit) {
+			break
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	return nil
+}
+
+// ScanPrefix is Scan over every key that starts with prefix.
+func (d *DB) ScanPrefix(ctx context.Context, prefix []byte, reverse bool, limit int, fn func(key, value []byte) bool) error {
+	return d.Scan(ctx, prefix, PrefixEnd(prefix), reverse, limit, fn)
+}
+
+// Compact compacts the whole key space (used by size measurements and
+// after restore checks).
+func (d *DB) Compact(ctx context.Context) error {
+	if err := d.db.Flush(); err != nil {
+		return fmt.Errorf("compact: flush: %w", err)
+	}
+	if err := d.db.Compact(ctx, []byte{0}, []byte{0xff, 0xff}, true); err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	return nil
+}
+
+// DiskSize is the total size of the store's live files in bytes.
+func (d *DB) DiskSize() uint64 {
+	m := d.db.Metrics()
+	return m.DiskSpaceUsage()
+}
+
+// Metrics is the subset of pebble's metrics /metrics exposes.
+type Metrics struct {
+	DiskBytes    uint64
+	WALBytes     uint64
+	Compactions  int64
+	ReadAmp      int
+	MemtableSize uint64
+	Commits      uint64 // synced groups written by the writer
+	Writes       uint64 // writes (Commit calls) in those groups
+}
+
+// Stats returns current metrics.
+func (d *DB) Stats() Metrics {
+	m := d.db.Metrics()
+	s := Metrics{
+		DiskBytes:    m.DiskSpaceUsage(),
+		WALBytes:     m.WAL.Size,
+		Compactions:  m.Compact.Count,
+		ReadAmp:      m.ReadAmp(),
+		MemtableSize: m.MemTable.Size,
+	}
+	if d.w != nil {
+		s.Commits = d.w.groups.Load()
+		s.Writes = d.w.writes.Load()
+	}
+	return s
+}
+
+func beUint64(b []byte) uint64 {
+	var v uint64
+	for _, c := range b[:8] {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
+
+// quietLogger drops pebble's informational chatter; errors still reach
+// callers through returned errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: fatal: "+format+"\n", args...)
+	os.Exit(70)
+}
