@@ -167,3 +167,9 @@ func IDFromKey(key []byte) (id uint64, ok bool) {
 	}
 	return binary.BigEndian.Uint64(key[len(key)-8:]), true
 }
+
+// SitePrefix is the key prefix of all site records.
+func SitePrefix() []byte { return []byte{prefixSite} }
+
+// UserPrefix is the key prefix of all users.
+func UserPrefix() []byte { return []byte{prefixUser} }
