@@ -1,0 +1,384 @@
+package numbers
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"sync/atomic"
+	"time"
+)
+
+// Reservation bounds: how long a pool keeps a number for a visitor after the
+// visitor's last activity.
+const (
+	DefaultReserve = 20 * time.Minute
+	MinReserve     = 5 * time.Minute
+	MaxReserve     = 7 * 24 * time.Hour
+)
+
+var (
+	ErrExhausted     = errors.New("numbers: pool exhausted")
+	ErrUnknownNumber = errors.New("numbers: number not in pool")
+	ErrReserve       = errors.New("numbers: reservation time out of range")
+	ErrLease         = errors.New("numbers: invalid lease")
+	ErrRule          = errors.New("numbers: invalid rule")
+)
+
+// CheckReserve reports whether d is a valid reservation time for a pool
+// (MinReserve to MaxReserve). Callers validate user input with it; NewPool
+// itself clamps.
+func CheckReserve(d time.Duration) error {
+	if d < MinReserve || d > MaxReserve {
+		return fmt.Errorf("check reserve %v: want %v to %v: %w", d, MinReserve, MaxReserve, ErrReserve)
+	}
+	return nil
+}
+
+// Lease is one visitor's hold on one number of a pool, as of the Acquire that
+// returned it.
+type Lease struct {
+	Slot    int    // index of the number in the pool
+	Number  string // the leased number, as given to NewPool
+	Visitor uint64
+	Since   time.Time // when the visitor claimed the number
+	Until   time.Time // when the lease lapses unless renewed
+	Fresh   bool      // claimed by this call, not renewed
+}
+
+// holding is one lease of one slot. Everything but until is fixed at claim;
+// until only moves by compare-and-swap: forward on renew, and to its bitwise
+// complement when a claimer retires the lease to take the slot over. Instants
+// are unix nanoseconds clamped to zero and up, so a live until is positive and
+// a retired one negative: it never reads as live, can never be renewed, and
+// still tells when the lease ended. It is padded to a cache line because
+// renews of different visitors must not contend on one line.
+type holding struct {
+	until   atomic.Int64
+	visitor uint64
+	since   int64
+	_       [40]byte
+}
+
+// end returns when a lease with the until word u ends (or ended).
+func end(u int64) int64 {
+	if u < 0 {
+		return ^u
+	}
+	return u
+}
+
+// nanos returns t in unix nanoseconds, clamped to zero so that the sign of
+// an until word is free to mark retirement.
+func nanos(t time.Time) int64 { return max(t.UnixNano(), 0) }
+
+type slot struct {
+	cur atomic.Pointer[holding] // nil until first claimed
+	_   [56]byte
+}
+
+// Pool leases a fixed set of numbers to visitors. All methods are safe for
+// concurrent use and take no lock.
+//
+// The invariant: at no instant do two live leases exist on one number. A
+// lease is live at t when t < until of its holding and the holding is the
+// one the slot points to. It holds because of two rules.
+//
+//  1. A holding's until word changes only by CAS, and a renew CASes it only
+//     from a value that is live at the renewer's now. A claimer that finds the
+//     holding expired at its own now first CASes until from that expired value
+//     to retired, and only then CASes the slot pointer to its new holding.
+//     Renew and retire compete for the same word, so exactly one wins: either
+//     the renew lands (and the claimer, on reload, sees a live lease and moves
+//     on), or the retire lands (and the renew fails on reload and the old
+//     holder claims anew). A retired holding can never be renewed again, so
+//     its until is final.
+//  2. A claimer takes a slot only when the current lease's end (final, if it
+//     is retired) is at or before the claimer's now, and the new lease starts
+//     at that now. So on each number the intervals [since, until) of
+//     successive leases do not overlap, even when callers pass clocks that
+//     disagree: a claimer whose now is behind the end of a lease that a
+//     claimer with a later clock has just retired finds the slot busy, as it
+//     was at that now.
+//
+// The pointer swap needs no further care: a holding is immutable apart from
+// until, the pointer is only replaced when it is nil or retired, and a holding
+// is never reused, so there is no ABA.
+//
+// To find the visitor's slot on renew without a lock, the pool keeps a small
+// table of hints, indexed by a hash of the visitor id, that says which slot
+// the visitor last claimed. A hint is only a guess and is always checked
+// against the slot's holding; visitors whose hashes collide overwrite each
+// other's hint, and then Acquire falls back to scanning the slots.
+type Pool struct {
+	id      uint32
+	reserve int64 // nanoseconds
+	numbers []string
+	index   map[string]int // number -> slot; read-only after NewPool
+	slots   []slot
+
+	hints     []atomic.Uint32 // slot+1, 0 for none
+	hintShift uint
+
+	claims atomic.Uint64
+	misses atomic.Uint64
+}
+
+// NewPool returns a pool of the given numbers, all free. Duplicate numbers are
+// dropped (a number has one slot). A zero reserve means DefaultReserve; one
+// out of range is clamped to it (validate input with CheckReserve).
+func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
+	switch {
+	case reserve == 0:
+		reserve = DefaultReserve
+	case reserve < MinReserve:
+		reserve = MinReserve
+	case reserve > MaxReserve:
+		reserve = MaxReserve
+	}
+	p := &Pool{id: id, reserve: int64(reserve), index: make(map[string]int, len(numbers))}
+	for _, n := range numbers {
+		if _, dup := p.index[n]; dup {
+			continue
+		}
+		p.index[n] = len(p.numbers)
+		p.numbers = append(p.numbers, n)
+	}
+	p.slots = make([]slot, len(p.numbers))
+	// With 32 hints per number, a lease's hint is overwritten by another
+	// visitor's claim during its life with a chance of about 1/32 even in a
+	// full pool; the cost of that is one scan.
+	size := max(1024, 32*len(p.numbers))
+	logSize := bits.Len(uint(size - 1))
+	p.hints = make([]atomic.Uint32, 1<<logSize)
+	p.hintShift = uint(64 - logSize)
+	return p
+}
+
+// ID returns the id the pool was created with.
+func (p *Pool) ID() uint32 { return p.id }
+
+// Size returns the number of numbers in the pool.
+func (p *Pool) Size() int { return len(p.slots) }
+
+// Reserve returns the reservation time after a visitor's last activity.
+func (p *Pool) Reserve() time.Duration { return time.Duration(p.reserve) }
+
+// Numbers returns a copy of the pool's numbers in slot order.
+func (p *Pool) Numbers() []string { return append([]string(nil), p.numbers...) }
+
+// Claims returns how many leases Acquire has claimed since the pool was
+// created; a report turns its rate into the arrival rate for
+// EstimateSize.
+func (p *Pool) Claims() uint64 { return p.claims.Load() }
+
+// Misses returns how many times Acquire failed with ErrExhausted.
+func (p *Pool) Misses() uint64 { return p.misses.Load() }
+
+// Acquire gives the visitor its number at now. If the visitor holds a live
+// lease, Acquire renews it to now plus the reservation time (it never
+// shortens it) and returns it with Fresh false; a renew allocates nothing.
+// Otherwise it claims a free or expired slot, preferring the visitor's
+// previous one, and returns the new lease with Fresh true. When every slot
+// holds a live lease at now, it counts a miss and returns ErrExhausted.
+//
+// Two concurrent first calls for one visitor may claim two slots; later calls
+// renew one of them and the other lapses.
+func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
+	t := nanos(now)
+	h := mix(visitor)
+	hint := &p.hints[h>>p.hintShift]
+	prev := -1 // the visitor's lapsed slot, to claim again if still free
+	if i := int(hint.Load()) - 1; i >= 0 {
+		if l, ok := p.renew(i, visitor, t); ok {
+			return l, nil
+		}
+		if c := p.slots[i].cur.Load(); c != nil && c.visitor == visitor {
+			prev = i
+		} else {
+			// Another visitor's claim overwrote the hint, perhaps while
+			// this visitor's lease lives; only a scan can tell. (A visitor
+			// never seen in this bucket holds nothing: no scan.)
+			for i := range p.slots {
+				if l, ok := p.renew(i, visitor, t); ok {
+					hint.Store(uint32(i + 1))
+					return l, nil
+				}
+			}
+		}
+	}
+	return p.claim(visitor, h, prev, t)
+}
+
+// renew extends the visitor's lease on slot i if it is live at t.
+func (p *Pool) renew(i int, visitor uint64, t int64) (Lease, bool) {
+	c := p.slots[i].cur.Load()
+	if c == nil || c.visitor != visitor {
+		return Lease{}, false
+	}
+	next := t + p.reserve
+	for {
+		u := c.until.Load()
+		if u <= t {
+			return Lease{}, false // lapsed, or retired (negative)
+		}
+		if next <= u {
+			return p.lease(i, c, u, false), true
+		}
+		if c.until.CompareAndSwap(u, next) {
+			return p.lease(i, c, next, false), true
+		}
+	}
+}
+
+// claim takes the first slot not live at t, trying prev (the visitor's last
+// slot) first, then scanning from an offset hashed from the visitor so that
+// concurrent claimers spread over the pool.
+func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
+	n := len(p.slots)
+	if n > 0 {
+		c := &holding{visitor: visitor, since: t}
+		c.until.Store(t + p.reserve)
+		if prev >= 0 && p.take(prev, c, t) {
+			return p.claimed(prev, c), nil
+		}
+		start := int(h % uint64(n))
+		for k := range n {
+			i := start + k
+			if i >= n {
+				i -= n
+			}
+			if i != prev && p.take(i, c, t) {
+				return p.claimed(i, c), nil
+			}
+		}
+	}
+	p.misses.Add(1)
+	return Lease{}, ErrExhausted
+}
+
+func (p *Pool) claimed(i int, c *holding) Lease {
+	p.claims.Add(1)
+	p.hints[mix(c.visitor)>>p.hintShift].Store(uint32(i + 1))
+	return p.lease(i, c, c.until.Load(), true)
+}
+
+// take installs c in slot i unless the slot's lease is live at t. It retires
+// an expired holding before replacing it; see the invariant on Pool.
+func (p *Pool) take(i int, c *holding, t int64) bool {
+	s := &p.slots[i]
+	for {
+		old := s.cur.Load()
+		if old != nil {
+			u := old.until.Load()
+			if end(u) > t {
+				return false // live at t, or retired by a claimer ahead of t
+			}
+			if u >= 0 && !old.until.CompareAndSwap(u, ^u) {
+				continue // renewed or retired meanwhile: look again
+			}
+		}
+		if s.cur.CompareAndSwap(old, c) {
+			return true
+		}
+	}
+}
+
+// Restore puts back a lease read from persisted history, on start before
+// serving. It installs the lease unless the slot already holds one claimed
+// later, so replaying history in any order leaves the newest lease of each
+// number; whether it is still live is decided at each call's time.
+func (p *Pool) Restore(number string, visitor uint64, since, until time.Time) error {
+	i, ok := p.index[number]
+	if !ok {
+		return fmt.Errorf("restore lease of %s: %w", number, ErrUnknownNumber)
+	}
+	if !until.After(since) || until.UnixNano() <= 0 {
+		return fmt.Errorf("restore lease of %s: until %v not after since %v: %w", number, until, since, ErrLease)
+	}
+	c := &holding{visitor: visitor, since: nanos(since)}
+	c.until.Store(until.UnixNano())
+	s := &p.slots[i]
+	for {
+		old := s.cur.Load()
+		if old != nil {
+			u := old.until.Load()
+			if u >= 0 && old.since > c.since {
+				return nil
+			}
+			if u >= 0 && !old.until.CompareAndSwap(u, ^u) {
+				continue
+			}
+		}
+		if s.cur.CompareAndSwap(old, c) {
+			p.hints[mix(visitor)>>p.hintShift].Store(uint32(i + 1))
+			return nil
+		}
+	}
+}
+
+// Holder returns the visitor whose live lease covers the instant at, and when
+// that lease was claimed. It knows only each number's current lease; older
+// ones are the caller's history.
+func (p *Pool) Holder(number string, at time.Time) (visitor uint64, since time.Time, ok bool) {
+	i, known := p.index[number]
+	if !known {
+		return 0, time.Time{}, false
+	}
+	c := p.slots[i].cur.Load()
+	t := nanos(at)
+	if c == nil || t < c.since || t >= end(c.until.Load()) {
+		return 0, time.Time{}, false
+	}
+	return c.visitor, time.Unix(0, c.since).UTC(), true
+}
+
+// Live returns how many slots hold a lease live at now: those Acquire at now
+// finds busy.
+func (p *Pool) Live(now time.Time) int {
+	t := nanos(now)
+	n := 0
+	for i := range p.slots {
+		if c := p.slots[i].cur.Load(); c != nil && end(c.until.Load()) > t {
+			n++
+		}
+	}
+	return n
+}
+
+// Leases returns the leases live at now, in slot order, for reports and for
+// persisting a snapshot. The result is the caller's.
+func (p *Pool) Leases(now time.Time) []Lease {
+	t := nanos(now)
+	var ls []Lease
+	for i := range p.slots {
+		c := p.slots[i].cur.Load()
+		if c == nil {
+			continue
+		}
+		if u := end(c.until.Load()); u > t {
+			ls = append(ls, p.lease(i, c, u, false))
+		}
+	}
+	return ls
+}
+
+func (p *Pool) lease(i int, c *holding, until int64, fresh bool) Lease {
+	return Lease{
+		Slot:    i,
+		Number:  p.numbers[i],
+		Visitor: c.visitor,
+		Since:   time.Unix(0, c.since).UTC(),
+		Until:   time.Unix(0, until).UTC(),
+		Fresh:   fresh,
+	}
+}
+
+// mix is the splitmix64 finalizer: sequential visitor ids land far apart.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
