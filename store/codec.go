@@ -12,9 +12,6 @@ import (
 // strings. A decoder rejects unknown versions, truncation and trailing bytes,
 // so a corrupt value is an error, never a half-filled record.
 
-// ErrCorrupt is wrapped by every decoding error.
-var errCorruptMsg = "store: corrupt record"
-
 type encoder struct{ b []byte }
 
 func newEncoder(version byte, sizeHint int) *encoder {
@@ -71,7 +68,7 @@ func newDecoder(b []byte, kind string, maxVersion byte) (*decoder, byte) {
 
 func (d *decoder) fail(msg string) {
 	if d.err == nil {
-		d.err = fmt.Errorf("%s: %s", errCorruptMsg, msg)
+		d.err = fmt.Errorf("%w: %s", ErrCorrupt, msg)
 	}
 	d.b = nil
 }
@@ -81,7 +78,9 @@ func (d *decoder) uint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) {
+		// A final zero byte pads the value: Encode never writes it, and
+		// accepting it would give one record two encodings.
 		d.fail("bad uvarint")
 		return 0
 	}
@@ -94,12 +93,22 @@ func (d *decoder) int() int64 {
 		return 0
 	}
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) {
 		d.fail("bad varint")
 		return 0
 	}
 	d.b = d.b[n:]
 	return v
+}
+
+// uint32 reads a uvarint that must fit in 32 bits.
+func (d *decoder) uint32(field string) uint32 {
+	v := d.uint()
+	if v > 1<<32-1 {
+		d.fail(field + " out of range")
+		return 0
+	}
+	return uint32(v)
 }
 
 func (d *decoder) float() float64 {

@@ -28,7 +28,7 @@ type counterValue struct{ lanes []int64 }
 
 func (c *counterValue) add(v []byte) error {
 	if len(v)%8 != 0 || len(v)/8 > MaxLanes {
-		return fmt.Errorf("%s: counter of %d bytes", errCorruptMsg, len(v))
+		return fmt.Errorf("%w: counter of %d bytes", ErrCorrupt, len(v))
 	}
 	for i := 0; i < len(v)/8; i++ {
 		if i >= len(c.lanes) {

@@ -32,11 +32,7 @@ func (s *Site) Encode() []byte {
 func DecodeSite(b []byte) (Site, error) {
 	d, _ := newDecoder(b, "site", siteVersion)
 	var s Site
-	id := d.uint()
-	if id > 1<<32-1 {
-		d.fail("site id out of range")
-	}
-	s.ID = uint32(id)
+	s.ID = d.uint32("site id")
 	s.Key = d.str()
 	s.Name = d.str()
 	s.Domains = d.strs()
@@ -153,7 +149,7 @@ func DecodeVisitor(b []byte) (Visitor, error) {
 	d, _ := newDecoder(b, "visitor", visitorVersion)
 	var v Visitor
 	v.ID = d.uint()
-	v.Site = uint32(d.uint())
+	v.Site = d.uint32("site")
 	v.Created = d.int()
 	v.LastSeen = d.int()
 	v.Name = d.str()
@@ -210,7 +206,7 @@ func DecodeSession(b []byte) (Session, error) {
 	s.Visitor = d.uint()
 	s.Started = d.int()
 	s.LastHit = d.int()
-	s.Hits = uint32(d.uint())
+	s.Hits = d.uint32("hits")
 	for _, f := range []*string{&s.Channel, &s.UTMSource, &s.UTMMedium, &s.UTMCampaign,
 		&s.UTMTerm, &s.UTMContent, &s.Click, &s.Referrer, &s.Landing, &s.UserAgent} {
 		*f = d.str()

@@ -19,7 +19,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -32,6 +34,9 @@ var (
 	ErrClosed = errors.New("store: closed")
 	// ErrLocked is wrapped when another process holds the store.
 	ErrLocked = errors.New("store: in use by another process")
+	// ErrCorrupt is wrapped by every error about a stored value that does
+	// not decode (records, counters, the id sequence).
+	ErrCorrupt = errors.New("store: corrupt record")
 )
 
 // DBDir is the pebble directory inside a data directory.
@@ -43,6 +48,9 @@ type DB struct {
 	db  *pebble.DB
 	w   *writer
 	seq atomic.Uint64 // last id handed out; persisted by every commit
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Options tune Open; the zero value is what serve uses.
@@ -61,7 +69,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 	}
 	pdb, err := pebble.Open(dbDir, pebbleOptions(o.ReadOnly))
 	if err != nil {
-		if strings.Contains(err.Error(), "lock") {
+		if isLockErr(err) {
 			return nil, fmt.Errorf("open store %q: %w (%v)", dataDir, ErrLocked, err)
 		}
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
@@ -75,7 +83,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %q: read sequence: %w", dataDir, err)
 	case len(v) != 8:
 		pdb.Close()
-		return nil, fmt.Errorf("open store %q: sequence: %s", dataDir, errCorruptMsg)
+		return nil, fmt.Errorf("open store %q: sequence: %w", dataDir, ErrCorrupt)
 	default:
 		d.seq.Store(beUint64(v))
 	}
@@ -83,6 +91,14 @@ func Open(dataDir string, o Options) (*DB, error) {
 		d.w = startWriter(d)
 	}
 	return d, nil
+}
+
+// isLockErr reports whether pebble.Open failed to take the directory lock:
+// fcntl's EAGAIN when another process holds it, or pebble's own error when
+// this process does. Matching "lock" in the message would also match paths
+// and errors that merely contain it ("block", "clock").
+func isLockErr(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held by current process")
 }
 
 func pebbleOptions(readOnly bool) *pebble.Options {
@@ -102,15 +118,18 @@ func pebbleOptions(readOnly bool) *pebble.Options {
 func (d *DB) Dir() string { return d.dir }
 
 // Close stops the writer (waiting for queued writes to be synced) and closes
-// pebble.
+// pebble. Later calls return the first call's result (pebble panics on a
+// second Close).
 func (d *DB) Close() error {
-	if d.w != nil {
-		d.w.stop()
-	}
-	if err := d.db.Close(); err != nil {
-		return fmt.Errorf("close store: %w", err)
-	}
-	return nil
+	d.closeOnce.Do(func() {
+		if d.w != nil {
+			d.w.stop()
+		}
+		if err := d.db.Close(); err != nil {
+			d.closeErr = fmt.Errorf("close store: %w", err)
+		}
+	})
+	return d.closeErr
 }
 
 // NextID returns a new id, unique in this store, below 2^53 (exact in

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestPrefixEnd(t *testing.T) {
+	for _, tt := range []struct {
+		prefix, want []byte
+	}{
+		{nil, nil},
+		{[]byte{}, nil},
+		{[]byte("a"), []byte("b")},
+		{[]byte("a\x00"), []byte("a\x01")},
+		{[]byte("a\xff"), []byte("b")},
+		{[]byte("a\xff\xff"), []byte("b")},
+		{[]byte("\xfe\xff"), []byte("\xff")},
+		{[]byte("\xff"), nil},
+		{[]byte("\xff\xff\xff"), nil},
+		{HitPrefix(1), []byte{prefixHit, 0, 0, 0, 2}},
+		{HitPrefix(1<<32 - 1), []byte{prefixHit + 1}},
+	} {
+		in := bytes.Clone(tt.prefix)
+		got := PrefixEnd(tt.prefix)
+		if !bytes.Equal(got, tt.want) || (got == nil) != (tt.want == nil) {
+			t.Errorf("PrefixEnd(%x) = %x, want %x", tt.prefix, got, tt.want)
+		}
+		if !bytes.Equal(in, tt.prefix) {
+			t.Errorf("PrefixEnd(%x) changed its argument to %x", in, tt.prefix)
+		}
+	}
+}
+
+// Every key with the prefix sorts below PrefixEnd, and the keys just
+// outside the family do not.
+func TestPrefixEndBoundsFamily(t *testing.T) {
+	p := HitPrefix(7)
+	end := PrefixEnd(p)
+	for _, k := range [][]byte{HitKey(7, 0), HitKey(7, 1<<64-1), PropertyKey(1, "x")} {
+		in := bytes.HasPrefix(k, p)
+		below := bytes.Compare(k, end) < 0 && bytes.Compare(k, p) >= 0
+		if in != below {
+			t.Errorf("key %x: has prefix %v, in [prefix, end) %v", k, in, below)
+		}
+	}
+	for _, k := range [][]byte{HitKey(8, 0), HitKey(6, 1<<64-1), EventKey(7, 1)} {
+		if bytes.Compare(k, p) >= 0 && bytes.Compare(k, end) < 0 {
+			t.Errorf("key %x of another family or site falls in the scan of %x", k, p)
+		}
+	}
+}
+
+func TestIDFromKey(t *testing.T) {
+	for _, tt := range []struct {
+		key    []byte
+		want   uint64
+		wantOK bool
+	}{
+		{HitKey(3, 42), 42, true},
+		{SessionKey(1<<32-1, 1<<64-1), 1<<64 - 1, true},
+		{EventKey(0, 0), 0, true},
+		{EventKey(9, 1<<53-1), 1<<53 - 1, true},
+		{HitPrefix(3), 0, false},
+		{HitKey(3, 42)[:12], 0, false},
+		{nil, 0, false},
+	} {
+		got, ok := IDFromKey(tt.key)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("IDFromKey(%x) = %d, %v; want %d, %v", tt.key, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+// Keys of a family sort by site, then by id as a number (big-endian).
+func TestHitKeyOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	type ref struct {
+		site uint32
+		id   uint64
+	}
+	var refs []ref
+	for _, id := range []uint64{0, 1, 255, 256, 65535, 65536, 1<<32 - 1, 1 << 32, 1<<53 - 1, 1<<64 - 1} {
+		refs = append(refs, ref{1, id}, ref{2, id}, ref{1<<32 - 1, id})
+	}
+	for range 500 {
+		refs = append(refs, ref{r.Uint32N(4), r.Uint64() >> r.UintN(64)})
+	}
+	keys := make([][]byte, len(refs))
+	for i, x := range refs {
+		keys[i] = HitKey(x.site, x.id)
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	slices.SortFunc(refs, func(a, b ref) int {
+		if a.site != b.site {
+			return cmpU(uint64(a.site), uint64(b.site))
+		}
+		return cmpU(a.id, b.id)
+	})
+	for i, k := range keys {
+		id, _ := IDFromKey(k)
+		if id != refs[i].id || !bytes.HasPrefix(k, HitPrefix(refs[i].site)) {
+			t.Fatalf("key #%d in byte order is %x, want site %d id %d", i, k, refs[i].site, refs[i].id)
+		}
+	}
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Two keys built in a row never share memory: changing or appending to one
+// leaves the other as built.
+func TestKeysDoNotAlias(t *testing.T) {
+	builders := map[string]func(i int) []byte{
+		"meta":     func(i int) []byte { return MetaKey(string(rune('a' + i))) },
+		"user":     func(i int) []byte { return UserKey(string(rune('a' + i))) },
+		"auth":     func(i int) []byte { return AuthKey([]byte{byte(i)}) },
+		"token":    func(i int) []byte { return TokenKey([]byte{byte(i)}) },
+		"site":     func(i int) []byte { return SiteKey(uint32(i)) },
+		"sitekey":  func(i int) []byte { return SiteKeyIndexKey(string(rune('a' + i))) },
+		"visitor":  func(i int) []byte { return VisitorKey(uint64(i)) },
+		"property": func(i int) []byte { return PropertyKey(uint64(i), "p") },
+		"propfix":  func(i int) []byte { return PropertyPrefix(uint64(i)) },
+		"session":  func(i int) []byte { return SessionKey(1, uint64(i)) },
+		"sessfix":  func(i int) []byte { return SessionPrefix(uint32(i)) },
+		"hit":      func(i int) []byte { return HitKey(1, uint64(i)) },
+		"hitfix":   func(i int) []byte { return HitPrefix(uint32(i)) },
+		"event":    func(i int) []byte { return EventKey(1, uint64(i)) },
+		"evfix":    func(i int) []byte { return EventPrefix(uint32(i)) },
+		"rollup":   func(i int) []byte { return RollupKey(1, uint32(i), "hits") },
+		"rollfix":  func(i int) []byte { return RollupPrefix(1, uint32(i)) },
+	}
+	prefixes := map[byte]string{}
+	for name, build := range builders {
+		a, b := build(1), build(2)
+		a0, b0 := bytes.Clone(a), bytes.Clone(b)
+		if bytes.Equal(a, b) {
+			t.Errorf("%s: two different keys are equal: %x", name, a)
+		}
+		for i := range b {
+			b[i] ^= 0xff
+		}
+		ax, ay := append(a, 'x'), append(a, 'y')
+		if !bytes.Equal(a, a0) || ax[len(ax)-1] != 'x' || ay[len(ay)-1] != 'y' {
+			t.Errorf("%s: keys built in a row share memory", name)
+		}
+		if c := build(2); !bytes.Equal(c, b0) {
+			t.Errorf("%s: key built again is %x, want %x", name, c, b0)
+		}
+		if other, ok := prefixes[a0[0]]; ok && !samePrefixFamily(name, other) {
+			t.Errorf("families %s and %s share the prefix byte %q", name, other, a0[0])
+		}
+		prefixes[a0[0]] = name
+	}
+}
+
+// samePrefixFamily reports whether two builder names are a family's key and
+// its prefix.
+func samePrefixFamily(a, b string) bool {
+	pairs := map[string]string{"property": "propfix", "session": "sessfix", "hit": "hitfix", "event": "evfix", "rollup": "rollfix"}
+	return pairs[a] == b || pairs[b] == a
+}

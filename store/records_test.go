@@ -1,0 +1,333 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// codec is one record type seen through its encoder and decoder.
+type codec struct {
+	name   string
+	decode func([]byte) (any, error)
+	encode func(any) []byte
+}
+
+// codecs lists every record type of records.go. Hit and Event ids live in
+// the key, so the decoders get a fixed id and the samples carry it.
+var codecs = []codec{
+	{"site", func(b []byte) (any, error) { return DecodeSite(b) }, func(r any) []byte { s := r.(Site); return s.Encode() }},
+	{"user", func(b []byte) (any, error) { return DecodeUser(b) }, func(r any) []byte { u := r.(User); return u.Encode() }},
+	{"login", func(b []byte) (any, error) { return DecodeLoginSession(b) }, func(r any) []byte { l := r.(LoginSession); return l.Encode() }},
+	{"token", func(b []byte) (any, error) { return DecodeToken(b) }, func(r any) []byte { t := r.(Token); return t.Encode() }},
+	{"visitor", func(b []byte) (any, error) { return DecodeVisitor(b) }, func(r any) []byte { v := r.(Visitor); return v.Encode() }},
+	{"session", func(b []byte) (any, error) { return DecodeSession(b) }, func(r any) []byte { s := r.(Session); return s.Encode() }},
+	{"hit", func(b []byte) (any, error) { return DecodeHit(keyID, b) }, func(r any) []byte { h := r.(Hit); return h.Encode() }},
+	{"event", func(b []byte) (any, error) { return DecodeEvent(keyID, b) }, func(r any) []byte { e := r.(Event); return e.Encode() }},
+}
+
+const keyID = 1<<53 - 1
+
+var (
+	unicode = "Привет, 世界! 👋🏽 café"
+	long    = strings.Repeat("ü0123456789", 2000) // > 16 KiB: multi-byte length prefix
+)
+
+// samples holds, per codec name, records covering zero values, extreme
+// numbers, unicode and long strings. Empty slices are nil: the encoding does
+// not tell nil from empty, and decoders return nil.
+var samples = map[string][]any{
+	"site": {
+		Site{},
+		Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, Secret: []byte{0, 1, 2, 255}, Created: 1700000000000},
+		Site{ID: 1<<32 - 1, Name: unicode, Domains: []string{"", unicode, long}, Secret: bytes.Repeat([]byte{0xff}, 300), Created: -1},
+		Site{Name: long, Created: -1 << 63},
+	},
+	"user": {
+		User{},
+		User{Email: "owner@example.com", Hash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", Role: "owner", Created: 1 << 62},
+		User{Email: "ünïcode@пример.рф", Hash: long, Role: unicode, Created: -42},
+	},
+	"login": {
+		LoginSession{},
+		LoginSession{Email: "a@b.c", CSRF: "0123456789abcdef", Expires: 1<<63 - 1},
+		LoginSession{Email: unicode, CSRF: long, Expires: -1 << 63},
+	},
+	"token": {
+		Token{},
+		Token{Name: "ci", Created: 1},
+		Token{Name: long + unicode, Created: -1},
+	},
+	"visitor": {
+		Visitor{},
+		Visitor{ID: 1<<64 - 1, Site: 1<<32 - 1, Created: 1, LastSeen: 2, Name: "Иван", Phones: []string{"79991234567"}, Emails: []string{"a@b.c", "d@e.f"}, Bot: true},
+		Visitor{ID: 7, Site: 3, Created: -5, LastSeen: 1 << 40, Name: long, Phones: []string{"", unicode}, Emails: []string{long}},
+	},
+	"session": {
+		Session{},
+		Session{ID: 10, Visitor: 11, Started: 12, LastHit: 13, Hits: 1<<32 - 1, Channel: "ad", UTMSource: "google", UTMMedium: "cpc",
+			UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "banner", Click: "gclid", Referrer: "https://google.com/",
+			Landing: "https://shop.example/?utm_source=google", UserAgent: "Mozilla/5.0", Bot: true},
+		Session{ID: 1<<64 - 1, Channel: unicode, UTMSource: long, UserAgent: long, Landing: unicode},
+	},
+	"hit": {
+		Hit{ID: keyID},
+		Hit{ID: keyID, Session: 1, Visitor: 2, Time: 1700000000123, URL: "https://shop.example/cart", Title: "Cart"},
+		Hit{ID: keyID, Session: 1<<64 - 1, Visitor: 1<<64 - 1, Time: -1 << 63, URL: long, Title: unicode},
+	},
+	"event": {
+		Event{ID: keyID},
+		Event{ID: keyID, Hit: 1, Session: 2, Visitor: 3, Time: 4, Category: "form", Action: "submit", Name: "lead", Value: "42"},
+		Event{ID: keyID, Hit: 1<<64 - 1, Time: -1, Category: unicode, Action: long, Name: "", Value: unicode},
+	},
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	for _, c := range codecs {
+		if len(samples[c.name]) == 0 {
+			t.Fatalf("no samples for %s", c.name)
+		}
+		for i, want := range samples[c.name] {
+			b := c.encode(want)
+			got, err := c.decode(b)
+			if err != nil {
+				t.Fatalf("%s #%d: decode: %v", c.name, i, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s #%d: round trip\n got %+v\nwant %+v", c.name, i, got, want)
+			}
+			if again := c.encode(got); !bytes.Equal(again, b) {
+				t.Errorf("%s #%d: re-encoding differs", c.name, i)
+			}
+		}
+	}
+}
+
+// The decoded record must not alias the input buffer: values are copied out
+// of pebble, but callers reuse buffers too.
+func TestDecodeDoesNotAlias(t *testing.T) {
+	s := Site{ID: 1, Key: "key", Name: "name", Domains: []string{"d"}, Secret: []byte("secret")}
+	b := s.Encode()
+	got, err := DecodeSite(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = 'X'
+	}
+	if !reflect.DeepEqual(got, s) {
+		t.Fatalf("decoded site changed with its input: %+v", got)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for _, c := range codecs {
+		for i, r := range samples[c.name] {
+			b := c.encode(r)
+			t.Run(c.name, func(t *testing.T) {
+				for n := 0; n < len(b); n++ {
+					if _, err := c.decode(b[:n]); !errors.Is(err, ErrCorrupt) {
+						t.Fatalf("#%d truncated to %d of %d bytes: err = %v, want ErrCorrupt", i, n, len(b), err)
+					}
+				}
+				for _, v := range []byte{0, b[0] + 1, 0xff} {
+					bad := append([]byte{v}, b[1:]...)
+					if _, err := c.decode(bad); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "version") {
+						t.Errorf("#%d version %d: err = %v, want unknown version", i, v, err)
+					}
+				}
+				for _, tail := range [][]byte{{0}, {1}, []byte("trailing")} {
+					if _, err := c.decode(append(bytes.Clone(b), tail...)); !errors.Is(err, ErrCorrupt) {
+						t.Errorf("#%d with trailing %q: err = %v, want ErrCorrupt", i, tail, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// Every string field of every record rejects invalid UTF-8.
+func TestDecodeRejectsInvalidUTF8(t *testing.T) {
+	for _, c := range codecs {
+		r := samples[c.name][1]
+		v := reflect.ValueOf(&r).Elem()
+		rv := reflect.New(v.Elem().Type()).Elem()
+		rv.Set(v.Elem())
+		nstr := 0
+		for i := 0; i < rv.NumField(); i++ {
+			f := rv.Field(i)
+			var orig any
+			switch f.Kind() {
+			case reflect.String:
+				orig = f.String()
+				f.SetString("ok\xffnot utf-8")
+			case reflect.Slice:
+				if f.Type().Elem().Kind() != reflect.String {
+					continue
+				}
+				orig = f.Interface()
+				f.Set(reflect.ValueOf([]string{"fine", "\xc3\x28"}))
+			default:
+				continue
+			}
+			nstr++
+			name := rv.Type().Field(i).Name
+			if _, err := c.decode(c.encode(rv.Interface())); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "utf-8") {
+				t.Errorf("%s.%s invalid utf-8: err = %v, want invalid utf-8", c.name, name, err)
+			}
+			f.Set(reflect.ValueOf(orig))
+		}
+		if nstr == 0 {
+			t.Errorf("%s: no string fields checked", c.name)
+		}
+	}
+}
+
+// Hand-made encodings that no encoder writes: each must be rejected, so
+// that every accepted encoding is the one Encode writes (one record, one
+// byte string).
+func TestDecodeRejectsNonCanonical(t *testing.T) {
+	enc := func(version byte, f func(*encoder)) []byte {
+		e := newEncoder(version, 0)
+		f(e)
+		return e.b
+	}
+	for _, tt := range []struct {
+		name   string
+		decode func([]byte) (any, error)
+		b      []byte
+	}{
+		{"site id above uint32", codecs[0].decode, enc(siteVersion, func(e *encoder) {
+			e.uint(1 << 32)
+			e.str("")
+			e.str("")
+			e.strs(nil)
+			e.bytes(nil)
+			e.int(0)
+		})},
+		{"visitor site above uint32", codecs[4].decode, enc(visitorVersion, func(e *encoder) {
+			e.uint(1)
+			e.uint(1<<32 + 5)
+			e.int(0)
+			e.int(0)
+			e.str("")
+			e.strs(nil)
+			e.strs(nil)
+			e.bool(false)
+		})},
+		{"session hits above uint32", codecs[5].decode, enc(sessionVersion, func(e *encoder) {
+			e.uint(1)
+			e.uint(2)
+			e.int(0)
+			e.int(0)
+			e.uint(1 << 32)
+			for range 10 {
+				e.str("")
+			}
+			e.bool(false)
+		})},
+		{"bool 2", codecs[4].decode, enc(visitorVersion, func(e *encoder) {
+			e.uint(1)
+			e.uint(1)
+			e.int(0)
+			e.int(0)
+			e.str("")
+			e.strs(nil)
+			e.strs(nil)
+			e.b = append(e.b, 2)
+		})},
+		// 0x80 0x00 is a two-byte uvarint of 0; Encode writes 0x00.
+		{"padded uvarint", codecs[3].decode, []byte{tokenVersion, 0x80, 0x00, 0x00}},
+		{"padded varint", codecs[3].decode, []byte{tokenVersion, 0x00, 0x82, 0x80, 0x00}},
+		{"uvarint overflow", codecs[3].decode, []byte{tokenVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00}},
+		{"string count beyond input", codecs[0].decode, enc(siteVersion, func(e *encoder) {
+			e.uint(1)
+			e.str("")
+			e.str("")
+			e.uint(1000)
+		})},
+		{"string length beyond input", codecs[3].decode, binary.AppendUvarint([]byte{tokenVersion}, 1<<40)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if r, err := tt.decode(tt.b); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("decode %x = %+v, %v; want ErrCorrupt", tt.b, r, err)
+			}
+		})
+	}
+}
+
+func TestCounters(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		v     []byte
+		want  []int64
+		wantE bool
+	}{
+		{"empty", nil, nil, false},
+		{"one lane", counterOperand(0, -3), []int64{-3}, false},
+		{"lane 3", counterOperand(3, 7), []int64{0, 0, 0, 7}, false},
+		{"last lane", counterOperand(MaxLanes-1, 1), append(make([]int64, MaxLanes-1), 1), false},
+		{"ragged", []byte{1, 2, 3}, nil, true},
+		{"too many lanes", make([]byte, 8*(MaxLanes+1)), nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeCounters(tt.v)
+			if tt.wantE {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("err = %v, want ErrCorrupt", err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("DecodeCounters = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzDecoders feeds the same bytes to every decoder: none may panic, and
+// whatever one accepts must encode back to exactly the same bytes.
+func FuzzDecoders(f *testing.F) {
+	for _, c := range codecs {
+		for _, r := range samples[c.name] {
+			if b := c.encode(r); len(b) < 4096 {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte{})
+	f.Add([]byte{1})
+	f.Add([]byte{1, 0x80, 0x00})
+	f.Add(counterOperand(2, -1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in := bytes.Clone(b)
+		for _, c := range codecs {
+			r, err := c.decode(b)
+			if !bytes.Equal(b, in) {
+				t.Fatalf("%s: decoder changed its input", c.name)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("%s: err = %v, does not wrap ErrCorrupt", c.name, err)
+				}
+				continue
+			}
+			if out := c.encode(r); !bytes.Equal(out, b) {
+				t.Fatalf("%s: decoded %+v from %x, re-encoded as %x", c.name, r, b, out)
+			}
+		}
+		lanes, err := DecodeCounters(b)
+		if err == nil {
+			var out []byte
+			for _, l := range lanes {
+				out = binary.LittleEndian.AppendUint64(out, uint64(l))
+			}
+			if !bytes.Equal(out, b) {
+				t.Fatalf("counters: %x decoded to %v, re-encoded as %x", b, lanes, out)
+			}
+		}
+	})
+}

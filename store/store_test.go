@@ -1,0 +1,205 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+)
+
+// openTest opens a real store in a fresh temporary directory and closes it
+// when the test ends.
+func openTest(t testing.TB) *DB {
+	t.Helper()
+	return openDir(t, t.TempDir())
+}
+
+// openDir opens the store in dataDir and closes it when the test ends
+// (Close is idempotent, so a test may close it earlier).
+func openDir(t testing.TB, dataDir string) *DB {
+	t.Helper()
+	d, err := Open(dataDir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d
+}
+
+// reopen closes d and opens its data directory again.
+func reopen(t testing.TB, d *DB) *DB {
+	t.Helper()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return openDir(t, d.Dir())
+}
+
+type kv struct{ k, v string }
+
+// scanAll returns every key and value of the store in order.
+func scanAll(t testing.TB, d *DB) []kv {
+	t.Helper()
+	var out []kv
+	err := d.Scan(context.Background(), nil, nil, false, 0, func(k, v []byte) bool {
+		out = append(out, kv{string(k), string(v)})
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestGetNotFound(t *testing.T) {
+	d := openTest(t)
+	if _, err := d.Get(UserKey("nobody@example.com")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get absent key: err = %v, want ErrNotFound", err)
+	}
+	if err := d.Set(context.Background(), UserKey("a@example.com"), nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := d.Get(UserKey("a@example.com"))
+	if err != nil || v == nil || len(v) != 0 {
+		t.Fatalf("Get empty value = %q, %v; want empty non-nil, nil", v, err)
+	}
+}
+
+func TestGetCopiesValue(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	if err := d.Set(ctx, MetaKey("k"), []byte("value")); err != nil {
+		t.Fatal(err)
+	}
+	v, err := d.Get(MetaKey("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(v, "XXXXX")
+	if w, _ := d.Get(MetaKey("k")); string(w) != "value" {
+		t.Fatalf("after changing a returned value, store holds %q", w)
+	}
+}
+
+func TestScan(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	for id := uint64(1); id <= 10; id++ {
+		for _, site := range []uint32{1, 2, 3} {
+			if err := d.Set(ctx, HitKey(site, id), []byte{byte(site), byte(id)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ids := func(reverse bool, limit int, stopAt uint64) []uint64 {
+		var got []uint64
+		err := d.ScanPrefix(ctx, HitPrefix(2), reverse, limit, func(k, v []byte) bool {
+			id, ok := IDFromKey(k)
+			if !ok || !bytes.Equal(v, []byte{2, byte(id)}) {
+				t.Fatalf("scan saw %x=%x", k, v)
+			}
+			got = append(got, id)
+			return id != stopAt
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, tt := range []struct {
+		name    string
+		reverse bool
+		limit   int
+		stopAt  uint64
+		want    []uint64
+	}{
+		{"all", false, 0, 0, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
+		{"reverse", true, 0, 0, []uint64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}},
+		{"limit", false, 3, 0, []uint64{1, 2, 3}},
+		{"reverse limit", true, 2, 0, []uint64{10, 9}},
+		{"stop", false, 0, 4, []uint64{1, 2, 3, 4}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(tt.reverse, tt.limit, tt.stopAt); !equalIDs(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	err := d.ScanPrefix(cctx, HitPrefix(2), false, 0, func(k, v []byte) bool { return true })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("scan with cancelled ctx: err = %v", err)
+	}
+}
+
+func equalIDs(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestOpenLocked(t *testing.T) {
+	d := openTest(t)
+	_, err := Open(d.Dir(), Options{})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open of the same dir: err = %v, want ErrLocked", err)
+	}
+}
+
+// A failure to open that has nothing to do with the lock must not be
+// reported as ErrLocked, whatever the path looks like.
+func TestOpenErrorNotLocked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "block", "clock")
+	_, err := Open(dir, Options{ReadOnly: true})
+	if err == nil {
+		t.Fatal("read-only Open of a missing store succeeded")
+	}
+	if errors.Is(err, ErrLocked) {
+		t.Fatalf("read-only Open of a missing store: err = %v, reported as ErrLocked", err)
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	d := openTest(t)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	d := openTest(t)
+	if err := d.Set(context.Background(), MetaKey("x"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	dir := d.Dir()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if v, err := ro.Get(MetaKey("x")); err != nil || string(v) != "1" {
+		t.Fatalf("read-only Get = %q, %v", v, err)
+	}
+	if err := ro.Set(context.Background(), MetaKey("y"), nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Set on a read-only store: err = %v, want ErrClosed", err)
+	}
+}
