@@ -259,7 +259,8 @@ func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
 func (p *Pool) claimed(i int, c *holding) Lease {
 	p.claims.Add(1)
 	p.hints[mix(c.visitor)>>p.hintShift].Store(uint32(i + 1))
-	return p.lease(i, c, c.until.Load(), true)
+	// Not c.until: a claimer with a later clock may have retired it already.
+	return p.lease(i, c, c.since+p.reserve, true)
 }
 
 // take installs c in slot i unless the slot's lease is live at t. It retires
