@@ -235,7 +235,7 @@ func unpack(r io.Reader, dir string) error {
 			return fmt.Errorf("%w: unexpected entry %q", ErrBadArchive, hdr.Name)
 		}
 		delete(want, hdr.Name)
-		if err := writeChecked(tr, filepath.Join(dir, f.Name), f); err != nil {
+		if err := writeChecked(archiveReader{tr}, filepath.Join(dir, f.Name), f); err != nil {
 			return err
 		}
 		seen++
@@ -244,6 +244,18 @@ func unpack(r io.Reader, dir string) error {
 		return fmt.Errorf("%w: %d files missing", ErrBadArchive, len(want))
 	}
 	return nil
+}
+
+// archiveReader marks read errors of the archive (a body cut short) as
+// ErrBadArchive, telling them from failures to write the unpacked file.
+type archiveReader struct{ r io.Reader }
+
+func (a archiveReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %v", ErrBadArchive, err)
+	}
+	return n, err
 }
 
 func validName(n string) bool {

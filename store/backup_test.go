@@ -1,0 +1,443 @@
+package store
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+)
+
+// fill writes records of several families and some counters.
+func fill(t testing.TB, d *DB, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		err := d.Update(ctx, func(tx *Tx) error {
+			id := d.NextID()
+			h := Hit{ID: id, Session: id / 3, Visitor: id / 7, Time: int64(i), URL: fmt.Sprintf("https://shop.example/p/%d", i), Title: "Продукт"}
+			tx.Set(HitKey(uint32(i%3), id), h.Encode())
+			v := Visitor{ID: id, Site: uint32(i % 3), Name: "v", Phones: []string{"7999"}}
+			tx.Set(VisitorKey(id), v.Encode())
+			tx.Add(RollupKey(uint32(i%3), 20000, "hits"), i%4, 1)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func backup(t testing.TB, d *DB) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := d.Backup(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// tree is every file under dir with its SHA-256, to tell whether Restore
+// touched a directory.
+func tree(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if e.IsDir() {
+			m[rel] = "dir"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		m[rel] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// closedStore makes a store with data in a fresh data directory, closes it
+// and returns the directory and the store's contents.
+func closedStore(t testing.TB, n int) (string, []kv) {
+	t.Helper()
+	dir := t.TempDir()
+	d, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, d, n)
+	want := scanAll(t, d)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, want
+}
+
+func TestBackupRestore(t *testing.T) {
+	d := openTest(t)
+	fill(t, d, 300)
+	want := scanAll(t, d)
+	archive := backup(t, d)
+
+	dir := filepath.Join(t.TempDir(), "new") // Restore creates it
+	if err := Restore(bytes.NewReader(archive), dir, false); err != nil {
+		t.Fatal(err)
+	}
+	r := openDir(t, dir)
+	if got := scanAll(t, r); !reflect.DeepEqual(got, want) {
+		t.Fatalf("restored store holds %d keys, differs from the %d backed up", len(got), len(want))
+	}
+	if id, last := r.NextID(), d.NextID(); id != last {
+		t.Errorf("restored NextID = %d, want %d as in the original", id, last)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("restored data dir holds %v, want only %s", ents, DBDir)
+	}
+	// The restored store takes writes and the backup source is unchanged.
+	if err := r.Set(context.Background(), MetaKey("after"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if got := scanAll(t, d); !reflect.DeepEqual(got, want) {
+		t.Fatal("backup changed the source store")
+	}
+	if ents, _ := os.ReadDir(d.Dir()); len(ents) != 1 {
+		t.Errorf("backup left %v in the data dir", ents)
+	}
+}
+
+func TestRestoreNotEmpty(t *testing.T) {
+	src := openTest(t)
+	fill(t, src, 50)
+	want := scanAll(t, src)
+	archive := backup(t, src)
+
+	dir, old := closedStore(t, 20)
+	before := tree(t, dir)
+	err := Restore(bytes.NewReader(archive), dir, false)
+	if !errors.Is(err, ErrNotEmpty) {
+		t.Fatalf("Restore onto a store without force: err = %v, want ErrNotEmpty", err)
+	}
+	if after := tree(t, dir); !reflect.DeepEqual(after, before) {
+		t.Fatal("refused Restore changed the data dir")
+	}
+
+	if err := Restore(bytes.NewReader(archive), dir, true); err != nil {
+		t.Fatalf("forced Restore: %v", err)
+	}
+	d := openDir(t, dir)
+	got := scanAll(t, d)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("forced Restore: store holds %d keys, want the %d of the archive (old store had %d)", len(got), len(want), len(old))
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("forced Restore left %v in the data dir", ents)
+	}
+}
+
+// rewrite copies a tar archive entry by entry through f, which may change
+// an entry's name and body or drop it (nil body).
+func rewrite(t testing.TB, archive []byte, f func(name string, body []byte) (string, []byte)) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(archive))
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, body := f(hdr.Name, body)
+		if body == nil {
+			continue
+		}
+		hdr.Name, hdr.Size = name, int64(len(body))
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// editManifest rewrites the manifest through f.
+func editManifest(t testing.TB, archive []byte, f func(*manifest)) []byte {
+	return rewrite(t, archive, func(name string, body []byte) (string, []byte) {
+		if name != manifestName {
+			return name, body
+		}
+		var m manifest
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		f(&m)
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return name, b
+	})
+}
+
+// largestFile is the name of the biggest file in the archive's manifest.
+func largestFile(t testing.TB, archive []byte) string {
+	var big manifestFile
+	editManifest(t, archive, func(m *manifest) {
+		for _, f := range m.Files {
+			if f.Size > big.Size {
+				big = f
+			}
+		}
+	})
+	return big.Name
+}
+
+func TestRestoreRejectsBadArchive(t *testing.T) {
+	src := openTest(t)
+	fill(t, src, 200)
+	archive := backup(t, src)
+	big := "db/" + largestFile(t, archive)
+
+	cases := map[string][]byte{
+		"empty":          {},
+		"not tar":        []byte("hello, this is not an archive"),
+		"truncated half": archive[:len(archive)/2],
+		"truncated 1k":   archive[:1024],
+		"truncated body": archive[:len(archive)-2048],
+		"flipped byte in body": rewrite(t, archive, func(name string, body []byte) (string, []byte) {
+			if name == big {
+				body[len(body)/2] ^= 0x01
+			}
+			return name, body
+		}),
+		"missing manifest": rewrite(t, archive, func(name string, body []byte) (string, []byte) {
+			if name == manifestName {
+				return name, nil
+			}
+			return name, body
+		}),
+		"missing file": rewrite(t, archive, func(name string, body []byte) (string, []byte) {
+			if name == big {
+				return name, nil
+			}
+			return name, body
+		}),
+		"extra file": rewrite(t, archive, func(name string, body []byte) (string, []byte) {
+			if name == big {
+				return "db/EXTRA", body
+			}
+			return name, body
+		}),
+		"unknown format": editManifest(t, archive, func(m *manifest) { m.Format = 99 }),
+		"no files":       editManifest(t, archive, func(m *manifest) { m.Files = nil }),
+		"wrong size": editManifest(t, archive, func(m *manifest) {
+			m.Files[0].Size++
+		}),
+		"path traversal": rewrite(t, editManifest(t, archive, func(m *manifest) {
+			for i := range m.Files {
+				if "db/"+m.Files[i].Name == big {
+					m.Files[i].Name = "../x"
+				}
+			}
+		}), func(name string, body []byte) (string, []byte) {
+			if name == big {
+				return "db/../x", body
+			}
+			return name, body
+		}),
+		"absolute path": rewrite(t, editManifest(t, archive, func(m *manifest) {
+			for i := range m.Files {
+				if "db/"+m.Files[i].Name == big {
+					m.Files[i].Name = "/tmp/x"
+				}
+			}
+		}), func(name string, body []byte) (string, []byte) {
+			if name == big {
+				return "db//tmp/x", body
+			}
+			return name, body
+		}),
+	}
+	for name, bad := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir, want := closedStore(t, 10)
+			before := tree(t, dir)
+			err := Restore(bytes.NewReader(bad), dir, true)
+			if !errors.Is(err, ErrBadArchive) {
+				t.Fatalf("Restore: err = %v, want ErrBadArchive", err)
+			}
+			if after := tree(t, dir); !reflect.DeepEqual(after, before) {
+				t.Fatalf("failed Restore changed the data dir:\nbefore %v\nafter  %v", before, after)
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "x")); err == nil {
+				t.Fatal("Restore wrote outside the data dir")
+			}
+			d := openDir(t, dir)
+			if got := scanAll(t, d); !reflect.DeepEqual(got, want) {
+				t.Fatal("store after a failed Restore differs")
+			}
+		})
+	}
+}
+
+// A backup taken while writers run holds every write acknowledged before
+// it started, and restores to a store that opens.
+func TestBackupWhileWriting(t *testing.T) {
+	d := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		acked [][]byte
+	)
+	for g := range 16 {
+		wg.Go(func() {
+			for i := uint64(0); ctx.Err() == nil; i++ {
+				k := HitKey(uint32(g), i)
+				if err := d.Set(context.Background(), k, bytes.Repeat(k, 8)); err != nil {
+					t.Errorf("Set: %v", err)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, k)
+				mu.Unlock()
+			}
+		})
+	}
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= scale(2000, 300) {
+			break
+		}
+	}
+	mu.Lock()
+	before := append([][]byte(nil), acked...)
+	mu.Unlock()
+	var buf bytes.Buffer
+	err := d.Backup(ctx, &buf)
+	mu.Lock()
+	during := len(acked) - len(before)
+	mu.Unlock()
+	cancel()
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d writes acknowledged before the backup, %d while it ran", len(before), during)
+
+	dir := t.TempDir()
+	if err := Restore(&buf, dir, false); err != nil {
+		t.Fatal(err)
+	}
+	r := openDir(t, dir)
+	for _, k := range before {
+		v, err := r.Get(k)
+		if err != nil || !bytes.Equal(v, bytes.Repeat(k, 8)) {
+			t.Fatalf("write %x acknowledged before the backup: %q, %v", k, v, err)
+		}
+	}
+}
+
+func TestBackupCancelled(t *testing.T) {
+	d := openTest(t)
+	fill(t, d, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := d.Backup(ctx, io.Discard); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Backup with cancelled ctx: err = %v", err)
+	}
+	if ents, _ := os.ReadDir(d.Dir()); len(ents) != 1 {
+		t.Errorf("cancelled backup left %v in the data dir", ents)
+	}
+}
+
+// FuzzRestore feeds arbitrary bytes to Restore over a data directory that
+// holds a store: it never panics, never leaves the unpack directory behind,
+// and never touches the current store unless it succeeds.
+func FuzzRestore(f *testing.F) {
+	d, err := Open(f.TempDir(), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	fill(f, d, 5)
+	var buf bytes.Buffer
+	if err := d.Backup(context.Background(), &buf); err != nil {
+		f.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		f.Fatal(err)
+	}
+	archive := buf.Bytes()
+	f.Add(archive)
+	f.Add(archive[:len(archive)/2])
+	f.Add(archive[:1024])
+	f.Add([]byte{})
+	f.Add(editManifest(f, archive, func(m *manifest) { m.Files[0].Name = "../x" }))
+	f.Add(rewrite(f, archive, func(name string, body []byte) (string, []byte) {
+		if name != manifestName {
+			return name, nil
+		}
+		return name, body
+	}))
+
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dataDir := filepath.Join(t.TempDir(), "data")
+		dbDir := filepath.Join(dataDir, DBDir)
+		if err := os.MkdirAll(dbDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dbDir, "CURRENT-STORE"), []byte("current"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := tree(t, filepath.Dir(dataDir))
+		err := Restore(bytes.NewReader(b), dataDir, true)
+		if _, serr := os.Stat(dbDir + ".restore"); !errors.Is(serr, fs.ErrNotExist) {
+			t.Fatalf("Restore (err %v) left %s.restore behind", err, DBDir)
+		}
+		if err == nil {
+			ents, _ := os.ReadDir(dataDir)
+			if len(ents) != 1 {
+				t.Fatalf("successful Restore left %v", ents)
+			}
+			return
+		}
+		if !errors.Is(err, ErrBadArchive) {
+			t.Fatalf("Restore of bad input: err = %v, does not wrap ErrBadArchive", err)
+		}
+		if after := tree(t, filepath.Dir(dataDir)); !reflect.DeepEqual(after, before) {
+			t.Fatalf("failed Restore (%v) changed the directory:\nbefore %v\nafter  %v", err, before, after)
+		}
+	})
+}
