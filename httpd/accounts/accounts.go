@@ -1,0 +1,338 @@
+// Package accounts holds the people who use the dashboard and the machines
+// that use the API: users with argon2id password hashes, login sessions
+// found by the hash of their cookie token (each with its CSRF token), the
+// one-time setup token that creates the owner on first start, and API
+// tokens. Secrets are stored only as hashes.
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"appliance/store"
+)
+
+// Errors of the accounts package.
+var (
+	ErrBadLogin   = errors.New("accounts: wrong email or password")
+	ErrExists     = errors.New("accounts: user already exists")
+	ErrNoUser     = errors.New("accounts: no such user")
+	ErrInvalid    = errors.New("accounts: invalid input")
+	ErrNoSession  = errors.New("accounts: not signed in")
+	ErrSetupUsed  = errors.New("accounts: setup link is invalid or already used")
+	ErrNoToken    = errors.New("accounts: invalid API token")
+	ErrHashFormat = errors.New("accounts: unknown password hash format")
+)
+
+// Roles.
+const (
+	RoleOwner    = "owner"
+	RoleOperator = "operator"
+)
+
+// SessionTTL is how long a login lasts.
+const SessionTTL = 30 * 24 * time.Hour
+
+// MinPassword is the shortest password accepted.
+const MinPassword = 10
+
+// Accounts works on the users, logins and tokens of one store.
+type Accounts struct {
+	db  *store.DB
+	now func() time.Time
+}
+
+// New returns Accounts over db.
+func New(db *store.DB) *Accounts { return &Accounts{db: db, now: time.Now} }
+
+// argon2id parameters (OWASP's recommended minimum: 19 MiB, 2 passes).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns the argon2id hash of pw in PHC string form.
+func HashPassword(pw string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime,
+		argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// CheckPassword reports whether pw matches the PHC hash.
+func CheckPassword(hash, pw string) (bool, error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, ErrHashFormat
+	}
+	var version int
+	var m uint32
+	var t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, ErrHashFormat
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 1<<20 || t > 16 || p == 0 {
+		return false, ErrHashFormat
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false, ErrHashFormat
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// NormalizeEmail validates an email address and lower-cases it.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 {
+		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	return email, nil
+}
+
+func checkPasswordRules(pw string) error {
+	if len(pw) < MinPassword {
+		return fmt.Errorf("%w: the password must be at least %d characters", ErrInvalid, MinPassword)
+	}
+	if len(pw) > 256 {
+		return fmt.Errorf("%w: the password must be at most 256 characters", ErrInvalid)
+	}
+	return nil
+}
+
+// HasUsers reports whether any user exists.
+func (a *Accounts) HasUsers(ctx context.Context) (bool, error) {
+	found := false
+	err := a.db.ScanPrefix(ctx, store.UserPrefix(), false, 1, func(_, _ []byte) bool { found = true; return false })
+	return found, err
+}
+
+// CreateUser adds a user with the given role.
+func (a *Accounts) CreateUser(ctx context.Context, email, password, role string) (store.User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := checkPasswordRules(password); err != nil {
+		return store.User{}, err
+	}
+	if role != RoleOwner && role != RoleOperator {
+		return store.User{}, fmt.Errorf("%w: role %q", ErrInvalid, role)
+	}
+	u := store.User{Email: email, Hash: HashPassword(password), Role: role, Created: a.now().UnixMilli()}
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Get(store.UserKey(email)); err == nil {
+			return ErrExists
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		tx.Set(store.UserKey(email), u.Encode())
+		return nil
+	})
+	return u, err
+}
+
+// SetPassword replaces a user's password.
+func (a *Accounts) SetPassword(ctx context.Context, email, password string) error {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if err := checkPasswordRules(password); err != nil {
+		return err
+	}
+	hash := HashPassword(password)
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := tx.Get(store.UserKey(email))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNoUser
+		} else if err != nil {
+			return err
+		}
+		u, err := store.DecodeUser(v)
+		if err != nil {
+			return err
+		}
+		u.Hash = hash
+		tx.Set(store.UserKey(email), u.Encode())
+		return nil
+	})
+}
+
+// User returns the user with the given email.
+func (a *Accounts) User(email string) (store.User, error) {
+	v, err := a.db.Get(store.UserKey(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, ErrNoUser
+	} else if err != nil {
+		return store.User{}, err
+	}
+	return store.DecodeUser(v)
+}
+
+// Login checks email and password and starts a login session; the returned
+// token goes into the session cookie.
+func (a *Accounts) Login(ctx context.Context, email, password string) (token string, s store.LoginSession, err error) {
+	email, err = NormalizeEmail(email)
+	if err != nil {
+		return "", s, ErrBadLogin
+	}
+	u, err := a.User(email)
+	if errors.Is(err, ErrNoUser) {
+		CheckPassword(dummyHash, password) // same work as a real check: no user enumeration by timing
+		return "", s, ErrBadLogin
+	} else if err != nil {
+		return "", s, err
+	}
+	ok, err := CheckPassword(u.Hash, password)
+	if err != nil {
+		return "", s, err
+	}
+	if !ok {
+		return "", s, ErrBadLogin
+	}
+	return a.startSession(ctx, u.Email)
+}
+
+var dummyHash = HashPassword("not a password of anyone")
+
+func (a *Accounts) startSession(ctx context.Context, email string) (string, store.LoginSession, error) {
+	token := RandomToken()
+	s := store.LoginSession{Email: email, CSRF: RandomToken(), Expires: a.now().Add(SessionTTL).UnixMilli()}
+	if err := a.db.Set(ctx, store.AuthKey(hashToken(token)), s.Encode()); err != nil {
+		return "", s, fmt.Errorf("start session: %w", err)
+	}
+	return token, s, nil
+}
+
+// Session returns the live login session and user of a cookie token.
+func (a *Accounts) Session(token string) (store.LoginSession, store.User, error) {
+	if token == "" || len(token) > 100 {
+		return store.LoginSession{}, store.User{}, ErrNoSession
+	}
+	v, err := a.db.Get(store.AuthKey(hashToken(token)))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.LoginSession{}, store.User{}, ErrNoSession
+	} else if err != nil {
+		return store.LoginSession{}, store.User{}, err
+	}
+	s, err := store.DecodeLoginSession(v)
+	if err != nil {
+		return s, store.User{}, err
+	}
+	if s.Expires < a.now().UnixMilli() {
+		return s, store.User{}, ErrNoSession
+	}
+	u, err := a.User(s.Email)
+	if err != nil {
+		return s, u, ErrNoSession
+	}
+	return s, u, nil
+}
+
+// Logout ends the login session of a cookie token.
+func (a *Accounts) Logout(ctx context.Context, token string) error {
+	return a.db.Delete(ctx, store.AuthKey(hashToken(token)))
+}
+
+// NewSetupToken makes a fresh one-time setup token (replacing any earlier
+// one) for creating the owner; it is only for a store without users.
+func (a *Accounts) NewSetupToken(ctx context.Context) (string, error) {
+	token := RandomToken()
+	if err := a.db.Set(ctx, store.MetaKey("setup"), hashToken(token)); err != nil {
+		return "", fmt.Errorf("setup token: %w", err)
+	}
+	return token, nil
+}
+
+// CheckSetupToken reports whether token is the live setup token.
+func (a *Accounts) CheckSetupToken(token string) bool {
+	v, err := a.db.Get(store.MetaKey("setup"))
+	return err == nil && subtle.ConstantTimeCompare(v, hashToken(token)) == 1
+}
+
+// CompleteSetup uses the setup token to create the owner and signs them in.
+// The token works once.
+func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password string) (string, store.LoginSession, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return "", store.LoginSession{}, err
+	}
+	if err := checkPasswordRules(password); err != nil {
+		return "", store.LoginSession{}, err
+	}
+	u := store.User{Email: email, Hash: HashPassword(password), Role: RoleOwner, Created: a.now().UnixMilli()}
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := tx.Get(store.MetaKey("setup"))
+		if err != nil || subtle.ConstantTimeCompare(v, hashToken(token)) != 1 {
+			return ErrSetupUsed
+		}
+		tx.Delete(store.MetaKey("setup"))
+		tx.Set(store.UserKey(email), u.Encode())
+		return nil
+	})
+	if err != nil {
+		return "", store.LoginSession{}, err
+	}
+	return a.startSession(ctx, email)
+}
+
+// CreateToken makes an API token; only its hash is stored, so the returned
+// token is shown once.
+func (a *Accounts) CreateToken(ctx context.Context, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 64 {
+		return "", fmt.Errorf("%w: token name must be 1 to 64 characters", ErrInvalid)
+	}
+	token := "apl_" + RandomToken()
+	t := store.Token{Name: name, Created: a.now().UnixMilli()}
+	if err := a.db.Set(ctx, store.TokenKey(hashToken(token)), t.Encode()); err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	return token, nil
+}
+
+// CheckToken returns the API token record for a bearer token.
+func (a *Accounts) CheckToken(token string) (store.Token, error) {
+	if !strings.HasPrefix(token, "apl_") || len(token) > 100 {
+		return store.Token{}, ErrNoToken
+	}
+	v, err := a.db.Get(store.TokenKey(hashToken(token)))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Token{}, ErrNoToken
+	} else if err != nil {
+		return store.Token{}, err
+	}
+	return store.DecodeToken(v)
+}
+
+// RandomToken returns 32 bytes of crypto randomness, URL-safe base64.
+func RandomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(t string) []byte {
+	h := sha256.Sum256([]byte(t))
+	return h[:]
+}

@@ -1,0 +1,262 @@
+package httpd
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/accounts"
+	"appliance/store"
+)
+
+const (
+	sessionCookie = "apl_session"
+	preCSRFCookie = "apl_csrf" // double-submit token for forms before sign-in
+)
+
+// signedIn is the user behind a dashboard request.
+type signedIn struct {
+	user    store.User
+	session store.LoginSession
+}
+
+// authed wraps a dashboard handler: it needs a live login, and every POST
+// must carry the session's CSRF token.
+func (s *Server) authed(h func(ctx *fasthttp.RequestCtx, who signedIn) error) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		sess, user, err := s.accounts.Session(string(ctx.Request.Header.Cookie(sessionCookie)))
+		if err != nil {
+			if errors.Is(err, accounts.ErrNoSession) {
+				ctx.Redirect("/login", fasthttp.StatusSeeOther)
+				return nil
+			}
+			return err
+		}
+		if ctx.IsPost() && !tokenEqual(string(ctx.PostArgs().Peek("csrf")), sess.CSRF) {
+			return errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
+		}
+		return h(ctx, signedIn{user: user, session: sess})
+	}
+}
+
+func tokenEqual(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func (s *Server) setCookie(ctx *fasthttp.RequestCtx, name, value string, maxAge time.Duration) {
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey(name)
+	c.SetValue(value)
+	c.SetPath("/")
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	c.SetSecure(s.secure())
+	if maxAge < 0 {
+		c.SetExpire(fasthttp.CookieExpireDelete)
+	} else {
+		c.SetMaxAge(int(maxAge / time.Second))
+	}
+	ctx.Response.Header.SetCookie(c)
+}
+
+// preCSRF returns the pre-sign-in form token, setting its cookie when new.
+func (s *Server) preCSRF(ctx *fasthttp.RequestCtx) string {
+	if t := string(ctx.Request.Header.Cookie(preCSRFCookie)); len(t) == 43 {
+		return t
+	}
+	t := accounts.RandomToken()
+	s.setCookie(ctx, preCSRFCookie, t, time.Hour)
+	return t
+}
+
+func (s *Server) checkPreCSRF(ctx *fasthttp.RequestCtx) error {
+	if !tokenEqual(string(ctx.PostArgs().Peek("csrf")), string(ctx.Request.Header.Cookie(preCSRFCookie))) {
+		return errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
+	}
+	return nil
+}
+
+func (s *Server) home(ctx *fasthttp.RequestCtx) error {
+	has, err := s.accounts.HasUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if !has {
+		return s.render(ctx, fasthttp.StatusOK, "error", view{Title: "Setup needed", Data: struct {
+			Status  string
+			Message string
+		}{"Setup needed", "Open the one-time setup link printed by `appliance serve` to create the owner account."}})
+	}
+	ctx.Redirect("/sites", fasthttp.StatusSeeOther)
+	return nil
+}
+
+type loginData struct{ Email string }
+
+func (s *Server) loginPage(ctx *fasthttp.RequestCtx) error {
+	return s.render(ctx, fasthttp.StatusOK, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx), Data: loginData{}})
+}
+
+func (s *Server) login(ctx *fasthttp.RequestCtx) error {
+	if err := s.checkPreCSRF(ctx); err != nil {
+		return err
+	}
+	email := strings.TrimSpace(string(ctx.PostArgs().Peek("email")))
+	now := time.Now()
+	if !s.loginRate.Allow("ip:"+s.clientIP(ctx), now) || !s.loginRate.Allow("email:"+strings.ToLower(email), now) {
+		return s.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
+			Error: "Too many attempts; wait a minute and try again.", Data: loginData{Email: email}})
+	}
+	token, _, err := s.accounts.Login(ctx, email, string(ctx.PostArgs().Peek("password")))
+	if errors.Is(err, accounts.ErrBadLogin) {
+		return s.render(ctx, fasthttp.StatusUnauthorized, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
+			Error: "Wrong email or password.", Data: loginData{Email: email}})
+	}
+	if err != nil {
+		return err
+	}
+	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
+	ctx.Redirect("/sites", fasthttp.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) logout(ctx *fasthttp.RequestCtx, who signedIn) error {
+	if err := s.accounts.Logout(ctx, string(ctx.Request.Header.Cookie(sessionCookie))); err != nil {
+		return err
+	}
+	s.setCookie(ctx, sessionCookie, "", -1)
+	ctx.Redirect("/login", fasthttp.StatusSeeOther)
+	return nil
+}
+
+type setupData struct{ Token, Email string }
+
+func (s *Server) setupPage(ctx *fasthttp.RequestCtx) error {
+	token := string(ctx.QueryArgs().Peek("token"))
+	if !s.accounts.CheckSetupToken(token) {
+		return accounts.ErrSetupUsed
+	}
+	return s.render(ctx, fasthttp.StatusOK, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx), Data: setupData{Token: token}})
+}
+
+func (s *Server) setup(ctx *fasthttp.RequestCtx) error {
+	if err := s.checkPreCSRF(ctx); err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	token, email := string(args.Peek("token")), string(args.Peek("email"))
+	cookie, _, err := s.accounts.CompleteSetup(ctx, token, email, string(args.Peek("password")))
+	if errors.Is(err, accounts.ErrInvalid) {
+		return s.render(ctx, fasthttp.StatusBadRequest, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx),
+			Error: userMessage(err), Data: setupData{Token: token, Email: email}})
+	}
+	if err != nil {
+		return err
+	}
+	s.setCookie(ctx, sessionCookie, cookie, accounts.SessionTTL)
+	ctx.Redirect("/sites", fasthttp.StatusSeeOther)
+	return nil
+}
+
+// userMessage is an error's text without its package prefix.
+func userMessage(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i >= 0 && !strings.Contains(msg[:i], " ") {
+		msg = msg[i+2:]
+	}
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return msg
+}
+
+type sitesData struct {
+	Sites        []*store.Site
+	Name, Domain string
+}
+
+func (s *Server) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	v := view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: sitesData{Sites: s.sites.List()}}
+	if ctx.QueryArgs().Has("added") {
+		v.Flash = "Site added. Its install code is below."
+	}
+	return s.render(ctx, fasthttp.StatusOK, "sites", v)
+}
+
+func (s *Server) addSite(ctx *fasthttp.RequestCtx, who signedIn) error {
+	name, domain := string(ctx.PostArgs().Peek("name")), string(ctx.PostArgs().Peek("domain"))
+	site, err := s.sites.Create(ctx, name, strings.FieldsFunc(domain, func(r rune) bool { return r == ',' || r == ' ' }))
+	if err != nil {
+		if ue := asUserError(err); ue != nil && ue.Status == fasthttp.StatusBadRequest {
+			return s.render(ctx, fasthttp.StatusBadRequest, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF,
+				Error: userMessage(err), Data: sitesData{Sites: s.sites.List(), Name: name, Domain: domain}})
+		}
+		return err
+	}
+	ctx.Redirect("/sites/"+site.Key+"?added=1", fasthttp.StatusSeeOther)
+	return nil
+}
+
+// siteFromPath finds the site of a /sites/KEY[/...] path.
+func (s *Server) siteFromPath(ctx *fasthttp.RequestCtx) (*store.Site, string, error) {
+	rest := strings.TrimPrefix(string(ctx.Path()), "/sites/")
+	key, sub, _ := strings.Cut(rest, "/")
+	site, err := s.sites.ByKey(key)
+	if err != nil {
+		return nil, "", errorf(fasthttp.StatusNotFound, "No such site.")
+	}
+	return site, sub, nil
+}
+
+type siteData struct {
+	Site        *store.Site
+	InstallCode string
+}
+
+func (s *Server) sitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, sub, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	if sub != "" {
+		return errorf(fasthttp.StatusNotFound, "No such page.")
+	}
+	v := view{Title: site.Name, User: &who.user, CSRF: who.session.CSRF,
+		Data: siteData{Site: site, InstallCode: s.InstallCode(site.Key)}}
+	if ctx.QueryArgs().Has("added") {
+		v.Flash = "Site added. Paste the install code below into every page of the site."
+	}
+	return s.render(ctx, fasthttp.StatusOK, "site", v)
+}
+
+// InstallCode is the snippet a site owner pastes into their pages (SPEC §4).
+func (s *Server) InstallCode(siteKey string) string {
+	host := "//" + s.public.Host + "/"
+	return fmt.Sprintf(`<script>
+var __cs = __cs || [];
+__cs.push(["setCsAccount", "%s"]);
+__cs.push(["setCsHost", "%s"]);
+</script>
+<script async src="%sstatic/cs.min.js"></script>`, template.JSEscapeString(siteKey), host, host)
+}
+
+// SetupURL returns a fresh one-time setup link when the store has no users,
+// else "".
+func (s *Server) SetupURL(ctx context.Context) (string, error) {
+	has, err := s.accounts.HasUsers(ctx)
+	if err != nil || has {
+		return "", err
+	}
+	token, err := s.accounts.NewSetupToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	return s.PublicURL() + "setup?token=" + token, nil
+}

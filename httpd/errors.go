@@ -1,0 +1,84 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/sites"
+	"appliance/store"
+)
+
+// Error is an error a user can act on: it carries the HTTP status and a
+// message safe to show. Every other error is a 500 whose cause is logged,
+// not shown.
+type Error struct {
+	Status int
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// errorf makes an *Error.
+func errorf(status int, format string, a ...any) *Error {
+	return &Error{Status: status, Msg: fmt.Sprintf(format, a...)}
+}
+
+// asUserError maps domain errors to their status; nil for unknown errors.
+func asUserError(err error) *Error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, sites.ErrInvalid), errors.Is(err, accounts.ErrInvalid):
+		return &Error{Status: fasthttp.StatusBadRequest, Msg: err.Error()}
+	case errors.Is(err, sites.ErrNotFound), errors.Is(err, accounts.ErrNoUser), errors.Is(err, store.ErrNotFound):
+		return &Error{Status: fasthttp.StatusNotFound, Msg: err.Error()}
+	case errors.Is(err, accounts.ErrExists):
+		return &Error{Status: fasthttp.StatusConflict, Msg: err.Error()}
+	case errors.Is(err, accounts.ErrBadLogin), errors.Is(err, accounts.ErrNoSession), errors.Is(err, accounts.ErrNoToken):
+		return &Error{Status: fasthttp.StatusUnauthorized, Msg: err.Error()}
+	case errors.Is(err, accounts.ErrSetupUsed):
+		return &Error{Status: fasthttp.StatusForbidden, Msg: err.Error()}
+	case errors.Is(err, store.ErrClosed):
+		return &Error{Status: fasthttp.StatusServiceUnavailable, Msg: "shutting down, try again"}
+	}
+	return nil
+}
+
+// errorResponse is the one JSON shape of every error answer.
+type errorResponse struct {
+	Success bool   `json:"success"`
+	Error   string `json:"error"`
+}
+
+// writeJSONError answers err as {"success":false,"error":...} with its status.
+func (s *Server) writeJSONError(ctx *fasthttp.RequestCtx, err error) {
+	ue := asUserError(err)
+	if ue == nil {
+		s.log.Error("request failed", "path", string(ctx.Path()), "err", err)
+		ue = &Error{Status: fasthttp.StatusInternalServerError, Msg: "internal error"}
+	}
+	writeJSON(ctx, ue.Status, errorResponse{Success: false, Error: ue.Msg})
+}
+
+// writeJSON answers v as JSON with the status.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = fasthttp.StatusInternalServerError, []byte(`{"success":false,"error":"internal error"}`)
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.SetBody(b)
+}
+
+// logger is the server's structured log.
+type logger = *slog.Logger
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

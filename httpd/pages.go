@@ -1,0 +1,168 @@
+package httpd
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/assets"
+	"appliance/store"
+)
+
+// pages holds the dashboard's parsed templates (one set per page, each with
+// the layout) and its static files, hashed once at start for ETags.
+type pages struct {
+	tmpl    map[string]*template.Template
+	static  map[string]staticFile
+	version string // hash of all static files, for cache-busting URLs
+}
+
+type staticFile struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+var templateFuncs = template.FuncMap{
+	"join": strings.Join,
+}
+
+func loadPages() (*pages, error) {
+	p := &pages{tmpl: map[string]*template.Template{}, static: map[string]staticFile{}}
+	layout, err := fs.ReadFile(assets.FS, "dashboard/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("load pages: %w", err)
+	}
+	all := sha256.New()
+	entries, err := fs.ReadDir(assets.FS, "dashboard")
+	if err != nil {
+		return nil, fmt.Errorf("load pages: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		body, err := fs.ReadFile(assets.FS, "dashboard/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("load pages: %w", err)
+		}
+		switch path.Ext(name) {
+		case ".html":
+			if name == "layout.html" {
+				continue
+			}
+			t, err := template.New("layout").Funcs(templateFuncs).Parse(string(layout))
+			if err == nil {
+				_, err = t.Parse(string(body))
+			}
+			if err != nil {
+				return nil, fmt.Errorf("load pages: %s: %w", name, err)
+			}
+			p.tmpl[strings.TrimSuffix(name, ".html")] = t
+		case ".css", ".js":
+			ct := "text/css; charset=utf-8"
+			if path.Ext(name) == ".js" {
+				ct = "text/javascript; charset=utf-8"
+			}
+			sum := sha256.Sum256(body)
+			all.Write(sum[:])
+			p.static[name] = staticFile{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		}
+	}
+	p.version = hex.EncodeToString(all.Sum(nil)[:6])
+	return p, nil
+}
+
+// view is what every page template gets.
+type view struct {
+	Title        string
+	User         *store.User
+	CSRF         string
+	Flash        string
+	Error        string
+	AssetVersion string
+	Data         any
+}
+
+// render writes page name with v as the answer.
+func (s *Server) render(ctx *fasthttp.RequestCtx, status int, name string, v view) error {
+	t := s.pages.tmpl[name]
+	if t == nil {
+		return fmt.Errorf("render: no page %q", name)
+	}
+	v.AssetVersion = s.pages.version
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("text/html; charset=utf-8")
+	securityHeaders(ctx)
+	ctx.SetBody(buf.Bytes())
+	return nil
+}
+
+// securityHeaders are set on every dashboard page: no framing, no sniffing,
+// scripts only from this server.
+func securityHeaders(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("Cache-Control", "no-store")
+}
+
+// writePageError answers err as an HTML page.
+func (s *Server) writePageError(ctx *fasthttp.RequestCtx, err error) {
+	ue := asUserError(err)
+	if ue == nil {
+		s.log.Error("page failed", "path", string(ctx.Path()), "err", err)
+		ue = &Error{Status: fasthttp.StatusInternalServerError, Msg: "Something went wrong on our side; the details are in the server log."}
+	}
+	if ue.Status == fasthttp.StatusUnauthorized {
+		ctx.Redirect("/login", fasthttp.StatusSeeOther)
+		return
+	}
+	data := struct {
+		Status  int
+		Message string
+	}{ue.Status, ue.Msg}
+	if rerr := s.render(ctx, ue.Status, "error", view{Title: "Error", Data: data}); rerr != nil {
+		ctx.Error(ue.Msg, ue.Status)
+	}
+}
+
+// serveAsset serves a dashboard static file with ETag revalidation.
+func (s *Server) serveAsset(ctx *fasthttp.RequestCtx) error {
+	name := strings.TrimPrefix(string(ctx.Path()), "/assets/")
+	f, ok := s.pages.static[name]
+	if !ok {
+		return errorf(fasthttp.StatusNotFound, "no such asset")
+	}
+	serveStatic(ctx, f.body, f.contentType, f.etag, ctx.QueryArgs().Has("v"))
+	return nil
+}
+
+// serveStatic answers body with its ETag; a versioned URL is cached for a
+// year, any other for a minute with revalidation.
+func serveStatic(ctx *fasthttp.RequestCtx, body []byte, contentType, etag string, versioned bool) {
+	h := &ctx.Response.Header
+	h.Set("ETag", etag)
+	if versioned {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "public, max-age=60, must-revalidate")
+	}
+	if match := ctx.Request.Header.Peek("If-None-Match"); len(match) > 0 && bytes.Contains(match, []byte(etag)) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	ctx.SetContentType(contentType)
+	ctx.SetBody(body)
+}

@@ -1,0 +1,73 @@
+// Package ratelimit counts events per key (an IP, an email, a site) in a
+// sliding window and says when a key has had too many. Memory is bounded:
+// keys idle for a whole window are swept, and past MaxKeys the limiter
+// refuses new keys rather than grow.
+package ratelimit
+
+import (
+	"sync"
+	"time"
+)
+
+// Limiter allows at most Limit events per key within Window.
+type Limiter struct {
+	limit   int
+	window  time.Duration
+	maxKeys int
+	mu      sync.Mutex
+	keys    map[string][]time.Time
+	swept   time.Time
+}
+
+// New returns a limiter of limit events per window, tracking at most
+// maxKeys keys at once.
+func New(limit int, window time.Duration, maxKeys int) *Limiter {
+	return &Limiter{limit: limit, window: window, maxKeys: maxKeys, keys: map[string][]time.Time{}}
+}
+
+// Allow records an event for key at now and reports whether it is within
+// the limit. A refused event is not recorded.
+func (l *Limiter) Allow(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.swept) > l.window {
+		l.sweep(now)
+	}
+	ts := l.keys[key]
+	cut := 0
+	for cut < len(ts) && now.Sub(ts[cut]) >= l.window {
+		cut++
+	}
+	ts = ts[cut:]
+	if len(ts) >= l.limit {
+		l.keys[key] = ts
+		return false
+	}
+	if ts == nil && len(l.keys) >= l.maxKeys {
+		return false
+	}
+	l.keys[key] = append(ts, now)
+	return true
+}
+
+// Count returns the events of key within the window ending at now.
+func (l *Limiter) Count(key string, now time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, t := range l.keys[key] {
+		if now.Sub(t) < l.window {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *Limiter) sweep(now time.Time) {
+	for k, ts := range l.keys {
+		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= l.window {
+			delete(l.keys, k)
+		}
+	}
+	l.swept = now
+}

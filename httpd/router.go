@@ -1,0 +1,74 @@
+package httpd
+
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// handler serves one request; a returned error is answered in one place,
+// as JSON or as an HTML page depending on the route.
+type handler func(ctx *fasthttp.RequestCtx) error
+
+type route struct {
+	method string
+	path   string // exact, or a prefix when it ends in "*"
+	page   bool   // errors as HTML pages rather than JSON
+	h      handler
+}
+
+// router is a small table router: exact paths first, then the longest
+// matching prefix.
+type router struct {
+	exact  map[string]*route // "METHOD path"
+	prefix []*route
+	paths  map[string]bool // known paths, for 405 versus 404
+}
+
+func newRouter() *router { return &router{exact: map[string]*route{}, paths: map[string]bool{}} }
+
+func (r *router) add(method, path string, page bool, h handler) {
+	rt := &route{method: method, path: path, page: page, h: h}
+	if p, ok := strings.CutSuffix(path, "*"); ok {
+		rt.path = p
+		r.prefix = append(r.prefix, rt)
+		return
+	}
+	r.exact[method+" "+path] = rt
+	r.paths[path] = true
+}
+
+// api adds a JSON route.
+func (r *router) api(method, path string, h handler) { r.add(method, path, false, h) }
+
+// page adds an HTML route.
+func (r *router) page(method, path string, h handler) { r.add(method, path, true, h) }
+
+// find returns the route for method and path; allowed is false when the
+// path exists under another method.
+func (r *router) find(method, path string) (rt *route, pathKnown bool) {
+	if rt := r.exact[method+" "+path]; rt != nil {
+		return rt, true
+	}
+	if method == fasthttp.MethodHead {
+		if rt := r.exact["GET "+path]; rt != nil {
+			return rt, true
+		}
+	}
+	var best *route
+	for _, p := range r.prefix {
+		if strings.HasPrefix(path, p.path) {
+			if p.method != method && !(method == fasthttp.MethodHead && p.method == fasthttp.MethodGet) {
+				pathKnown = true
+				continue
+			}
+			if best == nil || len(p.path) > len(best.path) {
+				best = p
+			}
+		}
+	}
+	if best != nil {
+		return best, true
+	}
+	return nil, pathKnown || r.paths[path]
+}

@@ -1,0 +1,44 @@
+package httpd
+
+import "github.com/valyala/fasthttp"
+
+// publicRoutes is every route of the public server, in one table.
+func (s *Server) publicRoutes() *router {
+	r := newRouter()
+	r.api("GET", "/healthz", s.healthz)
+	r.api("GET", "/metrics", s.metrics)
+
+	r.page("GET", "/", s.home)
+	r.page("GET", "/assets/*", s.serveAsset)
+	r.page("GET", "/login", s.loginPage)
+	r.page("POST", "/login", s.login)
+	r.page("POST", "/logout", s.authed(s.logout))
+	r.page("GET", "/setup", s.setupPage)
+	r.page("POST", "/setup", s.setup)
+	r.page("GET", "/sites", s.authed(s.sitesPage))
+	r.page("POST", "/sites", s.authed(s.addSite))
+	r.page("GET", "/sites/*", s.authed(s.sitePage))
+	return r
+}
+
+// adminRoutes is the admin API served on the unix socket.
+func (s *Server) adminRoutes() *router {
+	r := newRouter()
+	r.api("GET", "/admin/ping", s.adminPing)
+	r.api("GET", "/admin/backup", s.adminBackup)
+	r.api("GET", "/admin/sites", s.adminListSites)
+	r.api("POST", "/admin/sites", s.adminAddSite)
+	r.api("POST", "/admin/users", s.adminAddUser)
+	r.api("POST", "/admin/users/password", s.adminSetPassword)
+	r.api("POST", "/admin/tokens", s.adminAddToken)
+	return r
+}
+
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) error {
+	// A read proves the store answers; the writer is checked by every write.
+	if _, err := s.db.Get([]byte("m-healthz")); err != nil && err.Error() != "store: not found" {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": map[string]string{"status": "ok", "version": s.opts.Version}})
+	return nil
+}

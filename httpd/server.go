@@ -1,0 +1,254 @@
+// Package httpd is the appliance's fasthttp server: it routes requests to
+// the snippet, tracker, API, dashboard and admin endpoints, decodes input,
+// calls the domain packages (sites, accounts, numbers, ...) and encodes
+// their answers. Errors become one JSON shape ({"success":false,"error":...})
+// or an HTML page, in one place; a panic in a handler is recovered and
+// logged, and the server keeps serving.
+//
+// The same handlers serve the admin API on a unix socket in the data
+// directory (mode 0600), which the CLI uses while the server runs.
+package httpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/ratelimit"
+	"appliance/httpd/sites"
+	"appliance/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	Listen       string // TCP address, e.g. ":8080"
+	PublicURL    string // how browsers reach the server; default from Listen
+	TLSCert      string // PEM files; both or neither
+	TLSKey       string
+	TrustProxy   bool   // take the client IP from X-Forwarded-For
+	MetricsToken string // bearer token for /metrics; empty disables it
+	Version      string
+	Log          *slog.Logger
+	Stdout       io.Writer // where the setup URL is printed
+}
+
+// Limits of every request.
+const (
+	maxBodySize    = 1 << 20
+	maxHeaderBytes = 8 << 10
+	readTimeout    = 15 * time.Second
+	writeTimeout   = 60 * time.Second
+	idleTimeout    = 90 * time.Second
+	shutdownWait   = 15 * time.Second
+)
+
+// Server is the appliance's HTTP server over one store.
+type Server struct {
+	opts      Options
+	public    *url.URL
+	db        *store.DB
+	sites     *sites.Registry
+	accounts  *accounts.Accounts
+	log       *slog.Logger
+	routes    *router
+	admin     *router
+	pages     *pages
+	loginRate *ratelimit.Limiter
+	started   time.Time
+
+	requests atomic.Uint64
+	panics   atomic.Uint64
+	errors5  atomic.Uint64
+}
+
+// New builds a server over db. It does not listen yet.
+func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return nil, errors.New("serve: --tls-cert and --tls-key go together")
+	}
+	pub, err := publicURL(o)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := sites.Open(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:      o,
+		public:    pub,
+		db:        db,
+		sites:     reg,
+		accounts:  accounts.New(db),
+		log:       o.Log,
+		pages:     pg,
+		loginRate: ratelimit.New(10, time.Minute, 100_000),
+		started:   time.Now(),
+	}
+	s.routes = s.publicRoutes()
+	s.admin = s.adminRoutes()
+	return s, nil
+}
+
+// publicURL is where browsers reach the server: the flag, or one derived
+// from the listen address.
+func publicURL(o Options) (*url.URL, error) {
+	raw := o.PublicURL
+	if raw == "" {
+		host, port, err := net.SplitHostPort(o.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("serve: listen address %q: %w", o.Listen, err)
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		scheme := "http"
+		if o.TLSCert != "" {
+			scheme = "https"
+		}
+		raw = scheme + "://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("serve: public URL %q must be http(s)://host[:port]", raw)
+	}
+	u.Path = "/"
+	return u, nil
+}
+
+// PublicURL is the base URL browsers use, ending in "/".
+func (s *Server) PublicURL() string { return s.public.String() }
+
+// secure reports whether cookies must be Secure.
+func (s *Server) secure() bool { return s.public.Scheme == "https" }
+
+func (s *Server) httpServer(h fasthttp.RequestHandler, name string) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               h,
+		Name:                  name,
+		ReadBufferSize:        maxHeaderBytes,
+		MaxRequestBodySize:    maxBodySize,
+		ReadTimeout:           readTimeout,
+		WriteTimeout:          writeTimeout,
+		IdleTimeout:           idleTimeout,
+		NoDefaultServerHeader: true,
+		CloseOnShutdown:       true,
+		Logger:                fasthttpLogger{s.log},
+	}
+}
+
+// Serve serves HTTP on ln and the admin API on adminLn (either may be nil)
+// until ctx ends, then shuts down: stop accepting, drain in-flight requests
+// (up to shutdownWait). The caller closes the store afterwards.
+func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+	srv := s.httpServer(s.Handler, "appliance")
+	adm := s.httpServer(s.AdminHandler, "appliance-admin")
+	adm.WriteTimeout = 0 // backups stream for as long as they take
+	errc := make(chan error, 2)
+	if ln != nil {
+		if s.opts.TLSCert != "" {
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			go func() { errc <- srv.ServeTLS(ln, s.opts.TLSCert, s.opts.TLSKey) }()
+		} else {
+			go func() { errc <- srv.Serve(ln) }()
+		}
+	}
+	if adminLn != nil {
+		go func() { errc <- adm.Serve(adminLn) }()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	err := errors.Join(srv.ShutdownWithContext(sctx), adm.ShutdownWithContext(sctx))
+	if serveErr != nil {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	return err
+}
+
+// Handler is the public request handler.
+func (s *Server) Handler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.routes) }
+
+// AdminHandler is the admin API handler (unix socket only).
+func (s *Server) AdminHandler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.admin) }
+
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *router) {
+	s.requests.Add(1)
+	rt, known := r.find(string(ctx.Method()), string(ctx.Path()))
+	defer func() {
+		if p := recover(); p != nil {
+			s.panics.Add(1)
+			s.log.Error("panic in handler", "path", string(ctx.Path()), "panic", p, "stack", string(debug.Stack()))
+			ctx.ResetBody()
+			s.fail(ctx, rt, errors.New("panic"))
+		}
+		if ctx.Response.StatusCode() >= 500 {
+			s.errors5.Add(1)
+		}
+	}()
+	if rt == nil {
+		if known {
+			s.fail(ctx, nil, errorf(fasthttp.StatusMethodNotAllowed, "method %s not allowed here", ctx.Method()))
+			return
+		}
+		s.fail(ctx, nil, errorf(fasthttp.StatusNotFound, "no such page: %s", ctx.Path()))
+		return
+	}
+	if err := rt.h(ctx); err != nil {
+		s.fail(ctx, rt, err)
+	}
+}
+
+// fail answers err in the route's style.
+func (s *Server) fail(ctx *fasthttp.RequestCtx, rt *route, err error) {
+	if rt != nil && rt.page {
+		s.writePageError(ctx, err)
+		return
+	}
+	s.writeJSONError(ctx, err)
+}
+
+// clientIP is the request's client address; behind a trusted proxy the last
+// address the proxy appended to X-Forwarded-For.
+func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
+	if s.opts.TrustProxy {
+		if xff := string(ctx.Request.Header.Peek("X-Forwarded-For")); xff != "" {
+			parts := strings.Split(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	return ctx.RemoteIP().String()
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) { f.l.Info(fmt.Sprintf(format, args...)) }

@@ -1,0 +1,218 @@
+// Package sites holds the web sites an appliance serves: creating them with
+// a public site key and a private secret, finding them by key on every
+// tracker request (from memory), and the HMAC credential key that lets a
+// site's own server act on a visitor's behalf (SPEC §3).
+package sites
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"appliance/store"
+)
+
+// Errors of the sites package.
+var (
+	ErrNotFound = errors.New("sites: no such site")
+	ErrInvalid  = errors.New("sites: invalid site")
+)
+
+// KeyLen is the length of a public site key.
+const KeyLen = 32
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// Registry finds sites by key and id from an in-memory copy kept in step
+// with the store: lookups on the tracker path never touch disk.
+type Registry struct {
+	db    *store.DB
+	mu    sync.RWMutex
+	byKey map[string]*store.Site
+	byID  map[uint32]*store.Site
+}
+
+// Open loads every site of db.
+func Open(ctx context.Context, db *store.DB) (*Registry, error) {
+	r := &Registry{db: db, byKey: map[string]*store.Site{}, byID: map[uint32]*store.Site{}}
+	var derr error
+	err := db.ScanPrefix(ctx, store.SitePrefix(), false, 0, func(_, v []byte) bool {
+		s, err := store.DecodeSite(v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		r.put(&s)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load sites: %w", err)
+	}
+	return r, nil
+}
+
+func (r *Registry) put(s *store.Site) {
+	r.mu.Lock()
+	r.byKey[s.Key] = s
+	r.byID[s.ID] = s
+	r.mu.Unlock()
+}
+
+// ByKey returns the site with the public key k. The result is shared: do
+// not modify it.
+func (r *Registry) ByKey(k string) (*store.Site, error) {
+	r.mu.RLock()
+	s := r.byKey[k]
+	r.mu.RUnlock()
+	if s == nil {
+		return nil, ErrNotFound
+	}
+	return s, nil
+}
+
+// ByID returns the site with the given id. The result is shared.
+func (r *Registry) ByID(id uint32) (*store.Site, error) {
+	r.mu.RLock()
+	s := r.byID[id]
+	r.mu.RUnlock()
+	if s == nil {
+		return nil, ErrNotFound
+	}
+	return s, nil
+}
+
+// List returns all sites ordered by id.
+func (r *Registry) List() []*store.Site {
+	r.mu.RLock()
+	out := make([]*store.Site, 0, len(r.byID))
+	for _, s := range r.byID {
+		out = append(out, s)
+	}
+	r.mu.RUnlock()
+	for i := 1; i < len(out); i++ { // insertion sort: a handful of sites
+		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// Create validates name and domains, stores a new site with a fresh key and
+// secret, and returns it.
+func (r *Registry) Create(ctx context.Context, name string, domains []string) (*store.Site, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return nil, fmt.Errorf("%w: name must be 1 to 100 characters", ErrInvalid)
+	}
+	clean := make([]string, 0, len(domains))
+	for _, d := range domains {
+		d, err := NormalizeDomain(d)
+		if err != nil {
+			return nil, err
+		}
+		clean = append(clean, d)
+	}
+	if len(clean) == 0 || len(clean) > 20 {
+		return nil, fmt.Errorf("%w: give 1 to 20 domains", ErrInvalid)
+	}
+	s := &store.Site{Key: newKey(), Name: name, Domains: clean, Secret: make([]byte, 32), Created: time.Now().UnixMilli()}
+	rand.Read(s.Secret)
+	err := r.db.Update(ctx, func(tx *store.Tx) error {
+		var n uint32
+		if v, err := tx.Get(store.MetaKey("siteseq")); err == nil && len(v) == 4 {
+			n = binary.BigEndian.Uint32(v)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		n++
+		s.ID = n
+		tx.Set(store.MetaKey("siteseq"), binary.BigEndian.AppendUint32(nil, n))
+		tx.Set(store.SiteKey(s.ID), s.Encode())
+		tx.Set(store.SiteKeyIndexKey(s.Key), binary.BigEndian.AppendUint32(nil, s.ID))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create site: %w", err)
+	}
+	r.put(s)
+	return s, nil
+}
+
+// NormalizeDomain lower-cases a host name, strips a scheme, path and port
+// a user may paste, and checks what is left.
+func NormalizeDomain(d string) (string, error) {
+	d = strings.ToLower(strings.TrimSpace(d))
+	d = strings.TrimPrefix(strings.TrimPrefix(d, "https://"), "http://")
+	if i := strings.IndexAny(d, "/?#"); i >= 0 {
+		d = d[:i]
+	}
+	if i := strings.LastIndexByte(d, ':'); i >= 0 {
+		if _, err := strconv.Atoi(d[i+1:]); err == nil {
+			d = d[:i]
+		}
+	}
+	d = strings.TrimSuffix(d, ".")
+	if d == "" || len(d) > 253 {
+		return "", fmt.Errorf("%w: domain %q", ErrInvalid, d)
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 {
+			return "", fmt.Errorf("%w: domain %q", ErrInvalid, d)
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c > 127) {
+				return "", fmt.Errorf("%w: domain %q", ErrInvalid, d)
+			}
+		}
+	}
+	return d, nil
+}
+
+// ValidKey reports whether k has the shape of a site key.
+func ValidKey(k string) bool {
+	if len(k) != KeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if strings.IndexByte(alphabet, k[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func newKey() string {
+	b := make([]byte, KeyLen)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)] // 256 = 4*62+8: a negligible bias for an identifier
+	}
+	return string(b)
+}
+
+// CredentialKey is the key Comagic.getCredentials gives a visitor: 32 hex
+// chars of HMAC-SHA256 under the site's secret over site, visitor and session.
+func CredentialKey(s *store.Site, visitor, session uint64) string {
+	m := hmac.New(sha256.New, s.Secret)
+	fmt.Fprintf(m, "%s.%d.%d", s.Key, visitor, session)
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// CheckCredentialKey reports in constant time whether key is the credential
+// key of visitor and session on s.
+func CheckCredentialKey(s *store.Site, visitor, session uint64, key string) bool {
+	want := CredentialKey(s, visitor, session)
+	return hmac.Equal([]byte(want), []byte(key))
+}

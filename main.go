@@ -1,0 +1,274 @@
+// Command appliance is call tracking, lead capture and web analytics for a
+// small business in one binary: `appliance serve` runs it on an embedded
+// store; `backup` and `restore` keep that store safe; the admin commands
+// (site, user, token) work through the running server's unix socket, or on
+// the store directly when no server runs.
+//
+// This file only wires cobra commands to their Options and run functions.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot(os.Stdout).ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// usageError is a mistake in how a command was called: exit code 2, with a hint.
+type usageError struct{ error }
+
+// exitCode maps an error to the process exit code and prints it, in one place.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "appliance:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "Run 'appliance --help' for usage.")
+		return 2
+	}
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	return 1
+}
+
+func newRoot(stdout io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "appliance",
+		Short:         "Call tracking, leads and web analytics for one business, in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Example: `  appliance serve --data ./data --listen :8080
+  appliance site add --name "My shop" --domain shop.example.com
+  appliance backup -o backup.tar`,
+	}
+	root.SetOut(stdout)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
+		userCmd(stdout), tokenCmd(stdout), versionCmd(stdout))
+	return root
+}
+
+// bindEnv lets every flag of cmd default to its APPLIANCE_* environment
+// variable (--public-url ← APPLIANCE_PUBLIC_URL); a flag given on the
+// command line wins.
+func bindEnv(cmd *cobra.Command) {
+	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
+		var err error
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Changed || err != nil {
+				return
+			}
+			if v, ok := os.LookupEnv(envName(f.Name)); ok {
+				if serr := f.Value.Set(v); serr != nil {
+					err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
+				}
+			}
+		})
+		return err
+	}
+}
+
+func envName(flag string) string {
+	b := []byte("APPLIANCE_" + flag)
+	for i, c := range b {
+		switch {
+		case c == '-':
+			b[i] = '_'
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+func dataFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "data", "./data", "data directory (env APPLIANCE_DATA)")
+}
+
+func serveCmd(stdout io.Writer) *cobra.Command {
+	var o ServeOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server on the store in --data",
+		Long: `Run the server. On first start with no users it prints a one-time setup URL;
+open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
+		Example: `  appliance serve
+  appliance serve --data /var/lib/appliance --listen :443 --tls-cert cert.pem --tls-key key.pem
+  APPLIANCE_PUBLIC_URL=https://track.example.com appliance serve --trust-proxy`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			o.Version = version
+			return runServe(c.Context(), o, stdout, nil)
+		},
+	}
+	dataFlag(cmd, &o.Data)
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", ":8080", "TCP address to serve on (env APPLIANCE_LISTEN)")
+	f.StringVar(&o.PublicURL, "public-url", "", "URL browsers reach this server at; default from --listen (env APPLIANCE_PUBLIC_URL)")
+	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate PEM file (env APPLIANCE_TLS_CERT)")
+	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key PEM file (env APPLIANCE_TLS_KEY)")
+	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "take client IPs from X-Forwarded-For, behind a reverse proxy (env APPLIANCE_TRUST_PROXY)")
+	f.StringVar(&o.MetricsToken, "metrics-token", "", "bearer token that opens /metrics; empty: /metrics off (env APPLIANCE_METRICS_TOKEN)")
+	bindEnv(cmd)
+	return cmd
+}
+
+func backupCmd(stdout io.Writer) *cobra.Command {
+	var o BackupOptions
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "Write a consistent backup archive of the store, while serving or not",
+		Example: `  appliance backup -o backup-$(date +%F).tar
+  appliance backup -o - | gzip > backup.tar.gz`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runBackup(c.Context(), o, stdout) },
+	}
+	dataFlag(cmd, &o.Data)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "archive file to write, or - for stdout (required)")
+	_ = cmd.MarkFlagRequired("output")
+	bindEnv(cmd)
+	return cmd
+}
+
+func restoreCmd(stdout io.Writer) *cobra.Command {
+	var o RestoreOptions
+	cmd := &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Replace the store with a backup archive (server stopped)",
+		Long: `Restore a backup archive into --data. The server must be stopped. The archive is
+verified completely before it replaces anything; a data directory that already
+holds a store is only replaced with --force. Use - to read the archive from stdin.`,
+		Example: `  appliance restore backup.tar --data ./data
+  gunzip -c backup.tar.gz | appliance restore - --force`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("restore needs exactly one FILE")}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			o.File = args[0]
+			return runRestore(c.Context(), o, stdout)
+		},
+	}
+	dataFlag(cmd, &o.Data)
+	cmd.Flags().BoolVar(&o.Force, "force", false, "replace an existing store")
+	bindEnv(cmd)
+	return cmd
+}
+
+func siteCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "site", Short: "Add and list sites"}
+	var add SiteAddOptions
+	addCmd := &cobra.Command{
+		Use:     "add",
+		Short:   "Add a site and print its key and install code",
+		Example: `  appliance site add --name "My shop" --domain shop.example.com --domain www.shop.example.com`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runSiteAdd(c.Context(), add, stdout) },
+	}
+	dataFlag(addCmd, &add.Data)
+	addCmd.Flags().StringVar(&add.Name, "name", "", "site name (required)")
+	addCmd.Flags().StringSliceVar(&add.Domains, "domain", nil, "domain of the site; repeat or comma-separate (required)")
+	_ = addCmd.MarkFlagRequired("name")
+	_ = addCmd.MarkFlagRequired("domain")
+	bindEnv(addCmd)
+
+	var list AdminOptions
+	listCmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List sites",
+		Example: `  appliance site list`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runSiteList(c.Context(), list, stdout) },
+	}
+	dataFlag(listCmd, &list.Data)
+	bindEnv(listCmd)
+	cmd.AddCommand(addCmd, listCmd)
+	return cmd
+}
+
+func userCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Add dashboard users and set passwords"}
+	var add UserOptions
+	addCmd := &cobra.Command{
+		Use:   "add EMAIL",
+		Short: "Add a user (the first one is the owner); the password is read from stdin or prompted",
+		Example: `  appliance user add owner@example.com
+  echo 'a long passphrase' | appliance user add ops@example.com --role operator`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			add.Email = args[0]
+			return runUserAdd(c.Context(), add, c.InOrStdin(), stdout)
+		},
+	}
+	dataFlag(addCmd, &add.Data)
+	addCmd.Flags().StringVar(&add.Role, "role", "", "owner or operator (default: owner for the first user, else operator)")
+	bindEnv(addCmd)
+
+	var pw UserOptions
+	pwCmd := &cobra.Command{
+		Use:     "passwd EMAIL",
+		Short:   "Set a user's password, read from stdin or prompted",
+		Example: `  appliance user passwd owner@example.com`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			pw.Email = args[0]
+			return runUserPasswd(c.Context(), pw, c.InOrStdin(), stdout)
+		},
+	}
+	dataFlag(pwCmd, &pw.Data)
+	bindEnv(pwCmd)
+	cmd.AddCommand(addCmd, pwCmd)
+	return cmd
+}
+
+func tokenCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Make API tokens for /api/v1"}
+	var o TokenOptions
+	addCmd := &cobra.Command{
+		Use:     "add",
+		Short:   "Make an API token and print it (shown once)",
+		Example: `  appliance token add --name pbx`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runTokenAdd(c.Context(), o, stdout) },
+	}
+	dataFlag(addCmd, &o.Data)
+	addCmd.Flags().StringVar(&o.Name, "name", "", "what the token is for (required)")
+	_ = addCmd.MarkFlagRequired("name")
+	bindEnv(addCmd)
+	cmd.AddCommand(addCmd)
+	return cmd
+}
+
+func versionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version",
+		Example: `  appliance version`,
+		Args:    cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(stdout, "appliance", version)
+			return nil
+		},
+	}
+}
