@@ -1,0 +1,282 @@
+// Package captcha issues and checks image captchas of four digits.
+//
+// A Store keeps the live captchas in memory. Each has an id, 26 characters from
+// crypto/rand that say nothing about the answer, and four random digits that
+// never leave the Store except drawn into a PNG by github.com/dchest/captcha.
+// The picture is derived from the id and the digits under a key secret to the
+// process, so drawing an id again gives the same picture, not a fresh one to
+// average noise over.
+//
+// A captcha is good for one answer: Verify removes the id whether the answer is
+// right or wrong, so nobody gets a second guess at the same picture. An
+// unanswered captcha expires after Options.TTL, ten minutes by default.
+//
+// Memory is bounded by count, not only by expiry: the Store holds at most
+// Options.Max captchas. Past that, each new captcha drops the oldest one, so a
+// flood costs captchas that were most likely abandoned anyway, and Dropped
+// counts those drops for /metrics.
+//
+// The package knows nothing of HTTP or storage; captchas die with the process,
+// which costs a visitor a reload. It does not use dchest's global store: there
+// is no package-level state here, and two Stores are independent.
+package captcha
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	dchest "github.com/dchest/captcha"
+)
+
+// ErrNotFound is returned by WritePNG for an id that was never issued, has
+// expired, has been answered or was dropped.
+var ErrNotFound = errors.New("captcha: not found")
+
+const (
+	// DefaultMax is the number of live captchas a Store holds when Options.Max
+	// is zero; at about 130 bytes each (measured) that is 13 MB.
+	DefaultMax = 100_000
+	// DefaultTTL is how long an unanswered captcha lives when Options.TTL is zero.
+	DefaultTTL = 10 * time.Minute
+	// DefaultWidth and DefaultHeight are the image size in pixels when
+	// Options.Width or Options.Height is zero.
+	DefaultWidth  = dchest.StdWidth
+	DefaultHeight = dchest.StdHeight
+	// MinSize and MaxSize bound Options.Width and Options.Height. dchest's
+	// renderer panics on some sizes below 20 pixels; every size in between
+	// renders four digits.
+	MinSize = 20
+	MaxSize = 1000
+
+	numDigits = 4
+)
+
+// Options configures a Store. The zero value gives the defaults.
+type Options struct {
+	// Max is the most captchas held at once; when full, New drops the oldest.
+	Max int
+	// TTL is how long a captcha can be drawn and answered after New.
+	TTL time.Duration
+	// Width and Height are the size of the PNG in pixels, each within
+	// [MinSize, MaxSize].
+	Width, Height int
+	// Now is the clock, for tests; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store holds live captchas. It is safe for concurrent use. A Store must be
+// made with New.
+type Store struct {
+	max           int
+	ttl           time.Duration
+	width, height int
+	now           func() time.Time
+
+	mu   sync.Mutex
+	byID map[string]*entry
+	// oldest and newest are the ends of a list of all entries in creation
+	// order, linked through entry.newer and entry.older. With one TTL and a
+	// clock that does not go back it is also expiry order, so expired entries
+	// are pruned from the oldest end.
+	oldest, newest *entry
+
+	dropped atomic.Uint64
+}
+
+type entry struct {
+	id           string
+	digits       [numDigits]byte
+	expires      time.Time
+	older, newer *entry
+}
+
+// New returns an empty Store configured by opts. It panics if Max or TTL is
+// negative or Width or Height is set outside [MinSize, MaxSize]: those are
+// configuration mistakes to catch at start-up, not at the first request.
+func New(opts Options) *Store {
+	s := &Store{
+		max:    opts.Max,
+		ttl:    opts.TTL,
+		width:  opts.Width,
+		height: opts.Height,
+		now:    opts.Now,
+		byID:   make(map[string]*entry),
+	}
+	if s.max == 0 {
+		s.max = DefaultMax
+	}
+	if s.ttl == 0 {
+		s.ttl = DefaultTTL
+	}
+	if s.width == 0 {
+		s.width = DefaultWidth
+	}
+	if s.height == 0 {
+		s.height = DefaultHeight
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	switch {
+	case s.max < 0:
+		panic(fmt.Sprintf("captcha: negative Max %d", s.max))
+	case s.ttl < 0:
+		panic(fmt.Sprintf("captcha: negative TTL %v", s.ttl))
+	case s.width < MinSize || s.width > MaxSize || s.height < MinSize || s.height > MaxSize:
+		panic(fmt.Sprintf("captcha: image size %dx%d outside [%d, %d]", s.width, s.height, MinSize, MaxSize))
+	}
+	return s
+}
+
+// New issues a captcha and returns its id. If the Store is full, the oldest
+// captcha is dropped to make room and counted in Dropped.
+func (s *Store) New() (id string) {
+	e := &entry{id: rand.Text()}
+	copy(e.digits[:], dchest.RandomDigits(numDigits))
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// 130 random bits do not collide in practice; the check keeps the map
+	// and the list in step if they ever do.
+	for s.byID[e.id] != nil {
+		e.id = rand.Text()
+	}
+	now := s.now()
+	e.expires = now.Add(s.ttl)
+	s.pruneExpired(now)
+	if len(s.byID) >= s.max {
+		s.remove(s.oldest)
+		s.dropped.Add(1)
+	}
+	s.byID[e.id] = e
+	e.older = s.newest
+	if s.newest != nil {
+		s.newest.newer = e
+	} else {
+		s.oldest = e
+	}
+	s.newest = e
+	return e.id
+}
+
+// WritePNG writes the picture of captcha id to w as a PNG. It returns
+// ErrNotFound if id is not live. Drawing does not use the captcha up, and
+// drawing it again writes the same picture.
+func (s *Store) WritePNG(w io.Writer, id string) error {
+	s.mu.Lock()
+	e := s.lookup(id, s.now())
+	var digits [numDigits]byte
+	if e != nil {
+		digits = e.digits
+	}
+	s.mu.Unlock()
+	if e == nil {
+		return ErrNotFound
+	}
+	// Render outside the lock: it takes about a millisecond.
+	img := dchest.NewImage(id, digits[:], s.width, s.height)
+	if _, err := img.WriteTo(w); err != nil {
+		return fmt.Errorf("write captcha %s: %w", id, err)
+	}
+	return nil
+}
+
+// Verify reports whether answer solves captcha id, and removes the captcha
+// either way, so each id gets one answer. The answer must be the four digits;
+// white space anywhere in it is ignored. An id that is not live never
+// verifies.
+func (s *Store) Verify(id, answer string) bool {
+	s.mu.Lock()
+	e := s.lookup(id, s.now())
+	if e != nil {
+		s.remove(e)
+	}
+	s.mu.Unlock()
+	if e == nil {
+		return false
+	}
+	got, ok := parseAnswer(answer)
+	// ok depends only on the answer's shape, which the caller already knows;
+	// the comparison with the secret digits is constant-time.
+	return subtle.ConstantTimeCompare(got[:], e.digits[:]) == 1 && ok
+}
+
+// Len returns the number of live captchas.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruneExpired(s.now())
+	return len(s.byID)
+}
+
+// Dropped returns how many captchas were dropped, unexpired and unanswered, to
+// make room for new ones since the Store was made.
+func (s *Store) Dropped() uint64 {
+	return s.dropped.Load()
+}
+
+// lookup returns the live entry for id, or nil, removing it if it has
+// expired. s.mu must be held.
+func (s *Store) lookup(id string, now time.Time) *entry {
+	e := s.byID[id]
+	if e == nil {
+		return nil
+	}
+	if !now.Before(e.expires) {
+		s.remove(e)
+		return nil
+	}
+	return e
+}
+
+// pruneExpired removes expired entries from the oldest end. If the clock went
+// back, some may stay until lookup finds them or they are dropped; they never
+// verify. s.mu must be held.
+func (s *Store) pruneExpired(now time.Time) {
+	for s.oldest != nil && !now.Before(s.oldest.expires) {
+		s.remove(s.oldest)
+	}
+}
+
+// remove unlinks e from the list and the map. s.mu must be held.
+func (s *Store) remove(e *entry) {
+	delete(s.byID, e.id)
+	if e.older != nil {
+		e.older.newer = e.newer
+	} else {
+		s.oldest = e.newer
+	}
+	if e.newer != nil {
+		e.newer.older = e.older
+	} else {
+		s.newest = e.older
+	}
+	e.older, e.newer = nil, nil
+}
+
+// parseAnswer returns the digits of answer, skipping white space. ok is false
+// if answer holds anything else or not exactly numDigits digits.
+func parseAnswer(answer string) (digits [numDigits]byte, ok bool) {
+	n := 0
+	for _, r := range answer {
+		switch {
+		case unicode.IsSpace(r):
+		case '0' <= r && r <= '9':
+			if n == numDigits {
+				return digits, false
+			}
+			digits[n] = byte(r - '0')
+			n++
+		default:
+			return digits, false
+		}
+	}
+	return digits, n == numDigits
+}
