@@ -252,3 +252,6 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
 type fasthttpLogger struct{ l *slog.Logger }
 
 func (f fasthttpLogger) Printf(format string, args ...any) { f.l.Info(fmt.Sprintf(format, args...)) }
+
+// Sites is the server's site registry.
+func (s *Server) Sites() *sites.Registry { return s.sites }
