@@ -104,11 +104,18 @@ type slot struct {
 // until, the pointer is only replaced when it is nil or retired, and a holding
 // is never reused, so there is no ABA.
 //
-// To find the visitor's slot on renew without a lock, the pool keeps a small
-// table of hints, indexed by a hash of the visitor id, that says which slot
-// the visitor last claimed. A hint is only a guess and is always checked
-// against the slot's holding; visitors whose hashes collide overwrite each
-// other's hint, and then Acquire falls back to scanning the slots.
+// To find the visitor's slot on renew without a lock, the pool keeps an index:
+// buckets chosen by a hash of the visitor id, each a cache line of ways that
+// hold a tag from the same hash and a slot. An entry is only a pointer to a
+// slot and is always checked against the slot's holding. A claim writes its
+// entry (by CAS) over an empty or stale way (one whose slot has since passed
+// to a visitor with another tag, or the claimer's own lapsed slot), never
+// over the entry of a lease that may live, so when the visitor's bucket has
+// no entry for it the visitor holds nothing and Acquire need not look
+// further. At most one entry per slot is not stale and buckets outnumber
+// slots two to one, so a bucket whose ways are all taken is rare beyond
+// concern; should it happen, the bucket is marked and lookups there fall back
+// to scanning the slots.
 type Pool struct {
 	id      uint32
 	reserve int64 // nanoseconds
@@ -116,8 +123,8 @@ type Pool struct {
 	index   map[string]int // number -> slot; read-only after NewPool
 	slots   []slot
 
-	hints     []atomic.Uint32 // slot+1, 0 for none
-	hintShift uint
+	buckets     []bucket
+	bucketShift uint
 
 	claims atomic.Uint64
 	misses atomic.Uint64
@@ -144,13 +151,9 @@ func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 		p.numbers = append(p.numbers, n)
 	}
 	p.slots = make([]slot, len(p.numbers))
-	// With 32 hints per number, a lease's hint is overwritten by another
-	// visitor's claim during its life with a chance of about 1/32 even in a
-	// full pool; the cost of that is one scan.
-	size := max(1024, 32*len(p.numbers))
-	logSize := bits.Len(uint(size - 1))
-	p.hints = make([]atomic.Uint32, 1<<logSize)
-	p.hintShift = uint(64 - logSize)
+	logSize := bits.Len(uint(max(8, 2*len(p.numbers)) - 1))
+	p.buckets = make([]bucket, 1<<logSize)
+	p.bucketShift = uint(64 - logSize)
 	return p
 }
 
@@ -186,23 +189,26 @@ func (p *Pool) Misses() uint64 { return p.misses.Load() }
 func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 	t := nanos(now)
 	h := mix(visitor)
-	hint := &p.hints[h>>p.hintShift]
+	b := &p.buckets[h>>p.bucketShift]
+	tag := uint32(h)
 	prev := -1 // the visitor's lapsed slot, to claim again if still free
-	if i := int(hint.Load()) - 1; i >= 0 {
+	for w := range b.ways {
+		e := b.ways[w].Load()
+		if e == 0 || uint32(e>>32) != tag {
+			continue
+		}
+		i := int(uint32(e)) - 1
 		if l, ok := p.renew(i, visitor, t); ok {
 			return l, nil
 		}
 		if c := p.slots[i].cur.Load(); c != nil && c.visitor == visitor {
 			prev = i
-		} else {
-			// Another visitor's claim overwrote the hint, perhaps while
-			// this visitor's lease lives; only a scan can tell. (A visitor
-			// never seen in this bucket holds nothing: no scan.)
-			for i := range p.slots {
-				if l, ok := p.renew(i, visitor, t); ok {
-					hint.Store(uint32(i + 1))
-					return l, nil
-				}
+		}
+	}
+	if b.overflowed.Load() {
+		for i := range p.slots {
+			if l, ok := p.renew(i, visitor, t); ok {
+				return l, nil
 			}
 		}
 	}
@@ -258,7 +264,7 @@ func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
 
 func (p *Pool) claimed(i int, c *holding) Lease {
 	p.claims.Add(1)
-	p.hints[mix(c.visitor)>>p.hintShift].Store(uint32(i + 1))
+	p.remember(c.visitor, i)
 	// Not c.until: a claimer with a later clock may have retired it already.
 	return p.lease(i, c, c.since+p.reserve, true)
 }
@@ -311,7 +317,7 @@ func (p *Pool) Restore(number string, visitor uint64, since, until time.Time) er
 			}
 		}
 		if s.cur.CompareAndSwap(old, c) {
-			p.hints[mix(visitor)>>p.hintShift].Store(uint32(i + 1))
+			p.remember(visitor, i)
 			return nil
 		}
 	}
@@ -372,6 +378,53 @@ func (p *Pool) lease(i int, c *holding, until int64, fresh bool) Lease {
 		Until:   time.Unix(0, until).UTC(),
 		Fresh:   fresh,
 	}
+}
+
+// bucket is one cache line of the visitor index; see Pool.
+type bucket struct {
+	ways       [7]atomic.Uint64 // tag<<32 | slot+1, or 0
+	overflowed atomic.Bool
+}
+
+// remember indexes the visitor's claim of slot i.
+func (p *Pool) remember(visitor uint64, i int) {
+	h := mix(visitor)
+	b := &p.buckets[h>>p.bucketShift]
+	e := uint64(uint32(h))<<32 | uint64(i+1)
+	for {
+		free, old := -1, uint64(0)
+		for w := range b.ways {
+			x := b.ways[w].Load()
+			if x == e {
+				return
+			}
+			if free < 0 && p.stale(x, visitor, i) {
+				free, old = w, x
+			}
+		}
+		if free < 0 {
+			b.overflowed.Store(true)
+			return
+		}
+		if b.ways[free].CompareAndSwap(old, e) {
+			return
+		}
+	}
+}
+
+// stale reports whether the index entry x can make way for the visitor's
+// claim of slot i: it is empty, its slot has passed to a visitor with another
+// tag, or it is the visitor's own earlier slot.
+func (p *Pool) stale(x, visitor uint64, i int) bool {
+	if x == 0 {
+		return true
+	}
+	j := int(uint32(x)) - 1
+	c := p.slots[j].cur.Load()
+	if c == nil || uint32(mix(c.visitor)) != uint32(x>>32) {
+		return true
+	}
+	return c.visitor == visitor && j != i
 }
 
 // mix is the splitmix64 finalizer: sequential visitor ids land far apart.

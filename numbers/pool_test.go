@@ -112,29 +112,36 @@ func TestDistinctVisitorsDistinctNumbers(t *testing.T) {
 	}
 }
 
-// TestHintCollision makes two visitors share a hint bucket, so that the
-// first one's hint is overwritten while its lease lives; it must still renew
-// its own number.
-func TestHintCollision(t *testing.T) {
-	p := NewPool(1, testNumbers(4), 0)
-	a := uint64(1)
-	b := a + 1
-	for mix(b)>>p.hintShift != mix(a)>>p.hintShift {
-		b++
-	}
-	la := mustAcquire(t, p, a, t0)
-	lb := mustAcquire(t, p, b, t0)
-	if la.Number == lb.Number {
-		t.Fatalf("both hold %s", la.Number)
-	}
-	for _, c := range []struct {
-		v    uint64
-		want string
-	}{{a, la.Number}, {b, lb.Number}, {a, la.Number}} {
-		l := mustAcquire(t, p, c.v, t0.Add(time.Minute))
-		if l.Fresh || l.Number != c.want {
-			t.Fatalf("visitor %d: %+v, want a renew of %s", c.v, l, c.want)
+// TestIndexBucket puts more visitors in one index bucket than it has ways:
+// each must still renew its own number, and a newcomer to the bucket must not
+// be taken for one of them.
+func TestIndexBucket(t *testing.T) {
+	p := NewPool(1, testNumbers(16), 0)
+	bucketOf := func(v uint64) uint64 { return mix(v) >> p.bucketShift }
+	var vs []uint64
+	for v := uint64(1); len(vs) < len(bucket{}.ways)+3; v++ {
+		if bucketOf(v) == bucketOf(1) {
+			vs = append(vs, v)
 		}
+	}
+	held := map[uint64]string{}
+	for i, v := range vs[:len(vs)-1] {
+		l := mustAcquire(t, p, v, t0.Add(time.Duration(i)*time.Second))
+		held[v] = l.Number
+	}
+	if !p.buckets[bucketOf(1)].overflowed.Load() {
+		t.Fatal("bucket not marked overflowed")
+	}
+	for round := range 2 {
+		for _, v := range vs[:len(vs)-1] {
+			l := mustAcquire(t, p, v, t0.Add(time.Minute*time.Duration(1+round)))
+			if l.Fresh || l.Number != held[v] {
+				t.Fatalf("visitor %d: %+v, want a renew of %s", v, l, held[v])
+			}
+		}
+	}
+	if l := mustAcquire(t, p, vs[len(vs)-1], t0.Add(time.Minute)); !l.Fresh {
+		t.Fatalf("newcomer got %+v, want a fresh lease", l)
 	}
 }
 
