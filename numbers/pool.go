@@ -198,8 +198,8 @@ func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 			continue
 		}
 		i := int(uint32(e)) - 1
-		if l, ok := p.renew(i, visitor, t); ok {
-			return l, nil
+		if c, u := p.renew(i, visitor, t); c != nil {
+			return p.lease(i, c, u, false), nil
 		}
 		if c := p.slots[i].cur.Load(); c != nil && c.visitor == visitor {
 			prev = i
@@ -207,31 +207,33 @@ func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 	}
 	if b.overflowed.Load() {
 		for i := range p.slots {
-			if l, ok := p.renew(i, visitor, t); ok {
-				return l, nil
+			if c, u := p.renew(i, visitor, t); c != nil {
+				return p.lease(i, c, u, false), nil
 			}
 		}
 	}
 	return p.claim(visitor, h, prev, t)
 }
 
-// renew extends the visitor's lease on slot i if it is live at t.
-func (p *Pool) renew(i int, visitor uint64, t int64) (Lease, bool) {
+// renew extends the visitor's lease on slot i if it is live at t, and
+// returns the holding and its new until; nil if there is no such lease. (It
+// returns no Lease: copying one through the calls costs more than the renew.)
+func (p *Pool) renew(i int, visitor uint64, t int64) (*holding, int64) {
 	c := p.slots[i].cur.Load()
 	if c == nil || c.visitor != visitor {
-		return Lease{}, false
+		return nil, 0
 	}
 	next := t + p.reserve
 	for {
 		u := c.until.Load()
 		if u <= t {
-			return Lease{}, false // lapsed, or retired (negative)
+			return nil, 0 // lapsed, or retired (negative)
 		}
 		if next <= u {
-			return p.lease(i, c, u, false), true
+			return c, u
 		}
 		if c.until.CompareAndSwap(u, next) {
-			return p.lease(i, c, next, false), true
+			return c, next
 		}
 	}
 }
