@@ -51,14 +51,33 @@ const (
 	// 1970-01-01 UTC) + metric name -> counters, combined by the merge
 	// operator in merge.go (daily roll-ups kept as data arrives).
 	prefixRollup byte = 'r'
+
+	// prefixLead + site id (uint32 BE) + lead id (uint64 BE) -> Lead.
+	// Ids grow with time, so a site's leads are in arrival order.
+	prefixLead byte = 'L'
+
+	// prefixWebhooks + site id (uint32 BE) -> Webhooks: every webhook
+	// endpoint of a site in one record, so that a write enqueueing
+	// deliveries reads them with one Get, serialised with their changes.
+	prefixWebhooks byte = 'w'
+
+	// prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE) ->
+	// site id (uint32 BE). The queue of webhook deliveries not yet
+	// delivered, by the time of their next attempt; the delivery itself is
+	// under prefixDelivery.
+	prefixOutbox byte = 'o'
+
+	// prefixDelivery + site id (uint32 BE) + delivery id (uint64 BE) ->
+	// Delivery: one event to one endpoint, its body, state and recent
+	// attempts (the delivery log). Kept after delivery.
+	prefixDelivery byte = 'd'
 )
 
-// Reserved for the call-tracking, lead and webhook families (issues to come);
+// Reserved for the call-tracking and callback families (issues to come);
 // listed here so that no two families ever share a byte.
 //
-//	'n' numbers config, 'l' lease history, 'c' calls, 'L' leads,
-//	'b' callbacks, 'q' callback schedule, 'w' webhook endpoints,
-//	'o' webhook outbox, 'd' webhook delivery log.
+//	'n' numbers config, 'l' lease history, 'c' calls,
+//	'b' callbacks, 'q' callback schedule.
 
 func key1(prefix byte, n int) []byte {
 	b := make([]byte, 1, 1+n)
@@ -145,6 +164,43 @@ func RollupPrefix(site uint32, day uint32) []byte {
 	b := binary.BigEndian.AppendUint32(key1(prefixRollup, 8), site)
 	return binary.BigEndian.AppendUint32(b, day)
 }
+
+// LeadKey is the key of a lead of a site.
+func LeadKey(site uint32, id uint64) []byte { return siteIDKey(prefixLead, site, id) }
+
+// LeadPrefix is the key prefix of all leads of a site.
+func LeadPrefix(site uint32) []byte { return sitePrefix(prefixLead, site) }
+
+// WebhooksKey is the key of a site's webhook endpoints.
+func WebhooksKey(site uint32) []byte { return sitePrefix(prefixWebhooks, site) }
+
+// OutboxKey is the key of a queued delivery due at the Unix millisecond
+// due (negative due sorts as 0).
+func OutboxKey(due int64, delivery uint64) []byte {
+	b := binary.BigEndian.AppendUint64(key1(prefixOutbox, 16), uint64(max(due, 0)))
+	return binary.BigEndian.AppendUint64(b, delivery)
+}
+
+// OutboxPrefix is the key prefix of the whole outbox.
+func OutboxPrefix() []byte { return []byte{prefixOutbox} }
+
+// OutboxDueBefore is the exclusive upper bound of the outbox entries due at
+// or before the Unix millisecond due.
+func OutboxDueBefore(due int64) []byte { return OutboxKey(due+1, 0) }
+
+// ParseOutboxKey returns the due time and delivery id of an outbox key.
+func ParseOutboxKey(key []byte) (due int64, delivery uint64, ok bool) {
+	if len(key) != 17 || key[0] != prefixOutbox {
+		return 0, 0, false
+	}
+	return int64(binary.BigEndian.Uint64(key[1:9])), binary.BigEndian.Uint64(key[9:]), true
+}
+
+// DeliveryKey is the key of a webhook delivery of a site.
+func DeliveryKey(site uint32, id uint64) []byte { return siteIDKey(prefixDelivery, site, id) }
+
+// DeliveryPrefix is the key prefix of all webhook deliveries of a site.
+func DeliveryPrefix(site uint32) []byte { return sitePrefix(prefixDelivery, site) }
 
 // PrefixEnd returns the smallest key greater than every key with the prefix,
 // the exclusive upper bound of a prefix scan; nil when there is none.

@@ -138,6 +138,12 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"evfix":    func(i int) []byte { return EventPrefix(uint32(i)) },
 		"rollup":   func(i int) []byte { return RollupKey(1, uint32(i), "hits") },
 		"rollfix":  func(i int) []byte { return RollupPrefix(1, uint32(i)) },
+		"lead":     func(i int) []byte { return LeadKey(1, uint64(i)) },
+		"leadfix":  func(i int) []byte { return LeadPrefix(uint32(i)) },
+		"webhooks": func(i int) []byte { return WebhooksKey(uint32(i)) },
+		"outbox":   func(i int) []byte { return OutboxKey(int64(i), 7) },
+		"delivery": func(i int) []byte { return DeliveryKey(1, uint64(i)) },
+		"dlvfix":   func(i int) []byte { return DeliveryPrefix(uint32(i)) },
 	}
 	prefixes := map[byte]string{}
 	for name, build := range builders {
@@ -166,6 +172,37 @@ func TestKeysDoNotAlias(t *testing.T) {
 // samePrefixFamily reports whether two builder names are a family's key and
 // its prefix.
 func samePrefixFamily(a, b string) bool {
-	pairs := map[string]string{"property": "propfix", "session": "sessfix", "hit": "hitfix", "event": "evfix", "rollup": "rollfix"}
+	pairs := map[string]string{"property": "propfix", "session": "sessfix", "hit": "hitfix", "event": "evfix", "rollup": "rollfix",
+		"lead": "leadfix", "delivery": "dlvfix"}
 	return pairs[a] == b || pairs[b] == a
+}
+
+// Outbox keys sort by due time, then delivery id, and parse back; the
+// bound of "due at or before t" takes exactly those.
+func TestOutboxKeys(t *testing.T) {
+	for _, tt := range []struct {
+		due     int64
+		id      uint64
+		wantDue int64
+	}{{0, 0, 0}, {1700000000000, 42, 1700000000000}, {-5, 1, 0}, {1 << 62, 1<<64 - 1, 1 << 62}} {
+		due, id, ok := ParseOutboxKey(OutboxKey(tt.due, tt.id))
+		if !ok || due != tt.wantDue || id != tt.id {
+			t.Errorf("ParseOutboxKey(OutboxKey(%d, %d)) = %d, %d, %v", tt.due, tt.id, due, id, ok)
+		}
+	}
+	if _, _, ok := ParseOutboxKey(LeadKey(1, 2)); ok {
+		t.Error("ParseOutboxKey accepted a lead key")
+	}
+	keys := [][]byte{OutboxKey(5, 9), OutboxKey(10, 1), OutboxKey(10, 2), OutboxKey(11, 0)}
+	for i := 1; i < len(keys); i++ {
+		if bytes.Compare(keys[i-1], keys[i]) >= 0 {
+			t.Errorf("outbox key %d does not sort after %d", i, i-1)
+		}
+	}
+	end := OutboxDueBefore(10)
+	for i, want := range []bool{true, true, true, false} {
+		if got := bytes.Compare(keys[i], end) < 0 && bytes.HasPrefix(keys[i], OutboxPrefix()); got != want {
+			t.Errorf("key %d due-before-10 = %v, want %v", i, got, want)
+		}
+	}
 }

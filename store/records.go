@@ -282,3 +282,222 @@ func DecodeEvent(id uint64, b []byte) (Event, error) {
 		Category: d.str(), Action: d.str(), Name: d.str(), Value: d.str()}
 	return ev, d.done()
 }
+
+// Lead is a request a visitor left: through Comagic.addOfflineRequest, the
+// built-in form, or the site's server (add_offline_message). It keeps a copy
+// of the session's traffic source so that lists, exports and webhooks need
+// no join.
+type Lead struct {
+	ID       uint64 // in the key
+	Time     int64
+	Visitor  uint64
+	Session  uint64
+	Hit      uint64
+	Via      string // how it arrived: "js", "server", "form", "chat"
+	Name     string
+	Email    string
+	Phone    string // E.164 digits, "" when none or not parsable
+	PhoneRaw string // as typed
+	Message  string
+	IsSale   bool
+	SaleCost int64 // hundredths of the currency unit; 0 when none
+	GroupID  uint64
+	FormName string
+	PageURL  string
+	IP       string
+
+	Channel     string
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	UTMTerm     string
+	UTMContent  string
+	Click       string
+	Referrer    string
+	Landing     string
+}
+
+const leadVersion = 1
+
+// leadStrings lists l's string fields in their encoding order.
+func (l *Lead) leadStrings() []*string {
+	return []*string{&l.Via, &l.Name, &l.Email, &l.Phone, &l.PhoneRaw, &l.Message, &l.FormName,
+		&l.PageURL, &l.IP, &l.Channel, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign, &l.UTMTerm,
+		&l.UTMContent, &l.Click, &l.Referrer, &l.Landing}
+}
+
+// Encode returns the versioned encoding of l; the id is in the key.
+func (l *Lead) Encode() []byte {
+	e := newEncoder(leadVersion, 128+len(l.Message)+len(l.PageURL))
+	e.int(l.Time)
+	e.uint(l.Visitor)
+	e.uint(l.Session)
+	e.uint(l.Hit)
+	e.bool(l.IsSale)
+	e.int(l.SaleCost)
+	e.uint(l.GroupID)
+	for _, f := range l.leadStrings() {
+		e.str(*f)
+	}
+	return e.b
+}
+
+// DecodeLead decodes a Lead; id comes from the key (IDFromKey).
+func DecodeLead(id uint64, b []byte) (Lead, error) {
+	d, _ := newDecoder(b, "lead", leadVersion)
+	l := Lead{ID: id}
+	l.Time = d.int()
+	l.Visitor = d.uint()
+	l.Session = d.uint()
+	l.Hit = d.uint()
+	l.IsSale = d.bool()
+	l.SaleCost = d.int()
+	l.GroupID = d.uint()
+	for _, f := range l.leadStrings() {
+		*f = d.str()
+	}
+	return l, d.done()
+}
+
+// WebhookEndpoint is one receiver of a site's events.
+type WebhookEndpoint struct {
+	ID      uint64
+	URL     string
+	Secret  string   // HMAC-SHA256 key of the signature header
+	Events  []string // event kinds it receives: lead, callback, call, chat
+	Created int64
+}
+
+// Webhooks is every webhook endpoint of one site.
+type Webhooks struct {
+	Endpoints []WebhookEndpoint
+}
+
+const webhooksVersion = 1
+
+// Encode returns the versioned encoding of w.
+func (w *Webhooks) Encode() []byte {
+	e := newEncoder(webhooksVersion, 128*len(w.Endpoints))
+	e.uint(uint64(len(w.Endpoints)))
+	for _, ep := range w.Endpoints {
+		e.uint(ep.ID)
+		e.str(ep.URL)
+		e.str(ep.Secret)
+		e.strs(ep.Events)
+		e.int(ep.Created)
+	}
+	return e.b
+}
+
+// DecodeWebhooks decodes a Webhooks.
+func DecodeWebhooks(b []byte) (Webhooks, error) {
+	d, _ := newDecoder(b, "webhooks", webhooksVersion)
+	var w Webhooks
+	n := d.uint()
+	if n > uint64(len(d.b)) { // each endpoint takes at least one byte
+		d.fail("bad count")
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		ep := WebhookEndpoint{ID: d.uint(), URL: d.str(), Secret: d.str(), Events: d.strs(), Created: d.int()}
+		w.Endpoints = append(w.Endpoints, ep)
+	}
+	return w, d.done()
+}
+
+// Delivery states.
+const (
+	DeliveryPending   byte = 0 // in the outbox, due at Due
+	DeliveryDelivered byte = 1 // a receiver answered 2xx
+	DeliveryDropped   byte = 2 // its endpoint was removed before delivery
+)
+
+// MaxDeliveryAttempts is how many of its most recent attempts a Delivery
+// keeps in its log; Attempts counts them all.
+const MaxDeliveryAttempts = 20
+
+// Delivery is one event sent to one webhook endpoint: the exact body (so
+// that every retry sends, and signs, the same bytes), its state and its
+// recent attempts.
+type Delivery struct {
+	ID        uint64 // in the key
+	Endpoint  uint64
+	URL       string // the endpoint's URL when enqueued, for the log
+	Event     string // kind: lead, callback, call, chat
+	EventID   uint64
+	Body      []byte
+	Created   int64
+	State     byte
+	Due       int64 // next attempt, while pending
+	Attempts  uint32
+	Delivered int64
+	Recent    []DeliveryAttempt // oldest first, at most MaxDeliveryAttempts
+}
+
+// DeliveryAttempt is one POST of a delivery.
+type DeliveryAttempt struct {
+	Time     int64
+	Status   int    // HTTP status; 0 when there was no answer
+	Error    string // why it failed; "" on success
+	Duration int64  // milliseconds
+}
+
+const deliveryVersion = 1
+
+// Encode returns the versioned encoding of dl; the id is in the key.
+func (dl *Delivery) Encode() []byte {
+	e := newEncoder(deliveryVersion, 64+len(dl.Body)+32*len(dl.Recent))
+	e.uint(dl.Endpoint)
+	e.str(dl.URL)
+	e.str(dl.Event)
+	e.uint(dl.EventID)
+	e.bytes(dl.Body)
+	e.int(dl.Created)
+	e.uint(uint64(dl.State))
+	e.int(dl.Due)
+	e.uint(uint64(dl.Attempts))
+	e.int(dl.Delivered)
+	e.uint(uint64(len(dl.Recent)))
+	for _, a := range dl.Recent {
+		e.int(a.Time)
+		e.int(int64(a.Status))
+		e.str(a.Error)
+		e.int(a.Duration)
+	}
+	return e.b
+}
+
+// DecodeDelivery decodes a Delivery; id comes from the key.
+func DecodeDelivery(id uint64, b []byte) (Delivery, error) {
+	d, _ := newDecoder(b, "delivery", deliveryVersion)
+	dl := Delivery{ID: id}
+	dl.Endpoint = d.uint()
+	dl.URL = d.str()
+	dl.Event = d.str()
+	dl.EventID = d.uint()
+	dl.Body = d.bytes()
+	dl.Created = d.int()
+	state := d.uint()
+	if state > uint64(DeliveryDropped) {
+		d.fail("bad delivery state")
+	}
+	dl.State = byte(state)
+	dl.Due = d.int()
+	dl.Attempts = d.uint32("attempts")
+	dl.Delivered = d.int()
+	n := d.uint()
+	if n > MaxDeliveryAttempts || n > uint64(len(d.b)) {
+		d.fail("bad attempt count")
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		a := DeliveryAttempt{Time: d.int()}
+		st := d.int()
+		if st < 0 || st > 999 {
+			d.fail("bad status")
+		}
+		a.Status = int(st)
+		a.Error = d.str()
+		a.Duration = d.int()
+		dl.Recent = append(dl.Recent, a)
+	}
+	return dl, d.done()
+}

@@ -27,6 +27,9 @@ var codecs = []codec{
 	{"session", func(b []byte) (any, error) { return DecodeSession(b) }, func(r any) []byte { s := r.(Session); return s.Encode() }},
 	{"hit", func(b []byte) (any, error) { return DecodeHit(keyID, b) }, func(r any) []byte { h := r.(Hit); return h.Encode() }},
 	{"event", func(b []byte) (any, error) { return DecodeEvent(keyID, b) }, func(r any) []byte { e := r.(Event); return e.Encode() }},
+	{"lead", func(b []byte) (any, error) { return DecodeLead(keyID, b) }, func(r any) []byte { l := r.(Lead); return l.Encode() }},
+	{"webhooks", func(b []byte) (any, error) { return DecodeWebhooks(b) }, func(r any) []byte { w := r.(Webhooks); return w.Encode() }},
+	{"delivery", func(b []byte) (any, error) { return DecodeDelivery(keyID, b) }, func(r any) []byte { d := r.(Delivery); return d.Encode() }},
 }
 
 const keyID = 1<<53 - 1
@@ -82,6 +85,29 @@ var samples = map[string][]any{
 		Event{ID: keyID},
 		Event{ID: keyID, Hit: 1, Session: 2, Visitor: 3, Time: 4, Category: "form", Action: "submit", Name: "lead", Value: "42"},
 		Event{ID: keyID, Hit: 1<<64 - 1, Time: -1, Category: unicode, Action: long, Name: "", Value: unicode},
+	},
+	"lead": {
+		Lead{ID: keyID},
+		Lead{ID: keyID, Time: 1700000000123, Visitor: 1, Session: 2, Hit: 3, Via: "js", Name: "Дмитрий", Email: "d@example.com",
+			Phone: "79123456789", PhoneRaw: "8 (912) 345-67-89", Message: "Текст заявки", IsSale: true, SaleCost: 999950,
+			GroupID: 1234, FormName: "Заказ", PageURL: "https://shop.example/cart", IP: "192.0.2.1", Channel: "ad",
+			UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "banner",
+			Click: "gclid", Referrer: "https://google.com/", Landing: "https://shop.example/?utm_source=google"},
+		Lead{ID: keyID, Time: -1 << 63, Visitor: 1<<64 - 1, SaleCost: -1 << 63, GroupID: 1<<64 - 1, Message: long, Name: unicode, Landing: long},
+	},
+	"webhooks": {
+		Webhooks{},
+		Webhooks{Endpoints: []WebhookEndpoint{
+			{ID: 1, URL: "https://crm.example/hook", Secret: "whsec_abc", Events: []string{"lead", "callback"}, Created: 1700000000000},
+			{ID: 1<<64 - 1, URL: long, Secret: unicode, Created: -1},
+		}},
+	},
+	"delivery": {
+		Delivery{ID: keyID},
+		Delivery{ID: keyID, Endpoint: 5, URL: "https://crm.example/hook", Event: "lead", EventID: 42, Body: []byte(`{"event":"lead"}`),
+			Created: 1700000000000, State: DeliveryDelivered, Due: 1700000000000, Attempts: 3, Delivered: 1700000009999,
+			Recent: []DeliveryAttempt{{Time: 1, Status: 503, Error: "503 Service Unavailable", Duration: 12}, {Time: 2, Status: 0, Error: unicode}, {Time: 3, Status: 200}}},
+		Delivery{ID: keyID, Endpoint: 1<<64 - 1, URL: unicode, Event: long, Body: []byte(long), State: DeliveryDropped, Due: -1, Attempts: 1<<32 - 1},
 	},
 }
 
@@ -152,6 +178,9 @@ func TestDecodeRejects(t *testing.T) {
 // Every string field of every record rejects invalid UTF-8.
 func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 	for _, c := range codecs {
+		if c.name == "webhooks" { // its strings are nested: TestDecodeRejectsInvalidUTF8Nested
+			continue
+		}
 		r := samples[c.name][1]
 		v := reflect.ValueOf(&r).Elem()
 		rv := reflect.New(v.Elem().Type()).Elem()
@@ -330,4 +359,38 @@ func FuzzDecoders(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The strings nested in webhook endpoints and delivery attempts reject
+// invalid UTF-8 too.
+func TestDecodeRejectsInvalidUTF8Nested(t *testing.T) {
+	bad := "ok\xffnot utf-8"
+	for _, tt := range []struct {
+		name   string
+		b      []byte
+		decode func([]byte) error
+	}{
+		{"endpoint url", (&Webhooks{Endpoints: []WebhookEndpoint{{URL: bad}}}).Encode(), func(b []byte) error { _, err := DecodeWebhooks(b); return err }},
+		{"endpoint secret", (&Webhooks{Endpoints: []WebhookEndpoint{{Secret: bad}}}).Encode(), func(b []byte) error { _, err := DecodeWebhooks(b); return err }},
+		{"endpoint events", (&Webhooks{Endpoints: []WebhookEndpoint{{Events: []string{bad}}}}).Encode(), func(b []byte) error { _, err := DecodeWebhooks(b); return err }},
+		{"attempt error", (&Delivery{Recent: []DeliveryAttempt{{Error: bad}}}).Encode(), func(b []byte) error { _, err := DecodeDelivery(1, b); return err }},
+	} {
+		if err := tt.decode(tt.b); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "utf-8") {
+			t.Errorf("%s: err = %v, want invalid utf-8", tt.name, err)
+		}
+	}
+}
+
+// A delivery's state, attempt statuses and attempt count are bounded.
+func TestDecodeDeliveryRejectsOutOfRange(t *testing.T) {
+	for name, dl := range map[string]Delivery{
+		"state":    {State: DeliveryDropped + 1},
+		"status":   {Recent: []DeliveryAttempt{{Status: 1000}}},
+		"negative": {Recent: []DeliveryAttempt{{Status: -1}}},
+		"attempts": {Recent: make([]DeliveryAttempt, MaxDeliveryAttempts+1)},
+	} {
+		if _, err := DecodeDelivery(1, dl.Encode()); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
+		}
+	}
 }
