@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"appliance/httpd/accounts"
+	"appliance/store"
+)
+
+// TestMain lets the test binary act as the appliance binary: the crash test
+// re-executes it with APPLIANCE_TEST_MAIN set to run a real `serve` child
+// process that it can SIGKILL.
+func TestMain(m *testing.M) {
+	if os.Getenv("APPLIANCE_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// startServe runs `serve` in-process on dir and returns its address and a
+// stop function that waits for a clean shutdown.
+func startServe(t *testing.T, dir string) (addr string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", Version: "test"}, &syncWriter{w: &out}, func(a string) { ready <- a })
+	}()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	t.Cleanup(func() { stop() })
+	return addr, stop
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func TestSecondServeRefuses(t *testing.T) {
+	dir := t.TempDir()
+	startServe(t, dir)
+	err := runServe(context.Background(), ServeOptions{Data: dir, Listen: "127.0.0.1:0"}, &bytes.Buffer{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "in use by a running server (pid") {
+		t.Fatalf("second serve: %v", err)
+	}
+}
+
+func TestAdminCommandsWithAndWithoutServer(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := runSiteAdd(context.Background(), SiteAddOptions{Data: dir, Name: "x", Domains: []string{"x.com"}}, &out); err == nil {
+		t.Fatal("site add without a store should fail")
+	}
+	_, stop := startServe(t, dir)
+	ctx := context.Background()
+	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example.com"}}, &out); err != nil {
+		t.Fatalf("site add while serving: %v", err)
+	}
+	if !strings.Contains(out.String(), "site key: ") || !strings.Contains(out.String(), "static/cs.min.js") {
+		t.Fatalf("site add printed %q", out.String())
+	}
+	if err := runUserAdd(ctx, UserOptions{Data: dir, Email: "Owner@Example.com"}, strings.NewReader("a long passphrase\n"), &out); err != nil {
+		t.Fatalf("user add: %v", err)
+	}
+	if err := runUserAdd(ctx, UserOptions{Data: dir, Email: "x@example.com"}, strings.NewReader("short\n"), &out); err == nil {
+		t.Fatal("short password accepted")
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	// Without the server, the same commands open the store themselves.
+	out.Reset()
+	if err := runSiteList(ctx, AdminOptions{Data: dir}, &out); err != nil {
+		t.Fatalf("site list offline: %v", err)
+	}
+	if !strings.Contains(out.String(), "Shop") {
+		t.Fatalf("site list printed %q", out.String())
+	}
+	if err := runUserPasswd(ctx, UserOptions{Data: dir, Email: "owner@example.com"}, strings.NewReader("another long one\n"), &out); err != nil {
+		t.Fatalf("user passwd offline: %v", err)
+	}
+	out.Reset()
+	if err := runTokenAdd(ctx, TokenOptions{Data: dir, Name: "pbx"}, &out); err != nil {
+		t.Fatalf("token add: %v", err)
+	}
+	token := strings.TrimSpace(out.String()[strings.LastIndex(strings.TrimSpace(out.String()), "\n"):])
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := accounts.New(db)
+	if _, _, err := a.Login(ctx, "owner@example.com", "another long one"); err != nil {
+		t.Errorf("login with the new password: %v", err)
+	}
+	if tk, err := a.CheckToken(token); err != nil || tk.Name != "pbx" {
+		t.Errorf("token %q: %+v %v", token, tk, err)
+	}
+}
+
+func TestRestoreRefusals(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	_, stop := startServe(t, src)
+	var out bytes.Buffer
+	if err := runSiteAdd(ctx, SiteAddOptions{Data: src, Name: "Shop", Domains: []string{"shop.example.com"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	if err := runBackup(ctx, BackupOptions{Data: src, Output: archive}, &out); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	// Restore onto the live server's directory is refused.
+	if err := runRestore(ctx, RestoreOptions{Data: src, File: archive, Force: true}, &out); err == nil || !strings.Contains(err.Error(), "running") {
+		t.Fatalf("restore onto a live server: %v", err)
+	}
+	stop()
+
+	dst := t.TempDir()
+	if err := runRestore(ctx, RestoreOptions{Data: dst, File: archive}, &out); err != nil {
+		t.Fatalf("restore into empty dir: %v", err)
+	}
+	if err := runRestore(ctx, RestoreOptions{Data: dst, File: archive}, &out); !errors.Is(err, store.ErrNotEmpty) {
+		t.Fatalf("restore onto non-empty without --force: %v", err)
+	}
+	// A corrupt archive is refused and the current data stays.
+	raw, _ := os.ReadFile(archive)
+	bad := bytes.Clone(raw)
+	bad[len(bad)/2] ^= 0xff
+	badPath := filepath.Join(t.TempDir(), "bad.tar")
+	os.WriteFile(badPath, bad, 0o600)
+	if err := runRestore(ctx, RestoreOptions{Data: dst, File: badPath, Force: true}, &out); err == nil {
+		t.Fatal("corrupt archive accepted")
+	}
+	out.Reset()
+	if err := runSiteList(ctx, AdminOptions{Data: dst}, &out); err != nil || !strings.Contains(out.String(), "Shop") {
+		t.Fatalf("after refused restore: %q %v", out.String(), err)
+	}
+}
+
+// writeLoad keeps n goroutines making durable writes through the admin API
+// of the server on dir until ctx ends, and returns the names of the tokens
+// whose creation was acknowledged, in acknowledgement order per writer.
+func writeLoad(ctx context.Context, dir string, n int) (acked func() []string, wait func()) {
+	var mu sync.Mutex
+	var names []string
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &adminClient{http: unixClient(filepath.Join(dir, SocketName))}
+			for i := 0; ctx.Err() == nil; i++ {
+				name := fmt.Sprintf("w%d-%d", w, i)
+				var res struct{ Name, Token string }
+				if err := c.call(ctx, "POST", "/admin/tokens", map[string]string{"name": name}, &res); err != nil {
+					continue
+				}
+				mu.Lock()
+				names = append(names, res.Token)
+				mu.Unlock()
+			}
+		}()
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), names...)
+	}, wg.Wait
+}
+
+func TestBackupWhileServingUnderLoad(t *testing.T) {
+	src := t.TempDir()
+	startServe(t, src)
+	ctx, cancel := context.WithCancel(context.Background())
+	acked, wait := writeLoad(ctx, src, 8)
+	for len(acked()) < 200 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	before := acked()
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	var out bytes.Buffer
+	err := runBackup(context.Background(), BackupOptions{Data: src, Output: archive}, &out)
+	cancel()
+	wait()
+	if err != nil {
+		t.Fatalf("backup under load: %v", err)
+	}
+	dst := t.TempDir()
+	if err := runRestore(context.Background(), RestoreOptions{Data: dst, File: archive}, &out); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	db, err := store.Open(dst, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := accounts.New(db)
+	for _, tok := range before {
+		if _, err := a.CheckToken(tok); err != nil {
+			t.Fatalf("token acknowledged before the backup is missing from it: %v", err)
+		}
+	}
+	t.Logf("%d writes acknowledged before the backup, all restored", len(before))
+}
