@@ -1,0 +1,256 @@
+// Package leads is the model of a lead: a request a visitor leaves through
+// the site's own form (Comagic.addOfflineRequest), its server
+// (add_offline_message) or a built-in form. A lead arrives as Input, every
+// field as typed; Check bounds and validates it and normalises the phone;
+// Attribute ties it to the visitor, session and hit it came from and copies
+// the session's traffic source into it, so that lists, exports and
+// webhooks read one record. Stored leads of a site are in arrival order
+// (store.LeadKey); List reads them back newest first through a Filter.
+//
+// The package knows nothing of HTTP: handlers decode the wire formats into
+// Input and answer the errors, which wrap ErrInvalid with a message meant
+// for the developer who called the API.
+package leads
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"appliance/store"
+)
+
+// ErrInvalid is wrapped by every error about a lead's input.
+var ErrInvalid = errors.New("leads: invalid lead")
+
+// Limits of a lead's fields, in bytes.
+const (
+	MaxName     = 256
+	MaxEmail    = 254
+	MaxPhone    = 64
+	MaxMessage  = 4096
+	MaxFormName = 256
+	MaxURL      = 2048
+	// MaxGroupID keeps a group id exact in JavaScript.
+	MaxGroupID = 1<<53 - 1
+	// MaxSaleCost is the largest sale cost, in hundredths (10^12 units).
+	MaxSaleCost = 100 * 1_000_000_000_000
+)
+
+// How a lead arrived (store.Lead.Via).
+const (
+	ViaJS     = "js"     // Comagic.addOfflineRequest from the page
+	ViaServer = "server" // the site's server, api/add_offline_message/
+	ViaForm   = "form"   // the built-in lead form
+	ViaChat   = "chat"   // a chat no operator answered
+)
+
+// Input is a lead as it arrives, before any check.
+type Input struct {
+	Name     string
+	Email    string
+	Phone    string
+	Message  string
+	IsSale   bool
+	SaleCost string // decimal as given ("9999", "9 999,50"); "" when none
+	GroupID  uint64
+	FormName string
+	PageURL  string
+}
+
+// PhoneFunc turns a phone number as typed into E.164 digits without the
+// plus ("8 (912) 345-67-89" -> "79123456789"), or fails.
+type PhoneFunc func(raw string) (string, error)
+
+// Checker validates leads. The zero value normalises phones with
+// DefaultPhone.
+type Checker struct {
+	Phone PhoneFunc
+}
+
+// Check validates in and returns the lead it describes, with Time set to
+// now and via recorded; attribution is added by Attribute. Every failure
+// wraps ErrInvalid and names the field.
+func (c Checker) Check(in Input, via string, now time.Time) (store.Lead, error) {
+	l := store.Lead{Time: now.UnixMilli(), Via: via, IsSale: in.IsSale, GroupID: in.GroupID}
+	var err error
+	if l.Name, err = text("name", in.Name, MaxName, false); err != nil {
+		return store.Lead{}, err
+	}
+	if l.Email, err = email(in.Email); err != nil {
+		return store.Lead{}, err
+	}
+	if l.PhoneRaw, err = text("phone", in.Phone, MaxPhone, false); err != nil {
+		return store.Lead{}, err
+	}
+	if l.PhoneRaw != "" {
+		norm := c.Phone
+		if norm == nil {
+			norm = DefaultPhone
+		}
+		if l.Phone, err = norm(l.PhoneRaw); err != nil {
+			return store.Lead{}, fmt.Errorf("%w: phone %q is not a phone number", ErrInvalid, l.PhoneRaw)
+		}
+	}
+	if l.Message, err = text("message", in.Message, MaxMessage, true); err != nil {
+		return store.Lead{}, err
+	}
+	if l.FormName, err = text("form_name", in.FormName, MaxFormName, false); err != nil {
+		return store.Lead{}, err
+	}
+	if l.PageURL, err = text("page url", in.PageURL, MaxURL, false); err != nil {
+		return store.Lead{}, err
+	}
+	if l.Name == "" && l.Email == "" && l.PhoneRaw == "" {
+		return store.Lead{}, fmt.Errorf("%w: give at least one of name, email, phone", ErrInvalid)
+	}
+	if in.GroupID > MaxGroupID {
+		return store.Lead{}, fmt.Errorf("%w: group_id above 2^53", ErrInvalid)
+	}
+	cost := strings.TrimSpace(in.SaleCost)
+	if cost != "" {
+		if !in.IsSale {
+			return store.Lead{}, fmt.Errorf("%w: sale_cost needs is_sale: true", ErrInvalid)
+		}
+		if l.SaleCost, err = ParseCost(cost); err != nil {
+			return store.Lead{}, err
+		}
+	}
+	return l, nil
+}
+
+// text trims s and checks it: valid UTF-8, at most max bytes, no control
+// characters (a multi-line field allows newlines and tabs).
+func text(field, s string, max int, multiline bool) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, field)
+	}
+	s = strings.TrimSpace(s)
+	if len(s) > max {
+		return "", fmt.Errorf("%w: %s longer than %d bytes", ErrInvalid, field, max)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return "", fmt.Errorf("%w: %s contains control characters", ErrInvalid, field)
+		}
+	}
+	return s, nil
+}
+
+// email checks the shape of an address (local@domain, no spaces) and
+// lower-cases it; "" stays "".
+func email(s string) (string, error) {
+	s, err := text("email", s, MaxEmail, false)
+	if err != nil || s == "" {
+		return s, err
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t<>,;\"") {
+		return "", fmt.Errorf("%w: email %q is not an address", ErrInvalid, s)
+	}
+	return strings.ToLower(s), nil
+}
+
+// ParseCost parses a non-negative decimal amount with at most two
+// fractional digits into hundredths. It allows the spaces people put
+// between thousands and a comma for the decimal point ("9 999,50").
+func ParseCost(s string) (int64, error) {
+	bad := func(why string) (int64, error) {
+		return 0, fmt.Errorf("%w: sale_cost %q %s", ErrInvalid, s, why)
+	}
+	clean := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\u00a0', '\u202f', '_':
+			return -1
+		case ',':
+			return '.'
+		}
+		return r
+	}, s)
+	whole, frac, hasPoint := strings.Cut(clean, ".")
+	if whole == "" && frac == "" {
+		return bad("is not a number")
+	}
+	if len(frac) > 2 {
+		return bad("has more than 2 decimals")
+	}
+	if hasPoint && frac == "" || whole == "" {
+		return bad("is not a number")
+	}
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return bad("is not a non-negative number")
+			}
+		}
+	}
+	if len(whole) > 13 {
+		return bad("is too large")
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return bad("is not a number")
+	}
+	f := int64(0)
+	if frac != "" {
+		f, _ = strconv.ParseInt(frac, 10, 64)
+		if len(frac) == 1 {
+			f *= 10
+		}
+	}
+	v := w*100 + f
+	if v > MaxSaleCost {
+		return bad("is too large")
+	}
+	return v, nil
+}
+
+// FormatCost writes hundredths as a decimal: 999950 -> "9999.50",
+// 1000000 -> "10000".
+func FormatCost(c int64) string {
+	if c%100 == 0 {
+		return strconv.FormatInt(c/100, 10)
+	}
+	return fmt.Sprintf("%d.%02d", c/100, c%100)
+}
+
+// DefaultPhone normalises with nyaruka/phonenumbers, Russia as the default
+// region (a number without a country code is read as Russian, and a leading
+// 8 as the trunk prefix).
+//
+// It stands in until httpd/visits exports the tracker's normaliser, which
+// Checker.Phone then takes, so that a visitor's phone and a lead's match.
+func DefaultPhone(raw string) (string, error) {
+	n, err := phonenumbers.Parse(raw, "RU")
+	if err != nil {
+		return "", fmt.Errorf("parse phone: %w", err)
+	}
+	if !phonenumbers.IsPossibleNumber(n) {
+		return "", errors.New("parse phone: not a possible number")
+	}
+	return strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+"), nil
+}
+
+// Attribute ties l to its visitor and session and, when their records are
+// at hand, to the hit and the session's traffic source. The page is the
+// hit's URL unless the lead named one.
+func Attribute(l *store.Lead, visitor, session uint64, sess *store.Session, hit *store.Hit) {
+	l.Visitor, l.Session = visitor, session
+	if hit != nil {
+		l.Hit = hit.ID
+		if l.PageURL == "" {
+			l.PageURL = hit.URL
+		}
+	}
+	if sess == nil {
+		return
+	}
+	l.Channel, l.UTMSource, l.UTMMedium, l.UTMCampaign = sess.Channel, sess.UTMSource, sess.UTMMedium, sess.UTMCampaign
+	l.UTMTerm, l.UTMContent, l.Click, l.Referrer, l.Landing = sess.UTMTerm, sess.UTMContent, sess.Click, sess.Referrer, sess.Landing
+}

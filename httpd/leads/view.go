@@ -1,0 +1,129 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"appliance/store"
+)
+
+// View is a lead as webhooks and exports show it: the "data" of a lead
+// event. Field names follow the reference's request fields.
+type View struct {
+	ID        uint64    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Via       string    `json:"via"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	Phone     string    `json:"phone"`
+	PhoneRaw  string    `json:"phone_raw"`
+	Message   string    `json:"message"`
+	IsSale    bool      `json:"is_sale"`
+	SaleCost  *string   `json:"sale_cost"` // decimal; null when none
+	GroupID   *uint64   `json:"group_id"`  // null when none
+	FormName  string    `json:"form_name"`
+	PageURL   string    `json:"page_url"`
+	VisitorID uint64    `json:"visitor_id"`
+	SessionID uint64    `json:"session_id"`
+	HitID     uint64    `json:"hit_id"`
+	Source    Source    `json:"source"`
+}
+
+// Source is the traffic source of the session a lead came from.
+type Source struct {
+	Channel     string `json:"channel"`
+	UTMSource   string `json:"utm_source"`
+	UTMMedium   string `json:"utm_medium"`
+	UTMCampaign string `json:"utm_campaign"`
+	UTMTerm     string `json:"utm_term"`
+	UTMContent  string `json:"utm_content"`
+	Click       string `json:"click"`
+	Referrer    string `json:"referrer"`
+	Landing     string `json:"landing_page"`
+}
+
+// ViewOf returns the view of l.
+func ViewOf(l *store.Lead) View {
+	v := View{
+		ID: l.ID, CreatedAt: time.UnixMilli(l.Time).UTC(), Via: l.Via, Name: l.Name, Email: l.Email,
+		Phone: l.Phone, PhoneRaw: l.PhoneRaw, Message: l.Message, IsSale: l.IsSale, FormName: l.FormName,
+		PageURL: l.PageURL, VisitorID: l.Visitor, SessionID: l.Session, HitID: l.Hit,
+		Source: Source{Channel: l.Channel, UTMSource: l.UTMSource, UTMMedium: l.UTMMedium,
+			UTMCampaign: l.UTMCampaign, UTMTerm: l.UTMTerm, UTMContent: l.UTMContent, Click: l.Click,
+			Referrer: l.Referrer, Landing: l.Landing},
+	}
+	if l.IsSale && l.SaleCost != 0 {
+		c := FormatCost(l.SaleCost)
+		v.SaleCost = &c
+	}
+	if l.GroupID != 0 {
+		g := l.GroupID
+		v.GroupID = &g
+	}
+	return v
+}
+
+// Filter selects leads; the zero value selects all.
+type Filter struct {
+	From, To time.Time // arrival in [From, To); zero: unbounded
+	FormName string    // exact form name; "" any
+	HasPhone bool      // only leads with a phone
+	Sale     string    // "yes" only sales, "no" only non-sales, "" both
+}
+
+func (f *Filter) match(l *store.Lead) bool {
+	t := time.UnixMilli(l.Time)
+	switch {
+	case !f.From.IsZero() && t.Before(f.From), !f.To.IsZero() && !t.Before(f.To):
+		return false
+	case f.FormName != "" && l.FormName != f.FormName:
+		return false
+	case f.HasPhone && l.PhoneRaw == "":
+		return false
+	case f.Sale == "yes" && !l.IsSale, f.Sale == "no" && l.IsSale:
+		return false
+	}
+	return true
+}
+
+// idSkew is how much later than a newer lead an older one may carry its
+// time: ids are taken before the write queues, times when the handler ran,
+// so concurrent leads may be out of order by a little.
+const idSkew = time.Minute
+
+// List calls fn with each lead of site that f selects, newest first, until
+// fn returns false or limit leads were given (limit <= 0: all). The lead is
+// fn's to keep.
+func List(ctx context.Context, db *store.DB, site uint32, f Filter, limit int, fn func(store.Lead) bool) error {
+	n := 0
+	var derr error
+	err := db.ScanPrefix(ctx, store.LeadPrefix(site), true, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		l, err := store.DecodeLead(id, v)
+		if err != nil {
+			derr = fmt.Errorf("lead %d: %w", id, err)
+			return false
+		}
+		if !f.From.IsZero() && time.UnixMilli(l.Time).Before(f.From.Add(-idSkew)) {
+			return false // every older lead is before From too
+		}
+		if !f.match(&l) {
+			return true
+		}
+		n++
+		return fn(l) && (limit <= 0 || n < limit)
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return fmt.Errorf("list leads: %w", err)
+	}
+	return nil
+}
+
+// Put stores l, with its id set, as a lead of site within tx.
+func Put(tx *store.Tx, site uint32, l *store.Lead) {
+	tx.Set(store.LeadKey(site, l.ID), l.Encode())
+}

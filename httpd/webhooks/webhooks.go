@@ -1,0 +1,408 @@
+// Package webhooks delivers a site's events (leads and callbacks, later
+// calls and chats) to the HTTP endpoints its owner configured, as signed
+// JSON, from an outbox kept in the store.
+//
+// The model: a site has a few endpoints (URL, secret, the event kinds they
+// take). Whoever stores an event calls Enqueue in the same store.DB.Update,
+// which adds one Delivery per matching endpoint and queues it in the
+// outbox; so an event is never stored without its deliveries, and a crash
+// loses neither. Run, started by the server, polls the outbox and POSTs
+// each due delivery; a 2xx answer marks it delivered, anything else
+// schedules the next attempt with exponential backoff and jitter, for as
+// long as it takes. Every attempt is kept in the delivery's log, and Resend
+// queues a delivered one again.
+//
+// Delivery is at least once: a crash between a receiver's 2xx and the
+// write that records it sends the delivery again. The X-Appliance-Delivery
+// header is the delivery's id, the same on every attempt and resend, so a
+// receiver that keeps the ids it has processed sees each event exactly once.
+// The body is fixed when the event is enqueued and signed on every attempt
+// with the endpoint's secret (see Sign and Verify).
+package webhooks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"appliance/store"
+)
+
+// Errors of the webhooks package.
+var (
+	// ErrInvalid is wrapped by every error about an endpoint's settings.
+	ErrInvalid = errors.New("webhooks: invalid endpoint")
+	// ErrNotFound is returned for an endpoint or delivery that is not there.
+	ErrNotFound = errors.New("webhooks: not found")
+	// ErrSignature is wrapped by every error of Verify.
+	ErrSignature = errors.New("webhooks: bad signature")
+)
+
+// Kind is the kind of an event; an endpoint takes the kinds it lists.
+type Kind string
+
+// The kinds of events.
+const (
+	KindLead     Kind = "lead"
+	KindCallback Kind = "callback"
+	KindCall     Kind = "call"
+	KindChat     Kind = "chat"
+)
+
+// Kinds returns every kind, in the order the dashboard shows them.
+func Kinds() []Kind { return []Kind{KindLead, KindCallback, KindCall, KindChat} }
+
+// The headers of a delivery.
+const (
+	HeaderSignature = "X-Appliance-Signature" // t=UNIX,v1=hex(HMAC-SHA256(secret, "UNIX." + body))
+	HeaderEvent     = "X-Appliance-Event"     // the kind
+	HeaderDelivery  = "X-Appliance-Delivery"  // idempotency key: the delivery id, stable across retries
+	HeaderAttempt   = "X-Appliance-Attempt"   // 1 for the first attempt, then 2, 3, ...
+)
+
+// Limits of endpoints.
+const (
+	MaxEndpoints = 10   // per site
+	MaxURL       = 2048 // bytes
+	MaxSecret    = 256  // bytes
+	minSecret    = 16
+)
+
+// Options tune Hooks; the zero value is what serve uses.
+type Options struct {
+	// Client sends deliveries; default: Timeout per request, redirects not
+	// followed (a redirect is a failed attempt).
+	Client *http.Client
+	// Timeout bounds one attempt; default 10 s.
+	Timeout time.Duration
+	// Tick is how often Run looks for due deliveries; default 1 s.
+	// Enqueue's callers also wake it through Notify.
+	Tick time.Duration
+	// Backoff is the wait after the n-th failed attempt (n >= 1); default
+	// Backoff.
+	Backoff func(n int) time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Workers is how many deliveries are in flight at once; default 4.
+	Workers int
+	// Log receives failed attempts and store errors; default slog.Default.
+	Log *slog.Logger
+}
+
+// Hooks manages the endpoints and the outbox of one store.
+type Hooks struct {
+	db   *store.DB
+	o    Options
+	kick chan struct{}
+
+	mu       sync.Mutex
+	inflight map[uint64]bool // delivery ids being attempted
+}
+
+// New returns Hooks over db. Deliveries are sent only while Run runs.
+func New(db *store.DB, o Options) *Hooks {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Client == nil {
+		// net/http rather than fasthttp.Client: deliveries are outbound and
+		// few, so allocation does not matter, while a request bound to ctx
+		// (fasthttp's client has no context) lets shutdown cancel a slow
+		// receiver at once, and the standard transport brings proxy
+		// settings, HTTP/2 and certificate checks for any receiver.
+		o.Client = &http.Client{
+			Timeout:       o.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	if o.Backoff == nil {
+		o.Backoff = Backoff
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Hooks{db: db, o: o, kick: make(chan struct{}, 1), inflight: map[uint64]bool{}}
+}
+
+// Backoff is the default wait after the n-th failed attempt: 10 s doubling
+// up to an hour, each wait drawn from its upper half so that deliveries
+// failing together do not retry together.
+func Backoff(n int) time.Duration {
+	d := 10 * time.Second
+	for i := 1; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	d = min(d, time.Hour)
+	return d/2 + mrand.N(d/2+1)
+}
+
+// Endpoints returns the endpoints of site, oldest first.
+func (h *Hooks) Endpoints(site uint32) ([]store.WebhookEndpoint, error) {
+	w, err := h.load(site)
+	return w.Endpoints, err
+}
+
+func (h *Hooks) load(site uint32) (store.Webhooks, error) {
+	v, err := h.db.Get(store.WebhooksKey(site))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Webhooks{}, nil
+	}
+	if err != nil {
+		return store.Webhooks{}, fmt.Errorf("webhooks of site %d: %w", site, err)
+	}
+	return store.DecodeWebhooks(v)
+}
+
+func txWebhooks(tx *store.Tx, site uint32) (store.Webhooks, error) {
+	v, err := tx.Get(store.WebhooksKey(site))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Webhooks{}, nil
+	}
+	if err != nil {
+		return store.Webhooks{}, err
+	}
+	return store.DecodeWebhooks(v)
+}
+
+// Add validates and stores a new endpoint of site. An empty secret is
+// generated; no kinds means leads only. The result holds the secret: show
+// it once, it is not shown again.
+func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, error) {
+	ep, err := newEndpoint(rawURL, secret, kinds)
+	if err != nil {
+		return ep, err
+	}
+	ep.ID = h.db.NextID()
+	ep.Created = h.o.Now().UnixMilli()
+	err = h.db.Update(ctx, func(tx *store.Tx) error {
+		w, err := txWebhooks(tx, site)
+		if err != nil {
+			return err
+		}
+		if len(w.Endpoints) >= MaxEndpoints {
+			return fmt.Errorf("%w: a site has at most %d endpoints", ErrInvalid, MaxEndpoints)
+		}
+		w.Endpoints = append(w.Endpoints, ep)
+		tx.Set(store.WebhooksKey(site), w.Encode())
+		return nil
+	})
+	if err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("add webhook: %w", err)
+	}
+	return ep, nil
+}
+
+func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, error) {
+	rawURL = strings.TrimSpace(rawURL)
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > MaxURL {
+		return store.WebhookEndpoint{}, fmt.Errorf("%w: the URL must be http:// or https://host/..., at most %d bytes", ErrInvalid, MaxURL)
+	}
+	secret = strings.TrimSpace(secret)
+	switch {
+	case secret == "":
+		b := make([]byte, 32)
+		rand.Read(b)
+		secret = "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+	case len(secret) < minSecret || len(secret) > MaxSecret:
+		return store.WebhookEndpoint{}, fmt.Errorf("%w: a secret has %d to %d characters (leave it empty to generate one)", ErrInvalid, minSecret, MaxSecret)
+	case strings.ContainsFunc(secret, func(r rune) bool { return r < 0x21 || r > 0x7e }):
+		return store.WebhookEndpoint{}, fmt.Errorf("%w: a secret is printable ASCII without spaces", ErrInvalid)
+	}
+	ep := store.WebhookEndpoint{URL: u.String(), Secret: secret}
+	for _, k := range kinds {
+		if !slices.Contains(Kinds(), k) {
+			return store.WebhookEndpoint{}, fmt.Errorf("%w: unknown event kind %q (lead, callback, call, chat)", ErrInvalid, k)
+		}
+		if !slices.Contains(ep.Events, string(k)) {
+			ep.Events = append(ep.Events, string(k))
+		}
+	}
+	if len(ep.Events) == 0 {
+		ep.Events = []string{string(KindLead)}
+	}
+	return ep, nil
+}
+
+// ParseKinds splits a comma-separated list of kinds ("lead,callback").
+func ParseKinds(s string) []Kind {
+	var out []Kind
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, Kind(strings.ToLower(f)))
+	}
+	return out
+}
+
+// Remove deletes an endpoint of site. Its undelivered deliveries are
+// dropped when they come due.
+func (h *Hooks) Remove(ctx context.Context, site uint32, id uint64) error {
+	err := h.db.Update(ctx, func(tx *store.Tx) error {
+		w, err := txWebhooks(tx, site)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(w.Endpoints, func(ep store.WebhookEndpoint) bool { return ep.ID == id })
+		if i < 0 {
+			return ErrNotFound
+		}
+		w.Endpoints = slices.Delete(w.Endpoints, i, i+1)
+		tx.Set(store.WebhooksKey(site), w.Encode())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove webhook %d: %w", id, err)
+	}
+	return nil
+}
+
+// Event is something that happened on a site, for its webhooks.
+type Event struct {
+	Kind    Kind
+	ID      uint64 // the id of the event's own record (a lead's id)
+	Site    uint32
+	SiteKey string
+	Time    time.Time
+	Data    any // the "data" of the body, marshalled with encoding/json
+}
+
+// payload is the body of every delivery.
+type payload struct {
+	Event     Kind      `json:"event"`
+	ID        uint64    `json:"id"`
+	SiteKey   string    `json:"site_key"`
+	CreatedAt time.Time `json:"created_at"`
+	Data      any       `json:"data"`
+}
+
+// Enqueue adds within tx one delivery of ev to every endpoint of its site
+// that takes its kind, due now, and returns how many. Call it in the same
+// Update that stores the event, so that both are written or neither; after
+// the Update returns, Notify sends them without waiting for the next poll.
+// Like every function given to Update, it does not block.
+func (h *Hooks) Enqueue(tx *store.Tx, ev Event) (int, error) {
+	w, err := txWebhooks(tx, ev.Site)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue %s %d: %w", ev.Kind, ev.ID, err)
+	}
+	var body []byte
+	n := 0
+	now := h.o.Now().UnixMilli()
+	for _, ep := range w.Endpoints {
+		if !slices.Contains(ep.Events, string(ev.Kind)) {
+			continue
+		}
+		if body == nil {
+			body, err = json.Marshal(payload{Event: ev.Kind, ID: ev.ID, SiteKey: ev.SiteKey, CreatedAt: ev.Time.UTC(), Data: ev.Data})
+			if err != nil {
+				return 0, fmt.Errorf("enqueue %s %d: %w", ev.Kind, ev.ID, err)
+			}
+		}
+		dl := store.Delivery{ID: h.db.NextID(), Endpoint: ep.ID, URL: ep.URL, Event: string(ev.Kind), EventID: ev.ID,
+			Body: body, Created: now, State: store.DeliveryPending, Due: now}
+		tx.Set(store.DeliveryKey(ev.Site, dl.ID), dl.Encode())
+		tx.Set(store.OutboxKey(dl.Due, dl.ID), binary.BigEndian.AppendUint32(nil, ev.Site))
+		n++
+	}
+	return n, nil
+}
+
+// Notify wakes Run to look for due deliveries now. It never blocks.
+func (h *Hooks) Notify() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Deliveries returns up to limit deliveries of site, newest first: the
+// delivery log.
+func (h *Hooks) Deliveries(ctx context.Context, site uint32, limit int) ([]store.Delivery, error) {
+	var out []store.Delivery
+	var derr error
+	err := h.db.ScanPrefix(ctx, store.DeliveryPrefix(site), true, limit, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		dl, err := store.DecodeDelivery(id, v)
+		if err != nil {
+			derr = fmt.Errorf("delivery %d: %w", id, err)
+			return false
+		}
+		out = append(out, dl)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delivery log: %w", err)
+	}
+	return out, nil
+}
+
+// Delivery returns one delivery of site.
+func (h *Hooks) Delivery(site uint32, id uint64) (store.Delivery, error) {
+	v, err := h.db.Get(store.DeliveryKey(site, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Delivery{}, ErrNotFound
+	}
+	if err != nil {
+		return store.Delivery{}, fmt.Errorf("delivery %d: %w", id, err)
+	}
+	return store.DecodeDelivery(id, v)
+}
+
+// Resend queues a delivery of site again, due now, with the same body and
+// delivery id: "send again" in the dashboard. A pending delivery is moved
+// up to now.
+func (h *Hooks) Resend(ctx context.Context, site uint32, id uint64) error {
+	now := h.o.Now().UnixMilli()
+	err := h.db.Update(ctx, func(tx *store.Tx) error {
+		dl, err := txDelivery(tx, site, id)
+		if err != nil {
+			return err
+		}
+		if dl.State == store.DeliveryPending {
+			tx.Delete(store.OutboxKey(dl.Due, id))
+		}
+		dl.State, dl.Due = store.DeliveryPending, now
+		tx.Set(store.OutboxKey(dl.Due, id), binary.BigEndian.AppendUint32(nil, site))
+		tx.Set(store.DeliveryKey(site, id), dl.Encode())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("resend delivery %d: %w", id, err)
+	}
+	h.Notify()
+	return nil
+}
+
+func txDelivery(tx *store.Tx, site uint32, id uint64) (store.Delivery, error) {
+	v, err := tx.Get(store.DeliveryKey(site, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Delivery{}, ErrNotFound
+	}
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	return store.DecodeDelivery(id, v)
+}
