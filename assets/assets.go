@@ -6,7 +6,9 @@ package assets
 import "embed"
 
 // FS holds the dashboard templates and static files under dashboard/, and
-// the snippet sources under snippet/.
+// the snippet sources under snippet/: cs.js (the core every page loads) and
+// widget.js (the lazy UI chunk). The snippet files are the readable source;
+// httpd minifies, hashes and precompresses them once at start.
 //
-//go:embed dashboard
+//go:embed dashboard snippet
 var FS embed.FS

@@ -8,6 +8,9 @@ func (s *Server) publicRoutes() *router {
 	r.api("GET", "/healthz", s.healthz)
 	r.api("GET", "/metrics", s.metrics)
 
+	r.api("GET", snippetCorePath, s.serveSnippetCore)
+	r.api("GET", s.snippet.widgetPath, s.serveSnippetWidget)
+
 	r.page("GET", "/", s.home)
 	r.page("GET", "/assets/*", s.serveAsset)
 	r.page("GET", "/login", s.loginPage)

@@ -66,6 +66,7 @@ type Server struct {
 	routes    *router
 	admin     *router
 	pages     *pages
+	snippet   *snippet
 	loginRate *ratelimit.Limiter
 	started   time.Time
 
@@ -97,6 +98,10 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	sn, err := buildSnippet()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		opts:      o,
 		public:    pub,
@@ -105,6 +110,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		accounts:  accounts.New(db),
 		log:       o.Log,
 		pages:     pg,
+		snippet:   sn,
 		loginRate: ratelimit.New(10, time.Minute, 100_000),
 		started:   time.Now(),
 	}

@@ -1,0 +1,679 @@
+/*
+ * cs.js — the core of the appliance's tracking snippet, a drop-in for
+ * CoMagic's: the same globals (Comagic, ComagicWidget, __cs,
+ * window.__cs_onReplacePhones), arguments, callbacks and result shapes.
+ *
+ * The server (httpd/snippet.go) minifies this file with esbuild once at
+ * start and serves it at /static/cs.min.js. __CS_WIDGET_PATH__ is replaced
+ * at that build with the content-hashed path of the widget chunk
+ * ("static/cs-widget.<hash>.min.js"), loaded only on first use of a widget
+ * call. The wire format is httpd/tracker-protocol.md.
+ *
+ * Model
+ *   - The page pushes commands on `__cs` before this file has loaded; they
+ *     run in order here, and after that `__cs.push` / `Comagic.push` run a
+ *     command at once.
+ *   - Every request to the appliance goes through one outbox, sent one at a
+ *     time in call order, so `setProperty(n); hasProperty(n, cb)` sees the
+ *     property. Calls that need credentials (everything but a hit) wait for
+ *     the first hit's answer, which brings the visitor's ci and key.
+ *   - When the page is hidden or unloads, writes still in the outbox go out
+ *     with navigator.sendBeacon; writes that have no credentials at all
+ *     (a first-time visitor who leaves before the first answer) are kept in
+ *     localStorage and sent after the next page view's hit.
+ *   - No API call throws into the page: every entry point is wrapped, and a
+ *     callback always gets an answer, {success:false, error:"..."} when the
+ *     appliance cannot be reached. Callbacks run asynchronously, always.
+ */
+(function (w, d) {
+  "use strict";
+
+  var q = w.__cs;
+  if (q && q.csLoaded) return; // the install code was pasted twice
+  if (!Array.isArray(q)) q = [];
+
+  var CI = "_cs_ci"; // cookie and localStorage name of the compound id
+  var CRED = "_cs_cred"; // localStorage: last credentials, for unload beacons
+  var LATER = "_cs_later"; // localStorage: writes kept for the next page view
+  var TWO_YEARS = 63072000; // seconds
+  var TIMEOUT = 10000; // ms before a request counts as failed
+  var LATER_MAX = 20;
+
+  // --- configuration, set by commands -------------------------------------
+
+  var account = ""; // site key, from setCsAccount
+  var host = scriptBase(); // "//host/" from setCsHost, else where this file came from
+  var dynamical = false; // setDynamicalReplacement; used by number replacement (later issue)
+  var phoneMask = ""; // setUIPhoneMaskFormat; used by the callback form in the widget chunk
+
+  // --- visitor state --------------------------------------------------------
+
+  var ci = readCI(); // "visitor.session.first_visit_unix", "" for a first-time visitor
+  var cred = null; // answer of the last successful hit: {ci, visitor_id, session_id, hit_id, key, server_url}
+  var lastURL = ""; // URL of the last hit, the referrer of the next SPA hit
+  var loaded = false; // the commands queued before this file ran have run
+  var started = false; // the page view's hit was queued
+  var failed = ""; // why no credentials can come (no account, hit failed); "" while they may
+
+  // --- the outbox -----------------------------------------------------------
+
+  // An item is {p: path under t/v1/, b: body fields, c: needs credentials,
+  // h: add the hit id, r: a read (its answer matters, no beacon), cb}.
+  var outbox = [];
+  var busy = false;
+
+  function base() {
+    return host.replace(/\/?$/, "/");
+  }
+
+  // scriptBase is the appliance this file was loaded from, the default host.
+  function scriptBase() {
+    var s = d.currentScript;
+    return s && s.src ? s.src.replace(/static\/[^/]*$/, "") : "";
+  }
+
+  // --- small helpers ------------------------------------------------------
+
+  var warned = {};
+  function warnOnce(key, msg) {
+    if (warned[key]) return;
+    warned[key] = 1;
+    warn(msg);
+  }
+  function warn(msg) {
+    try {
+      console.warn("[cs] " + msg);
+    } catch (e) {}
+  }
+
+  // answer calls cb with v asynchronously; an exception in the page's own
+  // callback is reported on the console and does not break the snippet.
+  function answer(cb, v) {
+    if (typeof cb != "function") return;
+    setTimeout(function () {
+      try {
+        cb(v);
+      } catch (e) {
+        try {
+          console.error(e);
+        } catch (e2) {}
+      }
+    }, 0);
+  }
+
+  function fail(error) {
+    return { success: false, error: error };
+  }
+
+  // safe wraps an API function so that it never throws into the page.
+  function safe(fn, fallback) {
+    return function () {
+      try {
+        return fn.apply(this, arguments);
+      } catch (e) {
+        warn("internal error: " + e);
+        return typeof fallback == "function" ? fallback() : fallback;
+      }
+    };
+  }
+
+  // cut shortens s to at most max UTF-8 bytes without splitting a character
+  // (page-derived fields: the server refuses longer ones).
+  function cut(s, max) {
+    s = s == null ? "" : String(s);
+    if (s.length * 3 <= max) return s;
+    for (var i = 0, n = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? 4 : c >= 0xdc00 && c < 0xe000 ? 0 : 3;
+      if (n > max) break;
+    }
+    return s.slice(0, i);
+  }
+
+  // text is an optional text argument: undefined stays absent.
+  function text(v) {
+    return v == null ? undefined : String(v);
+  }
+
+  function storage(key, value) {
+    try {
+      var ls = w.localStorage;
+      if (value === undefined) return ls.getItem(key);
+      if (value === null) ls.removeItem(key);
+      else ls.setItem(key, value);
+    } catch (e) {} // storage disabled or full: the cookie still works
+    return null;
+  }
+
+  function parse(s) {
+    try {
+      return JSON.parse(s);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // --- ci: first-party cookie + localStorage --------------------------------
+
+  var ciRe = /^\d+\.\d+\.\d+$/;
+
+  function readCI() {
+    var m = null;
+    try {
+      m = /(?:^|;\s*)_cs_ci=([\d.]+)/.exec(d.cookie);
+    } catch (e) {} // sandboxed frame
+    var v = m ? m[1] : storage(CI);
+    return v && ciRe.test(v) ? v : "";
+  }
+
+  var cookieDomain; // undefined until found; "" for a host-only cookie
+
+  // findCookieDomain is the widest domain that takes a cookie (example.com
+  // for shop.example.com), so that one visitor is one visitor across the
+  // site's sub-domains; a public suffix (co.uk) refuses it.
+  function findCookieDomain() {
+    var h = location.hostname;
+    var parts = h.split(".");
+    cookieDomain = "";
+    if (parts.length < 2 || /^[\d.]+$|:/.test(h)) return;
+    for (var i = parts.length - 2; i > 0; i--) {
+      var dom = parts.slice(i).join(".");
+      d.cookie = "_cs_t=1; path=/; domain=" + dom;
+      if (/(?:^|;\s*)_cs_t=1/.test(d.cookie)) {
+        d.cookie = "_cs_t=; path=/; max-age=0; domain=" + dom;
+        cookieDomain = dom;
+        return;
+      }
+    }
+  }
+
+  function saveCI(v) {
+    ci = v;
+    storage(CI, v);
+    try {
+      if (cookieDomain === undefined) findCookieDomain();
+      d.cookie =
+        CI + "=" + v + "; path=/; max-age=" + TWO_YEARS + "; SameSite=Lax" +
+        (cookieDomain ? "; domain=" + cookieDomain : "") +
+        (location.protocol == "https:" ? "; Secure" : "");
+    } catch (e) {}
+  }
+
+  // ids of a ci: [visitor, session], numbers, or undefined for "".
+  function ciPart(i) {
+    return ci ? +ci.split(".")[i] : undefined;
+  }
+
+  // --- requests -------------------------------------------------------------
+
+  // body is an item's JSON with the credentials it needs.
+  function body(it, cr) {
+    var b = { k: account };
+    if (it.hit) b.ci = ci; // read when sent: an earlier hit may have renewed it
+    if (it.c) {
+      b.ci = cr.ci;
+      b.key = cr.key;
+      if (it.h) b.hi = cr.hit_id;
+    }
+    for (var f in it.b) b[f] = it.b[f];
+    return JSON.stringify(b);
+  }
+
+  // post sends one request; done gets the answer {success, result|error}
+  // exactly once, also when the appliance does not answer in time.
+  function post(path, json, done) {
+    var ctl = w.AbortController ? new AbortController() : null;
+    var over = false;
+    var end = function (v) {
+      if (over) return;
+      over = true;
+      clearTimeout(timer);
+      done(v);
+    };
+    var timer = setTimeout(function () {
+      if (ctl) ctl.abort();
+      end(fail("the appliance did not answer in time"));
+    }, TIMEOUT);
+    var status = 0;
+    fetch(base() + "t/v1/" + path, {
+      method: "POST",
+      body: json, // a string: Content-Type text/plain, no CORS preflight
+      keepalive: true,
+      credentials: "omit",
+      signal: ctl ? ctl.signal : undefined,
+    })
+      .then(function (r) {
+        status = r.status;
+        return r.json();
+      })
+      .then(
+        function (v) {
+          end(v && v.success === true ? v : fail((v && v.error) || "HTTP " + status));
+        },
+        function (e) {
+          end(fail(status ? "HTTP " + status : "appliance unreachable: " + ((e && e.message) || e)));
+        }
+      );
+  }
+
+  // enqueue adds a call to the outbox, in call order.
+  function enqueue(it) {
+    outbox.push(it);
+    pump();
+  }
+
+  // pump sends the outbox's first item once the previous one is answered.
+  function pump() {
+    if (busy || !outbox.length || (!started && !failed)) return;
+    var it = outbox.shift();
+    if (it.c && !cred) {
+      if (!failed) {
+        outbox.unshift(it); // the hit's answer is still to come
+        return;
+      }
+      finish(it, fail(failed));
+      return pump();
+    }
+    busy = true;
+    try {
+      post(it.p, body(it, cred), function (v) {
+        busy = false;
+        finish(it, v);
+        pump();
+      });
+    } catch (e) {
+      busy = false; // fetch itself threw (replaced or blocked by the page)
+      finish(it, fail("request failed: " + e));
+      pump();
+    }
+  }
+
+  function finish(it, v) {
+    try {
+      if (it.done) it.done(v);
+    } catch (e) {
+      warn("internal error: " + e);
+    }
+    if (it.cb) answer(it.cb, v);
+    else if (!v.success && it.name) warn(it.name + " failed: " + v.error);
+  }
+
+  // --- page hide: beacons ---------------------------------------------------
+
+  // flush sends the outbox's writes with sendBeacon (the page may never run
+  // again); reads stay, their answers matter only if the page comes back.
+  function flush() {
+    var keep = [];
+    var later = [];
+    var cr = cred || stored();
+    outbox.forEach(function (it) {
+      if (it.r) return keep.push(it);
+      if (it.c && !cr) {
+        later.push({ p: it.p, b: it.b, h: it.h, s: account });
+        return finish(it, fail("the page was hidden before the appliance answered; kept for the next page view"));
+      }
+      it.done = null; // a beacon has no answer: a hit's ci and key stay as they are
+      var ok = false;
+      try {
+        ok = navigator.sendBeacon(base() + "t/v1/" + it.p, body(it, cr));
+      } catch (e) {}
+      finish(it, ok ? { success: true, result: null } : fail("the browser refused to send on page hide"));
+    });
+    outbox = keep;
+    if (later.length) {
+      var old = parse(storage(LATER)) || [];
+      storage(LATER, JSON.stringify(old.concat(later).slice(-LATER_MAX)));
+    }
+  }
+
+  // stored is the last credentials of this site saved by an earlier page.
+  function stored() {
+    var c = parse(storage(CRED));
+    return c && c.site == account && c.ci == ci ? c : null;
+  }
+
+  // replay queues the writes an earlier page kept for later.
+  function replay() {
+    var later = parse(storage(LATER));
+    if (!Array.isArray(later)) return;
+    storage(LATER, null);
+    later.reverse().forEach(function (l) {
+      if (l && l.s == account) outbox.unshift({ p: l.p, b: l.b, c: true, h: l.h, name: l.p + " (kept from an earlier page)" });
+    });
+  }
+
+  function onHide() {
+    try {
+      if (d.visibilityState == "hidden") flush();
+    } catch (e) {}
+  }
+  w.addEventListener("pagehide", safe(flush));
+  d.addEventListener("visibilitychange", onHide);
+
+  // --- page views -----------------------------------------------------------
+
+  // hit queues a page view with the current URL and title, in front of the
+  // calls waiting for credentials when it is the page's first.
+  function hit(first) {
+    var u = location.href;
+    var it = {
+      p: "hit",
+      hit: true,
+      b: { u: cut(u, 2048), r: cut(first ? d.referrer : lastURL, 2048), t: cut(d.title, 512) },
+      done: function (v) {
+        if (!v.success) {
+          if (!cred) failed = "the page view was not recorded: " + v.error;
+          warn("page view not recorded: " + v.error);
+          return;
+        }
+        var r = v.result || {};
+        cred = r;
+        failed = "";
+        saveCI(r.ci);
+        storage(CRED, JSON.stringify({ site: account, ci: r.ci, key: r.key, hit_id: r.hit_id, server_url: r.server_url }));
+        replay();
+        replacePhones(r.phones);
+      },
+    };
+    lastURL = u;
+    if (first) outbox.unshift(it);
+    else outbox.push(it);
+  }
+
+  // start sends the page view's hit once the page is parsed (for its title)
+  // and the site key is known; calls queued before it wait behind it.
+  function start() {
+    // Before the queued commands ran, a later setCsHost may still change
+    // where the hit goes.
+    if (started || !loaded || d.readyState == "loading") return;
+    if (!account) {
+      // Calls answer with the failure rather than wait for ever.
+      failed = "setCsAccount was not called: no site key";
+      warnOnce("account", failed);
+      pump();
+      return;
+    }
+    started = true;
+    failed = "";
+    hit(true);
+    pump();
+  }
+  d.addEventListener("DOMContentLoaded", safe(start));
+
+  // replacePhones is where the hit answer's "phones" (the tracking numbers
+  // for this visitor) will be applied by number replacement, a later issue:
+  // it asks window.__cs_onReplacePhones(phones) first and swaps nothing on
+  // false. Until the server sends phones, there is nothing to do.
+  var phones = [];
+  function replacePhones(list) {
+    if (!Array.isArray(list) || !list.length) return;
+    var hook = w.__cs_onReplacePhones;
+    if (typeof hook == "function" && hook(list) === false) return;
+    phones = list;
+  }
+
+  // --- the widget chunk, loaded on first use --------------------------------
+
+  var widget = null; // the chunk's API once loaded
+  var widgetWait = null; // [use, fallback] pairs while it loads
+
+  // withWidget runs use(widget) once the chunk is loaded, or fallback(error)
+  // when it cannot be.
+  function withWidget(use, fallback) {
+    if (widget) return use(widget);
+    if (widgetWait) return widgetWait.push([use, fallback]);
+    widgetWait = [[use, fallback]];
+    var done = function (err) {
+      var waiting = widgetWait;
+      widgetWait = null;
+      waiting.forEach(function (p) {
+        try {
+          if (err) p[1](err);
+          else p[0](widget);
+        } catch (e) {
+          warn("internal error: " + e);
+        }
+      });
+    };
+    var s = d.createElement("script");
+    s.async = true;
+    s.src = base() + __CS_WIDGET_PATH__;
+    s.onload = function () {
+      var init = w.__cs_widget;
+      try {
+        widget = typeof init == "function" ? init(core) : null;
+      } catch (e) {}
+      done(widget ? "" : "the widget did not start");
+    };
+    s.onerror = function () {
+      done("the widget could not be loaded from the appliance");
+    };
+    (d.head || d.documentElement).appendChild(s);
+  }
+
+  // core is what the widget chunk may use of this file.
+  var core = {
+    credentials: function () {
+      return Comagic.getCredentials();
+    },
+    // send queues a request to t/v1/<path> with the visitor's credentials.
+    send: function (path, fields, cb) {
+      enqueue({ p: path, b: fields, c: true, h: true, r: true, cb: cb });
+    },
+    phoneMask: function () {
+      return phoneMask;
+    },
+    base: base,
+    warn: warn,
+    answer: answer,
+  };
+
+  // widgetCall makes an API function of the widget chunk's function name;
+  // its callback (argument cbAt) gets {success:false} when the chunk fails.
+  function widgetCall(name, cbAt) {
+    return safe(function () {
+      var args = arguments;
+      withWidget(
+        function (wd) {
+          wd[name].apply(null, args);
+        },
+        function (err) {
+          if (cbAt >= 0 && typeof args[cbAt] == "function") answer(args[cbAt], fail(err));
+          else warn(name + ": " + err);
+        }
+      );
+    });
+  }
+
+  // --- the API ---------------------------------------------------------------
+
+  function needName(name, call) {
+    if (name == null || String(name) === "") {
+      warn(call + ": the name is required");
+      return false;
+    }
+    return true;
+  }
+
+  var Comagic = {
+    push: safe(function () {
+      for (var i = 0; i < arguments.length; i++) run(arguments[i]);
+      return q.length;
+    }, 0),
+
+    trackEvent: safe(function (category, action, name, value) {
+      if (category == null || category === "" || action == null || action === "") {
+        warn("trackEvent: category and action are required; nothing sent");
+        return;
+      }
+      enqueue({
+        p: "event",
+        b: { c: String(category), a: String(action), n: text(name), v: text(value) },
+        c: true,
+        h: true,
+        name: "trackEvent",
+      });
+    }),
+
+    // getVisitorId and getSessionId answer the current page view's ids once
+    // the appliance answered its hit. Before that they answer the ids this
+    // visitor had on the previous page view (the visitor id does not change;
+    // the session id changes when that session has ended: 30 minutes idle
+    // or a new campaign), and undefined for a first-time visitor.
+    getVisitorId: safe(function () {
+      return cred ? cred.visitor_id : ciPart(0);
+    }),
+
+    getSessionId: safe(function () {
+      return cred ? cred.session_id : ciPart(1);
+    }),
+
+    // getCredentials has every field of the reference always; those not
+    // known before the first hit's answer are null.
+    getCredentials: safe(function () {
+      var c = cred || {};
+      var url = c.server_url || null;
+      var id = function (v, i) {
+        v = v != null ? v : ciPart(i);
+        return v != null ? v : null;
+      };
+      return {
+        site_key: account,
+        key: c.key || null,
+        uri: url,
+        visitor_id: id(c.visitor_id, 0),
+        hit_id: c.hit_id != null ? c.hit_id : null,
+        session_id: id(c.session_id, 1),
+        consultant_server_url: url,
+      };
+    }),
+
+    addVisitorInfo: safe(function (info, cb) {
+      info = info || {};
+      var b = { name: text(info.name), phone: text(info.phone), email: text(info.email) };
+      if (!b.name && !b.phone && !b.email) return answer(cb, fail("give at least one of name, phone, email"));
+      enqueue({ p: "visitor", b: b, c: true, h: true, cb: cb, name: "addVisitorInfo" });
+    }),
+
+    setProperty: safe(function (name, value) {
+      if (!needName(name, "setProperty")) return;
+      enqueue({ p: "property", b: { op: "set", name: String(name), value: text(value) }, c: true, name: "setProperty" });
+    }),
+
+    deleteProperty: safe(function (name) {
+      if (!needName(name, "deleteProperty")) return;
+      enqueue({ p: "property", b: { op: "delete", name: String(name) }, c: true, name: "deleteProperty" });
+    }),
+
+    hasProperty: safe(function (name, cb) {
+      if (name == null || String(name) === "") return answer(cb, fail("the property name is required"));
+      enqueue({ p: "property", b: { op: "has", name: String(name) }, c: true, r: true, cb: cb });
+    }),
+
+    getProperty: safe(function (name, cb) {
+      if (name == null || String(name) === "") return answer(cb, fail("the property name is required"));
+      enqueue({ p: "property", b: { op: "get", name: String(name) }, c: true, r: true, cb: cb });
+    }),
+
+    // reinitTrackView records a page view of an SPA's new route: the
+    // current URL and title, with the previous route as referrer.
+    reinitTrackView: safe(function () {
+      if (!account) return warn("reinitTrackView: setCsAccount was not called");
+      if (!started) return start(); // the first hit is still to come; it takes the current URL
+      hit(false);
+      pump();
+    }),
+
+    // Leads come in a later issue; until then the call answers honestly.
+    addOfflineRequest: safe(function (req, cb) {
+      answer(cb, fail("leads are not available yet on this appliance"));
+    }),
+
+    // Chat comes in a later issue: no operator is ever online yet.
+    getOperatorStatus: safe(function () {
+      return false;
+    }, false),
+
+    openSiteRequestPanel: widgetCall("openSiteRequestPanel", -1),
+    openChatWindow: widgetCall("openChatWindow", -1),
+
+    Captcha: {
+      get_captcha: widgetCall("getCaptcha", 0),
+    },
+
+    // Number replacement comes in a later issue; these answer what a
+    // visitor with no tracking numbers has (shapes as the reference).
+    getPhones: safe(function () {
+      return phones.slice();
+    }, function () {
+      return [];
+    }),
+
+    getDTPhones: safe(function () {
+      return null;
+    }, null),
+
+    getReplacedPhones: safe(function (type) {
+      return {};
+    }, function () {
+      return {};
+    }),
+  };
+
+  var ComagicWidget = {
+    openSitePhonePanel: widgetCall("openSitePhonePanel", -1),
+    sitePhoneCall: widgetCall("sitePhoneCall", 1),
+  };
+
+  // --- commands ----------------------------------------------------------------
+
+  var commands = {
+    setCsAccount: function (key) {
+      account = String(key || "");
+      start();
+    },
+    setCsHost: function (h) {
+      if (h) host = String(h);
+    },
+    setDynamicalReplacement: function (on) {
+      dynamical = !!on;
+    },
+    setUIPhoneMaskFormat: function (mask) {
+      phoneMask = mask == null ? "" : String(mask);
+    },
+  };
+
+  // run executes one queued command: ["name", args...].
+  function run(cmd) {
+    try {
+      var name = Array.isArray(cmd) ? String(cmd[0]) : typeof cmd;
+      var args = Array.isArray(cmd) ? cmd.slice(1) : [];
+      if (commands.hasOwnProperty(name)) return commands[name].apply(null, args);
+      if (name != "push" && Comagic.hasOwnProperty(name) && typeof Comagic[name] == "function") {
+        return Comagic[name].apply(Comagic, args);
+      }
+      warnOnce("cmd:" + name, 'unknown command "' + name + '" ignored');
+    } catch (e) {
+      warn("internal error: " + e);
+    }
+  }
+
+  // --- start -------------------------------------------------------------------
+
+  if (typeof w.__cs_onReplacePhones != "function") {
+    w.__cs_onReplacePhones = function (phones) {
+      return true;
+    };
+  }
+  w.Comagic = Comagic;
+  w.ComagicWidget = ComagicWidget;
+
+  var pending = q.slice();
+  q.length = 0;
+  q.csLoaded = true;
+  q.push = Comagic.push;
+  w.__cs = q;
+  pending.forEach(run);
+  loaded = true;
+  start();
+})(window, document);

@@ -1,0 +1,269 @@
+package httpd
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/andybalholm/brotli"
+	"github.com/evanw/esbuild/pkg/api"
+	"github.com/valyala/fasthttp"
+
+	"appliance/assets"
+)
+
+// The tracking snippet (SPEC §4) is built once at start from its readable
+// source in assets/snippet: minified by esbuild, hashed, and compressed with
+// gzip and brotli, so that a request only picks bytes.
+//
+// The core keeps the install code's unversioned URL (/static/cs.min.js), so
+// it is cached for a few minutes and revalidated by ETag: a new appliance
+// version reaches every site within that time. The widget chunk, which the
+// core loads only when a widget call is first made, lives at a
+// content-hashed URL the core learns at build time, cached for a year.
+const (
+	snippetCorePath = "/static/cs.min.js"
+	snippetCoreSrc  = "snippet/cs.js"
+	snippetUISrc    = "snippet/widget.js"
+
+	// snippetWidgetDefine is the identifier in cs.js that the build replaces
+	// with the widget chunk's path (relative to the appliance's base URL).
+	snippetWidgetDefine = "__CS_WIDGET_PATH__"
+
+	// snippetCoreMaxGzip is the budget of the core, gzipped (SPEC §4).
+	snippetCoreMaxGzip = 8 << 10
+
+	cacheRevalidate = "public, max-age=300, must-revalidate"
+	cacheImmutable  = "public, max-age=31536000, immutable"
+)
+
+// snippet is the built snippet: the core and the widget chunk.
+type snippet struct {
+	core       script
+	widget     script
+	widgetPath string // e.g. "/static/cs-widget.3f9a0c1b2d4e.min.js"
+}
+
+// script is one built JavaScript file in every encoding it is served in.
+type script struct {
+	encodings    [numEncodings]encoded // by encoding index
+	cacheControl string
+}
+
+// encoded is one representation of a script. Each has its own strong ETag
+// (the hash of the minified code plus the encoding), as RFC 9110 asks of
+// representations whose bytes differ.
+type encoded struct {
+	body []byte
+	etag string
+}
+
+// Content codings, in order of preference when the client weighs them the
+// same.
+const (
+	encBrotli = iota
+	encGzip
+	encIdentity
+	numEncodings
+)
+
+var encodingNames = [numEncodings]string{encBrotli: "br", encGzip: "gzip", encIdentity: ""}
+
+// buildSnippet minifies, hashes and compresses the snippet's core and widget
+// chunk. It fails when esbuild reports any error or warning: the source is
+// ours, so either is a bug to fix before it ships.
+func buildSnippet() (*snippet, error) {
+	widgetJS, err := minifyJS(snippetUISrc, nil)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(widgetJS)
+	widgetPath := "static/cs-widget." + hex.EncodeToString(sum[:6]) + ".min.js"
+	quoted, err := json.Marshal(widgetPath)
+	if err != nil {
+		return nil, fmt.Errorf("build snippet: %w", err)
+	}
+	coreJS, err := minifyJS(snippetCoreSrc, map[string]string{snippetWidgetDefine: string(quoted)})
+	if err != nil {
+		return nil, err
+	}
+	sn := &snippet{widgetPath: "/" + widgetPath}
+	if sn.core, err = newScript(coreJS, cacheRevalidate); err != nil {
+		return nil, err
+	}
+	if sn.widget, err = newScript(widgetJS, cacheImmutable); err != nil {
+		return nil, err
+	}
+	if n := len(sn.core.encodings[encGzip].body); n > snippetCoreMaxGzip {
+		return nil, fmt.Errorf("build snippet: core is %d bytes gzipped, over its budget of %d", n, snippetCoreMaxGzip)
+	}
+	return sn, nil
+}
+
+// minifyJS reads an embedded ES2017 source and minifies it.
+func minifyJS(name string, define map[string]string) ([]byte, error) {
+	src, err := fs.ReadFile(assets.FS, name)
+	if err != nil {
+		return nil, fmt.Errorf("build snippet: %w", err)
+	}
+	res := api.Transform(string(src), api.TransformOptions{
+		Sourcefile:        name,
+		Loader:            api.LoaderJS,
+		Target:            api.ES2017,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		Define:            define,
+		LogLevel:          api.LogLevelSilent,
+	})
+	if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
+		m := msgs[0]
+		where := name
+		if m.Location != nil {
+			where = name + ":" + strconv.Itoa(m.Location.Line)
+		}
+		return nil, fmt.Errorf("build snippet: %s: %s (%d messages)", where, m.Text, len(msgs))
+	}
+	return res.Code, nil
+}
+
+// newScript compresses code once in every encoding.
+func newScript(code []byte, cacheControl string) (script, error) {
+	sum := sha256.Sum256(code)
+	tag := hex.EncodeToString(sum[:8])
+	sc := script{cacheControl: cacheControl}
+	sc.encodings[encIdentity] = encoded{body: code, etag: `"` + tag + `"`}
+
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
+	if _, err := zw.Write(code); err != nil {
+		return sc, fmt.Errorf("gzip snippet: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return sc, fmt.Errorf("gzip snippet: %w", err)
+	}
+	sc.encodings[encGzip] = encoded{body: gz.Bytes(), etag: `"` + tag + `-gz"`}
+
+	var br bytes.Buffer
+	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	if _, err := bw.Write(code); err != nil {
+		return sc, fmt.Errorf("brotli snippet: %w", err)
+	}
+	if err := bw.Close(); err != nil {
+		return sc, fmt.Errorf("brotli snippet: %w", err)
+	}
+	sc.encodings[encBrotli] = encoded{body: br.Bytes(), etag: `"` + tag + `-br"`}
+	return sc, nil
+}
+
+// serveSnippetCore serves the core at the install code's URL.
+func (s *Server) serveSnippetCore(ctx *fasthttp.RequestCtx) error {
+	s.snippet.core.serve(ctx)
+	return nil
+}
+
+// serveSnippetWidget serves the widget chunk at its content-hashed URL.
+func (s *Server) serveSnippetWidget(ctx *fasthttp.RequestCtx) error {
+	s.snippet.widget.serve(ctx)
+	return nil
+}
+
+// serve answers with the representation the client accepts best, or 304
+// when the client's copy (any representation: they are the same script)
+// is current. Any site may load it.
+func (sc *script) serve(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Cache-Control", sc.cacheControl)
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 {
+		for _, e := range sc.encodings {
+			if etagMatch(string(inm), e.etag) {
+				h.Set("ETag", e.etag)
+				ctx.SetStatusCode(fasthttp.StatusNotModified)
+				return
+			}
+		}
+	}
+	enc := negotiateEncoding(string(ctx.Request.Header.Peek("Accept-Encoding")))
+	e := sc.encodings[enc]
+	h.Set("ETag", e.etag)
+	if name := encodingNames[enc]; name != "" {
+		h.Set("Content-Encoding", name)
+	}
+	ctx.SetContentType("text/javascript; charset=utf-8")
+	ctx.Response.SetBodyRaw(e.body) // shared and never written to
+}
+
+// etagMatch reports whether an If-None-Match header names etag, by the weak
+// comparison RFC 9110 prescribes for it.
+func etagMatch(header, etag string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "*" || strings.TrimPrefix(part, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// negotiateEncoding picks the content coding for an Accept-Encoding header:
+// the highest q-value the client gives among br, gzip and identity, ties
+// going to the smaller body. Identity is acceptable unless the client
+// refuses it, and is the answer when it refuses everything we have (a 406
+// would only break the site).
+func negotiateEncoding(header string) int {
+	var q [numEncodings]float64
+	var set [numEncodings]bool
+	star, starSet := 0.0, false
+	for part := range strings.SplitSeq(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		v := 1.0
+		for p := range strings.SplitSeq(params, ";") {
+			k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0
+				}
+				v = f
+			}
+		}
+		switch name {
+		case "br":
+			q[encBrotli], set[encBrotli] = v, true
+		case "gzip", "x-gzip":
+			q[encGzip], set[encGzip] = v, true
+		case "identity":
+			q[encIdentity], set[encIdentity] = v, true
+		case "*":
+			star, starSet = v, true
+		}
+	}
+	for i := range q {
+		if !set[i] {
+			switch {
+			case starSet:
+				q[i] = star
+			case i == encIdentity:
+				q[i] = 1 // acceptable unless refused
+			}
+		}
+	}
+	best, bestQ := encIdentity, 0.0
+	for i, v := range q { // ascending: ties keep the more compact coding
+		if v > bestQ {
+			best, bestQ = i, v
+		}
+	}
+	return best
+}
