@@ -25,8 +25,8 @@ func fill(t testing.TB, d *DB, n int) {
 	for i := range n {
 		err := d.Update(ctx, func(tx *Tx) error {
 			id := d.NextID()
-			h := Hit{ID: id, Session: id / 3, Visitor: id / 7, Time: int64(i), URL: fmt.Sprintf("https://shop.example/p/%d", i), Title: "Продукт"}
-			tx.Set(HitKey(uint32(i%3), id), h.Encode())
+			h := Hit{ID: id, Session: id / 3, Time: int64(i), URL: fmt.Sprintf("https://shop.example/p/%d", i), Title: "Продукт"}
+			tx.Set(HitKey(uint32(i%3), h.Session, id), h.Encode())
 			v := Visitor{ID: id, Site: uint32(i % 3), Name: "v", Phones: []string{"7999"}}
 			tx.Set(VisitorKey(id), v.Encode())
 			tx.Add(RollupKey(uint32(i%3), 20000, "hits"), i%4, 1)
@@ -323,7 +323,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	for g := range 16 {
 		wg.Go(func() {
 			for i := uint64(0); ctx.Err() == nil; i++ {
-				k := HitKey(uint32(g), i)
+				k := HitKey(uint32(g), 1, i)
 				if err := d.Set(context.Background(), k, bytes.Repeat(k, 8)); err != nil {
 					t.Errorf("Set: %v", err)
 					return

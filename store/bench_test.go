@@ -40,7 +40,7 @@ func BenchmarkDurableWrite(b *testing.B) {
 							if n > uint64(b.N) {
 								return
 							}
-							if err := m.write(d, HitKey(1, n)); err != nil {
+							if err := m.write(d, HitKey(1, 1, n)); err != nil {
 								b.Error(err)
 								return
 							}
@@ -60,12 +60,12 @@ func BenchmarkDurableWrite(b *testing.B) {
 // BenchmarkDecodeHit is the read path of reports: decoding the most
 // numerous record, beside the cost of encoding it.
 func BenchmarkDecodeHit(b *testing.B) {
-	h := Hit{ID: 1, Session: 123456, Visitor: 654321, Time: 1700000000000, URL: "https://shop.example/catalog/shoes?color=red", Title: "Red shoes"}
+	h := Hit{ID: 1, Session: 123456, Time: 1700000000000, URL: "https://shop.example/catalog/shoes?color=red", Title: "Red shoes"}
 	enc := h.Encode()
 	b.Run("decode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := DecodeHit(1, enc); err != nil {
+			if _, err := DecodeHit(123456, 1, enc); err != nil {
 				b.Fatal(err)
 			}
 		}

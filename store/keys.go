@@ -31,25 +31,35 @@ const (
 	// prefixSiteKey + site key (32 bytes) -> site id (uint32 BE).
 	prefixSiteKey byte = 'S'
 
-	// prefixVisitor + visitor id (uint64 BE) -> Visitor.
+	// prefixVisitor + visitor id (uint64 BE) -> Visitor. Visitor ids are
+	// unique in the store, so the key needs no site; the record names it.
 	prefixVisitor byte = 'v'
 
-	// prefixProperty + visitor id (uint64 BE) + property name -> raw value.
+	// prefixProperty + visitor id (uint64 BE) + property name -> Property.
+	// A visitor's properties are one range, in name order.
 	prefixProperty byte = 'p'
 
 	// prefixSession + site id (uint32 BE) + session id (uint64 BE) -> Session.
-	// Ids grow with time, so a site's sessions are in arrival order.
+	// Ids grow with time, so a site's sessions are in the order they began:
+	// a reverse scan of the site's range is its recent visits.
 	prefixSession byte = 'e'
 
-	// prefixHit + site id (uint32 BE) + hit id (uint64 BE) -> Hit.
+	// prefixHit + site id (uint32 BE) + session id (uint64 BE) + hit id
+	// (uint64 BE) -> Hit. A session's page views are one range, in order;
+	// the record holds only what the key and the session do not (it is the
+	// most numerous record: bytes on disk count).
 	prefixHit byte = 'h'
 
-	// prefixEvent + site id (uint32 BE) + event id (uint64 BE) -> Event.
+	// prefixEvent + site id (uint32 BE) + session id (uint64 BE) + event id
+	// (uint64 BE) -> Event. A session's events are one range, in order.
 	prefixEvent byte = 'x'
 
 	// prefixRollup + site id (uint32 BE) + day (uint32 BE, days since
 	// 1970-01-01 UTC) + metric name -> counters, combined by the merge
-	// operator in merge.go (daily roll-ups kept as data arrives).
+	// operator in merge.go (daily roll-ups kept as data arrives). Metrics
+	// of httpd/visits: "t" traffic (lanes: hits, sessions, visitors, new
+	// visitors, events, bot hits, bot sessions, bot events) and "c" sessions
+	// per channel (lanes: organic, social, referral, direct, ad).
 	prefixRollup byte = 'r'
 
 	// prefixLead + site id (uint32 BE) + lead id (uint64 BE) -> Lead.
@@ -140,17 +150,42 @@ func SessionKey(site uint32, id uint64) []byte { return siteIDKey(prefixSession,
 // SessionPrefix is the key prefix of all sessions of a site.
 func SessionPrefix(site uint32) []byte { return sitePrefix(prefixSession, site) }
 
-// HitKey is the key of a hit (page view) of a site.
-func HitKey(site uint32, id uint64) []byte { return siteIDKey(prefixHit, site, id) }
+func sessionItemKey(prefix byte, site uint32, session, id uint64) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefix, 20), site)
+	b = binary.BigEndian.AppendUint64(b, session)
+	return binary.BigEndian.AppendUint64(b, id)
+}
 
-// HitPrefix is the key prefix of all hits of a site.
-func HitPrefix(site uint32) []byte { return sitePrefix(prefixHit, site) }
+// HitKey is the key of a hit (page view) of a session of a site.
+func HitKey(site uint32, session, id uint64) []byte {
+	return sessionItemKey(prefixHit, site, session, id)
+}
 
-// EventKey is the key of a custom event of a site.
-func EventKey(site uint32, id uint64) []byte { return siteIDKey(prefixEvent, site, id) }
+// HitPrefix is the key prefix of all hits of a session.
+func HitPrefix(site uint32, session uint64) []byte { return siteIDKey(prefixHit, site, session) }
 
-// EventPrefix is the key prefix of all events of a site.
-func EventPrefix(site uint32) []byte { return sitePrefix(prefixEvent, site) }
+// SiteHitPrefix is the key prefix of all hits of a site.
+func SiteHitPrefix(site uint32) []byte { return sitePrefix(prefixHit, site) }
+
+// EventKey is the key of a custom event of a session of a site.
+func EventKey(site uint32, session, id uint64) []byte {
+	return sessionItemKey(prefixEvent, site, session, id)
+}
+
+// EventPrefix is the key prefix of all events of a session.
+func EventPrefix(site uint32, session uint64) []byte { return siteIDKey(prefixEvent, site, session) }
+
+// SiteEventPrefix is the key prefix of all events of a site.
+func SiteEventPrefix(site uint32) []byte { return sitePrefix(prefixEvent, site) }
+
+// SessionItemIDs returns the session and item ids of a hit or event key; ok
+// is false when the key has another length.
+func SessionItemIDs(key []byte) (session, id uint64, ok bool) {
+	if len(key) != 21 {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(key[5:13]), binary.BigEndian.Uint64(key[13:]), true
+}
 
 // RollupKey is the key of one daily counter of a site.
 func RollupKey(site uint32, day uint32, metric string) []byte {
@@ -216,7 +251,7 @@ func PrefixEnd(prefix []byte) []byte {
 }
 
 // IDFromKey returns the trailing big-endian uint64 of a site-scoped key
-// (session, hit, event); ok is false when the key is too short.
+// (session, hit, event, lead, ...); ok is false when the key is too short.
 func IDFromKey(key []byte) (id uint64, ok bool) {
 	if len(key) < 13 {
 		return 0, false

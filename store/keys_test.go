@@ -20,8 +20,9 @@ func TestPrefixEnd(t *testing.T) {
 		{[]byte("\xfe\xff"), []byte("\xff")},
 		{[]byte("\xff"), nil},
 		{[]byte("\xff\xff\xff"), nil},
-		{HitPrefix(1), []byte{prefixHit, 0, 0, 0, 2}},
-		{HitPrefix(1<<32 - 1), []byte{prefixHit + 1}},
+		{SiteHitPrefix(1), []byte{prefixHit, 0, 0, 0, 2}},
+		{SiteHitPrefix(1<<32 - 1), []byte{prefixHit + 1}},
+		{HitPrefix(1, 1<<64-1), []byte{prefixHit, 0, 0, 0, 2}},
 	} {
 		in := bytes.Clone(tt.prefix)
 		got := PrefixEnd(tt.prefix)
@@ -37,16 +38,16 @@ func TestPrefixEnd(t *testing.T) {
 // Every key with the prefix sorts below PrefixEnd, and the keys just
 // outside the family do not.
 func TestPrefixEndBoundsFamily(t *testing.T) {
-	p := HitPrefix(7)
+	p := SiteHitPrefix(7)
 	end := PrefixEnd(p)
-	for _, k := range [][]byte{HitKey(7, 0), HitKey(7, 1<<64-1), PropertyKey(1, "x")} {
+	for _, k := range [][]byte{HitKey(7, 0, 0), HitKey(7, 1<<64-1, 1<<64-1), PropertyKey(1, "x")} {
 		in := bytes.HasPrefix(k, p)
 		below := bytes.Compare(k, end) < 0 && bytes.Compare(k, p) >= 0
 		if in != below {
 			t.Errorf("key %x: has prefix %v, in [prefix, end) %v", k, in, below)
 		}
 	}
-	for _, k := range [][]byte{HitKey(8, 0), HitKey(6, 1<<64-1), EventKey(7, 1)} {
+	for _, k := range [][]byte{HitKey(8, 0, 0), HitKey(6, 1<<64-1, 1<<64-1), EventKey(7, 1, 1)} {
 		if bytes.Compare(k, p) >= 0 && bytes.Compare(k, end) < 0 {
 			t.Errorf("key %x of another family or site falls in the scan of %x", k, p)
 		}
@@ -59,12 +60,12 @@ func TestIDFromKey(t *testing.T) {
 		want   uint64
 		wantOK bool
 	}{
-		{HitKey(3, 42), 42, true},
+		{HitKey(3, 5, 42), 42, true},
 		{SessionKey(1<<32-1, 1<<64-1), 1<<64 - 1, true},
-		{EventKey(0, 0), 0, true},
-		{EventKey(9, 1<<53-1), 1<<53 - 1, true},
-		{HitPrefix(3), 0, false},
-		{HitKey(3, 42)[:12], 0, false},
+		{EventKey(0, 0, 0), 0, true},
+		{EventKey(9, 1, 1<<53-1), 1<<53 - 1, true},
+		{SiteHitPrefix(3), 0, false},
+		{SessionKey(3, 42)[:12], 0, false},
 		{nil, 0, false},
 	} {
 		got, ok := IDFromKey(tt.key)
@@ -90,7 +91,7 @@ func TestHitKeyOrder(t *testing.T) {
 	}
 	keys := make([][]byte, len(refs))
 	for i, x := range refs {
-		keys[i] = HitKey(x.site, x.id)
+		keys[i] = SessionKey(x.site, x.id)
 	}
 	slices.SortFunc(keys, bytes.Compare)
 	slices.SortFunc(refs, func(a, b ref) int {
@@ -101,7 +102,7 @@ func TestHitKeyOrder(t *testing.T) {
 	})
 	for i, k := range keys {
 		id, _ := IDFromKey(k)
-		if id != refs[i].id || !bytes.HasPrefix(k, HitPrefix(refs[i].site)) {
+		if id != refs[i].id || !bytes.HasPrefix(k, SessionPrefix(refs[i].site)) {
 			t.Fatalf("key #%d in byte order is %x, want site %d id %d", i, k, refs[i].site, refs[i].id)
 		}
 	}
@@ -132,10 +133,12 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"propfix":  func(i int) []byte { return PropertyPrefix(uint64(i)) },
 		"session":  func(i int) []byte { return SessionKey(1, uint64(i)) },
 		"sessfix":  func(i int) []byte { return SessionPrefix(uint32(i)) },
-		"hit":      func(i int) []byte { return HitKey(1, uint64(i)) },
-		"hitfix":   func(i int) []byte { return HitPrefix(uint32(i)) },
-		"event":    func(i int) []byte { return EventKey(1, uint64(i)) },
-		"evfix":    func(i int) []byte { return EventPrefix(uint32(i)) },
+		"hit":      func(i int) []byte { return HitKey(1, 2, uint64(i)) },
+		"hitfix":   func(i int) []byte { return HitPrefix(1, uint64(i)) },
+		"hitsite":  func(i int) []byte { return SiteHitPrefix(uint32(i)) },
+		"event":    func(i int) []byte { return EventKey(1, 2, uint64(i)) },
+		"evfix":    func(i int) []byte { return EventPrefix(1, uint64(i)) },
+		"evsite":   func(i int) []byte { return SiteEventPrefix(uint32(i)) },
 		"rollup":   func(i int) []byte { return RollupKey(1, uint32(i), "hits") },
 		"rollfix":  func(i int) []byte { return RollupPrefix(1, uint32(i)) },
 		"lead":     func(i int) []byte { return LeadKey(1, uint64(i)) },
@@ -169,12 +172,19 @@ func TestKeysDoNotAlias(t *testing.T) {
 	}
 }
 
-// samePrefixFamily reports whether two builder names are a family's key and
-// its prefix.
+// samePrefixFamily reports whether two builder names are keys or prefixes
+// of one family.
 func samePrefixFamily(a, b string) bool {
-	pairs := map[string]string{"property": "propfix", "session": "sessfix", "hit": "hitfix", "event": "evfix", "rollup": "rollfix",
-		"lead": "leadfix", "delivery": "dlvfix"}
-	return pairs[a] == b || pairs[b] == a
+	family := map[string]string{"propfix": "property", "sessfix": "session", "hitfix": "hit", "hitsite": "hit",
+		"evfix": "event", "evsite": "event", "rollfix": "rollup", "leadfix": "lead", "dlvfix": "delivery"}
+	fa, fb := a, b
+	if f, ok := family[a]; ok {
+		fa = f
+	}
+	if f, ok := family[b]; ok {
+		fb = f
+	}
+	return fa == fb
 }
 
 // Outbox keys sort by due time, then delivery id, and parse back; the
@@ -203,6 +213,44 @@ func TestOutboxKeys(t *testing.T) {
 	for i, want := range []bool{true, true, true, false} {
 		if got := bytes.Compare(keys[i], end) < 0 && bytes.HasPrefix(keys[i], OutboxPrefix()); got != want {
 			t.Errorf("key %d due-before-10 = %v, want %v", i, got, want)
+		}
+	}
+}
+
+// A session's hits (and events) are one range in id order, parse back to
+// their ids, and no other session's or site's keys fall in that range.
+func TestSessionItemKeys(t *testing.T) {
+	for _, tt := range []struct {
+		site          uint32
+		session, item uint64
+	}{{0, 0, 0}, {1, 2, 3}, {1<<32 - 1, 1<<64 - 1, 1<<64 - 1}, {7, 1<<53 - 1, 1}} {
+		for _, k := range [][]byte{HitKey(tt.site, tt.session, tt.item), EventKey(tt.site, tt.session, tt.item)} {
+			s, id, ok := SessionItemIDs(k)
+			if !ok || s != tt.session || id != tt.item {
+				t.Errorf("SessionItemIDs(%x) = %d, %d, %v", k, s, id, ok)
+			}
+		}
+	}
+	if _, _, ok := SessionItemIDs(SessionKey(1, 2)); ok {
+		t.Error("SessionItemIDs accepted a session key")
+	}
+	p := HitPrefix(3, 10)
+	end := PrefixEnd(p)
+	in := [][]byte{HitKey(3, 10, 0), HitKey(3, 10, 5), HitKey(3, 10, 1<<64-1)}
+	for i, k := range in {
+		if bytes.Compare(k, p) < 0 || bytes.Compare(k, end) >= 0 {
+			t.Errorf("hit %x of the session is outside its range", k)
+		}
+		if i > 0 && bytes.Compare(in[i-1], k) >= 0 {
+			t.Errorf("hit keys out of id order: %x, %x", in[i-1], k)
+		}
+		if !bytes.HasPrefix(k, SiteHitPrefix(3)) {
+			t.Errorf("hit %x outside its site's range", k)
+		}
+	}
+	for _, k := range [][]byte{HitKey(3, 9, 1<<64-1), HitKey(3, 11, 0), HitKey(4, 10, 1), EventKey(3, 10, 1)} {
+		if bytes.Compare(k, p) >= 0 && bytes.Compare(k, end) < 0 {
+			t.Errorf("key %x of another session falls in the range of session 10", k)
 		}
 	}
 }

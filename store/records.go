@@ -118,14 +118,15 @@ func DecodeToken(b []byte) (Token, error) {
 
 // Visitor is one browser on one site, remembered by the snippet's cookie.
 type Visitor struct {
-	ID       uint64
-	Site     uint32
-	Created  int64
-	LastSeen int64
-	Name     string
-	Phones   []string // E.164 digits, deduplicated
-	Emails   []string // lower case, deduplicated
-	Bot      bool
+	ID         uint64
+	Site       uint32
+	Created    int64
+	LastSeen   int64 // start of the latest session, or first hit of a later UTC day
+	Name       string
+	Phones     []string // E.164 digits without "+", deduplicated
+	Emails     []string // lower case, deduplicated
+	Properties uint32   // how many Property records the visitor has
+	Bot        bool
 }
 
 const visitorVersion = 1
@@ -140,6 +141,7 @@ func (v *Visitor) Encode() []byte {
 	e.str(v.Name)
 	e.strs(v.Phones)
 	e.strs(v.Emails)
+	e.uint(uint64(v.Properties))
 	e.bool(v.Bot)
 	return e.b
 }
@@ -155,18 +157,43 @@ func DecodeVisitor(b []byte) (Visitor, error) {
 	v.Name = d.str()
 	v.Phones = d.strs()
 	v.Emails = d.strs()
+	v.Properties = d.uint32("properties")
 	v.Bot = d.bool()
 	return v, d.done()
 }
 
+// Property is one named value of a visitor (Comagic.setProperty).
+type Property struct {
+	Value   string
+	Updated int64
+}
+
+const propertyVersion = 1
+
+// Encode returns the versioned encoding of p; the name is in the key.
+func (p *Property) Encode() []byte {
+	e := newEncoder(propertyVersion, 8+len(p.Value))
+	e.str(p.Value)
+	e.int(p.Updated)
+	return e.b
+}
+
+// DecodeProperty decodes a Property.
+func DecodeProperty(b []byte) (Property, error) {
+	d, _ := newDecoder(b, "property", propertyVersion)
+	p := Property{Value: d.str(), Updated: d.int()}
+	return p, d.done()
+}
+
 // Session is one visit: hits of a visitor with no 30-minute gap and one
-// traffic source.
+// traffic source (campaign).
 type Session struct {
 	ID          uint64
 	Visitor     uint64
 	Started     int64
 	LastHit     int64
 	Hits        uint32
+	Events      uint32
 	Channel     string // organic, social, referral, direct, ad
 	UTMSource   string
 	UTMMedium   string
@@ -174,7 +201,8 @@ type Session struct {
 	UTMTerm     string
 	UTMContent  string
 	Click       string // click id kind: gclid, yclid, fbclid
-	Referrer    string
+	ClickID     string // the click id itself (part of the campaign identity)
+	Referrer    string // the referrer URL; "" when none or the site's own
 	Landing     string // URL of the first hit
 	UserAgent   string
 	Bot         bool
@@ -184,15 +212,16 @@ const sessionVersion = 1
 
 // Encode returns the versioned encoding of s.
 func (s *Session) Encode() []byte {
-	e := newEncoder(sessionVersion, 128)
+	e := newEncoder(sessionVersion, 128+len(s.Landing)+len(s.Referrer)+len(s.UserAgent))
 	e.uint(s.ID)
 	e.uint(s.Visitor)
 	e.int(s.Started)
 	e.int(s.LastHit)
 	e.uint(uint64(s.Hits))
-	for _, f := range []string{s.Channel, s.UTMSource, s.UTMMedium, s.UTMCampaign,
-		s.UTMTerm, s.UTMContent, s.Click, s.Referrer, s.Landing, s.UserAgent} {
-		e.str(f)
+	e.uint(uint64(s.Events))
+	for _, f := range [...]*string{&s.Channel, &s.UTMSource, &s.UTMMedium, &s.UTMCampaign,
+		&s.UTMTerm, &s.UTMContent, &s.Click, &s.ClickID, &s.Referrer, &s.Landing, &s.UserAgent} {
+		e.str(*f)
 	}
 	e.bool(s.Bot)
 	return e.b
@@ -207,19 +236,20 @@ func DecodeSession(b []byte) (Session, error) {
 	s.Started = d.int()
 	s.LastHit = d.int()
 	s.Hits = d.uint32("hits")
-	for _, f := range []*string{&s.Channel, &s.UTMSource, &s.UTMMedium, &s.UTMCampaign,
-		&s.UTMTerm, &s.UTMContent, &s.Click, &s.Referrer, &s.Landing, &s.UserAgent} {
+	s.Events = d.uint32("events")
+	for _, f := range [...]*string{&s.Channel, &s.UTMSource, &s.UTMMedium, &s.UTMCampaign,
+		&s.UTMTerm, &s.UTMContent, &s.Click, &s.ClickID, &s.Referrer, &s.Landing, &s.UserAgent} {
 		*f = d.str()
 	}
 	s.Bot = d.bool()
 	return s, d.done()
 }
 
-// Hit is one page view. Kept small: it is the most numerous record.
+// Hit is one page view. Kept small: it is the most numerous record. Its
+// site, session and id are in the key; its visitor is the session's.
 type Hit struct {
 	ID      uint64
 	Session uint64
-	Visitor uint64
 	Time    int64
 	URL     string
 	Title   string
@@ -227,31 +257,29 @@ type Hit struct {
 
 const hitVersion = 1
 
-// Encode returns the versioned encoding of h. The hit id is in the key and
-// not repeated here.
+// Encode returns the versioned encoding of h: time, URL and title only.
 func (h *Hit) Encode() []byte {
-	e := newEncoder(hitVersion, 24+len(h.URL)+len(h.Title))
-	e.uint(h.Session)
-	e.uint(h.Visitor)
+	e := newEncoder(hitVersion, 12+len(h.URL)+len(h.Title))
 	e.int(h.Time)
 	e.str(h.URL)
 	e.str(h.Title)
 	return e.b
 }
 
-// DecodeHit decodes a Hit; id comes from the key (IDFromKey).
-func DecodeHit(id uint64, b []byte) (Hit, error) {
+// DecodeHit decodes a Hit; session and id come from the key
+// (SessionItemIDs).
+func DecodeHit(session, id uint64, b []byte) (Hit, error) {
 	d, _ := newDecoder(b, "hit", hitVersion)
-	h := Hit{ID: id, Session: d.uint(), Visitor: d.uint(), Time: d.int(), URL: d.str(), Title: d.str()}
+	h := Hit{ID: id, Session: session, Time: d.int(), URL: d.str(), Title: d.str()}
 	return h, d.done()
 }
 
-// Event is a custom event sent by Comagic.trackEvent.
+// Event is a custom event sent by Comagic.trackEvent, on a hit of a
+// session. Its site, session and id are in the key.
 type Event struct {
 	ID       uint64
-	Hit      uint64
 	Session  uint64
-	Visitor  uint64
+	Hit      uint64
 	Time     int64
 	Category string
 	Action   string
@@ -261,12 +289,11 @@ type Event struct {
 
 const eventVersion = 1
 
-// Encode returns the versioned encoding of ev; the id is in the key.
+// Encode returns the versioned encoding of ev; session and id are in the
+// key.
 func (ev *Event) Encode() []byte {
-	e := newEncoder(eventVersion, 48)
+	e := newEncoder(eventVersion, 24+len(ev.Category)+len(ev.Action)+len(ev.Name)+len(ev.Value))
 	e.uint(ev.Hit)
-	e.uint(ev.Session)
-	e.uint(ev.Visitor)
 	e.int(ev.Time)
 	e.str(ev.Category)
 	e.str(ev.Action)
@@ -275,10 +302,11 @@ func (ev *Event) Encode() []byte {
 	return e.b
 }
 
-// DecodeEvent decodes an Event; id comes from the key.
-func DecodeEvent(id uint64, b []byte) (Event, error) {
+// DecodeEvent decodes an Event; session and id come from the key
+// (SessionItemIDs).
+func DecodeEvent(session, id uint64, b []byte) (Event, error) {
 	d, _ := newDecoder(b, "event", eventVersion)
-	ev := Event{ID: id, Hit: d.uint(), Session: d.uint(), Visitor: d.uint(), Time: d.int(),
+	ev := Event{ID: id, Session: session, Hit: d.uint(), Time: d.int(),
 		Category: d.str(), Action: d.str(), Name: d.str(), Value: d.str()}
 	return ev, d.done()
 }

@@ -16,23 +16,28 @@ type codec struct {
 	encode func(any) []byte
 }
 
-// codecs lists every record type of records.go. Hit and Event ids live in
-// the key, so the decoders get a fixed id and the samples carry it.
+// codecs lists every record type of records.go. Hit and Event ids (and
+// their session) live in the key, so the decoders get fixed ids and the
+// samples carry them.
 var codecs = []codec{
 	{"site", func(b []byte) (any, error) { return DecodeSite(b) }, func(r any) []byte { s := r.(Site); return s.Encode() }},
 	{"user", func(b []byte) (any, error) { return DecodeUser(b) }, func(r any) []byte { u := r.(User); return u.Encode() }},
 	{"login", func(b []byte) (any, error) { return DecodeLoginSession(b) }, func(r any) []byte { l := r.(LoginSession); return l.Encode() }},
 	{"token", func(b []byte) (any, error) { return DecodeToken(b) }, func(r any) []byte { t := r.(Token); return t.Encode() }},
 	{"visitor", func(b []byte) (any, error) { return DecodeVisitor(b) }, func(r any) []byte { v := r.(Visitor); return v.Encode() }},
+	{"property", func(b []byte) (any, error) { return DecodeProperty(b) }, func(r any) []byte { p := r.(Property); return p.Encode() }},
 	{"session", func(b []byte) (any, error) { return DecodeSession(b) }, func(r any) []byte { s := r.(Session); return s.Encode() }},
-	{"hit", func(b []byte) (any, error) { return DecodeHit(keyID, b) }, func(r any) []byte { h := r.(Hit); return h.Encode() }},
-	{"event", func(b []byte) (any, error) { return DecodeEvent(keyID, b) }, func(r any) []byte { e := r.(Event); return e.Encode() }},
+	{"hit", func(b []byte) (any, error) { return DecodeHit(keySession, keyID, b) }, func(r any) []byte { h := r.(Hit); return h.Encode() }},
+	{"event", func(b []byte) (any, error) { return DecodeEvent(keySession, keyID, b) }, func(r any) []byte { e := r.(Event); return e.Encode() }},
 	{"lead", func(b []byte) (any, error) { return DecodeLead(keyID, b) }, func(r any) []byte { l := r.(Lead); return l.Encode() }},
 	{"webhooks", func(b []byte) (any, error) { return DecodeWebhooks(b) }, func(r any) []byte { w := r.(Webhooks); return w.Encode() }},
 	{"delivery", func(b []byte) (any, error) { return DecodeDelivery(keyID, b) }, func(r any) []byte { d := r.(Delivery); return d.Encode() }},
 }
 
-const keyID = 1<<53 - 1
+const (
+	keyID      = 1<<53 - 1
+	keySession = 1<<53 - 2
+)
 
 var (
 	unicode = "Привет, 世界! 👋🏽 café"
@@ -66,25 +71,30 @@ var samples = map[string][]any{
 	},
 	"visitor": {
 		Visitor{},
-		Visitor{ID: 1<<64 - 1, Site: 1<<32 - 1, Created: 1, LastSeen: 2, Name: "Иван", Phones: []string{"79991234567"}, Emails: []string{"a@b.c", "d@e.f"}, Bot: true},
+		Visitor{ID: 1<<64 - 1, Site: 1<<32 - 1, Created: 1, LastSeen: 2, Name: "Иван", Phones: []string{"79991234567"}, Emails: []string{"a@b.c", "d@e.f"}, Properties: 1<<32 - 1, Bot: true},
 		Visitor{ID: 7, Site: 3, Created: -5, LastSeen: 1 << 40, Name: long, Phones: []string{"", unicode}, Emails: []string{long}},
+	},
+	"property": {
+		Property{},
+		Property{Value: "Потенциальный", Updated: 1700000000123},
+		Property{Value: long, Updated: -1 << 63},
 	},
 	"session": {
 		Session{},
-		Session{ID: 10, Visitor: 11, Started: 12, LastHit: 13, Hits: 1<<32 - 1, Channel: "ad", UTMSource: "google", UTMMedium: "cpc",
-			UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "banner", Click: "gclid", Referrer: "https://google.com/",
+		Session{ID: 10, Visitor: 11, Started: 12, LastHit: 13, Hits: 1<<32 - 1, Events: 7, Channel: "ad", UTMSource: "google", UTMMedium: "cpc",
+			UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "banner", Click: "gclid", ClickID: "EAIaIQobChMI", Referrer: "https://google.com/",
 			Landing: "https://shop.example/?utm_source=google", UserAgent: "Mozilla/5.0", Bot: true},
 		Session{ID: 1<<64 - 1, Channel: unicode, UTMSource: long, UserAgent: long, Landing: unicode},
 	},
 	"hit": {
-		Hit{ID: keyID},
-		Hit{ID: keyID, Session: 1, Visitor: 2, Time: 1700000000123, URL: "https://shop.example/cart", Title: "Cart"},
-		Hit{ID: keyID, Session: 1<<64 - 1, Visitor: 1<<64 - 1, Time: -1 << 63, URL: long, Title: unicode},
+		Hit{ID: keyID, Session: keySession},
+		Hit{ID: keyID, Session: keySession, Time: 1700000000123, URL: "https://shop.example/cart", Title: "Cart"},
+		Hit{ID: keyID, Session: keySession, Time: -1 << 63, URL: long, Title: unicode},
 	},
 	"event": {
-		Event{ID: keyID},
-		Event{ID: keyID, Hit: 1, Session: 2, Visitor: 3, Time: 4, Category: "form", Action: "submit", Name: "lead", Value: "42"},
-		Event{ID: keyID, Hit: 1<<64 - 1, Time: -1, Category: unicode, Action: long, Name: "", Value: unicode},
+		Event{ID: keyID, Session: keySession},
+		Event{ID: keyID, Session: keySession, Hit: 1, Time: 4, Category: "form", Action: "submit", Name: "lead", Value: "42"},
+		Event{ID: keyID, Session: keySession, Hit: 1<<64 - 1, Time: -1, Category: unicode, Action: long, Name: "", Value: unicode},
 	},
 	"lead": {
 		Lead{ID: keyID},

@@ -91,14 +91,14 @@ func TestScan(t *testing.T) {
 	ctx := context.Background()
 	for id := uint64(1); id <= 10; id++ {
 		for _, site := range []uint32{1, 2, 3} {
-			if err := d.Set(ctx, HitKey(site, id), []byte{byte(site), byte(id)}); err != nil {
+			if err := d.Set(ctx, SessionKey(site, id), []byte{byte(site), byte(id)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	ids := func(reverse bool, limit int, stopAt uint64) []uint64 {
 		var got []uint64
-		err := d.ScanPrefix(ctx, HitPrefix(2), reverse, limit, func(k, v []byte) bool {
+		err := d.ScanPrefix(ctx, SessionPrefix(2), reverse, limit, func(k, v []byte) bool {
 			id, ok := IDFromKey(k)
 			if !ok || !bytes.Equal(v, []byte{2, byte(id)}) {
 				t.Fatalf("scan saw %x=%x", k, v)
@@ -133,7 +133,7 @@ func TestScan(t *testing.T) {
 
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	err := d.ScanPrefix(cctx, HitPrefix(2), false, 0, func(k, v []byte) bool { return true })
+	err := d.ScanPrefix(cctx, SessionPrefix(2), false, 0, func(k, v []byte) bool { return true })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("scan with cancelled ctx: err = %v", err)
 	}

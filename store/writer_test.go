@@ -30,7 +30,7 @@ func TestConcurrentWritesDurable(t *testing.T) {
 			for i := range per {
 				id := d.NextID()
 				v := fmt.Appendf(nil, "worker %d write %d id %d", g, i, id)
-				if err := d.Set(ctx, HitKey(uint32(g), id), v); err != nil {
+				if err := d.Set(ctx, SessionKey(uint32(g), id), v); err != nil {
 					t.Errorf("Set: %v", err)
 					return
 				}
@@ -58,7 +58,7 @@ func TestConcurrentWritesDurable(t *testing.T) {
 			}
 			seen[id] = true
 			maxID = max(maxID, id)
-			v, err := d.Get(HitKey(uint32(g), id))
+			v, err := d.Get(SessionKey(uint32(g), id))
 			if err != nil {
 				t.Fatalf("acknowledged write %d of worker %d lost after reopen: %v", i, g, err)
 			}
@@ -102,14 +102,14 @@ func TestUpdateErrorLeavesNoWrites(t *testing.T) {
 		wg.Go(func() {
 			fail := i%2 == 1
 			err := d.Update(ctx, func(tx *Tx) error {
-				tx.Set(HitKey(1, uint64(i)), []byte("a"))
+				tx.Set(SessionKey(1, uint64(i)), []byte("a"))
 				tx.Add(RollupKey(1, 1, "hits"), 0, 1)
-				tx.Set(HitKey(1, uint64(i)+1<<32), []byte("b"))
+				tx.Set(SessionKey(1, uint64(i)+1<<32), []byte("b"))
 				if fail {
 					return fmt.Errorf("update %d: %w", i, errBoom)
 				}
-				tx.DeleteRange(HitKey(1, uint64(i)+1<<32), HitKey(1, uint64(i)+1<<32+1))
-				tx.Delete(HitKey(1, uint64(i)+1<<32))
+				tx.DeleteRange(SessionKey(1, uint64(i)+1<<32), SessionKey(1, uint64(i)+1<<32+1))
+				tx.Delete(SessionKey(1, uint64(i)+1<<32))
 				return nil
 			})
 			if fail != errors.Is(err, errBoom) || (!fail && err != nil) {
@@ -120,14 +120,14 @@ func TestUpdateErrorLeavesNoWrites(t *testing.T) {
 	wg.Wait()
 	d = reopen(t, d)
 	for i := range n {
-		_, err := d.Get(HitKey(1, uint64(i)))
+		_, err := d.Get(SessionKey(1, uint64(i)))
 		if i%2 == 1 && !errors.Is(err, ErrNotFound) {
 			t.Fatalf("failed update %d left its write (err %v)", i, err)
 		}
 		if i%2 == 0 && err != nil {
 			t.Fatalf("successful update %d lost its write: %v", i, err)
 		}
-		if _, err := d.Get(HitKey(1, uint64(i)+1<<32)); !errors.Is(err, ErrNotFound) {
+		if _, err := d.Get(SessionKey(1, uint64(i)+1<<32)); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("update %d: key set then deleted is present (err %v)", i, err)
 		}
 	}
@@ -239,7 +239,7 @@ func TestCloseWhileWriting(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			for i := 0; ; i++ {
-				k := HitKey(uint32(g), uint64(i))
+				k := SessionKey(uint32(g), uint64(i))
 				err := d.Set(ctx, k, k)
 				if errors.Is(err, ErrClosed) {
 					return
