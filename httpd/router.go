@@ -12,23 +12,31 @@ type handler func(ctx *fasthttp.RequestCtx) error
 
 type route struct {
 	method string
-	path   string // exact, or a prefix when it ends in "*"
+	path   string // exact, a prefix when it ends in "*", or a pattern
 	page   bool   // errors as HTML pages rather than JSON
 	h      handler
+	segs   []string // a pattern's segments; "*" matches any one segment
 }
 
-// router is a small table router: exact paths first, then the longest
-// matching prefix.
+// router is a small table router: exact paths first, then patterns with a
+// "*" segment ("/sites/*/leads", the key of a site in the middle), then the
+// longest matching prefix.
 type router struct {
-	exact  map[string]*route // "METHOD path"
-	prefix []*route
-	paths  map[string]bool // known paths, for 405 versus 404
+	exact    map[string]*route // "METHOD path"
+	patterns []*route
+	prefix   []*route
+	paths    map[string]bool // known paths, for 405 versus 404
 }
 
 func newRouter() *router { return &router{exact: map[string]*route{}, paths: map[string]bool{}} }
 
 func (r *router) add(method, path string, page bool, h handler) {
 	rt := &route{method: method, path: path, page: page, h: h}
+	if strings.Contains(path, "/*/") {
+		rt.segs = strings.Split(path, "/")
+		r.patterns = append(r.patterns, rt)
+		return
+	}
 	if p, ok := strings.CutSuffix(path, "*"); ok {
 		rt.path = p
 		r.prefix = append(r.prefix, rt)
@@ -55,6 +63,17 @@ func (r *router) find(method, path string) (rt *route, pathKnown bool) {
 			return rt, true
 		}
 	}
+	for _, p := range r.patterns {
+		if p.match(path) {
+			if p.method == method || method == fasthttp.MethodHead && p.method == fasthttp.MethodGet {
+				return p, true
+			}
+			pathKnown = true
+		}
+	}
+	if pathKnown {
+		return nil, true
+	}
 	var best *route
 	for _, p := range r.prefix {
 		if strings.HasPrefix(path, p.path) {
@@ -71,4 +90,17 @@ func (r *router) find(method, path string) (rt *route, pathKnown bool) {
 		return best, true
 	}
 	return nil, pathKnown || r.paths[path]
+}
+
+// match reports whether path fits the pattern: as many segments, each
+// equal or matched by a "*" (which needs a non-empty segment).
+func (rt *route) match(path string) bool {
+	for i, seg := range rt.segs {
+		part, rest, more := strings.Cut(path, "/")
+		if more != (i < len(rt.segs)-1) || (seg == "*" && part == "") || (seg != "*" && seg != part) {
+			return false
+		}
+		path = rest
+	}
+	return true
 }
