@@ -11,6 +11,12 @@ func (s *Server) publicRoutes() *router {
 	r.api("GET", snippetCorePath, s.serveSnippetCore)
 	r.api("GET", s.snippet.widgetPath, s.serveSnippetWidget)
 
+	r.api("POST", "/t/v1/lead", s.trackerLead)
+	r.api("OPTIONS", "/t/v1/lead", s.leadPreflight)
+	r.api("POST", "/api/add_offline_message/", s.offlineMessage)
+	r.api("POST", "/api/add_offline_message", s.offlineMessage)
+	r.api("OPTIONS", "/api/add_offline_message/", s.leadPreflight)
+
 	r.page("GET", "/", s.home)
 	r.page("GET", "/assets/*", s.serveAsset)
 	r.page("GET", "/login", s.loginPage)

@@ -27,8 +27,10 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/leads"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
+	"appliance/httpd/webhooks"
 	"appliance/store"
 )
 
@@ -43,6 +45,8 @@ type Options struct {
 	Version      string
 	Log          *slog.Logger
 	Stdout       io.Writer // where the setup URL is printed
+	// Webhooks tunes the delivery of webhooks (tests shorten its clock).
+	Webhooks webhooks.Options
 }
 
 // Limits of every request.
@@ -57,18 +61,22 @@ const (
 
 // Server is the appliance's HTTP server over one store.
 type Server struct {
-	opts      Options
-	public    *url.URL
-	db        *store.DB
-	sites     *sites.Registry
-	accounts  *accounts.Accounts
-	log       *slog.Logger
-	routes    *router
-	admin     *router
-	pages     *pages
-	snippet   *snippet
-	loginRate *ratelimit.Limiter
-	started   time.Time
+	opts           Options
+	public         *url.URL
+	db             *store.DB
+	sites          *sites.Registry
+	accounts       *accounts.Accounts
+	log            *slog.Logger
+	routes         *router
+	admin          *router
+	pages          *pages
+	snippet        *snippet
+	loginRate      *ratelimit.Limiter
+	leadRate       *ratelimit.Limiter
+	serverLeadRate *ratelimit.Limiter
+	leads          leads.Checker
+	hooks          *webhooks.Hooks
+	started        time.Time
 
 	requests atomic.Uint64
 	panics   atomic.Uint64
@@ -98,21 +106,28 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	whOpts := o.Webhooks
+	if whOpts.Log == nil {
+		whOpts.Log = o.Log
+	}
 	sn, err := buildSnippet()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		opts:      o,
-		public:    pub,
-		db:        db,
-		sites:     reg,
-		accounts:  accounts.New(db),
-		log:       o.Log,
-		pages:     pg,
-		snippet:   sn,
-		loginRate: ratelimit.New(10, time.Minute, 100_000),
-		started:   time.Now(),
+		opts:           o,
+		public:         pub,
+		db:             db,
+		sites:          reg,
+		accounts:       accounts.New(db),
+		log:            o.Log,
+		pages:          pg,
+		snippet:        sn,
+		loginRate:      ratelimit.New(10, time.Minute, 100_000),
+		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
+		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, 10_000),
+		hooks:          webhooks.New(db, whOpts),
+		started:        time.Now(),
 	}
 	s.routes = s.publicRoutes()
 	s.admin = s.adminRoutes()
@@ -166,10 +181,18 @@ func (s *Server) httpServer(h fasthttp.RequestHandler, name string) *fasthttp.Se
 	}
 }
 
-// Serve serves HTTP on ln and the admin API on adminLn (either may be nil)
-// until ctx ends, then shuts down: stop accepting, drain in-flight requests
-// (up to shutdownWait). The caller closes the store afterwards.
+// Serve serves HTTP on ln and the admin API on adminLn (either may be nil),
+// and delivers webhooks, until ctx ends, then shuts down: stop accepting,
+// drain in-flight requests (up to shutdownWait), stop the webhook worker.
+// The caller closes the store afterwards.
 func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+	// The worker outlives ctx until HTTP has drained, so that it runs
+	// while requests may still enqueue, and stops before the store closes.
+	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan struct{})
+	go func() { s.hooks.Run(wctx); close(workerDone) }()
+	defer func() { stopWorker(); <-workerDone }()
+
 	srv := s.httpServer(s.Handler, "appliance")
 	adm := s.httpServer(s.AdminHandler, "appliance-admin")
 	adm.WriteTimeout = 0 // backups stream for as long as they take

@@ -1,0 +1,379 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/leads"
+	"appliance/httpd/sites"
+	"appliance/httpd/webhooks"
+	"appliance/store"
+)
+
+// Leads arrive two ways (SPEC §4, tracker-protocol.md §6):
+// POST /t/v1/lead from Comagic.addOfflineRequest in the page, authenticated
+// like every tracker write by the credential key of the ci, and
+// POST /api/add_offline_message/ from the site's own server, form-encoded
+// as in the reference's PHP examples, authenticated by the same key. Both
+// store the lead and its webhook deliveries in one durable write.
+
+const (
+	// maxLeadBody bounds a lead request: a 4 KiB message, even escaped as
+	// JSON, fits.
+	maxLeadBody = 32 << 10
+	// leadsPerMinute is how many leads one visitor's IP may leave in a
+	// minute; serverLeadsPerMinute is the same for a site's server, which
+	// posts the leads of all its visitors.
+	leadsPerMinute       = 20
+	serverLeadsPerMinute = 600
+	// maxJSInt is the largest id that is exact in JavaScript.
+	maxJSInt = 1<<53 - 1
+)
+
+// leadRequest is a decoded lead request of either endpoint.
+type leadRequest struct {
+	siteKey string // from the JSON endpoint; "" from the form one
+	key     string // the credential key
+	visitor uint64
+	session uint64
+	hit     uint64
+	in      leads.Input
+}
+
+// flexString takes a JSON string, number or null: a page passes
+// addOfflineRequest whatever its form had (phone: 79123456789, group_id:
+// 1234, sale_cost: '9999').
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*f = ""
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
+		*f = flexString(b)
+	default:
+		return errors.New("want a string or a number")
+	}
+	return nil
+}
+
+// flexBool takes true/false, 1/0, "true"/"false", "1"/"0" or null.
+type flexBool bool
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	var s flexString
+	switch string(b) {
+	case "true", "false", "null":
+		*f = string(b) == "true"
+		return nil
+	}
+	if err := s.UnmarshalJSON(b); err != nil {
+		return errors.New("want true or false")
+	}
+	v, err := parseBool(string(s))
+	*f = flexBool(v)
+	return err
+}
+
+// parseBool reads a flag as forms and PHP's http_build_query write it.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "on", "yes":
+		return true, nil
+	case "", "0", "false", "off", "no":
+		return false, nil
+	}
+	return false, errors.New("want true or false")
+}
+
+// parseID reads a positive id that is exact in JavaScript; "" is 0 unless
+// required.
+func parseID(field, s string, required bool) (uint64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" && !required {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || v == 0 || v > maxJSInt {
+		return 0, errorf(fasthttp.StatusBadRequest, "%s must be a positive integer below 2^53", field)
+	}
+	return v, nil
+}
+
+// parseCI splits a compound id "visitor.session.first_visit_unix".
+func parseCI(ci string) (visitor, session uint64, err error) {
+	parts := strings.Split(ci, ".")
+	if len(parts) != 3 {
+		return 0, 0, errorf(fasthttp.StatusBadRequest, "ci must be visitor_id.session_id.first_visit_unix")
+	}
+	if visitor, err = parseID("ci visitor_id", parts[0], true); err != nil {
+		return 0, 0, err
+	}
+	if session, err = parseID("ci session_id", parts[1], true); err != nil {
+		return 0, 0, err
+	}
+	if _, err := strconv.ParseUint(parts[2], 10, 64); err != nil {
+		return 0, 0, errorf(fasthttp.StatusBadRequest, "ci must be visitor_id.session_id.first_visit_unix")
+	}
+	return visitor, session, nil
+}
+
+// parseLeadJSON decodes the body of POST /t/v1/lead. Unknown fields are
+// ignored, so that a newer snippet can send more.
+func parseLeadJSON(body []byte) (leadRequest, error) {
+	var in struct {
+		K        string     `json:"k"`
+		CI       string     `json:"ci"`
+		Key      string     `json:"key"`
+		HI       flexString `json:"hi"`
+		Name     flexString `json:"name"`
+		Email    flexString `json:"email"`
+		Phone    flexString `json:"phone"`
+		Message  flexString `json:"message"`
+		IsSale   flexBool   `json:"is_sale"`
+		SaleCost flexString `json:"sale_cost"`
+		GroupID  flexString `json:"group_id"`
+		FormName flexString `json:"form_name"`
+		U        string     `json:"u"`
+	}
+	if !utf8.Valid(body) {
+		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&in); err != nil {
+		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "bad JSON body: %v", err)
+	}
+	if dec.More() {
+		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "bad JSON body: data after the object")
+	}
+	r := leadRequest{siteKey: in.K, key: in.Key}
+	var err error
+	if r.visitor, r.session, err = parseCI(in.CI); err != nil {
+		return leadRequest{}, err
+	}
+	if r.hit, err = parseID("hi", string(in.HI), false); err != nil {
+		return leadRequest{}, err
+	}
+	group, err := parseID("group_id", string(in.GroupID), false)
+	if err != nil {
+		return leadRequest{}, err
+	}
+	r.in = leads.Input{Name: string(in.Name), Email: string(in.Email), Phone: string(in.Phone),
+		Message: string(in.Message), IsSale: bool(in.IsSale), SaleCost: string(in.SaleCost),
+		GroupID: group, FormName: string(in.FormName), PageURL: in.U}
+	return r, nil
+}
+
+// parseOfflineForm decodes the form of POST /api/add_offline_message/:
+// key, uri, visitor_id, hit_id, session_id, name, email, phone, text,
+// is_sale, sale_cost (the reference), and our group_id and form_name.
+func parseOfflineForm(args *fasthttp.Args) (leadRequest, error) {
+	get := func(name string) string { return string(args.Peek(name)) }
+	for _, name := range []string{"key", "uri", "name", "email", "phone", "text", "sale_cost", "form_name"} {
+		if !utf8.Valid(args.Peek(name)) {
+			return leadRequest{}, errorf(fasthttp.StatusBadRequest, "%s is not valid UTF-8", name)
+		}
+	}
+	r := leadRequest{key: get("key")}
+	var err error
+	if r.visitor, err = parseID("visitor_id", get("visitor_id"), true); err != nil {
+		return leadRequest{}, err
+	}
+	if r.session, err = parseID("session_id", get("session_id"), true); err != nil {
+		return leadRequest{}, err
+	}
+	if r.hit, err = parseID("hit_id", get("hit_id"), false); err != nil {
+		return leadRequest{}, err
+	}
+	group, err := parseID("group_id", get("group_id"), false)
+	if err != nil {
+		return leadRequest{}, err
+	}
+	sale, err := parseBool(get("is_sale"))
+	if err != nil {
+		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "is_sale: %v", err)
+	}
+	if len(get("uri")) > leads.MaxURL {
+		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "uri longer than %d bytes", leads.MaxURL)
+	}
+	r.in = leads.Input{Name: get("name"), Email: get("email"), Phone: get("phone"), Message: get("text"),
+		IsSale: sale, SaleCost: get("sale_cost"), GroupID: group, FormName: get("form_name")}
+	return r, nil
+}
+
+// setCORS lets any site's pages call the lead endpoint (no cookies).
+func setCORS(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Content-Type")
+	h.Set("Access-Control-Max-Age", "86400")
+}
+
+// leadPreflight answers a CORS preflight of a lead endpoint.
+func (s *Server) leadPreflight(ctx *fasthttp.RequestCtx) error {
+	setCORS(ctx)
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+// trackerLead is POST /t/v1/lead: Comagic.addOfflineRequest.
+func (s *Server) trackerLead(ctx *fasthttp.RequestCtx) error {
+	setCORS(ctx)
+	if len(ctx.PostBody()) > maxLeadBody {
+		return errorf(fasthttp.StatusRequestEntityTooLarge, "body larger than %d bytes", maxLeadBody)
+	}
+	r, err := parseLeadJSON(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	site, err := s.sites.ByKey(r.siteKey)
+	if err != nil {
+		return errorf(fasthttp.StatusNotFound, "unknown site key %q", cutString(r.siteKey, 40))
+	}
+	if !sites.CheckCredentialKey(site, r.visitor, r.session, r.key) {
+		return errorf(fasthttp.StatusForbidden, "wrong key for this visitor and session")
+	}
+	if err := s.addLead(ctx, site, r, leads.ViaJS); err != nil {
+		return err
+	}
+	writeOK(ctx, nil)
+	return nil
+}
+
+// offlineMessage is POST /api/add_offline_message/, called by the site's
+// server with the fields of Comagic.getCredentials(). The request names no
+// site: the visitor's record does, and the key is checked against it.
+func (s *Server) offlineMessage(ctx *fasthttp.RequestCtx) error {
+	setCORS(ctx)
+	if len(ctx.PostBody()) > maxLeadBody {
+		return errorf(fasthttp.StatusRequestEntityTooLarge, "body larger than %d bytes", maxLeadBody)
+	}
+	r, err := parseOfflineForm(ctx.PostArgs())
+	if err != nil {
+		return err
+	}
+	wrongKey := errorf(fasthttp.StatusForbidden, "wrong key for this visitor_id and session_id")
+	v, err := s.db.Get(store.VisitorKey(r.visitor))
+	if errors.Is(err, store.ErrNotFound) {
+		return wrongKey // the same answer as a wrong key: ids are not probed
+	}
+	if err != nil {
+		return err
+	}
+	visitor, err := store.DecodeVisitor(v)
+	if err != nil {
+		return err
+	}
+	site, err := s.sites.ByID(visitor.Site)
+	if err != nil || !sites.CheckCredentialKey(site, r.visitor, r.session, r.key) {
+		return wrongKey
+	}
+	if err := s.addLead(ctx, site, r, leads.ViaServer); err != nil {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, struct {
+		Success bool `json:"success"`
+	}{true})
+	return nil
+}
+
+// addLead checks an authenticated lead request, attributes it and stores
+// it with its webhook deliveries.
+func (s *Server) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest, via string) error {
+	now := time.Now()
+	limiter, limit := s.leadRate, leadsPerMinute
+	if via == leads.ViaServer {
+		limiter, limit = s.serverLeadRate, serverLeadsPerMinute
+	}
+	if !limiter.Allow(s.clientIP(ctx), now) {
+		return errorf(fasthttp.StatusTooManyRequests, "more than %d leads a minute from this address", limit)
+	}
+	l, err := s.leads.Check(r.in, via, now)
+	if err != nil {
+		return errorf(fasthttp.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), leads.ErrInvalid.Error()+": "))
+	}
+	sess, hit, err := s.sessionAndHit(site.ID, r.visitor, r.session, r.hit)
+	if err != nil {
+		return err
+	}
+	leads.Attribute(&l, r.visitor, r.session, sess, hit)
+	l.IP = s.clientIP(ctx)
+	return s.storeLead(ctx, site, &l)
+}
+
+// sessionAndHit reads the session and hit a lead names, through the
+// store's decoders; either is nil when its record is not there (a lead
+// is kept even when its session record is gone).
+func (s *Server) sessionAndHit(site uint32, visitor, session, hitID uint64) (*store.Session, *store.Hit, error) {
+	var sess *store.Session
+	v, err := s.db.Get(store.SessionKey(site, session))
+	switch {
+	case err == nil:
+		ss, err := store.DecodeSession(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("session %d: %w", session, err)
+		}
+		if ss.Visitor == visitor {
+			sess = &ss
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, nil, err
+	}
+	if sess == nil || hitID == 0 {
+		return sess, nil, nil
+	}
+	v, err = s.db.Get(store.HitKey(site, session, hitID))
+	if errors.Is(err, store.ErrNotFound) {
+		return sess, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := store.DecodeHit(session, hitID, v)
+	if err != nil {
+		return nil, nil, fmt.Errorf("hit %d: %w", hitID, err)
+	}
+	return sess, &h, nil
+}
+
+// storeLead gives l an id and durably stores it together with one webhook
+// delivery per endpoint of the site that takes leads: the lead is never
+// stored without its deliveries.
+func (s *Server) storeLead(ctx *fasthttp.RequestCtx, site *store.Site, l *store.Lead) error {
+	l.ID = s.db.NextID()
+	ev := webhooks.Event{Kind: webhooks.KindLead, ID: l.ID, Site: site.ID, SiteKey: site.Key,
+		Time: time.UnixMilli(l.Time), Data: leads.ViewOf(l)}
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		leads.Put(tx, site.ID, l)
+		_, err := s.hooks.Enqueue(tx, ev)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store lead: %w", err)
+	}
+	s.hooks.Notify()
+	return nil
+}
+
+// cutString shortens s to at most n bytes for an error message.
+func cutString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
