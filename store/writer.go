@@ -59,9 +59,14 @@ type request struct {
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
 
 // writer owns the group commit loop: it takes the first waiting request,
-// then every request that queued up behind it (no timer: while one group
-// syncs, the next one gathers), commits them as one synced batch and wakes
-// every caller.
+// then every request that queued up behind it (no timer), applies them as
+// one batch and hands the batch to the syncer, which waits for its WAL sync
+// and wakes its callers. While one group syncs, the next gathers and
+// applies: the disk is never idle waiting for the writer. Groups are synced
+// and acknowledged in order, so an acknowledged group implies every earlier
+// one is durable too. A later group may read an earlier one's writes before
+// they are synced; if that sync failed the later group fails with it, since
+// the WAL is written in order.
 type writer struct {
 	d      *DB
 	reqs   chan *request
@@ -72,6 +77,18 @@ type writer struct {
 	writes atomic.Uint64
 }
 
+// pendingGroup is a group applied to the memtable whose WAL sync is not yet
+// known to be done.
+type pendingGroup struct {
+	batch   *pebble.Batch
+	reqs    []*request
+	applied bool // SyncWait is owed
+	err     error
+}
+
+// maxInFlight bounds the groups applied but not yet synced.
+const maxInFlight = 4
+
 func startWriter(d *DB) *writer {
 	w := &writer{d: d, reqs: make(chan *request, 4096), exited: make(chan struct{})}
 	go w.loop()
@@ -80,51 +97,77 @@ func startWriter(d *DB) *writer {
 
 func (w *writer) loop() {
 	defer close(w.exited)
-	var group []*request
+	syncs := make(chan *pendingGroup, maxInFlight)
+	synced := make(chan struct{})
+	go w.syncer(syncs, synced)
 	for first := range w.reqs {
-		batch := w.d.db.NewIndexedBatch()
-		group = append(group[:0], first)
-		w.apply(batch, first)
+		p := &pendingGroup{batch: w.d.db.NewIndexedBatch(), reqs: []*request{first}}
+		w.apply(p.batch, first)
 	gather:
-		for batch.Len() < maxGroupBytes {
+		for p.batch.Len() < maxGroupBytes {
 			select {
 			case r, ok := <-w.reqs:
 				if !ok {
 					break gather
 				}
-				group = append(group, r)
-				w.apply(batch, r)
+				p.reqs = append(p.reqs, r)
+				w.apply(p.batch, r)
 			default:
 				break gather
 			}
 		}
-		var err error
-		if !batch.Empty() {
+		if !p.batch.Empty() {
 			var seq [8]byte
 			putBEUint64(seq[:], w.d.seq.Load())
-			_ = batch.Set(MetaKey("seq"), seq[:], nil)
-			err = batch.Commit(pebble.Sync)
-			if err != nil {
-				err = fmt.Errorf("commit: %w", err)
+			_ = p.batch.Set(MetaKey("seq"), seq[:], nil)
+			if err := w.d.db.ApplyNoSyncWait(p.batch, pebble.Sync); err != nil {
+				p.err = fmt.Errorf("commit: %w", err)
+			} else {
+				p.applied = true
 			}
 		}
-		_ = batch.Close()
+		syncs <- p
+	}
+	close(syncs)
+	<-synced
+}
+
+// syncer waits for each group's sync, in order, and wakes its callers.
+func (w *writer) syncer(syncs <-chan *pendingGroup, synced chan<- struct{}) {
+	defer close(synced)
+	for p := range syncs {
+		if p.applied {
+			if err := p.batch.SyncWait(); err != nil {
+				p.err = fmt.Errorf("commit: sync: %w", err)
+			}
+		}
+		_ = p.batch.Close()
 		w.groups.Add(1)
-		w.writes.Add(uint64(len(group)))
-		for _, r := range group {
+		w.writes.Add(uint64(len(p.reqs)))
+		for _, r := range p.reqs {
 			if r.err == nil {
-				r.err = err
+				r.err = p.err
 			}
 			r.done <- struct{}{}
 		}
-		clear(group)
 	}
 }
 
+// apply runs one request's function into its own batch and, when it
+// succeeds, adds that batch to the group. A panicking function fails its
+// own request, not the writer.
 func (w *writer) apply(group *pebble.Batch, r *request) {
 	own := w.d.db.NewBatch()
 	defer own.Close()
-	if err := r.fn(&Tx{group: group, own: own}); err != nil {
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("update: panic: %v", p)
+			}
+		}()
+		return r.fn(&Tx{group: group, own: own})
+	}()
+	if err != nil {
 		r.err = err
 		return
 	}
