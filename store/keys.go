@@ -81,13 +81,39 @@ const (
 	// Delivery: one event to one endpoint, its body, state and recent
 	// attempts (the delivery log). Kept after delivery.
 	prefixDelivery byte = 'd'
+
+	// prefixNumbers + site id (uint32 BE) -> NumbersConfig: the site's own
+	// numbers, selectors, static numbers and pools, in one record so that a
+	// change is one read-modify-write.
+	prefixNumbers byte = 'n'
+
+	// prefixLease + len(number) (1 byte) + number (E.164 digits) + since
+	// (uint64 BE, Unix ns) + part (1 byte) -> the lease history of tracking
+	// numbers, one lease per claim:
+	//   part 0 (leaseClaim) -> Lease: who claimed the number, from where;
+	//   part 1 (leaseUntil) -> until (uint64 BE, Unix ns), rewritten on
+	//   every renew, so a renew writes 8 bytes and not the whole record.
+	// The length byte keeps one number's range from holding a longer number
+	// it is a prefix of; within a number, leases are in claim order, so the
+	// lease that held it at T is the last claim at or before T.
+	prefixLease byte = 'l'
+
+	// prefixCall + site id (uint32 BE) + call id (uint64 BE) -> Call. Ids
+	// grow with time, so a site's calls are in arrival order. Calls to a
+	// number no site knows are kept under site 0.
+	prefixCall byte = 'c'
 )
 
-// Reserved for the call-tracking and callback families (issues to come);
-// listed here so that no two families ever share a byte.
+// Reserved for the callback families (issues to come); listed here so that
+// no two families ever share a byte.
 //
-//	'n' numbers config, 'l' lease history, 'c' calls,
 //	'b' callbacks, 'q' callback schedule.
+
+// Parts of a lease in the lease history (prefixLease).
+const (
+	leaseClaim byte = 0
+	leaseUntil byte = 1
+)
 
 func key1(prefix byte, n int) []byte {
 	b := make([]byte, 1, 1+n)
@@ -236,6 +262,85 @@ func DeliveryKey(site uint32, id uint64) []byte { return siteIDKey(prefixDeliver
 
 // DeliveryPrefix is the key prefix of all webhook deliveries of a site.
 func DeliveryPrefix(site uint32) []byte { return sitePrefix(prefixDelivery, site) }
+
+// NumbersKey is the key of a site's number configuration.
+func NumbersKey(site uint32) []byte { return sitePrefix(prefixNumbers, site) }
+
+// NumbersPrefix is the key prefix of every site's number configuration.
+func NumbersPrefix() []byte { return []byte{prefixNumbers} }
+
+// MaxLeaseNumber is the longest number the lease history keys (E.164 allows
+// 15 digits).
+const MaxLeaseNumber = 32
+
+// LeasePrefix is the key prefix of the lease history of one number. It
+// panics on a number longer than MaxLeaseNumber: numbers are validated long
+// before they reach a key.
+func LeasePrefix(number string) []byte {
+	return appendLeasePrefix(make([]byte, 0, 2+len(number)+9), number)
+}
+
+func appendLeasePrefix(b []byte, number string) []byte {
+	if len(number) > MaxLeaseNumber {
+		panic("store: lease number too long")
+	}
+	b = append(b, prefixLease, byte(len(number)))
+	return append(b, number...)
+}
+
+// LeaseClaimKey is the key of the record of the lease of number claimed at
+// since (Unix ns).
+func LeaseClaimKey(number string, since int64) []byte {
+	return AppendLeaseKey(nil, number, since, false)
+}
+
+// LeaseUntilKey is the key of the until of the lease of number claimed at
+// since (Unix ns).
+func LeaseUntilKey(number string, since int64) []byte {
+	return AppendLeaseKey(nil, number, since, true)
+}
+
+// AppendLeaseKey appends the key of the claim record (until false) or the
+// until (until true) of a lease to dst, so that a renew can build it in a
+// buffer it owns.
+func AppendLeaseKey(dst []byte, number string, since int64, until bool) []byte {
+	dst = appendLeasePrefix(dst, number)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(max(since, 0)))
+	if until {
+		return append(dst, leaseUntil)
+	}
+	return append(dst, leaseClaim)
+}
+
+// LeaseBefore is the exclusive upper bound of the leases of number claimed
+// at or before at (Unix ns).
+func LeaseBefore(number string, at int64) []byte {
+	b := appendLeasePrefix(make([]byte, 0, 2+len(number)+8), number)
+	return binary.BigEndian.AppendUint64(b, uint64(max(at, 0))+1)
+}
+
+// ParseLeaseKey splits a lease history key into its number, claim time and
+// part (until true for the until, false for the claim record).
+func ParseLeaseKey(key []byte) (number string, since int64, until, ok bool) {
+	if len(key) < 2 || key[0] != prefixLease {
+		return "", 0, false, false
+	}
+	n := int(key[1])
+	if len(key) != 2+n+9 || key[len(key)-1] > leaseUntil {
+		return "", 0, false, false
+	}
+	s := binary.BigEndian.Uint64(key[2+n:])
+	if s > 1<<63-1 {
+		return "", 0, false, false
+	}
+	return string(key[2 : 2+n]), int64(s), key[len(key)-1] == leaseUntil, true
+}
+
+// CallKey is the key of a call of a site (site 0: calls to unknown numbers).
+func CallKey(site uint32, id uint64) []byte { return siteIDKey(prefixCall, site, id) }
+
+// CallPrefix is the key prefix of all calls of a site.
+func CallPrefix(site uint32) []byte { return sitePrefix(prefixCall, site) }
 
 // PrefixEnd returns the smallest key greater than every key with the prefix,
 // the exclusive upper bound of a prefix scan; nil when there is none.

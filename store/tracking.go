@@ -1,0 +1,258 @@
+package store
+
+// Records of call tracking: a site's number configuration, the lease
+// history of its tracking numbers and the calls they received. Encodings
+// follow records.go: a version byte, then fields in a fixed order.
+
+// NumbersConfig is a site's call-tracking set-up. Numbers are E.164 digits
+// without "+" ("74951825168").
+type NumbersConfig struct {
+	Revision    uint64 // bumped by every change
+	SiteNumbers []SiteNumber
+	Selectors   []string // extra CSS selectors whose elements show the number
+	Statics     []StaticNumber
+	Pools       []PoolConfig
+	NextPool    uint32 // id of the next pool; ids are never reused
+}
+
+// SiteNumber is one of the site's own numbers, as written on its pages.
+type SiteNumber struct {
+	Number  string
+	Written string // as the owner typed it
+}
+
+// StaticNumber is a tracking number shown to every visitor its rule matches.
+type StaticNumber struct {
+	Number   string
+	Rule     string // canonical rule text (numbers.Rule.String)
+	Priority int64
+	Replaces []string // site numbers it stands in for; empty: all of them
+	Created  int64
+}
+
+// PoolConfig is a dynamic pool: each visitor its rule matches leases one of
+// its numbers.
+type PoolConfig struct {
+	ID       uint32
+	Name     string
+	Numbers  []string
+	Fallback string // shown when every number is leased; "" keeps the site's number
+	Reserve  int64  // milliseconds after the visitor's last activity
+	Rule     string
+	Priority int64
+	Replaces []string
+	Created  int64
+}
+
+const numbersVersion = 1
+
+// Encode returns the versioned encoding of c.
+func (c *NumbersConfig) Encode() []byte {
+	e := newEncoder(numbersVersion, 64+32*len(c.SiteNumbers)+64*len(c.Statics)+256*len(c.Pools))
+	e.uint(c.Revision)
+	e.uint(uint64(len(c.SiteNumbers)))
+	for _, n := range c.SiteNumbers {
+		e.str(n.Number)
+		e.str(n.Written)
+	}
+	e.strs(c.Selectors)
+	e.uint(uint64(len(c.Statics)))
+	for _, s := range c.Statics {
+		e.str(s.Number)
+		e.str(s.Rule)
+		e.int(s.Priority)
+		e.strs(s.Replaces)
+		e.int(s.Created)
+	}
+	e.uint(uint64(len(c.Pools)))
+	for _, p := range c.Pools {
+		e.uint(uint64(p.ID))
+		e.str(p.Name)
+		e.strs(p.Numbers)
+		e.str(p.Fallback)
+		e.int(p.Reserve)
+		e.str(p.Rule)
+		e.int(p.Priority)
+		e.strs(p.Replaces)
+		e.int(p.Created)
+	}
+	e.uint(uint64(c.NextPool))
+	return e.b
+}
+
+// DecodeNumbersConfig decodes a NumbersConfig; the result does not alias b.
+func DecodeNumbersConfig(b []byte) (NumbersConfig, error) {
+	d, _ := newDecoder(b, "numbers config", numbersVersion)
+	var c NumbersConfig
+	c.Revision = d.uint()
+	for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
+		c.SiteNumbers = append(c.SiteNumbers, SiteNumber{Number: d.str(), Written: d.str()})
+	}
+	c.Selectors = d.strs()
+	for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
+		c.Statics = append(c.Statics, StaticNumber{Number: d.str(), Rule: d.str(), Priority: d.int(),
+			Replaces: d.strs(), Created: d.int()})
+	}
+	for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
+		c.Pools = append(c.Pools, PoolConfig{ID: d.uint32("pool id"), Name: d.str(), Numbers: d.strs(),
+			Fallback: d.str(), Reserve: d.int(), Rule: d.str(), Priority: d.int(), Replaces: d.strs(),
+			Created: d.int()})
+	}
+	c.NextPool = d.uint32("next pool")
+	return c, d.done()
+}
+
+// count reads a count of records that each take at least one byte.
+func (d *decoder) count() uint64 {
+	n := d.uint()
+	if d.err == nil && n > uint64(len(d.b)) {
+		d.fail("bad count")
+		return 0
+	}
+	return n
+}
+
+// Lease is who claimed a tracking number, and from where: the claim part of
+// a lease in the history (LeaseClaimKey). The claim time is in the key and
+// the until in its own key, rewritten on each renew.
+type Lease struct {
+	Site    uint32
+	Pool    uint32
+	Visitor uint64
+	Session uint64
+
+	Channel     string
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	UTMTerm     string
+	UTMContent  string
+	Click       string
+	Referrer    string
+	Landing     string
+}
+
+const leaseVersion = 1
+
+func (l *Lease) strings() []*string {
+	return []*string{&l.Channel, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign, &l.UTMTerm,
+		&l.UTMContent, &l.Click, &l.Referrer, &l.Landing}
+}
+
+// Encode returns the versioned encoding of l.
+func (l *Lease) Encode() []byte {
+	e := newEncoder(leaseVersion, 32+len(l.Referrer)+len(l.Landing))
+	e.uint(uint64(l.Site))
+	e.uint(uint64(l.Pool))
+	e.uint(l.Visitor)
+	e.uint(l.Session)
+	for _, f := range l.strings() {
+		e.str(*f)
+	}
+	return e.b
+}
+
+// DecodeLease decodes a Lease.
+func DecodeLease(b []byte) (Lease, error) {
+	d, _ := newDecoder(b, "lease", leaseVersion)
+	var l Lease
+	l.Site = d.uint32("site")
+	l.Pool = d.uint32("pool")
+	l.Visitor = d.uint()
+	l.Session = d.uint()
+	for _, f := range l.strings() {
+		*f = d.str()
+	}
+	return l, d.done()
+}
+
+// EncodeUntil is the value of a lease's until key: Unix ns, big endian.
+func EncodeUntil(until int64) []byte { return AppendUntil(nil, until) }
+
+// AppendUntil appends the encoding of until to dst.
+func AppendUntil(dst []byte, until int64) []byte {
+	return append(dst, byte(until>>56), byte(until>>48), byte(until>>40), byte(until>>32),
+		byte(until>>24), byte(until>>16), byte(until>>8), byte(until))
+}
+
+// DecodeUntil decodes the value of a lease's until key.
+func DecodeUntil(b []byte) (int64, error) {
+	if len(b) != 8 || b[0]&0x80 != 0 {
+		return 0, ErrCorrupt
+	}
+	return int64(beUint64(b)), nil
+}
+
+// Call is an inbound call the telephony side reported, with the visit it is
+// attributed to (copied, so that lists and exports read one record).
+type Call struct {
+	ID           uint64 // in the key
+	Time         int64  // when the call started (Unix ms)
+	Received     int64  // when it was reported
+	Called       string // E.164 digits
+	Caller       string // E.164 digits; "" when hidden
+	Duration     uint32 // seconds
+	Answered     bool
+	RecordingURL string
+
+	Kind       string // what the called number is: dynamic, static, fallback, site, unknown
+	Attributed bool
+	Pool       uint32
+	Visitor    uint64
+	Session    uint64
+	LeaseSince int64 // Unix ns claim time of the lease it is attributed to; 0 when none
+
+	Channel     string
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	UTMTerm     string
+	UTMContent  string
+	Click       string
+	Referrer    string
+	Landing     string
+}
+
+const callVersion = 1
+
+func (c *Call) strings() []*string {
+	return []*string{&c.Called, &c.Caller, &c.RecordingURL, &c.Kind, &c.Channel, &c.UTMSource,
+		&c.UTMMedium, &c.UTMCampaign, &c.UTMTerm, &c.UTMContent, &c.Click, &c.Referrer, &c.Landing}
+}
+
+// Encode returns the versioned encoding of c; the id is in the key.
+func (c *Call) Encode() []byte {
+	e := newEncoder(callVersion, 96+len(c.RecordingURL)+len(c.Landing)+len(c.Referrer))
+	e.int(c.Time)
+	e.int(c.Received)
+	e.uint(uint64(c.Duration))
+	e.bool(c.Answered)
+	e.bool(c.Attributed)
+	e.uint(uint64(c.Pool))
+	e.uint(c.Visitor)
+	e.uint(c.Session)
+	e.int(c.LeaseSince)
+	for _, f := range c.strings() {
+		e.str(*f)
+	}
+	return e.b
+}
+
+// DecodeCall decodes a Call; id comes from the key (IDFromKey).
+func DecodeCall(id uint64, b []byte) (Call, error) {
+	d, _ := newDecoder(b, "call", callVersion)
+	c := Call{ID: id}
+	c.Time = d.int()
+	c.Received = d.int()
+	c.Duration = d.uint32("duration")
+	c.Answered = d.bool()
+	c.Attributed = d.bool()
+	c.Pool = d.uint32("pool")
+	c.Visitor = d.uint()
+	c.Session = d.uint()
+	c.LeaseSince = d.int()
+	for _, f := range c.strings() {
+		*f = d.str()
+	}
+	return c, d.done()
+}

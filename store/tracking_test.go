@@ -1,0 +1,97 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// The call-tracking records join the generic codec tests of records_test.go
+// (round trip, truncation, versions, UTF-8, fuzzing).
+func init() {
+	codecs = append(codecs,
+		codec{"numbers", func(b []byte) (any, error) { return DecodeNumbersConfig(b) }, func(r any) []byte { c := r.(NumbersConfig); return c.Encode() }},
+		codec{"lease", func(b []byte) (any, error) { return DecodeLease(b) }, func(r any) []byte { l := r.(Lease); return l.Encode() }},
+		codec{"call", func(b []byte) (any, error) { return DecodeCall(keyID, b) }, func(r any) []byte { c := r.(Call); return c.Encode() }},
+	)
+	samples["numbers"] = []any{
+		NumbersConfig{},
+		NumbersConfig{Revision: 7, Selectors: []string{".phone", "#top .tel"},
+			SiteNumbers: []SiteNumber{{Number: "74872751404", Written: "8 (487) 275-14-04"}, {Number: "74950000000", Written: unicode}},
+			Statics: []StaticNumber{{Number: "74951825168", Rule: "utm_source=yandex", Priority: -3, Replaces: []string{"74872751404"}, Created: 1700000000000}},
+			Pools: []PoolConfig{
+				{ID: 1, Name: "ads", Numbers: []string{"74950000001", "74950000002"}, Fallback: "74950000009", Reserve: 1200000,
+					Rule: "utm_medium=cpc", Priority: 1 << 40, Created: 1},
+				{ID: 1<<32 - 1, Name: long, Rule: unicode, Reserve: -1, Replaces: []string{"", long}},
+			},
+			NextPool: 1<<32 - 1},
+	}
+	samples["lease"] = []any{
+		Lease{},
+		Lease{Site: 3, Pool: 1, Visitor: 1<<53 - 1, Session: 42, Channel: "ad", UTMSource: "yandex", UTMMedium: "cpc",
+			UTMCampaign: "весна", UTMTerm: "t", UTMContent: "c", Click: "yclid", Referrer: "https://ya.ru/", Landing: "https://shop.example/promo"},
+		Lease{Site: 1<<32 - 1, Pool: 1<<32 - 1, Visitor: 1<<64 - 1, Session: 1<<64 - 1, Landing: long, Referrer: unicode},
+	}
+	samples["call"] = []any{
+		Call{ID: keyID},
+		Call{ID: keyID, Time: 1700000000000, Received: 1700000000123, Called: "74950000001", Caller: "79161234567", Duration: 65,
+			Answered: true, RecordingURL: "https://pbx.example/r/1.mp3", Kind: "dynamic", Attributed: true, Pool: 2, Visitor: 9,
+			Session: 10, LeaseSince: 1700000000000000000, Channel: "ad", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "x",
+			UTMTerm: "y", UTMContent: "z", Click: "gclid", Referrer: "https://google.com/", Landing: "https://shop.example/"},
+		Call{ID: keyID, Time: -1 << 63, Received: 1<<63 - 1, Duration: 1<<32 - 1, Pool: 1<<32 - 1, Visitor: 1<<64 - 1, LeaseSince: -1,
+			Kind: unicode, Landing: long},
+	}
+}
+
+func TestLeaseKeys(t *testing.T) {
+	// A number's range never holds a longer number it is a prefix of.
+	short, longer := LeasePrefix("7495000000"), LeaseClaimKey("74950000001", 5)
+	if bytes.HasPrefix(longer, short) {
+		t.Fatalf("lease key of a longer number %x lies in the range of %x", longer, short)
+	}
+	// Claims of one number sort by time, the until right after its claim.
+	keys := [][]byte{
+		LeaseClaimKey("74950000001", 0), LeaseUntilKey("74950000001", 0),
+		LeaseClaimKey("74950000001", 1), LeaseUntilKey("74950000001", 1),
+		LeaseClaimKey("74950000001", 1<<40), LeaseUntilKey("74950000001", 1<<40),
+		LeaseBefore("74950000001", 1<<40),
+		LeaseClaimKey("74950000001", 1<<40+1),
+		PrefixEnd(LeasePrefix("74950000001")),
+	}
+	for i := 1; i < len(keys); i++ {
+		if bytes.Compare(keys[i-1], keys[i]) >= 0 {
+			t.Errorf("key %d %x not below key %d %x", i-1, keys[i-1], i, keys[i])
+		}
+	}
+	for _, tt := range []struct {
+		number string
+		since  int64
+		until  bool
+	}{{"74950000001", 0, false}, {"1", 1<<63 - 1, true}, {"", 17, true}} {
+		k := AppendLeaseKey([]byte("junk"), tt.number, tt.since, tt.until)[4:]
+		n, s, u, ok := ParseLeaseKey(k)
+		if !ok || n != tt.number || s != tt.since || u != tt.until {
+			t.Errorf("ParseLeaseKey(%x) = %q %d %v %v; want %q %d %v", k, n, s, u, ok, tt.number, tt.since, tt.until)
+		}
+	}
+	for _, bad := range [][]byte{nil, {prefixLease}, {prefixLease, 3, '1'}, append(LeaseClaimKey("7", 1)[:11], 2),
+		append([]byte{prefixLease, 1, '7', 0x80}, make([]byte, 8)...), CallKey(1, 1)} {
+		if _, _, _, ok := ParseLeaseKey(bad); ok {
+			t.Errorf("ParseLeaseKey(%x) accepted", bad)
+		}
+	}
+}
+
+func TestUntilEncoding(t *testing.T) {
+	for _, u := range []int64{0, 1, 1700000000000000000, 1<<63 - 1} {
+		got, err := DecodeUntil(EncodeUntil(u))
+		if err != nil || got != u {
+			t.Errorf("until %d: got %d, %v", u, got, err)
+		}
+	}
+	for _, bad := range [][]byte{nil, {1}, EncodeUntil(-1), append(EncodeUntil(1), 0)} {
+		if _, err := DecodeUntil(bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("DecodeUntil(%x) = %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
