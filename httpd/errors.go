@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
 	"appliance/httpd/sites"
+	"appliance/httpd/visits"
 	"appliance/store"
 )
 
@@ -37,6 +39,10 @@ func asUserError(err error) *Error {
 		return e
 	case errors.Is(err, sites.ErrInvalid), errors.Is(err, accounts.ErrInvalid):
 		return &Error{Status: fasthttp.StatusBadRequest, Msg: err.Error()}
+	case errors.Is(err, visits.ErrInvalid):
+		return &Error{Status: fasthttp.StatusBadRequest, Msg: reason(err, visits.ErrInvalid)}
+	case errors.Is(err, visits.ErrUnknown):
+		return &Error{Status: fasthttp.StatusBadRequest, Msg: reason(err, visits.ErrUnknown)}
 	case errors.Is(err, sites.ErrNotFound), errors.Is(err, accounts.ErrNoUser), errors.Is(err, store.ErrNotFound):
 		return &Error{Status: fasthttp.StatusNotFound, Msg: err.Error()}
 	case errors.Is(err, accounts.ErrExists):
@@ -82,3 +88,14 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 type logger = *slog.Logger
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// reason is the text after sentinel in err's message ("record hit: visits:
+// invalid input: t is too long" -> "t is too long"): what the caller did
+// wrong, without the operation and package of the server's side.
+func reason(err, sentinel error) string {
+	msg, s := err.Error(), sentinel.Error()+": "
+	if i := strings.LastIndex(msg, s); i >= 0 {
+		return msg[i+len(s):]
+	}
+	return msg
+}

@@ -11,6 +11,16 @@ func (s *Server) publicRoutes() *router {
 	r.api("GET", snippetCorePath, s.serveSnippetCore)
 	r.api("GET", s.snippet.widgetPath, s.serveSnippetWidget)
 
+	r.api("POST", "/t/v1/hit", s.tracker(s.trackHit))
+	r.api("POST", "/t/v1/event", s.tracker(s.trackEvent))
+	r.api("POST", "/t/v1/visitor", s.tracker(s.trackVisitor))
+	r.api("POST", "/t/v1/property", s.tracker(s.trackProperty))
+	r.api("GET", "/vc/s/", s.tracker(s.vcSet))
+	r.api("OPTIONS", "/vc/s/", s.tracker(s.trackerPreflight))
+	r.api("OPTIONS", "/t/v1/*", s.tracker(s.trackerPreflight))
+	r.api("GET", "/t/v1/*", s.tracker(s.trackerFallback))
+	r.api("POST", "/t/v1/*", s.tracker(s.trackerFallback))
+
 	r.api("POST", "/t/v1/lead", s.trackerLead)
 	r.api("OPTIONS", "/t/v1/lead", s.leadPreflight)
 	r.api("POST", "/api/add_offline_message/", s.offlineMessage)

@@ -30,6 +30,7 @@ import (
 	"appliance/httpd/leads"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
+	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
 	"appliance/store"
 )
@@ -45,6 +46,9 @@ type Options struct {
 	Version      string
 	Log          *slog.Logger
 	Stdout       io.Writer // where the setup URL is printed
+	// Now is the clock of the tracker (sessions, roll-up days); time.Now
+	// when nil. Tests move it instead of sleeping.
+	Now func() time.Time
 	// Webhooks tunes the delivery of webhooks (tests shorten its clock).
 	Webhooks webhooks.Options
 }
@@ -76,6 +80,7 @@ type Server struct {
 	serverLeadRate *ratelimit.Limiter
 	leads          leads.Checker
 	hooks          *webhooks.Hooks
+	visits         *visits.Tracker
 	started        time.Time
 
 	requests atomic.Uint64
@@ -129,6 +134,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		hooks:          webhooks.New(db, whOpts),
 		started:        time.Now(),
 	}
+	s.visits = visits.NewTracker(db, o.Now)
 	s.routes = s.publicRoutes()
 	s.admin = s.adminRoutes()
 	return s, nil

@@ -1,0 +1,446 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/sites"
+	"appliance/httpd/visits"
+	"appliance/store"
+)
+
+// The tracker endpoints of httpd/tracker-protocol.md: the snippet posts
+// JSON as text/plain (a simple CORS request, sendBeacon-friendly), and
+// every answer, errors included, carries Access-Control-Allow-Origin: *.
+
+// maxTrackerBody is the body limit of a tracker request.
+const maxTrackerBody = 8 << 10
+
+// trackerPaths are the POST endpoints, for 405 versus 404.
+var trackerPaths = map[string]bool{"/t/v1/hit": true, "/t/v1/event": true, "/t/v1/visitor": true, "/t/v1/property": true}
+
+// tracker wraps a tracker handler: CORS and no caching on every answer,
+// and the body limit.
+func (s *Server) tracker(h handler) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		hd := &ctx.Response.Header
+		hd.Set("Access-Control-Allow-Origin", "*")
+		hd.Set("Cache-Control", "no-store")
+		if len(ctx.Request.Body()) > maxTrackerBody {
+			return errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxTrackerBody)
+		}
+		return h(ctx)
+	}
+}
+
+// trackerPreflight answers a CORS preflight. Browsers send none for the
+// snippet's requests (text/plain POST, plain GET), but a site's own code
+// calling the endpoints with JSON content gets one.
+func (s *Server) trackerPreflight(ctx *fasthttp.RequestCtx) error {
+	hd := &ctx.Response.Header
+	hd.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+	hd.Set("Access-Control-Allow-Headers", "Content-Type")
+	hd.Set("Access-Control-Max-Age", "86400")
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+// trackerFallback answers any other request under /t/v1/, with CORS.
+func (s *Server) trackerFallback(ctx *fasthttp.RequestCtx) error {
+	if trackerPaths[string(ctx.Path())] {
+		return errorf(fasthttp.StatusMethodNotAllowed, "method %s not allowed here: use POST", ctx.Method())
+	}
+	return errorf(fasthttp.StatusNotFound, "no such tracker endpoint: %s", ctx.Path())
+}
+
+// decodeBody decodes a tracker request's JSON body into v (a pointer to a
+// struct): valid UTF-8, one JSON object, no unknown fields. Errors are 400s
+// that say what is wrong.
+func decodeBody(body []byte, v any) error {
+	if len(body) > maxTrackerBody {
+		return errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxTrackerBody)
+	}
+	if !utf8.Valid(body) {
+		return errorf(fasthttp.StatusBadRequest, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(fasthttp.StatusBadRequest, "%s", jsonReason(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errorf(fasthttp.StatusBadRequest, "the body must be one JSON object")
+	}
+	return nil
+}
+
+// jsonReason turns a decoding error into a reason a site developer can act on.
+func jsonReason(err error) string {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Sprintf("%s must be a %s, not a JSON %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+	case errors.As(err, &te):
+		return fmt.Sprintf("the body must be a JSON object, not a JSON %s", te.Value)
+	case errors.Is(err, io.EOF):
+		return "the body is empty: it must be a JSON object"
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "unknown field") {
+		return msg
+	}
+	return "the body is not JSON: " + msg
+}
+
+func jsonKind(k string) string {
+	if strings.HasPrefix(k, "uint") || strings.HasPrefix(k, "int") {
+		return "whole number"
+	}
+	return k
+}
+
+// hitRequest is the body of POST /t/v1/hit.
+type hitRequest struct {
+	K  string `json:"k"`
+	CI string `json:"ci"`
+	U  string `json:"u"`
+	R  string `json:"r"`
+	T  string `json:"t"`
+}
+
+// hitResult is the result of POST /t/v1/hit.
+type hitResult struct {
+	CI         string `json:"ci"`
+	VisitorID  uint64 `json:"visitor_id"`
+	SessionID  uint64 `json:"session_id"`
+	HitID      uint64 `json:"hit_id"`
+	Key        string `json:"key"`
+	ServerURL  string `json:"server_url"`
+	NewSession bool   `json:"new_session"`
+}
+
+func parseHitRequest(body []byte) (hitRequest, error) {
+	var r hitRequest
+	err := decodeBody(body, &r)
+	return r, err
+}
+
+// trackerSite finds the site of a request's site key: 400 when missing,
+// 404 when unknown.
+func (s *Server) trackerSite(key string) (*store.Site, error) {
+	if key == "" {
+		return nil, errorf(fasthttp.StatusBadRequest, "k (the site key) is required")
+	}
+	site, err := s.sites.ByKey(key)
+	if err != nil {
+		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q", key)
+	}
+	return site, nil
+}
+
+func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
+	req, err := parseHitRequest(ctx.Request.Body())
+	if err != nil {
+		return err
+	}
+	site, err := s.trackerSite(req.K)
+	if err != nil {
+		return err
+	}
+	res, err := s.visits.Hit(ctx, site, visits.PageView{
+		CI: req.CI, URL: req.U, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()),
+	})
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, hitResult{
+		CI:         res.CI.String(),
+		VisitorID:  res.CI.Visitor,
+		SessionID:  res.CI.Session,
+		HitID:      res.Hit,
+		Key:        sites.CredentialKey(site, res.CI.Visitor, res.CI.Session),
+		ServerURL:  s.PublicURL(),
+		NewSession: res.NewSession,
+	})
+	return nil
+}
+
+// credFields are the credentials of every request made on a visitor's
+// behalf: the site key, the visitor's ci and the session's credential key.
+type credFields struct {
+	K   string `json:"k"`
+	CI  string `json:"ci"`
+	Key string `json:"key"`
+}
+
+// check finds the site, parses the ci and checks the credential key: 400
+// for a missing or malformed ci, 404 for an unknown site, 403 for a key
+// that is not the one of (site, visitor, session).
+func (s *Server) checkCreds(c credFields) (*store.Site, visits.CI, error) {
+	site, err := s.trackerSite(c.K)
+	if err != nil {
+		return nil, visits.CI{}, err
+	}
+	if c.CI == "" {
+		return nil, visits.CI{}, errorf(fasthttp.StatusBadRequest, "ci is required")
+	}
+	ci, err := visits.ParseCI(c.CI)
+	if err != nil {
+		return nil, visits.CI{}, err
+	}
+	if err := checkKey(site, ci, c.Key); err != nil {
+		return nil, visits.CI{}, err
+	}
+	return site, ci, nil
+}
+
+func checkKey(site *store.Site, ci visits.CI, key string) error {
+	if key == "" {
+		return errorf(fasthttp.StatusForbidden, "key (the credential key) is required")
+	}
+	if !sites.CheckCredentialKey(site, ci.Visitor, ci.Session, key) {
+		return errorf(fasthttp.StatusForbidden, "key is not the credential key of this visitor and session")
+	}
+	return nil
+}
+
+// eventRequest is the body of POST /t/v1/event.
+type eventRequest struct {
+	credFields
+	HI uint64 `json:"hi"`
+	C  string `json:"c"`
+	A  string `json:"a"`
+	N  string `json:"n"`
+	V  string `json:"v"`
+}
+
+func parseEventRequest(body []byte) (eventRequest, error) {
+	var r eventRequest
+	err := decodeBody(body, &r)
+	return r, err
+}
+
+func (s *Server) trackEvent(ctx *fasthttp.RequestCtx) error {
+	req, err := parseEventRequest(ctx.Request.Body())
+	if err != nil {
+		return err
+	}
+	site, ci, err := s.checkCreds(req.credFields)
+	if err != nil {
+		return err
+	}
+	if _, err := s.visits.Event(ctx, site, ci, visits.EventIn{Hit: req.HI, Category: req.C, Action: req.A, Name: req.N, Value: req.V}); err != nil {
+		return err
+	}
+	writeOK(ctx, nil)
+	return nil
+}
+
+// visitorRequest is the body of POST /t/v1/visitor.
+type visitorRequest struct {
+	credFields
+	HI    uint64 `json:"hi"`
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+	Email string `json:"email"`
+}
+
+func parseVisitorRequest(body []byte) (visitorRequest, error) {
+	var r visitorRequest
+	err := decodeBody(body, &r)
+	return r, err
+}
+
+func (s *Server) trackVisitor(ctx *fasthttp.RequestCtx) error {
+	req, err := parseVisitorRequest(ctx.Request.Body())
+	if err != nil {
+		return err
+	}
+	site, ci, err := s.checkCreds(req.credFields)
+	if err != nil {
+		return err
+	}
+	if err := s.visits.AddInfo(ctx, site, ci, visits.Info{Name: req.Name, Phone: req.Phone, Email: req.Email}); err != nil {
+		return err
+	}
+	writeOK(ctx, nil)
+	return nil
+}
+
+// propertyRequest is the body of POST /t/v1/property.
+type propertyRequest struct {
+	credFields
+	Op    string `json:"op"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+func parsePropertyRequest(body []byte) (propertyRequest, error) {
+	var r propertyRequest
+	if err := decodeBody(body, &r); err != nil {
+		return r, err
+	}
+	switch r.Op {
+	case "set", "get", "has", "delete":
+	default:
+		return r, errorf(fasthttp.StatusBadRequest, "op must be set, get, has or delete")
+	}
+	if r.Value != "" && r.Op != "set" {
+		return r, errorf(fasthttp.StatusBadRequest, "value goes only with op set")
+	}
+	return r, nil
+}
+
+func (s *Server) trackProperty(ctx *fasthttp.RequestCtx) error {
+	req, err := parsePropertyRequest(ctx.Request.Body())
+	if err != nil {
+		return err
+	}
+	site, ci, err := s.checkCreds(req.credFields)
+	if err != nil {
+		return err
+	}
+	switch req.Op {
+	case "set":
+		err = s.visits.SetProperty(ctx, site, ci, req.Name, req.Value)
+	case "delete":
+		err = s.visits.DeleteProperty(ctx, site, ci, req.Name)
+	default: // get, has
+		value, found, gerr := s.visits.Property(site, ci, req.Name)
+		if gerr != nil {
+			return gerr
+		}
+		switch {
+		case req.Op == "has":
+			writeOK(ctx, found)
+		case found:
+			writeOK(ctx, value)
+		default:
+			writeOK(ctx, false)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, nil)
+	return nil
+}
+
+// vcRequest is the query of GET /vc/s/, CoMagic's server-side visitor info.
+type vcRequest struct {
+	Key     string // k: the credential key
+	SiteKey string // sk: optional, the site is the visitor's otherwise
+	CI      visits.CI
+	Hit     uint64 // hi: optional
+	Info    visits.Info
+	Short   bool // s=1: answer only {"success":true}
+}
+
+// parseVCQuery parses the query of /vc/s/. Values are copied: the result
+// does not alias args.
+func parseVCQuery(args *fasthttp.Args) (vcRequest, error) {
+	var r vcRequest
+	get := func(name string, max int) (string, error) {
+		v := args.Peek(name)
+		if len(v) > max {
+			return "", errorf(fasthttp.StatusBadRequest, "%s is longer than %d bytes", name, max)
+		}
+		if !utf8.Valid(v) {
+			return "", errorf(fasthttp.StatusBadRequest, "%s is not valid UTF-8", name)
+		}
+		return string(v), nil
+	}
+	var err error
+	fields := []struct {
+		name string
+		max  int
+		dst  *string
+	}{
+		{"k", 64, &r.Key}, {"sk", 64, &r.SiteKey}, {"vn", visits.MaxName, &r.Info.Name},
+		{"vp", visits.MaxPhone, &r.Info.Phone}, {"ve", visits.MaxEmail, &r.Info.Email},
+	}
+	for _, f := range fields {
+		if *f.dst, err = get(f.name, f.max); err != nil {
+			return r, err
+		}
+	}
+	if _, err := get("ur", visits.MaxURL); err != nil {
+		return r, err
+	}
+	ci, err := get("ci", 64)
+	if err != nil {
+		return r, err
+	}
+	if ci == "" {
+		return r, errorf(fasthttp.StatusBadRequest, "ci is required")
+	}
+	if r.CI, err = visits.ParseCI(ci); err != nil {
+		return r, err
+	}
+	if hi, _ := get("hi", 32); hi != "" {
+		if r.Hit, err = visits.ParseID(hi); err != nil {
+			return r, errorf(fasthttp.StatusBadRequest, "hi must be a hit id")
+		}
+	}
+	switch s := string(args.Peek("s")); s {
+	case "", "0":
+	case "1":
+		r.Short = true
+	default:
+		return r, errorf(fasthttp.StatusBadRequest, "s must be 1 or absent")
+	}
+	return r, nil
+}
+
+// vcSet serves GET /vc/s/: add visitor info from the site's server, with
+// the credential key of Comagic.getCredentials.
+func (s *Server) vcSet(ctx *fasthttp.RequestCtx) error {
+	req, err := parseVCQuery(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	var site *store.Site
+	if req.SiteKey != "" {
+		if site, err = s.trackerSite(req.SiteKey); err != nil {
+			return err
+		}
+	} else {
+		// CoMagic's parameter list has no site key: the visitor names it.
+		id, err := s.visits.VisitorSite(req.CI.Visitor)
+		if err != nil {
+			return errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
+		}
+		if site, err = s.sites.ByID(id); err != nil {
+			return errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
+		}
+	}
+	if req.Key == "" {
+		return errorf(fasthttp.StatusForbidden, "k (the credential key) is required")
+	}
+	if !sites.CheckCredentialKey(site, req.CI.Visitor, req.CI.Session, req.Key) {
+		return errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
+	}
+	if err := s.visits.AddInfo(ctx, site, req.CI, req.Info); err != nil {
+		return err
+	}
+	if req.Short {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		ctx.SetContentType("application/json; charset=utf-8")
+		ctx.SetBodyString(`{"success":true}`)
+		return nil
+	}
+	writeOK(ctx, struct {
+		VisitorID uint64 `json:"visitor_id"`
+		SessionID uint64 `json:"session_id"`
+		HitID     uint64 `json:"hit_id"`
+	}{req.CI.Visitor, req.CI.Session, req.Hit})
+	return nil
+}

@@ -1,0 +1,330 @@
+package visits
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Channel is the kind of traffic a session came from.
+type Channel string
+
+// The channels, in the order of their roll-up lanes.
+const (
+	Organic  Channel = "organic"
+	Social   Channel = "social"
+	Referral Channel = "referral"
+	Direct   Channel = "direct"
+	Ad       Channel = "ad"
+)
+
+// channelLanes is every channel in roll-up lane order (read only).
+var channelLanes = [...]Channel{Organic, Social, Referral, Direct, Ad}
+
+// Channels lists every channel in roll-up lane order (a fresh slice).
+func Channels() []Channel { return append([]Channel(nil), channelLanes[:]...) }
+
+// lane is the channel's lane in the "c" roll-up; -1 for an unknown channel.
+func (c Channel) lane() int {
+	for i, x := range channelLanes {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// UTM holds the utm_* tags of a landing page URL, as written there.
+type UTM struct {
+	Source, Medium, Campaign, Term, Content string
+}
+
+// Source is where a session's traffic came from, read from its first hit.
+//
+// The channel is decided by the first rule that applies:
+//
+//	rule                                                        channel
+//	1. a gclid or yclid click id                                  ad
+//	2. utm_medium cpc, ppc, cpm, cpa, cpv, paid, paidsearch,        ad
+//	   paidsocial, display, banner ("-", "_" and spaces ignored)
+//	3. utm_medium organic                                         organic
+//	4. utm_medium social, sm, smm, socialnetwork, socialmedia     social
+//	5. utm_source naming a search engine / social network         organic / social
+//	6. an fbclid (Facebook adds it to every outbound link,        social
+//	   paid or not; a paid one carries a paid utm_medium)
+//	7. a referrer on a search engine                              organic
+//	8. a referrer on a social network                             social
+//	9. any other referrer (not the site's own host)               referral
+//	10. utm tags without anything recognisable (e.g. a newsletter) referral
+//	11. nothing: no referrer, or the site's own host              direct
+//
+// Search engines: Google (google.com and every country domain), Yandex
+// (yandex.*, ya.ru), Bing, DuckDuckGo, Mail.ru search (go.mail.ru), Yahoo
+// search, Baidu. Social networks: VK (vk.com, vk.ru), OK (ok.ru), Telegram
+// (t.me, telegram.org incl. web.telegram.org), Facebook (facebook.com,
+// fb.com, fb.me), Instagram, X/Twitter (x.com, twitter.com, t.co),
+// LinkedIn, YouTube, Dzen (dzen.ru, zen.yandex.*), Pinterest. A host
+// matches a domain when it is the domain or a subdomain of it.
+type Source struct {
+	Channel   Channel
+	UTM       UTM
+	Click     string // click id kind: "gclid", "yclid", "fbclid", or ""
+	ClickID   string // the click id's value
+	Referrer  string // the referrer URL; "" when none or on the site's own host
+	RefDomain string // the referrer's host, lower case, without "www." and port
+	Network   string // the search engine or social network recognised, e.g. "Google"
+	Landing   string // the page URL
+}
+
+// Campaign is what makes a visit from an ad or a tagged link distinct:
+// a hit that brings a different campaign starts a new session.
+type Campaign struct {
+	UTM     UTM
+	Click   string
+	ClickID string
+}
+
+// IsZero reports whether c has no tag and no click id: a hit without
+// campaign (an internal link, a reload) continues any campaign.
+func (c Campaign) IsZero() bool { return c == Campaign{} }
+
+// Campaign is the source's campaign identity.
+func (s Source) Campaign() Campaign {
+	return Campaign{UTM: s.UTM, Click: s.Click, ClickID: s.ClickID}
+}
+
+// clickKinds are the click id parameters recognised, by priority (read
+// only).
+var clickKinds = [...]string{"gclid", "yclid", "fbclid"}
+
+// ParseSource reads the traffic source of a hit on pageURL (an absolute
+// http or https URL) coming from referrer (empty, or an absolute URL).
+// ownHosts are the site's domains: a referrer on one of them, on a
+// subdomain of one, or on the page's own host counts as no referrer.
+func ParseSource(pageURL, referrer string, ownHosts []string) (Source, error) {
+	if err := checkText("u", pageURL, MaxURL); err != nil {
+		return Source{}, err
+	}
+	if err := checkText("r", referrer, MaxURL); err != nil {
+		return Source{}, err
+	}
+	pu, err := url.Parse(pageURL)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return Source{}, invalid("u must be an absolute http(s) URL")
+	}
+	src := Source{Landing: pageURL}
+	q := pu.Query()
+	src.UTM = UTM{
+		Source:   param(q, "utm_source"),
+		Medium:   param(q, "utm_medium"),
+		Campaign: param(q, "utm_campaign"),
+		Term:     param(q, "utm_term"),
+		Content:  param(q, "utm_content"),
+	}
+	for _, k := range clickKinds {
+		if v := param(q, k); v != "" {
+			src.Click, src.ClickID = k, v
+			break
+		}
+	}
+	if referrer != "" {
+		ru, err := url.Parse(referrer)
+		if err != nil || ru.Scheme == "" || ru.Opaque != "" {
+			return Source{}, invalid("r must be empty or an absolute URL")
+		}
+		host := bareHost(ru.Hostname())
+		if host != "" && !isOwnHost(host, bareHost(pu.Hostname()), ownHosts) {
+			src.Referrer, src.RefDomain = referrer, host
+		}
+	}
+	src.Channel, src.Network = classify(src)
+	return src, nil
+}
+
+// param is the first value of a query parameter, trimmed.
+func param(q url.Values, k string) string {
+	v := q[k]
+	if len(v) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(v[0])
+}
+
+// bareHost lower-cases a host name and strips "www." and a trailing dot.
+func bareHost(h string) string {
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	return strings.TrimPrefix(h, "www.")
+}
+
+func isOwnHost(host, pageHost string, own []string) bool {
+	if host == pageHost {
+		return true
+	}
+	for _, d := range own {
+		if d = bareHost(d); d != "" && hasDomain(host, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasDomain reports whether host is domain or a subdomain of it.
+func hasDomain(host, domain string) bool {
+	return host == domain || strings.HasSuffix(host, "."+domain) && len(host) > len(domain)+1
+}
+
+// paidMediums and socialMediums are squashed utm_medium values (read only).
+var paidMediums = map[string]bool{
+	"cpc": true, "ppc": true, "cpm": true, "cpa": true, "cpv": true, "paid": true,
+	"paidsearch": true, "paidsocial": true, "display": true, "banner": true,
+}
+
+var socialMediums = map[string]bool{
+	"social": true, "sm": true, "smm": true, "socialnetwork": true, "socialmedia": true,
+}
+
+// squash lower-cases s and drops "-", "_" and spaces: "Paid_Search" ->
+// "paidsearch".
+func squash(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '_', ' ':
+			return -1
+		}
+		return r
+	}, strings.ToLower(s))
+}
+
+func classify(s Source) (Channel, string) {
+	medium := squash(s.UTM.Medium)
+	switch {
+	case s.Click == "gclid" || s.Click == "yclid":
+		return Ad, networkOfSource(s.UTM.Source)
+	case paidMediums[medium]:
+		return Ad, networkOfSource(s.UTM.Source)
+	case medium == "organic":
+		return Organic, networkOfSource(s.UTM.Source)
+	case socialMediums[medium]:
+		return Social, networkOfSource(s.UTM.Source)
+	}
+	if n, ok := knownSource(s.UTM.Source); ok {
+		return n.channel, n.name
+	}
+	if s.Click == "fbclid" {
+		return Social, "Facebook"
+	}
+	if s.RefDomain != "" {
+		if n, ok := knownHost(s.RefDomain); ok {
+			return n.channel, n.name
+		}
+		return Referral, ""
+	}
+	if s.UTM != (UTM{}) {
+		return Referral, ""
+	}
+	return Direct, ""
+}
+
+func networkOfSource(utmSource string) string {
+	n, _ := knownSource(utmSource)
+	return n.name
+}
+
+// network is a search engine or social network.
+type network struct {
+	name    string
+	channel Channel
+	// domains match a host that is the domain or its subdomain; "x.*"
+	// matches x under any country or generic top-level domain ("google.*":
+	// google.com, google.ru, google.co.uk, news.google.com.tr).
+	domains []string
+	sources []string // utm_source spellings, lower case
+}
+
+// networks is checked in order: social first, so that zen.yandex.ru is Dzen
+// rather than Yandex search. Read only.
+var networks = [...]network{
+	{"VK", Social, []string{"vk.com", "vk.ru", "vkontakte.ru"}, []string{"vk", "vkontakte"}},
+	{"OK", Social, []string{"ok.ru", "odnoklassniki.ru"}, []string{"ok", "odnoklassniki"}},
+	{"Telegram", Social, []string{"t.me", "telegram.me", "telegram.org"}, []string{"telegram", "tg"}},
+	{"Facebook", Social, []string{"facebook.com", "fb.com", "fb.me"}, []string{"facebook", "fb"}},
+	{"Instagram", Social, []string{"instagram.com"}, []string{"instagram", "ig"}},
+	{"X", Social, []string{"x.com", "twitter.com", "t.co"}, []string{"twitter", "x"}},
+	{"LinkedIn", Social, []string{"linkedin.com", "lnkd.in"}, []string{"linkedin"}},
+	{"YouTube", Social, []string{"youtube.com", "youtu.be"}, []string{"youtube", "yt"}},
+	{"Dzen", Social, []string{"dzen.ru", "zen.yandex.*"}, []string{"dzen", "zen"}},
+	{"Pinterest", Social, []string{"pinterest.*", "pin.it"}, []string{"pinterest"}},
+
+	{"Google", Organic, []string{"google.*"}, []string{"google"}},
+	{"Yandex", Organic, []string{"yandex.*", "ya.ru"}, []string{"yandex", "ya"}},
+	{"Bing", Organic, []string{"bing.com"}, []string{"bing"}},
+	{"DuckDuckGo", Organic, []string{"duckduckgo.com"}, []string{"duckduckgo", "ddg"}},
+	{"Mail.ru", Organic, []string{"go.mail.ru"}, []string{"go.mail.ru", "mailru"}},
+	{"Yahoo", Organic, []string{"search.yahoo.*"}, []string{"yahoo"}},
+	{"Baidu", Organic, []string{"baidu.com"}, []string{"baidu"}},
+}
+
+// knownHost finds the network of a (bare, lower-case) host.
+func knownHost(host string) (network, bool) {
+	for _, n := range networks {
+		for _, d := range n.domains {
+			if matchDomain(host, d) {
+				return n, true
+			}
+		}
+	}
+	return network{}, false
+}
+
+// knownSource finds the network a utm_source names, by name or domain.
+func knownSource(utmSource string) (network, bool) {
+	s := strings.ToLower(strings.TrimSpace(utmSource))
+	if s == "" {
+		return network{}, false
+	}
+	for _, n := range networks {
+		for _, x := range n.sources {
+			if s == x {
+				return n, true
+			}
+		}
+	}
+	if strings.Contains(s, ".") {
+		return knownHost(bareHost(s))
+	}
+	return network{}, false
+}
+
+func matchDomain(host, pattern string) bool {
+	base, wild := strings.CutSuffix(pattern, ".*")
+	if !wild {
+		return hasDomain(host, pattern)
+	}
+	// Strip a top-level domain of one or two short labels ("ru", "co.uk",
+	// "com.tr") and match what is left.
+	rest := host
+	for range 2 {
+		i := strings.LastIndexByte(rest, '.')
+		if i <= 0 || !tldLike(rest[i+1:]) {
+			return false
+		}
+		rest = rest[:i]
+		if hasDomain(rest, base) {
+			return true
+		}
+	}
+	return false
+}
+
+// tldLike reports whether a label looks like a country or generic
+// top-level domain, or the "co"/"com" of a country's second level.
+func tldLike(l string) bool {
+	if len(l) < 2 || len(l) > 3 {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		if l[i] < 'a' || l[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,548 @@
+package visits
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"appliance/store"
+)
+
+// Roll-up metrics (store.RollupKey) kept by the tracker, one value per site
+// and UTC day.
+const (
+	// MetricTraffic has the lanes Lane*.
+	MetricTraffic = "t"
+	// MetricChannels has one lane per channel, in Channels() order:
+	// sessions of people (not bots) by channel.
+	MetricChannels = "c"
+)
+
+// Lanes of MetricTraffic. Hits, sessions, visitors and events are of
+// people; bots are counted in their own lanes only.
+const (
+	LaneHits        = iota
+	LaneSessions    // sessions started
+	LaneVisitors    // distinct visitors seen that day
+	LaneNewVisitors // visitors first seen that day
+	LaneEvents
+	LaneBotHits
+	LaneBotSessions
+	LaneBotEvents
+)
+
+// Tracker records page views, events, visitor info and properties of
+// sites in the store, and reads them back for the dashboard. Every write
+// returns only once it is durable (store.DB.Update).
+type Tracker struct {
+	db  *store.DB
+	now func() time.Time
+}
+
+// NewTracker returns a tracker over db. now is its clock, time.Now when
+// nil; tests pass their own to move time without sleeping.
+func NewTracker(db *store.DB, now func() time.Time) *Tracker {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tracker{db: db, now: now}
+}
+
+// PageView is one hit as the snippet reports it.
+type PageView struct {
+	CI        string // the visitor's compound id, "" on a first visit
+	URL       string // location.href
+	Referrer  string // document.referrer, or the previous URL of an SPA
+	Title     string
+	UserAgent string
+}
+
+// HitResult is the outcome of a hit.
+type HitResult struct {
+	CI         CI // the visitor's compound id from now on
+	Hit        uint64
+	NewSession bool
+	NewVisitor bool
+	Session    store.Session // the session after the hit
+}
+
+// pageView is a validated PageView.
+type pageView struct {
+	ci    CI // zero on a first visit
+	src   Source
+	title string
+	ua    string
+	bot   bool
+}
+
+func preparePageView(site *store.Site, pv PageView) (pageView, error) {
+	var p pageView
+	if pv.CI != "" {
+		ci, err := ParseCI(pv.CI)
+		if err != nil {
+			return p, err
+		}
+		p.ci = ci
+	}
+	src, err := ParseSource(pv.URL, pv.Referrer, site.Domains)
+	if err != nil {
+		return p, err
+	}
+	if err := checkText("t", pv.Title, MaxTitle); err != nil {
+		return p, err
+	}
+	p.src, p.title = src, pv.Title
+	p.ua = cutUTF8(pv.UserAgent, MaxUserAgent)
+	p.bot = IsBot(p.ua)
+	return p, nil
+}
+
+// Hit records a page view on site: it continues the visitor's session or
+// starts a new one (and a new visitor when the ci names none of this
+// site), stores the hit and counts it in the day's roll-ups.
+func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitResult, error) {
+	p, err := preparePageView(site, pv)
+	if err != nil {
+		return HitResult{}, err
+	}
+	now := t.now()
+	var res HitResult
+	err = t.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = t.hitTx(tx, site.ID, &p, now)
+		return err
+	})
+	if err != nil {
+		return HitResult{}, fmt.Errorf("record hit: %w", err)
+	}
+	return res, nil
+}
+
+// hitTx writes one prepared hit in tx. It reads the session and visitor
+// the hit names, so a batch must not hold two hits of one visitor (a Tx
+// does not read its own writes).
+func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, now time.Time) (HitResult, error) {
+	nowMs := now.UnixMilli()
+	today := dayOf(nowMs)
+	traffic := store.RollupKey(site, today, MetricTraffic)
+	var res HitResult
+	sess, ok, err := t.continuedSession(tx, site, p, now)
+	if err != nil {
+		return res, err
+	}
+	if ok {
+		if dayOf(sess.LastHit) != today && !sess.Bot {
+			// First hit of a new day in a session that spans midnight:
+			// count the visitor for today.
+			v, err := getVisitor(tx, sess.Visitor)
+			if err != nil {
+				return res, err
+			}
+			if dayOf(v.LastSeen) != today {
+				tx.Add(traffic, LaneVisitors, 1)
+				v.LastSeen = nowMs
+				tx.Set(store.VisitorKey(v.ID), v.Encode())
+			}
+		}
+		sess.LastHit = max(sess.LastHit, nowMs)
+		sess.Hits++
+		res.CI = p.ci
+	} else {
+		v, isNew, err := t.visitorFor(tx, site, p, nowMs)
+		if err != nil {
+			return res, err
+		}
+		switch {
+		case p.bot:
+			tx.Add(traffic, LaneBotSessions, 1)
+		default:
+			tx.Add(traffic, LaneSessions, 1)
+			if isNew || dayOf(v.LastSeen) != today {
+				tx.Add(traffic, LaneVisitors, 1)
+			}
+			if isNew {
+				tx.Add(traffic, LaneNewVisitors, 1)
+			}
+			tx.Add(store.RollupKey(site, today, MetricChannels), p.src.Channel.lane(), 1)
+		}
+		v.LastSeen = nowMs
+		tx.Set(store.VisitorKey(v.ID), v.Encode())
+		s := p.src
+		sess = store.Session{
+			ID: t.db.NextID(), Visitor: v.ID, Started: nowMs, LastHit: nowMs, Hits: 1,
+			Channel: string(s.Channel), UTMSource: s.UTM.Source, UTMMedium: s.UTM.Medium,
+			UTMCampaign: s.UTM.Campaign, UTMTerm: s.UTM.Term, UTMContent: s.UTM.Content,
+			Click: s.Click, ClickID: s.ClickID, Referrer: s.Referrer, Landing: s.Landing,
+			UserAgent: p.ua, Bot: p.bot,
+		}
+		res.CI = CI{Visitor: v.ID, Session: sess.ID, First: v.Created / 1000}
+		res.NewSession, res.NewVisitor = true, isNew
+	}
+	if sess.Bot {
+		tx.Add(traffic, LaneBotHits, 1)
+	} else {
+		tx.Add(traffic, LaneHits, 1)
+	}
+	res.Hit = t.db.NextID()
+	h := store.Hit{ID: res.Hit, Session: sess.ID, Time: nowMs, URL: p.src.Landing, Title: p.title}
+	tx.Set(store.HitKey(site, sess.ID, h.ID), h.Encode())
+	tx.Set(store.SessionKey(site, sess.ID), sess.Encode())
+	res.Session = sess
+	return res, nil
+}
+
+// continuedSession returns the session the hit continues, if any: the ci's
+// session on this site, of the ci's visitor, by the rule of Continues.
+func (t *Tracker) continuedSession(tx *store.Tx, site uint32, p *pageView, now time.Time) (store.Session, bool, error) {
+	if p.ci.Session == 0 {
+		return store.Session{}, false, nil
+	}
+	b, err := tx.Get(store.SessionKey(site, p.ci.Session))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, false, nil
+	}
+	if err != nil {
+		return store.Session{}, false, fmt.Errorf("read session: %w", err)
+	}
+	s, err := store.DecodeSession(b)
+	if err != nil {
+		return store.Session{}, false, fmt.Errorf("read session %d: %w", p.ci.Session, err)
+	}
+	if s.Visitor != p.ci.Visitor || !Continues(time.UnixMilli(s.LastHit), sessionCampaign(&s), now, p.src.Campaign()) {
+		return store.Session{}, false, nil
+	}
+	return s, true, nil
+}
+
+// visitorFor is the ci's visitor when it is one of this site, else a new
+// visitor (not yet stored).
+func (t *Tracker) visitorFor(tx *store.Tx, site uint32, p *pageView, nowMs int64) (store.Visitor, bool, error) {
+	if p.ci.Visitor != 0 {
+		v, err := getVisitor(tx, p.ci.Visitor)
+		switch {
+		case err == nil && v.Site == site:
+			v.Bot = v.Bot || p.bot
+			return v, false, nil
+		case err != nil && !errors.Is(err, ErrUnknown):
+			return v, false, err
+		}
+	}
+	return store.Visitor{ID: t.db.NextID(), Site: site, Created: nowMs, Bot: p.bot}, true, nil
+}
+
+// getVisitor reads a visitor; ErrUnknown when there is none.
+func getVisitor(tx *store.Tx, id uint64) (store.Visitor, error) {
+	b, err := tx.Get(store.VisitorKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Visitor{}, fmt.Errorf("%w: no visitor %d", ErrUnknown, id)
+	}
+	if err != nil {
+		return store.Visitor{}, fmt.Errorf("read visitor: %w", err)
+	}
+	v, err := store.DecodeVisitor(b)
+	if err != nil {
+		return store.Visitor{}, fmt.Errorf("read visitor %d: %w", id, err)
+	}
+	return v, nil
+}
+
+// siteVisitor reads the ci's visitor and checks that it is of site.
+func siteVisitor(tx *store.Tx, site uint32, ci CI) (store.Visitor, error) {
+	v, err := getVisitor(tx, ci.Visitor)
+	if err != nil {
+		return v, err
+	}
+	if v.Site != site {
+		return v, fmt.Errorf("%w: no visitor %d on this site", ErrUnknown, ci.Visitor)
+	}
+	return v, nil
+}
+
+// siteSession reads the ci's session and checks that it is the ci
+// visitor's.
+func siteSession(tx *store.Tx, site uint32, ci CI) (store.Session, error) {
+	b, err := tx.Get(store.SessionKey(site, ci.Session))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, fmt.Errorf("%w: no session %d on this site", ErrUnknown, ci.Session)
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("read session: %w", err)
+	}
+	s, err := store.DecodeSession(b)
+	if err != nil {
+		return s, fmt.Errorf("read session %d: %w", ci.Session, err)
+	}
+	if s.Visitor != ci.Visitor {
+		return s, fmt.Errorf("%w: session %d is not visitor %d's", ErrUnknown, ci.Session, ci.Visitor)
+	}
+	return s, nil
+}
+
+// sessionCampaign is the campaign identity a session started with.
+func sessionCampaign(s *store.Session) Campaign {
+	return Campaign{
+		UTM:   UTM{Source: s.UTMSource, Medium: s.UTMMedium, Campaign: s.UTMCampaign, Term: s.UTMTerm, Content: s.UTMContent},
+		Click: s.Click, ClickID: s.ClickID,
+	}
+}
+
+// dayOf is the UTC day number (days since 1970-01-01) of a Unix millisecond.
+func dayOf(ms int64) uint32 {
+	if ms < 0 {
+		return 0
+	}
+	return uint32(ms / (24 * 3600 * 1000))
+}
+
+// EventIn is one Comagic.trackEvent call.
+type EventIn struct {
+	Hit      uint64 // the page view it happened on, a hit of the ci's session
+	Category string // required
+	Action   string // required
+	Name     string
+	Value    string
+}
+
+// Event records a custom event on a hit of the ci's session and returns
+// its id.
+func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn) (uint64, error) {
+	if strings.TrimSpace(in.Category) == "" || strings.TrimSpace(in.Action) == "" {
+		return 0, invalid("event category (c) and action (a) are required")
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"c", in.Category, MaxEventCategory}, {"a", in.Action, MaxEventCategory}, {"n", in.Name, MaxEventName}, {"v", in.Value, MaxEventValue}} {
+		if err := checkText(f.name, f.v, f.max); err != nil {
+			return 0, err
+		}
+	}
+	if in.Hit == 0 || in.Hit > maxID {
+		return 0, invalid("hi (the hit id) is required")
+	}
+	now := t.now().UnixMilli()
+	var id uint64
+	err := t.db.Update(ctx, func(tx *store.Tx) error {
+		s, err := siteSession(tx, site.ID, ci)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Get(store.HitKey(site.ID, s.ID, in.Hit)); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: hi %d is no hit of session %d", ErrUnknown, in.Hit, s.ID)
+		} else if err != nil {
+			return fmt.Errorf("read hit: %w", err)
+		}
+		id = t.db.NextID()
+		ev := store.Event{ID: id, Session: s.ID, Hit: in.Hit, Time: now,
+			Category: in.Category, Action: in.Action, Name: in.Name, Value: in.Value}
+		tx.Set(store.EventKey(site.ID, s.ID, id), ev.Encode())
+		s.Events++
+		tx.Set(store.SessionKey(site.ID, s.ID), s.Encode())
+		lane := LaneEvents
+		if s.Bot {
+			lane = LaneBotEvents
+		}
+		tx.Add(store.RollupKey(site.ID, dayOf(now), MetricTraffic), lane, 1)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record event: %w", err)
+	}
+	return id, nil
+}
+
+// Info is what Comagic.addVisitorInfo (and /vc/s/) tells about a visitor.
+type Info struct {
+	Name  string // replaces the visitor's name
+	Phone string // added to the visitor's phones, normalised
+	Email string // added to the visitor's emails, lower case
+}
+
+// AddInfo stores what in tells about the ci's visitor: the name replaces
+// the old one, phone and email join the visitor's sets (deduplicated). At
+// least one field must be given.
+func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info) error {
+	name := strings.TrimSpace(in.Name)
+	if err := checkText("name", name, MaxName); err != nil {
+		return err
+	}
+	var phone, email string
+	var err error
+	if strings.TrimSpace(in.Phone) != "" {
+		if phone, err = NormalizePhone(in.Phone); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(in.Email) != "" {
+		if email, err = NormalizeEmail(in.Email); err != nil {
+			return err
+		}
+	}
+	if name == "" && phone == "" && email == "" {
+		return invalid("give at least one of name, phone, email")
+	}
+	err = t.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := siteVisitor(tx, site.ID, ci)
+		if err != nil {
+			return err
+		}
+		if name != "" {
+			v.Name = name
+		}
+		if v.Phones, err = addUnique(v.Phones, phone, MaxPhones, "phones"); err != nil {
+			return err
+		}
+		if v.Emails, err = addUnique(v.Emails, email, MaxEmails, "emails"); err != nil {
+			return err
+		}
+		tx.Set(store.VisitorKey(v.ID), v.Encode())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add visitor info: %w", err)
+	}
+	return nil
+}
+
+// addUnique adds s to set unless it is empty or there already.
+func addUnique(set []string, s string, limit int, what string) ([]string, error) {
+	if s == "" {
+		return set, nil
+	}
+	for _, x := range set {
+		if x == s {
+			return set, nil
+		}
+	}
+	if len(set) >= limit {
+		return set, invalid("the visitor has %d %s already, the most kept", limit, what)
+	}
+	return append(set, s), nil
+}
+
+func checkPropertyName(name string) error {
+	if name == "" {
+		return invalid("the property name is required")
+	}
+	return checkText("name", name, MaxPropertyName)
+}
+
+// SetProperty sets a property of the ci's visitor (Comagic.setProperty); a
+// property set without a value has the value "".
+func (t *Tracker) SetProperty(ctx context.Context, site *store.Site, ci CI, name, value string) error {
+	if err := checkPropertyName(name); err != nil {
+		return err
+	}
+	if err := checkText("value", value, MaxPropertyValue); err != nil {
+		return err
+	}
+	now := t.now().UnixMilli()
+	err := t.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := siteVisitor(tx, site.ID, ci)
+		if err != nil {
+			return err
+		}
+		key := store.PropertyKey(v.ID, name)
+		_, err = tx.Get(key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if v.Properties >= MaxProperties {
+				return invalid("the visitor has %d properties already, the most kept", MaxProperties)
+			}
+			v.Properties++
+			tx.Set(store.VisitorKey(v.ID), v.Encode())
+		case err != nil:
+			return fmt.Errorf("read property: %w", err)
+		}
+		p := store.Property{Value: value, Updated: now}
+		tx.Set(key, p.Encode())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set property: %w", err)
+	}
+	return nil
+}
+
+// DeleteProperty removes a property of the ci's visitor; removing one that
+// is not set does nothing.
+func (t *Tracker) DeleteProperty(ctx context.Context, site *store.Site, ci CI, name string) error {
+	if err := checkPropertyName(name); err != nil {
+		return err
+	}
+	err := t.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := siteVisitor(tx, site.ID, ci)
+		if err != nil {
+			return err
+		}
+		key := store.PropertyKey(v.ID, name)
+		_, err = tx.Get(key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read property: %w", err)
+		}
+		tx.Delete(key)
+		if v.Properties > 0 {
+			v.Properties--
+		}
+		tx.Set(store.VisitorKey(v.ID), v.Encode())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete property: %w", err)
+	}
+	return nil
+}
+
+// Property returns the value of a property of the ci's visitor; ok is
+// false when it is not set (or the ci names no visitor of site).
+func (t *Tracker) Property(site *store.Site, ci CI, name string) (value string, ok bool, err error) {
+	if err := checkPropertyName(name); err != nil {
+		return "", false, err
+	}
+	vb, err := t.db.Get(store.VisitorKey(ci.Visitor))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("get property: %w", err)
+	}
+	if v, err := store.DecodeVisitor(vb); err != nil {
+		return "", false, fmt.Errorf("get property: %w", err)
+	} else if v.Site != site.ID {
+		return "", false, nil
+	}
+	b, err := t.db.Get(store.PropertyKey(ci.Visitor, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("get property: %w", err)
+	}
+	p, err := store.DecodeProperty(b)
+	if err != nil {
+		return "", false, fmt.Errorf("get property: %w", err)
+	}
+	return p.Value, true, nil
+}
+
+// VisitorSite returns the id of the site a visitor belongs to; ErrUnknown
+// when there is no such visitor.
+func (t *Tracker) VisitorSite(visitor uint64) (uint32, error) {
+	b, err := t.db.Get(store.VisitorKey(visitor))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, fmt.Errorf("%w: no visitor %d", ErrUnknown, visitor)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("visitor site: %w", err)
+	}
+	v, err := store.DecodeVisitor(b)
+	if err != nil {
+		return 0, fmt.Errorf("visitor site: %w", err)
+	}
+	return v.Site, nil
+}
