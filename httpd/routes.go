@@ -37,6 +37,12 @@ func (s *Server) publicRoutes() *router {
 	r.page("GET", "/sites", s.authed(s.sitesPage))
 	r.page("POST", "/sites", s.authed(s.addSite))
 	r.page("GET", "/sites/*", s.authed(s.sitePage))
+	r.page("GET", "/sites/*/leads", s.authed(s.leadsPage))
+	r.page("GET", "/sites/*/leads.csv", s.authed(s.leadsCSV))
+	r.page("GET", "/sites/*/webhooks", s.authed(s.webhooksPage))
+	r.page("POST", "/sites/*/webhooks", s.authed(s.addWebhook))
+	r.page("POST", "/sites/*/webhooks/remove", s.authed(s.removeWebhook))
+	r.page("POST", "/sites/*/webhooks/resend", s.authed(s.resendDelivery))
 	return r
 }
 
@@ -50,6 +56,9 @@ func (s *Server) adminRoutes() *router {
 	r.api("POST", "/admin/users", s.adminAddUser)
 	r.api("POST", "/admin/users/password", s.adminSetPassword)
 	r.api("POST", "/admin/tokens", s.adminAddToken)
+	r.api("GET", "/admin/webhooks", s.adminListWebhooks)
+	r.api("POST", "/admin/webhooks", s.adminAddWebhook)
+	r.api("POST", "/admin/webhooks/remove", s.adminRemoveWebhook)
 	return r
 }
 

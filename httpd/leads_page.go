@@ -1,0 +1,175 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/leads"
+	"appliance/store"
+)
+
+// maxLeadsShown bounds the leads page; the CSV export has them all.
+const maxLeadsShown = 500
+
+// leadFilterForm is the leads filter as the form shows it.
+type leadFilterForm struct {
+	From, To, Form, Sale string
+	HasPhone             bool
+	Query                string // the filter as a query string, for the CSV link
+}
+
+// leadFilter reads the filter of the leads page and export from the query:
+// from and to are days (YYYY-MM-DD, UTC, both included), form an exact
+// form name, phone=1 only leads with a phone, sale=yes|no.
+func leadFilter(args *fasthttp.Args) (leads.Filter, leadFilterForm, error) {
+	ff := leadFilterForm{From: string(args.Peek("from")), To: string(args.Peek("to")),
+		Form: string(args.Peek("form")), Sale: string(args.Peek("sale")), HasPhone: string(args.Peek("phone")) == "1"}
+	f := leads.Filter{FormName: ff.Form, HasPhone: ff.HasPhone, Sale: ff.Sale}
+	var err error
+	if ff.From != "" {
+		if f.From, err = time.Parse(time.DateOnly, ff.From); err != nil {
+			return f, ff, errorf(fasthttp.StatusBadRequest, "From must be a date like 2026-11-26.")
+		}
+	}
+	if ff.To != "" {
+		if f.To, err = time.Parse(time.DateOnly, ff.To); err != nil {
+			return f, ff, errorf(fasthttp.StatusBadRequest, "To must be a date like 2026-11-26.")
+		}
+		f.To = f.To.AddDate(0, 0, 1)
+	}
+	if ff.Sale != "" && ff.Sale != "yes" && ff.Sale != "no" {
+		return f, ff, errorf(fasthttp.StatusBadRequest, "Sale must be yes, no or empty.")
+	}
+	q := fasthttp.AcquireArgs()
+	defer fasthttp.ReleaseArgs(q)
+	for _, kv := range [][2]string{{"from", ff.From}, {"to", ff.To}, {"form", ff.Form}, {"sale", ff.Sale}} {
+		if kv[1] != "" {
+			q.Add(kv[0], kv[1])
+		}
+	}
+	if ff.HasPhone {
+		q.Add("phone", "1")
+	}
+	ff.Query = q.String()
+	return f, ff, nil
+}
+
+// leadRow is a lead as the leads page shows it.
+type leadRow struct {
+	leads.View
+	Time string
+	Cost string
+}
+
+type leadsData struct {
+	Site   *store.Site
+	Leads  []leadRow
+	Filter leadFilterForm
+	More   bool // the list was cut at maxLeadsShown
+	Max    int
+}
+
+// leadsPage is GET /sites/KEY/leads: the site's leads, newest first.
+func (s *Server) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	f, ff, err := leadFilter(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	d := leadsData{Site: site, Filter: ff, Max: maxLeadsShown}
+	err = leads.List(ctx, s.db, site.ID, f, maxLeadsShown+1, func(l store.Lead) bool {
+		if len(d.Leads) == maxLeadsShown {
+			d.More = true
+			return false
+		}
+		row := leadRow{View: leads.ViewOf(&l), Time: time.UnixMilli(l.Time).UTC().Format("2006-01-02 15:04:05")}
+		if row.SaleCost != nil {
+			row.Cost = *row.SaleCost
+		}
+		d.Leads = append(d.Leads, row)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return s.render(ctx, fasthttp.StatusOK, "leads", view{Title: "Leads · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
+}
+
+// leadsCSVHeader names the export's columns.
+func leadsCSVHeader() []string {
+	return []string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
+		"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id",
+		"channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click", "referrer", "landing_page"}
+}
+
+// leadsCSV is GET /sites/KEY/leads.csv: every lead the filter selects,
+// newest first, for a spreadsheet (UTF-8 with a byte-order mark, which
+// Excel needs to read it as UTF-8).
+func (s *Server) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	f, _, err := leadFilter(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff")
+	w := csv.NewWriter(&buf)
+	w.Write(leadsCSVHeader())
+	err = leads.List(ctx, s.db, site.ID, f, 0, func(l store.Lead) bool {
+		w.Write(leadCSVRow(&l))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	w.Flush()
+	ctx.SetContentType("text/csv; charset=utf-8")
+	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="leads-%s-%s.csv"`, site.Key, time.Now().UTC().Format("2006-01-02")))
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetBody(buf.Bytes())
+	return nil
+}
+
+func leadCSVRow(l *store.Lead) []string {
+	u := func(v uint64) string {
+		if v == 0 {
+			return ""
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	cost := ""
+	if l.IsSale && l.SaleCost != 0 {
+		cost = leads.FormatCost(l.SaleCost)
+	}
+	row := []string{u(l.ID), time.UnixMilli(l.Time).UTC().Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
+		l.PhoneRaw, l.Message, strconv.FormatBool(l.IsSale), cost, u(l.GroupID), l.FormName, l.PageURL,
+		u(l.Visitor), u(l.Session), u(l.Hit), l.Channel, l.UTMSource, l.UTMMedium, l.UTMCampaign, l.UTMTerm,
+		l.UTMContent, l.Click, l.Referrer, l.Landing}
+	for i, c := range row {
+		row[i] = csvSafe(c)
+	}
+	return row
+}
+
+// csvSafe defuses a cell a spreadsheet would run as a formula (CSV
+// injection): one that starts with = + - @, a tab or a carriage return
+// gets a leading apostrophe, which spreadsheets show as text.
+func csvSafe(c string) string {
+	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		return "'" + c
+	}
+	return c
+}

@@ -1,0 +1,312 @@
+package httpd
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/webhooks"
+	"appliance/store"
+)
+
+// maxDeliveriesShown bounds the delivery log on the webhooks page.
+const maxDeliveriesShown = 100
+
+// endpointRow is an endpoint as the page shows it: never its secret.
+type endpointRow struct {
+	ID      uint64
+	URL     string
+	Events  string
+	Created string
+	Hint    string // the secret's last four characters
+}
+
+// attemptRow is one attempt of a delivery.
+type attemptRow struct {
+	Time, Status, Error, Duration string
+}
+
+// deliveryRow is a delivery as the log shows it.
+type deliveryRow struct {
+	ID       uint64
+	Event    string
+	EventID  uint64
+	URL      string
+	State    string
+	Attempts uint32
+	Created  string
+	Next     string // next attempt, while pending
+	Last     *attemptRow
+	Recent   []attemptRow // newest first
+}
+
+type kindBox struct {
+	Kind    string
+	Checked bool
+}
+
+type webhooksData struct {
+	Site       *store.Site
+	Endpoints  []endpointRow
+	Deliveries []deliveryRow
+	Kinds      []kindBox
+	URL        string
+	NewSecret  string // shown once, right after adding
+	NewURL     string
+}
+
+func fmtTime(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05")
+}
+
+func (s *Server) webhooksData(ctx *fasthttp.RequestCtx, site *store.Site) (webhooksData, error) {
+	d := webhooksData{Site: site}
+	for _, k := range webhooks.Kinds() {
+		d.Kinds = append(d.Kinds, kindBox{Kind: string(k), Checked: k == webhooks.KindLead})
+	}
+	eps, err := s.hooks.Endpoints(site.ID)
+	if err != nil {
+		return d, err
+	}
+	for _, ep := range eps {
+		d.Endpoints = append(d.Endpoints, endpointRow{ID: ep.ID, URL: ep.URL, Events: strings.Join(ep.Events, ", "),
+			Created: fmtTime(ep.Created), Hint: "…" + ep.Secret[max(0, len(ep.Secret)-4):]})
+	}
+	log, err := s.hooks.Deliveries(ctx, site.ID, maxDeliveriesShown)
+	if err != nil {
+		return d, err
+	}
+	for _, dl := range log {
+		row := deliveryRow{ID: dl.ID, Event: dl.Event, EventID: dl.EventID, URL: dl.URL, Attempts: dl.Attempts,
+			Created: fmtTime(dl.Created)}
+		switch dl.State {
+		case store.DeliveryPending:
+			row.State, row.Next = "pending", fmtTime(dl.Due)
+			if dl.Attempts > 0 {
+				row.State = "retrying"
+			}
+		case store.DeliveryDelivered:
+			row.State = "delivered"
+		case store.DeliveryDropped:
+			row.State = "dropped"
+		}
+		for _, a := range slices.Backward(dl.Recent) {
+			ar := attemptRow{Time: fmtTime(a.Time), Error: a.Error, Duration: strconv.FormatInt(a.Duration, 10) + " ms"}
+			if a.Status != 0 {
+				ar.Status = strconv.Itoa(a.Status)
+			}
+			row.Recent = append(row.Recent, ar)
+		}
+		if len(row.Recent) > 0 {
+			row.Last = &row.Recent[0]
+		}
+		d.Deliveries = append(d.Deliveries, row)
+	}
+	return d, nil
+}
+
+// webhooksPage is GET /sites/KEY/webhooks: endpoints and the delivery log.
+func (s *Server) webhooksPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := s.webhooksData(ctx, site)
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Webhooks · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d}
+	switch string(ctx.QueryArgs().Peek("done")) {
+	case "removed":
+		v.Flash = "Endpoint removed."
+	case "resent":
+		v.Flash = "Queued to be sent again."
+	}
+	return s.render(ctx, fasthttp.StatusOK, "webhooks", v)
+}
+
+// addWebhook is POST /sites/KEY/webhooks. The page it answers shows the
+// secret, once.
+func (s *Server) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	var kinds []webhooks.Kind
+	for _, k := range args.PeekMulti("events") {
+		kinds = append(kinds, webhooks.Kind(k))
+	}
+	ep, addErr := s.hooks.Add(ctx, site.ID, string(args.Peek("url")), string(args.Peek("secret")), kinds)
+	if addErr != nil && !errors.Is(addErr, webhooks.ErrInvalid) {
+		return addErr
+	}
+	d, err := s.webhooksData(ctx, site)
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Webhooks · " + site.Name, User: &who.user, CSRF: who.session.CSRF}
+	status := fasthttp.StatusOK
+	if addErr != nil {
+		status, v.Error = fasthttp.StatusBadRequest, invalidEndpoint(addErr)
+		d.URL = string(args.Peek("url"))
+		for i := range d.Kinds {
+			d.Kinds[i].Checked = slices.Contains(kinds, webhooks.Kind(d.Kinds[i].Kind))
+		}
+	} else {
+		d.NewSecret, d.NewURL = ep.Secret, ep.URL
+		v.Flash = "Endpoint added."
+	}
+	v.Data = d
+	return s.render(ctx, status, "webhooks", v)
+}
+
+// invalidEndpoint is the reason of a webhooks.ErrInvalid, for the user.
+func invalidEndpoint(err error) string {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, webhooks.ErrInvalid.Error()+": "); ok {
+		msg = after
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:]
+}
+
+// postedID reads the id field of a dashboard form.
+func postedID(ctx *fasthttp.RequestCtx) (uint64, error) {
+	id, err := strconv.ParseUint(string(ctx.PostArgs().Peek("id")), 10, 64)
+	if err != nil {
+		return 0, errorf(fasthttp.StatusBadRequest, "No such item.")
+	}
+	return id, nil
+}
+
+// removeWebhook is POST /sites/KEY/webhooks/remove.
+func (s *Server) removeWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := postedID(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.hooks.Remove(ctx, site.ID, id); err != nil {
+		if errors.Is(err, webhooks.ErrNotFound) {
+			return errorf(fasthttp.StatusNotFound, "No such endpoint; it may have been removed already.")
+		}
+		return err
+	}
+	ctx.Redirect("/sites/"+site.Key+"/webhooks?done=removed", fasthttp.StatusSeeOther)
+	return nil
+}
+
+// resendDelivery is POST /sites/KEY/webhooks/resend: "send again".
+func (s *Server) resendDelivery(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := postedID(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.hooks.Resend(ctx, site.ID, id); err != nil {
+		if errors.Is(err, webhooks.ErrNotFound) {
+			return errorf(fasthttp.StatusNotFound, "No such delivery.")
+		}
+		return err
+	}
+	ctx.Redirect("/sites/"+site.Key+"/webhooks?done=resent", fasthttp.StatusSeeOther)
+	return nil
+}
+
+// EndpointInfo is a webhook endpoint as the admin API and CLI show it; the
+// secret only in the answer to adding it.
+type EndpointInfo struct {
+	ID      uint64    `json:"id"`
+	URL     string    `json:"url"`
+	Events  []string  `json:"events"`
+	Secret  string    `json:"secret,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+func (s *Server) adminSite(key string) (*store.Site, error) {
+	site, err := s.sites.ByKey(key)
+	if err != nil {
+		return nil, errorf(fasthttp.StatusNotFound, "no site with key %q (appliance site list)", key)
+	}
+	return site, nil
+}
+
+func (s *Server) adminAddWebhook(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		Site   string   `json:"site_key"`
+		URL    string   `json:"url"`
+		Secret string   `json:"secret"`
+		Events []string `json:"events"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.adminSite(in.Site)
+	if err != nil {
+		return err
+	}
+	var kinds []webhooks.Kind
+	for _, e := range in.Events {
+		kinds = append(kinds, webhooks.Kind(e))
+	}
+	ep, err := s.hooks.Add(ctx, site.ID, in.URL, in.Secret, kinds)
+	if errors.Is(err, webhooks.ErrInvalid) {
+		return errorf(fasthttp.StatusBadRequest, "%s", invalidEndpoint(err))
+	}
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, EndpointInfo{ID: ep.ID, URL: ep.URL, Events: ep.Events, Secret: ep.Secret, Created: time.UnixMilli(ep.Created).UTC()})
+	return nil
+}
+
+func (s *Server) adminListWebhooks(ctx *fasthttp.RequestCtx) error {
+	site, err := s.adminSite(string(ctx.QueryArgs().Peek("site")))
+	if err != nil {
+		return err
+	}
+	eps, err := s.hooks.Endpoints(site.ID)
+	if err != nil {
+		return err
+	}
+	out := []EndpointInfo{}
+	for _, ep := range eps {
+		out = append(out, EndpointInfo{ID: ep.ID, URL: ep.URL, Events: ep.Events, Created: time.UnixMilli(ep.Created).UTC()})
+	}
+	writeOK(ctx, out)
+	return nil
+}
+
+func (s *Server) adminRemoveWebhook(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		Site string `json:"site_key"`
+		ID   uint64 `json:"id"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.adminSite(in.Site)
+	if err != nil {
+		return err
+	}
+	if err := s.hooks.Remove(ctx, site.ID, in.ID); errors.Is(err, webhooks.ErrNotFound) {
+		return errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+	} else if err != nil {
+		return err
+	}
+	writeOK(ctx, map[string]uint64{"id": in.ID})
+	return nil
+}
