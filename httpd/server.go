@@ -184,6 +184,26 @@ func (s *Server) httpServer(h fasthttp.RequestHandler, name string) *fasthttp.Se
 		NoDefaultServerHeader: true,
 		CloseOnShutdown:       true,
 		Logger:                fasthttpLogger{s.log},
+		ErrorHandler:          s.requestError,
+	}
+}
+
+// requestError answers a request fasthttp could not read, in the one JSON
+// error shape.
+func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.writeJSONError(ctx, errorf(fasthttp.StatusRequestEntityTooLarge, "request body too large (limit %d bytes)", maxBodySize))
+	case errors.As(err, &small):
+		s.writeJSONError(ctx, errorf(fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large (limit %d bytes)", maxHeaderBytes))
+	default:
+		var te interface{ Timeout() bool }
+		if errors.As(err, &te) && te.Timeout() {
+			s.writeJSONError(ctx, errorf(fasthttp.StatusRequestTimeout, "request timed out"))
+			return
+		}
+		s.writeJSONError(ctx, errorf(fasthttp.StatusBadRequest, "cannot read request: %v", err))
 	}
 }
 

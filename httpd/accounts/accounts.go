@@ -86,7 +86,7 @@ func CheckPassword(hash, pw string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return false, ErrHashFormat
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 1<<20 || t > 16 || p == 0 {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 64*1024 || t == 0 || t > 10 || p == 0 {
 		return false, ErrHashFormat
 	}
 	b64 := base64.RawStdEncoding

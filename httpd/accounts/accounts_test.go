@@ -1,0 +1,127 @@
+package accounts
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/store"
+)
+
+func openDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestPasswordHash(t *testing.T) {
+	h := HashPassword("a long passphrase")
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q", h)
+	}
+	if ok, err := CheckPassword(h, "a long passphrase"); !ok || err != nil {
+		t.Fatalf("right password: %v %v", ok, err)
+	}
+	if ok, _ := CheckPassword(h, "a long passphrasE"); ok {
+		t.Fatal("wrong password accepted")
+	}
+	if h == HashPassword("a long passphrase") {
+		t.Fatal("no salt")
+	}
+}
+
+func TestSetupLoginSessionLogout(t *testing.T) {
+	ctx := context.Background()
+	a := New(openDB(t))
+	if has, _ := a.HasUsers(ctx); has {
+		t.Fatal("fresh store has users")
+	}
+	setup, err := a.NewSetupToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.CompleteSetup(ctx, "wrong", "o@example.com", "long enough pw"); err != ErrSetupUsed {
+		t.Fatalf("wrong setup token: %v", err)
+	}
+	if _, _, err := a.CompleteSetup(ctx, setup, "o@example.com", "short"); err == nil {
+		t.Fatal("short password accepted")
+	}
+	cookie, sess, err := a.CompleteSetup(ctx, setup, "O@Example.com", "long enough pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.CompleteSetup(ctx, setup, "x@example.com", "long enough pw"); err != ErrSetupUsed {
+		t.Fatalf("setup token reused: %v", err)
+	}
+	got, u, err := a.Session(cookie)
+	if err != nil || u.Role != RoleOwner || u.Email != "o@example.com" || got.CSRF != sess.CSRF {
+		t.Fatalf("session %+v %+v %v", got, u, err)
+	}
+	if _, _, err := a.Login(ctx, "o@example.com", "wrong password"); err != ErrBadLogin {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, _, err := a.Login(ctx, "nobody@example.com", "long enough pw"); err != ErrBadLogin {
+		t.Fatalf("unknown user: %v", err)
+	}
+	if err := a.Logout(ctx, cookie); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Session(cookie); err != ErrNoSession {
+		t.Fatalf("after logout: %v", err)
+	}
+	// Sessions expire.
+	cookie, _, _ = a.Login(ctx, "o@example.com", "long enough pw")
+	a.now = func() time.Time { return time.Now().Add(SessionTTL + time.Minute) }
+	if _, _, err := a.Session(cookie); err != ErrNoSession {
+		t.Fatalf("expired session: %v", err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	a := New(openDB(t))
+	tok, err := a.CreateToken(ctx, "pbx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.CheckToken(tok); err != nil || got.Name != "pbx" {
+		t.Fatalf("token: %+v %v", got, err)
+	}
+	for _, bad := range []string{"", "apl_nope", tok[:len(tok)-1], "Bearer " + tok} {
+		if _, err := a.CheckToken(bad); err != ErrNoToken {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func FuzzCheckPassword(f *testing.F) {
+	f.Add(HashPassword("pw"), "pw")
+	f.Add("$argon2id$v=19$m=1,t=1,p=1$$", "")
+	f.Add("$bcrypt$", "x")
+	f.Fuzz(func(t *testing.T, hash, pw string) {
+		if len(hash) > 200 {
+			return
+		}
+		CheckPassword(hash, pw) // never panics; absurd parameters are refused
+	})
+}
+
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{"a@b.c", "A@B.C ", "<a@b.c>", "a", "a@b@c", "\"x y\"@z.com"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		e, err := NormalizeEmail(in)
+		if err != nil {
+			return
+		}
+		if again, err := NormalizeEmail(e); err != nil || again != e {
+			t.Fatalf("%q → %q → %q %v", in, e, again, err)
+		}
+	})
+}

@@ -1,0 +1,185 @@
+package httpd_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/httpd"
+	"appliance/httpd/httpdtest"
+)
+
+func noRedirect(jar http.CookieJar) *http.Client {
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func TestDashboardNeedsLogin(t *testing.T) {
+	srv := httpdtest.Start(t)
+	c := noRedirect(nil)
+	for _, p := range []string{"sites", "sites/abc"} {
+		resp, err := c.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "/login") {
+			t.Errorf("/%s: %d → %q, want a redirect to /login", p, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
+
+func TestFormsNeedCSRF(t *testing.T) {
+	srv := httpdtest.Start(t)
+	c := srv.Client(t)
+	resp, err := c.PostForm(srv.URL+"sites", url.Values{"name": {"x"}, "domain": {"x.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("POST /sites without csrf: %d", resp.StatusCode)
+	}
+	if n := len(srv.HTTP.Sites().List()); n != 0 {
+		t.Fatalf("a site was added without CSRF token: %d", n)
+	}
+	csrf := srv.FormToken(t, c, "/sites")
+	resp, err = c.PostForm(srv.URL+"sites", url.Values{"csrf": {csrf}, "name": {"x"}, "domain": {"x.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(srv.HTTP.Sites().List()) != 1 {
+		t.Fatalf("POST /sites with csrf: %d", resp.StatusCode)
+	}
+	// Sign-in forms use a double-submit cookie: no cookie, no sign-in.
+	resp, err = noRedirect(nil).PostForm(srv.URL+"login", url.Values{"csrf": {"forged"}, "email": {"owner@example.com"}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("login with a forged csrf: %d", resp.StatusCode)
+	}
+}
+
+func TestBadSiteInputIsShownAndNothingStored(t *testing.T) {
+	srv := httpdtest.Start(t)
+	c := srv.Client(t)
+	csrf := srv.FormToken(t, c, "/sites")
+	resp, err := c.PostForm(srv.URL+"sites", url.Values{"csrf": {csrf}, "name": {"Shop"}, "domain": {"not a domain!"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || len(srv.HTTP.Sites().List()) != 0 {
+		t.Fatalf("bad domain: status %d, sites %d", resp.StatusCode, len(srv.HTTP.Sites().List()))
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	srv := httpdtest.Start(t)
+	srv.Owner(t)
+	jar, _ := cookiejar.New(nil)
+	c := noRedirect(jar)
+	var last int
+	for i := 0; i < 12; i++ {
+		resp, err := c.Get(srv.URL + "login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		csrf := jarCookie(jar, srv.URL, "apl_csrf")
+		resp, err = c.PostForm(srv.URL+"login", url.Values{"csrf": {csrf}, "email": {"owner@example.com"}, "password": {"wrong guess " + string(rune('a'+i))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		last = resp.StatusCode
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("12th wrong password in a minute: status %d, want 429", last)
+	}
+	// Even the right password is refused while limited.
+	resp, err := c.PostForm(srv.URL+"login", url.Values{"csrf": {jarCookie(jar, srv.URL, "apl_csrf")}, "email": {"owner@example.com"}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("right password while limited: %d", resp.StatusCode)
+	}
+}
+
+func jarCookie(jar http.CookieJar, base, name string) string {
+	u, _ := url.Parse(base)
+	for _, c := range jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	kb, _ := x509.MarshalECPrivateKey(key)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestTLSAndSecureCookies(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.TLSCert, o.TLSKey = certFile, keyFile
+		o.PublicURL = strings.Replace(o.PublicURL, "http://", "https://", 1)
+	})
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(srv.URL + "login")
+	if err != nil {
+		t.Fatalf("https: %v", err)
+	}
+	resp.Body.Close()
+	var found bool
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "apl_csrf" {
+			found = true
+			if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+				t.Errorf("cookie %+v: want Secure, HttpOnly, SameSite=Lax", ck)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no form cookie set")
+	}
+}

@@ -1,0 +1,107 @@
+package sites
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"appliance/store"
+)
+
+func openDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestCreateAndReload(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	r, err := Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.Create(ctx, " Shop ", []string{"https://Shop.Example.com:8443/path", "www.shop.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.Create(ctx, "Blog", []string{"blog.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != 1 || b.ID != 2 || !ValidKey(a.Key) || a.Key == b.Key || len(a.Secret) != 32 {
+		t.Fatalf("sites %+v %+v", a, b)
+	}
+	if got, want := strings.Join(a.Domains, ","), "shop.example.com,www.shop.example.com"; got != want || a.Name != "Shop" {
+		t.Fatalf("domains %q name %q", got, a.Name)
+	}
+	r2, err := Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r2.ByKey(b.Key)
+	if err != nil || got.ID != b.ID || string(got.Secret) != string(b.Secret) {
+		t.Fatalf("reloaded %+v %v", got, err)
+	}
+	if list := r2.List(); len(list) != 2 || list[0].ID != 1 {
+		t.Fatalf("list %+v", list)
+	}
+	if _, err := r2.ByKey("nope"); err != ErrNotFound {
+		t.Fatalf("unknown key: %v", err)
+	}
+}
+
+func TestCreateRefusesBadInput(t *testing.T) {
+	r, _ := Open(context.Background(), openDB(t))
+	for _, c := range []struct {
+		name    string
+		domains []string
+	}{{"", []string{"a.com"}}, {"x", nil}, {"x", []string{"bad domain"}}, {strings.Repeat("n", 101), []string{"a.com"}}} {
+		if _, err := r.Create(context.Background(), c.name, c.domains); err == nil {
+			t.Errorf("%q %q accepted", c.name, c.domains)
+		}
+	}
+	if len(r.List()) != 0 {
+		t.Fatal("a refused site was stored")
+	}
+}
+
+func TestCredentialKey(t *testing.T) {
+	s := &store.Site{Key: "k", Secret: []byte("secret")}
+	k := CredentialKey(s, 17, 255)
+	if len(k) != 32 || !CheckCredentialKey(s, 17, 255, k) {
+		t.Fatalf("key %q", k)
+	}
+	for _, bad := range []struct{ v, s uint64 }{{18, 255}, {17, 256}} {
+		if CheckCredentialKey(s, bad.v, bad.s, k) {
+			t.Errorf("key valid for %v", bad)
+		}
+	}
+	other := &store.Site{Key: "k", Secret: []byte("other")}
+	if CheckCredentialKey(other, 17, 255, k) {
+		t.Error("key valid under another secret")
+	}
+}
+
+func FuzzNormalizeDomain(f *testing.F) {
+	for _, s := range []string{"example.com", "https://A.b/c?d", "x:80", "", "..", "пример.рф", "a..b", strings.Repeat("a", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		d, err := NormalizeDomain(in)
+		if err != nil {
+			return
+		}
+		again, err := NormalizeDomain(d)
+		if err != nil || again != d {
+			t.Fatalf("%q → %q → %q, %v", in, d, again, err)
+		}
+		if d == "" || len(d) > 253 || strings.ContainsAny(d, "/:?# ") {
+			t.Fatalf("%q normalised to %q", in, d)
+		}
+	})
+}
