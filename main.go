@@ -63,7 +63,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
-		userCmd(stdout), tokenCmd(stdout), versionCmd(stdout))
+		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), versionCmd(stdout))
 	return root
 }
 
@@ -257,6 +257,57 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 	_ = addCmd.MarkFlagRequired("name")
 	bindEnv(addCmd)
 	cmd.AddCommand(addCmd)
+	return cmd
+}
+
+func webhookCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "webhook", Short: "Send a site's leads and callbacks to your CRM or PBX as signed JSON"}
+	var add WebhookAddOptions
+	addCmd := &cobra.Command{
+		Use:   "add",
+		Short: "Add a webhook endpoint to a site and print its secret (shown once)",
+		Example: `  appliance webhook add --site KEY --url https://crm.example.com/hooks/appliance
+  appliance webhook add --site KEY --url https://pbx.example.com/cb --events lead,callback --secret "$SECRET"`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runWebhookAdd(c.Context(), add, stdout) },
+	}
+	dataFlag(addCmd, &add.Data)
+	addCmd.Flags().StringVar(&add.Site, "site", "", "site key (required)")
+	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs (required)")
+	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call, chat")
+	addCmd.Flags().StringVar(&add.Secret, "secret", "", "signing secret; empty: generate one")
+	_ = addCmd.MarkFlagRequired("site")
+	_ = addCmd.MarkFlagRequired("url")
+	bindEnv(addCmd)
+
+	var list WebhookOptions
+	listCmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List a site's webhook endpoints",
+		Example: `  appliance webhook list --site KEY`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runWebhookList(c.Context(), list, stdout) },
+	}
+	dataFlag(listCmd, &list.Data)
+	listCmd.Flags().StringVar(&list.Site, "site", "", "site key (required)")
+	_ = listCmd.MarkFlagRequired("site")
+	bindEnv(listCmd)
+
+	var rm WebhookOptions
+	rmCmd := &cobra.Command{
+		Use:     "remove",
+		Short:   "Remove a webhook endpoint (its undelivered deliveries are dropped)",
+		Example: `  appliance webhook remove --site KEY --id 42`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runWebhookRemove(c.Context(), rm, stdout) },
+	}
+	dataFlag(rmCmd, &rm.Data)
+	rmCmd.Flags().StringVar(&rm.Site, "site", "", "site key (required)")
+	rmCmd.Flags().Uint64Var(&rm.ID, "id", 0, "endpoint id, from webhook list (required)")
+	_ = rmCmd.MarkFlagRequired("site")
+	_ = rmCmd.MarkFlagRequired("id")
+	bindEnv(rmCmd)
+	cmd.AddCommand(addCmd, listCmd, rmCmd)
 	return cmd
 }
 

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"appliance/httpd"
+)
+
+// WebhookAddOptions are the flags of `appliance webhook add`.
+type WebhookAddOptions struct {
+	Data   string
+	Site   string
+	URL    string
+	Events []string
+	Secret string
+}
+
+// WebhookOptions are the flags of `appliance webhook list|remove`.
+type WebhookOptions struct {
+	Data string
+	Site string
+	ID   uint64
+}
+
+func runWebhookAdd(ctx context.Context, o WebhookAddOptions, stdout io.Writer) error {
+	return withAdmin(ctx, o.Data, func(c *adminClient) error {
+		var ep httpd.EndpointInfo
+		in := map[string]any{"site_key": o.Site, "url": o.URL, "events": o.Events, "secret": o.Secret}
+		if err := c.call(ctx, "POST", "/admin/webhooks", in, &ep); err != nil {
+			return fmt.Errorf("webhook add: %w", err)
+		}
+		fmt.Fprintf(stdout, "webhook %d added: %s (%s)\nsecret (shown once; verify X-Appliance-Signature with it):\n%s\n",
+			ep.ID, ep.URL, strings.Join(ep.Events, ","), ep.Secret)
+		return nil
+	})
+}
+
+func runWebhookList(ctx context.Context, o WebhookOptions, stdout io.Writer) error {
+	return withAdmin(ctx, o.Data, func(c *adminClient) error {
+		var list []httpd.EndpointInfo
+		if err := c.call(ctx, "GET", "/admin/webhooks?site="+url.QueryEscape(o.Site), nil, &list); err != nil {
+			return fmt.Errorf("webhook list: %w", err)
+		}
+		if len(list) == 0 {
+			fmt.Fprintf(stdout, "no webhooks yet: appliance webhook add --site %s --url URL\n", o.Site)
+		}
+		for _, ep := range list {
+			fmt.Fprintf(stdout, "%d  %-18s %s\n", ep.ID, strings.Join(ep.Events, ","), ep.URL)
+		}
+		return nil
+	})
+}
+
+func runWebhookRemove(ctx context.Context, o WebhookOptions, stdout io.Writer) error {
+	return withAdmin(ctx, o.Data, func(c *adminClient) error {
+		if err := c.call(ctx, "POST", "/admin/webhooks/remove", map[string]any{"site_key": o.Site, "id": o.ID}, nil); err != nil {
+			return fmt.Errorf("webhook remove: %w", err)
+		}
+		fmt.Fprintf(stdout, "webhook %d removed\n", o.ID)
+		return nil
+	})
+}
