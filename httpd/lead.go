@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,6 +13,7 @@ import (
 
 	"appliance/httpd/leads"
 	"appliance/httpd/sites"
+	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
 	"appliance/store"
 )
@@ -34,8 +34,6 @@ const (
 	// posts the leads of all its visitors.
 	leadsPerMinute       = 20
 	serverLeadsPerMinute = 600
-	// maxJSInt is the largest id that is exact in JavaScript.
-	maxJSInt = 1<<53 - 1
 )
 
 // leadRequest is a decoded lead request of either endpoint.
@@ -100,36 +98,18 @@ func parseBool(s string) (bool, error) {
 	return false, errors.New("want true or false")
 }
 
-// parseID reads a positive id that is exact in JavaScript; "" is 0 unless
-// required.
+// parseID reads an id of a request through the tracker's parser; "" is 0
+// unless required.
 func parseID(field, s string, required bool) (uint64, error) {
 	s = strings.TrimSpace(s)
 	if s == "" && !required {
 		return 0, nil
 	}
-	v, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || v == 0 || v > maxJSInt {
-		return 0, errorf(fasthttp.StatusBadRequest, "%s must be a positive integer below 2^53", field)
+	v, err := visits.ParseID(s)
+	if err != nil {
+		return 0, errorf(fasthttp.StatusBadRequest, "%s must be a number from 1 to 2^53-1", field)
 	}
 	return v, nil
-}
-
-// parseCI splits a compound id "visitor.session.first_visit_unix".
-func parseCI(ci string) (visitor, session uint64, err error) {
-	parts := strings.Split(ci, ".")
-	if len(parts) != 3 {
-		return 0, 0, errorf(fasthttp.StatusBadRequest, "ci must be visitor_id.session_id.first_visit_unix")
-	}
-	if visitor, err = parseID("ci visitor_id", parts[0], true); err != nil {
-		return 0, 0, err
-	}
-	if session, err = parseID("ci session_id", parts[1], true); err != nil {
-		return 0, 0, err
-	}
-	if _, err := strconv.ParseUint(parts[2], 10, 64); err != nil {
-		return 0, 0, errorf(fasthttp.StatusBadRequest, "ci must be visitor_id.session_id.first_visit_unix")
-	}
-	return visitor, session, nil
 }
 
 // parseLeadJSON decodes the body of POST /t/v1/lead. Unknown fields are
@@ -161,10 +141,11 @@ func parseLeadJSON(body []byte) (leadRequest, error) {
 		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "bad JSON body: data after the object")
 	}
 	r := leadRequest{siteKey: in.K, key: in.Key}
-	var err error
-	if r.visitor, r.session, err = parseCI(in.CI); err != nil {
-		return leadRequest{}, err
+	ci, err := visits.ParseCI(in.CI)
+	if err != nil {
+		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), visits.ErrInvalid.Error()+": "))
 	}
+	r.visitor, r.session = ci.Visitor, ci.Session
 	if r.hit, err = parseID("hi", string(in.HI), false); err != nil {
 		return leadRequest{}, err
 	}
@@ -215,25 +196,9 @@ func parseOfflineForm(args *fasthttp.Args) (leadRequest, error) {
 	return r, nil
 }
 
-// setCORS lets any site's pages call the lead endpoint (no cookies).
-func setCORS(ctx *fasthttp.RequestCtx) {
-	h := &ctx.Response.Header
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Content-Type")
-	h.Set("Access-Control-Max-Age", "86400")
-}
-
-// leadPreflight answers a CORS preflight of a lead endpoint.
-func (s *Server) leadPreflight(ctx *fasthttp.RequestCtx) error {
-	setCORS(ctx)
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
-	return nil
-}
-
 // trackerLead is POST /t/v1/lead: Comagic.addOfflineRequest.
 func (s *Server) trackerLead(ctx *fasthttp.RequestCtx) error {
-	setCORS(ctx)
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
 	if len(ctx.PostBody()) > maxLeadBody {
 		return errorf(fasthttp.StatusRequestEntityTooLarge, "body larger than %d bytes", maxLeadBody)
 	}
@@ -259,7 +224,8 @@ func (s *Server) trackerLead(ctx *fasthttp.RequestCtx) error {
 // server with the fields of Comagic.getCredentials(). The request names no
 // site: the visitor's record does, and the key is checked against it.
 func (s *Server) offlineMessage(ctx *fasthttp.RequestCtx) error {
-	setCORS(ctx)
+	// The site's server calls this; a page calling it needs CORS too.
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
 	if len(ctx.PostBody()) > maxLeadBody {
 		return errorf(fasthttp.StatusRequestEntityTooLarge, "body larger than %d bytes", maxLeadBody)
 	}
@@ -303,7 +269,7 @@ func (s *Server) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadReque
 	if !limiter.Allow(s.clientIP(ctx), now) {
 		return errorf(fasthttp.StatusTooManyRequests, "more than %d leads a minute from this address", limit)
 	}
-	l, err := s.leads.Check(r.in, via, now)
+	l, err := leads.Check(r.in, via, now)
 	if err != nil {
 		return errorf(fasthttp.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), leads.ErrInvalid.Error()+": "))
 	}

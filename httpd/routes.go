@@ -22,10 +22,9 @@ func (s *Server) publicRoutes() *router {
 	r.api("POST", "/t/v1/*", s.tracker(s.trackerFallback))
 
 	r.api("POST", "/t/v1/lead", s.trackerLead)
-	r.api("OPTIONS", "/t/v1/lead", s.leadPreflight)
 	r.api("POST", "/api/add_offline_message/", s.offlineMessage)
 	r.api("POST", "/api/add_offline_message", s.offlineMessage)
-	r.api("OPTIONS", "/api/add_offline_message/", s.leadPreflight)
+	r.api("OPTIONS", "/api/add_offline_message/", s.tracker(s.trackerPreflight))
 
 	r.page("GET", "/", s.home)
 	r.page("GET", "/assets/*", s.serveAsset)

@@ -27,7 +27,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
-	"appliance/httpd/leads"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
@@ -78,7 +77,6 @@ type Server struct {
 	loginRate      *ratelimit.Limiter
 	leadRate       *ratelimit.Limiter
 	serverLeadRate *ratelimit.Limiter
-	leads          leads.Checker
 	hooks          *webhooks.Hooks
 	visits         *visits.Tracker
 	started        time.Time

@@ -21,8 +21,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-
+	"appliance/httpd/visits"
 	"appliance/store"
 )
 
@@ -64,20 +63,12 @@ type Input struct {
 	PageURL  string
 }
 
-// PhoneFunc turns a phone number as typed into E.164 digits without the
-// plus ("8 (912) 345-67-89" -> "79123456789"), or fails.
-type PhoneFunc func(raw string) (string, error)
-
-// Checker validates leads. The zero value normalises phones with
-// DefaultPhone.
-type Checker struct {
-	Phone PhoneFunc
-}
-
 // Check validates in and returns the lead it describes, with Time set to
-// now and via recorded; attribution is added by Attribute. Every failure
-// wraps ErrInvalid and names the field.
-func (c Checker) Check(in Input, via string, now time.Time) (store.Lead, error) {
+// now and via recorded; attribution is added by Attribute. Phones and
+// emails are normalised as the tracker does for visitors
+// (visits.NormalizePhone, visits.NormalizeEmail), so that a lead's and a
+// visitor's match. Every failure wraps ErrInvalid and names the field.
+func Check(in Input, via string, now time.Time) (store.Lead, error) {
 	l := store.Lead{Time: now.UnixMilli(), Via: via, IsSale: in.IsSale, GroupID: in.GroupID}
 	var err error
 	if l.Name, err = text("name", in.Name, MaxName, false); err != nil {
@@ -90,12 +81,8 @@ func (c Checker) Check(in Input, via string, now time.Time) (store.Lead, error) 
 		return store.Lead{}, err
 	}
 	if l.PhoneRaw != "" {
-		norm := c.Phone
-		if norm == nil {
-			norm = DefaultPhone
-		}
-		if l.Phone, err = norm(l.PhoneRaw); err != nil {
-			return store.Lead{}, fmt.Errorf("%w: phone %q is not a phone number", ErrInvalid, l.PhoneRaw)
+		if l.Phone, err = visits.NormalizePhone(l.PhoneRaw); err != nil {
+			return store.Lead{}, fromVisits(err)
 		}
 	}
 	if l.Message, err = text("message", in.Message, MaxMessage, true); err != nil {
@@ -143,18 +130,21 @@ func text(field, s string, max int, multiline bool) (string, error) {
 	return s, nil
 }
 
-// email checks the shape of an address (local@domain, no spaces) and
-// lower-cases it; "" stays "".
+// email checks an address and lower-cases it; "" stays "".
 func email(s string) (string, error) {
 	s, err := text("email", s, MaxEmail, false)
 	if err != nil || s == "" {
 		return s, err
 	}
-	at := strings.LastIndexByte(s, '@')
-	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t<>,;\"") {
-		return "", fmt.Errorf("%w: email %q is not an address", ErrInvalid, s)
+	if s, err = visits.NormalizeEmail(s); err != nil {
+		return "", fromVisits(err)
 	}
-	return strings.ToLower(s), nil
+	return s, nil
+}
+
+// fromVisits rewraps a visits.ErrInvalid as ErrInvalid with its reason.
+func fromVisits(err error) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), visits.ErrInvalid.Error()+": "))
 }
 
 // ParseCost parses a non-negative decimal amount with at most two
@@ -218,23 +208,6 @@ func FormatCost(c int64) string {
 		return strconv.FormatInt(c/100, 10)
 	}
 	return fmt.Sprintf("%d.%02d", c/100, c%100)
-}
-
-// DefaultPhone normalises with nyaruka/phonenumbers, Russia as the default
-// region (a number without a country code is read as Russian, and a leading
-// 8 as the trunk prefix).
-//
-// It stands in until httpd/visits exports the tracker's normaliser, which
-// Checker.Phone then takes, so that a visitor's phone and a lead's match.
-func DefaultPhone(raw string) (string, error) {
-	n, err := phonenumbers.Parse(raw, "RU")
-	if err != nil {
-		return "", fmt.Errorf("parse phone: %w", err)
-	}
-	if !phonenumbers.IsPossibleNumber(n) {
-		return "", errors.New("parse phone: not a possible number")
-	}
-	return strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+"), nil
 }
 
 // Attribute ties l to its visitor and session and, when their records are

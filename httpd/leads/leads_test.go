@@ -13,7 +13,6 @@ import (
 
 func TestCheck(t *testing.T) {
 	now := time.Unix(1700000000, 0)
-	var c leads.Checker
 	for _, tt := range []struct {
 		name    string
 		in      leads.Input
@@ -40,8 +39,8 @@ func TestCheck(t *testing.T) {
 		{"cost negative", leads.Input{Name: "a", IsSale: true, SaleCost: "-5"}, "sale_cost", nil},
 		{"cost 3 decimals", leads.Input{Name: "a", IsSale: true, SaleCost: "1.005"}, "more than 2 decimals", nil},
 		{"cost huge", leads.Input{Name: "a", IsSale: true, SaleCost: "99999999999999"}, "too large", nil},
-		{"bad phone", leads.Input{Phone: "call me maybe"}, "not a phone number", nil},
-		{"bad email", leads.Input{Email: "nobody"}, "not an address", nil},
+		{"bad phone", leads.Input{Phone: "call me maybe"}, "phone \"call me maybe\" is not a phone number", nil},
+		{"bad email", leads.Input{Email: "nobody"}, "not an email address", nil},
 		{"name too long", leads.Input{Name: strings.Repeat("я", leads.MaxName)}, "name longer than", nil},
 		{"message too long", leads.Input{Name: "a", Message: strings.Repeat("x", leads.MaxMessage+1)}, "message longer than", nil},
 		{"invalid utf-8", leads.Input{Name: "a\xffb"}, "not valid UTF-8", nil},
@@ -51,7 +50,7 @@ func TestCheck(t *testing.T) {
 		{"url too long", leads.Input{Name: "a", PageURL: "https://x/" + strings.Repeat("a", leads.MaxURL)}, "page url longer", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l, err := c.Check(tt.in, leads.ViaJS, now)
+			l, err := leads.Check(tt.in, leads.ViaJS, now)
 			if tt.wantErr != "" {
 				if !errors.Is(err, leads.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Check = %+v, %v; want error %q", l, err, tt.wantErr)
@@ -62,14 +61,6 @@ func TestCheck(t *testing.T) {
 				t.Fatalf("Check = %+v, %v", l, err)
 			}
 		})
-	}
-}
-
-func TestCheckUsesPhoneFunc(t *testing.T) {
-	c := leads.Checker{Phone: func(raw string) (string, error) { return "1" + raw, nil }}
-	l, err := c.Check(leads.Input{Phone: "23"}, leads.ViaServer, time.Now())
-	if err != nil || l.Phone != "123" {
-		t.Fatalf("Check = %+v, %v", l, err)
 	}
 }
 
