@@ -2,12 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,11 +75,17 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 		rounds = 2
 	}
 	var acked []string
+	var hits []ackedHit
+	var site siteRef
 	for round := 0; round < rounds; round++ {
-		cmd, _ := startChild(t, dir)
+		cmd, addr := startChild(t, dir)
+		if round == 0 {
+			site = addSite(t, dir)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
-		got, wait := writeLoad(ctx, dir, 16)
-		for len(got()) < 50 {
+		got, wait := writeLoad(ctx, dir, 8)
+		gotHits, waitHits := hitLoad(ctx, "http://"+addr, site.Key, 16)
+		for len(got()) < 50 || len(gotHits()) < 50 {
 			time.Sleep(2 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(rand.IntN(200)) * time.Millisecond) // a random moment mid-load
@@ -84,8 +95,10 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 		cmd.Wait()
 		cancel()
 		wait()
+		waitHits()
 		acked = append(acked, got()...)
-		t.Logf("round %d: %d writes acknowledged before SIGKILL", round, len(got()))
+		hits = append(hits, gotHits()...)
+		t.Logf("round %d: %d admin writes and %d hits acknowledged before SIGKILL", round, len(got()), len(gotHits()))
 	}
 	db, err := store.Open(dir, store.Options{})
 	if err != nil {
@@ -98,4 +111,73 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 			t.Fatalf("acknowledged write lost: %v", err)
 		}
 	}
+	for _, h := range hits {
+		if _, err := db.Get(store.HitKey(site.ID, h.Session, h.Hit)); err != nil {
+			t.Fatalf("acknowledged hit %+v lost: %v", h, err)
+		}
+		if _, err := db.Get(store.SessionKey(site.ID, h.Session)); err != nil {
+			t.Fatalf("session of acknowledged hit %+v lost: %v", h, err)
+		}
+	}
+}
+
+type siteRef struct {
+	ID  uint32 `json:"id"`
+	Key string `json:"site_key"`
+}
+
+func addSite(t *testing.T, dir string) siteRef {
+	t.Helper()
+	c := &adminClient{http: unixClient(filepath.Join(dir, SocketName))}
+	var s siteRef
+	if err := c.call(context.Background(), "POST", "/admin/sites", map[string]any{"name": "Crash", "domains": []string{"crash.example"}}, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type ackedHit struct{ Session, Hit uint64 }
+
+// hitLoad keeps n simulated visitors posting page views to the tracker at
+// base until ctx ends; it returns the hits the server acknowledged.
+func hitLoad(ctx context.Context, base, siteKey string, n int) (acked func() []ackedHit, wait func()) {
+	var mu sync.Mutex
+	var hits []ackedHit
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		wg.Go(func() {
+			ci := ""
+			for i := 0; ctx.Err() == nil; i++ {
+				body, _ := json.Marshal(map[string]string{"k": siteKey, "ci": ci, "u": fmt.Sprintf("https://crash.example/p/%d/%d", w, i), "t": "page"})
+				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/t/v1/hit", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "text/plain")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					continue
+				}
+				var out struct {
+					Success bool `json:"success"`
+					Result  struct {
+						CI        string `json:"ci"`
+						SessionID uint64 `json:"session_id"`
+						HitID     uint64 `json:"hit_id"`
+					} `json:"result"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				if err != nil || !out.Success {
+					continue
+				}
+				ci = out.Result.CI
+				mu.Lock()
+				hits = append(hits, ackedHit{out.Result.SessionID, out.Result.HitID})
+				mu.Unlock()
+			}
+		})
+	}
+	return func() []ackedHit {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]ackedHit(nil), hits...)
+	}, wg.Wait
 }
