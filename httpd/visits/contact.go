@@ -30,7 +30,14 @@ func NormalizePhone(s string) (string, error) {
 	if !phonenumbers.IsPossibleNumber(n) {
 		return "", invalid("phone %q has the wrong number of digits", s)
 	}
-	return strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+"), nil
+	e164 := phonenumbers.Format(n, phonenumbers.E164)
+	// A degenerate number (all zeros after the country code, ...) may
+	// format to digits that read back as another number: refuse it, so
+	// that a stored phone always names itself.
+	if again, err := phonenumbers.Parse(e164, PhoneRegion); err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
+		return "", invalid("phone %q is not a phone number", s)
+	}
+	return strings.TrimPrefix(e164, "+"), nil
 }
 
 // NormalizeEmail checks a bare email address (no display name) and returns
