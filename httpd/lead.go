@@ -98,11 +98,11 @@ func parseBool(s string) (bool, error) {
 	return false, errors.New("want true or false")
 }
 
-// parseID reads an id of a request through the tracker's parser; "" is 0
-// unless required.
+// parseID reads an id of a request through the tracker's parser; "" (and
+// "0", what a form without the value may send) is 0 unless required.
 func parseID(field, s string, required bool) (uint64, error) {
 	s = strings.TrimSpace(s)
-	if s == "" && !required {
+	if (s == "" || s == "0") && !required {
 		return 0, nil
 	}
 	v, err := visits.ParseID(s)

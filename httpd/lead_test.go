@@ -1,0 +1,346 @@
+package httpd_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"appliance/httpd/httpdtest"
+	"appliance/httpd/leads"
+	"appliance/store"
+)
+
+// visit is the tracker's answer to a page view: what the snippet keeps and
+// what Comagic.getCredentials() returns.
+type visit struct {
+	CI        string `json:"ci"`
+	VisitorID uint64 `json:"visitor_id"`
+	SessionID uint64 `json:"session_id"`
+	HitID     uint64 `json:"hit_id"`
+	Key       string `json:"key"`
+	ServerURL string `json:"server_url"`
+}
+
+// post sends body to the server and returns the status and decoded answer.
+func post(t testing.TB, rawURL, contentType string, body []byte) (int, map[string]any, http.Header) {
+	t.Helper()
+	resp, err := http.Post(rawURL, contentType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("post %s: %v", rawURL, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("post %s: %d %q is not JSON", rawURL, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out, resp.Header
+}
+
+func postJSON(t testing.TB, rawURL string, v any) (int, map[string]any, http.Header) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return post(t, rawURL, "text/plain;charset=UTF-8", b)
+}
+
+// trackHit posts a page view through the real tracker endpoint.
+func trackHit(t testing.TB, srv *httpdtest.Server, siteKey, ci, pageURL, referrer string) visit {
+	t.Helper()
+	status, out, _ := postJSON(t, srv.URL+"t/v1/hit", map[string]string{"k": siteKey, "ci": ci, "u": pageURL, "r": referrer, "t": "Page"})
+	if status != http.StatusOK || out["success"] != true {
+		t.Fatalf("hit: %d %v", status, out)
+	}
+	b, _ := json.Marshal(out["result"])
+	var v visit
+	if err := json.Unmarshal(b, &v); err != nil || v.Key == "" || v.HitID == 0 {
+		t.Fatalf("hit result %s: %v", b, err)
+	}
+	return v
+}
+
+// siteLeads reads a site's stored leads, newest first.
+func siteLeads(t testing.TB, srv *httpdtest.Server, siteKey string) []store.Lead {
+	t.Helper()
+	site, err := srv.HTTP.Sites().ByKey(siteKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.Lead
+	if err := leads.List(context.Background(), srv.DB, site.ID, leads.Filter{}, 0, func(l store.Lead) bool { out = append(out, l); return true }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func leadBody(site string, v visit, fields map[string]any) map[string]any {
+	b := map[string]any{"k": site, "ci": v.CI, "key": v.Key, "hi": v.HitID}
+	for k, f := range fields {
+		b[k] = f
+	}
+	return b
+}
+
+func TestTrackerLead(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	other := srv.Site(t, "Other", "other.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/promo?utm_source=yandex&utm_medium=cpc&utm_campaign=spring", "https://yandex.ru/")
+	cart := trackHit(t, srv, site, v.CI, "https://shop.example/cart", "")
+	if cart.SessionID != v.SessionID {
+		t.Fatalf("second hit started session %d, want %d", cart.SessionID, v.SessionID)
+	}
+
+	status, out, hdr := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, cart, map[string]any{
+		"name": "Дмитрий", "email": "Dmitry@Example.com", "phone": "8 (912) 345-67-89", "message": "Текст заявки...",
+		"is_sale": true, "sale_cost": "9999", "group_id": 1234, "form_name": "Заказ", "u": "https://shop.example/cart#form",
+	}))
+	if status != http.StatusOK || len(out) != 2 || out["success"] != true || out["result"] != nil {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	if hdr.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("no CORS header: %v", hdr)
+	}
+	got := siteLeads(t, srv, site)
+	if len(got) != 1 {
+		t.Fatalf("%d leads stored, want 1", len(got))
+	}
+	l := got[0]
+	want := store.Lead{ID: l.ID, Time: l.Time, Visitor: v.VisitorID, Session: v.SessionID, Hit: cart.HitID, Via: "js",
+		Name: "Дмитрий", Email: "dmitry@example.com", Phone: "79123456789", PhoneRaw: "8 (912) 345-67-89",
+		Message: "Текст заявки...", IsSale: true, SaleCost: 999900, GroupID: 1234, FormName: "Заказ",
+		PageURL: "https://shop.example/cart#form", IP: "127.0.0.1"}
+	if l.UTMSource != "yandex" || l.UTMMedium != "cpc" || l.UTMCampaign != "spring" || !strings.HasPrefix(l.Landing, "https://shop.example/promo") {
+		t.Errorf("lead source %+v", l)
+	}
+	l.Channel, l.UTMSource, l.UTMMedium, l.UTMCampaign, l.UTMTerm, l.UTMContent, l.Click, l.Referrer, l.Landing = "", "", "", "", "", "", "", "", ""
+	if l != want {
+		t.Errorf("stored\n%+v\nwant\n%+v", l, want)
+	}
+
+	// The reference's minimal call, a number for a phone, and no page URL:
+	// the hit's URL is the page.
+	status, out, _ = postJSON(t, srv.URL+"t/v1/lead", leadBody(site, cart, map[string]any{"phone": 79251234567, "is_sale": "false"}))
+	if status != http.StatusOK || out["success"] != true {
+		t.Fatalf("minimal lead: %d %v", status, out)
+	}
+	if l := siteLeads(t, srv, site)[0]; l.Phone != "79251234567" || l.PageURL != "https://shop.example/cart" {
+		t.Fatalf("minimal lead stored as %+v", l)
+	}
+
+	otherVisit := trackHit(t, srv, other, "", "https://other.example/", "")
+	for _, tt := range []struct {
+		name   string
+		body   []byte
+		status int
+		errSub string
+	}{
+		{"not JSON", []byte(`{"k":`), 400, "bad JSON"},
+		{"not UTF-8", []byte("{\"k\":\"" + site + "\",\"name\":\"\xff\"}"), 400, "UTF-8"},
+		{"too large", []byte(`{"message":"` + strings.Repeat("a", 40<<10) + `"}`), 413, "larger than"},
+		{"two objects", []byte(`{"k":"x"}{"k":"y"}`), 400, "after the object"},
+		{"unknown site", mustJSON(leadBody("nosuchsite0000000000000000000000", cart, map[string]any{"name": "a"})), 404, "unknown site"},
+		{"no ci", mustJSON(map[string]any{"k": site, "key": cart.Key, "name": "a"}), 400, "ci must be"},
+		{"bad ci", mustJSON(leadBody(site, visit{CI: "1.x.3", Key: cart.Key}, map[string]any{"name": "a"})), 400, "ci must be"},
+		{"wrong key", mustJSON(leadBody(site, visit{CI: cart.CI, Key: strings.Repeat("0", 32), HitID: cart.HitID}, map[string]any{"name": "a"})), 403, "wrong key"},
+		{"key of another site", mustJSON(leadBody(site, otherVisit, map[string]any{"name": "a"})), 403, "wrong key"},
+		{"no contact", mustJSON(leadBody(site, cart, map[string]any{"message": "hi"})), 400, "give at least one of name, email, phone"},
+		{"cost without sale", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "sale_cost": "100"})), 400, "sale_cost needs is_sale: true"},
+		{"cost with sale false", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "sale_cost": 100, "is_sale": false})), 400, "sale_cost needs is_sale: true"},
+		{"bad cost", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "sale_cost": "12.345", "is_sale": true})), 400, "sale_cost"},
+		{"bad is_sale", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "is_sale": "maybe"})), 400, "bad JSON"},
+		{"bad phone", mustJSON(leadBody(site, cart, map[string]any{"phone": "call me"})), 400, "phone"},
+		{"bad email", mustJSON(leadBody(site, cart, map[string]any{"email": "nobody"})), 400, "email"},
+		{"long name", mustJSON(leadBody(site, cart, map[string]any{"name": strings.Repeat("n", 257)})), 400, "name longer than 256"},
+		{"long message", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "message": strings.Repeat("m", 4097)})), 400, "message longer than 4096"},
+		{"control chars", mustJSON(leadBody(site, cart, map[string]any{"name": "a\u0007b"})), 400, "control characters"},
+		{"bad hit", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "hi": "x"})), 400, "hi must be"},
+		{"group id object", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "group_id": map[string]int{}})), 400, "bad JSON"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(siteLeads(t, srv, site))
+			status, out, hdr := post(t, srv.URL+"t/v1/lead", "text/plain", tt.body)
+			errMsg, _ := out["error"].(string)
+			if status != tt.status || out["success"] != false || !strings.Contains(errMsg, tt.errSub) {
+				t.Errorf("%d %v; want %d with %q", status, out, tt.status, tt.errSub)
+			}
+			if hdr.Get("Access-Control-Allow-Origin") != "*" {
+				t.Errorf("error without CORS header")
+			}
+			if after := len(siteLeads(t, srv, site)); after != before {
+				t.Errorf("%d leads stored by a failed request", after-before)
+			}
+		})
+	}
+
+	req, _ := http.NewRequest("OPTIONS", srv.URL+"t/v1/lead", nil)
+	req.Header.Set("Origin", "https://shop.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// credentialForm is the form the reference's PHP example posts, from a
+// visit's getCredentials().
+func credentialForm(v visit, fields map[string]string) url.Values {
+	f := url.Values{"key": {v.Key}, "uri": {v.ServerURL}, "visitor_id": {strconv.FormatUint(v.VisitorID, 10)},
+		"hit_id": {strconv.FormatUint(v.HitID, 10)}, "session_id": {strconv.FormatUint(v.SessionID, 10)}}
+	for k, x := range fields {
+		f.Set(k, x)
+	}
+	return f
+}
+
+func TestOfflineMessage(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	other := srv.Site(t, "Other", "other.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/contacts?utm_source=google&utm_medium=cpc", "")
+	ov := trackHit(t, srv, other, "", "https://other.example/", "")
+	endpoint := srv.URL + "api/add_offline_message/"
+
+	form := credentialForm(v, map[string]string{"name": "John Smith", "email": "no@email.adr", "phone": "+79251234567",
+		"text": "Hello, world!", "is_sale": "1", "sale_cost": "10000"})
+	status, out, _ := post(t, endpoint, "application/x-www-form-urlencoded; charset=UTF-8", []byte(form.Encode()))
+	if status != http.StatusOK || len(out) != 1 || out["success"] != true {
+		t.Fatalf("add_offline_message: %d %v, want exactly {\"success\":true}", status, out)
+	}
+	got := siteLeads(t, srv, site)
+	if len(got) != 1 {
+		t.Fatalf("%d leads", len(got))
+	}
+	if l := got[0]; l.Via != "server" || l.Name != "John Smith" || l.Email != "no@email.adr" || l.Phone != "79251234567" ||
+		l.Message != "Hello, world!" || !l.IsSale || l.SaleCost != 1000000 || l.Visitor != v.VisitorID ||
+		l.Session != v.SessionID || l.Hit != v.HitID || l.UTMSource != "google" || l.PageURL != "https://shop.example/contacts?utm_source=google&utm_medium=cpc" {
+		t.Fatalf("stored %+v", l)
+	}
+
+	for _, tt := range []struct {
+		name   string
+		form   url.Values
+		status int
+		errSub string
+	}{
+		{"wrong key", credentialForm(visit{Key: strings.Repeat("a", 32), VisitorID: v.VisitorID, SessionID: v.SessionID}, map[string]string{"name": "x"}), 403, "wrong key"},
+		{"no key", credentialForm(visit{VisitorID: v.VisitorID, SessionID: v.SessionID}, map[string]string{"name": "x"}), 403, "wrong key"},
+		{"another session's key", credentialForm(visit{Key: v.Key, VisitorID: v.VisitorID, SessionID: v.SessionID + 1}, map[string]string{"name": "x"}), 403, "wrong key"},
+		{"unknown visitor", credentialForm(visit{Key: v.Key, VisitorID: 1<<53 - 1, SessionID: v.SessionID}, map[string]string{"name": "x"}), 403, "wrong key"},
+		{"key of the other site", credentialForm(visit{Key: ov.Key, VisitorID: v.VisitorID, SessionID: v.SessionID}, map[string]string{"name": "x"}), 403, "wrong key"},
+		{"no visitor", url.Values{"key": {v.Key}, "session_id": {"1"}, "name": {"x"}}, 400, "visitor_id"},
+		{"bad session", credentialForm(v, map[string]string{"session_id": "-1", "name": "x"}), 400, "session_id"},
+		{"bad is_sale", credentialForm(v, map[string]string{"name": "x", "is_sale": "perhaps"}), 400, "is_sale"},
+		{"cost without sale", credentialForm(v, map[string]string{"name": "x", "sale_cost": "10000"}), 400, "sale_cost needs is_sale: true"},
+		{"no contact", credentialForm(v, map[string]string{"text": "hello"}), 400, "give at least one"},
+		{"bad utf-8", credentialForm(v, map[string]string{"name": "\xff"}), 400, "UTF-8"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out, _ := post(t, endpoint, "application/x-www-form-urlencoded", []byte(tt.form.Encode()))
+			errMsg, _ := out["error"].(string)
+			if status != tt.status || out["success"] != false || !strings.Contains(errMsg, tt.errSub) {
+				t.Errorf("%d %v; want %d with %q", status, out, tt.status, tt.errSub)
+			}
+			if n := len(siteLeads(t, srv, site)) + len(siteLeads(t, srv, other)); n != 1 {
+				t.Errorf("%d leads stored, want still 1", n)
+			}
+		})
+	}
+}
+
+// The reference's alternative method, reproduced: the page's form carries
+// getCredentials() in hidden fields to the site's own handler (send.php
+// there, a Go handler on another port here), which posts them with the
+// form's fields to consultant_server_url + "api/add_offline_message/" as
+// the PHP example does, and reads {"success": true}.
+func TestServerSideFlowLikePHP(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/feedback?utm_source=newsletter", "")
+
+	sendPHP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		// $data = array('key' => $_POST['key'], ..., 'is_sale' => true, 'sale_cost' => 10000);
+		// http_build_query writes true as 1.
+		data := url.Values{}
+		for _, f := range []string{"key", "uri", "visitor_id", "hit_id", "session_id", "name", "email", "phone", "text"} {
+			data.Set(f, r.PostForm.Get(f))
+		}
+		data.Set("is_sale", "1")
+		data.Set("sale_cost", "10000")
+		req, _ := http.NewRequest("POST", r.PostForm.Get("consultant_server_url")+"api/add_offline_message/", strings.NewReader(data.Encode()))
+		req.Header.Set("Content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		var result map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&result); err != nil || result["success"] != true {
+			io.WriteString(w, "Произошла непредвиденная ошибка")
+			return
+		}
+		io.WriteString(w, "Заявка успешно сохранена.")
+	}))
+	defer sendPHP.Close()
+
+	// The browser submits the form with the hidden credential fields that
+	// formSubmit() filled from Comagic.getCredentials().
+	creds := map[string]string{"site_key": site, "key": v.Key, "uri": v.ServerURL, "visitor_id": strconv.FormatUint(v.VisitorID, 10),
+		"hit_id": strconv.FormatUint(v.HitID, 10), "session_id": strconv.FormatUint(v.SessionID, 10), "consultant_server_url": v.ServerURL}
+	form := url.Values{"name": {"Иван"}, "phone": {"8 912 345 67 89"}, "email": {"ivan@example.com"}, "text": {"Перезвоните"}}
+	for k, x := range creds {
+		form.Set(k, x)
+	}
+	resp, err := http.PostForm(sendPHP.URL+"/send.php", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "Заявка успешно сохранена." {
+		t.Fatalf("send.php answered %q", body)
+	}
+	got := siteLeads(t, srv, site)
+	if len(got) != 1 || got[0].Name != "Иван" || got[0].Phone != "79123456789" || got[0].Message != "Перезвоните" ||
+		got[0].SaleCost != 1000000 || got[0].UTMSource != "newsletter" || got[0].Visitor != v.VisitorID || got[0].Via != "server" {
+		t.Fatalf("stored %+v", got)
+	}
+
+	// A tampered hidden field is refused and stores nothing.
+	form.Set("key", strings.Repeat("f", 32))
+	resp, err = http.PostForm(sendPHP.URL+"/send.php", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "Произошла непредвиденная ошибка" || len(siteLeads(t, srv, site)) != 1 {
+		t.Fatalf("tampered key: send.php answered %q, %d leads", body, len(siteLeads(t, srv, site)))
+	}
+}
