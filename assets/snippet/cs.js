@@ -48,7 +48,7 @@
 
   // --- visitor state --------------------------------------------------------
 
-  var ci = readCI(); // "visitor.session.first_visit_unix", "" for a first-time visitor
+  var ci = ""; // "visitor.session.first_visit_unix", "" for a first-time visitor
   var cred = null; // answer of the last successful hit: {ci, visitor_id, session_id, hit_id, key, server_url}
   var lastURL = ""; // URL of the last hit, the referrer of the next SPA hit
   var loaded = false; // the commands queued before this file ran have run
@@ -660,20 +660,25 @@
 
   // --- start -------------------------------------------------------------------
 
-  if (typeof w.__cs_onReplacePhones != "function") {
-    w.__cs_onReplacePhones = function (phones) {
-      return true;
-    };
-  }
-  w.Comagic = Comagic;
-  w.ComagicWidget = ComagicWidget;
+  try {
+    ci = readCI();
+    if (typeof w.__cs_onReplacePhones != "function") {
+      w.__cs_onReplacePhones = function (phones) {
+        return true;
+      };
+    }
+    w.Comagic = Comagic;
+    w.ComagicWidget = ComagicWidget;
 
-  var pending = q.slice();
-  q.length = 0;
-  q.csLoaded = true;
-  q.push = Comagic.push;
-  w.__cs = q;
-  pending.forEach(run);
-  loaded = true;
-  start();
+    var pending = q.slice();
+    q.length = 0;
+    q.csLoaded = true;
+    q.push = Comagic.push;
+    w.__cs = q;
+    pending.forEach(run);
+    loaded = true;
+    start();
+  } catch (e) {
+    warn("internal error: " + e);
+  }
 })(window, document);
