@@ -1,0 +1,320 @@
+package httpd_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"appliance/httpd"
+	"appliance/httpd/httpdtest"
+	"appliance/httpd/webhooks"
+)
+
+// fastHooks shortens the webhook clock: polls every 5 ms, retries after
+// 10 ms per failed attempt.
+func fastHooks(o *httpd.Options) {
+	o.Webhooks = webhooks.Options{Tick: 5 * time.Millisecond, Timeout: 2 * time.Second,
+		Backoff: func(n int) time.Duration { return time.Duration(n) * 10 * time.Millisecond }}
+}
+
+// hookReceiver is a CRM: it verifies each delivery's signature and counts
+// the 2xx answers it gave per X-Appliance-Delivery.
+type hookReceiver struct {
+	t      testing.TB
+	secret string
+	mu     sync.Mutex
+	down   bool
+	calls  int
+	got    map[string]int
+	bodies map[string]map[string]any
+}
+
+func newHookReceiver(t testing.TB) *hookReceiver {
+	return &hookReceiver{t: t, got: map[string]int{}, bodies: map[string]map[string]any{}}
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls++
+	if h.down {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
+	if err := webhooks.Verify(h.secret, r.Header.Get("X-Appliance-Signature"), body, time.Now(), time.Minute); err != nil {
+		h.t.Errorf("receiver: %v", err)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if r.Header.Get("X-Appliance-Event") != "lead" {
+		h.t.Errorf("event header %q", r.Header.Get("X-Appliance-Event"))
+	}
+	key := r.Header.Get("X-Appliance-Delivery")
+	h.got[key]++
+	var m map[string]any
+	json.Unmarshal(body, &m)
+	h.bodies[key] = m
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *hookReceiver) state() (calls int, got map[string]int, bodies map[string]map[string]any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	got = map[string]int{}
+	for k, v := range h.got {
+		got[k] = v
+	}
+	bodies = map[string]map[string]any{}
+	for k, v := range h.bodies {
+		bodies[k] = v
+	}
+	return h.calls, got, bodies
+}
+
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var secretRe = regexp.MustCompile(`<pre class="code" id="secret-value">([^<]+)</pre>`)
+
+// addHook adds an endpoint through the dashboard form and returns the
+// secret the page shows once.
+func addHook(t testing.TB, srv *httpdtest.Server, c *http.Client, site, hookURL string) string {
+	t.Helper()
+	csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
+	resp, err := c.PostForm(srv.URL+"sites/"+site+"/webhooks", url.Values{"csrf": {csrf}, "url": {hookURL}, "events": {"lead"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := secretRe.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("add webhook: %d\n%s", resp.StatusCode, body)
+	}
+	return string(m[1])
+}
+
+// Leads reach two receivers that are down, one answering 503 and one not
+// listening, across a restart of the server: every lead arrives exactly
+// once per endpoint (by X-Appliance-Delivery), signed, with its data and
+// source.
+func TestLeadWebhooksThroughDowntimeAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv := httpdtest.StartAt(t, dir, fastHooks)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+
+	flaky := newHookReceiver(t)
+	flaky.down = true
+	flakySrv := httptest.NewServer(flaky)
+	defer flakySrv.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	lateAddr := ln.Addr().String()
+	ln.Close() // nothing listens there until the receiver comes up
+	late := newHookReceiver(t)
+
+	flaky.secret = addHook(t, srv, c, site, flakySrv.URL+"/crm")
+	late.secret = addHook(t, srv, c, site, "http://"+lateAddr+"/crm")
+
+	v := trackHit(t, srv, site, "", "https://shop.example/?utm_source=vk&utm_medium=social", "")
+	const n = 6
+	for i := range n {
+		var status int
+		if i%2 == 0 {
+			status, _, _ = postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Lead " + string(rune('A'+i)), "phone": "+7 912 345-67-8" + string(rune('0'+i))}))
+		} else {
+			status, _, _ = post(t, srv.URL+"api/add_offline_message/", "application/x-www-form-urlencoded",
+				[]byte(credentialForm(v, map[string]string{"name": "Lead " + string(rune('A'+i))}).Encode()))
+		}
+		if status != http.StatusOK {
+			t.Fatalf("lead %d: status %d", i, status)
+		}
+	}
+	eventually(t, "failed attempts at the 503 receiver", func() bool { calls, _, _ := flaky.state(); return calls >= 2*n })
+	srv.Stop()
+
+	flaky.mu.Lock()
+	flaky.down = false
+	flaky.mu.Unlock()
+	lateLn, err := net.Listen("tcp", lateAddr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", lateAddr, err)
+	}
+	lateSrv := httptest.NewUnstartedServer(late)
+	lateSrv.Listener.Close()
+	lateSrv.Listener = lateLn
+	lateSrv.Start()
+	defer lateSrv.Close()
+	time.Sleep(50 * time.Millisecond) // nothing may arrive while the server is down
+	if _, got, _ := flaky.state(); len(got) != 0 {
+		t.Fatalf("delivered while stopped: %v", got)
+	}
+
+	srv = httpdtest.StartAt(t, dir, fastHooks)
+	for name, rc := range map[string]*hookReceiver{"503 receiver": flaky, "late receiver": late} {
+		eventually(t, name+" to get all leads", func() bool { _, got, _ := rc.state(); return len(got) == n })
+	}
+	time.Sleep(100 * time.Millisecond) // time for a duplicate to show up
+	for name, rc := range map[string]*hookReceiver{"503 receiver": flaky, "late receiver": late} {
+		_, got, bodies := rc.state()
+		names := map[string]bool{}
+		for key, count := range got {
+			if count != 1 {
+				t.Errorf("%s: delivery %s accepted %d times", name, key, count)
+			}
+			b := bodies[key]
+			data, _ := b["data"].(map[string]any)
+			source, _ := data["source"].(map[string]any)
+			if b["event"] != "lead" || b["site_key"] != site || data == nil || source["utm_source"] != "vk" ||
+				data["visitor_id"] != float64(v.VisitorID) || b["id"] != data["id"] {
+				t.Errorf("%s: body %v", name, b)
+			}
+			names[data["name"].(string)] = true
+		}
+		if len(names) != n {
+			t.Errorf("%s: got leads %v, want %d distinct", name, names, n)
+		}
+	}
+
+	// The delivery log shows them delivered, with the failed attempts.
+	resp, err := c.Get(srv.URL + "sites/" + site + "/webhooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := strings.Count(string(page), `<td class="state">delivered`); got != 2*n {
+		t.Errorf("delivery log shows %d delivered, want %d", got, 2*n)
+	}
+	if !strings.Contains(string(page), "503 Service Unavailable") {
+		t.Error("delivery log does not show the 503 attempts")
+	}
+
+	// Send again: the same delivery id once more.
+	id := regexp.MustCompile(`<tr id="delivery-(\d+)">`).FindSubmatch(page)[1]
+	csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
+	resp, err = c.PostForm(srv.URL+"sites/"+site+"/webhooks/resend", url.Values{"csrf": {csrf}, "id": {string(id)}})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send again: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	eventually(t, "the resend", func() bool {
+		_, g1, _ := flaky.state()
+		_, g2, _ := late.state()
+		return g1[string(id)]+g2[string(id)] == 2
+	})
+	// Without the CSRF token nothing happens.
+	resp, _ = c.PostForm(srv.URL+"sites/"+site+"/webhooks/resend", url.Values{"id": {string(id)}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("send again without csrf: %d", resp.StatusCode)
+	}
+}
+
+// The CSV export has every filtered lead, formula-looking cells defused.
+func TestLeadsCSV(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/?utm_source=google", "")
+	for _, f := range []map[string]any{
+		{"name": "=HYPERLINK(\"http://evil\",\"x\")", "phone": "+79123456789", "message": "@SUM(1+1)", "form_name": "order", "is_sale": true, "sale_cost": "150.5"},
+		{"name": "-2+3", "email": "a@b.example", "message": "line 1\nline 2, \"quoted\""},
+		{"name": "Обычный", "form_name": "callme"},
+	} {
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, f)); status != http.StatusOK {
+			t.Fatalf("lead: %d %v", status, out)
+		}
+	}
+	c := srv.Client(t)
+	get := func(query string) [][]string {
+		resp, err := c.Get(srv.URL + "sites/" + site + "/leads.csv" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/csv") ||
+			!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+			t.Fatalf("csv: %d %s", resp.StatusCode, ct)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.HasPrefix(string(body), "\ufeff") {
+			t.Fatal("no byte-order mark")
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\ufeff"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	rows := get("")
+	if len(rows) != 4 || rows[0][0] != "id" || rows[0][3] != "name" || rows[0][24] != "landing_page" {
+		t.Fatalf("csv rows %q", rows)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	newest, mid, oldest := rows[1], rows[2], rows[3]
+	for _, tt := range []struct{ got, want string }{
+		{newest[col["name"]], "Обычный"},
+		{mid[col["name"]], "'-2+3"},
+		{mid[col["message"]], "line 1\nline 2, \"quoted\""},
+		{oldest[col["name"]], "'=HYPERLINK(\"http://evil\",\"x\")"},
+		{oldest[col["message"]], "'@SUM(1+1)"},
+		{oldest[col["phone"]], "79123456789"},
+		{oldest[col["phone_raw"]], "'+79123456789"},
+		{oldest[col["sale_cost"]], "150.50"},
+		{oldest[col["is_sale"]], "true"},
+		{oldest[col["utm_source"]], "google"},
+		{oldest[col["visitor_id"]], v.CI[:strings.IndexByte(v.CI, '.')]},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("cell %q, want %q", tt.got, tt.want)
+		}
+	}
+	if rows := get("?phone=1"); len(rows) != 2 || rows[1][col["form_name"]] != "order" {
+		t.Errorf("phone filter: %q", rows)
+	}
+	if rows := get("?form=callme"); len(rows) != 2 || rows[1][col["name"]] != "Обычный" {
+		t.Errorf("form filter: %q", rows)
+	}
+	if rows := get("?sale=no"); len(rows) != 3 {
+		t.Errorf("sale=no filter: %d rows", len(rows))
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	if rows := get("?from=" + today + "&to=" + today); len(rows) != 4 {
+		t.Errorf("today: %d rows", len(rows))
+	}
+	if rows := get("?to=2000-01-01"); len(rows) != 1 {
+		t.Errorf("before 2000: %d rows", len(rows))
+	}
+	resp, _ := c.Get(srv.URL + "sites/" + site + "/leads.csv?from=yesterday")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad date: %d", resp.StatusCode)
+	}
+	anon := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, _ = anon.Get(srv.URL + "sites/" + site + "/leads.csv")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("CSV export without signing in: %d", resp.StatusCode)
+	}
+}
