@@ -121,7 +121,7 @@ type Pool struct {
 	reserve int64 // nanoseconds
 	numbers []string
 	index   map[string]int // number -> slot; read-only after NewPool
-	slots   []slot
+	slots   []*slot        // pointers, so that a pool made by With can share them
 
 	buckets     []bucket
 	bucketShift uint
@@ -150,11 +150,39 @@ func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 		p.index[n] = len(p.numbers)
 		p.numbers = append(p.numbers, n)
 	}
-	p.slots = make([]slot, len(p.numbers))
+	p.slots = make([]*slot, len(p.numbers))
+	block := make([]slot, len(p.numbers))
+	for i := range p.slots {
+		p.slots[i] = &block[i]
+	}
 	logSize := bits.Len(uint(max(8, 2*len(p.numbers)) - 1))
 	p.buckets = make([]bucket, 1<<logSize)
 	p.bucketShift = uint(64 - logSize)
 	return p
+}
+
+// With returns a pool of the given numbers and reserve (as NewPool takes
+// them) that shares the lease state of every number it has in common with
+// p: a lease claimed or renewed through either pool is seen by both, so the
+// invariant on Pool holds across a change of a pool's numbers while hits
+// still run on the old one. The new pool indexes the leases it finds; a
+// visitor who claims through p after With has looked at its slot is not
+// indexed there, and on its next Acquire through the new pool claims again
+// (its old lease lapses). Numbers new to the list start free; numbers of p
+// not in it leave with p.
+func (p *Pool) With(numbers []string, reserve time.Duration) *Pool {
+	q := NewPool(p.id, numbers, reserve)
+	for i, n := range q.numbers {
+		j, ok := p.index[n]
+		if !ok {
+			continue
+		}
+		q.slots[i] = p.slots[j]
+		if c := q.slots[i].cur.Load(); c != nil {
+			q.remember(c.visitor, i)
+		}
+	}
+	return q
 }
 
 // ID returns the id the pool was created with.
@@ -274,7 +302,7 @@ func (p *Pool) claimed(i int, c *holding) Lease {
 // take installs c in slot i unless the slot's lease is live at t. It retires
 // an expired holding before replacing it; see the invariant on Pool.
 func (p *Pool) take(i int, c *holding, t int64) bool {
-	s := &p.slots[i]
+	s := p.slots[i]
 	for {
 		old := s.cur.Load()
 		if old != nil {
@@ -306,7 +334,7 @@ func (p *Pool) Restore(number string, visitor uint64, since, until time.Time) er
 	}
 	c := &holding{visitor: visitor, since: nanos(since)}
 	c.until.Store(until.UnixNano())
-	s := &p.slots[i]
+	s := p.slots[i]
 	for {
 		old := s.cur.Load()
 		if old != nil {

@@ -370,3 +370,21 @@ func Choose(rules []Ranked, v Visit) int {
 	}
 	return best
 }
+
+// Value returns the value the rule requires of the key name (such as
+// "utm_source" or "channel") when it allows exactly one, so that a call to
+// a static number can be attributed to the source its rule names. It
+// returns false when the rule says nothing of the key or allows several
+// values.
+func (r Rule) Value(name string) (string, bool) {
+	k, ok := lookupKey(name)
+	if !ok {
+		return "", false
+	}
+	for _, t := range r.terms {
+		if t.key == k && len(t.values) == 1 {
+			return t.values[0], true
+		}
+	}
+	return "", false
+}

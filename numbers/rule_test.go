@@ -171,3 +171,21 @@ func FuzzParseRule(f *testing.F) {
 		r.Match(Visit{UTMSource: s, Referrer: s, Landing: s})
 	})
 }
+
+func TestRuleValue(t *testing.T) {
+	r := mustRule(t, "utm_source=Yandex&channel=ad|organic&landing=/promo")
+	for _, tt := range []struct {
+		key, want string
+		ok        bool
+	}{
+		{"utm_source", "yandex", true},
+		{"landing", "/promo", true},
+		{"channel", "", false}, // two values
+		{"utm_medium", "", false},
+		{"nonsense", "", false},
+	} {
+		if got, ok := r.Value(tt.key); got != tt.want || ok != tt.ok {
+			t.Errorf("Value(%q) = %q, %v; want %q, %v", tt.key, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,318 @@
+package tracking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"appliance/numbers"
+	"appliance/store"
+)
+
+// Type says how a visitor got a replacement number.
+type Type string
+
+// Types of replacement, as getPhones/getReplacedPhones name them.
+const (
+	Static  Type = "static"  // a static number, or a pool's fallback
+	Dynamic Type = "dynamic" // a number leased to the visitor
+)
+
+// Replacement is the number shown in place of one site number.
+type Replacement struct {
+	Site   Phone // the site's own number, as the page shows it
+	Number Phone // the number shown instead
+	Type   Type
+	Pool   string    // the pool it is from (its fallback included); "" for a static number
+	Until  time.Time // when the lease lapses unless renewed; zero unless Dynamic
+}
+
+// Assignment is what one page view of a visitor is shown: the replacement
+// of each site number that a rule covers, and the writes that record the
+// leases behind them ([Assignment.Persist]).
+type Assignment struct {
+	Replacements []Replacement
+	Selectors    []string // extra CSS selectors of the site; shared, do not modify
+	// TTL is how long the answer may be applied again from the visitor's
+	// cache: until the first of its leases lapses, or SessionLifetime when
+	// it holds none.
+	TTL time.Duration
+	// Renew is how often a page kept visible should renew the leases; zero
+	// when there are none.
+	Renew time.Duration
+
+	site    uint32
+	visitor uint64
+	session uint64
+	visit   numbers.Visit
+	now     time.Time
+	leases  []leaseWrite
+	misses  []uint32 // pools that were full
+}
+
+// leaseWrite is one lease of the assignment as Persist writes it.
+type leaseWrite struct {
+	pool   uint32
+	number string
+	since  int64 // Unix ns
+	until  int64
+	fresh  bool // claimed by this page view
+	live   int  // leases live in the pool after a claim, for the day's peak
+}
+
+// Assign decides the numbers a page view of visitor (in session, coming
+// from visit) on site is shown, at now. For each site number, the matching
+// rule of the highest priority, then the most specific, decides: a static
+// number, or a pool, from which the visitor leases a number (or renews the
+// one it holds; one lease per pool however many site numbers it replaces).
+// A bot never leases: it is shown the pool's fallback. A full pool gives
+// its fallback, and the miss is counted. A site number no rule covers is
+// left alone.
+//
+// The leases are live in memory when Assign returns; the caller makes them
+// durable by calling Persist in the write that records the page view, and
+// answers only after it. A site without numbers gets an empty Assignment.
+func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Visit, bot bool, now time.Time) (Assignment, error) {
+	if visitor == 0 {
+		return Assignment{}, fmt.Errorf("assign numbers: %w", ErrVisitor)
+	}
+	ss := t.state.Load().sites[site]
+	if ss == nil || len(ss.numbers) == 0 {
+		return Assignment{}, nil
+	}
+	a := Assignment{Selectors: ss.cfg.Selectors, site: site, visitor: visitor, session: session, visit: visit, now: now}
+	// One answer per pool, however many site numbers it replaces.
+	type got struct {
+		p     *pool
+		lease numbers.Lease
+		err   error
+	}
+	var pools []got
+	var minReserve time.Duration
+	for i, sn := range ss.numbers {
+		j := numbers.Choose(ss.ranked[i], visit)
+		if j < 0 {
+			continue
+		}
+		c := ss.cands[i][j]
+		if c.static != nil {
+			a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: c.static.phone, Type: Static})
+			continue
+		}
+		p := c.pool
+		if bot {
+			if p.fallback != nil {
+				a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: *p.fallback, Type: Static, Pool: p.cfg.Name})
+			}
+			continue
+		}
+		k := 0
+		for k < len(pools) && pools[k].p != p {
+			k++
+		}
+		if k == len(pools) {
+			l, err := p.live.Acquire(visitor, now)
+			pools = append(pools, got{p, l, err})
+			switch {
+			case errors.Is(err, numbers.ErrExhausted):
+				a.misses = append(a.misses, p.cfg.ID)
+			case err != nil:
+				return Assignment{}, fmt.Errorf("assign numbers of pool %q: %w", p.cfg.Name, err)
+			default:
+				w := leaseWrite{pool: p.cfg.ID, number: l.Number, since: l.Since.UnixNano(), until: l.Until.UnixNano(), fresh: l.Fresh}
+				if l.Fresh {
+					w.live = p.live.Live(now)
+				}
+				a.leases = append(a.leases, w)
+				if r := p.live.Reserve(); minReserve == 0 || r < minReserve {
+					minReserve = r
+				}
+			}
+		}
+		if g := pools[k]; g.err == nil {
+			a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: p.phones[g.lease.Slot], Type: Dynamic,
+				Pool: p.cfg.Name, Until: g.lease.Until})
+		} else if p.fallback != nil {
+			a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: *p.fallback, Type: Static, Pool: p.cfg.Name})
+		}
+	}
+	a.TTL = SessionLifetime
+	for _, r := range a.Replacements {
+		if r.Type == Dynamic {
+			a.TTL = min(a.TTL, r.Until.Sub(now))
+		}
+	}
+	if minReserve > 0 {
+		// Often enough that a page kept open never loses its number, rarely
+		// enough to cost nothing.
+		a.Renew = min(max(minReserve/4, time.Minute), 10*time.Minute)
+		a.TTL = min(a.TTL, minReserve) // a lease a visitor stops renewing
+	}
+	return a, nil
+}
+
+// Roll-up metrics of call tracking (store.RollupKey), per site and UTC day.
+const (
+	// MetricPool + pool id ("n.3") has the lanes LanePool*.
+	MetricPool = "n."
+	// MetricCalls has the lanes LaneCall*.
+	MetricCalls = "call"
+)
+
+// Lanes of a pool's daily counter.
+const (
+	LanePoolClaims = iota // leases claimed
+	LanePoolMisses        // page views that found the pool full
+	LanePoolPeak          // the most leases live at once
+)
+
+// Lanes of MetricCalls.
+const (
+	LaneCalls = iota
+	LaneCallsAttributed
+	LaneCallsAnswered
+)
+
+// poolMetric is the metric of a pool's daily counter; poolHourMetric, of
+// one hour's demand (claims and misses) in lane 0, for the busy hour.
+func poolMetric(pool uint32) string { return fmt.Sprintf("%s%d", MetricPool, pool) }
+
+func poolHourMetric(pool uint32, hour int) string {
+	return fmt.Sprintf("%s%d.h%02d", MetricPool, pool, hour)
+}
+
+// Day is the roll-up day of t: days since 1970-01-01 UTC.
+func Day(t time.Time) uint32 { return uint32(t.Unix() / 86400) }
+
+// Persist writes the assignment's leases to the lease history in tx, the
+// write that records the page view: the claim of a fresh lease, the until
+// of every lease (never moved back, whatever order concurrent page views
+// of one visitor are written in), and the day's pool counters. A renew
+// writes one 8-byte value.
+func (a *Assignment) Persist(tx *store.Tx) error {
+	if len(a.leases) == 0 && len(a.misses) == 0 {
+		return nil
+	}
+	day := Day(a.now)
+	var key [2 + store.MaxLeaseNumber + 9]byte
+	var val [8]byte
+	for _, w := range a.leases {
+		uk := store.AppendLeaseKey(key[:0], w.number, w.since, true)
+		until, fresh := w.until, w.fresh
+		b, err := tx.Get(uk)
+		switch {
+		case err == nil:
+			u, err := store.DecodeUntil(b)
+			if err != nil {
+				return fmt.Errorf("persist lease of %s: %w", w.number, err)
+			}
+			if u >= until && !fresh {
+				continue
+			}
+			until = max(until, u)
+		case errors.Is(err, store.ErrNotFound):
+			// A renew written before its claim (two page views at once):
+			// write the claim too, so that no order loses it.
+			fresh = true
+		default:
+			return fmt.Errorf("persist lease of %s: %w", w.number, err)
+		}
+		if fresh {
+			rec := a.leaseRecord(w.pool)
+			tx.Set(store.LeaseClaimKey(w.number, w.since), rec.Encode())
+		}
+		tx.Set(uk, store.AppendUntil(val[:0], until))
+		if w.fresh {
+			if err := countClaim(tx, a.site, day, a.now.UTC().Hour(), w); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range a.misses {
+		tx.Add(store.RollupKey(a.site, day, poolMetric(p)), LanePoolMisses, 1)
+		tx.Add(store.RollupKey(a.site, day, poolHourMetric(p, a.now.UTC().Hour())), 0, 1)
+	}
+	return nil
+}
+
+// countClaim counts a claim in the pool's day and hour, and raises the
+// day's peak when the claim made a new one.
+func countClaim(tx *store.Tx, site uint32, day uint32, hour int, w leaseWrite) error {
+	k := store.RollupKey(site, day, poolMetric(w.pool))
+	tx.Add(k, LanePoolClaims, 1)
+	tx.Add(store.RollupKey(site, day, poolHourMetric(w.pool, hour)), 0, 1)
+	var peak int64
+	switch b, err := tx.Get(k); {
+	case err == nil:
+		lanes, err := store.DecodeCounters(b)
+		if err != nil {
+			return fmt.Errorf("count claim: %w", err)
+		}
+		if len(lanes) > LanePoolPeak {
+			peak = lanes[LanePoolPeak]
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("count claim: %w", err)
+	}
+	if int64(w.live) > peak {
+		tx.Add(k, LanePoolPeak, int64(w.live)-peak)
+	}
+	return nil
+}
+
+func (a *Assignment) leaseRecord(pool uint32) store.Lease {
+	v := a.visit
+	return store.Lease{Site: a.site, Pool: pool, Visitor: a.visitor, Session: a.session,
+		Channel: v.Channel, UTMSource: v.UTMSource, UTMMedium: v.UTMMedium, UTMCampaign: v.UTMCampaign,
+		UTMTerm: v.UTMTerm, UTMContent: v.UTMContent, Click: v.Click, Referrer: v.Referrer, Landing: v.Landing}
+}
+
+// VisitOf is what the rules look at in a session: its traffic source and
+// landing page.
+func VisitOf(s *store.Session) numbers.Visit {
+	return numbers.Visit{UTMSource: s.UTMSource, UTMMedium: s.UTMMedium, UTMCampaign: s.UTMCampaign,
+		UTMTerm: s.UTMTerm, UTMContent: s.UTMContent, Click: s.Click, Channel: s.Channel,
+		Referrer: s.Referrer, Landing: s.Landing}
+}
+
+// AssignSession assigns the numbers of a page view in sess (of visitor
+// sess.Visitor, a bot when sess.Bot) and makes them durable in a write of
+// their own. It is for requests that record nothing else, such as the
+// snippet's lease heartbeat; a page view calls Assign and Persist in its
+// own write.
+func (t *Tracker) AssignSession(ctx context.Context, site uint32, sess *store.Session, now time.Time) (Assignment, error) {
+	a, err := t.Assign(site, sess.Visitor, sess.ID, VisitOf(sess), sess.Bot, now)
+	if err != nil {
+		return Assignment{}, err
+	}
+	if len(a.leases) == 0 && len(a.misses) == 0 {
+		return a, nil
+	}
+	if err := t.db.Update(ctx, a.Persist); err != nil {
+		return Assignment{}, fmt.Errorf("persist numbers of session %d: %w", sess.ID, err)
+	}
+	return a, nil
+}
+
+// Heartbeat renews the leases of visitor's page in session on site, as a
+// page kept visible does, and returns the assignment (a lease that lapsed
+// meanwhile is claimed anew). ErrNoSession when the session is not the
+// visitor's on the site.
+func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session uint64, now time.Time) (Assignment, error) {
+	b, err := t.db.Get(store.SessionKey(site, session))
+	if errors.Is(err, store.ErrNotFound) {
+		return Assignment{}, fmt.Errorf("heartbeat of session %d: %w", session, ErrNoSession)
+	}
+	if err != nil {
+		return Assignment{}, fmt.Errorf("heartbeat of session %d: %w", session, err)
+	}
+	s, err := store.DecodeSession(b)
+	if err != nil {
+		return Assignment{}, fmt.Errorf("heartbeat of session %d: %w", session, err)
+	}
+	if s.Visitor != visitor {
+		return Assignment{}, fmt.Errorf("heartbeat of session %d: %w", session, ErrNoSession)
+	}
+	return t.AssignSession(ctx, site, &s, now)
+}

@@ -1,0 +1,158 @@
+package tracking
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"appliance/store"
+)
+
+// Source is the traffic source a call is attributed to.
+type Source struct {
+	Channel     string // organic, social, referral, direct, ad; "" when unknown
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	UTMTerm     string
+	UTMContent  string
+	Click       string
+	Referrer    string
+	Landing     string
+}
+
+// Attribution is who a call to a number at some moment came from.
+type Attribution struct {
+	Number     string // E.164 digits
+	Site       uint32 // 0 when no site has the number
+	Kind       Kind
+	Attributed bool   // tied to a visitor's lease, or to the rule of a static number or pool
+	Pool       uint32 // the pool of the lease, or whose fallback it is
+	PoolName   string // as the pool is called now; "" when it is gone
+	Visitor    uint64 // the lease's holder; 0 unless Kind is KindDynamic and Attributed
+	Session    uint64
+	Since      time.Time // the lease: claimed at, and lapsed (or lapses) at
+	Until      time.Time
+	Source     Source
+}
+
+// held is one lease of the history.
+type held struct {
+	since, until int64 // Unix ns
+	rec          store.Lease
+}
+
+// latestLease reads the lease of number claimed last at or before at
+// (Unix ns); ok is false when there is none. When strict, a claim without its
+// until (Persist never writes one) is an error; otherwise it is skipped.
+func latestLease(ctx context.Context, db *store.DB, number string, at int64, strict bool) (held, bool, error) {
+	var h held
+	var haveUntil, ok bool
+	var derr error
+	err := db.Scan(ctx, store.LeasePrefix(number), store.LeaseBefore(number, at), true, 0, func(k, v []byte) bool {
+		_, since, isUntil, kok := store.ParseLeaseKey(k)
+		if !kok {
+			derr = fmt.Errorf("lease key %x: %w", k, store.ErrCorrupt)
+			return false
+		}
+		if haveUntil && since != h.since {
+			haveUntil = false // an until without its claim: look further back
+		}
+		if isUntil {
+			u, err := store.DecodeUntil(v)
+			if err != nil {
+				derr = fmt.Errorf("lease of %s at %d: %w", number, since, err)
+				return false
+			}
+			h = held{since: since, until: u}
+			haveUntil = true
+			return true
+		}
+		if !haveUntil || since != h.since {
+			if strict {
+				derr = fmt.Errorf("lease of %s at %d has no until: %w", number, since, store.ErrCorrupt)
+				return false
+			}
+			return true
+		}
+		rec, err := store.DecodeLease(v)
+		if err != nil {
+			derr = fmt.Errorf("lease of %s at %d: %w", number, since, err)
+			return false
+		}
+		h.rec, ok = rec, true
+		return false
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return held{}, false, fmt.Errorf("read lease history of %s: %w", number, err)
+	}
+	return h, ok, nil
+}
+
+// Attribute tells who a call to number (any written form) at the instant
+// at came from: the visitor whose lease held the number then (the last
+// claim at or before at, if its until is not before at), else the rule of
+// the static number or the pool whose fallback it is, else nobody (a site's
+// own number, or one no site has). History outlives the set-up: a number
+// since removed from its pool is still attributed to the lease it had.
+func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (Attribution, error) {
+	d, err := digitsOf(number)
+	if err != nil {
+		return Attribution{}, fmt.Errorf("attribute call: %w", err)
+	}
+	st := t.state.Load()
+	a := Attribution{Number: d, Kind: KindUnknown}
+	if o, ok := st.owners[d]; ok {
+		a.Site, a.Kind = o.site, o.kind
+	}
+	h, ok, err := latestLease(ctx, t.db, d, at.UnixNano(), false)
+	if err != nil {
+		return Attribution{}, fmt.Errorf("attribute call: %w", err)
+	}
+	if ok && h.until >= at.UnixNano() {
+		r := h.rec
+		a.Site, a.Kind, a.Attributed = r.Site, KindDynamic, true
+		a.Pool, a.Visitor, a.Session = r.Pool, r.Visitor, r.Session
+		a.Since, a.Until = time.Unix(0, h.since).UTC(), time.Unix(0, h.until).UTC()
+		a.Source = Source{Channel: r.Channel, UTMSource: r.UTMSource, UTMMedium: r.UTMMedium, UTMCampaign: r.UTMCampaign,
+			UTMTerm: r.UTMTerm, UTMContent: r.UTMContent, Click: r.Click, Referrer: r.Referrer, Landing: r.Landing}
+		if ss := st.sites[r.Site]; ss != nil {
+			for _, p := range ss.pools {
+				if p.cfg.ID == r.Pool {
+					a.PoolName = p.cfg.Name
+				}
+			}
+		}
+		return a, nil
+	}
+	o, known := st.owners[d]
+	if !known {
+		return a, nil
+	}
+	ss := st.sites[o.site]
+	switch o.kind {
+	case KindStatic:
+		s := ss.statics[o.index]
+		a.Attributed, a.Source = true, ruleSource(s)
+	case KindFallback, KindDynamic:
+		p := ss.pools[o.index]
+		a.Pool, a.PoolName = p.cfg.ID, p.cfg.Name
+		if o.kind == KindFallback {
+			a.Attributed, a.Source = true, ruleSourceOf(p.rule.Value)
+		}
+	}
+	return a, nil
+}
+
+func ruleSource(s *static) Source { return ruleSourceOf(s.rule.Value) }
+
+// ruleSourceOf is the source a rule names: each value it pins to one.
+func ruleSourceOf(value func(string) (string, bool)) Source {
+	v := func(k string) string { s, _ := value(k); return s }
+	return Source{Channel: v("channel"), UTMSource: v("utm_source"), UTMMedium: v("utm_medium"),
+		UTMCampaign: v("utm_campaign"), UTMTerm: v("utm_term"), UTMContent: v("utm_content"),
+		Click: v("click"), Referrer: v("referrer"), Landing: v("landing")}
+}

@@ -1,0 +1,172 @@
+package tracking
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"appliance/store"
+)
+
+// Limits of a reported call.
+const (
+	MaxCallDuration = 24 * time.Hour
+	MaxRecordingURL = 2048
+	// MaxCallSkew is how far in the future a call may say it started: the
+	// telephony side's clock may run a little ahead.
+	MaxCallSkew = 5 * time.Minute
+)
+
+// CallInput is an inbound call as the telephony side reports it.
+type CallInput struct {
+	Called       string        // the number dialled, any written form
+	Caller       string        // the caller's number; "" when hidden
+	StartedAt    time.Time     // zero: now
+	Duration     time.Duration // whole seconds
+	Answered     bool
+	RecordingURL string // "" or an absolute http(s) URL
+}
+
+// check validates and normalises in at now. Errors wrap ErrInvalid and
+// name the field.
+func (in CallInput) check(now time.Time) (store.Call, error) {
+	var c store.Call
+	if strings.TrimSpace(in.Called) == "" {
+		return c, fmt.Errorf("called is required: %w", ErrInvalid)
+	}
+	var err error
+	if c.Called, err = digitsOf(in.Called); err != nil {
+		return c, fmt.Errorf("called: %w", err)
+	}
+	if strings.TrimSpace(in.Caller) != "" {
+		if c.Caller, err = digitsOf(in.Caller); err != nil {
+			return c, fmt.Errorf("caller: %w", err)
+		}
+	}
+	start := in.StartedAt
+	if start.IsZero() {
+		start = now
+	}
+	if start.After(now.Add(MaxCallSkew)) {
+		return c, fmt.Errorf("started_at %s is in the future: %w", start.Format(time.RFC3339), ErrInvalid)
+	}
+	if start.Year() < 2000 {
+		return c, fmt.Errorf("started_at %s is before 2000: %w", start.Format(time.RFC3339), ErrInvalid)
+	}
+	if in.Duration < 0 || in.Duration > MaxCallDuration || in.Duration%time.Second != 0 {
+		return c, fmt.Errorf("duration must be whole seconds from 0 to %d: %w", int(MaxCallDuration/time.Second), ErrInvalid)
+	}
+	if u := in.RecordingURL; u != "" {
+		if len(u) > MaxRecordingURL || !utf8.ValidString(u) || strings.IndexFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+			return c, fmt.Errorf("recording_url must be a URL of at most %d bytes without spaces: %w", MaxRecordingURL, ErrInvalid)
+		}
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return c, fmt.Errorf("recording_url must be an absolute http(s) URL: %w", ErrInvalid)
+		}
+		c.RecordingURL = u
+	}
+	c.Time, c.Received = start.UnixMilli(), now.UnixMilli()
+	c.Duration, c.Answered = uint32(in.Duration/time.Second), in.Answered
+	return c, nil
+}
+
+// RecordCall attributes an inbound call (Attribute, at the call's start),
+// stores it with its attribution under the site that has the called number
+// (site 0 when none has) and counts it in the site's day, all in one
+// durable write. It returns the stored call.
+func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (store.Call, Attribution, error) {
+	c, err := in.check(now)
+	if err != nil {
+		return store.Call{}, Attribution{}, fmt.Errorf("record call: %w", err)
+	}
+	a, err := t.Attribute(ctx, c.Called, time.UnixMilli(c.Time))
+	if err != nil {
+		return store.Call{}, Attribution{}, fmt.Errorf("record call: %w", err)
+	}
+	c.ID = t.db.NextID()
+	c.Kind, c.Attributed = string(a.Kind), a.Attributed
+	c.Pool, c.Visitor, c.Session = a.Pool, a.Visitor, a.Session
+	if !a.Since.IsZero() {
+		c.LeaseSince = a.Since.UnixNano()
+	}
+	s := a.Source
+	c.Channel, c.UTMSource, c.UTMMedium, c.UTMCampaign = s.Channel, s.UTMSource, s.UTMMedium, s.UTMCampaign
+	c.UTMTerm, c.UTMContent, c.Click, c.Referrer, c.Landing = s.UTMTerm, s.UTMContent, s.Click, s.Referrer, s.Landing
+	err = t.db.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.CallKey(a.Site, c.ID), c.Encode())
+		k := store.RollupKey(a.Site, Day(time.UnixMilli(c.Time)), MetricCalls)
+		tx.Add(k, LaneCalls, 1)
+		if c.Attributed {
+			tx.Add(k, LaneCallsAttributed, 1)
+		}
+		if c.Answered {
+			tx.Add(k, LaneCallsAnswered, 1)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Call{}, Attribution{}, fmt.Errorf("record call: %w", err)
+	}
+	return c, a, nil
+}
+
+// ListCalls calls fn with each call of site, newest report first, until fn
+// returns false or limit calls were given (limit <= 0: all). Calls
+// reported before from are not read.
+func ListCalls(ctx context.Context, db *store.DB, site uint32, from time.Time, limit int, fn func(store.Call) bool) error {
+	n := 0
+	var derr error
+	err := db.ScanPrefix(ctx, store.CallPrefix(site), true, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		c, err := store.DecodeCall(id, v)
+		if err != nil {
+			derr = fmt.Errorf("call %d: %w", id, err)
+			return false
+		}
+		// Ids grow with the time of the report, give or take the moments
+		// between taking an id and the write.
+		if !from.IsZero() && c.Received < from.Add(-time.Minute).UnixMilli() {
+			return false
+		}
+		if !from.IsZero() && c.Received < from.UnixMilli() {
+			return true
+		}
+		n++
+		return fn(c) && (limit <= 0 || n < limit)
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return fmt.Errorf("list calls: %w", err)
+	}
+	return nil
+}
+
+// CallDay is one day's calls of a site.
+type CallDay struct {
+	Day        time.Time
+	Calls      int64
+	Attributed int64
+	Answered   int64
+}
+
+// CallDays reads the site's daily call counters for the days from..to
+// (inclusive, UTC), one entry per day.
+func CallDays(db *store.DB, site uint32, from, to time.Time) ([]CallDay, error) {
+	var out []CallDay
+	for d := Day(from); d <= Day(to) && len(out) < 3660; d++ {
+		cd := CallDay{Day: time.Unix(int64(d)*86400, 0).UTC()}
+		lanes, err := counters(db, store.RollupKey(site, d, MetricCalls))
+		if err != nil {
+			return nil, fmt.Errorf("read call counts: %w", err)
+		}
+		cd.Calls, cd.Attributed, cd.Answered = lane(lanes, LaneCalls), lane(lanes, LaneCallsAttributed), lane(lanes, LaneCallsAnswered)
+		out = append(out, cd)
+	}
+	return out, nil
+}

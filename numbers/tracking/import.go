@@ -1,0 +1,138 @@
+package tracking
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits of an import file.
+const (
+	MaxImportBytes = 1 << 20
+	MaxImportLines = 10_000
+)
+
+// ImportLine is one number of an import file: the value as written and the
+// number it parses to, or why it does not.
+type ImportLine struct {
+	Line   int    // 1-based line of the file
+	Value  string // as written
+	Number string // E.164 digits; "" when Err is set
+	Err    error
+}
+
+// headerNames are the column names that say "the numbers are here".
+var headerNames = []string{"number", "numbers", "phone", "phones", "phone number", "tel", "msisdn", "номер", "телефон"}
+
+// ParseImport reads a list of numbers: one a line, or a CSV file (comma,
+// semicolon or tab separated, as spreadsheets save it) whose number column
+// is named by its header (number, phone, номер, телефон, ...) or, without a
+// header, is the only column or the first one holding a phone number. Empty
+// lines and lines starting with "#" are skipped. It returns every number
+// line, each parsed or with its error; the error is for a file it cannot
+// read at all (too large, not UTF-8, no number column).
+func ParseImport(r io.Reader) ([]ImportLine, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read import: %w", err)
+	}
+	if len(data) > MaxImportBytes {
+		return nil, fmt.Errorf("read import: larger than %d bytes: %w", MaxImportBytes, ErrInvalid)
+	}
+	data = bytes.TrimPrefix(data, []byte("\ufeff")) // Excel's byte order mark
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV): %w", ErrInvalid)
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = separator(data)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.TrimLeadingSpace = true
+	col := -1
+	var out []ImportLine
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return nil, fmt.Errorf("read import: line %d: %v: %w", line, err, ErrInvalid)
+		}
+		if blank(rec) {
+			continue
+		}
+		if col < 0 {
+			var header bool
+			if col, header = numberColumn(rec); col < 0 {
+				return nil, fmt.Errorf("read import: line %d: cannot tell which column holds the numbers; name it \"number\": %w", line, ErrInvalid)
+			}
+			if header {
+				continue
+			}
+		}
+		if len(out) == MaxImportLines {
+			return nil, fmt.Errorf("read import: more than %d numbers: %w", MaxImportLines, ErrInvalid)
+		}
+		il := ImportLine{Line: line}
+		if col < len(rec) {
+			il.Value = strings.TrimSpace(rec[col])
+		}
+		if il.Value == "" {
+			il.Err = fmt.Errorf("no number in column %d: %w", col+1, ErrInvalid)
+		} else {
+			il.Number, il.Err = digitsOf(il.Value)
+		}
+		out = append(out, il)
+	}
+	return out, nil
+}
+
+// separator guesses the field separator from the first line: semicolon
+// (what spreadsheets in Russian locales write), tab, else comma.
+func separator(data []byte) rune {
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	switch {
+	case bytes.ContainsRune(first, ';'):
+		return ';'
+	case bytes.ContainsRune(first, '\t'):
+		return '\t'
+	}
+	return ','
+}
+
+func blank(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// numberColumn finds the number column from the first record: a header
+// naming it, the only column, or the first field that is a phone number.
+func numberColumn(rec []string) (col int, header bool) {
+	for i, f := range rec {
+		name := strings.ToLower(strings.TrimSpace(f))
+		for _, h := range headerNames {
+			if name == h {
+				return i, true
+			}
+		}
+	}
+	if len(rec) == 1 {
+		return 0, false
+	}
+	for i, f := range rec {
+		if _, err := digitsOf(f); err == nil {
+			return i, false
+		}
+	}
+	return -1, false
+}

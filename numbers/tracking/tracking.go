@@ -1,0 +1,898 @@
+// Package tracking is the call tracking of the sites of one store: which
+// number each visitor of a site is shown, and which visit an inbound call to
+// a number came from.
+//
+// A site's set-up (store.NumbersConfig) names its own numbers, as written on
+// its pages, the extra CSS selectors whose elements show a number, static
+// tracking numbers, each shown to the visits its rule matches, and dynamic
+// pools, each a numbers.Pool whose numbers are leased to the visitors its
+// rule matches. For a page view, [Tracker.Assign] decides which number
+// replaces each site number (the rule of highest priority, then the most
+// specific one) and returns, beside that, the store writes that record it
+// ([Assignment.Persist]), to be made in the page view's durable update.
+//
+// Every claim of a lease is written to the lease history, and every renew
+// moves the lease's until there, so that [Tracker.Attribute] can tell who
+// held a number at any moment, and [Open] rebuilds the live leases after a
+// restart, a crash included: what the last acknowledged write said is what
+// counts. A lease a visitor was never told of (its write was not
+// acknowledged) may be lost with a crash, and nothing depends on it.
+//
+// The page-view path takes no lock: the set-up of all sites is an immutable
+// snapshot behind an atomic pointer, replaced whole by each change (changes
+// are serialised among themselves), and the pools are lock-free. A change of
+// a pool's numbers builds a new numbers.Pool that shares the lease state of
+// the numbers the two have in common (numbers.Pool.With), so no lease is
+// lost or doubled across it.
+//
+// The package knows nothing of HTTP; times are arguments, never read from
+// the clock.
+package tracking
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"appliance/numbers"
+	"appliance/store"
+)
+
+// Errors of the package. Errors about input wrap ErrInvalid and say what is
+// wrong in words meant for the site owner.
+var (
+	ErrInvalid   = errors.New("tracking: invalid input")
+	ErrNoPool    = errors.New("tracking: no such pool")
+	ErrNoStatic  = errors.New("tracking: no such static number")
+	ErrVisitor   = errors.New("tracking: no visitor")
+	ErrNoSession = errors.New("tracking: no such session")
+)
+
+// Limits of a site's set-up.
+const (
+	MaxSiteNumbers  = 20
+	MaxSelectors    = 20
+	MaxSelector     = 256
+	MaxStatics      = 200
+	MaxPools        = 20
+	MaxPoolNumbers  = 5000
+	MaxPoolName     = 64
+	MaxPriority     = 1_000_000
+	SessionLifetime = 30 * time.Minute // how long a static-only answer may be applied from cache
+)
+
+// Kind says what a number is to the site that has it.
+type Kind string
+
+// Kinds of numbers.
+const (
+	KindDynamic  Kind = "dynamic"  // a number of a pool, leased to visitors
+	KindStatic   Kind = "static"   // a static tracking number
+	KindFallback Kind = "fallback" // a pool's number for visitors who found it full
+	KindSite     Kind = "site"     // one of the site's own numbers
+	KindUnknown  Kind = "unknown"  // no site has it
+)
+
+// Tracker holds the call-tracking set-up and live leases of every site of
+// a store. All methods are safe for concurrent use.
+type Tracker struct {
+	db    *store.DB
+	mu    sync.Mutex // serialises changes of the set-up
+	state atomic.Pointer[state]
+}
+
+// state is one immutable snapshot of every site's set-up.
+type state struct {
+	sites  map[uint32]*siteState
+	owners map[string]owner // every number of any set-up -> who has it
+}
+
+// owner is who has a number, and as what. Tracking numbers (static and pool
+// numbers) belong to one site; a site or fallback number may be shared, and
+// then the site with the lowest id is named.
+type owner struct {
+	site  uint32
+	kind  Kind
+	index int // into the site's statics or pools
+}
+
+type siteState struct {
+	id      uint32
+	cfg     store.NumbersConfig
+	numbers []Phone // the site's own numbers, in cfg order
+	statics []*static
+	pools   []*pool
+	// Per site number: the statics and pools that may replace it, and
+	// their rules for numbers.Choose, in the same order.
+	cands  [][]cand
+	ranked [][]numbers.Ranked
+}
+
+type cand struct {
+	static *static // one of static and pool is set
+	pool   *pool
+}
+
+type static struct {
+	cfg   store.StaticNumber
+	rule  numbers.Rule
+	phone Phone
+}
+
+type pool struct {
+	cfg      store.PoolConfig
+	rule     numbers.Rule
+	live     *numbers.Pool
+	phones   []Phone  // by slot
+	fallback *Phone   // nil: keep the site's number
+	added    []string // numbers whose slot is new to this state, not shared with the previous one
+}
+
+// Open loads every site's set-up from db and restores the leases live at
+// now from the lease history.
+func Open(ctx context.Context, db *store.DB, now time.Time) (*Tracker, error) {
+	t := &Tracker{db: db}
+	st := &state{sites: map[uint32]*siteState{}}
+	var derr error
+	err := db.ScanPrefix(ctx, store.NumbersPrefix(), false, 0, func(k, v []byte) bool {
+		if len(k) != 5 {
+			derr = fmt.Errorf("numbers key %x: %w", k, store.ErrCorrupt)
+			return false
+		}
+		site := uint32(k[1])<<24 | uint32(k[2])<<16 | uint32(k[3])<<8 | uint32(k[4])
+		cfg, err := store.DecodeNumbersConfig(v)
+		if err != nil {
+			derr = fmt.Errorf("numbers of site %d: %w", site, err)
+			return false
+		}
+		ss, err := buildSite(site, cfg, nil)
+		if err != nil {
+			derr = fmt.Errorf("numbers of site %d: %w", site, err)
+			return false
+		}
+		st.sites[site] = ss
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open tracking: %w", err)
+	}
+	st.owners = ownersOf(st.sites)
+	for _, ss := range st.sites {
+		for _, p := range ss.pools {
+			for _, n := range p.cfg.Numbers {
+				if err := restoreLatest(ctx, db, p.live, n, now); err != nil {
+					return nil, fmt.Errorf("open tracking: %w", err)
+				}
+			}
+		}
+	}
+	t.state.Store(st)
+	return t, nil
+}
+
+// restoreLatest puts the latest lease of number back into p when it is
+// still live at now.
+func restoreLatest(ctx context.Context, db *store.DB, p *numbers.Pool, number string, now time.Time) error {
+	h, ok, err := latestLease(ctx, db, number, now.UnixNano(), true)
+	if err != nil || !ok || h.until <= now.UnixNano() {
+		return err
+	}
+	if err := p.Restore(number, h.rec.Visitor, time.Unix(0, h.since), time.Unix(0, h.until)); err != nil {
+		return fmt.Errorf("restore lease of %s: %w", number, err)
+	}
+	return nil
+}
+
+// Config returns a copy of the site's set-up (the zero config when it has
+// none).
+func (t *Tracker) Config(site uint32) store.NumbersConfig {
+	ss := t.state.Load().sites[site]
+	if ss == nil {
+		return store.NumbersConfig{}
+	}
+	return cloneConfig(ss.cfg)
+}
+
+// SiteOf returns the site that has number (E.164 digits) and what it is
+// there; KindUnknown when no site has it.
+func (t *Tracker) SiteOf(number string) (uint32, Kind) {
+	o, ok := t.state.Load().owners[number]
+	if !ok {
+		return 0, KindUnknown
+	}
+	return o.site, o.kind
+}
+
+// change applies fn to a copy of the site's set-up, checks the result
+// against every site's, stores it durably and makes it live.
+func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn func(c *store.NumbersConfig) error) (store.NumbersConfig, error) {
+	// Callers take now for the records they make; the pools need it to
+	// restore leases of numbers new to them.
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.state.Load()
+	prev := old.sites[site]
+	var c store.NumbersConfig
+	if prev != nil {
+		c = cloneConfig(prev.cfg)
+	}
+	if err := fn(&c); err != nil {
+		return store.NumbersConfig{}, err
+	}
+	c.Revision++
+	ss, err := buildSite(site, c, prev)
+	if err != nil {
+		return store.NumbersConfig{}, err
+	}
+	sites := make(map[uint32]*siteState, len(old.sites)+1)
+	for id, s := range old.sites {
+		sites[id] = s
+	}
+	sites[site] = ss
+	if err := checkShared(site, sites); err != nil {
+		return store.NumbersConfig{}, err
+	}
+	// A number new to a pool may have been leased in a pool it left (or
+	// one removed) moments ago: that lease holds on.
+	for _, p := range ss.pools {
+		for _, n := range p.added {
+			if err := restoreLatest(ctx, t.db, p.live, n, now); err != nil {
+				return store.NumbersConfig{}, err
+			}
+		}
+	}
+	if err := t.db.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.NumbersKey(site), c.Encode())
+		return nil
+	}); err != nil {
+		return store.NumbersConfig{}, fmt.Errorf("store numbers of site %d: %w", site, err)
+	}
+	t.state.Store(&state{sites: sites, owners: ownersOf(sites)})
+	return cloneConfig(c), nil
+}
+
+// buildSite checks a site's set-up and builds its live state. Pools whose
+// numbers and reserve are unchanged from prev keep their numbers.Pool;
+// changed ones share the lease state of their common numbers with it.
+func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, error) {
+	ss := &siteState{id: id, cfg: c}
+	used := map[string]string{} // number -> what uses it, within the site
+	use := func(n, what string) error {
+		if u, dup := used[n]; dup {
+			return fmt.Errorf("%s: %s is already %s: %w", what, n, u, ErrInvalid)
+		}
+		used[n] = what
+		return nil
+	}
+	if len(c.SiteNumbers) > MaxSiteNumbers {
+		return nil, fmt.Errorf("at most %d site numbers: %w", MaxSiteNumbers, ErrInvalid)
+	}
+	siteIndex := map[string]bool{}
+	for _, sn := range c.SiteNumbers {
+		p, err := canonical(sn.Number)
+		if err != nil {
+			return nil, err
+		}
+		if err := use(p.Digits, "a site number"); err != nil {
+			return nil, err
+		}
+		siteIndex[p.Digits] = true
+		ss.numbers = append(ss.numbers, p)
+	}
+	if len(c.Selectors) > MaxSelectors {
+		return nil, fmt.Errorf("at most %d selectors: %w", MaxSelectors, ErrInvalid)
+	}
+	for _, sel := range c.Selectors {
+		if err := checkSelector(sel); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.Statics) > MaxStatics {
+		return nil, fmt.Errorf("at most %d static numbers: %w", MaxStatics, ErrInvalid)
+	}
+	for _, sc := range c.Statics {
+		p, err := canonical(sc.Number)
+		if err != nil {
+			return nil, err
+		}
+		what := "a static number"
+		if err := use(p.Digits, what); err != nil {
+			return nil, err
+		}
+		r, err := checkRule(what+" "+p.Digits, sc.Rule, sc.Priority, sc.Replaces, siteIndex)
+		if err != nil {
+			return nil, err
+		}
+		ss.statics = append(ss.statics, &static{cfg: sc, rule: r, phone: p})
+	}
+	if len(c.Pools) > MaxPools {
+		return nil, fmt.Errorf("at most %d pools: %w", MaxPools, ErrInvalid)
+	}
+	names := map[string]bool{}
+	for _, pc := range c.Pools {
+		if err := checkPoolName(pc.Name); err != nil {
+			return nil, err
+		}
+		if names[strings.ToLower(pc.Name)] {
+			return nil, fmt.Errorf("pool %q: the site has a pool of that name: %w", pc.Name, ErrInvalid)
+		}
+		names[strings.ToLower(pc.Name)] = true
+		what := fmt.Sprintf("pool %q", pc.Name)
+		if len(pc.Numbers) == 0 || len(pc.Numbers) > MaxPoolNumbers {
+			return nil, fmt.Errorf("%s: give 1 to %d numbers: %w", what, MaxPoolNumbers, ErrInvalid)
+		}
+		if err := numbers.CheckReserve(time.Duration(pc.Reserve) * time.Millisecond); err != nil {
+			return nil, fmt.Errorf("%s: reserve %v: want %v to %v: %w", what, time.Duration(pc.Reserve)*time.Millisecond,
+				numbers.MinReserve, numbers.MaxReserve, ErrInvalid)
+		}
+		r, err := checkRule(what, pc.Rule, pc.Priority, pc.Replaces, siteIndex)
+		if err != nil {
+			return nil, err
+		}
+		p := &pool{cfg: pc, rule: r}
+		for _, n := range pc.Numbers {
+			ph, err := canonical(n)
+			if err != nil {
+				return nil, err
+			}
+			if err := use(ph.Digits, "in "+what); err != nil {
+				return nil, err
+			}
+			p.phones = append(p.phones, ph)
+		}
+		ss.pools = append(ss.pools, p)
+	}
+	// Fallbacks may be a site number or a static number; never a pool's.
+	for _, p := range ss.pools {
+		if p.cfg.Fallback == "" {
+			continue
+		}
+		ph, err := canonical(p.cfg.Fallback)
+		if err != nil {
+			return nil, err
+		}
+		if u := used[ph.Digits]; strings.HasPrefix(u, "in pool") {
+			return nil, fmt.Errorf("pool %q: the fallback %s is %s: a fallback must not be leased: %w", p.cfg.Name, ph.Digits, u, ErrInvalid)
+		}
+		p.fallback = &ph
+	}
+	for _, p := range ss.pools {
+		reserve := time.Duration(p.cfg.Reserve) * time.Millisecond
+		var old *pool
+		if prev != nil {
+			if i := slices.IndexFunc(prev.pools, func(o *pool) bool { return o.cfg.ID == p.cfg.ID }); i >= 0 {
+				old = prev.pools[i]
+			}
+		}
+		switch {
+		case old == nil:
+			p.live = numbers.NewPool(p.cfg.ID, p.cfg.Numbers, reserve)
+			p.added = p.cfg.Numbers
+		case slices.Equal(old.cfg.Numbers, p.cfg.Numbers) && old.cfg.Reserve == p.cfg.Reserve:
+			p.live = old.live
+		default:
+			p.live = old.live.With(p.cfg.Numbers, reserve)
+			for _, n := range p.cfg.Numbers {
+				if !slices.Contains(old.cfg.Numbers, n) {
+					p.added = append(p.added, n)
+				}
+			}
+		}
+	}
+	ss.cands = make([][]cand, len(ss.numbers))
+	ss.ranked = make([][]numbers.Ranked, len(ss.numbers))
+	for i, sn := range ss.numbers {
+		for _, s := range ss.statics {
+			if replaces(s.cfg.Replaces, sn.Digits) {
+				ss.cands[i] = append(ss.cands[i], cand{static: s})
+				ss.ranked[i] = append(ss.ranked[i], numbers.Ranked{Rule: s.rule, Priority: int(s.cfg.Priority)})
+			}
+		}
+		for _, p := range ss.pools {
+			if replaces(p.cfg.Replaces, sn.Digits) {
+				ss.cands[i] = append(ss.cands[i], cand{pool: p})
+				ss.ranked[i] = append(ss.ranked[i], numbers.Ranked{Rule: p.rule, Priority: int(p.cfg.Priority)})
+			}
+		}
+	}
+	return ss, nil
+}
+
+func replaces(list []string, n string) bool { return len(list) == 0 || slices.Contains(list, n) }
+
+// canonical parses a stored number and checks it is in canonical form.
+func canonical(n string) (Phone, error) {
+	p, err := ParsePhone("+" + n)
+	if err != nil {
+		return Phone{}, err
+	}
+	if p.Digits != n {
+		return Phone{}, fmt.Errorf("number %q is not in E.164 digits (%s): %w", n, p.Digits, ErrInvalid)
+	}
+	return p, nil
+}
+
+// checkRule checks a stored rule, its priority and the site numbers it
+// replaces.
+func checkRule(what, text string, priority int64, repl []string, siteNumbers map[string]bool) (numbers.Rule, error) {
+	r, err := numbers.ParseRule(text)
+	if err != nil {
+		return numbers.Rule{}, fmt.Errorf("%s: %w: %w", what, err, ErrInvalid)
+	}
+	if r.String() != text {
+		return numbers.Rule{}, fmt.Errorf("%s: rule %q is not canonical: %w", what, text, ErrInvalid)
+	}
+	if priority < -MaxPriority || priority > MaxPriority {
+		return numbers.Rule{}, fmt.Errorf("%s: priority %d: want %d to %d: %w", what, priority, -MaxPriority, MaxPriority, ErrInvalid)
+	}
+	for _, n := range repl {
+		if !siteNumbers[n] {
+			return numbers.Rule{}, fmt.Errorf("%s replaces %s, which is not one of the site's numbers: %w", what, n, ErrInvalid)
+		}
+	}
+	return r, nil
+}
+
+func checkPoolName(name string) error {
+	if name == "" || len(name) > MaxPoolName || !utf8.ValidString(name) || strings.TrimSpace(name) != name {
+		return fmt.Errorf("pool name %q: 1 to %d characters, no leading or trailing space: %w", name, MaxPoolName, ErrInvalid)
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -_.", r) {
+			return fmt.Errorf("pool name %q: letters, digits, space, - _ and . only: %w", name, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// checkSelector accepts what can be a CSS selector list; the browser has
+// the last word (the snippet skips one it cannot parse).
+func checkSelector(sel string) error {
+	if sel == "" || len(sel) > MaxSelector || !utf8.ValidString(sel) || strings.TrimSpace(sel) != sel {
+		return fmt.Errorf("selector %q: 1 to %d characters, no leading or trailing space: %w", sel, MaxSelector, ErrInvalid)
+	}
+	if strings.IndexFunc(sel, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '{' || r == '}' || r == ';' }) >= 0 {
+		return fmt.Errorf("selector %q: control characters, braces and semicolons are not part of a selector: %w", sel, ErrInvalid)
+	}
+	return nil
+}
+
+// checkShared checks that site's tracking numbers belong to no other site
+// in any role, and that its site and fallback numbers are no other site's
+// tracking numbers.
+func checkShared(site uint32, sites map[uint32]*siteState) error {
+	ss := sites[site]
+	tracking := map[string]bool{}
+	for _, s := range ss.statics {
+		tracking[s.phone.Digits] = true
+	}
+	for _, p := range ss.pools {
+		for _, ph := range p.phones {
+			tracking[ph.Digits] = true
+		}
+	}
+	for id, other := range sites {
+		if id == site {
+			continue
+		}
+		for n, o := range ownersOf(map[uint32]*siteState{id: other}) {
+			isTracking := o.kind == KindStatic || o.kind == KindDynamic
+			if tracking[n] || (isTracking && ownsPlain(ss, n)) {
+				return fmt.Errorf("%s is a number of another site (id %d): a tracking number belongs to one site: %w", n, id, ErrInvalid)
+			}
+		}
+	}
+	return nil
+}
+
+// ownsPlain reports whether n is a site or fallback number of ss.
+func ownsPlain(ss *siteState, n string) bool {
+	for _, p := range ss.numbers {
+		if p.Digits == n {
+			return true
+		}
+	}
+	for _, p := range ss.pools {
+		if p.fallback != nil && p.fallback.Digits == n {
+			return true
+		}
+	}
+	return false
+}
+
+// ownersOf indexes every number of the sites. Tracking numbers win over a
+// site's plain (site, fallback) numbers, and a lower site id over a higher.
+func ownersOf(sites map[uint32]*siteState) map[string]owner {
+	ids := make([]uint32, 0, len(sites))
+	for id := range sites {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := map[string]owner{}
+	rank := func(k Kind) int {
+		switch k {
+		case KindStatic, KindDynamic:
+			return 0
+		case KindFallback:
+			return 1
+		}
+		return 2
+	}
+	put := func(n string, o owner) {
+		if cur, ok := out[n]; ok && rank(cur.kind) <= rank(o.kind) {
+			return
+		}
+		out[n] = o
+	}
+	for _, id := range ids {
+		ss := sites[id]
+		for i, s := range ss.statics {
+			put(s.phone.Digits, owner{site: id, kind: KindStatic, index: i})
+		}
+		for i, p := range ss.pools {
+			for _, ph := range p.phones {
+				put(ph.Digits, owner{site: id, kind: KindDynamic, index: i})
+			}
+			if p.fallback != nil {
+				put(p.fallback.Digits, owner{site: id, kind: KindFallback, index: i})
+			}
+		}
+		for _, p := range ss.numbers {
+			put(p.Digits, owner{site: id, kind: KindSite})
+		}
+	}
+	return out
+}
+
+func cloneConfig(c store.NumbersConfig) store.NumbersConfig {
+	c.SiteNumbers = slices.Clone(c.SiteNumbers)
+	c.Selectors = slices.Clone(c.Selectors)
+	c.Statics = slices.Clone(c.Statics)
+	for i := range c.Statics {
+		c.Statics[i].Replaces = slices.Clone(c.Statics[i].Replaces)
+	}
+	c.Pools = slices.Clone(c.Pools)
+	for i := range c.Pools {
+		c.Pools[i].Numbers = slices.Clone(c.Pools[i].Numbers)
+		c.Pools[i].Replaces = slices.Clone(c.Pools[i].Replaces)
+	}
+	return c
+}
+
+// SetSiteNumbers replaces the site's own numbers, as written on its pages
+// (any common written form; kept as written beside the normalised number).
+// A number a static or pool replaces cannot go.
+func (t *Tracker) SetSiteNumbers(ctx context.Context, site uint32, written []string, now time.Time) (store.NumbersConfig, error) {
+	var list []store.SiteNumber
+	seen := map[string]bool{}
+	for _, w := range written {
+		d, err := digitsOf(w)
+		if err != nil {
+			return store.NumbersConfig{}, fmt.Errorf("site number: %w", err)
+		}
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		list = append(list, store.SiteNumber{Number: d, Written: strings.TrimSpace(w)})
+	}
+	return t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		c.SiteNumbers = list
+		return nil
+	})
+}
+
+// SetSelectors replaces the site's extra CSS selectors.
+func (t *Tracker) SetSelectors(ctx context.Context, site uint32, selectors []string, now time.Time) (store.NumbersConfig, error) {
+	var list []string
+	for _, s := range selectors {
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(list, s) {
+			list = append(list, s)
+		}
+	}
+	return t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		c.Selectors = list
+		return nil
+	})
+}
+
+// RuleInput is how a static number or pool is matched to visits, as typed.
+type RuleInput struct {
+	Rule     string   // rule text (numbers.ParseRule); "" matches all traffic
+	Priority int64    // higher wins
+	Replaces []string // site numbers it stands in for, any written form; none: all
+}
+
+func (r RuleInput) check(what string, c *store.NumbersConfig) (rule string, repl []string, err error) {
+	parsed, err := numbers.ParseRule(strings.TrimSpace(r.Rule))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w: %w", what, err, ErrInvalid)
+	}
+	for _, w := range r.Replaces {
+		d, err := digitsOf(w)
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: replaces: %w", what, err)
+		}
+		if !slices.ContainsFunc(c.SiteNumbers, func(s store.SiteNumber) bool { return s.Number == d }) {
+			return "", nil, fmt.Errorf("%s: replaces %s, which is not one of the site's numbers (set them first): %w", what, d, ErrInvalid)
+		}
+		if !slices.Contains(repl, d) {
+			repl = append(repl, d)
+		}
+	}
+	return parsed.String(), repl, nil
+}
+
+// StaticInput is a static number as typed.
+type StaticInput struct {
+	Number string
+	RuleInput
+}
+
+// AddStatic adds a static tracking number, or replaces the static number
+// with the same number.
+func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, now time.Time) (store.StaticNumber, error) {
+	n, err := digitsOf(in.Number)
+	if err != nil {
+		return store.StaticNumber{}, fmt.Errorf("static number: %w", err)
+	}
+	var out store.StaticNumber
+	_, err = t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		rule, repl, err := in.check("static number "+n, c)
+		if err != nil {
+			return err
+		}
+		if r := roleOf(c, n, ""); r != "" && r != "a static number" {
+			return fmt.Errorf("static number %s: it is already %s: %w", n, r, ErrInvalid)
+		}
+		out = store.StaticNumber{Number: n, Rule: rule, Priority: in.Priority, Replaces: repl, Created: now.UnixMilli()}
+		if i := slices.IndexFunc(c.Statics, func(s store.StaticNumber) bool { return s.Number == n }); i >= 0 {
+			out.Created = c.Statics[i].Created
+			c.Statics[i] = out
+			return nil
+		}
+		c.Statics = append(c.Statics, out)
+		return nil
+	})
+	return out, err
+}
+
+// RemoveStatic removes a static number; calls to it are no longer
+// attributed to its rule.
+func (t *Tracker) RemoveStatic(ctx context.Context, site uint32, number string, now time.Time) error {
+	n, err := digitsOf(number)
+	if err != nil {
+		return fmt.Errorf("static number: %w", err)
+	}
+	_, err = t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		i := slices.IndexFunc(c.Statics, func(s store.StaticNumber) bool { return s.Number == n })
+		if i < 0 {
+			return fmt.Errorf("remove static number %s: %w", n, ErrNoStatic)
+		}
+		c.Statics = slices.Delete(c.Statics, i, i+1)
+		return nil
+	})
+	return err
+}
+
+// PoolInput is a dynamic pool as typed.
+type PoolInput struct {
+	Name     string
+	Numbers  []string // any written form
+	Fallback string   // "" keeps the site's number when the pool is full
+	Reserve  time.Duration
+	RuleInput
+}
+
+// AddPool adds a dynamic pool. A zero reserve is numbers.DefaultReserve.
+func (t *Tracker) AddPool(ctx context.Context, site uint32, in PoolInput, now time.Time) (store.PoolConfig, error) {
+	var out store.PoolConfig
+	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		if poolIndex(c, in.Name) >= 0 {
+			return fmt.Errorf("pool %q: the site has a pool of that name (edit it instead): %w", in.Name, ErrInvalid)
+		}
+		c.NextPool = max(c.NextPool, 1)
+		p := store.PoolConfig{ID: c.NextPool, Created: now.UnixMilli()}
+		if err := in.apply(&p, c); err != nil {
+			return err
+		}
+		c.NextPool++
+		c.Pools = append(c.Pools, p)
+		out = p
+		return nil
+	})
+	return out, err
+}
+
+// UpdatePool replaces the settings of the pool called name (in.Name may
+// rename it). Leases of numbers it keeps live on.
+func (t *Tracker) UpdatePool(ctx context.Context, site uint32, name string, in PoolInput, now time.Time) (store.PoolConfig, error) {
+	var out store.PoolConfig
+	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		i := poolIndex(c, name)
+		if i < 0 {
+			return fmt.Errorf("edit pool %q: %w", name, ErrNoPool)
+		}
+		if j := poolIndex(c, in.Name); j >= 0 && j != i {
+			return fmt.Errorf("pool %q: the site has a pool of that name: %w", in.Name, ErrInvalid)
+		}
+		p := c.Pools[i]
+		if err := in.apply(&p, c); err != nil {
+			return err
+		}
+		c.Pools[i] = p
+		out = p
+		return nil
+	})
+	return out, err
+}
+
+func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig) error {
+	name := strings.TrimSpace(in.Name)
+	if err := checkPoolName(name); err != nil {
+		return err
+	}
+	what := fmt.Sprintf("pool %q", name)
+	var list []string
+	for _, w := range in.Numbers {
+		d, err := digitsOf(w)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if slices.Contains(list, d) {
+			return fmt.Errorf("%s: %s is listed twice: %w", what, d, ErrInvalid)
+		}
+		if r := roleOf(c, d, p.Name); r != "" {
+			return fmt.Errorf("%s: %s is already %s: %w", what, d, r, ErrInvalid)
+		}
+		list = append(list, d)
+	}
+	var fallback string
+	if strings.TrimSpace(in.Fallback) != "" {
+		d, err := digitsOf(in.Fallback)
+		if err != nil {
+			return fmt.Errorf("%s: fallback: %w", what, err)
+		}
+		fallback = d
+	}
+	reserve := in.Reserve
+	if reserve == 0 {
+		reserve = numbers.DefaultReserve
+	}
+	if err := numbers.CheckReserve(reserve); err != nil {
+		return fmt.Errorf("%s: reserve %v: want %v to %v: %w", what, reserve, numbers.MinReserve, numbers.MaxReserve, ErrInvalid)
+	}
+	rule, repl, err := in.check(what, c)
+	if err != nil {
+		return err
+	}
+	p.Name, p.Numbers, p.Fallback, p.Reserve = name, list, fallback, reserve.Milliseconds()
+	p.Rule, p.Priority, p.Replaces = rule, in.Priority, repl
+	return nil
+}
+
+// RemovePool removes the pool called name. Its lease history stays, so
+// calls to its numbers are still attributed to the visitors who held them.
+func (t *Tracker) RemovePool(ctx context.Context, site uint32, name string, now time.Time) error {
+	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		i := poolIndex(c, name)
+		if i < 0 {
+			return fmt.Errorf("remove pool %q: %w", name, ErrNoPool)
+		}
+		c.Pools = slices.Delete(c.Pools, i, i+1)
+		return nil
+	})
+	return err
+}
+
+// roleOf says what n already is in c ("" when nothing), leaving out the
+// pool called skip.
+func roleOf(c *store.NumbersConfig, n, skip string) string {
+	for _, sn := range c.SiteNumbers {
+		if sn.Number == n {
+			return "a site number"
+		}
+	}
+	for _, s := range c.Statics {
+		if s.Number == n {
+			return "a static number"
+		}
+	}
+	for _, p := range c.Pools {
+		if skip != "" && strings.EqualFold(p.Name, skip) {
+			continue
+		}
+		if slices.Contains(p.Numbers, n) {
+			return fmt.Sprintf("in pool %q", p.Name)
+		}
+		if p.Fallback == n {
+			return fmt.Sprintf("the fallback of pool %q", p.Name)
+		}
+	}
+	return ""
+}
+
+func poolIndex(c *store.NumbersConfig, name string) int {
+	return slices.IndexFunc(c.Pools, func(p store.PoolConfig) bool { return strings.EqualFold(p.Name, strings.TrimSpace(name)) })
+}
+
+// Skipped is a number an import left out, and why.
+type Skipped struct {
+	Line   int    `json:"line"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}
+
+// ImportResult is what ImportNumbers did.
+type ImportResult struct {
+	Pool    string    `json:"pool"`
+	Added   []string  `json:"added"`
+	Skipped []Skipped `json:"skipped"`
+}
+
+// ImportNumbers adds the parsed lines of an import file (ParseImport) to
+// the pool called name. Lines that do not parse, repeat a number, or name
+// a number the pool or another role already has are skipped, each with its
+// reason; the rest are added in one change.
+func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, lines []ImportLine, now time.Time) (ImportResult, error) {
+	var res ImportResult
+	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		res = ImportResult{}
+		i := poolIndex(c, name)
+		if i < 0 {
+			return fmt.Errorf("import into pool %q: %w (add it with `numbers pool add` first)", name, ErrNoPool)
+		}
+		res.Pool = c.Pools[i].Name
+		owners := t.state.Load().owners
+		taken := func(n string) string {
+			if ow, ok := owners[n]; ok && ow.site != site {
+				return fmt.Sprintf("a number of another site (id %d)", ow.site)
+			}
+			return roleOf(c, n, "")
+		}
+		earlier := map[string]bool{}
+		p := &c.Pools[i]
+		for _, l := range lines {
+			switch {
+			case l.Err != nil:
+				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, reason(l.Err)})
+			case earlier[l.Number]:
+				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, l.Number + " is listed earlier in the file"})
+			case taken(l.Number) != "":
+				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, l.Number + " is already " + taken(l.Number)})
+			case len(p.Numbers) >= MaxPoolNumbers:
+				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, fmt.Sprintf("the pool is full (%d numbers)", MaxPoolNumbers)})
+			default:
+				p.Numbers = append(p.Numbers, l.Number)
+				res.Added = append(res.Added, l.Number)
+				earlier[l.Number] = true
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// reason is an error's text without the sentinel's words, for a person.
+func reason(err error) string {
+	msg := err.Error()
+	return strings.TrimSuffix(msg, ": "+ErrInvalid.Error())
+}
+
+// sortedPools returns the site's pools by name (for reports).
+func sortedPools(ss *siteState) []*pool {
+	ps := slices.Clone(ss.pools)
+	slices.SortFunc(ps, func(a, b *pool) int { return cmp.Compare(a.cfg.Name, b.cfg.Name) })
+	return ps
+}

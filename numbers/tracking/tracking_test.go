@@ -1,0 +1,494 @@
+package tracking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/numbers"
+	"appliance/store"
+)
+
+var (
+	ctx = context.Background()
+	t0  = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+)
+
+// openDB opens a store in dir, closed at the end of the test.
+func openDB(t testing.TB, dir string) *store.DB {
+	t.Helper()
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func open(t testing.TB, db *store.DB, now time.Time) *Tracker {
+	t.Helper()
+	tr, err := Open(ctx, db, now)
+	if err != nil {
+		t.Fatalf("open tracking: %v", err)
+	}
+	return tr
+}
+
+const (
+	siteNum  = "74872751404"
+	yandex   = "74951825168"
+	fallback = "74950000009"
+)
+
+// setUp gives site 1 one site number, a static number for yandex and a
+// pool "ads" of n numbers for cpc traffic.
+func setUp(t testing.TB, tr *Tracker, n int) []string {
+	t.Helper()
+	if _, err := tr.SetSiteNumbers(ctx, 1, []string{"8 (487) 275-14-04"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddStatic(ctx, 1, StaticInput{Number: "+7 495 182-51-68", RuleInput: RuleInput{Rule: "utm_source=yandex"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	var nums []string
+	for i := range n {
+		nums = append(nums, fmt.Sprintf("7495000%04d", i+1))
+	}
+	if _, err := tr.AddPool(ctx, 1, PoolInput{Name: "ads", Numbers: nums, Fallback: fallback,
+		RuleInput: RuleInput{Rule: "utm_medium=cpc", Priority: 1}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	return nums
+}
+
+var (
+	cpc    = numbers.Visit{UTMSource: "google", UTMMedium: "cpc", Channel: "ad", Landing: "https://shop.example/promo"}
+	ya     = numbers.Visit{UTMSource: "yandex", Channel: "organic"}
+	direct = numbers.Visit{Channel: "direct"}
+)
+
+// assign is Assign and Persist in one durable write, as a page view does.
+func assign(t testing.TB, tr *Tracker, visitor uint64, v numbers.Visit, bot bool, now time.Time) Assignment {
+	t.Helper()
+	a, err := tr.Assign(1, visitor, visitor*10, v, bot, now)
+	if err != nil {
+		t.Fatalf("assign: %v", err)
+	}
+	if err := tr.db.Update(ctx, a.Persist); err != nil {
+		t.Fatalf("persist: %v", err)
+	}
+	return a
+}
+
+// shown is what replaces the site number, and how.
+func shown(a Assignment) (string, Type) {
+	for _, r := range a.Replacements {
+		if r.Site.Digits == siteNum {
+			return r.Number.Digits, r.Type
+		}
+	}
+	return "", ""
+}
+
+func TestAssignByRule(t *testing.T) {
+	tr := open(t, openDB(t, t.TempDir()), t0)
+	nums := setUp(t, tr, 2)
+	for _, tt := range []struct {
+		name   string
+		visit  numbers.Visit
+		bot    bool
+		number string
+		typ    Type
+	}{
+		{"static by utm_source", ya, false, yandex, Static},
+		{"dynamic by utm_medium", cpc, false, nums[0], Dynamic},
+		// Both rules match: the pool has the higher priority.
+		{"priority wins", numbers.Visit{UTMSource: "yandex", UTMMedium: "cpc"}, false, nums[0], Dynamic},
+		{"no rule matches", direct, false, "", ""},
+		{"bots never lease", cpc, true, fallback, Static},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := assign(t, tr, 1, tt.visit, tt.bot, t0)
+			n, typ := shown(a)
+			if tt.number == nums[0] {
+				tt.number = n // whichever slot the visitor got
+				if !strings.HasPrefix(n, "7495000") {
+					t.Fatalf("got %q, want a pool number", n)
+				}
+			}
+			if n != tt.number || typ != tt.typ {
+				t.Fatalf("shown %q (%s), want %q (%s)", n, typ, tt.number, tt.typ)
+			}
+		})
+	}
+}
+
+func TestSpecificRuleWinsAtEqualPriority(t *testing.T) {
+	tr := open(t, openDB(t, t.TempDir()), t0)
+	setUp(t, tr, 1)
+	if _, err := tr.AddStatic(ctx, 1, StaticInput{Number: "74951111111", RuleInput: RuleInput{Rule: "utm_source=yandex&utm_medium=cpc", Priority: 1}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	a := assign(t, tr, 7, numbers.Visit{UTMSource: "yandex", UTMMedium: "cpc"}, false, t0)
+	if n, _ := shown(a); n != "74951111111" {
+		t.Fatalf("shown %s, want the two-term static rule's number", n)
+	}
+}
+
+func TestDynamicLeaseLifecycle(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	tr := open(t, db, t0)
+	setUp(t, tr, 2)
+	a1 := assign(t, tr, 1, cpc, false, t0)
+	n1, _ := shown(a1)
+	if a1.Renew == 0 || a1.TTL != numbers.DefaultReserve {
+		t.Fatalf("TTL %v renew %v: want the reserve and a heartbeat", a1.TTL, a1.Renew)
+	}
+	// The same visitor keeps its number across pages.
+	if n, _ := shown(assign(t, tr, 1, cpc, false, t0.Add(5*time.Minute))); n != n1 {
+		t.Fatalf("second page: %s, want %s", n, n1)
+	}
+	n2, _ := shown(assign(t, tr, 2, cpc, false, t0.Add(6*time.Minute)))
+	if n2 == n1 || n2 == "" || n2 == fallback {
+		t.Fatalf("second visitor got %q (first has %q)", n2, n1)
+	}
+	// A third visitor finds the pool full: fallback, and a miss.
+	if n, typ := shown(assign(t, tr, 3, cpc, false, t0.Add(7*time.Minute))); n != fallback || typ != Static {
+		t.Fatalf("full pool: %s (%s), want the fallback", n, typ)
+	}
+	reps, err := tr.Report(ctx, 1, t0, t0, t0.Add(7*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reps[0]
+	if r.Live != 2 || r.Misses != 1 || r.Days[0].Claims != 2 || r.Days[0].Peak != 2 || r.Days[0].BusyHour != 3 {
+		t.Fatalf("report %+v", r)
+	}
+	if r.Suggested.Size < 2 {
+		t.Fatalf("suggested size %+v for 3 visitors an hour holding %v", r.Suggested, r.MeanHold)
+	}
+	// Visitor 1's lease lapses 20 minutes after its last page (t0+5m).
+	if n, _ := shown(assign(t, tr, 3, cpc, false, t0.Add(25*time.Minute+30*time.Second))); n != n1 {
+		t.Fatalf("after visitor 1's lease lapsed, visitor 3 got %s, want %s", n, n1)
+	}
+}
+
+// Leases survive a restart, crash included: the store is reopened without
+// anything but what the acknowledged writes put there.
+func TestLeasesSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	tr := open(t, db, t0)
+	setUp(t, tr, 2)
+	n1, _ := shown(assign(t, tr, 1, cpc, false, t0))
+	shown(assign(t, tr, 1, cpc, false, t0.Add(10*time.Minute))) // renewed to t0+30m
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openDB(t, dir)
+	tr = open(t, db, t0.Add(25*time.Minute))
+	// Visitor 2 cannot take visitor 1's number, which lives to t0+30m.
+	n2, _ := shown(assign(t, tr, 2, cpc, false, t0.Add(25*time.Minute)))
+	if n2 == n1 {
+		t.Fatalf("after restart visitor 2 got visitor 1's live number %s", n1)
+	}
+	if n, typ := shown(assign(t, tr, 1, cpc, false, t0.Add(26*time.Minute))); n != n1 || typ != Dynamic {
+		t.Fatalf("after restart visitor 1 got %s (%s), want its number %s", n, typ, n1)
+	}
+	a, err := tr.Attribute(ctx, n1, t0.Add(27*time.Minute))
+	if err != nil || !a.Attributed || a.Visitor != 1 || a.Session != 10 || a.Source.UTMMedium != "cpc" || a.PoolName != "ads" {
+		t.Fatalf("attribution after restart: %+v, %v", a, err)
+	}
+}
+
+// A call at T resolves to whoever held the number at T, even after it was
+// leased to someone else.
+func TestAttributeAcrossReLease(t *testing.T) {
+	tr := open(t, openDB(t, t.TempDir()), t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0) // holds nums[0] until t0+20m
+	other := numbers.Visit{UTMSource: "vk", UTMMedium: "cpc", Channel: "ad"}
+	if n, _ := shown(assign(t, tr, 2, other, false, t0.Add(30*time.Minute))); n != nums[0] {
+		t.Fatalf("re-lease: got %s", n)
+	}
+	for _, tt := range []struct {
+		at      time.Duration
+		visitor uint64
+		source  string
+	}{
+		{-time.Minute, 0, ""},
+		{0, 1, "google"},
+		{10 * time.Minute, 1, "google"},
+		{20 * time.Minute, 1, "google"}, // the last instant of the lease
+		{25 * time.Minute, 0, ""},       // between leases
+		{30 * time.Minute, 2, "vk"},
+		{45 * time.Minute, 2, "vk"},
+		{60 * time.Minute, 0, ""},
+	} {
+		a, err := tr.Attribute(ctx, "+7 (495) 000-00-01", t0.Add(tt.at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Visitor != tt.visitor || a.Attributed != (tt.visitor != 0) || a.Source.UTMSource != tt.source || a.Kind != KindDynamic || a.Site != 1 {
+			t.Errorf("at +%v: %+v; want visitor %d from %q", tt.at, a, tt.visitor, tt.source)
+		}
+	}
+}
+
+func TestAttributeStaticSiteUnknown(t *testing.T) {
+	tr := open(t, openDB(t, t.TempDir()), t0)
+	setUp(t, tr, 1)
+	for _, tt := range []struct {
+		number     string
+		kind       Kind
+		attributed bool
+		source     Source
+	}{
+		{yandex, KindStatic, true, Source{UTMSource: "yandex"}},
+		{fallback, KindFallback, true, Source{UTMMedium: "cpc"}},
+		{siteNum, KindSite, false, Source{}},
+		{"79161234567", KindUnknown, false, Source{}},
+	} {
+		a, err := tr.Attribute(ctx, tt.number, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Kind != tt.kind || a.Attributed != tt.attributed || a.Source != tt.source || (tt.kind != KindUnknown) != (a.Site == 1) {
+			t.Errorf("%s: %+v", tt.number, a)
+		}
+	}
+	if _, err := tr.Attribute(ctx, "12", t0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("bad number: %v", err)
+	}
+}
+
+// Page views of one visitor written out of order never move its until
+// back, and a renew written before its claim still leaves the claim.
+func TestPersistOrder(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	claim, err := tr.Assign(1, 1, 10, cpc, false, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renew, err := tr.Assign(1, 1, 10, cpc, false, t0.Add(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*Assignment{&renew, &claim} {
+		if err := db.Update(ctx, a.Persist); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := tr.Attribute(ctx, nums[0], t0.Add(24*time.Minute))
+	if err != nil || a.Visitor != 1 || !a.Until.Equal(t0.Add(25*time.Minute)) {
+		t.Fatalf("attribution %+v, %v; want visitor 1 until t0+25m", a, err)
+	}
+}
+
+func TestConfigChecks(t *testing.T) {
+	tr := open(t, openDB(t, t.TempDir()), t0)
+	nums := setUp(t, tr, 2)
+	for _, tt := range []struct {
+		name string
+		do   func() error
+		want string
+	}{
+		{"static is a pool number", func() error {
+			_, err := tr.AddStatic(ctx, 1, StaticInput{Number: nums[0]}, t0)
+			return err
+		}, "already in pool"},
+		{"bad rule", func() error {
+			_, err := tr.AddStatic(ctx, 1, StaticInput{Number: "74951112233", RuleInput: RuleInput{Rule: "utm_sorce=x"}}, t0)
+			return err
+		}, "unknown key"},
+		{"bad number", func() error {
+			_, err := tr.AddStatic(ctx, 1, StaticInput{Number: "12"}, t0)
+			return err
+		}, "phone"},
+		{"replaces no site number", func() error {
+			_, err := tr.AddStatic(ctx, 1, StaticInput{Number: "74951112233", RuleInput: RuleInput{Replaces: []string{"74950000000"}}}, t0)
+			return err
+		}, "not one of the site's numbers"},
+		{"fallback is leased", func() error {
+			_, err := tr.AddPool(ctx, 1, PoolInput{Name: "seo", Numbers: []string{"74952220001"}, Fallback: nums[1]}, t0)
+			return err
+		}, "must not be leased"},
+		{"reserve too short", func() error {
+			_, err := tr.AddPool(ctx, 1, PoolInput{Name: "seo", Numbers: []string{"74952220001"}, Reserve: time.Minute}, t0)
+			return err
+		}, "reserve"},
+		{"pool name taken", func() error {
+			_, err := tr.AddPool(ctx, 1, PoolInput{Name: "ADS", Numbers: []string{"74952220001"}}, t0)
+			return err
+		}, "has a pool of that name"},
+		{"another site's number", func() error {
+			_, err := tr.AddStatic(ctx, 2, StaticInput{Number: yandex}, t0)
+			return err
+		}, "another site"},
+		{"another site's tracking number as site number", func() error {
+			_, err := tr.SetSiteNumbers(ctx, 2, []string{nums[0]}, t0)
+			return err
+		}, "another site"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rev := tr.Config(1).Revision
+			err := tt.do()
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tt.want)
+			}
+			if got := tr.Config(1).Revision; got != rev {
+				t.Fatalf("a refused change moved the revision %d -> %d", rev, got)
+			}
+		})
+	}
+	// A shared office line may be two sites' site number.
+	if _, err := tr.SetSiteNumbers(ctx, 2, []string{siteNum}, t0); err != nil {
+		t.Fatalf("shared site number: %v", err)
+	}
+}
+
+// Importing numbers into a pool keeps the leases of the numbers it had.
+func TestImportKeepsLeases(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0)
+	lines, err := ParseImport(strings.NewReader("number\n+7 495 000-00-02\n8 495 000 00 03\nnot a number\n74950000001\n74950000002\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.ImportNumbers(ctx, 1, "ads", lines, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Added, ","); got != "74950000002,74950000003" {
+		t.Fatalf("added %s", got)
+	}
+	if len(res.Skipped) != 3 || !strings.Contains(res.Skipped[1].Reason, "already in pool") || !strings.Contains(res.Skipped[2].Reason, "earlier in the file") {
+		t.Fatalf("skipped %+v", res.Skipped)
+	}
+	if n, _ := shown(assign(t, tr, 1, cpc, false, t0.Add(time.Minute))); n != nums[0] {
+		t.Fatalf("after import visitor 1 got %s, want its number %s", n, nums[0])
+	}
+	for v := uint64(2); v <= 3; v++ {
+		if n, _ := shown(assign(t, tr, v, cpc, false, t0.Add(time.Minute))); n == nums[0] || n == fallback {
+			t.Fatalf("visitor %d got %s", v, n)
+		}
+	}
+	if _, err := tr.ImportNumbers(ctx, 1, "nope", lines, t0); !errors.Is(err, ErrNoPool) {
+		t.Fatalf("import into a missing pool: %v", err)
+	}
+}
+
+// A number moved from one pool to another keeps its lease.
+func TestMovedNumberKeepsLease(t *testing.T) {
+	tr := open(t, openDB(t, t.TempDir()), t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0)
+	if err := tr.RemovePool(ctx, 1, "ads", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddPool(ctx, 1, PoolInput{Name: "all", Numbers: nums}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := shown(assign(t, tr, 2, direct, false, t0.Add(2*time.Minute))); n != "" {
+		t.Fatalf("visitor 2 got %s, held by visitor 1 until t0+20m", n)
+	}
+}
+
+func TestRecordCall(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0)
+	c, a, err := tr.RecordCall(ctx, CallInput{Called: "8 495 000-00-01", Caller: "+7 916 123-45-67",
+		StartedAt: t0.Add(time.Minute), Duration: 65 * time.Second, Answered: true}, t0.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Called != nums[0] || c.Caller != "79161234567" || !c.Attributed || c.Visitor != 1 || a.Source.Landing != cpc.Landing {
+		t.Fatalf("call %+v attribution %+v", c, a)
+	}
+	if _, _, err := tr.RecordCall(ctx, CallInput{Called: "79990000000"}, t0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.Call
+	ListCalls(ctx, db, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	if len(got) != 1 || got[0].ID != c.ID {
+		t.Fatalf("site 1 calls %+v", got)
+	}
+	got = nil
+	ListCalls(ctx, db, 0, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	if len(got) != 1 || got[0].Attributed || got[0].Kind != string(KindUnknown) {
+		t.Fatalf("unknown-number calls %+v", got)
+	}
+	days, err := CallDays(db, 1, t0, t0)
+	if err != nil || len(days) != 1 || days[0].Calls != 1 || days[0].Attributed != 1 || days[0].Answered != 1 {
+		t.Fatalf("days %+v %v", days, err)
+	}
+	for _, bad := range []CallInput{
+		{},
+		{Called: "abc"},
+		{Called: nums[0], Caller: "12"},
+		{Called: nums[0], StartedAt: t0.Add(time.Hour)},
+		{Called: nums[0], Duration: -time.Second},
+		{Called: nums[0], Duration: 1500 * time.Millisecond},
+		{Called: nums[0], RecordingURL: "ftp://x/y"},
+		{Called: nums[0], RecordingURL: "https://x/a b"},
+	} {
+		if _, _, err := tr.RecordCall(ctx, bad, t0); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: err = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	sess := store.Session{ID: 10, Visitor: 1, UTMSource: "google", UTMMedium: "cpc", Channel: "ad"}
+	if err := db.Set(ctx, store.SessionKey(1, 10), sess.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 { // a page kept open for an hour, renewing every 15 minutes
+		a, err := tr.Heartbeat(ctx, 1, 1, 10, t0.Add(time.Duration(i)*15*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, typ := shown(a); n != nums[0] || typ != Dynamic {
+			t.Fatalf("heartbeat %d: %s %s", i, n, typ)
+		}
+	}
+	if a, err := tr.Attribute(ctx, nums[0], t0.Add(64*time.Minute)); err != nil || a.Visitor != 1 {
+		t.Fatalf("after heartbeats: %+v %v", a, err)
+	}
+	if _, err := tr.Heartbeat(ctx, 1, 2, 10, t0); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("another visitor's session: %v", err)
+	}
+}
+
+func TestParsePhone(t *testing.T) {
+	for _, tt := range []struct{ in, digits, nsn, trunk string }{
+		{"8 (487) 275-14-04", "74872751404", "4872751404", "8"},
+		{"+7 487 275 14 04", "74872751404", "4872751404", "8"},
+		{"74872751404", "74872751404", "4872751404", "8"},
+		{"4872751404", "74872751404", "4872751404", "8"},
+		{"+44 20 7946 0958", "442079460958", "2079460958", "0"},
+	} {
+		p, err := ParsePhone(tt.in)
+		if err != nil || p.Digits != tt.digits || p.NSN != tt.nsn || p.Trunk != tt.trunk {
+			t.Errorf("ParsePhone(%q) = %+v, %v", tt.in, p, err)
+		}
+	}
+	for _, bad := range []string{"", "  ", "12345", "abc", "+7 495 000 00 01 ext. 5", strings.Repeat("9", 65), "\xff"} {
+		if _, err := ParsePhone(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParsePhone(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
