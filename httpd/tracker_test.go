@@ -1,0 +1,730 @@
+package httpd_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"appliance/httpd"
+	"appliance/httpd/httpdtest"
+	"appliance/httpd/sites"
+	"appliance/httpd/visits"
+	"appliance/store"
+)
+
+// The tracker endpoints over the real server (httpd/tracker-protocol.md).
+
+// trClock is a settable clock for the tracker: tests move time instead of
+// sleeping.
+type trClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *trClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *trClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// trFixture is a server with one site (and a clock when asked for).
+type trFixture struct {
+	srv   *httpdtest.Server
+	site  *store.Site
+	clock *trClock
+}
+
+func newTrFixture(t *testing.T, withClock bool) *trFixture {
+	t.Helper()
+	f := &trFixture{}
+	var opts []func(*httpd.Options)
+	if withClock {
+		f.clock = &trClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+		opts = append(opts, func(o *httpd.Options) { o.Now = f.clock.Now })
+	}
+	f.srv = httpdtest.Start(t, opts...)
+	key := f.srv.Site(t, "Shop", "shop.example.com")
+	var err error
+	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// trAnswer is a decoded tracker answer.
+type trAnswer struct {
+	Status int
+	Header http.Header
+	Raw    string
+	Body   struct {
+		Success bool            `json:"success"`
+		Result  json.RawMessage `json:"result"`
+		Error   string          `json:"error"`
+	}
+}
+
+// do sends a request and decodes the JSON answer; ua is the User-Agent
+// ("" for a desktop Chrome).
+func (f *trFixture) do(t *testing.T, method, path, ua string, body []byte) trAnswer {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+strings.TrimPrefix(path, "/"), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	if ua == "" {
+		ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+	}
+	req.Header.Set("User-Agent", ua)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := trAnswer{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &a.Body); err != nil {
+			t.Fatalf("%s %s: %d %q is not JSON", method, path, resp.StatusCode, raw)
+		}
+	}
+	return a
+}
+
+func (f *trFixture) post(t *testing.T, path string, v any) trAnswer {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.do(t, "POST", path, "", b)
+}
+
+// hitResult is the result of a hit.
+type trHit struct {
+	CI         string `json:"ci"`
+	VisitorID  uint64 `json:"visitor_id"`
+	SessionID  uint64 `json:"session_id"`
+	HitID      uint64 `json:"hit_id"`
+	Key        string `json:"key"`
+	ServerURL  string `json:"server_url"`
+	NewSession bool   `json:"new_session"`
+}
+
+// hit posts a page view and returns its result.
+func (f *trFixture) hit(t *testing.T, ci, u, r, title string) trHit {
+	t.Helper()
+	return f.hitUA(t, "", ci, u, r, title)
+}
+
+func (f *trFixture) hitUA(t *testing.T, ua, ci, u, r, title string) trHit {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"k": f.site.Key, "ci": ci, "u": u, "r": r, "t": title})
+	a := f.do(t, "POST", "t/v1/hit", ua, b)
+	if a.Status != http.StatusOK || !a.Body.Success {
+		t.Fatalf("hit %s: %d %s", u, a.Status, a.Raw)
+	}
+	var h trHit
+	if err := json.Unmarshal(a.Body.Result, &h); err != nil {
+		t.Fatalf("hit result %s: %v", a.Body.Result, err)
+	}
+	return h
+}
+
+// creds is the credentials part of a request body for h's session.
+func (f *trFixture) creds(h trHit, fields map[string]any) map[string]any {
+	b := map[string]any{"k": f.site.Key, "ci": h.CI, "key": h.Key}
+	for k, v := range fields {
+		b[k] = v
+	}
+	return b
+}
+
+func (f *trFixture) session(t *testing.T, id uint64) store.Session {
+	t.Helper()
+	b, err := f.srv.DB.Get(store.SessionKey(f.site.ID, id))
+	if err != nil {
+		t.Fatalf("session %d: %v", id, err)
+	}
+	s, err := store.DecodeSession(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (f *trFixture) visitor(t *testing.T, id uint64) store.Visitor {
+	t.Helper()
+	b, err := f.srv.DB.Get(store.VisitorKey(id))
+	if err != nil {
+		t.Fatalf("visitor %d: %v", id, err)
+	}
+	v, err := store.DecodeVisitor(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (f *trFixture) sessionHits(t *testing.T, session uint64) []store.Hit {
+	t.Helper()
+	var out []store.Hit
+	err := f.srv.DB.ScanPrefix(context.Background(), store.HitPrefix(f.site.ID, session), false, 0, func(k, v []byte) bool {
+		s, id, _ := store.SessionItemIDs(k)
+		h, err := store.DecodeHit(s, id, v)
+		if err != nil {
+			t.Errorf("decode hit: %v", err)
+			return false
+		}
+		out = append(out, h)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (f *trFixture) sessionEvents(t *testing.T, session uint64) []store.Event {
+	t.Helper()
+	var out []store.Event
+	err := f.srv.DB.ScanPrefix(context.Background(), store.EventPrefix(f.site.ID, session), false, 0, func(k, v []byte) bool {
+		s, id, _ := store.SessionItemIDs(k)
+		e, err := store.DecodeEvent(s, id, v)
+		if err != nil {
+			t.Errorf("decode event: %v", err)
+			return false
+		}
+		out = append(out, e)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// totals reads the site's roll-ups of the day at.
+func (f *trFixture) totals(t *testing.T, at time.Time) visits.Totals {
+	t.Helper()
+	tot, err := visits.NewTracker(f.srv.DB, nil).Day(f.site.ID, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tot
+}
+
+// snapshot is every key and value of the store but the id sequence.
+func trSnapshot(t *testing.T, db *store.DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := db.Scan(context.Background(), nil, nil, false, 0, func(k, v []byte) bool {
+		if !bytes.Equal(k, store.MetaKey("seq")) {
+			out[string(k)] = string(v)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameSnapshot(t *testing.T, what string, before, after map[string]string) {
+	t.Helper()
+	for k, v := range after {
+		if bv, ok := before[k]; !ok || bv != v {
+			t.Errorf("%s stored or changed key %q", what, k)
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			t.Errorf("%s deleted key %q", what, k)
+		}
+	}
+}
+
+func TestTrackerHitNewVisitorThenSameSession(t *testing.T) {
+	f := newTrFixture(t, false)
+	h1 := f.hit(t, "", "https://shop.example.com/?utm_source=yandex&utm_medium=cpc&utm_campaign=spring", "https://yandex.ru/", "Shop")
+	if !h1.NewSession || h1.VisitorID == 0 || h1.SessionID == 0 || h1.HitID == 0 {
+		t.Fatalf("first hit %+v", h1)
+	}
+	if h1.ServerURL != f.srv.URL {
+		t.Errorf("server_url %q, want %q", h1.ServerURL, f.srv.URL)
+	}
+	if want := sites.CredentialKey(f.site, h1.VisitorID, h1.SessionID); h1.Key != want || len(h1.Key) != 32 {
+		t.Errorf("key %q, want %q", h1.Key, want)
+	}
+	ci, err := visits.ParseCI(h1.CI)
+	if err != nil || ci.Visitor != h1.VisitorID || ci.Session != h1.SessionID || ci.First <= 0 {
+		t.Fatalf("ci %q: %+v %v", h1.CI, ci, err)
+	}
+	for _, id := range []uint64{h1.VisitorID, h1.SessionID, h1.HitID} {
+		if id >= 1<<53 {
+			t.Errorf("id %d is not exact in JavaScript", id)
+		}
+	}
+
+	h2 := f.hit(t, h1.CI, "https://shop.example.com/catalog", "https://shop.example.com/?utm_source=yandex", "Catalog")
+	if h2.NewSession || h2.CI != h1.CI || h2.SessionID != h1.SessionID || h2.HitID == h1.HitID || h2.Key != h1.Key {
+		t.Fatalf("second hit %+v after %+v: want the same session", h2, h1)
+	}
+
+	s := f.session(t, h1.SessionID)
+	if s.Hits != 2 || s.Visitor != h1.VisitorID || s.Channel != "ad" || s.UTMSource != "yandex" || s.UTMMedium != "cpc" ||
+		s.UTMCampaign != "spring" || s.Referrer != "https://yandex.ru/" || s.Landing != "https://shop.example.com/?utm_source=yandex&utm_medium=cpc&utm_campaign=spring" || s.Bot {
+		t.Errorf("session %+v", s)
+	}
+	hits := f.sessionHits(t, h1.SessionID)
+	if len(hits) != 2 || hits[0].ID != h1.HitID || hits[0].Title != "Shop" || hits[1].URL != "https://shop.example.com/catalog" || hits[1].Title != "Catalog" {
+		t.Errorf("hits %+v", hits)
+	}
+	v := f.visitor(t, h1.VisitorID)
+	if v.Site != f.site.ID || v.Bot || v.Created == 0 {
+		t.Errorf("visitor %+v", v)
+	}
+	tot := f.totals(t, time.Now())
+	if tot.Hits != 2 || tot.Sessions != 1 || tot.Visitors != 1 || tot.NewVisitors != 1 || tot.Channels[visits.Ad] != 1 || tot.BotHits != 0 {
+		t.Errorf("roll-ups %+v", tot)
+	}
+}
+
+// A session ends after 30 minutes without a hit, or on a hit that brings
+// a different campaign; the visitor stays.
+func TestTrackerSessionRollover(t *testing.T) {
+	f := newTrFixture(t, true)
+	const page = "https://shop.example.com/"
+	h := f.hit(t, "", page+"?utm_source=google&utm_medium=cpc&utm_campaign=spring", "", "Shop")
+	first := h
+
+	step := func(name string, advance time.Duration, u string, wantNew bool) {
+		t.Helper()
+		f.clock.Add(advance)
+		next := f.hit(t, h.CI, u, "", name)
+		if next.NewSession != wantNew || (next.SessionID != h.SessionID) != wantNew {
+			t.Fatalf("%s: new_session %v (session %d after %d), want new %v", name, next.NewSession, next.SessionID, h.SessionID, wantNew)
+		}
+		if next.VisitorID != first.VisitorID {
+			t.Fatalf("%s: visitor %d, want %d", name, next.VisitorID, first.VisitorID)
+		}
+		if wantNew && next.Key == h.Key {
+			t.Fatalf("%s: the new session kept the old credential key", name)
+		}
+		h = next
+	}
+	step("next page", time.Minute, page+"about", false)
+	step("same campaign again", time.Minute, page+"?utm_source=google&utm_medium=cpc&utm_campaign=spring", false)
+	step("29 minutes idle", 29*time.Minute, page+"about", false)
+	step("new campaign", time.Minute, page+"?utm_source=google&utm_medium=cpc&utm_campaign=autumn", true)
+	step("new click id", time.Minute, page+"?gclid=abc", true)
+	step("30 minutes idle", 30*time.Minute, page+"about", true)
+	step("within the new session", 10*time.Minute, page+"contacts", false)
+
+	// A ci that names a session of this visitor that does not exist: a new
+	// session, same visitor.
+	ci, _ := visits.ParseCI(h.CI)
+	ci.Session = 1<<53 - 1
+	if g := f.hit(t, ci.String(), page, "", "x"); !g.NewSession || g.VisitorID != first.VisitorID {
+		t.Errorf("unknown session: %+v", g)
+	}
+	// A ci of a visitor of another site: a new visitor here.
+	other := f.srv.Site(t, "Other", "other.example.com")
+	b, _ := json.Marshal(map[string]string{"k": other, "ci": "", "u": "https://other.example.com/", "r": "", "t": "x"})
+	a := f.do(t, "POST", "t/v1/hit", "", b)
+	var oh trHit
+	json.Unmarshal(a.Body.Result, &oh)
+	if g := f.hit(t, oh.CI, page, "", "x"); g.VisitorID == oh.VisitorID || g.VisitorID == first.VisitorID || !g.NewSession {
+		t.Errorf("ci of another site's visitor: %+v (that visitor %d)", g, oh.VisitorID)
+	}
+	// A ci naming a visitor that does not exist: a new visitor.
+	if g := f.hit(t, "999999999.999999999.1555675484", page, "", "x"); g.VisitorID == 999999999 || !g.NewSession {
+		t.Errorf("ci of no visitor: %+v", g)
+	}
+
+	tot := f.totals(t, f.clock.Now())
+	// Sessions: spring, autumn, gclid, idle, unknown session, two new visitors.
+	if tot.Sessions != 7 || tot.NewVisitors != 3 || tot.Visitors != 3 || tot.Hits != 11 {
+		t.Errorf("roll-ups %+v", tot)
+	}
+}
+
+// A session that spans midnight (UTC) counts its visitor on both days.
+func TestTrackerVisitorsPerDay(t *testing.T) {
+	f := newTrFixture(t, true)
+	f.clock.now = time.Date(2026, 11, 26, 23, 50, 0, 0, time.UTC)
+	h := f.hit(t, "", "https://shop.example.com/", "", "a")
+	f.clock.Add(15 * time.Minute)
+	h2 := f.hit(t, h.CI, "https://shop.example.com/b", "", "b")
+	f.clock.Add(5 * time.Minute)
+	f.hit(t, h.CI, "https://shop.example.com/c", "", "c")
+	if h2.SessionID != h.SessionID {
+		t.Fatal("the session did not continue over midnight")
+	}
+	day1 := f.totals(t, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	day2 := f.totals(t, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	if day1.Hits != 1 || day1.Visitors != 1 || day1.Sessions != 1 || day1.NewVisitors != 1 {
+		t.Errorf("day 1: %+v", day1)
+	}
+	if day2.Hits != 2 || day2.Visitors != 1 || day2.Sessions != 0 || day2.NewVisitors != 0 {
+		t.Errorf("day 2: %+v", day2)
+	}
+}
+
+// Bots are recorded and flagged, and counted apart from people.
+func TestTrackerBots(t *testing.T) {
+	f := newTrFixture(t, false)
+	const page = "https://shop.example.com/"
+	bot := f.hitUA(t, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "", page, "", "x")
+	f.hitUA(t, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", bot.CI, page+"a", "", "y")
+	curl := f.hitUA(t, "curl/8.5.0", "", page, "", "x")
+	headless := f.hitUA(t, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36", "", page, "", "x")
+	for _, h := range []trHit{bot, curl} {
+		if s, v := f.session(t, h.SessionID), f.visitor(t, h.VisitorID); !s.Bot || !v.Bot {
+			t.Errorf("bot session %+v visitor %+v not flagged", s, v)
+		}
+	}
+	if s := f.session(t, headless.SessionID); s.Bot || !strings.Contains(s.UserAgent, "HeadlessChrome") {
+		t.Errorf("HeadlessChrome flagged as a bot: %+v", s)
+	}
+	ev := f.post(t, "t/v1/event", f.creds(bot, map[string]any{"hi": bot.HitID, "c": "c", "a": "a"}))
+	if ev.Status != 200 {
+		t.Fatalf("bot event: %d %s", ev.Status, ev.Raw)
+	}
+	tot := f.totals(t, time.Now())
+	if tot.BotHits != 3 || tot.BotSessions != 2 || tot.BotEvents != 1 || tot.Hits != 1 || tot.Sessions != 1 || tot.Visitors != 1 || tot.Events != 0 {
+		t.Errorf("roll-ups %+v", tot)
+	}
+}
+
+func TestTrackerEvent(t *testing.T) {
+	f := newTrFixture(t, false)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Shop")
+	a := f.post(t, "t/v1/event", f.creds(h, map[string]any{"hi": h.HitID, "c": "Offer", "a": "DownloadBook", "n": "CallTrackingBook", "v": "value"}))
+	if a.Status != 200 || a.Raw != `{"success":true,"result":null}` {
+		t.Fatalf("event: %d %s", a.Status, a.Raw)
+	}
+	if a.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Error("event answer without CORS")
+	}
+	// Name and value are optional.
+	if a := f.post(t, "t/v1/event", f.creds(h, map[string]any{"hi": h.HitID, "c": "Нажатие", "a": "Кнопка"})); a.Status != 200 {
+		t.Fatalf("event without name: %d %s", a.Status, a.Raw)
+	}
+	evs := f.sessionEvents(t, h.SessionID)
+	if len(evs) != 2 {
+		t.Fatalf("events %+v", evs)
+	}
+	e := evs[0]
+	if e.Hit != h.HitID || e.Session != h.SessionID || e.Category != "Offer" || e.Action != "DownloadBook" || e.Name != "CallTrackingBook" || e.Value != "value" || e.Time == 0 {
+		t.Errorf("event %+v", e)
+	}
+	if evs[1].Category != "Нажатие" || evs[1].Name != "" {
+		t.Errorf("event %+v", evs[1])
+	}
+	if s := f.session(t, h.SessionID); s.Events != 2 {
+		t.Errorf("session events %d", s.Events)
+	}
+	if tot := f.totals(t, time.Now()); tot.Events != 2 {
+		t.Errorf("events roll-up %d", tot.Events)
+	}
+}
+
+func TestTrackerVisitorInfo(t *testing.T) {
+	f := newTrFixture(t, false)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Shop")
+	for _, body := range []map[string]any{
+		{"hi": h.HitID, "name": "Test", "phone": "8 (912) 345-67-89", "email": "Dmitry@Comagic.RU"},
+		{"hi": h.HitID, "phone": "+7 912 345 67 89"},                       // the same number: deduplicated
+		{"hi": h.HitID, "phone": "74951825168", "email": "dmitry@comagic.ru"}, // a new phone, the same email
+		{"hi": h.HitID, "name": "Дмитрий"},                                 // the name is replaced
+	} {
+		if a := f.post(t, "t/v1/visitor", f.creds(h, body)); a.Status != 200 || a.Raw != `{"success":true,"result":null}` {
+			t.Fatalf("visitor %v: %d %s", body, a.Status, a.Raw)
+		}
+	}
+	v := f.visitor(t, h.VisitorID)
+	if v.Name != "Дмитрий" || strings.Join(v.Phones, ",") != "79123456789,74951825168" || strings.Join(v.Emails, ",") != "dmitry@comagic.ru" {
+		t.Errorf("visitor %+v", v)
+	}
+}
+
+func TestTrackerProperty(t *testing.T) {
+	f := newTrFixture(t, false)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Shop")
+	prop := func(op, name string, value any) trAnswer {
+		t.Helper()
+		b := f.creds(h, map[string]any{"op": op, "name": name})
+		if value != nil {
+			b["value"] = value
+		}
+		a := f.post(t, "t/v1/property", b)
+		if a.Status != 200 || !a.Body.Success {
+			t.Fatalf("property %s %s: %d %s", op, name, a.Status, a.Raw)
+		}
+		return a
+	}
+	if a := prop("get", "Тип посетителя", nil); string(a.Body.Result) != "false" {
+		t.Errorf("get unset = %s, want false", a.Body.Result)
+	}
+	if a := prop("has", "Тип посетителя", nil); string(a.Body.Result) != "false" {
+		t.Errorf("has unset = %s, want false", a.Body.Result)
+	}
+	if a := prop("set", "Тип посетителя", "Потенциальный"); string(a.Body.Result) != "null" {
+		t.Errorf("set = %s, want null", a.Body.Result)
+	}
+	prop("set", "Действующий клиент", nil)
+	if a := prop("get", "Тип посетителя", nil); string(a.Body.Result) != `"Потенциальный"` {
+		t.Errorf("get = %s", a.Body.Result)
+	}
+	if a := prop("has", "Действующий клиент", nil); string(a.Body.Result) != "true" {
+		t.Errorf("has = %s, want true", a.Body.Result)
+	}
+	if a := prop("get", "Действующий клиент", nil); string(a.Body.Result) != `""` {
+		t.Errorf("get of a property without value = %s, want \"\"", a.Body.Result)
+	}
+	prop("set", "Тип посетителя", "Действующий")
+	if a := prop("get", "Тип посетителя", nil); string(a.Body.Result) != `"Действующий"` {
+		t.Errorf("get after overwrite = %s", a.Body.Result)
+	}
+	prop("delete", "Тип посетителя", nil)
+	prop("delete", "never set", nil)
+	if a := prop("has", "Тип посетителя", nil); string(a.Body.Result) != "false" {
+		t.Errorf("has after delete = %s", a.Body.Result)
+	}
+	if v := f.visitor(t, h.VisitorID); v.Properties != 1 {
+		t.Errorf("visitor counts %d properties, want 1", v.Properties)
+	}
+	// A new session of the same visitor sees the visitor's properties.
+	f2 := f.hit(t, h.CI, "https://shop.example.com/?utm_source=x&utm_medium=cpc", "", "x")
+	if f2.SessionID == h.SessionID {
+		t.Fatal("want a new session")
+	}
+	h = f2
+	if a := prop("has", "Действующий клиент", nil); string(a.Body.Result) != "true" {
+		t.Errorf("has in the next session = %s", a.Body.Result)
+	}
+}
+
+// Every error: the status, the reason, CORS, and nothing stored.
+func TestTrackerErrorsStoreNothing(t *testing.T) {
+	f := newTrFixture(t, false)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Shop")
+	for i := 0; i < visits.MaxProperties; i++ {
+		b := f.creds(h, map[string]any{"op": "set", "name": fmt.Sprintf("p%d", i)})
+		if a := f.post(t, "t/v1/property", b); a.Status != 200 {
+			t.Fatalf("property %d: %d %s", i, a.Status, a.Raw)
+		}
+	}
+	other := f.srv.Site(t, "Other", "other.example.com")
+	otherSite, _ := f.srv.HTTP.Sites().ByKey(other)
+	wrongKey := sites.CredentialKey(f.site, h.VisitorID, h.SessionID+1)
+	otherKey := sites.CredentialKey(otherSite, h.VisitorID, h.SessionID)
+	ci := h.CI
+	long := func(n int) string { return strings.Repeat("я", n/2+1) }
+	raw := func(s string) []byte { return []byte(s) }
+	js := func(v any) []byte { b, _ := json.Marshal(v); return b }
+	c := func(fields map[string]any) []byte { return js(f.creds(h, fields)) }
+	hit := func(fields map[string]any) []byte {
+		b := map[string]any{"k": f.site.Key, "ci": "", "u": "https://shop.example.com/", "r": "", "t": "x"}
+		for k, v := range fields {
+			b[k] = v
+		}
+		return js(b)
+	}
+	for _, tt := range []struct {
+		name   string
+		path   string
+		body   []byte
+		status int
+		reason string
+	}{
+		{"empty body", "t/v1/hit", nil, 400, "empty"},
+		{"not JSON", "t/v1/hit", raw("k=x"), 400, "not JSON"},
+		{"JSON array", "t/v1/hit", raw(`["k"]`), 400, "JSON object"},
+		{"two objects", "t/v1/hit", raw(`{"k":"a"}{"k":"b"}`), 400, "one JSON object"},
+		{"invalid UTF-8", "t/v1/hit", raw("{\"k\":\"" + f.site.Key + "\",\"u\":\"https://shop.example.com/\",\"t\":\"\xff\"}"), 400, "UTF-8"},
+		{"unknown field", "t/v1/hit", hit(map[string]any{"x": 1}), 400, `unknown field "x"`},
+		{"wrong type", "t/v1/hit", hit(map[string]any{"u": 5}), 400, "u must be a string"},
+		{"too large", "t/v1/hit", hit(map[string]any{"t": strings.Repeat("a", 9000)}), 413, "8192"},
+		{"no site key", "t/v1/hit", hit(map[string]any{"k": ""}), 400, "k (the site key) is required"},
+		{"unknown site", "t/v1/hit", hit(map[string]any{"k": "AbCdEfGh0123456789AbCdEfGh012345"}), 404, "no site"},
+		{"no URL", "t/v1/hit", hit(map[string]any{"u": ""}), 400, "u must be an absolute http(s) URL"},
+		{"relative URL", "t/v1/hit", hit(map[string]any{"u": "/cart"}), 400, "u must be"},
+		{"javascript URL", "t/v1/hit", hit(map[string]any{"u": "javascript:alert(1)"}), 400, "u must be"},
+		{"long URL", "t/v1/hit", hit(map[string]any{"u": "https://shop.example.com/" + strings.Repeat("a", 2048)}), 400, "u is longer than 2048"},
+		{"bad referrer", "t/v1/hit", hit(map[string]any{"r": "not a url"}), 400, "r must be"},
+		{"long title", "t/v1/hit", hit(map[string]any{"t": long(512)}), 400, "t is longer than 512"},
+		{"bad ci", "t/v1/hit", hit(map[string]any{"ci": "abc"}), 400, "ci must be"},
+		{"ci id too big", "t/v1/hit", hit(map[string]any{"ci": "9007199254740992.1.1"}), 400, "ci must be"},
+
+		{"event without credentials", "t/v1/event", js(map[string]any{"k": f.site.Key, "ci": ci, "hi": h.HitID, "c": "c", "a": "a"}), 403, "key"},
+		{"event wrong key", "t/v1/event", c(map[string]any{"key": wrongKey, "hi": h.HitID, "c": "c", "a": "a"}), 403, "key is not"},
+		{"event key of another site", "t/v1/event", js(map[string]any{"k": other, "ci": ci, "key": otherKey, "hi": h.HitID, "c": "c", "a": "a"}), 400, "no session"},
+		{"event unknown site", "t/v1/event", c(map[string]any{"k": "nope", "hi": h.HitID, "c": "c", "a": "a"}), 404, "no site"},
+		{"event no ci", "t/v1/event", c(map[string]any{"ci": "", "hi": h.HitID, "c": "c", "a": "a"}), 400, "ci is required"},
+		{"event no category", "t/v1/event", c(map[string]any{"hi": h.HitID, "a": "a"}), 400, "category (c) and action (a) are required"},
+		{"event blank action", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": "c", "a": "  "}), 400, "required"},
+		{"event long category", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": long(256), "a": "a"}), 400, "c is longer than 256"},
+		{"event long value", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": "c", "a": "a", "v": long(1024)}), 400, "v is longer than 1024"},
+		{"event no hit", "t/v1/event", c(map[string]any{"c": "c", "a": "a"}), 400, "hi"},
+		{"event negative hit", "t/v1/event", c(map[string]any{"hi": -1, "c": "c", "a": "a"}), 400, "hi must be a whole number"},
+		{"event hit of no session", "t/v1/event", c(map[string]any{"hi": h.HitID + 1000, "c": "c", "a": "a"}), 400, "no hit of session"},
+		{"event name not text", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": "c", "a": "a", "n": map[string]any{}}), 400, "n must be a string"},
+
+		{"visitor nothing", "t/v1/visitor", c(map[string]any{"hi": h.HitID}), 400, "give at least one of name, phone, email"},
+		{"visitor blanks", "t/v1/visitor", c(map[string]any{"name": " ", "phone": "", "email": ""}), 400, "give at least one"},
+		{"visitor bad phone", "t/v1/visitor", c(map[string]any{"name": "Ann", "phone": "call me"}), 400, "not a phone number"},
+		{"visitor short phone", "t/v1/visitor", c(map[string]any{"phone": "+7 912"}), 400, "phone"},
+		{"visitor bad email", "t/v1/visitor", c(map[string]any{"email": "ann"}), 400, "not an email address"},
+		{"visitor long name", "t/v1/visitor", c(map[string]any{"name": long(256)}), 400, "name is longer than 256"},
+		{"visitor wrong key", "t/v1/visitor", c(map[string]any{"key": wrongKey, "name": "Ann"}), 403, "key is not"},
+
+		{"property bad op", "t/v1/property", c(map[string]any{"op": "list", "name": "x"}), 400, "op must be set, get, has or delete"},
+		{"property no name", "t/v1/property", c(map[string]any{"op": "set", "name": ""}), 400, "the property name is required"},
+		{"property long name", "t/v1/property", c(map[string]any{"op": "set", "name": long(128)}), 400, "name is longer than 128"},
+		{"property long value", "t/v1/property", c(map[string]any{"op": "set", "name": "x", "value": long(1024)}), 400, "value is longer than 1024"},
+		{"property value not text", "t/v1/property", c(map[string]any{"op": "set", "name": "x", "value": 5}), 400, "value must be a string"},
+		{"property value with get", "t/v1/property", c(map[string]any{"op": "get", "name": "x", "value": "v"}), 400, "value goes only with op set"},
+		{"property too many", "t/v1/property", c(map[string]any{"op": "set", "name": "one more"}), 400, "properties already"},
+		{"property wrong key", "t/v1/property", c(map[string]any{"key": wrongKey, "op": "set", "name": "x"}), 403, "key is not"},
+		{"property delete wrong key", "t/v1/property", c(map[string]any{"key": wrongKey, "op": "delete", "name": "p1"}), 403, "key is not"},
+		{"property get wrong key", "t/v1/property", c(map[string]any{"key": wrongKey, "op": "get", "name": "p1"}), 403, "key is not"},
+
+		{"unknown endpoint", "t/v1/nope", hit(nil), 404, "no such tracker endpoint"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := trSnapshot(t, f.srv.DB)
+			a := f.do(t, "POST", tt.path, "", tt.body)
+			if a.Status != tt.status || a.Body.Success || !strings.Contains(a.Body.Error, tt.reason) {
+				t.Errorf("got %d %s; want %d with %q", a.Status, a.Raw, tt.status, tt.reason)
+			}
+			if a.Header.Get("Access-Control-Allow-Origin") != "*" {
+				t.Errorf("error answer without Access-Control-Allow-Origin: %v", a.Header)
+			}
+			if ct := a.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("content type %q", ct)
+			}
+			sameSnapshot(t, tt.name, before, trSnapshot(t, f.srv.DB))
+		})
+	}
+	// The snapshot sees what a request stores: the checks above can fail.
+	before := trSnapshot(t, f.srv.DB)
+	f.hit(t, h.CI, "https://shop.example.com/last", "", "x")
+	if after := trSnapshot(t, f.srv.DB); len(after) <= len(before) {
+		t.Errorf("a stored hit is not in the snapshot (%d keys before, %d after)", len(before), len(after))
+	}
+}
+
+func TestTrackerCORS(t *testing.T) {
+	f := newTrFixture(t, false)
+	for _, path := range []string{"t/v1/hit", "t/v1/event", "t/v1/visitor", "t/v1/property", "vc/s/"} {
+		req, _ := http.NewRequest("OPTIONS", f.srv.URL+path, nil)
+		req.Header.Set("Origin", "https://shop.example.com")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := resp.Header
+		if resp.StatusCode != 204 || h.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") ||
+			!strings.Contains(h.Get("Access-Control-Allow-Methods"), "GET") || !strings.EqualFold(h.Get("Access-Control-Allow-Headers"), "Content-Type") {
+			t.Errorf("preflight %s: %d %v", path, resp.StatusCode, h)
+		}
+	}
+	a := f.do(t, "GET", "t/v1/hit", "", nil)
+	if a.Status != 405 || a.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(a.Body.Error, "use POST") {
+		t.Errorf("GET /t/v1/hit: %d %v %s", a.Status, a.Header, a.Raw)
+	}
+	h := f.hit(t, "", "https://shop.example.com/", "", "x")
+	_ = h
+	b, _ := json.Marshal(map[string]string{"k": f.site.Key, "u": "https://shop.example.com/"})
+	a = f.do(t, "POST", "t/v1/hit", "", b)
+	if a.Header.Get("Access-Control-Allow-Origin") != "*" || a.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("hit answer headers %v", a.Header)
+	}
+}
+
+func TestVCSet(t *testing.T) {
+	f := newTrFixture(t, false)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Shop")
+	q := func(kv ...string) string {
+		v := url.Values{}
+		for i := 0; i < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return "vc/s/?" + v.Encode()
+	}
+	base := []string{"k", h.Key, "ur", f.srv.URL, "ci", h.CI, "hi", fmt.Sprint(h.HitID)}
+
+	// s=1: exactly {"success":true}.
+	a := f.do(t, "GET", q(append(base, "sk", f.site.Key, "vn", "Иван", "s", "1")...), "", nil)
+	if a.Status != 200 || a.Raw != `{"success":true}` {
+		t.Fatalf("s=1: %d %s", a.Status, a.Raw)
+	}
+	// Without s: the ids. Without sk (CoMagic's parameter list has none):
+	// the site is the visitor's.
+	a = f.do(t, "GET", q(append(base, "vp", "8 (912) 345-67-89", "ve", "Ivan@Example.com")...), "", nil)
+	want := fmt.Sprintf(`{"success":true,"result":{"visitor_id":%d,"session_id":%d,"hit_id":%d}}`, h.VisitorID, h.SessionID, h.HitID)
+	if a.Status != 200 || a.Raw != want || a.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("without s: %d %s, want %s", a.Status, a.Raw, want)
+	}
+	v := f.visitor(t, h.VisitorID)
+	if v.Name != "Иван" || strings.Join(v.Phones, ",") != "79123456789" || strings.Join(v.Emails, ",") != "ivan@example.com" {
+		t.Errorf("visitor %+v", v)
+	}
+
+	wrong := sites.CredentialKey(f.site, h.VisitorID+1, h.SessionID)
+	for _, tt := range []struct {
+		name   string
+		path   string
+		status int
+		reason string
+	}{
+		{"wrong k", q("k", wrong, "sk", f.site.Key, "ci", h.CI, "vn", "Evil", "s", "1"), 403, "k is not"},
+		{"wrong k without sk", q("k", wrong, "ci", h.CI, "vn", "Evil"), 403, "k is not"},
+		{"no k", q("sk", f.site.Key, "ci", h.CI, "vn", "Evil", "s", "1"), 403, "k (the credential key) is required"},
+		{"no k, no sk", q("ci", h.CI, "vn", "Evil"), 403, "required"},
+		{"visitor of no site, no sk", q("k", h.Key, "ci", "999999.999999.1", "vn", "Evil"), 403, "k is not"},
+		{"unknown sk", q("k", h.Key, "sk", "AbCdEfGh0123456789AbCdEfGh012345", "ci", h.CI, "vn", "Evil"), 404, "no site"},
+		{"no ci", q("k", h.Key, "sk", f.site.Key, "vn", "Evil"), 400, "ci is required"},
+		{"bad ci", q("k", h.Key, "ci", "1.2", "vn", "Evil"), 400, "ci must be"},
+		{"bad hi", q("k", h.Key, "ci", h.CI, "hi", "x", "vn", "Evil"), 400, "hi must be"},
+		{"bad s", q("k", h.Key, "ci", h.CI, "s", "yes", "vn", "Evil"), 400, "s must be"},
+		{"nothing to add", q("k", h.Key, "ci", h.CI, "s", "1"), 400, "give at least one of name, phone, email"},
+		{"bad phone", q("k", h.Key, "ci", h.CI, "vp", "call me"), 400, "not a phone number"},
+		{"long name", q("k", h.Key, "ci", h.CI, "vn", strings.Repeat("a", 257)), 400, "vn is longer than 256"},
+		{"invalid UTF-8", "vc/s/?k=" + h.Key + "&ci=" + h.CI + "&vn=%ff", 400, "vn is not valid UTF-8"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := trSnapshot(t, f.srv.DB)
+			a := f.do(t, "GET", tt.path, "", nil)
+			if a.Status != tt.status || a.Body.Success || !strings.Contains(a.Body.Error, tt.reason) {
+				t.Errorf("got %d %s; want %d with %q", a.Status, a.Raw, tt.status, tt.reason)
+			}
+			if a.Header.Get("Access-Control-Allow-Origin") != "*" {
+				t.Error("error answer without CORS")
+			}
+			sameSnapshot(t, tt.name, before, trSnapshot(t, f.srv.DB))
+		})
+	}
+	if v := f.visitor(t, h.VisitorID); v.Name != "Иван" {
+		t.Errorf("a refused request changed the name to %q", v.Name)
+	}
+}
