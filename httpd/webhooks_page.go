@@ -236,7 +236,7 @@ type EndpointInfo struct {
 	Created time.Time `json:"created"`
 }
 
-func (s *Server) adminSite(key string) (*store.Site, error) {
+func (s *Server) webhookSite(key string) (*store.Site, error) {
 	site, err := s.sites.ByKey(key)
 	if err != nil {
 		return nil, errorf(fasthttp.StatusNotFound, "no site with key %q (appliance site list)", key)
@@ -254,7 +254,7 @@ func (s *Server) adminAddWebhook(ctx *fasthttp.RequestCtx) error {
 	if err := decodeJSON(ctx, &in); err != nil {
 		return err
 	}
-	site, err := s.adminSite(in.Site)
+	site, err := s.webhookSite(in.Site)
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (s *Server) adminAddWebhook(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) adminListWebhooks(ctx *fasthttp.RequestCtx) error {
-	site, err := s.adminSite(string(ctx.QueryArgs().Peek("site")))
+	site, err := s.webhookSite(string(ctx.QueryArgs().Peek("site")))
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (s *Server) adminRemoveWebhook(ctx *fasthttp.RequestCtx) error {
 	if err := decodeJSON(ctx, &in); err != nil {
 		return err
 	}
-	site, err := s.adminSite(in.Site)
+	site, err := s.webhookSite(in.Site)
 	if err != nil {
 		return err
 	}
