@@ -102,12 +102,22 @@ const (
 	// grow with time, so a site's calls are in arrival order. Calls to a
 	// number no site knows are kept under site 0.
 	prefixCall byte = 'c'
-)
 
-// Reserved for the callback families (issues to come); listed here so that
-// no two families ever share a byte.
-//
-//	'b' callbacks, 'q' callback schedule.
+	// prefixWidget + site id (uint32 BE) -> WidgetSettings: the site's
+	// callback scenario, captcha switch, widget language and groups.
+	prefixWidget byte = 'W'
+
+	// prefixCallback + site id (uint32 BE) + callback id (uint64 BE) ->
+	// Callback. Ids grow with time, so a site's callbacks are in the order
+	// they were ordered.
+	prefixCallback byte = 'b'
+
+	// prefixCallbackDue + due (uint64 BE, Unix ms) + callback id (uint64 BE)
+	// -> site id (uint32 BE). The schedule of callbacks still to be sent to
+	// their scenario, by the time they are due (a delayed call's time); the
+	// callback itself is under prefixCallback.
+	prefixCallbackDue byte = 'q'
+)
 
 // Parts of a lease in the lease history (prefixLease).
 const (

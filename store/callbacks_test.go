@@ -1,0 +1,106 @@
+package store
+
+import (
+	"bytes"
+	"testing"
+)
+
+// The callback records join the generic codec tests of records_test.go
+// (round trip, truncation, versions, UTF-8, fuzzing).
+func init() {
+	codecs = append(codecs,
+		codec{"widget", func(b []byte) (any, error) { return DecodeWidgetSettings(b) }, func(r any) []byte { w := r.(WidgetSettings); return w.Encode() }},
+		codec{"callback", func(b []byte) (any, error) { return DecodeCallback(keyID, b) }, func(r any) []byte { c := r.(Callback); return c.Encode() }},
+	)
+	samples["widget"] = []any{
+		WidgetSettings{},
+		WidgetSettings{ScenarioURL: "https://pbx.example/callback", ScenarioSecret: "whsec_0123456789abcdef", Captcha: true, Lang: "ru",
+			Groups: []WidgetGroup{{ID: 16587, Name: "Отдел продаж"}, {ID: 1<<64 - 1, Name: ""}}, Updated: 1700000000000},
+		WidgetSettings{ScenarioURL: long, ScenarioSecret: unicode, Lang: unicode, Groups: []WidgetGroup{{Name: long}}, Updated: -1 << 63},
+	}
+	samples["callback"] = []any{
+		Callback{ID: keyID},
+		Callback{ID: keyID, Time: 1700000000000, Visitor: 1, Session: 2, Hit: 3, Phone: "79101234567", PhoneRaw: "+7 (910) 123-45-67",
+			GroupID: 16587, Delayed: 1700000600000, State: CallbackSent, Attempts: 2, LastTry: 1700000600100, LastCode: 200,
+			Sent: 1700000600200, PageURL: "https://shop.example/cart", IP: "192.0.2.1", Channel: "ad", UTMSource: "google",
+			UTMMedium: "cpc", UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "banner", Click: "gclid",
+			Referrer: "https://google.com/", Landing: "https://shop.example/?utm_source=google"},
+		Callback{ID: keyID, Time: -1 << 63, Visitor: 1<<64 - 1, GroupID: 1<<64 - 1, Delayed: 1<<63 - 1, State: CallbackNoScenario,
+			Attempts: 1<<32 - 1, LastCode: 999, LastError: unicode, PageURL: long, Landing: long},
+	}
+}
+
+// Every record family has its own prefix byte.
+func TestPrefixBytesUnique(t *testing.T) {
+	all := []byte{prefixMeta, prefixUser, prefixAuth, prefixToken, prefixSite, prefixSiteKey, prefixVisitor,
+		prefixProperty, prefixSession, prefixHit, prefixEvent, prefixRollup, prefixLead, prefixWebhooks,
+		prefixOutbox, prefixDelivery, prefixNumbers, prefixLease, prefixCall, prefixWidget, prefixCallback,
+		prefixCallbackDue}
+	seen := map[byte]bool{}
+	for _, p := range all {
+		if seen[p] {
+			t.Errorf("prefix byte %q is used by two families", p)
+		}
+		seen[p] = true
+	}
+}
+
+// Schedule keys sort by due time, then callback id, and parse back; the
+// bound of "due at or before t" takes exactly those.
+func TestCallbackDueKeys(t *testing.T) {
+	for _, tt := range []struct {
+		at     int64
+		id     uint64
+		wantAt int64
+	}{{0, 0, 0}, {1700000000000, 42, 1700000000000}, {-5, 1, 0}, {1 << 62, 1<<64 - 1, 1 << 62}} {
+		at, id, ok := ParseCallbackDueKey(CallbackDueKey(tt.at, tt.id))
+		if !ok || at != tt.wantAt || id != tt.id {
+			t.Errorf("ParseCallbackDueKey(CallbackDueKey(%d, %d)) = %d, %d, %v", tt.at, tt.id, at, id, ok)
+		}
+	}
+	for _, k := range [][]byte{OutboxKey(1, 2), CallbackKey(1, 2), nil, {prefixCallbackDue}} {
+		if _, _, ok := ParseCallbackDueKey(k); ok {
+			t.Errorf("ParseCallbackDueKey accepted %x", k)
+		}
+	}
+	keys := [][]byte{CallbackDueKey(5, 9), CallbackDueKey(10, 1), CallbackDueKey(10, 2), CallbackDueKey(11, 0)}
+	for i := 1; i < len(keys); i++ {
+		if bytes.Compare(keys[i-1], keys[i]) >= 0 {
+			t.Errorf("schedule key %d does not sort after %d", i, i-1)
+		}
+	}
+	end := CallbackDueBefore(10)
+	for i, want := range []bool{true, true, true, false} {
+		if got := bytes.Compare(keys[i], end) < 0 && bytes.HasPrefix(keys[i], CallbackDuePrefix()); got != want {
+			t.Errorf("key %d due-before-10 = %v, want %v", i, got, want)
+		}
+	}
+}
+
+// A site's callbacks are one range in id order, apart from its settings
+// and from other sites.
+func TestCallbackKeys(t *testing.T) {
+	p := CallbackPrefix(3)
+	end := PrefixEnd(p)
+	in := [][]byte{CallbackKey(3, 0), CallbackKey(3, 5), CallbackKey(3, 1<<64-1)}
+	for i, k := range in {
+		if bytes.Compare(k, p) < 0 || bytes.Compare(k, end) >= 0 {
+			t.Errorf("callback %x outside its site's range", k)
+		}
+		if id, ok := IDFromKey(k); !ok || (i == 1 && id != 5) {
+			t.Errorf("IDFromKey(%x) = %d, %v", k, id, ok)
+		}
+		if i > 0 && bytes.Compare(in[i-1], k) >= 0 {
+			t.Errorf("callback keys out of id order: %x, %x", in[i-1], k)
+		}
+	}
+	for _, k := range [][]byte{CallbackKey(2, 1<<64-1), CallbackKey(4, 0), WidgetKey(3), LeadKey(3, 1)} {
+		if bytes.Compare(k, p) >= 0 && bytes.Compare(k, end) < 0 {
+			t.Errorf("key %x falls in the callbacks of site 3", k)
+		}
+	}
+	a, b := CallbackKey(1, 1), CallbackKey(1, 2)
+	if ax := append(a, 'x'); !bytes.Equal(b, CallbackKey(1, 2)) || ax[len(ax)-1] != 'x' {
+		t.Error("callback keys built in a row share memory")
+	}
+}
