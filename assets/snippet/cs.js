@@ -169,14 +169,15 @@
   var cookieDomain; // undefined until found; "" for a host-only cookie
 
   // findCookieDomain is the widest domain that takes a cookie (example.com
-  // for shop.example.com), so that one visitor is one visitor across the
-  // site's sub-domains; a public suffix (co.uk) refuses it.
+  // for www.example.com and for example.com itself), so that one visitor is
+  // one visitor across the site's sub-domains; a public suffix (co.uk)
+  // refuses it. An IP address or a single label keeps a host-only cookie.
   function findCookieDomain() {
     var h = location.hostname;
     var parts = h.split(".");
     cookieDomain = "";
     if (parts.length < 2 || /^[\d.]+$|:/.test(h)) return;
-    for (var i = parts.length - 2; i > 0; i--) {
+    for (var i = parts.length - 2; i >= 0; i--) {
       var dom = parts.slice(i).join(".");
       d.cookie = "_cs_t=1; path=/; domain=" + dom;
       if (/(?:^|;\s*)_cs_t=1/.test(d.cookie)) {
@@ -584,9 +585,17 @@
       pump();
     }),
 
-    // Leads come in a later issue; until then the call answers honestly.
+    // addOfflineRequest stores a lead: cb({success:true, result:null}). The
+    // fields go as the page gave them (a form's strings or numbers); the
+    // appliance checks them (a sale cost needs is_sale:true) and says why
+    // it refuses one.
     addOfflineRequest: safe(function (req, cb) {
-      answer(cb, fail("leads are not available yet on this appliance"));
+      req = req || {};
+      var b = { u: cut(location.href, 2048) };
+      ["name", "email", "phone", "message", "is_sale", "sale_cost", "group_id", "form_name"].forEach(function (f) {
+        if (req[f] != null) b[f] = req[f];
+      });
+      enqueue({ p: "lead", b: b, c: true, h: true, cb: cb, name: "addOfflineRequest" });
     }),
 
     // Chat comes in a later issue: no operator is ever online yet.
@@ -646,8 +655,9 @@
   // run executes one queued command: ["name", args...].
   function run(cmd) {
     try {
-      var name = Array.isArray(cmd) ? String(cmd[0]) : typeof cmd;
-      var args = Array.isArray(cmd) ? cmd.slice(1) : [];
+      if (!Array.isArray(cmd)) return warnOnce("array", 'a command is an array ["name", args...]; ignored ' + typeof cmd);
+      var name = String(cmd[0]);
+      var args = cmd.slice(1);
       if (commands.hasOwnProperty(name)) return commands[name].apply(null, args);
       if (name != "push" && Comagic.hasOwnProperty(name) && typeof Comagic[name] == "function") {
         return Comagic[name].apply(Comagic, args);
