@@ -439,3 +439,19 @@ func BenchmarkVerify(b *testing.B) {
 		s.Verify(s.New(), "1234")
 	}
 }
+
+// Options.Digits decides the answers, so a test outside the package can
+// solve captchas without a backdoor into the Store.
+func TestDigitsOption(t *testing.T) {
+	s := New(Options{Digits: func(n int) []byte { return []byte{4, 2, 1, 19}[:n] }})
+	id := s.New()
+	if got, want := answer(t, s, id), "4219"; got != want {
+		t.Fatalf("answer = %q, want %q", got, want)
+	}
+	if err := s.WritePNG(io.Discard, id); err != nil {
+		t.Fatalf("WritePNG: %v", err)
+	}
+	if !s.Verify(id, "4219") {
+		t.Errorf("Verify with the digits of the generator failed")
+	}
+}
