@@ -218,6 +218,7 @@ func (s *Server) siteFromPath(ctx *fasthttp.RequestCtx) (*store.Site, string, er
 type siteData struct {
 	Site        *store.Site
 	InstallCode string
+	Visits      visitsView
 }
 
 func (s *Server) sitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
@@ -228,8 +229,12 @@ func (s *Server) sitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if sub != "" {
 		return errorf(fasthttp.StatusNotFound, "No such page.")
 	}
+	recent, err := s.siteVisits(ctx, site)
+	if err != nil {
+		return err
+	}
 	v := view{Title: site.Name, User: &who.user, CSRF: who.session.CSRF,
-		Data: siteData{Site: site, InstallCode: s.InstallCode(site.Key)}}
+		Data: siteData{Site: site, InstallCode: s.InstallCode(site.Key), Visits: recent}}
 	if ctx.QueryArgs().Has("added") {
 		v.Flash = "Site added. Paste the install code below into every page of the site."
 	}

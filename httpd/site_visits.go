@@ -1,0 +1,107 @@
+package httpd
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"appliance/httpd/visits"
+	"appliance/store"
+)
+
+// recentVisits is how many sessions the site page lists.
+const recentVisits = 50
+
+// visitsView is the "Recent visits" part of the site page: today's
+// roll-ups and the latest sessions, newest first. Every string in it is
+// visitor-typed or page-derived text: the template prints it as text.
+type visitsView struct {
+	Day      string // the UTC day of the totals, 2006-01-02
+	Today    visits.Totals
+	Channels []channelCount
+	Visits   []visitRow
+}
+
+type channelCount struct {
+	Channel visits.Channel
+	N       int64
+}
+
+// visitRow is one session as the table shows it.
+type visitRow struct {
+	ID         uint64
+	Started    string // UTC, 2006-01-02 15:04:05
+	StartedISO string
+	Channel    string
+	UTM        []string // "source: google", ... only the tags set
+	Click      string
+	ClickID    string
+	Referrer   string
+	Landing    string
+	Pages      []pageRow
+	MorePages  int // page views not listed
+	Events     []store.Event
+	MoreEvents int
+	VisitorID  uint64
+	Name       string
+	Phones     []string
+	Emails     []string
+	Properties []visits.NamedProperty
+	Bot        bool
+	UserAgent  string
+}
+
+type pageRow struct {
+	Time  string // UTC, 15:04:05
+	URL   string
+	Title string
+}
+
+// siteVisits reads the site page's recent visits and today's totals.
+func (s *Server) siteVisits(ctx context.Context, site *store.Site) (visitsView, error) {
+	now := s.visits.Now()
+	v := visitsView{Day: now.UTC().Format(time.DateOnly)}
+	var err error
+	if v.Today, err = s.visits.Day(site.ID, now); err != nil {
+		return v, err
+	}
+	for _, c := range visits.Channels() {
+		if n := v.Today.Channels[c]; n > 0 {
+			v.Channels = append(v.Channels, channelCount{c, n})
+		}
+	}
+	recent, err := s.visits.Recent(ctx, site.ID, recentVisits)
+	if err != nil {
+		return v, err
+	}
+	for _, r := range recent {
+		v.Visits = append(v.Visits, newVisitRow(r))
+	}
+	return v, nil
+}
+
+func newVisitRow(r visits.Visit) visitRow {
+	ss := &r.Session
+	started := time.UnixMilli(ss.Started).UTC()
+	row := visitRow{
+		ID: ss.ID, Started: started.Format(time.DateTime), StartedISO: started.Format(time.RFC3339),
+		Channel: ss.Channel, Click: ss.Click, ClickID: ss.ClickID, Referrer: ss.Referrer, Landing: ss.Landing,
+		Events: r.Events, VisitorID: ss.Visitor, Name: r.Visitor.Name, Phones: r.Visitor.Phones,
+		Emails: r.Visitor.Emails, Properties: r.Properties, Bot: ss.Bot, UserAgent: ss.UserAgent,
+	}
+	for _, t := range [...][2]string{{"source", ss.UTMSource}, {"medium", ss.UTMMedium}, {"campaign", ss.UTMCampaign},
+		{"term", ss.UTMTerm}, {"content", ss.UTMContent}} {
+		if t[1] != "" {
+			row.UTM = append(row.UTM, t[0]+": "+t[1])
+		}
+	}
+	for _, h := range r.Pages {
+		row.Pages = append(row.Pages, pageRow{Time: time.UnixMilli(h.Time).UTC().Format(time.TimeOnly), URL: h.URL, Title: h.Title})
+	}
+	row.MorePages = max(int(ss.Hits)-len(r.Pages), 0)
+	row.MoreEvents = max(int(ss.Events)-len(r.Events), 0)
+	if len(row.ClickID) > 24 {
+		row.ClickID = strings.ToValidUTF8(row.ClickID[:24], "") + "…"
+	}
+	return row
+}
