@@ -362,12 +362,13 @@
       hit: true,
       b: { u: cut(u, 2048), r: cut(first ? d.referrer : lastURL, 2048), t: cut(d.title, 512) },
       done: function (v) {
+        var r = v.result || {};
+        if (v.success && !ciRe.test(r.ci)) v = fail("the appliance answered no ci");
         if (!v.success) {
           if (!cred) failed = "the page view was not recorded: " + v.error;
           warn("page view not recorded: " + v.error);
           return;
         }
-        var r = v.result || {};
         cred = r;
         failed = "";
         saveCI(r.ci);
