@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -177,52 +178,34 @@ func invalidEndpoint(err error) string {
 	return strings.ToUpper(msg[:1]) + msg[1:]
 }
 
-// postedID reads the id field of a dashboard form.
-func postedID(ctx *fasthttp.RequestCtx) (uint64, error) {
-	id, err := strconv.ParseUint(string(ctx.PostArgs().Peek("id")), 10, 64)
-	if err != nil {
-		return 0, errorf(fasthttp.StatusBadRequest, "No such item.")
-	}
-	return id, nil
-}
-
 // removeWebhook is POST /sites/KEY/webhooks/remove.
 func (s *Server) removeWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
-	site, _, err := s.siteFromPath(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := postedID(ctx)
-	if err != nil {
-		return err
-	}
-	if err := s.hooks.Remove(ctx, site.ID, id); err != nil {
-		if errors.Is(err, webhooks.ErrNotFound) {
-			return errorf(fasthttp.StatusNotFound, "No such endpoint; it may have been removed already.")
-		}
-		return err
-	}
-	ctx.Redirect("/sites/"+site.Key+"/webhooks?done=removed", fasthttp.StatusSeeOther)
-	return nil
+	return s.webhookAction(ctx, s.hooks.Remove, "No such endpoint; it may have been removed already.", "removed")
 }
 
 // resendDelivery is POST /sites/KEY/webhooks/resend: "send again".
 func (s *Server) resendDelivery(ctx *fasthttp.RequestCtx, who signedIn) error {
+	return s.webhookAction(ctx, s.hooks.Resend, "No such delivery.", "resent")
+}
+
+// webhookAction runs act on the site and posted id of a webhooks page form
+// and goes back to the page with a notice.
+func (s *Server) webhookAction(ctx *fasthttp.RequestCtx, act func(context.Context, uint32, uint64) error, notFound, done string) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
 	}
-	id, err := postedID(ctx)
+	id, err := strconv.ParseUint(string(ctx.PostArgs().Peek("id")), 10, 64)
 	if err != nil {
-		return err
+		return errorf(fasthttp.StatusBadRequest, "%s", notFound)
 	}
-	if err := s.hooks.Resend(ctx, site.ID, id); err != nil {
+	if err := act(ctx, site.ID, id); err != nil {
 		if errors.Is(err, webhooks.ErrNotFound) {
-			return errorf(fasthttp.StatusNotFound, "No such delivery.")
+			return errorf(fasthttp.StatusNotFound, "%s", notFound)
 		}
 		return err
 	}
-	ctx.Redirect("/sites/"+site.Key+"/webhooks?done=resent", fasthttp.StatusSeeOther)
+	ctx.Redirect("/sites/"+site.Key+"/webhooks?done="+done, fasthttp.StatusSeeOther)
 	return nil
 }
 
