@@ -13,6 +13,7 @@ import (
 	"appliance/httpd/accounts"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
+	"appliance/numbers/tracking"
 	"appliance/store"
 )
 
@@ -41,6 +42,10 @@ func asUserError(err error) *Error {
 		return &Error{Status: fasthttp.StatusBadRequest, Msg: err.Error()}
 	case errors.Is(err, visits.ErrInvalid):
 		return &Error{Status: fasthttp.StatusBadRequest, Msg: reason(err, visits.ErrInvalid)}
+	case errors.Is(err, tracking.ErrInvalid):
+		return &Error{Status: fasthttp.StatusBadRequest, Msg: trackingMessage(err)}
+	case errors.Is(err, tracking.ErrNoPool), errors.Is(err, tracking.ErrNoStatic), errors.Is(err, tracking.ErrNoSession):
+		return &Error{Status: fasthttp.StatusNotFound, Msg: trackingMessage(err)}
 	case errors.Is(err, visits.ErrUnknown):
 		return &Error{Status: fasthttp.StatusBadRequest, Msg: reason(err, visits.ErrUnknown)}
 	case errors.Is(err, sites.ErrNotFound), errors.Is(err, accounts.ErrNoUser), errors.Is(err, store.ErrNotFound):

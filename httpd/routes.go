@@ -15,6 +15,9 @@ func (s *Server) publicRoutes() *router {
 	r.api("POST", "/t/v1/event", s.tracker(s.trackEvent))
 	r.api("POST", "/t/v1/visitor", s.tracker(s.trackVisitor))
 	r.api("POST", "/t/v1/property", s.tracker(s.trackProperty))
+	r.api("POST", "/t/v1/lease", s.tracker(s.trackLease))
+	r.api("POST", "/api/v1/calls", s.apiAuth(s.postCall))
+	r.api("GET", "/api/v1/attribution", s.apiAuth(s.getAttribution))
 	r.api("GET", "/vc/s/", s.tracker(s.vcSet))
 	r.api("OPTIONS", "/vc/s/", s.tracker(s.trackerPreflight))
 	r.api("OPTIONS", "/t/v1/*", s.tracker(s.trackerPreflight))
@@ -42,6 +45,10 @@ func (s *Server) publicRoutes() *router {
 	r.page("POST", "/sites/*/webhooks", s.authed(s.addWebhook))
 	r.page("POST", "/sites/*/webhooks/remove", s.authed(s.removeWebhook))
 	r.page("POST", "/sites/*/webhooks/resend", s.authed(s.resendDelivery))
+	r.page("GET", "/sites/*/numbers", s.authed(s.numbersPage))
+	r.page("POST", "/sites/*/numbers", s.authed(s.numbersPost))
+	r.page("GET", "/sites/*/calls", s.authed(s.callsPage))
+	r.page("GET", "/sites/*/calls.csv", s.authed(s.callsCSV))
 	return r
 }
 
@@ -58,6 +65,14 @@ func (s *Server) adminRoutes() *router {
 	r.api("GET", "/admin/webhooks", s.adminListWebhooks)
 	r.api("POST", "/admin/webhooks", s.adminAddWebhook)
 	r.api("POST", "/admin/webhooks/remove", s.adminRemoveWebhook)
+	r.api("GET", "/admin/numbers", s.adminNumbers)
+	r.api("POST", "/admin/numbers/site", s.adminSetSiteNumbers)
+	r.api("POST", "/admin/numbers/static", s.adminAddStatic)
+	r.api("POST", "/admin/numbers/static/remove", s.adminRemoveStatic)
+	r.api("POST", "/admin/numbers/pool", s.adminAddPool)
+	r.api("POST", "/admin/numbers/pool/edit", s.adminEditPool)
+	r.api("POST", "/admin/numbers/pool/remove", s.adminRemovePool)
+	r.api("POST", "/admin/numbers/import", s.adminImport)
 	return r
 }
 

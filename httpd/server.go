@@ -31,6 +31,7 @@ import (
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/numbers/tracking"
 	"appliance/store"
 )
 
@@ -79,6 +80,7 @@ type Server struct {
 	serverLeadRate *ratelimit.Limiter
 	hooks          *webhooks.Hooks
 	visits         *visits.Tracker
+	numbers        *tracking.Tracker
 	started        time.Time
 
 	requests atomic.Uint64
@@ -133,6 +135,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		started:        time.Now(),
 	}
 	s.visits = visits.NewTracker(db, o.Now)
+	if s.numbers, err = tracking.Open(ctx, db, s.now()); err != nil {
+		return nil, err
+	}
 	s.routes = s.publicRoutes()
 	s.admin = s.adminRoutes()
 	return s, nil

@@ -24,7 +24,7 @@ import (
 const maxTrackerBody = 8 << 10
 
 // trackerPaths are the POST endpoints, for 405 versus 404.
-var trackerPaths = map[string]bool{"/t/v1/hit": true, "/t/v1/event": true, "/t/v1/visitor": true, "/t/v1/property": true}
+var trackerPaths = map[string]bool{"/t/v1/hit": true, "/t/v1/event": true, "/t/v1/visitor": true, "/t/v1/property": true, "/t/v1/lease": true}
 
 // tracker wraps a tracker handler: CORS and no caching on every answer,
 // and the body limit.
@@ -124,6 +124,8 @@ type hitResult struct {
 	Key        string `json:"key"`
 	ServerURL  string `json:"server_url"`
 	NewSession bool   `json:"new_session"`
+	// Phones is what replaces the site's numbers (tracker-protocol.md §7).
+	Phones *phonesAnswer `json:"phones"`
 }
 
 func parseHitRequest(body []byte) (hitRequest, error) {
@@ -160,6 +162,10 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	phones, err := s.phonesForHit(ctx, site, &res.Session)
+	if err != nil {
+		return err
+	}
 	writeOK(ctx, hitResult{
 		CI:         res.CI.String(),
 		VisitorID:  res.CI.Visitor,
@@ -168,6 +174,7 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 		Key:        sites.CredentialKey(site, res.CI.Visitor, res.CI.Session),
 		ServerURL:  s.PublicURL(),
 		NewSession: res.NewSession,
+		Phones:     phones,
 	})
 	return nil
 }

@@ -316,3 +316,41 @@ func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session u
 	}
 	return t.AssignSession(ctx, site, &s, now)
 }
+
+// Preview is what a visit would be shown for one site number, and why,
+// without leasing anything: the rule test of the dashboard.
+type Preview struct {
+	Site     Phone
+	Number   string // the static number, or "" for a pool (its number is leased on the visit)
+	Pool     string // the pool that would lease one, and its fallback when full
+	Fallback string
+	Rule     string // the deciding rule's text; "" matches all traffic
+	Priority int64
+	Type     Type // "" when no rule covers the site number
+	Free     int  // numbers of the pool free now
+}
+
+// Preview tells, for each site number of site, which rule decides a visit
+// and what it would show, at now. Nothing is leased or counted.
+func (t *Tracker) Preview(site uint32, v numbers.Visit, now time.Time) []Preview {
+	ss := t.state.Load().sites[site]
+	if ss == nil {
+		return nil
+	}
+	out := make([]Preview, 0, len(ss.numbers))
+	for i, sn := range ss.numbers {
+		p := Preview{Site: sn}
+		if j := numbers.Choose(ss.ranked[i], v); j >= 0 {
+			switch c := ss.cands[i][j]; {
+			case c.static != nil:
+				p.Number, p.Rule, p.Priority, p.Type = c.static.phone.Digits, c.static.cfg.Rule, c.static.cfg.Priority, Static
+			default:
+				p.Pool, p.Rule, p.Priority, p.Type = c.pool.cfg.Name, c.pool.cfg.Rule, c.pool.cfg.Priority, Dynamic
+				p.Fallback = c.pool.cfg.Fallback
+				p.Free = c.pool.live.Size() - c.pool.live.Live(now)
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}

@@ -1,0 +1,182 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/numbers/tracking"
+)
+
+// The call-tracking API for the telephony side (SPEC §5): POST
+// /api/v1/calls reports an inbound call, GET /api/v1/attribution looks one
+// up without storing it. Both take an API token (appliance token add) as
+// Authorization: Bearer TOKEN.
+
+// maxCallBody is the body limit of a reported call.
+const maxCallBody = 8 << 10
+
+// apiAuth wraps an /api/v1 handler: a valid bearer token, else 401 and
+// nothing done.
+func (s *Server) apiAuth(h handler) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		auth := string(ctx.Request.Header.Peek("Authorization"))
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || token == "" {
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance"`)
+			return errorf(fasthttp.StatusUnauthorized, "send an API token as Authorization: Bearer TOKEN (appliance token add)")
+		}
+		if _, err := s.accounts.CheckToken(strings.TrimSpace(token)); err != nil {
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance", error="invalid_token"`)
+			return errorf(fasthttp.StatusUnauthorized, "the API token is not valid")
+		}
+		return h(ctx)
+	}
+}
+
+// callRequest is the body of POST /api/v1/calls.
+type callRequest struct {
+	Called       *string `json:"called"`
+	Caller       *string `json:"caller"`
+	StartedAt    *string `json:"started_at"`
+	Duration     *int64  `json:"duration"`
+	Answered     *bool   `json:"answered"`
+	RecordingURL *string `json:"recording_url"`
+}
+
+// parseCall decodes and checks the shape of a reported call: one JSON
+// object, no unknown fields, called present, started_at RFC 3339. Values
+// are checked by tracking (numbers, ranges). Errors are 400s with the
+// reason.
+func parseCall(body []byte) (tracking.CallInput, error) {
+	var in tracking.CallInput
+	if len(body) > maxCallBody {
+		return in, errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxCallBody)
+	}
+	if !utf8.Valid(body) {
+		return in, errorf(fasthttp.StatusBadRequest, "the body is not valid UTF-8")
+	}
+	var r callRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return in, errorf(fasthttp.StatusBadRequest, "%s", jsonReason(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return in, errorf(fasthttp.StatusBadRequest, "the body must be one JSON object")
+	}
+	if r.Called == nil || *r.Called == "" {
+		return in, errorf(fasthttp.StatusBadRequest, "called (the number dialled) is required")
+	}
+	in.Called = *r.Called
+	if r.Caller != nil {
+		in.Caller = *r.Caller
+	}
+	if r.StartedAt != nil {
+		t, err := time.Parse(time.RFC3339, *r.StartedAt)
+		if err != nil {
+			return in, errorf(fasthttp.StatusBadRequest, "started_at %q: want RFC 3339, e.g. 2026-11-26T15:00:00Z", *r.StartedAt)
+		}
+		in.StartedAt = t
+	}
+	if r.Duration != nil {
+		if *r.Duration < 0 || *r.Duration > int64(tracking.MaxCallDuration/time.Second) {
+			return in, errorf(fasthttp.StatusBadRequest, "duration must be whole seconds from 0 to %d", int64(tracking.MaxCallDuration/time.Second))
+		}
+		in.Duration = time.Duration(*r.Duration) * time.Second
+	}
+	if r.Answered != nil {
+		in.Answered = *r.Answered
+	}
+	if r.RecordingURL != nil {
+		in.RecordingURL = *r.RecordingURL
+	}
+	return in, nil
+}
+
+// attributionResult is the result of both endpoints, exactly as SPEC §5
+// has it. "source" is the traffic channel (organic, social, referral,
+// direct, ad), "" when unknown.
+type attributionResult struct {
+	CallID      uint64 `json:"call_id"`
+	Attributed  bool   `json:"attributed"`
+	VisitorID   uint64 `json:"visitor_id"`
+	SessionID   uint64 `json:"session_id"`
+	Source      string `json:"source"`
+	UTMSource   string `json:"utm_source"`
+	UTMMedium   string `json:"utm_medium"`
+	UTMCampaign string `json:"utm_campaign"`
+	LandingPage string `json:"landing_page"`
+}
+
+func resultOf(callID uint64, a *tracking.Attribution) attributionResult {
+	return attributionResult{CallID: callID, Attributed: a.Attributed, VisitorID: a.Visitor, SessionID: a.Session,
+		Source: a.Source.Channel, UTMSource: a.Source.UTMSource, UTMMedium: a.Source.UTMMedium,
+		UTMCampaign: a.Source.UTMCampaign, LandingPage: a.Source.Landing}
+}
+
+// postCall serves POST /api/v1/calls.
+func (s *Server) postCall(ctx *fasthttp.RequestCtx) error {
+	in, err := parseCall(ctx.Request.Body())
+	if err != nil {
+		return err
+	}
+	c, a, err := s.numbers.RecordCall(ctx, in, s.now())
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, resultOf(c.ID, &a))
+	return nil
+}
+
+// attributionQuery is the query of GET /api/v1/attribution.
+type attributionQuery struct {
+	Number string
+	At     time.Time // zero: now
+}
+
+// parseAttributionQuery reads number= (required) and at= (RFC 3339,
+// optional). Values are copied: the result does not alias args.
+func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
+	var q attributionQuery
+	n := args.Peek("number")
+	if len(n) == 0 {
+		return q, errorf(fasthttp.StatusBadRequest, "number is required")
+	}
+	if len(n) > tracking.MaxPhoneText || !utf8.Valid(n) {
+		return q, errorf(fasthttp.StatusBadRequest, "number must be at most %d bytes of UTF-8", tracking.MaxPhoneText)
+	}
+	q.Number = string(n)
+	if at := args.Peek("at"); len(at) > 0 {
+		t, err := time.Parse(time.RFC3339, string(at))
+		if err != nil {
+			return q, errorf(fasthttp.StatusBadRequest, "at %.64q: want RFC 3339, e.g. 2026-11-26T15:00:00Z", at)
+		}
+		q.At = t
+	}
+	return q, nil
+}
+
+// getAttribution serves GET /api/v1/attribution: who would a call to the
+// number at the instant be attributed to. Nothing is stored; call_id is 0.
+func (s *Server) getAttribution(ctx *fasthttp.RequestCtx) error {
+	q, err := parseAttributionQuery(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	if q.At.IsZero() {
+		q.At = s.now()
+	}
+	a, err := s.numbers.Attribute(ctx, q.Number, q.At)
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, resultOf(0, &a))
+	return nil
+}

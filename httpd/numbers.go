@@ -1,0 +1,462 @@
+package httpd
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/numbers"
+	"appliance/numbers/tracking"
+	"appliance/store"
+)
+
+// Phone number replacement on the tracker side (tracker-protocol.md §7):
+// the "phones" of a hit's answer and of the lease heartbeat.
+
+// phonesAnswer is the "phones" field: what the snippet needs to replace the
+// site's numbers on the page, apply the same from its cache on the next page
+// view, and keep its leases alive. nil (JSON null) when nothing is replaced.
+type phonesAnswer struct {
+	V         int           `json:"v"`
+	Numbers   []phoneAnswer `json:"numbers"`
+	Selectors []string      `json:"selectors"`
+	TTL       int64         `json:"ttl"`             // seconds the answer may be applied from cache
+	Renew     int64         `json:"renew,omitempty"` // seconds between heartbeats of a visible page; absent without leases
+}
+
+// phoneAnswer is one site number and its replacement.
+type phoneAnswer struct {
+	Site  phoneForms `json:"site"`
+	Raw   string     `json:"raw"` // the replacement, E.164 digits
+	CC    string     `json:"cc"`
+	NSN   string     `json:"nsn"`
+	Trunk string     `json:"trunk"`
+	Text  string     `json:"text"` // international format, for targets without a number to copy the format of
+	Type  string     `json:"type"` // static or dynamic
+	TTL   int64      `json:"ttl,omitempty"`
+}
+
+// phoneForms are the parts of a site number the snippet matches written
+// numbers against: a run of digits d is the number when d is cc+nsn,
+// trunk+nsn or nsn.
+type phoneForms struct {
+	Raw   string `json:"raw"`
+	CC    string `json:"cc"`
+	NSN   string `json:"nsn"`
+	Trunk string `json:"trunk"`
+}
+
+// phonesOf encodes an assignment for the snippet.
+func phonesOf(a *tracking.Assignment) *phonesAnswer {
+	if len(a.Replacements) == 0 {
+		return nil
+	}
+	p := &phonesAnswer{V: 1, Selectors: a.Selectors, TTL: seconds(a.TTL), Renew: seconds(a.Renew)}
+	if p.Selectors == nil {
+		p.Selectors = []string{}
+	}
+	for _, r := range a.Replacements {
+		pa := phoneAnswer{
+			Site: phoneForms{Raw: r.Site.Digits, CC: r.Site.CC, NSN: r.Site.NSN, Trunk: r.Site.Trunk},
+			Raw:  r.Number.Digits, CC: r.Number.CC, NSN: r.Number.NSN, Trunk: r.Number.Trunk, Text: r.Number.Text,
+			Type: string(r.Type),
+		}
+		if r.Type == tracking.Dynamic {
+			pa.TTL = p.TTL
+		}
+		p.Numbers = append(p.Numbers, pa)
+	}
+	return p
+}
+
+func seconds(d time.Duration) int64 { return int64(max(d, 0) / time.Second) }
+
+// now is the server's clock (Options.Now, or time.Now).
+func (s *Server) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// phonesForHit assigns the numbers of a page view in sess on site (leasing
+// or renewing the visitor's dynamic number, durably) and returns the hit
+// answer's "phones".
+//
+// The leases are written in a second durable write after the hit's: the
+// hit's write happens inside visits.Tracker.Hit, which offers no way in.
+// Both are synced before the answer, so what a visitor is told is durable;
+// a crash between them leaves a hit without its lease, which the visitor
+// never saw.
+func (s *Server) phonesForHit(ctx context.Context, site *store.Site, sess *store.Session) (*phonesAnswer, error) {
+	a, err := s.numbers.AssignSession(ctx, site.ID, sess, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return phonesOf(&a), nil
+}
+
+// leaseRequest is the body of POST /t/v1/lease, the heartbeat of a page
+// kept visible.
+type leaseRequest struct {
+	credFields
+}
+
+func parseLeaseRequest(body []byte) (leaseRequest, error) {
+	var r leaseRequest
+	err := decodeBody(body, &r)
+	return r, err
+}
+
+// trackLease serves POST /t/v1/lease: renew the visitor's leases (claim
+// anew one that lapsed) and answer the same "phones" as a hit.
+func (s *Server) trackLease(ctx *fasthttp.RequestCtx) error {
+	req, err := parseLeaseRequest(ctx.Request.Body())
+	if err != nil {
+		return err
+	}
+	site, ci, err := s.checkCreds(req.credFields)
+	if err != nil {
+		return err
+	}
+	a, err := s.numbers.Heartbeat(ctx, site.ID, ci.Visitor, ci.Session, s.now())
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, struct {
+		Phones *phonesAnswer `json:"phones"`
+	}{phonesOf(&a)})
+	return nil
+}
+
+// NumbersInfo is a site's call-tracking set-up as the admin API and CLI
+// show it.
+type NumbersInfo struct {
+	SiteKey     string           `json:"site_key"`
+	Revision    uint64           `json:"revision"`
+	SiteNumbers []SiteNumberInfo `json:"site_numbers"`
+	Selectors   []string         `json:"selectors"`
+	Statics     []StaticInfo     `json:"statics"`
+	Pools       []PoolInfo       `json:"pools"`
+}
+
+// SiteNumberInfo is one of a site's own numbers.
+type SiteNumberInfo struct {
+	Number  string `json:"number"`
+	Written string `json:"written"`
+}
+
+// StaticInfo is a static number.
+type StaticInfo struct {
+	Number   string   `json:"number"`
+	Rule     string   `json:"rule"`
+	Priority int64    `json:"priority"`
+	Replaces []string `json:"replaces"`
+}
+
+// PoolInfo is a dynamic pool with its live usage.
+type PoolInfo struct {
+	Name     string   `json:"name"`
+	Numbers  []string `json:"numbers"`
+	Fallback string   `json:"fallback"`
+	Reserve  string   `json:"reserve"` // a Go duration, e.g. "20m0s"
+	Rule     string   `json:"rule"`
+	Priority int64    `json:"priority"`
+	Replaces []string `json:"replaces"`
+	Live     int      `json:"live"`
+	Misses   int64    `json:"misses_today"`
+	Suggest  int      `json:"suggested_size"`
+}
+
+// numbersInfo reads the set-up and today's usage of a site.
+func (s *Server) numbersInfo(ctx context.Context, site *store.Site) (NumbersInfo, error) {
+	c := s.numbers.Config(site.ID)
+	out := NumbersInfo{SiteKey: site.Key, Revision: c.Revision, SiteNumbers: []SiteNumberInfo{}, Selectors: c.Selectors,
+		Statics: []StaticInfo{}, Pools: []PoolInfo{}}
+	if out.Selectors == nil {
+		out.Selectors = []string{}
+	}
+	for _, n := range c.SiteNumbers {
+		out.SiteNumbers = append(out.SiteNumbers, SiteNumberInfo{Number: n.Number, Written: n.Written})
+	}
+	for _, st := range c.Statics {
+		out.Statics = append(out.Statics, StaticInfo{Number: st.Number, Rule: st.Rule, Priority: st.Priority, Replaces: nonNil(st.Replaces)})
+	}
+	now := s.now()
+	reports, err := s.numbers.Report(ctx, site.ID, now, now, now)
+	if err != nil {
+		return NumbersInfo{}, err
+	}
+	for _, p := range c.Pools {
+		pi := PoolInfo{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback, Reserve: (time.Duration(p.Reserve) * time.Millisecond).String(),
+			Rule: p.Rule, Priority: p.Priority, Replaces: nonNil(p.Replaces)}
+		for _, r := range reports {
+			if r.ID == p.ID {
+				pi.Live, pi.Misses, pi.Suggest = r.Live, r.Misses, r.Suggested.Size
+			}
+		}
+		out.Pools = append(out.Pools, pi)
+	}
+	return out, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (s *Server) adminNumbers(ctx *fasthttp.RequestCtx) error {
+	site, err := s.adminSite(string(ctx.QueryArgs().Peek("site")))
+	if err != nil {
+		return err
+	}
+	info, err := s.numbersInfo(ctx, site)
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, info)
+	return nil
+}
+
+func (s *Server) adminSetSiteNumbers(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		SiteKey   string    `json:"site_key"`
+		Numbers   *[]string `json:"numbers"`
+		Selectors *[]string `json:"selectors"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.adminSite(in.SiteKey)
+	if err != nil {
+		return err
+	}
+	if in.Numbers == nil && in.Selectors == nil {
+		return errorf(fasthttp.StatusBadRequest, "give numbers, selectors or both")
+	}
+	if in.Numbers != nil {
+		if _, err := s.numbers.SetSiteNumbers(ctx, site.ID, *in.Numbers, s.now()); err != nil {
+			return err
+		}
+	}
+	if in.Selectors != nil {
+		if _, err := s.numbers.SetSelectors(ctx, site.ID, *in.Selectors, s.now()); err != nil {
+			return err
+		}
+	}
+	return s.adminNumbersAnswer(ctx, site)
+}
+
+func (s *Server) adminNumbersAnswer(ctx *fasthttp.RequestCtx, site *store.Site) error {
+	info, err := s.numbersInfo(ctx, site)
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, info)
+	return nil
+}
+
+// ruleJSON is how the admin API takes a rule.
+type ruleJSON struct {
+	Rule     string   `json:"rule"`
+	Priority int64    `json:"priority"`
+	Replaces []string `json:"replaces"`
+}
+
+func (r ruleJSON) input() tracking.RuleInput {
+	return tracking.RuleInput{Rule: r.Rule, Priority: r.Priority, Replaces: r.Replaces}
+}
+
+func (s *Server) adminAddStatic(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		SiteKey string `json:"site_key"`
+		Number  string `json:"number"`
+		ruleJSON
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.adminSite(in.SiteKey)
+	if err != nil {
+		return err
+	}
+	st, err := s.numbers.AddStatic(ctx, site.ID, tracking.StaticInput{Number: in.Number, RuleInput: in.input()}, s.now())
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, StaticInfo{Number: st.Number, Rule: st.Rule, Priority: st.Priority, Replaces: nonNil(st.Replaces)})
+	return nil
+}
+
+func (s *Server) adminRemoveStatic(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		SiteKey string `json:"site_key"`
+		Number  string `json:"number"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.adminSite(in.SiteKey)
+	if err != nil {
+		return err
+	}
+	if err := s.numbers.RemoveStatic(ctx, site.ID, in.Number, s.now()); err != nil {
+		return err
+	}
+	writeOK(ctx, nil)
+	return nil
+}
+
+// poolJSON is how the admin API takes a pool.
+type poolJSON struct {
+	SiteKey  string   `json:"site_key"`
+	Name     string   `json:"name"`
+	Rename   string   `json:"rename"` // edit only: the new name
+	Numbers  []string `json:"numbers"`
+	Fallback string   `json:"fallback"`
+	Reserve  string   `json:"reserve"` // a Go duration ("20m", "2h"); "" is the default
+	ruleJSON
+}
+
+func (p poolJSON) input() (tracking.PoolInput, error) {
+	in := tracking.PoolInput{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback, RuleInput: p.ruleJSON.input()}
+	if p.Rename != "" {
+		in.Name = p.Rename
+	}
+	if p.Reserve != "" {
+		d, err := time.ParseDuration(p.Reserve)
+		if err != nil {
+			return in, errorf(fasthttp.StatusBadRequest, "reserve %q: want a duration such as 20m or 2h", p.Reserve)
+		}
+		in.Reserve = d
+	}
+	return in, nil
+}
+
+func (s *Server) adminAddPool(ctx *fasthttp.RequestCtx) error {
+	return s.adminPool(ctx, false)
+}
+
+func (s *Server) adminEditPool(ctx *fasthttp.RequestCtx) error {
+	return s.adminPool(ctx, true)
+}
+
+func (s *Server) adminPool(ctx *fasthttp.RequestCtx, edit bool) error {
+	var in poolJSON
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.adminSite(in.SiteKey)
+	if err != nil {
+		return err
+	}
+	pin, err := in.input()
+	if err != nil {
+		return err
+	}
+	var p store.PoolConfig
+	if edit {
+		p, err = s.numbers.UpdatePool(ctx, site.ID, in.Name, pin, s.now())
+	} else {
+		p, err = s.numbers.AddPool(ctx, site.ID, pin, s.now())
+	}
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, PoolInfo{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback,
+		Reserve: (time.Duration(p.Reserve) * time.Millisecond).String(), Rule: p.Rule, Priority: p.Priority,
+		Replaces: nonNil(p.Replaces)})
+	return nil
+}
+
+func (s *Server) adminRemovePool(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		SiteKey string `json:"site_key"`
+		Name    string `json:"name"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.adminSite(in.SiteKey)
+	if err != nil {
+		return err
+	}
+	if err := s.numbers.RemovePool(ctx, site.ID, in.Name, s.now()); err != nil {
+		return err
+	}
+	writeOK(ctx, nil)
+	return nil
+}
+
+// adminImport adds the numbers of an import file (its text in "csv") to a
+// pool and answers what was added and skipped.
+func (s *Server) adminImport(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		SiteKey string `json:"site_key"`
+		Pool    string `json:"pool"`
+		CSV     string `json:"csv"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.adminSite(in.SiteKey)
+	if err != nil {
+		return err
+	}
+	res, err := s.importNumbers(ctx, site, in.Pool, in.CSV)
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, res)
+	return nil
+}
+
+func (s *Server) importNumbers(ctx context.Context, site *store.Site, pool, csv string) (tracking.ImportResult, error) {
+	lines, err := tracking.ParseImport(strings.NewReader(csv))
+	if err != nil {
+		return tracking.ImportResult{}, err
+	}
+	res, err := s.numbers.ImportNumbers(ctx, site.ID, pool, lines, s.now())
+	if err != nil {
+		return res, err
+	}
+	if res.Added == nil {
+		res.Added = []string{}
+	}
+	if res.Skipped == nil {
+		res.Skipped = []tracking.Skipped{}
+	}
+	return res, nil
+}
+
+// trackingMessage is a tracking error as the person who caused it reads
+// it: the package sentinels' words left out.
+func trackingMessage(err error) string {
+	msg := err.Error()
+	for _, s := range []error{tracking.ErrInvalid, numbers.ErrRule} {
+		msg = strings.ReplaceAll(msg, ": "+s.Error(), "")
+	}
+	for _, s := range []error{tracking.ErrNoPool, tracking.ErrNoStatic, tracking.ErrNoSession} {
+		msg = strings.ReplaceAll(msg, s.Error(), strings.TrimPrefix(s.Error(), "tracking: "))
+	}
+	return msg
+}
+
+// adminSite finds the site named by key for the admin API.
+func (s *Server) adminSite(key string) (*store.Site, error) {
+	if key == "" {
+		return nil, errorf(fasthttp.StatusBadRequest, "site_key is required")
+	}
+	site, err := s.sites.ByKey(key)
+	if err != nil {
+		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list)", key)
+	}
+	return site, nil
+}
+
+// Numbers is the server's call tracking.
+func (s *Server) Numbers() *tracking.Tracker { return s.numbers }

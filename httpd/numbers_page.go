@@ -1,0 +1,412 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/visits"
+	"appliance/numbers"
+	"appliance/numbers/tracking"
+	"appliance/store"
+)
+
+// The dashboard's call-tracking pages: /sites/KEY/numbers (the set-up, live
+// pool usage and the rule test) and /sites/KEY/calls (calls with their
+// attribution, and their CSV export).
+
+// reportDays is how many days, today included, the numbers page reports.
+const reportDays = 7
+
+type numbersData struct {
+	Site    *store.Site
+	Info    NumbersInfo
+	Written string // the site numbers as typed, one a line
+	Pools   []poolView
+	Test    *ruleTest
+	Form    map[string]string // the values of the form that failed, to show again
+	Action  string            // which form they belong to
+	Import  *tracking.ImportResult
+}
+
+// Val is the value of a field of the form that failed, when it is the
+// form of action; "" otherwise.
+func (d numbersData) Val(action, name string) string {
+	if d.Action != action {
+		return ""
+	}
+	return d.Form[name]
+}
+
+type poolView struct {
+	PoolInfo
+	NumbersText string // one a line, for the edit form
+	ReserveText string // as the form takes it: 20m, 2h, 7d
+	Report      tracking.PoolReport
+	MissesToday int64
+	MeanHold    string
+}
+
+// ruleTest is the rule test's question and answer: what would a visit
+// landing on URL from Referrer be shown.
+type ruleTest struct {
+	URL, Referrer string
+	Error         string
+	Source        visits.Source
+	Results       []tracking.Preview
+}
+
+func (s *Server) numbersData(ctx *fasthttp.RequestCtx, site *store.Site) (numbersData, error) {
+	info, err := s.numbersInfo(ctx, site)
+	if err != nil {
+		return numbersData{}, err
+	}
+	d := numbersData{Site: site, Info: info}
+	var written []string
+	for _, n := range info.SiteNumbers {
+		written = append(written, n.Written)
+	}
+	d.Written = strings.Join(written, "\n")
+	now := s.now()
+	reports, err := s.numbers.Report(ctx, site.ID, now.AddDate(0, 0, -(reportDays-1)), now, now)
+	if err != nil {
+		return numbersData{}, err
+	}
+	for _, p := range info.Pools {
+		pv := poolView{PoolInfo: p, NumbersText: strings.Join(p.Numbers, "\n")}
+		if d, err := time.ParseDuration(p.Reserve); err == nil {
+			pv.ReserveText = formatReserve(d)
+		}
+		for _, r := range reports {
+			if r.Name == p.Name {
+				pv.Report = r
+				if len(r.Days) > 0 {
+					pv.MissesToday = r.Days[len(r.Days)-1].Misses
+				}
+				pv.MeanHold = r.MeanHold.Round(time.Second).String()
+			}
+		}
+		d.Pools = append(d.Pools, pv)
+	}
+	if args := ctx.QueryArgs(); args.Has("test_url") {
+		d.Test = s.testRule(site, string(args.Peek("test_url")), string(args.Peek("test_ref")), now)
+	}
+	return d, nil
+}
+
+// formatReserve writes a reservation time the way the form reads it.
+func formatReserve(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+// parseReserve reads a reservation time: a Go duration, or whole days as
+// "7d"; empty is the default.
+func parseReserve(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 7 {
+			return 0, errorf(fasthttp.StatusBadRequest, "Reserve %q: write it like 20m, 2h or 7d.", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errorf(fasthttp.StatusBadRequest, "Reserve %q: write it like 20m, 2h or 7d.", s)
+	}
+	return d, nil
+}
+
+// testRule answers the rule test without leasing anything. The visit is
+// read by the tracker's own source parser, as a real page view would be.
+func (s *Server) testRule(site *store.Site, pageURL, referrer string, now time.Time) *ruleTest {
+	rt := &ruleTest{URL: pageURL, Referrer: referrer}
+	src, err := visits.ParseSource(pageURL, referrer, site.Domains)
+	if err != nil {
+		rt.Error = reason(err, visits.ErrInvalid)
+		return rt
+	}
+	rt.Source = src
+	rt.Results = s.numbers.Preview(site.ID, numbers.Visit{UTMSource: src.UTM.Source, UTMMedium: src.UTM.Medium,
+		UTMCampaign: src.UTM.Campaign, UTMTerm: src.UTM.Term, UTMContent: src.UTM.Content, Click: src.Click,
+		Channel: string(src.Channel), Referrer: src.Referrer, Landing: src.Landing}, now)
+	return rt
+}
+
+// numbersPage is GET /sites/KEY/numbers.
+func (s *Server) numbersPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := s.numbersData(ctx, site)
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Numbers · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d}
+	if done := string(ctx.QueryArgs().Peek("done")); done != "" {
+		v.Flash = doneMessages[done]
+	}
+	return s.render(ctx, fasthttp.StatusOK, "numbers", v)
+}
+
+// doneMessages are the flashes after a change, by the done= of the
+// redirect (a fixed set: nothing typed is echoed through the URL).
+var doneMessages = map[string]string{
+	"site":          "Site numbers and selectors saved.",
+	"static-add":    "Static number saved.",
+	"static-remove": "Static number removed.",
+	"pool-add":      "Pool added.",
+	"pool-edit":     "Pool saved.",
+	"pool-remove":   "Pool removed. Its lease history stays, so its calls are still attributed.",
+}
+
+// lines splits a textarea (or a comma list) into its non-empty entries.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// numbersPost is POST /sites/KEY/numbers: one change of the set-up, named
+// by the form's action. A refused change shows the page again with the
+// reason and the values as typed.
+func (s *Server) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	form := map[string]string{}
+	args.VisitAll(func(k, v []byte) {
+		if string(k) != "csrf" {
+			form[string(k)] = string(v)
+		}
+	})
+	action := form["action"]
+	imported, err := s.numbersChange(ctx, site, action, form)
+	if err == nil && imported != nil {
+		// Shown at once, not redirected: the skipped lines and why are
+		// the point of the answer.
+		d, err := s.numbersData(ctx, site)
+		if err != nil {
+			return err
+		}
+		d.Import = imported
+		return s.render(ctx, fasthttp.StatusOK, "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
+			CSRF: who.session.CSRF, Flash: fmt.Sprintf("Imported %d numbers into %s; %d skipped.", len(imported.Added), imported.Pool, len(imported.Skipped)), Data: d})
+	}
+	if err == nil {
+		ctx.Redirect("/sites/"+site.Key+"/numbers?done="+action, fasthttp.StatusSeeOther)
+		return nil
+	}
+	ue := asUserError(err)
+	if ue == nil || ue.Status >= 500 {
+		return err
+	}
+	d, derr := s.numbersData(ctx, site)
+	if derr != nil {
+		return derr
+	}
+	d.Form, d.Action = form, action
+	return s.render(ctx, ue.Status, "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
+		CSRF: who.session.CSRF, Error: userMessage(errors.New(ue.Msg)), Data: d})
+}
+
+// numbersChange makes the change a form asks for; an import returns what
+// it did.
+func (s *Server) numbersChange(ctx *fasthttp.RequestCtx, site *store.Site, action string, f map[string]string) (*tracking.ImportResult, error) {
+	err := s.numbersEdit(ctx, site, action, f)
+	if action != "import" || err != nil {
+		return nil, err
+	}
+	res, err := s.importNumbers(ctx, site, f["pool"], f["csv"])
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (s *Server) numbersEdit(ctx *fasthttp.RequestCtx, site *store.Site, action string, f map[string]string) error {
+	now := s.now()
+	priority := func() (int64, error) {
+		if strings.TrimSpace(f["priority"]) == "" {
+			return 0, nil
+		}
+		p, err := strconv.ParseInt(strings.TrimSpace(f["priority"]), 10, 64)
+		if err != nil {
+			return 0, errorf(fasthttp.StatusBadRequest, "Priority must be a whole number.")
+		}
+		return p, nil
+	}
+	rule := func() (tracking.RuleInput, error) {
+		p, err := priority()
+		return tracking.RuleInput{Rule: f["rule"], Priority: p, Replaces: lines(f["replaces"])}, err
+	}
+	switch action {
+	case "site":
+		if _, err := s.numbers.SetSiteNumbers(ctx, site.ID, lines(f["numbers"]), now); err != nil {
+			return err
+		}
+		_, err := s.numbers.SetSelectors(ctx, site.ID, strings.Split(f["selectors"], "\n"), now)
+		return err
+	case "static-add":
+		r, err := rule()
+		if err != nil {
+			return err
+		}
+		_, err = s.numbers.AddStatic(ctx, site.ID, tracking.StaticInput{Number: f["number"], RuleInput: r}, now)
+		return err
+	case "static-remove":
+		return s.numbers.RemoveStatic(ctx, site.ID, f["number"], now)
+	case "pool-add", "pool-edit":
+		r, err := rule()
+		if err != nil {
+			return err
+		}
+		reserve, err := parseReserve(f["reserve"])
+		if err != nil {
+			return err
+		}
+		in := tracking.PoolInput{Name: f["name"], Numbers: lines(f["numbers"]), Fallback: f["fallback"], Reserve: reserve, RuleInput: r}
+		if action == "pool-add" {
+			_, err = s.numbers.AddPool(ctx, site.ID, in, now)
+		} else {
+			_, err = s.numbers.UpdatePool(ctx, site.ID, f["pool"], in, now)
+		}
+		return err
+	case "pool-remove":
+		return s.numbers.RemovePool(ctx, site.ID, f["pool"], now)
+	case "import":
+		return nil // numbersChange imports
+	}
+	return errorf(fasthttp.StatusBadRequest, "Unknown action %q.", action)
+}
+
+// maxCallsShown bounds the calls page; the CSV export has them all.
+const maxCallsShown = 500
+
+type callsData struct {
+	Site  *store.Site
+	Calls []callRow
+	Days  []tracking.CallDay
+	Total tracking.CallDay
+	// Unattributed is Total's calls that were not attributed.
+	Unattributed int64
+	More         bool
+	Max          int
+}
+
+type callRow struct {
+	store.Call
+	When string
+	Pool string
+}
+
+// callsPage is GET /sites/KEY/calls: the site's calls, newest first, with
+// the visit each is attributed to, and 30 days of totals.
+func (s *Server) callsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	d := callsData{Site: site, Max: maxCallsShown}
+	pools := map[uint32]string{}
+	for _, p := range s.numbers.Config(site.ID).Pools {
+		pools[p.ID] = p.Name
+	}
+	err = tracking.ListCalls(ctx, s.db, site.ID, time.Time{}, maxCallsShown+1, func(c store.Call) bool {
+		if len(d.Calls) == maxCallsShown {
+			d.More = true
+			return false
+		}
+		d.Calls = append(d.Calls, callRow{Call: c, When: time.UnixMilli(c.Time).UTC().Format("2006-01-02 15:04:05"), Pool: pools[c.Pool]})
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if d.Days, err = tracking.CallDays(s.db, site.ID, now.AddDate(0, 0, -29), now); err != nil {
+		return err
+	}
+	for _, cd := range d.Days {
+		d.Total.Calls += cd.Calls
+		d.Total.Attributed += cd.Attributed
+		d.Total.Answered += cd.Answered
+	}
+	d.Unattributed = d.Total.Calls - d.Total.Attributed
+	return s.render(ctx, fasthttp.StatusOK, "calls", view{Title: "Calls · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
+}
+
+// callsCSVHeader names the export's columns.
+func callsCSVHeader() []string {
+	return []string{"call_id", "started_at", "received_at", "called", "caller", "duration", "answered", "recording_url",
+		"number_kind", "attributed", "visitor_id", "session_id", "channel", "utm_source", "utm_medium", "utm_campaign",
+		"utm_term", "utm_content", "click", "referrer", "landing_page"}
+}
+
+// callsCSV is GET /sites/KEY/calls.csv: every call of the site, newest
+// first (UTF-8 with a byte-order mark, for Excel).
+func (s *Server) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff")
+	w := csv.NewWriter(&buf)
+	w.Write(callsCSVHeader())
+	err = tracking.ListCalls(ctx, s.db, site.ID, time.Time{}, 0, func(c store.Call) bool {
+		w.Write(callCSVRow(&c))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	w.Flush()
+	ctx.SetContentType("text/csv; charset=utf-8")
+	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="calls-%s-%s.csv"`, site.Key, s.now().UTC().Format("2006-01-02")))
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetBody(buf.Bytes())
+	return nil
+}
+
+func callCSVRow(c *store.Call) []string {
+	u := func(v uint64) string {
+		if v == 0 {
+			return ""
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	row := []string{u(c.ID), time.UnixMilli(c.Time).UTC().Format(time.RFC3339), time.UnixMilli(c.Received).UTC().Format(time.RFC3339),
+		c.Called, c.Caller, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
+		c.Kind, strconv.FormatBool(c.Attributed), u(c.Visitor), u(c.Session), c.Channel, c.UTMSource, c.UTMMedium,
+		c.UTMCampaign, c.UTMTerm, c.UTMContent, c.Click, c.Referrer, c.Landing}
+	for i, cell := range row {
+		row[i] = csvSafe(cell)
+	}
+	return row
+}

@@ -1,0 +1,376 @@
+package httpd_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/httpd/accounts"
+	"appliance/numbers"
+	"appliance/numbers/tracking"
+	"appliance/store"
+)
+
+// Call tracking over the real server: the "phones" of hits and heartbeats
+// (tracker-protocol.md §7) and the call API (SPEC §5).
+
+const (
+	tkSite     = "74872751404"
+	tkYandex   = "74951825168"
+	tkFallback = "74950000009"
+)
+
+var (
+	tkPool   = []string{"74950000001", "74950000002"}
+	cpcVisit = numbers.Visit{UTMMedium: "cpc"}
+)
+
+// setUpNumbers gives the fixture's site one site number, a static number
+// for utm_source=yandex and a pool "ads" of two numbers for cpc traffic.
+func setUpNumbers(t *testing.T, f *trFixture) {
+	t.Helper()
+	tr, ctx, now := f.srv.HTTP.Numbers(), context.Background(), f.clock.Now()
+	if _, err := tr.SetSiteNumbers(ctx, f.site.ID, []string{"8 (487) 275-14-04"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.SetSelectors(ctx, f.site.ID, []string{".phone"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddStatic(ctx, f.site.ID, tracking.StaticInput{Number: tkYandex, RuleInput: tracking.RuleInput{Rule: "utm_source=yandex"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddPool(ctx, f.site.ID, tracking.PoolInput{Name: "ads", Numbers: tkPool, Fallback: tkFallback,
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc", Priority: 1}}, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tkPhones is the "phones" of an answer.
+type tkPhones struct {
+	V       int `json:"v"`
+	Numbers []struct {
+		Site struct {
+			Raw, CC, NSN, Trunk string
+		} `json:"site"`
+		Raw   string `json:"raw"`
+		CC    string `json:"cc"`
+		NSN   string `json:"nsn"`
+		Trunk string `json:"trunk"`
+		Text  string `json:"text"`
+		Type  string `json:"type"`
+		TTL   int64  `json:"ttl"`
+	} `json:"numbers"`
+	Selectors []string `json:"selectors"`
+	TTL       int64    `json:"ttl"`
+	Renew     int64    `json:"renew"`
+}
+
+// hitPhones posts a hit and returns its result and "phones" (nil for null).
+func (f *trFixture) hitPhones(t *testing.T, ua, ci, u string) (trHit, *tkPhones) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"k": f.site.Key, "ci": ci, "u": u, "r": "", "t": "page"})
+	a := f.do(t, "POST", "t/v1/hit", ua, b)
+	if a.Status != http.StatusOK {
+		t.Fatalf("hit %s: %d %s", u, a.Status, a.Raw)
+	}
+	var res struct {
+		trHit
+		Phones *tkPhones `json:"phones"`
+	}
+	if err := json.Unmarshal(a.Body.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(a.Body.Result, []byte(`"phones":`)) {
+		t.Fatalf("hit result has no phones field: %s", a.Body.Result)
+	}
+	return res.trHit, res.Phones
+}
+
+func shownNumber(p *tkPhones) (raw, typ string) {
+	if p == nil || len(p.Numbers) == 0 {
+		return "", ""
+	}
+	return p.Numbers[0].Raw, p.Numbers[0].Type
+}
+
+const botUA = "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)"
+
+func TestHitPhones(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	const page = "https://shop.example.com/"
+
+	_, p := f.hitPhones(t, "", "", page+"?utm_source=yandex")
+	if raw, typ := shownNumber(p); raw != tkYandex || typ != "static" {
+		t.Fatalf("yandex visit: %s %s", raw, typ)
+	}
+	n := p.Numbers[0]
+	if p.V != 1 || n.Site.Raw != tkSite || n.Site.NSN != "4872751404" || n.Site.Trunk != "8" || n.Site.CC != "7" ||
+		n.NSN != "4951825168" || n.Text != "+7 495 182-51-68" || n.TTL != 0 || p.TTL != 1800 || p.Renew != 0 ||
+		strings.Join(p.Selectors, ",") != ".phone" {
+		t.Fatalf("static phones %+v", p)
+	}
+
+	a, p := f.hitPhones(t, "", "", page+"?utm_source=google&utm_medium=cpc")
+	numA, typ := shownNumber(p)
+	if typ != "dynamic" || (numA != tkPool[0] && numA != tkPool[1]) || p.TTL != 1200 || p.Numbers[0].TTL != 1200 || p.Renew != 300 {
+		t.Fatalf("cpc visit: %+v", p)
+	}
+	f.clock.Add(5 * time.Minute)
+	if _, p := f.hitPhones(t, "", a.CI, page+"cart"); func() string { r, _ := shownNumber(p); return r }() != numA {
+		t.Fatalf("visitor A's next page: %+v, want %s", p, numA)
+	}
+	_, p = f.hitPhones(t, "", "", page+"?utm_medium=cpc&utm_source=vk")
+	if numB, _ := shownNumber(p); numB == numA || numB == tkFallback {
+		t.Fatalf("visitor B got %s (A has %s)", numB, numA)
+	}
+	// The pool is full: C sees the fallback, which reserves nothing.
+	_, p = f.hitPhones(t, "", "", page+"?utm_medium=cpc")
+	if raw, typ := shownNumber(p); raw != tkFallback || typ != "static" || p.Renew != 0 {
+		t.Fatalf("full pool: %+v", p)
+	}
+	// Bots never lease.
+	live := f.srv.HTTP.Numbers().Preview(f.site.ID, cpcVisit, f.clock.Now())[0].Free
+	_, p = f.hitPhones(t, botUA, "", page+"?utm_medium=cpc")
+	if raw, _ := shownNumber(p); raw != tkFallback {
+		t.Fatalf("bot: %+v", p)
+	}
+	if got := f.srv.HTTP.Numbers().Preview(f.site.ID, cpcVisit, f.clock.Now())[0].Free; got != live {
+		t.Fatalf("a bot changed the free numbers %d -> %d", live, got)
+	}
+	// Direct traffic: no rule, nothing replaced.
+	if _, p := f.hitPhones(t, "", "", page); p != nil {
+		t.Fatalf("direct visit: %+v, want null", p)
+	}
+}
+
+// leasePost posts a heartbeat for h and returns the answer.
+func (f *trFixture) leasePost(t *testing.T, h trHit) (trAnswer, *tkPhones) {
+	t.Helper()
+	a := f.post(t, "t/v1/lease", f.creds(h, nil))
+	if a.Status != http.StatusOK {
+		return a, nil
+	}
+	var res struct {
+		Phones *tkPhones `json:"phones"`
+	}
+	if err := json.Unmarshal(a.Body.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	return a, res.Phones
+}
+
+// A page kept visible renews its lease by heartbeat; a call an hour later
+// is still the visitor's.
+func TestLeaseHeartbeat(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_medium=cpc&utm_source=google")
+	num, _ := shownNumber(p)
+	for range 4 {
+		f.clock.Add(15 * time.Minute)
+		a, p := f.leasePost(t, h)
+		if raw, typ := shownNumber(p); a.Status != http.StatusOK || raw != num || typ != "dynamic" {
+			t.Fatalf("heartbeat: %d %s", a.Status, a.Raw)
+		}
+		if a.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatal("heartbeat answer without CORS")
+		}
+	}
+	// Nobody else can have it meanwhile.
+	_, p = f.hitPhones(t, "", "", "https://shop.example.com/?utm_medium=cpc")
+	if raw, _ := shownNumber(p); raw == num {
+		t.Fatalf("another visitor got the renewed number %s", num)
+	}
+	res := attribution(t, f, num, f.clock.Now().Add(5*time.Minute))
+	if !res.Attributed || res.VisitorID != h.VisitorID || res.SessionID != h.SessionID || res.UTMSource != "google" {
+		t.Fatalf("attribution after heartbeats: %+v", res)
+	}
+
+	bad := f.creds(h, nil)
+	bad["key"] = strings.Repeat("0", 32)
+	if a := f.post(t, "t/v1/lease", bad); a.Status != http.StatusForbidden || a.Body.Success {
+		t.Fatalf("wrong key: %d %s", a.Status, a.Raw)
+	}
+	if a := f.do(t, "GET", "t/v1/lease", "", nil); a.Status != http.StatusMethodNotAllowed {
+		t.Fatalf("GET: %d %s", a.Status, a.Raw)
+	}
+}
+
+// tkResult is the result of /api/v1/calls and /api/v1/attribution.
+type tkResult struct {
+	CallID      uint64 `json:"call_id"`
+	Attributed  bool   `json:"attributed"`
+	VisitorID   uint64 `json:"visitor_id"`
+	SessionID   uint64 `json:"session_id"`
+	Source      string `json:"source"`
+	UTMSource   string `json:"utm_source"`
+	UTMMedium   string `json:"utm_medium"`
+	UTMCampaign string `json:"utm_campaign"`
+	LandingPage string `json:"landing_page"`
+}
+
+func apiToken(t *testing.T, f *trFixture) string {
+	t.Helper()
+	tok, err := accounts.New(f.srv.DB).CreateToken(context.Background(), "pbx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// api sends an /api/v1 request with the bearer token ("" for none).
+func api(t *testing.T, f *trFixture, method, path, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func decodeResult(t *testing.T, raw string) tkResult {
+	t.Helper()
+	var env struct {
+		Success bool            `json:"success"`
+		Result  json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(raw), &env); err != nil || !env.Success {
+		t.Fatalf("answer %s: %v", raw, err)
+	}
+	// Exactly the fields of SPEC §5, no more.
+	var fields map[string]any
+	json.Unmarshal(env.Result, &fields)
+	for _, k := range []string{"call_id", "attributed", "visitor_id", "session_id", "source", "utm_source", "utm_medium", "utm_campaign", "landing_page"} {
+		if _, ok := fields[k]; !ok {
+			t.Fatalf("result %s lacks %s", env.Result, k)
+		}
+		delete(fields, k)
+	}
+	if len(fields) != 0 {
+		t.Fatalf("result has fields beyond SPEC §5: %v", fields)
+	}
+	var r tkResult
+	json.Unmarshal(env.Result, &r)
+	return r
+}
+
+func attribution(t *testing.T, f *trFixture, number string, at time.Time) tkResult {
+	t.Helper()
+	q := url.Values{"number": {number}, "at": {at.Format(time.RFC3339)}}
+	code, raw := api(t, f, "GET", "api/v1/attribution?"+q.Encode(), apiToken(t, f), "")
+	if code != http.StatusOK {
+		t.Fatalf("attribution: %d %s", code, raw)
+	}
+	return decodeResult(t, raw)
+}
+
+// storedCalls counts the calls stored under the site and under site 0.
+func storedCalls(t *testing.T, f *trFixture) int {
+	t.Helper()
+	n := 0
+	for _, site := range []uint32{0, f.site.ID} {
+		f.srv.DB.ScanPrefix(context.Background(), store.CallPrefix(site), false, 0, func(_, _ []byte) bool { n++; return true })
+	}
+	return n
+}
+
+func TestCallsAPI(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter")
+	num, _ := shownNumber(p)
+	token := apiToken(t, f)
+	start := f.clock.Now().Add(2 * time.Minute)
+	f.clock.Add(3 * time.Minute)
+
+	for _, tt := range []struct {
+		name, token, body string
+		status            int
+		says              string
+	}{
+		{"no token", "", `{"called":"` + num + `"}`, 401, "Bearer"},
+		{"bad token", "nope", `{"called":"` + num + `"}`, 401, "not valid"},
+		{"not JSON", token, `{"called":`, 400, "not JSON"},
+		{"unknown field", token, `{"called":"` + num + `","calld":"x"}`, 400, "unknown field"},
+		{"two objects", token, `{"called":"` + num + `"}{}`, 400, "one JSON object"},
+		{"no called", token, `{"caller":"79161234567"}`, 400, "called"},
+		{"bad called", token, `{"called":"hello"}`, 400, "phone"},
+		{"bad caller", token, `{"called":"` + num + `","caller":"12"}`, 400, "caller"},
+		{"bad started_at", token, `{"called":"` + num + `","started_at":"yesterday"}`, 400, "RFC 3339"},
+		{"future started_at", token, `{"called":"` + num + `","started_at":"2030-01-01T00:00:00Z"}`, 400, "future"},
+		{"negative duration", token, `{"called":"` + num + `","duration":-1}`, 400, "duration"},
+		{"fractional duration", token, `{"called":"` + num + `","duration":1.5}`, 400, "duration"},
+		{"bad recording", token, `{"called":"` + num + `","recording_url":"javascript:alert(1)"}`, 400, "recording_url"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, raw := api(t, f, "POST", "api/v1/calls", tt.token, tt.body)
+			if code != tt.status || !strings.Contains(raw, `"success":false`) || !strings.Contains(raw, tt.says) {
+				t.Fatalf("%d %s; want %d saying %q", code, raw, tt.status, tt.says)
+			}
+			if n := storedCalls(t, f); n != 0 {
+				t.Fatalf("%d calls stored by a refused request", n)
+			}
+		})
+	}
+
+	body := `{"called":"+7 (495) ` + num[4:7] + `-` + num[7:9] + `-` + num[9:] + `","caller":"8 916 123-45-67","started_at":"` +
+		start.Format(time.RFC3339) + `","duration":65,"answered":true,"recording_url":"https://pbx.example/r/1.mp3"}`
+	code, raw := api(t, f, "POST", "api/v1/calls", token, body)
+	if code != http.StatusOK {
+		t.Fatalf("post call: %d %s", code, raw)
+	}
+	r := decodeResult(t, raw)
+	want := tkResult{CallID: r.CallID, Attributed: true, VisitorID: h.VisitorID, SessionID: h.SessionID, Source: "ad",
+		UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "winter", LandingPage: "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter"}
+	if r != want || r.CallID == 0 {
+		t.Fatalf("call result %+v\nwant %+v", r, want)
+	}
+	// started_at is optional (now); a number no site has is stored, unattributed.
+	code, raw = api(t, f, "POST", "api/v1/calls", token, `{"called":"79990001122"}`)
+	if r := decodeResult(t, raw); code != http.StatusOK || r.Attributed || r.VisitorID != 0 || r.CallID == 0 {
+		t.Fatalf("unknown number: %d %s", code, raw)
+	}
+	// The static number is attributed to its rule's source, not a visitor.
+	code, raw = api(t, f, "POST", "api/v1/calls", token, `{"called":"`+tkYandex+`"}`)
+	if r := decodeResult(t, raw); code != http.StatusOK || !r.Attributed || r.VisitorID != 0 || r.UTMSource != "yandex" {
+		t.Fatalf("static number: %d %s", code, raw)
+	}
+	if n := storedCalls(t, f); n != 3 {
+		t.Fatalf("%d calls stored, want 3", n)
+	}
+	days, err := tracking.CallDays(f.srv.DB, f.site.ID, f.clock.Now(), f.clock.Now())
+	if err != nil || days[0].Calls != 2 || days[0].Attributed != 2 || days[0].Answered != 1 {
+		t.Fatalf("call roll-up %+v %v", days, err)
+	}
+
+	// The live lookup gives the same answer and stores nothing.
+	if r := attribution(t, f, num, start); !r.Attributed || r.VisitorID != h.VisitorID || r.CallID != 0 {
+		t.Fatalf("attribution %+v", r)
+	}
+	if n := storedCalls(t, f); n != 3 {
+		t.Fatalf("attribution stored a call: %d", n)
+	}
+	for _, q := range []string{"", "number=", "number=abc", "number=" + num + "&at=soon"} {
+		code, raw := api(t, f, "GET", "api/v1/attribution?"+q, token, "")
+		if code != http.StatusBadRequest {
+			t.Errorf("attribution?%s: %d %s", q, code, raw)
+		}
+	}
+	if code, _ := api(t, f, "GET", "api/v1/attribution?number="+num, "", ""); code != http.StatusUnauthorized {
+		t.Errorf("attribution without token: %d", code)
+	}
+}
