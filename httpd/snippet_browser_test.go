@@ -6,6 +6,7 @@ package httpd_test
 // the appliance then holds in its store.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -143,61 +144,52 @@ func callback(t *testing.T, f *snippetFixture, call string) map[string]any {
 
 // --- the store, as the appliance holds it ---------------------------------
 
+// scanRecords decodes every record under prefix, in key order.
+func scanRecords[T any](t *testing.T, db *store.DB, prefix []byte, decode func(key, value []byte) (T, error)) []T {
+	t.Helper()
+	var out []T
+	err := db.ScanPrefix(context.Background(), prefix, false, 0, func(k, v []byte) bool {
+		r, err := decode(k, v)
+		if err != nil {
+			t.Errorf("decode %q: %v", k, err)
+			return false
+		}
+		out = append(out, r)
+		return true
+	})
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	return out
+}
+
+// sessions are the site's sessions, oldest first.
 func (f *snippetFixture) sessions(t *testing.T) []store.Session {
 	t.Helper()
-	var out []store.Session
-	err := f.srv.DB.ScanPrefix(context.Background(), store.SessionPrefix(f.site.ID), false, 0, func(k, v []byte) bool {
-		s, err := store.DecodeSession(v)
-		if err != nil {
-			t.Errorf("decode session: %v", err)
-			return false
-		}
-		out = append(out, s)
-		return true
+	return scanRecords(t, f.srv.DB, store.SessionPrefix(f.site.ID), func(_, v []byte) (store.Session, error) {
+		return store.DecodeSession(v)
 	})
-	if err != nil {
-		t.Fatalf("scan sessions: %v", err)
-	}
-	return out
 }
 
+// hits are the site's page views, oldest first.
 func (f *snippetFixture) hits(t *testing.T) []store.Hit {
 	t.Helper()
-	var out []store.Hit
-	err := f.srv.DB.ScanPrefix(context.Background(), store.SiteHitPrefix(f.site.ID), false, 0, func(k, v []byte) bool {
+	out := scanRecords(t, f.srv.DB, store.SiteHitPrefix(f.site.ID), func(k, v []byte) (store.Hit, error) {
 		sess, id, _ := store.SessionItemIDs(k)
-		h, err := store.DecodeHit(sess, id, v)
-		if err != nil {
-			t.Errorf("decode hit: %v", err)
-			return false
-		}
-		out = append(out, h)
-		return true
+		return store.DecodeHit(sess, id, v)
 	})
-	if err != nil {
-		t.Fatalf("scan hits: %v", err)
-	}
-	slices.SortFunc(out, func(a, b store.Hit) int { return int(a.ID) - int(b.ID) })
+	slices.SortFunc(out, func(a, b store.Hit) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
+// events are the site's events, oldest first.
 func (f *snippetFixture) events(t *testing.T) []store.Event {
 	t.Helper()
-	var out []store.Event
-	err := f.srv.DB.ScanPrefix(context.Background(), store.SiteEventPrefix(f.site.ID), false, 0, func(k, v []byte) bool {
+	out := scanRecords(t, f.srv.DB, store.SiteEventPrefix(f.site.ID), func(k, v []byte) (store.Event, error) {
 		sess, id, _ := store.SessionItemIDs(k)
-		ev, err := store.DecodeEvent(sess, id, v)
-		if err != nil {
-			t.Errorf("decode event: %v", err)
-			return false
-		}
-		out = append(out, ev)
-		return true
+		return store.DecodeEvent(sess, id, v)
 	})
-	if err != nil {
-		t.Fatalf("scan events: %v", err)
-	}
-	slices.SortFunc(out, func(a, b store.Event) int { return int(a.ID) - int(b.ID) })
+	slices.SortFunc(out, func(a, b store.Event) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -624,19 +616,10 @@ func TestSnippetAddOfflineRequest(t *testing.T) {
 	if msg, _ := got["error"].(string); got["success"] != false || !strings.Contains(msg, "is_sale") {
 		t.Errorf("a sale cost without is_sale answered %v", got)
 	}
-	var leads []store.Lead
-	err := f.srv.DB.ScanPrefix(context.Background(), store.LeadPrefix(f.site.ID), false, 0, func(k, v []byte) bool {
+	leads := scanRecords(t, f.srv.DB, store.LeadPrefix(f.site.ID), func(k, v []byte) (store.Lead, error) {
 		id, _ := store.IDFromKey(k)
-		l, err := store.DecodeLead(id, v)
-		if err != nil {
-			t.Errorf("decode lead: %v", err)
-		}
-		leads = append(leads, l)
-		return true
+		return store.DecodeLead(id, v)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(leads) != 1 {
 		t.Fatalf("stored leads %+v, want 1", leads)
 	}
