@@ -57,8 +57,11 @@
 
   // --- the outbox -----------------------------------------------------------
 
-  // An item is {p: path under t/v1/, b: body fields, c: needs credentials,
-  // h: add the hit id, r: a read (its answer matters, no beacon), cb}.
+  // An item is {p: path under t/v1/, b: its own body fields, hit: a page
+  // view (sends the current ci), c: needs credentials (ci, key), h: sends the
+  // hit id too, r: a read (only its answer matters: never beaconed), cb: the
+  // page's callback, done: the snippet's own handler of the answer, name:
+  // the API call, for the console when a call without callback fails}.
   var outbox = [];
   var busy = false;
 
