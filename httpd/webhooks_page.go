@@ -219,14 +219,6 @@ type EndpointInfo struct {
 	Created time.Time `json:"created"`
 }
 
-func (s *Server) webhookSite(key string) (*store.Site, error) {
-	site, err := s.sites.ByKey(key)
-	if err != nil {
-		return nil, errorf(fasthttp.StatusNotFound, "no site with key %q (appliance site list)", key)
-	}
-	return site, nil
-}
-
 func (s *Server) adminAddWebhook(ctx *fasthttp.RequestCtx) error {
 	var in struct {
 		Site   string   `json:"site_key"`
@@ -237,7 +229,7 @@ func (s *Server) adminAddWebhook(ctx *fasthttp.RequestCtx) error {
 	if err := decodeJSON(ctx, &in); err != nil {
 		return err
 	}
-	site, err := s.webhookSite(in.Site)
+	site, err := s.adminSite(in.Site)
 	if err != nil {
 		return err
 	}
@@ -257,7 +249,7 @@ func (s *Server) adminAddWebhook(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) adminListWebhooks(ctx *fasthttp.RequestCtx) error {
-	site, err := s.webhookSite(string(ctx.QueryArgs().Peek("site")))
+	site, err := s.adminSite(string(ctx.QueryArgs().Peek("site")))
 	if err != nil {
 		return err
 	}
@@ -281,7 +273,7 @@ func (s *Server) adminRemoveWebhook(ctx *fasthttp.RequestCtx) error {
 	if err := decodeJSON(ctx, &in); err != nil {
 		return err
 	}
-	site, err := s.webhookSite(in.Site)
+	site, err := s.adminSite(in.Site)
 	if err != nil {
 		return err
 	}
