@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/callbacks"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/numbers/tracking"
@@ -42,6 +43,10 @@ func asUserError(err error) *Error {
 		return &Error{Status: fasthttp.StatusBadRequest, Msg: err.Error()}
 	case errors.Is(err, visits.ErrInvalid):
 		return &Error{Status: fasthttp.StatusBadRequest, Msg: reason(err, visits.ErrInvalid)}
+	case errors.Is(err, callbacks.ErrInvalid):
+		return &Error{Status: fasthttp.StatusBadRequest, Msg: reason(err, callbacks.ErrInvalid)}
+	case errors.Is(err, callbacks.ErrSettings):
+		return &Error{Status: fasthttp.StatusBadRequest, Msg: reason(err, callbacks.ErrSettings)}
 	case errors.Is(err, tracking.ErrInvalid):
 		return &Error{Status: fasthttp.StatusBadRequest, Msg: trackingMessage(err)}
 	case errors.Is(err, tracking.ErrNoPool), errors.Is(err, tracking.ErrNoStatic), errors.Is(err, tracking.ErrNoSession):

@@ -37,6 +37,8 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
 	metric("appliance_store_compactions_total", "counter", "Pebble compactions.", st.Compactions)
 	metric("appliance_store_read_amplification", "gauge", "Pebble read amplification.", st.ReadAmp)
 	metric("appliance_sites", "gauge", "Sites served.", len(s.sites.List()))
+	metric("appliance_captcha_live", "gauge", "Captchas issued and not yet answered or expired.", s.captcha.Len())
+	metric("appliance_captcha_dropped_total", "counter", "Captchas dropped unanswered to keep the store within its bound.", s.captcha.Dropped())
 	metric("appliance_go_heap_bytes", "gauge", "Go heap in use.", ms.HeapInuse)
 	metric("appliance_go_goroutines", "gauge", "Goroutines.", runtime.NumGoroutine())
 	metric("appliance_uptime_seconds", "gauge", "Seconds since start.", int64(time.Since(s.started).Seconds()))

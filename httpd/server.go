@@ -26,7 +26,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/captcha"
 	"appliance/httpd/accounts"
+	"appliance/httpd/callbacks"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
@@ -51,6 +53,11 @@ type Options struct {
 	Now func() time.Time
 	// Webhooks tunes the delivery of webhooks (tests shorten its clock).
 	Webhooks webhooks.Options
+	// Captcha configures the captcha store; tests give it known digits.
+	Captcha captcha.Options
+	// Callbacks tunes callbacks (tests move its clock and limits); its Now
+	// defaults to Now.
+	Callbacks callbacks.Options
 }
 
 // Limits of every request.
@@ -79,6 +86,9 @@ type Server struct {
 	leadRate       *ratelimit.Limiter
 	serverLeadRate *ratelimit.Limiter
 	hooks          *webhooks.Hooks
+	captcha        *captcha.Store
+	captchaRate    *ratelimit.Limiter
+	callbacks      *callbacks.Service
 	visits         *visits.Tracker
 	numbers        *tracking.Tracker
 	started        time.Time
@@ -135,6 +145,16 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		started:        time.Now(),
 	}
 	s.visits = visits.NewTracker(db, o.Now)
+	s.captcha = captcha.New(o.Captcha)
+	s.captchaRate = ratelimit.New(captchasPerMinute, time.Minute, 100_000)
+	cbOpts := o.Callbacks
+	if cbOpts.Now == nil {
+		cbOpts.Now = o.Now
+	}
+	if cbOpts.Log == nil {
+		cbOpts.Log = o.Log
+	}
+	s.callbacks = callbacks.New(db, s.hooks, s.captcha, cbOpts)
 	if s.numbers, err = tracking.Open(ctx, db, s.now()); err != nil {
 		return nil, err
 	}
@@ -211,16 +231,19 @@ func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 // Serve serves HTTP on ln and the admin API on adminLn (either may be nil),
-// and delivers webhooks, until ctx ends, then shuts down: stop accepting,
-// drain in-flight requests (up to shutdownWait), stop the webhook worker.
+// delivers webhooks and sends scheduled callbacks, until ctx ends, then shuts down: stop accepting,
+// drain in-flight requests (up to shutdownWait), stop the webhook and
+// callback workers.
 // The caller closes the store afterwards.
 func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	// The worker outlives ctx until HTTP has drained, so that it runs
 	// while requests may still enqueue, and stops before the store closes.
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
+	callbacksDone := make(chan struct{})
 	go func() { s.hooks.Run(wctx); close(workerDone) }()
-	defer func() { stopWorker(); <-workerDone }()
+	go func() { s.callbacks.Run(wctx); close(callbacksDone) }()
+	defer func() { stopWorker(); <-workerDone; <-callbacksDone }()
 
 	srv := s.httpServer(s.Handler, "appliance")
 	adm := s.httpServer(s.AdminHandler, "appliance-admin")

@@ -1,0 +1,195 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/captcha"
+	"appliance/httpd/callbacks"
+)
+
+// The endpoints of the callback widgets (tracker-protocol.md §7, §8):
+// captchas, callback requests and the widgets' site settings. Like every
+// tracker endpoint they answer with CORS and no caching (s.tracker).
+
+const (
+	// captchaPath is where captcha images are served: captchaPath + KEY + ".png".
+	captchaPath = "/t/v1/captcha/"
+	// captchasPerMinute is how many captchas one IP may ask for a minute.
+	captchasPerMinute = 30
+)
+
+// captchaRequest is the body of POST /t/v1/captcha. The snippet sends the
+// visitor's credentials with every call; a captcha needs only the site.
+type captchaRequest struct {
+	K   string `json:"k"`
+	CI  string `json:"ci"`
+	Key string `json:"key"`
+	HI  uint64 `json:"hi"`
+}
+
+// captchaResult is Comagic.Captcha.get_captcha's {key, url}.
+type captchaResult struct {
+	Key string `json:"key"`
+	URL string `json:"url"`
+}
+
+func parseCaptchaRequest(body []byte) (captchaRequest, error) {
+	var r captchaRequest
+	err := decodeBody(body, &r)
+	return r, err
+}
+
+// trackCaptcha is POST /t/v1/captcha: a new captcha for a site's visitor.
+func (s *Server) trackCaptcha(ctx *fasthttp.RequestCtx) error {
+	req, err := parseCaptchaRequest(ctx.Request.Body())
+	if err != nil {
+		return err
+	}
+	if _, err := s.trackerSite(req.K); err != nil {
+		return err
+	}
+	if !s.captchaRate.Allow(s.clientIP(ctx), time.Now()) {
+		return errorf(fasthttp.StatusTooManyRequests, "more than %d captchas a minute from this address", captchasPerMinute)
+	}
+	id := s.captcha.New()
+	writeOK(ctx, captchaResult{Key: id, URL: s.PublicURL() + strings.TrimPrefix(captchaPath, "/") + id + ".png"})
+	return nil
+}
+
+// captchaImage is GET /t/v1/captcha/KEY.png: the picture, drawn on
+// demand, never cached (a captcha is single use).
+func (s *Server) captchaImage(ctx *fasthttp.RequestCtx) error {
+	id, ok := strings.CutSuffix(strings.TrimPrefix(string(ctx.Path()), captchaPath), ".png")
+	if !ok || id == "" || len(id) > 64 {
+		return errorf(fasthttp.StatusNotFound, "no such captcha")
+	}
+	var buf bytes.Buffer
+	if err := s.captcha.WritePNG(&buf, id); err != nil {
+		if errors.Is(err, captcha.ErrNotFound) {
+			return errorf(fasthttp.StatusNotFound, "no such captcha: it expired or was answered; ask for a new one")
+		}
+		return err
+	}
+	ctx.SetContentType("image/png")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetBody(buf.Bytes())
+	return nil
+}
+
+// widgetSettings is GET /t/v1/widget?k=SITE_KEY: what the built-in
+// widgets need of the site's settings (callbacks.Public).
+func (s *Server) widgetSettings(ctx *fasthttp.RequestCtx) error {
+	k := ctx.QueryArgs().Peek("k")
+	if !utf8.Valid(k) {
+		return errorf(fasthttp.StatusBadRequest, "k is not valid UTF-8")
+	}
+	site, err := s.trackerSite(string(k))
+	if err != nil {
+		return err
+	}
+	w, err := s.callbacks.Settings(site.ID)
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, callbacks.PublicOf(w))
+	return nil
+}
+
+// callbackRequest is a decoded POST /t/v1/callback.
+type callbackRequest struct {
+	creds        credFields
+	hit          uint64
+	captchaKey   string
+	captchaValue string
+	in           callbacks.Input
+}
+
+// parseCallbackJSON decodes the body of POST /t/v1/callback:
+// ComagicWidget.sitePhoneCall's params, which the reference types as text
+// but its example passes as numbers, plus the credentials and the page.
+// Unknown fields are ignored, so that a newer snippet can send more.
+func parseCallbackJSON(body []byte) (callbackRequest, error) {
+	var in struct {
+		K            string     `json:"k"`
+		CI           string     `json:"ci"`
+		Key          string     `json:"key"`
+		HI           flexString `json:"hi"`
+		CaptchaKey   flexString `json:"captcha_key"`
+		CaptchaValue flexString `json:"captcha_value"`
+		Phone        flexString `json:"phone"`
+		Delayed      flexString `json:"delayed_call_time"`
+		GroupID      flexString `json:"group_id"`
+		U            string     `json:"u"`
+	}
+	if !utf8.Valid(body) {
+		return callbackRequest{}, errorf(fasthttp.StatusBadRequest, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&in); err != nil {
+		return callbackRequest{}, errorf(fasthttp.StatusBadRequest, "%s", jsonReason(err))
+	}
+	if dec.More() {
+		return callbackRequest{}, errorf(fasthttp.StatusBadRequest, "the body must be one JSON object")
+	}
+	r := callbackRequest{creds: credFields{K: in.K, CI: in.CI, Key: in.Key},
+		captchaKey: strings.TrimSpace(string(in.CaptchaKey)), captchaValue: string(in.CaptchaValue)}
+	if len(r.captchaKey) > 64 || len(r.captchaValue) > 64 {
+		return callbackRequest{}, errorf(fasthttp.StatusBadRequest, "captcha_key and captcha_value are at most 64 bytes")
+	}
+	var err error
+	if r.hit, err = parseID("hi", string(in.HI), false); err != nil {
+		return callbackRequest{}, err
+	}
+	group, err := parseID("group_id", string(in.GroupID), false)
+	if err != nil {
+		return callbackRequest{}, err
+	}
+	delayed := int64(0)
+	if d := strings.TrimSpace(string(in.Delayed)); d != "" {
+		if delayed, err = strconv.ParseInt(d, 10, 64); err != nil || delayed < 0 {
+			return callbackRequest{}, errorf(fasthttp.StatusBadRequest, "delayed_call_time must be a time in milliseconds since 1970 UTC")
+		}
+	}
+	r.in = callbacks.Input{Phone: string(in.Phone), GroupID: group, Delayed: delayed, PageURL: in.U}
+	return r, nil
+}
+
+// callbackAnswer is sitePhoneCall's answer: {success, result:{status, code}}.
+type callbackAnswer struct {
+	Success bool             `json:"success"`
+	Result  callbacks.Result `json:"result"`
+}
+
+// trackCallback is POST /t/v1/callback: ComagicWidget.sitePhoneCall. Every
+// outcome the reference numbers (0 to 4) is a 200 answer in its shape;
+// input the request cannot be taken with is a 4xx error.
+func (s *Server) trackCallback(ctx *fasthttp.RequestCtx) error {
+	req, err := parseCallbackJSON(ctx.Request.Body())
+	if err != nil {
+		return err
+	}
+	site, ci, err := s.checkCreds(req.creds)
+	if err != nil {
+		return err
+	}
+	sess, hit, err := s.sessionAndHit(site.ID, ci.Visitor, ci.Session, req.hit)
+	if err != nil {
+		return err
+	}
+	res, err := s.callbacks.Place(ctx, callbacks.Order{Site: site, Visitor: ci.Visitor, Session: ci.Session,
+		SessionRec: sess, HitRec: hit, IP: s.clientIP(ctx), In: req.in,
+		CaptchaKey: req.captchaKey, CaptchaValue: req.captchaValue})
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, callbackAnswer{Success: res.Status == callbacks.StatusAccepted, Result: res})
+	return nil
+}

@@ -1,0 +1,457 @@
+// Package callbacks is the model of a callback (CoMagic's "sitephone"): a
+// visitor leaves a phone number and asks to be called, now or at a time
+// they pick, and the site's telephony side makes the call.
+//
+// A site's callback scenario is a webhook the PBX side acts on: a URL and
+// a secret that signs each request as package webhooks signs deliveries
+// (webhooks.Sign). Order takes a request through the reference's checks
+// in order: the input (bad input is an error, nothing is stored and the
+// captcha is not spent), the captcha when the site requires one (status
+// 1), then the limits per IP, per visitor and per site (status 4). A
+// callback that passes is STORED FIRST, in one durable write with its
+// schedule entry and the site's "callback" webhook deliveries; only then
+// does the telephony side hear of it:
+//
+//   - no scenario configured: kept as such, status 2;
+//   - an immediate call is sent to the scenario at once, synchronously,
+//     with a short timeout: a 2xx is status 0, anything else status 3 and
+//     the callback is kept as failed;
+//   - a delayed call waits in the schedule (store.CallbackDueKey) and Run
+//     sends it when it comes due, across restarts; status 0 at once.
+//
+// An immediate call's schedule entry is due a little after it was
+// ordered, so that if the process dies while sending it, Run sends it
+// after the restart; while it is being sent, Run leaves it alone. A call
+// that comes due more than Options.MaxLate late (the appliance was down)
+// is not made: it is kept as failed, "too late".
+//
+// Sending is at least once: a crash between the scenario's 2xx and the
+// write that records it sends the call again after the restart. The
+// X-Appliance-Delivery header carries the callback id on every attempt,
+// so a scenario that keeps the ids it has acted on calls once.
+package callbacks
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"appliance/captcha"
+	"appliance/httpd/ratelimit"
+	"appliance/httpd/webhooks"
+	"appliance/store"
+)
+
+// Errors of the callbacks package.
+var (
+	// ErrInvalid is wrapped by every error about a callback request's input.
+	ErrInvalid = errors.New("callbacks: invalid request")
+	// ErrSettings is wrapped by every error about a site's widget settings.
+	ErrSettings = errors.New("callbacks: invalid settings")
+)
+
+// Statuses of ComagicWidget.sitePhoneCall, exactly as the reference
+// numbers them.
+const (
+	StatusAccepted     = 0 // stored and sent to the telephony side (or scheduled)
+	StatusWrongCaptcha = 1 // the captcha was required and not solved
+	StatusNoScenario   = 2 // the site has no callback scenario
+	StatusFailed       = 3 // the telephony side failed
+	StatusLimit        = 4 // too many calls: site, visitor or IP
+)
+
+// Codes say more than a status: which limit, scheduled or called now.
+const (
+	CodeCalling         = "calling"          // 0: the scenario took the call
+	CodeScheduled       = "scheduled"        // 0: a delayed call, in the schedule
+	CodeWrongCaptcha    = "wrong_captcha"    // 1
+	CodeCaptchaRequired = "captcha_required" // 1: no captcha given
+	CodeNoScenario      = "no_scenario"      // 2
+	CodeTelephonyFailed = "telephony_failed" // 3
+	CodeSiteLimit       = "site_limit"       // 4: the reference's 10 a minute per site
+	CodeVisitorLimit    = "visitor_limit"    // 4
+	CodeIPLimit         = "ip_limit"         // 4
+)
+
+// Result is the outcome of Order, the "result" of sitePhoneCall's answer.
+type Result struct {
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	ID     uint64 `json:"-"` // the stored callback; 0 when none was stored
+}
+
+// Options tune a Service; the zero value is what serve uses.
+type Options struct {
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Tick is how often Run looks for due calls; default 1 s.
+	Tick time.Duration
+	// Timeout bounds one request to a scenario; default 5 s.
+	Timeout time.Duration
+	// Client sends requests to scenarios; default: Timeout per request,
+	// redirects not followed.
+	Client *http.Client
+	// MaxLate is how late a due call may still be made; default 1 h.
+	MaxLate time.Duration
+	// MaxAttempts is how often Run tries a due call before it is kept as
+	// failed; default 3, RetryAfter apart (default 1 min).
+	MaxAttempts int
+	RetryAfter  time.Duration
+	// Recover is how long after it was ordered an immediate call counts as
+	// lost in a crash and is sent by Run; default 1 min.
+	Recover time.Duration
+	// SitePerMinute is the reference's limit of calls a minute per site;
+	// default 10.
+	SitePerMinute int
+	// VisitorLimit and IPLimit calls per LimitWindow; defaults 3 and 10 per
+	// 10 min.
+	VisitorLimit, IPLimit int
+	LimitWindow           time.Duration
+	// Log receives failed sends and store errors; default slog.Default.
+	Log *slog.Logger
+}
+
+// Service orders, sends and lists callbacks over one store.
+type Service struct {
+	db      *store.DB
+	hooks   *webhooks.Hooks
+	captcha *captcha.Store
+	o       Options
+
+	siteRate, visitorRate, ipRate *ratelimit.Limiter
+
+	kick     chan struct{}
+	mu       sync.Mutex
+	inflight map[uint64]bool // callbacks being sent
+}
+
+// New returns a Service over db: callbacks enqueue their webhook
+// deliveries in hooks and check answers against captchas. Delayed calls
+// are sent only while Run runs.
+func New(db *store.DB, hooks *webhooks.Hooks, captchas *captcha.Store, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Client == nil {
+		// net/http, as package webhooks: few outbound requests, bound to a
+		// context, with the standard transport's proxy and TLS handling.
+		o.Client = &http.Client{
+			Timeout:       o.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if o.MaxLate <= 0 {
+		o.MaxLate = time.Hour
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = time.Minute
+	}
+	if o.Recover <= 0 {
+		o.Recover = time.Minute
+	}
+	if o.SitePerMinute <= 0 {
+		o.SitePerMinute = 10
+	}
+	if o.VisitorLimit <= 0 {
+		o.VisitorLimit = 3
+	}
+	if o.IPLimit <= 0 {
+		o.IPLimit = 10
+	}
+	if o.LimitWindow <= 0 {
+		o.LimitWindow = 10 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Service{
+		db: db, hooks: hooks, captcha: captchas, o: o,
+		siteRate:    ratelimit.New(o.SitePerMinute, time.Minute, 100_000),
+		visitorRate: ratelimit.New(o.VisitorLimit, o.LimitWindow, 100_000),
+		ipRate:      ratelimit.New(o.IPLimit, o.LimitWindow, 100_000),
+		kick:        make(chan struct{}, 1),
+		inflight:    map[uint64]bool{},
+	}
+}
+
+// Order is a callback request of an authenticated visitor: Input checked,
+// attributed, and the captcha the visitor typed.
+type Order struct {
+	Site         *store.Site
+	Visitor      uint64
+	Session      uint64
+	SessionRec   *store.Session // nil when its record is gone
+	HitRec       *store.Hit     // the page's hit; nil when unknown
+	IP           string
+	In           Input
+	CaptchaKey   string
+	CaptchaValue string
+}
+
+// Place takes a callback request through captcha, limits, storage and the
+// scenario, as the package comment tells. A returned error is about the
+// input (wrapping ErrInvalid: nothing stored, captcha not spent) or the
+// store; every outcome the reference names is a Result.
+func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
+	now := s.o.Now()
+	cb, err := Check(o.In, now)
+	if err != nil {
+		return Result{}, err
+	}
+	settings, err := s.Settings(o.Site.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	if settings.Captcha {
+		if o.CaptchaKey == "" {
+			return Result{Status: StatusWrongCaptcha, Code: CodeCaptchaRequired}, nil
+		}
+		if !s.captcha.Verify(o.CaptchaKey, o.CaptchaValue) {
+			return Result{Status: StatusWrongCaptcha, Code: CodeWrongCaptcha}, nil
+		}
+	}
+	switch {
+	case !s.ipRate.Allow(o.IP, now):
+		return Result{Status: StatusLimit, Code: CodeIPLimit}, nil
+	case !s.visitorRate.Allow(strconv.FormatUint(o.Visitor, 10), now):
+		return Result{Status: StatusLimit, Code: CodeVisitorLimit}, nil
+	case !s.siteRate.Allow(strconv.FormatUint(uint64(o.Site.ID), 10), now):
+		return Result{Status: StatusLimit, Code: CodeSiteLimit}, nil
+	}
+	Attribute(&cb, o.Visitor, o.Session, o.SessionRec, o.HitRec)
+	cb.IP = o.IP
+	cb.ID = s.db.NextID()
+	if settings.ScenarioURL == "" {
+		cb.State = store.CallbackNoScenario
+	}
+	due := cb.Delayed
+	if due == 0 {
+		due = now.Add(s.o.Recover).UnixMilli()
+		s.setInflight(cb.ID, true) // before the write: Run must not pick it up
+		defer s.setInflight(cb.ID, false)
+	}
+	ev := webhooks.Event{Kind: webhooks.KindCallback, ID: cb.ID, Site: o.Site.ID, SiteKey: o.Site.Key,
+		Time: time.UnixMilli(cb.Time), Data: ViewOf(&cb, settings.Groups)}
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.CallbackKey(o.Site.ID, cb.ID), cb.Encode())
+		if cb.State == store.CallbackPending {
+			tx.Set(store.CallbackDueKey(due, cb.ID), binary.BigEndian.AppendUint32(nil, o.Site.ID))
+		}
+		_, err := s.hooks.Enqueue(tx, ev)
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("store callback: %w", err)
+	}
+	s.hooks.Notify()
+	switch {
+	case cb.State == store.CallbackNoScenario:
+		return Result{Status: StatusNoScenario, Code: CodeNoScenario, ID: cb.ID}, nil
+	case cb.Delayed != 0:
+		return Result{Status: StatusAccepted, Code: CodeScheduled, ID: cb.ID}, nil
+	}
+	sent, err := s.send(ctx, o.Site, due, cb.ID, false)
+	if err != nil {
+		return Result{}, err
+	}
+	if !sent {
+		return Result{Status: StatusFailed, Code: CodeTelephonyFailed, ID: cb.ID}, nil
+	}
+	return Result{Status: StatusAccepted, Code: CodeCalling, ID: cb.ID}, nil
+}
+
+func (s *Service) setInflight(id uint64, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.inflight[id] = true
+	} else {
+		delete(s.inflight, id)
+	}
+}
+
+// tryInflight marks id as being sent unless it already is.
+func (s *Service) tryInflight(id uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight[id] {
+		return false
+	}
+	s.inflight[id] = true
+	return true
+}
+
+// send hands callback id of site, whose schedule entry is due at due, to
+// the site's scenario once and records the attempt. retry says whether a
+// failure is tried again later (Run) or final (an immediate call, whose
+// visitor is told). It reports whether the scenario took the call. The
+// request is not cancelled with ctx: a call the PBX may already have
+// taken is recorded, so a shutdown does not send it twice.
+func (s *Service) send(ctx context.Context, site *store.Site, due int64, id uint64, retry bool) (bool, error) {
+	ctx = context.WithoutCancel(ctx)
+	cb, err := s.get(site.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, s.db.Delete(ctx, store.CallbackDueKey(due, id)) // an orphan entry
+	}
+	if err != nil {
+		return false, err
+	}
+	if cb.State != store.CallbackPending {
+		return cb.State == store.CallbackSent, s.db.Delete(ctx, store.CallbackDueKey(due, id))
+	}
+	settings, err := s.Settings(site.ID)
+	if err != nil {
+		return false, err
+	}
+	now := s.o.Now()
+	a := attempt{at: now}
+	wanted := cb.Delayed
+	if wanted == 0 {
+		wanted = cb.Time
+	}
+	switch {
+	case settings.ScenarioURL == "":
+		a.err = "no callback scenario any more"
+		retry = false
+	case now.Sub(time.UnixMilli(wanted)) > s.o.MaxLate:
+		a.err = fmt.Sprintf("too late: due %s, not called", time.UnixMilli(wanted).UTC().Format(time.DateTime))
+		retry = false
+	default:
+		a = s.post(ctx, site, settings, &cb)
+	}
+	ok := a.code >= 200 && a.code < 300
+	return ok, s.record(ctx, site.ID, due, id, a, ok, retry)
+}
+
+// attempt is one request to a scenario.
+type attempt struct {
+	at   time.Time
+	code int    // HTTP status; 0 when there was no answer
+	err  string // why it failed
+}
+
+// Header names of a scenario request, the same as webhook deliveries'.
+const (
+	headerSignature = webhooks.HeaderSignature
+	headerEvent     = webhooks.HeaderEvent
+	headerDelivery  = webhooks.HeaderDelivery
+	headerAttempt   = webhooks.HeaderAttempt
+)
+
+// ScenarioBody is the JSON a scenario receives: the callback to make.
+type ScenarioBody struct {
+	Event     string    `json:"event"` // "callback"
+	ID        uint64    `json:"id"`
+	SiteKey   string    `json:"site_key"`
+	CreatedAt time.Time `json:"created_at"`
+	Data      View      `json:"data"`
+}
+
+// post sends cb to the site's scenario, signed with its secret.
+func (s *Service) post(ctx context.Context, site *store.Site, w store.WidgetSettings, cb *store.Callback) attempt {
+	a := attempt{at: s.o.Now()}
+	body, err := json.Marshal(ScenarioBody{Event: string(webhooks.KindCallback), ID: cb.ID, SiteKey: site.Key,
+		CreatedAt: time.UnixMilli(cb.Time).UTC(), Data: ViewOf(cb, w.Groups)})
+	if err != nil {
+		a.err = err.Error()
+		return a
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.ScenarioURL, bytes.NewReader(body))
+	if err != nil {
+		a.err = err.Error()
+		return a
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "appliance-callbacks/1")
+	req.Header.Set(headerSignature, webhooks.Sign(w.ScenarioSecret, a.at, body))
+	req.Header.Set(headerEvent, string(webhooks.KindCallback))
+	req.Header.Set(headerDelivery, strconv.FormatUint(cb.ID, 10))
+	req.Header.Set(headerAttempt, strconv.FormatUint(uint64(cb.Attempts)+1, 10))
+	resp, err := s.o.Client.Do(req)
+	if err != nil {
+		a.err = err.Error()
+		return a
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	a.code = resp.StatusCode
+	if a.code < 200 || a.code > 299 {
+		a.err = resp.Status
+		if m := bytes.TrimSpace(msg); len(m) > 0 {
+			a.err += ": " + string(bytes.ToValidUTF8(m, []byte("?")))
+		}
+	}
+	return a
+}
+
+// record writes an attempt's outcome: sent, tried again after RetryAfter
+// (retry, while attempts remain), or failed.
+func (s *Service) record(ctx context.Context, site uint32, due int64, id uint64, a attempt, ok, retry bool) error {
+	if len(a.err) > 300 {
+		a.err = a.err[:300]
+	}
+	a.err = string(bytes.ToValidUTF8([]byte(a.err), []byte("?")))
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := tx.Get(store.CallbackKey(site, id))
+		if err != nil {
+			return err
+		}
+		cb, err := store.DecodeCallback(id, v)
+		if err != nil {
+			return err
+		}
+		tx.Delete(store.CallbackDueKey(due, id))
+		if cb.State != store.CallbackPending {
+			return nil
+		}
+		cb.Attempts++
+		cb.LastTry, cb.LastCode, cb.LastError = a.at.UnixMilli(), a.code, a.err
+		switch {
+		case ok:
+			cb.State, cb.Sent = store.CallbackSent, a.at.UnixMilli()
+		case retry && int(cb.Attempts) < s.o.MaxAttempts:
+			next := a.at.Add(s.o.RetryAfter).UnixMilli()
+			tx.Set(store.CallbackDueKey(next, id), binary.BigEndian.AppendUint32(nil, site))
+		default:
+			cb.State = store.CallbackFailed
+		}
+		tx.Set(store.CallbackKey(site, id), cb.Encode())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record callback %d: %w", id, err)
+	}
+	return nil
+}
+
+// Get returns callback id of site, or an error wrapping store.ErrNotFound.
+func (s *Service) Get(site uint32, id uint64) (store.Callback, error) { return s.get(site, id) }
+
+func (s *Service) get(site uint32, id uint64) (store.Callback, error) {
+	v, err := s.db.Get(store.CallbackKey(site, id))
+	if err != nil {
+		return store.Callback{}, fmt.Errorf("callback %d: %w", id, err)
+	}
+	return store.DecodeCallback(id, v)
+}

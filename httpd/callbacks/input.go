@@ -1,0 +1,97 @@
+package callbacks
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"appliance/httpd/visits"
+	"appliance/store"
+)
+
+// Limits of a callback request.
+const (
+	MaxPhone = 64   // bytes, as typed
+	MaxURL   = 2048 // bytes, the page
+	// MaxDelay is how far ahead a delayed call may be ordered.
+	MaxDelay = 30 * 24 * time.Hour
+	// Soon is how close to now a delayed time counts as "now": a call due
+	// within it (or in the past: a visitor's clock may be off) is made at
+	// once.
+	Soon = time.Minute
+)
+
+// minDelayed is the earliest delayed time taken as milliseconds: anything
+// before 2001 is seconds sent by mistake, or no time at all.
+var minDelayed = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+// Input is a callback request as it arrives, before any check.
+type Input struct {
+	Phone   string
+	GroupID uint64
+	Delayed int64 // delayed_call_time: Unix ms UTC; 0 for now
+	PageURL string
+}
+
+// Check validates in and returns the callback it describes, ordered at
+// now: the phone normalised as the tracker does (visits.NormalizePhone),
+// a delayed time in the past or within Soon made immediate. Every failure
+// wraps ErrInvalid and names the field.
+func Check(in Input, now time.Time) (store.Callback, error) {
+	cb := store.Callback{Time: now.UnixMilli(), GroupID: in.GroupID, State: store.CallbackPending}
+	raw := strings.TrimSpace(in.Phone)
+	switch {
+	case !utf8.ValidString(raw):
+		return cb, fmt.Errorf("%w: phone is not valid UTF-8", ErrInvalid)
+	case raw == "":
+		return cb, fmt.Errorf("%w: phone is required", ErrInvalid)
+	case len(raw) > MaxPhone:
+		return cb, fmt.Errorf("%w: phone longer than %d bytes", ErrInvalid, MaxPhone)
+	}
+	phone, err := visits.NormalizePhone(raw)
+	if err != nil {
+		return cb, fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), visits.ErrInvalid.Error()+": "))
+	}
+	cb.Phone, cb.PhoneRaw = phone, raw
+	if in.GroupID > MaxGroupID {
+		return cb, fmt.Errorf("%w: group_id above 2^53", ErrInvalid)
+	}
+	switch d := in.Delayed; {
+	case d == 0:
+	case d < minDelayed:
+		return cb, fmt.Errorf("%w: delayed_call_time is milliseconds since 1970 UTC (Date.getTime()), not %d", ErrInvalid, d)
+	case d > now.Add(MaxDelay).UnixMilli():
+		return cb, fmt.Errorf("%w: delayed_call_time is more than %d days ahead", ErrInvalid, int(MaxDelay.Hours()/24))
+	case d > now.Add(Soon).UnixMilli():
+		cb.Delayed = d
+	}
+	page := strings.TrimSpace(in.PageURL)
+	switch {
+	case !utf8.ValidString(page) || strings.ContainsFunc(page, unicode.IsControl):
+		return cb, fmt.Errorf("%w: the page URL is not text", ErrInvalid)
+	case len(page) > MaxURL:
+		return cb, fmt.Errorf("%w: the page URL is longer than %d bytes", ErrInvalid, MaxURL)
+	}
+	cb.PageURL = page
+	return cb, nil
+}
+
+// Attribute ties cb to its visitor and session and, when their records are
+// at hand, to the hit and the session's traffic source. The page is the
+// hit's URL unless the request named one.
+func Attribute(cb *store.Callback, visitor, session uint64, sess *store.Session, hit *store.Hit) {
+	cb.Visitor, cb.Session = visitor, session
+	if hit != nil {
+		cb.Hit = hit.ID
+		if cb.PageURL == "" {
+			cb.PageURL = hit.URL
+		}
+	}
+	if sess == nil {
+		return
+	}
+	cb.Channel, cb.UTMSource, cb.UTMMedium, cb.UTMCampaign = sess.Channel, sess.UTMSource, sess.UTMMedium, sess.UTMCampaign
+	cb.UTMTerm, cb.UTMContent, cb.Click, cb.Referrer, cb.Landing = sess.UTMTerm, sess.UTMContent, sess.Click, sess.Referrer, sess.Landing
+}

@@ -1,0 +1,134 @@
+package callbacks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"appliance/httpd/leads"
+	"appliance/store"
+)
+
+// View is a callback as webhooks, scenarios and exports show it: the
+// "data" of a callback event.
+type View struct {
+	ID        uint64       `json:"id"`
+	CreatedAt time.Time    `json:"created_at"`
+	Phone     string       `json:"phone"` // E.164 digits
+	PhoneRaw  string       `json:"phone_raw"`
+	GroupID   *uint64      `json:"group_id"`   // null when none
+	GroupName string       `json:"group_name"` // from the site's groups; "" when unknown
+	CallAt    *time.Time   `json:"delayed_call_time"`
+	State     string       `json:"state"` // pending, sent, failed, no_scenario
+	PageURL   string       `json:"page_url"`
+	VisitorID uint64       `json:"visitor_id"`
+	SessionID uint64       `json:"session_id"`
+	HitID     uint64       `json:"hit_id"`
+	Source    leads.Source `json:"source"`
+}
+
+// State names, as views and the dashboard's filter write them.
+var stateNames = map[byte]string{
+	store.CallbackPending:    "pending",
+	store.CallbackSent:       "sent",
+	store.CallbackFailed:     "failed",
+	store.CallbackNoScenario: "no_scenario",
+}
+
+// StateName names a callback state.
+func StateName(state byte) string { return stateNames[state] }
+
+// ViewOf returns the view of cb; groups name its group.
+func ViewOf(cb *store.Callback, groups []store.WidgetGroup) View {
+	v := View{
+		ID: cb.ID, CreatedAt: time.UnixMilli(cb.Time).UTC(), Phone: cb.Phone, PhoneRaw: cb.PhoneRaw,
+		State: StateName(cb.State), PageURL: cb.PageURL, VisitorID: cb.Visitor, SessionID: cb.Session, HitID: cb.Hit,
+		Source: leads.Source{Channel: cb.Channel, UTMSource: cb.UTMSource, UTMMedium: cb.UTMMedium,
+			UTMCampaign: cb.UTMCampaign, UTMTerm: cb.UTMTerm, UTMContent: cb.UTMContent, Click: cb.Click,
+			Referrer: cb.Referrer, Landing: cb.Landing},
+	}
+	if cb.GroupID != 0 {
+		g := cb.GroupID
+		v.GroupID = &g
+		for _, wg := range groups {
+			if wg.ID == g {
+				v.GroupName = wg.Name
+			}
+		}
+	}
+	if cb.Delayed != 0 {
+		t := time.UnixMilli(cb.Delayed).UTC()
+		v.CallAt = &t
+	}
+	return v
+}
+
+// Filter selects callbacks; the zero value selects all.
+type Filter struct {
+	From, To time.Time // ordered in [From, To); zero: unbounded
+	State    string    // a state name; "" any
+	Phone    string    // digits the phone contains; "" any
+}
+
+func (f *Filter) match(cb *store.Callback) bool {
+	t := time.UnixMilli(cb.Time)
+	switch {
+	case !f.From.IsZero() && t.Before(f.From), !f.To.IsZero() && !t.Before(f.To):
+		return false
+	case f.State != "" && StateName(cb.State) != f.State:
+		return false
+	case f.Phone != "" && !strings.Contains(cb.Phone, f.Phone):
+		return false
+	}
+	return true
+}
+
+// ParseState checks a state name of a filter; "" is any.
+func ParseState(s string) (string, bool) {
+	if s == "" {
+		return "", true
+	}
+	for _, name := range stateNames {
+		if name == s {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// idSkew is how much later than a newer callback an older one may carry
+// its time: ids are taken after the handler read the clock, so concurrent
+// requests may be out of order by a little.
+const idSkew = time.Minute
+
+// List calls fn with each callback of site that f selects, newest first,
+// until fn returns false or limit callbacks were given (limit <= 0: all).
+// The callback is fn's to keep.
+func List(ctx context.Context, db *store.DB, site uint32, f Filter, limit int, fn func(store.Callback) bool) error {
+	n := 0
+	var derr error
+	err := db.ScanPrefix(ctx, store.CallbackPrefix(site), true, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		cb, err := store.DecodeCallback(id, v)
+		if err != nil {
+			derr = fmt.Errorf("callback %d: %w", id, err)
+			return false
+		}
+		if !f.From.IsZero() && time.UnixMilli(cb.Time).Before(f.From.Add(-idSkew)) {
+			return false // every older callback is before From too
+		}
+		if !f.match(&cb) {
+			return true
+		}
+		n++
+		return fn(cb) && (limit <= 0 || n < limit)
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return fmt.Errorf("list callbacks: %w", err)
+	}
+	return nil
+}

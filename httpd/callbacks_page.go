@@ -1,0 +1,339 @@
+package httpd
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/callbacks"
+	"appliance/store"
+)
+
+// maxCallbacksShown bounds the callbacks page; the CSV export has them all.
+const maxCallbacksShown = 500
+
+// callbackFilterForm is the callbacks filter as the form shows it.
+type callbackFilterForm struct {
+	From, To, State, Phone string
+	Query                  string // the filter as a query string, for the CSV link
+}
+
+// callbackFilter reads the filter of the callbacks page and export from
+// the query: from and to are days (YYYY-MM-DD, UTC, both included), state
+// a state name, phone digits the phone contains.
+func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, error) {
+	ff := callbackFilterForm{From: string(args.Peek("from")), To: string(args.Peek("to")),
+		State: string(args.Peek("state")), Phone: strings.TrimSpace(string(args.Peek("phone")))}
+	var f callbacks.Filter
+	var err error
+	if ff.From != "" {
+		if f.From, err = time.Parse(time.DateOnly, ff.From); err != nil {
+			return f, ff, errorf(fasthttp.StatusBadRequest, "From must be a date like 2026-11-26.")
+		}
+	}
+	if ff.To != "" {
+		if f.To, err = time.Parse(time.DateOnly, ff.To); err != nil {
+			return f, ff, errorf(fasthttp.StatusBadRequest, "To must be a date like 2026-11-26.")
+		}
+		f.To = f.To.AddDate(0, 0, 1)
+	}
+	var ok bool
+	if f.State, ok = callbacks.ParseState(ff.State); !ok {
+		return f, ff, errorf(fasthttp.StatusBadRequest, "State must be pending, sent, failed, no_scenario or empty.")
+	}
+	f.Phone = strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, ff.Phone)
+	q := fasthttp.AcquireArgs()
+	defer fasthttp.ReleaseArgs(q)
+	for _, kv := range [][2]string{{"from", ff.From}, {"to", ff.To}, {"state", ff.State}, {"phone", ff.Phone}} {
+		if kv[1] != "" {
+			q.Add(kv[0], kv[1])
+		}
+	}
+	ff.Query = q.String()
+	return f, ff, nil
+}
+
+// callbackRow is a callback as the callbacks page shows it.
+type callbackRow struct {
+	callbacks.View
+	Time      string
+	CallAt    string // "" for an immediate call
+	Attempts  uint32
+	LastTry   string
+	LastCode  int
+	LastError string
+	Sent      string
+}
+
+// callbackSettingsForm is the settings form of the callbacks page.
+type callbackSettingsForm struct {
+	URL        string
+	SecretHint string // the secret's last four characters
+	Captcha    bool
+	Lang       string
+	Groups     string
+}
+
+type callbacksData struct {
+	Site      *store.Site
+	Rows      []callbackRow
+	Filter    callbackFilterForm
+	States    []string
+	More      bool // the list was cut at maxCallbacksShown
+	Max       int
+	Settings  callbackSettingsForm
+	NewSecret string // shown once, right after it was made
+}
+
+func (s *Server) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site) (callbacksData, error) {
+	d := callbacksData{Site: site, Max: maxCallbacksShown,
+		States: []string{"pending", "sent", "failed", "no_scenario"}}
+	f, ff, err := callbackFilter(ctx.QueryArgs())
+	if err != nil {
+		return d, err
+	}
+	d.Filter = ff
+	w, err := s.callbacks.Settings(site.ID)
+	if err != nil {
+		return d, err
+	}
+	d.Settings = settingsForm(w)
+	err = callbacks.List(ctx, s.db, site.ID, f, maxCallbacksShown+1, func(cb store.Callback) bool {
+		if len(d.Rows) == maxCallbacksShown {
+			d.More = true
+			return false
+		}
+		d.Rows = append(d.Rows, callbackRow{View: callbacks.ViewOf(&cb, w.Groups), Time: fmtTime(cb.Time),
+			CallAt: fmtTime(cb.Delayed), Attempts: cb.Attempts, LastTry: fmtTime(cb.LastTry), LastCode: cb.LastCode,
+			LastError: cb.LastError, Sent: fmtTime(cb.Sent)})
+		return true
+	})
+	return d, err
+}
+
+func settingsForm(w store.WidgetSettings) callbackSettingsForm {
+	f := callbackSettingsForm{URL: w.ScenarioURL, Captcha: w.Captcha, Lang: w.Lang, Groups: callbacks.FormatGroups(w.Groups)}
+	if w.ScenarioSecret != "" {
+		f.SecretHint = "…" + w.ScenarioSecret[max(0, len(w.ScenarioSecret)-4):]
+	}
+	return f
+}
+
+// callbacksPage is GET /sites/KEY/callbacks: the site's callbacks, newest
+// first, and its callback settings.
+func (s *Server) callbacksPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := s.callbacksData(ctx, site)
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Callbacks · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d}
+	if string(ctx.QueryArgs().Peek("done")) == "saved" {
+		v.Flash = "Callback settings saved."
+	}
+	return s.render(ctx, fasthttp.StatusOK, "callbacks", v)
+}
+
+// callbackSettingsPost is POST /sites/KEY/callbacks: save the settings. A
+// new secret is shown once, on the page this answers; otherwise it
+// redirects back.
+func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	before, err := s.callbacks.Settings(site.ID)
+	if err != nil {
+		return err
+	}
+	url, secret, lang := string(args.Peek("url")), strings.TrimSpace(string(args.Peek("secret"))), string(args.Peek("lang"))
+	captchaOn := string(args.Peek("captcha")) == "1"
+	c := callbacks.Change{ScenarioURL: &url, Captcha: &captchaOn, Lang: &lang}
+	if secret != "" {
+		c.Secret = &secret
+	}
+	groups, err := callbacks.ParseGroups(string(args.Peek("groups")))
+	if err == nil {
+		c.Groups = &groups
+		_, err = s.callbacks.Configure(ctx, site.ID, c)
+	}
+	if errors.Is(err, callbacks.ErrSettings) {
+		d, derr := s.callbacksData(ctx, site)
+		if derr != nil {
+			return derr
+		}
+		d.Settings = callbackSettingsForm{URL: url, SecretHint: d.Settings.SecretHint, Captcha: captchaOn, Lang: lang,
+			Groups: string(args.Peek("groups"))}
+		return s.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
+			User: &who.user, CSRF: who.session.CSRF, Error: reason(err, callbacks.ErrSettings), Data: d})
+	}
+	if err != nil {
+		return err
+	}
+	after, err := s.callbacks.Settings(site.ID)
+	if err != nil {
+		return err
+	}
+	if after.ScenarioSecret == "" || after.ScenarioSecret == before.ScenarioSecret {
+		ctx.Redirect("/sites/"+site.Key+"/callbacks?done=saved", fasthttp.StatusSeeOther)
+		return nil
+	}
+	d, err := s.callbacksData(ctx, site)
+	if err != nil {
+		return err
+	}
+	d.NewSecret = after.ScenarioSecret
+	return s.render(ctx, fasthttp.StatusOK, "callbacks", view{Title: "Callbacks · " + site.Name, User: &who.user,
+		CSRF: who.session.CSRF, Flash: "Callback settings saved.", Data: d})
+}
+
+// callbacksCSVHeader names the export's columns.
+func callbacksCSVHeader() []string {
+	return []string{"id", "created_at", "state", "phone", "phone_raw", "delayed_call_time", "group_id", "group_name",
+		"attempts", "last_attempt", "last_status", "last_error", "sent_at", "page_url", "visitor_id", "session_id", "hit_id",
+		"channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click", "referrer", "landing_page"}
+}
+
+// callbacksCSV is GET /sites/KEY/callbacks.csv: every callback the filter
+// selects, newest first, for a spreadsheet (UTF-8 with a byte-order mark),
+// each cell defused as the leads export does (csvSafe).
+func (s *Server) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	f, _, err := callbackFilter(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	w, err := s.callbacks.Settings(site.ID)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff")
+	cw := csv.NewWriter(&buf)
+	cw.Write(callbacksCSVHeader())
+	err = callbacks.List(ctx, s.db, site.ID, f, 0, func(cb store.Callback) bool {
+		cw.Write(callbackCSVRow(&cb, w.Groups))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	ctx.SetContentType("text/csv; charset=utf-8")
+	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="callbacks-%s-%s.csv"`, site.Key, time.Now().UTC().Format("2006-01-02")))
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetBody(buf.Bytes())
+	return nil
+}
+
+func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup) []string {
+	v := callbacks.ViewOf(cb, groups)
+	u := func(v uint64) string {
+		if v == 0 {
+			return ""
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	ms := func(t int64) string {
+		if t == 0 {
+			return ""
+		}
+		return time.UnixMilli(t).UTC().Format(time.RFC3339)
+	}
+	code := ""
+	if cb.LastCode != 0 {
+		code = strconv.Itoa(cb.LastCode)
+	}
+	row := []string{u(cb.ID), ms(cb.Time), v.State, cb.Phone, cb.PhoneRaw, ms(cb.Delayed), u(cb.GroupID), v.GroupName,
+		strconv.FormatUint(uint64(cb.Attempts), 10), ms(cb.LastTry), code, cb.LastError, ms(cb.Sent), cb.PageURL,
+		u(cb.Visitor), u(cb.Session), u(cb.Hit), cb.Channel, cb.UTMSource, cb.UTMMedium, cb.UTMCampaign, cb.UTMTerm,
+		cb.UTMContent, cb.Click, cb.Referrer, cb.Landing}
+	for i, c := range row {
+		row[i] = csvSafe(c)
+	}
+	return row
+}
+
+// CallbackSettingsInfo is a site's callback settings as the admin API and
+// CLI show them; the secret only when it was just made or changed.
+type CallbackSettingsInfo struct {
+	Site    string                  `json:"site_key"`
+	Webhook string                  `json:"webhook"`
+	Secret  string                  `json:"secret,omitempty"`
+	Captcha bool                    `json:"captcha"`
+	Lang    string                  `json:"lang"`
+	Groups  []callbacks.PublicGroup `json:"groups"`
+}
+
+// adminSetCallbacks is POST /admin/callbacks: `appliance callback set`.
+// Absent fields keep their value; captcha is "on", "off" or "".
+func (s *Server) adminSetCallbacks(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		Site    string  `json:"site_key"`
+		Webhook *string `json:"webhook"`
+		Secret  *string `json:"secret"`
+		Captcha string  `json:"captcha"`
+		Lang    *string `json:"lang"`
+		Groups  *string `json:"groups"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	site, err := s.webhookSite(in.Site)
+	if err != nil {
+		return err
+	}
+	c := callbacks.Change{ScenarioURL: in.Webhook, Secret: in.Secret, Lang: in.Lang}
+	if in.Secret != nil && *in.Secret == "" {
+		c.Secret = nil
+	}
+	switch in.Captcha {
+	case "":
+	case "on", "off":
+		on := in.Captcha == "on"
+		c.Captcha = &on
+	default:
+		return errorf(fasthttp.StatusBadRequest, "captcha is on or off, not %q", in.Captcha)
+	}
+	if in.Groups != nil {
+		groups, err := callbacks.ParseGroups(*in.Groups)
+		if err != nil {
+			return err
+		}
+		c.Groups = &groups
+	}
+	before, err := s.callbacks.Settings(site.ID)
+	if err != nil {
+		return err
+	}
+	w, err := s.callbacks.Configure(ctx, site.ID, c)
+	if err != nil {
+		return err
+	}
+	info := CallbackSettingsInfo{Site: site.Key, Webhook: w.ScenarioURL, Captcha: w.Captcha, Lang: w.Lang,
+		Groups: callbacks.PublicOf(w).Groups}
+	if w.ScenarioSecret != before.ScenarioSecret {
+		info.Secret = w.ScenarioSecret
+	}
+	writeOK(ctx, info)
+	return nil
+}
