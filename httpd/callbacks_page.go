@@ -298,7 +298,7 @@ func (s *Server) adminSetCallbacks(ctx *fasthttp.RequestCtx) error {
 	if err := decodeJSON(ctx, &in); err != nil {
 		return err
 	}
-	site, err := s.webhookSite(in.Site)
+	site, err := s.adminSite(in.Site)
 	if err != nil {
 		return err
 	}
