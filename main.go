@@ -63,7 +63,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
-		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), versionCmd(stdout))
+		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), numbersCmd(stdout), versionCmd(stdout))
 	return root
 }
 
@@ -203,7 +203,7 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 	}
 	dataFlag(listCmd, &list.Data)
 	bindEnv(listCmd)
-	cmd.AddCommand(addCmd, listCmd)
+	cmd.AddCommand(addCmd, listCmd, siteNumbersCmd(stdout))
 	return cmd
 }
 

@@ -318,7 +318,7 @@ type poolJSON struct {
 	Rename   string   `json:"rename"` // edit only: the new name
 	Numbers  []string `json:"numbers"`
 	Fallback string   `json:"fallback"`
-	Reserve  string   `json:"reserve"` // a Go duration ("20m", "2h"); "" is the default
+	Reserve  string   `json:"reserve"` // a Go duration ("20m", "2h") or days ("7d"); "" is the default
 	ruleJSON
 }
 
@@ -327,14 +327,9 @@ func (p poolJSON) input() (tracking.PoolInput, error) {
 	if p.Rename != "" {
 		in.Name = p.Rename
 	}
-	if p.Reserve != "" {
-		d, err := time.ParseDuration(p.Reserve)
-		if err != nil {
-			return in, errorf(fasthttp.StatusBadRequest, "reserve %q: want a duration such as 20m or 2h", p.Reserve)
-		}
-		in.Reserve = d
-	}
-	return in, nil
+	d, err := parseReserve(p.Reserve)
+	in.Reserve = d
+	return in, err
 }
 
 func (s *Server) adminAddPool(ctx *fasthttp.RequestCtx) error {

@@ -94,7 +94,8 @@ func latestLease(ctx context.Context, db *store.DB, number string, at int64, str
 
 // Attribute tells who a call to number (any written form) at the instant
 // at came from: the visitor whose lease held the number then (the last
-// claim at or before at, if its until is not before at), else the rule of
+// claim at or before at, if its until is not before at; an at of whole
+// seconds takes in claims within its second), else the rule of
 // the static number or the pool whose fallback it is, else nobody (a site's
 // own number, or one no site has). History outlives the set-up: a number
 // since removed from its pool is still attributed to the lease it had.
@@ -108,7 +109,13 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 	if o, ok := st.owners[d]; ok {
 		a.Site, a.Kind = o.site, o.kind
 	}
-	h, ok, err := latestLease(ctx, t.db, d, at.UnixNano(), false)
+	// Telephony systems report whole seconds: a claim within the second
+	// the call started may be the one it came from.
+	seek := at
+	if at.Nanosecond() == 0 {
+		seek = at.Add(time.Second - 1)
+	}
+	h, ok, err := latestLease(ctx, t.db, d, seek.UnixNano(), false)
 	if err != nil {
 		return Attribution{}, fmt.Errorf("attribute call: %w", err)
 	}

@@ -239,6 +239,21 @@ func TestAttributeAcrossReLease(t *testing.T) {
 	}
 }
 
+// A call reported in whole seconds finds a lease claimed later within its
+// second.
+func TestAttributeWholeSeconds(t *testing.T) {
+	tr := open(t, openDB(t, t.TempDir()), t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0.Add(700*time.Millisecond))
+	a, err := tr.Attribute(ctx, nums[0], t0)
+	if err != nil || a.Visitor != 1 {
+		t.Fatalf("call at the claim's whole second: %+v %v", a, err)
+	}
+	if a, _ := tr.Attribute(ctx, nums[0], t0.Add(500*time.Millisecond)); a.Visitor != 0 {
+		t.Fatalf("call at a precise instant before the claim: %+v", a)
+	}
+}
+
 func TestAttributeStaticSiteUnknown(t *testing.T) {
 	tr := open(t, openDB(t, t.TempDir()), t0)
 	setUp(t, tr, 1)

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestNumbersCommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, stop := startServe(t, dir)
+	key := addSite(t, dir).Key
+	var out bytes.Buffer
+	run := func(name string, err error, want ...string) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Fatalf("%s printed %q, want %q in it", name, out.String(), w)
+			}
+		}
+		out.Reset()
+	}
+	run("site numbers", runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key, Replace: []string{"8 (487) 275-14-04"}}, &out),
+		"replaces 1 number", "+74872751404", `"8 (487) 275-14-04"`)
+	run("static add", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "+7 495 182-51-68", Rule: "utm_source=Yandex", Priority: 2}, &out),
+		"static number +74951825168 added: rule utm_source=yandex, priority 2, replaces all site numbers")
+	run("pool add", runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
+		Fallback: "74950000009", Reserve: "30m", Rule: "utm_medium=cpc"}, &out),
+		`pool "ads" added: 2 number(s) +74950000001 +74950000002`, "fallback +74950000009, reserve 30m0s, rule utm_medium=cpc")
+
+	file := filepath.Join(t.TempDir(), "numbers.csv")
+	os.WriteFile(file, []byte("comment;number\nnew;+7 495 000-00-03\ndup;74950000001\nbad;hello\nnew;8 495 000 00 04\n"), 0o600)
+	run("import", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "ads", File: file}, nil, &out),
+		`imported 2 number(s) into pool "ads", skipped 2`, "added    +74950000003", "added    +74950000004",
+		`line 3 "74950000001": 74950000001 is already in pool "ads"`, `line 4 "hello"`)
+	run("import stdin", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "ads", File: "-"}, strings.NewReader("74950000005\n"), &out),
+		"imported 1 number(s)")
+	run("list", runNumbersList(ctx, NumbersListOptions{Data: dir, Site: key}, &out),
+		"+74872751404", "+74951825168  rule utm_source=yandex, priority 2", "ads: 5 number(s), rule utm_medium=cpc",
+		"leased now 0 of 5, missed today 0")
+
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"bad rule", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "74951112233", Rule: "utm_sorce=x"}, &out), "unknown key"},
+		{"bad number", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "12"}, &out), "not a possible phone number"},
+		{"pool number as static", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "74950000001"}, &out), `already in pool "ads"`},
+		{"bad reserve", runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "x", Numbers: []string{"74952220001"}, Reserve: "1m"}, &out), "reserve"},
+		{"unknown site", runNumbersList(ctx, NumbersListOptions{Data: dir, Site: strings.Repeat("A", 32)}, &out), "no site has the key"},
+		{"no such pool", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "nope", File: file}, nil, &out), "no such pool"},
+		{"missing file", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "ads", File: "/nonexistent.csv"}, nil, &out), "no such file"},
+		{"nothing to set", runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key}, &out), "give --replace"},
+	} {
+		if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.name, tt.err, tt.want)
+		}
+		if strings.Contains(tt.err.Error(), "tracking: invalid input") {
+			t.Errorf("%s: the package's sentinel leaks into %q", tt.name, tt.err)
+		}
+	}
+	if out.Len() != 0 {
+		t.Errorf("failed commands printed %q", out.String())
+	}
+	// The same commands work with no server running.
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	run("pool remove offline", runPoolRemove(ctx, PoolOptions{Data: dir, Site: key, Name: "ads"}, &out), `pool "ads" removed`)
+	run("list offline", runNumbersList(ctx, NumbersListOptions{Data: dir, Site: key}, &out), "pools: 0", "static numbers: 1")
+	run("static remove offline", runStaticRemove(ctx, StaticOptions{Data: dir, Site: key, Number: "74951825168"}, &out), "removed")
+}
+
+// hitAnswer is what the tests read of a hit's answer.
+type hitAnswer struct {
+	CI        string `json:"ci"`
+	VisitorID uint64 `json:"visitor_id"`
+	SessionID uint64 `json:"session_id"`
+	Phones    *struct {
+		Numbers []struct {
+			Raw  string `json:"raw"`
+			Type string `json:"type"`
+		} `json:"numbers"`
+	} `json:"phones"`
+}
+
+func (h hitAnswer) number() string {
+	if h.Phones == nil || len(h.Phones.Numbers) == 0 {
+		return ""
+	}
+	return h.Phones.Numbers[0].Raw
+}
+
+func postJSON(t *testing.T, url, auth string, body any) []byte {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var env struct {
+		Success bool            `json:"success"`
+		Result  json.RawMessage `json:"result"`
+	}
+	if json.Unmarshal(raw, &env); resp.StatusCode != 200 || !env.Success {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, raw)
+	}
+	return env.Result
+}
+
+func hit(t *testing.T, addr, key, ci, u string) hitAnswer {
+	t.Helper()
+	var h hitAnswer
+	raw := postJSON(t, "http://"+addr+"/t/v1/hit", "", map[string]string{"k": key, "ci": ci, "u": u, "r": "", "t": "page"})
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// Leases and their history survive a SIGKILL of the server: after the
+// restart the visitor keeps its number, nobody else can take it, and a
+// call to it is attributed to the visitor.
+func TestLeasesSurviveSIGKILL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cmd, addr := startChild(t, dir)
+	kill := func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
+	t.Cleanup(func() { kill() })
+	key := addSite(t, dir).Key
+	var out bytes.Buffer
+	if err := runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key, Replace: []string{"74872751404"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
+		Fallback: "74950000009", Reserve: "20m", Rule: "utm_medium=cpc"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runTokenAdd(ctx, TokenOptions{Data: dir, Name: "pbx"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out.String()[strings.LastIndex(strings.TrimSpace(out.String()), "\n"):])
+
+	const landing = "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter"
+	a := hit(t, addr, key, "", landing)
+	b := hit(t, addr, key, "", "https://shop.example.com/?utm_source=vk&utm_medium=cpc")
+	if a.number() == "" || b.number() == "" || a.number() == b.number() || a.number() == "74950000009" {
+		t.Fatalf("before the crash: a %s, b %s", a.number(), b.number())
+	}
+	kill()
+	cmd, addr = startChild(t, dir)
+	if c := hit(t, addr, key, "", landing); c.number() != "74950000009" {
+		t.Fatalf("after the restart a newcomer got %s, want the fallback: both numbers are leased", c.number())
+	}
+	if again := hit(t, addr, key, a.CI, "https://shop.example.com/cart"); again.number() != a.number() {
+		t.Fatalf("after the restart visitor a got %s, want %s", again.number(), a.number())
+	}
+	raw := postJSON(t, "http://"+addr+"/api/v1/calls", token, map[string]any{"called": a.number(), "caller": "79161234567",
+		"started_at": time.Now().UTC().Format(time.RFC3339), "duration": 30, "answered": true})
+	var res map[string]any
+	json.Unmarshal(raw, &res)
+	if res["attributed"] != true || res["visitor_id"] != float64(a.VisitorID) || res["session_id"] != float64(a.SessionID) ||
+		res["utm_campaign"] != "winter" || res["landing_page"] != landing || res["source"] != "ad" {
+		t.Fatalf("call after the restart: %s (visitor %d session %d)", raw, a.VisitorID, a.SessionID)
+	}
+}
