@@ -405,17 +405,15 @@
   }
   d.addEventListener("DOMContentLoaded", safe(start));
 
-  // replacePhones is where the hit answer's "phones" (the tracking numbers
-  // for this visitor) will be applied by number replacement, a later issue:
-  // it asks window.__cs_onReplacePhones(phones) first and swaps nothing on
-  // false. Until the server sends phones, there is nothing to do.
-  var phones = [];
-  function replacePhones(list) {
-    if (!Array.isArray(list) || !list.length) return;
-    var hook = w.__cs_onReplacePhones;
-    if (typeof hook == "function" && hook(list) === false) return;
-    phones = list;
-  }
+  // replacePhones is the hook where number replacement (the snippet side
+  // of tracker-protocol.md §7, the next issue) applies a hit answer's
+  // "phones": null, or {v, numbers, selectors, ttl, renew}. It will build
+  // the getPhones() list, ask window.__cs_onReplacePhones(list) and swap
+  // nothing on false, cache the answer for anti-flicker, watch DOM
+  // insertions when setDynamicalReplacement is on, and keep the
+  // /t/v1/lease heartbeat. Until then nothing on the page changes, and the
+  // getters answer what a visitor with no replaced numbers has.
+  function replacePhones(phones) {}
 
   // --- the widget chunk, loaded on first use --------------------------------
 
@@ -617,7 +615,7 @@
     // Number replacement comes in a later issue; these answer what a
     // visitor with no tracking numbers has (shapes as the reference).
     getPhones: safe(function () {
-      return phones.slice();
+      return [];
     }, function () {
       return [];
     }),
