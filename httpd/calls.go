@@ -50,6 +50,8 @@ type callRequest struct {
 	RecordingURL *string `json:"recording_url"`
 }
 
+var callFields = map[string]bool{"called": true, "caller": true, "started_at": true, "duration": true, "answered": true, "recording_url": true}
+
 // parseCall decodes and checks the shape of a reported call: one JSON
 // object, no unknown fields, called present, started_at RFC 3339. Values
 // are checked by tracking (numbers, ranges). Errors are 400s with the
@@ -70,6 +72,17 @@ func parseCall(body []byte) (tracking.CallInput, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return in, errorf(fasthttp.StatusBadRequest, "the body must be one JSON object")
+	}
+	// encoding/json matches field names regardless of case; the API's are
+	// exact.
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(body, &keys); err != nil {
+		return in, errorf(fasthttp.StatusBadRequest, "the body must be a JSON object")
+	}
+	for k := range keys {
+		if !callFields[k] {
+			return in, errorf(fasthttp.StatusBadRequest, "unknown field %q (fields are called, caller, started_at, duration, answered, recording_url)", k)
+		}
 	}
 	if r.Called == nil || *r.Called == "" {
 		return in, errorf(fasthttp.StatusBadRequest, "called (the number dialled) is required")
