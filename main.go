@@ -63,7 +63,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
-		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), numbersCmd(stdout), versionCmd(stdout))
+		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), versionCmd(stdout))
 	return root
 }
 
