@@ -449,9 +449,9 @@ func TestTrackerVisitorInfo(t *testing.T) {
 	h := f.hit(t, "", "https://shop.example.com/", "", "Shop")
 	for _, body := range []map[string]any{
 		{"hi": h.HitID, "name": "Test", "phone": "8 (912) 345-67-89", "email": "Dmitry@Comagic.RU"},
-		{"hi": h.HitID, "phone": "+7 912 345 67 89"},                       // the same number: deduplicated
+		{"hi": h.HitID, "phone": "+7 912 345 67 89"},                          // the same number: deduplicated
 		{"hi": h.HitID, "phone": "74951825168", "email": "dmitry@comagic.ru"}, // a new phone, the same email
-		{"hi": h.HitID, "name": "Дмитрий"},                                 // the name is replaced
+		{"hi": h.HitID, "name": "Дмитрий"},                                    // the name is replaced
 	} {
 		if a := f.post(t, "t/v1/visitor", f.creds(h, body)); a.Status != 200 || a.Raw != `{"success":true,"result":null}` {
 			t.Fatalf("visitor %v: %d %s", body, a.Status, a.Raw)

@@ -108,9 +108,17 @@ func pebbleOptions(readOnly bool) *pebble.Options {
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             quietLogger{},
 	}
-	// Deeper levels hold old hits and events: compress them with zstd.
+	// Deeper levels hold old hits and events: compress them with zstd, in
+	// blocks of 32 KiB rather than 4: the page URLs and titles of a site
+	// repeat across sessions, and a larger block lets zstd see the
+	// repeats (BenchmarkHitDiskBytes in httpd/visits: 94 -> 70 bytes on
+	// disk per hit).
+	// Point reads of the hit path hit the memtable and upper levels.
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionGood })
 	opts.EnsureDefaults()
+	for i := len(opts.Levels) - 2; i < len(opts.Levels); i++ {
+		opts.Levels[i].BlockSize = 32 << 10
+	}
 	return opts
 }
 
