@@ -1,0 +1,125 @@
+package httpd_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/httpdtest"
+)
+
+// BenchmarkHitEndpoint is the page-view endpoint end to end over TCP: the
+// real server on 127.0.0.1 with its store (a site without numbers), each hit answered only once synced (durable),
+// beside a bare fasthttp server whose handler answers the same bytes
+// without doing anything (hello), at 1 and 64 client connections. Each
+// client goroutine is a visitor: its first hit starts a session, the
+// following ones continue it on other pages.
+//
+// (BenchmarkHit, beside it, runs over an in-memory listener with number
+// leases.)
+//
+//	go test -run x -bench BenchmarkHitEndpoint ./httpd/
+func BenchmarkHitEndpoint(b *testing.B) {
+	var answer []byte // a real hit's answer, for the hello server
+	for _, conns := range []int{1, 64} {
+		b.Run(fmt.Sprintf("durable/conns=%d", conns), func(b *testing.B) {
+			srv := httpdtest.Start(b)
+			site := srv.Site(b, "Shop", "shop.example.com")
+			url := "http://" + srv.Addr + "/t/v1/hit"
+			answer = benchHits(b, url, site, conns)
+			if st := srv.DB.Stats(); st.Commits > 0 {
+				b.ReportMetric(float64(st.Writes)/float64(st.Commits), "writes/sync")
+			}
+		})
+		b.Run(fmt.Sprintf("hello/conns=%d", conns), func(b *testing.B) {
+			if answer == nil {
+				b.Skip("needs the durable run's answer")
+			}
+			url := helloServer(b, answer)
+			benchHits(b, url, "AbCdEfGh0123456789AbCdEfGh012345", conns)
+		})
+	}
+}
+
+// benchHits posts b.N page views to url over conns connections and returns
+// the last answer's body.
+func benchHits(b *testing.B, url, site string, conns int) []byte {
+	c := &fasthttp.Client{MaxConnsPerHost: conns, MaxConnWaitTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	var last atomic.Pointer[[]byte]
+	visitor := func(next func() bool) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(url)
+		req.Header.SetMethod("POST")
+		req.Header.SetContentType("text/plain;charset=UTF-8")
+		req.Header.SetUserAgent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
+		ci, body := "", make([]byte, 0, 512)
+		for n := 0; next(); n++ {
+			ref := "https://shop.example.com/catalog"
+			if n == 0 {
+				ref = "https://yandex.ru/"
+			}
+			body = fmt.Appendf(body[:0], `{"k":%q,"ci":%q,"u":"https://shop.example.com/catalog/shoes/item-%d?color=red","r":%q,"t":"Кроссовки кожаные — купить в интернет-магазине Shop"}`, site, ci, n, ref)
+			req.SetBodyRaw(body)
+			if err := c.Do(req, resp); err != nil {
+				b.Error(err)
+				return
+			}
+			if resp.StatusCode() != fasthttp.StatusOK {
+				b.Errorf("hit: %d %s", resp.StatusCode(), resp.Body())
+				return
+			}
+			if ci == "" {
+				var a struct {
+					Result struct {
+						CI string `json:"ci"`
+					} `json:"result"`
+				}
+				if json.Unmarshal(resp.Body(), &a) == nil {
+					ci = a.Result.CI
+				}
+			}
+		}
+		out := append([]byte(nil), resp.Body()...)
+		last.Store(&out)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if conns == 1 {
+		visitor(b.Loop)
+	} else {
+		b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+		b.RunParallel(func(pb *testing.PB) { visitor(pb.Next) })
+	}
+	b.StopTimer()
+	if p := last.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// helloServer serves answer, with the tracker's headers, to every request
+// on 127.0.0.1: the floor a handler that stores nothing would reach.
+func helloServer(b *testing.B, answer []byte) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json; charset=utf-8")
+		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		ctx.SetBody(answer)
+	}, NoDefaultServerHeader: true}
+	go s.Serve(ln)
+	b.Cleanup(func() { s.Shutdown() })
+	return "http://" + strings.TrimPrefix(ln.Addr().String(), "http://") + "/t/v1/hit"
+}
