@@ -252,7 +252,9 @@
       })
       .then(
         function (v) {
-          end(v && v.success === true ? v : fail((v && v.error) || "HTTP " + status));
+          // An answer with a result is given as it is: sitePhoneCall's
+          // statuses 1-4 come as {success:false, result:{status, code}}.
+          end(v && (v.success === true || (v.result && status == 200)) ? v : fail((v && v.error) || "HTTP " + status));
         },
         function (e) {
           end(fail(status ? "HTTP " + status : "appliance unreachable: " + ((e && e.message) || e)));

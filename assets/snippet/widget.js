@@ -1,54 +1,619 @@
 /*
- * widget.js — the snippet's lazy chunk: the visitor-facing UI (lead form,
- * chat, callback form) and the calls that only that UI needs. The core
- * (cs.js) loads it with a script tag the first time one of these calls is
- * made, from a content-hashed URL cached for a year.
+ * widget.js — the snippet's lazy chunk: the visitor-facing UI (the lead
+ * form, the callback panel, the popup with a callback's outcome) and the
+ * calls that only that UI needs (callbacks, captchas). The core (cs.js)
+ * loads it with a script tag the first time one of these calls is made,
+ * from a content-hashed URL cached for a year.
  *
  * Contract with the core: this file sets window.__cs_widget to a function
  * that takes the core's helpers ({credentials(), send(path, fields, cb),
  * phoneMask(), base(), warn(msg), answer(cb, value)}) and returns an object
  * with the functions below; the core calls them with the page's arguments.
+ * send(path, ...) posts to t/v1/<path> with the visitor's credentials,
+ * after the page view's hit, and gives cb the answer: {success:true,
+ * result}, an answer with a result as it is (sitePhoneCall's statuses 1-4
+ * come with success:false), or {success:false, error}.
  *
- * The forms, the captcha and callback requests come in later issues; until
- * then each call answers honestly that it is not available yet.
+ * The UI lives in a shadow root of one host element (<cs-widget>), so the
+ * page's CSS cannot reach it, and builds every node with textContent and
+ * attributes, never from HTML strings. Dialogs are modal: focus stays
+ * inside (Tab and Shift+Tab cycle), Esc closes, and focus returns to where
+ * it was. Texts are in Russian or English: the site's setting, else the
+ * browser's language. The site's settings (captcha required, language,
+ * groups) come from GET t/v1/widget (httpd/tracker-protocol.md §8).
  */
-(function (w) {
+(function (w, d) {
   "use strict";
 
+  var RU_MASK = "+7 (___) ___-__-__";
+
+  var TEXT = {
+    ru: {
+      close: "Закрыть",
+      leadTitle: "Оставить заявку",
+      leadIntro: "Оставьте контакты — мы свяжемся с вами.",
+      name: "Имя",
+      phone: "Телефон",
+      email: "Эл. почта",
+      message: "Сообщение",
+      send: "Отправить",
+      sending: "Отправляем…",
+      leadNeed: "Укажите имя, телефон или эл. почту.",
+      leadDone: "Спасибо! Заявка отправлена, мы скоро свяжемся с вами.",
+      formName: "Форма заявки",
+      failed: "Не удалось отправить: ",
+      cbTitle: "Заказать обратный звонок",
+      cbIntro: "Оставьте номер — мы перезвоним.",
+      phoneNeed: "Введите номер телефона полностью.",
+      when: "Когда позвонить",
+      now: "Сейчас",
+      later: "Позже",
+      time: "Дата и время звонка",
+      timeNeed: "Выберите время звонка в будущем.",
+      group: "Отдел",
+      anyGroup: "Любой",
+      captcha: "Цифры с картинки",
+      captchaImg: "Картинка с четырьмя цифрами",
+      captchaNew: "Показать другую картинку",
+      captchaNeed: "Введите четыре цифры с картинки.",
+      call: "Позвоните мне",
+      status: [
+        "Спасибо! Мы перезваниваем вам.",
+        "Цифры с картинки введены неверно. Попробуйте ещё раз.",
+        "Обратный звонок на этом сайте пока не настроен.",
+        "Не удалось передать звонок на телефонию. Попробуйте позже.",
+        "Слишком много звонков за последнее время. Попробуйте через несколько минут.",
+      ],
+      scheduled: "Спасибо! Мы позвоним вам ",
+      locale: "ru-RU",
+    },
+    en: {
+      close: "Close",
+      leadTitle: "Send us a request",
+      leadIntro: "Leave your contacts and we will get back to you.",
+      name: "Name",
+      phone: "Phone",
+      email: "Email",
+      message: "Message",
+      send: "Send",
+      sending: "Sending…",
+      leadNeed: "Give your name, phone or email.",
+      leadDone: "Thank you! Your request was sent; we will be in touch soon.",
+      formName: "Lead form",
+      failed: "Could not send: ",
+      cbTitle: "Request a callback",
+      cbIntro: "Leave your number and we will call you back.",
+      phoneNeed: "Enter the whole phone number.",
+      when: "When to call",
+      now: "Now",
+      later: "Later",
+      time: "Date and time of the call",
+      timeNeed: "Pick a time in the future.",
+      group: "Department",
+      anyGroup: "Any",
+      captcha: "Digits in the picture",
+      captchaImg: "Picture of four digits",
+      captchaNew: "Show another picture",
+      captchaNeed: "Type the four digits in the picture.",
+      call: "Call me",
+      status: [
+        "Thank you! We are calling you back.",
+        "The digits do not match the picture. Please try again.",
+        "Callbacks are not set up on this site yet.",
+        "The call could not be passed to our phones. Please try later.",
+        "Too many calls lately. Please try again in a few minutes.",
+      ],
+      scheduled: "Thank you! We will call you ",
+      locale: "en-GB",
+    },
+  };
+
+  var CSS =
+    ":host{all:initial}" +
+    "*{box-sizing:border-box}" +
+    ".wrap{position:fixed;inset:0;z-index:2147483647;display:flex;align-items:center;justify-content:center;" +
+    "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
+    ".backdrop{position:absolute;inset:0;background:rgba(16,24,40,.55)}" +
+    ".dialog{position:relative;width:min(420px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto;" +
+    "background:#fff;border-radius:12px;padding:24px;box-shadow:0 20px 50px rgba(16,24,40,.3)}" +
+    "h2{font-size:20px;line-height:1.3;margin:0 32px 6px 0;font-weight:650}" +
+    "p{margin:0 0 14px;color:#475467}" +
+    "label,legend{display:block;font-weight:550;margin:12px 0 4px;padding:0}" +
+    "fieldset{border:0;margin:14px 0 0;padding:0;min-width:0}fieldset legend{margin:0 0 4px}" +
+    "input,select,textarea{display:block;width:100%;font:inherit;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
+    "border-radius:8px;background:#fff;margin:0}" +
+    "textarea{min-height:84px;resize:vertical}" +
+    "input:focus,select:focus,textarea:focus,button:focus{outline:2px solid #2f6fed;outline-offset:1px}" +
+    ".radios{display:flex;gap:18px}.radios label{display:flex;align-items:center;gap:6px;font-weight:400;margin:4px 0}" +
+    ".radios input{width:auto}" +
+    ".captcha{display:flex;gap:8px;align-items:center}.captcha img{height:60px;width:180px;border:1px solid #d0d5dd;" +
+    "border-radius:8px;background:#f2f4f7}" +
+    "button{font:inherit;cursor:pointer;border:0;border-radius:8px}" +
+    ".primary{display:block;width:100%;margin-top:18px;padding:11px 14px;background:#2f6fed;color:#fff;font-weight:600}" +
+    ".primary[disabled]{opacity:.6;cursor:default}" +
+    ".ghost{background:#f2f4f7;color:#1d2330;padding:8px 12px}" +
+    ".close{position:absolute;top:12px;right:12px;width:36px;height:36px;background:transparent;color:#475467;" +
+    "font-size:24px;line-height:1}" +
+    ".msg{margin-top:12px;min-height:1em}.msg.err{color:#b42318}.msg.ok{color:#067647}" +
+    ".toast{position:fixed;right:16px;bottom:16px;z-index:2147483647;max-width:min(360px,calc(100vw - 32px));" +
+    "display:flex;gap:10px;align-items:flex-start;background:#1d2330;color:#fff;border-radius:10px;padding:14px 16px;" +
+    "box-shadow:0 12px 30px rgba(16,24,40,.35);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}" +
+    ".toast.err{background:#b42318}.toast .close{position:static;color:#fff;width:28px;height:28px;font-size:20px}";
+
+  // applyMask formats the digits typed into value by mask, where "_" is a
+  // digit slot and every other character is written as it is; literals
+  // after the last typed digit are left off, so erasing works. The mask's
+  // own leading digits (the 7 of "+7 (") are not taken for typed ones, and
+  // a Russian trunk 8 in front of a whole number is dropped for +7.
+  function applyMask(mask, value) {
+    var first = mask.indexOf("_");
+    if (first < 0) return value;
+    var prefix = mask.slice(0, first);
+    var lead = prefix.replace(/\D/g, "");
+    var slots = mask.split("_").length - 1;
+    var typed = value;
+    var hasPrefix = prefix && typed.indexOf(prefix) === 0;
+    if (hasPrefix) typed = typed.slice(prefix.length);
+    var digits = typed.replace(/\D/g, "");
+    if (!hasPrefix && lead && digits.length > slots && digits.indexOf(lead) === 0) digits = digits.slice(lead.length);
+    if (lead == "7" && digits.length > slots && digits.charAt(0) == "8") digits = digits.slice(1);
+    digits = digits.slice(0, slots);
+    var out = "";
+    for (var k = 0, i = 0; k < mask.length && i < digits.length; k++) {
+      out += mask.charAt(k) == "_" ? digits.charAt(i++) : mask.charAt(k);
+    }
+    return out;
+  }
+
+  // maskComplete reports whether every slot of mask is filled in value.
+  function maskComplete(mask, value) {
+    return mask.indexOf("_") < 0 || applyMask(mask, value).length == mask.length;
+  }
+
   w.__cs_widget = function (core) {
-    function unavailable(what) {
-      return { success: false, error: what + " is not available yet on this appliance" };
+    var settings = null; // the site's widget settings, once loaded
+    var waiting = null; // functions waiting for them
+    var root = null; // the shadow root
+    var open = null; // the open dialog: {node, back: element focused before}
+    var toastTimer = 0;
+
+    // withSettings runs fn once the site's settings are known; when they
+    // cannot be had, the defaults do (no captcha: the server says status 1
+    // if one is needed).
+    function withSettings(fn) {
+      if (settings) return fn();
+      if (waiting) return waiting.push(fn);
+      waiting = [fn];
+      var done = function (s) {
+        settings = s || { captcha: false, lang: "", groups: [], callback: true };
+        var list = waiting;
+        waiting = null;
+        list.forEach(function (f) {
+          try {
+            f();
+          } catch (e) {
+            core.warn("internal error: " + e);
+          }
+        });
+      };
+      var timer = setTimeout(function () {
+        done(null);
+      }, 8000);
+      try {
+        fetch(core.base() + "t/v1/widget?k=" + encodeURIComponent(core.credentials().site_key || ""), { credentials: "omit" })
+          .then(function (r) {
+            return r.json();
+          })
+          .then(
+            function (v) {
+              clearTimeout(timer);
+              if (!waiting) return;
+              done(v && v.success ? v.result : null);
+            },
+            function () {
+              clearTimeout(timer);
+              if (waiting) done(null);
+            }
+          );
+      } catch (e) {
+        clearTimeout(timer);
+        done(null);
+      }
+    }
+
+    function lang() {
+      var l = settings && settings.lang;
+      if (l == "ru" || l == "en") return l;
+      var nav = String(navigator.language || (navigator.languages || [])[0] || "").toLowerCase();
+      return nav.indexOf("ru") === 0 ? "ru" : "en";
+    }
+
+    function t(key) {
+      return TEXT[lang()][key];
+    }
+
+    function mask() {
+      var m = core.phoneMask();
+      return m ? m : lang() == "ru" ? RU_MASK : "";
+    }
+
+    // el makes an element: attrs become attributes (on* never), kids are
+    // nodes or strings (as text).
+    function el(tag, attrs, kids) {
+      var n = d.createElement(tag);
+      for (var a in attrs || {}) {
+        if (attrs[a] === false || attrs[a] == null) continue;
+        n.setAttribute(a, attrs[a] === true ? "" : String(attrs[a]));
+      }
+      (kids || []).forEach(function (k) {
+        if (k != null) n.appendChild(typeof k == "string" ? d.createTextNode(k) : k);
+      });
+      return n;
+    }
+
+    // shadow returns the shadow root, making the host on first use.
+    function shadow() {
+      if (root && root.host.isConnected) return root;
+      var host = d.createElement("cs-widget");
+      host.setAttribute("data-cs-widget", "");
+      host.style.setProperty("display", "block", "important");
+      host.style.setProperty("position", "static", "important");
+      (d.body || d.documentElement).appendChild(host);
+      root = host.attachShadow({ mode: "open" });
+      root.appendChild(el("style", {}, [CSS]));
+      return root;
+    }
+
+    function focusables(node) {
+      return Array.prototype.filter.call(
+        node.querySelectorAll("button, input, select, textarea, [href], [tabindex]"),
+        function (n) {
+          return !n.disabled && n.tabIndex >= 0 && n.getClientRects().length > 0;
+        }
+      );
+    }
+
+    // dialog opens a modal dialog titled title with body nodes; the first
+    // field takes the focus.
+    function dialog(kind, title, body) {
+      close();
+      var r = shadow();
+      var closeBtn = el("button", { type: "button", class: "close", "aria-label": t("close") }, ["×"]);
+      var box = el("div", { class: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "cs-title", "data-kind": kind }, [
+        closeBtn,
+        el("h2", { id: "cs-title" }, [title]),
+      ].concat(body));
+      var backdrop = el("div", { class: "backdrop" });
+      var wrap = el("div", { class: "wrap", lang: lang() }, [backdrop, box]);
+      open = { node: wrap, back: d.activeElement };
+      closeBtn.addEventListener("click", close);
+      backdrop.addEventListener("click", close);
+      wrap.addEventListener("keydown", function (e) {
+        if (e.key == "Escape" || e.key == "Esc") {
+          e.preventDefault();
+          close();
+          return;
+        }
+        if (e.key != "Tab") return;
+        var f = focusables(box);
+        if (!f.length) return;
+        var at = f.indexOf(r.activeElement);
+        if (e.shiftKey && at <= 0) {
+          e.preventDefault();
+          f[f.length - 1].focus();
+        } else if (!e.shiftKey && at == f.length - 1) {
+          e.preventDefault();
+          f[0].focus();
+        }
+      });
+      r.appendChild(wrap);
+      var first = box.querySelector("input, select, textarea") || closeBtn;
+      first.focus();
+      return box;
+    }
+
+    function close() {
+      if (!open) return;
+      var o = open;
+      open = null;
+      if (o.node.parentNode) o.node.parentNode.removeChild(o.node);
+      try {
+        if (o.back && o.back.focus) o.back.focus();
+      } catch (e) {}
+    }
+
+    // field is a labelled input; id names it inside the shadow root.
+    function field(id, label, input) {
+      input.id = id;
+      return [el("label", { for: id }, [label]), input];
+    }
+
+    function say(msg, text, ok) {
+      msg.textContent = text;
+      msg.className = "msg " + (ok ? "ok" : "err");
+      msg.setAttribute("role", ok ? "status" : "alert");
+    }
+
+    // busy disables a form's submit button while a request is out.
+    function busy(btn, on, label) {
+      btn.disabled = on;
+      btn.textContent = on ? t("sending") : label;
+    }
+
+    // --- the lead form ------------------------------------------------------
+
+    function leadForm() {
+      var name = el("input", { type: "text", autocomplete: "name", maxlength: 256 });
+      var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 64 });
+      var email = el("input", { type: "email", autocomplete: "email", maxlength: 254 });
+      var message = el("textarea", { maxlength: 4096, rows: 4 });
+      var msg = el("div", { class: "msg", "aria-live": "polite" });
+      var submit = el("button", { type: "submit", class: "primary" }, [t("send")]);
+      var form = el(
+        "form",
+        { novalidate: true },
+        [].concat(
+          field("cs-name", t("name"), name),
+          field("cs-phone", t("phone"), phone),
+          field("cs-email", t("email"), email),
+          field("cs-message", t("message"), message),
+          [submit, msg]
+        )
+      );
+      var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (!name.value.trim() && !phone.value.trim() && !email.value.trim()) {
+          say(msg, t("leadNeed"), false);
+          name.focus();
+          return;
+        }
+        busy(submit, true, t("send"));
+        core.send(
+          "lead",
+          {
+            name: name.value,
+            phone: phone.value,
+            email: email.value,
+            message: message.value,
+            form_name: t("formName"),
+            u: location.href,
+          },
+          function (v) {
+            if (!box.isConnected) return;
+            busy(submit, false, t("send"));
+            if (v.success) {
+              form.parentNode.replaceChild(done(t("leadDone")), form);
+            } else {
+              say(msg, t("failed") + v.error, false);
+            }
+          }
+        );
+      });
+    }
+
+    // done is the message that replaces a sent form, with a button to close.
+    function done(text) {
+      var btn = el("button", { type: "button", class: "primary" }, [t("close")]);
+      btn.addEventListener("click", close);
+      var n = el("div", {}, [el("p", { class: "msg ok", role: "status" }, [text]), btn]);
+      setTimeout(function () {
+        btn.focus();
+      }, 0);
+      return n;
+    }
+
+    // --- callbacks ------------------------------------------------------------
+
+    // outcome is the visitor's text for sitePhoneCall's answer v.
+    function outcome(v, at) {
+      var r = v && v.result;
+      if (r && r.status === 0 && r.code == "scheduled" && at) {
+        return t("scheduled") + new Date(at).toLocaleString(t("locale"), { dateStyle: "medium", timeStyle: "short" }) + ".";
+      }
+      if (r && typeof r.status == "number" && t("status")[r.status]) return t("status")[r.status];
+      return t("failed") + ((v && v.error) || "?");
+    }
+
+    // call sends a callback request; done gets the answer.
+    function call(params, done) {
+      params = params || {};
+      var text = function (v) {
+        return v == null ? undefined : String(v);
+      };
+      core.send(
+        "callback",
+        {
+          phone: text(params.phone),
+          captcha_key: text(params.captcha_key),
+          captcha_value: text(params.captcha_value),
+          delayed_call_time: params.delayed_call_time == null || params.delayed_call_time === "" ? undefined : params.delayed_call_time,
+          group_id: params.group_id == null || params.group_id === "" ? undefined : params.group_id,
+          u: location.href,
+        },
+        done
+      );
+    }
+
+    // toast is the built-in popup notification.
+    function toast(text, ok) {
+      var r = shadow();
+      var old = r.querySelector(".toast");
+      if (old) old.parentNode.removeChild(old);
+      clearTimeout(toastTimer);
+      var x = el("button", { type: "button", class: "close", "aria-label": t("close") }, ["×"]);
+      var n = el("div", { class: "toast" + (ok ? "" : " err"), role: ok ? "status" : "alert", lang: lang() }, [el("div", {}, [text]), x]);
+      var remove = function () {
+        if (n.parentNode) n.parentNode.removeChild(n);
+      };
+      x.addEventListener("click", remove);
+      r.appendChild(n);
+      toastTimer = setTimeout(remove, 12000);
+    }
+
+    function captchaOf(cb) {
+      core.send("captcha", {}, function (v) {
+        cb(v && v.success ? v.result : v);
+      });
+    }
+
+    // localInput is a datetime-local value for time ms.
+    function localInput(ms) {
+      var t0 = new Date(ms);
+      var p = function (n) {
+        return (n < 10 ? "0" : "") + n;
+      };
+      return t0.getFullYear() + "-" + p(t0.getMonth() + 1) + "-" + p(t0.getDate()) + "T" + p(t0.getHours()) + ":" + p(t0.getMinutes());
+    }
+
+    function phonePanel() {
+      var m = mask();
+      var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 64, placeholder: m || null, "aria-required": "true" });
+      phone.addEventListener("input", function () {
+        if (m) phone.value = applyMask(m, phone.value);
+      });
+      var nowR = el("input", { type: "radio", name: "cs-when", value: "now", id: "cs-when-now", checked: true });
+      var laterR = el("input", { type: "radio", name: "cs-when", value: "later", id: "cs-when-later" });
+      var hour = 3600000;
+      var when = el("input", { type: "datetime-local", min: localInput(Date.now()), value: localInput(Math.ceil(Date.now() / hour) * hour + hour) });
+      var whenBox = el("div", { hidden: true }, field("cs-time", t("time"), when));
+      var toggle = function () {
+        whenBox.hidden = !laterR.checked;
+      };
+      nowR.addEventListener("change", toggle);
+      laterR.addEventListener("change", toggle);
+      var parts = [].concat(field("cs-phone", t("phone"), phone), [
+        el("fieldset", {}, [
+          el("legend", {}, [t("when")]),
+          el("div", { class: "radios" }, [el("label", { for: "cs-when-now" }, [nowR, t("now")]), el("label", { for: "cs-when-later" }, [laterR, t("later")])]),
+        ]),
+        whenBox,
+      ]);
+      var group = null;
+      if (settings.groups && settings.groups.length) {
+        group = el("select", {}, [el("option", { value: "" }, [t("anyGroup")])].concat(
+          settings.groups.map(function (g) {
+            return el("option", { value: g.id }, [String(g.name)]);
+          })
+        ));
+        parts = parts.concat(field("cs-group", t("group"), group));
+      }
+      var captchaKey = "";
+      var img = null;
+      var answer = null;
+      var refresh = function () {
+        captchaKey = "";
+        img.removeAttribute("src");
+        captchaOf(function (c) {
+          if (c && c.key) {
+            captchaKey = c.key;
+            img.src = c.url;
+          } else {
+            core.warn("captcha: " + ((c && c.error) || "no answer"));
+          }
+        });
+      };
+      if (settings.captcha) {
+        img = el("img", { alt: t("captchaImg"), width: 180, height: 60 });
+        var again = el("button", { type: "button", class: "ghost", "aria-label": t("captchaNew"), title: t("captchaNew") }, ["↻"]);
+        again.addEventListener("click", function () {
+          refresh();
+          answer.value = "";
+          answer.focus();
+        });
+        answer = el("input", { type: "text", inputmode: "numeric", autocomplete: "off", maxlength: 8, "aria-required": "true" });
+        parts = parts.concat([el("div", { class: "captcha" }, [img, again])], field("cs-captcha", t("captcha"), answer));
+        refresh();
+      }
+      var msg = el("div", { class: "msg", "aria-live": "polite" });
+      var submit = el("button", { type: "submit", class: "primary" }, [t("call")]);
+      var form = el("form", { novalidate: true }, parts.concat([submit, msg]));
+      var box = dialog("callback", t("cbTitle"), [el("p", {}, [t("cbIntro")]), form]);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (!phone.value.trim() || (m && !maskComplete(m, phone.value))) {
+          say(msg, t("phoneNeed"), false);
+          phone.focus();
+          return;
+        }
+        var at;
+        if (laterR.checked) {
+          at = new Date(when.value).getTime();
+          if (!(at > Date.now())) {
+            say(msg, t("timeNeed"), false);
+            when.focus();
+            return;
+          }
+        }
+        if (answer && !/^\s*\d{4}\s*$/.test(answer.value)) {
+          say(msg, t("captchaNeed"), false);
+          answer.focus();
+          return;
+        }
+        busy(submit, true, t("call"));
+        call(
+          {
+            phone: phone.value,
+            delayed_call_time: at,
+            group_id: group ? group.value : undefined,
+            captcha_key: answer ? captchaKey : undefined,
+            captcha_value: answer ? answer.value : undefined,
+          },
+          function (v) {
+            if (!box.isConnected) return;
+            busy(submit, false, t("call"));
+            var r = v && v.result;
+            if (v.success) {
+              form.parentNode.replaceChild(done(outcome(v, at)), form);
+              return;
+            }
+            say(msg, outcome(v, at), false);
+            if (answer && r) {
+              // a captcha is single use: every answer spends it
+              refresh();
+              answer.value = "";
+              if (r.status == 1) answer.focus();
+            }
+          }
+        );
+      });
     }
 
     return {
       // Comagic.openSiteRequestPanel(): the built-in lead form.
       openSiteRequestPanel: function () {
-        core.warn(unavailable("the lead form").error);
+        withSettings(leadForm);
       },
 
       // Comagic.openChatWindow(): chat when an operator is online, else the
-      // lead form.
+      // lead form (as the reference says). Chat comes in a later issue, so
+      // no operator is online yet.
       openChatWindow: function () {
-        core.warn(unavailable("the chat").error);
+        withSettings(leadForm);
       },
 
-      // ComagicWidget.openSitePhonePanel(): the built-in callback form.
+      // ComagicWidget.openSitePhonePanel(): the built-in callback panel.
       openSitePhonePanel: function () {
-        core.warn(unavailable("the callback form").error);
+        withSettings(phonePanel);
       },
 
       // ComagicWidget.sitePhoneCall(params, cb): cb({success, result:{status,
       // code}}); with no cb the built-in popup tells the visitor.
       sitePhoneCall: function (params, cb) {
-        var v = unavailable("the callback request");
-        if (typeof cb == "function") core.answer(cb, v);
-        else core.warn(v.error);
+        if (typeof cb == "function") return call(params, cb);
+        withSettings(function () {
+          call(params, function (v) {
+            toast(outcome(v, params && params.delayed_call_time), !!v.success);
+          });
+        });
       },
 
       // Comagic.Captcha.get_captcha(cb): cb({key, url}).
       getCaptcha: function (cb) {
-        core.answer(cb, unavailable("the captcha"));
+        captchaOf(function (v) {
+          core.answer(cb, v);
+        });
       },
     };
   };
-})(window);
+})(window, document);
