@@ -142,7 +142,7 @@ func (s *Server) trackerSite(key string) (*store.Site, error) {
 	}
 	site, err := s.sites.ByKey(key)
 	if err != nil {
-		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q", key)
+		return nil, errorf(fasthttp.StatusNotFound, "no site has this key")
 	}
 	return site, nil
 }

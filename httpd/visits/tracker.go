@@ -319,8 +319,11 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 			return 0, err
 		}
 	}
-	if in.Hit == 0 || in.Hit > maxID {
+	if in.Hit == 0 {
 		return 0, invalid("hi (the hit id) is required")
+	}
+	if in.Hit > maxID {
+		return 0, invalid("hi is no hit id: ids are below 2^53")
 	}
 	now := t.now().UnixMilli()
 	var id uint64
