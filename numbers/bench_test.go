@@ -110,6 +110,8 @@ func benchAcquire(b *testing.B, newPool func() acquirer, g int, newEvery int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
+	defer func() { b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op") }()
 	var wg sync.WaitGroup
 	for w := range g {
 		calls := b.N / g
@@ -161,6 +163,18 @@ func BenchmarkRenew(b *testing.B) {
 		for _, g := range []int{1, 8, 64} {
 			b.Run(fmt.Sprintf("%s/g=%d", impl.name, g), func(b *testing.B) {
 				benchAcquire(b, impl.new, g, 0)
+			})
+		}
+	}
+}
+
+// BenchmarkClaimHeavy is a load where one call in four is a new visitor:
+// the claim path (scan for a free number, index the visitor) dominates.
+func BenchmarkClaimHeavy(b *testing.B) {
+	for _, impl := range benchImpls {
+		for _, g := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/g=%d", impl.name, g), func(b *testing.B) {
+				benchAcquire(b, impl.new, g, 4)
 			})
 		}
 	}

@@ -3,6 +3,7 @@ package numbers
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"sync/atomic"
 	"time"
@@ -73,7 +74,11 @@ func nanos(t time.Time) int64 { return max(t.UnixNano(), 0) }
 
 type slot struct {
 	cur atomic.Pointer[holding] // nil until first claimed
-	_   [56]byte
+	// hint is a lower bound of when the current lease ends, kept on the
+	// slot's own cache line so that a claimer scanning for a free number
+	// passes a live one without loading its holding (see Pool).
+	hint atomic.Int64
+	_    [48]byte
 }
 
 // Pool leases a fixed set of numbers to visitors. All methods are safe for
@@ -99,6 +104,15 @@ type slot struct {
 //     disagree: a claimer whose now is behind the end of a lease that a
 //     claimer with a later clock has just retired finds the slot busy, as it
 //     was at that now.
+//
+// A claimer scanning for a free number first reads the slot's hint, a
+// lower bound of the current lease's end: when it is after the claimer's
+// now, the lease is live and the holding need not be loaded. It stays a
+// lower bound because it is only ever set to an until some holding of the
+// slot had (by the claim that installed it, or a renew that moved it), and
+// every later holding of the slot ends after every earlier one (rule 2): a
+// late store from an earlier holding only lowers it. Restore, which is not
+// bound by rule 2, sets it to zero.
 //
 // The pointer swap needs no further care: a holding is immutable apart from
 // until, the pointer is only replaced when it is nil or retired, and a holding
@@ -128,6 +142,11 @@ type Pool struct {
 
 	claims atomic.Uint64
 	misses atomic.Uint64
+	// full is an instant before which every slot is known to hold a live
+	// lease: the earliest end the last scan that found none free saw. A
+	// claimer before it misses without scanning, so a pool that has run
+	// dry costs each newcomer O(1), not a pass over every slot.
+	full atomic.Int64
 }
 
 // NewPool returns a pool of the given numbers, all free. Duplicate numbers are
@@ -261,6 +280,7 @@ func (p *Pool) renew(i int, visitor uint64, t int64) (*holding, int64) {
 			return c, u
 		}
 		if c.until.CompareAndSwap(u, next) {
+			p.slots[i].hint.Store(next)
 			return c, next
 		}
 	}
@@ -271,11 +291,17 @@ func (p *Pool) renew(i int, visitor uint64, t int64) (*holding, int64) {
 // concurrent claimers spread over the pool.
 func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
 	n := len(p.slots)
-	if n > 0 {
-		c := &holding{visitor: visitor, since: t}
-		c.until.Store(t + p.reserve)
-		if prev >= 0 && p.take(prev, c, t) {
-			return p.claimed(prev, c), nil
+	if n > 0 && t >= p.full.Load() {
+		var c *holding // made when a free slot is found: a miss allocates nothing
+		// The earliest end among the live leases seen: no slot can be
+		// free before it (ends only move later).
+		soonest := int64(math.MaxInt64)
+		if prev >= 0 {
+			ok, e := p.take(prev, &c, visitor, t)
+			if ok {
+				return p.claimed(prev, c), nil
+			}
+			soonest = min(soonest, e)
 		}
 		start := int(h % uint64(n))
 		for k := range n {
@@ -283,9 +309,16 @@ func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
 			if i >= n {
 				i -= n
 			}
-			if i != prev && p.take(i, c, t) {
+			if i == prev {
+				continue
+			}
+			ok, e := p.take(i, &c, visitor, t)
+			if ok {
 				return p.claimed(i, c), nil
 			}
+			soonest = min(soonest, e)
+		}
+		for f := p.full.Load(); soonest > f && !p.full.CompareAndSwap(f, soonest); f = p.full.Load() {
 		}
 	}
 	p.misses.Add(1)
@@ -299,23 +332,33 @@ func (p *Pool) claimed(i int, c *holding) Lease {
 	return p.lease(i, c, c.since+p.reserve, true)
 }
 
-// take installs c in slot i unless the slot's lease is live at t. It retires
-// an expired holding before replacing it; see the invariant on Pool.
-func (p *Pool) take(i int, c *holding, t int64) bool {
+// take installs a new holding of visitor from t in slot i unless the
+// slot's lease is live at t, making *c when it is nil. It retires an expired
+// holding before replacing it; see the invariant on Pool. When the slot is
+// busy it returns a time at or before the end of its lease.
+func (p *Pool) take(i int, c **holding, visitor uint64, t int64) (bool, int64) {
 	s := p.slots[i]
+	if h := s.hint.Load(); h > t {
+		return false, h // live at t: no need to look at the holding
+	}
 	for {
 		old := s.cur.Load()
 		if old != nil {
 			u := old.until.Load()
-			if end(u) > t {
-				return false // live at t, or retired by a claimer ahead of t
+			if e := end(u); e > t {
+				return false, e // live at t, or retired by a claimer ahead of t
 			}
 			if u >= 0 && !old.until.CompareAndSwap(u, ^u) {
 				continue // renewed or retired meanwhile: look again
 			}
 		}
-		if s.cur.CompareAndSwap(old, c) {
-			return true
+		if *c == nil {
+			*c = &holding{visitor: visitor, since: t}
+			(*c).until.Store(t + p.reserve)
+		}
+		if s.cur.CompareAndSwap(old, *c) {
+			s.hint.Store(t + p.reserve)
+			return true, 0
 		}
 	}
 }
@@ -347,6 +390,10 @@ func (p *Pool) Restore(number string, visitor uint64, since, until time.Time) er
 			}
 		}
 		if s.cur.CompareAndSwap(old, c) {
+			// A restored lease is not bound by rule 2: forget what the
+			// hints and the last full scan said.
+			s.hint.Store(0)
+			p.full.Store(0)
 			p.remember(visitor, i)
 			return nil
 		}
