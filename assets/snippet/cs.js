@@ -43,7 +43,7 @@
 
   var account = ""; // site key, from setCsAccount
   var host = scriptBase(); // "//host/" from setCsHost, else where this file came from
-  var dynamical = false; // setDynamicalReplacement; used by number replacement (later issue)
+  var dynamical = false; // setDynamicalReplacement: replace numbers in nodes added later
   var phoneMask = ""; // setUIPhoneMaskFormat; used by the callback form in the widget chunk
 
   // --- visitor state --------------------------------------------------------
@@ -407,15 +407,338 @@
   }
   d.addEventListener("DOMContentLoaded", safe(start));
 
-  // replacePhones is the hook where number replacement (the snippet side
-  // of tracker-protocol.md §7, the next issue) applies a hit answer's
-  // "phones": null, or {v, numbers, selectors, ttl, renew}. It will build
-  // the getPhones() list, ask window.__cs_onReplacePhones(list) and swap
-  // nothing on false, cache the answer for anti-flicker, watch DOM
-  // insertions when setDynamicalReplacement is on, and keep the
-  // /t/v1/lease heartbeat. Until then nothing on the page changes, and the
-  // getters answer what a visitor with no replaced numbers has.
-  function replacePhones(phones) {}
+  // --- number replacement (tracker-protocol.md §7) ---------------------------
+  //
+  // A "phones" answer (of a hit, of a lease heartbeat, or cached from the
+  // last page view) names the site's own numbers and what replaces each.
+  // Targets are elements with id, class or name comagic_phone, elements of
+  // the site's extra selectors, text nodes and tel: links. A written number
+  // keeps its format: the replacement's digits take the places of the
+  // original's. Everything replaced is recorded with a way back, so that a
+  // later answer (a new lease, a hook that now says no) starts from the
+  // page as it was. The reference's img field is always null: the protocol
+  // offers no image replacement.
+
+  var PH = "_cs_ph"; // localStorage: {phones, exp, ci}, the last answer for the next page view
+  var TARGETS = ["#comagic_phone", ".comagic_phone", "[name=comagic_phone]"];
+  var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
+  var ph = null; // the answer applied now, or null
+  var phKey; // its numbers and selectors as JSON, to tell a new answer from the same
+  var phRe = null; // matches any written form of ph's site numbers
+  var sels = TARGETS; // target selectors: TARGETS and ph's valid selectors
+  var allowed = false; // __cs_onReplacePhones agreed to ph
+  var list = []; // what was replaced: getPhones' entries, with t: "static"|"dynamic"
+  var undo = []; // functions that put back what was replaced, in order done
+  var filled = []; // target elements given a number's text
+  var watcher = null; // MutationObserver of added nodes
+  var beat = 0; // timer of the next lease heartbeat
+  var lastBeat = 0; // Date.now() of the last answer that renewed the leases
+
+  function digits(s) {
+    return String(s).replace(/\D/g, "");
+  }
+
+  // numberOf is the entry of ph whose site number is written with digits dg
+  // (cc+nsn, trunk+nsn or nsn).
+  function numberOf(dg) {
+    return ph.numbers.filter(function (n) {
+      var s = n.site;
+      return dg == s.cc + s.nsn || dg == s.trunk + s.nsn || dg == s.nsn;
+    })[0];
+  }
+
+  // format writes n's replacement as w, a written form of n's site number,
+  // is written: "8 (487) 275-14-04" -> "8 (495) 000-00-01". A replacement
+  // with another length in that form, or of another country, is n.text.
+  function format(w, n) {
+    var s = n.site;
+    var dg = digits(w);
+    var r = dg == s.cc + s.nsn ? n.cc + n.nsn : dg == s.nsn ? n.nsn : n.trunk ? n.trunk + n.nsn : "";
+    var i = 0;
+    if (r.length != dg.length || n.cc != s.cc) return n.text;
+    return w.replace(/\d/g, function () {
+      return r[i++];
+    });
+  }
+
+  // each returns str with every site number written in it replaced by
+  // fn(written); a run of digits that only contains one is not one.
+  function each(str, fn) {
+    return str.replace(phRe, function (w, i) {
+      return /\d/.test(str.charAt(i - 1) + str.charAt(i + w.length)) ? w : fn(w);
+    });
+  }
+
+  // add records one replaced target for the getters; the first of an id
+  // stays.
+  function add(id, n, text) {
+    for (var i = 0; i < list.length; i++) if (list[i].id == id) return;
+    list.push({ id: id, img: null, text: text, raw: n.raw, t: n.type });
+  }
+
+  // entry is a list entry as the getters give it: a copy, without t.
+  function entry(e) {
+    return { id: e.id, img: e.img, text: e.text, raw: e.raw };
+  }
+
+  // targetId is the reference's id of a target element: "#comagic_phone",
+  // ".comagic_phone", "[name=comagic_phone]" or the site's selector.
+  function targetId(el) {
+    return sels.filter(function (s) {
+      return el.matches(s);
+    })[0];
+  }
+
+  // scan plans the replacements in root (an element or a text node): it
+  // records them in list and pushes on ops the functions that make them.
+  // While the page is still loading, an element may not have its text yet,
+  // so targets are only filled once it has loaded.
+  function scan(root, ops) {
+    if (root.nodeType == 3) return swapText(root, ops);
+    if (root.nodeType != 1) return;
+    var all = function (sel) {
+      var a = [].slice.call(root.querySelectorAll(sel));
+      if (root.matches(sel)) a.unshift(root);
+      return a;
+    };
+    // A target whose text holds no site number shows the first one's
+    // replacement in place of its content.
+    if (d.readyState != "loading") {
+      all(sels.join()).forEach(function (el) {
+        var has = 0;
+        each(el.textContent, function (w) {
+          return (has = w);
+        });
+        if (has || filled.indexOf(el) >= 0) return;
+        var n = ph.numbers[0];
+        filled.push(el);
+        add(targetId(el), n, n.text);
+        ops.push(function () {
+          var old = [].slice.call(el.childNodes);
+          var t = d.createTextNode(n.text);
+          el.replaceChildren(t);
+          undo.push(function () {
+            if (t.parentNode == el) el.replaceChildren.apply(el, old);
+          });
+        });
+      });
+    }
+    var tw = d.createTreeWalker(root, 4); // NodeFilter.SHOW_TEXT
+    for (var node; (node = tw.nextNode()); ) swapText(node, ops);
+    all('a[href^="tel:"]').forEach(function (a) {
+      var h = a.getAttribute("href");
+      var m = "";
+      try {
+        each(decodeURIComponent(h.slice(4)), function (w) {
+          return (m = m || w);
+        });
+      } catch (e) {} // a malformed %-escape: not a number of ours
+      if (!m) return;
+      var n = numberOf(digits(m));
+      var nh = "tel:+" + n.raw;
+      add("number=" + digits(m), n, n.text);
+      ops.push(function () {
+        a.setAttribute("href", nh);
+        undo.push(function () {
+          if (a.getAttribute("href") == nh) a.setAttribute("href", h);
+        });
+      });
+    });
+  }
+
+  // swapText plans the replacement of the site numbers written in a text
+  // node: a target's when it is inside one, else "number=" + its digits.
+  function swapText(node, ops) {
+    var p = node.parentNode;
+    var v = node.data;
+    if (!p || p.nodeType != 1 || SKIP.test(p.nodeName) || !/\d/.test(v)) return;
+    var t = p.closest(sels.join());
+    var nv = each(v, function (w) {
+      var n = numberOf(digits(w));
+      var s = format(w, n);
+      add(t ? targetId(t) : "number=" + digits(w), n, s);
+      return s;
+    });
+    if (nv == v) return;
+    ops.push(function () {
+      node.data = nv;
+      undo.push(function () {
+        if (node.data == nv) node.data = v;
+      });
+    });
+  }
+
+  function runAll(ops) {
+    ops.forEach(function (op) {
+      op();
+    });
+    if (watcher) watcher.takeRecords(); // our own changes: nothing new to scan
+  }
+
+  // show makes p (a "phones" answer, or null) what the page shows: it puts
+  // back what an earlier answer replaced, asks __cs_onReplacePhones with
+  // the list of what p would replace, and replaces it unless told not to.
+  // It runs in one task, so the page is never painted in between.
+  function show(p) {
+    while (undo.length) undo.pop()();
+    list = [];
+    filled = [];
+    allowed = false;
+    ph = null;
+    var forms = [];
+    var nums = p && p.v == 1 && Array.isArray(p.numbers) ? p.numbers : [];
+    nums = nums.filter(function (n) {
+      var s = n && n.site;
+      if (!s || !/^\d+$/.test(s.nsn) || !/^\d+$/.test(n.raw)) return false;
+      [s.cc + s.nsn, s.trunk + s.nsn, s.nsn].forEach(function (f) {
+        f = digits(f); // a cache the page changed gets no say in the pattern
+        if (forms.indexOf(f) < 0) forms.push(f);
+      });
+      return true;
+    });
+    if (!nums.length) return;
+    ph = { numbers: nums, renew: +p.renew || 0 };
+    // Longer forms first: at one place, cc+nsn wins over a bare nsn.
+    forms.sort(function (a, b) {
+      return b.length - a.length;
+    });
+    phRe = new RegExp(
+      "\\+?\\(?(?:" +
+        forms
+          .map(function (f) {
+            return f.split("").join("[\\s().-]*");
+          })
+          .join("|") +
+        ")",
+      "g"
+    );
+    sels = TARGETS.concat(
+      (Array.isArray(p.selectors) ? p.selectors : []).filter(function (s) {
+        try {
+          return d.createDocumentFragment().querySelector(s), true;
+        } catch (e) {
+          return false; // a selector the browser rejects is skipped
+        }
+      })
+    );
+    var ops = [];
+    scan(d.documentElement, ops);
+    var hook = w.__cs_onReplacePhones;
+    allowed = true;
+    try {
+      if (typeof hook == "function") allowed = !!hook(list.map(entry));
+    } catch (e) {
+      warn("__cs_onReplacePhones threw, numbers replaced as by default: " + e);
+    }
+    if (allowed) runAll(ops);
+    else list = [];
+  }
+
+  // watch starts replacing in nodes added to the page: while it loads with
+  // a cached answer applied, and for good with setDynamicalReplacement.
+  // Only added nodes are scanned, and the records of its own changes are
+  // dropped, so a page that adds nothing costs nothing.
+  function watch() {
+    if (watcher || !w.MutationObserver) return;
+    watcher = new MutationObserver(
+      safe(function (records) {
+        if (!ph || !allowed) return;
+        var ops = [];
+        records.forEach(function (r) {
+          [].forEach.call(r.addedNodes, function (n) {
+            scan(n, ops);
+          });
+        });
+        runAll(ops);
+      })
+    );
+    watcher.observe(d.documentElement, { childList: true, subtree: true });
+  }
+
+  function unwatch() {
+    if (watcher) watcher.disconnect();
+    watcher = null;
+  }
+
+  // scanAll replaces what is not replaced yet: nodes the page added since.
+  function scanAll() {
+    if (!ph || !allowed) return;
+    var ops = [];
+    scan(d.documentElement, ops);
+    runAll(ops);
+  }
+
+  // pageLoaded finishes a cached answer applied while the page loaded:
+  // targets are filled now that they have their text.
+  function pageLoaded() {
+    if (!dynamical) unwatch();
+    scanAll();
+  }
+
+  // apply shows p, unless the page shows it already; then, when rescan is
+  // set, only what was not replaced yet is. The hook is asked once per
+  // answer that changes something, not again for the same numbers.
+  function apply(p, rescan) {
+    var key = JSON.stringify(p ? [p.numbers, p.selectors] : null);
+    if (key != phKey) {
+      phKey = key;
+      show(p);
+    } else if (rescan) scanAll();
+  }
+
+  // cached is the answer the last page view of this ci stored, when it may
+  // be shown before this page view's answer: not past its expiry, and not
+  // on a URL of a new campaign, which may get another number.
+  function cached() {
+    var c = parse(storage(PH));
+    if (c && c.ci == ci && c.exp > Date.now() && !/[?&](utm_|[gy]clid=|fbclid=)/.test(location.search)) return c.phones;
+    storage(PH, null);
+  }
+
+  // replacePhones applies the "phones" of a page view's answer, which
+  // renewed the visitor's leases, and keeps it for the next page view.
+  function replacePhones(p) {
+    lastBeat = Date.now();
+    apply(p, true);
+    remember(p);
+  }
+
+  function remember(p) {
+    if (ph) storage(PH, JSON.stringify({ phones: p, exp: Date.now() + p.ttl * 1000, ci: ci }));
+    else storage(PH, null);
+    schedule();
+  }
+
+  // schedule sets the next heartbeat, "renew" seconds after the last
+  // renewal, while the page is visible and shows a leased number; hidden,
+  // it sends none, so a closed or background tab lets the number go.
+  function schedule() {
+    clearTimeout(beat);
+    if (cred && ph && ph.renew && allowed && d.visibilityState != "hidden") {
+      beat = setTimeout(heartbeat, lastBeat + ph.renew * 1000 - Date.now());
+    }
+  }
+  d.addEventListener("visibilitychange", safe(schedule));
+
+  // heartbeat renews the visitor's leases. Its answer changes the page
+  // only when it names other numbers (a lease that lapsed was claimed
+  // anew). A failed one is tried again "renew" seconds later: the lease
+  // lives several of those.
+  function heartbeat() {
+    enqueue({
+      p: "lease",
+      b: {},
+      c: true,
+      r: true,
+      done: function (v) {
+        lastBeat = Date.now();
+        if (!v.success) return schedule();
+        var p = v.result && v.result.phones;
+        apply(p, false);
+        remember(p);
+      },
+    });
+  }
 
   // --- the widget chunk, loaded on first use --------------------------------
 
@@ -614,23 +937,41 @@
       get_captcha: widgetCall("getCaptcha", 0),
     },
 
-    // Number replacement comes in a later issue; these answer what a
-    // visitor with no tracking numbers has (shapes as the reference).
-    getPhones: safe(function () {
-      return [];
-    }, function () {
-      return [];
-    }),
+    // The numbers replaced on the page, in the reference's shapes; none
+    // ([], null, {}) before an answer or when __cs_onReplacePhones said no.
+    getPhones: safe(
+      function () {
+        return list.map(entry);
+      },
+      function () {
+        return [];
+      }
+    ),
 
     getDTPhones: safe(function () {
-      return null;
+      var a = list
+        .filter(function (e) {
+          return e.t == "dynamic";
+        })
+        .map(entry);
+      return a.length ? a : null;
     }, null),
 
-    getReplacedPhones: safe(function (type) {
-      return {};
-    }, function () {
-      return {};
-    }),
+    // getReplacedPhones() is {id: raw}; ("static") and ("dynamic") are
+    // {raw: [ids]} of that type only.
+    getReplacedPhones: safe(
+      function (type) {
+        var o = {};
+        list.forEach(function (e) {
+          if (!type) o[e.id] = e.raw;
+          else if (e.t == type) (o[e.raw] = o[e.raw] || []).push(e.id);
+        });
+        return o;
+      },
+      function () {
+        return {};
+      }
+    ),
   };
 
   var ComagicWidget = {
@@ -650,6 +991,8 @@
     },
     setDynamicalReplacement: function (on) {
       dynamical = !!on;
+      if (dynamical) watch();
+      else if (d.readyState != "loading") unwatch(); // else pageLoaded stops it
     },
     setUIPhoneMaskFormat: function (mask) {
       phoneMask = mask == null ? "" : String(mask);
@@ -691,6 +1034,16 @@
     w.__cs = q;
     pending.forEach(run);
     loaded = true;
+    // Anti-flicker: the last page view's numbers, at once and in what the
+    // parser adds until the page has loaded; the hit's answer follows.
+    var last = cached();
+    if (last) {
+      apply(last, false);
+      if (d.readyState == "loading") {
+        watch();
+        d.addEventListener("DOMContentLoaded", safe(pageLoaded));
+      }
+    }
     start();
   } catch (e) {
     warn("internal error: " + e);
