@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -13,7 +14,34 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/httpdtest"
+	"appliance/numbers"
+	"appliance/numbers/tracking"
 )
+
+// leaseAll gives site one site number and a pool of n numbers for all
+// traffic.
+func leaseAll(b *testing.B, srv *httpdtest.Server, site string, n int) {
+	b.Helper()
+	var nums []string
+	for i := range n {
+		nums = append(nums, fmt.Sprintf("7495%07d", i+1))
+	}
+	id, tr := siteID(b, srv, site), srv.HTTP.Numbers()
+	if _, err := tr.SetSiteNumbers(context.Background(), id, []string{"74872751404"}, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tr.AddPool(context.Background(), id, tracking.PoolInput{Name: "all", Numbers: nums}, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func siteID(b *testing.B, srv *httpdtest.Server, key string) uint32 {
+	s, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s.ID
+}
 
 // BenchmarkHitEndpoint is the page-view endpoint end to end over TCP: the
 // real server on 127.0.0.1 with its store (a site without numbers), each hit answered only once synced (durable),
@@ -22,8 +50,9 @@ import (
 // client goroutine is a visitor: its first hit starts a session, the
 // following ones continue it on other pages.
 //
-// (BenchmarkHit, beside it, runs over an in-memory listener with number
-// leases.)
+// lease is durable on a site whose every visitor leases a number of a pool
+// (and is answered "phones"). (BenchmarkHit, beside it, runs over an
+// in-memory listener.)
 //
 //	go test -run x -bench BenchmarkHitEndpoint ./httpd/
 func BenchmarkHitEndpoint(b *testing.B) {
@@ -36,6 +65,17 @@ func BenchmarkHitEndpoint(b *testing.B) {
 			answer = benchHits(b, url, site, conns)
 			if st := srv.DB.Stats(); st.Commits > 0 {
 				b.ReportMetric(float64(st.Writes)/float64(st.Commits), "writes/sync")
+			}
+		})
+		b.Run(fmt.Sprintf("lease/conns=%d", conns), func(b *testing.B) {
+			srv := httpdtest.Start(b)
+			site := srv.Site(b, "Shop", "shop.example.com")
+			leaseAll(b, srv, site, 2*conns)
+			benchHits(b, "http://"+srv.Addr+"/t/v1/hit", site, conns)
+			// Each client goroutine that ran is one visitor holding one number.
+			free := srv.HTTP.Numbers().Preview(siteID(b, srv, site), numbers.Visit{}, time.Now())[0].Free
+			if leased := 2*conns - free; leased < 1 || leased > conns {
+				b.Fatalf("%d numbers leased by at most %d visitors", leased, conns)
 			}
 		})
 		b.Run(fmt.Sprintf("hello/conns=%d", conns), func(b *testing.B) {
