@@ -35,6 +35,12 @@ func (c *trClock) Now() time.Time {
 	return c.now
 }
 
+func (c *trClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
 func (c *trClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
@@ -366,7 +372,7 @@ func TestTrackerSessionRollover(t *testing.T) {
 // A session that spans midnight (UTC) counts its visitor on both days.
 func TestTrackerVisitorsPerDay(t *testing.T) {
 	f := newTrFixture(t, true)
-	f.clock.now = time.Date(2026, 11, 26, 23, 50, 0, 0, time.UTC)
+	f.clock.Set(time.Date(2026, 11, 26, 23, 50, 0, 0, time.UTC))
 	h := f.hit(t, "", "https://shop.example.com/", "", "a")
 	f.clock.Add(15 * time.Minute)
 	h2 := f.hit(t, h.CI, "https://shop.example.com/b", "", "b")
