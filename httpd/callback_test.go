@@ -44,7 +44,8 @@ type pbx struct {
 	secret string
 
 	mu     sync.Mutex
-	status int // the answer; 200 by default
+	status int    // the answer; 200 by default
+	errMsg string // the body of an answer other than 200
 	got    map[string]int
 	bodies map[string]callbacks.ScenarioBody
 }
@@ -69,7 +70,7 @@ func (p *pbx) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.t.Errorf("pbx: event header %q", r.Header.Get("X-Appliance-Event"))
 	}
 	if p.status != http.StatusOK {
-		http.Error(w, "no free line", p.status)
+		http.Error(w, p.errMsg, p.status)
 		return
 	}
 	id := r.Header.Get("X-Appliance-Delivery")
@@ -82,9 +83,12 @@ func (p *pbx) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (p *pbx) setStatus(code int) {
+func (p *pbx) setStatus(code int) { p.fail(code, "no free line") }
+
+// fail makes the pbx answer code with msg (200: take calls again).
+func (p *pbx) fail(code int, msg string) {
 	p.mu.Lock()
-	p.status = code
+	p.status, p.errMsg = code, msg
 	p.mu.Unlock()
 }
 

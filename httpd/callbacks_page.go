@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"html/template"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +23,10 @@ const maxCallbacksShown = 500
 // callbackFilterForm is the callbacks filter as the form shows it.
 type callbackFilterForm struct {
 	From, To, State, Phone string
-	Query                  string // the filter as a query string, for the CSV link
+	Query                  string // the filter as a query string; "" when none
+	// CSV is the export's URL with the filter; a template.URL because
+	// html/template would escape the query's "=" and "&" as one value.
+	CSV template.URL
 }
 
 // callbackFilter reads the filter of the callbacks page and export from
@@ -64,6 +69,15 @@ func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, 
 	return f, ff, nil
 }
 
+// csvLink is the export URL of site's callbacks with the filter of ff.
+func (ff *callbackFilterForm) csvLink(site string) {
+	u := "/sites/" + url.PathEscape(site) + "/callbacks.csv"
+	if ff.Query != "" {
+		u += "?" + ff.Query // built by fasthttp.Args: every name and value is encoded
+	}
+	ff.CSV = template.URL(u)
+}
+
 // callbackRow is a callback as the callbacks page shows it.
 type callbackRow struct {
 	callbacks.View
@@ -103,6 +117,7 @@ func (s *Server) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site) (call
 	if err != nil {
 		return d, err
 	}
+	ff.csvLink(site.Key)
 	d.Filter = ff
 	w, err := s.callbacks.Settings(site.ID)
 	if err != nil {
@@ -161,9 +176,9 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 	if err != nil {
 		return err
 	}
-	url, secret, lang := string(args.Peek("url")), strings.TrimSpace(string(args.Peek("secret"))), string(args.Peek("lang"))
+	scenario, secret, lang := string(args.Peek("url")), strings.TrimSpace(string(args.Peek("secret"))), string(args.Peek("lang"))
 	captchaOn := string(args.Peek("captcha")) == "1"
-	c := callbacks.Change{ScenarioURL: &url, Captcha: &captchaOn, Lang: &lang}
+	c := callbacks.Change{ScenarioURL: &scenario, Captcha: &captchaOn, Lang: &lang}
 	if secret != "" {
 		c.Secret = &secret
 	}
@@ -177,7 +192,7 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		if derr != nil {
 			return derr
 		}
-		d.Settings = callbackSettingsForm{URL: url, SecretHint: d.Settings.SecretHint, Captcha: captchaOn, Lang: lang,
+		d.Settings = callbackSettingsForm{URL: scenario, SecretHint: d.Settings.SecretHint, Captcha: captchaOn, Lang: lang,
 			Groups: string(args.Peek("groups"))}
 		return s.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
 			User: &who.user, CSRF: who.session.CSRF, Error: reason(err, callbacks.ErrSettings), Data: d})
