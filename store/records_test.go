@@ -185,7 +185,8 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
-// Every string field of every record rejects invalid UTF-8.
+// Every string field of every record, in embedded structs too, rejects
+// invalid UTF-8.
 func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 	for _, c := range codecs {
 		if c.name == "webhooks" { // its strings are nested: TestDecodeRejectsInvalidUTF8Nested
@@ -196,8 +197,8 @@ func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 		rv := reflect.New(v.Elem().Type()).Elem()
 		rv.Set(v.Elem())
 		nstr := 0
-		for i := 0; i < rv.NumField(); i++ {
-			f := rv.Field(i)
+		for _, sf := range reflect.VisibleFields(rv.Type()) { // embedded structs' fields too
+			f := rv.FieldByIndex(sf.Index)
 			var orig any
 			switch f.Kind() {
 			case reflect.String:
@@ -213,7 +214,7 @@ func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 				continue
 			}
 			nstr++
-			name := rv.Type().Field(i).Name
+			name := sf.Name
 			if _, err := c.decode(c.encode(rv.Interface())); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "utf-8") {
 				t.Errorf("%s.%s invalid utf-8: err = %v, want invalid utf-8", c.name, name, err)
 			}

@@ -112,6 +112,27 @@ func (d *decoder) count() uint64 {
 	return n
 }
 
+// Source is the traffic source of a session, as the tracker read it from
+// its first hit, copied into the records attributed to the session so that
+// they read without a join.
+type Source struct {
+	Channel     string // organic, social, referral, direct, ad
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	UTMTerm     string
+	UTMContent  string
+	Click       string // click id kind: gclid, yclid, fbclid
+	Referrer    string
+	Landing     string // URL of the first hit
+}
+
+// fields lists s's fields in their encoding order.
+func (s *Source) fields() []*string {
+	return []*string{&s.Channel, &s.UTMSource, &s.UTMMedium, &s.UTMCampaign, &s.UTMTerm,
+		&s.UTMContent, &s.Click, &s.Referrer, &s.Landing}
+}
+
 // Lease is who claimed a tracking number, and from where: the claim part of
 // a lease in the history (LeaseClaimKey). The claim time is in the key and
 // the until in its own key, rewritten on each renew.
@@ -120,24 +141,12 @@ type Lease struct {
 	Pool    uint32
 	Visitor uint64
 	Session uint64
-
-	Channel     string
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	UTMTerm     string
-	UTMContent  string
-	Click       string
-	Referrer    string
-	Landing     string
+	Source
 }
 
 const leaseVersion = 1
 
-func (l *Lease) strings() []*string {
-	return []*string{&l.Channel, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign, &l.UTMTerm,
-		&l.UTMContent, &l.Click, &l.Referrer, &l.Landing}
-}
+func (l *Lease) strings() []*string { return l.Source.fields() }
 
 // Encode returns the versioned encoding of l.
 func (l *Lease) Encode() []byte {
@@ -201,23 +210,13 @@ type Call struct {
 	Visitor    uint64
 	Session    uint64
 	LeaseSince int64 // Unix ns claim time of the lease it is attributed to; 0 when none
-
-	Channel     string
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	UTMTerm     string
-	UTMContent  string
-	Click       string
-	Referrer    string
-	Landing     string
+	Source
 }
 
 const callVersion = 1
 
 func (c *Call) strings() []*string {
-	return []*string{&c.Called, &c.Caller, &c.RecordingURL, &c.Kind, &c.Channel, &c.UTMSource,
-		&c.UTMMedium, &c.UTMCampaign, &c.UTMTerm, &c.UTMContent, &c.Click, &c.Referrer, &c.Landing}
+	return append([]*string{&c.Called, &c.Caller, &c.RecordingURL, &c.Kind}, c.Source.fields()...)
 }
 
 // Encode returns the versioned encoding of c; the id is in the key.

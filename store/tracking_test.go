@@ -18,7 +18,7 @@ func init() {
 		NumbersConfig{},
 		NumbersConfig{Revision: 7, Selectors: []string{".phone", "#top .tel"},
 			SiteNumbers: []SiteNumber{{Number: "74872751404", Written: "8 (487) 275-14-04"}, {Number: "74950000000", Written: unicode}},
-			Statics: []StaticNumber{{Number: "74951825168", Rule: "utm_source=yandex", Priority: -3, Replaces: []string{"74872751404"}, Created: 1700000000000}},
+			Statics:     []StaticNumber{{Number: "74951825168", Rule: "utm_source=yandex", Priority: -3, Replaces: []string{"74872751404"}, Created: 1700000000000}},
 			Pools: []PoolConfig{
 				{ID: 1, Name: "ads", Numbers: []string{"74950000001", "74950000002"}, Fallback: "74950000009", Reserve: 1200000,
 					Rule: "utm_medium=cpc", Priority: 1 << 40, Created: 1},
@@ -28,18 +28,18 @@ func init() {
 	}
 	samples["lease"] = []any{
 		Lease{},
-		Lease{Site: 3, Pool: 1, Visitor: 1<<53 - 1, Session: 42, Channel: "ad", UTMSource: "yandex", UTMMedium: "cpc",
-			UTMCampaign: "весна", UTMTerm: "t", UTMContent: "c", Click: "yclid", Referrer: "https://ya.ru/", Landing: "https://shop.example/promo"},
-		Lease{Site: 1<<32 - 1, Pool: 1<<32 - 1, Visitor: 1<<64 - 1, Session: 1<<64 - 1, Landing: long, Referrer: unicode},
+		Lease{Site: 3, Pool: 1, Visitor: 1<<53 - 1, Session: 42, Source: Source{Channel: "ad", UTMSource: "yandex", UTMMedium: "cpc",
+			UTMCampaign: "весна", UTMTerm: "t", UTMContent: "c", Click: "yclid", Referrer: "https://ya.ru/", Landing: "https://shop.example/promo"}},
+		Lease{Site: 1<<32 - 1, Pool: 1<<32 - 1, Visitor: 1<<64 - 1, Session: 1<<64 - 1, Source: Source{Landing: long, Referrer: unicode}},
 	}
 	samples["call"] = []any{
 		Call{ID: keyID},
 		Call{ID: keyID, Time: 1700000000000, Received: 1700000000123, Called: "74950000001", Caller: "79161234567", Duration: 65,
 			Answered: true, RecordingURL: "https://pbx.example/r/1.mp3", Kind: "dynamic", Attributed: true, Pool: 2, Visitor: 9,
-			Session: 10, LeaseSince: 1700000000000000000, Channel: "ad", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "x",
-			UTMTerm: "y", UTMContent: "z", Click: "gclid", Referrer: "https://google.com/", Landing: "https://shop.example/"},
+			Session: 10, LeaseSince: 1700000000000000000, Source: Source{Channel: "ad", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "x",
+				UTMTerm: "y", UTMContent: "z", Click: "gclid", Referrer: "https://google.com/", Landing: "https://shop.example/"}},
 		Call{ID: keyID, Time: -1 << 63, Received: 1<<63 - 1, Duration: 1<<32 - 1, Pool: 1<<32 - 1, Visitor: 1<<64 - 1, LeaseSince: -1,
-			Kind: unicode, Landing: long},
+			Kind: unicode, Source: Source{Landing: long}},
 	}
 }
 

@@ -263,9 +263,9 @@ func countClaim(tx *store.Tx, site uint32, day uint32, hour int, w leaseWrite) e
 
 func (a *Assignment) leaseRecord(pool uint32) store.Lease {
 	v := a.visit
-	return store.Lease{Site: a.site, Pool: pool, Visitor: a.visitor, Session: a.session,
+	return store.Lease{Site: a.site, Pool: pool, Visitor: a.visitor, Session: a.session, Source: store.Source{
 		Channel: v.Channel, UTMSource: v.UTMSource, UTMMedium: v.UTMMedium, UTMCampaign: v.UTMCampaign,
-		UTMTerm: v.UTMTerm, UTMContent: v.UTMContent, Click: v.Click, Referrer: v.Referrer, Landing: v.Landing}
+		UTMTerm: v.UTMTerm, UTMContent: v.UTMContent, Click: v.Click, Referrer: v.Referrer, Landing: v.Landing}}
 }
 
 // VisitOf is what the rules look at in a session: its traffic source and

@@ -8,18 +8,9 @@ import (
 	"appliance/store"
 )
 
-// Source is the traffic source a call is attributed to.
-type Source struct {
-	Channel     string // organic, social, referral, direct, ad; "" when unknown
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	UTMTerm     string
-	UTMContent  string
-	Click       string
-	Referrer    string
-	Landing     string
-}
+// Source is the traffic source a call is attributed to; its fields are ""
+// when unknown.
+type Source = store.Source
 
 // Attribution is who a call to a number at some moment came from.
 type Attribution struct {
@@ -124,8 +115,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 		a.Site, a.Kind, a.Attributed = r.Site, KindDynamic, true
 		a.Pool, a.Visitor, a.Session = r.Pool, r.Visitor, r.Session
 		a.Since, a.Until = time.Unix(0, h.since).UTC(), time.Unix(0, h.until).UTC()
-		a.Source = Source{Channel: r.Channel, UTMSource: r.UTMSource, UTMMedium: r.UTMMedium, UTMCampaign: r.UTMCampaign,
-			UTMTerm: r.UTMTerm, UTMContent: r.UTMContent, Click: r.Click, Referrer: r.Referrer, Landing: r.Landing}
+		a.Source = r.Source
 		if ss := st.sites[r.Site]; ss != nil {
 			for _, p := range ss.pools {
 				if p.cfg.ID == r.Pool {

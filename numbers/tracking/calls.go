@@ -93,9 +93,7 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	if !a.Since.IsZero() {
 		c.LeaseSince = a.Since.UnixNano()
 	}
-	s := a.Source
-	c.Channel, c.UTMSource, c.UTMMedium, c.UTMCampaign = s.Channel, s.UTMSource, s.UTMMedium, s.UTMCampaign
-	c.UTMTerm, c.UTMContent, c.Click, c.Referrer, c.Landing = s.UTMTerm, s.UTMContent, s.Click, s.Referrer, s.Landing
+	c.Source = a.Source
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.CallKey(a.Site, c.ID), c.Encode())
 		k := store.RollupKey(a.Site, Day(time.UnixMilli(c.Time)), MetricCalls)
