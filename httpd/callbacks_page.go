@@ -1,8 +1,6 @@
 package httpd
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"html/template"
@@ -225,8 +223,7 @@ func callbacksCSVHeader() []string {
 }
 
 // callbacksCSV is GET /sites/KEY/callbacks.csv: every callback the filter
-// selects, newest first, for a spreadsheet (UTF-8 with a byte-order mark),
-// each cell defused as the leads export does (csvSafe).
+// selects, newest first, for a spreadsheet (csvExport, as leads).
 func (s *Server) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
@@ -240,24 +237,13 @@ func (s *Server) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	buf.WriteString("\ufeff")
-	cw := csv.NewWriter(&buf)
-	cw.Write(callbacksCSVHeader())
-	err = callbacks.List(ctx, s.db, site.ID, f, 0, func(cb store.Callback) bool {
-		cw.Write(callbackCSVRow(&cb, w.Groups))
-		return true
+	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, time.Now().UTC().Format("2006-01-02"))
+	return csvExport(ctx, name, callbacksCSVHeader(), func(write func([]string)) error {
+		return callbacks.List(ctx, s.db, site.ID, f, 0, func(cb store.Callback) bool {
+			write(callbackCSVRow(&cb, w.Groups))
+			return true
+		})
 	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	ctx.SetContentType("text/csv; charset=utf-8")
-	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="callbacks-%s-%s.csv"`, site.Key, time.Now().UTC().Format("2006-01-02")))
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.SetBody(buf.Bytes())
-	return nil
 }
 
 func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup) []string {
@@ -278,14 +264,10 @@ func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup) []string {
 	if cb.LastCode != 0 {
 		code = strconv.Itoa(cb.LastCode)
 	}
-	row := []string{u(cb.ID), ms(cb.Time), v.State, cb.Phone, cb.PhoneRaw, ms(cb.Delayed), u(cb.GroupID), v.GroupName,
+	return []string{u(cb.ID), ms(cb.Time), v.State, cb.Phone, cb.PhoneRaw, ms(cb.Delayed), u(cb.GroupID), v.GroupName,
 		strconv.FormatUint(uint64(cb.Attempts), 10), ms(cb.LastTry), code, cb.LastError, ms(cb.Sent), cb.PageURL,
 		u(cb.Visitor), u(cb.Session), u(cb.Hit), cb.Channel, cb.UTMSource, cb.UTMMedium, cb.UTMCampaign, cb.UTMTerm,
 		cb.UTMContent, cb.Click, cb.Referrer, cb.Landing}
-	for i, c := range row {
-		row[i] = csvSafe(c)
-	}
-	return row
 }
 
 // CallbackSettingsInfo is a site's callback settings as the admin API and

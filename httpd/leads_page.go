@@ -112,8 +112,7 @@ func leadsCSVHeader() []string {
 }
 
 // leadsCSV is GET /sites/KEY/leads.csv: every lead the filter selects,
-// newest first, for a spreadsheet (UTF-8 with a byte-order mark, which
-// Excel needs to read it as UTF-8).
+// newest first, for a spreadsheet (csvExport).
 func (s *Server) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
@@ -123,24 +122,13 @@ func (s *Server) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	buf.WriteString("\ufeff")
-	w := csv.NewWriter(&buf)
-	w.Write(leadsCSVHeader())
-	err = leads.List(ctx, s.db, site.ID, f, 0, func(l store.Lead) bool {
-		w.Write(leadCSVRow(&l))
-		return true
+	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, time.Now().UTC().Format("2006-01-02"))
+	return csvExport(ctx, name, leadsCSVHeader(), func(write func([]string)) error {
+		return leads.List(ctx, s.db, site.ID, f, 0, func(l store.Lead) bool {
+			write(leadCSVRow(&l))
+			return true
+		})
 	})
-	if err != nil {
-		return err
-	}
-	w.Flush()
-	ctx.SetContentType("text/csv; charset=utf-8")
-	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="leads-%s-%s.csv"`, site.Key, time.Now().UTC().Format("2006-01-02")))
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.SetBody(buf.Bytes())
-	return nil
 }
 
 func leadCSVRow(l *store.Lead) []string {
@@ -154,14 +142,36 @@ func leadCSVRow(l *store.Lead) []string {
 	if l.IsSale && l.SaleCost != 0 {
 		cost = leads.FormatCost(l.SaleCost)
 	}
-	row := []string{u(l.ID), time.UnixMilli(l.Time).UTC().Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
+	return []string{u(l.ID), time.UnixMilli(l.Time).UTC().Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
 		l.PhoneRaw, l.Message, strconv.FormatBool(l.IsSale), cost, u(l.GroupID), l.FormName, l.PageURL,
 		u(l.Visitor), u(l.Session), u(l.Hit), l.Channel, l.UTMSource, l.UTMMedium, l.UTMCampaign, l.UTMTerm,
 		l.UTMContent, l.Click, l.Referrer, l.Landing}
-	for i, c := range row {
-		row[i] = csvSafe(c)
+}
+
+// csvExport answers a download named filename for a spreadsheet: UTF-8
+// with a byte-order mark (Excel needs it to read UTF-8), the header, then
+// the rows fill writes, every cell defused by csvSafe; never cached.
+func csvExport(ctx *fasthttp.RequestCtx, filename string, header []string, fill func(write func(row []string)) error) error {
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff")
+	w := csv.NewWriter(&buf)
+	w.Write(header)
+	err := fill(func(row []string) {
+		for i, c := range row {
+			row[i] = csvSafe(c)
+		}
+		w.Write(row)
+	})
+	if err != nil {
+		return err
 	}
-	return row
+	w.Flush()
+	ctx.SetContentType("text/csv; charset=utf-8")
+	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, filename))
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetBody(buf.Bytes())
+	return nil
 }
 
 // csvSafe defuses a cell a spreadsheet would run as a formula (CSV
