@@ -108,11 +108,12 @@ func jsonKind(k string) string {
 
 // hitRequest is the body of POST /t/v1/hit.
 type hitRequest struct {
-	K  string `json:"k"`
-	CI string `json:"ci"`
-	U  string `json:"u"`
-	R  string `json:"r"`
-	T  string `json:"t"`
+	K   string `json:"k"`
+	CI  string `json:"ci"`
+	Key string `json:"key"` // optional: the credential key of the ci's session
+	U   string `json:"u"`
+	R   string `json:"r"`
+	T   string `json:"t"`
 }
 
 // hitResult is the result of POST /t/v1/hit.
@@ -156,8 +157,17 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	ci := req.CI
+	if req.Key != "" && ci != "" {
+		// The ids of a ci are guessable; its session's key is not. A key
+		// that does not vouch for the ci makes a new visitor rather than a
+		// hit on (and the key of) someone else's session.
+		if c, err := visits.ParseCI(ci); err == nil && !sites.CheckCredentialKey(site, c.Visitor, c.Session, req.Key) {
+			ci = ""
+		}
+	}
 	res, err := s.visits.Hit(ctx, site, visits.PageView{
-		CI: req.CI, URL: req.U, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()),
+		CI: ci, URL: req.U, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()),
 	})
 	if err != nil {
 		return err

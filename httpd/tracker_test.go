@@ -362,9 +362,25 @@ func TestTrackerSessionRollover(t *testing.T) {
 		t.Errorf("ci of no visitor: %+v", g)
 	}
 
+	// With the session's key the ci is continued; with another key it is
+	// someone else's ci: a new visitor.
+	last := f.hit(t, h.CI, page, "", "x")
+	b, _ = json.Marshal(map[string]string{"k": f.site.Key, "ci": last.CI, "key": last.Key, "u": page + "a", "r": "", "t": "x"})
+	var keyed trHit
+	json.Unmarshal(f.do(t, "POST", "t/v1/hit", "", b).Body.Result, &keyed)
+	if keyed.SessionID != last.SessionID || keyed.NewSession {
+		t.Errorf("hit with the session's key: %+v, want session %d", keyed, last.SessionID)
+	}
+	b, _ = json.Marshal(map[string]string{"k": f.site.Key, "ci": last.CI, "key": first.Key, "u": page + "b", "r": "", "t": "x"})
+	var forged trHit
+	json.Unmarshal(f.do(t, "POST", "t/v1/hit", "", b).Body.Result, &forged)
+	if forged.VisitorID == last.VisitorID || !forged.NewSession || forged.VisitorID == 0 {
+		t.Errorf("hit with a key of another session: %+v, want a new visitor", forged)
+	}
+
 	tot := f.totals(t, f.clock.Now())
-	// Sessions: spring, autumn, gclid, idle, unknown session, two new visitors.
-	if tot.Sessions != 7 || tot.NewVisitors != 3 || tot.Visitors != 3 || tot.Hits != 11 {
+	// Sessions: spring, autumn, gclid, idle, unknown session, three new visitors.
+	if tot.Sessions != 8 || tot.NewVisitors != 4 || tot.Visitors != 4 || tot.Hits != 14 {
 		t.Errorf("roll-ups %+v", tot)
 	}
 }
