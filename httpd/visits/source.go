@@ -42,20 +42,20 @@ type UTM struct {
 //
 // The channel is decided by the first rule that applies:
 //
-//	rule                                                        channel
-//	1. a gclid or yclid click id                                  ad
-//	2. utm_medium cpc, ppc, cpm, cpa, cpv, paid, paidsearch,        ad
+//	rule                                                           channel
+//	1. a gclid or yclid click id                                   ad
+//	2. utm_medium cpc, ppc, cpm, cpa, cpv, paid, paidsearch,       ad
 //	   paidsocial, display, banner ("-", "_" and spaces ignored)
-//	3. utm_medium organic                                         organic
-//	4. utm_medium social, sm, smm, socialnetwork, socialmedia     social
-//	5. utm_source naming a search engine / social network         organic / social
-//	6. an fbclid (Facebook adds it to every outbound link,        social
-//	   paid or not; a paid one carries a paid utm_medium)
-//	7. a referrer on a search engine                              organic
-//	8. a referrer on a social network                             social
-//	9. any other referrer (not the site's own host)               referral
-//	10. utm tags without anything recognisable (e.g. a newsletter) referral
-//	11. nothing: no referrer, or the site's own host              direct
+//	3. utm_medium organic                                          organic
+//	4. utm_medium social, sm, smm, socialnetwork, socialmedia      social
+//	5. utm_source naming a search engine or a social network       organic, social
+//	6. an fbclid (Facebook adds it to every outbound link, paid    social
+//	   or not; a paid one also carries a paid utm_medium)
+//	7. a referrer on a search engine                               organic
+//	8. a referrer on a social network                              social
+//	9. any other referrer (not the site's own host)                referral
+//	10. utm tags with nothing recognisable (e.g. a newsletter)     referral
+//	11. nothing: no referrer, or one on the site's own host        direct
 //
 // Search engines: Google (google.com and every country domain), Yandex
 // (yandex.*, ya.ru), Bing, DuckDuckGo, Mail.ru search (go.mail.ru), Yahoo
