@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -107,6 +109,20 @@ func phSwapped(raw string) phSeen {
 		Order: "Заказ 184872751404", Tel: "Позвонить", Href: "tel:+" + raw, Cls: "+7 495 000-00-0" + d,
 		ID: "8 (495) 000-00-0" + d, Name: "8 (495) 000-00-0" + d, Sel: "+7 495 000-00-0" + d, Area: "8 (487) 275-14-04",
 	}
+}
+
+// slowScript is a script element whose script takes half a second to
+// come: the parser waits for it, and the snippet, already loaded, runs
+// meanwhile. The script sets window.snippetRan to whether it had.
+func slowScript(t *testing.T) string {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(500 * time.Millisecond)
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprint(w, `window.snippetRan = !!window.Comagic;`)
+	}))
+	t.Cleanup(slow.Close)
+	return `<script src="` + slow.URL + `/slow.js"></script>`
 }
 
 // phVisitor is one visitor's tab.
@@ -241,6 +257,13 @@ addEventListener("load", function () {
   held.hitID = Comagic.getCredentials().hit_id;
 });`
 	f.page("/held", phPage(f.install, held, phBody))
+	// /stream has the snippet run while the page is still being parsed:
+	// what the parser adds after that is replaced as it comes, before the
+	// page's next script runs.
+	f.page("/stream", phPage(f.install, held, `<p id="a">8 (487) 275-14-04</p>
+`+slowScript(t)+`
+<p id="after">+7 487 275 14 04</p>
+<script>window.afterAtParse = document.getElementById("after").textContent;</script>`))
 
 	a := f.me()
 	a.open(t, "/?utm_medium=cpc&utm_source=google")
@@ -290,6 +313,11 @@ addEventListener("load", function () {
 	}
 	if got, want := a.seen(t), phSwapped(numA); got != want {
 		t.Errorf("page without its hit's answer sees\n %+v\nwant\n %+v", got, want)
+	}
+	httpdtest.Must(t, a.tab, chromedp.Navigate(f.web+"stream"))
+	f.eventually(t, "the stream page has loaded", func() bool { return eval[bool](t, f, `"atLoad" in window.held`) })
+	if got, want := eval[string](t, f, `window.snippetRan + " " + window.afterAtParse`), "true +7 495 000 00 0"+numA[10:]; got != want {
+		t.Errorf("text parsed after the snippet ran, as the next script sees it: %q, want %q", got, want)
 	}
 	// A new campaign may get another number: the cache is not used.
 	httpdtest.Must(t, a.tab, chromedp.Navigate(f.web+"held?utm_medium=cpc&utm_campaign=new"))
@@ -349,6 +377,29 @@ func TestSnippetPhonesHookSaysNo(t *testing.T) {
 		t.Errorf("the page shows %q after the hook said no", got)
 	}
 	me.getters(t, `{"getPhones": [], "getDTPhones": null, "all": {}, "static": {}, "dynamic": {}}`)
+
+	// A hook the page defines after the install code has the last word on
+	// the next page view too, where the cached numbers are applied before
+	// it exists: a slow script keeps the parser from it until the snippet
+	// has run.
+	f.page("/late", phPage(f.install, "", `<p id="a">8 (487) 275-14-04</p>
+`+slowScript(t)+`
+<script>window.__cs_onReplacePhones = function () { window.lateAsked = true; return false; };</script>`))
+	me.open(t, "/late")
+	me.open(t, "/late")
+	if got := eval[string](t, f, `window.snippetRan + " " + window.lateAsked + " " + document.getElementById("a").textContent`); got != "true true "+phSiteWritten {
+		t.Errorf("second page with a late hook that says no: %q", got)
+	}
+	me.getters(t, `{"getPhones": [], "getDTPhones": null, "all": {}, "static": {}, "dynamic": {}}`)
+
+	// A page view whose answer is the cached one asks the hook once.
+	count := `window.asked = 0; window.__cs_onReplacePhones = function () { asked++; return true; };`
+	f.page("/count", phPage(f.install, count, `<p id="a">8 (487) 275-14-04</p>`))
+	me.open(t, "/count")
+	me.open(t, "/count")
+	if got := eval[string](t, f, `asked + " " + document.getElementById("a").textContent`); got != "1 8 (495) 000-00-01" {
+		t.Errorf("second page, answer as cached: %q, want the hook asked once and the number replaced", got)
+	}
 	f.noExceptions(t)
 }
 

@@ -424,6 +424,7 @@
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
   var ph = null; // the answer applied now, or null
   var phKey; // its numbers and selectors as JSON, to tell a new answer from the same
+  var phHook; // the __cs_onReplacePhones that was asked about it
   var phRe = null; // matches any written form of ph's site numbers
   var sels = TARGETS; // target selectors: TARGETS and ph's valid selectors
   var allowed = false; // __cs_onReplacePhones agreed to ph
@@ -623,6 +624,9 @@
     );
     var ops = [];
     scan(d.documentElement, ops);
+    // The reference's hook: true replaces, false does not. Any other
+    // falsy answer counts as false, as in a hook written "return true
+    // when ..."; one that throws leaves the default, replacing.
     var hook = w.__cs_onReplacePhones;
     allowed = true;
     try {
@@ -677,11 +681,14 @@
 
   // apply shows p, unless the page shows it already; then, when rescan is
   // set, only what was not replaced yet is. The hook is asked once per
-  // answer that changes something, not again for the same numbers.
+  // answer that changes something, and again when the page has defined
+  // its own since (after the install code, which a cached answer may run
+  // before).
   function apply(p, rescan) {
     var key = JSON.stringify(p ? [p.numbers, p.selectors] : null);
-    if (key != phKey) {
+    if (key != phKey || phHook !== w.__cs_onReplacePhones) {
       phKey = key;
+      phHook = w.__cs_onReplacePhones;
       show(p);
     } else if (rescan) scanAll();
   }
@@ -703,6 +710,8 @@
     remember(p);
   }
 
+  // remember keeps p for the next page view of this ci, for as long as
+  // its "ttl" allows, and sets the next heartbeat.
   function remember(p) {
     if (ph) storage(PH, JSON.stringify({ phones: p, exp: Date.now() + p.ttl * 1000, ci: ci }));
     else storage(PH, null);
@@ -715,7 +724,7 @@
   function schedule() {
     clearTimeout(beat);
     if (cred && ph && ph.renew && allowed && d.visibilityState != "hidden") {
-      beat = setTimeout(heartbeat, lastBeat + ph.renew * 1000 - Date.now());
+      beat = setTimeout(safe(heartbeat), lastBeat + ph.renew * 1000 - Date.now());
     }
   }
   d.addEventListener("visibilitychange", safe(schedule));
