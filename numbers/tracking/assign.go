@@ -88,7 +88,9 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 		lease numbers.Lease
 		err   error
 	}
-	var pools []got
+	var buf [4]got // on the stack for the usual few pools
+	pools := buf[:0]
+	a.Replacements = make([]Replacement, 0, len(ss.numbers))
 	var minReserve time.Duration
 	for i, sn := range ss.numbers {
 		j := numbers.Choose(ss.ranked[i], visit)
@@ -123,6 +125,9 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 				w := leaseWrite{pool: p.cfg.ID, number: l.Number, since: l.Since.UnixNano(), until: l.Until.UnixNano(), fresh: l.Fresh}
 				if l.Fresh {
 					w.live = p.live.Live(now)
+				}
+				if a.leases == nil {
+					a.leases = make([]leaseWrite, 0, len(ss.pools))
 				}
 				a.leases = append(a.leases, w)
 				if r := p.live.Reserve(); minReserve == 0 || r < minReserve {
