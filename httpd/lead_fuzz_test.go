@@ -1,0 +1,100 @@
+package httpd
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/leads"
+	"appliance/store"
+)
+
+// checkParsed asserts what every accepted lead request guarantees, and
+// runs it through the lead checks: nothing may panic, and a lead that
+// passes is within limits, valid UTF-8, and keeps its encoding.
+func checkParsed(t *testing.T, r leadRequest) {
+	if r.visitor == 0 || r.session == 0 || r.visitor >= 1<<53 || r.session >= 1<<53 || r.hit >= 1<<53 {
+		t.Fatalf("ids out of range: %+v", r)
+	}
+	l, err := leads.Check(r.in, leads.ViaJS, time.Unix(1700000000, 0))
+	if err != nil {
+		if !strings.Contains(err.Error(), leads.ErrInvalid.Error()) {
+			t.Fatalf("check error %v does not wrap ErrInvalid", err)
+		}
+		return
+	}
+	for _, f := range []struct {
+		v   string
+		max int
+	}{{l.Name, leads.MaxName}, {l.Email, leads.MaxEmail}, {l.PhoneRaw, leads.MaxPhone}, {l.Message, leads.MaxMessage},
+		{l.FormName, leads.MaxFormName}, {l.PageURL, leads.MaxURL}} {
+		if len(f.v) > f.max || !utf8.ValidString(f.v) {
+			t.Fatalf("accepted field %q (limit %d)", f.v, f.max)
+		}
+	}
+	if l.Name == "" && l.Email == "" && l.PhoneRaw == "" {
+		t.Fatal("accepted a lead without contact")
+	}
+	if l.SaleCost != 0 && !l.IsSale || l.SaleCost < 0 || l.SaleCost > leads.MaxSaleCost {
+		t.Fatalf("accepted sale cost %d (is_sale %v)", l.SaleCost, l.IsSale)
+	}
+	l.ID = 1
+	back, err := store.DecodeLead(1, l.Encode())
+	if err != nil || back != l {
+		t.Fatalf("lead does not round-trip: %+v, %v", back, err)
+	}
+}
+
+func FuzzParseLeadJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"k":"AbCdEfGh0123456789AbCdEfGh012345","ci":"17258569.255544855.1555675484","key":"u8N4wqLtywFKSaxGOUCreGKD0zglE2s0","hi":546833568748,"name":"Дмитрий","email":"dmitry@comagic.ru","phone":"79123456789","message":"Текст заявки...","group_id":1234}`,
+		`{"k":"x","ci":"1.2.3","key":"k","name":"My Name Is"}`,
+		`{"k":"x","ci":"1.2.3","key":"k","phone":79123456789,"is_sale":"true","sale_cost":"9 999,50","group_id":"12","form_name":"f","u":"https://a/"}`,
+		`{"k":"x","ci":"1.2.3","key":"k","name":"a","is_sale":1,"sale_cost":10000.5}`,
+		`{"k":"x","ci":"1.2.3","key":"k","name":"a","sale_cost":"1"}`,
+		`{"ci":"9007199254740992.1.1"}`,
+		`{"hi":null,"name":null,"is_sale":null}`,
+		`{}`, `[]`, `null`, `{"name":"\ud800"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := parseLeadJSON(body)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error %v is not a user error", err)
+			}
+			return
+		}
+		checkParsed(t, r)
+	})
+}
+
+func FuzzParseOfflineForm(f *testing.F) {
+	for _, s := range []string{
+		"key=u8N4wqLtywFKSaxGOUCreGKD0zglE2s0&uri=https://server.comagic.ru/&visitor_id=17258569&hit_id=546833568748&session_id=255544855&name=John Smith&email=no@email.adr&phone=+79251234567&text=Hello, world!&is_sale=true&sale_cost=10000",
+		"key=k&visitor_id=1&session_id=2&name=%D0%98%D0%B2%D0%B0%D0%BD&is_sale=1&sale_cost=1%2C5",
+		"key=k&visitor_id=1&session_id=2&phone=8+(912)+345-67-89&hit_id=0&group_id=5&form_name=x",
+		"visitor_id=1&session_id=2&name=%FF",
+		"visitor_id=-1&session_id=2",
+		"visitor_id=1&visitor_id=2&session_id=3&name=a&is_sale=on",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var args fasthttp.Args
+		args.ParseBytes(body)
+		r, err := parseOfflineForm(&args)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error %v is not a user error", err)
+			}
+			return
+		}
+		checkParsed(t, r)
+	})
+}
