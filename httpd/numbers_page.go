@@ -1,8 +1,6 @@
 package httpd
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"strconv"
@@ -368,30 +366,19 @@ func callsCSVHeader() []string {
 }
 
 // callsCSV is GET /sites/KEY/calls.csv: every call of the site, newest
-// first (UTF-8 with a byte-order mark, for Excel).
+// first, through csvExport (UTF-8 with a byte-order mark, cells defused).
 func (s *Server) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	buf.WriteString("\ufeff")
-	w := csv.NewWriter(&buf)
-	w.Write(callsCSVHeader())
-	err = tracking.ListCalls(ctx, s.db, site.ID, time.Time{}, 0, func(c store.Call) bool {
-		w.Write(callCSVRow(&c))
-		return true
+	name := fmt.Sprintf("calls-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
+	return csvExport(ctx, name, callsCSVHeader(), func(write func([]string)) error {
+		return tracking.ListCalls(ctx, s.db, site.ID, time.Time{}, 0, func(c store.Call) bool {
+			write(callCSVRow(&c))
+			return true
+		})
 	})
-	if err != nil {
-		return err
-	}
-	w.Flush()
-	ctx.SetContentType("text/csv; charset=utf-8")
-	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="calls-%s-%s.csv"`, site.Key, s.now().UTC().Format("2006-01-02")))
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.SetBody(buf.Bytes())
-	return nil
 }
 
 func callCSVRow(c *store.Call) []string {
@@ -401,12 +388,8 @@ func callCSVRow(c *store.Call) []string {
 		}
 		return strconv.FormatUint(v, 10)
 	}
-	row := []string{u(c.ID), time.UnixMilli(c.Time).UTC().Format(time.RFC3339), time.UnixMilli(c.Received).UTC().Format(time.RFC3339),
+	return []string{u(c.ID), time.UnixMilli(c.Time).UTC().Format(time.RFC3339), time.UnixMilli(c.Received).UTC().Format(time.RFC3339),
 		c.Called, c.Caller, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
 		c.Kind, strconv.FormatBool(c.Attributed), u(c.Visitor), u(c.Session), c.Channel, c.UTMSource, c.UTMMedium,
 		c.UTMCampaign, c.UTMTerm, c.UTMContent, c.Click, c.Referrer, c.Landing}
-	for i, cell := range row {
-		row[i] = csvSafe(cell)
-	}
-	return row
 }
