@@ -543,3 +543,22 @@ func TestSnippetPhonesHeartbeat(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// An SPA's new route (Comagic.reinitTrackView) has the numbers replaced in
+// what it rendered, without setDynamicalReplacement.
+func TestSnippetPhonesReinitTrackView(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, "", `<main id="app"><p>8 (487) 275-14-04</p></main>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	hit := eval[int64](t, f, `Comagic.getCredentials().hit_id`)
+	eval[any](t, f, `history.pushState({}, "", "/contacts");
+document.getElementById("app").innerHTML = '<p id="route">Контакты: 8 (487) 275-14-04</p>';
+Comagic.reinitTrackView()`)
+	f.waitHit(t, hit)
+	if got := eval[string](t, f, `document.getElementById("route").textContent`); got != "Контакты: 8 (495) 000-00-01" {
+		t.Errorf("the new route shows %q", got)
+	}
+	f.noExceptions(t)
+}
