@@ -344,6 +344,16 @@ func TestCaptchaEndpoint(t *testing.T) {
 			t.Errorf("captcha %s: %d %v, want %d", tc.body, status, out, tc.status)
 		}
 	}
+	for _, p := range []string{"t/v1/captcha", "t/v1/callback"} {
+		resp, err := http.Get(f.srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET /%s: %d, want 405 with CORS", p, resp.StatusCode)
+		}
+	}
 	for _, p := range []string{"t/v1/captcha/nope.png", "t/v1/captcha/" + key, "t/v1/captcha/.png"} {
 		resp, err := http.Get(f.srv.URL + p)
 		if err != nil {

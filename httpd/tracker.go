@@ -24,7 +24,8 @@ import (
 const maxTrackerBody = 8 << 10
 
 // trackerPaths are the POST endpoints, for 405 versus 404.
-var trackerPaths = map[string]bool{"/t/v1/hit": true, "/t/v1/event": true, "/t/v1/visitor": true, "/t/v1/property": true, "/t/v1/lease": true}
+var trackerPaths = map[string]bool{"/t/v1/hit": true, "/t/v1/event": true, "/t/v1/visitor": true, "/t/v1/property": true, "/t/v1/lease": true,
+	"/t/v1/captcha": true, "/t/v1/callback": true}
 
 // tracker wraps a tracker handler: CORS and no caching on every answer,
 // and the body limit.
