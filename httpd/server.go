@@ -53,7 +53,8 @@ type Options struct {
 	Now func() time.Time
 	// Webhooks tunes the delivery of webhooks (tests shorten its clock).
 	Webhooks webhooks.Options
-	// Captcha configures the captcha store; tests give it known digits.
+	// Captcha configures the captcha store; tests give it known digits. Its
+	// Now defaults to Now.
 	Captcha captcha.Options
 	// Callbacks tunes callbacks (tests move its clock and limits); its Now
 	// defaults to Now.
@@ -145,7 +146,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		started:        time.Now(),
 	}
 	s.visits = visits.NewTracker(db, o.Now)
-	s.captcha = captcha.New(o.Captcha)
+	capOpts := o.Captcha
+	if capOpts.Now == nil {
+		capOpts.Now = o.Now
+	}
+	s.captcha = captcha.New(capOpts)
 	s.captchaRate = ratelimit.New(captchasPerMinute, time.Minute, 100_000)
 	cbOpts := o.Callbacks
 	if cbOpts.Now == nil {
