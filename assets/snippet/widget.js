@@ -126,7 +126,7 @@
     "input:focus,select:focus,textarea:focus,button:focus{outline:2px solid #2f6fed;outline-offset:1px}" +
     ".radios{display:flex;gap:18px}.radios label{display:flex;align-items:center;gap:6px;font-weight:400;margin:4px 0}" +
     ".radios input{width:auto}" +
-    ".captcha{display:flex;gap:8px;align-items:center}.captcha img{height:60px;width:180px;border:1px solid #d0d5dd;" +
+    ".captcha{display:flex;gap:8px;align-items:center;margin-top:14px}.captcha img{height:60px;width:180px;border:1px solid #d0d5dd;" +
     "border-radius:8px;background:#f2f4f7}" +
     "button{font:inherit;cursor:pointer;border:0;border-radius:8px}" +
     ".primary{display:block;width:100%;margin-top:18px;padding:11px 14px;background:#2f6fed;color:#fff;font-weight:600}" +
