@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -81,21 +82,22 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// phonesForHit assigns the numbers of a page view in sess on site (leasing
-// or renewing the visitor's dynamic number, durably) and returns the hit
-// answer's "phones".
-//
-// The leases are written in a second durable write after the hit's: the
-// hit's write happens inside visits.Tracker.Hit, which offers no way in.
-// Both are synced before the answer, so what a visitor is told is durable;
-// a crash between them leaves a hit without its lease, which the visitor
-// never saw.
-func (s *Server) phonesForHit(ctx context.Context, site *store.Site, sess *store.Session) (*phonesAnswer, error) {
-	a, err := s.numbers.AssignSession(ctx, site.ID, sess, s.now())
-	if err != nil {
-		return nil, err
+// hitNumbers returns the hook that assigns a page view's numbers inside
+// the hit's own durable write (leasing or renewing the visitor's dynamic
+// number), and the hit answer's "phones" once it has run. One write holds
+// the hit and its lease: a crash never keeps one without the other.
+func (s *Server) hitNumbers(site *store.Site, now time.Time) (also func(*store.Tx, *visits.HitResult) error, phones func() *phonesAnswer) {
+	var a tracking.Assignment
+	also = func(tx *store.Tx, res *visits.HitResult) error {
+		var err error
+		sess := &res.Session
+		a, err = s.numbers.Assign(site.ID, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, now)
+		if err != nil {
+			return err
+		}
+		return a.Persist(tx)
 	}
-	return phonesOf(&a), nil
+	return also, func() *phonesAnswer { return phonesOf(&a) }
 }
 
 // leaseRequest is the body of POST /t/v1/lease, the heartbeat of a page

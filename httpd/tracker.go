@@ -167,13 +167,10 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 			ci = ""
 		}
 	}
+	also, phones := s.hitNumbers(site, s.now())
 	res, err := s.visits.Hit(ctx, site, visits.PageView{
-		CI: ci, URL: req.U, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()),
+		CI: ci, URL: req.U, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()), Also: also,
 	})
-	if err != nil {
-		return err
-	}
-	phones, err := s.phonesForHit(ctx, site, &res.Session)
 	if err != nil {
 		return err
 	}
@@ -185,7 +182,7 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 		Key:        sites.CredentialKey(site, res.CI.Visitor, res.CI.Session),
 		ServerURL:  s.PublicURL(),
 		NewSession: res.NewSession,
-		Phones:     phones,
+		Phones:     phones(),
 	})
 	return nil
 }

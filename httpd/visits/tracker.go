@@ -57,6 +57,11 @@ type PageView struct {
 	Referrer  string // document.referrer, or the previous URL of an SPA
 	Title     string
 	UserAgent string
+	// Also, when set, runs inside the hit's durable write, after the hit's
+	// own writes, with the hit's result: its writes join the hit's batch
+	// and its error fails the hit (nothing of it is stored). It runs in the
+	// store's writer, so it must be quick and must not block.
+	Also func(tx *store.Tx, res *HitResult) error
 }
 
 // HitResult is the outcome of a hit.
@@ -112,6 +117,9 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		res, err = t.hitTx(tx, site.ID, &p, now)
+		if err == nil && pv.Also != nil {
+			err = pv.Also(tx, &res)
+		}
 		return err
 	})
 	if err != nil {
