@@ -24,6 +24,7 @@ import (
 
 	"appliance/httpd"
 	"appliance/httpd/httpdtest"
+	"appliance/httpd/sites"
 	"appliance/store"
 )
 
@@ -957,4 +958,36 @@ Comagic.getReplacedPhones(), Comagic.getReplacedPhones('dynamic')])`)
 		t.Errorf("the widget chunk was inserted %d times, want once", n)
 	}
 	f.noExceptions(t)
+}
+
+// The snippet sends the session's credential key with every page view of a
+// known visitor, and the server keeps the visitor only when the key vouches
+// for the ci: a tampered key starts a new visitor instead of continuing
+// someone else's session.
+func TestSnippetHitCarriesSessionKey(t *testing.T) {
+	f := newSnippetFixture(t)
+	record := `window.__hits = []; var of = window.fetch;
+window.fetch = function (u, o) { if (String(u).indexOf("/t/v1/hit") >= 0) __hits.push(JSON.parse(o.body)); return of.apply(this, arguments); };`
+	f.page("/", sitePage("Home", record, f.install, ""))
+	f.page("/next", sitePage("Next", record, f.install, ""))
+	f.visit(t, "/")
+	if got := eval[bool](t, f, `"key" in __hits[0]`); got {
+		t.Fatal("a first visit sent a key")
+	}
+	first := f.sessions(t)[0]
+	f.visit(t, "/next")
+	want := sites.CredentialKey(f.site, first.Visitor, first.ID)
+	if got := eval[string](t, f, `__hits[0].key || ""`); got != want {
+		t.Fatalf("second page view sent key %q, want the session's %q", got, want)
+	}
+	if s := f.sessions(t); len(s) != 1 {
+		t.Fatalf("the second page view made %d sessions, want it to continue the first", len(s))
+	}
+	// A key that does not vouch for the ci: a new visitor.
+	eval[bool](t, f, `var c = JSON.parse(localStorage.getItem("_cs_cred")); c.key = "00000000000000000000000000000000"; localStorage.setItem("_cs_cred", JSON.stringify(c)); true`)
+	f.visit(t, "/")
+	s := f.sessions(t)
+	if len(s) != 2 || s[0].Visitor == s[1].Visitor {
+		t.Fatalf("after a tampered key: sessions %+v, want a second one of a new visitor", s)
+	}
 }

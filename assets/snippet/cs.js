@@ -213,7 +213,13 @@
   // body is an item's JSON with the credentials it needs.
   function body(it, cr) {
     var b = { k: account };
-    if (it.hit) b.ci = ci; // read when sent: an earlier hit may have renewed it
+    if (it.hit && ci) {
+      b.ci = ci; // read when sent: an earlier hit may have renewed it
+      // The session's key vouches for the ci (its ids are guessable, the
+      // key is not): from this page's last answer or the saved credentials.
+      var saved = cred && cred.ci == ci ? cred : parse(storage(CRED));
+      if (saved && saved.ci == ci && (cred == saved || saved.site == account)) b.key = saved.key;
+    }
     if (it.c) {
       b.ci = cr.ci;
       b.key = cr.key;
