@@ -24,7 +24,7 @@ import (
 // "phones"), "nolease" is a site without numbers.
 func BenchmarkHit(b *testing.B) {
 	const visitors = 256
-	srv := httpdtest.Start(b)
+	srv := httpdtest.Start(b, unlimited)
 	siteKey := srv.Site(b, "Bench", "bench.example")
 	site, _ := srv.HTTP.Sites().ByKey(siteKey)
 	plainKey := srv.Site(b, "Plain", "plain.example")

@@ -10,6 +10,7 @@
 package httpd
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -59,6 +60,8 @@ type Options struct {
 	// Callbacks tunes callbacks (tests move its clock and limits); its Now
 	// defaults to Now.
 	Callbacks callbacks.Options
+	// Limits of the tracker endpoints (zero: the defaults).
+	Limits TrackerLimits
 }
 
 // Limits of every request.
@@ -84,6 +87,8 @@ type Server struct {
 	pages          *pages
 	snippet        *snippet
 	loginRate      *ratelimit.Limiter
+	ipRate         *ratelimit.Buckets // tracker requests per client IP; nil: no limit
+	siteRate       *ratelimit.Buckets // tracker requests per site; nil: no limit
 	leadRate       *ratelimit.Limiter
 	serverLeadRate *ratelimit.Limiter
 	hooks          *webhooks.Hooks
@@ -140,6 +145,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		pages:          pg,
 		snippet:        sn,
 		loginRate:      ratelimit.New(10, time.Minute, 100_000),
+		ipRate:         o.Limits.perIP(),
+		siteRate:       o.Limits.perSite(),
 		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
 		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, 10_000),
 		hooks:          webhooks.New(db, whOpts),
@@ -219,6 +226,10 @@ func (s *Server) httpServer(h fasthttp.RequestHandler, name string) *fasthttp.Se
 // requestError answers a request fasthttp could not read, in the one JSON
 // error shape.
 func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
+	if bytes.HasPrefix(ctx.Path(), []byte("/t/")) || bytes.HasPrefix(ctx.Path(), []byte("/vc/")) {
+		// A tracker answer a page's script can read, whatever went wrong.
+		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+	}
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):

@@ -1,7 +1,9 @@
 package httpd
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -86,8 +88,13 @@ func TestErrorShapeAndLimits(t *testing.T) {
 	}{
 		{"unknown path", func() (*http.Response, error) { return http.Get(base + "/nope") }, 404, "no such page"},
 		{"wrong method", func() (*http.Response, error) { return http.Post(base+"/healthz", "text/plain", nil) }, 405, "not allowed"},
-		{"body too large", func() (*http.Response, error) {
-			return http.Post(base+"/login", "application/x-www-form-urlencoded", strings.NewReader(strings.Repeat("a", maxBodySize+10)))
+		{"body too large", func() (*http.Response, error) { return oversized(base, "/login") }, 413, "too large"},
+		{"tracker body too large, with CORS", func() (*http.Response, error) {
+			resp, err := oversized(base, "/t/v1/hit")
+			if err == nil && resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+				err = fmt.Errorf("no CORS header on a tracker 413")
+			}
+			return resp, err
 		}, 413, "too large"},
 		{"headers too large", func() (*http.Response, error) {
 			req, _ := http.NewRequest("GET", base+"/healthz", nil)
@@ -115,6 +122,18 @@ func TestErrorShapeAndLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oversized announces a body over the limit and reads the answer without
+// sending the body: the server answers from the headers alone, and a
+// client still writing would only see its connection reset.
+func oversized(base, path string) (*http.Response, error) {
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", path, maxBodySize+10)
+	return http.ReadResponse(bufio.NewReader(conn), nil)
 }
 
 func TestMetricsWithToken(t *testing.T) {

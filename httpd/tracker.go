@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/store"
@@ -27,8 +28,38 @@ const maxTrackerBody = 8 << 10
 var trackerPaths = map[string]bool{"/t/v1/hit": true, "/t/v1/event": true, "/t/v1/visitor": true, "/t/v1/property": true, "/t/v1/lease": true,
 	"/t/v1/captcha": true, "/t/v1/callback": true}
 
+// TrackerLimits bound the tracker endpoints' request rates (SPEC §8), in
+// requests per second with bursts of 30 seconds' worth. Zero is the
+// default; a negative rate turns that limit off.
+type TrackerLimits struct {
+	PerIP   float64 // per client IP (loopback is exempt: a proxy without --trust-proxy, or tests)
+	PerSite float64 // per site key, whatever the IPs
+}
+
+// Default tracker limits: a visitor's page views, events and heartbeats
+// stay far below PerIP even behind an office NAT; PerSite keeps one site's
+// flood from starving the others' durable writes.
+const (
+	defaultPerIP   = 20
+	defaultPerSite = 2000
+	maxLimitedKeys = 200_000
+)
+
+func (l TrackerLimits) perIP() *ratelimit.Buckets   { return buckets(l.PerIP, defaultPerIP) }
+func (l TrackerLimits) perSite() *ratelimit.Buckets { return buckets(l.PerSite, defaultPerSite) }
+
+func buckets(rate, def float64) *ratelimit.Buckets {
+	switch {
+	case rate < 0:
+		return nil
+	case rate == 0:
+		rate = def
+	}
+	return ratelimit.NewBuckets(rate, int(30*rate), maxLimitedKeys)
+}
+
 // tracker wraps a tracker handler: CORS and no caching on every answer,
-// and the body limit.
+// the body limit and the per-IP rate limit.
 func (s *Server) tracker(h handler) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		hd := &ctx.Response.Header
@@ -37,8 +68,18 @@ func (s *Server) tracker(h handler) handler {
 		if len(ctx.Request.Body()) > maxTrackerBody {
 			return errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxTrackerBody)
 		}
+		if s.ipRate != nil {
+			if ip := s.clientIP(ctx); !isLoopback(ip) && !s.ipRate.Allow(ip, s.now()) {
+				hd.Set("Retry-After", "1")
+				return errorf(fasthttp.StatusTooManyRequests, "too many requests from this address; slow down")
+			}
+		}
 		return h(ctx)
 	}
+}
+
+func isLoopback(ip string) bool {
+	return strings.HasPrefix(ip, "127.") || ip == "::1"
 }
 
 // trackerPreflight answers a CORS preflight. Browsers send none for the
@@ -145,6 +186,9 @@ func (s *Server) trackerSite(key string) (*store.Site, error) {
 	site, err := s.sites.ByKey(key)
 	if err != nil {
 		return nil, errorf(fasthttp.StatusNotFound, "no site has this key")
+	}
+	if s.siteRate != nil && !s.siteRate.Allow(site.Key, s.now()) {
+		return nil, errorf(fasthttp.StatusTooManyRequests, "too many requests for this site; slow down")
 	}
 	return site, nil
 }

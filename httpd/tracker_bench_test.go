@@ -59,7 +59,7 @@ func BenchmarkHitEndpoint(b *testing.B) {
 	var answer []byte // a real hit's answer, for the hello server
 	for _, conns := range []int{1, 64} {
 		b.Run(fmt.Sprintf("durable/conns=%d", conns), func(b *testing.B) {
-			srv := httpdtest.Start(b)
+			srv := httpdtest.Start(b, unlimited)
 			site := srv.Site(b, "Shop", "shop.example.com")
 			url := "http://" + srv.Addr + "/t/v1/hit"
 			answer = benchHits(b, url, site, conns)
@@ -68,7 +68,7 @@ func BenchmarkHitEndpoint(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("lease/conns=%d", conns), func(b *testing.B) {
-			srv := httpdtest.Start(b)
+			srv := httpdtest.Start(b, unlimited)
 			site := srv.Site(b, "Shop", "shop.example.com")
 			leaseAll(b, srv, site, 2*conns)
 			benchHits(b, "http://"+srv.Addr+"/t/v1/hit", site, conns)

@@ -44,3 +44,44 @@ func TestMemoryBound(t *testing.T) {
 		t.Fatalf("%d keys kept", len(l.keys))
 	}
 }
+
+func TestBuckets(t *testing.T) {
+	b := NewBuckets(2, 5, 1600)
+	t0 := time.Unix(1000, 0)
+	for i := 0; i < 5; i++ {
+		if !b.Allow("ip", t0) {
+			t.Fatalf("event %d of the burst refused", i)
+		}
+	}
+	if b.Allow("ip", t0) {
+		t.Fatal("event past the burst allowed")
+	}
+	if !b.Allow("other", t0) {
+		t.Fatal("keys are not independent")
+	}
+	if !b.Allow("ip", t0.Add(500*time.Millisecond)) || b.Allow("ip", t0.Add(500*time.Millisecond)) {
+		t.Fatal("half a second at 2/s should refill exactly one token")
+	}
+}
+
+func TestBucketsMemoryBound(t *testing.T) {
+	b := NewBuckets(1, 1, 16) // one key per shard
+	t0 := time.Unix(1000, 0)
+	refused := 0
+	for i := 0; i < 1000; i++ {
+		if !b.Allow(fmt.Sprint("k", i), t0) {
+			refused++
+		}
+	}
+	kept := 0
+	for i := range b.shards {
+		kept += len(b.shards[i].keys)
+	}
+	if kept > 16 || refused == 0 {
+		t.Fatalf("kept %d keys, refused %d new ones", kept, refused)
+	}
+	// Once the buckets have refilled, new keys take their place.
+	if !b.Allow("late", t0.Add(time.Minute)) {
+		t.Fatal("idle buckets were not swept")
+	}
+}

@@ -1,0 +1,77 @@
+package ratelimit
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// Buckets is a token-bucket limiter per key for hot paths: each key holds
+// at most Burst tokens, refilled at Rate per second; an event takes one.
+// A key costs one small struct whatever its traffic (Limiter keeps every
+// event's time), and the keys are sharded so concurrent requests rarely
+// share a lock. Memory is bounded: past MaxKeys per shard, full (idle)
+// buckets are swept, and if none is idle a new key is refused.
+type Buckets struct {
+	rate    float64 // tokens per second
+	burst   float64
+	maxKeys int // per shard
+	seed    maphash.Seed
+	shards  [16]bucketShard
+}
+
+type bucketShard struct {
+	mu   sync.Mutex
+	keys map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// NewBuckets returns a limiter of rate events per second per key with bursts
+// of up to burst events, tracking at most maxKeys keys.
+func NewBuckets(rate float64, burst int, maxKeys int) *Buckets {
+	b := &Buckets{rate: rate, burst: float64(burst), maxKeys: max(1, maxKeys/16), seed: maphash.MakeSeed()}
+	for i := range b.shards {
+		b.shards[i].keys = map[string]*bucket{}
+	}
+	return b
+}
+
+// Allow takes a token of key at now and reports whether there was one.
+func (b *Buckets) Allow(key string, now time.Time) bool {
+	sh := &b.shards[maphash.String(b.seed, key)%uint64(len(b.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	k := sh.keys[key]
+	if k == nil {
+		if len(sh.keys) >= b.maxKeys && !b.sweep(sh, now) {
+			return false
+		}
+		k = &bucket{tokens: b.burst, last: now}
+		sh.keys[key] = k
+	}
+	if dt := now.Sub(k.last).Seconds(); dt > 0 {
+		k.tokens = min(b.burst, k.tokens+dt*b.rate)
+		k.last = now
+	}
+	if k.tokens < 1 {
+		return false
+	}
+	k.tokens--
+	return true
+}
+
+// sweep drops the shard's buckets that have refilled (their keys were idle
+// long enough that forgetting them changes nothing) and reports whether it
+// made room.
+func (b *Buckets) sweep(sh *bucketShard, now time.Time) bool {
+	for key, k := range sh.keys {
+		if k.tokens+now.Sub(k.last).Seconds()*b.rate >= b.burst {
+			delete(sh.keys, key)
+		}
+	}
+	return len(sh.keys) < b.maxKeys
+}
