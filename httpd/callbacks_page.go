@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -67,15 +66,6 @@ func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, 
 	return f, ff, nil
 }
 
-// csvLink is the export URL of site's callbacks with the filter of ff.
-func (ff *callbackFilterForm) csvLink(site string) {
-	u := "/sites/" + url.PathEscape(site) + "/callbacks.csv"
-	if ff.Query != "" {
-		u += "?" + ff.Query // built by fasthttp.Args: every name and value is encoded
-	}
-	ff.CSV = template.URL(u)
-}
-
 // callbackRow is a callback as the callbacks page shows it.
 type callbackRow struct {
 	callbacks.View
@@ -115,7 +105,7 @@ func (s *Server) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site) (call
 	if err != nil {
 		return d, err
 	}
-	ff.csvLink(site.Key)
+	ff.CSV = exportLink(site.Key, "callbacks.csv", ff.Query)
 	d.Filter = ff
 	w, err := s.callbacks.Settings(site.ID)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -181,5 +182,27 @@ func TestTLSAndSecureCookies(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no form cookie set")
+	}
+}
+
+// The export links keep the page's filter: following them downloads what
+// the page shows.
+func TestExportLinksKeepTheFilter(t *testing.T) {
+	srv := httpdtest.Start(t)
+	c := srv.Client(t)
+	key := srv.Site(t, "Shop", "shop.example.com")
+	for _, c2 := range []struct{ page, query, want string }{
+		{"leads", "form=Order+form&phone=1&from=2026-11-01", `href="/sites/` + key + `/leads.csv?from=2026-11-01&amp;form=Order&#43;form&amp;phone=1"`},
+		{"callbacks", "from=2026-11-01&state=failed", `href="/sites/` + key + `/callbacks.csv?from=2026-11-01&amp;state=failed"`},
+	} {
+		resp, err := c.Get(srv.URL + "sites/" + key + "/" + c2.page + "?" + c2.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), c2.want) {
+			t.Errorf("%s page (%d) lacks the link %s", c2.page, resp.StatusCode, c2.want)
+		}
 	}
 }

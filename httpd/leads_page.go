@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"html/template"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +23,8 @@ const maxLeadsShown = 500
 type leadFilterForm struct {
 	From, To, Form, Sale string
 	HasPhone             bool
-	Query                string // the filter as a query string, for the CSV link
+	Query                string       // the filter as a query string
+	CSV                  template.URL // the export link with the filter
 }
 
 // leadFilter reads the filter of the leads page and export from the query:
@@ -85,6 +88,7 @@ func (s *Server) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if err != nil {
 		return err
 	}
+	ff.CSV = exportLink(site.Key, "leads.csv", ff.Query)
 	d := leadsData{Site: site, Filter: ff, Max: maxLeadsShown}
 	err = leads.List(ctx, s.db, site.ID, f, maxLeadsShown+1, func(l store.Lead) bool {
 		if len(d.Leads) == maxLeadsShown {
@@ -151,6 +155,18 @@ func leadCSVRow(l *store.Lead) []string {
 // csvExport answers a download named filename for a spreadsheet: UTF-8
 // with a byte-order mark (Excel needs it to read UTF-8), the header, then
 // the rows fill writes, every cell defused by csvSafe; never cached.
+// exportLink is the URL of a site's CSV export file with a filter query
+// (built by fasthttp.Args, so every name and value is already encoded).
+// It is a template.URL: html/template would otherwise encode the query's
+// "=" and "&" again and the export would lose its filter.
+func exportLink(site, file, query string) template.URL {
+	u := "/sites/" + url.PathEscape(site) + "/" + file
+	if query != "" {
+		u += "?" + query
+	}
+	return template.URL(u)
+}
+
 func csvExport(ctx *fasthttp.RequestCtx, filename string, header []string, fill func(write func(row []string)) error) error {
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")
