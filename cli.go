@@ -26,6 +26,9 @@ import (
 // server over its unix socket. When no server runs, the command opens the
 // store itself and serves the same API in-process: one code path either way.
 
+// SocketName is the admin socket inside the data directory.
+const SocketName = "admin.sock"
+
 // AdminOptions locate the data directory.
 type AdminOptions struct{ Data string }
 

@@ -17,11 +17,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -29,9 +25,6 @@ func main() {
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
-
-// usageError is a mistake in how a command was called: exit code 2, with a hint.
-type usageError struct{ error }
 
 // exitCode maps an error to the process exit code and prints it, in one place.
 func exitCode(err error, stderr io.Writer) int {
@@ -65,43 +58,6 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), versionCmd(stdout))
 	return root
-}
-
-// bindEnv lets every flag of cmd default to its APPLIANCE_* environment
-// variable (--public-url ← APPLIANCE_PUBLIC_URL); a flag given on the
-// command line wins.
-func bindEnv(cmd *cobra.Command) {
-	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
-		var err error
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if f.Changed || err != nil {
-				return
-			}
-			if v, ok := os.LookupEnv(envName(f.Name)); ok {
-				if serr := f.Value.Set(v); serr != nil {
-					err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
-				}
-			}
-		})
-		return err
-	}
-}
-
-func envName(flag string) string {
-	b := []byte("APPLIANCE_" + flag)
-	for i, c := range b {
-		switch {
-		case c == '-':
-			b[i] = '_'
-		case c >= 'a' && c <= 'z':
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
-}
-
-func dataFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVar(dst, "data", "./data", "data directory (env APPLIANCE_DATA)")
 }
 
 func serveCmd(stdout io.Writer) *cobra.Command {

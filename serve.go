@@ -14,9 +14,6 @@ import (
 	"appliance/store"
 )
 
-// SocketName is the admin socket inside the data directory.
-const SocketName = "admin.sock"
-
 // ServeOptions are the flags of `appliance serve`.
 type ServeOptions struct {
 	Data         string
