@@ -95,23 +95,13 @@ type Callback struct {
 	Sent      int64  // when the scenario took it
 	PageURL   string
 	IP        string
-
-	Channel     string
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	UTMTerm     string
-	UTMContent  string
-	Click       string
-	Referrer    string
-	Landing     string
+	Source    // of the session, copied
 }
 
 const callbackVersion = 1
 
 func (c *Callback) strings() []*string {
-	return []*string{&c.Phone, &c.PhoneRaw, &c.LastError, &c.PageURL, &c.IP, &c.Channel, &c.UTMSource,
-		&c.UTMMedium, &c.UTMCampaign, &c.UTMTerm, &c.UTMContent, &c.Click, &c.Referrer, &c.Landing}
+	return append([]*string{&c.Phone, &c.PhoneRaw, &c.LastError, &c.PageURL, &c.IP}, c.Source.fields()...)
 }
 
 // Encode returns the versioned encoding of c; the id is in the key.

@@ -333,25 +333,15 @@ type Lead struct {
 	FormName string
 	PageURL  string
 	IP       string
-
-	Channel     string
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	UTMTerm     string
-	UTMContent  string
-	Click       string
-	Referrer    string
-	Landing     string
+	Source   // of the session, copied
 }
 
 const leadVersion = 1
 
 // leadStrings lists l's string fields in their encoding order.
 func (l *Lead) leadStrings() []*string {
-	return []*string{&l.Via, &l.Name, &l.Email, &l.Phone, &l.PhoneRaw, &l.Message, &l.FormName,
-		&l.PageURL, &l.IP, &l.Channel, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign, &l.UTMTerm,
-		&l.UTMContent, &l.Click, &l.Referrer, &l.Landing}
+	return append([]*string{&l.Via, &l.Name, &l.Email, &l.Phone, &l.PhoneRaw, &l.Message, &l.FormName,
+		&l.PageURL, &l.IP}, l.Source.fields()...)
 }
 
 // Encode returns the versioned encoding of l; the id is in the key.

@@ -116,15 +116,22 @@ func (d *decoder) count() uint64 {
 // its first hit, copied into the records attributed to the session so that
 // they read without a join.
 type Source struct {
-	Channel     string // organic, social, referral, direct, ad
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	UTMTerm     string
-	UTMContent  string
-	Click       string // click id kind: gclid, yclid, fbclid
-	Referrer    string
-	Landing     string // URL of the first hit
+	Channel     string `json:"channel"` // organic, social, referral, direct, ad
+	UTMSource   string `json:"utm_source"`
+	UTMMedium   string `json:"utm_medium"`
+	UTMCampaign string `json:"utm_campaign"`
+	UTMTerm     string `json:"utm_term"`
+	UTMContent  string `json:"utm_content"`
+	Click       string `json:"click"` // click id kind: gclid, yclid, fbclid
+	Referrer    string `json:"referrer"`
+	Landing     string `json:"landing_page"` // URL of the first hit
+}
+
+// TrafficSource is the session's traffic source, to copy into what is
+// attributed to it.
+func (s *Session) TrafficSource() Source {
+	return Source{Channel: s.Channel, UTMSource: s.UTMSource, UTMMedium: s.UTMMedium, UTMCampaign: s.UTMCampaign,
+		UTMTerm: s.UTMTerm, UTMContent: s.UTMContent, Click: s.Click, Referrer: s.Referrer, Landing: s.Landing}
 }
 
 // fields lists s's fields in their encoding order.

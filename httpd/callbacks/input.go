@@ -92,6 +92,5 @@ func Attribute(cb *store.Callback, visitor, session uint64, sess *store.Session,
 	if sess == nil {
 		return
 	}
-	cb.Channel, cb.UTMSource, cb.UTMMedium, cb.UTMCampaign = sess.Channel, sess.UTMSource, sess.UTMMedium, sess.UTMCampaign
-	cb.UTMTerm, cb.UTMContent, cb.Click, cb.Referrer, cb.Landing = sess.UTMTerm, sess.UTMContent, sess.Click, sess.Referrer, sess.Landing
+	cb.Source = sess.TrafficSource()
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"appliance/httpd/leads"
 	"appliance/store"
 )
 
@@ -25,7 +24,7 @@ type View struct {
 	VisitorID uint64       `json:"visitor_id"`
 	SessionID uint64       `json:"session_id"`
 	HitID     uint64       `json:"hit_id"`
-	Source    leads.Source `json:"source"`
+	Source    store.Source `json:"source"`
 }
 
 // State names, as views and the dashboard's filter write them.
@@ -44,9 +43,7 @@ func ViewOf(cb *store.Callback, groups []store.WidgetGroup) View {
 	v := View{
 		ID: cb.ID, CreatedAt: time.UnixMilli(cb.Time).UTC(), Phone: cb.Phone, PhoneRaw: cb.PhoneRaw,
 		State: StateName(cb.State), PageURL: cb.PageURL, VisitorID: cb.Visitor, SessionID: cb.Session, HitID: cb.Hit,
-		Source: leads.Source{Channel: cb.Channel, UTMSource: cb.UTMSource, UTMMedium: cb.UTMMedium,
-			UTMCampaign: cb.UTMCampaign, UTMTerm: cb.UTMTerm, UTMContent: cb.UTMContent, Click: cb.Click,
-			Referrer: cb.Referrer, Landing: cb.Landing},
+		Source: cb.Source,
 	}
 	if cb.GroupID != 0 {
 		g := cb.GroupID

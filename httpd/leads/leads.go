@@ -224,6 +224,5 @@ func Attribute(l *store.Lead, visitor, session uint64, sess *store.Session, hit 
 	if sess == nil {
 		return
 	}
-	l.Channel, l.UTMSource, l.UTMMedium, l.UTMCampaign = sess.Channel, sess.UTMSource, sess.UTMMedium, sess.UTMCampaign
-	l.UTMTerm, l.UTMContent, l.Click, l.Referrer, l.Landing = sess.UTMTerm, sess.UTMContent, sess.Click, sess.Referrer, sess.Landing
+	l.Source = sess.TrafficSource()
 }

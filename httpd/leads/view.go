@@ -11,36 +11,23 @@ import (
 // View is a lead as webhooks and exports show it: the "data" of a lead
 // event. Field names follow the reference's request fields.
 type View struct {
-	ID        uint64    `json:"id"`
-	CreatedAt time.Time `json:"created_at"`
-	Via       string    `json:"via"`
-	Name      string    `json:"name"`
-	Email     string    `json:"email"`
-	Phone     string    `json:"phone"`
-	PhoneRaw  string    `json:"phone_raw"`
-	Message   string    `json:"message"`
-	IsSale    bool      `json:"is_sale"`
-	SaleCost  *string   `json:"sale_cost"` // decimal; null when none
-	GroupID   *uint64   `json:"group_id"`  // null when none
-	FormName  string    `json:"form_name"`
-	PageURL   string    `json:"page_url"`
-	VisitorID uint64    `json:"visitor_id"`
-	SessionID uint64    `json:"session_id"`
-	HitID     uint64    `json:"hit_id"`
-	Source    Source    `json:"source"`
-}
-
-// Source is the traffic source of the session a lead came from.
-type Source struct {
-	Channel     string `json:"channel"`
-	UTMSource   string `json:"utm_source"`
-	UTMMedium   string `json:"utm_medium"`
-	UTMCampaign string `json:"utm_campaign"`
-	UTMTerm     string `json:"utm_term"`
-	UTMContent  string `json:"utm_content"`
-	Click       string `json:"click"`
-	Referrer    string `json:"referrer"`
-	Landing     string `json:"landing_page"`
+	ID        uint64       `json:"id"`
+	CreatedAt time.Time    `json:"created_at"`
+	Via       string       `json:"via"`
+	Name      string       `json:"name"`
+	Email     string       `json:"email"`
+	Phone     string       `json:"phone"`
+	PhoneRaw  string       `json:"phone_raw"`
+	Message   string       `json:"message"`
+	IsSale    bool         `json:"is_sale"`
+	SaleCost  *string      `json:"sale_cost"` // decimal; null when none
+	GroupID   *uint64      `json:"group_id"`  // null when none
+	FormName  string       `json:"form_name"`
+	PageURL   string       `json:"page_url"`
+	VisitorID uint64       `json:"visitor_id"`
+	SessionID uint64       `json:"session_id"`
+	HitID     uint64       `json:"hit_id"`
+	Source    store.Source `json:"source"` // of the session the lead came from
 }
 
 // ViewOf returns the view of l.
@@ -49,9 +36,7 @@ func ViewOf(l *store.Lead) View {
 		ID: l.ID, CreatedAt: time.UnixMilli(l.Time).UTC(), Via: l.Via, Name: l.Name, Email: l.Email,
 		Phone: l.Phone, PhoneRaw: l.PhoneRaw, Message: l.Message, IsSale: l.IsSale, FormName: l.FormName,
 		PageURL: l.PageURL, VisitorID: l.Visitor, SessionID: l.Session, HitID: l.Hit,
-		Source: Source{Channel: l.Channel, UTMSource: l.UTMSource, UTMMedium: l.UTMMedium,
-			UTMCampaign: l.UTMCampaign, UTMTerm: l.UTMTerm, UTMContent: l.UTMContent, Click: l.Click,
-			Referrer: l.Referrer, Landing: l.Landing},
+		Source: l.Source,
 	}
 	if l.IsSale && l.SaleCost != 0 {
 		c := FormatCost(l.SaleCost)
