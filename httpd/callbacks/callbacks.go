@@ -38,7 +38,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -348,14 +347,6 @@ type attempt struct {
 	err  string // why it failed
 }
 
-// Header names of a scenario request, the same as webhook deliveries'.
-const (
-	headerSignature = webhooks.HeaderSignature
-	headerEvent     = webhooks.HeaderEvent
-	headerDelivery  = webhooks.HeaderDelivery
-	headerAttempt   = webhooks.HeaderAttempt
-)
-
 // ScenarioBody is the JSON a scenario receives: the callback to make.
 type ScenarioBody struct {
 	Event     string    `json:"event"` // "callback"
@@ -374,34 +365,10 @@ func (s *Service) post(ctx context.Context, site *store.Site, w store.WidgetSett
 		a.err = err.Error()
 		return a
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.ScenarioURL, bytes.NewReader(body))
-	if err != nil {
-		a.err = err.Error()
-		return a
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "appliance-callbacks/1")
-	req.Header.Set(headerSignature, webhooks.Sign(w.ScenarioSecret, a.at, body))
-	req.Header.Set(headerEvent, string(webhooks.KindCallback))
-	req.Header.Set(headerDelivery, strconv.FormatUint(cb.ID, 10))
-	req.Header.Set(headerAttempt, strconv.FormatUint(uint64(cb.Attempts)+1, 10))
-	resp, err := s.o.Client.Do(req)
-	if err != nil {
-		a.err = err.Error()
-		return a
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
-	a.code = resp.StatusCode
-	if a.code < 200 || a.code > 299 {
-		a.err = resp.Status
-		if m := bytes.TrimSpace(msg); len(m) > 0 {
-			a.err += ": " + string(bytes.ToValidUTF8(m, []byte("?")))
-		}
-	}
+	a.code, a.err = webhooks.Send(ctx, s.o.Client, s.o.Timeout, webhooks.Request{
+		URL: w.ScenarioURL, Secret: w.ScenarioSecret, Event: string(webhooks.KindCallback), ID: cb.ID,
+		Attempt: cb.Attempts + 1, At: a.at, Body: body, UserAgent: "appliance-callbacks/1",
+	})
 	return a
 }
 

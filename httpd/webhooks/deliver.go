@@ -6,10 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -145,36 +142,10 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 	start := h.o.Now()
 	a := store.DeliveryAttempt{Time: start.UnixMilli()}
 	defer func() { a.Duration = h.o.Now().Sub(start).Milliseconds() }()
-	ctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(dl.Body))
-	if err != nil {
-		a.Error = err.Error()
-		return a
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "appliance-webhooks/1")
-	req.Header.Set(HeaderSignature, Sign(ep.Secret, start, dl.Body))
-	req.Header.Set(HeaderEvent, dl.Event)
-	req.Header.Set(HeaderDelivery, strconv.FormatUint(dl.ID, 10))
-	req.Header.Set(HeaderAttempt, strconv.FormatUint(uint64(dl.Attempts)+1, 10))
-	resp, err := h.o.Client.Do(req)
-	if err != nil {
-		a.Error = err.Error()
-		return a
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
-	a.Status = resp.StatusCode
-	if a.Status < 200 || a.Status > 299 {
-		a.Error = resp.Status
-		if loc := resp.Header.Get("Location"); loc != "" {
-			a.Error += " (redirect to " + loc + " not followed)"
-		} else if m := bytes.TrimSpace(msg); len(m) > 0 {
-			a.Error += ": " + string(bytes.ToValidUTF8(m, []byte("?")))
-		}
-	}
+	a.Status, a.Error = Send(ctx, h.o.Client, h.o.Timeout, Request{
+		URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
+		At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",
+	})
 	return a
 }
 
