@@ -207,9 +207,8 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 
 // callbacksCSVHeader names the export's columns.
 func callbacksCSVHeader() []string {
-	return []string{"id", "created_at", "state", "phone", "phone_raw", "delayed_call_time", "group_id", "group_name",
-		"attempts", "last_attempt", "last_status", "last_error", "sent_at", "page_url", "visitor_id", "session_id", "hit_id",
-		"channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click", "referrer", "landing_page"}
+	return append([]string{"id", "created_at", "state", "phone", "phone_raw", "delayed_call_time", "group_id", "group_name",
+		"attempts", "last_attempt", "last_status", "last_error", "sent_at", "page_url", "visitor_id", "session_id", "hit_id"}, sourceCSVHeader...)
 }
 
 // callbacksCSV is GET /sites/KEY/callbacks.csv: every callback the filter
@@ -254,10 +253,9 @@ func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup) []string {
 	if cb.LastCode != 0 {
 		code = strconv.Itoa(cb.LastCode)
 	}
-	return []string{u(cb.ID), ms(cb.Time), v.State, cb.Phone, cb.PhoneRaw, ms(cb.Delayed), u(cb.GroupID), v.GroupName,
+	return append([]string{u(cb.ID), ms(cb.Time), v.State, cb.Phone, cb.PhoneRaw, ms(cb.Delayed), u(cb.GroupID), v.GroupName,
 		strconv.FormatUint(uint64(cb.Attempts), 10), ms(cb.LastTry), code, cb.LastError, ms(cb.Sent), cb.PageURL,
-		u(cb.Visitor), u(cb.Session), u(cb.Hit), cb.Channel, cb.UTMSource, cb.UTMMedium, cb.UTMCampaign, cb.UTMTerm,
-		cb.UTMContent, cb.Click, cb.Referrer, cb.Landing}
+		u(cb.Visitor), u(cb.Session), u(cb.Hit)}, sourceCSV(&cb.Source)...)
 }
 
 // CallbackSettingsInfo is a site's callback settings as the admin API and

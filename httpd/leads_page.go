@@ -110,9 +110,8 @@ func (s *Server) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 
 // leadsCSVHeader names the export's columns.
 func leadsCSVHeader() []string {
-	return []string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
-		"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id",
-		"channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click", "referrer", "landing_page"}
+	return append([]string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
+		"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id"}, sourceCSVHeader...)
 }
 
 // leadsCSV is GET /sites/KEY/leads.csv: every lead the filter selects,
@@ -146,10 +145,9 @@ func leadCSVRow(l *store.Lead) []string {
 	if l.IsSale && l.SaleCost != 0 {
 		cost = leads.FormatCost(l.SaleCost)
 	}
-	return []string{u(l.ID), time.UnixMilli(l.Time).UTC().Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
+	return append([]string{u(l.ID), time.UnixMilli(l.Time).UTC().Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
 		l.PhoneRaw, l.Message, strconv.FormatBool(l.IsSale), cost, u(l.GroupID), l.FormName, l.PageURL,
-		u(l.Visitor), u(l.Session), u(l.Hit), l.Channel, l.UTMSource, l.UTMMedium, l.UTMCampaign, l.UTMTerm,
-		l.UTMContent, l.Click, l.Referrer, l.Landing}
+		u(l.Visitor), u(l.Session), u(l.Hit)}, sourceCSV(&l.Source)...)
 }
 
 // csvExport answers a download named filename for a spreadsheet: UTF-8
@@ -165,6 +163,15 @@ func exportLink(site, file, query string) template.URL {
 		u += "?" + query
 	}
 	return template.URL(u)
+}
+
+// sourceCSVHeader names the traffic-source columns every export ends with,
+// and sourceCSV gives their cells, in the same order.
+var sourceCSVHeader = []string{"channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+	"click", "referrer", "landing_page"}
+
+func sourceCSV(s *store.Source) []string {
+	return []string{s.Channel, s.UTMSource, s.UTMMedium, s.UTMCampaign, s.UTMTerm, s.UTMContent, s.Click, s.Referrer, s.Landing}
 }
 
 func csvExport(ctx *fasthttp.RequestCtx, filename string, header []string, fill func(write func(row []string)) error) error {

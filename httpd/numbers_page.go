@@ -360,9 +360,8 @@ func (s *Server) callsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 
 // callsCSVHeader names the export's columns.
 func callsCSVHeader() []string {
-	return []string{"call_id", "started_at", "received_at", "called", "caller", "duration", "answered", "recording_url",
-		"number_kind", "attributed", "visitor_id", "session_id", "channel", "utm_source", "utm_medium", "utm_campaign",
-		"utm_term", "utm_content", "click", "referrer", "landing_page"}
+	return append([]string{"call_id", "started_at", "received_at", "called", "caller", "duration", "answered", "recording_url",
+		"number_kind", "attributed", "visitor_id", "session_id"}, sourceCSVHeader...)
 }
 
 // callsCSV is GET /sites/KEY/calls.csv: every call of the site, newest
@@ -388,8 +387,7 @@ func callCSVRow(c *store.Call) []string {
 		}
 		return strconv.FormatUint(v, 10)
 	}
-	return []string{u(c.ID), time.UnixMilli(c.Time).UTC().Format(time.RFC3339), time.UnixMilli(c.Received).UTC().Format(time.RFC3339),
+	return append([]string{u(c.ID), time.UnixMilli(c.Time).UTC().Format(time.RFC3339), time.UnixMilli(c.Received).UTC().Format(time.RFC3339),
 		c.Called, c.Caller, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
-		c.Kind, strconv.FormatBool(c.Attributed), u(c.Visitor), u(c.Session), c.Channel, c.UTMSource, c.UTMMedium,
-		c.UTMCampaign, c.UTMTerm, c.UTMContent, c.Click, c.Referrer, c.Landing}
+		c.Kind, strconv.FormatBool(c.Attributed), u(c.Visitor), u(c.Session)}, sourceCSV(&c.Source)...)
 }
