@@ -103,6 +103,13 @@ const (
 	// number no site knows are kept under site 0.
 	prefixCall byte = 'c'
 
+	// prefixCallOnce + len(called) (1 byte) + called + len(caller) (1 byte)
+	// + caller + started_at (uint64 BE, Unix ms) -> site id (uint32 BE) +
+	// call id (uint64 BE): the call a PBX already reported, so that its
+	// retry of the same call is answered with the first one, not stored
+	// twice.
+	prefixCallOnce byte = 'C'
+
 	// prefixWidget + site id (uint32 BE) -> WidgetSettings: the site's
 	// callback scenario, captcha switch, widget language and groups.
 	prefixWidget byte = 'W'
@@ -351,6 +358,16 @@ func CallKey(site uint32, id uint64) []byte { return siteIDKey(prefixCall, site,
 
 // CallPrefix is the key prefix of all calls of a site.
 func CallPrefix(site uint32) []byte { return sitePrefix(prefixCall, site) }
+
+// CallOnceKey is the key that remembers a reported call by what identifies
+// it on the PBX side. called and caller are normalised digits (at most 255
+// bytes each, as calls keep them).
+func CallOnceKey(called, caller string, startedMs int64) []byte {
+	b := key1(prefixCallOnce, 2+len(called)+len(caller)+8)
+	b = append(append(b, byte(len(called))), called...)
+	b = append(append(b, byte(len(caller))), caller...)
+	return binary.BigEndian.AppendUint64(b, uint64(startedMs))
+}
 
 // PrefixEnd returns the smallest key greater than every key with the prefix,
 // the exclusive upper bound of a prefix scan; nil when there is none.

@@ -2,6 +2,8 @@ package tracking
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -77,7 +79,10 @@ func (in CallInput) check(now time.Time) (store.Call, error) {
 // RecordCall attributes an inbound call (Attribute, at the call's start),
 // stores it with its attribution under the site that has the called number
 // (site 0 when none has) and counts it in the site's day, all in one
-// durable write. It returns the stored call.
+// durable write. It returns the stored call. A call reported again with the
+// same called and caller numbers and the same explicit started_at (a PBX
+// retrying a webhook it did not see answered) is not stored twice: the
+// first report's call is returned.
 func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (store.Call, Attribution, error) {
 	c, err := in.check(now)
 	if err != nil {
@@ -94,7 +99,27 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 		c.LeaseSince = a.Since.UnixNano()
 	}
 	c.Source = a.Source
+	var once []byte
+	if !in.StartedAt.IsZero() && len(c.Called) < 256 && len(c.Caller) < 256 {
+		once = store.CallOnceKey(c.Called, c.Caller, c.Time)
+	}
+	dup := false
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
+		if once != nil {
+			v, err := tx.Get(once)
+			if err == nil && len(v) == 12 {
+				prev, err := tx.Get(store.CallKey(binary.BigEndian.Uint32(v), binary.BigEndian.Uint64(v[4:])))
+				if err != nil {
+					return fmt.Errorf("call reported before: %w", err)
+				}
+				c, err = store.DecodeCall(binary.BigEndian.Uint64(v[4:]), prev)
+				dup = true
+				return err
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			tx.Set(once, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, a.Site), c.ID))
+		}
 		tx.Set(store.CallKey(a.Site, c.ID), c.Encode())
 		k := store.RollupKey(a.Site, Day(time.UnixMilli(c.Time)), MetricCalls)
 		tx.Add(k, LaneCalls, 1)
@@ -108,6 +133,10 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	})
 	if err != nil {
 		return store.Call{}, Attribution{}, fmt.Errorf("record call: %w", err)
+	}
+	if dup {
+		// The first report's attribution, as stored with it.
+		a.Attributed, a.Kind, a.Pool, a.Visitor, a.Session, a.Source = c.Attributed, Kind(c.Kind), c.Pool, c.Visitor, c.Session, c.Source
 	}
 	return c, a, nil
 }

@@ -463,6 +463,50 @@ func TestRecordCall(t *testing.T) {
 	}
 }
 
+// A PBX that retries a call report (same called, caller and started_at)
+// gets the first call back; nothing is stored or counted twice. Without an
+// explicit started_at there is nothing to tell a retry by.
+func TestRecordCallRetryIsNotStoredTwice(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0)
+	in := CallInput{Called: nums[0], Caller: "79161234567", StartedAt: t0.Add(time.Minute), Duration: 65 * time.Second, Answered: true}
+	first, a1, err := tr.RecordCall(ctx, in, t0.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Later the lease has ended and the number is someone else's: the retry
+	// still answers with the first report's attribution.
+	again, a2, err := tr.RecordCall(ctx, in, t0.Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != first.ID || a2.Visitor != a1.Visitor || a2.Attributed != a1.Attributed || a2.Source != a1.Source {
+		t.Fatalf("retry: call %+v %+v, want the first %+v %+v", again, a2, first, a1)
+	}
+	other := in
+	other.Caller = "79161234568"
+	if c, _, err := tr.RecordCall(ctx, other, t0.Add(2*time.Minute)); err != nil || c.ID == first.ID {
+		t.Fatalf("another caller's call: %+v %v", c, err)
+	}
+	noStart := CallInput{Called: nums[0], Caller: "79161234567"}
+	c1, _, _ := tr.RecordCall(ctx, noStart, t0.Add(4*time.Minute))
+	c2, _, _ := tr.RecordCall(ctx, noStart, t0.Add(4*time.Minute))
+	if c1.ID == c2.ID {
+		t.Fatal("calls without started_at were merged")
+	}
+	var got []store.Call
+	ListCalls(ctx, db, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	if len(got) != 4 {
+		t.Fatalf("%d calls stored, want 4", len(got))
+	}
+	days, err := CallDays(db, 1, t0, t0)
+	if err != nil || len(days) != 1 || days[0].Calls != 4 {
+		t.Fatalf("days %+v %v", days, err)
+	}
+}
+
 func TestHeartbeat(t *testing.T) {
 	db := openDB(t, t.TempDir())
 	tr := open(t, db, t0)
