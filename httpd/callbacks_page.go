@@ -34,16 +34,8 @@ func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, 
 		State: string(args.Peek("state")), Phone: strings.TrimSpace(string(args.Peek("phone")))}
 	var f callbacks.Filter
 	var err error
-	if ff.From != "" {
-		if f.From, err = time.Parse(time.DateOnly, ff.From); err != nil {
-			return f, ff, errorf(fasthttp.StatusBadRequest, "From must be a date like 2026-11-26.")
-		}
-	}
-	if ff.To != "" {
-		if f.To, err = time.Parse(time.DateOnly, ff.To); err != nil {
-			return f, ff, errorf(fasthttp.StatusBadRequest, "To must be a date like 2026-11-26.")
-		}
-		f.To = f.To.AddDate(0, 0, 1)
+	if f.From, f.To, err = dayRange(ff.From, ff.To); err != nil {
+		return f, ff, err
 	}
 	var ok bool
 	if f.State, ok = callbacks.ParseState(ff.State); !ok {

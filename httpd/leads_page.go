@@ -35,16 +35,8 @@ func leadFilter(args *fasthttp.Args) (leads.Filter, leadFilterForm, error) {
 		Form: string(args.Peek("form")), Sale: string(args.Peek("sale")), HasPhone: string(args.Peek("phone")) == "1"}
 	f := leads.Filter{FormName: ff.Form, HasPhone: ff.HasPhone, Sale: ff.Sale}
 	var err error
-	if ff.From != "" {
-		if f.From, err = time.Parse(time.DateOnly, ff.From); err != nil {
-			return f, ff, errorf(fasthttp.StatusBadRequest, "From must be a date like 2026-11-26.")
-		}
-	}
-	if ff.To != "" {
-		if f.To, err = time.Parse(time.DateOnly, ff.To); err != nil {
-			return f, ff, errorf(fasthttp.StatusBadRequest, "To must be a date like 2026-11-26.")
-		}
-		f.To = f.To.AddDate(0, 0, 1)
+	if f.From, f.To, err = dayRange(ff.From, ff.To); err != nil {
+		return f, ff, err
 	}
 	if ff.Sale != "" && ff.Sale != "yes" && ff.Sale != "no" {
 		return f, ff, errorf(fasthttp.StatusBadRequest, "Sale must be yes, no or empty.")
@@ -153,6 +145,23 @@ func leadCSVRow(l *store.Lead) []string {
 // csvExport answers a download named filename for a spreadsheet: UTF-8
 // with a byte-order mark (Excel needs it to read UTF-8), the header, then
 // the rows fill writes, every cell defused by csvSafe; never cached.
+// dayRange reads a filter's from and to days (YYYY-MM-DD, UTC, both
+// included; "" for an open end) as the instants [from, to).
+func dayRange(fromDay, toDay string) (from, to time.Time, err error) {
+	if fromDay != "" {
+		if from, err = time.Parse(time.DateOnly, fromDay); err != nil {
+			return from, to, errorf(fasthttp.StatusBadRequest, "From must be a date like 2026-11-26.")
+		}
+	}
+	if toDay != "" {
+		if to, err = time.Parse(time.DateOnly, toDay); err != nil {
+			return from, to, errorf(fasthttp.StatusBadRequest, "To must be a date like 2026-11-26.")
+		}
+		to = to.AddDate(0, 0, 1)
+	}
+	return from, to, nil
+}
+
 // exportLink is the URL of a site's CSV export file with a filter query
 // (built by fasthttp.Args, so every name and value is already encoded).
 // It is a template.URL: html/template would otherwise encode the query's
