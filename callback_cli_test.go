@@ -7,26 +7,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"appliance/store"
 )
 
 // callback set, run with no server (the store opened in-process): it
 // prints what it set, the generated secret once, and keeps what was not
 // given; bad values are errors.
 func TestCallbackSet(t *testing.T) {
-	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	dir, site := offlineSite(t)
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example"}}, &out); err != nil {
-		t.Fatal(err)
-	}
-	site := regexp.MustCompile(`site key: (\w+)`).FindStringSubmatch(out.String())[1]
 	str := func(s string) *string { return &s }
 
 	out.Reset()

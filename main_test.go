@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -63,6 +64,28 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// offlineSite makes a store in a temporary directory with one site, through
+// `site add` with no server running, and returns the directory and the
+// site key it printed.
+func offlineSite(t *testing.T) (dir, siteKey string) {
+	t.Helper()
+	dir = t.TempDir()
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var out bytes.Buffer
+	if err := runSiteAdd(context.Background(), SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`site key: (\w+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("site add printed %q", out.String())
+	}
+	return dir, m[1]
 }
 
 func TestSecondServeRefuses(t *testing.T) {

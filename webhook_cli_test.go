@@ -6,29 +6,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"appliance/store"
 )
 
 // The webhook commands, run with no server (the store opened in-process):
 // add prints the id and the secret once, list shows the endpoint without
 // it, remove removes it; a bad URL or site is an error.
 func TestWebhookCommands(t *testing.T) {
-	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	dir, site := offlineSite(t)
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example"}}, &out); err != nil {
-		t.Fatal(err)
-	}
-	site := regexp.MustCompile(`site key: (\w+)`).FindStringSubmatch(out.String())[1]
-
-	out.Reset()
-	err = runWebhookAdd(ctx, WebhookAddOptions{Data: dir, Site: site, URL: "https://crm.example/hook", Events: []string{"lead", "callback"}}, &out)
+	err := runWebhookAdd(ctx, WebhookAddOptions{Data: dir, Site: site, URL: "https://crm.example/hook", Events: []string{"lead", "callback"}}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
