@@ -151,7 +151,9 @@ func newScript(code []byte, cacheControl string) (script, error) {
 	sc.encodings[encGzip] = encoded{body: gz.Bytes(), etag: `"` + tag + `-gz"`}
 
 	var br bytes.Buffer
-	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	// A window just big enough for the script: quality 11 with the default
+	// window allocates a quarter gigabyte to compress a few kilobytes.
+	bw := brotli.NewWriterOptions(&br, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: brotliWindow(len(code))})
 	if _, err := bw.Write(code); err != nil {
 		return sc, fmt.Errorf("brotli snippet: %w", err)
 	}
@@ -160,6 +162,16 @@ func newScript(code []byte, cacheControl string) (script, error) {
 	}
 	sc.encodings[encBrotli] = encoded{body: br.Bytes(), etag: `"` + tag + `-br"`}
 	return sc, nil
+}
+
+// brotliWindow is the base-2 log of the smallest brotli window (16 KiB to
+// 16 MiB) that holds n bytes.
+func brotliWindow(n int) int {
+	w := 14
+	for w < 24 && 1<<w < n {
+		w++
+	}
+	return w
 }
 
 // serveSnippetCore serves the core at the install code's URL.

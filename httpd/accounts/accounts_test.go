@@ -125,3 +125,16 @@ func FuzzNormalizeEmail(f *testing.F) {
 		}
 	})
 }
+
+// The constant dummy hash has today's parameters, so a login for an
+// unknown email costs what a real one does.
+func TestDummyHashMatchesParameters(t *testing.T) {
+	want := HashPassword("x")
+	prefix := want[:strings.LastIndex(want[:strings.LastIndex(want, "$")], "$")]
+	if !strings.HasPrefix(dummyHash, prefix+"$") {
+		t.Fatalf("dummy hash %q does not use the parameters of %q", dummyHash, prefix)
+	}
+	if ok, err := CheckPassword(dummyHash, "not a password of anyone"); err != nil || !ok {
+		t.Fatalf("dummy hash does not parse: %v %v", ok, err)
+	}
+}
