@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/numbers/tracking"
 	"appliance/store"
 )
 
@@ -180,10 +181,24 @@ func userMessage(err error) string {
 type sitesData struct {
 	Sites        []*store.Site
 	Name, Domain string
+	Unknown      []callRow // latest calls to numbers no site has
 }
 
+// maxUnknownShown bounds the calls to unknown numbers on the sites page.
+const maxUnknownShown = 20
+
 func (s *Server) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) error {
-	v := view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: sitesData{Sites: s.sites.List()}}
+	d := sitesData{Sites: s.sites.List()}
+	// The PBX reports calls to every number it has; one that no site has
+	// (a number not entered yet, a typo) would otherwise go unseen.
+	err := tracking.ListCalls(ctx, s.db, 0, s.now().AddDate(0, 0, -30), maxUnknownShown, func(c store.Call) bool {
+		d.Unknown = append(d.Unknown, callRow{Call: c, When: time.UnixMilli(c.Time).UTC().Format("2006-01-02 15:04:05")})
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: d}
 	if ctx.QueryArgs().Has("added") {
 		v.Flash = "Site added. Its install code is below."
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"appliance/httpd"
+	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
 )
 
@@ -203,6 +204,39 @@ func TestExportLinksKeepTheFilter(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(body), c2.want) {
 			t.Errorf("%s page (%d) lacks the link %s", c2.page, resp.StatusCode, c2.want)
+		}
+	}
+}
+
+// A call the PBX reports for a number no site has is listed on the sites
+// page, so a number missing from the set-up does not go unseen.
+func TestSitesPageListsCallsToUnknownNumbers(t *testing.T) {
+	srv := httpdtest.Start(t)
+	c := srv.Client(t)
+	token, err := accounts.New(srv.DB).CreateToken(t.Context(), "pbx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true}`
+	req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("post call: %d", resp.StatusCode)
+	}
+	resp, err = c.Get(srv.URL + "sites")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`id="unknown-calls"`, "<code>74951112233</code>", "79161234567", "42 s"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("sites page lacks %s", want)
 		}
 	}
 }
