@@ -50,14 +50,13 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	dataFlag(setCmd, &o.Data)
+	siteFlag(setCmd, &o.Site)
 	fl := setCmd.Flags()
-	fl.StringVar(&o.Site, "site", "", "site key (required)")
 	fl.StringVar(&webhook, "webhook", "", `http(s) URL of the callback scenario; "" removes it`)
 	fl.StringVar(&secret, "secret", "", "signing secret of the scenario; default: keep it, or generate one")
 	fl.StringVar(&o.Captcha, "captcha", "", "require a captcha for callbacks: on or off")
 	fl.StringVar(&lang, "lang", "", "language of the built-in widgets: ru, en or auto (the visitor's browser)")
 	fl.StringVar(&groups, "groups", "", `groups the callback panel offers, "ID NAME" separated by ";"`)
-	_ = setCmd.MarkFlagRequired("site")
 	bindEnv(setCmd)
 	cmd.AddCommand(setCmd)
 	return cmd

@@ -49,6 +49,12 @@ func envName(flag string) string {
 	return string(b)
 }
 
+// siteFlag adds the required --site (the 32-char site key) to cmd.
+func siteFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "site", "", "site key (required)")
+	_ = cmd.MarkFlagRequired("site")
+}
+
 func dataFlag(cmd *cobra.Command, dst *string) {
 	cmd.Flags().StringVar(dst, "data", "./data", "data directory (env APPLIANCE_DATA)")
 }

@@ -228,11 +228,10 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error { return runWebhookAdd(c.Context(), add, stdout) },
 	}
 	dataFlag(addCmd, &add.Data)
-	addCmd.Flags().StringVar(&add.Site, "site", "", "site key (required)")
+	siteFlag(addCmd, &add.Site)
 	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs (required)")
 	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call, chat")
 	addCmd.Flags().StringVar(&add.Secret, "secret", "", "signing secret; empty: generate one")
-	_ = addCmd.MarkFlagRequired("site")
 	_ = addCmd.MarkFlagRequired("url")
 	bindEnv(addCmd)
 
@@ -245,8 +244,7 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 		RunE:    func(c *cobra.Command, _ []string) error { return runWebhookList(c.Context(), list, stdout) },
 	}
 	dataFlag(listCmd, &list.Data)
-	listCmd.Flags().StringVar(&list.Site, "site", "", "site key (required)")
-	_ = listCmd.MarkFlagRequired("site")
+	siteFlag(listCmd, &list.Site)
 	bindEnv(listCmd)
 
 	var rm WebhookOptions
@@ -258,9 +256,8 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 		RunE:    func(c *cobra.Command, _ []string) error { return runWebhookRemove(c.Context(), rm, stdout) },
 	}
 	dataFlag(rmCmd, &rm.Data)
-	rmCmd.Flags().StringVar(&rm.Site, "site", "", "site key (required)")
+	siteFlag(rmCmd, &rm.Site)
 	rmCmd.Flags().Uint64Var(&rm.ID, "id", 0, "endpoint id, from webhook list (required)")
-	_ = rmCmd.MarkFlagRequired("site")
 	_ = rmCmd.MarkFlagRequired("id")
 	bindEnv(rmCmd)
 	cmd.AddCommand(addCmd, listCmd, rmCmd)

@@ -255,10 +255,9 @@ func siteNumbersCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	dataFlag(cmd, &o.Data)
-	cmd.Flags().StringVar(&o.Site, "site", "", "site key (required)")
+	siteFlag(cmd, &o.Site)
 	cmd.Flags().StringSliceVar(&o.Replace, "replace", nil, "the site's numbers, comma-separated or repeated; replaces the list")
 	cmd.Flags().StringArrayVar(&o.Selectors, "selector", nil, "extra CSS selector whose elements show the number; repeat; replaces the list (--selector '' clears it)")
-	_ = cmd.MarkFlagRequired("site")
 	bindEnv(cmd)
 	return cmd
 }
@@ -266,10 +265,6 @@ func siteNumbersCmd(stdout io.Writer) *cobra.Command {
 // numbersCmd is `appliance numbers`.
 func numbersCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "numbers", Short: "Tracking numbers: static numbers per source and dynamic pools"}
-	siteFlag := func(c *cobra.Command, dst *string) {
-		c.Flags().StringVar(dst, "site", "", "site key (required)")
-		_ = c.MarkFlagRequired("site")
-	}
 	ruleFlags := func(c *cobra.Command, rule *string, prio *int64, repl *[]string) {
 		c.Flags().StringVar(rule, "rule", "", "which visits: utm_source=yandex&utm_medium=cpc, referrer=google.com, channel=organic, click=gclid, landing=/promo; empty: all")
 		c.Flags().Int64Var(prio, "priority", 0, "higher wins over other matching rules; then the rule with more terms")
