@@ -36,7 +36,9 @@ var templateFuncs = template.FuncMap{
 
 func loadPages() (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}, static: map[string]staticFile{}}
-	layout, err := fs.ReadFile(assets.FS, "dashboard/layout.html")
+	// The layout and the shared pieces, parsed once; each page is a clone
+	// with its own "content".
+	base, err := template.New("layout").Funcs(templateFuncs).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
 	}
@@ -53,10 +55,10 @@ func loadPages() (*pages, error) {
 		}
 		switch path.Ext(name) {
 		case ".html":
-			if name == "layout.html" {
+			if name == "layout.html" || name == "partials.html" {
 				continue
 			}
-			t, err := template.New("layout").Funcs(templateFuncs).Parse(string(layout))
+			t, err := base.Clone()
 			if err == nil {
 				_, err = t.Parse(string(body))
 			}
