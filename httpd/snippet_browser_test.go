@@ -814,16 +814,23 @@ __cs.push(["trackEvent", "c", "d"]); typeof Comagic.getCredentials().site_key + 
 	f.noExceptions(t)
 }
 
-// When the tracker cannot be reached from the start (a wrong host, or a
-// blocker), the page keeps working and callbacks say why.
-func TestSnippetTrackerUnreachable(t *testing.T) {
-	f := newSnippetFixture(t)
+// closedAddr is a 127.0.0.1 address nothing listens on: a tracker or
+// script host that cannot be reached.
+func closedAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// When the tracker cannot be reached from the start (a wrong host, or a
+// blocker), the page keeps working and callbacks say why.
+func TestSnippetTrackerUnreachable(t *testing.T) {
+	f := newSnippetFixture(t)
+	closed := closedAddr(t)
 	install := strings.Replace(f.install, `["setCsHost", "//`+f.srv.Addr+`/"]`, `["setCsHost", "//`+closed+`/"]`, 1)
 	if install == f.install {
 		t.Fatalf("install code has no setCsHost to replace:\n%s", f.install)
@@ -853,12 +860,7 @@ func TestSnippetTrackerUnreachable(t *testing.T) {
 // keeps working.
 func TestSnippetScriptBlocked(t *testing.T) {
 	f := newSnippetFixture(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := closedAddr(t)
 	install := strings.Replace(f.install, `src="//`+f.srv.Addr+`/`, `src="//`+closed+`/`, 1)
 	if install == f.install {
 		t.Fatalf("install code has no script src to replace:\n%s", f.install)
