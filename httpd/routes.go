@@ -1,6 +1,12 @@
 package httpd
 
-import "github.com/valyala/fasthttp"
+import (
+	"errors"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/store"
+)
 
 // publicRoutes is every route of the public server, in one table.
 func (s *Server) publicRoutes() *router {
@@ -86,7 +92,7 @@ func (s *Server) adminRoutes() *router {
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx) error {
 	// A read proves the store answers; the writer is checked by every write.
-	if _, err := s.db.Get([]byte("m-healthz")); err != nil && err.Error() != "store: not found" {
+	if _, err := s.db.Get(store.MetaKey("seq")); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": map[string]string{"status": "ok", "version": s.opts.Version}})
