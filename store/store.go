@@ -14,6 +14,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -85,7 +86,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 		pdb.Close()
 		return nil, fmt.Errorf("open store %q: sequence: %w", dataDir, ErrCorrupt)
 	default:
-		d.seq.Store(beUint64(v))
+		d.seq.Store(binary.BigEndian.Uint64(v))
 	}
 	if !o.ReadOnly {
 		d.w = startWriter(d)
@@ -245,14 +246,6 @@ func (d *DB) Stats() Metrics {
 		s.Writes = d.w.writes.Load()
 	}
 	return s
-}
-
-func beUint64(b []byte) uint64 {
-	var v uint64
-	for _, c := range b[:8] {
-		v = v<<8 | uint64(c)
-	}
-	return v
 }
 
 // quietLogger drops pebble's informational chatter; errors still reach

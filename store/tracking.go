@@ -1,5 +1,7 @@
 package store
 
+import "encoding/binary"
+
 // Records of call tracking: a site's number configuration, the lease
 // history of its tracking numbers and the calls they received. Encodings
 // follow records.go: a version byte, then fields in a fixed order.
@@ -196,7 +198,7 @@ func DecodeUntil(b []byte) (int64, error) {
 	if len(b) != 8 || b[0]&0x80 != 0 {
 		return 0, ErrCorrupt
 	}
-	return int64(beUint64(b)), nil
+	return int64(binary.BigEndian.Uint64(b)), nil
 }
 
 // Call is an inbound call the telephony side reported, with the visit it is

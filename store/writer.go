@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -118,7 +119,7 @@ func (w *writer) loop() {
 		}
 		if !p.batch.Empty() {
 			var seq [8]byte
-			putBEUint64(seq[:], w.d.seq.Load())
+			binary.BigEndian.PutUint64(seq[:], w.d.seq.Load())
 			_ = p.batch.Set(MetaKey("seq"), seq[:], nil)
 			if err := w.d.db.ApplyNoSyncWait(p.batch, pebble.Sync); err != nil {
 				p.err = fmt.Errorf("commit: %w", err)
@@ -228,11 +229,4 @@ func (d *DB) Set(ctx context.Context, key, value []byte) error {
 // Delete durably removes one key.
 func (d *DB) Delete(ctx context.Context, key []byte) error {
 	return d.Update(ctx, func(tx *Tx) error { tx.Delete(key); return nil })
-}
-
-func putBEUint64(b []byte, v uint64) {
-	for i := 7; i >= 0; i-- {
-		b[i] = byte(v)
-		v >>= 8
-	}
 }
