@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"time"
@@ -24,7 +25,7 @@ func writeOK(ctx *fasthttp.RequestCtx, result any) {
 
 // decodeJSON decodes the request body into v, refusing unknown fields.
 func decodeJSON(ctx *fasthttp.RequestCtx, v any) error {
-	dec := json.NewDecoder(bytesReader(ctx.PostBody()))
+	dec := json.NewDecoder(bytes.NewReader(ctx.PostBody()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errorf(fasthttp.StatusBadRequest, "bad JSON body: %v", err)

@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,8 +95,6 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 
 // logger is the server's structured log.
 type logger = *slog.Logger
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // reason is the text after sentinel in err's message ("record hit: visits:
 // invalid input: t is too long" -> "t is too long"): what the caller did

@@ -5,6 +5,7 @@
 package sites
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,11 +103,7 @@ func (r *Registry) List() []*store.Site {
 		out = append(out, s)
 	}
 	r.mu.RUnlock()
-	for i := 1; i < len(out); i++ { // insertion sort: a handful of sites
-		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortFunc(out, func(a, b *store.Site) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
