@@ -25,13 +25,21 @@ import (
 // binary, see TestMain) and waits until its admin socket answers.
 func startChild(t *testing.T, dir string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--data", dir, "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	return startChildCmd(t, dir, exec.Command(os.Args[0], "serve", "--data", dir, "--listen", "127.0.0.1:0"))
+}
+
+// startChildCmd is startChild with the command prepared by the caller (a
+// wrapper such as prlimit, more flags, its own stderr).
+func startChildCmd(t *testing.T, dir string, cmd *exec.Cmd) (*exec.Cmd, string) {
+	t.Helper()
+	cmd.Env = append(os.Environ(), append(cmd.Env, "APPLIANCE_TEST_MAIN=1")...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,12 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}
+
 // offlineSite makes a store in a temporary directory with one site, through
 // `site add` with no server running, and returns the directory and the
 // site key it printed.

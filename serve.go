@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"appliance/httpd"
 	"appliance/store"
@@ -23,6 +24,7 @@ type ServeOptions struct {
 	TLSKey       string
 	TrustProxy   bool
 	MetricsToken string
+	MaxConns     int // 0: from the open file limit
 	Version      string
 }
 
@@ -48,9 +50,14 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	defer db.Close()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	nofile := raiseFileLimit(log)
+	if o.MaxConns <= 0 {
+		o.MaxConns = connsForFileLimit(nofile)
+	}
 	srv, err := httpd.New(ctx, db, httpd.Options{
 		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
 		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Log: log, Stdout: stdout,
+		MaxConns: o.MaxConns,
 	})
 	if err != nil {
 		return err
@@ -88,4 +95,38 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	}
 	fmt.Fprintln(stdout, "appliance stopped")
 	return nil
+}
+
+// raiseFileLimit raises the soft limit of open files to the hard one (every
+// connection holds a descriptor) and returns the limit now in force, 0 when
+// it cannot be read. It logs what it did.
+func raiseFileLimit(log *slog.Logger) uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		log.Warn("cannot read the open file limit", "err", err)
+		return 0
+	}
+	if lim.Cur >= lim.Max {
+		log.Info("open file limit", "limit", lim.Cur)
+		return lim.Cur
+	}
+	was := lim.Cur
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		log.Warn("cannot raise the open file limit", "limit", was, "hard_limit", lim.Max, "err", err)
+		return was
+	}
+	log.Info("raised the open file limit to the hard limit", "from", was, "limit", lim.Cur)
+	return lim.Cur
+}
+
+// connsForFileLimit is how many connections may be open at once with
+// nofile descriptors: the rest stay for the store (pebble keeps up to 1,000
+// tables open), the admin socket and the runtime, half of a small limit.
+func connsForFileLimit(nofile uint64) int {
+	if nofile == 0 || nofile > 1<<20 {
+		return 0 // httpd's default
+	}
+	reserve := min(nofile/2, 1024+64)
+	return int(nofile - reserve)
 }

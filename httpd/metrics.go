@@ -30,6 +30,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
 	metric("appliance_http_requests_total", "counter", "HTTP requests served.", s.requests.Load())
 	metric("appliance_http_panics_total", "counter", "Handler panics recovered.", s.panics.Load())
 	metric("appliance_http_server_errors_total", "counter", "Answers with a 5xx status.", s.errors5.Load())
+	metric("appliance_http_accept_errors_total", "counter", "Temporary accept errors (such as out of file descriptors), retried after a back-off.", s.acceptErrs.Load())
 	metric("appliance_store_commits_total", "counter", "Synced group commits.", st.Commits)
 	metric("appliance_store_writes_total", "counter", "Durable writes, in those commits.", st.Writes)
 	metric("appliance_store_disk_bytes", "gauge", "Bytes of the store on disk.", st.DiskBytes)

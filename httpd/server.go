@@ -62,6 +62,12 @@ type Options struct {
 	Callbacks callbacks.Options
 	// Limits of the tracker endpoints (zero: the defaults).
 	Limits TrackerLimits
+	// MaxConns caps the simultaneous connections of the public listener
+	// (zero: defaultMaxConns); serve derives it from the open file limit
+	// so that connections cannot take every descriptor. One client IP may
+	// hold a quarter of them (at most maxConnsPerIP), except behind a
+	// trusted proxy, where every connection comes from the proxy.
+	MaxConns int
 }
 
 // Limits of every request.
@@ -70,8 +76,11 @@ const (
 	maxHeaderBytes = 8 << 10
 	readTimeout    = 15 * time.Second
 	writeTimeout   = 60 * time.Second
-	idleTimeout    = 90 * time.Second
+	idleTimeout    = 30 * time.Second // an idle keep-alive holds a descriptor
 	shutdownWait   = 15 * time.Second
+
+	defaultMaxConns = 10_000
+	maxConnsPerIP   = 512
 )
 
 // Server is the appliance's HTTP server over one store.
@@ -99,9 +108,11 @@ type Server struct {
 	numbers        *tracking.Tracker
 	started        time.Time
 
-	requests atomic.Uint64
-	panics   atomic.Uint64
-	errors5  atomic.Uint64
+	requests     atomic.Uint64
+	panics       atomic.Uint64
+	errors5      atomic.Uint64
+	acceptErrs   atomic.Uint64 // temporary accept errors, retried
+	acceptLogged atomic.Bool
 }
 
 // New builds a server over db. It does not listen yet.
@@ -262,10 +273,18 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	defer func() { stopWorker(); <-workerDone; <-callbacksDone }()
 
 	srv := s.httpServer(s.Handler, "appliance")
+	srv.Concurrency = s.opts.MaxConns
+	if srv.Concurrency <= 0 {
+		srv.Concurrency = defaultMaxConns
+	}
+	if !s.opts.TrustProxy {
+		srv.MaxConnsPerIP = max(1, min(maxConnsPerIP, srv.Concurrency/4))
+	}
 	adm := s.httpServer(s.AdminHandler, "appliance-admin")
 	adm.WriteTimeout = 0 // backups stream for as long as they take
 	errc := make(chan error, 2)
 	if ln != nil {
+		ln = newRetryListener(ln, s.log, &s.acceptErrs, &s.acceptLogged)
 		if s.opts.TLSCert != "" {
 			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 			go func() { errc <- srv.ServeTLS(ln, s.opts.TLSCert, s.opts.TLSKey) }()
@@ -274,6 +293,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		}
 	}
 	if adminLn != nil {
+		adminLn = newRetryListener(adminLn, s.log, &s.acceptErrs, &s.acceptLogged)
 		go func() { errc <- adm.Serve(adminLn) }()
 	}
 	var serveErr error
