@@ -268,7 +268,7 @@ func runSiteList(ctx context.Context, o AdminOptions, stdout io.Writer) error {
 	})
 }
 
-// UserOptions are the flags of `appliance user add|passwd`.
+// UserOptions are the flags of `appliance user add|passwd|logout`.
 type UserOptions struct {
 	Data  string
 	Email string
@@ -313,7 +313,17 @@ func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.W
 		if err := c.call(ctx, "POST", "/admin/users/password", map[string]string{"email": o.Email, "password": pw}, nil); err != nil {
 			return fmt.Errorf("user passwd: %w", err)
 		}
-		fmt.Fprintf(stdout, "password of %s changed\n", o.Email)
+		fmt.Fprintf(stdout, "password of %s changed; all of their sessions were signed out\n", o.Email)
+		return nil
+	})
+}
+
+func runUserLogout(ctx context.Context, o UserOptions, stdout io.Writer) error {
+	return withAdmin(ctx, o.Data, func(c *adminClient) error {
+		if err := c.call(ctx, "POST", "/admin/users/logout", map[string]string{"email": o.Email}, nil); err != nil {
+			return fmt.Errorf("user logout: %w", err)
+		}
+		fmt.Fprintf(stdout, "%s is signed out everywhere\n", o.Email)
 		return nil
 	})
 }

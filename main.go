@@ -165,7 +165,7 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 }
 
 func userCmd(stdout io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Add dashboard users and set passwords"}
+	cmd := &cobra.Command{Use: "user", Short: "Add dashboard users, set passwords, sign users out"}
 	var add UserOptions
 	addCmd := &cobra.Command{
 		Use:   "add EMAIL",
@@ -179,13 +179,13 @@ func userCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	dataFlag(addCmd, &add.Data)
-	addCmd.Flags().StringVar(&add.Role, "role", "", "owner or operator (default: owner for the first user, else operator)")
+	addCmd.Flags().StringVar(&add.Role, "role", "", "owner, manager (all but users and tokens) or operator (callbacks only); default: owner for the first user, else operator")
 	bindEnv(addCmd)
 
 	var pw UserOptions
 	pwCmd := &cobra.Command{
 		Use:     "passwd EMAIL",
-		Short:   "Set a user's password, read from stdin or prompted",
+		Short:   "Set a user's password, read from stdin or prompted; signs the user out everywhere",
 		Example: `  appliance user passwd owner@example.com`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -195,7 +195,21 @@ func userCmd(stdout io.Writer) *cobra.Command {
 	}
 	dataFlag(pwCmd, &pw.Data)
 	bindEnv(pwCmd)
-	cmd.AddCommand(addCmd, pwCmd)
+
+	var out UserOptions
+	logoutCmd := &cobra.Command{
+		Use:     "logout EMAIL",
+		Short:   "Sign a user out of every browser (their password stays)",
+		Example: `  appliance user logout ops@example.com`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			out.Email = args[0]
+			return runUserLogout(c.Context(), out, stdout)
+		},
+	}
+	dataFlag(logoutCmd, &out.Data)
+	bindEnv(logoutCmd)
+	cmd.AddCommand(addCmd, pwCmd, logoutCmd)
 	return cmd
 }
 

@@ -32,12 +32,21 @@ func TestMain(m *testing.M) {
 // stop function that waits for a clean shutdown.
 func startServe(t *testing.T, dir string) (addr string, stop func() error) {
 	t.Helper()
+	addr, _, stop = startServeOutput(t, dir)
+	return addr, stop
+}
+
+// startServeOutput is startServe that also returns what serve printed
+// (the setup link) once it is ready.
+func startServeOutput(t *testing.T, dir string) (addr, output string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	var out bytes.Buffer
+	w := &syncWriter{w: &out}
 	go func() {
-		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", Version: "test"}, &syncWriter{w: &out}, func(a string) { ready <- a })
+		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", Version: "test"}, w, func(a string) { ready <- a })
 	}()
 	select {
 	case addr = <-ready:
@@ -52,7 +61,10 @@ func startServe(t *testing.T, dir string) (addr string, stop func() error) {
 		return stopErr
 	}
 	t.Cleanup(func() { stop() })
-	return addr, stop
+	w.mu.Lock()
+	output = out.String()
+	w.mu.Unlock()
+	return addr, output, stop
 }
 
 type syncWriter struct {

@@ -137,6 +137,21 @@ func (s *Server) adminSetPassword(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
+// adminEndSessions signs a user out everywhere.
+func (s *Server) adminEndSessions(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	if err := s.accounts.EndSessions(ctx, in.Email); err != nil {
+		return err
+	}
+	writeOK(ctx, map[string]string{"email": in.Email})
+	return nil
+}
+
 func (s *Server) adminAddToken(ctx *fasthttp.RequestCtx) error {
 	var in struct {
 		Name string `json:"name"`

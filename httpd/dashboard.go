@@ -137,23 +137,92 @@ func (s *Server) logout(ctx *fasthttp.RequestCtx, who signedIn) error {
 	return nil
 }
 
+func (s *Server) accountPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	v := view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF}
+	switch string(ctx.QueryArgs().Peek("done")) {
+	case "password":
+		v.Flash = "Password changed. Every other browser was signed out."
+	case "sessions":
+		v.Flash = "Every other browser was signed out."
+	}
+	return s.render(ctx, fasthttp.StatusOK, "account", v)
+}
+
+// changePassword sets a new password for the signed-in user, who must
+// give the current one; the user's other sessions end and this browser
+// gets a fresh session.
+func (s *Server) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
+	if !s.loginRate.Allow("email:"+who.user.Email, time.Now()) {
+		return s.render(ctx, fasthttp.StatusTooManyRequests, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF,
+			Error: "Too many attempts; wait a minute and try again."})
+	}
+	args := ctx.PostArgs()
+	token, _, err := s.accounts.ChangePassword(ctx, who.user.Email, string(args.Peek("current")), string(args.Peek("password")))
+	if errors.Is(err, accounts.ErrBadLogin) || errors.Is(err, accounts.ErrInvalid) {
+		msg := userMessage(err)
+		if errors.Is(err, accounts.ErrBadLogin) {
+			msg = "The current password is wrong."
+		}
+		return s.render(ctx, fasthttp.StatusBadRequest, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF, Error: msg})
+	}
+	if err != nil {
+		return err
+	}
+	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
+	ctx.Redirect("/account?done=password", fasthttp.StatusSeeOther)
+	return nil
+}
+
+// logoutOthers ends every session of the signed-in user but this one.
+func (s *Server) logoutOthers(ctx *fasthttp.RequestCtx, who signedIn) error {
+	token, _, err := s.accounts.EndOtherSessions(ctx, who.user.Email)
+	if err != nil {
+		return err
+	}
+	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
+	ctx.Redirect("/account?done=sessions", fasthttp.StatusSeeOther)
+	return nil
+}
+
 type setupData struct{ Token, Email string }
 
+// setupGone answers 404 once a user exists: there is no setup any more,
+// whatever token a request carries.
+func (s *Server) setupGone(ctx *fasthttp.RequestCtx) error {
+	open, err := s.accounts.SetupOpen(ctx)
+	if err != nil {
+		return err
+	}
+	if !open {
+		return errorf(fasthttp.StatusNotFound, "No such page: setup is done. Sign in instead.")
+	}
+	return nil
+}
+
 func (s *Server) setupPage(ctx *fasthttp.RequestCtx) error {
+	if err := s.setupGone(ctx); err != nil {
+		return err
+	}
 	token := string(ctx.QueryArgs().Peek("token"))
-	if !s.accounts.CheckSetupToken(token) {
+	if !s.accounts.CheckSetupToken(ctx, token) {
 		return accounts.ErrSetupUsed
 	}
 	return s.render(ctx, fasthttp.StatusOK, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx), Data: setupData{Token: token}})
 }
 
 func (s *Server) setup(ctx *fasthttp.RequestCtx) error {
+	if err := s.setupGone(ctx); err != nil {
+		return err
+	}
 	if err := s.checkPreCSRF(ctx); err != nil {
 		return err
 	}
 	args := ctx.PostArgs()
 	token, email := string(args.Peek("token")), string(args.Peek("email"))
 	cookie, _, err := s.accounts.CompleteSetup(ctx, token, email, string(args.Peek("password")))
+	if errors.Is(err, accounts.ErrSetupDone) {
+		return errorf(fasthttp.StatusNotFound, "No such page: setup is done. Sign in instead.")
+	}
 	if errors.Is(err, accounts.ErrInvalid) {
 		return s.render(ctx, fasthttp.StatusBadRequest, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx),
 			Error: userMessage(err), Data: setupData{Token: token, Email: email}})
@@ -268,13 +337,12 @@ __cs.push(["setCsHost", "%s"]);
 }
 
 // SetupURL returns a fresh one-time setup link when the store has no users,
-// else "".
+// else "" (and any setup token left in the store is deleted).
 func (s *Server) SetupURL(ctx context.Context) (string, error) {
-	has, err := s.accounts.HasUsers(ctx)
-	if err != nil || has {
-		return "", err
-	}
 	token, err := s.accounts.NewSetupToken(ctx)
+	if errors.Is(err, accounts.ErrSetupDone) {
+		return "", nil
+	}
 	if err != nil {
 		return "", err
 	}

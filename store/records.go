@@ -45,11 +45,16 @@ func DecodeSite(b []byte) (Site, error) {
 type User struct {
 	Email   string
 	Hash    string // password hash in PHC form ($argon2id$...)
-	Role    string // "owner" or "operator"
+	Role    string // "owner", "manager" or "operator"
 	Created int64
+	// Epoch counts the times the user's sessions were all ended (a new
+	// password, "sign out everywhere"); a LoginSession of an earlier epoch
+	// is no longer valid. Version 1 records decode as epoch 0.
+	Epoch uint32
 }
 
-const userVersion = 1
+// userVersion 2 added Epoch.
+const userVersion = 2
 
 // Encode returns the versioned encoding of u.
 func (u *User) Encode() []byte {
@@ -58,13 +63,17 @@ func (u *User) Encode() []byte {
 	e.str(u.Hash)
 	e.str(u.Role)
 	e.int(u.Created)
+	e.uint(uint64(u.Epoch))
 	return e.b
 }
 
-// DecodeUser decodes a User.
+// DecodeUser decodes a User of any version.
 func DecodeUser(b []byte) (User, error) {
-	d, _ := newDecoder(b, "user", userVersion)
+	d, v := newDecoder(b, "user", userVersion)
 	u := User{Email: d.str(), Hash: d.str(), Role: d.str(), Created: d.int()}
+	if v >= 2 {
+		u.Epoch = d.uint32("user epoch")
+	}
 	return u, d.done()
 }
 
@@ -73,9 +82,11 @@ type LoginSession struct {
 	Email   string
 	CSRF    string // token every form of this session must carry
 	Expires int64
+	Epoch   uint32 // the user's Epoch when the session began
 }
 
-const loginVersion = 1
+// loginVersion 2 added Epoch.
+const loginVersion = 2
 
 // Encode returns the versioned encoding of l.
 func (l *LoginSession) Encode() []byte {
@@ -83,13 +94,17 @@ func (l *LoginSession) Encode() []byte {
 	e.str(l.Email)
 	e.str(l.CSRF)
 	e.int(l.Expires)
+	e.uint(uint64(l.Epoch))
 	return e.b
 }
 
-// DecodeLoginSession decodes a LoginSession.
+// DecodeLoginSession decodes a LoginSession of any version.
 func DecodeLoginSession(b []byte) (LoginSession, error) {
-	d, _ := newDecoder(b, "login session", loginVersion)
+	d, v := newDecoder(b, "login session", loginVersion)
 	l := LoginSession{Email: d.str(), CSRF: d.str(), Expires: d.int()}
+	if v >= 2 {
+		l.Epoch = d.uint32("login epoch")
+	}
 	return l, d.done()
 }
 

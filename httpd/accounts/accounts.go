@@ -3,6 +3,13 @@
 // found by the hash of their cookie token (each with its CSRF token), the
 // one-time setup token that creates the owner on first start, and API
 // tokens. Secrets are stored only as hashes.
+//
+// The setup token exists only while the store has no user: every write that
+// creates a user deletes it in the same transaction, and setup refuses to
+// run once a user exists, so a leaked setup link cannot take over an
+// installation. A login session is valid only while its epoch equals its
+// user's: a new password or "sign out everywhere" bumps the user's epoch,
+// which ends every session started before.
 package accounts
 
 import (
@@ -30,6 +37,7 @@ var (
 	ErrInvalid    = errors.New("accounts: invalid input")
 	ErrNoSession  = errors.New("accounts: not signed in")
 	ErrSetupUsed  = errors.New("accounts: setup link is invalid or already used")
+	ErrSetupDone  = errors.New("accounts: setup is done: a user exists")
 	ErrNoToken    = errors.New("accounts: invalid API token")
 	ErrHashFormat = errors.New("accounts: unknown password hash format")
 )
@@ -37,8 +45,14 @@ var (
 // Roles.
 const (
 	RoleOwner    = "owner"
+	RoleManager  = "manager"
 	RoleOperator = "operator"
 )
+
+// ValidRole reports whether role is one of the roles.
+func ValidRole(role string) bool {
+	return role == RoleOwner || role == RoleManager || role == RoleOperator
+}
 
 // SessionTTL is how long a login lasts.
 const SessionTTL = 30 * 24 * time.Hour
@@ -135,8 +149,8 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 	if err := checkPasswordRules(password); err != nil {
 		return store.User{}, err
 	}
-	if role != RoleOwner && role != RoleOperator {
-		return store.User{}, fmt.Errorf("%w: role %q", ErrInvalid, role)
+	if !ValidRole(role) {
+		return store.User{}, fmt.Errorf("%w: role %q (owner, manager or operator)", ErrInvalid, role)
 	}
 	u := store.User{Email: email, Hash: HashPassword(password), Role: role, Created: a.now().UnixMilli()}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
@@ -146,36 +160,85 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 			return err
 		}
 		tx.Set(store.UserKey(email), u.Encode())
+		tx.Delete(setupKey) // a user exists: setup is over
 		return nil
 	})
 	return u, err
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password and ends all of the user's
+// sessions.
 func (a *Accounts) SetPassword(ctx context.Context, email, password string) error {
-	email, err := NormalizeEmail(email)
-	if err != nil {
-		return err
-	}
 	if err := checkPasswordRules(password); err != nil {
 		return err
 	}
 	hash := HashPassword(password)
-	return a.db.Update(ctx, func(tx *store.Tx) error {
+	_, err := a.updateUser(ctx, email, func(u *store.User) error {
+		u.Hash = hash
+		u.Epoch++
+		return nil
+	})
+	return err
+}
+
+// ChangePassword replaces the password of a signed-in user who knows the
+// current one: every other session of the user ends, and a fresh session
+// is returned for the browser that asked (its cookie token and session).
+func (a *Accounts) ChangePassword(ctx context.Context, email, current, password string) (string, store.LoginSession, error) {
+	u, err := a.User(email)
+	if err != nil {
+		return "", store.LoginSession{}, err
+	}
+	if ok, err := CheckPassword(u.Hash, current); err != nil {
+		return "", store.LoginSession{}, err
+	} else if !ok {
+		return "", store.LoginSession{}, ErrBadLogin
+	}
+	if err := a.SetPassword(ctx, email, password); err != nil {
+		return "", store.LoginSession{}, err
+	}
+	return a.startSession(ctx, u.Email)
+}
+
+// EndSessions ends every session of the user (sign out everywhere).
+func (a *Accounts) EndSessions(ctx context.Context, email string) error {
+	_, err := a.updateUser(ctx, email, func(u *store.User) error { u.Epoch++; return nil })
+	return err
+}
+
+// EndOtherSessions ends every session of the user and returns a fresh one
+// for the browser that asked.
+func (a *Accounts) EndOtherSessions(ctx context.Context, email string) (string, store.LoginSession, error) {
+	if err := a.EndSessions(ctx, email); err != nil {
+		return "", store.LoginSession{}, err
+	}
+	return a.startSession(ctx, email)
+}
+
+// updateUser changes the user's record with fn in one write.
+func (a *Accounts) updateUser(ctx context.Context, email string, fn func(u *store.User) error) (store.User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return store.User{}, err
+	}
+	var u store.User
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := tx.Get(store.UserKey(email))
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrNoUser
 		} else if err != nil {
 			return err
 		}
-		u, err := store.DecodeUser(v)
-		if err != nil {
+		if u, err = store.DecodeUser(v); err != nil {
 			return err
 		}
-		u.Hash = hash
+		if err := fn(&u); err != nil {
+			return err
+		}
 		tx.Set(store.UserKey(email), u.Encode())
 		return nil
 	})
+	return u, err
 }
 
 // User returns the user with the given email.
@@ -218,10 +281,28 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (token str
 // so that starting the program does not pay for an argon2 run.
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$hlTpSdgkOT53IpABLdOmpg$b3UfeYPE58hw6gJ+5hjWeQ6C7GabCwXB2/dxwJPhQnM"
 
+// startSession starts a session of the user in the user's current epoch.
 func (a *Accounts) startSession(ctx context.Context, email string) (string, store.LoginSession, error) {
 	token := RandomToken()
 	s := store.LoginSession{Email: email, CSRF: RandomToken(), Expires: a.now().Add(SessionTTL).UnixMilli()}
-	if err := a.db.Set(ctx, store.AuthKey(hashToken(token)), s.Encode()); err != nil {
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		// Read in the writer, so that a session cannot begin in an epoch
+		// that a concurrent password change has just ended.
+		v, err := tx.Get(store.UserKey(email))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNoUser
+		} else if err != nil {
+			return err
+		}
+		u, err := store.DecodeUser(v)
+		if err != nil {
+			return err
+		}
+		s.Epoch = u.Epoch
+		tx.Set(store.AuthKey(hashToken(token)), s.Encode())
+		return nil
+	})
+	if err != nil {
 		return "", s, fmt.Errorf("start session: %w", err)
 	}
 	return token, s, nil
@@ -246,7 +327,7 @@ func (a *Accounts) Session(token string) (store.LoginSession, store.User, error)
 		return s, store.User{}, ErrNoSession
 	}
 	u, err := a.User(s.Email)
-	if err != nil {
+	if err != nil || u.Epoch != s.Epoch {
 		return s, u, ErrNoSession
 	}
 	return s, u, nil
@@ -257,24 +338,51 @@ func (a *Accounts) Logout(ctx context.Context, token string) error {
 	return a.db.Delete(ctx, store.AuthKey(hashToken(token)))
 }
 
+// setupKey holds the hash of the one-time setup token while the store has
+// no user.
+var setupKey = store.MetaKey("setup")
+
 // NewSetupToken makes a fresh one-time setup token (replacing any earlier
-// one) for creating the owner; it is only for a store without users.
+// one) for creating the owner. Once a user exists there is no setup: it
+// deletes any token left over (a store written by an older version) and
+// returns ErrSetupDone.
 func (a *Accounts) NewSetupToken(ctx context.Context) (string, error) {
+	has, err := a.HasUsers(ctx)
+	if err != nil {
+		return "", fmt.Errorf("setup token: %w", err)
+	}
+	if has {
+		if err := a.db.Delete(ctx, setupKey); err != nil {
+			return "", fmt.Errorf("setup token: %w", err)
+		}
+		return "", ErrSetupDone
+	}
 	token := RandomToken()
-	if err := a.db.Set(ctx, store.MetaKey("setup"), hashToken(token)); err != nil {
+	if err := a.db.Set(ctx, setupKey, hashToken(token)); err != nil {
 		return "", fmt.Errorf("setup token: %w", err)
 	}
 	return token, nil
 }
 
-// CheckSetupToken reports whether token is the live setup token.
-func (a *Accounts) CheckSetupToken(token string) bool {
-	v, err := a.db.Get(store.MetaKey("setup"))
+// SetupOpen reports whether setup can still run: no user exists.
+func (a *Accounts) SetupOpen(ctx context.Context) (bool, error) {
+	has, err := a.HasUsers(ctx)
+	return !has, err
+}
+
+// CheckSetupToken reports whether token is the live setup token of a store
+// without users.
+func (a *Accounts) CheckSetupToken(ctx context.Context, token string) bool {
+	if open, err := a.SetupOpen(ctx); err != nil || !open {
+		return false
+	}
+	v, err := a.db.Get(setupKey)
 	return err == nil && subtle.ConstantTimeCompare(v, hashToken(token)) == 1
 }
 
 // CompleteSetup uses the setup token to create the owner and signs them in.
-// The token works once.
+// The token works once, and only while no user exists (ErrSetupDone); it
+// never replaces a user.
 func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password string) (string, store.LoginSession, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -283,13 +391,26 @@ func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password str
 	if err := checkPasswordRules(password); err != nil {
 		return "", store.LoginSession{}, err
 	}
+	if open, err := a.SetupOpen(ctx); err != nil {
+		return "", store.LoginSession{}, err
+	} else if !open {
+		return "", store.LoginSession{}, ErrSetupDone
+	}
 	u := store.User{Email: email, Hash: HashPassword(password), Role: RoleOwner, Created: a.now().UnixMilli()}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
-		v, err := tx.Get(store.MetaKey("setup"))
+		// Every write that makes a user deletes the setup token in the
+		// same transaction, and writes are serialised: a token still
+		// here means no user was made since the check above.
+		v, err := tx.Get(setupKey)
 		if err != nil || subtle.ConstantTimeCompare(v, hashToken(token)) != 1 {
 			return ErrSetupUsed
 		}
-		tx.Delete(store.MetaKey("setup"))
+		if _, err := tx.Get(store.UserKey(email)); err == nil {
+			return ErrSetupDone
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		tx.Delete(setupKey)
 		tx.Set(store.UserKey(email), u.Encode())
 		return nil
 	})

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestSetupLoginSessionLogout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.CompleteSetup(ctx, setup, "x@example.com", "long enough pw"); err != ErrSetupUsed {
+	if _, _, err := a.CompleteSetup(ctx, setup, "x@example.com", "long enough pw"); err != ErrSetupDone {
 		t.Fatalf("setup token reused: %v", err)
 	}
 	got, u, err := a.Session(cookie)
@@ -136,5 +137,73 @@ func TestDummyHashMatchesParameters(t *testing.T) {
 	}
 	if ok, err := CheckPassword(dummyHash, "not a password of anyone"); err != nil || !ok {
 		t.Fatalf("dummy hash does not parse: %v %v", ok, err)
+	}
+}
+
+// A user made by `user add` ends setup: the token is gone and setup cannot
+// replace the user.
+func TestCreateUserEndsSetup(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	a := New(db)
+	setup, err := a.NewSetupToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateUser(ctx, "o@example.com", "the owner's pw", RoleOwner); err != nil {
+		t.Fatal(err)
+	}
+	if a.CheckSetupToken(ctx, setup) {
+		t.Error("setup token valid after a user was made")
+	}
+	if _, err := db.Get(store.MetaKey("setup")); err != store.ErrNotFound {
+		t.Errorf("setup token left in the store: %v", err)
+	}
+	if _, _, err := a.CompleteSetup(ctx, setup, "o@example.com", "attacker's pw"); err != ErrSetupDone {
+		t.Errorf("setup over the owner: %v", err)
+	}
+	if _, err := a.NewSetupToken(ctx); err != ErrSetupDone {
+		t.Errorf("new setup token with a user: %v", err)
+	}
+	if _, _, err := a.Login(ctx, "o@example.com", "the owner's pw"); err != nil {
+		t.Errorf("owner's password changed: %v", err)
+	}
+}
+
+// Sessions written before epochs existed (version 1 records) stay valid
+// until the user's epoch moves.
+func TestOldSessionsAndEpochs(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	a := New(db)
+	u, err := a.CreateUser(ctx, "o@example.com", "the owner's pw", RoleOwner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := []byte{1} // a version 1 login session: email, csrf, expires
+	old = append(old, byte(len(u.Email)))
+	old = append(old, u.Email...)
+	old = append(old, 4, 'c', 's', 'r', 'f')
+	old = binary.AppendVarint(old, time.Now().Add(time.Hour).UnixMilli())
+	if err := db.Set(ctx, store.AuthKey(hashToken("old-cookie")), old); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, err := a.Session("old-cookie"); err != nil || s.CSRF != "csrf" {
+		t.Fatalf("version 1 session: %+v %v", s, err)
+	}
+	fresh, _, err := a.Login(ctx, "o@example.com", "the owner's pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.EndSessions(ctx, "O@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"old-cookie", fresh} {
+		if _, _, err := a.Session(c); err != ErrNoSession {
+			t.Errorf("session after EndSessions: %v", err)
+		}
+	}
+	if err := a.EndSessions(ctx, "nobody@example.com"); err != ErrNoUser {
+		t.Errorf("EndSessions of nobody: %v", err)
 	}
 }

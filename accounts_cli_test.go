@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"appliance/httpd/accounts"
+	"appliance/store"
+)
+
+var (
+	setupLinkRe = regexp.MustCompile(`http://\S+/setup\?token=\S+`)
+	csrfFieldRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+)
+
+// browser is a cookie-keeping HTTP client that does not follow redirects.
+func browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// get fetches u and returns its status and body.
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// signIn signs c in through the login form and fails the test unless it
+// worked.
+func signIn(t *testing.T, c *http.Client, base, email, password string) {
+	t.Helper()
+	_, body := get(t, c, base+"login")
+	m := csrfFieldRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf on the login page: %s", body)
+	}
+	resp, err := c.PostForm(base+"login", url.Values{"csrf": {m[1]}, "email": {email}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: status %d", email, resp.StatusCode)
+	}
+}
+
+// signedIn reports whether c's session still opens the dashboard.
+func signedIn(t *testing.T, c *http.Client, base string) bool {
+	t.Helper()
+	code, _ := get(t, c, base+"sites")
+	return code == http.StatusOK
+}
+
+// The attack of issue 13: `serve` prints a setup link, the owner is made
+// with `appliance user add` instead, and the link, still live, let anyone
+// replace the owner's password. The link must die with the first user,
+// also across a restart.
+func TestSetupLinkDiesWhenTheOwnerIsAddedByCLI(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	addr, out, stop := startServeOutput(t, dir)
+	link := setupLinkRe.FindString(out)
+	if link == "" {
+		t.Fatalf("serve printed no setup link: %q", out)
+	}
+	// The link names the listen address (port 0): keep its path.
+	path := link[strings.Index(link, "/setup"):]
+	base := "http://" + addr + "/"
+	link = base + path[1:]
+	c := browser()
+	if code, _ := get(t, c, link); code != http.StatusOK {
+		t.Fatalf("setup link before any user: %d", code)
+	}
+	if err := runUserAdd(ctx, UserOptions{Data: dir, Email: "owner@example.com"}, strings.NewReader("the owner's passphrase\n"), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+
+	attack := func(when string) {
+		t.Helper()
+		attacker := browser()
+		if code, _ := get(t, attacker, link); code != http.StatusNotFound {
+			t.Errorf("%s: GET the setup link: %d, want 404", when, code)
+		}
+		// The setup form needs the pre-sign-in CSRF cookie, which the
+		// login page hands out.
+		_, body := get(t, attacker, base+"login")
+		csrf := csrfFieldRe.FindStringSubmatch(body)[1]
+		token := link[strings.Index(link, "token=")+len("token="):]
+		resp, err := attacker.PostForm(base+"setup", url.Values{"csrf": {csrf}, "token": {token},
+			"email": {"owner@example.com"}, "password": {"the attacker's password"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: POST /setup over the owner: %d, want 404", when, resp.StatusCode)
+		}
+	}
+	attack("after user add")
+	signIn(t, browser(), base, "owner@example.com", "the owner's passphrase")
+
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	addr, out, stop = startServeOutput(t, dir)
+	if setupLinkRe.MatchString(out) {
+		t.Errorf("serve printed a setup link with a user in the store: %q", out)
+	}
+	base = "http://" + addr + "/"
+	link = base + path[1:]
+	attack("after restart")
+	signIn(t, browser(), base, "owner@example.com", "the owner's passphrase")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Get(store.MetaKey("setup")); err != store.ErrNotFound {
+		t.Errorf("setup token still in the store: %v", err)
+	}
+}
+
+// A store written before the fix may hold a user and a live setup token:
+// serve deletes the token at start.
+func TestServeDeletesALeftOverSetupToken(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := accounts.New(db)
+	token, err := a.NewSetupToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the old `user add` did: a user, and the token left alone.
+	u := store.User{Email: "owner@example.com", Hash: accounts.HashPassword("the owner's passphrase"), Role: accounts.RoleOwner}
+	if err := db.Set(ctx, store.UserKey(u.Email), u.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	addr, out, stop := startServeOutput(t, dir)
+	if setupLinkRe.MatchString(out) {
+		t.Errorf("serve printed a setup link: %q", out)
+	}
+	if code, _ := get(t, browser(), "http://"+addr+"/setup?token="+token); code != http.StatusNotFound {
+		t.Errorf("old setup link: %d, want 404", code)
+	}
+	stop()
+	if db, err = store.Open(dir, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Get(store.MetaKey("setup")); err != store.ErrNotFound {
+		t.Errorf("setup token still in the store: %v", err)
+	}
+}
+
+// `user passwd` and `user logout` sign the user out of every browser.
+func TestUserPasswdAndLogoutEndSessions(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	addr, stop := startServe(t, dir)
+	defer stop()
+	base := "http://" + addr + "/"
+	if err := runUserAdd(ctx, UserOptions{Data: dir, Email: "owner@example.com"}, strings.NewReader("the owner's passphrase\n"), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := runUserAdd(ctx, UserOptions{Data: dir, Email: "ops@example.com", Role: "operator"}, strings.NewReader("the operator's passphrase\n"), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	owner, ops := browser(), browser()
+	signIn(t, owner, base, "owner@example.com", "the owner's passphrase")
+	signIn(t, ops, base, "ops@example.com", "the operator's passphrase")
+
+	var out strings.Builder
+	if err := runUserLogout(ctx, UserOptions{Data: dir, Email: "ops@example.com"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if signedIn(t, ops, base) {
+		t.Error("the operator is still signed in after user logout")
+	}
+	if !signedIn(t, owner, base) {
+		t.Error("user logout of the operator signed the owner out")
+	}
+	if err := runUserLogout(ctx, UserOptions{Data: dir, Email: "nobody@example.com"}, &out); err == nil {
+		t.Error("user logout of an unknown user succeeded")
+	}
+	// The password stays: the operator signs in again.
+	signIn(t, ops, base, "ops@example.com", "the operator's passphrase")
+
+	if err := runUserPasswd(ctx, UserOptions{Data: dir, Email: "owner@example.com"}, strings.NewReader("a new owner passphrase\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if signedIn(t, owner, base) {
+		t.Error("the owner's old session survived user passwd")
+	}
+	if !signedIn(t, ops, base) {
+		t.Error("user passwd of the owner signed the operator out")
+	}
+	signIn(t, owner, base, "owner@example.com", "a new owner passphrase")
+}

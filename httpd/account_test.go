@@ -1,0 +1,102 @@
+package httpd_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/httpdtest"
+)
+
+// statusOf GETs path with c and returns the status.
+func statusOf(t *testing.T, c *http.Client, srv *httpdtest.Server, path string) int {
+	t.Helper()
+	resp, err := c.Get(srv.URL + strings.TrimPrefix(path, "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// submitForm submits a dashboard form with the page's CSRF token and returns the
+// answer's status and body.
+func submitForm(t *testing.T, c *http.Client, srv *httpdtest.Server, formPage, action string, form url.Values) (int, string) {
+	t.Helper()
+	form.Set("csrf", srv.FormToken(t, c, formPage))
+	resp, err := c.PostForm(srv.URL+strings.TrimPrefix(action, "/"), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Changing one's password in the dashboard signs out every other browser
+// (a stolen cookie stops working) and keeps this one signed in.
+func TestDashboardPasswordChangeEndsOtherSessions(t *testing.T) {
+	srv := httpdtest.Start(t)
+	here, stolen := srv.Client(t), srv.Client(t)
+	if statusOf(t, stolen, srv, "/sites") != http.StatusOK {
+		t.Fatal("second session not signed in")
+	}
+	code, body := submitForm(t, here, srv, "/account", "/account/password", url.Values{"current": {"not the password"}, "password": {"a brand new passphrase"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "current password is wrong") {
+		t.Fatalf("wrong current password: %d", code)
+	}
+	if statusOf(t, stolen, srv, "/sites") != http.StatusOK {
+		t.Fatal("a refused change ended a session")
+	}
+	code, _ = submitForm(t, here, srv, "/account", "/account/password", url.Values{"current": {"correct horse battery"}, "password": {"a brand new passphrase"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("change password: %d", code)
+	}
+	if got := statusOf(t, stolen, srv, "/sites"); got != http.StatusSeeOther {
+		t.Errorf("old session after the password change: %d, want a redirect to sign in", got)
+	}
+	if got := statusOf(t, here, srv, "/sites"); got != http.StatusOK {
+		t.Errorf("the session that changed the password: %d, want 200", got)
+	}
+	if _, _, err := accounts.New(srv.DB).Login(context.Background(), "owner@example.com", "a brand new passphrase"); err != nil {
+		t.Errorf("sign in with the new password: %v", err)
+	}
+}
+
+func TestDashboardSignOutOtherSessions(t *testing.T) {
+	srv := httpdtest.Start(t)
+	here, other := srv.Client(t), srv.Client(t)
+	if code, _ := submitForm(t, here, srv, "/account", "/account/logout-others", url.Values{}); code != http.StatusSeeOther {
+		t.Fatalf("sign out others: %d", code)
+	}
+	if got := statusOf(t, other, srv, "/sites"); got != http.StatusSeeOther {
+		t.Errorf("other session: %d, want a redirect to sign in", got)
+	}
+	if got := statusOf(t, here, srv, "/account"); got != http.StatusOK {
+		t.Errorf("this session: %d, want 200", got)
+	}
+}
+
+// An owner's setup link must not work once the owner exists, even when
+// the owner was made some other way than through it.
+func TestSetupLinkAfterAUserExists(t *testing.T) {
+	srv := httpdtest.Start(t)
+	ctx := context.Background()
+	link, err := srv.HTTP.SetupURL(ctx)
+	if err != nil || link == "" {
+		t.Fatalf("setup link: %q %v", link, err)
+	}
+	path := link[strings.Index(link, "/setup"):]
+	c := srv.Client(t) // makes the owner
+	if got := statusOf(t, c, srv, path); got != http.StatusNotFound {
+		t.Errorf("setup link after the owner exists: %d, want 404", got)
+	}
+	if again, err := srv.HTTP.SetupURL(ctx); err != nil || again != "" {
+		t.Errorf("SetupURL with a user = %q, %v; want none", again, err)
+	}
+}
