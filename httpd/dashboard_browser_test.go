@@ -61,9 +61,9 @@ func TestBrowserSetupLoginAddSite(t *testing.T) {
 		}
 	}
 
-	// The setup link works once.
+	// The setup link works once: with the owner made, setup is gone.
 	httpdtest.Must(t, ctx, chromedp.Navigate(setup))
-	if got := httpdtest.Eval[string](t, ctx, `document.getElementById("error-message").textContent`); !strings.Contains(got, "already used") {
+	if got := httpdtest.Eval[string](t, ctx, `document.getElementById("error-message").textContent`); !strings.Contains(got, "setup is done") {
 		t.Errorf("second use of the setup link says %q", got)
 	}
 
