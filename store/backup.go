@@ -287,7 +287,12 @@ func writeChecked(r io.Reader, dst string, f manifestFile) error {
 // verifyOpen opens the unpacked store read-only and reads every key, which
 // checks every block's checksum.
 func verifyOpen(dir string) error {
-	pdb, err := pebble.Open(dir, pebbleOptions(true))
+	opts := pebbleOptions(true)
+	// A corrupt block is an error of the read here, not a reason to end the
+	// process (pebble's default), which would skip removing the unpacked
+	// files.
+	opts.EventListener.DataCorruption = func(pebble.DataCorruptionInfo) {}
+	pdb, err := pebble.Open(dir, opts)
 	if err != nil {
 		return err
 	}
