@@ -154,9 +154,9 @@ func hitLoad(ctx context.Context, base, siteKey string, n int) (acked func() []a
 	var wg sync.WaitGroup
 	for w := 0; w < n; w++ {
 		wg.Go(func() {
-			ci := ""
+			ci, key := "", ""
 			for i := 0; ctx.Err() == nil; i++ {
-				body, _ := json.Marshal(map[string]string{"k": siteKey, "ci": ci, "u": fmt.Sprintf("https://crash.example/p/%d/%d", w, i), "t": "page"})
+				body, _ := json.Marshal(map[string]string{"k": siteKey, "ci": ci, "key": key, "u": fmt.Sprintf("https://crash.example/p/%d/%d", w, i), "t": "page"})
 				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/t/v1/hit", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "text/plain")
 				resp, err := http.DefaultClient.Do(req)
@@ -169,6 +169,7 @@ func hitLoad(ctx context.Context, base, siteKey string, n int) (acked func() []a
 						CI        string `json:"ci"`
 						SessionID uint64 `json:"session_id"`
 						HitID     uint64 `json:"hit_id"`
+						Key       string `json:"key"`
 					} `json:"result"`
 				}
 				err = json.NewDecoder(resp.Body).Decode(&out)
@@ -176,7 +177,7 @@ func hitLoad(ctx context.Context, base, siteKey string, n int) (acked func() []a
 				if err != nil || !out.Success {
 					continue
 				}
-				ci = out.Result.CI
+				ci, key = out.Result.CI, out.Result.Key
 				mu.Lock()
 				hits = append(hits, ackedHit{out.Result.SessionID, out.Result.HitID})
 				mu.Unlock()

@@ -89,6 +89,7 @@ type hitAnswer struct {
 	CI        string `json:"ci"`
 	VisitorID uint64 `json:"visitor_id"`
 	SessionID uint64 `json:"session_id"`
+	Key       string `json:"key"`
 	Phones    *struct {
 		Numbers []struct {
 			Raw  string `json:"raw"`
@@ -129,10 +130,12 @@ func postJSON(t *testing.T, url, auth string, body any) []byte {
 	return env.Result
 }
 
-func hit(t *testing.T, addr, key, ci, u string) hitAnswer {
+// hit posts a page view of the visitor of prev's answer (a new visitor for
+// the zero hitAnswer).
+func hit(t *testing.T, addr, key string, prev hitAnswer, u string) hitAnswer {
 	t.Helper()
 	var h hitAnswer
-	raw := postJSON(t, "http://"+addr+"/t/v1/hit", "", map[string]string{"k": key, "ci": ci, "u": u, "r": "", "t": "page"})
+	raw := postJSON(t, "http://"+addr+"/t/v1/hit", "", map[string]string{"k": key, "ci": prev.CI, "key": prev.Key, "u": u, "r": "", "t": "page"})
 	if err := json.Unmarshal(raw, &h); err != nil {
 		t.Fatal(err)
 	}
@@ -164,17 +167,17 @@ func TestLeasesSurviveSIGKILL(t *testing.T) {
 	token := strings.TrimSpace(out.String()[strings.LastIndex(strings.TrimSpace(out.String()), "\n"):])
 
 	const landing = "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter"
-	a := hit(t, addr, key, "", landing)
-	b := hit(t, addr, key, "", "https://shop.example.com/?utm_source=vk&utm_medium=cpc")
+	a := hit(t, addr, key, hitAnswer{}, landing)
+	b := hit(t, addr, key, hitAnswer{}, "https://shop.example.com/?utm_source=vk&utm_medium=cpc")
 	if a.number() == "" || b.number() == "" || a.number() == b.number() || a.number() == "74950000009" {
 		t.Fatalf("before the crash: a %s, b %s", a.number(), b.number())
 	}
 	kill()
 	cmd, addr = startChild(t, dir)
-	if c := hit(t, addr, key, "", landing); c.number() != "74950000009" {
+	if c := hit(t, addr, key, hitAnswer{}, landing); c.number() != "74950000009" {
 		t.Fatalf("after the restart a newcomer got %s, want the fallback: both numbers are leased", c.number())
 	}
-	if again := hit(t, addr, key, a.CI, "https://shop.example.com/cart"); again.number() != a.number() {
+	if again := hit(t, addr, key, a, "https://shop.example.com/cart"); again.number() != a.number() {
 		t.Fatalf("after the restart visitor a got %s, want %s", again.number(), a.number())
 	}
 	raw := postJSON(t, "http://"+addr+"/api/v1/calls", token, map[string]any{"called": a.number(), "caller": "79161234567",

@@ -76,11 +76,12 @@ func BenchmarkHit(b *testing.B) {
 			}
 			var env struct {
 				Result struct {
-					CI string `json:"ci"`
+					CI  string `json:"ci"`
+					Key string `json:"key"`
 				} `json:"result"`
 			}
 			json.Unmarshal(res, &env)
-			next, _ := json.Marshal(map[string]string{"k": key, "ci": env.Result.CI, "u": u, "r": "", "t": "page"})
+			next, _ := json.Marshal(map[string]string{"k": key, "ci": env.Result.CI, "key": env.Result.Key, "u": u, "r": "", "t": "page"})
 			out = append(out, next)
 			answer = res
 		}

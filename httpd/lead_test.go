@@ -14,6 +14,8 @@ import (
 
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/leads"
+	"appliance/httpd/sites"
+	"appliance/httpd/visits"
 	"appliance/store"
 )
 
@@ -56,7 +58,16 @@ func postJSON(t testing.TB, rawURL string, v any) (int, map[string]any, http.Hea
 // trackHit posts a page view through the real tracker endpoint.
 func trackHit(t testing.TB, srv *httpdtest.Server, siteKey, ci, pageURL, referrer string) visit {
 	t.Helper()
-	status, out, _ := postJSON(t, srv.URL+"t/v1/hit", map[string]string{"k": siteKey, "ci": ci, "u": pageURL, "r": referrer, "t": "Page"})
+	body := map[string]string{"k": siteKey, "ci": ci, "u": pageURL, "r": referrer, "t": "Page"}
+	if ci != "" { // the ci's own visitor: the snippet sends the session's key with it
+		site, err := srv.HTTP.Sites().ByKey(siteKey)
+		c, cerr := visits.ParseCI(ci)
+		if err != nil || cerr != nil {
+			t.Fatalf("hit with ci %q: %v %v", ci, err, cerr)
+		}
+		body["key"] = sites.CredentialKey(site, c.Visitor, c.Session)
+	}
+	status, out, _ := postJSON(t, srv.URL+"t/v1/hit", body)
 	if status != http.StatusOK || out["success"] != true {
 		t.Fatalf("hit: %d %v", status, out)
 	}

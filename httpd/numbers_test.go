@@ -74,7 +74,7 @@ type tkPhones struct {
 // hitPhones posts a hit and returns its result and "phones" (nil for null).
 func (f *trFixture) hitPhones(t *testing.T, ua, ci, u string) (trHit, *tkPhones) {
 	t.Helper()
-	b, _ := json.Marshal(map[string]string{"k": f.site.Key, "ci": ci, "u": u, "r": "", "t": "page"})
+	b, _ := json.Marshal(map[string]string{"k": f.site.Key, "ci": ci, "key": f.ciKey(ci), "u": u, "r": "", "t": "page"})
 	a := f.do(t, "POST", "t/v1/hit", ua, b)
 	if a.Status != http.StatusOK {
 		t.Fatalf("hit %s: %d %s", u, a.Status, a.Raw)

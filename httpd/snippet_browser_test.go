@@ -336,23 +336,26 @@ func TestSnippetPageView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found bool
+	found := map[string]bool{}
 	for _, c := range cookies.Cookies {
-		if c.Name != "_cs_ci" {
+		if c.Name != "_cs_ci" && c.Name != "_cs_key" {
 			continue
 		}
-		found = true
+		found[c.Name] = true
 		// The snippet asks for two years; Chromium caps every cookie at
 		// 400 days (RFC 6265bis), and each page view renews it.
 		least := time.Now().AddDate(0, 0, 399)
 		if exp := time.Unix(int64(c.Expires), 0); c.Path != "/" || c.SameSite != network.CookieSameSiteLax || c.HTTPOnly ||
 			c.Domain != "localhost" || exp.Before(least) || exp.After(time.Now().AddDate(2, 0, 1)) {
-			t.Errorf("cookie _cs_ci: path %q, SameSite %q, HttpOnly %v, domain %q, expires %v; want /, Lax, false, localhost, in 400 days to two years",
-				c.Path, c.SameSite, c.HTTPOnly, c.Domain, exp)
+			t.Errorf("cookie %s: path %q, SameSite %q, HttpOnly %v, domain %q, expires %v; want /, Lax, false, localhost, in 400 days to two years",
+				c.Name, c.Path, c.SameSite, c.HTTPOnly, c.Domain, exp)
+		}
+		if want := sites.CredentialKey(f.site, sessions[0].Visitor, sessions[0].ID); c.Name == "_cs_key" && c.Value != want {
+			t.Errorf("cookie _cs_key %q, want the session's key %q", c.Value, want)
 		}
 	}
-	if !found {
-		t.Errorf("no _cs_ci cookie")
+	if !found["_cs_ci"] || !found["_cs_key"] {
+		t.Errorf("cookies %v, want _cs_ci and _cs_key", found)
 	}
 
 	f.visit(t, "/price")
@@ -366,17 +369,28 @@ func TestSnippetPageView(t *testing.T) {
 	f.noExceptions(t)
 }
 
-// The ci cookie is set on the widest domain that takes it, so a visitor who
-// moves between the site's sub-domains stays one visitor in one session.
+// The ci cookie and the session key's cookie beside it are set on the
+// widest domain that takes them, so a visitor who moves between the site's
+// sub-domains stays one visitor in one session: the new sub-domain's
+// localStorage is empty, and the key the hit needs comes from the cookie.
 // (Chromium resolves every *.localhost name to the loopback address.)
 func TestSnippetVisitorAcrossSubdomains(t *testing.T) {
 	f := newSnippetFixture(t)
-	f.page("/", sitePage("Home", "", f.install, ""))
+	record := `window.__stored = localStorage.length; window.__hits = []; var of = window.fetch;
+window.fetch = function (u, o) { if (String(u).indexOf("/t/v1/hit") >= 0) __hits.push(JSON.parse(o.body)); return of.apply(this, arguments); };`
+	f.page("/", sitePage("Home", record, f.install, ""))
 	port := f.web[strings.LastIndex(f.web, ":"):]
 	httpdtest.Must(t, f.browser, chromedp.Navigate("http://shop.localhost"+port))
 	f.waitHit(t, 0)
 	httpdtest.Must(t, f.browser, chromedp.Navigate("http://www.shop.localhost"+port))
 	f.waitHit(t, 0)
+	if n := eval[int](t, f, `__stored`); n != 0 {
+		t.Fatalf("the new sub-domain's localStorage held %d items before the snippet ran, want none", n)
+	}
+	first := f.sessions(t)[0]
+	if got, want := eval[string](t, f, `__hits[0].key || ""`), sites.CredentialKey(f.site, first.Visitor, first.ID); got != want {
+		t.Errorf("the hit on the new sub-domain sent key %q, want the session's %q from the cookie", got, want)
+	}
 	hits, sessions := f.hits(t), f.sessions(t)
 	if len(hits) != 2 || len(sessions) != 1 {
 		t.Errorf("%d hits in %d sessions across sub-domains, want 2 in 1", len(hits), len(sessions))

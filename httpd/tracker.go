@@ -152,7 +152,7 @@ func jsonKind(k string) string {
 type hitRequest struct {
 	K   string `json:"k"`
 	CI  string `json:"ci"`
-	Key string `json:"key"` // optional: the credential key of the ci's session
+	Key string `json:"key"` // the credential key of the ci's session: without it the ci is not continued
 	U   string `json:"u"`
 	R   string `json:"r"`
 	T   string `json:"t"`
@@ -203,11 +203,16 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	ci := req.CI
-	if req.Key != "" && ci != "" {
-		// The ids of a ci are guessable; its session's key is not. A key
-		// that does not vouch for the ci makes a new visitor rather than a
-		// hit on (and the key of) someone else's session.
-		if c, err := visits.ParseCI(ci); err == nil && !sites.CheckCredentialKey(site, c.Visitor, c.Session, req.Key) {
+	if ci != "" {
+		// The ids of a ci are sequential, so anyone can write another
+		// visitor's; its session's key cannot be guessed. Only a ci that
+		// comes with its key continues its visitor: without one the hit is
+		// a new visitor's, never a hit on (and the key of) someone else's.
+		c, err := visits.ParseCI(ci)
+		if err != nil {
+			return err
+		}
+		if !sites.CheckCredentialKey(site, c.Visitor, c.Session, req.Key) {
 			ci = ""
 		}
 	}

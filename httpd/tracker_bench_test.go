@@ -101,13 +101,13 @@ func benchHits(b *testing.B, url, site string, conns int) []byte {
 		req.Header.SetMethod("POST")
 		req.Header.SetContentType("text/plain;charset=UTF-8")
 		req.Header.SetUserAgent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
-		ci, body := "", make([]byte, 0, 512)
+		ci, key, body := "", "", make([]byte, 0, 512)
 		for n := 0; next(); n++ {
 			ref := "https://shop.example.com/catalog"
 			if n == 0 {
 				ref = "https://yandex.ru/"
 			}
-			body = fmt.Appendf(body[:0], `{"k":%q,"ci":%q,"u":"https://shop.example.com/catalog/shoes/item-%d?color=red","r":%q,"t":"Кроссовки кожаные — купить в интернет-магазине Shop"}`, site, ci, n, ref)
+			body = fmt.Appendf(body[:0], `{"k":%q,"ci":%q,"key":%q,"u":"https://shop.example.com/catalog/shoes/item-%d?color=red","r":%q,"t":"Кроссовки кожаные — купить в интернет-магазине Shop"}`, site, ci, key, n, ref)
 			req.SetBodyRaw(body)
 			if err := c.Do(req, resp); err != nil {
 				b.Error(err)
@@ -120,11 +120,12 @@ func benchHits(b *testing.B, url, site string, conns int) []byte {
 			if ci == "" {
 				var a struct {
 					Result struct {
-						CI string `json:"ci"`
+						CI  string `json:"ci"`
+						Key string `json:"key"`
 					} `json:"result"`
 				}
 				if json.Unmarshal(resp.Body(), &a) == nil {
-					ci = a.Result.CI
+					ci, key = a.Result.CI, a.Result.Key
 				}
 			}
 		}

@@ -127,9 +127,9 @@ func TestTrackerWritesSurviveKill(t *testing.T) {
 	)
 	for w := range 8 {
 		wg.Go(func() {
-			ci := ""
+			ci, key := "", ""
 			for n := 0; !stop.Load(); n++ {
-				res, err := post("t/v1/hit", map[string]any{"k": site.Key, "ci": ci, "u": fmt.Sprintf("https://shop.example.com/p/%d/%d", w, n), "r": "", "t": "Page"})
+				res, err := post("t/v1/hit", map[string]any{"k": site.Key, "ci": ci, "key": key, "u": fmt.Sprintf("https://shop.example.com/p/%d/%d", w, n), "r": "", "t": "Page"})
 				if err != nil {
 					return
 				}
@@ -144,7 +144,7 @@ func TestTrackerWritesSurviveKill(t *testing.T) {
 					t.Errorf("hit result %s: %v", res, err)
 					return
 				}
-				ci = h.CI
+				ci, key = h.CI, h.Key
 				a := acked{h.VisitorID, h.SessionID, h.HitID, "hit", n}
 				mu.Lock()
 				acks = append(acks, a)

@@ -120,6 +120,22 @@ func (f *trFixture) post(t *testing.T, path string, v any) trAnswer {
 	return f.do(t, "POST", path, "", b)
 }
 
+// form posts a form-encoded body, as a site's server does.
+func (f *trFixture) form(t *testing.T, path string, body []byte) trAnswer {
+	t.Helper()
+	resp, err := http.Post(f.srv.URL+path, "application/x-www-form-urlencoded", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := trAnswer{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	if err := json.Unmarshal(raw, &a.Body); err != nil {
+		t.Fatalf("POST %s: %d %q is not JSON", path, resp.StatusCode, raw)
+	}
+	return a
+}
+
 // hitResult is the result of a hit.
 type trHit struct {
 	CI         string `json:"ci"`
@@ -139,7 +155,7 @@ func (f *trFixture) hit(t *testing.T, ci, u, r, title string) trHit {
 
 func (f *trFixture) hitUA(t *testing.T, ua, ci, u, r, title string) trHit {
 	t.Helper()
-	b, _ := json.Marshal(map[string]string{"k": f.site.Key, "ci": ci, "u": u, "r": r, "t": title})
+	b, _ := json.Marshal(map[string]string{"k": f.site.Key, "ci": ci, "key": f.ciKey(ci), "u": u, "r": r, "t": title})
 	a := f.do(t, "POST", "t/v1/hit", ua, b)
 	if a.Status != http.StatusOK || !a.Body.Success {
 		t.Fatalf("hit %s: %d %s", u, a.Status, a.Raw)
@@ -149,6 +165,16 @@ func (f *trFixture) hitUA(t *testing.T, ua, ci, u, r, title string) trHit {
 		t.Fatalf("hit result %s: %v", a.Body.Result, err)
 	}
 	return h
+}
+
+// ciKey is the credential key of ci's visitor and session, as the snippet
+// of the visitor who holds ci sends it; "" for no ci.
+func (f *trFixture) ciKey(ci string) string {
+	c, err := visits.ParseCI(ci)
+	if err != nil {
+		return ""
+	}
+	return sites.CredentialKey(f.site, c.Visitor, c.Session)
 }
 
 // creds is the credentials part of a request body for h's session.
@@ -539,6 +565,118 @@ func TestTrackerProperty(t *testing.T) {
 	h = f2
 	if a := prop("has", "Действующий клиент", nil); string(a.Body.Result) != "true" {
 		t.Errorf("has in the next session = %s", a.Body.Result)
+	}
+}
+
+// The attack of issue 13: visitor ids are sequential, so a stranger writes
+// a victim's ci ("N.1.0") into a hit without a key. That hit must start a
+// new visitor: it neither continues the victim nor hands out a key that
+// reads the victim's properties.
+func TestTrackerHitWithoutKeyTakesNoVisitor(t *testing.T) {
+	f := newTrFixture(t, false)
+	victim := f.hit(t, "", "https://shop.example.com/", "", "Shop")
+	if a := f.post(t, "t/v1/property", f.creds(victim, map[string]any{"op": "set", "name": "crm_token", "value": "s3cret"})); a.Status != 200 {
+		t.Fatalf("victim's property: %d %s", a.Status, a.Raw)
+	}
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+	}{
+		{"guessed ci, no key", map[string]any{"ci": fmt.Sprintf("%d.1.0", victim.VisitorID)}},
+		{"victim's own ci, no key", map[string]any{"ci": victim.CI}},
+		{"victim's ci, empty key", map[string]any{"ci": victim.CI, "key": ""}},
+		{"victim's ci, made-up key", map[string]any{"ci": victim.CI, "key": strings.Repeat("0", 32)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := map[string]any{"k": f.site.Key, "u": "https://shop.example.com/", "r": "", "t": "x"}
+			for k, v := range tc.body {
+				body[k] = v
+			}
+			a := f.post(t, "t/v1/hit", body)
+			if a.Status != 200 {
+				t.Fatalf("hit: %d %s", a.Status, a.Raw)
+			}
+			var got trHit
+			if err := json.Unmarshal(a.Body.Result, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.VisitorID == victim.VisitorID || !got.NewSession {
+				t.Fatalf("the hit continued the victim %d: %+v", victim.VisitorID, got)
+			}
+			if got.Key == victim.Key || strings.Contains(a.Raw, victim.Key) {
+				t.Fatalf("the answer carries the victim's key: %s", a.Raw)
+			}
+			if s := f.session(t, got.SessionID); s.Visitor != got.VisitorID {
+				t.Fatalf("the new session is visitor %d's, want %d", s.Visitor, got.VisitorID)
+			}
+			// Whatever key it got reads no property of the victim.
+			a = f.post(t, "t/v1/property", f.creds(got, map[string]any{"op": "get", "name": "crm_token"}))
+			if a.Status != 200 || string(a.Body.Result) != "false" {
+				t.Fatalf("property get with the stranger's key: %d %s, want false", a.Status, a.Raw)
+			}
+			stolen := map[string]any{"k": f.site.Key, "ci": victim.CI, "key": got.Key, "op": "get", "name": "crm_token"}
+			if a := f.post(t, "t/v1/property", stolen); a.Status != 403 || strings.Contains(a.Raw, "s3cret") {
+				t.Fatalf("property get of the victim's ci with the stranger's key: %d %s, want 403", a.Status, a.Raw)
+			}
+		})
+	}
+	// The victim, with its key, is still itself and still has its property.
+	if again := f.hit(t, victim.CI, "https://shop.example.com/next", "", "x"); again.VisitorID != victim.VisitorID || again.SessionID != victim.SessionID {
+		t.Errorf("the victim's own next hit: %+v, want session %d", again, victim.SessionID)
+	}
+	if a := f.post(t, "t/v1/property", f.creds(victim, map[string]any{"op": "get", "name": "crm_token"})); string(a.Body.Result) != `"s3cret"` {
+		t.Errorf("victim's property: %s", a.Raw)
+	}
+}
+
+// Every endpoint that acts for a visitor named by a ci wants that ci's key:
+// without one, or with the key of another visitor, it answers 403 and
+// stores nothing.
+func TestTrackerEveryCIWantsItsKey(t *testing.T) {
+	f := newTrFixture(t, false)
+	victim := f.hit(t, "", "https://shop.example.com/", "", "Shop")
+	stranger := f.hit(t, "", "https://shop.example.com/", "", "Shop")
+	for _, key := range []string{"", stranger.Key} {
+		with := func(fields map[string]any) []byte {
+			b := map[string]any{"k": f.site.Key, "ci": victim.CI}
+			if key != "" {
+				b["key"] = key
+			}
+			for k, v := range fields {
+				b[k] = v
+			}
+			raw, _ := json.Marshal(b)
+			return raw
+		}
+		form := url.Values{"key": {key}, "visitor_id": {fmt.Sprint(victim.VisitorID)}, "session_id": {fmt.Sprint(victim.SessionID)},
+			"hit_id": {fmt.Sprint(victim.HitID)}, "name": {"Ann"}, "uri": {"https://shop.example.com/"}}
+		vc := url.Values{"k": {key}, "sk": {f.site.Key}, "ci": {victim.CI}, "vn": {"Evil"}, "s": {"1"}}
+		for _, tc := range []struct {
+			method, path string
+			body         []byte
+		}{
+			{"POST", "t/v1/event", with(map[string]any{"hi": victim.HitID, "c": "c", "a": "a"})},
+			{"POST", "t/v1/visitor", with(map[string]any{"name": "Evil"})},
+			{"POST", "t/v1/property", with(map[string]any{"op": "set", "name": "p", "value": "v"})},
+			{"POST", "t/v1/property", with(map[string]any{"op": "get", "name": "p"})},
+			{"POST", "t/v1/lease", with(nil)},
+			{"POST", "t/v1/lead", with(map[string]any{"hi": victim.HitID, "name": "Ann"})},
+			{"POST", "t/v1/callback", with(map[string]any{"phone": "+7 912 345-67-89"})},
+			{"POST", "api/add_offline_message/", []byte(form.Encode())},
+			{"GET", "vc/s/?" + vc.Encode(), nil},
+		} {
+			before := trSnapshot(t, f.srv.DB)
+			var a trAnswer
+			if strings.HasPrefix(tc.path, "api/") {
+				a = f.form(t, tc.path, tc.body)
+			} else {
+				a = f.do(t, tc.method, tc.path, "", tc.body)
+			}
+			if a.Status != 403 || a.Body.Success {
+				t.Errorf("%s %s with key %q: %d %s, want 403", tc.method, tc.path, key, a.Status, a.Raw)
+			}
+			sameSnapshot(t, tc.path, before, trSnapshot(t, f.srv.DB))
+		}
 	}
 }
 

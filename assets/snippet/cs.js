@@ -33,6 +33,7 @@
   if (!Array.isArray(q)) q = [];
 
   var CI = "_cs_ci"; // cookie and localStorage name of the compound id
+  var KEY = "_cs_key"; // cookie: the credential key of the ci's session, beside _cs_ci
   var CRED = "_cs_cred"; // localStorage: last credentials, for unload beacons
   var LATER = "_cs_later"; // localStorage: writes kept for the next page view
   var TWO_YEARS = 63072000; // seconds
@@ -169,6 +170,20 @@
     return v && ciRe.test(v) ? v : "";
   }
 
+  // cookieKey is the key in the cookies when they hold ci v: what a page on
+  // another sub-domain (its own, empty localStorage) continues the visitor
+  // with.
+  function cookieKey(v) {
+    try {
+      var c = d.cookie;
+      var m = /(?:^|;\s*)_cs_ci=([\d.]+)/.exec(c);
+      var k = /(?:^|;\s*)_cs_key=([0-9a-f]{32})(?:;|$)/.exec(c);
+      return m && k && m[1] == v ? k[1] : "";
+    } catch (e) {
+      return "";
+    }
+  }
+
   var cookieDomain; // undefined until found; "" for a host-only cookie
 
   // findCookieDomain is the widest domain that takes a cookie (example.com
@@ -191,15 +206,20 @@
     }
   }
 
-  function saveCI(v) {
+  // saveCI remembers the visitor: ci and its session's key, in cookies on
+  // the widest domain (so the site's other sub-domains continue the
+  // visitor) and in localStorage.
+  function saveCI(v, key) {
     ci = v;
     storage(CI, v);
     try {
       if (cookieDomain === undefined) findCookieDomain();
-      d.cookie =
-        CI + "=" + v + "; path=/; max-age=" + TWO_YEARS + "; SameSite=Lax" +
+      var attrs =
+        "; path=/; max-age=" + TWO_YEARS + "; SameSite=Lax" +
         (cookieDomain ? "; domain=" + cookieDomain : "") +
         (location.protocol == "https:" ? "; Secure" : "");
+      d.cookie = CI + "=" + v + attrs;
+      if (/^[0-9a-f]{32}$/.test(key)) d.cookie = KEY + "=" + key + attrs;
     } catch (e) {}
   }
 
@@ -216,9 +236,11 @@
     if (it.hit && ci) {
       b.ci = ci; // read when sent: an earlier hit may have renewed it
       // The session's key vouches for the ci (its ids are guessable, the
-      // key is not): from this page's last answer or the saved credentials.
+      // key is not; a ci without it is a new visitor): from this page's
+      // last answer, the saved credentials, or the cookie beside the ci.
       var saved = cred && cred.ci == ci ? cred : parse(storage(CRED));
       if (saved && saved.ci == ci && (cred == saved || saved.site == account)) b.key = saved.key;
+      else b.key = cookieKey(ci) || undefined;
     }
     if (it.c) {
       b.ci = cr.ci;
@@ -382,7 +404,7 @@
         }
         cred = r;
         failed = "";
-        saveCI(r.ci);
+        saveCI(r.ci, r.key);
         storage(CRED, JSON.stringify({ site: account, ci: r.ci, key: r.key, hit_id: r.hit_id, server_url: r.server_url }));
         replay();
         replacePhones(r.phones);
