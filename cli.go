@@ -214,10 +214,9 @@ type RestoreOptions struct {
 	Force bool
 }
 
+// runRestore restores under the store's lock (see store.Restore), which
+// also tells a paused server, one that no longer answers its socket.
 func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
-	if info, err := pingSocket(ctx, filepath.Join(o.Data, SocketName)); err == nil {
-		return fmt.Errorf("restore: a server (pid %d) is running on %s; stop it first", info.PID, o.Data)
-	}
 	var r io.Reader = os.Stdin
 	if o.File != "-" {
 		f, err := os.Open(o.File)
@@ -228,6 +227,9 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 		r = f
 	}
 	if err := store.Restore(bufio.NewReaderSize(r, 1<<16), o.Data, o.Force); err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return fmt.Errorf("restore: %w", inUse(o.Data, err))
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", o.File, o.Data)

@@ -42,7 +42,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	}
 	db, err := store.Open(o.Data, store.Options{})
 	if errors.Is(err, store.ErrLocked) {
-		return fmt.Errorf("serve: the store in %s is in use by another process (%v)", o.Data, err)
+		return fmt.Errorf("serve: %w", inUse(o.Data, err))
 	}
 	if err != nil {
 		return err
@@ -129,4 +129,15 @@ func connsForFileLimit(nofile uint64) int {
 	}
 	reserve := min(nofile/2, 1024+64)
 	return int(nofile - reserve)
+}
+
+// inUse says who holds the store in dir, from the *store.LockedError in
+// err: a process that has it open (a server, even a stopped one, or an
+// admin command) or a restore.
+func inUse(dir string, err error) error {
+	var le *store.LockedError
+	if errors.As(err, &le) && le.PID != 0 {
+		return fmt.Errorf("the store in %s is in use by process %d (a server, running or paused, an admin command or a restore); stop it first: %w", dir, le.PID, store.ErrLocked)
+	}
+	return fmt.Errorf("the store in %s is in use by another process (a server, running or paused, an admin command or a restore); stop it first: %w", dir, store.ErrLocked)
 }

@@ -142,7 +142,9 @@ func hashFile(p string) (string, int64, error) {
 // The archive is unpacked beside the store, every file checked against the
 // manifest, and the result opened and read end to end; only then is it
 // swapped in (rename, then fsync of the parent). On any failure the current
-// store is untouched. The caller makes sure no server runs on dataDir.
+// store is untouched. Restore holds the store's lock throughout, so it fails
+// with a *LockedError while a server (running or stopped) or any other
+// process has the store open, and no server opens it until Restore is done.
 func Restore(r io.Reader, dataDir string, force bool) error {
 	dbDir := filepath.Join(dataDir, DBDir)
 	if !force {
@@ -153,6 +155,18 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
+	// What lockStore may create, to be removed again if Restore fails.
+	made := ""
+	if _, err := os.Stat(dbDir); os.IsNotExist(err) {
+		made = dbDir
+	} else if _, err := os.Stat(filepath.Join(dbDir, lockName)); os.IsNotExist(err) {
+		made = filepath.Join(dbDir, lockName)
+	}
+	lock, err := lockStore(dataDir)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer lock.Close()
 	tmp := dbDir + ".restore"
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -164,6 +178,9 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 	defer func() {
 		if !ok {
 			os.RemoveAll(tmp)
+			if made != "" {
+				os.RemoveAll(made)
+			}
 		}
 	}()
 	if err := unpack(r, tmp); err != nil {
@@ -175,27 +192,26 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 	if err := syncDir(tmp); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	old := ""
-	if _, err := os.Stat(dbDir); err == nil {
+	// db/ exists (lockStore made it). Swap the two directories in one step
+	// where the file system can: with two renames there is a moment with no
+	// db/, in which a starting server would make an empty store.
+	old := tmp
+	if err := exchangeDirs(tmp, dbDir); err != nil {
 		old = fmt.Sprintf("%s.old-%d", dbDir, time.Now().UnixNano())
 		if err := os.Rename(dbDir, old); err != nil {
 			return fmt.Errorf("restore: move current store aside: %w", err)
 		}
-	}
-	if err := os.Rename(tmp, dbDir); err != nil {
-		if old != "" {
+		if err := os.Rename(tmp, dbDir); err != nil {
 			_ = os.Rename(old, dbDir)
+			return fmt.Errorf("restore: %w", err)
 		}
-		return fmt.Errorf("restore: %w", err)
 	}
 	ok = true
 	if err := syncDir(dataDir); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	if old != "" {
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("restore: remove old store: %w", err)
-		}
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("restore: remove old store: %w", err)
 	}
 	return nil
 }

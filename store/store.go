@@ -70,8 +70,8 @@ func Open(dataDir string, o Options) (*DB, error) {
 	}
 	pdb, err := pebble.Open(dbDir, pebbleOptions(o.ReadOnly))
 	if err != nil {
-		if isLockErr(err) {
-			return nil, fmt.Errorf("open store %q: %w (%v)", dataDir, ErrLocked, err)
+		if lerr := lockedError(dataDir, err); lerr != nil {
+			return nil, fmt.Errorf("open store: %w", lerr)
 		}
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 	}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// One lock guards a data directory: pebble's fcntl lock on db/LOCK, held by
+// whoever has the store open (serve, an admin command without a server)
+// and by Restore for its whole run. The kernel drops it when the holder
+// exits, and keeps it while the holder is stopped (SIGSTOP) or hung, which
+// a ping of the admin socket cannot tell from a dead server.
+
+// lockName is pebble's lock file in the store directory.
+const lockName = "LOCK"
+
+// LockedError is the error when another process holds the store; it wraps
+// ErrLocked.
+type LockedError struct {
+	Dir string // the data directory
+	PID int    // the holder; 0 when it cannot be told
+}
+
+func (e *LockedError) Error() string {
+	if e.PID == 0 {
+		return fmt.Sprintf("store %q: in use by another process", e.Dir)
+	}
+	return fmt.Sprintf("store %q: in use by process %d", e.Dir, e.PID)
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// lockedError makes the LockedError of dataDir when err, from taking
+// pebble's lock, says another holder has it; nil otherwise. The held-by-
+// this-process case is told from pebble's own message: asking the kernel
+// would mean opening and closing the lock file, and closing any descriptor
+// of a file drops the process's fcntl locks on it.
+func lockedError(dataDir string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EACCES):
+		return &LockedError{Dir: dataDir, PID: lockHolder(filepath.Join(dataDir, DBDir, lockName))}
+	case err != nil && isLockErr(err):
+		return &LockedError{Dir: dataDir, PID: os.Getpid()}
+	}
+	return nil
+}
+
+// lockHolder asks the kernel which process holds the lock on path; 0 when
+// none does or it cannot be told. Only for a path this process holds no
+// lock on (see lockedError).
+func lockHolder(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: io.SeekStart}
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err != nil || lk.Type == syscall.F_UNLCK {
+		return 0
+	}
+	return int(lk.Pid)
+}
+
+// lockStore takes the store's lock in dataDir (creating db/ when absent)
+// for a caller that must exclude every other user of the store without
+// opening it: a *LockedError when another holds it. Close releases it.
+func lockStore(dataDir string) (io.Closer, error) {
+	dbDir := filepath.Join(dataDir, DBDir)
+	if err := os.MkdirAll(dbDir, 0o700); err != nil {
+		return nil, err
+	}
+	l, err := pebble.LockDirectory(dbDir, vfs.Default)
+	if lerr := lockedError(dataDir, err); lerr != nil {
+		return nil, lerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
