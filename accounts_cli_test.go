@@ -217,3 +217,39 @@ func TestUserPasswdAndLogoutEndSessions(t *testing.T) {
 	}
 	signIn(t, owner, base, "owner@example.com", "a new owner passphrase")
 }
+
+// `token add --site KEY` makes a token for that site only; an unknown key
+// is refused; without --site the token is for every site.
+func TestTokenAddForSites(t *testing.T) {
+	ctx := context.Background()
+	dir, key := offlineSite(t)
+	var out strings.Builder
+	if err := runTokenAdd(ctx, TokenOptions{Data: dir, Name: "crm", Sites: []string{key}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "only the sites "+key) {
+		t.Errorf("token add printed %q", out.String())
+	}
+	scoped := regexp.MustCompile(`apl_\S+`).FindString(out.String())
+	out.Reset()
+	if err := runTokenAdd(ctx, TokenOptions{Data: dir, Name: "pbx"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	all := regexp.MustCompile(`apl_\S+`).FindString(out.String())
+	if err := runTokenAdd(ctx, TokenOptions{Data: dir, Name: "x", Sites: []string{"NoSuchSiteKey"}}, &out); err == nil || !strings.Contains(err.Error(), "no site has the key") {
+		t.Errorf("token for an unknown site: %v", err)
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := accounts.New(db)
+	tk, err := a.CheckToken(scoped)
+	if err != nil || len(tk.Sites) != 1 || tk.AllowsSite(tk.Sites[0]+1) {
+		t.Errorf("scoped token %+v %v", tk, err)
+	}
+	if tk, err := a.CheckToken(all); err != nil || tk.Sites != nil {
+		t.Errorf("all-sites token %+v %v", tk, err)
+	}
+}

@@ -332,17 +332,26 @@ func runUserLogout(ctx context.Context, o UserOptions, stdout io.Writer) error {
 
 // TokenOptions are the flags of `appliance token add`.
 type TokenOptions struct {
-	Data string
-	Name string
+	Data  string
+	Name  string
+	Sites []string // site keys; none: every site
 }
 
 func runTokenAdd(ctx context.Context, o TokenOptions, stdout io.Writer) error {
 	return withAdmin(ctx, o.Data, func(c *adminClient) error {
 		var t struct{ Name, Token string }
-		if err := c.call(ctx, "POST", "/admin/tokens", map[string]string{"name": o.Name}, &t); err != nil {
+		in := struct {
+			Name  string   `json:"name"`
+			Sites []string `json:"sites,omitempty"`
+		}{o.Name, o.Sites}
+		if err := c.call(ctx, "POST", "/admin/tokens", in, &t); err != nil {
 			return fmt.Errorf("token add: %w", err)
 		}
-		fmt.Fprintf(stdout, "API token %q (shown once; send it as Authorization: Bearer TOKEN):\n%s\n", t.Name, t.Token)
+		scope := "every site"
+		if len(o.Sites) > 0 {
+			scope = "only the sites " + strings.Join(o.Sites, ", ")
+		}
+		fmt.Fprintf(stdout, "API token %q for %s (shown once; send it as Authorization: Bearer TOKEN):\n%s\n", t.Name, scope, t.Token)
 		return nil
 	})
 }

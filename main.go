@@ -219,12 +219,14 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 	addCmd := &cobra.Command{
 		Use:     "add",
 		Short:   "Make an API token and print it (shown once)",
-		Example: `  appliance token add --name pbx`,
+		Example: `  appliance token add --name pbx
+  appliance token add --name shop-crm --site KEY1,KEY2`,
 		Args:    cobra.NoArgs,
 		RunE:    func(c *cobra.Command, _ []string) error { return runTokenAdd(c.Context(), o, stdout) },
 	}
 	dataFlag(addCmd, &o.Data)
 	addCmd.Flags().StringVar(&o.Name, "name", "", "what the token is for (required)")
+	addCmd.Flags().StringSliceVar(&o.Sites, "site", nil, "key of a site the token may use; repeat or comma-separate (default: every site)")
 	_ = addCmd.MarkFlagRequired("name")
 	bindEnv(addCmd)
 	cmd.AddCommand(addCmd)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -98,5 +99,69 @@ func TestSetupLinkAfterAUserExists(t *testing.T) {
 	}
 	if again, err := srv.HTTP.SetupURL(ctx); err != nil || again != "" {
 		t.Errorf("SetupURL with a user = %q, %v; want none", again, err)
+	}
+}
+
+// getBody GETs u and returns the body, failing the test unless it is 200.
+func getBody(t *testing.T, c *http.Client, u string) string {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// signInAs makes a user of role and returns a client signed in as them.
+func signInAs(t *testing.T, srv *httpdtest.Server, role string) *http.Client {
+	t.Helper()
+	email, pw := role+"@example.com", "a long enough passphrase"
+	if _, err := accounts.New(srv.DB).CreateUser(context.Background(), email, pw, role); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := noRedirect(jar)
+	code, _, _ := postForm(t, c, srv.URL+"login", url.Values{"csrf": {srv.FormToken(t, c, "/login")}, "email": {email}, "password": {pw}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: %d", role, code)
+	}
+	return c
+}
+
+// An operator sees what leads to callbacks and nothing else: the site list
+// links to each site's callbacks, there is no form to add a site or change
+// callback settings, and other pages answer 403 saying why.
+func TestOperatorSeesOnlyCallbacks(t *testing.T) {
+	srv := httpdtest.Start(t)
+	srv.Owner(t)
+	key := srv.Site(t, "Shop", "shop.example.com")
+	ops := signInAs(t, srv, accounts.RoleOperator)
+	body := getBody(t, ops, srv.URL+"sites")
+	if !strings.Contains(body, `href="/sites/`+key+`/callbacks"`) || strings.Contains(body, `action="/sites"`) {
+		t.Errorf("operator's site list: links to callbacks %v, add-site form %v",
+			strings.Contains(body, `href="/sites/`+key+`/callbacks"`), strings.Contains(body, `action="/sites"`))
+	}
+	body = getBody(t, ops, srv.URL+"sites/"+key+"/callbacks")
+	if !strings.Contains(body, "<h1>Callbacks</h1>") || strings.Contains(body, `id="callback-settings"`) {
+		t.Errorf("operator's callbacks page shows the settings form (or no list)")
+	}
+	resp, err := ops.Get(srv.URL + "sites/" + key + "/webhooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "Your role (operator) does not give access") {
+		t.Errorf("operator on webhooks: %d %s", resp.StatusCode, b)
+	}
+
+	manager := signInAs(t, srv, accounts.RoleManager)
+	if body := getBody(t, manager, srv.URL+"sites"); !strings.Contains(body, `action="/sites"`) || !strings.Contains(body, `href="/sites/`+key+`"`) {
+		t.Errorf("manager's site list lacks the add-site form or the site link")
 	}
 }

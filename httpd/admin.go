@@ -154,15 +154,24 @@ func (s *Server) adminEndSessions(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) adminAddToken(ctx *fasthttp.RequestCtx) error {
 	var in struct {
-		Name string `json:"name"`
+		Name  string   `json:"name"`
+		Sites []string `json:"sites"` // site keys; none: every site
 	}
 	if err := decodeJSON(ctx, &in); err != nil {
 		return err
 	}
-	token, err := s.accounts.CreateToken(ctx, in.Name)
+	var ids []uint32
+	for _, key := range in.Sites {
+		site, err := s.sites.ByKey(key)
+		if err != nil {
+			return errorf(fasthttp.StatusBadRequest, "no site has the key %q (appliance site list shows them)", key)
+		}
+		ids = append(ids, site.ID)
+	}
+	token, err := s.accounts.CreateToken(ctx, in.Name, ids)
 	if err != nil {
 		return err
 	}
-	writeOK(ctx, map[string]string{"name": in.Name, "token": token})
+	writeOK(ctx, map[string]any{"name": in.Name, "token": token, "sites": in.Sites})
 	return nil
 }

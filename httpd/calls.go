@@ -3,6 +3,7 @@ package httpd
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/numbers/tracking"
+	"appliance/store"
 )
 
 // The call-tracking API for the telephony side (SPEC §5): POST
@@ -22,8 +24,8 @@ import (
 const maxCallBody = 8 << 10
 
 // apiAuth wraps an /api/v1 handler: a valid bearer token, else 401 and
-// nothing done.
-func (s *Server) apiAuth(h handler) handler {
+// nothing done. The handler gets the token, to keep to its sites.
+func (s *Server) apiAuth(h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		auth := string(ctx.Request.Header.Peek("Authorization"))
@@ -32,11 +34,12 @@ func (s *Server) apiAuth(h handler) handler {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance"`)
 			return errorf(fasthttp.StatusUnauthorized, "send an API token as Authorization: Bearer TOKEN (appliance token add)")
 		}
-		if _, err := s.accounts.CheckToken(strings.TrimSpace(token)); err != nil {
+		tok, err := s.accounts.CheckToken(strings.TrimSpace(token))
+		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance", error="invalid_token"`)
 			return errorf(fasthttp.StatusUnauthorized, "the API token is not valid")
 		}
-		return h(ctx)
+		return h(ctx, tok)
 	}
 }
 
@@ -134,13 +137,24 @@ func resultOf(callID uint64, a *tracking.Attribution) attributionResult {
 		UTMCampaign: a.Source.UTMCampaign, LandingPage: a.Source.Landing}
 }
 
-// postCall serves POST /api/v1/calls.
-func (s *Server) postCall(ctx *fasthttp.RequestCtx) error {
+// otherSite is the answer to a token scoped to some sites that names a
+// number of another site (or of none); which site is not said.
+func otherSite(number string) *Error {
+	return errorf(fasthttp.StatusForbidden, "this API token is limited to some sites, and the number %.32q is not one of theirs", number)
+}
+
+// postCall serves POST /api/v1/calls. A token scoped to some sites can
+// report only calls to their numbers.
+func (s *Server) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error {
 	in, err := parseCall(ctx.Request.Body())
 	if err != nil {
 		return err
 	}
+	in.Sites = tok.Sites
 	c, a, err := s.numbers.RecordCall(ctx, in, s.now())
+	if errors.Is(err, tracking.ErrOtherSite) {
+		return otherSite(in.Called)
+	}
 	if err != nil {
 		return err
 	}
@@ -178,7 +192,8 @@ func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 
 // getAttribution serves GET /api/v1/attribution: who would a call to the
 // number at the instant be attributed to. Nothing is stored; call_id is 0.
-func (s *Server) getAttribution(ctx *fasthttp.RequestCtx) error {
+// A token scoped to some sites can ask only of their numbers.
+func (s *Server) getAttribution(ctx *fasthttp.RequestCtx, tok store.Token) error {
 	q, err := parseAttributionQuery(ctx.QueryArgs())
 	if err != nil {
 		return err
@@ -189,6 +204,9 @@ func (s *Server) getAttribution(ctx *fasthttp.RequestCtx) error {
 	a, err := s.numbers.Attribute(ctx, q.Number, q.At)
 	if err != nil {
 		return err
+	}
+	if !tok.AllowsSite(a.Site) {
+		return otherSite(q.Number)
 	}
 	writeOK(ctx, resultOf(0, &a))
 	return nil

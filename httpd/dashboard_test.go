@@ -213,7 +213,7 @@ func TestExportLinksKeepTheFilter(t *testing.T) {
 func TestSitesPageListsCallsToUnknownNumbers(t *testing.T) {
 	srv := httpdtest.Start(t)
 	c := srv.Client(t)
-	token, err := accounts.New(srv.DB).CreateToken(t.Context(), "pbx")
+	token, err := accounts.New(srv.DB).CreateToken(t.Context(), "pbx", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

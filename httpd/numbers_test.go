@@ -218,7 +218,7 @@ type tkResult struct {
 
 func apiToken(t *testing.T, f *trFixture) string {
 	t.Helper()
-	tok, err := accounts.New(f.srv.DB).CreateToken(context.Background(), "pbx")
+	tok, err := accounts.New(f.srv.DB).CreateToken(context.Background(), "pbx", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ type staticFile struct {
 
 var templateFuncs = template.FuncMap{
 	"join": strings.Join,
+	"may":  may,
 }
 
 func loadPages() (*pages, error) {

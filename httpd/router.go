@@ -12,8 +12,9 @@ type handler func(ctx *fasthttp.RequestCtx) error
 
 type route struct {
 	method string
-	path   string // exact, a prefix when it ends in "*", or a pattern
-	page   bool   // errors as HTML pages rather than JSON
+	path   string     // exact, a prefix when it ends in "*", or a pattern
+	page   bool       // errors as HTML pages rather than JSON
+	need   permission // what the caller must be allowed (roles.go)
 	h      handler
 	segs   []string // a pattern's segments; "*" matches any one segment
 }
@@ -26,12 +27,14 @@ type router struct {
 	patterns []*route
 	prefix   []*route
 	paths    map[string]bool // known paths, for 405 versus 404
+	all      []*route        // every route, in the order added
 }
 
 func newRouter() *router { return &router{exact: map[string]*route{}, paths: map[string]bool{}} }
 
-func (r *router) add(method, path string, page bool, h handler) {
-	rt := &route{method: method, path: path, page: page, h: h}
+func (r *router) add(method, path string, page bool, need permission, h handler) {
+	rt := &route{method: method, path: path, page: page, need: need, h: h}
+	r.all = append(r.all, rt)
 	if strings.Contains(path, "/*/") {
 		rt.segs = strings.Split(path, "/")
 		r.patterns = append(r.patterns, rt)
@@ -46,11 +49,15 @@ func (r *router) add(method, path string, page bool, h handler) {
 	r.paths[path] = true
 }
 
-// api adds a JSON route.
-func (r *router) api(method, path string, h handler) { r.add(method, path, false, h) }
+// api adds a JSON route that needs the permission.
+func (r *router) api(method, path string, need permission, h handler) {
+	r.add(method, path, false, need, h)
+}
 
-// page adds an HTML route.
-func (r *router) page(method, path string, h handler) { r.add(method, path, true, h) }
+// page adds an HTML route that needs the permission.
+func (r *router) page(method, path string, need permission, h handler) {
+	r.add(method, path, true, need, h)
+}
 
 // find returns the route for method and path; allowed is false when the
 // path exists under another method.

@@ -10,7 +10,7 @@ func TestRouterPatterns(t *testing.T) {
 	r := newRouter()
 	names := map[*route]string{}
 	add := func(method, path, name string) {
-		r.add(method, path, false, func(*fasthttp.RequestCtx) error { return nil })
+		r.add(method, path, false, open, func(*fasthttp.RequestCtx) error { return nil })
 		for _, rt := range append(append(r.patterns, r.prefix...), r.exact[method+" "+path]) {
 			if rt != nil && names[rt] == "" {
 				names[rt] = name

@@ -311,12 +311,14 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 }
 
 // Handler is the public request handler.
-func (s *Server) Handler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.routes) }
+func (s *Server) Handler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.routes, s.authorize) }
 
 // AdminHandler is the admin API handler (unix socket only).
-func (s *Server) AdminHandler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.admin) }
+func (s *Server) AdminHandler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.admin, asOwner) }
 
-func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *router) {
+// dispatch routes a request, checks its caller against the route's
+// permission and runs the handler.
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *router, authorize func(*fasthttp.RequestCtx, *route) (signedIn, error)) {
 	s.requests.Add(1)
 	rt, known := r.find(string(ctx.Method()), string(ctx.Path()))
 	defer func() {
@@ -337,6 +339,14 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *router) {
 		}
 		s.fail(ctx, nil, errorf(fasthttp.StatusNotFound, "no such page: %s", ctx.Path()))
 		return
+	}
+	who, err := authorize(ctx, rt)
+	if err != nil {
+		s.fail(ctx, rt, err)
+		return
+	}
+	if rt.need != open {
+		ctx.SetUserValue(whoKey{}, who)
 	}
 	if err := rt.h(ctx); err != nil {
 		s.fail(ctx, rt, err)

@@ -57,7 +57,7 @@ func decodeErr(t *testing.T, resp *http.Response) errorResponse {
 
 func TestPanicIsRecoveredAndServerKeepsServing(t *testing.T) {
 	s, base := startInternal(t, Options{})
-	s.routes.api("GET", "/boom", func(*fasthttp.RequestCtx) error { panic("kaboom") })
+	s.routes.api("GET", "/boom", open, func(*fasthttp.RequestCtx) error { panic("kaboom") })
 	resp, err := http.Get(base + "/boom")
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ package store
 // milliseconds (UTC). A record type changes only by adding a version: the
 // decoder keeps reading every version it ever wrote.
 
+import "slices"
+
 // Site is one web site served by the appliance.
 type Site struct {
 	ID      uint32
@@ -112,23 +114,45 @@ func DecodeLoginSession(b []byte) (LoginSession, error) {
 type Token struct {
 	Name    string
 	Created int64
+	// Sites are the ids of the sites the token may read and write; none:
+	// every site. Version 1 records decode with none.
+	Sites []uint32
 }
 
-const tokenVersion = 1
+// tokenVersion 2 added Sites.
+const tokenVersion = 2
 
 // Encode returns the versioned encoding of t.
 func (t *Token) Encode() []byte {
-	e := newEncoder(tokenVersion, 32)
+	e := newEncoder(tokenVersion, 32+5*len(t.Sites))
 	e.str(t.Name)
 	e.int(t.Created)
+	e.uint(uint64(len(t.Sites)))
+	for _, id := range t.Sites {
+		e.uint(uint64(id))
+	}
 	return e.b
 }
 
-// DecodeToken decodes a Token.
+// DecodeToken decodes a Token of any version.
 func DecodeToken(b []byte) (Token, error) {
-	d, _ := newDecoder(b, "token", tokenVersion)
+	d, v := newDecoder(b, "token", tokenVersion)
 	t := Token{Name: d.str(), Created: d.int()}
+	if v >= 2 {
+		n := d.uint()
+		if n > uint64(len(d.b)) { // each id takes at least one byte
+			d.fail("bad count")
+		}
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			t.Sites = append(t.Sites, d.uint32("token site"))
+		}
+	}
 	return t, d.done()
+}
+
+// AllowsSite reports whether the token may read and write the site.
+func (t *Token) AllowsSite(site uint32) bool {
+	return len(t.Sites) == 0 || slices.Contains(t.Sites, site)
 }
 
 // Visitor is one browser on one site, remembered by the snippet's cookie.

@@ -68,6 +68,7 @@ var samples = map[string][]any{
 		Token{},
 		Token{Name: "ci", Created: 1},
 		Token{Name: long + unicode, Created: -1},
+		Token{Name: "pbx", Created: 2, Sites: []uint32{1, 1<<32 - 1}},
 	},
 	"visitor": {
 		Visitor{},
@@ -339,6 +340,10 @@ func TestDecodeOldVersions(t *testing.T) {
 	u, err := DecodeUser(v1(func(e *encoder) { e.str("a@b.c"); e.str("$argon2id$x"); e.str("operator"); e.int(5) }))
 	if want := (User{Email: "a@b.c", Hash: "$argon2id$x", Role: "operator", Created: 5}); err != nil || u != want {
 		t.Errorf("user v1 = %+v, %v; want %+v", u, err, want)
+	}
+	tk, err := DecodeToken(v1(func(e *encoder) { e.str("pbx"); e.int(3) }))
+	if err != nil || tk.Name != "pbx" || tk.Created != 3 || tk.Sites != nil || !tk.AllowsSite(42) {
+		t.Errorf("token v1 = %+v, %v; want every site", tk, err)
 	}
 	l, err := DecodeLoginSession(v1(func(e *encoder) { e.str("a@b.c"); e.str("csrf"); e.int(9) }))
 	if want := (LoginSession{Email: "a@b.c", CSRF: "csrf", Expires: 9}); err != nil || l != want {

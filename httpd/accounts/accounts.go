@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -420,15 +421,21 @@ func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password str
 	return a.startSession(ctx, email)
 }
 
-// CreateToken makes an API token; only its hash is stored, so the returned
-// token is shown once.
-func (a *Accounts) CreateToken(ctx context.Context, name string) (string, error) {
+// MaxTokenSites bounds the sites one API token names.
+const MaxTokenSites = 100
+
+// CreateToken makes an API token for the sites (ids; none: every site);
+// only its hash is stored, so the returned token is shown once.
+func (a *Accounts) CreateToken(ctx context.Context, name string, sites []uint32) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 {
 		return "", fmt.Errorf("%w: token name must be 1 to 64 characters", ErrInvalid)
 	}
+	if len(sites) > MaxTokenSites {
+		return "", fmt.Errorf("%w: a token names at most %d sites", ErrInvalid, MaxTokenSites)
+	}
 	token := "apl_" + RandomToken()
-	t := store.Token{Name: name, Created: a.now().UnixMilli()}
+	t := store.Token{Name: name, Created: a.now().UnixMilli(), Sites: slices.Compact(slices.Sorted(slices.Values(sites)))}
 	if err := a.db.Set(ctx, store.TokenKey(hashToken(token)), t.Encode()); err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}

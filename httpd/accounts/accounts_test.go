@@ -86,7 +86,7 @@ func TestSetupLoginSessionLogout(t *testing.T) {
 func TestTokens(t *testing.T) {
 	ctx := context.Background()
 	a := New(openDB(t))
-	tok, err := a.CreateToken(ctx, "pbx")
+	tok, err := a.CreateToken(ctx, "pbx", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,6 +31,11 @@ type CallInput struct {
 	Duration     time.Duration // whole seconds
 	Answered     bool
 	RecordingURL string // "" or an absolute http(s) URL
+	// Sites, when not empty, are the only sites whose numbers may be
+	// called: a call to another site's number, or to a number no site
+	// has, is refused with ErrOtherSite and not stored (an API token
+	// scoped to some sites reports it).
+	Sites []uint32
 }
 
 // check validates and normalises in at now. Errors wrap ErrInvalid and
@@ -91,6 +97,9 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	a, err := t.Attribute(ctx, c.Called, time.UnixMilli(c.Time))
 	if err != nil {
 		return store.Call{}, Attribution{}, fmt.Errorf("record call: %w", err)
+	}
+	if len(in.Sites) > 0 && !slices.Contains(in.Sites, a.Site) {
+		return store.Call{}, Attribution{}, fmt.Errorf("record call to %s: %w", c.Called, ErrOtherSite)
 	}
 	c.ID = t.db.NextID()
 	c.Kind, c.Attributed = string(a.Kind), a.Attributed

@@ -54,6 +54,7 @@ var (
 	ErrNoStatic  = errors.New("tracking: no such static number")
 	ErrVisitor   = errors.New("tracking: no visitor")
 	ErrNoSession = errors.New("tracking: no such session")
+	ErrOtherSite = errors.New("tracking: the number belongs to another site")
 )
 
 // Limits of a site's set-up.

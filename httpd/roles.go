@@ -1,0 +1,120 @@
+package httpd
+
+import (
+	"fmt"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/accounts"
+	"appliance/store"
+)
+
+// permission is what a route asks of its caller. Every route names one when
+// it is registered (routes.go), the dispatcher checks it before the handler
+// runs, and grants says which roles hold it: one table of what each role
+// may do.
+type permission int
+
+const (
+	// open: anyone, signed in or not (the tracker, the /api/v1 endpoints,
+	// which check their own token, sign-in, setup, assets).
+	open permission = iota
+	// anyUser: any signed-in user: their own account, signing out, the
+	// list of sites.
+	anyUser
+	// seeCallbacks: a site's callback requests (the list and its CSV).
+	seeCallbacks
+	// seeReports: a site's visits, leads, calls, webhooks and numbers.
+	seeReports
+	// changeSites: add sites; change webhooks, numbers, callback settings.
+	changeSites
+	// manageAccess: users and API tokens.
+	manageAccess
+)
+
+// grants is the one table of what each role may do: owner everything;
+// manager everything but users and tokens; operator callbacks (and the
+// list of sites that leads to them).
+var grants = [...]struct{ owner, manager, operator bool }{
+	open:         {true, true, true},
+	anyUser:      {true, true, true},
+	seeCallbacks: {true, true, true},
+	seeReports:   {true, true, false},
+	changeSites:  {true, true, false},
+	manageAccess: {true, false, false},
+}
+
+// permissionNames name the permissions for templates ({{if may .User
+// "changeSites"}}) and messages.
+var permissionNames = map[string]permission{
+	"open": open, "anyUser": anyUser, "seeCallbacks": seeCallbacks,
+	"seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
+}
+
+// allows reports whether role holds p; an unknown role holds only open.
+func (p permission) allows(role string) bool {
+	g := grants[p]
+	switch role {
+	case accounts.RoleOwner:
+		return g.owner
+	case accounts.RoleManager:
+		return g.manager
+	case accounts.RoleOperator:
+		return g.operator
+	}
+	return p == open
+}
+
+// may is the template function behind {{if may .User "changeSites"}}. An
+// unknown permission name is an error, so a typo fails the page instead of
+// hiding (or showing) a part of it.
+func may(u *store.User, name string) (bool, error) {
+	p, ok := permissionNames[name]
+	if !ok {
+		return false, fmt.Errorf("may: unknown permission %q", name)
+	}
+	return u != nil && p.allows(u.Role), nil
+}
+
+// whoKey is the request's user value holding the signed-in caller.
+type whoKey struct{}
+
+// authorize checks a request against its route's permission: for anything
+// but open routes a live login whose role holds the permission, and the
+// session's CSRF token on every POST. It returns the caller.
+func (s *Server) authorize(ctx *fasthttp.RequestCtx, rt *route) (signedIn, error) {
+	if rt.need == open {
+		return signedIn{}, nil
+	}
+	sess, user, err := s.accounts.Session(string(ctx.Request.Header.Cookie(sessionCookie)))
+	if err != nil {
+		return signedIn{}, err
+	}
+	if ctx.IsPost() && !tokenEqual(string(ctx.PostArgs().Peek("csrf")), sess.CSRF) {
+		return signedIn{}, errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
+	}
+	if !rt.need.allows(user.Role) {
+		return signedIn{}, errorf(fasthttp.StatusForbidden, "Your role (%s) does not give access to this page. Ask the owner of this appliance if you need it.", user.Role)
+	}
+	return signedIn{user: user, session: sess}, nil
+}
+
+// asOwner authorizes every admin API request as the owner: the admin socket
+// is open only to the server's own OS user (mode 0600), who holds the data
+// directory anyway.
+func asOwner(*fasthttp.RequestCtx, *route) (signedIn, error) {
+	return signedIn{user: store.User{Role: accounts.RoleOwner}}, nil
+}
+
+// withWho adapts a handler that needs the signed-in caller. The caller is
+// set by the dispatcher after authorize; a route registered as open by
+// mistake has none, and fails closed (to the sign-in page).
+func withWho(h func(ctx *fasthttp.RequestCtx, who signedIn) error) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		who, ok := ctx.UserValue(whoKey{}).(signedIn)
+		if !ok || who.user.Email == "" {
+			return accounts.ErrNoSession
+		}
+		return h(ctx, who)
+	}
+}
