@@ -21,6 +21,9 @@ type CallbackSetOptions struct {
 	Captcha string // "on", "off", or "" to keep
 	Lang    *string
 	Groups  *string
+	// Outbound applies when no server runs; a running server checks the
+	// URL with its own.
+	Outbound OutboundOptions
 }
 
 func callbackCmd(stdout io.Writer) *cobra.Command {
@@ -57,6 +60,7 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 	fl.StringVar(&o.Captcha, "captcha", "", "require a captcha for callbacks: on or off")
 	fl.StringVar(&lang, "lang", "", "language of the built-in widgets: ru, en or auto (the visitor's browser)")
 	fl.StringVar(&groups, "groups", "", `groups the callback panel offers, "ID NAME" separated by ";"`)
+	outboundFlags(setCmd, &o.Outbound, whenNoServer)
 	bindEnv(setCmd)
 	cmd.AddCommand(setCmd)
 	return cmd
@@ -66,7 +70,11 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	if o.Captcha != "" && o.Captcha != "on" && o.Captcha != "off" {
 		return usageError{fmt.Errorf("callback set: --captcha is on or off, not %q", o.Captcha)}
 	}
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
+	policy, err := o.Outbound.policy()
+	if err != nil {
+		return err
+	}
+	return withAdminPolicy(ctx, o.Data, policy, func(c *adminClient) error {
 		in := map[string]any{"site_key": o.Site, "captcha": o.Captcha}
 		for name, v := range map[string]*string{"webhook": o.Webhook, "secret": o.Secret, "lang": o.Lang, "groups": o.Groups} {
 			if v != nil {

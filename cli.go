@@ -19,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"appliance/httpd"
+	"appliance/httpd/webhooks"
 	"appliance/store"
 )
 
@@ -60,8 +61,10 @@ func pingSocket(ctx context.Context, sock string) (pingInfo, error) {
 	return info, err
 }
 
-// connect returns a client for the admin API of the store in dir.
-func connect(ctx context.Context, dir string) (*adminClient, error) {
+// connect returns a client for the admin API of the store in dir; policy
+// checks webhook and scenario URLs when no server runs (a running server
+// applies its own).
+func connect(ctx context.Context, dir string, policy webhooks.Policy) (*adminClient, error) {
 	sock := filepath.Join(dir, SocketName)
 	if _, err := pingSocket(ctx, sock); err == nil {
 		return &adminClient{http: unixClient(sock), close: func() error { return nil }}, nil
@@ -73,7 +76,8 @@ func connect(ctx context.Context, dir string) (*adminClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := httpd.New(ctx, db, httpd.Options{Listen: "localhost:8080", Version: version})
+	srv, err := httpd.New(ctx, db, httpd.Options{Listen: "localhost:8080", Version: version,
+		Webhooks: webhooks.Options{Policy: policy}})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -139,7 +143,16 @@ func (c *adminClient) do(ctx context.Context, method, path string, in any) (*htt
 
 // withAdmin runs fn with a client for the store in dir.
 func withAdmin(ctx context.Context, dir string, fn func(c *adminClient) error) error {
-	c, err := connect(ctx, dir)
+	return withAdminPolicy(ctx, dir, webhooks.Policy{}, fn)
+}
+
+// whenNoServer ends the help of a flag that only matters in-process.
+const whenNoServer = "; used when no server runs, a running server applies its own"
+
+// withAdminPolicy is withAdmin for a command that adds an outbound URL:
+// policy checks it when no server runs.
+func withAdminPolicy(ctx context.Context, dir string, policy webhooks.Policy, fn func(c *adminClient) error) error {
+	c, err := connect(ctx, dir, policy)
 	if err != nil {
 		return err
 	}

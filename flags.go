@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"appliance/httpd/webhooks"
 )
 
 // What every command shares: the version, usage errors and flag plumbing.
@@ -57,4 +59,30 @@ func siteFlag(cmd *cobra.Command, dst *string) {
 
 func dataFlag(cmd *cobra.Command, dst *string) {
 	cmd.Flags().StringVar(dst, "data", "./data", "data directory (env APPLIANCE_DATA)")
+}
+
+// OutboundOptions are the flags that let webhook and callback-scenario
+// URLs reach addresses that are not public (webhooks.Policy).
+type OutboundOptions struct {
+	AllowPrivate bool
+	AllowCIDR    []string
+}
+
+// outboundFlags adds --webhook-allow-private and --webhook-allow-cidr to
+// cmd; where sets where they apply.
+func outboundFlags(cmd *cobra.Command, o *OutboundOptions, where string) {
+	f := cmd.Flags()
+	f.BoolVar(&o.AllowPrivate, "webhook-allow-private", false,
+		"let webhook and callback-scenario URLs reach loopback, private and link-local addresses, for a PBX or CRM on the local network"+where+" (env APPLIANCE_WEBHOOK_ALLOW_PRIVATE)")
+	f.StringSliceVar(&o.AllowCIDR, "webhook-allow-cidr", nil,
+		"networks webhook and callback-scenario URLs may reach although not public, e.g. 10.0.0.0/8,192.168.1.0/24"+where+" (env APPLIANCE_WEBHOOK_ALLOW_CIDR)")
+}
+
+// policy is the webhooks.Policy the flags describe.
+func (o OutboundOptions) policy() (webhooks.Policy, error) {
+	allow, err := webhooks.ParseCIDRs(o.AllowCIDR)
+	if err != nil {
+		return webhooks.Policy{}, usageError{fmt.Errorf("--webhook-allow-cidr: %w", err)}
+	}
+	return webhooks.Policy{AllowPrivate: o.AllowPrivate, Allow: allow}, nil
 }

@@ -85,6 +85,7 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "take client IPs from X-Forwarded-For, behind a reverse proxy (env APPLIANCE_TRUST_PROXY)")
 	f.StringVar(&o.MetricsToken, "metrics-token", "", "bearer token that opens /metrics; empty: /metrics off (env APPLIANCE_METRICS_TOKEN)")
 	f.IntVar(&o.MaxConns, "max-conns", 0, "most simultaneous HTTP connections; 0: from the open file limit (env APPLIANCE_MAX_CONNS)")
+	outboundFlags(cmd, &o.Outbound, "")
 	bindEnv(cmd)
 	return cmd
 }
@@ -249,6 +250,7 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs (required)")
 	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call, chat")
 	addCmd.Flags().StringVar(&add.Secret, "secret", "", "signing secret; empty: generate one")
+	outboundFlags(addCmd, &add.Outbound, whenNoServer)
 	_ = addCmd.MarkFlagRequired("url")
 	bindEnv(addCmd)
 

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"appliance/httpd"
+	"appliance/httpd/webhooks"
 	"appliance/store"
 )
 
@@ -26,6 +27,7 @@ type ServeOptions struct {
 	MetricsToken string
 	MaxConns     int // 0: from the open file limit
 	Version      string
+	Outbound     OutboundOptions
 }
 
 // runServe opens the store and serves until ctx ends, then shuts down in
@@ -33,6 +35,10 @@ type ServeOptions struct {
 // ready, when set, is called with the bound address once both listeners
 // accept connections.
 func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(addr string)) error {
+	policy, err := o.Outbound.policy()
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.Data, 0o700); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -58,6 +64,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
 		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Log: log, Stdout: stdout,
 		MaxConns: o.MaxConns,
+		Webhooks: webhooks.Options{Policy: policy},
 	})
 	if err != nil {
 		return err

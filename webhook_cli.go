@@ -17,6 +17,9 @@ type WebhookAddOptions struct {
 	URL    string
 	Events []string
 	Secret string
+	// Outbound applies when no server runs; a running server checks the
+	// URL with its own.
+	Outbound OutboundOptions
 }
 
 // WebhookOptions are the flags of `appliance webhook list|remove`.
@@ -27,7 +30,11 @@ type WebhookOptions struct {
 }
 
 func runWebhookAdd(ctx context.Context, o WebhookAddOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
+	policy, err := o.Outbound.policy()
+	if err != nil {
+		return err
+	}
+	return withAdminPolicy(ctx, o.Data, policy, func(c *adminClient) error {
 		var ep httpd.EndpointInfo
 		in := map[string]any{"site_key": o.Site, "url": o.URL, "events": o.Events, "secret": o.Secret}
 		if err := c.call(ctx, "POST", "/admin/webhooks", in, &ep); err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -55,5 +57,58 @@ func TestWebhookCommands(t *testing.T) {
 	runWebhookList(ctx, WebhookOptions{Data: dir, Site: site}, &out)
 	if !strings.Contains(out.String(), "no webhooks yet") {
 		t.Fatalf("after remove, list printed:\n%s", out.String())
+	}
+}
+
+// Offline (the store opened in-process), `webhook add` and `callback set`
+// refuse a URL on the loopback as the server would, and take the flags
+// that open the local network, from the command line or the environment.
+// serve refuses a malformed network as a usage error.
+func TestOutboundFlags(t *testing.T) {
+	dir, site := offlineSite(t)
+	run := func(t *testing.T, args ...string) (string, error) {
+		var out bytes.Buffer
+		root := newRoot(&out)
+		root.SetArgs(append(args, "--data", dir, "--site", site))
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := root.ExecuteContext(context.Background())
+		return out.String(), err
+	}
+	for _, tc := range []struct {
+		name  string
+		env   string // APPLIANCE_WEBHOOK_ALLOW_PRIVATE
+		args  []string
+		allow bool
+	}{
+		{"default", "", nil, false},
+		{"flag", "", []string{"--webhook-allow-private"}, true},
+		{"env", "true", nil, true},
+		{"env off", "false", nil, false},
+		{"cidr", "", []string{"--webhook-allow-cidr", "10.0.0.0/8,127.0.0.0/8"}, true},
+		{"other cidr", "", []string{"--webhook-allow-cidr", "10.0.0.0/8"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("APPLIANCE_WEBHOOK_ALLOW_PRIVATE", tc.env)
+			}
+			for _, cmd := range [][]string{
+				{"webhook", "add", "--url", "http://127.0.0.1:9/hook"},
+				{"callback", "set", "--webhook", "http://localhost:9/callback"},
+			} {
+				out, err := run(t, append(cmd, tc.args...)...)
+				if tc.allow && err != nil {
+					t.Errorf("%s: %v", cmd[:2], err)
+				}
+				if !tc.allow && (err == nil || !strings.Contains(err.Error(), "a loopback address") || !strings.Contains(err.Error(), "--webhook-allow-private")) {
+					t.Errorf("%s: err %v, want a refusal of the loopback\n%s", cmd[:2], err, out)
+				}
+			}
+		})
+	}
+	err := runServe(context.Background(), ServeOptions{Data: t.TempDir(), Listen: "127.0.0.1:0", Outbound: OutboundOptions{AllowCIDR: []string{"ten"}}}, io.Discard, nil)
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--webhook-allow-cidr") {
+		t.Errorf("serve with a bad network: %v, want a usage error", err)
 	}
 }

@@ -128,7 +128,7 @@ type cbFixture struct {
 func newCBFixture(t *testing.T, opts ...func(*httpd.Options)) *cbFixture {
 	t.Helper()
 	f := &cbFixture{clock: &trClock{now: time.Now()}}
-	all := append([]func(*httpd.Options){captchaDigits, func(o *httpd.Options) { o.Now = f.clock.Now }}, opts...)
+	all := append([]func(*httpd.Options){httpdtest.AllowPrivate, captchaDigits, func(o *httpd.Options) { o.Now = f.clock.Now }}, opts...)
 	f.srv = httpdtest.Start(t, all...)
 	f.key = f.srv.Site(t, "Shop", "shop.example")
 	f.site, _ = f.srv.HTTP.Sites().ByKey(f.key)
@@ -516,6 +516,7 @@ func TestCallbackDelayedAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	clock := &trClock{now: time.Now()}
 	opts := func(o *httpd.Options) {
+		httpdtest.AllowPrivate(o)
 		captchaDigits(o)
 		o.Now = clock.Now
 		o.Callbacks.Tick = 5 * time.Millisecond

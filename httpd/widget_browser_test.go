@@ -37,7 +37,7 @@ type widgetFixture struct {
 
 func newWidgetFixture(t *testing.T, settings map[string]any, opts ...func(*httpd.Options)) *widgetFixture {
 	t.Helper()
-	f := &widgetFixture{snippetFixture: newSnippetFixture(t, append([]func(*httpd.Options){captchaDigits}, opts...)...)}
+	f := &widgetFixture{snippetFixture: newSnippetFixture(t, append([]func(*httpd.Options){httpdtest.AllowPrivate, captchaDigits}, opts...)...)}
 	f.pbx = newPBX(t)
 	settings["site_key"] = f.key
 	if _, ok := settings["webhook"]; !ok {

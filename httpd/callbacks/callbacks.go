@@ -39,7 +39,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -96,9 +95,6 @@ type Options struct {
 	Tick time.Duration
 	// Timeout bounds one request to a scenario; default 5 s.
 	Timeout time.Duration
-	// Client sends requests to scenarios; default: Timeout per request,
-	// redirects not followed.
-	Client *http.Client
 	// MaxLate is how late a due call may still be made; default 1 h.
 	MaxLate time.Duration
 	// MaxAttempts is how often Run tries a due call before it is kept as
@@ -145,14 +141,6 @@ func New(db *store.DB, hooks *webhooks.Hooks, captchas *captcha.Store, o Options
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
-	}
-	if o.Client == nil {
-		// net/http, as package webhooks: few outbound requests, bound to a
-		// context, with the standard transport's proxy and TLS handling.
-		o.Client = &http.Client{
-			Timeout:       o.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
 	}
 	if o.MaxLate <= 0 {
 		o.MaxLate = time.Hour
@@ -365,7 +353,7 @@ func (s *Service) post(ctx context.Context, site *store.Site, w store.WidgetSett
 		a.err = err.Error()
 		return a
 	}
-	a.code, a.err = webhooks.Send(ctx, s.o.Client, s.o.Timeout, webhooks.Request{
+	a.code, a.err = webhooks.Send(ctx, s.hooks.Client(), s.o.Timeout, webhooks.Request{
 		URL: w.ScenarioURL, Secret: w.ScenarioSecret, Event: string(webhooks.KindCallback), ID: cb.ID,
 		Attempt: cb.Attempts + 1, At: a.at, Body: body, UserAgent: "appliance-callbacks/1",
 	})

@@ -81,7 +81,13 @@ type fixture struct {
 	site  *store.Site
 }
 
+// newFixture is a fixture whose scenarios may listen on 127.0.0.1.
 func newFixture(t *testing.T, o Options) *fixture {
+	t.Helper()
+	return newFixturePolicy(t, o, webhooks.Policy{AllowPrivate: true})
+}
+
+func newFixturePolicy(t *testing.T, o Options, p webhooks.Policy) *fixture {
 	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
@@ -93,7 +99,7 @@ func newFixture(t *testing.T, o Options) *fixture {
 	if o.Tick == 0 {
 		o.Tick = 2 * time.Millisecond
 	}
-	f.svc = New(db, webhooks.New(db, webhooks.Options{}), captcha.New(captcha.Options{}), o)
+	f.svc = New(db, webhooks.New(db, webhooks.Options{Policy: p}), captcha.New(captcha.Options{}), o)
 	f.site = &store.Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Name: "Shop"}
 	if err := db.Set(context.Background(), store.SiteKey(1), f.site.Encode()); err != nil {
 		t.Fatal(err)
@@ -278,6 +284,41 @@ func TestConfigure(t *testing.T) {
 
 // A delayed call whose scenario fails is tried MaxAttempts times,
 // RetryAfter apart, then kept as failed; nothing is left in the schedule.
+// With the default policy a scenario on the loopback is refused when it is
+// set, with a clear error and nothing stored; and one that reached the
+// store anyway (written directly here, as a name that resolved elsewhere
+// when it was set would) is refused when the call is made: the callback
+// fails saying why, and the PBX hears nothing.
+func TestScenarioRefusedPrivate(t *testing.T) {
+	f := newFixturePolicy(t, Options{}, webhooks.Policy{})
+	pbx := newScenario(t)
+	ctx := context.Background()
+	for _, u := range []string{pbx.srv.URL + "/cb", strings.Replace(pbx.srv.URL, "127.0.0.1", "localhost", 1) + "/cb", "http://169.254.169.254/"} {
+		_, err := f.svc.Configure(ctx, 1, Change{ScenarioURL: &u})
+		if !errors.Is(err, ErrSettings) || !errors.Is(err, webhooks.ErrRefused) || !strings.Contains(err.Error(), "--webhook-allow-private") {
+			t.Errorf("Configure(%s) = %v, want a refusal", u, err)
+		}
+	}
+	if w, err := f.svc.Settings(1); err != nil || w.ScenarioURL != "" {
+		t.Fatalf("a refused scenario was stored: %+v %v", w, err)
+	}
+
+	w := store.WidgetSettings{ScenarioURL: strings.Replace(pbx.srv.URL, "127.0.0.1", "localhost", 1) + "/cb", ScenarioSecret: "cbsec_0123456789abcdef"}
+	if err := f.db.Set(ctx, store.WidgetKey(1), w.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	res := f.place(t, Input{Phone: "79101234567"})
+	if res.Status != StatusFailed || res.Code != CodeTelephonyFailed {
+		t.Fatalf("result %+v, want telephony_failed", res)
+	}
+	if cb := f.get(t, res.ID); cb.LastCode != 0 || !strings.Contains(cb.LastError, "is a loopback address") {
+		t.Errorf("callback %+v, want a refusal of the loopback", cb)
+	}
+	if n := pbx.calls(); n != 0 {
+		t.Fatalf("the PBX got %d calls", n)
+	}
+}
+
 func TestDelayedRetriesThenFails(t *testing.T) {
 	f := newFixture(t, Options{MaxAttempts: 3, RetryAfter: time.Minute})
 	sc := newScenario(t)

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"appliance/httpd/webhooks"
 	"appliance/store"
 )
 
@@ -61,6 +62,13 @@ func (s *Service) Settings(site uint32) (store.WidgetSettings, error) {
 // Every failure about c wraps ErrSettings. A generated secret is in the
 // result: show it once.
 func (s *Service) Configure(ctx context.Context, site uint32, c Change) (store.WidgetSettings, error) {
+	if c.ScenarioURL != nil && strings.TrimSpace(*c.ScenarioURL) != "" {
+		// Before the write, as it may resolve a name; a URL that does not
+		// parse is apply's to refuse.
+		if err := s.hooks.CheckURL(ctx, strings.TrimSpace(*c.ScenarioURL)); errors.Is(err, webhooks.ErrRefused) {
+			return store.WidgetSettings{}, fmt.Errorf("configure callbacks of site %d: %w: %w", site, ErrSettings, err)
+		}
+	}
 	var out store.WidgetSettings
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
 		w := store.WidgetSettings{}

@@ -100,6 +100,11 @@ func (s *Server) Stop() {
 	s.DB.Close()
 }
 
+// AllowPrivate is an option of Start: webhooks and callback scenarios may
+// reach 127.0.0.1, where tests run their receivers. Without it the server
+// refuses them, as it does by default.
+func AllowPrivate(o *httpd.Options) { o.Webhooks.Policy.AllowPrivate = true }
+
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {

@@ -142,7 +142,7 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 	start := h.o.Now()
 	a := store.DeliveryAttempt{Time: start.UnixMilli()}
 	defer func() { a.Duration = h.o.Now().Sub(start).Milliseconds() }()
-	a.Status, a.Error = Send(ctx, h.o.Client, h.o.Timeout, Request{
+	a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
 		URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
 		At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",
 	})

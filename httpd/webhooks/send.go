@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Request is one signed POST of a JSON body to a receiver: a webhook
@@ -21,10 +22,13 @@ type Request struct {
 	UserAgent   string
 }
 
-// Send posts r with client, giving up after timeout. status is the HTTP
-// status (0 when no answer came) and failure says why the receiver did
-// not take it ("" for a 2xx): the error, or the status with the start of
-// the answer (or the redirect, which is not followed).
+// Send posts r with client (Hooks.Client: the one client of every
+// outbound request), giving up after timeout. status is the HTTP status (0
+// when no answer came) and failure says why the receiver did not take it
+// ("" for a 2xx): the error, or the status line with a short quoted
+// excerpt of the answer (or the redirect, which is not followed). The
+// excerpt is kept short so that the log of a URL pointed at some internal
+// service shows little of what it answered.
 func Send(ctx context.Context, client *http.Client, timeout time.Duration, r Request) (status int, failure string) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -43,16 +47,35 @@ func Send(ctx context.Context, client *http.Client, timeout time.Duration, r Req
 		return 0, err.Error()
 	}
 	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxExcerpt*utf8.UTFMax))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return resp.StatusCode, ""
 	}
 	failure = resp.Status
 	if loc := resp.Header.Get("Location"); loc != "" {
-		failure += " (redirect to " + loc + " not followed)"
+		failure += " (redirect to " + excerpt([]byte(loc)) + " not followed)"
 	} else if m := bytes.TrimSpace(msg); len(m) > 0 {
-		failure += ": " + string(bytes.ToValidUTF8(m, []byte("?")))
+		failure += ": " + excerpt(m)
 	}
 	return resp.StatusCode, failure
+}
+
+// maxExcerpt is how many characters of an answer a failure shows.
+const maxExcerpt = 120
+
+// excerpt is the start of b, quoted, with control characters escaped and
+// invalid UTF-8 replaced: at most maxExcerpt characters between the quotes,
+// then "…" when b is longer.
+func excerpt(b []byte) string {
+	out, n := []byte{'"'}, 0
+	for _, r := range string(b) {
+		q := strconv.Quote(string(r))
+		q = q[1 : len(q)-1]
+		if n += utf8.RuneCountInString(q); n > maxExcerpt {
+			return string(out) + `"…`
+		}
+		out = append(out, q...)
+	}
+	return string(append(out, '"'))
 }

@@ -48,6 +48,9 @@ var (
 	ErrNotFound = errors.New("webhooks: not found")
 	// ErrSignature is wrapped by every error of Verify.
 	ErrSignature = errors.New("webhooks: bad signature")
+	// ErrRefused is wrapped by every refusal of a target address by a
+	// Policy: when a URL is added, and when a request would connect.
+	ErrRefused = errors.New("webhooks: address not allowed")
 )
 
 // Kind is the kind of an event; an endpoint takes the kinds it lists.
@@ -82,9 +85,10 @@ const (
 
 // Options tune Hooks; the zero value is what serve uses.
 type Options struct {
-	// Client sends deliveries; default: Timeout per request, redirects not
-	// followed (a redirect is a failed attempt).
-	Client *http.Client
+	// Policy says which addresses endpoints may reach; the zero value,
+	// public addresses only. It covers callback scenarios too, which are
+	// sent with Client and checked with CheckURL.
+	Policy Policy
 	// Timeout bounds one attempt; default 10 s.
 	Timeout time.Duration
 	// Tick is how often Run looks for due deliveries; default 1 s.
@@ -103,9 +107,10 @@ type Options struct {
 
 // Hooks manages the endpoints and the outbox of one store.
 type Hooks struct {
-	db   *store.DB
-	o    Options
-	kick chan struct{}
+	db     *store.DB
+	o      Options
+	client *http.Client // o.Policy's: the one client of every outbound request
+	kick   chan struct{}
 
 	mu       sync.Mutex
 	inflight map[uint64]bool // delivery ids being attempted
@@ -115,17 +120,6 @@ type Hooks struct {
 func New(db *store.DB, o Options) *Hooks {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
-	}
-	if o.Client == nil {
-		// net/http rather than fasthttp.Client: deliveries are outbound and
-		// few, so allocation does not matter, while a request bound to ctx
-		// (fasthttp's client has no context) lets shutdown cancel a slow
-		// receiver at once, and the standard transport brings proxy
-		// settings, HTTP/2 and certificate checks for any receiver.
-		o.Client = &http.Client{
-			Timeout:       o.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
 	}
 	if o.Tick <= 0 {
 		o.Tick = time.Second
@@ -142,7 +136,22 @@ func New(db *store.DB, o Options) *Hooks {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Hooks{db: db, o: o, kick: make(chan struct{}, 1), inflight: map[uint64]bool{}}
+	// net/http rather than fasthttp.Client: deliveries are outbound and
+	// few, so allocation does not matter, while a request bound to ctx
+	// (fasthttp's client has no context) lets shutdown cancel a slow
+	// receiver at once, and the standard transport brings HTTP/2 and
+	// certificate checks for any receiver.
+	return &Hooks{db: db, o: o, client: o.Policy.Client(), kick: make(chan struct{}, 1), inflight: map[uint64]bool{}}
+}
+
+// Client is the client of every outbound request (deliveries and callback
+// scenarios): its dialer enforces Options.Policy on each connection.
+func (h *Hooks) Client() *http.Client { return h.client }
+
+// CheckURL checks a receiver's URL against Options.Policy as it is
+// added: a refusal wraps ErrRefused. See Policy.CheckURL.
+func (h *Hooks) CheckURL(ctx context.Context, rawURL string) error {
+	return h.o.Policy.CheckURL(ctx, rawURL)
 }
 
 // Backoff is the default wait after the n-th failed attempt: 10 s doubling
@@ -192,6 +201,9 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 	ep, err := newEndpoint(rawURL, secret, kinds)
 	if err != nil {
 		return ep, err
+	}
+	if err := h.CheckURL(ctx, ep.URL); err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	ep.ID = h.db.NextID()
 	ep.Created = h.o.Now().UnixMilli()

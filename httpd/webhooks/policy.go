@@ -1,0 +1,174 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"syscall"
+	"time"
+)
+
+// Policy decides which addresses the appliance's outbound requests may
+// reach: webhook deliveries and callback scenarios, whose URLs a site's
+// owner types in. The zero value allows only public addresses, so that a
+// URL cannot make the server read its own loopback services, the cloud
+// metadata endpoint (169.254.169.254) or the office network and show the
+// answer in the delivery log.
+//
+// A URL is checked twice: when it is added (CheckURL: a literal address,
+// or every address its name resolves to now, for a clear error at once),
+// and again on every connection, by the dialer of Client, on the address
+// actually dialled after DNS resolution, so that a name cannot resolve to
+// a public address when added and to a private one later. A redirect is
+// never followed (it is a failed attempt), so it cannot lead elsewhere.
+type Policy struct {
+	// AllowPrivate lets requests reach every address: for installs whose
+	// PBX or CRM is on the local network (--webhook-allow-private).
+	AllowPrivate bool
+	// Allow lists networks that may be reached although they are not
+	// public, e.g. 10.0.0.0/8 (--webhook-allow-cidr).
+	Allow []netip.Prefix
+}
+
+// ParseCIDRs parses networks for Policy.Allow ("10.0.0.0/8",
+// "fd00::/8"); a bare address stands for itself alone.
+func ParseCIDRs(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("network %q: want an address or CIDR such as 10.0.0.0/8", s)
+			}
+			a = a.Unmap()
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(0, p.Bits()-96))
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// Check returns nil when ip may be reached, else an error wrapping
+// ErrRefused that says what kind of address it is. An IPv4 address mapped
+// into IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address.
+func (p Policy) Check(ip netip.Addr) error {
+	if what := p.refused(ip); what != "" {
+		return fmt.Errorf("%w: %s is %s; %s", ErrRefused, ip.Unmap(), what, allowHint)
+	}
+	return nil
+}
+
+const allowHint = "to reach the local network, start the server with --webhook-allow-private or --webhook-allow-cidr"
+
+// refused says what kind of address ip is when p refuses it, or "".
+func (p Policy) refused(ip netip.Addr) string {
+	ip = ip.Unmap().WithZone("")
+	what := nonPublic(ip)
+	if what == "" || p.AllowPrivate {
+		return ""
+	}
+	for _, n := range p.Allow {
+		if n.Contains(ip) {
+			return ""
+		}
+	}
+	return what
+}
+
+// nonPublic says what kind of address ip is when it is not a public
+// unicast address ("a loopback address"), or "".
+func nonPublic(ip netip.Addr) string {
+	switch {
+	case !ip.IsValid():
+		return "not an address"
+	case ip.IsUnspecified():
+		return "the unspecified address"
+	case ip.IsLoopback():
+		return "a loopback address"
+	case ip.IsLinkLocalUnicast():
+		return "a link-local address"
+	case ip.IsMulticast():
+		return "a multicast address"
+	case ip.IsPrivate():
+		return "a private address"
+	}
+	if ip.Is4() {
+		a := ip.As4()
+		switch {
+		case a[0] == 0: // 0.0.0.0/8, "this network": Linux dials 0.x as the host itself
+			return "the unspecified address"
+		case a[0] == 100 && a[1]&0xc0 == 64: // 100.64.0.0/10
+			return "a carrier-grade NAT address"
+		case a == [4]byte{255, 255, 255, 255}:
+			return "the broadcast address"
+		}
+		return ""
+	}
+	if a := ip.As16(); a[0] == 0xfe && a[1]&0xc0 == 0xc0 { // fec0::/10, the deprecated site-local
+		return "a private address"
+	}
+	return ""
+}
+
+// CheckURL checks the host of rawURL when it is added: a literal address,
+// or every address the name resolves to now. A name that does not resolve
+// is let through: the dialer checks it again on every connection. A
+// refusal wraps ErrRefused.
+func (p Policy) CheckURL(ctx context.Context, rawURL string) error {
+	if p.AllowPrivate {
+		return nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("check URL: %w", err)
+	}
+	host := u.Hostname()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return p.Check(ip)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, ip := range ips {
+		if what := p.refused(ip); what != "" {
+			return fmt.Errorf("%w: %s resolves to %s, %s; %s", ErrRefused, host, ip.Unmap(), what, allowHint)
+		}
+	}
+	return nil
+}
+
+// control is the dialer's check of the address it is about to connect
+// to, after name resolution.
+func (p Policy) control(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s %q is not an IP address", ErrRefused, network, address)
+	}
+	return p.Check(ap.Addr())
+}
+
+// Client returns the HTTP client of every outbound request: its dialer
+// refuses what p refuses, right before each connect, and redirects are
+// not followed. It takes no proxy from the environment: a proxy would
+// resolve and reach the receiver itself, out of the dialer's sight. Bound
+// each request with its context (Send does).
+func (p Policy) Client() *http.Client {
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.control}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = d.DialContext
+	return &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
