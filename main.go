@@ -218,12 +218,12 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Make API tokens for /api/v1"}
 	var o TokenOptions
 	addCmd := &cobra.Command{
-		Use:     "add",
-		Short:   "Make an API token and print it (shown once)",
+		Use:   "add",
+		Short: "Make an API token and print it (shown once)",
 		Example: `  appliance token add --name pbx
   appliance token add --name shop-crm --site KEY1,KEY2`,
-		Args:    cobra.NoArgs,
-		RunE:    func(c *cobra.Command, _ []string) error { return runTokenAdd(c.Context(), o, stdout) },
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runTokenAdd(c.Context(), o, stdout) },
 	}
 	dataFlag(addCmd, &o.Data)
 	addCmd.Flags().StringVar(&o.Name, "name", "", "what the token is for (required)")
