@@ -185,7 +185,7 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		return err
 	}
 	if after.ScenarioSecret == "" || after.ScenarioSecret == before.ScenarioSecret {
-		ctx.Redirect("/sites/"+site.Key+"/callbacks?done=saved", fasthttp.StatusSeeOther)
+		s.seeOther(ctx, "/sites/"+site.Key+"/callbacks?done=saved")
 		return nil
 	}
 	d, err := s.callbacksData(ctx, site)

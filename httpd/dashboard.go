@@ -76,7 +76,7 @@ func (s *Server) home(ctx *fasthttp.RequestCtx) error {
 			Message string
 		}{"Setup needed", "Open the one-time setup link printed by `appliance serve` to create the owner account."}})
 	}
-	ctx.Redirect("/sites", fasthttp.StatusSeeOther)
+	s.seeOther(ctx, "/sites")
 	return nil
 }
 
@@ -105,7 +105,7 @@ func (s *Server) login(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
-	ctx.Redirect("/sites", fasthttp.StatusSeeOther)
+	s.seeOther(ctx, "/sites")
 	return nil
 }
 
@@ -114,7 +114,7 @@ func (s *Server) logout(ctx *fasthttp.RequestCtx, who signedIn) error {
 		return err
 	}
 	s.setCookie(ctx, sessionCookie, "", -1)
-	ctx.Redirect("/login", fasthttp.StatusSeeOther)
+	s.seeOther(ctx, "/login")
 	return nil
 }
 
@@ -150,7 +150,7 @@ func (s *Server) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
 		return err
 	}
 	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
-	ctx.Redirect("/account?done=password", fasthttp.StatusSeeOther)
+	s.seeOther(ctx, "/account?done=password")
 	return nil
 }
 
@@ -161,7 +161,7 @@ func (s *Server) logoutOthers(ctx *fasthttp.RequestCtx, who signedIn) error {
 		return err
 	}
 	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
-	ctx.Redirect("/account?done=sessions", fasthttp.StatusSeeOther)
+	s.seeOther(ctx, "/account?done=sessions")
 	return nil
 }
 
@@ -212,7 +212,7 @@ func (s *Server) setup(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	s.setCookie(ctx, sessionCookie, cookie, accounts.SessionTTL)
-	ctx.Redirect("/sites", fasthttp.StatusSeeOther)
+	s.seeOther(ctx, "/sites")
 	return nil
 }
 
@@ -268,7 +268,7 @@ func (s *Server) addSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 		}
 		return err
 	}
-	ctx.Redirect("/sites/"+site.Key+"?added=1", fasthttp.StatusSeeOther)
+	s.seeOther(ctx, "/sites/"+site.Key+"?added=1")
 	return nil
 }
 

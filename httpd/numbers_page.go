@@ -216,7 +216,7 @@ func (s *Server) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 			CSRF: who.session.CSRF, Flash: fmt.Sprintf("Imported %d numbers into %s; %d skipped.", len(imported.Added), imported.Pool, len(imported.Skipped)), Data: d})
 	}
 	if err == nil {
-		ctx.Redirect("/sites/"+site.Key+"/numbers?done="+action, fasthttp.StatusSeeOther)
+		s.seeOther(ctx, "/sites/"+site.Key+"/numbers?done="+action)
 		return nil
 	}
 	ue := asUserError(err)

@@ -129,7 +129,7 @@ func (s *Server) writePageError(ctx *fasthttp.RequestCtx, err error) {
 		ue = &Error{Status: fasthttp.StatusInternalServerError, Msg: "Something went wrong on our side; the details are in the server log."}
 	}
 	if ue.Status == fasthttp.StatusUnauthorized {
-		ctx.Redirect("/login", fasthttp.StatusSeeOther)
+		s.seeOther(ctx, "/login")
 		return
 	}
 	data := struct {
@@ -139,6 +139,15 @@ func (s *Server) writePageError(ctx *fasthttp.RequestCtx, err error) {
 	if rerr := s.render(ctx, ue.Status, "error", view{Title: "Error", Data: data}); rerr != nil {
 		ctx.Error(ue.Msg, ue.Status)
 	}
+}
+
+// seeOther answers 303 to path (absolute, "/..."; a query may follow) on
+// the public URL. Never fasthttp's ctx.Redirect: it builds the Location
+// from the request's Host header, which the client chooses, so a forged
+// Host would send the browser to another server.
+func (s *Server) seeOther(ctx *fasthttp.RequestCtx, path string) {
+	ctx.Response.Header.Set("Location", strings.TrimSuffix(s.PublicURL(), "/")+path)
+	ctx.SetStatusCode(fasthttp.StatusSeeOther)
 }
 
 // serveAsset serves a dashboard static file with ETag revalidation.

@@ -205,7 +205,7 @@ func (s *Server) webhookAction(ctx *fasthttp.RequestCtx, act func(context.Contex
 		}
 		return err
 	}
-	ctx.Redirect("/sites/"+site.Key+"/webhooks?done="+done, fasthttp.StatusSeeOther)
+	s.seeOther(ctx, "/sites/"+site.Key+"/webhooks?done="+done)
 	return nil
 }
 
