@@ -557,7 +557,7 @@ func TestCallbackDelayedAcrossRestart(t *testing.T) {
 	eventually(t, "the second delayed call is sent after the restart", func() bool { return p.calls()[second] == 1 })
 	eventually(t, "the second is recorded as sent", func() bool { return f.callbacks(t)[0].State == store.CallbackSent })
 	n := 0
-	if err := srv.DB.ScanPrefix(context.Background(), store.CallbackDuePrefix(), false, 0, func(k, v []byte) bool { n++; return true }); err != nil {
+	if err := srv.DB.ScanPrefix(context.Background(), store.DuePrefix(store.DueCallback), false, 0, func(k, v []byte) bool { n++; return true }); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {

@@ -332,7 +332,6 @@ func (s *Server) storeLead(ctx *fasthttp.RequestCtx, site *store.Site, l *store.
 	if err != nil {
 		return fmt.Errorf("store lead: %w", err)
 	}
-	s.hooks.Notify()
 	return nil
 }
 

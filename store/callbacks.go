@@ -1,7 +1,5 @@
 package store
 
-import "encoding/binary"
-
 // Records of callbacks (sitephone): a site's widget settings, with its
 // callback scenario, and the callbacks visitors ordered. Encodings follow
 // records.go: a version byte, then fields in a fixed order.
@@ -161,25 +159,3 @@ func CallbackKey(site uint32, id uint64) []byte { return siteIDKey(prefixCallbac
 
 // CallbackPrefix is the key prefix of all callbacks of a site.
 func CallbackPrefix(site uint32) []byte { return sitePrefix(prefixCallback, site) }
-
-// CallbackDueKey is the key of the schedule entry of callback id, due at
-// the Unix millisecond at (negative at sorts as 0).
-func CallbackDueKey(at int64, id uint64) []byte {
-	b := binary.BigEndian.AppendUint64(key1(prefixCallbackDue, 16), uint64(max(at, 0)))
-	return binary.BigEndian.AppendUint64(b, id)
-}
-
-// CallbackDuePrefix is the key prefix of the whole callback schedule.
-func CallbackDuePrefix() []byte { return []byte{prefixCallbackDue} }
-
-// CallbackDueBefore is the exclusive upper bound of the schedule entries
-// due at or before the Unix millisecond at.
-func CallbackDueBefore(at int64) []byte { return CallbackDueKey(at+1, 0) }
-
-// ParseCallbackDueKey returns the due time and callback id of a schedule key.
-func ParseCallbackDueKey(key []byte) (at int64, id uint64, ok bool) {
-	if len(key) != 17 || key[0] != prefixCallbackDue {
-		return 0, 0, false
-	}
-	return int64(binary.BigEndian.Uint64(key[1:9])), binary.BigEndian.Uint64(key[9:]), true
-}

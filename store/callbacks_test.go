@@ -35,45 +35,13 @@ func TestPrefixBytesUnique(t *testing.T) {
 	all := []byte{prefixMeta, prefixUser, prefixAuth, prefixToken, prefixSite, prefixSiteKey, prefixVisitor,
 		prefixProperty, prefixSession, prefixHit, prefixEvent, prefixRollup, prefixLead, prefixWebhooks,
 		prefixOutbox, prefixDelivery, prefixNumbers, prefixLease, prefixCall, prefixWidget, prefixCallback,
-		prefixCallbackDue}
+		prefixCallbackDue, prefixDue}
 	seen := map[byte]bool{}
 	for _, p := range all {
 		if seen[p] {
 			t.Errorf("prefix byte %q is used by two families", p)
 		}
 		seen[p] = true
-	}
-}
-
-// Schedule keys sort by due time, then callback id, and parse back; the
-// bound of "due at or before t" takes exactly those.
-func TestCallbackDueKeys(t *testing.T) {
-	for _, tt := range []struct {
-		at     int64
-		id     uint64
-		wantAt int64
-	}{{0, 0, 0}, {1700000000000, 42, 1700000000000}, {-5, 1, 0}, {1 << 62, 1<<64 - 1, 1 << 62}} {
-		at, id, ok := ParseCallbackDueKey(CallbackDueKey(tt.at, tt.id))
-		if !ok || at != tt.wantAt || id != tt.id {
-			t.Errorf("ParseCallbackDueKey(CallbackDueKey(%d, %d)) = %d, %d, %v", tt.at, tt.id, at, id, ok)
-		}
-	}
-	for _, k := range [][]byte{OutboxKey(1, 2), CallbackKey(1, 2), nil, {prefixCallbackDue}} {
-		if _, _, ok := ParseCallbackDueKey(k); ok {
-			t.Errorf("ParseCallbackDueKey accepted %x", k)
-		}
-	}
-	keys := [][]byte{CallbackDueKey(5, 9), CallbackDueKey(10, 1), CallbackDueKey(10, 2), CallbackDueKey(11, 0)}
-	for i := 1; i < len(keys); i++ {
-		if bytes.Compare(keys[i-1], keys[i]) >= 0 {
-			t.Errorf("schedule key %d does not sort after %d", i, i-1)
-		}
-	}
-	end := CallbackDueBefore(10)
-	for i, want := range []bool{true, true, true, false} {
-		if got := bytes.Compare(keys[i], end) < 0 && bytes.HasPrefix(keys[i], CallbackDuePrefix()); got != want {
-			t.Errorf("key %d due-before-10 = %v, want %v", i, got, want)
-		}
 	}
 }
 

@@ -71,12 +71,6 @@ const (
 	// deliveries reads them with one Get, serialised with their changes.
 	prefixWebhooks byte = 'w'
 
-	// prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE) ->
-	// site id (uint32 BE). The queue of webhook deliveries not yet
-	// delivered, by the time of their next attempt; the delivery itself is
-	// under prefixDelivery.
-	prefixOutbox byte = 'o'
-
 	// prefixDelivery + site id (uint32 BE) + delivery id (uint64 BE) ->
 	// Delivery: one event to one endpoint, its body, state and recent
 	// attempts (the delivery log). Kept after delivery.
@@ -119,11 +113,35 @@ const (
 	// they were ordered.
 	prefixCallback byte = 'b'
 
-	// prefixCallbackDue + due (uint64 BE, Unix ms) + callback id (uint64 BE)
-	// -> site id (uint32 BE). The schedule of callbacks still to be sent to
-	// their scenario, by the time they are due (a delayed call's time); the
-	// callback itself is under prefixCallback.
+	// prefixDue + kind (1 byte, a DueKind) + due (uint64 BE, Unix ms) + id
+	// (uint64 BE) -> DueEntry (due.go). The one durable queue of work due
+	// at a time (httpd/outbox): webhook deliveries not yet delivered, by the
+	// time of their next attempt (kind DueDelivery, id of a Delivery);
+	// callbacks still to be sent to their scenario (kind DueCallback, id of
+	// a Callback). A kind is one range in due order, so "what is due now"
+	// is a scan from its start to DueKey(kind, now+1, 0). The record itself
+	// lives in its own family; the entry says only where to find it.
+	prefixDue byte = 'Q'
+
+	// Retired families, kept so that their bytes are never reused: Open
+	// moves what is left under them into prefixDue (due.go).
+	//   prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE)
+	//   -> site id (uint32 BE): webhook deliveries, now kind DueDelivery.
+	//   prefixCallbackDue + due (uint64 BE, Unix ms) + callback id (uint64
+	//   BE) -> site id (uint32 BE): the callback schedule, now kind
+	//   DueCallback.
+	prefixOutbox      byte = 'o'
 	prefixCallbackDue byte = 'q'
+)
+
+// DueKind names what a due-queue entry (prefixDue) is due for; each kind is
+// its own range of the family.
+type DueKind byte
+
+// The kinds of due-queue entries.
+const (
+	DueDelivery DueKind = 'd' // a webhook delivery's next attempt
+	DueCallback DueKind = 'b' // a callback to send to its scenario
 )
 
 // Parts of a lease in the lease history (prefixLease).
@@ -252,33 +270,34 @@ func LeadPrefix(site uint32) []byte { return sitePrefix(prefixLead, site) }
 // WebhooksKey is the key of a site's webhook endpoints.
 func WebhooksKey(site uint32) []byte { return sitePrefix(prefixWebhooks, site) }
 
-// OutboxKey is the key of a queued delivery due at the Unix millisecond
-// due (negative due sorts as 0).
-func OutboxKey(due int64, delivery uint64) []byte {
-	b := binary.BigEndian.AppendUint64(key1(prefixOutbox, 16), uint64(max(due, 0)))
-	return binary.BigEndian.AppendUint64(b, delivery)
-}
-
-// OutboxPrefix is the key prefix of the whole outbox.
-func OutboxPrefix() []byte { return []byte{prefixOutbox} }
-
-// OutboxDueBefore is the exclusive upper bound of the outbox entries due at
-// or before the Unix millisecond due.
-func OutboxDueBefore(due int64) []byte { return OutboxKey(due+1, 0) }
-
-// ParseOutboxKey returns the due time and delivery id of an outbox key.
-func ParseOutboxKey(key []byte) (due int64, delivery uint64, ok bool) {
-	if len(key) != 17 || key[0] != prefixOutbox {
-		return 0, 0, false
-	}
-	return int64(binary.BigEndian.Uint64(key[1:9])), binary.BigEndian.Uint64(key[9:]), true
-}
-
 // DeliveryKey is the key of a webhook delivery of a site.
 func DeliveryKey(site uint32, id uint64) []byte { return siteIDKey(prefixDelivery, site, id) }
 
 // DeliveryPrefix is the key prefix of all webhook deliveries of a site.
 func DeliveryPrefix(site uint32) []byte { return sitePrefix(prefixDelivery, site) }
+
+// DueKey is the key of the due-queue entry of kind for id, due at the Unix
+// millisecond due (negative due sorts as 0).
+func DueKey(kind DueKind, due int64, id uint64) []byte {
+	b := append(key1(prefixDue, 17), byte(kind))
+	b = binary.BigEndian.AppendUint64(b, uint64(max(due, 0)))
+	return binary.BigEndian.AppendUint64(b, id)
+}
+
+// DuePrefix is the key prefix of every due-queue entry of kind.
+func DuePrefix(kind DueKind) []byte { return append(key1(prefixDue, 1), byte(kind)) }
+
+// ParseDueKey returns the kind, due time and id of a due-queue key.
+func ParseDueKey(key []byte) (kind DueKind, due int64, id uint64, ok bool) {
+	if len(key) != 18 || key[0] != prefixDue {
+		return 0, 0, 0, false
+	}
+	d := binary.BigEndian.Uint64(key[2:10])
+	if d > 1<<63-1 {
+		return 0, 0, 0, false
+	}
+	return DueKind(key[1]), int64(d), binary.BigEndian.Uint64(key[10:]), true
+}
 
 // NumbersKey is the key of a site's number configuration.
 func NumbersKey(site uint32) []byte { return sitePrefix(prefixNumbers, site) }

@@ -144,7 +144,8 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"lead":     func(i int) []byte { return LeadKey(1, uint64(i)) },
 		"leadfix":  func(i int) []byte { return LeadPrefix(uint32(i)) },
 		"webhooks": func(i int) []byte { return WebhooksKey(uint32(i)) },
-		"outbox":   func(i int) []byte { return OutboxKey(int64(i), 7) },
+		"due":      func(i int) []byte { return DueKey(DueDelivery, int64(i), 7) },
+		"duefix":   func(i int) []byte { return DuePrefix(DueKind(i)) },
 		"delivery": func(i int) []byte { return DeliveryKey(1, uint64(i)) },
 		"dlvfix":   func(i int) []byte { return DeliveryPrefix(uint32(i)) },
 	}
@@ -176,7 +177,8 @@ func TestKeysDoNotAlias(t *testing.T) {
 // of one family.
 func samePrefixFamily(a, b string) bool {
 	family := map[string]string{"propfix": "property", "sessfix": "session", "hitfix": "hit", "hitsite": "hit",
-		"evfix": "event", "evsite": "event", "rollfix": "rollup", "leadfix": "lead", "dlvfix": "delivery"}
+		"evfix": "event", "evsite": "event", "rollfix": "rollup", "leadfix": "lead", "dlvfix": "delivery",
+		"duefix": "due"}
 	fa, fb := a, b
 	if f, ok := family[a]; ok {
 		fa = f
@@ -187,31 +189,36 @@ func samePrefixFamily(a, b string) bool {
 	return fa == fb
 }
 
-// Outbox keys sort by due time, then delivery id, and parse back; the
-// bound of "due at or before t" takes exactly those.
-func TestOutboxKeys(t *testing.T) {
+// Due-queue keys sort by kind, then due time, then id, and parse back;
+// the bound of "due at or before t" takes exactly those of the kind.
+func TestDueKeys(t *testing.T) {
 	for _, tt := range []struct {
+		kind    DueKind
 		due     int64
 		id      uint64
 		wantDue int64
-	}{{0, 0, 0}, {1700000000000, 42, 1700000000000}, {-5, 1, 0}, {1 << 62, 1<<64 - 1, 1 << 62}} {
-		due, id, ok := ParseOutboxKey(OutboxKey(tt.due, tt.id))
-		if !ok || due != tt.wantDue || id != tt.id {
-			t.Errorf("ParseOutboxKey(OutboxKey(%d, %d)) = %d, %d, %v", tt.due, tt.id, due, id, ok)
+	}{{DueDelivery, 0, 0, 0}, {DueCallback, 1700000000000, 42, 1700000000000}, {DueDelivery, -5, 1, 0}, {255, 1 << 62, 1<<64 - 1, 1 << 62}} {
+		kind, due, id, ok := ParseDueKey(DueKey(tt.kind, tt.due, tt.id))
+		if !ok || kind != tt.kind || due != tt.wantDue || id != tt.id {
+			t.Errorf("ParseDueKey(DueKey(%q, %d, %d)) = %q, %d, %d, %v", tt.kind, tt.due, tt.id, kind, due, id, ok)
 		}
 	}
-	if _, _, ok := ParseOutboxKey(LeadKey(1, 2)); ok {
-		t.Error("ParseOutboxKey accepted a lead key")
+	bad := DueKey(DueDelivery, 0, 1)
+	bad[2] = 0x80 // a due time past int64
+	for _, k := range [][]byte{LeadKey(1, 2), nil, {prefixDue}, DuePrefix(DueDelivery), bad} {
+		if _, _, _, ok := ParseDueKey(k); ok {
+			t.Errorf("ParseDueKey accepted %x", k)
+		}
 	}
-	keys := [][]byte{OutboxKey(5, 9), OutboxKey(10, 1), OutboxKey(10, 2), OutboxKey(11, 0)}
+	keys := [][]byte{DueKey(DueCallback, 1<<40, 1), DueKey(DueDelivery, 5, 9), DueKey(DueDelivery, 10, 1), DueKey(DueDelivery, 10, 2), DueKey(DueDelivery, 11, 0)}
 	for i := 1; i < len(keys); i++ {
 		if bytes.Compare(keys[i-1], keys[i]) >= 0 {
-			t.Errorf("outbox key %d does not sort after %d", i, i-1)
+			t.Errorf("due key %d does not sort after %d", i, i-1)
 		}
 	}
-	end := OutboxDueBefore(10)
-	for i, want := range []bool{true, true, true, false} {
-		if got := bytes.Compare(keys[i], end) < 0 && bytes.HasPrefix(keys[i], OutboxPrefix()); got != want {
+	start, end := DuePrefix(DueDelivery), DueKey(DueDelivery, 11, 0)
+	for i, want := range []bool{false, true, true, true, false} {
+		if got := bytes.Compare(keys[i], start) >= 0 && bytes.Compare(keys[i], end) < 0; got != want {
 			t.Errorf("key %d due-before-10 = %v, want %v", i, got, want)
 		}
 	}

@@ -221,7 +221,7 @@ func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 			}
 			f.Set(reflect.ValueOf(orig))
 		}
-		if nstr == 0 {
+		if nstr == 0 && c.name != "due" { // a due entry holds no strings
 			t.Errorf("%s: no string fields checked", c.name)
 		}
 	}

@@ -90,6 +90,10 @@ func Open(dataDir string, o Options) (*DB, error) {
 	}
 	if !o.ReadOnly {
 		d.w = startWriter(d)
+		if err := d.moveRetiredDue(context.Background()); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("open store %q: %w", dataDir, err)
+		}
 	}
 	return d, nil
 }

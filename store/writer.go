@@ -21,6 +21,7 @@ const maxGroupBytes = 8 << 20
 type Tx struct {
 	group *pebble.Batch // indexed: reads through it see the group's writes
 	own   *pebble.Batch
+	req   *request
 }
 
 // Get returns a copy of the value under key as the group sees it, or
@@ -46,15 +47,22 @@ func (t *Tx) Delete(key []byte) { _ = t.own.Delete(key, nil) }
 // DeleteRange removes every key in [start, end).
 func (t *Tx) DeleteRange(start, end []byte) { _ = t.own.DeleteRange(start, end, nil) }
 
+// AfterCommit registers fn to run once this Tx's writes are durable: in
+// the goroutine that called Update, just before Update returns nil. fn does
+// not run when the update fails. It is how a write tells a waiting reader
+// (a queue's worker) that there is something new to read.
+func (t *Tx) AfterCommit(fn func()) { t.req.after = append(t.req.after, fn) }
+
 // Add adds delta to the counter lane of a roll-up key (see merge.go).
 func (t *Tx) Add(key []byte, lane int, delta int64) {
 	_ = t.own.Merge(key, counterOperand(lane, delta), nil)
 }
 
 type request struct {
-	fn   func(*Tx) error
-	err  error
-	done chan struct{}
+	fn    func(*Tx) error
+	err   error
+	after []func() // Tx.AfterCommit
+	done  chan struct{}
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
@@ -166,10 +174,11 @@ func (w *writer) apply(group *pebble.Batch, r *request) {
 				err = fmt.Errorf("update: panic: %v", p)
 			}
 		}()
-		return r.fn(&Tx{group: group, own: own})
+		return r.fn(&Tx{group: group, own: own, req: r})
 	}()
 	if err != nil {
 		r.err = err
+		r.after = r.after[:0]
 		return
 	}
 	if err := group.Apply(own, nil); err != nil {
@@ -216,7 +225,13 @@ func (d *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	// write that may still fail, nor reuse r too early.
 	<-r.done
 	err := r.err
-	r.fn, r.err = nil, nil
+	if err == nil {
+		for _, fn := range r.after {
+			fn()
+		}
+	}
+	clear(r.after)
+	r.fn, r.err, r.after = nil, nil, r.after[:0]
 	requestPool.Put(r)
 	return err
 }

@@ -16,8 +16,9 @@
 //   - an immediate call is sent to the scenario at once, synchronously,
 //     with a short timeout: a 2xx is status 0, anything else status 3 and
 //     the callback is kept as failed;
-//   - a delayed call waits in the schedule (store.CallbackDueKey) and Run
-//     sends it when it comes due, across restarts; status 0 at once.
+//   - a delayed call waits in the schedule (package outbox, kind
+//     store.DueCallback) and Run sends it when it comes due, across
+//     restarts; status 0 at once.
 //
 // An immediate call's schedule entry is due a little after it was
 // ordered, so that if the process dies while sending it, Run sends it
@@ -34,16 +35,15 @@ package callbacks
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"appliance/captcha"
+	"appliance/httpd/outbox"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/webhooks"
 	"appliance/store"
@@ -91,7 +91,9 @@ type Result struct {
 type Options struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Tick is how often Run looks for due calls; default 1 s.
+	// Tick is the longest Run sleeps without looking at the schedule
+	// (outbox.Options.Tick); it wakes for every new call and every due
+	// time anyway. Default 1 min.
 	Tick time.Duration
 	// Timeout bounds one request to a scenario; default 5 s.
 	Timeout time.Duration
@@ -124,9 +126,7 @@ type Service struct {
 
 	siteRate, visitorRate, ipRate *ratelimit.Limiter
 
-	kick     chan struct{}
-	mu       sync.Mutex
-	inflight map[uint64]bool // callbacks being sent
+	due *outbox.Queue // the schedule: kind store.DueCallback
 }
 
 // New returns a Service over db: callbacks enqueue their webhook
@@ -135,9 +135,6 @@ type Service struct {
 func New(db *store.DB, hooks *webhooks.Hooks, captchas *captcha.Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.Tick <= 0 {
-		o.Tick = time.Second
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
@@ -174,8 +171,7 @@ func New(db *store.DB, hooks *webhooks.Hooks, captchas *captcha.Store, o Options
 		siteRate:    ratelimit.New(o.SitePerMinute, time.Minute, 100_000),
 		visitorRate: ratelimit.New(o.VisitorLimit, o.LimitWindow, 100_000),
 		ipRate:      ratelimit.New(o.IPLimit, o.LimitWindow, 100_000),
-		kick:        make(chan struct{}, 1),
-		inflight:    map[uint64]bool{},
+		due:         outbox.New(db, store.DueCallback, outbox.Options{Now: o.Now, Tick: o.Tick, Log: o.Log}),
 	}
 }
 
@@ -229,18 +225,18 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	if settings.ScenarioURL == "" {
 		cb.State = store.CallbackNoScenario
 	}
-	due := cb.Delayed
-	if due == 0 {
-		due = now.Add(s.o.Recover).UnixMilli()
-		s.setInflight(cb.ID, true) // before the write: Run must not pick it up
-		defer s.setInflight(cb.ID, false)
+	due := time.UnixMilli(cb.Delayed)
+	if cb.Delayed == 0 {
+		due = now.Add(s.o.Recover)
+		release, _ := s.due.Claim(cb.ID) // before the write: Run must not pick it up (a new id: never taken)
+		defer release()
 	}
 	ev := webhooks.Event{Kind: webhooks.KindCallback, ID: cb.ID, Site: o.Site.ID, SiteKey: o.Site.Key,
 		Time: time.UnixMilli(cb.Time), Data: ViewOf(&cb, settings.Groups)}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.CallbackKey(o.Site.ID, cb.ID), cb.Encode())
 		if cb.State == store.CallbackPending {
-			tx.Set(store.CallbackDueKey(due, cb.ID), binary.BigEndian.AppendUint32(nil, o.Site.ID))
+			s.due.Put(tx, outbox.Item{At: due, ID: cb.ID, Site: o.Site.ID})
 		}
 		_, err := s.hooks.Enqueue(tx, ev)
 		return err
@@ -248,7 +244,6 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("store callback: %w", err)
 	}
-	s.hooks.Notify()
 	switch {
 	case cb.State == store.CallbackNoScenario:
 		return Result{Status: StatusNoScenario, Code: CodeNoScenario, ID: cb.ID}, nil
@@ -265,44 +260,23 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	return Result{Status: StatusAccepted, Code: CodeCalling, ID: cb.ID}, nil
 }
 
-func (s *Service) setInflight(id uint64, on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if on {
-		s.inflight[id] = true
-	} else {
-		delete(s.inflight, id)
-	}
-}
-
-// tryInflight marks id as being sent unless it already is.
-func (s *Service) tryInflight(id uint64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inflight[id] {
-		return false
-	}
-	s.inflight[id] = true
-	return true
-}
-
 // send hands callback id of site, whose schedule entry is due at due, to
 // the site's scenario once and records the attempt. retry says whether a
 // failure is tried again later (Run) or final (an immediate call, whose
 // visitor is told). It reports whether the scenario took the call. The
 // request is not cancelled with ctx: a call the PBX may already have
 // taken is recorded, so a shutdown does not send it twice.
-func (s *Service) send(ctx context.Context, site *store.Site, due int64, id uint64, retry bool) (bool, error) {
+func (s *Service) send(ctx context.Context, site *store.Site, due time.Time, id uint64, retry bool) (bool, error) {
 	ctx = context.WithoutCancel(ctx)
 	cb, err := s.get(site.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, s.db.Delete(ctx, store.CallbackDueKey(due, id)) // an orphan entry
+		return false, s.db.Update(ctx, func(tx *store.Tx) error { s.due.Remove(tx, due, id); return nil }) // an orphan entry
 	}
 	if err != nil {
 		return false, err
 	}
 	if cb.State != store.CallbackPending {
-		return cb.State == store.CallbackSent, s.db.Delete(ctx, store.CallbackDueKey(due, id))
+		return cb.State == store.CallbackSent, s.db.Update(ctx, func(tx *store.Tx) error { s.due.Remove(tx, due, id); return nil })
 	}
 	settings, err := s.Settings(site.ID)
 	if err != nil {
@@ -362,7 +336,7 @@ func (s *Service) post(ctx context.Context, site *store.Site, w store.WidgetSett
 
 // record writes an attempt's outcome: sent, tried again after RetryAfter
 // (retry, while attempts remain), or failed.
-func (s *Service) record(ctx context.Context, site uint32, due int64, id uint64, a attempt, ok, retry bool) error {
+func (s *Service) record(ctx context.Context, site uint32, due time.Time, id uint64, a attempt, ok, retry bool) error {
 	if len(a.err) > 300 {
 		a.err = a.err[:300]
 	}
@@ -376,7 +350,7 @@ func (s *Service) record(ctx context.Context, site uint32, due int64, id uint64,
 		if err != nil {
 			return err
 		}
-		tx.Delete(store.CallbackDueKey(due, id))
+		s.due.Remove(tx, due, id)
 		if cb.State != store.CallbackPending {
 			return nil
 		}
@@ -386,8 +360,7 @@ func (s *Service) record(ctx context.Context, site uint32, due int64, id uint64,
 		case ok:
 			cb.State, cb.Sent = store.CallbackSent, a.at.UnixMilli()
 		case retry && int(cb.Attempts) < s.o.MaxAttempts:
-			next := a.at.Add(s.o.RetryAfter).UnixMilli()
-			tx.Set(store.CallbackDueKey(next, id), binary.BigEndian.AppendUint32(nil, site))
+			s.due.Put(tx, outbox.Item{At: a.at.Add(s.o.RetryAfter), ID: id, Site: site})
 		default:
 			cb.State = store.CallbackFailed
 		}

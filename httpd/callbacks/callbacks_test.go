@@ -2,7 +2,6 @@ package callbacks
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"appliance/captcha"
+	"appliance/httpd/outbox"
 	"appliance/httpd/webhooks"
 	"appliance/store"
 )
@@ -143,7 +143,7 @@ func (f *fixture) get(t *testing.T, id uint64) store.Callback {
 func (f *fixture) scheduled(t *testing.T) int {
 	t.Helper()
 	n := 0
-	if err := f.db.ScanPrefix(context.Background(), store.CallbackDuePrefix(), false, 0, func(k, v []byte) bool { n++; return true }); err != nil {
+	if err := f.db.ScanPrefix(context.Background(), store.DuePrefix(store.DueCallback), false, 0, func(k, v []byte) bool { n++; return true }); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -366,10 +366,10 @@ func TestImmediateRecoveredAfterCrash(t *testing.T) {
 	f.scenario(t, sc.srv.URL)
 	now := f.clock.Now()
 	cb := store.Callback{ID: 99, Time: now.UnixMilli(), Phone: "79101234567", PhoneRaw: "79101234567", State: store.CallbackPending}
-	due := now.Add(time.Minute).UnixMilli()
+	due := now.Add(time.Minute)
 	err := f.db.Update(context.Background(), func(tx *store.Tx) error {
 		tx.Set(store.CallbackKey(1, cb.ID), cb.Encode())
-		tx.Set(store.CallbackDueKey(due, cb.ID), binary.BigEndian.AppendUint32(nil, 1))
+		f.svc.due.Put(tx, outbox.Item{At: due, ID: cb.ID, Site: 1})
 		return nil
 	})
 	if err != nil {
@@ -379,7 +379,7 @@ func TestImmediateRecoveredAfterCrash(t *testing.T) {
 	f.clock.Add(time.Minute)
 	eventually(t, "the lost call is sent", func() bool { return f.get(t, cb.ID).State == store.CallbackSent })
 	f.clock.Add(time.Hour)
-	f.svc.Notify()
+	f.svc.due.Wake()
 	if sc.calls() != 1 || f.scheduled(t) != 0 {
 		t.Errorf("%d calls, %d scheduled, want 1 and 0", sc.calls(), f.scheduled(t))
 	}
@@ -404,7 +404,7 @@ func TestImmediateNotSentTwice(t *testing.T) {
 	eventually(t, "the call is stored", func() bool { return f.scheduled(t) == 1 })
 	f.clock.Add(time.Minute) // its recovery time has passed
 	for range 20 {
-		f.svc.Notify()
+		f.svc.due.Wake()
 		time.Sleep(time.Millisecond) // let Run look at the schedule a few times
 	}
 	close(sc.hold)
@@ -434,7 +434,11 @@ func TestRunStops(t *testing.T) {
 // A schedule entry whose callback is gone is dropped.
 func TestOrphanEntryDropped(t *testing.T) {
 	f := newFixture(t, Options{})
-	if err := f.db.Set(context.Background(), store.CallbackDueKey(f.clock.Now().UnixMilli(), 42), binary.BigEndian.AppendUint32(nil, 1)); err != nil {
+	err := f.db.Update(context.Background(), func(tx *store.Tx) error {
+		f.svc.due.Put(tx, outbox.Item{At: f.clock.Now(), ID: 42, Site: 1})
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	f.run(t)

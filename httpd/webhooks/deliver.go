@@ -3,120 +3,45 @@ package webhooks
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
+	"appliance/httpd/outbox"
 	"appliance/store"
 )
 
-// batch is how many due deliveries one look at the outbox takes.
-const batch = 256
-
-// due is a queued delivery.
-type due struct {
-	site uint32
-	id   uint64
-	at   int64
-}
-
-// Run sends due deliveries until ctx ends: it looks at the outbox every
-// Tick and whenever Notify or a finished attempt wakes it, and keeps at most
-// Workers attempts in flight. On return every attempt it started has
+// Run sends due deliveries from the outbox until ctx ends, at most Workers
+// at once (see outbox.Queue.Run). On return every attempt it started has
 // finished or been cancelled; a cancelled one stays due and is sent again
 // by the next Run.
-func (h *Hooks) Run(ctx context.Context) {
-	tick := time.NewTicker(h.o.Tick)
-	defer tick.Stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	slots := make(chan struct{}, h.o.Workers)
-	for {
-		if err := h.dispatch(ctx, &wg, slots); err != nil && ctx.Err() == nil {
-			h.o.Log.Error("webhooks: read outbox", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-h.kick:
-		}
-	}
-}
-
-// dispatch starts an attempt for each due delivery not yet in flight, while
-// a worker slot is free.
-func (h *Hooks) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan struct{}) error {
-	var list []due
-	err := h.db.Scan(ctx, store.OutboxPrefix(), store.OutboxDueBefore(h.o.Now().UnixMilli()), false, batch,
-		func(k, v []byte) bool {
-			at, id, ok := store.ParseOutboxKey(k)
-			if ok && len(v) == 4 {
-				list = append(list, due{site: binary.BigEndian.Uint32(v), id: id, at: at})
-			}
-			return true
-		})
-	if err != nil {
-		return err
-	}
-	for _, d := range list {
-		h.mu.Lock()
-		busy := h.inflight[d.id]
-		h.mu.Unlock()
-		if busy {
-			continue
-		}
-		select {
-		case slots <- struct{}{}:
-		default:
-			return nil // all workers busy: a finished one wakes us
-		}
-		h.mu.Lock()
-		h.inflight[d.id] = true
-		h.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := h.attempt(ctx, d); err != nil && ctx.Err() == nil {
-				h.o.Log.Error("webhooks: delivery", "delivery", d.id, "err", err)
-			}
-			h.mu.Lock()
-			delete(h.inflight, d.id)
-			h.mu.Unlock()
-			<-slots
-			h.Notify()
-		}()
-	}
-	return nil
-}
+func (h *Hooks) Run(ctx context.Context) { h.due.Run(ctx, h.o.Workers, h.attempt) }
 
 // attempt sends one due delivery and records the outcome.
-func (h *Hooks) attempt(ctx context.Context, d due) error {
-	dl, err := h.Delivery(d.site, d.id)
+func (h *Hooks) attempt(ctx context.Context, d outbox.Item) error {
+	dl, err := h.Delivery(d.Site, d.ID)
 	if errors.Is(err, ErrNotFound) {
-		return h.db.Delete(ctx, store.OutboxKey(d.at, d.id)) // an orphan entry
+		return h.db.Update(ctx, func(tx *store.Tx) error { h.due.Remove(tx, d.At, d.ID); return nil }) // an orphan entry
 	}
 	if err != nil {
 		return err
 	}
-	if dl.State != store.DeliveryPending || dl.Due != d.at {
+	if dl.State != store.DeliveryPending || dl.Due != d.At.UnixMilli() {
 		// Resend moved it, or it was recorded since the scan: drop the
 		// stale entry unless it is the current one.
 		return h.db.Update(ctx, func(tx *store.Tx) error {
-			cur, err := txDelivery(tx, d.site, d.id)
+			cur, err := txDelivery(tx, d.Site, d.ID)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
-			if err != nil || cur.State != store.DeliveryPending || cur.Due != d.at {
-				tx.Delete(store.OutboxKey(d.at, d.id))
+			if err != nil || cur.State != store.DeliveryPending || cur.Due != d.At.UnixMilli() {
+				h.due.Remove(tx, d.At, d.ID)
 			}
 			return nil
 		})
 	}
-	w, err := h.load(d.site)
+	w, err := h.load(d.Site)
 	if err != nil {
 		return err
 	}
@@ -151,13 +76,13 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 
 // record appends an attempt to a delivery's log and moves it to state; a
 // pending delivery is queued again after its backoff.
-func (h *Hooks) record(ctx context.Context, d due, a store.DeliveryAttempt, state byte) error {
+func (h *Hooks) record(ctx context.Context, d outbox.Item, a store.DeliveryAttempt, state byte) error {
 	if len(a.Error) > 300 {
 		a.Error = a.Error[:300]
 	}
 	a.Error = string(bytes.ToValidUTF8([]byte(a.Error), []byte("?")))
 	err := h.db.Update(ctx, func(tx *store.Tx) error {
-		dl, err := txDelivery(tx, d.site, d.id)
+		dl, err := txDelivery(tx, d.Site, d.ID)
 		if err != nil {
 			return err
 		}
@@ -167,17 +92,17 @@ func (h *Hooks) record(ctx context.Context, d due, a store.DeliveryAttempt, stat
 			dl.Recent = slices.Delete(dl.Recent, 0, n)
 		}
 		if dl.State == store.DeliveryPending {
-			tx.Delete(store.OutboxKey(dl.Due, d.id))
+			h.due.Remove(tx, time.UnixMilli(dl.Due), d.ID)
 			switch state {
 			case store.DeliveryPending:
 				dl.Due = h.o.Now().Add(h.o.Backoff(int(dl.Attempts))).UnixMilli()
-				tx.Set(store.OutboxKey(dl.Due, d.id), binary.BigEndian.AppendUint32(nil, d.site))
+				h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: d.ID, Site: d.Site})
 			case store.DeliveryDelivered:
 				dl.Delivered = a.Time
 			}
 			dl.State = state
 		}
-		tx.Set(store.DeliveryKey(d.site, d.id), dl.Encode())
+		tx.Set(store.DeliveryKey(d.Site, d.ID), dl.Encode())
 		return nil
 	})
 	if err != nil {

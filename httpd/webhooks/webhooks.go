@@ -5,9 +5,10 @@
 // The model: a site has a few endpoints (URL, secret, the event kinds they
 // take). Whoever stores an event calls Enqueue in the same store.DB.Update,
 // which adds one Delivery per matching endpoint and queues it in the
-// outbox; so an event is never stored without its deliveries, and a crash
-// loses neither. Run, started by the server, polls the outbox and POSTs
-// each due delivery; a 2xx answer marks it delivered, anything else
+// outbox (package outbox, kind store.DueDelivery); so an event is never
+// stored without its deliveries, and a crash loses neither. Run, started
+// by the server, POSTs each delivery as it comes due; a 2xx answer marks
+// it delivered, anything else
 // schedules the next attempt with exponential backoff and jitter, for as
 // long as it takes. Every attempt is kept in the delivery's log, and Resend
 // queues a delivered one again.
@@ -24,19 +25,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"appliance/httpd/outbox"
 	"appliance/store"
 )
 
@@ -91,8 +90,9 @@ type Options struct {
 	Policy Policy
 	// Timeout bounds one attempt; default 10 s.
 	Timeout time.Duration
-	// Tick is how often Run looks for due deliveries; default 1 s.
-	// Enqueue's callers also wake it through Notify.
+	// Tick is the longest Run sleeps without looking at the outbox
+	// (outbox.Options.Tick); it wakes for every new delivery and every due
+	// time anyway. Default 1 min.
 	Tick time.Duration
 	// Backoff is the wait after the n-th failed attempt (n >= 1); default
 	// Backoff.
@@ -109,20 +109,14 @@ type Options struct {
 type Hooks struct {
 	db     *store.DB
 	o      Options
-	client *http.Client // o.Policy's: the one client of every outbound request
-	kick   chan struct{}
-
-	mu       sync.Mutex
-	inflight map[uint64]bool // delivery ids being attempted
+	client *http.Client  // o.Policy's: the one client of every outbound request
+	due    *outbox.Queue // kind store.DueDelivery
 }
 
 // New returns Hooks over db. Deliveries are sent only while Run runs.
 func New(db *store.DB, o Options) *Hooks {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
-	}
-	if o.Tick <= 0 {
-		o.Tick = time.Second
 	}
 	if o.Backoff == nil {
 		o.Backoff = Backoff
@@ -141,7 +135,8 @@ func New(db *store.DB, o Options) *Hooks {
 	// (fasthttp's client has no context) lets shutdown cancel a slow
 	// receiver at once, and the standard transport brings HTTP/2 and
 	// certificate checks for any receiver.
-	return &Hooks{db: db, o: o, client: o.Policy.Client(), kick: make(chan struct{}, 1), inflight: map[uint64]bool{}}
+	return &Hooks{db: db, o: o, client: o.Policy.Client(),
+		due: outbox.New(db, store.DueDelivery, outbox.Options{Now: o.Now, Tick: o.Tick, Log: o.Log})}
 }
 
 // Client is the client of every outbound request (deliveries and callback
@@ -157,14 +152,7 @@ func (h *Hooks) CheckURL(ctx context.Context, rawURL string) error {
 // Backoff is the default wait after the n-th failed attempt: 10 s doubling
 // up to an hour, each wait drawn from its upper half so that deliveries
 // failing together do not retry together.
-func Backoff(n int) time.Duration {
-	d := 10 * time.Second
-	for i := 1; i < n && d < time.Hour; i++ {
-		d *= 2
-	}
-	d = min(d, time.Hour)
-	return d/2 + mrand.N(d/2+1)
-}
+func Backoff(n int) time.Duration { return outbox.Backoff(n, 10*time.Second, time.Hour) }
 
 // Endpoints returns the endpoints of site, oldest first.
 func (h *Hooks) Endpoints(site uint32) ([]store.WebhookEndpoint, error) {
@@ -309,9 +297,9 @@ type payload struct {
 
 // Enqueue adds within tx one delivery of ev to every endpoint of its site
 // that takes its kind, due now, and returns how many. Call it in the same
-// Update that stores the event, so that both are written or neither; after
-// the Update returns, Notify sends them without waiting for the next poll.
-// Like every function given to Update, it does not block.
+// Update that stores the event, so that both are written or neither; Run
+// sends them as soon as the Update commits. Like every function given to
+// Update, it does not block.
 func (h *Hooks) Enqueue(tx *store.Tx, ev Event) (int, error) {
 	w, err := txWebhooks(tx, ev.Site)
 	if err != nil {
@@ -333,18 +321,10 @@ func (h *Hooks) Enqueue(tx *store.Tx, ev Event) (int, error) {
 		dl := store.Delivery{ID: h.db.NextID(), Endpoint: ep.ID, URL: ep.URL, Event: string(ev.Kind), EventID: ev.ID,
 			Body: body, Created: now, State: store.DeliveryPending, Due: now}
 		tx.Set(store.DeliveryKey(ev.Site, dl.ID), dl.Encode())
-		tx.Set(store.OutboxKey(dl.Due, dl.ID), binary.BigEndian.AppendUint32(nil, ev.Site))
+		h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: dl.ID, Site: ev.Site})
 		n++
 	}
 	return n, nil
-}
-
-// Notify wakes Run to look for due deliveries now. It never blocks.
-func (h *Hooks) Notify() {
-	select {
-	case h.kick <- struct{}{}:
-	default:
-	}
 }
 
 // Deliveries returns up to limit deliveries of site, newest first: the
@@ -394,17 +374,16 @@ func (h *Hooks) Resend(ctx context.Context, site uint32, id uint64) error {
 			return err
 		}
 		if dl.State == store.DeliveryPending {
-			tx.Delete(store.OutboxKey(dl.Due, id))
+			h.due.Remove(tx, time.UnixMilli(dl.Due), id)
 		}
 		dl.State, dl.Due = store.DeliveryPending, now
-		tx.Set(store.OutboxKey(dl.Due, id), binary.BigEndian.AppendUint32(nil, site))
+		h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: id, Site: site})
 		tx.Set(store.DeliveryKey(site, id), dl.Encode())
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("resend delivery %d: %w", id, err)
 	}
-	h.Notify()
 	return nil
 }
 
