@@ -29,6 +29,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
@@ -147,10 +148,11 @@ func (q *Queue) Claim(id uint64) (release func(), ok bool) {
 		return nil, false
 	}
 	q.inflight[id] = true
-	return func() { q.done(id, nil) }, true
+	return func() { q.done(id, nil); q.Wake() }, true
 }
 
 // done takes id out of the in-flight set; err holds it back for a backoff.
+// The caller wakes Run once it has given back what Run waits for.
 func (q *Queue) done(id uint64, err error) {
 	q.mu.Lock()
 	delete(q.inflight, id)
@@ -163,7 +165,6 @@ func (q *Queue) done(id uint64, err error) {
 		delete(q.held, id)
 	}
 	q.mu.Unlock()
-	q.Wake()
 }
 
 // Wake makes Run look at the queue now. It never blocks.
@@ -244,6 +245,9 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 		if err != nil {
 			q.o.Log.Error("outbox: entry", "kind", string(rune(q.kind)), "id", id, "err", err)
 			q.done(id, err) // held back, not dropped: the entry is kept for whoever can read it
+			q.mu.Lock()
+			next = min(next, q.held[id].until)
+			q.mu.Unlock()
 			return true
 		}
 		due = append(due, Item{At: time.UnixMilli(at), ID: id, Site: e.Site})
@@ -260,6 +264,18 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 		if taken {
 			continue
 		}
+		// The scan may have read the queue before an attempt of this id
+		// that has finished since wrote its outcome: look again now that
+		// no attempt can write it.
+		if _, err := q.db.Get(store.DueKey(q.kind, it.At.UnixMilli(), it.ID)); err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				q.o.Log.Error("outbox: read queue", "kind", string(rune(q.kind)), "id", it.ID, "err", err)
+				q.done(it.ID, err)
+			} else {
+				q.done(it.ID, nil)
+			}
+			continue
+		}
 		slots <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -271,8 +287,9 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 			if err != nil {
 				q.o.Log.Error("outbox: attempt", "kind", string(rune(q.kind)), "id", it.ID, "err", err)
 			}
-			<-slots
 			q.done(it.ID, err)
+			<-slots
+			q.Wake()
 		}()
 	}
 	if len(due) == free && free > 0 {

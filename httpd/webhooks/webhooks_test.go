@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -500,5 +501,60 @@ func TestResendDropShutdown(t *testing.T) {
 	}
 	if log, _ := h2.Deliveries(ctx, 3, 1); log[0].State != store.DeliveryPending || log[0].Attempts != 0 {
 		t.Fatalf("cancelled attempt recorded: %+v", log[0])
+	}
+}
+
+// A data directory written before the one due-queue keeps its pending
+// deliveries under the retired outbox family ('o' + due + id -> site);
+// after the store opens again they are delivered, once.
+func TestDeliveryFromOldLayout(t *testing.T) {
+	dir := t.TempDir()
+	rc := newReceiver(t, "old-layout-secret-0123456789")
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := webhooks.New(db, fast(webhooks.Options{}))
+	ep, err := h.Add(context.Background(), 1, srv.URL, rc.secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Now().Add(-time.Minute).UnixMilli()
+	err = db.Update(context.Background(), func(tx *store.Tx) error {
+		for id := uint64(1000); id < 1003; id++ {
+			dl := store.Delivery{ID: id, Endpoint: ep.ID, URL: ep.URL, Event: "lead", EventID: id, Body: []byte(`{"event":"lead"}`),
+				Created: due, State: store.DeliveryPending, Due: due}
+			tx.Set(store.DeliveryKey(1, id), dl.Encode())
+			old := binary.BigEndian.AppendUint64([]byte{'o'}, uint64(due))
+			tx.Set(binary.BigEndian.AppendUint64(old, id), binary.BigEndian.AppendUint32(nil, 1))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openStore(t, dir)
+	h = webhooks.New(db, fast(webhooks.Options{}))
+	run(t, h)
+	waitFor(t, "the three old deliveries", func() bool { got, _ := rc.snapshot(); return len(got) == 3 })
+	waitFor(t, "them to be recorded", func() bool {
+		log, _ := h.Deliveries(context.Background(), 1, 0)
+		n := 0
+		for _, dl := range log {
+			if dl.State == store.DeliveryDelivered {
+				n++
+			}
+		}
+		return n == 3
+	})
+	if got, _ := rc.snapshot(); got["1000"] != 1 || got["1001"] != 1 || got["1002"] != 1 {
+		t.Fatalf("delivered %v, want each once", got)
 	}
 }
