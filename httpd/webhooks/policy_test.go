@@ -248,7 +248,6 @@ func TestDeliveryRefusedAtDial(t *testing.T) {
 
 	h = webhooks.New(db, fast(webhooks.Options{}))
 	run(t, h)
-	h.Notify()
 	waitFor(t, "the delivery once the local network is allowed", func() bool {
 		got, _ := rc.snapshot()
 		return len(got) == 1
