@@ -46,7 +46,8 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if info, err := pingSocket(ctx, sock); err == nil {
 		return fmt.Errorf("serve: the store in %s is in use by a running server (pid %d, socket %s)", o.Data, info.PID, sock)
 	}
-	db, err := store.Open(o.Data, store.Options{})
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	db, err := store.Open(o.Data, store.Options{Log: log})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("serve: %w", inUse(o.Data, err))
 	}
@@ -55,7 +56,6 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	}
 	defer db.Close()
 
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	nofile := raiseFileLimit(log)
 	if o.MaxConns <= 0 {
 		o.MaxConns = connsForFileLimit(nofile)

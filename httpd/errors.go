@@ -60,11 +60,17 @@ func asUserError(err error) *Error {
 		return &Error{Status: fasthttp.StatusUnauthorized, Msg: err.Error()}
 	case errors.Is(err, accounts.ErrSetupUsed):
 		return &Error{Status: fasthttp.StatusForbidden, Msg: err.Error()}
+	case errors.Is(err, store.ErrDiskFull):
+		return &Error{Status: fasthttp.StatusInsufficientStorage, Msg: "the server's disk is full: nothing was saved; try again later"}
 	case errors.Is(err, store.ErrClosed):
 		return &Error{Status: fasthttp.StatusServiceUnavailable, Msg: "shutting down, try again"}
 	}
 	return nil
 }
+
+// diskFullRetry is the Retry-After, in seconds, of an answer refused for a
+// full disk: writes resume as soon as space is freed.
+const diskFullRetry = "60"
 
 // errorResponse is the one JSON shape of every error answer.
 type errorResponse struct {
@@ -75,6 +81,9 @@ type errorResponse struct {
 // writeJSONError answers err as {"success":false,"error":...} with its status.
 func (s *Server) writeJSONError(ctx *fasthttp.RequestCtx, err error) {
 	ue := asUserError(err)
+	if errors.Is(err, store.ErrDiskFull) {
+		ctx.Response.Header.Set("Retry-After", diskFullRetry)
+	}
 	if ue == nil {
 		s.log.Error("request failed", "path", string(ctx.Path()), "err", err)
 		ue = &Error{Status: fasthttp.StatusInternalServerError, Msg: "internal error"}

@@ -34,6 +34,11 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
 	metric("appliance_store_commits_total", "counter", "Synced group commits.", st.Commits)
 	metric("appliance_store_writes_total", "counter", "Durable writes, in those commits.", st.Writes)
 	metric("appliance_store_disk_bytes", "gauge", "Bytes of the store on disk.", st.DiskBytes)
+	diskFull := 0
+	if s.db.CheckDiskSpace() != nil {
+		diskFull = 1
+	}
+	metric("appliance_store_disk_full", "gauge", "1 while writes are refused for lack of disk space.", diskFull)
 	metric("appliance_store_wal_bytes", "gauge", "Bytes of the write-ahead log.", st.WALBytes)
 	metric("appliance_store_compactions_total", "counter", "Pebble compactions.", st.Compactions)
 	metric("appliance_store_read_amplification", "gauge", "Pebble read amplification.", st.ReadAmp)

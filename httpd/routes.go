@@ -103,6 +103,10 @@ func (s *Server) healthz(ctx *fasthttp.RequestCtx) error {
 	if _, err := s.db.Get(store.MetaKey("seq")); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	if err := s.db.CheckDiskSpace(); err != nil {
+		ctx.Response.Header.Set("Retry-After", diskFullRetry)
+		return errorf(fasthttp.StatusServiceUnavailable, "disk full: reads work, writes are refused until space is freed on the server's disk")
+	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": map[string]string{"status": "ok", "version": s.opts.Version}})
 	return nil
 }

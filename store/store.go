@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,9 @@ var (
 	// ErrCorrupt is wrapped by every error about a stored value that does
 	// not decode (records, counters, the id sequence).
 	ErrCorrupt = errors.New("store: corrupt record")
+	// ErrDiskFull is wrapped when the disk of the store is (nearly) full:
+	// the write was refused and changed nothing (see space.go).
+	ErrDiskFull = errors.New("store: disk full")
 )
 
 // DBDir is the pebble directory inside a data directory.
@@ -45,10 +49,11 @@ const DBDir = "db"
 
 // DB is an open store. All methods are safe for concurrent use.
 type DB struct {
-	dir string // the data directory
-	db  *pebble.DB
-	w   *writer
-	seq atomic.Uint64 // last id handed out; persisted by every commit
+	dir   string // the data directory
+	db    *pebble.DB
+	w     *writer
+	seq   atomic.Uint64 // last id handed out; persisted by every commit
+	space *space
 
 	closeOnce sync.Once
 	closeErr  error
@@ -58,6 +63,11 @@ type DB struct {
 type Options struct {
 	// ReadOnly opens the store without a writer (restore verification).
 	ReadOnly bool
+	// Headroom is the free disk space below which writes are refused with
+	// ErrDiskFull; 0: a twentieth of the file system, 16 to 256 MiB.
+	Headroom uint64
+	// Log receives the disk-full and space-back lines; slog.Default when nil.
+	Log *slog.Logger
 }
 
 // Open opens (creating when absent) the store in dataDir/db.
@@ -68,6 +78,15 @@ func Open(dataDir string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 		}
 	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	sp := &space{dir: dataDir, headroom: o.Headroom, log: o.Log}
+	if !o.ReadOnly {
+		if err := sp.checkOpen(); err != nil {
+			return nil, fmt.Errorf("open store %q: %w", dataDir, err)
+		}
+	}
 	pdb, err := pebble.Open(dbDir, pebbleOptions(o.ReadOnly))
 	if err != nil {
 		if lerr := lockedError(dataDir, err); lerr != nil {
@@ -75,7 +94,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 	}
-	d := &DB{dir: dataDir, db: pdb}
+	d := &DB{dir: dataDir, db: pdb, space: sp}
 	v, err := d.Get(MetaKey("seq"))
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -126,6 +145,10 @@ func pebbleOptions(readOnly bool) *pebble.Options {
 	}
 	return opts
 }
+
+// CheckDiskSpace returns an error wrapping ErrDiskFull, saying how much is
+// free, while writes are refused for lack of disk space (see space.go).
+func (d *DB) CheckDiskSpace() error { return d.space.check() }
 
 // Dir is the data directory the store lives in.
 func (d *DB) Dir() string { return d.dir }

@@ -129,7 +129,11 @@ func (w *writer) loop() {
 			var seq [8]byte
 			binary.BigEndian.PutUint64(seq[:], w.d.seq.Load())
 			_ = p.batch.Set(MetaKey("seq"), seq[:], nil)
-			if err := w.d.db.ApplyNoSyncWait(p.batch, pebble.Sync); err != nil {
+			if err := w.d.space.check(); err != nil {
+				// Pebble cannot survive a full disk: refuse the group
+				// before it gets there.
+				p.err = fmt.Errorf("commit: %w", err)
+			} else if err := w.d.db.ApplyNoSyncWait(p.batch, pebble.Sync); err != nil {
 				p.err = fmt.Errorf("commit: %w", err)
 			} else {
 				p.applied = true
