@@ -1,9 +1,11 @@
 package httpd
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -38,6 +40,14 @@ func checkParsed(t *testing.T, r leadRequest) {
 	if l.Name == "" && l.Email == "" && l.PhoneRaw == "" {
 		t.Fatal("accepted a lead without contact")
 	}
+	if u, err := url.Parse(l.PageURL); l.PageURL != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		t.Fatalf("accepted page url %q", l.PageURL)
+	}
+	for _, f := range []string{l.Name, l.Email, l.PhoneRaw, l.FormName, l.PageURL} {
+		if strings.IndexFunc(f, unicode.IsControl) >= 0 {
+			t.Fatalf("accepted control characters in %q", f)
+		}
+	}
 	if l.SaleCost != 0 && !l.IsSale || l.SaleCost < 0 || l.SaleCost > leads.MaxSaleCost {
 		t.Fatalf("accepted sale cost %d (is_sale %v)", l.SaleCost, l.IsSale)
 	}
@@ -58,6 +68,8 @@ func FuzzParseLeadJSON(f *testing.F) {
 		`{"ci":"9007199254740992.1.1"}`,
 		`{"hi":null,"name":null,"is_sale":null}`,
 		`{}`, `[]`, `null`, `{"name":"\ud800"}`,
+		`{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"javascript:alert(1)"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"//a/"}`,
+		`{"k":"x","ci":"1.2.3","key":"k","name":"a\u0000b"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","message":"x\n\u001b"}`,
 	} {
 		f.Add([]byte(s))
 	}

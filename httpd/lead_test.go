@@ -171,9 +171,10 @@ func TestTrackerLead(t *testing.T) {
 		{"bad is_sale", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "is_sale": "maybe"})), 400, "bad JSON"},
 		{"bad phone", mustJSON(leadBody(site, cart, map[string]any{"phone": "call me"})), 400, "phone"},
 		{"bad email", mustJSON(leadBody(site, cart, map[string]any{"email": "nobody"})), 400, "email"},
-		{"long name", mustJSON(leadBody(site, cart, map[string]any{"name": strings.Repeat("n", 257)})), 400, "name longer than 256"},
-		{"long message", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "message": strings.Repeat("m", 4097)})), 400, "message longer than 4096"},
+		{"long name", mustJSON(leadBody(site, cart, map[string]any{"name": strings.Repeat("n", 257)})), 400, "name is longer than 256"},
+		{"long message", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "message": strings.Repeat("m", 4097)})), 400, "message is longer than 4096"},
 		{"control chars", mustJSON(leadBody(site, cart, map[string]any{"name": "a\u0007b"})), 400, "control characters"},
+		{"javascript: page", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "u": "javascript:alert(document.cookie)"})), 400, "page url must be an absolute http(s) URL"},
 		{"bad hit", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "hi": "x"})), 400, "hi must be"},
 		{"group id object", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "group_id": map[string]int{}})), 400, "bad JSON"},
 	} {

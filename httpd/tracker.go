@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -112,6 +113,9 @@ func decodeBody(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return errorf(fasthttp.StatusBadRequest, "the body is not valid UTF-8")
 	}
+	if loneSurrogate(body) {
+		return errorf(fasthttp.StatusBadRequest, "the body escapes half of a UTF-16 surrogate pair (\\ud800-\\udfff without its other half): not a character")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -121,6 +125,56 @@ func decodeBody(body []byte, v any) error {
 		return errorf(fasthttp.StatusBadRequest, "the body must be one JSON object")
 	}
 	return nil
+}
+
+// loneSurrogate reports whether a JSON text escapes half of a UTF-16
+// surrogate pair without the other ("\ud800"), which encoding/json would
+// quietly turn into U+FFFD. Backslashes are only valid inside strings, so
+// the raw text can be scanned; a bad escape is left to the decoder.
+func loneSurrogate(b []byte) bool {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++ // the escaped byte: "\\" is one backslash, not an escape
+		r, ok := hex4(b, i)
+		if !ok {
+			continue
+		}
+		i += 4
+		switch {
+		case utf16.IsSurrogate(r) && r >= 0xdc00: // a low half first
+			return true
+		case utf16.IsSurrogate(r):
+			lo, ok := hex4(b, i+2)
+			if !ok || b[i+1] != '\\' || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits of a \u escape whose u is at b[i].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 >= len(b) || b[i] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i+1 : i+5] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // jsonReason turns a decoding error into a reason a site developer can act on.

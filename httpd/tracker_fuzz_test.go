@@ -1,8 +1,10 @@
 package httpd
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -43,7 +45,8 @@ func roundTrip[T any](t *testing.T, v T, parse func([]byte) (T, error)) {
 }
 
 func fuzzBodies(f *testing.F, seeds ...string) {
-	for _, s := range append(seeds, ``, `{}`, `null`, `[]`, `{"k":1}`, `{"x":"y"}`, `{"k":"a"} {}`, "{\"k\":\"\xff\"}", `{"k":"\ud800"}`) {
+	for _, s := range append(seeds, ``, `{}`, `null`, `[]`, `{"k":1}`, `{"x":"y"}`, `{"k":"a"} {}`, "{\"k\":\"\xff\"}", `{"k":"\ud800"}`,
+		`{"k":"\udc00"}`, `{"k":"\ud83d\ude00"}`, `{"k":"\ud83d\u0041"}`, `{"k":"\\ud800"}`, `{"k":"\ud83d`, `{"k":"a\u0000b\u001b\u007f"}`) {
 		f.Add([]byte(s))
 	}
 }
@@ -59,9 +62,28 @@ func FuzzHitRequest(f *testing.F) {
 			if !utf8.ValidString(s) {
 				t.Fatalf("accepted invalid UTF-8 %q", s)
 			}
+			// A lone surrogate escape is refused, not made U+FFFD.
+			if strings.ContainsRune(s, utf8.RuneError) && !strings.Contains(strings.ToLower(string(body)), `\ufffd`) && !bytes.ContainsRune(body, utf8.RuneError) {
+				t.Fatalf("accepted %q: a lone surrogate became U+FFFD", body)
+			}
 		}
 		roundTrip(t, r, parseHitRequest)
 	})
+}
+
+func TestLoneSurrogate(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"t":"\ud83d\ude00"}`: false, `{"t":"\uD83D\uDE00"}`: false, `{"t":"\\ud800"}`: false, `{"t":"\u00e9\\"}`: false,
+		`{"t":"\ud800"}`: true, `{"t":"\udc00"}`: true, `{"t":"\ud83d\u0041"}`: true, `{"t":"\ud83d\\ude00"}`: true, `{"t":"\ud83d`: true,
+		`{"t":"\\\ud800"}`: true,
+	} {
+		if got := loneSurrogate([]byte(body)); got != want {
+			t.Errorf("loneSurrogate(%s) = %v, want %v", body, got, want)
+		}
+		if err := decodeBody([]byte(body), &hitRequest{}); want && (err == nil || !strings.Contains(err.Error(), "surrogate")) {
+			t.Errorf("decodeBody(%s) = %v, want a 400 naming the surrogate", body, err)
+		}
+	}
 }
 
 func FuzzEventRequest(f *testing.F) {

@@ -680,6 +680,27 @@ func TestTrackerEveryCIWantsItsKey(t *testing.T) {
 	}
 }
 
+// Control characters: a page's title loses them (the page view is kept);
+// what a page sends as text of its own (events, visitor info, properties)
+// is refused when it holds them (TestTrackerErrorsStoreNothing), but a
+// multi-line value keeps its newlines and tabs.
+func TestTrackerControlCharacters(t *testing.T) {
+	f := newTrFixture(t, false)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Shop\x00 \x1b[2J\tSale\x7f\u009b")
+	if got := f.sessionHits(t, h.SessionID)[0].Title; got != "Shop [2J Sale" {
+		t.Errorf("stored title %q, want the control characters dropped", got)
+	}
+	if a := f.post(t, "t/v1/event", f.creds(h, map[string]any{"hi": h.HitID, "c": "Form", "a": "Sent", "v": "line 1\n\tline 2\r\n"})); a.Status != 200 {
+		t.Fatalf("event with a multi-line value: %d %s", a.Status, a.Raw)
+	}
+	if got := f.sessionEvents(t, h.SessionID); len(got) != 1 || got[0].Value != "line 1\n\tline 2\r\n" {
+		t.Errorf("events %+v", got)
+	}
+	if a := f.post(t, "t/v1/property", f.creds(h, map[string]any{"op": "set", "name": "note", "value": "a\nb\tc"})); a.Status != 200 {
+		t.Fatalf("property with a multi-line value: %d %s", a.Status, a.Raw)
+	}
+}
+
 // Every error: the status, the reason, CORS, and nothing stored.
 func TestTrackerErrorsStoreNothing(t *testing.T) {
 	f := newTrFixture(t, false)
@@ -731,6 +752,7 @@ func TestTrackerErrorsStoreNothing(t *testing.T) {
 		{"long title", "t/v1/hit", hit(map[string]any{"t": long(512)}), 400, "t is longer than 512"},
 		{"bad ci", "t/v1/hit", hit(map[string]any{"ci": "abc"}), 400, "ci must be"},
 		{"ci id too big", "t/v1/hit", hit(map[string]any{"ci": "9007199254740992.1.1"}), 400, "ci must be"},
+		{"lone surrogate", "t/v1/hit", raw(`{"k":"` + f.site.Key + `","u":"https://shop.example.com/","t":"a\ud800b"}`), 400, "surrogate"},
 
 		{"event without credentials", "t/v1/event", js(map[string]any{"k": f.site.Key, "ci": ci, "hi": h.HitID, "c": "c", "a": "a"}), 403, "key"},
 		{"event wrong key", "t/v1/event", c(map[string]any{"key": wrongKey, "hi": h.HitID, "c": "c", "a": "a"}), 403, "key is not"},
@@ -745,6 +767,11 @@ func TestTrackerErrorsStoreNothing(t *testing.T) {
 		{"event negative hit", "t/v1/event", c(map[string]any{"hi": -1, "c": "c", "a": "a"}), 400, "hi must be a whole number"},
 		{"event hit of no session", "t/v1/event", c(map[string]any{"hi": h.HitID + 1000, "c": "c", "a": "a"}), 400, "no hit of session"},
 		{"event name not text", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": "c", "a": "a", "n": map[string]any{}}), 400, "n must be a string"},
+		{"event NUL in category", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": "c\x00", "a": "a"}), 400, "c contains control characters"},
+		{"event ESC in action", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": "c", "a": "\x1b[31ma"}), 400, "a contains control characters"},
+		{"event newline in name", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": "c", "a": "a", "n": "x\ny"}), 400, "n contains control characters"},
+		{"event DEL in value", "t/v1/event", c(map[string]any{"hi": h.HitID, "c": "c", "a": "a", "v": "x\x7f"}), 400, "v contains control characters"},
+		{"event lone surrogate", "t/v1/event", raw(`{"k":"` + f.site.Key + `","ci":"` + ci + `","key":"` + h.Key + `","hi":1,"c":"\udc00","a":"a"}`), 400, "surrogate"},
 
 		{"visitor nothing", "t/v1/visitor", c(map[string]any{"hi": h.HitID}), 400, "give at least one of name, phone, email"},
 		{"visitor blanks", "t/v1/visitor", c(map[string]any{"name": " ", "phone": "", "email": ""}), 400, "give at least one"},
@@ -752,12 +779,16 @@ func TestTrackerErrorsStoreNothing(t *testing.T) {
 		{"visitor short phone", "t/v1/visitor", c(map[string]any{"phone": "+7 912"}), 400, "phone"},
 		{"visitor bad email", "t/v1/visitor", c(map[string]any{"email": "ann"}), 400, "not an email address"},
 		{"visitor long name", "t/v1/visitor", c(map[string]any{"name": long(256)}), 400, "name is longer than 256"},
+		{"visitor ESC in name", "t/v1/visitor", c(map[string]any{"name": "Ann\x1b"}), 400, "name contains control characters"},
+		{"visitor C1 in name", "t/v1/visitor", c(map[string]any{"name": "An\u0085n"}), 400, "name contains control characters"},
 		{"visitor wrong key", "t/v1/visitor", c(map[string]any{"key": wrongKey, "name": "Ann"}), 403, "key is not"},
 
 		{"property bad op", "t/v1/property", c(map[string]any{"op": "list", "name": "x"}), 400, "op must be set, get, has or delete"},
 		{"property no name", "t/v1/property", c(map[string]any{"op": "set", "name": ""}), 400, "the property name is required"},
 		{"property long name", "t/v1/property", c(map[string]any{"op": "set", "name": long(128)}), 400, "name is longer than 128"},
 		{"property long value", "t/v1/property", c(map[string]any{"op": "set", "name": "x", "value": long(1024)}), 400, "value is longer than 1024"},
+		{"property NUL in name", "t/v1/property", c(map[string]any{"op": "set", "name": "x\x00"}), 400, "name contains control characters"},
+		{"property BEL in value", "t/v1/property", c(map[string]any{"op": "set", "name": "x", "value": "a\x07"}), 400, "value contains control characters"},
 		{"property value not text", "t/v1/property", c(map[string]any{"op": "set", "name": "x", "value": 5}), 400, "value must be a string"},
 		{"property value with get", "t/v1/property", c(map[string]any{"op": "get", "name": "x", "value": "v"}), 400, "value goes only with op set"},
 		{"property too many", "t/v1/property", c(map[string]any{"op": "set", "name": "one more"}), 400, "properties already"},

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"appliance/httpd/visits"
@@ -94,6 +93,13 @@ func Check(in Input, via string, now time.Time) (store.Lead, error) {
 	if l.PageURL, err = text("page url", in.PageURL, MaxURL, false); err != nil {
 		return store.Lead{}, err
 	}
+	if l.PageURL != "" {
+		// The page is the snippet's location.href, not what the visitor
+		// typed: a lead never names a javascript: or data: "page".
+		if _, err := visits.ParsePageURL("page url", l.PageURL); err != nil {
+			return store.Lead{}, fromVisits(err)
+		}
+	}
 	if l.Name == "" && l.Email == "" && l.PhoneRaw == "" {
 		return store.Lead{}, fmt.Errorf("%w: give at least one of name, email, phone", ErrInvalid)
 	}
@@ -112,20 +118,16 @@ func Check(in Input, via string, now time.Time) (store.Lead, error) {
 	return l, nil
 }
 
-// text trims s and checks it: valid UTF-8, at most max bytes, no control
-// characters (a multi-line field allows newlines and tabs).
+// text trims s and checks it as the tracker checks every visitor text
+// (visits.CheckText): valid UTF-8, at most max bytes, no control characters
+// (a multi-line field allows newlines and tabs).
 func text(field, s string, max int, multiline bool) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, field)
 	}
 	s = strings.TrimSpace(s)
-	if len(s) > max {
-		return "", fmt.Errorf("%w: %s longer than %d bytes", ErrInvalid, field, max)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
-			return "", fmt.Errorf("%w: %s contains control characters", ErrInvalid, field)
-		}
+	if err := visits.CheckText(field, s, max, multiline); err != nil {
+		return "", fromVisits(err)
 	}
 	return s, nil
 }

@@ -41,13 +41,16 @@ func TestCheck(t *testing.T) {
 		{"cost huge", leads.Input{Name: "a", IsSale: true, SaleCost: "99999999999999"}, "too large", nil},
 		{"bad phone", leads.Input{Phone: "call me maybe"}, "phone \"call me maybe\" is not a phone number", nil},
 		{"bad email", leads.Input{Email: "nobody"}, "not an email address", nil},
-		{"name too long", leads.Input{Name: strings.Repeat("я", leads.MaxName)}, "name longer than", nil},
-		{"message too long", leads.Input{Name: "a", Message: strings.Repeat("x", leads.MaxMessage+1)}, "message longer than", nil},
+		{"name too long", leads.Input{Name: strings.Repeat("я", leads.MaxName)}, "name is longer than", nil},
+		{"message too long", leads.Input{Name: "a", Message: strings.Repeat("x", leads.MaxMessage+1)}, "message is longer than", nil},
 		{"invalid utf-8", leads.Input{Name: "a\xffb"}, "not valid UTF-8", nil},
 		{"control char", leads.Input{Name: "a\x00b"}, "control characters", nil},
 		{"newline in name", leads.Input{Name: "a\nb"}, "control characters", nil},
 		{"group too big", leads.Input{Name: "a", GroupID: 1 << 53}, "group_id", nil},
-		{"url too long", leads.Input{Name: "a", PageURL: "https://x/" + strings.Repeat("a", leads.MaxURL)}, "page url longer", nil},
+		{"url too long", leads.Input{Name: "a", PageURL: "https://x/" + strings.Repeat("a", leads.MaxURL)}, "page url is longer", nil},
+		{"javascript: page", leads.Input{Name: "a", PageURL: "javascript:alert(1)"}, "page url must be an absolute http(s) URL", nil},
+		{"data: page", leads.Input{Name: "a", PageURL: "data:text/html,<b>x</b>"}, "page url must be", nil},
+		{"relative page", leads.Input{Name: "a", PageURL: "/cart"}, "page url must be", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l, err := leads.Check(tt.in, leads.ViaJS, now)

@@ -96,20 +96,31 @@ func (s Source) Campaign() Campaign {
 // only).
 var clickKinds = [...]string{"gclid", "yclid", "fbclid"}
 
+// ParsePageURL parses s, the value of field, as the URL of the page a
+// request comes from: an absolute http or https URL of at most MaxURL
+// bytes (never javascript:, data: or a relative one).
+func ParsePageURL(field, s string) (*url.URL, error) {
+	if err := checkText(field, s, MaxURL); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, invalid("%s must be an absolute http(s) URL", field)
+	}
+	return u, nil
+}
+
 // ParseSource reads the traffic source of a hit on pageURL (an absolute
 // http or https URL) coming from referrer (empty, or an absolute URL).
 // ownHosts are the site's domains: a referrer on one of them, on a
 // subdomain of one, or on the page's own host counts as no referrer.
 func ParseSource(pageURL, referrer string, ownHosts []string) (Source, error) {
-	if err := checkText("u", pageURL, MaxURL); err != nil {
+	pu, err := ParsePageURL("u", pageURL)
+	if err != nil {
 		return Source{}, err
 	}
 	if err := checkText("r", referrer, MaxURL); err != nil {
 		return Source{}, err
-	}
-	pu, err := url.Parse(pageURL)
-	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-		return Source{}, invalid("u must be an absolute http(s) URL")
 	}
 	src := Source{Landing: pageURL}
 	q := pu.Query()

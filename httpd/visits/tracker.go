@@ -95,10 +95,13 @@ func preparePageView(site *store.Site, pv PageView) (pageView, error) {
 	if err != nil {
 		return p, err
 	}
-	if err := checkText("t", pv.Title, MaxTitle); err != nil {
+	// The title is the page's, not the visitor's: a control character in
+	// it is dropped rather than losing the page view.
+	title := stripControl(pv.Title)
+	if err := checkText("t", title, MaxTitle); err != nil {
 		return p, err
 	}
-	p.src, p.title = src, pv.Title
+	p.src, p.title = src, title
 	p.ua = cutUTF8(pv.UserAgent, MaxUserAgent)
 	p.bot = IsBot(p.ua)
 	return p, nil
@@ -320,10 +323,11 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 		return 0, invalid("event category (c) and action (a) are required")
 	}
 	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"c", in.Category, MaxEventCategory}, {"a", in.Action, MaxEventCategory}, {"n", in.Name, MaxEventName}, {"v", in.Value, MaxEventValue}} {
-		if err := checkText(f.name, f.v, f.max); err != nil {
+		name, v   string
+		max       int
+		multiline bool
+	}{{"c", in.Category, MaxEventCategory, false}, {"a", in.Action, MaxEventCategory, false}, {"n", in.Name, MaxEventName, false}, {"v", in.Value, MaxEventValue, true}} {
+		if err := CheckText(f.name, f.v, f.max, f.multiline); err != nil {
 			return 0, err
 		}
 	}
@@ -446,7 +450,7 @@ func (t *Tracker) SetProperty(ctx context.Context, site *store.Site, ci CI, name
 	if err := checkPropertyName(name); err != nil {
 		return err
 	}
-	if err := checkText("value", value, MaxPropertyValue); err != nil {
+	if err := CheckText("value", value, MaxPropertyValue, true); err != nil {
 		return err
 	}
 	now := t.now().UnixMilli()

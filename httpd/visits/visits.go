@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -62,16 +63,51 @@ func invalid(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
 }
 
-// checkText checks that s, the value of field, is valid UTF-8 of at most
-// max bytes.
+// checkText checks that s, the value of field, is single-line text of at
+// most max bytes (CheckText).
 func checkText(field, s string, max int) error {
+	return CheckText(field, s, max, false)
+}
+
+// CheckText checks that s, the value of field, is valid UTF-8 of at most
+// max bytes without control characters (C0, DEL, C1; tab, CR and LF are
+// allowed when multiline). It is the one check of every text a visitor's
+// page sends: hits, events, visitor info, properties and leads. The error
+// wraps ErrInvalid and names the field.
+func CheckText(field, s string, max int, multiline bool) error {
 	if len(s) > max {
 		return invalid("%s is longer than %d bytes", field, max)
 	}
 	if !utf8.ValidString(s) {
 		return invalid("%s is not valid UTF-8", field)
 	}
+	if strings.IndexFunc(s, func(r rune) bool { return isControl(r, multiline) }) >= 0 {
+		return invalid("%s contains control characters", field)
+	}
 	return nil
+}
+
+// isControl reports whether r is a control character a text may not hold.
+func isControl(r rune, multiline bool) bool {
+	return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t'))
+}
+
+// stripControl drops the control characters of a text the visitor did not
+// type (a page's title): white space ones become a space. Invalid UTF-8 is
+// left for CheckText to refuse.
+func stripControl(s string) string {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return isControl(r, false) }) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case isControl(r, false):
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // cutUTF8 shortens s to at most max bytes without splitting a character,
