@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -56,8 +55,8 @@ func (s *Server) trackCaptcha(ctx *fasthttp.RequestCtx) error {
 	if _, err := s.trackerSite(req.K); err != nil {
 		return err
 	}
-	if !s.captchaRate.Allow(s.clientIP(ctx), time.Now()) {
-		return errorf(fasthttp.StatusTooManyRequests, "more than %d captchas a minute from this address", captchasPerMinute)
+	if ip, now := s.clientIP(ctx), s.now(); !s.captchaRate.Allow(ip, now) {
+		return tooMany(s.captchaRate.Wait(ip, now), "more than %d captchas a minute from this address", captchasPerMinute)
 	}
 	id := s.captcha.New()
 	writeOK(ctx, captchaResult{Key: id, URL: s.PublicURL() + strings.TrimPrefix(captchaPath, "/") + id + ".png"})

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -23,6 +26,9 @@ import (
 type Error struct {
 	Status int
 	Msg    string
+	// RetryAfter is when a 429's client may try again, sent as the
+	// Retry-After header (whole seconds, at least 1).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -30,6 +36,11 @@ func (e *Error) Error() string { return e.Msg }
 // errorf makes an *Error.
 func errorf(status int, format string, a ...any) *Error {
 	return &Error{Status: status, Msg: fmt.Sprintf(format, a...)}
+}
+
+// tooMany is a 429 whose client may try again after wait.
+func tooMany(wait time.Duration, format string, a ...any) *Error {
+	return &Error{Status: fasthttp.StatusTooManyRequests, Msg: fmt.Sprintf(format, a...), RetryAfter: wait}
 }
 
 // asUserError maps domain errors to their status; nil for unknown errors.
@@ -87,6 +98,10 @@ func (s *Server) writeJSONError(ctx *fasthttp.RequestCtx, err error) {
 	if ue == nil {
 		s.log.Error("request failed", "path", string(ctx.Path()), "err", err)
 		ue = &Error{Status: fasthttp.StatusInternalServerError, Msg: "internal error"}
+	}
+	if ue.Status == fasthttp.StatusTooManyRequests {
+		// Every 429 says when to come back; a fraction of a second is 1.
+		ctx.Response.Header.Set("Retry-After", strconv.FormatInt(max(1, int64(math.Ceil(ue.RetryAfter.Seconds()))), 10))
 	}
 	writeJSON(ctx, ue.Status, errorResponse{Success: false, Error: ue.Msg})
 }

@@ -266,8 +266,8 @@ func (s *Server) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadReque
 	if via == leads.ViaServer {
 		limiter, limit = s.serverLeadRate, serverLeadsPerMinute
 	}
-	if !limiter.Allow(s.clientIP(ctx), now) {
-		return errorf(fasthttp.StatusTooManyRequests, "more than %d leads a minute from this address", limit)
+	if ip := s.clientIP(ctx); !limiter.Allow(ip, now) {
+		return tooMany(limiter.Wait(ip, now), "more than %d leads a minute from this address", limit)
 	}
 	l, err := leads.Check(r.in, via, now)
 	if err != nil {

@@ -3,7 +3,11 @@ package httpd_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"testing"
 
 	"appliance/httpd"
@@ -67,14 +71,66 @@ func TestTrackerPerSiteLimit(t *testing.T) {
 	})
 	busy := srv.Site(t, "Busy", "busy.example.com")
 	calm := srv.Site(t, "Calm", "calm.example.com")
-	var last int
+	var last *http.Response
 	for i := 0; i < 31; i++ {
-		last = postHit(t, srv, busy, "203.0.113."+string(rune('0'+i%10))).StatusCode
+		last = postHit(t, srv, busy, "203.0.113."+string(rune('0'+i%10)))
 	}
-	if last != http.StatusTooManyRequests {
-		t.Fatalf("31st hit for one site from many addresses: %d", last)
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") != "1" {
+		t.Fatalf("31st hit for one site from many addresses: %d, Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
 	}
 	if resp := postHit(t, srv, calm, "203.0.113.1"); resp.StatusCode != 200 {
 		t.Fatalf("another site: %d", resp.StatusCode)
+	}
+}
+
+// postFrom posts body from the client address ip (the server trusts
+// X-Forwarded-For) and returns the answer, body read.
+func postFrom(t *testing.T, rawURL, contentType, ip string, body []byte) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", rawURL, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-Forwarded-For", ip)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// Leads and captchas are limited per minute: their 429 says when the
+// oldest request of the minute leaves the window, in whole seconds.
+func TestLeadAndCaptchaLimitsSayRetryAfter(t *testing.T) {
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.TrustProxy = true })
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	lead := mustJSON(leadBody(site, v, map[string]any{"message": "no contact: refused after the limiter counted it"}))
+	form := []byte(url.Values{"key": {v.Key}, "visitor_id": {fmt.Sprint(v.VisitorID)}, "session_id": {fmt.Sprint(v.SessionID)}}.Encode())
+	captcha := mustJSON(map[string]any{"k": site})
+	for _, tc := range []struct {
+		name, path, contentType string
+		body                    []byte
+		allowed                 int
+	}{
+		{"lead", "t/v1/lead", "text/plain", lead, 20},
+		{"server lead", "api/add_offline_message/", "application/x-www-form-urlencoded", form, 600},
+		{"captcha", "t/v1/captcha", "text/plain", captcha, 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ip := "198.51.100." + fmt.Sprint(len(tc.name))
+			for i := 0; i < tc.allowed; i++ {
+				if resp := postFrom(t, srv.URL+tc.path, tc.contentType, ip, tc.body); resp.StatusCode == http.StatusTooManyRequests {
+					t.Fatalf("request %d of %d allowed a minute: 429", i+1, tc.allowed)
+				}
+			}
+			resp := postFrom(t, srv.URL+tc.path, tc.contentType, ip, tc.body)
+			if resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("request %d in a minute: %d, want 429", tc.allowed+1, resp.StatusCode)
+			}
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+				t.Errorf("Retry-After %q, want 1 to 60 seconds", resp.Header.Get("Retry-After"))
+			}
+		})
 	}
 }

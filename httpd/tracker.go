@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -71,8 +72,7 @@ func (s *Server) tracker(h handler) handler {
 		}
 		if s.ipRate != nil {
 			if ip := s.clientIP(ctx); !isLoopback(ip) && !s.ipRate.Allow(ip, s.now()) {
-				hd.Set("Retry-After", "1")
-				return errorf(fasthttp.StatusTooManyRequests, "too many requests from this address; slow down")
+				return tooMany(time.Second, "too many requests from this address; slow down")
 			}
 		}
 		return h(ctx)
@@ -242,7 +242,7 @@ func (s *Server) trackerSite(key string) (*store.Site, error) {
 		return nil, errorf(fasthttp.StatusNotFound, "no site has this key")
 	}
 	if s.siteRate != nil && !s.siteRate.Allow(site.Key, s.now()) {
-		return nil, errorf(fasthttp.StatusTooManyRequests, "too many requests for this site; slow down")
+		return nil, tooMany(time.Second, "too many requests for this site; slow down")
 	}
 	return site, nil
 }

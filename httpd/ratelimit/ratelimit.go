@@ -63,6 +63,27 @@ func (l *Limiter) Count(key string, now time.Time) int {
 	return n
 }
 
+// Wait returns how long after now key must wait for its next event to be
+// allowed: until its oldest event in the window leaves it (the whole
+// window when the limiter is full of other keys); 0 when it may go now.
+func (l *Limiter) Wait(key string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ts := l.keys[key]
+	cut := 0
+	for cut < len(ts) && now.Sub(ts[cut]) >= l.window {
+		cut++
+	}
+	ts = ts[cut:]
+	switch {
+	case len(ts) >= l.limit:
+		return ts[len(ts)-l.limit].Add(l.window).Sub(now)
+	case len(ts) == 0 && len(l.keys) >= l.maxKeys:
+		return l.window
+	}
+	return 0
+}
+
 func (l *Limiter) sweep(now time.Time) {
 	for k, ts := range l.keys {
 		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= l.window {

@@ -85,3 +85,23 @@ func TestBucketsMemoryBound(t *testing.T) {
 		t.Fatal("idle buckets were not swept")
 	}
 }
+
+func TestWait(t *testing.T) {
+	l := New(2, time.Minute, 2)
+	t0 := time.Unix(1000, 0)
+	if w := l.Wait("a", t0); w != 0 {
+		t.Fatalf("fresh key waits %v", w)
+	}
+	l.Allow("a", t0)
+	l.Allow("a", t0.Add(10*time.Second))
+	if w := l.Wait("a", t0.Add(20*time.Second)); w != 40*time.Second {
+		t.Errorf("full key waits %v, want 40s (until its oldest event leaves the minute)", w)
+	}
+	if l.Allow("a", t0.Add(59*time.Second)) || !l.Allow("a", t0.Add(60*time.Second)) {
+		t.Error("the wait is not when the key may go again")
+	}
+	l.Allow("b", t0.Add(60*time.Second))
+	if w := l.Wait("c", t0.Add(61*time.Second)); w != time.Minute {
+		t.Errorf("a new key in a full limiter waits %v, want the window", w)
+	}
+}
