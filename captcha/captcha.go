@@ -9,7 +9,9 @@
 //
 // A captcha is good for one answer: Verify removes the id whether the answer is
 // right or wrong, so nobody gets a second guess at the same picture. An
-// unanswered captcha expires after Options.TTL, ten minutes by default.
+// unanswered captcha expires after Options.TTL, ten minutes by default. Each
+// captcha is issued for a scope (the appliance's: a site key) and verifies only
+// in that scope, so a captcha a bot got solved on one site passes nowhere else.
 //
 // Memory is bounded by count, not only by expiry: the Store holds at most
 // Options.Max captchas. Past that, each new captcha drops the oldest one, so a
@@ -22,11 +24,18 @@
 package captcha
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
+	"math"
+	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +93,7 @@ type Store struct {
 	width, height int
 	now           func() time.Time
 	digits        func(n int) []byte
+	noiseKey      [32]byte // keys roughen's randomness: a picture cannot be redrawn outside
 
 	mu   sync.Mutex
 	byID map[string]*entry
@@ -98,6 +108,7 @@ type Store struct {
 
 type entry struct {
 	id           string
+	scope        string
 	digits       [numDigits]byte
 	expires      time.Time
 	older, newer *entry
@@ -134,6 +145,7 @@ func New(opts Options) *Store {
 	if s.digits == nil {
 		s.digits = dchest.RandomDigits
 	}
+	rand.Read(s.noiseKey[:])
 	switch {
 	case s.max < 0:
 		panic(fmt.Sprintf("captcha: negative Max %d", s.max))
@@ -145,10 +157,10 @@ func New(opts Options) *Store {
 	return s
 }
 
-// New issues a captcha and returns its id. If the Store is full, the oldest
-// captcha is dropped to make room and counted in Dropped.
-func (s *Store) New() (id string) {
-	e := &entry{id: rand.Text()}
+// New issues a captcha for scope and returns its id. If the Store is full,
+// the oldest captcha is dropped to make room and counted in Dropped.
+func (s *Store) New(scope string) (id string) {
+	e := &entry{id: rand.Text(), scope: scope}
 	copy(e.digits[:], s.digits(numDigits))
 	for i := range e.digits {
 		e.digits[i] %= 10 // a test's generator may be careless; the renderer needs 0-9
@@ -195,17 +207,62 @@ func (s *Store) WritePNG(w io.Writer, id string) error {
 	}
 	// Render outside the lock: it takes about a millisecond.
 	img := dchest.NewImage(id, digits[:], s.width, s.height)
-	if _, err := img.WriteTo(w); err != nil {
+	s.roughen(img.Paletted, id, digits[:])
+	if err := png.Encode(w, img.Paletted); err != nil {
 		return fmt.Errorf("write captcha %s: %w", id, err)
 	}
 	return nil
 }
 
-// Verify reports whether answer solves captcha id, and removes the captcha
-// either way, so each id gets one answer. The answer must be the four digits;
-// white space anywhere in it is ignored. An id that is not live never
-// verifies.
-func (s *Store) Verify(id, answer string) bool {
+// roughen adds what dchest's fixed drawing lacks against template-matching
+// OCR, while a person still reads the digits: a second wave that bends the
+// digits along the other axis, a thin line in the digits' own colour
+// through them, and a speckle of the palette's colours over 3% of the
+// pixels. Its randomness is derived from the id and digits under the
+// Store's key, so drawing a captcha again gives the same picture.
+func (s *Store) roughen(m *image.Paletted, id string, digits []byte) {
+	mac := hmac.New(sha256.New, s.noiseKey[:])
+	mac.Write([]byte(id))
+	mac.Write(digits)
+	seed := mac.Sum(nil)
+	rng := mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed), binary.LittleEndian.Uint64(seed[8:])))
+	w, h := m.Bounds().Dx(), m.Bounds().Dy()
+	span := func(lo, hi float64) float64 { return lo + rng.Float64()*(hi-lo) }
+
+	// A column-wise wave (dchest's distorts along both axes with one period).
+	amp, period, phase := span(1.5, float64(h)/20+1.5), span(50, 100), span(0, 2*math.Pi)
+	bent := image.NewPaletted(m.Rect, m.Palette)
+	for x := 0; x < w; x++ {
+		dy := int(amp * math.Sin(float64(x)*2*math.Pi/period+phase))
+		for y := 0; y < h; y++ {
+			bent.SetColorIndex(x, y, m.ColorIndexAt(x, y+dy))
+		}
+	}
+	copy(m.Pix, bent.Pix)
+
+	// A thin line in the digits' colour (palette index 1), crossing them.
+	{
+		y0, a, p, ph := span(float64(h)/3, float64(h)*2/3), span(3, float64(h)/8), span(80, 200), span(0, 2*math.Pi)
+		for x := 0; x < w; x++ {
+			y := int(y0 + a*math.Sin(float64(x)*2*math.Pi/p+ph))
+			m.SetColorIndex(x, y, 1)
+			m.SetColorIndex(x, y+1, 1)
+		}
+	}
+
+	// Speckle: background pixels become ink and ink becomes background.
+	for range w * h * 3 / 100 {
+		x, y := rng.IntN(w), rng.IntN(h)
+		m.SetColorIndex(x, y, uint8(rng.IntN(len(m.Palette))))
+	}
+}
+
+// Verify reports whether answer solves captcha id issued for scope, and
+// removes the captcha either way, so each id gets one answer (also one
+// offered in another scope). The answer must be the four digits; white space
+// anywhere in it is ignored. An id that is not live, or of another scope,
+// never verifies.
+func (s *Store) Verify(scope, id, answer string) bool {
 	s.mu.Lock()
 	e := s.lookup(id, s.now())
 	if e != nil {
@@ -218,7 +275,7 @@ func (s *Store) Verify(id, answer string) bool {
 	got, ok := parseAnswer(answer)
 	// ok depends only on the answer's shape, which the caller already knows;
 	// the comparison with the secret digits is constant-time.
-	return subtle.ConstantTimeCompare(got[:], e.digits[:]) == 1 && ok
+	return subtle.ConstantTimeCompare(got[:], e.digits[:]) == 1 && ok && e.scope == scope
 }
 
 // Len returns the number of live captchas.

@@ -60,17 +60,17 @@ func wrong(right string) string {
 
 func TestVerify(t *testing.T) {
 	s := New(Options{})
-	id := s.New()
+	id := s.New("")
 	right := answer(t, s, id)
 
 	var buf bytes.Buffer
 	if err := s.WritePNG(&buf, id); err != nil {
 		t.Fatalf("WritePNG: %v", err)
 	}
-	if got, want := s.Verify(id, right), true; got != want {
+	if got, want := s.Verify("", id, right), true; got != want {
 		t.Fatalf("first Verify with the right answer = %v, want %v", got, want)
 	}
-	if got, want := s.Verify(id, right), false; got != want {
+	if got, want := s.Verify("", id, right), false; got != want {
 		t.Errorf("second Verify with the right answer = %v, want %v", got, want)
 	}
 	if err := s.WritePNG(io.Discard, id); !errors.Is(err, ErrNotFound) {
@@ -95,12 +95,12 @@ func TestVerifyWrongConsumes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := New(Options{})
-			id := s.New()
+			id := s.New("")
 			right := answer(t, s, id)
-			if got, want := s.Verify(id, tc.answer(right)), false; got != want {
+			if got, want := s.Verify("", id, tc.answer(right)), false; got != want {
 				t.Fatalf("Verify(%q) with %q = %v, want %v", right, tc.answer(right), got, want)
 			}
-			if got, want := s.Verify(id, right), false; got != want {
+			if got, want := s.Verify("", id, right), false; got != want {
 				t.Errorf("Verify with the right answer after a wrong one = %v, want %v", got, want)
 			}
 		})
@@ -111,7 +111,7 @@ func TestVerifyIgnoresSpace(t *testing.T) {
 	for _, format := range []string{"%s", " %s ", "%c %c %c %c", "\t%c%c\n%c%c\r\n"} {
 		t.Run(fmt.Sprintf("%q", format), func(t *testing.T) {
 			s := New(Options{})
-			id := s.New()
+			id := s.New("")
 			right := answer(t, s, id)
 			var typed string
 			if strings.Count(format, "%") == 1 {
@@ -119,7 +119,7 @@ func TestVerifyIgnoresSpace(t *testing.T) {
 			} else {
 				typed = fmt.Sprintf(format, right[0], right[1], right[2], right[3])
 			}
-			if got, want := s.Verify(id, typed), true; got != want {
+			if got, want := s.Verify("", id, typed), true; got != want {
 				t.Errorf("Verify(%q) for %q = %v, want %v", typed, right, got, want)
 			}
 		})
@@ -128,14 +128,14 @@ func TestVerifyIgnoresSpace(t *testing.T) {
 
 func TestVerifyUnknown(t *testing.T) {
 	s := New(Options{})
-	id := s.New()
+	id := s.New("")
 	right := answer(t, s, id)
 	for _, other := range []string{"", "x", strings.ToLower(id), id[:len(id)-1], id + "A"} {
-		if s.Verify(other, right) {
+		if s.Verify("", other, right) {
 			t.Errorf("Verify(%q) verified, want only %q", other, id)
 		}
 	}
-	if got, want := s.Verify(id, right), true; got != want {
+	if got, want := s.Verify("", id, right), true; got != want {
 		t.Errorf("Verify(%q) after guesses at other ids = %v, want %v", id, got, want)
 	}
 }
@@ -143,9 +143,9 @@ func TestVerifyUnknown(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	c := newClock()
 	s := New(Options{TTL: 10 * time.Minute, Now: c.Now})
-	early := s.New()
+	early := s.New("")
 	c.Add(5 * time.Minute)
-	late := s.New()
+	late := s.New("")
 	rightLate := answer(t, s, late)
 
 	c.Add(5*time.Minute - time.Nanosecond)
@@ -161,7 +161,7 @@ func TestExpiry(t *testing.T) {
 	}
 
 	c.Add(5 * time.Minute)
-	if got, want := s.Verify(late, rightLate), false; got != want {
+	if got, want := s.Verify("", late, rightLate), false; got != want {
 		t.Errorf("Verify with the right answer after expiry = %v, want %v", got, want)
 	}
 	if got, want := s.Len(), 0; got != want {
@@ -178,10 +178,10 @@ func TestExpiryPrunes(t *testing.T) {
 	c := newClock()
 	s := New(Options{TTL: time.Minute, Now: c.Now})
 	for range 100 {
-		s.New()
+		s.New("")
 	}
 	c.Add(time.Minute)
-	id := s.New()
+	id := s.New("")
 	s.mu.Lock()
 	n := len(s.byID)
 	s.mu.Unlock()
@@ -199,7 +199,7 @@ func TestFlood(t *testing.T) {
 	s := New(Options{Max: max, Now: c.Now})
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = s.New()
+		ids[i] = s.New("")
 		c.Add(time.Millisecond)
 		if s.Len() > max {
 			t.Fatalf("Len = %d after %d captchas, want <= %d", s.Len(), i+1, max)
@@ -228,10 +228,10 @@ func TestFlood(t *testing.T) {
 
 	// Answered captchas make room: no drops until the Store is full again.
 	for _, id := range ids[n-10:] {
-		s.Verify(id, "")
+		s.Verify("", id, "")
 	}
 	for range 10 {
-		s.New()
+		s.New("")
 	}
 	if got, want := s.Dropped(), uint64(n-max); got != want {
 		t.Errorf("Dropped = %d after refilling 10 answered slots, want %d", got, want)
@@ -245,14 +245,14 @@ func TestConcurrent(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for i := range 200 {
-				id := s.New()
+				id := s.New("")
 				// Drawing is slow under -race; a few overlap enough.
 				if i%20 == 0 {
 					if err := s.WritePNG(io.Discard, id); err != nil && !errors.Is(err, ErrNotFound) {
 						t.Errorf("WritePNG: %v", err)
 					}
 				}
-				s.Verify(id, "1234")
+				s.Verify("", id, "1234")
 				_ = s.Len()
 			}
 		})
@@ -274,7 +274,7 @@ func TestPNG(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			s := New(Options{Width: size[0], Height: size[1]})
-			id := s.New()
+			id := s.New("")
 			var first, second bytes.Buffer
 			if err := s.WritePNG(&first, id); err != nil {
 				t.Fatalf("WritePNG: %v", err)
@@ -300,7 +300,7 @@ func TestPNG(t *testing.T) {
 			if !bytes.Equal(first.Bytes(), second.Bytes()) {
 				t.Errorf("drawing the same id twice gave different pictures")
 			}
-			if got, want := s.Verify(id, answer(t, s, id)), true; got != want {
+			if got, want := s.Verify("", id, answer(t, s, id)), true; got != want {
 				t.Errorf("Verify after drawing twice = %v, want %v", got, want)
 			}
 		})
@@ -326,7 +326,7 @@ func (failWriter) Write([]byte) (int, error) { return 0, errDiskFull }
 
 func TestWritePNGWriterError(t *testing.T) {
 	s := New(Options{})
-	id := s.New()
+	id := s.New("")
 	if err := s.WritePNG(failWriter{}, id); !errors.Is(err, errDiskFull) {
 		t.Errorf("err = %v, want it to wrap %v", err, errDiskFull)
 	}
@@ -336,7 +336,7 @@ func TestIDs(t *testing.T) {
 	s := New(Options{})
 	seen := make(map[string]bool)
 	for range 1000 {
-		id := s.New()
+		id := s.New("")
 		if len(id) < 20 {
 			t.Fatalf("id %q is %d characters, want at least 20", id, len(id))
 		}
@@ -378,18 +378,18 @@ func FuzzVerify(f *testing.F) {
 	f.Add(strings.Repeat("Z", 1000), strings.Repeat("9", 1000))
 	s := New(Options{Max: 10})
 	f.Fuzz(func(t *testing.T, id, typed string) {
-		live := s.New()
+		live := s.New("")
 		right := answer(t, s, live)
-		if id != live && s.Verify(id, typed) {
+		if id != live && s.Verify("", id, typed) {
 			t.Fatalf("Verify(%q, %q) verified an id never issued", id, typed)
 		}
 		// The answer must verify exactly when it is the right digits with
 		// white space around or between them.
 		want := strings.Join(strings.Fields(typed), "") == right
-		if got := s.Verify(live, typed); got != want {
+		if got := s.Verify("", live, typed); got != want {
 			t.Fatalf("Verify(live, %q) for %q = %v, want %v", typed, right, got, want)
 		}
-		if s.Verify(live, right) {
+		if s.Verify("", live, right) {
 			t.Fatalf("Verify of a used id verified")
 		}
 	})
@@ -401,7 +401,7 @@ func BenchmarkNewWritePNG(b *testing.B) {
 	s := New(Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.WritePNG(io.Discard, s.New()); err != nil {
+		if err := s.WritePNG(io.Discard, s.New("")); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -424,11 +424,11 @@ func BenchmarkNewFull(b *testing.B) {
 	const max = 10_000
 	s := New(Options{Max: max})
 	for range max {
-		s.New()
+		s.New("")
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		s.New()
+		s.New("")
 	}
 }
 
@@ -436,7 +436,7 @@ func BenchmarkVerify(b *testing.B) {
 	s := New(Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		s.Verify(s.New(), "1234")
+		s.Verify("", s.New(""), "1234")
 	}
 }
 
@@ -444,14 +444,62 @@ func BenchmarkVerify(b *testing.B) {
 // solve captchas without a backdoor into the Store.
 func TestDigitsOption(t *testing.T) {
 	s := New(Options{Digits: func(n int) []byte { return []byte{4, 2, 1, 19}[:n] }})
-	id := s.New()
+	id := s.New("")
 	if got, want := answer(t, s, id), "4219"; got != want {
 		t.Fatalf("answer = %q, want %q", got, want)
 	}
 	if err := s.WritePNG(io.Discard, id); err != nil {
 		t.Fatalf("WritePNG: %v", err)
 	}
-	if !s.Verify(id, "4219") {
+	if !s.Verify("", id, "4219") {
 		t.Errorf("Verify with the digits of the generator failed")
+	}
+}
+
+// A captcha verifies only in the scope it was issued for, and an answer in
+// another scope spends it.
+func TestVerifyScope(t *testing.T) {
+	s := New(Options{Digits: func(n int) []byte { return []byte{1, 2, 3, 4}[:n] }})
+	id := s.New("siteA")
+	if s.Verify("siteB", id, "1234") {
+		t.Fatal("a captcha of siteA verified on siteB")
+	}
+	if s.Verify("siteA", id, "1234") {
+		t.Fatal("a captcha answered on another site verified again")
+	}
+	if id := s.New("siteA"); !s.Verify("siteA", id, "1234") {
+		t.Fatal("a captcha did not verify on its own site")
+	}
+}
+
+// The picture is dchest's drawing roughened under the Store's own key: not
+// the plain drawing a solver could reproduce from the id and a guess, the
+// same on every draw, and another picture in another process.
+func TestRoughenedPicture(t *testing.T) {
+	four := func(n int) []byte { return []byte{1, 2, 3, 4}[:n] }
+	a, b := New(Options{Digits: four}), New(Options{Digits: four})
+	id := a.New("site")
+	b.mu.Lock()
+	e := &entry{id: id, scope: "site", digits: [numDigits]byte{1, 2, 3, 4}, expires: b.now().Add(time.Minute)}
+	b.byID[id], b.oldest, b.newest = e, e, e
+	b.mu.Unlock()
+	draw := func(s *Store) []byte {
+		var buf bytes.Buffer
+		if err := s.WritePNG(&buf, id); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	var plain bytes.Buffer
+	dchest.NewImage(id, []byte{1, 2, 3, 4}, DefaultWidth, DefaultHeight).WriteTo(&plain)
+	pa := draw(a)
+	if bytes.Equal(pa, plain.Bytes()) {
+		t.Error("the picture is dchest's plain drawing")
+	}
+	if !bytes.Equal(pa, draw(a)) {
+		t.Error("drawing the captcha again gave another picture")
+	}
+	if bytes.Equal(pa, draw(b)) {
+		t.Error("two stores drew the same picture: the noise is not keyed")
 	}
 }

@@ -52,13 +52,14 @@ func (s *Server) trackCaptcha(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.trackerSite(req.K); err != nil {
+	site, err := s.trackerSite(req.K)
+	if err != nil {
 		return err
 	}
 	if ip, now := s.clientIP(ctx), s.now(); !s.captchaRate.Allow(ip, now) {
 		return tooMany(s.captchaRate.Wait(ip, now), "more than %d captchas a minute from this address", captchasPerMinute)
 	}
-	id := s.captcha.New()
+	id := s.captcha.New(site.Key) // it passes on this site only
 	writeOK(ctx, captchaResult{Key: id, URL: s.PublicURL() + strings.TrimPrefix(captchaPath, "/") + id + ".png"})
 	return nil
 }

@@ -305,6 +305,31 @@ func addCallbackHook(t *testing.T, srv *httpdtest.Server, site, hookURL string) 
 	return ep.Secret
 }
 
+// A captcha is good only on the site it was issued for: one solved for
+// site A (by a bot farm, or a person paid to) is a wrong captcha on site B,
+// and spent there like any answer.
+func TestCaptchaOfAnotherSite(t *testing.T) {
+	f := newCBFixture(t)
+	f.configure(t, map[string]any{"captcha": "on"})
+	otherKey := f.srv.Site(t, "Other", "other.example")
+	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": otherKey, "captcha": "on"}, nil)
+	other := &cbFixture{srv: f.srv, clock: f.clock, key: otherKey}
+	other.site, _ = f.srv.HTTP.Sites().ByKey(otherKey)
+	other.v = trackHit(t, f.srv, otherKey, "", "https://other.example/", "")
+
+	ckA := f.newCaptcha(t)
+	status, out := other.order(t, other.v, map[string]any{"phone": "79101234567", "captcha_key": ckA, "captcha_value": captchaAnswer})
+	wantStatus(t, "site A's captcha, rightly answered, on site B", status, out, callbacks.StatusWrongCaptcha, callbacks.CodeWrongCaptcha)
+	if n := len(other.callbacks(t)); n != 0 {
+		t.Errorf("%d callbacks stored on site B with site A's captcha", n)
+	}
+	status, out = f.order(t, f.v, map[string]any{"phone": "79101234567", "captcha_key": ckA, "captcha_value": captchaAnswer})
+	wantStatus(t, "site A's captcha after it was offered on B", status, out, callbacks.StatusWrongCaptcha, callbacks.CodeWrongCaptcha)
+
+	status, out = other.order(t, other.v, map[string]any{"phone": "79101234567", "captcha_key": other.newCaptcha(t), "captcha_value": captchaAnswer})
+	wantStatus(t, "site B's own captcha", status, out, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+}
+
 // get_captcha's endpoint answers {key, url}; the url is an absolute PNG on
 // the appliance, CORS-readable and never cached, gone once answered.
 func TestCaptchaEndpoint(t *testing.T) {

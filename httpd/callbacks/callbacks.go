@@ -207,7 +207,7 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 		if o.CaptchaKey == "" {
 			return Result{Status: StatusWrongCaptcha, Code: CodeCaptchaRequired}, nil
 		}
-		if !s.captcha.Verify(o.CaptchaKey, o.CaptchaValue) {
+		if !s.captcha.Verify(o.Site.Key, o.CaptchaKey, o.CaptchaValue) {
 			return Result{Status: StatusWrongCaptcha, Code: CodeWrongCaptcha}, nil
 		}
 	}
