@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -124,6 +127,12 @@ func TestDiskFull(t *testing.T) {
 		acked = append(acked, a.Hit)
 	}
 
+	admin := &adminClient{http: unixClient(filepath.Join(data, SocketName))}
+	if err := admin.call(context.Background(), "POST", "/admin/users", map[string]any{"email": "owner@example.com", "password": "correct horse battery"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dash := dashboardLogin(t, base, "owner@example.com", "correct horse battery")
+
 	filler := filepath.Join(data, "filler")
 	fillDisk(t, filler)
 	for i := range 3 {
@@ -132,7 +141,6 @@ func TestDiskFull(t *testing.T) {
 			t.Fatalf("hit on a full disk: %d Retry-After %q %s, want 507 with Retry-After and a JSON error", a.Status, a.RetryAfter, a.Body)
 		}
 	}
-	admin := &adminClient{http: unixClient(filepath.Join(data, SocketName))}
 	err := admin.call(context.Background(), "POST", "/admin/sites", map[string]any{"name": "Full", "domains": []string{"full.example"}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("site add on a full disk: %v", err)
@@ -149,6 +157,28 @@ func TestDiskFull(t *testing.T) {
 	var sites []siteRef
 	if err := admin.call(context.Background(), "GET", "/admin/sites", nil, &sites); err != nil || len(sites) != 1 || sites[0].Key != site.Key {
 		t.Fatalf("site list (a read) on a full disk: %+v %v", sites, err)
+	}
+	resp, err = dash.Get(base + "/sites")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "Crash") {
+		t.Fatalf("the dashboard's site list on a full disk: %d\n%s", resp.StatusCode, page)
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if csrf == nil {
+		t.Fatal("no form on the site list")
+	}
+	resp, err = dash.PostForm(base+"/sites", url.Values{"csrf": {string(csrf[1])}, "name": {"Full"}, "domain": {"full.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 507 || !strings.Contains(string(page), "disk is full") {
+		t.Fatalf("adding a site in the dashboard on a full disk: %d\n%s", resp.StatusCode, page)
 	}
 	if n := strings.Count(stderr.String(), `msg="disk full`); n != 1 {
 		t.Errorf("the log says %d times that the disk is full, want once:\n%s", n, stderr.String())
@@ -206,4 +236,31 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("serve on a full disk: %v\n%s", err, out)
 	}
 	t.Logf("serve on a full disk: %s", bytes.TrimSpace(out))
+}
+
+// dashboardLogin signs in to the dashboard at base and returns the client
+// holding the session cookie.
+func dashboardLogin(t *testing.T, base, email, password string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf token on /login (status %d)", resp.StatusCode)
+	}
+	resp, err = c.PostForm(base+"/login", url.Values{"csrf": {string(m[1])}, "email": {email}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: status %d", resp.StatusCode)
+	}
+	return c
 }
