@@ -406,7 +406,8 @@ func TestDeliveryThroughDowntime(t *testing.T) {
 }
 
 // Deliveries left in the outbox when the store closed are sent after it
-// opens again.
+// opens again, once: those Enqueue wrote and those a version before the one
+// due-queue wrote under the retired outbox family ('o' + due + id -> site).
 func TestDeliverySurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	rc := newReceiver(t, "restart-secret-0123456789")
@@ -418,13 +419,28 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := webhooks.New(db, fast(webhooks.Options{}))
-	if _, err := h.Add(context.Background(), 1, srv.URL, rc.secret, nil); err != nil {
+	ep, err := h.Add(context.Background(), 1, srv.URL, rc.secret, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 5 {
 		enqueue(t, db, h, 1, webhooks.KindLead, uint64(i+1))
 	}
-	if err := db.Close(); err != nil { // never ran: all five are due
+	due := time.Now().Add(-time.Minute).UnixMilli()
+	err = db.Update(context.Background(), func(tx *store.Tx) error {
+		for id := uint64(1000); id < 1003; id++ {
+			dl := store.Delivery{ID: id, Endpoint: ep.ID, URL: ep.URL, Event: "lead", EventID: id, Body: []byte(`{"event":"lead"}`),
+				Created: due, State: store.DeliveryPending, Due: due}
+			tx.Set(store.DeliveryKey(1, id), dl.Encode())
+			old := binary.BigEndian.AppendUint64([]byte{'o'}, uint64(due))
+			tx.Set(binary.BigEndian.AppendUint64(old, id), binary.BigEndian.AppendUint32(nil, 1))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil { // never ran: all eight are due
 		t.Fatal(err)
 	}
 	if got, _ := rc.snapshot(); len(got) != 0 {
@@ -434,7 +450,19 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 	db = openStore(t, dir)
 	h = webhooks.New(db, fast(webhooks.Options{}))
 	run(t, h)
-	waitFor(t, "five deliveries after restart", func() bool { got, _ := rc.snapshot(); return len(got) == 5 })
+	waitFor(t, "eight deliveries after restart", func() bool { got, _ := rc.snapshot(); return len(got) == 8 })
+	waitFor(t, "them to be recorded", func() bool {
+		log, _ := h.Deliveries(context.Background(), 1, 0)
+		for _, dl := range log {
+			if dl.State != store.DeliveryDelivered {
+				return false
+			}
+		}
+		return len(log) == 8
+	})
+	if got, _ := rc.snapshot(); got["1000"] != 1 || got["1001"] != 1 || got["1002"] != 1 {
+		t.Fatalf("delivered %v, want each old delivery once", got)
+	}
 }
 
 // Resend sends a delivered delivery again under the same key; a delivery
@@ -501,60 +529,5 @@ func TestResendDropShutdown(t *testing.T) {
 	}
 	if log, _ := h2.Deliveries(ctx, 3, 1); log[0].State != store.DeliveryPending || log[0].Attempts != 0 {
 		t.Fatalf("cancelled attempt recorded: %+v", log[0])
-	}
-}
-
-// A data directory written before the one due-queue keeps its pending
-// deliveries under the retired outbox family ('o' + due + id -> site);
-// after the store opens again they are delivered, once.
-func TestDeliveryFromOldLayout(t *testing.T) {
-	dir := t.TempDir()
-	rc := newReceiver(t, "old-layout-secret-0123456789")
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
-
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := webhooks.New(db, fast(webhooks.Options{}))
-	ep, err := h.Add(context.Background(), 1, srv.URL, rc.secret, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	due := time.Now().Add(-time.Minute).UnixMilli()
-	err = db.Update(context.Background(), func(tx *store.Tx) error {
-		for id := uint64(1000); id < 1003; id++ {
-			dl := store.Delivery{ID: id, Endpoint: ep.ID, URL: ep.URL, Event: "lead", EventID: id, Body: []byte(`{"event":"lead"}`),
-				Created: due, State: store.DeliveryPending, Due: due}
-			tx.Set(store.DeliveryKey(1, id), dl.Encode())
-			old := binary.BigEndian.AppendUint64([]byte{'o'}, uint64(due))
-			tx.Set(binary.BigEndian.AppendUint64(old, id), binary.BigEndian.AppendUint32(nil, 1))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db = openStore(t, dir)
-	h = webhooks.New(db, fast(webhooks.Options{}))
-	run(t, h)
-	waitFor(t, "the three old deliveries", func() bool { got, _ := rc.snapshot(); return len(got) == 3 })
-	waitFor(t, "them to be recorded", func() bool {
-		log, _ := h.Deliveries(context.Background(), 1, 0)
-		n := 0
-		for _, dl := range log {
-			if dl.State == store.DeliveryDelivered {
-				n++
-			}
-		}
-		return n == 3
-	})
-	if got, _ := rc.snapshot(); got["1000"] != 1 || got["1001"] != 1 || got["1002"] != 1 {
-		t.Fatalf("delivered %v, want each once", got)
 	}
 }
