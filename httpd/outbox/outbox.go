@@ -115,10 +115,10 @@ func New(db *store.DB, kind store.DueKind, o Options) *Queue {
 	return q
 }
 
-// Put queues it within tx: due at it.At, the same id replacing nothing (an
-// id may be queued at two times; Remove the old one in the same tx when
-// moving it). Once tx commits, Run is woken if it sleeps past it.At. Like
-// every function given to Update, Put does not block.
+// Put queues it within tx, due at it.At. Entries are keyed by time and id,
+// so to move an entry, Remove the old one in the same tx. Once tx commits,
+// Run is woken if it sleeps past it.At. Like every function given to
+// Update, Put does not block.
 func (q *Queue) Put(tx *store.Tx, it Item) {
 	e := store.DueEntry{Site: it.Site}
 	at := it.At.UnixMilli()
@@ -256,6 +256,7 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 	if err != nil {
 		return next, err
 	}
+	started := 0
 	for _, it := range due {
 		q.mu.Lock()
 		taken := q.inflight[it.ID] // claimed since the scan
@@ -277,6 +278,7 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 			continue
 		}
 		slots <- struct{}{}
+		started++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -292,8 +294,13 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 			q.Wake()
 		}()
 	}
-	if len(due) == free && free > 0 {
+	switch {
+	case started == free:
 		return math.MinInt64, nil
+	case started < len(due):
+		// Skipped ones are in flight, gone or held now; others may be due
+		// behind them.
+		return now, nil
 	}
 	return next, nil
 }
