@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,13 +92,15 @@ func (s *Server) login(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	email := strings.TrimSpace(string(ctx.PostArgs().Peek("email")))
-	now := time.Now()
-	if !s.loginRate.Allow("ip:"+s.clientIP(ctx), now) || !s.loginRate.Allow("email:"+strings.ToLower(email), now) {
+	account, ip, now := strings.ToLower(email), s.clientIP(ctx), s.now()
+	if ok, wait := s.signIn.allow(account, ip, now); !ok {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 		return s.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
-			Error: "Too many attempts; wait a minute and try again.", Data: loginData{Email: email}})
+			Error: tooManyAttempts(wait), Data: loginData{Email: email}})
 	}
 	token, _, err := s.accounts.Login(ctx, email, string(ctx.PostArgs().Peek("password")))
 	if errors.Is(err, accounts.ErrBadLogin) {
+		s.signIn.failed(account, ip, now)
 		return s.render(ctx, fasthttp.StatusUnauthorized, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
 			Error: "Wrong email or password.", Data: loginData{Email: email}})
 	}
@@ -133,12 +136,17 @@ func (s *Server) accountPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 // give the current one; the user's other sessions end and this browser
 // gets a fresh session.
 func (s *Server) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
-	if !s.loginRate.Allow("email:"+who.user.Email, time.Now()) {
+	ip, now := s.clientIP(ctx), s.now()
+	if ok, wait := s.signIn.allow(who.user.Email, ip, now); !ok {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 		return s.render(ctx, fasthttp.StatusTooManyRequests, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF,
-			Error: "Too many attempts; wait a minute and try again."})
+			Error: tooManyAttempts(wait)})
 	}
 	args := ctx.PostArgs()
 	token, _, err := s.accounts.ChangePassword(ctx, who.user.Email, string(args.Peek("current")), string(args.Peek("password")))
+	if errors.Is(err, accounts.ErrBadLogin) {
+		s.signIn.failed(who.user.Email, ip, now)
+	}
 	if errors.Is(err, accounts.ErrBadLogin) || errors.Is(err, accounts.ErrInvalid) {
 		msg := userMessage(err)
 		if errors.Is(err, accounts.ErrBadLogin) {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -123,6 +124,67 @@ func TestLoginRateLimit(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("right password while limited: %d", resp.StatusCode)
+	}
+}
+
+// An attacker who exhausts the wrong passwords of the owner's account from
+// one address locks only that address out: the owner signs in from another.
+// Only many addresses lock the account, and only for a while.
+func TestSignInLimitIsPerAccountAndIP(t *testing.T) {
+	clock := &trClock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.TrustProxy = true; o.Now = clock.Now })
+	srv.Owner(t)
+	signIn := func(ip, password string) *http.Response {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := noRedirect(jar)
+		resp, err := c.Get(srv.URL + "login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		form := url.Values{"csrf": {jarCookie(jar, srv.URL, "apl_csrf")}, "email": {"Owner@example.com"}, "password": {password}}
+		req, _ := http.NewRequest("POST", srv.URL+"login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err = c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	const attacker, owner = "203.0.113.66", "198.51.100.7"
+	var last *http.Response
+	for i := 0; i < 15; i++ {
+		last = signIn(attacker, fmt.Sprintf("guess %d", i))
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("attacker's 15th guess: %d (Retry-After %q), want 429 with Retry-After", last.StatusCode, last.Header.Get("Retry-After"))
+	}
+	if resp := signIn(attacker, "correct horse battery"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("right password from the locked address: %d, want 429", resp.StatusCode)
+	}
+	if resp := signIn(owner, "correct horse battery"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner from another address: %d, want signed in", resp.StatusCode)
+	}
+
+	// Wrong passwords from many addresses slow the account down for
+	// everyone, for the window after them.
+	for a := 1; a <= 10; a++ {
+		for i := 0; i < 10; i++ {
+			signIn(fmt.Sprintf("192.0.2.%d", a), "botnet guess")
+		}
+	}
+	if resp := signIn(owner, "correct horse battery"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("owner while the account is under a spread attack: %d, want 429", resp.StatusCode)
+	}
+	clock.Set(clock.Now().Add(16 * time.Minute))
+	if resp := signIn(owner, "correct horse battery"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("owner after the window: %d, want signed in", resp.StatusCode)
+	}
+	if resp := signIn(attacker, "correct horse battery"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the once-locked address after the window: %d, want signed in", resp.StatusCode)
 	}
 }
 

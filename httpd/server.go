@@ -95,7 +95,7 @@ type Server struct {
 	admin          *router
 	pages          *pages
 	snippet        *snippet
-	loginRate      *ratelimit.Limiter
+	signIn         signInLimits
 	ipRate         *ratelimit.Buckets // tracker requests per client IP; nil: no limit
 	siteRate       *ratelimit.Buckets // tracker requests per site; nil: no limit
 	leadRate       *ratelimit.Limiter
@@ -155,7 +155,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		log:            o.Log,
 		pages:          pg,
 		snippet:        sn,
-		loginRate:      ratelimit.New(10, time.Minute, 100_000),
+		signIn:         newSignInLimits(),
 		ipRate:         o.Limits.perIP(),
 		siteRate:       o.Limits.perSite(),
 		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
