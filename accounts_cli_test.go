@@ -12,6 +12,7 @@ import (
 
 	"appliance/httpd/accounts"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 var (
@@ -125,11 +126,7 @@ func TestSetupLinkDiesWhenTheOwnerIsAddedByCLI(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.OpenAt(t, dir)
 	if _, err := db.Get(store.MetaKey("setup")); err != store.ErrNotFound {
 		t.Errorf("setup token still in the store: %v", err)
 	}
@@ -140,10 +137,7 @@ func TestSetupLinkDiesWhenTheOwnerIsAddedByCLI(t *testing.T) {
 func TestServeDeletesALeftOverSetupToken(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.OpenAt(t, dir)
 	a := accounts.New(db)
 	token, err := a.NewSetupToken(ctx)
 	if err != nil {
@@ -164,10 +158,7 @@ func TestServeDeletesALeftOverSetupToken(t *testing.T) {
 		t.Errorf("old setup link: %d, want 404", code)
 	}
 	stop()
-	if db, err = store.Open(dir, store.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = storetest.OpenAt(t, dir)
 	if _, err := db.Get(store.MetaKey("setup")); err != store.ErrNotFound {
 		t.Errorf("setup token still in the store: %v", err)
 	}
@@ -239,11 +230,7 @@ func TestTokenAddForSites(t *testing.T) {
 	if err := runTokenAdd(ctx, TokenOptions{Data: dir, Name: "x", Sites: []string{"NoSuchSiteKey"}}, &out); err == nil || !strings.Contains(err.Error(), "no site has the key") {
 		t.Errorf("token for an unknown site: %v", err)
 	}
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.OpenAt(t, dir)
 	a := accounts.New(db)
 	tk, err := a.CheckToken(scoped)
 	if err != nil || len(tk.Sites) != 1 || tk.AllowsSite(tk.Sites[0]+1) {

@@ -19,6 +19,7 @@ import (
 
 	"appliance/httpd/accounts"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // startChild runs `appliance serve` as a separate process (this test
@@ -108,11 +109,7 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 		hits = append(hits, gotHits()...)
 		t.Logf("round %d: %d admin writes and %d hits acknowledged before SIGKILL", round, len(got()), len(gotHits()))
 	}
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatalf("open after crashes: %v", err)
-	}
-	defer db.Close()
+	db := storetest.OpenAt(t, dir)
 	a := accounts.New(db)
 	for _, tok := range acked {
 		if _, err := a.CheckToken(tok); err != nil {

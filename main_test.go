@@ -15,6 +15,7 @@ import (
 
 	"appliance/httpd/accounts"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // TestMain lets the test binary act as the appliance binary: the crash test
@@ -90,10 +91,7 @@ func (s *syncWriter) String() string {
 func offlineSite(t *testing.T) (dir, siteKey string) {
 	t.Helper()
 	dir = t.TempDir()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.OpenAt(t, dir)
 	db.Close()
 	var out bytes.Buffer
 	if err := runSiteAdd(context.Background(), SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example"}}, &out); err != nil {
@@ -154,11 +152,7 @@ func TestAdminCommandsWithAndWithoutServer(t *testing.T) {
 		t.Fatalf("token add: %v", err)
 	}
 	token := strings.TrimSpace(out.String()[strings.LastIndex(strings.TrimSpace(out.String()), "\n"):])
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.OpenAt(t, dir)
 	a := accounts.New(db)
 	if _, _, err := a.Login(ctx, "owner@example.com", "another long one"); err != nil {
 		t.Errorf("login with the new password: %v", err)
@@ -260,11 +254,7 @@ func TestBackupWhileServingUnderLoad(t *testing.T) {
 	if err := runRestore(context.Background(), RestoreOptions{Data: dst, File: archive}, &out); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	db, err := store.Open(dst, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.OpenAt(t, dst)
 	a := accounts.New(db)
 	for _, tok := range before {
 		if _, err := a.CheckToken(tok); err != nil {

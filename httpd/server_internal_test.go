@@ -14,17 +14,14 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // startInternal serves a Server on 127.0.0.1 for tests that need to reach
 // inside it (extra routes); others use httpdtest.
 func startInternal(t *testing.T, o Options) (*Server, string) {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.Open(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

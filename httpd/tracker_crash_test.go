@@ -18,6 +18,7 @@ import (
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/sites"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // crashChildEnv names the data directory of the child server of
@@ -50,10 +51,7 @@ func TestTrackerWritesSurviveKill(t *testing.T) {
 		t.Skip("starts a child process")
 	}
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.OpenAt(t, dir)
 	reg, err := sites.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -194,11 +192,7 @@ func TestTrackerWritesSurviveKill(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 
-	db, err = store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatalf("reopen after kill: %v", err)
-	}
-	defer db.Close()
+	db = storetest.OpenAt(t, dir)
 	// The latest acknowledged event, name and property value of each
 	// visitor; events are counted per session.
 	lastName := map[uint64]int{}

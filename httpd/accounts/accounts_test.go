@@ -8,17 +8,8 @@ import (
 	"time"
 
 	"appliance/store"
+	"appliance/store/storetest"
 )
-
-func openDB(t *testing.T) *store.DB {
-	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func TestPasswordHash(t *testing.T) {
 	h := HashPassword("a long passphrase")
@@ -38,7 +29,7 @@ func TestPasswordHash(t *testing.T) {
 
 func TestSetupLoginSessionLogout(t *testing.T) {
 	ctx := context.Background()
-	a := New(openDB(t))
+	a := New(storetest.Open(t))
 	if has, _ := a.HasUsers(ctx); has {
 		t.Fatal("fresh store has users")
 	}
@@ -85,7 +76,7 @@ func TestSetupLoginSessionLogout(t *testing.T) {
 
 func TestTokens(t *testing.T) {
 	ctx := context.Background()
-	a := New(openDB(t))
+	a := New(storetest.Open(t))
 	tok, err := a.CreateToken(ctx, "pbx", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +135,7 @@ func TestDummyHashMatchesParameters(t *testing.T) {
 // replace the user.
 func TestCreateUserEndsSetup(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t)
 	a := New(db)
 	setup, err := a.NewSetupToken(ctx)
 	if err != nil {
@@ -174,7 +165,7 @@ func TestCreateUserEndsSetup(t *testing.T) {
 // until the user's epoch moves.
 func TestOldSessionsAndEpochs(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := storetest.Open(t)
 	a := New(db)
 	u, err := a.CreateUser(ctx, "o@example.com", "the owner's pw", RoleOwner)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"appliance/httpd/outbox"
 	"appliance/httpd/webhooks"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // clock is a settable clock: tests move time instead of sleeping.
@@ -89,11 +90,7 @@ func newFixture(t *testing.T, o Options) *fixture {
 
 func newFixturePolicy(t *testing.T, o Options, p webhooks.Policy) *fixture {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	f := &fixture{db: db, clock: &clock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}}
 	o.Now = f.clock.Now
 	if o.Tick == 0 {

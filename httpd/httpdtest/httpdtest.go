@@ -29,6 +29,7 @@ import (
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // Server is a running appliance on 127.0.0.1 over a temporary store.
@@ -55,10 +56,7 @@ func Start(t testing.TB, opts ...func(*httpd.Options)) *Server {
 // StartAt is Start on a given data directory (to restart over a store).
 func StartAt(t testing.TB, dir string, opts ...func(*httpd.Options)) *Server {
 	t.Helper()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	db := storetest.OpenAt(t, dir)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		db.Close()

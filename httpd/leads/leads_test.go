@@ -9,6 +9,7 @@ import (
 
 	"appliance/httpd/leads"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 func TestCheck(t *testing.T) {
@@ -103,11 +104,7 @@ func TestAttributeAndView(t *testing.T) {
 }
 
 func TestListFilters(t *testing.T) {
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	ctx := context.Background()
 	day := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	put := func(site uint32, l store.Lead) {

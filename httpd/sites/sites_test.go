@@ -6,20 +6,11 @@ import (
 	"testing"
 
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
-func openDB(t *testing.T) *store.DB {
-	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 func TestCreateAndReload(t *testing.T) {
-	db := openDB(t)
+	db := storetest.Open(t)
 	ctx := context.Background()
 	r, err := Open(ctx, db)
 	if err != nil {
@@ -56,7 +47,7 @@ func TestCreateAndReload(t *testing.T) {
 }
 
 func TestCreateRefusesBadInput(t *testing.T) {
-	r, _ := Open(context.Background(), openDB(t))
+	r, _ := Open(context.Background(), storetest.Open(t))
 	for _, c := range []struct {
 		name    string
 		domains []string

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // BenchmarkHitDiskBytes writes 1,000,000 synthetic page views of a busy
@@ -25,11 +26,7 @@ func BenchmarkHitDiskBytes(b *testing.B) {
 		cohort    = 1_000 // visitors per batch: one hit each per Update
 		returning = 3     // one visitor in returning is a returning one
 	)
-	db, err := store.Open(b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(b)
 	site := &store.Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Domains: []string{"shop.example.com"}}
 	tr := NewTracker(db, nil)
 	r := rand.New(rand.NewPCG(1, 2))

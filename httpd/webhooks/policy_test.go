@@ -15,6 +15,7 @@ import (
 
 	"appliance/httpd/webhooks"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 func TestPolicyCheck(t *testing.T) {
@@ -133,7 +134,7 @@ func TestAddRefusesPrivateTargets(t *testing.T) {
 		"https://[fd00::5]/hook",
 		"http://224.0.0.1/hook",
 	}
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	h := webhooks.New(db, webhooks.Options{})
 	for _, u := range refused {
 		_, err := h.Add(ctx, 1, u, "", nil)
@@ -207,7 +208,7 @@ func TestClientRefusesLoopbackAtDial(t *testing.T) {
 // is a failure that says why, and the receiver on 127.0.0.1 hears
 // nothing. Delivered once the server allows the local network.
 func TestDeliveryRefusedAtDial(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	ctx := context.Background()
 	rc := newReceiver(t, "dial-secret-0123456789")
 	srv := httptest.NewServer(rc)

@@ -17,17 +17,8 @@ import (
 
 	"appliance/httpd/webhooks"
 	"appliance/store"
+	"appliance/store/storetest"
 )
-
-func openStore(t testing.TB, dir string) *store.DB {
-	t.Helper()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // fast are options for tests: quick polls and retries, no sleeping, and
 // receivers on 127.0.0.1 allowed (the default refuses them).
@@ -188,7 +179,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestAddValidates(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	h := webhooks.New(db, webhooks.Options{})
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -244,7 +235,7 @@ func TestAddValidates(t *testing.T) {
 // Enqueue makes one delivery per endpoint that takes the event's kind, and
 // none when the Update fails.
 func TestEnqueueMatchesKinds(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	h := webhooks.New(db, webhooks.Options{})
 	ctx := context.Background()
 	h.Add(ctx, 1, "https://a.example/", "", []webhooks.Kind{"lead"})
@@ -321,7 +312,7 @@ func serveAt(t testing.TB, addr string, h http.Handler) *httptest.Server {
 // listening at all; once they are up, every event reaches each exactly
 // once as judged by the idempotency key, with a valid signature.
 func TestDeliveryThroughDowntime(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	h := webhooks.New(db, fast(webhooks.Options{}))
 	ctx := context.Background()
 
@@ -414,10 +405,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.OpenAt(t, dir)
 	h := webhooks.New(db, fast(webhooks.Options{}))
 	ep, err := h.Add(context.Background(), 1, srv.URL, rc.secret, nil)
 	if err != nil {
@@ -447,7 +435,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 		t.Fatalf("delivered before Run: %v", got)
 	}
 
-	db = openStore(t, dir)
+	db = storetest.OpenAt(t, dir)
 	h = webhooks.New(db, fast(webhooks.Options{}))
 	run(t, h)
 	waitFor(t, "eight deliveries after restart", func() bool { got, _ := rc.snapshot(); return len(got) == 8 })
@@ -469,7 +457,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 // whose endpoint was removed is dropped; a hanging receiver does not hold
 // up shutdown.
 func TestResendDropShutdown(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	h := webhooks.New(db, fast(webhooks.Options{}))
 	ctx := context.Background()
 	rc := newReceiver(t, "resend-secret-0123456789")

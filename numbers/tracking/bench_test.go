@@ -3,13 +3,15 @@ package tracking
 import (
 	"testing"
 	"time"
+
+	"appliance/store/storetest"
 )
 
 // BenchmarkAssignRenew is the page view of a visitor who holds a lease:
 // the rules, the renew, and the answer's replacements (Persist is the
 // store's write).
 func BenchmarkAssignRenew(b *testing.B) {
-	tr := open(b, openDB(b, b.TempDir()), t0)
+	tr := open(b, storetest.Open(b), t0)
 	setUp(b, tr, 8)
 	if _, err := tr.Assign(1, 1, 10, cpc, false, t0); err != nil {
 		b.Fatal(err)

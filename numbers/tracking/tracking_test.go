@@ -10,23 +10,13 @@ import (
 
 	"appliance/numbers"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 var (
 	ctx = context.Background()
 	t0  = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 )
-
-// openDB opens a store in dir, closed at the end of the test.
-func openDB(t testing.TB, dir string) *store.DB {
-	t.Helper()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func open(t testing.TB, db *store.DB, now time.Time) *Tracker {
 	t.Helper()
@@ -94,7 +84,7 @@ func shown(a Assignment) (string, Type) {
 }
 
 func TestAssignByRule(t *testing.T) {
-	tr := open(t, openDB(t, t.TempDir()), t0)
+	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 2)
 	for _, tt := range []struct {
 		name   string
@@ -127,7 +117,7 @@ func TestAssignByRule(t *testing.T) {
 }
 
 func TestSpecificRuleWinsAtEqualPriority(t *testing.T) {
-	tr := open(t, openDB(t, t.TempDir()), t0)
+	tr := open(t, storetest.Open(t), t0)
 	setUp(t, tr, 1)
 	if _, err := tr.AddStatic(ctx, 1, StaticInput{Number: "74951111111", RuleInput: RuleInput{Rule: "utm_source=yandex&utm_medium=cpc", Priority: 1}}, t0); err != nil {
 		t.Fatal(err)
@@ -139,7 +129,7 @@ func TestSpecificRuleWinsAtEqualPriority(t *testing.T) {
 }
 
 func TestDynamicLeaseLifecycle(t *testing.T) {
-	db := openDB(t, t.TempDir())
+	db := storetest.Open(t)
 	tr := open(t, db, t0)
 	setUp(t, tr, 2)
 	a1 := assign(t, tr, 1, cpc, false, t0)
@@ -180,7 +170,7 @@ func TestDynamicLeaseLifecycle(t *testing.T) {
 // anything but what the acknowledged writes put there.
 func TestLeasesSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
-	db := openDB(t, dir)
+	db := storetest.OpenAt(t, dir)
 	tr := open(t, db, t0)
 	setUp(t, tr, 2)
 	n1, _ := shown(assign(t, tr, 1, cpc, false, t0))
@@ -189,7 +179,7 @@ func TestLeasesSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db = openDB(t, dir)
+	db = storetest.OpenAt(t, dir)
 	tr = open(t, db, t0.Add(25*time.Minute))
 	// Visitor 2 cannot take visitor 1's number, which lives to t0+30m.
 	n2, _ := shown(assign(t, tr, 2, cpc, false, t0.Add(25*time.Minute)))
@@ -208,7 +198,7 @@ func TestLeasesSurviveRestart(t *testing.T) {
 // A call at T resolves to whoever held the number at T, even after it was
 // leased to someone else.
 func TestAttributeAcrossReLease(t *testing.T) {
-	tr := open(t, openDB(t, t.TempDir()), t0)
+	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 1)
 	assign(t, tr, 1, cpc, false, t0) // holds nums[0] until t0+20m
 	other := numbers.Visit{UTMSource: "vk", UTMMedium: "cpc", Channel: "ad"}
@@ -242,7 +232,7 @@ func TestAttributeAcrossReLease(t *testing.T) {
 // A call reported in whole seconds finds a lease claimed later within its
 // second.
 func TestAttributeWholeSeconds(t *testing.T) {
-	tr := open(t, openDB(t, t.TempDir()), t0)
+	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 1)
 	assign(t, tr, 1, cpc, false, t0.Add(700*time.Millisecond))
 	a, err := tr.Attribute(ctx, nums[0], t0)
@@ -255,7 +245,7 @@ func TestAttributeWholeSeconds(t *testing.T) {
 }
 
 func TestAttributeStaticSiteUnknown(t *testing.T) {
-	tr := open(t, openDB(t, t.TempDir()), t0)
+	tr := open(t, storetest.Open(t), t0)
 	setUp(t, tr, 1)
 	for _, tt := range []struct {
 		number     string
@@ -284,7 +274,7 @@ func TestAttributeStaticSiteUnknown(t *testing.T) {
 // Page views of one visitor written out of order never move its until
 // back, and a renew written before its claim still leaves the claim.
 func TestPersistOrder(t *testing.T) {
-	db := openDB(t, t.TempDir())
+	db := storetest.Open(t)
 	tr := open(t, db, t0)
 	nums := setUp(t, tr, 1)
 	claim, err := tr.Assign(1, 1, 10, cpc, false, t0)
@@ -307,7 +297,7 @@ func TestPersistOrder(t *testing.T) {
 }
 
 func TestConfigChecks(t *testing.T) {
-	tr := open(t, openDB(t, t.TempDir()), t0)
+	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 2)
 	for _, tt := range []struct {
 		name string
@@ -370,7 +360,7 @@ func TestConfigChecks(t *testing.T) {
 
 // Importing numbers into a pool keeps the leases of the numbers it had.
 func TestImportKeepsLeases(t *testing.T) {
-	db := openDB(t, t.TempDir())
+	db := storetest.Open(t)
 	tr := open(t, db, t0)
 	nums := setUp(t, tr, 1)
 	assign(t, tr, 1, cpc, false, t0)
@@ -403,7 +393,7 @@ func TestImportKeepsLeases(t *testing.T) {
 
 // A number moved from one pool to another keeps its lease.
 func TestMovedNumberKeepsLease(t *testing.T) {
-	tr := open(t, openDB(t, t.TempDir()), t0)
+	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 1)
 	assign(t, tr, 1, cpc, false, t0)
 	if err := tr.RemovePool(ctx, 1, "ads", t0.Add(time.Minute)); err != nil {
@@ -418,7 +408,7 @@ func TestMovedNumberKeepsLease(t *testing.T) {
 }
 
 func TestRecordCall(t *testing.T) {
-	db := openDB(t, t.TempDir())
+	db := storetest.Open(t)
 	tr := open(t, db, t0)
 	nums := setUp(t, tr, 1)
 	assign(t, tr, 1, cpc, false, t0)
@@ -467,7 +457,7 @@ func TestRecordCall(t *testing.T) {
 // gets the first call back; nothing is stored or counted twice. Without an
 // explicit started_at there is nothing to tell a retry by.
 func TestRecordCallRetryIsNotStoredTwice(t *testing.T) {
-	db := openDB(t, t.TempDir())
+	db := storetest.Open(t)
 	tr := open(t, db, t0)
 	nums := setUp(t, tr, 1)
 	assign(t, tr, 1, cpc, false, t0)
@@ -508,7 +498,7 @@ func TestRecordCallRetryIsNotStoredTwice(t *testing.T) {
 }
 
 func TestHeartbeat(t *testing.T) {
-	db := openDB(t, t.TempDir())
+	db := storetest.Open(t)
 	tr := open(t, db, t0)
 	nums := setUp(t, tr, 1)
 	sess := store.Session{ID: 10, Visitor: 1, UTMSource: "google", UTMMedium: "cpc", Channel: "ad"}
