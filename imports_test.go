@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The domain packages import neither fasthttp nor the server, directly or
+// through another package, and the store imports no domain package: the
+// layering the README describes, checked on the build graph by `go list`.
+func TestDomainPackagesStayOutOfHTTP(t *testing.T) {
+	// domainPackages know nothing of HTTP: the server (appliance/httpd)
+	// decodes requests, calls them and encodes their answers. A new domain
+	// package joins this list.
+	domainPackages := []string{
+		"appliance/httpd/visits",
+		"appliance/httpd/leads",
+		"appliance/httpd/callbacks",
+		"appliance/httpd/webhooks",
+		"appliance/httpd/accounts",
+		"appliance/httpd/sites",
+		"appliance/httpd/ratelimit",
+		"appliance/numbers",
+		"appliance/numbers/tracking",
+		"appliance/captcha",
+		"appliance/store",
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no go tool on PATH")
+		}
+		t.Skip("no go tool on PATH")
+	}
+	// One line per package: its path, then every package it depends on.
+	args := append([]string{"list", "-f", `{{.ImportPath}} {{join .Deps " "}}`}, domainPackages...)
+	out, err := exec.Command(goTool, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(domainPackages) {
+		t.Fatalf("go list gave %d lines for %d packages:\n%s", len(lines), len(domainPackages), out)
+	}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		pkg, deps := f[0], f[1:]
+		if len(deps) == 0 {
+			t.Fatalf("go list: %s has no dependencies, not even the standard library", pkg)
+		}
+		for _, dep := range deps {
+			switch {
+			case dep == "github.com/valyala/fasthttp" || strings.HasPrefix(dep, "github.com/valyala/fasthttp/"):
+				t.Errorf("%s imports %s: a domain package knows nothing of HTTP", pkg, dep)
+			case dep == "appliance/httpd" || dep == "appliance/httpd/httpdtest":
+				t.Errorf("%s imports %s: the server calls the domain, not the other way", pkg, dep)
+			case pkg == "appliance/store" && dep != pkg && strings.HasPrefix(dep, "appliance/") && !strings.HasPrefix(dep, "appliance/store/"):
+				t.Errorf("appliance/store imports %s: the store imports no domain package", dep)
+			}
+		}
+	}
+}
