@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // mountTmpfs mounts a tmpfs of size (mount's syntax, "64m") on a fresh
@@ -206,10 +207,7 @@ func TestDiskFull(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	<-exited
 	killed = true
-	db, err := store.Open(data, store.Options{})
-	if err != nil {
-		t.Fatalf("open after the disk was full: %v", err)
-	}
+	db := storetest.OpenAt(t, data)
 	for _, h := range acked {
 		if _, err := db.Get(store.HitKey(site.ID, h.Session, h.Hit)); err != nil {
 			t.Errorf("acknowledged hit %+v lost: %v", h, err)

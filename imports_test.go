@@ -22,6 +22,7 @@ func TestDomainPackagesStayOutOfHTTP(t *testing.T) {
 		"appliance/httpd/accounts",
 		"appliance/httpd/sites",
 		"appliance/httpd/ratelimit",
+		"appliance/httpd/outbox",
 		"appliance/numbers",
 		"appliance/numbers/tracking",
 		"appliance/captcha",

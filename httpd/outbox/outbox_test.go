@@ -12,6 +12,7 @@ import (
 
 	"appliance/httpd/outbox"
 	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // clock is a settable clock in Unix ms (the queue's precision): tests
@@ -26,16 +27,6 @@ func newClock() *clock {
 
 func (c *clock) Now() time.Time      { return time.UnixMilli(c.ms.Load()) }
 func (c *clock) Add(d time.Duration) { c.ms.Add(d.Milliseconds()) }
-
-func openStore(t *testing.T, dir string) *store.DB {
-	t.Helper()
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // noTick is a Tick no test waits for: whatever a test sees happen was
 // woken by a Put, a finished attempt or a due time, not by polling.
@@ -128,10 +119,7 @@ func TestRestartAttemptsPendingOnce(t *testing.T) {
 	o := outbox.Options{Now: clk.Now, Tick: noTick}
 	const n = 40
 
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.OpenAt(t, dir)
 	q := outbox.New(db, store.DueDelivery, o)
 	var items []outbox.Item
 	for i := range n {
@@ -145,7 +133,7 @@ func TestRestartAttemptsPendingOnce(t *testing.T) {
 
 	// Second life: most items succeed; four hang until Run stops and stay
 	// queued.
-	db = openStore(t, dir)
+	db = storetest.OpenAt(t, dir)
 	q = outbox.New(db, store.DueDelivery, o)
 	var got counter
 	var hung atomic.Int32
@@ -170,7 +158,7 @@ func TestRestartAttemptsPendingOnce(t *testing.T) {
 	}
 
 	// Third life: the four, once; no other item again.
-	db = openStore(t, dir)
+	db = storetest.OpenAt(t, dir)
 	if k := queued(t, db, store.DueDelivery); k != 4 {
 		t.Fatalf("%d items queued after the stop, want 4", k)
 	}
@@ -196,7 +184,7 @@ func TestRestartAttemptsPendingOnce(t *testing.T) {
 // claims ids of its own, no id is ever attempted twice at once. Run it with
 // -race.
 func TestInFlightNeverDoubled(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	clk := newClock()
 	q := outbox.New(db, store.DueDelivery, outbox.Options{Now: clk.Now, Tick: noTick})
 	const items, rounds = 50, 4
@@ -272,7 +260,7 @@ func TestInFlightNeverDoubled(t *testing.T) {
 // Update that puts it commits: nothing polls (Tick is an hour), so the
 // earlier item is attempted only if the wake-up works.
 func TestPutWakesForEarlierItem(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	clk := newClock()
 	q := outbox.New(db, store.DueDelivery, outbox.Options{Now: clk.Now, Tick: noTick})
 	put(t, db, q, outbox.Item{At: clk.Now().Add(30 * time.Minute), ID: 1, Site: 1})
@@ -303,7 +291,7 @@ func TestPutWakesForEarlierItem(t *testing.T) {
 // fails with an error is held back for a backoff instead of being retried
 // at once.
 func TestOrderAndBackoff(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	clk := newClock()
 	q := outbox.New(db, store.DueDelivery, outbox.Options{Now: clk.Now, Tick: noTick})
 	t0 := clk.Now()
@@ -366,7 +354,7 @@ func TestBackoff(t *testing.T) {
 // returned; an attempt cut short stays queued. A claimed item is left
 // alone until its claim is released.
 func TestStopAndClaim(t *testing.T) {
-	db := openStore(t, t.TempDir())
+	db := storetest.Open(t)
 	clk := newClock()
 	q := outbox.New(db, store.DueDelivery, outbox.Options{Now: clk.Now, Tick: noTick})
 	release, ok := q.Claim(2)
