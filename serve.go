@@ -131,11 +131,11 @@ func raiseFileLimit(log *slog.Logger) uint64 {
 // nofile descriptors: the rest stay for the store (pebble keeps up to 1,000
 // tables open), the admin socket and the runtime, half of a small limit.
 func connsForFileLimit(nofile uint64) int {
-	if nofile == 0 || nofile > 1<<20 {
+	if nofile == 0 {
 		return 0 // httpd's default
 	}
 	reserve := min(nofile/2, 1024+64)
-	return int(nofile - reserve)
+	return int(min(nofile-reserve, 256<<10)) // fasthttp's own default above that
 }
 
 // inUse says who holds the store in dir, from the *store.LockedError in
