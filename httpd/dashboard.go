@@ -94,7 +94,7 @@ func (s *Server) login(ctx *fasthttp.RequestCtx) error {
 	email := strings.TrimSpace(string(ctx.PostArgs().Peek("email")))
 	account, ip, now := strings.ToLower(email), s.clientIP(ctx), s.now()
 	if ok, wait := s.signIn.allow(account, ip, now); !ok {
-		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return s.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
 			Error: tooManyAttempts(wait), Data: loginData{Email: email}})
 	}
@@ -138,7 +138,7 @@ func (s *Server) accountPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 func (s *Server) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
 	ip, now := s.clientIP(ctx), s.now()
 	if ok, wait := s.signIn.allow(who.user.Email, ip, now); !ok {
-		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return s.render(ctx, fasthttp.StatusTooManyRequests, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF,
 			Error: tooManyAttempts(wait)})
 	}

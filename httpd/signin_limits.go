@@ -34,13 +34,20 @@ func newSignInLimits() signInLimits {
 }
 
 // allow reports whether a sign-in to account (a lower-case email) from ip
-// may be tried at now; when not, wait is how long to wait at most.
+// may be tried at now; when not, wait is how long to wait. (Counted, not
+// Wait alone: a limiter full of other keys must not refuse everyone.)
 func (l signInLimits) allow(account, ip string, now time.Time) (ok bool, wait time.Duration) {
-	if l.accountIP.Count(account+" "+ip, now) >= failsPerAccountIP || l.account.Count(account, now) >= failsPerAccount {
-		return false, failWindow
+	if k := account + " " + ip; l.accountIP.Count(k, now) >= failsPerAccountIP {
+		wait = l.accountIP.Wait(k, now)
+	}
+	if l.account.Count(account, now) >= failsPerAccount {
+		wait = max(wait, l.account.Wait(account, now))
+	}
+	if wait > 0 {
+		return false, wait
 	}
 	if !l.ip.Allow(ip, now) {
-		return false, time.Minute
+		return false, max(time.Second, l.ip.Wait(ip, now))
 	}
 	return true, 0
 }
@@ -56,5 +63,5 @@ func tooManyAttempts(wait time.Duration) string {
 	if wait <= time.Minute {
 		return "Too many attempts; wait a minute and try again."
 	}
-	return fmt.Sprintf("Too many attempts; wait %d minutes and try again.", int(wait/time.Minute))
+	return fmt.Sprintf("Too many attempts; wait %d minutes and try again.", int((wait+time.Minute-1)/time.Minute))
 }
