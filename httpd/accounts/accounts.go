@@ -20,13 +20,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/argon2"
 
+	"appliance/httpd/visits"
 	"appliance/store"
 )
 
@@ -114,14 +114,15 @@ func CheckPassword(hash, pw string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// NormalizeEmail validates an email address and lower-cases it.
-func NormalizeEmail(email string) (string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || len(email) > 254 {
-		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+// normalizeEmail is visits.NormalizeEmail, the one rule for an email
+// address the appliance keeps (a visitor's, a lead's, a user's), with the
+// error of this package.
+func normalizeEmail(email string) (string, error) {
+	e, err := visits.NormalizeEmail(email)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, strings.TrimSpace(email))
 	}
-	return email, nil
+	return e, nil
 }
 
 func checkPasswordRules(pw string) error {
@@ -143,7 +144,7 @@ func (a *Accounts) HasUsers(ctx context.Context) (bool, error) {
 
 // CreateUser adds a user with the given role.
 func (a *Accounts) CreateUser(ctx context.Context, email, password, role string) (store.User, error) {
-	email, err := NormalizeEmail(email)
+	email, err := normalizeEmail(email)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -218,7 +219,7 @@ func (a *Accounts) EndOtherSessions(ctx context.Context, email string) (string, 
 
 // updateUser changes the user's record with fn in one write.
 func (a *Accounts) updateUser(ctx context.Context, email string, fn func(u *store.User) error) (store.User, error) {
-	email, err := NormalizeEmail(email)
+	email, err := normalizeEmail(email)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -256,7 +257,7 @@ func (a *Accounts) User(email string) (store.User, error) {
 // Login checks email and password and starts a login session; the returned
 // token goes into the session cookie.
 func (a *Accounts) Login(ctx context.Context, email, password string) (token string, s store.LoginSession, err error) {
-	email, err = NormalizeEmail(email)
+	email, err = normalizeEmail(email)
 	if err != nil {
 		return "", s, ErrBadLogin
 	}
@@ -385,7 +386,7 @@ func (a *Accounts) CheckSetupToken(ctx context.Context, token string) bool {
 // The token works once, and only while no user exists (ErrSetupDone); it
 // never replaces a user.
 func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password string) (string, store.LoginSession, error) {
-	email, err := NormalizeEmail(email)
+	email, err := normalizeEmail(email)
 	if err != nil {
 		return "", store.LoginSession{}, err
 	}

@@ -3,10 +3,12 @@ package accounts
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"appliance/httpd/visits"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -108,11 +110,11 @@ func FuzzNormalizeEmail(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		e, err := NormalizeEmail(in)
+		e, err := normalizeEmail(in)
 		if err != nil {
 			return
 		}
-		if again, err := NormalizeEmail(e); err != nil || again != e {
+		if again, err := normalizeEmail(e); err != nil || again != e {
 			t.Fatalf("%q → %q → %q %v", in, e, again, err)
 		}
 	})
@@ -196,5 +198,26 @@ func TestOldSessionsAndEpochs(t *testing.T) {
 	}
 	if err := a.EndSessions(ctx, "nobody@example.com"); err != ErrNoUser {
 		t.Errorf("EndSessions of nobody: %v", err)
+	}
+}
+
+// A user's email follows the rule of a visitor's and a lead's
+// (visits.NormalizeEmail): the same address is accepted, lower-cased, or
+// refused everywhere.
+func TestEmailRuleIsTheVisitorsRule(t *testing.T) {
+	for _, in := range []string{"Owner@Example.COM ", "a.b+tag@sub.example.com", "иван@пример.рф",
+		"a@b", "a@b.", "plain", "Name <a@example.com>", "a@exa\nmple.com", "\"x y\"@z.com", strings.Repeat("a", 250) + "@x.com"} {
+		got, err := normalizeEmail(in)
+		want, werr := visits.NormalizeEmail(in)
+		if got != want || (err == nil) != (werr == nil) {
+			t.Errorf("%q: accounts %q %v, visits %q %v", in, got, err, want, werr)
+		}
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %v does not wrap ErrInvalid", in, err)
+		}
+	}
+	db := storetest.Open(t)
+	if _, err := New(db).CreateUser(context.Background(), "owner@localhost", "a long passphrase", RoleOwner); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a user without a dotted domain: %v", err)
 	}
 }
