@@ -218,7 +218,7 @@ func (s *Server) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, time.Now().UTC().Format("2006-01-02"))
+	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, callbacksCSVHeader(), func(write func([]string)) error {
 		return callbacks.List(ctx, s.db, site.ID, f, 0, func(cb store.Callback) bool {
 			write(callbackCSVRow(&cb, w.Groups))

@@ -261,7 +261,7 @@ func (s *Server) offlineMessage(ctx *fasthttp.RequestCtx) error {
 // addLead checks an authenticated lead request, attributes it and stores
 // it with its webhook deliveries.
 func (s *Server) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest, via string) error {
-	now := time.Now()
+	now := s.now()
 	limiter, limit := s.leadRate, leadsPerMinute
 	if via == leads.ViaServer {
 		limiter, limit = s.serverLeadRate, serverLeadsPerMinute

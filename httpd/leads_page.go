@@ -117,7 +117,7 @@ func (s *Server) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, time.Now().UTC().Format("2006-01-02"))
+	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, leadsCSVHeader(), func(write func([]string)) error {
 		return leads.List(ctx, s.db, site.ID, f, 0, func(l store.Lead) bool {
 			write(leadCSVRow(&l))

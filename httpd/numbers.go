@@ -74,13 +74,8 @@ func phonesOf(a *tracking.Assignment) *phonesAnswer {
 
 func seconds(d time.Duration) int64 { return int64(max(d, 0) / time.Second) }
 
-// now is the server's clock (Options.Now, or time.Now).
-func (s *Server) now() time.Time {
-	if s.opts.Now != nil {
-		return s.opts.Now()
-	}
-	return time.Now()
-}
+// now is the server's clock (Options.Now, time.Now by default).
+func (s *Server) now() time.Time { return s.opts.Now() }
 
 // hitNumbers returns the hook that assigns a page view's numbers inside
 // the hit's own durable write (leasing or renewing the visitor's dynamic

@@ -123,6 +123,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("serve: --tls-cert and --tls-key go together")
 	}
@@ -130,7 +133,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := sites.Open(ctx, db)
+	reg, err := sites.Open(ctx, db, o.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +144,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	whOpts := o.Webhooks
 	if whOpts.Log == nil {
 		whOpts.Log = o.Log
+	}
+	if whOpts.Now == nil {
+		whOpts.Now = o.Now
 	}
 	sn, err := buildSnippet()
 	if err != nil {
@@ -161,7 +167,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
 		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, 10_000),
 		hooks:          webhooks.New(db, whOpts),
-		started:        time.Now(),
+		started:        o.Now(),
 	}
 	s.visits = visits.NewTracker(db, o.Now)
 	capOpts := o.Captcha

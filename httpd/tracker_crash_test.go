@@ -52,7 +52,7 @@ func TestTrackerWritesSurviveKill(t *testing.T) {
 	}
 	dir := t.TempDir()
 	db := storetest.OpenAt(t, dir)
-	reg, err := sites.Open(context.Background(), db)
+	reg, err := sites.Open(context.Background(), db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

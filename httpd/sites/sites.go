@@ -38,14 +38,19 @@ const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 // with the store: lookups on the tracker path never touch disk.
 type Registry struct {
 	db    *store.DB
+	now   func() time.Time
 	mu    sync.RWMutex
 	byKey map[string]*store.Site
 	byID  map[uint32]*store.Site
 }
 
-// Open loads every site of db.
-func Open(ctx context.Context, db *store.DB) (*Registry, error) {
-	r := &Registry{db: db, byKey: map[string]*store.Site{}, byID: map[uint32]*store.Site{}}
+// Open loads every site of db. now is the clock new sites are stamped
+// with; nil is time.Now.
+func Open(ctx context.Context, db *store.DB, now func() time.Time) (*Registry, error) {
+	if now == nil {
+		now = time.Now
+	}
+	r := &Registry{db: db, now: now, byKey: map[string]*store.Site{}, byID: map[uint32]*store.Site{}}
 	var derr error
 	err := db.ScanPrefix(ctx, store.SitePrefix(), false, 0, func(_, v []byte) bool {
 		s, err := store.DecodeSite(v)
@@ -125,7 +130,7 @@ func (r *Registry) Create(ctx context.Context, name string, domains []string) (*
 	if len(clean) == 0 || len(clean) > 20 {
 		return nil, fmt.Errorf("%w: give 1 to 20 domains", ErrInvalid)
 	}
-	s := &store.Site{Key: newKey(), Name: name, Domains: clean, Secret: make([]byte, 32), Created: time.Now().UnixMilli()}
+	s := &store.Site{Key: newKey(), Name: name, Domains: clean, Secret: make([]byte, 32), Created: r.now().UnixMilli()}
 	rand.Read(s.Secret)
 	err := r.db.Update(ctx, func(tx *store.Tx) error {
 		var n uint32

@@ -12,7 +12,7 @@ import (
 func TestCreateAndReload(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := context.Background()
-	r, err := Open(ctx, db)
+	r, err := Open(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestCreateAndReload(t *testing.T) {
 	if got, want := strings.Join(a.Domains, ","), "shop.example.com,www.shop.example.com"; got != want || a.Name != "Shop" {
 		t.Fatalf("domains %q name %q", got, a.Name)
 	}
-	r2, err := Open(ctx, db)
+	r2, err := Open(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestCreateAndReload(t *testing.T) {
 }
 
 func TestCreateRefusesBadInput(t *testing.T) {
-	r, _ := Open(context.Background(), storetest.Open(t))
+	r, _ := Open(context.Background(), storetest.Open(t), nil)
 	for _, c := range []struct {
 		name    string
 		domains []string
