@@ -251,20 +251,47 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 
 // SiteAddOptions are the flags of `appliance site add`.
 type SiteAddOptions struct {
-	Data    string
-	Name    string
-	Domains []string
+	Data      string
+	Name      string
+	Domains   []string
+	AnyOrigin bool
 }
 
 func runSiteAdd(ctx context.Context, o SiteAddOptions, stdout io.Writer) error {
 	return withAdmin(ctx, o.Data, func(c *adminClient) error {
 		var site httpd.SiteInfo
-		if err := c.call(ctx, "POST", "/admin/sites", map[string]any{"name": o.Name, "domains": o.Domains}, &site); err != nil {
+		if err := c.call(ctx, "POST", "/admin/sites", map[string]any{"name": o.Name, "domains": o.Domains, "any_origin": o.AnyOrigin}, &site); err != nil {
 			return fmt.Errorf("site add: %w", err)
 		}
-		fmt.Fprintf(stdout, "site %q added\nsite key: %s\n\ninstall code:\n%s\n", site.Name, site.Key, site.InstallCode)
+		fmt.Fprintf(stdout, "site %q added\nsite key: %s\n%s\n\ninstall code:\n%s\n", site.Name, site.Key, originText(site), site.InstallCode)
 		return nil
 	})
+}
+
+// SiteSetOptions are the flags of `appliance site set`.
+type SiteSetOptions struct {
+	Data      string
+	Site      string
+	AnyOrigin bool
+}
+
+func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
+	return withAdmin(ctx, o.Data, func(c *adminClient) error {
+		var site httpd.SiteInfo
+		if err := c.call(ctx, "POST", "/admin/sites/origin", map[string]any{"site_key": o.Site, "any_origin": o.AnyOrigin}, &site); err != nil {
+			return fmt.Errorf("site set: %w", err)
+		}
+		fmt.Fprintf(stdout, "site %q: %s\n", site.Name, originText(site))
+		return nil
+	})
+}
+
+// originText says where a site takes page views from.
+func originText(s httpd.SiteInfo) string {
+	if s.AnyOrigin {
+		return "takes page views from pages on any domain"
+	}
+	return "takes page views only from " + strings.Join(s.Domains, ", ") + " and their sub-domains"
 }
 
 func runSiteList(ctx context.Context, o AdminOptions, stdout io.Writer) error {
@@ -277,7 +304,11 @@ func runSiteList(ctx context.Context, o AdminOptions, stdout io.Writer) error {
 			fmt.Fprintln(stdout, "no sites yet: appliance site add --name N --domain D")
 		}
 		for _, s := range list {
-			fmt.Fprintf(stdout, "%s  %-24s %s\n", s.Key, s.Name, strings.Join(s.Domains, ","))
+			mark := ""
+			if s.AnyOrigin {
+				mark = "  (any origin)"
+			}
+			fmt.Fprintf(stdout, "%s  %-24s %s%s\n", s.Key, s.Name, strings.Join(s.Domains, ","), mark)
 		}
 		return nil
 	})

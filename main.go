@@ -135,7 +135,7 @@ holds a store is only replaced with --force. Use - to read the archive from stdi
 }
 
 func siteCmd(stdout io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "site", Short: "Add and list sites"}
+	cmd := &cobra.Command{Use: "site", Short: "Add, list and set up sites"}
 	var add SiteAddOptions
 	addCmd := &cobra.Command{
 		Use:     "add",
@@ -147,6 +147,7 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 	dataFlag(addCmd, &add.Data)
 	addCmd.Flags().StringVar(&add.Name, "name", "", "site name (required)")
 	addCmd.Flags().StringSliceVar(&add.Domains, "domain", nil, "domain of the site; repeat or comma-separate (required)")
+	addCmd.Flags().BoolVar(&add.AnyOrigin, "any-origin", false, "take page views from pages on any domain, not only the site's domains and their sub-domains")
 	_ = addCmd.MarkFlagRequired("name")
 	_ = addCmd.MarkFlagRequired("domain")
 	bindEnv(addCmd)
@@ -161,7 +162,25 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 	}
 	dataFlag(listCmd, &list.Data)
 	bindEnv(listCmd)
-	cmd.AddCommand(addCmd, listCmd, siteNumbersCmd(stdout))
+
+	var set SiteSetOptions
+	setCmd := &cobra.Command{
+		Use:   "set",
+		Short: "Change a site's settings",
+		Long: "Change a site's settings. --any-origin=true lets pages on any domain send the site's page views\n" +
+			"(a site whose pages are also framed or mirrored elsewhere); false, the default, takes them only\n" +
+			"from the site's domains and their sub-domains.",
+		Example: `  appliance site set --site KEY --any-origin=true`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runSiteSet(c.Context(), set, stdout) },
+	}
+	dataFlag(setCmd, &set.Data)
+	setCmd.Flags().StringVar(&set.Site, "site", "", "site key (required)")
+	setCmd.Flags().BoolVar(&set.AnyOrigin, "any-origin", false, "take page views from pages on any domain (required: true or false)")
+	_ = setCmd.MarkFlagRequired("site")
+	_ = setCmd.MarkFlagRequired("any-origin")
+	bindEnv(setCmd)
+	cmd.AddCommand(addCmd, listCmd, setCmd, siteNumbersCmd(stdout))
 	return cmd
 }
 

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -110,6 +112,62 @@ func TestSecondServeRefuses(t *testing.T) {
 	err := runServe(context.Background(), ServeOptions{Data: dir, Listen: "127.0.0.1:0"}, &bytes.Buffer{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "in use by a running server (pid") {
 		t.Fatalf("second serve: %v", err)
+	}
+}
+
+// `site add --any-origin` and `site set --any-origin` decide where a site
+// takes page views from; the server applies the setting at once.
+func TestSiteAnyOriginCommands(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := startServe(t, dir)
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example.com"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "takes page views only from shop.example.com and their sub-domains") {
+		t.Errorf("site add printed %q", out.String())
+	}
+	_, after, _ := strings.Cut(out.String(), "site key: ")
+	key, _, _ := strings.Cut(after, "\n")
+	mirror := func() int {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"k": key, "u": "https://mirror.example/", "t": "x"})
+		resp, err := http.Post("http://"+addr+"/t/v1/hit", "text/plain", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := mirror(); got != http.StatusForbidden {
+		t.Fatalf("a hit from another domain: %d, want 403", got)
+	}
+	out.Reset()
+	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: key, AnyOrigin: true}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "takes page views from pages on any domain") {
+		t.Errorf("site set printed %q", out.String())
+	}
+	if got := mirror(); got != http.StatusOK {
+		t.Fatalf("a hit from another domain after site set --any-origin=true: %d, want 200", got)
+	}
+	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Open", Domains: []string{"open.example"}, AnyOrigin: true}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: "NoSuchSite0123456789012345678901", AnyOrigin: true}, &out); err == nil {
+		t.Error("site set of an unknown site succeeded")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runSiteList(ctx, AdminOptions{Data: dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 || !strings.HasSuffix(lines[0], "(any origin)") || !strings.HasSuffix(lines[1], "(any origin)") {
+		t.Errorf("site list printed %q, want both sites marked (any origin)", out.String())
 	}
 }
 

@@ -61,12 +61,13 @@ type SiteInfo struct {
 	Key         string    `json:"site_key"`
 	Name        string    `json:"name"`
 	Domains     []string  `json:"domains"`
+	AnyOrigin   bool      `json:"any_origin"` // takes hits from pages on any domain
 	Created     time.Time `json:"created"`
 	InstallCode string    `json:"install_code"`
 }
 
 func (s *Server) siteInfo(site *store.Site) SiteInfo {
-	return SiteInfo{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains,
+	return SiteInfo{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains, AnyOrigin: site.AnyOrigin,
 		Created: time.UnixMilli(site.Created).UTC(), InstallCode: s.InstallCode(site.Key)}
 }
 
@@ -81,13 +82,39 @@ func (s *Server) adminListSites(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) adminAddSite(ctx *fasthttp.RequestCtx) error {
 	var in struct {
-		Name    string   `json:"name"`
-		Domains []string `json:"domains"`
+		Name      string   `json:"name"`
+		Domains   []string `json:"domains"`
+		AnyOrigin bool     `json:"any_origin"`
 	}
 	if err := decodeJSON(ctx, &in); err != nil {
 		return err
 	}
 	site, err := s.sites.Create(ctx, in.Name, in.Domains)
+	if err != nil {
+		return err
+	}
+	if in.AnyOrigin {
+		if site, err = s.sites.SetAnyOrigin(ctx, site.Key, true); err != nil {
+			return err
+		}
+	}
+	writeOK(ctx, s.siteInfo(site))
+	return nil
+}
+
+// adminSetOrigin sets whether a site takes hits from pages on any domain.
+func (s *Server) adminSetOrigin(ctx *fasthttp.RequestCtx) error {
+	var in struct {
+		SiteKey   string `json:"site_key"`
+		AnyOrigin *bool  `json:"any_origin"`
+	}
+	if err := decodeJSON(ctx, &in); err != nil {
+		return err
+	}
+	if in.AnyOrigin == nil {
+		return errorf(fasthttp.StatusBadRequest, "any_origin (true or false) is required")
+	}
+	site, err := s.sites.SetAnyOrigin(ctx, in.SiteKey, *in.AnyOrigin)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,11 @@ func unlimited(o *httpd.Options) { o.Limits = httpd.TrackerLimits{PerIP: -1, Per
 
 func postHit(t *testing.T, srv *httpdtest.Server, siteKey, ip string) *http.Response {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"k": siteKey, "u": "https://shop.example.com/", "t": "x"})
+	site, err := srv.HTTP.Sites().ByKey(siteKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"k": siteKey, "u": "https://" + site.Domains[0] + "/", "t": "x"})
 	req, _ := http.NewRequest("POST", srv.URL+"t/v1/hit", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "text/plain")
 	req.Header.Set("X-Forwarded-For", ip)

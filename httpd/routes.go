@@ -79,6 +79,7 @@ func (s *Server) adminRoutes() *router {
 	r.api("GET", "/admin/backup", manageAccess, s.adminBackup)
 	r.api("GET", "/admin/sites", seeReports, s.adminListSites)
 	r.api("POST", "/admin/sites", changeSites, s.adminAddSite)
+	r.api("POST", "/admin/sites/origin", changeSites, s.adminSetOrigin)
 	r.api("POST", "/admin/users", manageAccess, s.adminAddUser)
 	r.api("POST", "/admin/users/password", manageAccess, s.adminSetPassword)
 	r.api("POST", "/admin/users/logout", manageAccess, s.adminEndSessions)

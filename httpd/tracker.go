@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -256,6 +257,9 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOrigin(site, string(ctx.Request.Header.Peek("Origin")), req.U); err != nil {
+		return err
+	}
 	ci := req.CI
 	if ci != "" {
 		// The ids of a ci are sequential, so anyone can write another
@@ -287,6 +291,38 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 		NewSession: res.NewSession,
 		Phones:     phones(),
 	})
+	return nil
+}
+
+// checkOrigin refuses a hit from a page that is not on one of the site's
+// domains (or their sub-domains), unless the site takes any: the page's
+// URL and, from a browser, the Origin header must both be on them. A site
+// key is public, so without this anyone's page could fill a site's
+// reports; a server can still forge both, which only the key checks of
+// later requests stop from touching real visitors.
+func checkOrigin(site *store.Site, origin, pageURL string) error {
+	if site.AnyOrigin {
+		return nil
+	}
+	u, err := visits.ParsePageURL("u", pageURL)
+	if err != nil {
+		return err
+	}
+	hosts := []string{u.Hostname()}
+	if origin != "" {
+		o, err := url.Parse(origin)
+		if err != nil || o.Host == "" {
+			// "null": a sandboxed frame, a file: or data: page.
+			return errorf(fasthttp.StatusForbidden, "this site takes hits only from its own pages: Origin %q is not a web page's", cutString(origin, 100))
+		}
+		hosts = append(hosts, o.Hostname())
+	}
+	for _, h := range hosts {
+		if !sites.AllowsHost(site, h) {
+			return errorf(fasthttp.StatusForbidden, "this site takes hits only from its own domains (%s and their sub-domains), not from %s; add the domain to the site, or let it take hits from any domain",
+				strings.Join(site.Domains, ", "), cutString(h, 100))
+		}
+	}
 	return nil
 }
 

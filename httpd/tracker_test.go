@@ -680,6 +680,71 @@ func TestTrackerEveryCIWantsItsKey(t *testing.T) {
 	}
 }
 
+// A hit is taken only from a page on one of the site's domains or their
+// sub-domains, by its URL and, from a browser, its Origin; anything else is
+// a 403 that says why, and stores nothing, until the site takes any origin.
+func TestTrackerHitOnlyFromSiteDomains(t *testing.T) {
+	f := newTrFixture(t, false)
+	idn := f.srv.Site(t, "Магазин", "магазин.рф")
+	hit := func(k, origin, u string) trAnswer {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"k": k, "u": u, "r": "", "t": "x"})
+		req, _ := http.NewRequest("POST", f.srv.URL+"t/v1/hit", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "text/plain")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		a := trAnswer{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+		json.Unmarshal(raw, &a.Body)
+		return a
+	}
+	for _, tc := range []struct {
+		name, k, origin, u string
+		status             int
+		reason             string
+	}{
+		{"the site's page, no Origin (a server)", f.site.Key, "", "https://shop.example.com/", 200, ""},
+		{"the site's page from a browser", f.site.Key, "https://shop.example.com", "https://shop.example.com/cart", 200, ""},
+		{"a sub-domain, another port, upper case", f.site.Key, "http://M.Shop.Example.com:8080", "http://M.Shop.Example.com:8080/", 200, ""},
+		{"an international name as the browser writes it", idn, "https://xn--80aairftm.xn--p1ai", "https://www.xn--80aairftm.xn--p1ai/", 200, ""},
+		{"another domain", f.site.Key, "https://evil.example", "https://evil.example/", 403, "only from its own domains (shop.example.com and their sub-domains), not from evil.example"},
+		{"a look-alike suffix", f.site.Key, "", "https://notshop.example.com/", 403, "not from notshop.example.com"},
+		{"the site's URL sent from another origin", f.site.Key, "https://evil.example", "https://shop.example.com/", 403, "not from evil.example"},
+		{"a sandboxed frame or file: page", f.site.Key, "null", "https://shop.example.com/", 403, "not a web page's"},
+		{"a javascript: page", f.site.Key, "", "javascript:alert(1)", 400, "u must be an absolute http(s) URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := trSnapshot(t, f.srv.DB)
+			a := hit(tc.k, tc.origin, tc.u)
+			if a.Status != tc.status || !strings.Contains(a.Body.Error, tc.reason) || a.Header.Get("Access-Control-Allow-Origin") != "*" {
+				t.Fatalf("%d %s, want %d with %q (and CORS)", a.Status, a.Raw, tc.status, tc.reason)
+			}
+			if tc.status != 200 {
+				sameSnapshot(t, tc.name, before, trSnapshot(t, f.srv.DB))
+			}
+		})
+	}
+	// The site's setting, as `appliance site set --any-origin=true` sets it.
+	var info httpd.SiteInfo
+	adminCall(t, f.srv, "/admin/sites/origin", map[string]any{"site_key": f.site.Key, "any_origin": true}, &info)
+	if !info.AnyOrigin {
+		t.Fatalf("site after any_origin: %+v", info)
+	}
+	if a := hit(f.site.Key, "https://mirror.example", "https://mirror.example/"); a.Status != 200 {
+		t.Errorf("a site that takes any origin: %d %s", a.Status, a.Raw)
+	}
+	adminCall(t, f.srv, "/admin/sites/origin", map[string]any{"site_key": f.site.Key, "any_origin": false}, &info)
+	if a := hit(f.site.Key, "https://mirror.example", "https://mirror.example/"); a.Status != 403 {
+		t.Errorf("the setting turned off again: %d %s", a.Status, a.Raw)
+	}
+}
+
 // Control characters: a page's title loses them (the page view is kept);
 // what a page sends as text of its own (events, visitor info, properties)
 // is refused when it holds them (TestTrackerErrorsStoreNothing), but a

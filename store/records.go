@@ -14,9 +14,13 @@ type Site struct {
 	Domains []string // host names the site lives on
 	Secret  []byte   // per-site HMAC secret for credential keys
 	Created int64
+	// AnyOrigin accepts hits from pages on any domain, not only Domains
+	// and their sub-domains.
+	AnyOrigin bool
 }
 
-const siteVersion = 1
+// siteVersion 2 added AnyOrigin.
+const siteVersion = 2
 
 // Encode returns the versioned encoding of s.
 func (s *Site) Encode() []byte {
@@ -27,12 +31,13 @@ func (s *Site) Encode() []byte {
 	e.strs(s.Domains)
 	e.bytes(s.Secret)
 	e.int(s.Created)
+	e.bool(s.AnyOrigin)
 	return e.b
 }
 
-// DecodeSite decodes a Site; the result does not alias b.
+// DecodeSite decodes a Site of any version; the result does not alias b.
 func DecodeSite(b []byte) (Site, error) {
-	d, _ := newDecoder(b, "site", siteVersion)
+	d, v := newDecoder(b, "site", siteVersion)
 	var s Site
 	s.ID = d.uint32("site id")
 	s.Key = d.str()
@@ -40,6 +45,9 @@ func DecodeSite(b []byte) (Site, error) {
 	s.Domains = d.strs()
 	s.Secret = d.bytes()
 	s.Created = d.int()
+	if v >= 2 {
+		s.AnyOrigin = d.bool()
+	}
 	return s, d.done()
 }
 

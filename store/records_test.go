@@ -51,6 +51,7 @@ var samples = map[string][]any{
 	"site": {
 		Site{},
 		Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, Secret: []byte{0, 1, 2, 255}, Created: 1700000000000},
+		Site{ID: 2, Key: "k", Name: "Anywhere", Domains: []string{"shop.example"}, AnyOrigin: true},
 		Site{ID: 1<<32 - 1, Name: unicode, Domains: []string{"", unicode, long}, Secret: bytes.Repeat([]byte{0xff}, 300), Created: -1},
 		Site{Name: long, Created: -1 << 63},
 	},
@@ -344,6 +345,17 @@ func TestDecodeOldVersions(t *testing.T) {
 	tk, err := DecodeToken(v1(func(e *encoder) { e.str("pbx"); e.int(3) }))
 	if err != nil || tk.Name != "pbx" || tk.Created != 3 || tk.Sites != nil || !tk.AllowsSite(42) {
 		t.Errorf("token v1 = %+v, %v; want every site", tk, err)
+	}
+	s, err := DecodeSite(v1(func(e *encoder) {
+		e.uint(3)
+		e.str("k")
+		e.str("Shop")
+		e.strs([]string{"shop.example"})
+		e.bytes([]byte("x"))
+		e.int(7)
+	}))
+	if err != nil || s.ID != 3 || s.Name != "Shop" || s.Created != 7 || s.AnyOrigin {
+		t.Errorf("site v1 = %+v, %v; want site 3 held to its domains", s, err)
 	}
 	l, err := DecodeLoginSession(v1(func(e *encoder) { e.str("a@b.c"); e.str("csrf"); e.int(9) }))
 	if want := (LoginSession{Email: "a@b.c", CSRF: "csrf", Expires: 9}); err != nil || l != want {

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"appliance/store"
 )
 
@@ -151,6 +153,60 @@ func (r *Registry) Create(ctx context.Context, name string, domains []string) (*
 	}
 	r.put(s)
 	return s, nil
+}
+
+// SetAnyOrigin sets whether the site with key k takes hits from pages on
+// any domain (true) or only on its domains and their sub-domains (false),
+// and returns the site as it now is.
+func (r *Registry) SetAnyOrigin(ctx context.Context, k string, anyOrigin bool) (*store.Site, error) {
+	old, err := r.ByKey(k)
+	if err != nil {
+		return nil, err
+	}
+	s := *old // the registry's records are shared: a new one replaces it
+	s.Domains = slices.Clone(old.Domains)
+	s.AnyOrigin = anyOrigin
+	if err := r.db.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.SiteKey(s.ID), s.Encode())
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("set any origin of site %q: %w", k, err)
+	}
+	r.put(&s)
+	return &s, nil
+}
+
+// AllowsHost reports whether a page on host may send hits for s: any host
+// when s.AnyOrigin, else one of s's domains or a sub-domain of one (a port
+// is ignored, and so are case and the form of an international name:
+// "магазин.рф" and "xn--80aal0a.xn--p1ai" are the same).
+func AllowsHost(s *store.Site, host string) bool {
+	if s.AnyOrigin {
+		return true
+	}
+	h := asciiHost(host)
+	if h == "" {
+		return false
+	}
+	for _, d := range s.Domains {
+		if d = asciiHost(d); d != "" && (h == d || strings.HasSuffix(h, "."+d)) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiHost is host lower-cased, without a trailing dot, in its ASCII
+// (punycode) form; "" when it is no host name.
+func asciiHost(host string) string {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if a, err := idna.Lookup.ToASCII(host); err == nil {
+		return a
+	}
+	if strings.IndexFunc(host, func(r rune) bool { return r > 127 }) >= 0 {
+		return ""
+	}
+	return host // an ASCII name idna's rules refuse (an underscore): compare it as it is
 }
 
 // NormalizeDomain lower-cases a host name, strips a scheme, path and port

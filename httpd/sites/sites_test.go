@@ -96,3 +96,21 @@ func FuzzNormalizeDomain(f *testing.F) {
 		}
 	})
 }
+
+func TestAllowsHost(t *testing.T) {
+	s := &store.Site{Domains: []string{"shop.example.com", "магазин.рф"}}
+	for host, want := range map[string]bool{
+		"shop.example.com": true, "SHOP.example.com.": true, "www.shop.example.com": true, "a.b.shop.example.com": true,
+		"магазин.рф": true, "xn--80aairftm.xn--p1ai": true, "www.xn--80aairftm.xn--p1ai": true, "WWW.МАГАЗИН.РФ": true,
+		"example.com": false, "notshop.example.com": false, "shop.example.com.evil.example": false, "": false, "xn--p1ai": false,
+		"127.0.0.1": false,
+	} {
+		if got := AllowsHost(s, host); got != want {
+			t.Errorf("AllowsHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+	s.AnyOrigin = true
+	if !AllowsHost(s, "anything.example") {
+		t.Error("a site that takes any origin refused a host")
+	}
+}
