@@ -177,9 +177,10 @@ func (r *Registry) SetAnyOrigin(ctx context.Context, k string, anyOrigin bool) (
 }
 
 // AllowsHost reports whether a page on host may send hits for s: any host
-// when s.AnyOrigin, else one of s's domains or a sub-domain of one (a port
-// is ignored, and so are case and the form of an international name:
-// "магазин.рф" and "xn--80aal0a.xn--p1ai" are the same).
+// when s.AnyOrigin, else one of s's domains or a sub-domain of one (a
+// "www." domain stands for its parent too; case and the form of an
+// international name do not matter: "магазин.рф" is
+// "xn--80aairftm.xn--p1ai"). host has no port.
 func AllowsHost(s *store.Site, host string) bool {
 	if s.AnyOrigin {
 		return true
@@ -189,7 +190,8 @@ func AllowsHost(s *store.Site, host string) bool {
 		return false
 	}
 	for _, d := range s.Domains {
-		if d = asciiHost(d); d != "" && (h == d || strings.HasSuffix(h, "."+d)) {
+		// "www.shop.example" given as the domain: shop.example is the same site.
+		if d = strings.TrimPrefix(asciiHost(d), "www."); d != "" && (h == d || strings.HasSuffix(h, "."+d)) {
 			return true
 		}
 	}

@@ -109,6 +109,10 @@ func TestAllowsHost(t *testing.T) {
 			t.Errorf("AllowsHost(%q) = %v, want %v", host, got, want)
 		}
 	}
+	www := &store.Site{Domains: []string{"www.shop.example"}}
+	if !AllowsHost(www, "shop.example") || !AllowsHost(www, "m.shop.example") || AllowsHost(www, "example") {
+		t.Error("a www. domain does not stand for its parent and the parent's sub-domains alone")
+	}
 	s.AnyOrigin = true
 	if !AllowsHost(s, "anything.example") {
 		t.Error("a site that takes any origin refused a host")
