@@ -166,9 +166,9 @@ func TestLeasesSurviveSIGKILL(t *testing.T) {
 	}
 	token := strings.TrimSpace(out.String()[strings.LastIndex(strings.TrimSpace(out.String()), "\n"):])
 
-	const landing = "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter"
+	const landing = "https://crash.example/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter"
 	a := hit(t, addr, key, hitAnswer{}, landing)
-	b := hit(t, addr, key, hitAnswer{}, "https://shop.example.com/?utm_source=vk&utm_medium=cpc")
+	b := hit(t, addr, key, hitAnswer{}, "https://crash.example/?utm_source=vk&utm_medium=cpc")
 	if a.number() == "" || b.number() == "" || a.number() == b.number() || a.number() == "74950000009" {
 		t.Fatalf("before the crash: a %s, b %s", a.number(), b.number())
 	}
@@ -177,7 +177,7 @@ func TestLeasesSurviveSIGKILL(t *testing.T) {
 	if c := hit(t, addr, key, hitAnswer{}, landing); c.number() != "74950000009" {
 		t.Fatalf("after the restart a newcomer got %s, want the fallback: both numbers are leased", c.number())
 	}
-	if again := hit(t, addr, key, a, "https://shop.example.com/cart"); again.number() != a.number() {
+	if again := hit(t, addr, key, a, "https://crash.example/cart"); again.number() != a.number() {
 		t.Fatalf("after the restart visitor a got %s, want %s", again.number(), a.number())
 	}
 	raw := postJSON(t, "http://"+addr+"/api/v1/calls", token, map[string]any{"called": a.number(), "caller": "79161234567",

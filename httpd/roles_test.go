@@ -81,6 +81,7 @@ var leastAdminRole = map[string]string{
 	"GET /admin/backup":                 accounts.RoleOwner,
 	"GET /admin/sites":                  accounts.RoleManager,
 	"POST /admin/sites":                 accounts.RoleManager,
+	"POST /admin/sites/origin":          accounts.RoleManager,
 	"POST /admin/users":                 accounts.RoleOwner,
 	"POST /admin/users/password":        accounts.RoleOwner,
 	"POST /admin/users/logout":          accounts.RoleOwner,
