@@ -116,9 +116,11 @@ func parseCall(body []byte) (tracking.CallInput, error) {
 	return in, nil
 }
 
-// attributionResult is the result of both endpoints, exactly as SPEC §5
-// has it. "source" is the traffic channel (organic, social, referral,
-// direct, ad), "" when unknown.
+// attributionResult is the result of both endpoints, as SPEC §5 has it,
+// plus "pool". "source" is the traffic channel (organic, social, referral,
+// direct, ad), "" when unknown. "pool" names the pool of the lease, or the
+// pool whose fallback number was called (then attributed is false and the
+// utm fields are what the pool's rule names); "" for other numbers.
 type attributionResult struct {
 	CallID      uint64 `json:"call_id"`
 	Attributed  bool   `json:"attributed"`
@@ -129,12 +131,13 @@ type attributionResult struct {
 	UTMMedium   string `json:"utm_medium"`
 	UTMCampaign string `json:"utm_campaign"`
 	LandingPage string `json:"landing_page"`
+	Pool        string `json:"pool"`
 }
 
 func resultOf(callID uint64, a *tracking.Attribution) attributionResult {
 	return attributionResult{CallID: callID, Attributed: a.Attributed, VisitorID: a.Visitor, SessionID: a.Session,
 		Source: a.Source.Channel, UTMSource: a.Source.UTMSource, UTMMedium: a.Source.UTMMedium,
-		UTMCampaign: a.Source.UTMCampaign, LandingPage: a.Source.Landing}
+		UTMCampaign: a.Source.UTMCampaign, LandingPage: a.Source.Landing, Pool: a.PoolName}
 }
 
 // otherSite is the answer to a token scoped to some sites that names a

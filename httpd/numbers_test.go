@@ -214,6 +214,7 @@ type tkResult struct {
 	UTMMedium   string `json:"utm_medium"`
 	UTMCampaign string `json:"utm_campaign"`
 	LandingPage string `json:"landing_page"`
+	Pool        string `json:"pool"`
 }
 
 func apiToken(t *testing.T, f *trFixture) string {
@@ -251,10 +252,10 @@ func decodeResult(t *testing.T, raw string) tkResult {
 	if err := json.Unmarshal([]byte(raw), &env); err != nil || !env.Success {
 		t.Fatalf("answer %s: %v", raw, err)
 	}
-	// Exactly the fields of SPEC §5, no more.
+	// Exactly the fields of SPEC §5 and "pool", no more.
 	var fields map[string]any
 	json.Unmarshal(env.Result, &fields)
-	for _, k := range []string{"call_id", "attributed", "visitor_id", "session_id", "source", "utm_source", "utm_medium", "utm_campaign", "landing_page"} {
+	for _, k := range []string{"call_id", "attributed", "visitor_id", "session_id", "source", "utm_source", "utm_medium", "utm_campaign", "landing_page", "pool"} {
 		if _, ok := fields[k]; !ok {
 			t.Fatalf("result %s lacks %s", env.Result, k)
 		}
@@ -335,7 +336,8 @@ func TestCallsAPI(t *testing.T) {
 	}
 	r := decodeResult(t, raw)
 	want := tkResult{CallID: r.CallID, Attributed: true, VisitorID: h.VisitorID, SessionID: h.SessionID, Source: "ad",
-		UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "winter", LandingPage: "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter"}
+		UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "winter", LandingPage: "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter",
+		Pool: "ads"}
 	if r != want || r.CallID == 0 {
 		t.Fatalf("call result %+v\nwant %+v", r, want)
 	}
@@ -372,5 +374,54 @@ func TestCallsAPI(t *testing.T) {
 	}
 	if code, _ := api(t, f, "GET", "api/v1/attribution?number="+num, "", ""); code != http.StatusUnauthorized {
 		t.Errorf("attribution without token: %d", code)
+	}
+}
+
+// A call to a static number answers its rule's source, channel included; a
+// call to a pool's fallback number is not attributed to anyone, and names
+// the pool and what its rule says.
+func TestCallsToStaticAndFallback(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	tr, ctx := f.srv.HTTP.Numbers(), context.Background()
+	for _, st := range []tracking.StaticInput{
+		{Number: "74951110001", RuleInput: tracking.RuleInput{Rule: "utm_source=yandex&utm_medium=cpc&utm_campaign=spring", Priority: 5}},
+		{Number: "74951110002", RuleInput: tracking.RuleInput{Rule: "channel=social&utm_source=vk", Priority: 5}},
+	} {
+		if _, err := tr.AddStatic(ctx, f.site.ID, st, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := apiToken(t, f)
+	for _, tt := range []struct {
+		name, called string
+		want         tkResult
+	}{
+		{"static from utm tags", "74951110001", tkResult{Attributed: true, Source: "ad", UTMSource: "yandex", UTMMedium: "cpc", UTMCampaign: "spring"}},
+		{"static with a channel term", "74951110002", tkResult{Attributed: true, Source: "social", UTMSource: "vk"}},
+		{"static of one tag", tkYandex, tkResult{Attributed: true, Source: "organic", UTMSource: "yandex"}},
+		{"fallback", "+7 495 000-00-09", tkResult{Attributed: false, Source: "ad", UTMMedium: "cpc", Pool: "ads"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, raw := api(t, f, "POST", "api/v1/calls", token, `{"called":"`+tt.called+`"}`)
+			if code != http.StatusOK {
+				t.Fatalf("%d %s", code, raw)
+			}
+			r := decodeResult(t, raw)
+			if r.CallID == 0 {
+				t.Fatalf("no call id: %s", raw)
+			}
+			tt.want.CallID = r.CallID
+			if r != tt.want {
+				t.Fatalf("result %+v\nwant   %+v", r, tt.want)
+			}
+			if a := attribution(t, f, tt.called, f.clock.Now()); a.Attributed != tt.want.Attributed || a.Source != tt.want.Source || a.Pool != tt.want.Pool {
+				t.Fatalf("attribution %+v, want %+v", a, tt.want)
+			}
+		})
+	}
+	days, err := tracking.CallDays(f.srv.DB, f.site.ID, f.clock.Now(), f.clock.Now())
+	if err != nil || days[0].Calls != 4 || days[0].Attributed != 3 {
+		t.Fatalf("call roll-up %+v %v: want 4 calls, the fallback's not attributed", days, err)
 	}
 }

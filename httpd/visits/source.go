@@ -205,6 +205,16 @@ func squash(s string) string {
 	}, strings.ToLower(s))
 }
 
+// ChannelOfTags is the channel the table above gives a visit known only by
+// its tags: utm tags, the kind of click id ("gclid", "yclid", "fbclid" or
+// "") and the referrer's domain ("" for none). It is how the rule of a
+// static number (utm_source=yandex&utm_medium=cpc) names the channel of the
+// calls to it.
+func ChannelOfTags(utm UTM, click, refDomain string) Channel {
+	c, _ := classify(Source{UTM: utm, Click: click, RefDomain: bareHost(refDomain)})
+	return c
+}
+
 func classify(s Source) (Channel, string) {
 	medium := squash(s.UTM.Medium)
 	switch {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"appliance/httpd/visits"
 	"appliance/store"
 )
 
@@ -14,10 +15,14 @@ type Source = store.Source
 
 // Attribution is who a call to a number at some moment came from.
 type Attribution struct {
-	Number     string // E.164 digits
-	Site       uint32 // 0 when no site has the number
-	Kind       Kind
-	Attributed bool   // tied to a visitor's lease, or to the rule of a static number or pool
+	Number string // E.164 digits
+	Site   uint32 // 0 when no site has the number
+	Kind   Kind
+	// Attributed is set when the call is tied to a visitor's lease or to
+	// the rule of a static number. A call to a pool's fallback number is
+	// not: any visitor who found the pool full may have dialled it; its
+	// Source is what the pool's rule names.
+	Attributed bool
 	Pool       uint32 // the pool of the lease, or whose fallback it is
 	PoolName   string // as the pool is called now; "" when it is gone
 	Visitor    uint64 // the lease's holder; 0 unless Kind is KindDynamic and Attributed
@@ -138,7 +143,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 		p := ss.pools[o.index]
 		a.Pool, a.PoolName = p.cfg.ID, p.cfg.Name
 		if o.kind == KindFallback {
-			a.Attributed, a.Source = true, ruleSourceOf(p.rule.Value)
+			a.Source = ruleSourceOf(p.rule.Value)
 		}
 	}
 	return a, nil
@@ -146,10 +151,18 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 
 func ruleSource(s *static) Source { return ruleSourceOf(s.rule.Value) }
 
-// ruleSourceOf is the source a rule names: each value it pins to one.
+// ruleSourceOf is the source a rule names: each value it pins to one. The
+// channel is the rule's channel= term, else the one the traffic-source table
+// gives the tags the rule pins (visits.ChannelOfTags: utm_medium=cpc is ad),
+// else "" (a rule of landing pages alone, or of none, names no channel).
 func ruleSourceOf(value func(string) (string, bool)) Source {
 	v := func(k string) string { s, _ := value(k); return s }
-	return Source{Channel: v("channel"), UTMSource: v("utm_source"), UTMMedium: v("utm_medium"),
+	src := Source{Channel: v("channel"), UTMSource: v("utm_source"), UTMMedium: v("utm_medium"),
 		UTMCampaign: v("utm_campaign"), UTMTerm: v("utm_term"), UTMContent: v("utm_content"),
 		Click: v("click"), Referrer: v("referrer"), Landing: v("landing")}
+	utm := visits.UTM{Source: src.UTMSource, Medium: src.UTMMedium, Campaign: src.UTMCampaign, Term: src.UTMTerm, Content: src.UTMContent}
+	if src.Channel == "" && (utm != visits.UTM{} || src.Click != "" || src.Referrer != "") {
+		src.Channel = string(visits.ChannelOfTags(utm, src.Click, src.Referrer))
+	}
+	return src
 }

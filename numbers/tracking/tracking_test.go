@@ -253,8 +253,12 @@ func TestAttributeStaticSiteUnknown(t *testing.T) {
 		attributed bool
 		source     Source
 	}{
-		{yandex, KindStatic, true, Source{UTMSource: "yandex"}},
-		{fallback, KindFallback, true, Source{UTMMedium: "cpc"}},
+		// The channel is the one the traffic-source table gives the rule's
+		// tags: utm_source=yandex alone is organic, utm_medium=cpc is ad.
+		{yandex, KindStatic, true, Source{Channel: "organic", UTMSource: "yandex"}},
+		// Whoever found the pool full may have dialled its fallback: not
+		// attributed, with what the pool's rule names.
+		{fallback, KindFallback, false, Source{Channel: "ad", UTMMedium: "cpc"}},
 		{siteNum, KindSite, false, Source{}},
 		{"79161234567", KindUnknown, false, Source{}},
 	} {
@@ -538,6 +542,33 @@ func TestParsePhone(t *testing.T) {
 	for _, bad := range []string{"", "  ", "12345", "abc", "+7 495 000 00 01 ext. 5", strings.Repeat("9", 65), "\xff"} {
 		if _, err := ParsePhone(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParsePhone(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+// A static number's rule names the channel of its calls: its channel= term,
+// else the channel the traffic-source table gives the tags it pins.
+func TestRuleSourceChannel(t *testing.T) {
+	for _, tt := range []struct{ rule, channel string }{
+		{"utm_source=yandex&utm_medium=cpc", "ad"},
+		{"utm_medium=Paid_Search", "ad"},
+		{"click=gclid", "ad"},
+		{"utm_source=vk", "social"},
+		{"referrer=google.com", "organic"},
+		{"referrer=partner.example", "referral"},
+		{"utm_campaign=spring", "referral"},
+		{"channel=social&utm_source=yandex", "social"},
+		{"utm_source=yandex|google&utm_medium=cpc", "ad"},
+		{"utm_source=yandex|google", ""},
+		{"landing=/promo", ""},
+		{"", ""},
+	} {
+		r, err := numbers.ParseRule(tt.rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ruleSourceOf(r.Value).Channel; got != tt.channel {
+			t.Errorf("rule %q: channel %q, want %q", tt.rule, got, tt.channel)
 		}
 	}
 }
