@@ -30,6 +30,27 @@ func TestErlangB(t *testing.T) {
 	}
 }
 
+// Blocking probabilities as printed in Erlang B tables (to 4 decimals).
+func TestErlangBTable(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		a    float64
+		want float64
+	}{
+		{3, 1, 0.0625},
+		{4, 2, 0.0952},
+		{5, 3, 0.1101},
+		{7, 3, 0.0219},
+		{10, 5, 0.0184},
+		{20, 15, 0.0456},
+		{30, 20, 0.0085},
+	} {
+		if got := ErlangB(c.n, c.a); math.Abs(got-c.want) > 5e-5 {
+			t.Errorf("ErlangB(N=%d, A=%v) = %.5f, want %.4f", c.n, c.a, got, c.want)
+		}
+	}
+}
+
 func TestPoolSize(t *testing.T) {
 	// Either side of the published 1% points: 4.461 Erlangs need 10 lines,
 	// 8.108 need 15, 12.031 need 20, 84.06 need 100.

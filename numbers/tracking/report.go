@@ -33,8 +33,8 @@ type PoolReport struct {
 	Days    []PoolDay       // oldest first
 	Misses  int64           // over all days
 	// MeanHold is the mean time a lease claimed in the span was held
-	// (claim to lapse, or to the time of the report); the reserve when
-	// there were none.
+	// (claim to lapse; a live lease at least to its until and at least
+	// the reserve); the reserve when there were none.
 	MeanHold time.Duration
 	// Suggested sizes the pool for the span's busiest hour (Erlang B
 	// from its demand and MeanHold; see numbers.EstimateSize).
@@ -84,7 +84,7 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 			r.Misses += pd.Misses
 			r.Days = append(r.Days, pd)
 		}
-		hold, n, sampled, err := meanHold(ctx, t.db, p.cfg.Numbers, time.Unix(int64(first)*86400, 0), time.Unix(int64(last+1)*86400, 0), now)
+		hold, n, sampled, err := meanHold(ctx, t.db, p.cfg.Numbers, time.Unix(int64(first)*86400, 0), time.Unix(int64(last+1)*86400, 0), now, r.Reserve)
 		if err != nil {
 			return nil, fmt.Errorf("pool report: %w", err)
 		}
@@ -99,8 +99,12 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 }
 
 // meanHold is the mean time the leases of the numbers claimed in [from,
-// to) were held, up to now; it reads at most maxHoldSample of them.
-func meanHold(ctx context.Context, db *store.DB, nums []string, from, to, now time.Time) (time.Duration, int, bool, error) {
+// to) are held; it reads at most maxHoldSample of them. A lapsed lease was
+// held from its claim to its until. A live one (until after now) is held
+// at least to its until and at least reserve: counting only its time so
+// far would make a pool that just filled up look like one of short holds,
+// and suggest fewer numbers than it has.
+func meanHold(ctx context.Context, db *store.DB, nums []string, from, to, now time.Time, reserve time.Duration) (time.Duration, int, bool, error) {
 	var total time.Duration
 	n := 0
 	for _, num := range nums {
@@ -124,7 +128,11 @@ func meanHold(ctx context.Context, db *store.DB, nums []string, from, to, now ti
 				derr = err
 				return false
 			}
-			total += time.Duration(min(u, now.UnixNano()) - since)
+			h := time.Duration(u - since)
+			if u > now.UnixNano() {
+				h = max(h, reserve)
+			}
+			total += h
 			n++
 			return n < maxHoldSample
 		})

@@ -572,3 +572,34 @@ func TestRuleSourceChannel(t *testing.T) {
 		}
 	}
 }
+
+// A pool that has just filled up, with a visitor turned away, is too small:
+// its live leases are held for at least the reserve, not for the minute
+// they have lived so far (which suggested 2 numbers for a full pool of 3).
+func TestReportLiveLeasesHoldTheReserve(t *testing.T) {
+	tr := open(t, storetest.Open(t), t0)
+	setUp(t, tr, 3)
+	for v := uint64(1); v <= 3; v++ {
+		if _, typ := shown(assign(t, tr, v, cpc, false, t0.Add(time.Duration(v)*time.Second))); typ != Dynamic {
+			t.Fatalf("visitor %d got no pool number", v)
+		}
+	}
+	if n, _ := shown(assign(t, tr, 4, cpc, false, t0.Add(5*time.Second))); n != fallback {
+		t.Fatalf("fourth visitor got %s, want the fallback", n)
+	}
+	reps, err := tr.Report(ctx, 1, t0, t0, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reps[0]
+	if r.Live != 3 || r.Misses != 1 || r.Days[0].BusyHour != 4 {
+		t.Fatalf("report %+v", r)
+	}
+	if r.MeanHold < numbers.DefaultReserve {
+		t.Errorf("mean hold %v of live leases, want at least the reserve %v", r.MeanHold, numbers.DefaultReserve)
+	}
+	// 4 visitors an hour holding 20 minutes: 4/3 erlang, 5 numbers for 1%.
+	if got, want := r.Suggested.Size, numbers.PoolSize(4.0/3, numbers.TargetBlocking); got != want || got <= 3 {
+		t.Errorf("suggested size %d (hold %v), want %d: more than the 3 that turned a visitor away", got, r.MeanHold, want)
+	}
+}
