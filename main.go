@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"appliance/numbers"
 )
 
 func main() {
@@ -86,6 +88,7 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	f.StringVar(&o.MetricsToken, "metrics-token", "", "bearer token that opens /metrics; empty: /metrics off (env APPLIANCE_METRICS_TOKEN)")
 	f.IntVar(&o.MaxConns, "max-conns", 0, "most simultaneous HTTP connections; 0: from the open file limit (env APPLIANCE_MAX_CONNS)")
 	outboundFlags(cmd, &o.Outbound, "")
+	f.StringVar(&o.PhoneRegion, "phone-region", numbers.DefaultRegion, "country whose numbers visitors and you may write without a country code, e.g. RU (8 912 ...), GB, KZ (env APPLIANCE_PHONE_REGION)")
 	bindEnv(cmd)
 	return cmd
 }

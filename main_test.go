@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -320,4 +321,23 @@ func TestBackupWhileServingUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d writes acknowledged before the backup, all restored", len(before))
+}
+
+// serve takes --phone-region (any case) and refuses an unknown one as a
+// usage error, before it opens the store.
+func TestServePhoneRegion(t *testing.T) {
+	dir := t.TempDir()
+	err := runServe(context.Background(), ServeOptions{Data: dir, Listen: "127.0.0.1:0", PhoneRegion: "Narnia"}, io.Discard, nil)
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--phone-region") {
+		t.Fatalf("serve --phone-region Narnia: %v, want a usage error", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", PhoneRegion: "gb"}, io.Discard, func(string) { cancel() })
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("serve --phone-region gb: %v", err)
+	}
 }

@@ -57,7 +57,7 @@ func TestNumbersCommands(t *testing.T) {
 		want string
 	}{
 		{"bad rule", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "74951112233", Rule: "utm_sorce=x"}, &out), "unknown key"},
-		{"bad number", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "12"}, &out), "not a possible phone number"},
+		{"bad number", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "12"}, &out), "has the wrong number of digits"},
 		{"pool number as static", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "74950000001"}, &out), `already in pool "ads"`},
 		{"bad reserve", runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "x", Numbers: []string{"74952220001"}, Reserve: "1m"}, &out), "reserve"},
 		{"unknown site", runNumbersList(ctx, NumbersListOptions{Data: dir, Site: strings.Repeat("A", 32)}, &out), "no site has the key"},

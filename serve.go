@@ -9,10 +9,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"appliance/httpd"
 	"appliance/httpd/webhooks"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -28,6 +30,7 @@ type ServeOptions struct {
 	MaxConns     int // 0: from the open file limit
 	Version      string
 	Outbound     OutboundOptions
+	PhoneRegion  string // where a phone number without a country code is read: RU, GB, ...
 }
 
 // runServe opens the store and serves until ctx ends, then shuts down in
@@ -38,6 +41,13 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	policy, err := o.Outbound.policy()
 	if err != nil {
 		return err
+	}
+	region := strings.ToUpper(strings.TrimSpace(o.PhoneRegion))
+	if region == "" {
+		region = numbers.DefaultRegion
+	}
+	if err := numbers.CheckRegion(region); err != nil {
+		return usageError{fmt.Errorf("--phone-region: %w", err)}
 	}
 	if err := os.MkdirAll(o.Data, 0o700); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -64,7 +74,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
 		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Log: log, Stdout: stdout,
 		MaxConns: o.MaxConns,
-		Webhooks: webhooks.Options{Policy: policy},
+		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"appliance/httpd/callbacks"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -41,7 +42,7 @@ func FuzzParseCallbackJSON(f *testing.F) {
 		if len(r.captchaKey) > 64 || len(r.captchaValue) > 64 || r.hit >= 1<<53 || r.in.GroupID >= 1<<53 || r.in.Delayed < 0 {
 			t.Fatalf("accepted out of range: %+v", r)
 		}
-		cb, err := callbacks.Check(r.in, now)
+		cb, err := callbacks.Check(r.in, now, numbers.DefaultRegion)
 		if err != nil {
 			if !errors.Is(err, callbacks.ErrInvalid) {
 				t.Fatalf("check error %v does not wrap ErrInvalid", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -179,8 +180,8 @@ func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 	if len(n) == 0 {
 		return q, errorf(fasthttp.StatusBadRequest, "number is required")
 	}
-	if len(n) > tracking.MaxPhoneText || !utf8.Valid(n) {
-		return q, errorf(fasthttp.StatusBadRequest, "number must be at most %d bytes of UTF-8", tracking.MaxPhoneText)
+	if len(n) > numbers.MaxPhoneText || !utf8.Valid(n) {
+		return q, errorf(fasthttp.StatusBadRequest, "number must be at most %d bytes of UTF-8", numbers.MaxPhoneText)
 	}
 	q.Number = string(n)
 	if at := args.Peek("at"); len(at) > 0 {

@@ -269,7 +269,7 @@ func (s *Server) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadReque
 	if ip := s.clientIP(ctx); !limiter.Allow(ip, now) {
 		return tooMany(limiter.Wait(ip, now), "more than %d leads a minute from this address", limit)
 	}
-	l, err := leads.Check(r.in, via, now)
+	l, err := leads.Check(r.in, via, now, s.opts.PhoneRegion)
 	if err != nil {
 		return errorf(fasthttp.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), leads.ErrInvalid.Error()+": "))
 	}

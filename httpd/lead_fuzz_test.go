@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/leads"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -21,7 +22,7 @@ func checkParsed(t *testing.T, r leadRequest) {
 	if r.visitor == 0 || r.session == 0 || r.visitor >= 1<<53 || r.session >= 1<<53 || r.hit >= 1<<53 {
 		t.Fatalf("ids out of range: %+v", r)
 	}
-	l, err := leads.Check(r.in, leads.ViaJS, time.Unix(1700000000, 0))
+	l, err := leads.Check(r.in, leads.ViaJS, time.Unix(1700000000, 0), numbers.DefaultRegion)
 	if err != nil {
 		if !strings.Contains(err.Error(), leads.ErrInvalid.Error()) {
 			t.Fatalf("check error %v does not wrap ErrInvalid", err)

@@ -408,7 +408,7 @@ func (s *Server) adminImport(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) importNumbers(ctx context.Context, site *store.Site, pool, csv string) (tracking.ImportResult, error) {
-	lines, err := tracking.ParseImport(strings.NewReader(csv))
+	lines, err := tracking.ParseImport(strings.NewReader(csv), s.opts.PhoneRegion)
 	if err != nil {
 		return tracking.ImportResult{}, err
 	}

@@ -34,6 +34,7 @@ import (
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -60,6 +61,10 @@ type Options struct {
 	// Callbacks tunes callbacks (tests move its clock and limits); its Now
 	// defaults to Now.
 	Callbacks callbacks.Options
+	// PhoneRegion is the region a phone number without a country code is
+	// read in (visitors, leads, callbacks, tracking numbers, calls);
+	// numbers.DefaultRegion when "".
+	PhoneRegion string
 	// Limits of the tracker endpoints (zero: the defaults).
 	Limits TrackerLimits
 	// MaxConns caps the simultaneous connections of the public listener
@@ -129,6 +134,12 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("serve: --tls-cert and --tls-key go together")
 	}
+	if o.PhoneRegion == "" {
+		o.PhoneRegion = numbers.DefaultRegion
+	}
+	if err := numbers.CheckRegion(o.PhoneRegion); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	pub, err := publicURL(o)
 	if err != nil {
 		return nil, err
@@ -169,7 +180,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		hooks:          webhooks.New(db, whOpts),
 		started:        o.Now(),
 	}
-	s.visits = visits.NewTracker(db, o.Now)
+	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
 	capOpts := o.Captcha
 	if capOpts.Now == nil {
 		capOpts.Now = o.Now
@@ -183,8 +194,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if cbOpts.Log == nil {
 		cbOpts.Log = o.Log
 	}
+	if cbOpts.PhoneRegion == "" {
+		cbOpts.PhoneRegion = o.PhoneRegion
+	}
 	s.callbacks = callbacks.New(db, s.hooks, s.captcha, cbOpts)
-	if s.numbers, err = tracking.Open(ctx, db, s.now()); err != nil {
+	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion); err != nil {
 		return nil, err
 	}
 	s.routes = s.publicRoutes()

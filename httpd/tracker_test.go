@@ -253,7 +253,7 @@ func (f *trFixture) sessionEvents(t *testing.T, session uint64) []store.Event {
 // totals reads the site's roll-ups of the day at.
 func (f *trFixture) totals(t *testing.T, at time.Time) visits.Totals {
 	t.Helper()
-	tot, err := visits.NewTracker(f.srv.DB, nil).Day(f.site.ID, at)
+	tot, err := visits.NewTracker(f.srv.DB, nil, "").Day(f.site.ID, at)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ import (
 	"appliance/httpd/outbox"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/webhooks"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -115,6 +116,9 @@ type Options struct {
 	LimitWindow           time.Duration
 	// Log receives failed sends and store errors; default slog.Default.
 	Log *slog.Logger
+	// PhoneRegion is where a phone without a country code is read;
+	// default numbers.DefaultRegion.
+	PhoneRegion string
 }
 
 // Service orders, sends and lists callbacks over one store.
@@ -166,6 +170,9 @@ func New(db *store.DB, hooks *webhooks.Hooks, captchas *captcha.Store, o Options
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.PhoneRegion == "" {
+		o.PhoneRegion = numbers.DefaultRegion
+	}
 	return &Service{
 		db: db, hooks: hooks, captcha: captchas, o: o,
 		siteRate:    ratelimit.New(o.SitePerMinute, time.Minute, 100_000),
@@ -195,7 +202,7 @@ type Order struct {
 // store; every outcome the reference names is a Result.
 func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	now := s.o.Now()
-	cb, err := Check(o.In, now)
+	cb, err := Check(o.In, now, s.o.PhoneRegion)
 	if err != nil {
 		return Result{}, err
 	}

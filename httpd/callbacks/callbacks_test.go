@@ -15,6 +15,7 @@ import (
 	"appliance/captcha"
 	"appliance/httpd/outbox"
 	"appliance/httpd/webhooks"
+	"appliance/numbers"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -187,7 +188,7 @@ func TestCheck(t *testing.T) {
 		{"page long", Input{Phone: "79101234567", PageURL: strings.Repeat("a", MaxURL+1)}, "page URL", "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cb, err := Check(tc.in, now)
+			cb, err := Check(tc.in, now, numbers.DefaultRegion)
 			if tc.err != "" {
 				if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want ErrInvalid with %q", err, tc.err)

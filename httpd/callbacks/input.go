@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"appliance/httpd/visits"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -36,10 +36,11 @@ type Input struct {
 }
 
 // Check validates in and returns the callback it describes, ordered at
-// now: the phone normalised as the tracker does (visits.NormalizePhone),
+// now: the phone normalised as the tracker does (numbers.ParsePhone in
+// region),
 // a delayed time in the past or within Soon made immediate. Every failure
 // wraps ErrInvalid and names the field.
-func Check(in Input, now time.Time) (store.Callback, error) {
+func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	cb := store.Callback{Time: now.UnixMilli(), GroupID: in.GroupID, State: store.CallbackPending}
 	raw := strings.TrimSpace(in.Phone)
 	switch {
@@ -50,11 +51,11 @@ func Check(in Input, now time.Time) (store.Callback, error) {
 	case len(raw) > MaxPhone:
 		return cb, fmt.Errorf("%w: phone longer than %d bytes", ErrInvalid, MaxPhone)
 	}
-	phone, err := visits.NormalizePhone(raw)
+	phone, err := numbers.ParsePhone(raw, region)
 	if err != nil {
-		return cb, fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), visits.ErrInvalid.Error()+": "))
+		return cb, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	cb.Phone, cb.PhoneRaw = phone, raw
+	cb.Phone, cb.PhoneRaw = phone.Digits, raw
 	if in.GroupID > MaxGroupID {
 		return cb, fmt.Errorf("%w: group_id above 2^53", ErrInvalid)
 	}

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"appliance/httpd/visits"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -65,9 +66,10 @@ type Input struct {
 // Check validates in and returns the lead it describes, with Time set to
 // now and via recorded; attribution is added by Attribute. Phones and
 // emails are normalised as the tracker does for visitors
-// (visits.NormalizePhone, visits.NormalizeEmail), so that a lead's and a
-// visitor's match. Every failure wraps ErrInvalid and names the field.
-func Check(in Input, via string, now time.Time) (store.Lead, error) {
+// (numbers.ParsePhone in region, visits.NormalizeEmail), so that a lead's
+// and a visitor's match. Every failure wraps ErrInvalid and names the
+// field.
+func Check(in Input, via string, now time.Time, region string) (store.Lead, error) {
 	l := store.Lead{Time: now.UnixMilli(), Via: via, IsSale: in.IsSale, GroupID: in.GroupID}
 	var err error
 	if l.Name, err = text("name", in.Name, MaxName, false); err != nil {
@@ -80,9 +82,11 @@ func Check(in Input, via string, now time.Time) (store.Lead, error) {
 		return store.Lead{}, err
 	}
 	if l.PhoneRaw != "" {
-		if l.Phone, err = visits.NormalizePhone(l.PhoneRaw); err != nil {
-			return store.Lead{}, fromVisits(err)
+		p, err := numbers.ParsePhone(l.PhoneRaw, region)
+		if err != nil {
+			return store.Lead{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
+		l.Phone = p.Digits
 	}
 	if l.Message, err = text("message", in.Message, MaxMessage, true); err != nil {
 		return store.Lead{}, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"appliance/httpd/leads"
+	"appliance/numbers"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -54,7 +55,7 @@ func TestCheck(t *testing.T) {
 		{"relative page", leads.Input{Name: "a", PageURL: "/cart"}, "page url must be", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l, err := leads.Check(tt.in, leads.ViaJS, now)
+			l, err := leads.Check(tt.in, leads.ViaJS, now, numbers.DefaultRegion)
 			if tt.wantErr != "" {
 				if !errors.Is(err, leads.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Check = %+v, %v; want error %q", l, err, tt.wantErr)

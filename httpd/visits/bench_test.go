@@ -28,7 +28,7 @@ func BenchmarkHitDiskBytes(b *testing.B) {
 	)
 	db := storetest.Open(b)
 	site := &store.Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Domains: []string{"shop.example.com"}}
-	tr := NewTracker(db, nil)
+	tr := NewTracker(db, nil, "")
 	r := rand.New(rand.NewPCG(1, 2))
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

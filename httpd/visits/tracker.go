@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -37,17 +38,23 @@ const (
 // sites in the store, and reads them back for the dashboard. Every write
 // returns only once it is durable (store.DB.Update).
 type Tracker struct {
-	db  *store.DB
-	now func() time.Time
+	db     *store.DB
+	now    func() time.Time
+	region string // visitors' phones without a country code are read in it
 }
 
 // NewTracker returns a tracker over db. now is its clock, time.Now when
-// nil; tests pass their own to move time without sleeping.
-func NewTracker(db *store.DB, now func() time.Time) *Tracker {
+// nil; tests pass their own to move time without sleeping. A visitor's
+// phone without a country code is read in region (numbers.DefaultRegion
+// when "").
+func NewTracker(db *store.DB, now func() time.Time, region string) *Tracker {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tracker{db: db, now: now}
+	if region == "" {
+		region = numbers.DefaultRegion
+	}
+	return &Tracker{db: db, now: now, region: region}
 }
 
 // PageView is one hit as the snippet reports it.
@@ -386,9 +393,11 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 	var phone, email string
 	var err error
 	if strings.TrimSpace(in.Phone) != "" {
-		if phone, err = NormalizePhone(in.Phone); err != nil {
-			return err
+		p, err := numbers.ParsePhone(in.Phone, t.region)
+		if err != nil {
+			return invalid("%v", err)
 		}
+		phone = p.Digits
 	}
 	if strings.TrimSpace(in.Email) != "" {
 		if email, err = NormalizeEmail(in.Email); err != nil {

@@ -21,8 +21,8 @@ const (
 
 // Replacement is the number shown in place of one site number.
 type Replacement struct {
-	Site   Phone // the site's own number, as the page shows it
-	Number Phone // the number shown instead
+	Site   numbers.Phone // the site's own number, as the page shows it
+	Number numbers.Phone // the number shown instead
 	Type   Type
 	Pool   string    // the pool it is from (its fallback included); "" for a static number
 	Until  time.Time // when the lease lapses unless renewed; zero unless Dynamic
@@ -325,7 +325,7 @@ func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session u
 // Preview is what a visit would be shown for one site number, and why,
 // without leasing anything: the rule test of the dashboard.
 type Preview struct {
-	Site     Phone
+	Site     numbers.Phone
 	Number   string // the static number, or "" for a pool (its number is leased on the visit)
 	Pool     string // the pool that would lease one, and its fallback when full
 	Fallback string

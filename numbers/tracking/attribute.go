@@ -96,7 +96,7 @@ func latestLease(ctx context.Context, db *store.DB, number string, at int64, str
 // own number, or one no site has). History outlives the set-up: a number
 // since removed from its pool is still attributed to the lease it had.
 func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (Attribution, error) {
-	d, err := digitsOf(number)
+	d, err := digitsOf(number, t.region)
 	if err != nil {
 		return Attribution{}, fmt.Errorf("attribute call: %w", err)
 	}

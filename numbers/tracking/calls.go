@@ -40,17 +40,17 @@ type CallInput struct {
 
 // check validates and normalises in at now. Errors wrap ErrInvalid and
 // name the field.
-func (in CallInput) check(now time.Time) (store.Call, error) {
+func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 	var c store.Call
 	if strings.TrimSpace(in.Called) == "" {
 		return c, fmt.Errorf("called is required: %w", ErrInvalid)
 	}
 	var err error
-	if c.Called, err = digitsOf(in.Called); err != nil {
+	if c.Called, err = digitsOf(in.Called, region); err != nil {
 		return c, fmt.Errorf("called: %w", err)
 	}
 	if strings.TrimSpace(in.Caller) != "" {
-		if c.Caller, err = digitsOf(in.Caller); err != nil {
+		if c.Caller, err = digitsOf(in.Caller, region); err != nil {
 			return c, fmt.Errorf("caller: %w", err)
 		}
 	}
@@ -90,7 +90,7 @@ func (in CallInput) check(now time.Time) (store.Call, error) {
 // retrying a webhook it did not see answered) is not stored twice: the
 // first report's call is returned.
 func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (store.Call, Attribution, error) {
-	c, err := in.check(now)
+	c, err := in.check(now, t.region)
 	if err != nil {
 		return store.Call{}, Attribution{}, fmt.Errorf("record call: %w", err)
 	}

@@ -35,7 +35,7 @@ var headerNames = []string{"number", "numbers", "phone", "phones", "phone number
 // lines and lines starting with "#" are skipped. It returns every number
 // line, each parsed or with its error; the error is for a file it cannot
 // read at all (too large, not UTF-8, no number column).
-func ParseImport(r io.Reader) ([]ImportLine, error) {
+func ParseImport(r io.Reader, region string) ([]ImportLine, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read import: %w", err)
@@ -69,7 +69,7 @@ func ParseImport(r io.Reader) ([]ImportLine, error) {
 		}
 		if col < 0 {
 			var header bool
-			if col, header = numberColumn(rec); col < 0 {
+			if col, header = numberColumn(rec, region); col < 0 {
 				return nil, fmt.Errorf("read import: line %d: cannot tell which column holds the numbers; name it \"number\": %w", line, ErrInvalid)
 			}
 			if header {
@@ -86,7 +86,7 @@ func ParseImport(r io.Reader) ([]ImportLine, error) {
 		if il.Value == "" {
 			il.Err = fmt.Errorf("no number in column %d: %w", col+1, ErrInvalid)
 		} else {
-			il.Number, il.Err = digitsOf(il.Value)
+			il.Number, il.Err = digitsOf(il.Value, region)
 		}
 		out = append(out, il)
 	}
@@ -117,7 +117,7 @@ func blank(rec []string) bool {
 
 // numberColumn finds the number column from the first record: a header
 // naming it, the only column, or the first field that is a phone number.
-func numberColumn(rec []string) (col int, header bool) {
+func numberColumn(rec []string, region string) (col int, header bool) {
 	for i, f := range rec {
 		name := strings.ToLower(strings.TrimSpace(f))
 		for _, h := range headerNames {
@@ -130,7 +130,7 @@ func numberColumn(rec []string) (col int, header bool) {
 		return 0, false
 	}
 	for i, f := range rec {
-		if _, err := digitsOf(f); err == nil {
+		if _, err := digitsOf(f, region); err == nil {
 			return i, false
 		}
 	}

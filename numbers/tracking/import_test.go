@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"appliance/numbers"
 )
 
 func TestParseImport(t *testing.T) {
@@ -21,7 +23,7 @@ func TestParseImport(t *testing.T) {
 		{"empty", "", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, err := ParseImport(strings.NewReader(tt.in))
+			lines, err := ParseImport(strings.NewReader(tt.in), numbers.DefaultRegion)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +49,7 @@ func TestParseImport(t *testing.T) {
 		strings.Repeat("7", 1<<20+1), // too large
 		strings.Repeat("74950000001\n", MaxImportLines+1),
 	} {
-		if _, err := ParseImport(strings.NewReader(bad)); !errors.Is(err, ErrInvalid) {
+		if _, err := ParseImport(strings.NewReader(bad), numbers.DefaultRegion); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseImport(%.40q) = %v, want ErrInvalid", bad, err)
 		}
 	}
@@ -60,7 +62,7 @@ func FuzzParseImport(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		lines, err := ParseImport(strings.NewReader(in))
+		lines, err := ParseImport(strings.NewReader(in), numbers.DefaultRegion)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
@@ -72,7 +74,7 @@ func FuzzParseImport(f *testing.F) {
 				t.Fatalf("line %+v: number and error disagree", l)
 			}
 			if l.Err == nil {
-				p, err := ParsePhone("+" + l.Number)
+				p, err := parsePhone("+"+l.Number, numbers.DefaultRegion)
 				if err != nil || p.Digits != l.Number {
 					t.Fatalf("line %+v: %q is not canonical (%v)", l, l.Number, err)
 				}

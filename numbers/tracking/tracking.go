@@ -85,9 +85,10 @@ const (
 // Tracker holds the call-tracking set-up and live leases of every site of
 // a store. All methods are safe for concurrent use.
 type Tracker struct {
-	db    *store.DB
-	mu    sync.Mutex // serialises changes of the set-up
-	state atomic.Pointer[state]
+	db     *store.DB
+	region string     // numbers without a country code are read in it
+	mu     sync.Mutex // serialises changes of the set-up
+	state  atomic.Pointer[state]
 }
 
 // state is one immutable snapshot of every site's set-up.
@@ -108,7 +109,7 @@ type owner struct {
 type siteState struct {
 	id      uint32
 	cfg     store.NumbersConfig
-	numbers []Phone // the site's own numbers, in cfg order
+	numbers []numbers.Phone // the site's own numbers, in cfg order
 	statics []*static
 	pools   []*pool
 	// Per site number: the statics and pools that may replace it, and
@@ -125,22 +126,26 @@ type cand struct {
 type static struct {
 	cfg   store.StaticNumber
 	rule  numbers.Rule
-	phone Phone
+	phone numbers.Phone
 }
 
 type pool struct {
 	cfg      store.PoolConfig
 	rule     numbers.Rule
 	live     *numbers.Pool
-	phones   []Phone  // by slot
-	fallback *Phone   // nil: keep the site's number
-	added    []string // numbers whose slot is new to this state, not shared with the previous one
+	phones   []numbers.Phone // by slot
+	fallback *numbers.Phone  // nil: keep the site's number
+	added    []string        // numbers whose slot is new to this state, not shared with the previous one
 }
 
 // Open loads every site's set-up from db and restores the leases live at
-// now from the lease history.
-func Open(ctx context.Context, db *store.DB, now time.Time) (*Tracker, error) {
-	t := &Tracker{db: db}
+// now from the lease history. Numbers typed without a country code are
+// read in region (numbers.DefaultRegion when "").
+func Open(ctx context.Context, db *store.DB, now time.Time, region string) (*Tracker, error) {
+	if region == "" {
+		region = numbers.DefaultRegion
+	}
+	t := &Tracker{db: db, region: region}
 	st := &state{sites: map[uint32]*siteState{}}
 	var derr error
 	err := db.ScanPrefix(ctx, store.NumbersPrefix(), false, 0, func(k, v []byte) bool {
@@ -413,13 +418,13 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 func replaces(list []string, n string) bool { return len(list) == 0 || slices.Contains(list, n) }
 
 // canonical parses a stored number and checks it is in canonical form.
-func canonical(n string) (Phone, error) {
-	p, err := ParsePhone("+" + n)
+func canonical(n string) (numbers.Phone, error) {
+	p, err := parsePhone("+"+n, numbers.DefaultRegion) // with "+", the region does not matter
 	if err != nil {
-		return Phone{}, err
+		return numbers.Phone{}, err
 	}
 	if p.Digits != n {
-		return Phone{}, fmt.Errorf("number %q is not in E.164 digits (%s): %w", n, p.Digits, ErrInvalid)
+		return numbers.Phone{}, fmt.Errorf("number %q is not in E.164 digits (%s): %w", n, p.Digits, ErrInvalid)
 	}
 	return p, nil
 }
@@ -578,7 +583,7 @@ func (t *Tracker) SetSiteNumbers(ctx context.Context, site uint32, written []str
 	var list []store.SiteNumber
 	seen := map[string]bool{}
 	for _, w := range written {
-		d, err := digitsOf(w)
+		d, err := digitsOf(w, t.region)
 		if err != nil {
 			return store.NumbersConfig{}, fmt.Errorf("site number: %w", err)
 		}
@@ -615,13 +620,13 @@ type RuleInput struct {
 	Replaces []string // site numbers it stands in for, any written form; none: all
 }
 
-func (r RuleInput) check(what string, c *store.NumbersConfig) (rule string, repl []string, err error) {
+func (r RuleInput) check(what string, c *store.NumbersConfig, region string) (rule string, repl []string, err error) {
 	parsed, err := numbers.ParseRule(strings.TrimSpace(r.Rule))
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w: %w", what, err, ErrInvalid)
 	}
 	for _, w := range r.Replaces {
-		d, err := digitsOf(w)
+		d, err := digitsOf(w, region)
 		if err != nil {
 			return "", nil, fmt.Errorf("%s: replaces: %w", what, err)
 		}
@@ -644,13 +649,13 @@ type StaticInput struct {
 // AddStatic adds a static tracking number, or replaces the static number
 // with the same number.
 func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, now time.Time) (store.StaticNumber, error) {
-	n, err := digitsOf(in.Number)
+	n, err := digitsOf(in.Number, t.region)
 	if err != nil {
 		return store.StaticNumber{}, fmt.Errorf("static number: %w", err)
 	}
 	var out store.StaticNumber
 	_, err = t.change(ctx, site, now, func(c *store.NumbersConfig) error {
-		rule, repl, err := in.check("static number "+n, c)
+		rule, repl, err := in.check("static number "+n, c, t.region)
 		if err != nil {
 			return err
 		}
@@ -672,7 +677,7 @@ func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, no
 // RemoveStatic removes a static number; calls to it are no longer
 // attributed to its rule.
 func (t *Tracker) RemoveStatic(ctx context.Context, site uint32, number string, now time.Time) error {
-	n, err := digitsOf(number)
+	n, err := digitsOf(number, t.region)
 	if err != nil {
 		return fmt.Errorf("static number: %w", err)
 	}
@@ -705,7 +710,7 @@ func (t *Tracker) AddPool(ctx context.Context, site uint32, in PoolInput, now ti
 		}
 		c.NextPool = max(c.NextPool, 1)
 		p := store.PoolConfig{ID: c.NextPool, Created: now.UnixMilli()}
-		if err := in.apply(&p, c); err != nil {
+		if err := in.apply(&p, c, t.region); err != nil {
 			return err
 		}
 		c.NextPool++
@@ -729,7 +734,7 @@ func (t *Tracker) UpdatePool(ctx context.Context, site uint32, name string, in P
 			return fmt.Errorf("pool %q: the site has a pool of that name: %w", in.Name, ErrInvalid)
 		}
 		p := c.Pools[i]
-		if err := in.apply(&p, c); err != nil {
+		if err := in.apply(&p, c, t.region); err != nil {
 			return err
 		}
 		c.Pools[i] = p
@@ -739,7 +744,7 @@ func (t *Tracker) UpdatePool(ctx context.Context, site uint32, name string, in P
 	return out, err
 }
 
-func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig) error {
+func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region string) error {
 	name := strings.TrimSpace(in.Name)
 	if err := checkPoolName(name); err != nil {
 		return err
@@ -747,7 +752,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig) error {
 	what := fmt.Sprintf("pool %q", name)
 	var list []string
 	for _, w := range in.Numbers {
-		d, err := digitsOf(w)
+		d, err := digitsOf(w, region)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -761,7 +766,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig) error {
 	}
 	var fallback string
 	if strings.TrimSpace(in.Fallback) != "" {
-		d, err := digitsOf(in.Fallback)
+		d, err := digitsOf(in.Fallback, region)
 		if err != nil {
 			return fmt.Errorf("%s: fallback: %w", what, err)
 		}
@@ -774,7 +779,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig) error {
 	if err := numbers.CheckReserve(reserve); err != nil {
 		return fmt.Errorf("%s: reserve %v: want %v to %v: %w", what, reserve, numbers.MinReserve, numbers.MaxReserve, ErrInvalid)
 	}
-	rule, repl, err := in.check(what, c)
+	rule, repl, err := in.check(what, c, region)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ var (
 
 func open(t testing.TB, db *store.DB, now time.Time) *Tracker {
 	t.Helper()
-	tr, err := Open(ctx, db, now)
+	tr, err := Open(ctx, db, now, numbers.DefaultRegion)
 	if err != nil {
 		t.Fatalf("open tracking: %v", err)
 	}
@@ -368,7 +368,7 @@ func TestImportKeepsLeases(t *testing.T) {
 	tr := open(t, db, t0)
 	nums := setUp(t, tr, 1)
 	assign(t, tr, 1, cpc, false, t0)
-	lines, err := ParseImport(strings.NewReader("number\n+7 495 000-00-02\n8 495 000 00 03\nnot a number\n74950000001\n74950000002\n"))
+	lines, err := ParseImport(strings.NewReader("number\n+7 495 000-00-02\n8 495 000 00 03\nnot a number\n74950000001\n74950000002\n"), numbers.DefaultRegion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,6 +526,7 @@ func TestHeartbeat(t *testing.T) {
 	}
 }
 
+// Tracking numbers are parsed by numbers.ParsePhone, without extensions.
 func TestParsePhone(t *testing.T) {
 	for _, tt := range []struct{ in, digits, nsn, trunk string }{
 		{"8 (487) 275-14-04", "74872751404", "4872751404", "8"},
@@ -534,14 +535,14 @@ func TestParsePhone(t *testing.T) {
 		{"4872751404", "74872751404", "4872751404", "8"},
 		{"+44 20 7946 0958", "442079460958", "2079460958", "0"},
 	} {
-		p, err := ParsePhone(tt.in)
+		p, err := parsePhone(tt.in, numbers.DefaultRegion)
 		if err != nil || p.Digits != tt.digits || p.NSN != tt.nsn || p.Trunk != tt.trunk {
-			t.Errorf("ParsePhone(%q) = %+v, %v", tt.in, p, err)
+			t.Errorf("parsePhone(%q) = %+v, %v", tt.in, p, err)
 		}
 	}
 	for _, bad := range []string{"", "  ", "12345", "abc", "+7 495 000 00 01 ext. 5", strings.Repeat("9", 65), "\xff"} {
-		if _, err := ParsePhone(bad); !errors.Is(err, ErrInvalid) {
-			t.Errorf("ParsePhone(%q) = %v, want ErrInvalid", bad, err)
+		if _, err := parsePhone(bad, numbers.DefaultRegion); !errors.Is(err, ErrInvalid) {
+			t.Errorf("parsePhone(%q) = %v, want ErrInvalid", bad, err)
 		}
 	}
 }

@@ -1,0 +1,124 @@
+package numbers
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// DefaultRegion is the region a phone number without a country code is
+// read in unless the server is told otherwise (--phone-region): Russia,
+// where "8 (912) 345-67-89" is +7 912 345-67-89.
+const DefaultRegion = "RU"
+
+// MaxPhoneText bounds a phone number as typed.
+const MaxPhoneText = 64
+
+// ErrPhone is wrapped by every error of ParsePhone, a *PhoneError.
+var ErrPhone = errors.New("numbers: not a phone number")
+
+// PhoneError says what is wrong with a phone number as typed, in words
+// for the person who typed it.
+type PhoneError struct {
+	Text   string // as typed, cut to MaxPhoneText bytes
+	Reason string // "is not a phone number", ...
+}
+
+func (e *PhoneError) Error() string { return fmt.Sprintf("phone %q %s", e.Text, e.Reason) }
+
+// Is makes errors.Is(err, ErrPhone) hold.
+func (e *PhoneError) Is(target error) bool { return target == ErrPhone }
+
+// Phone is a phone number in the forms the appliance needs.
+type Phone struct {
+	Digits string // E.164 without "+": "74872751404"; the number's identity
+	CC     string // country calling code: "7"
+	NSN    string // national significant number: "4872751404"
+	Trunk  string // national prefix dialled before the NSN at home: "8" in RU, "0" in GB, "" where none
+	Text   string // international format: "+7 487 275-14-04"
+	Ext    string // the extension, when one was written ("ext. 5"); not part of Digits
+}
+
+// CheckRegion reports whether region is a region ParsePhone can read
+// numbers in: an ISO 3166 code such as "RU" or "GB".
+func CheckRegion(region string) error {
+	if phonenumbers.GetCountryCodeForRegion(region) == 0 {
+		return fmt.Errorf("phone region %q: want a two-letter country code such as RU or GB", region)
+	}
+	return nil
+}
+
+// ParsePhone reads a phone number in any common written form ("8 (487)
+// 275-14-04", "+7 487 275 14 04", "74872751404") and returns it
+// normalised: the one rule for every phone number the appliance keeps, a
+// visitor's, a lead's, a callback's, a tracking number, a call's. A
+// number without a country code is read in region (DefaultRegion unless
+// configured); bare digits that are no number there are read as E.164
+// without "+" ("442079460958"), as telephony systems write them. Errors
+// are *PhoneError, wrapping ErrPhone: more than MaxPhoneText bytes,
+// invalid UTF-8, control characters, no number, the wrong number of
+// digits.
+func ParsePhone(s, region string) (Phone, error) {
+	fail := func(reason string) (Phone, error) {
+		t := s
+		if len(t) > MaxPhoneText {
+			t = t[:MaxPhoneText]
+		}
+		return Phone{}, &PhoneError{Text: strings.ToValidUTF8(t, "\uFFFD"), Reason: reason}
+	}
+	switch {
+	case len(s) > MaxPhoneText:
+		return fail(fmt.Sprintf("is longer than %d bytes", MaxPhoneText))
+	case !utf8.ValidString(s):
+		return fail("is not valid UTF-8")
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return fail("contains control characters")
+	}
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return fail("is empty")
+	}
+	n, err := phonenumbers.Parse(t, region)
+	if (err != nil || !phonenumbers.IsPossibleNumber(n)) && onlyDigits(t) {
+		if n2, err2 := phonenumbers.Parse("+"+t, region); err2 == nil && phonenumbers.IsPossibleNumber(n2) {
+			n, err = n2, nil
+		}
+	}
+	if err != nil {
+		return fail("is not a phone number")
+	}
+	if !phonenumbers.IsPossibleNumber(n) {
+		return fail("has the wrong number of digits")
+	}
+	p := Phone{
+		Digits: strings.TrimPrefix(phonenumbers.Format(n, phonenumbers.E164), "+"),
+		CC:     fmt.Sprint(n.GetCountryCode()),
+		NSN:    phonenumbers.GetNationalSignificantNumber(n),
+		Text:   phonenumbers.Format(n, phonenumbers.INTERNATIONAL),
+		Ext:    n.GetExtension(),
+	}
+	if r := phonenumbers.GetRegionCodeForNumber(n); r != "" {
+		p.Trunk = phonenumbers.GetNddPrefixForRegion(r, true)
+	}
+	// A degenerate number (all zeros after the country code, ...) may
+	// format to digits that read back as another number: refuse it, so
+	// that a stored number always names itself.
+	again, err := phonenumbers.Parse("+"+p.Digits, region)
+	if len(p.Digits) > 15 || p.CC+p.NSN != p.Digits || err != nil || phonenumbers.Format(again, phonenumbers.E164) != "+"+p.Digits {
+		return fail("is not a phone number")
+	}
+	return p, nil
+}
+
+func onlyDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
