@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"appliance/httpd"
+	"appliance/httpd/admin"
 )
 
 // CallbackSetOptions are the flags of `appliance callback set`; a nil
@@ -74,15 +74,10 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	if err != nil {
 		return err
 	}
-	return withAdminPolicy(ctx, o.Data, policy, func(c *adminClient) error {
-		in := map[string]any{"site_key": o.Site, "captcha": o.Captcha}
-		for name, v := range map[string]*string{"webhook": o.Webhook, "secret": o.Secret, "lang": o.Lang, "groups": o.Groups} {
-			if v != nil {
-				in[name] = *v
-			}
-		}
-		var info httpd.CallbackSettingsInfo
-		if err := c.call(ctx, "POST", "/admin/callbacks", in, &info); err != nil {
+	return withAdminPolicy(ctx, o.Data, policy, func(c *admin.Client) error {
+		info, err := c.SetCallbacks(ctx, admin.SetCallbacks{Site: o.Site, Webhook: o.Webhook, Secret: o.Secret,
+			Captcha: o.Captcha, Lang: o.Lang, Groups: o.Groups})
+		if err != nil {
 			return fmt.Errorf("callback set: %w", err)
 		}
 		printCallbackSettings(stdout, info)
@@ -90,7 +85,7 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	})
 }
 
-func printCallbackSettings(w io.Writer, info httpd.CallbackSettingsInfo) {
+func printCallbackSettings(w io.Writer, info admin.CallbackSettings) {
 	fmt.Fprintf(w, "callbacks of site %s:\n", info.Site)
 	if info.Webhook == "" {
 		fmt.Fprintln(w, "  scenario: none (callbacks are kept and sent to webhooks; visitors get status 2)")

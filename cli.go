@@ -2,23 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttputil"
 
 	"appliance/httpd"
+	"appliance/httpd/admin"
 	"appliance/httpd/webhooks"
 	"appliance/store"
 )
@@ -27,122 +19,11 @@ import (
 // server over its unix socket. When no server runs, the command opens the
 // store itself and serves the same API in-process: one code path either way.
 
-// SocketName is the admin socket inside the data directory.
-const SocketName = "admin.sock"
-
 // AdminOptions locate the data directory.
 type AdminOptions struct{ Data string }
 
-type adminClient struct {
-	http  *http.Client
-	close func() error
-}
-
-type pingInfo struct {
-	PID     int    `json:"pid"`
-	Version string `json:"version"`
-}
-
-func unixClient(sock string) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
-}
-
-// pingSocket asks a server on sock who it is.
-func pingSocket(ctx context.Context, sock string) (pingInfo, error) {
-	c := &adminClient{http: unixClient(sock)}
-	c.http.Timeout = 3 * time.Second
-	var info pingInfo
-	err := c.call(ctx, "GET", "/admin/ping", nil, &info)
-	return info, err
-}
-
-// connect returns a client for the admin API of the store in dir; policy
-// checks webhook and scenario URLs when no server runs (a running server
-// applies its own).
-func connect(ctx context.Context, dir string, policy webhooks.Policy) (*adminClient, error) {
-	sock := filepath.Join(dir, SocketName)
-	if _, err := pingSocket(ctx, sock); err == nil {
-		return &adminClient{http: unixClient(sock), close: func() error { return nil }}, nil
-	}
-	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); err != nil {
-		return nil, fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
-	}
-	db, err := store.Open(dir, store.Options{})
-	if err != nil {
-		return nil, err
-	}
-	srv, err := httpd.New(ctx, db, httpd.Options{Listen: "localhost:8080", Version: version,
-		Webhooks: webhooks.Options{Policy: policy}})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	ln := fasthttputil.NewInmemoryListener()
-	s := &fasthttp.Server{Handler: srv.AdminHandler, MaxRequestBodySize: 1 << 20}
-	done := make(chan struct{})
-	go func() { s.Serve(ln); close(done) }()
-	hc := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return ln.Dial() },
-	}}
-	return &adminClient{http: hc, close: func() error {
-		err := s.Shutdown()
-		ln.Close()
-		<-done
-		return errors.Join(err, db.Close())
-	}}, nil
-}
-
-// call sends in as JSON and decodes the result field of the answer into out.
-func (c *adminClient) call(ctx context.Context, method, path string, in, out any) error {
-	resp, err := c.do(ctx, method, path, in)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return err
-	}
-	var env struct {
-		Success bool            `json:"success"`
-		Result  json.RawMessage `json:"result"`
-		Error   string          `json:"error"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return fmt.Errorf("admin %s: bad answer (%s): %w", path, resp.Status, err)
-	}
-	if !env.Success {
-		return errors.New(env.Error)
-	}
-	if out != nil {
-		return json.Unmarshal(env.Result, out)
-	}
-	return nil
-}
-
-func (c *adminClient) do(ctx context.Context, method, path string, in any) (*http.Response, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://admin"+path, body)
-	if err != nil {
-		return nil, err
-	}
-	return c.http.Do(req)
-}
-
 // withAdmin runs fn with a client for the store in dir.
-func withAdmin(ctx context.Context, dir string, fn func(c *adminClient) error) error {
+func withAdmin(ctx context.Context, dir string, fn func(c *admin.Client) error) error {
 	return withAdminPolicy(ctx, dir, webhooks.Policy{}, fn)
 }
 
@@ -151,12 +32,12 @@ const whenNoServer = "; used when no server runs, a running server applies its o
 
 // withAdminPolicy is withAdmin for a command that adds an outbound URL:
 // policy checks it when no server runs.
-func withAdminPolicy(ctx context.Context, dir string, policy webhooks.Policy, fn func(c *adminClient) error) error {
-	c, err := connect(ctx, dir, policy)
+func withAdminPolicy(ctx context.Context, dir string, policy webhooks.Policy, fn func(c *admin.Client) error) error {
+	c, err := httpd.OpenAdmin(ctx, dir, httpd.Options{Version: version, Webhooks: webhooks.Options{Policy: policy}})
 	if err != nil {
 		return err
 	}
-	return errors.Join(fn(c), c.close())
+	return errors.Join(fn(c), c.Close())
 }
 
 // BackupOptions are the flags of `appliance backup`.
@@ -168,16 +49,12 @@ type BackupOptions struct {
 // runBackup streams the archive from the server (or the store) to the
 // output and verifies it on the way; a file output appears only complete.
 func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		resp, err := c.do(ctx, "GET", "/admin/backup", nil)
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		body, err := c.Backup(ctx)
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			return fmt.Errorf("backup: %s: %s", resp.Status, b)
-		}
+		defer body.Close()
 		var out io.Writer = stdout
 		var f *os.File
 		tmp := o.Output + ".partial"
@@ -198,7 +75,7 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 			verified <- err
 		}()
 		bw := bufio.NewWriterSize(out, 1<<16)
-		n, copyErr := io.Copy(io.MultiWriter(bw, pw), resp.Body)
+		n, copyErr := io.Copy(io.MultiWriter(bw, pw), body)
 		pw.Close()
 		if err := errors.Join(copyErr, bw.Flush(), <-verified); err != nil {
 			return fmt.Errorf("backup: incomplete archive: %w", err)
@@ -258,9 +135,9 @@ type SiteAddOptions struct {
 }
 
 func runSiteAdd(ctx context.Context, o SiteAddOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var site httpd.SiteInfo
-		if err := c.call(ctx, "POST", "/admin/sites", map[string]any{"name": o.Name, "domains": o.Domains, "any_origin": o.AnyOrigin}, &site); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		site, err := c.AddSite(ctx, admin.AddSite{Name: o.Name, Domains: o.Domains, AnyOrigin: o.AnyOrigin})
+		if err != nil {
 			return fmt.Errorf("site add: %w", err)
 		}
 		fmt.Fprintf(stdout, "site %q added\nsite key: %s\n%s\n\ninstall code:\n%s\n", site.Name, site.Key, originText(site), site.InstallCode)
@@ -276,9 +153,9 @@ type SiteSetOptions struct {
 }
 
 func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var site httpd.SiteInfo
-		if err := c.call(ctx, "POST", "/admin/sites/origin", map[string]any{"site_key": o.Site, "any_origin": o.AnyOrigin}, &site); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		site, err := c.SetOrigin(ctx, admin.SetOrigin{Site: o.Site, AnyOrigin: &o.AnyOrigin})
+		if err != nil {
 			return fmt.Errorf("site set: %w", err)
 		}
 		fmt.Fprintf(stdout, "site %q: %s\n", site.Name, originText(site))
@@ -287,7 +164,7 @@ func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
 }
 
 // originText says where a site takes page views from.
-func originText(s httpd.SiteInfo) string {
+func originText(s admin.Site) string {
 	if s.AnyOrigin {
 		return "takes page views from pages on any domain"
 	}
@@ -295,9 +172,9 @@ func originText(s httpd.SiteInfo) string {
 }
 
 func runSiteList(ctx context.Context, o AdminOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var list []httpd.SiteInfo
-		if err := c.call(ctx, "GET", "/admin/sites", nil, &list); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		list, err := c.Sites(ctx)
+		if err != nil {
 			return fmt.Errorf("site list: %w", err)
 		}
 		if len(list) == 0 {
@@ -340,9 +217,9 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var u struct{ Email, Role string }
-		if err := c.call(ctx, "POST", "/admin/users", map[string]string{"email": o.Email, "password": pw, "role": o.Role}, &u); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		u, err := c.AddUser(ctx, admin.AddUser{Email: o.Email, Password: pw, Role: o.Role})
+		if err != nil {
 			return fmt.Errorf("user add: %w", err)
 		}
 		fmt.Fprintf(stdout, "user %s added (%s)\n", u.Email, u.Role)
@@ -355,8 +232,8 @@ func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.W
 	if err != nil {
 		return err
 	}
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		if err := c.call(ctx, "POST", "/admin/users/password", map[string]string{"email": o.Email, "password": pw}, nil); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		if _, err := c.SetPassword(ctx, admin.SetPassword{Email: o.Email, Password: pw}); err != nil {
 			return fmt.Errorf("user passwd: %w", err)
 		}
 		fmt.Fprintf(stdout, "password of %s changed; all of their sessions were signed out\n", o.Email)
@@ -365,8 +242,8 @@ func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.W
 }
 
 func runUserLogout(ctx context.Context, o UserOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		if err := c.call(ctx, "POST", "/admin/users/logout", map[string]string{"email": o.Email}, nil); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		if _, err := c.Logout(ctx, admin.Logout{Email: o.Email}); err != nil {
 			return fmt.Errorf("user logout: %w", err)
 		}
 		fmt.Fprintf(stdout, "%s is signed out everywhere\n", o.Email)
@@ -382,13 +259,9 @@ type TokenOptions struct {
 }
 
 func runTokenAdd(ctx context.Context, o TokenOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var t struct{ Name, Token string }
-		in := struct {
-			Name  string   `json:"name"`
-			Sites []string `json:"sites,omitempty"`
-		}{o.Name, o.Sites}
-		if err := c.call(ctx, "POST", "/admin/tokens", in, &t); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		t, err := c.AddToken(ctx, admin.AddToken{Name: o.Name, Sites: o.Sites})
+		if err != nil {
 			return fmt.Errorf("token add: %w", err)
 		}
 		scope := "every site"

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/admin"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -58,7 +59,8 @@ func startChildCmd(t *testing.T, dir string, cmd *exec.Cmd) (*exec.Cmd, string) 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		for {
-			if _, err := pingSocket(ctx, filepath.Join(dir, SocketName)); err == nil {
+			if c, _, err := admin.Dial(ctx, filepath.Join(dir, admin.SocketName)); err == nil {
+				c.Close()
 				return cmd, a
 			}
 			if ctx.Err() != nil {
@@ -133,12 +135,23 @@ type siteRef struct {
 
 func addSite(t *testing.T, dir string) siteRef {
 	t.Helper()
-	c := &adminClient{http: unixClient(filepath.Join(dir, SocketName))}
-	var s siteRef
-	if err := c.call(context.Background(), "POST", "/admin/sites", map[string]any{"name": "Crash", "domains": []string{"crash.example"}}, &s); err != nil {
+	s, err := dialAdmin(t, dir).AddSite(context.Background(), admin.AddSite{Name: "Crash", Domains: []string{"crash.example"}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return siteRef{ID: s.ID, Key: s.Key}
+}
+
+// dialAdmin is a client for the admin socket of the server on dir, closed
+// when the test ends.
+func dialAdmin(t *testing.T, dir string) *admin.Client {
+	t.Helper()
+	c, _, err := admin.Dial(context.Background(), filepath.Join(dir, admin.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 type ackedHit struct{ Session, Hit uint64 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd/admin"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -128,8 +129,8 @@ func TestDiskFull(t *testing.T) {
 		acked = append(acked, a.Hit)
 	}
 
-	admin := &adminClient{http: unixClient(filepath.Join(data, SocketName))}
-	if err := admin.call(context.Background(), "POST", "/admin/users", map[string]any{"email": "owner@example.com", "password": "correct horse battery"}, nil); err != nil {
+	ac := dialAdmin(t, data)
+	if _, err := ac.AddUser(context.Background(), admin.AddUser{Email: "owner@example.com", Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
 	}
 	dash := dashboardLogin(t, base, "owner@example.com", "correct horse battery")
@@ -142,7 +143,7 @@ func TestDiskFull(t *testing.T) {
 			t.Fatalf("hit on a full disk: %d Retry-After %q %s, want 507 with Retry-After and a JSON error", a.Status, a.RetryAfter, a.Body)
 		}
 	}
-	err := admin.call(context.Background(), "POST", "/admin/sites", map[string]any{"name": "Full", "domains": []string{"full.example"}}, nil)
+	_, err := ac.AddSite(context.Background(), admin.AddSite{Name: "Full", Domains: []string{"full.example"}})
 	if err == nil || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("site add on a full disk: %v", err)
 	}
@@ -155,8 +156,8 @@ func TestDiskFull(t *testing.T) {
 	if resp.StatusCode != 503 || !strings.Contains(string(hb), "disk full") {
 		t.Fatalf("/healthz on a full disk: %d %s", resp.StatusCode, hb)
 	}
-	var sites []siteRef
-	if err := admin.call(context.Background(), "GET", "/admin/sites", nil, &sites); err != nil || len(sites) != 1 || sites[0].Key != site.Key {
+	sites, err := ac.Sites(context.Background())
+	if err != nil || len(sites) != 1 || sites[0].Key != site.Key {
 		t.Fatalf("site list (a read) on a full disk: %+v %v", sites, err)
 	}
 	resp, err = dash.Get(base + "/sites")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/admin"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -272,11 +273,15 @@ func writeLoad(ctx context.Context, dir string, n int) (acked func() []string, w
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &adminClient{http: unixClient(filepath.Join(dir, SocketName))}
+			c, _, err := admin.Dial(ctx, filepath.Join(dir, admin.SocketName))
+			if err != nil {
+				return
+			}
+			defer c.Close()
 			for i := 0; ctx.Err() == nil; i++ {
 				name := fmt.Sprintf("w%d-%d", w, i)
-				var res struct{ Name, Token string }
-				if err := c.call(ctx, "POST", "/admin/tokens", map[string]string{"name": name}, &res); err != nil {
+				res, err := c.AddToken(ctx, admin.AddToken{Name: name})
+				if err != nil {
 					continue
 				}
 				mu.Lock()

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"appliance/httpd"
+	"appliance/httpd/admin"
 	"appliance/numbers/tracking"
 )
 
@@ -28,22 +27,22 @@ type SiteNumbersOptions struct {
 }
 
 func runSiteNumbers(ctx context.Context, o SiteNumbersOptions, stdout io.Writer) error {
-	in := map[string]any{"site_key": o.Site}
+	in := admin.SetSiteNumbers{Site: o.Site}
 	if len(o.Replace) > 0 {
-		in["numbers"] = o.Replace
+		in.Numbers = &o.Replace
 	}
 	if o.SetSel {
-		in["selectors"] = o.Selectors
+		in.Selectors = &o.Selectors
 	}
-	if len(in) == 1 {
+	if in.Numbers == nil && in.Selectors == nil {
 		return usageError{errors.New("site numbers: give --replace, --selector or both")}
 	}
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var info httpd.NumbersInfo
-		if err := c.call(ctx, "POST", "/admin/numbers/site", in, &info); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		info, err := c.SetSiteNumbers(ctx, in)
+		if err != nil {
 			return fmt.Errorf("site numbers: %w", err)
 		}
-		fmt.Fprintf(stdout, "site %s replaces %d number(s):\n", info.SiteKey, len(info.SiteNumbers))
+		fmt.Fprintf(stdout, "site %s replaces %d number(s):\n", info.Site, len(info.SiteNumbers))
 		for _, n := range info.SiteNumbers {
 			fmt.Fprintf(stdout, "  +%s  (written %q)\n", n.Number, n.Written)
 		}
@@ -65,10 +64,10 @@ type StaticOptions struct {
 }
 
 func runStaticAdd(ctx context.Context, o StaticOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var st httpd.StaticInfo
-		in := map[string]any{"site_key": o.Site, "number": o.Number, "rule": o.Rule, "priority": o.Priority, "replaces": o.Replaces}
-		if err := c.call(ctx, "POST", "/admin/numbers/static", in, &st); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		st, err := c.AddStatic(ctx, admin.AddStatic{Site: o.Site, Number: o.Number,
+			Match: admin.Match{Rule: o.Rule, Priority: o.Priority, Replaces: o.Replaces}})
+		if err != nil {
 			return fmt.Errorf("numbers static add: %w", err)
 		}
 		fmt.Fprintf(stdout, "static number +%s added: %s, priority %d, replaces %s\n", st.Number, ruleText(st.Rule), st.Priority, replacesText(st.Replaces))
@@ -77,8 +76,8 @@ func runStaticAdd(ctx context.Context, o StaticOptions, stdout io.Writer) error 
 }
 
 func runStaticRemove(ctx context.Context, o StaticOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		if err := c.call(ctx, "POST", "/admin/numbers/static/remove", map[string]any{"site_key": o.Site, "number": o.Number}, nil); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		if err := c.RemoveStatic(ctx, admin.RemoveStatic{Site: o.Site, Number: o.Number}); err != nil {
 			return fmt.Errorf("numbers static remove: %w", err)
 		}
 		fmt.Fprintf(stdout, "static number %s removed\n", o.Number)
@@ -100,11 +99,10 @@ type PoolOptions struct {
 }
 
 func runPoolAdd(ctx context.Context, o PoolOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var p httpd.PoolInfo
-		in := map[string]any{"site_key": o.Site, "name": o.Name, "numbers": o.Numbers, "fallback": o.Fallback,
-			"reserve": o.Reserve, "rule": o.Rule, "priority": o.Priority, "replaces": o.Replaces}
-		if err := c.call(ctx, "POST", "/admin/numbers/pool", in, &p); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		p, err := c.AddPool(ctx, admin.PoolRequest{Site: o.Site, Name: o.Name, Numbers: o.Numbers, Fallback: o.Fallback,
+			Reserve: o.Reserve, Match: admin.Match{Rule: o.Rule, Priority: o.Priority, Replaces: o.Replaces}})
+		if err != nil {
 			return fmt.Errorf("numbers pool add: %w", err)
 		}
 		fmt.Fprintf(stdout, "pool %q added: %d number(s) %s\n  fallback %s, reserve %s, %s, priority %d, replaces %s\n",
@@ -114,8 +112,8 @@ func runPoolAdd(ctx context.Context, o PoolOptions, stdout io.Writer) error {
 }
 
 func runPoolRemove(ctx context.Context, o PoolOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		if err := c.call(ctx, "POST", "/admin/numbers/pool/remove", map[string]any{"site_key": o.Site, "name": o.Name}, nil); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		if err := c.RemovePool(ctx, admin.RemovePool{Site: o.Site, Name: o.Name}); err != nil {
 			return fmt.Errorf("numbers pool remove: %w", err)
 		}
 		fmt.Fprintf(stdout, "pool %q removed (its lease history stays: its calls are still attributed)\n", o.Name)
@@ -148,10 +146,9 @@ func runNumbersImport(ctx context.Context, o ImportOptions, stdin io.Reader, std
 	if len(data) > tracking.MaxImportBytes {
 		return fmt.Errorf("numbers import: %s is larger than %d bytes", o.File, tracking.MaxImportBytes)
 	}
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var res tracking.ImportResult
-		in := map[string]any{"site_key": o.Site, "pool": o.Pool, "csv": string(data)}
-		if err := c.call(ctx, "POST", "/admin/numbers/import", in, &res); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		res, err := c.Import(ctx, admin.Import{Site: o.Site, Pool: o.Pool, CSV: string(data)})
+		if err != nil {
 			return fmt.Errorf("numbers import: %w", err)
 		}
 		fmt.Fprintf(stdout, "imported %d number(s) into pool %q, skipped %d\n", len(res.Added), res.Pool, len(res.Skipped))
@@ -172,14 +169,14 @@ type NumbersListOptions struct {
 }
 
 func runNumbersList(ctx context.Context, o NumbersListOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var info httpd.NumbersInfo
-		if err := c.call(ctx, "GET", "/admin/numbers?site="+url.QueryEscape(o.Site), nil, &info); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		info, err := c.Numbers(ctx, o.Site)
+		if err != nil {
 			return fmt.Errorf("numbers list: %w", err)
 		}
-		fmt.Fprintf(stdout, "site %s\n", info.SiteKey)
+		fmt.Fprintf(stdout, "site %s\n", info.Site)
 		if len(info.SiteNumbers) == 0 {
-			fmt.Fprintf(stdout, "site numbers: none yet (appliance site numbers --site %s --replace NUMBER)\n", info.SiteKey)
+			fmt.Fprintf(stdout, "site numbers: none yet (appliance site numbers --site %s --replace NUMBER)\n", info.Site)
 		} else {
 			fmt.Fprintln(stdout, "site numbers:")
 			for _, n := range info.SiteNumbers {

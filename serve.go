@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"appliance/httpd"
+	"appliance/httpd/admin"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/store"
@@ -52,8 +53,9 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if err := os.MkdirAll(o.Data, 0o700); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	sock := filepath.Join(o.Data, SocketName)
-	if info, err := pingSocket(ctx, sock); err == nil {
+	sock := filepath.Join(o.Data, admin.SocketName)
+	if c, info, err := admin.Dial(ctx, sock); err == nil {
+		c.Close()
 		return fmt.Errorf("serve: the store in %s is in use by a running server (pid %d, socket %s)", o.Data, info.PID, sock)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))

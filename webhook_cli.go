@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 
-	"appliance/httpd"
+	"appliance/httpd/admin"
 )
 
 // WebhookAddOptions are the flags of `appliance webhook add`.
@@ -34,10 +33,9 @@ func runWebhookAdd(ctx context.Context, o WebhookAddOptions, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	return withAdminPolicy(ctx, o.Data, policy, func(c *adminClient) error {
-		var ep httpd.EndpointInfo
-		in := map[string]any{"site_key": o.Site, "url": o.URL, "events": o.Events, "secret": o.Secret}
-		if err := c.call(ctx, "POST", "/admin/webhooks", in, &ep); err != nil {
+	return withAdminPolicy(ctx, o.Data, policy, func(c *admin.Client) error {
+		ep, err := c.AddWebhook(ctx, admin.AddWebhook{Site: o.Site, URL: o.URL, Events: o.Events, Secret: o.Secret})
+		if err != nil {
 			return fmt.Errorf("webhook add: %w", err)
 		}
 		fmt.Fprintf(stdout, "webhook %d added: %s (%s)\nsecret (shown once; verify X-Appliance-Signature with it):\n%s\n",
@@ -47,9 +45,9 @@ func runWebhookAdd(ctx context.Context, o WebhookAddOptions, stdout io.Writer) e
 }
 
 func runWebhookList(ctx context.Context, o WebhookOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		var list []httpd.EndpointInfo
-		if err := c.call(ctx, "GET", "/admin/webhooks?site="+url.QueryEscape(o.Site), nil, &list); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		list, err := c.Webhooks(ctx, o.Site)
+		if err != nil {
 			return fmt.Errorf("webhook list: %w", err)
 		}
 		if len(list) == 0 {
@@ -63,8 +61,8 @@ func runWebhookList(ctx context.Context, o WebhookOptions, stdout io.Writer) err
 }
 
 func runWebhookRemove(ctx context.Context, o WebhookOptions, stdout io.Writer) error {
-	return withAdmin(ctx, o.Data, func(c *adminClient) error {
-		if err := c.call(ctx, "POST", "/admin/webhooks/remove", map[string]any{"site_key": o.Site, "id": o.ID}, nil); err != nil {
+	return withAdmin(ctx, o.Data, func(c *admin.Client) error {
+		if _, err := c.RemoveWebhook(ctx, admin.RemoveWebhook{Site: o.Site, ID: o.ID}); err != nil {
 			return fmt.Errorf("webhook remove: %w", err)
 		}
 		fmt.Fprintf(stdout, "webhook %d removed\n", o.ID)

@@ -3,15 +3,27 @@ package httpd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/admin"
+	"appliance/httpd/callbacks"
+	"appliance/httpd/webhooks"
+	"appliance/numbers/tracking"
 	"appliance/store"
 )
+
+// The admin API (package admin) as the unix socket serves it: its one
+// route group, and adminAPI, the server's implementation of admin.Service.
 
 // ok is the success shape of every JSON answer.
 type ok struct {
@@ -33,172 +45,449 @@ func decodeJSON(ctx *fasthttp.RequestCtx, v any) error {
 	return nil
 }
 
-func (s *Server) adminPing(ctx *fasthttp.RequestCtx) error {
-	writeOK(ctx, map[string]any{"pid": os.Getpid(), "version": s.opts.Version, "public_url": s.PublicURL()})
-	return nil
+// OpenAdmin returns a client for the admin API of the store in dir: the
+// running server's, over its socket, or when no server answers, the store
+// opened here with the same handlers served in-process until the client is
+// closed. o are the options of that in-process server (its version, the
+// webhooks policy that checks outbound URLs); a running server applies its
+// own.
+func OpenAdmin(ctx context.Context, dir string, o Options) (*admin.Client, error) {
+	if c, _, err := admin.Dial(ctx, filepath.Join(dir, admin.SocketName)); err == nil {
+		return c, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); err != nil {
+		return nil, fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if o.Listen == "" {
+		o.Listen = "localhost:8080"
+	}
+	srv, err := New(ctx, db, o)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return admin.InProcess(srv.AdminHandler, db.Close), nil
+}
+
+// adminRoutes is every route of the admin API served on the unix socket,
+// each calling svc. Its caller is the owner (asOwner), but each action
+// names its permission as a dashboard route would.
+func (s *Server) adminRoutes(svc admin.Service) *router {
+	r := newRouter()
+	r.api("GET", admin.PathPing, open, adminGet(svc.Ping))
+	r.api("GET", admin.PathBackup, manageAccess, s.adminBackup(svc))
+	r.api("GET", admin.PathSites, seeReports, adminGet(svc.Sites))
+	r.api("POST", admin.PathSites, changeSites, adminPost(svc.AddSite))
+	r.api("POST", admin.PathSiteOrigin, changeSites, adminPost(svc.SetOrigin))
+	r.api("POST", admin.PathUsers, manageAccess, adminPost(svc.AddUser))
+	r.api("POST", admin.PathPassword, manageAccess, adminPost(svc.SetPassword))
+	r.api("POST", admin.PathLogout, manageAccess, adminPost(svc.Logout))
+	r.api("POST", admin.PathTokens, manageAccess, adminPost(svc.AddToken))
+	r.api("GET", admin.PathWebhooks, seeReports, adminGetSite(svc.Webhooks))
+	r.api("POST", admin.PathWebhooks, changeSites, adminPost(svc.AddWebhook))
+	r.api("POST", admin.PathRemoveWebhook, changeSites, adminPost(svc.RemoveWebhook))
+	r.api("POST", admin.PathCallbacks, changeSites, adminPost(svc.SetCallbacks))
+	r.api("GET", admin.PathNumbers, seeReports, adminGetSite(svc.Numbers))
+	r.api("POST", admin.PathSiteNumbers, changeSites, adminPost(svc.SetSiteNumbers))
+	r.api("POST", admin.PathStatic, changeSites, adminPost(svc.AddStatic))
+	r.api("POST", admin.PathRemoveStatic, changeSites, adminDo(svc.RemoveStatic))
+	r.api("POST", admin.PathPool, changeSites, adminPost(svc.AddPool))
+	r.api("POST", admin.PathEditPool, changeSites, adminPost(svc.EditPool))
+	r.api("POST", admin.PathRemovePool, changeSites, adminDo(svc.RemovePool))
+	r.api("POST", admin.PathImport, changeSites, adminPost(svc.Import))
+	return r
+}
+
+// adminGet is a GET call without arguments.
+func adminGet[Out any](fn func(context.Context) (Out, error)) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		out, err := fn(ctx)
+		if err != nil {
+			return err
+		}
+		writeOK(ctx, out)
+		return nil
+	}
+}
+
+// adminGetSite is a GET call about the site named in ?site=.
+func adminGetSite[Out any](fn func(context.Context, string) (Out, error)) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		out, err := fn(ctx, string(ctx.QueryArgs().Peek(admin.SiteQuery)))
+		if err != nil {
+			return err
+		}
+		writeOK(ctx, out)
+		return nil
+	}
+}
+
+// adminPost is a POST call whose JSON body is its request.
+func adminPost[In, Out any](fn func(context.Context, In) (Out, error)) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		var in In
+		if err := decodeJSON(ctx, &in); err != nil {
+			return err
+		}
+		out, err := fn(ctx, in)
+		if err != nil {
+			return err
+		}
+		writeOK(ctx, out)
+		return nil
+	}
+}
+
+// adminDo is a POST call that answers nothing but success.
+func adminDo[In any](fn func(context.Context, In) error) handler {
+	return adminPost(func(ctx context.Context, in In) (any, error) { return nil, fn(ctx, in) })
 }
 
 // adminBackup streams a consistent archive of the live store. A failure
 // mid-stream can no longer change the status, so the archive ends short and
 // the CLI, which verifies what it received, reports it.
-func (s *Server) adminBackup(ctx *fasthttp.RequestCtx) error {
-	ctx.SetContentType("application/x-tar")
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		if err := s.db.Backup(ctx, w); err != nil {
-			s.log.Error("backup failed", "err", err)
-			return
-		}
-		if err := w.Flush(); err != nil {
-			s.log.Error("backup failed", "err", err)
-		}
-	})
-	return nil
-}
-
-// SiteInfo is a site as the admin API and CLI show it (no secret).
-type SiteInfo struct {
-	ID          uint32    `json:"id"`
-	Key         string    `json:"site_key"`
-	Name        string    `json:"name"`
-	Domains     []string  `json:"domains"`
-	AnyOrigin   bool      `json:"any_origin"` // takes hits from pages on any domain
-	Created     time.Time `json:"created"`
-	InstallCode string    `json:"install_code"`
-}
-
-func (s *Server) siteInfo(site *store.Site) SiteInfo {
-	return SiteInfo{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains, AnyOrigin: site.AnyOrigin,
-		Created: time.UnixMilli(site.Created).UTC(), InstallCode: s.InstallCode(site.Key)}
-}
-
-func (s *Server) adminListSites(ctx *fasthttp.RequestCtx) error {
-	out := []SiteInfo{}
-	for _, site := range s.sites.List() {
-		out = append(out, s.siteInfo(site))
+func (s *Server) adminBackup(svc admin.Service) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		ctx.SetContentType("application/x-tar")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			if err := svc.Backup(ctx, w); err != nil {
+				s.log.Error("backup failed", "err", err)
+				return
+			}
+			if err := w.Flush(); err != nil {
+				s.log.Error("backup failed", "err", err)
+			}
+		})
+		return nil
 	}
-	writeOK(ctx, out)
-	return nil
 }
 
-func (s *Server) adminAddSite(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		Name      string   `json:"name"`
-		Domains   []string `json:"domains"`
-		AnyOrigin bool     `json:"any_origin"`
+// adminAPI is the server's admin.Service.
+type adminAPI struct{ s *Server }
+
+var _ admin.Service = adminAPI{}
+
+func (a adminAPI) Ping(context.Context) (admin.Ping, error) {
+	return admin.Ping{PID: os.Getpid(), Version: a.s.opts.Version, PublicURL: a.s.PublicURL()}, nil
+}
+
+func (a adminAPI) Backup(ctx context.Context, w io.Writer) error { return a.s.db.Backup(ctx, w) }
+
+func (a adminAPI) site(site *store.Site) admin.Site {
+	return admin.Site{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains, AnyOrigin: site.AnyOrigin,
+		Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key)}
+}
+
+func (a adminAPI) Sites(context.Context) ([]admin.Site, error) {
+	out := []admin.Site{}
+	for _, site := range a.s.sites.List() {
+		out = append(out, a.site(site))
 	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	site, err := s.sites.Create(ctx, in.Name, in.Domains)
+	return out, nil
+}
+
+func (a adminAPI) AddSite(ctx context.Context, in admin.AddSite) (admin.Site, error) {
+	site, err := a.s.sites.Create(ctx, in.Name, in.Domains)
 	if err != nil {
-		return err
+		return admin.Site{}, err
 	}
 	if in.AnyOrigin {
-		if site, err = s.sites.SetAnyOrigin(ctx, site.Key, true); err != nil {
-			return err
+		if site, err = a.s.sites.SetAnyOrigin(ctx, site.Key, true); err != nil {
+			return admin.Site{}, err
 		}
 	}
-	writeOK(ctx, s.siteInfo(site))
-	return nil
+	return a.site(site), nil
 }
 
-// adminSetOrigin sets whether a site takes hits from pages on any domain.
-func (s *Server) adminSetOrigin(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		SiteKey   string `json:"site_key"`
-		AnyOrigin *bool  `json:"any_origin"`
-	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
+// SetOrigin sets whether a site takes hits from pages on any domain.
+func (a adminAPI) SetOrigin(ctx context.Context, in admin.SetOrigin) (admin.Site, error) {
 	if in.AnyOrigin == nil {
-		return errorf(fasthttp.StatusBadRequest, "any_origin (true or false) is required")
+		return admin.Site{}, errorf(fasthttp.StatusBadRequest, "any_origin (true or false) is required")
 	}
-	site, err := s.sites.SetAnyOrigin(ctx, in.SiteKey, *in.AnyOrigin)
+	site, err := a.s.sites.SetAnyOrigin(ctx, in.Site, *in.AnyOrigin)
 	if err != nil {
-		return err
+		return admin.Site{}, err
 	}
-	writeOK(ctx, s.siteInfo(site))
-	return nil
+	return a.site(site), nil
 }
 
-func (s *Server) adminAddUser(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-		Role     string `json:"role"`
-	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
+func (a adminAPI) AddUser(ctx context.Context, in admin.AddUser) (admin.User, error) {
 	if in.Role == "" {
-		has, err := s.accounts.HasUsers(ctx)
+		has, err := a.s.accounts.HasUsers(ctx)
 		if err != nil {
-			return err
+			return admin.User{}, err
 		}
 		in.Role = accounts.RoleOperator
 		if !has {
 			in.Role = accounts.RoleOwner
 		}
 	}
-	u, err := s.accounts.CreateUser(ctx, in.Email, in.Password, in.Role)
+	u, err := a.s.accounts.CreateUser(ctx, in.Email, in.Password, in.Role)
 	if err != nil {
-		return err
+		return admin.User{}, err
 	}
-	writeOK(ctx, map[string]string{"email": u.Email, "role": u.Role})
-	return nil
+	return admin.User{Email: u.Email, Role: u.Role}, nil
 }
 
-func (s *Server) adminSetPassword(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
+func (a adminAPI) SetPassword(ctx context.Context, in admin.SetPassword) (admin.User, error) {
+	if err := a.s.accounts.SetPassword(ctx, in.Email, in.Password); err != nil {
+		return admin.User{}, err
 	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.SetPassword(ctx, in.Email, in.Password); err != nil {
-		return err
-	}
-	writeOK(ctx, map[string]string{"email": in.Email})
-	return nil
+	return admin.User{Email: in.Email}, nil
 }
 
-// adminEndSessions signs a user out everywhere.
-func (s *Server) adminEndSessions(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		Email string `json:"email"`
+// Logout signs a user out everywhere.
+func (a adminAPI) Logout(ctx context.Context, in admin.Logout) (admin.User, error) {
+	if err := a.s.accounts.EndSessions(ctx, in.Email); err != nil {
+		return admin.User{}, err
 	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	if err := s.accounts.EndSessions(ctx, in.Email); err != nil {
-		return err
-	}
-	writeOK(ctx, map[string]string{"email": in.Email})
-	return nil
+	return admin.User{Email: in.Email}, nil
 }
 
-func (s *Server) adminAddToken(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		Name  string   `json:"name"`
-		Sites []string `json:"sites"` // site keys; none: every site
-	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
+func (a adminAPI) AddToken(ctx context.Context, in admin.AddToken) (admin.Token, error) {
 	var ids []uint32
 	for _, key := range in.Sites {
-		site, err := s.sites.ByKey(key)
+		site, err := a.s.sites.ByKey(key)
 		if err != nil {
-			return errorf(fasthttp.StatusBadRequest, "no site has the key %q (appliance site list shows them)", key)
+			return admin.Token{}, errorf(fasthttp.StatusBadRequest, "no site has the key %q (appliance site list shows them)", key)
 		}
 		ids = append(ids, site.ID)
 	}
-	token, err := s.accounts.CreateToken(ctx, in.Name, ids)
+	token, err := a.s.accounts.CreateToken(ctx, in.Name, ids)
+	if err != nil {
+		return admin.Token{}, err
+	}
+	return admin.Token{Name: in.Name, Token: token, Sites: in.Sites}, nil
+}
+
+func endpoint(ep store.WebhookEndpoint) admin.Endpoint {
+	return admin.Endpoint{ID: ep.ID, URL: ep.URL, Events: ep.Events, Created: time.UnixMilli(ep.Created).UTC()}
+}
+
+func (a adminAPI) Webhooks(_ context.Context, key string) ([]admin.Endpoint, error) {
+	site, err := a.s.adminSite(key)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := a.s.hooks.Endpoints(site.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := []admin.Endpoint{}
+	for _, ep := range eps {
+		out = append(out, endpoint(ep))
+	}
+	return out, nil
+}
+
+func (a adminAPI) AddWebhook(ctx context.Context, in admin.AddWebhook) (admin.Endpoint, error) {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return admin.Endpoint{}, err
+	}
+	var kinds []webhooks.Kind
+	for _, e := range in.Events {
+		kinds = append(kinds, webhooks.Kind(e))
+	}
+	ep, err := a.s.hooks.Add(ctx, site.ID, in.URL, in.Secret, kinds)
+	if errors.Is(err, webhooks.ErrInvalid) {
+		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", invalidEndpoint(err))
+	}
+	if err != nil {
+		return admin.Endpoint{}, err
+	}
+	out := endpoint(ep)
+	out.Secret = ep.Secret
+	return out, nil
+}
+
+func (a adminAPI) RemoveWebhook(ctx context.Context, in admin.RemoveWebhook) (admin.Removed, error) {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return admin.Removed{}, err
+	}
+	if err := a.s.hooks.Remove(ctx, site.ID, in.ID); errors.Is(err, webhooks.ErrNotFound) {
+		return admin.Removed{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+	} else if err != nil {
+		return admin.Removed{}, err
+	}
+	return admin.Removed{ID: in.ID}, nil
+}
+
+// SetCallbacks is `appliance callback set`: absent fields keep their
+// value; captcha is "on", "off" or "".
+func (a adminAPI) SetCallbacks(ctx context.Context, in admin.SetCallbacks) (admin.CallbackSettings, error) {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return admin.CallbackSettings{}, err
+	}
+	c := callbacks.Change{ScenarioURL: in.Webhook, Secret: in.Secret, Lang: in.Lang}
+	if in.Secret != nil && *in.Secret == "" {
+		c.Secret = nil
+	}
+	switch in.Captcha {
+	case "":
+	case "on", "off":
+		on := in.Captcha == "on"
+		c.Captcha = &on
+	default:
+		return admin.CallbackSettings{}, errorf(fasthttp.StatusBadRequest, "captcha is on or off, not %q", in.Captcha)
+	}
+	if in.Groups != nil {
+		groups, err := callbacks.ParseGroups(*in.Groups)
+		if err != nil {
+			return admin.CallbackSettings{}, err
+		}
+		c.Groups = &groups
+	}
+	before, err := a.s.callbacks.Settings(site.ID)
+	if err != nil {
+		return admin.CallbackSettings{}, err
+	}
+	w, err := a.s.callbacks.Configure(ctx, site.ID, c)
+	if err != nil {
+		return admin.CallbackSettings{}, err
+	}
+	out := admin.CallbackSettings{Site: site.Key, Webhook: w.ScenarioURL, Captcha: w.Captcha, Lang: w.Lang, Groups: []admin.Group{}}
+	for _, g := range callbacks.PublicOf(w).Groups {
+		out.Groups = append(out.Groups, admin.Group{ID: g.ID, Name: g.Name})
+	}
+	if w.ScenarioSecret != before.ScenarioSecret {
+		out.Secret = w.ScenarioSecret
+	}
+	return out, nil
+}
+
+func (a adminAPI) Numbers(ctx context.Context, key string) (admin.Numbers, error) {
+	site, err := a.s.adminSite(key)
+	if err != nil {
+		return admin.Numbers{}, err
+	}
+	return a.s.numbersInfo(ctx, site)
+}
+
+func (a adminAPI) SetSiteNumbers(ctx context.Context, in admin.SetSiteNumbers) (admin.Numbers, error) {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return admin.Numbers{}, err
+	}
+	if in.Numbers == nil && in.Selectors == nil {
+		return admin.Numbers{}, errorf(fasthttp.StatusBadRequest, "give numbers, selectors or both")
+	}
+	if in.Numbers != nil {
+		if _, err := a.s.numbers.SetSiteNumbers(ctx, site.ID, *in.Numbers, a.s.now()); err != nil {
+			return admin.Numbers{}, err
+		}
+	}
+	if in.Selectors != nil {
+		if _, err := a.s.numbers.SetSelectors(ctx, site.ID, *in.Selectors, a.s.now()); err != nil {
+			return admin.Numbers{}, err
+		}
+	}
+	return a.s.numbersInfo(ctx, site)
+}
+
+func ruleInput(m admin.Match) tracking.RuleInput {
+	return tracking.RuleInput{Rule: m.Rule, Priority: m.Priority, Replaces: m.Replaces}
+}
+
+func (a adminAPI) AddStatic(ctx context.Context, in admin.AddStatic) (admin.Static, error) {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return admin.Static{}, err
+	}
+	st, err := a.s.numbers.AddStatic(ctx, site.ID, tracking.StaticInput{Number: in.Number, RuleInput: ruleInput(in.Match)}, a.s.now())
+	if err != nil {
+		return admin.Static{}, err
+	}
+	return admin.Static{Number: st.Number, Match: admin.Match{Rule: st.Rule, Priority: st.Priority, Replaces: nonNil(st.Replaces)}}, nil
+}
+
+func (a adminAPI) RemoveStatic(ctx context.Context, in admin.RemoveStatic) error {
+	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return err
 	}
-	writeOK(ctx, map[string]any{"name": in.Name, "token": token, "sites": in.Sites})
-	return nil
+	return a.s.numbers.RemoveStatic(ctx, site.ID, in.Number, a.s.now())
+}
+
+func (a adminAPI) AddPool(ctx context.Context, in admin.PoolRequest) (admin.Pool, error) {
+	return a.pool(ctx, in, false)
+}
+
+func (a adminAPI) EditPool(ctx context.Context, in admin.PoolRequest) (admin.Pool, error) {
+	return a.pool(ctx, in, true)
+}
+
+func (a adminAPI) pool(ctx context.Context, in admin.PoolRequest, edit bool) (admin.Pool, error) {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return admin.Pool{}, err
+	}
+	pin := tracking.PoolInput{Name: in.Name, Numbers: in.Numbers, Fallback: in.Fallback, RuleInput: ruleInput(in.Match)}
+	if in.Rename != "" {
+		pin.Name = in.Rename
+	}
+	if pin.Reserve, err = parseReserve(in.Reserve); err != nil {
+		return admin.Pool{}, err
+	}
+	var p store.PoolConfig
+	if edit {
+		p, err = a.s.numbers.UpdatePool(ctx, site.ID, in.Name, pin, a.s.now())
+	} else {
+		p, err = a.s.numbers.AddPool(ctx, site.ID, pin, a.s.now())
+	}
+	if err != nil {
+		return admin.Pool{}, err
+	}
+	return poolAnswer(p), nil
+}
+
+// poolAnswer is a pool's set-up as the admin API shows it, without usage.
+func poolAnswer(p store.PoolConfig) admin.Pool {
+	return admin.Pool{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback,
+		Reserve: (time.Duration(p.Reserve) * time.Millisecond).String(),
+		Match:   admin.Match{Rule: p.Rule, Priority: p.Priority, Replaces: nonNil(p.Replaces)}}
+}
+
+func (a adminAPI) RemovePool(ctx context.Context, in admin.RemovePool) error {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return err
+	}
+	return a.s.numbers.RemovePool(ctx, site.ID, in.Name, a.s.now())
+}
+
+// Import adds the numbers of an import file to a pool and answers what was
+// added and skipped.
+func (a adminAPI) Import(ctx context.Context, in admin.Import) (admin.ImportResult, error) {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return admin.ImportResult{}, err
+	}
+	res, err := a.s.importNumbers(ctx, site, in.Pool, in.CSV)
+	if err != nil {
+		return admin.ImportResult{}, err
+	}
+	out := admin.ImportResult{Pool: res.Pool, Added: res.Added, Skipped: []admin.Skipped{}}
+	for _, sk := range res.Skipped {
+		out.Skipped = append(out.Skipped, admin.Skipped{Line: sk.Line, Value: sk.Value, Reason: sk.Reason})
+	}
+	return out, nil
+}
+
+// adminSite finds the site named by key for the admin API.
+func (s *Server) adminSite(key string) (*store.Site, error) {
+	if key == "" {
+		return nil, errorf(fasthttp.StatusBadRequest, "site_key is required")
+	}
+	site, err := s.sites.ByKey(key)
+	if err != nil {
+		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list)", key)
+	}
+	return site, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"appliance/captcha"
 	"appliance/httpd"
+	"appliance/httpd/admin"
 	"appliance/httpd/callbacks"
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/webhooks"
@@ -138,10 +139,10 @@ func newCBFixture(t *testing.T, opts ...func(*httpd.Options)) *cbFixture {
 
 // configure sets the site's callback settings through the admin handler
 // the CLI uses.
-func (f *cbFixture) configure(t *testing.T, in map[string]any) httpd.CallbackSettingsInfo {
+func (f *cbFixture) configure(t *testing.T, in map[string]any) admin.CallbackSettings {
 	t.Helper()
 	in["site_key"] = f.key
-	var info httpd.CallbackSettingsInfo
+	var info admin.CallbackSettings
 	adminCall(t, f.srv, "/admin/callbacks", in, &info)
 	return info
 }
@@ -300,7 +301,7 @@ func TestCallbackStatuses(t *testing.T) {
 // admin API and returns its secret.
 func addCallbackHook(t *testing.T, srv *httpdtest.Server, site, hookURL string) string {
 	t.Helper()
-	var ep httpd.EndpointInfo
+	var ep admin.Endpoint
 	adminCall(t, srv, "/admin/webhooks", map[string]any{"site_key": site, "url": hookURL, "events": []string{"callback"}}, &ep)
 	return ep.Secret
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/admin"
 	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -128,67 +129,27 @@ func (s *Server) trackLease(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// NumbersInfo is a site's call-tracking set-up as the admin API and CLI
-// show it.
-type NumbersInfo struct {
-	SiteKey     string           `json:"site_key"`
-	Revision    uint64           `json:"revision"`
-	SiteNumbers []SiteNumberInfo `json:"site_numbers"`
-	Selectors   []string         `json:"selectors"`
-	Statics     []StaticInfo     `json:"statics"`
-	Pools       []PoolInfo       `json:"pools"`
-}
-
-// SiteNumberInfo is one of a site's own numbers.
-type SiteNumberInfo struct {
-	Number  string `json:"number"`
-	Written string `json:"written"`
-}
-
-// StaticInfo is a static number.
-type StaticInfo struct {
-	Number   string   `json:"number"`
-	Rule     string   `json:"rule"`
-	Priority int64    `json:"priority"`
-	Replaces []string `json:"replaces"`
-}
-
-// PoolInfo is a dynamic pool with its live usage.
-type PoolInfo struct {
-	Name     string   `json:"name"`
-	Numbers  []string `json:"numbers"`
-	Fallback string   `json:"fallback"`
-	Reserve  string   `json:"reserve"` // a Go duration, e.g. "20m0s"
-	Rule     string   `json:"rule"`
-	Priority int64    `json:"priority"`
-	Replaces []string `json:"replaces"`
-	Live     int      `json:"live"`
-	Misses   int64    `json:"misses_today"`
-	Suggest  int      `json:"suggested_size"`
-}
-
 // numbersInfo reads the set-up and today's usage of a site.
-func (s *Server) numbersInfo(ctx context.Context, site *store.Site) (NumbersInfo, error) {
+func (s *Server) numbersInfo(ctx context.Context, site *store.Site) (admin.Numbers, error) {
 	c := s.numbers.Config(site.ID)
-	out := NumbersInfo{SiteKey: site.Key, Revision: c.Revision, SiteNumbers: []SiteNumberInfo{}, Selectors: c.Selectors,
-		Statics: []StaticInfo{}, Pools: []PoolInfo{}}
+	out := admin.Numbers{Site: site.Key, Revision: c.Revision, SiteNumbers: []admin.SiteNumber{}, Selectors: c.Selectors,
+		Statics: []admin.Static{}, Pools: []admin.Pool{}}
 	if out.Selectors == nil {
 		out.Selectors = []string{}
 	}
 	for _, n := range c.SiteNumbers {
-		out.SiteNumbers = append(out.SiteNumbers, SiteNumberInfo{Number: n.Number, Written: n.Written})
+		out.SiteNumbers = append(out.SiteNumbers, admin.SiteNumber{Number: n.Number, Written: n.Written})
 	}
 	for _, st := range c.Statics {
-		out.Statics = append(out.Statics, StaticInfo{Number: st.Number, Rule: st.Rule, Priority: st.Priority, Replaces: nonNil(st.Replaces)})
+		out.Statics = append(out.Statics, admin.Static{Number: st.Number, Match: admin.Match{Rule: st.Rule, Priority: st.Priority, Replaces: nonNil(st.Replaces)}})
 	}
 	now := s.now()
 	reports, err := s.numbers.Report(ctx, site.ID, now, now, now)
 	if err != nil {
-		return NumbersInfo{}, err
+		return admin.Numbers{}, err
 	}
 	for _, p := range c.Pools {
-		pi := PoolInfo{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback, Reserve: (time.Duration(p.Reserve) * time.Millisecond).String(),
-			Rule: p.Rule, Priority: p.Priority, Replaces: nonNil(p.Replaces)}
+		pi := poolAnswer(p)
 		for _, r := range reports {
 			if r.ID == p.ID {
 				pi.Live, pi.Misses, pi.Suggest = r.Live, r.Misses, r.Suggested.Size
@@ -204,207 +165,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func (s *Server) adminNumbers(ctx *fasthttp.RequestCtx) error {
-	site, err := s.adminSite(string(ctx.QueryArgs().Peek("site")))
-	if err != nil {
-		return err
-	}
-	info, err := s.numbersInfo(ctx, site)
-	if err != nil {
-		return err
-	}
-	writeOK(ctx, info)
-	return nil
-}
-
-func (s *Server) adminSetSiteNumbers(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		SiteKey   string    `json:"site_key"`
-		Numbers   *[]string `json:"numbers"`
-		Selectors *[]string `json:"selectors"`
-	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	site, err := s.adminSite(in.SiteKey)
-	if err != nil {
-		return err
-	}
-	if in.Numbers == nil && in.Selectors == nil {
-		return errorf(fasthttp.StatusBadRequest, "give numbers, selectors or both")
-	}
-	if in.Numbers != nil {
-		if _, err := s.numbers.SetSiteNumbers(ctx, site.ID, *in.Numbers, s.now()); err != nil {
-			return err
-		}
-	}
-	if in.Selectors != nil {
-		if _, err := s.numbers.SetSelectors(ctx, site.ID, *in.Selectors, s.now()); err != nil {
-			return err
-		}
-	}
-	return s.adminNumbersAnswer(ctx, site)
-}
-
-func (s *Server) adminNumbersAnswer(ctx *fasthttp.RequestCtx, site *store.Site) error {
-	info, err := s.numbersInfo(ctx, site)
-	if err != nil {
-		return err
-	}
-	writeOK(ctx, info)
-	return nil
-}
-
-// ruleJSON is how the admin API takes a rule.
-type ruleJSON struct {
-	Rule     string   `json:"rule"`
-	Priority int64    `json:"priority"`
-	Replaces []string `json:"replaces"`
-}
-
-func (r ruleJSON) input() tracking.RuleInput {
-	return tracking.RuleInput{Rule: r.Rule, Priority: r.Priority, Replaces: r.Replaces}
-}
-
-func (s *Server) adminAddStatic(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		SiteKey string `json:"site_key"`
-		Number  string `json:"number"`
-		ruleJSON
-	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	site, err := s.adminSite(in.SiteKey)
-	if err != nil {
-		return err
-	}
-	st, err := s.numbers.AddStatic(ctx, site.ID, tracking.StaticInput{Number: in.Number, RuleInput: in.input()}, s.now())
-	if err != nil {
-		return err
-	}
-	writeOK(ctx, StaticInfo{Number: st.Number, Rule: st.Rule, Priority: st.Priority, Replaces: nonNil(st.Replaces)})
-	return nil
-}
-
-func (s *Server) adminRemoveStatic(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		SiteKey string `json:"site_key"`
-		Number  string `json:"number"`
-	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	site, err := s.adminSite(in.SiteKey)
-	if err != nil {
-		return err
-	}
-	if err := s.numbers.RemoveStatic(ctx, site.ID, in.Number, s.now()); err != nil {
-		return err
-	}
-	writeOK(ctx, nil)
-	return nil
-}
-
-// poolJSON is how the admin API takes a pool.
-type poolJSON struct {
-	SiteKey  string   `json:"site_key"`
-	Name     string   `json:"name"`
-	Rename   string   `json:"rename"` // edit only: the new name
-	Numbers  []string `json:"numbers"`
-	Fallback string   `json:"fallback"`
-	Reserve  string   `json:"reserve"` // a Go duration ("20m", "2h") or days ("7d"); "" is the default
-	ruleJSON
-}
-
-func (p poolJSON) input() (tracking.PoolInput, error) {
-	in := tracking.PoolInput{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback, RuleInput: p.ruleJSON.input()}
-	if p.Rename != "" {
-		in.Name = p.Rename
-	}
-	d, err := parseReserve(p.Reserve)
-	in.Reserve = d
-	return in, err
-}
-
-func (s *Server) adminAddPool(ctx *fasthttp.RequestCtx) error {
-	return s.adminPool(ctx, false)
-}
-
-func (s *Server) adminEditPool(ctx *fasthttp.RequestCtx) error {
-	return s.adminPool(ctx, true)
-}
-
-func (s *Server) adminPool(ctx *fasthttp.RequestCtx, edit bool) error {
-	var in poolJSON
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	site, err := s.adminSite(in.SiteKey)
-	if err != nil {
-		return err
-	}
-	pin, err := in.input()
-	if err != nil {
-		return err
-	}
-	var p store.PoolConfig
-	if edit {
-		p, err = s.numbers.UpdatePool(ctx, site.ID, in.Name, pin, s.now())
-	} else {
-		p, err = s.numbers.AddPool(ctx, site.ID, pin, s.now())
-	}
-	if err != nil {
-		return err
-	}
-	writeOK(ctx, PoolInfo{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback,
-		Reserve: (time.Duration(p.Reserve) * time.Millisecond).String(), Rule: p.Rule, Priority: p.Priority,
-		Replaces: nonNil(p.Replaces)})
-	return nil
-}
-
-func (s *Server) adminRemovePool(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		SiteKey string `json:"site_key"`
-		Name    string `json:"name"`
-	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	site, err := s.adminSite(in.SiteKey)
-	if err != nil {
-		return err
-	}
-	if err := s.numbers.RemovePool(ctx, site.ID, in.Name, s.now()); err != nil {
-		return err
-	}
-	writeOK(ctx, nil)
-	return nil
-}
-
-// adminImport adds the numbers of an import file (its text in "csv") to a
-// pool and answers what was added and skipped.
-func (s *Server) adminImport(ctx *fasthttp.RequestCtx) error {
-	var in struct {
-		SiteKey string `json:"site_key"`
-		Pool    string `json:"pool"`
-		CSV     string `json:"csv"`
-	}
-	if err := decodeJSON(ctx, &in); err != nil {
-		return err
-	}
-	site, err := s.adminSite(in.SiteKey)
-	if err != nil {
-		return err
-	}
-	res, err := s.importNumbers(ctx, site, in.Pool, in.CSV)
-	if err != nil {
-		return err
-	}
-	writeOK(ctx, res)
-	return nil
 }
 
 func (s *Server) importNumbers(ctx context.Context, site *store.Site, pool, csv string) (tracking.ImportResult, error) {
@@ -436,18 +196,6 @@ func trackingMessage(err error) string {
 		msg = strings.ReplaceAll(msg, s.Error(), strings.TrimPrefix(s.Error(), "tracking: "))
 	}
 	return msg
-}
-
-// adminSite finds the site named by key for the admin API.
-func (s *Server) adminSite(key string) (*store.Site, error) {
-	if key == "" {
-		return nil, errorf(fasthttp.StatusBadRequest, "site_key is required")
-	}
-	site, err := s.sites.ByKey(key)
-	if err != nil {
-		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list)", key)
-	}
-	return site, nil
 }
 
 // Numbers is the server's call tracking.

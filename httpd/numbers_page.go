@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/admin"
 	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -24,7 +25,7 @@ const reportDays = 7
 
 type numbersData struct {
 	Site    *store.Site
-	Info    NumbersInfo
+	Info    admin.Numbers
 	Written string // the site numbers as typed, one a line
 	Pools   []poolView
 	Test    *ruleTest
@@ -43,7 +44,7 @@ func (d numbersData) Val(action, name string) string {
 }
 
 type poolView struct {
-	PoolInfo
+	admin.Pool
 	NumbersText string // one a line, for the edit form
 	ReserveText string // as the form takes it: 20m, 2h, 7d
 	Report      tracking.PoolReport
@@ -77,7 +78,7 @@ func (s *Server) numbersData(ctx *fasthttp.RequestCtx, site *store.Site) (number
 		return numbersData{}, err
 	}
 	for _, p := range info.Pools {
-		pv := poolView{PoolInfo: p, NumbersText: strings.Join(p.Numbers, "\n")}
+		pv := poolView{Pool: p, NumbersText: strings.Join(p.Numbers, "\n")}
 		if d, err := time.ParseDuration(p.Reserve); err == nil {
 			pv.ReserveText = formatReserve(d)
 		}

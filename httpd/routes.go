@@ -70,35 +70,6 @@ func (s *Server) publicRoutes() *router {
 	return r
 }
 
-// adminRoutes is the admin API served on the unix socket. Its caller is
-// the owner (asOwner), but each action names its permission as a dashboard
-// route would.
-func (s *Server) adminRoutes() *router {
-	r := newRouter()
-	r.api("GET", "/admin/ping", open, s.adminPing)
-	r.api("GET", "/admin/backup", manageAccess, s.adminBackup)
-	r.api("GET", "/admin/sites", seeReports, s.adminListSites)
-	r.api("POST", "/admin/sites", changeSites, s.adminAddSite)
-	r.api("POST", "/admin/sites/origin", changeSites, s.adminSetOrigin)
-	r.api("POST", "/admin/users", manageAccess, s.adminAddUser)
-	r.api("POST", "/admin/users/password", manageAccess, s.adminSetPassword)
-	r.api("POST", "/admin/users/logout", manageAccess, s.adminEndSessions)
-	r.api("POST", "/admin/tokens", manageAccess, s.adminAddToken)
-	r.api("GET", "/admin/webhooks", seeReports, s.adminListWebhooks)
-	r.api("POST", "/admin/webhooks", changeSites, s.adminAddWebhook)
-	r.api("POST", "/admin/webhooks/remove", changeSites, s.adminRemoveWebhook)
-	r.api("POST", "/admin/callbacks", changeSites, s.adminSetCallbacks)
-	r.api("GET", "/admin/numbers", seeReports, s.adminNumbers)
-	r.api("POST", "/admin/numbers/site", changeSites, s.adminSetSiteNumbers)
-	r.api("POST", "/admin/numbers/static", changeSites, s.adminAddStatic)
-	r.api("POST", "/admin/numbers/static/remove", changeSites, s.adminRemoveStatic)
-	r.api("POST", "/admin/numbers/pool", changeSites, s.adminAddPool)
-	r.api("POST", "/admin/numbers/pool/edit", changeSites, s.adminEditPool)
-	r.api("POST", "/admin/numbers/pool/remove", changeSites, s.adminRemovePool)
-	r.api("POST", "/admin/numbers/import", changeSites, s.adminImport)
-	return r
-}
-
 func (s *Server) healthz(ctx *fasthttp.RequestCtx) error {
 	// A read proves the store answers; the writer is checked by every write.
 	if _, err := s.db.Get(store.MetaKey("seq")); err != nil && !errors.Is(err, store.ErrNotFound) {

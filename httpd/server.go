@@ -202,7 +202,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.routes = s.publicRoutes()
-	s.admin = s.adminRoutes()
+	s.admin = s.adminRoutes(adminAPI{s})
 	return s, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"appliance/httpd"
+	"appliance/httpd/admin"
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
@@ -731,7 +732,7 @@ func TestTrackerHitOnlyFromSiteDomains(t *testing.T) {
 		})
 	}
 	// The site's setting, as `appliance site set --any-origin=true` sets it.
-	var info httpd.SiteInfo
+	var info admin.Site
 	adminCall(t, f.srv, "/admin/sites/origin", map[string]any{"site_key": f.site.Key, "any_origin": true}, &info)
 	if !info.AnyOrigin {
 		t.Fatalf("site after any_origin: %+v", info)

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"appliance/httpd"
+	"appliance/httpd/admin"
 	"appliance/httpd/callbacks"
 	"appliance/httpd/httpdtest"
 	"appliance/store"
@@ -43,7 +44,7 @@ func newWidgetFixture(t *testing.T, settings map[string]any, opts ...func(*httpd
 	if _, ok := settings["webhook"]; !ok {
 		settings["webhook"] = f.pbx.srv.URL + "/callback"
 	}
-	var info httpd.CallbackSettingsInfo
+	var info admin.CallbackSettings
 	adminCall(t, f.srv, "/admin/callbacks", settings, &info)
 	f.pbx.secret = info.Secret
 	return f

@@ -1,0 +1,309 @@
+// Package admin is the admin API of a running appliance: the calls the
+// command line makes to `appliance serve` over the unix socket in the data
+// directory (SocketName), or to the same handlers in-process when no
+// server runs.
+//
+// Each call has one request type and one answer type here, shared by the
+// server, which decodes into them, and the Client, which encodes them: the
+// two sides cannot drift apart. Service is what the server implements; its
+// routes (the method and path of each call) are the Path* constants, and
+// httpd registers all of them in one route group.
+//
+// The wire format is JSON: a POST carries the request as its body, a GET
+// names the site in ?site=; every answer is {"success":true,"result":…} or
+// {"success":false,"error":"…"}.
+package admin
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// SocketName is the admin socket inside the data directory.
+const SocketName = "admin.sock"
+
+// The route of each call. Ping is open; the others are checked against the
+// permission httpd gives them, as a dashboard route would be.
+const (
+	PathPing           = "/admin/ping"                  // GET: Ping
+	PathBackup         = "/admin/backup"                // GET: a tar archive of the store
+	PathSites          = "/admin/sites"                 // GET: []Site; POST AddSite: Site
+	PathSiteOrigin     = "/admin/sites/origin"          // POST SetOrigin: Site
+	PathUsers          = "/admin/users"                 // POST AddUser: User
+	PathPassword       = "/admin/users/password"        // POST SetPassword: User
+	PathLogout         = "/admin/users/logout"          // POST Logout: User
+	PathTokens         = "/admin/tokens"                // POST AddToken: Token
+	PathWebhooks       = "/admin/webhooks"              // GET ?site=: []Endpoint; POST AddWebhook: Endpoint
+	PathRemoveWebhook  = "/admin/webhooks/remove"       // POST RemoveWebhook: Removed
+	PathCallbacks      = "/admin/callbacks"             // POST SetCallbacks: CallbackSettings
+	PathNumbers        = "/admin/numbers"               // GET ?site=: Numbers
+	PathSiteNumbers    = "/admin/numbers/site"          // POST SetSiteNumbers: Numbers
+	PathStatic         = "/admin/numbers/static"        // POST AddStatic: Static
+	PathRemoveStatic   = "/admin/numbers/static/remove" // POST RemoveStatic: nothing
+	PathPool           = "/admin/numbers/pool"          // POST PoolRequest: Pool
+	PathEditPool       = "/admin/numbers/pool/edit"     // POST PoolRequest: Pool
+	PathRemovePool     = "/admin/numbers/pool/remove"   // POST RemovePool: nothing
+	PathImport         = "/admin/numbers/import"        // POST Import: ImportResult
+	SiteQuery          = "site"                         // the query parameter of a GET that names a site
+	MaxRequestBodySize = 1 << 20                        // what the admin server accepts
+)
+
+// Service is the admin API as the server implements it, one method per
+// call. A returned error is answered as the server answers every error: a
+// message the user can act on with its status, or a logged 500.
+type Service interface {
+	Ping(ctx context.Context) (Ping, error)
+	// Backup writes a consistent archive of the store to w.
+	Backup(ctx context.Context, w io.Writer) error
+	Sites(ctx context.Context) ([]Site, error)
+	AddSite(ctx context.Context, in AddSite) (Site, error)
+	SetOrigin(ctx context.Context, in SetOrigin) (Site, error)
+	AddUser(ctx context.Context, in AddUser) (User, error)
+	SetPassword(ctx context.Context, in SetPassword) (User, error)
+	Logout(ctx context.Context, in Logout) (User, error)
+	AddToken(ctx context.Context, in AddToken) (Token, error)
+	Webhooks(ctx context.Context, site string) ([]Endpoint, error)
+	AddWebhook(ctx context.Context, in AddWebhook) (Endpoint, error)
+	RemoveWebhook(ctx context.Context, in RemoveWebhook) (Removed, error)
+	SetCallbacks(ctx context.Context, in SetCallbacks) (CallbackSettings, error)
+	Numbers(ctx context.Context, site string) (Numbers, error)
+	SetSiteNumbers(ctx context.Context, in SetSiteNumbers) (Numbers, error)
+	AddStatic(ctx context.Context, in AddStatic) (Static, error)
+	RemoveStatic(ctx context.Context, in RemoveStatic) error
+	AddPool(ctx context.Context, in PoolRequest) (Pool, error)
+	EditPool(ctx context.Context, in PoolRequest) (Pool, error)
+	RemovePool(ctx context.Context, in RemovePool) error
+	Import(ctx context.Context, in Import) (ImportResult, error)
+}
+
+// Ping says which server answers the socket.
+type Ping struct {
+	PID       int    `json:"pid"`
+	Version   string `json:"version"`
+	PublicURL string `json:"public_url"`
+}
+
+// AddSite adds a site; AnyOrigin as in SetOrigin.
+type AddSite struct {
+	Name      string   `json:"name"`
+	Domains   []string `json:"domains"`
+	AnyOrigin bool     `json:"any_origin"`
+}
+
+// SetOrigin sets whether a site takes page views from pages on any domain
+// (true) or only from its domains and their sub-domains (false); nil is
+// refused.
+type SetOrigin struct {
+	Site      string `json:"site_key"`
+	AnyOrigin *bool  `json:"any_origin"`
+}
+
+// Site is a site as the admin API shows it (no secret).
+type Site struct {
+	ID          uint32    `json:"id"`
+	Key         string    `json:"site_key"`
+	Name        string    `json:"name"`
+	Domains     []string  `json:"domains"`
+	AnyOrigin   bool      `json:"any_origin"` // takes hits from pages on any domain
+	Created     time.Time `json:"created"`
+	InstallCode string    `json:"install_code"`
+}
+
+// AddUser adds a dashboard user. An empty Role is owner for the first
+// user, operator after.
+type AddUser struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+}
+
+// SetPassword sets a user's password and signs them out everywhere.
+type SetPassword struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// Logout signs a user out of every browser.
+type Logout struct {
+	Email string `json:"email"`
+}
+
+// User is the user a call changed; Role only in the answer to AddUser.
+type User struct {
+	Email string `json:"email"`
+	Role  string `json:"role,omitempty"`
+}
+
+// AddToken makes an API token for the sites with the given keys, none:
+// every site.
+type AddToken struct {
+	Name  string   `json:"name"`
+	Sites []string `json:"sites,omitempty"`
+}
+
+// Token is a new API token, shown once.
+type Token struct {
+	Name  string   `json:"name"`
+	Token string   `json:"token"`
+	Sites []string `json:"sites"`
+}
+
+// AddWebhook adds a webhook endpoint to a site; an empty Secret is
+// generated.
+type AddWebhook struct {
+	Site   string   `json:"site_key"`
+	URL    string   `json:"url"`
+	Secret string   `json:"secret"`
+	Events []string `json:"events"`
+}
+
+// Endpoint is a webhook endpoint; Secret only in the answer to AddWebhook.
+type Endpoint struct {
+	ID      uint64    `json:"id"`
+	URL     string    `json:"url"`
+	Events  []string  `json:"events"`
+	Secret  string    `json:"secret,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// RemoveWebhook removes a site's webhook endpoint.
+type RemoveWebhook struct {
+	Site string `json:"site_key"`
+	ID   uint64 `json:"id"`
+}
+
+// Removed names what a call removed.
+type Removed struct {
+	ID uint64 `json:"id"`
+}
+
+// SetCallbacks changes a site's callback settings; a nil field keeps its
+// value, Captcha is "on", "off" or "" to keep.
+type SetCallbacks struct {
+	Site    string  `json:"site_key"`
+	Webhook *string `json:"webhook,omitempty"`
+	Secret  *string `json:"secret,omitempty"`
+	Captcha string  `json:"captcha"`
+	Lang    *string `json:"lang,omitempty"`
+	Groups  *string `json:"groups,omitempty"`
+}
+
+// CallbackSettings are a site's callback settings; Secret only when it was
+// just made or changed.
+type CallbackSettings struct {
+	Site    string  `json:"site_key"`
+	Webhook string  `json:"webhook"`
+	Secret  string  `json:"secret,omitempty"`
+	Captcha bool    `json:"captcha"`
+	Lang    string  `json:"lang"`
+	Groups  []Group `json:"groups"`
+}
+
+// Group is a group the callback panel offers.
+type Group struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"`
+}
+
+// SetSiteNumbers replaces a site's own numbers, its extra selectors or
+// both; a nil list keeps its value.
+type SetSiteNumbers struct {
+	Site      string    `json:"site_key"`
+	Numbers   *[]string `json:"numbers,omitempty"`
+	Selectors *[]string `json:"selectors,omitempty"`
+}
+
+// Numbers is a site's call-tracking set-up with today's usage.
+type Numbers struct {
+	Site        string       `json:"site_key"`
+	Revision    uint64       `json:"revision"`
+	SiteNumbers []SiteNumber `json:"site_numbers"`
+	Selectors   []string     `json:"selectors"`
+	Statics     []Static     `json:"statics"`
+	Pools       []Pool       `json:"pools"`
+}
+
+// SiteNumber is one of a site's own numbers.
+type SiteNumber struct {
+	Number  string `json:"number"`
+	Written string `json:"written"`
+}
+
+// Match says which visits a static number or a pool serves.
+type Match struct {
+	Rule     string   `json:"rule"`
+	Priority int64    `json:"priority"`
+	Replaces []string `json:"replaces"`
+}
+
+// AddStatic adds or changes a static number.
+type AddStatic struct {
+	Site   string `json:"site_key"`
+	Number string `json:"number"`
+	Match
+}
+
+// Static is a static number.
+type Static struct {
+	Number string `json:"number"`
+	Match
+}
+
+// RemoveStatic removes a static number.
+type RemoveStatic struct {
+	Site   string `json:"site_key"`
+	Number string `json:"number"`
+}
+
+// PoolRequest adds a pool, or edits the pool Name (then Rename, when set,
+// is its new name).
+type PoolRequest struct {
+	Site     string   `json:"site_key"`
+	Name     string   `json:"name"`
+	Rename   string   `json:"rename,omitempty"`
+	Numbers  []string `json:"numbers"`
+	Fallback string   `json:"fallback"`
+	Reserve  string   `json:"reserve"` // a Go duration ("20m", "2h") or days ("7d"); "" is the default
+	Match
+}
+
+// Pool is a dynamic pool; Live, Misses and Suggest only in Numbers.
+type Pool struct {
+	Name     string   `json:"name"`
+	Numbers  []string `json:"numbers"`
+	Fallback string   `json:"fallback"`
+	Reserve  string   `json:"reserve"` // a Go duration, e.g. "20m0s"
+	Match
+	Live    int   `json:"live"`
+	Misses  int64 `json:"misses_today"`
+	Suggest int   `json:"suggested_size"`
+}
+
+// RemovePool removes a pool; its lease history stays.
+type RemovePool struct {
+	Site string `json:"site_key"`
+	Name string `json:"name"`
+}
+
+// Import adds the numbers of an import file (its text in CSV: one number a
+// line, or a CSV with a number column) to a pool.
+type Import struct {
+	Site string `json:"site_key"`
+	Pool string `json:"pool"`
+	CSV  string `json:"csv"`
+}
+
+// ImportResult is what an Import added and skipped.
+type ImportResult struct {
+	Pool    string    `json:"pool"`
+	Added   []string  `json:"added"`
+	Skipped []Skipped `json:"skipped"`
+}
+
+// Skipped is a line of an import file that was not added, and why.
+type Skipped struct {
+	Line   int    `json:"line"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}

@@ -1,0 +1,238 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+// Client calls the admin API, over the unix socket of a running server
+// (Dial) or on handlers served in-process (InProcess). Close it when done.
+type Client struct {
+	http  *http.Client
+	close func() error
+}
+
+// Dial returns a client for the server answering the socket sock, after
+// asking it who it is; an error means no server answers there.
+func Dial(ctx context.Context, sock string) (*Client, Ping, error) {
+	c := &Client{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}, close: func() error { return nil }}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	p, err := c.Ping(pctx)
+	if err != nil {
+		c.http.CloseIdleConnections()
+		return nil, Ping{}, err
+	}
+	return c, p, nil
+}
+
+// InProcess returns a client for h served in this process, on an
+// in-memory listener; Close stops serving and then calls closeFn (which
+// closes what h serves from), when not nil.
+func InProcess(h fasthttp.RequestHandler, closeFn func() error) *Client {
+	ln := fasthttputil.NewInmemoryListener()
+	s := &fasthttp.Server{Handler: h, MaxRequestBodySize: MaxRequestBodySize}
+	done := make(chan struct{})
+	go func() { s.Serve(ln); close(done) }()
+	hc := &http.Client{Transport: &http.Transport{
+		DialContext: func(context.Context, string, string) (net.Conn, error) { return ln.Dial() },
+	}}
+	return &Client{http: hc, close: func() error {
+		hc.CloseIdleConnections()
+		err := s.Shutdown()
+		ln.Close()
+		<-done
+		if closeFn != nil {
+			err = errors.Join(err, closeFn())
+		}
+		return err
+	}}
+}
+
+// Close ends the client and, in-process, what it serves.
+func (c *Client) Close() error { return c.close() }
+
+// Ping asks the server who it is.
+func (c *Client) Ping(ctx context.Context) (Ping, error) {
+	return call[Ping](ctx, c, "GET", PathPing, nil)
+}
+
+// Backup streams a consistent archive of the store; the caller closes it
+// and verifies what it read (a failure mid-stream ends the archive short).
+func (c *Client) Backup(ctx context.Context) (io.ReadCloser, error) {
+	resp, err := c.do(ctx, "GET", PathBackup, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return resp.Body, nil
+}
+
+// Sites lists the sites.
+func (c *Client) Sites(ctx context.Context) ([]Site, error) {
+	return call[[]Site](ctx, c, "GET", PathSites, nil)
+}
+
+// AddSite adds a site.
+func (c *Client) AddSite(ctx context.Context, in AddSite) (Site, error) {
+	return call[Site](ctx, c, "POST", PathSites, in)
+}
+
+// SetOrigin sets where a site takes page views from.
+func (c *Client) SetOrigin(ctx context.Context, in SetOrigin) (Site, error) {
+	return call[Site](ctx, c, "POST", PathSiteOrigin, in)
+}
+
+// AddUser adds a dashboard user.
+func (c *Client) AddUser(ctx context.Context, in AddUser) (User, error) {
+	return call[User](ctx, c, "POST", PathUsers, in)
+}
+
+// SetPassword sets a user's password and signs them out everywhere.
+func (c *Client) SetPassword(ctx context.Context, in SetPassword) (User, error) {
+	return call[User](ctx, c, "POST", PathPassword, in)
+}
+
+// Logout signs a user out of every browser.
+func (c *Client) Logout(ctx context.Context, in Logout) (User, error) {
+	return call[User](ctx, c, "POST", PathLogout, in)
+}
+
+// AddToken makes an API token.
+func (c *Client) AddToken(ctx context.Context, in AddToken) (Token, error) {
+	return call[Token](ctx, c, "POST", PathTokens, in)
+}
+
+// Webhooks lists the webhook endpoints of the site with the key site.
+func (c *Client) Webhooks(ctx context.Context, site string) ([]Endpoint, error) {
+	return call[[]Endpoint](ctx, c, "GET", sitePath(PathWebhooks, site), nil)
+}
+
+// AddWebhook adds a webhook endpoint.
+func (c *Client) AddWebhook(ctx context.Context, in AddWebhook) (Endpoint, error) {
+	return call[Endpoint](ctx, c, "POST", PathWebhooks, in)
+}
+
+// RemoveWebhook removes a webhook endpoint.
+func (c *Client) RemoveWebhook(ctx context.Context, in RemoveWebhook) (Removed, error) {
+	return call[Removed](ctx, c, "POST", PathRemoveWebhook, in)
+}
+
+// SetCallbacks changes a site's callback settings.
+func (c *Client) SetCallbacks(ctx context.Context, in SetCallbacks) (CallbackSettings, error) {
+	return call[CallbackSettings](ctx, c, "POST", PathCallbacks, in)
+}
+
+// Numbers reads the call-tracking set-up of the site with the key site.
+func (c *Client) Numbers(ctx context.Context, site string) (Numbers, error) {
+	return call[Numbers](ctx, c, "GET", sitePath(PathNumbers, site), nil)
+}
+
+// SetSiteNumbers replaces a site's own numbers or selectors.
+func (c *Client) SetSiteNumbers(ctx context.Context, in SetSiteNumbers) (Numbers, error) {
+	return call[Numbers](ctx, c, "POST", PathSiteNumbers, in)
+}
+
+// AddStatic adds or changes a static number.
+func (c *Client) AddStatic(ctx context.Context, in AddStatic) (Static, error) {
+	return call[Static](ctx, c, "POST", PathStatic, in)
+}
+
+// RemoveStatic removes a static number.
+func (c *Client) RemoveStatic(ctx context.Context, in RemoveStatic) error {
+	_, err := call[struct{}](ctx, c, "POST", PathRemoveStatic, in)
+	return err
+}
+
+// AddPool adds a dynamic pool.
+func (c *Client) AddPool(ctx context.Context, in PoolRequest) (Pool, error) {
+	return call[Pool](ctx, c, "POST", PathPool, in)
+}
+
+// EditPool changes a dynamic pool.
+func (c *Client) EditPool(ctx context.Context, in PoolRequest) (Pool, error) {
+	return call[Pool](ctx, c, "POST", PathEditPool, in)
+}
+
+// RemovePool removes a dynamic pool.
+func (c *Client) RemovePool(ctx context.Context, in RemovePool) error {
+	_, err := call[struct{}](ctx, c, "POST", PathRemovePool, in)
+	return err
+}
+
+// Import adds the numbers of an import file to a pool.
+func (c *Client) Import(ctx context.Context, in Import) (ImportResult, error) {
+	return call[ImportResult](ctx, c, "POST", PathImport, in)
+}
+
+func sitePath(path, site string) string {
+	return path + "?" + SiteQuery + "=" + url.QueryEscape(site)
+}
+
+// call sends in (nil: no body) as JSON and decodes the result of the
+// answer; an unsuccessful answer is an error with the server's message.
+func call[Out any](ctx context.Context, c *Client, method, path string, in any) (Out, error) {
+	var out Out
+	resp, err := c.do(ctx, method, path, in)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return out, err
+	}
+	var env struct {
+		Success bool            `json:"success"`
+		Result  json.RawMessage `json:"result"`
+		Error   string          `json:"error"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return out, fmt.Errorf("admin %s: bad answer (%s): %w", path, resp.Status, err)
+	}
+	if !env.Success {
+		return out, errors.New(env.Error)
+	}
+	if len(env.Result) > 0 && !bytes.Equal(env.Result, []byte("null")) {
+		if err := json.Unmarshal(env.Result, &out); err != nil {
+			return out, fmt.Errorf("admin %s: bad answer: %w", path, err)
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://admin"+path, body)
+	if err != nil {
+		return nil, err
+	}
+	return c.http.Do(req)
+}

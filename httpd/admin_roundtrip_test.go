@@ -1,0 +1,254 @@
+package httpd
+
+import (
+	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"appliance/httpd/admin"
+)
+
+// recorder is an admin.Service that keeps what each call received and
+// answers a fixed value, so a test sees both directions of the wire.
+type recorder struct{ got map[string]any }
+
+func (r *recorder) keep(name string, in any) { r.got[name] = in }
+
+func strp(s string) *string { return &s }
+
+// The answers the recorder gives, one per call; every field set.
+var (
+	rtTime  = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+	rtSite  = admin.Site{ID: 7, Key: "k", Name: "Shop", Domains: []string{"a.example", "b.example"}, AnyOrigin: true, Created: rtTime, InstallCode: "<script>"}
+	rtUser  = admin.User{Email: "o@example.com", Role: "owner"}
+	rtEp    = admin.Endpoint{ID: 3, URL: "https://crm.example/h", Events: []string{"lead", "call"}, Secret: "s", Created: rtTime}
+	rtMatch = admin.Match{Rule: "utm_source=ya", Priority: 5, Replaces: []string{"74950000000"}}
+	rtPool  = admin.Pool{Name: "ads", Numbers: []string{"1", "2"}, Fallback: "9", Reserve: "20m0s", Match: rtMatch, Live: 1, Misses: 2, Suggest: 3}
+	rtNums  = admin.Numbers{Site: "k", Revision: 4, SiteNumbers: []admin.SiteNumber{{Number: "1", Written: "+1"}},
+		Selectors: []string{".tel"}, Statics: []admin.Static{{Number: "5", Match: rtMatch}}, Pools: []admin.Pool{rtPool}}
+)
+
+func (r *recorder) Ping(context.Context) (admin.Ping, error) {
+	r.keep("Ping", nil)
+	return admin.Ping{PID: 42, Version: "v", PublicURL: "http://x"}, nil
+}
+func (r *recorder) Backup(_ context.Context, w io.Writer) error {
+	r.keep("Backup", nil)
+	_, err := io.WriteString(w, "archive")
+	return err
+}
+func (r *recorder) Sites(context.Context) ([]admin.Site, error) {
+	r.keep("Sites", nil)
+	return []admin.Site{rtSite}, nil
+}
+func (r *recorder) AddSite(_ context.Context, in admin.AddSite) (admin.Site, error) {
+	r.keep("AddSite", in)
+	return rtSite, nil
+}
+func (r *recorder) SetOrigin(_ context.Context, in admin.SetOrigin) (admin.Site, error) {
+	r.keep("SetOrigin", in)
+	return rtSite, nil
+}
+func (r *recorder) AddUser(_ context.Context, in admin.AddUser) (admin.User, error) {
+	r.keep("AddUser", in)
+	return rtUser, nil
+}
+func (r *recorder) SetPassword(_ context.Context, in admin.SetPassword) (admin.User, error) {
+	r.keep("SetPassword", in)
+	return rtUser, nil
+}
+func (r *recorder) Logout(_ context.Context, in admin.Logout) (admin.User, error) {
+	r.keep("Logout", in)
+	return rtUser, nil
+}
+func (r *recorder) AddToken(_ context.Context, in admin.AddToken) (admin.Token, error) {
+	r.keep("AddToken", in)
+	return admin.Token{Name: "n", Token: "t", Sites: []string{"k"}}, nil
+}
+func (r *recorder) Webhooks(_ context.Context, site string) ([]admin.Endpoint, error) {
+	r.keep("Webhooks", site)
+	return []admin.Endpoint{rtEp}, nil
+}
+func (r *recorder) AddWebhook(_ context.Context, in admin.AddWebhook) (admin.Endpoint, error) {
+	r.keep("AddWebhook", in)
+	return rtEp, nil
+}
+func (r *recorder) RemoveWebhook(_ context.Context, in admin.RemoveWebhook) (admin.Removed, error) {
+	r.keep("RemoveWebhook", in)
+	return admin.Removed{ID: 3}, nil
+}
+func (r *recorder) SetCallbacks(_ context.Context, in admin.SetCallbacks) (admin.CallbackSettings, error) {
+	r.keep("SetCallbacks", in)
+	return admin.CallbackSettings{Site: "k", Webhook: "https://pbx.example", Secret: "s", Captcha: true, Lang: "ru",
+		Groups: []admin.Group{{ID: 16587, Name: "Sales"}}}, nil
+}
+func (r *recorder) Numbers(_ context.Context, site string) (admin.Numbers, error) {
+	r.keep("Numbers", site)
+	return rtNums, nil
+}
+func (r *recorder) SetSiteNumbers(_ context.Context, in admin.SetSiteNumbers) (admin.Numbers, error) {
+	r.keep("SetSiteNumbers", in)
+	return rtNums, nil
+}
+func (r *recorder) AddStatic(_ context.Context, in admin.AddStatic) (admin.Static, error) {
+	r.keep("AddStatic", in)
+	return admin.Static{Number: "5", Match: rtMatch}, nil
+}
+func (r *recorder) RemoveStatic(_ context.Context, in admin.RemoveStatic) error {
+	r.keep("RemoveStatic", in)
+	return nil
+}
+func (r *recorder) AddPool(_ context.Context, in admin.PoolRequest) (admin.Pool, error) {
+	r.keep("AddPool", in)
+	return rtPool, nil
+}
+func (r *recorder) EditPool(_ context.Context, in admin.PoolRequest) (admin.Pool, error) {
+	r.keep("EditPool", in)
+	return rtPool, nil
+}
+func (r *recorder) RemovePool(_ context.Context, in admin.RemovePool) error {
+	r.keep("RemovePool", in)
+	return nil
+}
+func (r *recorder) Import(_ context.Context, in admin.Import) (admin.ImportResult, error) {
+	r.keep("Import", in)
+	return admin.ImportResult{Pool: "ads", Added: []string{"1"}, Skipped: []admin.Skipped{{Line: 2, Value: "x", Reason: "not a number"}}}, nil
+}
+
+// TestAdminRoundTrip sends every admin call through the client and the
+// server's socket handler (the route group, the decoder, the dispatcher)
+// and checks that the server received the request the client was given,
+// and the client the answer the server gave: the two sides cannot drift.
+func TestAdminRoundTrip(t *testing.T) {
+	s, _ := startInternal(t, Options{})
+	rec := &recorder{got: map[string]any{}}
+	s.admin = s.adminRoutes(rec)
+	sock := filepath.Join(t.TempDir(), admin.SocketName)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, nil, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	c, ping, err := admin.Dial(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if want := (admin.Ping{PID: 42, Version: "v", PublicURL: "http://x"}); ping != want {
+		t.Errorf("ping answered %+v, want %+v", ping, want)
+	}
+
+	match := admin.Match{Rule: "referrer=google.com", Priority: -2, Replaces: []string{"74951112233", "74954445566"}}
+	pool := admin.PoolRequest{Site: "k", Name: "ads", Rename: "ads2", Numbers: []string{"74950000001"}, Fallback: "74950000009", Reserve: "7d", Match: match}
+	calls := []struct {
+		name     string
+		in, want any // what the server must receive, what the client must get
+		call     func() (any, error)
+	}{
+		{"Ping", nil, admin.Ping{PID: 42, Version: "v", PublicURL: "http://x"}, func() (any, error) { return c.Ping(ctx) }},
+		{"Backup", nil, "archive", func() (any, error) {
+			body, err := c.Backup(ctx)
+			if err != nil {
+				return nil, err
+			}
+			defer body.Close()
+			b, err := io.ReadAll(body)
+			return string(b), err
+		}},
+		{"Sites", nil, []admin.Site{rtSite}, func() (any, error) { return c.Sites(ctx) }},
+		{"AddSite", admin.AddSite{Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, AnyOrigin: true}, rtSite, nil},
+		{"SetOrigin", admin.SetOrigin{Site: "k", AnyOrigin: new(bool)}, rtSite, nil},
+		{"AddUser", admin.AddUser{Email: "ops@example.com", Password: "a long passphrase", Role: "operator"}, rtUser, nil},
+		{"SetPassword", admin.SetPassword{Email: "ops@example.com", Password: "another passphrase"}, rtUser, nil},
+		{"Logout", admin.Logout{Email: "ops@example.com"}, rtUser, nil},
+		{"AddToken", admin.AddToken{Name: "crm", Sites: []string{"k1", "k2"}}, admin.Token{Name: "n", Token: "t", Sites: []string{"k"}}, nil},
+		{"Webhooks", "a key&with=query", []admin.Endpoint{rtEp}, func() (any, error) { return c.Webhooks(ctx, "a key&with=query") }},
+		{"AddWebhook", admin.AddWebhook{Site: "k", URL: "https://crm.example/h", Secret: "sec", Events: []string{"lead", "callback"}}, rtEp, nil},
+		{"RemoveWebhook", admin.RemoveWebhook{Site: "k", ID: 1<<53 + 1}, admin.Removed{ID: 3}, nil},
+		{"SetCallbacks", admin.SetCallbacks{Site: "k", Webhook: strp(""), Secret: strp("s"), Captcha: "on", Lang: strp("en"), Groups: strp("1 Sales; 2 Support")},
+			admin.CallbackSettings{Site: "k", Webhook: "https://pbx.example", Secret: "s", Captcha: true, Lang: "ru", Groups: []admin.Group{{ID: 16587, Name: "Sales"}}}, nil},
+		{"Numbers", "k", rtNums, func() (any, error) { return c.Numbers(ctx, "k") }},
+		{"SetSiteNumbers", admin.SetSiteNumbers{Site: "k", Numbers: &[]string{"8 (487) 275-14-04"}, Selectors: &[]string{}}, rtNums, nil},
+		{"AddStatic", admin.AddStatic{Site: "k", Number: "+7 495 182-51-69", Match: match}, admin.Static{Number: "5", Match: rtMatch}, nil},
+		{"RemoveStatic", admin.RemoveStatic{Site: "k", Number: "74951825169"}, nil, nil},
+		{"AddPool", pool, rtPool, nil},
+		{"EditPool", pool, rtPool, nil},
+		{"RemovePool", admin.RemovePool{Site: "k", Name: "ads"}, nil, nil},
+		{"Import", admin.Import{Site: "k", Pool: "ads", CSV: "number\n74950000003\n"},
+			admin.ImportResult{Pool: "ads", Added: []string{"1"}, Skipped: []admin.Skipped{{Line: 2, Value: "x", Reason: "not a number"}}}, nil},
+	}
+	// The calls with a request body, by the type of their request.
+	post := func(in any) (any, error) {
+		switch in := in.(type) {
+		case admin.AddSite:
+			return c.AddSite(ctx, in)
+		case admin.SetOrigin:
+			return c.SetOrigin(ctx, in)
+		case admin.AddUser:
+			return c.AddUser(ctx, in)
+		case admin.SetPassword:
+			return c.SetPassword(ctx, in)
+		case admin.Logout:
+			return c.Logout(ctx, in)
+		case admin.AddToken:
+			return c.AddToken(ctx, in)
+		case admin.AddWebhook:
+			return c.AddWebhook(ctx, in)
+		case admin.RemoveWebhook:
+			return c.RemoveWebhook(ctx, in)
+		case admin.SetCallbacks:
+			return c.SetCallbacks(ctx, in)
+		case admin.SetSiteNumbers:
+			return c.SetSiteNumbers(ctx, in)
+		case admin.AddStatic:
+			return c.AddStatic(ctx, in)
+		case admin.RemoveStatic:
+			return nil, c.RemoveStatic(ctx, in)
+		case admin.RemovePool:
+			return nil, c.RemovePool(ctx, in)
+		case admin.Import:
+			return c.Import(ctx, in)
+		}
+		t.Fatalf("no client call for %T", in)
+		return nil, nil
+	}
+	for _, tc := range calls {
+		t.Run(tc.name, func(t *testing.T) {
+			clear(rec.got)
+			call := tc.call
+			switch {
+			case tc.name == "AddPool":
+				call = func() (any, error) { return c.AddPool(ctx, pool) }
+			case tc.name == "EditPool":
+				call = func() (any, error) { return c.EditPool(ctx, pool) }
+			case call == nil:
+				call = func() (any, error) { return post(tc.in) }
+			}
+			got, err := call()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("client got %#v,\nwant %#v", got, tc.want)
+			}
+			in, ok := rec.got[tc.name]
+			if !ok || len(rec.got) != 1 {
+				t.Fatalf("server called %v, want only %s", rec.got, tc.name)
+			}
+			if !reflect.DeepEqual(in, tc.in) {
+				t.Errorf("server received %#v,\nwant %#v", in, tc.in)
+			}
+		})
+	}
+	if got, want := len(calls), len(s.admin.all); got != want {
+		t.Errorf("%d calls tested, the admin route group has %d routes: test every route", got, want)
+	}
+}
