@@ -440,9 +440,10 @@
   // A "phones" answer (of a hit, of a lease heartbeat, or cached from the
   // last page view) names the site's own numbers and what replaces each.
   // Targets are elements with id, class or name comagic_phone, elements of
-  // the site's extra selectors, text nodes and tel: links. A written number
-  // keeps its format: the replacement's digits take the places of the
-  // original's. Everything replaced is recorded with a way back, so that a
+  // the site's extra selectors, text (a number may run across the inline
+  // elements of one block), form fields and tel: links. A written number
+  // keeps its format, on every page view: the replacement's digits take
+  // the places of the original's, in the nodes they were in. Everything replaced is recorded with a way back, so that a
   // later answer (a new lease, a hook that now says no) starts from the
   // page as it was. The reference's img field is always null: the protocol
   // offers no image replacement.
@@ -450,6 +451,9 @@
   var PH = "_cs_ph"; // localStorage: {phones, exp, ci}, the last answer for the next page view
   var TARGETS = ["#comagic_phone", ".comagic_phone", "[name=comagic_phone]"];
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
+  // Elements inside a line of text: a number may run across them.
+  var INLINE = /^(A|ABBR|B|BDI|BDO|BIG|CITE|CODE|DATA|DFN|EM|FONT|I|KBD|MARK|NOBR|Q|S|SAMP|SMALL|SPAN|STRONG|SUB|SUP|TIME|TT|U|VAR|WBR)$/;
+  var NOTEXT = /^(IMG|PICTURE|SOURCE|VIDEO|AUDIO|CANVAS|IFRAME|OBJECT|EMBED|BR|HR|SELECT|svg)$/; // targets that cannot show a number's text
   var ph = null; // the answer applied now, or null
   var phKey; // its numbers and selectors as JSON, to tell a new answer from the same
   var phHook; // the __cs_onReplacePhones that was asked about it
@@ -494,7 +498,7 @@
   // fn(written); a run of digits that only contains one is not one.
   function each(str, fn) {
     return str.replace(phRe, function (w, i) {
-      return /\d/.test(str.charAt(i - 1) + str.charAt(i + w.length)) ? w : fn(w);
+      return /\d/.test(str.charAt(i - 1) + str.charAt(i + w.length)) ? w : fn(w, i);
     });
   }
 
@@ -523,7 +527,8 @@
   // While the page is still loading, an element may not have its text yet,
   // so targets are only filled once it has loaded.
   function scan(root, ops) {
-    if (root.nodeType == 3) return swapText(root, ops);
+    var p = root.parentNode;
+    if (root.nodeType == 3 && p && p.nodeType == 1 && !SKIP.test(p.nodeName)) swapRun([root], ops);
     if (root.nodeType != 1) return;
     var all = function (sel) {
       var a = [].slice.call(root.querySelectorAll(sel));
@@ -531,20 +536,35 @@
       return a;
     };
     // A target whose text holds no site number shows the first one's
-    // replacement in place of its content.
+    // replacement in place of its content; a field, in its value. One
+    // that cannot show text (an image) is left, and not reported.
     if (d.readyState != "loading") {
       all(sels.join()).forEach(function (el) {
+        var field = /^(INPUT|TEXTAREA)$/.test(el.nodeName);
+        if (filled.indexOf(el) >= 0 || (!field && NOTEXT.test(el.nodeName))) return;
+        var v = field ? el.value : el.textContent;
+        var n = ph.numbers[0];
         var has = 0;
-        each(el.textContent, function (w) {
+        each(v, function (w) {
           return (has = w);
         });
-        if (has || filled.indexOf(el) >= 0) return;
-        var n = ph.numbers[0];
+        if (has && !field) return; // its text nodes are swapped in place
+        var nv = has
+          ? each(v, function (w) {
+              return swapped(w, el);
+            })
+          : n.text;
+        if (!has) add(targetId(el), n, nv);
         filled.push(el);
-        add(targetId(el), n, n.text);
         ops.push(function () {
+          if (field) {
+            el.value = nv;
+            return undo.push(function () {
+              if (el.value == nv) el.value = v;
+            });
+          }
           var old = [].slice.call(el.childNodes);
-          var t = d.createTextNode(n.text);
+          var t = d.createTextNode(nv);
           el.replaceChildren(t);
           undo.push(function () {
             if (t.parentNode == el) el.replaceChildren.apply(el, old);
@@ -552,8 +572,23 @@
         });
       });
     }
-    var tw = d.createTreeWalker(root, 4); // NodeFilter.SHOW_TEXT
-    for (var node; (node = tw.nextNode()); ) swapText(node, ops);
+    // Runs of text inside one block: a number may be written across
+    // several nodes (<span>8 (487)</span> 275-14-04).
+    var tw = d.createTreeWalker(root, 5); // NodeFilter.SHOW_ELEMENT | SHOW_TEXT
+    var run = [];
+    var blk = null;
+    for (var node; (node = tw.nextNode()); ) {
+      p = node.parentNode;
+      var b = p;
+      while (b && INLINE.test(b.nodeName)) b = b.parentNode;
+      if (node.nodeType == 1 ? !INLINE.test(node.nodeName) : b != blk || SKIP.test(p.nodeName)) {
+        swapRun(run, ops);
+        run = [];
+      }
+      blk = b;
+      if (node.nodeType == 3 && !SKIP.test(p.nodeName)) run.push(node);
+    }
+    swapRun(run, ops);
     all('a[href^="tel:"]').forEach(function (a) {
       var h = a.getAttribute("href");
       var m = "";
@@ -575,24 +610,51 @@
     });
   }
 
-  // swapText plans the replacement of the site numbers written in a text
-  // node: a target's when it is inside one, else "number=" + its digits.
-  function swapText(node, ops) {
-    var p = node.parentNode;
-    var v = node.data;
-    if (!p || p.nodeType != 1 || SKIP.test(p.nodeName) || !/\d/.test(v)) return;
-    var t = p.closest(sels.join());
-    var nv = each(v, function (w) {
-      var n = numberOf(digits(w));
-      var s = format(w, n);
-      add(t ? targetId(t) : "number=" + digits(w), n, s);
+  // swapped is w, a site number written in el (or in the text of a
+  // target's descendant), written as its replacement; it records it for
+  // the getters under the target's id, or "number=" + its digits.
+  function swapped(w, el) {
+    var n = numberOf(digits(w));
+    var s = format(w, n);
+    var t = el.closest(sels.join());
+    if (t && filled.indexOf(t) < 0) filled.push(t); // shows its number: not to be filled
+    add(t ? targetId(t) : "number=" + digits(w), n, s);
+    return s;
+  }
+
+  // swapRun plans the replacement of the site numbers written in a run of
+  // text nodes read as one text. Each character of a number is written
+  // back into the node it came from, so every node keeps its markup; a
+  // replacement written differently (another length) goes whole into the
+  // node where the number starts.
+  function swapRun(run, ops) {
+    var str = "";
+    var at = []; // at[i]: [node index, offset] of str's character i
+    run.forEach(function (node, k) {
+      for (var i = 0; i < node.data.length; i++) at.push([k, i]);
+      str += node.data;
+    });
+    if (!/\d/.test(str) || !run[0].parentNode) return;
+    var chars = []; // chars[k]: node k's characters, once one changes
+    each(str, function (w, i) {
+      var s = swapped(w, run[at[i][0]].parentNode);
+      for (var j = 0; j < w.length; j++) {
+        var a = at[i + j];
+        var c = (chars[a[0]] = chars[a[0]] || run[a[0]].data.split(""));
+        c[a[1]] = s.length == w.length ? s[j] : j ? "" : s;
+      }
       return s;
     });
-    if (nv == v) return;
-    ops.push(function () {
-      node.data = nv;
-      undo.push(function () {
-        if (node.data == nv) node.data = v;
+    chars.forEach(function (c, k) {
+      var node = run[k];
+      var v = node.data;
+      var nv = c.join("");
+      if (nv == v) return;
+      ops.push(function () {
+        node.data = nv;
+        undo.push(function () {
+          if (node.data == nv) node.data = v;
+        });
       });
     });
   }
