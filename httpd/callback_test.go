@@ -147,9 +147,16 @@ func (f *cbFixture) configure(t *testing.T, in map[string]any) admin.CallbackSet
 	return info
 }
 
-// adminCall posts to the admin API's handler, as the CLI does over the
-// unix socket, and decodes its result.
-func adminCall(t *testing.T, srv *httpdtest.Server, path string, in, out any) {
+// adminAnswer is the envelope of every admin API answer.
+type adminAnswer struct {
+	Success bool            `json:"success"`
+	Result  json.RawMessage `json:"result"`
+	Error   string          `json:"error"`
+}
+
+// adminPost posts in to the admin API's handler, as the CLI does over the
+// unix socket, and returns the status and the decoded answer.
+func adminPost(t *testing.T, srv *httpdtest.Server, path string, in any) (int, adminAnswer) {
 	t.Helper()
 	b, _ := json.Marshal(in)
 	var req fasthttp.Request
@@ -159,14 +166,20 @@ func adminCall(t *testing.T, srv *httpdtest.Server, path string, in, out any) {
 	var ctx fasthttp.RequestCtx
 	ctx.Init(&req, nil, nil)
 	srv.HTTP.AdminHandler(&ctx)
-	raw := ctx.Response.Body()
-	var answer struct {
-		Success bool            `json:"success"`
-		Result  json.RawMessage `json:"result"`
-		Error   string          `json:"error"`
+	var answer adminAnswer
+	if err := json.Unmarshal(ctx.Response.Body(), &answer); err != nil {
+		t.Fatalf("admin %s: %d %s", path, ctx.Response.StatusCode(), ctx.Response.Body())
 	}
-	if err := json.Unmarshal(raw, &answer); err != nil || !answer.Success {
-		t.Fatalf("admin %s: %d %s", path, ctx.Response.StatusCode(), raw)
+	return ctx.Response.StatusCode(), answer
+}
+
+// adminCall posts to the admin API's handler and decodes its result; a
+// failure ends the test.
+func adminCall(t *testing.T, srv *httpdtest.Server, path string, in, out any) {
+	t.Helper()
+	status, answer := adminPost(t, srv, path, in)
+	if !answer.Success {
+		t.Fatalf("admin %s: %d %s", path, status, answer.Error)
 	}
 	if out != nil {
 		if err := json.Unmarshal(answer.Result, out); err != nil {

@@ -100,18 +100,26 @@ var secretRe = regexp.MustCompile(`<pre class="code" id="secret-value">([^<]+)</
 // secret the page shows once.
 func addHook(t testing.TB, srv *httpdtest.Server, c *http.Client, site, hookURL string) string {
 	t.Helper()
+	status, body := postHookForm(t, srv, c, site, hookURL)
+	m := secretRe.FindSubmatch(body)
+	if status != http.StatusOK || m == nil {
+		t.Fatalf("add webhook: %d\n%s", status, body)
+	}
+	return string(m[1])
+}
+
+// postHookForm posts the dashboard's form that adds an endpoint and
+// returns the status and the page.
+func postHookForm(t testing.TB, srv *httpdtest.Server, c *http.Client, site, hookURL string) (int, []byte) {
+	t.Helper()
 	csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
 	resp, err := c.PostForm(srv.URL+"sites/"+site+"/webhooks", url.Values{"csrf": {csrf}, "url": {hookURL}, "events": {"lead"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := secretRe.FindSubmatch(body)
-	if resp.StatusCode != http.StatusOK || m == nil {
-		t.Fatalf("add webhook: %d\n%s", resp.StatusCode, body)
-	}
-	return string(m[1])
+	return resp.StatusCode, body
 }
 
 // Leads reach two receivers that are down, one answering 503 and one not

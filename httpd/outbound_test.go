@@ -2,46 +2,19 @@ package httpd_test
 
 import (
 	"context"
-	"encoding/json"
 	"html"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"appliance/httpd"
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/webhooks"
 	"appliance/store"
 )
-
-// adminRaw sends in to the admin handler and returns the status and the
-// error of the answer ("" on success).
-func adminRaw(t *testing.T, srv *httpdtest.Server, path string, in any) (int, string) {
-	t.Helper()
-	b, _ := json.Marshal(in)
-	var req fasthttp.Request
-	req.Header.SetMethod("POST")
-	req.SetRequestURI(path)
-	req.SetBody(b)
-	var ctx fasthttp.RequestCtx
-	ctx.Init(&req, nil, nil)
-	srv.HTTP.AdminHandler(&ctx)
-	var answer struct {
-		Success bool   `json:"success"`
-		Error   string `json:"error"`
-	}
-	if err := json.Unmarshal(ctx.Response.Body(), &answer); err != nil {
-		t.Fatalf("admin %s: %d %s", path, ctx.Response.StatusCode(), ctx.Response.Body())
-	}
-	return ctx.Response.StatusCode(), answer.Error
-}
 
 // A server with the default options refuses webhook and callback-scenario
 // URLs on the loopback, the cloud metadata address and the private
@@ -63,24 +36,18 @@ func TestOutboundRefusedByDefault(t *testing.T) {
 	c := srv.Client(t)
 
 	for _, u := range []string{ts.URL + "/hook", "http://localhost:" + port + "/hook", "http://169.254.169.254/latest/meta-data/", "http://[::ffff:10.0.0.1]/"} {
-		csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
-		resp, err := c.PostForm(srv.URL+"sites/"+site+"/webhooks", url.Values{"csrf": {csrf}, "url": {u}, "events": {"lead"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if page := html.UnescapeString(string(body)); resp.StatusCode != http.StatusBadRequest ||
+		status, body := postHookForm(t, srv, c, site, u)
+		if page := html.UnescapeString(string(body)); status != http.StatusBadRequest ||
 			!strings.Contains(page, "address not allowed") || !strings.Contains(page, "--webhook-allow-private") {
-			t.Errorf("dashboard add %s: %d\n%s", u, resp.StatusCode, body)
+			t.Errorf("dashboard add %s: %d\n%s", u, status, body)
 		}
-		status, msg := adminRaw(t, srv, "/admin/webhooks", map[string]any{"site_key": site, "url": u})
-		if status != http.StatusBadRequest || !strings.Contains(msg, "address not allowed") {
-			t.Errorf("admin add %s: %d %q", u, status, msg)
+		status, answer := adminPost(t, srv, "/admin/webhooks", map[string]any{"site_key": site, "url": u})
+		if status != http.StatusBadRequest || !strings.Contains(answer.Error, "address not allowed") {
+			t.Errorf("admin add %s: %d %q", u, status, answer.Error)
 		}
-		status, msg = adminRaw(t, srv, "/admin/callbacks", map[string]any{"site_key": site, "webhook": u})
-		if status != http.StatusBadRequest || !strings.Contains(msg, "address not allowed") {
-			t.Errorf("admin callback scenario %s: %d %q", u, status, msg)
+		status, answer = adminPost(t, srv, "/admin/callbacks", map[string]any{"site_key": site, "webhook": u})
+		if status != http.StatusBadRequest || !strings.Contains(answer.Error, "address not allowed") {
+			t.Errorf("admin callback scenario %s: %d %q", u, status, answer.Error)
 		}
 	}
 	s, _ := srv.HTTP.Sites().ByKey(site)
