@@ -118,7 +118,7 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	}
 	if err := store.Restore(bufio.NewReaderSize(r, 1<<16), o.Data, o.Force); err != nil {
 		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("restore: %w", inUse(o.Data, err))
+			return fmt.Errorf("restore: %w", store.InUse(o.Data, err))
 		}
 		return err
 	}

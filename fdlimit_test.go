@@ -163,21 +163,3 @@ func acceptErrors(t *testing.T, base string) int {
 	t.Fatalf("no appliance_http_accept_errors_total in /metrics:\n%s", b)
 	return 0
 }
-
-func TestConnsForFileLimit(t *testing.T) {
-	for _, tc := range []struct {
-		nofile uint64
-		want   int
-	}{
-		{0, 0},                // unknown: httpd's default
-		{256, 128},            // half stays for the store
-		{1024, 512},           //
-		{20000, 20000 - 1088}, // room for the store's 1,000 tables and more
-		{200_000, 200_000 - 1088},
-		{1 << 30, 256 << 10}, // fasthttp's default
-	} {
-		if got := connsForFileLimit(tc.nofile); got != tc.want {
-			t.Errorf("connsForFileLimit(%d) = %d, want %d", tc.nofile, got, tc.want)
-		}
-	}
-}

@@ -85,3 +85,14 @@ func lockStore(dataDir string) (io.Closer, error) {
 	}
 	return l, nil
 }
+
+// InUse says who holds the store in dir, from the *LockedError in err: a
+// process that has it open (a server, even a stopped one, or an admin
+// command) or a restore. It wraps ErrLocked.
+func InUse(dir string, err error) error {
+	var le *LockedError
+	if errors.As(err, &le) && le.PID != 0 {
+		return fmt.Errorf("the store in %s is in use by process %d (a server, running or paused, an admin command or a restore); stop it first: %w", dir, le.PID, ErrLocked)
+	}
+	return fmt.Errorf("the store in %s is in use by another process (a server, running or paused, an admin command or a restore); stop it first: %w", dir, ErrLocked)
+}

@@ -1,0 +1,123 @@
+package httpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"appliance/httpd/admin"
+	"appliance/store"
+)
+
+// Run is `appliance serve`: it opens the store in dir (made when missing)
+// and serves o.Listen and the admin socket until ctx ends, then shuts down
+// in order: HTTP (drain), then the store (flush the writer, close pebble).
+// It refuses a store another server or process holds. ready, when set, is
+// called with the bound address once both listeners accept connections.
+// o.Log defaults to text on stderr; a MaxConns of 0 is derived from the
+// open file limit, which Run raises to the hard limit first.
+func Run(ctx context.Context, dir string, o Options, ready func(addr string)) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	sock := filepath.Join(dir, admin.SocketName)
+	if c, info, err := admin.Dial(ctx, sock); err == nil {
+		c.Close()
+		return fmt.Errorf("serve: the store in %s is in use by a running server (pid %d, socket %s)", dir, info.PID, sock)
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	db, err := store.Open(dir, store.Options{Log: o.Log})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("serve: %w", store.InUse(dir, err))
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	nofile := raiseFileLimit(o.Log)
+	if o.MaxConns <= 0 {
+		o.MaxConns = connsForFileLimit(nofile)
+	}
+	srv, err := New(ctx, db, o)
+	if err != nil {
+		return err
+	}
+	// The pebble lock is ours, so a socket file left here is from a crashed
+	// server.
+	_ = os.Remove(sock)
+	adminLn, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("serve: admin socket: %w", err)
+	}
+	defer os.Remove(sock)
+	if err := os.Chmod(sock, 0o600); err != nil {
+		adminLn.Close()
+		return fmt.Errorf("serve: admin socket: %w", err)
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		adminLn.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	if setup, err := srv.SetupURL(ctx); err != nil {
+		ln.Close()
+		adminLn.Close()
+		return err
+	} else if setup != "" {
+		fmt.Fprintf(o.Stdout, "No users yet. Create the owner account here (this link works once):\n\n    %s\n\n", setup)
+	}
+	fmt.Fprintf(o.Stdout, "appliance %s serving %s on %s (data %s)\n", o.Version, srv.PublicURL(), ln.Addr(), dir)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	if err := srv.Serve(ctx, ln, adminLn); err != nil {
+		return err
+	}
+	fmt.Fprintln(o.Stdout, "appliance stopped")
+	return nil
+}
+
+// raiseFileLimit raises the soft limit of open files to the hard one (every
+// connection holds a descriptor) and returns the limit now in force, 0 when
+// it cannot be read. It logs what it did.
+func raiseFileLimit(log *slog.Logger) uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		log.Warn("cannot read the open file limit", "err", err)
+		return 0
+	}
+	if lim.Cur >= lim.Max {
+		log.Info("open file limit", "limit", lim.Cur)
+		return lim.Cur
+	}
+	was := lim.Cur
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		log.Warn("cannot raise the open file limit", "limit", was, "hard_limit", lim.Max, "err", err)
+		return was
+	}
+	log.Info("raised the open file limit to the hard limit", "from", was, "limit", lim.Cur)
+	return lim.Cur
+}
+
+// connsForFileLimit is how many connections may be open at once with
+// nofile descriptors: the rest stay for the store (pebble keeps up to 1,000
+// tables open), the admin socket and the runtime, half of a small limit.
+func connsForFileLimit(nofile uint64) int {
+	if nofile == 0 {
+		return 0 // defaultMaxConns
+	}
+	reserve := min(nofile/2, 1024+64)
+	return int(min(nofile-reserve, 256<<10)) // fasthttp's own default above that
+}
