@@ -270,7 +270,7 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 	dataFlag(addCmd, &add.Data)
 	siteFlag(addCmd, &add.Site)
 	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs (required)")
-	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call, chat")
+	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call")
 	addCmd.Flags().StringVar(&add.Secret, "secret", "", "signing secret; empty: generate one")
 	outboundFlags(addCmd, &add.Outbound, whenNoServer)
 	_ = addCmd.MarkFlagRequired("url")

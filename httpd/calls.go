@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -155,6 +157,7 @@ func (s *Server) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error {
 		return err
 	}
 	in.Sites = tok.Sites
+	in.Also = s.callDeliveries
 	c, a, err := s.numbers.RecordCall(ctx, in, s.now())
 	if errors.Is(err, tracking.ErrOtherSite) {
 		return otherSite(in.Called)
@@ -164,6 +167,22 @@ func (s *Server) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error {
 	}
 	writeOK(ctx, resultOf(c.ID, &a))
 	return nil
+}
+
+// callDeliveries queues, in the write that stores the call, one webhook
+// delivery of it per endpoint of its site that takes calls: the call is
+// never stored without them. A call to a number no site has goes nowhere.
+func (s *Server) callDeliveries(tx *store.Tx, c *store.Call, a *tracking.Attribution) error {
+	if a.Site == 0 {
+		return nil
+	}
+	site, err := s.sites.ByID(a.Site)
+	if err != nil {
+		return fmt.Errorf("webhooks of call %d: %w", c.ID, err)
+	}
+	_, err = s.hooks.Enqueue(tx, webhooks.Event{Kind: webhooks.KindCall, ID: c.ID, Site: site.ID, SiteKey: site.Key,
+		Time: time.UnixMilli(c.Received), Data: tracking.ViewOfCall(c, a)})
+	return err
 }
 
 // attributionQuery is the query of GET /api/v1/attribution.

@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -33,6 +34,7 @@ func fastHooks(o *httpd.Options) {
 type hookReceiver struct {
 	t      testing.TB
 	secret string
+	event  string // the X-Appliance-Event every delivery must carry; "" is lead
 	mu     sync.Mutex
 	down   bool
 	calls  int
@@ -58,8 +60,8 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	if r.Header.Get("X-Appliance-Event") != "lead" {
-		h.t.Errorf("event header %q", r.Header.Get("X-Appliance-Event"))
+	if want := cmp.Or(h.event, "lead"); r.Header.Get("X-Appliance-Event") != want {
+		h.t.Errorf("event header %q, want %q", r.Header.Get("X-Appliance-Event"), want)
 	}
 	key := r.Header.Get("X-Appliance-Delivery")
 	h.got[key]++
@@ -100,7 +102,13 @@ var secretRe = regexp.MustCompile(`<pre class="code" id="secret-value">([^<]+)</
 // secret the page shows once.
 func addHook(t testing.TB, srv *httpdtest.Server, c *http.Client, site, hookURL string) string {
 	t.Helper()
-	status, body := postHookForm(t, srv, c, site, hookURL)
+	return addHookFor(t, srv, c, site, hookURL, "lead")
+}
+
+// addHookFor is addHook for the event kinds given.
+func addHookFor(t testing.TB, srv *httpdtest.Server, c *http.Client, site, hookURL string, events ...string) string {
+	t.Helper()
+	status, body := postHookForm(t, srv, c, site, hookURL, events...)
 	m := secretRe.FindSubmatch(body)
 	if status != http.StatusOK || m == nil {
 		t.Fatalf("add webhook: %d\n%s", status, body)
@@ -108,12 +116,15 @@ func addHook(t testing.TB, srv *httpdtest.Server, c *http.Client, site, hookURL 
 	return string(m[1])
 }
 
-// postHookForm posts the dashboard's form that adds an endpoint and
-// returns the status and the page.
-func postHookForm(t testing.TB, srv *httpdtest.Server, c *http.Client, site, hookURL string) (int, []byte) {
+// postHookForm posts the dashboard's form that adds an endpoint for the
+// event kinds given (none: lead) and returns the status and the page.
+func postHookForm(t testing.TB, srv *httpdtest.Server, c *http.Client, site, hookURL string, events ...string) (int, []byte) {
 	t.Helper()
+	if len(events) == 0 {
+		events = []string{"lead"}
+	}
 	csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
-	resp, err := c.PostForm(srv.URL+"sites/"+site+"/webhooks", url.Values{"csrf": {csrf}, "url": {hookURL}, "events": {"lead"}})
+	resp, err := c.PostForm(srv.URL+"sites/"+site+"/webhooks", url.Values{"csrf": {csrf}, "url": {hookURL}, "events": events})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -429,7 +429,7 @@ type WebhookEndpoint struct {
 	ID      uint64
 	URL     string
 	Secret  string   // HMAC-SHA256 key of the signature header
-	Events  []string // event kinds it receives: lead, callback, call, chat
+	Events  []string // event kinds it receives: lead, callback, call
 	Created int64
 }
 
@@ -487,7 +487,7 @@ type Delivery struct {
 	ID        uint64 // in the key
 	Endpoint  uint64
 	URL       string // the endpoint's URL when enqueued, for the log
-	Event     string // kind: lead, callback, call, chat
+	Event     string // kind: lead, callback, call
 	EventID   uint64
 	Body      []byte
 	Created   int64

@@ -1,5 +1,5 @@
-// Package webhooks delivers a site's events (leads and callbacks, later
-// calls and chats) to the HTTP endpoints its owner configured, as signed
+// Package webhooks delivers a site's events (leads, callbacks and calls)
+// to the HTTP endpoints its owner configured, as signed
 // JSON, from an outbox kept in the store.
 //
 // The model: a site has a few endpoints (URL, secret, the event kinds they
@@ -55,16 +55,18 @@ var (
 // Kind is the kind of an event; an endpoint takes the kinds it lists.
 type Kind string
 
-// The kinds of events.
+// The kinds of events, each sent by whoever stores its record: leads
+// (httpd), callbacks (package callbacks), calls (POST /api/v1/calls). A
+// kind joins this list only once something sends it, so that nobody
+// subscribes to events that never come.
 const (
 	KindLead     Kind = "lead"
 	KindCallback Kind = "callback"
 	KindCall     Kind = "call"
-	KindChat     Kind = "chat"
 )
 
 // Kinds returns every kind, in the order the dashboard shows them.
-func Kinds() []Kind { return []Kind{KindLead, KindCallback, KindCall, KindChat} }
+func Kinds() []Kind { return []Kind{KindLead, KindCallback, KindCall} }
 
 // The headers of a delivery.
 const (
@@ -233,7 +235,7 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 	ep := store.WebhookEndpoint{URL: u.String(), Secret: secret}
 	for _, k := range kinds {
 		if !slices.Contains(Kinds(), k) {
-			return store.WebhookEndpoint{}, fmt.Errorf("%w: unknown event kind %q (lead, callback, call, chat)", ErrInvalid, k)
+			return store.WebhookEndpoint{}, fmt.Errorf("%w: unknown event kind %q (lead, callback, call)", ErrInvalid, k)
 		}
 		if !slices.Contains(ep.Events, string(k)) {
 			ep.Events = append(ep.Events, string(k))

@@ -247,8 +247,8 @@ func TestEnqueueMatchesKinds(t *testing.T) {
 	if n := enqueue(t, db, h, 1, webhooks.KindCallback, 11); n != 1 {
 		t.Fatalf("callback: %d deliveries, want 1", n)
 	}
-	if n := enqueue(t, db, h, 1, webhooks.KindChat, 12); n != 0 {
-		t.Fatalf("chat: %d deliveries, want 0", n)
+	if n := enqueue(t, db, h, 1, webhooks.KindCall, 12); n != 0 {
+		t.Fatalf("call: %d deliveries, want 0", n)
 	}
 	boom := errors.New("the event's own write failed")
 	err := db.Update(ctx, func(tx *store.Tx) error {

@@ -36,6 +36,36 @@ type CallInput struct {
 	// has, is refused with ErrOtherSite and not stored (an API token
 	// scoped to some sites reports it).
 	Sites []uint32
+	// Also, when set, runs inside the durable write that stores a new call
+	// (not a report seen before), with the call as stored and its
+	// attribution: what must be written with the call or not at all, such
+	// as its webhook deliveries. Like every function given to
+	// store.DB.Update, it does not block; its error fails the write.
+	Also func(tx *store.Tx, c *store.Call, a *Attribution) error
+}
+
+// CallView is a call as webhooks show it: the "data" of a call event.
+type CallView struct {
+	ID           uint64       `json:"id"`
+	StartedAt    time.Time    `json:"started_at"`
+	Called       string       `json:"called"` // E.164 digits
+	Caller       string       `json:"caller"` // E.164 digits; "" when hidden
+	Duration     uint32       `json:"duration"`
+	Answered     bool         `json:"answered"`
+	RecordingURL string       `json:"recording_url"`
+	NumberKind   string       `json:"number_kind"` // dynamic, static, fallback, site, unknown
+	Attributed   bool         `json:"attributed"`
+	Pool         string       `json:"pool"` // the pool of the lease, or whose fallback was called
+	VisitorID    uint64       `json:"visitor_id"`
+	SessionID    uint64       `json:"session_id"`
+	Source       store.Source `json:"source"`
+}
+
+// ViewOfCall returns the view of c, attributed as a says.
+func ViewOfCall(c *store.Call, a *Attribution) CallView {
+	return CallView{ID: c.ID, StartedAt: time.UnixMilli(c.Time).UTC(), Called: c.Called, Caller: c.Caller,
+		Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
+		Attributed: c.Attributed, Pool: a.PoolName, VisitorID: c.Visitor, SessionID: c.Session, Source: c.Source}
 }
 
 // check validates and normalises in at now. Errors wrap ErrInvalid and
@@ -85,7 +115,7 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 // RecordCall attributes an inbound call (Attribute, at the call's start),
 // stores it with its attribution under the site that has the called number
 // (site 0 when none has) and counts it in the site's day, all in one
-// durable write. It returns the stored call. A call reported again with the
+// durable write (with what in.Also adds). It returns the stored call. A call reported again with the
 // same called and caller numbers and the same explicit started_at (a PBX
 // retrying a webhook it did not see answered) is not stored twice: the
 // first report's call is returned.
@@ -130,6 +160,11 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 			tx.Set(once, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, a.Site), c.ID))
 		}
 		tx.Set(store.CallKey(a.Site, c.ID), c.Encode())
+		if in.Also != nil {
+			if err := in.Also(tx, &c, &a); err != nil {
+				return err
+			}
+		}
 		k := store.RollupKey(a.Site, Day(time.UnixMilli(c.Time)), MetricCalls)
 		tx.Add(k, LaneCalls, 1)
 		if c.Attributed {

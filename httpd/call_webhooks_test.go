@@ -1,0 +1,129 @@
+package httpd_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"appliance/httpd/httpdtest"
+	"appliance/store"
+)
+
+// A call reported through POST /api/v1/calls reaches the endpoints of its
+// site that take calls, signed, once per call (a PBX retrying its report
+// adds no delivery); an endpoint that takes only leads gets nothing, and
+// a call to a number no site has goes nowhere.
+func TestCallWebhooks(t *testing.T) {
+	f := &trFixture{clock: &trClock{now: time.Now()}}
+	f.srv = httpdtest.Start(t, fastHooks)
+	key := f.srv.Site(t, "Shop", "shop.example.com")
+	var err error
+	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
+		t.Fatal(err)
+	}
+	setUpNumbers(t, f)
+	c := f.srv.Client(t)
+
+	calls := newHookReceiver(t)
+	calls.event = "call"
+	callsSrv := httptest.NewServer(calls)
+	defer callsSrv.Close()
+	calls.secret = addHookFor(t, f.srv, c, key, callsSrv.URL+"/calls", "call")
+	leadsOnly := newHookReceiver(t)
+	leadsSrv := httptest.NewServer(leadsOnly)
+	defer leadsSrv.Close()
+	leadsOnly.secret = addHook(t, f.srv, c, key, leadsSrv.URL+"/leads")
+
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter")
+	num, _ := shownNumber(p)
+	token := apiToken(t, f)
+	start := time.Now().UTC().Truncate(time.Second)
+	body := `{"called":"` + num + `","caller":"79161234567","started_at":"` + start.Format(time.RFC3339) + `","duration":65,"answered":true}`
+	code, raw := api(t, f, "POST", "api/v1/calls", token, body)
+	if code != http.StatusOK {
+		t.Fatalf("post call: %d %s", code, raw)
+	}
+	r := decodeResult(t, raw)
+	// The PBX retries; a number no site has is stored, for no site's hooks.
+	if code, raw := api(t, f, "POST", "api/v1/calls", token, body); code != http.StatusOK || decodeResult(t, raw).CallID != r.CallID {
+		t.Fatalf("retried report: %d %s", code, raw)
+	}
+	if code, raw := api(t, f, "POST", "api/v1/calls", token, `{"called":"79990001122"}`); code != http.StatusOK {
+		t.Fatalf("unknown number: %d %s", code, raw)
+	}
+
+	// The deliveries were written with the call: exactly one, to the
+	// endpoint that takes calls.
+	var queued []store.Delivery
+	f.srv.DB.ScanPrefix(context.Background(), store.DeliveryPrefix(f.site.ID), false, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		d, err := store.DecodeDelivery(id, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, d)
+		return true
+	})
+	if len(queued) != 1 || queued[0].Event != "call" || queued[0].EventID != r.CallID || queued[0].URL != callsSrv.URL+"/calls" {
+		t.Fatalf("deliveries %+v, want one call delivery to %s", queued, callsSrv.URL)
+	}
+
+	var got map[string]any
+	eventually(t, "the call's delivery", func() bool {
+		_, byKey, bodies := calls.state()
+		for k := range byKey {
+			got = bodies[k]
+		}
+		return len(byKey) == 1
+	})
+	if got["event"] != "call" || got["id"] != float64(r.CallID) || got["site_key"] != key {
+		t.Fatalf("delivery body %v", got)
+	}
+	data, _ := got["data"].(map[string]any)
+	src, _ := data["source"].(map[string]any)
+	if data["called"] != num || data["caller"] != "79161234567" || data["duration"] != float64(65) || data["answered"] != true ||
+		data["started_at"] != start.Format(time.RFC3339) || data["attributed"] != true || data["pool"] != "ads" ||
+		data["visitor_id"] != float64(h.VisitorID) || data["session_id"] != float64(h.SessionID) ||
+		src["channel"] != "ad" || src["utm_source"] != "google" || src["utm_campaign"] != "winter" {
+		t.Fatalf("delivery data %v", data)
+	}
+	if n, _, _ := leadsOnly.state(); n != 0 {
+		t.Fatalf("the endpoint for leads got %d requests", n)
+	}
+}
+
+// Only the kinds of events something sends are offered: the dashboard's
+// boxes, and the kinds an endpoint may take.
+func TestWebhookKindsOffered(t *testing.T) {
+	srv := httpdtest.Start(t, fastHooks)
+	key := srv.Site(t, "Shop", "shop.example.com")
+	c := srv.Client(t)
+	resp, err := c.Get(srv.URL + "sites/" + key + "/webhooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var offered []string
+	for _, m := range regexp.MustCompile(`name="events" value="([^"]*)"`).FindAllSubmatch(page, -1) {
+		offered = append(offered, string(m[1]))
+	}
+	if want := []string{"lead", "callback", "call"}; !slices.Equal(offered, want) {
+		t.Fatalf("kinds offered %q, want %q", offered, want)
+	}
+	csrf := srv.FormToken(t, c, "sites/"+key+"/webhooks")
+	resp, err = c.PostForm(srv.URL+"sites/"+key+"/webhooks", map[string][]string{"csrf": {csrf}, "url": {"https://crm.example/hook"}, "events": {"chat"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !regexp.MustCompile(`(?i)unknown event kind &#34;chat&#34;`).Match(page) {
+		t.Fatalf("an endpoint for chat: %d\n%s", resp.StatusCode, page)
+	}
+}
