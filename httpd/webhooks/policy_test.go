@@ -280,4 +280,25 @@ func TestSendExcerpt(t *testing.T) {
 	if strings.ContainsFunc(failure, unicode.IsControl) || bytes.Count([]byte(failure), []byte("Ж")) > 120 {
 		t.Errorf("failure has control characters or too much of the answer: %q", failure)
 	}
+
+	// A receiver's own reason phrase is not shown: the status line is the
+	// code with its standard words.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Read(make([]byte, 4096))
+		c.Write([]byte("HTTP/1.1 502 \x1b[2Jroot:x:0:0 secret from inside\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+	}()
+	status, failure = webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: "http://" + ln.Addr().String() + "/", At: time.Now(), Body: []byte("{}")})
+	if status != http.StatusBadGateway || failure != "502 Bad Gateway" {
+		t.Errorf("custom reason phrase: %d %q, want 502 Bad Gateway", status, failure)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -52,7 +53,9 @@ func Send(ctx context.Context, client *http.Client, timeout time.Duration, r Req
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return resp.StatusCode, ""
 	}
-	failure = resp.Status
+	// The status line in its standard words: the receiver's own reason
+	// phrase is text it chose, like the body.
+	failure = strings.TrimSpace(strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode))
 	if loc := resp.Header.Get("Location"); loc != "" {
 		failure += " (redirect to " + excerpt([]byte(loc)) + " not followed)"
 	} else if m := bytes.TrimSpace(msg); len(m) > 0 {
