@@ -8,7 +8,6 @@ package httpd_test
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -209,22 +208,25 @@ func (f *snippetFixture) visitor(t *testing.T, id int64) store.Visitor {
 	return v
 }
 
-// property is the stored value of a visitor's property; ok is false when
-// it is not set.
+// property is the stored value of a visitor's property named name exactly
+// as it is shown (the case it was first written in); ok is false when no
+// such property is stored.
 func (f *snippetFixture) property(t *testing.T, visitor int64, name string) (string, bool) {
 	t.Helper()
-	b, err := f.srv.DB.Get(store.PropertyKey(uint64(visitor), name))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", false
+	for _, p := range f.properties(t, visitor) {
+		if p.Name == name {
+			return p.Value, true
+		}
 	}
-	if err != nil {
-		t.Fatalf("property %q: %v", name, err)
-	}
-	p, err := store.DecodeProperty(b)
-	if err != nil {
-		t.Fatalf("property %q: %v", name, err)
-	}
-	return p.Value, true
+	return "", false
+}
+
+// properties are the stored properties of a visitor, in key order.
+func (f *snippetFixture) properties(t *testing.T, visitor int64) []store.Property {
+	t.Helper()
+	return scanRecords(t, f.srv.DB, store.PropertyPrefix(uint64(visitor)), func(_, v []byte) (store.Property, error) {
+		return store.DecodeProperty(v)
+	})
 }
 
 // --- the browser console --------------------------------------------------
@@ -597,6 +599,38 @@ func TestSnippetGetProperty(t *testing.T) {
 	if got["success"] != true || got["result"] != false {
 		t.Errorf("getProperty of an unset property: %v", got)
 	}
+}
+
+// Property names match without regard to case, as in the reference's own
+// example (set 'Тип посетителя', delete 'тип посетителя'); the name keeps
+// the case it was first written in.
+func TestSnippetPropertyNameCase(t *testing.T) {
+	f := newSnippetFixture(t)
+	f.page("/", sitePage("Home", "", f.install, ""))
+	f.visit(t, "/")
+	vid := eval[int64](t, f, `Comagic.getVisitorId()`)
+	got := callback(t, f, `Comagic.setProperty('Тип посетителя', 'Потенциальный'); Comagic.hasProperty('тип посетителя', cb)`)
+	if got["success"] != true || got["result"] != true {
+		t.Errorf("hasProperty('тип посетителя') after setProperty('Тип посетителя'): %v", got)
+	}
+	got = callback(t, f, `Comagic.setProperty('ТИП ПОСЕТИТЕЛЯ', 'Действующий'); Comagic.getProperty('тип Посетителя', cb)`)
+	if got["success"] != true || got["result"] != "Действующий" {
+		t.Errorf("getProperty('тип Посетителя') after setting it in capitals: %v", got)
+	}
+	if ps := f.properties(t, vid); len(ps) != 1 || ps[0].Name != "Тип посетителя" || ps[0].Value != "Действующий" {
+		t.Errorf("stored properties %+v, want one, named as first written", ps)
+	}
+	got = callback(t, f, `Comagic.deleteProperty('тип посетителя'); Comagic.hasProperty('Тип посетителя', cb)`)
+	if got["success"] != true || got["result"] != false {
+		t.Errorf("hasProperty('Тип посетителя') after deleteProperty('тип посетителя'): %v", got)
+	}
+	if ps := f.properties(t, vid); len(ps) != 0 {
+		t.Errorf("stored properties after the delete: %+v", ps)
+	}
+	if n := f.visitor(t, vid).Properties; n != 0 {
+		t.Errorf("the visitor counts %d properties, want 0", n)
+	}
+	f.noExceptions(t)
 }
 
 // deleteProperty removes a property from the store.

@@ -36,7 +36,8 @@ const (
 	prefixVisitor byte = 'v'
 
 	// prefixProperty + visitor id (uint64 BE) + property name -> Property.
-	// A visitor's properties are one range, in name order.
+	// A visitor's properties are one range, in name order. The name is
+	// case-folded (visits.PropertyKey); version 1 records hold it as written.
 	prefixProperty byte = 'p'
 
 	// prefixSession + site id (uint32 BE) + session id (uint64 BE) -> Session.

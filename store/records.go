@@ -209,26 +209,35 @@ func DecodeVisitor(b []byte) (Visitor, error) {
 	return v, d.done()
 }
 
-// Property is one named value of a visitor (Comagic.setProperty).
+// Property is one named value of a visitor (Comagic.setProperty). Its key
+// holds the name case-folded (names match without regard to case); Name is
+// the name as first written, for display. Version 1 records have no Name:
+// their key holds the name as written.
 type Property struct {
+	Name    string
 	Value   string
 	Updated int64
 }
 
-const propertyVersion = 1
+// propertyVersion 2 added Name.
+const propertyVersion = 2
 
-// Encode returns the versioned encoding of p; the name is in the key.
+// Encode returns the versioned encoding of p.
 func (p *Property) Encode() []byte {
-	e := newEncoder(propertyVersion, 8+len(p.Value))
+	e := newEncoder(propertyVersion, 8+len(p.Value)+len(p.Name))
 	e.str(p.Value)
 	e.int(p.Updated)
+	e.str(p.Name)
 	return e.b
 }
 
-// DecodeProperty decodes a Property.
+// DecodeProperty decodes a Property of any version.
 func DecodeProperty(b []byte) (Property, error) {
-	d, _ := newDecoder(b, "property", propertyVersion)
+	d, v := newDecoder(b, "property", propertyVersion)
 	p := Property{Value: d.str(), Updated: d.int()}
+	if v >= 2 {
+		p.Name = d.str()
+	}
 	return p, d.done()
 }
 

@@ -78,7 +78,7 @@ var samples = map[string][]any{
 	},
 	"property": {
 		Property{},
-		Property{Value: "Потенциальный", Updated: 1700000000123},
+		Property{Name: "Тип посетителя", Value: "Потенциальный", Updated: 1700000000123},
 		Property{Value: long, Updated: -1 << 63},
 	},
 	"session": {
@@ -356,6 +356,10 @@ func TestDecodeOldVersions(t *testing.T) {
 	}))
 	if err != nil || s.ID != 3 || s.Name != "Shop" || s.Created != 7 || s.AnyOrigin {
 		t.Errorf("site v1 = %+v, %v; want site 3 held to its domains", s, err)
+	}
+	p, err := DecodeProperty(v1(func(e *encoder) { e.str("VIP"); e.int(4) }))
+	if want := (Property{Value: "VIP", Updated: 4}); err != nil || p != want {
+		t.Errorf("property v1 = %+v, %v; want %+v", p, err, want)
 	}
 	l, err := DecodeLoginSession(v1(func(e *encoder) { e.str("a@b.c"); e.str("csrf"); e.int(9) }))
 	if want := (LoginSession{Email: "a@b.c", CSRF: "csrf", Expires: 9}); err != nil || l != want {

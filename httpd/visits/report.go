@@ -111,7 +111,10 @@ func (t *Tracker) fill(ctx context.Context, site uint32, v *Visit) error {
 			derr = err
 			return false
 		}
-		v.Properties = append(v.Properties, NamedProperty{Name: string(k[len(prefix):]), Value: p.Value})
+		if p.Name == "" {
+			p.Name = string(k[len(prefix):]) // version 1: the name as written
+		}
+		v.Properties = append(v.Properties, NamedProperty{Name: p.Name, Value: p.Value})
 		return true
 	})
 	if err == nil {

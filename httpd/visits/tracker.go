@@ -1,6 +1,7 @@
 package visits
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -453,8 +454,40 @@ func checkPropertyName(name string) error {
 	return checkText("name", name, MaxPropertyName)
 }
 
+// findProperty looks up the property name of visitor in a store
+// (a *store.DB or a *store.Tx). Names match without regard to case, as the
+// reference's own example has it (set 'Тип посетителя', delete
+// 'тип посетителя'): the key holds the name lower-cased (Unicode-aware), and
+// a version 1 record, keyed by the name as written, is found by that name.
+// found is false when it is not set; key is where it is or is to be written.
+func findProperty(db interface{ Get([]byte) ([]byte, error) }, visitor uint64, name string) (key []byte, p store.Property, found bool, err error) {
+	key = store.PropertyKey(visitor, strings.ToLower(name))
+	keys := [][]byte{key}
+	if old := store.PropertyKey(visitor, name); !bytes.Equal(old, key) {
+		keys = append(keys, old)
+	}
+	for _, k := range keys {
+		b, err := db.Get(k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return key, p, false, fmt.Errorf("read property: %w", err)
+		}
+		if p, err = store.DecodeProperty(b); err != nil {
+			return key, p, false, fmt.Errorf("read property: %w", err)
+		}
+		if p.Name == "" {
+			p.Name = name // version 1: the key's name
+		}
+		return k, p, true, nil
+	}
+	return key, p, false, nil
+}
+
 // SetProperty sets a property of the ci's visitor (Comagic.setProperty); a
-// property set without a value has the value "".
+// property set without a value has the value "". The name is matched
+// without regard to case and keeps the case it was first written in.
 func (t *Tracker) SetProperty(ctx context.Context, site *store.Site, ci CI, name, value string) error {
 	if err := checkPropertyName(name); err != nil {
 		return err
@@ -468,19 +501,24 @@ func (t *Tracker) SetProperty(ctx context.Context, site *store.Site, ci CI, name
 		if err != nil {
 			return err
 		}
-		key := store.PropertyKey(v.ID, name)
-		_, err = tx.Get(key)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		key, old, found, err := findProperty(tx, v.ID, name)
+		if err != nil {
+			return err
+		}
+		p := store.Property{Name: name, Value: value, Updated: now}
+		if found {
+			p.Name = old.Name
+			if folded := store.PropertyKey(v.ID, strings.ToLower(name)); !bytes.Equal(key, folded) {
+				tx.Delete(key) // a version 1 record moves to its folded key
+				key = folded
+			}
+		} else {
 			if v.Properties >= MaxProperties {
 				return invalid("the visitor has %d properties already, the most kept", MaxProperties)
 			}
 			v.Properties++
 			tx.Set(store.VisitorKey(v.ID), v.Encode())
-		case err != nil:
-			return fmt.Errorf("read property: %w", err)
 		}
-		p := store.Property{Value: value, Updated: now}
 		tx.Set(key, p.Encode())
 		return nil
 	})
@@ -490,8 +528,8 @@ func (t *Tracker) SetProperty(ctx context.Context, site *store.Site, ci CI, name
 	return nil
 }
 
-// DeleteProperty removes a property of the ci's visitor; removing one that
-// is not set does nothing.
+// DeleteProperty removes a property of the ci's visitor, whatever the case
+// of its name; removing one that is not set does nothing.
 func (t *Tracker) DeleteProperty(ctx context.Context, site *store.Site, ci CI, name string) error {
 	if err := checkPropertyName(name); err != nil {
 		return err
@@ -501,13 +539,9 @@ func (t *Tracker) DeleteProperty(ctx context.Context, site *store.Site, ci CI, n
 		if err != nil {
 			return err
 		}
-		key := store.PropertyKey(v.ID, name)
-		_, err = tx.Get(key)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read property: %w", err)
+		key, _, found, err := findProperty(tx, v.ID, name)
+		if err != nil || !found {
+			return err
 		}
 		tx.Delete(key)
 		if v.Properties > 0 {
@@ -522,8 +556,9 @@ func (t *Tracker) DeleteProperty(ctx context.Context, site *store.Site, ci CI, n
 	return nil
 }
 
-// Property returns the value of a property of the ci's visitor; ok is
-// false when it is not set (or the ci names no visitor of site).
+// Property returns the value of a property of the ci's visitor, whatever
+// the case of its name; ok is false when it is not set (or the ci names no
+// visitor of site).
 func (t *Tracker) Property(site *store.Site, ci CI, name string) (value string, ok bool, err error) {
 	if err := checkPropertyName(name); err != nil {
 		return "", false, err
@@ -540,18 +575,11 @@ func (t *Tracker) Property(site *store.Site, ci CI, name string) (value string, 
 	} else if v.Site != site.ID {
 		return "", false, nil
 	}
-	b, err := t.db.Get(store.PropertyKey(ci.Visitor, name))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", false, nil
-	}
+	_, p, found, err := findProperty(t.db, ci.Visitor, name)
 	if err != nil {
 		return "", false, fmt.Errorf("get property: %w", err)
 	}
-	p, err := store.DecodeProperty(b)
-	if err != nil {
-		return "", false, fmt.Errorf("get property: %w", err)
-	}
-	return p.Value, true, nil
+	return p.Value, found, nil
 }
 
 // VisitorSite returns the id of the site a visitor belongs to; ErrUnknown
