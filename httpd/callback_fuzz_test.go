@@ -34,7 +34,7 @@ func FuzzParseCallbackJSON(f *testing.F) {
 		r, err := parseCallbackJSON(body)
 		if err != nil {
 			var e *Error
-			if !errors.As(err, &e) || e.Status != 400 {
+			if !errors.As(err, &e) || e.Code != 400 {
 				t.Fatalf("error %v is not a 400", err)
 			}
 			return
@@ -80,7 +80,7 @@ func FuzzParseCaptchaRequest(f *testing.F) {
 		r, err := parseCaptchaRequest(body)
 		if err != nil {
 			var e *Error
-			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 {
+			if !errors.As(err, &e) || e.Code < 400 || e.Code > 499 {
 				t.Fatalf("error %v is not a 4xx", err)
 			}
 			return

@@ -175,7 +175,7 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		d.Settings = callbackSettingsForm{URL: scenario, SecretHint: d.Settings.SecretHint, Captcha: captchaOn, Lang: lang,
 			Groups: string(args.Peek("groups"))}
 		return s.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
-			User: &who.user, CSRF: who.session.CSRF, Error: reason(err, callbacks.ErrSettings), Data: d})
+			User: &who.user, CSRF: who.session.CSRF, Error: asUserError(err).UserMessage(), Data: d})
 	}
 	if err != nil {
 		return err

@@ -227,8 +227,8 @@ func (s *Server) setup(ctx *fasthttp.RequestCtx) error {
 // userMessage is an error's text without its package prefix.
 func userMessage(err error) string {
 	msg := err.Error()
-	if i := strings.Index(msg, ": "); i >= 0 && !strings.Contains(msg[:i], " ") {
-		msg = msg[i+2:]
+	if ue := asUserError(err); ue != nil {
+		msg = ue.UserMessage()
 	}
 	if msg != "" {
 		msg = strings.ToUpper(msg[:1]) + msg[1:]
@@ -270,7 +270,7 @@ func (s *Server) addSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 	name, domain := string(ctx.PostArgs().Peek("name")), string(ctx.PostArgs().Peek("domain"))
 	site, err := s.sites.Create(ctx, name, strings.FieldsFunc(domain, func(r rune) bool { return r == ',' || r == ' ' }))
 	if err != nil {
-		if ue := asUserError(err); ue != nil && ue.Status == fasthttp.StatusBadRequest {
+		if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
 			return s.render(ctx, fasthttp.StatusBadRequest, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF,
 				Error: userMessage(err), Data: sitesData{Sites: s.sites.List(), Name: name, Domain: domain}})
 		}

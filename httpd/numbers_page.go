@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -139,7 +138,7 @@ func (s *Server) testRule(site *store.Site, pageURL, referrer string, now time.T
 	rt := &ruleTest{URL: pageURL, Referrer: referrer}
 	src, err := visits.ParseSource(pageURL, referrer, site.Domains)
 	if err != nil {
-		rt.Error = reason(err, visits.ErrInvalid)
+		rt.Error = visits.UserMessage(err)
 		return rt
 	}
 	rt.Source = src
@@ -221,7 +220,7 @@ func (s *Server) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 		return nil
 	}
 	ue := asUserError(err)
-	if ue == nil || ue.Status >= 500 {
+	if ue == nil || ue.Status() >= 500 {
 		return err
 	}
 	d, derr := s.numbersData(ctx, site)
@@ -229,8 +228,8 @@ func (s *Server) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 		return derr
 	}
 	d.Form, d.Action = form, action
-	return s.render(ctx, ue.Status, "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
-		CSRF: who.session.CSRF, Error: userMessage(errors.New(ue.Msg)), Data: d})
+	return s.render(ctx, ue.Status(), "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
+		CSRF: who.session.CSRF, Error: userMessage(ue), Data: d})
 }
 
 // numbersChange makes the change a form asks for; an import returns what

@@ -126,18 +126,18 @@ func (s *Server) writePageError(ctx *fasthttp.RequestCtx, err error) {
 	ue := asUserError(err)
 	if ue == nil {
 		s.log.Error("page failed", "path", string(ctx.Path()), "err", err)
-		ue = &Error{Status: fasthttp.StatusInternalServerError, Msg: "Something went wrong on our side; the details are in the server log."}
+		ue = &Error{Code: fasthttp.StatusInternalServerError, Msg: "Something went wrong on our side; the details are in the server log."}
 	}
-	if ue.Status == fasthttp.StatusUnauthorized {
+	if ue.Status() == fasthttp.StatusUnauthorized {
 		s.seeOther(ctx, "/login")
 		return
 	}
 	data := struct {
 		Status  int
 		Message string
-	}{ue.Status, ue.Msg}
-	if rerr := s.render(ctx, ue.Status, "error", view{Title: "Error", Data: data}); rerr != nil {
-		ctx.Error(ue.Msg, ue.Status)
+	}{ue.Status(), ue.UserMessage()}
+	if rerr := s.render(ctx, ue.Status(), "error", view{Title: "Error", Data: data}); rerr != nil {
+		ctx.Error(ue.UserMessage(), ue.Status())
 	}
 }
 

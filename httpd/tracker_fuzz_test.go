@@ -25,7 +25,7 @@ func checkParseErr(t *testing.T, err error) bool {
 		return true
 	}
 	e := asUserError(err)
-	if e == nil || (e.Status != 400 && e.Status != 413) || e.Msg == "" {
+	if e == nil || (e.Status() != 400 && e.Status() != 413) || e.UserMessage() == "" {
 		t.Fatalf("parse error %v is not a 400/413 with a reason", err)
 	}
 	return false

@@ -32,16 +32,53 @@ import (
 
 // Errors of the accounts package.
 var (
-	ErrBadLogin   = errors.New("accounts: wrong email or password")
-	ErrExists     = errors.New("accounts: user already exists")
-	ErrNoUser     = errors.New("accounts: no such user")
-	ErrInvalid    = errors.New("accounts: invalid input")
-	ErrNoSession  = errors.New("accounts: not signed in")
-	ErrSetupUsed  = errors.New("accounts: setup link is invalid or already used")
+	ErrBadLogin   = &Error{status: 401, msg: "wrong email or password"}
+	ErrExists     = &Error{status: 409, msg: "user already exists"}
+	ErrNoUser     = &Error{status: 404, msg: "no such user"}
+	ErrInvalid    = &Error{status: 400, msg: "invalid input"}
+	ErrNoSession  = &Error{status: 401, msg: "not signed in"}
+	ErrSetupUsed  = &Error{status: 403, msg: "setup link is invalid or already used"}
 	ErrSetupDone  = errors.New("accounts: setup is done: a user exists")
-	ErrNoToken    = errors.New("accounts: invalid API token")
+	ErrNoToken    = &Error{status: 401, msg: "invalid API token"}
 	ErrHashFormat = errors.New("accounts: unknown password hash format")
 )
+
+// Error is an error of package accounts that a caller can answer as is: it
+// carries its status (HTTP's numbers: 400, 404...) and a message for the
+// person who sent the request, without the package's prefix. An error of a
+// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
+// kind; the sentinels are Errors themselves.
+type Error struct {
+	kind   *Error // nil for a sentinel
+	status int
+	msg    string
+}
+
+func (e *Error) Error() string {
+	if e.kind == nil {
+		return "accounts: " + e.msg
+	}
+	return e.kind.Error() + ": " + e.msg
+}
+
+// Unwrap returns the sentinel e is of; nil for a sentinel.
+func (e *Error) Unwrap() error {
+	if e.kind == nil {
+		return nil
+	}
+	return e.kind
+}
+
+// Status is the HTTP status that answers e.
+func (e *Error) Status() int { return e.status }
+
+// UserMessage is what is wrong, for the person who sent the request.
+func (e *Error) UserMessage() string { return e.msg }
+
+// errorf is an Error of kind with a formatted message.
+func errorf(kind *Error, format string, a ...any) error {
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+}
 
 // Roles.
 const (
@@ -120,17 +157,17 @@ func CheckPassword(hash, pw string) (bool, error) {
 func normalizeEmail(email string) (string, error) {
 	e, err := visits.NormalizeEmail(email)
 	if err != nil {
-		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, strings.TrimSpace(email))
+		return "", errorf(ErrInvalid, "%q is not an email address", strings.TrimSpace(email))
 	}
 	return e, nil
 }
 
 func checkPasswordRules(pw string) error {
 	if len(pw) < MinPassword {
-		return fmt.Errorf("%w: the password must be at least %d characters", ErrInvalid, MinPassword)
+		return errorf(ErrInvalid, "the password must be at least %d characters", MinPassword)
 	}
 	if len(pw) > 256 {
-		return fmt.Errorf("%w: the password must be at most 256 characters", ErrInvalid)
+		return errorf(ErrInvalid, "the password must be at most 256 characters")
 	}
 	return nil
 }
@@ -152,7 +189,7 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 		return store.User{}, err
 	}
 	if !ValidRole(role) {
-		return store.User{}, fmt.Errorf("%w: role %q (owner, manager or operator)", ErrInvalid, role)
+		return store.User{}, errorf(ErrInvalid, "role %q (owner, manager or operator)", role)
 	}
 	u := store.User{Email: email, Hash: HashPassword(password), Role: role, Created: a.now().UnixMilli()}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
@@ -430,10 +467,10 @@ const MaxTokenSites = 100
 func (a *Accounts) CreateToken(ctx context.Context, name string, sites []uint32) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 {
-		return "", fmt.Errorf("%w: token name must be 1 to 64 characters", ErrInvalid)
+		return "", errorf(ErrInvalid, "token name must be 1 to 64 characters")
 	}
 	if len(sites) > MaxTokenSites {
-		return "", fmt.Errorf("%w: a token names at most %d sites", ErrInvalid, MaxTokenSites)
+		return "", errorf(ErrInvalid, "a token names at most %d sites", MaxTokenSites)
 	}
 	token := "apl_" + RandomToken()
 	t := store.Token{Name: name, Created: a.now().UnixMilli(), Sites: slices.Compact(slices.Sorted(slices.Values(sites)))}

@@ -53,10 +53,57 @@ import (
 // Errors of the callbacks package.
 var (
 	// ErrInvalid is wrapped by every error about a callback request's input.
-	ErrInvalid = errors.New("callbacks: invalid request")
+	ErrInvalid = &Error{status: 400, msg: "invalid request"}
 	// ErrSettings is wrapped by every error about a site's widget settings.
-	ErrSettings = errors.New("callbacks: invalid settings")
+	ErrSettings = &Error{status: 400, msg: "invalid settings"}
 )
+
+// Error is an error of package callbacks that a caller can answer as is: it
+// carries its status (HTTP's numbers: 400, 404...) and a message for the
+// person who sent the request, without the package's prefix. An error of a
+// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
+// kind; the sentinels are Errors themselves.
+type Error struct {
+	kind   *Error // nil for a sentinel
+	status int
+	msg    string
+	cause  error // what the message reports, when it is another error
+}
+
+func (e *Error) Error() string {
+	if e.kind == nil {
+		return "callbacks: " + e.msg
+	}
+	return e.kind.Error() + ": " + e.msg
+}
+
+// Unwrap returns the sentinel e is of and its cause, if any.
+func (e *Error) Unwrap() []error {
+	var out []error
+	if e.kind != nil {
+		out = append(out, e.kind)
+	}
+	if e.cause != nil {
+		out = append(out, e.cause)
+	}
+	return out
+}
+
+// Status is the HTTP status that answers e.
+func (e *Error) Status() int { return e.status }
+
+// UserMessage is what is wrong, for the person who sent the request.
+func (e *Error) UserMessage() string { return e.msg }
+
+// because is an Error of kind whose message is err's, which it wraps.
+func because(kind *Error, err error) error {
+	return &Error{kind: kind, status: kind.status, msg: err.Error(), cause: err}
+}
+
+// errorf is an Error of kind with a formatted message.
+func errorf(kind *Error, format string, a ...any) error {
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+}
 
 // Statuses of ComagicWidget.sitePhoneCall, exactly as the reference
 // numbers them.

@@ -1,7 +1,6 @@
 package callbacks
 
 import (
-	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -45,35 +44,35 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	raw := strings.TrimSpace(in.Phone)
 	switch {
 	case !utf8.ValidString(raw):
-		return cb, fmt.Errorf("%w: phone is not valid UTF-8", ErrInvalid)
+		return cb, errorf(ErrInvalid, "phone is not valid UTF-8")
 	case raw == "":
-		return cb, fmt.Errorf("%w: phone is required", ErrInvalid)
+		return cb, errorf(ErrInvalid, "phone is required")
 	case len(raw) > MaxPhone:
-		return cb, fmt.Errorf("%w: phone longer than %d bytes", ErrInvalid, MaxPhone)
+		return cb, errorf(ErrInvalid, "phone longer than %d bytes", MaxPhone)
 	}
 	phone, err := numbers.ParsePhone(raw, region)
 	if err != nil {
-		return cb, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return cb, because(ErrInvalid, err)
 	}
 	cb.Phone, cb.PhoneRaw = phone.Digits, raw
 	if in.GroupID > MaxGroupID {
-		return cb, fmt.Errorf("%w: group_id above 2^53", ErrInvalid)
+		return cb, errorf(ErrInvalid, "group_id above 2^53")
 	}
 	switch d := in.Delayed; {
 	case d == 0:
 	case d < minDelayed:
-		return cb, fmt.Errorf("%w: delayed_call_time is milliseconds since 1970 UTC (Date.getTime()), not %d", ErrInvalid, d)
+		return cb, errorf(ErrInvalid, "delayed_call_time is milliseconds since 1970 UTC (Date.getTime()), not %d", d)
 	case d > now.Add(MaxDelay).UnixMilli():
-		return cb, fmt.Errorf("%w: delayed_call_time is more than %d days ahead", ErrInvalid, int(MaxDelay.Hours()/24))
+		return cb, errorf(ErrInvalid, "delayed_call_time is more than %d days ahead", int(MaxDelay.Hours()/24))
 	case d > now.Add(Soon).UnixMilli():
 		cb.Delayed = d
 	}
 	page := strings.TrimSpace(in.PageURL)
 	switch {
 	case !utf8.ValidString(page) || strings.ContainsFunc(page, unicode.IsControl):
-		return cb, fmt.Errorf("%w: the page URL is not text", ErrInvalid)
+		return cb, errorf(ErrInvalid, "the page URL is not text")
 	case len(page) > MaxURL:
-		return cb, fmt.Errorf("%w: the page URL is longer than %d bytes", ErrInvalid, MaxURL)
+		return cb, errorf(ErrInvalid, "the page URL is longer than %d bytes", MaxURL)
 	}
 	cb.PageURL = page
 	return cb, nil

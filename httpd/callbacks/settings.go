@@ -66,7 +66,7 @@ func (s *Service) Configure(ctx context.Context, site uint32, c Change) (store.W
 		// Before the write, as it may resolve a name; a URL that does not
 		// parse is apply's to refuse.
 		if err := s.hooks.CheckURL(ctx, strings.TrimSpace(*c.ScenarioURL)); errors.Is(err, webhooks.ErrRefused) {
-			return store.WidgetSettings{}, fmt.Errorf("configure callbacks of site %d: %w: %w", site, ErrSettings, err)
+			return store.WidgetSettings{}, fmt.Errorf("configure callbacks of site %d: %w", site, because(ErrSettings, err))
 		}
 	}
 	var out store.WidgetSettings
@@ -104,7 +104,7 @@ func apply(w *store.WidgetSettings, c Change) error {
 		} else {
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > MaxScenarioURL {
-				return fmt.Errorf("%w: the scenario URL must be http:// or https://host/..., at most %d bytes", ErrSettings, MaxScenarioURL)
+				return errorf(ErrSettings, "the scenario URL must be http:// or https://host/..., at most %d bytes", MaxScenarioURL)
 			}
 			w.ScenarioURL = u.String()
 		}
@@ -116,16 +116,16 @@ func apply(w *store.WidgetSettings, c Change) error {
 		}
 		switch {
 		case w.ScenarioURL == "" && secret != "":
-			return fmt.Errorf("%w: a secret needs a scenario URL", ErrSettings)
+			return errorf(ErrSettings, "a secret needs a scenario URL")
 		case w.ScenarioURL == "":
 		case secret == "":
 			b := make([]byte, 32)
 			rand.Read(b)
 			secret = "cbsec_" + base64.RawURLEncoding.EncodeToString(b)
 		case len(secret) < minSecret || len(secret) > MaxSecret:
-			return fmt.Errorf("%w: a secret has %d to %d characters (leave it empty to generate one)", ErrSettings, minSecret, MaxSecret)
+			return errorf(ErrSettings, "a secret has %d to %d characters (leave it empty to generate one)", minSecret, MaxSecret)
 		case strings.ContainsFunc(secret, func(r rune) bool { return r < 0x21 || r > 0x7e }):
-			return fmt.Errorf("%w: a secret is printable ASCII without spaces", ErrSettings)
+			return errorf(ErrSettings, "a secret is printable ASCII without spaces")
 		}
 		w.ScenarioSecret = secret
 	}
@@ -142,7 +142,7 @@ func apply(w *store.WidgetSettings, c Change) error {
 			ok = ok || l == lang
 		}
 		if !ok {
-			return fmt.Errorf("%w: the language is ru, en or auto (the visitor's browser)", ErrSettings)
+			return errorf(ErrSettings, "the language is ru, en or auto (the visitor's browser)")
 		}
 		w.Lang = lang
 	}
@@ -157,17 +157,17 @@ func apply(w *store.WidgetSettings, c Change) error {
 
 func checkGroups(gs []store.WidgetGroup) error {
 	if len(gs) > MaxGroups {
-		return fmt.Errorf("%w: at most %d groups", ErrSettings, MaxGroups)
+		return errorf(ErrSettings, "at most %d groups", MaxGroups)
 	}
 	seen := map[uint64]bool{}
 	for _, g := range gs {
 		switch {
 		case g.ID == 0 || g.ID > MaxGroupID:
-			return fmt.Errorf("%w: a group id is a number from 1 to 2^53-1", ErrSettings)
+			return errorf(ErrSettings, "a group id is a number from 1 to 2^53-1")
 		case seen[g.ID]:
-			return fmt.Errorf("%w: group id %d is listed twice", ErrSettings, g.ID)
+			return errorf(ErrSettings, "group id %d is listed twice", g.ID)
 		case g.Name == "" || len(g.Name) > MaxGroupName || !utf8.ValidString(g.Name) || strings.ContainsFunc(g.Name, unicode.IsControl):
-			return fmt.Errorf("%w: group %d needs a name of 1 to %d bytes of text", ErrSettings, g.ID, MaxGroupName)
+			return errorf(ErrSettings, "group %d needs a name of 1 to %d bytes of text", g.ID, MaxGroupName)
 		}
 		seen[g.ID] = true
 	}
@@ -186,11 +186,11 @@ func ParseGroups(s string) ([]store.WidgetGroup, error) {
 		}
 		i := strings.IndexFunc(entry, func(r rune) bool { return r < '0' || r > '9' })
 		if i <= 0 {
-			return nil, fmt.Errorf("%w: %q: write a group as its id and name, e.g. \"16587 Sales\"", ErrSettings, entry)
+			return nil, errorf(ErrSettings, "%q: write a group as its id and name, e.g. \"16587 Sales\"", entry)
 		}
 		id, err := strconv.ParseUint(entry[:i], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %q: the group id is too large", ErrSettings, entry)
+			return nil, errorf(ErrSettings, "%q: the group id is too large", entry)
 		}
 		name := strings.TrimSpace(strings.TrimLeft(entry[i:], " \t=:"))
 		out = append(out, store.WidgetGroup{ID: id, Name: name})

@@ -13,7 +13,6 @@
 package leads
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -25,8 +24,55 @@ import (
 	"appliance/store"
 )
 
-// ErrInvalid is wrapped by every error about a lead's input.
-var ErrInvalid = errors.New("leads: invalid lead")
+// ErrInvalid is the kind of every error about a lead's input.
+var ErrInvalid = &Error{status: 400, msg: "invalid lead"}
+
+// Error is an error of package leads that a caller can answer as is: it
+// carries its status (HTTP's numbers: 400, 404...) and a message for the
+// person who sent the request, without the package's prefix. An error of a
+// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
+// kind; the sentinels are Errors themselves.
+type Error struct {
+	kind   *Error // nil for a sentinel
+	status int
+	msg    string
+	cause  error // what the message reports, when it is another error
+}
+
+func (e *Error) Error() string {
+	if e.kind == nil {
+		return "leads: " + e.msg
+	}
+	return e.kind.Error() + ": " + e.msg
+}
+
+// Unwrap returns the sentinel e is of and its cause, if any.
+func (e *Error) Unwrap() []error {
+	var out []error
+	if e.kind != nil {
+		out = append(out, e.kind)
+	}
+	if e.cause != nil {
+		out = append(out, e.cause)
+	}
+	return out
+}
+
+// Status is the HTTP status that answers e.
+func (e *Error) Status() int { return e.status }
+
+// UserMessage is what is wrong, for the person who sent the request.
+func (e *Error) UserMessage() string { return e.msg }
+
+// because is an Error of kind whose message is err's, which it wraps.
+func because(kind *Error, err error) error {
+	return &Error{kind: kind, status: kind.status, msg: err.Error(), cause: err}
+}
+
+// errorf is an Error of kind with a formatted message.
+func errorf(kind *Error, format string, a ...any) error {
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+}
 
 // Limits of a lead's fields, in bytes.
 const (
@@ -84,7 +130,7 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 	if l.PhoneRaw != "" {
 		p, err := numbers.ParsePhone(l.PhoneRaw, region)
 		if err != nil {
-			return store.Lead{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+			return store.Lead{}, because(ErrInvalid, err)
 		}
 		l.Phone = p.Digits
 	}
@@ -105,15 +151,15 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 		}
 	}
 	if l.Name == "" && l.Email == "" && l.PhoneRaw == "" {
-		return store.Lead{}, fmt.Errorf("%w: give at least one of name, email, phone", ErrInvalid)
+		return store.Lead{}, errorf(ErrInvalid, "give at least one of name, email, phone")
 	}
 	if in.GroupID > MaxGroupID {
-		return store.Lead{}, fmt.Errorf("%w: group_id above 2^53", ErrInvalid)
+		return store.Lead{}, errorf(ErrInvalid, "group_id above 2^53")
 	}
 	cost := strings.TrimSpace(in.SaleCost)
 	if cost != "" {
 		if !in.IsSale {
-			return store.Lead{}, fmt.Errorf("%w: sale_cost needs is_sale: true", ErrInvalid)
+			return store.Lead{}, errorf(ErrInvalid, "sale_cost needs is_sale: true")
 		}
 		if l.SaleCost, err = ParseCost(cost); err != nil {
 			return store.Lead{}, err
@@ -127,7 +173,7 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 // (a multi-line field allows newlines and tabs).
 func text(field, s string, max int, multiline bool) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, field)
+		return "", errorf(ErrInvalid, "%s is not valid UTF-8", field)
 	}
 	s = strings.TrimSpace(s)
 	if err := visits.CheckText(field, s, max, multiline); err != nil {
@@ -148,9 +194,9 @@ func email(s string) (string, error) {
 	return s, nil
 }
 
-// fromVisits rewraps a visits.ErrInvalid as ErrInvalid with its reason.
+// fromVisits rewraps a visits.ErrInvalid as ErrInvalid with its message.
 func fromVisits(err error) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), visits.ErrInvalid.Error()+": "))
+	return errorf(ErrInvalid, "%s", visits.UserMessage(err))
 }
 
 // ParseCost parses a non-negative decimal amount with at most two
@@ -158,7 +204,7 @@ func fromVisits(err error) error {
 // between thousands and a comma for the decimal point ("9 999,50").
 func ParseCost(s string) (int64, error) {
 	bad := func(why string) (int64, error) {
-		return 0, fmt.Errorf("%w: sale_cost %q %s", ErrInvalid, s, why)
+		return 0, errorf(ErrInvalid, "sale_cost %q %s", s, why)
 	}
 	clean := strings.Map(func(r rune) rune {
 		switch r {

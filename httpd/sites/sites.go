@@ -27,9 +27,46 @@ import (
 
 // Errors of the sites package.
 var (
-	ErrNotFound = errors.New("sites: no such site")
-	ErrInvalid  = errors.New("sites: invalid site")
+	ErrNotFound = &Error{status: 404, msg: "no such site"}
+	ErrInvalid  = &Error{status: 400, msg: "invalid site"}
 )
+
+// Error is an error of package sites that a caller can answer as is: it
+// carries its status (HTTP's numbers: 400, 404...) and a message for the
+// person who sent the request, without the package's prefix. An error of a
+// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
+// kind; the sentinels are Errors themselves.
+type Error struct {
+	kind   *Error // nil for a sentinel
+	status int
+	msg    string
+}
+
+func (e *Error) Error() string {
+	if e.kind == nil {
+		return "sites: " + e.msg
+	}
+	return e.kind.Error() + ": " + e.msg
+}
+
+// Unwrap returns the sentinel e is of; nil for a sentinel.
+func (e *Error) Unwrap() error {
+	if e.kind == nil {
+		return nil
+	}
+	return e.kind
+}
+
+// Status is the HTTP status that answers e.
+func (e *Error) Status() int { return e.status }
+
+// UserMessage is what is wrong, for the person who sent the request.
+func (e *Error) UserMessage() string { return e.msg }
+
+// errorf is an Error of kind with a formatted message.
+func errorf(kind *Error, format string, a ...any) error {
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+}
 
 // KeyLen is the length of a public site key.
 const KeyLen = 32
@@ -119,7 +156,7 @@ func (r *Registry) List() []*store.Site {
 func (r *Registry) Create(ctx context.Context, name string, domains []string) (*store.Site, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
-		return nil, fmt.Errorf("%w: name must be 1 to 100 characters", ErrInvalid)
+		return nil, errorf(ErrInvalid, "name must be 1 to 100 characters")
 	}
 	clean := make([]string, 0, len(domains))
 	for _, d := range domains {
@@ -130,7 +167,7 @@ func (r *Registry) Create(ctx context.Context, name string, domains []string) (*
 		clean = append(clean, d)
 	}
 	if len(clean) == 0 || len(clean) > 20 {
-		return nil, fmt.Errorf("%w: give 1 to 20 domains", ErrInvalid)
+		return nil, errorf(ErrInvalid, "give 1 to 20 domains")
 	}
 	s := &store.Site{Key: newKey(), Name: name, Domains: clean, Secret: make([]byte, 32), Created: r.now().UnixMilli()}
 	rand.Read(s.Secret)
@@ -226,15 +263,15 @@ func NormalizeDomain(d string) (string, error) {
 	}
 	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > 253 {
-		return "", fmt.Errorf("%w: domain %q", ErrInvalid, d)
+		return "", errorf(ErrInvalid, "domain %q", d)
 	}
 	for _, label := range strings.Split(d, ".") {
 		if label == "" || len(label) > 63 {
-			return "", fmt.Errorf("%w: domain %q", ErrInvalid, d)
+			return "", errorf(ErrInvalid, "domain %q", d)
 		}
 		for _, c := range label {
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c > 127) {
-				return "", fmt.Errorf("%w: domain %q", ErrInvalid, d)
+				return "", errorf(ErrInvalid, "domain %q", d)
 			}
 		}
 	}

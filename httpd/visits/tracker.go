@@ -255,7 +255,7 @@ func (t *Tracker) visitorFor(tx *store.Tx, site uint32, p *pageView, nowMs int64
 func getVisitor(tx *store.Tx, id uint64) (store.Visitor, error) {
 	b, err := tx.Get(store.VisitorKey(id))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Visitor{}, fmt.Errorf("%w: no visitor %d", ErrUnknown, id)
+		return store.Visitor{}, errorf(ErrUnknown, "no visitor %d", id)
 	}
 	if err != nil {
 		return store.Visitor{}, fmt.Errorf("read visitor: %w", err)
@@ -274,7 +274,7 @@ func siteVisitor(tx *store.Tx, site uint32, ci CI) (store.Visitor, error) {
 		return v, err
 	}
 	if v.Site != site {
-		return v, fmt.Errorf("%w: no visitor %d on this site", ErrUnknown, ci.Visitor)
+		return v, errorf(ErrUnknown, "no visitor %d on this site", ci.Visitor)
 	}
 	return v, nil
 }
@@ -284,7 +284,7 @@ func siteVisitor(tx *store.Tx, site uint32, ci CI) (store.Visitor, error) {
 func siteSession(tx *store.Tx, site uint32, ci CI) (store.Session, error) {
 	b, err := tx.Get(store.SessionKey(site, ci.Session))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, fmt.Errorf("%w: no session %d on this site", ErrUnknown, ci.Session)
+		return store.Session{}, errorf(ErrUnknown, "no session %d on this site", ci.Session)
 	}
 	if err != nil {
 		return store.Session{}, fmt.Errorf("read session: %w", err)
@@ -294,7 +294,7 @@ func siteSession(tx *store.Tx, site uint32, ci CI) (store.Session, error) {
 		return s, fmt.Errorf("read session %d: %w", ci.Session, err)
 	}
 	if s.Visitor != ci.Visitor {
-		return s, fmt.Errorf("%w: session %d is not visitor %d's", ErrUnknown, ci.Session, ci.Visitor)
+		return s, errorf(ErrUnknown, "session %d is not visitor %d's", ci.Session, ci.Visitor)
 	}
 	return s, nil
 }
@@ -353,7 +353,7 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 			return err
 		}
 		if _, err := tx.Get(store.HitKey(site.ID, s.ID, in.Hit)); errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: hi %d is no hit of session %d", ErrUnknown, in.Hit, s.ID)
+			return errorf(ErrUnknown, "hi %d is no hit of session %d", in.Hit, s.ID)
 		} else if err != nil {
 			return fmt.Errorf("read hit: %w", err)
 		}
@@ -587,7 +587,7 @@ func (t *Tracker) Property(site *store.Site, ci CI, name string) (value string, 
 func (t *Tracker) VisitorSite(visitor uint64) (uint32, error) {
 	b, err := t.db.Get(store.VisitorKey(visitor))
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, fmt.Errorf("%w: no visitor %d", ErrUnknown, visitor)
+		return 0, errorf(ErrUnknown, "no visitor %d", visitor)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("visitor site: %w", err)

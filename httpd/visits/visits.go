@@ -30,10 +30,10 @@ import (
 var (
 	// ErrInvalid is wrapped by every error about bad input; the message
 	// says which field and why.
-	ErrInvalid = errors.New("visits: invalid input")
+	ErrInvalid = &Error{status: 400, msg: "invalid input"}
 	// ErrUnknown is wrapped when a ci, hit or visitor named by a request
 	// does not exist on the site.
-	ErrUnknown = errors.New("visits: unknown visitor, session or hit")
+	ErrUnknown = &Error{status: 400, msg: "unknown visitor, session or hit"}
 )
 
 // Input limits, in bytes of UTF-8 (the tracker protocol's).
@@ -58,9 +58,53 @@ const (
 	MaxProperties = 100
 )
 
-// invalid wraps ErrInvalid with a message.
-func invalid(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+// invalid is an error of kind ErrInvalid with a message.
+func invalid(format string, a ...any) error { return errorf(ErrInvalid, format, a...) }
+
+// Error is an error of package visits that a caller can answer as is: it
+// carries its status (HTTP's numbers: 400, 404...) and a message for the
+// person who sent the request, without the package's prefix. An error of a
+// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
+// kind; the sentinels are Errors themselves.
+type Error struct {
+	kind   *Error // nil for a sentinel
+	status int
+	msg    string
+}
+
+func (e *Error) Error() string {
+	if e.kind == nil {
+		return "visits: " + e.msg
+	}
+	return e.kind.Error() + ": " + e.msg
+}
+
+// Unwrap returns the sentinel e is of; nil for a sentinel.
+func (e *Error) Unwrap() error {
+	if e.kind == nil {
+		return nil
+	}
+	return e.kind
+}
+
+// Status is the HTTP status that answers e.
+func (e *Error) Status() int { return e.status }
+
+// UserMessage is what is wrong, for the person who sent the request.
+func (e *Error) UserMessage() string { return e.msg }
+
+// UserMessage is the message of the Error in err's chain, for the person
+// who sent the request; err's own text when there is none.
+func UserMessage(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.UserMessage()
+	}
+	return err.Error()
+}
+
+// errorf is an Error of kind with a formatted message.
+func errorf(kind *Error, format string, a ...any) error {
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
 }
 
 // checkText checks that s, the value of field, is single-line text of at
