@@ -180,12 +180,8 @@ func (s *Server) trackCallback(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	sess, hit, err := s.sessionAndHit(site.ID, ci.Visitor, ci.Session, req.hit)
-	if err != nil {
-		return err
-	}
 	res, err := s.callbacks.Place(ctx, callbacks.Order{Site: site, Visitor: ci.Visitor, Session: ci.Session,
-		SessionRec: sess, HitRec: hit, IP: s.clientIP(ctx), In: req.in,
+		Hit: req.hit, IP: s.clientIP(ctx), In: req.in,
 		CaptchaKey: req.captchaKey, CaptchaValue: req.captchaValue})
 	if err != nil {
 		return err

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -14,7 +12,6 @@ import (
 	"appliance/httpd/leads"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
-	"appliance/httpd/webhooks"
 	"appliance/store"
 )
 
@@ -143,7 +140,7 @@ func parseLeadJSON(body []byte) (leadRequest, error) {
 	r := leadRequest{siteKey: in.K, key: in.Key}
 	ci, err := visits.ParseCI(in.CI)
 	if err != nil {
-		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), visits.ErrInvalid.Error()+": "))
+		return leadRequest{}, err // a visits.Error: 400 with what is wrong
 	}
 	r.visitor, r.session = ci.Visitor, ci.Session
 	if r.hit, err = parseID("hi", string(in.HI), false); err != nil {
@@ -234,18 +231,14 @@ func (s *Server) offlineMessage(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	wrongKey := errorf(fasthttp.StatusForbidden, "wrong key for this visitor_id and session_id")
-	v, err := s.db.Get(store.VisitorKey(r.visitor))
-	if errors.Is(err, store.ErrNotFound) {
+	siteID, err := s.visits.VisitorSite(r.visitor)
+	if errors.Is(err, visits.ErrUnknown) {
 		return wrongKey // the same answer as a wrong key: ids are not probed
 	}
 	if err != nil {
 		return err
 	}
-	visitor, err := store.DecodeVisitor(v)
-	if err != nil {
-		return err
-	}
-	site, err := s.sites.ByID(visitor.Site)
+	site, err := s.sites.ByID(siteID)
 	if err != nil || !sites.CheckCredentialKey(site, r.visitor, r.session, r.key) {
 		return wrongKey
 	}
@@ -258,81 +251,22 @@ func (s *Server) offlineMessage(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// addLead checks an authenticated lead request, attributes it and stores
-// it with its webhook deliveries.
+// addLead takes an authenticated lead request through the rate limit of
+// its address and hands it to the leads service, which stores it with its
+// webhook deliveries.
 func (s *Server) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest, via string) error {
 	now := s.now()
 	limiter, limit := s.leadRate, leadsPerMinute
 	if via == leads.ViaServer {
 		limiter, limit = s.serverLeadRate, serverLeadsPerMinute
 	}
-	if ip := s.clientIP(ctx); !limiter.Allow(ip, now) {
+	ip := s.clientIP(ctx)
+	if !limiter.Allow(ip, now) {
 		return tooMany(limiter.Wait(ip, now), "more than %d leads a minute from this address", limit)
 	}
-	l, err := leads.Check(r.in, via, now, s.opts.PhoneRegion)
-	if err != nil {
-		return errorf(fasthttp.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), leads.ErrInvalid.Error()+": "))
-	}
-	sess, hit, err := s.sessionAndHit(site.ID, r.visitor, r.session, r.hit)
-	if err != nil {
-		return err
-	}
-	leads.Attribute(&l, r.visitor, r.session, sess, hit)
-	l.IP = s.clientIP(ctx)
-	return s.storeLead(ctx, site, &l)
-}
-
-// sessionAndHit reads the session and hit a lead names, through the
-// store's decoders; either is nil when its record is not there (a lead
-// is kept even when its session record is gone).
-func (s *Server) sessionAndHit(site uint32, visitor, session, hitID uint64) (*store.Session, *store.Hit, error) {
-	var sess *store.Session
-	v, err := s.db.Get(store.SessionKey(site, session))
-	switch {
-	case err == nil:
-		ss, err := store.DecodeSession(v)
-		if err != nil {
-			return nil, nil, fmt.Errorf("session %d: %w", session, err)
-		}
-		if ss.Visitor == visitor {
-			sess = &ss
-		}
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, nil, err
-	}
-	if sess == nil || hitID == 0 {
-		return sess, nil, nil
-	}
-	v, err = s.db.Get(store.HitKey(site, session, hitID))
-	if errors.Is(err, store.ErrNotFound) {
-		return sess, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	h, err := store.DecodeHit(session, hitID, v)
-	if err != nil {
-		return nil, nil, fmt.Errorf("hit %d: %w", hitID, err)
-	}
-	return sess, &h, nil
-}
-
-// storeLead gives l an id and durably stores it together with one webhook
-// delivery per endpoint of the site that takes leads: the lead is never
-// stored without its deliveries.
-func (s *Server) storeLead(ctx *fasthttp.RequestCtx, site *store.Site, l *store.Lead) error {
-	l.ID = s.db.NextID()
-	ev := webhooks.Event{Kind: webhooks.KindLead, ID: l.ID, Site: site.ID, SiteKey: site.Key,
-		Time: time.UnixMilli(l.Time), Data: leads.ViewOf(l)}
-	err := s.db.Update(ctx, func(tx *store.Tx) error {
-		leads.Put(tx, site.ID, l)
-		_, err := s.hooks.Enqueue(tx, ev)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store lead: %w", err)
-	}
-	return nil
+	_, err := s.leads.Add(ctx, site, leads.Request{Visitor: r.visitor, Session: r.session, Hit: r.hit,
+		Via: via, IP: ip, In: r.in})
+	return err
 }
 
 // cutString shortens s to at most n bytes for an error message.

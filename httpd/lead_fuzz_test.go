@@ -77,7 +77,7 @@ func FuzzParseLeadJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := parseLeadJSON(body)
 		if err != nil {
-			if _, ok := err.(*Error); !ok {
+			if ue := asUserError(err); ue == nil || ue.Status() != 400 && ue.Status() != 413 {
 				t.Fatalf("error %v is not a user error", err)
 			}
 			return

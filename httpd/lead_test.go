@@ -126,10 +126,10 @@ func TestTrackerLead(t *testing.T) {
 		t.Fatalf("%d leads stored, want 1", len(got))
 	}
 	l := got[0]
-	want := store.Lead{ID: l.ID, Time: l.Time, Visitor: v.VisitorID, Session: v.SessionID, Hit: cart.HitID, Via: "js",
+	want := store.Lead{ID: l.ID, Time: l.Time, Via: "js",
 		Name: "Дмитрий", Email: "dmitry@example.com", Phone: "79123456789", PhoneRaw: "8 (912) 345-67-89",
-		Message: "Текст заявки...", IsSale: true, SaleCost: 999900, GroupID: 1234, FormName: "Заказ",
-		PageURL: "https://shop.example/cart#form", IP: "127.0.0.1"}
+		Message: "Текст заявки...", IsSale: true, SaleCost: 999900, GroupID: 1234, FormName: "Заказ", IP: "127.0.0.1",
+		Attribution: store.Attribution{Visitor: v.VisitorID, Session: v.SessionID, Hit: cart.HitID, PageURL: "https://shop.example/cart#form"}}
 	if l.UTMSource != "yandex" || l.UTMMedium != "cpc" || l.UTMCampaign != "spring" || !strings.HasPrefix(l.Landing, "https://shop.example/promo") {
 		t.Errorf("lead source %+v", l)
 	}

@@ -30,6 +30,7 @@ import (
 	"appliance/captcha"
 	"appliance/httpd/accounts"
 	"appliance/httpd/callbacks"
+	"appliance/httpd/leads"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
@@ -109,6 +110,7 @@ type Server struct {
 	captcha        *captcha.Store
 	captchaRate    *ratelimit.Limiter
 	callbacks      *callbacks.Service
+	leads          *leads.Service
 	visits         *visits.Tracker
 	numbers        *tracking.Tracker
 	started        time.Time
@@ -197,7 +199,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if cbOpts.PhoneRegion == "" {
 		cbOpts.PhoneRegion = o.PhoneRegion
 	}
-	s.callbacks = callbacks.New(db, s.hooks, s.captcha, cbOpts)
+	s.callbacks = callbacks.New(db, s.visits, s.hooks, s.captcha, cbOpts)
+	s.leads = leads.New(db, s.visits, s.hooks, leads.Options{Now: o.Now, PhoneRegion: o.PhoneRegion})
 	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion); err != nil {
 		return nil, err
 	}

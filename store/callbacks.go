@@ -78,9 +78,6 @@ const (
 type Callback struct {
 	ID        uint64 // in the key
 	Time      int64  // when it was ordered
-	Visitor   uint64
-	Session   uint64
-	Hit       uint64
 	Phone     string // E.164 digits
 	PhoneRaw  string // as typed
 	GroupID   uint64 // 0: none
@@ -91,9 +88,8 @@ type Callback struct {
 	LastCode  int    // HTTP status of the last attempt; 0 when there was no answer
 	LastError string // why the last attempt failed; "" on success
 	Sent      int64  // when the scenario took it
-	PageURL   string
 	IP        string
-	Source    // of the session, copied
+	Attribution
 }
 
 const callbackVersion = 1

@@ -20,13 +20,14 @@ func init() {
 	}
 	samples["callback"] = []any{
 		Callback{ID: keyID},
-		Callback{ID: keyID, Time: 1700000000000, Visitor: 1, Session: 2, Hit: 3, Phone: "79101234567", PhoneRaw: "+7 (910) 123-45-67",
+		Callback{ID: keyID, Time: 1700000000000, Phone: "79101234567", PhoneRaw: "+7 (910) 123-45-67",
 			GroupID: 16587, Delayed: 1700000600000, State: CallbackSent, Attempts: 2, LastTry: 1700000600100, LastCode: 200,
-			Sent: 1700000600200, PageURL: "https://shop.example/cart", IP: "192.0.2.1", Source: Source{Channel: "ad", UTMSource: "google",
-				UTMMedium: "cpc", UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "banner", Click: "gclid",
-				Referrer: "https://google.com/", Landing: "https://shop.example/?utm_source=google"}},
-		Callback{ID: keyID, Time: -1 << 63, Visitor: 1<<64 - 1, GroupID: 1<<64 - 1, Delayed: 1<<63 - 1, State: CallbackNoScenario,
-			Attempts: 1<<32 - 1, LastCode: 999, LastError: unicode, PageURL: long, Source: Source{Landing: long}},
+			Sent: 1700000600200, IP: "192.0.2.1", Attribution: Attribution{Visitor: 1, Session: 2, Hit: 3,
+				PageURL: "https://shop.example/cart", Source: Source{Channel: "ad", UTMSource: "google",
+					UTMMedium: "cpc", UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "banner", Click: "gclid",
+					Referrer: "https://google.com/", Landing: "https://shop.example/?utm_source=google"}}},
+		Callback{ID: keyID, Time: -1 << 63, GroupID: 1<<64 - 1, Delayed: 1<<63 - 1, State: CallbackNoScenario,
+			Attempts: 1<<32 - 1, LastCode: 999, LastError: unicode, Attribution: Attribution{Visitor: 1<<64 - 1, PageURL: long, Source: Source{Landing: long}}},
 	}
 }
 

@@ -374,9 +374,6 @@ func DecodeEvent(session, id uint64, b []byte) (Event, error) {
 type Lead struct {
 	ID       uint64 // in the key
 	Time     int64
-	Visitor  uint64
-	Session  uint64
-	Hit      uint64
 	Via      string // how it arrived: "js", "server", "form", "chat"
 	Name     string
 	Email    string
@@ -387,9 +384,8 @@ type Lead struct {
 	SaleCost int64 // hundredths of the currency unit; 0 when none
 	GroupID  uint64
 	FormName string
-	PageURL  string
 	IP       string
-	Source   // of the session, copied
+	Attribution
 }
 
 const leadVersion = 1

@@ -136,6 +136,17 @@ func (s *Session) TrafficSource() Source {
 		UTMTerm: s.UTMTerm, UTMContent: s.UTMContent, Click: s.Click, Referrer: s.Referrer, Landing: s.Landing}
 }
 
+// Attribution ties what a visitor left (a lead, a callback) to the visitor,
+// session and hit it came from, with the session's traffic source copied:
+// the part the records of both share, embedded in each.
+type Attribution struct {
+	Visitor uint64
+	Session uint64
+	Hit     uint64 // 0 when the hit is not known
+	PageURL string // the page it was left on
+	Source         // of the session, copied; zero when the session is gone
+}
+
 // fields lists s's fields in their encoding order.
 func (s *Source) fields() []*string {
 	return []*string{&s.Channel, &s.UTMSource, &s.UTMMedium, &s.UTMCampaign, &s.UTMTerm,

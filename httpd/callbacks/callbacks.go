@@ -45,6 +45,7 @@ import (
 	"appliance/captcha"
 	"appliance/httpd/outbox"
 	"appliance/httpd/ratelimit"
+	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/store"
@@ -171,6 +172,7 @@ type Options struct {
 // Service orders, sends and lists callbacks over one store.
 type Service struct {
 	db      *store.DB
+	visits  *visits.Tracker
 	hooks   *webhooks.Hooks
 	captcha *captcha.Store
 	o       Options
@@ -180,10 +182,10 @@ type Service struct {
 	due *outbox.Queue // the schedule: kind store.DueCallback
 }
 
-// New returns a Service over db: callbacks enqueue their webhook
-// deliveries in hooks and check answers against captchas. Delayed calls
-// are sent only while Run runs.
-func New(db *store.DB, hooks *webhooks.Hooks, captchas *captcha.Store, o Options) *Service {
+// New returns a Service over db: callbacks are attributed through v,
+// enqueue their webhook deliveries in hooks and check answers against
+// captchas. Delayed calls are sent only while Run runs.
+func New(db *store.DB, v *visits.Tracker, hooks *webhooks.Hooks, captchas *captcha.Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -221,7 +223,7 @@ func New(db *store.DB, hooks *webhooks.Hooks, captchas *captcha.Store, o Options
 		o.PhoneRegion = numbers.DefaultRegion
 	}
 	return &Service{
-		db: db, hooks: hooks, captcha: captchas, o: o,
+		db: db, visits: v, hooks: hooks, captcha: captchas, o: o,
 		siteRate:    ratelimit.New(o.SitePerMinute, time.Minute, 100_000),
 		visitorRate: ratelimit.New(o.VisitorLimit, o.LimitWindow, 100_000),
 		ipRate:      ratelimit.New(o.IPLimit, o.LimitWindow, 100_000),
@@ -229,18 +231,16 @@ func New(db *store.DB, hooks *webhooks.Hooks, captchas *captcha.Store, o Options
 	}
 }
 
-// Order is a callback request of an authenticated visitor: Input checked,
-// attributed, and the captcha the visitor typed.
+// Order is a callback request of an authenticated visitor: who, where, the
+// Input and the captcha the visitor typed.
 type Order struct {
-	Site         *store.Site
-	Visitor      uint64
-	Session      uint64
-	SessionRec   *store.Session // nil when its record is gone
-	HitRec       *store.Hit     // the page's hit; nil when unknown
-	IP           string
-	In           Input
-	CaptchaKey   string
-	CaptchaValue string
+	Site *store.Site
+	// Visitor, Session and Hit (0: unknown) name where it was ordered.
+	Visitor, Session, Hit uint64
+	IP                    string
+	In                    Input
+	CaptchaKey            string
+	CaptchaValue          string
 }
 
 // Place takes a callback request through captcha, limits, storage and the
@@ -273,7 +273,9 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	case !s.siteRate.Allow(strconv.FormatUint(uint64(o.Site.ID), 10), now):
 		return Result{Status: StatusLimit, Code: CodeSiteLimit}, nil
 	}
-	Attribute(&cb, o.Visitor, o.Session, o.SessionRec, o.HitRec)
+	if cb.Attribution, err = s.visits.Attribute(o.Site.ID, o.Visitor, o.Session, o.Hit, cb.PageURL); err != nil {
+		return Result{}, fmt.Errorf("place callback: %w", err)
+	}
 	cb.IP = o.IP
 	cb.ID = s.db.NextID()
 	if settings.ScenarioURL == "" {

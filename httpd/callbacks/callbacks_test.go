@@ -14,6 +14,7 @@ import (
 
 	"appliance/captcha"
 	"appliance/httpd/outbox"
+	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/store"
@@ -97,7 +98,7 @@ func newFixturePolicy(t *testing.T, o Options, p webhooks.Policy) *fixture {
 	if o.Tick == 0 {
 		o.Tick = 2 * time.Millisecond
 	}
-	f.svc = New(db, webhooks.New(db, webhooks.Options{Policy: p}), captcha.New(captcha.Options{}), o)
+	f.svc = New(db, visits.NewTracker(db, o.Now, ""), webhooks.New(db, webhooks.Options{Policy: p}), captcha.New(captcha.Options{}), o)
 	f.site = &store.Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Name: "Shop"}
 	if err := db.Set(context.Background(), store.SiteKey(1), f.site.Encode()); err != nil {
 		t.Fatal(err)

@@ -77,20 +77,3 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	cb.PageURL = page
 	return cb, nil
 }
-
-// Attribute ties cb to its visitor and session and, when their records are
-// at hand, to the hit and the session's traffic source. The page is the
-// hit's URL unless the request named one.
-func Attribute(cb *store.Callback, visitor, session uint64, sess *store.Session, hit *store.Hit) {
-	cb.Visitor, cb.Session = visitor, session
-	if hit != nil {
-		cb.Hit = hit.ID
-		if cb.PageURL == "" {
-			cb.PageURL = hit.URL
-		}
-	}
-	if sess == nil {
-		return
-	}
-	cb.Source = sess.TrafficSource()
-}

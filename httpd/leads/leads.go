@@ -2,14 +2,16 @@
 // the site's own form (Comagic.addOfflineRequest), its server
 // (add_offline_message) or a built-in form. A lead arrives as Input, every
 // field as typed; Check bounds and validates it and normalises the phone;
-// Attribute ties it to the visitor, session and hit it came from and copies
-// the session's traffic source into it, so that lists, exports and
-// webhooks read one record. Stored leads of a site are in arrival order
-// (store.LeadKey); List reads them back newest first through a Filter.
+// Service.Add ties it to the visitor, session and hit it came from
+// (visits.Tracker.Attribute, which copies the session's traffic source
+// into it, so that lists, exports and webhooks read one record) and stores
+// it with its webhook deliveries in one write. Stored leads of a site are
+// in arrival order (store.LeadKey); List reads them back newest first
+// through a Filter.
 //
 // The package knows nothing of HTTP: handlers decode the wire formats into
-// Input and answer the errors, which wrap ErrInvalid with a message meant
-// for the developer who called the API.
+// Input and answer the errors, Errors of kind ErrInvalid with a message
+// meant for the developer who called the API.
 package leads
 
 import (
@@ -110,7 +112,7 @@ type Input struct {
 }
 
 // Check validates in and returns the lead it describes, with Time set to
-// now and via recorded; attribution is added by Attribute. Phones and
+// now and via recorded; Add attributes it. Phones and
 // emails are normalised as the tracker does for visitors
 // (numbers.ParsePhone in region, visits.NormalizeEmail), so that a lead's
 // and a visitor's match. Every failure wraps ErrInvalid and names the
@@ -260,21 +262,4 @@ func FormatCost(c int64) string {
 		return strconv.FormatInt(c/100, 10)
 	}
 	return fmt.Sprintf("%d.%02d", c/100, c%100)
-}
-
-// Attribute ties l to its visitor and session and, when their records are
-// at hand, to the hit and the session's traffic source. The page is the
-// hit's URL unless the lead named one.
-func Attribute(l *store.Lead, visitor, session uint64, sess *store.Session, hit *store.Hit) {
-	l.Visitor, l.Session = visitor, session
-	if hit != nil {
-		l.Hit = hit.ID
-		if l.PageURL == "" {
-			l.PageURL = hit.URL
-		}
-	}
-	if sess == nil {
-		return
-	}
-	l.Source = sess.TrafficSource()
 }

@@ -598,3 +598,60 @@ func (t *Tracker) VisitorSite(visitor uint64) (uint32, error) {
 	}
 	return v.Site, nil
 }
+
+// Attribute ties what visitor left in session (a lead, a callback) to
+// them and, when their records are there, to hit (0: unknown) and the
+// session's traffic source. page is the page the request named; the hit's
+// URL when "". A missing or foreign session or hit is not an error: what a
+// visitor leaves is kept even when the session it came from is gone.
+func (t *Tracker) Attribute(site uint32, visitor, session, hit uint64, page string) (store.Attribution, error) {
+	a := store.Attribution{Visitor: visitor, Session: session, PageURL: page}
+	sess, h, err := t.sessionAndHit(site, visitor, session, hit)
+	if err != nil {
+		return store.Attribution{}, err
+	}
+	if h != nil {
+		a.Hit = h.ID
+		if a.PageURL == "" {
+			a.PageURL = h.URL
+		}
+	}
+	if sess != nil {
+		a.Source = sess.TrafficSource()
+	}
+	return a, nil
+}
+
+// sessionAndHit reads the session of visitor and its hit; either is nil
+// when its record is not there (or the session is another visitor's).
+func (t *Tracker) sessionAndHit(site uint32, visitor, session, hitID uint64) (*store.Session, *store.Hit, error) {
+	var sess *store.Session
+	v, err := t.db.Get(store.SessionKey(site, session))
+	switch {
+	case err == nil:
+		ss, err := store.DecodeSession(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("session %d: %w", session, err)
+		}
+		if ss.Visitor == visitor {
+			sess = &ss
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, nil, fmt.Errorf("session %d: %w", session, err)
+	}
+	if sess == nil || hitID == 0 {
+		return sess, nil, nil
+	}
+	v, err = t.db.Get(store.HitKey(site, session, hitID))
+	if errors.Is(err, store.ErrNotFound) {
+		return sess, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("hit %d: %w", hitID, err)
+	}
+	h, err := store.DecodeHit(session, hitID, v)
+	if err != nil {
+		return nil, nil, fmt.Errorf("hit %d: %w", hitID, err)
+	}
+	return sess, &h, nil
+}

@@ -1,0 +1,80 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"appliance/httpd/visits"
+	"appliance/httpd/webhooks"
+	"appliance/numbers"
+	"appliance/store"
+)
+
+// Options tune a Service; the zero value is what serve uses.
+type Options struct {
+	// Now is the clock a lead is stamped with; default time.Now.
+	Now func() time.Time
+	// PhoneRegion is the region of a phone typed without its country code
+	// (numbers.ParsePhone); default numbers.DefaultRegion.
+	PhoneRegion string
+}
+
+// Service adds leads to one store: it owns the lead's write and the
+// webhook deliveries that go with it.
+type Service struct {
+	db     *store.DB
+	visits *visits.Tracker
+	hooks  *webhooks.Hooks
+	o      Options
+}
+
+// New returns a Service over db that attributes leads through visits and
+// queues their webhook deliveries in hooks.
+func New(db *store.DB, v *visits.Tracker, hooks *webhooks.Hooks, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.PhoneRegion == "" {
+		o.PhoneRegion = numbers.DefaultRegion
+	}
+	return &Service{db: db, visits: v, hooks: hooks, o: o}
+}
+
+// Request is a lead of an authenticated visitor: who sent it, how, and
+// what they typed.
+type Request struct {
+	Visitor, Session uint64
+	Hit              uint64 // the page's hit; 0 when unknown
+	Via              string // ViaJS, ViaServer...
+	IP               string
+	In               Input
+}
+
+// Add checks r (an error of kind ErrInvalid says what is wrong; nothing is
+// stored), attributes it to its visitor, session and hit, and durably
+// stores it together with one webhook delivery per endpoint of site that
+// takes leads, in one write: the lead is never stored without its
+// deliveries, nor they without it. It returns the stored lead.
+func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.Lead, error) {
+	l, err := Check(r.In, r.Via, s.o.Now(), s.o.PhoneRegion)
+	if err != nil {
+		return store.Lead{}, err
+	}
+	if l.Attribution, err = s.visits.Attribute(site.ID, r.Visitor, r.Session, r.Hit, l.PageURL); err != nil {
+		return store.Lead{}, fmt.Errorf("add lead: %w", err)
+	}
+	l.IP = r.IP
+	l.ID = s.db.NextID()
+	ev := webhooks.Event{Kind: webhooks.KindLead, ID: l.ID, Site: site.ID, SiteKey: site.Key,
+		Time: time.UnixMilli(l.Time), Data: ViewOf(&l)}
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		Put(tx, site.ID, &l)
+		_, err := s.hooks.Enqueue(tx, ev)
+		return err
+	})
+	if err != nil {
+		return store.Lead{}, fmt.Errorf("store lead: %w", err)
+	}
+	return l, nil
+}
