@@ -4,6 +4,8 @@ package httpd_test
 // elements, in form fields and images, and the same from page to page.
 
 import (
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -44,7 +46,8 @@ func TestSnippetPhonesSplitAcrossElements(t *testing.T) {
 	me.getters(t, `{
 "getPhones": [
   {"id": ".comagic_phone", "img": null, "text": "+7 (495) 000-00-01", "raw": "74950000001"},
-  {"id": "number=84872751404", "img": null, "text": "8 (495) 000-00-01", "raw": "74950000001"}],
+  {"id": "number=84872751404", "img": null, "text": "8 (495) 000-00-01", "raw": "74950000001"},
+  {"id": "number=84872751404", "img": null, "text": "8 495 000-00-01", "raw": "74950000001"}],
 "getDTPhones": null,
 "all": {".comagic_phone": "74950000001", "number=84872751404": "74950000001"},
 "static": {"74950000001": [".comagic_phone", "number=84872751404"]},
@@ -83,6 +86,80 @@ addEventListener("load", function () { window.loaded = true; });`
 	f.eventually(t, "the held page has loaded", func() bool { return eval[bool](t, f, `!!window.loaded`) })
 	if got := eval[string](t, f, shown); got != want {
 		t.Errorf("a page shown from the cache shows %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
+// A form field target gets the number in its value; an image target is
+// not replaced (the appliance draws no image), so it is not reported as
+// replaced either.
+func TestSnippetPhonesFieldsAndImages(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	const img = `<img class="comagic_phone" id="im" alt="8 (487) 275-14-04" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">`
+	f.page("/", phPage(f.install, "", `<input class="comagic_phone" id="in1" value="8 (487) 275-14-04">
+<input name="comagic_phone" id="in2">`+img))
+	f.page("/img", phPage(f.install, "", img))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	shown := `document.getElementById("in1").value + " | " + document.getElementById("in2").value + " | " + document.getElementById("im").getAttribute("src")`
+	if got, want := eval[string](t, f, shown), "8 (495) 000-00-01 | +7 495 000-00-01 | data:image/gif;base64,R0lGODlhAQABAAAAACw="; got != want {
+		t.Errorf("fields and image show %q, want %q", got, want)
+	}
+	me.getters(t, `{
+"getPhones": [
+  {"id": ".comagic_phone", "img": null, "text": "8 (495) 000-00-01", "raw": "74950000001"},
+  {"id": "[name=comagic_phone]", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"}],
+"getDTPhones": null,
+"all": {".comagic_phone": "74950000001", "[name=comagic_phone]": "74950000001"},
+"static": {"74950000001": [".comagic_phone", "[name=comagic_phone]"]},
+"dynamic": {}}`)
+	me.open(t, "/img")
+	me.getters(t, `{
+"getPhones": [{"id": "number=74872751404", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"}],
+"getDTPhones": null,
+"all": {},
+"static": {},
+"dynamic": {}}`)
+	f.noExceptions(t)
+}
+
+// getPhones lists every number given to the visitor, also on a page that
+// writes none; getDTPhones lists the reserved one; two targets of one id
+// are each reported with what they show.
+func TestSnippetPhonesIssued(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/plain", phPage(f.install, "", `<p>Каталог</p>`))
+	f.page("/two", phPage(f.install, "", `<span class="comagic_phone">8 (487) 275-14-04</span>
+<span class="comagic_phone">+7 487 275 14 04</span>`))
+	me := f.me()
+	me.open(t, "/plain?utm_source=yandex")
+	me.getters(t, `{
+"getPhones": [{"id": "number=74872751404", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"}],
+"getDTPhones": null,
+"all": {},
+"static": {},
+"dynamic": {}}`)
+	me.open(t, "/two")
+	me.getters(t, `{
+"getPhones": [
+  {"id": ".comagic_phone", "img": null, "text": "8 (495) 000-00-01", "raw": "74950000001"},
+  {"id": ".comagic_phone", "img": null, "text": "+7 495 000 00 01", "raw": "74950000001"}],
+"getDTPhones": null,
+"all": {".comagic_phone": "74950000001"},
+"static": {"74950000001": [".comagic_phone"]},
+"dynamic": {}}`)
+
+	cpc := f.otherVisitor(t)
+	cpc.open(t, "/plain?utm_medium=cpc")
+	num := cpc.shownNumber(t)
+	if !slices.Contains(phPool, num) {
+		t.Fatalf("cpc visitor was given %q, want one of the pool %v", num, phPool)
+	}
+	want := cpc.jsonOf(t, `[{"id": "number=74872751404", "img": null, "text": "+7 495 000-00-0`+num[10:]+`", "raw": "`+num+`"}]`)
+	if got := cpc.jsonOf(t, `Comagic.getDTPhones()`); !reflect.DeepEqual(got, want) {
+		t.Errorf("getDTPhones() on a page without numbers = %v, want %v", got, want)
 	}
 	f.noExceptions(t)
 }

@@ -502,11 +502,23 @@
     });
   }
 
-  // add records one replaced target for the getters; the first of an id
-  // stays.
+  // add records one replaced target for the getters: each of an id once
+  // for every way it is shown.
   function add(id, n, text) {
-    for (var i = 0; i < list.length; i++) if (list[i].id == id) return;
+    for (var i = 0; i < list.length; i++) if (list[i].id == id && list[i].text == text && list[i].raw == n.raw) return;
     list.push({ id: id, img: null, text: text, raw: n.raw, t: n.type });
+  }
+
+  // issued is every number given to the visitor: what replaced targets, and
+  // after it each number that replaced none (a page without number markup,
+  // a hook that said no), under the id of the site's number it stands for.
+  function issued() {
+    var a = list.slice();
+    (ph ? ph.numbers : []).forEach(function (n) {
+      for (var i = 0; i < a.length; i++) if (a[i].raw == n.raw) return;
+      a.push({ id: "number=" + n.site.cc + n.site.nsn, img: null, text: n.text, raw: n.raw, t: n.type });
+    });
+    return a;
   }
 
   // entry is a list entry as the getters give it: a copy, without t.
@@ -600,7 +612,11 @@
       if (!m) return;
       var n = numberOf(digits(m));
       var nh = "tel:+" + n.raw;
-      add("number=" + digits(m), n, n.text);
+      var id = "number=" + digits(m);
+      var shown = list.some(function (e) {
+        return e.id == id;
+      });
+      if (!shown) add(id, n, n.text); // a link shows no number: reported when no text of its id is
       ops.push(function () {
         a.setAttribute("href", nh);
         undo.push(function () {
@@ -1036,11 +1052,12 @@
       get_captcha: widgetCall("getCaptcha", 0),
     },
 
-    // The numbers replaced on the page, in the reference's shapes; none
-    // ([], null, {}) before an answer or when __cs_onReplacePhones said no.
+    // getPhones is every number given to the visitor, in the reference's
+    // shapes: [] before an answer. getDTPhones is those of them that are
+    // reserved for the visitor (dynamic), null when there are none.
     getPhones: safe(
       function () {
-        return list.map(entry);
+        return issued().map(entry);
       },
       function () {
         return [];
@@ -1048,7 +1065,7 @@
     ),
 
     getDTPhones: safe(function () {
-      var a = list
+      var a = issued()
         .filter(function (e) {
           return e.t == "dynamic";
         })
@@ -1056,14 +1073,15 @@
       return a.length ? a : null;
     }, null),
 
-    // getReplacedPhones() is {id: raw}; ("static") and ("dynamic") are
-    // {raw: [ids]} of that type only.
+    // getReplacedPhones() is {id: raw} of what was replaced on the page;
+    // ("static") and ("dynamic") are {raw: [ids]} of that type only; none
+    // ({}) before an answer or when __cs_onReplacePhones said no.
     getReplacedPhones: safe(
       function (type) {
         var o = {};
         list.forEach(function (e) {
           if (!type) o[e.id] = e.raw;
-          else if (e.t == type) (o[e.raw] = o[e.raw] || []).push(e.id);
+          else if (e.t == type && (o[e.raw] = o[e.raw] || []).indexOf(e.id) < 0) o[e.raw].push(e.id);
         });
         return o;
       },
