@@ -314,7 +314,25 @@ func (s *Server) sitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if ctx.QueryArgs().Has("added") {
 		v.Flash = "Site added. Paste the install code below into every page of the site."
 	}
+	if string(ctx.QueryArgs().Peek("done")) == "origin" {
+		v.Flash = "Saved: where page views may come from."
+	}
 	return s.render(ctx, fasthttp.StatusOK, "site", v)
+}
+
+// siteOriginPost is POST /sites/KEY/origin: whether the site takes page
+// views from pages on any domain (any_origin=1) or only from its own
+// domains and their sub-domains, as `appliance site set --any-origin`.
+func (s *Server) siteOriginPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sites.SetAnyOrigin(ctx, site.Key, string(ctx.PostArgs().Peek("any_origin")) == "1"); err != nil {
+		return err
+	}
+	s.seeOther(ctx, "/sites/"+site.Key+"?done=origin")
+	return nil
 }
 
 // InstallCode is the snippet a site owner pastes into their pages (SPEC §4).

@@ -61,6 +61,7 @@ var leastRole = map[string]string{
 	"GET /sites/*/callbacks.csv":    accounts.RoleOperator,
 	"POST /sites":                   accounts.RoleManager,
 	"GET /sites/*":                  accounts.RoleManager,
+	"POST /sites/*/origin":          accounts.RoleManager,
 	"GET /sites/*/leads":            accounts.RoleManager,
 	"GET /sites/*/leads.csv":        accounts.RoleManager,
 	"GET /sites/*/webhooks":         accounts.RoleManager,

@@ -54,6 +54,7 @@ func (s *Server) publicRoutes() *router {
 	r.page("GET", "/sites", anyUser, withWho(s.sitesPage))
 	r.page("POST", "/sites", changeSites, withWho(s.addSite))
 	r.page("GET", "/sites/*", seeReports, withWho(s.sitePage))
+	r.page("POST", "/sites/*/origin", changeSites, withWho(s.siteOriginPost))
 	r.page("GET", "/sites/*/leads", seeReports, withWho(s.leadsPage))
 	r.page("GET", "/sites/*/leads.csv", seeReports, withWho(s.leadsCSV))
 	r.page("GET", "/sites/*/webhooks", seeReports, withWho(s.webhooksPage))
