@@ -1,24 +1,35 @@
 // Command appliance is call tracking, lead capture and web analytics for a
 // small business in one binary: `appliance serve` runs it on an embedded
 // store; `backup` and `restore` keep that store safe; the admin commands
-// (site, user, token) work through the running server's unix socket, or on
-// the store directly when no server runs.
+// (site, user, token, webhook, callback, numbers) work through the running
+// server's unix socket, or on the store directly when no server runs.
 //
-// This file only wires cobra commands to their Options and run functions.
+// This file only wires cobra commands to their Options and to the functions
+// that do the work where their domain lives: httpd.Run serves, store backs
+// up and restores, and the admin commands are calls of the typed admin
+// client (httpd/admin), which also prints their answers.
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"appliance/httpd"
+	"appliance/httpd/admin"
+	"appliance/httpd/webhooks"
 	"appliance/numbers"
+	"appliance/numbers/tracking"
+	"appliance/store"
 )
 
 func main() {
@@ -316,4 +327,670 @@ func versionCmd(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// siteNumbersCmd is `appliance site numbers`.
+func siteNumbersCmd(stdout io.Writer) *cobra.Command {
+	var o SiteNumbersOptions
+	cmd := &cobra.Command{
+		Use:   "numbers",
+		Short: "Set the site's own numbers (as written on its pages) that replacement looks for",
+		Example: `  appliance site numbers --site KEY --replace 74872751404
+  appliance site numbers --site KEY --replace "8 (487) 275-14-04","+7 495 000-00-00" --selector ".header .tel"`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			o.SetSel = c.Flags().Changed("selector")
+			return runSiteNumbers(c.Context(), o, stdout)
+		},
+	}
+	dataFlag(cmd, &o.Data)
+	siteFlag(cmd, &o.Site)
+	cmd.Flags().StringSliceVar(&o.Replace, "replace", nil, "the site's numbers, comma-separated or repeated; replaces the list")
+	cmd.Flags().StringArrayVar(&o.Selectors, "selector", nil, "extra CSS selector whose elements show the number; repeat; replaces the list (--selector '' clears it)")
+	bindEnv(cmd)
+	return cmd
+}
+
+// numbersCmd is `appliance numbers`.
+func numbersCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "numbers", Short: "Tracking numbers: static numbers per source and dynamic pools"}
+	ruleFlags := func(c *cobra.Command, rule *string, prio *int64, repl *[]string) {
+		c.Flags().StringVar(rule, "rule", "", "which visits: utm_source=yandex&utm_medium=cpc, referrer=google.com, channel=organic, click=gclid, landing=/promo; empty: all")
+		c.Flags().Int64Var(prio, "priority", 0, "higher wins over other matching rules; then the rule with more terms")
+		c.Flags().StringSliceVar(repl, "replaces", nil, "site numbers it stands in for (default: all)")
+	}
+
+	static := &cobra.Command{Use: "static", Short: "Static tracking numbers: one number per traffic source"}
+	var sa StaticOptions
+	saCmd := &cobra.Command{
+		Use:   "add",
+		Short: "Add (or change) a static number shown to every visit its rule matches",
+		Example: `  appliance numbers static add --site KEY --number 74951825168 --rule 'utm_source=yandex'
+  appliance numbers static add --site KEY --number "+7 495 182-51-69" --rule 'channel=organic' --priority 5`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runStaticAdd(c.Context(), sa, stdout) },
+	}
+	dataFlag(saCmd, &sa.Data)
+	siteFlag(saCmd, &sa.Site)
+	saCmd.Flags().StringVar(&sa.Number, "number", "", "the tracking number, any written form (required)")
+	_ = saCmd.MarkFlagRequired("number")
+	ruleFlags(saCmd, &sa.Rule, &sa.Priority, &sa.Replaces)
+	bindEnv(saCmd)
+	var sr StaticOptions
+	srCmd := &cobra.Command{
+		Use:     "remove",
+		Short:   "Remove a static number",
+		Example: `  appliance numbers static remove --site KEY --number 74951825168`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runStaticRemove(c.Context(), sr, stdout) },
+	}
+	dataFlag(srCmd, &sr.Data)
+	siteFlag(srCmd, &sr.Site)
+	srCmd.Flags().StringVar(&sr.Number, "number", "", "the static number (required)")
+	_ = srCmd.MarkFlagRequired("number")
+	bindEnv(srCmd)
+	static.AddCommand(saCmd, srCmd)
+
+	pool := &cobra.Command{Use: "pool", Short: "Dynamic pools: each matching visitor leases a number of their own"}
+	var pa PoolOptions
+	paCmd := &cobra.Command{
+		Use:   "add",
+		Short: "Add a dynamic pool",
+		Example: `  appliance numbers pool add --site KEY --name ads --numbers 74950000001,74950000002 \
+    --fallback 74950000009 --reserve 20m --rule 'utm_medium=cpc'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runPoolAdd(c.Context(), pa, stdout) },
+	}
+	dataFlag(paCmd, &pa.Data)
+	siteFlag(paCmd, &pa.Site)
+	paCmd.Flags().StringVar(&pa.Name, "name", "", "pool name (required)")
+	paCmd.Flags().StringSliceVar(&pa.Numbers, "numbers", nil, "the pool's numbers, comma-separated or repeated (required; more with numbers import)")
+	paCmd.Flags().StringVar(&pa.Fallback, "fallback", "", "number shown when every number is leased; empty: the site's own")
+	paCmd.Flags().StringVar(&pa.Reserve, "reserve", "20m", "how long a number stays a visitor's after their last activity: 5m to 7d")
+	_ = paCmd.MarkFlagRequired("name")
+	_ = paCmd.MarkFlagRequired("numbers")
+	ruleFlags(paCmd, &pa.Rule, &pa.Priority, &pa.Replaces)
+	bindEnv(paCmd)
+	var pr PoolOptions
+	prCmd := &cobra.Command{
+		Use:     "remove",
+		Short:   "Remove a pool (its lease history stays, so its calls are still attributed)",
+		Example: `  appliance numbers pool remove --site KEY --name ads`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runPoolRemove(c.Context(), pr, stdout) },
+	}
+	dataFlag(prCmd, &pr.Data)
+	siteFlag(prCmd, &pr.Site)
+	prCmd.Flags().StringVar(&pr.Name, "name", "", "pool name (required)")
+	_ = prCmd.MarkFlagRequired("name")
+	bindEnv(prCmd)
+	pool.AddCommand(paCmd, prCmd)
+
+	var im ImportOptions
+	imCmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Add the numbers of a file to a pool: one a line, or a CSV with a number column (- for stdin)",
+		Example: `  appliance numbers import --site KEY --pool ads numbers.csv
+  printf '74950000003\n74950000004\n' | appliance numbers import --site KEY --pool ads -`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("numbers import needs exactly one FILE (- for stdin)")}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			im.File = args[0]
+			return runNumbersImport(c.Context(), im, c.InOrStdin(), stdout)
+		},
+	}
+	dataFlag(imCmd, &im.Data)
+	siteFlag(imCmd, &im.Site)
+	imCmd.Flags().StringVar(&im.Pool, "pool", "", "pool name (required)")
+	_ = imCmd.MarkFlagRequired("pool")
+	bindEnv(imCmd)
+
+	var ls NumbersListOptions
+	lsCmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List a site's numbers, static numbers and pools with their live usage",
+		Example: `  appliance numbers list --site KEY`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runNumbersList(c.Context(), ls, stdout) },
+	}
+	dataFlag(lsCmd, &ls.Data)
+	siteFlag(lsCmd, &ls.Site)
+	bindEnv(lsCmd)
+
+	cmd.AddCommand(static, pool, imCmd, lsCmd)
+	return cmd
+}
+
+func callbackCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "callback", Short: "Set up callbacks (sitephone): the PBX scenario, captcha, widget language and groups"}
+	var o CallbackSetOptions
+	var webhook, secret, lang, groups string
+	setCmd := &cobra.Command{
+		Use:   "set",
+		Short: "Set a site's callback scenario (a signed webhook the PBX acts on) and widget settings, and print them",
+		Example: `  appliance callback set --site KEY --webhook https://pbx.example.com/callback
+  appliance callback set --site KEY --webhook https://pbx.example.com/callback --secret "$SECRET" --captcha on
+  appliance callback set --site KEY --lang ru --groups "16587 Sales; 16588 Support"
+  appliance callback set --site KEY --webhook ""    # no scenario: visitors are told so (status 2)`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			f := c.Flags()
+			for name, dst := range map[string]**string{"webhook": &o.Webhook, "secret": &o.Secret, "lang": &o.Lang, "groups": &o.Groups} {
+				if f.Changed(name) {
+					v, _ := f.GetString(name)
+					*dst = &v
+				}
+			}
+			if o.Webhook == nil && o.Secret == nil && o.Captcha == "" && o.Lang == nil && o.Groups == nil {
+				return usageError{fmt.Errorf("callback set: give at least one of --webhook, --secret, --captcha, --lang, --groups")}
+			}
+			return runCallbackSet(c.Context(), o, stdout)
+		},
+	}
+	dataFlag(setCmd, &o.Data)
+	siteFlag(setCmd, &o.Site)
+	fl := setCmd.Flags()
+	fl.StringVar(&webhook, "webhook", "", `http(s) URL of the callback scenario; "" removes it`)
+	fl.StringVar(&secret, "secret", "", "signing secret of the scenario; default: keep it, or generate one")
+	fl.StringVar(&o.Captcha, "captcha", "", "require a captcha for callbacks: on or off")
+	fl.StringVar(&lang, "lang", "", "language of the built-in widgets: ru, en or auto (the visitor's browser)")
+	fl.StringVar(&groups, "groups", "", `groups the callback panel offers, "ID NAME" separated by ";"`)
+	outboundFlags(setCmd, &o.Outbound, whenNoServer)
+	bindEnv(setCmd)
+	cmd.AddCommand(setCmd)
+	return cmd
+}
+
+// The Options of each command and the function it runs.
+
+// ServeOptions are the flags of `appliance serve`.
+type ServeOptions struct {
+	Data         string
+	Listen       string
+	PublicURL    string
+	TLSCert      string
+	TLSKey       string
+	TrustProxy   bool
+	MetricsToken string
+	MaxConns     int // 0: from the open file limit
+	Version      string
+	Outbound     OutboundOptions
+	PhoneRegion  string // where a phone number without a country code is read: RU, GB, ...
+}
+
+// runServe checks the flags and runs the server (httpd.Run) until ctx
+// ends; ready, when set, is called with the bound address.
+func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(addr string)) error {
+	policy, err := o.Outbound.policy()
+	if err != nil {
+		return err
+	}
+	region := strings.ToUpper(strings.TrimSpace(o.PhoneRegion))
+	if region == "" {
+		region = numbers.DefaultRegion
+	}
+	if err := numbers.CheckRegion(region); err != nil {
+		return usageError{fmt.Errorf("--phone-region: %w", err)}
+	}
+	return httpd.Run(ctx, o.Data, httpd.Options{
+		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
+		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Stdout: stdout,
+		MaxConns: o.MaxConns,
+		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
+	}, ready)
+}
+
+// BackupOptions are the flags of `appliance backup`.
+type BackupOptions struct {
+	Data   string
+	Output string
+}
+
+// runBackup streams the archive from the server (or the store) to the
+// output and verifies it on the way; a file output appears only complete.
+func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
+	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+		body, err := c.Backup(ctx)
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		defer body.Close()
+		n, err := store.SaveArchive(body, o.Output, stdout)
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		if o.Output != "-" {
+			fmt.Fprintf(os.Stderr, "backup: wrote %s (%d bytes, verified)\n", o.Output, n)
+		}
+		return nil
+	})
+}
+
+// RestoreOptions are the flags of `appliance restore`.
+type RestoreOptions struct {
+	Data  string
+	File  string
+	Force bool
+}
+
+// runRestore restores under the store's lock (see store.Restore), which
+// also tells a paused server, one that no longer answers its socket.
+func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
+	var r io.Reader = os.Stdin
+	if o.File != "-" {
+		f, err := os.Open(o.File)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	if err := store.Restore(bufio.NewReaderSize(r, 1<<16), o.Data, o.Force); err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return fmt.Errorf("restore: %w", store.InUse(o.Data, err))
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %s into %s\n", o.File, o.Data)
+	return nil
+}
+
+// AdminOptions locate the data directory.
+type AdminOptions struct{ Data string }
+
+// SiteAddOptions are the flags of `appliance site add`.
+type SiteAddOptions struct {
+	Data      string
+	Name      string
+	Domains   []string
+	AnyOrigin bool
+}
+
+func runSiteAdd(ctx context.Context, o SiteAddOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "site add", func(c *admin.Client) (admin.Site, error) {
+		return c.AddSite(ctx, admin.AddSite{Name: o.Name, Domains: o.Domains, AnyOrigin: o.AnyOrigin})
+	}, func(s admin.Site) { admin.PrintSiteAdded(stdout, s) })
+}
+
+// SiteSetOptions are the flags of `appliance site set`.
+type SiteSetOptions struct {
+	Data      string
+	Site      string
+	AnyOrigin bool
+}
+
+func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "site set", func(c *admin.Client) (admin.Site, error) {
+		return c.SetOrigin(ctx, admin.SetOrigin{Site: o.Site, AnyOrigin: &o.AnyOrigin})
+	}, func(s admin.Site) { admin.PrintOrigin(stdout, s) })
+}
+
+func runSiteList(ctx context.Context, o AdminOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "site list", func(c *admin.Client) ([]admin.Site, error) {
+		return c.Sites(ctx)
+	}, func(list []admin.Site) { admin.PrintSites(stdout, list) })
+}
+
+// UserOptions are the flags of `appliance user add|passwd|logout`.
+type UserOptions struct {
+	Data  string
+	Email string
+	Role  string
+}
+
+// readPassword reads one line from in (a pipe or the terminal).
+func readPassword(in io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := in.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(stdout, "Password (at least 10 characters): ")
+		}
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
+	pw, err := readPassword(in, stdout)
+	if err != nil {
+		return err
+	}
+	return adminCall(ctx, o.Data, "user add", func(c *admin.Client) (admin.User, error) {
+		return c.AddUser(ctx, admin.AddUser{Email: o.Email, Password: pw, Role: o.Role})
+	}, func(u admin.User) { fmt.Fprintf(stdout, "user %s added (%s)\n", u.Email, u.Role) })
+}
+
+func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
+	pw, err := readPassword(in, stdout)
+	if err != nil {
+		return err
+	}
+	return adminCall(ctx, o.Data, "user passwd", func(c *admin.Client) (admin.User, error) {
+		return c.SetPassword(ctx, admin.SetPassword{Email: o.Email, Password: pw})
+	}, func(admin.User) {
+		fmt.Fprintf(stdout, "password of %s changed; all of their sessions were signed out\n", o.Email)
+	})
+}
+
+func runUserLogout(ctx context.Context, o UserOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "user logout", func(c *admin.Client) (admin.User, error) {
+		return c.Logout(ctx, admin.Logout{Email: o.Email})
+	}, func(admin.User) { fmt.Fprintf(stdout, "%s is signed out everywhere\n", o.Email) })
+}
+
+// TokenOptions are the flags of `appliance token add`.
+type TokenOptions struct {
+	Data  string
+	Name  string
+	Sites []string // site keys; none: every site
+}
+
+func runTokenAdd(ctx context.Context, o TokenOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "token add", func(c *admin.Client) (admin.Token, error) {
+		return c.AddToken(ctx, admin.AddToken{Name: o.Name, Sites: o.Sites})
+	}, func(t admin.Token) { admin.PrintToken(stdout, t) })
+}
+
+// WebhookAddOptions are the flags of `appliance webhook add`.
+type WebhookAddOptions struct {
+	Data   string
+	Site   string
+	URL    string
+	Events []string
+	Secret string
+	// Outbound applies when no server runs; a running server checks the
+	// URL with its own.
+	Outbound OutboundOptions
+}
+
+// WebhookOptions are the flags of `appliance webhook list|remove`.
+type WebhookOptions struct {
+	Data string
+	Site string
+	ID   uint64
+}
+
+func runWebhookAdd(ctx context.Context, o WebhookAddOptions, stdout io.Writer) error {
+	policy, err := o.Outbound.policy()
+	if err != nil {
+		return err
+	}
+	return adminCallPolicy(ctx, o.Data, policy, "webhook add", func(c *admin.Client) (admin.Endpoint, error) {
+		return c.AddWebhook(ctx, admin.AddWebhook{Site: o.Site, URL: o.URL, Events: o.Events, Secret: o.Secret})
+	}, func(ep admin.Endpoint) { admin.PrintWebhookAdded(stdout, ep) })
+}
+
+func runWebhookList(ctx context.Context, o WebhookOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "webhook list", func(c *admin.Client) ([]admin.Endpoint, error) {
+		return c.Webhooks(ctx, o.Site)
+	}, func(list []admin.Endpoint) { admin.PrintWebhooks(stdout, o.Site, list) })
+}
+
+func runWebhookRemove(ctx context.Context, o WebhookOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "webhook remove", func(c *admin.Client) (admin.Removed, error) {
+		return c.RemoveWebhook(ctx, admin.RemoveWebhook{Site: o.Site, ID: o.ID})
+	}, func(admin.Removed) { fmt.Fprintf(stdout, "webhook %d removed\n", o.ID) })
+}
+
+// CallbackSetOptions are the flags of `appliance callback set`; a nil
+// field was not given and keeps its value.
+type CallbackSetOptions struct {
+	Data    string
+	Site    string
+	Webhook *string
+	Secret  *string
+	Captcha string // "on", "off", or "" to keep
+	Lang    *string
+	Groups  *string
+	// Outbound applies when no server runs; a running server checks the
+	// URL with its own.
+	Outbound OutboundOptions
+}
+
+func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer) error {
+	if o.Captcha != "" && o.Captcha != "on" && o.Captcha != "off" {
+		return usageError{fmt.Errorf("callback set: --captcha is on or off, not %q", o.Captcha)}
+	}
+	policy, err := o.Outbound.policy()
+	if err != nil {
+		return err
+	}
+	return adminCallPolicy(ctx, o.Data, policy, "callback set", func(c *admin.Client) (admin.CallbackSettings, error) {
+		return c.SetCallbacks(ctx, admin.SetCallbacks{Site: o.Site, Webhook: o.Webhook, Secret: o.Secret,
+			Captcha: o.Captcha, Lang: o.Lang, Groups: o.Groups})
+	}, func(info admin.CallbackSettings) { admin.PrintCallbackSettings(stdout, info) })
+}
+
+// SiteNumbersOptions are the flags of `appliance site numbers`.
+type SiteNumbersOptions struct {
+	Data      string
+	Site      string
+	Replace   []string
+	Selectors []string
+	SetSel    bool // --selector was given (possibly to clear them)
+}
+
+func runSiteNumbers(ctx context.Context, o SiteNumbersOptions, stdout io.Writer) error {
+	in := admin.SetSiteNumbers{Site: o.Site}
+	if len(o.Replace) > 0 {
+		in.Numbers = &o.Replace
+	}
+	if o.SetSel {
+		in.Selectors = &o.Selectors
+	}
+	if in.Numbers == nil && in.Selectors == nil {
+		return usageError{errors.New("site numbers: give --replace, --selector or both")}
+	}
+	return adminCall(ctx, o.Data, "site numbers", func(c *admin.Client) (admin.Numbers, error) {
+		return c.SetSiteNumbers(ctx, in)
+	}, func(info admin.Numbers) { admin.PrintSiteNumbers(stdout, info) })
+}
+
+// StaticOptions are the flags of `appliance numbers static add|remove`.
+type StaticOptions struct {
+	Data     string
+	Site     string
+	Number   string
+	Rule     string
+	Priority int64
+	Replaces []string
+}
+
+func runStaticAdd(ctx context.Context, o StaticOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "numbers static add", func(c *admin.Client) (admin.Static, error) {
+		return c.AddStatic(ctx, admin.AddStatic{Site: o.Site, Number: o.Number,
+			Match: admin.Match{Rule: o.Rule, Priority: o.Priority, Replaces: o.Replaces}})
+	}, func(st admin.Static) { admin.PrintStaticAdded(stdout, st) })
+}
+
+func runStaticRemove(ctx context.Context, o StaticOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "numbers static remove", func(c *admin.Client) (struct{}, error) {
+		return struct{}{}, c.RemoveStatic(ctx, admin.RemoveStatic{Site: o.Site, Number: o.Number})
+	}, func(struct{}) { fmt.Fprintf(stdout, "static number %s removed\n", o.Number) })
+}
+
+// PoolOptions are the flags of `appliance numbers pool add|remove`.
+type PoolOptions struct {
+	Data     string
+	Site     string
+	Name     string
+	Numbers  []string
+	Fallback string
+	Reserve  string
+	Rule     string
+	Priority int64
+	Replaces []string
+}
+
+func runPoolAdd(ctx context.Context, o PoolOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "numbers pool add", func(c *admin.Client) (admin.Pool, error) {
+		return c.AddPool(ctx, admin.PoolRequest{Site: o.Site, Name: o.Name, Numbers: o.Numbers, Fallback: o.Fallback,
+			Reserve: o.Reserve, Match: admin.Match{Rule: o.Rule, Priority: o.Priority, Replaces: o.Replaces}})
+	}, func(p admin.Pool) { admin.PrintPoolAdded(stdout, p) })
+}
+
+func runPoolRemove(ctx context.Context, o PoolOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "numbers pool remove", func(c *admin.Client) (struct{}, error) {
+		return struct{}{}, c.RemovePool(ctx, admin.RemovePool{Site: o.Site, Name: o.Name})
+	}, func(struct{}) {
+		fmt.Fprintf(stdout, "pool %q removed (its lease history stays: its calls are still attributed)\n", o.Name)
+	})
+}
+
+// ImportOptions are the flags of `appliance numbers import`.
+type ImportOptions struct {
+	Data string
+	Site string
+	Pool string
+	File string // "-" for stdin
+}
+
+func runNumbersImport(ctx context.Context, o ImportOptions, stdin io.Reader, stdout io.Writer) error {
+	r := stdin
+	if o.File != "-" {
+		f, err := os.Open(o.File)
+		if err != nil {
+			return fmt.Errorf("numbers import: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, tracking.MaxImportBytes+1))
+	if err != nil {
+		return fmt.Errorf("numbers import: %w", err)
+	}
+	if len(data) > tracking.MaxImportBytes {
+		return fmt.Errorf("numbers import: %s is larger than %d bytes", o.File, tracking.MaxImportBytes)
+	}
+	return adminCall(ctx, o.Data, "numbers import", func(c *admin.Client) (admin.ImportResult, error) {
+		return c.Import(ctx, admin.Import{Site: o.Site, Pool: o.Pool, CSV: string(data)})
+	}, func(res admin.ImportResult) { admin.PrintImport(stdout, res) })
+}
+
+// NumbersListOptions are the flags of `appliance numbers list`.
+type NumbersListOptions struct {
+	Data string
+	Site string
+}
+
+func runNumbersList(ctx context.Context, o NumbersListOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "numbers list", func(c *admin.Client) (admin.Numbers, error) {
+		return c.Numbers(ctx, o.Site)
+	}, func(info admin.Numbers) { admin.PrintNumbers(stdout, info) })
+}
+
+// What every command shares: the admin client, the version, usage errors
+// and flag plumbing.
+
+// adminCall makes one call of the admin API of the store in dir (see
+// httpd.OpenAdmin) and prints its answer; the error of a failed call is
+// prefixed with the command.
+func adminCall[Out any](ctx context.Context, dir, command string, call func(*admin.Client) (Out, error), print func(Out)) error {
+	return adminCallPolicy(ctx, dir, webhooks.Policy{}, command, call, print)
+}
+
+// adminCallPolicy is adminCall for a command that adds an outbound URL:
+// policy checks it when no server runs.
+func adminCallPolicy[Out any](ctx context.Context, dir string, policy webhooks.Policy, command string, call func(*admin.Client) (Out, error), print func(Out)) error {
+	return withAdmin(ctx, dir, policy, func(c *admin.Client) error {
+		out, err := call(c)
+		if err != nil {
+			return fmt.Errorf("%s: %w", command, err)
+		}
+		print(out)
+		return nil
+	})
+}
+
+// withAdmin runs fn with a client for the store in dir.
+func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, fn func(c *admin.Client) error) error {
+	c, err := httpd.OpenAdmin(ctx, dir, httpd.Options{Version: version, Webhooks: webhooks.Options{Policy: policy}})
+	if err != nil {
+		return err
+	}
+	return errors.Join(fn(c), c.Close())
+}
+
+// whenNoServer ends the help of a flag that only matters in-process.
+const whenNoServer = "; used when no server runs, a running server applies its own"
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// usageError is a mistake in how a command was called: exit code 2, with a hint.
+type usageError struct{ error }
+
+// bindEnv lets every flag of cmd default to its APPLIANCE_* environment
+// variable (--public-url ← APPLIANCE_PUBLIC_URL); a flag given on the
+// command line wins.
+func bindEnv(cmd *cobra.Command) {
+	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
+		var err error
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Changed || err != nil {
+				return
+			}
+			if v, ok := os.LookupEnv(envName(f.Name)); ok {
+				if serr := f.Value.Set(v); serr != nil {
+					err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
+				}
+			}
+		})
+		return err
+	}
+}
+
+func envName(flag string) string {
+	b := []byte("APPLIANCE_" + flag)
+	for i, c := range b {
+		switch {
+		case c == '-':
+			b[i] = '_'
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// siteFlag adds the required --site (the 32-char site key) to cmd.
+func siteFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "site", "", "site key (required)")
+	_ = cmd.MarkFlagRequired("site")
+}
+
+func dataFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "data", "./data", "data directory (env APPLIANCE_DATA)")
+}
+
+// OutboundOptions are the flags that let webhook and callback-scenario
+// URLs reach addresses that are not public (webhooks.Policy).
+type OutboundOptions struct {
+	AllowPrivate bool
+	AllowCIDR    []string
+}
+
+// outboundFlags adds --webhook-allow-private and --webhook-allow-cidr to
+// cmd; where sets where they apply.
+func outboundFlags(cmd *cobra.Command, o *OutboundOptions, where string) {
+	f := cmd.Flags()
+	f.BoolVar(&o.AllowPrivate, "webhook-allow-private", false,
+		"let webhook and callback-scenario URLs reach loopback, private and link-local addresses, for a PBX or CRM on the local network"+where+" (env APPLIANCE_WEBHOOK_ALLOW_PRIVATE)")
+	f.StringSliceVar(&o.AllowCIDR, "webhook-allow-cidr", nil,
+		"networks webhook and callback-scenario URLs may reach although not public, e.g. 10.0.0.0/8,192.168.1.0/24"+where+" (env APPLIANCE_WEBHOOK_ALLOW_CIDR)")
+}
+
+// policy is the webhooks.Policy the flags describe.
+func (o OutboundOptions) policy() (webhooks.Policy, error) {
+	allow, err := webhooks.ParseCIDRs(o.AllowCIDR)
+	if err != nil {
+		return webhooks.Policy{}, usageError{fmt.Errorf("--webhook-allow-cidr: %w", err)}
+	}
+	return webhooks.Policy{AllowPrivate: o.AllowPrivate, Allow: allow}, nil
 }

@@ -5,8 +5,10 @@
 // or an HTML page, in one place; a panic in a handler is recovered and
 // logged, and the server keeps serving.
 //
-// The same handlers serve the admin API on a unix socket in the data
-// directory (mode 0600), which the CLI uses while the server runs.
+// The admin API (package admin, routes and handlers in admin.go) is served
+// on a unix socket in the data directory (mode 0600), which the CLI uses
+// while the server runs, or in-process when none runs (OpenAdmin). Run is
+// `appliance serve`.
 package httpd
 
 import (

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -495,5 +496,34 @@ func TestRestoreCorruptTableLeavesNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// SaveArchive writes a whole archive under its name and nothing for one
+// that ends short, in a file or on stdout.
+func TestSaveArchive(t *testing.T) {
+	d := openTest(t)
+	fill(t, d, 50)
+	archive := backup(t, d)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.tar")
+	if n, err := SaveArchive(bytes.NewReader(archive), path, io.Discard); err != nil || n != int64(len(archive)) {
+		t.Fatalf("SaveArchive = %d, %v; want %d bytes", n, err, len(archive))
+	}
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, archive) {
+		t.Fatalf("saved file differs from the archive (%v)", err)
+	}
+	var out bytes.Buffer
+	if _, err := SaveArchive(bytes.NewReader(archive), "-", &out); err != nil || !bytes.Equal(out.Bytes(), archive) {
+		t.Fatalf("SaveArchive to stdout: %v", err)
+	}
+
+	short := filepath.Join(dir, "short.tar")
+	_, err := SaveArchive(bytes.NewReader(archive[:len(archive)/2]), short, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "incomplete archive") {
+		t.Fatalf("SaveArchive of half an archive: %v, want an incomplete archive error", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("a short archive left %v, want only b.tar", ents)
 	}
 }

@@ -2,11 +2,14 @@ package store
 
 import (
 	"archive/tar"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // VerifyArchive reads a backup archive from r and checks it against its
@@ -54,4 +57,48 @@ func VerifyArchive(r io.Reader) error {
 		return fmt.Errorf("%w: %d files missing", ErrBadArchive, len(want))
 	}
 	return nil
+}
+
+// SaveArchive copies a backup archive from r to the file path, or to
+// stdout when path is "-", verifying it on the way (VerifyArchive). A file
+// appears only complete: written to path.partial, synced, then renamed. It
+// returns how many bytes it copied; an archive that ends short or does not
+// match its manifest is an "incomplete archive" error.
+func SaveArchive(r io.Reader, path string, stdout io.Writer) (int64, error) {
+	out := stdout
+	var f *os.File
+	tmp := path + ".partial"
+	if path != "-" {
+		var err error
+		f, err = os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return 0, err
+		}
+		defer os.Remove(tmp)
+		defer f.Close()
+		out = f
+	}
+	pr, pw := io.Pipe()
+	verified := make(chan error, 1)
+	go func() {
+		err := VerifyArchive(pr)
+		io.Copy(io.Discard, pr)
+		verified <- err
+	}()
+	bw := bufio.NewWriterSize(out, 1<<16)
+	n, copyErr := io.Copy(io.MultiWriter(bw, pw), r)
+	pw.Close()
+	if err := errors.Join(copyErr, bw.Flush(), <-verified); err != nil {
+		return n, fmt.Errorf("incomplete archive: %w", err)
+	}
+	if f == nil {
+		return n, nil
+	}
+	if err := f.Sync(); err != nil {
+		return n, err
+	}
+	if err := f.Close(); err != nil {
+		return n, err
+	}
+	return n, os.Rename(tmp, path)
 }

@@ -1,0 +1,192 @@
+package admin
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// The text `appliance` prints for the answers of the admin calls, beside
+// the types, so that a field and the line that shows it change together.
+
+// PrintSiteAdded prints the answer to AddSite: the key and install code.
+func PrintSiteAdded(w io.Writer, s Site) {
+	fmt.Fprintf(w, "site %q added\nsite key: %s\n%s\n\ninstall code:\n%s\n", s.Name, s.Key, originText(s), s.InstallCode)
+}
+
+// PrintOrigin prints the answer to SetOrigin.
+func PrintOrigin(w io.Writer, s Site) {
+	fmt.Fprintf(w, "site %q: %s\n", s.Name, originText(s))
+}
+
+// originText says where a site takes page views from.
+func originText(s Site) string {
+	if s.AnyOrigin {
+		return "takes page views from pages on any domain"
+	}
+	return "takes page views only from " + strings.Join(s.Domains, ", ") + " and their sub-domains"
+}
+
+// PrintSites prints the site list, one a line.
+func PrintSites(w io.Writer, list []Site) {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "no sites yet: appliance site add --name N --domain D")
+	}
+	for _, s := range list {
+		mark := ""
+		if s.AnyOrigin {
+			mark = "  (any origin)"
+		}
+		fmt.Fprintf(w, "%s  %-24s %s%s\n", s.Key, s.Name, strings.Join(s.Domains, ","), mark)
+	}
+}
+
+// PrintToken prints a new token once, with the sites it may use (none:
+// every site).
+func PrintToken(w io.Writer, t Token) {
+	scope := "every site"
+	if len(t.Sites) > 0 {
+		scope = "only the sites " + strings.Join(t.Sites, ", ")
+	}
+	fmt.Fprintf(w, "API token %q for %s (shown once; send it as Authorization: Bearer TOKEN):\n%s\n", t.Name, scope, t.Token)
+}
+
+// PrintWebhookAdded prints a new endpoint with its secret, shown once.
+func PrintWebhookAdded(w io.Writer, ep Endpoint) {
+	fmt.Fprintf(w, "webhook %d added: %s (%s)\nsecret (shown once; verify X-Appliance-Signature with it):\n%s\n",
+		ep.ID, ep.URL, strings.Join(ep.Events, ","), ep.Secret)
+}
+
+// PrintWebhooks prints the endpoints of the site with the key site.
+func PrintWebhooks(w io.Writer, site string, list []Endpoint) {
+	if len(list) == 0 {
+		fmt.Fprintf(w, "no webhooks yet: appliance webhook add --site %s --url URL\n", site)
+	}
+	for _, ep := range list {
+		fmt.Fprintf(w, "%d  %-18s %s\n", ep.ID, strings.Join(ep.Events, ","), ep.URL)
+	}
+}
+
+// PrintCallbackSettings prints a site's callback settings.
+func PrintCallbackSettings(w io.Writer, info CallbackSettings) {
+	fmt.Fprintf(w, "callbacks of site %s:\n", info.Site)
+	if info.Webhook == "" {
+		fmt.Fprintln(w, "  scenario: none (callbacks are kept and sent to webhooks; visitors get status 2)")
+	} else {
+		fmt.Fprintf(w, "  scenario: %s\n", info.Webhook)
+	}
+	if info.Secret != "" {
+		fmt.Fprintf(w, "  secret (shown once; verify X-Appliance-Signature with it): %s\n", info.Secret)
+	}
+	onOff := map[bool]string{true: "on", false: "off"}
+	fmt.Fprintf(w, "  captcha: %s\n", onOff[info.Captcha])
+	lang := info.Lang
+	if lang == "" {
+		lang = "auto (the visitor's browser)"
+	}
+	fmt.Fprintf(w, "  language: %s\n", lang)
+	var gs []string
+	for _, g := range info.Groups {
+		gs = append(gs, fmt.Sprintf("%d %s", g.ID, g.Name))
+	}
+	if len(gs) == 0 {
+		gs = []string{"none"}
+	}
+	fmt.Fprintf(w, "  groups: %s\n", strings.Join(gs, "; "))
+}
+
+// PrintSiteNumbers prints the answer to SetSiteNumbers.
+func PrintSiteNumbers(w io.Writer, info Numbers) {
+	fmt.Fprintf(w, "site %s replaces %d number(s):\n", info.Site, len(info.SiteNumbers))
+	for _, n := range info.SiteNumbers {
+		fmt.Fprintf(w, "  +%s  (written %q)\n", n.Number, n.Written)
+	}
+	if len(info.Selectors) > 0 {
+		fmt.Fprintf(w, "extra selectors: %s\n", strings.Join(info.Selectors, "  "))
+	}
+}
+
+// PrintStaticAdded prints the answer to AddStatic.
+func PrintStaticAdded(w io.Writer, st Static) {
+	fmt.Fprintf(w, "static number +%s added: %s, priority %d, replaces %s\n", st.Number, ruleText(st.Rule), st.Priority, replacesText(st.Replaces))
+}
+
+// PrintPoolAdded prints the answer to AddPool.
+func PrintPoolAdded(w io.Writer, p Pool) {
+	fmt.Fprintf(w, "pool %q added: %d number(s) %s\n  fallback %s, reserve %s, %s, priority %d, replaces %s\n",
+		p.Name, len(p.Numbers), plusList(p.Numbers), orNone(plusList(nonEmpty(p.Fallback))), p.Reserve, ruleText(p.Rule), p.Priority, replacesText(p.Replaces))
+}
+
+// PrintImport prints what an Import added and skipped.
+func PrintImport(w io.Writer, res ImportResult) {
+	fmt.Fprintf(w, "imported %d number(s) into pool %q, skipped %d\n", len(res.Added), res.Pool, len(res.Skipped))
+	for _, n := range res.Added {
+		fmt.Fprintf(w, "  added    +%s\n", n)
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(w, "  skipped  line %d %q: %s\n", s.Line, s.Value, s.Reason)
+	}
+}
+
+// PrintNumbers prints a site's call-tracking set-up with today's usage.
+func PrintNumbers(w io.Writer, info Numbers) {
+	fmt.Fprintf(w, "site %s\n", info.Site)
+	if len(info.SiteNumbers) == 0 {
+		fmt.Fprintf(w, "site numbers: none yet (appliance site numbers --site %s --replace NUMBER)\n", info.Site)
+	} else {
+		fmt.Fprintln(w, "site numbers:")
+		for _, n := range info.SiteNumbers {
+			fmt.Fprintf(w, "  +%s  (written %q)\n", n.Number, n.Written)
+		}
+	}
+	if len(info.Selectors) > 0 {
+		fmt.Fprintf(w, "extra selectors: %s\n", strings.Join(info.Selectors, "  "))
+	}
+	fmt.Fprintf(w, "static numbers: %d\n", len(info.Statics))
+	for _, s := range info.Statics {
+		fmt.Fprintf(w, "  +%s  %s, priority %d, replaces %s\n", s.Number, ruleText(s.Rule), s.Priority, replacesText(s.Replaces))
+	}
+	fmt.Fprintf(w, "pools: %d\n", len(info.Pools))
+	for _, p := range info.Pools {
+		fmt.Fprintf(w, "  %s: %d number(s), %s, priority %d, reserve %s, fallback %s, replaces %s\n",
+			p.Name, len(p.Numbers), ruleText(p.Rule), p.Priority, p.Reserve, orNone(plusList(nonEmpty(p.Fallback))), replacesText(p.Replaces))
+		fmt.Fprintf(w, "    leased now %d of %d, missed today %d, suggested size %d\n", p.Live, len(p.Numbers), p.Misses, p.Suggest)
+		fmt.Fprintf(w, "    %s\n", plusList(p.Numbers))
+	}
+}
+
+func ruleText(r string) string {
+	if r == "" {
+		return "rule: all traffic"
+	}
+	return "rule " + r
+}
+
+func replacesText(r []string) string {
+	if len(r) == 0 {
+		return "all site numbers"
+	}
+	return plusList(r)
+}
+
+func plusList(ns []string) string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = "+" + n
+	}
+	return strings.Join(out, " ")
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
