@@ -26,6 +26,7 @@
   "use strict";
 
   var RU_MASK = "+7 (___) ___-__-__";
+  var MIN_DIGITS = 7; // the fewest digits of a phone number with its country code
 
   var TEXT = {
     ru: {
@@ -232,9 +233,18 @@
       return TEXT[lang()][key];
     }
 
+    // mask is the phone field's mask: the page's (setUIPhoneMaskFormat),
+    // else the Russian one for Russian. A page mask with room for fewer
+    // than MIN_DIGITS digits (the reference's own example, "1 () __-__",
+    // has five) cannot hold a phone number: the field then takes the
+    // number as typed, and the page's console says why.
     function mask() {
       var m = core.phoneMask();
-      return m ? m : lang() == "ru" ? RU_MASK : "";
+      if (m && m.replace(/[^\d_]/g, "").length < MIN_DIGITS) {
+        core.warn('setUIPhoneMaskFormat("' + m + '") has room for fewer than ' + MIN_DIGITS + " digits, too few for a phone number; the callback form takes the number as typed");
+        m = "";
+      }
+      return m ? m : lang() == "ru" && !core.phoneMask() ? RU_MASK : "";
     }
 
     // el makes an element: attrs become attributes (on* never), kids are
@@ -531,7 +541,7 @@
       var box = dialog("callback", t("cbTitle"), [el("p", {}, [t("cbIntro")]), form]);
       form.addEventListener("submit", function (e) {
         e.preventDefault();
-        if (!phone.value.trim() || (m && !maskComplete(m, phone.value))) {
+        if (phone.value.replace(/\D/g, "").length < MIN_DIGITS || (m && !maskComplete(m, phone.value))) {
           say(msg, t("phoneNeed"), false);
           phone.focus();
           return;
