@@ -77,7 +77,11 @@ func (s *Server) numbersData(ctx *fasthttp.RequestCtx, site *store.Site) (number
 		return numbersData{}, err
 	}
 	for _, p := range info.Pools {
-		pv := poolView{Pool: p, NumbersText: strings.Join(p.Numbers, "\n")}
+		shown := make([]string, len(p.Numbers))
+		for i, n := range p.Numbers {
+			shown[i] = numbers.FormatPhone(n, s.opts.PhoneRegion)
+		}
+		pv := poolView{Pool: p, NumbersText: strings.Join(shown, "\n")}
 		if d, err := time.ParseDuration(p.Reserve); err == nil {
 			pv.ReserveText = formatReserve(d)
 		}
@@ -339,6 +343,7 @@ func (s *Server) callsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 			d.More = true
 			return false
 		}
+		shownChannel(&c)
 		d.Calls = append(d.Calls, callRow{Call: c, When: time.UnixMilli(c.Time).UTC().Format("2006-01-02 15:04:05"), Pool: pools[c.Pool]})
 		return true
 	})
@@ -374,10 +379,19 @@ func (s *Server) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	name := fmt.Sprintf("calls-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, callsCSVHeader(), func(write func([]string)) error {
 		return tracking.ListCalls(ctx, s.db, site.ID, time.Time{}, 0, func(c store.Call) bool {
+			shownChannel(&c)
 			write(callCSVRow(&c))
 			return true
 		})
 	})
+}
+
+// shownChannel fills in the channel of a call to a static or fallback
+// number stored without one (before it was derived from the rule).
+func shownChannel(c *store.Call) {
+	if c.Kind == string(tracking.KindStatic) || c.Kind == string(tracking.KindFallback) {
+		c.Channel = tracking.ChannelOf(c.Source)
+	}
 }
 
 func callCSVRow(c *store.Call) []string {

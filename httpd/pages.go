@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/assets"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -30,16 +31,23 @@ type staticFile struct {
 	etag        string
 }
 
-var templateFuncs = template.FuncMap{
-	"join": strings.Join,
-	"may":  may,
+// templateFuncs are the pages' functions; phone writes a stored number
+// (E.164 digits) as people in the server's phone region read it.
+func templateFuncs(region string) template.FuncMap {
+	return template.FuncMap{
+		"join":  strings.Join,
+		"may":   may,
+		"phone": func(digits string) string { return numbers.FormatPhone(digits, region) },
+	}
 }
 
-func loadPages() (*pages, error) {
+// loadPages parses the dashboard's pages; numbers are shown as people in
+// region (--phone-region) write them.
+func loadPages(region string) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}, static: map[string]staticFile{}}
 	// The layout and the shared pieces, parsed once; each page is a clone
 	// with its own "content".
-	base, err := template.New("layout").Funcs(templateFuncs).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
+	base, err := template.New("layout").Funcs(templateFuncs(region)).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
 	}

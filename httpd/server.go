@@ -152,7 +152,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg, err := loadPages()
+	pg, err := loadPages(o.PhoneRegion)
 	if err != nil {
 		return nil, err
 	}

@@ -122,3 +122,18 @@ func onlyDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// FormatPhone writes a stored number (E.164 digits without "+") the way
+// people in region read it: in national format when the number is of
+// region ("8 (495) 182-51-68" in RU), else in international format ("+44
+// 20 7946 0958"). Digits that are no number come back with a "+".
+func FormatPhone(digits, region string) string {
+	n, err := phonenumbers.Parse("+"+digits, region)
+	if err != nil || digits == "" {
+		return "+" + digits
+	}
+	if phonenumbers.GetRegionCodeForNumber(n) == region {
+		return phonenumbers.Format(n, phonenumbers.NATIONAL)
+	}
+	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}

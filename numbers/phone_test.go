@@ -95,3 +95,24 @@ func FuzzParsePhone(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatPhone(t *testing.T) {
+	for _, tt := range []struct{ digits, region, want string }{
+		{"74951825168", "RU", "8 (495) 182-51-68"},
+		{"74872751404", "RU", "8 (487) 275-14-04"},
+		{"79161234567", "RU", "8 (916) 123-45-67"},
+		{"442079460958", "RU", "+44 20 7946 0958"},
+		{"442079460958", "GB", "020 7946 0958"},
+		{"74951825168", "GB", "+7 495 182-51-68"},
+		{"12", "RU", "+12"},
+		{"", "RU", "+"},
+	} {
+		if got := numbers.FormatPhone(tt.digits, tt.region); got != tt.want {
+			t.Errorf("FormatPhone(%q, %s) = %q, want %q", tt.digits, tt.region, got, tt.want)
+		}
+		// What is shown reads back as the same number.
+		if p, err := numbers.ParsePhone(numbers.FormatPhone(tt.digits, tt.region), tt.region); len(tt.digits) > 5 && (err != nil || p.Digits != tt.digits) {
+			t.Errorf("FormatPhone(%q, %s) reads back as %q, %v", tt.digits, tt.region, p.Digits, err)
+		}
+	}
+}

@@ -160,9 +160,18 @@ func ruleSourceOf(value func(string) (string, bool)) Source {
 	src := Source{Channel: v("channel"), UTMSource: v("utm_source"), UTMMedium: v("utm_medium"),
 		UTMCampaign: v("utm_campaign"), UTMTerm: v("utm_term"), UTMContent: v("utm_content"),
 		Click: v("click"), Referrer: v("referrer"), Landing: v("landing")}
+	src.Channel = ChannelOf(src)
+	return src
+}
+
+// ChannelOf is the channel of src: its own, else the one the traffic-source
+// table gives the tags it has (visits.ChannelOfTags), else "" when it has
+// none. It names the channel of a call to a static or fallback number
+// stored before its rule's channel was derived.
+func ChannelOf(src Source) string {
 	utm := visits.UTM{Source: src.UTMSource, Medium: src.UTMMedium, Campaign: src.UTMCampaign, Term: src.UTMTerm, Content: src.UTMContent}
 	if src.Channel == "" && (utm != visits.UTM{} || src.Click != "" || src.Referrer != "") {
-		src.Channel = string(visits.ChannelOfTags(utm, src.Click, src.Referrer))
+		return string(visits.ChannelOfTags(utm, src.Click, src.Referrer))
 	}
-	return src
+	return src.Channel
 }
