@@ -2,9 +2,7 @@ package httpd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,14 +33,10 @@ func writeOK(ctx *fasthttp.RequestCtx, result any) {
 	writeJSON(ctx, fasthttp.StatusOK, ok{Success: true, Result: result})
 }
 
-// decodeJSON decodes the request body into v, refusing unknown fields.
+// decodeJSON decodes the request body into v through decodeBody, refusing
+// unknown fields.
 func decodeJSON(ctx *fasthttp.RequestCtx, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(ctx.PostBody()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return errorf(fasthttp.StatusBadRequest, "bad JSON body: %v", err)
-	}
-	return nil
+	return decodeBody(ctx.PostBody(), maxBodySize, v, refuseUnknown)
 }
 
 // OpenAdmin returns a client for the admin API of the store in dir: the

@@ -2,7 +2,6 @@ package httpd
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -42,7 +41,7 @@ type captchaResult struct {
 
 func parseCaptchaRequest(body []byte) (captchaRequest, error) {
 	var r captchaRequest
-	err := decodeBody(body, &r)
+	err := decodeBody(body, maxTrackerBody, &r, refuseUnknown)
 	return r, err
 }
 
@@ -129,15 +128,8 @@ func parseCallbackJSON(body []byte) (callbackRequest, error) {
 		GroupID      flexString `json:"group_id"`
 		U            string     `json:"u"`
 	}
-	if !utf8.Valid(body) {
-		return callbackRequest{}, errorf(fasthttp.StatusBadRequest, "the body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&in); err != nil {
-		return callbackRequest{}, errorf(fasthttp.StatusBadRequest, "%s", jsonReason(err))
-	}
-	if dec.More() {
-		return callbackRequest{}, errorf(fasthttp.StatusBadRequest, "the body must be one JSON object")
+	if err := decodeBody(body, maxTrackerBody, &in, ignoreUnknown); err != nil {
+		return callbackRequest{}, err
 	}
 	r := callbackRequest{creds: credFields{K: in.K, CI: in.CI, Key: in.Key},
 		captchaKey: strings.TrimSpace(string(in.CaptchaKey)), captchaValue: string(in.CaptchaValue)}

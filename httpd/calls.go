@@ -1,11 +1,9 @@
 package httpd
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -64,20 +62,9 @@ var callFields = map[string]bool{"called": true, "caller": true, "started_at": t
 // reason.
 func parseCall(body []byte) (tracking.CallInput, error) {
 	var in tracking.CallInput
-	if len(body) > maxCallBody {
-		return in, errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxCallBody)
-	}
-	if !utf8.Valid(body) {
-		return in, errorf(fasthttp.StatusBadRequest, "the body is not valid UTF-8")
-	}
 	var r callRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return in, errorf(fasthttp.StatusBadRequest, "%s", jsonReason(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return in, errorf(fasthttp.StatusBadRequest, "the body must be one JSON object")
+	if err := decodeBody(body, maxCallBody, &r, refuseUnknown); err != nil {
+		return in, err
 	}
 	// encoding/json matches field names regardless of case; the API's are
 	// exact.

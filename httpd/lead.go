@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -61,7 +62,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
 		*f = flexString(b)
 	default:
-		return errors.New("want a string or a number")
+		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[flexString]()}
 	}
 	return nil
 }
@@ -76,12 +77,33 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 		*f = string(b) == "true"
 		return nil
 	}
+	bad := &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[flexBool]()}
 	if err := s.UnmarshalJSON(b); err != nil {
-		return errors.New("want true or false")
+		return bad
 	}
 	v, err := parseBool(string(s))
+	if err != nil {
+		return bad
+	}
 	*f = flexBool(v)
-	return err
+	return nil
+}
+
+// jsonValueKind names the kind of the JSON value b for an error message.
+func jsonValueKind(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "value"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	case b[0] == '"':
+		return "string " + cutString(string(b), 40)
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	}
+	return "number"
 }
 
 // parseBool reads a flag as forms and PHP's http_build_query write it.
@@ -127,15 +149,8 @@ func parseLeadJSON(body []byte) (leadRequest, error) {
 		FormName flexString `json:"form_name"`
 		U        string     `json:"u"`
 	}
-	if !utf8.Valid(body) {
-		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&in); err != nil {
-		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "bad JSON body: %v", err)
-	}
-	if dec.More() {
-		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "bad JSON body: data after the object")
+	if err := decodeBody(body, maxLeadBody, &in, ignoreUnknown); err != nil {
+		return leadRequest{}, err
 	}
 	r := leadRequest{siteKey: in.K, key: in.Key}
 	ci, err := visits.ParseCI(in.CI)
@@ -196,9 +211,6 @@ func parseOfflineForm(args *fasthttp.Args) (leadRequest, error) {
 // trackerLead is POST /t/v1/lead: Comagic.addOfflineRequest.
 func (s *Server) trackerLead(ctx *fasthttp.RequestCtx) error {
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
-	if len(ctx.PostBody()) > maxLeadBody {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "body larger than %d bytes", maxLeadBody)
-	}
 	r, err := parseLeadJSON(ctx.PostBody())
 	if err != nil {
 		return err
@@ -224,7 +236,7 @@ func (s *Server) offlineMessage(ctx *fasthttp.RequestCtx) error {
 	// The site's server calls this; a page calling it needs CORS too.
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
 	if len(ctx.PostBody()) > maxLeadBody {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "body larger than %d bytes", maxLeadBody)
+		return errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxLeadBody)
 	}
 	r, err := parseOfflineForm(ctx.PostArgs())
 	if err != nil {

@@ -155,10 +155,10 @@ func TestTrackerLead(t *testing.T) {
 		status int
 		errSub string
 	}{
-		{"not JSON", []byte(`{"k":`), 400, "bad JSON"},
+		{"not JSON", []byte(`{"k":`), 400, "the body is not JSON"},
 		{"not UTF-8", []byte("{\"k\":\"" + site + "\",\"name\":\"\xff\"}"), 400, "UTF-8"},
 		{"too large", []byte(`{"message":"` + strings.Repeat("a", 40<<10) + `"}`), 413, "larger than"},
-		{"two objects", []byte(`{"k":"x"}{"k":"y"}`), 400, "after the object"},
+		{"two objects", []byte(`{"k":"x"}{"k":"y"}`), 400, "the body must be one JSON object"},
 		{"unknown site", mustJSON(leadBody("nosuchsite0000000000000000000000", cart, map[string]any{"name": "a"})), 404, "unknown site"},
 		{"no ci", mustJSON(map[string]any{"k": site, "key": cart.Key, "name": "a"}), 400, "ci must be"},
 		{"bad ci", mustJSON(leadBody(site, visit{CI: "1.x.3", Key: cart.Key}, map[string]any{"name": "a"})), 400, "ci must be"},
@@ -168,7 +168,7 @@ func TestTrackerLead(t *testing.T) {
 		{"cost without sale", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "sale_cost": "100"})), 400, "sale_cost needs is_sale: true"},
 		{"cost with sale false", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "sale_cost": 100, "is_sale": false})), 400, "sale_cost needs is_sale: true"},
 		{"bad cost", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "sale_cost": "12.345", "is_sale": true})), 400, "sale_cost"},
-		{"bad is_sale", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "is_sale": "maybe"})), 400, "bad JSON"},
+		{"bad is_sale", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "is_sale": "maybe"})), 400, `is_sale must be true or false, not a JSON string "maybe"`},
 		{"bad phone", mustJSON(leadBody(site, cart, map[string]any{"phone": "call me"})), 400, "phone"},
 		{"bad email", mustJSON(leadBody(site, cart, map[string]any{"email": "nobody"})), 400, "email"},
 		{"long name", mustJSON(leadBody(site, cart, map[string]any{"name": strings.Repeat("n", 257)})), 400, "name is longer than 256"},
@@ -176,7 +176,7 @@ func TestTrackerLead(t *testing.T) {
 		{"control chars", mustJSON(leadBody(site, cart, map[string]any{"name": "a\u0007b"})), 400, "control characters"},
 		{"javascript: page", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "u": "javascript:alert(document.cookie)"})), 400, "page url must be an absolute http(s) URL"},
 		{"bad hit", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "hi": "x"})), 400, "hi must be"},
-		{"group id object", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "group_id": map[string]int{}})), 400, "bad JSON"},
+		{"group id object", mustJSON(leadBody(site, cart, map[string]any{"name": "a", "group_id": map[string]int{}})), 400, "group_id must be a string or a number, not a JSON object"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(siteLeads(t, srv, site))

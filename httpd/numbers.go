@@ -104,7 +104,7 @@ type leaseRequest struct {
 
 func parseLeaseRequest(body []byte) (leaseRequest, error) {
 	var r leaseRequest
-	err := decodeBody(body, &r)
+	err := decodeBody(body, maxTrackerBody, &r, refuseUnknown)
 	return r, err
 }
 

@@ -1,15 +1,9 @@
 package httpd
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -104,105 +98,6 @@ func (s *Server) trackerFallback(ctx *fasthttp.RequestCtx) error {
 	return errorf(fasthttp.StatusNotFound, "no such tracker endpoint: %s", ctx.Path())
 }
 
-// decodeBody decodes a tracker request's JSON body into v (a pointer to a
-// struct): valid UTF-8, one JSON object, no unknown fields. Errors are 400s
-// that say what is wrong.
-func decodeBody(body []byte, v any) error {
-	if len(body) > maxTrackerBody {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxTrackerBody)
-	}
-	if !utf8.Valid(body) {
-		return errorf(fasthttp.StatusBadRequest, "the body is not valid UTF-8")
-	}
-	if loneSurrogate(body) {
-		return errorf(fasthttp.StatusBadRequest, "the body escapes half of a UTF-16 surrogate pair (\\ud800-\\udfff without its other half): not a character")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return errorf(fasthttp.StatusBadRequest, "%s", jsonReason(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errorf(fasthttp.StatusBadRequest, "the body must be one JSON object")
-	}
-	return nil
-}
-
-// loneSurrogate reports whether a JSON text escapes half of a UTF-16
-// surrogate pair without the other ("\ud800"), which encoding/json would
-// quietly turn into U+FFFD. Backslashes are only valid inside strings, so
-// the raw text can be scanned; a bad escape is left to the decoder.
-func loneSurrogate(b []byte) bool {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] != '\\' {
-			continue
-		}
-		i++ // the escaped byte: "\\" is one backslash, not an escape
-		r, ok := hex4(b, i)
-		if !ok {
-			continue
-		}
-		i += 4
-		switch {
-		case utf16.IsSurrogate(r) && r >= 0xdc00: // a low half first
-			return true
-		case utf16.IsSurrogate(r):
-			lo, ok := hex4(b, i+2)
-			if !ok || b[i+1] != '\\' || lo < 0xdc00 || lo > 0xdfff {
-				return true
-			}
-			i += 6
-		}
-	}
-	return false
-}
-
-// hex4 reads the four hex digits of a \u escape whose u is at b[i].
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 >= len(b) || b[i] != 'u' {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i+1 : i+5] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
-}
-
-// jsonReason turns a decoding error into a reason a site developer can act on.
-func jsonReason(err error) string {
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &te) && te.Field != "":
-		return fmt.Sprintf("%s must be a %s, not a JSON %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
-	case errors.As(err, &te):
-		return fmt.Sprintf("the body must be a JSON object, not a JSON %s", te.Value)
-	case errors.Is(err, io.EOF):
-		return "the body is empty: it must be a JSON object"
-	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if strings.HasPrefix(msg, "unknown field") {
-		return msg
-	}
-	return "the body is not JSON: " + msg
-}
-
-func jsonKind(k string) string {
-	if strings.HasPrefix(k, "uint") || strings.HasPrefix(k, "int") {
-		return "whole number"
-	}
-	return k
-}
-
 // hitRequest is the body of POST /t/v1/hit.
 type hitRequest struct {
 	K   string `json:"k"`
@@ -228,7 +123,7 @@ type hitResult struct {
 
 func parseHitRequest(body []byte) (hitRequest, error) {
 	var r hitRequest
-	err := decodeBody(body, &r)
+	err := decodeBody(body, maxTrackerBody, &r, refuseUnknown)
 	return r, err
 }
 
@@ -377,7 +272,7 @@ type eventRequest struct {
 
 func parseEventRequest(body []byte) (eventRequest, error) {
 	var r eventRequest
-	err := decodeBody(body, &r)
+	err := decodeBody(body, maxTrackerBody, &r, refuseUnknown)
 	return r, err
 }
 
@@ -408,7 +303,7 @@ type visitorRequest struct {
 
 func parseVisitorRequest(body []byte) (visitorRequest, error) {
 	var r visitorRequest
-	err := decodeBody(body, &r)
+	err := decodeBody(body, maxTrackerBody, &r, refuseUnknown)
 	return r, err
 }
 
@@ -438,7 +333,7 @@ type propertyRequest struct {
 
 func parsePropertyRequest(body []byte) (propertyRequest, error) {
 	var r propertyRequest
-	if err := decodeBody(body, &r); err != nil {
+	if err := decodeBody(body, maxTrackerBody, &r, refuseUnknown); err != nil {
 		return r, err
 	}
 	switch r.Op {

@@ -80,7 +80,7 @@ func TestLoneSurrogate(t *testing.T) {
 		if got := loneSurrogate([]byte(body)); got != want {
 			t.Errorf("loneSurrogate(%s) = %v, want %v", body, got, want)
 		}
-		if err := decodeBody([]byte(body), &hitRequest{}); want && (err == nil || !strings.Contains(err.Error(), "surrogate")) {
+		if err := decodeBody([]byte(body), maxTrackerBody, &hitRequest{}, refuseUnknown); want && (err == nil || !strings.Contains(err.Error(), "surrogate")) {
 			t.Errorf("decodeBody(%s) = %v, want a 400 naming the surrogate", body, err)
 		}
 	}
