@@ -215,7 +215,7 @@ func wantStatus(t *testing.T, what string, status int, out map[string]any, wantS
 func (f *cbFixture) callbacks(t *testing.T) []store.Callback {
 	t.Helper()
 	var out []store.Callback
-	if err := callbacks.List(context.Background(), f.srv.DB, f.site.ID, callbacks.Filter{}, 0, func(cb store.Callback) bool {
+	if err := f.srv.HTTP.Callbacks().List(context.Background(), f.site.ID, callbacks.Filter{}, 0, func(cb store.Callback) bool {
 		out = append(out, cb)
 		return true
 	}); err != nil {

@@ -104,7 +104,7 @@ func (s *Server) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site) (call
 		return d, err
 	}
 	d.Settings = settingsForm(w)
-	err = callbacks.List(ctx, s.db, site.ID, f, maxCallbacksShown+1, func(cb store.Callback) bool {
+	err = s.callbacks.List(ctx, site.ID, f, maxCallbacksShown+1, func(cb store.Callback) bool {
 		if len(d.Rows) == maxCallbacksShown {
 			d.More = true
 			return false
@@ -220,7 +220,7 @@ func (s *Server) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	}
 	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, callbacksCSVHeader(), func(write func([]string)) error {
-		return callbacks.List(ctx, s.db, site.ID, f, 0, func(cb store.Callback) bool {
+		return s.callbacks.List(ctx, site.ID, f, 0, func(cb store.Callback) bool {
 			write(callbackCSVRow(&cb, w.Groups))
 			return true
 		})

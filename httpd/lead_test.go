@@ -87,7 +87,7 @@ func siteLeads(t testing.TB, srv *httpdtest.Server, siteKey string) []store.Lead
 		t.Fatal(err)
 	}
 	var out []store.Lead
-	if err := leads.List(context.Background(), srv.DB, site.ID, leads.Filter{}, 0, func(l store.Lead) bool { out = append(out, l); return true }); err != nil {
+	if err := srv.HTTP.Leads().List(context.Background(), site.ID, leads.Filter{}, 0, func(l store.Lead) bool { out = append(out, l); return true }); err != nil {
 		t.Fatal(err)
 	}
 	return out

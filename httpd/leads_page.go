@@ -82,7 +82,7 @@ func (s *Server) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	}
 	ff.CSV = exportLink(site.Key, "leads.csv", ff.Query)
 	d := leadsData{Site: site, Filter: ff, Max: maxLeadsShown}
-	err = leads.List(ctx, s.db, site.ID, f, maxLeadsShown+1, func(l store.Lead) bool {
+	err = s.leads.List(ctx, site.ID, f, maxLeadsShown+1, func(l store.Lead) bool {
 		if len(d.Leads) == maxLeadsShown {
 			d.More = true
 			return false
@@ -119,7 +119,7 @@ func (s *Server) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	}
 	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, leadsCSVHeader(), func(write func([]string)) error {
-		return leads.List(ctx, s.db, site.ID, f, 0, func(l store.Lead) bool {
+		return s.leads.List(ctx, site.ID, f, 0, func(l store.Lead) bool {
 			write(leadCSVRow(&l))
 			return true
 		})

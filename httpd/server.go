@@ -407,3 +407,9 @@ func (f fasthttpLogger) Printf(format string, args ...any) { f.l.Info(fmt.Sprint
 
 // Sites is the server's site registry.
 func (s *Server) Sites() *sites.Registry { return s.sites }
+
+// Leads is the server's leads.
+func (s *Server) Leads() *leads.Service { return s.leads }
+
+// Callbacks is the server's callbacks.
+func (s *Server) Callbacks() *callbacks.Service { return s.callbacks }

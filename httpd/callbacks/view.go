@@ -102,10 +102,10 @@ const idSkew = time.Minute
 // List calls fn with each callback of site that f selects, newest first,
 // until fn returns false or limit callbacks were given (limit <= 0: all).
 // The callback is fn's to keep.
-func List(ctx context.Context, db *store.DB, site uint32, f Filter, limit int, fn func(store.Callback) bool) error {
+func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn func(store.Callback) bool) error {
 	n := 0
 	var derr error
-	err := db.ScanPrefix(ctx, store.CallbackPrefix(site), true, 0, func(k, v []byte) bool {
+	err := s.db.ScanPrefix(ctx, store.CallbackPrefix(site), true, 0, func(k, v []byte) bool {
 		id, _ := store.IDFromKey(k)
 		cb, err := store.DecodeCallback(id, v)
 		if err != nil {

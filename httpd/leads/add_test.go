@@ -51,7 +51,7 @@ func newAddFixture(t *testing.T) *addFixture {
 func (f *addFixture) stored(t *testing.T) ([]store.Lead, []store.Delivery) {
 	t.Helper()
 	var got []store.Lead
-	if err := leads.List(context.Background(), f.db, f.site.ID, leads.Filter{}, 0, func(l store.Lead) bool {
+	if err := f.svc.List(context.Background(), f.site.ID, leads.Filter{}, 0, func(l store.Lead) bool {
 		got = append(got, l)
 		return true
 	}); err != nil {

@@ -123,7 +123,7 @@ func TestListFilters(t *testing.T) {
 	put(2, store.Lead{Time: day.UnixMilli(), Name: "other site"})
 	names := func(f leads.Filter, limit int) string {
 		var b strings.Builder
-		if err := leads.List(ctx, db, 1, f, limit, func(l store.Lead) bool { b.WriteString(l.Name); return true }); err != nil {
+		if err := leads.New(db, nil, nil, leads.Options{}).List(ctx, 1, f, limit, func(l store.Lead) bool { b.WriteString(l.Name); return true }); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()

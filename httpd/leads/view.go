@@ -80,10 +80,10 @@ const idSkew = time.Minute
 // List calls fn with each lead of site that f selects, newest first, until
 // fn returns false or limit leads were given (limit <= 0: all). The lead is
 // fn's to keep.
-func List(ctx context.Context, db *store.DB, site uint32, f Filter, limit int, fn func(store.Lead) bool) error {
+func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn func(store.Lead) bool) error {
 	n := 0
 	var derr error
-	err := db.ScanPrefix(ctx, store.LeadPrefix(site), true, 0, func(k, v []byte) bool {
+	err := s.db.ScanPrefix(ctx, store.LeadPrefix(site), true, 0, func(k, v []byte) bool {
 		id, _ := store.IDFromKey(k)
 		l, err := store.DecodeLead(id, v)
 		if err != nil {
