@@ -456,6 +456,12 @@ func (s *Server) vcSet(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	if req.Key == "" {
+		// The reference's own example sends only sk: a site key is in every
+		// page of the site, so it would let anyone write to any visitor.
+		return errorf(fasthttp.StatusForbidden, "k is required: the visitor's credential key, Comagic.getCredentials().key, "+
+			"sent by the page with the form; the site key (sk) alone is not enough, anyone can read it from the site's pages")
+	}
 	var site *store.Site
 	if req.SiteKey != "" {
 		if site, err = s.trackerSite(req.SiteKey); err != nil {
@@ -470,9 +476,6 @@ func (s *Server) vcSet(ctx *fasthttp.RequestCtx) error {
 		if site, err = s.sites.ByID(id); err != nil {
 			return errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
 		}
-	}
-	if req.Key == "" {
-		return errorf(fasthttp.StatusForbidden, "k (the credential key) is required")
 	}
 	if !sites.CheckCredentialKey(site, req.CI.Visitor, req.CI.Session, req.Key) {
 		return errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
