@@ -33,12 +33,6 @@ func writeOK(ctx *fasthttp.RequestCtx, result any) {
 	writeJSON(ctx, fasthttp.StatusOK, ok{Success: true, Result: result})
 }
 
-// decodeJSON decodes the request body into v through decodeBody, refusing
-// unknown fields.
-func decodeJSON(ctx *fasthttp.RequestCtx, v any) error {
-	return decodeBody(ctx.PostBody(), maxBodySize, v, refuseUnknown)
-}
-
 // OpenAdmin returns a client for the admin API of the store in dir: the
 // running server's, over its socket, or when no server answers, the store
 // opened here with the same handlers served in-process until the client is
@@ -124,7 +118,7 @@ func adminGetSite[Out any](fn func(context.Context, string) (Out, error)) handle
 func adminPost[In, Out any](fn func(context.Context, In) (Out, error)) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		var in In
-		if err := decodeJSON(ctx, &in); err != nil {
+		if err := decodeBody(ctx.PostBody(), maxBodySize, &in, refuseUnknown); err != nil {
 			return err
 		}
 		out, err := fn(ctx, in)
