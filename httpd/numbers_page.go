@@ -343,7 +343,7 @@ func (s *Server) callsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 			d.More = true
 			return false
 		}
-		shownChannel(&c)
+		s.shownChannel(&c)
 		d.Calls = append(d.Calls, callRow{Call: c, When: time.UnixMilli(c.Time).UTC().Format("2006-01-02 15:04:05"), Pool: pools[c.Pool]})
 		return true
 	})
@@ -379,7 +379,7 @@ func (s *Server) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	name := fmt.Sprintf("calls-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, callsCSVHeader(), func(write func([]string)) error {
 		return tracking.ListCalls(ctx, s.db, site.ID, time.Time{}, 0, func(c store.Call) bool {
-			shownChannel(&c)
+			s.shownChannel(&c)
 			write(callCSVRow(&c))
 			return true
 		})
@@ -388,9 +388,9 @@ func (s *Server) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 
 // shownChannel fills in the channel of a call to a static or fallback
 // number stored without one (before it was derived from the rule).
-func shownChannel(c *store.Call) {
+func (s *Server) shownChannel(c *store.Call) {
 	if c.Kind == string(tracking.KindStatic) || c.Kind == string(tracking.KindFallback) {
-		c.Channel = tracking.ChannelOf(c.Source)
+		c.Channel = s.numbers.ChannelOf(c.Source)
 	}
 }
 

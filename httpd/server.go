@@ -203,7 +203,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	}
 	s.callbacks = callbacks.New(db, s.visits, s.hooks, s.captcha, cbOpts)
 	s.leads = leads.New(db, s.visits, s.hooks, leads.Options{Now: o.Now, PhoneRegion: o.PhoneRegion})
-	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion); err != nil {
+	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion, visits.SourceChannel); err != nil {
 		return nil, err
 	}
 	s.routes = s.publicRoutes()

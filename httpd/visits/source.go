@@ -3,6 +3,8 @@ package visits
 import (
 	"net/url"
 	"strings"
+
+	"appliance/store"
 )
 
 // Channel is the kind of traffic a session came from.
@@ -213,6 +215,13 @@ func squash(s string) string {
 func ChannelOfTags(utm UTM, click, refDomain string) Channel {
 	c, _ := classify(Source{UTM: utm, Click: click, RefDomain: bareHost(refDomain)})
 	return c
+}
+
+// SourceChannel is ChannelOfTags of a stored source's tags: the
+// tracking.ChannelFunc the server hands the numbers tracker.
+func SourceChannel(src store.Source) string {
+	utm := UTM{Source: src.UTMSource, Medium: src.UTMMedium, Campaign: src.UTMCampaign, Term: src.UTMTerm, Content: src.UTMContent}
+	return string(ChannelOfTags(utm, src.Click, src.Referrer))
 }
 
 func classify(s Source) (Channel, string) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"appliance/httpd/visits"
 	"appliance/store"
 )
 
@@ -138,40 +137,41 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 	switch o.kind {
 	case KindStatic:
 		s := ss.statics[o.index]
-		a.Attributed, a.Source = true, ruleSource(s)
+		a.Attributed, a.Source = true, t.ruleSource(s.rule.Value)
 	case KindFallback, KindDynamic:
 		p := ss.pools[o.index]
 		a.Pool, a.PoolName = p.cfg.ID, p.cfg.Name
 		if o.kind == KindFallback {
-			a.Source = ruleSourceOf(p.rule.Value)
+			a.Source = t.ruleSource(p.rule.Value)
 		}
 	}
 	return a, nil
 }
 
-func ruleSource(s *static) Source { return ruleSourceOf(s.rule.Value) }
-
-// ruleSourceOf is the source a rule names: each value it pins to one. The
-// channel is the rule's channel= term, else the one the traffic-source table
-// gives the tags the rule pins (visits.ChannelOfTags: utm_medium=cpc is ad),
-// else "" (a rule of landing pages alone, or of none, names no channel).
-func ruleSourceOf(value func(string) (string, bool)) Source {
+// ruleSource is the source a rule names: each value it pins to one. The
+// channel is the rule's channel= term, else the one the traffic-source
+// table gives the tags the rule pins (utm_medium=cpc is ad), else "" (a
+// rule of landing pages alone, or of none, names no channel).
+func (t *Tracker) ruleSource(value func(string) (string, bool)) Source {
 	v := func(k string) string { s, _ := value(k); return s }
 	src := Source{Channel: v("channel"), UTMSource: v("utm_source"), UTMMedium: v("utm_medium"),
 		UTMCampaign: v("utm_campaign"), UTMTerm: v("utm_term"), UTMContent: v("utm_content"),
 		Click: v("click"), Referrer: v("referrer"), Landing: v("landing")}
-	src.Channel = ChannelOf(src)
+	src.Channel = t.ChannelOf(src)
 	return src
 }
 
-// ChannelOf is the channel of src: its own, else the one the traffic-source
-// table gives the tags it has (visits.ChannelOfTags), else "" when it has
-// none. It names the channel of a call to a static or fallback number
-// stored before its rule's channel was derived.
-func ChannelOf(src Source) string {
-	utm := visits.UTM{Source: src.UTMSource, Medium: src.UTMMedium, Campaign: src.UTMCampaign, Term: src.UTMTerm, Content: src.UTMContent}
-	if src.Channel == "" && (utm != visits.UTM{} || src.Click != "" || src.Referrer != "") {
-		return string(visits.ChannelOfTags(utm, src.Click, src.Referrer))
+// ChannelOf is the channel of src: its own, else the one the Tracker's
+// ChannelFunc gives the tags it has, else "" when it has none. It names the
+// channel of a call to a static or fallback number stored before its rule's
+// channel was derived.
+func (t *Tracker) ChannelOf(src Source) string {
+	if src.Channel != "" || t.channel == nil {
+		return src.Channel
 	}
-	return src.Channel
+	if src.UTMSource == "" && src.UTMMedium == "" && src.UTMCampaign == "" && src.UTMTerm == "" &&
+		src.UTMContent == "" && src.Click == "" && src.Referrer == "" {
+		return ""
+	}
+	return t.channel(src)
 }

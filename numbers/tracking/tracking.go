@@ -85,10 +85,11 @@ const (
 // Tracker holds the call-tracking set-up and live leases of every site of
 // a store. All methods are safe for concurrent use.
 type Tracker struct {
-	db     *store.DB
-	region string     // numbers without a country code are read in it
-	mu     sync.Mutex // serialises changes of the set-up
-	state  atomic.Pointer[state]
+	db      *store.DB
+	region  string // numbers without a country code are read in it
+	channel ChannelFunc
+	mu      sync.Mutex // serialises changes of the set-up
+	state   atomic.Pointer[state]
 }
 
 // state is one immutable snapshot of every site's set-up.
@@ -138,14 +139,22 @@ type pool struct {
 	added    []string        // numbers whose slot is new to this state, not shared with the previous one
 }
 
+// ChannelFunc is the channel of a traffic source known only by its tags
+// (utm_*, click id, referrer). Which tags make which channel is the visits
+// domain's traffic-source table; the server hands it over, so numbers keep
+// no second copy of it and import nothing above them.
+type ChannelFunc func(Source) string
+
 // Open loads every site's set-up from db and restores the leases live at
 // now from the lease history. Numbers typed without a country code are
-// read in region (numbers.DefaultRegion when "").
-func Open(ctx context.Context, db *store.DB, now time.Time, region string) (*Tracker, error) {
+// read in region (numbers.DefaultRegion when ""). channel names the
+// channel of a static or fallback number's rule from the tags it pins; nil
+// leaves a rule without a channel= term without one.
+func Open(ctx context.Context, db *store.DB, now time.Time, region string, channel ChannelFunc) (*Tracker, error) {
 	if region == "" {
 		region = numbers.DefaultRegion
 	}
-	t := &Tracker{db: db, region: region}
+	t := &Tracker{db: db, region: region, channel: channel}
 	st := &state{sites: map[uint32]*siteState{}}
 	var derr error
 	err := db.ScanPrefix(ctx, store.NumbersPrefix(), false, 0, func(k, v []byte) bool {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/store"
 	"appliance/store/storetest"
@@ -20,7 +21,7 @@ var (
 
 func open(t testing.TB, db *store.DB, now time.Time) *Tracker {
 	t.Helper()
-	tr, err := Open(ctx, db, now, numbers.DefaultRegion)
+	tr, err := Open(ctx, db, now, numbers.DefaultRegion, visits.SourceChannel)
 	if err != nil {
 		t.Fatalf("open tracking: %v", err)
 	}
@@ -550,6 +551,7 @@ func TestParsePhone(t *testing.T) {
 // A static number's rule names the channel of its calls: its channel= term,
 // else the channel the traffic-source table gives the tags it pins.
 func TestRuleSourceChannel(t *testing.T) {
+	tr := &Tracker{channel: visits.SourceChannel}
 	for _, tt := range []struct{ rule, channel string }{
 		{"utm_source=yandex&utm_medium=cpc", "ad"},
 		{"utm_medium=Paid_Search", "ad"},
@@ -568,7 +570,7 @@ func TestRuleSourceChannel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ruleSourceOf(r.Value).Channel; got != tt.channel {
+		if got := tr.ruleSource(r.Value).Channel; got != tt.channel {
 			t.Errorf("rule %q: channel %q, want %q", tt.rule, got, tt.channel)
 		}
 	}
