@@ -37,6 +37,7 @@ type phoneAnswer struct {
 	Trunk string     `json:"trunk"`
 	Text  string     `json:"text"` // international format, for targets without a number to copy the format of
 	Type  string     `json:"type"` // static or dynamic
+	Img   string     `json:"img"`  // path of Text's picture (GET /img/phone), for image targets
 	TTL   int64      `json:"ttl,omitempty"`
 }
 
@@ -50,8 +51,8 @@ type phoneForms struct {
 	Trunk string `json:"trunk"`
 }
 
-// phonesOf encodes an assignment for the snippet.
-func phonesOf(a *tracking.Assignment) *phonesAnswer {
+// phonesOf encodes an assignment of site's for the snippet.
+func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 	if len(a.Replacements) == 0 {
 		return nil
 	}
@@ -63,7 +64,7 @@ func phonesOf(a *tracking.Assignment) *phonesAnswer {
 		pa := phoneAnswer{
 			Site: phoneForms{Raw: r.Site.Digits, CC: r.Site.CC, NSN: r.Site.NSN, Trunk: r.Site.Trunk},
 			Raw:  r.Number.Digits, CC: r.Number.CC, NSN: r.Number.NSN, Trunk: r.Number.Trunk, Text: r.Number.Text,
-			Type: string(r.Type),
+			Type: string(r.Type), Img: phoneImagePath(site, r.Number.Text),
 		}
 		if r.Type == tracking.Dynamic {
 			pa.TTL = p.TTL
@@ -93,7 +94,7 @@ func (s *Server) hitNumbers(site *store.Site, now time.Time) (also func(*store.T
 		}
 		return a.Persist(tx)
 	}
-	return also, func() *phonesAnswer { return phonesOf(&a) }
+	return also, func() *phonesAnswer { return phonesOf(site, &a) }
 }
 
 // leaseRequest is the body of POST /t/v1/lease, the heartbeat of a page
@@ -125,7 +126,7 @@ func (s *Server) trackLease(ctx *fasthttp.RequestCtx) error {
 	}
 	writeOK(ctx, struct {
 		Phones *phonesAnswer `json:"phones"`
-	}{phonesOf(&a)})
+	}{phonesOf(site, &a)})
 	return nil
 }
 

@@ -4,8 +4,12 @@ package httpd_test
 // elements, in form fields and images, and the same from page to page.
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,36 +94,82 @@ addEventListener("load", function () { window.loaded = true; });`
 	f.noExceptions(t)
 }
 
-// A form field target gets the number in its value; an image target is
-// not replaced (the appliance draws no image), so it is not reported as
-// replaced either.
+// A form field target gets the number in its value; an image target a
+// picture of it drawn by the appliance, from a URL only the appliance can
+// make. A target that can show neither is not reported as replaced.
 func TestSnippetPhonesFieldsAndImages(t *testing.T) {
 	f := newSnippetFixture(t)
 	phNumbers(t, f, time.Now(), phPool, 0)
-	const img = `<img class="comagic_phone" id="im" alt="8 (487) 275-14-04" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">`
+	const img = `<img class="comagic_phone" id="im" alt="8 (487) 275-14-04" style="font-size: 20px; color: #336699"
+  src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" srcset="data:image/gif;base64,R0lGODlhAQABAAAAACw= 2x">`
 	f.page("/", phPage(f.install, "", `<input class="comagic_phone" id="in1" value="8 (487) 275-14-04">
 <input name="comagic_phone" id="in2">`+img))
-	f.page("/img", phPage(f.install, "", img))
+	f.page("/img", phPage(f.install, "", img+`<canvas id="comagic_phone"></canvas>`))
 	me := f.me()
 	me.open(t, "/?utm_source=yandex")
-	shown := `document.getElementById("in1").value + " | " + document.getElementById("in2").value + " | " + document.getElementById("im").getAttribute("src")`
-	if got, want := eval[string](t, f, shown), "8 (495) 000-00-01 | +7 495 000-00-01 | data:image/gif;base64,R0lGODlhAQABAAAAACw="; got != want {
-		t.Errorf("fields and image show %q, want %q", got, want)
+	if got, want := eval[string](t, f, `document.getElementById("in1").value + " | " + document.getElementById("in2").value`),
+		"8 (495) 000-00-01 | +7 495 000-00-01"; got != want {
+		t.Errorf("fields show %q, want %q", got, want)
+	}
+	f.eventually(t, "the number's picture has loaded", func() bool {
+		return eval[bool](t, f, `(function (i) { return i.complete && i.naturalWidth > 0 && /img\/phone/.test(i.currentSrc); })(document.getElementById("im"))`)
+	})
+	attr := eval[string](t, f, `document.getElementById("im").getAttribute("src")`)
+	src := eval[string](t, f, `document.getElementById("im").src`)
+	jsonSrc, _ := json.Marshal(attr)
+	if !strings.HasPrefix(src, f.srv.URL+"img/phone?site=") || !strings.HasSuffix(src, "&size=20&color=336699") ||
+		eval[bool](t, f, `document.getElementById("im").hasAttribute("srcset")`) {
+		t.Errorf("image src %q (srcset kept: %v), want the appliance's picture in the image's style", src,
+			eval[bool](t, f, `document.getElementById("im").hasAttribute("srcset")`))
 	}
 	me.getters(t, `{
 "getPhones": [
   {"id": ".comagic_phone", "img": null, "text": "8 (495) 000-00-01", "raw": "74950000001"},
-  {"id": "[name=comagic_phone]", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"}],
+  {"id": "[name=comagic_phone]", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"},
+  {"id": ".comagic_phone", "img": `+string(jsonSrc)+`, "text": null, "raw": "74950000001"}],
 "getDTPhones": null,
 "all": {".comagic_phone": "74950000001", "[name=comagic_phone]": "74950000001"},
 "static": {"74950000001": [".comagic_phone", "[name=comagic_phone]"]},
 "dynamic": {}}`)
+
+	// The picture is of the number; another text, or another size of one
+	// out of range, is refused.
+	resp, err := http.Get(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(body), ">+7 495 000-00-01</text>") {
+		t.Errorf("picture: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	for _, bad := range []struct {
+		url    string
+		status int
+	}{
+		{strings.Replace(src, "t=%2B7+495+000-00-01", "t=%2B7+495+000-00-02", 1), 403},
+		{strings.Replace(src, "size=20", "size=200", 1), 400},
+		{strings.Replace(src, "t=%2B7+495+000-00-01", "t=%3Cscript%3E", 1), 400},
+	} {
+		if bad.url == src {
+			t.Fatalf("the test's URL did not change: %s", src)
+		}
+		resp, err := http.Get(bad.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != bad.status {
+			t.Errorf("%s: %d, want %d", bad.url, resp.StatusCode, bad.status)
+		}
+	}
+
 	me.open(t, "/img")
 	me.getters(t, `{
-"getPhones": [{"id": "number=74872751404", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"}],
+"getPhones": [{"id": ".comagic_phone", "img": `+string(jsonSrc)+`, "text": null, "raw": "74950000001"}],
 "getDTPhones": null,
-"all": {},
-"static": {},
+"all": {".comagic_phone": "74950000001"},
+"static": {"74950000001": [".comagic_phone"]},
 "dynamic": {}}`)
 	f.noExceptions(t)
 }

@@ -37,6 +37,7 @@ var leastRole = map[string]string{
 	"POST /api/v1/calls":                "open", // an API token, checked by the handler
 	"GET /api/v1/attribution":           "open",
 	"GET /vc/s/":                        "open",
+	"GET /img/phone":                    "open",
 	"OPTIONS /vc/s/":                    "open",
 	"OPTIONS /t/v1/*":                   "open",
 	"GET /t/v1/*":                       "open",

@@ -30,6 +30,7 @@ func (s *Server) publicRoutes() *router {
 	r.api("POST", "/t/v1/lease", open, s.tracker(s.trackLease))
 	r.api("POST", "/api/v1/calls", open, s.apiAuth(s.postCall))
 	r.api("GET", "/api/v1/attribution", open, s.apiAuth(s.getAttribution))
+	r.api("GET", phoneImageRoute, open, s.phoneImage)
 	r.api("GET", "/vc/s/", open, s.tracker(s.vcSet))
 	r.api("OPTIONS", "/vc/s/", open, s.tracker(s.trackerPreflight))
 	r.api("OPTIONS", "/t/v1/*", open, s.tracker(s.trackerPreflight))

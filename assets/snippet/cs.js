@@ -445,15 +445,16 @@
   // keeps its format, on every page view: the replacement's digits take
   // the places of the original's, in the nodes they were in. Everything replaced is recorded with a way back, so that a
   // later answer (a new lease, a hook that now says no) starts from the
-  // page as it was. The reference's img field is always null: the protocol
-  // offers no image replacement.
+  // page as it was. An image target shows a picture of its number that
+  // the appliance draws from a URL it signed (the answer's img); its URL
+  // is the getters' img.
 
   var PH = "_cs_ph"; // localStorage: {phones, exp, ci}, the last answer for the next page view
   var TARGETS = ["#comagic_phone", ".comagic_phone", "[name=comagic_phone]"];
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
   // Elements inside a line of text: a number may run across them.
   var INLINE = /^(A|ABBR|B|BDI|BDO|BIG|CITE|CODE|DATA|DFN|EM|FONT|I|KBD|MARK|NOBR|Q|S|SAMP|SMALL|SPAN|STRONG|SUB|SUP|TIME|TT|U|VAR|WBR)$/;
-  var NOTEXT = /^(IMG|PICTURE|SOURCE|VIDEO|AUDIO|CANVAS|IFRAME|OBJECT|EMBED|BR|HR|SELECT|svg)$/; // targets that cannot show a number's text
+  var NOTEXT = /^(PICTURE|SOURCE|VIDEO|AUDIO|CANVAS|IFRAME|OBJECT|EMBED|BR|HR|SELECT|svg)$/; // targets that cannot show a number's text
   var ph = null; // the answer applied now, or null
   var phKey; // its numbers and selectors as JSON, to tell a new answer from the same
   var phHook; // the __cs_onReplacePhones that was asked about it
@@ -504,9 +505,10 @@
 
   // add records one replaced target for the getters: each of an id once
   // for every way it is shown.
-  function add(id, n, text) {
-    for (var i = 0; i < list.length; i++) if (list[i].id == id && list[i].text == text && list[i].raw == n.raw) return;
-    list.push({ id: id, img: null, text: text, raw: n.raw, t: n.type });
+  function add(id, n, text, img) {
+    img = img || null;
+    for (var i = 0; i < list.length; i++) if (list[i].id == id && list[i].text == text && list[i].img == img && list[i].raw == n.raw) return;
+    list.push({ id: id, img: img, text: text, raw: n.raw, t: n.type });
   }
 
   // issued is every number given to the visitor: what replaced targets, and
@@ -548,12 +550,15 @@
       return a;
     };
     // A target whose text holds no site number shows the first one's
-    // replacement in place of its content; a field, in its value. One
-    // that cannot show text (an image) is left, and not reported.
+    // replacement in place of its content; a field, in its value; an
+    // image, in a picture the appliance draws. Another that cannot show
+    // text is left, and not reported.
     if (d.readyState != "loading") {
       all(sels.join()).forEach(function (el) {
         var field = /^(INPUT|TEXTAREA)$/.test(el.nodeName);
-        if (filled.indexOf(el) >= 0 || (!field && NOTEXT.test(el.nodeName))) return;
+        if (filled.indexOf(el) >= 0) return;
+        if (el.nodeName == "IMG") return swapImage(el, ops);
+        if (!field && NOTEXT.test(el.nodeName)) return;
         var v = field ? el.value : el.textContent;
         var n = ph.numbers[0];
         var has = 0;
@@ -624,6 +629,44 @@
         });
       });
     });
+  }
+
+  // swapImage plans showing the picture of a number in image el: the one
+  // its alt text writes, else the first; drawn in el's font size and
+  // colours. Its srcset goes, so that the picture is what is shown.
+  function swapImage(el, ops) {
+    var n = ph.numbers[0];
+    each(el.alt, function (w) {
+      return (n = numberOf(digits(w)));
+    });
+    if (!/^img\/phone\?/.test(n.img)) return; // an answer cached by an older appliance
+    var cs = getComputedStyle(el);
+    var src = base() + n.img + "&size=" + Math.max(8, Math.min(96, parseInt(cs.fontSize) || 16)) + hex("color", cs.color) + hex("bg", cs.backgroundColor);
+    filled.push(el);
+    add(targetId(el), n, null, src);
+    ops.push(function () {
+      var old = ["src", "srcset"].map(function (a) {
+        return el.getAttribute(a);
+      });
+      el.removeAttribute("srcset");
+      el.setAttribute("src", src);
+      undo.push(function () {
+        if (el.getAttribute("src") != src) return;
+        ["src", "srcset"].forEach(function (a, i) {
+          if (old[i] == null) el.removeAttribute(a);
+          else el.setAttribute(a, old[i]);
+        });
+      });
+    });
+  }
+
+  // hex is "&name=" and CSS colour c as hex digits, "" for a transparent one.
+  function hex(name, c) {
+    var m = /rgba?\((\d+), *(\d+), *(\d+)(?:, *([\d.]+))?/.exec(c);
+    if (!m || m[4] == 0) return "";
+    return "&" + name + "=" + [m[1], m[2], m[3]].map(function (v) {
+      return (256 + +v).toString(16).slice(1);
+    }).join("");
   }
 
   // swapped is w, a site number written in el (or in the text of a

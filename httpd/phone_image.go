@@ -1,0 +1,134 @@
+package httpd
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/store"
+)
+
+// Image numbers: an <img> target of the snippet shows its number as a
+// picture drawn here. The URL is made by the server (phoneImagePath, in the
+// "phones" answer) and signed with the site's secret over the text, so it
+// cannot be used to draw other text; the snippet adds only the style,
+// taken from the image element's computed style.
+
+const phoneImageRoute = "/img/phone"
+
+// phoneImageText is what a number's picture may show: the characters of a
+// formatted phone number.
+const phoneImageText = "0123456789+()- ."
+
+// phoneImageSig is the signature of the picture of text for site.
+func phoneImageSig(site *store.Site, text string) string {
+	m := hmac.New(sha256.New, site.Secret)
+	m.Write([]byte("img/phone\x00"))
+	m.Write([]byte(text))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// phoneImagePath is the path (under the public URL) of the picture of
+// text, without style.
+func phoneImagePath(site *store.Site, text string) string {
+	return fmt.Sprintf("img/phone?site=%d&t=%s&sig=%s", site.ID, url.QueryEscape(text), phoneImageSig(site, text))
+}
+
+// phoneImageQuery is the query of GET /img/phone.
+type phoneImageQuery struct {
+	Site  uint32
+	Text  string
+	Sig   string
+	Size  int    // font size in px, 8-96; 16 when absent
+	Color string // text colour: 3 or 6 hex digits; 000 when absent
+	Bg    string // background: 3 or 6 hex digits, or "" for none
+}
+
+func isHex(s string) bool {
+	if len(s) != 3 && len(s) != 6 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePhoneImageQuery parses and checks the query of GET /img/phone
+// (not the signature). The result does not alias args.
+func parsePhoneImageQuery(args *fasthttp.Args) (phoneImageQuery, error) {
+	q := phoneImageQuery{Size: 16, Color: "000"}
+	site, err := strconv.ParseUint(string(args.Peek("site")), 10, 32)
+	if err != nil {
+		return q, errorf(fasthttp.StatusBadRequest, "site must be a site id")
+	}
+	q.Site = uint32(site)
+	q.Text = string(args.Peek("t"))
+	if q.Text == "" || len(q.Text) > 32 || !utf8.ValidString(q.Text) || strings.Trim(q.Text, phoneImageText) != "" {
+		return q, errorf(fasthttp.StatusBadRequest, "t must be a formatted phone number of at most 32 characters")
+	}
+	q.Sig = string(args.Peek("sig"))
+	if len(q.Sig) != 32 {
+		return q, errorf(fasthttp.StatusBadRequest, "sig must be 32 hex digits")
+	}
+	if v := args.Peek("size"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 8 || n > 96 {
+			return q, errorf(fasthttp.StatusBadRequest, "size must be a font size in px from 8 to 96")
+		}
+		q.Size = n
+	}
+	if v := string(args.Peek("color")); v != "" {
+		if !isHex(v) {
+			return q, errorf(fasthttp.StatusBadRequest, "color must be 3 or 6 hex digits")
+		}
+		q.Color = v
+	}
+	if v := string(args.Peek("bg")); v != "" {
+		if !isHex(v) {
+			return q, errorf(fasthttp.StatusBadRequest, "bg must be 3 or 6 hex digits, or absent for none")
+		}
+		q.Bg = v
+	}
+	return q, nil
+}
+
+// phoneImage serves GET /img/phone: an SVG picture of a number the server
+// signed. It never changes for one query, so it is cached for a day.
+func (s *Server) phoneImage(ctx *fasthttp.RequestCtx) error {
+	q, err := parsePhoneImageQuery(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	site, err := s.sites.ByID(q.Site)
+	if err != nil || !hmac.Equal([]byte(q.Sig), []byte(phoneImageSig(site, q.Text))) {
+		return errorf(fasthttp.StatusForbidden, "sig does not match: the picture of a number is drawn only from a URL the appliance made")
+	}
+	w := (len(q.Text)*q.Size*6 + 9) / 10 // digits are about 0.6 em wide
+	h := (q.Size*13 + 9) / 10
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`, w, h, w, h)
+	if q.Bg != "" {
+		fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#%s"/>`, q.Bg)
+	}
+	// Text holds only phoneImageText's characters: nothing to escape.
+	fmt.Fprintf(&b, `<text x="0" y="%d" font-family="Arial,Helvetica,sans-serif" font-size="%d" fill="#%s" textLength="%d">%s</text></svg>`,
+		q.Size, q.Size, q.Color, w, q.Text)
+	hd := &ctx.Response.Header
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Cache-Control", "public, max-age=86400")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetContentType("image/svg+xml")
+	ctx.SetBodyString(b.String())
+	return nil
+}
