@@ -25,7 +25,7 @@ func TestCallbackSet(t *testing.T) {
 	got := out.String()
 	secret := regexp.MustCompile(`secret \(shown once; verify X-Appliance-Signature with it\): (cbsec_\S+)\n`).FindStringSubmatch(got)
 	if secret == nil || !strings.Contains(got, "callbacks of site "+site+":\n  scenario: https://pbx.example/cb\n") ||
-		!strings.Contains(got, "  captcha: on\n  language: auto (the visitor's browser)\n  groups: none\n") {
+		!strings.Contains(got, "  captcha: on, 4 digits\n  language: auto (the visitor's browser)\n  groups: none\n") {
 		t.Fatalf("callback set printed:\n%s", got)
 	}
 
@@ -34,14 +34,25 @@ func TestCallbackSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = out.String()
-	if strings.Contains(got, "secret") || !strings.Contains(got, "scenario: https://pbx.example/cb\n  captcha: on\n  language: ru\n  groups: 16587 Продажи; 16588 Support\n") {
+	if strings.Contains(got, "secret") || !strings.Contains(got, "scenario: https://pbx.example/cb\n  captcha: on, 4 digits\n  language: ru\n  groups: 16587 Продажи; 16588 Support\n") {
 		t.Fatalf("second callback set printed:\n%s", got)
 	}
+
+	out.Reset()
+	six := 6
+	if err := runCallbackSet(ctx, CallbackSetOptions{Data: dir, Site: site, CaptchaDigits: &six}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got = out.String(); !strings.Contains(got, "  captcha: on, 6 digits\n  language: ru\n") {
+		t.Fatalf("callback set --captcha-digits 6 printed:\n%s", got)
+	}
+	five := 5
 
 	for name, o := range map[string]CallbackSetOptions{
 		"bad url":      {Data: dir, Site: site, Webhook: str("pbx.example")},
 		"short secret": {Data: dir, Site: site, Secret: str("short")},
 		"bad captcha":  {Data: dir, Site: site, Captcha: "maybe"},
+		"5 digits":     {Data: dir, Site: site, CaptchaDigits: &five},
 		"bad lang":     {Data: dir, Site: site, Lang: str("de")},
 		"bad groups":   {Data: dir, Site: site, Groups: str("Sales")},
 		"unknown site": {Data: dir, Site: "nope", Captcha: "off"},

@@ -469,11 +469,13 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "callback", Short: "Set up callbacks (sitephone): the PBX scenario, captcha, widget language and groups"}
 	var o CallbackSetOptions
 	var webhook, secret, lang, groups string
+	var digits int
 	setCmd := &cobra.Command{
 		Use:   "set",
 		Short: "Set a site's callback scenario (a signed webhook the PBX acts on) and widget settings, and print them",
 		Example: `  appliance callback set --site KEY --webhook https://pbx.example.com/callback
   appliance callback set --site KEY --webhook https://pbx.example.com/callback --secret "$SECRET" --captcha on
+  appliance callback set --site KEY --captcha on --captcha-digits 6
   appliance callback set --site KEY --lang ru --groups "16587 Sales; 16588 Support"
   appliance callback set --site KEY --webhook ""    # no scenario: visitors are told so (status 2)`,
 		Args: cobra.NoArgs,
@@ -485,8 +487,11 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 					*dst = &v
 				}
 			}
-			if o.Webhook == nil && o.Secret == nil && o.Captcha == "" && o.Lang == nil && o.Groups == nil {
-				return usageError{fmt.Errorf("callback set: give at least one of --webhook, --secret, --captcha, --lang, --groups")}
+			if f.Changed("captcha-digits") {
+				o.CaptchaDigits = &digits
+			}
+			if o.Webhook == nil && o.Secret == nil && o.Captcha == "" && o.CaptchaDigits == nil && o.Lang == nil && o.Groups == nil {
+				return usageError{fmt.Errorf("callback set: give at least one of --webhook, --secret, --captcha, --captcha-digits, --lang, --groups")}
 			}
 			return runCallbackSet(c.Context(), o, stdout)
 		},
@@ -497,6 +502,7 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 	fl.StringVar(&webhook, "webhook", "", `http(s) URL of the callback scenario; "" removes it`)
 	fl.StringVar(&secret, "secret", "", "signing secret of the scenario; default: keep it, or generate one")
 	fl.StringVar(&o.Captcha, "captcha", "", "require a captcha for callbacks: on or off")
+	fl.IntVar(&digits, "captcha-digits", 4, "digits in the captcha: 4 or 6")
 	fl.StringVar(&lang, "lang", "", "language of the built-in widgets: ru, en or auto (the visitor's browser)")
 	fl.StringVar(&groups, "groups", "", `groups the callback panel offers, "ID NAME" separated by ";"`)
 	outboundFlags(setCmd, &o.Outbound, whenNoServer)
@@ -746,8 +752,10 @@ type CallbackSetOptions struct {
 	Webhook *string
 	Secret  *string
 	Captcha string // "on", "off", or "" to keep
-	Lang    *string
-	Groups  *string
+	// CaptchaDigits is 4 or 6.
+	CaptchaDigits *int
+	Lang          *string
+	Groups        *string
 	// Outbound applies when no server runs; a running server checks the
 	// URL with its own.
 	Outbound OutboundOptions
@@ -757,13 +765,16 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	if o.Captcha != "" && o.Captcha != "on" && o.Captcha != "off" {
 		return usageError{fmt.Errorf("callback set: --captcha is on or off, not %q", o.Captcha)}
 	}
+	if o.CaptchaDigits != nil && *o.CaptchaDigits != 4 && *o.CaptchaDigits != 6 {
+		return usageError{fmt.Errorf("callback set: --captcha-digits is 4 or 6, not %d", *o.CaptchaDigits)}
+	}
 	policy, err := o.Outbound.policy()
 	if err != nil {
 		return err
 	}
 	return adminCallPolicy(ctx, o.Data, policy, "callback set", func(c *admin.Client) (admin.CallbackSettings, error) {
 		return c.SetCallbacks(ctx, admin.SetCallbacks{Site: o.Site, Webhook: o.Webhook, Secret: o.Secret,
-			Captcha: o.Captcha, Lang: o.Lang, Groups: o.Groups})
+			Captcha: o.Captcha, CaptchaDigits: o.CaptchaDigits, Lang: o.Lang, Groups: o.Groups})
 	}, func(info admin.CallbackSettings) { admin.PrintCallbackSettings(stdout, info) })
 }
 

@@ -1,8 +1,9 @@
-// Package captcha issues and checks image captchas of four digits.
+// Package captcha issues and checks image captchas of four to six digits.
 //
 // A Store keeps the live captchas in memory. Each has an id, 26 characters from
-// crypto/rand that say nothing about the answer, and four random digits that
-// never leave the Store except drawn into a PNG by github.com/dchest/captcha.
+// crypto/rand that say nothing about the answer, and its random digits (as
+// many as it was issued with) that never leave the Store except drawn into a
+// PNG by github.com/dchest/captcha.
 // The picture is derived from the id and the digits under a key secret to the
 // process, so drawing an id again gives the same picture, not a fresh one to
 // average noise over.
@@ -24,6 +25,7 @@
 package captcha
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -60,11 +62,15 @@ const (
 	DefaultHeight = dchest.StdHeight
 	// MinSize and MaxSize bound Options.Width and Options.Height. dchest's
 	// renderer panics on some sizes below 20 pixels; every size in between
-	// renders four digits.
+	// renders six digits.
 	MinSize = 20
 	MaxSize = 1000
 
-	numDigits = 4
+	// DefaultDigits is how many digits a captcha has unless New is told
+	// otherwise; MinDigits and MaxDigits bound what New takes.
+	DefaultDigits = 4
+	MinDigits     = 4
+	MaxDigits     = 6
 )
 
 // Options configures a Store. The zero value gives the defaults.
@@ -109,7 +115,8 @@ type Store struct {
 type entry struct {
 	id           string
 	scope        string
-	digits       [numDigits]byte
+	digits       [MaxDigits]byte
+	n            uint8 // digits in use, from MinDigits to MaxDigits
 	expires      time.Time
 	older, newer *entry
 }
@@ -157,11 +164,16 @@ func New(opts Options) *Store {
 	return s
 }
 
-// New issues a captcha for scope and returns its id. If the Store is full,
-// the oldest captcha is dropped to make room and counted in Dropped.
-func (s *Store) New(scope string) (id string) {
-	e := &entry{id: rand.Text(), scope: scope}
-	copy(e.digits[:], s.digits(numDigits))
+// New issues a captcha of n digits for scope and returns its id; an n
+// outside [MinDigits, MaxDigits] (0 for one) gives DefaultDigits. If the
+// Store is full, the oldest captcha is dropped to make room and counted in
+// Dropped.
+func (s *Store) New(scope string, n int) (id string) {
+	if n < MinDigits || n > MaxDigits {
+		n = DefaultDigits
+	}
+	e := &entry{id: rand.Text(), scope: scope, n: uint8(n)}
+	copy(e.digits[:n], s.digits(n))
 	for i := range e.digits {
 		e.digits[i] %= 10 // a test's generator may be careless; the renderer needs 0-9
 	}
@@ -197,17 +209,17 @@ func (s *Store) New(scope string) (id string) {
 func (s *Store) WritePNG(w io.Writer, id string) error {
 	s.mu.Lock()
 	e := s.lookup(id, s.now())
-	var digits [numDigits]byte
+	var digits []byte
 	if e != nil {
-		digits = e.digits
+		digits = bytes.Clone(e.digits[:e.n])
 	}
 	s.mu.Unlock()
 	if e == nil {
 		return ErrNotFound
 	}
 	// Render outside the lock: it takes about a millisecond.
-	img := dchest.NewImage(id, digits[:], s.width, s.height)
-	s.roughen(img.Paletted, id, digits[:])
+	img := dchest.NewImage(id, digits, s.width, s.height)
+	s.roughen(img.Paletted, id, digits)
 	if err := png.Encode(w, img.Paletted); err != nil {
 		return fmt.Errorf("write captcha %s: %w", id, err)
 	}
@@ -259,8 +271,9 @@ func (s *Store) roughen(m *image.Paletted, id string, digits []byte) {
 
 // Verify reports whether answer solves captcha id issued for scope, and
 // removes the captcha either way, so each id gets one answer (also one
-// offered in another scope). The answer must be the four digits; white space
-// anywhere in it is ignored. An id that is not live, or of another scope,
+// offered in another scope). The answer must be all the digits the captcha
+// was issued with, no fewer and no more; white space anywhere in it is
+// ignored. An id that is not live, or of another scope,
 // never verifies.
 func (s *Store) Verify(scope, id, answer string) bool {
 	s.mu.Lock()
@@ -272,9 +285,10 @@ func (s *Store) Verify(scope, id, answer string) bool {
 	if e == nil {
 		return false
 	}
-	got, ok := parseAnswer(answer)
-	// ok depends only on the answer's shape, which the caller already knows;
-	// the comparison with the secret digits is constant-time.
+	got, ok := parseAnswer(answer, int(e.n))
+	// ok depends only on the answer's shape and the captcha's length, which
+	// the caller already knows; the comparison with the secret digits is
+	// constant-time.
 	return subtle.ConstantTimeCompare(got[:], e.digits[:]) == 1 && ok && e.scope == scope
 }
 
@@ -332,14 +346,14 @@ func (s *Store) remove(e *entry) {
 }
 
 // parseAnswer returns the digits of answer, skipping white space. ok is false
-// if answer holds anything else or not exactly numDigits digits.
-func parseAnswer(answer string) (digits [numDigits]byte, ok bool) {
+// if answer holds anything else or not exactly want digits.
+func parseAnswer(answer string, want int) (digits [MaxDigits]byte, ok bool) {
 	n := 0
 	for _, r := range answer {
 		switch {
 		case unicode.IsSpace(r):
 		case '0' <= r && r <= '9':
-			if n == numDigits {
+			if n == want {
 				return digits, false
 			}
 			digits[n] = byte(r - '0')
@@ -348,5 +362,5 @@ func parseAnswer(answer string) (digits [numDigits]byte, ok bool) {
 			return digits, false
 		}
 	}
-	return digits, n == numDigits
+	return digits, n == want
 }

@@ -45,7 +45,7 @@ func answer(t testing.TB, s *Store, id string) string {
 		t.Fatalf("captcha %q is not in the store", id)
 	}
 	var b strings.Builder
-	for _, d := range e.digits {
+	for _, d := range e.digits[:e.n] {
 		b.WriteByte('0' + d)
 	}
 	return b.String()
@@ -60,7 +60,7 @@ func wrong(right string) string {
 
 func TestVerify(t *testing.T) {
 	s := New(Options{})
-	id := s.New("")
+	id := s.New("", DefaultDigits)
 	right := answer(t, s, id)
 
 	var buf bytes.Buffer
@@ -95,7 +95,7 @@ func TestVerifyWrongConsumes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := New(Options{})
-			id := s.New("")
+			id := s.New("", DefaultDigits)
 			right := answer(t, s, id)
 			if got, want := s.Verify("", id, tc.answer(right)), false; got != want {
 				t.Fatalf("Verify(%q) with %q = %v, want %v", right, tc.answer(right), got, want)
@@ -111,7 +111,7 @@ func TestVerifyIgnoresSpace(t *testing.T) {
 	for _, format := range []string{"%s", " %s ", "%c %c %c %c", "\t%c%c\n%c%c\r\n"} {
 		t.Run(fmt.Sprintf("%q", format), func(t *testing.T) {
 			s := New(Options{})
-			id := s.New("")
+			id := s.New("", DefaultDigits)
 			right := answer(t, s, id)
 			var typed string
 			if strings.Count(format, "%") == 1 {
@@ -128,7 +128,7 @@ func TestVerifyIgnoresSpace(t *testing.T) {
 
 func TestVerifyUnknown(t *testing.T) {
 	s := New(Options{})
-	id := s.New("")
+	id := s.New("", DefaultDigits)
 	right := answer(t, s, id)
 	for _, other := range []string{"", "x", strings.ToLower(id), id[:len(id)-1], id + "A"} {
 		if s.Verify("", other, right) {
@@ -143,9 +143,9 @@ func TestVerifyUnknown(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	c := newClock()
 	s := New(Options{TTL: 10 * time.Minute, Now: c.Now})
-	early := s.New("")
+	early := s.New("", DefaultDigits)
 	c.Add(5 * time.Minute)
-	late := s.New("")
+	late := s.New("", DefaultDigits)
 	rightLate := answer(t, s, late)
 
 	c.Add(5*time.Minute - time.Nanosecond)
@@ -178,10 +178,10 @@ func TestExpiryPrunes(t *testing.T) {
 	c := newClock()
 	s := New(Options{TTL: time.Minute, Now: c.Now})
 	for range 100 {
-		s.New("")
+		s.New("", DefaultDigits)
 	}
 	c.Add(time.Minute)
-	id := s.New("")
+	id := s.New("", DefaultDigits)
 	s.mu.Lock()
 	n := len(s.byID)
 	s.mu.Unlock()
@@ -199,7 +199,7 @@ func TestFlood(t *testing.T) {
 	s := New(Options{Max: max, Now: c.Now})
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = s.New("")
+		ids[i] = s.New("", DefaultDigits)
 		c.Add(time.Millisecond)
 		if s.Len() > max {
 			t.Fatalf("Len = %d after %d captchas, want <= %d", s.Len(), i+1, max)
@@ -231,7 +231,7 @@ func TestFlood(t *testing.T) {
 		s.Verify("", id, "")
 	}
 	for range 10 {
-		s.New("")
+		s.New("", DefaultDigits)
 	}
 	if got, want := s.Dropped(), uint64(n-max); got != want {
 		t.Errorf("Dropped = %d after refilling 10 answered slots, want %d", got, want)
@@ -245,7 +245,7 @@ func TestConcurrent(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for i := range 200 {
-				id := s.New("")
+				id := s.New("", DefaultDigits)
 				// Drawing is slow under -race; a few overlap enough.
 				if i%20 == 0 {
 					if err := s.WritePNG(io.Discard, id); err != nil && !errors.Is(err, ErrNotFound) {
@@ -264,6 +264,12 @@ func TestConcurrent(t *testing.T) {
 }
 
 func TestPNG(t *testing.T) {
+	for _, n := range []int{MinDigits, MaxDigits} {
+		t.Run(fmt.Sprintf("%d digits", n), func(t *testing.T) { testPNG(t, n) })
+	}
+}
+
+func testPNG(t *testing.T, n int) {
 	for _, size := range [][2]int{
 		{0, 0},
 		{MinSize, MinSize},
@@ -274,7 +280,7 @@ func TestPNG(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			s := New(Options{Width: size[0], Height: size[1]})
-			id := s.New("")
+			id := s.New("", n)
 			var first, second bytes.Buffer
 			if err := s.WritePNG(&first, id); err != nil {
 				t.Fatalf("WritePNG: %v", err)
@@ -326,7 +332,7 @@ func (failWriter) Write([]byte) (int, error) { return 0, errDiskFull }
 
 func TestWritePNGWriterError(t *testing.T) {
 	s := New(Options{})
-	id := s.New("")
+	id := s.New("", DefaultDigits)
 	if err := s.WritePNG(failWriter{}, id); !errors.Is(err, errDiskFull) {
 		t.Errorf("err = %v, want it to wrap %v", err, errDiskFull)
 	}
@@ -336,7 +342,7 @@ func TestIDs(t *testing.T) {
 	s := New(Options{})
 	seen := make(map[string]bool)
 	for range 1000 {
-		id := s.New("")
+		id := s.New("", DefaultDigits)
 		if len(id) < 20 {
 			t.Fatalf("id %q is %d characters, want at least 20", id, len(id))
 		}
@@ -376,9 +382,10 @@ func FuzzVerify(f *testing.F) {
 	f.Add("x", " 1 2 3 4 ")
 	f.Add("\x00", "１２３４")
 	f.Add(strings.Repeat("Z", 1000), strings.Repeat("9", 1000))
+	f.Add("", "123456")
 	s := New(Options{Max: 10})
 	f.Fuzz(func(t *testing.T, id, typed string) {
-		live := s.New("")
+		live := s.New("", MinDigits+len(typed)%(MaxDigits-MinDigits+1))
 		right := answer(t, s, live)
 		if id != live && s.Verify("", id, typed) {
 			t.Fatalf("Verify(%q, %q) verified an id never issued", id, typed)
@@ -401,7 +408,7 @@ func BenchmarkNewWritePNG(b *testing.B) {
 	s := New(Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.WritePNG(io.Discard, s.New("")); err != nil {
+		if err := s.WritePNG(io.Discard, s.New("", DefaultDigits)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -410,7 +417,7 @@ func BenchmarkNewWritePNG(b *testing.B) {
 // BenchmarkDchestImage is the baseline for BenchmarkNewWritePNG: drawing alone,
 // without the Store.
 func BenchmarkDchestImage(b *testing.B) {
-	digits := dchest.RandomDigits(numDigits)
+	digits := dchest.RandomDigits(DefaultDigits)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := dchest.NewImage("AAAAAAAAAAAAAAAAAAAAAAAAAA", digits, DefaultWidth, DefaultHeight).WriteTo(io.Discard); err != nil {
@@ -424,11 +431,11 @@ func BenchmarkNewFull(b *testing.B) {
 	const max = 10_000
 	s := New(Options{Max: max})
 	for range max {
-		s.New("")
+		s.New("", DefaultDigits)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		s.New("")
+		s.New("", DefaultDigits)
 	}
 }
 
@@ -436,7 +443,7 @@ func BenchmarkVerify(b *testing.B) {
 	s := New(Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		s.Verify("", s.New(""), "1234")
+		s.Verify("", s.New("", DefaultDigits), "1234")
 	}
 }
 
@@ -444,7 +451,7 @@ func BenchmarkVerify(b *testing.B) {
 // solve captchas without a backdoor into the Store.
 func TestDigitsOption(t *testing.T) {
 	s := New(Options{Digits: func(n int) []byte { return []byte{4, 2, 1, 19}[:n] }})
-	id := s.New("")
+	id := s.New("", DefaultDigits)
 	if got, want := answer(t, s, id), "4219"; got != want {
 		t.Fatalf("answer = %q, want %q", got, want)
 	}
@@ -456,18 +463,52 @@ func TestDigitsOption(t *testing.T) {
 	}
 }
 
+// A captcha is issued with the number of digits asked for and verifies
+// only with all of them: a six-digit captcha is not solved by its first
+// four digits, nor a four-digit one by six. A length out of bounds gives
+// the default.
+func TestDigitCount(t *testing.T) {
+	s := New(Options{Digits: func(n int) []byte { return []byte{1, 2, 3, 4, 5, 6}[:n] }})
+	for _, tc := range []struct {
+		n      int
+		typed  string
+		verify bool
+	}{
+		{6, "123456", true},
+		{6, " 12 34 56 ", true},
+		{6, "1234", false},
+		{6, "12345", false},
+		{6, "1234567", false},
+		{4, "1234", true},
+		{4, "123456", false},
+		{0, "1234", true},
+		{7, "1234", true},
+		{7, "1234567", false},
+		{-1, "1234", true},
+	} {
+		id := s.New("site", tc.n)
+		if got := s.Verify("site", id, tc.typed); got != tc.verify {
+			t.Errorf("New(n=%d), Verify(%q) = %v, want %v", tc.n, tc.typed, got, tc.verify)
+		}
+	}
+	id := s.New("site", 6)
+	if got, want := answer(t, s, id), "123456"; got != want {
+		t.Errorf("a six-digit captcha's answer is %q, want %q", got, want)
+	}
+}
+
 // A captcha verifies only in the scope it was issued for, and an answer in
 // another scope spends it.
 func TestVerifyScope(t *testing.T) {
 	s := New(Options{Digits: func(n int) []byte { return []byte{1, 2, 3, 4}[:n] }})
-	id := s.New("siteA")
+	id := s.New("siteA", DefaultDigits)
 	if s.Verify("siteB", id, "1234") {
 		t.Fatal("a captcha of siteA verified on siteB")
 	}
 	if s.Verify("siteA", id, "1234") {
 		t.Fatal("a captcha answered on another site verified again")
 	}
-	if id := s.New("siteA"); !s.Verify("siteA", id, "1234") {
+	if id := s.New("siteA", DefaultDigits); !s.Verify("siteA", id, "1234") {
 		t.Fatal("a captcha did not verify on its own site")
 	}
 }
@@ -478,9 +519,9 @@ func TestVerifyScope(t *testing.T) {
 func TestRoughenedPicture(t *testing.T) {
 	four := func(n int) []byte { return []byte{1, 2, 3, 4}[:n] }
 	a, b := New(Options{Digits: four}), New(Options{Digits: four})
-	id := a.New("site")
+	id := a.New("site", DefaultDigits)
 	b.mu.Lock()
-	e := &entry{id: id, scope: "site", digits: [numDigits]byte{1, 2, 3, 4}, expires: b.now().Add(time.Minute)}
+	e := &entry{id: id, scope: "site", digits: [MaxDigits]byte{1, 2, 3, 4}, n: 4, expires: b.now().Add(time.Minute)}
 	b.byID[id], b.oldest, b.newest = e, e, e
 	b.mu.Unlock()
 	draw := func(s *Store) []byte {

@@ -313,7 +313,7 @@ func (a adminAPI) SetCallbacks(ctx context.Context, in admin.SetCallbacks) (admi
 	if err != nil {
 		return admin.CallbackSettings{}, err
 	}
-	c := callbacks.Change{ScenarioURL: in.Webhook, Secret: in.Secret, Lang: in.Lang}
+	c := callbacks.Change{ScenarioURL: in.Webhook, Secret: in.Secret, CaptchaDigits: in.CaptchaDigits, Lang: in.Lang}
 	if in.Secret != nil && *in.Secret == "" {
 		c.Secret = nil
 	}
@@ -340,7 +340,8 @@ func (a adminAPI) SetCallbacks(ctx context.Context, in admin.SetCallbacks) (admi
 	if err != nil {
 		return admin.CallbackSettings{}, err
 	}
-	out := admin.CallbackSettings{Site: site.Key, Webhook: w.ScenarioURL, Captcha: w.Captcha, Lang: w.Lang, Groups: []admin.Group{}}
+	out := admin.CallbackSettings{Site: site.Key, Webhook: w.ScenarioURL, Captcha: w.Captcha,
+		CaptchaDigits: callbacks.CaptchaDigits(w), Lang: w.Lang, Groups: []admin.Group{}}
 	for _, g := range callbacks.PublicOf(w).Groups {
 		out.Groups = append(out.Groups, admin.Group{ID: g.ID, Name: g.Name})
 	}

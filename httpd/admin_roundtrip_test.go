@@ -83,7 +83,7 @@ func (r *recorder) RemoveWebhook(_ context.Context, in admin.RemoveWebhook) (adm
 }
 func (r *recorder) SetCallbacks(_ context.Context, in admin.SetCallbacks) (admin.CallbackSettings, error) {
 	r.keep("SetCallbacks", in)
-	return admin.CallbackSettings{Site: "k", Webhook: "https://pbx.example", Secret: "s", Captcha: true, Lang: "ru",
+	return admin.CallbackSettings{Site: "k", Webhook: "https://pbx.example", Secret: "s", Captcha: true, CaptchaDigits: 6, Lang: "ru",
 		Groups: []admin.Group{{ID: 16587, Name: "Sales"}}}, nil
 }
 func (r *recorder) Numbers(_ context.Context, site string) (admin.Numbers, error) {
@@ -173,8 +173,8 @@ func TestAdminRoundTrip(t *testing.T) {
 		{"Webhooks", "a key&with=query", []admin.Endpoint{rtEp}, func() (any, error) { return c.Webhooks(ctx, "a key&with=query") }},
 		{"AddWebhook", admin.AddWebhook{Site: "k", URL: "https://crm.example/h", Secret: "sec", Events: []string{"lead", "callback"}}, rtEp, nil},
 		{"RemoveWebhook", admin.RemoveWebhook{Site: "k", ID: 1<<53 + 1}, admin.Removed{ID: 3}, nil},
-		{"SetCallbacks", admin.SetCallbacks{Site: "k", Webhook: strp(""), Secret: strp("s"), Captcha: "on", Lang: strp("en"), Groups: strp("1 Sales; 2 Support")},
-			admin.CallbackSettings{Site: "k", Webhook: "https://pbx.example", Secret: "s", Captcha: true, Lang: "ru", Groups: []admin.Group{{ID: 16587, Name: "Sales"}}}, nil},
+		{"SetCallbacks", admin.SetCallbacks{Site: "k", Webhook: strp(""), Secret: strp("s"), Captcha: "on", CaptchaDigits: new(int), Lang: strp("en"), Groups: strp("1 Sales; 2 Support")},
+			admin.CallbackSettings{Site: "k", Webhook: "https://pbx.example", Secret: "s", Captcha: true, CaptchaDigits: 6, Lang: "ru", Groups: []admin.Group{{ID: 16587, Name: "Sales"}}}, nil},
 		{"Numbers", "k", rtNums, func() (any, error) { return c.Numbers(ctx, "k") }},
 		{"SetSiteNumbers", admin.SetSiteNumbers{Site: "k", Numbers: &[]string{"8 (487) 275-14-04"}, Selectors: &[]string{}}, rtNums, nil},
 		{"AddStatic", admin.AddStatic{Site: "k", Number: "+7 495 182-51-69", Match: match}, admin.Static{Number: "5", Match: rtMatch}, nil},

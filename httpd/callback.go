@@ -58,7 +58,10 @@ func (s *Server) trackCaptcha(ctx *fasthttp.RequestCtx) error {
 	if ip, now := s.clientIP(ctx), s.now(); !s.captchaRate.Allow(ip, now) {
 		return tooMany(s.captchaRate.Wait(ip, now), "more than %d captchas a minute from this address", captchasPerMinute)
 	}
-	id := s.captcha.New(site.Key) // it passes on this site only
+	id, err := s.callbacks.NewCaptcha(site) // it passes on this site only
+	if err != nil {
+		return err
+	}
 	writeOK(ctx, captchaResult{Key: id, URL: s.PublicURL() + strings.TrimPrefix(captchaPath, "/") + id + ".png"})
 	return nil
 }

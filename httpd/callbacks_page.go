@@ -75,6 +75,7 @@ type callbackSettingsForm struct {
 	URL        string
 	SecretHint string // the secret's last four characters
 	Captcha    bool
+	Digits     int // of the captcha: 4 or 6
 	Lang       string
 	Groups     string
 }
@@ -118,7 +119,7 @@ func (s *Server) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site) (call
 }
 
 func settingsForm(w store.WidgetSettings) callbackSettingsForm {
-	f := callbackSettingsForm{URL: w.ScenarioURL, Captcha: w.Captcha, Lang: w.Lang, Groups: callbacks.FormatGroups(w.Groups)}
+	f := callbackSettingsForm{URL: w.ScenarioURL, Captcha: w.Captcha, Digits: callbacks.CaptchaDigits(w), Lang: w.Lang, Groups: callbacks.FormatGroups(w.Groups)}
 	if w.ScenarioSecret != "" {
 		f.SecretHint = "…" + w.ScenarioSecret[max(0, len(w.ScenarioSecret)-4):]
 	}
@@ -159,6 +160,14 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 	scenario, secret, lang := string(args.Peek("url")), strings.TrimSpace(string(args.Peek("secret"))), string(args.Peek("lang"))
 	captchaOn := string(args.Peek("captcha")) == "1"
 	c := callbacks.Change{ScenarioURL: &scenario, Captcha: &captchaOn, Lang: &lang}
+	digits := before.CaptchaDigits
+	if raw := args.Peek("captcha_digits"); len(raw) > 0 {
+		var derr error
+		if digits, derr = strconv.Atoi(string(raw)); derr != nil {
+			digits = -1 // refused by Configure, with the message every wrong length gets
+		}
+		c.CaptchaDigits = &digits
+	}
 	if secret != "" {
 		c.Secret = &secret
 	}
@@ -172,7 +181,7 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		if derr != nil {
 			return derr
 		}
-		d.Settings = callbackSettingsForm{URL: scenario, SecretHint: d.Settings.SecretHint, Captcha: captchaOn, Lang: lang,
+		d.Settings = callbackSettingsForm{URL: scenario, SecretHint: d.Settings.SecretHint, Captcha: captchaOn, Digits: digits, Lang: lang,
 			Groups: string(args.Peek("groups"))}
 		return s.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
 			User: &who.user, CSRF: who.session.CSRF, Error: asUserError(err).UserMessage(), Data: d})

@@ -11,6 +11,7 @@ type WidgetSettings struct {
 	ScenarioURL    string // "" when no callback scenario is configured
 	ScenarioSecret string // HMAC-SHA256 key of the scenario's signature header
 	Captcha        bool   // callbacks need a solved captcha
+	CaptchaDigits  int    // digits of the captcha: 4 or 6; 0 (records before version 2) means 4
 	Lang           string // "ru", "en", or "" for the visitor's browser language
 	Groups         []WidgetGroup
 	Updated        int64
@@ -22,7 +23,8 @@ type WidgetGroup struct {
 	Name string
 }
 
-const widgetVersion = 1
+// widgetVersion 2 added CaptchaDigits.
+const widgetVersion = 2
 
 // Encode returns the versioned encoding of w.
 func (w *WidgetSettings) Encode() []byte {
@@ -37,12 +39,13 @@ func (w *WidgetSettings) Encode() []byte {
 		e.str(g.Name)
 	}
 	e.int(w.Updated)
+	e.uint(uint64(w.CaptchaDigits))
 	return e.b
 }
 
-// DecodeWidgetSettings decodes a WidgetSettings.
+// DecodeWidgetSettings decodes a WidgetSettings of any version.
 func DecodeWidgetSettings(b []byte) (WidgetSettings, error) {
-	d, _ := newDecoder(b, "widget settings", widgetVersion)
+	d, v := newDecoder(b, "widget settings", widgetVersion)
 	var w WidgetSettings
 	w.ScenarioURL = d.str()
 	w.ScenarioSecret = d.str()
@@ -56,6 +59,13 @@ func DecodeWidgetSettings(b []byte) (WidgetSettings, error) {
 		w.Groups = append(w.Groups, WidgetGroup{ID: d.uint(), Name: d.str()})
 	}
 	w.Updated = d.int()
+	if v >= 2 {
+		if n := d.uint(); n <= 255 {
+			w.CaptchaDigits = int(n)
+		} else {
+			d.fail("bad captcha digits")
+		}
+	}
 	return w, d.done()
 }
 

@@ -363,6 +363,17 @@ func TestDecodeOldVersions(t *testing.T) {
 	if want := (Property{Value: "VIP", Updated: 4}); err != nil || p != want {
 		t.Errorf("property v1 = %+v, %v; want %+v", p, err, want)
 	}
+	w, err := DecodeWidgetSettings(v1(func(e *encoder) {
+		e.str("https://pbx.example/cb")
+		e.str("secret")
+		e.bool(true)
+		e.str("ru")
+		e.uint(0)
+		e.int(8)
+	}))
+	if err != nil || w.ScenarioURL != "https://pbx.example/cb" || !w.Captcha || w.Lang != "ru" || w.Updated != 8 || w.CaptchaDigits != 0 {
+		t.Errorf("widget settings v1 = %+v, %v; want a captcha of the default length", w, err)
+	}
 	l, err := DecodeLoginSession(v1(func(e *encoder) { e.str("a@b.c"); e.str("csrf"); e.int(9) }))
 	if want := (LoginSession{Email: "a@b.c", CSRF: "csrf", Expires: 9}); err != nil || l != want {
 		t.Errorf("login v1 = %+v, %v; want %+v", l, err, want)

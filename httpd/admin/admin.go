@@ -179,25 +179,28 @@ type Removed struct {
 }
 
 // SetCallbacks changes a site's callback settings; a nil field keeps its
-// value, Captcha is "on", "off" or "" to keep.
+// value, Captcha is "on", "off" or "" to keep, CaptchaDigits 4 or 6.
 type SetCallbacks struct {
-	Site    string  `json:"site_key"`
-	Webhook *string `json:"webhook,omitempty"`
-	Secret  *string `json:"secret,omitempty"`
-	Captcha string  `json:"captcha"`
-	Lang    *string `json:"lang,omitempty"`
-	Groups  *string `json:"groups,omitempty"`
+	Site          string  `json:"site_key"`
+	Webhook       *string `json:"webhook,omitempty"`
+	Secret        *string `json:"secret,omitempty"`
+	Captcha       string  `json:"captcha"`
+	CaptchaDigits *int    `json:"captcha_digits,omitempty"`
+	Lang          *string `json:"lang,omitempty"`
+	Groups        *string `json:"groups,omitempty"`
 }
 
 // CallbackSettings are a site's callback settings; Secret only when it was
 // just made or changed.
 type CallbackSettings struct {
-	Site    string  `json:"site_key"`
-	Webhook string  `json:"webhook"`
-	Secret  string  `json:"secret,omitempty"`
-	Captcha bool    `json:"captcha"`
-	Lang    string  `json:"lang"`
-	Groups  []Group `json:"groups"`
+	Site    string `json:"site_key"`
+	Webhook string `json:"webhook"`
+	Secret  string `json:"secret,omitempty"`
+	Captcha bool   `json:"captcha"`
+	// CaptchaDigits is the length of the site's captchas, 4 or 6.
+	CaptchaDigits int     `json:"captcha_digits"`
+	Lang          string  `json:"lang"`
+	Groups        []Group `json:"groups"`
 }
 
 // Group is a group the callback panel offers.

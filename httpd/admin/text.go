@@ -78,8 +78,11 @@ func PrintCallbackSettings(w io.Writer, info CallbackSettings) {
 	if info.Secret != "" {
 		fmt.Fprintf(w, "  secret (shown once; verify X-Appliance-Signature with it): %s\n", info.Secret)
 	}
-	onOff := map[bool]string{true: "on", false: "off"}
-	fmt.Fprintf(w, "  captcha: %s\n", onOff[info.Captcha])
+	if info.Captcha {
+		fmt.Fprintf(w, "  captcha: on, %d digits\n", info.CaptchaDigits)
+	} else {
+		fmt.Fprintf(w, "  captcha: off (%d digits when on)\n", info.CaptchaDigits)
+	}
 	lang := info.Lang
 	if lang == "" {
 		lang = "auto (the visitor's browser)"

@@ -261,6 +261,8 @@ func TestConfigure(t *testing.T) {
 		"space secret": {Secret: s("0123456789 abcdef")},
 		"lang":         {Lang: s("de")},
 		"groups":       {Groups: &[]store.WidgetGroup{{ID: 1, Name: "a"}, {ID: 1, Name: "b"}}},
+		"5 digits":     {CaptchaDigits: new(5)},
+		"0 digits":     {CaptchaDigits: new(0)},
 	} {
 		if _, err := f.svc.Configure(ctx, 1, c); !errors.Is(err, ErrSettings) {
 			t.Errorf("%s: err = %v, want ErrSettings", name, err)

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"appliance/captcha"
 	"appliance/httpd/webhooks"
 	"appliance/store"
 )
@@ -40,8 +41,10 @@ type Change struct {
 	// generates one.
 	Secret  *string
 	Captcha *bool
-	Lang    *string
-	Groups  *[]store.WidgetGroup
+	// CaptchaDigits is the length of the site's captchas: 4 or 6.
+	CaptchaDigits *int
+	Lang          *string
+	Groups        *[]store.WidgetGroup
 }
 
 // Settings returns the widget settings of site; a site never configured
@@ -132,6 +135,12 @@ func apply(w *store.WidgetSettings, c Change) error {
 	if c.Captcha != nil {
 		w.Captcha = *c.Captcha
 	}
+	if c.CaptchaDigits != nil {
+		if n := *c.CaptchaDigits; n != 4 && n != 6 {
+			return errorf(ErrSettings, "a captcha has 4 or 6 digits, not %d", n)
+		}
+		w.CaptchaDigits = *c.CaptchaDigits
+	}
 	if c.Lang != nil {
 		lang := strings.ToLower(strings.TrimSpace(*c.Lang))
 		if lang == "auto" {
@@ -210,13 +219,33 @@ func FormatGroups(gs []store.WidgetGroup) string {
 	return b.String()
 }
 
+// CaptchaDigits returns how many digits the captchas of a site with
+// settings w have: 4 unless 6 were asked for.
+func CaptchaDigits(w store.WidgetSettings) int {
+	if w.CaptchaDigits == 6 {
+		return 6
+	}
+	return captcha.DefaultDigits
+}
+
+// NewCaptcha issues a captcha for site, of the length its settings ask
+// for, valid on that site only, and returns its id.
+func (s *Service) NewCaptcha(site *store.Site) (string, error) {
+	w, err := s.Settings(site.ID)
+	if err != nil {
+		return "", err
+	}
+	return s.captcha.New(site.Key, CaptchaDigits(w)), nil
+}
+
 // Public is what the snippet's widgets learn of a site's settings
 // (GET /t/v1/widget): never the scenario itself.
 type Public struct {
-	Captcha  bool          `json:"captcha"`
-	Lang     string        `json:"lang"`
-	Groups   []PublicGroup `json:"groups"`
-	Callback bool          `json:"callback"` // a scenario is configured
+	Captcha       bool          `json:"captcha"`
+	CaptchaDigits int           `json:"captcha_digits"` // 4 or 6
+	Lang          string        `json:"lang"`
+	Groups        []PublicGroup `json:"groups"`
+	Callback      bool          `json:"callback"` // a scenario is configured
 }
 
 // PublicGroup is a group as the widget's select shows it.
@@ -227,7 +256,7 @@ type PublicGroup struct {
 
 // PublicOf returns the public part of w.
 func PublicOf(w store.WidgetSettings) Public {
-	p := Public{Captcha: w.Captcha, Lang: w.Lang, Groups: []PublicGroup{}, Callback: w.ScenarioURL != ""}
+	p := Public{Captcha: w.Captcha, CaptchaDigits: CaptchaDigits(w), Lang: w.Lang, Groups: []PublicGroup{}, Callback: w.ScenarioURL != ""}
 	for _, g := range w.Groups {
 		p.Groups = append(p.Groups, PublicGroup(g))
 	}
