@@ -82,4 +82,12 @@ func TestCallbackSetFlags(t *testing.T) {
 	if err == nil || !errors.As(err, &ue) || !strings.Contains(err.Error(), "at least one of") {
 		t.Errorf("callback set with no setting: %v", err)
 	}
+
+	dir, site := offlineSite(t)
+	out.Reset()
+	root = newRoot(&out)
+	root.SetArgs([]string{"callback", "set", "--site", site, "--data", dir, "--captcha-digits", "6"})
+	if err := root.ExecuteContext(context.Background()); err != nil || !strings.Contains(out.String(), "  captcha: off (6 digits when on)\n") {
+		t.Errorf("callback set --captcha-digits 6: %v\n%s", err, out.String())
+	}
 }

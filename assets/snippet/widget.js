@@ -19,8 +19,9 @@
  * attributes, never from HTML strings. Dialogs are modal: focus stays
  * inside (Tab and Shift+Tab cycle), Esc closes, and focus returns to where
  * it was. Texts are in Russian or English: the site's setting, else the
- * browser's language. The site's settings (captcha required, language,
- * groups) come from GET t/v1/widget (httpd/tracker-protocol.md §8).
+ * browser's language. The site's settings (captcha required and its
+ * length, language, groups) come from GET t/v1/widget
+ * (httpd/tracker-protocol.md §8).
  */
 (function (w, d) {
   "use strict";
@@ -54,9 +55,11 @@
       group: "Отдел",
       anyGroup: "Любой",
       captcha: "Цифры с картинки",
-      captchaImg: "Картинка с четырьмя цифрами",
+      captchaImg4: "Картинка с четырьмя цифрами",
+      captchaImg6: "Картинка с шестью цифрами",
       captchaNew: "Показать другую картинку",
-      captchaNeed: "Введите четыре цифры с картинки.",
+      captchaNeed4: "Введите четыре цифры с картинки.",
+      captchaNeed6: "Введите шесть цифр с картинки.",
       call: "Позвоните мне",
       status: [
         "Спасибо! Мы перезваниваем вам.",
@@ -93,9 +96,11 @@
       group: "Department",
       anyGroup: "Any",
       captcha: "Digits in the picture",
-      captchaImg: "Picture of four digits",
+      captchaImg4: "Picture of four digits",
+      captchaImg6: "Picture of six digits",
       captchaNew: "Show another picture",
-      captchaNeed: "Type the four digits in the picture.",
+      captchaNeed4: "Type the four digits in the picture.",
+      captchaNeed6: "Type the six digits in the picture.",
       call: "Call me",
       status: [
         "Thank you! We are calling you back.",
@@ -186,7 +191,7 @@
       if (waiting) return waiting.push(fn);
       waiting = [fn];
       var done = function (s) {
-        settings = s || { captcha: false, lang: "", groups: [], callback: true };
+        settings = s || { captcha: false, captcha_digits: 4, lang: "", groups: [], callback: true };
         var list = waiting;
         waiting = null;
         list.forEach(function (f) {
@@ -231,6 +236,11 @@
 
     function t(key) {
       return TEXT[lang()][key];
+    }
+
+    // digits is how many digits the site's captchas have: 4 or 6.
+    function digits() {
+      return settings && settings.captcha_digits == 6 ? 6 : 4;
     }
 
     // mask is the phone field's mask: the page's (setUIPhoneMaskFormat),
@@ -523,15 +533,24 @@
           }
         });
       };
+      var n = digits();
       if (settings.captcha) {
-        img = el("img", { alt: t("captchaImg"), width: 180, height: 60 });
+        img = el("img", { alt: t("captchaImg" + n), width: 180, height: 60 });
         var again = el("button", { type: "button", class: "ghost", "aria-label": t("captchaNew"), title: t("captchaNew") }, ["↻"]);
         again.addEventListener("click", function () {
           refresh();
           answer.value = "";
           answer.focus();
         });
-        answer = el("input", { type: "text", inputmode: "numeric", autocomplete: "off", maxlength: 8, "aria-required": "true" });
+        // room for spaces a visitor may type between the digits
+        answer = el("input", {
+          type: "text",
+          inputmode: "numeric",
+          autocomplete: "off",
+          maxlength: n + 4,
+          placeholder: new Array(n + 1).join("_"),
+          "aria-required": "true",
+        });
         parts = parts.concat([el("div", { class: "captcha" }, [img, again])], field("cs-captcha", t("captcha"), answer));
         refresh();
       }
@@ -555,8 +574,10 @@
             return;
           }
         }
-        if (answer && !/^\s*\d{4}\s*$/.test(answer.value)) {
-          say(msg, t("captchaNeed"), false);
+        // as the server reads an answer: the digits, white space anywhere
+        var typed = answer ? answer.value.replace(/\s+/g, "") : "";
+        if (answer && !(typed.length == n && /^\d+$/.test(typed))) {
+          say(msg, t("captchaNeed" + n), false);
           answer.focus();
           return;
         }

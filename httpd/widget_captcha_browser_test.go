@@ -1,0 +1,54 @@
+package httpd_test
+
+import (
+	"testing"
+
+	"appliance/httpd/httpdtest"
+	"appliance/store"
+)
+
+// The callback panel of a site that asks for six-digit captchas: the
+// picture and the field say six, four digits are refused in the page
+// before anything is sent, and the six digits of the picture go through.
+func TestWidgetSixDigitCaptcha(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"captcha": "on", "captcha_digits": 6, "lang": "ru"})
+	f.page("/", sitePage("Магазин", "", f.install, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	f.waitIn(t, "the callback panel opens with its captcha", `r.querySelector('[data-kind=callback] img') && r.querySelector('img').complete && r.querySelector('img').naturalWidth > 0`)
+	for _, c := range []struct{ js, want string }{
+		{`r.querySelector('.captcha img').alt`, "Картинка с шестью цифрами"},
+		{`r.querySelector('#cs-captcha').placeholder`, "______"},
+		{`String(r.querySelector('#cs-captcha').maxLength)`, "10"},
+	} {
+		if got := in[string](t, f, c.js); got != c.want {
+			t.Errorf("%s = %q, want %q", c.js, got, c.want)
+		}
+	}
+
+	f.typeInto(t, "#cs-phone", "9101234567")
+	if got := in[string](t, f, `r.querySelector('#cs-phone').value`); got != "+7 (910) 123-45-67" {
+		t.Fatalf("phone typed as %q", got)
+	}
+	f.typeInto(t, "#cs-captcha", "4242")
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "four digits are refused", `r.querySelector('.msg[role=alert]')`)
+	if got := f.msg(t); got != "Введите шесть цифр с картинки." {
+		t.Errorf("four digits of six: %q", got)
+	}
+	if n := len(f.siteCallbacks(t)); n != 0 {
+		t.Fatalf("%d callbacks stored from four digits", n)
+	}
+
+	f.typeInto(t, "#cs-captcha", "42")
+	httpdtest.SaveScreenshot(t, f.browser, "callback-panel-six-digits")
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the outcome is shown", `r.querySelector('.dialog [role=status]')`)
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Мы перезваниваем вам." {
+		t.Errorf("outcome %q", got)
+	}
+	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].State != store.CallbackSent {
+		t.Fatalf("stored %+v, want one sent", cbs)
+	}
+	f.noExceptions(t)
+}
