@@ -22,7 +22,7 @@ import (
 // is not a user's (a 500 whose cause is logged).
 func TestUserErrors(t *testing.T) {
 	_, ciErr := visits.ParseCI("1.2")
-	_, leadErr := leads.Check(leads.Input{Message: "hi"}, leads.ViaJS, time.Now(), "RU")
+	_, leadErr := leads.Check(leads.Input{Message: " "}, leads.ViaJS, time.Now(), "RU")
 	_, cbErr := callbacks.Check(callbacks.Input{}, time.Now(), "RU")
 	reg, err := sites.Open(context.Background(), storetest.Open(t), nil)
 	if err != nil {
@@ -37,7 +37,7 @@ func TestUserErrors(t *testing.T) {
 		msg    string
 	}{
 		{"visits", fmt.Errorf("record hit: %w", ciErr), 400, "ci must be visitor_id.session_id.first_visit_unix"},
-		{"leads", fmt.Errorf("add lead: %w", leadErr), 400, "give at least one of name, email, phone"},
+		{"leads", fmt.Errorf("add lead: %w", leadErr), 400, "the lead is empty: give a name, email, phone or message"},
 		{"callbacks", cbErr, 400, "phone is required"},
 		{"sites invalid", siteErr, 400, "name must be 1 to 100 characters"},
 		{"sites not found", fmt.Errorf("site x: %w", noSite), 404, "no such site"},

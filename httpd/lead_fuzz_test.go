@@ -32,19 +32,22 @@ func checkParsed(t *testing.T, r leadRequest) {
 	for _, f := range []struct {
 		v   string
 		max int
-	}{{l.Name, leads.MaxName}, {l.Email, leads.MaxEmail}, {l.PhoneRaw, leads.MaxPhone}, {l.Message, leads.MaxMessage},
+	}{{l.Name, leads.MaxName}, {l.EmailRaw, leads.MaxEmail}, {l.PhoneRaw, leads.MaxPhone}, {l.Message, leads.MaxMessage},
 		{l.FormName, leads.MaxFormName}, {l.PageURL, leads.MaxURL}} {
 		if len(f.v) > f.max || !utf8.ValidString(f.v) {
 			t.Fatalf("accepted field %q (limit %d)", f.v, f.max)
 		}
 	}
-	if l.Name == "" && l.Email == "" && l.PhoneRaw == "" {
-		t.Fatal("accepted a lead without contact")
+	if l.Name == "" && l.EmailRaw == "" && l.PhoneRaw == "" && l.Message == "" && l.FormName == "" {
+		t.Fatal("accepted an empty lead")
+	}
+	if l.PhoneUnparsed != (l.PhoneRaw != "" && l.Phone == "") || l.EmailUnparsed != (l.EmailRaw != "" && l.Email == "") {
+		t.Fatalf("flags do not say what did not parse: %+v", l)
 	}
 	if u, err := url.Parse(l.PageURL); l.PageURL != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
 		t.Fatalf("accepted page url %q", l.PageURL)
 	}
-	for _, f := range []string{l.Name, l.Email, l.PhoneRaw, l.FormName, l.PageURL} {
+	for _, f := range []string{l.Name, l.EmailRaw, l.PhoneRaw, l.FormName, l.PageURL} {
 		if strings.IndexFunc(f, unicode.IsControl) >= 0 {
 			t.Fatalf("accepted control characters in %q", f)
 		}

@@ -286,7 +286,7 @@ func TestLeadsCSV(t *testing.T) {
 		return rows
 	}
 	rows := get("")
-	if len(rows) != 4 || rows[0][0] != "id" || rows[0][3] != "name" || rows[0][24] != "landing_page" {
+	if len(rows) != 4 || rows[0][0] != "id" || rows[0][3] != "name" || rows[0][len(rows[0])-1] != "landing_page" {
 		t.Fatalf("csv rows %q", rows)
 	}
 	col := map[string]int{}

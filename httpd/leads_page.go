@@ -103,7 +103,8 @@ func (s *Server) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 // leadsCSVHeader names the export's columns.
 func leadsCSVHeader() []string {
 	return append([]string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
-		"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id"}, sourceCSVHeader...)
+		"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id",
+		"email_raw", "unparsed"}, sourceCSVHeader...)
 }
 
 // leadsCSV is GET /sites/KEY/leads.csv: every lead the filter selects,
@@ -139,7 +140,20 @@ func leadCSVRow(l *store.Lead) []string {
 	}
 	return append([]string{u(l.ID), time.UnixMilli(l.Time).UTC().Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
 		l.PhoneRaw, l.Message, strconv.FormatBool(l.IsSale), cost, u(l.GroupID), l.FormName, l.PageURL,
-		u(l.Visitor), u(l.Session), u(l.Hit)}, sourceCSV(&l.Source)...)
+		u(l.Visitor), u(l.Session), u(l.Hit), l.EmailRaw, unparsed(l)}, sourceCSV(&l.Source)...)
+}
+
+// unparsed names the fields of l that were typed but did not parse:
+// "phone", "email", "phone email" or "".
+func unparsed(l *store.Lead) string {
+	var out []string
+	if l.PhoneUnparsed {
+		out = append(out, "phone")
+	}
+	if l.EmailUnparsed {
+		out = append(out, "email")
+	}
+	return strings.Join(out, " ")
 }
 
 // csvExport answers a download named filename for a spreadsheet: UTF-8

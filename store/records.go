@@ -376,7 +376,8 @@ type Lead struct {
 	Time     int64
 	Via      string // how it arrived: "js", "server", "form", "chat"
 	Name     string
-	Email    string
+	Email    string // normalised address, "" when none or not parsable
+	EmailRaw string // as typed
 	Phone    string // E.164 digits, "" when none or not parsable
 	PhoneRaw string // as typed
 	Message  string
@@ -386,9 +387,16 @@ type Lead struct {
 	FormName string
 	IP       string
 	Attribution
+
+	// PhoneUnparsed and EmailUnparsed flag a phone or an email that was
+	// typed but did not parse: the lead is kept with what was typed.
+	PhoneUnparsed, EmailUnparsed bool
 }
 
-const leadVersion = 1
+// leadVersion 2 added EmailRaw, PhoneUnparsed and EmailUnparsed; a
+// version 1 lead's email was always the parsed one, so it is also its
+// EmailRaw.
+const leadVersion = 2
 
 // leadStrings lists l's string fields in their encoding order.
 func (l *Lead) leadStrings() []*string {
@@ -409,12 +417,15 @@ func (l *Lead) Encode() []byte {
 	for _, f := range l.leadStrings() {
 		e.str(*f)
 	}
+	e.str(l.EmailRaw)
+	e.bool(l.PhoneUnparsed)
+	e.bool(l.EmailUnparsed)
 	return e.b
 }
 
 // DecodeLead decodes a Lead; id comes from the key (IDFromKey).
 func DecodeLead(id uint64, b []byte) (Lead, error) {
-	d, _ := newDecoder(b, "lead", leadVersion)
+	d, v := newDecoder(b, "lead", leadVersion)
 	l := Lead{ID: id}
 	l.Time = d.int()
 	l.Visitor = d.uint()
@@ -425,6 +436,13 @@ func DecodeLead(id uint64, b []byte) (Lead, error) {
 	l.GroupID = d.uint()
 	for _, f := range l.leadStrings() {
 		*f = d.str()
+	}
+	if v >= 2 {
+		l.EmailRaw = d.str()
+		l.PhoneUnparsed = d.bool()
+		l.EmailUnparsed = d.bool()
+	} else {
+		l.EmailRaw = l.Email
 	}
 	return l, d.done()
 }

@@ -100,7 +100,7 @@ var samples = map[string][]any{
 	},
 	"lead": {
 		Lead{ID: keyID},
-		Lead{ID: keyID, Time: 1700000000123, Via: "js", Name: "Дмитрий", Email: "d@example.com",
+		Lead{ID: keyID, Time: 1700000000123, Via: "js", Name: "Дмитрий", Email: "d@example.com", EmailRaw: "D@Example.com",
 			Phone: "79123456789", PhoneRaw: "8 (912) 345-67-89", Message: "Текст заявки", IsSale: true, SaleCost: 999950,
 			GroupID: 1234, FormName: "Заказ", IP: "192.0.2.1", Attribution: Attribution{Visitor: 1, Session: 2, Hit: 3,
 				PageURL: "https://shop.example/cart", Source: Source{Channel: "ad",
@@ -108,6 +108,7 @@ var samples = map[string][]any{
 					Click: "gclid", Referrer: "https://google.com/", Landing: "https://shop.example/?utm_source=google"}}},
 		Lead{ID: keyID, Time: -1 << 63, SaleCost: -1 << 63, GroupID: 1<<64 - 1, Message: long, Name: unicode,
 			Attribution: Attribution{Visitor: 1<<64 - 1, Source: Source{Landing: long}}},
+		Lead{ID: keyID, Via: "server", EmailRaw: "ivan@mail", PhoneRaw: "+7 (916) 123-45-67, Иван", PhoneUnparsed: true, EmailUnparsed: true},
 	},
 	"webhooks": {
 		Webhooks{},
@@ -377,6 +378,28 @@ func TestDecodeOldVersions(t *testing.T) {
 	l, err := DecodeLoginSession(v1(func(e *encoder) { e.str("a@b.c"); e.str("csrf"); e.int(9) }))
 	if want := (LoginSession{Email: "a@b.c", CSRF: "csrf", Expires: 9}); err != nil || l != want {
 		t.Errorf("login v1 = %+v, %v; want %+v", l, err, want)
+	}
+	// A version 1 lead: time, visitor, session, hit, is_sale, sale_cost,
+	// group_id, then its strings; its email is the parsed one and nothing
+	// is flagged.
+	ld, err := DecodeLead(7, v1(func(e *encoder) {
+		e.int(5)
+		e.uint(1)
+		e.uint(2)
+		e.uint(3)
+		e.bool(false)
+		e.int(0)
+		e.uint(0)
+		for _, s := range []string{"js", "Ivan", "ivan@example.com", "79161234567", "+7 916 123-45-67"} {
+			e.str(s)
+		}
+		for range len((&Lead{}).leadStrings()) - 5 {
+			e.str("")
+		}
+	}))
+	if err != nil || ld.Email != "ivan@example.com" || ld.EmailRaw != "ivan@example.com" || ld.PhoneRaw != "+7 916 123-45-67" ||
+		ld.PhoneUnparsed || ld.EmailUnparsed || ld.Visitor != 1 || ld.Hit != 3 {
+		t.Errorf("lead v1 = %+v, %v", ld, err)
 	}
 }
 

@@ -40,7 +40,7 @@
       message: "Сообщение",
       send: "Отправить",
       sending: "Отправляем…",
-      leadNeed: "Укажите имя, телефон или эл. почту.",
+      leadNeed: "Укажите имя, телефон или эл. почту либо напишите сообщение.",
       leadDone: "Спасибо! Заявка отправлена, мы скоро свяжемся с вами.",
       formName: "Форма заявки",
       failed: "Не удалось отправить: ",
@@ -81,7 +81,7 @@
       message: "Message",
       send: "Send",
       sending: "Sending…",
-      leadNeed: "Give your name, phone or email.",
+      leadNeed: "Give your name, phone or email, or write a message.",
       leadDone: "Thank you! Your request was sent; we will be in touch soon.",
       formName: "Lead form",
       failed: "Could not send: ",
@@ -383,7 +383,7 @@
       var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
       form.addEventListener("submit", function (e) {
         e.preventDefault();
-        if (!name.value.trim() && !phone.value.trim() && !email.value.trim()) {
+        if (!name.value.trim() && !phone.value.trim() && !email.value.trim() && !message.value.trim()) {
           say(msg, t("leadNeed"), false);
           name.focus();
           return;

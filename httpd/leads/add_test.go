@@ -115,9 +115,9 @@ func TestAddWithoutSession(t *testing.T) {
 func TestAddRefusesInvalid(t *testing.T) {
 	f := newAddFixture(t)
 	_, err := f.svc.Add(context.Background(), f.site, leads.Request{Visitor: f.hit.CI.Visitor, Session: f.hit.CI.Session,
-		Via: leads.ViaJS, In: leads.Input{Message: "no contact"}})
+		Via: leads.ViaJS, In: leads.Input{Name: " ", Message: "\n"}})
 	e, ok := errors.AsType[*leads.Error](err)
-	if !ok || !errors.Is(err, leads.ErrInvalid) || e.Status() != 400 || e.UserMessage() != "give at least one of name, email, phone" {
+	if !ok || !errors.Is(err, leads.ErrInvalid) || e.Status() != 400 || e.UserMessage() != "the lead is empty: give a name, email, phone or message" {
 		t.Fatalf("error %v", err)
 	}
 	if got, ds := f.stored(t); len(got) != 0 || len(ds) != 0 {

@@ -112,29 +112,38 @@ type Input struct {
 }
 
 // Check validates in and returns the lead it describes, with Time set to
-// now and via recorded; Add attributes it. Phones and
-// emails are normalised as the tracker does for visitors
-// (numbers.ParsePhone in region, visits.NormalizeEmail), so that a lead's
-// and a visitor's match. Every failure wraps ErrInvalid and names the
-// field.
+// now and via recorded; Add attributes it. Every field is kept as typed
+// (trimmed). A phone and an email are also normalised as the tracker does
+// for visitors (numbers.ParsePhone in region, visits.NormalizeEmail), so
+// that a lead's and a visitor's match; one that does not parse is flagged
+// (PhoneUnparsed, EmailUnparsed), never a reason to refuse the lead: a
+// visitor's request is not lost over a typo. Only an empty lead, a field
+// over its limit, text that is not UTF-8 or has control characters, and
+// the fields the page's code sets (page URL, sale, group) are refused; every
+// such failure wraps ErrInvalid and names the field.
 func Check(in Input, via string, now time.Time, region string) (store.Lead, error) {
 	l := store.Lead{Time: now.UnixMilli(), Via: via, IsSale: in.IsSale, GroupID: in.GroupID}
 	var err error
 	if l.Name, err = text("name", in.Name, MaxName, false); err != nil {
 		return store.Lead{}, err
 	}
-	if l.Email, err = email(in.Email); err != nil {
+	if l.EmailRaw, err = text("email", in.Email, MaxEmail, false); err != nil {
 		return store.Lead{}, err
+	}
+	if l.EmailRaw != "" {
+		if l.Email, err = visits.NormalizeEmail(l.EmailRaw); err != nil {
+			l.EmailUnparsed = true
+		}
 	}
 	if l.PhoneRaw, err = text("phone", in.Phone, MaxPhone, false); err != nil {
 		return store.Lead{}, err
 	}
 	if l.PhoneRaw != "" {
-		p, err := numbers.ParsePhone(l.PhoneRaw, region)
-		if err != nil {
-			return store.Lead{}, because(ErrInvalid, err)
+		if p, err := numbers.ParsePhone(l.PhoneRaw, region); err == nil {
+			l.Phone = p.Digits
+		} else {
+			l.PhoneUnparsed = true
 		}
-		l.Phone = p.Digits
 	}
 	if l.Message, err = text("message", in.Message, MaxMessage, true); err != nil {
 		return store.Lead{}, err
@@ -152,8 +161,8 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 			return store.Lead{}, fromVisits(err)
 		}
 	}
-	if l.Name == "" && l.Email == "" && l.PhoneRaw == "" {
-		return store.Lead{}, errorf(ErrInvalid, "give at least one of name, email, phone")
+	if l.Name == "" && l.EmailRaw == "" && l.PhoneRaw == "" && l.Message == "" && l.FormName == "" {
+		return store.Lead{}, errorf(ErrInvalid, "the lead is empty: give a name, email, phone or message")
 	}
 	if in.GroupID > MaxGroupID {
 		return store.Lead{}, errorf(ErrInvalid, "group_id above 2^53")
@@ -179,18 +188,6 @@ func text(field, s string, max int, multiline bool) (string, error) {
 	}
 	s = strings.TrimSpace(s)
 	if err := visits.CheckText(field, s, max, multiline); err != nil {
-		return "", fromVisits(err)
-	}
-	return s, nil
-}
-
-// email checks an address and lower-cases it; "" stays "".
-func email(s string) (string, error) {
-	s, err := text("email", s, MaxEmail, false)
-	if err != nil || s == "" {
-		return s, err
-	}
-	if s, err = visits.NormalizeEmail(s); err != nil {
 		return "", fromVisits(err)
 	}
 	return s, nil

@@ -34,15 +34,35 @@ func TestCheck(t *testing.T) {
 		{"group and form", leads.Input{Name: "a", GroupID: 1234, FormName: "Заказ"}, "",
 			func(l store.Lead) bool { return l.GroupID == 1234 && l.FormName == "Заказ" && l.Via == "js" }},
 
-		{"nothing", leads.Input{Message: "hello"}, "give at least one of name, email, phone", nil},
-		{"blank", leads.Input{Name: "   "}, "give at least one of name, email, phone", nil},
+		// Nothing a visitor typed is a reason to lose the lead: what does not
+		// parse is kept as typed and flagged.
+		{"message only", leads.Input{Message: "Перезвоните мне"}, "", func(l store.Lead) bool {
+			return l.Message == "Перезвоните мне" && !l.PhoneUnparsed && !l.EmailUnparsed
+		}},
+		{"email without a domain", leads.Input{Email: "ivan@mail"}, "", func(l store.Lead) bool {
+			return l.EmailRaw == "ivan@mail" && l.Email == "" && l.EmailUnparsed && !l.PhoneUnparsed
+		}},
+		{"phone with a name", leads.Input{Phone: "+7 (916) 123-45-67, Иван"}, "", func(l store.Lead) bool {
+			return l.PhoneRaw == "+7 (916) 123-45-67, Иван" && l.Phone == "" && l.PhoneUnparsed && !l.EmailUnparsed
+		}},
+		{"phone too short", leads.Input{Phone: "12"}, "", func(l store.Lead) bool {
+			return l.PhoneRaw == "12" && l.Phone == "" && l.PhoneUnparsed
+		}},
+		{"email kept as typed", leads.Input{Email: " Ivan@Example.COM "}, "", func(l store.Lead) bool {
+			return l.EmailRaw == "Ivan@Example.COM" && l.Email == "ivan@example.com" && !l.EmailUnparsed
+		}},
+		{"form name only", leads.Input{FormName: "Обратный звонок"}, "", func(l store.Lead) bool { return l.FormName == "Обратный звонок" }},
+
+		{"nothing", leads.Input{}, "the lead is empty", nil},
+		{"blank", leads.Input{Name: "   ", Message: " \n "}, "the lead is empty", nil},
+		{"only a sale", leads.Input{IsSale: true, SaleCost: "100"}, "the lead is empty", nil},
 		{"cost without sale", leads.Input{Name: "a", SaleCost: "100"}, "sale_cost needs is_sale: true", nil},
 		{"cost not a number", leads.Input{Name: "a", IsSale: true, SaleCost: "lots"}, "sale_cost", nil},
 		{"cost negative", leads.Input{Name: "a", IsSale: true, SaleCost: "-5"}, "sale_cost", nil},
 		{"cost 3 decimals", leads.Input{Name: "a", IsSale: true, SaleCost: "1.005"}, "more than 2 decimals", nil},
 		{"cost huge", leads.Input{Name: "a", IsSale: true, SaleCost: "99999999999999"}, "too large", nil},
-		{"bad phone", leads.Input{Phone: "call me maybe"}, "phone \"call me maybe\" is not a phone number", nil},
-		{"bad email", leads.Input{Email: "nobody"}, "not an email address", nil},
+		{"phone too long", leads.Input{Phone: strings.Repeat("1", leads.MaxPhone+1)}, "phone is longer than", nil},
+		{"email too long", leads.Input{Email: strings.Repeat("a", leads.MaxEmail) + "@x.ru"}, "email is longer than", nil},
 		{"name too long", leads.Input{Name: strings.Repeat("я", leads.MaxName)}, "name is longer than", nil},
 		{"message too long", leads.Input{Name: "a", Message: strings.Repeat("x", leads.MaxMessage+1)}, "message is longer than", nil},
 		{"invalid utf-8", leads.Input{Name: "a\xffb"}, "not valid UTF-8", nil},

@@ -11,30 +11,36 @@ import (
 // View is a lead as webhooks and exports show it: the "data" of a lead
 // event. Field names follow the reference's request fields.
 type View struct {
-	ID        uint64       `json:"id"`
-	CreatedAt time.Time    `json:"created_at"`
-	Via       string       `json:"via"`
-	Name      string       `json:"name"`
-	Email     string       `json:"email"`
-	Phone     string       `json:"phone"`
-	PhoneRaw  string       `json:"phone_raw"`
-	Message   string       `json:"message"`
-	IsSale    bool         `json:"is_sale"`
-	SaleCost  *string      `json:"sale_cost"` // decimal; null when none
-	GroupID   *uint64      `json:"group_id"`  // null when none
-	FormName  string       `json:"form_name"`
-	PageURL   string       `json:"page_url"`
-	VisitorID uint64       `json:"visitor_id"`
-	SessionID uint64       `json:"session_id"`
-	HitID     uint64       `json:"hit_id"`
-	Source    store.Source `json:"source"` // of the session the lead came from
+	ID        uint64    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Via       string    `json:"via"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`     // normalised; "" when none or not parsable
+	EmailRaw  string    `json:"email_raw"` // as typed
+	Phone     string    `json:"phone"`     // E.164 digits; "" when none or not parsable
+	PhoneRaw  string    `json:"phone_raw"` // as typed
+	// PhoneUnparsed and EmailUnparsed flag what was typed but is not a
+	// phone number or an email address.
+	PhoneUnparsed bool         `json:"phone_unparsed"`
+	EmailUnparsed bool         `json:"email_unparsed"`
+	Message       string       `json:"message"`
+	IsSale        bool         `json:"is_sale"`
+	SaleCost      *string      `json:"sale_cost"` // decimal; null when none
+	GroupID       *uint64      `json:"group_id"`  // null when none
+	FormName      string       `json:"form_name"`
+	PageURL       string       `json:"page_url"`
+	VisitorID     uint64       `json:"visitor_id"`
+	SessionID     uint64       `json:"session_id"`
+	HitID         uint64       `json:"hit_id"`
+	Source        store.Source `json:"source"` // of the session the lead came from
 }
 
 // ViewOf returns the view of l.
 func ViewOf(l *store.Lead) View {
 	v := View{
 		ID: l.ID, CreatedAt: time.UnixMilli(l.Time).UTC(), Via: l.Via, Name: l.Name, Email: l.Email,
-		Phone: l.Phone, PhoneRaw: l.PhoneRaw, Message: l.Message, IsSale: l.IsSale, FormName: l.FormName,
+		EmailRaw: l.EmailRaw, Phone: l.Phone, PhoneRaw: l.PhoneRaw, PhoneUnparsed: l.PhoneUnparsed,
+		EmailUnparsed: l.EmailUnparsed, Message: l.Message, IsSale: l.IsSale, FormName: l.FormName,
 		PageURL: l.PageURL, VisitorID: l.Visitor, SessionID: l.Session, HitID: l.Hit,
 		Source: l.Source,
 	}
