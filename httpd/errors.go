@@ -11,7 +11,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"appliance/numbers/tracking"
 	"appliance/store"
 )
 
@@ -58,10 +57,6 @@ func asUserError(err error) userError {
 		return ue
 	}
 	switch {
-	case errors.Is(err, tracking.ErrInvalid):
-		return &Error{Code: fasthttp.StatusBadRequest, Msg: trackingMessage(err)}
-	case errors.Is(err, tracking.ErrNoPool), errors.Is(err, tracking.ErrNoStatic), errors.Is(err, tracking.ErrNoSession):
-		return &Error{Code: fasthttp.StatusNotFound, Msg: trackingMessage(err)}
 	case errors.Is(err, store.ErrNotFound):
 		return &Error{Code: fasthttp.StatusNotFound, Msg: err.Error()}
 	case errors.Is(err, store.ErrDiskFull):

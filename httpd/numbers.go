@@ -9,7 +9,6 @@ import (
 
 	"appliance/httpd/admin"
 	"appliance/httpd/visits"
-	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -184,19 +183,6 @@ func (s *Server) importNumbers(ctx context.Context, site *store.Site, pool, csv 
 		res.Skipped = []tracking.Skipped{}
 	}
 	return res, nil
-}
-
-// trackingMessage is a tracking error as the person who caused it reads
-// it: the package sentinels' words left out.
-func trackingMessage(err error) string {
-	msg := err.Error()
-	for _, s := range []error{tracking.ErrInvalid, numbers.ErrRule} {
-		msg = strings.ReplaceAll(msg, ": "+s.Error(), "")
-	}
-	for _, s := range []error{tracking.ErrNoPool, tracking.ErrNoStatic, tracking.ErrNoSession} {
-		msg = strings.ReplaceAll(msg, s.Error(), strings.TrimPrefix(s.Error(), "tracking: "))
-	}
-	return msg
 }
 
 // Numbers is the server's call tracking.

@@ -22,7 +22,7 @@ var (
 	ErrUnknownNumber = errors.New("numbers: number not in pool")
 	ErrReserve       = errors.New("numbers: reservation time out of range")
 	ErrLease         = errors.New("numbers: invalid lease")
-	ErrRule          = errors.New("numbers: invalid rule")
+	ErrRule          = &Error{status: 400, msg: "invalid rule"}
 )
 
 // CheckReserve reports whether d is a valid reservation time for a pool

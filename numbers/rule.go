@@ -1,7 +1,6 @@
 package numbers
 
 import (
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -83,7 +82,7 @@ var (
 // longer than MaxRuleLen.
 func ParseRule(s string) (Rule, error) {
 	if len(s) > MaxRuleLen {
-		return Rule{}, fmt.Errorf("parse rule: %d bytes, at most %d allowed: %w", len(s), MaxRuleLen, ErrRule)
+		return Rule{}, errorf(ErrRule, "parse rule: %d bytes, at most %d allowed", len(s), MaxRuleLen)
 	}
 	var r Rule
 	if s == "" {
@@ -93,15 +92,15 @@ func ParseRule(s string) (Rule, error) {
 	for part := range strings.SplitSeq(s, "&") {
 		name, value, ok := strings.Cut(part, "=")
 		if !ok {
-			return Rule{}, fmt.Errorf("parse rule: term %q: want key=value: %w", part, ErrRule)
+			return Rule{}, errorf(ErrRule, "parse rule: term %q: want key=value", part)
 		}
 		k, ok := lookupKey(name)
 		if !ok {
-			return Rule{}, fmt.Errorf("parse rule: unknown key %q (want one of %s): %w",
-				name, strings.Join(keyNames[:], ", "), ErrRule)
+			return Rule{}, errorf(ErrRule, "parse rule: unknown key %q (want one of %s)",
+				name, strings.Join(keyNames[:], ", "))
 		}
 		if seen[k] {
-			return Rule{}, fmt.Errorf("parse rule: key %s given twice (list alternatives as a|b): %w", name, ErrRule)
+			return Rule{}, errorf(ErrRule, "parse rule: key %s given twice (list alternatives as a|b)", name)
 		}
 		seen[k] = true
 		t := term{key: k}
@@ -121,7 +120,7 @@ func ParseRule(s string) (Rule, error) {
 	// Escaping and case folding can lengthen the text; the cap holds for the
 	// canonical form too, so that it always parses back.
 	if n := len(r.String()); n > MaxRuleLen {
-		return Rule{}, fmt.Errorf("parse rule: %d bytes once escaped, at most %d allowed: %w", n, MaxRuleLen, ErrRule)
+		return Rule{}, errorf(ErrRule, "parse rule: %d bytes once escaped, at most %d allowed", n, MaxRuleLen)
 	}
 	return r, nil
 }
@@ -138,39 +137,39 @@ func lookupKey(name string) (key, bool) {
 func parseValue(k key, raw string) (string, error) {
 	name := keyNames[k]
 	if raw == "" {
-		return "", fmt.Errorf("parse rule: %s: empty value: %w", name, ErrRule)
+		return "", errorf(ErrRule, "parse rule: %s: empty value", name)
 	}
 	v, err := url.QueryUnescape(raw)
 	if err != nil {
-		return "", fmt.Errorf("parse rule: %s=%q: bad percent-encoding: %w", name, raw, ErrRule)
+		return "", errorf(ErrRule, "parse rule: %s=%q: bad percent-encoding", name, raw)
 	}
 	if !utf8.ValidString(v) {
-		return "", fmt.Errorf("parse rule: %s=%q: not UTF-8: %w", name, raw, ErrRule)
+		return "", errorf(ErrRule, "parse rule: %s=%q: not UTF-8", name, raw)
 	}
 	if strings.IndexFunc(v, isControl) >= 0 {
-		return "", fmt.Errorf("parse rule: %s=%q: control character: %w", name, raw, ErrRule)
+		return "", errorf(ErrRule, "parse rule: %s=%q: control character", name, raw)
 	}
 	v = strings.ToLower(v)
 	switch k {
 	case keyChannel:
 		if !slices.Contains(channels, v) {
-			return "", fmt.Errorf("parse rule: channel=%q: want one of %s: %w", v, strings.Join(channels, ", "), ErrRule)
+			return "", errorf(ErrRule, "parse rule: channel=%q: want one of %s", v, strings.Join(channels, ", "))
 		}
 	case keyClick:
 		if !slices.Contains(clicks, v) {
-			return "", fmt.Errorf("parse rule: click=%q: want one of %s: %w", v, strings.Join(clicks, ", "), ErrRule)
+			return "", errorf(ErrRule, "parse rule: click=%q: want one of %s", v, strings.Join(clicks, ", "))
 		}
 	case keyReferrer:
 		if !isDomain(v) {
-			return "", fmt.Errorf("parse rule: referrer=%q: want a domain such as google.com: %w", v, ErrRule)
+			return "", errorf(ErrRule, "parse rule: referrer=%q: want a domain such as google.com", v)
 		}
 	case keyLanding:
 		if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, "?# ") {
-			return "", fmt.Errorf("parse rule: landing=%q: want a path prefix such as /promo: %w", v, ErrRule)
+			return "", errorf(ErrRule, "parse rule: landing=%q: want a path prefix such as /promo", v)
 		}
 	default:
 		if strings.TrimSpace(v) != v {
-			return "", fmt.Errorf("parse rule: %s=%q: leading or trailing space: %w", name, v, ErrRule)
+			return "", errorf(ErrRule, "parse rule: %s=%q: leading or trailing space", name, v)
 		}
 	}
 	return v, nil

@@ -41,11 +41,11 @@ func ParseImport(r io.Reader, region string) ([]ImportLine, error) {
 		return nil, fmt.Errorf("read import: %w", err)
 	}
 	if len(data) > MaxImportBytes {
-		return nil, fmt.Errorf("read import: larger than %d bytes: %w", MaxImportBytes, ErrInvalid)
+		return nil, errorf(ErrInvalid, "read import: larger than %d bytes", MaxImportBytes)
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // Excel's byte order mark
 	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV): %w", ErrInvalid)
+		return nil, errorf(ErrInvalid, "read import: not UTF-8 (save the file as UTF-8 CSV)")
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comma = separator(data)
@@ -62,7 +62,7 @@ func ParseImport(r io.Reader, region string) ([]ImportLine, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("read import: line %d: %v: %w", line, err, ErrInvalid)
+			return nil, errorf(ErrInvalid, "read import: line %d: %v", line, err)
 		}
 		if blank(rec) {
 			continue
@@ -70,21 +70,21 @@ func ParseImport(r io.Reader, region string) ([]ImportLine, error) {
 		if col < 0 {
 			var header bool
 			if col, header = numberColumn(rec, region); col < 0 {
-				return nil, fmt.Errorf("read import: line %d: cannot tell which column holds the numbers; name it \"number\": %w", line, ErrInvalid)
+				return nil, errorf(ErrInvalid, "read import: line %d: cannot tell which column holds the numbers; name it \"number\"", line)
 			}
 			if header {
 				continue
 			}
 		}
 		if len(out) == MaxImportLines {
-			return nil, fmt.Errorf("read import: more than %d numbers: %w", MaxImportLines, ErrInvalid)
+			return nil, errorf(ErrInvalid, "read import: more than %d numbers", MaxImportLines)
 		}
 		il := ImportLine{Line: line}
 		if col < len(rec) {
 			il.Value = strings.TrimSpace(rec[col])
 		}
 		if il.Value == "" {
-			il.Err = fmt.Errorf("no number in column %d: %w", col+1, ErrInvalid)
+			il.Err = errorf(ErrInvalid, "no number in column %d", col+1)
 		} else {
 			il.Number, il.Err = digitsOf(il.Value, region)
 		}

@@ -1,8 +1,6 @@
 package tracking
 
 import (
-	"fmt"
-
 	"appliance/numbers"
 )
 
@@ -13,10 +11,10 @@ import (
 func parsePhone(s, region string) (numbers.Phone, error) {
 	p, err := numbers.ParsePhone(s, region)
 	if err != nil {
-		return numbers.Phone{}, fmt.Errorf("%w: %w", err, ErrInvalid)
+		return numbers.Phone{}, because(ErrInvalid, err)
 	}
 	if p.Ext != "" {
-		return numbers.Phone{}, fmt.Errorf("phone %q: extensions are not supported: %w", s, ErrInvalid)
+		return numbers.Phone{}, errorf(ErrInvalid, "phone %q: extensions are not supported", s)
 	}
 	return p, nil
 }

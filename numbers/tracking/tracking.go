@@ -49,11 +49,11 @@ import (
 // Errors of the package. Errors about input wrap ErrInvalid and say what is
 // wrong in words meant for the site owner.
 var (
-	ErrInvalid   = errors.New("tracking: invalid input")
-	ErrNoPool    = errors.New("tracking: no such pool")
-	ErrNoStatic  = errors.New("tracking: no such static number")
+	ErrInvalid   = &Error{status: 400, msg: "invalid input"}
+	ErrNoPool    = &Error{status: 404, msg: "no such pool"}
+	ErrNoStatic  = &Error{status: 404, msg: "no such static number"}
 	ErrVisitor   = errors.New("tracking: no visitor")
-	ErrNoSession = errors.New("tracking: no such session")
+	ErrNoSession = &Error{status: 404, msg: "no such session"}
 	ErrOtherSite = errors.New("tracking: the number belongs to another site")
 )
 
@@ -285,13 +285,13 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 	used := map[string]string{} // number -> what uses it, within the site
 	use := func(n, what string) error {
 		if u, dup := used[n]; dup {
-			return fmt.Errorf("%s: %s is already %s: %w", what, n, u, ErrInvalid)
+			return errorf(ErrInvalid, "%s: %s is already %s", what, n, u)
 		}
 		used[n] = what
 		return nil
 	}
 	if len(c.SiteNumbers) > MaxSiteNumbers {
-		return nil, fmt.Errorf("at most %d site numbers: %w", MaxSiteNumbers, ErrInvalid)
+		return nil, errorf(ErrInvalid, "at most %d site numbers", MaxSiteNumbers)
 	}
 	siteIndex := map[string]bool{}
 	for _, sn := range c.SiteNumbers {
@@ -306,7 +306,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		ss.numbers = append(ss.numbers, p)
 	}
 	if len(c.Selectors) > MaxSelectors {
-		return nil, fmt.Errorf("at most %d selectors: %w", MaxSelectors, ErrInvalid)
+		return nil, errorf(ErrInvalid, "at most %d selectors", MaxSelectors)
 	}
 	for _, sel := range c.Selectors {
 		if err := checkSelector(sel); err != nil {
@@ -314,7 +314,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		}
 	}
 	if len(c.Statics) > MaxStatics {
-		return nil, fmt.Errorf("at most %d static numbers: %w", MaxStatics, ErrInvalid)
+		return nil, errorf(ErrInvalid, "at most %d static numbers", MaxStatics)
 	}
 	for _, sc := range c.Statics {
 		p, err := canonical(sc.Number)
@@ -332,7 +332,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		ss.statics = append(ss.statics, &static{cfg: sc, rule: r, phone: p})
 	}
 	if len(c.Pools) > MaxPools {
-		return nil, fmt.Errorf("at most %d pools: %w", MaxPools, ErrInvalid)
+		return nil, errorf(ErrInvalid, "at most %d pools", MaxPools)
 	}
 	names := map[string]bool{}
 	for _, pc := range c.Pools {
@@ -340,16 +340,16 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 			return nil, err
 		}
 		if names[strings.ToLower(pc.Name)] {
-			return nil, fmt.Errorf("pool %q: the site has a pool of that name: %w", pc.Name, ErrInvalid)
+			return nil, errorf(ErrInvalid, "pool %q: the site has a pool of that name", pc.Name)
 		}
 		names[strings.ToLower(pc.Name)] = true
 		what := fmt.Sprintf("pool %q", pc.Name)
 		if len(pc.Numbers) == 0 || len(pc.Numbers) > MaxPoolNumbers {
-			return nil, fmt.Errorf("%s: give 1 to %d numbers: %w", what, MaxPoolNumbers, ErrInvalid)
+			return nil, errorf(ErrInvalid, "%s: give 1 to %d numbers", what, MaxPoolNumbers)
 		}
 		if err := numbers.CheckReserve(time.Duration(pc.Reserve) * time.Millisecond); err != nil {
-			return nil, fmt.Errorf("%s: reserve %v: want %v to %v: %w", what, time.Duration(pc.Reserve)*time.Millisecond,
-				numbers.MinReserve, numbers.MaxReserve, ErrInvalid)
+			return nil, errorf(ErrInvalid, "%s: reserve %v: want %v to %v", what, time.Duration(pc.Reserve)*time.Millisecond,
+				numbers.MinReserve, numbers.MaxReserve)
 		}
 		r, err := checkRule(what, pc.Rule, pc.Priority, pc.Replaces, siteIndex)
 		if err != nil {
@@ -378,7 +378,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 			return nil, err
 		}
 		if u := used[ph.Digits]; strings.HasPrefix(u, "in pool") {
-			return nil, fmt.Errorf("pool %q: the fallback %s is %s: a fallback must not be leased: %w", p.cfg.Name, ph.Digits, u, ErrInvalid)
+			return nil, errorf(ErrInvalid, "pool %q: the fallback %s is %s: a fallback must not be leased", p.cfg.Name, ph.Digits, u)
 		}
 		p.fallback = &ph
 	}
@@ -433,7 +433,7 @@ func canonical(n string) (numbers.Phone, error) {
 		return numbers.Phone{}, err
 	}
 	if p.Digits != n {
-		return numbers.Phone{}, fmt.Errorf("number %q is not in E.164 digits (%s): %w", n, p.Digits, ErrInvalid)
+		return numbers.Phone{}, errorf(ErrInvalid, "number %q is not in E.164 digits (%s)", n, p.Digits)
 	}
 	return p, nil
 }
@@ -443,17 +443,17 @@ func canonical(n string) (numbers.Phone, error) {
 func checkRule(what, text string, priority int64, repl []string, siteNumbers map[string]bool) (numbers.Rule, error) {
 	r, err := numbers.ParseRule(text)
 	if err != nil {
-		return numbers.Rule{}, fmt.Errorf("%s: %w: %w", what, err, ErrInvalid)
+		return numbers.Rule{}, within(what, because(ErrInvalid, err))
 	}
 	if r.String() != text {
-		return numbers.Rule{}, fmt.Errorf("%s: rule %q is not canonical: %w", what, text, ErrInvalid)
+		return numbers.Rule{}, errorf(ErrInvalid, "%s: rule %q is not canonical", what, text)
 	}
 	if priority < -MaxPriority || priority > MaxPriority {
-		return numbers.Rule{}, fmt.Errorf("%s: priority %d: want %d to %d: %w", what, priority, -MaxPriority, MaxPriority, ErrInvalid)
+		return numbers.Rule{}, errorf(ErrInvalid, "%s: priority %d: want %d to %d", what, priority, -MaxPriority, MaxPriority)
 	}
 	for _, n := range repl {
 		if !siteNumbers[n] {
-			return numbers.Rule{}, fmt.Errorf("%s replaces %s, which is not one of the site's numbers: %w", what, n, ErrInvalid)
+			return numbers.Rule{}, errorf(ErrInvalid, "%s replaces %s, which is not one of the site's numbers", what, n)
 		}
 	}
 	return r, nil
@@ -461,11 +461,11 @@ func checkRule(what, text string, priority int64, repl []string, siteNumbers map
 
 func checkPoolName(name string) error {
 	if name == "" || len(name) > MaxPoolName || !utf8.ValidString(name) || strings.TrimSpace(name) != name {
-		return fmt.Errorf("pool name %q: 1 to %d characters, no leading or trailing space: %w", name, MaxPoolName, ErrInvalid)
+		return errorf(ErrInvalid, "pool name %q: 1 to %d characters, no leading or trailing space", name, MaxPoolName)
 	}
 	for _, r := range name {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -_.", r) {
-			return fmt.Errorf("pool name %q: letters, digits, space, - _ and . only: %w", name, ErrInvalid)
+			return errorf(ErrInvalid, "pool name %q: letters, digits, space, - _ and . only", name)
 		}
 	}
 	return nil
@@ -475,10 +475,10 @@ func checkPoolName(name string) error {
 // the last word (the snippet skips one it cannot parse).
 func checkSelector(sel string) error {
 	if sel == "" || len(sel) > MaxSelector || !utf8.ValidString(sel) || strings.TrimSpace(sel) != sel {
-		return fmt.Errorf("selector %q: 1 to %d characters, no leading or trailing space: %w", sel, MaxSelector, ErrInvalid)
+		return errorf(ErrInvalid, "selector %q: 1 to %d characters, no leading or trailing space", sel, MaxSelector)
 	}
 	if strings.IndexFunc(sel, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '{' || r == '}' || r == ';' }) >= 0 {
-		return fmt.Errorf("selector %q: control characters, braces and semicolons are not part of a selector: %w", sel, ErrInvalid)
+		return errorf(ErrInvalid, "selector %q: control characters, braces and semicolons are not part of a selector", sel)
 	}
 	return nil
 }
@@ -504,7 +504,7 @@ func checkShared(site uint32, sites map[uint32]*siteState) error {
 		for n, o := range ownersOf(map[uint32]*siteState{id: other}) {
 			isTracking := o.kind == KindStatic || o.kind == KindDynamic
 			if tracking[n] || (isTracking && ownsPlain(ss, n)) {
-				return fmt.Errorf("%s is a number of another site (id %d): a tracking number belongs to one site: %w", n, id, ErrInvalid)
+				return errorf(ErrInvalid, "%s is a number of another site (id %d): a tracking number belongs to one site", n, id)
 			}
 		}
 	}
@@ -594,7 +594,7 @@ func (t *Tracker) SetSiteNumbers(ctx context.Context, site uint32, written []str
 	for _, w := range written {
 		d, err := digitsOf(w, t.region)
 		if err != nil {
-			return store.NumbersConfig{}, fmt.Errorf("site number: %w", err)
+			return store.NumbersConfig{}, within("site number", err)
 		}
 		if seen[d] {
 			continue
@@ -632,15 +632,15 @@ type RuleInput struct {
 func (r RuleInput) check(what string, c *store.NumbersConfig, region string) (rule string, repl []string, err error) {
 	parsed, err := numbers.ParseRule(strings.TrimSpace(r.Rule))
 	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w: %w", what, err, ErrInvalid)
+		return "", nil, within(what, because(ErrInvalid, err))
 	}
 	for _, w := range r.Replaces {
 		d, err := digitsOf(w, region)
 		if err != nil {
-			return "", nil, fmt.Errorf("%s: replaces: %w", what, err)
+			return "", nil, within(what+": replaces", err)
 		}
 		if !slices.ContainsFunc(c.SiteNumbers, func(s store.SiteNumber) bool { return s.Number == d }) {
-			return "", nil, fmt.Errorf("%s: replaces %s, which is not one of the site's numbers (set them first): %w", what, d, ErrInvalid)
+			return "", nil, errorf(ErrInvalid, "%s: replaces %s, which is not one of the site's numbers (set them first)", what, d)
 		}
 		if !slices.Contains(repl, d) {
 			repl = append(repl, d)
@@ -660,7 +660,7 @@ type StaticInput struct {
 func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, now time.Time) (store.StaticNumber, error) {
 	n, err := digitsOf(in.Number, t.region)
 	if err != nil {
-		return store.StaticNumber{}, fmt.Errorf("static number: %w", err)
+		return store.StaticNumber{}, within("static number", err)
 	}
 	var out store.StaticNumber
 	_, err = t.change(ctx, site, now, func(c *store.NumbersConfig) error {
@@ -669,7 +669,7 @@ func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, no
 			return err
 		}
 		if r := roleOf(c, n, ""); r != "" && r != "a static number" {
-			return fmt.Errorf("static number %s: it is already %s: %w", n, r, ErrInvalid)
+			return errorf(ErrInvalid, "static number %s: it is already %s", n, r)
 		}
 		out = store.StaticNumber{Number: n, Rule: rule, Priority: in.Priority, Replaces: repl, Created: now.UnixMilli()}
 		if i := slices.IndexFunc(c.Statics, func(s store.StaticNumber) bool { return s.Number == n }); i >= 0 {
@@ -688,12 +688,12 @@ func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, no
 func (t *Tracker) RemoveStatic(ctx context.Context, site uint32, number string, now time.Time) error {
 	n, err := digitsOf(number, t.region)
 	if err != nil {
-		return fmt.Errorf("static number: %w", err)
+		return within("static number", err)
 	}
 	_, err = t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		i := slices.IndexFunc(c.Statics, func(s store.StaticNumber) bool { return s.Number == n })
 		if i < 0 {
-			return fmt.Errorf("remove static number %s: %w", n, ErrNoStatic)
+			return errorf(ErrNoStatic, "remove static number %s", n)
 		}
 		c.Statics = slices.Delete(c.Statics, i, i+1)
 		return nil
@@ -715,7 +715,7 @@ func (t *Tracker) AddPool(ctx context.Context, site uint32, in PoolInput, now ti
 	var out store.PoolConfig
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		if poolIndex(c, in.Name) >= 0 {
-			return fmt.Errorf("pool %q: the site has a pool of that name (edit it instead): %w", in.Name, ErrInvalid)
+			return errorf(ErrInvalid, "pool %q: the site has a pool of that name (edit it instead)", in.Name)
 		}
 		c.NextPool = max(c.NextPool, 1)
 		p := store.PoolConfig{ID: c.NextPool, Created: now.UnixMilli()}
@@ -737,10 +737,10 @@ func (t *Tracker) UpdatePool(ctx context.Context, site uint32, name string, in P
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		i := poolIndex(c, name)
 		if i < 0 {
-			return fmt.Errorf("edit pool %q: %w", name, ErrNoPool)
+			return errorf(ErrNoPool, "edit pool %q", name)
 		}
 		if j := poolIndex(c, in.Name); j >= 0 && j != i {
-			return fmt.Errorf("pool %q: the site has a pool of that name: %w", in.Name, ErrInvalid)
+			return errorf(ErrInvalid, "pool %q: the site has a pool of that name", in.Name)
 		}
 		p := c.Pools[i]
 		if err := in.apply(&p, c, t.region); err != nil {
@@ -763,13 +763,13 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 	for _, w := range in.Numbers {
 		d, err := digitsOf(w, region)
 		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+			return within(what, err)
 		}
 		if slices.Contains(list, d) {
-			return fmt.Errorf("%s: %s is listed twice: %w", what, d, ErrInvalid)
+			return errorf(ErrInvalid, "%s: %s is listed twice", what, d)
 		}
 		if r := roleOf(c, d, p.Name); r != "" {
-			return fmt.Errorf("%s: %s is already %s: %w", what, d, r, ErrInvalid)
+			return errorf(ErrInvalid, "%s: %s is already %s", what, d, r)
 		}
 		list = append(list, d)
 	}
@@ -777,7 +777,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 	if strings.TrimSpace(in.Fallback) != "" {
 		d, err := digitsOf(in.Fallback, region)
 		if err != nil {
-			return fmt.Errorf("%s: fallback: %w", what, err)
+			return within(what+": fallback", err)
 		}
 		fallback = d
 	}
@@ -786,7 +786,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 		reserve = numbers.DefaultReserve
 	}
 	if err := numbers.CheckReserve(reserve); err != nil {
-		return fmt.Errorf("%s: reserve %v: want %v to %v: %w", what, reserve, numbers.MinReserve, numbers.MaxReserve, ErrInvalid)
+		return errorf(ErrInvalid, "%s: reserve %v: want %v to %v", what, reserve, numbers.MinReserve, numbers.MaxReserve)
 	}
 	rule, repl, err := in.check(what, c, region)
 	if err != nil {
@@ -803,7 +803,7 @@ func (t *Tracker) RemovePool(ctx context.Context, site uint32, name string, now 
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		i := poolIndex(c, name)
 		if i < 0 {
-			return fmt.Errorf("remove pool %q: %w", name, ErrNoPool)
+			return errorf(ErrNoPool, "remove pool %q", name)
 		}
 		c.Pools = slices.Delete(c.Pools, i, i+1)
 		return nil
@@ -866,7 +866,8 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 		res = ImportResult{}
 		i := poolIndex(c, name)
 		if i < 0 {
-			return fmt.Errorf("import into pool %q: %w (add it with `numbers pool add` first)", name, ErrNoPool)
+			return &Error{kind: ErrNoPool, status: ErrNoPool.status, msg: fmt.Sprintf("import into pool %q", name),
+				hint: " (add it with `numbers pool add` first)"}
 		}
 		res.Pool = c.Pools[i].Name
 		owners := t.state.Load().owners
@@ -899,10 +900,12 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 	return res, err
 }
 
-// reason is an error's text without the sentinel's words, for a person.
+// reason is what is wrong with a line, for a person.
 func reason(err error) string {
-	msg := err.Error()
-	return strings.TrimSuffix(msg, ": "+ErrInvalid.Error())
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.UserMessage()
+	}
+	return err.Error()
 }
 
 // sortedPools returns the site's pools by name (for reports).

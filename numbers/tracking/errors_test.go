@@ -1,0 +1,46 @@
+package tracking
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"appliance/numbers"
+)
+
+// The errors of the package keep their text (reason first, kind last) and
+// tell a consumer their status and the message for a person, the context
+// a caller added included, the server's operations and the sentinels' words
+// left out.
+func TestErrors(t *testing.T) {
+	_, phoneErr := numbers.ParsePhone("call me", "RU")
+	_, ruleErr := numbers.ParseRule("utm_source")
+	for _, c := range []struct {
+		err       error
+		text, msg string
+		status    int
+	}{
+		{errorf(ErrNoPool, "edit pool %q", "ads"), `edit pool "ads": tracking: no such pool`, `edit pool "ads": no such pool`, 404},
+		{within("static number", errorf(ErrInvalid, "%s is already a pool's", "7495")), "static number: 7495 is already a pool's: tracking: invalid input",
+			"static number: 7495 is already a pool's", 400},
+		{fmt.Errorf("record call: %w", within("called", because(ErrInvalid, phoneErr))), "", "called: " + phoneErr.Error(), 400},
+		{within("pool \"ads\"", because(ErrInvalid, ruleErr)), "", `pool "ads": parse rule: term "utm_source": want key=value`, 400},
+	} {
+		e, ok := errors.AsType[*Error](c.err)
+		if !ok {
+			t.Fatalf("%v: no *Error", c.err)
+		}
+		if c.text != "" && c.err.Error() != c.text {
+			t.Errorf("text %q, want %q", c.err.Error(), c.text)
+		}
+		if e.UserMessage() != c.msg || e.Status() != c.status {
+			t.Errorf("%v: %d %q, want %d %q", c.err, e.Status(), e.UserMessage(), c.status, c.msg)
+		}
+	}
+	if err := within("called", because(ErrInvalid, phoneErr)); !errors.Is(err, ErrInvalid) || !errors.Is(err, numbers.ErrPhone) {
+		t.Errorf("%v does not wrap its kind and cause", err)
+	}
+	if err := within("x", errors.New("disk")); errors.Is(err, ErrInvalid) {
+		t.Error("a plain error became an invalid input")
+	}
+}
