@@ -283,7 +283,7 @@ func (a adminAPI) AddWebhook(ctx context.Context, in admin.AddWebhook) (admin.En
 	}
 	ep, err := a.s.hooks.Add(ctx, site.ID, in.URL, in.Secret, kinds)
 	if errors.Is(err, webhooks.ErrInvalid) {
-		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", invalidEndpoint(err))
+		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", userMessage(err))
 	}
 	if err != nil {
 		return admin.Endpoint{}, err

@@ -156,7 +156,7 @@ func (s *Server) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
 	v := view{Title: "Webhooks · " + site.Name, User: &who.user, CSRF: who.session.CSRF}
 	status := fasthttp.StatusOK
 	if addErr != nil {
-		status, v.Error = fasthttp.StatusBadRequest, invalidEndpoint(addErr)
+		status, v.Error = fasthttp.StatusBadRequest, userMessage(addErr)
 		d.URL = string(args.Peek("url"))
 		for i := range d.Kinds {
 			d.Kinds[i].Checked = slices.Contains(kinds, webhooks.Kind(d.Kinds[i].Kind))
@@ -167,15 +167,6 @@ func (s *Server) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
 	}
 	v.Data = d
 	return s.render(ctx, status, "webhooks", v)
-}
-
-// invalidEndpoint is the reason of a webhooks.ErrInvalid, for the user.
-func invalidEndpoint(err error) string {
-	msg := err.Error()
-	if _, after, ok := strings.Cut(msg, webhooks.ErrInvalid.Error()+": "); ok {
-		msg = after
-	}
-	return strings.ToUpper(msg[:1]) + msg[1:]
 }
 
 // removeWebhook is POST /sites/KEY/webhooks/remove.
