@@ -28,14 +28,15 @@ func (s *Server) publicRoutes() *router {
 	r.api("POST", "/t/v1/callback", open, s.tracker(s.trackCallback))
 	r.api("GET", "/t/v1/widget", open, s.tracker(s.widgetSettings))
 	r.api("POST", "/t/v1/lease", open, s.tracker(s.trackLease))
-	r.api("POST", "/api/v1/calls", open, s.apiAuth(s.postCall))
-	r.api("GET", "/api/v1/attribution", open, s.apiAuth(s.getAttribution))
 	r.api("GET", phoneImageRoute, open, s.phoneImage)
 	r.api("GET", "/vc/s/", open, s.tracker(s.vcSet))
 	r.api("OPTIONS", "/vc/s/", open, s.tracker(s.trackerPreflight))
 	r.api("OPTIONS", "/t/v1/*", open, s.tracker(s.trackerPreflight))
 	r.api("GET", "/t/v1/*", open, s.tracker(s.trackerFallback))
 	r.api("POST", "/t/v1/*", open, s.tracker(s.trackerFallback))
+
+	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, now: s.opts.Now}
+	api.mount(r)
 
 	r.api("POST", "/t/v1/lead", open, s.trackerLead)
 	r.api("POST", "/api/add_offline_message/", open, s.offlineMessage)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/accounts"
+	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -21,12 +23,29 @@ import (
 // up without storing it. Both take an API token (appliance token add) as
 // Authorization: Bearer TOKEN.
 
+// apiHandlers serve the API for the telephony side: bearer-token auth, no
+// session, no CORS. They hold only what they use.
+type apiHandlers struct {
+	accounts *accounts.Accounts // API tokens
+	numbers  *tracking.Tracker
+	sites    *sites.Registry
+	hooks    *webhooks.Hooks
+	now      func() time.Time
+}
+
+// mount registers the API's routes. Both are open to the dispatcher: the
+// bearer token is checked by apiAuth.
+func (s *apiHandlers) mount(r *router) {
+	r.api("POST", "/api/v1/calls", open, s.apiAuth(s.postCall))
+	r.api("GET", "/api/v1/attribution", open, s.apiAuth(s.getAttribution))
+}
+
 // maxCallBody is the body limit of a reported call.
 const maxCallBody = 8 << 10
 
 // apiAuth wraps an /api/v1 handler: a valid bearer token, else 401 and
 // nothing done. The handler gets the token, to keep to its sites.
-func (s *Server) apiAuth(h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
+func (s *apiHandlers) apiAuth(h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		auth := string(ctx.Request.Header.Peek("Authorization"))
@@ -138,7 +157,7 @@ func otherSite(number string) *Error {
 
 // postCall serves POST /api/v1/calls. A token scoped to some sites can
 // report only calls to their numbers.
-func (s *Server) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error {
+func (s *apiHandlers) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error {
 	in, err := parseCall(ctx.Request.Body())
 	if err != nil {
 		return err
@@ -159,7 +178,7 @@ func (s *Server) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error {
 // callDeliveries queues, in the write that stores the call, one webhook
 // delivery of it per endpoint of its site that takes calls: the call is
 // never stored without them. A call to a number no site has goes nowhere.
-func (s *Server) callDeliveries(tx *store.Tx, c *store.Call, a *tracking.Attribution) error {
+func (s *apiHandlers) callDeliveries(tx *store.Tx, c *store.Call, a *tracking.Attribution) error {
 	if a.Site == 0 {
 		return nil
 	}
@@ -203,7 +222,7 @@ func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 // getAttribution serves GET /api/v1/attribution: who would a call to the
 // number at the instant be attributed to. Nothing is stored; call_id is 0.
 // A token scoped to some sites can ask only of their numbers.
-func (s *Server) getAttribution(ctx *fasthttp.RequestCtx, tok store.Token) error {
+func (s *apiHandlers) getAttribution(ctx *fasthttp.RequestCtx, tok store.Token) error {
 	q, err := parseAttributionQuery(ctx.QueryArgs())
 	if err != nil {
 		return err
