@@ -82,7 +82,7 @@ func (s *Server) now() time.Time { return s.opts.Now() }
 // the hit's own durable write (leasing or renewing the visitor's dynamic
 // number), and the hit answer's "phones" once it has run. One write holds
 // the hit and its lease: a crash never keeps one without the other.
-func (s *Server) hitNumbers(site *store.Site, now time.Time) (also func(*store.Tx, *visits.HitResult) error, phones func() *phonesAnswer) {
+func (s *trackerHandlers) hitNumbers(site *store.Site, now time.Time) (also func(*store.Tx, *visits.HitResult) error, phones func() *phonesAnswer) {
 	var a tracking.Assignment
 	also = func(tx *store.Tx, res *visits.HitResult) error {
 		var err error
@@ -110,7 +110,7 @@ func parseLeaseRequest(body []byte) (leaseRequest, error) {
 
 // trackLease serves POST /t/v1/lease: renew the visitor's leases (claim
 // anew one that lapsed) and answer the same "phones" as a hit.
-func (s *Server) trackLease(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackLease(ctx *fasthttp.RequestCtx) error {
 	req, err := parseLeaseRequest(ctx.Request.Body())
 	if err != nil {
 		return err

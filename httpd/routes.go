@@ -2,9 +2,11 @@ package httpd
 
 import (
 	"errors"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/ratelimit"
 	"appliance/store"
 )
 
@@ -16,32 +18,19 @@ func (s *Server) publicRoutes() *router {
 	r.api("GET", "/healthz", open, s.healthz)
 	r.api("GET", "/metrics", open, s.metrics)
 
-	r.api("GET", snippetCorePath, open, s.serveSnippetCore)
-	r.api("GET", s.snippet.widgetPath, open, s.serveSnippetWidget)
-
-	r.api("POST", "/t/v1/hit", open, s.tracker(s.trackHit))
-	r.api("POST", "/t/v1/event", open, s.tracker(s.trackEvent))
-	r.api("POST", "/t/v1/visitor", open, s.tracker(s.trackVisitor))
-	r.api("POST", "/t/v1/property", open, s.tracker(s.trackProperty))
-	r.api("POST", "/t/v1/captcha", open, s.tracker(s.trackCaptcha))
-	r.api("GET", captchaPath+"*", open, s.tracker(s.captchaImage))
-	r.api("POST", "/t/v1/callback", open, s.tracker(s.trackCallback))
-	r.api("GET", "/t/v1/widget", open, s.tracker(s.widgetSettings))
-	r.api("POST", "/t/v1/lease", open, s.tracker(s.trackLease))
-	r.api("GET", phoneImageRoute, open, s.phoneImage)
-	r.api("GET", "/vc/s/", open, s.tracker(s.vcSet))
-	r.api("OPTIONS", "/vc/s/", open, s.tracker(s.trackerPreflight))
-	r.api("OPTIONS", "/t/v1/*", open, s.tracker(s.trackerPreflight))
-	r.api("GET", "/t/v1/*", open, s.tracker(s.trackerFallback))
-	r.api("POST", "/t/v1/*", open, s.tracker(s.trackerFallback))
-
+	tracker := &trackerHandlers{
+		sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads, callbacks: s.callbacks,
+		captcha: s.captcha, snippet: s.snippet,
+		ipRate:         s.opts.Limits.perIP(),
+		siteRate:       s.opts.Limits.perSite(),
+		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
+		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, 10_000),
+		captchaRate:    ratelimit.New(captchasPerMinute, time.Minute, 100_000),
+		publicURL:      s.PublicURL(), clientIP: s.clientIP, now: s.opts.Now,
+	}
+	tracker.mount(r)
 	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, now: s.opts.Now}
 	api.mount(r)
-
-	r.api("POST", "/t/v1/lead", open, s.trackerLead)
-	r.api("POST", "/api/add_offline_message/", open, s.offlineMessage)
-	r.api("POST", "/api/add_offline_message", open, s.offlineMessage)
-	r.api("OPTIONS", "/api/add_offline_message/", open, s.tracker(s.trackerPreflight))
 
 	r.page("GET", "/", open, s.home)
 	r.page("GET", "/assets/*", open, s.serveAsset)

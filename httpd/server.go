@@ -33,7 +33,6 @@ import (
 	"appliance/httpd/accounts"
 	"appliance/httpd/callbacks"
 	"appliance/httpd/leads"
-	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
@@ -93,29 +92,24 @@ const (
 
 // Server is the appliance's HTTP server over one store.
 type Server struct {
-	opts           Options
-	public         *url.URL
-	db             *store.DB
-	sites          *sites.Registry
-	accounts       *accounts.Accounts
-	log            *slog.Logger
-	routes         *router
-	admin          *router
-	pages          *pages
-	snippet        *snippet
-	signIn         signInLimits
-	ipRate         *ratelimit.Buckets // tracker requests per client IP; nil: no limit
-	siteRate       *ratelimit.Buckets // tracker requests per site; nil: no limit
-	leadRate       *ratelimit.Limiter
-	serverLeadRate *ratelimit.Limiter
-	hooks          *webhooks.Hooks
-	captcha        *captcha.Store
-	captchaRate    *ratelimit.Limiter
-	callbacks      *callbacks.Service
-	leads          *leads.Service
-	visits         *visits.Tracker
-	numbers        *tracking.Tracker
-	started        time.Time
+	opts      Options
+	public    *url.URL
+	db        *store.DB
+	sites     *sites.Registry
+	accounts  *accounts.Accounts
+	log       *slog.Logger
+	routes    *router
+	admin     *router
+	pages     *pages
+	snippet   *snippet
+	signIn    signInLimits
+	hooks     *webhooks.Hooks
+	captcha   *captcha.Store
+	callbacks *callbacks.Service
+	leads     *leads.Service
+	visits    *visits.Tracker
+	numbers   *tracking.Tracker
+	started   time.Time
 
 	requests     atomic.Uint64
 	panics       atomic.Uint64
@@ -168,21 +162,17 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:           o,
-		public:         pub,
-		db:             db,
-		sites:          reg,
-		accounts:       accounts.New(db),
-		log:            o.Log,
-		pages:          pg,
-		snippet:        sn,
-		signIn:         newSignInLimits(),
-		ipRate:         o.Limits.perIP(),
-		siteRate:       o.Limits.perSite(),
-		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
-		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, 10_000),
-		hooks:          webhooks.New(db, whOpts),
-		started:        o.Now(),
+		opts:     o,
+		public:   pub,
+		db:       db,
+		sites:    reg,
+		accounts: accounts.New(db),
+		log:      o.Log,
+		pages:    pg,
+		snippet:  sn,
+		signIn:   newSignInLimits(),
+		hooks:    webhooks.New(db, whOpts),
+		started:  o.Now(),
 	}
 	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
 	capOpts := o.Captcha
@@ -190,7 +180,6 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		capOpts.Now = o.Now
 	}
 	s.captcha = captcha.New(capOpts)
-	s.captchaRate = ratelimit.New(captchasPerMinute, time.Minute, 100_000)
 	cbOpts := o.Callbacks
 	if cbOpts.Now == nil {
 		cbOpts.Now = o.Now

@@ -8,15 +8,73 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/captcha"
+	"appliance/httpd/callbacks"
+	"appliance/httpd/leads"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
+	"appliance/numbers/tracking"
 	"appliance/store"
 )
 
 // The tracker endpoints of httpd/tracker-protocol.md: the snippet posts
 // JSON as text/plain (a simple CORS request, sendBeacon-friendly), and
 // every answer, errors included, carries Access-Control-Allow-Origin: *.
+
+// trackerHandlers serve the public side a site's pages talk to: the
+// snippet's assets, hits, events, visitors, properties, leases, captchas,
+// callbacks, leads, the widget's settings, /vc/s/ and
+// /api/add_offline_message. No session: the site key and the visitor's
+// credentials say who calls; every answer carries CORS. They hold only what
+// they use.
+type trackerHandlers struct {
+	sites     *sites.Registry
+	visits    *visits.Tracker
+	numbers   *tracking.Tracker
+	leads     *leads.Service
+	callbacks *callbacks.Service
+	captcha   *captcha.Store
+	snippet   *snippet
+
+	ipRate         *ratelimit.Buckets // requests per client IP; nil: no limit
+	siteRate       *ratelimit.Buckets // requests per site; nil: no limit
+	leadRate       *ratelimit.Limiter
+	serverLeadRate *ratelimit.Limiter
+	captchaRate    *ratelimit.Limiter
+
+	publicURL string // ends in "/"
+	clientIP  func(*fasthttp.RequestCtx) string
+	now       func() time.Time
+}
+
+// mount registers the tracker's routes: all open, the site key and the
+// visitor's credentials are checked by the handlers.
+func (s *trackerHandlers) mount(r *router) {
+	r.api("GET", snippetCorePath, open, s.serveSnippetCore)
+	r.api("GET", s.snippet.widgetPath, open, s.serveSnippetWidget)
+
+	r.api("POST", "/t/v1/hit", open, s.tracker(s.trackHit))
+	r.api("POST", "/t/v1/event", open, s.tracker(s.trackEvent))
+	r.api("POST", "/t/v1/visitor", open, s.tracker(s.trackVisitor))
+	r.api("POST", "/t/v1/property", open, s.tracker(s.trackProperty))
+	r.api("POST", "/t/v1/captcha", open, s.tracker(s.trackCaptcha))
+	r.api("GET", captchaPath+"*", open, s.tracker(s.captchaImage))
+	r.api("POST", "/t/v1/callback", open, s.tracker(s.trackCallback))
+	r.api("GET", "/t/v1/widget", open, s.tracker(s.widgetSettings))
+	r.api("POST", "/t/v1/lease", open, s.tracker(s.trackLease))
+	r.api("GET", phoneImageRoute, open, s.phoneImage)
+	r.api("GET", "/vc/s/", open, s.tracker(s.vcSet))
+	r.api("OPTIONS", "/vc/s/", open, s.tracker(s.trackerPreflight))
+	r.api("OPTIONS", "/t/v1/*", open, s.tracker(s.trackerPreflight))
+	r.api("GET", "/t/v1/*", open, s.tracker(s.trackerFallback))
+	r.api("POST", "/t/v1/*", open, s.tracker(s.trackerFallback))
+
+	r.api("POST", "/t/v1/lead", open, s.trackerLead)
+	r.api("POST", "/api/add_offline_message/", open, s.offlineMessage)
+	r.api("POST", "/api/add_offline_message", open, s.offlineMessage)
+	r.api("OPTIONS", "/api/add_offline_message/", open, s.tracker(s.trackerPreflight))
+}
 
 // maxTrackerBody is the body limit of a tracker request.
 const maxTrackerBody = 8 << 10
@@ -57,7 +115,7 @@ func buckets(rate, def float64) *ratelimit.Buckets {
 
 // tracker wraps a tracker handler: CORS and no caching on every answer,
 // the body limit and the per-IP rate limit.
-func (s *Server) tracker(h handler) handler {
+func (s *trackerHandlers) tracker(h handler) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		hd := &ctx.Response.Header
 		hd.Set("Access-Control-Allow-Origin", "*")
@@ -81,7 +139,7 @@ func isLoopback(ip string) bool {
 // trackerPreflight answers a CORS preflight. Browsers send none for the
 // snippet's requests (text/plain POST, plain GET), but a site's own code
 // calling the endpoints with JSON content gets one.
-func (s *Server) trackerPreflight(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackerPreflight(ctx *fasthttp.RequestCtx) error {
 	hd := &ctx.Response.Header
 	hd.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
 	hd.Set("Access-Control-Allow-Headers", "Content-Type")
@@ -91,7 +149,7 @@ func (s *Server) trackerPreflight(ctx *fasthttp.RequestCtx) error {
 }
 
 // trackerFallback answers any other request under /t/v1/, with CORS.
-func (s *Server) trackerFallback(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackerFallback(ctx *fasthttp.RequestCtx) error {
 	if trackerPaths[string(ctx.Path())] {
 		return errorf(fasthttp.StatusMethodNotAllowed, "method %s not allowed here: use POST", ctx.Method())
 	}
@@ -129,7 +187,7 @@ func parseHitRequest(body []byte) (hitRequest, error) {
 
 // trackerSite finds the site of a request's site key: 400 when missing,
 // 404 when unknown.
-func (s *Server) trackerSite(key string) (*store.Site, error) {
+func (s *trackerHandlers) trackerSite(key string) (*store.Site, error) {
 	if key == "" {
 		return nil, errorf(fasthttp.StatusBadRequest, "k (the site key) is required")
 	}
@@ -143,7 +201,7 @@ func (s *Server) trackerSite(key string) (*store.Site, error) {
 	return site, nil
 }
 
-func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 	req, err := parseHitRequest(ctx.Request.Body())
 	if err != nil {
 		return err
@@ -182,7 +240,7 @@ func (s *Server) trackHit(ctx *fasthttp.RequestCtx) error {
 		SessionID:  res.CI.Session,
 		HitID:      res.Hit,
 		Key:        sites.CredentialKey(site, res.CI.Visitor, res.CI.Session),
-		ServerURL:  s.PublicURL(),
+		ServerURL:  s.publicURL,
 		NewSession: res.NewSession,
 		Phones:     phones(),
 	})
@@ -232,7 +290,7 @@ type credFields struct {
 // check finds the site, parses the ci and checks the credential key: 400
 // for a missing or malformed ci, 404 for an unknown site, 403 for a key
 // that is not the one of (site, visitor, session).
-func (s *Server) checkCreds(c credFields) (*store.Site, visits.CI, error) {
+func (s *trackerHandlers) checkCreds(c credFields) (*store.Site, visits.CI, error) {
 	site, err := s.trackerSite(c.K)
 	if err != nil {
 		return nil, visits.CI{}, err
@@ -276,7 +334,7 @@ func parseEventRequest(body []byte) (eventRequest, error) {
 	return r, err
 }
 
-func (s *Server) trackEvent(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackEvent(ctx *fasthttp.RequestCtx) error {
 	req, err := parseEventRequest(ctx.Request.Body())
 	if err != nil {
 		return err
@@ -307,7 +365,7 @@ func parseVisitorRequest(body []byte) (visitorRequest, error) {
 	return r, err
 }
 
-func (s *Server) trackVisitor(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackVisitor(ctx *fasthttp.RequestCtx) error {
 	req, err := parseVisitorRequest(ctx.Request.Body())
 	if err != nil {
 		return err
@@ -347,7 +405,7 @@ func parsePropertyRequest(body []byte) (propertyRequest, error) {
 	return r, nil
 }
 
-func (s *Server) trackProperty(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackProperty(ctx *fasthttp.RequestCtx) error {
 	req, err := parsePropertyRequest(ctx.Request.Body())
 	if err != nil {
 		return err
@@ -451,7 +509,7 @@ func parseVCQuery(args *fasthttp.Args) (vcRequest, error) {
 
 // vcSet serves GET /vc/s/: add visitor info from the site's server, with
 // the credential key of Comagic.getCredentials.
-func (s *Server) vcSet(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) vcSet(ctx *fasthttp.RequestCtx) error {
 	req, err := parseVCQuery(ctx.QueryArgs())
 	if err != nil {
 		return err

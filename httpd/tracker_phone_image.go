@@ -104,7 +104,7 @@ func parsePhoneImageQuery(args *fasthttp.Args) (phoneImageQuery, error) {
 
 // phoneImage serves GET /img/phone: an SVG picture of a number the server
 // signed. It never changes for one query, so it is cached for a day.
-func (s *Server) phoneImage(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) phoneImage(ctx *fasthttp.RequestCtx) error {
 	q, err := parsePhoneImageQuery(ctx.QueryArgs())
 	if err != nil {
 		return err

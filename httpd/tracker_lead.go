@@ -209,7 +209,7 @@ func parseOfflineForm(args *fasthttp.Args) (leadRequest, error) {
 }
 
 // trackerLead is POST /t/v1/lead: Comagic.addOfflineRequest.
-func (s *Server) trackerLead(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackerLead(ctx *fasthttp.RequestCtx) error {
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
 	r, err := parseLeadJSON(ctx.PostBody())
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *Server) trackerLead(ctx *fasthttp.RequestCtx) error {
 // offlineMessage is POST /api/add_offline_message/, called by the site's
 // server with the fields of Comagic.getCredentials(). The request names no
 // site: the visitor's record does, and the key is checked against it.
-func (s *Server) offlineMessage(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) offlineMessage(ctx *fasthttp.RequestCtx) error {
 	// The site's server calls this; a page calling it needs CORS too.
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
 	if len(ctx.PostBody()) > maxLeadBody {
@@ -266,7 +266,7 @@ func (s *Server) offlineMessage(ctx *fasthttp.RequestCtx) error {
 // addLead takes an authenticated lead request through the rate limit of
 // its address and hands it to the leads service, which stores it with its
 // webhook deliveries.
-func (s *Server) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest, via string) error {
+func (s *trackerHandlers) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest, via string) error {
 	now := s.now()
 	limiter, limit := s.leadRate, leadsPerMinute
 	if via == leads.ViaServer {

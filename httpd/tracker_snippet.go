@@ -175,13 +175,13 @@ func brotliWindow(n int) int {
 }
 
 // serveSnippetCore serves the core at the install code's URL.
-func (s *Server) serveSnippetCore(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) serveSnippetCore(ctx *fasthttp.RequestCtx) error {
 	s.snippet.core.serve(ctx)
 	return nil
 }
 
 // serveSnippetWidget serves the widget chunk at its content-hashed URL.
-func (s *Server) serveSnippetWidget(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) serveSnippetWidget(ctx *fasthttp.RequestCtx) error {
 	s.snippet.widget.serve(ctx)
 	return nil
 }

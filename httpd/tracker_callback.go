@@ -46,7 +46,7 @@ func parseCaptchaRequest(body []byte) (captchaRequest, error) {
 }
 
 // trackCaptcha is POST /t/v1/captcha: a new captcha for a site's visitor.
-func (s *Server) trackCaptcha(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackCaptcha(ctx *fasthttp.RequestCtx) error {
 	req, err := parseCaptchaRequest(ctx.Request.Body())
 	if err != nil {
 		return err
@@ -62,13 +62,13 @@ func (s *Server) trackCaptcha(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	writeOK(ctx, captchaResult{Key: id, URL: s.PublicURL() + strings.TrimPrefix(captchaPath, "/") + id + ".png"})
+	writeOK(ctx, captchaResult{Key: id, URL: s.publicURL + strings.TrimPrefix(captchaPath, "/") + id + ".png"})
 	return nil
 }
 
 // captchaImage is GET /t/v1/captcha/KEY.png: the picture, drawn on
 // demand, never cached (a captcha is single use).
-func (s *Server) captchaImage(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) captchaImage(ctx *fasthttp.RequestCtx) error {
 	id, ok := strings.CutSuffix(strings.TrimPrefix(string(ctx.Path()), captchaPath), ".png")
 	if !ok || id == "" || len(id) > 64 {
 		return errorf(fasthttp.StatusNotFound, "no such captcha")
@@ -88,7 +88,7 @@ func (s *Server) captchaImage(ctx *fasthttp.RequestCtx) error {
 
 // widgetSettings is GET /t/v1/widget?k=SITE_KEY: what the built-in
 // widgets need of the site's settings (callbacks.Public).
-func (s *Server) widgetSettings(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) widgetSettings(ctx *fasthttp.RequestCtx) error {
 	k := ctx.QueryArgs().Peek("k")
 	if !utf8.Valid(k) {
 		return errorf(fasthttp.StatusBadRequest, "k is not valid UTF-8")
@@ -166,7 +166,7 @@ type callbackAnswer struct {
 // trackCallback is POST /t/v1/callback: ComagicWidget.sitePhoneCall. Every
 // outcome the reference numbers (0 to 4) is a 200 answer in its shape;
 // input the request cannot be taken with is a 4xx error.
-func (s *Server) trackCallback(ctx *fasthttp.RequestCtx) error {
+func (s *trackerHandlers) trackCallback(ctx *fasthttp.RequestCtx) error {
 	req, err := parseCallbackJSON(ctx.Request.Body())
 	if err != nil {
 		return err
