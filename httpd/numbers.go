@@ -131,7 +131,11 @@ func (s *trackerHandlers) trackLease(ctx *fasthttp.RequestCtx) error {
 
 // numbersInfo reads the set-up and today's usage of a site.
 func (s *Server) numbersInfo(ctx context.Context, site *store.Site) (admin.Numbers, error) {
-	c := s.numbers.Config(site.ID)
+	return numbersInfo(ctx, s.numbers, site, s.now())
+}
+
+func numbersInfo(ctx context.Context, nums *tracking.Tracker, site *store.Site, now time.Time) (admin.Numbers, error) {
+	c := nums.Config(site.ID)
 	out := admin.Numbers{Site: site.Key, Revision: c.Revision, SiteNumbers: []admin.SiteNumber{}, Selectors: c.Selectors,
 		Statics: []admin.Static{}, Pools: []admin.Pool{}}
 	if out.Selectors == nil {
@@ -143,8 +147,7 @@ func (s *Server) numbersInfo(ctx context.Context, site *store.Site) (admin.Numbe
 	for _, st := range c.Statics {
 		out.Statics = append(out.Statics, admin.Static{Number: st.Number, Match: admin.Match{Rule: st.Rule, Priority: st.Priority, Replaces: nonNil(st.Replaces)}})
 	}
-	now := s.now()
-	reports, err := s.numbers.Report(ctx, site.ID, now, now, now)
+	reports, err := nums.Report(ctx, site.ID, now, now, now)
 	if err != nil {
 		return admin.Numbers{}, err
 	}
@@ -168,11 +171,15 @@ func nonNil(s []string) []string {
 }
 
 func (s *Server) importNumbers(ctx context.Context, site *store.Site, pool, csv string) (tracking.ImportResult, error) {
-	lines, err := tracking.ParseImport(strings.NewReader(csv), s.opts.PhoneRegion)
+	return importNumbers(ctx, s.numbers, s.opts.PhoneRegion, s.now(), site, pool, csv)
+}
+
+func importNumbers(ctx context.Context, nums *tracking.Tracker, region string, now time.Time, site *store.Site, pool, csv string) (tracking.ImportResult, error) {
+	lines, err := tracking.ParseImport(strings.NewReader(csv), region)
 	if err != nil {
 		return tracking.ImportResult{}, err
 	}
-	res, err := s.numbers.ImportNumbers(ctx, site.ID, pool, lines, s.now())
+	res, err := nums.ImportNumbers(ctx, site.ID, pool, lines, now)
 	if err != nil {
 		return res, err
 	}

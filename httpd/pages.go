@@ -101,12 +101,12 @@ type view struct {
 }
 
 // render writes page name with v as the answer.
-func (s *Server) render(ctx *fasthttp.RequestCtx, status int, name string, v view) error {
-	t := s.pages.tmpl[name]
+func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view) error {
+	t := p.tmpl[name]
 	if t == nil {
 		return fmt.Errorf("render: no page %q", name)
 	}
-	v.AssetVersion = s.pages.version
+	v.AssetVersion = p.version
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
@@ -144,7 +144,7 @@ func (s *Server) writePageError(ctx *fasthttp.RequestCtx, err error) {
 		Status  int
 		Message string
 	}{ue.Status(), ue.UserMessage()}
-	if rerr := s.render(ctx, ue.Status(), "error", view{Title: "Error", Data: data}); rerr != nil {
+	if rerr := s.pages.render(ctx, ue.Status(), "error", view{Title: "Error", Data: data}); rerr != nil {
 		ctx.Error(ue.UserMessage(), ue.Status())
 	}
 }
@@ -153,13 +153,19 @@ func (s *Server) writePageError(ctx *fasthttp.RequestCtx, err error) {
 // the public URL. Never fasthttp's ctx.Redirect: it builds the Location
 // from the request's Host header, which the client chooses, so a forged
 // Host would send the browser to another server.
-func (s *Server) seeOther(ctx *fasthttp.RequestCtx, path string) {
-	ctx.Response.Header.Set("Location", strings.TrimSuffix(s.PublicURL(), "/")+path)
+func (s *Server) seeOther(ctx *fasthttp.RequestCtx, path string) { seeOther(ctx, s.PublicURL(), path) }
+
+func (s *dashboardHandlers) seeOther(ctx *fasthttp.RequestCtx, path string) {
+	seeOther(ctx, s.publicURL, path)
+}
+
+func seeOther(ctx *fasthttp.RequestCtx, publicURL, path string) {
+	ctx.Response.Header.Set("Location", strings.TrimSuffix(publicURL, "/")+path)
 	ctx.SetStatusCode(fasthttp.StatusSeeOther)
 }
 
 // serveAsset serves a dashboard static file with ETag revalidation.
-func (s *Server) serveAsset(ctx *fasthttp.RequestCtx) error {
+func (s *dashboardHandlers) serveAsset(ctx *fasthttp.RequestCtx) error {
 	name := strings.TrimPrefix(string(ctx.Path()), "/assets/")
 	f, ok := s.pages.static[name]
 	if !ok {

@@ -10,9 +10,13 @@ import (
 	"appliance/store"
 )
 
-// publicRoutes is every route of the public server, in one table. Each
-// names the permission its caller needs (roles.go); the dispatcher checks
-// it before the handler runs.
+// publicRoutes is every route of the public server: the server's own
+// (health, metrics), then each audience's group mounts its routes, each
+// with the permission its caller needs (roles.go), which the dispatcher
+// checks before the handler runs. The groups: the tracker (tracker*.go:
+// public, CORS), the API (api_*.go: bearer token) and the dashboard
+// (dash*.go: session and CSRF); the admin socket has its own router
+// (admin.go). Each group holds only the dependencies it uses.
 func (s *Server) publicRoutes() *router {
 	r := newRouter()
 	r.api("GET", "/healthz", open, s.healthz)
@@ -32,33 +36,13 @@ func (s *Server) publicRoutes() *router {
 	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, now: s.opts.Now}
 	api.mount(r)
 
-	r.page("GET", "/", open, s.home)
-	r.page("GET", "/assets/*", open, s.serveAsset)
-	r.page("GET", "/login", open, s.loginPage)
-	r.page("POST", "/login", open, s.login)
-	r.page("POST", "/logout", anyUser, withWho(s.logout))
-	r.page("GET", "/setup", open, s.setupPage)
-	r.page("POST", "/setup", open, s.setup)
-	r.page("GET", "/account", anyUser, withWho(s.accountPage))
-	r.page("POST", "/account/password", anyUser, withWho(s.changePassword))
-	r.page("POST", "/account/logout-others", anyUser, withWho(s.logoutOthers))
-	r.page("GET", "/sites", anyUser, withWho(s.sitesPage))
-	r.page("POST", "/sites", changeSites, withWho(s.addSite))
-	r.page("GET", "/sites/*", seeReports, withWho(s.sitePage))
-	r.page("POST", "/sites/*/origin", changeSites, withWho(s.siteOriginPost))
-	r.page("GET", "/sites/*/leads", seeReports, withWho(s.leadsPage))
-	r.page("GET", "/sites/*/leads.csv", seeReports, withWho(s.leadsCSV))
-	r.page("GET", "/sites/*/webhooks", seeReports, withWho(s.webhooksPage))
-	r.page("POST", "/sites/*/webhooks", changeSites, withWho(s.addWebhook))
-	r.page("POST", "/sites/*/webhooks/remove", changeSites, withWho(s.removeWebhook))
-	r.page("POST", "/sites/*/webhooks/resend", changeSites, withWho(s.resendDelivery))
-	r.page("GET", "/sites/*/callbacks", seeCallbacks, withWho(s.callbacksPage))
-	r.page("POST", "/sites/*/callbacks", changeSites, withWho(s.callbackSettingsPost))
-	r.page("GET", "/sites/*/callbacks.csv", seeCallbacks, withWho(s.callbacksCSV))
-	r.page("GET", "/sites/*/numbers", seeReports, withWho(s.numbersPage))
-	r.page("POST", "/sites/*/numbers", changeSites, withWho(s.numbersPost))
-	r.page("GET", "/sites/*/calls", seeReports, withWho(s.callsPage))
-	r.page("GET", "/sites/*/calls.csv", seeReports, withWho(s.callsCSV))
+	dash := &dashboardHandlers{
+		accounts: s.accounts, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
+		callbacks: s.callbacks, hooks: s.hooks, db: s.db, pages: s.pages, signIn: newSignInLimits(),
+		publicURL: s.PublicURL(), publicHost: s.public.Host, secure: s.secure(), phoneRegion: s.opts.PhoneRegion,
+		clientIP: s.clientIP, now: s.opts.Now,
+	}
+	dash.mount(r)
 	return r
 }
 

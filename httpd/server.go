@@ -102,7 +102,6 @@ type Server struct {
 	admin     *router
 	pages     *pages
 	snippet   *snippet
-	signIn    signInLimits
 	hooks     *webhooks.Hooks
 	captcha   *captcha.Store
 	callbacks *callbacks.Service
@@ -170,7 +169,6 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		log:      o.Log,
 		pages:    pg,
 		snippet:  sn,
-		signIn:   newSignInLimits(),
 		hooks:    webhooks.New(db, whOpts),
 		started:  o.Now(),
 	}

@@ -60,8 +60,8 @@ type ruleTest struct {
 	Results       []tracking.Preview
 }
 
-func (s *Server) numbersData(ctx *fasthttp.RequestCtx, site *store.Site) (numbersData, error) {
-	info, err := s.numbersInfo(ctx, site)
+func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, site *store.Site) (numbersData, error) {
+	info, err := numbersInfo(ctx, s.numbers, site, s.now())
 	if err != nil {
 		return numbersData{}, err
 	}
@@ -79,7 +79,7 @@ func (s *Server) numbersData(ctx *fasthttp.RequestCtx, site *store.Site) (number
 	for _, p := range info.Pools {
 		shown := make([]string, len(p.Numbers))
 		for i, n := range p.Numbers {
-			shown[i] = numbers.FormatPhone(n, s.opts.PhoneRegion)
+			shown[i] = numbers.FormatPhone(n, s.phoneRegion)
 		}
 		pv := poolView{Pool: p, NumbersText: strings.Join(shown, "\n")}
 		if d, err := time.ParseDuration(p.Reserve); err == nil {
@@ -138,7 +138,7 @@ func parseReserve(s string) (time.Duration, error) {
 
 // testRule answers the rule test without leasing anything. The visit is
 // read by the tracker's own source parser, as a real page view would be.
-func (s *Server) testRule(site *store.Site, pageURL, referrer string, now time.Time) *ruleTest {
+func (s *dashboardHandlers) testRule(site *store.Site, pageURL, referrer string, now time.Time) *ruleTest {
 	rt := &ruleTest{URL: pageURL, Referrer: referrer}
 	src, err := visits.ParseSource(pageURL, referrer, site.Domains)
 	if err != nil {
@@ -153,7 +153,7 @@ func (s *Server) testRule(site *store.Site, pageURL, referrer string, now time.T
 }
 
 // numbersPage is GET /sites/KEY/numbers.
-func (s *Server) numbersPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) numbersPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func (s *Server) numbersPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if done := string(ctx.QueryArgs().Peek("done")); done != "" {
 		v.Flash = doneMessages[done]
 	}
-	return s.render(ctx, fasthttp.StatusOK, "numbers", v)
+	return s.pages.render(ctx, fasthttp.StatusOK, "numbers", v)
 }
 
 // doneMessages are the flashes after a change, by the done= of the
@@ -194,7 +194,7 @@ func lines(s string) []string {
 // numbersPost is POST /sites/KEY/numbers: one change of the set-up, named
 // by the form's action. A refused change shows the page again with the
 // reason and the values as typed.
-func (s *Server) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -216,7 +216,7 @@ func (s *Server) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 			return err
 		}
 		d.Import = imported
-		return s.render(ctx, fasthttp.StatusOK, "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
+		return s.pages.render(ctx, fasthttp.StatusOK, "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
 			CSRF: who.session.CSRF, Flash: fmt.Sprintf("Imported %d numbers into %s; %d skipped.", len(imported.Added), imported.Pool, len(imported.Skipped)), Data: d})
 	}
 	if err == nil {
@@ -232,25 +232,25 @@ func (s *Server) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 		return derr
 	}
 	d.Form, d.Action = form, action
-	return s.render(ctx, ue.Status(), "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
+	return s.pages.render(ctx, ue.Status(), "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
 		CSRF: who.session.CSRF, Error: userMessage(ue), Data: d})
 }
 
 // numbersChange makes the change a form asks for; an import returns what
 // it did.
-func (s *Server) numbersChange(ctx *fasthttp.RequestCtx, site *store.Site, action string, f map[string]string) (*tracking.ImportResult, error) {
+func (s *dashboardHandlers) numbersChange(ctx *fasthttp.RequestCtx, site *store.Site, action string, f map[string]string) (*tracking.ImportResult, error) {
 	err := s.numbersEdit(ctx, site, action, f)
 	if action != "import" || err != nil {
 		return nil, err
 	}
-	res, err := s.importNumbers(ctx, site, f["pool"], f["csv"])
+	res, err := importNumbers(ctx, s.numbers, s.phoneRegion, s.now(), site, f["pool"], f["csv"])
 	if err != nil {
 		return nil, err
 	}
 	return &res, nil
 }
 
-func (s *Server) numbersEdit(ctx *fasthttp.RequestCtx, site *store.Site, action string, f map[string]string) error {
+func (s *dashboardHandlers) numbersEdit(ctx *fasthttp.RequestCtx, site *store.Site, action string, f map[string]string) error {
 	now := s.now()
 	priority := func() (int64, error) {
 		if strings.TrimSpace(f["priority"]) == "" {
@@ -328,7 +328,7 @@ type callRow struct {
 
 // callsPage is GET /sites/KEY/calls: the site's calls, newest first, with
 // the visit each is attributed to, and 30 days of totals.
-func (s *Server) callsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -360,7 +360,7 @@ func (s *Server) callsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 		d.Total.Answered += cd.Answered
 	}
 	d.Unattributed = d.Total.Calls - d.Total.Attributed
-	return s.render(ctx, fasthttp.StatusOK, "calls", view{Title: "Calls · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
+	return s.pages.render(ctx, fasthttp.StatusOK, "calls", view{Title: "Calls · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
 }
 
 // callsCSVHeader names the export's columns.
@@ -371,7 +371,7 @@ func callsCSVHeader() []string {
 
 // callsCSV is GET /sites/KEY/calls.csv: every call of the site, newest
 // first, through csvExport (UTF-8 with a byte-order mark, cells defused).
-func (s *Server) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -388,7 +388,7 @@ func (s *Server) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 
 // shownChannel fills in the channel of a call to a static or fallback
 // number stored without one (before it was derived from the rule).
-func (s *Server) shownChannel(c *store.Call) {
+func (s *dashboardHandlers) shownChannel(c *store.Call) {
 	if c.Kind == string(tracking.KindStatic) || c.Kind == string(tracking.KindFallback) {
 		c.Channel = s.numbers.ChannelOf(c.Source)
 	}

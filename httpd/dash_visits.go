@@ -58,7 +58,7 @@ type pageRow struct {
 }
 
 // siteVisits reads the site page's recent visits and today's totals.
-func (s *Server) siteVisits(ctx context.Context, site *store.Site) (visitsView, error) {
+func (s *dashboardHandlers) siteVisits(ctx context.Context, site *store.Site) (visitsView, error) {
 	now := s.visits.Now()
 	v := visitsView{Day: now.UTC().Format(time.DateOnly)}
 	var err error

@@ -67,7 +67,7 @@ func fmtTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05")
 }
 
-func (s *Server) webhooksData(ctx *fasthttp.RequestCtx, site *store.Site) (webhooksData, error) {
+func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, site *store.Site) (webhooksData, error) {
 	d := webhooksData{Site: site}
 	for _, k := range webhooks.Kinds() {
 		d.Kinds = append(d.Kinds, kindBox{Kind: string(k), Checked: k == webhooks.KindLead})
@@ -114,7 +114,7 @@ func (s *Server) webhooksData(ctx *fasthttp.RequestCtx, site *store.Site) (webho
 }
 
 // webhooksPage is GET /sites/KEY/webhooks: endpoints and the delivery log.
-func (s *Server) webhooksPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) webhooksPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -130,12 +130,12 @@ func (s *Server) webhooksPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	case "resent":
 		v.Flash = "Queued to be sent again."
 	}
-	return s.render(ctx, fasthttp.StatusOK, "webhooks", v)
+	return s.pages.render(ctx, fasthttp.StatusOK, "webhooks", v)
 }
 
 // addWebhook is POST /sites/KEY/webhooks. The page it answers shows the
 // secret, once.
-func (s *Server) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -166,22 +166,22 @@ func (s *Server) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
 		v.Flash = "Endpoint added."
 	}
 	v.Data = d
-	return s.render(ctx, status, "webhooks", v)
+	return s.pages.render(ctx, status, "webhooks", v)
 }
 
 // removeWebhook is POST /sites/KEY/webhooks/remove.
-func (s *Server) removeWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) removeWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
 	return s.webhookAction(ctx, s.hooks.Remove, "No such endpoint; it may have been removed already.", "removed")
 }
 
 // resendDelivery is POST /sites/KEY/webhooks/resend: "send again".
-func (s *Server) resendDelivery(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) resendDelivery(ctx *fasthttp.RequestCtx, who signedIn) error {
 	return s.webhookAction(ctx, s.hooks.Resend, "No such delivery.", "resent")
 }
 
 // webhookAction runs act on the site and posted id of a webhooks page form
 // and goes back to the page with a notice.
-func (s *Server) webhookAction(ctx *fasthttp.RequestCtx, act func(context.Context, uint32, uint64) error, notFound, done string) error {
+func (s *dashboardHandlers) webhookAction(ctx *fasthttp.RequestCtx, act func(context.Context, uint32, uint64) error, notFound, done string) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err

@@ -13,9 +13,69 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/callbacks"
+	"appliance/httpd/leads"
+	"appliance/httpd/sites"
+	"appliance/httpd/visits"
+	"appliance/httpd/webhooks"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
+
+// dashboardHandlers serve the dashboard: HTML pages for signed-in users
+// (a session cookie, the CSRF token on every POST, a role per route), plus
+// sign-in, setup and the pages' assets. They hold only what they use.
+type dashboardHandlers struct {
+	accounts  *accounts.Accounts
+	sites     *sites.Registry
+	visits    *visits.Tracker
+	numbers   *tracking.Tracker
+	leads     *leads.Service
+	callbacks *callbacks.Service
+	hooks     *webhooks.Hooks
+	db        *store.DB // calls (tracking.ListCalls, CallDays)
+	pages     *pages
+	signIn    signInLimits
+
+	publicURL   string // ends in "/"
+	publicHost  string // for the install code
+	secure      bool   // cookies only over https
+	phoneRegion string
+	clientIP    func(*fasthttp.RequestCtx) string
+	now         func() time.Time
+}
+
+// mount registers the dashboard's routes, each with the permission its
+// caller needs (roles.go).
+func (s *dashboardHandlers) mount(r *router) {
+	r.page("GET", "/", open, s.home)
+	r.page("GET", "/assets/*", open, s.serveAsset)
+	r.page("GET", "/login", open, s.loginPage)
+	r.page("POST", "/login", open, s.login)
+	r.page("POST", "/logout", anyUser, withWho(s.logout))
+	r.page("GET", "/setup", open, s.setupPage)
+	r.page("POST", "/setup", open, s.setup)
+	r.page("GET", "/account", anyUser, withWho(s.accountPage))
+	r.page("POST", "/account/password", anyUser, withWho(s.changePassword))
+	r.page("POST", "/account/logout-others", anyUser, withWho(s.logoutOthers))
+	r.page("GET", "/sites", anyUser, withWho(s.sitesPage))
+	r.page("POST", "/sites", changeSites, withWho(s.addSite))
+	r.page("GET", "/sites/*", seeReports, withWho(s.sitePage))
+	r.page("POST", "/sites/*/origin", changeSites, withWho(s.siteOriginPost))
+	r.page("GET", "/sites/*/leads", seeReports, withWho(s.leadsPage))
+	r.page("GET", "/sites/*/leads.csv", seeReports, withWho(s.leadsCSV))
+	r.page("GET", "/sites/*/webhooks", seeReports, withWho(s.webhooksPage))
+	r.page("POST", "/sites/*/webhooks", changeSites, withWho(s.addWebhook))
+	r.page("POST", "/sites/*/webhooks/remove", changeSites, withWho(s.removeWebhook))
+	r.page("POST", "/sites/*/webhooks/resend", changeSites, withWho(s.resendDelivery))
+	r.page("GET", "/sites/*/callbacks", seeCallbacks, withWho(s.callbacksPage))
+	r.page("POST", "/sites/*/callbacks", changeSites, withWho(s.callbackSettingsPost))
+	r.page("GET", "/sites/*/callbacks.csv", seeCallbacks, withWho(s.callbacksCSV))
+	r.page("GET", "/sites/*/numbers", seeReports, withWho(s.numbersPage))
+	r.page("POST", "/sites/*/numbers", changeSites, withWho(s.numbersPost))
+	r.page("GET", "/sites/*/calls", seeReports, withWho(s.callsPage))
+	r.page("GET", "/sites/*/calls.csv", seeReports, withWho(s.callsCSV))
+}
 
 const (
 	sessionCookie = "apl_session"
@@ -32,7 +92,7 @@ func tokenEqual(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-func (s *Server) setCookie(ctx *fasthttp.RequestCtx, name, value string, maxAge time.Duration) {
+func (s *dashboardHandlers) setCookie(ctx *fasthttp.RequestCtx, name, value string, maxAge time.Duration) {
 	c := fasthttp.AcquireCookie()
 	defer fasthttp.ReleaseCookie(c)
 	c.SetKey(name)
@@ -40,7 +100,7 @@ func (s *Server) setCookie(ctx *fasthttp.RequestCtx, name, value string, maxAge 
 	c.SetPath("/")
 	c.SetHTTPOnly(true)
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	c.SetSecure(s.secure())
+	c.SetSecure(s.secure)
 	if maxAge < 0 {
 		c.SetExpire(fasthttp.CookieExpireDelete)
 	} else {
@@ -50,7 +110,7 @@ func (s *Server) setCookie(ctx *fasthttp.RequestCtx, name, value string, maxAge 
 }
 
 // preCSRF returns the pre-sign-in form token, setting its cookie when new.
-func (s *Server) preCSRF(ctx *fasthttp.RequestCtx) string {
+func (s *dashboardHandlers) preCSRF(ctx *fasthttp.RequestCtx) string {
 	if t := string(ctx.Request.Header.Cookie(preCSRFCookie)); len(t) == 43 {
 		return t
 	}
@@ -59,20 +119,20 @@ func (s *Server) preCSRF(ctx *fasthttp.RequestCtx) string {
 	return t
 }
 
-func (s *Server) checkPreCSRF(ctx *fasthttp.RequestCtx) error {
+func (s *dashboardHandlers) checkPreCSRF(ctx *fasthttp.RequestCtx) error {
 	if !tokenEqual(string(ctx.PostArgs().Peek("csrf")), string(ctx.Request.Header.Cookie(preCSRFCookie))) {
 		return errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
 	}
 	return nil
 }
 
-func (s *Server) home(ctx *fasthttp.RequestCtx) error {
+func (s *dashboardHandlers) home(ctx *fasthttp.RequestCtx) error {
 	has, err := s.accounts.HasUsers(ctx)
 	if err != nil {
 		return err
 	}
 	if !has {
-		return s.render(ctx, fasthttp.StatusOK, "error", view{Title: "Setup needed", Data: struct {
+		return s.pages.render(ctx, fasthttp.StatusOK, "error", view{Title: "Setup needed", Data: struct {
 			Status  string
 			Message string
 		}{"Setup needed", "Open the one-time setup link printed by `appliance serve` to create the owner account."}})
@@ -83,11 +143,11 @@ func (s *Server) home(ctx *fasthttp.RequestCtx) error {
 
 type loginData struct{ Email string }
 
-func (s *Server) loginPage(ctx *fasthttp.RequestCtx) error {
-	return s.render(ctx, fasthttp.StatusOK, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx), Data: loginData{}})
+func (s *dashboardHandlers) loginPage(ctx *fasthttp.RequestCtx) error {
+	return s.pages.render(ctx, fasthttp.StatusOK, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx), Data: loginData{}})
 }
 
-func (s *Server) login(ctx *fasthttp.RequestCtx) error {
+func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
 	if err := s.checkPreCSRF(ctx); err != nil {
 		return err
 	}
@@ -95,13 +155,13 @@ func (s *Server) login(ctx *fasthttp.RequestCtx) error {
 	account, ip, now := strings.ToLower(email), s.clientIP(ctx), s.now()
 	if ok, wait := s.signIn.allow(account, ip, now); !ok {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		return s.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
+		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
 			Error: tooManyAttempts(wait), Data: loginData{Email: email}})
 	}
 	token, _, err := s.accounts.Login(ctx, email, string(ctx.PostArgs().Peek("password")))
 	if errors.Is(err, accounts.ErrBadLogin) {
 		s.signIn.failed(account, ip, now)
-		return s.render(ctx, fasthttp.StatusUnauthorized, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
+		return s.pages.render(ctx, fasthttp.StatusUnauthorized, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
 			Error: "Wrong email or password.", Data: loginData{Email: email}})
 	}
 	if err != nil {
@@ -112,7 +172,7 @@ func (s *Server) login(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-func (s *Server) logout(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) logout(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if err := s.accounts.Logout(ctx, string(ctx.Request.Header.Cookie(sessionCookie))); err != nil {
 		return err
 	}
@@ -121,7 +181,7 @@ func (s *Server) logout(ctx *fasthttp.RequestCtx, who signedIn) error {
 	return nil
 }
 
-func (s *Server) accountPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) accountPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	v := view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF}
 	switch string(ctx.QueryArgs().Peek("done")) {
 	case "password":
@@ -129,17 +189,17 @@ func (s *Server) accountPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	case "sessions":
 		v.Flash = "Every other browser was signed out."
 	}
-	return s.render(ctx, fasthttp.StatusOK, "account", v)
+	return s.pages.render(ctx, fasthttp.StatusOK, "account", v)
 }
 
 // changePassword sets a new password for the signed-in user, who must
 // give the current one; the user's other sessions end and this browser
 // gets a fresh session.
-func (s *Server) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
 	ip, now := s.clientIP(ctx), s.now()
 	if ok, wait := s.signIn.allow(who.user.Email, ip, now); !ok {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		return s.render(ctx, fasthttp.StatusTooManyRequests, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF,
+		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF,
 			Error: tooManyAttempts(wait)})
 	}
 	args := ctx.PostArgs()
@@ -152,7 +212,7 @@ func (s *Server) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
 		if errors.Is(err, accounts.ErrBadLogin) {
 			msg = "The current password is wrong."
 		}
-		return s.render(ctx, fasthttp.StatusBadRequest, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF, Error: msg})
+		return s.pages.render(ctx, fasthttp.StatusBadRequest, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF, Error: msg})
 	}
 	if err != nil {
 		return err
@@ -163,7 +223,7 @@ func (s *Server) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
 }
 
 // logoutOthers ends every session of the signed-in user but this one.
-func (s *Server) logoutOthers(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) logoutOthers(ctx *fasthttp.RequestCtx, who signedIn) error {
 	token, _, err := s.accounts.EndOtherSessions(ctx, who.user.Email)
 	if err != nil {
 		return err
@@ -177,7 +237,7 @@ type setupData struct{ Token, Email string }
 
 // setupGone answers 404 once a user exists: there is no setup any more,
 // whatever token a request carries.
-func (s *Server) setupGone(ctx *fasthttp.RequestCtx) error {
+func (s *dashboardHandlers) setupGone(ctx *fasthttp.RequestCtx) error {
 	open, err := s.accounts.SetupOpen(ctx)
 	if err != nil {
 		return err
@@ -188,7 +248,7 @@ func (s *Server) setupGone(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-func (s *Server) setupPage(ctx *fasthttp.RequestCtx) error {
+func (s *dashboardHandlers) setupPage(ctx *fasthttp.RequestCtx) error {
 	if err := s.setupGone(ctx); err != nil {
 		return err
 	}
@@ -196,10 +256,10 @@ func (s *Server) setupPage(ctx *fasthttp.RequestCtx) error {
 	if !s.accounts.CheckSetupToken(ctx, token) {
 		return accounts.ErrSetupUsed
 	}
-	return s.render(ctx, fasthttp.StatusOK, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx), Data: setupData{Token: token}})
+	return s.pages.render(ctx, fasthttp.StatusOK, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx), Data: setupData{Token: token}})
 }
 
-func (s *Server) setup(ctx *fasthttp.RequestCtx) error {
+func (s *dashboardHandlers) setup(ctx *fasthttp.RequestCtx) error {
 	if err := s.setupGone(ctx); err != nil {
 		return err
 	}
@@ -213,7 +273,7 @@ func (s *Server) setup(ctx *fasthttp.RequestCtx) error {
 		return errorf(fasthttp.StatusNotFound, "No such page: setup is done. Sign in instead.")
 	}
 	if errors.Is(err, accounts.ErrInvalid) {
-		return s.render(ctx, fasthttp.StatusBadRequest, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx),
+		return s.pages.render(ctx, fasthttp.StatusBadRequest, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx),
 			Error: userMessage(err), Data: setupData{Token: token, Email: email}})
 	}
 	if err != nil {
@@ -245,12 +305,12 @@ type sitesData struct {
 // maxUnknownShown bounds the calls to unknown numbers on the sites page.
 const maxUnknownShown = 20
 
-func (s *Server) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	d := sitesData{Sites: s.sites.List()}
 	// The PBX reports calls to every number it has; one that no site has
 	// (a number not entered yet, a typo) would otherwise go unseen.
 	if !seeReports.allows(who.user.Role) {
-		return s.render(ctx, fasthttp.StatusOK, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: d})
+		return s.pages.render(ctx, fasthttp.StatusOK, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: d})
 	}
 	err := tracking.ListCalls(ctx, s.db, 0, s.now().AddDate(0, 0, -30), maxUnknownShown, func(c store.Call) bool {
 		d.Unknown = append(d.Unknown, callRow{Call: c, When: time.UnixMilli(c.Time).UTC().Format("2006-01-02 15:04:05")})
@@ -263,15 +323,15 @@ func (s *Server) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if ctx.QueryArgs().Has("added") {
 		v.Flash = "Site added. Its install code is below."
 	}
-	return s.render(ctx, fasthttp.StatusOK, "sites", v)
+	return s.pages.render(ctx, fasthttp.StatusOK, "sites", v)
 }
 
-func (s *Server) addSite(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) addSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 	name, domain := string(ctx.PostArgs().Peek("name")), string(ctx.PostArgs().Peek("domain"))
 	site, err := s.sites.Create(ctx, name, strings.FieldsFunc(domain, func(r rune) bool { return r == ',' || r == ' ' }))
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
-			return s.render(ctx, fasthttp.StatusBadRequest, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF,
+			return s.pages.render(ctx, fasthttp.StatusBadRequest, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF,
 				Error: userMessage(err), Data: sitesData{Sites: s.sites.List(), Name: name, Domain: domain}})
 		}
 		return err
@@ -281,7 +341,7 @@ func (s *Server) addSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 }
 
 // siteFromPath finds the site of a /sites/KEY[/...] path.
-func (s *Server) siteFromPath(ctx *fasthttp.RequestCtx) (*store.Site, string, error) {
+func (s *dashboardHandlers) siteFromPath(ctx *fasthttp.RequestCtx) (*store.Site, string, error) {
 	rest := strings.TrimPrefix(string(ctx.Path()), "/sites/")
 	key, sub, _ := strings.Cut(rest, "/")
 	site, err := s.sites.ByKey(key)
@@ -297,7 +357,7 @@ type siteData struct {
 	Visits      visitsView
 }
 
-func (s *Server) sitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) sitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, sub, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -310,20 +370,20 @@ func (s *Server) sitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
 		return err
 	}
 	v := view{Title: site.Name, User: &who.user, CSRF: who.session.CSRF,
-		Data: siteData{Site: site, InstallCode: s.InstallCode(site.Key), Visits: recent}}
+		Data: siteData{Site: site, InstallCode: installCode(s.publicHost, site.Key), Visits: recent}}
 	if ctx.QueryArgs().Has("added") {
 		v.Flash = "Site added. Paste the install code below into every page of the site."
 	}
 	if string(ctx.QueryArgs().Peek("done")) == "origin" {
 		v.Flash = "Saved: where page views may come from."
 	}
-	return s.render(ctx, fasthttp.StatusOK, "site", v)
+	return s.pages.render(ctx, fasthttp.StatusOK, "site", v)
 }
 
 // siteOriginPost is POST /sites/KEY/origin: whether the site takes page
 // views from pages on any domain (any_origin=1) or only from its own
 // domains and their sub-domains, as `appliance site set --any-origin`.
-func (s *Server) siteOriginPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) siteOriginPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -336,8 +396,12 @@ func (s *Server) siteOriginPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 }
 
 // InstallCode is the snippet a site owner pastes into their pages (SPEC §4).
-func (s *Server) InstallCode(siteKey string) string {
-	host := "//" + s.public.Host + "/"
+func (s *Server) InstallCode(siteKey string) string { return installCode(s.public.Host, siteKey) }
+
+// installCode is the snippet of the site with siteKey, for a server
+// browsers reach at host.
+func installCode(host, siteKey string) string {
+	host = "//" + host + "/"
 	return fmt.Sprintf(`<script>
 var __cs = __cs || [];
 __cs.push(["setCsAccount", "%s"]);

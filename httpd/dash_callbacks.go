@@ -91,7 +91,7 @@ type callbacksData struct {
 	NewSecret string // shown once, right after it was made
 }
 
-func (s *Server) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site) (callbacksData, error) {
+func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site) (callbacksData, error) {
 	d := callbacksData{Site: site, Max: maxCallbacksShown,
 		States: []string{"pending", "sent", "failed", "no_scenario"}}
 	f, ff, err := callbackFilter(ctx.QueryArgs())
@@ -128,7 +128,7 @@ func settingsForm(w store.WidgetSettings) callbackSettingsForm {
 
 // callbacksPage is GET /sites/KEY/callbacks: the site's callbacks, newest
 // first, and its callback settings.
-func (s *Server) callbacksPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) callbacksPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -141,13 +141,13 @@ func (s *Server) callbacksPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if string(ctx.QueryArgs().Peek("done")) == "saved" {
 		v.Flash = "Callback settings saved."
 	}
-	return s.render(ctx, fasthttp.StatusOK, "callbacks", v)
+	return s.pages.render(ctx, fasthttp.StatusOK, "callbacks", v)
 }
 
 // callbackSettingsPost is POST /sites/KEY/callbacks: save the settings. A
 // new secret is shown once, on the page this answers; otherwise it
 // redirects back.
-func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -183,7 +183,7 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		}
 		d.Settings = callbackSettingsForm{URL: scenario, SecretHint: d.Settings.SecretHint, Captcha: captchaOn, Digits: digits, Lang: lang,
 			Groups: string(args.Peek("groups"))}
-		return s.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
+		return s.pages.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
 			User: &who.user, CSRF: who.session.CSRF, Error: asUserError(err).UserMessage(), Data: d})
 	}
 	if err != nil {
@@ -202,7 +202,7 @@ func (s *Server) callbackSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		return err
 	}
 	d.NewSecret = after.ScenarioSecret
-	return s.render(ctx, fasthttp.StatusOK, "callbacks", view{Title: "Callbacks · " + site.Name, User: &who.user,
+	return s.pages.render(ctx, fasthttp.StatusOK, "callbacks", view{Title: "Callbacks · " + site.Name, User: &who.user,
 		CSRF: who.session.CSRF, Flash: "Callback settings saved.", Data: d})
 }
 
@@ -214,7 +214,7 @@ func callbacksCSVHeader() []string {
 
 // callbacksCSV is GET /sites/KEY/callbacks.csv: every callback the filter
 // selects, newest first, for a spreadsheet (csvExport, as leads).
-func (s *Server) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ type leadsData struct {
 }
 
 // leadsPage is GET /sites/KEY/leads: the site's leads, newest first.
-func (s *Server) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
@@ -97,7 +97,7 @@ func (s *Server) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	if err != nil {
 		return err
 	}
-	return s.render(ctx, fasthttp.StatusOK, "leads", view{Title: "Leads · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
+	return s.pages.render(ctx, fasthttp.StatusOK, "leads", view{Title: "Leads · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
 }
 
 // leadsCSVHeader names the export's columns.
@@ -109,7 +109,7 @@ func leadsCSVHeader() []string {
 
 // leadsCSV is GET /sites/KEY/leads.csv: every lead the filter selects,
 // newest first, for a spreadsheet (csvExport).
-func (s *Server) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
+func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
 	if err != nil {
 		return err
