@@ -212,6 +212,18 @@ func wantStatus(t *testing.T, what string, status int, out map[string]any, wantS
 	}
 }
 
+// wantFailure checks a refused request's answer: {success:false, error,
+// result:{status, code}}, so that a page reading resp.result.status does
+// not throw.
+func wantFailure(t *testing.T, what string, out map[string]any, wantStatus int, wantCode string) {
+	t.Helper()
+	res, _ := out["result"].(map[string]any)
+	if msg, _ := out["error"].(string); msg == "" || out["success"] != false || res == nil || res["status"] != float64(wantStatus) ||
+		res["code"] != wantCode || len(res) != 2 || len(out) != 3 {
+		t.Errorf("%s: %v, want {success:false, error, result:{status:%d, code:%q}}", what, out, wantStatus, wantCode)
+	}
+}
+
 func (f *cbFixture) callbacks(t *testing.T) []store.Callback {
 	t.Helper()
 	var out []store.Callback
@@ -519,31 +531,42 @@ func TestCallbackBadInput(t *testing.T) {
 		fields map[string]any
 		status int
 		reason string
+		code   string // of the result every answer carries
 	}{
-		{"no phone", f.v, map[string]any{}, 400, "phone is required"},
-		{"not a phone", f.v, map[string]any{"phone": "call me"}, 400, "phone"},
-		{"too long", f.v, map[string]any{"phone": strings.Repeat("1", 65)}, 400, "phone"},
-		{"seconds", f.v, map[string]any{"phone": "79101234567", "delayed_call_time": now.Unix()}, 400, "milliseconds"},
-		{"too far", f.v, map[string]any{"phone": "79101234567", "delayed_call_time": now.AddDate(0, 2, 0).UnixMilli()}, 400, "days ahead"},
-		{"not a time", f.v, map[string]any{"phone": "79101234567", "delayed_call_time": "tomorrow"}, 400, "delayed_call_time"},
-		{"group", f.v, map[string]any{"phone": "79101234567", "group_id": "sales"}, 400, "group_id"},
-		{"group object", f.v, map[string]any{"phone": "79101234567", "group_id": map[string]any{}}, 400, "string or a number"},
-		{"wrong key", visit{CI: f.v.CI, Key: strings.Repeat("0", 32)}, map[string]any{"phone": "79101234567"}, 403, "key"},
-		{"no ci", visit{Key: f.v.Key}, map[string]any{"phone": "79101234567"}, 400, "ci"},
+		{"no phone", f.v, map[string]any{}, 400, "phone is required", "invalid_phone"},
+		{"not a phone", f.v, map[string]any{"phone": "call me"}, 400, "phone", "invalid_phone"},
+		{"too few digits", f.v, map[string]any{"phone": "12"}, 400, "phone", "invalid_phone"},
+		{"too long", f.v, map[string]any{"phone": strings.Repeat("1", 65)}, 400, "phone", "invalid_phone"},
+		{"seconds", f.v, map[string]any{"phone": "79101234567", "delayed_call_time": now.Unix()}, 400, "milliseconds", "invalid_time"},
+		{"too far", f.v, map[string]any{"phone": "79101234567", "delayed_call_time": now.AddDate(0, 2, 0).UnixMilli()}, 400, "days ahead", "invalid_time"},
+		{"not a time", f.v, map[string]any{"phone": "79101234567", "delayed_call_time": "tomorrow"}, 400, "delayed_call_time", "invalid_request"},
+		{"group", f.v, map[string]any{"phone": "79101234567", "group_id": "sales"}, 400, "group_id", "invalid_request"},
+		{"group too big", f.v, map[string]any{"phone": "79101234567", "group_id": "9007199254740992"}, 400, "group_id", "invalid_request"},
+		{"group object", f.v, map[string]any{"phone": "79101234567", "group_id": map[string]any{}}, 400, "string or a number", "invalid_request"},
+		{"wrong key", visit{CI: f.v.CI, Key: strings.Repeat("0", 32)}, map[string]any{"phone": "79101234567"}, 403, "key", "wrong_key"},
+		{"no ci", visit{Key: f.v.Key}, map[string]any{"phone": "79101234567"}, 400, "ci", "invalid_request"},
 	} {
 		tc.fields["captcha_key"], tc.fields["captcha_value"] = ck, captchaAnswer
 		status, out := f.order(t, tc.v, tc.fields)
 		if msg, _ := out["error"].(string); status != tc.status || out["success"] != false || !strings.Contains(msg, tc.reason) {
 			t.Errorf("%s: %d %v, want %d with %q", tc.name, status, out, tc.status, tc.reason)
 		}
+		wantFailure(t, tc.name, out, 3, tc.code)
 	}
-	if status, out, _ := post(t, f.srv.URL+"t/v1/callback", "text/plain", []byte(`{"k":"nope","ci":"1.1.1","key":"x","phone":"1"}`)); status != 404 {
+	status, out, _ := post(t, f.srv.URL+"t/v1/callback", "text/plain", []byte(`{"k":"nope","ci":"1.1.1","key":"x","phone":"1"}`))
+	if status != 404 {
 		t.Errorf("unknown site: %d %v", status, out)
 	}
+	wantFailure(t, "unknown site", out, 3, "unknown_site")
+	status, out, _ = post(t, f.srv.URL+"t/v1/callback", "text/plain", []byte(`{"k":`))
+	if status != 400 {
+		t.Errorf("not JSON: %d %v", status, out)
+	}
+	wantFailure(t, "not JSON", out, 3, "invalid_request")
 	if n := len(f.callbacks(t)); n != 0 {
 		t.Fatalf("%d callbacks stored by bad requests", n)
 	}
-	status, out := f.order(t, f.v, map[string]any{"phone": "79101234567", "captcha_key": ck, "captcha_value": captchaAnswer})
+	status, out = f.order(t, f.v, map[string]any{"phone": "79101234567", "captcha_key": ck, "captcha_value": captchaAnswer})
 	wantStatus(t, "the same captcha after bad input", status, out, 0, callbacks.CodeCalling)
 }
 

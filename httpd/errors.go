@@ -71,10 +71,56 @@ func asUserError(err error) userError {
 // full disk: writes resume as soon as space is freed.
 const diskFullRetry = "60"
 
-// errorResponse is the one JSON shape of every error answer.
+// errorResponse is the one JSON shape of every error answer; an API
+// whose answers always carry a result (sitePhoneCall) has it in errors too.
 type errorResponse struct {
 	Success bool   `json:"success"`
 	Error   string `json:"error"`
+	Result  any    `json:"result,omitempty"`
+}
+
+// failure is an error of a call whose failed answers carry a result, so
+// that a page's code written for the reference reads resp.result without
+// a TypeError: sitePhoneCall's {status, code}, addOfflineRequest's {code}.
+type failure struct {
+	err    error
+	result any
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+// failureCode names err for a page's code: the domain's own code when it
+// has one (callbacks.CodeInvalidPhone...), else its kind by HTTP status.
+func failureCode(err error) string {
+	if c, ok := errors.AsType[interface {
+		error
+		ResultCode() string
+	}](err); ok {
+		return c.ResultCode()
+	}
+	status := fasthttp.StatusInternalServerError
+	if ue := asUserError(err); ue != nil {
+		status = ue.Status()
+	}
+	switch status {
+	case fasthttp.StatusBadRequest:
+		return "invalid_request"
+	case fasthttp.StatusForbidden:
+		return "wrong_key"
+	case fasthttp.StatusNotFound:
+		return "unknown_site"
+	case fasthttp.StatusRequestEntityTooLarge:
+		return "too_large"
+	case fasthttp.StatusTooManyRequests:
+		return "rate_limit"
+	}
+	return "server_error"
+}
+
+// codeResult is the result of a failed call that answers only a code.
+type codeResult struct {
+	Code string `json:"code"`
 }
 
 // writeJSONError answers err as {"success":false,"error":...} with its status.
@@ -91,7 +137,11 @@ func (s *Server) writeJSONError(ctx *fasthttp.RequestCtx, err error) {
 		// Every 429 says when to come back; a fraction of a second is 1.
 		ctx.Response.Header.Set("Retry-After", strconv.FormatInt(max(1, int64(math.Ceil(e.RetryAfter.Seconds()))), 10))
 	}
-	writeJSON(ctx, ue.Status(), errorResponse{Success: false, Error: ue.UserMessage()})
+	resp := errorResponse{Success: false, Error: ue.UserMessage()}
+	if f, ok := errors.AsType[*failure](err); ok {
+		resp.Result = f.result
+	}
+	writeJSON(ctx, ue.Status(), resp)
 }
 
 // writeJSON answers v as JSON with the status.

@@ -189,6 +189,13 @@ func TestTrackerLead(t *testing.T) {
 			if hdr.Get("Access-Control-Allow-Origin") != "*" {
 				t.Errorf("error without CORS header")
 			}
+			// Every failure answers a result with a code, as the
+			// reference's callbacks do: resp.result.code never throws.
+			res, _ := out["result"].(map[string]any)
+			if code, _ := res["code"].(string); code == "" || len(res) != 1 || tt.name == "empty lead" && code != "empty_lead" ||
+				tt.status == 403 && code != "wrong_key" || tt.status == 404 && code != "unknown_site" || tt.status == 413 && code != "too_large" {
+				t.Errorf("result %v", out["result"])
+			}
 			if after := len(siteLeads(t, srv, site)); after != before {
 				t.Errorf("%d leads stored by a failed request", after-before)
 			}

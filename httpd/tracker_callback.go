@@ -166,7 +166,25 @@ type callbackAnswer struct {
 // trackCallback is POST /t/v1/callback: ComagicWidget.sitePhoneCall. Every
 // outcome the reference numbers (0 to 4) is a 200 answer in its shape;
 // input the request cannot be taken with is a 4xx error.
+//
+// A request that is not taken answers its error with a result too, status
+// 3 (4 for a rate limit) and a code that says what to change
+// (callbacks.CodeInvalidPhone...), so that a page reading
+// resp.result.status never throws.
 func (s *trackerHandlers) trackCallback(ctx *fasthttp.RequestCtx) error {
+	err := s.placeCallback(ctx)
+	if err != nil {
+		r := callbacks.Result{Status: callbacks.StatusFailed, Code: failureCode(err)}
+		if r.Code == "rate_limit" {
+			r.Status = callbacks.StatusLimit
+		}
+		return &failure{err: err, result: r}
+	}
+	return nil
+}
+
+// placeCallback is trackCallback but for the result of its errors.
+func (s *trackerHandlers) placeCallback(ctx *fasthttp.RequestCtx) error {
 	req, err := parseCallbackJSON(ctx.Request.Body())
 	if err != nil {
 		return err

@@ -209,8 +209,18 @@ func parseOfflineForm(args *fasthttp.Args) (leadRequest, error) {
 }
 
 // trackerLead is POST /t/v1/lead: Comagic.addOfflineRequest.
+// A failed one answers a result with a code too ({code:"empty_lead"}...,
+// failureCode), as sitePhoneCall does.
 func (s *trackerHandlers) trackerLead(ctx *fasthttp.RequestCtx) error {
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+	if err := s.addJSLead(ctx); err != nil {
+		return &failure{err: err, result: codeResult{Code: failureCode(err)}}
+	}
+	return nil
+}
+
+// addJSLead is trackerLead but for the result of its errors.
+func (s *trackerHandlers) addJSLead(ctx *fasthttp.RequestCtx) error {
 	r, err := parseLeadJSON(ctx.PostBody())
 	if err != nil {
 		return err

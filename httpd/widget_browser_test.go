@@ -364,6 +364,17 @@ i.onerror = function () { r(-1) }; i.src = `+jsString(u)+` })`); w != 240 {
 	if msg, _ := got["error"].(string); got["success"] != false || !strings.Contains(msg, "phone is required") {
 		t.Errorf("no phone: %v", got)
 	}
+	want("no phone", got, callbacks.StatusFailed, callbacks.CodeInvalidPhone)
+	// A page's code written for the reference reads resp.result on a
+	// failure too, without a TypeError.
+	for js, want := range map[string]string{
+		`ComagicWidget.sitePhoneCall({phone: '12'}, function (resp) { try { r(resp.result.status + ' ' + resp.result.code) } catch (e) { r(String(e)) } })`: "3 invalid_phone",
+		`Comagic.addOfflineRequest({name: ' '}, function (resp) { try { r(resp.success + ' ' + resp.result.code) } catch (e) { r(String(e)) } })`:           "false empty_lead",
+	} {
+		if got := eval[string](t, f.snippetFixture, `new Promise(function (r) { `+js+` })`); got != want {
+			t.Errorf("%s: %q, want %q", js, got, want)
+		}
+	}
 
 	// No callback: the popup tells the visitor, in the site's language.
 	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567'})`)

@@ -281,8 +281,10 @@
       .then(
         function (v) {
           // An answer with a result is given as it is: sitePhoneCall's
-          // statuses 1-4 come as {success:false, result:{status, code}}.
-          end(v && (v.success === true || (v.result && status == 200)) ? v : fail((v && v.error) || "HTTP " + status));
+          // statuses 1-4 come as {success:false, result:{status, code}},
+          // and its refused requests (4xx) and addOfflineRequest's with a
+          // result too (tracker-protocol.md §6, §8).
+          end(v && (v.success === true || (v.result && typeof v.result == "object")) ? v : fail((v && v.error) || "HTTP " + status));
         },
         function (e) {
           end(fail(status ? "HTTP " + status : "appliance unreachable: " + ((e && e.message) || e)));
@@ -328,6 +330,9 @@
     } catch (e) {
       warn("internal error: " + e);
     }
+    // A call whose answers carry a result has one when the request never
+    // got an answer from the appliance too.
+    if (!v.success && !v.result && it.result) v.result = it.result();
     if (it.cb) answer(it.cb, v);
     else if (!v.success && it.name) warn(it.name + " failed: " + v.error);
   }
@@ -954,6 +959,11 @@
     answer: answer,
   };
 
+  // notSent is the result of a call that got no answer from the appliance.
+  function notSent() {
+    return { code: "not_sent" };
+  }
+
   // widgetCall makes an API function of the widget chunk's function name;
   // its callback (argument cbAt) gets {success:false} when the chunk fails.
   function widgetCall(name, cbAt) {
@@ -964,7 +974,9 @@
           wd[name].apply(null, args);
         },
         function (err) {
-          if (cbAt >= 0 && typeof args[cbAt] == "function") answer(args[cbAt], fail(err));
+          var v = fail(err);
+          if (name == "sitePhoneCall") v.result = { status: 3, code: "not_sent" };
+          if (cbAt >= 0 && typeof args[cbAt] == "function") answer(args[cbAt], v);
           else warn(name + ": " + err);
         }
       );
@@ -1080,7 +1092,7 @@
       ["name", "email", "phone", "message", "is_sale", "sale_cost", "group_id", "form_name"].forEach(function (f) {
         if (req[f] != null) b[f] = req[f];
       });
-      enqueue({ p: "lead", b: b, c: true, h: true, cb: cb, name: "addOfflineRequest" });
+      enqueue({ p: "lead", b: b, c: true, h: true, cb: cb, name: "addOfflineRequest", result: notSent });
     }),
 
     // Chat comes in a later issue: no operator is ever online yet.

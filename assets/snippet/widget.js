@@ -451,7 +451,12 @@
           group_id: params.group_id == null || params.group_id === "" ? undefined : params.group_id,
           u: location.href,
         },
-        done
+        function (v) {
+          // Every answer has a result, also when the appliance never
+          // answered (tracker-protocol.md §8).
+          if (!v.success && !v.result) v.result = { status: 3, code: "not_sent" };
+          done(v);
+        }
       );
     }
 

@@ -68,7 +68,8 @@ type Error struct {
 	kind   *Error // nil for a sentinel
 	status int
 	msg    string
-	cause  error // what the message reports, when it is another error
+	cause  error  // what the message reports, when it is another error
+	code   string // the Result code of a request's error; "" for CodeInvalidRequest
 }
 
 func (e *Error) Error() string {
@@ -96,9 +97,23 @@ func (e *Error) Status() int { return e.status }
 // UserMessage is what is wrong, for the person who sent the request.
 func (e *Error) UserMessage() string { return e.msg }
 
+// ResultCode names what is wrong for a page's code, the code of the
+// Result a failed sitePhoneCall answers with (CodeInvalidPhone...).
+func (e *Error) ResultCode() string {
+	if e.code == "" {
+		return CodeInvalidRequest
+	}
+	return e.code
+}
+
 // because is an Error of kind whose message is err's, which it wraps.
 func because(kind *Error, err error) error {
 	return &Error{kind: kind, status: kind.status, msg: err.Error(), cause: err}
+}
+
+// invalid is an ErrInvalid with a result code and a formatted message.
+func invalid(code, format string, a ...any) error {
+	return &Error{kind: ErrInvalid, status: ErrInvalid.status, msg: fmt.Sprintf(format, a...), code: code}
 }
 
 // errorf is an Error of kind with a formatted message.
@@ -127,6 +142,12 @@ const (
 	CodeSiteLimit       = "site_limit"       // 4: the reference's 10 a minute per site
 	CodeVisitorLimit    = "visitor_limit"    // 4
 	CodeIPLimit         = "ip_limit"         // 4
+	// Codes of a request that was not taken (status 3, with an error):
+	// what the page or the visitor has to change.
+	CodeInvalidPhone   = "invalid_phone"   // no phone, or not a phone number
+	CodeInvalidTime    = "invalid_time"    // delayed_call_time
+	CodeInvalidGroup   = "invalid_group"   // group_id
+	CodeInvalidRequest = "invalid_request" // anything else in the request
 )
 
 // Result is the outcome of Order, the "result" of sitePhoneCall's answer.

@@ -44,26 +44,26 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	raw := strings.TrimSpace(in.Phone)
 	switch {
 	case !utf8.ValidString(raw):
-		return cb, errorf(ErrInvalid, "phone is not valid UTF-8")
+		return cb, invalid(CodeInvalidPhone, "phone is not valid UTF-8")
 	case raw == "":
-		return cb, errorf(ErrInvalid, "phone is required")
+		return cb, invalid(CodeInvalidPhone, "phone is required")
 	case len(raw) > MaxPhone:
-		return cb, errorf(ErrInvalid, "phone longer than %d bytes", MaxPhone)
+		return cb, invalid(CodeInvalidPhone, "phone longer than %d bytes", MaxPhone)
 	}
 	phone, err := numbers.ParsePhone(raw, region)
 	if err != nil {
-		return cb, because(ErrInvalid, err)
+		return cb, &Error{kind: ErrInvalid, status: ErrInvalid.status, msg: err.Error(), cause: err, code: CodeInvalidPhone}
 	}
 	cb.Phone, cb.PhoneRaw = phone.Digits, raw
 	if in.GroupID > MaxGroupID {
-		return cb, errorf(ErrInvalid, "group_id above 2^53")
+		return cb, invalid(CodeInvalidGroup, "group_id above 2^53")
 	}
 	switch d := in.Delayed; {
 	case d == 0:
 	case d < minDelayed:
-		return cb, errorf(ErrInvalid, "delayed_call_time is milliseconds since 1970 UTC (Date.getTime()), not %d", d)
+		return cb, invalid(CodeInvalidTime, "delayed_call_time is milliseconds since 1970 UTC (Date.getTime()), not %d", d)
 	case d > now.Add(MaxDelay).UnixMilli():
-		return cb, errorf(ErrInvalid, "delayed_call_time is more than %d days ahead", int(MaxDelay.Hours()/24))
+		return cb, invalid(CodeInvalidTime, "delayed_call_time is more than %d days ahead", int(MaxDelay.Hours()/24))
 	case d > now.Add(Soon).UnixMilli():
 		cb.Delayed = d
 	}

@@ -38,7 +38,23 @@ type Error struct {
 	kind   *Error // nil for a sentinel
 	status int
 	msg    string
-	cause  error // what the message reports, when it is another error
+	cause  error  // what the message reports, when it is another error
+	code   string // the result code of the error; "" for CodeInvalidRequest
+}
+
+// Result codes of a refused lead, for a page's code: the "code" of
+// addOfflineRequest's result when it fails.
+const (
+	CodeEmpty          = "empty_lead"      // nothing typed in any field
+	CodeInvalidRequest = "invalid_request" // anything else: a limit, a sale cost, the page
+)
+
+// ResultCode names what is wrong for a page's code (CodeEmpty...).
+func (e *Error) ResultCode() string {
+	if e.code == "" {
+		return CodeInvalidRequest
+	}
+	return e.code
 }
 
 func (e *Error) Error() string {
@@ -162,7 +178,8 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 		}
 	}
 	if l.Name == "" && l.EmailRaw == "" && l.PhoneRaw == "" && l.Message == "" && l.FormName == "" {
-		return store.Lead{}, errorf(ErrInvalid, "the lead is empty: give a name, email, phone or message")
+		return store.Lead{}, &Error{kind: ErrInvalid, status: ErrInvalid.status, code: CodeEmpty,
+			msg: "the lead is empty: give a name, email, phone or message"}
 	}
 	if in.GroupID > MaxGroupID {
 		return store.Lead{}, errorf(ErrInvalid, "group_id above 2^53")
