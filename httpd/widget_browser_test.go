@@ -383,5 +383,20 @@ i.onerror = function () { r(-1) }; i.src = `+jsString(u)+` })`); w != 240 {
 		t.Errorf("popup %q", got)
 	}
 	httpdtest.SaveScreenshot(t, f.browser, "popup-ru")
+
+	// A refused request is told in the widget's own words for its code,
+	// never with the server's English error; on a captcha site a call
+	// without a captcha says that one is needed, not that it was wrong.
+	toast := func(what, js, want string) {
+		t.Helper()
+		eval[any](t, f.snippetFixture, js)
+		f.waitIn(t, what, `r.querySelector('.toast') && r.querySelector('.toast').textContent.indexOf(`+jsString(want)+`) == 0`)
+		if got := in[string](t, f, `r.querySelector('.toast').textContent`); strings.ContainsAny(got, "abcdefghijklmnopqrstuvwxyz") {
+			t.Errorf("%s: popup %q has the server's words", what, got)
+		}
+	}
+	toast("too few digits", `ComagicWidget.sitePhoneCall({phone: '12'})`, "Проверьте номер: нужен код страны и все цифры номера.")
+	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "captcha": "on"}, nil)
+	toast("no captcha", `ComagicWidget.sitePhoneCall({phone: '79101234567'})`, "Введите цифры с картинки: без них звонок заказать нельзя.")
 	f.noExceptions(t)
 }

@@ -43,7 +43,17 @@
       leadNeed: "Укажите имя, телефон или эл. почту либо напишите сообщение.",
       leadDone: "Спасибо! Заявка отправлена, мы скоро свяжемся с вами.",
       formName: "Форма заявки",
-      failed: "Не удалось отправить: ",
+      failed: "Не удалось отправить. Попробуйте ещё раз позже.",
+      // codes: what the visitor reads for a refused request's result code
+      // (tracker-protocol.md §6, §8); the server's error is for developers.
+      codes: {
+        captcha_required: "Введите цифры с картинки: без них звонок заказать нельзя.",
+        invalid_phone: "Проверьте номер: нужен код страны и все цифры номера.",
+        invalid_time: "Выберите другое время: от минуты до 30 дней вперёд.",
+        empty_lead: "Укажите имя, телефон или эл. почту либо напишите сообщение.",
+        rate_limit: "Слишком много запросов. Попробуйте через минуту.",
+        not_sent: "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.",
+      },
       cbTitle: "Заказать обратный звонок",
       cbIntro: "Оставьте номер — мы перезвоним.",
       phoneNeed: "Введите номер телефона полностью.",
@@ -84,7 +94,15 @@
       leadNeed: "Give your name, phone or email, or write a message.",
       leadDone: "Thank you! Your request was sent; we will be in touch soon.",
       formName: "Lead form",
-      failed: "Could not send: ",
+      failed: "Could not send. Please try again later.",
+      codes: {
+        captcha_required: "Type the digits in the picture: a call cannot be ordered without them.",
+        invalid_phone: "Check the number: it needs the country code and all its digits.",
+        invalid_time: "Pick another time: from a minute to 30 days ahead.",
+        empty_lead: "Give your name, phone or email, or write a message.",
+        rate_limit: "Too many requests. Please try again in a minute.",
+        not_sent: "Could not reach the server. Check your connection and try again.",
+      },
       cbTitle: "Request a callback",
       cbIntro: "Leave your number and we will call you back.",
       phoneNeed: "Enter the whole phone number.",
@@ -405,7 +423,7 @@
             if (v.success) {
               form.parentNode.replaceChild(done(t("leadDone")), form);
             } else {
-              say(msg, t("failed") + v.error, false);
+              say(msg, said(v.result), false);
             }
           }
         );
@@ -431,8 +449,19 @@
       if (r && r.status === 0 && r.code == "scheduled" && at) {
         return t("scheduled") + new Date(at).toLocaleString(t("locale"), { dateStyle: "medium", timeStyle: "short" }) + ".";
       }
-      if (r && typeof r.status == "number" && t("status")[r.status]) return t("status")[r.status];
-      return t("failed") + ((v && v.error) || "?");
+      return said(r);
+    }
+
+    // said is the visitor's text for a result r: the widget's own for its
+    // code, else for its status (3 only for "telephony_failed": the other
+    // codes of 3 are refused requests), else that it could not be sent;
+    // never the server's error, which is for developers, in English.
+    function said(r) {
+      var codes = t("codes");
+      if (!r) return t("failed");
+      if (Object.prototype.hasOwnProperty.call(codes, r.code)) return codes[r.code];
+      if (typeof r.status == "number" && t("status")[r.status] && (r.status != 3 || r.code == "telephony_failed")) return t("status")[r.status];
+      return t("failed");
     }
 
     // call sends a callback request; done gets the answer.
