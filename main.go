@@ -477,7 +477,8 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
   appliance callback set --site KEY --webhook https://pbx.example.com/callback --secret "$SECRET" --captcha on
   appliance callback set --site KEY --captcha on --captcha-digits 6
   appliance callback set --site KEY --lang ru --groups "16587 Sales; 16588 Support"
-  appliance callback set --site KEY --webhook ""    # no scenario: visitors are told so (status 2)`,
+  appliance callback set --site KEY --webhook ""    # no scenario: kept to call back, "we'll call you back" (status 0)
+  appliance callback set --site KEY --queue off     # without a scenario visitors are told it is not set up (status 2)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			f := c.Flags()
@@ -490,8 +491,8 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 			if f.Changed("captcha-digits") {
 				o.CaptchaDigits = &digits
 			}
-			if o.Webhook == nil && o.Secret == nil && o.Captcha == "" && o.CaptchaDigits == nil && o.Lang == nil && o.Groups == nil {
-				return usageError{fmt.Errorf("callback set: give at least one of --webhook, --secret, --captcha, --captcha-digits, --lang, --groups")}
+			if o.Webhook == nil && o.Secret == nil && o.Captcha == "" && o.CaptchaDigits == nil && o.Lang == nil && o.Groups == nil && o.Queue == "" {
+				return usageError{fmt.Errorf("callback set: give at least one of --webhook, --secret, --captcha, --captcha-digits, --lang, --groups, --queue")}
 			}
 			return runCallbackSet(c.Context(), o, stdout)
 		},
@@ -502,6 +503,7 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 	fl.StringVar(&webhook, "webhook", "", `http(s) URL of the callback scenario; "" removes it`)
 	fl.StringVar(&secret, "secret", "", "signing secret of the scenario; default: keep it, or generate one")
 	fl.StringVar(&o.Captcha, "captcha", "", "require a captcha for callbacks: on or off")
+	fl.StringVar(&o.Queue, "queue", "", "without a scenario, keep callbacks to call back and tell the visitor so: on (the default) or off")
 	fl.IntVar(&digits, "captcha-digits", 4, "digits in the captcha: 4 or 6")
 	fl.StringVar(&lang, "lang", "", "language of the built-in widgets: ru, en or auto (the visitor's browser)")
 	fl.StringVar(&groups, "groups", "", `groups the callback panel offers, "ID NAME" separated by ";"`)
@@ -752,6 +754,7 @@ type CallbackSetOptions struct {
 	Webhook *string
 	Secret  *string
 	Captcha string // "on", "off", or "" to keep
+	Queue   string // "on", "off", or "" to keep
 	// CaptchaDigits is 4 or 6.
 	CaptchaDigits *int
 	Lang          *string
@@ -765,6 +768,9 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	if o.Captcha != "" && o.Captcha != "on" && o.Captcha != "off" {
 		return usageError{fmt.Errorf("callback set: --captcha is on or off, not %q", o.Captcha)}
 	}
+	if o.Queue != "" && o.Queue != "on" && o.Queue != "off" {
+		return usageError{fmt.Errorf("callback set: --queue is on or off, not %q", o.Queue)}
+	}
 	if o.CaptchaDigits != nil && *o.CaptchaDigits != 4 && *o.CaptchaDigits != 6 {
 		return usageError{fmt.Errorf("callback set: --captcha-digits is 4 or 6, not %d", *o.CaptchaDigits)}
 	}
@@ -774,7 +780,7 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	}
 	return adminCallPolicy(ctx, o.Data, policy, "callback set", func(c *admin.Client) (admin.CallbackSettings, error) {
 		return c.SetCallbacks(ctx, admin.SetCallbacks{Site: o.Site, Webhook: o.Webhook, Secret: o.Secret,
-			Captcha: o.Captcha, CaptchaDigits: o.CaptchaDigits, Lang: o.Lang, Groups: o.Groups})
+			Captcha: o.Captcha, CaptchaDigits: o.CaptchaDigits, Lang: o.Lang, Groups: o.Groups, Queue: o.Queue})
 	}, func(info admin.CallbackSettings) { admin.PrintCallbackSettings(stdout, info) })
 }
 

@@ -325,6 +325,14 @@ func (a adminAPI) SetCallbacks(ctx context.Context, in admin.SetCallbacks) (admi
 	default:
 		return admin.CallbackSettings{}, errorf(fasthttp.StatusBadRequest, "captcha is on or off, not %q", in.Captcha)
 	}
+	switch in.Queue {
+	case "":
+	case "on", "off":
+		on := in.Queue == "on"
+		c.Queue = &on
+	default:
+		return admin.CallbackSettings{}, errorf(fasthttp.StatusBadRequest, "queue is on or off, not %q", in.Queue)
+	}
 	if in.Groups != nil {
 		groups, err := callbacks.ParseGroups(*in.Groups)
 		if err != nil {
@@ -341,7 +349,7 @@ func (a adminAPI) SetCallbacks(ctx context.Context, in admin.SetCallbacks) (admi
 		return admin.CallbackSettings{}, err
 	}
 	out := admin.CallbackSettings{Site: site.Key, Webhook: w.ScenarioURL, Captcha: w.Captcha,
-		CaptchaDigits: callbacks.CaptchaDigits(w), Lang: w.Lang, Groups: []admin.Group{}}
+		CaptchaDigits: callbacks.CaptchaDigits(w), Lang: w.Lang, Groups: []admin.Group{}, Queue: !w.NoQueue}
 	for _, g := range callbacks.PublicOf(w).Groups {
 		out.Groups = append(out.Groups, admin.Group{ID: g.ID, Name: g.Name})
 	}

@@ -247,8 +247,9 @@ func (f *cbFixture) newCaptcha(t *testing.T) string {
 	return res["key"].(string)
 }
 
-// The reference's statuses, one by one: no scenario (2, the callback kept
-// and sent to the webhooks), accepted (0, the PBX got it signed), PBX
+// The reference's statuses, one by one: no scenario (0 "queued" by
+// default, 2 with the queue off; the callback kept and sent to the
+// webhooks either way), accepted (0, the PBX got it signed), PBX
 // failing and PBX down (3, kept as failed), captcha missing and wrong (1,
 // nothing kept), captcha right (0).
 func TestCallbackStatuses(t *testing.T) {
@@ -257,7 +258,7 @@ func TestCallbackStatuses(t *testing.T) {
 	hook.secret = addCallbackHook(t, f.srv, f.key, hook.srv.URL)
 
 	status, out := f.order(t, f.v, map[string]any{"phone": "+7 (910) 123-45-67"})
-	wantStatus(t, "no scenario", status, out, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+	wantStatus(t, "no scenario", status, out, callbacks.StatusAccepted, callbacks.CodeQueued)
 	cbs := f.callbacks(t)
 	if len(cbs) != 1 || cbs[0].State != store.CallbackNoScenario || cbs[0].Phone != "79101234567" ||
 		cbs[0].Visitor != f.v.VisitorID || cbs[0].Session != f.v.SessionID || cbs[0].Hit != f.v.HitID ||
@@ -267,6 +268,14 @@ func TestCallbackStatuses(t *testing.T) {
 	eventually(t, "the callback webhook is delivered", func() bool { return len(hook.calls()) == 1 })
 	if b, _ := hook.body(cbs[0].ID); b.Data.State != "no_scenario" || b.Data.Phone != "79101234567" || b.Data.VisitorID != f.v.VisitorID {
 		t.Errorf("the webhook got %+v", b)
+	}
+	if info := f.configure(t, map[string]any{"queue": "off"}); info.Queue {
+		t.Fatalf("queue off: %+v", info)
+	}
+	status, out = f.order(t, f.v, map[string]any{"phone": "+7 (910) 123-45-67"})
+	wantStatus(t, "no scenario, queue off", status, out, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+	if cbs := f.callbacks(t); len(cbs) != 2 || cbs[0].State != store.CallbackNoScenario {
+		t.Fatalf("with the queue off the callback is still kept: %+v", cbs)
 	}
 
 	p := newPBX(t)
@@ -353,7 +362,7 @@ func TestCaptchaOfAnotherSite(t *testing.T) {
 	wantStatus(t, "site A's captcha after it was offered on B", status, out, callbacks.StatusWrongCaptcha, callbacks.CodeWrongCaptcha)
 
 	status, out = other.order(t, other.v, map[string]any{"phone": "79101234567", "captcha_key": other.newCaptcha(t), "captcha_value": captchaAnswer})
-	wantStatus(t, "site B's own captcha", status, out, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+	wantStatus(t, "site B's own captcha", status, out, callbacks.StatusAccepted, callbacks.CodeQueued)
 }
 
 // get_captcha's endpoint answers {key, url}; the url is an absolute PNG on
@@ -494,13 +503,13 @@ func TestCallbackLimits(t *testing.T) {
 		f := newCBFixture(t)
 		for range 3 {
 			status, out := f.order(t, f.v, map[string]any{"phone": "79101234567"})
-			wantStatus(t, "no scenario", status, out, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+			wantStatus(t, "no scenario", status, out, callbacks.StatusAccepted, callbacks.CodeQueued)
 		}
 		status, out := f.order(t, f.v, map[string]any{"phone": "79101234567"})
 		wantStatus(t, "4th call of one visitor", status, out, callbacks.StatusLimit, callbacks.CodeVisitorLimit)
 		other := trackHit(t, f.srv, f.key, "", "https://shop.example/", "")
 		status, out = f.order(t, other, map[string]any{"phone": "79101234568"})
-		wantStatus(t, "another visitor", status, out, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+		wantStatus(t, "another visitor", status, out, callbacks.StatusAccepted, callbacks.CodeQueued)
 	})
 	t.Run("ip", func(t *testing.T) {
 		f := newCBFixture(t, func(o *httpd.Options) { o.Callbacks.IPLimit = 2 })
@@ -508,7 +517,7 @@ func TestCallbackLimits(t *testing.T) {
 			v := trackHit(t, f.srv, f.key, "", "https://shop.example/", "")
 			status, out := f.order(t, v, map[string]any{"phone": "79101234567"})
 			if i < 2 {
-				wantStatus(t, "call", status, out, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+				wantStatus(t, "call", status, out, callbacks.StatusAccepted, callbacks.CodeQueued)
 			} else {
 				wantStatus(t, "3rd call from one address", status, out, callbacks.StatusLimit, callbacks.CodeIPLimit)
 			}

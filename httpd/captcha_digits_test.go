@@ -51,13 +51,13 @@ func TestCaptchaDigitsPerSite(t *testing.T) {
 		t.Fatalf("widget settings say %d digits, want 6", got)
 	}
 	order("a six-digit captcha answered with four", f.newCaptcha(t), four, callbacks.StatusWrongCaptcha, callbacks.CodeWrongCaptcha)
-	order("a six-digit captcha answered with its six digits", f.newCaptcha(t), " 424 242 ", callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+	order("a six-digit captcha answered with its six digits", f.newCaptcha(t), " 424 242 ", callbacks.StatusAccepted, callbacks.CodeQueued)
 
 	issuedAtSix := f.newCaptcha(t)
 	f.configure(t, map[string]any{"captcha_digits": 4})
 	order("a captcha issued at six, answered with four after the site went back to four", issuedAtSix, four,
 		callbacks.StatusWrongCaptcha, callbacks.CodeWrongCaptcha)
-	order("a four-digit captcha answered with four", f.newCaptcha(t), four, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+	order("a four-digit captcha answered with four", f.newCaptcha(t), four, callbacks.StatusAccepted, callbacks.CodeQueued)
 
 	for _, bad := range []any{5, 0, 8, "6"} {
 		status, answer := adminPost(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "captcha_digits": bad})

@@ -78,6 +78,7 @@ type callbackSettingsForm struct {
 	Digits     int // of the captcha: 4 or 6
 	Lang       string
 	Groups     string
+	Queue      bool // callbacks without a scenario are kept to call back
 }
 
 type callbacksData struct {
@@ -119,7 +120,8 @@ func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, site *store.
 }
 
 func settingsForm(w store.WidgetSettings) callbackSettingsForm {
-	f := callbackSettingsForm{URL: w.ScenarioURL, Captcha: w.Captcha, Digits: callbacks.CaptchaDigits(w), Lang: w.Lang, Groups: callbacks.FormatGroups(w.Groups)}
+	f := callbackSettingsForm{URL: w.ScenarioURL, Captcha: w.Captcha, Digits: callbacks.CaptchaDigits(w), Lang: w.Lang, Groups: callbacks.FormatGroups(w.Groups),
+		Queue: !w.NoQueue}
 	if w.ScenarioSecret != "" {
 		f.SecretHint = "…" + w.ScenarioSecret[max(0, len(w.ScenarioSecret)-4):]
 	}
@@ -160,6 +162,10 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 	scenario, secret, lang := string(args.Peek("url")), strings.TrimSpace(string(args.Peek("secret"))), string(args.Peek("lang"))
 	captchaOn := string(args.Peek("captcha")) == "1"
 	c := callbacks.Change{ScenarioURL: &scenario, Captcha: &captchaOn, Lang: &lang}
+	if len(args.Peek("queue_shown")) > 0 { // a form without the box keeps the setting
+		queue := string(args.Peek("queue")) == "1"
+		c.Queue = &queue
+	}
 	digits := before.CaptchaDigits
 	if raw := args.Peek("captcha_digits"); len(raw) > 0 {
 		var derr error
@@ -182,7 +188,10 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 			return derr
 		}
 		d.Settings = callbackSettingsForm{URL: scenario, SecretHint: d.Settings.SecretHint, Captcha: captchaOn, Digits: digits, Lang: lang,
-			Groups: string(args.Peek("groups"))}
+			Groups: string(args.Peek("groups")), Queue: d.Settings.Queue}
+		if c.Queue != nil {
+			d.Settings.Queue = *c.Queue
+		}
 		return s.pages.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
 			User: &who.user, CSRF: who.session.CSRF, Error: asUserError(err).UserMessage(), Data: d})
 	}

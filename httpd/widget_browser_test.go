@@ -320,7 +320,14 @@ func TestWidgetSitePhoneCall(t *testing.T) {
 			t.Errorf("%s: %v, want status %d (%s)", what, got, status, code)
 		}
 	}
-	want("no scenario", call(`{phone: '79101234567'}`), callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+	want("no scenario", call(`{phone: '79101234567'}`), callbacks.StatusAccepted, callbacks.CodeQueued)
+	// Without a cb the popup says the call will come, in the site's language.
+	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567'})`)
+	f.waitIn(t, "the queued popup shows", `r.querySelector('.toast')`)
+	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.toast').getAttribute('role')`); got != "Спасибо! Мы получили ваш номер и перезвоним вам.×|status" {
+		t.Errorf("queued popup %q", got)
+	}
+	in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
 
 	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "webhook": f.pbx.srv.URL, "secret": "pbx-secret-0123456789", "captcha": "on"}, nil)
 	f.pbx.secret = "pbx-secret-0123456789"

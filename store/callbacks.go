@@ -15,6 +15,10 @@ type WidgetSettings struct {
 	Lang           string // "ru", "en", or "" for the visitor's browser language
 	Groups         []WidgetGroup
 	Updated        int64
+	// NoQueue refuses callbacks while there is no scenario (status 2); by
+	// default (false, and in records before version 3) they are kept as a
+	// to-do list for staff to call back and the visitor is told so.
+	NoQueue bool
 }
 
 // WidgetGroup is a group of employees a callback may be routed to.
@@ -23,8 +27,8 @@ type WidgetGroup struct {
 	Name string
 }
 
-// widgetVersion 2 added CaptchaDigits.
-const widgetVersion = 2
+// widgetVersion 2 added CaptchaDigits, 3 NoQueue.
+const widgetVersion = 3
 
 // Encode returns the versioned encoding of w.
 func (w *WidgetSettings) Encode() []byte {
@@ -40,6 +44,7 @@ func (w *WidgetSettings) Encode() []byte {
 	}
 	e.int(w.Updated)
 	e.uint(uint64(w.CaptchaDigits))
+	e.bool(w.NoQueue)
 	return e.b
 }
 
@@ -65,6 +70,9 @@ func DecodeWidgetSettings(b []byte) (WidgetSettings, error) {
 		} else {
 			d.fail("bad captcha digits")
 		}
+	}
+	if v >= 3 {
+		w.NoQueue = d.bool()
 	}
 	return w, d.done()
 }

@@ -16,6 +16,7 @@ func init() {
 		WidgetSettings{},
 		WidgetSettings{ScenarioURL: "https://pbx.example/callback", ScenarioSecret: "whsec_0123456789abcdef", Captcha: true, CaptchaDigits: 6, Lang: "ru",
 			Groups: []WidgetGroup{{ID: 16587, Name: "Отдел продаж"}, {ID: 1<<64 - 1, Name: ""}}, Updated: 1700000000000},
+		WidgetSettings{NoQueue: true},
 		WidgetSettings{CaptchaDigits: 255, ScenarioURL: long, ScenarioSecret: unicode, Lang: unicode, Groups: []WidgetGroup{{Name: long}}, Updated: -1 << 63},
 	}
 	samples["callback"] = []any{

@@ -372,7 +372,7 @@ func TestDecodeOldVersions(t *testing.T) {
 		e.uint(0)
 		e.int(8)
 	}))
-	if err != nil || w.ScenarioURL != "https://pbx.example/cb" || !w.Captcha || w.Lang != "ru" || w.Updated != 8 || w.CaptchaDigits != 0 {
+	if err != nil || w.ScenarioURL != "https://pbx.example/cb" || !w.Captcha || w.Lang != "ru" || w.Updated != 8 || w.CaptchaDigits != 0 || w.NoQueue {
 		t.Errorf("widget settings v1 = %+v, %v; want a captcha of the default length", w, err)
 	}
 	l, err := DecodeLoginSession(v1(func(e *encoder) { e.str("a@b.c"); e.str("csrf"); e.int(9) }))

@@ -47,6 +47,7 @@
       // codes: what the visitor reads for a refused request's result code
       // (tracker-protocol.md §6, §8); the server's error is for developers.
       codes: {
+        queued: "Спасибо! Мы получили ваш номер и перезвоним вам.",
         captcha_required: "Введите цифры с картинки: без них звонок заказать нельзя.",
         invalid_phone: "Проверьте номер: нужен код страны и все цифры номера.",
         invalid_time: "Выберите другое время: от минуты до 30 дней вперёд.",
@@ -96,6 +97,7 @@
       formName: "Lead form",
       failed: "Could not send. Please try again later.",
       codes: {
+        queued: "Thank you! We have your number and will call you back.",
         captcha_required: "Type the digits in the picture: a call cannot be ordered without them.",
         invalid_phone: "Check the number: it needs the country code and all its digits.",
         invalid_time: "Pick another time: from a minute to 30 days ahead.",

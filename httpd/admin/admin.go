@@ -179,7 +179,8 @@ type Removed struct {
 }
 
 // SetCallbacks changes a site's callback settings; a nil field keeps its
-// value, Captcha is "on", "off" or "" to keep, CaptchaDigits 4 or 6.
+// value, Captcha and Queue are "on", "off" or "" to keep, CaptchaDigits 4
+// or 6.
 type SetCallbacks struct {
 	Site          string  `json:"site_key"`
 	Webhook       *string `json:"webhook,omitempty"`
@@ -188,6 +189,7 @@ type SetCallbacks struct {
 	CaptchaDigits *int    `json:"captcha_digits,omitempty"`
 	Lang          *string `json:"lang,omitempty"`
 	Groups        *string `json:"groups,omitempty"`
+	Queue         string  `json:"queue,omitempty"`
 }
 
 // CallbackSettings are a site's callback settings; Secret only when it was
@@ -201,6 +203,8 @@ type CallbackSettings struct {
 	CaptchaDigits int     `json:"captcha_digits"`
 	Lang          string  `json:"lang"`
 	Groups        []Group `json:"groups"`
+	// Queue keeps callbacks to call back while there is no scenario.
+	Queue bool `json:"queue"`
 }
 
 // Group is a group the callback panel offers.

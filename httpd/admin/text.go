@@ -70,9 +70,12 @@ func PrintWebhooks(w io.Writer, site string, list []Endpoint) {
 // PrintCallbackSettings prints a site's callback settings.
 func PrintCallbackSettings(w io.Writer, info CallbackSettings) {
 	fmt.Fprintf(w, "callbacks of site %s:\n", info.Site)
-	if info.Webhook == "" {
-		fmt.Fprintln(w, "  scenario: none (callbacks are kept and sent to webhooks; visitors get status 2)")
-	} else {
+	switch {
+	case info.Webhook == "" && info.Queue:
+		fmt.Fprintln(w, "  scenario: none (callbacks are kept to call back and sent to webhooks; visitors are told \"we'll call you back\", status 0)")
+	case info.Webhook == "":
+		fmt.Fprintln(w, "  scenario: none (callbacks are kept and sent to webhooks; visitors are told callbacks are not set up, status 2)")
+	default:
 		fmt.Fprintf(w, "  scenario: %s\n", info.Webhook)
 	}
 	if info.Secret != "" {

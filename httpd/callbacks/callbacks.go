@@ -138,6 +138,7 @@ const (
 	CodeWrongCaptcha    = "wrong_captcha"    // 1
 	CodeCaptchaRequired = "captcha_required" // 1: no captcha given
 	CodeNoScenario      = "no_scenario"      // 2
+	CodeQueued          = "queued"           // 0: no scenario, kept for staff to call back
 	CodeTelephonyFailed = "telephony_failed" // 3
 	CodeSiteLimit       = "site_limit"       // 4: the reference's 10 a minute per site
 	CodeVisitorLimit    = "visitor_limit"    // 4
@@ -323,6 +324,9 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	}
 	switch {
 	case cb.State == store.CallbackNoScenario:
+		if !settings.NoQueue {
+			return Result{Status: StatusAccepted, Code: CodeQueued, ID: cb.ID}, nil
+		}
 		return Result{Status: StatusNoScenario, Code: CodeNoScenario, ID: cb.ID}, nil
 	case cb.Delayed != 0:
 		return Result{Status: StatusAccepted, Code: CodeScheduled, ID: cb.ID}, nil

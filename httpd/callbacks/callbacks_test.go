@@ -278,8 +278,14 @@ func TestConfigure(t *testing.T) {
 	if _, err := f.svc.Configure(ctx, 1, Change{Secret: s("0123456789abcdef")}); !errors.Is(err, ErrSettings) {
 		t.Errorf("a secret without a scenario: %v", err)
 	}
-	if p := PublicOf(w); !p.Captcha || p.Callback || p.Groups == nil {
+	// Without a scenario callbacks are kept to call back by default: the
+	// widgets take them; with the queue off they do not.
+	if p := PublicOf(w); !p.Captcha || !p.Callback || p.Groups == nil || w.NoQueue {
 		t.Errorf("public %+v", p)
+	}
+	off := false
+	if w, err = f.svc.Configure(ctx, 1, Change{Queue: &off}); err != nil || !w.NoQueue || PublicOf(w).Callback {
+		t.Errorf("queue off: %+v, %v", w, err)
 	}
 }
 

@@ -45,6 +45,9 @@ type Change struct {
 	CaptchaDigits *int
 	Lang          *string
 	Groups        *[]store.WidgetGroup
+	// Queue keeps callbacks as a to-do list while there is no scenario
+	// (status 0 "queued"); false refuses them (status 2).
+	Queue *bool
 }
 
 // Settings returns the widget settings of site; a site never configured
@@ -100,6 +103,9 @@ func (s *Service) Configure(ctx context.Context, site uint32, c Change) (store.W
 
 // apply checks c and applies it to w.
 func apply(w *store.WidgetSettings, c Change) error {
+	if c.Queue != nil {
+		w.NoQueue = !*c.Queue
+	}
 	if c.ScenarioURL != nil {
 		raw := strings.TrimSpace(*c.ScenarioURL)
 		if raw == "" {
@@ -245,7 +251,7 @@ type Public struct {
 	CaptchaDigits int           `json:"captcha_digits"` // 4 or 6
 	Lang          string        `json:"lang"`
 	Groups        []PublicGroup `json:"groups"`
-	Callback      bool          `json:"callback"` // a scenario is configured
+	Callback      bool          `json:"callback"` // callbacks are taken: a scenario, or kept to call back
 }
 
 // PublicGroup is a group as the widget's select shows it.
@@ -256,7 +262,7 @@ type PublicGroup struct {
 
 // PublicOf returns the public part of w.
 func PublicOf(w store.WidgetSettings) Public {
-	p := Public{Captcha: w.Captcha, CaptchaDigits: CaptchaDigits(w), Lang: w.Lang, Groups: []PublicGroup{}, Callback: w.ScenarioURL != ""}
+	p := Public{Captcha: w.Captcha, CaptchaDigits: CaptchaDigits(w), Lang: w.Lang, Groups: []PublicGroup{}, Callback: w.ScenarioURL != "" || !w.NoQueue}
 	for _, g := range w.Groups {
 		p.Groups = append(p.Groups, PublicGroup(g))
 	}
