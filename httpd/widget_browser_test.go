@@ -407,3 +407,20 @@ i.onerror = function () { r(-1) }; i.src = `+jsString(u)+` })`); w != 240 {
 	toast("no captcha", `ComagicWidget.sitePhoneCall({phone: '79101234567'})`, "Введите цифры с картинки: без них звонок заказать нельзя.")
 	f.noExceptions(t)
 }
+
+// In English too, a refused or queued call is told in the widget's own
+// words for its code: never the server's error.
+func TestWidgetCodesEnglish(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"webhook": "", "lang": "en"})
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.visit(t, "/")
+	for _, tc := range []struct{ what, js, want string }{
+		{"too few digits", `ComagicWidget.sitePhoneCall({phone: '12'})`, "Check the number: it needs the country code and all its digits."},
+		{"queued", `ComagicWidget.sitePhoneCall({phone: '79101234567'})`, "Thank you! We have your number and will call you back."},
+	} {
+		eval[any](t, f.snippetFixture, tc.js)
+		f.waitIn(t, tc.what, `r.querySelector('.toast') && r.querySelector('.toast').textContent.indexOf(`+jsString(tc.want)+`) == 0`)
+		in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
+	}
+	f.noExceptions(t)
+}
