@@ -62,11 +62,13 @@ func newRoot(stdout io.Writer) *cobra.Command {
 		Short:         "Call tracking, leads and web analytics for one business, in one binary",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 		Example: `  appliance serve --data ./data --listen :8080
   appliance site add --name "My shop" --domain shop.example.com
   appliance backup -o backup.tar`,
 	}
 	root.SetOut(stdout)
+	root.SetVersionTemplate("appliance {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), versionCmd(stdout))
