@@ -27,17 +27,25 @@ func originText(s Site) string {
 	return "takes page views only from " + strings.Join(s.Domains, ", ") + " and their sub-domains"
 }
 
-// PrintSites prints the site list, one a line.
+// PrintSites prints the site list: a line per site, then its install
+// code, indented.
 func PrintSites(w io.Writer, list []Site) {
 	if len(list) == 0 {
 		fmt.Fprintln(w, "no sites yet: appliance site add --name N --domain D")
 	}
-	for _, s := range list {
+	for i, s := range list {
 		mark := ""
 		if s.AnyOrigin {
 			mark = "  (any origin)"
 		}
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
 		fmt.Fprintf(w, "%s  %-24s %s%s\n", s.Key, s.Name, strings.Join(s.Domains, ","), mark)
+		fmt.Fprintln(w, "  install code:")
+		for _, line := range strings.Split(strings.TrimRight(s.InstallCode, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", line)
+		}
 	}
 }
 
