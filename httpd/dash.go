@@ -33,7 +33,6 @@ type dashboardHandlers struct {
 	leads     *leads.Service
 	callbacks *callbacks.Service
 	hooks     *webhooks.Hooks
-	db        *store.DB // calls (tracking.ListCalls, CallDays)
 	pages     *pages
 	signIn    signInLimits
 
@@ -312,7 +311,7 @@ func (s *dashboardHandlers) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if !seeReports.allows(who.user.Role) {
 		return s.pages.render(ctx, fasthttp.StatusOK, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: d})
 	}
-	err := tracking.ListCalls(ctx, s.db, 0, s.now().AddDate(0, 0, -30), maxUnknownShown, func(c store.Call) bool {
+	err := s.numbers.ListCalls(ctx, 0, s.now().AddDate(0, 0, -30), maxUnknownShown, func(c store.Call) bool {
 		d.Unknown = append(d.Unknown, callRow{Call: c, When: time.UnixMilli(c.Time).UTC().Format("2006-01-02 15:04:05")})
 		return true
 	})

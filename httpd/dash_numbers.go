@@ -338,7 +338,7 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	for _, p := range s.numbers.Config(site.ID).Pools {
 		pools[p.ID] = p.Name
 	}
-	err = tracking.ListCalls(ctx, s.db, site.ID, time.Time{}, maxCallsShown+1, func(c store.Call) bool {
+	err = s.numbers.ListCalls(ctx, site.ID, time.Time{}, maxCallsShown+1, func(c store.Call) bool {
 		if len(d.Calls) == maxCallsShown {
 			d.More = true
 			return false
@@ -351,7 +351,7 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 		return err
 	}
 	now := s.now()
-	if d.Days, err = tracking.CallDays(s.db, site.ID, now.AddDate(0, 0, -29), now); err != nil {
+	if d.Days, err = s.numbers.CallDays(site.ID, now.AddDate(0, 0, -29), now); err != nil {
 		return err
 	}
 	for _, cd := range d.Days {
@@ -378,7 +378,7 @@ func (s *dashboardHandlers) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	}
 	name := fmt.Sprintf("calls-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, callsCSVHeader(), func(write func([]string)) error {
-		return tracking.ListCalls(ctx, s.db, site.ID, time.Time{}, 0, func(c store.Call) bool {
+		return s.numbers.ListCalls(ctx, site.ID, time.Time{}, 0, func(c store.Call) bool {
 			s.shownChannel(&c)
 			write(callCSVRow(&c))
 			return true

@@ -354,7 +354,7 @@ func TestCallsAPI(t *testing.T) {
 	if n := storedCalls(t, f); n != 3 {
 		t.Fatalf("%d calls stored, want 3", n)
 	}
-	days, err := tracking.CallDays(f.srv.DB, f.site.ID, f.clock.Now(), f.clock.Now())
+	days, err := f.srv.HTTP.Numbers().CallDays(f.site.ID, f.clock.Now(), f.clock.Now())
 	if err != nil || days[0].Calls != 2 || days[0].Attributed != 2 || days[0].Answered != 1 {
 		t.Fatalf("call roll-up %+v %v", days, err)
 	}
@@ -420,7 +420,7 @@ func TestCallsToStaticAndFallback(t *testing.T) {
 			}
 		})
 	}
-	days, err := tracking.CallDays(f.srv.DB, f.site.ID, f.clock.Now(), f.clock.Now())
+	days, err := f.srv.HTTP.Numbers().CallDays(f.site.ID, f.clock.Now(), f.clock.Now())
 	if err != nil || days[0].Calls != 4 || days[0].Attributed != 3 {
 		t.Fatalf("call roll-up %+v %v: want 4 calls, the fallback's not attributed", days, err)
 	}

@@ -188,10 +188,10 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 // ListCalls calls fn with each call of site, newest report first, until fn
 // returns false or limit calls were given (limit <= 0: all). Calls
 // reported before from are not read.
-func ListCalls(ctx context.Context, db *store.DB, site uint32, from time.Time, limit int, fn func(store.Call) bool) error {
+func (t *Tracker) ListCalls(ctx context.Context, site uint32, from time.Time, limit int, fn func(store.Call) bool) error {
 	n := 0
 	var derr error
-	err := db.ScanPrefix(ctx, store.CallPrefix(site), true, 0, func(k, v []byte) bool {
+	err := t.db.ScanPrefix(ctx, store.CallPrefix(site), true, 0, func(k, v []byte) bool {
 		id, _ := store.IDFromKey(k)
 		c, err := store.DecodeCall(id, v)
 		if err != nil {
@@ -228,11 +228,11 @@ type CallDay struct {
 
 // CallDays reads the site's daily call counters for the days from..to
 // (inclusive, UTC), one entry per day.
-func CallDays(db *store.DB, site uint32, from, to time.Time) ([]CallDay, error) {
+func (t *Tracker) CallDays(site uint32, from, to time.Time) ([]CallDay, error) {
 	var out []CallDay
 	for d := Day(from); d <= Day(to) && len(out) < 3660; d++ {
 		cd := CallDay{Day: time.Unix(int64(d)*86400, 0).UTC()}
-		lanes, err := counters(db, store.RollupKey(site, d, MetricCalls))
+		lanes, err := counters(t.db, store.RollupKey(site, d, MetricCalls))
 		if err != nil {
 			return nil, fmt.Errorf("read call counts: %w", err)
 		}

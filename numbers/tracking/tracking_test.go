@@ -429,16 +429,16 @@ func TestRecordCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []store.Call
-	ListCalls(ctx, db, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	tr.ListCalls(ctx, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
 	if len(got) != 1 || got[0].ID != c.ID {
 		t.Fatalf("site 1 calls %+v", got)
 	}
 	got = nil
-	ListCalls(ctx, db, 0, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	tr.ListCalls(ctx, 0, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
 	if len(got) != 1 || got[0].Attributed || got[0].Kind != string(KindUnknown) {
 		t.Fatalf("unknown-number calls %+v", got)
 	}
-	days, err := CallDays(db, 1, t0, t0)
+	days, err := tr.CallDays(1, t0, t0)
 	if err != nil || len(days) != 1 || days[0].Calls != 1 || days[0].Attributed != 1 || days[0].Answered != 1 {
 		t.Fatalf("days %+v %v", days, err)
 	}
@@ -492,11 +492,11 @@ func TestRecordCallRetryIsNotStoredTwice(t *testing.T) {
 		t.Fatal("calls without started_at were merged")
 	}
 	var got []store.Call
-	ListCalls(ctx, db, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	tr.ListCalls(ctx, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
 	if len(got) != 4 {
 		t.Fatalf("%d calls stored, want 4", len(got))
 	}
-	days, err := CallDays(db, 1, t0, t0)
+	days, err := tr.CallDays(1, t0, t0)
 	if err != nil || len(days) != 1 || days[0].Calls != 4 {
 		t.Fatalf("days %+v %v", days, err)
 	}
