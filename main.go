@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -44,7 +45,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "appliance:", err)
+	fmt.Fprintln(stderr, "appliance:", plainError(err))
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stderr, "Run 'appliance --help' for usage.")
@@ -54,6 +55,15 @@ func exitCode(err error, stderr io.Writer) int {
 		return 130
 	}
 	return 1
+}
+
+// internalPrefix matches the package names our sentinel errors start with
+// ("store: ", "accounts: invalid input: "...): meaningful in logs, noise to a user.
+var internalPrefix = regexp.MustCompile(`\b(store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd): (?:invalid input: )?`)
+
+// plainError is err's message without internal package prefixes.
+func plainError(err error) string {
+	return internalPrefix.ReplaceAllString(err.Error(), "")
 }
 
 func newRoot(stdout io.Writer) *cobra.Command {

@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -33,5 +37,28 @@ func TestSiteListPrintsInstallCode(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("site list printed %q, want %q in it", out.String(), want)
 		}
+	}
+}
+
+// An error a user sees names no internal package ("store: ...").
+func TestErrorsWithoutPackagePrefixes(t *testing.T) {
+	dir, _ := offlineSite(t)
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	if err := runBackup(context.Background(), BackupOptions{Data: dir, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err := runRestore(context.Background(), RestoreOptions{Data: dir, File: archive}, io.Discard)
+	if err == nil {
+		t.Fatal("restore onto a store without --force succeeded")
+	}
+	var stderr bytes.Buffer
+	exitCode(err, &stderr)
+	if got := stderr.String(); strings.Contains(got, "store: ") || !strings.Contains(got, "already holds a store") {
+		t.Errorf("printed %q", got)
+	}
+	stderr.Reset()
+	exitCode(fmt.Errorf("user add: %w", errors.New("accounts: invalid input: \"x\" is not an email address")), &stderr)
+	if got, want := stderr.String(), "appliance: user add: \"x\" is not an email address\n"; got != want {
+		t.Errorf("printed %q, want %q", got, want)
 	}
 }
