@@ -62,3 +62,15 @@ func TestErrorsWithoutPackagePrefixes(t *testing.T) {
 		t.Errorf("printed %q, want %q", got, want)
 	}
 }
+
+// With --listen 127.0.0.1:0 the setup link and the public URL printed
+// show the port the server really listens on.
+func TestServePortZeroPrintsRealPort(t *testing.T) {
+	addr, output, _ := startServeOutput(t, t.TempDir())
+	if !strings.Contains(output, "http://"+addr+"/setup?token=") {
+		t.Errorf("serve on %s printed %q, want the setup link on that address", addr, output)
+	}
+	if strings.Contains(output, ":0/") {
+		t.Errorf("serve printed port 0: %q", output)
+	}
+}

@@ -49,8 +49,21 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	if o.MaxConns <= 0 {
 		o.MaxConns = connsForFileLimit(nofile)
 	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if o.PublicURL == "" {
+		// With port 0 the derived public URL (and so the setup link) takes
+		// the port the system chose.
+		if host, _, err := net.SplitHostPort(o.Listen); err == nil {
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			o.Listen = net.JoinHostPort(host, port)
+		}
+	}
 	srv, err := New(ctx, db, o)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	// The pebble lock is ours, so a socket file left here is from a crashed
@@ -58,17 +71,14 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	_ = os.Remove(sock)
 	adminLn, err := net.Listen("unix", sock)
 	if err != nil {
+		ln.Close()
 		return fmt.Errorf("serve: admin socket: %w", err)
 	}
 	defer os.Remove(sock)
 	if err := os.Chmod(sock, 0o600); err != nil {
+		ln.Close()
 		adminLn.Close()
 		return fmt.Errorf("serve: admin socket: %w", err)
-	}
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		adminLn.Close()
-		return fmt.Errorf("serve: %w", err)
 	}
 	if setup, err := srv.SetupURL(ctx); err != nil {
 		ln.Close()
