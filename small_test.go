@@ -74,3 +74,14 @@ func TestServePortZeroPrintsRealPort(t *testing.T) {
 		t.Errorf("serve printed port 0: %q", output)
 	}
 }
+
+// A reservation time out of range is told in the units the help uses.
+func TestReserveErrorInHelpUnits(t *testing.T) {
+	dir, key := offlineSite(t)
+	for _, reserve := range []string{"1m", "8d"} {
+		err := runPoolAdd(context.Background(), PoolOptions{Data: dir, Site: key, Name: "x", Numbers: []string{"74952220001"}, Reserve: reserve}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "reserve "+reserve+": want 5m to 7d") {
+			t.Errorf("reserve %s: %v, want \"reserve %s: want 5m to 7d\"", reserve, err, reserve)
+		}
+	}
+}

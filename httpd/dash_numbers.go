@@ -124,7 +124,8 @@ func parseReserve(s string) (time.Duration, error) {
 	}
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.Atoi(n)
-		if err != nil || days < 0 || days > 7 {
+		// More than 7 days parses, so the range check says the range.
+		if err != nil || days < 0 || days > 1000 {
 			return 0, errorf(fasthttp.StatusBadRequest, "Reserve %q: write it like 20m, 2h or 7d.", s)
 		}
 		return time.Duration(days) * 24 * time.Hour, nil

@@ -30,9 +30,25 @@ var (
 // itself clamps.
 func CheckReserve(d time.Duration) error {
 	if d < MinReserve || d > MaxReserve {
-		return fmt.Errorf("check reserve %v: want %v to %v: %w", d, MinReserve, MaxReserve, ErrReserve)
+		return fmt.Errorf("check reserve %s: want %s to %s: %w", FormatReserve(d), FormatReserve(MinReserve), FormatReserve(MaxReserve), ErrReserve)
 	}
 	return nil
+}
+
+// FormatReserve writes a reservation time in the units people set it in:
+// 5m, 2h, 7d (a Go duration when it is not whole minutes).
+func FormatReserve(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 // Lease is one visitor's hold on one number of a pool, as of the Acquire that

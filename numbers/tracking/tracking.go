@@ -348,8 +348,8 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 			return nil, errorf(ErrInvalid, "%s: give 1 to %d numbers", what, MaxPoolNumbers)
 		}
 		if err := numbers.CheckReserve(time.Duration(pc.Reserve) * time.Millisecond); err != nil {
-			return nil, errorf(ErrInvalid, "%s: reserve %v: want %v to %v", what, time.Duration(pc.Reserve)*time.Millisecond,
-				numbers.MinReserve, numbers.MaxReserve)
+			return nil, errorf(ErrInvalid, "%s: reserve %s: want %s to %s", what, numbers.FormatReserve(time.Duration(pc.Reserve)*time.Millisecond),
+				numbers.FormatReserve(numbers.MinReserve), numbers.FormatReserve(numbers.MaxReserve))
 		}
 		r, err := checkRule(what, pc.Rule, pc.Priority, pc.Replaces, siteIndex)
 		if err != nil {
@@ -786,7 +786,8 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 		reserve = numbers.DefaultReserve
 	}
 	if err := numbers.CheckReserve(reserve); err != nil {
-		return errorf(ErrInvalid, "%s: reserve %v: want %v to %v", what, reserve, numbers.MinReserve, numbers.MaxReserve)
+		return errorf(ErrInvalid, "%s: reserve %s: want %s to %s", what, numbers.FormatReserve(reserve),
+			numbers.FormatReserve(numbers.MinReserve), numbers.FormatReserve(numbers.MaxReserve))
 	}
 	rule, repl, err := in.check(what, c, region)
 	if err != nil {
