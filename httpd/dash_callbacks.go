@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/callbacks"
+	"appliance/httpd/leads"
 	"appliance/store"
 )
 
@@ -20,6 +21,7 @@ const maxCallbacksShown = 500
 // callbackFilterForm is the callbacks filter as the form shows it.
 type callbackFilterForm struct {
 	From, To, State, Phone string
+	Status                 string // new, done, spam; "" any
 	Query                  string // the filter as a query string; "" when none
 	// CSV is the export's URL with the filter; a template.URL because
 	// html/template would escape the query's "=" and "&" as one value.
@@ -31,8 +33,8 @@ type callbackFilterForm struct {
 // a state name, phone digits the phone contains.
 func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, error) {
 	ff := callbackFilterForm{From: string(args.Peek("from")), To: string(args.Peek("to")),
-		State: string(args.Peek("state")), Phone: strings.TrimSpace(string(args.Peek("phone")))}
-	var f callbacks.Filter
+		State: string(args.Peek("state")), Phone: strings.TrimSpace(string(args.Peek("phone"))), Status: string(args.Peek("status"))}
+	f := callbacks.Filter{Status: ff.Status}
 	var err error
 	if f.From, f.To, err = dayRange(ff.From, ff.To); err != nil {
 		return f, ff, err
@@ -40,6 +42,9 @@ func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, 
 	var ok bool
 	if f.State, ok = callbacks.ParseState(ff.State); !ok {
 		return f, ff, errorf(fasthttp.StatusBadRequest, "State must be pending, sent, failed, no_scenario or empty.")
+	}
+	if ff.Status != "" && !leads.ValidStatus(ff.Status) {
+		return f, ff, errorf(fasthttp.StatusBadRequest, "Status must be new, done, spam or empty.")
 	}
 	f.Phone = strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
@@ -49,7 +54,7 @@ func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, 
 	}, ff.Phone)
 	q := fasthttp.AcquireArgs()
 	defer fasthttp.ReleaseArgs(q)
-	for _, kv := range [][2]string{{"from", ff.From}, {"to", ff.To}, {"state", ff.State}, {"phone", ff.Phone}} {
+	for _, kv := range [][2]string{{"from", ff.From}, {"to", ff.To}, {"state", ff.State}, {"phone", ff.Phone}, {"status", ff.Status}} {
 		if kv[1] != "" {
 			q.Add(kv[0], kv[1])
 		}
@@ -68,6 +73,7 @@ type callbackRow struct {
 	LastCode  int
 	LastError string
 	Sent      string
+	Mark      markCell
 }
 
 // callbackSettingsForm is the settings form of the callbacks page.
@@ -92,7 +98,7 @@ type callbacksData struct {
 	NewSecret string // shown once, right after it was made
 }
 
-func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site) (callbacksData, error) {
+func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site, csrf string) (callbacksData, error) {
 	d := callbacksData{Site: site, Max: maxCallbacksShown,
 		States: []string{"pending", "sent", "failed", "no_scenario"}}
 	f, ff, err := callbackFilter(ctx.QueryArgs())
@@ -106,6 +112,11 @@ func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, site *store.
 		return d, err
 	}
 	d.Settings = settingsForm(w)
+	marks, err := s.callbacks.Marks(ctx, site.ID)
+	if err != nil {
+		return d, err
+	}
+	action := "/sites/" + site.Key + "/callbacks/mark"
 	err = s.callbacks.List(ctx, site.ID, f, maxCallbacksShown+1, func(cb store.Callback) bool {
 		if len(d.Rows) == maxCallbacksShown {
 			d.More = true
@@ -113,7 +124,7 @@ func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, site *store.
 		}
 		d.Rows = append(d.Rows, callbackRow{View: callbacks.ViewOf(&cb, w.Groups), Time: fmtTime(cb.Time),
 			CallAt: fmtTime(cb.Delayed), Attempts: cb.Attempts, LastTry: fmtTime(cb.LastTry), LastCode: cb.LastCode,
-			LastError: cb.LastError, Sent: fmtTime(cb.Sent)})
+			LastError: cb.LastError, Sent: fmtTime(cb.Sent), Mark: markCellOf(action, csrf, ff.Query, cb.ID, marks[cb.ID])})
 		return true
 	})
 	return d, err
@@ -135,7 +146,7 @@ func (s *dashboardHandlers) callbacksPage(ctx *fasthttp.RequestCtx, who signedIn
 	if err != nil {
 		return err
 	}
-	d, err := s.callbacksData(ctx, site)
+	d, err := s.callbacksData(ctx, site, who.session.CSRF)
 	if err != nil {
 		return err
 	}
@@ -183,7 +194,7 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 		_, err = s.callbacks.Configure(ctx, site.ID, c)
 	}
 	if errors.Is(err, callbacks.ErrSettings) {
-		d, derr := s.callbacksData(ctx, site)
+		d, derr := s.callbacksData(ctx, site, who.session.CSRF)
 		if derr != nil {
 			return derr
 		}
@@ -206,7 +217,7 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 		s.seeOther(ctx, "/sites/"+site.Key+"/callbacks?done=saved")
 		return nil
 	}
-	d, err := s.callbacksData(ctx, site)
+	d, err := s.callbacksData(ctx, site, who.session.CSRF)
 	if err != nil {
 		return err
 	}
@@ -218,7 +229,8 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 // callbacksCSVHeader names the export's columns.
 func callbacksCSVHeader() []string {
 	return append([]string{"id", "created_at", "state", "phone", "phone_raw", "delayed_call_time", "group_id", "group_name",
-		"attempts", "last_attempt", "last_status", "last_error", "sent_at", "page_url", "visitor_id", "session_id", "hit_id"}, sourceCSVHeader...)
+		"attempts", "last_attempt", "last_status", "last_error", "sent_at", "page_url", "visitor_id", "session_id", "hit_id"},
+		append(sourceCSVHeader, "status", "note")...)
 }
 
 // callbacksCSV is GET /sites/KEY/callbacks.csv: every callback the filter
@@ -236,13 +248,36 @@ func (s *dashboardHandlers) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn)
 	if err != nil {
 		return err
 	}
+	marks, err := s.callbacks.Marks(ctx, site.ID)
+	if err != nil {
+		return err
+	}
 	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, callbacksCSVHeader(), func(write func([]string)) error {
 		return s.callbacks.List(ctx, site.ID, f, 0, func(cb store.Callback) bool {
-			write(callbackCSVRow(&cb, w.Groups))
+			m := marks[cb.ID]
+			write(append(callbackCSVRow(&cb, w.Groups), leads.StatusOf(m), m.Note))
 			return true
 		})
 	})
+}
+
+// callbackMarkPost is POST /sites/KEY/callbacks/mark: set a callback's
+// status (new, done, spam) and note from its row, then back to the list.
+func (s *dashboardHandlers) callbackMarkPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	id, status, note, err := markForm(ctx.PostArgs())
+	if err != nil {
+		return err
+	}
+	if _, err := s.callbacks.Mark(ctx, site.ID, id, status, note, who.user.Email); err != nil {
+		return err
+	}
+	s.seeOther(ctx, backTo(ctx, "/sites/"+site.Key+"/callbacks")+"#callback-"+strconv.FormatUint(id, 10))
+	return nil
 }
 
 func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup) []string {

@@ -22,6 +22,7 @@ const maxLeadsShown = 500
 // leadFilterForm is the leads filter as the form shows it.
 type leadFilterForm struct {
 	From, To, Form, Sale string
+	Status               string // new, done, spam; "" any
 	HasPhone             bool
 	Query                string       // the filter as a query string
 	CSV                  template.URL // the export link with the filter
@@ -29,11 +30,12 @@ type leadFilterForm struct {
 
 // leadFilter reads the filter of the leads page and export from the query:
 // from and to are days (YYYY-MM-DD, UTC, both included), form an exact
-// form name, phone=1 only leads with a phone, sale=yes|no.
+// form name, phone=1 only leads with a phone, sale=yes|no, status=new|done|spam.
 func leadFilter(args *fasthttp.Args) (leads.Filter, leadFilterForm, error) {
 	ff := leadFilterForm{From: string(args.Peek("from")), To: string(args.Peek("to")),
-		Form: string(args.Peek("form")), Sale: string(args.Peek("sale")), HasPhone: string(args.Peek("phone")) == "1"}
-	f := leads.Filter{FormName: ff.Form, HasPhone: ff.HasPhone, Sale: ff.Sale}
+		Form: string(args.Peek("form")), Sale: string(args.Peek("sale")), Status: string(args.Peek("status")),
+		HasPhone: string(args.Peek("phone")) == "1"}
+	f := leads.Filter{FormName: ff.Form, HasPhone: ff.HasPhone, Sale: ff.Sale, Status: ff.Status}
 	var err error
 	if f.From, f.To, err = dayRange(ff.From, ff.To); err != nil {
 		return f, ff, err
@@ -41,9 +43,12 @@ func leadFilter(args *fasthttp.Args) (leads.Filter, leadFilterForm, error) {
 	if ff.Sale != "" && ff.Sale != "yes" && ff.Sale != "no" {
 		return f, ff, errorf(fasthttp.StatusBadRequest, "Sale must be yes, no or empty.")
 	}
+	if ff.Status != "" && !leads.ValidStatus(ff.Status) {
+		return f, ff, errorf(fasthttp.StatusBadRequest, "Status must be new, done, spam or empty.")
+	}
 	q := fasthttp.AcquireArgs()
 	defer fasthttp.ReleaseArgs(q)
-	for _, kv := range [][2]string{{"from", ff.From}, {"to", ff.To}, {"form", ff.Form}, {"sale", ff.Sale}} {
+	for _, kv := range [][2]string{{"from", ff.From}, {"to", ff.To}, {"form", ff.Form}, {"sale", ff.Sale}, {"status", ff.Status}} {
 		if kv[1] != "" {
 			q.Add(kv[0], kv[1])
 		}
@@ -60,6 +65,24 @@ type leadRow struct {
 	leads.View
 	Time string
 	Cost string
+	Mark markCell
+}
+
+// markCell is the status cell of a lead's or callback's row: its status
+// and note, and the form that changes them (partials.html "mark-cell").
+type markCell struct {
+	Action string // the form's URL
+	CSRF   string
+	Back   string // the list's filter, to return to
+	ID     uint64
+	Status string // new, done, spam
+	Note   string
+	By     string // who set it; "" when never marked
+	When   string
+}
+
+func markCellOf(action, csrf, back string, id uint64, m store.Mark) markCell {
+	return markCell{Action: action, CSRF: csrf, Back: back, ID: id, Status: leads.StatusOf(m), Note: m.Note, By: m.By, When: fmtTime(m.Time)}
 }
 
 type leadsData struct {
@@ -82,12 +105,18 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	}
 	ff.CSV = exportLink(site.Key, "leads.csv", ff.Query)
 	d := leadsData{Site: site, Filter: ff, Max: maxLeadsShown}
+	marks, err := s.leads.Marks(ctx, site.ID)
+	if err != nil {
+		return err
+	}
+	action := "/sites/" + site.Key + "/leads/mark"
 	err = s.leads.List(ctx, site.ID, f, maxLeadsShown+1, func(l store.Lead) bool {
 		if len(d.Leads) == maxLeadsShown {
 			d.More = true
 			return false
 		}
-		row := leadRow{View: leads.ViewOf(&l), Time: time.UnixMilli(l.Time).UTC().Format("2006-01-02 15:04:05")}
+		row := leadRow{View: leads.ViewOf(&l), Time: time.UnixMilli(l.Time).UTC().Format("2006-01-02 15:04:05"),
+			Mark: markCellOf(action, who.session.CSRF, ff.Query, l.ID, marks[l.ID])}
 		if row.SaleCost != nil {
 			row.Cost = *row.SaleCost
 		}
@@ -104,7 +133,7 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 func leadsCSVHeader() []string {
 	return append([]string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
 		"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id",
-		"email_raw", "unparsed"}, sourceCSVHeader...)
+		"email_raw", "unparsed"}, append(sourceCSVHeader, "status", "note")...)
 }
 
 // leadsCSV is GET /sites/KEY/leads.csv: every lead the filter selects,
@@ -118,13 +147,58 @@ func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	if err != nil {
 		return err
 	}
+	marks, err := s.leads.Marks(ctx, site.ID)
+	if err != nil {
+		return err
+	}
 	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, leadsCSVHeader(), func(write func([]string)) error {
 		return s.leads.List(ctx, site.ID, f, 0, func(l store.Lead) bool {
-			write(leadCSVRow(&l))
+			m := marks[l.ID]
+			write(append(leadCSVRow(&l), leads.StatusOf(m), m.Note))
 			return true
 		})
 	})
+}
+
+// leadMarkPost is POST /sites/KEY/leads/mark: set a lead's status (new,
+// done, spam) and note from its row, then back to the list.
+func (s *dashboardHandlers) leadMarkPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	id, status, note, err := markForm(ctx.PostArgs())
+	if err != nil {
+		return err
+	}
+	if _, err := s.leads.Mark(ctx, site.ID, id, status, note, who.user.Email); err != nil {
+		return err
+	}
+	s.seeOther(ctx, backTo(ctx, "/sites/"+site.Key+"/leads")+"#lead-"+strconv.FormatUint(id, 10))
+	return nil
+}
+
+// markForm reads a mark form: the id of the row, its status and note.
+func markForm(args *fasthttp.Args) (id uint64, status, note string, err error) {
+	id, perr := strconv.ParseUint(string(args.Peek("id")), 10, 64)
+	if perr != nil || id == 0 {
+		return 0, "", "", errorf(fasthttp.StatusBadRequest, "The form names no row; reload the page and try again.")
+	}
+	return id, string(args.Peek("status")), string(args.Peek("note")), nil
+}
+
+// backTo is the list page a mark form returns to: path with the filter
+// the form carried (its "back" field, a query string), so the list stays
+// as it was.
+func backTo(ctx *fasthttp.RequestCtx, path string) string {
+	q := fasthttp.AcquireArgs()
+	defer fasthttp.ReleaseArgs(q)
+	q.Parse(string(ctx.PostArgs().Peek("back")))
+	if q.Len() == 0 {
+		return path
+	}
+	return path + "?" + q.String()
 }
 
 func leadCSVRow(l *store.Lead) []string {

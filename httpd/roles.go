@@ -24,6 +24,10 @@ const (
 	anyUser
 	// seeCallbacks: a site's callback requests (the list and its CSV).
 	seeCallbacks
+	// markCallbacks: set a callback's status (done, spam) and note.
+	markCallbacks
+	// markLeads: set a lead's status (done, spam) and note.
+	markLeads
 	// seeReports: a site's visits, leads, calls, webhooks and numbers.
 	seeReports
 	// changeSites: add sites; change webhooks, numbers, callback settings.
@@ -36,19 +40,21 @@ const (
 // manager everything but users and tokens; operator callbacks (and the
 // list of sites that leads to them).
 var grants = [...]struct{ owner, manager, operator bool }{
-	open:         {true, true, true},
-	anyUser:      {true, true, true},
-	seeCallbacks: {true, true, true},
-	seeReports:   {true, true, false},
-	changeSites:  {true, true, false},
-	manageAccess: {true, false, false},
+	open:          {true, true, true},
+	anyUser:       {true, true, true},
+	seeCallbacks:  {true, true, true},
+	markCallbacks: {true, true, true},
+	markLeads:     {true, true, false},
+	seeReports:    {true, true, false},
+	changeSites:   {true, true, false},
+	manageAccess:  {true, false, false},
 }
 
 // permissionNames name the permissions for templates ({{if may .User
 // "changeSites"}}) and messages.
 var permissionNames = map[string]permission{
 	"open": open, "anyUser": anyUser, "seeCallbacks": seeCallbacks,
-	"seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
+	"markCallbacks": markCallbacks, "markLeads": markLeads, "seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
 }
 
 // allows reports whether role holds p; an unknown role holds only open.

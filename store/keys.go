@@ -124,6 +124,13 @@ const (
 	// lives in its own family; the entry says only where to find it.
 	prefixDue byte = 'Q'
 
+	// prefixMark + site id (uint32 BE) + kind (1 byte, a MarkKind) + id
+	// (uint64 BE) -> Mark: what staff made of a lead (kind MarkLead, a lead
+	// id) or a callback (kind MarkCallback, a callback id): its status
+	// (new, done, spam) and a short note. A record that was never marked
+	// has no mark (status new); the lead or callback itself is unchanged.
+	prefixMark byte = 'M'
+
 	// Retired families, kept so that their bytes are never reused: Open
 	// moves what is left under them into prefixDue (due.go).
 	//   prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE)
@@ -416,3 +423,24 @@ func SitePrefix() []byte { return []byte{prefixSite} }
 
 // UserPrefix is the key prefix of all users.
 func UserPrefix() []byte { return []byte{prefixUser} }
+
+// MarkKind names what a mark (prefixMark) is of.
+type MarkKind byte
+
+// Kinds of marks.
+const (
+	MarkLead     MarkKind = 'L' // a lead
+	MarkCallback MarkKind = 'b' // a callback request
+)
+
+// MarkKey is the key of the mark of a lead or callback of a site.
+func MarkKey(site uint32, kind MarkKind, id uint64) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixMark, 13), site)
+	b = append(b, byte(kind))
+	return binary.BigEndian.AppendUint64(b, id)
+}
+
+// MarkPrefix is the key prefix of a site's marks of one kind.
+func MarkPrefix(site uint32, kind MarkKind) []byte {
+	return append(sitePrefix(prefixMark, site), byte(kind))
+}

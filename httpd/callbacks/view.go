@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"appliance/httpd/leads"
 	"appliance/store"
 )
 
@@ -66,6 +67,7 @@ type Filter struct {
 	From, To time.Time // ordered in [From, To); zero: unbounded
 	State    string    // a state name; "" any
 	Phone    string    // digits the phone contains; "" any
+	Status   string    // staff's mark: leads.StatusNew, StatusDone, StatusSpam; "" any
 }
 
 func (f *Filter) match(cb *store.Callback) bool {
@@ -103,6 +105,13 @@ const idSkew = time.Minute
 // until fn returns false or limit callbacks were given (limit <= 0: all).
 // The callback is fn's to keep.
 func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn func(store.Callback) bool) error {
+	var marks map[uint64]store.Mark
+	if f.Status != "" {
+		var err error
+		if marks, err = s.Marks(ctx, site); err != nil {
+			return fmt.Errorf("list callbacks: %w", err)
+		}
+	}
 	n := 0
 	var derr error
 	err := s.db.ScanPrefix(ctx, store.CallbackPrefix(site), true, 0, func(k, v []byte) bool {
@@ -115,7 +124,7 @@ func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn
 		if !f.From.IsZero() && time.UnixMilli(cb.Time).Before(f.From.Add(-idSkew)) {
 			return false // every older callback is before From too
 		}
-		if !f.match(&cb) {
+		if !f.match(&cb) || f.Status != "" && leads.StatusOf(marks[id]) != f.Status {
 			return true
 		}
 		n++

@@ -61,6 +61,7 @@ type Filter struct {
 	FormName string    // exact form name; "" any
 	HasPhone bool      // only leads with a phone
 	Sale     string    // "yes" only sales, "no" only non-sales, "" both
+	Status   string    // StatusNew, StatusDone, StatusSpam; "" any
 }
 
 func (f *Filter) match(l *store.Lead) bool {
@@ -87,6 +88,13 @@ const idSkew = time.Minute
 // fn returns false or limit leads were given (limit <= 0: all). The lead is
 // fn's to keep.
 func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn func(store.Lead) bool) error {
+	var marks map[uint64]store.Mark
+	if f.Status != "" {
+		var err error
+		if marks, err = s.Marks(ctx, site); err != nil {
+			return fmt.Errorf("list leads: %w", err)
+		}
+	}
 	n := 0
 	var derr error
 	err := s.db.ScanPrefix(ctx, store.LeadPrefix(site), true, 0, func(k, v []byte) bool {
@@ -99,7 +107,7 @@ func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn
 		if !f.From.IsZero() && time.UnixMilli(l.Time).Before(f.From.Add(-idSkew)) {
 			return false // every older lead is before From too
 		}
-		if !f.match(&l) {
+		if !f.match(&l) || f.Status != "" && StatusOf(marks[id]) != f.Status {
 			return true
 		}
 		n++

@@ -1,0 +1,38 @@
+package callbacks
+
+import (
+	"context"
+	"fmt"
+
+	"appliance/httpd/leads"
+	"appliance/store"
+)
+
+// Mark sets the status (leads.StatusNew, StatusDone, StatusSpam) and note
+// of callback id of site, as user by: the to-do list of callbacks staff
+// call back. The callback must exist (else an error wrapping
+// store.ErrNotFound); its own state (sent, failed...) is unchanged.
+func (s *Service) Mark(ctx context.Context, site uint32, id uint64, status, note, by string) (store.Mark, error) {
+	note, err := leads.CheckMark(status, note)
+	if err != nil {
+		return store.Mark{}, err
+	}
+	m := store.Mark{Status: status, Note: note, By: by, Time: s.o.Now().UnixMilli()}
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Get(store.CallbackKey(site, id)); err != nil {
+			return fmt.Errorf("callback %d: %w", id, err)
+		}
+		tx.Set(store.MarkKey(site, store.MarkCallback, id), m.Encode())
+		return nil
+	})
+	if err != nil {
+		return store.Mark{}, fmt.Errorf("mark callback %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// Marks returns the marks of site's callbacks by callback id; a callback
+// not in it is leads.StatusNew with no note.
+func (s *Service) Marks(ctx context.Context, site uint32) (map[uint64]store.Mark, error) {
+	return leads.ReadMarks(ctx, s.db, site, store.MarkCallback)
+}

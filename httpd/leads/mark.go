@@ -1,0 +1,89 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+
+	"appliance/store"
+)
+
+// Statuses of a lead as staff mark it; a lead never marked is StatusNew.
+const (
+	StatusNew  = "new"
+	StatusDone = "done"
+	StatusSpam = "spam"
+)
+
+// MaxNote is the longest note on a lead or callback, in bytes.
+const MaxNote = 500
+
+// ValidStatus reports whether s is a status a lead may be marked with.
+func ValidStatus(s string) bool { return s == StatusNew || s == StatusDone || s == StatusSpam }
+
+// CheckMark validates a status and note as staff set them: a known status,
+// a note of at most MaxNote bytes of UTF-8 without control characters (new
+// lines allowed). It returns the note trimmed. Errors wrap ErrInvalid.
+func CheckMark(status, note string) (string, error) {
+	if !ValidStatus(status) {
+		return "", errorf(ErrInvalid, "status must be new, done or spam")
+	}
+	return text("note", note, MaxNote, true)
+}
+
+// Mark sets the status and note of lead id of site, as user by; the lead
+// must exist (else an error wrapping store.ErrNotFound).
+func (s *Service) Mark(ctx context.Context, site uint32, id uint64, status, note, by string) (store.Mark, error) {
+	note, err := CheckMark(status, note)
+	if err != nil {
+		return store.Mark{}, err
+	}
+	m := store.Mark{Status: status, Note: note, By: by, Time: s.o.Now().UnixMilli()}
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Get(store.LeadKey(site, id)); err != nil {
+			return fmt.Errorf("lead %d: %w", id, err)
+		}
+		tx.Set(store.MarkKey(site, store.MarkLead, id), m.Encode())
+		return nil
+	})
+	if err != nil {
+		return store.Mark{}, fmt.Errorf("mark lead %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// Marks returns the marks of site's leads by lead id; a lead not in it is
+// StatusNew with no note.
+func (s *Service) Marks(ctx context.Context, site uint32) (map[uint64]store.Mark, error) {
+	return ReadMarks(ctx, s.db, site, store.MarkLead)
+}
+
+// ReadMarks reads every mark of kind of site by id.
+func ReadMarks(ctx context.Context, db *store.DB, site uint32, kind store.MarkKind) (map[uint64]store.Mark, error) {
+	out := map[uint64]store.Mark{}
+	var derr error
+	err := db.ScanPrefix(ctx, store.MarkPrefix(site, kind), false, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		m, err := store.DecodeMark(v)
+		if err != nil {
+			derr = fmt.Errorf("mark %d: %w", id, err)
+			return false
+		}
+		out[id] = m
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read marks: %w", err)
+	}
+	return out, nil
+}
+
+// StatusOf is the status of a mark; the zero Mark is StatusNew.
+func StatusOf(m store.Mark) string {
+	if m.Status == "" {
+		return StatusNew
+	}
+	return m.Status
+}
