@@ -60,6 +60,8 @@ var leastRole = map[string]string{
 	"GET /sites":                    accounts.RoleOperator,
 	"GET /sites/*/callbacks":        accounts.RoleOperator,
 	"GET /sites/*/callbacks.csv":    accounts.RoleOperator,
+	"POST /sites/*/callbacks/mark":  accounts.RoleOperator,
+	"POST /sites/*/leads/mark":      accounts.RoleManager,
 	"POST /sites":                   accounts.RoleManager,
 	"GET /sites/*":                  accounts.RoleManager,
 	"POST /sites/*/origin":          accounts.RoleManager,

@@ -442,5 +442,6 @@ func MarkKey(site uint32, kind MarkKind, id uint64) []byte {
 
 // MarkPrefix is the key prefix of a site's marks of one kind.
 func MarkPrefix(site uint32, kind MarkKind) []byte {
-	return append(sitePrefix(prefixMark, site), byte(kind))
+	b := binary.BigEndian.AppendUint32(key1(prefixMark, 5), site)
+	return append(b, byte(kind))
 }

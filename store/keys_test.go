@@ -148,6 +148,9 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"duefix":   func(i int) []byte { return DuePrefix(DueKind(i)) },
 		"delivery": func(i int) []byte { return DeliveryKey(1, uint64(i)) },
 		"dlvfix":   func(i int) []byte { return DeliveryPrefix(uint32(i)) },
+		"mark":     func(i int) []byte { return MarkKey(1, MarkLead, uint64(i)) },
+		"markcb":   func(i int) []byte { return MarkKey(1, MarkCallback, uint64(i)) },
+		"markfix":  func(i int) []byte { return MarkPrefix(uint32(i), MarkLead) },
 	}
 	prefixes := map[byte]string{}
 	for name, build := range builders {
@@ -178,7 +181,7 @@ func TestKeysDoNotAlias(t *testing.T) {
 func samePrefixFamily(a, b string) bool {
 	family := map[string]string{"propfix": "property", "sessfix": "session", "hitfix": "hit", "hitsite": "hit",
 		"evfix": "event", "evsite": "event", "rollfix": "rollup", "leadfix": "lead", "dlvfix": "delivery",
-		"duefix": "due"}
+		"duefix": "due", "markcb": "mark", "markfix": "mark"}
 	fa, fb := a, b
 	if f, ok := family[a]; ok {
 		fa = f
