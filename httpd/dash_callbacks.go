@@ -229,8 +229,8 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 // callbacksCSVHeader names the export's columns.
 func callbacksCSVHeader() []string {
 	return append([]string{"id", "created_at", "state", "phone", "phone_raw", "delayed_call_time", "group_id", "group_name",
-		"attempts", "last_attempt", "last_status", "last_error", "sent_at", "page_url", "visitor_id", "session_id", "hit_id"},
-		append(sourceCSVHeader, "status", "note")...)
+		"attempts", "last_attempt", "last_status", "last_error", "sent_at", "page_url", "visitor_id", "session_id", "hit_id",
+		"status", "note"}, sourceCSVHeader...)
 }
 
 // callbacksCSV is GET /sites/KEY/callbacks.csv: every callback the filter
@@ -255,8 +255,7 @@ func (s *dashboardHandlers) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn)
 	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, callbacksCSVHeader(), func(write func([]string)) error {
 		return s.callbacks.List(ctx, site.ID, f, 0, func(cb store.Callback) bool {
-			m := marks[cb.ID]
-			write(append(callbackCSVRow(&cb, w.Groups), leads.StatusOf(m), m.Note))
+			write(callbackCSVRow(&cb, w.Groups, marks[cb.ID]))
 			return true
 		})
 	})
@@ -280,7 +279,7 @@ func (s *dashboardHandlers) callbackMarkPost(ctx *fasthttp.RequestCtx, who signe
 	return nil
 }
 
-func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup) []string {
+func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup, m store.Mark) []string {
 	v := callbacks.ViewOf(cb, groups)
 	u := func(v uint64) string {
 		if v == 0 {
@@ -300,5 +299,5 @@ func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup) []string {
 	}
 	return append([]string{u(cb.ID), ms(cb.Time), v.State, cb.Phone, cb.PhoneRaw, ms(cb.Delayed), u(cb.GroupID), v.GroupName,
 		strconv.FormatUint(uint64(cb.Attempts), 10), ms(cb.LastTry), code, cb.LastError, ms(cb.Sent), cb.PageURL,
-		u(cb.Visitor), u(cb.Session), u(cb.Hit)}, sourceCSV(&cb.Source)...)
+		u(cb.Visitor), u(cb.Session), u(cb.Hit), leads.StatusOf(m), m.Note}, sourceCSV(&cb.Source)...)
 }

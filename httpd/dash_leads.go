@@ -133,7 +133,7 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 func leadsCSVHeader() []string {
 	return append([]string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
 		"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id",
-		"email_raw", "unparsed"}, append(sourceCSVHeader, "status", "note")...)
+		"email_raw", "unparsed", "status", "note"}, sourceCSVHeader...)
 }
 
 // leadsCSV is GET /sites/KEY/leads.csv: every lead the filter selects,
@@ -154,8 +154,7 @@ func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
 	return csvExport(ctx, name, leadsCSVHeader(), func(write func([]string)) error {
 		return s.leads.List(ctx, site.ID, f, 0, func(l store.Lead) bool {
-			m := marks[l.ID]
-			write(append(leadCSVRow(&l), leads.StatusOf(m), m.Note))
+			write(leadCSVRow(&l, marks[l.ID]))
 			return true
 		})
 	})
@@ -201,7 +200,7 @@ func backTo(ctx *fasthttp.RequestCtx, path string) string {
 	return path + "?" + q.String()
 }
 
-func leadCSVRow(l *store.Lead) []string {
+func leadCSVRow(l *store.Lead, m store.Mark) []string {
 	u := func(v uint64) string {
 		if v == 0 {
 			return ""
@@ -214,7 +213,7 @@ func leadCSVRow(l *store.Lead) []string {
 	}
 	return append([]string{u(l.ID), time.UnixMilli(l.Time).UTC().Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
 		l.PhoneRaw, l.Message, strconv.FormatBool(l.IsSale), cost, u(l.GroupID), l.FormName, l.PageURL,
-		u(l.Visitor), u(l.Session), u(l.Hit), l.EmailRaw, unparsed(l)}, sourceCSV(&l.Source)...)
+		u(l.Visitor), u(l.Session), u(l.Hit), l.EmailRaw, unparsed(l), leads.StatusOf(m), m.Note}, sourceCSV(&l.Source)...)
 }
 
 // unparsed names the fields of l that were typed but did not parse:
