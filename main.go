@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -573,6 +574,12 @@ type BackupOptions struct {
 // runBackup streams the archive from the server (or the store) to the
 // output and verifies it on the way; a file output appears only complete.
 func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
+	if o.Output != "-" {
+		dir := filepath.Dir(o.Output)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return fmt.Errorf("backup: the folder %q for %s does not exist; create it first", dir, o.Output)
+		}
+	}
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		body, err := c.Backup(ctx)
 		if err != nil {

@@ -85,3 +85,13 @@ func TestReserveErrorInHelpUnits(t *testing.T) {
 		}
 	}
 }
+
+// backup -o into a folder that does not exist says so.
+func TestBackupIntoMissingFolder(t *testing.T) {
+	dir, _ := offlineSite(t)
+	missing := filepath.Join(t.TempDir(), "no-such-folder")
+	err := runBackup(context.Background(), BackupOptions{Data: dir, Output: filepath.Join(missing, "b.tar")}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "folder") || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("backup into a missing folder: %v", err)
+	}
+}
