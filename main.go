@@ -156,7 +156,7 @@ holds a store is only replaced with --force. Use - to read the archive from stdi
 		},
 	}
 	dataFlag(cmd, &o.Data)
-	cmd.Flags().BoolVar(&o.Force, "force", false, "replace an existing store")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "replace the store already in --data: all its sites, users, tokens, numbers, leads and visits")
 	bindEnv(cmd)
 	return cmd
 }
@@ -616,11 +616,17 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 		defer f.Close()
 		r = f
 	}
+	ents, _ := os.ReadDir(filepath.Join(o.Data, store.DBDir))
+	replaces := o.Force && len(ents) > 0
 	if err := store.Restore(bufio.NewReaderSize(r, 1<<16), o.Data, o.Force); err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("restore: %w", store.InUse(o.Data, err))
 		}
 		return err
+	}
+	if replaces {
+		fmt.Fprintf(stdout, "restored %s into %s, replacing the store that was there: its sites, users, tokens, numbers, leads and visits are now the archive's\n", o.File, o.Data)
+		return nil
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", o.File, o.Data)
 	return nil

@@ -95,3 +95,27 @@ func TestBackupIntoMissingFolder(t *testing.T) {
 		t.Errorf("backup into a missing folder: %v", err)
 	}
 }
+
+// restore --force onto a store says that it replaced it and what.
+func TestRestoreForceSaysWhatItReplaces(t *testing.T) {
+	dir, _ := offlineSite(t)
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	if err := runBackup(context.Background(), BackupOptions{Data: dir, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	fresh := t.TempDir()
+	if err := runRestore(context.Background(), RestoreOptions{Data: fresh, File: archive, Force: true}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "replacing") {
+		t.Errorf("restore into an empty folder printed %q", out.String())
+	}
+	out.Reset()
+	if err := runRestore(context.Background(), RestoreOptions{Data: dir, File: archive, Force: true}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "replacing the store that was there: its sites, users") {
+		t.Errorf("restore --force onto a store printed %q", out.String())
+	}
+}
