@@ -141,7 +141,7 @@ func parseReserve(s string) (time.Duration, error) {
 // read by the tracker's own source parser, as a real page view would be.
 func (s *dashboardHandlers) testRule(site *store.Site, pageURL, referrer string, now time.Time) *ruleTest {
 	rt := &ruleTest{URL: pageURL, Referrer: referrer}
-	src, err := visits.ParseSource(pageURL, referrer, site.Domains)
+	src, err := visits.ParseSourceAs("Landing page URL", "Referrer", pageURL, referrer, site.Domains)
 	if err != nil {
 		rt.Error = visits.UserMessage(err)
 		return rt

@@ -117,11 +117,17 @@ func ParsePageURL(field, s string) (*url.URL, error) {
 // ownHosts are the site's domains: a referrer on one of them, on a
 // subdomain of one, or on the page's own host counts as no referrer.
 func ParseSource(pageURL, referrer string, ownHosts []string) (Source, error) {
-	pu, err := ParsePageURL("u", pageURL)
+	return ParseSourceAs("u", "r", pageURL, referrer, ownHosts)
+}
+
+// ParseSourceAs is ParseSource whose errors name the two values pageField
+// and refField, the names the person who typed them knows them by.
+func ParseSourceAs(pageField, refField, pageURL, referrer string, ownHosts []string) (Source, error) {
+	pu, err := ParsePageURL(pageField, pageURL)
 	if err != nil {
 		return Source{}, err
 	}
-	if err := checkText("r", referrer, MaxURL); err != nil {
+	if err := checkText(refField, referrer, MaxURL); err != nil {
 		return Source{}, err
 	}
 	src := Source{Landing: pageURL}
@@ -142,7 +148,7 @@ func ParseSource(pageURL, referrer string, ownHosts []string) (Source, error) {
 	if referrer != "" {
 		ru, err := url.Parse(referrer)
 		if err != nil || ru.Scheme == "" || ru.Opaque != "" {
-			return Source{}, invalid("r must be empty or an absolute URL")
+			return Source{}, invalid("%s must be empty or an absolute URL", refField)
 		}
 		host := bareHost(ru.Hostname())
 		if host != "" && !isOwnHost(host, bareHost(pu.Hostname()), ownHosts) {
