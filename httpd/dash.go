@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -355,7 +356,22 @@ func (s *dashboardHandlers) siteFromPath(ctx *fasthttp.RequestCtx) (*store.Site,
 type siteData struct {
 	Site        *store.Site
 	InstallCode string
+	LocalHost   string // the install code's host when it is localhost/a loopback address
 	Visits      visitsView
+}
+
+// loopbackHost is hostport when its host is localhost or a loopback
+// address, which pages on other machines cannot reach; else "".
+func loopbackHost(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if ip := net.ParseIP(host); host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return hostport
+	}
+	return ""
 }
 
 func (s *dashboardHandlers) sitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
@@ -371,7 +387,7 @@ func (s *dashboardHandlers) sitePage(ctx *fasthttp.RequestCtx, who signedIn) err
 		return err
 	}
 	v := view{Title: site.Name, User: &who.user, CSRF: who.session.CSRF,
-		Data: siteData{Site: site, InstallCode: installCode(s.publicHost, site.Key), Visits: recent}}
+		Data: siteData{Site: site, InstallCode: installCode(s.publicHost, site.Key), LocalHost: loopbackHost(s.publicHost), Visits: recent}}
 	if ctx.QueryArgs().Has("added") {
 		v.Flash = "Site added. Paste the install code below into every page of the site."
 	}
