@@ -261,24 +261,6 @@ func (s *dashboardHandlers) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn)
 	})
 }
 
-// callbackMarkPost is POST /sites/KEY/callbacks/mark: set a callback's
-// status (new, done, spam) and note from its row, then back to the list.
-func (s *dashboardHandlers) callbackMarkPost(ctx *fasthttp.RequestCtx, who signedIn) error {
-	site, _, err := s.siteFromPath(ctx)
-	if err != nil {
-		return err
-	}
-	id, status, note, err := markForm(ctx.PostArgs())
-	if err != nil {
-		return err
-	}
-	if _, err := s.callbacks.Mark(ctx, site.ID, id, status, note, who.user.Email); err != nil {
-		return err
-	}
-	s.seeOther(ctx, backTo(ctx, "/sites/"+site.Key+"/callbacks")+"#callback-"+strconv.FormatUint(id, 10))
-	return nil
-}
-
 func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup, m store.Mark) []string {
 	v := callbacks.ViewOf(cb, groups)
 	u := func(v uint64) string {

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"html/template"
@@ -160,22 +161,26 @@ func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	})
 }
 
-// leadMarkPost is POST /sites/KEY/leads/mark: set a lead's status (new,
-// done, spam) and note from its row, then back to the list.
-func (s *dashboardHandlers) leadMarkPost(ctx *fasthttp.RequestCtx, who signedIn) error {
-	site, _, err := s.siteFromPath(ctx)
-	if err != nil {
-		return err
+// markPost is POST /sites/KEY/leads/mark and /sites/KEY/callbacks/mark:
+// set a row's status (new, done, spam) and note through mark (the leads'
+// or the callbacks' Service.Mark), then back to the list (list: "leads"
+// or "callbacks") at the row (#lead-ID, #callback-ID).
+func (s *dashboardHandlers) markPost(list, anchor string, mark func(ctx context.Context, site uint32, id uint64, status, note, by string) (store.Mark, error)) func(*fasthttp.RequestCtx, signedIn) error {
+	return func(ctx *fasthttp.RequestCtx, who signedIn) error {
+		site, _, err := s.siteFromPath(ctx)
+		if err != nil {
+			return err
+		}
+		id, status, note, err := markForm(ctx.PostArgs())
+		if err != nil {
+			return err
+		}
+		if _, err := mark(ctx, site.ID, id, status, note, who.user.Email); err != nil {
+			return err
+		}
+		s.seeOther(ctx, backTo(ctx, "/sites/"+site.Key+"/"+list)+"#"+anchor+"-"+strconv.FormatUint(id, 10))
+		return nil
 	}
-	id, status, note, err := markForm(ctx.PostArgs())
-	if err != nil {
-		return err
-	}
-	if _, err := s.leads.Mark(ctx, site.ID, id, status, note, who.user.Email); err != nil {
-		return err
-	}
-	s.seeOther(ctx, backTo(ctx, "/sites/"+site.Key+"/leads")+"#lead-"+strconv.FormatUint(id, 10))
-	return nil
 }
 
 // markForm reads a mark form: the id of the row, its status and note.
