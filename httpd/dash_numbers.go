@@ -83,7 +83,7 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, site *store.Si
 		}
 		pv := poolView{Pool: p, NumbersText: strings.Join(shown, "\n")}
 		if d, err := time.ParseDuration(p.Reserve); err == nil {
-			pv.ReserveText = formatReserve(d)
+			pv.ReserveText = numbers.FormatReserve(d)
 		}
 		for _, r := range reports {
 			if r.Name == p.Name {
@@ -100,19 +100,6 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, site *store.Si
 		d.Test = s.testRule(site, string(args.Peek("test_url")), string(args.Peek("test_ref")), now)
 	}
 	return d, nil
-}
-
-// formatReserve writes a reservation time the way the form reads it.
-func formatReserve(d time.Duration) string {
-	switch {
-	case d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
 }
 
 // parseReserve reads a reservation time: a Go duration, or whole days as
