@@ -175,6 +175,7 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 	addCmd.Flags().StringVar(&add.Name, "name", "", "site name (required)")
 	addCmd.Flags().StringSliceVar(&add.Domains, "domain", nil, "domain of the site; repeat or comma-separate (required)")
 	addCmd.Flags().BoolVar(&add.AnyOrigin, "any-origin", false, "take page views from pages on any domain, not only the site's domains and their sub-domains")
+	addCmd.Flags().StringVar(&add.TimeZone, "time-zone", "", "IANA time zone of the site's days and hours in reports, e.g. Europe/Moscow (default: the server's zone)")
 	_ = addCmd.MarkFlagRequired("name")
 	_ = addCmd.MarkFlagRequired("domain")
 	bindEnv(addCmd)
@@ -196,16 +197,32 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 		Short: "Change a site's settings",
 		Long: "Change a site's settings. --any-origin=true lets pages on any domain send the site's page views\n" +
 			"(a site whose pages are also framed or mirrored elsewhere); false, the default, takes them only\n" +
-			"from the site's domains and their sub-domains.",
-		Example: `  appliance site set --site KEY --any-origin=true`,
-		Args:    cobra.NoArgs,
-		RunE:    func(c *cobra.Command, _ []string) error { return runSiteSet(c.Context(), set, stdout) },
+			"from the site's domains and their sub-domains. --time-zone sets the IANA zone of the site's days\n" +
+			"and hours in reports (\"\" for the server's zone); run `appliance reports rebuild --site KEY`\n" +
+			"after it to move the days already counted into the new zone.",
+		Example: `  appliance site set --site KEY --any-origin=true
+  appliance site set --site KEY --time-zone Europe/Moscow`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			o := set
+			if !c.Flags().Changed("any-origin") {
+				o.AnyOrigin = nil
+			}
+			if !c.Flags().Changed("time-zone") {
+				o.TimeZone = nil
+			}
+			if o.AnyOrigin == nil && o.TimeZone == nil {
+				return usageError{errors.New("site set: give --any-origin=true|false or --time-zone ZONE")}
+			}
+			return runSiteSet(c.Context(), o, stdout)
+		},
 	}
 	dataFlag(setCmd, &set.Data)
 	setCmd.Flags().StringVar(&set.Site, "site", "", "site key (required)")
-	setCmd.Flags().BoolVar(&set.AnyOrigin, "any-origin", false, "take page views from pages on any domain (required: true or false)")
+	set.AnyOrigin, set.TimeZone = new(bool), new(string)
+	setCmd.Flags().BoolVar(set.AnyOrigin, "any-origin", false, "take page views from pages on any domain: true or false")
+	setCmd.Flags().StringVar(set.TimeZone, "time-zone", "", "IANA time zone of the site's days and hours, e.g. Europe/Moscow (\"\": the server's zone)")
 	_ = setCmd.MarkFlagRequired("site")
-	_ = setCmd.MarkFlagRequired("any-origin")
 	bindEnv(setCmd)
 	cmd.AddCommand(addCmd, listCmd, setCmd, siteNumbersCmd(stdout))
 	return cmd
@@ -641,25 +658,42 @@ type SiteAddOptions struct {
 	Name      string
 	Domains   []string
 	AnyOrigin bool
+	TimeZone  string
 }
 
 func runSiteAdd(ctx context.Context, o SiteAddOptions, stdout io.Writer) error {
 	return adminCall(ctx, o.Data, "site add", func(c *admin.Client) (admin.Site, error) {
-		return c.AddSite(ctx, admin.AddSite{Name: o.Name, Domains: o.Domains, AnyOrigin: o.AnyOrigin})
+		return c.AddSite(ctx, admin.AddSite{Name: o.Name, Domains: o.Domains, AnyOrigin: o.AnyOrigin, TimeZone: o.TimeZone})
 	}, func(s admin.Site) { admin.PrintSiteAdded(stdout, s) })
 }
 
-// SiteSetOptions are the flags of `appliance site set`.
+// SiteSetOptions are the flags of `appliance site set`: a nil setting is
+// left as it is.
 type SiteSetOptions struct {
 	Data      string
 	Site      string
-	AnyOrigin bool
+	AnyOrigin *bool
+	TimeZone  *string
 }
 
 func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
-	return adminCall(ctx, o.Data, "site set", func(c *admin.Client) (admin.Site, error) {
-		return c.SetOrigin(ctx, admin.SetOrigin{Site: o.Site, AnyOrigin: &o.AnyOrigin})
-	}, func(s admin.Site) { admin.PrintOrigin(stdout, s) })
+	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+		if o.AnyOrigin != nil {
+			s, err := c.SetOrigin(ctx, admin.SetOrigin{Site: o.Site, AnyOrigin: o.AnyOrigin})
+			if err != nil {
+				return fmt.Errorf("site set: %w", err)
+			}
+			admin.PrintOrigin(stdout, s)
+		}
+		if o.TimeZone != nil {
+			s, err := c.SetTimeZone(ctx, admin.SetTimeZone{Site: o.Site, TimeZone: *o.TimeZone})
+			if err != nil {
+				return fmt.Errorf("site set: %w", err)
+			}
+			admin.PrintTimeZone(stdout, s)
+		}
+		return nil
+	})
 }
 
 func runSiteList(ctx context.Context, o AdminOptions, stdout io.Writer) error {

@@ -146,7 +146,7 @@ func TestSiteAnyOriginCommands(t *testing.T) {
 		t.Fatalf("a hit from another domain: %d, want 403", got)
 	}
 	out.Reset()
-	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: key, AnyOrigin: true}, &out); err != nil {
+	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: key, AnyOrigin: new(true)}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "takes page views from pages on any domain") {
@@ -158,7 +158,7 @@ func TestSiteAnyOriginCommands(t *testing.T) {
 	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Open", Domains: []string{"open.example"}, AnyOrigin: true}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: "NoSuchSite0123456789012345678901", AnyOrigin: true}, &out); err == nil {
+	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: "NoSuchSite0123456789012345678901", AnyOrigin: new(true)}, &out); err == nil {
 		t.Error("site set of an unknown site succeeded")
 	}
 	if err := stop(); err != nil {
@@ -170,6 +170,47 @@ func TestSiteAnyOriginCommands(t *testing.T) {
 	}
 	if lines := regexp.MustCompile(`(?m)^\w+  .*$`).FindAllString(out.String(), -1); len(lines) != 2 || !strings.HasSuffix(lines[0], "(any origin)") || !strings.HasSuffix(lines[1], "(any origin)") {
 		t.Errorf("site list printed %q, want both sites marked (any origin)", out.String())
+	}
+}
+
+// `site add --time-zone` and `site set --time-zone` set the zone of a
+// site's days; a name the zone database does not know is refused with
+// nothing changed; `site list` shows the zone.
+func TestSiteTimeZoneCommands(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := startServe(t, dir)
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example"}, TimeZone: "Mars/Olympus"}, &out); err == nil || !strings.Contains(err.Error(), "unknown time zone") {
+		t.Fatalf("site add --time-zone Mars/Olympus: %v", err)
+	}
+	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example"}, TimeZone: "Europe/Moscow"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "days and hours in Europe/Moscow") {
+		t.Errorf("site add printed %q", out.String())
+	}
+	_, after, _ := strings.Cut(out.String(), "site key: ")
+	key, _, _ := strings.Cut(after, "\n")
+	out.Reset()
+	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: key, TimeZone: new("Local")}, &out); err == nil {
+		t.Error("site set --time-zone Local succeeded")
+	}
+	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: key, TimeZone: new("America/New_York")}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "days and hours in America/New_York") {
+		t.Errorf("site set printed %q", out.String())
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runSiteList(ctx, AdminOptions{Data: dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); strings.Count(got, "[America/New_York]") != 1 || strings.Contains(got, "Mars") {
+		t.Errorf("site list printed %q, want one site in America/New_York", got)
 	}
 }
 

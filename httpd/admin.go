@@ -15,6 +15,7 @@ import (
 	"appliance/httpd/accounts"
 	"appliance/httpd/admin"
 	"appliance/httpd/callbacks"
+	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -71,6 +72,7 @@ func (s *Server) adminRoutes(svc admin.Service) *router {
 	r.api("GET", admin.PathSites, seeReports, adminGet(svc.Sites))
 	r.api("POST", admin.PathSites, changeSites, adminPost(svc.AddSite))
 	r.api("POST", admin.PathSiteOrigin, changeSites, adminPost(svc.SetOrigin))
+	r.api("POST", admin.PathSiteTimeZone, changeSites, adminPost(svc.SetTimeZone))
 	r.api("POST", admin.PathUsers, manageAccess, adminPost(svc.AddUser))
 	r.api("POST", admin.PathPassword, manageAccess, adminPost(svc.SetPassword))
 	r.api("POST", admin.PathLogout, manageAccess, adminPost(svc.Logout))
@@ -167,7 +169,7 @@ func (a adminAPI) Backup(ctx context.Context, w io.Writer) error { return a.s.db
 
 func (a adminAPI) site(site *store.Site) admin.Site {
 	return admin.Site{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains, AnyOrigin: site.AnyOrigin,
-		Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key)}
+		TimeZone: site.TimeZone, Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key)}
 }
 
 func (a adminAPI) Sites(context.Context) ([]admin.Site, error) {
@@ -179,6 +181,9 @@ func (a adminAPI) Sites(context.Context) ([]admin.Site, error) {
 }
 
 func (a adminAPI) AddSite(ctx context.Context, in admin.AddSite) (admin.Site, error) {
+	if _, err := sites.ParseTimeZone(in.TimeZone); err != nil {
+		return admin.Site{}, err // before the site is created: nothing changes
+	}
 	site, err := a.s.sites.Create(ctx, in.Name, in.Domains)
 	if err != nil {
 		return admin.Site{}, err
@@ -187,6 +192,20 @@ func (a adminAPI) AddSite(ctx context.Context, in admin.AddSite) (admin.Site, er
 		if site, err = a.s.sites.SetAnyOrigin(ctx, site.Key, true); err != nil {
 			return admin.Site{}, err
 		}
+	}
+	if in.TimeZone != "" {
+		if site, err = a.s.sites.SetTimeZone(ctx, site.Key, in.TimeZone); err != nil {
+			return admin.Site{}, err
+		}
+	}
+	return a.site(site), nil
+}
+
+// SetTimeZone sets the zone of a site's days and hours.
+func (a adminAPI) SetTimeZone(ctx context.Context, in admin.SetTimeZone) (admin.Site, error) {
+	site, err := a.s.sites.SetTimeZone(ctx, in.Site, in.TimeZone)
+	if err != nil {
+		return admin.Site{}, err
 	}
 	return a.site(site), nil
 }

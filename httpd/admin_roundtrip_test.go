@@ -23,7 +23,7 @@ func strp(s string) *string { return &s }
 // The answers the recorder gives, one per call; every field set.
 var (
 	rtTime  = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
-	rtSite  = admin.Site{ID: 7, Key: "k", Name: "Shop", Domains: []string{"a.example", "b.example"}, AnyOrigin: true, Created: rtTime, InstallCode: "<script>"}
+	rtSite  = admin.Site{ID: 7, Key: "k", Name: "Shop", Domains: []string{"a.example", "b.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", Created: rtTime, InstallCode: "<script>"}
 	rtUser  = admin.User{Email: "o@example.com", Role: "owner"}
 	rtEp    = admin.Endpoint{ID: 3, URL: "https://crm.example/h", Events: []string{"lead", "call"}, Secret: "s", Created: rtTime}
 	rtMatch = admin.Match{Rule: "utm_source=ya", Priority: 5, Replaces: []string{"74950000000"}}
@@ -51,6 +51,10 @@ func (r *recorder) AddSite(_ context.Context, in admin.AddSite) (admin.Site, err
 }
 func (r *recorder) SetOrigin(_ context.Context, in admin.SetOrigin) (admin.Site, error) {
 	r.keep("SetOrigin", in)
+	return rtSite, nil
+}
+func (r *recorder) SetTimeZone(_ context.Context, in admin.SetTimeZone) (admin.Site, error) {
+	r.keep("SetTimeZone", in)
 	return rtSite, nil
 }
 func (r *recorder) AddUser(_ context.Context, in admin.AddUser) (admin.User, error) {
@@ -164,8 +168,9 @@ func TestAdminRoundTrip(t *testing.T) {
 			return string(b), err
 		}},
 		{"Sites", nil, []admin.Site{rtSite}, func() (any, error) { return c.Sites(ctx) }},
-		{"AddSite", admin.AddSite{Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, AnyOrigin: true}, rtSite, nil},
+		{"AddSite", admin.AddSite{Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow"}, rtSite, nil},
 		{"SetOrigin", admin.SetOrigin{Site: "k", AnyOrigin: new(bool)}, rtSite, nil},
+		{"SetTimeZone", admin.SetTimeZone{Site: "k", TimeZone: "America/New_York"}, rtSite, nil},
 		{"AddUser", admin.AddUser{Email: "ops@example.com", Password: "a long passphrase", Role: "operator"}, rtUser, nil},
 		{"SetPassword", admin.SetPassword{Email: "ops@example.com", Password: "another passphrase"}, rtUser, nil},
 		{"Logout", admin.Logout{Email: "ops@example.com"}, rtUser, nil},
@@ -192,6 +197,8 @@ func TestAdminRoundTrip(t *testing.T) {
 			return c.AddSite(ctx, in)
 		case admin.SetOrigin:
 			return c.SetOrigin(ctx, in)
+		case admin.SetTimeZone:
+			return c.SetTimeZone(ctx, in)
 		case admin.AddUser:
 			return c.AddUser(ctx, in)
 		case admin.SetPassword:

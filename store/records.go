@@ -17,10 +17,14 @@ type Site struct {
 	// AnyOrigin accepts hits from pages on any domain, not only Domains
 	// and their sub-domains.
 	AnyOrigin bool
+	// TimeZone is the IANA name of the zone the site's days and hours are
+	// in (reports, "today"); "" is the server's zone. Version 1 and 2
+	// records decode with "".
+	TimeZone string
 }
 
-// siteVersion 2 added AnyOrigin.
-const siteVersion = 2
+// siteVersion 2 added AnyOrigin, 3 TimeZone.
+const siteVersion = 3
 
 // Encode returns the versioned encoding of s.
 func (s *Site) Encode() []byte {
@@ -32,6 +36,7 @@ func (s *Site) Encode() []byte {
 	e.bytes(s.Secret)
 	e.int(s.Created)
 	e.bool(s.AnyOrigin)
+	e.str(s.TimeZone)
 	return e.b
 }
 
@@ -47,6 +52,9 @@ func DecodeSite(b []byte) (Site, error) {
 	s.Created = d.int()
 	if v >= 2 {
 		s.AnyOrigin = d.bool()
+	}
+	if v >= 3 {
+		s.TimeZone = d.str()
 	}
 	return s, d.done()
 }

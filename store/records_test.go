@@ -51,7 +51,7 @@ var samples = map[string][]any{
 	"site": {
 		Site{},
 		Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, Secret: []byte{0, 1, 2, 255}, Created: 1700000000000},
-		Site{ID: 2, Key: "k", Name: "Anywhere", Domains: []string{"shop.example"}, AnyOrigin: true},
+		Site{ID: 2, Key: "k", Name: "Anywhere", Domains: []string{"shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow"},
 		Site{ID: 1<<32 - 1, Name: unicode, Domains: []string{"", unicode, long}, Secret: bytes.Repeat([]byte{0xff}, 300), Created: -1},
 		Site{Name: long, Created: -1 << 63},
 	},
@@ -357,8 +357,19 @@ func TestDecodeOldVersions(t *testing.T) {
 		e.bytes([]byte("x"))
 		e.int(7)
 	}))
-	if err != nil || s.ID != 3 || s.Name != "Shop" || s.Created != 7 || s.AnyOrigin {
+	if err != nil || s.ID != 3 || s.Name != "Shop" || s.Created != 7 || s.AnyOrigin || s.TimeZone != "" {
 		t.Errorf("site v1 = %+v, %v; want site 3 held to its domains", s, err)
+	}
+	v2 := newEncoder(2, 64)
+	v2.uint(4)
+	v2.str("k")
+	v2.str("Shop")
+	v2.strs([]string{"shop.example"})
+	v2.bytes([]byte("x"))
+	v2.int(7)
+	v2.bool(true)
+	if s, err := DecodeSite(v2.b); err != nil || s.ID != 4 || !s.AnyOrigin || s.TimeZone != "" {
+		t.Errorf("site v2 = %+v, %v; want any origin in the server's zone", s, err)
 	}
 	p, err := DecodeProperty(v1(func(e *encoder) { e.str("VIP"); e.int(4) }))
 	if want := (Property{Value: "VIP", Updated: 4}); err != nil || p != want {

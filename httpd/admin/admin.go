@@ -30,6 +30,7 @@ const (
 	PathBackup         = "/admin/backup"                // GET: a tar archive of the store
 	PathSites          = "/admin/sites"                 // GET: []Site; POST AddSite: Site
 	PathSiteOrigin     = "/admin/sites/origin"          // POST SetOrigin: Site
+	PathSiteTimeZone   = "/admin/sites/time-zone"       // POST SetTimeZone: Site
 	PathUsers          = "/admin/users"                 // POST AddUser: User
 	PathPassword       = "/admin/users/password"        // POST SetPassword: User
 	PathLogout         = "/admin/users/logout"          // POST Logout: User
@@ -59,6 +60,7 @@ type Service interface {
 	Sites(ctx context.Context) ([]Site, error)
 	AddSite(ctx context.Context, in AddSite) (Site, error)
 	SetOrigin(ctx context.Context, in SetOrigin) (Site, error)
+	SetTimeZone(ctx context.Context, in SetTimeZone) (Site, error)
 	AddUser(ctx context.Context, in AddUser) (User, error)
 	SetPassword(ctx context.Context, in SetPassword) (User, error)
 	Logout(ctx context.Context, in Logout) (User, error)
@@ -84,11 +86,20 @@ type Ping struct {
 	PublicURL string `json:"public_url"`
 }
 
-// AddSite adds a site; AnyOrigin as in SetOrigin.
+// AddSite adds a site; AnyOrigin as in SetOrigin, TimeZone as in
+// SetTimeZone.
 type AddSite struct {
 	Name      string   `json:"name"`
 	Domains   []string `json:"domains"`
 	AnyOrigin bool     `json:"any_origin"`
+	TimeZone  string   `json:"time_zone,omitempty"`
+}
+
+// SetTimeZone sets the zone of a site's days and hours: an IANA name
+// ("Europe/Moscow"), or "" for the server's zone.
+type SetTimeZone struct {
+	Site     string `json:"site_key"`
+	TimeZone string `json:"time_zone"`
 }
 
 // SetOrigin sets whether a site takes page views from pages on any domain
@@ -106,6 +117,7 @@ type Site struct {
 	Name        string    `json:"name"`
 	Domains     []string  `json:"domains"`
 	AnyOrigin   bool      `json:"any_origin"` // takes hits from pages on any domain
+	TimeZone    string    `json:"time_zone"`  // IANA name; "" is the server's zone
 	Created     time.Time `json:"created"`
 	InstallCode string    `json:"install_code"`
 }

@@ -103,6 +103,11 @@ func (c *Client) SetOrigin(ctx context.Context, in SetOrigin) (Site, error) {
 	return call[Site](ctx, c, "POST", PathSiteOrigin, in)
 }
 
+// SetTimeZone sets the zone of a site's days and hours.
+func (c *Client) SetTimeZone(ctx context.Context, in SetTimeZone) (Site, error) {
+	return call[Site](ctx, c, "POST", PathSiteTimeZone, in)
+}
+
 // AddUser adds a dashboard user.
 func (c *Client) AddUser(ctx context.Context, in AddUser) (User, error) {
 	return call[User](ctx, c, "POST", PathUsers, in)

@@ -11,7 +11,20 @@ import (
 
 // PrintSiteAdded prints the answer to AddSite: the key and install code.
 func PrintSiteAdded(w io.Writer, s Site) {
-	fmt.Fprintf(w, "site %q added\nsite key: %s\n%s\n\ninstall code:\n%s\n", s.Name, s.Key, originText(s), s.InstallCode)
+	fmt.Fprintf(w, "site %q added\nsite key: %s\n%s\n%s\n\ninstall code:\n%s\n", s.Name, s.Key, originText(s), zoneText(s), s.InstallCode)
+}
+
+// PrintTimeZone prints the answer to SetTimeZone.
+func PrintTimeZone(w io.Writer, s Site) {
+	fmt.Fprintf(w, "site %q: %s\n", s.Name, zoneText(s))
+}
+
+// zoneText says which zone a site's days are in.
+func zoneText(s Site) string {
+	if s.TimeZone == "" {
+		return "days and hours in the server's time zone"
+	}
+	return "days and hours in " + s.TimeZone
 }
 
 // PrintOrigin prints the answer to SetOrigin.
@@ -41,7 +54,11 @@ func PrintSites(w io.Writer, list []Site) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s  %-24s %s%s\n", s.Key, s.Name, strings.Join(s.Domains, ","), mark)
+		zone := s.TimeZone
+		if zone == "" {
+			zone = "server time"
+		}
+		fmt.Fprintf(w, "%s  %-24s %s  [%s]%s\n", s.Key, s.Name, strings.Join(s.Domains, ","), zone, mark)
 		fmt.Fprintln(w, "  install code:")
 		for _, line := range strings.Split(strings.TrimRight(s.InstallCode, "\n"), "\n") {
 			fmt.Fprintf(w, "    %s\n", line)

@@ -81,6 +81,9 @@ type Registry struct {
 	mu    sync.RWMutex
 	byKey map[string]*store.Site
 	byID  map[uint32]*store.Site
+	// locs are the loaded zones of the sites' TimeZone names (LoadLocation
+	// reads the zone database: not once per hit).
+	locs map[string]*time.Location
 }
 
 // Open loads every site of db. now is the clock new sites are stamped
@@ -89,7 +92,8 @@ func Open(ctx context.Context, db *store.DB, now func() time.Time) (*Registry, e
 	if now == nil {
 		now = time.Now
 	}
-	r := &Registry{db: db, now: now, byKey: map[string]*store.Site{}, byID: map[uint32]*store.Site{}}
+	r := &Registry{db: db, now: now, byKey: map[string]*store.Site{}, byID: map[uint32]*store.Site{},
+		locs: map[string]*time.Location{}}
 	var derr error
 	err := db.ScanPrefix(ctx, store.SitePrefix(), false, 0, func(_, v []byte) bool {
 		s, err := store.DecodeSite(v)
@@ -110,10 +114,67 @@ func Open(ctx context.Context, db *store.DB, now func() time.Time) (*Registry, e
 }
 
 func (r *Registry) put(s *store.Site) {
+	var loc *time.Location
+	if s.TimeZone != "" {
+		loc, _ = time.LoadLocation(s.TimeZone) // nil (the server's zone) when the zone database lost it
+	}
 	r.mu.Lock()
 	r.byKey[s.Key] = s
 	r.byID[s.ID] = s
+	if loc != nil {
+		r.locs[s.TimeZone] = loc
+	}
 	r.mu.Unlock()
+}
+
+// Location is the zone of s's days and hours: its TimeZone, or the
+// server's zone (time.Local) when it has none or the zone database does
+// not know it. It reads the zone database only for a site the registry
+// does not hold.
+func (r *Registry) Location(s *store.Site) *time.Location {
+	if s.TimeZone == "" {
+		return time.Local
+	}
+	r.mu.RLock()
+	loc := r.locs[s.TimeZone]
+	r.mu.RUnlock()
+	if loc != nil {
+		return loc
+	}
+	if loc, err := time.LoadLocation(s.TimeZone); err == nil {
+		return loc
+	}
+	return time.Local
+}
+
+// Location is the zone of s's days and hours without a registry's cache
+// (it may read the zone database): s.TimeZone, or the server's zone
+// (time.Local) when it has none or the zone is unknown.
+func Location(s *store.Site) *time.Location {
+	if s.TimeZone == "" {
+		return time.Local
+	}
+	if loc, err := time.LoadLocation(s.TimeZone); err == nil {
+		return loc
+	}
+	return time.Local
+}
+
+// ParseTimeZone checks name as a site's time zone: an IANA name the zone
+// database knows ("Europe/Moscow", "UTC"), or "" for the server's zone.
+// "Local" is refused: it means whatever zone a server runs in.
+func ParseTimeZone(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", nil
+	}
+	if name == "Local" || len(name) > 64 {
+		return "", errorf(ErrInvalid, "time zone %q: give an IANA name such as Europe/Moscow", name)
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return "", errorf(ErrInvalid, "unknown time zone %q: give an IANA name such as Europe/Moscow", name)
+	}
+	return name, nil
 }
 
 // ByKey returns the site with the public key k. The result is shared: do
@@ -208,6 +269,32 @@ func (r *Registry) SetAnyOrigin(ctx context.Context, k string, anyOrigin bool) (
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("set any origin of site %q: %w", k, err)
+	}
+	r.put(&s)
+	return &s, nil
+}
+
+// SetTimeZone sets the time zone of the site with key k (ParseTimeZone:
+// an IANA name, "" for the server's zone) and returns the site as it now
+// is. Reports already rolled up keep the days of the old zone until they
+// are rebuilt (appliance reports rebuild).
+func (r *Registry) SetTimeZone(ctx context.Context, k, zone string) (*store.Site, error) {
+	zone, err := ParseTimeZone(zone)
+	if err != nil {
+		return nil, err
+	}
+	old, err := r.ByKey(k)
+	if err != nil {
+		return nil, err
+	}
+	s := *old // the registry's records are shared: a new one replaces it
+	s.Domains = slices.Clone(old.Domains)
+	s.TimeZone = zone
+	if err := r.db.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.SiteKey(s.ID), s.Encode())
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("set time zone of site %q: %w", k, err)
 	}
 	r.put(&s)
 	return &s, nil

@@ -2,8 +2,10 @@ package sites
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"appliance/store"
 	"appliance/store/storetest"
@@ -116,5 +118,42 @@ func TestAllowsHost(t *testing.T) {
 	s.AnyOrigin = true
 	if !AllowsHost(s, "anything.example") {
 		t.Error("a site that takes any origin refused a host")
+	}
+}
+
+// A site's time zone is an IANA name, kept across a reload; without one
+// its days are the server's.
+func TestTimeZone(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := Open(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Create(ctx, "Shop", []string{"shop.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Location(s); got != time.Local {
+		t.Errorf("a new site's zone = %v, want the server's", got)
+	}
+	for _, bad := range []string{"Mars/Olympus", "Local", "../../etc/passwd", strings.Repeat("A/", 40)} {
+		if _, err := r.SetTimeZone(ctx, s.Key, bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("SetTimeZone(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	if _, err := r.SetTimeZone(ctx, s.Key, " Europe/Moscow "); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r2.ByKey(s.Key)
+	if err != nil || got.TimeZone != "Europe/Moscow" || r2.Location(got).String() != "Europe/Moscow" || Location(got).String() != "Europe/Moscow" {
+		t.Fatalf("reloaded %+v %v", got, err)
+	}
+	if _, off := time.Date(2026, 6, 1, 0, 0, 0, 0, r2.Location(got)).Zone(); off != 3*3600 {
+		t.Errorf("Moscow offset %d", off)
 	}
 }
