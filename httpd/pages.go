@@ -32,13 +32,36 @@ type staticFile struct {
 }
 
 // templateFuncs are the pages' functions; phone writes a stored number
-// (E.164 digits) as people in the server's phone region read it.
+// (E.164 digits) as people in the server's phone region read it; tel is a
+// link that dials it (a phone user taps it to call), showing the number as
+// phone does or, given, text ({{tel .Phone (print "+" .Phone)}}).
 func templateFuncs(region string) template.FuncMap {
 	return template.FuncMap{
 		"join":  strings.Join,
 		"may":   may,
 		"phone": func(digits string) string { return numbers.FormatPhone(digits, region) },
+		"tel": func(digits string, text ...string) template.HTML {
+			if len(text) > 0 {
+				return telLink(digits, strings.Join(text, " "))
+			}
+			return telLink(digits, numbers.FormatPhone(digits, region))
+		},
 	}
+}
+
+// telLink is an <a href="tel:+DIGITS"> showing text; anything but digits
+// in digits is left out of the link, and text is escaped.
+func telLink(digits, text string) template.HTML {
+	clean := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, digits)
+	if clean == "" {
+		return template.HTML(template.HTMLEscapeString(text))
+	}
+	return template.HTML(`<a class="tel" href="tel:+` + clean + `">` + template.HTMLEscapeString(text) + `</a>`)
 }
 
 // loadPages parses the dashboard's pages; numbers are shown as people in

@@ -1,11 +1,20 @@
-// Dashboard behaviour that needs no framework: copy buttons.
+// Dashboard behaviour that needs no framework. Loaded in every page's
+// <head> (the Content-Security-Policy allows scripts only from this
+// server, and no inline script or on* attribute): it marks the page as
+// scripted at once, so the phone menu is closed before the first paint,
+// and wires the rest once the document is parsed.
+document.documentElement.classList.add("js");
+
+// Copy buttons: <button data-target="ID"> copies the text of element ID.
 document.addEventListener("click", function (e) {
   var b = e.target.closest("[data-target]");
   if (!b) return;
   var el = document.getElementById(b.getAttribute("data-target"));
   if (!el) return;
   var text = el.textContent;
-  var done = function () { b.textContent = "Copied"; setTimeout(function () { b.textContent = "Copy"; }, 1500); };
+  var label = b.getAttribute("data-label") || b.textContent;
+  b.setAttribute("data-label", label);
+  var done = function () { b.textContent = b.getAttribute("data-copied") || "Copied"; setTimeout(function () { b.textContent = label; }, 1500); };
   if (navigator.clipboard && window.isSecureContext) {
     navigator.clipboard.writeText(text).then(done, function () {});
   } else {
@@ -14,3 +23,55 @@ document.addEventListener("click", function (e) {
     try { document.execCommand("copy"); done(); } catch (_) {}
   }
 });
+
+// The phone menu: the Menu button opens and closes the navigation; Escape
+// closes it and gives the focus back to the button.
+document.addEventListener("click", function (e) {
+  var b = e.target.closest(".menu-button");
+  if (!b) return;
+  var nav = document.getElementById(b.getAttribute("aria-controls"));
+  var open = b.getAttribute("aria-expanded") !== "true";
+  b.setAttribute("aria-expanded", String(open));
+  nav.classList.toggle("open", open);
+  if (open) { var first = nav.querySelector("a, button"); if (first) first.focus(); }
+});
+document.addEventListener("keydown", function (e) {
+  if (e.key !== "Escape") return;
+  var b = document.querySelector('.menu-button[aria-expanded="true"]');
+  if (!b) return;
+  b.setAttribute("aria-expanded", "false");
+  document.getElementById(b.getAttribute("aria-controls")).classList.remove("open");
+  b.focus();
+});
+
+// Wide tables: a box that scrolls sideways gets .overflowing and, before
+// it, a hint (the text is the body's data-scroll-hint), so a phone user
+// knows there are more columns; it is focusable so the keyboard can
+// scroll it too. Re-checked when the window changes size.
+function markScrollers() {
+  var hint = document.body.getAttribute("data-scroll-hint") || "";
+  document.querySelectorAll(".table-scroll, .table-wrap").forEach(function (box) {
+    var over = box.scrollWidth > box.clientWidth + 1;
+    box.classList.toggle("overflowing", over);
+    var prev = box.previousElementSibling;
+    var has = prev && prev.classList.contains("scroll-hint");
+    if (over && !has && hint) {
+      var p = document.createElement("p");
+      p.className = "scroll-hint";
+      p.textContent = hint;
+      box.parentNode.insertBefore(p, box);
+    } else if (!over && has) {
+      prev.remove();
+    }
+    if (over) {
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label") && hint) box.setAttribute("aria-label", hint);
+    } else if (box.getAttribute("tabindex") === "0") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", markScrollers);
+window.addEventListener("resize", markScrollers);
