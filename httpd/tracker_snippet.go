@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"path"
 	"strconv"
 	"strings"
 
@@ -79,7 +80,7 @@ var encodingNames = [numEncodings]string{encBrotli: "br", encGzip: "gzip", encId
 // chunk. It fails when esbuild reports any error or warning: the source is
 // ours, so either is a bug to fix before it ships.
 func buildSnippet() (*snippet, error) {
-	widgetJS, err := minifyJS(snippetUISrc, nil)
+	widgetJS, err := bundleJS(snippetUISrc)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +132,55 @@ func minifyJS(name string, define map[string]string) ([]byte, error) {
 		return nil, fmt.Errorf("build snippet: %s: %s (%d messages)", where, m.Text, len(msgs))
 	}
 	return res.Code, nil
+}
+
+// bundleJS bundles an embedded ES2017 entry point with the ES modules it
+// imports (relative paths inside assets.FS) into one minified script: the
+// widget chunk is written as small modules (widget.js, chat.js, ui.js)
+// rather than one long closure.
+func bundleJS(entry string) ([]byte, error) {
+	const ns = "assets"
+	embedded := api.Plugin{Name: ns, Setup: func(b api.PluginBuild) {
+		b.OnResolve(api.OnResolveOptions{Filter: ".*"}, func(a api.OnResolveArgs) (api.OnResolveResult, error) {
+			p := a.Path
+			if a.Kind != api.ResolveEntryPoint {
+				p = path.Join(path.Dir(a.Importer), a.Path)
+			}
+			return api.OnResolveResult{Path: p, Namespace: ns}, nil
+		})
+		b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: ns}, func(a api.OnLoadArgs) (api.OnLoadResult, error) {
+			src, err := fs.ReadFile(assets.FS, a.Path)
+			if err != nil {
+				return api.OnLoadResult{}, err
+			}
+			s := string(src)
+			return api.OnLoadResult{Contents: &s, Loader: api.LoaderJS}, nil
+		})
+	}}
+	res := api.Build(api.BuildOptions{
+		EntryPoints:       []string{entry},
+		Bundle:            true,
+		Write:             false,
+		Format:            api.FormatIIFE,
+		Target:            api.ES2017,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		Plugins:           []api.Plugin{embedded},
+		LogLevel:          api.LogLevelSilent,
+	})
+	if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
+		m := msgs[0]
+		where := entry
+		if m.Location != nil {
+			where = m.Location.File + ":" + strconv.Itoa(m.Location.Line)
+		}
+		return nil, fmt.Errorf("build snippet: %s: %s (%d messages)", where, m.Text, len(msgs))
+	}
+	if len(res.OutputFiles) != 1 {
+		return nil, fmt.Errorf("build snippet: %s: %d output files", entry, len(res.OutputFiles))
+	}
+	return res.OutputFiles[0].Contents, nil
 }
 
 // newScript compresses code once in every encoding.

@@ -413,6 +413,7 @@
         storage(CRED, JSON.stringify({ site: account, ci: r.ci, key: r.key, hit_id: r.hit_id, server_url: r.server_url }));
         replay();
         replacePhones(r.phones);
+        chatOf(r.chat);
       },
     };
     lastURL = u;
@@ -942,10 +943,62 @@
     (d.head || d.documentElement).appendChild(s);
   }
 
+  // --- chat: the operators' status; the chat itself is in the widget chunk --
+
+  var operators = false; // getOperatorStatus(): an operator of the site is online
+  var chatPoll = 0;
+  var chatting = false; // the widget chunk keeps the status current
+
+  // chatOf takes the site's chat state {operators, button} from a hit's
+  // answer or the status poll (httpd/chat-protocol.md). With an operator
+  // online, the floating button on, or a chat of this visitor kept in
+  // localStorage, the widget chunk takes over: its socket keeps the status
+  // current and shows the visitor in the console. Else the status is
+  // polled every 30 s while the page is visible.
+  function chatOf(c) {
+    clearTimeout(chatPoll);
+    if (!c) return;
+    operators = !!c.operators;
+    if (chatting) return widget.chat(c);
+    if (operators || c.button || storage("_cs_chat")) {
+      return withWidget(function (wd) {
+        chatting = true;
+        wd.chat(c);
+      }, warn);
+    }
+    chatPoll = setTimeout(
+      safe(function () {
+        if (d.visibilityState == "hidden") return chatOf(c);
+        fetch(base() + "t/v1/chat/status?k=" + encodeURIComponent(account), { credentials: "omit" })
+          .then(function (r) {
+            return r.json();
+          })
+          .then(
+            function (v) {
+              chatOf(v && v.success ? { operators: v.result.operators, button: c.button } : c);
+            },
+            function () {
+              chatOf(c);
+            }
+          );
+      }),
+      30000
+    );
+  }
+
   // core is what the widget chunk may use of this file.
   var core = {
     credentials: function () {
       return Comagic.getCredentials();
+    },
+    // cred is the last hit's answer ({ci, key, ...}), null before it.
+    cred: function () {
+      return cred;
+    },
+    // operators sets (with v) and answers getOperatorStatus().
+    operators: function (v) {
+      if (v != null) operators = !!v;
+      return operators;
     },
     // send queues a request to t/v1/<path> with the visitor's credentials.
     send: function (path, fields, cb) {
@@ -1095,9 +1148,10 @@
       enqueue({ p: "lead", b: b, c: true, h: true, cb: cb, name: "addOfflineRequest", result: notSent });
     }),
 
-    // Chat comes in a later issue: no operator is ever online yet.
+    // getOperatorStatus is true while at least one operator of the site is
+    // online, as the last hit's answer, status poll or chat socket said.
     getOperatorStatus: safe(function () {
-      return false;
+      return operators;
     }, false),
 
     openSiteRequestPanel: widgetCall("openSiteRequestPanel", -1),

@@ -14,6 +14,8 @@
  * result}, an answer with a result as it is (sitePhoneCall's statuses 1-4
  * come with success:false), or {success:false, error}.
  *
+ * chat(state) and openChatWindow() belong to the chat window (chat.js).
+ *
  * The UI lives in a shadow root of one host element (<cs-widget>), so the
  * page's CSS cannot reach it, and builds every node with textContent and
  * attributes, never from HTML strings. Dialogs are modal: focus stays
@@ -23,6 +25,8 @@
  * length, language, groups) come from GET t/v1/widget
  * (httpd/tracker-protocol.md §8).
  */
+import { chatWindow } from "./chat.js";
+
 (function (w, d) {
   "use strict";
 
@@ -646,18 +650,34 @@
       });
     }
 
+    var chat = chatWindow({
+      core: core,
+      el: el,
+      shadow: shadow,
+      lang: lang,
+      withSettings: withSettings,
+      settings: function () {
+        return settings;
+      },
+      leadForm: function () {
+        withSettings(leadForm);
+      },
+    });
+
     return {
+      // chat(state) is the core's hand-over of the chat: {operators,
+      // button} from a hit's answer; the chat window opens its socket.
+      chat: chat.start,
+
       // Comagic.openSiteRequestPanel(): the built-in lead form.
       openSiteRequestPanel: function () {
         withSettings(leadForm);
       },
 
-      // Comagic.openChatWindow(): chat when an operator is online, else the
-      // lead form (as the reference says). Chat comes in a later issue, so
-      // no operator is online yet.
-      openChatWindow: function () {
-        withSettings(leadForm);
-      },
+      // Comagic.openChatWindow(): chat when an operator is online (or the
+      // visitor's chat is going on), else the lead form, as the reference
+      // says.
+      openChatWindow: chat.openWindow,
 
       // ComagicWidget.openSitePhonePanel(): the built-in callback panel.
       openSitePhonePanel: function () {

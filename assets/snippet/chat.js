@@ -1,0 +1,766 @@
+/*
+ * chat.js — the visitor's chat window, part of the widget chunk
+ * (widget.js imports it; httpd bundles both). The wire format is
+ * httpd/chat-protocol.md.
+ *
+ * Model
+ *   - One connection per page: a WebSocket to t/v1/chat/ws, or when that
+ *     cannot be had (two failed connects, or no WebSocket) the long-poll
+ *     POST t/v1/chat carrying the same frames. It opens when the core hands
+ *     the chat over (an operator online, the floating button on, or a chat
+ *     of this visitor kept), so the visitor shows in the console's live
+ *     list and getOperatorStatus() follows the presence frames.
+ *   - Messages are keyed chat:id and shown once, whatever comes twice (a
+ *     resumed socket, two polls). A reconnect says hello with the chat and
+ *     the last id held; a new page says it with 0, so it gets the whole
+ *     conversation again.
+ *   - A message typed is shown at once as "sending" and kept, with its ref,
+ *     in localStorage until its ack: a reconnect or the next page resends it
+ *     with the same ref, and the server stores it once.
+ *   - Everything the operator or the server sends is shown with
+ *     textContent: it is never markup.
+ */
+
+var TEXT = {
+  ru: {
+    title: "Онлайн-консультант",
+    online: "Оператор на связи",
+    offline: "Операторов сейчас нет. Напишите — мы ответим, как только сможем.",
+    placeholder: "Напишите сообщение…",
+    field: "Сообщение",
+    hint: "Enter — отправить, Shift+Enter — новая строка",
+    send: "Отправить",
+    minimize: "Свернуть чат",
+    open: "Открыть чат",
+    operator: "Оператор",
+    typing: " печатает…",
+    sending: "Отправляется",
+    sent: "Отправлено",
+    delivered: "Доставлено",
+    read: "Прочитано",
+    failed: "Не отправлено",
+    joined: " отвечает вам",
+    closed: "Чат завершён. Напишите, чтобы начать новый.",
+    lead: "Сейчас никто не смог ответить. Ваши сообщения сохранены — мы свяжемся с вами.",
+    reconnecting: "Нет связи с сервером, переподключаемся…",
+    unread: "Новых сообщений: ",
+    log: "Переписка",
+    errors: {
+      bad_text: "Сообщение пустое или слишком длинное.",
+      rate_limit: "Слишком много сообщений. Подождите минуту.",
+      chat_full: "Переписка слишком длинная. Начните новый чат.",
+      chat_closed: "Чат завершён. Напишите, чтобы начать новый.",
+      server_error: "Сервер не смог сохранить сообщение. Попробуйте ещё раз позже.",
+    },
+  },
+  en: {
+    title: "Chat with us",
+    online: "An operator is online",
+    offline: "No one is online now. Write to us and we will answer as soon as we can.",
+    placeholder: "Type a message…",
+    field: "Message",
+    hint: "Enter sends, Shift+Enter starts a new line",
+    send: "Send",
+    minimize: "Minimize the chat",
+    open: "Open the chat",
+    operator: "Operator",
+    typing: " is typing…",
+    sending: "Sending",
+    sent: "Sent",
+    delivered: "Delivered",
+    read: "Read",
+    failed: "Not sent",
+    joined: " is answering you",
+    closed: "The chat has ended. Write to start a new one.",
+    lead: "No one could answer just now. Your messages are saved and we will get in touch.",
+    reconnecting: "Connection lost, reconnecting…",
+    unread: "New messages: ",
+    log: "Conversation",
+    errors: {
+      bad_text: "The message is empty or too long.",
+      rate_limit: "Too many messages. Please wait a minute.",
+      chat_full: "This conversation is too long. Please start a new chat.",
+      chat_closed: "The chat has ended. Write to start a new one.",
+      server_error: "The server could not save the message. Please try again later.",
+    },
+  },
+};
+
+var CSS =
+  ".chat{position:fixed;bottom:16px;right:16px;z-index:2147483646;width:370px;height:min(560px,calc(100vh - 32px));display:flex;" +
+  "flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 20px 50px rgba(16,24,40,.3);overflow:hidden;" +
+  "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
+  ".chat.left,.fab.left{right:auto;left:16px}" +
+  ".chat header{display:flex;align-items:flex-start;gap:8px;padding:14px 16px;background:var(--c);color:#fff}" +
+  ".chat header div{flex:1;min-width:0}.chat h2{font-size:17px;margin:0;font-weight:650;color:#fff}" +
+  ".chat .status{font-size:13px;opacity:.9;margin:2px 0 0;color:#fff}" +
+  ".chat header button{background:transparent;color:#fff;width:32px;height:32px;font-size:22px;line-height:1;border:0;cursor:pointer;border-radius:6px}" +
+  ".log{flex:1;overflow-y:auto;padding:12px 14px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}" +
+  ".m{max-width:82%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;" +
+  "box-shadow:0 1px 2px rgba(16,24,40,.08);align-self:flex-start}" +
+  ".m.visitor{align-self:flex-end;background:var(--c);color:#fff}" +
+  ".m .who{display:block;font-size:12px;font-weight:600;color:#475467;margin-bottom:2px}" +
+  ".m .mark{display:block;font-size:11px;text-align:right;opacity:.85;margin-top:2px}.m.failed{background:#b42318}" +
+  ".note{align-self:center;text-align:center;font-size:13px;color:#475467;max-width:92%;white-space:pre-wrap}" +
+  ".typing{min-height:20px;padding:0 14px;font-size:13px;color:#475467;background:#f6f7f9}" +
+  ".chat form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7ec;align-items:flex-end;margin:0}" +
+  ".chat textarea{flex:1;min-height:42px;max-height:140px;resize:none;font:inherit;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
+  "border-radius:8px;background:#fff;margin:0}" +
+  ".chat form button{background:var(--c);color:#fff;padding:10px 14px;font:inherit;font-weight:600;border:0;border-radius:8px;cursor:pointer}" +
+  ".hint{font-size:11px;color:#667085;padding:0 12px 8px;margin:0}" +
+  ".fab{position:fixed;bottom:20px;right:20px;z-index:2147483646;width:58px;height:58px;border-radius:50%;border:0;cursor:pointer;" +
+  "background:var(--c);color:#fff;box-shadow:0 8px 24px rgba(16,24,40,.3);display:flex;align-items:center;justify-content:center}" +
+  ".fab svg{width:28px;height:28px;fill:#fff}" +
+  ".badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;background:#d92d20;color:#fff;" +
+  "font:600 12px/20px system-ui,sans-serif;padding:0 5px}" +
+  ".greet{align-self:flex-start;background:#fff;padding:8px 11px;border-radius:12px;max-width:82%;white-space:pre-wrap}" +
+  ".chat :focus-visible,.fab:focus-visible{outline:2px solid #2f6fed;outline-offset:1px}" +
+  "@media (max-width:480px){.chat,.chat.left{inset:0;width:auto;height:auto;border-radius:0}}";
+
+var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open, p: [{ref, text}] not acked yet}
+var MAX_TEXT = 4096;
+var COLOR = /^#[0-9a-fA-F]{6}$/;
+
+// chatWindow makes the chat window over the widget's helpers: core (the
+// snippet core's), el, shadow (the shadow root), lang, withSettings,
+// settings() and leadForm().
+export function chatWindow(env) {
+  var w = window;
+  var d = document;
+  var core = env.core;
+  var el = env.el;
+
+  var site = ""; // the site key, once started
+  var started = false;
+  var kept = {}; // what localStorage holds for this site
+  var chatID = 0; // the visitor's current chat
+  var after = 0; // the last message id held of chatID
+  var status = ""; // "open" | "closed" | "" (no chat yet)
+  var seen = {}; // "chat:id" -> the message's node
+  var pending = []; // [{ref, text, node}] sent, not acked
+  var opMax = 0; // the last operator message id of chatID
+  var readSent = 0;
+  var deliveredSent = 0;
+  var marks = { delivered: 0, read: 0 }; // the operators' marks of chatID
+
+  var sock = null;
+  var welcomed = false;
+  var mode = w.WebSocket ? "ws" : "poll";
+  var fails = 0; // connects that failed before opening
+  var backoff = 0;
+  var retryTimer = 0;
+  var pinger = 0;
+  var stopped = false;
+  var polling = false; // the long poll is out
+  var outq = []; // frames for the next poll request
+
+  var ui = null; // the window once built: {panel, log, input, status, typing}
+  var fabBtn = null; // the floating button, when the site has it
+  var badgeEl = null;
+  var isOpen = false;
+  var unread = 0;
+  var typingOff = 0;
+  var typingSent = 0;
+  var typingStop = 0;
+  var back = null; // focus before the window opened
+
+  function t(key) {
+    return TEXT[env.lang()][key];
+  }
+
+  function parse(s) {
+    try {
+      return JSON.parse(s);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function load() {
+    try {
+      var v = parse(w.localStorage.getItem(STORE));
+      return v && v.s == site ? v : {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function save() {
+    try {
+      w.localStorage.setItem(
+        STORE,
+        JSON.stringify({
+          s: site,
+          chat: chatID,
+          open: isOpen,
+          p: pending.map(function (p) {
+            return { ref: p.ref, text: p.text };
+          }),
+        })
+      );
+    } catch (e) {}
+  }
+
+  function chatSettings() {
+    var s = env.settings();
+    return (s && s.chat) || {};
+  }
+
+  function color() {
+    var c = chatSettings().color;
+    return COLOR.test(c) ? c : "#2f6fed";
+  }
+
+  // --- the connection ------------------------------------------------------
+
+  function wsURL() {
+    var b = core.base();
+    if (b.indexOf("//") === 0) b = (location.protocol == "https:" ? "https:" : "http:") + b;
+    return b.replace(/^http/, "ws") + "t/v1/chat/ws?k=" + encodeURIComponent(site);
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    if (stopped || sock || polling) return;
+    if (!core.cred()) {
+      // the page view is not answered yet: the hello needs its ci and key
+      retryTimer = setTimeout(connect, 1000);
+      return;
+    }
+    if (mode == "poll") return poll();
+    var s;
+    try {
+      s = new w.WebSocket(wsURL());
+    } catch (e) {
+      mode = "poll";
+      return poll();
+    }
+    sock = s;
+    welcomed = false;
+    var opened = false;
+    s.onopen = function () {
+      opened = true;
+      fails = 0;
+      var c = core.cred() || {};
+      s.send(JSON.stringify({ type: "hello", ci: c.ci, key: c.key, u: location.href, chat: chatID, after: after }));
+      clearInterval(pinger);
+      pinger = setInterval(function () {
+        raw({ type: "ping" });
+      }, 25000);
+    };
+    s.onmessage = function (e) {
+      var f = parse(e.data);
+      if (f && typeof f == "object") frame(f);
+    };
+    s.onclose = function () {
+      if (sock === s) sock = null;
+      clearInterval(pinger);
+      welcomed = false;
+      if (!opened && ++fails >= 2) mode = "poll";
+      showStatus();
+      retry();
+    };
+  }
+
+  // retry connects again after 1, 2, 4 ... 30 s, plus up to 1 s.
+  function retry() {
+    if (stopped) return;
+    backoff = Math.min(backoff ? backoff * 2 : 1, 30);
+    retryTimer = setTimeout(connect, backoff * 1000 + Math.random() * 1000);
+  }
+
+  // raw sends a frame now when the socket is up; in poll mode it is queued
+  // for the next request. It reports whether the frame went (or is queued).
+  function raw(f) {
+    if (mode == "poll") {
+      outq.push(f);
+      kick();
+      return true;
+    }
+    if (sock && welcomed && sock.readyState == 1) {
+      sock.send(JSON.stringify(f));
+      return true;
+    }
+    return false;
+  }
+
+  // poll is the long-poll loop: one request held open at a time.
+  function poll() {
+    if (stopped || polling) return;
+    polling = true;
+    request(25, function (ok) {
+      polling = false;
+      if (ok) {
+        backoff = 0;
+        poll();
+      } else retry();
+    });
+  }
+
+  var kicking = false;
+  // kick sends queued frames at once in a request that does not wait, beside
+  // the long poll.
+  function kick() {
+    if (kicking || !outq.length || stopped) return;
+    kicking = true;
+    setTimeout(function () {
+      request(0, function (ok) {
+        kicking = false;
+        if (!ok) setTimeout(kick, 2000);
+        else kick();
+      });
+    }, 0);
+  }
+
+  function request(wait, done) {
+    var c = core.cred() || {};
+    var frames = wait ? [] : outq.splice(0, 10);
+    var ctl = w.AbortController ? new AbortController() : null;
+    var timer = setTimeout(function () {
+      if (ctl) ctl.abort();
+    }, (wait + 10) * 1000);
+    var back = function (ok) {
+      clearTimeout(timer);
+      if (!ok) outq = frames.concat(outq);
+      done(ok);
+    };
+    fetch(core.base() + "t/v1/chat", {
+      method: "POST",
+      body: JSON.stringify({ k: site, ci: c.ci, key: c.key, u: location.href, chat: chatID, after: after, wait: wait, frames: frames }),
+      credentials: "omit",
+      signal: ctl ? ctl.signal : undefined,
+    })
+      .then(function (r) {
+        return r.json().then(function (v) {
+          return { status: r.status, v: v };
+        });
+      })
+      .then(
+        function (a) {
+          var v = a.v || {};
+          if (v.success && v.result) {
+            welcomed = true;
+            (v.result.frames || []).forEach(frame);
+            return back(true);
+          }
+          if (a.status == 403 || a.status == 404) {
+            stopped = true; // not this site's visitor or page: nothing to retry
+            core.warn("chat: " + (v.error || "HTTP " + a.status));
+            return back(true);
+          }
+          back(false);
+        },
+        function () {
+          back(false);
+        }
+      );
+  }
+
+  // --- frames from the server ---------------------------------------------
+
+  function frame(f) {
+    switch (f.type) {
+      case "welcome":
+        welcomed = true;
+        backoff = 0;
+        setOperators(f.operators);
+        if (f.chat) switchChat(f.chat);
+        status = f.chat ? f.status || "open" : "";
+        mark("delivered", f.delivered);
+        mark("read", f.read);
+        showStatus();
+        resend();
+        break;
+      case "message":
+        message(f);
+        break;
+      case "ack":
+        acked(f);
+        break;
+      case "typing":
+        if (f.from != "visitor") showTyping(f.on ? (f.name || t("operator")) + t("typing") : "");
+        break;
+      case "delivered":
+      case "read":
+        if (f.from != "visitor" && f.chat == chatID) mark(f.type, f.id);
+        break;
+      case "assigned":
+        if (f.chat == chatID && f.name) note(f.name + t("joined"));
+        break;
+      case "closed":
+        if (f.chat == chatID) {
+          status = "closed";
+          note(f.by == "lead" ? t("lead") : t("closed"));
+          showTyping("");
+        }
+        break;
+      case "presence":
+        setOperators(f.operators);
+        showStatus();
+        break;
+      case "error":
+        failedSend(f);
+        break;
+    }
+  }
+
+  function setOperators(v) {
+    if (typeof v == "boolean") core.operators(v);
+  }
+
+  function switchChat(id) {
+    if (id == chatID) return;
+    chatID = id;
+    after = 0;
+    opMax = readSent = deliveredSent = 0;
+    marks = { delivered: 0, read: 0 };
+    save();
+  }
+
+  function message(f) {
+    if (!f.chat || !f.id) return;
+    // a later chat: the visitor's next one, or an operator's invitation
+    var invited = f.chat > chatID && f.from == "operator";
+    if (f.chat > chatID) switchChat(f.chat);
+    var k = f.chat + ":" + f.id;
+    if (f.chat == chatID) {
+      if (f.id > after) after = f.id;
+      if (status != "closed") status = "open";
+    }
+    if (seen[k]) return;
+    var n = bubble(f.from, f.name, f.text, f.chat, f.id);
+    seen[k] = n;
+    if (f.from == "operator" && f.chat == chatID) {
+      showTyping("");
+      if (f.id > opMax) opMax = f.id;
+      if (!isOpen) {
+        // An invitation opens the window; so does an answer when there is
+        // no floating button to show the unread count on.
+        if (invited || !fabBtn) show(false);
+        else {
+          unread++;
+          badge();
+        }
+      }
+      marksOut();
+    }
+  }
+
+  function acked(f) {
+    for (var i = 0; i < pending.length; i++) {
+      var p = pending[i];
+      if (p.ref != f.ref) continue;
+      pending.splice(i, 1);
+      if (f.chat) switchChat(f.chat);
+      status = "open";
+      var k = f.chat + ":" + f.id;
+      if (seen[k] && seen[k] !== p.node) {
+        p.node.parentNode && p.node.parentNode.removeChild(p.node);
+      } else {
+        seen[k] = p.node;
+        p.node.setAttribute("data-id", f.id);
+        setMark(p.node, f.id);
+      }
+      if (f.id > after) after = f.id;
+      save();
+      return;
+    }
+  }
+
+  function failedSend(f) {
+    var msgs = TEXT[env.lang()].errors;
+    for (var i = 0; f.ref && i < pending.length; i++) {
+      if (pending[i].ref != f.ref) continue;
+      var p = pending.splice(i, 1)[0];
+      p.node.className = "m visitor failed";
+      markText(p.node, t("failed"));
+      save();
+      break;
+    }
+    if (f.code == "chat_closed") status = "closed";
+    if (f.code == "wrong_key" || f.code == "unknown_site") stopped = true;
+    if (msgs[f.code]) note(msgs[f.code]);
+    else core.warn("chat: " + (f.message || f.code));
+  }
+
+  // resend sends again what was typed and not acked, with the same refs.
+  function resend() {
+    pending.forEach(function (p) {
+      raw({ type: "send", ref: p.ref, text: p.text });
+    });
+  }
+
+  // --- marks -----------------------------------------------------------------
+
+  function mark(kind, id) {
+    if (!(id > marks[kind])) return;
+    marks[kind] = id;
+    for (var k in seen) {
+      var n = seen[k];
+      var at = +n.getAttribute("data-id");
+      if (n.getAttribute("data-chat") == chatID && n.classList.contains("visitor") && at) setMark(n, at);
+    }
+  }
+
+  function setMark(n, id) {
+    var m = id <= marks.read ? "read" : id <= marks.delivered ? "delivered" : "sent";
+    n.setAttribute("data-mark", m);
+    markText(n, m == "sent" ? "✓ " + t("sent") : "✓✓ " + t(m));
+  }
+
+  function markText(n, s) {
+    var m = n.querySelector(".mark");
+    if (m) m.textContent = s;
+  }
+
+  // marksOut tells the server what the visitor got and saw.
+  function marksOut() {
+    if (!opMax) return;
+    if (opMax > deliveredSent && raw({ type: "delivered", chat: chatID, id: opMax })) deliveredSent = opMax;
+    if (isOpen && d.visibilityState == "visible" && opMax > readSent && raw({ type: "read", chat: chatID, id: opMax })) readSent = opMax;
+  }
+
+  // --- the window --------------------------------------------------------------
+
+  function root() {
+    var r = env.shadow();
+    if (!r.querySelector("style[data-chat]")) r.appendChild(el("style", { "data-chat": "" }, [CSS]));
+    return r;
+  }
+
+  function build() {
+    if (ui && ui.panel.isConnected) return ui;
+    var r = root();
+    var left = chatSettings().position == "left" ? " left" : "";
+    var close = el("button", { type: "button", class: "min", "aria-label": t("minimize"), title: t("minimize") }, ["×"]);
+    var st = el("p", { class: "status", role: "status" });
+    var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"), tabindex: "0" });
+    var typing = el("div", { class: "typing", "aria-live": "polite" });
+    var input = el("textarea", { id: "cs-chat-text", rows: "2", maxlength: MAX_TEXT, placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
+    var sendBtn = el("button", { type: "submit" }, [t("send")]);
+    var form = el("form", { novalidate: true }, [input, sendBtn]);
+    var panel = el("section", { class: "chat" + left, role: "dialog", "aria-labelledby": "cs-chat-title", lang: env.lang(), hidden: true }, [
+      el("header", {}, [el("div", {}, [el("h2", { id: "cs-chat-title" }, [t("title")]), st]), close]),
+      log,
+      typing,
+      form,
+      el("p", { class: "hint", id: "cs-chat-hint" }, [t("hint")]),
+    ]);
+    panel.style.setProperty("--c", color());
+    var greeting = chatSettings().greeting;
+    if (greeting) log.appendChild(el("div", { class: "greet" }, [String(greeting)]));
+    close.addEventListener("click", minimize);
+    panel.addEventListener("keydown", function (e) {
+      if (e.key == "Escape" || e.key == "Esc") {
+        e.preventDefault();
+        minimize();
+      }
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key == "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        submit();
+      }
+    });
+    input.addEventListener("input", typed);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      submit();
+    });
+    r.appendChild(panel);
+    ui = { panel: panel, log: log, input: input, status: st, typing: typing };
+    // what arrived before the window was built
+    var nodes = Object.keys(seen).map(function (k) {
+      return seen[k];
+    });
+    pending.forEach(function (p) {
+      nodes.push(p.node);
+    });
+    nodes.forEach(function (n) {
+      if (!n.isConnected) log.appendChild(n);
+    });
+    showStatus();
+    return ui;
+  }
+
+  // bubble makes a message's node; text is set as text, never markup.
+  function bubble(from, name, text, chat, id) {
+    var n = el("div", { class: "m " + (from == "visitor" ? "visitor" : from == "system" ? "note" : "operator"), "data-chat": chat || "", "data-id": id || "" });
+    if (from == "system") {
+      n.className = "note";
+      n.textContent = String(text);
+    } else {
+      if (from != "visitor") n.appendChild(el("span", { class: "who" }, [String(name || t("operator"))]));
+      n.appendChild(el("span", { class: "text" }, [String(text)]));
+      if (from == "visitor") {
+        n.appendChild(el("span", { class: "mark" }));
+        if (id) setMark(n, id);
+      }
+    }
+    append(n);
+    return n;
+  }
+
+  function note(text) {
+    append(el("div", { class: "note", role: "status" }, [text]));
+  }
+
+  function append(n) {
+    if (!ui || !ui.log.isConnected) return;
+    var log = ui.log;
+    var atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    log.appendChild(n);
+    if (atEnd || n.classList.contains("visitor")) log.scrollTop = log.scrollHeight;
+  }
+
+  function showStatus() {
+    if (!ui) return;
+    if (fabBtn) fabBtn.hidden = isOpen;
+    var lost = !welcomed && (fails > 0 || backoff > 0);
+    ui.status.textContent = lost ? t("reconnecting") : core.operators() ? t("online") : t("offline");
+  }
+
+  function showTyping(s) {
+    clearTimeout(typingOff);
+    if (!ui) return;
+    ui.typing.textContent = s;
+    if (s) {
+      typingOff = setTimeout(function () {
+        ui.typing.textContent = "";
+      }, 6000);
+    }
+  }
+
+  // typed tells the operator the visitor is typing: at most every 2 s, and
+  // that they stopped 3 s after the last key.
+  function typed() {
+    var now = Date.now();
+    if (now - typingSent > 2000 && ui.input.value.trim()) {
+      typingSent = now;
+      raw({ type: "typing", on: true });
+    }
+    clearTimeout(typingStop);
+    typingStop = setTimeout(stopTyping, 3000);
+  }
+
+  function stopTyping() {
+    clearTimeout(typingStop);
+    if (!typingSent) return;
+    typingSent = 0;
+    raw({ type: "typing", on: false });
+  }
+
+  function bytes(s) {
+    return unescape(encodeURIComponent(s)).length;
+  }
+
+  function submit() {
+    var text = ui.input.value.trim();
+    if (!text) return;
+    if (bytes(text) > MAX_TEXT) {
+      note(TEXT[env.lang()].errors.bad_text);
+      return;
+    }
+    ui.input.value = "";
+    stopTyping();
+    var p = { ref: Date.now().toString(36) + Math.random().toString(36).slice(2, 10), text: text };
+    pending.push(p);
+    p.node = bubble("visitor", "", text, chatID, 0);
+    p.node.setAttribute("data-mark", "sending");
+    markText(p.node, t("sending"));
+    save();
+    raw({ type: "send", ref: p.ref, text: text });
+    ui.input.focus();
+  }
+
+  function badge() {
+    if (!fabBtn) return;
+    badgeEl.textContent = unread ? String(unread) : "";
+    badgeEl.hidden = !unread;
+    fabBtn.setAttribute("aria-label", t("open") + (unread ? ". " + t("unread") + unread : ""));
+  }
+
+  function fab() {
+    var s = chatSettings();
+    if (!s.button || (fabBtn && fabBtn.isConnected)) return;
+    var r = root();
+    var b = el("span", { class: "badge", hidden: true });
+    var icon = d.createElementNS("http://www.w3.org/2000/svg", "svg");
+    icon.setAttribute("viewBox", "0 0 24 24");
+    icon.setAttribute("aria-hidden", "true");
+    var path = d.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    icon.appendChild(path);
+    var btn = el("button", { type: "button", class: "fab" + (s.position == "left" ? " left" : ""), "aria-label": t("open"), title: t("open") }, [icon, b]);
+    btn.style.setProperty("--c", color());
+    btn.addEventListener("click", openWindow);
+    r.appendChild(btn);
+    fabBtn = btn;
+    badgeEl = b;
+    if (isOpen) btn.hidden = true;
+    badge();
+  }
+
+  // show opens the window; focus moves into it when the visitor asked.
+  function show(focus) {
+    build();
+    if (focus) back = d.activeElement;
+    isOpen = true;
+    ui.panel.hidden = false;
+    if (fabBtn) fabBtn.hidden = true;
+    unread = 0;
+    badge();
+    save();
+    ui.log.scrollTop = ui.log.scrollHeight;
+    if (focus) ui.input.focus();
+    marksOut();
+  }
+
+  function minimize() {
+    isOpen = false;
+    if (ui) ui.panel.hidden = true;
+    if (fabBtn) fabBtn.hidden = false;
+    save();
+    try {
+      if (fabBtn && fabBtn.isConnected) fabBtn.focus();
+      else if (back && back.focus) back.focus();
+    } catch (e) {}
+  }
+
+  // openWindow is Comagic.openChatWindow(): the chat when an operator is
+  // online or the visitor's chat is going on, else the lead form.
+  function openWindow() {
+    env.withSettings(function () {
+      if (!started) start({ operators: core.operators() });
+      if (core.operators() || (chatID && status == "open") || pending.length) show(true);
+      else env.leadForm();
+    });
+  }
+
+  // start takes the chat over from the core ({operators, button} of a
+  // hit's answer); called again on later hits (an SPA's new route).
+  function start(c) {
+    setOperators(c && c.operators);
+    showStatus();
+    if (started) return;
+    started = true;
+    site = core.credentials().site_key || "";
+    kept = load();
+    chatID = +kept.chat || 0;
+    (kept.p || []).forEach(function (p) {
+      if (p && p.ref && p.text) pending.push({ ref: String(p.ref), text: String(p.text) });
+    });
+    env.withSettings(function () {
+      fab();
+      pending.forEach(function (p) {
+        p.node = bubble("visitor", "", p.text, chatID, 0);
+        markText(p.node, t("sending"));
+      });
+      if (kept.open) show(false);
+      connect();
+    });
+    d.addEventListener("visibilitychange", marksOut);
+  }
+
+  return { start: start, openWindow: openWindow };
+}
