@@ -77,6 +77,8 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("POST", "/sites/*/numbers", changeSites, withWho(s.numbersPost))
 	r.page("GET", "/sites/*/calls", seeReports, withWho(s.callsPage))
 	r.page("GET", "/sites/*/calls.csv", seeReports, withWho(s.callsCSV))
+	r.page("GET", "/chat", useChat, withWho(s.chatConsole))
+	r.page("GET", "/chat/visitor", useChat, withWho(s.chatVisitor))
 }
 
 const (

@@ -26,6 +26,8 @@ const (
 	seeCallbacks
 	// markCallbacks: set a callback's status (done, spam) and note.
 	markCallbacks
+	// useChat: the chat console: talk to the visitors of every site.
+	useChat
 	// markLeads: set a lead's status (done, spam) and note.
 	markLeads
 	// seeReports: a site's visits, leads, calls, webhooks and numbers.
@@ -44,6 +46,7 @@ var grants = [...]struct{ owner, manager, operator bool }{
 	anyUser:       {true, true, true},
 	seeCallbacks:  {true, true, true},
 	markCallbacks: {true, true, true},
+	useChat:       {true, true, true},
 	markLeads:     {true, true, false},
 	seeReports:    {true, true, false},
 	changeSites:   {true, true, false},
@@ -54,7 +57,7 @@ var grants = [...]struct{ owner, manager, operator bool }{
 // "changeSites"}}) and messages.
 var permissionNames = map[string]permission{
 	"open": open, "anyUser": anyUser, "seeCallbacks": seeCallbacks,
-	"markCallbacks": markCallbacks, "markLeads": markLeads, "seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
+	"markCallbacks": markCallbacks, "useChat": useChat, "markLeads": markLeads, "seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
 }
 
 // allows reports whether role holds p; an unknown role holds only open.

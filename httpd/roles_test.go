@@ -61,6 +61,8 @@ var leastRole = map[string]string{
 	"GET /sites/*/callbacks":        accounts.RoleOperator,
 	"GET /sites/*/callbacks.csv":    accounts.RoleOperator,
 	"POST /sites/*/callbacks/mark":  accounts.RoleOperator,
+	"GET /chat":                     accounts.RoleOperator,
+	"GET /chat/visitor":             accounts.RoleOperator,
 	"POST /sites/*/leads/mark":      accounts.RoleManager,
 	"POST /sites":                   accounts.RoleManager,
 	"GET /sites/*":                  accounts.RoleManager,

@@ -58,6 +58,30 @@ func (t *Tracker) Recent(ctx context.Context, site uint32, n int) ([]Visit, erro
 	return visits, nil
 }
 
+// ErrNoSession is Visit's answer for a session the site does not have.
+var ErrNoSession = errors.New("visits: no such session")
+
+// Visit returns one session of a site with its pages, events, visitor and
+// the visitor's properties, as Recent does for the latest ones.
+func (t *Tracker) Visit(ctx context.Context, site uint32, session uint64) (Visit, error) {
+	b, err := t.db.Get(store.SessionKey(site, session))
+	if errors.Is(err, store.ErrNotFound) {
+		return Visit{}, ErrNoSession
+	}
+	if err != nil {
+		return Visit{}, fmt.Errorf("visit %d: %w", session, err)
+	}
+	s, err := store.DecodeSession(b)
+	if err != nil {
+		return Visit{}, fmt.Errorf("visit %d: %w", session, err)
+	}
+	v := Visit{Session: s}
+	if err := t.fill(ctx, site, &v); err != nil {
+		return Visit{}, fmt.Errorf("visit %d: %w", session, err)
+	}
+	return v, nil
+}
+
 // fill reads a visit's pages, events, visitor and properties.
 func (t *Tracker) fill(ctx context.Context, site uint32, v *Visit) error {
 	sid := v.Session.ID

@@ -1,0 +1,580 @@
+// The operator console (chat.html): one WebSocket to /chat/ws speaking
+// httpd/chat-protocol.md. It lists the open chats of the operator's sites
+// and the visitors on them now, shows the selected chat's messages beside
+// the visitor's journey (GET /chat/visitor), and sends what the operator
+// writes. Everything a visitor wrote is shown with textContent, never as
+// markup. New chats and messages ring and notify; the tab title counts
+// unread messages.
+(function () {
+  "use strict";
+  var root = document.getElementById("console");
+  if (!root) return;
+
+  var TEXT = {
+    en: {
+      chats: "Chats", visitors: "On the site now", operators: "Operators", journey: "Visitor",
+      online: "Online", connecting: "Connecting…", connected: "Connected", lost: "Connection lost, reconnecting…",
+      empty: "Pick a chat or a visitor on the left. New chats appear here as visitors write.",
+      noChats: "No open chats.", noVisitors: "No visitors on the site right now.",
+      visitor: "Visitor", chat: "Chat", unassigned: "nobody answers yet", assignedTo: "answered by ", you: "you",
+      claim: "Take this chat", close: "End chat", send: "Send", invite: "Start a chat", inviteSend: "Invite",
+      hint: "Enter sends, Shift+Enter starts a new line", canned: "Canned reply…", placeholder: "Write a reply…",
+      invitePlaceholder: "Write the first message of the invitation…",
+      typing: "The visitor is typing…", sending: "sending", sent: "sent", delivered: "delivered", read: "read", failed: "not sent",
+      closed: "This chat has ended.", lead: "This chat became a lead.", newChat: "New chat", newMessage: "New message",
+      source: "Source", campaign: "Campaign", page: "Page now", title: "Title", began: "Chat began on", onSite: "On the site",
+      pages: "Pages of this session", earlier: "Earlier sessions", calls: "Calls", leads: "Leads", contact: "Contact",
+      none: "none", minutes: " min", loading: "Loading…", noJourney: "Nothing recorded about this visitor yet.",
+      status_online: "online", status_away: "away", status_offline: "offline",
+      errors: { assigned: "Another operator has this chat.", chat_closed: "This chat has ended.", too_many_chats: "This visitor already has an open chat.",
+        bad_text: "The message is empty or too long.", rate_limit: "Too many messages; wait a moment.", no_chat: "That chat is gone.",
+        server_error: "The server could not store it; try again." },
+    },
+    ru: {
+      chats: "Чаты", visitors: "Сейчас на сайте", operators: "Операторы", journey: "Посетитель",
+      online: "На связи", connecting: "Подключаемся…", connected: "Подключено", lost: "Нет связи, переподключаемся…",
+      empty: "Выберите чат или посетителя слева. Новые чаты появятся здесь, когда посетители напишут.",
+      noChats: "Открытых чатов нет.", noVisitors: "Сейчас на сайте никого нет.",
+      visitor: "Посетитель", chat: "Чат", unassigned: "пока никто не ответил", assignedTo: "отвечает ", you: "вы",
+      claim: "Взять чат", close: "Завершить чат", send: "Отправить", invite: "Начать чат", inviteSend: "Пригласить",
+      hint: "Enter — отправить, Shift+Enter — новая строка", canned: "Готовый ответ…", placeholder: "Напишите ответ…",
+      invitePlaceholder: "Первое сообщение приглашения…",
+      typing: "Посетитель печатает…", sending: "отправляется", sent: "отправлено", delivered: "доставлено", read: "прочитано", failed: "не отправлено",
+      closed: "Чат завершён.", lead: "Чат стал заявкой.", newChat: "Новый чат", newMessage: "Новое сообщение",
+      source: "Источник", campaign: "Кампания", page: "Сейчас на странице", title: "Заголовок", began: "Чат начат на", onSite: "На сайте",
+      pages: "Страницы этого визита", earlier: "Прошлые визиты", calls: "Звонки", leads: "Заявки", contact: "Контакты",
+      none: "нет", minutes: " мин", loading: "Загрузка…", noJourney: "О посетителе пока ничего не записано.",
+      status_online: "на связи", status_away: "отошёл", status_offline: "не в сети",
+      errors: { assigned: "Этот чат уже взял другой оператор.", chat_closed: "Чат завершён.", too_many_chats: "У посетителя уже есть открытый чат.",
+        bad_text: "Сообщение пустое или слишком длинное.", rate_limit: "Слишком много сообщений, подождите.", no_chat: "Этого чата больше нет.",
+        server_error: "Сервер не смог сохранить, попробуйте ещё раз." },
+    },
+  };
+  var lang = (root.getAttribute("data-lang") || document.documentElement.lang || "en").slice(0, 2) == "ru" ? "ru" : "en";
+  var T = TEXT[lang];
+
+  var $ = function (id) { return document.getElementById(id); };
+  var me = root.getAttribute("data-me") || "";
+  var chats = {}; // id -> {c: CHAT, msgs: {id: msg}, order: [ids], unread, typing}
+  var visitors = {}; // "site:visitor" -> VISITOR
+  var sites = {}; // key -> {name, operators: {name: status}}
+  var canned = {};
+  var selected = null; // {chat: id} or {visitor: "site:visitor"}
+  var pending = {}; // ref -> {chat, text, node}
+  var sock = null, welcomed = false, backoff = 0, retryTimer = 0, pinger = 0;
+  var status = "online";
+  var lastActivity = 0;
+  var baseTitle = document.title;
+
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text != null) n.textContent = String(text);
+    return n;
+  }
+
+  // --- labels --------------------------------------------------------------
+  $("c-chats-title").textContent = T.chats;
+  $("c-visitors-title").textContent = T.visitors;
+  $("c-operators-title").textContent = T.operators;
+  $("c-journey-title").textContent = T.journey;
+  $("c-online-label").textContent = T.online;
+  $("c-empty").textContent = T.empty;
+  $("c-claim").textContent = T.claim;
+  $("c-close").textContent = T.close;
+  $("c-send").textContent = T.send;
+  $("c-hint").textContent = T.hint;
+  $("c-text").setAttribute("aria-label", T.placeholder);
+
+  // --- the socket ------------------------------------------------------------
+  function connect() {
+    clearTimeout(retryTimer);
+    setConn(T.connecting, false);
+    var url = location.origin.replace(/^http/, "ws") + "/chat/ws";
+    try { sock = new WebSocket(url); } catch (e) { return retry(); }
+    var s = sock;
+    s.onopen = function () {
+      var have = {};
+      Object.keys(chats).forEach(function (id) { have[id] = lastID(chats[id]); });
+      s.send(JSON.stringify({ type: "hello", status: status, chats: have }));
+      clearInterval(pinger);
+      pinger = setInterval(function () { raw({ type: "ping" }); }, 25000);
+    };
+    s.onmessage = function (e) {
+      var f;
+      try { f = JSON.parse(e.data); } catch (_) { return; }
+      if (f && typeof f == "object") frame(f);
+    };
+    s.onclose = function () {
+      if (sock === s) sock = null;
+      welcomed = false;
+      clearInterval(pinger);
+      setConn(T.lost, false);
+      retry();
+    };
+  }
+  function retry() {
+    backoff = Math.min(backoff ? backoff * 2 : 1, 30);
+    retryTimer = setTimeout(connect, backoff * 1000 + Math.random() * 1000);
+  }
+  function raw(f) {
+    if (sock && welcomed && sock.readyState == 1) { sock.send(JSON.stringify(f)); return true; }
+    return false;
+  }
+  function setConn(text, up) {
+    var c = $("c-conn");
+    c.textContent = text;
+    c.className = "c-conn" + (up ? " up" : "");
+  }
+
+  // --- frames ----------------------------------------------------------------
+  function frame(f) {
+    switch (f.type) {
+      case "welcome":
+        welcomed = true;
+        backoff = 0;
+        setConn(T.connected, true);
+        if (f.operator) me = f.operator;
+        canned = f.canned || {};
+        sites = {};
+        (f.sites || []).forEach(function (s) {
+          var ops = {};
+          (s.operators || []).forEach(function (o) { ops[o.name] = o.status; });
+          sites[s.key] = { name: s.name, operators: ops };
+        });
+        visitors = {};
+        (f.visitors || []).forEach(function (v) { visitors[v.site + ":" + v.visitor] = v; });
+        (f.chats || []).forEach(function (c) { chatOf(c, false); });
+        Object.keys(chats).forEach(function (id) {
+          raw({ type: "history", chat: +id, after: lastID(chats[id]) });
+        });
+        Object.keys(pending).forEach(function (ref) {
+          var p = pending[ref];
+          raw(p.invite ? { type: "invite", site: p.site, visitor: p.visitor, ref: ref, text: p.text } : { type: "send", chat: p.chat, ref: ref, text: p.text });
+        });
+        renderAll();
+        break;
+      case "message": message(f); break;
+      case "ack": acked(f); break;
+      case "chat": chatOf(f.chat, true); renderAll(); break;
+      case "typing":
+        if (f.from == "visitor" && chats[f.chat]) {
+          var ch = chats[f.chat];
+          clearTimeout(ch.typingTimer);
+          ch.typing = !!f.on;
+          if (f.on) ch.typingTimer = setTimeout(function () { ch.typing = false; renderTyping(); }, 6000);
+          renderTyping();
+        }
+        break;
+      case "delivered": case "read":
+        if (f.from == "visitor" && chats[f.chat]) {
+          var c2 = chats[f.chat];
+          c2[f.type] = Math.max(c2[f.type] || 0, f.id);
+          if (isSel(f.chat)) renderMarks(c2);
+        }
+        break;
+      case "presence":
+        if (f.site && sites[f.site]) { sites[f.site].operators[f.name] = f.status; renderOperators(); }
+        break;
+      case "visitor":
+        var k = f.site + ":" + f.visitor;
+        if (f.online) visitors[k] = { site: f.site, visitor: f.visitor, session: f.session, u: f.u, since: visitors[k] ? visitors[k].since : Date.now() };
+        else delete visitors[k];
+        renderVisitors();
+        break;
+      case "error": failed(f); break;
+    }
+  }
+
+  function lastID(ch) { return ch.order.length ? ch.order[ch.order.length - 1] : 0; }
+
+  function chatOf(c, live) {
+    if (!c || !c.id) return;
+    var ch = chats[c.id];
+    if (!ch) {
+      ch = chats[c.id] = { c: c, msgs: {}, order: [], unread: 0 };
+      if (live && welcomed) raw({ type: "history", chat: c.id, after: 0 });
+      if (live && c.status == "open" && c.assigned == "") alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
+    }
+    ch.c = c;
+    ch.read = Math.max(ch.read || 0, c.visitor_read || 0);
+    if (isSel(c.id)) renderChat();
+  }
+
+  function message(f) {
+    var ch = chats[f.chat];
+    if (!ch) {
+      ch = chats[f.chat] = { c: { id: f.chat, status: "open", assigned: "", visitor: 0, site: "" }, msgs: {}, order: [], unread: 0 };
+    }
+    if (ch.msgs[f.id]) return;
+    ch.msgs[f.id] = f;
+    ch.order.push(f.id);
+    ch.order.sort(function (a, b) { return a - b; });
+    if (f.from == "visitor") {
+      ch.typing = false;
+      raw({ type: "delivered", chat: f.chat, id: f.id });
+      var seen = isSel(f.chat) && document.visibilityState == "visible";
+      if (seen) raw({ type: "read", chat: f.chat, id: f.id });
+      else if (f.at > Date.now() - 60000 || welcomed) {
+        ch.unread++;
+        alertOf(T.newMessage, f.text, f.chat);
+      }
+    }
+    if (isSel(f.chat)) appendMsg(ch, f);
+    renderChats();
+    title();
+  }
+
+  function acked(f) {
+    var p = pending[f.ref];
+    if (!p) return;
+    delete pending[f.ref];
+    if (p.invite) { select({ chat: f.chat }); return; }
+    var ch = chats[f.chat];
+    if (p.node) p.node.remove();
+    if (ch && !ch.msgs[f.id]) message({ type: "message", chat: f.chat, id: f.id, from: "operator", name: me, text: p.text, at: f.at });
+  }
+
+  function failed(f) {
+    var msg = T.errors[f.code] || f.message || f.code;
+    var p = f.ref && pending[f.ref];
+    if (p) {
+      delete pending[f.ref];
+      if (p.node) { p.node.classList.add("failed"); p.node.querySelector(".c-mark").textContent = T.failed; }
+    }
+    var e = $("c-error");
+    e.textContent = msg;
+    e.hidden = false;
+    setTimeout(function () { e.hidden = true; }, 8000);
+  }
+
+  // --- alerts: sound, notification, title ---------------------------------------
+  var audio = null;
+  document.addEventListener("pointerdown", function () {
+    if (!audio && window.AudioContext) audio = new AudioContext();
+    if (window.Notification && Notification.permission == "default") Notification.requestPermission();
+    activity();
+  });
+  document.addEventListener("keydown", activity);
+  function activity() {
+    var now = Date.now();
+    if (now - lastActivity > 60000 && raw({ type: "status", status: status })) lastActivity = now;
+  }
+
+  function alertOf(title, body, chat) {
+    if (audio) {
+      try {
+        var o = audio.createOscillator(), g = audio.createGain();
+        o.frequency.value = 880; g.gain.value = 0.08;
+        o.connect(g); g.connect(audio.destination);
+        o.start(); o.stop(audio.currentTime + 0.15);
+      } catch (e) {}
+    }
+    if (window.Notification && Notification.permission == "granted" && (document.visibilityState != "visible" || !isSel(chat))) {
+      try {
+        var n = new Notification(title, { body: String(body).slice(0, 200), tag: "chat-" + chat });
+        n.onclick = function () { window.focus(); select({ chat: chat }); n.close(); };
+      } catch (e) {}
+    }
+    title();
+  }
+
+  function title() {
+    var n = 0;
+    Object.keys(chats).forEach(function (id) { n += chats[id].unread; });
+    document.title = (n ? "(" + n + ") " : "") + baseTitle;
+  }
+
+  // --- rendering -------------------------------------------------------------------
+  function isSel(chat) { return selected && selected.chat == chat; }
+
+  function renderAll() { renderChats(); renderVisitors(); renderOperators(); if (selected) renderSelected(); title(); }
+
+  function siteName(key) { return (sites[key] && sites[key].name) || key; }
+
+  function renderChats() {
+    var ul = $("c-chats");
+    ul.textContent = "";
+    var ids = Object.keys(chats).filter(function (id) { return chats[id].c.status == "open" || isSel(+id); });
+    ids.sort(function (a, b) { return b - a; });
+    if (!ids.length) ul.appendChild(el("li", "muted", T.noChats));
+    ids.forEach(function (id) {
+      var ch = chats[id], c = ch.c;
+      var li = el("li", isSel(+id) ? "sel" : "");
+      li.setAttribute("data-chat", id);
+      var b = el("button");
+      b.type = "button";
+      var row = el("span", "c-row");
+      row.appendChild(el("strong", "", T.visitor + " #" + (c.visitor || "?")));
+      if (ch.unread) row.appendChild(el("span", "c-unread", ch.unread));
+      b.appendChild(row);
+      var last = ch.msgs[lastID(ch)];
+      b.appendChild(el("span", "c-line", last ? last.text : ""));
+      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + (c.assigned ? T.assignedTo + (c.assigned == me ? T.you : c.assigned) : T.unassigned)));
+      b.addEventListener("click", function () { select({ chat: +id }); });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+  }
+
+  function renderVisitors() {
+    var ul = $("c-visitors");
+    ul.textContent = "";
+    var keys = Object.keys(visitors);
+    if (!keys.length) ul.appendChild(el("li", "muted", T.noVisitors));
+    keys.forEach(function (k) {
+      var v = visitors[k];
+      var li = el("li", selected && selected.visitor == k ? "sel" : "");
+      li.setAttribute("data-visitor", v.visitor);
+      var b = el("button");
+      b.type = "button";
+      var row = el("span", "c-row");
+      row.appendChild(el("strong", "", T.visitor + " #" + v.visitor));
+      row.appendChild(el("span", "muted", minutes(v.since)));
+      b.appendChild(row);
+      b.appendChild(el("span", "c-line", v.u || ""));
+      b.appendChild(el("span", "c-line", siteName(v.site)));
+      b.addEventListener("click", function () { select({ visitor: k }); });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+  }
+
+  function renderOperators() {
+    var ul = $("c-operators");
+    ul.textContent = "";
+    Object.keys(sites).forEach(function (key) {
+      var ops = sites[key].operators;
+      Object.keys(ops).forEach(function (name) {
+        var li = el("li");
+        li.appendChild(el("span", "", name + " · " + sites[key].name));
+        li.appendChild(el("span", "muted", T["status_" + ops[name]] || ops[name]));
+        ul.appendChild(li);
+      });
+    });
+  }
+
+  function minutes(since) {
+    return since ? Math.max(0, Math.round((Date.now() - since) / 60000)) + T.minutes : "";
+  }
+
+  function select(s) {
+    selected = s;
+    renderSelected();
+    renderChats();
+    renderVisitors();
+    $("c-text").focus();
+  }
+
+  function renderSelected() {
+    $("c-empty").hidden = true;
+    $("c-chat").hidden = false;
+    if (selected.chat) renderChat();
+    else renderInvite();
+  }
+
+  function renderChat() {
+    var ch = chats[selected.chat];
+    if (!ch) return;
+    var c = ch.c;
+    $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
+    $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : c.assigned ? T.assignedTo + (c.assigned == me ? T.you : c.assigned) : T.unassigned;
+    $("c-claim").hidden = c.status != "open" || !!c.assigned;
+    $("c-close").hidden = c.status != "open";
+    $("c-send").textContent = T.send;
+    $("c-text").placeholder = T.placeholder;
+    $("c-text").disabled = c.status != "open";
+    var log = $("c-log");
+    log.textContent = "";
+    ch.order.forEach(function (id) { appendMsg(ch, ch.msgs[id], true); });
+    Object.keys(pending).forEach(function (ref) { if (pending[ref].chat == c.id && pending[ref].node) log.appendChild(pending[ref].node); });
+    log.scrollTop = log.scrollHeight;
+    renderCanned(c.site);
+    renderTyping();
+    ch.unread = 0;
+    var last = lastID(ch);
+    if (last && document.visibilityState == "visible") raw({ type: "read", chat: c.id, id: last });
+    title();
+    journey(c.site, c.visitor, c.session, c);
+  }
+
+  function renderInvite() {
+    var v = visitors[selected.visitor];
+    if (!v) return;
+    $("c-title").textContent = T.visitor + " #" + v.visitor + " · " + siteName(v.site);
+    $("c-sub").textContent = T.invite;
+    $("c-claim").hidden = true;
+    $("c-close").hidden = true;
+    $("c-log").textContent = "";
+    $("c-typing").textContent = "";
+    $("c-send").textContent = T.inviteSend;
+    $("c-text").placeholder = T.invitePlaceholder;
+    $("c-text").disabled = false;
+    renderCanned(v.site);
+    journey(v.site, v.visitor, v.session, null);
+  }
+
+  function renderCanned(site) {
+    var s = $("c-canned");
+    s.textContent = "";
+    var list = canned[site] || [];
+    s.hidden = !list.length;
+    var o = el("option", "", T.canned);
+    o.value = "";
+    s.appendChild(o);
+    list.forEach(function (text, i) {
+      var op = el("option", "", text.length > 80 ? text.slice(0, 80) + "…" : text);
+      op.value = String(i);
+      s.appendChild(op);
+    });
+  }
+  $("c-canned").addEventListener("change", function () {
+    var site = selected && (selected.chat ? chats[selected.chat].c.site : visitors[selected.visitor] && visitors[selected.visitor].site);
+    var text = (canned[site] || [])[+this.value];
+    if (this.value !== "" && text) {
+      var ta = $("c-text");
+      ta.value = ta.value ? ta.value + "\n" + text : text;
+      ta.focus();
+    }
+    this.value = "";
+  });
+
+  function renderTyping() {
+    var ch = selected && selected.chat && chats[selected.chat];
+    $("c-typing").textContent = ch && ch.typing ? T.typing : "";
+  }
+
+  function appendMsg(ch, m, bulk) {
+    var log = $("c-log");
+    var n = el("div", "c-msg " + (m.from == "visitor" ? "visitor" : m.from == "system" ? "system" : "operator"));
+    n.setAttribute("data-id", m.id);
+    if (m.from != "system") n.appendChild(el("span", "c-who", m.from == "visitor" ? T.visitor : m.name || me));
+    n.appendChild(el("span", "c-text", m.text));
+    if (m.from == "operator") n.appendChild(el("span", "c-mark", mark(ch, m.id)));
+    var atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    log.appendChild(n);
+    if (!bulk && (atEnd || m.from == "operator")) log.scrollTop = log.scrollHeight;
+    if (!bulk && m.from == "visitor" && document.visibilityState == "visible") raw({ type: "read", chat: ch.c.id, id: m.id });
+  }
+
+  function mark(ch, id) {
+    return id <= (ch.read || 0) ? "✓✓ " + T.read : id <= (ch.delivered || 0) ? "✓✓ " + T.delivered : "✓ " + T.sent;
+  }
+
+  function renderMarks(ch) {
+    Array.prototype.forEach.call($("c-log").querySelectorAll(".c-msg.operator[data-id]"), function (n) {
+      var id = +n.getAttribute("data-id");
+      if (id) n.querySelector(".c-mark").textContent = mark(ch, id);
+    });
+  }
+
+  // --- the visitor's journey ---------------------------------------------------------
+  var journeyKey = "";
+  function journey(site, visitor, session, c) {
+    var key = site + ":" + visitor + ":" + session;
+    if (key == journeyKey) return;
+    journeyKey = key;
+    var body = $("c-journey-body");
+    body.textContent = T.loading;
+    fetch("/chat/visitor?site=" + encodeURIComponent(site) + "&visitor=" + encodeURIComponent(visitor) + "&session=" + encodeURIComponent(session || 0), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (v) {
+        if (journeyKey != key) return;
+        drawJourney(body, v && v.success ? v.result : null, c);
+      }, function () { if (journeyKey == key) body.textContent = T.noJourney; });
+  }
+
+  function dl(pairs) {
+    var d = el("dl");
+    pairs.forEach(function (p) {
+      if (p[1] == null || p[1] === "") return;
+      d.appendChild(el("dt", "", p[0]));
+      d.appendChild(el("dd", "", p[1]));
+    });
+    return d;
+  }
+
+  function drawJourney(body, j, c) {
+    body.textContent = "";
+    if (!j) { body.textContent = T.noJourney; return; }
+    var src = j.source || (c && c.source) || {};
+    var campaign = [src.utm_source, src.utm_medium, src.utm_campaign].filter(Boolean).join(" / ");
+    var pages = j.pages || [];
+    var lastPage = pages[pages.length - 1] || {};
+    body.appendChild(dl([
+      [T.page, lastPage.url || (c && c.page) || ""],
+      [T.title, lastPage.title || ""],
+      [T.source, [src.channel, src.referrer].filter(Boolean).join(" · ")],
+      [T.campaign, campaign],
+      [T.began, c ? c.page : ""],
+      [T.onSite, j.started ? minutes(j.started) : ""],
+      [T.contact, [j.name].concat(j.phones || [], j.emails || []).filter(Boolean).join(", ")],
+    ]));
+    section(body, T.pages, pages.map(function (p) { return (p.title ? p.title + " — " : "") + p.url; }));
+    section(body, T.earlier, (j.sessions || []).map(function (s) { return s.when + " · " + [s.channel, s.utm_campaign].filter(Boolean).join(" / ") + (s.landing ? " · " + s.landing : ""); }));
+    section(body, T.calls, (j.calls || []).map(function (x) { return x.when + " · " + x.caller + (x.status ? " · " + x.status : ""); }));
+    section(body, T.leads, (j.leads || []).map(function (x) { return x.when + " · " + [x.name, x.phone, x.email, x.message].filter(Boolean).join(" · "); }));
+  }
+
+  function section(body, title, lines) {
+    body.appendChild(el("h2", "", title));
+    if (!lines.length) { body.appendChild(el("p", "muted", T.none)); return; }
+    var ol = el("ol");
+    lines.slice(0, 50).forEach(function (l) { ol.appendChild(el("li", "", l)); });
+    body.appendChild(ol);
+  }
+
+  // --- writing -------------------------------------------------------------------------
+  function ref() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
+
+  function submit() {
+    var ta = $("c-text");
+    var text = ta.value.trim();
+    if (!text || !selected) return;
+    var r = ref();
+    if (selected.visitor) {
+      var v = visitors[selected.visitor];
+      if (!v) return;
+      pending[r] = { invite: true, site: v.site, visitor: v.visitor, text: text };
+      raw({ type: "invite", site: v.site, visitor: v.visitor, ref: r, text: text });
+    } else {
+      var ch = chats[selected.chat];
+      if (!ch || ch.c.status != "open") return;
+      var n = el("div", "c-msg operator");
+      n.appendChild(el("span", "c-who", me));
+      n.appendChild(el("span", "c-text", text));
+      n.appendChild(el("span", "c-mark", T.sending));
+      $("c-log").appendChild(n);
+      $("c-log").scrollTop = $("c-log").scrollHeight;
+      pending[r] = { chat: ch.c.id, text: text, node: n };
+      raw({ type: "send", chat: ch.c.id, ref: r, text: text });
+      raw({ type: "typing", chat: ch.c.id, on: false });
+      typingAt = 0;
+    }
+    ta.value = "";
+  }
+
+  var typingAt = 0;
+  $("c-text").addEventListener("keydown", function (e) {
+    if (e.key == "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+  });
+  $("c-text").addEventListener("input", function () {
+    if (!selected || !selected.chat) return;
+    var now = Date.now();
+    if (now - typingAt > 2000) { typingAt = now; raw({ type: "typing", chat: selected.chat, on: true }); }
+  });
+  $("c-form").addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+  $("c-claim").addEventListener("click", function () { if (selected && selected.chat) raw({ type: "claim", chat: selected.chat }); });
+  $("c-close").addEventListener("click", function () { if (selected && selected.chat) raw({ type: "close", chat: selected.chat }); });
+  $("c-online").addEventListener("change", function () {
+    status = this.checked ? "online" : "away";
+    raw({ type: "status", status: status });
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState == "visible" && selected && selected.chat) renderChat();
+  });
+  setInterval(renderVisitors, 60000);
+
+  renderAll();
+  connect();
+})();
