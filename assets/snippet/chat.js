@@ -179,7 +179,7 @@ export function chatWindow(env) {
   function load() {
     try {
       var v = parse(w.localStorage.getItem(STORE));
-      return v && v.s == site ? v : {};
+      return v && v.s == (site || core.credentials().site_key) ? v : {};
     } catch (e) {
       return {};
     }
@@ -731,6 +731,7 @@ export function chatWindow(env) {
   // online or the visitor's chat is going on, else the lead form.
   function openWindow() {
     env.withSettings(function () {
+      if (!started && !core.operators() && !load().chat) return env.leadForm();
       if (!started) start({ operators: core.operators() });
       if (core.operators() || (chatID && status == "open") || pending.length) show(true);
       else env.leadForm();
