@@ -396,7 +396,7 @@ func (s *dashboardHandlers) sitePage(ctx *fasthttp.RequestCtx, who signedIn) err
 	if string(ctx.QueryArgs().Peek("done")) == "origin" {
 		v.Flash = "Saved: where page views may come from."
 	}
-	return s.pages.render(ctx, fasthttp.StatusOK, "site", v)
+	return s.renderSite(ctx, who, site, "site", v)
 }
 
 // siteOriginPost is POST /sites/KEY/origin: whether the site takes page

@@ -21,7 +21,7 @@ const maxCallbacksShown = 500
 // callbackFilterForm is the callbacks filter as the form shows it.
 type callbackFilterForm struct {
 	From, To, State, Phone string
-	Status                 string // new, done, spam; "" any
+	Status                 string // new, in_progress, done, spam; "" any
 	Query                  string // the filter as a query string; "" when none
 	// CSV is the export's URL with the filter; a template.URL because
 	// html/template would escape the query's "=" and "&" as one value.
@@ -44,7 +44,7 @@ func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, 
 		return f, ff, errorf(fasthttp.StatusBadRequest, "State must be pending, sent, failed, no_scenario or empty.")
 	}
 	if ff.Status != "" && !leads.ValidStatus(ff.Status) {
-		return f, ff, errorf(fasthttp.StatusBadRequest, "Status must be new, done, spam or empty.")
+		return f, ff, errorf(fasthttp.StatusBadRequest, "Status must be new, in_progress, done, spam or empty.")
 	}
 	f.Phone = strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
@@ -154,7 +154,7 @@ func (s *dashboardHandlers) callbacksPage(ctx *fasthttp.RequestCtx, who signedIn
 	if string(ctx.QueryArgs().Peek("done")) == "saved" {
 		v.Flash = "Callback settings saved."
 	}
-	return s.pages.render(ctx, fasthttp.StatusOK, "callbacks", v)
+	return s.renderSite(ctx, who, site, "callbacks", v)
 }
 
 // callbackSettingsPost is POST /sites/KEY/callbacks: save the settings. A

@@ -23,7 +23,7 @@ const maxLeadsShown = 500
 // leadFilterForm is the leads filter as the form shows it.
 type leadFilterForm struct {
 	From, To, Form, Sale string
-	Status               string // new, done, spam; "" any
+	Status               string // new, in_progress, done, spam; "" any
 	HasPhone             bool
 	Query                string       // the filter as a query string
 	CSV                  template.URL // the export link with the filter
@@ -45,7 +45,7 @@ func leadFilter(args *fasthttp.Args) (leads.Filter, leadFilterForm, error) {
 		return f, ff, errorf(fasthttp.StatusBadRequest, "Sale must be yes, no or empty.")
 	}
 	if ff.Status != "" && !leads.ValidStatus(ff.Status) {
-		return f, ff, errorf(fasthttp.StatusBadRequest, "Status must be new, done, spam or empty.")
+		return f, ff, errorf(fasthttp.StatusBadRequest, "Status must be new, in_progress, done, spam or empty.")
 	}
 	q := fasthttp.AcquireArgs()
 	defer fasthttp.ReleaseArgs(q)
@@ -76,14 +76,17 @@ type markCell struct {
 	CSRF   string
 	Back   string // the list's filter, to return to
 	ID     uint64
-	Status string // new, done, spam
+	Status string // new, in_progress, done, spam
 	Note   string
 	By     string // who set it; "" when never marked
 	When   string
+	// Statuses are the statuses a row may be given, one button each.
+	Statuses []string
 }
 
 func markCellOf(action, csrf, back string, id uint64, m store.Mark) markCell {
-	return markCell{Action: action, CSRF: csrf, Back: back, ID: id, Status: leads.StatusOf(m), Note: m.Note, By: m.By, When: fmtTime(m.Time)}
+	return markCell{Action: action, CSRF: csrf, Back: back, ID: id, Status: leads.StatusOf(m), Note: m.Note, By: m.By, When: fmtTime(m.Time),
+		Statuses: leads.Statuses[:]}
 }
 
 type leadsData struct {
@@ -127,7 +130,7 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if err != nil {
 		return err
 	}
-	return s.pages.render(ctx, fasthttp.StatusOK, "leads", view{Title: "Leads · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
+	return s.renderSite(ctx, who, site, "leads", view{Title: "Leads · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
 }
 
 // leadsCSVHeader names the export's columns.
@@ -162,7 +165,7 @@ func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 }
 
 // markPost is POST /sites/KEY/leads/mark and /sites/KEY/callbacks/mark:
-// set a row's status (new, done, spam) and note through mark (the leads'
+// set a row's status (new, in_progress, done, spam) and note through mark (the leads'
 // or the callbacks' Service.Mark), then back to the list (list: "leads"
 // or "callbacks") at the row (#lead-ID, #callback-ID).
 func (s *dashboardHandlers) markPost(list, anchor string, mark func(ctx context.Context, site uint32, id uint64, status, note, by string) (store.Mark, error)) func(*fasthttp.RequestCtx, signedIn) error {

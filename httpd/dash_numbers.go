@@ -154,7 +154,7 @@ func (s *dashboardHandlers) numbersPage(ctx *fasthttp.RequestCtx, who signedIn) 
 	if done := string(ctx.QueryArgs().Peek("done")); done != "" {
 		v.Flash = doneMessages[done]
 	}
-	return s.pages.render(ctx, fasthttp.StatusOK, "numbers", v)
+	return s.renderSite(ctx, who, site, "numbers", v)
 }
 
 // doneMessages are the flashes after a change, by the done= of the
@@ -348,7 +348,7 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 		d.Total.Answered += cd.Answered
 	}
 	d.Unattributed = d.Total.Calls - d.Total.Attributed
-	return s.pages.render(ctx, fasthttp.StatusOK, "calls", view{Title: "Calls · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
+	return s.renderSite(ctx, who, site, "calls", view{Title: "Calls · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
 }
 
 // callsCSVHeader names the export's columns.

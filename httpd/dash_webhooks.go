@@ -130,7 +130,7 @@ func (s *dashboardHandlers) webhooksPage(ctx *fasthttp.RequestCtx, who signedIn)
 	case "resent":
 		v.Flash = "Queued to be sent again."
 	}
-	return s.pages.render(ctx, fasthttp.StatusOK, "webhooks", v)
+	return s.renderSite(ctx, who, site, "webhooks", v)
 }
 
 // addWebhook is POST /sites/KEY/webhooks. The page it answers shows the

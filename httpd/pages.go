@@ -120,6 +120,7 @@ type view struct {
 	Flash        string
 	Error        string
 	AssetVersion string
+	Nav          *siteNav // the site's pages, on a page of one site
 	Data         any
 }
 

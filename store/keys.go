@@ -127,7 +127,7 @@ const (
 	// prefixMark + site id (uint32 BE) + kind (1 byte, a MarkKind) + id
 	// (uint64 BE) -> Mark: what staff made of a lead (kind MarkLead, a lead
 	// id) or a callback (kind MarkCallback, a callback id): its status
-	// (new, done, spam) and a short note. A record that was never marked
+	// (new, in_progress, done, spam) and a short note. A record that was never marked
 	// has no mark (status new); the lead or callback itself is unchanged.
 	prefixMark byte = 'M'
 

@@ -3,7 +3,7 @@ package store
 // Mark is what staff made of a lead or callback (MarkKey): its status and a
 // short note, who set them and when.
 type Mark struct {
-	Status string // "new", "done" or "spam"
+	Status string // "new", "in_progress", "done" or "spam"
 	Note   string
 	By     string // email of the user who set it
 	Time   int64  // Unix ms

@@ -8,7 +8,7 @@ import (
 	"appliance/store"
 )
 
-// Mark sets the status (leads.StatusNew, StatusDone, StatusSpam) and note
+// Mark sets the status (one of leads.Statuses) and note
 // of callback id of site, as user by: the to-do list of callbacks staff
 // call back. The callback must exist (else an error wrapping
 // store.ErrNotFound); its own state (sent, failed...) is unchanged.
@@ -35,4 +35,9 @@ func (s *Service) Mark(ctx context.Context, site uint32, id uint64, status, note
 // not in it is leads.StatusNew with no note.
 func (s *Service) Marks(ctx context.Context, site uint32) (map[uint64]store.Mark, error) {
 	return leads.ReadMarks(ctx, s.db, site, store.MarkCallback)
+}
+
+// CountNew is how many of site's callbacks are leads.StatusNew.
+func (s *Service) CountNew(ctx context.Context, site uint32) (int, error) {
+	return leads.CountNew(ctx, s.db, store.CallbackPrefix(site), site, store.MarkCallback)
 }

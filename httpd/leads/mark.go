@@ -7,25 +7,32 @@ import (
 	"appliance/store"
 )
 
-// Statuses of a lead as staff mark it; a lead never marked is StatusNew.
+// Statuses of a lead (and a callback) as staff mark it; one never marked
+// is StatusNew.
 const (
-	StatusNew  = "new"
-	StatusDone = "done"
-	StatusSpam = "spam"
+	StatusNew      = "new"
+	StatusProgress = "in_progress" // someone is on it
+	StatusDone     = "done"
+	StatusSpam     = "spam"
 )
+
+// Statuses are the statuses in the order the dashboard offers them.
+var Statuses = [...]string{StatusNew, StatusProgress, StatusDone, StatusSpam}
 
 // MaxNote is the longest note on a lead or callback, in bytes.
 const MaxNote = 500
 
 // ValidStatus reports whether s is a status a lead may be marked with.
-func ValidStatus(s string) bool { return s == StatusNew || s == StatusDone || s == StatusSpam }
+func ValidStatus(s string) bool {
+	return s == StatusNew || s == StatusProgress || s == StatusDone || s == StatusSpam
+}
 
 // CheckMark validates a status and note as staff set them: a known status,
 // a note of at most MaxNote bytes of UTF-8 without control characters (new
 // lines allowed). It returns the note trimmed. Errors wrap ErrInvalid.
 func CheckMark(status, note string) (string, error) {
 	if !ValidStatus(status) {
-		return "", errorf(ErrInvalid, "status must be new, done or spam")
+		return "", errorf(ErrInvalid, "status must be new, in_progress, done or spam")
 	}
 	return text("note", note, MaxNote, true)
 }
@@ -86,4 +93,39 @@ func StatusOf(m store.Mark) string {
 		return StatusNew
 	}
 	return m.Status
+}
+
+// CountNew is how many of site's leads are StatusNew: every lead less those
+// marked otherwise. It reads the keys of the site's leads and its marks,
+// no lead is decoded.
+func (s *Service) CountNew(ctx context.Context, site uint32) (int, error) {
+	return CountNew(ctx, s.db, store.LeadPrefix(site), site, store.MarkLead)
+}
+
+// CountNew is how many records under prefix (a site's leads or callbacks)
+// have no mark of kind, or a mark saying StatusNew.
+func CountNew(ctx context.Context, db *store.DB, prefix []byte, site uint32, kind store.MarkKind) (int, error) {
+	n := 0
+	if err := db.ScanPrefix(ctx, prefix, false, 0, func(_, _ []byte) bool { n++; return true }); err != nil {
+		return 0, fmt.Errorf("count new: %w", err)
+	}
+	var derr error
+	err := db.ScanPrefix(ctx, store.MarkPrefix(site, kind), false, 0, func(_, v []byte) bool {
+		m, err := store.DecodeMark(v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		if StatusOf(m) != StatusNew {
+			n--
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count new: %w", err)
+	}
+	return max(n, 0), nil
 }

@@ -1,0 +1,48 @@
+package httpd
+
+import (
+	"context"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/store"
+)
+
+// siteNav is the navigation of a site's pages (partials.html "site-nav"):
+// its links for the caller's role, and how many leads and callbacks are
+// new, so staff see waiting work from any page of the site.
+type siteNav struct {
+	Key, Name    string
+	Current      string // the page shown: "site", "leads", "callbacks"...
+	Reports      bool   // the caller may see reports (leads, calls, numbers, webhooks)
+	Settings     bool   // the caller may change the site
+	NewLeads     int
+	NewCallbacks int
+}
+
+// siteNav is the navigation for who on the page current of site.
+func (s *dashboardHandlers) siteNav(ctx context.Context, who signedIn, site *store.Site, current string) (*siteNav, error) {
+	n := &siteNav{Key: site.Key, Name: site.Name, Current: current,
+		Reports: seeReports.allows(who.user.Role), Settings: changeSites.allows(who.user.Role)}
+	var err error
+	if n.Reports {
+		if n.NewLeads, err = s.leads.CountNew(ctx, site.ID); err != nil {
+			return nil, err
+		}
+	}
+	if n.NewCallbacks, err = s.callbacks.CountNew(ctx, site.ID); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// renderSite answers page name, a page of site, with the site's
+// navigation (name is also the navigation's current page).
+func (s *dashboardHandlers) renderSite(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, name string, v view) error {
+	nav, err := s.siteNav(ctx, who, site, name)
+	if err != nil {
+		return err
+	}
+	v.Nav = nav
+	return s.pages.render(ctx, fasthttp.StatusOK, name, v)
+}
