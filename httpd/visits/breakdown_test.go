@@ -122,7 +122,7 @@ func TestPageKey(t *testing.T) {
 		"https://Shop.Example/a/b?utm_source=x#f": "shop.example/a/b",
 		"https://shop.example":                    "shop.example/",
 		"https://shop.example/%D0%BA%D0%BE%D1%82": "shop.example/%D0%BA%D0%BE%D1%82",
-		"not a url":                               "not a url",
+		"not a url": "not a url",
 	} {
 		if got := visits.PageKey(in); got != want {
 			t.Errorf("PageKey(%q) = %q, want %q", in, got, want)
