@@ -79,6 +79,7 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("GET", "/sites/*/calls.csv", seeReports, withWho(s.callsCSV))
 	r.page("GET", "/chat", useChat, withWho(s.chatConsole))
 	r.page("GET", "/chat/visitor", useChat, withWho(s.chatVisitor))
+	s.mountReports(r)
 }
 
 const (

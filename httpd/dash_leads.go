@@ -303,8 +303,13 @@ func csvExport(ctx *fasthttp.RequestCtx, filename string, header []string, fill 
 
 // csvSafe defuses a cell a spreadsheet would run as a formula (CSV
 // injection): one that starts with = + - @, a tab or a carriage return
-// gets a leading apostrophe, which spreadsheets show as text.
+// gets a leading apostrophe, which spreadsheets show as text. A plain
+// number ("-12.5", a report's negative ROI) is no formula and stays a
+// number.
 func csvSafe(c string) string {
+	if _, err := strconv.ParseFloat(c, 64); err == nil && strings.Trim(c, "0123456789.-") == "" {
+		return c
+	}
 	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
 		return "'" + c
 	}

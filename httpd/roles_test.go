@@ -78,6 +78,13 @@ var leastRole = map[string]string{
 	"POST /sites/*/numbers":         accounts.RoleManager,
 	"GET /sites/*/calls":            accounts.RoleManager,
 	"GET /sites/*/calls.csv":        accounts.RoleManager,
+
+	"GET /sites/*/reports/pages":          accounts.RoleManager,
+	"GET /sites/*/reports/pages.csv":      accounts.RoleManager,
+	"GET /sites/*/reports/events":         accounts.RoleManager,
+	"GET /sites/*/reports/events.csv":     accounts.RoleManager,
+	"GET /sites/*/reports/properties":     accounts.RoleManager,
+	"GET /sites/*/reports/properties.csv": accounts.RoleManager,
 }
 
 // leastAdminRole is the same for the admin API: what a dashboard user

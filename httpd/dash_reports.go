@@ -1,0 +1,387 @@
+package httpd
+
+import (
+	"fmt"
+	"html/template"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/period"
+	"appliance/store"
+)
+
+// The reports screen of a site: one page per report (tabs), each for a
+// period the picker chooses, in the site's time zone. Every table on it is
+// a reportTable, which the page and the report's CSV export print from the
+// same cells, so the export holds the figures the screen shows.
+
+// reportTabs are the reports, in the order the tabs show them: path (under
+// /sites/KEY/reports), label.
+var reportTabs = [...][2]string{
+	{"", "Sources"},
+	{"pages", "Pages"},
+	{"events", "Events"},
+	{"properties", "Visitor properties"},
+	{"devices", "Devices"},
+}
+
+// mountReports registers the reports screen's routes: each report's page
+// and its CSV export.
+func (s *dashboardHandlers) mountReports(r *router) {
+	for _, b := range []struct {
+		tab   string
+		build func(*dashboardHandlers, *fasthttp.RequestCtx, *store.Site, period.Period) (reportTable, error)
+	}{
+		{"pages", (*dashboardHandlers).pagesTable},
+		{"events", (*dashboardHandlers).eventsTable},
+		{"properties", (*dashboardHandlers).propertiesTable},
+	} {
+		r.page("GET", "/sites/*/reports/"+b.tab, seeReports, withWho(s.breakdownReport(b.tab, b.build, false)))
+		r.page("GET", "/sites/*/reports/"+b.tab+".csv", seeReports, withWho(s.breakdownReport(b.tab, b.build, true)))
+	}
+}
+
+// maxReportRows bounds a table on the screen; the CSV has every row.
+const maxReportRows = 500
+
+// reportColumn is a column of a report table: its heading, its name in
+// the CSV header, and whether it holds numbers (aligned right).
+type reportColumn struct {
+	Label, Key string
+	Num        bool
+}
+
+// reportCell is one cell: Text is shown, Raw goes to the CSV (a number
+// without grouping, a date as 2006-01-02), Link (optional) drills down.
+type reportCell struct {
+	Text string
+	Raw  string
+	Link template.URL
+	Dim  bool // a placeholder such as "(none)": shown muted
+	Num  bool // a figure: aligned right
+}
+
+type reportTable struct {
+	ID       string
+	Caption  string
+	Columns  []reportColumn
+	Rows     [][]reportCell
+	Total    []reportCell // nil when the table has no totals row
+	More     int          // rows left off the screen (all are in the CSV)
+	CSV      template.URL
+	Empty    string // what the table says when it has no rows
+	KeyWidth bool   // the first column holds long text (URLs): let it wrap
+}
+
+// textCell is a cell of text someone typed (a URL, an event name): shown
+// and exported as is; "" shows as a muted placeholder and exports empty.
+func textCell(s, none string) reportCell {
+	if s == "" {
+		return reportCell{Text: none, Dim: true}
+	}
+	return reportCell{Text: s, Raw: s}
+}
+
+func countCell(n int64) reportCell {
+	return reportCell{Text: formatCount(n), Raw: strconv.FormatInt(n, 10), Num: true}
+}
+
+// moneyCell writes hundredths of the currency unit: 1234.50.
+func moneyCell(cents int64) reportCell {
+	raw := formatCents(cents)
+	whole, frac, _ := strings.Cut(raw, ".")
+	n, _ := strconv.ParseInt(whole, 10, 64)
+	text := formatCount(n)
+	if strings.HasPrefix(whole, "-") && n == 0 {
+		text = "-0"
+	}
+	return reportCell{Text: text + "." + frac, Raw: raw, Num: true}
+}
+
+func formatCents(c int64) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+}
+
+// floatCell writes a sum of values: up to two decimals, none when whole.
+func floatCell(f float64) reportCell {
+	s := strconv.FormatFloat(f, 'f', 2, 64)
+	s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+	if s == "-0" {
+		s = "0"
+	}
+	return reportCell{Text: s, Raw: s, Num: true}
+}
+
+// percentCell writes a share (0.0123 → 1.23%); "" when the base is zero.
+func percentCell(num, den float64) reportCell {
+	if den == 0 {
+		return reportCell{Text: "–", Dim: true, Num: true}
+	}
+	s := strconv.FormatFloat(100*num/den, 'f', 1, 64)
+	return reportCell{Text: s + "%", Raw: s, Num: true}
+}
+
+// reportFrame is what every report page shows above its tables: the site,
+// the tabs, the period picker and the period compared with.
+type reportFrame struct {
+	Site     *store.Site
+	Tab      string // "" (sources), pages, events...
+	Tabs     []reportTabLink
+	Period   period.Period
+	Prev     period.Period
+	Presets  []reportTabLink // the period presets as links
+	TimeZone string
+	Custom   bool   // the period is a from..to range
+	Base     string // /sites/KEY/reports
+	// PeriodQuery is the period as a query string (period=7d, or from=..&to=..).
+	PeriodQuery string
+	// Keep are the other parameters of the page (group, model, filters),
+	// which the custom range form passes on as hidden inputs.
+	Keep [][2]string
+}
+
+type reportTabLink struct {
+	Label  string
+	URL    template.URL
+	Active bool
+}
+
+var presetLabels = map[period.Preset]string{
+	period.Today: "Today", period.Yesterday: "Yesterday", period.Last7: "7 days", period.Last30: "30 days",
+	period.Last90: "90 days", period.ThisMonth: "This month", period.LastMonth: "Last month", period.ThisYear: "This year",
+}
+
+// siteLocation is the time zone a site's reports are in.
+func siteLocation(site *store.Site) *time.Location { return time.Local }
+
+// reportPeriod reads the period of a report request (period=PRESET, or
+// from=&to=) in the site's zone; a bad one is a 400 that says why.
+func (s *dashboardHandlers) reportPeriod(ctx *fasthttp.RequestCtx, site *store.Site) (period.Period, error) {
+	args := ctx.QueryArgs()
+	return period.Parse(string(args.Peek("period")), string(args.Peek("from")), string(args.Peek("to")), s.now(), siteLocation(site))
+}
+
+// periodQuery is p as the query a link carries.
+func periodQuery(p period.Period) url.Values {
+	q := url.Values{}
+	if p.Preset == period.Custom {
+		q.Set("from", p.From())
+		q.Set("to", p.To())
+	} else {
+		q.Set("period", string(p.Preset))
+	}
+	return q
+}
+
+// newReportFrame builds the header of a report page; keep are the page's
+// own parameters, in the order the links write them.
+func newReportFrame(site *store.Site, tab string, p period.Period, keep [][2]string) reportFrame {
+	base := "/sites/" + url.PathEscape(site.Key) + "/reports"
+	f := reportFrame{Site: site, Tab: tab, Period: p, Prev: p.Previous(), TimeZone: p.Loc().String(),
+		Custom: p.Preset == period.Custom, Base: base, PeriodQuery: periodQuery(p).Encode(), Keep: keep}
+	if f.TimeZone == "Local" {
+		f.TimeZone = time.Now().In(p.Loc()).Format("MST")
+	}
+	for _, t := range reportTabs {
+		u := base
+		if t[0] != "" {
+			u += "/" + t[0]
+		}
+		f.Tabs = append(f.Tabs, reportTabLink{Label: t[1], URL: template.URL(u + "?" + f.PeriodQuery), Active: t[0] == tab})
+	}
+	self := base
+	if tab != "" {
+		self += "/" + tab
+	}
+	for _, pr := range period.Presets() {
+		if pr == period.Custom {
+			continue
+		}
+		q := url.Values{"period": {string(pr)}}
+		f.Presets = append(f.Presets, reportTabLink{Label: presetLabels[pr], URL: template.URL(self + "?" + withKeep(q, keep)),
+			Active: pr == p.Preset})
+	}
+	return f
+}
+
+// withKeep appends the page's own parameters to a query.
+func withKeep(q url.Values, keep [][2]string) string {
+	s := q.Encode()
+	for _, kv := range keep {
+		if kv[1] == "" {
+			continue
+		}
+		s += "&" + url.QueryEscape(kv[0]) + "=" + url.QueryEscape(kv[1])
+	}
+	return s
+}
+
+// link is the URL of a report page with the frame's period and the query.
+func (f *reportFrame) link(tab string, q url.Values) template.URL {
+	u := f.Base
+	if tab != "" {
+		u += "/" + tab
+	}
+	pq := periodQuery(f.Period)
+	for k, v := range q {
+		pq[k] = v
+	}
+	return template.URL(u + "?" + pq.Encode())
+}
+
+// csvLink is the export of the page's table with the same parameters.
+func (f *reportFrame) csvLink(file string, keep [][2]string) template.URL {
+	return template.URL(f.Base + "/" + file + "?" + withKeep(periodQuery(f.Period), keep))
+}
+
+// reportData is what reports.html gets.
+type reportData struct {
+	reportFrame
+	Tables   []reportTable
+	Note     string // a line under the tables
+	Overview *overviewData
+}
+
+// renderReport renders a report page.
+func (s *dashboardHandlers) renderReport(ctx *fasthttp.RequestCtx, who signedIn, d reportData) error {
+	title := "Reports · " + d.Site.Name
+	for _, t := range d.Tabs {
+		if t.Active {
+			title = t.Label + " · " + d.Site.Name
+		}
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "reports", view{Title: title, User: &who.user, CSRF: who.session.CSRF, Data: d})
+}
+
+// tableCSV answers a report table as CSV: the header from the column
+// keys, the rows' raw cells, then the totals row.
+func tableCSV(ctx *fasthttp.RequestCtx, site *store.Site, name string, p period.Period, t reportTable) error {
+	file := fmt.Sprintf("%s-%s-%s-%s.csv", name, site.Key, p.From(), p.To())
+	header := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		header[i] = c.Key
+	}
+	return csvExport(ctx, file, header, func(write func([]string)) error {
+		rows := t.Rows
+		if t.Total != nil {
+			rows = append(rows[:len(rows):len(rows)], t.Total)
+		}
+		for _, r := range rows {
+			out := make([]string, len(r))
+			for i, c := range r {
+				out[i] = c.Raw
+			}
+			write(out)
+		}
+		return nil
+	})
+}
+
+// cutRows keeps the first maxReportRows rows of a table for the screen.
+func cutRows(t reportTable) reportTable {
+	if len(t.Rows) > maxReportRows {
+		t.More = len(t.Rows) - maxReportRows
+		t.Rows = t.Rows[:maxReportRows]
+	}
+	return t
+}
+
+// reportSite is the site of a /sites/KEY/reports... request and its period.
+func (s *dashboardHandlers) reportSite(ctx *fasthttp.RequestCtx) (*store.Site, period.Period, error) {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return nil, period.Period{}, err
+	}
+	p, err := s.reportPeriod(ctx, site)
+	return site, p, err
+}
+
+// pagesTable is the top pages report: views, visitors and entries of each
+// page (host and path) in the period.
+func (s *dashboardHandlers) pagesTable(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period) (reportTable, error) {
+	rows, err := s.visits.Pages(ctx, site.ID, p.Start(), p.End(), 0)
+	if err != nil {
+		return reportTable{}, err
+	}
+	t := reportTable{ID: "pages-table", Caption: "Pages viewed in the period, most viewed first", KeyWidth: true,
+		Columns: []reportColumn{{"Page", "page", false}, {"Views", "views", true}, {"Visitors", "visitors", true}, {"Entries", "entries", true}},
+		Empty:   "No page views in this period."}
+	var views, entries int64
+	for _, r := range rows {
+		t.Rows = append(t.Rows, []reportCell{textCell(r.Page, "(none)"), countCell(r.Views), countCell(r.Visitors), countCell(r.Entries)})
+		views += r.Views
+		entries += r.Entries
+	}
+	if len(rows) > 0 {
+		t.Total = []reportCell{{Text: "Total", Raw: "total"}, countCell(views), {Text: "", Dim: true}, countCell(entries)}
+	}
+	return t, nil
+}
+
+// eventsTable is the events report: category → action → name, with how
+// many times, by how many visitors, and the sum of their number values.
+func (s *dashboardHandlers) eventsTable(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period) (reportTable, error) {
+	rows, err := s.visits.Events(ctx, site.ID, p.Start(), p.End())
+	if err != nil {
+		return reportTable{}, err
+	}
+	t := reportTable{ID: "events-table", Caption: "Events sent with Comagic.trackEvent, by category, action and name",
+		Columns: []reportColumn{{"Category", "category", false}, {"Action", "action", false}, {"Name", "name", false},
+			{"Events", "events", true}, {"Visitors", "visitors", true}, {"Value sum", "value_sum", true}},
+		Empty: "No events in this period. Events come from Comagic.trackEvent(category, action, name, value) on the site's pages."}
+	var count int64
+	for _, r := range rows {
+		t.Rows = append(t.Rows, []reportCell{textCell(r.Category, "(none)"), textCell(r.Action, "(none)"), textCell(r.Name, "(none)"),
+			countCell(r.Count), countCell(r.Visitors), floatCell(r.Value)})
+		count += r.Count
+	}
+	if len(rows) > 0 {
+		t.Total = []reportCell{{Text: "Total", Raw: "total"}, {}, {}, countCell(count), {}, {}}
+	}
+	return t, nil
+}
+
+// propertiesTable is the visitor properties report: how many of the
+// period's visitors have each property and value.
+func (s *dashboardHandlers) propertiesTable(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period) (reportTable, error) {
+	rows, err := s.visits.Properties(ctx, site.ID, p.Start(), p.End())
+	if err != nil {
+		return reportTable{}, err
+	}
+	t := reportTable{ID: "properties-table", Caption: "Properties of the period's visitors (Comagic.setProperty), by name and value",
+		Columns: []reportColumn{{"Property", "property", false}, {"Value", "value", false}, {"Visitors", "visitors", true}},
+		Empty:   "No visitor of this period has a property. Properties come from Comagic.setProperty(name, value)."}
+	for _, r := range rows {
+		t.Rows = append(t.Rows, []reportCell{textCell(r.Name, "(none)"), textCell(r.Value, "(empty)"), countCell(r.Visitors)})
+	}
+	return t, nil
+}
+
+// breakdownReport serves a raw-record report page (tab) or its CSV.
+func (s *dashboardHandlers) breakdownReport(tab string, build func(*dashboardHandlers, *fasthttp.RequestCtx, *store.Site, period.Period) (reportTable, error), csv bool) func(*fasthttp.RequestCtx, signedIn) error {
+	return func(ctx *fasthttp.RequestCtx, who signedIn) error {
+		site, p, err := s.reportSite(ctx)
+		if err != nil {
+			return err
+		}
+		t, err := build(s, ctx, site, p)
+		if err != nil {
+			return err
+		}
+		if csv {
+			return tableCSV(ctx, site, tab, p, t)
+		}
+		f := newReportFrame(site, tab, p, nil)
+		t.CSV = f.csvLink(tab+".csv", nil)
+		return s.renderReport(ctx, who, reportData{reportFrame: f, Tables: []reportTable{cutRows(t)},
+			Note: "Counted from the period's visits (bots left out)."})
+	}
+}

@@ -1,0 +1,132 @@
+package httpd_test
+
+import (
+	"encoding/csv"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// reportsFixture is a site with a day of visits through the real tracker
+// endpoints: two visitors, page views, events and properties, one of each
+// with markup in what the visitor's browser sent.
+func reportsFixture(t *testing.T) (*trFixture, *http.Client) {
+	t.Helper()
+	f := newTrFixture(t, true)
+	f.clock.Set(time.Date(2026, 11, 26, 12, 0, 0, 0, time.Local))
+	a := f.hit(t, "", "https://shop.example.com/?utm_source=google&utm_medium=cpc", "", "Home")
+	f.clock.Add(time.Minute)
+	a2 := f.hit(t, a.CI, "https://shop.example.com/cart", "", "Cart")
+	for _, ev := range []map[string]any{
+		{"hi": a2.HitID, "c": "cart", "a": "add", "n": "<b>sku-1</b>", "v": "10"},
+		{"hi": a2.HitID, "c": "cart", "a": "add", "n": "<b>sku-1</b>", "v": "5.5"},
+	} {
+		if a := f.post(t, "t/v1/event", f.creds(a2, ev)); a.Status != 200 {
+			t.Fatalf("event: %d %s", a.Status, a.Raw)
+		}
+	}
+	if a := f.post(t, "t/v1/property", f.creds(a2, map[string]any{"op": "set", "name": "plan", "value": "<i>pro</i>"})); a.Status != 200 {
+		t.Fatalf("property: %d %s", a.Status, a.Raw)
+	}
+	f.clock.Add(time.Hour)
+	f.hit(t, "", "https://shop.example.com/cart?x=<script>", "https://news.example.org/a", "Cart")
+	return f, f.srv.Client(t)
+}
+
+func reportGet(t *testing.T, c *http.Client, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func readCSV(t *testing.T, body string) [][]string {
+	t.Helper()
+	if !strings.HasPrefix(body, "\ufeff") {
+		t.Fatalf("CSV without a byte-order mark: %.40q", body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV: %v\n%s", err, body)
+	}
+	return rows
+}
+
+func TestReportBreakdownPages(t *testing.T) {
+	f, c := reportsFixture(t)
+	base := f.srv.URL + "sites/" + f.site.Key + "/reports/"
+	for _, tc := range []struct {
+		tab  string
+		want []string // in the page, in order
+		csv  string
+	}{
+		{"pages", []string{`shop.example.com/cart`, `<td class="num">2</td><td class="num">2</td><td class="num">1</td>`, `shop.example.com/`},
+			"page,views,visitors,entries\nshop.example.com/cart,2,2,1\nshop.example.com/,1,1,1\ntotal,3,,2\n"},
+		{"events", []string{`&lt;b&gt;sku-1&lt;/b&gt;`, `<td class="num">2</td><td class="num">1</td><td class="num">15.5</td>`},
+			"category,action,name,events,visitors,value_sum\ncart,add,<b>sku-1</b>,2,1,15.5\ntotal,,,2,,\n"},
+		{"properties", []string{`plan`, `&lt;i&gt;pro&lt;/i&gt;`},
+			"property,value,visitors\nplan,<i>pro</i>,1\n"},
+	} {
+		t.Run(tc.tab, func(t *testing.T) {
+			status, body, h := reportGet(t, c, base+tc.tab+"?period=today")
+			if status != 200 {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			if strings.Contains(body, "<b>sku") || strings.Contains(body, "<i>pro") || strings.Contains(body, "<script>") {
+				t.Error("visitor-sent markup printed as markup")
+			}
+			at := 0
+			for _, w := range tc.want {
+				i := strings.Index(body[at:], w)
+				if i < 0 {
+					t.Fatalf("page lacks %q after byte %d:\n%.1500s", w, at, body[at:])
+				}
+				at += i
+			}
+			if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "style-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("CSP %q", csp)
+			}
+			status, body, h = reportGet(t, c, base+tc.tab+".csv?period=today")
+			if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") {
+				t.Fatalf("csv: %d %s", status, h.Get("Content-Type"))
+			}
+			readCSV(t, body)
+			if got := strings.ReplaceAll(strings.TrimPrefix(body, "\ufeff"), "\r\n", "\n"); got != tc.csv {
+				t.Errorf("csv:\n%s\nwant:\n%s", got, tc.csv)
+			}
+			if !strings.Contains(h.Get("Content-Disposition"), tc.tab+"-"+f.site.Key+"-2026-11-26-2026-11-26.csv") {
+				t.Errorf("file name: %s", h.Get("Content-Disposition"))
+			}
+		})
+	}
+	// Yesterday had nothing: the tables say so.
+	_, body, _ := reportGet(t, c, base+"pages?period=yesterday")
+	if !strings.Contains(body, `id="pages-table-empty"`) {
+		t.Error("an empty period shows no empty-table message")
+	}
+}
+
+func TestReportBadPeriod(t *testing.T) {
+	f, c := reportsFixture(t)
+	base := f.srv.URL + "sites/" + f.site.Key + "/reports/"
+	for q, want := range map[string]string{
+		"pages?period=fortnight":                   "unknown period",
+		"pages?from=2026-02-01&to=2026-01-01":      "is after the to date",
+		"events.csv?from=2020-01-01&to=2026-01-01": "longer than 5 years",
+		"properties?from=2026-01-01":               "needs both",
+	} {
+		status, body, _ := reportGet(t, c, base+q)
+		if status != 400 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, want 400 saying %q:\n%.300s", q, status, want, body)
+		}
+	}
+	if status, _, _ := reportGet(t, c, f.srv.URL+"sites/nosuchsite/reports/pages"); status != 404 {
+		t.Errorf("unknown site: %d", status)
+	}
+}
