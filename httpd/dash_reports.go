@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -159,14 +158,11 @@ var presetLabels = map[period.Preset]string{
 	period.Last90: "90 days", period.ThisMonth: "This month", period.LastMonth: "Last month", period.ThisYear: "This year",
 }
 
-// siteLocation is the time zone a site's reports are in.
-func siteLocation(site *store.Site) *time.Location { return time.Local }
-
 // reportPeriod reads the period of a report request (period=PRESET, or
 // from=&to=) in the site's zone; a bad one is a 400 that says why.
 func (s *dashboardHandlers) reportPeriod(ctx *fasthttp.RequestCtx, site *store.Site) (period.Period, error) {
 	args := ctx.QueryArgs()
-	return period.Parse(string(args.Peek("period")), string(args.Peek("from")), string(args.Peek("to")), s.now(), siteLocation(site))
+	return period.Parse(string(args.Peek("period")), string(args.Peek("from")), string(args.Peek("to")), s.now(), s.sites.Location(site))
 }
 
 // periodQuery is p as the query a link carries.
@@ -187,8 +183,8 @@ func newReportFrame(site *store.Site, tab string, p period.Period, keep [][2]str
 	base := "/sites/" + url.PathEscape(site.Key) + "/reports"
 	f := reportFrame{Site: site, Tab: tab, Period: p, Prev: p.Previous(), TimeZone: p.Loc().String(),
 		Custom: p.Preset == period.Custom, Base: base, PeriodQuery: periodQuery(p).Encode(), Keep: keep}
-	if f.TimeZone == "Local" {
-		f.TimeZone = time.Now().In(p.Loc()).Format("MST")
+	if site.TimeZone == "" {
+		f.TimeZone = "the server's (" + p.First.Format("MST") + ")"
 	}
 	for _, t := range reportTabs {
 		u := base

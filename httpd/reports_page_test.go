@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"context"
 	"encoding/csv"
 	"io"
 	"net/http"
@@ -15,7 +16,13 @@ import (
 func reportsFixture(t *testing.T) (*trFixture, *http.Client) {
 	t.Helper()
 	f := newTrFixture(t, true)
-	f.clock.Set(time.Date(2026, 11, 26, 12, 0, 0, 0, time.Local))
+	// The site is in Vladivostok (UTC+10): 08:00 there on the 26th is
+	// still the 25th in UTC, and the reports' "today" is the 26th.
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.site.Key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	vlad, _ := time.LoadLocation("Asia/Vladivostok")
+	f.clock.Set(time.Date(2026, 11, 26, 8, 0, 0, 0, vlad))
 	a := f.hit(t, "", "https://shop.example.com/?utm_source=google&utm_medium=cpc", "", "Home")
 	f.clock.Add(time.Minute)
 	a2 := f.hit(t, a.CI, "https://shop.example.com/cart", "", "Cart")
@@ -105,8 +112,12 @@ func TestReportBreakdownPages(t *testing.T) {
 			}
 		})
 	}
+	_, body, _ := reportGet(t, c, base+"pages?period=today")
+	if !strings.Contains(body, "2026-11-26 – 2026-11-26</strong>, time zone Asia/Vladivostok") {
+		t.Error("the page does not say the period and the site's time zone")
+	}
 	// Yesterday had nothing: the tables say so.
-	_, body, _ := reportGet(t, c, base+"pages?period=yesterday")
+	_, body, _ = reportGet(t, c, base+"pages?period=yesterday")
 	if !strings.Contains(body, `id="pages-table-empty"`) {
 		t.Error("an empty period shows no empty-table message")
 	}
