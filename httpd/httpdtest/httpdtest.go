@@ -210,10 +210,19 @@ func chromiumPath() string {
 }
 
 // Browser starts a headless chromium for the test and returns its first
-// tab's context; everything is closed at the end of the test. Without
-// chromium the test is skipped, or failed under CI. When the test fails, a
-// screenshot of the tab is saved and its path logged.
+// tab's context; everything is closed at the end of the test, and every
+// browser action fails after three minutes. Without chromium the test is
+// skipped, or failed under CI. When the test fails, a screenshot of the tab
+// is saved and its path logged.
 func Browser(t testing.TB) context.Context {
+	t.Helper()
+	return BrowserFor(t, 3*time.Minute)
+}
+
+// BrowserFor is Browser for a test that drives the browser for longer
+// than three minutes in all (the screenshot sweep): its actions fail after
+// limit.
+func BrowserFor(t testing.TB, limit time.Duration) context.Context {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
@@ -237,7 +246,7 @@ func Browser(t testing.TB) context.Context {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	if err := chromedp.Do(ctx); err != nil {
 		cancelTimeout()
 		cancelCtx()
@@ -268,18 +277,45 @@ func NewVisitor(t testing.TB, browser context.Context) context.Context {
 	return ctx
 }
 
-// ArtifactDir is where screenshots are kept: $APPLIANCE_ARTIFACTS, or
-// appliance-test-artifacts in the system temp directory. Unlike t.TempDir
-// it outlives the test, so a failure's screenshot can be looked at.
+// ArtifactDir is where screenshots are kept: $ARTIFACTS_DIR (what CI
+// collects), else $APPLIANCE_ARTIFACTS, else test-artifacts at the root of
+// the module (git ignores it), else appliance-test-artifacts in the system
+// temp directory. Unlike t.TempDir it outlives the test, so a screenshot
+// can be looked at.
 func ArtifactDir(t testing.TB) string {
-	dir := os.Getenv("APPLIANCE_ARTIFACTS")
+	dir := os.Getenv("ARTIFACTS_DIR")
+	if dir == "" {
+		dir = os.Getenv("APPLIANCE_ARTIFACTS")
+	}
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "appliance-test-artifacts")
+		if root := moduleRoot(); root != "" {
+			dir = filepath.Join(root, "test-artifacts")
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Logf("artifact dir: %v", err)
 	}
 	return dir
+}
+
+// moduleRoot is the nearest directory at or above the working directory
+// (a test runs in its package's) that holds go.mod, or "".
+func moduleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 // SaveScreenshot saves a full-page PNG of the tab as an artifact named

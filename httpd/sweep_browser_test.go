@@ -1,0 +1,523 @@
+package httpd_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/admin"
+	"appliance/httpd/httpdtest"
+	"appliance/numbers/tracking"
+)
+
+// sweepURLs gives a concrete URL for a dashboard route whose pattern has
+// more than the site's "*" ("/sites/*/visitors/*"): KEY is the fixture
+// site's key. A route the sweep cannot fill fails the sweep until it has
+// an entry here; "" leaves a route out (it serves no page).
+var sweepURLs = map[string]string{
+	"/assets/*": "",
+}
+
+// sweepExtra are pages the route table does not show by itself: a form's
+// answer, a filter, an error page.
+var sweepExtra = []string{
+	"/sites/KEY/numbers?test_url=" + url.QueryEscape("https://shop.example.com/?utm_source=yandex&utm_medium=cpc&utm_campaign=black_friday_2026"),
+	"/sites/KEY/leads?status=spam&form=no-such-form",
+	"/sites/no-such-site/leads",
+}
+
+// sweepMust are what a page must show with the fixture's data, so the
+// sweep measures filled pages and not empty ones.
+var sweepMust = map[string]string{
+	"/sites":             "#sites a, #unknown-calls a.tel",
+	"/sites/*":           "#recent-visits a.tel",
+	"/sites/*/leads":     "#leads a.tel",
+	"/sites/*/callbacks": "#callbacks a.tel",
+	"/sites/*/calls":     "#calls a.tel",
+	"/sites/*/numbers":   "#statics-list a.tel",
+	"/sites/*/webhooks":  "#endpoints, #deliveries",
+	"/account":           "#password-form",
+}
+
+// sweepChecks runs in each page at each width and answers what is wrong:
+// the page wider than the window, a touch target under 44 px (at phone
+// width), a field without a label, text under the WCAG AA contrast ratio
+// (4.5:1, 3:1 for large text) on its background, an overflowing table box
+// without its hint, a CSP violation the page saw.
+const sweepChecks = `(() => {
+  const problems = [];
+  const desc = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (typeof el.className === "string" && el.className ? "." + el.className.trim().split(/\s+/).join(".") : "") +
+    (el.name ? "[name=" + el.name + "]" : "") + ' "' + (el.textContent || el.value || "").trim().slice(0, 30) + '"';
+  const shown = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden" && !el.closest(".skip-link, .sr-only");
+  const vw = window.innerWidth, phone = vw < 600;
+  if (document.documentElement.scrollWidth > vw) {
+    const wide = [...document.body.querySelectorAll("*")].filter(e => shown(e) && e.getBoundingClientRect().right > vw + 1 && !e.closest(".table-scroll, .table-wrap, pre"));
+    problems.push("page is " + document.documentElement.scrollWidth + "px wide in a " + vw + "px window; widest: " + wide.slice(-4).map(desc).join(", "));
+  }
+  if (phone) {
+    document.querySelectorAll("button, select, textarea, summary, input:not([type=hidden]), .top nav a, label.check").forEach(el => {
+      if (!shown(el) || el.matches("input[type=checkbox], input[type=radio]") && el.closest("label")) return;
+      const r = el.getBoundingClientRect();
+      if (r.height < 43.5 || r.width < 43.5) problems.push("touch target " + Math.round(r.width) + "x" + Math.round(r.height) + "px: " + desc(el));
+    });
+  }
+  document.querySelectorAll("input:not([type=hidden]):not([type=submit]):not([type=button]), select, textarea").forEach(el => {
+    if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby")) problems.push("no label: " + desc(el));
+  });
+  const parse = c => { const m = /rgba?\(([^)]+)\)/.exec(c); if (!m) return null; const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const over = (top, bottom) => [0, 1, 2].map(i => top[i] * top[3] + bottom[i] * (1 - top[3])).concat(1);
+  const background = el => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+    }
+    let base = matchMedia("(prefers-color-scheme: dark)").matches ? [0, 0, 0, 1] : [255, 255, 255, 1];
+    for (let i = layers.length - 1; i >= 0; i--) base = over(layers[i], base);
+    return base;
+  };
+  const lum = c => { const f = v => (v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const ratio = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+  const seen = new Set(), walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const el = walk.currentNode.parentElement;
+    if (!walk.currentNode.textContent.trim() || seen.has(el) || !shown(el) || el.closest("option, [disabled]")) continue;
+    seen.add(el);
+    const cs = getComputedStyle(el), bg = background(el), fg = over(parse(cs.color), bg);
+    const size = parseFloat(cs.fontSize), large = size >= 24 || size >= 18.66 && parseInt(cs.fontWeight) >= 700;
+    const r = ratio(fg, bg);
+    if (r < (large ? 3 : 4.5)) problems.push("contrast " + r.toFixed(2) + ":1 (" + cs.color + " on rgb(" + bg.slice(0, 3).map(Math.round) + ")): " + desc(el));
+  }
+  document.querySelectorAll(".table-scroll.overflowing, .table-wrap.overflowing").forEach(box => {
+    const prev = box.previousElementSibling;
+    if (!prev || !prev.classList.contains("scroll-hint")) problems.push("a table box scrolls without its hint: " + desc(box));
+  });
+  (window.__cspViolations || []).forEach(v => problems.push("CSP violation: " + v));
+  return problems;
+})()`
+
+// recordViolations runs before any script of each page and keeps what the
+// Content-Security-Policy refused, so the sweep can ask.
+const recordViolations = `window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", e => window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber + " " + (e.sample || "")));`
+
+// sweepFixture fills a server with a site that has what every page shows:
+// visits with sources, leads, callbacks, tracking numbers with a pool,
+// calls (one to a number no site has), a webhook with deliveries. Texts
+// are long where real ones are (Russian names, campaign tags, URLs).
+func sweepFixture(t *testing.T, srv *httpdtest.Server) string {
+	t.Helper()
+	ctx := context.Background()
+	key := srv.Site(t, "Аквалюкс — сантехника и отопление для дома", "aqualux-santehnika-i-otoplenie.example.com")
+	srv.Site(t, "Second shop", "second.example")
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(hooks.Close)
+	adminCall(t, srv, admin.PathWebhooks, admin.AddWebhook{Site: key, URL: hooks.URL + "/crm/hooks/appliance-leads-and-callbacks?token=0123456789abcdef", Events: []string{"lead", "callback", "call"}}, nil)
+
+	tr, now := srv.HTTP.Numbers(), time.Now()
+	if _, err := tr.SetSiteNumbers(ctx, site.ID, []string{"8 (487) 275-14-04"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddStatic(ctx, site.ID, tracking.StaticInput{Number: "74951825168", RuleInput: tracking.RuleInput{Rule: "utm_source=yandex&utm_medium=cpc&utm_campaign=black_friday_2026"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddPool(ctx, site.ID, tracking.PoolInput{Name: "context-ads-moscow", Numbers: []string{"74950000001", "74950000002"}, Fallback: "74950000009",
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc", Priority: 1}}, now); err != nil {
+		t.Fatal(err)
+	}
+
+	ad := trackHit(t, srv, key, "", "https://aqualux-santehnika-i-otoplenie.example.com/catalog/kotly/gazovye?utm_source=yandex&utm_medium=cpc&utm_campaign=black_friday_2026&yclid=1234567890", "https://yandex.ru/search/?text=газовый+котёл")
+	organic := trackHit(t, srv, key, "", "https://aqualux-santehnika-i-otoplenie.example.com/", "https://www.google.com/")
+	visitor := map[string]any{"k": key, "ci": ad.CI, "key": ad.Key, "name": "Константин", "phone": "+7 912 345-67-89", "email": "konstantin@example.com"}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/visitor", visitor); status != http.StatusOK {
+		t.Fatalf("visitor: %d %v", status, out)
+	}
+	for _, l := range []map[string]any{
+		{"name": "Константин Константинопольский", "email": "konstantin.konstantinopolsky@example.com", "phone": "+7 (912) 345-67-89",
+			"message": "Здравствуйте! Нужен двухконтурный газовый котёл для дома 180 м², с установкой и доставкой в Подольск. Перезвоните после 18:00.", "form_name": "Заказ с карточки товара", "is_sale": true, "sale_cost": "149900.50"},
+		{"name": "Ann", "phone": "not a number", "email": "not an email", "message": "?"},
+	} {
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, ad, l)); status != http.StatusOK {
+			t.Fatalf("lead: %d %v", status, out)
+		}
+	}
+	for _, c := range []map[string]any{
+		{"phone": "+7 916 123-45-67", "group_id": "16587"},
+		{"phone": "8 (495) 111-22-33", "delayed_call_time": fmt.Sprint(now.Add(3 * time.Hour).UnixMilli())},
+	} {
+		b := map[string]any{"k": key, "ci": organic.CI, "key": organic.Key, "hi": organic.HitID}
+		for k, v := range c {
+			b[k] = v
+		}
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/callback", b); status != http.StatusOK {
+			t.Fatalf("callback: %d %v", status, out)
+		}
+	}
+	token, err := accounts.New(srv.DB).CreateToken(ctx, "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		`{"called":"74951825168","caller":"79161234567","duration":65,"answered":true,"recording_url":"https://pbx.example.com/recordings/2026/12/01/very-long-recording-file-name.mp3"}`,
+		`{"called":"74950000009","caller":"","duration":0,"answered":false}`,
+		`{"called":"74997770000","caller":"79035554433","duration":12,"answered":true}`,
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("call %s: %d", body, resp.StatusCode)
+		}
+	}
+	return key
+}
+
+// consoleWatch collects what the tab writes to the console; between
+// marks, so each page's messages are told apart without waiting on time.
+type consoleWatch struct {
+	ch chan chromedp.ConsoleMessage
+	n  int
+}
+
+func watchPageConsole(t *testing.T, ctx context.Context) *consoleWatch {
+	t.Helper()
+	httpdtest.Must(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, log.Enable, cdp.Empty{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recordViolations})
+		return err
+	}))
+	w := &consoleWatch{ch: make(chan chromedp.ConsoleMessage, 256)}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			select {
+			case w.ch <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return w
+}
+
+// since returns the errors, exceptions and security warnings written since
+// the last call: it writes a mark to the console and reads up to it.
+func (w *consoleWatch) since(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	w.n++
+	mark := fmt.Sprintf("sweep-mark-%d", w.n)
+	page := httpdtest.Eval[string](t, ctx, `(console.debug("`+mark+`"), location.href)`)
+	var bad []string
+	for {
+		select {
+		case m := <-w.ch:
+			if m.Text == mark {
+				return bad
+			}
+			if m.Source == "network" && m.URL == page {
+				continue // an error page's own status, which the sweep visits on purpose
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() || m.Source == "security" {
+				bad = append(bad, "console "+string(m.Type)+" ("+m.Source+"): "+m.Text+" "+m.URL)
+			}
+		case <-ctx.Done():
+			t.Fatalf("console: %v", ctx.Err())
+		}
+	}
+}
+
+// The screenshot sweep: one browser signs in and visits every dashboard
+// page (from the route table, with a site full of data) in each language
+// at 1280 and 390 px, light, and at 390 px dark; each page is saved as a
+// PNG under the artifact directory's sweep/ (README: testing), and at every
+// size no page is wider than the window, fields have labels, text has AA
+// contrast, nothing breaks the Content-Security-Policy or writes an error
+// to the console, and, at phone width, touch targets are 44 px.
+func TestBrowserScreenshotSweep(t *testing.T) {
+	srv := httpdtest.Start(t, httpdtest.AllowPrivate)
+	key := sweepFixture(t, srv)
+	client := srv.Client(t) // creates the owner; finds which routes answer HTML
+	email, password := "owner@example.com", "correct horse battery"
+
+	var urls []string
+	for _, route := range srv.HTTP.DashboardPages() {
+		if u, ok := sweepURLs[route]; ok {
+			if u != "" {
+				urls = append(urls, strings.ReplaceAll(u, "KEY", key))
+			}
+			continue
+		}
+		u := strings.Replace(route, "/sites/*", "/sites/"+key, 1)
+		if strings.Contains(u, "*") {
+			t.Errorf("route %s: add a concrete URL for it to sweepURLs", route)
+			continue
+		}
+		urls = append(urls, u)
+	}
+	for _, u := range sweepExtra {
+		urls = append(urls, strings.ReplaceAll(u, "KEY", key))
+	}
+	var pages []string
+	for _, u := range urls {
+		resp, err := client.Get(srv.URL + strings.TrimPrefix(u, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode/100 != 3 && !strings.HasPrefix(ct, "text/html") {
+			t.Logf("sweep: %s is %s, not a page", u, ct)
+			continue
+		}
+		pages = append(pages, u)
+	}
+	if len(pages) < 8 {
+		t.Fatalf("the sweep found only %d pages: %v", len(pages), pages)
+	}
+
+	dir := filepath.Join(httpdtest.ArtifactDir(t), "sweep")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := httpdtest.BrowserFor(t, 15*time.Minute)
+	console := watchPageConsole(t, ctx)
+	shot := func(name string) {
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setup := func(lang string, width int64, dark bool) {
+		scheme := "light"
+		if dark {
+			scheme = "dark"
+		}
+		httpdtest.Must(t, ctx, chromedp.EmulateViewport(width, 900), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+			return err
+		}))
+	}
+	check := func(what string) {
+		t.Helper()
+		for _, p := range httpdtest.Eval[[]string](t, ctx, sweepChecks) {
+			t.Errorf("%s: %s", what, p)
+		}
+		for _, p := range console.since(t, ctx) {
+			t.Errorf("%s: %s", what, p)
+		}
+	}
+
+	// The checks can fail: a page with a style attribute the policy
+	// refuses, pale text, a small button, a field without a label and a
+	// wide box shows each.
+	setup("en", 390, false)
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"login"))
+	httpdtest.Eval[bool](t, ctx, `(() => {
+		const m = document.querySelector("main");
+		m.insertAdjacentHTML("beforeend", '<p style="color:red">styled</p><p id="pale">pale</p><button id="tiny">x</button><input id="bare"><div id="wide">w</div>');
+		document.getElementById("pale").style.color = "#bbb";
+		Object.assign(document.getElementById("tiny").style, {minHeight: "0", height: "20px"});
+		Object.assign(document.getElementById("wide").style, {width: "600px"});
+		return true;
+	})()`)
+	got := strings.Join(httpdtest.Eval[[]string](t, ctx, sweepChecks), "\n")
+	for _, want := range []string{"CSP violation", "contrast", "touch target", "no label: input#bare", "page is 6"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the checks miss %q on a page made to fail them:\n%s", want, got)
+		}
+	}
+	console.since(t, ctx)
+
+	// Signed out: the sign-in page at both widths.
+	for _, width := range []int64{1280, 390} {
+		setup("en", width, false)
+		httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"login"))
+		check(fmt.Sprintf("/login at %dpx", width))
+		shot(fmt.Sprintf("en-%d-login", width))
+	}
+	httpdtest.Must(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+	)
+	submit(t, ctx, `main button[type=submit]`)
+
+	langs := []string{"en"}
+	setup("ru", 1280, false)
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites"))
+	if lang := httpdtest.Eval[string](t, ctx, `document.documentElement.lang`); lang == "ru" {
+		langs = append(langs, "ru")
+	} else {
+		t.Logf("sweep: with Accept-Language: ru the dashboard answers lang=%q; Russian not swept", lang)
+	}
+	type variant struct {
+		lang  string
+		width int64
+		dark  bool
+	}
+	var variants []variant
+	for i, lang := range langs {
+		variants = append(variants, variant{lang, 1280, false}, variant{lang, 390, false})
+		if i == 0 {
+			variants = append(variants, variant{lang, 390, true})
+		}
+	}
+	name := strings.NewReplacer(key, "SITE", "/", "_", "?", "_", "&", "_", "=", "-", "%", "")
+	for _, v := range variants {
+		setup(v.lang, v.width, v.dark)
+		for _, p := range pages {
+			what := fmt.Sprintf("%s (%s, %dpx", p, v.lang, v.width)
+			if v.dark {
+				what += ", dark"
+			}
+			what += ")"
+			httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+strings.TrimPrefix(p, "/")))
+			if v.lang == "ru" {
+				if lang := httpdtest.Eval[string](t, ctx, `document.documentElement.lang`); lang != "ru" {
+					t.Errorf("%s: lang=%q", what, lang)
+				}
+			}
+			// Open every <details>, so the tables in them are measured too.
+			httpdtest.Eval[bool](t, ctx, `(document.querySelectorAll("details").forEach(d => d.open = true), window.dispatchEvent(new Event("resize")), true)`)
+			route := strings.Replace(strings.SplitN(p, "?", 2)[0], key, "*", 1)
+			if sel := sweepMust[route]; sel != "" && !strings.Contains(p, "?") {
+				for _, s := range strings.Split(sel, ", ") {
+					if !httpdtest.Eval[bool](t, ctx, `!!document.querySelector(`+jsString(s)+`)`) {
+						t.Errorf("%s: the fixture's data is missing: no %s", what, s)
+					}
+				}
+			}
+			check(what)
+			file := fmt.Sprintf("%s-%d-", v.lang, v.width)
+			if v.dark {
+				file += "dark-"
+			}
+			if p == "/" {
+				p = "/home"
+			}
+			shot(file + strings.Trim(name.Replace(p), "_"))
+		}
+	}
+	t.Logf("sweep: %d pages × %d variants saved in %s", len(pages), len(variants), dir)
+}
+
+// On a phone the navigation is behind the Menu button, which opens and
+// closes it from the keyboard; the first Tab reaches the skip link, which
+// moves the focus to the page's content; every control the keyboard
+// reaches shows where the focus is.
+func TestBrowserPhoneMenuAndKeyboard(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	email, password := srv.Owner(t)
+	ctx := httpdtest.Browser(t)
+	httpdtest.Must(t, ctx,
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(srv.URL+"login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+	)
+	submit(t, ctx, `main button[type=submit]`)
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
+	visible := func(sel string) bool {
+		return httpdtest.Eval[bool](t, ctx, `(() => { const e = document.querySelector(`+jsString(sel)+`); return !!e && e.getClientRects().length > 0; })()`)
+	}
+	if visible("#main-nav") || !visible(".menu-button") {
+		t.Fatalf("at 390px the navigation shows (%v) or the Menu button hides (%v)", visible("#main-nav"), !visible(".menu-button"))
+	}
+
+	// Tab: the skip link first; Enter moves the focus to the content.
+	active := func() string {
+		return httpdtest.Eval[string](t, ctx, `(e => e.tagName.toLowerCase() + "." + e.className + "#" + e.id)(document.activeElement)`)
+	}
+	httpdtest.Must(t, ctx, chromedp.KeyEvent(kb.Tab))
+	if got := active(); !strings.Contains(got, "skip-link") {
+		t.Fatalf("the first Tab reaches %s, want the skip link", got)
+	}
+	if !httpdtest.Eval[bool](t, ctx, `document.activeElement.getBoundingClientRect().top >= 0`) {
+		t.Error("the focused skip link is off the screen")
+	}
+	httpdtest.Must(t, ctx, chromedp.KeyEvent(kb.Enter))
+	if got := active(); got != "main.#main" {
+		t.Fatalf("after the skip link the focus is on %s, want main#main", got)
+	}
+
+	// The Menu button, from the keyboard: opens, focuses the first link,
+	// Escape closes and gives the focus back.
+	httpdtest.Must(t, ctx, chromedp.Focus(chromedp.CSS(".menu-button")), chromedp.KeyEvent(kb.Enter))
+	if !visible("#main-nav") || httpdtest.Eval[string](t, ctx, `document.querySelector(".menu-button").getAttribute("aria-expanded")`) != "true" {
+		t.Fatal("Enter on the Menu button does not open the navigation")
+	}
+	if got := active(); !strings.HasPrefix(got, "a.") {
+		t.Errorf("the open menu focuses %s, want its first link", got)
+	}
+	httpdtest.Must(t, ctx, chromedp.KeyEvent(kb.Escape))
+	if visible("#main-nav") || !strings.Contains(active(), "menu-button") {
+		t.Errorf("Escape leaves the menu open (%v) or the focus on %s", visible("#main-nav"), active())
+	}
+
+	// Every control Tab reaches, until it comes round to the skip link,
+	// has a visible focus ring (a date field takes a Tab per part).
+	reached := 0
+	for i := 0; i < 100; i++ {
+		httpdtest.Must(t, ctx, chromedp.KeyEvent(kb.Tab))
+		el := httpdtest.Eval[string](t, ctx, `(e => {
+			if (e === document.body || e.classList.contains("skip-link")) return "end";
+			if (e.dataset.tabbed) return "";
+			e.dataset.tabbed = "1";
+			const s = getComputedStyle(e);
+			return e.tagName.toLowerCase() + "." + e.className + " " + (e.textContent || e.name || "").trim().slice(0, 20) + ": " + s.outlineStyle + " " + s.outlineWidth;
+		})(document.activeElement)`)
+		if el == "end" {
+			break
+		}
+		if el == "" {
+			continue
+		}
+		reached++
+		if strings.Contains(el, ": none ") || strings.HasSuffix(el, " 0px") {
+			t.Errorf("%s: no focus ring", el)
+		}
+	}
+	if reached < 8 {
+		t.Errorf("Tab reached only %d controls", reached)
+	}
+}
