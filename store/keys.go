@@ -131,6 +131,32 @@ const (
 	// has no mark (status new); the lead or callback itself is unchanged.
 	prefixMark byte = 'M'
 
+	// prefixReport + site id (uint32 BE) + dimension (1 byte) + model (1
+	// byte) + period (uint32 BE) + row key -> counters (merge.go): the
+	// report roll-ups of httpd/reports, kept in the write of what they
+	// count. The period is a day (civil days since 1970-01-01 of the
+	// site's zone) or, for dimension 'h', an hour of the site's clock (day
+	// * 24 + hour); model 0 holds traffic, 1-3 the outcomes credited by
+	// each attribution model. A (dimension, model) pair is one range in
+	// period order, so a date range is one bounded scan. Layout of the row
+	// key and lanes: httpd/reports/rollup.go.
+	prefixReport byte = 'R'
+
+	// prefixTouch + visitor id (uint64 BE) -> Touch: the sessions of a
+	// visitor the attribution models credit (first, last, last non-direct)
+	// and when the last began, updated as each session starts.
+	prefixTouch byte = 'A'
+
+	// prefixCaller + site id (uint32 BE) + caller (E.164 digits) -> call
+	// id (uint64 BE) of the caller's first call to the site: what makes a
+	// call a first-time caller's.
+	prefixCaller byte = 'F'
+
+	// prefixCost + site id (uint32 BE) + day (uint32 BE, civil days since
+	// 1970-01-01) + row key (httpd/reports: source, medium, campaign) ->
+	// Cost: what the owner spent on ads that day, as imported.
+	prefixCost byte = 'P'
+
 	// Retired families, kept so that their bytes are never reused: Open
 	// moves what is left under them into prefixDue (due.go).
 	//   prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE)
@@ -444,4 +470,70 @@ func MarkKey(site uint32, kind MarkKind, id uint64) []byte {
 func MarkPrefix(site uint32, kind MarkKind) []byte {
 	b := binary.BigEndian.AppendUint32(key1(prefixMark, 5), site)
 	return append(b, byte(kind))
+}
+
+// ReportKey is the key of one report roll-up of a site (prefixReport).
+func ReportKey(site uint32, dim, model byte, period uint32, row []byte) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixReport, 10+len(row)), site)
+	b = append(b, dim, model)
+	b = binary.BigEndian.AppendUint32(b, period)
+	return append(b, row...)
+}
+
+// ReportPrefix is the key prefix of a site's report roll-ups of one
+// dimension and model.
+func ReportPrefix(site uint32, dim, model byte) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixReport, 6), site)
+	return append(b, dim, model)
+}
+
+// ReportSitePrefix is the key prefix of all report roll-ups of a site.
+func ReportSitePrefix(site uint32) []byte { return sitePrefix(prefixReport, site) }
+
+// ParseReportKey splits a report roll-up key into its period and row key
+// (which aliases key); ok is false when key is too short for one.
+func ParseReportKey(key []byte) (period uint32, row []byte, ok bool) {
+	if len(key) < 11 || key[0] != prefixReport {
+		return 0, nil, false
+	}
+	return binary.BigEndian.Uint32(key[7:11]), key[11:], true
+}
+
+// TouchKey is the key of a visitor's Touch.
+func TouchKey(visitor uint64) []byte {
+	return binary.BigEndian.AppendUint64(key1(prefixTouch, 8), visitor)
+}
+
+// CallerKey is the key that remembers a caller's first call to a site.
+func CallerKey(site uint32, caller string) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixCaller, 4+len(caller)), site)
+	return append(b, caller...)
+}
+
+// CallerPrefix is the key prefix of every caller of a site.
+func CallerPrefix(site uint32) []byte { return sitePrefix(prefixCaller, site) }
+
+// CostKey is the key of a site's ad cost of one day and row.
+func CostKey(site uint32, day uint32, row []byte) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixCost, 8+len(row)), site)
+	b = binary.BigEndian.AppendUint32(b, day)
+	return append(b, row...)
+}
+
+// CostPrefix is the key prefix of every ad cost of a site.
+func CostPrefix(site uint32) []byte { return sitePrefix(prefixCost, site) }
+
+// CostDayKey is the key prefix of a site's ad costs of one day; the costs
+// of days [a, b) are [CostDayKey(site, a), CostDayKey(site, b)).
+func CostDayKey(site uint32, day uint32) []byte {
+	return binary.BigEndian.AppendUint32(sitePrefix(prefixCost, site), day)
+}
+
+// ParseCostKey splits a cost key into its day and row key (which aliases
+// key).
+func ParseCostKey(key []byte) (day uint32, row []byte, ok bool) {
+	if len(key) < 9 || key[0] != prefixCost {
+		return 0, nil, false
+	}
+	return binary.BigEndian.Uint32(key[5:9]), key[9:], true
 }

@@ -151,6 +151,10 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"mark":     func(i int) []byte { return MarkKey(1, MarkLead, uint64(i)) },
 		"markcb":   func(i int) []byte { return MarkKey(1, MarkCallback, uint64(i)) },
 		"markfix":  func(i int) []byte { return MarkPrefix(uint32(i), MarkLead) },
+		"report":   func(i int) []byte { return ReportKey(1, 's', 0, uint32(i), nil) },
+		"touch":    func(i int) []byte { return TouchKey(uint64(i)) },
+		"caller":   func(i int) []byte { return CallerKey(uint32(i), "7") },
+		"cost":     func(i int) []byte { return CostKey(1, uint32(i), nil) },
 	}
 	prefixes := map[byte]string{}
 	for name, build := range builders {

@@ -66,3 +66,13 @@ func DecodeCounters(v []byte) ([]int64, error) {
 	}
 	return c.lanes, nil
 }
+
+// EncodeCounters is the value of a roll-up with the given lanes, to Set
+// where a rebuild replaces what the merges added (at most MaxLanes).
+func EncodeCounters(lanes []int64) []byte {
+	out := make([]byte, 0, 8*len(lanes))
+	for _, l := range lanes {
+		out = binary.LittleEndian.AppendUint64(out, uint64(l))
+	}
+	return out
+}

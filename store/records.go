@@ -597,3 +597,55 @@ func DecodeDelivery(id uint64, b []byte) (Delivery, error) {
 	}
 	return dl, d.done()
 }
+
+// Touch is what the attribution models of the reports need to know about
+// a visitor's sessions (TouchKey): the first, the last and the last that
+// did not come direct (0: none yet), and when the last began. It is
+// written as each session of a person (not a bot) starts.
+type Touch struct {
+	First, Last, LastNonDirect uint64
+	LastStarted                int64
+}
+
+const touchVersion = 1
+
+// Encode returns the versioned encoding of t.
+func (t *Touch) Encode() []byte {
+	e := newEncoder(touchVersion, 32)
+	e.uint(t.First)
+	e.uint(t.Last)
+	e.uint(t.LastNonDirect)
+	e.int(t.LastStarted)
+	return e.b
+}
+
+// DecodeTouch decodes a Touch.
+func DecodeTouch(b []byte) (Touch, error) {
+	d, _ := newDecoder(b, "touch", touchVersion)
+	t := Touch{First: d.uint(), Last: d.uint(), LastNonDirect: d.uint(), LastStarted: d.int()}
+	return t, d.done()
+}
+
+// Cost is what a site spent on ads one day for one source, medium and
+// campaign (CostKey), in hundredths of the currency unit.
+type Cost struct {
+	Amount   int64
+	Imported int64 // when (Unix ms)
+}
+
+const costVersion = 1
+
+// Encode returns the versioned encoding of c.
+func (c *Cost) Encode() []byte {
+	e := newEncoder(costVersion, 16)
+	e.int(c.Amount)
+	e.int(c.Imported)
+	return e.b
+}
+
+// DecodeCost decodes a Cost.
+func DecodeCost(b []byte) (Cost, error) {
+	d, _ := newDecoder(b, "cost", costVersion)
+	c := Cost{Amount: d.int(), Imported: d.int()}
+	return c, d.done()
+}

@@ -225,7 +225,7 @@ func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 			}
 			f.Set(reflect.ValueOf(orig))
 		}
-		if nstr == 0 && c.name != "due" { // a due entry holds no strings
+		if nstr == 0 && c.name != "due" && c.name != "touch" && c.name != "cost" { // these hold no strings
 			t.Errorf("%s: no string fields checked", c.name)
 		}
 	}

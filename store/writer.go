@@ -58,6 +58,18 @@ func (t *Tx) Add(key []byte, lane int, delta int64) {
 	_ = t.own.Merge(key, counterOperand(lane, delta), nil)
 }
 
+// AddLanes adds lanes[i] to lane i of a roll-up key, all in one merge
+// operand (at most MaxLanes lanes; trailing zero lanes may be left off).
+func (t *Tx) AddLanes(key []byte, lanes []int64) {
+	if len(lanes) > MaxLanes {
+		panic(fmt.Sprintf("store: %d counter lanes", len(lanes)))
+	}
+	_ = t.own.Merge(key, EncodeCounters(lanes), nil)
+}
+
+// Merge adds a raw merge operand (an EncodeCounters value) to key.
+func (t *Tx) Merge(key, operand []byte) { _ = t.own.Merge(key, operand, nil) }
+
 type request struct {
 	fn    func(*Tx) error
 	err   error
