@@ -1,0 +1,396 @@
+package reports
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"appliance/httpd/leads"
+	"appliance/store"
+)
+
+// Money is an amount in hundredths of the currency unit; JSON writes it
+// as a decimal number of units (1234.5).
+type Money int64
+
+// MarshalJSON writes m as a number of units.
+func (m Money) MarshalJSON() ([]byte, error) {
+	if m < 0 {
+		return []byte("-" + leads.FormatCost(int64(-m))), nil
+	}
+	return []byte(leads.FormatCost(int64(m))), nil
+}
+
+// String writes m as a decimal number of units.
+func (m Money) String() string {
+	b, _ := m.MarshalJSON()
+	return string(b)
+}
+
+// Counts are the figures of a row of the sources report (or its total).
+type Counts struct {
+	Sessions         int64 `json:"sessions"`
+	Visitors         int64 `json:"visitors"` // the sum of daily unique visitors (package comment)
+	NewVisitors      int64 `json:"new_visitors"`
+	Events           int64 `json:"events"`
+	Leads            int64 `json:"leads"`
+	Callbacks        int64 `json:"callbacks"`
+	Calls            int64 `json:"calls"`
+	AnsweredCalls    int64 `json:"answered_calls"`
+	FirstTimeCallers int64 `json:"first_time_callers"`
+	Chats            int64 `json:"chats"`
+	Sales            int64 `json:"sales"`   // leads that are sales
+	Revenue          Money `json:"revenue"` // their sale cost
+	Cost             Money `json:"cost"`    // ad cost (imported)
+}
+
+// Outcomes are the leads, callbacks, calls and chats: what a conversion
+// rate divides by sessions.
+func (c *Counts) Outcomes() int64 { return c.Leads + c.Callbacks + c.Calls + c.Chats }
+
+// Conversion is outcomes per session (0 without sessions).
+func (c *Counts) Conversion() float64 {
+	if c.Sessions == 0 {
+		return 0
+	}
+	return float64(c.Outcomes()) / float64(c.Sessions)
+}
+
+// CostPer is the cost of one of n (a lead, a call, an outcome, a sale);
+// ok is false without cost or without n.
+func (c *Counts) CostPer(n int64) (Money, bool) {
+	if c.Cost == 0 || n == 0 {
+		return 0, false
+	}
+	return Money((int64(c.Cost) + n/2) / n), true
+}
+
+// ROI is (revenue - cost) / cost; ok is false without cost.
+func (c *Counts) ROI() (float64, bool) {
+	if c.Cost == 0 {
+		return 0, false
+	}
+	return float64(c.Revenue-c.Cost) / float64(c.Cost), true
+}
+
+func (c *Counts) addLanes(l []int64) {
+	at := func(i int) int64 {
+		if i < len(l) {
+			return l[i]
+		}
+		return 0
+	}
+	c.Sessions += at(laneSessions)
+	c.Visitors += at(laneVisitors)
+	c.NewVisitors += at(laneNewVisitors)
+	c.Events += at(laneEvents)
+	c.Leads += at(laneLeads)
+	c.Callbacks += at(laneCallbacks)
+	c.Calls += at(laneCalls)
+	c.AnsweredCalls += at(laneAnswered)
+	c.FirstTimeCallers += at(laneFirstCallers)
+	c.Chats += at(laneChats)
+	c.Sales += at(laneSales)
+	c.Revenue += Money(at(laneRevenue))
+}
+
+func (c *Counts) plus(o *Counts) {
+	c.Sessions += o.Sessions
+	c.Visitors += o.Visitors
+	c.NewVisitors += o.NewVisitors
+	c.Events += o.Events
+	c.Leads += o.Leads
+	c.Callbacks += o.Callbacks
+	c.Calls += o.Calls
+	c.AnsweredCalls += o.AnsweredCalls
+	c.FirstTimeCallers += o.FirstTimeCallers
+	c.Chats += o.Chats
+	c.Sales += o.Sales
+	c.Revenue += o.Revenue
+	c.Cost += o.Cost
+}
+
+// Row is one row of the sources report: its key (a channel, a source...;
+// "" for sessions without one, "direct" for the direct channel) and its
+// figures.
+type Row struct {
+	Key string `json:"key"`
+	Counts
+}
+
+// Sources is the answer of a sources report.
+type Sources struct {
+	From     Day    `json:"-"`
+	To       Day    `json:"-"`
+	TimeZone string `json:"time_zone"`
+	Group    Group  `json:"group"`
+	Model    Model  `json:"model"`
+	Rows     []Row  `json:"rows"` // most sessions first, then by key
+	Total    Counts `json:"total"`
+}
+
+// Point is one interval of a timeseries.
+type Point struct {
+	At          time.Time `json:"at"` // the interval's start in the site's zone
+	Sessions    int64     `json:"sessions"`
+	Visitors    int64     `json:"visitors"`
+	NewVisitors int64     `json:"new_visitors"`
+	Calls       int64     `json:"calls"`
+	Leads       int64     `json:"leads"`
+	Callbacks   int64     `json:"callbacks"`
+	Sales       int64     `json:"sales"`
+	Revenue     Money     `json:"revenue"`
+}
+
+// Series is the answer of a timeseries: a point for every interval of the
+// range, zeros included.
+type Series struct {
+	From     Day      `json:"-"`
+	To       Day      `json:"-"`
+	TimeZone string   `json:"time_zone"`
+	Interval Interval `json:"interval"`
+	Points   []Point  `json:"points"`
+}
+
+// view reads roll-ups: the store's, or Computed's.
+type view interface {
+	scan(ctx context.Context, lower, upper []byte, fn func(key []byte, lanes []int64) error) error
+}
+
+// storeView reads the roll-ups in the store.
+type storeView struct{ db *store.DB }
+
+func (v storeView) scan(ctx context.Context, lower, upper []byte, fn func(key []byte, lanes []int64) error) error {
+	var ferr error
+	err := v.db.Scan(ctx, lower, upper, false, 0, func(k, b []byte) bool {
+		lanes, err := store.DecodeCounters(b)
+		if err != nil {
+			ferr = fmt.Errorf("roll-up %x: %w", k, err)
+			return false
+		}
+		if err := fn(k, lanes); err != nil {
+			ferr = err
+			return false
+		}
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// Sources answers q from the roll-ups.
+func (s *Service) Sources(ctx context.Context, q Query) (Sources, error) {
+	return sourcesOf(ctx, storeView{s.db}, s.db, q, s.sites.Location(q.Site))
+}
+
+// Series answers q from the roll-ups.
+func (s *Service) Series(ctx context.Context, q SeriesQuery) (Series, error) {
+	return seriesOf(ctx, storeView{s.db}, q, s.sites.Location(q.Site))
+}
+
+// Sources answers q from the computed roll-ups (q.Site must be the site
+// computed); costs are read from db.
+func (m *Computed) Sources(ctx context.Context, db *store.DB, q Query) (Sources, error) {
+	return sourcesOf(ctx, m, db, q, m.loc)
+}
+
+// Series answers q from the computed roll-ups.
+func (m *Computed) Series(ctx context.Context, q SeriesQuery) (Series, error) {
+	return seriesOf(ctx, m, q, m.loc)
+}
+
+// ZoneName is the name of a site's zone for answers: its TimeZone, or
+// the server's zone's name.
+func ZoneName(site *store.Site, loc *time.Location) string {
+	if site.TimeZone != "" {
+		return site.TimeZone
+	}
+	return loc.String()
+}
+
+func dimOf(g Group) byte {
+	switch g {
+	case GroupLanding:
+		return dimLanding
+	case GroupReferrer:
+		return dimRef
+	}
+	return dimSource
+}
+
+// rowKey is the row a roll-up key adds to in q's report; ok is false when
+// q's filter leaves it out.
+func rowKey(q *Query, row []byte) (string, bool) {
+	if dimOf(q.Group) != dimSource {
+		return string(row), true
+	}
+	f, ok := sourceFields(row)
+	if !ok {
+		return "", false
+	}
+	for i, want := range [...]*string{q.Filter.Channel, q.Filter.Source, q.Filter.Medium, q.Filter.Campaign} {
+		if want != nil && f[i] != *want {
+			return "", false
+		}
+	}
+	return f[fieldOf(q.Group)], true
+}
+
+func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Location) (Sources, error) {
+	out := Sources{From: q.From, To: q.To, TimeZone: ZoneName(q.Site, loc), Group: q.Group, Model: q.Model, Rows: []Row{}}
+	rows := map[string]*Counts{}
+	get := func(k string) *Counts {
+		c := rows[k]
+		if c == nil {
+			c = &Counts{}
+			rows[k] = c
+		}
+		return c
+	}
+	dim := dimOf(q.Group)
+	for _, model := range []byte{modelTraffic, modelByte(q.Model)} {
+		lower := store.ReportKey(q.Site.ID, dim, model, uint32(q.From), nil)
+		upper := store.ReportKey(q.Site.ID, dim, model, uint32(q.To)+1, nil)
+		err := v.scan(ctx, lower, upper, func(key []byte, lanes []int64) error {
+			_, row, ok := store.ParseReportKey(key)
+			if !ok {
+				return nil
+			}
+			k, ok := rowKey(&q, row)
+			if !ok {
+				return nil
+			}
+			if model == modelTraffic {
+				lanes = lanes[:min(len(lanes), laneLeads)]
+			} else if len(lanes) > laneLeads {
+				lanes = append(make([]int64, laneLeads), lanes[laneLeads:]...)
+			} else {
+				return nil
+			}
+			get(k).addLanes(lanes)
+			return nil
+		})
+		if err != nil {
+			return out, fmt.Errorf("sources report: %w", err)
+		}
+	}
+	var total Money
+	err := scanCosts(ctx, db, q.Site.ID, q.From, q.To, func(day Day, source, medium, campaign string, amount Money) {
+		total += amount
+		var k string
+		switch q.Group {
+		case GroupChannel:
+			k = "ad"
+		case GroupSource:
+			k = source
+		case GroupMedium:
+			k = medium
+		case GroupCampaign:
+			k = campaign
+		default:
+			return // term, landing page, referrer: the total only
+		}
+		for i, want := range [...]*string{q.Filter.Channel, q.Filter.Source, q.Filter.Medium, q.Filter.Campaign} {
+			if want == nil {
+				continue
+			}
+			if have := [...]string{"ad", source, medium, campaign}[i]; have != *want {
+				return
+			}
+		}
+		get(k).Cost += amount
+	})
+	if err != nil {
+		return out, fmt.Errorf("sources report: %w", err)
+	}
+	for k, c := range rows {
+		out.Rows = append(out.Rows, Row{Key: k, Counts: *c})
+		out.Total.plus(c)
+	}
+	if q.Group == GroupTerm || q.Group == GroupLanding || q.Group == GroupReferrer {
+		if q.Filter.empty() {
+			out.Total.Cost = total
+		}
+	}
+	slices.SortFunc(out.Rows, func(a, b Row) int {
+		if c := cmp.Compare(b.Sessions, a.Sessions); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Outcomes(), a.Outcomes()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	return out, nil
+}
+
+func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (Series, error) {
+	out := Series{From: q.From, To: q.To, TimeZone: ZoneName(q.Site, loc), Interval: q.Interval, Points: []Point{}}
+	hours := map[uint32][]int64{}
+	lower := store.ReportKey(q.Site.ID, dimHour, modelTraffic, uint32(q.From)*24, nil)
+	upper := store.ReportKey(q.Site.ID, dimHour, modelTraffic, (uint32(q.To)+1)*24, nil)
+	err := v.scan(ctx, lower, upper, func(key []byte, lanes []int64) error {
+		if p, row, ok := store.ParseReportKey(key); ok && len(row) == 0 {
+			hours[p] = slices.Clone(lanes)
+		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("timeseries: %w", err)
+	}
+	addHours := func(p *Point, first, end uint32) {
+		var c Counts
+		for h := first; h < end; h++ {
+			if l := hours[h]; l != nil {
+				c.addLanes(l)
+			}
+		}
+		p.Sessions += c.Sessions
+		p.Visitors += c.Visitors
+		p.NewVisitors += c.NewVisitors
+		p.Calls += c.Calls
+		p.Leads += c.Leads
+		p.Callbacks += c.Callbacks
+		p.Sales += c.Sales
+		p.Revenue += c.Revenue
+	}
+	switch q.Interval {
+	case Hour:
+		last := ^uint32(0)
+		end := q.To + 1
+		for t := q.From.Start(loc); DayOf(t, loc) < end; t = t.Add(time.Hour) {
+			h := hourOf(t, loc)
+			if h == last {
+				continue // the hour clocks repeat when they go back: one period
+			}
+			last = h
+			p := Point{At: t.In(loc)}
+			addHours(&p, h, h+1)
+			out.Points = append(out.Points, p)
+		}
+	default:
+		for d := q.From; d <= q.To; {
+			start := d
+			next := d + 1
+			switch q.Interval {
+			case Week:
+				wd := (int(start.civil().Weekday()) + 6) % 7 // Monday 0
+				start = d - Day(wd)
+				next = start + 7
+			case Month:
+				y, m, _ := d.civil().Date()
+				start = Date(y, m, 1)
+				next = Date(y, m+1, 1)
+			}
+			p := Point{At: start.Start(loc)}
+			addHours(&p, uint32(d)*24, uint32(min(next, q.To+1))*24)
+			out.Points = append(out.Points, p)
+			d = next
+		}
+	}
+	return out, nil
+}

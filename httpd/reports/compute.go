@@ -1,0 +1,223 @@
+package reports
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"appliance/store"
+)
+
+// Computed is every roll-up of one site computed from its raw records
+// (Compute): what the live writes should have added, to answer reports
+// from (the baseline the roll-ups are measured against, and their oracle
+// in tests) or to write over the roll-ups (Rebuild).
+type Computed struct {
+	site    uint32
+	loc     *time.Location
+	rollups map[string]*[numLanes]int64
+	touches map[uint64]store.Touch
+	callers map[string]uint64
+
+	// What the replay needs while it runs.
+	dimsIndex map[string]uint32
+	dimsList  []dims
+	sessions  map[uint64]uint32 // session of a person -> its dims' index
+	visitors  map[uint64]struct{}
+	keys      []string // rollups' keys, sorted (after Compute)
+}
+
+// Compute replays the site's sessions, events, leads, callbacks and calls
+// from the store in the order they were stored (their ids) through the
+// same counting the live writes do, into memory. It reads every record of
+// the site: its time grows with the site's history, not the range asked.
+func Compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Location) (*Computed, error) {
+	m := &Computed{site: site.ID, loc: loc, rollups: map[string]*[numLanes]int64{},
+		touches: map[uint64]store.Touch{}, callers: map[string]uint64{},
+		dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{}, visitors: map[uint64]struct{}{}}
+	c := &counter{l: m, site: site.ID, loc: loc}
+
+	// Outcomes are few beside sessions: read them all, then replay them
+	// between the sessions by id.
+	type outcome struct {
+		id    uint64
+		count func() error
+	}
+	var outs []outcome
+	var derr error
+	scan := func(prefix []byte, fn func(id uint64, v []byte) error) error {
+		err := db.ScanPrefix(ctx, prefix, false, 0, func(k, v []byte) bool {
+			id, _ := store.IDFromKey(k)
+			if err := fn(id, v); err != nil {
+				derr = err
+				return false
+			}
+			return true
+		})
+		if err == nil {
+			err = derr
+		}
+		return err
+	}
+	err := scan(store.LeadPrefix(site.ID), func(id uint64, v []byte) error {
+		l, err := store.DecodeLead(id, v)
+		if err != nil {
+			return fmt.Errorf("lead %d: %w", id, err)
+		}
+		outs = append(outs, outcome{id, func() error { return c.lead(&l) }})
+		return nil
+	})
+	if err == nil {
+		err = scan(store.CallbackPrefix(site.ID), func(id uint64, v []byte) error {
+			cb, err := store.DecodeCallback(id, v)
+			if err != nil {
+				return fmt.Errorf("callback %d: %w", id, err)
+			}
+			outs = append(outs, outcome{id, func() error { return c.callback(&cb) }})
+			return nil
+		})
+	}
+	if err == nil {
+		err = scan(store.CallPrefix(site.ID), func(id uint64, v []byte) error {
+			call, err := store.DecodeCall(id, v)
+			if err != nil {
+				return fmt.Errorf("call %d: %w", id, err)
+			}
+			outs = append(outs, outcome{id, func() error { return c.call(&call) }})
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("compute reports: %w", err)
+	}
+	slices.SortFunc(outs, func(a, b outcome) int {
+		switch {
+		case a.id < b.id:
+			return -1
+		case a.id > b.id:
+			return 1
+		}
+		return 0
+	})
+	next := 0
+	err = scan(store.SessionPrefix(site.ID), func(id uint64, v []byte) error {
+		for ; next < len(outs) && outs[next].id < id; next++ {
+			if err := outs[next].count(); err != nil {
+				return err
+			}
+		}
+		s, err := store.DecodeSession(v)
+		if err != nil {
+			return fmt.Errorf("session %d: %w", id, err)
+		}
+		_, seen := m.visitors[s.Visitor]
+		m.visitors[s.Visitor] = struct{}{}
+		if s.Bot {
+			return nil
+		}
+		src := s.TrafficSource()
+		m.sessions[s.ID] = m.intern(dimsOf(&src))
+		return c.session(&s, !seen)
+	})
+	for ; err == nil && next < len(outs); next++ {
+		err = outs[next].count()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("compute reports: %w", err)
+	}
+	// Events count on their session's rows: their order does not matter.
+	err = db.ScanPrefix(ctx, store.SiteEventPrefix(site.ID), false, 0, func(k, v []byte) bool {
+		sid, id, _ := store.SessionItemIDs(k)
+		di, ok := m.sessions[sid]
+		if !ok {
+			return true // a bot's, or its session is gone
+		}
+		ev, err := store.DecodeEvent(sid, id, v)
+		if err != nil {
+			derr = fmt.Errorf("event %d: %w", id, err)
+			return false
+		}
+		var lanes [numLanes]int64
+		lanes[laneEvents] = 1
+		c.addDay(modelTraffic, uint32(DayOf(time.UnixMilli(ev.Time), loc)), &m.dimsList[di], &lanes)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("compute reports: %w", err)
+	}
+	m.dimsIndex, m.dimsList, m.sessions, m.visitors = nil, nil, nil, nil
+	m.keys = make([]string, 0, len(m.rollups))
+	for k := range m.rollups {
+		m.keys = append(m.keys, k)
+	}
+	sort.Strings(m.keys)
+	return m, nil
+}
+
+func (m *Computed) intern(d dims) uint32 {
+	k := binary.AppendUvarint(nil, uint64(len(d.source)))
+	k = append(k, d.source...)
+	k = binary.AppendUvarint(k, uint64(len(d.landing)))
+	k = append(k, d.landing...)
+	k = append(k, d.ref...)
+	if i, ok := m.dimsIndex[string(k)]; ok {
+		return i
+	}
+	i := uint32(len(m.dimsList))
+	m.dimsIndex[string(k)] = i
+	m.dimsList = append(m.dimsList, d)
+	return i
+}
+
+// The ledger of a replay.
+
+func (m *Computed) add(key []byte, lanes *[numLanes]int64) {
+	v := m.rollups[string(key)]
+	if v == nil {
+		v = new([numLanes]int64)
+		m.rollups[string(key)] = v
+	}
+	for i, x := range lanes {
+		v[i] += x
+	}
+}
+
+func (m *Computed) touch(visitor uint64) (store.Touch, bool, error) {
+	t, ok := m.touches[visitor]
+	return t, ok, nil
+}
+
+func (m *Computed) setTouch(visitor uint64, t *store.Touch) { m.touches[visitor] = *t }
+
+func (m *Computed) sessionDims(_ uint32, id uint64) (dims, bool, error) {
+	i, ok := m.sessions[id]
+	if !ok {
+		return dims{}, false, nil
+	}
+	return m.dimsList[i], true, nil
+}
+
+func (m *Computed) firstCall(_ uint32, caller string, id uint64) (bool, error) {
+	if _, ok := m.callers[caller]; ok {
+		return false, nil
+	}
+	m.callers[caller] = id
+	return true, nil
+}
+
+// scan is the view of the computed roll-ups.
+func (m *Computed) scan(_ context.Context, lower, upper []byte, fn func(key []byte, lanes []int64) error) error {
+	i := sort.SearchStrings(m.keys, string(lower))
+	for ; i < len(m.keys) && m.keys[i] < string(upper); i++ {
+		if err := fn([]byte(m.keys[i]), m.rollups[m.keys[i]][:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+// Package reports answers "which source brings visits, calls, leads and
+// sales" over any range of days in a site's time zone: the sources report
+// (rows by channel, source, medium, campaign, term, landing page or
+// referrer, with sessions, visitors, outcomes, revenue and ad cost) and the
+// timeseries behind the chart. It knows nothing of HTTP.
+//
+// The model. Traffic is counted when it happens, on the site's day (and
+// hour) of its time zone: a session on the day it starts, with its source;
+// an event on its own day, with its session's source. An outcome (lead,
+// callback, call, chat) is counted on its own day and credited to one of
+// the visitor's sessions as each attribution model picks it: the last
+// session that did not come direct (ModelLastNonDirect, the default, as
+// Yandex Metrica's "last significant source"; the last session when all
+// came direct), the first session (ModelFirst) or the last (ModelLast),
+// among the sessions the visitor had before the outcome was stored. An
+// outcome without a known visitor (a call to a static number) is credited
+// to the source stored with it.
+//
+// Visitors are counted once per day: on the row of their first session of
+// that day, so a row's visitors over a range are the sum of its daily
+// unique visitors ("visitor-days"), the same sum GoatCounter and Metrica's
+// day reports give; the total over rows is every day's unique visitors
+// added up. A visitor whose first session of the day came from search and
+// second from an ad counts for search only.
+//
+// Where the figures come from. Every write that stores what a report
+// counts (a hit that starts a session, an event, a lead, a callback, a
+// call) adds to roll-ups in the same durable write (Counter, store's
+// merge-operator counters): per site, day and row, and per hour for the
+// chart. A report over a year reads a few thousand small values. Compute
+// gives the same answers straight from the raw records, replaying them in
+// the order they were stored; Rebuild writes what it computes over the
+// roll-ups (after a change of time zone, or to recover).
+package reports
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors of the reports package.
+var (
+	// ErrInvalid is the kind of every error about a report's query.
+	ErrInvalid = &Error{status: 400, msg: "invalid report query"}
+	// ErrNoSite is the kind of the error about a site that is not there.
+	ErrNoSite = &Error{status: 404, msg: "no such site"}
+)
+
+// Error is an error of package reports that a caller can answer as is: it
+// carries its status (HTTP's numbers) and a message for the person who
+// sent the query. An error of a kind wraps its sentinel.
+type Error struct {
+	kind   *Error // nil for a sentinel
+	status int
+	msg    string
+}
+
+func (e *Error) Error() string {
+	if e.kind == nil {
+		return "reports: " + e.msg
+	}
+	return e.kind.Error() + ": " + e.msg
+}
+
+// Unwrap returns the sentinel e is of; nil for a sentinel.
+func (e *Error) Unwrap() error {
+	if e.kind == nil {
+		return nil
+	}
+	return e.kind
+}
+
+// Status is the HTTP status that answers e.
+func (e *Error) Status() int { return e.status }
+
+// UserMessage is what is wrong, for the person who sent the query.
+func (e *Error) UserMessage() string { return e.msg }
+
+func errorf(kind *Error, format string, a ...any) error {
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+}
+
+// UserMessage is the message of the Error in err's chain; err's own text
+// when there is none.
+func UserMessage(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.UserMessage()
+	}
+	return err.Error()
+}

@@ -1,0 +1,366 @@
+package reports
+
+import (
+	"encoding/binary"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"appliance/store"
+)
+
+// The roll-ups (store.ReportKey): per site, a dimension, a model and a
+// period, a row key and its counters.
+//
+//	dimension  period         row key                                        models
+//	dimSource  day            channel, source, medium, campaign, term         0 traffic, 1-3 outcomes
+//	           (each a uvarint length and the bytes)
+//	dimLanding day            the landing page's path                         0, 1-3
+//	dimRef     day            the referrer's domain ("" for none)             0, 1-3
+//	dimHour    hour (day*24+h) ""                                             0: traffic and outcomes
+//
+// Every value has the lanes lane*. A session adds to its three day rows
+// and its hour (four merge operands, each several lanes at once); an
+// event to its session's three day rows; an outcome to the three day rows
+// of the session each model credits (nine) and to its hour. The hour row
+// is the site's total: the timeseries reads it, a day is 24 hours of it.
+const (
+	dimSource  byte = 's'
+	dimLanding byte = 'l'
+	dimRef     byte = 'r'
+	dimHour    byte = 'h'
+)
+
+// modelTraffic is the model byte of traffic counters; an outcome model's
+// byte is its index in Models() plus one.
+const modelTraffic byte = 0
+
+func modelByte(m Model) byte {
+	switch m {
+	case ModelFirst:
+		return 2
+	case ModelLast:
+		return 3
+	}
+	return 1
+}
+
+// Lanes of a roll-up value.
+const (
+	laneSessions = iota
+	laneVisitors
+	laneNewVisitors
+	laneEvents
+	laneLeads
+	laneCallbacks
+	laneCalls
+	laneAnswered
+	laneFirstCallers
+	laneChats
+	laneSales
+	laneRevenue
+	numLanes
+)
+
+// MaxField is the longest tag, path or domain a row key keeps; a longer
+// one is cut (at a character boundary).
+const MaxField = 200
+
+// dims are the rows a session adds to.
+type dims struct {
+	source  []byte // row key of dimSource
+	landing string
+	ref     string
+	direct  bool
+}
+
+// dimsOf reads the rows of a traffic source.
+func dimsOf(src *store.Source) dims {
+	refDomain := domainOf(src.Referrer)
+	source := src.UTMSource
+	if source == "" {
+		source = refDomain
+	}
+	if source == "" {
+		source = clickSource(src.Click)
+	}
+	medium := src.UTMMedium
+	if medium == "" {
+		switch src.Channel {
+		case "direct", "":
+		case "ad":
+			medium = "cpc"
+		default:
+			medium = src.Channel
+		}
+	}
+	channel := src.Channel
+	if channel == "" {
+		channel = "direct"
+	}
+	var b []byte
+	for _, f := range [...]string{channel, source, medium, src.UTMCampaign, src.UTMTerm} {
+		f = cutField(f)
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return dims{source: b, landing: cutField(pathOf(src.Landing)), ref: cutField(refDomain), direct: channel == "direct"}
+}
+
+// clickSource names the ad network of a click id without utm tags.
+func clickSource(click string) string {
+	switch click {
+	case "gclid":
+		return "google"
+	case "yclid":
+		return "yandex"
+	case "fbclid":
+		return "facebook"
+	}
+	return ""
+}
+
+// sourceFields splits a dimSource row key into channel, source, medium,
+// campaign and term; ok is false when it does not parse.
+func sourceFields(row []byte) (f [5]string, ok bool) {
+	for i := range f {
+		n, w := binary.Uvarint(row)
+		if w <= 0 || uint64(len(row)-w) < n {
+			return f, false
+		}
+		f[i] = string(row[w : w+int(n)])
+		row = row[w+int(n):]
+	}
+	return f, len(row) == 0
+}
+
+// fieldOf is the index in sourceFields of the field a group reads.
+func fieldOf(g Group) int {
+	switch g {
+	case GroupSource:
+		return 1
+	case GroupMedium:
+		return 2
+	case GroupCampaign:
+		return 3
+	case GroupTerm:
+		return 4
+	}
+	return 0
+}
+
+// domainOf is a referrer URL's host, lower case, without "www." and port.
+func domainOf(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+}
+
+// pathOf is a landing URL's path ("/" when it has none), without query and
+// fragment.
+func pathOf(landing string) string {
+	if landing == "" {
+		return ""
+	}
+	u, err := url.Parse(landing)
+	if err != nil {
+		return ""
+	}
+	if u.Path == "" {
+		return "/"
+	}
+	return u.Path
+}
+
+func cutField(s string) string {
+	if len(s) <= MaxField {
+		return s
+	}
+	i := MaxField
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+// hourOf is the period of the hour row of t in loc: the site's day times
+// 24 plus the hour on its clock. The hour repeated when clocks go back is
+// one period (two hours of counts); the hour skipped when they go forward
+// has none.
+func hourOf(t time.Time, loc *time.Location) uint32 {
+	lt := t.In(loc)
+	return uint32(DayOf(lt, loc))*24 + uint32(lt.Hour())
+}
+
+// ledger is where counting reads and writes: the store inside a write
+// (live), or memory (Compute, Rebuild). One counting code serves both,
+// so that what a rebuild computes is what the live writes add.
+type ledger interface {
+	add(key []byte, lanes *[numLanes]int64)
+	touch(visitor uint64) (store.Touch, bool, error)
+	setTouch(visitor uint64, t *store.Touch)
+	// sessionDims are the rows of a session of a person (ok false when
+	// there is no such session, or it is a bot's).
+	sessionDims(site uint32, id uint64) (dims, bool, error)
+	// firstCall records that caller called site; first is true when it
+	// never had before.
+	firstCall(site uint32, caller string, id uint64) (first bool, err error)
+}
+
+// counter adds what one write stores to the roll-ups of one site.
+type counter struct {
+	l    ledger
+	site uint32
+	loc  *time.Location
+}
+
+// session counts a session of a person as it starts (s is stored in the
+// same write): sessions, visitors (when it is the visitor's first session
+// of the day) and new visitors, on its rows of its day and its hour. It
+// updates the visitor's touch.
+func (c *counter) session(s *store.Session, newVisitor bool) error {
+	if s.Bot {
+		return nil
+	}
+	t, ok, err := c.l.touch(s.Visitor)
+	if err != nil {
+		return err
+	}
+	at := time.UnixMilli(s.Started)
+	day := DayOf(at, c.loc)
+	var lanes [numLanes]int64
+	lanes[laneSessions] = 1
+	if !ok || DayOf(time.UnixMilli(t.LastStarted), c.loc) != day {
+		lanes[laneVisitors] = 1
+	}
+	if newVisitor {
+		lanes[laneNewVisitors] = 1
+	}
+	src := s.TrafficSource()
+	d := dimsOf(&src)
+	c.addDay(modelTraffic, uint32(day), &d, &lanes)
+	c.l.add(store.ReportKey(c.site, dimHour, modelTraffic, hourOf(at, c.loc), nil), &lanes)
+	if t.First == 0 {
+		t.First = s.ID
+	}
+	t.Last, t.LastStarted = s.ID, s.Started
+	if !d.direct {
+		t.LastNonDirect = s.ID
+	}
+	c.l.setTouch(s.Visitor, &t)
+	return nil
+}
+
+// event counts an event at (Unix ms) of a session of a person.
+func (c *counter) event(s *store.Session, at int64) {
+	if s.Bot {
+		return
+	}
+	var lanes [numLanes]int64
+	lanes[laneEvents] = 1
+	src := s.TrafficSource()
+	d := dimsOf(&src)
+	c.addDay(modelTraffic, uint32(DayOf(time.UnixMilli(at), c.loc)), &d, &lanes)
+}
+
+// outcome counts an outcome of visitor (0: none known) at (Unix ms) with
+// the given lanes: on its hour, and on the rows of the session each model
+// credits; own is the source stored with the outcome, credited when the
+// visitor has no session to credit.
+func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
+	t := time.UnixMilli(at)
+	day := uint32(DayOf(t, c.loc))
+	c.l.add(store.ReportKey(c.site, dimHour, modelTraffic, hourOf(t, c.loc), nil), lanes)
+	var touch store.Touch
+	if visitor != 0 {
+		var err error
+		if touch, _, err = c.l.touch(visitor); err != nil {
+			return err
+		}
+	}
+	ownDims := dimsOf(own)
+	for _, m := range Models() {
+		var id uint64
+		switch m {
+		case ModelFirst:
+			id = touch.First
+		case ModelLast:
+			id = touch.Last
+		default:
+			id = touch.LastNonDirect
+			if id == 0 {
+				id = touch.Last
+			}
+		}
+		d := ownDims
+		if id != 0 {
+			sd, ok, err := c.l.sessionDims(c.site, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				d = sd
+			}
+		}
+		c.addDay(modelByte(m), day, &d, lanes)
+	}
+	return nil
+}
+
+func (c *counter) addDay(model byte, day uint32, d *dims, lanes *[numLanes]int64) {
+	c.l.add(store.ReportKey(c.site, dimSource, model, day, d.source), lanes)
+	c.l.add(store.ReportKey(c.site, dimLanding, model, day, []byte(d.landing)), lanes)
+	c.l.add(store.ReportKey(c.site, dimRef, model, day, []byte(d.ref)), lanes)
+}
+
+// lead counts a stored lead: a lead, and a sale with its revenue when it
+// is one.
+func (c *counter) lead(l *store.Lead) error {
+	var lanes [numLanes]int64
+	lanes[laneLeads] = 1
+	if l.IsSale {
+		lanes[laneSales] = 1
+		lanes[laneRevenue] = l.SaleCost
+	}
+	return c.outcome(l.Visitor, l.Time, &l.Source, &lanes)
+}
+
+// callback counts a stored callback request.
+func (c *counter) callback(cb *store.Callback) error {
+	var lanes [numLanes]int64
+	lanes[laneCallbacks] = 1
+	return c.outcome(cb.Visitor, cb.Time, &cb.Source, &lanes)
+}
+
+// call counts a stored call: a call, answered or not, a first-time
+// caller's when its caller (not hidden) never called the site before.
+func (c *counter) call(call *store.Call) error {
+	var lanes [numLanes]int64
+	lanes[laneCalls] = 1
+	if call.Answered {
+		lanes[laneAnswered] = 1
+	}
+	if call.Caller != "" {
+		first, err := c.l.firstCall(c.site, call.Caller, call.ID)
+		if err != nil {
+			return err
+		}
+		if first {
+			lanes[laneFirstCallers] = 1
+		}
+	}
+	return c.outcome(call.Visitor, call.Time, &call.Source, &lanes)
+}
+
+// chat counts a chat.
+func (c *counter) chat(visitor uint64, at int64, own *store.Source) error {
+	var lanes [numLanes]int64
+	lanes[laneChats] = 1
+	return c.outcome(visitor, at, own, &lanes)
+}

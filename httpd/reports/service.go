@@ -1,0 +1,182 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"appliance/store"
+)
+
+// Options tune a Service; the zero value is what serve uses.
+type Options struct {
+	// Now is the clock (a range's default "today"); default time.Now.
+	Now func() time.Time
+}
+
+// Sites is what the reports need of the site registry.
+type Sites interface {
+	ByKey(key string) (*store.Site, error)
+	ByID(id uint32) (*store.Site, error)
+	Location(s *store.Site) *time.Location
+}
+
+// Service counts what the reports show as it is written, and answers
+// reports from those counts. Its Count* methods run inside the durable
+// write of what they count (a store.DB.Update function): they only read
+// and add to that write.
+type Service struct {
+	db    *store.DB
+	sites Sites
+	o     Options
+}
+
+// New returns a Service over db for the sites of sites.
+func New(db *store.DB, sites Sites, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{db: db, sites: sites, o: o}
+}
+
+// Location is the zone of a site's days.
+func (s *Service) Location(site *store.Site) *time.Location { return s.sites.Location(site) }
+
+// SiteByKey finds a site by its key (a SiteFunc).
+func (s *Service) SiteByKey(key string) (*store.Site, error) { return s.sites.ByKey(key) }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.o.Now() }
+
+func (s *Service) counter(tx *store.Tx, site *store.Site) *counter {
+	return &counter{l: txLedger{tx}, site: site.ID, loc: s.sites.Location(site)}
+}
+
+// CountSession counts a session of site as it starts, in the write tx
+// that stores it: newVisitor is true when the visitor was first seen with
+// it. A bot's session is not counted.
+func (s *Service) CountSession(tx *store.Tx, site *store.Site, sess *store.Session, newVisitor bool) error {
+	if err := s.counter(tx, site).session(sess, newVisitor); err != nil {
+		return fmt.Errorf("count session %d: %w", sess.ID, err)
+	}
+	return nil
+}
+
+// CountEvent counts an event at (Unix ms) of a session of site, in the
+// write that stores it.
+func (s *Service) CountEvent(tx *store.Tx, site *store.Site, sess *store.Session, at int64) error {
+	s.counter(tx, site).event(sess, at)
+	return nil
+}
+
+// CountLead counts a lead of site in the write that stores it.
+func (s *Service) CountLead(tx *store.Tx, site *store.Site, l *store.Lead) error {
+	if err := s.counter(tx, site).lead(l); err != nil {
+		return fmt.Errorf("count lead %d: %w", l.ID, err)
+	}
+	return nil
+}
+
+// CountCallback counts a callback request of site in the write that
+// stores it.
+func (s *Service) CountCallback(tx *store.Tx, site *store.Site, cb *store.Callback) error {
+	if err := s.counter(tx, site).callback(cb); err != nil {
+		return fmt.Errorf("count callback %d: %w", cb.ID, err)
+	}
+	return nil
+}
+
+// CountCall counts a call stored for site (by id; 0, a number no site has,
+// is not counted) in the write that stores it.
+func (s *Service) CountCall(tx *store.Tx, siteID uint32, c *store.Call) error {
+	if siteID == 0 {
+		return nil
+	}
+	site, err := s.sites.ByID(siteID)
+	if err != nil {
+		return fmt.Errorf("count call %d: %w", c.ID, err)
+	}
+	if err := s.counter(tx, site).call(c); err != nil {
+		return fmt.Errorf("count call %d: %w", c.ID, err)
+	}
+	return nil
+}
+
+// CountChat counts a chat of visitor (0: unknown) that began at (Unix ms)
+// on site, in the write that stores it: the chats column. own is the
+// traffic source stored with the chat, credited when the visitor has no
+// session to credit. It is the hook for the chat feature; Compute and
+// Rebuild do not know chats yet, so a rebuild sets the chats column to 0
+// until they read chat records too.
+func (s *Service) CountChat(tx *store.Tx, site *store.Site, visitor uint64, at int64, own store.Source) error {
+	if err := s.counter(tx, site).chat(visitor, at, &own); err != nil {
+		return fmt.Errorf("count chat: %w", err)
+	}
+	return nil
+}
+
+// txLedger counts in a write.
+type txLedger struct{ tx *store.Tx }
+
+func (l txLedger) add(key []byte, lanes *[numLanes]int64) {
+	n := numLanes
+	for n > 0 && lanes[n-1] == 0 {
+		n--
+	}
+	l.tx.AddLanes(key, lanes[:n])
+}
+
+func (l txLedger) touch(visitor uint64) (store.Touch, bool, error) {
+	b, err := l.tx.Get(store.TouchKey(visitor))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Touch{}, false, nil
+	}
+	if err != nil {
+		return store.Touch{}, false, err
+	}
+	t, err := store.DecodeTouch(b)
+	if err != nil {
+		return store.Touch{}, false, fmt.Errorf("touch of visitor %d: %w", visitor, err)
+	}
+	return t, true, nil
+}
+
+func (l txLedger) setTouch(visitor uint64, t *store.Touch) {
+	l.tx.Set(store.TouchKey(visitor), t.Encode())
+}
+
+func (l txLedger) sessionDims(site uint32, id uint64) (dims, bool, error) {
+	b, err := l.tx.Get(store.SessionKey(site, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return dims{}, false, nil
+	}
+	if err != nil {
+		return dims{}, false, err
+	}
+	s, err := store.DecodeSession(b)
+	if err != nil {
+		return dims{}, false, fmt.Errorf("session %d: %w", id, err)
+	}
+	if s.Bot {
+		return dims{}, false, nil
+	}
+	src := s.TrafficSource()
+	return dimsOf(&src), true, nil
+}
+
+func (l txLedger) firstCall(site uint32, caller string, id uint64) (bool, error) {
+	k := store.CallerKey(site, caller)
+	_, err := l.tx.Get(k)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	var v [8]byte
+	for i := range v {
+		v[i] = byte(id >> (56 - 8*i))
+	}
+	l.tx.Set(k, v[:])
+	return true, nil
+}
