@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
@@ -30,6 +31,7 @@ type apiHandlers struct {
 	numbers  *tracking.Tracker
 	sites    *sites.Registry
 	hooks    *webhooks.Hooks
+	reports  *reports.Service
 	now      func() time.Time
 }
 
@@ -38,6 +40,7 @@ type apiHandlers struct {
 func (s *apiHandlers) mount(r *router) {
 	r.api("POST", "/api/v1/calls", open, s.apiAuth(s.postCall))
 	r.api("GET", "/api/v1/attribution", open, s.apiAuth(s.getAttribution))
+	s.mountReports(r)
 }
 
 // maxCallBody is the body limit of a reported call.
@@ -163,7 +166,12 @@ func (s *apiHandlers) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error 
 		return err
 	}
 	in.Sites = tok.Sites
-	in.Also = s.callDeliveries
+	in.Also = func(tx *store.Tx, c *store.Call, a *tracking.Attribution) error {
+		if err := s.callDeliveries(tx, c, a); err != nil {
+			return err
+		}
+		return s.reports.CountCall(tx, a.Site, c)
+	}
 	c, a, err := s.numbers.RecordCall(ctx, in, s.now())
 	if errors.Is(err, tracking.ErrOtherSite) {
 		return otherSite(in.Called)

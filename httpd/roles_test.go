@@ -36,6 +36,8 @@ var leastRole = map[string]string{
 	"POST /t/v1/lease":                  "open",
 	"POST /api/v1/calls":                "open", // an API token, checked by the handler
 	"GET /api/v1/attribution":           "open",
+	"GET /api/v1/reports/sources":       "open", // an API token, checked by the handler
+	"GET /api/v1/reports/timeseries":    "open",
 	"GET /vc/s/":                        "open",
 	"GET /img/phone":                    "open",
 	"OPTIONS /vc/s/":                    "open",
@@ -95,6 +97,7 @@ var leastAdminRole = map[string]string{
 	"GET /admin/sites":                  accounts.RoleManager,
 	"POST /admin/sites":                 accounts.RoleManager,
 	"POST /admin/sites/origin":          accounts.RoleManager,
+	"POST /admin/sites/time-zone":       accounts.RoleManager,
 	"POST /admin/users":                 accounts.RoleOwner,
 	"POST /admin/users/password":        accounts.RoleOwner,
 	"POST /admin/users/logout":          accounts.RoleOwner,

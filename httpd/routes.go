@@ -33,7 +33,7 @@ func (s *Server) publicRoutes() *router {
 		publicURL:      s.PublicURL(), clientIP: s.clientIP, now: s.opts.Now,
 	}
 	tracker.mount(r)
-	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, now: s.opts.Now}
+	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, reports: s.reports, now: s.opts.Now}
 	api.mount(r)
 
 	dash := &dashboardHandlers{

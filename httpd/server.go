@@ -33,6 +33,7 @@ import (
 	"appliance/httpd/accounts"
 	"appliance/httpd/callbacks"
 	"appliance/httpd/leads"
+	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
@@ -107,6 +108,7 @@ type Server struct {
 	callbacks *callbacks.Service
 	leads     *leads.Service
 	visits    *visits.Tracker
+	reports   *reports.Service
 	numbers   *tracking.Tracker
 	started   time.Time
 
@@ -173,6 +175,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		started:  o.Now(),
 	}
 	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
+	s.reports = reports.New(db, reg, reports.Options{Now: o.Now})
+	s.visits.CountWith(s.reports)
 	capOpts := o.Captcha
 	if capOpts.Now == nil {
 		capOpts.Now = o.Now
@@ -188,8 +192,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if cbOpts.PhoneRegion == "" {
 		cbOpts.PhoneRegion = o.PhoneRegion
 	}
+	if cbOpts.Count == nil {
+		cbOpts.Count = s.reports.CountCallback
+	}
 	s.callbacks = callbacks.New(db, s.visits, s.hooks, s.captcha, cbOpts)
-	s.leads = leads.New(db, s.visits, s.hooks, leads.Options{Now: o.Now, PhoneRegion: o.PhoneRegion})
+	s.leads = leads.New(db, s.visits, s.hooks, leads.Options{Now: o.Now, PhoneRegion: o.PhoneRegion, Count: s.reports.CountLead})
 	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion, visits.SourceChannel); err != nil {
 		return nil, err
 	}

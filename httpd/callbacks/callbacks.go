@@ -189,6 +189,11 @@ type Options struct {
 	// PhoneRegion is where a phone without a country code is read;
 	// default numbers.DefaultRegion.
 	PhoneRegion string
+	// Count, when set, runs in the write that stores a callback request,
+	// after its own writes (the reports' roll-ups:
+	// reports.Service.CountCallback); its error fails the write. It must
+	// not block.
+	Count func(tx *store.Tx, site *store.Site, cb *store.Callback) error
 }
 
 // Service orders, sends and lists callbacks over one store.
@@ -313,6 +318,11 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 		Time: time.UnixMilli(cb.Time), Data: ViewOf(&cb, settings.Groups)}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.CallbackKey(o.Site.ID, cb.ID), cb.Encode())
+		if s.o.Count != nil {
+			if err := s.o.Count(tx, o.Site, &cb); err != nil {
+				return err
+			}
+		}
 		if cb.State == store.CallbackPending {
 			s.due.Put(tx, outbox.Item{At: due, ID: cb.ID, Site: o.Site.ID})
 		}

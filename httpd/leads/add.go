@@ -18,6 +18,10 @@ type Options struct {
 	// PhoneRegion is the region of a phone typed without its country code
 	// (numbers.ParsePhone); default numbers.DefaultRegion.
 	PhoneRegion string
+	// Count, when set, runs in the write that stores a lead, after the
+	// lead's own writes (the reports' roll-ups: reports.Service.CountLead);
+	// its error fails the write. It must not block.
+	Count func(tx *store.Tx, site *store.Site, l *store.Lead) error
 }
 
 // Service adds leads to one store: it owns the lead's write and the
@@ -70,6 +74,11 @@ func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.L
 		Time: time.UnixMilli(l.Time), Data: ViewOf(&l)}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		Put(tx, site.ID, &l)
+		if s.o.Count != nil {
+			if err := s.o.Count(tx, site, &l); err != nil {
+				return err
+			}
+		}
 		_, err := s.hooks.Enqueue(tx, ev)
 		return err
 	})

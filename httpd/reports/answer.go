@@ -122,8 +122,8 @@ type Row struct {
 
 // Sources is the answer of a sources report.
 type Sources struct {
-	From     Day    `json:"-"`
-	To       Day    `json:"-"`
+	From     Day    `json:"from"`
+	To       Day    `json:"to"`
 	TimeZone string `json:"time_zone"`
 	Group    Group  `json:"group"`
 	Model    Model  `json:"model"`
@@ -147,8 +147,8 @@ type Point struct {
 // Series is the answer of a timeseries: a point for every interval of the
 // range, zeros included.
 type Series struct {
-	From     Day      `json:"-"`
-	To       Day      `json:"-"`
+	From     Day      `json:"from"`
+	To       Day      `json:"to"`
 	TimeZone string   `json:"time_zone"`
 	Interval Interval `json:"interval"`
 	Points   []Point  `json:"points"`

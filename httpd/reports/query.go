@@ -39,6 +39,9 @@ func (d Day) Start(loc *time.Location) time.Time {
 // String is d as YYYY-MM-DD.
 func (d Day) String() string { return d.civil().Format(time.DateOnly) }
 
+// MarshalText writes d as YYYY-MM-DD (JSON: a string).
+func (d Day) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
 // ParseDay reads a YYYY-MM-DD date.
 func ParseDay(s string) (Day, error) {
 	t, err := time.Parse(time.DateOnly, s)

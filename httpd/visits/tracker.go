@@ -39,10 +39,24 @@ const (
 // sites in the store, and reads them back for the dashboard. Every write
 // returns only once it is durable (store.DB.Update).
 type Tracker struct {
-	db     *store.DB
-	now    func() time.Time
-	region string // visitors' phones without a country code are read in it
+	db      *store.DB
+	now     func() time.Time
+	region  string  // visitors' phones without a country code are read in it
+	counter Counter // nil: nothing else counts
 }
+
+// Counter is told, inside the durable write, of each session a hit starts
+// and each event stored, so that what it counts is written with them or
+// not at all (the reports' roll-ups: reports.Service). Its methods must be
+// quick and must not block: they run in the store's writer.
+type Counter interface {
+	CountSession(tx *store.Tx, site *store.Site, s *store.Session, newVisitor bool) error
+	CountEvent(tx *store.Tx, site *store.Site, s *store.Session, at int64) error
+}
+
+// CountWith makes c the tracker's Counter. Call it before the tracker
+// records anything (when the server is built).
+func (t *Tracker) CountWith(c Counter) { t.counter = c }
 
 // NewTracker returns a tracker over db. now is its clock, time.Now when
 // nil; tests pass their own to move time without sleeping. A visitor's
@@ -128,6 +142,9 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		res, err = t.hitTx(tx, site.ID, &p, now)
+		if err == nil && res.NewSession && t.counter != nil {
+			err = t.counter.CountSession(tx, site, &res.Session, res.NewVisitor)
+		}
 		if err == nil && pv.Also != nil {
 			err = pv.Also(tx, &res)
 		}
@@ -368,6 +385,9 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 			lane = LaneBotEvents
 		}
 		tx.Add(store.RollupKey(site.ID, dayOf(now), MetricTraffic), lane, 1)
+		if t.counter != nil {
+			return t.counter.CountEvent(tx, site, &s, now)
+		}
 		return nil
 	})
 	if err != nil {
