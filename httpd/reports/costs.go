@@ -69,16 +69,16 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				bad = append(bad, fmt.Sprintf("line %d: %v", pe.Line, pe.Err))
 			} else {
-				bad = append(bad, fmt.Sprintf("line %d: %v", line, err))
+				bad = append(bad, err.Error())
 			}
 			break // the reader cannot go on past a broken quote
 		}
+		line, _ := cr.FieldPos(0)
 		if len(out)+len(bad) >= MaxCostLines {
 			return nil, errorf(ErrInvalid, "the cost file has more than %d lines", MaxCostLines)
 		}

@@ -1,0 +1,579 @@
+package reports_test
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/httpd/leads"
+	"appliance/httpd/reports"
+	"appliance/httpd/sites"
+	"appliance/httpd/visits"
+	"appliance/httpd/webhooks"
+	"appliance/store"
+	"appliance/store/storetest"
+)
+
+// fixture is the real write paths over a real store: the tracker and the
+// leads service count into the reports as the server wires them; calls
+// are written as the calls API writes them (the call, then CountCall, in
+// one write).
+type fixture struct {
+	t     *testing.T
+	db    *store.DB
+	reg   *sites.Registry
+	site  *store.Site
+	rep   *reports.Service
+	tr    *visits.Tracker
+	leads *leads.Service
+	now   time.Time
+	loc   *time.Location
+}
+
+const ua = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"
+
+func newFixture(t *testing.T, zone string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{t: t, db: storetest.Open(t)}
+	clock := func() time.Time { return f.now }
+	var err error
+	if f.reg, err = sites.Open(ctx, f.db, clock); err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.reg.Create(ctx, "Shop", []string{"shop.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.site, err = f.reg.SetTimeZone(ctx, s.Key, zone); err != nil {
+		t.Fatal(err)
+	}
+	f.loc = f.reg.Location(f.site)
+	f.rep = reports.New(f.db, f.reg, reports.Options{Now: clock})
+	f.tr = visits.NewTracker(f.db, clock, "")
+	f.tr.CountWith(f.rep)
+	f.leads = leads.New(f.db, f.tr, webhooks.New(f.db, webhooks.Options{Now: clock}), leads.Options{Now: clock, Count: f.rep.CountLead})
+	return f
+}
+
+// at sets the clock to a wall time of the site's zone.
+func (f *fixture) at(y int, m time.Month, d, h, min int) {
+	f.now = time.Date(y, m, d, h, min, 0, 0, f.loc)
+}
+
+// hit is a page view of the visitor ci names ("" for a new one) at the
+// clock's time; it returns the ci after it.
+func (f *fixture) hit(ci, page, ref string) visits.HitResult {
+	f.t.Helper()
+	res, err := f.tr.Hit(context.Background(), f.site, visits.PageView{CI: ci, URL: "https://shop.example" + page, Referrer: ref, UserAgent: ua})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res
+}
+
+func (f *fixture) lead(h visits.HitResult, sale string) {
+	f.t.Helper()
+	in := leads.Input{Name: "Ivan", Phone: "+79161234567"}
+	if sale != "" {
+		in.IsSale, in.SaleCost = true, sale
+	}
+	if _, err := f.leads.Add(context.Background(), f.site, leads.Request{Visitor: h.CI.Visitor, Session: h.CI.Session, In: in, Via: leads.ViaJS}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// call stores a call of visitor (0: a static number's, credited to src)
+// from caller at the clock's time.
+func (f *fixture) call(visitor, session uint64, caller string, answered bool, src store.Source) {
+	f.t.Helper()
+	c := store.Call{ID: f.db.NextID(), Time: f.now.UnixMilli(), Received: f.now.UnixMilli(), Called: "74950000001",
+		Caller: caller, Answered: answered, Visitor: visitor, Session: session, Attributed: visitor != 0, Source: src}
+	err := f.db.Update(context.Background(), func(tx *store.Tx) error {
+		tx.Set(store.CallKey(f.site.ID, c.ID), c.Encode())
+		return f.rep.CountCall(tx, f.site.ID, &c)
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// sources answers q from the roll-ups and from the raw records, checks
+// they agree, and returns the rows by key with the total under "TOTAL".
+func (f *fixture) sources(from, to reports.Day, group reports.Group, model reports.Model, filter reports.Filter) map[string]reports.Counts {
+	f.t.Helper()
+	ctx := context.Background()
+	q := reports.Query{Site: f.site, From: from, To: to, Group: group, Model: model, Filter: filter}
+	live, err := f.rep.Sources(ctx, q)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	m, err := f.rep.Compute(ctx, f.site)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	raw, err := m.Sources(ctx, f.db, q)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if !reflect.DeepEqual(live, raw) {
+		f.t.Fatalf("%s/%s: roll-ups and raw records differ:\nroll-ups %+v\nraw      %+v", group, model, live, raw)
+	}
+	out := map[string]reports.Counts{"TOTAL": live.Total}
+	for _, r := range live.Rows {
+		out[r.Key] = r.Counts
+	}
+	return out
+}
+
+func (f *fixture) series(from, to reports.Day, iv reports.Interval) []reports.Point {
+	f.t.Helper()
+	ctx := context.Background()
+	q := reports.SeriesQuery{Site: f.site, From: from, To: to, Interval: iv}
+	live, err := f.rep.Series(ctx, q)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	m, err := f.rep.Compute(ctx, f.site)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	raw, err := m.Series(ctx, q)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if !reflect.DeepEqual(live, raw) {
+		f.t.Fatalf("series %s: roll-ups and raw records differ:\nroll-ups %+v\nraw      %+v", iv, live, raw)
+	}
+	return live.Points
+}
+
+// rollups is every report roll-up, touch and caller key of the store with
+// its value.
+func (f *fixture) rollups() map[string]string {
+	out := map[string]string{}
+	for _, p := range [][]byte{store.ReportSitePrefix(f.site.ID), store.CallerPrefix(f.site.ID), store.TouchKey(0)[:1]} {
+		err := f.db.ScanPrefix(context.Background(), p, false, 0, func(k, v []byte) bool {
+			if k[0] == 'R' {
+				lanes, _ := store.DecodeCounters(v)
+				n := len(lanes)
+				for n > 0 && lanes[n-1] == 0 {
+					n--
+				}
+				v = store.EncodeCounters(lanes[:n])
+			}
+			out[string(k)] = string(bytes.Clone(v))
+			return true
+		})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// checkRebuild rebuilds the roll-ups from the raw records and checks they
+// equal the live ones.
+func (f *fixture) checkRebuild() {
+	f.t.Helper()
+	live := f.rollups()
+	if len(live) == 0 {
+		f.t.Fatal("no roll-ups were written")
+	}
+	if _, err := f.rep.Rebuild(context.Background(), f.site); err != nil {
+		f.t.Fatal(err)
+	}
+	if rebuilt := f.rollups(); !reflect.DeepEqual(live, rebuilt) {
+		for k, v := range live {
+			if rebuilt[k] != v {
+				f.t.Errorf("key %q: live %x, rebuilt %x", k, v, rebuilt[k])
+			}
+		}
+		for k := range rebuilt {
+			if _, ok := live[k]; !ok {
+				f.t.Errorf("key %q only rebuilt", k)
+			}
+		}
+	}
+}
+
+var paid = "/?utm_source=yandex&utm_medium=cpc&utm_campaign=brand&utm_term=shoes"
+
+// A visitor came from a paid ad, later came back direct, then called:
+// last non-direct credits the ad, last the direct visit, first the ad.
+func TestAttributionModels(t *testing.T) {
+	f := newFixture(t, "Europe/Moscow")
+	day := reports.Date(2026, 11, 2)
+	f.at(2026, 11, 2, 10, 0)
+	h1 := f.hit("", paid, "")
+	f.at(2026, 11, 2, 12, 0)
+	h2 := f.hit(h1.CI.String(), "/contacts", "")
+	if !h2.NewSession || h2.CI.Visitor != h1.CI.Visitor {
+		t.Fatalf("second visit %+v", h2)
+	}
+	f.at(2026, 11, 2, 12, 10)
+	f.call(h2.CI.Visitor, h2.CI.Session, "79161234567", true, h2.Session.TrafficSource())
+
+	for _, tt := range []struct {
+		model        reports.Model
+		ad, direct   int64
+		source, term string
+	}{
+		{reports.ModelLastNonDirect, 1, 0, "yandex", "shoes"},
+		{reports.ModelLast, 0, 1, "", ""},
+		{reports.ModelFirst, 1, 0, "yandex", "shoes"},
+	} {
+		t.Run(string(tt.model), func(t *testing.T) {
+			rows := f.sources(day, day, reports.GroupChannel, tt.model, reports.Filter{})
+			if got := rows["ad"].Calls; got != tt.ad {
+				t.Errorf("ad calls = %d, want %d", got, tt.ad)
+			}
+			if got := rows["direct"].Calls; got != tt.direct {
+				t.Errorf("direct calls = %d, want %d", got, tt.direct)
+			}
+			if got := rows["TOTAL"]; got.Calls != 1 || got.AnsweredCalls != 1 || got.FirstTimeCallers != 1 || got.Sessions != 2 || got.Visitors != 1 || got.NewVisitors != 1 {
+				t.Errorf("total = %+v", got)
+			}
+			if ad := rows["ad"]; ad.Sessions != 1 || ad.Visitors != 1 || ad.NewVisitors != 1 {
+				t.Errorf("ad row = %+v: want the session, the visitor and the new visitor", ad)
+			}
+			if d := rows["direct"]; d.Sessions != 1 || d.Visitors != 0 {
+				t.Errorf("direct row = %+v: want its session, the visitor counted on the first session of the day", d)
+			}
+			src := f.sources(day, day, reports.GroupSource, tt.model, reports.Filter{})
+			if src[tt.source].Calls != 1 {
+				t.Errorf("sources %+v: want the call on %q", src, tt.source)
+			}
+			term := f.sources(day, day, reports.GroupTerm, tt.model, reports.Filter{})
+			if term[tt.term].Calls != 1 {
+				t.Errorf("terms %+v: want the call on %q", term, tt.term)
+			}
+		})
+	}
+	// Drill-down: the ad channel's campaigns; the direct "source" is "".
+	ad := "ad"
+	rows := f.sources(day, day, reports.GroupCampaign, reports.ModelLastNonDirect, reports.Filter{Channel: &ad})
+	if len(rows) != 2 || rows["brand"].Sessions != 1 || rows["brand"].Calls != 1 {
+		t.Errorf("campaigns of the ad channel = %+v", rows)
+	}
+	none := ""
+	rows = f.sources(day, day, reports.GroupMedium, reports.ModelLast, reports.Filter{Source: &none})
+	if rows[""].Sessions != 1 || rows[""].Calls != 1 {
+		t.Errorf("mediums of sessions without a source = %+v", rows)
+	}
+	rows = f.sources(day, day, reports.GroupLanding, reports.ModelLast, reports.Filter{})
+	if rows["/"].Sessions != 1 || rows["/contacts"].Calls != 1 {
+		t.Errorf("landing pages = %+v", rows)
+	}
+	f.checkRebuild()
+}
+
+// Sales are leads with is_sale, revenue their sale cost; a second call of
+// a caller is not a first-time caller's, nor a hidden caller's; a call to
+// a static number is credited to its rule's source.
+func TestSalesAndCallers(t *testing.T) {
+	f := newFixture(t, "Europe/Moscow")
+	day := reports.Date(2026, 11, 3)
+	f.at(2026, 11, 3, 9, 0)
+	h := f.hit("", "/promo?utm_source=google&utm_medium=cpc", "")
+	f.lead(h, "1 500,50")
+	f.lead(h, "")
+	f.lead(h, "2000")
+	f.call(h.CI.Visitor, h.CI.Session, "79160000001", false, h.Session.TrafficSource())
+	f.call(h.CI.Visitor, h.CI.Session, "79160000001", true, h.Session.TrafficSource())
+	f.call(0, 0, "", true, store.Source{Channel: "organic", UTMSource: "yandex"})
+	f.call(0, 0, "79160000002", false, store.Source{Channel: "organic", UTMSource: "yandex"})
+	rows := f.sources(day, day, reports.GroupSource, reports.ModelLastNonDirect, reports.Filter{})
+	g := rows["google"]
+	if g.Leads != 3 || g.Sales != 2 || g.Revenue != 350050 || g.Calls != 2 || g.AnsweredCalls != 1 || g.FirstTimeCallers != 1 {
+		t.Errorf("google = %+v", g)
+	}
+	y := rows["yandex"]
+	if y.Calls != 2 || y.FirstTimeCallers != 1 || y.Sessions != 0 {
+		t.Errorf("yandex (static number) = %+v", y)
+	}
+	if tot := rows["TOTAL"]; tot.Calls != 4 || tot.FirstTimeCallers != 2 || tot.Leads != 3 {
+		t.Errorf("total = %+v", tot)
+	}
+	pts := f.series(day, day, reports.DayI)
+	if len(pts) != 1 || pts[0].Leads != 3 || pts[0].Sales != 2 || pts[0].Calls != 4 || pts[0].Sessions != 1 || pts[0].Revenue != 350050 {
+		t.Errorf("series = %+v", pts)
+	}
+	f.checkRebuild()
+}
+
+// Costs land on the rows of their source, medium and campaign (and the ad
+// channel); cost per lead and ROI follow.
+func TestCosts(t *testing.T) {
+	f := newFixture(t, "Europe/Moscow")
+	day := reports.Date(2026, 11, 3)
+	f.at(2026, 11, 3, 9, 0)
+	h := f.hit("", paid, "")
+	f.lead(h, "3000")
+	f.lead(h, "")
+	res, err := f.rep.ImportCosts(context.Background(), f.site, strings.NewReader(
+		"date,source,medium,campaign,cost\n2026-11-03,yandex,cpc,brand,1000\n2026-11-03,yandex,cpc,brand,500\n2026-11-04,yandex,cpc,brand,99\n\n2026-11-03,google,cpc,x,250.50\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Lines != 4 || res.Rows != 3 || res.Total != 184950 {
+		t.Errorf("import = %+v", res)
+	}
+	// The same file again replaces, not adds.
+	if _, err := f.rep.ImportCosts(context.Background(), f.site, strings.NewReader("2026-11-03;yandex;cpc;brand;1500\n")); err != nil {
+		t.Fatal(err)
+	}
+	rows := f.sources(day, day, reports.GroupSource, reports.ModelLastNonDirect, reports.Filter{})
+	y := rows["yandex"]
+	if y.Cost != 150000 || y.Leads != 2 || y.Revenue != 300000 {
+		t.Fatalf("yandex = %+v", y)
+	}
+	if cpl, ok := y.CostPer(y.Leads); !ok || cpl != 75000 {
+		t.Errorf("cost per lead = %v %v", cpl, ok)
+	}
+	if roi, ok := y.ROI(); !ok || roi != 1 {
+		t.Errorf("ROI = %v %v, want 1 (3000 back for 1500)", roi, ok)
+	}
+	if rows["google"].Cost != 25050 || rows["TOTAL"].Cost != 175050 {
+		t.Errorf("google %+v total %+v", rows["google"], rows["TOTAL"])
+	}
+	if ch := f.sources(day, day, reports.GroupChannel, reports.ModelFirst, reports.Filter{}); ch["ad"].Cost != 175050 {
+		t.Errorf("ad channel = %+v", ch["ad"])
+	}
+	if lp := f.sources(day, day, reports.GroupLanding, reports.ModelFirst, reports.Filter{}); lp["TOTAL"].Cost != 175050 || lp["/"].Cost != 0 {
+		t.Errorf("landing pages = %+v", lp)
+	}
+}
+
+// Days are the site's: 23:30 in Moscow is that Moscow day, 00:30 the
+// next (though UTC still has the day before).
+func TestMoscowDays(t *testing.T) {
+	f := newFixture(t, "Europe/Moscow")
+	f.at(2026, 11, 3, 23, 30)
+	a := f.hit("", "/a", "")
+	f.at(2026, 11, 4, 0, 30)
+	if f.now.UTC().Day() != 3 {
+		t.Fatal("00:30 Moscow should be the day before in UTC")
+	}
+	f.hit("", "/b", "")
+	f.lead(a, "")
+	d3, d4 := reports.Date(2026, 11, 3), reports.Date(2026, 11, 4)
+	if r := f.sources(d3, d3, reports.GroupLanding, reports.ModelLast, reports.Filter{}); r["/a"].Sessions != 1 || r["TOTAL"].Sessions != 1 || r["TOTAL"].Leads != 0 {
+		t.Errorf("Nov 3 = %+v", r)
+	}
+	if r := f.sources(d4, d4, reports.GroupLanding, reports.ModelLast, reports.Filter{}); r["/b"].Sessions != 1 || r["/a"].Leads != 1 || r["TOTAL"].Sessions != 1 {
+		t.Errorf("Nov 4 = %+v", r)
+	}
+	pts := f.series(d3, d4, reports.Hour)
+	if len(pts) != 48 || pts[23].Sessions != 1 || pts[24].Sessions != 1 || pts[24].Leads != 1 {
+		t.Errorf("hours: %d points, 23:00 %+v, 00:00 %+v", len(pts), pts[23], pts[24])
+	}
+	if got := pts[23].At.Format(time.RFC3339); got != "2026-11-03T23:00:00+03:00" {
+		t.Errorf("23:00 point at %s", got)
+	}
+	f.checkRebuild()
+}
+
+// A DST zone: the day clocks go back has 25 hours, the one they go
+// forward 23; days, hours and points follow the site's clock.
+func TestNewYorkDST(t *testing.T) {
+	f := newFixture(t, "America/New_York")
+	// 2026-11-01: 01:00-02:00 happens twice.
+	first := time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)  // 01:30 EDT
+	second := time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC) // 01:30 EST
+	f.now = first
+	f.hit("", "/a", "")
+	f.now = second
+	f.hit("", "/b", "")
+	f.at(2026, 11, 1, 23, 30) // 04:30 UTC on Nov 2
+	f.hit("", "/c", "")
+	nov1 := reports.Date(2026, 11, 1)
+	if r := f.sources(nov1, nov1, reports.GroupChannel, reports.ModelLast, reports.Filter{}); r["TOTAL"].Sessions != 3 || r["TOTAL"].Visitors != 3 {
+		t.Errorf("Nov 1 = %+v", r["TOTAL"])
+	}
+	pts := f.series(nov1, nov1, reports.Hour)
+	if len(pts) != 24 || pts[1].Sessions != 2 || pts[23].Sessions != 1 {
+		t.Fatalf("%d points; 01:00 %+v; 23:00 %+v", len(pts), pts[1], pts[23])
+	}
+	if got := pts[2].At.Format(time.RFC3339); got != "2026-11-01T02:00:00-05:00" {
+		t.Errorf("02:00 point at %s", got)
+	}
+	// 2026-03-08: 02:00-03:00 does not exist.
+	f.at(2026, 3, 8, 23, 30)
+	f.hit("", "/d", "")
+	mar8 := reports.Date(2026, 3, 8)
+	pts = f.series(mar8, mar8, reports.Hour)
+	if len(pts) != 23 || pts[22].Sessions != 1 || pts[2].At.Hour() != 3 {
+		t.Errorf("Mar 8: %d points, last %+v, third at %s", len(pts), pts[len(pts)-1], pts[2].At)
+	}
+	pts = f.series(reports.Date(2026, 3, 1), reports.Date(2026, 11, 30), reports.Month)
+	if len(pts) != 9 || pts[0].Sessions != 1 || pts[8].Sessions != 3 || pts[8].At.Format(time.RFC3339) != "2026-11-01T00:00:00-04:00" {
+		t.Errorf("months: %+v", pts)
+	}
+	pts = f.series(reports.Date(2026, 10, 28), reports.Date(2026, 11, 3), reports.Week)
+	if len(pts) != 2 || pts[0].Sessions != 3 || pts[0].At.Weekday() != time.Monday || pts[1].Sessions != 0 {
+		t.Errorf("weeks: %+v", pts)
+	}
+	f.checkRebuild()
+}
+
+// Every day of the range has its point, zeros included; the range's
+// visitors are daily unique visitors added up.
+func TestSeriesZerosAndVisitorDays(t *testing.T) {
+	f := newFixture(t, "UTC")
+	f.at(2026, 1, 1, 10, 0)
+	h := f.hit("", "/", "")
+	f.at(2026, 1, 1, 15, 0)
+	f.hit(h.CI.String(), "/", "https://www.google.com/") // a second session the same day
+	f.at(2026, 1, 3, 10, 0)
+	f.hit(h.CI.String(), "/", "")
+	pts := f.series(reports.Date(2026, 1, 1), reports.Date(2026, 1, 5), reports.DayI)
+	want := []int64{2, 0, 1, 0, 0}
+	for i, p := range pts {
+		if p.Sessions != want[i] || p.At.Day() != i+1 {
+			t.Errorf("point %d = %+v, want %d sessions", i, p, want[i])
+		}
+	}
+	if len(pts) != 5 || pts[0].Visitors != 1 || pts[2].Visitors != 1 || pts[0].NewVisitors != 1 || pts[2].NewVisitors != 0 {
+		t.Errorf("points %+v", pts)
+	}
+	r := f.sources(reports.Date(2026, 1, 1), reports.Date(2026, 1, 5), reports.GroupChannel, reports.ModelLastNonDirect, reports.Filter{})
+	if r["TOTAL"].Visitors != 2 || r["direct"].Visitors != 2 || r["organic"].Visitors != 0 || r["organic"].Sessions != 1 {
+		t.Errorf("channels %+v", r)
+	}
+	f.checkRebuild()
+}
+
+// Bad queries are refused with a message, and unknown sites with 404.
+func TestParseQueries(t *testing.T) {
+	f := newFixture(t, "Europe/Moscow")
+	f.at(2026, 11, 26, 12, 0)
+	parse := func(q string) (reports.Query, error) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reports.ParseSources(v, f.rep.SiteByKey, f.rep.Location, f.now)
+	}
+	k := "site=" + f.site.Key
+	q, err := parse(k)
+	if err != nil || q.From != reports.Date(2026, 10, 28) || q.To != reports.Date(2026, 11, 26) || q.Group != reports.GroupChannel || q.Model != reports.ModelLastNonDirect {
+		t.Errorf("defaults = %+v %v", q, err)
+	}
+	q, err = parse(k + "&from=2026-01-01&to=2026-01-31&group=campaign&model=first&source=")
+	if err != nil || q.Group != reports.GroupCampaign || q.Model != reports.ModelFirst || q.Filter.Source == nil || *q.Filter.Source != "" {
+		t.Errorf("full = %+v %v", q, err)
+	}
+	for _, tt := range []struct{ q, want string }{
+		{"from=2026-01-01&to=2026-01-02", "site"},
+		{"site=nope&from=2026-01-01&to=2026-01-02", "no site"},
+		{k + "&from=2026-02-01&to=2026-01-01", "after"},
+		{k + "&from=2020-01-01&to=2025-01-01", "longer than 5 years"},
+		{k + "&from=2026-01-01", "both"},
+		{k + "&from=2026-1-1&to=2026-01-02", "YYYY-MM-DD"},
+		{k + "&group=city", "unknown group"},
+		{k + "&model=linear", "unknown model"},
+		{k + "&color=red", "unknown parameter"},
+		{k + "&group=channel&group=source", "2 times"},
+		{k + "&group=referrer&channel=ad", "filter"},
+	} {
+		_, err := parse(tt.q)
+		if err == nil || !strings.Contains(reports.UserMessage(err), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.q, err, tt.want)
+		}
+	}
+	if _, err := parse("site=nope"); err == nil || err.(interface{ Status() int }).Status() != 404 {
+		t.Errorf("unknown site: %v", err)
+	}
+	if _, err := parse(k + "&from=2021-01-01&to=2025-12-31"); err != nil {
+		t.Errorf("5 years: %v", err)
+	}
+	series := func(q string) (reports.SeriesQuery, error) {
+		v, _ := url.ParseQuery(q)
+		return reports.ParseSeries(v, f.rep.SiteByKey, f.rep.Location, f.now)
+	}
+	if sq, err := series(k + "&from=2026-01-01&to=2026-12-31"); err != nil || sq.Interval != reports.Week {
+		t.Errorf("a year = %+v %v", sq, err)
+	}
+	if _, err := series(k + "&from=2026-01-01&to=2026-03-01&interval=hour"); err == nil {
+		t.Error("two months of hours accepted")
+	}
+	if _, err := series(k + "&interval=fortnight"); err == nil {
+		t.Error("unknown interval accepted")
+	}
+}
+
+func FuzzParseSources(f *testing.F) {
+	fx := newFixture(&testing.T{}, "Europe/Moscow")
+	for _, s := range []string{"site=" + fx.site.Key, "site=" + fx.site.Key + "&from=2026-01-01&to=2026-02-01&group=term&model=first&medium=",
+		"from=2026-02-30&to=x", "site=%00&group=\xff", "site=" + fx.site.Key + "&from=0001-01-01&to=9999-12-31"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := url.ParseQuery(s)
+		if err != nil {
+			return
+		}
+		q, err := reports.ParseSources(v, fx.rep.SiteByKey, fx.rep.Location, now)
+		if err != nil {
+			if e, ok := err.(interface{ Status() int }); !ok || e.Status() < 400 || e.Status() > 499 {
+				t.Fatalf("%q: %v is no 4xx", s, err)
+			}
+			return
+		}
+		if q.Site == nil || q.From > q.To || q.To-q.From > 5*366 {
+			t.Fatalf("%q accepted as %+v", s, q)
+		}
+		sq, err := reports.ParseSeries(url.Values{"site": {q.Site.Key}, "from": {q.From.String()}, "to": {q.To.String()}}, fx.rep.SiteByKey, fx.rep.Location, now)
+		if err != nil || sq.From != q.From || sq.To != q.To {
+			t.Fatalf("series of %+v: %+v %v", q, sq, err)
+		}
+	})
+}
+
+func FuzzParseCosts(f *testing.F) {
+	for _, s := range []string{"date,source,medium,campaign,cost\n2026-11-03,yandex,cpc,brand,1000\n",
+		"2026-11-03;yandex;cpc;brand;1 500,50\n", "\"2026-11-03\",\"a,b\",\"\",\"\",\"1\"\n", "x\n\"", "2026-13-01,a,b,c,1\n", "\xef\xbb\xbfdate\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		lines, err := reports.ParseCosts(strings.NewReader(s))
+		if err != nil {
+			if !strings.Contains(err.Error(), "invalid report query") && !strings.Contains(reports.UserMessage(err), "cost file") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if len(lines) == 0 {
+			t.Fatalf("%q: no lines, no error", s)
+		}
+		for _, l := range lines {
+			if l.Line < 1 || l.Source == "" || l.Amount < 0 {
+				t.Fatalf("%q: line %+v", s, l)
+			}
+		}
+	})
+}
+
+// A bad cost file says which lines are wrong and stores nothing.
+func TestCostFileErrors(t *testing.T) {
+	f := newFixture(t, "UTC")
+	_, err := f.rep.ImportCosts(context.Background(), f.site, strings.NewReader(
+		"date,source,medium,campaign,cost\n2026-11-03,yandex,cpc,brand,1000\n2026-13-03,yandex,cpc,brand,1\n2026-11-03,,cpc,x,1\n2026-11-03,a,b,c,-5\n2026-11-03,a,b\n"))
+	msg := reports.UserMessage(err)
+	for _, want := range []string{"nothing imported", "line 3: date", "line 4: source is empty", "line 5: cost \"-5\"", "line 6: 3 fields, want 5"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	n := 0
+	f.db.ScanPrefix(context.Background(), store.CostPrefix(f.site.ID), false, 0, func(k, v []byte) bool { n++; return true })
+	if n != 0 {
+		t.Errorf("%d costs stored from a bad file", n)
+	}
+}
