@@ -82,7 +82,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.SetVersionTemplate("appliance {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
-		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), versionCmd(stdout))
+		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), versionCmd(stdout))
 	return root
 }
 
@@ -1069,4 +1069,99 @@ func (o OutboundOptions) policy() (webhooks.Policy, error) {
 		return webhooks.Policy{}, usageError{fmt.Errorf("--webhook-allow-cidr: %w", err)}
 	}
 	return webhooks.Policy{AllowPrivate: o.AllowPrivate, Allow: allow}, nil
+}
+
+func reportsCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "reports", Short: "Maintain the reports' roll-ups"}
+	var o RebuildOptions
+	rb := &cobra.Command{
+		Use:   "rebuild",
+		Short: "Recompute a site's report roll-ups from its raw records",
+		Long: "Recompute every daily and hourly roll-up of a site's reports from its stored sessions, events,\n" +
+			"leads, callbacks and calls, in the site's time zone: run it after changing the site's time zone\n" +
+			"(site set --time-zone) so that the days already counted move into it, or to recover the roll-ups.\n" +
+			"What arrives while it runs may be counted twice or not at all: run it when the site is quiet.",
+		Example: `  appliance reports rebuild --site KEY`,
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return runReportsRebuild(c.Context(), o, stdout) },
+	}
+	dataFlag(rb, &o.Data)
+	siteFlag(rb, &o.Site)
+	bindEnv(rb)
+	cmd.AddCommand(rb)
+	return cmd
+}
+
+// RebuildOptions are the flags of `appliance reports rebuild`.
+type RebuildOptions struct {
+	Data string
+	Site string
+}
+
+func runReportsRebuild(ctx context.Context, o RebuildOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "reports rebuild", func(c *admin.Client) (admin.Rebuilt, error) {
+		return c.Rebuild(ctx, admin.Rebuild{Site: o.Site})
+	}, func(r admin.Rebuilt) { admin.PrintRebuilt(stdout, r) })
+}
+
+func costsCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "costs", Short: "Import ad costs for the reports' cost, CPL and ROI columns"}
+	var o CostsImportOptions
+	im := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Import a CSV of ad costs: date,source,medium,campaign,cost (- for stdin)",
+		Long: "Import what was spent on ads, per day and source, medium and campaign (the utm_ tags of the\n" +
+			"ads' links): a CSV with the columns date (YYYY-MM-DD), source, medium, campaign, cost (in\n" +
+			"currency units: 1500 or 1500.50), comma or semicolon separated, with an optional header line.\n" +
+			"A day, source, medium and campaign imported again replaces what was imported for it. A file with\n" +
+			"a bad line is refused whole, with the numbers of its bad lines.",
+		Example: `  appliance costs import --site KEY costs.csv
+  printf '2026-11-01,yandex,cpc,autumn,1500\n' | appliance costs import --site KEY -`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("costs import needs exactly one FILE (- for stdin)")}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			o.File = args[0]
+			return runCostsImport(c.Context(), o, c.InOrStdin(), stdout)
+		},
+	}
+	dataFlag(im, &o.Data)
+	siteFlag(im, &o.Site)
+	bindEnv(im)
+	cmd.AddCommand(im)
+	return cmd
+}
+
+// CostsImportOptions are the flags of `appliance costs import`.
+type CostsImportOptions struct {
+	Data string
+	Site string
+	File string // "-" for stdin
+}
+
+func runCostsImport(ctx context.Context, o CostsImportOptions, stdin io.Reader, stdout io.Writer) error {
+	r := stdin
+	if o.File != "-" {
+		f, err := os.Open(o.File)
+		if err != nil {
+			return fmt.Errorf("costs import: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	// The admin API takes the file in one request.
+	const max = admin.MaxRequestBodySize - 4096
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return fmt.Errorf("costs import: %w", err)
+	}
+	if len(data) > max {
+		return fmt.Errorf("costs import: %s is larger than %d KiB: split it into files of fewer days", o.File, max>>10)
+	}
+	return adminCall(ctx, o.Data, "costs import", func(c *admin.Client) (admin.CostsImported, error) {
+		return c.ImportCosts(ctx, admin.ImportCosts{Site: o.Site, CSV: string(data)})
+	}, func(r admin.CostsImported) { admin.PrintCostsImported(stdout, r) })
 }

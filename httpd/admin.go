@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -89,6 +90,8 @@ func (s *Server) adminRoutes(svc admin.Service) *router {
 	r.api("POST", admin.PathEditPool, changeSites, adminPost(svc.EditPool))
 	r.api("POST", admin.PathRemovePool, changeSites, adminDo(svc.RemovePool))
 	r.api("POST", admin.PathImport, changeSites, adminPost(svc.Import))
+	r.api("POST", admin.PathRebuild, changeSites, adminPost(svc.Rebuild))
+	r.api("POST", admin.PathCosts, changeSites, adminPost(svc.ImportCosts))
 	return r
 }
 
@@ -506,4 +509,30 @@ func (s *Server) adminSite(key string) (*store.Site, error) {
 		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list)", key)
 	}
 	return site, nil
+}
+
+// Rebuild recomputes a site's report roll-ups from its raw records.
+func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild) (admin.Rebuilt, error) {
+	site, err := a.s.sites.ByKey(in.Site)
+	if err != nil {
+		return admin.Rebuilt{}, err
+	}
+	res, err := a.s.reports.Rebuild(ctx, site)
+	if err != nil {
+		return admin.Rebuilt{}, err
+	}
+	return admin.Rebuilt{Site: site.Key, Rollups: res.Rollups, Visitors: res.Visitors, Callers: res.Callers, TimeZone: site.TimeZone}, nil
+}
+
+// ImportCosts stores the ad costs of a cost file for a site.
+func (a adminAPI) ImportCosts(ctx context.Context, in admin.ImportCosts) (admin.CostsImported, error) {
+	site, err := a.s.sites.ByKey(in.Site)
+	if err != nil {
+		return admin.CostsImported{}, err
+	}
+	res, err := a.s.reports.ImportCosts(ctx, site, strings.NewReader(in.CSV))
+	if err != nil {
+		return admin.CostsImported{}, err
+	}
+	return admin.CostsImported{Lines: res.Lines, Rows: res.Rows, From: res.From.String(), To: res.To.String(), Total: res.Total.String()}, nil
 }

@@ -57,6 +57,14 @@ func (r *recorder) SetTimeZone(_ context.Context, in admin.SetTimeZone) (admin.S
 	r.keep("SetTimeZone", in)
 	return rtSite, nil
 }
+func (r *recorder) Rebuild(_ context.Context, in admin.Rebuild) (admin.Rebuilt, error) {
+	r.keep("Rebuild", in)
+	return admin.Rebuilt{Site: "k", Rollups: 3, Visitors: 2, Callers: 1, TimeZone: "Europe/Moscow"}, nil
+}
+func (r *recorder) ImportCosts(_ context.Context, in admin.ImportCosts) (admin.CostsImported, error) {
+	r.keep("ImportCosts", in)
+	return admin.CostsImported{Lines: 2, Rows: 1, From: "2026-11-01", To: "2026-11-02", Total: "10.50"}, nil
+}
 func (r *recorder) AddUser(_ context.Context, in admin.AddUser) (admin.User, error) {
 	r.keep("AddUser", in)
 	return rtUser, nil
@@ -171,6 +179,8 @@ func TestAdminRoundTrip(t *testing.T) {
 		{"AddSite", admin.AddSite{Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow"}, rtSite, nil},
 		{"SetOrigin", admin.SetOrigin{Site: "k", AnyOrigin: new(bool)}, rtSite, nil},
 		{"SetTimeZone", admin.SetTimeZone{Site: "k", TimeZone: "America/New_York"}, rtSite, nil},
+		{"Rebuild", admin.Rebuild{Site: "k"}, admin.Rebuilt{Site: "k", Rollups: 3, Visitors: 2, Callers: 1, TimeZone: "Europe/Moscow"}, nil},
+		{"ImportCosts", admin.ImportCosts{Site: "k", CSV: "2026-11-01,a,b,c,10.50\n"}, admin.CostsImported{Lines: 2, Rows: 1, From: "2026-11-01", To: "2026-11-02", Total: "10.50"}, nil},
 		{"AddUser", admin.AddUser{Email: "ops@example.com", Password: "a long passphrase", Role: "operator"}, rtUser, nil},
 		{"SetPassword", admin.SetPassword{Email: "ops@example.com", Password: "another passphrase"}, rtUser, nil},
 		{"Logout", admin.Logout{Email: "ops@example.com"}, rtUser, nil},
@@ -199,6 +209,10 @@ func TestAdminRoundTrip(t *testing.T) {
 			return c.SetOrigin(ctx, in)
 		case admin.SetTimeZone:
 			return c.SetTimeZone(ctx, in)
+		case admin.Rebuild:
+			return c.Rebuild(ctx, in)
+		case admin.ImportCosts:
+			return c.ImportCosts(ctx, in)
 		case admin.AddUser:
 			return c.AddUser(ctx, in)
 		case admin.SetPassword:

@@ -98,6 +98,8 @@ var leastAdminRole = map[string]string{
 	"POST /admin/sites":                 accounts.RoleManager,
 	"POST /admin/sites/origin":          accounts.RoleManager,
 	"POST /admin/sites/time-zone":       accounts.RoleManager,
+	"POST /admin/reports/rebuild":       accounts.RoleManager,
+	"POST /admin/costs":                 accounts.RoleManager,
 	"POST /admin/users":                 accounts.RoleOwner,
 	"POST /admin/users/password":        accounts.RoleOwner,
 	"POST /admin/users/logout":          accounts.RoleOwner,

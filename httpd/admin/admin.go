@@ -46,6 +46,8 @@ const (
 	PathEditPool       = "/admin/numbers/pool/edit"     // POST PoolRequest: Pool
 	PathRemovePool     = "/admin/numbers/pool/remove"   // POST RemovePool: nothing
 	PathImport         = "/admin/numbers/import"        // POST Import: ImportResult
+	PathRebuild        = "/admin/reports/rebuild"       // POST Rebuild: Rebuilt
+	PathCosts          = "/admin/costs"                 // POST ImportCosts: CostsImported
 	SiteQuery          = "site"                         // the query parameter of a GET that names a site
 	MaxRequestBodySize = 1 << 20                        // what the admin server accepts
 )
@@ -77,6 +79,8 @@ type Service interface {
 	EditPool(ctx context.Context, in PoolRequest) (Pool, error)
 	RemovePool(ctx context.Context, in RemovePool) error
 	Import(ctx context.Context, in Import) (ImportResult, error)
+	Rebuild(ctx context.Context, in Rebuild) (Rebuilt, error)
+	ImportCosts(ctx context.Context, in ImportCosts) (CostsImported, error)
 }
 
 // Ping says which server answers the socket.
@@ -325,4 +329,36 @@ type Skipped struct {
 	Line   int    `json:"line"`
 	Value  string `json:"value"`
 	Reason string `json:"reason"`
+}
+
+// Rebuild recomputes a site's report roll-ups from its raw records (after
+// a change of time zone, or to recover them).
+type Rebuild struct {
+	Site string `json:"site_key"`
+}
+
+// Rebuilt is what a Rebuild wrote.
+type Rebuilt struct {
+	Site     string `json:"site_key"`
+	Rollups  int    `json:"rollups"`
+	Visitors int    `json:"visitors"`
+	Callers  int    `json:"callers"`
+	TimeZone string `json:"time_zone"`
+}
+
+// ImportCosts stores the ad costs of a cost file (its text in CSV:
+// date,source,medium,campaign,cost) for a site; a bad file is refused
+// whole, with the numbers of its bad lines.
+type ImportCosts struct {
+	Site string `json:"site_key"`
+	CSV  string `json:"csv"`
+}
+
+// CostsImported is what an ImportCosts stored.
+type CostsImported struct {
+	Lines int    `json:"lines"`
+	Rows  int    `json:"rows"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Total string `json:"total"` // in currency units
 }

@@ -241,3 +241,13 @@ func (c *Client) do(ctx context.Context, method, path string, in any) (*http.Res
 	}
 	return c.http.Do(req)
 }
+
+// Rebuild recomputes a site's report roll-ups from its raw records.
+func (c *Client) Rebuild(ctx context.Context, in Rebuild) (Rebuilt, error) {
+	return call[Rebuilt](ctx, c, "POST", PathRebuild, in)
+}
+
+// ImportCosts stores the ad costs of a cost file for a site.
+func (c *Client) ImportCosts(ctx context.Context, in ImportCosts) (CostsImported, error) {
+	return call[CostsImported](ctx, c, "POST", PathCosts, in)
+}

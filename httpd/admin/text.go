@@ -221,3 +221,19 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// PrintRebuilt prints what a Rebuild wrote.
+func PrintRebuilt(w io.Writer, r Rebuilt) {
+	zone := r.TimeZone
+	if zone == "" {
+		zone = "the server's time zone"
+	}
+	fmt.Fprintf(w, "reports of site %s rebuilt from the raw records in %s: %d roll-ups, %d visitors, %d callers\n",
+		r.Site, zone, r.Rollups, r.Visitors, r.Callers)
+}
+
+// PrintCostsImported prints what an ImportCosts stored.
+func PrintCostsImported(w io.Writer, r CostsImported) {
+	fmt.Fprintf(w, "imported %d lines: %d day, source, medium and campaign rows from %s to %s, %s in all\n",
+		r.Lines, r.Rows, r.From, r.To, r.Total)
+}

@@ -241,4 +241,3 @@ func scanCosts(ctx context.Context, db *store.DB, site uint32, from, to Day, fn 
 	}
 	return err
 }
-
