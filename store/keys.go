@@ -157,6 +157,31 @@ const (
 	// Cost: what the owner spent on ads that day, as imported.
 	prefixCost byte = 'P'
 
+	// prefixChat + site id (uint32 BE) + chat id (uint64 BE) -> Chat: a
+	// conversation between a visitor and the site's operators. Ids grow
+	// with time, so a site's chats are in the order they began.
+	prefixChat byte = 'g'
+
+	// prefixChatMessage + site id (uint32 BE) + chat id (uint64 BE) +
+	// message id (uint64 BE) -> ChatMessage. Message ids are per chat, 1,
+	// 2, 3, ... (the chat's Last is the latest), so a chat's transcript is
+	// one range in order and "after N" is a seek.
+	prefixChatMessage byte = 'G'
+
+	// prefixChatOpen + site id (uint32 BE) + chat id (uint64 BE) -> empty:
+	// the chats still open, written and deleted with the chat's status, so
+	// that the console's list and the unanswered-chat sweep read only them.
+	prefixChatOpen byte = 'O'
+
+	// prefixChatVisitor + site id (uint32 BE) + visitor id (uint64 BE) ->
+	// chat id (uint64 BE): the visitor's latest chat, which a window on
+	// any page of the site continues.
+	prefixChatVisitor byte = 'V'
+
+	// prefixChatSettings + site id (uint32 BE) -> ChatSettings: the chat
+	// button, the unanswered time and the canned replies of a site.
+	prefixChatSettings byte = 'T'
+
 	// Retired families, kept so that their bytes are never reused: Open
 	// moves what is left under them into prefixDue (due.go).
 	//   prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE)
@@ -537,3 +562,44 @@ func ParseCostKey(key []byte) (day uint32, row []byte, ok bool) {
 	}
 	return binary.BigEndian.Uint32(key[5:9]), key[9:], true
 }
+
+// ChatKey is the key of a chat of a site.
+func ChatKey(site uint32, id uint64) []byte { return siteIDKey(prefixChat, site, id) }
+
+// ChatPrefix is the key prefix of all chats of a site.
+func ChatPrefix(site uint32) []byte { return sitePrefix(prefixChat, site) }
+
+// ChatMessageKey is the key of message id of a chat of a site.
+func ChatMessageKey(site uint32, chat, id uint64) []byte {
+	return sessionItemKey(prefixChatMessage, site, chat, id)
+}
+
+// ChatMessagePrefix is the key prefix of every message of a chat.
+func ChatMessagePrefix(site uint32, chat uint64) []byte {
+	return siteIDKey(prefixChatMessage, site, chat)
+}
+
+// ChatOpenKey is the key marking a chat of a site as open.
+func ChatOpenKey(site uint32, id uint64) []byte { return siteIDKey(prefixChatOpen, site, id) }
+
+// ChatOpenPrefix is the key prefix of the open chats of a site.
+func ChatOpenPrefix(site uint32) []byte { return sitePrefix(prefixChatOpen, site) }
+
+// AllChatOpenPrefix is the key prefix of the open chats of every site.
+func AllChatOpenPrefix() []byte { return []byte{prefixChatOpen} }
+
+// ParseChatOpenKey returns the site and chat id of an open-chat key.
+func ParseChatOpenKey(key []byte) (site uint32, chat uint64, ok bool) {
+	if len(key) != 13 || key[0] != prefixChatOpen {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32(key[1:5]), binary.BigEndian.Uint64(key[5:]), true
+}
+
+// ChatVisitorKey is the key of the latest chat of a visitor of a site.
+func ChatVisitorKey(site uint32, visitor uint64) []byte {
+	return siteIDKey(prefixChatVisitor, site, visitor)
+}
+
+// ChatSettingsKey is the key of a site's chat settings.
+func ChatSettingsKey(site uint32) []byte { return sitePrefix(prefixChatSettings, site) }

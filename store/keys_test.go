@@ -155,6 +155,14 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"touch":    func(i int) []byte { return TouchKey(uint64(i)) },
 		"caller":   func(i int) []byte { return CallerKey(uint32(i), "7") },
 		"cost":     func(i int) []byte { return CostKey(1, uint32(i), nil) },
+		"chat":     func(i int) []byte { return ChatKey(1, uint64(i)) },
+		"chatfix":  func(i int) []byte { return ChatPrefix(uint32(i)) },
+		"chatmsg":  func(i int) []byte { return ChatMessageKey(1, 2, uint64(i)) },
+		"msgfix":   func(i int) []byte { return ChatMessagePrefix(1, uint64(i)) },
+		"chatopen": func(i int) []byte { return ChatOpenKey(1, uint64(i)) },
+		"openfix":  func(i int) []byte { return ChatOpenPrefix(uint32(i)) },
+		"chatvis":  func(i int) []byte { return ChatVisitorKey(1, uint64(i)) },
+		"chatset":  func(i int) []byte { return ChatSettingsKey(uint32(i)) },
 	}
 	prefixes := map[byte]string{}
 	for name, build := range builders {
@@ -185,7 +193,8 @@ func TestKeysDoNotAlias(t *testing.T) {
 func samePrefixFamily(a, b string) bool {
 	family := map[string]string{"propfix": "property", "sessfix": "session", "hitfix": "hit", "hitsite": "hit",
 		"evfix": "event", "evsite": "event", "rollfix": "rollup", "leadfix": "lead", "dlvfix": "delivery",
-		"duefix": "due", "markcb": "mark", "markfix": "mark"}
+		"duefix": "due", "markcb": "mark", "markfix": "mark", "chatfix": "chat", "msgfix": "chatmsg",
+		"openfix": "chatopen"}
 	fa, fb := a, b
 	if f, ok := family[a]; ok {
 		fa = f
