@@ -53,6 +53,12 @@ type Request struct {
 	Via              string // ViaJS, ViaServer...
 	IP               string
 	In               Input
+	// Also, when set, runs inside the lead's write with the lead as
+	// stored, so that what the lead comes from (a chat that became it)
+	// changes in the same durable batch or not at all. Its error fails
+	// the whole write. Like every function given to store.DB.Update, it
+	// must not block.
+	Also func(tx *store.Tx, l *store.Lead) error
 }
 
 // Add checks r (an error of kind ErrInvalid says what is wrong; nothing is
@@ -79,8 +85,13 @@ func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.L
 				return err
 			}
 		}
-		_, err := s.hooks.Enqueue(tx, ev)
-		return err
+		if _, err := s.hooks.Enqueue(tx, ev); err != nil {
+			return err
+		}
+		if r.Also != nil {
+			return r.Also(tx, &l)
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Lead{}, fmt.Errorf("store lead: %w", err)

@@ -94,12 +94,15 @@ func errorf(kind *Error, format string, a ...any) error {
 
 // Limits of a lead's fields, in bytes.
 const (
-	MaxName     = 256
-	MaxEmail    = 254
-	MaxPhone    = 64
-	MaxMessage  = 4096
-	MaxFormName = 256
-	MaxURL      = 2048
+	MaxName    = 256
+	MaxEmail   = 254
+	MaxPhone   = 64
+	MaxMessage = 4096
+	// MaxChatTranscript is the message limit of a lead made from a chat
+	// (via "chat"): its transcript.
+	MaxChatTranscript = 128 << 10
+	MaxFormName       = 256
+	MaxURL            = 2048
 	// MaxGroupID keeps a group id exact in JavaScript.
 	MaxGroupID = 1<<53 - 1
 	// MaxSaleCost is the largest sale cost, in hundredths (10^12 units).
@@ -161,7 +164,11 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 			l.PhoneUnparsed = true
 		}
 	}
-	if l.Message, err = text("message", in.Message, MaxMessage, true); err != nil {
+	maxMessage := MaxMessage
+	if via == ViaChat {
+		maxMessage = MaxChatTranscript
+	}
+	if l.Message, err = text("message", in.Message, maxMessage, true); err != nil {
 		return store.Lead{}, err
 	}
 	if l.FormName, err = text("form_name", in.FormName, MaxFormName, false); err != nil {

@@ -103,17 +103,19 @@ func because(kind *Error, err error) error {
 type Kind string
 
 // The kinds of events, each sent by whoever stores its record: leads
-// (httpd), callbacks (package callbacks), calls (POST /api/v1/calls). A
+// (httpd), callbacks (package callbacks), calls (POST /api/v1/calls),
+// finished chats (package chats). A
 // kind joins this list only once something sends it, so that nobody
 // subscribes to events that never come.
 const (
 	KindLead     Kind = "lead"
 	KindCallback Kind = "callback"
 	KindCall     Kind = "call"
+	KindChat     Kind = "chat"
 )
 
 // Kinds returns every kind, in the order the dashboard shows them.
-func Kinds() []Kind { return []Kind{KindLead, KindCallback, KindCall} }
+func Kinds() []Kind { return []Kind{KindLead, KindCallback, KindCall, KindChat} }
 
 // The headers of a delivery.
 const (

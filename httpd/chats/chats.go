@@ -1,0 +1,223 @@
+// Package chats is the model of the online consultant: chats between a
+// site's visitors and its operators (chat-protocol.md in httpd is the wire
+// contract built on it).
+//
+// A chat (store.Chat) belongs to one site and one visitor; a visitor has at
+// most one open chat per site, found through the visitor's latest chat
+// (store.ChatVisitorKey). Its messages (store.ChatMessage) are numbered 1,
+// 2, 3, ... per chat: a message takes the next number in the same write
+// that stores it, through the store's group-commit writer, and is
+// acknowledged (its Ack returned) only after that write is synced. A client
+// that reconnects asks for the messages after the last id it holds
+// (Messages), and a client that resends a message whose acknowledgement it
+// missed names it by its ref: the chat remembers the latest refs
+// (store.Chat.Refs), so the resend is answered with the first id and never
+// stored twice.
+//
+// What happens is published, after it is durable, to the subscribers of
+// the hub (Subscribe*): the visitor's sockets and the consoles of the
+// site's operators. Publishing is in commit order per chat (a chat's
+// writers take its lock around the write and the publish), so a client
+// that got message N got every message before it. A subscriber that cannot
+// keep up is dropped (Sub.Lagged), never waited for: its client
+// reconnects and resumes from the store.
+//
+// Presence (operators online, away, offline per site) lives in memory
+// only. Run sweeps what time decides: presence grace and idle timeouts,
+// chats nobody answered (they become leads with their transcript, in the
+// lead's own write: leads.Request.Also) and chats idle too long (closed).
+// Every closed chat goes to the site's webhooks as the "chat" event, in the
+// write that closes it.
+//
+// The package knows nothing of HTTP: handlers decode frames and requests,
+// call the Service and encode its answers and Events.
+package chats
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"appliance/httpd/leads"
+	"appliance/httpd/sites"
+	"appliance/httpd/visits"
+	"appliance/httpd/webhooks"
+	"appliance/store"
+)
+
+// Error is an error of package chats that a caller can answer as is: its
+// HTTP status, a code for clients (chat-protocol.md's error codes) and a
+// message for the developer. An error of a kind wraps its sentinel.
+type Error struct {
+	kind   *Error
+	status int
+	code   string
+	msg    string
+}
+
+// The kinds of errors.
+var (
+	ErrInvalid     = &Error{status: 400, code: "bad_text", msg: "invalid message"}
+	ErrNoChat      = &Error{status: 404, code: "no_chat", msg: "no such chat"}
+	ErrClosed      = &Error{status: 409, code: "chat_closed", msg: "the chat is closed"}
+	ErrAssigned    = &Error{status: 409, code: "assigned", msg: "the chat is another operator's"}
+	ErrOpenChat    = &Error{status: 409, code: "too_many_chats", msg: "the visitor has an open chat"}
+	ErrChatFull    = &Error{status: 409, code: "chat_full", msg: "the chat is full"}
+	ErrForbidden   = &Error{status: 403, code: "no_chat", msg: "not allowed"}
+	ErrNotOperator = &Error{status: 400, code: "bad_frame", msg: "invalid operator status"}
+)
+
+func (e *Error) Error() string {
+	if e.kind == nil {
+		return "chats: " + e.msg
+	}
+	return e.kind.Error() + ": " + e.msg
+}
+
+// Unwrap returns the sentinel e is of.
+func (e *Error) Unwrap() error {
+	if e.kind == nil {
+		return nil
+	}
+	return e.kind
+}
+
+// Status is the HTTP status that answers e.
+func (e *Error) Status() int { return e.status }
+
+// UserMessage is what is wrong, for the person who sent the request.
+func (e *Error) UserMessage() string { return e.msg }
+
+// Code is the protocol's error code of e.
+func (e *Error) Code() string { return e.code }
+
+func errorf(kind *Error, format string, a ...any) error {
+	return &Error{kind: kind, status: kind.status, code: kind.code, msg: fmt.Sprintf(format, a...)}
+}
+
+// Who sent a message (store.ChatMessage.From).
+const (
+	FromVisitor  = "visitor"
+	FromOperator = "operator"
+	FromSystem   = "system"
+)
+
+// How a chat was closed (store.Chat.ClosedBy).
+const (
+	ClosedByVisitor  = "visitor"
+	ClosedByOperator = "operator"
+	ClosedByLead     = "lead"
+	ClosedByIdle     = "idle"
+)
+
+// Operator statuses.
+const (
+	Online  = "online"
+	Away    = "away"
+	Offline = "offline"
+)
+
+// Limits.
+const (
+	MaxText         = 4096 // bytes of one message
+	MaxRef          = 64   // bytes of a client's ref
+	MaxMessages     = 5000 // messages in one chat
+	MaxCanned       = 50   // canned replies per site
+	MaxCannedText   = 1000 // bytes of one canned reply
+	MaxGreeting     = 500  // bytes of the greeting
+	MaxPageMessages = 1000 // messages in one answer of Messages
+)
+
+// Options tune a Service; the zero value is what serve uses.
+type Options struct {
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Log gets what the sweep could not do; default slog.Default().
+	Log *slog.Logger
+	// Grace is how long an operator whose last console closed stays
+	// online (a reload is not a sign-out); default 30 s.
+	Grace time.Duration
+	// Idle is how long an operator's console may send nothing before the
+	// operator is offline; default 30 min. API operators too.
+	Idle time.Duration
+	// LeadGrace is how long a site may have no operator online before its
+	// unanswered chats become leads; default 60 s.
+	LeadGrace time.Duration
+	// Unanswered is how long a chat may wait for an operator's first
+	// answer before it becomes a lead, for a site that sets none; default
+	// 5 min.
+	Unanswered time.Duration
+	// IdleClose closes a chat without messages for that long; default
+	// 30 min.
+	IdleClose time.Duration
+	// Sweep is the period of Run's sweep; default 5 s.
+	Sweep time.Duration
+	// PhoneRegion is passed to leads (unused here otherwise).
+	PhoneRegion string
+}
+
+func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Grace, 30*time.Second)
+	def(&o.Idle, 30*time.Minute)
+	def(&o.LeadGrace, 60*time.Second)
+	def(&o.Unanswered, 5*time.Minute)
+	def(&o.IdleClose, 30*time.Minute)
+	def(&o.Sweep, 5*time.Second)
+}
+
+// Service keeps the chats of one store.
+type Service struct {
+	db       *store.DB
+	sites    *sites.Registry
+	visits   *visits.Tracker
+	leads    *leads.Service
+	hooks    *webhooks.Hooks
+	o        Options
+	hub      *hub
+	presence *presence
+	locks    [256]sync.Mutex
+}
+
+// New returns the Service over db.
+func New(db *store.DB, reg *sites.Registry, v *visits.Tracker, l *leads.Service, hooks *webhooks.Hooks, o Options) *Service {
+	o.defaults()
+	s := &Service{db: db, sites: reg, visits: v, leads: l, hooks: hooks, o: o, hub: newHub()}
+	s.presence = newPresence(o, s.hub)
+	return s
+}
+
+// lockIndex is the lock of a chat (or, before it has one, its visitor):
+// the writes of one chat, and their publishing, are serialised by it, so
+// that events leave in commit order.
+func lockIndex(site uint32, id uint64) int {
+	h := (uint64(site)*0x9e3779b97f4a7c15 ^ id) * 0xff51afd7ed558ccd
+	return int(h >> 56)
+}
+
+// lock takes the locks of the indexes (in ascending order, each once)
+// and returns their unlock.
+func (s *Service) lock(idx ...int) func() {
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		s.locks[i].Lock()
+	}
+	return func() {
+		for _, i := range slices.Backward(idx) {
+			s.locks[i].Unlock()
+		}
+	}
+}

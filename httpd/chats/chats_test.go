@@ -1,0 +1,341 @@
+package chats_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"appliance/httpd/chats"
+	"appliance/httpd/leads"
+	"appliance/httpd/sites"
+	"appliance/httpd/visits"
+	"appliance/httpd/webhooks"
+	"appliance/store"
+	"appliance/store/storetest"
+)
+
+type fixture struct {
+	db    *store.DB
+	svc   *chats.Service
+	leads *leads.Service
+	hooks *webhooks.Hooks
+	site  *store.Site
+	hit   visits.HitResult
+	mu    sync.Mutex
+	now   time.Time
+}
+
+func (f *fixture) clock() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{db: storetest.Open(t), now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	reg, err := sites.Open(ctx, f.db, f.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.site, err = reg.Create(ctx, "Shop", []string{"shop.example"}); err != nil {
+		t.Fatal(err)
+	}
+	tr := visits.NewTracker(f.db, f.clock, "")
+	f.hooks = webhooks.New(f.db, webhooks.Options{Now: f.clock, Policy: webhooks.Policy{AllowPrivate: true}})
+	if _, err := f.hooks.Add(ctx, f.site.ID, "http://127.0.0.1:9/hook", "", []webhooks.Kind{webhooks.KindLead, webhooks.KindChat}); err != nil {
+		t.Fatal(err)
+	}
+	f.leads = leads.New(f.db, tr, f.hooks, leads.Options{Now: f.clock})
+	f.svc = chats.New(f.db, reg, tr, f.leads, f.hooks, chats.Options{Now: f.clock})
+	f.hit, err = tr.Hit(ctx, f.site, visits.PageView{URL: "https://shop.example/cart?utm_source=google&utm_medium=cpc",
+		Title: "Cart", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) visitor() chats.Visitor {
+	return chats.Visitor{Site: f.site, Visitor: f.hit.CI.Visitor, Session: f.hit.CI.Session, Page: "https://shop.example/cart", IP: "192.0.2.1"}
+}
+
+func (f *fixture) deliveries(t *testing.T, kind webhooks.Kind) []store.Delivery {
+	t.Helper()
+	ds, err := f.hooks.Deliveries(context.Background(), f.site.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.Delivery
+	for _, d := range ds {
+		if d.Event == string(kind) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Messages are numbered 1, 2, 3 per chat; a resent ref is answered with
+// the first id and stored once; a reader resumes after any id.
+func TestSendNumbersAndDeduplicates(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a1, err := f.svc.Send(ctx, f.visitor(), "r1", "  Hello  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a1.Created || a1.Message.ID != 1 || a1.Message.Text != "Hello" || a1.Chat.Source.UTMSource != "google" {
+		t.Fatalf("first send = %+v", a1)
+	}
+	a2, err := f.svc.Send(ctx, f.visitor(), "r2", "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.svc.Send(ctx, f.visitor(), "r1", "Hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a2.Chat.ID != a1.Chat.ID || a2.Message.ID != 2 || !again.Dup || again.Message.ID != 1 {
+		t.Fatalf("second = %+v, resend = %+v", a2, again)
+	}
+	op := chats.Operator{Name: "anna@shop.example"}
+	a3, err := f.svc.OperatorSend(ctx, op, f.site.ID, a1.Chat.ID, "o1", "Hi, how can I help?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a3.Message.ID != 3 || a3.Chat.Assigned != op.Name {
+		t.Fatalf("operator send = %+v", a3)
+	}
+	msgs, err := f.svc.Messages(ctx, f.site.ID, a1.Chat.ID, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[0].ID != 2 || msgs[1].ID != 3 || msgs[1].From != chats.FromOperator {
+		t.Fatalf("messages after 1 = %+v", msgs)
+	}
+	for _, bad := range []string{"", "   ", strings.Repeat("я", chats.MaxText), "a\x00b", "\xff"} {
+		if _, err := f.svc.Send(ctx, f.visitor(), "", bad); err == nil {
+			t.Errorf("Send(%q) stored", bad)
+		}
+	}
+	if c, _ := f.svc.Chat(f.site.ID, a1.Chat.ID); c.Last != 3 {
+		t.Errorf("refused messages changed the chat: last %d", c.Last)
+	}
+}
+
+// Concurrent senders on both sides get distinct ids 1..N, and a
+// subscriber sees the messages in id order.
+func TestConcurrentSendsInOrder(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first, err := f.svc.Send(ctx, f.visitor(), "", "start")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := f.svc.SubscribeConsole([]uint32{f.site.ID})
+	defer f.svc.Unsubscribe(sub)
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if i%2 == 0 {
+				_, err = f.svc.Send(ctx, f.visitor(), "", "v")
+			} else {
+				_, err = f.svc.OperatorSend(ctx, chats.Operator{Name: "op"}, f.site.ID, first.Chat.ID, "", "o")
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	want := uint64(2)
+	for want <= n+1 {
+		ev := <-sub.C
+		if ev.Kind != chats.EvMessage {
+			continue
+		}
+		if ev.Message.ID != want {
+			t.Fatalf("event message id %d, want %d", ev.Message.ID, want)
+		}
+		want++
+	}
+}
+
+// With no operator online for the grace, an unanswered chat becomes a lead
+// with the transcript, and the chat closes with its webhook, in one write.
+func TestUnansweredChatBecomesLead(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, err := f.svc.Send(ctx, f.visitor(), "", "Do you deliver to Tula? <script>alert(1)</script>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Send(ctx, f.visitor(), "", "my phone 8 912 345-67-89"); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Sweep(ctx)
+	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+		t.Fatal("the chat became a lead before the grace")
+	}
+	f.advance(61 * time.Second)
+	f.svc.Sweep(ctx)
+	c, err := f.svc.Chat(f.site.ID, a.Chat.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Closed == 0 || c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
+		t.Fatalf("chat after the sweep = %+v", c)
+	}
+	var got []store.Lead
+	if err := f.leads.List(ctx, f.site.ID, leads.Filter{}, 0, func(l store.Lead) bool { got = append(got, l); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != c.Lead || got[0].Via != leads.ViaChat ||
+		!strings.Contains(got[0].Message, "Do you deliver to Tula? <script>") || !strings.Contains(got[0].Message, "my phone") ||
+		got[0].Source.UTMSource != "google" {
+		t.Fatalf("leads = %+v", got)
+	}
+	if n := len(f.deliveries(t, webhooks.KindLead)); n != 1 {
+		t.Errorf("%d lead deliveries, want 1", n)
+	}
+	ds := f.deliveries(t, webhooks.KindChat)
+	if len(ds) != 1 {
+		t.Fatalf("%d chat deliveries, want 1", len(ds))
+	}
+	var body struct {
+		Event string
+		Data  chats.WebhookView
+	}
+	if err := json.Unmarshal(ds[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Event != "chat" || body.Data.LeadID != c.Lead || len(body.Data.Messages) != 3 || body.Data.Source.UTMSource != "google" {
+		t.Errorf("chat webhook = %s", ds[0].Body)
+	}
+	f.advance(time.Hour)
+	f.svc.Sweep(ctx)
+	if n := len(f.deliveries(t, webhooks.KindLead)); n != 1 {
+		t.Errorf("a second sweep made %d lead deliveries, want 1", n)
+	}
+	// The next message opens a new chat.
+	b, err := f.svc.Send(ctx, f.visitor(), "", "hello again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Created || b.Chat.ID == a.Chat.ID || b.Message.ID != 1 {
+		t.Errorf("send after the lead = %+v", b)
+	}
+}
+
+// An operator online keeps a chat from becoming a lead until the site's
+// unanswered time; an answered chat never becomes one.
+func TestOnlineOperatorAndUnansweredTime(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	op := chats.Operator{Name: "anna"}
+	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	defer release()
+	if !f.svc.SiteOnline(f.site.ID) {
+		t.Fatal("site offline with an operator's console open")
+	}
+	a, _ := f.svc.Send(ctx, f.visitor(), "", "anyone?")
+	f.advance(4 * time.Minute)
+	f.svc.Active(op, []uint32{f.site.ID})
+	f.svc.Sweep(ctx)
+	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+		t.Fatal("closed before the unanswered time")
+	}
+	f.advance(61 * time.Second)
+	f.svc.Sweep(ctx)
+	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.ClosedBy != chats.ClosedByLead {
+		t.Fatalf("after 5 minutes unanswered: %+v", c)
+	}
+	b, _ := f.svc.Send(ctx, f.visitor(), "", "again")
+	if _, err := f.svc.OperatorSend(ctx, op, f.site.ID, b.Chat.ID, "", "here"); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(10 * time.Minute)
+	f.svc.Active(op, []uint32{f.site.ID})
+	f.svc.Sweep(ctx)
+	if c, _ := f.svc.Chat(f.site.ID, b.Chat.ID); c.Closed != 0 {
+		t.Fatalf("an answered chat closed: %+v", c)
+	}
+	f.advance(31 * time.Minute)
+	f.svc.Sweep(ctx)
+	if c, _ := f.svc.Chat(f.site.ID, b.Chat.ID); c.ClosedBy != chats.ClosedByIdle {
+		t.Fatalf("an idle chat: %+v", c)
+	}
+}
+
+// Presence: a console makes the site online; its release keeps it online
+// for the grace; visitors get the site's status on each change.
+func TestPresence(t *testing.T) {
+	f := newFixture(t)
+	sub := f.svc.SubscribeVisitor(chats.LiveVisitor{Site: f.site.ID, Visitor: 7, Session: 8})
+	defer f.svc.Unsubscribe(sub)
+	op := chats.Operator{Name: "anna"}
+	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	if ev := <-sub.C; ev.Kind != chats.EvSiteStatus || !ev.Online {
+		t.Fatalf("event %+v, want the site online", ev)
+	}
+	release()
+	f.svc.Sweep(context.Background())
+	if !f.svc.SiteOnline(f.site.ID) {
+		t.Fatal("offline within the grace")
+	}
+	f.advance(31 * time.Second)
+	f.svc.Sweep(context.Background())
+	if f.svc.SiteOnline(f.site.ID) {
+		t.Fatal("online after the grace")
+	}
+	if ev := <-sub.C; ev.Kind != chats.EvSiteStatus || ev.Online {
+		t.Fatalf("event %+v, want the site offline", ev)
+	}
+	if err := f.svc.SetStatus(op, []uint32{f.site.ID}, chats.Online, true); err != nil {
+		t.Fatal(err)
+	}
+	if !f.svc.SiteOnline(f.site.ID) {
+		t.Fatal("an API operator set online is offline")
+	}
+	if err := f.svc.SetStatus(op, []uint32{f.site.ID}, chats.Away, true); err != nil || f.svc.SiteOnline(f.site.ID) {
+		t.Fatalf("away: %v, online %v", err, f.svc.SiteOnline(f.site.ID))
+	}
+	if err := f.svc.SetStatus(op, []uint32{f.site.ID}, "busy", true); err == nil {
+		t.Error("status busy taken")
+	}
+}
+
+// Search finds finished chats by the words of their transcript; the CSV
+// holds them with formulas made inert.
+func TestSearchAndCSV(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, _ := f.svc.Send(ctx, f.visitor(), "", "=HYPERLINK(\"x\") Pizza delivery")
+	if _, err := f.svc.Close(ctx, f.site.ID, a.Chat.ID, 0, chats.ClosedByOperator); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.svc.Send(ctx, f.visitor(), "", "sushi please")
+	found, err := f.svc.Search(ctx, f.site.ID, "PIZZA deliv", 10)
+	if err != nil || len(found) != 1 || found[0].ID != a.Chat.ID {
+		t.Fatalf("search = %+v, %v", found, err)
+	}
+	if found, _ := f.svc.Search(ctx, f.site.ID, "sushi", 10); len(found) != 0 {
+		t.Errorf("search found open chat %d", b.Chat.ID)
+	}
+	var out strings.Builder
+	if err := f.svc.WriteCSV(ctx, &out, found); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Visitor: =HYPERLINK") || strings.Contains(out.String(), ",=HYPERLINK") {
+		t.Errorf("csv = %s", out.String())
+	}
+}

@@ -1,0 +1,343 @@
+package chats
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"appliance/store"
+)
+
+// View is a chat as the console and the API show it (chat-protocol.md's
+// CHAT).
+type View struct {
+	ID           uint64       `json:"id"`
+	Site         string       `json:"site"`
+	Status       string       `json:"status"` // "open" or "closed"
+	Visitor      uint64       `json:"visitor"`
+	Session      uint64       `json:"session"`
+	Assigned     string       `json:"assigned"`
+	Created      int64        `json:"created"`
+	Closed       int64        `json:"closed"`
+	ClosedBy     string       `json:"closed_by"`
+	Last         uint64       `json:"last"`
+	LastAt       int64        `json:"last_at"`
+	VisitorRead  uint64       `json:"visitor_read"`
+	OperatorRead uint64       `json:"operator_read"`
+	Lead         uint64       `json:"lead"`
+	Source       store.Source `json:"source"`
+	Page         string       `json:"page"`
+	Online       bool         `json:"online"` // the visitor has a socket open now
+}
+
+// Status names of chats.
+const (
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// ViewOf is c as the console and the API show it.
+func (s *Service) ViewOf(c *store.Chat) View {
+	v := View{ID: c.ID, Status: StatusOpen, Visitor: c.Visitor, Session: c.Session, Assigned: c.Assigned,
+		Created: c.Created, Closed: c.Closed, ClosedBy: c.ClosedBy, Last: c.Last, LastAt: c.LastAt,
+		VisitorRead: c.VisitorRead, OperatorRead: c.OperatorRead, Lead: c.Lead, Source: c.Source, Page: c.PageURL,
+		Online: s.hub.visitorOnline(c.Site, c.Visitor)}
+	if c.Closed != 0 {
+		v.Status = StatusClosed
+	}
+	if site, err := s.sites.ByID(c.Site); err == nil {
+		v.Site = site.Key
+	}
+	return v
+}
+
+// Chat reads one chat of a site (ErrNoChat when there is none).
+func (s *Service) Chat(site uint32, id uint64) (store.Chat, error) { return s.getChat(site, id) }
+
+// VisitorChat is the visitor's latest chat on the site (ok false: none).
+func (s *Service) VisitorChat(site uint32, visitor uint64) (c store.Chat, ok bool, err error) {
+	id, err := latestChat(s.db.Get, site, visitor)
+	if err != nil || id == 0 {
+		return store.Chat{}, false, err
+	}
+	c, err = s.getChat(site, id)
+	return c, err == nil, err
+}
+
+// Messages returns up to limit (at most MaxPageMessages; 0: that many)
+// messages of a chat with ids above after, in order.
+func (s *Service) Messages(ctx context.Context, site uint32, chat, after uint64, limit int) ([]store.ChatMessage, error) {
+	if limit <= 0 || limit > MaxPageMessages {
+		limit = MaxPageMessages
+	}
+	var out []store.ChatMessage
+	var derr error
+	err := s.db.Scan(ctx, store.ChatMessageKey(site, chat, after+1), store.PrefixEnd(store.ChatMessagePrefix(site, chat)), false, limit,
+		func(k, v []byte) bool {
+			id, _ := store.IDFromKey(k)
+			m, err := store.DecodeChatMessage(id, v)
+			if err != nil {
+				derr = err
+				return false
+			}
+			out = append(out, m)
+			return true
+		})
+	if err = errors.Join(err, derr); err != nil {
+		return nil, fmt.Errorf("read messages of chat %d: %w", chat, err)
+	}
+	return out, nil
+}
+
+// Open returns the open chats of a site, oldest first.
+func (s *Service) Open(ctx context.Context, site uint32) ([]store.Chat, error) {
+	var ids []uint64
+	err := s.db.ScanPrefix(ctx, store.ChatOpenPrefix(site), false, 0, func(k, _ []byte) bool {
+		if _, id, ok := store.ParseChatOpenKey(k); ok {
+			ids = append(ids, id)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list open chats: %w", err)
+	}
+	out := make([]store.Chat, 0, len(ids))
+	for _, id := range ids {
+		c, err := s.getChat(site, id)
+		if errors.Is(err, ErrNoChat) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// List returns up to limit chats of a site with the status ("" any),
+// newest first.
+func (s *Service) List(ctx context.Context, site uint32, status string, limit int) ([]store.Chat, error) {
+	if status == StatusOpen {
+		open, err := s.Open(ctx, site)
+		if err != nil {
+			return nil, err
+		}
+		for i, j := 0, len(open)-1; i < j; i, j = i+1, j-1 {
+			open[i], open[j] = open[j], open[i]
+		}
+		if limit > 0 && len(open) > limit {
+			open = open[:limit]
+		}
+		return open, nil
+	}
+	return s.scanChats(ctx, site, limit, func(c *store.Chat) (bool, error) {
+		return status == "" || (status == StatusClosed) == (c.Closed != 0), nil
+	})
+}
+
+// scanChats reads a site's chats newest first, keeping those keep takes,
+// up to limit (0: no limit).
+func (s *Service) scanChats(ctx context.Context, site uint32, limit int, keep func(c *store.Chat) (bool, error)) ([]store.Chat, error) {
+	var out []store.Chat
+	var ferr error
+	err := s.db.ScanPrefix(ctx, store.ChatPrefix(site), true, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		c, err := store.DecodeChat(site, id, v)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		ok, err := keep(&c)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if ok {
+			out = append(out, c)
+		}
+		return limit <= 0 || len(out) < limit
+	})
+	if err = errors.Join(err, ferr); err != nil {
+		return nil, fmt.Errorf("list chats: %w", err)
+	}
+	return out, nil
+}
+
+// maxQuery bounds a search's words.
+const maxQuery = 200
+
+// Search returns up to limit finished chats of a site whose transcript
+// holds every word of q (case-insensitive), newest first; an empty q
+// matches every finished chat.
+func (s *Service) Search(ctx context.Context, site uint32, q string, limit int) ([]store.Chat, error) {
+	if len(q) > maxQuery || !utf8.ValidString(q) {
+		return nil, errorf(ErrInvalid, "the search is longer than %d bytes or not UTF-8", maxQuery)
+	}
+	words := strings.Fields(strings.ToLower(q))
+	return s.scanChats(ctx, site, limit, func(c *store.Chat) (bool, error) {
+		if c.Closed == 0 {
+			return false, nil
+		}
+		if len(words) == 0 {
+			return true, nil
+		}
+		msgs, err := s.Messages(ctx, site, c.ID, 0, MaxMessages)
+		if err != nil {
+			return false, err
+		}
+		var b strings.Builder
+		for _, m := range msgs {
+			b.WriteString(strings.ToLower(m.Text))
+			b.WriteByte('\n')
+		}
+		text := b.String()
+		for _, w := range words {
+			if !strings.Contains(text, w) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+// csvHeader is the header row of WriteCSV.
+var csvHeader = []string{"id", "created", "closed", "closed_by", "status", "assigned", "visitor", "session", "channel",
+	"utm_source", "utm_medium", "utm_campaign", "page", "messages", "lead", "transcript"}
+
+// formulaStart matches a cell a spreadsheet would run as a formula.
+var formulaStart = regexp.MustCompile(`^[=+\-@\t\r]`)
+
+// inert keeps a visitor's text from being a spreadsheet formula.
+func inert(s string) string {
+	if formulaStart.MatchString(s) {
+		return "'" + s
+	}
+	return s
+}
+
+// WriteCSV writes the chats (Search's result, or List's) as CSV with their
+// transcripts; times in UTC RFC 3339.
+func (s *Service) WriteCSV(ctx context.Context, w io.Writer, chats []store.Chat) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	ts := func(ms int64) string {
+		if ms == 0 {
+			return ""
+		}
+		return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+	}
+	for i := range chats {
+		c := &chats[i]
+		msgs, err := s.Messages(ctx, c.Site, c.ID, 0, MaxMessages)
+		if err != nil {
+			return err
+		}
+		v := s.ViewOf(c)
+		lead := ""
+		if c.Lead != 0 {
+			lead = strconv.FormatUint(c.Lead, 10)
+		}
+		row := []string{strconv.FormatUint(c.ID, 10), ts(c.Created), ts(c.Closed), c.ClosedBy, v.Status, inert(c.Assigned),
+			strconv.FormatUint(c.Visitor, 10), strconv.FormatUint(c.Session, 10), c.Channel, inert(c.UTMSource),
+			inert(c.UTMMedium), inert(c.UTMCampaign), inert(c.PageURL), strconv.Itoa(len(msgs)), lead, inert(Transcript(msgs))}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Settings are a site's chat settings (the zero value when never set).
+func (s *Service) Settings(site uint32) (store.ChatSettings, error) {
+	b, err := s.db.Get(store.ChatSettingsKey(site))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.ChatSettings{}, nil
+	}
+	if err != nil {
+		return store.ChatSettings{}, fmt.Errorf("read chat settings: %w", err)
+	}
+	return store.DecodeChatSettings(b)
+}
+
+var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// SetSettings checks and stores a site's chat settings. Errors of kind
+// ErrInvalid name the field.
+func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSettings) error {
+	if st.ButtonPosition != "" && st.ButtonPosition != "right" && st.ButtonPosition != "left" {
+		return errorf(ErrInvalid, "button position must be right or left")
+	}
+	if st.ButtonColor != "" && !hexColor.MatchString(st.ButtonColor) {
+		return errorf(ErrInvalid, "button colour must be #RRGGBB")
+	}
+	st.Greeting = strings.TrimSpace(st.Greeting)
+	if err := checkField("greeting", st.Greeting, MaxGreeting); err != nil {
+		return err
+	}
+	if st.Unanswered != 0 && (st.Unanswered < 30 || st.Unanswered > 24*3600) {
+		return errorf(ErrInvalid, "the unanswered time must be from 30 seconds to 24 hours")
+	}
+	var canned []string
+	for _, c := range st.Canned {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		if err := checkField("canned reply", c, MaxCannedText); err != nil {
+			return err
+		}
+		canned = append(canned, c)
+	}
+	if len(canned) > MaxCanned {
+		return errorf(ErrInvalid, "at most %d canned replies", MaxCanned)
+	}
+	st.Canned = canned
+	return s.db.Set(ctx, store.ChatSettingsKey(site), st.Encode())
+}
+
+func checkField(field, v string, max int) error {
+	if !utf8.ValidString(v) || len(v) > max {
+		return errorf(ErrInvalid, "%s is longer than %d bytes or not UTF-8", field, max)
+	}
+	for _, r := range v {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+			return errorf(ErrInvalid, "%s contains control characters", field)
+		}
+	}
+	return nil
+}
+
+// Canned is a site's canned replies.
+func (s *Service) Canned(site uint32) ([]string, error) {
+	st, err := s.Settings(site)
+	return st.Canned, err
+}
+
+// SetCanned replaces a site's canned replies, keeping its other settings.
+func (s *Service) SetCanned(ctx context.Context, site uint32, canned []string) error {
+	st, err := s.Settings(site)
+	if err != nil {
+		return err
+	}
+	st.Canned = canned
+	return s.SetSettings(ctx, site, st)
+}
+
+// Live lists the visitors with a socket open on the sites now.
+func (s *Service) Live(sites []uint32) []LiveVisitor {
+	m := map[uint32]bool{}
+	for _, id := range sites {
+		m[id] = true
+	}
+	return s.hub.live(m)
+}

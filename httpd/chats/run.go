@@ -1,0 +1,111 @@
+package chats
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"appliance/store"
+)
+
+// SubscribeVisitor registers a visitor's socket (or poll): its events
+// arrive on the Sub until Unsubscribe. Consoles see the visitor as on the
+// site now.
+func (s *Service) SubscribeVisitor(lv LiveVisitor) *Sub {
+	if lv.Since == 0 {
+		lv.Since = s.o.Now().UnixMilli()
+	}
+	sub := s.hub.addVisitor(&lv)
+	s.hub.publish(Event{Kind: EvVisitor, Site: lv.Site, Visitor: lv.Visitor, Online: true, Live: &lv})
+	return sub
+}
+
+// SubscribeConsole registers an operator's console for the events of the
+// sites.
+func (s *Service) SubscribeConsole(sites []uint32) *Sub { return s.hub.addConsole(sites) }
+
+// Unsubscribe removes a Sub; a visitor with no socket left has left the
+// site, as consoles see it.
+func (s *Service) Unsubscribe(sub *Sub) {
+	s.hub.remove(sub)
+	if sub.live != nil && !s.hub.visitorOnline(sub.site, sub.visitor) {
+		s.hub.publish(Event{Kind: EvVisitor, Site: sub.site, Visitor: sub.visitor, Online: false, Live: sub.live})
+	}
+}
+
+// Run sweeps until ctx ends: presence timeouts, unanswered chats to
+// leads, idle chats closed.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.o.Sweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Sweep(ctx)
+		}
+	}
+}
+
+// Sweep does once what Run does every period: it settles presence, turns
+// unanswered chats into leads (no operator of the site online for
+// LeadGrace, or nobody answered within the site's unanswered time) and
+// closes chats idle for IdleClose. Tests call it after moving the clock.
+func (s *Service) Sweep(ctx context.Context) {
+	s.presence.tick()
+	type open struct {
+		site uint32
+		id   uint64
+	}
+	var list []open
+	err := s.db.ScanPrefix(ctx, store.AllChatOpenPrefix(), false, 0, func(k, _ []byte) bool {
+		if site, id, ok := store.ParseChatOpenKey(k); ok {
+			list = append(list, open{site, id})
+		}
+		return true
+	})
+	if err != nil {
+		s.o.Log.Error("chat sweep", "err", err)
+		return
+	}
+	now := s.o.Now()
+	wait := map[uint32]time.Duration{}
+	for _, o := range list {
+		if ctx.Err() != nil {
+			return
+		}
+		c, err := s.getChat(o.site, o.id)
+		if err != nil {
+			if !errors.Is(err, ErrNoChat) {
+				s.o.Log.Error("chat sweep", "chat", o.id, "err", err)
+			}
+			continue
+		}
+		if c.Closed != 0 {
+			continue
+		}
+		age := now.Sub(time.UnixMilli(c.Created))
+		if c.Answered == 0 && c.Last > 0 {
+			w, ok := wait[o.site]
+			if !ok {
+				w = s.o.Unanswered
+				if st, err := s.Settings(o.site); err == nil && st.Unanswered > 0 {
+					w = time.Duration(st.Unanswered) * time.Second
+				}
+				wait[o.site] = w
+			}
+			if age >= w || s.presence.offlineFor(o.site) >= s.o.LeadGrace {
+				if err := s.toLead(ctx, o.site, o.id); err != nil && !errors.Is(err, errRaced) {
+					s.o.Log.Error("chat to lead", "chat", o.id, "err", err)
+				}
+				continue
+			}
+		}
+		if now.Sub(time.UnixMilli(max(c.LastAt, c.Created))) >= s.o.IdleClose {
+			if _, err := s.Close(ctx, o.site, o.id, 0, ClosedByIdle); err != nil && !errors.Is(err, errRaced) {
+				s.o.Log.Error("close idle chat", "chat", o.id, "err", err)
+			}
+		}
+	}
+}
