@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/chats"
 	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
@@ -32,15 +33,17 @@ type apiHandlers struct {
 	sites    *sites.Registry
 	hooks    *webhooks.Hooks
 	reports  *reports.Service
+	chats    *chats.Service
 	now      func() time.Time
 }
 
-// mount registers the API's routes. Both are open to the dispatcher: the
+// mount registers the API's routes. All are open to the dispatcher: the
 // bearer token is checked by apiAuth.
 func (s *apiHandlers) mount(r *router) {
 	r.api("POST", "/api/v1/calls", open, s.apiAuth(s.postCall))
 	r.api("GET", "/api/v1/attribution", open, s.apiAuth(s.getAttribution))
 	s.mountReports(r)
+	s.mountChats(r)
 }
 
 // maxCallBody is the body limit of a reported call.

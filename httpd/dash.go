@@ -15,6 +15,7 @@ import (
 
 	"appliance/httpd/accounts"
 	"appliance/httpd/callbacks"
+	"appliance/httpd/chats"
 	"appliance/httpd/leads"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
@@ -28,6 +29,7 @@ import (
 // sign-in, setup and the pages' assets. They hold only what they use.
 type dashboardHandlers struct {
 	accounts  *accounts.Accounts
+	chats     *chats.Service // signing out ends the user's chat presence
 	sites     *sites.Registry
 	visits    *visits.Tracker
 	numbers   *tracking.Tracker
@@ -181,6 +183,7 @@ func (s *dashboardHandlers) logout(ctx *fasthttp.RequestCtx, who signedIn) error
 	if err := s.accounts.Logout(ctx, string(ctx.Request.Header.Cookie(sessionCookie))); err != nil {
 		return err
 	}
+	s.chats.SignOut(who.user.Email)
 	s.setCookie(ctx, sessionCookie, "", -1)
 	s.seeOther(ctx, "/login")
 	return nil

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -24,7 +25,7 @@ func (s *Server) publicRoutes() *router {
 
 	tracker := &trackerHandlers{
 		sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads, callbacks: s.callbacks,
-		captcha: s.captcha, snippet: s.snippet,
+		captcha: s.captcha, snippet: s.snippet, chats: s.chats,
 		ipRate:         s.opts.Limits.perIP(),
 		siteRate:       s.opts.Limits.perSite(),
 		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
@@ -33,11 +34,23 @@ func (s *Server) publicRoutes() *router {
 		publicURL:      s.PublicURL(), clientIP: s.clientIP, now: s.opts.Now,
 	}
 	tracker.mount(r)
-	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, reports: s.reports, now: s.opts.Now}
+	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, reports: s.reports, chats: s.chats, now: s.opts.Now}
 	api.mount(r)
 
+	limits := s.opts.ChatLimits.withDefaults()
+	chatVisitor := &chatVisitorHandlers{
+		sites: s.sites, chats: s.chats, sockets: s.chatSockets, upgrader: chatUpgrader(), limits: limits,
+		visitorRate: ratelimit.New(limits.MessagesPerVisitor, time.Minute, 100_000),
+		ipRate:      ratelimit.New(limits.MessagesPerIP, time.Minute, 100_000),
+		clientIP:    s.clientIP, now: s.opts.Now,
+	}
+	chatVisitor.mount(r)
+	chatConsole := &chatConsoleHandlers{accounts: s.accounts, sites: s.sites, chats: s.chats, sockets: s.chatSockets,
+		upgrader: chatUpgrader(), origin: strings.TrimSuffix(s.PublicURL(), "/")}
+	chatConsole.mount(r)
+
 	dash := &dashboardHandlers{
-		accounts: s.accounts, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
+		accounts: s.accounts, chats: s.chats, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
 		callbacks: s.callbacks, hooks: s.hooks, pages: s.pages, signIn: newSignInLimits(),
 		publicURL: s.PublicURL(), publicHost: s.public.Host, secure: s.secure(), phoneRegion: s.opts.PhoneRegion,
 		clientIP: s.clientIP, now: s.opts.Now,

@@ -32,6 +32,7 @@ import (
 	"appliance/captcha"
 	"appliance/httpd/accounts"
 	"appliance/httpd/callbacks"
+	"appliance/httpd/chats"
 	"appliance/httpd/leads"
 	"appliance/httpd/reports"
 	"appliance/httpd/sites"
@@ -70,6 +71,12 @@ type Options struct {
 	PhoneRegion string
 	// Limits of the tracker endpoints (zero: the defaults).
 	Limits TrackerLimits
+	// ChatLimits bound the visitors' chat sockets and messages (zero: the
+	// defaults).
+	ChatLimits ChatLimits
+	// Chats tunes the chat service (tests move its clock and timeouts);
+	// its Now defaults to Now.
+	Chats chats.Options
 	// MaxConns caps the simultaneous connections of the public listener
 	// (zero: defaultMaxConns); serve derives it from the open file limit
 	// so that connections cannot take every descriptor. One client IP may
@@ -107,10 +114,13 @@ type Server struct {
 	captcha   *captcha.Store
 	callbacks *callbacks.Service
 	leads     *leads.Service
+	chats     *chats.Service
 	visits    *visits.Tracker
 	reports   *reports.Service
 	numbers   *tracking.Tracker
 	started   time.Time
+
+	chatSockets *chatSockets
 
 	requests     atomic.Uint64
 	panics       atomic.Uint64
@@ -197,6 +207,15 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	}
 	s.callbacks = callbacks.New(db, s.visits, s.hooks, s.captcha, cbOpts)
 	s.leads = leads.New(db, s.visits, s.hooks, leads.Options{Now: o.Now, PhoneRegion: o.PhoneRegion, Count: s.reports.CountLead})
+	chOpts := o.Chats
+	if chOpts.Now == nil {
+		chOpts.Now = o.Now
+	}
+	if chOpts.Log == nil {
+		chOpts.Log = o.Log
+	}
+	s.chats = chats.New(db, reg, s.visits, s.leads, s.hooks, chOpts)
+	s.chatSockets = newChatSockets()
 	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion, visits.SourceChannel); err != nil {
 		return nil, err
 	}
@@ -287,9 +306,11 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	callbacksDone := make(chan struct{})
+	chatsDone := make(chan struct{})
 	go func() { s.hooks.Run(wctx); close(workerDone) }()
 	go func() { s.callbacks.Run(wctx); close(callbacksDone) }()
-	defer func() { stopWorker(); <-workerDone; <-callbacksDone }()
+	go func() { s.chats.Run(wctx); close(chatsDone) }()
+	defer func() { stopWorker(); <-workerDone; <-callbacksDone; <-chatsDone }()
 
 	srv := s.httpServer(s.Handler, "appliance")
 	srv.Concurrency = s.opts.MaxConns
@@ -322,6 +343,9 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
+	// Chat sockets are hijacked connections the HTTP server no longer
+	// tracks: they are told to go away (clients reconnect and resume).
+	s.chatSockets.shutdown(sctx)
 	err := errors.Join(srv.ShutdownWithContext(sctx), adm.ShutdownWithContext(sctx))
 	if serveErr != nil {
 		return fmt.Errorf("serve: %w", serveErr)
@@ -404,6 +428,9 @@ func (s *Server) Sites() *sites.Registry { return s.sites }
 
 // Leads is the server's leads.
 func (s *Server) Leads() *leads.Service { return s.leads }
+
+// Chats is the server's chats.
+func (s *Server) Chats() *chats.Service { return s.chats }
 
 // Callbacks is the server's callbacks.
 func (s *Server) Callbacks() *callbacks.Service { return s.callbacks }

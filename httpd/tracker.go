@@ -10,6 +10,7 @@ import (
 
 	"appliance/captcha"
 	"appliance/httpd/callbacks"
+	"appliance/httpd/chats"
 	"appliance/httpd/leads"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
@@ -36,6 +37,7 @@ type trackerHandlers struct {
 	callbacks *callbacks.Service
 	captcha   *captcha.Store
 	snippet   *snippet
+	chats     *chats.Service // the operators' status in every hit's answer
 
 	ipRate         *ratelimit.Buckets // requests per client IP; nil: no limit
 	siteRate       *ratelimit.Buckets // requests per site; nil: no limit
@@ -177,6 +179,14 @@ type hitResult struct {
 	NewSession bool   `json:"new_session"`
 	// Phones is what replaces the site's numbers (tracker-protocol.md §7).
 	Phones *phonesAnswer `json:"phones"`
+	// Chat is the site's chat status (chat-protocol.md):
+	// getOperatorStatus() answers Chat.Operators.
+	Chat hitChat `json:"chat"`
+}
+
+// hitChat is the chat part of a hit's answer.
+type hitChat struct {
+	Operators bool `json:"operators"`
 }
 
 func parseHitRequest(body []byte) (hitRequest, error) {
@@ -243,6 +253,7 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 		ServerURL:  s.publicURL,
 		NewSession: res.NewSession,
 		Phones:     phones(),
+		Chat:       hitChat{Operators: s.chats.SiteOnline(site.ID)},
 	})
 	return nil
 }

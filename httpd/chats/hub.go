@@ -101,19 +101,21 @@ func newHub() *hub {
 
 func newSub() *Sub { return &Sub{C: make(chan Event, subBuffer), Lagged: make(chan struct{})} }
 
-func (h *hub) addVisitor(lv *LiveVisitor) *Sub {
+// addVisitor subscribes a visitor's socket (live: shown to consoles as on
+// the site now) or poll (live nil).
+func (h *hub) addVisitor(site uint32, visitor uint64, live *LiveVisitor) *Sub {
 	sub := newSub()
-	sub.site, sub.visitor, sub.live = lv.Site, lv.Visitor, lv
-	k := visitorKey{lv.Site, lv.Visitor}
+	sub.site, sub.visitor, sub.live = site, visitor, live
+	k := visitorKey{site, visitor}
 	h.mu.Lock()
 	if h.visitors[k] == nil {
 		h.visitors[k] = map[*Sub]struct{}{}
 	}
 	h.visitors[k][sub] = struct{}{}
-	if h.bySite[lv.Site] == nil {
-		h.bySite[lv.Site] = map[*Sub]struct{}{}
+	if h.bySite[site] == nil {
+		h.bySite[site] = map[*Sub]struct{}{}
 	}
-	h.bySite[lv.Site][sub] = struct{}{}
+	h.bySite[site][sub] = struct{}{}
 	h.mu.Unlock()
 	return sub
 }
@@ -203,5 +205,10 @@ func (h *hub) live(sites map[uint32]bool) []LiveVisitor {
 func (h *hub) visitorOnline(site uint32, visitor uint64) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.visitors[visitorKey{site, visitor}]) > 0
+	for sub := range h.visitors[visitorKey{site, visitor}] {
+		if sub.live != nil {
+			return true
+		}
+	}
+	return false
 }

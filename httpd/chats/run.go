@@ -15,9 +15,15 @@ func (s *Service) SubscribeVisitor(lv LiveVisitor) *Sub {
 	if lv.Since == 0 {
 		lv.Since = s.o.Now().UnixMilli()
 	}
-	sub := s.hub.addVisitor(&lv)
+	sub := s.hub.addVisitor(lv.Site, lv.Visitor, &lv)
 	s.hub.publish(Event{Kind: EvVisitor, Site: lv.Site, Visitor: lv.Visitor, Online: true, Live: &lv})
 	return sub
+}
+
+// SubscribePoll registers a visitor's long-poll for the events of their
+// chats and site; unlike a socket it does not show them as on the site.
+func (s *Service) SubscribePoll(site uint32, visitor uint64) *Sub {
+	return s.hub.addVisitor(site, visitor, nil)
 }
 
 // SubscribeConsole registers an operator's console for the events of the

@@ -1,0 +1,208 @@
+package httpd
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/chats"
+	"appliance/store"
+)
+
+// The operator API (chat-protocol.md, README): bots, CRMs and messenger
+// bridges read and answer chats with an API token. A token acts as the
+// operator named by the token (appliance token add --name bot).
+
+// apiOperator is the operator a token acts as.
+func apiOperator(tok store.Token) chats.Operator {
+	op := chats.Operator{Name: tok.Name}
+	if len(tok.Sites) > 0 {
+		op.Sites = tok.Sites
+	}
+	return op
+}
+
+// maxAPIChatBody is the body limit of the chat API's POSTs.
+const maxAPIChatBody = 16 << 10
+
+func (s *apiHandlers) mountChats(r *router) {
+	r.api("GET", "/api/v1/chats", open, s.apiAuth(s.listChats))
+	r.api("GET", "/api/v1/chats/*/messages", open, s.apiAuth(s.chatMessages))
+	r.api("POST", "/api/v1/chats/*/messages", open, s.apiAuth(s.postChatMessage))
+	r.api("POST", "/api/v1/chats/*/close", open, s.apiAuth(s.closeChat))
+	r.api("POST", "/api/v1/operators/presence", open, s.apiAuth(s.operatorPresence))
+}
+
+// tokenSite is the site of key, if the token may use it.
+func (s *apiHandlers) tokenSite(tok store.Token, key string) (*store.Site, error) {
+	if key == "" {
+		return nil, errorf(fasthttp.StatusBadRequest, "site (the site key) is required")
+	}
+	site, err := s.sites.ByKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if !tok.AllowsSite(site.ID) {
+		return nil, errorf(fasthttp.StatusForbidden, "this API token may not use site %s", key)
+	}
+	return site, nil
+}
+
+// pathChat finds the chat of /api/v1/chats/ID/... among the token's
+// sites.
+func (s *apiHandlers) pathChat(ctx *fasthttp.RequestCtx, tok store.Token) (store.Chat, error) {
+	parts := strings.Split(string(ctx.Path()), "/")
+	id, err := strconv.ParseUint(parts[4], 10, 64)
+	if err != nil || id == 0 {
+		return store.Chat{}, errorf(fasthttp.StatusBadRequest, "chat id %q: want a positive integer", cutString(parts[4], 40))
+	}
+	for _, site := range s.sites.List() {
+		if !tok.AllowsSite(site.ID) {
+			continue
+		}
+		c, err := s.chats.Chat(site.ID, id)
+		if err == nil {
+			return c, nil
+		}
+		if !isNoChat(err) {
+			return store.Chat{}, err
+		}
+	}
+	return store.Chat{}, errorf(fasthttp.StatusNotFound, "no chat %d on this token's sites", id)
+}
+
+func isNoChat(err error) bool {
+	ce, ok := err.(*chats.Error)
+	return ok && ce.Code() == "no_chat"
+}
+
+// uintArg reads an optional non-negative integer query argument.
+func uintArg(ctx *fasthttp.RequestCtx, name string, def, maxV uint64) (uint64, error) {
+	raw := string(ctx.QueryArgs().Peek(name))
+	if raw == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil || v > maxV {
+		return 0, errorf(fasthttp.StatusBadRequest, "%s %q: want an integer from 0 to %d", name, cutString(raw, 40), maxV)
+	}
+	return v, nil
+}
+
+func (s *apiHandlers) listChats(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	site, err := s.tokenSite(tok, string(ctx.QueryArgs().Peek("site")))
+	if err != nil {
+		return err
+	}
+	status := string(ctx.QueryArgs().Peek("status"))
+	if status != "" && status != chats.StatusOpen && status != chats.StatusClosed {
+		return errorf(fasthttp.StatusBadRequest, "status is open or closed, not %q", cutString(status, 40))
+	}
+	limit, err := uintArg(ctx, "limit", 100, 1000)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	s.chats.Active(apiOperator(tok), []uint32{site.ID})
+	list, err := s.chats.List(ctx, site.ID, status, int(limit))
+	if err != nil {
+		return err
+	}
+	out := make([]chats.View, 0, len(list))
+	for i := range list {
+		out = append(out, s.chats.ViewOf(&list[i]))
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": out})
+	return nil
+}
+
+func (s *apiHandlers) chatMessages(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	c, err := s.pathChat(ctx, tok)
+	if err != nil {
+		return err
+	}
+	after, err := uintArg(ctx, "after", 0, 1<<53)
+	if err != nil {
+		return err
+	}
+	limit, err := uintArg(ctx, "limit", chats.MaxPageMessages, chats.MaxPageMessages)
+	if err != nil {
+		return err
+	}
+	msgs, err := s.chats.Messages(ctx, c.Site, c.ID, after, int(limit))
+	if err != nil {
+		return err
+	}
+	out := make([]chats.MessageView, 0, len(msgs))
+	for i := range msgs {
+		out = append(out, chats.ViewOfMessage(&msgs[i]))
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": out})
+	return nil
+}
+
+// chatMessageRequest is the body of POST /api/v1/chats/ID/messages.
+type chatMessageRequest struct {
+	Text *string `json:"text"`
+	Ref  string  `json:"ref"`
+}
+
+func (s *apiHandlers) postChatMessage(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	c, err := s.pathChat(ctx, tok)
+	if err != nil {
+		return err
+	}
+	var req chatMessageRequest
+	if err := decodeBody(ctx.PostBody(), maxAPIChatBody, &req, refuseUnknown); err != nil {
+		return err
+	}
+	if req.Text == nil {
+		return errorf(fasthttp.StatusBadRequest, "text is required")
+	}
+	op := apiOperator(tok)
+	s.chats.Active(op, []uint32{c.Site})
+	ack, err := s.chats.OperatorSend(context.WithoutCancel(ctx), op, c.Site, c.ID, req.Ref, *req.Text)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": map[string]uint64{"message_id": ack.Message.ID}})
+	return nil
+}
+
+func (s *apiHandlers) closeChat(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	c, err := s.pathChat(ctx, tok)
+	if err != nil {
+		return err
+	}
+	if _, err := s.chats.Close(context.WithoutCancel(ctx), c.Site, c.ID, 0, chats.ClosedByOperator); err != nil {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": nil})
+	return nil
+}
+
+// presenceRequest is the body of POST /api/v1/operators/presence.
+type presenceRequest struct {
+	Site   string `json:"site"`
+	Status string `json:"status"`
+}
+
+func (s *apiHandlers) operatorPresence(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	var req presenceRequest
+	if err := decodeBody(ctx.PostBody(), maxAPIChatBody, &req, refuseUnknown); err != nil {
+		return err
+	}
+	site, err := s.tokenSite(tok, req.Site)
+	if err != nil {
+		return err
+	}
+	if err := s.chats.SetStatus(apiOperator(tok), []uint32{site.ID}, req.Status, true); err != nil {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": nil})
+	return nil
+}

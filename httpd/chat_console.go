@@ -1,0 +1,352 @@
+package httpd
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/chats"
+	"appliance/httpd/sites"
+	"appliance/store"
+)
+
+// The operators' side of the chat: the console's socket (chat-protocol.md),
+// on the appliance's own origin with the dashboard's session; the route
+// asks for the chat permission (roles.go).
+
+// maxConsoleSockets is how many consoles one user may hold open.
+const maxConsoleSockets = 10
+
+type chatConsoleHandlers struct {
+	accounts  *accounts.Accounts
+	sites     *sites.Registry
+	chats     *chats.Service
+	sockets   *chatSockets
+	upgrader  *websocket.FastHTTPUpgrader
+	origin    string // the public URL's scheme://host
+	userConns connCounter
+}
+
+func (h *chatConsoleHandlers) mount(r *router) {
+	r.api("GET", "/chat/ws", useChat, withWho(h.socket))
+}
+
+func (h *chatConsoleHandlers) socket(ctx *fasthttp.RequestCtx, who signedIn) error {
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		return errorf(fasthttp.StatusBadRequest, "this address takes WebSocket connections only")
+	}
+	if origin := string(ctx.Request.Header.Peek("Origin")); origin != h.origin {
+		return errorf(fasthttp.StatusForbidden, "the console connects only from the appliance's own pages (%s), not from %q", h.origin, cutString(origin, 100))
+	}
+	email := who.user.Email
+	if !h.userConns.take(email, maxConsoleSockets) {
+		return tooMany(10*time.Second, "at most %d consoles open per user; close one", maxConsoleSockets)
+	}
+	token := string(ctx.Request.Header.Cookie(sessionCookie))
+	h.sockets.wg.Add(1)
+	err := h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
+		defer h.sockets.wg.Done()
+		defer h.userConns.give(email)
+		h.serveSocket(conn, email, token)
+	})
+	if err != nil {
+		h.userConns.give(email)
+		h.sockets.wg.Done()
+	}
+	return nil
+}
+
+// consoleState is one console after hello.
+type consoleState struct {
+	op    chats.Operator
+	sites []uint32
+	sub   *chats.Sub
+}
+
+func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token string) {
+	conn.SetReadLimit(maxSocketRead)
+	w := &socketWriter{conn: conn, out: make(chan outFrame, 64), done: make(chan struct{}), stop: h.sockets.stop}
+	fail := func(err error, ref string) {
+		f, _ := errorFrame(err, ref)
+		_ = w.write(f)
+		w.close(closeCode(f.Code), "")
+	}
+	b, err := readFrame(conn, chatHelloTimeout)
+	if err != nil {
+		var fe *frameError
+		if errors.As(err, &fe) {
+			fail(err, "")
+		}
+		return
+	}
+	hello, err := parseChatFrame(b, consoleFrames)
+	if err == nil && hello.Type != "hello" {
+		err = &frameError{code: "hello_required", msg: "the first frame must be hello"}
+	}
+	if err != nil {
+		fail(err, hello.Ref)
+		return
+	}
+	st := &consoleState{op: chats.Operator{Name: email}}
+	for _, s := range h.sites.List() {
+		st.sites = append(st.sites, s.ID)
+	}
+	st.sub = h.chats.SubscribeConsole(st.sites)
+	defer h.chats.Unsubscribe(st.sub)
+	status := chats.Online
+	if hello.Status == chats.Away {
+		status = chats.Away
+	}
+	release := h.chats.Connect(st.op, st.sites, status)
+	defer release()
+	w.sub = st.sub
+	sent := map[uint64]uint64{}
+	w.initial = func(write func(any) error) error {
+		frames, err := h.welcome(st, status, hello.Chats)
+		if err != nil {
+			return err
+		}
+		for _, fr := range frames {
+			if m, ok := fr.(outMessage); ok {
+				sent[m.Chat] = max(sent[m.Chat], m.ID)
+			}
+			if err := write(fr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w.event = func(ev chats.Event) any {
+		if ev.Kind == chats.EvMessage {
+			if last, ok := sent[ev.ChatID]; ok {
+				if ev.Message.ID <= last {
+					return nil
+				}
+				sent[ev.ChatID] = ev.Message.ID
+			}
+		}
+		return h.eventFrame(ev)
+	}
+	w.tick = func() error {
+		if _, _, err := h.accounts.Session(token); err != nil {
+			h.chats.SignOut(email)
+			return &frameError{code: "signed_out", msg: "signed out"}
+		}
+		return nil
+	}
+	wdone := make(chan struct{})
+	go func() { w.run(); close(wdone) }()
+	defer func() { close(w.done); <-wdone }()
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(chatReadTimeout)) })
+	for {
+		b, err := readFrame(conn, chatReadTimeout)
+		if err != nil {
+			var fe *frameError
+			if errors.As(err, &fe) {
+				w.out <- outFrame{v: outError{Type: "error", Code: fe.code, Message: fe.msg}, close: closeCode(fe.code)}
+				<-wdone
+			}
+			return
+		}
+		f, err := parseChatFrame(b, consoleFrames)
+		var replies []any
+		if err == nil {
+			replies, err = h.handle(st, f)
+		}
+		for _, r := range replies {
+			w.out <- outFrame{v: r}
+		}
+		if err != nil {
+			ef, keep := errorFrame(err, f.Ref)
+			if keep {
+				w.out <- outFrame{v: ef}
+				continue
+			}
+			w.out <- outFrame{v: ef, close: closeCode(ef.Code)}
+			<-wdone
+			return
+		}
+	}
+}
+
+func (h *chatConsoleHandlers) siteKey(id uint32) string {
+	if s, err := h.sites.ByID(id); err == nil {
+		return s.Key
+	}
+	return ""
+}
+
+// welcome is the console's welcome and the messages of the chats it
+// named after the ids it holds.
+func (h *chatConsoleHandlers) welcome(st *consoleState, status string, known map[string]uint64) ([]any, error) {
+	ctx := context.Background()
+	wf := outConsoleWelcome{Type: "welcome", Operator: st.op.Name, Status: status, Chats: []chats.View{},
+		Canned: map[string][]string{}, Sites: []consoleSite{}, Visitors: []outVisitor{}, Heartbeat: int(chatHeartbeat / time.Second)}
+	listed := map[uint64]bool{}
+	for _, id := range st.sites {
+		site, err := h.sites.ByID(id)
+		if err != nil {
+			return nil, err
+		}
+		wf.Sites = append(wf.Sites, consoleSite{Key: site.Key, Name: site.Name, Operators: h.chats.Operators(id)})
+		canned, err := h.chats.Canned(id)
+		if err != nil {
+			return nil, err
+		}
+		wf.Canned[site.Key] = append([]string{}, canned...)
+		open, err := h.chats.Open(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for i := range open {
+			wf.Chats = append(wf.Chats, h.chats.ViewOf(&open[i]))
+			listed[open[i].ID] = true
+		}
+	}
+	for _, lv := range h.chats.Live(st.sites) {
+		wf.Visitors = append(wf.Visitors, outVisitor{Site: h.siteKey(lv.Site), Visitor: lv.Visitor, Session: lv.Session, U: lv.Page, Online: true, Since: lv.Since})
+	}
+	out := []any{&wf}
+	for k, after := range known {
+		id, err := strconv.ParseUint(k, 10, 64)
+		if err != nil {
+			continue
+		}
+		c, err := h.findChat(st, id)
+		if err != nil {
+			continue
+		}
+		if !listed[id] {
+			wf.Chats = append(wf.Chats, h.chats.ViewOf(&c))
+		}
+		for {
+			msgs, err := h.chats.Messages(ctx, c.Site, c.ID, after, 0)
+			if err != nil {
+				return nil, err
+			}
+			for i := range msgs {
+				out = append(out, consoleMessage(c.ID, &msgs[i]))
+			}
+			if len(msgs) < chats.MaxPageMessages {
+				break
+			}
+			after = msgs[len(msgs)-1].ID
+		}
+	}
+	return out, nil
+}
+
+func consoleMessage(chat uint64, m *store.ChatMessage) outMessage {
+	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: m.Name, Text: m.Text, At: m.At}
+}
+
+// findChat finds a chat by id among the console's sites.
+func (h *chatConsoleHandlers) findChat(st *consoleState, id uint64) (store.Chat, error) {
+	for _, site := range st.sites {
+		c, err := h.chats.Chat(site, id)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, chats.ErrNoChat) {
+			return store.Chat{}, err
+		}
+	}
+	return store.Chat{}, chats.ErrNoChat
+}
+
+func (h *chatConsoleHandlers) eventFrame(ev chats.Event) any {
+	switch ev.Kind {
+	case chats.EvMessage:
+		return consoleMessage(ev.ChatID, ev.Message)
+	case chats.EvTyping:
+		return outTyping{Type: "typing", Chat: ev.ChatID, From: ev.From, Name: ev.Name, On: ev.On}
+	case chats.EvDelivered:
+		return outMark{Type: "delivered", Chat: ev.ChatID, From: ev.From, ID: ev.ID}
+	case chats.EvRead:
+		return outMark{Type: "read", Chat: ev.ChatID, From: ev.From, ID: ev.ID}
+	case chats.EvChat:
+		return outChat{Type: "chat", Chat: h.chats.ViewOf(ev.Chat)}
+	case chats.EvOperator:
+		return outOperator{Type: "presence", Site: h.siteKey(ev.Site), Name: ev.Name, Status: ev.Status}
+	case chats.EvVisitor:
+		lv := ev.Live
+		return outVisitor{Type: "visitor", Site: h.siteKey(ev.Site), Visitor: lv.Visitor, Session: lv.Session, U: lv.Page, Online: ev.Online, Since: lv.Since}
+	}
+	return nil
+}
+
+// handle does what a console's frame asks and returns the frames that
+// answer it.
+func (h *chatConsoleHandlers) handle(st *consoleState, f chatFrame) ([]any, error) {
+	ctx := context.Background()
+	switch f.Type {
+	case "hello":
+		return nil, badFrame("hello only once")
+	case "ping":
+		return []any{outPong{Type: "pong"}}, nil
+	case "status":
+		if f.Status != chats.Online && f.Status != chats.Away {
+			return nil, badFrame("status is online or away")
+		}
+		return nil, h.chats.SetStatus(st.op, st.sites, f.Status, false)
+	case "invite":
+		site, err := h.sites.ByKey(f.Site)
+		if err != nil {
+			return nil, chats.ErrNoChat
+		}
+		h.chats.Active(st.op, st.sites)
+		ack, err := h.chats.Invite(ctx, st.op, site.ID, f.Visitor, f.Ref, f.Text)
+		if err != nil {
+			return nil, err
+		}
+		return []any{outAck{Type: "ack", Ref: f.Ref, Chat: ack.Chat.ID, ID: ack.Message.ID, At: ack.Message.At}}, nil
+	}
+	c, err := h.findChat(st, f.Chat)
+	if err != nil {
+		return nil, err
+	}
+	switch f.Type {
+	case "send":
+		h.chats.Active(st.op, st.sites)
+		ack, err := h.chats.OperatorSend(ctx, st.op, c.Site, c.ID, f.Ref, f.Text)
+		if err != nil {
+			return nil, err
+		}
+		return []any{outAck{Type: "ack", Ref: f.Ref, Chat: c.ID, ID: ack.Message.ID, At: ack.Message.At}}, nil
+	case "history":
+		msgs, err := h.chats.Messages(ctx, c.Site, c.ID, f.After, 500)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, len(msgs)+1)
+		last := f.After
+		for i := range msgs {
+			out = append(out, consoleMessage(c.ID, &msgs[i]))
+			last = msgs[i].ID
+		}
+		return append(out, outHistory{Type: "history", Chat: c.ID, ID: last}), nil
+	case "claim":
+		h.chats.Active(st.op, st.sites)
+		_, err := h.chats.Claim(ctx, st.op, c.Site, c.ID)
+		return nil, err
+	case "typing":
+		h.chats.Typing(&c, chats.FromOperator, st.op.Name, f.On, st.sub)
+		return nil, nil
+	case "delivered":
+		h.chats.Delivered(&c, chats.FromOperator, st.op.Name, f.ID, st.sub)
+		return nil, nil
+	case "read":
+		return nil, h.chats.MarkRead(ctx, c.Site, c.ID, chats.FromOperator, st.op.Name, f.ID, st.sub)
+	case "close":
+		h.chats.Active(st.op, st.sites)
+		_, err := h.chats.Close(ctx, c.Site, c.ID, 0, chats.ClosedByOperator)
+		return nil, err
+	}
+	return nil, badFrame("a console does not send " + quoteCut(f.Type))
+}

@@ -1,0 +1,467 @@
+package httpd
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/chats"
+	"appliance/httpd/ratelimit"
+	"appliance/httpd/sites"
+	"appliance/httpd/visits"
+	"appliance/store"
+)
+
+// The visitor's side of the chat (chat-protocol.md): the socket, the
+// long-poll that carries the same frames, and the operators' status for
+// the snippet. Public like the tracker: the site key, the Origin and the
+// visitor's ci+key are checked by the handlers.
+
+// ChatLimits bound the visitors' chat traffic (zero: the defaults of
+// chat-protocol.md).
+type ChatLimits struct {
+	ConnsPerIP         int // visitor sockets per client IP
+	MessagesPerVisitor int // a minute
+	MessagesPerIP      int // a minute
+}
+
+func (l ChatLimits) withDefaults() ChatLimits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.ConnsPerIP, 20)
+	def(&l.MessagesPerVisitor, 20)
+	def(&l.MessagesPerIP, 60)
+	return l
+}
+
+// Limits of the visitor's frames and polls.
+const (
+	visitorFrameRate  = 10 // frames a second per socket
+	visitorFrameBurst = 20
+	maxPollBody       = 64 << 10
+	maxPollFrames     = 10
+	maxPollWait       = 25
+	pollsPerVisitor   = 2
+	maxTypingEvery    = 200 * time.Millisecond
+)
+
+// chatSockets lets the server close every chat socket on shutdown: the
+// HTTP server does not track hijacked connections.
+type chatSockets struct {
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+func newChatSockets() *chatSockets { return &chatSockets{stop: make(chan struct{})} }
+
+// shutdown tells every socket to close (1001 going away) and waits for
+// them, at most until ctx ends.
+func (c *chatSockets) shutdown(ctx context.Context) {
+	c.once.Do(func() { close(c.stop) })
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+type chatVisitorHandlers struct {
+	sites       *sites.Registry
+	chats       *chats.Service
+	sockets     *chatSockets
+	upgrader    *websocket.FastHTTPUpgrader
+	limits      ChatLimits
+	ipConns     connCounter
+	polls       connCounter
+	visitorRate *ratelimit.Limiter
+	ipRate      *ratelimit.Limiter
+	clientIP    func(*fasthttp.RequestCtx) string
+	now         func() time.Time
+}
+
+func (h *chatVisitorHandlers) mount(r *router) {
+	r.api("GET", "/t/v1/chat/ws", open, h.socket)
+	r.api("POST", "/t/v1/chat", open, h.poll)
+	r.api("GET", "/t/v1/chat/status", open, h.status)
+}
+
+func (h *chatVisitorHandlers) site(key string) (*store.Site, error) {
+	if key == "" {
+		return nil, errorf(fasthttp.StatusBadRequest, "k (the site key) is required")
+	}
+	return h.sites.ByKey(key)
+}
+
+// status answers whether an operator of the site is online: memory only,
+// cached briefly by the browser.
+func (h *chatVisitorHandlers) status(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+	site, err := h.site(string(ctx.QueryArgs().Peek("k")))
+	if err != nil {
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		return err
+	}
+	ctx.Response.Header.Set("Cache-Control", "max-age=10")
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": map[string]bool{"operators": h.chats.SiteOnline(site.ID)}})
+	return nil
+}
+
+// checkSocketOrigin: a visitor's socket only from the site's pages (a
+// browser always sends Origin with a WebSocket).
+func checkSocketOrigin(site *store.Site, origin string) error {
+	if site.AnyOrigin {
+		return nil
+	}
+	o, err := url.Parse(origin)
+	if origin == "" || err != nil || o.Host == "" {
+		return errorf(fasthttp.StatusForbidden, "this site's chat takes connections only from its own pages: Origin %q is not a web page's", cutString(origin, 100))
+	}
+	if !sites.AllowsHost(site, o.Hostname()) {
+		return errorf(fasthttp.StatusForbidden, "this site's chat takes connections only from its own domains (%s and their sub-domains), not from %s",
+			strings.Join(site.Domains, ", "), cutString(o.Hostname(), 100))
+	}
+	return nil
+}
+
+func (h *chatVisitorHandlers) socket(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	site, err := h.site(string(ctx.QueryArgs().Peek("k")))
+	if err != nil {
+		return err
+	}
+	if err := checkSocketOrigin(site, string(ctx.Request.Header.Peek("Origin"))); err != nil {
+		return err
+	}
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		return errorf(fasthttp.StatusBadRequest, "this address takes WebSocket connections only (or use POST /t/v1/chat)")
+	}
+	ip := h.clientIP(ctx)
+	if !h.ipConns.take(ip, h.limits.ConnsPerIP) {
+		return tooMany(10*time.Second, "too many chat connections from this address (at most %d)", h.limits.ConnsPerIP)
+	}
+	h.sockets.wg.Add(1)
+	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
+		defer h.sockets.wg.Done()
+		defer h.ipConns.give(ip)
+		h.serveSocket(conn, site, ip)
+	})
+	if err != nil {
+		h.ipConns.give(ip)
+		h.sockets.wg.Done()
+	}
+	return nil
+}
+
+// visitorState is one visitor's socket or poll after hello.
+type visitorState struct {
+	v      chats.Visitor
+	sub    *chats.Sub
+	bucket frameBucket
+	typing time.Time
+}
+
+// maxSocketRead is what a socket reads of one frame: a frame over
+// maxChatFrame but within it gets the too_large error frame; a larger
+// one only the library's close (1009).
+const maxSocketRead = 64 << 10
+
+// readFrame reads one text frame within the read timeout.
+func readFrame(conn *websocket.Conn, timeout time.Duration) ([]byte, error) {
+	_ = conn.SetReadDeadline(time.Now().Add(timeout))
+	kind, b, err := conn.ReadMessage()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxChatFrame {
+		return nil, &frameError{code: "too_large", msg: "a frame is at most 8192 bytes"}
+	}
+	if kind != websocket.TextMessage {
+		return nil, badFrame("frames are JSON text, not binary")
+	}
+	return b, nil
+}
+
+func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site, ip string) {
+	conn.SetReadLimit(maxSocketRead)
+	w := &socketWriter{conn: conn, out: make(chan outFrame, 16), done: make(chan struct{}), stop: h.sockets.stop}
+	fail := func(err error, ref string) {
+		f, _ := errorFrame(err, ref)
+		_ = w.write(f)
+		w.close(closeCode(f.Code), "")
+	}
+	b, err := readFrame(conn, chatHelloTimeout)
+	if err != nil {
+		var fe *frameError
+		if errors.As(err, &fe) {
+			fail(err, "")
+		} else if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+			fail(&frameError{code: "hello_required", msg: "send hello within 10 seconds"}, "")
+		}
+		return
+	}
+	f, err := parseChatFrame(b, visitorFrames)
+	if err == nil && f.Type != "hello" {
+		err = &frameError{code: "hello_required", msg: "the first frame must be hello"}
+	}
+	var st *visitorState
+	if err == nil {
+		st, err = h.hello(site, f, ip)
+	}
+	if err != nil {
+		fail(err, f.Ref)
+		return
+	}
+	st.sub = h.chats.SubscribeVisitor(chats.LiveVisitor{Site: site.ID, Visitor: st.v.Visitor, Session: st.v.Session, Page: st.v.Page})
+	defer h.chats.Unsubscribe(st.sub)
+	w.sub = st.sub
+	sent := map[uint64]uint64{} // chat -> last message id written (the writer's alone)
+	w.initial = func(write func(any) error) error {
+		frames, err := h.welcome(st, f.Chat, f.After)
+		if err != nil {
+			return err
+		}
+		for _, fr := range frames {
+			if m, ok := fr.(outMessage); ok {
+				sent[m.Chat] = max(sent[m.Chat], m.ID)
+			}
+			if err := write(fr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w.event = func(ev chats.Event) any {
+		if ev.Kind == chats.EvMessage {
+			if ev.Message.ID <= sent[ev.ChatID] {
+				return nil
+			}
+			sent[ev.ChatID] = ev.Message.ID
+		}
+		return visitorEventFrame(ev)
+	}
+	wdone := make(chan struct{})
+	go func() { w.run(); close(wdone) }()
+	defer func() { close(w.done); <-wdone }()
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(chatReadTimeout)) })
+	for {
+		b, err := readFrame(conn, chatReadTimeout)
+		if err != nil {
+			var fe *frameError
+			if errors.As(err, &fe) {
+				w.out <- outFrame{v: outError{Type: "error", Code: fe.code, Message: fe.msg}, close: closeCode(fe.code)}
+				<-wdone
+			}
+			return
+		}
+		f, err := parseChatFrame(b, visitorFrames)
+		var replies []any
+		if err == nil {
+			replies, err = h.handle(st, f)
+		}
+		for _, r := range replies {
+			w.out <- outFrame{v: r}
+		}
+		if err != nil {
+			ef, keep := errorFrame(err, f.Ref)
+			if keep {
+				w.out <- outFrame{v: ef}
+				continue
+			}
+			w.out <- outFrame{v: ef, close: closeCode(ef.Code)}
+			<-wdone
+			return
+		}
+	}
+}
+
+// hello checks a hello's credentials: the ci continued only with its key,
+// as the tracker's.
+func (h *chatVisitorHandlers) hello(site *store.Site, f chatFrame, ip string) (*visitorState, error) {
+	if f.CI == "" {
+		return nil, badFrame("hello needs ci and key")
+	}
+	ci, err := visits.ParseCI(f.CI)
+	if err != nil {
+		return nil, badFrame(visits.UserMessage(err))
+	}
+	if err := checkKey(site, ci, f.Key); err != nil {
+		return nil, &frameError{code: "wrong_key", msg: err.(*Error).Msg}
+	}
+	page := ""
+	if f.U != "" {
+		if _, err := visits.ParsePageURL("u", f.U); err == nil && len(f.U) <= 2048 {
+			page = f.U
+		}
+	}
+	return &visitorState{v: chats.Visitor{Site: site, Visitor: ci.Visitor, Session: ci.Session, Page: page, IP: ip}}, nil
+}
+
+// welcome is the welcome frame and the messages the client lacks: of its
+// open chat, else of the chat it names if that is still its own.
+func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]any, error) {
+	site := st.v.Site.ID
+	wf := outVisitorWelcome{Type: "welcome", Operators: h.chats.SiteOnline(site), Heartbeat: int(chatHeartbeat / time.Second)}
+	c, ok, err := h.chats.VisitorChat(site, st.v.Visitor)
+	if err != nil {
+		return nil, err
+	}
+	if ok && c.Closed != 0 && chat != c.ID {
+		ok = false
+		if chat != 0 {
+			if named, err := h.chats.Chat(site, chat); err == nil && named.Visitor == st.v.Visitor {
+				c, ok = named, true
+			}
+		}
+	}
+	if !ok {
+		return []any{wf}, nil
+	}
+	wf.Chat, wf.Read, wf.Assigned = c.ID, c.OperatorRead, publicName(c.Assigned)
+	wf.Status = chats.StatusOpen
+	if c.Closed != 0 {
+		wf.Status = chats.StatusClosed
+	}
+	if c.ID != chat {
+		after = 0
+	}
+	out := []any{wf}
+	for {
+		msgs, err := h.chats.Messages(context.Background(), site, c.ID, after, 0)
+		if err != nil {
+			return nil, err
+		}
+		for i := range msgs {
+			out = append(out, visitorMessage(c.ID, &msgs[i]))
+		}
+		if len(msgs) < chats.MaxPageMessages {
+			return out, nil
+		}
+		after = msgs[len(msgs)-1].ID
+	}
+}
+
+func visitorMessage(chat uint64, m *store.ChatMessage) outMessage {
+	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: publicName(m.Name), Text: m.Text, At: m.At}
+}
+
+// visitorEventFrame is the frame of a hub event for a visitor; nil for
+// none (their own marks and typing).
+func visitorEventFrame(ev chats.Event) any {
+	switch ev.Kind {
+	case chats.EvMessage:
+		return visitorMessage(ev.ChatID, ev.Message)
+	case chats.EvTyping:
+		if ev.From != chats.FromVisitor {
+			return outTyping{Type: "typing", Chat: ev.ChatID, From: ev.From, Name: publicName(ev.Name), On: ev.On}
+		}
+	case chats.EvDelivered, chats.EvRead:
+		if ev.From != chats.FromVisitor {
+			t := "read"
+			if ev.Kind == chats.EvDelivered {
+				t = "delivered"
+			}
+			return outMark{Type: t, Chat: ev.ChatID, From: ev.From, ID: ev.ID}
+		}
+	case chats.EvAssigned:
+		return outAssigned{Type: "assigned", Chat: ev.ChatID, Name: publicName(ev.Name)}
+	case chats.EvClosed:
+		by := ev.Name
+		if by == chats.ClosedByIdle {
+			by = chats.ClosedByOperator
+		}
+		return outClosed{Type: "closed", Chat: ev.ChatID, By: by}
+	case chats.EvSiteStatus:
+		return outSiteStatus{Type: "presence", Operators: ev.Online}
+	}
+	return nil
+}
+
+// handle does what a visitor's frame asks and returns the frames that
+// answer it.
+func (h *chatVisitorHandlers) handle(st *visitorState, f chatFrame) ([]any, error) {
+	now := h.now()
+	if !st.bucket.allow(now, visitorFrameRate, visitorFrameBurst) {
+		return nil, &frameError{code: "rate_limit", msg: "more than 10 frames a second", ref: f.Ref}
+	}
+	ctx := context.Background()
+	site := st.v.Site.ID
+	switch f.Type {
+	case "hello":
+		return nil, badFrame("hello only once")
+	case "ping":
+		return []any{outPong{Type: "pong"}}, nil
+	case "send":
+		if _, err := chats.CheckText(f.Text); err != nil {
+			return nil, err
+		}
+		vkey := visitorKey(site, st.v.Visitor)
+		if !h.visitorRate.Allow(vkey, now) || !h.ipRate.Allow(st.v.IP, now) {
+			return nil, &frameError{code: "rate_limit", msg: "too many messages a minute; wait and send again"}
+		}
+		ack, err := h.chats.Send(ctx, st.v, f.Ref, f.Text)
+		if err != nil {
+			return nil, err
+		}
+		return []any{outAck{Type: "ack", Ref: f.Ref, Chat: ack.Chat.ID, ID: ack.Message.ID, At: ack.Message.At}}, nil
+	case "typing":
+		if f.On && now.Sub(st.typing) < maxTypingEvery {
+			return nil, nil
+		}
+		st.typing = now
+		c, ok, err := h.chats.VisitorChat(site, st.v.Visitor)
+		if err != nil || !ok || c.Closed != 0 {
+			return nil, err
+		}
+		h.chats.Typing(&c, chats.FromVisitor, "", f.On, st.sub)
+		return nil, nil
+	case "delivered", "read":
+		c, err := h.ownChat(st, f.Chat)
+		if err != nil {
+			return nil, err
+		}
+		if f.Type == "read" {
+			return nil, h.chats.MarkRead(ctx, site, c.ID, chats.FromVisitor, "", f.ID, st.sub)
+		}
+		h.chats.Delivered(&c, chats.FromVisitor, "", f.ID, st.sub)
+		return nil, nil
+	case "close":
+		c, err := h.ownChat(st, f.Chat)
+		if err != nil {
+			return nil, err
+		}
+		_, err = h.chats.Close(ctx, site, c.ID, st.v.Visitor, chats.ClosedByVisitor)
+		return nil, err
+	}
+	return nil, badFrame("a visitor does not send " + quoteCut(f.Type))
+}
+
+func (h *chatVisitorHandlers) ownChat(st *visitorState, id uint64) (store.Chat, error) {
+	c, err := h.chats.Chat(st.v.Site.ID, id)
+	if err != nil {
+		return store.Chat{}, err
+	}
+	if c.Visitor != st.v.Visitor {
+		return store.Chat{}, chats.ErrNoChat
+	}
+	return c, nil
+}
+
+func visitorKey(site uint32, visitor uint64) string {
+	b := make([]byte, 0, 12)
+	b = append(b, byte(site>>24), byte(site>>16), byte(site>>8), byte(site))
+	for i := 56; i >= 0; i -= 8 {
+		b = append(b, byte(visitor>>i))
+	}
+	return string(b)
+}
