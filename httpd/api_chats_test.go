@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
@@ -96,6 +98,14 @@ func TestOperatorAPI(t *testing.T) {
 	if status != http.StatusOK || len(list) != 1 || num(list[0].(map[string]any)["id"]) != chat ||
 		list[0].(map[string]any)["source"].(map[string]any)["utm_source"] != "vk" {
 		t.Fatalf("open chats: %d %v", status, out)
+	}
+	// The reports count the chat (the chats column) in the write that
+	// opened it.
+	day := time.Now().UTC()
+	q := url.Values{"site": {site}, "from": {day.AddDate(0, 0, -1).Format("2006-01-02")}, "to": {day.AddDate(0, 0, 1).Format("2006-01-02")}, "group": {"channel"}}
+	if status, out = apiCall(t, "GET", srv.URL+"api/v1/reports/sources?"+q.Encode(), bot, nil); status != http.StatusOK ||
+		out["result"].(map[string]any)["total"].(map[string]any)["chats"] != 1.0 {
+		t.Errorf("reports: %d %v, want one chat", status, out)
 	}
 	if status, out = apiCall(t, "GET", srv.URL+"api/v1/chats?site="+site+"&status=closed", bot, nil); status != http.StatusOK || len(out["result"].([]any)) != 0 {
 		t.Fatalf("closed chats: %d %v", status, out)

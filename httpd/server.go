@@ -214,6 +214,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if chOpts.Log == nil {
 		chOpts.Log = o.Log
 	}
+	if chOpts.Count == nil {
+		chOpts.Count = s.reports.CountChat
+	}
 	s.chats = chats.New(db, reg, s.visits, s.leads, s.hooks, chOpts)
 	s.chatSockets = newChatSockets()
 	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion, visits.SourceChannel); err != nil {

@@ -154,8 +154,10 @@ type Options struct {
 	IdleClose time.Duration
 	// Sweep is the period of Run's sweep; default 5 s.
 	Sweep time.Duration
-	// PhoneRegion is passed to leads (unused here otherwise).
-	PhoneRegion string
+	// Count, when set, counts a chat for the reports in the write that
+	// opens it (reports.Service.CountChat): the site, the visitor, when,
+	// and the source of the visit it began in.
+	Count func(tx *store.Tx, site *store.Site, visitor uint64, at int64, src store.Source) error
 }
 
 func (o *Options) defaults() {

@@ -195,6 +195,9 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 					return errRaced
 				}
 				c = store.Chat{ID: newID, Site: site, Created: now, IP: v.IP, Attribution: attr}
+				if err := s.count(tx, v.Site, &c); err != nil {
+					return err
+				}
 				tx.Set(store.ChatVisitorKey(site, v.Visitor), idBytes(newID))
 				tx.Set(store.ChatOpenKey(site, newID), nil)
 				ack.Created = true
@@ -228,6 +231,14 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 		return ack, nil
 	}
 	return Ack{}, fmt.Errorf("send to chat: %w", errRaced)
+}
+
+// count counts a new chat for the reports, in the write that opens it.
+func (s *Service) count(tx *store.Tx, site *store.Site, c *store.Chat) error {
+	if s.o.Count == nil {
+		return nil
+	}
+	return s.o.Count(tx, site, c.Visitor, c.Created, c.Source)
 }
 
 func (s *Service) publishMessage(c *store.Chat, m store.ChatMessage, origin *Sub) {
@@ -366,6 +377,10 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 	if err != nil {
 		return Ack{}, err
 	}
+	siteRec, err := s.sites.ByID(site)
+	if err != nil {
+		return Ack{}, err
+	}
 	newID := s.db.NextID()
 	unlock := s.lock(lockIndex(site, visitor), lockIndex(site, latest), lockIndex(site, newID))
 	defer unlock()
@@ -386,6 +401,9 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 		}
 		now := s.o.Now().UnixMilli()
 		c := store.Chat{ID: newID, Site: site, Created: now, Assigned: op.Name, Answered: now, Attribution: attr}
+		if err := s.count(tx, siteRec, &c); err != nil {
+			return err
+		}
 		m := store.ChatMessage{From: FromOperator, Name: op.Name, Text: text, At: now}
 		if err := appendMessage(tx, &c, &m, ref); err != nil {
 			return err
