@@ -17,6 +17,7 @@ import (
 	"appliance/httpd/callbacks"
 	"appliance/httpd/chats"
 	"appliance/httpd/leads"
+	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
@@ -36,6 +37,7 @@ type dashboardHandlers struct {
 	leads     *leads.Service
 	callbacks *callbacks.Service
 	hooks     *webhooks.Hooks
+	reports   *reports.Service
 	pages     *pages
 	signIn    signInLimits
 

@@ -25,7 +25,7 @@ var reportTabs = [...][2]string{
 	{"pages", "Pages"},
 	{"events", "Events"},
 	{"properties", "Visitor properties"},
-	{"devices", "Devices"},
+	{"costs", "Ad costs"},
 }
 
 // mountReports registers the reports screen's routes: each report's page
@@ -42,6 +42,10 @@ func (s *dashboardHandlers) mountReports(r *router) {
 		r.page("GET", "/sites/*/reports/"+b.tab, seeReports, withWho(s.breakdownReport(b.tab, b.build, false)))
 		r.page("GET", "/sites/*/reports/"+b.tab+".csv", seeReports, withWho(s.breakdownReport(b.tab, b.build, true)))
 	}
+	r.page("GET", "/sites/*/reports", seeReports, withWho(s.sourcesReport(false)))
+	r.page("GET", "/sites/*/reports/sources.csv", seeReports, withWho(s.sourcesReport(true)))
+	r.page("GET", "/sites/*/reports/costs", seeReports, withWho(s.costsPage))
+	r.page("POST", "/sites/*/reports/costs", changeSites, withWho(s.costsUpload))
 }
 
 // maxReportRows bounds a table on the screen; the CSV has every row.
@@ -140,11 +144,20 @@ type reportFrame struct {
 	TimeZone string
 	Custom   bool   // the period is a from..to range
 	Base     string // /sites/KEY/reports
-	// PeriodQuery is the period as a query string (period=7d, or from=..&to=..).
-	PeriodQuery string
+	// PeriodQuery is the period as a query string (period=7d, or from=..&to=..),
+	// PeriodParams the same as hidden inputs of the page's other forms.
+	PeriodQuery  string
+	PeriodParams []keepParam
 	// Keep are the other parameters of the page (group, model, filters),
 	// which the custom range form passes on as hidden inputs.
-	Keep [][2]string
+	Keep []keepParam
+}
+
+// keepParam is a parameter of a report page that its links keep; one not
+// Set is at its default and left out.
+type keepParam struct {
+	Name, Value string
+	Set         bool
 }
 
 type reportTabLink struct {
@@ -179,12 +192,17 @@ func periodQuery(p period.Period) url.Values {
 
 // newReportFrame builds the header of a report page; keep are the page's
 // own parameters, in the order the links write them.
-func newReportFrame(site *store.Site, tab string, p period.Period, keep [][2]string) reportFrame {
+func newReportFrame(site *store.Site, tab string, p period.Period, keep []keepParam) reportFrame {
 	base := "/sites/" + url.PathEscape(site.Key) + "/reports"
 	f := reportFrame{Site: site, Tab: tab, Period: p, Prev: p.Previous(), TimeZone: p.Loc().String(),
 		Custom: p.Preset == period.Custom, Base: base, PeriodQuery: periodQuery(p).Encode(), Keep: keep}
 	if site.TimeZone == "" {
 		f.TimeZone = "the server's (" + p.First.Format("MST") + ")"
+	}
+	for _, k := range []string{"period", "from", "to"} {
+		if v := periodQuery(p).Get(k); v != "" {
+			f.PeriodParams = append(f.PeriodParams, keepParam{Name: k, Value: v, Set: true})
+		}
 	}
 	for _, t := range reportTabs {
 		u := base
@@ -209,13 +227,12 @@ func newReportFrame(site *store.Site, tab string, p period.Period, keep [][2]str
 }
 
 // withKeep appends the page's own parameters to a query.
-func withKeep(q url.Values, keep [][2]string) string {
+func withKeep(q url.Values, keep []keepParam) string {
 	s := q.Encode()
-	for _, kv := range keep {
-		if kv[1] == "" {
-			continue
+	for _, k := range keep {
+		if k.Set {
+			s += "&" + url.QueryEscape(k.Name) + "=" + url.QueryEscape(k.Value)
 		}
-		s += "&" + url.QueryEscape(kv[0]) + "=" + url.QueryEscape(kv[1])
 	}
 	return s
 }
@@ -234,7 +251,7 @@ func (f *reportFrame) link(tab string, q url.Values) template.URL {
 }
 
 // csvLink is the export of the page's table with the same parameters.
-func (f *reportFrame) csvLink(file string, keep [][2]string) template.URL {
+func (f *reportFrame) csvLink(file string, keep []keepParam) template.URL {
 	return template.URL(f.Base + "/" + file + "?" + withKeep(periodQuery(f.Period), keep))
 }
 
@@ -244,6 +261,8 @@ type reportData struct {
 	Tables   []reportTable
 	Note     string // a line under the tables
 	Overview *overviewData
+	Sources  *sourcesView // the sources table's controls
+	Costs    *costsData   // the ad costs tab
 }
 
 // renderReport renders a report page.
@@ -254,7 +273,7 @@ func (s *dashboardHandlers) renderReport(ctx *fasthttp.RequestCtx, who signedIn,
 			title = t.Label + " · " + d.Site.Name
 		}
 	}
-	return s.pages.render(ctx, fasthttp.StatusOK, "reports", view{Title: title, User: &who.user, CSRF: who.session.CSRF, Data: d})
+	return s.renderSite(ctx, who, d.Site, "reports", view{Title: title, User: &who.user, CSRF: who.session.CSRF, Data: d})
 }
 
 // tableCSV answers a report table as CSV: the header from the column

@@ -1,5 +1,374 @@
 package httpd
 
-// overviewData is the sources report's head: totals with their change
-// against the period before, and the charts.
-type overviewData struct{}
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/period"
+	"appliance/httpd/reports"
+	"appliance/store"
+)
+
+// The sources report, the first tab of the reports screen: totals with
+// their change against the period before, the charts over time, and the
+// sources × outcomes table, which drills down channel → source → medium →
+// campaign → term. Its figures come from the reports package (roll-ups).
+
+// overviewData is the head of the sources report: totals and charts.
+type overviewData struct {
+	KPIs   []kpi
+	Charts []lineChart
+}
+
+// kpi is one total with its change against the period before.
+type kpi struct {
+	ID, Label string
+	Value     string
+	Prev      string
+	Delta     string // "+12%", "−3%", "new", "" when both are zero
+	Trend     string // up, down or "" (no change)
+}
+
+func newKPI(id, label string, cur, prev int64, format func(int64) string) kpi {
+	k := kpi{ID: id, Label: label, Value: format(cur), Prev: format(prev)}
+	switch {
+	case cur == prev:
+		if cur != 0 {
+			k.Delta = "±0%"
+		}
+	case prev == 0:
+		k.Delta, k.Trend = "new", "up"
+	default:
+		pct := 100 * float64(cur-prev) / float64(prev)
+		k.Delta = strconv.FormatFloat(pct, 'f', 0, 64) + "%"
+		if pct > 0 {
+			k.Delta = "+" + k.Delta
+		}
+		k.Trend = "down"
+		if cur > prev {
+			k.Trend = "up"
+		}
+	}
+	return k
+}
+
+// groupLabels name the sources report's groups as the table heads them.
+var groupLabels = map[reports.Group]string{
+	reports.GroupChannel: "Channel", reports.GroupSource: "Source", reports.GroupMedium: "Medium",
+	reports.GroupCampaign: "Campaign", reports.GroupTerm: "Term", reports.GroupLanding: "Landing page",
+	reports.GroupReferrer: "Referrer domain",
+}
+
+var modelLabels = map[reports.Model]string{
+	reports.ModelLastNonDirect: "Last non-direct visit", reports.ModelFirst: "First visit", reports.ModelLast: "Last visit",
+}
+
+// drillNext is the group a row of group g drills down to, with the filter
+// parameter its key sets; "" when g does not drill down.
+func drillNext(g reports.Group) (next reports.Group, param string) {
+	switch g {
+	case reports.GroupChannel:
+		return reports.GroupSource, "channel"
+	case reports.GroupSource:
+		return reports.GroupMedium, "source"
+	case reports.GroupMedium:
+		return reports.GroupCampaign, "medium"
+	case reports.GroupCampaign:
+		return reports.GroupTerm, "campaign"
+	}
+	return "", ""
+}
+
+// drillParams are the drill-down filters, in the order they narrow.
+var drillParams = [...]string{"channel", "source", "medium", "campaign"}
+
+// sourcesView is the sources table's controls: the group and model
+// selects and the drill-down trail.
+type sourcesView struct {
+	Group  reports.Group
+	Model  reports.Model
+	Groups []option
+	Models []option
+	Trail  []reportTabLink // All › ad › google: each a link back up
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// sourcesRequest reads the sources report's own parameters: group, model
+// and the drill-down filters (a filter given empty keeps the sessions
+// without that tag, e.g. the direct ones).
+func sourcesRequest(args *fasthttp.Args) (reports.Group, reports.Model, reports.Filter, []keepParam, error) {
+	g := reports.Group(args.Peek("group"))
+	if g == "" {
+		g = reports.GroupChannel
+	}
+	if _, ok := groupLabels[g]; !ok {
+		return "", "", reports.Filter{}, nil, errorf(fasthttp.StatusBadRequest, "Unknown grouping %q: use channel, source, medium, campaign, term, landing_page or referrer.", cutText(string(g)))
+	}
+	m := reports.Model(args.Peek("model"))
+	if m == "" {
+		m = reports.ModelLastNonDirect
+	}
+	if _, ok := modelLabels[m]; !ok {
+		return "", "", reports.Filter{}, nil, errorf(fasthttp.StatusBadRequest, "Unknown attribution model %q: use last_non_direct, first or last.", cutText(string(m)))
+	}
+	keep := []keepParam{{Name: "group", Value: string(g), Set: g != reports.GroupChannel}, {Name: "model", Value: string(m), Set: m != reports.ModelLastNonDirect}}
+	var f reports.Filter
+	// The filters narrow sessions by their source tags: they apply to the
+	// groups of the drill-down, not to landing pages or referrers.
+	if g != reports.GroupLanding && g != reports.GroupReferrer {
+		for i, ptr := range [...]**string{&f.Channel, &f.Source, &f.Medium, &f.Campaign} {
+			name := drillParams[i]
+			if !args.Has(name) {
+				continue
+			}
+			v := string(args.Peek(name))
+			if len(v) > reports.MaxParam {
+				return "", "", f, nil, errorf(fasthttp.StatusBadRequest, "The %s filter is longer than %d bytes.", name, reports.MaxParam)
+			}
+			*ptr = &v
+			keep = append(keep, keepParam{Name: name, Value: v, Set: true})
+		}
+	}
+	return g, m, f, keep, nil
+}
+
+func cutText(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+// keyCell is a row key of the sources report as the table shows it.
+func keyCell(g reports.Group, key string) reportCell {
+	if key != "" {
+		return reportCell{Text: key, Raw: key}
+	}
+	switch g {
+	case reports.GroupReferrer:
+		return reportCell{Text: "(no referrer)", Dim: true}
+	case reports.GroupLanding:
+		return reportCell{Text: "(unknown)", Dim: true}
+	}
+	return reportCell{Text: "(not set)", Dim: true}
+}
+
+// sourcesColumns are the sources table's columns; the cost columns only
+// when the period has costs.
+func sourcesColumns(g reports.Group, withCost bool) []reportColumn {
+	cols := []reportColumn{{groupLabels[g], "key", false},
+		{"Sessions", "sessions", true}, {"Visitors", "visitors", true}, {"New visitors", "new_visitors", true},
+		{"Events", "events", true}, {"Leads", "leads", true}, {"Callbacks", "callbacks", true}, {"Calls", "calls", true},
+		{"Answered calls", "answered_calls", true}, {"First-time callers", "first_time_callers", true}, {"Chats", "chats", true},
+		{"Sales", "sales", true}, {"Revenue", "revenue", true}, {"Conversion", "conversion", true}}
+	if withCost {
+		cols = append(cols, reportColumn{"Cost", "cost", true}, reportColumn{"Cost per lead", "cost_per_lead", true},
+			reportColumn{"Cost per call", "cost_per_call", true}, reportColumn{"ROI", "roi", true})
+	}
+	return cols
+}
+
+func countsCells(c *reports.Counts, withCost bool) []reportCell {
+	cells := []reportCell{countCell(c.Sessions), countCell(c.Visitors), countCell(c.NewVisitors), countCell(c.Events),
+		countCell(c.Leads), countCell(c.Callbacks), countCell(c.Calls), countCell(c.AnsweredCalls), countCell(c.FirstTimeCallers),
+		countCell(c.Chats), countCell(c.Sales), moneyCell(int64(c.Revenue)), percentCell(float64(c.Outcomes()), float64(c.Sessions))}
+	if withCost {
+		per := func(n int64) reportCell {
+			m, ok := c.CostPer(n)
+			if !ok {
+				return reportCell{Text: "–", Dim: true, Num: true}
+			}
+			return moneyCell(int64(m))
+		}
+		roi := percentCell(0, 0)
+		if r, ok := c.ROI(); ok {
+			roi = percentCell(r, 1)
+		}
+		cells = append(cells, moneyCell(int64(c.Cost)), per(c.Leads), per(c.Calls), roi)
+	}
+	return cells
+}
+
+// sourcesTable builds the sources × outcomes table of res; f makes the
+// drill-down links of its rows (nil: no links, as in the CSV).
+func sourcesTable(res reports.Sources, f *reportFrame, keep []keepParam) reportTable {
+	withCost := res.Total.Cost != 0
+	for _, r := range res.Rows {
+		withCost = withCost || r.Cost != 0
+	}
+	t := reportTable{ID: "sources-table", Caption: "Sources and outcomes by " + lower(groupLabels[res.Group]),
+		Columns: sourcesColumns(res.Group, withCost), KeyWidth: res.Group == reports.GroupLanding,
+		Empty: "No visits in this period. They appear once the install code is on the site's pages."}
+	next, param := drillNext(res.Group)
+	for _, r := range res.Rows {
+		key := keyCell(res.Group, r.Key)
+		if next != "" && f != nil {
+			q := url.Values{"group": {string(next)}, param: {r.Key}}
+			for _, k := range keep {
+				if k.Name != "group" && k.Set {
+					q.Set(k.Name, k.Value)
+				}
+			}
+			key.Link = f.link("", q)
+		}
+		t.Rows = append(t.Rows, append([]reportCell{key}, countsCells(&r.Counts, withCost)...))
+	}
+	if len(res.Rows) > 0 {
+		t.Total = append([]reportCell{{Text: "Total", Raw: "total"}}, countsCells(&res.Total, withCost)...)
+	}
+	return t
+}
+
+func lower(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]|0x20) + s[1:]
+}
+
+// sourcesReport is GET /sites/KEY/reports (and reports/sources.csv with
+// csv set): the sources report of the period.
+func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, signedIn) error {
+	return func(ctx *fasthttp.RequestCtx, who signedIn) error {
+		site, p, err := s.reportSite(ctx)
+		if err != nil {
+			return err
+		}
+		g, m, filter, keep, err := sourcesRequest(ctx.QueryArgs())
+		if err != nil {
+			return err
+		}
+		q := reports.Query{Site: site, From: dayOf(p.First), To: dayOf(p.Last), Group: g, Model: m, Filter: filter}
+		res, err := s.reports.Sources(ctx, q)
+		if err != nil {
+			return err
+		}
+		f := newReportFrame(site, "", p, keep)
+		if csv {
+			return tableCSV(ctx, site, "sources-"+string(g), p, sourcesTable(res, nil, keep))
+		}
+		prevP := p.Previous()
+		q.From, q.To = dayOf(prevP.First), dayOf(prevP.Last)
+		prev, err := s.reports.Sources(ctx, q)
+		if err != nil {
+			return err
+		}
+		ov, err := s.overview(ctx, site, p, &res.Total, &prev.Total)
+		if err != nil {
+			return err
+		}
+		t := sourcesTable(res, &f, keep)
+		t.CSV = f.csvLink("sources.csv", keep)
+		return s.renderReport(ctx, who, reportData{reportFrame: f, Overview: &ov, Tables: []reportTable{cutRows(t)},
+			Sources: sourcesControls(&f, g, m, keep)})
+	}
+}
+
+// dayOf is a period's day (midnight in the site's zone) as a reports.Day.
+func dayOf(t time.Time) reports.Day {
+	y, mo, d := t.Date()
+	return reports.Date(y, mo, d)
+}
+
+// sourcesControls are the group and model selects and the drill-down
+// trail of the sources table.
+func sourcesControls(f *reportFrame, g reports.Group, m reports.Model, keep []keepParam) *sourcesView {
+	v := &sourcesView{Group: g, Model: m}
+	for _, gr := range reports.Groups() {
+		v.Groups = append(v.Groups, option{Value: string(gr), Label: groupLabels[gr], Selected: gr == g})
+	}
+	for _, mo := range reports.Models() {
+		v.Models = append(v.Models, option{Value: string(mo), Label: modelLabels[mo], Selected: mo == m})
+	}
+	// The trail: All channels, then each filter set, each linking to the
+	// table one level up from it.
+	var filters []keepParam
+	for _, k := range keep {
+		if k.Name != "group" && k.Name != "model" {
+			filters = append(filters, k)
+		}
+	}
+	if len(filters) == 0 {
+		return v
+	}
+	model := url.Values{}
+	if m != reports.ModelLastNonDirect {
+		model.Set("model", string(m))
+	}
+	v.Trail = append(v.Trail, reportTabLink{Label: "All channels", URL: f.link("", model)})
+	for i, k := range filters {
+		q := url.Values{}
+		for key, vals := range model {
+			q[key] = vals
+		}
+		for _, up := range filters[:i+1] {
+			q.Set(up.Name, up.Value)
+		}
+		// A filter's name is the group it was a row of.
+		next, _ := drillNext(reports.Group(k.Name))
+		q.Set("group", string(next))
+		v.Trail = append(v.Trail, reportTabLink{Label: groupLabels[reports.Group(k.Name)] + ": " + keyCell(reports.Group(k.Name), k.Value).Text,
+			URL: f.link("", q), Active: i == len(filters)-1})
+	}
+	return v
+}
+
+// overview builds the totals and the charts of the period.
+func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period, cur, prev *reports.Counts) (overviewData, error) {
+	var ov overviewData
+	count := func(n int64) string { return formatCount(n) }
+	money := func(n int64) string { return moneyCell(n).Text }
+	ov.KPIs = []kpi{
+		newKPI("sessions", "Sessions", cur.Sessions, prev.Sessions, count),
+		newKPI("visitors", "Visitors", cur.Visitors, prev.Visitors, count),
+		newKPI("calls", "Calls", cur.Calls, prev.Calls, count),
+		newKPI("leads", "Leads", cur.Leads, prev.Leads, count),
+		newKPI("callbacks", "Callbacks", cur.Callbacks, prev.Callbacks, count),
+		newKPI("sales", "Sales", cur.Sales, prev.Sales, count),
+		newKPI("revenue", "Revenue", int64(cur.Revenue), int64(prev.Revenue), money),
+	}
+	if cur.Cost != 0 || prev.Cost != 0 {
+		ov.KPIs = append(ov.KPIs, newKPI("cost", "Ad cost", int64(cur.Cost), int64(prev.Cost), money))
+	}
+	iv := p.Interval()
+	series, err := s.reports.Series(ctx, reports.SeriesQuery{Site: site, From: dayOf(p.First), To: dayOf(p.Last), Interval: seriesInterval(iv)})
+	if err != nil {
+		return ov, err
+	}
+	buckets := make([]time.Time, len(series.Points))
+	vals := map[string][]int64{}
+	for i, pt := range series.Points {
+		buckets[i] = pt.At
+		for k, v := range map[string]int64{"sessions": pt.Sessions, "visitors": pt.Visitors, "calls": pt.Calls,
+			"leads": pt.Leads, "callbacks": pt.Callbacks, "sales": pt.Sales} {
+			vals[k] = append(vals[k], v)
+		}
+	}
+	ov.Charts = []lineChart{
+		newLineChart("traffic", "Traffic", buckets, iv, []chartSeries{
+			{"sessions", "Sessions", vals["sessions"]}, {"visitors", "Visitors", vals["visitors"]}}),
+		newLineChart("outcomes", "Calls, leads, callbacks and sales", buckets, iv, []chartSeries{
+			{"calls", "Calls", vals["calls"]}, {"leads", "Leads", vals["leads"]},
+			{"callbacks", "Callbacks", vals["callbacks"]}, {"sales", "Sales", vals["sales"]}}),
+	}
+	return ov, nil
+}
+
+func seriesInterval(iv period.Interval) reports.Interval {
+	switch iv {
+	case period.Hour:
+		return reports.Hour
+	case period.Week:
+		return reports.Week
+	case period.Month:
+		return reports.Month
+	}
+	return reports.DayI
+}

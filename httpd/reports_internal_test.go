@@ -1,6 +1,12 @@
 package httpd
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"appliance/httpd/period"
+)
 
 func TestCSVSafeKeepsNumbers(t *testing.T) {
 	for in, want := range map[string]string{
@@ -31,5 +37,44 @@ func TestReportCells(t *testing.T) {
 		if tc.c.Text != tc.text || tc.c.Raw != tc.raw {
 			t.Errorf("cell %q / %q, want %q / %q", tc.c.Text, tc.c.Raw, tc.text, tc.raw)
 		}
+	}
+}
+
+func TestNiceMax(t *testing.T) {
+	for in, want := range map[int64]int64{0: 1, 1: 1, 2: 2, 3: 5, 7: 10, 10: 10, 11: 20, 99: 100, 101: 200, 450: 500, 501: 1000} {
+		if got := niceMax(in); got != want {
+			t.Errorf("niceMax(%d) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+func TestLineChart(t *testing.T) {
+	p, err := period.Parse("", "2026-11-01", "2026-11-30", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buckets := p.Buckets(period.Day)
+	vals := make([]int64, len(buckets))
+	vals[3], vals[29] = 7, 2
+	c := newLineChart("traffic", "Traffic", buckets, period.Day, []chartSeries{{"sessions", "Sessions", vals}})
+	if len(c.Series) != 1 || len(c.Series[0].Dots) != 30 || c.Series[0].Total != 9 {
+		t.Fatalf("series %+v", c.Series)
+	}
+	// The y axis reads 0, 5, 10; the peak of 7 is 70% up the plot.
+	if got := fmt.Sprint(c.YTicks); got != "[{176 0 } {93 5 } {10 10 }]" {
+		t.Errorf("y ticks %s", got)
+	}
+	if d := c.Series[0].Dots[3]; d.Y != round1(c.Bottom-0.7*(c.Bottom-c.Top)) || d.Title != "Wed Nov 4: 7 sessions" {
+		t.Errorf("dot 3: %+v", d)
+	}
+	first, last := c.XTicks[0], c.XTicks[len(c.XTicks)-1]
+	if first.Label != "Nov 1" || first.Anchor != "start" || last.Label != "Nov 30" || last.Anchor != "end" || len(c.XTicks) > 7 {
+		t.Errorf("x ticks %+v", c.XTicks)
+	}
+	if c.Desc != "By day, Sun Nov 1 to Mon Nov 30, in total: 9 sessions." {
+		t.Errorf("desc %q", c.Desc)
+	}
+	if len(c.Rows) != 30 || c.Rows[3].Values[0] != 7 {
+		t.Errorf("table rows %+v", c.Rows[:4])
 	}
 }

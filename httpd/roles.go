@@ -99,13 +99,25 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, rt *route) (signedIn, error
 	if err != nil {
 		return signedIn{}, err
 	}
-	if ctx.IsPost() && !tokenEqual(string(ctx.PostArgs().Peek("csrf")), sess.CSRF) {
+	if ctx.IsPost() && !tokenEqual(formValue(ctx, "csrf"), sess.CSRF) {
 		return signedIn{}, errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
 	}
 	if !rt.need.allows(user.Role) {
 		return signedIn{}, errorf(fasthttp.StatusForbidden, "Your role (%s) does not give access to this page. Ask the owner of this appliance if you need it.", user.Role)
 	}
 	return signedIn{user: user, session: sess}, nil
+}
+
+// formValue is a field of a POST form, urlencoded or multipart (a file
+// upload); "" when the form has none.
+func formValue(ctx *fasthttp.RequestCtx, name string) string {
+	if v := ctx.PostArgs().Peek(name); v != nil {
+		return string(v)
+	}
+	if f, err := ctx.MultipartForm(); err == nil && len(f.Value[name]) > 0 {
+		return f.Value[name][0]
+	}
+	return ""
 }
 
 // asOwner authorizes every admin API request as the owner: the admin socket

@@ -90,6 +90,10 @@ var leastRole = map[string]string{
 	"GET /sites/*/calls":            accounts.RoleManager,
 	"GET /sites/*/calls.csv":        accounts.RoleManager,
 
+	"GET /sites/*/reports":                accounts.RoleManager,
+	"GET /sites/*/reports/sources.csv":    accounts.RoleManager,
+	"GET /sites/*/reports/costs":          accounts.RoleManager,
+	"POST /sites/*/reports/costs":         accounts.RoleManager,
 	"GET /sites/*/reports/pages":          accounts.RoleManager,
 	"GET /sites/*/reports/pages.csv":      accounts.RoleManager,
 	"GET /sites/*/reports/events":         accounts.RoleManager,

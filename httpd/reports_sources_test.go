@@ -1,0 +1,120 @@
+package httpd_test
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sourcesFixture is reportsFixture plus a sale: visitor A (from a Google
+// ad) leaves a lead that is a sale of 1500.
+func sourcesFixture(t *testing.T) (*trFixture, *http.Client) {
+	t.Helper()
+	f, c := reportsFixture(t)
+	a := f.hit(t, "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=bf", "", "Promo")
+	f.clock.Add(time.Minute)
+	if r := f.post(t, "t/v1/lead", f.creds(a, map[string]any{"hi": a.HitID, "name": "Ann", "phone": "+79161234567", "is_sale": true, "sale_cost": "1500"})); r.Status != 200 {
+		t.Fatalf("lead: %d %s", r.Status, r.Raw)
+	}
+	return f, c
+}
+
+func TestReportSources(t *testing.T) {
+	f, c := sourcesFixture(t)
+	base := f.srv.URL + "sites/" + f.site.Key + "/reports"
+	status, body, _ := reportGet(t, c, base+"?period=today")
+	if status != 200 {
+		t.Fatalf("status %d: %.500s", status, body)
+	}
+	for _, want := range []string{`id="kpi-sessions"`, `id="chart-traffic-svg"`, `role="img"`, `<title id="chart-traffic-t">Traffic</title>`,
+		`id="sources-table"`, `>ad</a>`, `>referral</a>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the sources report lacks %s", want)
+		}
+	}
+	// The ad row drills down to its sources, then to the mediums of
+	// google, each a link that carries the filters.
+	link := `/sites/` + f.site.Key + `/reports?channel=ad&amp;group=source&amp;period=today`
+	if !strings.Contains(body, `<a href="`+link+`">ad</a>`) {
+		t.Fatalf("no drill-down link %s", link)
+	}
+	_, body, _ = reportGet(t, c, base+"?channel=ad&group=source&period=today")
+	if !strings.Contains(body, `<a href="/sites/`+f.site.Key+`/reports?channel=ad&amp;group=medium&amp;period=today&amp;source=google">google</a>`) {
+		t.Errorf("the ad channel's sources lack google's drill-down link")
+	}
+	if !strings.Contains(body, `id="drill-trail"`) || !strings.Contains(body, `Channel: ad`) {
+		t.Errorf("no drill-down trail")
+	}
+	// Its CSV: the same rows, the totals last, figures as numbers.
+	_, csvBody, _ := reportGet(t, c, base+"/sources.csv?channel=ad&group=source&period=today")
+	want := "key,sessions,visitors,new_visitors,events,leads,callbacks,calls,answered_calls,first_time_callers,chats,sales,revenue,conversion\n" +
+		"google,2,2,2,2,1,0,0,0,0,0,1,1500.00,50.0\n" +
+		"total,2,2,2,2,1,0,0,0,0,0,1,1500.00,50.0\n"
+	if got := strings.ReplaceAll(strings.TrimPrefix(csvBody, "\ufeff"), "\r\n", "\n"); got != want {
+		t.Errorf("sources CSV:\n%s\nwant:\n%s", got, want)
+	}
+	// Landing pages and referrer domains are other groupings.
+	_, body, _ = reportGet(t, c, base+"?group=referrer&period=today")
+	if !strings.Contains(body, ">news.example.org<") || !strings.Contains(body, "(no referrer)") {
+		t.Errorf("the referrer grouping lacks news.example.org or the direct row")
+	}
+	_, body, _ = reportGet(t, c, base+"?group=landing_page&period=today&model=first")
+	if !strings.Contains(body, "/promo") || !strings.Contains(body, `<option value="first" selected>`) {
+		t.Errorf("the landing page grouping lacks /promo or the model")
+	}
+	for q, want := range map[string]string{
+		"?group=country": "Unknown grouping", "?model=linear": "Unknown attribution model", "?period=never": "unknown period",
+	} {
+		if status, body, _ := reportGet(t, c, base+q); status != 400 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, want 400 saying %s", q, status, want)
+		}
+	}
+}
+
+// The owner uploads ad costs: the cost columns appear, with cost per lead
+// and ROI; a file with a bad line is refused whole, saying which line.
+func TestReportCostsUpload(t *testing.T) {
+	f, c := sourcesFixture(t)
+	csrf := f.srv.FormToken(t, c, "/sites/"+f.site.Key+"/reports/costs")
+	status, body := uploadCosts(t, f, c, csrf, "date,source,medium,campaign,cost\n2026-11-26,google,cpc,bf,abc\n2026-11-26,google,cpc\n")
+	if status != 400 || !strings.Contains(body, "line 2: cost") || !strings.Contains(body, "line 3: 3 fields") {
+		t.Fatalf("bad file: %d %.2000s", status, body)
+	}
+	if status, body := uploadCosts(t, f, c, "wrong", "2026-11-26,google,cpc,bf,1000\n"); status != 403 {
+		t.Fatalf("upload without the form's token: %d %.300s", status, body)
+	}
+	status, body = uploadCosts(t, f, c, csrf, "\ufeff2026-11-26;google;cpc;bf;1 000,50\n")
+	if status != 200 || !strings.Contains(body, `id="costs-imported"`) || !strings.Contains(body, "1\u00a0000.50 in total") {
+		t.Fatalf("good file: %d %.3000s", status, body)
+	}
+	_, csvBody, _ := reportGet(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/sources.csv?period=today&group=source&channel=ad")
+	rows := readCSV(t, csvBody)
+	if got := strings.Join(rows[0][len(rows[0])-4:], ","); got != "cost,cost_per_lead,cost_per_call,roi" {
+		t.Fatalf("cost columns %s", got)
+	}
+	if got := strings.Join(rows[1][len(rows[1])-4:], ","); got != "1000.50,1000.50,,49.9" {
+		t.Errorf("google's cost cells %s, want 1000.50,1000.50,,49.9", got)
+	}
+}
+
+// uploadCosts posts a cost file through the dashboard's form.
+func uploadCosts(t *testing.T, f *trFixture, c *http.Client, csrf, file string) (int, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	w.WriteField("csrf", csrf)
+	fw, _ := w.CreateFormFile("file", "costs.csv")
+	fw.Write([]byte(file))
+	w.Close()
+	resp, err := c.Post(f.srv.URL+"sites/"+f.site.Key+"/reports/costs", w.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
