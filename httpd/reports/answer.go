@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -96,6 +97,20 @@ func (c *Counts) addLanes(l []int64) {
 	c.Revenue += Money(at(laneRevenue))
 }
 
+// addOutcomes adds only the outcome lanes of l.
+func (c *Counts) addOutcomes(l []int64) {
+	var o Counts
+	o.addLanes(l)
+	c.Leads += o.Leads
+	c.Callbacks += o.Callbacks
+	c.Calls += o.Calls
+	c.AnsweredCalls += o.AnsweredCalls
+	c.FirstTimeCallers += o.FirstTimeCallers
+	c.Chats += o.Chats
+	c.Sales += o.Sales
+	c.Revenue += o.Revenue
+}
+
 func (c *Counts) plus(o *Counts) {
 	c.Sessions += o.Sessions
 	c.Visitors += o.Visitors
@@ -164,11 +179,15 @@ type storeView struct{ db *store.DB }
 
 func (v storeView) scan(ctx context.Context, lower, upper []byte, fn func(key []byte, lanes []int64) error) error {
 	var ferr error
+	var buf [store.MaxLanes]int64
 	err := v.db.Scan(ctx, lower, upper, false, 0, func(k, b []byte) bool {
-		lanes, err := store.DecodeCounters(b)
-		if err != nil {
-			ferr = fmt.Errorf("roll-up %x: %w", k, err)
+		if len(b)%8 != 0 || len(b)/8 > store.MaxLanes {
+			ferr = fmt.Errorf("roll-up %x: %w", k, store.ErrCorrupt)
 			return false
+		}
+		lanes := buf[:len(b)/8]
+		for i := range lanes {
+			lanes[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
 		}
 		if err := fn(k, lanes); err != nil {
 			ferr = err
@@ -218,36 +237,37 @@ func dimOf(g Group) byte {
 		return dimLanding
 	case GroupReferrer:
 		return dimRef
+	case GroupTerm:
+		return dimTerm
 	}
 	return dimSource
 }
 
-// rowKey is the row a roll-up key adds to in q's report; ok is false when
-// q's filter leaves it out.
-func rowKey(q *Query, row []byte) (string, bool) {
-	if dimOf(q.Group) != dimSource {
-		return string(row), true
-	}
-	f, ok := sourceFields(row)
-	if !ok {
-		return "", false
+// rowKey is the row a roll-up key adds to in q's report (aliasing row);
+// ok is false when q's filter leaves it out.
+func rowKey(q *Query, row []byte) ([]byte, bool) {
+	if d := dimOf(q.Group); d != dimSource && d != dimTerm {
+		return row, true
 	}
 	for i, want := range [...]*string{q.Filter.Channel, q.Filter.Source, q.Filter.Medium, q.Filter.Campaign} {
-		if want != nil && f[i] != *want {
-			return "", false
+		if want == nil {
+			continue
+		}
+		if f, ok := sourceField(row, i); !ok || string(f) != *want {
+			return nil, false
 		}
 	}
-	return f[fieldOf(q.Group)], true
+	return sourceField(row, fieldOf(q.Group))
 }
 
 func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Location) (Sources, error) {
 	out := Sources{From: q.From, To: q.To, TimeZone: ZoneName(q.Site, loc), Group: q.Group, Model: q.Model, Rows: []Row{}}
 	rows := map[string]*Counts{}
-	get := func(k string) *Counts {
-		c := rows[k]
+	get := func(k []byte) *Counts {
+		c := rows[string(k)] // no copy of k to look it up
 		if c == nil {
 			c = &Counts{}
-			rows[k] = c
+			rows[string(k)] = c
 		}
 		return c
 	}
@@ -264,14 +284,12 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 			if !ok {
 				return nil
 			}
+			c := get(k)
 			if model == modelTraffic {
-				lanes = lanes[:min(len(lanes), laneLeads)]
+				c.addLanes(lanes[:min(len(lanes), laneLeads)])
 			} else if len(lanes) > laneLeads {
-				lanes = append(make([]int64, laneLeads), lanes[laneLeads:]...)
-			} else {
-				return nil
+				c.addOutcomes(lanes)
 			}
-			get(k).addLanes(lanes)
 			return nil
 		})
 		if err != nil {
@@ -302,7 +320,7 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 				return
 			}
 		}
-		get(k).Cost += amount
+		get([]byte(k)).Cost += amount
 	})
 	if err != nil {
 		return out, fmt.Errorf("sources report: %w", err)

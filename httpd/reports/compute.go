@@ -161,8 +161,8 @@ func Compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 }
 
 func (m *Computed) intern(d dims) uint32 {
-	k := binary.AppendUvarint(nil, uint64(len(d.source)))
-	k = append(k, d.source...)
+	k := binary.AppendUvarint(nil, uint64(len(d.term)))
+	k = append(k, d.term...)
 	k = binary.AppendUvarint(k, uint64(len(d.landing)))
 	k = append(k, d.landing...)
 	k = append(k, d.ref...)

@@ -14,19 +14,24 @@ import (
 // period, a row key and its counters.
 //
 //	dimension  period         row key                                        models
-//	dimSource  day            channel, source, medium, campaign, term         0 traffic, 1-3 outcomes
+//	dimSource  day            channel, source, medium, campaign               0 traffic, 1-3 outcomes
 //	           (each a uvarint length and the bytes)
+//	dimTerm    day            channel, source, medium, campaign, term         0, 1-3
 //	dimLanding day            the landing page's path                         0, 1-3
 //	dimRef     day            the referrer's domain ("" for none)             0, 1-3
 //	dimHour    hour (day*24+h) ""                                             0: traffic and outcomes
 //
-// Every value has the lanes lane*. A session adds to its three day rows
-// and its hour (four merge operands, each several lanes at once); an
-// event to its session's three day rows; an outcome to the three day rows
-// of the session each model credits (nine) and to its hour. The hour row
-// is the site's total: the timeseries reads it, a day is 24 hours of it.
+// Every value has the lanes lane*. A session adds to its four day rows
+// and its hour (five merge operands, each several lanes at once); an
+// event to its session's four day rows; an outcome to the four day rows
+// of the session each model credits (twelve) and to its hour. The hour
+// row is the site's total: the timeseries reads it, a day is 24 hours of
+// it. Terms have their own rows because an ad account has hundreds of
+// them: the reports by channel to campaign read a few rows a day, not one
+// per term.
 const (
 	dimSource  byte = 's'
+	dimTerm    byte = 't'
 	dimLanding byte = 'l'
 	dimRef     byte = 'r'
 	dimHour    byte = 'h'
@@ -70,6 +75,7 @@ const MaxField = 200
 // dims are the rows a session adds to.
 type dims struct {
 	source  []byte // row key of dimSource
+	term    []byte // row key of dimTerm
 	landing string
 	ref     string
 	direct  bool
@@ -105,8 +111,12 @@ func dimsOf(src *store.Source) dims {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	return dims{source: b, landing: cutField(pathOf(src.Landing)), ref: cutField(refDomain), direct: channel == "direct"}
+	t := cutField(src.UTMTerm)
+	s := b[:len(b)-len(t)-uvarintLen(len(t))]
+	return dims{source: s[:len(s):len(s)], term: b, landing: cutField(pathOf(src.Landing)), ref: cutField(refDomain), direct: channel == "direct"}
 }
+
+func uvarintLen(n int) int { return len(binary.AppendUvarint(nil, uint64(n))) }
 
 // clickSource names the ad network of a click id without utm tags.
 func clickSource(click string) string {
@@ -121,21 +131,24 @@ func clickSource(click string) string {
 	return ""
 }
 
-// sourceFields splits a dimSource row key into channel, source, medium,
-// campaign and term; ok is false when it does not parse.
-func sourceFields(row []byte) (f [5]string, ok bool) {
-	for i := range f {
+// sourceField returns field i (0 channel ... 3 campaign, 4 term) of a
+// dimSource or dimTerm row key without copying it (it aliases row); ok is
+// false when row does not have it.
+func sourceField(row []byte, i int) ([]byte, bool) {
+	for j := 0; j <= i; j++ {
 		n, w := binary.Uvarint(row)
 		if w <= 0 || uint64(len(row)-w) < n {
-			return f, false
+			return nil, false
 		}
-		f[i] = string(row[w : w+int(n)])
+		if j == i {
+			return row[w : w+int(n)], true
+		}
 		row = row[w+int(n):]
 	}
-	return f, len(row) == 0
+	return nil, false
 }
 
-// fieldOf is the index in sourceFields of the field a group reads.
+// fieldOf is the index (for sourceField) of the field a group reads.
 func fieldOf(g Group) int {
 	switch g {
 	case GroupSource:
@@ -315,6 +328,7 @@ func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[n
 
 func (c *counter) addDay(model byte, day uint32, d *dims, lanes *[numLanes]int64) {
 	c.l.add(store.ReportKey(c.site, dimSource, model, day, d.source), lanes)
+	c.l.add(store.ReportKey(c.site, dimTerm, model, day, d.term), lanes)
 	c.l.add(store.ReportKey(c.site, dimLanding, model, day, []byte(d.landing)), lanes)
 	c.l.add(store.ReportKey(c.site, dimRef, model, day, []byte(d.ref)), lanes)
 }
