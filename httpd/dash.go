@@ -16,6 +16,7 @@ import (
 	"appliance/httpd/accounts"
 	"appliance/httpd/callbacks"
 	"appliance/httpd/chats"
+	"appliance/httpd/i18n"
 	"appliance/httpd/leads"
 	"appliance/httpd/reports"
 	"appliance/httpd/sites"
@@ -57,6 +58,7 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("GET", "/login", open, s.loginPage)
 	r.page("POST", "/login", open, s.login)
 	r.page("POST", "/logout", anyUser, withWho(s.logout))
+	r.page("POST", "/lang", open, s.setLang)
 	r.page("GET", "/setup", open, s.setupPage)
 	r.page("POST", "/setup", open, s.setup)
 	r.page("GET", "/account", anyUser, withWho(s.accountPage))
@@ -141,10 +143,11 @@ func (s *dashboardHandlers) home(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	if !has {
+		tr := s.pages.printer(ctx, nil)
 		return s.pages.render(ctx, fasthttp.StatusOK, "error", view{Title: "Setup needed", Data: struct {
 			Status  string
 			Message string
-		}{"Setup needed", "Open the one-time setup link printed by `appliance serve` to create the owner account."}})
+		}{tr.T("Setup needed"), tr.T("Open the one-time setup link printed by `appliance serve` to create the owner account.")}})
 	}
 	s.seeOther(ctx, "/sites")
 	return nil
@@ -167,7 +170,7 @@ func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
 		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
 			Error: tooManyAttempts(wait), Data: loginData{Email: email}})
 	}
-	token, _, err := s.accounts.Login(ctx, email, string(ctx.PostArgs().Peek("password")))
+	token, sess, err := s.accounts.Login(ctx, email, string(ctx.PostArgs().Peek("password")))
 	if errors.Is(err, accounts.ErrBadLogin) {
 		s.signIn.failed(account, ip, now)
 		return s.pages.render(ctx, fasthttp.StatusUnauthorized, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
@@ -177,6 +180,10 @@ func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
+	if u, err := s.accounts.User(sess.Email); err == nil && u.Lang != "" {
+		// This browser speaks the user's language also once signed out.
+		s.setCookie(ctx, langCookie, u.Lang, 365*24*time.Hour)
+	}
 	s.seeOther(ctx, "/sites")
 	return nil
 }
@@ -240,6 +247,35 @@ func (s *dashboardHandlers) logoutOthers(ctx *fasthttp.RequestCtx, who signedIn)
 	}
 	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
 	s.seeOther(ctx, "/account?done=sessions")
+	return nil
+}
+
+// setLang is the header's language switch, POST /lang with lang=ru|en
+// and back, the page to return to: the browser keeps the choice in a
+// cookie and a signed-in user's record keeps it for every browser. A
+// signed-in form carries the session's CSRF token, any other the
+// pre-sign-in one.
+func (s *dashboardHandlers) setLang(ctx *fasthttp.RequestCtx) error {
+	l, ok := i18n.Parse(string(ctx.PostArgs().Peek("lang")))
+	if !ok {
+		return errorf(fasthttp.StatusBadRequest, "No such language.")
+	}
+	if sess, user, err := s.accounts.Session(string(ctx.Request.Header.Cookie(sessionCookie))); err == nil {
+		if !tokenEqual(string(ctx.PostArgs().Peek("csrf")), sess.CSRF) {
+			return errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
+		}
+		if err := s.accounts.SetLang(ctx, user.Email, string(l)); err != nil {
+			return err
+		}
+	} else if err := s.checkPreCSRF(ctx); err != nil {
+		return err
+	}
+	s.setCookie(ctx, langCookie, string(l), 365*24*time.Hour)
+	back := string(ctx.PostArgs().Peek("back")) // a path on this server: seeOther puts the public URL before it
+	if !strings.HasPrefix(back, "/") {
+		back = "/"
+	}
+	s.seeOther(ctx, back)
 	return nil
 }
 

@@ -33,6 +33,10 @@ type Error struct {
 	// RetryAfter is when a 429's client may try again, sent as the
 	// Retry-After header (whole seconds, at least 1).
 	RetryAfter time.Duration
+	// format and args are Msg before formatting, for the dashboard to
+	// show it in the reader's language (the format is a catalog key).
+	format string
+	args   []any
 }
 
 func (e *Error) Error() string       { return e.Msg }
@@ -41,12 +45,21 @@ func (e *Error) UserMessage() string { return e.Msg }
 
 // errorf makes an *Error.
 func errorf(status int, format string, a ...any) *Error {
-	return &Error{Code: status, Msg: fmt.Sprintf(format, a...)}
+	return &Error{Code: status, Msg: fmt.Sprintf(format, a...), format: format, args: a}
+}
+
+// MessageFormat is e's message before formatting: a catalog key and its
+// arguments.
+func (e *Error) MessageFormat() (string, []any) {
+	if e.format == "" {
+		return e.Msg, nil
+	}
+	return e.format, e.args
 }
 
 // tooMany is a 429 whose client may try again after wait.
 func tooMany(wait time.Duration, format string, a ...any) *Error {
-	return &Error{Code: fasthttp.StatusTooManyRequests, Msg: fmt.Sprintf(format, a...), RetryAfter: wait}
+	return &Error{Code: fasthttp.StatusTooManyRequests, Msg: fmt.Sprintf(format, a...), RetryAfter: wait, format: format, args: a}
 }
 
 // asUserError is the userError in err's chain, with the store's own

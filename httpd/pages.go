@@ -13,16 +13,19 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/assets"
+	"appliance/httpd/i18n"
 	"appliance/numbers"
 	"appliance/store"
 )
 
-// pages holds the dashboard's parsed templates (one set per page, each with
-// the layout) and its static files, hashed once at start for ETags.
+// pages holds the dashboard's parsed templates (one set per language and
+// page, each with the layout and the language's catalog functions bound)
+// and its static files, hashed once at start for ETags.
 type pages struct {
-	tmpl    map[string]*template.Template
+	tmpl    map[i18n.Lang]map[string]*template.Template
 	static  map[string]staticFile
 	version string // hash of all static files, for cache-busting URLs
+	catalog *i18n.Catalog
 }
 
 type staticFile struct {
@@ -31,22 +34,25 @@ type staticFile struct {
 	etag        string
 }
 
-// templateFuncs are the pages' functions; phone writes a stored number
-// (E.164 digits) as people in the server's phone region read it; tel is a
-// link that dials it (a phone user taps it to call), showing the number as
-// phone does or, given, text ({{tel .Phone (print "+" .Phone)}}).
-func templateFuncs(region string) template.FuncMap {
-	return template.FuncMap{
-		"join":  strings.Join,
-		"may":   may,
-		"phone": func(digits string) string { return numbers.FormatPhone(digits, region) },
-		"tel": func(digits string, text ...string) template.HTML {
-			if len(text) > 0 {
-				return telLink(digits, strings.Join(text, " "))
-			}
-			return telLink(digits, numbers.FormatPhone(digits, region))
-		},
+// templateFuncs are the pages' functions: the catalog's of language tr
+// (t, tn, th, num, date... see i18n.Printer.Funcs), may, and phone, which
+// writes a stored number (E.164 digits) as people in the server's phone
+// region read it; tel is a link that dials it (a phone user taps it to
+// call), showing the number as phone does or, given, text ({{tel .Phone
+// (print "+" .Phone)}}).
+func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
+	f := tr.Funcs()
+	f["join"] = strings.Join
+	f["may"] = may
+	f["phone"] = func(digits string) string { return numbers.FormatPhone(digits, region) }
+	f["tel"] = func(digits string, text ...string) template.HTML {
+		if len(text) > 0 {
+			return telLink(digits, strings.Join(text, " "))
+		}
+		return telLink(digits, numbers.FormatPhone(digits, region))
 	}
+	f["langs"] = i18n.Langs
+	return f
 }
 
 // telLink is an <a href="tel:+DIGITS"> showing text; anything but digits
@@ -67,28 +73,32 @@ func telLink(digits, text string) template.HTML {
 // loadPages parses the dashboard's pages; numbers are shown as people in
 // region (--phone-region) write them.
 func loadPages(region string) (*pages, error) {
-	p := &pages{tmpl: map[string]*template.Template{}, static: map[string]staticFile{}}
-	// The layout and the shared pieces, parsed once; each page is a clone
-	// with its own "content".
-	base, err := template.New("layout").Funcs(templateFuncs(region)).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
+	cat, err := i18n.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
 	}
+	p := &pages{tmpl: map[i18n.Lang]map[string]*template.Template{}, static: map[string]staticFile{}, catalog: cat}
 	all := sha256.New()
 	entries, err := fs.ReadDir(assets.FS, "dashboard")
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
 	}
-	for _, e := range entries {
-		name := e.Name()
-		body, err := fs.ReadFile(assets.FS, "dashboard/"+name)
+	for _, l := range i18n.Langs() {
+		// The layout and the shared pieces, parsed once per language; each
+		// page is a clone with its own "content".
+		base, err := template.New("layout").Funcs(templateFuncs(region, cat.For(l))).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
 		if err != nil {
 			return nil, fmt.Errorf("load pages: %w", err)
 		}
-		switch path.Ext(name) {
-		case ".html":
-			if name == "layout.html" || name == "partials.html" {
+		p.tmpl[l] = map[string]*template.Template{}
+		for _, e := range entries {
+			name := e.Name()
+			if path.Ext(name) != ".html" || name == "layout.html" || name == "partials.html" {
 				continue
+			}
+			body, err := fs.ReadFile(assets.FS, "dashboard/"+name)
+			if err != nil {
+				return nil, fmt.Errorf("load pages: %w", err)
 			}
 			t, err := base.Clone()
 			if err == nil {
@@ -97,16 +107,25 @@ func loadPages(region string) (*pages, error) {
 			if err != nil {
 				return nil, fmt.Errorf("load pages: %s: %w", name, err)
 			}
-			p.tmpl[strings.TrimSuffix(name, ".html")] = t
-		case ".css", ".js":
-			ct := "text/css; charset=utf-8"
-			if path.Ext(name) == ".js" {
-				ct = "text/javascript; charset=utf-8"
-			}
-			sum := sha256.Sum256(body)
-			all.Write(sum[:])
-			p.static[name] = staticFile{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+			p.tmpl[l][strings.TrimSuffix(name, ".html")] = t
 		}
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if ext := path.Ext(name); ext != ".css" && ext != ".js" {
+			continue
+		}
+		body, err := fs.ReadFile(assets.FS, "dashboard/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("load pages: %w", err)
+		}
+		ct := "text/css; charset=utf-8"
+		if path.Ext(name) == ".js" {
+			ct = "text/javascript; charset=utf-8"
+		}
+		sum := sha256.Sum256(body)
+		all.Write(sum[:])
+		p.static[name] = staticFile{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 	}
 	p.version = hex.EncodeToString(all.Sum(nil)[:6])
 	return p, nil
@@ -121,16 +140,60 @@ type view struct {
 	Error        string
 	AssetVersion string
 	Nav          *siteNav // the site's pages, on a page of one site
-	Data         any
+	// Lang is the page's language; render sets it (pages.printer) when
+	// the handler has not.
+	Lang i18n.Lang
+	// Path is the page's path and query, where the language switch
+	// comes back to.
+	Path string
+	Data any
 }
 
-// render writes page name with v as the answer.
+// langCookie holds the dashboard language chosen in this browser; a
+// signed-in user's own setting (store.User.Lang) comes first.
+const langCookie = "apl_lang"
+
+// langOf is the language of a dashboard answer: the signed-in user's
+// setting, else the one chosen in this browser (the cookie), else the
+// browser's Accept-Language, else English.
+func langOf(ctx *fasthttp.RequestCtx, u *store.User) i18n.Lang {
+	if u != nil {
+		if l, ok := i18n.Parse(u.Lang); ok {
+			return l
+		}
+	}
+	if l, ok := i18n.Parse(string(ctx.Request.Header.Cookie(langCookie))); ok {
+		return l
+	}
+	return i18n.FromAcceptLanguage(string(ctx.Request.Header.Peek("Accept-Language")))
+}
+
+// printer is the catalog of the request's language (langOf) for handler
+// messages: tr := s.pages.printer(ctx, &who.user); tr.T("Saved.").
+func (p *pages) printer(ctx *fasthttp.RequestCtx, u *store.User) i18n.Printer {
+	return p.catalog.For(langOf(ctx, u))
+}
+
+// render writes page name with v as the answer, in v.Lang (by default the
+// request's language, langOf). Title, Flash and Error are translated when
+// the catalog has them as keys; a message with arguments is translated by
+// the handler (printer) before it gets here.
 func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view) error {
-	t := p.tmpl[name]
+	if v.Lang == "" {
+		v.Lang = langOf(ctx, v.User)
+	}
+	t := p.tmpl[v.Lang][name]
 	if t == nil {
 		return fmt.Errorf("render: no page %q", name)
 	}
+	tr := p.catalog.For(v.Lang)
+	v.Title, v.Flash, v.Error = tr.T(v.Title), tr.T(v.Flash), tr.T(v.Error)
 	v.AssetVersion = p.version
+	if ctx.IsGet() {
+		v.Path = string(ctx.RequestURI())
+	}
+	ctx.Response.Header.Set("Content-Language", string(v.Lang))
+	ctx.Response.Header.Add("Vary", "Accept-Language, Cookie")
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
@@ -176,10 +239,21 @@ func (s *Server) writePageError(ctx *fasthttp.RequestCtx, err error) {
 	data := struct {
 		Status  int
 		Message string
-	}{ue.Status(), ue.UserMessage()}
+	}{ue.Status(), translateError(s.pages.printer(ctx, nil), ue)}
 	if rerr := s.pages.render(ctx, ue.Status(), "error", view{Title: "Error", Data: data}); rerr != nil {
 		ctx.Error(ue.UserMessage(), ue.Status())
 	}
+}
+
+// translateError is ue's message in tr's language: the catalog's
+// translation of its format (an error that keeps it, MessageFormat) or of
+// its message, else the message as it is.
+func translateError(tr i18n.Printer, ue userError) string {
+	if f, ok := ue.(interface{ MessageFormat() (string, []any) }); ok {
+		format, args := f.MessageFormat()
+		return tr.T(format, args...)
+	}
+	return tr.T(ue.UserMessage())
 }
 
 // seeOther answers 303 to path (absolute, "/..."; a query may follow) on

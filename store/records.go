@@ -69,10 +69,13 @@ type User struct {
 	// password, "sign out everywhere"); a LoginSession of an earlier epoch
 	// is no longer valid. Version 1 records decode as epoch 0.
 	Epoch uint32
+	// Lang is the dashboard language the user chose ("ru", "en"); empty:
+	// the browser's. Earlier versions decode as empty.
+	Lang string
 }
 
-// userVersion 2 added Epoch.
-const userVersion = 2
+// userVersion 2 added Epoch, 3 Lang.
+const userVersion = 3
 
 // Encode returns the versioned encoding of u.
 func (u *User) Encode() []byte {
@@ -82,6 +85,7 @@ func (u *User) Encode() []byte {
 	e.str(u.Role)
 	e.int(u.Created)
 	e.uint(uint64(u.Epoch))
+	e.str(u.Lang)
 	return e.b
 }
 
@@ -91,6 +95,9 @@ func DecodeUser(b []byte) (User, error) {
 	u := User{Email: d.str(), Hash: d.str(), Role: d.str(), Created: d.int()}
 	if v >= 2 {
 		u.Epoch = d.uint32("user epoch")
+	}
+	if v >= 3 {
+		u.Lang = d.str()
 	}
 	return u, d.done()
 }

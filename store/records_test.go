@@ -58,7 +58,7 @@ var samples = map[string][]any{
 	"user": {
 		User{},
 		User{Email: "owner@example.com", Hash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", Role: "owner", Created: 1 << 62},
-		User{Email: "ünïcode@пример.рф", Hash: long, Role: unicode, Created: -42, Epoch: 1<<32 - 1},
+		User{Email: "ünïcode@пример.рф", Hash: long, Role: unicode, Created: -42, Epoch: 1<<32 - 1, Lang: "ru"},
 	},
 	"login": {
 		LoginSession{},

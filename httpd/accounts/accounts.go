@@ -254,6 +254,14 @@ func (a *Accounts) EndOtherSessions(ctx context.Context, email string) (string, 
 	return a.startSession(ctx, email)
 }
 
+// SetLang stores the dashboard language the user chose ("ru", "en"; ""
+// for the browser's). The caller checks the language is one the dashboard
+// has.
+func (a *Accounts) SetLang(ctx context.Context, email, lang string) error {
+	_, err := a.updateUser(ctx, email, func(u *store.User) error { u.Lang = lang; return nil })
+	return err
+}
+
 // updateUser changes the user's record with fn in one write.
 func (a *Accounts) updateUser(ctx context.Context, email string, fn func(u *store.User) error) (store.User, error) {
 	email, err := normalizeEmail(email)

@@ -1,0 +1,235 @@
+package httpd
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+
+	"golang.org/x/net/html"
+
+	"appliance/assets"
+	"appliance/httpd/i18n"
+)
+
+// notYetTranslated are the templates whose strings are still to move into
+// the catalog; the list only shrinks.
+var notYetTranslated = map[string]bool{
+	"callbacks.html": true, "calls.html": true,
+	"leads.html": true, "numbers.html": true, "partials.html": true,
+	"site.html": true, "sites.html": true, "webhooks.html": true,
+}
+
+// untranslatedOK are the texts of templates that are the same in every
+// language: the product's name, the names of languages in themselves.
+var untranslatedOK = map[string]bool{"appliance": true, "Русский": true, "English": true}
+
+var (
+	actionRE  = regexp.MustCompile(`(?s){{.*?}}`)
+	catalogRE = regexp.MustCompile(`\b(t|th|tn)\s+("(?:[^"\\]|\\.)*"|` + "`[^`]*`" + `)`)
+	// codeLike is a text no language translates: a URL, a host name, an
+	// e-mail address, a code.
+	codeLike = regexp.MustCompile(`^[\w.:/@?=&%+#-]*[./@][\w.:/@?=&%+#-]*$`)
+)
+
+// translatableAttrs are the attributes a user reads.
+var translatableAttrs = map[string]bool{"placeholder": true, "title": true, "aria-label": true, "alt": true, "label": true}
+
+func dashboardTemplates(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	names, err := fs.Glob(assets.FS, "dashboard/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		b, err := fs.ReadFile(assets.FS, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(n)] = string(b)
+	}
+	return out
+}
+
+// untranslated lists the texts of a template that a reader sees and that
+// are written in it rather than taken from the catalog: text outside
+// {{ }} with a letter in it, outside <code>, <pre>, <script> and <style>,
+// and the readable attributes (placeholder, title...; a button's value).
+func untranslated(src string) []string {
+	z := html.NewTokenizer(strings.NewReader(actionRE.ReplaceAllString(src, "\x01")))
+	var found []string
+	skip := 0
+	check := func(s string) {
+		s = strings.TrimSpace(strings.ReplaceAll(s, "\x01", " "))
+		for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == '\x01' }) {
+			f = strings.TrimFunc(f, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
+			if strings.IndexFunc(f, unicode.IsLetter) < 0 || untranslatedOK[f] || codeLike.MatchString(f) {
+				continue
+			}
+			found = append(found, f)
+		}
+	}
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return found
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
+			switch tok.Data {
+			case "code", "pre", "script", "style":
+				if tok.Type == html.StartTagToken {
+					skip++
+				}
+			}
+			isButton := tok.Data == "button" || tok.Data == "input" && attr(tok, "type") == "submit" || attr(tok, "type") == "button"
+			for _, a := range tok.Attr {
+				if translatableAttrs[a.Key] || a.Key == "value" && isButton && tok.Data == "input" {
+					check(a.Val)
+				}
+			}
+		case html.EndTagToken:
+			switch z.Token().Data {
+			case "code", "pre", "script", "style":
+				skip--
+			}
+		case html.TextToken:
+			if skip == 0 {
+				check(string(z.Text()))
+			}
+		}
+	}
+}
+
+func attr(tok html.Token, key string) string {
+	for _, a := range tok.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// TestTemplatesHaveNoUntranslatedText fails for a word written into a
+// dashboard template instead of {{t "..."}}.
+func TestTemplatesHaveNoUntranslatedText(t *testing.T) {
+	for name, src := range dashboardTemplates(t) {
+		got := untranslated(src)
+		if notYetTranslated[name] {
+			if len(got) == 0 {
+				t.Errorf("%s is translated now: take it off notYetTranslated", name)
+			}
+			continue
+		}
+		for _, s := range got {
+			t.Errorf("%s: %q is not in the catalog: write {{t %q}} and add it to httpd/i18n/ru/*.txt", name, s, s)
+		}
+	}
+}
+
+func TestUntranslatedFinds(t *testing.T) {
+	for src, want := range map[string]string{
+		`<p>Hello</p>`:                                              "Hello",
+		`<p>{{t "Hello"}}</p>`:                                      "",
+		`<p>{{.Name}} items</p>`:                                    "items",
+		`<input placeholder="any">`:                                 "any",
+		`<input placeholder="shop.example.com">`:                    "",
+		`<input type="submit" value="Save">`:                        "Save",
+		`<input type="hidden" name="a" value="site">`:               "",
+		`<p><code>X-Appliance-Signature</code> {{t "is sent"}}</p>`: "",
+		`<span title="{{.UserAgent}}">{{t "bot"}}</span>`:           "",
+		`<a href="/x">appliance</a>`:                                "",
+	} {
+		if got := strings.Join(untranslated(src), "|"); got != want {
+			t.Errorf("%s: found %q, want %q", src, got, want)
+		}
+	}
+}
+
+// catalogKeys are the message keys a template uses ({{t "..."}},
+// {{th "..."}}, {{tn "..." n}}), with whether each is a plural.
+func templateKeys(t *testing.T) map[string]bool {
+	keys := map[string]bool{}
+	for name, src := range dashboardTemplates(t) {
+		for _, act := range actionRE.FindAllString(src, -1) {
+			for _, m := range catalogRE.FindAllStringSubmatch(act, -1) {
+				key, err := strconv.Unquote(m[2])
+				if err != nil {
+					t.Fatalf("%s: %s: %v", name, m[0], err)
+				}
+				keys[key] = keys[key] || m[1] == "tn"
+			}
+		}
+	}
+	return keys
+}
+
+// goKeys are the message keys this package's code passes to the
+// catalog: the first argument of a Printer's T and N (tr.T("Saved.")),
+// when it is a literal.
+func goKeys(t *testing.T) map[string]bool {
+	keys := map[string]bool{}
+	fset := token.NewFileSet()
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "T" && sel.Sel.Name != "N" {
+				return true
+			}
+			if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				key, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					t.Fatalf("%s: %v", fset.Position(lit.Pos()), err)
+				}
+				keys[key] = keys[key] || sel.Sel.Name == "N"
+			}
+			return true
+		})
+	}
+	return keys
+}
+
+// TestCatalogHasEveryKey: every message the templates and the handlers
+// ask the catalog for is translated into Russian, and every plural has
+// its English forms too.
+func TestCatalogHasEveryKey(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := templateKeys(t)
+	for k, plural := range goKeys(t) {
+		keys[k] = keys[k] || plural
+	}
+	if len(keys) == 0 {
+		t.Fatal("found no keys: the scan is broken")
+	}
+	for key, plural := range keys {
+		for _, l := range i18n.Langs() {
+			if l == i18n.En && !plural {
+				continue
+			}
+			if _, ok := cat.Lookup(l, key); !ok {
+				t.Errorf("%q has no %s translation", key, l)
+			}
+		}
+	}
+}
