@@ -23,10 +23,7 @@ type chatConsoleData struct {
 // chatConsole is GET /chat: the operator console.
 func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) error {
 	name, _, _ := strings.Cut(who.user.Email, "@")
-	lang := "en"
-	if strings.HasPrefix(strings.ToLower(string(ctx.Request.Header.Peek("Accept-Language"))), "ru") {
-		lang = "ru"
-	}
+	lang := string(langOf(ctx, &who.user)) // the dashboard's language (pages.go)
 	return s.pages.render(ctx, fasthttp.StatusOK, "chat", view{Title: "Chat", User: &who.user, CSRF: who.session.CSRF,
 		Data: chatConsoleData{Name: name, Lang: lang}})
 }
