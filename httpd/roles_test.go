@@ -60,6 +60,7 @@ var leastRole = map[string]string{
 	"GET /assets/*":                     "open",
 	"GET /login":                        "open",
 	"POST /login":                       "open",
+	"POST /lang":                        "open",
 	"GET /setup":                        "open",
 	"POST /setup":                       "open",
 
