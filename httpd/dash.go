@@ -346,6 +346,7 @@ type sitesData struct {
 	Sites        []*store.Site
 	Name, Domain string
 	Unknown      []callRow // latest calls to numbers no site has
+	Zone         string    // the zone of Unknown's times: the server's
 }
 
 // maxUnknownShown bounds the calls to unknown numbers on the sites page.
@@ -358,8 +359,10 @@ func (s *dashboardHandlers) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if !seeReports.allows(who.user.Role) {
 		return s.pages.render(ctx, fasthttp.StatusOK, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: d})
 	}
+	tr, loc := s.pages.printer(ctx, &who.user), time.Local // calls no site has: the server's zone
+	d.Zone = zoneLabel(loc, s.now())
 	err := s.numbers.ListCalls(ctx, 0, s.now().AddDate(0, 0, -30), maxUnknownShown, func(c store.Call) bool {
-		d.Unknown = append(d.Unknown, callRow{Call: c, When: time.UnixMilli(c.Time).UTC().Format("2006-01-02 15:04:05")})
+		d.Unknown = append(d.Unknown, callRow{Call: c, When: tr.DateTime(time.UnixMilli(c.Time).In(loc))})
 		return true
 	})
 	if err != nil {
@@ -404,6 +407,17 @@ type siteData struct {
 	Visits      visitsView
 }
 
+// zoneLabel names loc for a table's heading: its IANA name
+// (Europe/Moscow), or for the server's own zone its abbreviation at now
+// (MSK, UTC).
+func zoneLabel(loc *time.Location, now time.Time) string {
+	if loc == time.Local {
+		name, _ := now.In(loc).Zone()
+		return name
+	}
+	return loc.String()
+}
+
 // loopbackHost is hostport when its host is localhost or a loopback
 // address, which pages on other machines cannot reach; else "".
 func loopbackHost(hostport string) string {
@@ -426,7 +440,7 @@ func (s *dashboardHandlers) sitePage(ctx *fasthttp.RequestCtx, who signedIn) err
 	if sub != "" {
 		return errorf(fasthttp.StatusNotFound, "No such page.")
 	}
-	recent, err := s.siteVisits(ctx, site)
+	recent, err := s.siteVisits(ctx, site, s.pages.printer(ctx, &who.user))
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"appliance/httpd/i18n"
 	"appliance/httpd/visits"
 	"appliance/store"
 )
@@ -16,7 +17,9 @@ const recentVisits = 50
 // roll-ups and the latest sessions, newest first. Every string in it is
 // visitor-typed or page-derived text: the template prints it as text.
 type visitsView struct {
-	Day      string // the UTC day of the totals, 2006-01-02
+	Day      string // the day of the totals, in the reader's language
+	DayZone  string // the zone of that day (UTC: the roll-ups count UTC days)
+	Zone     string // the zone of the visits' times: the site's
 	Today    visits.Totals
 	Channels []channelCount
 	Visits   []visitRow
@@ -30,7 +33,7 @@ type channelCount struct {
 // visitRow is one session as the table shows it.
 type visitRow struct {
 	ID         uint64
-	Started    string // UTC, 2006-01-02 15:04:05
+	Started    string // in the site's zone and the reader's language
 	StartedISO string
 	Channel    string
 	UTM        []string // "source: google", ... only the tags set
@@ -52,15 +55,16 @@ type visitRow struct {
 }
 
 type pageRow struct {
-	Time  string // UTC, 15:04:05
+	Time  string // in the site's zone, 15:04:05
 	URL   string
 	Title string
 }
 
-// siteVisits reads the site page's recent visits and today's totals.
-func (s *dashboardHandlers) siteVisits(ctx context.Context, site *store.Site) (visitsView, error) {
-	now := s.visits.Now()
-	v := visitsView{Day: now.UTC().Format(time.DateOnly)}
+// siteVisits reads the site page's recent visits and today's totals,
+// written in tr's language with times in the site's zone.
+func (s *dashboardHandlers) siteVisits(ctx context.Context, site *store.Site, tr i18n.Printer) (visitsView, error) {
+	now, loc := s.visits.Now(), s.sites.Location(site)
+	v := visitsView{Day: tr.Date(now.UTC()), DayZone: "UTC", Zone: zoneLabel(loc, now)}
 	var err error
 	if v.Today, err = s.visits.Day(site.ID, now); err != nil {
 		return v, err
@@ -75,16 +79,16 @@ func (s *dashboardHandlers) siteVisits(ctx context.Context, site *store.Site) (v
 		return v, err
 	}
 	for _, r := range recent {
-		v.Visits = append(v.Visits, newVisitRow(r))
+		v.Visits = append(v.Visits, newVisitRow(r, tr, loc))
 	}
 	return v, nil
 }
 
-func newVisitRow(r visits.Visit) visitRow {
+func newVisitRow(r visits.Visit, tr i18n.Printer, loc *time.Location) visitRow {
 	ss := &r.Session
-	started := time.UnixMilli(ss.Started).UTC()
+	started := time.UnixMilli(ss.Started).In(loc)
 	row := visitRow{
-		ID: ss.ID, Started: started.Format(time.DateTime), StartedISO: started.Format(time.RFC3339),
+		ID: ss.ID, Started: tr.DateTime(started), StartedISO: started.Format(time.RFC3339),
 		Channel: ss.Channel, Click: ss.Click, ClickID: ss.ClickID, Referrer: ss.Referrer, Landing: ss.Landing,
 		Events: r.Events, VisitorID: ss.Visitor, Name: r.Visitor.Name, Phones: r.Visitor.Phones,
 		Emails: r.Visitor.Emails, Properties: r.Properties, Bot: ss.Bot, UserAgent: ss.UserAgent,
@@ -96,7 +100,7 @@ func newVisitRow(r visits.Visit) visitRow {
 		}
 	}
 	for _, h := range r.Pages {
-		row.Pages = append(row.Pages, pageRow{Time: time.UnixMilli(h.Time).UTC().Format(time.TimeOnly), URL: h.URL, Title: h.Title})
+		row.Pages = append(row.Pages, pageRow{Time: time.UnixMilli(h.Time).In(loc).Format(time.TimeOnly), URL: h.URL, Title: h.Title})
 	}
 	row.MorePages = max(int(ss.Hits)-len(r.Pages), 0)
 	row.MoreEvents = max(int(ss.Events)-len(r.Events), 0)
