@@ -29,14 +29,14 @@ type callbackFilterForm struct {
 }
 
 // callbackFilter reads the filter of the callbacks page and export from
-// the query: from and to are days (YYYY-MM-DD, UTC, both included), state
-// a state name, phone digits the phone contains.
-func callbackFilter(args *fasthttp.Args) (callbacks.Filter, callbackFilterForm, error) {
+// the query: from and to are days (YYYY-MM-DD in loc, the site's zone,
+// both included), state a state name, phone digits the phone contains.
+func callbackFilter(args *fasthttp.Args, loc *time.Location) (callbacks.Filter, callbackFilterForm, error) {
 	ff := callbackFilterForm{From: string(args.Peek("from")), To: string(args.Peek("to")),
 		State: string(args.Peek("state")), Phone: strings.TrimSpace(string(args.Peek("phone"))), Status: string(args.Peek("status"))}
 	f := callbacks.Filter{Status: ff.Status}
 	var err error
-	if f.From, f.To, err = dayRange(ff.From, ff.To); err != nil {
+	if f.From, f.To, err = dayRange(ff.From, ff.To, loc); err != nil {
 		return f, ff, err
 	}
 	var ok bool
@@ -96,12 +96,14 @@ type callbacksData struct {
 	Max       int
 	Settings  callbackSettingsForm
 	NewSecret string // shown once, right after it was made
+	Zone      string // the zone of the times: the site's
 }
 
-func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, site *store.Site, csrf string) (callbacksData, error) {
-	d := callbacksData{Site: site, Max: maxCallbacksShown,
+func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site) (callbacksData, error) {
+	csrf, c := who.session.CSRF, s.clock(ctx, &who.user, site)
+	d := callbacksData{Site: site, Max: maxCallbacksShown, Zone: zoneLabel(c.loc, s.now()),
 		States: []string{"pending", "sent", "failed", "no_scenario"}}
-	f, ff, err := callbackFilter(ctx.QueryArgs())
+	f, ff, err := callbackFilter(ctx.QueryArgs(), c.loc)
 	if err != nil {
 		return d, err
 	}
@@ -122,9 +124,9 @@ func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, site *store.
 			d.More = true
 			return false
 		}
-		d.Rows = append(d.Rows, callbackRow{View: callbacks.ViewOf(&cb, w.Groups), Time: fmtTime(cb.Time),
-			CallAt: fmtTime(cb.Delayed), Attempts: cb.Attempts, LastTry: fmtTime(cb.LastTry), LastCode: cb.LastCode,
-			LastError: cb.LastError, Sent: fmtTime(cb.Sent), Mark: markCellOf(action, csrf, ff.Query, cb.ID, marks[cb.ID])})
+		d.Rows = append(d.Rows, callbackRow{View: callbacks.ViewOf(&cb, w.Groups), Time: c.at(cb.Time),
+			CallAt: c.at(cb.Delayed), Attempts: cb.Attempts, LastTry: c.at(cb.LastTry), LastCode: cb.LastCode,
+			LastError: cb.LastError, Sent: c.at(cb.Sent), Mark: markCellOf(c, action, csrf, ff.Query, cb.ID, marks[cb.ID])})
 		return true
 	})
 	return d, err
@@ -146,7 +148,7 @@ func (s *dashboardHandlers) callbacksPage(ctx *fasthttp.RequestCtx, who signedIn
 	if err != nil {
 		return err
 	}
-	d, err := s.callbacksData(ctx, site, who.session.CSRF)
+	d, err := s.callbacksData(ctx, who, site)
 	if err != nil {
 		return err
 	}
@@ -194,7 +196,7 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 		_, err = s.callbacks.Configure(ctx, site.ID, c)
 	}
 	if errors.Is(err, callbacks.ErrSettings) {
-		d, derr := s.callbacksData(ctx, site, who.session.CSRF)
+		d, derr := s.callbacksData(ctx, who, site)
 		if derr != nil {
 			return derr
 		}
@@ -217,7 +219,7 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 		s.seeOther(ctx, "/sites/"+site.Key+"/callbacks?done=saved")
 		return nil
 	}
-	d, err := s.callbacksData(ctx, site, who.session.CSRF)
+	d, err := s.callbacksData(ctx, who, site)
 	if err != nil {
 		return err
 	}
@@ -240,7 +242,8 @@ func (s *dashboardHandlers) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn)
 	if err != nil {
 		return err
 	}
-	f, _, err := callbackFilter(ctx.QueryArgs())
+	loc := s.sites.Location(site)
+	f, _, err := callbackFilter(ctx.QueryArgs(), loc)
 	if err != nil {
 		return err
 	}
@@ -252,16 +255,16 @@ func (s *dashboardHandlers) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn)
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
+	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, s.now().In(loc).Format("2006-01-02"))
 	return csvExport(ctx, name, callbacksCSVHeader(), func(write func([]string)) error {
 		return s.callbacks.List(ctx, site.ID, f, 0, func(cb store.Callback) bool {
-			write(callbackCSVRow(&cb, w.Groups, marks[cb.ID]))
+			write(callbackCSVRow(&cb, w.Groups, marks[cb.ID], loc))
 			return true
 		})
 	})
 }
 
-func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup, m store.Mark) []string {
+func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup, m store.Mark, loc *time.Location) []string {
 	v := callbacks.ViewOf(cb, groups)
 	u := func(v uint64) string {
 		if v == 0 {
@@ -273,7 +276,7 @@ func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup, m store.Mark
 		if t == 0 {
 			return ""
 		}
-		return time.UnixMilli(t).UTC().Format(time.RFC3339)
+		return time.UnixMilli(t).In(loc).Format(time.RFC3339)
 	}
 	code := ""
 	if cb.LastCode != 0 {

@@ -30,15 +30,16 @@ type leadFilterForm struct {
 }
 
 // leadFilter reads the filter of the leads page and export from the query:
-// from and to are days (YYYY-MM-DD, UTC, both included), form an exact
-// form name, phone=1 only leads with a phone, sale=yes|no, status=new|done|spam.
-func leadFilter(args *fasthttp.Args) (leads.Filter, leadFilterForm, error) {
+// from and to are days (YYYY-MM-DD in loc, the site's zone, both
+// included), form an exact form name, phone=1 only leads with a phone,
+// sale=yes|no, status=new|done|spam.
+func leadFilter(args *fasthttp.Args, loc *time.Location) (leads.Filter, leadFilterForm, error) {
 	ff := leadFilterForm{From: string(args.Peek("from")), To: string(args.Peek("to")),
 		Form: string(args.Peek("form")), Sale: string(args.Peek("sale")), Status: string(args.Peek("status")),
 		HasPhone: string(args.Peek("phone")) == "1"}
 	f := leads.Filter{FormName: ff.Form, HasPhone: ff.HasPhone, Sale: ff.Sale, Status: ff.Status}
 	var err error
-	if f.From, f.To, err = dayRange(ff.From, ff.To); err != nil {
+	if f.From, f.To, err = dayRange(ff.From, ff.To, loc); err != nil {
 		return f, ff, err
 	}
 	if ff.Sale != "" && ff.Sale != "yes" && ff.Sale != "no" {
@@ -84,8 +85,8 @@ type markCell struct {
 	Statuses []string
 }
 
-func markCellOf(action, csrf, back string, id uint64, m store.Mark) markCell {
-	return markCell{Action: action, CSRF: csrf, Back: back, ID: id, Status: leads.StatusOf(m), Note: m.Note, By: m.By, When: fmtTime(m.Time),
+func markCellOf(c clock, action, csrf, back string, id uint64, m store.Mark) markCell {
+	return markCell{Action: action, CSRF: csrf, Back: back, ID: id, Status: leads.StatusOf(m), Note: m.Note, By: m.By, When: c.at(m.Time),
 		Statuses: leads.Statuses[:]}
 }
 
@@ -95,6 +96,7 @@ type leadsData struct {
 	Filter leadFilterForm
 	More   bool // the list was cut at maxLeadsShown
 	Max    int
+	Zone   string // the zone of the times: the site's
 }
 
 // leadsPage is GET /sites/KEY/leads: the site's leads, newest first.
@@ -103,12 +105,13 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if err != nil {
 		return err
 	}
-	f, ff, err := leadFilter(ctx.QueryArgs())
+	f, ff, err := leadFilter(ctx.QueryArgs(), s.sites.Location(site))
 	if err != nil {
 		return err
 	}
 	ff.CSV = exportLink(site.Key, "leads.csv", ff.Query)
-	d := leadsData{Site: site, Filter: ff, Max: maxLeadsShown}
+	c := s.clock(ctx, &who.user, site)
+	d := leadsData{Site: site, Filter: ff, Max: maxLeadsShown, Zone: zoneLabel(c.loc, s.now())}
 	marks, err := s.leads.Marks(ctx, site.ID)
 	if err != nil {
 		return err
@@ -119,8 +122,8 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 			d.More = true
 			return false
 		}
-		row := leadRow{View: leads.ViewOf(&l), Time: time.UnixMilli(l.Time).UTC().Format("2006-01-02 15:04:05"),
-			Mark: markCellOf(action, who.session.CSRF, ff.Query, l.ID, marks[l.ID])}
+		row := leadRow{View: leads.ViewOf(&l), Time: c.at(l.Time),
+			Mark: markCellOf(c, action, who.session.CSRF, ff.Query, l.ID, marks[l.ID])}
 		if row.SaleCost != nil {
 			row.Cost = *row.SaleCost
 		}
@@ -147,7 +150,8 @@ func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	if err != nil {
 		return err
 	}
-	f, _, err := leadFilter(ctx.QueryArgs())
+	loc := s.sites.Location(site)
+	f, _, err := leadFilter(ctx.QueryArgs(), loc)
 	if err != nil {
 		return err
 	}
@@ -155,10 +159,10 @@ func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
+	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, s.now().In(loc).Format("2006-01-02"))
 	return csvExport(ctx, name, leadsCSVHeader(), func(write func([]string)) error {
 		return s.leads.List(ctx, site.ID, f, 0, func(l store.Lead) bool {
-			write(leadCSVRow(&l, marks[l.ID]))
+			write(leadCSVRow(&l, marks[l.ID], loc))
 			return true
 		})
 	})
@@ -208,7 +212,7 @@ func backTo(ctx *fasthttp.RequestCtx, path string) string {
 	return path + "?" + q.String()
 }
 
-func leadCSVRow(l *store.Lead, m store.Mark) []string {
+func leadCSVRow(l *store.Lead, m store.Mark, loc *time.Location) []string {
 	u := func(v uint64) string {
 		if v == 0 {
 			return ""
@@ -219,7 +223,7 @@ func leadCSVRow(l *store.Lead, m store.Mark) []string {
 	if l.IsSale && l.SaleCost != 0 {
 		cost = leads.FormatCost(l.SaleCost)
 	}
-	return append([]string{u(l.ID), time.UnixMilli(l.Time).UTC().Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
+	return append([]string{u(l.ID), time.UnixMilli(l.Time).In(loc).Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
 		l.PhoneRaw, l.Message, strconv.FormatBool(l.IsSale), cost, u(l.GroupID), l.FormName, l.PageURL,
 		u(l.Visitor), u(l.Session), u(l.Hit), l.EmailRaw, unparsed(l), leads.StatusOf(m), m.Note}, sourceCSV(&l.Source)...)
 }
@@ -240,16 +244,17 @@ func unparsed(l *store.Lead) string {
 // csvExport answers a download named filename for a spreadsheet: UTF-8
 // with a byte-order mark (Excel needs it to read UTF-8), the header, then
 // the rows fill writes, every cell defused by csvSafe; never cached.
-// dayRange reads a filter's from and to days (YYYY-MM-DD, UTC, both
-// included; "" for an open end) as the instants [from, to).
-func dayRange(fromDay, toDay string) (from, to time.Time, err error) {
+// dayRange reads a filter's from and to days (YYYY-MM-DD in loc, the
+// site's zone, both included; "" for an open end) as the instants
+// [from, to).
+func dayRange(fromDay, toDay string, loc *time.Location) (from, to time.Time, err error) {
 	if fromDay != "" {
-		if from, err = time.Parse(time.DateOnly, fromDay); err != nil {
+		if from, err = time.ParseInLocation(time.DateOnly, fromDay, loc); err != nil {
 			return from, to, errorf(fasthttp.StatusBadRequest, "From must be a date like 2026-11-26.")
 		}
 	}
 	if toDay != "" {
-		if to, err = time.Parse(time.DateOnly, toDay); err != nil {
+		if to, err = time.ParseInLocation(time.DateOnly, toDay, loc); err != nil {
 			return from, to, errorf(fasthttp.StatusBadRequest, "To must be a date like 2026-11-26.")
 		}
 		to = to.AddDate(0, 0, 1)

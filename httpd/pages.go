@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -174,6 +175,26 @@ func (p *pages) printer(ctx *fasthttp.RequestCtx, u *store.User) i18n.Printer {
 	return p.catalog.For(langOf(ctx, u))
 }
 
+// clock writes a page's times: in the zone of the site they belong to
+// (a site's records) and as the reader's language writes them.
+type clock struct {
+	tr  i18n.Printer
+	loc *time.Location
+}
+
+// at is the time ms (Unix milliseconds) to the second; "" for 0.
+func (c clock) at(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return c.tr.DateTime(time.UnixMilli(ms).In(c.loc))
+}
+
+// clock is the clock of the signed-in reader's pages about site.
+func (s *dashboardHandlers) clock(ctx *fasthttp.RequestCtx, u *store.User, site *store.Site) clock {
+	return clock{tr: s.pages.printer(ctx, u), loc: s.sites.Location(site)}
+}
+
 // render writes page name with v as the answer, in v.Lang (by default the
 // request's language, langOf). Title, Flash and Error are translated when
 // the catalog has them as keys; a message with arguments is translated by
@@ -187,7 +208,12 @@ func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view
 		return fmt.Errorf("render: no page %q", name)
 	}
 	tr := p.catalog.For(v.Lang)
-	v.Title, v.Flash, v.Error = tr.T(v.Title), tr.T(v.Flash), tr.T(v.Error)
+	// "Leads · My shop": the page's name is translated, the site's kept.
+	title, rest, cut := strings.Cut(v.Title, " · ")
+	v.Title, v.Flash, v.Error = tr.T(title), tr.T(v.Flash), tr.T(v.Error)
+	if cut {
+		v.Title += " · " + rest
+	}
 	v.AssetVersion = p.version
 	if ctx.IsGet() {
 		v.Path = string(ctx.RequestURI())

@@ -31,6 +31,7 @@ import (
 	"html/template"
 	"io/fs"
 	"path"
+	"reflect"
 	"strings"
 	"time"
 
@@ -293,6 +294,17 @@ func (p Printer) DateTime(t time.Time) string {
 	return t.Format(time.DateTime)
 }
 
+// indirect replaces each non-nil pointer in args with what it points to,
+// as a template prints {{.GroupID}} of a *uint64.
+func indirect(args []any) []any {
+	for i, a := range args {
+		if v := reflect.ValueOf(a); v.Kind() == reflect.Pointer && !v.IsNil() {
+			args[i] = v.Elem().Interface()
+		}
+	}
+	return args
+}
+
 // Funcs are the template functions of the printer's language:
 //
 //	{{t "Calls"}}                     a message
@@ -304,10 +316,19 @@ func (p Printer) DateTime(t time.Time) string {
 //	{{lang}}                          "ru" or "en"
 func (p Printer) Funcs() template.FuncMap {
 	return template.FuncMap{
-		"t":  p.T,
-		"tn": p.N,
+		"t": func(key string, args ...any) string { return p.T(key, indirect(args)...) },
+		"tn": func(key string, n any, args ...any) (string, error) {
+			v := reflect.ValueOf(indirect([]any{n})[0])
+			switch {
+			case v.CanInt():
+				return p.N(key, int(v.Int()), indirect(args)...), nil
+			case v.CanUint():
+				return p.N(key, int(v.Uint()), indirect(args)...), nil
+			}
+			return "", fmt.Errorf("tn %q: the count %v is not an integer", key, n)
+		},
 		"th": func(key string, args ...any) template.HTML {
-			for i, a := range args {
+			for i, a := range indirect(args) {
 				if _, ok := a.(template.HTML); !ok {
 					args[i] = template.HTMLEscapeString(fmt.Sprint(a))
 				}
