@@ -1,0 +1,48 @@
+package httpd_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The leads list, its day filter and its CSV are in the site's time zone:
+// a lead at 20:30 UTC on 1 December is on 2 December in Vladivostok
+// (UTC+10), in the table, in the filter and in the export; a Russian
+// reader sees the date as Russians write it.
+func TestLeadsInSiteTimeZone(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Date(2026, 12, 1, 20, 30, 0, 0, time.UTC))
+	if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(f.key, f.v, map[string]any{"name": "Иван"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/leads"
+	_, body := getPage(t, c, page)
+	for _, want := range []string{"2026-12-02 06:30:00", "(Asia/Vladivostok)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the leads page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "20:30:00") {
+		t.Errorf("the leads page shows the UTC time")
+	}
+	for day, want := range map[string]bool{"2026-12-02": true, "2026-12-01": false} {
+		_, body := getPage(t, c, page+"?from="+day+"&to="+day)
+		if got := strings.Contains(body, "Иван"); got != want {
+			t.Errorf("filter %s: lead listed %v, want %v", day, got, want)
+		}
+	}
+	_, csv := getPage(t, c, f.srv.URL+"sites/"+f.key+"/leads.csv")
+	if !strings.Contains(csv, "2026-12-02T06:30:00+10:00") {
+		t.Errorf("the CSV lacks the site's time:\n%s", csv)
+	}
+	if _, body := getPageIn(t, c, page, "ru"); !strings.Contains(body, "02.12.2026 06:30:00") || !strings.Contains(body, "<h1>Заявки</h1>") {
+		t.Errorf("in Russian the leads page lacks 02.12.2026 06:30:00 or its title:\n%s", body)
+	}
+}
