@@ -308,7 +308,8 @@ func (w *consoleWatch) since(t *testing.T, ctx context.Context) []string {
 
 // The screenshot sweep: one browser signs in and visits every dashboard
 // page (from the route table, with a site full of data) in each language
-// at 1280 and 390 px, light, and at 390 px dark; each page is saved as a
+// at 1280 and 390 px, light, and at 390 px dark, then as an operator at
+// 390 px (fewer links, refusals); each page is saved as a
 // PNG under the artifact directory's sweep/ (README: testing), and at every
 // size no page is wider than the window, fields have labels, text has AA
 // contrast, nothing breaks the Content-Security-Policy or writes an error
@@ -448,42 +449,61 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 		}
 	}
 	name := strings.NewReplacer(key, "SITE", "/", "_", "?", "_", "&", "_", "=", "-", "%", "")
+	// visit opens page p and checks it; with data, the fixture's rows
+	// must show.
+	visit := func(p, lang, what, file string, data bool) {
+		t.Helper()
+		httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+strings.TrimPrefix(p, "/")))
+		if lang == "ru" {
+			if got := httpdtest.Eval[string](t, ctx, `document.documentElement.lang`); got != "ru" {
+				t.Errorf("%s: lang=%q", what, got)
+			}
+		}
+		// Open every <details>, so the tables in them are measured too.
+		httpdtest.Eval[bool](t, ctx, `(document.querySelectorAll("details").forEach(d => d.open = true), window.dispatchEvent(new Event("resize")), true)`)
+		route := strings.Replace(strings.SplitN(p, "?", 2)[0], key, "*", 1)
+		if sel := sweepMust[route]; data && sel != "" && !strings.Contains(p, "?") {
+			for _, s := range strings.Split(sel, ", ") {
+				if !httpdtest.Eval[bool](t, ctx, `!!document.querySelector(`+jsString(s)+`)`) {
+					t.Errorf("%s: the fixture's data is missing: no %s", what, s)
+				}
+			}
+		}
+		check(what)
+		if p == "/" {
+			p = "/home"
+		}
+		shot(file + strings.Trim(name.Replace(p), "_"))
+	}
 	for _, v := range variants {
 		setup(v.lang, v.width, v.dark)
 		for _, p := range pages {
-			what := fmt.Sprintf("%s (%s, %dpx", p, v.lang, v.width)
+			what, file := fmt.Sprintf("%s (%s, %dpx", p, v.lang, v.width), fmt.Sprintf("%s-%d-", v.lang, v.width)
 			if v.dark {
-				what += ", dark"
+				what, file = what+", dark", file+"dark-"
 			}
-			what += ")"
-			httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+strings.TrimPrefix(p, "/")))
-			if v.lang == "ru" {
-				if lang := httpdtest.Eval[string](t, ctx, `document.documentElement.lang`); lang != "ru" {
-					t.Errorf("%s: lang=%q", what, lang)
-				}
-			}
-			// Open every <details>, so the tables in them are measured too.
-			httpdtest.Eval[bool](t, ctx, `(document.querySelectorAll("details").forEach(d => d.open = true), window.dispatchEvent(new Event("resize")), true)`)
-			route := strings.Replace(strings.SplitN(p, "?", 2)[0], key, "*", 1)
-			if sel := sweepMust[route]; sel != "" && !strings.Contains(p, "?") {
-				for _, s := range strings.Split(sel, ", ") {
-					if !httpdtest.Eval[bool](t, ctx, `!!document.querySelector(`+jsString(s)+`)`) {
-						t.Errorf("%s: the fixture's data is missing: no %s", what, s)
-					}
-				}
-			}
-			check(what)
-			file := fmt.Sprintf("%s-%d-", v.lang, v.width)
-			if v.dark {
-				file += "dark-"
-			}
-			if p == "/" {
-				p = "/home"
-			}
-			shot(file + strings.Trim(name.Replace(p), "_"))
+			visit(p, v.lang, what+")", file, true)
 		}
 	}
-	t.Logf("sweep: %d pages × %d variants saved in %s", len(pages), len(variants), dir)
+
+	// An operator, in a browser of their own, sees fewer links and most
+	// pages as a refusal: every page again at phone width.
+	if _, err := accounts.New(srv.DB).CreateUser(context.Background(), "operator@example.com", password, accounts.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	ctx = httpdtest.NewVisitor(t, ctx)
+	console = watchPageConsole(t, ctx)
+	setup(langs[0], 390, false)
+	httpdtest.Must(t, ctx,
+		chromedp.Navigate(srv.URL+"login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "operator@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+	)
+	submit(t, ctx, `main button[type=submit]`)
+	for _, p := range pages {
+		visit(p, langs[0], fmt.Sprintf("%s (operator, %s, 390px)", p, langs[0]), langs[0]+"-390-operator-", false)
+	}
+	t.Logf("sweep: %d pages × %d variants and as an operator, saved in %s", len(pages), len(variants), dir)
 }
 
 // On a phone the navigation is behind the Menu button, which opens and
