@@ -63,15 +63,19 @@ function markScrollers() {
     } else if (!over && has) {
       prev.remove();
     }
-    if (over) {
+    // A box the page made focusable itself keeps its attributes.
+    if (over && !box.hasAttribute("tabindex")) {
       box.setAttribute("tabindex", "0");
       box.setAttribute("role", "region");
-      if (!box.hasAttribute("aria-label") && hint) box.setAttribute("aria-label", hint);
-    } else if (box.getAttribute("tabindex") === "0") {
-      box.removeAttribute("tabindex");
-      box.removeAttribute("role");
+      var label = !box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby") && hint;
+      if (label) box.setAttribute("aria-label", hint);
+      box.setAttribute("data-scroll-focus", label ? "label" : "");
+    } else if (!over && box.hasAttribute("data-scroll-focus")) {
+      if (box.getAttribute("data-scroll-focus") === "label") box.removeAttribute("aria-label");
+      ["tabindex", "role", "data-scroll-focus"].forEach(function (a) { box.removeAttribute(a); });
     }
   });
 }
 document.addEventListener("DOMContentLoaded", markScrollers);
 window.addEventListener("resize", markScrollers);
+document.addEventListener("toggle", markScrollers, true); // a <details> opened or closed
