@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"appliance/httpd/period"
+	"appliance/httpd/reports"
 )
 
 func TestCSVSafeKeepsNumbers(t *testing.T) {
@@ -77,4 +80,50 @@ func TestLineChart(t *testing.T) {
 	if len(c.Rows) != 30 || c.Rows[3].Values[0] != 7 {
 		t.Errorf("table rows %+v", c.Rows[:4])
 	}
+}
+
+// FuzzSourcesRequest: any query either reads as a known group and model
+// with filters no longer than allowed, or is a 400; never a panic. The
+// links built from it keep every filter it read.
+func FuzzSourcesRequest(f *testing.F) {
+	for _, q := range []string{"", "group=source&channel=ad", "group=term&channel=&source=google&medium=cpc&campaign=bf",
+		"group=referrer&channel=ad", "model=first", "group=x", "model=%ff", "source=%00&group=medium"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		args := fasthttp.AcquireArgs()
+		defer fasthttp.ReleaseArgs(args)
+		args.Parse(query)
+		g, m, filter, keep, err := sourcesRequest(args)
+		if err != nil {
+			if ue := asUserError(err); ue == nil || ue.Status() != 400 {
+				t.Fatalf("%q: error %v is not a 400", query, err)
+			}
+			return
+		}
+		if _, ok := groupLabels[g]; !ok {
+			t.Fatalf("%q: group %q", query, g)
+		}
+		if _, ok := modelLabels[m]; !ok {
+			t.Fatalf("%q: model %q", query, m)
+		}
+		set := 0
+		for _, p := range []*string{filter.Channel, filter.Source, filter.Medium, filter.Campaign} {
+			if p != nil {
+				set++
+				if len(*p) > reports.MaxParam {
+					t.Fatalf("%q: filter of %d bytes", query, len(*p))
+				}
+			}
+		}
+		kept := 0
+		for _, k := range keep {
+			if k.Set && k.Name != "group" && k.Name != "model" {
+				kept++
+			}
+		}
+		if kept != set {
+			t.Fatalf("%q: %d filters, %d kept in links", query, set, kept)
+		}
+	})
 }
