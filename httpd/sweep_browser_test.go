@@ -61,8 +61,9 @@ var sweepMust = map[string]string{
 // sweepChecks runs in each page at each width and answers what is wrong:
 // the page wider than the window, a touch target under 44 px (at phone
 // width), a field without a label, text under the WCAG AA contrast ratio
-// (4.5:1, 3:1 for large text) on its background, an overflowing table box
-// without its hint, a CSP violation the page saw.
+// (4.5:1, 3:1 for large text) on its background, a phone number with no
+// tel: link beside it, an overflowing table box without its hint, a CSP
+// violation the page saw.
 const sweepChecks = `(() => {
   const problems = [];
   const desc = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
@@ -113,6 +114,14 @@ const sweepChecks = `(() => {
     const prev = box.previousElementSibling;
     if (!prev || !prev.classList.contains("scroll-hint")) problems.push("a table box scrolls without its hint: " + desc(box));
   });
+  const phoneRe = /^(\+?\d{1,3}|8)[\s(]*\d{3}[\s)]*\d{3}[\s-]?\d{2}[\s-]?\d{2}$|^\+\d{10,15}$/;
+  const texts = document.createTreeWalker(document.querySelector("main") || document.body, NodeFilter.SHOW_TEXT);
+  while (texts.nextNode()) {
+    const n = texts.currentNode, el = n.parentElement;
+    if (!phoneRe.test(n.textContent.trim()) || !shown(el) || el.closest('a[href^="tel:"], option, code, textarea, label, .flag')) continue;
+    const box = el.closest("td, th, li, dd, p") || el.closest("div");
+    if (!box || !box.querySelector('a[href^="tel:"]')) problems.push("a phone number that is not a tel: link: " + desc(el));
+  }
   (window.__cspViolations || []).forEach(v => problems.push("CSP violation: " + v));
   return problems;
 })()`
@@ -312,8 +321,9 @@ func (w *consoleWatch) since(t *testing.T, ctx context.Context) []string {
 // 390 px (fewer links, refusals); each page is saved as a
 // PNG under the artifact directory's sweep/ (README: testing), and at every
 // size no page is wider than the window, fields have labels, text has AA
-// contrast, nothing breaks the Content-Security-Policy or writes an error
-// to the console, and, at phone width, touch targets are 44 px.
+// contrast, phone numbers are tel: links, nothing breaks the
+// Content-Security-Policy or writes an error to the console, and, at phone
+// width, touch targets are 44 px.
 func TestBrowserScreenshotSweep(t *testing.T) {
 	srv := httpdtest.Start(t, httpdtest.AllowPrivate)
 	key := sweepFixture(t, srv)
@@ -401,14 +411,14 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"login"))
 	httpdtest.Eval[bool](t, ctx, `(() => {
 		const m = document.querySelector("main");
-		m.insertAdjacentHTML("beforeend", '<p style="color:red">styled</p><p id="pale">pale</p><button id="tiny">x</button><input id="bare"><div id="wide">w</div>');
+		m.insertAdjacentHTML("beforeend", '<p style="color:red">styled</p><p id="pale">pale</p><button id="tiny">x</button><input id="bare"><div id="wide">w</div><p>+7 (495) 182-51-68</p>');
 		document.getElementById("pale").style.color = "#bbb";
 		Object.assign(document.getElementById("tiny").style, {minHeight: "0", height: "20px"});
 		Object.assign(document.getElementById("wide").style, {width: "600px"});
 		return true;
 	})()`)
 	got := strings.Join(httpdtest.Eval[[]string](t, ctx, sweepChecks), "\n")
-	for _, want := range []string{"CSP violation", "contrast", "touch target", "no label: input#bare", "page is 6"} {
+	for _, want := range []string{"CSP violation", "contrast", "touch target", "no label: input#bare", "page is 6", "not a tel: link"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the checks miss %q on a page made to fail them:\n%s", want, got)
 		}
