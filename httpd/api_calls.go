@@ -60,7 +60,7 @@ func (s *apiHandlers) apiAuth(h func(ctx *fasthttp.RequestCtx, tok store.Token) 
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance"`)
 			return errorf(fasthttp.StatusUnauthorized, "send an API token as Authorization: Bearer TOKEN (appliance token add)")
 		}
-		tok, err := s.accounts.CheckToken(strings.TrimSpace(token))
+		tok, err := s.accounts.UseToken(ctx, strings.TrimSpace(token))
 		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance", error="invalid_token"`)
 			return errorf(fasthttp.StatusUnauthorized, "the API token is not valid")

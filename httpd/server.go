@@ -177,7 +177,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		public:   pub,
 		db:       db,
 		sites:    reg,
-		accounts: accounts.New(db),
+		accounts: accounts.NewWithClock(db, o.Now),
 		log:      o.Log,
 		pages:    pg,
 		snippet:  sn,

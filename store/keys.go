@@ -25,6 +25,10 @@ const (
 	// prefixToken + sha256(api token) -> Token.
 	prefixToken byte = 'k'
 
+	// prefixInvite + sha256(invite token) -> Invite: a one-time link that
+	// makes a user, deleted when taken up.
+	prefixInvite byte = 'i'
+
 	// prefixSite + site id (uint32 BE) -> Site.
 	prefixSite byte = 's'
 
@@ -230,6 +234,20 @@ func AuthKey(tokenHash []byte) []byte {
 func TokenKey(tokenHash []byte) []byte {
 	return append(key1(prefixToken, len(tokenHash)), tokenHash...)
 }
+
+// InviteKey is the key of an invite by the hash of its token.
+func InviteKey(tokenHash []byte) []byte {
+	return append(key1(prefixInvite, len(tokenHash)), tokenHash...)
+}
+
+// InvitePrefix is the prefix of every invite.
+func InvitePrefix() []byte { return []byte{prefixInvite} }
+
+// TokenPrefix is the prefix of every API token.
+func TokenPrefix() []byte { return []byte{prefixToken} }
+
+// AuthPrefix is the prefix of every login session.
+func AuthPrefix() []byte { return []byte{prefixAuth} }
 
 // SiteKey is the key of a site record.
 func SiteKey(id uint32) []byte { return binary.BigEndian.AppendUint32(key1(prefixSite, 4), id) }

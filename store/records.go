@@ -72,10 +72,13 @@ type User struct {
 	// Lang is the dashboard language the user chose ("ru", "en"); empty:
 	// the browser's. Earlier versions decode as empty.
 	Lang string
+	// LastLogin is when the user last signed in (Unix ms); 0: never, or
+	// not since version 4 records.
+	LastLogin int64
 }
 
-// userVersion 2 added Epoch, 3 Lang.
-const userVersion = 3
+// userVersion 2 added Epoch, 3 Lang, 4 LastLogin.
+const userVersion = 4
 
 // Encode returns the versioned encoding of u.
 func (u *User) Encode() []byte {
@@ -86,6 +89,7 @@ func (u *User) Encode() []byte {
 	e.int(u.Created)
 	e.uint(uint64(u.Epoch))
 	e.str(u.Lang)
+	e.int(u.LastLogin)
 	return e.b
 }
 
@@ -98,6 +102,9 @@ func DecodeUser(b []byte) (User, error) {
 	}
 	if v >= 3 {
 		u.Lang = d.str()
+	}
+	if v >= 4 {
+		u.LastLogin = d.int()
 	}
 	return u, d.done()
 }
@@ -140,10 +147,13 @@ type Token struct {
 	// Sites are the ids of the sites the token may read and write; none:
 	// every site. Version 1 records decode with none.
 	Sites []uint32
+	// LastUsed is when the token was last used (Unix ms), written at most
+	// once a minute per token; 0: not used since version 3.
+	LastUsed int64
 }
 
-// tokenVersion 2 added Sites.
-const tokenVersion = 2
+// tokenVersion 2 added Sites, 3 LastUsed.
+const tokenVersion = 3
 
 // Encode returns the versioned encoding of t.
 func (t *Token) Encode() []byte {
@@ -154,6 +164,7 @@ func (t *Token) Encode() []byte {
 	for _, id := range t.Sites {
 		e.uint(uint64(id))
 	}
+	e.int(t.LastUsed)
 	return e.b
 }
 
@@ -169,6 +180,9 @@ func DecodeToken(b []byte) (Token, error) {
 		for i := uint64(0); i < n && d.err == nil; i++ {
 			t.Sites = append(t.Sites, d.uint32("token site"))
 		}
+	}
+	if v >= 3 {
+		t.LastUsed = d.int()
 	}
 	return t, d.done()
 }
@@ -655,4 +669,35 @@ func DecodeCost(b []byte) (Cost, error) {
 	d, _ := newDecoder(b, "cost", costVersion)
 	c := Cost{Amount: d.int(), Imported: d.int()}
 	return c, d.done()
+}
+
+// Invite is a one-time link that lets its holder become a user: the
+// address and role the owner chose, until it expires. Found by the hash
+// of its token; taking it up deletes it.
+type Invite struct {
+	Email   string
+	Role    string
+	By      string // the owner who made it
+	Created int64
+	Expires int64 // Unix ms
+}
+
+const inviteVersion = 1
+
+// Encode returns the versioned encoding of i.
+func (i *Invite) Encode() []byte {
+	e := newEncoder(inviteVersion, 64+len(i.Email)+len(i.By))
+	e.str(i.Email)
+	e.str(i.Role)
+	e.str(i.By)
+	e.int(i.Created)
+	e.int(i.Expires)
+	return e.b
+}
+
+// DecodeInvite decodes an Invite of any version.
+func DecodeInvite(b []byte) (Invite, error) {
+	d, _ := newDecoder(b, "invite", inviteVersion)
+	i := Invite{Email: d.str(), Role: d.str(), By: d.str(), Created: d.int(), Expires: d.int()}
+	return i, d.done()
 }

@@ -24,6 +24,7 @@ var codecs = []codec{
 	{"user", func(b []byte) (any, error) { return DecodeUser(b) }, func(r any) []byte { u := r.(User); return u.Encode() }},
 	{"login", func(b []byte) (any, error) { return DecodeLoginSession(b) }, func(r any) []byte { l := r.(LoginSession); return l.Encode() }},
 	{"token", func(b []byte) (any, error) { return DecodeToken(b) }, func(r any) []byte { t := r.(Token); return t.Encode() }},
+	{"invite", func(b []byte) (any, error) { return DecodeInvite(b) }, func(r any) []byte { i := r.(Invite); return i.Encode() }},
 	{"visitor", func(b []byte) (any, error) { return DecodeVisitor(b) }, func(r any) []byte { v := r.(Visitor); return v.Encode() }},
 	{"property", func(b []byte) (any, error) { return DecodeProperty(b) }, func(r any) []byte { p := r.(Property); return p.Encode() }},
 	{"session", func(b []byte) (any, error) { return DecodeSession(b) }, func(r any) []byte { s := r.(Session); return s.Encode() }},
@@ -59,14 +60,21 @@ var samples = map[string][]any{
 		User{},
 		User{Email: "owner@example.com", Hash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", Role: "owner", Created: 1 << 62},
 		User{Email: "ünïcode@пример.рф", Hash: long, Role: unicode, Created: -42, Epoch: 1<<32 - 1, Lang: "ru"},
+		User{Email: "m@example.com", Role: "manager", LastLogin: 1700000000000},
 	},
 	"login": {
 		LoginSession{},
 		LoginSession{Email: "a@b.c", CSRF: "0123456789abcdef", Expires: 1<<63 - 1},
 		LoginSession{Email: unicode, CSRF: long, Expires: -1 << 63, Epoch: 7},
 	},
+	"invite": {
+		Invite{},
+		Invite{Email: "m@example.com", Role: "manager", By: "owner@example.com", Created: 1700000000000, Expires: 1<<63 - 1},
+		Invite{Email: unicode, Role: long, By: long, Created: -1, Expires: -1 << 63},
+	},
 	"token": {
 		Token{},
+		Token{Name: "pbx", Sites: []uint32{1, 2}, LastUsed: 1700000000000},
 		Token{Name: "ci", Created: 1},
 		Token{Name: long + unicode, Created: -1},
 		Token{Name: "pbx", Created: 2, Sites: []uint32{1, 1<<32 - 1}},
@@ -344,6 +352,23 @@ func TestDecodeOldVersions(t *testing.T) {
 	u, err := DecodeUser(v1(func(e *encoder) { e.str("a@b.c"); e.str("$argon2id$x"); e.str("operator"); e.int(5) }))
 	if want := (User{Email: "a@b.c", Hash: "$argon2id$x", Role: "operator", Created: 5}); err != nil || u != want {
 		t.Errorf("user v1 = %+v, %v; want %+v", u, err, want)
+	}
+	uv2 := newEncoder(2, 64)
+	uv2.str("a@b.c")
+	uv2.str("$argon2id$x")
+	uv2.str("manager")
+	uv2.int(5)
+	uv2.uint(3)
+	if u, err := DecodeUser(uv2.b); err != nil || u.Epoch != 3 || u.LastLogin != 0 {
+		t.Errorf("user v2 = %+v, %v; want epoch 3, never signed in", u, err)
+	}
+	t2 := newEncoder(2, 64)
+	t2.str("pbx")
+	t2.int(3)
+	t2.uint(1)
+	t2.uint(7)
+	if tk, err := DecodeToken(t2.b); err != nil || len(tk.Sites) != 1 || tk.Sites[0] != 7 || tk.LastUsed != 0 {
+		t.Errorf("token v2 = %+v, %v; want site 7, never used", tk, err)
 	}
 	tk, err := DecodeToken(v1(func(e *encoder) { e.str("pbx"); e.int(3) }))
 	if err != nil || tk.Name != "pbx" || tk.Created != 3 || tk.Sites != nil || !tk.AllowsSite(42) {

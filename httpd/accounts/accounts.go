@@ -100,12 +100,21 @@ const MinPassword = 10
 
 // Accounts works on the users, logins and tokens of one store.
 type Accounts struct {
-	db  *store.DB
-	now func() time.Time
+	db   *store.DB
+	now  func() time.Time
+	used usedTokens
 }
 
 // New returns Accounts over db.
-func New(db *store.DB) *Accounts { return &Accounts{db: db, now: time.Now} }
+func New(db *store.DB) *Accounts { return NewWithClock(db, nil) }
+
+// NewWithClock returns Accounts over db on the clock now (nil: time.Now).
+func NewWithClock(db *store.DB, now func() time.Time) *Accounts {
+	if now == nil {
+		now = time.Now
+	}
+	return &Accounts{db: db, now: now, used: usedTokens{written: map[string]int64{}}}
+}
 
 // argon2id parameters (OWASP's recommended minimum: 19 MiB, 2 passes).
 const (
@@ -320,7 +329,7 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (token str
 	if !ok {
 		return "", s, ErrBadLogin
 	}
-	return a.startSession(ctx, u.Email)
+	return a.signIn(ctx, u.Email)
 }
 
 // dummyHash is a hash with today's parameters that no password is known
@@ -330,6 +339,16 @@ const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$hlTpSdgkOT53IpABLdOmpg$b3UfeYP
 
 // startSession starts a session of the user in the user's current epoch.
 func (a *Accounts) startSession(ctx context.Context, email string) (string, store.LoginSession, error) {
+	return a.beginSession(ctx, email, false)
+}
+
+// signIn starts a session of the user who just proved who they are (a
+// password, setup, an invite), and notes the time as their last sign-in.
+func (a *Accounts) signIn(ctx context.Context, email string) (string, store.LoginSession, error) {
+	return a.beginSession(ctx, email, true)
+}
+
+func (a *Accounts) beginSession(ctx context.Context, email string, signIn bool) (string, store.LoginSession, error) {
 	token := RandomToken()
 	s := store.LoginSession{Email: email, CSRF: RandomToken(), Expires: a.now().Add(SessionTTL).UnixMilli()}
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
@@ -347,6 +366,10 @@ func (a *Accounts) startSession(ctx context.Context, email string) (string, stor
 		}
 		s.Epoch = u.Epoch
 		tx.Set(store.AuthKey(hashToken(token)), s.Encode())
+		if signIn {
+			u.LastLogin = a.now().UnixMilli()
+			tx.Set(store.UserKey(email), u.Encode())
+		}
 		return nil
 	})
 	if err != nil {
@@ -464,7 +487,7 @@ func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password str
 	if err != nil {
 		return "", store.LoginSession{}, err
 	}
-	return a.startSession(ctx, email)
+	return a.signIn(ctx, email)
 }
 
 // MaxTokenSites bounds the sites one API token names.

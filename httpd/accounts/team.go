@@ -1,0 +1,408 @@
+package accounts
+
+import (
+	"cmp"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"appliance/store"
+)
+
+// Errors of the team: users, invites, tokens.
+var (
+	ErrLastOwner  = &Error{status: 409, msg: "the appliance needs an owner: make another user owner first"}
+	ErrInviteUsed = &Error{status: 404, msg: "this invite link is invalid, expired or already used; ask the owner for a new one"}
+	ErrNoTokenID  = &Error{status: 404, msg: "no such API token"}
+)
+
+// InviteTTL is how long an invite link works.
+const InviteTTL = 7 * 24 * time.Hour
+
+// Users returns every user, by email.
+func (a *Accounts) Users(ctx context.Context) ([]store.User, error) {
+	var out []store.User
+	var derr error
+	err := a.db.ScanPrefix(ctx, store.UserPrefix(), false, 0, func(_, v []byte) bool {
+		u, err := store.DecodeUser(v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		out = append(out, u)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// otherOwner reports whether a user other than but is an owner. (Read
+// before the change it guards, not in its write: two owners demoting each
+// other in the same instant could both pass; the admin socket, which acts
+// as the owner, still manages the appliance then.)
+func (a *Accounts) otherOwner(ctx context.Context, but string) (bool, error) {
+	users, err := a.Users(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(users, func(u store.User) bool { return u.Role == RoleOwner && u.Email != but }), nil
+}
+
+// SetRole gives the user a role. The last owner keeps theirs
+// (ErrLastOwner): an appliance without an owner could not be managed.
+func (a *Accounts) SetRole(ctx context.Context, email, role string) (store.User, error) {
+	if !ValidRole(role) {
+		return store.User{}, errorf(ErrInvalid, "role %q (owner, manager or operator)", role)
+	}
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return store.User{}, err
+	}
+	if role != RoleOwner {
+		if ok, err := a.otherOwner(ctx, email); err != nil {
+			return store.User{}, err
+		} else if !ok {
+			if u, err := a.User(email); err != nil {
+				return store.User{}, err
+			} else if u.Role == RoleOwner {
+				return store.User{}, ErrLastOwner
+			}
+		}
+	}
+	return a.updateUser(ctx, email, func(u *store.User) error { u.Role = role; return nil })
+}
+
+// RemoveUser deletes the user; every session of theirs ends at once (a
+// session needs its user) and is deleted, so that a user made later with
+// the same address does not inherit one. The last owner cannot be removed
+// (ErrLastOwner).
+func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := a.User(email)
+	if err != nil {
+		return store.User{}, err
+	}
+	if u.Role == RoleOwner {
+		if ok, err := a.otherOwner(ctx, email); err != nil {
+			return store.User{}, err
+		} else if !ok {
+			return store.User{}, ErrLastOwner
+		}
+	}
+	if err := a.db.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Get(store.UserKey(email)); errors.Is(err, store.ErrNotFound) {
+			return ErrNoUser
+		} else if err != nil {
+			return err
+		}
+		tx.Delete(store.UserKey(email))
+		return nil
+	}); err != nil {
+		return store.User{}, fmt.Errorf("remove user %q: %w", email, err)
+	}
+	// Scanned after the delete: a session begins in the writer only while
+	// its user exists, so every session of the user is written by now.
+	var ended [][]byte
+	if err := a.db.ScanPrefix(ctx, store.AuthPrefix(), false, 0, func(k, v []byte) bool {
+		if s, err := store.DecodeLoginSession(v); err == nil && s.Email == email {
+			ended = append(ended, slices.Clone(k))
+		}
+		return true
+	}); err != nil {
+		return u, fmt.Errorf("remove user %q: sessions: %w", email, err)
+	}
+	if len(ended) > 0 {
+		if err := a.db.Update(ctx, func(tx *store.Tx) error {
+			for _, k := range ended {
+				tx.Delete(k)
+			}
+			return nil
+		}); err != nil {
+			return u, fmt.Errorf("remove user %q: sessions: %w", email, err)
+		}
+	}
+	return u, nil
+}
+
+// PendingInvite is an invite not yet taken up, with the id that cancels it
+// (the hex of its token's hash: it names the invite, it does not open it).
+type PendingInvite struct {
+	ID string
+	store.Invite
+}
+
+// Invite makes a one-time link for email to become a user with role,
+// valid for InviteTTL; only its hash is stored, so the token is shown
+// once. An address that already has a user is refused (ErrExists).
+func (a *Accounts) Invite(ctx context.Context, email, role, by string) (string, store.Invite, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return "", store.Invite{}, err
+	}
+	if !ValidRole(role) {
+		return "", store.Invite{}, errorf(ErrInvalid, "role %q (owner, manager or operator)", role)
+	}
+	now := a.now()
+	inv := store.Invite{Email: email, Role: role, By: by, Created: now.UnixMilli(), Expires: now.Add(InviteTTL).UnixMilli()}
+	token := RandomToken()
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Get(store.UserKey(email)); err == nil {
+			return errorf(ErrExists, "%s already has an account", email)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		tx.Set(store.InviteKey(hashToken(token)), inv.Encode())
+		return nil
+	})
+	if err != nil {
+		return "", store.Invite{}, fmt.Errorf("invite %q: %w", email, err)
+	}
+	return token, inv, nil
+}
+
+// Invites returns the invites not yet taken up nor expired, oldest first;
+// expired ones are deleted on the way.
+func (a *Accounts) Invites(ctx context.Context) ([]PendingInvite, error) {
+	var out []PendingInvite
+	var expired [][]byte
+	now := a.now().UnixMilli()
+	err := a.db.ScanPrefix(ctx, store.InvitePrefix(), false, 0, func(k, v []byte) bool {
+		inv, err := store.DecodeInvite(v)
+		if err != nil || inv.Expires < now {
+			expired = append(expired, slices.Clone(k))
+			return true
+		}
+		out = append(out, PendingInvite{ID: hex.EncodeToString(k[1:]), Invite: inv})
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list invites: %w", err)
+	}
+	if len(expired) > 0 {
+		if err := a.db.Update(ctx, func(tx *store.Tx) error {
+			for _, k := range expired {
+				tx.Delete(k)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("list invites: %w", err)
+		}
+	}
+	slices.SortFunc(out, func(x, y PendingInvite) int { return cmp.Compare(x.Created, y.Created) })
+	return out, nil
+}
+
+// CancelInvite deletes the invite with the id Invites gave it.
+func (a *Accounts) CancelInvite(ctx context.Context, id string) error {
+	hash, err := hex.DecodeString(id)
+	if err != nil || len(hash) != 32 {
+		return ErrInviteUsed
+	}
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Get(store.InviteKey(hash)); errors.Is(err, store.ErrNotFound) {
+			return ErrInviteUsed
+		} else if err != nil {
+			return err
+		}
+		tx.Delete(store.InviteKey(hash))
+		return nil
+	})
+}
+
+// CheckInvite returns the live invite of token.
+func (a *Accounts) CheckInvite(token string) (store.Invite, error) {
+	if token == "" || len(token) > 100 {
+		return store.Invite{}, ErrInviteUsed
+	}
+	v, err := a.db.Get(store.InviteKey(hashToken(token)))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Invite{}, ErrInviteUsed
+	} else if err != nil {
+		return store.Invite{}, err
+	}
+	inv, err := store.DecodeInvite(v)
+	if err != nil {
+		return inv, err
+	}
+	if inv.Expires < a.now().UnixMilli() {
+		return store.Invite{}, ErrInviteUsed
+	}
+	return inv, nil
+}
+
+// AcceptInvite takes up the invite of token: the invited user is made
+// with password and signed in. The invite works once: it is deleted in
+// the write that makes the user.
+func (a *Accounts) AcceptInvite(ctx context.Context, token, password string) (string, store.LoginSession, store.User, error) {
+	if err := checkPasswordRules(password); err != nil {
+		return "", store.LoginSession{}, store.User{}, err
+	}
+	if _, err := a.CheckInvite(token); err != nil {
+		return "", store.LoginSession{}, store.User{}, err
+	}
+	hash := HashPassword(password) // outside the writer: argon2 is slow
+	var u store.User
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := tx.Get(store.InviteKey(hashToken(token)))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInviteUsed
+		} else if err != nil {
+			return err
+		}
+		inv, err := store.DecodeInvite(v)
+		if err != nil {
+			return err
+		}
+		if inv.Expires < a.now().UnixMilli() {
+			return ErrInviteUsed
+		}
+		if _, err := tx.Get(store.UserKey(inv.Email)); err == nil {
+			return errorf(ErrExists, "%s already has an account; sign in instead", inv.Email)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		u = store.User{Email: inv.Email, Hash: hash, Role: inv.Role, Created: a.now().UnixMilli()}
+		tx.Delete(store.InviteKey(hashToken(token)))
+		tx.Set(store.UserKey(u.Email), u.Encode())
+		tx.Delete(setupKey)
+		return nil
+	})
+	if err != nil {
+		return "", store.LoginSession{}, store.User{}, fmt.Errorf("accept invite: %w", err)
+	}
+	cookie, s, err := a.signIn(ctx, u.Email)
+	return cookie, s, u, err
+}
+
+// TokenInfo is an API token as its list shows it: the id that revokes it
+// (the hex of its hash: it names the token, it does not open it).
+type TokenInfo struct {
+	ID string
+	store.Token
+}
+
+// Tokens returns every API token, oldest first.
+func (a *Accounts) Tokens(ctx context.Context) ([]TokenInfo, error) {
+	var out []TokenInfo
+	var derr error
+	err := a.db.ScanPrefix(ctx, store.TokenPrefix(), false, 0, func(k, v []byte) bool {
+		t, err := store.DecodeToken(v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		out = append(out, TokenInfo{ID: hex.EncodeToString(k[1:]), Token: t})
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	slices.SortFunc(out, func(x, y TokenInfo) int { return cmp.Compare(x.Created, y.Created) })
+	return out, nil
+}
+
+// RevokeToken deletes the API token with the id Tokens gave it; the next
+// request with it is refused.
+func (a *Accounts) RevokeToken(ctx context.Context, id string) (store.Token, error) {
+	hash, err := hex.DecodeString(strings.TrimSpace(id))
+	if err != nil || len(hash) != 32 {
+		return store.Token{}, ErrNoTokenID
+	}
+	var t store.Token
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := tx.Get(store.TokenKey(hash))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNoTokenID
+		} else if err != nil {
+			return err
+		}
+		if t, err = store.DecodeToken(v); err != nil {
+			return err
+		}
+		tx.Delete(store.TokenKey(hash))
+		return nil
+	})
+	if err != nil {
+		return store.Token{}, fmt.Errorf("revoke token: %w", err)
+	}
+	a.used.forget(string(hash))
+	return t, nil
+}
+
+// TokenUseEvery is how often at most a token's last use is written: a PBX
+// posting calls all day costs one small write a minute, not one per call.
+const TokenUseEvery = time.Minute
+
+// usedTokens remembers when each token's last use was last written.
+type usedTokens struct {
+	mu      sync.Mutex
+	written map[string]int64 // token hash -> Unix ms of the last write
+}
+
+func (u *usedTokens) due(hash string, now int64) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if now-u.written[hash] < TokenUseEvery.Milliseconds() {
+		return false
+	}
+	if len(u.written) > 10_000 { // tokens are few; bound it anyway
+		clear(u.written)
+	}
+	u.written[hash] = now
+	return true
+}
+
+func (u *usedTokens) forget(hash string) {
+	u.mu.Lock()
+	delete(u.written, hash)
+	u.mu.Unlock()
+}
+
+// UseToken is CheckToken for a request that uses the token: it notes the
+// time as the token's last use, written at most once per TokenUseEvery.
+// A failed note does not refuse the request (the next use tries again): it
+// is a hint for the owner, not a record anyone relies on.
+func (a *Accounts) UseToken(ctx context.Context, token string) (store.Token, error) {
+	t, err := a.CheckToken(token)
+	if err != nil {
+		return t, err
+	}
+	hash := hashToken(token)
+	now := a.now().UnixMilli()
+	if !a.used.due(string(hash), now) {
+		return t, nil
+	}
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := tx.Get(store.TokenKey(hash))
+		if err != nil {
+			return err // revoked meanwhile: nothing to note
+		}
+		cur, err := store.DecodeToken(v)
+		if err != nil {
+			return err
+		}
+		cur.LastUsed = now
+		tx.Set(store.TokenKey(hash), cur.Encode())
+		return nil
+	})
+	if err != nil {
+		a.used.forget(string(hash))
+	}
+	return t, nil
+}

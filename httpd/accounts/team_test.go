@@ -1,0 +1,178 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"appliance/store/storetest"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// An invite works once, before it expires, for the address and role the
+// owner chose; the user it makes is signed in and has a last sign-in.
+func TestInviteAcceptOnce(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	a := NewWithClock(storetest.Open(t), c.now)
+	if _, err := a.CreateUser(ctx, "owner@example.com", "a long enough secret", RoleOwner); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Invite(ctx, "Owner@Example.com", RoleManager, "owner@example.com"); !errors.Is(err, ErrExists) {
+		t.Errorf("invite of an existing user: %v", err)
+	}
+	if _, _, err := a.Invite(ctx, "m@example.com", "boss", "owner@example.com"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("invite with an unknown role: %v", err)
+	}
+	token, inv, err := a.Invite(ctx, "M@Example.com", RoleManager, "owner@example.com")
+	if err != nil || inv.Email != "m@example.com" || inv.Role != RoleManager {
+		t.Fatalf("invite: %+v %v", inv, err)
+	}
+	pending, err := a.Invites(ctx)
+	if err != nil || len(pending) != 1 || pending[0].Email != "m@example.com" {
+		t.Fatalf("pending invites: %+v %v", pending, err)
+	}
+	if _, _, _, err := a.AcceptInvite(ctx, token, "short"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("accept with a short password: %v", err)
+	}
+	if _, _, _, err := a.AcceptInvite(ctx, token+"x", "a long enough secret"); !errors.Is(err, ErrInviteUsed) {
+		t.Errorf("accept with a wrong token: %v", err)
+	}
+	c.t = c.t.Add(time.Hour)
+	cookie, _, u, err := a.AcceptInvite(ctx, token, "a long enough secret")
+	if err != nil || u.Email != "m@example.com" || u.Role != RoleManager {
+		t.Fatalf("accept: %+v %v", u, err)
+	}
+	if _, su, err := a.Session(cookie); err != nil || su.Email != "m@example.com" || su.LastLogin != c.t.UnixMilli() {
+		t.Errorf("the new user's session: %+v %v", su, err)
+	}
+	if _, _, _, err := a.AcceptInvite(ctx, token, "another long secret"); !errors.Is(err, ErrInviteUsed) {
+		t.Errorf("second use of the invite: %v", err)
+	}
+	if pending, _ := a.Invites(ctx); len(pending) != 0 {
+		t.Errorf("invites after use: %+v", pending)
+	}
+
+	late, _, err := a.Invite(ctx, "o@example.com", RoleOperator, "owner@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(InviteTTL + time.Second)
+	if _, err := a.CheckInvite(late); !errors.Is(err, ErrInviteUsed) {
+		t.Errorf("expired invite checks: %v", err)
+	}
+	if _, _, _, err := a.AcceptInvite(ctx, late, "a long enough secret"); !errors.Is(err, ErrInviteUsed) {
+		t.Errorf("expired invite accepted: %v", err)
+	}
+	if _, err := a.User("o@example.com"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("an expired invite made a user")
+	}
+
+	cancel, _, err := a.Invite(ctx, "x@example.com", RoleOperator, "owner@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, _ = a.Invites(ctx)
+	if len(pending) != 1 {
+		t.Fatalf("pending: %+v", pending)
+	}
+	if err := a.CancelInvite(ctx, pending[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := a.AcceptInvite(ctx, cancel, "a long enough secret"); !errors.Is(err, ErrInviteUsed) {
+		t.Errorf("cancelled invite accepted: %v", err)
+	}
+}
+
+// Removing a user ends their sessions at once, also for a user made again
+// with the same address; the last owner can be neither removed nor demoted.
+func TestRemoveUserAndRoles(t *testing.T) {
+	ctx := context.Background()
+	a := New(storetest.Open(t))
+	for _, u := range []struct{ email, role string }{{"owner@example.com", RoleOwner}, {"m@example.com", RoleManager}} {
+		if _, err := a.CreateUser(ctx, u.email, "a long enough secret", u.role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cookie, _, err := a.Login(ctx, "m@example.com", "a long enough secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SetRole(ctx, "owner@example.com", RoleManager); !errors.Is(err, ErrLastOwner) {
+		t.Errorf("demote the last owner: %v", err)
+	}
+	if _, err := a.RemoveUser(ctx, "owner@example.com"); !errors.Is(err, ErrLastOwner) {
+		t.Errorf("remove the last owner: %v", err)
+	}
+	if u, err := a.SetRole(ctx, "m@example.com", RoleOperator); err != nil || u.Role != RoleOperator {
+		t.Errorf("set role: %+v %v", u, err)
+	}
+	if _, u, err := a.Session(cookie); err != nil || u.Role != RoleOperator {
+		t.Errorf("session after the role change: %+v %v", u, err)
+	}
+	if _, err := a.RemoveUser(ctx, "m@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Session(cookie); !errors.Is(err, ErrNoSession) {
+		t.Errorf("the removed user's session: %v", err)
+	}
+	if _, err := a.CreateUser(ctx, "m@example.com", "a long enough secret", RoleOwner); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Session(cookie); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a session of the removed user lives on in the user made again: %v", err)
+	}
+	if _, err := a.RemoveUser(ctx, "nobody@example.com"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("remove nobody: %v", err)
+	}
+	users, err := a.Users(ctx)
+	if err != nil || len(users) != 2 {
+		t.Errorf("users: %+v %v", users, err)
+	}
+}
+
+// A token's last use is written at most once a minute; a revoked token is
+// refused at once.
+func TestTokenLastUsedAndRevoke(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	a := NewWithClock(storetest.Open(t), c.now)
+	tok, err := a.CreateToken(ctx, "pbx", []uint32{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := a.Tokens(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != "pbx" || list[0].LastUsed != 0 || len(list[0].Sites) != 1 {
+		t.Fatalf("tokens: %+v %v", list, err)
+	}
+	first := c.t
+	if _, err := a.UseToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(30 * time.Second)
+	a.UseToken(ctx, tok)
+	if list, _ := a.Tokens(ctx); list[0].LastUsed != first.UnixMilli() {
+		t.Errorf("last used %d, want the first use %d (one write a minute)", list[0].LastUsed, first.UnixMilli())
+	}
+	c.t = c.t.Add(31 * time.Second)
+	a.UseToken(ctx, tok)
+	if list, _ := a.Tokens(ctx); list[0].LastUsed != c.t.UnixMilli() {
+		t.Errorf("last used %d, want %d after a minute", list[0].LastUsed, c.t.UnixMilli())
+	}
+	if _, err := a.RevokeToken(ctx, "nothex"); !errors.Is(err, ErrNoTokenID) {
+		t.Errorf("revoke a bad id: %v", err)
+	}
+	if got, err := a.RevokeToken(ctx, list[0].ID); err != nil || got.Name != "pbx" {
+		t.Fatalf("revoke: %+v %v", got, err)
+	}
+	if _, err := a.UseToken(ctx, tok); !errors.Is(err, ErrNoToken) {
+		t.Errorf("revoked token: %v", err)
+	}
+	if list, _ := a.Tokens(ctx); len(list) != 0 {
+		t.Errorf("tokens after revoke: %+v", list)
+	}
+}
