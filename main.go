@@ -201,7 +201,8 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 			"and hours in reports (\"\" for the server's zone); run `appliance reports rebuild --site KEY`\n" +
 			"after it to move the days already counted into the new zone.",
 		Example: `  appliance site set --site KEY --any-origin=true
-  appliance site set --site KEY --time-zone Europe/Moscow`,
+  appliance site set --site KEY --time-zone Europe/Moscow
+  appliance site set --site KEY --name "My shop" --domain shop.example.com,shop.example.org`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o := set
@@ -211,20 +212,28 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 			if !c.Flags().Changed("time-zone") {
 				o.TimeZone = nil
 			}
-			if o.AnyOrigin == nil && o.TimeZone == nil {
-				return usageError{errors.New("site set: give --any-origin=true|false or --time-zone ZONE")}
+			if !c.Flags().Changed("name") {
+				o.Name = nil
+			}
+			if !c.Flags().Changed("domain") {
+				o.Domains = nil
+			}
+			if o.AnyOrigin == nil && o.TimeZone == nil && o.Name == nil && o.Domains == nil {
+				return usageError{errors.New("site set: give --name, --domain, --any-origin=true|false or --time-zone ZONE")}
 			}
 			return runSiteSet(c.Context(), o, stdout)
 		},
 	}
 	dataFlag(setCmd, &set.Data)
 	setCmd.Flags().StringVar(&set.Site, "site", "", "site key (required)")
-	set.AnyOrigin, set.TimeZone = new(bool), new(string)
+	set.AnyOrigin, set.TimeZone, set.Name, set.Domains = new(bool), new(string), new(string), new([]string)
+	setCmd.Flags().StringVar(set.Name, "name", "", "the site's name")
+	setCmd.Flags().StringSliceVar(set.Domains, "domain", nil, "the site's domains, replacing the ones it has; repeat or comma-separate")
 	setCmd.Flags().BoolVar(set.AnyOrigin, "any-origin", false, "take page views from pages on any domain: true or false")
 	setCmd.Flags().StringVar(set.TimeZone, "time-zone", "", "IANA time zone of the site's days and hours, e.g. Europe/Moscow (\"\": the server's zone)")
 	_ = setCmd.MarkFlagRequired("site")
 	bindEnv(setCmd)
-	cmd.AddCommand(addCmd, listCmd, setCmd, siteNumbersCmd(stdout))
+	cmd.AddCommand(addCmd, listCmd, setCmd, siteNumbersCmd(stdout), siteRemoveCmd(stdout))
 	return cmd
 }
 
@@ -274,6 +283,7 @@ func userCmd(stdout io.Writer) *cobra.Command {
 	dataFlag(logoutCmd, &out.Data)
 	bindEnv(logoutCmd)
 	cmd.AddCommand(addCmd, pwCmd, logoutCmd)
+	cmd.AddCommand(userTeamCmds(stdout)...)
 	return cmd
 }
 
@@ -294,6 +304,7 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 	_ = addCmd.MarkFlagRequired("name")
 	bindEnv(addCmd)
 	cmd.AddCommand(addCmd)
+	cmd.AddCommand(tokenTeamCmds(stdout)...)
 	return cmd
 }
 
@@ -674,10 +685,19 @@ type SiteSetOptions struct {
 	Site      string
 	AnyOrigin *bool
 	TimeZone  *string
+	Name      *string
+	Domains   *[]string
 }
 
 func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+		if o.Name != nil || o.Domains != nil {
+			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains})
+			if err != nil {
+				return fmt.Errorf("site set: %w", err)
+			}
+			fmt.Fprintf(stdout, "site %q: domains %s\n", s.Name, strings.Join(s.Domains, ", "))
+		}
 		if o.AnyOrigin != nil {
 			s, err := c.SetOrigin(ctx, admin.SetOrigin{Site: o.Site, AnyOrigin: o.AnyOrigin})
 			if err != nil {

@@ -131,6 +131,53 @@ func (r *recorder) Import(_ context.Context, in admin.Import) (admin.ImportResul
 	return admin.ImportResult{Pool: "ads", Added: []string{"1"}, Skipped: []admin.Skipped{{Line: 2, Value: "x", Reason: "not a number"}}}, nil
 }
 
+var (
+	rtInfo    = admin.UserInfo{Email: "m@example.com", Role: "manager", Created: rtTime, LastLogin: &rtTime}
+	rtInvited = admin.Invited{ID: "ab12", Email: "m@example.com", Role: "manager", By: "o@example.com", Link: "http://x/invite?token=t", Expires: rtTime}
+	rtToken   = admin.TokenInfo{ID: "cd34", Name: "pbx", Sites: []string{"k"}, Created: rtTime, LastUsed: &rtTime}
+)
+
+func (r *recorder) Users(context.Context) ([]admin.UserInfo, error) {
+	r.keep("Users", nil)
+	return []admin.UserInfo{rtInfo, {Email: "o@example.com", Role: "owner", Created: rtTime}}, nil
+}
+func (r *recorder) Invite(_ context.Context, in admin.Invite) (admin.Invited, error) {
+	r.keep("Invite", in)
+	return rtInvited, nil
+}
+func (r *recorder) Invites(context.Context) ([]admin.Invited, error) {
+	r.keep("Invites", nil)
+	return []admin.Invited{rtInvited}, nil
+}
+func (r *recorder) CancelInvite(_ context.Context, in admin.CancelInvite) error {
+	r.keep("CancelInvite", in)
+	return nil
+}
+func (r *recorder) SetRole(_ context.Context, in admin.SetRole) (admin.User, error) {
+	r.keep("SetRole", in)
+	return rtUser, nil
+}
+func (r *recorder) RemoveUser(_ context.Context, in admin.RemoveUser) (admin.User, error) {
+	r.keep("RemoveUser", in)
+	return rtUser, nil
+}
+func (r *recorder) Tokens(context.Context) ([]admin.TokenInfo, error) {
+	r.keep("Tokens", nil)
+	return []admin.TokenInfo{rtToken, {ID: "ef", Name: "all", Sites: []string{}, Created: rtTime}}, nil
+}
+func (r *recorder) RevokeToken(_ context.Context, in admin.RevokeToken) (admin.TokenInfo, error) {
+	r.keep("RevokeToken", in)
+	return rtToken, nil
+}
+func (r *recorder) EditSite(_ context.Context, in admin.EditSite) (admin.Site, error) {
+	r.keep("EditSite", in)
+	return rtSite, nil
+}
+func (r *recorder) RemoveSite(_ context.Context, in admin.RemoveSite) (admin.Site, error) {
+	r.keep("RemoveSite", in)
+	return rtSite, nil
+}
+
 // TestAdminRoundTrip sends every admin call through the client and the
 // server's socket handler (the route group, the decoder, the dispatcher)
 // and checks that the server received the request the client was given,
@@ -185,6 +232,16 @@ func TestAdminRoundTrip(t *testing.T) {
 		{"SetPassword", admin.SetPassword{Email: "ops@example.com", Password: "another passphrase"}, rtUser, nil},
 		{"Logout", admin.Logout{Email: "ops@example.com"}, rtUser, nil},
 		{"AddToken", admin.AddToken{Name: "crm", Sites: []string{"k1", "k2"}}, admin.Token{Name: "n", Token: "t", Sites: []string{"k"}}, nil},
+		{"Users", nil, []admin.UserInfo{rtInfo, {Email: "o@example.com", Role: "owner", Created: rtTime}}, func() (any, error) { return c.Users(ctx) }},
+		{"Invite", admin.Invite{Email: "m@example.com", Role: "manager"}, rtInvited, nil},
+		{"Invites", nil, []admin.Invited{rtInvited}, func() (any, error) { return c.Invites(ctx) }},
+		{"CancelInvite", admin.CancelInvite{ID: "ab12"}, nil, nil},
+		{"SetRole", admin.SetRole{Email: "m@example.com", Role: "operator"}, rtUser, nil},
+		{"RemoveUser", admin.RemoveUser{Email: "m@example.com"}, rtUser, nil},
+		{"Tokens", nil, []admin.TokenInfo{rtToken, {ID: "ef", Name: "all", Sites: []string{}, Created: rtTime}}, func() (any, error) { return c.Tokens(ctx) }},
+		{"RevokeToken", admin.RevokeToken{ID: "cd34"}, rtToken, nil},
+		{"EditSite", admin.EditSite{Site: "k", Name: strp("Shop 2"), Domains: &[]string{"shop2.example"}}, rtSite, nil},
+		{"RemoveSite", admin.RemoveSite{Site: "k", Confirm: "Shop"}, rtSite, nil},
 		{"Webhooks", "a key&with=query", []admin.Endpoint{rtEp}, func() (any, error) { return c.Webhooks(ctx, "a key&with=query") }},
 		{"AddWebhook", admin.AddWebhook{Site: "k", URL: "https://crm.example/h", Secret: "sec", Events: []string{"lead", "callback"}}, rtEp, nil},
 		{"RemoveWebhook", admin.RemoveWebhook{Site: "k", ID: 1<<53 + 1}, admin.Removed{ID: 3}, nil},
@@ -221,6 +278,20 @@ func TestAdminRoundTrip(t *testing.T) {
 			return c.Logout(ctx, in)
 		case admin.AddToken:
 			return c.AddToken(ctx, in)
+		case admin.Invite:
+			return c.Invite(ctx, in)
+		case admin.CancelInvite:
+			return nil, c.CancelInvite(ctx, in)
+		case admin.SetRole:
+			return c.SetRole(ctx, in)
+		case admin.RemoveUser:
+			return c.RemoveUser(ctx, in)
+		case admin.RevokeToken:
+			return c.RevokeToken(ctx, in)
+		case admin.EditSite:
+			return c.EditSite(ctx, in)
+		case admin.RemoveSite:
+			return c.RemoveSite(ctx, in)
 		case admin.AddWebhook:
 			return c.AddWebhook(ctx, in)
 		case admin.RemoveWebhook:

@@ -130,6 +130,17 @@ var leastAdminRole = map[string]string{
 	"POST /admin/numbers/pool/edit":     accounts.RoleManager,
 	"POST /admin/numbers/pool/remove":   accounts.RoleManager,
 	"POST /admin/numbers/import":        accounts.RoleManager,
+	"POST /admin/sites/time-zone":       accounts.RoleManager,
+	"POST /admin/sites/edit":            accounts.RoleManager,
+	"POST /admin/sites/remove":          accounts.RoleManager,
+	"GET /admin/users":                  accounts.RoleOwner,
+	"POST /admin/users/invite":          accounts.RoleOwner,
+	"GET /admin/users/invites":          accounts.RoleOwner,
+	"POST /admin/users/invites/cancel":  accounts.RoleOwner,
+	"POST /admin/users/role":            accounts.RoleOwner,
+	"POST /admin/users/remove":          accounts.RoleOwner,
+	"GET /admin/tokens":                 accounts.RoleOwner,
+	"POST /admin/tokens/revoke":         accounts.RoleOwner,
 }
 
 // rank orders the roles: a role may do what any role of lower rank may.

@@ -31,10 +31,18 @@ const (
 	PathSites          = "/admin/sites"                 // GET: []Site; POST AddSite: Site
 	PathSiteOrigin     = "/admin/sites/origin"          // POST SetOrigin: Site
 	PathSiteTimeZone   = "/admin/sites/time-zone"       // POST SetTimeZone: Site
-	PathUsers          = "/admin/users"                 // POST AddUser: User
+	PathUsers          = "/admin/users"                 // GET: []UserInfo; POST AddUser: User
+	PathInvite         = "/admin/users/invite"          // POST Invite: Invited
+	PathInvites        = "/admin/users/invites"         // GET: []Invited
+	PathCancelInvite   = "/admin/users/invites/cancel"  // POST CancelInvite: nothing
+	PathRole           = "/admin/users/role"            // POST SetRole: User
+	PathRemoveUser     = "/admin/users/remove"          // POST RemoveUser: User
+	PathSiteEdit       = "/admin/sites/edit"            // POST EditSite: Site
+	PathRemoveSite     = "/admin/sites/remove"          // POST RemoveSite: Site
+	PathRevokeToken    = "/admin/tokens/revoke"         // POST RevokeToken: TokenInfo
 	PathPassword       = "/admin/users/password"        // POST SetPassword: User
 	PathLogout         = "/admin/users/logout"          // POST Logout: User
-	PathTokens         = "/admin/tokens"                // POST AddToken: Token
+	PathTokens         = "/admin/tokens"                // GET: []TokenInfo; POST AddToken: Token
 	PathWebhooks       = "/admin/webhooks"              // GET ?site=: []Endpoint; POST AddWebhook: Endpoint
 	PathRemoveWebhook  = "/admin/webhooks/remove"       // POST RemoveWebhook: Removed
 	PathCallbacks      = "/admin/callbacks"             // POST SetCallbacks: CallbackSettings
@@ -67,6 +75,16 @@ type Service interface {
 	SetPassword(ctx context.Context, in SetPassword) (User, error)
 	Logout(ctx context.Context, in Logout) (User, error)
 	AddToken(ctx context.Context, in AddToken) (Token, error)
+	Users(ctx context.Context) ([]UserInfo, error)
+	Invite(ctx context.Context, in Invite) (Invited, error)
+	Invites(ctx context.Context) ([]Invited, error)
+	CancelInvite(ctx context.Context, in CancelInvite) error
+	SetRole(ctx context.Context, in SetRole) (User, error)
+	RemoveUser(ctx context.Context, in RemoveUser) (User, error)
+	Tokens(ctx context.Context) ([]TokenInfo, error)
+	RevokeToken(ctx context.Context, in RevokeToken) (TokenInfo, error)
+	EditSite(ctx context.Context, in EditSite) (Site, error)
+	RemoveSite(ctx context.Context, in RemoveSite) (Site, error)
 	Webhooks(ctx context.Context, site string) ([]Endpoint, error)
 	AddWebhook(ctx context.Context, in AddWebhook) (Endpoint, error)
 	RemoveWebhook(ctx context.Context, in RemoveWebhook) (Removed, error)

@@ -215,24 +215,17 @@ func (r *Registry) List() []*store.Site {
 // Create validates name and domains, stores a new site with a fresh key and
 // secret, and returns it.
 func (r *Registry) Create(ctx context.Context, name string, domains []string) (*store.Site, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return nil, errorf(ErrInvalid, "name must be 1 to 100 characters")
+	name, err := checkName(name)
+	if err != nil {
+		return nil, err
 	}
-	clean := make([]string, 0, len(domains))
-	for _, d := range domains {
-		d, err := NormalizeDomain(d)
-		if err != nil {
-			return nil, err
-		}
-		clean = append(clean, d)
-	}
-	if len(clean) == 0 || len(clean) > 20 {
-		return nil, errorf(ErrInvalid, "give 1 to 20 domains")
+	clean, err := checkDomains(domains)
+	if err != nil {
+		return nil, err
 	}
 	s := &store.Site{Key: newKey(), Name: name, Domains: clean, Secret: make([]byte, 32), Created: r.now().UnixMilli()}
 	rand.Read(s.Secret)
-	err := r.db.Update(ctx, func(tx *store.Tx) error {
+	err = r.db.Update(ctx, func(tx *store.Tx) error {
 		var n uint32
 		if v, err := tx.Get(store.MetaKey("siteseq")); err == nil && len(v) == 4 {
 			n = binary.BigEndian.Uint32(v)
@@ -250,6 +243,86 @@ func (r *Registry) Create(ctx context.Context, name string, domains []string) (*
 		return nil, fmt.Errorf("create site: %w", err)
 	}
 	r.put(s)
+	return s, nil
+}
+
+// checkName is a site's name trimmed, 1 to 100 bytes.
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return "", errorf(ErrInvalid, "name must be 1 to 100 characters")
+	}
+	return name, nil
+}
+
+// checkDomains is a site's domains normalised, 1 to 20, without repeats.
+func checkDomains(domains []string) ([]string, error) {
+	clean := make([]string, 0, len(domains))
+	for _, d := range domains {
+		d, err := NormalizeDomain(d)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(clean, d) {
+			clean = append(clean, d)
+		}
+	}
+	if len(clean) == 0 || len(clean) > 20 {
+		return nil, errorf(ErrInvalid, "give 1 to 20 domains")
+	}
+	return clean, nil
+}
+
+// Rename sets the name of the site with key k, its domains or both (a nil
+// one keeps its value), checked as Create checks them, and returns the
+// site as it now is.
+func (r *Registry) Rename(ctx context.Context, k string, name *string, domains []string) (*store.Site, error) {
+	old, err := r.ByKey(k)
+	if err != nil {
+		return nil, err
+	}
+	s := *old // the registry's records are shared: a new one replaces it
+	s.Domains = slices.Clone(old.Domains)
+	if name != nil {
+		if s.Name, err = checkName(*name); err != nil {
+			return nil, err
+		}
+	}
+	if domains != nil {
+		if s.Domains, err = checkDomains(domains); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.db.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.SiteKey(s.ID), s.Encode())
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("change site %q: %w", k, err)
+	}
+	r.put(&s)
+	return &s, nil
+}
+
+// Remove deletes the site with key k: its key no longer takes page views,
+// leads or callbacks, and it leaves the dashboard. What it gathered stays
+// in the store (and in backups) under its id, which is never reused; the
+// caller releases what other parts hold for the site (its numbers).
+func (r *Registry) Remove(ctx context.Context, k string) (*store.Site, error) {
+	s, err := r.ByKey(k)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.db.Update(ctx, func(tx *store.Tx) error {
+		tx.Delete(store.SiteKey(s.ID))
+		tx.Delete(store.SiteKeyIndexKey(s.Key))
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("remove site %q: %w", k, err)
+	}
+	r.mu.Lock()
+	delete(r.byKey, s.Key)
+	delete(r.byID, s.ID)
+	r.mu.Unlock()
 	return s, nil
 }
 

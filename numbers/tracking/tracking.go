@@ -812,6 +812,17 @@ func (t *Tracker) RemovePool(ctx context.Context, site uint32, name string, now 
 	return err
 }
 
+// ReleaseSite empties the site's set-up (a site being removed): its site
+// numbers, static numbers and pools. Lease history stays, so calls to its
+// numbers at times they were leased are still attributed.
+func (t *Tracker) ReleaseSite(ctx context.Context, site uint32, now time.Time) error {
+	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
+		*c = store.NumbersConfig{Revision: c.Revision}
+		return nil
+	})
+	return err
+}
+
 // roleOf says what n already is in c ("" when nothing), leaving out the
 // pool called skip.
 func roleOf(c *store.NumbersConfig, n, skip string) string {

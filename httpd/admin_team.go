@@ -1,0 +1,167 @@
+package httpd
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/admin"
+	"appliance/httpd/sites"
+	"appliance/numbers/tracking"
+	"appliance/store"
+)
+
+// The admin API's team calls (users, invites, API tokens) and a site's
+// name, domains and removal; the dashboard's Team, API tokens and site
+// settings pages call the same domain methods through the helpers here.
+
+func msTime(ms int64) *time.Time {
+	if ms == 0 {
+		return nil
+	}
+	t := time.UnixMilli(ms).UTC()
+	return &t
+}
+
+func userInfo(u store.User) admin.UserInfo {
+	return admin.UserInfo{Email: u.Email, Role: u.Role, Created: time.UnixMilli(u.Created).UTC(), LastLogin: msTime(u.LastLogin)}
+}
+
+func (a adminAPI) Users(ctx context.Context) ([]admin.UserInfo, error) {
+	users, err := a.s.accounts.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []admin.UserInfo{}
+	for _, u := range users {
+		out = append(out, userInfo(u))
+	}
+	return out, nil
+}
+
+// inviteLink is the one-time link of an invite token on the server at
+// publicURL (ends in "/").
+func inviteLink(publicURL, token string) string { return publicURL + "invite?token=" + token }
+
+func invited(p accounts.PendingInvite) admin.Invited {
+	return admin.Invited{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: time.UnixMilli(p.Expires).UTC()}
+}
+
+func (a adminAPI) Invite(ctx context.Context, in admin.Invite) (admin.Invited, error) {
+	token, inv, err := a.s.accounts.Invite(ctx, in.Email, in.Role, "")
+	if err != nil {
+		return admin.Invited{}, err
+	}
+	return admin.Invited{Email: inv.Email, Role: inv.Role, Link: inviteLink(a.s.PublicURL(), token),
+		Expires: time.UnixMilli(inv.Expires).UTC()}, nil
+}
+
+func (a adminAPI) Invites(ctx context.Context) ([]admin.Invited, error) {
+	list, err := a.s.accounts.Invites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []admin.Invited{}
+	for _, p := range list {
+		out = append(out, invited(p))
+	}
+	return out, nil
+}
+
+func (a adminAPI) CancelInvite(ctx context.Context, in admin.CancelInvite) error {
+	return a.s.accounts.CancelInvite(ctx, in.ID)
+}
+
+func (a adminAPI) SetRole(ctx context.Context, in admin.SetRole) (admin.User, error) {
+	u, err := a.s.accounts.SetRole(ctx, in.Email, in.Role)
+	if err != nil {
+		return admin.User{}, err
+	}
+	return admin.User{Email: u.Email, Role: u.Role}, nil
+}
+
+func (a adminAPI) RemoveUser(ctx context.Context, in admin.RemoveUser) (admin.User, error) {
+	u, err := a.s.accounts.RemoveUser(ctx, in.Email)
+	if err != nil {
+		return admin.User{}, err
+	}
+	return admin.User{Email: u.Email, Role: u.Role}, nil
+}
+
+// tokenInfo is a token as the lists show it, its sites by key (a site
+// removed since is left out).
+func tokenInfo(reg *sites.Registry, t accounts.TokenInfo) admin.TokenInfo {
+	out := admin.TokenInfo{ID: t.ID, Name: t.Name, Sites: []string{}, Created: time.UnixMilli(t.Created).UTC(), LastUsed: msTime(t.LastUsed)}
+	for _, id := range t.Sites {
+		if s, err := reg.ByID(id); err == nil {
+			out.Sites = append(out.Sites, s.Key)
+		}
+	}
+	return out
+}
+
+func (a adminAPI) Tokens(ctx context.Context) ([]admin.TokenInfo, error) {
+	list, err := a.s.accounts.Tokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []admin.TokenInfo{}
+	for _, t := range list {
+		out = append(out, tokenInfo(a.s.sites, t))
+	}
+	return out, nil
+}
+
+func (a adminAPI) RevokeToken(ctx context.Context, in admin.RevokeToken) (admin.TokenInfo, error) {
+	t, err := a.s.accounts.RevokeToken(ctx, in.ID)
+	if err != nil {
+		return admin.TokenInfo{}, err
+	}
+	return tokenInfo(a.s.sites, accounts.TokenInfo{ID: in.ID, Token: t}), nil
+}
+
+func (a adminAPI) EditSite(ctx context.Context, in admin.EditSite) (admin.Site, error) {
+	if in.Name == nil && in.Domains == nil {
+		return admin.Site{}, errorf(fasthttp.StatusBadRequest, "give a name, domains or both")
+	}
+	var domains []string
+	if in.Domains != nil {
+		domains = *in.Domains
+		if domains == nil {
+			domains = []string{}
+		}
+	}
+	site, err := a.s.sites.Rename(ctx, in.Site, in.Name, domains)
+	if err != nil {
+		return admin.Site{}, err
+	}
+	return a.site(site), nil
+}
+
+func (a adminAPI) RemoveSite(ctx context.Context, in admin.RemoveSite) (admin.Site, error) {
+	site, err := removeSite(ctx, a.s.sites, a.s.numbers, in.Site, in.Confirm, a.s.now())
+	if err != nil {
+		return admin.Site{}, err
+	}
+	return a.site(site), nil
+}
+
+// removeSite removes the site with key when confirm is its name (spaces
+// around and case aside): its numbers are released first, so that another
+// site may take them, then the site itself (sites.Registry.Remove).
+func removeSite(ctx context.Context, reg *sites.Registry, nums *tracking.Tracker, key, confirm string, now time.Time) (*store.Site, error) {
+	site, err := reg.ByKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(strings.TrimSpace(confirm), strings.TrimSpace(site.Name)) {
+		return nil, errorf(fasthttp.StatusBadRequest, "type the site's name, %q, to remove it", site.Name)
+	}
+	if err := nums.ReleaseSite(ctx, site.ID, now); err != nil {
+		return nil, err
+	}
+	return reg.Remove(ctx, key)
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+
+	"appliance/httpd/accounts"
+	"appliance/store/storetest"
+)
+
+// cli runs `appliance args...` on the data directory dir and returns what
+// it printed.
+func cli(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRoot(&out)
+	root.SetArgs(append(args, "--data", dir))
+	err := root.Execute()
+	return out.String(), err
+}
+
+// The team from the shell, without a server: invite, list, role, remove;
+// tokens listed and revoked; a site renamed, given new domains, removed.
+func TestTeamCLI(t *testing.T) {
+	dir, key := offlineSite(t)
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := cli(t, dir, args...)
+		if err != nil {
+			t.Fatalf("appliance %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	out := must("user", "invite", "anna@example.com", "--role", "manager")
+	link := regexp.MustCompile(`http://\S+/invite\?token=(\S+)`).FindStringSubmatch(out)
+	if link == nil || !strings.Contains(out, "as manager") {
+		t.Fatalf("user invite printed %q", out)
+	}
+	if out := must("user", "invites"); !strings.Contains(out, "anna@example.com") {
+		t.Errorf("user invites printed %q", out)
+	}
+	if out, err := cli(t, dir, "user", "role", "nobody@example.com", "manager"); err == nil {
+		t.Errorf("role of nobody: %q", out)
+	}
+
+	db := storetest.OpenAt(t, dir)
+	a := accounts.New(db)
+	if _, _, _, err := a.AcceptInvite(t.Context(), link[1], "a long enough secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateToken(t.Context(), "pbx", nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	if out := must("user", "list"); !strings.Contains(out, "anna@example.com") || !strings.Contains(out, "manager") {
+		t.Errorf("user list printed %q", out)
+	}
+	if out := must("user", "role", "anna@example.com", "operator"); !strings.Contains(out, "anna@example.com is now operator") {
+		t.Errorf("user role printed %q", out)
+	}
+	if out := must("user", "remove", "anna@example.com"); !strings.Contains(out, "removed") {
+		t.Errorf("user remove printed %q", out)
+	}
+	if out, err := cli(t, dir, "user", "remove", "anna@example.com"); err == nil || !strings.Contains(err.Error(), "no such user") {
+		t.Errorf("remove twice: %v %q", err, out)
+	}
+
+	out = must("token", "list")
+	id := regexp.MustCompile(`(?m)^([0-9a-f]{64})\s+pbx\s+every site\s+last used: never$`).FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("token list printed %q", out)
+	}
+	if out := must("token", "revoke", id[1]); !strings.Contains(out, `"pbx" revoked`) {
+		t.Errorf("token revoke printed %q", out)
+	}
+	if out := must("token", "list"); strings.Contains(out, "pbx") {
+		t.Errorf("after revoke token list printed %q", out)
+	}
+
+	if out := must("site", "set", "--site", key, "--name", "Shop 2", "--domain", "shop2.example,www.shop2.example"); !strings.Contains(out, "shop2.example, www.shop2.example") {
+		t.Errorf("site set printed %q", out)
+	}
+	if out, err := cli(t, dir, "site", "remove", "--site", key, "--confirm", "Shop"); err == nil || !strings.Contains(err.Error(), `type the site's name, "Shop 2"`) {
+		t.Errorf("remove with the old name: %v %q", err, out)
+	}
+	if out := must("site", "remove", "--site", key, "--confirm", "shop 2"); !strings.Contains(out, "stays in the store and in backups") {
+		t.Errorf("site remove printed %q", out)
+	}
+	if out := must("site", "list"); strings.Contains(out, key) {
+		t.Errorf("the removed site is listed: %q", out)
+	}
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"appliance/httpd/admin"
+	"appliance/httpd/webhooks"
+)
+
+// The team commands (users, invites, API tokens) and a site's name,
+// domains and removal: what the dashboard's Team, API tokens and site
+// settings pages do.
+
+// userTeamCmds are `user list|invite|invites|uninvite|role|remove`.
+func userTeamCmds(stdout io.Writer) []*cobra.Command {
+	var list AdminOptions
+	listCmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List dashboard users with their role and last sign-in",
+		Example: `  appliance user list`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c.Context(), list.Data, "user list", func(cl *admin.Client) ([]admin.UserInfo, error) {
+				return cl.Users(c.Context())
+			}, func(l []admin.UserInfo) { admin.PrintUsers(stdout, l) })
+		},
+	}
+	dataFlag(listCmd, &list.Data)
+	bindEnv(listCmd)
+
+	var inv UserOptions
+	invCmd := &cobra.Command{
+		Use:   "invite EMAIL",
+		Short: "Make a one-time link (valid 7 days) that lets EMAIL set a password and sign in with a role",
+		Example: `  appliance user invite anna@example.com --role manager
+  appliance user invite ops@example.com --role operator`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runUserInvite(c.Context(), UserOptions{Data: inv.Data, Email: args[0], Role: inv.Role}, stdout)
+		},
+	}
+	dataFlag(invCmd, &inv.Data)
+	invCmd.Flags().StringVar(&inv.Role, "role", "operator", "owner, manager (all but users and tokens) or operator (callbacks only)")
+	bindEnv(invCmd)
+
+	var invs AdminOptions
+	invsCmd := &cobra.Command{
+		Use:     "invites",
+		Short:   "List the invites not yet taken up",
+		Example: `  appliance user invites`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c.Context(), invs.Data, "user invites", func(cl *admin.Client) ([]admin.Invited, error) {
+				return cl.Invites(c.Context())
+			}, func(l []admin.Invited) { admin.PrintInvites(stdout, l) })
+		},
+	}
+	dataFlag(invsCmd, &invs.Data)
+	bindEnv(invsCmd)
+
+	var un AdminOptions
+	unCmd := &cobra.Command{
+		Use:     "uninvite ID",
+		Short:   "Cancel an invite (its ID from `appliance user invites`)",
+		Example: `  appliance user uninvite 3f2a...`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withAdmin(c.Context(), un.Data, webhooks.Policy{}, func(cl *admin.Client) error {
+				if err := cl.CancelInvite(c.Context(), admin.CancelInvite{ID: args[0]}); err != nil {
+					return fmt.Errorf("user uninvite: %w", err)
+				}
+				fmt.Fprintln(stdout, "invite cancelled")
+				return nil
+			})
+		},
+	}
+	dataFlag(unCmd, &un.Data)
+	bindEnv(unCmd)
+
+	var role AdminOptions
+	roleCmd := &cobra.Command{
+		Use:     "role EMAIL ROLE",
+		Short:   "Give a user a role: owner, manager or operator (the last owner keeps theirs)",
+		Example: `  appliance user role anna@example.com manager`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			return adminCall(c.Context(), role.Data, "user role", func(cl *admin.Client) (admin.User, error) {
+				return cl.SetRole(c.Context(), admin.SetRole{Email: args[0], Role: args[1]})
+			}, func(u admin.User) { fmt.Fprintf(stdout, "%s is now %s\n", u.Email, u.Role) })
+		},
+	}
+	dataFlag(roleCmd, &role.Data)
+	bindEnv(roleCmd)
+
+	var rm AdminOptions
+	rmCmd := &cobra.Command{
+		Use:     "remove EMAIL",
+		Short:   "Remove a user; their sessions end at once",
+		Example: `  appliance user remove anna@example.com`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return adminCall(c.Context(), rm.Data, "user remove", func(cl *admin.Client) (admin.User, error) {
+				return cl.RemoveUser(c.Context(), admin.RemoveUser{Email: args[0]})
+			}, func(u admin.User) { fmt.Fprintf(stdout, "user %s removed and signed out\n", u.Email) })
+		},
+	}
+	dataFlag(rmCmd, &rm.Data)
+	bindEnv(rmCmd)
+	return []*cobra.Command{listCmd, invCmd, invsCmd, unCmd, roleCmd, rmCmd}
+}
+
+func runUserInvite(ctx context.Context, o UserOptions, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "user invite", func(c *admin.Client) (admin.Invited, error) {
+		return c.Invite(ctx, admin.Invite{Email: o.Email, Role: o.Role})
+	}, func(in admin.Invited) { admin.PrintInvited(stdout, in) })
+}
+
+// tokenTeamCmds are `token list|revoke`.
+func tokenTeamCmds(stdout io.Writer) []*cobra.Command {
+	var list AdminOptions
+	listCmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List API tokens: id, name, sites and last use (never the token)",
+		Example: `  appliance token list`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c.Context(), list.Data, "token list", func(cl *admin.Client) ([]admin.TokenInfo, error) {
+				return cl.Tokens(c.Context())
+			}, func(l []admin.TokenInfo) { admin.PrintTokens(stdout, l) })
+		},
+	}
+	dataFlag(listCmd, &list.Data)
+	bindEnv(listCmd)
+
+	var rv AdminOptions
+	rvCmd := &cobra.Command{
+		Use:     "revoke ID",
+		Short:   "Revoke an API token (its ID from `appliance token list`); requests with it are refused at once",
+		Example: `  appliance token revoke 9c1e...`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return adminCall(c.Context(), rv.Data, "token revoke", func(cl *admin.Client) (admin.TokenInfo, error) {
+				return cl.RevokeToken(c.Context(), admin.RevokeToken{ID: args[0]})
+			}, func(t admin.TokenInfo) { fmt.Fprintf(stdout, "API token %q revoked\n", t.Name) })
+		},
+	}
+	dataFlag(rvCmd, &rv.Data)
+	bindEnv(rvCmd)
+	return []*cobra.Command{listCmd, rvCmd}
+}
+
+// SiteRemoveOptions are the flags of `appliance site remove`.
+type SiteRemoveOptions struct {
+	Data    string
+	Site    string
+	Confirm string
+}
+
+// siteRemoveCmd is `site remove`.
+func siteRemoveCmd(stdout io.Writer) *cobra.Command {
+	var o SiteRemoveOptions
+	cmd := &cobra.Command{
+		Use:     "remove",
+		Short:   "Remove a site: its key stops working and it leaves the dashboard; what it gathered stays in the store and in backups",
+		Example: `  appliance site remove --site KEY --confirm "My shop"`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c.Context(), o.Data, "site remove", func(cl *admin.Client) (admin.Site, error) {
+				return cl.RemoveSite(c.Context(), admin.RemoveSite{Site: o.Site, Confirm: o.Confirm})
+			}, func(s admin.Site) {
+				fmt.Fprintf(stdout, "site %q removed; its data stays in the store and in backups\n", s.Name)
+			})
+		},
+	}
+	dataFlag(cmd, &o.Data)
+	cmd.Flags().StringVar(&o.Site, "site", "", "site key (required)")
+	cmd.Flags().StringVar(&o.Confirm, "confirm", "", "the site's name, to confirm (required)")
+	_ = cmd.MarkFlagRequired("site")
+	_ = cmd.MarkFlagRequired("confirm")
+	bindEnv(cmd)
+	return cmd
+}
