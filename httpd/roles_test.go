@@ -130,7 +130,6 @@ var leastAdminRole = map[string]string{
 	"POST /admin/numbers/pool/edit":     accounts.RoleManager,
 	"POST /admin/numbers/pool/remove":   accounts.RoleManager,
 	"POST /admin/numbers/import":        accounts.RoleManager,
-	"POST /admin/sites/time-zone":       accounts.RoleManager,
 	"POST /admin/sites/edit":            accounts.RoleManager,
 	"POST /admin/sites/remove":          accounts.RoleManager,
 	"GET /admin/users":                  accounts.RoleOwner,
