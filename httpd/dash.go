@@ -64,6 +64,7 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("GET", "/account", anyUser, withWho(s.accountPage))
 	r.page("POST", "/account/password", anyUser, withWho(s.changePassword))
 	r.page("POST", "/account/logout-others", anyUser, withWho(s.logoutOthers))
+	s.mountTeam(r)
 	r.page("GET", "/sites", anyUser, withWho(s.sitesPage))
 	r.page("POST", "/sites", changeSites, withWho(s.addSite))
 	r.page("GET", "/sites/*", seeReports, withWho(s.sitePage))

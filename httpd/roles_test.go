@@ -63,6 +63,8 @@ var leastRole = map[string]string{
 	"POST /lang":                        "open",
 	"GET /setup":                        "open",
 	"POST /setup":                       "open",
+	"GET /invite":                       "open",
+	"POST /invite":                      "open",
 
 	"POST /logout":                  accounts.RoleOperator,
 	"GET /chat/ws":                  accounts.RoleOperator,
@@ -90,6 +92,14 @@ var leastRole = map[string]string{
 	"POST /sites/*/numbers":         accounts.RoleManager,
 	"GET /sites/*/calls":            accounts.RoleManager,
 	"GET /sites/*/calls.csv":        accounts.RoleManager,
+	"GET /team":                     accounts.RoleOwner,
+	"POST /team/invite":             accounts.RoleOwner,
+	"POST /team/invites/cancel":     accounts.RoleOwner,
+	"POST /team/role":               accounts.RoleOwner,
+	"POST /team/remove":             accounts.RoleOwner,
+	"GET /tokens":                   accounts.RoleOwner,
+	"POST /tokens":                  accounts.RoleOwner,
+	"POST /tokens/revoke":           accounts.RoleOwner,
 
 	"GET /sites/*/reports":                accounts.RoleManager,
 	"GET /sites/*/reports/sources.csv":    accounts.RoleManager,

@@ -1,0 +1,311 @@
+package httpd
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/accounts"
+)
+
+// The owner's Team and API tokens pages, and the page where an invited
+// person takes up their invite. They call the accounts domain, as the
+// admin API's team calls do (admin_team.go).
+
+// mountTeam registers the team's routes (roles.go: manageAccess, the
+// owner's; the invite page is open: its token is the credential).
+func (s *dashboardHandlers) mountTeam(r *router) {
+	r.page("GET", "/team", manageAccess, withWho(s.teamPage))
+	r.page("POST", "/team/invite", manageAccess, withWho(s.invitePost))
+	r.page("POST", "/team/invites/cancel", manageAccess, withWho(s.cancelInvitePost))
+	r.page("POST", "/team/role", manageAccess, withWho(s.rolePost))
+	r.page("POST", "/team/remove", manageAccess, withWho(s.removeUserPost))
+	r.page("GET", "/tokens", manageAccess, withWho(s.tokensPage))
+	r.page("POST", "/tokens", manageAccess, withWho(s.tokenPost))
+	r.page("POST", "/tokens/revoke", manageAccess, withWho(s.revokeTokenPost))
+	r.page("GET", "/invite", open, s.acceptPage)
+	r.page("POST", "/invite", open, s.acceptPost)
+}
+
+// fmtWhen is a Unix ms time for the pages; "" for 0.
+func fmtWhen(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04")
+}
+
+type userRow struct {
+	Email, Role string
+	Created     string
+	LastLogin   string // "" never
+	Self        bool
+}
+
+type inviteRow struct {
+	ID, Email, Role, By, Expires string
+}
+
+type teamData struct {
+	Users   []userRow
+	Invites []inviteRow
+	Roles   []string
+	// The invite just made: its one-time link, shown once.
+	NewLink, NewEmail, NewRole string
+	// The invite form as sent, when it was refused.
+	Email, Role string
+}
+
+func (s *dashboardHandlers) teamData(ctx *fasthttp.RequestCtx, who signedIn) (teamData, error) {
+	d := teamData{Roles: []string{accounts.RoleOperator, accounts.RoleManager, accounts.RoleOwner}, Role: accounts.RoleOperator}
+	users, err := s.accounts.Users(ctx)
+	if err != nil {
+		return d, err
+	}
+	for _, u := range users {
+		d.Users = append(d.Users, userRow{Email: u.Email, Role: u.Role, Created: fmtWhen(u.Created), LastLogin: fmtWhen(u.LastLogin), Self: u.Email == who.user.Email})
+	}
+	invites, err := s.accounts.Invites(ctx)
+	if err != nil {
+		return d, err
+	}
+	for _, p := range invites {
+		d.Invites = append(d.Invites, inviteRow{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: fmtWhen(p.Expires)})
+	}
+	return d, nil
+}
+
+// teamPage is GET /team: the users with role and last sign-in, the
+// invites waiting, and the form that makes one.
+func (s *dashboardHandlers) teamPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	d, err := s.teamData(ctx, who)
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Team", User: &who.user, CSRF: who.session.CSRF, Data: d}
+	switch string(ctx.QueryArgs().Peek("done")) {
+	case "role":
+		v.Flash = "Role changed."
+	case "removed":
+		v.Flash = "User removed; their sessions have ended."
+	case "cancelled":
+		v.Flash = "Invite cancelled: its link no longer works."
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "team", v)
+}
+
+// teamError renders the Team page with a refused form's message; a
+// domain error that is no user mistake goes up.
+func (s *dashboardHandlers) teamError(ctx *fasthttp.RequestCtx, who signedIn, err error, fill func(d *teamData)) error {
+	ue := asUserError(err)
+	if ue == nil || ue.Status() >= 500 {
+		return err
+	}
+	d, derr := s.teamData(ctx, who)
+	if derr != nil {
+		return derr
+	}
+	if fill != nil {
+		fill(&d)
+	}
+	return s.pages.render(ctx, ue.Status(), "team", view{Title: "Team", User: &who.user, CSRF: who.session.CSRF, Error: userMessage(err), Data: d})
+}
+
+// invitePost is POST /team/invite: a one-time link for an address and a
+// role, shown once on the page this answers.
+func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	args := ctx.PostArgs()
+	email, role := strings.TrimSpace(string(args.Peek("email"))), string(args.Peek("role"))
+	token, inv, err := s.accounts.Invite(ctx, email, role, who.user.Email)
+	if err != nil {
+		return s.teamError(ctx, who, err, func(d *teamData) { d.Email, d.Role = email, role })
+	}
+	d, err := s.teamData(ctx, who)
+	if err != nil {
+		return err
+	}
+	d.NewLink, d.NewEmail, d.NewRole = inviteLink(s.publicURL, token), inv.Email, inv.Role
+	return s.pages.render(ctx, fasthttp.StatusOK, "team", view{Title: "Team", User: &who.user, CSRF: who.session.CSRF,
+		Flash: "Invite made. Copy the link now and send it to " + inv.Email + ": it is shown once.", Data: d})
+}
+
+func (s *dashboardHandlers) cancelInvitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	if err := s.accounts.CancelInvite(ctx, string(ctx.PostArgs().Peek("id"))); err != nil {
+		return s.teamError(ctx, who, err, nil)
+	}
+	s.seeOther(ctx, "/team?done=cancelled")
+	return nil
+}
+
+// errSelf refuses a change of one's own role or account from the Team
+// page: the owner would lock themselves out.
+var errSelf = errorf(fasthttp.StatusBadRequest, "You cannot change your own role or remove yourself here; another owner can.")
+
+func (s *dashboardHandlers) rolePost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	args := ctx.PostArgs()
+	email := string(args.Peek("email"))
+	if strings.EqualFold(strings.TrimSpace(email), who.user.Email) {
+		return s.teamError(ctx, who, errSelf, nil)
+	}
+	if _, err := s.accounts.SetRole(ctx, email, string(args.Peek("role"))); err != nil {
+		return s.teamError(ctx, who, err, nil)
+	}
+	s.seeOther(ctx, "/team?done=role")
+	return nil
+}
+
+func (s *dashboardHandlers) removeUserPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	email := string(ctx.PostArgs().Peek("email"))
+	if strings.EqualFold(strings.TrimSpace(email), who.user.Email) {
+		return s.teamError(ctx, who, errSelf, nil)
+	}
+	if _, err := s.accounts.RemoveUser(ctx, email); err != nil {
+		return s.teamError(ctx, who, err, nil)
+	}
+	s.seeOther(ctx, "/team?done=removed")
+	return nil
+}
+
+type acceptData struct {
+	Token, Email, Role string
+}
+
+// acceptPage is GET /invite?token=: the invited person sets a password.
+func (s *dashboardHandlers) acceptPage(ctx *fasthttp.RequestCtx) error {
+	token := string(ctx.QueryArgs().Peek("token"))
+	inv, err := s.accounts.CheckInvite(token)
+	if err != nil {
+		return err
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "invite", view{Title: "Join", CSRF: s.preCSRF(ctx),
+		Data: acceptData{Token: token, Email: inv.Email, Role: inv.Role}})
+}
+
+// acceptPost is POST /invite: the user is made with the password and
+// signed in; the invite is used up.
+func (s *dashboardHandlers) acceptPost(ctx *fasthttp.RequestCtx) error {
+	if err := s.checkPreCSRF(ctx); err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	token := string(args.Peek("token"))
+	cookie, _, _, err := s.accounts.AcceptInvite(ctx, token, string(args.Peek("password")))
+	if errors.Is(err, accounts.ErrInvalid) {
+		inv, cerr := s.accounts.CheckInvite(token)
+		if cerr != nil {
+			return cerr
+		}
+		return s.pages.render(ctx, fasthttp.StatusBadRequest, "invite", view{Title: "Join", CSRF: s.preCSRF(ctx),
+			Error: userMessage(err), Data: acceptData{Token: token, Email: inv.Email, Role: inv.Role}})
+	}
+	if err != nil {
+		return err
+	}
+	s.setCookie(ctx, sessionCookie, cookie, accounts.SessionTTL)
+	s.seeOther(ctx, "/sites")
+	return nil
+}
+
+type tokenRow struct {
+	ID, Name string
+	Sites    []string // names; none: every site
+	Created  string
+	LastUsed string // "" never
+}
+
+type siteChoice struct {
+	Key, Name string
+	Checked   bool
+}
+
+type tokensData struct {
+	Tokens []tokenRow
+	Sites  []siteChoice
+	// The token just made, shown once.
+	NewToken, NewName string
+	Name              string // the form as sent, when refused
+}
+
+func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked []string) (tokensData, error) {
+	var d tokensData
+	for _, site := range s.sites.List() {
+		d.Sites = append(d.Sites, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(checked, site.Key)})
+	}
+	list, err := s.accounts.Tokens(ctx)
+	if err != nil {
+		return d, err
+	}
+	for _, t := range list {
+		row := tokenRow{ID: t.ID, Name: t.Name, Created: fmtWhen(t.Created), LastUsed: fmtWhen(t.LastUsed)}
+		for _, id := range t.Sites {
+			if site, err := s.sites.ByID(id); err == nil {
+				row.Sites = append(row.Sites, site.Name)
+			} else {
+				row.Sites = append(row.Sites, "removed site "+strconv.FormatUint(uint64(id), 10))
+			}
+		}
+		d.Tokens = append(d.Tokens, row)
+	}
+	return d, nil
+}
+
+// tokensPage is GET /tokens: every API token with its sites and last use.
+func (s *dashboardHandlers) tokensPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	d, err := s.tokensData(ctx, nil)
+	if err != nil {
+		return err
+	}
+	v := view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Data: d}
+	if string(ctx.QueryArgs().Peek("done")) == "revoked" {
+		v.Flash = "Token revoked: requests with it are refused from now on."
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "tokens", v)
+}
+
+// tokenPost is POST /tokens: a new token for every site or the sites
+// ticked, shown once on the page this answers.
+func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	args := ctx.PostArgs()
+	name := string(args.Peek("name"))
+	var keys []string
+	var ids []uint32
+	for _, k := range args.PeekMulti("site") {
+		site, err := s.sites.ByKey(string(k))
+		if err != nil {
+			return errorf(fasthttp.StatusBadRequest, "A site of the form no longer exists; reload the page and try again.")
+		}
+		keys, ids = append(keys, site.Key), append(ids, site.ID)
+	}
+	token, err := s.accounts.CreateToken(ctx, name, ids)
+	if err != nil {
+		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
+			d, derr := s.tokensData(ctx, keys)
+			if derr != nil {
+				return derr
+			}
+			d.Name = name
+			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: userMessage(err), Data: d})
+		}
+		return err
+	}
+	d, err := s.tokensData(ctx, nil)
+	if err != nil {
+		return err
+	}
+	d.NewToken, d.NewName = token, strings.TrimSpace(name)
+	return s.pages.render(ctx, fasthttp.StatusOK, "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF,
+		Flash: "Token made. Copy it now: it is shown once.", Data: d})
+}
+
+func (s *dashboardHandlers) revokeTokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	if _, err := s.accounts.RevokeToken(ctx, string(ctx.PostArgs().Peek("id"))); err != nil {
+		return err
+	}
+	s.seeOther(ctx, "/tokens?done=revoked")
+	return nil
+}
+
