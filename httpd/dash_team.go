@@ -308,4 +308,3 @@ func (s *dashboardHandlers) revokeTokenPost(ctx *fasthttp.RequestCtx, who signed
 	s.seeOther(ctx, "/tokens?done=revoked")
 	return nil
 }
-
