@@ -69,6 +69,9 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("POST", "/sites", changeSites, withWho(s.addSite))
 	r.page("GET", "/sites/*", seeReports, withWho(s.sitePage))
 	r.page("POST", "/sites/*/origin", changeSites, withWho(s.siteOriginPost))
+	r.page("GET", "/sites/*/settings", changeSites, withWho(s.settingsPage))
+	r.page("POST", "/sites/*/settings", changeSites, withWho(s.settingsPost))
+	r.page("POST", "/sites/*/remove", changeSites, withWho(s.removeSitePost))
 	r.page("GET", "/sites/*/leads", seeReports, withWho(s.leadsPage))
 	r.page("GET", "/sites/*/leads.csv", seeReports, withWho(s.leadsCSV))
 	r.page("POST", "/sites/*/leads/mark", markLeads, withWho(s.markPost("leads", "lead", s.leads.Mark)))
@@ -372,6 +375,9 @@ func (s *dashboardHandlers) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	v := view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: d}
 	if ctx.QueryArgs().Has("added") {
 		v.Flash = "Site added. Its install code is below."
+	}
+	if ctx.QueryArgs().Has("removed") {
+		v.Flash = "Site removed. What it gathered stays in the store and in your backups."
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "sites", v)
 }

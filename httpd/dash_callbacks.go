@@ -87,6 +87,15 @@ type callbackSettingsForm struct {
 	Queue      bool // callbacks without a scenario are kept to call back
 }
 
+// callbackFormView is what partials.html "callback-settings" needs: the
+// site, the session's form token, the settings, and the page to return to
+// ("settings", or "" for the callbacks page).
+type callbackFormView struct {
+	Key, CSRF string
+	Settings  callbackSettingsForm
+	Back      string
+}
+
 type callbacksData struct {
 	Site      *store.Site
 	Rows      []callbackRow
@@ -168,6 +177,7 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 		return err
 	}
 	args := ctx.PostArgs()
+	toSettings := string(args.Peek("back")) == "settings" // sent from the site's settings page
 	before, err := s.callbacks.Settings(site.ID)
 	if err != nil {
 		return err
@@ -205,6 +215,9 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 		if c.Queue != nil {
 			d.Settings.Queue = *c.Queue
 		}
+		if toSettings {
+			return s.renderSettings(ctx, who, site, fasthttp.StatusBadRequest, settingsView{Callbacks: d.Settings, Error: asUserError(err).UserMessage()})
+		}
 		return s.pages.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
 			User: &who.user, CSRF: who.session.CSRF, Error: asUserError(err).UserMessage(), Data: d})
 	}
@@ -216,8 +229,16 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 		return err
 	}
 	if after.ScenarioSecret == "" || after.ScenarioSecret == before.ScenarioSecret {
+		if toSettings {
+			s.seeOther(ctx, "/sites/"+site.Key+"/settings?done=callbacks")
+			return nil
+		}
 		s.seeOther(ctx, "/sites/"+site.Key+"/callbacks?done=saved")
 		return nil
+	}
+	if toSettings {
+		return s.renderSettings(ctx, who, site, fasthttp.StatusOK, settingsView{Callbacks: settingsForm(after), NewSecret: after.ScenarioSecret,
+			Flash: "Callback settings saved."})
 	}
 	d, err := s.callbacksData(ctx, who, site)
 	if err != nil {

@@ -45,6 +45,9 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 	f := tr.Funcs()
 	f["join"] = strings.Join
 	f["may"] = may
+	f["callbackForm"] = func(key, csrf string, st callbackSettingsForm, back string) callbackFormView {
+		return callbackFormView{Key: key, CSRF: csrf, Settings: st, Back: back}
+	}
 	f["phone"] = func(digits string) string { return numbers.FormatPhone(digits, region) }
 	f["tel"] = func(digits string, text ...string) template.HTML {
 		if len(text) > 0 {

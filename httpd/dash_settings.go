@@ -1,0 +1,144 @@
+package httpd
+
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/sites"
+	"appliance/store"
+)
+
+// A site's settings page: its name, domains, time zone and where page
+// views may come from, its callback and widget settings (the callbacks
+// page's form, partials.html "callback-settings"), and removing the site.
+// The same domain calls as the admin API's (`appliance site set`,
+// `callback set`, `site remove`).
+
+// settingsView is what the settings page shows beside the site; the
+// zero value shows the site as stored.
+type settingsView struct {
+	Name, Domains, TimeZone *string // the form as sent, when refused
+	Callbacks               callbackSettingsForm
+	NewSecret               string // a new scenario secret, shown once
+	Flash, Error            string
+}
+
+type settingsData struct {
+	Site        *store.Site
+	Name        string
+	Domains     string // one per line
+	TimeZone    string
+	Zones       []string // suggestions for the time zone field
+	ServerZone  string
+	PhoneRegion string
+	Callbacks   callbackSettingsForm
+	NewSecret   string
+}
+
+// zoneSuggestions are offered in the time zone field; any IANA name is
+// taken.
+var zoneSuggestions = []string{"Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg", "Asia/Omsk",
+	"Asia/Novosibirsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk", "Asia/Vladivostok", "Asia/Magadan",
+	"Asia/Kamchatka", "Europe/Minsk", "Asia/Almaty", "Europe/Kyiv", "Europe/London", "Europe/Berlin", "UTC"}
+
+// renderSettings answers the settings page of site with status.
+func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, status int, sv settingsView) error {
+	d := settingsData{Site: site, Name: site.Name, Domains: strings.Join(site.Domains, "\n"), TimeZone: site.TimeZone,
+		Zones: zoneSuggestions, ServerZone: s.now().Location().String(), PhoneRegion: s.phoneRegion, NewSecret: sv.NewSecret}
+	if sv.Name != nil {
+		d.Name = *sv.Name
+	}
+	if sv.Domains != nil {
+		d.Domains = *sv.Domains
+	}
+	if sv.TimeZone != nil {
+		d.TimeZone = *sv.TimeZone
+	}
+	d.Callbacks = sv.Callbacks
+	if d.Callbacks == (callbackSettingsForm{}) {
+		w, err := s.callbacks.Settings(site.ID)
+		if err != nil {
+			return err
+		}
+		d.Callbacks = settingsForm(w)
+	}
+	nav, err := s.siteNav(ctx, who, site, "settings")
+	if err != nil {
+		return err
+	}
+	return s.pages.render(ctx, status, "settings", view{Title: "Settings · " + site.Name, User: &who.user, CSRF: who.session.CSRF,
+		Nav: nav, Flash: sv.Flash, Error: sv.Error, Data: d})
+}
+
+// settingsPage is GET /sites/KEY/settings.
+func (s *dashboardHandlers) settingsPage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	var sv settingsView
+	switch string(ctx.QueryArgs().Peek("done")) {
+	case "site":
+		sv.Flash = "Saved."
+	case "callbacks":
+		sv.Flash = "Callback settings saved."
+	}
+	return s.renderSettings(ctx, who, site, fasthttp.StatusOK, sv)
+}
+
+// settingsPost is POST /sites/KEY/settings: name, domains (one per line
+// or comma-separated), time zone and whether page views may come from any
+// domain, checked before anything is stored.
+func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	name, domains, zone := string(args.Peek("name")), string(args.Peek("domains")), strings.TrimSpace(string(args.Peek("time_zone")))
+	anyOrigin := string(args.Peek("any_origin")) == "1"
+	refuse := func(err error) error {
+		ue := asUserError(err)
+		if ue == nil || ue.Status() >= 500 {
+			return err
+		}
+		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, Error: userMessage(err)})
+	}
+	if _, err := sites.ParseTimeZone(zone); err != nil {
+		return refuse(err)
+	}
+	list := strings.FieldsFunc(domains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+	if _, err := s.sites.Rename(ctx, site.Key, &name, list); err != nil {
+		return refuse(err)
+	}
+	if zone != site.TimeZone {
+		if _, err := s.sites.SetTimeZone(ctx, site.Key, zone); err != nil {
+			return refuse(err)
+		}
+	}
+	if anyOrigin != site.AnyOrigin {
+		if _, err := s.sites.SetAnyOrigin(ctx, site.Key, anyOrigin); err != nil {
+			return err
+		}
+	}
+	s.seeOther(ctx, "/sites/"+site.Key+"/settings?done=site")
+	return nil
+}
+
+// removeSitePost is POST /sites/KEY/remove: the site goes when the form
+// carries its name as typed (removeSite).
+func (s *dashboardHandlers) removeSitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := removeSite(ctx, s.sites, s.numbers, site.Key, string(ctx.PostArgs().Peek("confirm")), s.now()); err != nil {
+		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
+			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: userMessage(err)})
+		}
+		return err
+	}
+	s.seeOther(ctx, "/sites?removed=1")
+	return nil
+}
