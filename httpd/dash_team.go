@@ -130,7 +130,7 @@ func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) e
 	}
 	d.NewLink, d.NewEmail, d.NewRole = inviteLink(s.publicURL, token), inv.Email, inv.Role
 	return s.pages.render(ctx, fasthttp.StatusOK, "team", view{Title: "Team", User: &who.user, CSRF: who.session.CSRF,
-		Flash: "Invite made. Copy the link now and send it to " + inv.Email + ": it is shown once.", Data: d})
+		Flash: s.pages.printer(ctx, &who.user).T("Invite made. Copy the link now and send it to %s: it is shown once.", inv.Email), Data: d})
 }
 
 func (s *dashboardHandlers) cancelInvitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
