@@ -5,8 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -21,14 +19,15 @@ const maxDeliveriesShown = 100
 type endpointRow struct {
 	ID      uint64
 	URL     string
-	Events  string
+	Events  []string // the kinds it is sent
 	Created string
 	Hint    string // the secret's last four characters
 }
 
 // attemptRow is one attempt of a delivery.
 type attemptRow struct {
-	Time, Status, Error, Duration string
+	Time, Status, Error string
+	Duration           int64 // milliseconds
 }
 
 // deliveryRow is a delivery as the log shows it.
@@ -58,17 +57,12 @@ type webhooksData struct {
 	URL        string
 	NewSecret  string // shown once, right after adding
 	NewURL     string
+	Zone       string // the zone of the times: the site's
 }
 
-func fmtTime(ms int64) string {
-	if ms == 0 {
-		return ""
-	}
-	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05")
-}
-
-func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, site *store.Site) (webhooksData, error) {
-	d := webhooksData{Site: site}
+func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site) (webhooksData, error) {
+	c := s.clock(ctx, &who.user, site)
+	d := webhooksData{Site: site, Zone: zoneLabel(c.loc, s.now())}
 	for _, k := range webhooks.Kinds() {
 		d.Kinds = append(d.Kinds, kindBox{Kind: string(k), Checked: k == webhooks.KindLead})
 	}
@@ -77,8 +71,8 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, site *store.S
 		return d, err
 	}
 	for _, ep := range eps {
-		d.Endpoints = append(d.Endpoints, endpointRow{ID: ep.ID, URL: ep.URL, Events: strings.Join(ep.Events, ", "),
-			Created: fmtTime(ep.Created), Hint: "…" + ep.Secret[max(0, len(ep.Secret)-4):]})
+		d.Endpoints = append(d.Endpoints, endpointRow{ID: ep.ID, URL: ep.URL, Events: ep.Events,
+			Created: c.at(ep.Created), Hint: "…" + ep.Secret[max(0, len(ep.Secret)-4):]})
 	}
 	log, err := s.hooks.Deliveries(ctx, site.ID, maxDeliveriesShown)
 	if err != nil {
@@ -86,10 +80,10 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, site *store.S
 	}
 	for _, dl := range log {
 		row := deliveryRow{ID: dl.ID, Event: dl.Event, EventID: dl.EventID, URL: dl.URL, Attempts: dl.Attempts,
-			Created: fmtTime(dl.Created)}
+			Created: c.at(dl.Created)}
 		switch dl.State {
 		case store.DeliveryPending:
-			row.State, row.Next = "pending", fmtTime(dl.Due)
+			row.State, row.Next = "pending", c.at(dl.Due)
 			if dl.Attempts > 0 {
 				row.State = "retrying"
 			}
@@ -99,7 +93,7 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, site *store.S
 			row.State = "dropped"
 		}
 		for _, a := range slices.Backward(dl.Recent) {
-			ar := attemptRow{Time: fmtTime(a.Time), Error: a.Error, Duration: strconv.FormatInt(a.Duration, 10) + " ms"}
+			ar := attemptRow{Time: c.at(a.Time), Error: a.Error, Duration: a.Duration}
 			if a.Status != 0 {
 				ar.Status = strconv.Itoa(a.Status)
 			}
@@ -119,7 +113,7 @@ func (s *dashboardHandlers) webhooksPage(ctx *fasthttp.RequestCtx, who signedIn)
 	if err != nil {
 		return err
 	}
-	d, err := s.webhooksData(ctx, site)
+	d, err := s.webhooksData(ctx, who, site)
 	if err != nil {
 		return err
 	}
@@ -149,7 +143,7 @@ func (s *dashboardHandlers) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) e
 	if addErr != nil && !errors.Is(addErr, webhooks.ErrInvalid) {
 		return addErr
 	}
-	d, err := s.webhooksData(ctx, site)
+	d, err := s.webhooksData(ctx, who, site)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,6 @@ import (
 var notYetTranslated = map[string]bool{
 	"calls.html":   true,
 	"numbers.html": true, "reports.html": true,
-	"webhooks.html": true,
 }
 
 // untranslatedOK are the texts of templates that are the same in every
