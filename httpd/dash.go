@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -172,7 +174,7 @@ func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
 	if ok, wait := s.signIn.allow(account, ip, now); !ok {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
-			Error: tooManyAttempts(wait), Data: loginData{Email: email}})
+			Error: tooManyAttempts(s.pages.printer(ctx, nil), wait), Data: loginData{Email: email}})
 	}
 	token, sess, err := s.accounts.Login(ctx, email, string(ctx.PostArgs().Peek("password")))
 	if errors.Is(err, accounts.ErrBadLogin) {
@@ -221,7 +223,7 @@ func (s *dashboardHandlers) changePassword(ctx *fasthttp.RequestCtx, who signedI
 	if ok, wait := s.signIn.allow(who.user.Email, ip, now); !ok {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF,
-			Error: tooManyAttempts(wait)})
+			Error: tooManyAttempts(s.pages.printer(ctx, &who.user), wait)})
 	}
 	args := ctx.PostArgs()
 	token, _, err := s.accounts.ChangePassword(ctx, who.user.Email, string(args.Peek("current")), string(args.Peek("password")))
@@ -229,7 +231,7 @@ func (s *dashboardHandlers) changePassword(ctx *fasthttp.RequestCtx, who signedI
 		s.signIn.failed(who.user.Email, ip, now)
 	}
 	if errors.Is(err, accounts.ErrBadLogin) || errors.Is(err, accounts.ErrInvalid) {
-		msg := userMessage(err)
+		msg := errText(s.pages.printer(ctx, &who.user), err)
 		if errors.Is(err, accounts.ErrBadLogin) {
 			msg = "The current password is wrong."
 		}
@@ -324,7 +326,7 @@ func (s *dashboardHandlers) setup(ctx *fasthttp.RequestCtx) error {
 	}
 	if errors.Is(err, accounts.ErrInvalid) {
 		return s.pages.render(ctx, fasthttp.StatusBadRequest, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx),
-			Error: userMessage(err), Data: setupData{Token: token, Email: email}})
+			Error: errText(s.pages.printer(ctx, nil), err), Data: setupData{Token: token, Email: email}})
 	}
 	if err != nil {
 		return err
@@ -340,10 +342,27 @@ func userMessage(err error) string {
 	if ue := asUserError(err); ue != nil {
 		msg = ue.UserMessage()
 	}
-	if msg != "" {
-		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	return capitalize(msg)
+}
+
+// capitalize is s with its first letter upper-cased (any alphabet).
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
 	}
-	return msg
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// errText is err's message for a page in the reader's language (tr): its
+// translation (translateError), capitalized; for an error that is not a
+// user's to see, its text (the caller logs or fails on those).
+func errText(tr i18n.Printer, err error) string {
+	ue := asUserError(err)
+	if ue == nil {
+		return capitalize(err.Error())
+	}
+	return capitalize(translateError(tr, ue))
 }
 
 type sitesData struct {
@@ -388,7 +407,7 @@ func (s *dashboardHandlers) addSite(ctx *fasthttp.RequestCtx, who signedIn) erro
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
 			return s.pages.render(ctx, fasthttp.StatusBadRequest, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF,
-				Error: userMessage(err), Data: sitesData{Sites: s.sites.List(), Name: name, Domain: domain}})
+				Error: errText(s.pages.printer(ctx, &who.user), err), Data: sitesData{Sites: s.sites.List(), Name: name, Domain: domain}})
 		}
 		return err
 	}

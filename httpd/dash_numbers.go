@@ -221,7 +221,7 @@ func (s *dashboardHandlers) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) 
 	}
 	d.Form, d.Action = form, action
 	return s.pages.render(ctx, ue.Status(), "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
-		CSRF: who.session.CSRF, Error: userMessage(ue), Data: d})
+		CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), ue), Data: d})
 }
 
 // numbersChange makes the change a form asks for; an import returns what

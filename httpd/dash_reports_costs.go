@@ -66,7 +66,7 @@ func (s *dashboardHandlers) costsUpload(ctx *fasthttp.RequestCtx, who signedIn) 
 		}
 	}
 	if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-		return s.costsFrame(ctx, who, costsData{Problem: userMessage(err)}, ue.Status())
+		return s.costsFrame(ctx, who, costsData{Problem: errText(s.pages.printer(ctx, &who.user), err)}, ue.Status())
 	}
 	return err
 }

@@ -27,7 +27,7 @@ type endpointRow struct {
 // attemptRow is one attempt of a delivery.
 type attemptRow struct {
 	Time, Status, Error string
-	Duration           int64 // milliseconds
+	Duration            int64 // milliseconds
 }
 
 // deliveryRow is a delivery as the log shows it.
@@ -150,7 +150,7 @@ func (s *dashboardHandlers) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) e
 	v := view{Title: "Webhooks · " + site.Name, User: &who.user, CSRF: who.session.CSRF}
 	status := fasthttp.StatusOK
 	if addErr != nil {
-		status, v.Error = fasthttp.StatusBadRequest, userMessage(addErr)
+		status, v.Error = fasthttp.StatusBadRequest, errText(s.pages.printer(ctx, &who.user), addErr)
 		d.URL = string(args.Peek("url"))
 		for i := range d.Kinds {
 			d.Kinds[i].Checked = slices.Contains(kinds, webhooks.Kind(d.Kinds[i].Kind))

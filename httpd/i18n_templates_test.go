@@ -242,6 +242,49 @@ func goKeys(t *testing.T) map[string]bool {
 	return keys
 }
 
+// domainMessages are the messages the domain packages' errors show a
+// dashboard user (the format of errorf(kind, format, ...) and the msg of
+// their sentinels), which an error or a form shows translated.
+func domainMessages(t *testing.T) map[string]bool {
+	keys := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, dir := range []string{"sites", "accounts", "webhooks", "callbacks", "leads"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			file, err := parser.ParseFile(fset, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				var lit ast.Expr
+				switch n := n.(type) {
+				case *ast.CallExpr:
+					if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "errorf" && len(n.Args) > 1 {
+						lit = n.Args[1]
+					}
+				case *ast.KeyValueExpr:
+					if id, ok := n.Key.(*ast.Ident); ok && id.Name == "msg" {
+						lit = n.Value
+					}
+				}
+				if b, ok := lit.(*ast.BasicLit); ok && b.Kind == token.STRING {
+					if key, err := strconv.Unquote(b.Value); err == nil && hasWords(key) {
+						keys[key] = false
+					}
+				}
+				return true
+			})
+		}
+	}
+	if len(keys) == 0 {
+		t.Fatal("found no domain messages: the scan is broken")
+	}
+	return keys
+}
+
 // TestChannelsTranslated: the channel names a table shows ({{t .Channel}})
 // are in the catalog.
 func TestChannelsTranslated(t *testing.T) {
@@ -265,6 +308,9 @@ func TestCatalogHasEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := templateKeys(t)
+	for k := range domainMessages(t) {
+		keys[k] = keys[k] || false
+	}
 	for k, plural := range goKeys(t) {
 		keys[k] = keys[k] || plural
 	}

@@ -136,3 +136,25 @@ func TestBrowserLangSwitch(t *testing.T) {
 		t.Errorf("signed out: %q", got)
 	}
 }
+
+// A domain's error on a form is shown in the reader's language, with the
+// values it names: the site form with no domain says so in Russian.
+func TestFormErrorInRussian(t *testing.T) {
+	srv := httpdtest.Start(t)
+	c := srv.Client(t)
+	csrf := srv.FormToken(t, c, "/account")
+	if resp, err := c.PostForm(srv.URL+"lang", url.Values{"csrf": {csrf}, "lang": {"ru"}}); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, err := c.PostForm(srv.URL+"sites", url.Values{"csrf": {csrf}, "name": {"Магазин"}, "domain": {"bad..example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `role="alert">Домен `) {
+		t.Errorf("bad domain in Russian: %d\n%s", resp.StatusCode, b)
+	}
+}

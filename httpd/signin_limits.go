@@ -1,9 +1,9 @@
 package httpd
 
 import (
-	"fmt"
 	"time"
 
+	"appliance/httpd/i18n"
 	"appliance/httpd/ratelimit"
 )
 
@@ -59,9 +59,9 @@ func (l signInLimits) failed(account, ip string, now time.Time) {
 }
 
 // tooManyAttempts is the message of a refused sign-in.
-func tooManyAttempts(wait time.Duration) string {
+func tooManyAttempts(tr i18n.Printer, wait time.Duration) string {
 	if wait <= time.Minute {
-		return "Too many attempts; wait a minute and try again."
+		return tr.T("Too many attempts; wait a minute and try again.")
 	}
-	return fmt.Sprintf("Too many attempts; wait %d minutes and try again.", int((wait+time.Minute-1)/time.Minute))
+	return tr.N("Too many attempts; wait %d minute and try again.", int((wait+time.Minute-1)/time.Minute))
 }

@@ -70,6 +70,10 @@ type Error struct {
 	msg    string
 	cause  error  // what the message reports, when it is another error
 	code   string // the Result code of a request's error; "" for CodeInvalidRequest
+	// format and args are msg before formatting: a catalog key of the
+	// dashboard and its arguments (MessageFormat).
+	format string
+	args   []any
 }
 
 func (e *Error) Error() string {
@@ -116,9 +120,19 @@ func invalid(code, format string, a ...any) error {
 	return &Error{kind: ErrInvalid, status: ErrInvalid.status, msg: fmt.Sprintf(format, a...), code: code}
 }
 
+// MessageFormat is UserMessage before formatting, for a reader's
+// language: the format (a catalog key of the dashboard) and its
+// arguments; a message not made by errorf is its own format.
+func (e *Error) MessageFormat() (string, []any) {
+	if e.format == "" {
+		return e.UserMessage(), nil
+	}
+	return e.format, e.args
+}
+
 // errorf is an Error of kind with a formatted message.
 func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
 }
 
 // Statuses of ComagicWidget.sitePhoneCall, exactly as the reference

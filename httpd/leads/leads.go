@@ -40,6 +40,10 @@ type Error struct {
 	msg    string
 	cause  error  // what the message reports, when it is another error
 	code   string // the result code of the error; "" for CodeInvalidRequest
+	// format and args are msg before formatting: a catalog key of the
+	// dashboard and its arguments (MessageFormat).
+	format string
+	args   []any
 }
 
 // Result codes of a refused lead, for a page's code: the "code" of
@@ -87,9 +91,19 @@ func because(kind *Error, err error) error {
 	return &Error{kind: kind, status: kind.status, msg: err.Error(), cause: err}
 }
 
+// MessageFormat is UserMessage before formatting, for a reader's
+// language: the format (a catalog key of the dashboard) and its
+// arguments; a message not made by errorf is its own format.
+func (e *Error) MessageFormat() (string, []any) {
+	if e.format == "" {
+		return e.UserMessage(), nil
+	}
+	return e.format, e.args
+}
+
 // errorf is an Error of kind with a formatted message.
 func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
 }
 
 // Limits of a lead's fields, in bytes.

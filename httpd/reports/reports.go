@@ -53,6 +53,10 @@ type Error struct {
 	kind   *Error // nil for a sentinel
 	status int
 	msg    string
+	// format and args are msg before formatting: a catalog key of the
+	// dashboard and its arguments (MessageFormat).
+	format string
+	args   []any
 }
 
 func (e *Error) Error() string {
@@ -76,8 +80,18 @@ func (e *Error) Status() int { return e.status }
 // UserMessage is what is wrong, for the person who sent the query.
 func (e *Error) UserMessage() string { return e.msg }
 
+// MessageFormat is UserMessage before formatting, for a reader's
+// language: the format (a catalog key of the dashboard) and its
+// arguments; a message not made by errorf is its own format.
+func (e *Error) MessageFormat() (string, []any) {
+	if e.format == "" {
+		return e.UserMessage(), nil
+	}
+	return e.format, e.args
+}
+
 func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
 }
 
 // UserMessage is the message of the Error in err's chain; err's own text

@@ -70,6 +70,10 @@ type Error struct {
 	kind   *Error // nil for a sentinel
 	status int
 	msg    string
+	// format and args are msg before formatting: a catalog key of the
+	// dashboard and its arguments (MessageFormat).
+	format string
+	args   []any
 }
 
 func (e *Error) Error() string {
@@ -102,9 +106,19 @@ func UserMessage(err error) string {
 	return err.Error()
 }
 
+// MessageFormat is UserMessage before formatting, for a reader's
+// language: the format (a catalog key of the dashboard) and its
+// arguments; a message not made by errorf is its own format.
+func (e *Error) MessageFormat() (string, []any) {
+	if e.format == "" {
+		return e.UserMessage(), nil
+	}
+	return e.format, e.args
+}
+
 // errorf is an Error of kind with a formatted message.
 func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...)}
+	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
 }
 
 // checkText checks that s, the value of field, is single-line text of at
