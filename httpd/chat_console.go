@@ -53,6 +53,7 @@ func (h *chatConsoleHandlers) socket(ctx *fasthttp.RequestCtx, who signedIn) err
 	err := h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
 		defer h.sockets.wg.Done()
 		defer h.userConns.give(email)
+		defer conn.Close() // the server keeps hijacked connections open
 		h.serveSocket(conn, email, token)
 	})
 	if err != nil {
@@ -139,6 +140,9 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 			return &frameError{code: "signed_out", msg: "signed out"}
 		}
 		return nil
+	}
+	if !w.begin() {
+		return
 	}
 	wdone := make(chan struct{})
 	go func() { w.run(); close(wdone) }()

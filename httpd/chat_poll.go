@@ -125,12 +125,12 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 		defer timer.Stop()
 		select {
 		case ev := <-st.sub.C:
-			out = appendPollEvent(out, ev, wf.Chat, &sent)
+			out = appendPollEvent(out, *ev, wf.Chat, &sent)
 		drain:
 			for {
 				select {
 				case ev := <-st.sub.C:
-					out = appendPollEvent(out, ev, wf.Chat, &sent)
+					out = appendPollEvent(out, *ev, wf.Chat, &sent)
 				default:
 					break drain
 				}

@@ -152,15 +152,34 @@ func (h *chatVisitorHandlers) socket(ctx *fasthttp.RequestCtx) error {
 	}
 	h.sockets.wg.Add(1)
 	err = h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
-		defer h.sockets.wg.Done()
-		defer h.ipConns.give(ip)
-		h.serveSocket(conn, site, ip)
+		// fasthttp's goroutine returns at once (the server keeps hijacked
+		// connections: KeepHijackedConns); the socket lives in goroutines
+		// of its own, and the idle loop in a fresh one whose stack never
+		// grew through the hello.
+		go func() {
+			loop := h.serveSocket(conn, site, ip)
+			if loop == nil {
+				h.endSocket(conn, ip)
+				return
+			}
+			go func() {
+				loop()
+				h.endSocket(conn, ip)
+			}()
+		}()
 	})
 	if err != nil {
 		h.ipConns.give(ip)
 		h.sockets.wg.Done()
 	}
 	return nil
+}
+
+// endSocket releases what a visitor's socket held.
+func (h *chatVisitorHandlers) endSocket(conn *websocket.Conn, ip string) {
+	_ = conn.Close()
+	h.ipConns.give(ip)
+	h.sockets.wg.Done()
 }
 
 // visitorState is one visitor's socket or poll after hello.
@@ -192,7 +211,9 @@ func readFrame(conn *websocket.Conn, timeout time.Duration) ([]byte, error) {
 	return b, nil
 }
 
-func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site, ip string) {
+// serveSocket says hello and welcome on a new socket and returns the loop
+// that serves it until it closes; nil when the socket is already closed.
+func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site, ip string) (loop func()) {
 	conn.SetReadLimit(maxSocketRead)
 	w := &socketWriter{conn: conn, out: make(chan outFrame, 16), done: make(chan struct{}), stop: h.sockets.stop}
 	fail := func(err error, ref string) {
@@ -208,7 +229,7 @@ func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site
 		} else if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
 			fail(&frameError{code: "hello_required", msg: "send hello within 10 seconds"}, "")
 		}
-		return
+		return nil
 	}
 	f, err := parseChatFrame(b, visitorFrames)
 	if err == nil && f.Type != "hello" {
@@ -220,10 +241,9 @@ func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site
 	}
 	if err != nil {
 		fail(err, f.Ref)
-		return
+		return nil
 	}
 	st.sub = h.chats.SubscribeVisitor(chats.LiveVisitor{Site: site.ID, Visitor: st.v.Visitor, Session: st.v.Session, Page: st.v.Page})
-	defer h.chats.Unsubscribe(st.sub)
 	w.sub = st.sub
 	sent := map[uint64]uint64{} // chat -> last message id written (the writer's alone)
 	w.initial = func(write func(any) error) error {
@@ -250,6 +270,19 @@ func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site
 		}
 		return visitorEventFrame(ev)
 	}
+	if !w.begin() {
+		h.chats.Unsubscribe(st.sub)
+		return nil
+	}
+	return func() {
+		defer h.chats.Unsubscribe(st.sub)
+		h.readLoop(conn, w, st)
+	}
+}
+
+// readLoop reads a visitor's frames until the socket closes, with the
+// writer running beside it.
+func (h *chatVisitorHandlers) readLoop(conn *websocket.Conn, w *socketWriter, st *visitorState) {
 	wdone := make(chan struct{})
 	go func() { w.run(); close(wdone) }()
 	defer func() { close(w.done); <-wdone }()

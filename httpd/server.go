@@ -316,6 +316,14 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	defer func() { stopWorker(); <-workerDone; <-callbacksDone; <-chatsDone }()
 
 	srv := s.httpServer(s.Handler, "appliance")
+	// Idle keep-alive and chat connections give their read and write
+	// buffers back between requests: a chat socket would otherwise hold an
+	// 8 KB request buffer for as long as it is open.
+	srv.ReduceMemoryUsage = true
+	// Chat sockets close their connections themselves, so that fasthttp's
+	// goroutine (whose stack grew serving the upgrade) need not wait out
+	// an idle socket's life.
+	srv.KeepHijackedConns = true
 	srv.Concurrency = s.opts.MaxConns
 	if srv.Concurrency <= 0 {
 		srv.Concurrency = defaultMaxConns

@@ -53,15 +53,22 @@ type LiveVisitor struct {
 	Since   int64 // Unix ms
 }
 
-// subBuffer is how many events a subscriber may have waiting before it
-// is dropped as too slow.
-const subBuffer = 256
+// How many events a subscriber may have waiting before it is dropped as
+// too slow: a visitor's socket sees only its own chats and its site's
+// status; a console sees every chat of its sites. Events travel as
+// pointers shared by every subscriber, so that an idle visitor's buffer
+// costs 8 bytes a slot.
+const (
+	visitorBuffer = 64
+	consoleBuffer = 4096
+)
 
 // Sub is one subscriber: a visitor's socket (or poll) or an operator's
-// console. Events arrive on C in publishing order; when the subscriber
-// falls subBuffer events behind, Lagged is closed and it gets no more.
+// console. Events arrive on C in publishing order, shared with every other
+// subscriber: read only. When the subscriber falls its buffer behind,
+// Lagged is closed and it gets no more.
 type Sub struct {
-	C      chan Event
+	C      chan *Event
 	Lagged chan struct{}
 
 	site    uint32 // visitors: their site
@@ -71,7 +78,7 @@ type Sub struct {
 	lagOnce sync.Once
 }
 
-func (s *Sub) deliver(ev Event) {
+func (s *Sub) deliver(ev *Event) {
 	select {
 	case s.C <- ev:
 	default:
@@ -99,12 +106,12 @@ func newHub() *hub {
 		consoles: map[*Sub]struct{}{}}
 }
 
-func newSub() *Sub { return &Sub{C: make(chan Event, subBuffer), Lagged: make(chan struct{})} }
+func newSub(buffer int) *Sub { return &Sub{C: make(chan *Event, buffer), Lagged: make(chan struct{})} }
 
 // addVisitor subscribes a visitor's socket (live: shown to consoles as on
 // the site now) or poll (live nil).
 func (h *hub) addVisitor(site uint32, visitor uint64, live *LiveVisitor) *Sub {
-	sub := newSub()
+	sub := newSub(visitorBuffer)
 	sub.site, sub.visitor, sub.live = site, visitor, live
 	k := visitorKey{site, visitor}
 	h.mu.Lock()
@@ -121,7 +128,7 @@ func (h *hub) addVisitor(site uint32, visitor uint64, live *LiveVisitor) *Sub {
 }
 
 func (h *hub) addConsole(sites []uint32) *Sub {
-	sub := newSub()
+	sub := newSub(consoleBuffer)
 	sub.sites = map[uint32]bool{}
 	for _, id := range sites {
 		sub.sites[id] = true
@@ -151,7 +158,8 @@ func (h *hub) remove(sub *Sub) {
 }
 
 // publish hands ev to every subscriber it is for, without waiting.
-func (h *hub) publish(ev Event) {
+func (h *hub) publish(e Event) {
+	ev := &e
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	toConsoles := ev.Kind != EvAssigned && ev.Kind != EvClosed && ev.Kind != EvSiteStatus

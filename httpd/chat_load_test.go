@@ -1,0 +1,322 @@
+package httpd_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"appliance/httpd"
+	"appliance/httpd/accounts"
+	"appliance/httpd/httpdtest"
+)
+
+// The chat's load test (README: figures): a server in a child process,
+// so that its RSS is its own; 10,000 idle visitor sockets, then message
+// delivery latency at 1,000 concurrent chats, both ways. It reports
+// figures and asserts none of them (the machine is shared): run it with
+// APPLIANCE_CHAT_LOAD=1 go test -run TestChatLoad -v ./httpd/
+
+const chatLoadChildEnv = "APPLIANCE_CHAT_LOAD_DIR"
+
+// TestChatLoadChild is the server of TestChatLoad, run only as its child.
+func TestChatLoadChild(t *testing.T) {
+	dir := os.Getenv(chatLoadChildEnv)
+	if dir == "" {
+		t.Skip("the child process of TestChatLoad")
+	}
+	srv := httpdtest.StartAt(t, dir, func(o *httpd.Options) {
+		o.ChatLimits = httpd.ChatLimits{ConnsPerIP: 1000, MessagesPerVisitor: 1000, MessagesPerIP: 100_000}
+		o.MaxConns = 15_000
+		o.Log = nil
+	})
+	site := srv.Site(t, "Shop", "shop.example")
+	a := accounts.New(srv.DB)
+	if _, err := a.CreateUser(context.Background(), "op@shop.example", "a long enough passphrase", accounts.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := a.Login(context.Background(), "op@shop.example", "a long enough passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := srv.URL + " " + site + " " + token
+	if err := os.WriteFile(filepath.Join(dir, "info.tmp"), []byte(info), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "info.tmp"), filepath.Join(dir, "info")); err != nil {
+		t.Fatal(err)
+	}
+	select {}
+}
+
+func rssKB(t *testing.T, pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(v)[0])
+			return n
+		}
+	}
+	return 0
+}
+
+// loadDialer dials from one of many loopback addresses, so that the
+// per-IP limits see many clients.
+func loadDialer(i int) *websocket.Dialer {
+	ip := net.IPv4(127, 0, byte(1+i/200), byte(1+i%200))
+	return &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 512, WriteBufferSize: 512,
+		NetDial: func(network, addr string) (net.Conn, error) {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+			return d.Dial(network, addr)
+		}}
+}
+
+func TestChatLoad(t *testing.T) {
+	if os.Getenv("APPLIANCE_CHAT_LOAD") == "" {
+		t.Skip("a load test: APPLIANCE_CHAT_LOAD=1")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChatLoadChild$")
+	cmd.Env = append(os.Environ(), chatLoadChildEnv+"="+dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var info []string
+	for range 600 {
+		if b, err := os.ReadFile(filepath.Join(dir, "info")); err == nil {
+			info = strings.Fields(string(b))
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(info) != 3 {
+		t.Fatal("the child server did not start")
+	}
+	base, site, session := info[0], info[1], info[2]
+	pid := cmd.Process.Pid
+	t.Logf("server RSS at start: %d KB", rssKB(t, pid))
+
+	const idle = 10_000
+	// Visitors: a hit each (the tracker), then a socket with hello.
+	type vis struct{ ci, key string }
+	visitors := make([]vis, idle)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for i := range visitors {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			body := fmt.Sprintf(`{"k":%q,"u":"https://shop.example/p%d"}`, site, i)
+			resp, err := client.Post(base+"t/v1/hit", "text/plain", strings.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var out struct{ Result vis }
+			var raw struct {
+				Result struct {
+					CI  string `json:"ci"`
+					Key string `json:"key"`
+				} `json:"result"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&raw)
+			resp.Body.Close()
+			_ = out
+			visitors[i] = vis{raw.Result.CI, raw.Result.Key}
+		}()
+	}
+	wg.Wait()
+	wsBase := "ws" + strings.TrimPrefix(base, "http")
+	origin := http.Header{"Origin": {"https://shop.example"}}
+	conns := make([]*websocket.Conn, idle)
+	for i := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, _, err := loadDialer(i).Dial(wsBase+"t/v1/chat/ws?k="+site, origin)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = c.WriteJSON(map[string]any{"type": "hello", "ci": visitors[i].ci, "key": visitors[i].key, "u": "https://shop.example/"})
+			_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+			if _, _, err := c.ReadMessage(); err != nil { // welcome
+				t.Error(err)
+			}
+			conns[i] = c
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	time.Sleep(2 * time.Second) // let the server settle; not an assertion
+	t.Logf("FIGURE idle visitor sockets: %d, server RSS %d KB", idle, rssKB(t, pid))
+
+	// 1,000 chats: visitors 0..999 write; ten consoles of one operator
+	// answer (a tenth of the chats each); console 0 measures what reaches
+	// the operators.
+	const chatsN, perChat, consolesN = 1000, 5, 10
+	consoles := make([]*websocket.Conn, consolesN)
+	for k := range consoles {
+		c, _, err := websocket.DefaultDialer.Dial(wsBase+"chat/ws", http.Header{"Origin": {strings.TrimSuffix(base, "/")}, "Cookie": {"apl_session=" + session}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteJSON(map[string]any{"type": "hello", "status": "online"}); err != nil {
+			t.Fatal(err)
+		}
+		consoles[k] = c
+		if k > 0 {
+			go func() {
+				for {
+					if _, _, err := c.ReadMessage(); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}
+	con := consoles[0]
+	var mu sync.Mutex
+	var toOp, toVis []time.Duration
+	chatOf := make([]uint64, chatsN)
+	conDone := make(chan struct{})
+	go func() {
+		defer close(conDone)
+		want := chatsN * perChat
+		for want > 0 {
+			_ = con.SetReadDeadline(time.Now().Add(2 * time.Minute))
+			_, b, err := con.ReadMessage()
+			if err != nil {
+				t.Errorf("console: %v", err)
+				return
+			}
+			var f struct {
+				Type, From, Text string
+			}
+			_ = json.Unmarshal(b, &f)
+			if f.Type != "message" || f.From != "visitor" {
+				continue
+			}
+			sent, _ := strconv.ParseInt(strings.Fields(f.Text)[1], 10, 64)
+			mu.Lock()
+			toOp = append(toOp, time.Since(time.Unix(0, sent)))
+			mu.Unlock()
+			want--
+		}
+	}()
+	// Each visitor reads its socket: its acks, its own messages, and
+	// the operator's answers, whose latency it measures.
+	readers := sync.WaitGroup{}
+	for i := range chatsN {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			c := conns[i]
+			got := 0
+			for got < perChat {
+				_ = c.SetReadDeadline(time.Now().Add(2 * time.Minute))
+				_, b, err := c.ReadMessage()
+				if err != nil {
+					t.Errorf("visitor %d: %v", i, err)
+					return
+				}
+				var f struct {
+					Type, From, Text string
+					Chat             uint64
+				}
+				_ = json.Unmarshal(b, &f)
+				if f.Type == "ack" {
+					mu.Lock()
+					chatOf[i] = f.Chat
+					mu.Unlock()
+				}
+				if f.Type == "message" && f.From == "operator" {
+					sent, _ := strconv.ParseInt(strings.Fields(f.Text)[1], 10, 64)
+					mu.Lock()
+					toVis = append(toVis, time.Since(time.Unix(0, sent)))
+					mu.Unlock()
+					got++
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	for round := range perChat {
+		var sends sync.WaitGroup
+		for i := range chatsN {
+			sends.Add(1)
+			go func() {
+				defer sends.Done()
+				time.Sleep(time.Duration(i) * time.Millisecond) // spread over a second
+				if err := conns[i].WriteJSON(map[string]any{"type": "send", "ref": fmt.Sprint(round), "text": fmt.Sprintf("v %d", time.Now().UnixNano())}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		sends.Wait()
+		var answers sync.WaitGroup
+		for k := range consolesN {
+			answers.Add(1)
+			go func() {
+				defer answers.Done()
+				for i := k; i < chatsN; i += consolesN {
+					mu.Lock()
+					chat := chatOf[i]
+					mu.Unlock()
+					for chat == 0 {
+						time.Sleep(10 * time.Millisecond)
+						mu.Lock()
+						chat = chatOf[i]
+						mu.Unlock()
+					}
+					if err := consoles[k].WriteJSON(map[string]any{"type": "send", "chat": chat, "text": fmt.Sprintf("o %d", time.Now().UnixNano())}); err != nil {
+						t.Error(err)
+						return
+					}
+					time.Sleep(10 * time.Millisecond) // 100 a second per console
+				}
+			}()
+		}
+		answers.Wait()
+	}
+	<-conDone
+	readers.Wait()
+	elapsed := time.Since(start)
+	pct := func(d []time.Duration, p float64) time.Duration {
+		if len(d) == 0 {
+			return 0
+		}
+		slices.Sort(d)
+		return d[min(len(d)-1, int(float64(len(d))*p))]
+	}
+	t.Logf("FIGURE %d chats, %d messages each way in %s: visitor→operator p50 %s p99 %s; operator→visitor p50 %s p99 %s; server RSS %d KB",
+		chatsN, len(toOp), elapsed.Round(time.Millisecond), pct(toOp, .5), pct(toOp, .99), pct(toVis, .5), pct(toVis, .99), rssKB(t, pid))
+	for _, c := range append(conns, consoles...) {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
