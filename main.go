@@ -294,13 +294,15 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 		Use:   "add",
 		Short: "Make an API token and print it (shown once)",
 		Example: `  appliance token add --name pbx
-  appliance token add --name shop-crm --site KEY1,KEY2`,
+  appliance token add --name shop-crm --site KEY1,KEY2
+  appliance token add --name anna-bridge --user anna@example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runTokenAdd(c.Context(), o, stdout) },
 	}
 	dataFlag(addCmd, &o.Data)
 	addCmd.Flags().StringVar(&o.Name, "name", "", "what the token is for (required)")
 	addCmd.Flags().StringSliceVar(&o.Sites, "site", nil, "key of a site the token may use; repeat or comma-separate (default: every site)")
+	addCmd.Flags().StringVar(&o.User, "user", "", "email of a user the token acts as in the chat's operator API (default: an operator named --name)")
 	_ = addCmd.MarkFlagRequired("name")
 	bindEnv(addCmd)
 	cmd.AddCommand(addCmd)
@@ -776,11 +778,12 @@ type TokenOptions struct {
 	Data  string
 	Name  string
 	Sites []string // site keys; none: every site
+	User  string   // the token acts as this user (the chat's operator API)
 }
 
 func runTokenAdd(ctx context.Context, o TokenOptions, stdout io.Writer) error {
 	return adminCall(ctx, o.Data, "token add", func(c *admin.Client) (admin.Token, error) {
-		return c.AddToken(ctx, admin.AddToken{Name: o.Name, Sites: o.Sites})
+		return c.AddToken(ctx, admin.AddToken{Name: o.Name, Sites: o.Sites, User: o.User})
 	}, func(t admin.Token) { admin.PrintToken(stdout, t) })
 }
 

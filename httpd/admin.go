@@ -277,11 +277,17 @@ func (a adminAPI) AddToken(ctx context.Context, in admin.AddToken) (admin.Token,
 		}
 		ids = append(ids, site.ID)
 	}
-	token, err := a.s.accounts.CreateToken(ctx, in.Name, ids)
+	var token string
+	var err error
+	if in.User != "" {
+		token, err = a.s.accounts.CreateUserToken(ctx, in.Name, ids, in.User)
+	} else {
+		token, err = a.s.accounts.CreateToken(ctx, in.Name, ids)
+	}
 	if err != nil {
 		return admin.Token{}, err
 	}
-	return admin.Token{Name: in.Name, Token: token, Sites: in.Sites}, nil
+	return admin.Token{Name: in.Name, Token: token, Sites: in.Sites, User: in.User}, nil
 }
 
 func endpoint(ep store.WebhookEndpoint) admin.Endpoint {

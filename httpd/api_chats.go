@@ -12,12 +12,16 @@ import (
 )
 
 // The operator API (chat-protocol.md, README): bots, CRMs and messenger
-// bridges read and answer chats with an API token. A token acts as the
+// bridges read and answer chats with an API token. A token made for a user
+// (appliance token add --user EMAIL) acts as that user; any other as the
 // operator named by the token (appliance token add --name bot).
 
 // apiOperator is the operator a token acts as.
 func apiOperator(tok store.Token) chats.Operator {
 	op := chats.Operator{Name: tok.Name}
+	if tok.User != "" {
+		op.Name = tok.User
+	}
 	if len(tok.Sites) > 0 {
 		op.Sites = tok.Sites
 	}

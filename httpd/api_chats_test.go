@@ -189,6 +189,25 @@ func TestOperatorAPI(t *testing.T) {
 		body.Data.Source.UTMSource != "vk" || len(body.Data.Messages) != 2 || body.Data.Messages[1].Text != "Bot here: yes." {
 		t.Errorf("chat webhook: %s", raw)
 	}
+	// A token made for a user acts as that user.
+	if _, err := accounts.New(srv.DB).CreateUser(t.Context(), "anna@shop.example", "a long enough passphrase", accounts.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	anna, err := accounts.New(srv.DB).CreateUserToken(t.Context(), "anna's bridge", nil, "Anna@Shop.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.New(srv.DB).CreateUserToken(t.Context(), "nobody's", nil, "nobody@shop.example"); err == nil {
+		t.Error("a token made for a user who does not exist")
+	}
+	vis.send(map[string]any{"type": "send", "ref": "2", "text": "a new chat"})
+	chat2 := num(vis.next("ack")["chat"])
+	if status, out = apiCall(t, "POST", fmt.Sprintf("%sapi/v1/chats/%d/messages", srv.URL, chat2), anna, map[string]string{"text": "Anna here"}); status != http.StatusOK {
+		t.Fatalf("user token message: %d %v", status, out)
+	}
+	if msgs := apiMessages(t, srv, anna, chat2, 1); len(msgs) != 1 || msgs[0]["name"] != "anna@shop.example" {
+		t.Errorf("the user token's message: %v", msgs)
+	}
 	if status, _ = apiCall(t, "POST", srv.URL+"api/v1/operators/presence", bot, map[string]string{"site": site, "status": "offline"}); status != http.StatusOK || srv.HTTP.Chats().SiteOnline(siteID) {
 		t.Errorf("presence offline: %d, online %v", status, srv.HTTP.Chats().SiteOnline(siteID))
 	}

@@ -150,10 +150,14 @@ type Token struct {
 	// LastUsed is when the token was last used (Unix ms), written at most
 	// once a minute per token; 0: not used since version 3.
 	LastUsed int64
+	// User is the email of the user the token acts as (the chat's
+	// operator API); "" none: the token acts under its Name. Versions
+	// before 4 decode with none.
+	User string
 }
 
-// tokenVersion 2 added Sites, 3 LastUsed.
-const tokenVersion = 3
+// tokenVersion 2 added Sites, 3 LastUsed, 4 User.
+const tokenVersion = 4
 
 // Encode returns the versioned encoding of t.
 func (t *Token) Encode() []byte {
@@ -165,6 +169,7 @@ func (t *Token) Encode() []byte {
 		e.uint(uint64(id))
 	}
 	e.int(t.LastUsed)
+	e.str(t.User)
 	return e.b
 }
 
@@ -183,6 +188,9 @@ func DecodeToken(b []byte) (Token, error) {
 	}
 	if v >= 3 {
 		t.LastUsed = d.int()
+	}
+	if v >= 4 {
+		t.User = d.str()
 	}
 	return t, d.done()
 }

@@ -78,6 +78,7 @@ var samples = map[string][]any{
 		Token{Name: "ci", Created: 1},
 		Token{Name: long + unicode, Created: -1},
 		Token{Name: "pbx", Created: 2, Sites: []uint32{1, 1<<32 - 1}},
+		Token{Name: "bridge", Created: 3, User: "anna@example.com"},
 	},
 	"visitor": {
 		Visitor{},

@@ -510,6 +510,24 @@ const MaxTokenSites = 100
 // CreateToken makes an API token for the sites (ids; none: every site);
 // only its hash is stored, so the returned token is shown once.
 func (a *Accounts) CreateToken(ctx context.Context, name string, sites []uint32) (string, error) {
+	return a.createToken(ctx, name, sites, "")
+}
+
+// CreateUserToken is CreateToken for a token that acts as the user with
+// the email (the chat's operator API answers as that user).
+func (a *Accounts) CreateUserToken(ctx context.Context, name string, sites []uint32, email string) (string, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return "", err
+	}
+	u, err := a.User(email)
+	if err != nil {
+		return "", err
+	}
+	return a.createToken(ctx, name, sites, u.Email)
+}
+
+func (a *Accounts) createToken(ctx context.Context, name string, sites []uint32, user string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 {
 		return "", errorf(ErrInvalid, "token name must be 1 to 64 characters")
@@ -518,7 +536,7 @@ func (a *Accounts) CreateToken(ctx context.Context, name string, sites []uint32)
 		return "", errorf(ErrInvalid, "a token names at most %d sites", MaxTokenSites)
 	}
 	token := "apl_" + RandomToken()
-	t := store.Token{Name: name, Created: a.now().UnixMilli(), Sites: slices.Compact(slices.Sorted(slices.Values(sites)))}
+	t := store.Token{Name: name, Created: a.now().UnixMilli(), Sites: slices.Compact(slices.Sorted(slices.Values(sites))), User: user}
 	if err := a.db.Set(ctx, store.TokenKey(hashToken(token)), t.Encode()); err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}

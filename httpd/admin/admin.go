@@ -174,6 +174,7 @@ type User struct {
 type AddToken struct {
 	Name  string   `json:"name"`
 	Sites []string `json:"sites,omitempty"`
+	User  string   `json:"user,omitempty"` // the token acts as this user (email)
 }
 
 // Token is a new API token, shown once.
@@ -181,6 +182,7 @@ type Token struct {
 	Name  string   `json:"name"`
 	Token string   `json:"token"`
 	Sites []string `json:"sites"`
+	User  string   `json:"user,omitempty"`
 }
 
 // AddWebhook adds a webhook endpoint to a site; an empty Secret is

@@ -73,7 +73,11 @@ func PrintToken(w io.Writer, t Token) {
 	if len(t.Sites) > 0 {
 		scope = "only the sites " + strings.Join(t.Sites, ", ")
 	}
-	fmt.Fprintf(w, "API token %q for %s (shown once; send it as Authorization: Bearer TOKEN):\n%s\n", t.Name, scope, t.Token)
+	as := ""
+	if t.User != "" {
+		as = ", acting as " + t.User
+	}
+	fmt.Fprintf(w, "API token %q for %s%s (shown once; send it as Authorization: Bearer TOKEN):\n%s\n", t.Name, scope, as, t.Token)
 }
 
 // PrintWebhookAdded prints a new endpoint with its secret, shown once.
