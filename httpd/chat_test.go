@@ -16,6 +16,7 @@ import (
 
 	"appliance/httpd"
 	"appliance/httpd/accounts"
+	"appliance/httpd/chats"
 	"appliance/httpd/httpdtest"
 )
 
@@ -580,5 +581,38 @@ func TestChatOperatorStatus(t *testing.T) {
 	con.next("pong")
 	if status() != false {
 		t.Fatal("online while the only operator is away")
+	}
+}
+
+// A chat nobody answers, with no operator online, becomes a lead with its
+// transcript; the visitor's window is told, and the next message opens a
+// new chat.
+func TestChatUnansweredBecomesLead(t *testing.T) {
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.Chats = chats.Options{LeadGrace: time.Millisecond, Sweep: time.Hour} // swept by hand below
+	})
+	site := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, site, "https://shop.example/?utm_source=vk")
+	vis, _ := cv.connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "1", "text": "Anyone there? <img src=x onerror=alert(1)>"})
+	chat := num(vis.next("ack")["chat"])
+	vis.send(map[string]any{"type": "send", "ref": "2", "text": "Call me: +7 912 345-67-89"})
+	vis.next("ack")
+	time.Sleep(5 * time.Millisecond) // past the 1 ms grace; not an assertion
+	srv.HTTP.Chats().Sweep(t.Context())
+	if m := vis.message(3); m["from"] != "system" {
+		t.Errorf("system note = %v", m)
+	}
+	if cl := vis.next("closed"); num(cl["chat"]) != chat || cl["by"] != "lead" {
+		t.Errorf("closed = %v", cl)
+	}
+	l := siteLeads(t, srv, site)
+	if len(l) != 1 || l[0].Via != "chat" || !strings.Contains(l[0].Message, "Anyone there? <img src=x onerror=alert(1)>") ||
+		!strings.Contains(l[0].Message, "Call me: +7 912 345-67-89") || l[0].Source.UTMSource != "vk" {
+		t.Fatalf("leads = %+v", l)
+	}
+	vis.send(map[string]any{"type": "send", "ref": "3", "text": "hello again"})
+	if a := vis.next("ack"); num(a["chat"]) == chat || num(a["id"]) != 1 {
+		t.Errorf("after the lead: %v", a)
 	}
 }
