@@ -113,17 +113,17 @@ func TestWebhookKindsOffered(t *testing.T) {
 	for _, m := range regexp.MustCompile(`name="events" value="([^"]*)"`).FindAllSubmatch(page, -1) {
 		offered = append(offered, string(m[1]))
 	}
-	if want := []string{"lead", "callback", "call"}; !slices.Equal(offered, want) {
+	if want := []string{"lead", "callback", "call", "chat"}; !slices.Equal(offered, want) {
 		t.Fatalf("kinds offered %q, want %q", offered, want)
 	}
 	csrf := srv.FormToken(t, c, "sites/"+key+"/webhooks")
-	resp, err = c.PostForm(srv.URL+"sites/"+key+"/webhooks", map[string][]string{"csrf": {csrf}, "url": {"https://crm.example/hook"}, "events": {"chat"}})
+	resp, err = c.PostForm(srv.URL+"sites/"+key+"/webhooks", map[string][]string{"csrf": {csrf}, "url": {"https://crm.example/hook"}, "events": {"sms"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !regexp.MustCompile(`(?i)unknown event kind &#34;chat&#34;`).Match(page) {
-		t.Fatalf("an endpoint for chat: %d\n%s", resp.StatusCode, page)
+	if resp.StatusCode != http.StatusBadRequest || !regexp.MustCompile(`(?i)unknown event kind &#34;sms&#34;`).Match(page) {
+		t.Fatalf("an endpoint for sms: %d\n%s", resp.StatusCode, page)
 	}
 }
