@@ -206,6 +206,12 @@ func sweepFixture(t *testing.T, srv *httpdtest.Server) string {
 			t.Fatalf("callback: %d %v", status, out)
 		}
 	}
+	if _, err := accounts.New(srv.DB).CreateUser(ctx, "anastasia.konstantinopolskaya@aqualux-santehnika.example.com", "a long enough passphrase", accounts.RoleManager); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.New(srv.DB).CreateToken(ctx, "CRM Битрикс24 — выгрузка звонков", []uint32{site.ID}); err != nil {
+		t.Fatal(err)
+	}
 	token, err := accounts.New(srv.DB).CreateToken(ctx, "pbx", nil)
 	if err != nil {
 		t.Fatal(err)
