@@ -153,8 +153,10 @@ func parseFile(msgs map[string]string, name, text string) error {
 		case !haveKey:
 			key, haveKey = line, true
 		default:
-			if _, dup := msgs[key]; dup {
-				return fmt.Errorf("%s:%d: %q is translated twice", name, i, key)
+			// Two areas may both need a word ("Remove"): the same
+			// translation twice is fine, two different ones are not.
+			if prev, dup := msgs[key]; dup && prev != line {
+				return fmt.Errorf("%s:%d: %q is translated twice, differently: %q and %q", name, i, key, prev, line)
 			}
 			msgs[key], haveKey = line, false
 			key = ""

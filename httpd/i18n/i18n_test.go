@@ -142,6 +142,7 @@ func TestParseFile(t *testing.T) {
 		{"A\nА\nB\nБ", true},
 		{"A\n\nА\n", false},
 		{"A\nА\n\nA\nА2\n", false},
+		{"A\nА\n\nA\nА\n", true},
 		{"A\n", false},
 	} {
 		_, err := loadFS(fstest.MapFS{"ru/x.txt": {Data: []byte(tc.text)}, "en/x.txt": {Data: []byte("")}})
