@@ -49,10 +49,10 @@ type Counts struct {
 
 // Outcomes are the leads, callbacks, calls and chats: what a conversion
 // rate divides by sessions.
-func (c *Counts) Outcomes() int64 { return c.Leads + c.Callbacks + c.Calls + c.Chats }
+func (c Counts) Outcomes() int64 { return c.Leads + c.Callbacks + c.Calls + c.Chats }
 
 // Conversion is outcomes per session (0 without sessions).
-func (c *Counts) Conversion() float64 {
+func (c Counts) Conversion() float64 {
 	if c.Sessions == 0 {
 		return 0
 	}
@@ -61,7 +61,7 @@ func (c *Counts) Conversion() float64 {
 
 // CostPer is the cost of one of n (a lead, a call, an outcome, a sale);
 // ok is false without cost or without n.
-func (c *Counts) CostPer(n int64) (Money, bool) {
+func (c Counts) CostPer(n int64) (Money, bool) {
 	if c.Cost == 0 || n == 0 {
 		return 0, false
 	}
@@ -69,7 +69,7 @@ func (c *Counts) CostPer(n int64) (Money, bool) {
 }
 
 // ROI is (revenue - cost) / cost; ok is false without cost.
-func (c *Counts) ROI() (float64, bool) {
+func (c Counts) ROI() (float64, bool) {
 	if c.Cost == 0 {
 		return 0, false
 	}

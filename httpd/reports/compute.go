@@ -30,7 +30,7 @@ type Computed struct {
 	keys      []string // rollups' keys, sorted (after Compute)
 }
 
-// Compute replays the site's sessions, events, leads, callbacks and calls
+// Compute replays the site's sessions, events, leads, callbacks, calls and chats
 // from the store in the order they were stored (their ids) through the
 // same counting the live writes do, into memory. It reads every record of
 // the site: its time grows with the site's history, not the range asked.
@@ -87,6 +87,16 @@ func Compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 				return fmt.Errorf("call %d: %w", id, err)
 			}
 			outs = append(outs, outcome{id, func() error { return c.call(&call) }})
+			return nil
+		})
+	}
+	if err == nil {
+		err = scan(store.ChatPrefix(site.ID), func(id uint64, v []byte) error {
+			ch, err := store.DecodeChat(site.ID, id, v)
+			if err != nil {
+				return fmt.Errorf("chat %d: %w", id, err)
+			}
+			outs = append(outs, outcome{id, func() error { return c.chat(ch.Visitor, ch.Created, &ch.Source) }})
 			return nil
 		})
 	}

@@ -577,3 +577,26 @@ func TestCostFileErrors(t *testing.T) {
 		t.Errorf("%d costs stored from a bad file", n)
 	}
 }
+
+// A chat is counted in the write that opens it (as the chats service
+// does) and credited like every outcome; a rebuild reads it back.
+func TestChats(t *testing.T) {
+	f := newFixture(t, "Europe/Moscow")
+	day := reports.Date(2026, 11, 3)
+	f.at(2026, 11, 3, 9, 0)
+	h := f.hit("", paid, "")
+	ch := store.Chat{ID: f.db.NextID(), Site: f.site.ID, Created: f.now.UnixMilli(),
+		Attribution: store.Attribution{Visitor: h.CI.Visitor, Session: h.CI.Session, Source: h.Session.TrafficSource()}}
+	err := f.db.Update(context.Background(), func(tx *store.Tx) error {
+		tx.Set(store.ChatKey(f.site.ID, ch.ID), ch.Encode())
+		return f.rep.CountChat(tx, f.site, ch.Visitor, ch.Created, ch.Source)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := f.sources(day, day, reports.GroupCampaign, reports.ModelFirst, reports.Filter{})
+	if rows["brand"].Chats != 1 || rows["TOTAL"].Chats != 1 || rows["TOTAL"].Outcomes() != 1 {
+		t.Errorf("campaigns = %+v", rows)
+	}
+	f.checkRebuild()
+}

@@ -105,9 +105,8 @@ func (s *Service) CountCall(tx *store.Tx, siteID uint32, c *store.Call) error {
 // CountChat counts a chat of visitor (0: unknown) that began at (Unix ms)
 // on site, in the write that stores it: the chats column. own is the
 // traffic source stored with the chat, credited when the visitor has no
-// session to credit. It is the hook for the chat feature; Compute and
-// Rebuild do not know chats yet, so a rebuild sets the chats column to 0
-// until they read chat records too.
+// session to credit. Compute and Rebuild read the chat records (their
+// Created and Attribution) the same way.
 func (s *Service) CountChat(tx *store.Tx, site *store.Site, visitor uint64, at int64, own store.Source) error {
 	if err := s.counter(tx, site).chat(visitor, at, &own); err != nil {
 		return fmt.Errorf("count chat: %w", err)
