@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"appliance/httpd/i18n"
 	"appliance/httpd/period"
 )
 
@@ -71,12 +72,23 @@ type chartRow struct {
 
 // bucketLabel writes a bucket's start as its interval reads: an hour, a
 // day, the week's Monday, a month.
-func bucketLabel(t time.Time, iv period.Interval) string {
+func bucketLabel(tr i18n.Printer, t time.Time, iv period.Interval) string {
+	if tr.Lang == i18n.Ru {
+		switch iv {
+		case period.Hour:
+			return t.Format("02.01 15:04")
+		case period.Week:
+			return tr.T("week of %s", t.Format("02.01"))
+		case period.Month:
+			return t.Format("01.2006")
+		}
+		return t.Format("02.01.2006")
+	}
 	switch iv {
 	case period.Hour:
 		return t.Format("Jan 2 15:04")
 	case period.Week:
-		return "week of " + t.Format("Jan 2")
+		return tr.T("week of %s", t.Format("Jan 2"))
 	case period.Month:
 		return t.Format("Jan 2006")
 	}
@@ -84,7 +96,16 @@ func bucketLabel(t time.Time, iv period.Interval) string {
 }
 
 // shortLabel is a bucket's start on the x axis.
-func shortLabel(t time.Time, iv period.Interval) string {
+func shortLabel(tr i18n.Printer, t time.Time, iv period.Interval) string {
+	if tr.Lang == i18n.Ru {
+		switch iv {
+		case period.Hour:
+			return t.Format("15:04")
+		case period.Month:
+			return t.Format("01.06")
+		}
+		return t.Format("02.01")
+	}
 	switch iv {
 	case period.Hour:
 		return t.Format("15:04")
@@ -114,7 +135,7 @@ func niceMax(v int64) int64 {
 
 // newLineChart lays out series over buckets (the starts of the period's
 // intervals). Every series has a value per bucket.
-func newLineChart(id, title string, buckets []time.Time, iv period.Interval, series []chartSeries) lineChart {
+func newLineChart(tr i18n.Printer, id, title string, buckets []time.Time, iv period.Interval, series []chartSeries) lineChart {
 	c := lineChart{ID: id, Title: title, W: chartW, H: chartH,
 		Left: chartLeft, Right: chartW - chartRight, Top: chartTop, Bottom: chartH - chartBottom,
 		YLabelX: chartLeft - 6, XLabelY: chartH - 6}
@@ -142,14 +163,14 @@ func newLineChart(id, title string, buckets []time.Time, iv period.Interval, ser
 	// At most 7 x labels, evenly spread, always the first and the last.
 	step := max(1, (len(buckets)+5)/6)
 	for i := 0; i < len(buckets); i += step {
-		c.XTicks = append(c.XTicks, chartTick{Pos: round1(x(i)), Label: shortLabel(buckets[i], iv)})
+		c.XTicks = append(c.XTicks, chartTick{Pos: round1(x(i)), Label: shortLabel(tr, buckets[i], iv)})
 	}
 	if n := len(buckets); n > 1 && (n-1)%step != 0 {
 		// The last label, unless it would sit on the one before.
 		if len(c.XTicks) > 1 && (n-1)%step < step/2 {
 			c.XTicks = c.XTicks[:len(c.XTicks)-1]
 		}
-		c.XTicks = append(c.XTicks, chartTick{Pos: round1(x(n - 1)), Label: shortLabel(buckets[n-1], iv)})
+		c.XTicks = append(c.XTicks, chartTick{Pos: round1(x(n - 1)), Label: shortLabel(tr, buckets[n-1], iv)})
 	}
 	// The first and last labels stay inside the chart.
 	for i := range c.XTicks {
@@ -168,7 +189,7 @@ func newLineChart(id, title string, buckets []time.Time, iv period.Interval, ser
 			}
 			px, py := round1(x(i)), round1(y(v))
 			fmt.Fprintf(&pts, "%s,%s ", strconv.FormatFloat(px, 'f', -1, 64), strconv.FormatFloat(py, 'f', -1, 64))
-			l.Dots = append(l.Dots, chartDot{X: px, Y: py, Title: fmt.Sprintf("%s: %s %s", bucketLabel(buckets[i], iv), formatCount(v), strings.ToLower(s.Label))})
+			l.Dots = append(l.Dots, chartDot{X: px, Y: py, Title: fmt.Sprintf("%s: %s %s", bucketLabel(tr, buckets[i], iv), formatCount(v), strings.ToLower(s.Label))})
 			l.Total += v
 		}
 		l.Points = strings.TrimSpace(pts.String())
@@ -176,7 +197,7 @@ func newLineChart(id, title string, buckets []time.Time, iv period.Interval, ser
 		desc = append(desc, fmt.Sprintf("%s %s", formatCount(l.Total), strings.ToLower(s.Label)))
 	}
 	for i, b := range buckets {
-		row := chartRow{Label: bucketLabel(b, iv)}
+		row := chartRow{Label: bucketLabel(tr, b, iv)}
 		for _, s := range series {
 			var v int64
 			if i < len(s.Values) {
@@ -187,7 +208,8 @@ func newLineChart(id, title string, buckets []time.Time, iv period.Interval, ser
 		c.Rows = append(c.Rows, row)
 	}
 	if len(buckets) > 0 {
-		c.Desc = fmt.Sprintf("By %s, %s to %s, in total: %s.", iv, bucketLabel(buckets[0], iv), bucketLabel(buckets[len(buckets)-1], iv), strings.Join(desc, ", "))
+		by := map[period.Interval]string{period.Hour: tr.T("By hour"), period.Day: tr.T("By day"), period.Week: tr.T("By week"), period.Month: tr.T("By month")}[iv]
+		c.Desc = tr.T("%s, %s to %s, in total: %s.", by, bucketLabel(tr, buckets[0], iv), bucketLabel(tr, buckets[len(buckets)-1], iv), strings.Join(desc, ", "))
 	}
 	return c
 }

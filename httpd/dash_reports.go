@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/i18n"
 	"appliance/httpd/period"
 	"appliance/store"
 )
@@ -18,14 +19,25 @@ import (
 // a reportTable, which the page and the report's CSV export print from the
 // same cells, so the export holds the figures the screen shows.
 
-// reportTabs are the reports, in the order the tabs show them: path (under
-// /sites/KEY/reports), label.
-var reportTabs = [...][2]string{
-	{"", "Sources"},
-	{"pages", "Pages"},
-	{"events", "Events"},
-	{"properties", "Visitor properties"},
-	{"costs", "Ad costs"},
+// reportTabs are the reports, in the order the tabs show them: each one's
+// path under /sites/KEY/reports.
+var reportTabs = [...]string{"", "pages", "events", "properties", "costs"}
+
+// tabLabel is a report tab's name in tr's language.
+func tabLabel(tr i18n.Printer, tab string) string {
+	switch tab {
+	case "pages":
+		return tr.T("Pages")
+	case "events":
+		return tr.T("Events")
+	case "properties":
+		return tr.T("Visitor properties")
+	case "devices":
+		return tr.T("Devices")
+	case "costs":
+		return tr.T("Ad costs")
+	}
+	return tr.T("Sources")
 }
 
 // mountReports registers the reports screen's routes: each report's page
@@ -33,7 +45,7 @@ var reportTabs = [...][2]string{
 func (s *dashboardHandlers) mountReports(r *router) {
 	for _, b := range []struct {
 		tab   string
-		build func(*dashboardHandlers, *fasthttp.RequestCtx, *store.Site, period.Period) (reportTable, error)
+		build tableBuilder
 	}{
 		{"pages", (*dashboardHandlers).pagesTable},
 		{"events", (*dashboardHandlers).eventsTable},
@@ -47,6 +59,9 @@ func (s *dashboardHandlers) mountReports(r *router) {
 	r.page("GET", "/sites/*/reports/costs", seeReports, withWho(s.costsPage))
 	r.page("POST", "/sites/*/reports/costs", changeSites, withWho(s.costsUpload))
 }
+
+// tableBuilder builds a raw-record report's table for a period.
+type tableBuilder func(*dashboardHandlers, *fasthttp.RequestCtx, i18n.Printer, *store.Site, period.Period) (reportTable, error)
 
 // maxReportRows bounds a table on the screen; the CSV has every row.
 const maxReportRows = 500
@@ -166,9 +181,27 @@ type reportTabLink struct {
 	Active bool
 }
 
-var presetLabels = map[period.Preset]string{
-	period.Today: "Today", period.Yesterday: "Yesterday", period.Last7: "7 days", period.Last30: "30 days",
-	period.Last90: "90 days", period.ThisMonth: "This month", period.LastMonth: "Last month", period.ThisYear: "This year",
+// presetLabel is a period preset's name in tr's language.
+func presetLabel(tr i18n.Printer, p period.Preset) string {
+	switch p {
+	case period.Today:
+		return tr.T("Today")
+	case period.Yesterday:
+		return tr.T("Yesterday")
+	case period.Last7:
+		return tr.T("7 days")
+	case period.Last30:
+		return tr.T("30 days")
+	case period.Last90:
+		return tr.T("90 days")
+	case period.ThisMonth:
+		return tr.T("This month")
+	case period.LastMonth:
+		return tr.T("Last month")
+	case period.ThisYear:
+		return tr.T("This year")
+	}
+	return string(p)
 }
 
 // reportPeriod reads the period of a report request (period=PRESET, or
@@ -192,12 +225,12 @@ func periodQuery(p period.Period) url.Values {
 
 // newReportFrame builds the header of a report page; keep are the page's
 // own parameters, in the order the links write them.
-func newReportFrame(site *store.Site, tab string, p period.Period, keep []keepParam) reportFrame {
+func newReportFrame(tr i18n.Printer, site *store.Site, tab string, p period.Period, keep []keepParam) reportFrame {
 	base := "/sites/" + url.PathEscape(site.Key) + "/reports"
 	f := reportFrame{Site: site, Tab: tab, Period: p, Prev: p.Previous(), TimeZone: p.Loc().String(),
 		Custom: p.Preset == period.Custom, Base: base, PeriodQuery: periodQuery(p).Encode(), Keep: keep}
 	if site.TimeZone == "" {
-		f.TimeZone = "the server's (" + p.First.Format("MST") + ")"
+		f.TimeZone = tr.T("the server's (%s)", zoneLabel(p.Loc(), p.First))
 	}
 	for _, k := range []string{"period", "from", "to"} {
 		if v := periodQuery(p).Get(k); v != "" {
@@ -206,10 +239,10 @@ func newReportFrame(site *store.Site, tab string, p period.Period, keep []keepPa
 	}
 	for _, t := range reportTabs {
 		u := base
-		if t[0] != "" {
-			u += "/" + t[0]
+		if t != "" {
+			u += "/" + t
 		}
-		f.Tabs = append(f.Tabs, reportTabLink{Label: t[1], URL: template.URL(u + "?" + f.PeriodQuery), Active: t[0] == tab})
+		f.Tabs = append(f.Tabs, reportTabLink{Label: tabLabel(tr, t), URL: template.URL(u + "?" + f.PeriodQuery), Active: t == tab})
 	}
 	self := base
 	if tab != "" {
@@ -220,7 +253,7 @@ func newReportFrame(site *store.Site, tab string, p period.Period, keep []keepPa
 			continue
 		}
 		q := url.Values{"period": {string(pr)}}
-		f.Presets = append(f.Presets, reportTabLink{Label: presetLabels[pr], URL: template.URL(self + "?" + withKeep(q, keep)),
+		f.Presets = append(f.Presets, reportTabLink{Label: presetLabel(tr, pr), URL: template.URL(self + "?" + withKeep(q, keep)),
 			Active: pr == p.Preset})
 	}
 	return f
@@ -265,15 +298,40 @@ type reportData struct {
 	Costs    *costsData   // the ad costs tab
 }
 
-// renderReport renders a report page.
-func (s *dashboardHandlers) renderReport(ctx *fasthttp.RequestCtx, who signedIn, d reportData) error {
-	title := "Reports · " + d.Site.Name
+// renderReport renders a report page; figures are written with the
+// decimal separator of the reader's language.
+func (s *dashboardHandlers) renderReport(ctx *fasthttp.RequestCtx, who signedIn, tr i18n.Printer, d reportData) error {
+	title := tr.T("Reports") + " · " + d.Site.Name
 	for _, t := range d.Tabs {
 		if t.Active {
 			title = t.Label + " · " + d.Site.Name
 		}
 	}
+	if tr.Lang == i18n.Ru {
+		for i := range d.Tables {
+			decimalComma(d.Tables[i].Rows...)
+			decimalComma(d.Tables[i].Total)
+		}
+		if d.Overview != nil {
+			for i := range d.Overview.KPIs {
+				k := &d.Overview.KPIs[i]
+				k.Value, k.Prev = strings.ReplaceAll(k.Value, ".", ","), strings.ReplaceAll(k.Prev, ".", ",")
+			}
+		}
+	}
 	return s.renderSite(ctx, who, d.Site, "reports", view{Title: title, User: &who.user, CSRF: who.session.CSRF, Data: d})
+}
+
+// decimalComma writes the figures of rows with a decimal comma (1 500,50),
+// as Russian does; the CSV keeps the point.
+func decimalComma(rows ...[]reportCell) {
+	for _, r := range rows {
+		for i := range r {
+			if r[i].Num {
+				r[i].Text = strings.ReplaceAll(r[i].Text, ".", ",")
+			}
+		}
+	}
 }
 
 // tableCSV answers a report table as CSV: the header from the column
@@ -321,82 +379,84 @@ func (s *dashboardHandlers) reportSite(ctx *fasthttp.RequestCtx) (*store.Site, p
 
 // pagesTable is the top pages report: views, visitors and entries of each
 // page (host and path) in the period.
-func (s *dashboardHandlers) pagesTable(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period) (reportTable, error) {
+func (s *dashboardHandlers) pagesTable(ctx *fasthttp.RequestCtx, tr i18n.Printer, site *store.Site, p period.Period) (reportTable, error) {
 	rows, err := s.visits.Pages(ctx, site.ID, p.Start(), p.End(), 0)
 	if err != nil {
 		return reportTable{}, err
 	}
-	t := reportTable{ID: "pages-table", Caption: "Pages viewed in the period, most viewed first", KeyWidth: true,
-		Columns: []reportColumn{{"Page", "page", false}, {"Views", "views", true}, {"Visitors", "visitors", true}, {"Entries", "entries", true}},
-		Empty:   "No page views in this period."}
+	t := reportTable{ID: "pages-table", Caption: tr.T("Pages viewed in the period, most viewed first"), KeyWidth: true,
+		Columns: []reportColumn{{tr.T("Page"), "page", false}, {tr.T("Views"), "views", true}, {tr.T("Visitors"), "visitors", true}, {tr.T("Entries"), "entries", true}},
+		Empty:   tr.T("No page views in this period.")}
 	var views, entries int64
 	for _, r := range rows {
-		t.Rows = append(t.Rows, []reportCell{textCell(r.Page, "(none)"), countCell(r.Views), countCell(r.Visitors), countCell(r.Entries)})
+		t.Rows = append(t.Rows, []reportCell{textCell(r.Page, tr.T("(none)")), countCell(r.Views), countCell(r.Visitors), countCell(r.Entries)})
 		views += r.Views
 		entries += r.Entries
 	}
 	if len(rows) > 0 {
-		t.Total = []reportCell{{Text: "Total", Raw: "total"}, countCell(views), {Text: "", Dim: true}, countCell(entries)}
+		t.Total = []reportCell{{Text: tr.T("Total"), Raw: "total"}, countCell(views), {Text: "", Dim: true}, countCell(entries)}
 	}
 	return t, nil
 }
 
 // eventsTable is the events report: category → action → name, with how
 // many times, by how many visitors, and the sum of their number values.
-func (s *dashboardHandlers) eventsTable(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period) (reportTable, error) {
+func (s *dashboardHandlers) eventsTable(ctx *fasthttp.RequestCtx, tr i18n.Printer, site *store.Site, p period.Period) (reportTable, error) {
 	rows, err := s.visits.Events(ctx, site.ID, p.Start(), p.End())
 	if err != nil {
 		return reportTable{}, err
 	}
-	t := reportTable{ID: "events-table", Caption: "Events sent with Comagic.trackEvent, by category, action and name",
-		Columns: []reportColumn{{"Category", "category", false}, {"Action", "action", false}, {"Name", "name", false},
-			{"Events", "events", true}, {"Visitors", "visitors", true}, {"Value sum", "value_sum", true}},
-		Empty: "No events in this period. Events come from Comagic.trackEvent(category, action, name, value) on the site's pages."}
+	t := reportTable{ID: "events-table", Caption: tr.T("Events sent with Comagic.trackEvent, by category, action and name"),
+		Columns: []reportColumn{{tr.T("Category"), "category", false}, {tr.T("Action"), "action", false}, {tr.T("Name"), "name", false},
+			{tr.T("Events"), "events", true}, {tr.T("Visitors"), "visitors", true}, {tr.T("Value sum"), "value_sum", true}},
+		Empty: tr.T("No events in this period. Events come from Comagic.trackEvent(category, action, name, value) on the site's pages.")}
 	var count int64
 	for _, r := range rows {
-		t.Rows = append(t.Rows, []reportCell{textCell(r.Category, "(none)"), textCell(r.Action, "(none)"), textCell(r.Name, "(none)"),
+		none := tr.T("(none)")
+		t.Rows = append(t.Rows, []reportCell{textCell(r.Category, none), textCell(r.Action, none), textCell(r.Name, none),
 			countCell(r.Count), countCell(r.Visitors), floatCell(r.Value)})
 		count += r.Count
 	}
 	if len(rows) > 0 {
-		t.Total = []reportCell{{Text: "Total", Raw: "total"}, {}, {}, countCell(count), {}, {}}
+		t.Total = []reportCell{{Text: tr.T("Total"), Raw: "total"}, {}, {}, countCell(count), {}, {}}
 	}
 	return t, nil
 }
 
 // propertiesTable is the visitor properties report: how many of the
 // period's visitors have each property and value.
-func (s *dashboardHandlers) propertiesTable(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period) (reportTable, error) {
+func (s *dashboardHandlers) propertiesTable(ctx *fasthttp.RequestCtx, tr i18n.Printer, site *store.Site, p period.Period) (reportTable, error) {
 	rows, err := s.visits.Properties(ctx, site.ID, p.Start(), p.End())
 	if err != nil {
 		return reportTable{}, err
 	}
-	t := reportTable{ID: "properties-table", Caption: "Properties of the period's visitors (Comagic.setProperty), by name and value",
-		Columns: []reportColumn{{"Property", "property", false}, {"Value", "value", false}, {"Visitors", "visitors", true}},
-		Empty:   "No visitor of this period has a property. Properties come from Comagic.setProperty(name, value)."}
+	t := reportTable{ID: "properties-table", Caption: tr.T("Properties of the period's visitors (Comagic.setProperty), by name and value"),
+		Columns: []reportColumn{{tr.T("Property"), "property", false}, {tr.T("Value"), "value", false}, {tr.T("Visitors"), "visitors", true}},
+		Empty:   tr.T("No visitor of this period has a property. Properties come from Comagic.setProperty(name, value).")}
 	for _, r := range rows {
-		t.Rows = append(t.Rows, []reportCell{textCell(r.Name, "(none)"), textCell(r.Value, "(empty)"), countCell(r.Visitors)})
+		t.Rows = append(t.Rows, []reportCell{textCell(r.Name, tr.T("(none)")), textCell(r.Value, tr.T("(empty)")), countCell(r.Visitors)})
 	}
 	return t, nil
 }
 
 // breakdownReport serves a raw-record report page (tab) or its CSV.
-func (s *dashboardHandlers) breakdownReport(tab string, build func(*dashboardHandlers, *fasthttp.RequestCtx, *store.Site, period.Period) (reportTable, error), csv bool) func(*fasthttp.RequestCtx, signedIn) error {
+func (s *dashboardHandlers) breakdownReport(tab string, build tableBuilder, csv bool) func(*fasthttp.RequestCtx, signedIn) error {
 	return func(ctx *fasthttp.RequestCtx, who signedIn) error {
 		site, p, err := s.reportSite(ctx)
 		if err != nil {
 			return err
 		}
-		t, err := build(s, ctx, site, p)
+		tr := s.pages.printer(ctx, &who.user)
+		t, err := build(s, ctx, tr, site, p)
 		if err != nil {
 			return err
 		}
 		if csv {
 			return tableCSV(ctx, site, tab, p, t)
 		}
-		f := newReportFrame(site, tab, p, nil)
+		f := newReportFrame(tr, site, tab, p, nil)
 		t.CSV = f.csvLink(tab+".csv", nil)
-		return s.renderReport(ctx, who, reportData{reportFrame: f, Tables: []reportTable{cutRows(t)},
-			Note: "Counted from the period's visits (bots left out)."})
+		return s.renderReport(ctx, who, tr, reportData{reportFrame: f, Tables: []reportTable{cutRows(t)},
+			Note: tr.T("Counted from the period's visits (bots left out).")})
 	}
 }

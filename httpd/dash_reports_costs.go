@@ -37,8 +37,9 @@ func (s *dashboardHandlers) costsFrame(ctx *fasthttp.RequestCtx, who signedIn, d
 	}
 	d.CanUpload = changeSites.allows(who.user.Role)
 	d.MaxBytes = maxCostUpload
-	data := reportData{reportFrame: newReportFrame(site, "costs", p, nil), Costs: &d}
-	if err := s.renderReport(ctx, who, data); err != nil {
+	tr := s.pages.printer(ctx, &who.user)
+	data := reportData{reportFrame: newReportFrame(tr, site, "costs", p, nil), Costs: &d}
+	if err := s.renderReport(ctx, who, tr, data); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(status)

@@ -3,10 +3,12 @@ package httpd
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/i18n"
 	"appliance/httpd/period"
 	"appliance/httpd/reports"
 	"appliance/store"
@@ -55,15 +57,42 @@ func newKPI(id, label string, cur, prev int64, format func(int64) string) kpi {
 	return k
 }
 
-// groupLabels name the sources report's groups as the table heads them.
-var groupLabels = map[reports.Group]string{
-	reports.GroupChannel: "Channel", reports.GroupSource: "Source", reports.GroupMedium: "Medium",
-	reports.GroupCampaign: "Campaign", reports.GroupTerm: "Term", reports.GroupLanding: "Landing page",
-	reports.GroupReferrer: "Referrer domain",
+// groupLabels are the sources report's groups; groupLabel names one as
+// the table heads it.
+var groupLabels = map[reports.Group]bool{
+	reports.GroupChannel: true, reports.GroupSource: true, reports.GroupMedium: true, reports.GroupCampaign: true,
+	reports.GroupTerm: true, reports.GroupLanding: true, reports.GroupReferrer: true,
 }
 
-var modelLabels = map[reports.Model]string{
-	reports.ModelLastNonDirect: "Last non-direct visit", reports.ModelFirst: "First visit", reports.ModelLast: "Last visit",
+func groupLabel(tr i18n.Printer, g reports.Group) string {
+	switch g {
+	case reports.GroupSource:
+		return tr.T("Source")
+	case reports.GroupMedium:
+		return tr.T("Medium")
+	case reports.GroupCampaign:
+		return tr.T("Campaign")
+	case reports.GroupTerm:
+		return tr.T("Term")
+	case reports.GroupLanding:
+		return tr.T("Landing page")
+	case reports.GroupReferrer:
+		return tr.T("Referrer domain")
+	}
+	return tr.T("Channel")
+}
+
+// modelLabels are the attribution models; modelLabel names one.
+var modelLabels = map[reports.Model]bool{reports.ModelLastNonDirect: true, reports.ModelFirst: true, reports.ModelLast: true}
+
+func modelLabel(tr i18n.Printer, m reports.Model) string {
+	switch m {
+	case reports.ModelFirst:
+		return tr.T("First visit")
+	case reports.ModelLast:
+		return tr.T("Last visit")
+	}
+	return tr.T("Last non-direct visit")
 }
 
 // drillNext is the group a row of group g drills down to, with the filter
@@ -147,30 +176,33 @@ func cutText(s string) string {
 }
 
 // keyCell is a row key of the sources report as the table shows it.
-func keyCell(g reports.Group, key string) reportCell {
+func keyCell(tr i18n.Printer, g reports.Group, key string) reportCell {
 	if key != "" {
+		if g == reports.GroupChannel {
+			return reportCell{Text: tr.T(key), Raw: key} // the channels are in the catalog (TestChannelsTranslated)
+		}
 		return reportCell{Text: key, Raw: key}
 	}
 	switch g {
 	case reports.GroupReferrer:
-		return reportCell{Text: "(no referrer)", Dim: true}
+		return reportCell{Text: tr.T("(no referrer)"), Dim: true}
 	case reports.GroupLanding:
-		return reportCell{Text: "(unknown)", Dim: true}
+		return reportCell{Text: tr.T("(unknown)"), Dim: true}
 	}
-	return reportCell{Text: "(not set)", Dim: true}
+	return reportCell{Text: tr.T("(not set)"), Dim: true}
 }
 
 // sourcesColumns are the sources table's columns; the cost columns only
 // when the period has costs.
-func sourcesColumns(g reports.Group, withCost bool) []reportColumn {
-	cols := []reportColumn{{groupLabels[g], "key", false},
-		{"Sessions", "sessions", true}, {"Visitors", "visitors", true}, {"New visitors", "new_visitors", true},
-		{"Events", "events", true}, {"Leads", "leads", true}, {"Callbacks", "callbacks", true}, {"Calls", "calls", true},
-		{"Answered calls", "answered_calls", true}, {"First-time callers", "first_time_callers", true}, {"Chats", "chats", true},
-		{"Sales", "sales", true}, {"Revenue", "revenue", true}, {"Conversion", "conversion", true}}
+func sourcesColumns(tr i18n.Printer, g reports.Group, withCost bool) []reportColumn {
+	cols := []reportColumn{{groupLabel(tr, g), "key", false},
+		{tr.T("Sessions"), "sessions", true}, {tr.T("Visitors"), "visitors", true}, {tr.T("New visitors"), "new_visitors", true},
+		{tr.T("Events"), "events", true}, {tr.T("Leads"), "leads", true}, {tr.T("Callbacks"), "callbacks", true}, {tr.T("Calls"), "calls", true},
+		{tr.T("Answered calls"), "answered_calls", true}, {tr.T("First-time callers"), "first_time_callers", true}, {tr.T("Chats"), "chats", true},
+		{tr.T("Sales"), "sales", true}, {tr.T("Revenue"), "revenue", true}, {tr.T("Conversion"), "conversion", true}}
 	if withCost {
-		cols = append(cols, reportColumn{"Cost", "cost", true}, reportColumn{"Cost per lead", "cost_per_lead", true},
-			reportColumn{"Cost per call", "cost_per_call", true}, reportColumn{"ROI", "roi", true})
+		cols = append(cols, reportColumn{tr.T("Cost"), "cost", true}, reportColumn{tr.T("Cost per lead"), "cost_per_lead", true},
+			reportColumn{tr.T("Cost per call"), "cost_per_call", true}, reportColumn{"ROI", "roi", true})
 	}
 	return cols
 }
@@ -198,17 +230,17 @@ func countsCells(c *reports.Counts, withCost bool) []reportCell {
 
 // sourcesTable builds the sources × outcomes table of res; f makes the
 // drill-down links of its rows (nil: no links, as in the CSV).
-func sourcesTable(res reports.Sources, f *reportFrame, keep []keepParam) reportTable {
+func sourcesTable(tr i18n.Printer, res reports.Sources, f *reportFrame, keep []keepParam) reportTable {
 	withCost := res.Total.Cost != 0
 	for _, r := range res.Rows {
 		withCost = withCost || r.Cost != 0
 	}
-	t := reportTable{ID: "sources-table", Caption: "Sources and outcomes by " + lower(groupLabels[res.Group]),
-		Columns: sourcesColumns(res.Group, withCost), KeyWidth: res.Group == reports.GroupLanding,
-		Empty: "No visits in this period. They appear once the install code is on the site's pages."}
+	t := reportTable{ID: "sources-table", Caption: tr.T("Sources and outcomes by %s", strings.ToLower(groupLabel(tr, res.Group))),
+		Columns: sourcesColumns(tr, res.Group, withCost), KeyWidth: res.Group == reports.GroupLanding,
+		Empty: tr.T("No visits in this period. They appear once the install code is on the site's pages.")}
 	next, param := drillNext(res.Group)
 	for _, r := range res.Rows {
-		key := keyCell(res.Group, r.Key)
+		key := keyCell(tr, res.Group, r.Key)
 		if next != "" && f != nil {
 			q := url.Values{"group": {string(next)}, param: {r.Key}}
 			for _, k := range keep {
@@ -221,16 +253,9 @@ func sourcesTable(res reports.Sources, f *reportFrame, keep []keepParam) reportT
 		t.Rows = append(t.Rows, append([]reportCell{key}, countsCells(&r.Counts, withCost)...))
 	}
 	if len(res.Rows) > 0 {
-		t.Total = append([]reportCell{{Text: "Total", Raw: "total"}}, countsCells(&res.Total, withCost)...)
+		t.Total = append([]reportCell{{Text: tr.T("Total"), Raw: "total"}}, countsCells(&res.Total, withCost)...)
 	}
 	return t
-}
-
-func lower(s string) string {
-	if s == "" {
-		return s
-	}
-	return string(s[0]|0x20) + s[1:]
 }
 
 // sourcesReport is GET /sites/KEY/reports (and reports/sources.csv with
@@ -245,14 +270,15 @@ func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, s
 		if err != nil {
 			return err
 		}
+		tr := s.pages.printer(ctx, &who.user)
 		q := reports.Query{Site: site, From: dayOf(p.First), To: dayOf(p.Last), Group: g, Model: m, Filter: filter}
 		res, err := s.reports.Sources(ctx, q)
 		if err != nil {
 			return err
 		}
-		f := newReportFrame(site, "", p, keep)
+		f := newReportFrame(tr, site, "", p, keep)
 		if csv {
-			return tableCSV(ctx, site, "sources-"+string(g), p, sourcesTable(res, nil, keep))
+			return tableCSV(ctx, site, "sources-"+string(g), p, sourcesTable(tr, res, nil, keep))
 		}
 		prevP := p.Previous()
 		q.From, q.To = dayOf(prevP.First), dayOf(prevP.Last)
@@ -260,14 +286,14 @@ func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, s
 		if err != nil {
 			return err
 		}
-		ov, err := s.overview(ctx, site, p, &res.Total, &prev.Total)
+		ov, err := s.overview(ctx, tr, site, p, &res.Total, &prev.Total)
 		if err != nil {
 			return err
 		}
-		t := sourcesTable(res, &f, keep)
+		t := sourcesTable(tr, res, &f, keep)
 		t.CSV = f.csvLink("sources.csv", keep)
-		return s.renderReport(ctx, who, reportData{reportFrame: f, Overview: &ov, Tables: []reportTable{cutRows(t)},
-			Sources: sourcesControls(&f, g, m, keep)})
+		return s.renderReport(ctx, who, tr, reportData{reportFrame: f, Overview: &ov, Tables: []reportTable{cutRows(t)},
+			Sources: sourcesControls(tr, &f, g, m, keep)})
 	}
 }
 
@@ -279,13 +305,13 @@ func dayOf(t time.Time) reports.Day {
 
 // sourcesControls are the group and model selects and the drill-down
 // trail of the sources table.
-func sourcesControls(f *reportFrame, g reports.Group, m reports.Model, keep []keepParam) *sourcesView {
+func sourcesControls(tr i18n.Printer, f *reportFrame, g reports.Group, m reports.Model, keep []keepParam) *sourcesView {
 	v := &sourcesView{Group: g, Model: m}
 	for _, gr := range reports.Groups() {
-		v.Groups = append(v.Groups, option{Value: string(gr), Label: groupLabels[gr], Selected: gr == g})
+		v.Groups = append(v.Groups, option{Value: string(gr), Label: groupLabel(tr, gr), Selected: gr == g})
 	}
 	for _, mo := range reports.Models() {
-		v.Models = append(v.Models, option{Value: string(mo), Label: modelLabels[mo], Selected: mo == m})
+		v.Models = append(v.Models, option{Value: string(mo), Label: modelLabel(tr, mo), Selected: mo == m})
 	}
 	// The trail: All channels, then each filter set, each linking to the
 	// table one level up from it.
@@ -302,7 +328,7 @@ func sourcesControls(f *reportFrame, g reports.Group, m reports.Model, keep []ke
 	if m != reports.ModelLastNonDirect {
 		model.Set("model", string(m))
 	}
-	v.Trail = append(v.Trail, reportTabLink{Label: "All channels", URL: f.link("", model)})
+	v.Trail = append(v.Trail, reportTabLink{Label: tr.T("All channels"), URL: f.link("", model)})
 	for i, k := range filters {
 		q := url.Values{}
 		for key, vals := range model {
@@ -314,28 +340,28 @@ func sourcesControls(f *reportFrame, g reports.Group, m reports.Model, keep []ke
 		// A filter's name is the group it was a row of.
 		next, _ := drillNext(reports.Group(k.Name))
 		q.Set("group", string(next))
-		v.Trail = append(v.Trail, reportTabLink{Label: groupLabels[reports.Group(k.Name)] + ": " + keyCell(reports.Group(k.Name), k.Value).Text,
+		v.Trail = append(v.Trail, reportTabLink{Label: groupLabel(tr, reports.Group(k.Name)) + ": " + keyCell(tr, reports.Group(k.Name), k.Value).Text,
 			URL: f.link("", q), Active: i == len(filters)-1})
 	}
 	return v
 }
 
 // overview builds the totals and the charts of the period.
-func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period, cur, prev *reports.Counts) (overviewData, error) {
+func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, tr i18n.Printer, site *store.Site, p period.Period, cur, prev *reports.Counts) (overviewData, error) {
 	var ov overviewData
 	count := func(n int64) string { return formatCount(n) }
 	money := func(n int64) string { return moneyCell(n).Text }
 	ov.KPIs = []kpi{
-		newKPI("sessions", "Sessions", cur.Sessions, prev.Sessions, count),
-		newKPI("visitors", "Visitors", cur.Visitors, prev.Visitors, count),
-		newKPI("calls", "Calls", cur.Calls, prev.Calls, count),
-		newKPI("leads", "Leads", cur.Leads, prev.Leads, count),
-		newKPI("callbacks", "Callbacks", cur.Callbacks, prev.Callbacks, count),
-		newKPI("sales", "Sales", cur.Sales, prev.Sales, count),
-		newKPI("revenue", "Revenue", int64(cur.Revenue), int64(prev.Revenue), money),
+		newKPI("sessions", tr.T("Sessions"), cur.Sessions, prev.Sessions, count),
+		newKPI("visitors", tr.T("Visitors"), cur.Visitors, prev.Visitors, count),
+		newKPI("calls", tr.T("Calls"), cur.Calls, prev.Calls, count),
+		newKPI("leads", tr.T("Leads"), cur.Leads, prev.Leads, count),
+		newKPI("callbacks", tr.T("Callbacks"), cur.Callbacks, prev.Callbacks, count),
+		newKPI("sales", tr.T("Sales"), cur.Sales, prev.Sales, count),
+		newKPI("revenue", tr.T("Revenue"), int64(cur.Revenue), int64(prev.Revenue), money),
 	}
 	if cur.Cost != 0 || prev.Cost != 0 {
-		ov.KPIs = append(ov.KPIs, newKPI("cost", "Ad cost", int64(cur.Cost), int64(prev.Cost), money))
+		ov.KPIs = append(ov.KPIs, newKPI("cost", tr.T("Ad cost"), int64(cur.Cost), int64(prev.Cost), money))
 	}
 	iv := p.Interval()
 	series, err := s.reports.Series(ctx, reports.SeriesQuery{Site: site, From: dayOf(p.First), To: dayOf(p.Last), Interval: seriesInterval(iv)})
@@ -352,11 +378,11 @@ func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, site *store.Site,
 		}
 	}
 	ov.Charts = []lineChart{
-		newLineChart("traffic", "Traffic", buckets, iv, []chartSeries{
-			{"sessions", "Sessions", vals["sessions"]}, {"visitors", "Visitors", vals["visitors"]}}),
-		newLineChart("outcomes", "Calls, leads, callbacks and sales", buckets, iv, []chartSeries{
-			{"calls", "Calls", vals["calls"]}, {"leads", "Leads", vals["leads"]},
-			{"callbacks", "Callbacks", vals["callbacks"]}, {"sales", "Sales", vals["sales"]}}),
+		newLineChart(tr, "traffic", tr.T("Traffic"), buckets, iv, []chartSeries{
+			{"sessions", tr.T("Sessions"), vals["sessions"]}, {"visitors", tr.T("Visitors"), vals["visitors"]}}),
+		newLineChart(tr, "outcomes", tr.T("Calls, leads, callbacks and sales"), buckets, iv, []chartSeries{
+			{"calls", tr.T("Calls"), vals["calls"]}, {"leads", tr.T("Leads"), vals["leads"]},
+			{"callbacks", tr.T("Callbacks"), vals["callbacks"]}, {"sales", tr.T("Sales"), vals["sales"]}}),
 	}
 	return ov, nil
 }

@@ -41,8 +41,8 @@ func TestBrowserReports(t *testing.T) {
 	if got := text("#kpi-sessions .kpi-value"); got != "3" {
 		t.Errorf("sessions today: %q, want 3", got)
 	}
-	if got := text("#kpi-sales .delta"); !strings.HasPrefix(got, "new") {
-		t.Errorf("sales against yesterday: %q, want new", got)
+	if got := text("#kpi-sales .delta"); !strings.HasPrefix(got, "from none") {
+		t.Errorf("sales against yesterday: %q, want from none", got)
 	}
 	// The chart: a line per series with a point per hour of the day, the
 	// title and description a screen reader reads, and a visible line.

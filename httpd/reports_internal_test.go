@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/i18n"
 	"appliance/httpd/period"
 	"appliance/httpd/reports"
 )
@@ -59,7 +60,11 @@ func TestLineChart(t *testing.T) {
 	buckets := p.Buckets(period.Day)
 	vals := make([]int64, len(buckets))
 	vals[3], vals[29] = 7, 2
-	c := newLineChart("traffic", "Traffic", buckets, period.Day, []chartSeries{{"sessions", "Sessions", vals}})
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newLineChart(cat.For(i18n.En), "traffic", "Traffic", buckets, period.Day, []chartSeries{{"sessions", "Sessions", vals}})
 	if len(c.Series) != 1 || len(c.Series[0].Dots) != 30 || c.Series[0].Total != 9 {
 		t.Fatalf("series %+v", c.Series)
 	}
