@@ -86,10 +86,18 @@ func TestTeamCLI(t *testing.T) {
 	if out, err := cli(t, dir, "site", "remove", "--site", key, "--confirm", "Shop"); err == nil || !strings.Contains(err.Error(), `type the site's name, "Shop 2"`) {
 		t.Errorf("remove with the old name: %v %q", err, out)
 	}
+	must("numbers", "static", "add", "--site", key, "--number", "74951825168")
+	out = must("site", "add", "--name", "Other", "--domain", "other.example")
+	other := regexp.MustCompile(`site key: (\w+)`).FindStringSubmatch(out)[1]
+	if out, err := cli(t, dir, "numbers", "static", "add", "--site", other, "--number", "74951825168"); err == nil {
+		t.Fatalf("two sites took the same number: %q", out)
+	}
 	if out := must("site", "remove", "--site", key, "--confirm", "shop 2"); !strings.Contains(out, "stays in the store and in backups") {
 		t.Errorf("site remove printed %q", out)
 	}
 	if out := must("site", "list"); strings.Contains(out, key) {
 		t.Errorf("the removed site is listed: %q", out)
 	}
+	// Its numbers are free for another site.
+	must("numbers", "static", "add", "--site", other, "--number", "74951825168")
 }
