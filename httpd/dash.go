@@ -171,10 +171,10 @@ func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
 	}
 	email := strings.TrimSpace(string(ctx.PostArgs().Peek("email")))
 	account, ip, now := strings.ToLower(email), s.clientIP(ctx), s.now()
-	if ok, wait := s.signIn.allow(account, ip, now); !ok {
+	if ok, wait, why := s.signIn.allow(account, ip, now); !ok {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
-			Error: tooManyAttempts(s.pages.printer(ctx, nil), wait), Data: loginData{Email: email}})
+			Error: tooManyAttempts(s.pages.printer(ctx, nil), why, wait), Data: loginData{Email: email}})
 	}
 	token, sess, err := s.accounts.Login(ctx, email, string(ctx.PostArgs().Peek("password")))
 	if errors.Is(err, accounts.ErrBadLogin) {
@@ -220,10 +220,10 @@ func (s *dashboardHandlers) accountPage(ctx *fasthttp.RequestCtx, who signedIn) 
 // gets a fresh session.
 func (s *dashboardHandlers) changePassword(ctx *fasthttp.RequestCtx, who signedIn) error {
 	ip, now := s.clientIP(ctx), s.now()
-	if ok, wait := s.signIn.allow(who.user.Email, ip, now); !ok {
+	if ok, wait, why := s.signIn.allow(who.user.Email, ip, now); !ok {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF,
-			Error: tooManyAttempts(s.pages.printer(ctx, &who.user), wait)})
+			Error: tooManyAttempts(s.pages.printer(ctx, &who.user), why, wait)})
 	}
 	args := ctx.PostArgs()
 	token, _, err := s.accounts.ChangePassword(ctx, who.user.Email, string(args.Peek("current")), string(args.Peek("password")))

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"html"
 	"io"
 	"math/big"
 	"net"
@@ -134,7 +135,8 @@ func TestSignInLimitIsPerAccountAndIP(t *testing.T) {
 	clock := &trClock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	srv := httpdtest.Start(t, func(o *httpd.Options) { o.TrustProxy = true; o.Now = clock.Now })
 	srv.Owner(t)
-	signIn := func(ip, password string) *http.Response {
+	var lastBody string // the page of the last answer
+	signInLang := func(ip, password, lang string) *http.Response {
 		t.Helper()
 		jar, _ := cookiejar.New(nil)
 		c := noRedirect(jar)
@@ -147,13 +149,17 @@ func TestSignInLimitIsPerAccountAndIP(t *testing.T) {
 		req, _ := http.NewRequest("POST", srv.URL+"login", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("Accept-Language", lang)
 		resp, err = c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		lastBody = html.UnescapeString(string(b))
 		return resp
 	}
+	signIn := func(ip, password string) *http.Response { t.Helper(); return signInLang(ip, password, "en") }
 	const attacker, owner = "203.0.113.66", "198.51.100.7"
 	var last *http.Response
 	for i := 0; i < 15; i++ {
@@ -164,6 +170,12 @@ func TestSignInLimitIsPerAccountAndIP(t *testing.T) {
 	}
 	if resp := signIn(attacker, "correct horse battery"); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("right password from the locked address: %d, want 429", resp.StatusCode)
+	}
+	if !strings.Contains(lastBody, "Too many wrong passwords for this account from your network; wait 15 min and try again. Signing in from another network still works.") {
+		t.Errorf("the locked address is told:\n%s", lastBody)
+	}
+	if signInLang(attacker, "correct horse battery", "ru"); !strings.Contains(lastBody, "Слишком много неверных паролей для этой учётной записи из вашей сети; подождите 15 мин.") {
+		t.Errorf("the locked address is told, in Russian:\n%s", lastBody)
 	}
 	if resp := signIn(owner, "correct horse battery"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("owner from another address: %d, want signed in", resp.StatusCode)
@@ -178,6 +190,9 @@ func TestSignInLimitIsPerAccountAndIP(t *testing.T) {
 	}
 	if resp := signIn(owner, "correct horse battery"); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("owner while the account is under a spread attack: %d, want 429", resp.StatusCode)
+	}
+	if !strings.Contains(lastBody, "from many networks: it is locked for everyone for 15 min") {
+		t.Errorf("the owner under a spread attack is told:\n%s", lastBody)
 	}
 	clock.Set(clock.Now().Add(16 * time.Minute))
 	if resp := signIn(owner, "correct horse battery"); resp.StatusCode != http.StatusSeeOther {

@@ -33,23 +33,35 @@ func newSignInLimits() signInLimits {
 	}
 }
 
+// refusal says which limit refused a sign-in, for its message.
+type refusal int
+
+const (
+	tooFastFromIP     refusal = iota // attempts from one address, any accounts
+	tooManyFromIP                    // wrong passwords for one account from one address
+	tooManyForAccount                // wrong passwords for one account from many addresses
+)
+
 // allow reports whether a sign-in to account (a lower-case email) from ip
-// may be tried at now; when not, wait is how long to wait. (Counted, not
-// Wait alone: a limiter full of other keys must not refuse everyone.)
-func (l signInLimits) allow(account, ip string, now time.Time) (ok bool, wait time.Duration) {
+// may be tried at now; when not, wait is how long to wait and why which
+// limit refused it. (Counted, not Wait alone: a limiter full of other keys
+// must not refuse everyone.)
+func (l signInLimits) allow(account, ip string, now time.Time) (ok bool, wait time.Duration, why refusal) {
 	if k := account + " " + ip; l.accountIP.Count(k, now) >= failsPerAccountIP {
-		wait = l.accountIP.Wait(k, now)
+		wait, why = l.accountIP.Wait(k, now), tooManyFromIP
 	}
 	if l.account.Count(account, now) >= failsPerAccount {
-		wait = max(wait, l.account.Wait(account, now))
+		if w := l.account.Wait(account, now); w > wait {
+			wait, why = w, tooManyForAccount
+		}
 	}
 	if wait > 0 {
-		return false, wait
+		return false, wait, why
 	}
 	if !l.ip.Allow(ip, now) {
-		return false, max(time.Second, l.ip.Wait(ip, now))
+		return false, max(time.Second, l.ip.Wait(ip, now)), tooFastFromIP
 	}
-	return true, 0
+	return true, 0, 0
 }
 
 // failed counts a wrong password for account from ip.
@@ -58,10 +70,16 @@ func (l signInLimits) failed(account, ip string, now time.Time) {
 	l.account.Allow(account, now)
 }
 
-// tooManyAttempts is the message of a refused sign-in.
-func tooManyAttempts(tr i18n.Printer, wait time.Duration) string {
-	if wait <= time.Minute {
-		return tr.T("Too many attempts; wait a minute and try again.")
+// tooManyAttempts is the message of a sign-in refused by why for wait, in
+// the reader's language: which limit it was, and how long to wait (whole
+// minutes, at least one).
+func tooManyAttempts(tr i18n.Printer, why refusal, wait time.Duration) string {
+	minutes := max(1, int((wait+time.Minute-1)/time.Minute))
+	switch why {
+	case tooManyFromIP:
+		return tr.T("Too many wrong passwords for this account from your network; wait %d min and try again. Signing in from another network still works.", minutes)
+	case tooManyForAccount:
+		return tr.T("Too many wrong passwords for this account from many networks: it is locked for everyone for %d min to stop the guessing. Try again then, or ask the owner to set you a new password.", minutes)
 	}
-	return tr.N("Too many attempts; wait %d minute and try again.", int((wait+time.Minute-1)/time.Minute))
+	return tr.T("Too many sign-in attempts from your network; wait %d min and try again.", minutes)
 }
