@@ -23,7 +23,7 @@ import (
 // are written as the calls API writes them (the call, then CountCall, in
 // one write).
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	db    *store.DB
 	reg   *sites.Registry
 	site  *store.Site
@@ -36,7 +36,7 @@ type fixture struct {
 
 const ua = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"
 
-func newFixture(t *testing.T, zone string) *fixture {
+func newFixture(t testing.TB, zone string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, db: storetest.Open(t)}
@@ -508,7 +508,7 @@ func TestParseQueries(t *testing.T) {
 }
 
 func FuzzParseSources(f *testing.F) {
-	fx := newFixture(&testing.T{}, "Europe/Moscow")
+	fx := newFixture(f, "Europe/Moscow")
 	for _, s := range []string{"site=" + fx.site.Key, "site=" + fx.site.Key + "&from=2026-01-01&to=2026-02-01&group=term&model=first&medium=",
 		"from=2026-02-30&to=x", "site=%00&group=\xff", "site=" + fx.site.Key + "&from=0001-01-01&to=9999-12-31"} {
 		f.Add(s)
