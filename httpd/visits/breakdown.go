@@ -168,6 +168,7 @@ func (t *Tracker) Pages(ctx context.Context, site uint32, start, end time.Time, 
 		page    string
 	}
 	seen := map[visit]bool{}
+	pageKeys := map[string]string{}
 	startMs, endMs := start.UnixMilli(), end.UnixMilli()
 	var derr error
 	err = t.db.Scan(ctx, store.HitKey(site, pv.first, 0), store.HitKey(site, pv.last+1, 0), false, 0, func(k, v []byte) bool {
@@ -184,7 +185,11 @@ func (t *Tracker) Pages(ctx context.Context, site uint32, start, end time.Time, 
 		if h.Time < startMs || h.Time >= endMs {
 			return true
 		}
-		key := PageKey(h.URL)
+		key, ok := pageKeys[h.URL] // a site has far fewer pages than page views
+		if !ok {
+			key = PageKey(h.URL)
+			pageKeys[h.URL] = key
+		}
 		r := row(key)
 		r.Views++
 		if !seen[visit{vis, key}] {
