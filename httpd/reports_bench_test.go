@@ -36,7 +36,7 @@ import (
 // reports.Service.Rebuild, which counts exactly as the live writes do
 // (TestAttributionModels and the others check rebuilt == live). It is
 // kept in $TMPDIR/appliance-bench-reports-v2 for the next run; delete it
-// to build it again. It takes a minute and about 1 GB.
+// to build it again. It takes a few minutes and about 110 MB.
 //
 //	go test -run x -bench BenchmarkReportsYear -benchtime 20x ./httpd/
 func BenchmarkReportsYear(b *testing.B) {
