@@ -306,6 +306,7 @@ type callsData struct {
 	Unattributed int64
 	More         bool
 	Max          int
+	Zone         string // the zone of the times: the site's
 }
 
 type callRow struct {
@@ -321,18 +322,19 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if err != nil {
 		return err
 	}
-	d := callsData{Site: site, Max: maxCallsShown}
+	c := s.clock(ctx, &who.user, site)
+	d := callsData{Site: site, Max: maxCallsShown, Zone: zoneLabel(c.loc, s.now())}
 	pools := map[uint32]string{}
 	for _, p := range s.numbers.Config(site.ID).Pools {
 		pools[p.ID] = p.Name
 	}
-	err = s.numbers.ListCalls(ctx, site.ID, time.Time{}, maxCallsShown+1, func(c store.Call) bool {
+	err = s.numbers.ListCalls(ctx, site.ID, time.Time{}, maxCallsShown+1, func(call store.Call) bool {
 		if len(d.Calls) == maxCallsShown {
 			d.More = true
 			return false
 		}
-		s.shownChannel(&c)
-		d.Calls = append(d.Calls, callRow{Call: c, When: time.UnixMilli(c.Time).UTC().Format("2006-01-02 15:04:05"), Pool: pools[c.Pool]})
+		s.shownChannel(&call)
+		d.Calls = append(d.Calls, callRow{Call: call, When: c.at(call.Time), Pool: pools[call.Pool]})
 		return true
 	})
 	if err != nil {
@@ -364,11 +366,12 @@ func (s *dashboardHandlers) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("calls-%s-%s.csv", site.Key, s.now().UTC().Format("2006-01-02"))
+	loc := s.sites.Location(site)
+	name := fmt.Sprintf("calls-%s-%s.csv", site.Key, s.now().In(loc).Format("2006-01-02"))
 	return csvExport(ctx, name, callsCSVHeader(), func(write func([]string)) error {
 		return s.numbers.ListCalls(ctx, site.ID, time.Time{}, 0, func(c store.Call) bool {
 			s.shownChannel(&c)
-			write(callCSVRow(&c))
+			write(callCSVRow(&c, loc))
 			return true
 		})
 	})
@@ -382,14 +385,14 @@ func (s *dashboardHandlers) shownChannel(c *store.Call) {
 	}
 }
 
-func callCSVRow(c *store.Call) []string {
+func callCSVRow(c *store.Call, loc *time.Location) []string {
 	u := func(v uint64) string {
 		if v == 0 {
 			return ""
 		}
 		return strconv.FormatUint(v, 10)
 	}
-	return append([]string{u(c.ID), time.UnixMilli(c.Time).UTC().Format(time.RFC3339), time.UnixMilli(c.Received).UTC().Format(time.RFC3339),
+	return append([]string{u(c.ID), time.UnixMilli(c.Time).In(loc).Format(time.RFC3339), time.UnixMilli(c.Received).In(loc).Format(time.RFC3339),
 		c.Called, c.Caller, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
 		c.Kind, strconv.FormatBool(c.Attributed), u(c.Visitor), u(c.Session)}, sourceCSV(&c.Source)...)
 }
