@@ -85,7 +85,10 @@ func TestBrowserSetupLoginAddSite(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`input[name=password]`), "a long enough secret"),
 	)
 	submit(t, ctx, `button[type=submit]`)
-	httpdtest.Must(t, ctx, chromedp.Click(chromedp.CSS(`#sites a`)), chromedp.WaitVisible(chromedp.ID("install-code")))
+	// A site opens on its reports; its name in the site navigation leads
+	// to the install code.
+	httpdtest.Must(t, ctx, chromedp.Click(chromedp.CSS(`#sites a`)), chromedp.WaitVisible(chromedp.ID("kpis")),
+		chromedp.Click(chromedp.CSS(`#site-nav a`)), chromedp.WaitVisible(chromedp.ID("install-code")))
 	if got := httpdtest.Eval[string](t, ctx, `document.getElementById("install-code").textContent`); got != code {
 		t.Errorf("install code after sign-in differs:\n%s", got)
 	}
