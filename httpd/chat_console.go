@@ -123,7 +123,7 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 		}
 		return nil
 	}
-	w.event = func(ev chats.Event) any {
+	w.event = func(ev *chats.Event) []byte {
 		if ev.Kind == chats.EvMessage {
 			if last, ok := sent[ev.ChatID]; ok {
 				if ev.Message.ID <= last {
@@ -132,7 +132,7 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 				sent[ev.ChatID] = ev.Message.ID
 			}
 		}
-		return h.eventFrame(ev)
+		return ev.Encoded(chats.ForConsoles, func() []byte { return encodeFrame(h.eventFrame(ev)) })
 	}
 	w.tick = func() error {
 		if _, _, err := h.accounts.Session(token); err != nil {
@@ -264,7 +264,7 @@ func (h *chatConsoleHandlers) findChat(st *consoleState, id uint64) (store.Chat,
 	return store.Chat{}, chats.ErrNoChat
 }
 
-func (h *chatConsoleHandlers) eventFrame(ev chats.Event) any {
+func (h *chatConsoleHandlers) eventFrame(ev *chats.Event) any {
 	switch ev.Kind {
 	case chats.EvMessage:
 		return consoleMessage(ev.ChatID, ev.Message)

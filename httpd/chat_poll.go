@@ -125,12 +125,12 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 		defer timer.Stop()
 		select {
 		case ev := <-st.sub.C:
-			out = appendPollEvent(out, *ev, wf.Chat, &sent)
+			out = appendPollEvent(out, ev, wf.Chat, &sent)
 		drain:
 			for {
 				select {
 				case ev := <-st.sub.C:
-					out = appendPollEvent(out, *ev, wf.Chat, &sent)
+					out = appendPollEvent(out, ev, wf.Chat, &sent)
 				default:
 					break drain
 				}
@@ -145,7 +145,7 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 
 // appendPollEvent adds the frame of an event that came while a poll
 // waited; a message of the welcome's chat already answered is skipped.
-func appendPollEvent(out []any, ev chats.Event, chat uint64, sent *uint64) []any {
+func appendPollEvent(out []any, ev *chats.Event, chat uint64, sent *uint64) []any {
 	if ev.Kind == chats.EvMessage && ev.ChatID == chat {
 		if ev.Message.ID <= *sent {
 			return out

@@ -56,7 +56,7 @@ type socketWriter struct {
 	done    chan struct{} // closed by the reader when it stops
 	stop    <-chan struct{}
 	sub     *chats.Sub
-	event   func(ev chats.Event) any // the frame of an event for this socket; nil: none
+	event   func(ev *chats.Event) []byte // the encoded frame of an event for this socket; nil: none
 	initial func(write func(v any) error) error
 	tick    func() error // on every heartbeat; an error closes the socket
 }
@@ -66,8 +66,21 @@ func (w *socketWriter) write(v any) error {
 	if err != nil {
 		return err
 	}
+	return w.writeRaw(b)
+}
+
+func (w *socketWriter) writeRaw(b []byte) error {
 	_ = w.conn.SetWriteDeadline(time.Now().Add(chatWriteTimeout))
 	return w.conn.WriteMessage(websocket.TextMessage, b)
+}
+
+// encodeFrame is the JSON of a frame; nil for no frame.
+func encodeFrame(v any) []byte {
+	if v == nil {
+		return nil
+	}
+	b, _ := json.Marshal(v) // frames are plain structs: no error
+	return b
 }
 
 func (w *socketWriter) close(code int, text string) {
@@ -143,11 +156,11 @@ func (w *socketWriter) run() {
 				return
 			}
 		case ev := <-events:
-			v := w.event(*ev)
-			if v == nil {
+			b := w.event(ev)
+			if b == nil {
 				continue
 			}
-			if err := w.write(v); err != nil {
+			if err := w.writeRaw(b); err != nil {
 				w.kill()
 				return
 			}

@@ -261,14 +261,14 @@ func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site
 		}
 		return nil
 	}
-	w.event = func(ev chats.Event) any {
+	w.event = func(ev *chats.Event) []byte {
 		if ev.Kind == chats.EvMessage {
 			if ev.Message.ID <= sent[ev.ChatID] {
 				return nil
 			}
 			sent[ev.ChatID] = ev.Message.ID
 		}
-		return visitorEventFrame(ev)
+		return ev.Encoded(chats.ForVisitors, func() []byte { return encodeFrame(visitorEventFrame(ev)) })
 	}
 	if !w.begin() {
 		h.chats.Unsubscribe(st.sub)
@@ -390,7 +390,7 @@ func visitorMessage(chat uint64, m *store.ChatMessage) outMessage {
 
 // visitorEventFrame is the frame of a hub event for a visitor; nil for
 // none (their own marks and typing).
-func visitorEventFrame(ev chats.Event) any {
+func visitorEventFrame(ev *chats.Event) any {
 	switch ev.Kind {
 	case chats.EvMessage:
 		return visitorMessage(ev.ChatID, ev.Message)

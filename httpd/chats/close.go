@@ -91,8 +91,8 @@ func (s *Service) closeTx(tx *store.Tx, c *store.Chat, by string, now int64, msg
 }
 
 func (s *Service) publishClosed(c *store.Chat) {
-	s.hub.publish(Event{Kind: EvClosed, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Name: c.ClosedBy})
-	s.hub.publish(Event{Kind: EvChat, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Chat: c})
+	s.hub.publish(&Event{Kind: EvClosed, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Name: c.ClosedBy})
+	s.hub.publish(&Event{Kind: EvChat, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Chat: c})
 }
 
 // Close ends an open chat (by: ClosedByVisitor, ClosedByOperator,

@@ -2,6 +2,7 @@ package chats
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"appliance/store"
 )
@@ -42,6 +43,27 @@ type Event struct {
 	// Origin is the subscriber whose frame caused the event (nil: none);
 	// it does not get relayed marks and typing back.
 	Origin *Sub
+
+	encoded [2]atomic.Pointer[[]byte] // Encoded's memo per audience
+}
+
+// Audiences of Encoded: what visitors and what consoles are sent.
+const (
+	ForVisitors = 0
+	ForConsoles = 1
+)
+
+// Encoded returns the audience's encoding of the event, computed by
+// encode once for all its subscribers (an event reaches every console of
+// its site: one encoding, not one per socket). encode must depend only on
+// the event; nil means nothing to send.
+func (e *Event) Encoded(audience int, encode func() []byte) []byte {
+	if p := e.encoded[audience].Load(); p != nil {
+		return *p
+	}
+	b := encode()
+	e.encoded[audience].Store(&b)
+	return b
 }
 
 // LiveVisitor is a visitor with a socket open on the site now.
@@ -158,8 +180,7 @@ func (h *hub) remove(sub *Sub) {
 }
 
 // publish hands ev to every subscriber it is for, without waiting.
-func (h *hub) publish(e Event) {
-	ev := &e
+func (h *hub) publish(ev *Event) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	toConsoles := ev.Kind != EvAssigned && ev.Kind != EvClosed && ev.Kind != EvSiteStatus

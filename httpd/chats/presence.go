@@ -92,7 +92,7 @@ func (p *presence) state(site uint32, name string) *opState {
 // what changed.
 func (p *presence) change(sites []uint32, name string, fn func(st *opState, now time.Time)) {
 	now := p.o.Now()
-	var evs []Event
+	var evs []*Event
 	p.mu.Lock()
 	for _, site := range sites {
 		fn(p.state(site, name), now)
@@ -106,7 +106,7 @@ func (p *presence) change(sites []uint32, name string, fn func(st *opState, now 
 
 // settle compares a site's statuses with what was last published and
 // appends the events of the differences. p.mu is held.
-func (p *presence) settle(site uint32, now time.Time, evs []Event) []Event {
+func (p *presence) settle(site uint32, now time.Time, evs []*Event) []*Event {
 	on := false
 	if p.shown[site] == nil {
 		p.shown[site] = map[string]string{}
@@ -118,7 +118,7 @@ func (p *presence) settle(site uint32, now time.Time, evs []Event) []Event {
 		}
 		if p.shown[site][name] != s && !(s == Offline && p.shown[site][name] == "") {
 			p.shown[site][name] = s
-			evs = append(evs, Event{Kind: EvOperator, Site: site, Name: name, Status: s})
+			evs = append(evs, &Event{Kind: EvOperator, Site: site, Name: name, Status: s})
 		}
 		if s == Offline && st.conns == 0 && !now.Before(st.apiUntil) {
 			delete(p.ops[site], name)
@@ -133,7 +133,7 @@ func (p *presence) settle(site uint32, now time.Time, evs []Event) []Event {
 			p.lastOn[site] = now
 		}
 		p.online[site] = on
-		evs = append(evs, Event{Kind: EvSiteStatus, Site: site, Online: on})
+		evs = append(evs, &Event{Kind: EvSiteStatus, Site: site, Online: on})
 	}
 	return evs
 }
@@ -141,7 +141,7 @@ func (p *presence) settle(site uint32, now time.Time, evs []Event) []Event {
 // tick settles every site at now: graces and idle timeouts end.
 func (p *presence) tick() {
 	now := p.o.Now()
-	var evs []Event
+	var evs []*Event
 	p.mu.Lock()
 	for site := range p.ops {
 		evs = p.settle(site, now, evs)

@@ -16,7 +16,7 @@ func (s *Service) SubscribeVisitor(lv LiveVisitor) *Sub {
 		lv.Since = s.o.Now().UnixMilli()
 	}
 	sub := s.hub.addVisitor(lv.Site, lv.Visitor, &lv)
-	s.hub.publish(Event{Kind: EvVisitor, Site: lv.Site, Visitor: lv.Visitor, Online: true, Live: &lv})
+	s.hub.publish(&Event{Kind: EvVisitor, Site: lv.Site, Visitor: lv.Visitor, Online: true, Live: &lv})
 	return sub
 }
 
@@ -35,7 +35,7 @@ func (s *Service) SubscribeConsole(sites []uint32) *Sub { return s.hub.addConsol
 func (s *Service) Unsubscribe(sub *Sub) {
 	s.hub.remove(sub)
 	if sub.live != nil && !s.hub.visitorOnline(sub.site, sub.visitor) {
-		s.hub.publish(Event{Kind: EvVisitor, Site: sub.site, Visitor: sub.visitor, Online: false, Live: sub.live})
+		s.hub.publish(&Event{Kind: EvVisitor, Site: sub.site, Visitor: sub.visitor, Online: false, Live: sub.live})
 	}
 }
 

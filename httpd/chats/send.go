@@ -220,7 +220,7 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 		}
 		if err == nil && !ack.Dup {
 			if ack.Created {
-				s.hub.publish(Event{Kind: EvChat, Site: site, ChatID: ack.Chat.ID, Visitor: v.Visitor, Chat: &ack.Chat})
+				s.hub.publish(&Event{Kind: EvChat, Site: site, ChatID: ack.Chat.ID, Visitor: v.Visitor, Chat: &ack.Chat})
 			}
 			s.publishMessage(&ack.Chat, ack.Message, nil)
 		}
@@ -242,7 +242,7 @@ func (s *Service) count(tx *store.Tx, site *store.Site, c *store.Chat) error {
 }
 
 func (s *Service) publishMessage(c *store.Chat, m store.ChatMessage, origin *Sub) {
-	s.hub.publish(Event{Kind: EvMessage, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Message: &m, Origin: origin})
+	s.hub.publish(&Event{Kind: EvMessage, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Message: &m, Origin: origin})
 }
 
 // OperatorSend stores op's message in an open chat of the site and
@@ -305,8 +305,8 @@ func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, ch
 }
 
 func (s *Service) publishAssigned(c *store.Chat) {
-	s.hub.publish(Event{Kind: EvAssigned, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Name: c.Assigned})
-	s.hub.publish(Event{Kind: EvChat, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Chat: c})
+	s.hub.publish(&Event{Kind: EvAssigned, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Name: c.Assigned})
+	s.hub.publish(&Event{Kind: EvChat, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Chat: c})
 }
 
 // Claim assigns an open chat to op without a message. Errors: ErrNoChat,
@@ -418,9 +418,9 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 	if err != nil {
 		return Ack{}, fmt.Errorf("invite visitor %d: %w", visitor, err)
 	}
-	s.hub.publish(Event{Kind: EvChat, Site: site, ChatID: ack.Chat.ID, Visitor: visitor, Chat: &ack.Chat})
+	s.hub.publish(&Event{Kind: EvChat, Site: site, ChatID: ack.Chat.ID, Visitor: visitor, Chat: &ack.Chat})
 	s.publishMessage(&ack.Chat, ack.Message, nil)
-	s.hub.publish(Event{Kind: EvAssigned, Site: site, ChatID: ack.Chat.ID, Visitor: visitor, Name: op.Name})
+	s.hub.publish(&Event{Kind: EvAssigned, Site: site, ChatID: ack.Chat.ID, Visitor: visitor, Name: op.Name})
 	return ack, nil
 }
 
@@ -458,7 +458,7 @@ func (s *Service) MarkRead(ctx context.Context, site uint32, chat uint64, from, 
 		return fmt.Errorf("mark chat %d read: %w", chat, err)
 	}
 	if changed {
-		s.hub.publish(Event{Kind: EvRead, Site: site, ChatID: chat, Visitor: c.Visitor, From: from, Name: name, ID: id, Origin: origin})
+		s.hub.publish(&Event{Kind: EvRead, Site: site, ChatID: chat, Visitor: c.Visitor, From: from, Name: name, ID: id, Origin: origin})
 	}
 	return nil
 }
@@ -467,13 +467,13 @@ func (s *Service) MarkRead(ctx context.Context, site uint32, chat uint64, from, 
 // messages up to id (not stored).
 func (s *Service) Delivered(c *store.Chat, from, name string, id uint64, origin *Sub) {
 	if validSide(from) {
-		s.hub.publish(Event{Kind: EvDelivered, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, From: from, Name: name, ID: min(id, c.Last), Origin: origin})
+		s.hub.publish(&Event{Kind: EvDelivered, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, From: from, Name: name, ID: min(id, c.Last), Origin: origin})
 	}
 }
 
 // Typing tells the other side that from is typing (on) or stopped.
 func (s *Service) Typing(c *store.Chat, from, name string, on bool, origin *Sub) {
 	if validSide(from) {
-		s.hub.publish(Event{Kind: EvTyping, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, From: from, Name: name, On: on, Origin: origin})
+		s.hub.publish(&Event{Kind: EvTyping, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, From: from, Name: name, On: on, Origin: origin})
 	}
 }
