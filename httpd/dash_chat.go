@@ -20,7 +20,8 @@ type chatConsoleData struct {
 	Lang string // "ru" or "en": the console's language
 }
 
-// chatConsole is GET /chat: the operator console.
+// chatConsole is GET /chat: the operator console, in the dashboard's
+// language.
 func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) error {
 	name, _, _ := strings.Cut(who.user.Email, "@")
 	lang := string(langOf(ctx, &who.user)) // the dashboard's language (pages.go)

@@ -144,9 +144,14 @@
         });
         visitors = {};
         (f.visitors || []).forEach(function (v) { visitors[v.site + ":" + v.visitor] = v; });
-        (f.chats || []).forEach(function (c) { chatOf(c, false); });
-        Object.keys(chats).forEach(function (id) {
-          raw({ type: "history", chat: +id, after: lastID(chats[id]) });
+        // Chats the page did not hold yet: their history, which is not
+        // news (the hello brings what the page missed of the others).
+        (f.chats || []).forEach(function (c) {
+          if (!chats[c.id]) {
+            chatOf(c, false);
+            chats[c.id].loading = true;
+            raw({ type: "history", chat: c.id, after: 0 });
+          } else chatOf(c, false);
         });
         Object.keys(pending).forEach(function (ref) {
           var p = pending[ref];
@@ -156,6 +161,7 @@
         break;
       case "message": message(f); break;
       case "ack": acked(f); break;
+      case "history": if (chats[f.chat]) chats[f.chat].loading = false; break;
       case "chat": chatOf(f.chat, true); renderAll(); break;
       case "typing":
         if (f.from == "visitor" && chats[f.chat]) {
@@ -193,7 +199,10 @@
     var ch = chats[c.id];
     if (!ch) {
       ch = chats[c.id] = { c: c, msgs: {}, order: [], unread: 0 };
-      if (live && welcomed) raw({ type: "history", chat: c.id, after: 0 });
+      if (live && welcomed) {
+        ch.loading = true;
+        raw({ type: "history", chat: c.id, after: 0 });
+      }
       if (live && c.status == "open" && c.assigned == "") alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
     }
     ch.c = c;
@@ -215,7 +224,7 @@
       raw({ type: "delivered", chat: f.chat, id: f.id });
       var seen = isSel(f.chat) && document.visibilityState == "visible";
       if (seen) raw({ type: "read", chat: f.chat, id: f.id });
-      else if (f.at > Date.now() - 60000 || welcomed) {
+      else if (!ch.loading) {
         ch.unread++;
         alertOf(T.newMessage, f.text, f.chat);
       }

@@ -79,3 +79,15 @@ function markScrollers() {
 document.addEventListener("DOMContentLoaded", markScrollers);
 window.addEventListener("resize", markScrollers);
 document.addEventListener("toggle", markScrollers, true); // a <details> opened or closed
+
+// The operator console (/chat) is a script of its own, loaded only on its
+// page, in the version of this file.
+(function () {
+  var v = (document.currentScript && document.currentScript.src.split("?")[1]) || "";
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.getElementById("console")) return;
+    var s = document.createElement("script");
+    s.src = "/assets/console.js" + (v ? "?" + v : "");
+    document.head.appendChild(s);
+  });
+})();

@@ -147,6 +147,7 @@ export function chatWindow(env) {
   var welcomed = false;
   var mode = w.WebSocket ? "ws" : "poll";
   var fails = 0; // connects that failed before opening
+  var wsWorked = false; // a socket opened on this page: a later failure is the server's, not the network's
   var backoff = 0;
   var retryTimer = 0;
   var pinger = 0;
@@ -240,6 +241,7 @@ export function chatWindow(env) {
     var opened = false;
     s.onopen = function () {
       opened = true;
+      wsWorked = true;
       fails = 0;
       var c = core.cred() || {};
       s.send(JSON.stringify({ type: "hello", ci: c.ci, key: c.key, u: location.href, chat: chatID, after: after }));
@@ -256,9 +258,12 @@ export function chatWindow(env) {
       if (sock === s) sock = null;
       clearInterval(pinger);
       welcomed = false;
-      if (!opened && ++fails >= 2) mode = "poll";
-      showStatus();
+      // Two sockets that never opened, on a page where none ever did: the
+      // network blocks WebSockets, so poll. (A server restarting is not
+      // that: it comes back on the socket.)
+      if (!opened && ++fails >= 2 && !wsWorked) mode = "poll";
       retry();
+      showStatus();
     };
   }
 
@@ -586,6 +591,7 @@ export function chatWindow(env) {
   // bubble makes a message's node; text is set as text, never markup.
   function bubble(from, name, text, chat, id) {
     var n = el("div", { class: "m " + (from == "visitor" ? "visitor" : from == "system" ? "note" : "operator"), "data-chat": chat || "", "data-id": id || "" });
+    if (from == "visitor" && !id) n.setAttribute("data-mark", "sending");
     if (from == "system") {
       n.className = "note";
       n.textContent = String(text);
@@ -605,11 +611,17 @@ export function chatWindow(env) {
     append(el("div", { class: "note", role: "status" }, [text]));
   }
 
+  // append adds n to the log: a message the server has goes before the
+  // visitor's messages still waiting for their ack, which stay last.
   function append(n) {
     if (!ui || !ui.log.isConnected) return;
     var log = ui.log;
     var atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    log.appendChild(n);
+    var wait = pending.filter(function (p) {
+      return p.node && p.node !== n && p.node.parentNode === log;
+    })[0];
+    if (wait && n.getAttribute("data-mark") != "sending") log.insertBefore(n, wait.node);
+    else log.appendChild(n);
     if (atEnd || n.classList.contains("visitor")) log.scrollTop = log.scrollHeight;
   }
 
@@ -666,7 +678,6 @@ export function chatWindow(env) {
     var p = { ref: Date.now().toString(36) + Math.random().toString(36).slice(2, 10), text: text };
     pending.push(p);
     p.node = bubble("visitor", "", text, chatID, 0);
-    p.node.setAttribute("data-mark", "sending");
     markText(p.node, t("sending"));
     save();
     raw({ type: "send", ref: p.ref, text: text });

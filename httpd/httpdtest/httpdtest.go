@@ -56,8 +56,22 @@ func Start(t testing.TB, opts ...func(*httpd.Options)) *Server {
 // StartAt is Start on a given data directory (to restart over a store).
 func StartAt(t testing.TB, dir string, opts ...func(*httpd.Options)) *Server {
 	t.Helper()
+	return startOn(t, dir, "127.0.0.1:0", opts)
+}
+
+// Restart stops the server and starts it again over the same store on the
+// same address, as a restarted appliance: pages and consoles that talked
+// to it reconnect to the same URL. opts are the new server's options.
+func (s *Server) Restart(t testing.TB, opts ...func(*httpd.Options)) *Server {
+	t.Helper()
+	s.Stop()
+	return startOn(t, s.Dir, s.Addr, opts)
+}
+
+func startOn(t testing.TB, dir, listen string, opts []func(*httpd.Options)) *Server {
+	t.Helper()
 	db := storetest.OpenAt(t, dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		db.Close()
 		t.Fatalf("listen: %v", err)
