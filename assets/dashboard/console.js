@@ -568,7 +568,7 @@
     if (e.key == "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
   });
   $("c-text").addEventListener("input", function () {
-    if (!selected || !selected.chat) return;
+    if (!selected || !selected.chat || !this.value.trim()) return;
     var now = Date.now();
     if (now - typingAt > 2000) { typingAt = now; raw({ type: "typing", chat: selected.chat, on: true }); }
   });
