@@ -6,8 +6,9 @@
  * from a content-hashed URL cached for a year.
  *
  * Contract with the core: this file sets window.__cs_widget to a function
- * that takes the core's helpers ({credentials(), send(path, fields, cb),
- * phoneMask(), base(), warn(msg), answer(cb, value)}) and returns an object
+ * that takes the core's helpers ({credentials(), cred(), operators(v),
+ * send(path, fields, cb), phoneMask(), base(), warn(msg), answer(cb,
+ * value)}) and returns an object
  * with the functions below; the core calls them with the page's arguments.
  * send(path, ...) posts to t/v1/<path> with the visitor's credentials,
  * after the page view's hit, and gives cb the answer: {success:true,
