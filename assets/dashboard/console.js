@@ -199,10 +199,8 @@
     var ch = chats[c.id];
     if (!ch) {
       ch = chats[c.id] = { c: c, msgs: {}, order: [], unread: 0 };
-      if (live && welcomed) {
-        ch.loading = true;
-        raw({ type: "history", chat: c.id, after: 0 });
-      }
+      // A chat that opened just now: what it holds is news.
+      if (live && welcomed) raw({ type: "history", chat: c.id, after: 0 });
       if (live && c.status == "open" && c.assigned == "") alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
     }
     ch.c = c;
@@ -270,7 +268,7 @@
     if (now - lastActivity > 60000 && raw({ type: "status", status: status })) lastActivity = now;
   }
 
-  function alertOf(title, body, chat) {
+  function alertOf(head, body, chat) {
     if (audio) {
       try {
         var o = audio.createOscillator(), g = audio.createGain();
@@ -281,7 +279,7 @@
     }
     if (window.Notification && Notification.permission == "granted" && (document.visibilityState != "visible" || !isSel(chat))) {
       try {
-        var n = new Notification(title, { body: String(body).slice(0, 200), tag: "chat-" + chat });
+        var n = new Notification(head, { body: String(body).slice(0, 200), tag: "chat-" + chat });
         n.onclick = function () { window.focus(); select({ chat: chat }); n.close(); };
       } catch (e) {}
     }
