@@ -103,6 +103,9 @@ var leastRole = map[string]string{
 	"GET /tokens":                   accounts.RoleOwner,
 	"POST /tokens":                  accounts.RoleOwner,
 	"POST /tokens/revoke":           accounts.RoleOwner,
+	"GET /sites/*/chat":             accounts.RoleManager,
+	"POST /sites/*/chat":            accounts.RoleManager,
+	"GET /sites/*/chats.csv":        accounts.RoleManager,
 
 	"GET /sites/*/reports":                accounts.RoleManager,
 	"GET /sites/*/reports/sources.csv":    accounts.RoleManager,

@@ -34,7 +34,8 @@ import (
 // site's key. A route the sweep cannot fill fails the sweep until it has
 // an entry here; "" leaves a route out (it serves no page).
 var sweepURLs = map[string]string{
-	"/assets/*": "",
+	"/assets/*":     "",
+	"/chat/visitor": "", // JSON for the console
 }
 
 // sweepExtra are pages the route table does not show by itself: a form's

@@ -187,6 +187,7 @@ type hitResult struct {
 // hitChat is the chat part of a hit's answer.
 type hitChat struct {
 	Operators bool `json:"operators"`
+	Button    bool `json:"button"` // the site shows the floating chat button
 }
 
 func parseHitRequest(body []byte) (hitRequest, error) {
@@ -253,7 +254,7 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 		ServerURL:  s.publicURL,
 		NewSession: res.NewSession,
 		Phones:     phones(),
-		Chat:       hitChat{Operators: s.chats.SiteOnline(site.ID)},
+		Chat:       hitChat{Operators: s.chats.SiteOnline(site.ID), Button: s.chats.ButtonOn(site.ID)},
 	})
 	return nil
 }

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"strconv"
 	"strings"
@@ -101,8 +102,29 @@ func (s *trackerHandlers) widgetSettings(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	writeOK(ctx, callbacks.PublicOf(w))
+	c, err := s.chats.Settings(site.ID)
+	if err != nil {
+		return err
+	}
+	writeOK(ctx, widgetAnswer{Public: callbacks.PublicOf(w),
+		Chat: widgetChat{Button: c.Button, Position: cmp.Or(c.ButtonPosition, "right"), Color: c.ButtonColor, Greeting: c.Greeting}})
 	return nil
+}
+
+// widgetAnswer is GET /t/v1/widget's result: the callback widgets'
+// settings and the chat window's (tracker-protocol.md §8).
+type widgetAnswer struct {
+	callbacks.Public
+	Chat widgetChat `json:"chat"`
+}
+
+// widgetChat is what the chat window draws: the floating button (shown or
+// not, its corner and colour, "" the default) and the greeting.
+type widgetChat struct {
+	Button   bool   `json:"button"`
+	Position string `json:"position"`
+	Color    string `json:"color"`
+	Greeting string `json:"greeting"`
 }
 
 // callbackRequest is a decoded POST /t/v1/callback.

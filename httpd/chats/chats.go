@@ -191,6 +191,7 @@ type Service struct {
 	hub      *hub
 	presence *presence
 	locks    [256]sync.Mutex
+	buttons  sync.Map // site (uint32) -> bool: ButtonOn's answers, kept current by SetSettings
 }
 
 // New returns the Service over db.

@@ -339,3 +339,31 @@ func TestSearchAndCSV(t *testing.T) {
 		t.Errorf("csv = %s", out.String())
 	}
 }
+
+// ButtonOn answers the stored setting, also after it changes, and a
+// refused change leaves it as it was.
+func TestButtonOn(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if f.svc.ButtonOn(f.site.ID) {
+		t.Fatal("the button is on before any setting")
+	}
+	if err := f.svc.SetSettings(ctx, f.site.ID, store.ChatSettings{Button: true, ButtonPosition: "left"}); err != nil {
+		t.Fatal(err)
+	}
+	if !f.svc.ButtonOn(f.site.ID) {
+		t.Fatal("the button is off after it was turned on")
+	}
+	if err := f.svc.SetSettings(ctx, f.site.ID, store.ChatSettings{Button: false, ButtonColor: "red"}); err == nil {
+		t.Fatal("a colour that is not #RRGGBB was taken")
+	}
+	if !f.svc.ButtonOn(f.site.ID) {
+		t.Fatal("a refused change turned the button off")
+	}
+	if err := f.svc.SetSettings(ctx, f.site.ID, store.ChatSettings{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.svc.ButtonOn(f.site.ID) {
+		t.Fatal("the button is on after it was turned off")
+	}
+}

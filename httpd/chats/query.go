@@ -270,6 +270,21 @@ func (s *Service) Settings(site uint32) (store.ChatSettings, error) {
 	return store.DecodeChatSettings(b)
 }
 
+// ButtonOn reports whether the site shows the floating chat button, from
+// memory after the first read (every page view's answer says it); false
+// when its settings cannot be read.
+func (s *Service) ButtonOn(site uint32) bool {
+	if v, ok := s.buttons.Load(site); ok {
+		return v.(bool)
+	}
+	st, err := s.Settings(site)
+	if err != nil {
+		return false
+	}
+	s.buttons.Store(site, st.Button)
+	return st.Button
+}
+
 var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // SetSettings checks and stores a site's chat settings. Errors of kind
@@ -302,7 +317,11 @@ func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSet
 		return errorf(ErrInvalid, "at most %d canned replies", MaxCanned)
 	}
 	st.Canned = canned
-	return s.db.Set(ctx, store.ChatSettingsKey(site), st.Encode())
+	if err := s.db.Set(ctx, store.ChatSettingsKey(site), st.Encode()); err != nil {
+		return err
+	}
+	s.buttons.Store(site, st.Button)
+	return nil
 }
 
 func checkField(field, v string, max int) error {

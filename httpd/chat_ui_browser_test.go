@@ -1,0 +1,398 @@
+package httpd_test
+
+// Browser tests of the chat (httpd/chat-protocol.md) as its two people use
+// it: a visitor on a page of the site (on "localhost", another origin than
+// the appliance on 127.0.0.1) with the install code, and an operator in the
+// console (/chat) in a second browser context of the same chromium.
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"appliance/httpd"
+	"appliance/httpd/httpdtest"
+)
+
+// chatFixture is a widget fixture with an operator's tab.
+type chatFixture struct {
+	*widgetFixture
+	op    context.Context // the operator's tab, signed in
+	opLog *consoleLog
+	opts  []func(*httpd.Options)
+}
+
+// quickChat makes the chat's waits short enough for a test: an operator
+// whose console closed is offline after a second, and an unanswered chat
+// becomes a lead a second after no operator is online.
+func quickChat(o *httpd.Options) {
+	o.Chats.Grace = time.Second
+	o.Chats.LeadGrace = time.Second
+	o.Chats.Sweep = 100 * time.Millisecond
+}
+
+func newChatFixture(t *testing.T, lang string) *chatFixture {
+	t.Helper()
+	opts := []func(*httpd.Options){quickChat}
+	f := &chatFixture{widgetFixture: newWidgetFixture(t, map[string]any{"lang": lang}, opts...), opts: opts}
+	email, password := f.srv.Owner(t)
+	f.op = httpdtest.NewVisitor(t, f.browser)
+	f.opLog = watchConsole(t, f.op)
+	httpdtest.Must(t, f.op,
+		chromedp.Navigate(f.srv.URL+"login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+	)
+	submit(t, f.op, `button[type=submit]`)
+	return f
+}
+
+// console opens the operator console and waits until it is connected.
+func (f *chatFixture) console(t *testing.T, lang string) {
+	t.Helper()
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"chat?lang="+lang))
+	f.opWait(t, "the console connects", `document.querySelector('#c-conn.up') !== null`)
+}
+
+// noExceptions checks that neither the visitor's page nor the console
+// threw.
+func (f *chatFixture) noExceptions(t *testing.T) {
+	t.Helper()
+	f.widgetFixture.noExceptions(t)
+	if ex := f.opLog.matching(chromedp.ConsoleException, ""); len(ex) > 0 {
+		t.Errorf("uncaught exceptions in the console: %q", ex)
+	}
+}
+
+// opEval evaluates js in the operator's tab.
+func opEval[T any](t *testing.T, f *chatFixture, js string) T {
+	t.Helper()
+	return httpdtest.Eval[T](t, f.op, js)
+}
+
+func (f *chatFixture) opWait(t *testing.T, what, js string) {
+	t.Helper()
+	f.eventually(t, what+" (operator)", func() bool { return opEval[bool](t, f, `!!(`+js+`)`) })
+}
+
+// visitorSays types text into the visitor's chat window and sends it with
+// Enter.
+func (f *chatFixture) visitorSays(t *testing.T, text string) {
+	t.Helper()
+	f.typeInto(t, "#cs-chat-text", text)
+	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Enter))
+}
+
+// operatorSays types into the console's reply field and sends with Enter.
+func (f *chatFixture) operatorSays(t *testing.T, text string) {
+	t.Helper()
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(text), chromedp.KeyEvent(kb.Enter))
+}
+
+// visitorLog is the texts of the messages in the visitor's window.
+func (f *chatFixture) visitorLog(t *testing.T) string {
+	t.Helper()
+	return in[string](t, f.widgetFixture, `Array.from(r.querySelectorAll('.log .m .text')).map(n => n.textContent).join(' | ')`)
+}
+
+// operatorLog is the texts of the messages of the chat open in the console.
+func (f *chatFixture) operatorLog(t *testing.T) string {
+	t.Helper()
+	return opEval[string](t, f, `Array.from(document.querySelectorAll('#c-log .c-msg .c-text')).map(n => n.textContent).join(' | ')`)
+}
+
+const xss = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
+
+// The whole conversation: the status follows the operator, openChatWindow
+// opens the lead form and then the chat, messages go both ways with
+// typing and read marks, markup stays text on both sides, the visitor's
+// next page shows the conversation, and a server restart mid-chat loses
+// and doubles nothing.
+func TestChatVisitorAndOperator(t *testing.T) {
+	f := newChatFixture(t, "en")
+	for _, p := range []string{"/", "/next"} {
+		f.page(p, sitePage("Shop "+p, "", f.install, ""))
+	}
+	f.visit(t, "/")
+	if eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) {
+		t.Fatal("getOperatorStatus() is true with no operator online")
+	}
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "openChatWindow opens the lead form while no operator is online", `r.querySelector('[data-kind=lead]')`)
+	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Escape))
+
+	f.console(t, "en")
+	// The page learns the new status by itself, with no reload: the status
+	// poll runs every 30 s, so this waits longer than the usual deadline.
+	deadline := time.Now().Add(45 * time.Second)
+	for !eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) {
+		if time.Now().After(deadline) {
+			t.Fatal("getOperatorStatus() stayed false 45 s after an operator came online")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "openChatWindow opens the chat", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	if got := f.focused(t); got != "cs-chat-text" {
+		t.Errorf("focus on %q, want the message field", got)
+	}
+	// Shift+Enter is a new line, Enter sends.
+	f.typeInto(t, "#cs-chat-text", "Hello")
+	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift)), chromedp.KeyEvent("I need help"), chromedp.KeyEvent(kb.Enter))
+	f.waitIn(t, "the visitor's message is stored", `r.querySelector('.log .m.visitor[data-mark=sent], .log .m.visitor[data-mark=delivered], .log .m.visitor[data-mark=read]')`)
+
+	f.opWait(t, "the new chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	f.opWait(t, "the tab title counts the unread message", `document.title.indexOf('(1) ') == 0 && document.querySelector('#c-chats .c-unread').textContent == '1'`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	f.opWait(t, "the title has no unread count once the chat is open", `document.title.indexOf('(') != 0`)
+	if got := f.operatorLog(t); got != "Hello\nI need help" {
+		t.Errorf("operator sees %q", got)
+	}
+	f.opWait(t, "the journey shows the visitor's page", `document.querySelector('#c-journey-body dl') && document.querySelector('#c-journey-body').textContent.indexOf(`+jsString(f.web)+`) >= 0`)
+	f.waitIn(t, "the visitor's message is marked read", `r.querySelector('.log .m.visitor[data-mark=read]')`)
+
+	// Typing shows on the other side, both ways.
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent("Hi"))
+	f.waitIn(t, "the operator's typing shows", `r.querySelector('.typing').textContent.indexOf('typing') >= 0`)
+	httpdtest.Must(t, f.op, chromedp.KeyEvent(", how can I help?"), chromedp.KeyEvent(kb.Enter))
+	f.waitIn(t, "the operator's answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+	f.typeInto(t, "#cs-chat-text", "Wait")
+	f.opWait(t, "the visitor's typing shows", `document.getElementById('c-typing').textContent != ''`)
+	in[any](t, f.widgetFixture, `(r.querySelector('#cs-chat-text').value = '', 0)`)
+
+	// Markup is text on both sides.
+	f.visitorSays(t, xss)
+	f.operatorSays(t, xss)
+	f.opWait(t, "the visitor's markup arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 2`)
+	f.waitIn(t, "the operator's markup arrives", `r.querySelectorAll('.log .m.operator').length == 2`)
+	if got := f.operatorLog(t); !strings.HasSuffix(got, xss+" | "+xss) {
+		t.Errorf("operator log %q does not end with the markup as text", got)
+	}
+	if got := f.visitorLog(t); !strings.HasSuffix(got, xss+" | "+xss) {
+		t.Errorf("visitor log %q does not end with the markup as text", got)
+	}
+	if n := opEval[int](t, f, `document.querySelectorAll('#c-log img, #c-log script').length + (window.__xss ? 100 : 0)`); n != 0 {
+		t.Errorf("the console ran or built visitor markup (%d)", n)
+	}
+	if n := in[int](t, f.widgetFixture, `r.querySelectorAll('img, script').length + (window.__xss ? 100 : 0)`); n != 0 {
+		t.Errorf("the widget ran or built operator markup (%d)", n)
+	}
+	want := "Hello\nI need help | Hi, how can I help? | " + xss + " | " + xss
+	httpdtest.SaveScreenshot(t, f.browser, "widget-en-1280")
+	httpdtest.SaveScreenshot(t, f.op, "console-en-1280")
+
+	// The next page shows the conversation, once.
+	f.visit(t, "/next")
+	f.waitIn(t, "the chat window is open again with the history", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden && r.querySelectorAll('.log .m').length == 4`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("on the next page the visitor sees %q, want %q", got, want)
+	}
+
+	// The server restarts mid-chat; a message the visitor sends while it is
+	// down goes once it is back, and both sides hold each message once.
+	f.srv.Stop()
+	f.visitorSays(t, "Are you there?")
+	f.waitIn(t, "the visitor is told the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.srv = f.srv.Restart(t, f.opts...)
+	f.opWait(t, "the console reconnects", `document.querySelector('#c-conn.up')`)
+	f.opWait(t, "the message sent during the restart arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 3`)
+	f.operatorSays(t, "Yes, still here")
+	f.waitIn(t, "the answer after the restart arrives", `r.querySelectorAll('.log .m.operator').length == 3`)
+	want += " | Are you there? | Yes, still here"
+	f.waitIn(t, "every message is acknowledged", `!r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("after the restart the visitor sees %q, want %q", got, want)
+	}
+	if got := f.operatorLog(t); got != want {
+		t.Errorf("after the restart the operator sees %q, want %q", got, want)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history after the restart", `r.querySelectorAll('.log .m').length == 6`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("reloaded after the restart the visitor sees %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
+// With WebSockets blocked the chat window falls back to long-polling and
+// the conversation goes both ways all the same.
+func TestChatLongPollFallback(t *testing.T) {
+	f := newChatFixture(t, "en")
+	block := `window.WebSocket = function () { throw new Error("blocked by the network"); };`
+	f.page("/", sitePage("Shop", block, f.install, ""))
+	f.console(t, "en")
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Polling hello")
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the polled message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	f.operatorSays(t, "Polling answer")
+	f.waitIn(t, "the answer comes through the long poll", `r.querySelectorAll('.log .m.operator').length == 1`)
+	if got := f.visitorLog(t); got != "Polling hello | Polling answer" {
+		t.Errorf("visitor sees %q", got)
+	}
+	f.noExceptions(t)
+}
+
+// An operator who leaves: the status turns false on the page without a
+// reload, and the chat no one answered becomes a lead with its transcript.
+func TestChatUnansweredBecomesLead(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.page("/", sitePage("Магазин", "", f.install, ""))
+	f.console(t, "ru")
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	if got := in[string](t, f.widgetFixture, `r.querySelector('#cs-chat-title').textContent`); got != "Онлайн-консультант" {
+		t.Errorf("title %q", got)
+	}
+	f.visitorSays(t, "Мой телефон +7 910 123-45-67, перезвоните")
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat]')`)
+	httpdtest.SaveScreenshot(t, f.op, "console-ru-1280")
+	httpdtest.SaveScreenshot(t, f.browser, "widget-ru-1280")
+
+	httpdtest.Must(t, f.op, chromedp.Navigate("about:blank"))
+	f.eventually(t, "getOperatorStatus() turns false", func() bool { return !eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	f.waitIn(t, "the visitor is told the chat became a lead", `r.querySelector('.log .note') && r.querySelector('.log').textContent.indexOf('свяжемся') >= 0`)
+	var found bool
+	f.eventually(t, "the lead is stored", func() bool {
+		for _, l := range siteLeads(t, f.srv, f.key) {
+			found = found || strings.Contains(l.Message, "Мой телефон +7 910 123-45-67, перезвоните")
+		}
+		return found
+	})
+	f.noExceptions(t)
+}
+
+// Screenshots of the widget and the console on a phone, in both
+// languages; the chat window fills the screen there.
+func TestChatPhoneScreens(t *testing.T) {
+	for _, lang := range []string{"ru", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			f := newChatFixture(t, lang)
+			f.page("/", sitePage("Shop", "", f.install, ""))
+			httpdtest.Must(t, f.browser, chromedp.EmulateViewport(390, 844))
+			httpdtest.Must(t, f.op, chromedp.EmulateViewport(390, 844))
+			f.console(t, lang)
+			f.visit(t, "/")
+			f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+			eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+			f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+			f.visitorSays(t, map[string]string{"ru": "Здравствуйте!", "en": "Hello there!"}[lang])
+			f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+			httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+			f.operatorSays(t, map[string]string{"ru": "Добрый день, чем помочь?", "en": "Good afternoon, how can I help?"}[lang])
+			f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+			if got := in[string](t, f.widgetFixture, `(function (b) { return b.width + 'x' + b.height })(r.querySelector('section.chat').getBoundingClientRect())`); got != "390x844" {
+				t.Errorf("the chat window on a phone is %s, want the whole screen 390x844", got)
+			}
+			httpdtest.SaveScreenshot(t, f.browser, "widget-"+lang+"-390")
+			httpdtest.SaveScreenshot(t, f.op, "console-"+lang+"-390")
+			f.noExceptions(t)
+		})
+	}
+}
+
+// The site's chat page sets the floating button, greeting and canned
+// replies; the button opens the lead form while no operator is online and
+// the chat once one is; a canned reply goes out from the console; the
+// button counts what arrives while the window is minimized; a finished
+// chat is listed with its transcript, found by a word and exported as CSV.
+func TestChatSettingsButtonAndFinishedChats(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"sites/"+f.key+"/chat"))
+	opEval[any](t, f, `(function () { var q = s => document.querySelector(s);
+q('#chat-settings input[name=button]').checked = true; q('select[name=position]').value = 'left';
+q('input[name=color]').value = '#aa3355'; q('textarea[name=greeting]').value = 'Hi! Ask us anything.';
+q('textarea[name=canned]').value = 'Hello!\nWe deliver in 2 days.'; return 0 })()`)
+	submit(t, f.op, `#chat-settings button[type=submit]`)
+	if got := opEval[string](t, f, `(document.querySelector('.flash') || {}).textContent || ''`); !strings.Contains(got, "Saved") {
+		t.Fatalf("saving the chat settings says %q", got)
+	}
+
+	f.visit(t, "/")
+	f.waitIn(t, "the floating button shows", `r.querySelector('button.fab')`)
+	if got := in[string](t, f.widgetFixture, `(function (b) { var c = getComputedStyle(b); return b.getAttribute('aria-label') + '|' + c.backgroundColor + '|' + (b.getBoundingClientRect().left < 100) })(r.querySelector('button.fab'))`); got != "Open the chat|rgb(170, 51, 85)|true" {
+		t.Errorf("the button: %s", got)
+	}
+	f.click(t, "button.fab")
+	f.waitIn(t, "with no operator online the button opens the lead form", `r.querySelector('[data-kind=lead]')`)
+	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Escape))
+
+	f.console(t, "en")
+	f.eventually(t, "the page hears the operator is online", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	f.click(t, "button.fab")
+	f.waitIn(t, "the button opens the chat", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	if got := in[string](t, f.widgetFixture, `r.querySelector('.greet').textContent`); got != "Hi! Ask us anything." {
+		t.Errorf("greeting %q", got)
+	}
+	f.visitorSays(t, "Do you deliver to Tula?")
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the canned replies are offered", `document.querySelectorAll('#c-canned option').length == 3`)
+	opEval[any](t, f, `(function (s) { s.value = '1'; s.dispatchEvent(new Event('change')); return 0 })(document.getElementById('c-canned'))`)
+	if got := opEval[string](t, f, `document.getElementById('c-text').value`); got != "We deliver in 2 days." {
+		t.Errorf("the canned reply put %q in the reply field", got)
+	}
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))
+	f.waitIn(t, "the canned reply arrives", `r.querySelectorAll('.log .m.operator').length == 1`)
+
+	f.click(t, "header button.min")
+	f.waitIn(t, "the window is minimized to the button", `r.querySelector('section.chat').hidden && !r.querySelector('button.fab').hidden`)
+	f.operatorSays(t, "Anything else?")
+	f.waitIn(t, "the button counts the unread answer", `r.querySelector('.badge').textContent == '1'`)
+
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.ID("c-close")))
+	f.click(t, "button.fab")
+	f.waitIn(t, "the visitor is told the chat ended", `r.querySelector('.log').textContent.indexOf('The chat has ended') >= 0`)
+
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"sites/"+f.key+"/chat?q=tula"))
+	if got := opEval[string](t, f, `(document.querySelector('#chats .transcript') || {}).textContent || ''`); !strings.Contains(got, "Do you deliver to Tula?") || !strings.Contains(got, "We deliver in 2 days.") {
+		t.Errorf("the finished chat's transcript: %q", got)
+	}
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"sites/"+f.key+"/chat?q=moscow"))
+	if n := opEval[int](t, f, `document.querySelectorAll('#chats tbody tr').length`); n != 0 {
+		t.Errorf("a search for a word no chat has lists %d chats", n)
+	}
+	csv := opEval[string](t, f, `fetch('/sites/`+f.key+`/chats.csv').then(r => r.text())`)
+	if !strings.HasPrefix(csv, "id,created,closed") || !strings.Contains(csv, "Do you deliver to Tula?") {
+		t.Errorf("CSV:\n%s", csv)
+	}
+	f.noExceptions(t)
+}
+
+// The console lists the visitors on the site now with their page, and an
+// operator starts a chat with one: the invitation opens the visitor's
+// window with the operator's words, and the visitor answers.
+func TestChatInvitation(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.page("/pricing", sitePage("Pricing", "", f.install, ""))
+	f.console(t, "en")
+	f.visit(t, "/")
+	f.visit(t, "/pricing")
+	f.opWait(t, "the visitor is listed on the pricing page", `Array.from(document.querySelectorAll('#c-visitors li[data-visitor]')).some(li => li.textContent.indexOf('/pricing') >= 0)`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-visitors li[data-visitor] button`)))
+	f.opWait(t, "the journey shows both pages", `document.querySelectorAll('#c-journey-body ol li').length == 2`)
+	if got := opEval[string](t, f, `document.querySelector('#c-journey-body ol').textContent`); !strings.Contains(got, "Shop") || !strings.Contains(got, "Pricing") {
+		t.Errorf("pages of the session: %q", got)
+	}
+	f.operatorSays(t, "Hi! Questions about our prices?")
+	f.waitIn(t, "the invitation opens the visitor's window", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden && r.querySelectorAll('.log .m.operator').length == 1`)
+	f.visitorSays(t, "Yes: is there a discount?")
+	f.opWait(t, "the answer to the invitation arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	if got := f.operatorLog(t); got != "Hi! Questions about our prices? | Yes: is there a discount?" {
+		t.Errorf("operator sees %q", got)
+	}
+	f.noExceptions(t)
+}

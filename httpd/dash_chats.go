@@ -1,0 +1,166 @@
+package httpd
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/chats"
+	"appliance/store"
+)
+
+// The chat page of a site (/sites/KEY/chat): its chat settings (the
+// floating button, greeting, unanswered time), canned replies, and its
+// finished chats with their transcripts, searched and exported as CSV.
+
+// maxChatsShown bounds the finished chats the page lists.
+const maxChatsShown = 100
+
+type chatRow struct {
+	store.Chat
+	When, Ended string // UTC
+	Messages    []store.ChatMessage
+}
+
+type chatSiteData struct {
+	Site     *store.Site
+	Settings store.ChatSettings
+	Canned   string // one reply a line
+	Color    string // the button colour, the default when unset
+	// Unanswered is the site's unanswered time in minutes, "" for the
+	// default.
+	Unanswered string
+	Query      string
+	Rows       []chatRow
+	CSV        string
+}
+
+func utcTime(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04")
+}
+
+// chatSitePage is GET /sites/KEY/chat[?q=words].
+func (s *dashboardHandlers) chatSitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := s.chats.Settings(site.ID)
+	if err != nil {
+		return err
+	}
+	v := view{Title: "Chat · " + site.Name, User: &who.user, CSRF: who.session.CSRF}
+	switch string(ctx.QueryArgs().Peek("done")) {
+	case "settings":
+		v.Flash = "Saved: the chat settings and canned replies."
+	}
+	d, err := s.chatSiteData(ctx, site, st, string(ctx.QueryArgs().Peek("q")))
+	if err != nil {
+		if !errors.Is(err, chats.ErrInvalid) {
+			return err
+		}
+		v.Error = userMessage(err)
+	}
+	v.Data = d
+	return s.renderSite(ctx, who, site, "chats", v)
+}
+
+func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, site *store.Site, st store.ChatSettings, q string) (chatSiteData, error) {
+	d := chatSiteData{Site: site, Settings: st, Canned: strings.Join(st.Canned, "\n"), Color: st.ButtonColor, Query: q,
+		CSV: "/sites/" + site.Key + "/chats.csv?q=" + url.QueryEscape(q)}
+	if d.Color == "" {
+		d.Color = "#2f6fed"
+	}
+	if st.Unanswered > 0 {
+		d.Unanswered = strconv.FormatFloat(float64(st.Unanswered)/60, 'f', -1, 64)
+	}
+	found, err := s.chats.Search(ctx, site.ID, q, maxChatsShown)
+	if err != nil {
+		return d, err
+	}
+	for _, c := range found {
+		msgs, err := s.chats.Messages(ctx, site.ID, c.ID, 0, chats.MaxMessages)
+		if err != nil {
+			return d, err
+		}
+		d.Rows = append(d.Rows, chatRow{Chat: c, When: utcTime(c.Created), Ended: utcTime(c.Closed), Messages: msgs})
+	}
+	return d, nil
+}
+
+// chatSettingsPost is POST /sites/KEY/chat: the settings and canned
+// replies (one a line) of the form.
+func (s *dashboardHandlers) chatSettingsPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	st, err := s.chats.Settings(site.ID)
+	if err != nil {
+		return err
+	}
+	st.Button = string(args.Peek("button")) == "1"
+	st.ButtonPosition = string(args.Peek("position"))
+	st.ButtonColor = string(args.Peek("color"))
+	st.Greeting = string(args.Peek("greeting"))
+	st.Canned = nil
+	for line := range strings.SplitSeq(string(args.Peek("canned")), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			st.Canned = append(st.Canned, line)
+		}
+	}
+	st.Unanswered = 0
+	if m := strings.TrimSpace(string(args.Peek("unanswered"))); m != "" {
+		n, err := strconv.ParseFloat(m, 64)
+		if err != nil || n < 0 || n > 24*60 {
+			return s.chatSettingsError(ctx, who, site, st, "The unanswered time is a number of minutes, from 0.5 to 1440.")
+		}
+		st.Unanswered = uint32(n * 60)
+	}
+	if err := s.chats.SetSettings(ctx, site.ID, st); err != nil {
+		if errors.Is(err, chats.ErrInvalid) {
+			return s.chatSettingsError(ctx, who, site, st, userMessage(err))
+		}
+		return err
+	}
+	s.seeOther(ctx, "/sites/"+site.Key+"/chat?done=settings")
+	return nil
+}
+
+func (s *dashboardHandlers) chatSettingsError(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, st store.ChatSettings, msg string) error {
+	d, err := s.chatSiteData(ctx, site, st, "")
+	if err != nil {
+		return err
+	}
+	nav, err := s.siteNav(ctx, who, site, "chats")
+	if err != nil {
+		return err
+	}
+	return s.pages.render(ctx, fasthttp.StatusBadRequest, "chats", view{Title: "Chat · " + site.Name, User: &who.user, CSRF: who.session.CSRF,
+		Error: msg, Data: d, Nav: nav})
+}
+
+// chatsCSV is GET /sites/KEY/chats.csv[?q=words]: the finished chats the
+// page shows, with their transcripts.
+func (s *dashboardHandlers) chatsCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	found, err := s.chats.Search(ctx, site.ID, string(ctx.QueryArgs().Peek("q")), 100_000)
+	if err != nil {
+		return err
+	}
+	ctx.SetContentType("text/csv; charset=utf-8")
+	ctx.Response.Header.Set("Content-Disposition", `attachment; filename="chats-`+site.Key+`.csv"`)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	return s.chats.WriteCSV(ctx, ctx, found)
+}
