@@ -51,10 +51,16 @@ func newChatFixture(t *testing.T, lang string) *chatFixture {
 	return f
 }
 
-// console opens the operator console and waits until it is connected.
+// console opens the operator console in lang (the dashboard's language
+// cookie) and waits until it is connected.
 func (f *chatFixture) console(t *testing.T, lang string) {
 	t.Helper()
-	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"chat?lang="+lang))
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"chat"))
+	opEval[any](t, f, `document.cookie = "apl_lang=`+lang+`; path=/"`)
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"chat"))
+	if got := opEval[string](t, f, `document.documentElement.lang`); got != lang {
+		t.Fatalf("the console is in %q, want %s", got, lang)
+	}
 	f.opWait(t, "the console connects", `document.querySelector('#c-conn.up') !== null`)
 }
 
