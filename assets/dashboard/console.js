@@ -214,6 +214,18 @@
       ch = chats[f.chat] = { c: { id: f.chat, status: "open", assigned: "", visitor: 0, site: "" }, msgs: {}, order: [], unread: 0 };
     }
     if (ch.msgs[f.id]) return;
+    if (f.from == "operator") {
+      // This console's own message, here before its ack: it takes the
+      // place of the "sending" copy.
+      for (var r in pending) {
+        var p = pending[r];
+        if (!p.invite && p.chat == f.chat && p.text == f.text && p.node) {
+          p.node.remove();
+          p.node = null;
+          break;
+        }
+      }
+    }
     ch.msgs[f.id] = f;
     ch.order.push(f.id);
     ch.order.sort(function (a, b) { return a - b; });
