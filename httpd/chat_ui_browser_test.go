@@ -250,7 +250,7 @@ func TestChatLongPollFallback(t *testing.T) {
 
 // An operator who leaves: the status turns false on the page without a
 // reload, and the chat no one answered becomes a lead with its transcript.
-func TestChatUnansweredBecomesLead(t *testing.T) {
+func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 	f := newChatFixture(t, "ru")
 	f.page("/", sitePage("Магазин", "", f.install, ""))
 	f.console(t, "ru")
