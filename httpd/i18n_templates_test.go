@@ -21,9 +21,7 @@ import (
 
 // notYetTranslated are the templates whose strings are still to move into
 // the catalog; the list only shrinks.
-var notYetTranslated = map[string]bool{
-	"numbers.html": true,
-}
+var notYetTranslated = map[string]bool{}
 
 // untranslatedOK are the texts of templates that are the same in every
 // language: the product's name, the names of languages in themselves.
@@ -32,9 +30,10 @@ var untranslatedOK = map[string]bool{"appliance": true, "Русский": true, 
 var (
 	actionRE  = regexp.MustCompile(`(?s){{.*?}}`)
 	catalogRE = regexp.MustCompile(`\b(t|th|tn)\s+("(?:[^"\\]|\\.)*"|` + "`[^`]*`" + `)`)
-	// codeLike is a text no language translates: a URL, a host name, an
-	// e-mail address, a snake_case name (utm_source).
-	codeLike = regexp.MustCompile(`^[\w.:/@?=&%+#-]*[./@][\w.:/@?=&%+#-]*$|^[a-z0-9]+(_[a-z0-9]+)+$`)
+	// codeLike is a word no language translates: a URL, a host name, an
+	// e-mail address, a query term (utm_source=yandex), a snake_case name
+	// (utm_source), a duration (20m).
+	codeLike = regexp.MustCompile(`^[\w.:/@?=&%+#-]*[./@=][\w.:/@?=&%+#-]*$|^[a-z0-9]+(_[a-z0-9]+)+$|^\d+[smhd]$`)
 )
 
 var verbRE = regexp.MustCompile(`%[\[\]0-9.+# -]*[a-zA-Z%]`)
@@ -77,7 +76,7 @@ func untranslated(src string) []string {
 		s = strings.TrimSpace(strings.ReplaceAll(s, "\x01", " "))
 		for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == '\x01' }) {
 			f = strings.TrimFunc(f, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
-			if strings.IndexFunc(f, unicode.IsLetter) < 0 || untranslatedOK[f] || codeLike.MatchString(f) {
+			if strings.IndexFunc(f, unicode.IsLetter) < 0 || untranslatedOK[f] || allCodeLike(f) {
 				continue
 			}
 			found = append(found, f)
@@ -112,6 +111,16 @@ func untranslated(src string) []string {
 			}
 		}
 	}
+}
+
+// allCodeLike reports whether every word of s is codeLike.
+func allCodeLike(s string) bool {
+	for _, w := range strings.Fields(s) {
+		if !codeLike.MatchString(w) {
+			return false
+		}
+	}
+	return true
 }
 
 func attr(tok html.Token, key string) string {

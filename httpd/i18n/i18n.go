@@ -296,6 +296,15 @@ func (p Printer) DateTime(t time.Time) string {
 	return t.Format(time.DateTime)
 }
 
+// keyOf is a template's message key: a string, or a value of a string
+// type ({{t .Channel}} of a visits.Channel).
+func keyOf(key any) (string, error) {
+	if v := reflect.ValueOf(key); v.Kind() == reflect.String {
+		return v.String(), nil
+	}
+	return "", fmt.Errorf("t: the key %v is not text", key)
+}
+
 // indirect replaces each non-nil pointer in args with what it points to,
 // as a template prints {{.GroupID}} of a *uint64.
 func indirect(args []any) []any {
@@ -318,7 +327,10 @@ func indirect(args []any) []any {
 //	{{lang}}                          "ru" or "en"
 func (p Printer) Funcs() template.FuncMap {
 	return template.FuncMap{
-		"t": func(key string, args ...any) string { return p.T(key, indirect(args)...) },
+		"t": func(key any, args ...any) (string, error) {
+			k, err := keyOf(key)
+			return p.T(k, indirect(args)...), err
+		},
 		"tn": func(key string, n any, args ...any) (string, error) {
 			v := reflect.ValueOf(indirect([]any{n})[0])
 			switch {

@@ -120,15 +120,21 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+// channel is a string type, as visits.Channel: {{t .K}} takes it.
+type channel string
+
 func TestTemplateFuncs(t *testing.T) {
 	c := load(t)
 	c.msgs[Ru]["Hello <b>%s</b>"] = "Привет, <b>%s</b>"
-	tmpl := template.Must(template.New("").Funcs(c.For(En).Funcs()).Parse(`<p lang="{{lang}}">{{th "Hello <b>%s</b>" .}} {{tn "%d call" 22}}</p>`))
+	tmpl := template.Must(template.New("").Funcs(c.For(En).Funcs()).Parse(`<p lang="{{lang}}">{{th "Hello <b>%s</b>" .S}} {{tn "%d call" 22}} {{t .K}}</p>`))
 	var b strings.Builder
-	if err := tmpl.Funcs(c.For(Ru).Funcs()).Execute(&b, "<i>x</i>"); err != nil {
+	if err := tmpl.Funcs(c.For(Ru).Funcs()).Execute(&b, struct {
+		S string
+		K channel
+	}{"<i>x</i>", "Sites"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := b.String(), `<p lang="ru">Привет, <b>&lt;i&gt;x&lt;/i&gt;</b> 22 звонка</p>`; got != want {
+	if got, want := b.String(), `<p lang="ru">Привет, <b>&lt;i&gt;x&lt;/i&gt;</b> 22 звонка Сайты</p>`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
