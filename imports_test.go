@@ -23,6 +23,7 @@ func TestDomainPackagesStayOutOfHTTP(t *testing.T) {
 		"appliance/httpd/sites",
 		"appliance/httpd/ratelimit",
 		"appliance/httpd/outbox",
+		"appliance/httpd/visitors",
 		"appliance/numbers",
 		"appliance/numbers/tracking",
 		"appliance/captcha",

@@ -136,6 +136,10 @@ func parseCall(body []byte) (tracking.CallInput, error) {
 // direct, ad), "" when unknown. "pool" names the pool of the lease, or the
 // pool whose fallback number was called (then attributed is false and the
 // utm fields are what the pool's rule names); "" for other numbers.
+// "match" says how the call was tied to its source and visitor: "lease"
+// (the visitor who held the number), "static" (the static number's
+// rule), "caller_id" (a visitor who left the caller's number in a lead,
+// a callback or addVisitorInfo), "static+caller_id", or "" (not tied).
 type attributionResult struct {
 	CallID      uint64 `json:"call_id"`
 	Attributed  bool   `json:"attributed"`
@@ -147,12 +151,13 @@ type attributionResult struct {
 	UTMCampaign string `json:"utm_campaign"`
 	LandingPage string `json:"landing_page"`
 	Pool        string `json:"pool"`
+	Match       string `json:"match"`
 }
 
 func resultOf(callID uint64, a *tracking.Attribution) attributionResult {
 	return attributionResult{CallID: callID, Attributed: a.Attributed, VisitorID: a.Visitor, SessionID: a.Session,
 		Source: a.Source.Channel, UTMSource: a.Source.UTMSource, UTMMedium: a.Source.UTMMedium,
-		UTMCampaign: a.Source.UTMCampaign, LandingPage: a.Source.Landing, Pool: a.PoolName}
+		UTMCampaign: a.Source.UTMCampaign, LandingPage: a.Source.Landing, Pool: a.PoolName, Match: a.Match}
 }
 
 // otherSite is the answer to a token scoped to some sites that names a

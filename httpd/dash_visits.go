@@ -17,6 +17,7 @@ const recentVisits = 50
 // roll-ups and the latest sessions, newest first. Every string in it is
 // visitor-typed or page-derived text: the template prints it as text.
 type visitsView struct {
+	SiteKey  string // for the links to visitor cards
 	Day      string // the day of the totals, in the reader's language
 	DayZone  string // the zone of that day (UTC: the roll-ups count UTC days)
 	Zone     string // the zone of the visits' times: the site's
@@ -64,7 +65,7 @@ type pageRow struct {
 // written in tr's language with times in the site's zone.
 func (s *dashboardHandlers) siteVisits(ctx context.Context, site *store.Site, tr i18n.Printer) (visitsView, error) {
 	now, loc := s.visits.Now(), s.sites.Location(site)
-	v := visitsView{Day: tr.Date(now.UTC()), DayZone: "UTC", Zone: zoneLabel(loc, now)}
+	v := visitsView{SiteKey: site.Key, Day: tr.Date(now.UTC()), DayZone: "UTC", Zone: zoneLabel(loc, now)}
 	var err error
 	if v.Today, err = s.visits.Day(site.ID, now); err != nil {
 		return v, err

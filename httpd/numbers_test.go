@@ -215,6 +215,7 @@ type tkResult struct {
 	UTMCampaign string `json:"utm_campaign"`
 	LandingPage string `json:"landing_page"`
 	Pool        string `json:"pool"`
+	Match       string `json:"match"`
 }
 
 func apiToken(t *testing.T, f *trFixture) string {
@@ -252,10 +253,10 @@ func decodeResult(t *testing.T, raw string) tkResult {
 	if err := json.Unmarshal([]byte(raw), &env); err != nil || !env.Success {
 		t.Fatalf("answer %s: %v", raw, err)
 	}
-	// Exactly the fields of SPEC §5 and "pool", no more.
+	// Exactly the fields of SPEC §5, "pool" and "match", no more.
 	var fields map[string]any
 	json.Unmarshal(env.Result, &fields)
-	for _, k := range []string{"call_id", "attributed", "visitor_id", "session_id", "source", "utm_source", "utm_medium", "utm_campaign", "landing_page", "pool"} {
+	for _, k := range []string{"call_id", "attributed", "visitor_id", "session_id", "source", "utm_source", "utm_medium", "utm_campaign", "landing_page", "pool", "match"} {
 		if _, ok := fields[k]; !ok {
 			t.Fatalf("result %s lacks %s", env.Result, k)
 		}
@@ -337,7 +338,7 @@ func TestCallsAPI(t *testing.T) {
 	r := decodeResult(t, raw)
 	want := tkResult{CallID: r.CallID, Attributed: true, VisitorID: h.VisitorID, SessionID: h.SessionID, Source: "ad",
 		UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "winter", LandingPage: "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter",
-		Pool: "ads"}
+		Pool: "ads", Match: "lease"}
 	if r != want || r.CallID == 0 {
 		t.Fatalf("call result %+v\nwant %+v", r, want)
 	}
@@ -397,9 +398,9 @@ func TestCallsToStaticAndFallback(t *testing.T) {
 		name, called string
 		want         tkResult
 	}{
-		{"static from utm tags", "74951110001", tkResult{Attributed: true, Source: "ad", UTMSource: "yandex", UTMMedium: "cpc", UTMCampaign: "spring"}},
-		{"static with a channel term", "74951110002", tkResult{Attributed: true, Source: "social", UTMSource: "vk"}},
-		{"static of one tag", tkYandex, tkResult{Attributed: true, Source: "organic", UTMSource: "yandex"}},
+		{"static from utm tags", "74951110001", tkResult{Attributed: true, Source: "ad", UTMSource: "yandex", UTMMedium: "cpc", UTMCampaign: "spring", Match: "static"}},
+		{"static with a channel term", "74951110002", tkResult{Attributed: true, Source: "social", UTMSource: "vk", Match: "static"}},
+		{"static of one tag", tkYandex, tkResult{Attributed: true, Source: "organic", UTMSource: "yandex", Match: "static"}},
 		{"fallback", "+7 495 000-00-09", tkResult{Attributed: false, Source: "ad", UTMMedium: "cpc", Pool: "ads"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,7 @@ var leastRole = map[string]string{
 	"GET /api/v1/attribution":           "open",
 	"GET /api/v1/reports/sources":       "open", // an API token, checked by the handler
 	"GET /api/v1/reports/timeseries":    "open",
+	"GET /api/v1/visitors/*":            "open", // an API token, checked by the handler
 	"GET /vc/s/":                        "open",
 	"GET /img/phone":                    "open",
 	"OPTIONS /vc/s/":                    "open",
@@ -117,6 +118,7 @@ var leastRole = map[string]string{
 	"GET /sites/*/reports/events.csv":     accounts.RoleManager,
 	"GET /sites/*/reports/properties":     accounts.RoleManager,
 	"GET /sites/*/reports/properties.csv": accounts.RoleManager,
+	"GET /sites/*/visitors/*":       accounts.RoleManager,
 }
 
 // leastAdminRole is the same for the admin API: what a dashboard user

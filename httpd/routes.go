@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/ratelimit"
+	"appliance/httpd/visitors"
 	"appliance/store"
 )
 
@@ -36,6 +37,8 @@ func (s *Server) publicRoutes() *router {
 	tracker.mount(r)
 	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, reports: s.reports, chats: s.chats, now: s.opts.Now}
 	api.mount(r)
+	cards := visitors.New(s.db, visitors.Limits{})
+	(&visitorsAPI{api: api, sites: s.sites, cards: cards}).mount(r)
 
 	limits := s.opts.ChatLimits.withDefaults()
 	chatVisitor := &chatVisitorHandlers{
@@ -56,6 +59,7 @@ func (s *Server) publicRoutes() *router {
 		clientIP: s.clientIP, now: s.opts.Now,
 	}
 	dash.mount(r)
+	(&visitorPage{dashboardHandlers: dash, cards: cards}).mount(r)
 	return r
 }
 

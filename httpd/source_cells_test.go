@@ -94,7 +94,7 @@ func TestCallsPageChannelOfStaticAndFallback(t *testing.T) {
 		source      string
 		attribution string
 	}{
-		{static, "ad utm_source yandex utm_medium cpc", "static number"},
+		{static, "ad utm_source yandex utm_medium cpc", "static number matched by static rule"},
 		{fallback, "ad utm_medium cpc", "not attributed"},
 		{old.ID, "social utm_source vk", "static number"},
 	} {

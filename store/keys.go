@@ -186,6 +186,22 @@ const (
 	// button, the unanswered time and the canned replies of a site.
 	prefixChatSettings byte = 'T'
 
+	// prefixVisitorItem + visitor id (uint64 BE) + kind (1 byte, an
+	// ItemKind) + id (uint64 BE) -> nothing: the index of what one visitor
+	// did, for the visitor card (a session, lead, callback or call of the
+	// visitor's site, under its own family). Written in the same durable
+	// write as the record it names; a kind is one range in id order, so in
+	// time order. Visitor ids are unique in the store, so the key needs no
+	// site: the visitor record names it.
+	prefixVisitorItem byte = 'I'
+
+	// prefixPhoneVisitor + site id (uint32 BE) + len(phone) (1 byte) +
+	// phone (E.164 digits) -> PhoneVisitor: the visitor of the site who
+	// last left that phone number (in a lead, a callback or
+	// addVisitorInfo), written in the same durable write, so that a call
+	// from the number is tied to them (caller-ID match).
+	prefixPhoneVisitor byte = 'J'
+
 	// Retired families, kept so that their bytes are never reused: Open
 	// moves what is left under them into prefixDue (due.go).
 	//   prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE)

@@ -234,7 +234,7 @@ func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 			}
 			f.Set(reflect.ValueOf(orig))
 		}
-		if nstr == 0 && c.name != "due" && c.name != "touch" && c.name != "cost" { // these hold no strings
+		if nstr == 0 && c.name != "due" && c.name != "touch" && c.name != "cost" && c.name != "phone visitor" { // these hold no strings
 			t.Errorf("%s: no string fields checked", c.name)
 		}
 	}
@@ -437,6 +437,33 @@ func TestDecodeOldVersions(t *testing.T) {
 	if err != nil || ld.Email != "ivan@example.com" || ld.EmailRaw != "ivan@example.com" || ld.PhoneRaw != "+7 916 123-45-67" ||
 		ld.PhoneUnparsed || ld.EmailUnparsed || ld.Visitor != 1 || ld.Hit != 3 {
 		t.Errorf("lead v1 = %+v, %v", ld, err)
+	}
+	// A version 1 call has no match: its kind and attribution tell it.
+	for _, tt := range []struct {
+		kind       string
+		attributed bool
+		want       string
+	}{{"dynamic", true, MatchLease}, {"static", true, MatchStatic}, {"dynamic", false, ""}, {"fallback", false, ""}, {"site", false, ""}} {
+		c, err := DecodeCall(7, v1(func(e *encoder) {
+			e.int(5)
+			e.int(6)
+			e.uint(65)
+			e.bool(true)
+			e.bool(tt.attributed)
+			e.uint(0)
+			e.uint(9)
+			e.uint(10)
+			e.int(0)
+			for _, s := range []string{"74950000001", "79161234567", "", tt.kind} {
+				e.str(s)
+			}
+			for range len((&Call{}).strings()) - 4 {
+				e.str("")
+			}
+		}))
+		if err != nil || c.Match != tt.want || c.Kind != tt.kind || c.Caller != "79161234567" {
+			t.Errorf("call v1 of a %s number (attributed %v) = %+v, %v; want match %q", tt.kind, tt.attributed, c, err, tt.want)
+		}
 	}
 }
 

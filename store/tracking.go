@@ -231,9 +231,22 @@ type Call struct {
 	Session    uint64
 	LeaseSince int64 // Unix ns claim time of the lease it is attributed to; 0 when none
 	Source
+	// Match says how the call was tied to its source and visitor (Match*);
+	// "" when it was not. Version 1 records decode with the match their
+	// kind and attribution imply (a lease or a static rule).
+	Match string
 }
 
-const callVersion = 1
+// How a call was matched (Call.Match).
+const (
+	MatchLease          = "lease"            // the visitor who held the dynamic number then
+	MatchStatic         = "static"           // the static number's rule
+	MatchCallerID       = "caller_id"        // a visitor who left the caller's number
+	MatchStaticCallerID = "static+caller_id" // the rule's source, the visitor by caller ID
+)
+
+// callVersion 2 added Match.
+const callVersion = 2
 
 func (c *Call) strings() []*string {
 	return append([]*string{&c.Called, &c.Caller, &c.RecordingURL, &c.Kind}, c.Source.fields()...)
@@ -254,12 +267,13 @@ func (c *Call) Encode() []byte {
 	for _, f := range c.strings() {
 		e.str(*f)
 	}
+	e.str(c.Match)
 	return e.b
 }
 
 // DecodeCall decodes a Call; id comes from the key (IDFromKey).
 func DecodeCall(id uint64, b []byte) (Call, error) {
-	d, _ := newDecoder(b, "call", callVersion)
+	d, v := newDecoder(b, "call", callVersion)
 	c := Call{ID: id}
 	c.Time = d.int()
 	c.Received = d.int()
@@ -272,6 +286,14 @@ func DecodeCall(id uint64, b []byte) (Call, error) {
 	c.LeaseSince = d.int()
 	for _, f := range c.strings() {
 		*f = d.str()
+	}
+	switch {
+	case v >= 2:
+		c.Match = d.str()
+	case c.Attributed && c.Kind == "dynamic":
+		c.Match = MatchLease
+	case c.Attributed && c.Kind == "static":
+		c.Match = MatchStatic
 	}
 	return c, d.done()
 }

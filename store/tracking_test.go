@@ -40,6 +40,8 @@ func init() {
 				UTMTerm: "y", UTMContent: "z", Click: "gclid", Referrer: "https://google.com/", Landing: "https://shop.example/"}},
 		Call{ID: keyID, Time: -1 << 63, Received: 1<<63 - 1, Duration: 1<<32 - 1, Pool: 1<<32 - 1, Visitor: 1<<64 - 1, LeaseSince: -1,
 			Kind: unicode, Source: Source{Landing: long}},
+		Call{ID: keyID, Called: "74951234567", Caller: "79161234567", Kind: "site", Attributed: true, Visitor: 5, Session: 6,
+			Match: MatchCallerID, Source: Source{Channel: "organic"}},
 	}
 }
 

@@ -337,6 +337,8 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 				return err
 			}
 		}
+		store.IndexVisitorItem(tx, cb.Visitor, store.ItemCallback, cb.ID)
+		store.IndexPhone(tx, o.Site.ID, cb.Phone, store.PhoneVisitor{Visitor: cb.Visitor, Session: cb.Session, Time: cb.Time})
 		if cb.State == store.CallbackPending {
 			s.due.Put(tx, outbox.Item{At: due, ID: cb.ID, Site: o.Site.ID})
 		}

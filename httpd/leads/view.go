@@ -122,7 +122,11 @@ func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn
 	return nil
 }
 
-// Put stores l, with its id set, as a lead of site within tx.
+// Put stores l, with its id set, as a lead of site within tx, with its
+// entries in the visitor's index and, when it has a phone, the phone
+// index (a later call from the number is the visitor's).
 func Put(tx *store.Tx, site uint32, l *store.Lead) {
 	tx.Set(store.LeadKey(site, l.ID), l.Encode())
+	store.IndexVisitorItem(tx, l.Visitor, store.ItemLead, l.ID)
+	store.IndexPhone(tx, site, l.Phone, store.PhoneVisitor{Visitor: l.Visitor, Session: l.Session, Time: l.Time})
 }

@@ -213,6 +213,7 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, now time.Time) (
 			Click: s.Click, ClickID: s.ClickID, Referrer: s.Referrer, Landing: s.Landing,
 			UserAgent: p.ua, Bot: p.bot,
 		}
+		store.IndexVisitorItem(tx, v.ID, store.ItemSession, sess.ID)
 		res.CI = CI{Visitor: v.ID, Session: sess.ID, First: v.Created / 1000}
 		res.NewSession, res.NewVisitor = true, isNew
 	}
@@ -428,6 +429,7 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 	if name == "" && phone == "" && email == "" {
 		return invalid("give at least one of name, phone, email")
 	}
+	now := t.now().UnixMilli()
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := siteVisitor(tx, site.ID, ci)
 		if err != nil {
@@ -443,6 +445,7 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 			return err
 		}
 		tx.Set(store.VisitorKey(v.ID), v.Encode())
+		store.IndexPhone(tx, site.ID, phone, store.PhoneVisitor{Visitor: v.ID, Session: ci.Session, Time: now})
 		return nil
 	})
 	if err != nil {

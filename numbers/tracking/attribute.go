@@ -29,6 +29,12 @@ type Attribution struct {
 	Since      time.Time // the lease: claimed at, and lapsed (or lapses) at
 	Until      time.Time
 	Source     Source
+	// Match says how the call was tied to its source and visitor: a
+	// lease (store.MatchLease), a static number's rule (MatchStatic), the
+	// caller's number left by a visitor (MatchCallerID, only for a call
+	// RecordCall stores), or both of the last two (MatchStaticCallerID);
+	// "" when it was not.
+	Match string
 }
 
 // held is one lease of the history.
@@ -116,7 +122,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 	}
 	if ok && h.until >= at.UnixNano() {
 		r := h.rec
-		a.Site, a.Kind, a.Attributed = r.Site, KindDynamic, true
+		a.Site, a.Kind, a.Attributed, a.Match = r.Site, KindDynamic, true, store.MatchLease
 		a.Pool, a.Visitor, a.Session = r.Pool, r.Visitor, r.Session
 		a.Since, a.Until = time.Unix(0, h.since).UTC(), time.Unix(0, h.until).UTC()
 		a.Source = r.Source
@@ -137,7 +143,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 	switch o.kind {
 	case KindStatic:
 		s := ss.statics[o.index]
-		a.Attributed, a.Source = true, t.ruleSource(s.rule.Value)
+		a.Attributed, a.Source, a.Match = true, t.ruleSource(s.rule.Value), store.MatchStatic
 	case KindFallback, KindDynamic:
 		p := ss.pools[o.index]
 		a.Pool, a.PoolName = p.cfg.ID, p.cfg.Name

@@ -55,6 +55,7 @@ type CallView struct {
 	RecordingURL string       `json:"recording_url"`
 	NumberKind   string       `json:"number_kind"` // dynamic, static, fallback, site, unknown
 	Attributed   bool         `json:"attributed"`
+	Match        string       `json:"match"` // how: lease, static, caller_id, static+caller_id; "" not tied
 	Pool         string       `json:"pool"` // the pool of the lease, or whose fallback was called
 	VisitorID    uint64       `json:"visitor_id"`
 	SessionID    uint64       `json:"session_id"`
@@ -65,7 +66,7 @@ type CallView struct {
 func ViewOfCall(c *store.Call, a *Attribution) CallView {
 	return CallView{ID: c.ID, StartedAt: time.UnixMilli(c.Time).UTC(), Called: c.Called, Caller: c.Caller,
 		Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
-		Attributed: c.Attributed, Pool: a.PoolName, VisitorID: c.Visitor, SessionID: c.Session, Source: c.Source}
+		Attributed: c.Attributed, Match: c.Match, Pool: a.PoolName, VisitorID: c.Visitor, SessionID: c.Session, Source: c.Source}
 }
 
 // check validates and normalises in at now. Errors wrap ErrInvalid and
@@ -138,6 +139,10 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 		c.LeaseSince = a.Since.UnixNano()
 	}
 	c.Source = a.Source
+	if err := t.matchCaller(ctx, &c, &a); err != nil {
+		return store.Call{}, Attribution{}, fmt.Errorf("record call: %w", err)
+	}
+	c.Match = a.Match
 	var once []byte
 	if !in.StartedAt.IsZero() && len(c.Called) < 256 && len(c.Caller) < 256 {
 		once = store.CallOnceKey(c.Called, c.Caller, c.Time)
@@ -160,6 +165,7 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 			tx.Set(once, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, a.Site), c.ID))
 		}
 		tx.Set(store.CallKey(a.Site, c.ID), c.Encode())
+		store.IndexVisitorItem(tx, c.Visitor, store.ItemCall, c.ID)
 		if in.Also != nil {
 			if err := in.Also(tx, &c, &a); err != nil {
 				return err
@@ -181,8 +187,96 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	if dup {
 		// The first report's attribution, as stored with it.
 		a.Attributed, a.Kind, a.Pool, a.Visitor, a.Session, a.Source = c.Attributed, Kind(c.Kind), c.Pool, c.Visitor, c.Session, c.Source
+		a.Match = c.Match
 	}
 	return c, a, nil
+}
+
+// matchCaller ties a call that no lease ties to a visitor to the visitor
+// of its site who last left the caller's number (in a lead, a callback or
+// addVisitorInfo: store.IndexPhone), caller-ID matching, and sets c and a
+// to say so. The call is then the visitor's, in their latest session that
+// began by the call's start (else the one they left the number in). A call
+// to a static number keeps its rule's source and gains the visitor; any
+// other (the site's own number, a pool's fallback, a lapsed lease) takes
+// the session's source and counts as attributed. A hidden caller, a call
+// to no site's number and a number nobody left match nothing.
+func (t *Tracker) matchCaller(ctx context.Context, c *store.Call, a *Attribution) error {
+	if a.Visitor != 0 || a.Site == 0 || c.Caller == "" {
+		return nil
+	}
+	p, ok, err := t.db.LookupPhone(a.Site, c.Caller)
+	if err != nil || !ok {
+		return err
+	}
+	sess, err := t.latestSession(ctx, a.Site, p.Visitor, c.Time)
+	if err != nil {
+		return err
+	}
+	if sess == nil && p.Session != 0 {
+		if sess, err = t.session(a.Site, p.Session); err != nil {
+			return err
+		}
+	}
+	a.Visitor, a.Session = p.Visitor, 0
+	if sess != nil && sess.Visitor == p.Visitor {
+		a.Session = sess.ID
+	}
+	if a.Match == store.MatchStatic {
+		a.Match = store.MatchStaticCallerID
+	} else {
+		a.Match, a.Attributed, a.Source = store.MatchCallerID, true, Source{}
+		if a.Session != 0 {
+			a.Source = sess.TrafficSource()
+		}
+	}
+	c.Attributed, c.Visitor, c.Session, c.Source = a.Attributed, a.Visitor, a.Session, a.Source
+	return nil
+}
+
+// maxSessionsBack bounds how many of a visitor's latest sessions
+// latestSession reads looking for one that began by a call's start.
+const maxSessionsBack = 20
+
+// latestSession returns the visitor's latest session on site that began
+// at or before at (Unix ms); nil when none of their latest sessions did.
+func (t *Tracker) latestSession(ctx context.Context, site uint32, visitor uint64, at int64) (*store.Session, error) {
+	var ids []uint64
+	err := t.db.ScanPrefix(ctx, store.VisitorItemPrefix(visitor, store.ItemSession), true, maxSessionsBack, func(k, _ []byte) bool {
+		if id, ok := store.IDFromKey(k); ok {
+			ids = append(ids, id)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sessions of visitor %d: %w", visitor, err)
+	}
+	for _, id := range ids {
+		s, err := t.session(site, id)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil && s.Started <= at {
+			return s, nil
+		}
+	}
+	return nil, nil
+}
+
+// session reads a session of site; nil when it is not there.
+func (t *Tracker) session(site uint32, id uint64) (*store.Session, error) {
+	b, err := t.db.Get(store.SessionKey(site, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session %d: %w", id, err)
+	}
+	s, err := store.DecodeSession(b)
+	if err != nil {
+		return nil, fmt.Errorf("session %d: %w", id, err)
+	}
+	return &s, nil
 }
 
 // ListCalls calls fn with each call of site, newest report first, until fn

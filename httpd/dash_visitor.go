@@ -1,0 +1,125 @@
+package httpd
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/callbacks"
+	"appliance/httpd/leads"
+	"appliance/httpd/visitors"
+	"appliance/store"
+)
+
+// visitorPage serves the visitor card in the dashboard,
+// GET /sites/KEY/visitors/ID: the same visitors.Card as the reports API,
+// as one time line, newest first.
+type visitorPage struct {
+	*dashboardHandlers
+	cards *visitors.Reader
+}
+
+func (s *visitorPage) mount(r *router) {
+	r.page("GET", "/sites/*/visitors/*", seeReports, withWho(s.visitorCard))
+}
+
+// visitorData is the card as the page shows it. Every string in it that a
+// visitor or a page could have written is printed as text by the template.
+type visitorData struct {
+	Site      *store.Site
+	Card      visitors.Card
+	FirstSeen string
+	LastSeen  string
+	Timeline  []timelineEntry
+	More      visitors.More
+}
+
+// timelineEntry is one thing the visitor did: exactly one of its pointers
+// is set.
+type timelineEntry struct {
+	When     string // UTC, 2006-01-02 15:04:05
+	WhenISO  string
+	at       int64
+	Session  *sessionEntry
+	Lead     *leadEntry
+	Callback *callbacks.View
+	Call     *store.Call
+}
+
+type leadEntry struct {
+	visitors.Lead
+	Cost string // a sale's cost; "" when none
+}
+
+type sessionEntry struct {
+	visitors.Session
+	UTM   []string
+	Pages []pageRow
+}
+
+// visitorCard is GET /sites/KEY/visitors/ID.
+func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := parseVisitorID(string(ctx.Path()), "/sites/"+site.Key+"/visitors/")
+	if err != nil {
+		return errorf(fasthttp.StatusNotFound, "No such visitor: the address ends in a visitor's number.")
+	}
+	c, err := s.cards.Card(ctx, site.ID, id)
+	if err != nil {
+		return err
+	}
+	d := visitorData{Site: site, Card: c, More: c.More,
+		FirstSeen: utcTime(c.Visitor.Created), LastSeen: utcTime(c.Visitor.LastSeen)}
+	for i := range c.Sessions {
+		ss := &c.Sessions[i]
+		e := &sessionEntry{Session: *ss}
+		for _, t := range [...][2]string{{"source", ss.UTMSource}, {"medium", ss.UTMMedium}, {"campaign", ss.UTMCampaign},
+			{"term", ss.UTMTerm}, {"content", ss.UTMContent}} {
+			if t[1] != "" {
+				e.UTM = append(e.UTM, t[0]+": "+t[1])
+			}
+		}
+		for _, h := range ss.Pages {
+			e.Pages = append(e.Pages, pageRow{Time: time.UnixMilli(h.Time).UTC().Format(time.TimeOnly), URL: h.URL, Title: h.Title})
+		}
+		if len(e.ClickID) > 24 {
+			e.ClickID = strings.ToValidUTF8(e.ClickID[:24], "") + "…"
+		}
+		d.Timeline = append(d.Timeline, entryAt(ss.Started, timelineEntry{Session: e}))
+	}
+	for _, l := range c.Leads {
+		e := &leadEntry{Lead: l}
+		if l.IsSale && l.SaleCost != 0 {
+			e.Cost = leads.FormatCost(l.SaleCost)
+		}
+		d.Timeline = append(d.Timeline, entryAt(l.Time, timelineEntry{Lead: e}))
+	}
+	for i := range c.Callbacks {
+		v := callbacks.ViewOf(&c.Callbacks[i], c.Groups)
+		d.Timeline = append(d.Timeline, entryAt(c.Callbacks[i].Time, timelineEntry{Callback: &v}))
+	}
+	for i := range c.Calls {
+		s.shownChannel(&c.Calls[i])
+		d.Timeline = append(d.Timeline, entryAt(c.Calls[i].Time, timelineEntry{Call: &c.Calls[i]}))
+	}
+	slices.SortStableFunc(d.Timeline, func(a, b timelineEntry) int { return cmp.Compare(b.at, a.at) })
+	title := "Visitor " + formatID(id) + " · " + site.Name
+	return s.pages.render(ctx, fasthttp.StatusOK, "visitor", view{Title: title, User: &who.user, CSRF: who.session.CSRF, Data: d})
+}
+
+func entryAt(ms int64, e timelineEntry) timelineEntry {
+	t := time.UnixMilli(ms).UTC()
+	e.at, e.When, e.WhenISO = ms, t.Format(time.DateTime), t.Format(time.RFC3339)
+	return e
+}
+
+func utcTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateTime) }
+
+func formatID(id uint64) string { return "#" + strconv.FormatUint(id, 10) }

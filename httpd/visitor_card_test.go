@@ -1,0 +1,322 @@
+package httpd_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/visitors"
+	"appliance/store"
+)
+
+const (
+	iPhoneUA  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+	desktopUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	// What a visitor may type into a name or a message, to be shown as text.
+	xssName    = `<img src=x onerror="window.__xss=1">`
+	xssMessage = `</textarea><script>window.__xss=2</script>`
+)
+
+// cardVisit is what visitorJourney made: one visitor's two sessions, what
+// they left, and the calls reported after.
+type cardVisit struct {
+	first, second trHit
+	leadID        uint64
+	calls         map[string]uint64 // by what the call is: lease, site, static, fallback, stranger
+	leased        string
+}
+
+// visitorJourney runs one visitor through the real tracker endpoints: a
+// paid visit on an iPhone (a leased number, an event, a property, their
+// phone by addVisitorInfo, a lead with another phone), a direct visit two
+// hours later from a desktop (a callback with a third phone), then calls:
+// to the leased number, and from each of their phones to the site's own
+// number, the static number and the pool's fallback; and one from a
+// stranger.
+func visitorJourney(t *testing.T, f *trFixture) cardVisit {
+	t.Helper()
+	var j cardVisit
+	j.calls = map[string]uint64{}
+	var p *tkPhones
+	j.first, p = f.hitPhones(t, iPhoneUA, "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter&gclid=abc")
+	j.leased, _ = shownNumber(p)
+	ok := func(a trAnswer, what string) {
+		t.Helper()
+		if a.Status != http.StatusOK || !a.Body.Success {
+			t.Fatalf("%s: %d %s", what, a.Status, a.Raw)
+		}
+	}
+	ok(f.post(t, "t/v1/event", f.creds(j.first, map[string]any{"hi": j.first.HitID, "c": "Offer", "a": "Download", "n": "<b>book</b>", "v": "1"})), "event")
+	ok(f.post(t, "t/v1/property", f.creds(j.first, map[string]any{"op": "set", "name": "Plan", "value": "<i>gold</i>"})), "property")
+	ok(f.post(t, "t/v1/visitor", f.creds(j.first, map[string]any{"hi": j.first.HitID, "name": xssName, "phone": "+7 916 111-11-11", "email": "a@example.com"})), "visitor info")
+	f.clock.Add(time.Minute)
+	cart := f.hitUA(t, iPhoneUA, j.first.CI, "https://shop.example.com/cart", "", "Cart <script>")
+	if cart.SessionID != j.first.SessionID {
+		t.Fatalf("the cart started session %d", cart.SessionID)
+	}
+	a := f.post(t, "t/v1/lead", f.creds(cart, map[string]any{"hi": cart.HitID, "name": xssName, "phone": "8 916 222-22-22", "message": xssMessage}))
+	ok(a, "lead")
+	leads := siteLeads(t, f.srv, f.site.Key)
+	if len(leads) != 1 {
+		t.Fatalf("%d leads", len(leads))
+	}
+	j.leadID = leads[0].ID
+
+	f.clock.Add(2 * time.Hour)
+	j.second = f.hitUA(t, desktopUA, cart.CI, "https://shop.example.com/", "", "Home")
+	if !j.second.NewSession {
+		t.Fatal("two hours later is not a new session")
+	}
+	status, out, _ := postJSON(t, f.srv.URL+"t/v1/callback", f.creds(j.second, map[string]any{"hi": j.second.HitID, "phone": "8 916 333-33-33"}))
+	if res, _ := out["result"].(map[string]any); status != http.StatusOK || res == nil || res["status"] != float64(0) {
+		t.Fatalf("callback: %d %v", status, out)
+	}
+
+	token := apiToken(t, f)
+	call := func(name, called, caller string, at time.Time) {
+		t.Helper()
+		body := `{"called":"` + called + `","caller":"` + caller + `","started_at":"` + at.UTC().Format(time.RFC3339) +
+			`","duration":42,"answered":true,"recording_url":"https://pbx.example/rec/` + name + `.mp3"}`
+		code, raw := api(t, f, "POST", "api/v1/calls", token, body)
+		if code != http.StatusOK {
+			t.Fatalf("call %s: %d %s", name, code, raw)
+		}
+		j.calls[name] = decodeResult(t, raw).CallID
+	}
+	now := f.clock.Now()
+	call("lease", j.leased, "79160000000", now.Add(-2*time.Hour))
+	call("site", "8 (487) 275-14-04", "+7 916 222-22-22", now)
+	call("static", tkYandex, "79161111111", now)
+	call("fallback", tkFallback, "89163333333", now)
+	call("stranger", "8 (487) 275-14-04", "79169999999", now)
+	return j
+}
+
+// A call from a number a visitor left, in a lead, a callback or their
+// contact details, is tied to them, to whatever number it came; the API's
+// answer, the Calls page and the CSV say how each call was matched.
+func TestCallerIDMatchEndToEnd(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	j := visitorJourney(t, f)
+	v := j.first.VisitorID
+
+	got := map[string]struct {
+		visitor, session uint64
+		match            string
+	}{}
+	for name, id := range j.calls {
+		b, err := f.srv.DB.Get(store.CallKey(f.site.ID, id))
+		if err != nil {
+			t.Fatalf("call %s: %v", name, err)
+		}
+		c, err := store.DecodeCall(id, b)
+		if err != nil {
+			t.Fatalf("call %s: %v", name, err)
+		}
+		got[name] = struct {
+			visitor, session uint64
+			match            string
+		}{c.Visitor, c.Session, c.Match}
+	}
+	for _, tt := range []struct {
+		name             string
+		visitor, session uint64
+		match            string
+	}{
+		{"lease", v, j.first.SessionID, "lease"},
+		{"site", v, j.second.SessionID, "caller_id"}, // from the lead's phone, in their latest session
+		{"static", v, j.second.SessionID, "static+caller_id"},
+		{"fallback", v, j.second.SessionID, "caller_id"}, // from the callback's phone
+		{"stranger", 0, 0, ""},
+	} {
+		if g := got[tt.name]; g.visitor != tt.visitor || g.session != tt.session || g.match != tt.match {
+			t.Errorf("%s call: visitor %d session %d match %q; want %d %d %q", tt.name, g.visitor, g.session, g.match, tt.visitor, tt.session, tt.match)
+		}
+	}
+
+	c := f.srv.Client(t)
+	page := okPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls")
+	for name, want := range map[string]string{"lease": "number lease", "site": "caller ID", "static": "static rule + caller ID", "fallback": "caller ID"} {
+		row := "call-" + strconv.FormatUint(j.calls[name], 10)
+		cell := rowCell(t, page, row, "attribution")
+		if !strings.Contains(cell, "matched by "+want) || !strings.Contains(cell, "visitor #"+strconv.FormatUint(v, 10)) {
+			t.Errorf("%s call's cell %q, want visitor #%d matched by %s", name, cell, v, want)
+		}
+	}
+	if !strings.Contains(page, `href="visitors/`+strconv.FormatUint(v, 10)+`"`) {
+		t.Error("the calls page does not link the visitor's card")
+	}
+	if cell := rowCell(t, page, "call-"+strconv.FormatUint(j.calls["stranger"], 10), "attribution"); cell != "not attributed" {
+		t.Errorf("stranger's call: %q", cell)
+	}
+	csv := rawPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls.csv")
+	if !strings.Contains(csv, ",attributed,match,visitor_id,") || !strings.Contains(csv, ",true,static+caller_id,"+strconv.FormatUint(v, 10)+",") {
+		t.Errorf("calls CSV lacks the match:\n%s", csv)
+	}
+	// The leads and the site's page link the visitor too.
+	if page := okPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/leads"); !strings.Contains(page, `href="visitors/`+strconv.FormatUint(v, 10)+`"`) {
+		t.Error("the leads page does not link the visitor's card")
+	}
+	if page := okPage(t, c, f.srv.URL+"sites/"+f.site.Key); !strings.Contains(page, `href="/sites/`+f.site.Key+`/visitors/`+strconv.FormatUint(v, 10)+`"`) {
+		t.Error("the site page's visits do not link the visitor's card")
+	}
+}
+
+// GET /api/v1/visitors/ID?site=KEY answers the visitor card: sessions
+// newest first with source, device, pages and events; properties; the
+// contacts they left; leads, callbacks and calls (matched by lease or
+// caller ID), no chats. A bad id, an unknown site, another site's visitor
+// or a token of another site get a JSON error.
+func TestVisitorCardAPI(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	j := visitorJourney(t, f)
+	v := j.first.VisitorID
+	token := apiToken(t, f)
+	path := "api/v1/visitors/" + strconv.FormatUint(v, 10) + "?site=" + f.site.Key
+	code, raw := api(t, f, "GET", path, token, "")
+	if code != http.StatusOK {
+		t.Fatalf("card: %d %s", code, raw)
+	}
+	var env struct {
+		Success bool          `json:"success"`
+		Result  visitors.View `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(raw), &env); err != nil || !env.Success {
+		t.Fatalf("card %s: %v", raw, err)
+	}
+	card := env.Result
+	if card.VisitorID != v || card.Contacts.Name != xssName || strings.Join(card.Contacts.Phones, ",") != "79161111111" ||
+		strings.Join(card.Contacts.Emails, ",") != "a@example.com" {
+		t.Errorf("visitor %+v", card)
+	}
+	if len(card.Properties) != 1 || card.Properties[0].Name != "Plan" || card.Properties[0].Value != "<i>gold</i>" {
+		t.Errorf("properties %+v", card.Properties)
+	}
+	if len(card.Sessions) != 2 {
+		t.Fatalf("sessions %+v", card.Sessions)
+	}
+	newer, older := card.Sessions[0], card.Sessions[1]
+	if newer.ID != j.second.SessionID || newer.Source.Channel != "direct" || newer.Device.Type != "desktop" || newer.Device.Browser != "Chrome" ||
+		newer.Device.OS != "Windows" || len(newer.Pages) != 1 || newer.Pages[0].Title != "Home" {
+		t.Errorf("newer session %+v", newer)
+	}
+	if older.ID != j.first.SessionID || older.Source.Channel != "ad" || older.Source.UTMCampaign != "winter" || older.Source.Click != "gclid" ||
+		older.ClickID != "abc" || older.Device.Type != "mobile" || older.Device.OS != "iOS" || older.Hits != 2 || len(older.Pages) != 2 ||
+		older.Pages[1].Title != "Cart <script>" || older.Pages[1].URL != "https://shop.example.com/cart" ||
+		len(older.Events) != 1 || older.Events[0].Name != "<b>book</b>" || older.EventCount != 1 {
+		t.Errorf("older session %+v", older)
+	}
+	if len(card.Leads) != 1 || card.Leads[0].ID != j.leadID || card.Leads[0].Message != xssMessage || card.Leads[0].Phone != "79162222222" ||
+		card.Leads[0].Status != "new" || card.Leads[0].SessionID != j.first.SessionID {
+		t.Errorf("leads %+v", card.Leads)
+	}
+	if len(card.Callbacks) != 1 || card.Callbacks[0].Phone != "79163333333" || card.Callbacks[0].SessionID != j.second.SessionID {
+		t.Errorf("callbacks %+v", card.Callbacks)
+	}
+	matches := map[uint64]string{}
+	for _, c := range card.Calls {
+		matches[c.ID] = c.Match
+		if c.RecordingURL == "" {
+			t.Errorf("call %d without its recording", c.ID)
+		}
+	}
+	want := map[uint64]string{j.calls["lease"]: "lease", j.calls["site"]: "caller_id", j.calls["static"]: "static+caller_id", j.calls["fallback"]: "caller_id"}
+	if len(matches) != len(want) {
+		t.Errorf("calls %+v, want %v", card.Calls, want)
+	}
+	for id, m := range want {
+		if matches[id] != m {
+			t.Errorf("call %d matched %q, want %q", id, matches[id], m)
+		}
+	}
+	if len(card.Calls) == 4 && card.Calls[3].ID != j.calls["lease"] {
+		t.Errorf("calls not newest first: %+v", card.Calls)
+	}
+	if !strings.Contains(raw, `"chats":[]`) {
+		t.Errorf("chats not an empty list: %s", raw)
+	}
+
+	// Refusals: JSON errors, nothing else.
+	other := f.srv.Site(t, "Other", "other.example.com")
+	otherSite, _ := f.srv.HTTP.Sites().ByKey(other)
+	stranger := trackHit(t, f.srv, other, "", "https://other.example.com/", "")
+	scoped, err := accounts.New(f.srv.DB).CreateToken(t.Context(), "other", []uint32{otherSite.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, path, token string
+		status            int
+	}{
+		{"no token", path, "", http.StatusUnauthorized},
+		{"not a number", "api/v1/visitors/abc?site=" + f.site.Key, token, http.StatusBadRequest},
+		{"zero", "api/v1/visitors/0?site=" + f.site.Key, token, http.StatusBadRequest},
+		{"too big", "api/v1/visitors/9007199254740992?site=" + f.site.Key, token, http.StatusBadRequest},
+		{"no id", "api/v1/visitors/?site=" + f.site.Key, token, http.StatusBadRequest},
+		{"no site", "api/v1/visitors/" + strconv.FormatUint(v, 10), token, http.StatusBadRequest},
+		{"unknown site", "api/v1/visitors/" + strconv.FormatUint(v, 10) + "?site=nope", token, http.StatusNotFound},
+		{"unknown visitor", "api/v1/visitors/9007199254740991?site=" + f.site.Key, token, http.StatusNotFound},
+		{"another site's visitor", "api/v1/visitors/" + strconv.FormatUint(stranger.VisitorID, 10) + "?site=" + f.site.Key, token, http.StatusNotFound},
+		{"token of another site", path, scoped, http.StatusForbidden},
+	} {
+		code, raw := api(t, f, "GET", tt.path, tt.token, "")
+		var e struct {
+			Success *bool  `json:"success"`
+			Error   string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(raw), &e); code != tt.status || err != nil || e.Success == nil || *e.Success || e.Error == "" {
+			t.Errorf("%s: %d %s, want %d and a JSON error", tt.name, code, raw, tt.status)
+		}
+	}
+	// The scoped token reads its own site's visitors.
+	if code, raw := api(t, f, "GET", "api/v1/visitors/"+strconv.FormatUint(stranger.VisitorID, 10)+"?site="+other, scoped, ""); code != http.StatusOK {
+		t.Errorf("scoped token on its site: %d %s", code, raw)
+	}
+}
+
+// The dashboard's card shows the same visitor, every visitor-typed text as
+// text.
+func TestVisitorCardPage(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	j := visitorJourney(t, f)
+	c := f.srv.Client(t)
+	u := f.srv.URL + "sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(j.first.VisitorID, 10)
+	page := rawPage(t, c, u) // as sent, entities and all
+	for _, want := range []string{
+		"Visitor #" + strconv.FormatUint(j.first.VisitorID, 10),
+		`id="session-` + strconv.FormatUint(j.first.SessionID, 10) + `"`,
+		`id="session-` + strconv.FormatUint(j.second.SessionID, 10) + `"`,
+		`id="lead-` + strconv.FormatUint(j.leadID, 10) + `"`,
+		`id="call-` + strconv.FormatUint(j.calls["site"], 10) + `"`,
+		"static rule + caller ID", "number lease", "mobile · Safari · iOS", "desktop · Chrome · Windows", "Cart &lt;script&gt;",
+		`href="https://pbx.example/rec/site.mp3"`,
+		"&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt;", "&lt;/textarea&gt;&lt;script&gt;window.__xss=2&lt;/script&gt;",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("card lacks %q", want)
+		}
+	}
+	if strings.Contains(page, xssName) || strings.Contains(page, "<script>window.__xss") {
+		t.Error("visitor-typed markup is in the page as markup")
+	}
+	// Newest first: the second visit before the first.
+	if strings.Index(page, `id="session-`+strconv.FormatUint(j.second.SessionID, 10)) > strings.Index(page, `id="session-`+strconv.FormatUint(j.first.SessionID, 10)) {
+		t.Error("the card is not newest first")
+	}
+	for _, tt := range []struct{ path string }{
+		{"sites/" + f.site.Key + "/visitors/abc"},
+		{"sites/" + f.site.Key + "/visitors/0"},
+		{"sites/" + f.site.Key + "/visitors/9007199254740991"},
+	} {
+		if code, _ := getPage(t, c, f.srv.URL+tt.path); code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", tt.path, code)
+		}
+	}
+}

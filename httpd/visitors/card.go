@@ -1,0 +1,318 @@
+// Package visitors assembles the visitor card: everything one visitor of a
+// site did, newest first. Its sessions with their traffic source, device,
+// pages and events; the visitor's properties and the contacts they left
+// (addVisitorInfo); their leads, callbacks and calls; and their chats once
+// the chat exists.
+//
+// The card reads the visitor's index (store.VisitorItemKey), which every
+// write of a session, lead, callback or call adds to in the same durable
+// write, so it reads only the visitor's own records, however large the
+// site. What one card shows is bounded (Limits): a bot can have thousands
+// of sessions; the card says how many more there are.
+//
+// The package knows nothing of HTTP; the dashboard and the reports API
+// both show a Card.
+package visitors
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"appliance/httpd/leads"
+	"appliance/httpd/visits"
+	"appliance/store"
+)
+
+// ErrNoVisitor is returned for a visitor id that names no visitor of the
+// site (none at all, or another site's): the two are not told apart.
+var ErrNoVisitor = &Error{status: 404, msg: "no such visitor on this site"}
+
+// Error is an error of package visitors that a caller can answer as is: it
+// carries its status (HTTP's numbers) and a message for the person who
+// asked.
+type Error struct {
+	status int
+	msg    string
+}
+
+func (e *Error) Error() string { return "visitors: " + e.msg }
+
+// Status is the HTTP status that answers e.
+func (e *Error) Status() int { return e.status }
+
+// UserMessage is what is wrong, for the person who asked.
+func (e *Error) UserMessage() string { return e.msg }
+
+// Limits bound what one card reads. The zero value is DefaultLimits.
+type Limits struct {
+	Sessions int // the latest sessions shown
+	Pages    int // page views shown per session, its first ones
+	Events   int // events shown per session, its first ones
+	Items    int // leads, callbacks and calls shown, the latest of each
+}
+
+// DefaultLimits are the card's limits when none are given.
+var DefaultLimits = Limits{Sessions: 100, Pages: visits.MaxPagesShown, Events: visits.MaxEventsShown, Items: 200}
+
+// Card is one visitor and everything they did, each list newest first
+// (pages and events of a session in the order they happened).
+type Card struct {
+	Visitor    store.Visitor // name, phones and emails are the contacts they left
+	Properties []Property    // in name order
+	Sessions   []Session
+	Leads      []Lead
+	Callbacks  []store.Callback
+	Groups     []store.WidgetGroup // the site's callback groups, which name the callbacks'
+	Calls      []store.Call
+	// Chats is empty until the appliance has chat: the chat issue adds a
+	// store.ItemKind for a visitor's chats, and the card reads them here
+	// like leads.
+	Chats []Chat
+	// More counts, per list, the records of the visitor not shown
+	// (beyond the limits).
+	More More
+}
+
+// More is how many of a visitor's records a card leaves out.
+type More struct {
+	Sessions, Leads, Callbacks, Calls int
+}
+
+// Property is one visitor property.
+type Property struct {
+	Name    string
+	Value   string
+	Updated int64 // Unix ms
+}
+
+// Session is a session with its device, pages and events.
+type Session struct {
+	store.Session
+	Device     visits.Device
+	Pages      []store.Hit
+	Events     []store.Event
+	MorePages  int // page views not shown
+	MoreEvents int
+}
+
+// Lead is a lead with staff's mark (status and note).
+type Lead struct {
+	store.Lead
+	Status string // leads.StatusNew, StatusDone, StatusSpam
+	Note   string
+}
+
+// Chat is a visitor's chat. The chat does not exist yet; see Card.Chats.
+type Chat struct {
+	ID      uint64
+	Started int64
+}
+
+// Reader reads visitor cards from a store.
+type Reader struct {
+	db     *store.DB
+	limits Limits
+}
+
+// New returns a Reader over db with limits (zero fields: DefaultLimits').
+func New(db *store.DB, limits Limits) *Reader {
+	d := DefaultLimits
+	limits.Sessions = cmp.Or(limits.Sessions, d.Sessions)
+	limits.Pages = cmp.Or(limits.Pages, d.Pages)
+	limits.Events = cmp.Or(limits.Events, d.Events)
+	limits.Items = cmp.Or(limits.Items, d.Items)
+	return &Reader{db: db, limits: limits}
+}
+
+// Card assembles the card of visitor id of site; ErrNoVisitor when the
+// site has no such visitor.
+func (r *Reader) Card(ctx context.Context, site uint32, id uint64) (Card, error) {
+	var c Card
+	b, err := r.db.Get(store.VisitorKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return c, ErrNoVisitor
+	}
+	if err != nil {
+		return c, fmt.Errorf("visitor card %d: %w", id, err)
+	}
+	if c.Visitor, err = store.DecodeVisitor(b); err != nil {
+		return c, fmt.Errorf("visitor card %d: %w", id, err)
+	}
+	if c.Visitor.Site != site {
+		return Card{}, ErrNoVisitor
+	}
+	if err := r.fill(ctx, site, &c); err != nil {
+		return Card{}, fmt.Errorf("visitor card %d: %w", id, err)
+	}
+	return c, nil
+}
+
+func (r *Reader) fill(ctx context.Context, site uint32, c *Card) error {
+	v := c.Visitor.ID
+	var err error
+	if c.Properties, err = r.properties(ctx, v); err != nil {
+		return err
+	}
+	sessions, more, err := r.items(ctx, v, store.ItemSession, r.limits.Sessions)
+	if err != nil {
+		return err
+	}
+	c.More.Sessions = more
+	for _, sid := range sessions {
+		s, ok, err := get(r.db, store.SessionKey(site, sid), func(b []byte) (store.Session, error) { return store.DecodeSession(b) })
+		if err != nil || !ok {
+			if err != nil {
+				return fmt.Errorf("session %d: %w", sid, err)
+			}
+			continue
+		}
+		cs := Session{Session: s, Device: visits.SessionDevice(&s)}
+		if cs.Pages, err = scan(ctx, r.db, store.HitPrefix(site, sid), r.limits.Pages, store.DecodeHit); err != nil {
+			return fmt.Errorf("pages of session %d: %w", sid, err)
+		}
+		if cs.Events, err = scan(ctx, r.db, store.EventPrefix(site, sid), r.limits.Events, store.DecodeEvent); err != nil {
+			return fmt.Errorf("events of session %d: %w", sid, err)
+		}
+		cs.MorePages = max(int(s.Hits)-len(cs.Pages), 0)
+		cs.MoreEvents = max(int(s.Events)-len(cs.Events), 0)
+		c.Sessions = append(c.Sessions, cs)
+	}
+
+	ids, more, err := r.items(ctx, v, store.ItemLead, r.limits.Items)
+	if err != nil {
+		return err
+	}
+	c.More.Leads = more
+	for _, id := range ids {
+		l, ok, err := get(r.db, store.LeadKey(site, id), func(b []byte) (store.Lead, error) { return store.DecodeLead(id, b) })
+		if err != nil {
+			return fmt.Errorf("lead %d: %w", id, err)
+		}
+		if !ok {
+			continue
+		}
+		m, _, err := get(r.db, store.MarkKey(site, store.MarkLead, id), func(b []byte) (store.Mark, error) { return store.DecodeMark(b) })
+		if err != nil {
+			return fmt.Errorf("mark of lead %d: %w", id, err)
+		}
+		c.Leads = append(c.Leads, Lead{Lead: l, Status: leads.StatusOf(m), Note: m.Note})
+	}
+
+	if ids, c.More.Callbacks, err = r.items(ctx, v, store.ItemCallback, r.limits.Items); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		w, _, err := get(r.db, store.WidgetKey(site), store.DecodeWidgetSettings)
+		if err != nil {
+			return fmt.Errorf("callback groups: %w", err)
+		}
+		c.Groups = w.Groups
+	}
+	for _, id := range ids {
+		cb, ok, err := get(r.db, store.CallbackKey(site, id), func(b []byte) (store.Callback, error) { return store.DecodeCallback(id, b) })
+		if err != nil {
+			return fmt.Errorf("callback %d: %w", id, err)
+		}
+		if ok {
+			c.Callbacks = append(c.Callbacks, cb)
+		}
+	}
+
+	if ids, c.More.Calls, err = r.items(ctx, v, store.ItemCall, r.limits.Items); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		call, ok, err := get(r.db, store.CallKey(site, id), func(b []byte) (store.Call, error) { return store.DecodeCall(id, b) })
+		if err != nil {
+			return fmt.Errorf("call %d: %w", id, err)
+		}
+		if ok {
+			c.Calls = append(c.Calls, call)
+		}
+	}
+	// Ids grow with the time a record was written; a call's own time is
+	// when it started, which the PBX may report late.
+	slices.SortStableFunc(c.Calls, func(a, b store.Call) int { return cmp.Compare(b.Time, a.Time) })
+	return nil
+}
+
+// items returns the ids of the visitor's latest limit items of kind,
+// newest first, and how many more there are.
+func (r *Reader) items(ctx context.Context, visitor uint64, kind store.ItemKind, limit int) (ids []uint64, more int, err error) {
+	err = r.db.ScanPrefix(ctx, store.VisitorItemPrefix(visitor, kind), true, 0, func(k, _ []byte) bool {
+		if len(ids) == limit {
+			more++
+			return true
+		}
+		if id, ok := store.IDFromKey(k); ok {
+			ids = append(ids, id)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("index of visitor %d: %w", visitor, err)
+	}
+	return ids, more, nil
+}
+
+func (r *Reader) properties(ctx context.Context, visitor uint64) ([]Property, error) {
+	var out []Property
+	var derr error
+	prefix := store.PropertyPrefix(visitor)
+	err := r.db.ScanPrefix(ctx, prefix, false, visits.MaxProperties, func(k, b []byte) bool {
+		p, err := store.DecodeProperty(b)
+		if err != nil {
+			derr = err
+			return false
+		}
+		if p.Name == "" {
+			p.Name = string(k[len(prefix):]) // version 1: the name as written
+		}
+		out = append(out, Property{Name: p.Name, Value: p.Value, Updated: p.Updated})
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("properties: %w", err)
+	}
+	return out, nil
+}
+
+// get reads and decodes one record; ok is false when it is not there.
+func get[T any](db *store.DB, key []byte, decode func([]byte) (T, error)) (T, bool, error) {
+	var zero T
+	b, err := db.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return zero, false, nil
+	}
+	if err != nil {
+		return zero, false, err
+	}
+	v, err := decode(b)
+	return v, err == nil, err
+}
+
+// scan reads the first limit hits or events of a session range.
+func scan[T any](ctx context.Context, db *store.DB, prefix []byte, limit int, decode func(session, id uint64, b []byte) (T, error)) ([]T, error) {
+	var out []T
+	var derr error
+	err := db.ScanPrefix(ctx, prefix, false, limit, func(k, b []byte) bool {
+		sid, id, _ := store.SessionItemIDs(k)
+		v, err := decode(sid, id, b)
+		if err != nil {
+			derr = err
+			return false
+		}
+		out = append(out, v)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}

@@ -1,0 +1,164 @@
+package visitors
+
+import (
+	"time"
+
+	"appliance/httpd/callbacks"
+	"appliance/httpd/leads"
+	"appliance/httpd/visits"
+	"appliance/store"
+)
+
+// View is a card as the reports API answers it (GET /api/v1/visitors/ID):
+// the result of the README's visitor card. Times are RFC 3339 in UTC;
+// every list is newest first, pages and events in the order they happened.
+type View struct {
+	VisitorID  uint64           `json:"visitor_id"`
+	FirstSeen  time.Time        `json:"first_seen"`
+	LastSeen   time.Time        `json:"last_seen"`
+	Bot        bool             `json:"bot"`
+	Contacts   ContactsView     `json:"contacts"`
+	Properties []PropertyView   `json:"properties"`
+	Sessions   []SessionView    `json:"sessions"`
+	Leads      []LeadView       `json:"leads"`
+	Callbacks  []callbacks.View `json:"callbacks"`
+	Calls      []CallView       `json:"calls"`
+	Chats      []ChatView       `json:"chats"` // [] until the appliance has chat
+	More       MoreView         `json:"more"`
+}
+
+// ContactsView is what the visitor told of themselves (addVisitorInfo).
+type ContactsView struct {
+	Name   string   `json:"name"`
+	Phones []string `json:"phones"` // E.164 digits
+	Emails []string `json:"emails"`
+}
+
+// PropertyView is one visitor property (Comagic.setProperty).
+type PropertyView struct {
+	Name      string    `json:"name"`
+	Value     string    `json:"value"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SessionView is one session: its source, device, pages and events.
+type SessionView struct {
+	ID         uint64        `json:"id"`
+	StartedAt  time.Time     `json:"started_at"`
+	LastHitAt  time.Time     `json:"last_hit_at"`
+	Hits       uint32        `json:"hits"`
+	EventCount uint32        `json:"event_count"`
+	Source     store.Source  `json:"source"`
+	ClickID    string        `json:"click_id"`
+	UserAgent  string        `json:"user_agent"`
+	Device     visits.Device `json:"device"`
+	Bot        bool          `json:"bot"`
+	Pages      []PageView    `json:"pages"`
+	MorePages  int           `json:"more_pages"`
+	Events     []EventView   `json:"events"`
+	MoreEvents int           `json:"more_events"`
+}
+
+// PageView is one page view (hit) of a session.
+type PageView struct {
+	ID    uint64    `json:"id"`
+	At    time.Time `json:"at"`
+	URL   string    `json:"url"`
+	Title string    `json:"title"`
+}
+
+// EventView is one custom event (Comagic.trackEvent).
+type EventView struct {
+	ID       uint64    `json:"id"`
+	HitID    uint64    `json:"hit_id"`
+	At       time.Time `json:"at"`
+	Category string    `json:"category"`
+	Action   string    `json:"action"`
+	Name     string    `json:"name"`
+	Value    string    `json:"value"`
+}
+
+// LeadView is a lead as webhooks show it, with staff's mark.
+type LeadView struct {
+	leads.View
+	Status string `json:"status"` // new, done, spam
+	Note   string `json:"note"`
+}
+
+// CallView is a call of the visitor and how it was matched to them.
+type CallView struct {
+	ID           uint64       `json:"id"`
+	StartedAt    time.Time    `json:"started_at"`
+	Called       string       `json:"called"`
+	Caller       string       `json:"caller"`
+	Duration     uint32       `json:"duration"`
+	Answered     bool         `json:"answered"`
+	RecordingURL string       `json:"recording_url"`
+	NumberKind   string       `json:"number_kind"` // dynamic, static, fallback, site
+	Match        string       `json:"match"`       // lease, static, caller_id, static+caller_id
+	SessionID    uint64       `json:"session_id"`
+	Source       store.Source `json:"source"`
+}
+
+// ChatView is a chat; none exist yet.
+type ChatView struct {
+	ID        uint64    `json:"id"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// MoreView counts what the card leaves out, per list.
+type MoreView struct {
+	Sessions  int `json:"sessions"`
+	Leads     int `json:"leads"`
+	Callbacks int `json:"callbacks"`
+	Calls     int `json:"calls"`
+}
+
+func utc(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// ViewOf returns the view of c.
+func ViewOf(c *Card) View {
+	v := c.Visitor
+	out := View{
+		VisitorID: v.ID, FirstSeen: utc(v.Created), LastSeen: utc(v.LastSeen), Bot: v.Bot,
+		Contacts:   ContactsView{Name: v.Name, Phones: nonNil(v.Phones), Emails: nonNil(v.Emails)},
+		Properties: []PropertyView{}, Sessions: []SessionView{}, Leads: []LeadView{},
+		Callbacks: []callbacks.View{}, Calls: []CallView{}, Chats: []ChatView{},
+		More: MoreView(c.More),
+	}
+	for _, p := range c.Properties {
+		out.Properties = append(out.Properties, PropertyView{Name: p.Name, Value: p.Value, UpdatedAt: utc(p.Updated)})
+	}
+	for _, s := range c.Sessions {
+		sv := SessionView{ID: s.ID, StartedAt: utc(s.Started), LastHitAt: utc(s.LastHit), Hits: s.Hits, EventCount: s.Session.Events,
+			Source: s.TrafficSource(), ClickID: s.ClickID, UserAgent: s.UserAgent, Device: s.Device, Bot: s.Bot,
+			Pages: []PageView{}, Events: []EventView{}, MorePages: s.MorePages, MoreEvents: s.MoreEvents}
+		for _, h := range s.Pages {
+			sv.Pages = append(sv.Pages, PageView{ID: h.ID, At: utc(h.Time), URL: h.URL, Title: h.Title})
+		}
+		for _, e := range s.Events {
+			sv.Events = append(sv.Events, EventView{ID: e.ID, HitID: e.Hit, At: utc(e.Time), Category: e.Category,
+				Action: e.Action, Name: e.Name, Value: e.Value})
+		}
+		out.Sessions = append(out.Sessions, sv)
+	}
+	for _, l := range c.Leads {
+		out.Leads = append(out.Leads, LeadView{View: leads.ViewOf(&l.Lead), Status: l.Status, Note: l.Note})
+	}
+	for _, cb := range c.Callbacks {
+		out.Callbacks = append(out.Callbacks, callbacks.ViewOf(&cb, c.Groups))
+	}
+	for _, call := range c.Calls {
+		out.Calls = append(out.Calls, CallView{ID: call.ID, StartedAt: utc(call.Time), Called: call.Called, Caller: call.Caller,
+			Duration: call.Duration, Answered: call.Answered, RecordingURL: call.RecordingURL, NumberKind: call.Kind,
+			Match: call.Match, SessionID: call.Session, Source: call.Source})
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
