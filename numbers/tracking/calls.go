@@ -56,7 +56,7 @@ type CallView struct {
 	NumberKind   string       `json:"number_kind"` // dynamic, static, fallback, site, unknown
 	Attributed   bool         `json:"attributed"`
 	Match        string       `json:"match"` // how: lease, static, caller_id, static+caller_id; "" not tied
-	Pool         string       `json:"pool"` // the pool of the lease, or whose fallback was called
+	Pool         string       `json:"pool"`  // the pool of the lease, or whose fallback was called
 	VisitorID    uint64       `json:"visitor_id"`
 	SessionID    uint64       `json:"session_id"`
 	Source       store.Source `json:"source"`
