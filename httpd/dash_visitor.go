@@ -111,7 +111,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	}
 	slices.SortStableFunc(d.Timeline, func(a, b timelineEntry) int { return cmp.Compare(b.at, a.at) })
 	title := "Visitor " + formatID(id) + " · " + site.Name
-	return s.pages.render(ctx, fasthttp.StatusOK, "visitor", view{Title: title, User: &who.user, CSRF: who.session.CSRF, Data: d})
+	return s.renderSite(ctx, who, site, "visitor", view{Title: title, User: &who.user, CSRF: who.session.CSRF, Data: d})
 }
 
 func entryAt(ms int64, e timelineEntry) timelineEntry {

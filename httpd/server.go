@@ -219,6 +219,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	}
 	s.chats = chats.New(db, reg, s.visits, s.leads, s.hooks, chOpts)
 	s.chatSockets = newChatSockets()
+	// Records written before the visitor card's indexes get their entries
+	// (once; a no-op since).
+	if err := db.IndexVisitors(ctx); err != nil {
+		return nil, err
+	}
 	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion, visits.SourceChannel); err != nil {
 		return nil, err
 	}

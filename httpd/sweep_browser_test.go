@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"appliance/httpd/admin"
 	"appliance/httpd/httpdtest"
 	"appliance/numbers/tracking"
+	"appliance/store"
 )
 
 // sweepURLs gives a concrete URL for a dashboard route whose pattern has
@@ -36,6 +38,8 @@ import (
 var sweepURLs = map[string]string{
 	"/assets/*":     "",
 	"/chat/visitor": "", // JSON for the console
+	// VISITOR: the visitor of the fixture's first visit (sweepVisitor).
+	"/sites/*/visitors/*": "/sites/KEY/visitors/VISITOR",
 }
 
 // sweepExtra are pages the route table does not show by itself: a form's
@@ -263,6 +267,29 @@ func sweepHit(t *testing.T, srv *httpdtest.Server, key string, prev visit, pageU
 	return out.Result
 }
 
+// sweepVisitor is the id of the visitor of the site's first visit: the
+// one who clicked the ad, left leads and their contacts.
+func sweepVisitor(t *testing.T, srv *httpdtest.Server, key string) string {
+	t.Helper()
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var visitor uint64
+	srv.DB.ScanPrefix(context.Background(), store.SessionPrefix(site.ID), false, 1, func(_, v []byte) bool {
+		s, err := store.DecodeSession(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		visitor = s.Visitor
+		return false
+	})
+	if visitor == 0 {
+		t.Fatal("the sweep's site has no visit")
+	}
+	return strconv.FormatUint(visitor, 10)
+}
+
 // consoleWatch collects what the tab writes to the console; between
 // marks, so each page's messages are told apart without waiting on time.
 type consoleWatch struct {
@@ -341,6 +368,7 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 	for _, route := range srv.HTTP.DashboardPages() {
 		if u, ok := sweepURLs[route]; ok {
 			if u != "" {
+				u = strings.ReplaceAll(u, "VISITOR", sweepVisitor(t, srv, key))
 				urls = append(urls, strings.ReplaceAll(u, "KEY", key))
 			}
 			continue

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -111,4 +112,134 @@ func (d *DB) LookupPhone(site uint32, phone string) (p PhoneVisitor, ok bool, er
 		return p, false, fmt.Errorf("look up phone: %w", err)
 	}
 	return p, true, nil
+}
+
+// visitorIndexVersion names what IndexVisitors has built; MetaKey
+// "visitor-index" holds it once built.
+const visitorIndexVersion = 1
+
+// indexBatch is how many index entries one write of IndexVisitors holds.
+const indexBatch = 10_000
+
+// IndexVisitors builds the visitor-item and phone indexes of the records
+// written before they existed, once per store: every session, lead,
+// callback and call with a visitor gets its entry, and each phone a lead,
+// a callback or a visitor's contacts hold, and the index does not, names
+// the visitor who left it last (a visitor's contacts count as left at
+// their last visit). The server runs it as it starts, before it serves.
+// It marks the store done (MetaKey "visitor-index") once it has written
+// anything; a store with nothing to index is looked at again at the next
+// start, and its entries, written by the live writes, written again
+// unchanged. A record that does not decode is left out (its family's
+// readers say so).
+func (d *DB) IndexVisitors(ctx context.Context) error {
+	if _, err := d.Get(MetaKey("visitor-index")); err == nil {
+		return nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("index visitors: %w", err)
+	}
+	var items [][]byte
+	type phoneKey struct {
+		site  uint32
+		phone string
+	}
+	phones := map[phoneKey]PhoneVisitor{}
+	leftPhone := func(site uint32, phone string, p PhoneVisitor) {
+		k := phoneKey{site, phone}
+		if old, ok := phones[k]; !ok || p.Time >= old.Time {
+			phones[k] = p
+		}
+	}
+	item := func(visitor uint64, kind ItemKind, id uint64) {
+		if visitor != 0 {
+			items = append(items, VisitorItemKey(visitor, kind, id))
+		}
+	}
+	for _, f := range []byte{prefixSession, prefixLead, prefixCallback, prefixCall, prefixVisitor} {
+		err := d.ScanPrefix(ctx, []byte{f}, false, 0, func(k, v []byte) bool {
+			id, ok := IDFromKey(k)
+			if !ok && f != prefixVisitor {
+				return true
+			}
+			var site uint32
+			if len(k) >= 5 {
+				site = binary.BigEndian.Uint32(k[1:5])
+			}
+			switch f {
+			case prefixSession:
+				if s, err := DecodeSession(v); err == nil {
+					item(s.Visitor, ItemSession, id)
+				}
+			case prefixLead:
+				if l, err := DecodeLead(id, v); err == nil {
+					item(l.Visitor, ItemLead, id)
+					if l.Phone != "" && l.Visitor != 0 {
+						leftPhone(site, l.Phone, PhoneVisitor{Visitor: l.Visitor, Session: l.Session, Time: l.Time})
+					}
+				}
+			case prefixCallback:
+				if c, err := DecodeCallback(id, v); err == nil {
+					item(c.Visitor, ItemCallback, id)
+					if c.Phone != "" && c.Visitor != 0 {
+						leftPhone(site, c.Phone, PhoneVisitor{Visitor: c.Visitor, Session: c.Session, Time: c.Time})
+					}
+				}
+			case prefixCall:
+				if c, err := DecodeCall(id, v); err == nil {
+					item(c.Visitor, ItemCall, id)
+				}
+			case prefixVisitor:
+				// When a visitor left their contacts is not kept: their
+				// last visit stands for it.
+				if vr, err := DecodeVisitor(v); err == nil {
+					for _, p := range vr.Phones {
+						leftPhone(vr.Site, p, PhoneVisitor{Visitor: vr.ID, Time: vr.LastSeen})
+					}
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return fmt.Errorf("index visitors: %w", err)
+		}
+	}
+	// A phone the index has was indexed as it was left, by the latest
+	// visitor to leave it: that stands.
+	for k := range phones {
+		if _, err := d.Get(PhoneVisitorKey(k.site, k.phone)); err == nil {
+			delete(phones, k)
+		} else if !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("index visitors: %w", err)
+		}
+	}
+	if len(items) == 0 && len(phones) == 0 {
+		// Nothing to index (a new store): no mark either, so that opening
+		// one writes nothing; the next open looks again.
+		return nil
+	}
+	for len(items) > 0 || len(phones) > 0 {
+		err := d.Update(ctx, func(tx *Tx) error {
+			n := 0
+			for ; n < len(items) && n < indexBatch; n++ {
+				tx.Set(items[n], nil)
+			}
+			items = items[n:]
+			for k, p := range phones {
+				if n >= indexBatch {
+					break
+				}
+				IndexPhone(tx, k.site, k.phone, p)
+				delete(phones, k)
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("index visitors: %w", err)
+		}
+	}
+	if err := d.Set(ctx, MetaKey("visitor-index"), []byte{visitorIndexVersion}); err != nil {
+		return fmt.Errorf("index visitors: %w", err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -69,5 +70,72 @@ func TestIndexPhone(t *testing.T) {
 		if err != nil || ok != (tt.want != 0) || p.Visitor != tt.want {
 			t.Errorf("LookupPhone(%d, %q) = %+v, %v, %v; want visitor %d", tt.site, tt.phone, p, ok, err, tt.want)
 		}
+	}
+}
+
+// A store written before the visitor indexes gets them when the server
+// next starts, once: every record with a visitor in its visitor's index, each phone
+// naming the visitor who left it last.
+func TestIndexVisitorsOfOlderStore(t *testing.T) {
+	dir := t.TempDir()
+	db := openDir(t, dir)
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx *Tx) error {
+		v := Visitor{ID: 1, Site: 3, LastSeen: 50, Phones: []string{"79160000001", "79160000002"}}
+		tx.Set(VisitorKey(1), v.Encode())
+		s := Session{ID: 2, Visitor: 1}
+		tx.Set(SessionKey(3, 2), s.Encode())
+		l := Lead{ID: 4, Time: 100, Phone: "79160000001"}
+		l.Visitor, l.Session = 1, 2
+		tx.Set(LeadKey(3, 4), l.Encode())
+		cb := Callback{ID: 5, Time: 10, Phone: "79160000002"}
+		cb.Visitor = 9 // an earlier visitor than the contacts' 50
+		tx.Set(CallbackKey(3, 5), cb.Encode())
+		c := Call{ID: 6, Visitor: 1, Kind: "dynamic", Attributed: true}
+		tx.Set(CallKey(3, 6), c.Encode())
+		nobody := Call{ID: 7}
+		tx.Set(CallKey(3, 7), nobody.Encode())
+		// As before the indexes: no entries, no "visitor-index".
+		tx.Delete(MetaKey("visitor-index"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = openDir(t, dir)
+	if err := db.IndexVisitors(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range [][]byte{VisitorItemKey(1, ItemSession, 2), VisitorItemKey(1, ItemLead, 4), VisitorItemKey(9, ItemCallback, 5),
+		VisitorItemKey(1, ItemCall, 6)} {
+		if _, err := db.Get(k); err != nil {
+			t.Errorf("index entry %x: %v", k, err)
+		}
+	}
+	n := 0
+	db.ScanPrefix(ctx, []byte{prefixVisitorItem}, false, 0, func(_, _ []byte) bool { n++; return true })
+	if n != 4 {
+		t.Errorf("%d index entries, want 4", n)
+	}
+	for _, tt := range []struct {
+		phone   string
+		visitor uint64
+		session uint64
+	}{{"79160000001", 1, 2}, {"79160000002", 1, 0}} {
+		p, ok, err := db.LookupPhone(3, tt.phone)
+		if err != nil || !ok || p.Visitor != tt.visitor || p.Session != tt.session {
+			t.Errorf("phone %s: %+v %v %v, want visitor %d session %d", tt.phone, p, ok, err, tt.visitor, tt.session)
+		}
+	}
+	// Once built, a later start leaves the indexes as they are.
+	if err := db.Update(ctx, func(tx *Tx) error { tx.Delete(VisitorItemKey(1, ItemLead, 4)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.IndexVisitors(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Get(VisitorItemKey(1, ItemLead, 4)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the index was built again: %v", err)
 	}
 }
