@@ -48,6 +48,18 @@ type timelineEntry struct {
 	Lead     *leadEntry
 	Callback *callbacks.View
 	Call     *store.Call
+	Chat     *chatEntry
+}
+
+type chatEntry struct {
+	visitors.Chat
+	Closed   string // UTC; "" while open
+	Messages []chatLine
+}
+
+type chatLine struct {
+	Time string // UTC, 15:04:05
+	store.ChatMessage
 }
 
 type leadEntry struct {
@@ -108,6 +120,16 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	for i := range c.Calls {
 		s.shownChannel(&c.Calls[i])
 		d.Timeline = append(d.Timeline, entryAt(c.Calls[i].Time, timelineEntry{Call: &c.Calls[i]}))
+	}
+	for _, ch := range c.Chats {
+		e := &chatEntry{Chat: ch}
+		if ch.Closed != 0 {
+			e.Closed = utcTime(ch.Closed)
+		}
+		for _, m := range ch.Messages {
+			e.Messages = append(e.Messages, chatLine{Time: time.UnixMilli(m.At).UTC().Format(time.TimeOnly), ChatMessage: m})
+		}
+		d.Timeline = append(d.Timeline, entryAt(ch.Created, timelineEntry{Chat: e}))
 	}
 	slices.SortStableFunc(d.Timeline, func(a, b timelineEntry) int { return cmp.Compare(b.at, a.at) })
 	title := "Visitor " + formatID(id) + " · " + site.Name

@@ -188,7 +188,7 @@ const (
 
 	// prefixVisitorItem + visitor id (uint64 BE) + kind (1 byte, an
 	// ItemKind) + id (uint64 BE) -> nothing: the index of what one visitor
-	// did, for the visitor card (a session, lead, callback or call of the
+	// did, for the visitor card (a session, lead, callback, call or chat of the
 	// visitor's site, under its own family). Written in the same durable
 	// write as the record it names; a kind is one range in id order, so in
 	// time order. Visitor ids are unique in the store, so the key needs no

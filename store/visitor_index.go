@@ -16,13 +16,13 @@ import (
 // the prefix of the family its record lives in.
 type ItemKind byte
 
-// Kinds of visitor items. Chats are to come (the chat issue adds its kind
-// here, and the visitor card reads it like the others).
+// Kinds of visitor items.
 const (
 	ItemSession  ItemKind = ItemKind(prefixSession)
 	ItemLead     ItemKind = ItemKind(prefixLead)
 	ItemCallback ItemKind = ItemKind(prefixCallback)
 	ItemCall     ItemKind = ItemKind(prefixCall)
+	ItemChat     ItemKind = ItemKind(prefixChat)
 )
 
 // VisitorItemKey is the key of the index entry of item id of kind of a
@@ -123,7 +123,7 @@ const indexBatch = 10_000
 
 // IndexVisitors builds the visitor-item and phone indexes of the records
 // written before they existed, once per store: every session, lead,
-// callback and call with a visitor gets its entry, and each phone a lead,
+// callback, call and chat with a visitor gets its entry, and each phone a lead,
 // a callback or a visitor's contacts hold, and the index does not, names
 // the visitor who left it last (a visitor's contacts count as left at
 // their last visit). The server runs it as it starts, before it serves.
@@ -155,7 +155,7 @@ func (d *DB) IndexVisitors(ctx context.Context) error {
 			items = append(items, VisitorItemKey(visitor, kind, id))
 		}
 	}
-	for _, f := range []byte{prefixSession, prefixLead, prefixCallback, prefixCall, prefixVisitor} {
+	for _, f := range []byte{prefixSession, prefixLead, prefixCallback, prefixCall, prefixChat, prefixVisitor} {
 		err := d.ScanPrefix(ctx, []byte{f}, false, 0, func(k, v []byte) bool {
 			id, ok := IDFromKey(k)
 			if !ok && f != prefixVisitor {
@@ -187,6 +187,10 @@ func (d *DB) IndexVisitors(ctx context.Context) error {
 			case prefixCall:
 				if c, err := DecodeCall(id, v); err == nil {
 					item(c.Visitor, ItemCall, id)
+				}
+			case prefixChat:
+				if c, err := DecodeChat(site, id, v); err == nil {
+					item(c.Visitor, ItemChat, id)
 				}
 			case prefixVisitor:
 				// When a visitor left their contacts is not kept: their

@@ -95,6 +95,9 @@ func TestIndexVisitorsOfOlderStore(t *testing.T) {
 		tx.Set(CallKey(3, 6), c.Encode())
 		nobody := Call{ID: 7}
 		tx.Set(CallKey(3, 7), nobody.Encode())
+		ch := Chat{ID: 8, Site: 3, Created: 1}
+		ch.Visitor = 1
+		tx.Set(ChatKey(3, 8), ch.Encode())
 		// As before the indexes: no entries, no "visitor-index".
 		tx.Delete(MetaKey("visitor-index"))
 		return nil
@@ -108,15 +111,15 @@ func TestIndexVisitorsOfOlderStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range [][]byte{VisitorItemKey(1, ItemSession, 2), VisitorItemKey(1, ItemLead, 4), VisitorItemKey(9, ItemCallback, 5),
-		VisitorItemKey(1, ItemCall, 6)} {
+		VisitorItemKey(1, ItemCall, 6), VisitorItemKey(1, ItemChat, 8)} {
 		if _, err := db.Get(k); err != nil {
 			t.Errorf("index entry %x: %v", k, err)
 		}
 	}
 	n := 0
 	db.ScanPrefix(ctx, []byte{prefixVisitorItem}, false, 0, func(_, _ []byte) bool { n++; return true })
-	if n != 4 {
-		t.Errorf("%d index entries, want 4", n)
+	if n != 5 {
+		t.Errorf("%d index entries, want 5", n)
 	}
 	for _, tt := range []struct {
 		phone   string

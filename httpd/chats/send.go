@@ -199,6 +199,7 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 					return err
 				}
 				tx.Set(store.ChatVisitorKey(site, v.Visitor), idBytes(newID))
+				store.IndexVisitorItem(tx, v.Visitor, store.ItemChat, newID) // the visitor card's
 				tx.Set(store.ChatOpenKey(site, newID), nil)
 				ack.Created = true
 			} else if id := findRef(&c, ref); id != 0 {

@@ -1,11 +1,10 @@
 // Package visitors assembles the visitor card: everything one visitor of a
 // site did, newest first. Its sessions with their traffic source, device,
 // pages and events; the visitor's properties and the contacts they left
-// (addVisitorInfo); their leads, callbacks and calls; and their chats once
-// the chat exists.
+// (addVisitorInfo); their leads, callbacks, calls and chats.
 //
 // The card reads the visitor's index (store.VisitorItemKey), which every
-// write of a session, lead, callback or call adds to in the same durable
+// write of a session, lead, callback, call or chat adds to in the same durable
 // write, so it reads only the visitor's own records, however large the
 // site. What one card shows is bounded (Limits): a bot can have thousands
 // of sessions; the card says how many more there are.
@@ -51,11 +50,12 @@ type Limits struct {
 	Sessions int // the latest sessions shown
 	Pages    int // page views shown per session, its first ones
 	Events   int // events shown per session, its first ones
-	Items    int // leads, callbacks and calls shown, the latest of each
+	Items    int // leads, callbacks, calls and chats shown, the latest of each
+	Messages int // messages shown per chat, its first ones
 }
 
 // DefaultLimits are the card's limits when none are given.
-var DefaultLimits = Limits{Sessions: 100, Pages: visits.MaxPagesShown, Events: visits.MaxEventsShown, Items: 200}
+var DefaultLimits = Limits{Sessions: 100, Pages: visits.MaxPagesShown, Events: visits.MaxEventsShown, Items: 200, Messages: 50}
 
 // Card is one visitor and everything they did, each list newest first
 // (pages and events of a session in the order they happened).
@@ -67,10 +67,7 @@ type Card struct {
 	Callbacks  []store.Callback
 	Groups     []store.WidgetGroup // the site's callback groups, which name the callbacks'
 	Calls      []store.Call
-	// Chats is empty until the appliance has chat: the chat issue adds a
-	// store.ItemKind for a visitor's chats, and the card reads them here
-	// like leads.
-	Chats []Chat
+	Chats      []Chat
 	// More counts, per list, the records of the visitor not shown
 	// (beyond the limits).
 	More More
@@ -78,7 +75,7 @@ type Card struct {
 
 // More is how many of a visitor's records a card leaves out.
 type More struct {
-	Sessions, Leads, Callbacks, Calls int
+	Sessions, Leads, Callbacks, Calls, Chats int
 }
 
 // Property is one visitor property.
@@ -105,10 +102,11 @@ type Lead struct {
 	Note   string
 }
 
-// Chat is a visitor's chat. The chat does not exist yet; see Card.Chats.
+// Chat is a visitor's chat with its first messages.
 type Chat struct {
-	ID      uint64
-	Started int64
+	store.Chat
+	Messages     []store.ChatMessage
+	MoreMessages int
 }
 
 // Reader reads visitor cards from a store.
@@ -124,6 +122,7 @@ func New(db *store.DB, limits Limits) *Reader {
 	limits.Pages = cmp.Or(limits.Pages, d.Pages)
 	limits.Events = cmp.Or(limits.Events, d.Events)
 	limits.Items = cmp.Or(limits.Items, d.Items)
+	limits.Messages = cmp.Or(limits.Messages, d.Messages)
 	return &Reader{db: db, limits: limits}
 }
 
@@ -233,6 +232,24 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card) error {
 			c.Calls = append(c.Calls, call)
 		}
 	}
+	if ids, c.More.Chats, err = r.items(ctx, v, store.ItemChat, r.limits.Items); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		ch, ok, err := get(r.db, store.ChatKey(site, id), func(b []byte) (store.Chat, error) { return store.DecodeChat(site, id, b) })
+		if err != nil {
+			return fmt.Errorf("chat %d: %w", id, err)
+		}
+		if !ok {
+			continue
+		}
+		cc := Chat{Chat: ch}
+		if cc.Messages, err = scanMessages(ctx, r.db, site, id, r.limits.Messages); err != nil {
+			return fmt.Errorf("messages of chat %d: %w", id, err)
+		}
+		cc.MoreMessages = max(int(ch.Last)-len(cc.Messages), 0)
+		c.Chats = append(c.Chats, cc)
+	}
 	// Ids grow with the time a record was written; a call's own time is
 	// when it started, which the PBX may report late.
 	slices.SortStableFunc(c.Calls, func(a, b store.Call) int { return cmp.Compare(b.Time, a.Time) })
@@ -295,6 +312,26 @@ func get[T any](db *store.DB, key []byte, decode func([]byte) (T, error)) (T, bo
 	}
 	v, err := decode(b)
 	return v, err == nil, err
+}
+
+// scanMessages reads the first limit messages of a chat.
+func scanMessages(ctx context.Context, db *store.DB, site uint32, chat uint64, limit int) ([]store.ChatMessage, error) {
+	var out []store.ChatMessage
+	var derr error
+	err := db.ScanPrefix(ctx, store.ChatMessagePrefix(site, chat), false, limit, func(k, b []byte) bool {
+		id, _ := store.IDFromKey(k)
+		m, err := store.DecodeChatMessage(id, b)
+		if err != nil {
+			derr = err
+			return false
+		}
+		out = append(out, m)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
 }
 
 // scan reads the first limit hits or events of a session range.

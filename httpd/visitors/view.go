@@ -23,7 +23,7 @@ type View struct {
 	Leads      []LeadView       `json:"leads"`
 	Callbacks  []callbacks.View `json:"callbacks"`
 	Calls      []CallView       `json:"calls"`
-	Chats      []ChatView       `json:"chats"` // [] until the appliance has chat
+	Chats      []ChatView       `json:"chats"`
 	More       MoreView         `json:"more"`
 }
 
@@ -100,10 +100,26 @@ type CallView struct {
 	Source       store.Source `json:"source"`
 }
 
-// ChatView is a chat; none exist yet.
+// ChatView is a chat with its first messages.
 type ChatView struct {
-	ID        uint64    `json:"id"`
-	StartedAt time.Time `json:"started_at"`
+	ID           uint64        `json:"id"`
+	StartedAt    time.Time     `json:"started_at"`
+	ClosedAt     *time.Time    `json:"closed_at"` // null while open
+	ClosedBy     string        `json:"closed_by"` // visitor, operator, lead, idle
+	Operator     string        `json:"operator"`  // who answered first; "" nobody
+	LeadID       uint64        `json:"lead_id"`   // the lead an unanswered chat became; 0 none
+	SessionID    uint64        `json:"session_id"`
+	Source       store.Source  `json:"source"`
+	Messages     []MessageView `json:"messages"`
+	MoreMessages int           `json:"more_messages"`
+}
+
+// MessageView is one chat message.
+type MessageView struct {
+	From string    `json:"from"` // visitor, operator, system
+	Name string    `json:"name"` // the operator's
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
 }
 
 // MoreView counts what the card leaves out, per list.
@@ -112,6 +128,7 @@ type MoreView struct {
 	Leads     int `json:"leads"`
 	Callbacks int `json:"callbacks"`
 	Calls     int `json:"calls"`
+	Chats     int `json:"chats"`
 }
 
 func utc(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
@@ -152,6 +169,18 @@ func ViewOf(c *Card) View {
 		out.Calls = append(out.Calls, CallView{ID: call.ID, StartedAt: utc(call.Time), Called: call.Called, Caller: call.Caller,
 			Duration: call.Duration, Answered: call.Answered, RecordingURL: call.RecordingURL, NumberKind: call.Kind,
 			Match: call.Match, SessionID: call.Session, Source: call.Source})
+	}
+	for _, ch := range c.Chats {
+		cv := ChatView{ID: ch.ID, StartedAt: utc(ch.Created), ClosedBy: ch.ClosedBy, Operator: ch.Assigned, LeadID: ch.Lead,
+			SessionID: ch.Session, Source: ch.Source, Messages: []MessageView{}, MoreMessages: ch.MoreMessages}
+		if ch.Closed != 0 {
+			t := utc(ch.Closed)
+			cv.ClosedAt = &t
+		}
+		for _, m := range ch.Messages {
+			cv.Messages = append(cv.Messages, MessageView{From: m.From, Name: m.Name, Text: m.Text, At: utc(m.At)})
+		}
+		out.Chats = append(out.Chats, cv)
 	}
 	return out
 }
