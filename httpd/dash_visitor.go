@@ -3,7 +3,6 @@ package httpd
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +33,7 @@ type visitorData struct {
 	Card      visitors.Card
 	FirstSeen string
 	LastSeen  string
+	Zone      string // the zone of the card's times: the site's
 	Timeline  []timelineEntry
 	More      visitors.More
 }
@@ -41,7 +41,7 @@ type visitorData struct {
 // timelineEntry is one thing the visitor did: exactly one of its pointers
 // is set.
 type timelineEntry struct {
-	When     string // UTC, 2006-01-02 15:04:05
+	When     string // in the site's zone and the reader's language
 	WhenISO  string
 	at       int64
 	Session  *sessionEntry
@@ -53,12 +53,12 @@ type timelineEntry struct {
 
 type chatEntry struct {
 	visitors.Chat
-	Closed   string // UTC; "" while open
+	Closed   string // when it closed; "" while open
 	Messages []chatLine
 }
 
 type chatLine struct {
-	Time string // UTC, 15:04:05
+	Time string // 15:04:05 in the site's zone
 	store.ChatMessage
 }
 
@@ -87,8 +87,10 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	if err != nil {
 		return err
 	}
-	d := visitorData{Site: site, Card: c, More: c.More,
-		FirstSeen: utcTime(c.Visitor.Created), LastSeen: utcTime(c.Visitor.LastSeen)}
+	ck := s.clock(ctx, &who.user, site)
+	clockAt := func(ms int64) string { return time.UnixMilli(ms).In(ck.loc).Format(time.TimeOnly) }
+	d := visitorData{Site: site, Card: c, More: c.More, Zone: zoneLabel(ck.loc, s.now()),
+		FirstSeen: ck.at(c.Visitor.Created), LastSeen: ck.at(c.Visitor.LastSeen)}
 	for i := range c.Sessions {
 		ss := &c.Sessions[i]
 		e := &sessionEntry{Session: *ss}
@@ -99,49 +101,44 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 			}
 		}
 		for _, h := range ss.Pages {
-			e.Pages = append(e.Pages, pageRow{Time: time.UnixMilli(h.Time).UTC().Format(time.TimeOnly), URL: h.URL, Title: h.Title})
+			e.Pages = append(e.Pages, pageRow{Time: clockAt(h.Time), URL: h.URL, Title: h.Title})
 		}
 		if len(e.ClickID) > 24 {
 			e.ClickID = strings.ToValidUTF8(e.ClickID[:24], "") + "…"
 		}
-		d.Timeline = append(d.Timeline, entryAt(ss.Started, timelineEntry{Session: e}))
+		d.Timeline = append(d.Timeline, entryAt(ck, ss.Started, timelineEntry{Session: e}))
 	}
 	for _, l := range c.Leads {
 		e := &leadEntry{Lead: l}
 		if l.IsSale && l.SaleCost != 0 {
 			e.Cost = leads.FormatCost(l.SaleCost)
 		}
-		d.Timeline = append(d.Timeline, entryAt(l.Time, timelineEntry{Lead: e}))
+		d.Timeline = append(d.Timeline, entryAt(ck, l.Time, timelineEntry{Lead: e}))
 	}
 	for i := range c.Callbacks {
 		v := callbacks.ViewOf(&c.Callbacks[i], c.Groups)
-		d.Timeline = append(d.Timeline, entryAt(c.Callbacks[i].Time, timelineEntry{Callback: &v}))
+		d.Timeline = append(d.Timeline, entryAt(ck, c.Callbacks[i].Time, timelineEntry{Callback: &v}))
 	}
 	for i := range c.Calls {
 		s.shownChannel(&c.Calls[i])
-		d.Timeline = append(d.Timeline, entryAt(c.Calls[i].Time, timelineEntry{Call: &c.Calls[i]}))
+		d.Timeline = append(d.Timeline, entryAt(ck, c.Calls[i].Time, timelineEntry{Call: &c.Calls[i]}))
 	}
 	for _, ch := range c.Chats {
 		e := &chatEntry{Chat: ch}
 		if ch.Closed != 0 {
-			e.Closed = utcTime(ch.Closed)
+			e.Closed = ck.at(ch.Closed)
 		}
 		for _, m := range ch.Messages {
-			e.Messages = append(e.Messages, chatLine{Time: time.UnixMilli(m.At).UTC().Format(time.TimeOnly), ChatMessage: m})
+			e.Messages = append(e.Messages, chatLine{Time: clockAt(m.At), ChatMessage: m})
 		}
-		d.Timeline = append(d.Timeline, entryAt(ch.Created, timelineEntry{Chat: e}))
+		d.Timeline = append(d.Timeline, entryAt(ck, ch.Created, timelineEntry{Chat: e}))
 	}
 	slices.SortStableFunc(d.Timeline, func(a, b timelineEntry) int { return cmp.Compare(b.at, a.at) })
-	title := "Visitor " + formatID(id) + " · " + site.Name
+	title := ck.tr.T("Visitor #%d", id) + " · " + site.Name
 	return s.renderSite(ctx, who, site, "visitor", view{Title: title, User: &who.user, CSRF: who.session.CSRF, Data: d})
 }
 
-func entryAt(ms int64, e timelineEntry) timelineEntry {
-	t := time.UnixMilli(ms).UTC()
-	e.at, e.When, e.WhenISO = ms, t.Format(time.DateTime), t.Format(time.RFC3339)
+func entryAt(ck clock, ms int64, e timelineEntry) timelineEntry {
+	e.at, e.When, e.WhenISO = ms, ck.at(ms), time.UnixMilli(ms).In(ck.loc).Format(time.RFC3339)
 	return e
 }
-
-func utcTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateTime) }
-
-func formatID(id uint64) string { return "#" + strconv.FormatUint(id, 10) }

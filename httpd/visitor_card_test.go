@@ -3,6 +3,7 @@ package httpd_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -306,7 +307,7 @@ func TestVisitorCardPage(t *testing.T) {
 		`id="session-` + strconv.FormatUint(j.second.SessionID, 10) + `"`,
 		`id="lead-` + strconv.FormatUint(j.leadID, 10) + `"`,
 		`id="call-` + strconv.FormatUint(j.calls["site"], 10) + `"`,
-		"static rule + caller ID", "number lease", "mobile · Safari · iOS", "desktop · Chrome · Windows", "Cart &lt;script&gt;",
+		"static rule &#43; caller ID", "number lease", "mobile · Safari · iOS", "desktop · Chrome · Windows", "Cart &lt;script&gt;",
 		`href="https://pbx.example/rec/site.mp3"`,
 		"&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt;", "&lt;/textarea&gt;&lt;script&gt;window.__xss=2&lt;/script&gt;",
 		"&lt;svg onload=&#34;window.__xss=3&#34;&gt;hello",
@@ -321,6 +322,20 @@ func TestVisitorCardPage(t *testing.T) {
 	// Newest first: the second visit before the first.
 	if strings.Index(page, `id="session-`+strconv.FormatUint(j.second.SessionID, 10)) > strings.Index(page, `id="session-`+strconv.FormatUint(j.first.SessionID, 10)) {
 		t.Error("the card is not newest first")
+	}
+	// In Russian too.
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Accept-Language", "ru")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ru, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"Посетитель №" + strconv.FormatUint(j.first.VisitorID, 10), "Что он делал", "телефон · Safari · iOS", "номер звонящего"} {
+		if !strings.Contains(string(ru), want) {
+			t.Errorf("the Russian card lacks %q", want)
+		}
 	}
 	for _, tt := range []struct{ path string }{
 		{"sites/" + f.site.Key + "/visitors/abc"},
