@@ -79,7 +79,7 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, site *store.Si
 	for _, p := range info.Pools {
 		shown := make([]string, len(p.Numbers))
 		for i, n := range p.Numbers {
-			shown[i] = numbers.FormatPhone(n, s.phoneRegion)
+			shown[i] = numbers.FormatPhone(n, site.Region(s.phoneRegion))
 		}
 		pv := poolView{Pool: p, NumbersText: strings.Join(shown, "\n")}
 		if d, err := time.ParseDuration(p.Reserve); err == nil {
@@ -231,7 +231,7 @@ func (s *dashboardHandlers) numbersChange(ctx *fasthttp.RequestCtx, site *store.
 	if action != "import" || err != nil {
 		return nil, err
 	}
-	res, err := importNumbers(ctx, s.numbers, s.phoneRegion, s.now(), site, f["pool"], f["csv"])
+	res, err := importNumbers(ctx, s.numbers, site.Region(s.phoneRegion), s.now(), site, f["pool"], f["csv"])
 	if err != nil {
 		return nil, err
 	}

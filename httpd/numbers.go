@@ -171,7 +171,7 @@ func nonNil(s []string) []string {
 }
 
 func (s *Server) importNumbers(ctx context.Context, site *store.Site, pool, csv string) (tracking.ImportResult, error) {
-	return importNumbers(ctx, s.numbers, s.opts.PhoneRegion, s.now(), site, pool, csv)
+	return importNumbers(ctx, s.numbers, site.Region(s.opts.PhoneRegion), s.now(), site, pool, csv)
 }
 
 func importNumbers(ctx context.Context, nums *tracking.Tracker, region string, now time.Time, site *store.Site, pool, csv string) (tracking.ImportResult, error) {

@@ -21,10 +21,22 @@ type Site struct {
 	// in (reports, "today"); "" is the server's zone. Version 1 and 2
 	// records decode with "".
 	TimeZone string
+	// PhoneRegion is the ISO 3166 code ("RU", "KZ") of the country whose
+	// numbers the site's visitors write without a country code; "" is the
+	// server's --phone-region. Earlier versions decode with "".
+	PhoneRegion string
 }
 
-// siteVersion 2 added AnyOrigin, 3 TimeZone.
-const siteVersion = 3
+// Region is the site's PhoneRegion, or def (the server's) when it has none.
+func (s *Site) Region(def string) string {
+	if s == nil || s.PhoneRegion == "" {
+		return def
+	}
+	return s.PhoneRegion
+}
+
+// siteVersion 2 added AnyOrigin, 3 TimeZone, 4 PhoneRegion.
+const siteVersion = 4
 
 // Encode returns the versioned encoding of s.
 func (s *Site) Encode() []byte {
@@ -37,6 +49,7 @@ func (s *Site) Encode() []byte {
 	e.int(s.Created)
 	e.bool(s.AnyOrigin)
 	e.str(s.TimeZone)
+	e.str(s.PhoneRegion)
 	return e.b
 }
 
@@ -55,6 +68,9 @@ func DecodeSite(b []byte) (Site, error) {
 	}
 	if v >= 3 {
 		s.TimeZone = d.str()
+	}
+	if v >= 4 {
+		s.PhoneRegion = d.str()
 	}
 	return s, d.done()
 }

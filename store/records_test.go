@@ -52,7 +52,7 @@ var samples = map[string][]any{
 	"site": {
 		Site{},
 		Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, Secret: []byte{0, 1, 2, 255}, Created: 1700000000000},
-		Site{ID: 2, Key: "k", Name: "Anywhere", Domains: []string{"shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow"},
+		Site{ID: 2, Key: "k", Name: "Anywhere", Domains: []string{"shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", PhoneRegion: "KZ"},
 		Site{ID: 1<<32 - 1, Name: unicode, Domains: []string{"", unicode, long}, Secret: bytes.Repeat([]byte{0xff}, 300), Created: -1},
 		Site{Name: long, Created: -1 << 63},
 	},
@@ -396,6 +396,18 @@ func TestDecodeOldVersions(t *testing.T) {
 	v2.bool(true)
 	if s, err := DecodeSite(v2.b); err != nil || s.ID != 4 || !s.AnyOrigin || s.TimeZone != "" {
 		t.Errorf("site v2 = %+v, %v; want any origin in the server's zone", s, err)
+	}
+	v3 := newEncoder(3, 64)
+	v3.uint(5)
+	v3.str("k")
+	v3.str("Shop")
+	v3.strs([]string{"shop.example"})
+	v3.bytes([]byte("x"))
+	v3.int(7)
+	v3.bool(false)
+	v3.str("Asia/Almaty")
+	if s, err := DecodeSite(v3.b); err != nil || s.ID != 5 || s.TimeZone != "Asia/Almaty" || s.PhoneRegion != "" || s.Region("RU") != "RU" {
+		t.Errorf("site v3 = %+v, %v; want Almaty with the server's phone region", s, err)
 	}
 	p, err := DecodeProperty(v1(func(e *encoder) { e.str("VIP"); e.int(4) }))
 	if want := (Property{Value: "VIP", Updated: 4}); err != nil || p != want {

@@ -290,7 +290,7 @@ type Order struct {
 // store; every outcome the reference names is a Result.
 func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	now := s.o.Now()
-	cb, err := Check(o.In, now, s.o.PhoneRegion)
+	cb, err := Check(o.In, now, o.Site.Region(s.o.PhoneRegion))
 	if err != nil {
 		return Result{}, err
 	}

@@ -67,7 +67,7 @@ type Request struct {
 // takes leads, in one write: the lead is never stored without its
 // deliveries, nor they without it. It returns the stored lead.
 func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.Lead, error) {
-	l, err := Check(r.In, r.Via, s.o.Now(), s.o.PhoneRegion)
+	l, err := Check(r.In, r.Via, s.o.Now(), site.Region(s.o.PhoneRegion))
 	if err != nil {
 		return store.Lead{}, err
 	}

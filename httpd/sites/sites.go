@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/net/idna"
 
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -172,6 +173,45 @@ func Location(s *store.Site) *time.Location {
 		return loc
 	}
 	return time.Local
+}
+
+// ParsePhoneRegion checks code as a site's phone region: an ISO 3166
+// two-letter code ParsePhone reads numbers in ("RU", "kz"), upper-cased,
+// or "" for the server's region.
+func ParsePhoneRegion(code string) (string, error) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	if code == "" {
+		return "", nil
+	}
+	if len(code) != 2 || numbers.CheckRegion(code) != nil {
+		return "", errorf(ErrInvalid, "phone region %q: give a two-letter country code such as RU or KZ", code)
+	}
+	return code, nil
+}
+
+// SetPhoneRegion sets the region the site's phones without a country code
+// are read in (ParsePhoneRegion; "" for the server's) and returns the site
+// as it now is. Numbers already stored keep their digits.
+func (r *Registry) SetPhoneRegion(ctx context.Context, k, code string) (*store.Site, error) {
+	code, err := ParsePhoneRegion(code)
+	if err != nil {
+		return nil, err
+	}
+	old, err := r.ByKey(k)
+	if err != nil {
+		return nil, err
+	}
+	s := *old // the registry's records are shared: a new one replaces it
+	s.Domains = slices.Clone(old.Domains)
+	s.PhoneRegion = code
+	if err := r.db.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.SiteKey(s.ID), s.Encode())
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("set phone region of site %q: %w", k, err)
+	}
+	r.put(&s)
+	return &s, nil
 }
 
 // ParseTimeZone checks name as a site's time zone: an IANA name the zone

@@ -157,3 +157,37 @@ func TestTimeZone(t *testing.T) {
 		t.Errorf("Moscow offset %d", off)
 	}
 }
+
+// A site's phone region is a two-letter code the phone parser knows,
+// kept across a reload; without one the server's is used.
+func TestPhoneRegion(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := Open(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Create(ctx, "Shop", []string{"shop.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Region("RU"); got != "RU" {
+		t.Errorf("a new site's region = %q, want the server's", got)
+	}
+	for _, bad := range []string{"XX", "R", "RUS", "7", "ZZ", "../"} {
+		if _, err := r.SetPhoneRegion(ctx, s.Key, bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("SetPhoneRegion(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	if _, err := r.SetPhoneRegion(ctx, s.Key, " kz "); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r2.ByKey(s.Key)
+	if err != nil || got.PhoneRegion != "KZ" || got.Region("RU") != "KZ" {
+		t.Fatalf("reloaded %+v %v", got, err)
+	}
+}

@@ -415,7 +415,7 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 	var phone, email string
 	var err error
 	if strings.TrimSpace(in.Phone) != "" {
-		p, err := numbers.ParsePhone(in.Phone, t.region)
+		p, err := numbers.ParsePhone(in.Phone, site.Region(t.region))
 		if err != nil {
 			return invalid("%v", err)
 		}
