@@ -19,21 +19,24 @@ import (
 // zero value shows the site as stored.
 type settingsView struct {
 	Name, Domains, TimeZone *string // the form as sent, when refused
+	PhoneRegion             *string
 	Callbacks               callbackSettingsForm
 	NewSecret               string // a new scenario secret, shown once
 	Flash, Error            string
 }
 
 type settingsData struct {
-	Site        *store.Site
-	Name        string
-	Domains     string // one per line
-	TimeZone    string
-	Zones       []string // suggestions for the time zone field
-	ServerZone  string
-	PhoneRegion string
-	Callbacks   callbackSettingsForm
-	NewSecret   string
+	Site         *store.Site
+	Name         string
+	Domains      string // one per line
+	TimeZone     string
+	Zones        []string // suggestions for the time zone field
+	ServerZone   string
+	PhoneRegion  string   // the site's; "" is the server's
+	ServerRegion string   // the server's --phone-region
+	Regions      []string // suggestions for the phone region field
+	Callbacks    callbackSettingsForm
+	NewSecret    string
 }
 
 // zoneSuggestions are offered in the time zone field; any IANA name is
@@ -42,10 +45,14 @@ var zoneSuggestions = []string{"Europe/Kaliningrad", "Europe/Moscow", "Europe/Sa
 	"Asia/Novosibirsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk", "Asia/Vladivostok", "Asia/Magadan",
 	"Asia/Kamchatka", "Europe/Minsk", "Asia/Almaty", "Europe/Kyiv", "Europe/London", "Europe/Berlin", "UTC"}
 
+// regionSuggestions are offered in the phone region field; any region
+// the phone parser knows is taken.
+var regionSuggestions = []string{"RU", "KZ", "BY", "UA", "UZ", "KG", "AM", "GE", "AZ", "MD", "TJ", "TM", "DE", "GB", "US"}
+
 // renderSettings answers the settings page of site with status.
 func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, status int, sv settingsView) error {
 	d := settingsData{Site: site, Name: site.Name, Domains: strings.Join(site.Domains, "\n"), TimeZone: site.TimeZone,
-		Zones: zoneSuggestions, ServerZone: s.now().Location().String(), PhoneRegion: s.phoneRegion, NewSecret: sv.NewSecret}
+		Zones: zoneSuggestions, ServerZone: s.now().Location().String(), PhoneRegion: site.PhoneRegion, ServerRegion: s.phoneRegion, Regions: regionSuggestions, NewSecret: sv.NewSecret}
 	if sv.Name != nil {
 		d.Name = *sv.Name
 	}
@@ -54,6 +61,9 @@ func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedI
 	}
 	if sv.TimeZone != nil {
 		d.TimeZone = *sv.TimeZone
+	}
+	if sv.PhoneRegion != nil {
+		d.PhoneRegion = *sv.PhoneRegion
 	}
 	d.Callbacks = sv.Callbacks
 	if d.Callbacks == (callbackSettingsForm{}) {
@@ -97,15 +107,20 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 	}
 	args := ctx.PostArgs()
 	name, domains, zone := string(args.Peek("name")), string(args.Peek("domains")), strings.TrimSpace(string(args.Peek("time_zone")))
+	region := strings.TrimSpace(string(args.Peek("phone_region")))
 	anyOrigin := string(args.Peek("any_origin")) == "1"
 	refuse := func(err error) error {
 		ue := asUserError(err)
 		if ue == nil || ue.Status() >= 500 {
 			return err
 		}
-		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, Error: userMessage(err)})
+		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, PhoneRegion: &region, Error: userMessage(err)})
 	}
 	if _, err := sites.ParseTimeZone(zone); err != nil {
+		return refuse(err)
+	}
+	code, err := sites.ParsePhoneRegion(region)
+	if err != nil {
 		return refuse(err)
 	}
 	list := strings.FieldsFunc(domains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
@@ -114,6 +129,11 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 	}
 	if zone != site.TimeZone {
 		if _, err := s.sites.SetTimeZone(ctx, site.Key, zone); err != nil {
+			return refuse(err)
+		}
+	}
+	if code != site.PhoneRegion {
+		if _, err := s.sites.SetPhoneRegion(ctx, site.Key, code); err != nil {
 			return refuse(err)
 		}
 	}
