@@ -175,6 +175,7 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 	addCmd.Flags().StringVar(&add.Name, "name", "", "site name (required)")
 	addCmd.Flags().StringSliceVar(&add.Domains, "domain", nil, "domain of the site; repeat or comma-separate (required)")
 	addCmd.Flags().BoolVar(&add.AnyOrigin, "any-origin", false, "take page views from pages on any domain, not only the site's domains and their sub-domains")
+	addCmd.Flags().StringVar(&add.PhoneRegion, "phone-region", "", "country whose numbers the site's visitors write without a country code, e.g. KZ (default: the server's --phone-region)")
 	addCmd.Flags().StringVar(&add.TimeZone, "time-zone", "", "IANA time zone of the site's days and hours in reports, e.g. Europe/Moscow (default: the server's zone)")
 	_ = addCmd.MarkFlagRequired("name")
 	_ = addCmd.MarkFlagRequired("domain")
@@ -202,6 +203,7 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 			"after it to move the days already counted into the new zone.",
 		Example: `  appliance site set --site KEY --any-origin=true
   appliance site set --site KEY --time-zone Europe/Moscow
+  appliance site set --site KEY --phone-region KZ
   appliance site set --site KEY --name "My shop" --domain shop.example.com,shop.example.org`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -215,18 +217,22 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 			if !c.Flags().Changed("name") {
 				o.Name = nil
 			}
+			if !c.Flags().Changed("phone-region") {
+				o.PhoneRegion = nil
+			}
 			if !c.Flags().Changed("domain") {
 				o.Domains = nil
 			}
-			if o.AnyOrigin == nil && o.TimeZone == nil && o.Name == nil && o.Domains == nil {
-				return usageError{errors.New("site set: give --name, --domain, --any-origin=true|false or --time-zone ZONE")}
+			if o.AnyOrigin == nil && o.TimeZone == nil && o.Name == nil && o.Domains == nil && o.PhoneRegion == nil {
+				return usageError{errors.New("site set: give --name, --domain, --phone-region, --any-origin=true|false or --time-zone ZONE")}
 			}
 			return runSiteSet(c.Context(), o, stdout)
 		},
 	}
 	dataFlag(setCmd, &set.Data)
 	setCmd.Flags().StringVar(&set.Site, "site", "", "site key (required)")
-	set.AnyOrigin, set.TimeZone, set.Name, set.Domains = new(bool), new(string), new(string), new([]string)
+	set.AnyOrigin, set.TimeZone, set.Name, set.Domains, set.PhoneRegion = new(bool), new(string), new(string), new([]string), new(string)
+	setCmd.Flags().StringVar(set.PhoneRegion, "phone-region", "", "country whose numbers the site's visitors write without a country code, e.g. KZ (\"\": the server's --phone-region)")
 	setCmd.Flags().StringVar(set.Name, "name", "", "the site's name")
 	setCmd.Flags().StringSliceVar(set.Domains, "domain", nil, "the site's domains, replacing the ones it has; repeat or comma-separate")
 	setCmd.Flags().BoolVar(set.AnyOrigin, "any-origin", false, "take page views from pages on any domain: true or false")
@@ -667,16 +673,17 @@ type AdminOptions struct{ Data string }
 
 // SiteAddOptions are the flags of `appliance site add`.
 type SiteAddOptions struct {
-	Data      string
-	Name      string
-	Domains   []string
-	AnyOrigin bool
-	TimeZone  string
+	Data        string
+	Name        string
+	Domains     []string
+	AnyOrigin   bool
+	TimeZone    string
+	PhoneRegion string
 }
 
 func runSiteAdd(ctx context.Context, o SiteAddOptions, stdout io.Writer) error {
 	return adminCall(ctx, o.Data, "site add", func(c *admin.Client) (admin.Site, error) {
-		return c.AddSite(ctx, admin.AddSite{Name: o.Name, Domains: o.Domains, AnyOrigin: o.AnyOrigin, TimeZone: o.TimeZone})
+		return c.AddSite(ctx, admin.AddSite{Name: o.Name, Domains: o.Domains, AnyOrigin: o.AnyOrigin, TimeZone: o.TimeZone, PhoneRegion: o.PhoneRegion})
 	}, func(s admin.Site) { admin.PrintSiteAdded(stdout, s) })
 }
 
@@ -689,16 +696,18 @@ type SiteSetOptions struct {
 	TimeZone  *string
 	Name      *string
 	Domains   *[]string
+	// PhoneRegion: a two-letter country code, "" for the server's.
+	PhoneRegion *string
 }
 
 func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
-		if o.Name != nil || o.Domains != nil {
-			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains})
+		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil {
+			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains, PhoneRegion: o.PhoneRegion})
 			if err != nil {
 				return fmt.Errorf("site set: %w", err)
 			}
-			fmt.Fprintf(stdout, "site %q: domains %s\n", s.Name, strings.Join(s.Domains, ", "))
+			fmt.Fprintf(stdout, "site %q: domains %s; %s\n", s.Name, strings.Join(s.Domains, ", "), admin.RegionText(s))
 		}
 		if o.AnyOrigin != nil {
 			s, err := c.SetOrigin(ctx, admin.SetOrigin{Site: o.Site, AnyOrigin: o.AnyOrigin})

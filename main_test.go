@@ -209,8 +209,54 @@ func TestSiteTimeZoneCommands(t *testing.T) {
 	if err := runSiteList(ctx, AdminOptions{Data: dir}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); strings.Count(got, "[America/New_York]") != 1 || strings.Contains(got, "Mars") {
+	if got := out.String(); strings.Count(got, "[America/New_York, server phones]") != 1 || strings.Contains(got, "Mars") {
 		t.Errorf("site list printed %q, want one site in America/New_York", got)
+	}
+}
+
+// `site add --phone-region` and `site set --phone-region` set where the
+// site's phones without a country code are read; a code the phone parser
+// does not know is refused with nothing changed; `site list` shows it.
+func TestSitePhoneRegionCommands(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := startServe(t, dir)
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example"}, PhoneRegion: "XX"}, &out); err == nil || !strings.Contains(err.Error(), "two-letter country code") {
+		t.Fatalf("site add --phone-region XX: %v", err)
+	}
+	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example"}, PhoneRegion: "kz"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(out.String(), "site key: ")
+	key, _, _ := strings.Cut(after, "\n")
+	out.Reset()
+	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: key, PhoneRegion: new("RUS")}, &out); err == nil {
+		t.Error("site set --phone-region RUS succeeded")
+	}
+	out.Reset()
+	if err := runSiteList(ctx, AdminOptions{Data: dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); strings.Count(got, "[server time, KZ]") != 1 {
+		t.Errorf("site list printed %q, want one site in KZ", got)
+	}
+	out.Reset()
+	if err := runSiteSet(ctx, SiteSetOptions{Data: dir, Site: key, PhoneRegion: new("BY")}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "read as BY") {
+		t.Errorf("site set printed %q", out.String())
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runSiteList(ctx, AdminOptions{Data: dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); strings.Count(got, "[server time, BY]") != 1 {
+		t.Errorf("site list printed %q, want one site in BY", got)
 	}
 }
 

@@ -182,7 +182,7 @@ func (a adminAPI) Backup(ctx context.Context, w io.Writer) error { return a.s.db
 
 func (a adminAPI) site(site *store.Site) admin.Site {
 	return admin.Site{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains, AnyOrigin: site.AnyOrigin,
-		TimeZone: site.TimeZone, Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key)}
+		TimeZone: site.TimeZone, PhoneRegion: site.PhoneRegion, Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key)}
 }
 
 func (a adminAPI) Sites(context.Context) ([]admin.Site, error) {
@@ -197,6 +197,9 @@ func (a adminAPI) AddSite(ctx context.Context, in admin.AddSite) (admin.Site, er
 	if _, err := sites.ParseTimeZone(in.TimeZone); err != nil {
 		return admin.Site{}, err // before the site is created: nothing changes
 	}
+	if _, err := sites.ParsePhoneRegion(in.PhoneRegion); err != nil {
+		return admin.Site{}, err
+	}
 	site, err := a.s.sites.Create(ctx, in.Name, in.Domains)
 	if err != nil {
 		return admin.Site{}, err
@@ -208,6 +211,11 @@ func (a adminAPI) AddSite(ctx context.Context, in admin.AddSite) (admin.Site, er
 	}
 	if in.TimeZone != "" {
 		if site, err = a.s.sites.SetTimeZone(ctx, site.Key, in.TimeZone); err != nil {
+			return admin.Site{}, err
+		}
+	}
+	if in.PhoneRegion != "" {
+		if site, err = a.s.sites.SetPhoneRegion(ctx, site.Key, in.PhoneRegion); err != nil {
 			return admin.Site{}, err
 		}
 	}

@@ -23,7 +23,7 @@ func strp(s string) *string { return &s }
 // The answers the recorder gives, one per call; every field set.
 var (
 	rtTime  = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
-	rtSite  = admin.Site{ID: 7, Key: "k", Name: "Shop", Domains: []string{"a.example", "b.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", Created: rtTime, InstallCode: "<script>"}
+	rtSite  = admin.Site{ID: 7, Key: "k", Name: "Shop", Domains: []string{"a.example", "b.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", PhoneRegion: "KZ", Created: rtTime, InstallCode: "<script>"}
 	rtUser  = admin.User{Email: "o@example.com", Role: "owner"}
 	rtEp    = admin.Endpoint{ID: 3, URL: "https://crm.example/h", Events: []string{"lead", "call"}, Secret: "s", Created: rtTime}
 	rtMatch = admin.Match{Rule: "utm_source=ya", Priority: 5, Replaces: []string{"74950000000"}}
@@ -223,7 +223,7 @@ func TestAdminRoundTrip(t *testing.T) {
 			return string(b), err
 		}},
 		{"Sites", nil, []admin.Site{rtSite}, func() (any, error) { return c.Sites(ctx) }},
-		{"AddSite", admin.AddSite{Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow"}, rtSite, nil},
+		{"AddSite", admin.AddSite{Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", PhoneRegion: "KZ"}, rtSite, nil},
 		{"SetOrigin", admin.SetOrigin{Site: "k", AnyOrigin: new(bool)}, rtSite, nil},
 		{"SetTimeZone", admin.SetTimeZone{Site: "k", TimeZone: "America/New_York"}, rtSite, nil},
 		{"Rebuild", admin.Rebuild{Site: "k"}, admin.Rebuilt{Site: "k", Rollups: 3, Visitors: 2, Callers: 1, TimeZone: "Europe/Moscow"}, nil},
@@ -240,7 +240,7 @@ func TestAdminRoundTrip(t *testing.T) {
 		{"RemoveUser", admin.RemoveUser{Email: "m@example.com"}, rtUser, nil},
 		{"Tokens", nil, []admin.TokenInfo{rtToken, {ID: "ef", Name: "all", Sites: []string{}, Created: rtTime}}, func() (any, error) { return c.Tokens(ctx) }},
 		{"RevokeToken", admin.RevokeToken{ID: "cd34"}, rtToken, nil},
-		{"EditSite", admin.EditSite{Site: "k", Name: strp("Shop 2"), Domains: &[]string{"shop2.example"}}, rtSite, nil},
+		{"EditSite", admin.EditSite{Site: "k", Name: strp("Shop 2"), Domains: &[]string{"shop2.example"}, PhoneRegion: strp("BY")}, rtSite, nil},
 		{"RemoveSite", admin.RemoveSite{Site: "k", Confirm: "Shop"}, rtSite, nil},
 		{"Webhooks", "a key&with=query", []admin.Endpoint{rtEp}, func() (any, error) { return c.Webhooks(ctx, "a key&with=query") }},
 		{"AddWebhook", admin.AddWebhook{Site: "k", URL: "https://crm.example/h", Secret: "sec", Events: []string{"lead", "callback"}}, rtEp, nil},

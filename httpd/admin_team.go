@@ -124,8 +124,13 @@ func (a adminAPI) RevokeToken(ctx context.Context, in admin.RevokeToken) (admin.
 }
 
 func (a adminAPI) EditSite(ctx context.Context, in admin.EditSite) (admin.Site, error) {
-	if in.Name == nil && in.Domains == nil {
-		return admin.Site{}, errorf(fasthttp.StatusBadRequest, "give a name, domains or both")
+	if in.Name == nil && in.Domains == nil && in.PhoneRegion == nil {
+		return admin.Site{}, errorf(fasthttp.StatusBadRequest, "give a name, domains or a phone region")
+	}
+	if in.PhoneRegion != nil {
+		if _, err := sites.ParsePhoneRegion(*in.PhoneRegion); err != nil {
+			return admin.Site{}, err // before anything changes
+		}
 	}
 	var domains []string
 	if in.Domains != nil {
@@ -134,9 +139,19 @@ func (a adminAPI) EditSite(ctx context.Context, in admin.EditSite) (admin.Site, 
 			domains = []string{}
 		}
 	}
-	site, err := a.s.sites.Rename(ctx, in.Site, in.Name, domains)
+	site, err := a.s.sites.ByKey(in.Site)
 	if err != nil {
 		return admin.Site{}, err
+	}
+	if in.Name != nil || in.Domains != nil {
+		if site, err = a.s.sites.Rename(ctx, in.Site, in.Name, domains); err != nil {
+			return admin.Site{}, err
+		}
+	}
+	if in.PhoneRegion != nil {
+		if site, err = a.s.sites.SetPhoneRegion(ctx, in.Site, *in.PhoneRegion); err != nil {
+			return admin.Site{}, err
+		}
 	}
 	return a.site(site), nil
 }

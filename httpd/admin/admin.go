@@ -115,6 +115,8 @@ type AddSite struct {
 	Domains   []string `json:"domains"`
 	AnyOrigin bool     `json:"any_origin"`
 	TimeZone  string   `json:"time_zone,omitempty"`
+	// PhoneRegion as in EditSite.
+	PhoneRegion string `json:"phone_region,omitempty"`
 }
 
 // SetTimeZone sets the zone of a site's days and hours: an IANA name
@@ -138,8 +140,9 @@ type Site struct {
 	Key         string    `json:"site_key"`
 	Name        string    `json:"name"`
 	Domains     []string  `json:"domains"`
-	AnyOrigin   bool      `json:"any_origin"` // takes hits from pages on any domain
-	TimeZone    string    `json:"time_zone"`  // IANA name; "" is the server's zone
+	AnyOrigin   bool      `json:"any_origin"`   // takes hits from pages on any domain
+	TimeZone    string    `json:"time_zone"`    // IANA name; "" is the server's zone
+	PhoneRegion string    `json:"phone_region"` // two letters; "" is the server's --phone-region
 	Created     time.Time `json:"created"`
 	InstallCode string    `json:"install_code"`
 }

@@ -70,11 +70,14 @@ type RevokeToken struct {
 	ID string `json:"id"`
 }
 
-// EditSite changes a site's name, domains or both; nil keeps the value.
+// EditSite changes a site's name, domains, phone region (a two-letter
+// country code such as "KZ", "" for the server's --phone-region); nil
+// keeps the value.
 type EditSite struct {
-	Site    string    `json:"site_key"`
-	Name    *string   `json:"name,omitempty"`
-	Domains *[]string `json:"domains,omitempty"`
+	Site        string    `json:"site_key"`
+	Name        *string   `json:"name,omitempty"`
+	Domains     *[]string `json:"domains,omitempty"`
+	PhoneRegion *string   `json:"phone_region,omitempty"`
 }
 
 // RemoveSite removes a site: Confirm must be its name, as typed by the

@@ -19,6 +19,14 @@ func PrintTimeZone(w io.Writer, s Site) {
 	fmt.Fprintf(w, "site %q: %s\n", s.Name, zoneText(s))
 }
 
+// RegionText says where a site's phones without a country code are read.
+func RegionText(s Site) string {
+	if s.PhoneRegion == "" {
+		return "phones without a country code read in the server's region"
+	}
+	return "phones without a country code read as " + s.PhoneRegion
+}
+
 // zoneText says which zone a site's days are in.
 func zoneText(s Site) string {
 	if s.TimeZone == "" {
@@ -58,7 +66,11 @@ func PrintSites(w io.Writer, list []Site) {
 		if zone == "" {
 			zone = "server time"
 		}
-		fmt.Fprintf(w, "%s  %-24s %s  [%s]%s\n", s.Key, s.Name, strings.Join(s.Domains, ","), zone, mark)
+		region := s.PhoneRegion
+		if region == "" {
+			region = "server phones"
+		}
+		fmt.Fprintf(w, "%s  %-24s %s  [%s, %s]%s\n", s.Key, s.Name, strings.Join(s.Domains, ","), zone, region, mark)
 		fmt.Fprintln(w, "  install code:")
 		for _, line := range strings.Split(strings.TrimRight(s.InstallCode, "\n"), "\n") {
 			fmt.Fprintf(w, "    %s\n", line)
