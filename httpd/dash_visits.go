@@ -19,7 +19,7 @@ const recentVisits = 50
 type visitsView struct {
 	SiteKey  string // for the links to visitor cards
 	Day      string // the day of the totals, in the reader's language
-	DayZone  string // the zone of that day (UTC: the roll-ups count UTC days)
+	DayZone  string // the zone of that day: the site's
 	Zone     string // the zone of the visits' times: the site's
 	Today    visits.Totals
 	Channels []channelCount
@@ -65,9 +65,10 @@ type pageRow struct {
 // written in tr's language with times in the site's zone.
 func (s *dashboardHandlers) siteVisits(ctx context.Context, site *store.Site, tr i18n.Printer) (visitsView, error) {
 	now, loc := s.visits.Now(), s.sites.Location(site)
-	v := visitsView{SiteKey: site.Key, Day: tr.Date(now.UTC()), DayZone: "UTC", Zone: zoneLabel(loc, now)}
+	zone := zoneLabel(loc, now)
+	v := visitsView{SiteKey: site.Key, Day: tr.Date(now.In(loc)), DayZone: zone, Zone: zone}
 	var err error
-	if v.Today, err = s.visits.Day(site.ID, now); err != nil {
+	if v.Today, err = s.visits.Day(site, now); err != nil {
 		return v, err
 	}
 	for _, c := range visits.Channels() {

@@ -187,6 +187,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
 	s.reports = reports.New(db, reg, reports.Options{Now: o.Now})
 	s.visits.CountWith(s.reports)
+	s.visits.ZoneWith(reg.Location)
 	capOpts := o.Captcha
 	if capOpts.Now == nil {
 		capOpts.Now = o.Now

@@ -254,7 +254,9 @@ func (f *trFixture) sessionEvents(t *testing.T, session uint64) []store.Event {
 // totals reads the site's roll-ups of the day at.
 func (f *trFixture) totals(t *testing.T, at time.Time) visits.Totals {
 	t.Helper()
-	tot, err := visits.NewTracker(f.srv.DB, nil, "").Day(f.site.ID, at)
+	tr := visits.NewTracker(f.srv.DB, nil, "")
+	tr.ZoneWith(sites.Location)
+	tot, err := tr.Day(f.site, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,6 +433,38 @@ func TestTrackerVisitorsPerDay(t *testing.T) {
 	}
 	if day2.Hits != 2 || day2.Visitors != 1 || day2.Sessions != 0 || day2.NewVisitors != 0 {
 		t.Errorf("day 2: %+v", day2)
+	}
+}
+
+// The site page's "today" is the site's day: in Vladivostok (UTC+10) a
+// hit at 20:30 UTC on 1 December counts on 2 December, and the page says
+// which day and zone its totals are of.
+func TestTrackerTodayInSiteZone(t *testing.T) {
+	f := newTrFixture(t, true)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.site.Key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	site, err := f.srv.HTTP.Sites().ByKey(f.site.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.site = site
+	f.clock.Set(time.Date(2026, 12, 1, 20, 30, 0, 0, time.UTC))
+	f.hit(t, "", "https://shop.example.com/", "", "a")
+	if day := f.totals(t, time.Date(2026, 12, 1, 20, 30, 0, 0, time.UTC)); day.Hits != 1 || day.Sessions != 1 {
+		t.Errorf("2 December in Vladivostok: %+v", day)
+	}
+	if day := f.totals(t, time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)); day.Hits != 0 || day.Sessions != 0 {
+		t.Errorf("1 December in Vladivostok counts a hit of the 2nd: %+v", day)
+	}
+	_, body := getPage(t, f.srv.Client(t), f.srv.URL+"sites/"+f.site.Key)
+	for _, want := range []string{`id="today-hits">1<`, "Asia/Vladivostok"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the site page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "UTC)") {
+		t.Errorf("the site page still names UTC days")
 	}
 }
 

@@ -15,9 +15,11 @@ import (
 // which the store's writer applies with the hit's other writes).
 type discard struct{ ops int }
 
-func (d *discard) add([]byte, *[numLanes]int64)            { d.ops++ }
-func (d *discard) touch(uint64) (store.Touch, bool, error) { return store.Touch{First: 1, Last: 1}, true, nil }
-func (d *discard) setTouch(uint64, *store.Touch)           {}
+func (d *discard) add([]byte, *[numLanes]int64) { d.ops++ }
+func (d *discard) touch(uint64) (store.Touch, bool, error) {
+	return store.Touch{First: 1, Last: 1}, true, nil
+}
+func (d *discard) setTouch(uint64, *store.Touch) {}
 func (d *discard) sessionDims(uint32, uint64) (dims, bool, error) {
 	return dims{}, false, nil
 }

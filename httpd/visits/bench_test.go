@@ -77,7 +77,7 @@ func BenchmarkHitDiskBytes(b *testing.B) {
 						return err
 					}
 					at := now.Add(span*time.Duration(i)/cohort + time.Duration(page)*90*time.Second)
-					res, err := tr.hitTx(tx, site.ID, &p, at)
+					res, err := tr.hitTx(tx, site.ID, &p, at, time.UTC)
 					if err != nil {
 						return err
 					}

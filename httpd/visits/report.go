@@ -157,11 +157,12 @@ type Totals struct {
 	Channels                                      map[Channel]int64 // sessions of people by channel
 }
 
-// Day returns a site's totals of the UTC day that holds at.
-func (t *Tracker) Day(site uint32, at time.Time) (Totals, error) {
-	day := dayOf(at.UnixMilli())
+// Day returns a site's totals of the day that holds at, in the site's
+// zone (ZoneWith; UTC without one).
+func (t *Tracker) Day(site *store.Site, at time.Time) (Totals, error) {
+	day := dayIn(at.UnixMilli(), t.location(site))
 	tot := Totals{Channels: map[Channel]int64{}}
-	lanes, err := t.counters(store.RollupKey(site, day, MetricTraffic))
+	lanes, err := t.counters(store.RollupKey(site.ID, day, MetricTraffic))
 	if err != nil {
 		return tot, err
 	}
@@ -171,7 +172,7 @@ func (t *Tracker) Day(site uint32, at time.Time) (Totals, error) {
 			*p = lanes[i]
 		}
 	}
-	lanes, err = t.counters(store.RollupKey(site, day, MetricChannels))
+	lanes, err = t.counters(store.RollupKey(site.ID, day, MetricChannels))
 	if err != nil {
 		return tot, err
 	}

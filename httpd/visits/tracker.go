@@ -41,8 +41,9 @@ const (
 type Tracker struct {
 	db      *store.DB
 	now     func() time.Time
-	region  string  // visitors' phones without a country code are read in it
-	counter Counter // nil: nothing else counts
+	region  string                           // visitors' phones without a country code are read in it
+	counter Counter                          // nil: nothing else counts
+	zone    func(*store.Site) *time.Location // nil: UTC days
 }
 
 // Counter is told, inside the durable write, of each session a hit starts
@@ -57,6 +58,19 @@ type Counter interface {
 // CountWith makes c the tracker's Counter. Call it before the tracker
 // records anything (when the server is built).
 func (t *Tracker) CountWith(c Counter) { t.counter = c }
+
+// ZoneWith makes zone the function that says a site's time zone: the
+// day roll-ups (the site page's "today") count the site's days. Without
+// it days are UTC days. Call it before the tracker records anything.
+func (t *Tracker) ZoneWith(zone func(*store.Site) *time.Location) { t.zone = zone }
+
+// location is the zone whose days site's roll-ups count.
+func (t *Tracker) location(site *store.Site) *time.Location {
+	if t.zone == nil {
+		return time.UTC
+	}
+	return t.zone(site)
+}
 
 // NewTracker returns a tracker over db. now is its clock, time.Now when
 // nil; tests pass their own to move time without sleeping. A visitor's
@@ -137,11 +151,11 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 	if err != nil {
 		return HitResult{}, err
 	}
-	now := t.now()
+	now, loc := t.now(), t.location(site)
 	var res HitResult
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		res, err = t.hitTx(tx, site.ID, &p, now)
+		res, err = t.hitTx(tx, site.ID, &p, now, loc)
 		if err == nil && res.NewSession && t.counter != nil {
 			err = t.counter.CountSession(tx, site, &res.Session, res.NewVisitor)
 		}
@@ -159,8 +173,9 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 // hitTx writes one prepared hit in tx. It reads the session and visitor
 // the hit names, so a batch must not hold two hits of one visitor (a Tx
 // does not read its own writes).
-func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, now time.Time) (HitResult, error) {
+func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, now time.Time, loc *time.Location) (HitResult, error) {
 	nowMs := now.UnixMilli()
+	dayOf := func(ms int64) uint32 { return dayIn(ms, loc) }
 	today := dayOf(nowMs)
 	traffic := store.RollupKey(site, today, MetricTraffic)
 	var res HitResult
@@ -326,11 +341,14 @@ func sessionCampaign(s *store.Session) Campaign {
 }
 
 // dayOf is the UTC day number (days since 1970-01-01) of a Unix millisecond.
-func dayOf(ms int64) uint32 {
+// dayIn is the number of the day, counted from 1 January 1970, that
+// holds the instant ms (Unix milliseconds) in loc.
+func dayIn(ms int64, loc *time.Location) uint32 {
 	if ms < 0 {
 		return 0
 	}
-	return uint32(ms / (24 * 3600 * 1000))
+	y, m, d := time.UnixMilli(ms).In(loc).Date()
+	return uint32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / (24 * 3600))
 }
 
 // EventIn is one Comagic.trackEvent call.
@@ -363,7 +381,7 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 	if in.Hit > maxID {
 		return 0, invalid("hi is no hit id: ids are below 2^53")
 	}
-	now := t.now().UnixMilli()
+	now, loc := t.now().UnixMilli(), t.location(site)
 	var id uint64
 	err := t.db.Update(ctx, func(tx *store.Tx) error {
 		s, err := siteSession(tx, site.ID, ci)
@@ -385,7 +403,7 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 		if s.Bot {
 			lane = LaneBotEvents
 		}
-		tx.Add(store.RollupKey(site.ID, dayOf(now), MetricTraffic), lane, 1)
+		tx.Add(store.RollupKey(site.ID, dayIn(now, loc), MetricTraffic), lane, 1)
 		if t.counter != nil {
 			return t.counter.CountEvent(tx, site, &s, now)
 		}
