@@ -22,6 +22,7 @@ import (
 	"appliance/httpd/leads"
 	"appliance/httpd/reports"
 	"appliance/httpd/sites"
+	"appliance/httpd/visitors"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
 	"appliance/numbers/tracking"
@@ -41,6 +42,7 @@ type dashboardHandlers struct {
 	callbacks *callbacks.Service
 	hooks     *webhooks.Hooks
 	reports   *reports.Service
+	cards     *visitors.Reader // the console's visitor panel (GET /chat/visitor)
 	pages     *pages
 	signIn    signInLimits
 

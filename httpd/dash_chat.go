@@ -2,11 +2,13 @@ package httpd
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/visits"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -47,6 +49,34 @@ type journey struct {
 	Name    string        `json:"name"`
 	Phones  []string      `json:"phones"`
 	Emails  []string      `json:"emails"`
+	// The visitor's earlier sessions, calls and leads, newest first, as
+	// the console prints them: times in the site's zone and the reader's
+	// language, words translated.
+	Sessions []journeySession `json:"sessions"`
+	Calls    []journeyCall    `json:"calls"`
+	Leads    []journeyLead    `json:"leads"`
+}
+
+type journeySession struct {
+	ID          uint64 `json:"id"`
+	When        string `json:"when"`
+	Channel     string `json:"channel"`
+	UTMCampaign string `json:"utm_campaign"`
+	Landing     string `json:"landing"`
+}
+
+type journeyCall struct {
+	When   string `json:"when"`
+	Caller string `json:"caller"` // formatted number
+	Status string `json:"status"` // "Answered" or "Missed", translated
+}
+
+type journeyLead struct {
+	When    string `json:"when"`
+	Name    string `json:"name"`
+	Phone   string `json:"phone"`
+	Email   string `json:"email"`
+	Message string `json:"message"`
 }
 
 // chatVisitor is GET /chat/visitor?site=KEY&visitor=ID&session=ID: the
@@ -75,7 +105,55 @@ func (s *dashboardHandlers) chatVisitor(ctx *fasthttp.RequestCtx, who signedIn) 
 	for _, p := range v.Pages {
 		j.Pages = append(j.Pages, journeyPage{URL: p.URL, Title: p.Title, At: p.Time})
 	}
+	if err := s.journeyHistory(ctx, &who, site, &j); err != nil {
+		return err
+	}
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": j})
+	return nil
+}
+
+// journeyHistory fills j's earlier sessions, calls and leads (and the
+// contacts, when the session's visitor record has none) from the
+// visitor's card.
+func (s *dashboardHandlers) journeyHistory(ctx *fasthttp.RequestCtx, who *signedIn, site *store.Site, j *journey) error {
+	j.Sessions, j.Calls, j.Leads = []journeySession{}, []journeyCall{}, []journeyLead{}
+	c, err := s.cards.Card(ctx, site.ID, j.Visitor)
+	if err != nil {
+		return fmt.Errorf("visitor card %d: %w", j.Visitor, err)
+	}
+	clk := s.clock(ctx, &who.user, site)
+	if j.Name == "" && len(j.Phones) == 0 && len(j.Emails) == 0 {
+		j.Name, j.Phones, j.Emails = c.Visitor.Name, c.Visitor.Phones, c.Visitor.Emails
+	}
+	for i := range c.Sessions {
+		se := &c.Sessions[i]
+		if se.ID == j.Session {
+			continue
+		}
+		src := se.TrafficSource()
+		j.Sessions = append(j.Sessions, journeySession{ID: se.ID, When: clk.at(se.Started), Channel: clk.tr.T(src.Channel),
+			UTMCampaign: src.UTMCampaign, Landing: src.Landing})
+	}
+	for i := range c.Calls {
+		call := &c.Calls[i]
+		status := clk.tr.T("call missed")
+		if call.Answered {
+			status = clk.tr.T("call answered")
+		}
+		j.Calls = append(j.Calls, journeyCall{When: clk.at(call.Time), Caller: numbers.FormatPhone(call.Caller, s.phoneRegion), Status: status})
+	}
+	for i := range c.Leads {
+		l := &c.Leads[i].Lead
+		phone := l.PhoneRaw
+		if l.Phone != "" {
+			phone = numbers.FormatPhone(l.Phone, s.phoneRegion)
+		}
+		email := l.Email
+		if email == "" {
+			email = l.EmailRaw
+		}
+		j.Leads = append(j.Leads, journeyLead{When: clk.at(l.Time), Name: l.Name, Phone: phone, Email: email, Message: l.Message})
+	}
 	return nil
 }
