@@ -21,7 +21,7 @@ import (
 
 // reportTabs are the reports, in the order the tabs show them: each one's
 // path under /sites/KEY/reports.
-var reportTabs = [...]string{"", "pages", "events", "properties", "costs"}
+var reportTabs = [...]string{"", "pages", "events", "properties", "devices", "costs"}
 
 // tabLabel is a report tab's name in tr's language.
 func tabLabel(tr i18n.Printer, tab string) string {
@@ -56,6 +56,8 @@ func (s *dashboardHandlers) mountReports(r *router) {
 	}
 	r.page("GET", "/sites/*/reports", seeReports, withWho(s.sourcesReport(false)))
 	r.page("GET", "/sites/*/reports/sources.csv", seeReports, withWho(s.sourcesReport(true)))
+	r.page("GET", "/sites/*/reports/devices", seeReports, withWho(s.devicesReport(false)))
+	r.page("GET", "/sites/*/reports/devices.csv", seeReports, withWho(s.devicesReport(true)))
 	r.page("GET", "/sites/*/reports/costs", seeReports, withWho(s.costsPage))
 	r.page("POST", "/sites/*/reports/costs", changeSites, withWho(s.costsUpload))
 }

@@ -93,7 +93,7 @@ func TestBrowserReports(t *testing.T) {
 	}
 
 	// Every report page fits a phone: only the tables' own boxes scroll.
-	for _, page := range []string{"", "/pages", "/events", "/properties", "/costs"} {
+	for _, page := range []string{"", "/pages", "/events", "/properties", "/devices", "/costs"} {
 		name := strings.TrimPrefix(page, "/")
 		if name == "" {
 			name = "sources"

@@ -111,6 +111,8 @@ var leastRole = map[string]string{
 	"GET /sites/*/reports":                accounts.RoleManager,
 	"GET /sites/*/reports/sources.csv":    accounts.RoleManager,
 	"GET /sites/*/reports/costs":          accounts.RoleManager,
+	"GET /sites/*/reports/devices":        accounts.RoleManager,
+	"GET /sites/*/reports/devices.csv":    accounts.RoleManager,
 	"POST /sites/*/reports/costs":         accounts.RoleManager,
 	"GET /sites/*/reports/pages":          accounts.RoleManager,
 	"GET /sites/*/reports/pages.csv":      accounts.RoleManager,
