@@ -8,11 +8,16 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +56,9 @@ func TestChatLoadChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if os.Getenv("APPLIANCE_CHAT_LOAD_FREE") != "" {
+		debug.FreeOSMemory()
+	}
 	info := srv.URL + " " + site + " " + token
 	if err := os.WriteFile(filepath.Join(dir, "info.tmp"), []byte(info), 0o600); err != nil {
 		t.Fatal(err)
@@ -58,7 +66,60 @@ func TestChatLoadChild(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "info.tmp"), filepath.Join(dir, "info")); err != nil {
 		t.Fatal(err)
 	}
-	select {}
+	// APPLIANCE_CHAT_LOAD_PROFILE=1: the parent asks for heap profiles
+	// (SIGUSR1), written to dir/heap-N.pprof, to see what the server holds.
+	profiles := make(chan os.Signal, 1)
+	signal.Notify(profiles, syscall.SIGUSR1)
+	for n := 0; ; n++ {
+		<-profiles
+		runtime.GC()
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d.tmp", n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		stats := fmt.Sprintf("goroutines %d, heap in use %d KB, heap idle not returned %d KB, stacks %d KB, other runtime %d KB",
+			runtime.NumGoroutine(), ms.HeapInuse>>10, (ms.HeapIdle-ms.HeapReleased)>>10, ms.StackInuse>>10,
+			(ms.MSpanInuse+ms.MCacheInuse+ms.BuckHashSys+ms.GCSys+ms.OtherSys)>>10)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("heap-%d.txt", n)), []byte(stats), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(f.Name(), filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// heapProfile has the child write a heap profile when
+// APPLIANCE_CHAT_LOAD_PROFILE is set, and copies it to
+// APPLIANCE_CHAT_LOAD_PROFILE's directory (or logs where it is).
+func heapProfile(t *testing.T, cmd *exec.Cmd, dir string, n int, name string) {
+	out := os.Getenv("APPLIANCE_CHAT_LOAD_PROFILE")
+	if out == "" {
+		return
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n))
+	for range 1200 {
+		if b, err := os.ReadFile(src); err == nil {
+			dst := filepath.Join(out, name+".pprof")
+			if err := os.WriteFile(dst, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			stats, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("heap-%d.txt", n)))
+			t.Logf("heap profile %s: go tool pprof -sample_index=inuse_space %s; %s", name, dst, stats)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the child wrote no heap profile")
 }
 
 func rssKB(t *testing.T, pid int) int {
@@ -111,6 +172,7 @@ func TestChatLoad(t *testing.T) {
 	base, site, session := info[0], info[1], info[2]
 	pid := cmd.Process.Pid
 	t.Logf("server RSS at start: %d KB", rssKB(t, pid))
+	heapProfile(t, cmd, dir, 0, "start")
 
 	const idle = 10_000
 	// Visitors: a hit each (the tracker), then a socket with hello.
@@ -173,6 +235,7 @@ func TestChatLoad(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // let the server settle; not an assertion
 	t.Logf("FIGURE idle visitor sockets: %d, server RSS %d KB", idle, rssKB(t, pid))
+	heapProfile(t, cmd, dir, 1, "idle")
 
 	// 1,000 chats: visitors 0..999 write; ten consoles of one operator
 	// answer (a tenth of the chats each); console 0 measures what reaches
