@@ -197,21 +197,10 @@ func (r *Registry) SetPhoneRegion(ctx context.Context, k, code string) (*store.S
 	if err != nil {
 		return nil, err
 	}
-	old, err := r.ByKey(k)
-	if err != nil {
-		return nil, err
-	}
-	s := *old // the registry's records are shared: a new one replaces it
-	s.Domains = slices.Clone(old.Domains)
-	s.PhoneRegion = code
-	if err := r.db.Update(ctx, func(tx *store.Tx) error {
-		tx.Set(store.SiteKey(s.ID), s.Encode())
+	return r.edit(ctx, k, "set phone region of site", func(s *store.Site) error {
+		s.PhoneRegion = code
 		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("set phone region of site %q: %w", k, err)
-	}
-	r.put(&s)
-	return &s, nil
+	})
 }
 
 // ParseTimeZone checks name as a site's time zone: an IANA name the zone
@@ -331,27 +320,40 @@ func checkDomains(domains []string) ([]string, error) {
 // one keeps its value), checked as Create checks them, and returns the
 // site as it now is.
 func (r *Registry) Rename(ctx context.Context, k string, name *string, domains []string) (*store.Site, error) {
+	return r.edit(ctx, k, "change site", func(s *store.Site) error {
+		var err error
+		if name != nil {
+			if s.Name, err = checkName(*name); err != nil {
+				return err
+			}
+		}
+		if domains != nil {
+			if s.Domains, err = checkDomains(domains); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// edit changes a copy of the site with key k with change, stores it and
+// returns it; op names the change in an error. The registry's records are
+// shared, so the copy replaces the old record rather than changing it.
+func (r *Registry) edit(ctx context.Context, k, op string, change func(*store.Site) error) (*store.Site, error) {
 	old, err := r.ByKey(k)
 	if err != nil {
 		return nil, err
 	}
-	s := *old // the registry's records are shared: a new one replaces it
+	s := *old
 	s.Domains = slices.Clone(old.Domains)
-	if name != nil {
-		if s.Name, err = checkName(*name); err != nil {
-			return nil, err
-		}
-	}
-	if domains != nil {
-		if s.Domains, err = checkDomains(domains); err != nil {
-			return nil, err
-		}
+	if err := change(&s); err != nil {
+		return nil, err
 	}
 	if err := r.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.SiteKey(s.ID), s.Encode())
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("change site %q: %w", k, err)
+		return nil, fmt.Errorf("%s %q: %w", op, k, err)
 	}
 	r.put(&s)
 	return &s, nil
@@ -384,21 +386,10 @@ func (r *Registry) Remove(ctx context.Context, k string) (*store.Site, error) {
 // any domain (true) or only on its domains and their sub-domains (false),
 // and returns the site as it now is.
 func (r *Registry) SetAnyOrigin(ctx context.Context, k string, anyOrigin bool) (*store.Site, error) {
-	old, err := r.ByKey(k)
-	if err != nil {
-		return nil, err
-	}
-	s := *old // the registry's records are shared: a new one replaces it
-	s.Domains = slices.Clone(old.Domains)
-	s.AnyOrigin = anyOrigin
-	if err := r.db.Update(ctx, func(tx *store.Tx) error {
-		tx.Set(store.SiteKey(s.ID), s.Encode())
+	return r.edit(ctx, k, "set any origin of site", func(s *store.Site) error {
+		s.AnyOrigin = anyOrigin
 		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("set any origin of site %q: %w", k, err)
-	}
-	r.put(&s)
-	return &s, nil
+	})
 }
 
 // SetTimeZone sets the time zone of the site with key k (ParseTimeZone:
@@ -410,21 +401,10 @@ func (r *Registry) SetTimeZone(ctx context.Context, k, zone string) (*store.Site
 	if err != nil {
 		return nil, err
 	}
-	old, err := r.ByKey(k)
-	if err != nil {
-		return nil, err
-	}
-	s := *old // the registry's records are shared: a new one replaces it
-	s.Domains = slices.Clone(old.Domains)
-	s.TimeZone = zone
-	if err := r.db.Update(ctx, func(tx *store.Tx) error {
-		tx.Set(store.SiteKey(s.ID), s.Encode())
+	return r.edit(ctx, k, "set time zone of site", func(s *store.Site) error {
+		s.TimeZone = zone
 		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("set time zone of site %q: %w", k, err)
-	}
-	r.put(&s)
-	return &s, nil
+	})
 }
 
 // AllowsHost reports whether a page on host may send hits for s: any host
