@@ -256,7 +256,7 @@ func goKeys(t *testing.T) map[string]bool {
 func domainMessages(t *testing.T) map[string]bool {
 	keys := map[string]bool{}
 	fset := token.NewFileSet()
-	for _, dir := range []string{"sites", "accounts", "webhooks", "callbacks", "leads"} {
+	for _, dir := range []string{"sites", "accounts", "webhooks", "callbacks", "leads", "chats"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") {

@@ -55,6 +55,10 @@ type Error struct {
 	status int
 	code   string
 	msg    string
+	// format and args are msg before formatting: a catalog key of the
+	// dashboard and its arguments (MessageFormat).
+	format string
+	args   []any
 }
 
 // The kinds of errors.
@@ -93,8 +97,18 @@ func (e *Error) UserMessage() string { return e.msg }
 // Code is the protocol's error code of e.
 func (e *Error) Code() string { return e.code }
 
+// MessageFormat is UserMessage before formatting, for a reader's
+// language: the format (a catalog key of the dashboard) and its
+// arguments; a message not made by errorf is its own format.
+func (e *Error) MessageFormat() (string, []any) {
+	if e.format == "" {
+		return e.UserMessage(), nil
+	}
+	return e.format, e.args
+}
+
 func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, code: kind.code, msg: fmt.Sprintf(format, a...)}
+	return &Error{kind: kind, status: kind.status, code: kind.code, msg: fmt.Sprintf(format, a...), format: format, args: a}
 }
 
 // Who sent a message (store.ChatMessage.From).
