@@ -144,39 +144,7 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 	if !w.begin() {
 		return
 	}
-	wdone := make(chan struct{})
-	go func() { w.run(); close(wdone) }()
-	defer func() { close(w.done); <-wdone }()
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(chatReadTimeout)) })
-	for {
-		b, err := readFrame(conn, chatReadTimeout)
-		if err != nil {
-			var fe *frameError
-			if errors.As(err, &fe) {
-				w.out <- outFrame{v: outError{Type: "error", Code: fe.code, Message: fe.msg}, close: closeCode(fe.code)}
-				<-wdone
-			}
-			return
-		}
-		f, err := parseChatFrame(b, consoleFrames)
-		var replies []any
-		if err == nil {
-			replies, err = h.handle(st, f)
-		}
-		for _, r := range replies {
-			w.out <- outFrame{v: r}
-		}
-		if err != nil {
-			ef, keep := errorFrame(err, f.Ref)
-			if keep {
-				w.out <- outFrame{v: ef}
-				continue
-			}
-			w.out <- outFrame{v: ef, close: closeCode(ef.Code)}
-			<-wdone
-			return
-		}
-	}
+	serveFrames(conn, w, consoleFrames, func(f chatFrame) ([]any, error) { return h.handle(st, f) })
 }
 
 func (h *chatConsoleHandlers) siteKey(id uint32) string {

@@ -283,6 +283,14 @@ func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site
 // readLoop reads a visitor's frames until the socket closes, with the
 // writer running beside it.
 func (h *chatVisitorHandlers) readLoop(conn *websocket.Conn, w *socketWriter, st *visitorState) {
+	serveFrames(conn, w, visitorFrames, func(f chatFrame) ([]any, error) { return h.handle(st, f) })
+}
+
+// serveFrames runs w's writer and reads frames of the kinds known from
+// conn until it closes: each goes to handle, whose replies go out in
+// order. An error frame answers a bad frame or a refusal; one that may
+// not go on (errorFrame) closes the socket after it is written.
+func serveFrames(conn *websocket.Conn, w *socketWriter, known map[string]bool, handle func(chatFrame) ([]any, error)) {
 	wdone := make(chan struct{})
 	go func() { w.run(); close(wdone) }()
 	defer func() { close(w.done); <-wdone }()
@@ -297,10 +305,10 @@ func (h *chatVisitorHandlers) readLoop(conn *websocket.Conn, w *socketWriter, st
 			}
 			return
 		}
-		f, err := parseChatFrame(b, visitorFrames)
+		f, err := parseChatFrame(b, known)
 		var replies []any
 		if err == nil {
-			replies, err = h.handle(st, f)
+			replies, err = handle(f)
 		}
 		for _, r := range replies {
 			w.out <- outFrame{v: r}
