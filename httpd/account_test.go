@@ -161,7 +161,7 @@ func TestOperatorSeesOnlyCallbacks(t *testing.T) {
 	}
 
 	manager := signInAs(t, srv, accounts.RoleManager)
-	if body := getBody(t, manager, srv.URL+"sites"); !strings.Contains(body, `action="/sites"`) || !strings.Contains(body, `href="/sites/`+key+`"`) {
-		t.Errorf("manager's site list lacks the add-site form or the site link")
+	if body := getBody(t, manager, srv.URL+"sites"); !strings.Contains(body, `action="/sites"`) || !strings.Contains(body, `href="/sites/`+key+`/reports"`) {
+		t.Errorf("manager's site list lacks the add-site form or the link to the site's reports")
 	}
 }
