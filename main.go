@@ -73,7 +73,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 		Short:         "Call tracking, leads and web analytics for one business, in one binary",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       fullVersion(),
 		Example: `  appliance serve --data ./data --listen :8080
   appliance site add --name "My shop" --domain shop.example.com
   appliance backup -o backup.tar`,
@@ -82,7 +82,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.SetVersionTemplate("appliance {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
-		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), versionCmd(stdout))
+		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), exportCmd(stdout), versionCmd(stdout), pruneCmd(stdout))
 	return root
 }
 
@@ -99,6 +99,7 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.Version = version
+			o.Listen = acmeListen(c, o)
 			return runServe(c.Context(), o, stdout, nil)
 		},
 	}
@@ -113,6 +114,12 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	f.IntVar(&o.MaxConns, "max-conns", 0, "most simultaneous HTTP connections; 0: from the open file limit (env APPLIANCE_MAX_CONNS)")
 	outboundFlags(cmd, &o.Outbound, "")
 	f.StringVar(&o.PhoneRegion, "phone-region", numbers.DefaultRegion, "country whose numbers visitors and you may write without a country code, e.g. RU (8 912 ...), GB, KZ (env APPLIANCE_PHONE_REGION)")
+	trackerLimitFlags(cmd, &o.TrackerLimits)
+	logFlags(cmd, &o.Log)
+	acmeFlags(cmd, &o.ACME)
+	storeFlags(cmd, &o.Store)
+	metricsFlags(cmd, &o)
+	exportFlags(cmd, &o.Export)
 	bindEnv(cmd)
 	return cmd
 }
@@ -220,11 +227,14 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 			if !c.Flags().Changed("phone-region") {
 				o.PhoneRegion = nil
 			}
+			if !c.Flags().Changed("retention-days") {
+				o.RetentionDays = nil
+			}
 			if !c.Flags().Changed("domain") {
 				o.Domains = nil
 			}
-			if o.AnyOrigin == nil && o.TimeZone == nil && o.Name == nil && o.Domains == nil && o.PhoneRegion == nil {
-				return usageError{errors.New("site set: give --name, --domain, --phone-region, --any-origin=true|false or --time-zone ZONE")}
+			if o.AnyOrigin == nil && o.TimeZone == nil && o.Name == nil && o.Domains == nil && o.PhoneRegion == nil && o.RetentionDays == nil {
+				return usageError{errors.New("site set: give --name, --domain, --phone-region, --retention-days N, --any-origin=true|false or --time-zone ZONE")}
 			}
 			return runSiteSet(c.Context(), o, stdout)
 		},
@@ -232,6 +242,8 @@ func siteCmd(stdout io.Writer) *cobra.Command {
 	dataFlag(setCmd, &set.Data)
 	setCmd.Flags().StringVar(&set.Site, "site", "", "site key (required)")
 	set.AnyOrigin, set.TimeZone, set.Name, set.Domains, set.PhoneRegion = new(bool), new(string), new(string), new([]string), new(string)
+	set.RetentionDays = new(int)
+	setCmd.Flags().IntVar(set.RetentionDays, "retention-days", 0, "days the site's sessions, page views and events are kept before the hourly sweep deletes them (reports keep their totals); 0: for ever")
 	setCmd.Flags().StringVar(set.PhoneRegion, "phone-region", "", "country whose numbers the site's visitors write without a country code, e.g. KZ (\"\": the server's --phone-region)")
 	setCmd.Flags().StringVar(set.Name, "name", "", "the site's name")
 	setCmd.Flags().StringSliceVar(set.Domains, "domain", nil, "the site's domains, replacing the ones it has; repeat or comma-separate")
@@ -368,11 +380,11 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 func versionCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:     "version",
-		Short:   "Print the version",
+		Short:   "Print the version, the commit it was built from and the Go release",
 		Example: `  appliance version`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			fmt.Fprintln(stdout, "appliance", version)
+			fmt.Fprintln(stdout, "appliance", fullVersion())
 			return nil
 		},
 	}
@@ -577,6 +589,13 @@ type ServeOptions struct {
 	Version      string
 	Outbound     OutboundOptions
 	PhoneRegion  string // where a phone number without a country code is read: RU, GB, ...
+	// TrackerLimits are the tracker's rate limits (zero: the defaults).
+	TrackerLimits httpd.TrackerLimits
+	Log           LogOptions
+	ACME          ACMEFlags
+	Store         StoreOptions
+	Pprof         bool // /debug/pprof for bearers of MetricsToken
+	Export        ExportOptions
 }
 
 // runServe checks the flags and runs the server (httpd.Run) until ctx
@@ -593,11 +612,27 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if err := numbers.CheckRegion(region); err != nil {
 		return usageError{fmt.Errorf("--phone-region: %w", err)}
 	}
+	log, err := o.Log.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	// SIGHUP reads the TLS certificate files again (systemctl reload).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	exp, err := o.Export.options()
+	if err != nil {
+		return err
+	}
 	return httpd.Run(ctx, o.Data, httpd.Options{
+		Export: exp, ExportBacklog: o.Export.Backlog,
 		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
 		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Stdout: stdout,
-		MaxConns: o.MaxConns,
+		MaxConns: o.MaxConns, Log: log,
+		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate),
+		NotifySocket: os.Getenv("NOTIFY_SOCKET"), Reload: hup, ACME: o.ACME.options(),
 		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
+		Limits: o.TrackerLimits, Pprof: o.Pprof,
 	}, ready)
 }
 
@@ -622,7 +657,14 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 			return fmt.Errorf("backup: %w", err)
 		}
 		defer body.Close()
-		n, err := store.SaveArchive(body, o.Output, stdout)
+		var p *progress
+		if o.Output != "-" {
+			// A spinner until the manifest, which follows the server's
+			// check of the store's files, gives the archive's size.
+			p = newProgress(stdout, "backup", -1, "bytes")
+		}
+		n, err := store.SaveArchive(p.Reader(body), o.Output, stdout, p.SetTotal)
+		p.Done()
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}
@@ -654,7 +696,16 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	}
 	ents, _ := os.ReadDir(filepath.Join(o.Data, store.DBDir))
 	replaces := o.Force && len(ents) > 0
-	if err := store.Restore(bufio.NewReaderSize(r, 1<<16), o.Data, o.Force); err != nil {
+	total := int64(-1)
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			total = st.Size()
+		}
+	}
+	p := newProgress(stdout, "restore", total, "bytes")
+	err := store.Restore(bufio.NewReaderSize(p.Reader(r), 1<<16), o.Data, o.Force)
+	p.Done()
+	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("restore: %w", store.InUse(o.Data, err))
 		}
@@ -698,16 +749,18 @@ type SiteSetOptions struct {
 	Domains   *[]string
 	// PhoneRegion: a two-letter country code, "" for the server's.
 	PhoneRegion *string
+	// RetentionDays: days raw visits are kept, 0 for ever.
+	RetentionDays *int
 }
 
 func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
-		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil {
-			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains, PhoneRegion: o.PhoneRegion})
+		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil || o.RetentionDays != nil {
+			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains, PhoneRegion: o.PhoneRegion, RetentionDays: o.RetentionDays})
 			if err != nil {
 				return fmt.Errorf("site set: %w", err)
 			}
-			fmt.Fprintf(stdout, "site %q: domains %s; %s\n", s.Name, strings.Join(s.Domains, ", "), admin.RegionText(s))
+			fmt.Fprintf(stdout, "site %q: domains %s; %s; %s\n", s.Name, strings.Join(s.Domains, ", "), admin.RegionText(s), admin.RetentionText(s))
 		}
 		if o.AnyOrigin != nil {
 			s, err := c.SetOrigin(ctx, admin.SetOrigin{Site: o.Site, AnyOrigin: o.AnyOrigin})
@@ -1028,9 +1081,6 @@ func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, fn func(
 // whenNoServer ends the help of a flag that only matters in-process.
 const whenNoServer = "; used when no server runs, a running server applies its own"
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // usageError is a mistake in how a command was called: exit code 2, with a hint.
 type usageError struct{ error }
 
@@ -1132,7 +1182,9 @@ type RebuildOptions struct {
 
 func runReportsRebuild(ctx context.Context, o RebuildOptions, stdout io.Writer) error {
 	return adminCall(ctx, o.Data, "reports rebuild", func(c *admin.Client) (admin.Rebuilt, error) {
-		return c.Rebuild(ctx, admin.Rebuild{Site: o.Site})
+		p := newProgress(stdout, "rebuild", -1, "sessions")
+		defer p.Done()
+		return c.Rebuild(ctx, admin.Rebuild{Site: o.Site}, p.Report)
 	}, func(r admin.Rebuilt) { admin.PrintRebuilt(stdout, r) })
 }
 

@@ -11,21 +11,6 @@ import (
 	"testing"
 )
 
-// `appliance --version` prints what `appliance version` prints.
-func TestVersionFlag(t *testing.T) {
-	for _, args := range [][]string{{"--version"}, {"version"}} {
-		var out bytes.Buffer
-		root := newRoot(&out)
-		root.SetArgs(args)
-		if err := root.Execute(); err != nil {
-			t.Fatalf("appliance %s: %v", args[0], err)
-		}
-		if got := out.String(); got != "appliance "+version+"\n" {
-			t.Errorf("appliance %s printed %q", args[0], got)
-		}
-	}
-}
-
 // `site list` prints each site's install code, as the README says.
 func TestSiteListPrintsInstallCode(t *testing.T) {
 	dir, key := offlineSite(t)

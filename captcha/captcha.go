@@ -300,6 +300,23 @@ func (s *Store) Len() int {
 	return len(s.byID)
 }
 
+// PruneExpired removes the expired captchas and returns how many there
+// were; with dry set it only counts them. (Expired captchas never verify;
+// they are otherwise removed as new ones are made or looked up.)
+func (s *Store) PruneExpired(dry bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	n := 0
+	for e := s.oldest; e != nil && !now.Before(e.expires); e = e.newer {
+		n++
+	}
+	if !dry {
+		s.pruneExpired(now)
+	}
+	return n
+}
+
 // Dropped returns how many captchas were dropped, unexpired and unanswered, to
 // make room for new ones since the Store was made.
 func (s *Store) Dropped() uint64 {

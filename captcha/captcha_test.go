@@ -544,3 +544,37 @@ func TestRoughenedPicture(t *testing.T) {
 		t.Error("two stores drew the same picture: the noise is not keyed")
 	}
 }
+
+// PruneExpired counts the expired captchas and, unless dry, removes them;
+// live ones stay and still verify.
+func TestPruneExpired(t *testing.T) {
+	c := newClock()
+	s := New(Options{TTL: time.Minute, Now: c.Now})
+	for range 3 {
+		s.New("", DefaultDigits)
+	}
+	c.Add(30 * time.Second)
+	live := s.New("", DefaultDigits)
+	c.Add(30 * time.Second)
+	if got := s.PruneExpired(true); got != 3 {
+		t.Fatalf("dry run counts %d expired, want 3", got)
+	}
+	s.mu.Lock()
+	n := len(s.byID)
+	s.mu.Unlock()
+	if n != 4 {
+		t.Fatalf("a dry run left %d captchas, want all 4", n)
+	}
+	if got := s.PruneExpired(false); got != 3 {
+		t.Fatalf("prune counts %d, want 3", got)
+	}
+	s.mu.Lock()
+	n = len(s.byID)
+	s.mu.Unlock()
+	if n != 1 || s.byID[live] == nil {
+		t.Fatalf("after the prune %d captchas, the live one kept: %v", n, s.byID[live] != nil)
+	}
+	if got := s.PruneExpired(false); got != 0 {
+		t.Errorf("a second prune finds %d", got)
+	}
+}

@@ -3,6 +3,7 @@ package httpd
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/export"
 	"appliance/httpd/accounts"
 	"appliance/httpd/admin"
 	"appliance/httpd/callbacks"
@@ -100,8 +102,10 @@ func (s *Server) adminRoutes(svc admin.Service) *router {
 	r.api("POST", admin.PathEditPool, changeSites, adminPost(svc.EditPool))
 	r.api("POST", admin.PathRemovePool, changeSites, adminDo(svc.RemovePool))
 	r.api("POST", admin.PathImport, changeSites, adminPost(svc.Import))
-	r.api("POST", admin.PathRebuild, changeSites, adminPost(svc.Rebuild))
+	r.api("POST", admin.PathRebuild, changeSites, adminPostProgress(s, admin.PathRebuild, svc.Rebuild))
 	r.api("POST", admin.PathCosts, changeSites, adminPost(svc.ImportCosts))
+	r.api("POST", admin.PathPrune, changeSites, adminPost(svc.Prune))
+	r.api("POST", admin.PathExportBackfill, changeSites, adminPost(svc.ExportBackfill))
 	return r
 }
 
@@ -150,6 +154,54 @@ func adminDo[In any](fn func(context.Context, In) error) handler {
 	return adminPost(func(ctx context.Context, in In) (any, error) { return nil, fn(ctx, in) })
 }
 
+// adminPostProgress is adminPost for long work that says how far it is:
+// the answer streams a line of admin.Progress each time fn reports, then
+// the call's usual answer as its last line (a failure too: the status is
+// sent before the work ends). The work runs in its own context, ended when
+// the server shuts down, since the stream may not touch the request's.
+func adminPostProgress[In, Out any](s *Server, path string, fn func(context.Context, In, func(done, total int64)) (Out, error)) handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		var in In
+		if err := decodeBody(ctx.PostBody(), maxBodySize, &in, refuseUnknown); err != nil {
+			return err
+		}
+		work, cancel := context.WithCancel(context.Background())
+		shutdown := ctx.Done()
+		ctx.SetContentType("application/x-ndjson")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer cancel()
+			go func() {
+				select {
+				case <-shutdown:
+					cancel()
+				case <-work.Done():
+				}
+			}()
+			enc := json.NewEncoder(w)
+			out, err := fn(work, in, func(done, total int64) {
+				var p admin.Progress
+				p.Progress.Done, p.Progress.Total = done, total
+				_ = enc.Encode(p)
+				_ = w.Flush()
+			})
+			var answer any = ok{Success: true, Result: out}
+			if err != nil {
+				msg := "internal error"
+				if ue := asUserError(err); ue != nil {
+					msg = ue.UserMessage()
+				} else {
+					s.log.Error("request failed", "path", path, "err", err)
+				}
+				answer = errorResponse{Success: false, Error: msg}
+			}
+			if err := enc.Encode(answer); err == nil {
+				_ = w.Flush()
+			}
+		})
+		return nil
+	}
+}
+
 // adminBackup streams a consistent archive of the live store. A failure
 // mid-stream can no longer change the status, so the archive ends short and
 // the CLI, which verifies what it received, reports it.
@@ -182,7 +234,7 @@ func (a adminAPI) Backup(ctx context.Context, w io.Writer) error { return a.s.db
 
 func (a adminAPI) site(site *store.Site) admin.Site {
 	return admin.Site{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains, AnyOrigin: site.AnyOrigin,
-		TimeZone: site.TimeZone, PhoneRegion: site.PhoneRegion, Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key)}
+		TimeZone: site.TimeZone, PhoneRegion: site.PhoneRegion, RetentionDays: int(site.RetentionDays), Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key)}
 }
 
 func (a adminAPI) Sites(context.Context) ([]admin.Site, error) {
@@ -536,16 +588,56 @@ func (s *Server) adminSite(key string) (*store.Site, error) {
 }
 
 // Rebuild recomputes a site's report roll-ups from its raw records.
-func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild) (admin.Rebuilt, error) {
+func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(done, total int64)) (admin.Rebuilt, error) {
 	site, err := a.s.sites.ByKey(in.Site)
 	if err != nil {
 		return admin.Rebuilt{}, err
 	}
-	res, err := a.s.reports.Rebuild(ctx, site)
+	res, err := a.s.reports.Rebuild(ctx, site, progress)
 	if err != nil {
 		return admin.Rebuilt{}, err
 	}
 	return admin.Rebuilt{Site: site.Key, Rollups: res.Rollups, Visitors: res.Visitors, Callers: res.Callers, TimeZone: site.TimeZone}, nil
+}
+
+// ExportBackfill queues a site's records from a day on in the export log.
+// A running server's exporter publishes them as the backfill goes (it
+// keeps the backlog under half its bound); with no server running, the
+// exporter runs here until the log is drained, or gives up when NATS cannot
+// be reached (the rest waits on disk for serve --export).
+func (a adminAPI) ExportBackfill(ctx context.Context, in admin.ExportBackfill) (admin.ExportBackfilled, error) {
+	site, err := a.s.sites.ByKey(in.Site)
+	if err != nil {
+		return admin.ExportBackfilled{}, err
+	}
+	day, err := time.ParseInLocation("2006-01-02", in.From, a.s.sites.Location(site))
+	if err != nil {
+		return admin.ExportBackfilled{}, errorf(fasthttp.StatusBadRequest, "from %q is not a day: write it as 2026-01-31", in.From)
+	}
+	x := a.s.exporter
+	if x == nil {
+		return admin.ExportBackfilled{}, errorf(fasthttp.StatusConflict, "export is off: the server runs without --export (or give --export when no server runs)")
+	}
+	if !a.s.exportRunning.Load() {
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { _ = x.Run(rctx); close(done) }()
+		defer func() { stop(); <-done }()
+		var cancel context.CancelFunc
+		ctx, cancel = x.StopWhenStalled(ctx)
+		defer cancel()
+	}
+	res, err := export.Backfill(ctx, a.s.db, site.ID, day.UnixMilli(), 50*time.Millisecond)
+	if err == nil && !a.s.exportRunning.Load() {
+		err = x.WaitDrained(ctx)
+	}
+	out := admin.ExportBackfilled{Site: site.Key, From: in.From, Hits: res.Hits, Events: res.Events,
+		Visitors: res.Visitors, Leads: res.Leads, Callbacks: res.Callbacks, Calls: res.Calls, Chats: res.Chats,
+		ChatMessages: res.ChatMessages, Waiting: a.s.db.ExportStats().Backlog}
+	if err != nil && context.Cause(ctx) == export.ErrStalled {
+		return out, nil // what was queued waits on disk; the answer says how much
+	}
+	return out, err
 }
 
 // ImportCosts stores the ad costs of a cost file for a site.
@@ -559,4 +651,14 @@ func (a adminAPI) ImportCosts(ctx context.Context, in admin.ImportCosts) (admin.
 		return admin.CostsImported{}, err
 	}
 	return admin.CostsImported{Lines: res.Lines, Rows: res.Rows, From: res.From.String(), To: res.To.String(), Total: res.Total.String()}, nil
+}
+
+// Prune deletes (or, dry, counts) what is past the sites' retention.
+func (a adminAPI) Prune(ctx context.Context, in admin.Prune) (admin.Pruned, error) {
+	c, err := a.s.retention.Prune(ctx, in.DryRun)
+	if err != nil {
+		return admin.Pruned{}, err
+	}
+	return admin.Pruned{DryRun: in.DryRun, Sessions: c.Sessions, PageViews: c.PageViews, Events: c.Events,
+		Deliveries: c.Deliveries, Leases: c.Leases, Captchas: c.Captchas}, nil
 }

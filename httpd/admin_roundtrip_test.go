@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -23,7 +24,7 @@ func strp(s string) *string { return &s }
 // The answers the recorder gives, one per call; every field set.
 var (
 	rtTime  = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
-	rtSite  = admin.Site{ID: 7, Key: "k", Name: "Shop", Domains: []string{"a.example", "b.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", PhoneRegion: "KZ", Created: rtTime, InstallCode: "<script>"}
+	rtSite  = admin.Site{ID: 7, Key: "k", Name: "Shop", Domains: []string{"a.example", "b.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", PhoneRegion: "KZ", RetentionDays: 90, Created: rtTime, InstallCode: "<script>"}
 	rtUser  = admin.User{Email: "o@example.com", Role: "owner"}
 	rtEp    = admin.Endpoint{ID: 3, URL: "https://crm.example/h", Events: []string{"lead", "call"}, Secret: "s", Created: rtTime}
 	rtMatch = admin.Match{Rule: "utm_source=ya", Priority: 5, Replaces: []string{"74950000000"}}
@@ -57,13 +58,23 @@ func (r *recorder) SetTimeZone(_ context.Context, in admin.SetTimeZone) (admin.S
 	r.keep("SetTimeZone", in)
 	return rtSite, nil
 }
-func (r *recorder) Rebuild(_ context.Context, in admin.Rebuild) (admin.Rebuilt, error) {
+func (r *recorder) Rebuild(_ context.Context, in admin.Rebuild, progress func(done, total int64)) (admin.Rebuilt, error) {
 	r.keep("Rebuild", in)
+	progress(1, 2)
+	progress(2, 2)
 	return admin.Rebuilt{Site: "k", Rollups: 3, Visitors: 2, Callers: 1, TimeZone: "Europe/Moscow"}, nil
+}
+func (r *recorder) ExportBackfill(_ context.Context, in admin.ExportBackfill) (admin.ExportBackfilled, error) {
+	r.keep("ExportBackfill", in)
+	return admin.ExportBackfilled{Site: "k", From: "2026-01-01", Hits: 5, Events: 4, Visitors: 3, Leads: 2, Callbacks: 1, Calls: 6, Chats: 7, ChatMessages: 8, Waiting: 9}, nil
 }
 func (r *recorder) ImportCosts(_ context.Context, in admin.ImportCosts) (admin.CostsImported, error) {
 	r.keep("ImportCosts", in)
 	return admin.CostsImported{Lines: 2, Rows: 1, From: "2026-11-01", To: "2026-11-02", Total: "10.50"}, nil
+}
+func (r *recorder) Prune(_ context.Context, in admin.Prune) (admin.Pruned, error) {
+	r.keep("Prune", in)
+	return admin.Pruned{DryRun: true, Sessions: 1, PageViews: 2, Events: 3, Deliveries: 4, Leases: 5, Captchas: 6}, nil
 }
 func (r *recorder) AddUser(_ context.Context, in admin.AddUser) (admin.User, error) {
 	r.keep("AddUser", in)
@@ -226,8 +237,10 @@ func TestAdminRoundTrip(t *testing.T) {
 		{"AddSite", admin.AddSite{Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", PhoneRegion: "KZ"}, rtSite, nil},
 		{"SetOrigin", admin.SetOrigin{Site: "k", AnyOrigin: new(bool)}, rtSite, nil},
 		{"SetTimeZone", admin.SetTimeZone{Site: "k", TimeZone: "America/New_York"}, rtSite, nil},
+		{"ExportBackfill", admin.ExportBackfill{Site: "k", From: "2026-01-01"}, admin.ExportBackfilled{Site: "k", From: "2026-01-01", Hits: 5, Events: 4, Visitors: 3, Leads: 2, Callbacks: 1, Calls: 6, Chats: 7, ChatMessages: 8, Waiting: 9}, nil},
 		{"Rebuild", admin.Rebuild{Site: "k"}, admin.Rebuilt{Site: "k", Rollups: 3, Visitors: 2, Callers: 1, TimeZone: "Europe/Moscow"}, nil},
 		{"ImportCosts", admin.ImportCosts{Site: "k", CSV: "2026-11-01,a,b,c,10.50\n"}, admin.CostsImported{Lines: 2, Rows: 1, From: "2026-11-01", To: "2026-11-02", Total: "10.50"}, nil},
+		{"Prune", admin.Prune{DryRun: true}, admin.Pruned{DryRun: true, Sessions: 1, PageViews: 2, Events: 3, Deliveries: 4, Leases: 5, Captchas: 6}, nil},
 		{"AddUser", admin.AddUser{Email: "ops@example.com", Password: "a long passphrase", Role: "operator"}, rtUser, nil},
 		{"SetPassword", admin.SetPassword{Email: "ops@example.com", Password: "another passphrase"}, rtUser, nil},
 		{"Logout", admin.Logout{Email: "ops@example.com"}, rtUser, nil},
@@ -240,7 +253,7 @@ func TestAdminRoundTrip(t *testing.T) {
 		{"RemoveUser", admin.RemoveUser{Email: "m@example.com"}, rtUser, nil},
 		{"Tokens", nil, []admin.TokenInfo{rtToken, {ID: "ef", Name: "all", Sites: []string{}, Created: rtTime}}, func() (any, error) { return c.Tokens(ctx) }},
 		{"RevokeToken", admin.RevokeToken{ID: "cd34"}, rtToken, nil},
-		{"EditSite", admin.EditSite{Site: "k", Name: strp("Shop 2"), Domains: &[]string{"shop2.example"}, PhoneRegion: strp("BY")}, rtSite, nil},
+		{"EditSite", admin.EditSite{Site: "k", Name: strp("Shop 2"), Domains: &[]string{"shop2.example"}, PhoneRegion: strp("BY"), RetentionDays: new(int)}, rtSite, nil},
 		{"RemoveSite", admin.RemoveSite{Site: "k", Confirm: "Shop"}, rtSite, nil},
 		{"Webhooks", "a key&with=query", []admin.Endpoint{rtEp}, func() (any, error) { return c.Webhooks(ctx, "a key&with=query") }},
 		{"AddWebhook", admin.AddWebhook{Site: "k", URL: "https://crm.example/h", Secret: "sec", Events: []string{"lead", "callback"}}, rtEp, nil},
@@ -267,9 +280,19 @@ func TestAdminRoundTrip(t *testing.T) {
 		case admin.SetTimeZone:
 			return c.SetTimeZone(ctx, in)
 		case admin.Rebuild:
-			return c.Rebuild(ctx, in)
+			// The progress the server reported reaches the client, in order.
+			var got [][2]int64
+			out, err := c.Rebuild(ctx, in, func(done, total int64) { got = append(got, [2]int64{done, total}) })
+			if want := [][2]int64{{1, 2}, {2, 2}}; err == nil && !reflect.DeepEqual(got, want) {
+				return out, fmt.Errorf("rebuild progress %v, want %v", got, want)
+			}
+			return out, err
+		case admin.ExportBackfill:
+			return c.ExportBackfill(ctx, in)
 		case admin.ImportCosts:
 			return c.ImportCosts(ctx, in)
+		case admin.Prune:
+			return c.Prune(ctx, in)
 		case admin.AddUser:
 			return c.AddUser(ctx, in)
 		case admin.SetPassword:

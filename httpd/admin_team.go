@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,8 +125,13 @@ func (a adminAPI) RevokeToken(ctx context.Context, in admin.RevokeToken) (admin.
 }
 
 func (a adminAPI) EditSite(ctx context.Context, in admin.EditSite) (admin.Site, error) {
-	if in.Name == nil && in.Domains == nil && in.PhoneRegion == nil {
-		return admin.Site{}, errorf(fasthttp.StatusBadRequest, "give a name, domains or a phone region")
+	if in.Name == nil && in.Domains == nil && in.PhoneRegion == nil && in.RetentionDays == nil {
+		return admin.Site{}, errorf(fasthttp.StatusBadRequest, "give a name, domains, a phone region or a retention")
+	}
+	if in.RetentionDays != nil {
+		if _, err := sites.ParseRetention(strconv.Itoa(*in.RetentionDays)); err != nil {
+			return admin.Site{}, err // before anything changes
+		}
 	}
 	if in.PhoneRegion != nil {
 		if _, err := sites.ParsePhoneRegion(*in.PhoneRegion); err != nil {
@@ -150,6 +156,11 @@ func (a adminAPI) EditSite(ctx context.Context, in admin.EditSite) (admin.Site, 
 	}
 	if in.PhoneRegion != nil {
 		if site, err = a.s.sites.SetPhoneRegion(ctx, in.Site, *in.PhoneRegion); err != nil {
+			return admin.Site{}, err
+		}
+	}
+	if in.RetentionDays != nil {
+		if site, err = a.s.sites.SetRetention(ctx, in.Site, *in.RetentionDays); err != nil {
 			return admin.Site{}, err
 		}
 	}

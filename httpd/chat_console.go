@@ -72,18 +72,17 @@ type consoleState struct {
 
 func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token string) {
 	conn.SetReadLimit(maxSocketRead)
-	w := &socketWriter{conn: conn, out: make(chan outFrame, 64), done: make(chan struct{}), stop: h.sockets.stop}
-	fail := func(err error, ref string) {
-		f, _ := errorFrame(err, ref)
-		_ = w.write(f)
-		w.close(closeCode(f.Code), "")
+	s := newSocket(conn, h.sockets)
+	if s == nil {
+		return
 	}
 	b, err := readFrame(conn, chatHelloTimeout)
 	if err != nil {
 		var fe *frameError
 		if errors.As(err, &fe) {
-			fail(err, "")
+			s.fail(err, "")
 		}
+		s.end()
 		return
 	}
 	hello, err := parseChatFrame(b, consoleFrames)
@@ -91,14 +90,15 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 		err = &frameError{code: "hello_required", msg: "the first frame must be hello"}
 	}
 	if err != nil {
-		fail(err, hello.Ref)
+		s.fail(err, hello.Ref)
+		s.end()
 		return
 	}
 	st := &consoleState{op: chats.Operator{Name: email}}
-	for _, s := range h.sites.List() {
-		st.sites = append(st.sites, s.ID)
+	for _, site := range h.sites.List() {
+		st.sites = append(st.sites, site.ID)
 	}
-	st.sub = h.chats.SubscribeConsole(st.sites)
+	st.sub = h.chats.SubscribeConsole(st.sites, s.notify)
 	defer h.chats.Unsubscribe(st.sub)
 	status := chats.Online
 	if hello.Status == chats.Away {
@@ -106,9 +106,27 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 	}
 	release := h.chats.Connect(st.op, st.sites, status)
 	defer release()
-	w.sub = st.sub
-	sent := map[uint64]uint64{}
-	w.initial = func(write func(any) error) error {
+	s.sub = st.sub
+	sent := map[uint64]uint64{} // under s.mu
+	s.event = func(ev *chats.Event) []byte {
+		if ev.Kind == chats.EvMessage {
+			if last, ok := sent[ev.ChatID]; ok {
+				if ev.Message.ID <= last {
+					return nil
+				}
+				sent[ev.ChatID] = ev.Message.ID
+			}
+		}
+		return ev.Encoded(chats.ForConsoles, func() []byte { return encodeFrame(h.eventFrame(ev)) })
+	}
+	s.tick = func() error {
+		if _, _, err := h.accounts.Session(token); err != nil {
+			h.chats.SignOut(email)
+			return &frameError{code: "signed_out", msg: "signed out"}
+		}
+		return nil
+	}
+	ok := s.begin(func(write func(any) error) error {
 		frames, err := h.welcome(st, status, hello.Chats)
 		if err != nil {
 			return err
@@ -122,29 +140,12 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 			}
 		}
 		return nil
-	}
-	w.event = func(ev *chats.Event) []byte {
-		if ev.Kind == chats.EvMessage {
-			if last, ok := sent[ev.ChatID]; ok {
-				if ev.Message.ID <= last {
-					return nil
-				}
-				sent[ev.ChatID] = ev.Message.ID
-			}
-		}
-		return ev.Encoded(chats.ForConsoles, func() []byte { return encodeFrame(h.eventFrame(ev)) })
-	}
-	w.tick = func() error {
-		if _, _, err := h.accounts.Session(token); err != nil {
-			h.chats.SignOut(email)
-			return &frameError{code: "signed_out", msg: "signed out"}
-		}
-		return nil
-	}
-	if !w.begin() {
+	})
+	if !ok {
+		s.end()
 		return
 	}
-	serveFrames(conn, w, consoleFrames, func(f chatFrame) ([]any, error) { return h.handle(st, f) })
+	s.serveFrames(consoleFrames, func(f chatFrame) ([]any, error) { return h.handle(st, f) })
 }
 
 func (h *chatConsoleHandlers) siteKey(id uint32) string {

@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,10 +14,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -68,6 +71,34 @@ func TestChatLoadChild(t *testing.T) {
 	}
 	// APPLIANCE_CHAT_LOAD_PROFILE=1: the parent asks for heap profiles
 	// (SIGUSR1), written to dir/heap-N.pprof, to see what the server holds.
+	cpu := make(chan os.Signal, 1)
+	signal.Notify(cpu, syscall.SIGUSR2)
+	go func() {
+		for range cpu {
+			f, err := os.Create(filepath.Join(dir, "cpu.tmp"))
+			if err != nil {
+				panic(err)
+			}
+			tf, err := os.Create(filepath.Join(dir, "trace.out"))
+			if err != nil {
+				panic(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				panic(err)
+			}
+			if err := trace.Start(tf); err != nil {
+				panic(err)
+			}
+			<-cpu
+			trace.Stop()
+			pprof.StopCPUProfile()
+			f.Close()
+			tf.Close()
+			if err := os.Rename(f.Name(), filepath.Join(dir, "cpu.pprof")); err != nil {
+				panic(err)
+			}
+		}
+	}()
 	profiles := make(chan os.Signal, 1)
 	signal.Notify(profiles, syscall.SIGUSR1)
 	for n := 0; ; n++ {
@@ -120,6 +151,75 @@ func heapProfile(t *testing.T, cmd *exec.Cmd, dir string, n int, name string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the child wrote no heap profile")
+}
+
+// cpuProfile has the child start (name "start") or stop and copy its CPU
+// profile and execution trace when APPLIANCE_CHAT_LOAD_PROFILE is set.
+func cpuProfile(t *testing.T, cmd *exec.Cmd, dir, name string) {
+	out := os.Getenv("APPLIANCE_CHAT_LOAD_PROFILE")
+	if out == "" {
+		return
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	if name == "start" {
+		return
+	}
+	src := filepath.Join(dir, "cpu.pprof")
+	for range 1200 {
+		if b, err := os.ReadFile(src); err == nil {
+			dst := filepath.Join(out, name+"-cpu.pprof")
+			if err := os.WriteFile(dst, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tb, err := os.ReadFile(filepath.Join(dir, "trace.out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tdst := filepath.Join(out, name+"-trace.out")
+			if err := os.WriteFile(tdst, tb, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("CPU profile %s: go tool pprof %s; execution trace: go tool trace -pprof=sched %s (time runnable, waiting for a core)", name, dst, tdst)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the child wrote no CPU profile")
+}
+
+// loadAvg is the machine's load average over the last minute.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
+// loadStamp finds, in a frame with mark, the nanosecond time that follows
+// prefix (the load test's message texts: "v 1234..." from visitors,
+// "o 1234..." from operators).
+func loadStamp(b []byte, mark, prefix string) (int64, bool) {
+	if !bytes.Contains(b, []byte(mark)) || !bytes.Contains(b, []byte(`"type":"message"`)) {
+		return 0, false
+	}
+	return loadNumber(b, prefix)
+}
+
+// loadNumber is the decimal number after the first key in b.
+func loadNumber(b []byte, key string) (int64, bool) {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	b = b[i+len(key):]
+	n, j := int64(0), 0
+	for ; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
+		n = n*10 + int64(b[j]-'0')
+	}
+	return n, j > 0
 }
 
 func rssKB(t *testing.T, pid int) int {
@@ -262,9 +362,14 @@ func TestChatLoad(t *testing.T) {
 		}
 	}
 	con := consoles[0]
+	// The generator is kept cheap, so that the figures are the server's:
+	// frames are built by appending to a buffer and read by looking for
+	// their fields, not through encoding/json; one goroutine sends the
+	// visitors' messages, spread over a second, and one per console the
+	// answers.
 	var mu sync.Mutex
 	var toOp, toVis []time.Duration
-	chatOf := make([]uint64, chatsN)
+	chatOf := make([]atomic.Uint64, chatsN)
 	conDone := make(chan struct{})
 	go func() {
 		defer close(conDone)
@@ -276,18 +381,13 @@ func TestChatLoad(t *testing.T) {
 				t.Errorf("console: %v", err)
 				return
 			}
-			var f struct {
-				Type, From, Text string
+			if sent, ok := loadStamp(b, `"from":"visitor"`, `"text":"v `); ok {
+				d := time.Since(time.Unix(0, sent))
+				mu.Lock()
+				toOp = append(toOp, d)
+				mu.Unlock()
+				want--
 			}
-			_ = json.Unmarshal(b, &f)
-			if f.Type != "message" || f.From != "visitor" {
-				continue
-			}
-			sent, _ := strconv.ParseInt(strings.Fields(f.Text)[1], 10, 64)
-			mu.Lock()
-			toOp = append(toOp, time.Since(time.Unix(0, sent)))
-			mu.Unlock()
-			want--
 		}
 	}()
 	// Each visitor reads its socket: its acks, its own messages, and
@@ -306,60 +406,61 @@ func TestChatLoad(t *testing.T) {
 					t.Errorf("visitor %d: %v", i, err)
 					return
 				}
-				var f struct {
-					Type, From, Text string
-					Chat             uint64
+				if chatOf[i].Load() == 0 && bytes.Contains(b, []byte(`"type":"ack"`)) {
+					if chat, ok := loadNumber(b, `"chat":`); ok {
+						chatOf[i].Store(uint64(chat))
+					}
 				}
-				_ = json.Unmarshal(b, &f)
-				if f.Type == "ack" {
+				if sent, ok := loadStamp(b, `"from":"operator"`, `"text":"o `); ok {
+					d := time.Since(time.Unix(0, sent))
 					mu.Lock()
-					chatOf[i] = f.Chat
-					mu.Unlock()
-				}
-				if f.Type == "message" && f.From == "operator" {
-					sent, _ := strconv.ParseInt(strings.Fields(f.Text)[1], 10, 64)
-					mu.Lock()
-					toVis = append(toVis, time.Since(time.Unix(0, sent)))
+					toVis = append(toVis, d)
 					mu.Unlock()
 					got++
 				}
 			}
 		}()
 	}
+	// The server's CPU profile over the chats (APPLIANCE_CHAT_LOAD_PROFILE).
+	cpuProfile(t, cmd, dir, "start")
+	load0 := loadAvg()
 	start := time.Now()
+	var frame []byte
 	for round := range perChat {
-		var sends sync.WaitGroup
+		// Visitors 0..999 write, a millisecond apart.
+		next := time.Now()
 		for i := range chatsN {
-			sends.Add(1)
-			go func() {
-				defer sends.Done()
-				time.Sleep(time.Duration(i) * time.Millisecond) // spread over a second
-				if err := conns[i].WriteJSON(map[string]any{"type": "send", "ref": fmt.Sprint(round), "text": fmt.Sprintf("v %d", time.Now().UnixNano())}); err != nil {
-					t.Error(err)
-				}
-			}()
+			next = next.Add(time.Millisecond)
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			}
+			frame = fmt.Appendf(frame[:0], `{"type":"send","ref":"%d","text":"v %d"}`, round, time.Now().UnixNano())
+			if err := conns[i].WriteMessage(websocket.TextMessage, frame); err != nil {
+				t.Fatal(err)
+			}
 		}
-		sends.Wait()
 		var answers sync.WaitGroup
 		for k := range consolesN {
 			answers.Add(1)
 			go func() {
 				defer answers.Done()
+				var frame []byte
+				next := time.Now()
 				for i := k; i < chatsN; i += consolesN {
-					mu.Lock()
-					chat := chatOf[i]
-					mu.Unlock()
+					chat := chatOf[i].Load()
 					for chat == 0 {
 						time.Sleep(10 * time.Millisecond)
-						mu.Lock()
-						chat = chatOf[i]
-						mu.Unlock()
+						chat = chatOf[i].Load()
 					}
-					if err := consoles[k].WriteJSON(map[string]any{"type": "send", "chat": chat, "text": fmt.Sprintf("o %d", time.Now().UnixNano())}); err != nil {
+					next = next.Add(10 * time.Millisecond) // 100 a second per console
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					frame = fmt.Appendf(frame[:0], `{"type":"send","chat":%d,"text":"o %d"}`, chat, time.Now().UnixNano())
+					if err := consoles[k].WriteMessage(websocket.TextMessage, frame); err != nil {
 						t.Error(err)
 						return
 					}
-					time.Sleep(10 * time.Millisecond) // 100 a second per console
 				}
 			}()
 		}
@@ -368,6 +469,7 @@ func TestChatLoad(t *testing.T) {
 	<-conDone
 	readers.Wait()
 	elapsed := time.Since(start)
+	cpuProfile(t, cmd, dir, "chats")
 	pct := func(d []time.Duration, p float64) time.Duration {
 		if len(d) == 0 {
 			return 0
@@ -375,8 +477,9 @@ func TestChatLoad(t *testing.T) {
 		slices.Sort(d)
 		return d[min(len(d)-1, int(float64(len(d))*p))]
 	}
-	t.Logf("FIGURE %d chats, %d messages each way in %s: visitor→operator p50 %s p99 %s; operator→visitor p50 %s p99 %s; server RSS %d KB",
-		chatsN, len(toOp), elapsed.Round(time.Millisecond), pct(toOp, .5), pct(toOp, .99), pct(toVis, .5), pct(toVis, .99), rssKB(t, pid))
+	t.Logf("FIGURE %d chats, %d messages each way in %s (load average %s → %s): visitor→operator p50 %s p99 %s; operator→visitor p50 %s p99 %s; server RSS %d KB",
+		chatsN, len(toOp), elapsed.Round(time.Millisecond), load0, loadAvg(), pct(toOp, .5).Round(time.Microsecond), pct(toOp, .99).Round(time.Microsecond),
+		pct(toVis, .5).Round(time.Microsecond), pct(toVis, .99).Round(time.Microsecond), rssKB(t, pid))
 	for _, c := range append(conns, consoles...) {
 		if c != nil {
 			c.Close()

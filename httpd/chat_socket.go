@@ -2,7 +2,9 @@ package httpd
 
 import (
 	"encoding/json"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -13,10 +15,13 @@ import (
 
 // The chat's WebSockets (github.com/fasthttp/websocket: the one
 // maintained WebSocket library that upgrades on fasthttp's hijack without
-// a net/http bridge). Each socket has two goroutines: the handler's reads
-// frames and answers them through out; the writer sends those answers, the
-// hub's events, and a ping every heartbeat, and is the only one that
-// writes. Whoever fails first closes the connection, which ends the other.
+// a net/http bridge). An idle socket holds one goroutine, parked in its
+// read: that goroutine reads frames and writes their answers; the hub's
+// events are written by a goroutine started only while some wait
+// (socket.flush), and the heartbeat is a timer. 10,000 idle visitors hold
+// 10,000 goroutines, not twice that (README: chat load). Writes are
+// serialised by the socket's mutex; whoever fails first closes the
+// connection, which ends the read.
 
 // Timings of chat sockets.
 const (
@@ -44,36 +49,48 @@ func chatUpgrader() *websocket.FastHTTPUpgrader {
 	}
 }
 
-// outFrame is a frame for the writer; close asks it to close the socket
-// after writing it, with the close code.
-type outFrame struct {
-	v     any
-	close int
-}
-
-// socketWriter is the writing half of a chat socket.
-type socketWriter struct {
+// socket is one chat WebSocket after its upgrade.
+type socket struct {
 	conn    *websocket.Conn
-	out     chan outFrame
-	done    chan struct{} // closed by the reader when it stops
-	stop    <-chan struct{}
-	sub     *chats.Sub
-	event   func(ev *chats.Event) []byte // the encoded frame of an event for this socket; nil: none
-	initial func(write func(v any) error) error
-	tick    func() error // on every heartbeat; an error closes the socket
+	sockets *chatSockets
+
+	mu     sync.Mutex // held while writing a frame, and for the fields below
+	ready  bool       // the initial frames are written: events may follow
+	ended  bool       // the read loop is over: no heartbeat, no tick
+	sub    *chats.Sub
+	event  func(ev *chats.Event) []byte // the encoded frame of an event for this socket; nil: none. Under mu.
+	tick   func() error                 // on every heartbeat; an error closes the socket
+	beat   *time.Timer
+	closed atomic.Bool // close or kill was called
+
+	notified atomic.Int64 // notifies not yet served by a flush; a flush runs while > 0
 }
 
-func (w *socketWriter) write(v any) error {
+// newSocket registers conn to be told to go away on shutdown; nil when
+// the server is shutting down already (conn is closed then).
+func newSocket(conn *websocket.Conn, sockets *chatSockets) *socket {
+	s := &socket{conn: conn, sockets: sockets}
+	if !sockets.add(s) {
+		s.close(websocket.CloseGoingAway, "server shutting down")
+		return nil
+	}
+	return s
+}
+
+// write writes one frame (JSON of v).
+func (s *socket) write(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return w.writeRaw(b)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeLocked(b)
 }
 
-func (w *socketWriter) writeRaw(b []byte) error {
-	_ = w.conn.SetWriteDeadline(time.Now().Add(chatWriteTimeout))
-	return w.conn.WriteMessage(websocket.TextMessage, b)
+func (s *socket) writeLocked(b []byte) error {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(chatWriteTimeout))
+	return s.conn.WriteMessage(websocket.TextMessage, b)
 }
 
 // encodeFrame is the JSON of a frame; nil for no frame.
@@ -85,85 +102,200 @@ func encodeFrame(v any) []byte {
 	return b
 }
 
-func (w *socketWriter) close(code int, text string) {
-	_ = w.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
-	w.kill()
+// close sends the close frame and ends the connection. Safe from any
+// goroutine, with or without mu held (control frames have their own lock
+// in the library).
+func (s *socket) close(code int, text string) {
+	if s.closed.Swap(true) {
+		return
+	}
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+	s.kill()
+}
+
+// closeRead is close from the reader's goroutine: after the close frame
+// it reads and drops what the client sent meanwhile, until the client's
+// own close frame (or a second), so that the connection ends with a FIN.
+// Closed with unread input, it would end with a reset, and the client
+// would lose the error frame and the close code it was sent.
+func (s *socket) closeRead(code int) {
+	if s.closed.Swap(true) {
+		return
+	}
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
+	_ = s.conn.SetReadDeadline(time.Now().Add(time.Second))
+	for {
+		if _, _, err := s.conn.NextReader(); err != nil {
+			break
+		}
+	}
+	s.kill()
 }
 
 // kill ends the connection. Closing a connection fasthttp hijacked does
 // not close its socket (fasthttp closes it once the handler returns), so
 // the reader is woken by a deadline in the past.
-func (w *socketWriter) kill() {
-	_ = w.conn.UnderlyingConn().SetDeadline(time.Now())
-	_ = w.conn.Close()
+func (s *socket) kill() {
+	s.closed.Store(true)
+	_ = s.conn.UnderlyingConn().SetDeadline(time.Now())
+	_ = s.conn.Close()
 }
 
-// begin writes the initial frames (welcome, replayed messages) from the
-// reader's goroutine, before the writer starts: the writer's own stack
-// stays small, which 10,000 idle sockets feel. Events published meanwhile
-// wait in the subscription. false: the socket is closed.
-func (w *socketWriter) begin() bool {
-	if w.initial == nil {
-		return true
-	}
-	if err := w.initial(w.write); err != nil {
-		if ef, ok := err.(*frameError); ok {
-			_ = w.write(outError{Type: "error", Code: ef.code, Message: ef.msg})
+// fail answers err with its error frame and closes the socket, from the
+// reader's goroutine.
+func (s *socket) fail(err error, ref string) {
+	f, _ := errorFrame(err, ref)
+	_ = s.write(f)
+	s.closeRead(closeCode(f.Code))
+}
+
+// begin writes the initial frames (welcome, replayed messages) and starts
+// the events and the heartbeat. Events published meanwhile wait in the
+// subscription: none is written before the welcome. false: the socket is
+// closed.
+func (s *socket) begin(initial func(write func(v any) error) error) bool {
+	s.mu.Lock()
+	err := initial(func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
 		}
-		w.close(websocket.CloseInternalServerErr, "")
+		return s.writeLocked(b)
+	})
+	s.ready = err == nil
+	s.mu.Unlock()
+	if err != nil {
+		if ef, ok := err.(*frameError); ok {
+			_ = s.write(outError{Type: "error", Code: ef.code, Message: ef.msg})
+		}
+		s.close(websocket.CloseInternalServerErr, "")
 		return false
 	}
+	s.beat = time.AfterFunc(chatHeartbeat, s.heartbeat)
+	s.notify()
 	return true
 }
 
-// run writes until the reader stops, the server stops, the hub drops the
-// socket or a write fails; it closes the connection when it ends on its
-// own account.
-func (w *socketWriter) run() {
-	ping := time.NewTicker(chatHeartbeat)
-	defer ping.Stop()
-	var events <-chan *chats.Event
-	var lagged <-chan struct{}
-	if w.sub != nil {
-		events, lagged = w.sub.C, w.sub.Lagged
+// end stops the heartbeat and the events: the read loop is over.
+func (s *socket) end() {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	if s.beat != nil {
+		s.beat.Stop()
 	}
+	s.sockets.remove(s)
+}
+
+// notify is the subscription's: it starts a writer for the waiting events
+// unless one runs.
+func (s *socket) notify() {
+	if s.notified.Add(1) == 1 {
+		go s.flush()
+	}
+}
+
+// flush writes the events waiting in the subscription, then ends; a
+// notify that came after its last look makes it look again.
+func (s *socket) flush() {
 	for {
+		n := s.notified.Load()
+		s.mu.Lock()
+		if s.ready && !s.ended {
+			s.drainLocked()
+		}
+		s.mu.Unlock()
+		if s.notified.Add(-n) == 0 {
+			return
+		}
+	}
+}
+
+func (s *socket) drainLocked() {
+	for !s.closed.Load() {
 		select {
-		case <-w.done:
+		case <-s.sub.Lagged:
+			s.close(websocket.CloseTryAgainLater, "too slow; reconnect")
 			return
-		case <-w.stop:
-			w.close(websocket.CloseGoingAway, "server shutting down")
-			return
-		case <-lagged:
-			w.close(websocket.CloseTryAgainLater, "too slow; reconnect")
-			return
-		case <-ping.C:
-			if w.tick != nil {
-				if err := w.tick(); err != nil {
-					w.close(websocket.ClosePolicyViolation, err.Error())
-					return
-				}
-			}
-			if err := w.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(chatWriteTimeout)); err != nil {
-				w.kill()
-				return
-			}
-		case f := <-w.out:
-			if err := w.write(f.v); err != nil {
-				w.kill()
-				return
-			}
-			if f.close != 0 {
-				w.close(f.close, "")
-				return
-			}
-		case ev := <-events:
-			b := w.event(ev)
+		default:
+		}
+		select {
+		case ev := <-s.sub.C:
+			b := s.event(ev)
 			if b == nil {
 				continue
 			}
-			if err := w.writeRaw(b); err != nil {
-				w.kill()
+			if err := s.writeLocked(b); err != nil {
+				s.kill()
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// heartbeat pings the client (its pong extends the read deadline) and
+// runs tick, every chatHeartbeat, in the timer's goroutine.
+func (s *socket) heartbeat() {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	var err error
+	if s.tick != nil {
+		err = s.tick()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.close(websocket.ClosePolicyViolation, err.Error())
+		return
+	}
+	if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(chatWriteTimeout)); err != nil {
+		s.kill()
+		return
+	}
+	s.beat.Reset(chatHeartbeat)
+}
+
+// serveFrames reads frames of the kinds known from the socket until it
+// closes: each goes to handle, whose replies are written in order. An
+// error frame answers a bad frame or a refusal; one that may not go on
+// (errorFrame) closes the socket after it is written.
+func (s *socket) serveFrames(known map[string]bool, handle func(chatFrame) ([]any, error)) {
+	defer s.end()
+	conn := s.conn
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(chatReadTimeout)) })
+	for {
+		b, err := readFrame(conn, chatReadTimeout)
+		if err != nil {
+			var fe *frameError
+			if errors.As(err, &fe) {
+				_ = s.write(outError{Type: "error", Code: fe.code, Message: fe.msg})
+				s.closeRead(closeCode(fe.code))
+			}
+			return
+		}
+		f, err := parseChatFrame(b, known)
+		var replies []any
+		if err == nil {
+			replies, err = handle(f)
+		}
+		for _, r := range replies {
+			if err := s.write(r); err != nil {
+				s.kill()
+				return
+			}
+		}
+		if err != nil {
+			ef, keep := errorFrame(err, f.Ref)
+			if err := s.write(ef); err != nil {
+				s.kill()
+				return
+			}
+			if !keep {
+				s.closeRead(closeCode(ef.Code))
 				return
 			}
 		}

@@ -55,19 +55,49 @@ const (
 )
 
 // chatSockets lets the server close every chat socket on shutdown: the
-// HTTP server does not track hijacked connections.
+// HTTP server does not track hijacked connections. stop also ends waiting
+// long-polls.
 type chatSockets struct {
 	stop chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	open    map[*socket]struct{}
+	stopped bool
 }
 
-func newChatSockets() *chatSockets { return &chatSockets{stop: make(chan struct{})} }
+func newChatSockets() *chatSockets {
+	return &chatSockets{stop: make(chan struct{}), open: map[*socket]struct{}{}}
+}
+
+// add registers an open socket; false once shutdown has begun.
+func (c *chatSockets) add(s *socket) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return false
+	}
+	c.open[s] = struct{}{}
+	return true
+}
+
+func (c *chatSockets) remove(s *socket) {
+	c.mu.Lock()
+	delete(c.open, s)
+	c.mu.Unlock()
+}
 
 // shutdown tells every socket to close (1001 going away) and waits for
 // them, at most until ctx ends.
 func (c *chatSockets) shutdown(ctx context.Context) {
 	c.once.Do(func() { close(c.stop) })
+	c.mu.Lock()
+	c.stopped = true
+	for s := range c.open {
+		go s.close(websocket.CloseGoingAway, "server shutting down")
+	}
+	c.mu.Unlock()
 	done := make(chan struct{})
 	go func() { c.wg.Wait(); close(done) }()
 	select {
@@ -215,20 +245,19 @@ func readFrame(conn *websocket.Conn, timeout time.Duration) ([]byte, error) {
 // that serves it until it closes; nil when the socket is already closed.
 func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site, ip string) (loop func()) {
 	conn.SetReadLimit(maxSocketRead)
-	w := &socketWriter{conn: conn, out: make(chan outFrame, 16), done: make(chan struct{}), stop: h.sockets.stop}
-	fail := func(err error, ref string) {
-		f, _ := errorFrame(err, ref)
-		_ = w.write(f)
-		w.close(closeCode(f.Code), "")
+	s := newSocket(conn, h.sockets)
+	if s == nil {
+		return nil
 	}
 	b, err := readFrame(conn, chatHelloTimeout)
 	if err != nil {
 		var fe *frameError
 		if errors.As(err, &fe) {
-			fail(err, "")
+			s.fail(err, "")
 		} else if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
-			fail(&frameError{code: "hello_required", msg: "send hello within 10 seconds"}, "")
+			s.fail(&frameError{code: "hello_required", msg: "send hello within 10 seconds"}, "")
 		}
+		s.end()
 		return nil
 	}
 	f, err := parseChatFrame(b, visitorFrames)
@@ -240,19 +269,35 @@ func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site
 		st, err = h.hello(site, f, ip)
 	}
 	if err != nil {
-		fail(err, f.Ref)
+		s.fail(err, f.Ref)
+		s.end()
 		return nil
 	}
-	st.sub = h.chats.SubscribeVisitor(chats.LiveVisitor{Site: site.ID, Visitor: st.v.Visitor, Session: st.v.Session, Page: st.v.Page})
-	w.sub = st.sub
-	sent := map[uint64]uint64{} // chat -> last message id written (the writer's alone)
-	w.initial = func(write func(any) error) error {
+	st.sub = h.chats.SubscribeVisitor(chats.LiveVisitor{Site: site.ID, Visitor: st.v.Visitor, Session: st.v.Session, Page: st.v.Page}, s.notify)
+	s.sub = st.sub
+	var sent map[uint64]uint64 // chat -> last message id written (under s.mu); most visitors have none
+	s.event = func(ev *chats.Event) []byte {
+		if ev.Kind == chats.EvMessage {
+			if ev.Message.ID <= sent[ev.ChatID] {
+				return nil
+			}
+			if sent == nil {
+				sent = map[uint64]uint64{}
+			}
+			sent[ev.ChatID] = ev.Message.ID
+		}
+		return ev.Encoded(chats.ForVisitors, func() []byte { return encodeFrame(visitorEventFrame(ev)) })
+	}
+	ok := s.begin(func(write func(any) error) error {
 		frames, err := h.welcome(st, f.Chat, f.After)
 		if err != nil {
 			return err
 		}
 		for _, fr := range frames {
 			if m, ok := fr.(outMessage); ok {
+				if sent == nil {
+					sent = map[uint64]uint64{}
+				}
 				sent[m.Chat] = max(sent[m.Chat], m.ID)
 			}
 			if err := write(fr); err != nil {
@@ -260,69 +305,15 @@ func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site
 			}
 		}
 		return nil
-	}
-	w.event = func(ev *chats.Event) []byte {
-		if ev.Kind == chats.EvMessage {
-			if ev.Message.ID <= sent[ev.ChatID] {
-				return nil
-			}
-			sent[ev.ChatID] = ev.Message.ID
-		}
-		return ev.Encoded(chats.ForVisitors, func() []byte { return encodeFrame(visitorEventFrame(ev)) })
-	}
-	if !w.begin() {
+	})
+	if !ok {
 		h.chats.Unsubscribe(st.sub)
+		s.end()
 		return nil
 	}
 	return func() {
 		defer h.chats.Unsubscribe(st.sub)
-		h.readLoop(conn, w, st)
-	}
-}
-
-// readLoop reads a visitor's frames until the socket closes, with the
-// writer running beside it.
-func (h *chatVisitorHandlers) readLoop(conn *websocket.Conn, w *socketWriter, st *visitorState) {
-	serveFrames(conn, w, visitorFrames, func(f chatFrame) ([]any, error) { return h.handle(st, f) })
-}
-
-// serveFrames runs w's writer and reads frames of the kinds known from
-// conn until it closes: each goes to handle, whose replies go out in
-// order. An error frame answers a bad frame or a refusal; one that may
-// not go on (errorFrame) closes the socket after it is written.
-func serveFrames(conn *websocket.Conn, w *socketWriter, known map[string]bool, handle func(chatFrame) ([]any, error)) {
-	wdone := make(chan struct{})
-	go func() { w.run(); close(wdone) }()
-	defer func() { close(w.done); <-wdone }()
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(chatReadTimeout)) })
-	for {
-		b, err := readFrame(conn, chatReadTimeout)
-		if err != nil {
-			var fe *frameError
-			if errors.As(err, &fe) {
-				w.out <- outFrame{v: outError{Type: "error", Code: fe.code, Message: fe.msg}, close: closeCode(fe.code)}
-				<-wdone
-			}
-			return
-		}
-		f, err := parseChatFrame(b, known)
-		var replies []any
-		if err == nil {
-			replies, err = handle(f)
-		}
-		for _, r := range replies {
-			w.out <- outFrame{v: r}
-		}
-		if err != nil {
-			ef, keep := errorFrame(err, f.Ref)
-			if keep {
-				w.out <- outFrame{v: ef}
-				continue
-			}
-			w.out <- outFrame{v: ef, close: closeCode(ef.Code)}
-			<-wdone
-			return
-		}
+		s.serveFrames(visitorFrames, func(f chatFrame) ([]any, error) { return h.handle(st, f) })
 	}
 }
 

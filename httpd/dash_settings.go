@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -20,6 +21,7 @@ import (
 type settingsView struct {
 	Name, Domains, TimeZone *string // the form as sent, when refused
 	PhoneRegion             *string
+	Retention               *string
 	Callbacks               callbackSettingsForm
 	NewSecret               string // a new scenario secret, shown once
 	Flash, Error            string
@@ -35,6 +37,8 @@ type settingsData struct {
 	PhoneRegion  string   // the site's; "" is the server's
 	ServerRegion string   // the server's --phone-region
 	Regions      []string // suggestions for the phone region field
+	Retention    string   // days the site's raw visits are kept; "0": for ever
+	MaxRetention int
 	Callbacks    callbackSettingsForm
 	NewSecret    string
 }
@@ -52,7 +56,8 @@ var regionSuggestions = []string{"RU", "KZ", "BY", "UA", "UZ", "KG", "AM", "GE",
 // renderSettings answers the settings page of site with status.
 func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, status int, sv settingsView) error {
 	d := settingsData{Site: site, Name: site.Name, Domains: strings.Join(site.Domains, "\n"), TimeZone: site.TimeZone,
-		Zones: zoneSuggestions, ServerZone: s.now().Location().String(), PhoneRegion: site.PhoneRegion, ServerRegion: s.phoneRegion, Regions: regionSuggestions, NewSecret: sv.NewSecret}
+		Zones: zoneSuggestions, ServerZone: s.now().Location().String(), PhoneRegion: site.PhoneRegion, ServerRegion: s.phoneRegion, Regions: regionSuggestions, NewSecret: sv.NewSecret,
+		Retention: strconv.FormatUint(uint64(site.RetentionDays), 10), MaxRetention: sites.MaxRetentionDays}
 	if sv.Name != nil {
 		d.Name = *sv.Name
 	}
@@ -64,6 +69,9 @@ func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedI
 	}
 	if sv.PhoneRegion != nil {
 		d.PhoneRegion = *sv.PhoneRegion
+	}
+	if sv.Retention != nil {
+		d.Retention = *sv.Retention
 	}
 	d.Callbacks = sv.Callbacks
 	if d.Callbacks == (callbackSettingsForm{}) {
@@ -108,18 +116,23 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 	args := ctx.PostArgs()
 	name, domains, zone := string(args.Peek("name")), string(args.Peek("domains")), strings.TrimSpace(string(args.Peek("time_zone")))
 	region := strings.TrimSpace(string(args.Peek("phone_region")))
+	retention := strings.TrimSpace(string(args.Peek("retention_days")))
 	anyOrigin := string(args.Peek("any_origin")) == "1"
 	refuse := func(err error) error {
 		ue := asUserError(err)
 		if ue == nil || ue.Status() >= 500 {
 			return err
 		}
-		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, PhoneRegion: &region, Error: userMessage(err)})
+		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, PhoneRegion: &region, Retention: &retention, Error: userMessage(err)})
 	}
 	if _, err := sites.ParseTimeZone(zone); err != nil {
 		return refuse(err)
 	}
 	code, err := sites.ParsePhoneRegion(region)
+	if err != nil {
+		return refuse(err)
+	}
+	days, err := sites.ParseRetention(retention)
 	if err != nil {
 		return refuse(err)
 	}
@@ -134,6 +147,11 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 	}
 	if code != site.PhoneRegion {
 		if _, err := s.sites.SetPhoneRegion(ctx, site.Key, code); err != nil {
+			return refuse(err)
+		}
+	}
+	if uint32(days) != site.RetentionDays {
+		if _, err := s.sites.SetRetention(ctx, site.Key, days); err != nil {
 			return refuse(err)
 		}
 	}

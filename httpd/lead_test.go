@@ -81,6 +81,25 @@ func trackHit(t testing.TB, srv *httpdtest.Server, siteKey, ci, pageURL, referre
 	return v
 }
 
+// browserHit posts a new visitor's page view with a desktop Chrome's
+// User-Agent, so that the hit counts as a person's (Go's own agent is on the
+// bot list) and may claim a pool number.
+func browserHit(t testing.TB, srv *httpdtest.Server, siteKey, pageURL string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"k": siteKey, "u": pageURL, "t": "x"})
+	req, _ := http.NewRequest("POST", srv.URL+"t/v1/hit", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("hit: %d", resp.StatusCode)
+	}
+}
+
 // siteLeads reads a site's stored leads, newest first.
 func siteLeads(t testing.TB, srv *httpdtest.Server, siteKey string) []store.Lead {
 	t.Helper()

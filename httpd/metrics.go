@@ -1,17 +1,192 @@
 package httpd
 
 import (
-	"fmt"
-	"runtime"
+	"bytes"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
+
+	"appliance/store"
 )
 
-// metrics answers in the Prometheus text format, to a bearer of the
-// configured token only.
-func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
+// metrics is the server's Prometheus registry: the Go runtime's and the
+// process's standard collectors, the counters the request path updates,
+// and a collector that reads the store, sites, captchas and number pools
+// when scraped. Anything else that wants to be seen on /metrics registers
+// its collectors on reg.
+type metrics struct {
+	reg *prometheus.Registry
+	// public and admin count requests by route pattern, method and status:
+	// the admin socket's on their own, so they never look like traffic.
+	public, admin *prometheus.CounterVec
+	panics        prometheus.Counter
+	hit           prometheus.Histogram // the hit endpoint's latency
+}
+
+// Buckets of the hit latency histogram, in seconds.
+var hitBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.public = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "appliance_http_requests_total",
+		Help: "Requests answered on the public listener, by route pattern (\"none\": no route), method and status code.",
+	}, []string{"route", "method", "code"})
+	m.admin = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "appliance_admin_requests_total",
+		Help: "Requests answered on the admin socket (the CLI), by route pattern, method and status code.",
+	}, []string{"route", "method", "code"})
+	m.panics = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "appliance_http_panics_total",
+		Help: "Handler panics recovered.",
+	})
+	m.hit = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "appliance_hit_duration_seconds",
+		Help:    "Time from routing a page view (POST /t/v1/hit) to its answer, the durable write included.",
+		Buckets: hitBuckets,
+	})
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.public, m.admin, m.panics, m.hit,
+		serverCollector{s},
+	)
+	return m
+}
+
+// instrument gives each route of r its request counter in vec, and the
+// router one for requests no route takes.
+func (m *metrics) instrument(r *router, vec *prometheus.CounterVec) {
+	for _, rt := range r.all {
+		rt.served = &routeCounter{vec: vec, route: rt.pattern, method: rt.method}
+		if rt.method == "POST" && rt.pattern == "/t/v1/hit" {
+			rt.latency = m.hit
+		}
+	}
+	r.unrouted = &routeCounter{vec: vec, route: "none"}
+}
+
+// routeCounter counts one route's answers by status code. Its counters are
+// looked up once per code, so the request path pays an atomic add, not a
+// hash of the labels.
+type routeCounter struct {
+	vec           *prometheus.CounterVec
+	route, method string
+	codes         sync.Map // int -> prometheus.Counter
+}
+
+func (c *routeCounter) inc(method string, code int) {
+	if c == nil { // a route added after instrument (tests)
+		return
+	}
+	if c.method == "" { // unrouted: the method as asked, if it is a known one
+		c.vec.WithLabelValues(c.route, knownMethod(method), strconv.Itoa(code)).Inc()
+		return
+	}
+	if v, ok := c.codes.Load(code); ok {
+		v.(prometheus.Counter).Inc()
+		return
+	}
+	ctr := c.vec.WithLabelValues(c.route, c.method, strconv.Itoa(code))
+	c.codes.Store(code, ctr)
+	ctr.Inc()
+}
+
+// knownMethod keeps the label's values few: a method no route has is
+// "other".
+func knownMethod(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH":
+		return m
+	}
+	return "other"
+}
+
+// serverCollector reads, at each scrape, what the server's parts already
+// count: the store, the sites, captchas and number pools.
+type serverCollector struct{ s *Server }
+
+var (
+	descCommits     = prometheus.NewDesc("appliance_store_commits_total", "Synced group commits.", nil, nil)
+	descWrites      = prometheus.NewDesc("appliance_store_writes_total", "Durable writes, in those commits.", nil, nil)
+	descGroupSize   = prometheus.NewDesc("appliance_store_commit_group_size", "Durable writes per synced group commit: how many callers share one fsync.", nil, nil)
+	descDiskBytes   = prometheus.NewDesc("appliance_store_disk_bytes", "Bytes of the store on disk.", nil, nil)
+	descDiskFull    = prometheus.NewDesc("appliance_store_disk_full", "1 while writes are refused for lack of disk space.", nil, nil)
+	descWALBytes    = prometheus.NewDesc("appliance_store_wal_bytes", "Bytes of the write-ahead log.", nil, nil)
+	descCompactions = prometheus.NewDesc("appliance_store_compactions_total", "Pebble compactions.", nil, nil)
+	descReadAmp     = prometheus.NewDesc("appliance_store_read_amplification", "Pebble read amplification.", nil, nil)
+	descAcceptErrs  = prometheus.NewDesc("appliance_http_accept_errors_total", "Temporary accept errors (such as out of file descriptors), retried after a back-off.", nil, nil)
+	descSites       = prometheus.NewDesc("appliance_sites", "Sites served.", nil, nil)
+	descCaptchaLive = prometheus.NewDesc("appliance_captcha_live", "Captchas issued and not yet answered or expired.", nil, nil)
+	descCaptchaDrop = prometheus.NewDesc("appliance_captcha_dropped_total", "Captchas dropped unanswered to keep the store within its bound.", nil, nil)
+	descPoolSize    = prometheus.NewDesc("appliance_pool_numbers", "Numbers in a site's number pool.", []string{"site", "pool"}, nil)
+	descPoolLive    = prometheus.NewDesc("appliance_pool_leased_numbers", "Numbers of a site's pool leased to a visitor now.", []string{"site", "pool"}, nil)
+	descPoolMisses  = prometheus.NewDesc("appliance_pool_misses_total", "Visitors given no pool number because every number was leased, since start.", []string{"site", "pool"}, nil)
+)
+
+func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes,
+		descCompactions, descReadAmp, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses} {
+		ch <- d
+	}
+}
+
+func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	st := s.db.Stats()
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter(descCommits, float64(st.Commits))
+	counter(descWrites, float64(st.Writes))
+	buckets := make(map[float64]uint64, store.GroupSizeBuckets)
+	var groups uint64
+	for i, n := range st.GroupSizes {
+		groups += n
+		if i < store.GroupSizeBuckets {
+			buckets[float64(store.GroupSizeBound(i))] = groups
+		}
+	}
+	// Writes and the buckets are read a moment apart: a scrape may see a
+	// group's writes in the sum before it sees the group.
+	ch <- prometheus.MustNewConstHistogram(descGroupSize, groups, float64(st.Writes), buckets)
+	gauge(descDiskBytes, float64(st.DiskBytes))
+	full := 0.0
+	if s.db.CheckDiskSpace() != nil {
+		full = 1
+	}
+	gauge(descDiskFull, full)
+	gauge(descWALBytes, float64(st.WALBytes))
+	counter(descCompactions, float64(st.Compactions))
+	gauge(descReadAmp, float64(st.ReadAmp))
+	counter(descAcceptErrs, float64(s.acceptErrs.Load()))
+	gauge(descSites, float64(len(s.sites.List())))
+	gauge(descCaptchaLive, float64(s.captcha.Len()))
+	counter(descCaptchaDrop, float64(s.captcha.Dropped()))
+	for _, p := range s.numbers.PoolStats(s.now()) {
+		site, err := s.sites.ByID(p.Site)
+		if err != nil {
+			continue // removed: its pools are released
+		}
+		gauge(descPoolSize, float64(p.Size), site.Key, p.Pool)
+		gauge(descPoolLive, float64(p.Live), site.Key, p.Pool)
+		counter(descPoolMisses, float64(p.Misses), site.Key, p.Pool)
+	}
+}
+
+// checkMetricsToken lets a bearer of the metrics token through; without a
+// token configured /metrics and /debug/pprof do not exist.
+func (s *Server) checkMetricsToken(ctx *fasthttp.RequestCtx) error {
 	if s.opts.MetricsToken == "" {
 		return errorf(fasthttp.StatusNotFound, "metrics are off; start serve with --metrics-token")
 	}
@@ -20,35 +195,46 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="metrics"`)
 		return errorf(fasthttp.StatusUnauthorized, "metrics need Authorization: Bearer <token>")
 	}
-	var b strings.Builder
-	metric := func(name, kind, help string, v any) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %v\n", name, help, name, kind, name, v)
-	}
-	st := s.db.Stats()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	metric("appliance_http_requests_total", "counter", "HTTP requests served.", s.requests.Load())
-	metric("appliance_http_panics_total", "counter", "Handler panics recovered.", s.panics.Load())
-	metric("appliance_http_server_errors_total", "counter", "Answers with a 5xx status.", s.errors5.Load())
-	metric("appliance_http_accept_errors_total", "counter", "Temporary accept errors (such as out of file descriptors), retried after a back-off.", s.acceptErrs.Load())
-	metric("appliance_store_commits_total", "counter", "Synced group commits.", st.Commits)
-	metric("appliance_store_writes_total", "counter", "Durable writes, in those commits.", st.Writes)
-	metric("appliance_store_disk_bytes", "gauge", "Bytes of the store on disk.", st.DiskBytes)
-	diskFull := 0
-	if s.db.CheckDiskSpace() != nil {
-		diskFull = 1
-	}
-	metric("appliance_store_disk_full", "gauge", "1 while writes are refused for lack of disk space.", diskFull)
-	metric("appliance_store_wal_bytes", "gauge", "Bytes of the write-ahead log.", st.WALBytes)
-	metric("appliance_store_compactions_total", "counter", "Pebble compactions.", st.Compactions)
-	metric("appliance_store_read_amplification", "gauge", "Pebble read amplification.", st.ReadAmp)
-	metric("appliance_sites", "gauge", "Sites served.", len(s.sites.List()))
-	metric("appliance_captcha_live", "gauge", "Captchas issued and not yet answered or expired.", s.captcha.Len())
-	metric("appliance_captcha_dropped_total", "counter", "Captchas dropped unanswered to keep the store within its bound.", s.captcha.Dropped())
-	metric("appliance_go_heap_bytes", "gauge", "Go heap in use.", ms.HeapInuse)
-	metric("appliance_go_goroutines", "gauge", "Goroutines.", runtime.NumGoroutine())
-	metric("appliance_uptime_seconds", "gauge", "Seconds since start.", int64(time.Since(s.started).Seconds()))
-	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	ctx.SetBodyString(b.String())
 	return nil
+}
+
+// serveMetrics answers in the Prometheus text format, to a bearer of the
+// configured token only.
+func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) error {
+	if err := s.checkMetricsToken(ctx); err != nil {
+		return err
+	}
+	families, err := s.metrics.reg.Gather()
+	if err != nil {
+		return err
+	}
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, format)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
+	}
+	ctx.SetContentType(string(format))
+	ctx.SetBody(b.Bytes())
+	return nil
+}
+
+// servePprof is net/http/pprof's index and profiles, when serve runs with
+// --pprof, to a bearer of the metrics token.
+func (s *Server) servePprof(ctx *fasthttp.RequestCtx) error {
+	if !s.opts.Pprof {
+		return errorf(fasthttp.StatusNotFound, "profiling is off; start serve with --pprof (and --metrics-token)")
+	}
+	if err := s.checkMetricsToken(ctx); err != nil {
+		return err
+	}
+	pprofhandler.PprofHandler(ctx)
+	return nil
+}
+
+// observeSince records a request's latency on its route's histogram.
+func observeSince(h prometheus.Observer, start time.Time) {
+	h.Observe(time.Since(start).Seconds())
 }

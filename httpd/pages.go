@@ -24,15 +24,12 @@ import (
 // and its static files, hashed once at start for ETags.
 type pages struct {
 	tmpl    map[i18n.Lang]map[string]*template.Template
-	static  map[string]staticFile
+	static  map[string]asset
 	version string // hash of all static files, for cache-busting URLs
 	catalog *i18n.Catalog
-}
-
-type staticFile struct {
-	body        []byte
-	contentType string
-	etag        string
+	// warning, when set, is a warning every signed-in page shows ("" none):
+	// the export's backlog near its bound.
+	warning func(tr i18n.Printer) string
 }
 
 // templateFuncs are the pages' functions: the catalog's of language tr
@@ -81,7 +78,7 @@ func loadPages(region string) (*pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
 	}
-	p := &pages{tmpl: map[i18n.Lang]map[string]*template.Template{}, static: map[string]staticFile{}, catalog: cat}
+	p := &pages{tmpl: map[i18n.Lang]map[string]*template.Template{}, static: map[string]asset{}, catalog: cat}
 	all := sha256.New()
 	entries, err := fs.ReadDir(assets.FS, "dashboard")
 	if err != nil {
@@ -129,7 +126,9 @@ func loadPages(region string) (*pages, error) {
 		}
 		sum := sha256.Sum256(body)
 		all.Write(sum[:])
-		p.static[name] = staticFile{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		if p.static[name], err = newAsset(body, ct, assetBrotliQuality); err != nil {
+			return nil, fmt.Errorf("load pages: %s: %w", name, err)
+		}
 	}
 	p.version = hex.EncodeToString(all.Sum(nil)[:6])
 	return p, nil
@@ -144,6 +143,7 @@ type view struct {
 	Error        string
 	AssetVersion string
 	Nav          *siteNav // the site's pages, on a page of one site
+	Warning      string   // pages.warning's, on a signed-in page
 	// Lang is the page's language; render sets it (pages.printer) when
 	// the handler has not.
 	Lang i18n.Lang
@@ -218,6 +218,9 @@ func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view
 		v.Title += " · " + rest
 	}
 	v.AssetVersion = p.version
+	if v.User != nil && p.warning != nil {
+		v.Warning = p.warning(tr)
+	}
 	if ctx.IsGet() {
 		v.Path = string(ctx.RequestURI())
 	}
@@ -300,31 +303,23 @@ func seeOther(ctx *fasthttp.RequestCtx, publicURL, path string) {
 	ctx.SetStatusCode(fasthttp.StatusSeeOther)
 }
 
-// serveAsset serves a dashboard static file with ETag revalidation.
+// assetBrotliQuality is the brotli quality of the dashboard's static files
+// (see newAsset).
+const assetBrotliQuality = 7
+
+// serveAsset serves a dashboard static file, precompressed, with ETag
+// revalidation; a versioned URL is cached for a year, any other for a
+// minute with revalidation.
 func (s *dashboardHandlers) serveAsset(ctx *fasthttp.RequestCtx) error {
 	name := strings.TrimPrefix(string(ctx.Path()), "/assets/")
 	f, ok := s.pages.static[name]
 	if !ok {
 		return errorf(fasthttp.StatusNotFound, "no such asset")
 	}
-	serveStatic(ctx, f.body, f.contentType, f.etag, ctx.QueryArgs().Has("v"))
+	cc := "public, max-age=60, must-revalidate"
+	if ctx.QueryArgs().Has("v") {
+		cc = cacheImmutable
+	}
+	f.serve(ctx, cc)
 	return nil
-}
-
-// serveStatic answers body with its ETag; a versioned URL is cached for a
-// year, any other for a minute with revalidation.
-func serveStatic(ctx *fasthttp.RequestCtx, body []byte, contentType, etag string, versioned bool) {
-	h := &ctx.Response.Header
-	h.Set("ETag", etag)
-	if versioned {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "public, max-age=60, must-revalidate")
-	}
-	if match := ctx.Request.Header.Peek("If-None-Match"); len(match) > 0 && bytes.Contains(match, []byte(etag)) {
-		ctx.SetStatusCode(fasthttp.StatusNotModified)
-		return
-	}
-	ctx.SetContentType(contentType)
-	ctx.SetBody(body)
 }

@@ -16,6 +16,9 @@ func FuzzPhoneImageQuery(f *testing.F) {
 		"site=1&t=8+(495)+000-00-01&sig=4c832d8fd3b4661cddb04e8f955eb2c4&bg=fff",
 		"site=1&t=%3Cscript%3E&sig=4c832d8fd3b4661cddb04e8f955eb2c4", "site=-1&t=1", "site=1&t=1&sig=x&size=7",
 		"site=1&t=1&sig=4c832d8fd3b4661cddb04e8f955eb2c4&color=%22%3E", "",
+		"site=1&t=1&sig=4c832d8fd3b4661cddb04e8f955eb2c4&css=20px%3Brgb(51%2C%20102%2C%20153)%3Brgba(0%2C%200%2C%200%2C%200)",
+		"site=1&t=1&sig=4c832d8fd3b4661cddb04e8f955eb2c4&css=13.33px%3Brgba(255%2C0%2C0%2C0.5)%3Brgb(1 2 3 %2F 0.4)",
+		"site=1&t=1&sig=4c832d8fd3b4661cddb04e8f955eb2c4&css=500px%3Boklch(0.5 0.1 20)%3B",
 	} {
 		f.Add(s)
 	}

@@ -117,7 +117,7 @@ func TestSnippetPhonesFieldsAndImages(t *testing.T) {
 	attr := eval[string](t, f, `document.getElementById("im").getAttribute("src")`)
 	src := eval[string](t, f, `document.getElementById("im").src`)
 	jsonSrc, _ := json.Marshal(attr)
-	if !strings.HasPrefix(src, f.srv.URL+"img/phone?site=") || !strings.HasSuffix(src, "&size=20&color=336699") ||
+	if !strings.HasPrefix(src, f.srv.URL+"img/phone?site=") || !strings.HasSuffix(src, "&css=20px%3Brgb(51%2C%20102%2C%20153)%3Brgba(0%2C%200%2C%200%2C%200)") ||
 		eval[bool](t, f, `document.getElementById("im").hasAttribute("srcset")`) {
 		t.Errorf("image src %q (srcset kept: %v), want the appliance's picture in the image's style", src,
 			eval[bool](t, f, `document.getElementById("im").hasAttribute("srcset")`))
@@ -140,7 +140,8 @@ func TestSnippetPhonesFieldsAndImages(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(body), ">+7 495 000-00-01</text>") {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(body), ">+7 495 000-00-01</text>") ||
+		!strings.Contains(string(body), `font-size="20" fill="#336699"`) || strings.Contains(string(body), "<rect") {
 		t.Errorf("picture: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	for _, bad := range []struct {
@@ -148,7 +149,7 @@ func TestSnippetPhonesFieldsAndImages(t *testing.T) {
 		status int
 	}{
 		{strings.Replace(src, "t=%2B7+495+000-00-01", "t=%2B7+495+000-00-02", 1), 403},
-		{strings.Replace(src, "size=20", "size=200", 1), 400},
+		{src + "&size=200", 400},
 		{strings.Replace(src, "t=%2B7+495+000-00-01", "t=%3Cscript%3E", 1), 400},
 	} {
 		if bad.url == src {

@@ -272,7 +272,7 @@ func buildYear(b *testing.B, dir string) time.Duration {
 		b.Fatal(err)
 	}
 	t0 := time.Now()
-	if _, err := reports.New(db, reg, reports.Options{}).Rebuild(ctx, site); err != nil {
+	if _, err := reports.New(db, reg, reports.Options{}).Rebuild(ctx, site, nil); err != nil {
 		b.Fatal(err)
 	}
 	took := time.Since(t0)

@@ -23,6 +23,7 @@ import (
 var leastRole = map[string]string{
 	"GET /healthz":                      "open",
 	"GET /metrics":                      "open",
+	"GET /debug/pprof/*":                "open", // the metrics token, checked by the handler
 	"GET /static/cs.min.js":             "open",
 	"GET <widget>":                      "open",
 	"POST /t/v1/hit":                    "open",
@@ -133,7 +134,9 @@ var leastAdminRole = map[string]string{
 	"POST /admin/sites/origin":          accounts.RoleManager,
 	"POST /admin/sites/time-zone":       accounts.RoleManager,
 	"POST /admin/reports/rebuild":       accounts.RoleManager,
+	"POST /admin/export/backfill":       accounts.RoleManager,
 	"POST /admin/costs":                 accounts.RoleManager,
+	"POST /admin/prune":                 accounts.RoleManager,
 	"POST /admin/users":                 accounts.RoleOwner,
 	"POST /admin/users/password":        accounts.RoleOwner,
 	"POST /admin/users/logout":          accounts.RoleOwner,

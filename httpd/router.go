@@ -3,6 +3,7 @@ package httpd
 import (
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
 
@@ -11,12 +12,16 @@ import (
 type handler func(ctx *fasthttp.RequestCtx) error
 
 type route struct {
-	method string
-	path   string     // exact, a prefix when it ends in "*", or a pattern
-	page   bool       // errors as HTML pages rather than JSON
-	need   permission // what the caller must be allowed (roles.go)
-	h      handler
-	segs   []string // a pattern's segments; "*" matches any one segment
+	method  string
+	pattern string     // the path as registered, the metrics' route label
+	path    string     // exact, a prefix when it ends in "*", or a pattern
+	page    bool       // errors as HTML pages rather than JSON
+	need    permission // what the caller must be allowed (roles.go)
+	h       handler
+	segs    []string // a pattern's segments; "*" matches any one segment
+
+	served  *routeCounter       // answers by status (metrics.go)
+	latency prometheus.Observer // nil, or where the route's latency goes
 }
 
 // router is a small table router: exact paths first, then patterns with a
@@ -28,12 +33,13 @@ type router struct {
 	prefix   []*route
 	paths    map[string]bool // known paths, for 405 versus 404
 	all      []*route        // every route, in the order added
+	unrouted *routeCounter   // answers to requests no route takes
 }
 
 func newRouter() *router { return &router{exact: map[string]*route{}, paths: map[string]bool{}} }
 
 func (r *router) add(method, path string, page bool, need permission, h handler) {
-	rt := &route{method: method, path: path, page: page, need: need, h: h}
+	rt := &route{method: method, pattern: path, path: path, page: page, need: need, h: h}
 	r.all = append(r.all, rt)
 	if strings.Contains(path, "/*/") {
 		rt.segs = strings.Split(path, "/")

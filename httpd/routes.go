@@ -22,7 +22,8 @@ import (
 func (s *Server) publicRoutes() *router {
 	r := newRouter()
 	r.api("GET", "/healthz", open, s.healthz)
-	r.api("GET", "/metrics", open, s.metrics)
+	r.api("GET", "/metrics", open, s.serveMetrics)
+	r.api("GET", "/debug/pprof/*", open, s.servePprof)
 
 	tracker := &trackerHandlers{
 		sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads, callbacks: s.callbacks,

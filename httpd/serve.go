@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"appliance/httpd/admin"
@@ -18,7 +19,8 @@ import (
 // and serves o.Listen and the admin socket until ctx ends, then shuts down
 // in order: HTTP (drain), then the store (flush the writer, close pebble).
 // It refuses a store another server or process holds. ready, when set, is
-// called with the bound address once both listeners accept connections.
+// called with the bound address once both listeners accept connections,
+// when systemd is also told (o.NotifySocket) that the service is ready.
 // o.Log defaults to text on stderr; a MaxConns of 0 is derived from the
 // open file limit, which Run raises to the hard limit first.
 func Run(ctx context.Context, dir string, o Options, ready func(addr string)) error {
@@ -36,7 +38,7 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
-	db, err := store.Open(dir, store.Options{Log: o.Log})
+	db, err := store.Open(dir, store.Options{Log: o.Log, CacheSize: o.CacheSize, BackupRate: o.BackupRate})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("serve: %w", store.InUse(dir, err))
 	}
@@ -80,6 +82,22 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 		adminLn.Close()
 		return fmt.Errorf("serve: admin socket: %w", err)
 	}
+	if o.ACME.on() && o.ACME.HTTPListen != "" {
+		if srv.plainLn, err = net.Listen("tcp", o.ACME.HTTPListen); err != nil {
+			ln.Close()
+			adminLn.Close()
+			return fmt.Errorf("serve: --http-listen: %w", err)
+		}
+		defer srv.plainLn.Close()
+	}
+	if o.ACME.on() {
+		plain := "none"
+		if srv.plainLn != nil {
+			plain = srv.plainLn.Addr().String()
+		}
+		o.Log.Info("acme: certificates are obtained when a browser first asks for a domain", "domains", strings.Join(srv.opts.ACME.Domains, ","),
+			"directory", srv.acme.Client.DirectoryURL, "https", ln.Addr().String(), "http_challenges_and_redirects", plain)
+	}
 	if setup, err := srv.SetupURL(ctx); err != nil {
 		ln.Close()
 		adminLn.Close()
@@ -91,6 +109,9 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	srv.notify("READY=1", "STATUS=serving "+srv.PublicURL())
+	stopping := context.AfterFunc(ctx, func() { srv.notify("STOPPING=1") })
+	defer stopping()
 	if err := srv.Serve(ctx, ln, adminLn); err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime/debug"
@@ -28,13 +29,17 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/crypto/acme/autocert"
 
 	"appliance/captcha"
+	"appliance/export"
 	"appliance/httpd/accounts"
 	"appliance/httpd/callbacks"
 	"appliance/httpd/chats"
+	"appliance/httpd/i18n"
 	"appliance/httpd/leads"
 	"appliance/httpd/reports"
+	"appliance/httpd/retention"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
@@ -51,6 +56,7 @@ type Options struct {
 	TLSKey       string
 	TrustProxy   bool   // take the client IP from X-Forwarded-For
 	MetricsToken string // bearer token for /metrics; empty disables it
+	Pprof        bool   // serve /debug/pprof to bearers of MetricsToken
 	Version      string
 	Log          *slog.Logger
 	Stdout       io.Writer // where the setup URL is printed
@@ -77,12 +83,35 @@ type Options struct {
 	// Chats tunes the chat service (tests move its clock and timeouts);
 	// its Now defaults to Now.
 	Chats chats.Options
+	// ACME, when it names domains, serves TLS with certificates from an
+	// ACME CA instead of TLSCert/TLSKey (see ACMEOptions).
+	ACME ACMEOptions
+	// NotifySocket is systemd's notification socket ($NOTIFY_SOCKET): Run
+	// sends READY=1 once it serves and STOPPING=1 when it begins to stop.
+	// Empty: no notifications.
+	NotifySocket string
+	// Reload, when set, asks on each receive (serve: SIGHUP) to read the
+	// TLS certificate files again.
+	Reload <-chan os.Signal
 	// MaxConns caps the simultaneous connections of the public listener
 	// (zero: defaultMaxConns); serve derives it from the open file limit
 	// so that connections cannot take every descriptor. One client IP may
 	// hold a quarter of them (at most maxConnsPerIP), except behind a
 	// trusted proxy, where every connection comes from the proxy.
 	MaxConns int
+	// CacheSize is the store's block cache in bytes (zero:
+	// store.DefaultCacheSize).
+	CacheSize int64
+	// BackupRate bounds how fast a backup reads the store, in bytes a
+	// second (zero: no limit; see store.Options.BackupRate).
+	BackupRate int64
+	// Export, when set, publishes hits, events, visitor changes, leads,
+	// callbacks, calls and chats to NATS JetStream (package export); its
+	// Log defaults to Log.
+	Export *export.Options
+	// ExportBacklog bounds the events waiting on disk for NATS (0:
+	// store.DefaultExportMax); past it new events are not exported.
+	ExportBacklog uint64
 }
 
 // Limits of every request.
@@ -94,6 +123,7 @@ const (
 	idleTimeout    = 30 * time.Second // an idle keep-alive holds a descriptor
 	shutdownWait   = 15 * time.Second
 
+	pruneEvery      = time.Hour // the retention sweep
 	defaultMaxConns = 10_000
 	maxConnsPerIP   = 512
 )
@@ -119,12 +149,17 @@ type Server struct {
 	reports   *reports.Service
 	numbers   *tracking.Tracker
 	started   time.Time
+	exporter  *export.Exporter // nil: export off
+	// exportRunning is set while Serve runs the exporter.
+	exportRunning atomic.Bool
 
 	chatSockets *chatSockets
+	certs       *certFiles        // --tls-cert/--tls-key; nil without
+	acme        *autocert.Manager // --acme-domain; nil without
+	plainLn     net.Listener      // ACME's HTTP-01 and redirects (Run sets it); nil for none
 
-	requests     atomic.Uint64
-	panics       atomic.Uint64
-	errors5      atomic.Uint64
+	metrics      *metrics
+	retention    *retention.Pruner
 	acceptErrs   atomic.Uint64 // temporary accept errors, retried
 	acceptLogged atomic.Bool
 }
@@ -142,6 +177,22 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("serve: --tls-cert and --tls-key go together")
+	}
+	if o.ACME.on() {
+		if o.TLSCert != "" {
+			return nil, errors.New("serve: --acme-domain gets certificates itself: give it or --tls-cert/--tls-key, not both")
+		}
+		var err error
+		if o.ACME.Domains, err = checkDomains(o.ACME.Domains); err != nil {
+			return nil, err
+		}
+	}
+	var certs *certFiles
+	if o.TLSCert != "" {
+		var err error
+		if certs, err = loadCertFiles(o.TLSCert, o.TLSKey); err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
 	}
 	if o.PhoneRegion == "" {
 		o.PhoneRegion = numbers.DefaultRegion
@@ -174,6 +225,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	}
 	s := &Server{
 		opts:     o,
+		certs:    certs,
+		acme:     acmeManager(o.ACME, db),
 		public:   pub,
 		db:       db,
 		sites:    reg,
@@ -228,10 +281,52 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion, visits.SourceChannel); err != nil {
 		return nil, err
 	}
+	s.retention = &retention.Pruner{DB: db, Sites: reg.List, Now: o.Now, Log: o.Log, Captchas: s.captcha.PruneExpired,
+		SiteOf: func(number string) (uint32, bool) {
+			site, kind := s.numbers.SiteOf(number)
+			return site, kind == tracking.KindDynamic || kind == tracking.KindStatic
+		}}
+	// Opening the tracker decodes every pool number and restores every
+	// live lease: with 16 pools of 5,000 numbers its garbage is as large
+	// as what it keeps. Give it back to the system once, so that the
+	// server's RSS is what it holds (TestPoolLoad: 158 -> 120 MB).
+	debug.FreeOSMemory()
 	s.routes = s.publicRoutes()
 	s.admin = s.adminRoutes(adminAPI{s})
+	s.metrics = newMetrics(s)
+	s.metrics.instrument(s.routes, s.metrics.public)
+	s.metrics.instrument(s.admin, s.metrics.admin)
+	if o.Export != nil {
+		eo := *o.Export
+		if eo.Log == nil {
+			eo.Log = o.Log
+		}
+		if s.exporter, err = export.New(db, eo); err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		db.EnableExport(store.ExportOptions{Max: o.ExportBacklog})
+		s.pages.warning = s.exportWarning
+		s.metrics.reg.MustRegister(exportCollector{s.exporter})
+	}
 	return s, nil
 }
+
+// exportWarning is the dashboard's warning about the event stream: when
+// its backlog on disk is at 80% of the bound, or events were not exported
+// because it was full.
+func (s *Server) exportWarning(tr i18n.Printer) string {
+	st := s.db.ExportStats()
+	switch {
+	case st.Dropped > 0:
+		return tr.T("%s events were not exported to NATS because the backlog on disk was full; check that NATS is reachable, then replay them with appliance export backfill.", tr.Num(st.Dropped))
+	case st.Max > 0 && st.Backlog >= st.Max/10*8:
+		return tr.T("The event stream to NATS is behind: %[1]s of at most %[2]s events wait on disk. Past the limit new events are not exported; check that NATS is reachable.", tr.Num(st.Backlog), tr.Num(st.Max))
+	}
+	return ""
+}
+
+// Exporter is the server's event stream exporter; nil when export is off.
+func (s *Server) Exporter() *export.Exporter { return s.exporter }
 
 // publicURL is where browsers reach the server: the flag, or one derived
 // from the listen address.
@@ -249,7 +344,16 @@ func publicURL(o Options) (*url.URL, error) {
 		if o.TLSCert != "" {
 			scheme = "https"
 		}
-		raw = scheme + "://" + net.JoinHostPort(host, port)
+		if o.ACME.on() {
+			scheme, host = "https", o.ACME.Domains[0]
+			if port == "443" {
+				port = ""
+			}
+		}
+		raw = scheme + "://" + host
+		if port != "" {
+			raw = scheme + "://" + net.JoinHostPort(host, port)
+		}
 	}
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -319,7 +423,25 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	go func() { s.hooks.Run(wctx); close(workerDone) }()
 	go func() { s.callbacks.Run(wctx); close(callbacksDone) }()
 	go func() { s.chats.Run(wctx); close(chatsDone) }()
-	defer func() { stopWorker(); <-workerDone; <-callbacksDone; <-chatsDone }()
+	pruneDone := make(chan struct{})
+	go func() { s.retention.Run(wctx, pruneEvery); close(pruneDone) }()
+	exportDone := make(chan struct{})
+	go func() {
+		if s.exporter != nil {
+			s.exportRunning.Store(true)
+			_ = s.exporter.Run(wctx)
+			s.exportRunning.Store(false)
+		}
+		close(exportDone)
+	}()
+	defer func() {
+		stopWorker()
+		<-workerDone
+		<-callbacksDone
+		<-chatsDone
+		<-pruneDone
+		<-exportDone
+	}()
 
 	srv := s.httpServer(s.Handler, "appliance")
 	// Idle keep-alive and chat connections give their read and write
@@ -339,19 +461,41 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	adm := s.httpServer(s.AdminHandler, "appliance-admin")
 	adm.WriteTimeout = 0 // backups stream for as long as they take
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if ln != nil {
 		ln = newRetryListener(ln, s.log, &s.acceptErrs, &s.acceptLogged)
-		if s.opts.TLSCert != "" {
-			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			go func() { errc <- srv.ServeTLS(ln, s.opts.TLSCert, s.opts.TLSKey) }()
-		} else {
+		switch {
+		case s.certs != nil:
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.getCertificate}
+			go func() { errc <- srv.ServeTLS(ln, "", "") }()
+		case s.acme != nil:
+			srv.TLSConfig = s.acmeTLSConfig()
+			go func() { errc <- srv.ServeTLS(ln, "", "") }()
+		default:
 			go func() { errc <- srv.Serve(ln) }()
 		}
 	}
 	if adminLn != nil {
 		adminLn = newRetryListener(adminLn, s.log, &s.acceptErrs, &s.acceptLogged)
 		go func() { errc <- adm.Serve(adminLn) }()
+	}
+	var plain *http.Server
+	if s.acme != nil && s.plainLn != nil {
+		plain = s.acmeHTTP()
+		pln := newRetryListener(s.plainLn, s.log, &s.acceptErrs, &s.acceptLogged)
+		go func() { errc <- plain.Serve(pln) }()
+	}
+	if s.opts.Reload != nil {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-s.opts.Reload:
+					s.reloadCerts()
+				}
+			}
+		}()
 	}
 	var serveErr error
 	select {
@@ -364,6 +508,9 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	// tracks: they are told to go away (clients reconnect and resume).
 	s.chatSockets.shutdown(sctx)
 	err := errors.Join(srv.ShutdownWithContext(sctx), adm.ShutdownWithContext(sctx))
+	if plain != nil {
+		err = errors.Join(err, plain.Shutdown(sctx))
+	}
 	if serveErr != nil {
 		return fmt.Errorf("serve: %w", serveErr)
 	}
@@ -379,17 +526,21 @@ func (s *Server) AdminHandler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.admi
 // dispatch routes a request, checks its caller against the route's
 // permission and runs the handler.
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *router, authorize func(*fasthttp.RequestCtx, *route) (signedIn, error)) {
-	s.requests.Add(1)
 	rt, known := r.find(string(ctx.Method()), string(ctx.Path()))
+	if rt != nil && rt.latency != nil {
+		defer observeSince(rt.latency, time.Now())
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			s.panics.Add(1)
+			s.metrics.panics.Inc()
 			s.log.Error("panic in handler", "path", string(ctx.Path()), "panic", p, "stack", string(debug.Stack()))
 			ctx.ResetBody()
 			s.fail(ctx, rt, errors.New("panic"))
 		}
-		if ctx.Response.StatusCode() >= 500 {
-			s.errors5.Add(1)
+		if rt != nil {
+			rt.served.inc("", ctx.Response.StatusCode())
+		} else {
+			r.unrouted.inc(string(ctx.Method()), ctx.Response.StatusCode())
 		}
 	}()
 	if rt == nil {

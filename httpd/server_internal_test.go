@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
 	"appliance/store/storetest"
@@ -65,8 +66,9 @@ func TestPanicIsRecoveredAndServerKeepsServing(t *testing.T) {
 	if e := decodeErr(t, resp); e.Success || e.Error != "internal error" {
 		t.Errorf("panic answered %+v", e)
 	}
-	if s.panics.Load() != 1 {
-		t.Errorf("panics counted %d", s.panics.Load())
+	var m dto.Metric
+	if err := s.metrics.panics.Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("panics counted %v (%v)", m.GetCounter().GetValue(), err)
 	}
 	resp, err = http.Get(base + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
@@ -146,7 +148,7 @@ func TestMetricsWithToken(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Fatalf("status %d, type %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{"# TYPE appliance_http_requests_total counter", "appliance_store_commits_total ", "appliance_sites 0"} {
+	for _, want := range []string{"# TYPE go_goroutines gauge", "appliance_store_commits_total ", "appliance_sites 0"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
@@ -190,6 +192,8 @@ func TestPublicURL(t *testing.T) {
 		{Options{Listen: ":8080"}, "http://localhost:8080/", true},
 		{Options{Listen: "127.0.0.1:9000"}, "http://127.0.0.1:9000/", true},
 		{Options{Listen: ":443", TLSCert: "c", TLSKey: "k"}, "https://localhost:443/", true},
+		{Options{Listen: ":443", ACME: ACMEOptions{Domains: []string{"shop.example.com"}}}, "https://shop.example.com/", true},
+		{Options{Listen: "127.0.0.1:8443", ACME: ACMEOptions{Domains: []string{"shop.example.com", "b.example.com"}}}, "https://shop.example.com:8443/", true},
 		{Options{Listen: ":8080", PublicURL: "https://track.example.com/"}, "https://track.example.com/", true},
 		{Options{Listen: ":8080", PublicURL: "ftp://x"}, "", false},
 		{Options{Listen: "nonsense"}, "", false},

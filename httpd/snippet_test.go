@@ -149,18 +149,28 @@ func TestSnippetCoreEncodings(t *testing.T) {
 	}
 }
 
-// The core stays within its budget of 8 KB gzipped (SPEC §4).
+// snippetCoreBudget is the most the core may weigh gzipped, as the test
+// server serves it (gzip -9). SPEC §4 allows 8 KB; issue 15 asks for 5,120
+// bytes. 6,897 bytes before that issue's work, 6,028 after the first round,
+// 5,946 with the cookie domain from the hit's answer, 5,928 with the core's
+// own property names shortened (README, Performance):
+// the budget is that plus a little room, to be lowered as the core shrinks,
+// never raised without moving code out.
+const snippetCoreBudget = 5952
+
+// The core stays within its budget gzipped; brotli, what browsers ask for,
+// is smaller still.
 func TestSnippetCoreSize(t *testing.T) {
 	srv := httpdtest.Start(t)
 	_, plain := getScript(t, srv.URL+"static/cs.min.js", nil)
 	_, gz := getScript(t, srv.URL+"static/cs.min.js", map[string]string{"Accept-Encoding": "gzip"})
 	_, br := getScript(t, srv.URL+"static/cs.min.js", map[string]string{"Accept-Encoding": "br"})
 	t.Logf("core: %d bytes minified, %d gzip, %d brotli", len(plain), len(gz), len(br))
-	if len(gz) > 8192 {
-		t.Errorf("core is %d bytes gzipped, over the 8192-byte budget", len(gz))
+	if len(gz) > snippetCoreBudget {
+		t.Errorf("core is %d bytes gzipped, over the %d-byte budget", len(gz), snippetCoreBudget)
 	}
-	if len(gz) == 0 || len(br) == 0 {
-		t.Errorf("empty body")
+	if len(br) == 0 || len(br) >= len(gz) {
+		t.Errorf("core is %d bytes in brotli, %d in gzip", len(br), len(gz))
 	}
 }
 

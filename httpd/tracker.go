@@ -1,12 +1,14 @@
 package httpd
 
 import (
+	"net"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/net/publicsuffix"
 
 	"appliance/captcha"
 	"appliance/httpd/callbacks"
@@ -86,33 +88,43 @@ var trackerPaths = map[string]bool{"/t/v1/hit": true, "/t/v1/event": true, "/t/v
 	"/t/v1/captcha": true, "/t/v1/callback": true}
 
 // TrackerLimits bound the tracker endpoints' request rates (SPEC §8), in
-// requests per second with bursts of 30 seconds' worth. Zero is the
-// default; a negative rate turns that limit off.
+// requests per second, with bursts of 30 seconds' worth unless a burst is
+// given. A zero rate is the default; a negative rate turns that limit off.
 type TrackerLimits struct {
-	PerIP   float64 // per client IP (loopback is exempt: a proxy without --trust-proxy, or tests)
-	PerSite float64 // per site key, whatever the IPs
+	PerIP        float64 // per client IP (loopback is exempt: a proxy without --trust-proxy, or tests)
+	PerIPBurst   int     // requests one IP may send at once; 0: 30 × PerIP
+	PerSite      float64 // per site key, whatever the IPs
+	PerSiteBurst int     // requests one site may take at once; 0: 30 × PerSite
 }
 
 // Default tracker limits: a visitor's page views, events and heartbeats
 // stay far below PerIP even behind an office NAT; PerSite keeps one site's
 // flood from starving the others' durable writes.
 const (
-	defaultPerIP   = 20
-	defaultPerSite = 2000
+	DefaultPerIP   = 20
+	DefaultPerSite = 2000
 	maxLimitedKeys = 200_000
 )
 
-func (l TrackerLimits) perIP() *ratelimit.Buckets   { return buckets(l.PerIP, defaultPerIP) }
-func (l TrackerLimits) perSite() *ratelimit.Buckets { return buckets(l.PerSite, defaultPerSite) }
+func (l TrackerLimits) perIP() *ratelimit.Buckets {
+	return buckets(l.PerIP, l.PerIPBurst, DefaultPerIP)
+}
 
-func buckets(rate, def float64) *ratelimit.Buckets {
+func (l TrackerLimits) perSite() *ratelimit.Buckets {
+	return buckets(l.PerSite, l.PerSiteBurst, DefaultPerSite)
+}
+
+func buckets(rate float64, burst int, def float64) *ratelimit.Buckets {
 	switch {
 	case rate < 0:
 		return nil
 	case rate == 0:
 		rate = def
 	}
-	return ratelimit.NewBuckets(rate, int(30*rate), maxLimitedKeys)
+	if burst <= 0 {
+		burst = int(30 * rate)
+	}
+	return ratelimit.NewBuckets(rate, max(1, burst), maxLimitedKeys)
 }
 
 // tracker wraps a tracker handler: CORS and no caching on every answer,
@@ -177,6 +189,8 @@ type hitResult struct {
 	Key        string `json:"key"`
 	ServerURL  string `json:"server_url"`
 	NewSession bool   `json:"new_session"`
+	// CookieDomain is the domain of the snippet's cookies: see cookieDomain.
+	CookieDomain string `json:"cookie_domain,omitempty"`
 	// Phones is what replaces the site's numbers (tracker-protocol.md §7).
 	Phones *phonesAnswer `json:"phones"`
 	// Chat is the site's chat status (chat-protocol.md):
@@ -246,17 +260,40 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	writeOK(ctx, hitResult{
-		CI:         res.CI.String(),
-		VisitorID:  res.CI.Visitor,
-		SessionID:  res.CI.Session,
-		HitID:      res.Hit,
-		Key:        sites.CredentialKey(site, res.CI.Visitor, res.CI.Session),
-		ServerURL:  s.publicURL,
-		NewSession: res.NewSession,
-		Phones:     phones(),
-		Chat:       hitChat{Operators: s.chats.SiteOnline(site.ID), Button: s.chats.ButtonOn(site.ID)},
+		CI:           res.CI.String(),
+		VisitorID:    res.CI.Visitor,
+		SessionID:    res.CI.Session,
+		HitID:        res.Hit,
+		Key:          sites.CredentialKey(site, res.CI.Visitor, res.CI.Session),
+		ServerURL:    s.publicURL,
+		NewSession:   res.NewSession,
+		CookieDomain: cookieDomain(req.U),
+		Phones:       phones(),
+		Chat:         hitChat{Operators: s.chats.SiteOnline(site.ID), Button: s.chats.ButtonOn(site.ID)},
 	})
 	return nil
+}
+
+// cookieDomain is the domain the snippet sets its cookies on for a page at
+// pageURL: the registrable domain of its host (example.com for
+// www.example.com and for example.com itself, by the public suffix list
+// browsers use too), so that one visitor is one visitor across the site's
+// sub-domains. An IP address, a single label or a public suffix has none
+// (""): the cookies are the host's own.
+func cookieDomain(pageURL string) string {
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		return ""
+	}
+	h := strings.ToLower(u.Hostname())
+	if net.ParseIP(h) != nil {
+		return ""
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(h)
+	if err != nil {
+		return ""
+	}
+	return d
 }
 
 // checkOrigin refuses a hit from a page that is not on one of the site's

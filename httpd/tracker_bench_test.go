@@ -1,30 +1,38 @@
+//go:build linux
+
 package httpd_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/export/exporttest"
+	"appliance/httpd"
 	"appliance/httpd/httpdtest"
-	"appliance/numbers"
 	"appliance/numbers/tracking"
 )
 
-// leaseAll gives site one site number and a pool of n numbers for all
-// traffic.
-func leaseAll(b *testing.B, srv *httpdtest.Server, site string, n int) {
+// leasePool gives site one site number and a pool of n numbers (from
+// first on) for all traffic.
+func leasePool(b *testing.B, srv *httpdtest.Server, site string, first, n int) {
 	b.Helper()
 	var nums []string
 	for i := range n {
-		nums = append(nums, fmt.Sprintf("7495%07d", i+1))
+		nums = append(nums, fmt.Sprintf("7495%07d", first+i))
 	}
 	id, tr := siteID(b, srv, site), srv.HTTP.Numbers()
 	if _, err := tr.SetSiteNumbers(context.Background(), id, []string{"74872751404"}, time.Now()); err != nil {
@@ -43,108 +51,226 @@ func siteID(b *testing.B, srv *httpdtest.Server, key string) uint32 {
 	return s.ID
 }
 
+// Traffic mix of BenchmarkHitEndpoint, in percent of hits.
+const (
+	mixSites    = 16
+	mixNew      = 30 // a new visitor's first hit
+	mixCold     = 10 // a returning visitor whose session was made before the server started: read from the store
+	mixCampaign = 15 // a returning visitor coming back from an ad: a new session
+	// the rest: a returning visitor's next page in its session
+	mixSeeded = 4096 // visitors made before the server restarts, per server
+)
+
+// mixServer is a server under BenchmarkHitEndpoint's traffic: its sites'
+// keys and the visitors it knew before it was restarted (cold: their
+// sessions are only in the store).
+type mixServer struct {
+	url   string
+	sites []string
+	cold  []mixVisitor
+	next  atomic.Int64 // the next cold visitor to use
+	srv   *httpdtest.Server
+}
+
+type mixVisitor struct{ site, ci, key string }
+
+// startMix starts a server with mixSites sites (each with a pool of
+// numbers for all traffic when pools), makes mixSeeded visitors on them
+// and restarts it, so that the visitors' sessions are in the store only.
+func startMix(b *testing.B, pools bool, opts ...func(*httpd.Options)) *mixServer {
+	opts = append([]func(*httpd.Options){unlimited}, opts...)
+	srv := httpdtest.Start(b, opts...)
+	m := &mixServer{}
+	for i := range mixSites {
+		key := srv.Site(b, fmt.Sprintf("Shop %d", i), fmt.Sprintf("shop%d.example.com", i))
+		if pools {
+			leasePool(b, srv, key, i*10_000+1, 2_000)
+		}
+		m.sites = append(m.sites, key)
+	}
+	m.url = "http://" + srv.Addr + "/t/v1/hit"
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &fasthttp.Client{}
+			for i := g; i < mixSeeded; i += 16 {
+				site := m.sites[i%mixSites]
+				ci, key, err := mixHit(c, m.url, site, "", "", fmt.Sprintf("https://shop%d.example.com/", i%mixSites), nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				m.cold = append(m.cold, mixVisitor{site, ci, key})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	m.srv = srv.Restart(b, opts...)
+	return m
+}
+
+// mixHit posts one page view and returns the visitor's ci and key.
+func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte) (string, string, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("text/plain;charset=UTF-8")
+	req.Header.SetUserAgent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
+	req.SetBodyRaw(fmt.Appendf(nil, `{"k":%q,"ci":%q,"key":%q,"u":%q,"r":"https://yandex.ru/","t":"Кроссовки кожаные — купить в интернет-магазине Shop"}`, site, ci, key, page))
+	if err := c.Do(req, resp); err != nil {
+		return "", "", err
+	}
+	if resp.StatusCode() != fasthttp.StatusOK {
+		return "", "", fmt.Errorf("hit: %d %s", resp.StatusCode(), resp.Body())
+	}
+	if answer != nil {
+		*answer = append((*answer)[:0], resp.Body()...)
+	}
+	var a struct {
+		Result struct {
+			CI  string `json:"ci"`
+			Key string `json:"key"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(resp.Body(), &a); err != nil {
+		return "", "", fmt.Errorf("hit answer: %w", err)
+	}
+	return a.Result.CI, a.Result.Key, nil
+}
+
 // BenchmarkHitEndpoint is the page-view endpoint end to end over TCP: the
-// real server on 127.0.0.1 with its store (a site without numbers), each hit answered only once synced (durable),
-// beside a bare fasthttp server whose handler answers the same bytes
-// without doing anything (hello), at 1 and 64 client connections. Each
-// client goroutine is a visitor: its first hit starts a session, the
-// following ones continue it on other pages.
+// real server on 127.0.0.1 with its store, each hit answered only once
+// synced (durable), under a realistic mix — 16 sites, 30% new visitors,
+// returning ones with ci and key (10% cold: their session was made before
+// the server started and is read from the store; 15% back from an ad with
+// a campaign, which starts a session; the rest the next page of their
+// session) — beside a bare fasthttp server whose handler answers the same
+// bytes without doing anything (hello), at 16 and 64 client connections,
+// alternated. claims is the same mix on sites whose every visitor leases
+// a number of a pool of 2,000: new visitors and new sessions claim, the
+// others renew. Each reports its p50 and p99 latency, the process's CPU
+// per hit (client included) and the load average it ran under; hello
+// reports the ratios of the runs before it (hello's time over the hit's:
+// the goal is 0.5× and 0.4× with claims).
 //
-// lease is durable on a site whose every visitor leases a number of a pool
-// (and is answered "phones"). (BenchmarkHit, beside it, runs over an
-// in-memory listener.)
-//
-//	go test -run x -bench BenchmarkHitEndpoint ./httpd/
+//	go test -run x -bench BenchmarkHitEndpoint -benchtime 3s -count 5 ./httpd/
 func BenchmarkHitEndpoint(b *testing.B) {
+	mix, claims := startMix(b, false), startMix(b, true)
+	// The same mix with the event stream on, to a NATS JetStream server
+	// in this process: the hit path's price of the export log.
+	nats := exporttest.Start(b)
+	exported := startMix(b, false, exportTo(nats, 0))
 	var answer []byte // a real hit's answer, for the hello server
-	for _, conns := range []int{1, 64} {
-		b.Run(fmt.Sprintf("durable/conns=%d", conns), func(b *testing.B) {
-			srv := httpdtest.Start(b, unlimited)
-			site := srv.Site(b, "Shop", "shop.example.com")
-			url := "http://" + srv.Addr + "/t/v1/hit"
-			answer = benchHits(b, url, site, conns)
-			if st := srv.DB.Stats(); st.Commits > 0 {
-				b.ReportMetric(float64(st.Writes)/float64(st.Commits), "writes/sync")
+	if _, _, err := mixHit(&fasthttp.Client{}, mix.url, mix.sites[0], "", "", "https://shop0.example.com/", &answer); err != nil {
+		b.Fatal(err)
+	}
+	hello := helloServer(b, answer)
+	for _, conns := range []int{16, 64} {
+		var hit, claim float64 // ns per hit of the last runs
+		b.Run(fmt.Sprintf("hit/conns=%d", conns), func(b *testing.B) {
+			hit = benchMix(b, mix.url, mix, conns)
+		})
+		b.Run(fmt.Sprintf("export/conns=%d", conns), func(b *testing.B) {
+			ns := benchMix(b, exported.url, exported, conns)
+			if hit > 0 {
+				b.ReportMetric(ns/hit, "x-hit")
 			}
 		})
-		b.Run(fmt.Sprintf("lease/conns=%d", conns), func(b *testing.B) {
-			srv := httpdtest.Start(b, unlimited)
-			site := srv.Site(b, "Shop", "shop.example.com")
-			leaseAll(b, srv, site, 2*conns)
-			benchHits(b, "http://"+srv.Addr+"/t/v1/hit", site, conns)
-			// Each client goroutine that ran is one visitor holding one number.
-			free := srv.HTTP.Numbers().Preview(siteID(b, srv, site), numbers.Visit{}, time.Now())[0].Free
-			if leased := 2*conns - free; leased < 1 || leased > conns {
-				b.Fatalf("%d numbers leased by at most %d visitors", leased, conns)
-			}
+		b.Run(fmt.Sprintf("claims/conns=%d", conns), func(b *testing.B) {
+			claim = benchMix(b, claims.url, claims, conns)
 		})
 		b.Run(fmt.Sprintf("hello/conns=%d", conns), func(b *testing.B) {
-			if answer == nil {
-				b.Skip("needs the durable run's answer")
+			ns := benchMix(b, hello, &mixServer{sites: mix.sites, cold: mix.cold}, conns)
+			if hit > 0 && claim > 0 {
+				b.ReportMetric(ns/hit, "x-hit")
+				b.ReportMetric(ns/claim, "x-claims")
 			}
-			url := helloServer(b, answer)
-			benchHits(b, url, "AbCdEfGh0123456789AbCdEfGh012345", conns)
 		})
 	}
 }
 
-// benchHits posts b.N page views to url over conns connections and returns
-// the last answer's body.
-func benchHits(b *testing.B, url, site string, conns int) []byte {
+// benchMix posts b.N page views of the mix to url over conns connections
+// and returns the wall time per hit in ns.
+func benchMix(b *testing.B, url string, m *mixServer, conns int) float64 {
 	c := &fasthttp.Client{MaxConnsPerHost: conns, MaxConnWaitTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	var last atomic.Pointer[[]byte]
-	visitor := func(next func() bool) {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		defer fasthttp.ReleaseRequest(req)
-		defer fasthttp.ReleaseResponse(resp)
-		req.SetRequestURI(url)
-		req.Header.SetMethod("POST")
-		req.Header.SetContentType("text/plain;charset=UTF-8")
-		req.Header.SetUserAgent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
-		ci, key, body := "", "", make([]byte, 0, 512)
+	var mu sync.Mutex
+	var lat []time.Duration
+	var cold atomic.Int64
+	client := func(seed uint64, next func() bool) {
+		r := rand.New(rand.NewPCG(seed, 1))
+		var mine []mixVisitor // the visitors this client made, as a browser's tabs
+		my := make([]time.Duration, 0, 1024)
 		for n := 0; next(); n++ {
-			ref := "https://shop.example.com/catalog"
-			if n == 0 {
-				ref = "https://yandex.ru/"
+			v := mixVisitor{site: m.sites[r.IntN(mixSites)]}
+			path := fmt.Sprintf("catalog/shoes/item-%d?color=red", n)
+			switch p := r.IntN(100); {
+			case p < mixNew || len(mine) == 0:
+			case p < mixNew+mixCold:
+				if i := m.next.Add(1) - 1; i < int64(len(m.cold)) {
+					v = m.cold[i]
+					cold.Add(1)
+				} else {
+					v = mine[r.IntN(len(mine))] // every cold visitor is warm now
+				}
+			case p < mixNew+mixCold+mixCampaign:
+				v = mine[r.IntN(len(mine))]
+				path = fmt.Sprintf("promo?utm_source=yandex&utm_medium=cpc&utm_campaign=c%d", n)
+			default:
+				v = mine[r.IntN(len(mine))]
 			}
-			body = fmt.Appendf(body[:0], `{"k":%q,"ci":%q,"key":%q,"u":"https://shop.example.com/catalog/shoes/item-%d?color=red","r":%q,"t":"Кроссовки кожаные — купить в интернет-магазине Shop"}`, site, ci, key, n, ref)
-			req.SetBodyRaw(body)
-			if err := c.Do(req, resp); err != nil {
+			page := "https://shop" + strconv.Itoa(slices.Index(m.sites, v.site)) + ".example.com/" + path
+			start := time.Now()
+			ci, key, err := mixHit(c, url, v.site, v.ci, v.key, page, nil)
+			my = append(my, time.Since(start))
+			if err != nil {
 				b.Error(err)
 				return
 			}
-			if resp.StatusCode() != fasthttp.StatusOK {
-				b.Errorf("hit: %d %s", resp.StatusCode(), resp.Body())
-				return
-			}
-			if ci == "" {
-				var a struct {
-					Result struct {
-						CI  string `json:"ci"`
-						Key string `json:"key"`
-					} `json:"result"`
-				}
-				if json.Unmarshal(resp.Body(), &a) == nil {
-					ci, key = a.Result.CI, a.Result.Key
+			if v.ci == "" {
+				mine = append(mine, mixVisitor{v.site, ci, key})
+				if len(mine) > 64 {
+					mine = mine[1:]
 				}
 			}
 		}
-		out := append([]byte(nil), resp.Body()...)
-		last.Store(&out)
+		mu.Lock()
+		lat = append(lat, my...)
+		mu.Unlock()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	if conns == 1 {
-		visitor(b.Loop)
-	} else {
-		b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-		b.RunParallel(func(pb *testing.PB) { visitor(pb.Next) })
-	}
+	cpu, start := processCPUTime(), time.Now()
+	var seeds atomic.Uint64
+	b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) { client(seeds.Add(1), pb.Next) })
 	b.StopTimer()
-	if p := last.Load(); p != nil {
-		return *p
+	ns := float64(time.Since(start).Nanoseconds()) / float64(b.N)
+	b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N)/1000, "cpu-µs/op")
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	}
-	return nil
+	b.ReportMetric(float64(cold.Load())/float64(b.N)*100, "cold-%")
+	b.ReportMetric(loadAverage(), "load1")
+	return ns
+}
+
+// loadAverage is the machine's load average over the last minute.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return f
 }
 
 // helloServer serves answer, with the tracker's headers, to every request
@@ -162,5 +288,5 @@ func helloServer(b *testing.B, answer []byte) string {
 	}, NoDefaultServerHeader: true}
 	go s.Serve(ln)
 	b.Cleanup(func() { s.Shutdown() })
-	return "http://" + strings.TrimPrefix(ln.Addr().String(), "http://") + "/t/v1/hit"
+	return "http://" + ln.Addr().String() + "/t/v1/hit"
 }

@@ -17,6 +17,7 @@ import (
 
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/sites"
+	"appliance/numbers/tracking"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -33,6 +34,20 @@ func TestTrackerCrashChild(t *testing.T) {
 		t.Skip("the child process of TestTrackerWritesSurviveKill")
 	}
 	srv := httpdtest.StartAt(t, dir)
+	// Every visitor leases a number of a pool: a hit and its lease are
+	// one write.
+	site := srv.HTTP.Sites().List()[0]
+	var pool []string
+	for i := range 2000 {
+		pool = append(pool, fmt.Sprintf("7495%07d", i+1))
+	}
+	ctx, now := context.Background(), time.Now()
+	if _, err := srv.HTTP.Numbers().SetSiteNumbers(ctx, site.ID, []string{"74872751404"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.HTTP.Numbers().AddPool(ctx, site.ID, tracking.PoolInput{Name: "all", Numbers: pool}, now); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "url.tmp"), []byte(srv.URL), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +60,9 @@ func TestTrackerCrashChild(t *testing.T) {
 // Every hit, event, visitor info and property the server acknowledged is
 // in the store after the server process is SIGKILLed mid-load: the
 // handlers answer only after the write is committed to the write-ahead log
-// (and synced: the sync itself only a power cut could test).
+// (and synced: the sync itself only a power cut could test). Every visitor
+// leases a number: each acknowledged hit's visitor has its lease, and
+// every lease stored has its session (a hit and its lease are one write).
 func TestTrackerWritesSurviveKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
@@ -90,7 +107,14 @@ func TestTrackerWritesSurviveKill(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	post := func(path string, body map[string]any) (json.RawMessage, error) {
 		b, _ := json.Marshal(body)
-		resp, err := client.Post(base+path, "text/plain", bytes.NewReader(b))
+		req, err := http.NewRequest("POST", base+path, bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "text/plain")
+		// A browser's: a bot's page views lease no number.
+		req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
+		resp, err := client.Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -241,6 +265,32 @@ func TestTrackerWritesSurviveKill(t *testing.T) {
 		var got int
 		if _, err := fmt.Sscanf(p.Value, "%d", &got); err != nil || got < n {
 			t.Errorf("visitor %d: property %q, acknowledged %d", visitor, p.Value, n)
+		}
+	}
+	leased := map[uint64]bool{}
+	for i := range 2000 {
+		err := db.ScanPrefix(context.Background(), store.LeasePrefix(fmt.Sprintf("7495%07d", i+1)), false, 0, func(k, v []byte) bool {
+			if _, _, until, ok := store.ParseLeaseKey(k); !ok || until {
+				return true
+			}
+			l, err := store.DecodeLease(v)
+			if err != nil {
+				t.Errorf("lease %q: %v", k, err)
+				return false
+			}
+			leased[l.Visitor] = true
+			if _, err := db.Get(store.SessionKey(site.ID, l.Session)); err != nil {
+				t.Errorf("lease of visitor %d stored without its session %d: %v", l.Visitor, l.Session, err)
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range acks {
+		if a.what == "hit" && !leased[a.visitor] {
+			t.Errorf("acknowledged hit %d of visitor %d: no lease stored", a.hit, a.visitor)
 		}
 	}
 	if len(acks) < 400 || strings.Contains(out.String(), "panic") {

@@ -19,7 +19,11 @@ import (
 // picture drawn here. The URL is made by the server (phoneImagePath, in the
 // "phones" answer) and signed with the site's secret over the text, so it
 // cannot be used to draw other text; the snippet adds only the style,
-// taken from the image element's computed style.
+// the image element's computed style as the browser writes it: css=
+// "FONT-SIZE;COLOR;BACKGROUND-COLOR" ("20px;rgb(51, 102, 153);rgba(0, 0,
+// 0, 0)"), read here so that the snippet, which every visitor downloads,
+// need not convert it. Snippets before css= sent size=20&color=336699&bg=,
+// still taken.
 
 const phoneImageRoute = "/img/phone"
 
@@ -99,7 +103,70 @@ func parsePhoneImageQuery(args *fasthttp.Args) (phoneImageQuery, error) {
 		}
 		q.Bg = v
 	}
+	if v := string(args.Peek("css")); v != "" {
+		// The browser's computed values: what cannot be read keeps the
+		// default, a size out of range takes the nearest allowed.
+		size, color, bg := cssStyle(v)
+		if size > 0 {
+			q.Size = min(max(size, 8), 96)
+		}
+		if color != "" {
+			q.Color = color
+		}
+		q.Bg = bg
+	}
 	return q, nil
+}
+
+// cssStyle reads "FONT-SIZE;COLOR;BACKGROUND-COLOR" as getComputedStyle
+// writes them: the font size in whole px (0 when unreadable) and the
+// colours as 6 hex digits ("" when unreadable or fully transparent).
+func cssStyle(v string) (size int, color, bg string) {
+	parts := strings.SplitN(v, ";", 3)
+	if f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(parts[0]), "px"), 64); err == nil && f >= 1 && f <= 1000 {
+		size = int(f + 0.5)
+	}
+	if len(parts) > 1 {
+		color = cssColor(parts[1])
+	}
+	if len(parts) > 2 {
+		bg = cssColor(parts[2])
+	}
+	return size, color, bg
+}
+
+// cssColor is a computed CSS colour, "rgb(R, G, B)" or "rgba(R, G, B, A)"
+// (commas or spaces, a slash before the alpha), as 6 hex digits; "" for
+// another form or an alpha of 0.
+func cssColor(c string) string {
+	c = strings.TrimSpace(c)
+	inner, ok := strings.CutPrefix(c, "rgba(")
+	if !ok {
+		inner, ok = strings.CutPrefix(c, "rgb(")
+	}
+	inner, closed := strings.CutSuffix(inner, ")")
+	if !ok || !closed {
+		return ""
+	}
+	f := strings.FieldsFunc(inner, func(r rune) bool { return r == ',' || r == ' ' || r == '/' })
+	if len(f) != 3 && len(f) != 4 {
+		return ""
+	}
+	var rgb [3]byte
+	for i, s := range f {
+		n, err := strconv.ParseFloat(s, 64)
+		if err != nil || n < 0 || (i < 3 && n > 255) {
+			return ""
+		}
+		if i == 3 {
+			if n == 0 {
+				return "" // transparent
+			}
+			break
+		}
+		rgb[i] = byte(n + 0.5)
+	}
+	return hex.EncodeToString(rgb[:])
 }
 
 // phoneImage serves GET /img/phone: an SVG picture of a number the server

@@ -1021,3 +1021,16 @@ func TestVCSet(t *testing.T) {
 		t.Errorf("a refused request changed the name to %q", v.Name)
 	}
 }
+
+// The hit's answer names the domain of the snippet's cookies: the page
+// host's registrable domain (TestCookieDomain has the rules).
+func TestTrackerHitCookieDomain(t *testing.T) {
+	f := newTrFixture(t, false)
+	a := f.do(t, "POST", "t/v1/hit", "", []byte(`{"k":"`+f.site.Key+`","u":"https://www.shop.example.com/"}`))
+	var r struct {
+		CookieDomain string `json:"cookie_domain"`
+	}
+	if err := json.Unmarshal(a.Body.Result, &r); err != nil || r.CookieDomain != "example.com" {
+		t.Errorf("hit answer %s: cookie_domain %q, want example.com", a.Raw, r.CookieDomain)
+	}
+}

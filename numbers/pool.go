@@ -1,10 +1,12 @@
 package numbers
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"math"
 	"math/bits"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -60,6 +62,14 @@ type Lease struct {
 	Since   time.Time // when the visitor claimed the number
 	Until   time.Time // when the lease lapses unless renewed
 	Fresh   bool      // claimed by this call, not renewed
+	// Live is, on a fresh lease, how many leases of the pool were live
+	// just after the claim, this one included (the pool's load, for its
+	// peak); zero on a renew.
+	Live int
+	// Recorded is set on a renew when the caller marked the claim
+	// recorded (MarkRecorded): its history has the claim, so a renew
+	// need only move the until.
+	Recorded bool
 }
 
 // holding is one lease of one slot. Everything but until is fixed at claim;
@@ -70,10 +80,11 @@ type Lease struct {
 // still tells when the lease ended. It is padded to a cache line because
 // renews of different visitors must not contend on one line.
 type holding struct {
-	until   atomic.Int64
-	visitor uint64
-	since   int64
-	_       [40]byte
+	until    atomic.Int64
+	visitor  uint64
+	since    int64
+	recorded atomic.Bool // see MarkRecorded
+	_        [36]byte
 }
 
 // end returns when a lease with the until word u ends (or ended).
@@ -142,9 +153,9 @@ type slot struct {
 // to a visitor with another tag, or the claimer's own lapsed slot), never
 // over the entry of a lease that may live, so when the visitor's bucket has
 // no entry for it the visitor holds nothing and Acquire need not look
-// further. At most one entry per slot is not stale and buckets outnumber
-// slots two to one, so a bucket whose ways are all taken is rare beyond
-// concern; should it happen, the bucket is marked and lookups there fall back
+// further. At most one entry per slot is not stale and there are at least
+// as many buckets as slots (the next power of two), so a bucket whose ways
+// are all taken is rare beyond concern; should it happen, the bucket is marked and lookups there fall back
 // to scanning the slots.
 type Pool struct {
 	id      uint32
@@ -163,6 +174,65 @@ type Pool struct {
 	// claimer before it misses without scanning, so a pool that has run
 	// dry costs each newcomer O(1), not a pass over every slot.
 	full atomic.Int64
+
+	load *load
+}
+
+// load counts the live leases of a pool for Lease.Live, so that a claim
+// learns the pool's load without a pass over the slots. It keeps every
+// holding it has counted in a min-heap by the end it had when last looked
+// at, which is at or before its true end (ends only move later). A claim
+// at t adds its holding, then looks at the top: a holding whose true end is
+// at or before t has lapsed and leaves; one renewed since is put back by
+// its new end; one whose end is as recorded and after t ends after t, and
+// so does every holding below it. Each holding is added once per claim,
+// leaves once, and is put back at most once per renew, so a claim costs
+// O(log n) amortised. The count is exact when callers' clocks agree; a
+// caller whose now is behind a lapse already counted may see one lease
+// fewer. Renews do not touch it: the lock is taken by claims only.
+type load struct {
+	mu   sync.Mutex
+	heap ends
+}
+
+type end1 struct {
+	h   *holding
+	end int64
+}
+
+// ends is a container/heap of holdings by recorded end.
+type ends []end1
+
+func (e ends) Len() int           { return len(e) }
+func (e ends) Less(i, j int) bool { return e[i].end < e[j].end }
+func (e ends) Swap(i, j int)      { e[i], e[j] = e[j], e[i] }
+func (e *ends) Push(x any)        { *e = append(*e, x.(end1)) }
+func (e *ends) Pop() any {
+	old := *e
+	x := old[len(old)-1]
+	*e = old[:len(old)-1]
+	return x
+}
+
+// add counts c, claimed at t, and returns the leases live at t.
+func (l *load) add(c *holding, t int64) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	heap.Push(&l.heap, end1{c, end(c.until.Load())})
+	for len(l.heap) > 0 {
+		top := &l.heap[0]
+		e := end(top.h.until.Load())
+		switch {
+		case e <= t:
+			heap.Pop(&l.heap)
+		case e > top.end:
+			top.end = e
+			heap.Fix(&l.heap, 0)
+		default:
+			return len(l.heap)
+		}
+	}
+	return 0
 }
 
 // NewPool returns a pool of the given numbers, all free. Duplicate numbers are
@@ -177,7 +247,7 @@ func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 	case reserve > MaxReserve:
 		reserve = MaxReserve
 	}
-	p := &Pool{id: id, reserve: int64(reserve), index: make(map[string]int, len(numbers))}
+	p := &Pool{id: id, reserve: int64(reserve), index: make(map[string]int, len(numbers)), load: &load{}}
 	for _, n := range numbers {
 		if _, dup := p.index[n]; dup {
 			continue
@@ -190,7 +260,7 @@ func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 	for i := range p.slots {
 		p.slots[i] = &block[i]
 	}
-	logSize := bits.Len(uint(max(8, 2*len(p.numbers)) - 1))
+	logSize := bits.Len(uint(max(8, len(p.numbers)) - 1)) // a bucket is a cache line: at 5,000 numbers, 100 B a number
 	p.buckets = make([]bucket, 1<<logSize)
 	p.bucketShift = uint(64 - logSize)
 	return p
@@ -215,8 +285,10 @@ func (p *Pool) With(numbers []string, reserve time.Duration) *Pool {
 		q.slots[i] = p.slots[j]
 		if c := q.slots[i].cur.Load(); c != nil {
 			q.remember(c.visitor, i)
+			q.load.heap = append(q.load.heap, end1{c, end(c.until.Load())})
 		}
 	}
+	heap.Init(&q.load.heap)
 	return q
 }
 
@@ -262,7 +334,7 @@ func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 		}
 		i := int(uint32(e)) - 1
 		if c, u := p.renew(i, visitor, t); c != nil {
-			return p.lease(i, c, u, false), nil
+			return p.renewed(i, c, u), nil
 		}
 		if c := p.slots[i].cur.Load(); c != nil && c.visitor == visitor {
 			prev = i
@@ -271,7 +343,7 @@ func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 	if b.overflowed.Load() {
 		for i := range p.slots {
 			if c, u := p.renew(i, visitor, t); c != nil {
-				return p.lease(i, c, u, false), nil
+				return p.renewed(i, c, u), nil
 			}
 		}
 	}
@@ -345,7 +417,29 @@ func (p *Pool) claimed(i int, c *holding) Lease {
 	p.claims.Add(1)
 	p.remember(c.visitor, i)
 	// Not c.until: a claimer with a later clock may have retired it already.
-	return p.lease(i, c, c.since+p.reserve, true)
+	l := p.lease(i, c, c.since+p.reserve, true)
+	l.Live = p.load.add(c, c.since)
+	return l
+}
+
+func (p *Pool) renewed(i int, c *holding, until int64) Lease {
+	l := p.lease(i, c, until, false)
+	l.Recorded = c.recorded.Load()
+	return l
+}
+
+// MarkRecorded notes that the claim of l is in the caller's durable
+// history, so that later renews of it come with Recorded set. A caller
+// that writes a renew without its claim when Recorded is unset keeps a
+// lease whole in its history whatever order its writes reach the disk in.
+// It does nothing when the slot has passed to another lease.
+func (p *Pool) MarkRecorded(l Lease) {
+	if l.Slot < 0 || l.Slot >= len(p.slots) {
+		return
+	}
+	if c := p.slots[l.Slot].cur.Load(); c != nil && c.visitor == l.Visitor && c.since == nanos(l.Since) {
+		c.recorded.Store(true)
+	}
 }
 
 // take installs a new holding of visitor from t in slot i unless the
@@ -393,6 +487,7 @@ func (p *Pool) Restore(number string, visitor uint64, since, until time.Time) er
 	}
 	c := &holding{visitor: visitor, since: nanos(since)}
 	c.until.Store(until.UnixNano())
+	c.recorded.Store(true) // read from the history
 	s := p.slots[i]
 	for {
 		old := s.cur.Load()
@@ -411,6 +506,9 @@ func (p *Pool) Restore(number string, visitor uint64, since, until time.Time) er
 			s.hint.Store(0)
 			p.full.Store(0)
 			p.remember(visitor, i)
+			p.load.mu.Lock()
+			heap.Push(&p.load.heap, end1{c, end(c.until.Load())})
+			p.load.mu.Unlock()
 			return nil
 		}
 	}

@@ -23,6 +23,11 @@ import (
 // checkpoint under "db/". Restore checks every byte against the manifest and
 // opens the result before it replaces anything.
 
+// DefaultBackupRate is the rate serve reads the store at for a backup, in
+// bytes a second: BenchmarkIngestDuringBackup's measure of a rate that
+// costs the ingest of hits less than a tenth while it lasts.
+const DefaultBackupRate = 32 << 20
+
 const (
 	manifestName   = "APPLIANCE-BACKUP.json"
 	manifestFormat = 1
@@ -52,7 +57,11 @@ type manifestFile struct {
 
 // Backup writes a consistent archive of the live store to w: a pebble
 // checkpoint (with the WAL flushed, so every acknowledged write is in it)
-// taken in a temporary directory beside the store, then streamed.
+// taken in a temporary directory beside the store, then streamed. It reads
+// the checkpoint's files (twice: to sum them for the manifest, then into
+// the archive) at Options.BackupRate at most, and then at the lowest CPU
+// priority, so that a backup of a serving store leaves the disk and the
+// CPU to the traffic (BenchmarkIngestDuringBackup).
 func (d *DB) Backup(ctx context.Context, w io.Writer) error {
 	tmp, err := os.MkdirTemp(d.dir, ".backup-")
 	if err != nil {
@@ -63,10 +72,81 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) error {
 	if err := d.db.Checkpoint(cp, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("backup: checkpoint: %w", err)
 	}
-	return writeArchive(ctx, w, cp)
+	if d.backupRate <= 0 {
+		return writeArchive(ctx, w, cp, newPacer(0))
+	}
+	// Bounded, the backup also yields the CPU: its reading, summing and
+	// streaming run at the lowest priority.
+	done := make(chan error, 1)
+	go func() {
+		lowPriority()
+		done <- writeArchive(ctx, w, cp, newPacer(d.backupRate))
+	}()
+	return <-done
 }
 
-func writeArchive(ctx context.Context, w io.Writer, dir string) error {
+// archiveSize is the size of an archive whose manifest is manifestSize
+// bytes long and lists files: a 512-byte header per entry, each entry's
+// bytes padded to 512, and two zero blocks at the end (archive/tar's
+// format for names under 100 bytes and files under 8 GiB).
+func archiveSize(manifestSize int64, files []manifestFile) int64 {
+	pad := func(n int64) int64 { return (n + 511) &^ 511 }
+	n := 512 + pad(manifestSize) + 1024
+	for _, f := range files {
+		n += 512 + pad(f.Size)
+	}
+	return n
+}
+
+// pacer holds reads to a rate in bytes per second (no limit when 0).
+type pacer struct {
+	rate  int64
+	start time.Time
+	done  int64
+}
+
+func newPacer(rate int64) *pacer { return &pacer{rate: rate, start: time.Now()} }
+
+// wait counts n bytes read and sleeps until reading them was due.
+func (p *pacer) wait(ctx context.Context, n int) error {
+	if p.rate <= 0 {
+		return ctx.Err()
+	}
+	p.done += int64(n)
+	due := p.start.Add(time.Duration(float64(p.done) / float64(p.rate) * float64(time.Second)))
+	d := time.Until(due)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pacedReader reads r in chunks of at most 64 KiB, each when p lets it.
+type pacedReader struct {
+	ctx context.Context
+	r   io.Reader
+	p   *pacer
+}
+
+func (r pacedReader) Read(b []byte) (int, error) {
+	if len(b) > 64<<10 {
+		b = b[:64<<10]
+	}
+	n, err := r.r.Read(b)
+	if perr := r.p.wait(r.ctx, n); perr != nil && err == nil {
+		err = perr
+	}
+	return n, err
+}
+
+func writeArchive(ctx context.Context, w io.Writer, dir string, p *pacer) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -76,7 +156,7 @@ func writeArchive(ctx context.Context, w io.Writer, dir string) error {
 		if !e.Type().IsRegular() {
 			return fmt.Errorf("backup: unexpected %q in checkpoint", e.Name())
 		}
-		sum, size, err := hashFile(filepath.Join(dir, e.Name()))
+		sum, size, err := hashFile(ctx, filepath.Join(dir, e.Name()), p)
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}
@@ -98,7 +178,7 @@ func writeArchive(ctx context.Context, w io.Writer, dir string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := addFile(tw, filepath.Join(dir, f.Name), "db/"+f.Name, f.Size, m.Created); err != nil {
+		if err := addFile(ctx, tw, filepath.Join(dir, f.Name), "db/"+f.Name, f.Size, m.Created, p); err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}
 	}
@@ -108,7 +188,7 @@ func writeArchive(ctx context.Context, w io.Writer, dir string) error {
 	return nil
 }
 
-func addFile(tw *tar.Writer, src, name string, size int64, mtime time.Time) error {
+func addFile(ctx context.Context, tw *tar.Writer, src, name string, size int64, mtime time.Time, p *pacer) error {
 	f, err := os.Open(src)
 	if err != nil {
 		return err
@@ -119,18 +199,18 @@ func addFile(tw *tar.Writer, src, name string, size int64, mtime time.Time) erro
 		return err
 	}
 	// The checkpoint's files are immutable, so exactly size bytes follow.
-	_, err = io.CopyN(tw, f, size)
+	_, err = io.CopyN(tw, pacedReader{ctx, f, p}, size)
 	return err
 }
 
-func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
+func hashFile(ctx context.Context, name string, p *pacer) (string, int64, error) {
+	f, err := os.Open(name)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, pacedReader{ctx, f, p})
 	if err != nil {
 		return "", 0, err
 	}
@@ -303,7 +383,7 @@ func writeChecked(r io.Reader, dst string, f manifestFile) error {
 // verifyOpen opens the unpacked store read-only and reads every key, which
 // checks every block's checksum.
 func verifyOpen(dir string) error {
-	opts := pebbleOptions(true)
+	opts := pebbleOptions(true, MinCacheSize)
 	// A corrupt block is an error of the read here, not a reason to end the
 	// process (pebble's default), which would skip removing the unpacked
 	// files.

@@ -507,23 +507,47 @@ func TestSaveArchive(t *testing.T) {
 	archive := backup(t, d)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "b.tar")
-	if n, err := SaveArchive(bytes.NewReader(archive), path, io.Discard); err != nil || n != int64(len(archive)) {
+	if n, err := SaveArchive(bytes.NewReader(archive), path, io.Discard, nil); err != nil || n != int64(len(archive)) {
 		t.Fatalf("SaveArchive = %d, %v; want %d bytes", n, err, len(archive))
 	}
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, archive) {
 		t.Fatalf("saved file differs from the archive (%v)", err)
 	}
 	var out bytes.Buffer
-	if _, err := SaveArchive(bytes.NewReader(archive), "-", &out); err != nil || !bytes.Equal(out.Bytes(), archive) {
+	if _, err := SaveArchive(bytes.NewReader(archive), "-", &out, nil); err != nil || !bytes.Equal(out.Bytes(), archive) {
 		t.Fatalf("SaveArchive to stdout: %v", err)
 	}
 
 	short := filepath.Join(dir, "short.tar")
-	_, err := SaveArchive(bytes.NewReader(archive[:len(archive)/2]), short, io.Discard)
+	_, err := SaveArchive(bytes.NewReader(archive[:len(archive)/2]), short, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "incomplete archive") {
 		t.Fatalf("SaveArchive of half an archive: %v, want an incomplete archive error", err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("a short archive left %v, want only b.tar", ents)
+	}
+}
+
+// SaveArchive learns the archive's exact size from its manifest (what the
+// CLI's progress bar counts to), and a backup read at a bounded rate is
+// the same archive.
+func TestArchiveSize(t *testing.T) {
+	dataDir := t.TempDir()
+	d, err := Open(dataDir, Options{BackupRate: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fill(t, d, 200)
+	archive := backup(t, d)
+	var sized []int64
+	if _, err := SaveArchive(bytes.NewReader(archive), "-", io.Discard, func(n int64) { sized = append(sized, n) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sized, []int64{int64(len(archive))}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("sized called with %v, want %v", got, want)
+	}
+	if err := VerifyArchive(bytes.NewReader(archive)); err != nil {
+		t.Fatalf("archive read at a bounded rate: %v", err)
 	}
 }

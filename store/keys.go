@@ -67,6 +67,13 @@ const (
 	// per channel (lanes: organic, social, referral, direct, ad).
 	prefixRollup byte = 'r'
 
+	// prefixHigh + site id (uint32 BE) + day (uint32 BE, days since
+	// 1970-01-01 UTC) + metric name -> lanes as in prefixRollup, but
+	// merged by the larger (merge.go): the day's high-water marks, raised
+	// without a read. Metrics of numbers/tracking: "n." + pool id (lane 0:
+	// the most leases live at once).
+	prefixHigh byte = 'H'
+
 	// prefixLead + site id (uint32 BE) + lead id (uint64 BE) -> Lead.
 	// Ids grow with time, so a site's leads are in arrival order.
 	prefixLead byte = 'L'
@@ -90,8 +97,9 @@ const (
 	// (uint64 BE, Unix ns) + part (1 byte) -> the lease history of tracking
 	// numbers, one lease per claim:
 	//   part 0 (leaseClaim) -> Lease: who claimed the number, from where;
-	//   part 1 (leaseUntil) -> until (uint64 BE, Unix ns), rewritten on
-	//   every renew, so a renew writes 8 bytes and not the whole record.
+	//   part 1 (leaseUntil) -> until (uint64 BE, Unix ns), merged by the
+	//   later (merge.go) on every renew, so a renew writes 8 bytes, not
+	//   the whole record, and reads nothing.
 	// The length byte keeps one number's range from holding a longer number
 	// it is a prefix of; within a number, leases are in claim order, so the
 	// lease that held it at T is the last claim at or before T.
@@ -202,6 +210,22 @@ const (
 	// from the number is tied to them (caller-ID match).
 	prefixPhoneVisitor byte = 'J'
 
+	// prefixExport + seq (uint64 BE) -> ExportEntry (export.go): the
+	// export log, what is still to be published to the event stream
+	// (export/), in commit order. Tx.Export queues an entry naming a
+	// record the Tx wrote; the writer numbers it and writes it into the
+	// same group, so the record and its entry are durable together. The
+	// entries up to the exporter's cursor (MetaKey("exportcursor"), the
+	// last seq the stream acknowledged) are deleted with each advance.
+	prefixExport byte = 'E'
+
+	// prefixTLS + name -> raw bytes: what the ACME client (serve
+	// --acme-domain, golang.org/x/crypto/acme/autocert) caches under its own
+	// names: the account key ("acme_account+key") and each domain's private
+	// key and certificate chain (PEM), so that a restart, or a restore, serves
+	// them without asking the CA again.
+	prefixTLS byte = 't'
+
 	// Retired families, kept so that their bytes are never reused: Open
 	// moves what is left under them into prefixDue (due.go).
 	//   prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE)
@@ -234,6 +258,9 @@ func key1(prefix byte, n int) []byte {
 	b[0] = prefix
 	return b
 }
+
+// TLSCacheKey is the key of an entry of the ACME client's cache.
+func TLSCacheKey(name string) []byte { return append(key1(prefixTLS, len(name)), name...) }
 
 // MetaKey is the key of a store-wide setting.
 func MetaKey(name string) []byte { return append(key1(prefixMeta, len(name)), name...) }
@@ -344,6 +371,13 @@ func SessionItemIDs(key []byte) (session, id uint64, ok bool) {
 // RollupKey is the key of one daily counter of a site.
 func RollupKey(site uint32, day uint32, metric string) []byte {
 	b := binary.BigEndian.AppendUint32(key1(prefixRollup, 8+len(metric)), site)
+	b = binary.BigEndian.AppendUint32(b, day)
+	return append(b, metric...)
+}
+
+// HighKey is the key of one daily high-water mark of a site.
+func HighKey(site uint32, day uint32, metric string) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixHigh, 8+len(metric)), site)
 	b = binary.BigEndian.AppendUint32(b, day)
 	return append(b, metric...)
 }
@@ -637,3 +671,70 @@ func ChatVisitorKey(site uint32, visitor uint64) []byte {
 
 // ChatSettingsKey is the key of a site's chat settings.
 func ChatSettingsKey(site uint32) []byte { return sitePrefix(prefixChatSettings, site) }
+
+// ExportKey is the key of the export log entry numbered seq.
+func ExportKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(key1(prefixExport, 8), seq)
+}
+
+// ParseExportKey returns the seq of an export log key.
+func ParseExportKey(key []byte) (seq uint64, ok bool) {
+	if len(key) != 9 || key[0] != prefixExport {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(key[1:]), true
+}
+
+// RecordFamily is the family of a record an export mark can name (the
+// first byte of its key).
+type RecordFamily byte
+
+// The families of records the event stream carries.
+const (
+	RecordHit         = RecordFamily(prefixHit)
+	RecordEvent       = RecordFamily(prefixEvent)
+	RecordVisitor     = RecordFamily(prefixVisitor)
+	RecordLead        = RecordFamily(prefixLead)
+	RecordCallback    = RecordFamily(prefixCallback)
+	RecordCall        = RecordFamily(prefixCall)
+	RecordChat        = RecordFamily(prefixChat)
+	RecordChatMessage = RecordFamily(prefixChatMessage)
+)
+
+// RecordRef is what the key of a record of a RecordFamily says.
+type RecordRef struct {
+	Family  RecordFamily
+	Site    uint32 // 0 for a visitor (its record names the site)
+	Session uint64 // a hit's or event's session; a chat message's chat
+	ID      uint64 // the record's id (a chat message's number in its chat)
+}
+
+// ParseRecordKey splits the key of a record of a RecordFamily; ok is
+// false for any other key.
+func ParseRecordKey(key []byte) (r RecordRef, ok bool) {
+	if len(key) == 0 {
+		return r, false
+	}
+	r.Family = RecordFamily(key[0])
+	switch r.Family {
+	case RecordHit, RecordEvent, RecordChatMessage:
+		if len(key) != 21 {
+			return r, false
+		}
+		r.Site = binary.BigEndian.Uint32(key[1:5])
+		r.Session, r.ID = binary.BigEndian.Uint64(key[5:13]), binary.BigEndian.Uint64(key[13:])
+	case RecordLead, RecordCallback, RecordCall, RecordChat:
+		if len(key) != 13 {
+			return r, false
+		}
+		r.Site, r.ID = binary.BigEndian.Uint32(key[1:5]), binary.BigEndian.Uint64(key[5:])
+	case RecordVisitor:
+		if len(key) != 9 {
+			return r, false
+		}
+		r.ID = binary.BigEndian.Uint64(key[1:])
+	default:
+		return r, false
+	}
+	return r, true
+}

@@ -8,10 +8,25 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// Roll-up counters: a value is a list of int64 lanes (8 bytes each, little
-// endian); merging adds lanes pairwise. A write adds to one lane of a key
-// without reading it, so daily totals stay current as data arrives and a
-// year of reports reads 365 small values instead of millions of hits.
+// Merge operands: a write that only adds to or raises a value does so
+// without reading it (a blind write), and a read combines what was written.
+// Three families merge, each by its key prefix:
+//
+//   - Roll-up counters (prefixRollup, prefixReport, prefixCost and the
+//     rest): a value is a list of int64 lanes (8 bytes each, little
+//     endian); merging adds lanes pairwise, so daily totals stay current as
+//     data arrives and a year of reports reads 365 small values instead of
+//     millions of hits.
+//   - High-water marks (prefixHigh): the same lanes, merged by the larger
+//     of each pair, so that a peak is raised without reading it.
+//   - A lease's until (prefixLease, part leaseUntil): 8 bytes big endian,
+//     merged by the later, so that a renew never moves it back whatever
+//     order concurrent renews are written in.
+//
+// The merger keeps the name it had when only counters merged: pebble refuses
+// to open a store under another name, and counters merge as before. (An
+// older binary would add untils instead of taking the later: do not go back
+// to one on a store this one wrote.)
 
 // MaxLanes bounds the lanes of one counter value.
 const MaxLanes = 16
@@ -19,12 +34,28 @@ const MaxLanes = 16
 var counterMerger = &pebble.Merger{
 	Name: "appliance.counters.v1",
 	Merge: func(key, value []byte) (pebble.ValueMerger, error) {
+		switch {
+		case isUntilKey(key):
+			m := &untilValue{}
+			return m, m.add(value)
+		case len(key) > 0 && key[0] == prefixHigh:
+			m := &counterValue{max: true}
+			return m, m.add(value)
+		}
 		m := &counterValue{}
 		return m, m.add(value)
 	},
 }
 
-type counterValue struct{ lanes []int64 }
+// isUntilKey reports whether key is the until of a lease (LeaseUntilKey).
+func isUntilKey(key []byte) bool {
+	return len(key) >= 2 && key[0] == prefixLease && len(key) == 2+int(key[1])+9 && key[len(key)-1] == leaseUntil
+}
+
+type counterValue struct {
+	lanes []int64
+	max   bool // a high-water mark: lanes merge by the larger, not the sum
+}
 
 func (c *counterValue) add(v []byte) error {
 	if len(v)%8 != 0 || len(v)/8 > MaxLanes {
@@ -34,7 +65,12 @@ func (c *counterValue) add(v []byte) error {
 		if i >= len(c.lanes) {
 			c.lanes = append(c.lanes, 0)
 		}
-		c.lanes[i] += int64(binary.LittleEndian.Uint64(v[i*8:]))
+		x := int64(binary.LittleEndian.Uint64(v[i*8:]))
+		if c.max {
+			c.lanes[i] = max(c.lanes[i], x)
+		} else {
+			c.lanes[i] += x
+		}
 	}
 	return nil
 }
@@ -47,6 +83,24 @@ func (c *counterValue) Finish(bool) ([]byte, io.Closer, error) {
 		out = binary.LittleEndian.AppendUint64(out, uint64(l))
 	}
 	return out, nil, nil
+}
+
+// untilValue merges the operands of a lease's until: the latest wins.
+type untilValue struct{ until int64 }
+
+func (u *untilValue) add(v []byte) error {
+	x, err := DecodeUntil(v)
+	if err != nil {
+		return fmt.Errorf("merge lease until: %w", err)
+	}
+	u.until = max(u.until, x)
+	return nil
+}
+
+func (u *untilValue) MergeNewer(v []byte) error { return u.add(v) }
+func (u *untilValue) MergeOlder(v []byte) error { return u.add(v) }
+func (u *untilValue) Finish(bool) ([]byte, io.Closer, error) {
+	return AppendUntil(make([]byte, 0, 8), u.until), nil, nil
 }
 
 func counterOperand(lane int, delta int64) []byte {
@@ -75,4 +129,18 @@ func EncodeCounters(lanes []int64) []byte {
 		out = binary.LittleEndian.AppendUint64(out, uint64(l))
 	}
 	return out
+}
+
+// Raise raises lane of a high-water mark (HighKey) to v unless it is
+// higher already, without reading it. v must not be negative.
+func (t *Tx) Raise(key []byte, lane int, v int64) {
+	t.Merge(key, counterOperand(lane, max(v, 0)))
+}
+
+// ExtendLease moves the until of a lease (LeaseUntilKey) to until unless it
+// is later already, without reading it: concurrent renews of one lease may
+// be written in any order.
+func (t *Tx) ExtendLease(key []byte, until int64) {
+	var b [8]byte
+	t.Merge(key, AppendUntil(b[:0], until))
 }

@@ -25,6 +25,11 @@ type Site struct {
 	// numbers the site's visitors write without a country code; "" is the
 	// server's --phone-region. Earlier versions decode with "".
 	PhoneRegion string
+	// RetentionDays is how long the site's raw visits (sessions, their
+	// page views and events) are kept before the retention sweep deletes
+	// them; its report roll-ups stay. 0 keeps them for ever, as earlier
+	// versions decode.
+	RetentionDays uint32
 }
 
 // Region is the site's PhoneRegion, or def (the server's) when it has none.
@@ -35,8 +40,9 @@ func (s *Site) Region(def string) string {
 	return s.PhoneRegion
 }
 
-// siteVersion 2 added AnyOrigin, 3 TimeZone, 4 PhoneRegion.
-const siteVersion = 4
+// siteVersion 2 added AnyOrigin, 3 TimeZone, 4 PhoneRegion, 5
+// RetentionDays.
+const siteVersion = 5
 
 // Encode returns the versioned encoding of s.
 func (s *Site) Encode() []byte {
@@ -50,6 +56,7 @@ func (s *Site) Encode() []byte {
 	e.bool(s.AnyOrigin)
 	e.str(s.TimeZone)
 	e.str(s.PhoneRegion)
+	e.uint(uint64(s.RetentionDays))
 	return e.b
 }
 
@@ -71,6 +78,9 @@ func DecodeSite(b []byte) (Site, error) {
 	}
 	if v >= 4 {
 		s.PhoneRegion = d.str()
+	}
+	if v >= 5 {
+		s.RetentionDays = d.uint32("retention days")
 	}
 	return s, d.done()
 }

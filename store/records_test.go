@@ -52,7 +52,7 @@ var samples = map[string][]any{
 	"site": {
 		Site{},
 		Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Name: "Shop", Domains: []string{"shop.example", "www.shop.example"}, Secret: []byte{0, 1, 2, 255}, Created: 1700000000000},
-		Site{ID: 2, Key: "k", Name: "Anywhere", Domains: []string{"shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", PhoneRegion: "KZ"},
+		Site{ID: 2, Key: "k", Name: "Anywhere", Domains: []string{"shop.example"}, AnyOrigin: true, TimeZone: "Europe/Moscow", PhoneRegion: "KZ", RetentionDays: 400},
 		Site{ID: 1<<32 - 1, Name: unicode, Domains: []string{"", unicode, long}, Secret: bytes.Repeat([]byte{0xff}, 300), Created: -1},
 		Site{Name: long, Created: -1 << 63},
 	},
@@ -234,7 +234,7 @@ func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 			}
 			f.Set(reflect.ValueOf(orig))
 		}
-		if nstr == 0 && c.name != "due" && c.name != "touch" && c.name != "cost" && c.name != "phone visitor" { // these hold no strings
+		if nstr == 0 && c.name != "due" && c.name != "touch" && c.name != "cost" && c.name != "phone visitor" && c.name != "export" { // these hold no strings
 			t.Errorf("%s: no string fields checked", c.name)
 		}
 	}
@@ -408,6 +408,12 @@ func TestDecodeOldVersions(t *testing.T) {
 	v3.str("Asia/Almaty")
 	if s, err := DecodeSite(v3.b); err != nil || s.ID != 5 || s.TimeZone != "Asia/Almaty" || s.PhoneRegion != "" || s.Region("RU") != "RU" {
 		t.Errorf("site v3 = %+v, %v; want Almaty with the server's phone region", s, err)
+	}
+	v4 := newEncoder(4, 64)
+	v4.b = append(v4.b, v3.b[1:]...)
+	v4.str("KZ")
+	if s, err := DecodeSite(v4.b); err != nil || s.PhoneRegion != "KZ" || s.RetentionDays != 0 {
+		t.Errorf("site v4 = %+v, %v; want KZ, kept for ever", s, err)
 	}
 	p, err := DecodeProperty(v1(func(e *encoder) { e.str("VIP"); e.int(4) }))
 	if want := (Property{Value: "VIP", Updated: 4}); err != nil || p != want {

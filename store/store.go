@@ -26,6 +26,8 @@ import (
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
 )
 
 // Errors of the store, in one block.
@@ -54,6 +56,9 @@ type DB struct {
 	w     *writer
 	seq   atomic.Uint64 // last id handed out; persisted by every commit
 	space *space
+	exp   exportLog // the export log's state (export.go)
+
+	backupRate int64 // bytes a second; 0: no limit
 
 	closeOnce sync.Once
 	closeErr  error
@@ -68,6 +73,11 @@ type Options struct {
 	Headroom uint64
 	// Log receives the disk-full and space-back lines; slog.Default when nil.
 	Log *slog.Logger
+	// CacheSize is the block cache in bytes; 0: DefaultCacheSize.
+	CacheSize int64
+	// BackupRate bounds how fast Backup reads the store, in bytes per
+	// second; 0: as fast as it can (no server to share the machine with).
+	BackupRate int64
 }
 
 // Open opens (creating when absent) the store in dataDir/db.
@@ -87,14 +97,17 @@ func Open(dataDir string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 		}
 	}
-	pdb, err := pebble.Open(dbDir, pebbleOptions(o.ReadOnly))
+	if o.CacheSize <= 0 {
+		o.CacheSize = DefaultCacheSize()
+	}
+	pdb, err := pebble.Open(dbDir, pebbleOptions(o.ReadOnly, o.CacheSize))
 	if err != nil {
 		if lerr := lockedError(dataDir, err); lerr != nil {
 			return nil, fmt.Errorf("open store: %w", lerr)
 		}
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 	}
-	d := &DB{dir: dataDir, db: pdb, space: sp}
+	d := &DB{dir: dataDir, db: pdb, space: sp, backupRate: o.BackupRate}
 	v, err := d.Get(MetaKey("seq"))
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -106,6 +119,10 @@ func Open(dataDir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %q: sequence: %w", dataDir, ErrCorrupt)
 	default:
 		d.seq.Store(binary.BigEndian.Uint64(v))
+	}
+	if err := d.openExport(); err != nil {
+		pdb.Close()
+		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 	}
 	if !o.ReadOnly {
 		d.w = startWriter(d)
@@ -125,23 +142,41 @@ func isLockErr(err error) bool {
 	return errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held by current process")
 }
 
-func pebbleOptions(readOnly bool) *pebble.Options {
+func pebbleOptions(readOnly bool, cacheSize int64) *pebble.Options {
 	opts := &pebble.Options{
 		Merger:             counterMerger,
 		ReadOnly:           readOnly,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             quietLogger{},
+		CacheSize:          cacheSize,
 	}
 	// Deeper levels hold old hits and events: compress them with zstd, in
 	// blocks of 32 KiB rather than 4: the page URLs and titles of a site
 	// repeat across sessions, and a larger block lets zstd see the
 	// repeats (BenchmarkHitDiskBytes in httpd/visits: 94 -> 70 bytes on
 	// disk per hit).
-	// Point reads of the hit path hit the memtable and upper levels.
-	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionGood })
+	//
+	// Measured (BenchmarkPointRead, BenchmarkHitDiskBytes): with the C zstd
+	// (a cgo build) a cold point read costs about the CPU of one with MinLZ
+	// on every level, and MinLZ takes 31% more disk. Without cgo, pebble's
+	// zstd is the pure-Go one, whose reads cost a third more CPU than
+	// MinLZ's: there MinLZ (pure Go) compresses every level.
+	compression := pebble.DBCompressionGood
+	if !cgoZstd {
+		compression = pebble.UniformDBCompressionSettings(block.MinLZCompression)
+	}
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return compression })
 	opts.EnsureDefaults()
 	for i := len(opts.Levels) - 2; i < len(opts.Levels); i++ {
 		opts.Levels[i].BlockSize = 32 << 10
+	}
+	// The hit path's point reads (a returning visitor's session and
+	// visitor, a lease) look for keys most levels do not hold: a bloom
+	// filter per file (10 bits a key, 1% false positives) lets a read skip
+	// those files without reading and decompressing one of their blocks
+	// (BenchmarkPointRead).
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	return opts
 }
@@ -256,6 +291,10 @@ type Metrics struct {
 	MemtableSize uint64
 	Commits      uint64 // synced groups written by the writer
 	Writes       uint64 // writes (Commit calls) in those groups
+	// GroupSizes counts those groups by their number of writes: element i
+	// the groups of at most GroupSizeBound(i) writes and more than the
+	// bound before; the last, the groups larger than every bound.
+	GroupSizes [GroupSizeBuckets + 1]uint64
 }
 
 // Stats returns current metrics.
@@ -271,6 +310,9 @@ func (d *DB) Stats() Metrics {
 	if d.w != nil {
 		s.Commits = d.w.groups.Load()
 		s.Writes = d.w.writes.Load()
+		for i := range s.GroupSizes {
+			s.GroupSizes[i] = d.w.sizes.counts[i].Load()
+		}
 	}
 	return s
 }

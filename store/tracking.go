@@ -44,9 +44,24 @@ type PoolConfig struct {
 	Priority int64
 	Replaces []string
 	Created  int64
+	// Forms is how each of Numbers reads, in the same order, kept so that
+	// start-up need not parse thousands of numbers again; empty in a
+	// config stored before it was kept (version 1).
+	Forms []NumberForm
 }
 
-const numbersVersion = 1
+// NumberForm is how a stored number (E.164 digits) reads, as parsing it
+// found: its first CC digits are its country calling code and the rest its
+// national significant number, Trunk is the prefix dialled before that at
+// home ("8" in Russia), Text its international format.
+type NumberForm struct {
+	CC    int
+	Trunk string
+	Text  string
+}
+
+// numbersVersion 2 added PoolConfig.Forms.
+const numbersVersion = 2
 
 // Encode returns the versioned encoding of c.
 func (c *NumbersConfig) Encode() []byte {
@@ -77,6 +92,12 @@ func (c *NumbersConfig) Encode() []byte {
 		e.int(p.Priority)
 		e.strs(p.Replaces)
 		e.int(p.Created)
+		e.uint(uint64(len(p.Forms)))
+		for _, f := range p.Forms {
+			e.uint(uint64(f.CC))
+			e.str(f.Trunk)
+			e.str(f.Text)
+		}
 	}
 	e.uint(uint64(c.NextPool))
 	return e.b
@@ -84,7 +105,7 @@ func (c *NumbersConfig) Encode() []byte {
 
 // DecodeNumbersConfig decodes a NumbersConfig; the result does not alias b.
 func DecodeNumbersConfig(b []byte) (NumbersConfig, error) {
-	d, _ := newDecoder(b, "numbers config", numbersVersion)
+	d, v := newDecoder(b, "numbers config", numbersVersion)
 	var c NumbersConfig
 	c.Revision = d.uint()
 	for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
@@ -96,9 +117,22 @@ func DecodeNumbersConfig(b []byte) (NumbersConfig, error) {
 			Replaces: d.strs(), Created: d.int()})
 	}
 	for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
-		c.Pools = append(c.Pools, PoolConfig{ID: d.uint32("pool id"), Name: d.str(), Numbers: d.strs(),
+		p := PoolConfig{ID: d.uint32("pool id"), Name: d.str(), Numbers: d.strs(),
 			Fallback: d.str(), Reserve: d.int(), Rule: d.str(), Priority: d.int(), Replaces: d.strs(),
-			Created: d.int()})
+			Created: d.int()}
+		if v >= 2 {
+			n := d.count()
+			if n != 0 && n != uint64(len(p.Numbers)) {
+				d.fail("pool forms do not match its numbers")
+			}
+			if n > 0 {
+				p.Forms = make([]NumberForm, 0, n)
+			}
+			for j := uint64(0); j < n && d.err == nil; j++ {
+				p.Forms = append(p.Forms, NumberForm{CC: int(d.uint32("country code length")), Trunk: d.str(), Text: d.str()})
+			}
+		}
+		c.Pools = append(c.Pools, p)
 	}
 	c.NextPool = d.uint32("next pool")
 	return c, d.done()
@@ -193,6 +227,16 @@ func DecodeLease(b []byte) (Lease, error) {
 		*f = d.str()
 	}
 	return l, d.done()
+}
+
+// DecodeLeaseVisitor decodes only the visitor of a Lease: what start-up
+// needs to put a live lease back, without the strings of its source.
+func DecodeLeaseVisitor(b []byte) (uint64, error) {
+	d, _ := newDecoder(b, "lease", leaseVersion)
+	d.uint32("site")
+	d.uint32("pool")
+	v := d.uint()
+	return v, d.err
 }
 
 // EncodeUntil is the value of a lease's until key: Unix ns, big endian.

@@ -21,7 +21,8 @@ func init() {
 			Statics:     []StaticNumber{{Number: "74951825168", Rule: "utm_source=yandex", Priority: -3, Replaces: []string{"74872751404"}, Created: 1700000000000}},
 			Pools: []PoolConfig{
 				{ID: 1, Name: "ads", Numbers: []string{"74950000001", "74950000002"}, Fallback: "74950000009", Reserve: 1200000,
-					Rule: "utm_medium=cpc", Priority: 1 << 40, Created: 1},
+					Rule: "utm_medium=cpc", Priority: 1 << 40, Created: 1,
+					Forms: []NumberForm{{CC: 1, Trunk: "8", Text: "+7 495 000-00-01"}, {CC: 1 << 31, Text: unicode}}},
 				{ID: 1<<32 - 1, Name: long, Rule: unicode, Reserve: -1, Replaces: []string{"", long}},
 			},
 			NextPool: 1<<32 - 1},

@@ -15,7 +15,11 @@ import (
 // VerifyArchive reads a backup archive from r and checks it against its
 // manifest (every file present, sizes and SHA-256 sums right) without
 // writing anything. Restore checks the same and more (it opens the store).
-func VerifyArchive(r io.Reader) error {
+func VerifyArchive(r io.Reader) error { return verifyArchive(r, nil) }
+
+// verifyArchive is VerifyArchive that calls sized, when not nil, with the
+// archive's whole size once it has read the manifest.
+func verifyArchive(r io.Reader, sized func(int64)) error {
 	tr := tar.NewReader(r)
 	hdr, err := tr.Next()
 	if err != nil || hdr.Name != manifestName || hdr.Size > maxManifest {
@@ -27,6 +31,9 @@ func VerifyArchive(r io.Reader) error {
 	}
 	if m.Format != manifestFormat || len(m.Files) == 0 {
 		return fmt.Errorf("%w: unknown format %d or no files", ErrBadArchive, m.Format)
+	}
+	if sized != nil {
+		sized(archiveSize(hdr.Size, m.Files))
 	}
 	want := make(map[string]manifestFile, len(m.Files))
 	for _, f := range m.Files {
@@ -63,8 +70,10 @@ func VerifyArchive(r io.Reader) error {
 // stdout when path is "-", verifying it on the way (VerifyArchive). A file
 // appears only complete: written to path.partial, synced, then renamed. It
 // returns how many bytes it copied; an archive that ends short or does not
-// match its manifest is an "incomplete archive" error.
-func SaveArchive(r io.Reader, path string, stdout io.Writer) (int64, error) {
+// match its manifest is an "incomplete archive" error. sized, when not nil,
+// is called with the archive's whole size as soon as its manifest has
+// arrived (for a progress bar; the archive is not complete before).
+func SaveArchive(r io.Reader, path string, stdout io.Writer, sized func(int64)) (int64, error) {
 	out := stdout
 	var f *os.File
 	tmp := path + ".partial"
@@ -81,7 +90,7 @@ func SaveArchive(r io.Reader, path string, stdout io.Writer) (int64, error) {
 	pr, pw := io.Pipe()
 	verified := make(chan error, 1)
 	go func() {
-		err := VerifyArchive(pr)
+		err := verifyArchive(pr, sized)
 		io.Copy(io.Discard, pr)
 		verified <- err
 	}()

@@ -13,20 +13,29 @@ import (
 // maxGroupBytes caps one group's batch; the rest waits for the next sync.
 const maxGroupBytes = 8 << 20
 
-// Tx is one caller's part of a group commit. Reads see the store plus every
+// Tx is one caller's part of a group commit. In Update's function (and
+// Commit's then) it runs in the writer: reads see the store plus every
 // write of the group so far (earlier callers included), so a
-// read-modify-write in Update is serialised with all other writes. Writes go
-// to the caller's own batch, which joins the group only if Update's function
+// read-modify-write is serialised with all other writes. A Tx of Prepare is
+// built outside the writer, in the caller's goroutine: its reads see the
+// store as committed, not the writes queued for the writer. Writes go to
+// the caller's own batch, which joins the group only if the function
 // returns nil: a failed update changes nothing.
 type Tx struct {
-	group *pebble.Batch // indexed: reads through it see the group's writes
+	group *pebble.Batch // indexed: reads through it see the group's writes; nil: a prepared Tx
+	db    *DB           // a prepared Tx's store
 	own   *pebble.Batch
 	req   *request
+	exp   *exportLog // Export's
 }
 
-// Get returns a copy of the value under key as the group sees it, or
-// ErrNotFound. It does not see this Tx's own writes.
+// Get returns a copy of the value under key as the group sees it (as the
+// store has it, for a prepared Tx), or ErrNotFound. It does not see this
+// Tx's own writes.
 func (t *Tx) Get(key []byte) ([]byte, error) {
+	if t.group == nil {
+		return t.db.Get(key)
+	}
 	v, closer, err := t.group.Get(key)
 	if err == pebble.ErrNotFound {
 		return nil, ErrNotFound
@@ -71,10 +80,15 @@ func (t *Tx) AddLanes(key []byte, lanes []int64) {
 func (t *Tx) Merge(key, operand []byte) { _ = t.own.Merge(key, operand, nil) }
 
 type request struct {
-	fn    func(*Tx) error
-	err   error
-	after []func() // Tx.AfterCommit
-	done  chan struct{}
+	prepared *pebble.Batch // Commit's writes, made outside the writer; nil for Update
+	fn       func(*Tx) error
+	err      error
+	after    []func() // Tx.AfterCommit
+	done     chan struct{}
+	// exports holds the encoded ExportEntry of each Tx.Export mark, one
+	// after another, exportLens their lengths.
+	exports    []byte
+	exportLens []int
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
@@ -96,15 +110,19 @@ type writer struct {
 	exited chan struct{}
 	groups atomic.Uint64
 	writes atomic.Uint64
+	sizes  groupSizes
 }
 
 // pendingGroup is a group applied to the memtable whose WAL sync is not yet
 // known to be done.
 type pendingGroup struct {
-	batch   *pebble.Batch
+	batch   *pebble.Batch // indexed once a request reads through it
 	reqs    []*request
 	applied bool // SyncWait is owed
 	err     error
+	// exportLast is the last export log seq written into the group (0:
+	// none), durable once the group is synced.
+	exportLast uint64
 }
 
 // maxInFlight bounds the groups applied but not yet synced.
@@ -122,8 +140,8 @@ func (w *writer) loop() {
 	synced := make(chan struct{})
 	go w.syncer(syncs, synced)
 	for first := range w.reqs {
-		p := &pendingGroup{batch: w.d.db.NewIndexedBatch(), reqs: []*request{first}}
-		w.apply(p.batch, first)
+		p := &pendingGroup{batch: w.d.db.NewBatch(), reqs: []*request{first}}
+		w.apply(p, first)
 	gather:
 		for p.batch.Len() < maxGroupBytes {
 			select {
@@ -132,7 +150,7 @@ func (w *writer) loop() {
 					break gather
 				}
 				p.reqs = append(p.reqs, r)
-				w.apply(p.batch, r)
+				w.apply(p, r)
 			default:
 				break gather
 			}
@@ -167,8 +185,12 @@ func (w *writer) syncer(syncs <-chan *pendingGroup, synced chan<- struct{}) {
 			}
 		}
 		_ = p.batch.Close()
+		if p.err == nil {
+			w.d.exp.synced(p.exportLast)
+		}
 		w.groups.Add(1)
 		w.writes.Add(uint64(len(p.reqs)))
+		w.sizes.observe(len(p.reqs))
 		for _, r := range p.reqs {
 			if r.err == nil {
 				r.err = p.err
@@ -178,27 +200,54 @@ func (w *writer) syncer(syncs <-chan *pendingGroup, synced chan<- struct{}) {
 	}
 }
 
-// apply runs one request's function into its own batch and, when it
-// succeeds, adds that batch to the group. A panicking function fails its
-// own request, not the writer.
-func (w *writer) apply(group *pebble.Batch, r *request) {
-	own := w.d.db.NewBatch()
+// apply joins one request's writes to the group: a prepared batch as it
+// is, a function's writes (after the prepared ones, in the same batch)
+// only when it succeeds. A function reads through the group, which is
+// indexed from the first function on: a group of prepared writes only is
+// never indexed. A panicking function fails its own request, not the
+// writer.
+func (w *writer) apply(p *pendingGroup, r *request) {
+	own := r.prepared
+	if own == nil {
+		own = w.d.db.NewBatch()
+	}
+	r.prepared = nil
 	defer own.Close()
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("update: panic: %v", p)
+	if r.fn != nil {
+		if !p.batch.Indexed() {
+			ib := w.d.db.NewIndexedBatch()
+			if err := ib.Apply(p.batch, nil); err != nil {
+				// Only a corrupt batch fails to apply; it cannot be one
+				// the writer made.
+				panic(fmt.Sprintf("store: index group: %v", err))
 			}
+			_ = p.batch.Close()
+			p.batch = ib
+		}
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("update: panic: %v", p)
+				}
+			}()
+			return r.fn(&Tx{group: p.batch, own: own, req: r, exp: &w.d.exp})
 		}()
-		return r.fn(&Tx{group: group, own: own, req: r})
-	}()
-	if err != nil {
-		r.err = err
-		r.after = r.after[:0]
+		if err != nil {
+			r.err = err
+			r.after = r.after[:0]
+			r.exports, r.exportLens = r.exports[:0], r.exportLens[:0]
+			return
+		}
+	}
+	if err := p.batch.Apply(own, nil); err != nil {
+		r.err = fmt.Errorf("apply: %w", err)
+		r.exports, r.exportLens = r.exports[:0], r.exportLens[:0]
 		return
 	}
-	if err := group.Apply(own, nil); err != nil {
-		r.err = fmt.Errorf("apply: %w", err)
+	if len(r.exportLens) > 0 {
+		if last := w.addExports(p.batch, r); last > 0 {
+			p.exportLast = last
+		}
 	}
 }
 
@@ -222,17 +271,66 @@ func (d *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	r := requestPool.Get().(*request)
 	r.fn, r.err = fn, nil
+	return d.send(ctx, r)
+}
+
+// Prepare returns a Tx to fill outside the writer, in the caller's
+// goroutine, and hand to Commit: the writer then only appends its
+// writes to a group, so that what decides them runs in parallel on every
+// core. Its Get reads the store as committed: a write queued or in
+// flight is not seen, so the caller must hold whatever makes the keys it
+// reads its own until Commit returns (the tracker locks the visitor). A
+// prepared Tx must be committed or dropped with Discard.
+func (d *DB) Prepare() *Tx {
+	r := requestPool.Get().(*request)
+	r.err = nil
+	return &Tx{db: d, own: d.db.NewBatch(), req: r, exp: &d.exp}
+}
+
+// Discard drops a prepared Tx that will not be committed.
+func (t *Tx) Discard() {
+	if t.req == nil || t.group != nil {
+		return
+	}
+	_ = t.own.Close()
+	t.db.release(t.req)
+	t.req, t.own = nil, nil
+}
+
+// Commit hands tx, from Prepare, to the writer and returns once its writes
+// are synced to disk, as Update does. then, when not nil, runs in the
+// writer (as Update's function does, its reads see the group) and its
+// writes join tx's in one batch: a read-modify-write that must be
+// serialised with every other write. then's error is returned as is and
+// drops tx's writes with its own: the prepared writes and then's are
+// durable together or not at all. tx must not be used after Commit.
+func (d *DB) Commit(ctx context.Context, tx *Tx, then func(*Tx) error) error {
+	if tx.req == nil || tx.group != nil {
+		return fmt.Errorf("commit: %w", ErrClosed)
+	}
+	if d.w == nil {
+		tx.Discard()
+		return fmt.Errorf("commit: %w", ErrClosed)
+	}
+	r := tx.req
+	r.prepared, r.fn = tx.own, then
+	tx.req, tx.own = nil, nil
+	return d.send(ctx, r)
+}
+
+// send queues r for the writer and waits for its answer.
+func (d *DB) send(ctx context.Context, r *request) error {
 	d.w.mu.RLock()
 	if d.w.closed {
 		d.w.mu.RUnlock()
-		requestPool.Put(r)
+		d.release(r)
 		return ErrClosed
 	}
 	select {
 	case d.w.reqs <- r:
 	case <-ctx.Done():
 		d.w.mu.RUnlock()
-		requestPool.Put(r)
+		d.release(r)
 		return ctx.Err()
 	}
 	d.w.mu.RUnlock()
@@ -246,10 +344,20 @@ func (d *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			fn()
 		}
 	}
-	clear(r.after)
-	r.fn, r.err, r.after = nil, nil, r.after[:0]
-	requestPool.Put(r)
+	d.release(r)
 	return err
+}
+
+// release returns a request that is answered, or was never queued, to the
+// pool.
+func (d *DB) release(r *request) {
+	if r.prepared != nil {
+		_ = r.prepared.Close()
+	}
+	clear(r.after)
+	r.prepared, r.fn, r.err, r.after = nil, nil, nil, r.after[:0]
+	r.exports, r.exportLens = r.exports[:0], r.exportLens[:0]
+	requestPool.Put(r)
 }
 
 // Set durably stores one key.

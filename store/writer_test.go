@@ -379,3 +379,105 @@ func TestRollupCounters(t *testing.T) {
 	d = reopen(t, d)
 	check("reopened after compaction")
 }
+
+// Prepared writes mixed with Update's read-modify-writes in the same
+// groups: a prepared Tx and its then are durable together or not at all,
+// then's reads see the group (the counter ends exact), and a prepared
+// Tx's Get sees what is committed.
+func TestCommitPrepared(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	if err := d.Set(ctx, MetaKey("seen"), []byte("s")); err != nil {
+		t.Fatal(err)
+	}
+	errBoom := errors.New("boom")
+	counter := MetaKey("counter")
+	incr := func(tx *Tx) error {
+		var c uint64
+		v, err := tx.Get(counter)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			c = binary.BigEndian.Uint64(v)
+		}
+		tx.Set(counter, binary.BigEndian.AppendUint64(nil, c+1))
+		return nil
+	}
+	n := scale(600, 150)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			switch i % 3 {
+			case 0: // prepared only
+				tx := d.Prepare()
+				if v, err := tx.Get(MetaKey("seen")); err != nil || string(v) != "s" {
+					t.Errorf("prepared Get = %q, %v; want the committed value", v, err)
+				}
+				tx.Set(SessionKey(1, uint64(i)), []byte("p"))
+				tx.Add(RollupKey(1, 1, "hits"), 0, 1)
+				if err := d.Commit(ctx, tx, nil); err != nil {
+					t.Errorf("commit %d: %v", i, err)
+				}
+			case 1: // prepared, then a read-modify-write in the writer
+				tx := d.Prepare()
+				tx.Set(SessionKey(1, uint64(i)), []byte("p"))
+				tx.Add(RollupKey(1, 1, "hits"), 0, 1)
+				if err := d.Commit(ctx, tx, incr); err != nil {
+					t.Errorf("commit %d: %v", i, err)
+				}
+			case 2: // then fails: nothing of it is written
+				tx := d.Prepare()
+				tx.Set(SessionKey(1, uint64(i)), []byte("p"))
+				tx.Add(RollupKey(1, 1, "hits"), 0, 1)
+				err := d.Commit(ctx, tx, func(tx *Tx) error {
+					tx.Set(SessionKey(2, uint64(i)), []byte("t"))
+					return errBoom
+				})
+				if err != errBoom {
+					t.Errorf("commit %d: err = %v, want then's error as is", i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	d = reopen(t, d)
+	for i := range n {
+		_, err := d.Get(SessionKey(1, uint64(i)))
+		if i%3 == 2 && !errors.Is(err, ErrNotFound) {
+			t.Fatalf("commit %d whose then failed left its prepared write (err %v)", i, err)
+		}
+		if i%3 != 2 && err != nil {
+			t.Fatalf("commit %d lost its write: %v", i, err)
+		}
+		if _, err := d.Get(SessionKey(2, uint64(i))); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("failed then %d left its write (err %v)", i, err)
+		}
+	}
+	v, err := d.Get(RollupKey(1, 1, "hits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lanes, err := DecodeCounters(v); err != nil || lanes[0] != int64((n+2)/3+(n+1)/3) {
+		t.Fatalf("counter = %v, %v; want %d (successful commits only)", lanes, err, (n+2)/3+(n+1)/3)
+	}
+	v, err = d.Get(counter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.BigEndian.Uint64(v); got != uint64((n+1)/3) {
+		t.Fatalf("read-modify-write counter = %d, want %d", got, (n+1)/3)
+	}
+	tx := d.Prepare()
+	tx.Set(MetaKey("dropped"), []byte("d"))
+	tx.Discard()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tx = d.Prepare()
+	tx.Set(MetaKey("late"), []byte("l"))
+	if err := d.Commit(ctx, tx, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Commit after Close: err = %v, want ErrClosed", err)
+	}
+}

@@ -180,7 +180,7 @@ export function chatWindow(env) {
   function load() {
     try {
       var v = parse(w.localStorage.getItem(STORE));
-      return v && v.s == (site || core.credentials().site_key) ? v : {};
+      return v && v.s == (site || core.credentials_().site_key) ? v : {};
     } catch (e) {
       return {};
     }
@@ -215,7 +215,7 @@ export function chatWindow(env) {
   // --- the connection ------------------------------------------------------
 
   function wsURL() {
-    var b = core.base();
+    var b = core.base_();
     if (b.indexOf("//") === 0) b = (location.protocol == "https:" ? "https:" : "http:") + b;
     return b.replace(/^http/, "ws") + "t/v1/chat/ws?k=" + encodeURIComponent(site);
   }
@@ -223,7 +223,7 @@ export function chatWindow(env) {
   function connect() {
     clearTimeout(retryTimer);
     if (stopped || sock || polling) return;
-    if (!core.cred()) {
+    if (!core.cred_()) {
       // the page view is not answered yet: the hello needs its ci and key
       retryTimer = setTimeout(connect, 1000);
       return;
@@ -243,7 +243,7 @@ export function chatWindow(env) {
       opened = true;
       wsWorked = true;
       fails = 0;
-      var c = core.cred() || {};
+      var c = core.cred_() || {};
       s.send(JSON.stringify({ type: "hello", ci: c.ci, key: c.key, u: location.href, chat: chatID, after: after }));
       clearInterval(pinger);
       pinger = setInterval(function () {
@@ -318,7 +318,7 @@ export function chatWindow(env) {
   }
 
   function request(wait, done) {
-    var c = core.cred() || {};
+    var c = core.cred_() || {};
     var frames = wait ? [] : outq.splice(0, 10);
     var ctl = w.AbortController ? new AbortController() : null;
     var timer = setTimeout(function () {
@@ -329,7 +329,7 @@ export function chatWindow(env) {
       if (!ok) outq = frames.concat(outq);
       done(ok);
     };
-    fetch(core.base() + "t/v1/chat", {
+    fetch(core.base_() + "t/v1/chat", {
       method: "POST",
       body: JSON.stringify({ k: site, ci: c.ci, key: c.key, u: location.href, chat: chatID, after: after, wait: wait, frames: frames }),
       credentials: "omit",
@@ -350,7 +350,7 @@ export function chatWindow(env) {
           }
           if (a.status == 403 || a.status == 404) {
             stopped = true; // not this site's visitor or page: nothing to retry
-            core.warn("chat: " + (v.error || "HTTP " + a.status));
+            core.warn_("chat: " + (v.error || "HTTP " + a.status));
             return back(true);
           }
           back(false);
@@ -410,7 +410,7 @@ export function chatWindow(env) {
   }
 
   function setOperators(v) {
-    if (typeof v == "boolean") core.operators(v);
+    if (typeof v == "boolean") core.operators_(v);
   }
 
   function switchChat(id) {
@@ -463,6 +463,9 @@ export function chatWindow(env) {
         p.node.parentNode && p.node.parentNode.removeChild(p.node);
       } else {
         seen[k] = p.node;
+        // sent before the chat existed, the node learns its chat here: the
+        // ack may come before the message's own frame (chat-protocol.md)
+        p.node.setAttribute("data-chat", f.chat);
         p.node.setAttribute("data-id", f.id);
         setMark(p.node, f.id);
       }
@@ -485,7 +488,7 @@ export function chatWindow(env) {
     if (f.code == "chat_closed") status = "closed";
     if (f.code == "wrong_key" || f.code == "unknown_site") stopped = true;
     if (msgs[f.code]) note(msgs[f.code]);
-    else core.warn("chat: " + (f.message || f.code));
+    else core.warn_("chat: " + (f.message || f.code));
   }
 
   // resend sends again what was typed and not acked, with the same refs.
@@ -629,7 +632,7 @@ export function chatWindow(env) {
     if (!ui) return;
     if (fabBtn) fabBtn.hidden = isOpen;
     var lost = !welcomed && (fails > 0 || backoff > 0);
-    ui.status.textContent = lost ? t("reconnecting") : core.operators() ? t("online") : t("offline");
+    ui.status.textContent = lost ? t("reconnecting") : core.operators_() ? t("online") : t("offline");
   }
 
   function showTyping(s) {
@@ -742,9 +745,9 @@ export function chatWindow(env) {
   // online or the visitor's chat is going on, else the lead form.
   function openWindow() {
     env.withSettings(function () {
-      if (!started && !core.operators() && !load().chat) return env.leadForm();
-      if (!started) start({ operators: core.operators() });
-      if (core.operators() || (chatID && status == "open") || pending.length) show(true);
+      if (!started && !core.operators_() && !load().chat) return env.leadForm();
+      if (!started) start({ operators: core.operators_() });
+      if (core.operators_() || (chatID && status == "open") || pending.length) show(true);
       else env.leadForm();
     });
   }
@@ -756,7 +759,7 @@ export function chatWindow(env) {
     showStatus();
     if (started) return;
     started = true;
-    site = core.credentials().site_key || "";
+    site = core.credentials_().site_key || "";
     kept = load();
     chatID = +kept.chat || 0;
     (kept.p || []).forEach(function (p) {

@@ -3,11 +3,21 @@
  * CoMagic's: the same globals (Comagic, ComagicWidget, __cs,
  * window.__cs_onReplacePhones), arguments, callbacks and result shapes.
  *
- * The server (httpd/snippet.go) minifies this file with esbuild once at
- * start and serves it at /static/cs.min.js. __CS_WIDGET_PATH__ is replaced
+ * The server (httpd/tracker_snippet.go) minifies this file with esbuild once
+ * at start and serves it at /static/cs.min.js. __CS_WIDGET_PATH__ is replaced
  * at that build with the content-hashed path of the widget chunk
  * ("static/cs-widget.<hash>.min.js"), loaded only on first use of a widget
  * call. The wire format is httpd/tracker-protocol.md.
+ *
+ * Size. Every visitor of every site downloads this file before anything of
+ * ours runs, so it has a budget (TestSnippetCoreSize): what only a widget
+ * needs is in the widget chunk, and the code is written for the minifier —
+ * arrow functions, one helper where two calls were alike, short messages.
+ * Names the page sees (the API, the globals, wire fields) are never
+ * shortened; the core's own property names end in "_", and the build
+ * shortens those (esbuild's MangleProps, one cache with the widget chunk,
+ * which calls core's helpers). Names kept in localStorage stay as they are:
+ * an earlier version's page may have written them.
  *
  * Model
  *   - The page pushes commands on `__cs` before this file has loaded; they
@@ -36,21 +46,20 @@
   var KEY = "_cs_key"; // cookie: the credential key of the ci's session, beside _cs_ci
   var CRED = "_cs_cred"; // localStorage: last credentials, for unload beacons
   var LATER = "_cs_later"; // localStorage: writes kept for the next page view
-  var TWO_YEARS = 63072000; // seconds
-  var TIMEOUT = 10000; // ms before a request counts as failed
-  var LATER_MAX = 20;
+  var PH = "_cs_ph"; // localStorage: {phones, exp, ci}, the last answer for the next page view
 
   // --- configuration, set by commands -------------------------------------
 
   var account = ""; // site key, from setCsAccount
-  var host = scriptBase(); // "//host/" from setCsHost, else where this file came from
+  // "//host/" from setCsHost, else the appliance this file came from.
+  var host = ((d.currentScript || {}).src || "").replace(/static\/[^/]*$/, "");
   var dynamical = false; // setDynamicalReplacement: replace numbers in nodes added later
   var phoneMask = ""; // setUIPhoneMaskFormat; used by the callback form in the widget chunk
 
   // --- visitor state --------------------------------------------------------
 
   var ci = ""; // "visitor.session.first_visit_unix", "" for a first-time visitor
-  var cred = null; // answer of the last successful hit: {ci, visitor_id, session_id, hit_id, key, server_url}
+  var cred = null; // answer of the last successful hit: {ci, visitor_id, session_id, hit_id, key, server_url, ...}
   var lastURL = ""; // URL of the last hit, the referrer of the next SPA hit
   var loaded = false; // the commands queued before this file ran have run
   var started = false; // the page view's hit was queued
@@ -58,33 +67,26 @@
 
   // --- the outbox -----------------------------------------------------------
 
-  // An item is {p: path under t/v1/, b: its own body fields, hit: a page
+  // An item is {p: path under t/v1/, b: its own body fields, hit_: a page
   // view (sends the current ci), c: needs credentials (ci, key), h: sends the
   // hit id too, r: a read (only its answer matters: never beaconed), cb: the
-  // page's callback, done: the snippet's own handler of the answer, name:
-  // the API call, for the console when a call without callback fails}.
+  // page's callback, done_: the snippet's own handler of the answer, name_:
+  // the API call, for the console when a call without callback fails,
+  // result_: the result of an answer that never came}.
   var outbox = [];
   var busy = false;
 
-  function base() {
-    return host.replace(/\/?$/, "/");
-  }
-
-  // scriptBase is the appliance this file was loaded from, the default host.
-  function scriptBase() {
-    var s = d.currentScript;
-    return s && s.src ? s.src.replace(/static\/[^/]*$/, "") : "";
-  }
+  var base = () => host.replace(/\/?$/, "/");
 
   // --- small helpers ------------------------------------------------------
 
   var warned = {};
-  function warnOnce(key, msg) {
-    if (warned[key]) return;
-    warned[key] = 1;
-    warn(msg);
-  }
-  function warn(msg) {
+  // warn writes msg on the console; with once, only the first time for it.
+  function warn(msg, once) {
+    if (once) {
+      if (warned[once]) return;
+      warned[once] = 1;
+    }
     try {
       console.warn("[cs] " + msg);
     } catch (e) {}
@@ -93,57 +95,49 @@
   // answer calls cb with v asynchronously; an exception in the page's own
   // callback is reported on the console and does not break the snippet.
   function answer(cb, v) {
-    if (typeof cb != "function") return;
-    setTimeout(function () {
-      try {
-        cb(v);
-      } catch (e) {
+    if (typeof cb == "function")
+      setTimeout(() => {
         try {
+          cb(v);
+        } catch (e) {
           console.error(e);
-        } catch (e2) {}
-      }
-    }, 0);
+        }
+      });
   }
 
-  function fail(error) {
-    return { success: false, error: error };
-  }
+  var fail = (error) => ({ success: false, error });
 
-  // safe wraps an API function so that it never throws into the page.
-  function safe(fn, fallback) {
-    return function () {
+  // safe wraps a function so that it never throws into the page.
+  var safe =
+    (fn) =>
+    (...a) => {
       try {
-        return fn.apply(this, arguments);
+        return fn(...a);
       } catch (e) {
         warn("internal error: " + e);
-        return typeof fallback == "function" ? fallback() : fallback;
       }
     };
-  }
 
   // cut shortens s to at most max UTF-8 bytes without splitting a character
-  // (page-derived fields: the server refuses longer ones).
+  // (page-derived fields: the server refuses longer ones). A high surrogate
+  // counts the pair's 4 bytes, the low one nothing.
   function cut(s, max) {
     s = s == null ? "" : String(s);
-    if (s.length * 3 <= max) return s;
-    for (var i = 0, n = 0; i < s.length; i++) {
-      var c = s.charCodeAt(i);
-      n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? 4 : c >= 0xdc00 && c < 0xe000 ? 0 : 3;
-      if (n > max) break;
-    }
+    for (var i = 0, n = 0, c; i < s.length && (n += (c = s.charCodeAt(i)) < 128 ? 1 : c < 2048 ? 2 : c >> 10 == 54 ? 4 : c >> 10 == 55 ? 0 : 3) <= max; i++);
     return s.slice(0, i);
   }
 
   // text is an optional text argument: undefined stays absent.
-  function text(v) {
-    return v == null ? undefined : String(v);
-  }
+  var text = (v) => (v == null ? undefined : String(v));
+
+  // empty is a required argument that was not given.
+  var empty = (v) => v == null || String(v) === "";
 
   function storage(key, value) {
     try {
       var ls = w.localStorage;
       if (value === undefined) return ls.getItem(key);
-      if (value === null) ls.removeItem(key);
+      if (value == null) ls.removeItem(key);
       else ls.setItem(key, value);
     } catch (e) {} // storage disabled or full: the cookie still works
     return null;
@@ -160,135 +154,112 @@
   // --- ci: first-party cookie + localStorage --------------------------------
 
   var ciRe = /^\d+\.\d+\.\d+$/;
+  var keyRe = /^[0-9a-f]{32}$/;
+
+  // cookie is the value of cookie name, or undefined.
+  function cookie(name) {
+    try {
+      return (d.cookie.match("(?:^|;\\s*)" + name + "=([^;]*)") || [])[1];
+    } catch (e) {} // sandboxed frame
+  }
 
   function readCI() {
-    var m = null;
-    try {
-      m = /(?:^|;\s*)_cs_ci=([\d.]+)/.exec(d.cookie);
-    } catch (e) {} // sandboxed frame
-    var v = m ? m[1] : storage(CI);
-    return v && ciRe.test(v) ? v : "";
+    var v = cookie(CI) || storage(CI);
+    return ciRe.test(v) ? v : "";
   }
 
-  // cookieKey is the key in the cookies when they hold ci v: what a page on
-  // another sub-domain (its own, empty localStorage) continues the visitor
-  // with.
-  function cookieKey(v) {
-    try {
-      var c = d.cookie;
-      var m = /(?:^|;\s*)_cs_ci=([\d.]+)/.exec(c);
-      var k = /(?:^|;\s*)_cs_key=([0-9a-f]{32})(?:;|$)/.exec(c);
-      return m && k && m[1] == v ? k[1] : "";
-    } catch (e) {
-      return "";
-    }
-  }
-
-  var cookieDomain; // undefined until found; "" for a host-only cookie
-
-  // findCookieDomain is the widest domain that takes a cookie (example.com
-  // for www.example.com and for example.com itself), so that one visitor is
-  // one visitor across the site's sub-domains; a public suffix (co.uk)
-  // refuses it. An IP address or a single label keeps a host-only cookie.
-  function findCookieDomain() {
-    var h = location.hostname;
-    var parts = h.split(".");
-    cookieDomain = "";
-    if (parts.length < 2 || /^[\d.]+$|:/.test(h)) return;
-    for (var i = parts.length - 2; i >= 0; i--) {
-      var dom = parts.slice(i).join(".");
-      d.cookie = "_cs_t=1; path=/; domain=" + dom;
-      if (/(?:^|;\s*)_cs_t=1/.test(d.cookie)) {
-        d.cookie = "_cs_t=; path=/; max-age=0; domain=" + dom;
-        cookieDomain = dom;
-        return;
-      }
-    }
-  }
-
-  // saveCI remembers the visitor: ci and its session's key, in cookies on
-  // the widest domain (so the site's other sub-domains continue the
-  // visitor) and in localStorage.
-  function saveCI(v, key) {
+  // saveCI remembers the visitor: ci and its session's key, in cookies and
+  // in localStorage. The cookies are on the domain the hit's answer names
+  // (the page's registrable domain: example.com for www.example.com), so
+  // that one visitor is one visitor across the site's sub-domains; when the
+  // browser refuses it (or there is none: an IP address, a single label),
+  // they are the host's own.
+  function saveCI(v, key, dom) {
     ci = v;
     storage(CI, v);
     try {
-      if (cookieDomain === undefined) findCookieDomain();
-      var attrs =
-        "; path=/; max-age=" + TWO_YEARS + "; SameSite=Lax" +
-        (cookieDomain ? "; domain=" + cookieDomain : "") +
-        (location.protocol == "https:" ? "; Secure" : "");
-      d.cookie = CI + "=" + v + attrs;
-      if (/^[0-9a-f]{32}$/.test(key)) d.cookie = KEY + "=" + key + attrs;
+      var set = (a) => {
+        a += ";path=/;max-age=63072000;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
+        d.cookie = CI + "=" + v + a;
+        if (keyRe.test(key)) d.cookie = KEY + "=" + key + a;
+      };
+      set(dom ? ";domain=" + dom : "");
+      if (cookie(CI) != v) set("");
     } catch (e) {}
   }
 
-  // ids of a ci: [visitor, session], numbers, or undefined for "".
-  function ciPart(i) {
-    return ci ? +ci.split(".")[i] : undefined;
-  }
+  // ids is the id (visitor_id, session_id) of the current page view once
+  // the appliance answered its hit; before that, part i of the ci this
+  // visitor had on the previous page view (the visitor id does not change;
+  // the session id changes when that session has ended: 30 minutes idle
+  // or a new campaign), and undefined for a first-time visitor.
+  var ids = (k, i) => (cred ? cred[k] : ci ? +ci.split(".")[i] : undefined);
 
   // --- requests -------------------------------------------------------------
+
+  // stored is the last credentials of this site and ci saved by this or an
+  // earlier page.
+  function stored() {
+    if (cred && cred.ci == ci) return cred;
+    var c = parse(storage(CRED));
+    return c && c.site == account && c.ci == ci ? c : null;
+  }
 
   // body is an item's JSON with the credentials it needs.
   function body(it, cr) {
     var b = { k: account };
-    if (it.hit && ci) {
+    if (it.hit_ && ci) {
       b.ci = ci; // read when sent: an earlier hit may have renewed it
       // The session's key vouches for the ci (its ids are guessable, the
       // key is not; a ci without it is a new visitor): from this page's
       // last answer, the saved credentials, or the cookie beside the ci.
-      var saved = cred && cred.ci == ci ? cred : parse(storage(CRED));
-      if (saved && saved.ci == ci && (cred == saved || saved.site == account)) b.key = saved.key;
-      else b.key = cookieKey(ci) || undefined;
+      var saved = stored();
+      var k = cookie(KEY);
+      b.key = saved ? saved.key : cookie(CI) == ci && keyRe.test(k) ? k : undefined;
     }
     if (it.c) {
       b.ci = cr.ci;
       b.key = cr.key;
       if (it.h) b.hi = cr.hit_id;
     }
-    for (var f in it.b) b[f] = it.b[f];
-    return JSON.stringify(b);
+    return JSON.stringify(Object.assign(b, it.b));
   }
 
   // post sends one request; done gets the answer {success, result|error}
   // exactly once, also when the appliance does not answer in time.
   function post(path, json, done) {
-    var ctl = w.AbortController ? new AbortController() : null;
-    var over = false;
-    var end = function (v) {
-      if (over) return;
-      over = true;
-      clearTimeout(timer);
-      done(v);
-    };
-    var timer = setTimeout(function () {
-      if (ctl) ctl.abort();
-      end(fail("the appliance did not answer in time"));
-    }, TIMEOUT);
+    var ctl = w.AbortController && new AbortController();
     var status = 0;
-    fetch(base() + "t/v1/" + path, {
-      method: "POST",
-      body: json, // a string: Content-Type text/plain, no CORS preflight
-      keepalive: true,
-      credentials: "omit",
-      signal: ctl ? ctl.signal : undefined,
-    })
-      .then(function (r) {
-        status = r.status;
-        return r.json();
-      })
+    var end = (v) => {
+      clearTimeout(timer);
+      if (done) done(v);
+      done = 0;
+    };
+    var timer = setTimeout(() => {
+      if (ctl) ctl.abort();
+      end(fail("no answer in 10 s"));
+    }, 1e4);
+    // A fetch that throws (replaced or blocked by the page) is a failed
+    // request like any other.
+    new Promise((ok) =>
+      ok(
+        fetch(base() + "t/v1/" + path, {
+          method: "POST",
+          body: json, // a string: Content-Type text/plain, no CORS preflight
+          keepalive: true,
+          credentials: "omit",
+          signal: ctl && ctl.signal,
+        })
+      )
+    )
+      .then((r) => ((status = r.status), r.json()))
       .then(
-        function (v) {
-          // An answer with a result is given as it is: sitePhoneCall's
-          // statuses 1-4 come as {success:false, result:{status, code}},
-          // and its refused requests (4xx) and addOfflineRequest's with a
-          // result too (tracker-protocol.md §6, §8).
-          end(v && (v.success === true || (v.result && typeof v.result == "object")) ? v : fail((v && v.error) || "HTTP " + status));
-        },
-        function (e) {
-          end(fail(status ? "HTTP " + status : "appliance unreachable: " + ((e && e.message) || e)));
-        }
+        // An answer with a result is given as it is: sitePhoneCall's
+        // statuses 1-4 come as {success:false, result:{status, code}},
+        // and its refused requests (4xx) and addOfflineRequest's with a
+        // result too (tracker-protocol.md §6, §8).
+        (v) => end(v && (v.success === true || (v.result && typeof v.result == "object")) ? v : fail((v && v.error) || "HTTP " + status)),
+        (e) => end(fail(status ? "HTTP " + status : "unreachable: " + ((e && e.message) || e)))
       );
   }
 
@@ -300,41 +271,38 @@
 
   // pump sends the outbox's first item once the previous one is answered.
   function pump() {
-    if (busy || !outbox.length || (!started && !failed)) return;
-    var it = outbox.shift();
+    var it = outbox[0];
+    // Calls that need credentials wait for the hit's answer.
+    if (busy || !it || (!started && !failed) || (it.c && !cred && !failed)) return;
+    outbox.shift();
     if (it.c && !cred) {
-      if (!failed) {
-        outbox.unshift(it); // the hit's answer is still to come
-        return;
-      }
       finish(it, fail(failed));
       return pump();
     }
     busy = true;
-    try {
-      post(it.p, body(it, cred), function (v) {
-        busy = false;
-        finish(it, v);
-        pump();
-      });
-    } catch (e) {
-      busy = false; // fetch itself threw (replaced or blocked by the page)
-      finish(it, fail("request failed: " + e));
+    var next = (v) => {
+      busy = false;
+      finish(it, v);
       pump();
+    };
+    try {
+      post(it.p, body(it, cred), next);
+    } catch (e) {
+      next(fail("request failed: " + e)); // a field the page gave cannot be sent (a BigInt)
     }
   }
 
   function finish(it, v) {
     try {
-      if (it.done) it.done(v);
+      if (it.done_) it.done_(v);
     } catch (e) {
       warn("internal error: " + e);
     }
     // A call whose answers carry a result has one when the request never
     // got an answer from the appliance too.
-    if (!v.success && !v.result && it.result) v.result = it.result();
+    if (!v.success && !v.result && it.result_) v.result = it.result_;
     if (it.cb) answer(it.cb, v);
-    else if (!v.success && it.name) warn(it.name + " failed: " + v.error);
+    else if (!v.success && it.name_) warn(it.name_ + " failed: " + v.error);
   }
 
   // --- page hide: beacons ---------------------------------------------------
@@ -342,33 +310,22 @@
   // flush sends the outbox's writes with sendBeacon (the page may never run
   // again); reads stay, their answers matter only if the page comes back.
   function flush() {
-    var keep = [];
     var later = [];
-    var cr = cred || stored();
-    outbox.forEach(function (it) {
-      if (it.r) return keep.push(it);
+    var cr = stored();
+    outbox = outbox.filter((it) => {
+      if (it.r) return true;
       if (it.c && !cr) {
         later.push({ p: it.p, b: it.b, h: it.h, s: account });
-        return finish(it, fail("the page was hidden before the appliance answered; kept for the next page view"));
+        return finish(it, fail("kept for the next page view"));
       }
-      it.done = null; // a beacon has no answer: a hit's ci and key stay as they are
+      it.done_ = null; // a beacon has no answer: a hit's ci and key stay as they are
       var ok = false;
       try {
         ok = navigator.sendBeacon(base() + "t/v1/" + it.p, body(it, cr));
       } catch (e) {}
-      finish(it, ok ? { success: true, result: null } : fail("the browser refused to send on page hide"));
+      finish(it, ok ? { success: true, result: null } : fail("sendBeacon refused"));
     });
-    outbox = keep;
-    if (later.length) {
-      var old = parse(storage(LATER)) || [];
-      storage(LATER, JSON.stringify(old.concat(later).slice(-LATER_MAX)));
-    }
-  }
-
-  // stored is the last credentials of this site saved by an earlier page.
-  function stored() {
-    var c = parse(storage(CRED));
-    return c && c.site == account && c.ci == ci ? c : null;
+    if (later.length) storage(LATER, JSON.stringify((parse(storage(LATER)) || []).concat(later).slice(-20)));
   }
 
   // replay queues the writes an earlier page kept for later.
@@ -376,18 +333,19 @@
     var later = parse(storage(LATER));
     if (!Array.isArray(later)) return;
     storage(LATER, null);
-    later.reverse().forEach(function (l) {
-      if (l && l.s == account) outbox.unshift({ p: l.p, b: l.b, c: true, h: l.h, name: l.p + " (kept from an earlier page)" });
-    });
+    later.reverse().forEach((l) => l && l.s == account && outbox.unshift({ p: l.p, b: l.b, c: 1, h: l.h, name_: l.p }));
   }
 
-  function onHide() {
-    try {
-      if (d.visibilityState == "hidden") flush();
-    } catch (e) {}
-  }
   w.addEventListener("pagehide", safe(flush));
-  d.addEventListener("visibilitychange", onHide);
+  // Hidden, the page may never run again: its writes go, and its lease
+  // heartbeats stop (see schedule).
+  d.addEventListener(
+    "visibilitychange",
+    safe(() => {
+      if (d.visibilityState == "hidden") flush();
+      schedule();
+    })
+  );
 
   // --- page views -----------------------------------------------------------
 
@@ -395,30 +353,28 @@
   // calls waiting for credentials when it is the page's first.
   function hit(first) {
     var u = location.href;
-    var it = {
+    outbox[first ? "unshift" : "push"]({
       p: "hit",
-      hit: true,
+      hit_: 1,
       b: { u: cut(u, 2048), r: cut(first ? d.referrer : lastURL, 2048), t: cut(d.title, 512) },
-      done: function (v) {
+      done_(v) {
         var r = v.result || {};
-        if (v.success && !ciRe.test(r.ci)) v = fail("the appliance answered no ci");
+        if (v.success && !ciRe.test(r.ci)) v = fail("no ci");
         if (!v.success) {
-          if (!cred) failed = "the page view was not recorded: " + v.error;
-          warn("page view not recorded: " + v.error);
-          return;
+          var why = "page view not recorded: " + v.error;
+          if (!cred) failed = why;
+          return warn(why);
         }
         cred = r;
         failed = "";
-        saveCI(r.ci, r.key);
-        storage(CRED, JSON.stringify({ site: account, ci: r.ci, key: r.key, hit_id: r.hit_id, server_url: r.server_url }));
+        saveCI(r.ci, r.key, r.cookie_domain);
+        storage(CRED, JSON.stringify({ site: account, ci: r.ci, key: r.key, hit_id: r.hit_id }));
         replay();
-        replacePhones(r.phones);
+        renewed(r.phones, 1);
         chatOf(r.chat);
       },
-    };
+    });
     lastURL = u;
-    if (first) outbox.unshift(it);
-    else outbox.push(it);
   }
 
   // start sends the page view's hit once the page is parsed (for its title)
@@ -427,16 +383,15 @@
     // Before the queued commands ran, a later setCsHost may still change
     // where the hit goes.
     if (started || !loaded || d.readyState == "loading") return;
-    if (!account) {
+    if (account) {
+      started = true;
+      failed = "";
+      hit(1);
+    } else {
       // Calls answer with the failure rather than wait for ever.
-      failed = "setCsAccount was not called: no site key";
-      warnOnce("account", failed);
-      pump();
-      return;
+      failed = "no setCsAccount";
+      warn(failed, "account");
     }
-    started = true;
-    failed = "";
-    hit(true);
     pump();
   }
   d.addEventListener("DOMContentLoaded", safe(start));
@@ -449,19 +404,19 @@
   // the site's extra selectors, text (a number may run across the inline
   // elements of one block), form fields and tel: links. A written number
   // keeps its format, on every page view: the replacement's digits take
-  // the places of the original's, in the nodes they were in. Everything replaced is recorded with a way back, so that a
-  // later answer (a new lease, a hook that now says no) starts from the
-  // page as it was. An image target shows a picture of its number that
-  // the appliance draws from a URL it signed (the answer's img); its URL
-  // is the getters' img.
+  // the places of the original's, in the nodes they were in. Everything
+  // replaced is recorded with a way back, so that a later answer (a new
+  // lease, a hook that now says no) starts from the page as it was. An
+  // image target shows a picture of its number that the appliance draws
+  // from a URL it signed (the answer's img); its URL is the getters' img.
 
-  var PH = "_cs_ph"; // localStorage: {phones, exp, ci}, the last answer for the next page view
   var TARGETS = ["#comagic_phone", ".comagic_phone", "[name=comagic_phone]"];
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
   // Elements inside a line of text: a number may run across them.
   var INLINE = /^(A|ABBR|B|BDI|BDO|BIG|CITE|CODE|DATA|DFN|EM|FONT|I|KBD|MARK|NOBR|Q|S|SAMP|SMALL|SPAN|STRONG|SUB|SUP|TIME|TT|U|VAR|WBR)$/;
   var NOTEXT = /^(PICTURE|SOURCE|VIDEO|AUDIO|CANVAS|IFRAME|OBJECT|EMBED|BR|HR|SELECT|svg)$/; // targets that cannot show a number's text
-  var ph = null; // the answer applied now, or null
+  var ph = null; // the numbers of the answer applied now, or null
+  var renew = 0; // its seconds between heartbeats
   var phKey; // its numbers and selectors as JSON, to tell a new answer from the same
   var phHook; // the __cs_onReplacePhones that was asked about it
   var phRe = null; // matches any written form of ph's site numbers
@@ -474,18 +429,13 @@
   var beat = 0; // timer of the next lease heartbeat
   var lastBeat = 0; // Date.now() of the last answer that renewed the leases
 
-  function digits(s) {
-    return String(s).replace(/\D/g, "");
-  }
+  var digits = (s) => String(s).replace(/\D/g, "");
 
-  // numberOf is the entry of ph whose site number is written with digits dg
-  // (cc+nsn, trunk+nsn or nsn).
-  function numberOf(dg) {
-    return ph.numbers.filter(function (n) {
-      var s = n.site;
-      return dg == s.cc + s.nsn || dg == s.trunk + s.nsn || dg == s.nsn;
-    })[0];
-  }
+  // forms are the ways site number s is written: cc+nsn, trunk+nsn, nsn.
+  var forms = (s) => [s.cc + s.nsn, s.trunk + s.nsn, s.nsn];
+
+  // numberOf is the entry of ph whose site number w writes.
+  var numberOf = (w) => ph.find((n) => forms(n.site).includes(digits(w)));
 
   // format writes n's replacement as w, a written form of n's site number,
   // is written: "8 (487) 275-14-04" -> "8 (495) 000-00-01". A replacement
@@ -495,26 +445,25 @@
     var dg = digits(w);
     var r = dg == s.cc + s.nsn ? n.cc + n.nsn : dg == s.nsn ? n.nsn : n.trunk ? n.trunk + n.nsn : "";
     var i = 0;
-    if (r.length != dg.length || n.cc != s.cc) return n.text;
-    return w.replace(/\d/g, function () {
-      return r[i++];
-    });
+    return r.length != dg.length || n.cc != s.cc ? n.text : w.replace(/\d/g, () => r[i++]);
   }
 
   // each returns str with every site number written in it replaced by
   // fn(written); a run of digits that only contains one is not one.
-  function each(str, fn) {
-    return str.replace(phRe, function (w, i) {
-      return /\d/.test(str.charAt(i - 1) + str.charAt(i + w.length)) ? w : fn(w, i);
-    });
-  }
+  var each = (str, fn) => str.replace(phRe, (w, i) => (/\d/.test(str.charAt(i - 1) + str.charAt(i + w.length)) ? w : fn(w, i)));
+
+  // entry is a getters' entry of number n shown under id as text or img,
+  // with its type t (the getters give copies without it: see pub).
+  var entry = (id, n, text, img) => ({ id, img: img || null, text, raw: n.raw, t: n.type });
+
+  // pub is a list entry as the getters give it: a copy, without t.
+  var pub = (e) => ({ id: e.id, img: e.img, text: e.text, raw: e.raw });
 
   // add records one replaced target for the getters: each of an id once
   // for every way it is shown.
   function add(id, n, text, img) {
-    img = img || null;
-    for (var i = 0; i < list.length; i++) if (list[i].id == id && list[i].text == text && list[i].img == img && list[i].raw == n.raw) return;
-    list.push({ id: id, img: img, text: text, raw: n.raw, t: n.type });
+    var e = entry(id, n, text, img);
+    if (!list.some((o) => o.id == id && o.text == text && o.img == e.img && o.raw == n.raw)) list.push(e);
   }
 
   // issued is every number given to the visitor: what replaced targets, and
@@ -522,24 +471,25 @@
   // a hook that said no), under the id of the site's number it stands for.
   function issued() {
     var a = list.slice();
-    (ph ? ph.numbers : []).forEach(function (n) {
-      for (var i = 0; i < a.length; i++) if (a[i].raw == n.raw) return;
-      a.push({ id: "number=" + n.site.cc + n.site.nsn, img: null, text: n.text, raw: n.raw, t: n.type });
-    });
+    (ph || []).forEach((n) => a.some((e) => e.raw == n.raw) || a.push(entry("number=" + n.site.cc + n.site.nsn, n, n.text)));
     return a;
-  }
-
-  // entry is a list entry as the getters give it: a copy, without t.
-  function entry(e) {
-    return { id: e.id, img: e.img, text: e.text, raw: e.raw };
   }
 
   // targetId is the reference's id of a target element: "#comagic_phone",
   // ".comagic_phone", "[name=comagic_phone]" or the site's selector.
-  function targetId(el) {
-    return sels.filter(function (s) {
-      return el.matches(s);
-    })[0];
+  var targetId = (el) => sels.find((s) => el.matches(s));
+
+  // change plans setting o's property k (an attribute with attr; null
+  // removes it) to v, and how to put back what it was unless the page has
+  // changed it since.
+  function change(ops, o, k, v, attr) {
+    var get = () => (attr ? o.getAttribute(k) : o[k]);
+    var put = (x) => (!attr ? (o[k] = x) : x == null ? o.removeAttribute(k) : o.setAttribute(k, x));
+    ops.push(() => {
+      var old = get();
+      put(v);
+      undo.push(() => get() == v && put(old));
+    });
   }
 
   // scan plans the replacements in root (an element or a text node): it
@@ -550,51 +500,33 @@
     var p = root.parentNode;
     if (root.nodeType == 3 && p && p.nodeType == 1 && !SKIP.test(p.nodeName)) swapRun([root], ops);
     if (root.nodeType != 1) return;
-    var all = function (sel) {
-      var a = [].slice.call(root.querySelectorAll(sel));
-      if (root.matches(sel)) a.unshift(root);
-      return a;
-    };
+    var all = (sel) => (root.matches(sel) ? [root] : []).concat([...root.querySelectorAll(sel)]);
     // A target whose text holds no site number shows the first one's
     // replacement in place of its content; a field, in its value; an
     // image, in a picture the appliance draws. Another that cannot show
     // text is left, and not reported.
-    if (d.readyState != "loading") {
-      all(sels.join()).forEach(function (el) {
+    if (d.readyState != "loading")
+      all(sels.join()).forEach((el) => {
         var field = /^(INPUT|TEXTAREA)$/.test(el.nodeName);
-        if (filled.indexOf(el) >= 0) return;
+        if (filled.includes(el)) return;
         if (el.nodeName == "IMG") return swapImage(el, ops);
         if (!field && NOTEXT.test(el.nodeName)) return;
         var v = field ? el.value : el.textContent;
-        var n = ph.numbers[0];
+        var n = ph[0];
         var has = 0;
-        each(v, function (w) {
-          return (has = w);
-        });
+        each(v, (w) => (has = w));
         if (has && !field) return; // its text nodes are swapped in place
-        var nv = has
-          ? each(v, function (w) {
-              return swapped(w, el);
-            })
-          : n.text;
+        var nv = has ? each(v, (w) => swapped(w, el)) : n.text;
         if (!has) add(targetId(el), n, nv);
         filled.push(el);
-        ops.push(function () {
-          if (field) {
-            el.value = nv;
-            return undo.push(function () {
-              if (el.value == nv) el.value = v;
-            });
-          }
-          var old = [].slice.call(el.childNodes);
+        if (field) return change(ops, el, "value", nv);
+        ops.push(() => {
+          var old = [...el.childNodes];
           var t = d.createTextNode(nv);
           el.replaceChildren(t);
-          undo.push(function () {
-            if (t.parentNode == el) el.replaceChildren.apply(el, old);
-          });
+          undo.push(() => t.parentNode == el && el.replaceChildren(...old));
         });
       });
-    }
     // Runs of text inside one block: a number may be written across
     // several nodes (<span>8 (487)</span> 275-14-04).
     var tw = d.createTreeWalker(root, 5); // NodeFilter.SHOW_ELEMENT | SHOW_TEXT
@@ -612,77 +544,44 @@
       if (node.nodeType == 3 && !SKIP.test(p.nodeName)) run.push(node);
     }
     swapRun(run, ops);
-    all('a[href^="tel:"]').forEach(function (a) {
-      var h = a.getAttribute("href");
+    all('a[href^="tel:"]').forEach((a) => {
       var m = "";
       try {
-        each(decodeURIComponent(h.slice(4)), function (w) {
-          return (m = m || w);
-        });
+        each(decodeURIComponent(a.getAttribute("href").slice(4)), (w) => (m = m || w));
       } catch (e) {} // a malformed %-escape: not a number of ours
       if (!m) return;
-      var n = numberOf(digits(m));
-      var nh = "tel:+" + n.raw;
+      var n = numberOf(m);
       var id = "number=" + digits(m);
-      var shown = list.some(function (e) {
-        return e.id == id;
-      });
-      if (!shown) add(id, n, n.text); // a link shows no number: reported when no text of its id is
-      ops.push(function () {
-        a.setAttribute("href", nh);
-        undo.push(function () {
-          if (a.getAttribute("href") == nh) a.setAttribute("href", h);
-        });
-      });
+      if (!list.some((e) => e.id == id)) add(id, n, n.text); // a link shows no number: reported when no text of its id is
+      change(ops, a, "href", "tel:+" + n.raw, 1);
     });
   }
 
   // swapImage plans showing the picture of a number in image el: the one
   // its alt text writes, else the first; drawn in el's font size and
-  // colours. Its srcset goes, so that the picture is what is shown.
+  // colours, which the appliance reads from the computed style as it is
+  // (css=, tracker_phone_image.go). Its srcset goes, so that the picture
+  // is what is shown.
   function swapImage(el, ops) {
-    var n = ph.numbers[0];
-    each(el.alt, function (w) {
-      return (n = numberOf(digits(w)));
-    });
+    var n = ph[0];
+    each(el.alt, (w) => (n = numberOf(w)));
     if (!/^img\/phone\?/.test(n.img)) return; // an answer cached by an older appliance
     var cs = getComputedStyle(el);
-    var src = base() + n.img + "&size=" + Math.max(8, Math.min(96, parseInt(cs.fontSize) || 16)) + hex("color", cs.color) + hex("bg", cs.backgroundColor);
+    var src = base() + n.img + "&css=" + encodeURIComponent(cs.fontSize + ";" + cs.color + ";" + cs.backgroundColor);
     filled.push(el);
     add(targetId(el), n, null, src);
-    ops.push(function () {
-      var old = ["src", "srcset"].map(function (a) {
-        return el.getAttribute(a);
-      });
-      el.removeAttribute("srcset");
-      el.setAttribute("src", src);
-      undo.push(function () {
-        if (el.getAttribute("src") != src) return;
-        ["src", "srcset"].forEach(function (a, i) {
-          if (old[i] == null) el.removeAttribute(a);
-          else el.setAttribute(a, old[i]);
-        });
-      });
-    });
-  }
-
-  // hex is "&name=" and CSS colour c as hex digits, "" for a transparent one.
-  function hex(name, c) {
-    var m = /rgba?\((\d+), *(\d+), *(\d+)(?:, *([\d.]+))?/.exec(c);
-    if (!m || m[4] == 0) return "";
-    return "&" + name + "=" + [m[1], m[2], m[3]].map(function (v) {
-      return (256 + +v).toString(16).slice(1);
-    }).join("");
+    change(ops, el, "srcset", null, 1);
+    change(ops, el, "src", src, 1);
   }
 
   // swapped is w, a site number written in el (or in the text of a
   // target's descendant), written as its replacement; it records it for
   // the getters under the target's id, or "number=" + its digits.
   function swapped(w, el) {
-    var n = numberOf(digits(w));
+    var n = numberOf(w);
     var s = format(w, n);
     var t = el.closest(sels.join());
-    if (t && filled.indexOf(t) < 0) filled.push(t); // shows its number: not to be filled
+    if (t && !filled.includes(t)) filled.push(t); // shows its number: not to be filled
     add(t ? targetId(t) : "number=" + digits(w), n, s);
     return s;
   }
@@ -695,13 +594,13 @@
   function swapRun(run, ops) {
     var str = "";
     var at = []; // at[i]: [node index, offset] of str's character i
-    run.forEach(function (node, k) {
+    run.forEach((node, k) => {
       for (var i = 0; i < node.data.length; i++) at.push([k, i]);
       str += node.data;
     });
     if (!/\d/.test(str) || !run[0].parentNode) return;
     var chars = []; // chars[k]: node k's characters, once one changes
-    each(str, function (w, i) {
+    each(str, (w, i) => {
       var s = swapped(w, run[at[i][0]].parentNode);
       for (var j = 0; j < w.length; j++) {
         var a = at[i + j];
@@ -710,24 +609,11 @@
       }
       return s;
     });
-    chars.forEach(function (c, k) {
-      var node = run[k];
-      var v = node.data;
-      var nv = c.join("");
-      if (nv == v) return;
-      ops.push(function () {
-        node.data = nv;
-        undo.push(function () {
-          if (node.data == nv) node.data = v;
-        });
-      });
-    });
+    chars.forEach((c, k) => change(ops, run[k], "data", c.join("")));
   }
 
   function runAll(ops) {
-    ops.forEach(function (op) {
-      op();
-    });
+    ops.forEach((op) => op());
     if (watcher) watcher.takeRecords(); // our own changes: nothing new to scan
   }
 
@@ -741,53 +627,37 @@
     filled = [];
     allowed = false;
     ph = null;
-    var forms = [];
-    var nums = p && p.v == 1 && Array.isArray(p.numbers) ? p.numbers : [];
-    nums = nums.filter(function (n) {
+    var all = [];
+    var nums = (p && p.v == 1 && Array.isArray(p.numbers) ? p.numbers : []).filter((n) => {
       var s = n && n.site;
       if (!s || !/^\d+$/.test(s.nsn) || !/^\d+$/.test(n.raw)) return false;
-      [s.cc + s.nsn, s.trunk + s.nsn, s.nsn].forEach(function (f) {
-        f = digits(f); // a cache the page changed gets no say in the pattern
-        if (forms.indexOf(f) < 0) forms.push(f);
-      });
+      all.push(...forms(s).map(digits)); // a cache the page changed gets no say in the pattern
       return true;
     });
     if (!nums.length) return;
-    ph = { numbers: nums, renew: +p.renew || 0 };
+    ph = nums;
+    renew = +p.renew || 0;
     // Longer forms first: at one place, cc+nsn wins over a bare nsn.
-    forms.sort(function (a, b) {
-      return b.length - a.length;
-    });
-    phRe = new RegExp(
-      "\\+?\\(?(?:" +
-        forms
-          .map(function (f) {
-            return f.split("").join("[\\s().-]*");
-          })
-          .join("|") +
-        ")",
-      "g"
-    );
+    phRe = new RegExp("\\+?\\(?(?:" + all.sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().-]*")).join("|") + ")", "g");
     sels = TARGETS.concat(
-      (Array.isArray(p.selectors) ? p.selectors : []).filter(function (s) {
+      (Array.isArray(p.selectors) ? p.selectors : []).filter((s) => {
         try {
           return d.createDocumentFragment().querySelector(s), true;
-        } catch (e) {
-          return false; // a selector the browser rejects is skipped
-        }
+        } catch (e) {} // a selector the browser rejects is skipped
       })
     );
     var ops = [];
     scan(d.documentElement, ops);
     // The reference's hook: true replaces, false does not. Any other
     // falsy answer counts as false, as in a hook written "return true
-    // when ..."; one that throws leaves the default, replacing.
+    // when ..."; one that throws (or is no function) leaves the default,
+    // replacing.
     var hook = w.__cs_onReplacePhones;
     allowed = true;
     try {
-      if (typeof hook == "function") allowed = !!hook(list.map(entry));
+      allowed = !!hook(list.map(pub));
     } catch (e) {
-      warn("__cs_onReplacePhones threw, numbers replaced as by default: " + e);
+      warn("__cs_onReplacePhones threw: " + e);
     }
     if (allowed) runAll(ops);
     else list = [];
@@ -798,39 +668,28 @@
   // Only added nodes are scanned, and the records of its own changes are
   // dropped, so a page that adds nothing costs nothing.
   function watch() {
-    if (watcher || !w.MutationObserver) return;
+    if (watcher) return;
     watcher = new MutationObserver(
-      safe(function (records) {
-        if (!ph || !allowed) return;
+      safe((records) => {
         var ops = [];
-        records.forEach(function (r) {
-          [].forEach.call(r.addedNodes, function (n) {
-            scan(n, ops);
-          });
-        });
+        if (ph && allowed) records.forEach((r) => r.addedNodes.forEach((n) => scan(n, ops)));
         runAll(ops);
       })
     );
     watcher.observe(d.documentElement, { childList: true, subtree: true });
   }
 
-  function unwatch() {
-    if (watcher) watcher.disconnect();
-    watcher = null;
-  }
-
   // scanAll replaces what is not replaced yet: nodes the page added since.
   function scanAll() {
-    if (!ph || !allowed) return;
     var ops = [];
-    scan(d.documentElement, ops);
+    if (ph && allowed) scan(d.documentElement, ops);
     runAll(ops);
   }
 
   // pageLoaded finishes a cached answer applied while the page loaded:
   // targets are filled now that they have their text.
   function pageLoaded() {
-    if (!dynamical) unwatch();
+    if (!dynamical && watcher) watcher = watcher.disconnect();
     scanAll();
   }
 
@@ -857,90 +716,60 @@
     storage(PH, null);
   }
 
-  // replacePhones applies the "phones" of a page view's answer, which
-  // renewed the visitor's leases, and keeps it for the next page view.
-  function replacePhones(p) {
-    lastBeat = Date.now();
-    apply(p, true);
-    remember(p);
-  }
-
-  // remember keeps p for the next page view of this ci, for as long as
+  // renewed applies p, the "phones" of an answer that renewed the
+  // visitor's leases (a page view's, rescanning the page, or a
+  // heartbeat's), keeps it for the next page view of this ci for as long as
   // its "ttl" allows, and sets the next heartbeat.
-  function remember(p) {
-    if (ph) storage(PH, JSON.stringify({ phones: p, exp: Date.now() + p.ttl * 1000, ci: ci }));
-    else storage(PH, null);
+  function renewed(p, rescan) {
+    lastBeat = Date.now();
+    apply(p, rescan);
+    storage(PH, ph && JSON.stringify({ phones: p, exp: lastBeat + p.ttl * 1e3, ci }));
     schedule();
   }
 
   // schedule sets the next heartbeat, "renew" seconds after the last
   // renewal, while the page is visible and shows a leased number; hidden,
   // it sends none, so a closed or background tab lets the number go.
+  // The heartbeat's answer changes the page only when it names other
+  // numbers (a lease that lapsed was claimed anew). A failed one is tried
+  // again "renew" seconds later: the lease lives several of those.
   function schedule() {
     clearTimeout(beat);
-    if (cred && ph && ph.renew && allowed && d.visibilityState != "hidden") {
-      beat = setTimeout(safe(heartbeat), lastBeat + ph.renew * 1000 - Date.now());
-    }
-  }
-  d.addEventListener("visibilitychange", safe(schedule));
-
-  // heartbeat renews the visitor's leases. Its answer changes the page
-  // only when it names other numbers (a lease that lapsed was claimed
-  // anew). A failed one is tried again "renew" seconds later: the lease
-  // lives several of those.
-  function heartbeat() {
-    enqueue({
-      p: "lease",
-      b: {},
-      c: true,
-      r: true,
-      done: function (v) {
-        lastBeat = Date.now();
-        if (!v.success) return schedule();
-        var p = v.result && v.result.phones;
-        apply(p, false);
-        remember(p);
-      },
-    });
+    if (cred && ph && renew && allowed && d.visibilityState != "hidden")
+      beat = setTimeout(
+        safe(() =>
+          enqueue({
+            p: "lease",
+            b: {},
+            c: 1,
+            r: 1,
+            done_: (v) => (v.success ? renewed(v.result && v.result.phones) : ((lastBeat = Date.now()), schedule())),
+          })
+        ),
+        lastBeat + renew * 1e3 - Date.now()
+      );
   }
 
   // --- the widget chunk, loaded on first use --------------------------------
 
-  var widget = null; // the chunk's API once loaded
-  var widgetWait = null; // [use, fallback] pairs while it loads
+  var widget; // a promise of the chunk's API, while it loads or once loaded
 
-  // withWidget runs use(widget) once the chunk is loaded, or fallback(error)
-  // when it cannot be.
+  // withWidget runs use(api) once the chunk is loaded, or fallback(error)
+  // when it cannot be (the next call tries again).
   function withWidget(use, fallback) {
-    if (widget) return use(widget);
-    if (widgetWait) return widgetWait.push([use, fallback]);
-    widgetWait = [[use, fallback]];
-    var done = function (err) {
-      var waiting = widgetWait;
-      widgetWait = null;
-      waiting.forEach(function (p) {
-        try {
-          if (err) p[1](err);
-          else p[0](widget);
-        } catch (e) {
-          warn("internal error: " + e);
-        }
-      });
-    };
-    var s = d.createElement("script");
-    s.async = true;
-    s.src = base() + __CS_WIDGET_PATH__;
-    s.onload = function () {
-      var init = w.__cs_widget;
-      try {
-        widget = typeof init == "function" ? init(core) : null;
-      } catch (e) {}
-      done(widget ? "" : "the widget did not start");
-    };
-    s.onerror = function () {
-      done("the widget could not be loaded from the appliance");
-    };
-    (d.head || d.documentElement).appendChild(s);
+    widget =
+      widget ||
+      new Promise((ok, no) => {
+        var s = d.createElement("script");
+        s.src = base() + __CS_WIDGET_PATH__;
+        s.onload = ok;
+        s.onerror = no;
+        d.head.appendChild(s);
+      }).then(() => w.__cs_widget(core));
+    widget.then(safe(use), () => {
+      widget = 0;
+      fallback("the widget could not be loaded");
+    });
   }
 
   // --- chat: the operators' status; the chat itself is in the widget chunk --
@@ -959,203 +788,138 @@
     clearTimeout(chatPoll);
     if (!c) return;
     operators = !!c.operators;
-    if (chatting) return widget.chat(c);
-    if (operators || c.button || storage("_cs_chat")) {
-      return withWidget(function (wd) {
+    if (chatting || operators || c.button || storage("_cs_chat"))
+      return withWidget((wd) => {
         chatting = true;
         wd.chat(c);
       }, warn);
-    }
     chatPoll = setTimeout(
-      safe(function () {
-        if (d.visibilityState == "hidden") return chatOf(c);
-        fetch(base() + "t/v1/chat/status?k=" + encodeURIComponent(account), { credentials: "omit" })
-          .then(function (r) {
-            return r.json();
-          })
-          .then(
-            function (v) {
-              chatOf(v && v.success ? { operators: v.result.operators, button: c.button } : c);
-            },
-            function () {
-              chatOf(c);
-            }
-          );
-      }),
-      30000
+      safe(() =>
+        d.visibilityState == "hidden"
+          ? chatOf(c)
+          : fetch(base() + "t/v1/chat/status?k=" + encodeURIComponent(account), { credentials: "omit" })
+              .then((r) => r.json())
+              .then(
+                (v) => chatOf(v && v.success ? { operators: v.result.operators, button: c.button } : c),
+                () => chatOf(c)
+              )
+      ),
+      3e4
     );
   }
 
   // core is what the widget chunk may use of this file.
   var core = {
-    credentials: function () {
-      return Comagic.getCredentials();
-    },
+    credentials_: () => Comagic.getCredentials(),
     // cred is the last hit's answer ({ci, key, ...}), null before it.
-    cred: function () {
-      return cred;
-    },
+    cred_: () => cred,
     // operators sets (with v) and answers getOperatorStatus().
-    operators: function (v) {
-      if (v != null) operators = !!v;
-      return operators;
-    },
+    operators_: (v) => (v == null ? operators : (operators = !!v)),
     // send queues a request to t/v1/<path> with the visitor's credentials.
-    send: function (path, fields, cb) {
-      enqueue({ p: path, b: fields, c: true, h: true, r: true, cb: cb });
-    },
-    phoneMask: function () {
-      return phoneMask;
-    },
-    base: base,
-    warn: warn,
-    answer: answer,
+    send_: (p, b, cb) => enqueue({ p, b, c: 1, h: 1, r: 1, cb }),
+    phoneMask_: () => phoneMask,
+    base_: base,
+    warn_: warn,
+    answer_: answer,
   };
-
-  // notSent is the result of a call that got no answer from the appliance.
-  function notSent() {
-    return { code: "not_sent" };
-  }
 
   // widgetCall makes an API function of the widget chunk's function name;
   // its callback (argument cbAt) gets {success:false} when the chunk fails.
-  function widgetCall(name, cbAt) {
-    return safe(function () {
-      var args = arguments;
+  var widgetCall =
+    (name, cbAt) =>
+    (...args) =>
       withWidget(
-        function (wd) {
-          wd[name].apply(null, args);
-        },
-        function (err) {
+        (wd) => wd[name](...args),
+        (err) => {
           var v = fail(err);
           if (name == "sitePhoneCall") v.result = { status: 3, code: "not_sent" };
-          if (cbAt >= 0 && typeof args[cbAt] == "function") answer(args[cbAt], v);
+          if (typeof args[cbAt] == "function") answer(args[cbAt], v);
           else warn(name + ": " + err);
         }
       );
-    });
-  }
 
   // --- the API ---------------------------------------------------------------
 
-  function needName(name, call) {
-    if (name == null || String(name) === "") {
-      warn(call + ": the name is required");
-      return false;
-    }
-    return true;
-  }
+  // property makes the property call of op: set and delete write (a
+  // console warning without a name), has and get read (cb gets the answer).
+  var property = (op) => (name, x) => {
+    var read = op == "has" || op == "get";
+    var why = "the property name is required";
+    if (empty(name)) return read ? answer(x, fail(why)) : warn(op + "Property: " + why);
+    enqueue({ p: "property", b: { op, name: String(name), value: op == "set" ? text(x) : undefined }, c: 1, r: read, cb: read && x, name_: op + "Property" });
+  };
 
   var Comagic = {
-    push: safe(function () {
-      for (var i = 0; i < arguments.length; i++) run(arguments[i]);
+    push() {
+      [].forEach.call(arguments, run);
       return q.length;
-    }, 0),
+    },
 
-    trackEvent: safe(function (category, action, name, value) {
-      if (category == null || category === "" || action == null || action === "") {
-        warn("trackEvent: category and action are required; nothing sent");
-        return;
-      }
-      enqueue({
-        p: "event",
-        b: { c: String(category), a: String(action), n: text(name), v: text(value) },
-        c: true,
-        h: true,
-        name: "trackEvent",
-      });
-    }),
+    trackEvent(category, action, name, value) {
+      if (empty(category) || empty(action)) return warn("trackEvent: category and action are required");
+      enqueue({ p: "event", b: { c: String(category), a: String(action), n: text(name), v: text(value) }, c: 1, h: 1, name_: "trackEvent" });
+    },
 
-    // getVisitorId and getSessionId answer the current page view's ids once
-    // the appliance answered its hit. Before that they answer the ids this
-    // visitor had on the previous page view (the visitor id does not change;
-    // the session id changes when that session has ended: 30 minutes idle
-    // or a new campaign), and undefined for a first-time visitor.
-    getVisitorId: safe(function () {
-      return cred ? cred.visitor_id : ciPart(0);
-    }),
+    getVisitorId: () => ids("visitor_id", 0),
 
-    getSessionId: safe(function () {
-      return cred ? cred.session_id : ciPart(1);
-    }),
+    getSessionId: () => ids("session_id", 1),
 
     // getCredentials has every field of the reference always; those not
     // known before the first hit's answer are null.
-    getCredentials: safe(function () {
+    getCredentials() {
+      // (Ids are positive, keys and URLs not empty.)
       var c = cred || {};
       var url = c.server_url || null;
-      var id = function (v, i) {
-        v = v != null ? v : ciPart(i);
-        return v != null ? v : null;
-      };
       return {
         site_key: account,
         key: c.key || null,
         uri: url,
-        visitor_id: id(c.visitor_id, 0),
-        hit_id: c.hit_id != null ? c.hit_id : null,
-        session_id: id(c.session_id, 1),
+        visitor_id: ids("visitor_id", 0) || null,
+        hit_id: c.hit_id || null,
+        session_id: ids("session_id", 1) || null,
         consultant_server_url: url,
       };
-    }),
+    },
 
-    addVisitorInfo: safe(function (info, cb) {
+    addVisitorInfo(info, cb) {
       info = info || {};
       var b = { name: text(info.name), phone: text(info.phone), email: text(info.email) };
       if (!b.name && !b.phone && !b.email) return answer(cb, fail("give at least one of name, phone, email"));
-      enqueue({ p: "visitor", b: b, c: true, h: true, cb: cb, name: "addVisitorInfo" });
-    }),
+      enqueue({ p: "visitor", b, c: 1, h: 1, cb, name_: "addVisitorInfo" });
+    },
 
-    setProperty: safe(function (name, value) {
-      if (!needName(name, "setProperty")) return;
-      enqueue({ p: "property", b: { op: "set", name: String(name), value: text(value) }, c: true, name: "setProperty" });
-    }),
-
-    deleteProperty: safe(function (name) {
-      if (!needName(name, "deleteProperty")) return;
-      enqueue({ p: "property", b: { op: "delete", name: String(name) }, c: true, name: "deleteProperty" });
-    }),
-
-    hasProperty: safe(function (name, cb) {
-      if (name == null || String(name) === "") return answer(cb, fail("the property name is required"));
-      enqueue({ p: "property", b: { op: "has", name: String(name) }, c: true, r: true, cb: cb });
-    }),
-
-    getProperty: safe(function (name, cb) {
-      if (name == null || String(name) === "") return answer(cb, fail("the property name is required"));
-      enqueue({ p: "property", b: { op: "get", name: String(name) }, c: true, r: true, cb: cb });
-    }),
+    setProperty: property("set"),
+    deleteProperty: property("delete"),
+    hasProperty: property("has"),
+    getProperty: property("get"),
 
     // reinitTrackView records a page view of an SPA's new route: the
     // current URL and title, with the previous route as referrer.
-    reinitTrackView: safe(function () {
-      if (!account) return warn("reinitTrackView: setCsAccount was not called");
-      if (!started) return start(); // the first hit is still to come; it takes the current URL
-      hit(false);
+    reinitTrackView() {
+      // Before the first hit (or without a site key, which start says
+      // once), the first hit is still to come; it takes the current URL.
+      if (!started) return start();
+      hit();
       pump();
-    }),
+    },
 
     // addOfflineRequest stores a lead: cb({success:true, result:null}). The
     // fields go as the page gave them (a form's strings or numbers); the
     // appliance checks them (a sale cost needs is_sale:true) and says why
     // it refuses one.
-    addOfflineRequest: safe(function (req, cb) {
+    addOfflineRequest(req, cb) {
       req = req || {};
       var b = { u: cut(location.href, 2048) };
-      ["name", "email", "phone", "message", "is_sale", "sale_cost", "group_id", "form_name"].forEach(function (f) {
-        if (req[f] != null) b[f] = req[f];
-      });
-      enqueue({ p: "lead", b: b, c: true, h: true, cb: cb, name: "addOfflineRequest", result: notSent });
-    }),
+      ["name", "email", "phone", "message", "is_sale", "sale_cost", "group_id", "form_name"].forEach((f) => req[f] != null && (b[f] = req[f]));
+      enqueue({ p: "lead", b, c: 1, h: 1, cb, name_: "addOfflineRequest", result_: { code: "not_sent" } });
+    },
 
     // getOperatorStatus is true while at least one operator of the site is
     // online, as the last hit's answer, status poll or chat socket said.
-    getOperatorStatus: safe(function () {
-      return operators;
-    }, false),
+    getOperatorStatus: () => operators,
 
-    openSiteRequestPanel: widgetCall("openSiteRequestPanel", -1),
-    openChatWindow: widgetCall("openChatWindow", -1),
+    openSiteRequestPanel: widgetCall("openSiteRequestPanel"),
+    openChatWindow: widgetCall("openChatWindow"),
 
     Captcha: {
       get_captcha: widgetCall("getCaptcha", 0),
@@ -1164,63 +928,56 @@
     // getPhones is every number given to the visitor, in the reference's
     // shapes: [] before an answer. getDTPhones is those of them that are
     // reserved for the visitor (dynamic), null when there are none.
-    getPhones: safe(
-      function () {
-        return issued().map(entry);
-      },
-      function () {
-        return [];
-      }
-    ),
+    getPhones: () => issued().map(pub),
 
-    getDTPhones: safe(function () {
+    getDTPhones() {
       var a = issued()
-        .filter(function (e) {
-          return e.t == "dynamic";
-        })
-        .map(entry);
+        .filter((e) => e.t == "dynamic")
+        .map(pub);
       return a.length ? a : null;
-    }, null),
+    },
 
     // getReplacedPhones() is {id: raw} of what was replaced on the page;
     // ("static") and ("dynamic") are {raw: [ids]} of that type only; none
     // ({}) before an answer or when __cs_onReplacePhones said no.
-    getReplacedPhones: safe(
-      function (type) {
-        var o = {};
-        list.forEach(function (e) {
-          if (!type) o[e.id] = e.raw;
-          else if (e.t == type && (o[e.raw] = o[e.raw] || []).indexOf(e.id) < 0) o[e.raw].push(e.id);
-        });
-        return o;
-      },
-      function () {
-        return {};
-      }
-    ),
+    getReplacedPhones(type) {
+      var o = {};
+      list.forEach((e) => {
+        if (!type) o[e.id] = e.raw;
+        else if (e.t == type && (o[e.raw] = o[e.raw] || []).indexOf(e.id) < 0) o[e.raw].push(e.id);
+      });
+      return o;
+    },
   };
 
   var ComagicWidget = {
-    openSitePhonePanel: widgetCall("openSitePhonePanel", -1),
+    openSitePhonePanel: widgetCall("openSitePhonePanel"),
     sitePhoneCall: widgetCall("sitePhoneCall", 1),
   };
+
+  // No entry point throws into the page, whatever happens inside (a bug of
+  // ours, a page that replaced a built-in): it warns and answers undefined.
+  // The getters and push cannot throw: they read what show() checked.
+  [Comagic, Comagic.Captcha, ComagicWidget].forEach((o) => {
+    for (var k in o) if (typeof o[k] == "function") o[k] = safe(o[k]);
+  });
 
   // --- commands ----------------------------------------------------------------
 
   var commands = {
-    setCsAccount: function (key) {
+    setCsAccount(key) {
       account = String(key || "");
       start();
     },
-    setCsHost: function (h) {
+    setCsHost(h) {
       if (h) host = String(h);
     },
-    setDynamicalReplacement: function (on) {
+    setDynamicalReplacement(on) {
       dynamical = !!on;
       if (dynamical) watch();
-      else if (d.readyState != "loading") unwatch(); // else pageLoaded stops it
+      else if (d.readyState != "loading" && watcher) watcher = watcher.disconnect(); // else pageLoaded stops it
     },
-    setUIPhoneMaskFormat: function (mask) {
+    setUIPhoneMaskFormat(mask) {
       phoneMask = mask == null ? "" : String(mask);
     },
   };
@@ -1228,14 +985,13 @@
   // run executes one queued command: ["name", args...].
   function run(cmd) {
     try {
-      if (!Array.isArray(cmd)) return warnOnce("array", 'a command is an array ["name", args...]; ignored ' + typeof cmd);
+      if (!Array.isArray(cmd)) return warn("a command is an array; ignored " + typeof cmd, "array");
       var name = String(cmd[0]);
       var args = cmd.slice(1);
-      if (commands.hasOwnProperty(name)) return commands[name].apply(null, args);
-      if (name != "push" && Comagic.hasOwnProperty(name) && typeof Comagic[name] == "function") {
-        return Comagic[name].apply(Comagic, args);
-      }
-      warnOnce("cmd:" + name, 'unknown command "' + name + '" ignored');
+      var own = (o) => o.hasOwnProperty(name) && typeof o[name] == "function";
+      if (own(commands)) return commands[name](...args);
+      if (name != "push" && own(Comagic)) return Comagic[name](...args);
+      warn('unknown command "' + name + '" ignored', "cmd:" + name);
     } catch (e) {
       warn("internal error: " + e);
     }
@@ -1245,11 +1001,7 @@
 
   try {
     ci = readCI();
-    if (typeof w.__cs_onReplacePhones != "function") {
-      w.__cs_onReplacePhones = function (phones) {
-        return true;
-      };
-    }
+    if (typeof w.__cs_onReplacePhones != "function") w.__cs_onReplacePhones = (phones) => true;
     w.Comagic = Comagic;
     w.ComagicWidget = ComagicWidget;
 

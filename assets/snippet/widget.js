@@ -6,9 +6,10 @@
  * from a content-hashed URL cached for a year.
  *
  * Contract with the core: this file sets window.__cs_widget to a function
- * that takes the core's helpers ({credentials(), cred(), operators(v),
- * send(path, fields, cb), phoneMask(), base(), warn(msg), answer(cb,
- * value)}) and returns an object
+ * that takes the core's helpers ({credentials_(), cred_(), operators_(v),
+ * send_(path, fields, cb), phoneMask_(), base_(), warn_(msg), answer_(cb,
+ * value)}: names ending in "_" are shortened by the build, the same way in
+ * both files) and returns an object
  * with the functions below; the core calls them with the page's arguments.
  * send(path, ...) posts to t/v1/<path> with the visitor's credentials,
  * after the page view's hit, and gives cb the answer: {success:true,
@@ -223,7 +224,7 @@ import { chatWindow } from "./chat.js";
           try {
             f();
           } catch (e) {
-            core.warn("internal error: " + e);
+            core.warn_("internal error: " + e);
           }
         });
       };
@@ -231,7 +232,7 @@ import { chatWindow } from "./chat.js";
         done(null);
       }, 8000);
       try {
-        fetch(core.base() + "t/v1/widget?k=" + encodeURIComponent(core.credentials().site_key || ""), { credentials: "omit" })
+        fetch(core.base_() + "t/v1/widget?k=" + encodeURIComponent(core.credentials_().site_key || ""), { credentials: "omit" })
           .then(function (r) {
             return r.json();
           })
@@ -274,12 +275,12 @@ import { chatWindow } from "./chat.js";
     // has five) cannot hold a phone number: the field then takes the
     // number as typed, and the page's console says why.
     function mask() {
-      var m = core.phoneMask();
+      var m = core.phoneMask_();
       if (m && m.replace(/[^\d_]/g, "").length < MIN_DIGITS) {
-        core.warn('setUIPhoneMaskFormat("' + m + '") has room for fewer than ' + MIN_DIGITS + " digits, too few for a phone number; the callback form takes the number as typed");
+        core.warn_('setUIPhoneMaskFormat("' + m + '") has room for fewer than ' + MIN_DIGITS + " digits, too few for a phone number; the callback form takes the number as typed");
         m = "";
       }
-      return m ? m : lang() == "ru" && !core.phoneMask() ? RU_MASK : "";
+      return m ? m : lang() == "ru" && !core.phoneMask_() ? RU_MASK : "";
     }
 
     // el makes an element: attrs become attributes (on* never), kids are
@@ -414,7 +415,7 @@ import { chatWindow } from "./chat.js";
           return;
         }
         busy(submit, true, t("send"));
-        core.send(
+        core.send_(
           "lead",
           {
             name: name.value,
@@ -477,7 +478,7 @@ import { chatWindow } from "./chat.js";
       var text = function (v) {
         return v == null ? undefined : String(v);
       };
-      core.send(
+      core.send_(
         "callback",
         {
           phone: text(params.phone),
@@ -513,7 +514,7 @@ import { chatWindow } from "./chat.js";
     }
 
     function captchaOf(cb) {
-      core.send("captcha", {}, function (v) {
+      core.send_("captcha", {}, function (v) {
         cb(v && v.success ? v.result : v);
       });
     }
@@ -570,7 +571,7 @@ import { chatWindow } from "./chat.js";
             captchaKey = c.key;
             img.src = c.url;
           } else {
-            core.warn("captcha: " + ((c && c.error) || "no answer"));
+            core.warn_("captcha: " + ((c && c.error) || "no answer"));
           }
         });
       };
@@ -699,7 +700,7 @@ import { chatWindow } from "./chat.js";
       // Comagic.Captcha.get_captcha(cb): cb({key, url}).
       getCaptcha: function (cb) {
         captchaOf(function (v) {
-          core.answer(cb, v);
+          core.answer_(cb, v);
         });
       },
     };

@@ -56,6 +56,8 @@ const (
 	PathImport         = "/admin/numbers/import"        // POST Import: ImportResult
 	PathRebuild        = "/admin/reports/rebuild"       // POST Rebuild: Rebuilt
 	PathCosts          = "/admin/costs"                 // POST ImportCosts: CostsImported
+	PathPrune          = "/admin/prune"                 // POST Prune: Pruned
+	PathExportBackfill = "/admin/export/backfill"       // POST ExportBackfill: ExportBackfilled
 	SiteQuery          = "site"                         // the query parameter of a GET that names a site
 	MaxRequestBodySize = 1 << 20                        // what the admin server accepts
 )
@@ -97,8 +99,12 @@ type Service interface {
 	EditPool(ctx context.Context, in PoolRequest) (Pool, error)
 	RemovePool(ctx context.Context, in RemovePool) error
 	Import(ctx context.Context, in Import) (ImportResult, error)
-	Rebuild(ctx context.Context, in Rebuild) (Rebuilt, error)
+	// Rebuild calls progress (never nil) as it goes; its answer streams
+	// them (see Progress).
+	Rebuild(ctx context.Context, in Rebuild, progress func(done, total int64)) (Rebuilt, error)
 	ImportCosts(ctx context.Context, in ImportCosts) (CostsImported, error)
+	Prune(ctx context.Context, in Prune) (Pruned, error)
+	ExportBackfill(ctx context.Context, in ExportBackfill) (ExportBackfilled, error)
 }
 
 // Ping says which server answers the socket.
@@ -136,15 +142,17 @@ type SetOrigin struct {
 
 // Site is a site as the admin API shows it (no secret).
 type Site struct {
-	ID          uint32    `json:"id"`
-	Key         string    `json:"site_key"`
-	Name        string    `json:"name"`
-	Domains     []string  `json:"domains"`
-	AnyOrigin   bool      `json:"any_origin"`   // takes hits from pages on any domain
-	TimeZone    string    `json:"time_zone"`    // IANA name; "" is the server's zone
-	PhoneRegion string    `json:"phone_region"` // two letters; "" is the server's --phone-region
-	Created     time.Time `json:"created"`
-	InstallCode string    `json:"install_code"`
+	ID          uint32   `json:"id"`
+	Key         string   `json:"site_key"`
+	Name        string   `json:"name"`
+	Domains     []string `json:"domains"`
+	AnyOrigin   bool     `json:"any_origin"`   // takes hits from pages on any domain
+	TimeZone    string   `json:"time_zone"`    // IANA name; "" is the server's zone
+	PhoneRegion string   `json:"phone_region"` // two letters; "" is the server's --phone-region
+	// RetentionDays: how long raw visits are kept; 0 for ever.
+	RetentionDays int       `json:"retention_days"`
+	Created       time.Time `json:"created"`
+	InstallCode   string    `json:"install_code"`
 }
 
 // AddUser adds a dashboard user. An empty Role is owner for the first
@@ -354,6 +362,29 @@ type Skipped struct {
 	Reason string `json:"reason"`
 }
 
+// ExportBackfill replays a site's records from a day on into the event
+// stream (serve --export).
+type ExportBackfill struct {
+	Site string `json:"site_key"`
+	From string `json:"from"` // YYYY-MM-DD, a day of the site's time zone
+}
+
+// ExportBackfilled is what an ExportBackfill queued, by kind, and how many
+// of the events still wait for NATS.
+type ExportBackfilled struct {
+	Site         string `json:"site_key"`
+	From         string `json:"from"`
+	Hits         int    `json:"hits"`
+	Events       int    `json:"events"`
+	Visitors     int    `json:"visitors"`
+	Leads        int    `json:"leads"`
+	Callbacks    int    `json:"callbacks"`
+	Calls        int    `json:"calls"`
+	Chats        int    `json:"chats"`
+	ChatMessages int    `json:"chat_messages"`
+	Waiting      uint64 `json:"waiting"` // events on disk not yet in the stream
+}
+
 // Rebuild recomputes a site's report roll-ups from its raw records (after
 // a change of time zone, or to recover them).
 type Rebuild struct {
@@ -384,4 +415,32 @@ type CostsImported struct {
 	From  string `json:"from"`
 	To    string `json:"to"`
 	Total string `json:"total"` // in currency units
+}
+
+// Progress is a line of the answer of a long call (Rebuild), many of which
+// come before the line of its result: how much of the work is done, of
+// how much.
+type Progress struct {
+	Progress struct {
+		Done  int64 `json:"done"`
+		Total int64 `json:"total"`
+	} `json:"progress"`
+}
+
+// Prune deletes what is past each site's retention (site set
+// --retention-days) and the expired captchas, as the hourly sweep does;
+// DryRun only counts.
+type Prune struct {
+	DryRun bool `json:"dry_run"`
+}
+
+// Pruned is how many records of each kind a Prune deleted, or would have.
+type Pruned struct {
+	DryRun     bool  `json:"dry_run"`
+	Sessions   int64 `json:"sessions"`
+	PageViews  int64 `json:"page_views"`
+	Events     int64 `json:"events"`
+	Deliveries int64 `json:"webhook_deliveries"`
+	Leases     int64 `json:"lease_history"`
+	Captchas   int64 `json:"expired_captchas"`
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -207,13 +208,20 @@ func call[Out any](ctx context.Context, c *Client, method, path string, in any) 
 	if err != nil {
 		return out, err
 	}
+	return decodeAnswer[Out](path, resp.Status, body)
+}
+
+// decodeAnswer decodes the result of an answer's JSON envelope; an
+// unsuccessful answer is an error with the server's message.
+func decodeAnswer[Out any](path, status string, body []byte) (Out, error) {
+	var out Out
 	var env struct {
 		Success bool            `json:"success"`
 		Result  json.RawMessage `json:"result"`
 		Error   string          `json:"error"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return out, fmt.Errorf("admin %s: bad answer (%s): %w", path, resp.Status, err)
+		return out, fmt.Errorf("admin %s: bad answer (%s): %w", path, status, err)
 	}
 	if !env.Success {
 		return out, errors.New(env.Error)
@@ -242,9 +250,49 @@ func (c *Client) do(ctx context.Context, method, path string, in any) (*http.Res
 	return c.http.Do(req)
 }
 
-// Rebuild recomputes a site's report roll-ups from its raw records.
-func (c *Client) Rebuild(ctx context.Context, in Rebuild) (Rebuilt, error) {
-	return call[Rebuilt](ctx, c, "POST", PathRebuild, in)
+// ExportBackfill replays a site's records into the event stream.
+func (c *Client) ExportBackfill(ctx context.Context, in ExportBackfill) (ExportBackfilled, error) {
+	return call[ExportBackfilled](ctx, c, "POST", PathExportBackfill, in)
+}
+
+// Rebuild recomputes a site's report roll-ups from its raw records;
+// progress, when not nil, is called as the server reports how far it is.
+func (c *Client) Rebuild(ctx context.Context, in Rebuild, progress func(done, total int64)) (Rebuilt, error) {
+	return callProgress[Rebuilt](ctx, c, "POST", PathRebuild, in, progress)
+}
+
+// callProgress is call for an answer that streams lines of Progress before
+// the line of its result, calling progress (when not nil) with each.
+func callProgress[Out any](ctx context.Context, c *Client, method, path string, in any, progress func(done, total int64)) (Out, error) {
+	var out Out
+	resp, err := c.do(ctx, method, path, in)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 8<<20)
+	var last []byte
+	for sc.Scan() {
+		line := sc.Bytes()
+		var p Progress
+		if bytes.HasPrefix(line, []byte(`{"progress":`)) && json.Unmarshal(line, &p) == nil {
+			if progress != nil {
+				progress(p.Progress.Done, p.Progress.Total)
+			}
+			continue
+		}
+		last = bytes.Clone(line)
+	}
+	if err := sc.Err(); err != nil {
+		return out, err
+	}
+	return decodeAnswer[Out](path, resp.Status, last)
+}
+
+// Prune deletes (or, dry, counts) what is past the sites' retention.
+func (c *Client) Prune(ctx context.Context, in Prune) (Pruned, error) {
+	return call[Pruned](ctx, c, "POST", PathPrune, in)
 }
 
 // ImportCosts stores the ad costs of a cost file for a site.

@@ -78,6 +78,8 @@ type EditSite struct {
 	Name        *string   `json:"name,omitempty"`
 	Domains     *[]string `json:"domains,omitempty"`
 	PhoneRegion *string   `json:"phone_region,omitempty"`
+	// RetentionDays: days the site's raw visits are kept, 0 for ever.
+	RetentionDays *int `json:"retention_days,omitempty"`
 }
 
 // RemoveSite removes a site: Confirm must be its name, as typed by the

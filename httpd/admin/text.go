@@ -27,6 +27,14 @@ func RegionText(s Site) string {
 	return "phones without a country code read as " + s.PhoneRegion
 }
 
+// RetentionText says how long a site's raw visits are kept.
+func RetentionText(s Site) string {
+	if s.RetentionDays == 0 {
+		return "visits kept for ever"
+	}
+	return fmt.Sprintf("visits kept %d days", s.RetentionDays)
+}
+
 // zoneText says which zone a site's days are in.
 func zoneText(s Site) string {
 	if s.TimeZone == "" {
@@ -238,6 +246,17 @@ func orNone(s string) string {
 	return s
 }
 
+// PrintExportBackfilled prints what an ExportBackfill queued.
+func PrintExportBackfilled(w io.Writer, r ExportBackfilled) {
+	fmt.Fprintf(w, "site %s from %s: queued %d hits, %d events, %d visitors, %d leads, %d callbacks, %d calls, %d chats, %d chat messages\n",
+		r.Site, r.From, r.Hits, r.Events, r.Visitors, r.Leads, r.Callbacks, r.Calls, r.Chats, r.ChatMessages)
+	if r.Waiting > 0 {
+		fmt.Fprintf(w, "%d events wait on disk for NATS; the server publishes them when it can reach it\n", r.Waiting)
+	} else {
+		fmt.Fprintln(w, "all of them are in the stream")
+	}
+}
+
 // PrintRebuilt prints what a Rebuild wrote.
 func PrintRebuilt(w io.Writer, r Rebuilt) {
 	zone := r.TimeZone
@@ -252,4 +271,20 @@ func PrintRebuilt(w io.Writer, r Rebuilt) {
 func PrintCostsImported(w io.Writer, r CostsImported) {
 	fmt.Fprintf(w, "imported %d lines: %d day, source, medium and campaign rows from %s to %s, %s in all\n",
 		r.Lines, r.Rows, r.From, r.To, r.Total)
+}
+
+// PrintPruned prints what a Prune deleted, or would have, per kind.
+func PrintPruned(w io.Writer, p Pruned) {
+	verb := "deleted"
+	if p.DryRun {
+		verb = "would delete (dry run, nothing changed)"
+	}
+	fmt.Fprintf(w, "%s:\n", verb)
+	for _, k := range []struct {
+		n    int64
+		what string
+	}{{p.Sessions, "sessions"}, {p.PageViews, "page views"}, {p.Events, "events"},
+		{p.Deliveries, "delivered webhooks"}, {p.Leases, "leases of the lease history"}, {p.Captchas, "expired captchas"}} {
+		fmt.Fprintf(w, "  %8d %s\n", k.n, k.what)
+	}
 }

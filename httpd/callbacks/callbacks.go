@@ -332,6 +332,7 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 		Time: time.UnixMilli(cb.Time), Data: ViewOf(&cb, settings.Groups)}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.CallbackKey(o.Site.ID, cb.ID), cb.Encode())
+		tx.Export(store.CallbackKey(o.Site.ID, cb.ID), cb.Time)
 		if s.o.Count != nil {
 			if err := s.o.Count(tx, o.Site, &cb); err != nil {
 				return err
@@ -472,6 +473,7 @@ func (s *Service) record(ctx context.Context, site uint32, due time.Time, id uin
 			cb.State = store.CallbackFailed
 		}
 		tx.Set(store.CallbackKey(site, id), cb.Encode())
+		tx.Export(store.CallbackKey(site, id), cb.LastTry)
 		return nil
 	})
 	if err != nil {

@@ -137,7 +137,7 @@ func TestConcurrentSendsInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub := f.svc.SubscribeConsole([]uint32{f.site.ID})
+	sub := f.svc.SubscribeConsole([]uint32{f.site.ID}, nil)
 	defer f.svc.Unsubscribe(sub)
 	const n = 40
 	var wg sync.WaitGroup
@@ -280,7 +280,7 @@ func TestOnlineOperatorAndUnansweredTime(t *testing.T) {
 // for the grace; visitors get the site's status on each change.
 func TestPresence(t *testing.T) {
 	f := newFixture(t)
-	sub := f.svc.SubscribeVisitor(chats.LiveVisitor{Site: f.site.ID, Visitor: 7, Session: 8})
+	sub := f.svc.SubscribeVisitor(chats.LiveVisitor{Site: f.site.ID, Visitor: 7, Session: 8}, nil)
 	defer f.svc.Unsubscribe(sub)
 	op := chats.Operator{Name: "anna"}
 	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
@@ -365,5 +365,54 @@ func TestButtonOn(t *testing.T) {
 	}
 	if f.svc.ButtonOn(f.site.ID) {
 		t.Fatal("the button is on after it was turned off")
+	}
+}
+
+// Sends to different chats do not wait for each other's durable write:
+// sent while the writer is busy, they join one group commit. (Every send
+// used to hold one lock of the site through its sync, so each was a group
+// of its own and 1,000 chats waited for each other's fsyncs in turn; then
+// chats shared 256 striped locks, and 300 chats' sends, 600 locks, queued
+// behind each other's writes up to ten deep.)
+func TestSendsOfDifferentChatsShareCommits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const n = 300
+	vs := make([]chats.Visitor, n)
+	for i := range vs {
+		vs[i] = f.visitor()
+		vs[i].Visitor = 1000 + uint64(i)
+		if _, err := f.svc.Send(ctx, vs[i], "", "hello"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The writer is held busy by an update (its function runs in the
+	// writer) while the sends queue up behind it.
+	release, busy := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- f.db.Update(ctx, func(*store.Tx) error { close(busy); <-release; return nil })
+	}()
+	<-busy
+	before := f.db.Stats()
+	var wg sync.WaitGroup
+	for i := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.svc.Send(ctx, vs[i], "", "again"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	time.Sleep(time.Second) // the sends' chance to queue; not an assertion
+	close(release)
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	after := f.db.Stats()
+	if commits := after.Commits - before.Commits; commits > 2 {
+		t.Errorf("%d sends to %d chats took %d group commits, want them to share one (two if some came late)", n, n, commits)
 	}
 }

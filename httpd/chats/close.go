@@ -83,6 +83,7 @@ func (s *Service) closeTx(tx *store.Tx, c *store.Chat, by string, now int64, msg
 	}
 	c.Closed, c.ClosedBy = now, by
 	tx.Set(store.ChatKey(c.Site, c.ID), c.Encode())
+	tx.Export(store.ChatKey(c.Site, c.ID), now)
 	tx.Delete(store.ChatOpenKey(c.Site, c.ID))
 	ev := webhooks.Event{Kind: webhooks.KindChat, ID: c.ID, Site: c.Site, SiteKey: site.Key,
 		Time: time.UnixMilli(c.Created), Data: webhookView(c, msgs)}
@@ -100,7 +101,7 @@ func (s *Service) publishClosed(c *store.Chat) {
 // write. Closing a closed chat changes nothing and is not an error.
 // visitor, when not 0, must be the chat's visitor (else ErrNoChat).
 func (s *Service) Close(ctx context.Context, site uint32, chat, visitor uint64, by string) (store.Chat, error) {
-	unlock := s.lock(lockIndex(site, chat))
+	unlock := s.lock(site, chat)
 	defer unlock()
 	c, err := s.getChat(site, chat)
 	if err != nil {
@@ -159,7 +160,7 @@ func Transcript(msgs []store.ChatMessage) string {
 // as a lead (with its webhooks) and the chat is closed (with its), or
 // neither. A chat answered or closed meanwhile is left as it is.
 func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error {
-	unlock := s.lock(lockIndex(siteID, chat))
+	unlock := s.lock(siteID, chat)
 	defer unlock()
 	c, err := s.getChat(siteID, chat)
 	if err != nil {

@@ -77,11 +77,11 @@ type LiveVisitor struct {
 
 // How many events a subscriber may have waiting before it is dropped as
 // too slow: a visitor's socket sees only its own chats and its site's
-// status; a console sees every chat of its sites. Events travel as
-// pointers shared by every subscriber, so that an idle visitor's buffer
-// costs 8 bytes a slot.
+// status, and its writer starts as soon as one waits (notify); a console
+// sees every chat of its sites. Events travel as pointers shared by every
+// subscriber, so that an idle visitor's buffer costs 8 bytes a slot.
 const (
-	visitorBuffer = 64
+	visitorBuffer = 32
 	consoleBuffer = 4096
 )
 
@@ -92,6 +92,11 @@ const (
 type Sub struct {
 	C      chan *Event
 	Lagged chan struct{}
+
+	// notify, when set, is called after an event is queued on C or Lagged
+	// is closed, from the publisher's goroutine while it holds the hub: it
+	// must not block nor call the Service (it starts the socket's writer).
+	notify func()
 
 	site    uint32 // visitors: their site
 	visitor uint64 // visitors: their id; 0 for consoles
@@ -105,6 +110,9 @@ func (s *Sub) deliver(ev *Event) {
 	case s.C <- ev:
 	default:
 		s.lagOnce.Do(func() { close(s.Lagged) })
+	}
+	if s.notify != nil {
+		s.notify()
 	}
 }
 
@@ -128,12 +136,14 @@ func newHub() *hub {
 		consoles: map[*Sub]struct{}{}}
 }
 
-func newSub(buffer int) *Sub { return &Sub{C: make(chan *Event, buffer), Lagged: make(chan struct{})} }
+func newSub(buffer int, notify func()) *Sub {
+	return &Sub{C: make(chan *Event, buffer), Lagged: make(chan struct{}), notify: notify}
+}
 
 // addVisitor subscribes a visitor's socket (live: shown to consoles as on
 // the site now) or poll (live nil).
-func (h *hub) addVisitor(site uint32, visitor uint64, live *LiveVisitor) *Sub {
-	sub := newSub(visitorBuffer)
+func (h *hub) addVisitor(site uint32, visitor uint64, live *LiveVisitor, notify func()) *Sub {
+	sub := newSub(visitorBuffer, notify)
 	sub.site, sub.visitor, sub.live = site, visitor, live
 	k := visitorKey{site, visitor}
 	h.mu.Lock()
@@ -149,8 +159,8 @@ func (h *hub) addVisitor(site uint32, visitor uint64, live *LiveVisitor) *Sub {
 	return sub
 }
 
-func (h *hub) addConsole(sites []uint32) *Sub {
-	sub := newSub(consoleBuffer)
+func (h *hub) addConsole(sites []uint32, notify func()) *Sub {
+	sub := newSub(consoleBuffer, notify)
 	sub.sites = map[uint32]bool{}
 	for _, id := range sites {
 		sub.sites[id] = true

@@ -8,14 +8,14 @@ import (
 	"appliance/store"
 )
 
-// SubscribeVisitor registers a visitor's socket (or poll): its events
-// arrive on the Sub until Unsubscribe. Consoles see the visitor as on the
-// site now.
-func (s *Service) SubscribeVisitor(lv LiveVisitor) *Sub {
+// SubscribeVisitor registers a visitor's socket: its events arrive on
+// the Sub until Unsubscribe, and notify (when not nil) is called after
+// each, as Sub says. Consoles see the visitor as on the site now.
+func (s *Service) SubscribeVisitor(lv LiveVisitor, notify func()) *Sub {
 	if lv.Since == 0 {
 		lv.Since = s.o.Now().UnixMilli()
 	}
-	sub := s.hub.addVisitor(lv.Site, lv.Visitor, &lv)
+	sub := s.hub.addVisitor(lv.Site, lv.Visitor, &lv, notify)
 	s.hub.publish(&Event{Kind: EvVisitor, Site: lv.Site, Visitor: lv.Visitor, Online: true, Live: &lv})
 	return sub
 }
@@ -23,12 +23,14 @@ func (s *Service) SubscribeVisitor(lv LiveVisitor) *Sub {
 // SubscribePoll registers a visitor's long-poll for the events of their
 // chats and site; unlike a socket it does not show them as on the site.
 func (s *Service) SubscribePoll(site uint32, visitor uint64) *Sub {
-	return s.hub.addVisitor(site, visitor, nil)
+	return s.hub.addVisitor(site, visitor, nil, nil)
 }
 
 // SubscribeConsole registers an operator's console for the events of the
-// sites.
-func (s *Service) SubscribeConsole(sites []uint32) *Sub { return s.hub.addConsole(sites) }
+// sites; notify as for SubscribeVisitor.
+func (s *Service) SubscribeConsole(sites []uint32, notify func()) *Sub {
+	return s.hub.addConsole(sites, notify)
+}
 
 // Unsubscribe removes a Sub; a visitor with no socket left has left the
 // site, as consoles see it.

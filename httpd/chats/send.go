@@ -125,6 +125,7 @@ func appendMessage(tx *store.Tx, c *store.Chat, m *store.ChatMessage, ref string
 		}
 	}
 	tx.Set(store.ChatMessageKey(c.Site, c.ID, m.ID), m.Encode())
+	tx.Export(store.ChatMessageKey(c.Site, c.ID, m.ID), m.At)
 	tx.Set(store.ChatKey(c.Site, c.ID), c.Encode())
 	return nil
 }
@@ -173,7 +174,7 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 			}
 			newID = s.db.NextID()
 		}
-		unlock := s.lock(lockIndex(site, v.Visitor), lockIndex(site, latest), lockIndex(site, newID))
+		unlock := s.lock(site, v.Visitor, latest, newID)
 		var ack Ack
 		err = s.db.Update(ctx, func(tx *store.Tx) error {
 			cur, err := latestChat(tx.Get, site, v.Visitor)
@@ -201,6 +202,7 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 				tx.Set(store.ChatVisitorKey(site, v.Visitor), idBytes(newID))
 				store.IndexVisitorItem(tx, v.Visitor, store.ItemChat, newID) // the visitor card's
 				tx.Set(store.ChatOpenKey(site, newID), nil)
+				tx.Export(store.ChatKey(site, newID), now)
 				ack.Created = true
 			} else if id := findRef(&c, ref); id != 0 {
 				ack, err = dupAck(tx, c, id)
@@ -261,7 +263,7 @@ func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, ch
 	if !op.Allows(site) {
 		return Ack{}, errorf(ErrForbidden, "this operator may not use that site")
 	}
-	unlock := s.lock(lockIndex(site, chat))
+	unlock := s.lock(site, chat)
 	defer unlock()
 	var ack Ack
 	assigned := false
@@ -316,7 +318,7 @@ func (s *Service) Claim(ctx context.Context, op Operator, site uint32, chat uint
 	if !op.Allows(site) {
 		return store.Chat{}, errorf(ErrForbidden, "this operator may not use that site")
 	}
-	unlock := s.lock(lockIndex(site, chat))
+	unlock := s.lock(site, chat)
 	defer unlock()
 	var c store.Chat
 	changed := false
@@ -383,7 +385,7 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 		return Ack{}, err
 	}
 	newID := s.db.NextID()
-	unlock := s.lock(lockIndex(site, visitor), lockIndex(site, latest), lockIndex(site, newID))
+	unlock := s.lock(site, visitor, latest, newID)
 	defer unlock()
 	var ack Ack
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
@@ -413,6 +415,7 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 		tx.Set(store.ChatKey(site, c.ID), c.Encode())
 		tx.Set(store.ChatVisitorKey(site, visitor), idBytes(newID))
 		tx.Set(store.ChatOpenKey(site, newID), nil)
+		tx.Export(store.ChatKey(site, newID), now)
 		ack = Ack{Chat: c, Message: m, Created: true}
 		return nil
 	})
@@ -434,7 +437,7 @@ func (s *Service) MarkRead(ctx context.Context, site uint32, chat uint64, from, 
 	if !validSide(from) {
 		return errorf(ErrInvalid, "bad side %q", from)
 	}
-	unlock := s.lock(lockIndex(site, chat))
+	unlock := s.lock(site, chat)
 	defer unlock()
 	var c store.Chat
 	changed := false

@@ -127,6 +127,7 @@ func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn
 // index (a later call from the number is the visitor's).
 func Put(tx *store.Tx, site uint32, l *store.Lead) {
 	tx.Set(store.LeadKey(site, l.ID), l.Encode())
+	tx.Export(store.LeadKey(site, l.ID), l.Time)
 	store.IndexVisitorItem(tx, l.Visitor, store.ItemLead, l.ID)
 	store.IndexPhone(tx, site, l.Phone, store.PhoneVisitor{Visitor: l.Visitor, Session: l.Session, Time: l.Time})
 }

@@ -35,6 +35,28 @@ type Computed struct {
 // same counting the live writes do, into memory. It reads every record of
 // the site: its time grows with the site's history, not the range asked.
 func Compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Location) (*Computed, error) {
+	return compute(ctx, db, site, loc, nil)
+}
+
+// progressEvery is how many sessions a replay counts between two calls of
+// its progress function.
+const progressEvery = 1000
+
+// compute is Compute that, when progress is not nil, first counts the
+// site's sessions, then calls progress with the sessions replayed and that
+// total every progressEvery sessions and at the end.
+func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Location, progress func(done, total int64)) (*Computed, error) {
+	var total, done int64
+	if progress != nil {
+		err := db.ScanPrefix(ctx, store.SessionPrefix(site.ID), false, 0, func(_, _ []byte) bool {
+			total++
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("compute reports: %w", err)
+		}
+		progress(0, total)
+	}
 	m := &Computed{site: site.ID, loc: loc, rollups: map[string]*[numLanes]int64{},
 		touches: map[uint64]store.Touch{}, callers: map[string]uint64{},
 		dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{}, visitors: map[uint64]struct{}{}}
@@ -119,6 +141,9 @@ func Compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 				return err
 			}
 		}
+		if done++; progress != nil && done%progressEvery == 0 {
+			progress(done, max(total, done))
+		}
 		s, err := store.DecodeSession(v)
 		if err != nil {
 			return fmt.Errorf("session %d: %w", id, err)
@@ -137,6 +162,9 @@ func Compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 	}
 	if err != nil {
 		return nil, fmt.Errorf("compute reports: %w", err)
+	}
+	if progress != nil {
+		progress(done, done)
 	}
 	// Events count on their session's rows: their order does not matter.
 	err = db.ScanPrefix(ctx, store.SiteEventPrefix(site.ID), false, 0, func(k, v []byte) bool {

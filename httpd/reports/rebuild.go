@@ -25,9 +25,10 @@ const rebuildChunk = 20_000
 // first write and the new ones written in the following ones, so a
 // report asked meanwhile may see a part. What is stored while it runs may
 // be counted twice or not at all: run it when the site is quiet (or run
-// it again).
-func (s *Service) Rebuild(ctx context.Context, site *store.Site) (RebuildResult, error) {
-	m, err := Compute(ctx, s.db, site, s.sites.Location(site))
+// it again). progress, when not nil, is told how many of the site's
+// sessions have been replayed, of how many (see compute).
+func (s *Service) Rebuild(ctx context.Context, site *store.Site, progress func(done, total int64)) (RebuildResult, error) {
+	m, err := compute(ctx, s.db, site, s.sites.Location(site), progress)
 	if err != nil {
 		return RebuildResult{}, err
 	}

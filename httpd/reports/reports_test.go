@@ -184,8 +184,18 @@ func (f *fixture) checkRebuild() {
 	if len(live) == 0 {
 		f.t.Fatal("no roll-ups were written")
 	}
-	if _, err := f.rep.Rebuild(context.Background(), f.site); err != nil {
+	// Its progress counts the site's sessions, up to all of them.
+	var last [2]int64
+	calls := 0
+	if _, err := f.rep.Rebuild(context.Background(), f.site, func(done, total int64) { last, calls = [2]int64{done, total}, calls+1 }); err != nil {
 		f.t.Fatal(err)
+	}
+	sessions := 0
+	if err := f.db.ScanPrefix(context.Background(), store.SessionPrefix(f.site.ID), false, 0, func(_, _ []byte) bool { sessions++; return true }); err != nil {
+		f.t.Fatal(err)
+	}
+	if want := [2]int64{int64(sessions), int64(sessions)}; calls < 2 || last != want {
+		f.t.Errorf("rebuild progress: %d calls, the last %v; want at least 2, the last %v", calls, last, want)
 	}
 	if rebuilt := f.rollups(); !reflect.DeepEqual(live, rebuilt) {
 		for k, v := range live {

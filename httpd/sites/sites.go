@@ -508,3 +508,33 @@ func CheckCredentialKey(s *store.Site, visitor, session uint64, key string) bool
 	want := CredentialKey(s, visitor, session)
 	return hmac.Equal([]byte(want), []byte(key))
 }
+
+// MaxRetentionDays bounds a site's retention: ten years.
+const MaxRetentionDays = 3660
+
+// ParseRetention reads a retention in days as typed in a form: a whole
+// number from 0 (keep for ever; also "") to MaxRetentionDays.
+func ParseRetention(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	days, err := strconv.Atoi(s)
+	if err != nil || days < 0 || days > MaxRetentionDays {
+		return 0, errorf(ErrInvalid, "retention %q: give a whole number of days from 0 (keep for ever) to %d", s, MaxRetentionDays)
+	}
+	return days, nil
+}
+
+// SetRetention sets how many days the site's raw visits are kept (0: for
+// ever; at most MaxRetentionDays) and returns the site as it now is. The
+// retention sweep deletes what is older; reports keep their roll-ups.
+func (r *Registry) SetRetention(ctx context.Context, k string, days int) (*store.Site, error) {
+	if days < 0 || days > MaxRetentionDays {
+		return nil, errorf(ErrInvalid, "retention %q: give a whole number of days from 0 (keep for ever) to %d", strconv.Itoa(days), MaxRetentionDays)
+	}
+	return r.edit(ctx, k, "set retention of site", func(s *store.Site) error {
+		s.RetentionDays = uint32(days)
+		return nil
+	})
+}

@@ -76,8 +76,9 @@ func BenchmarkHitDiskBytes(b *testing.B) {
 					if err != nil {
 						return err
 					}
+					p.bot = tr.bots.is(p.ua)
 					at := now.Add(span*time.Duration(i)/cohort + time.Duration(page)*90*time.Second)
-					res, err := tr.hitTx(tx, site.ID, &p, at, time.UTC)
+					res, _, err := tr.hitTx(tx, site.ID, &p, &activeVisitor{}, at, time.UTC)
 					if err != nil {
 						return err
 					}

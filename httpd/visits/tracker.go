@@ -3,6 +3,7 @@ package visits
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,12 +45,18 @@ type Tracker struct {
 	region  string                           // visitors' phones without a country code are read in it
 	counter Counter                          // nil: nothing else counts
 	zone    func(*store.Site) *time.Location // nil: UTC days
+	active  *active                          // visitors seen lately (active.go)
+	bots    botCache                         // IsBot's answers per user agent
 }
 
 // Counter is told, inside the durable write, of each session a hit starts
 // and each event stored, so that what it counts is written with them or
 // not at all (the reports' roll-ups: reports.Service). Its methods must be
-// quick and must not block: they run in the store's writer.
+// quick and must not block. CountEvent runs in the store's writer;
+// CountSession runs in the hit's prepared write (store.DB.Prepare), in
+// the handler's goroutine with the session's visitor locked: it may read
+// what only that visitor's sessions write (its touch), not what other
+// visitors' writes change.
 type Counter interface {
 	CountSession(tx *store.Tx, site *store.Site, s *store.Session, newVisitor bool) error
 	CountEvent(tx *store.Tx, site *store.Site, s *store.Session, at int64) error
@@ -75,7 +82,9 @@ func (t *Tracker) location(site *store.Site) *time.Location {
 // NewTracker returns a tracker over db. now is its clock, time.Now when
 // nil; tests pass their own to move time without sleeping. A visitor's
 // phone without a country code is read in region (numbers.DefaultRegion
-// when "").
+// when ""). A store has one tracker that writes: it remembers the visitors
+// it writes and locks them (active.go), so a second one writing beside it
+// would decide from records the first has changed.
 func NewTracker(db *store.DB, now func() time.Time, region string) *Tracker {
 	if now == nil {
 		now = time.Now
@@ -83,7 +92,7 @@ func NewTracker(db *store.DB, now func() time.Time, region string) *Tracker {
 	if region == "" {
 		region = numbers.DefaultRegion
 	}
-	return &Tracker{db: db, now: now, region: region}
+	return &Tracker{db: db, now: now, region: region, active: &active{}}
 }
 
 // PageView is one hit as the snippet reports it.
@@ -96,7 +105,9 @@ type PageView struct {
 	// Also, when set, runs inside the hit's durable write, after the hit's
 	// own writes, with the hit's result: its writes join the hit's batch
 	// and its error fails the hit (nothing of it is stored). It runs in the
-	// store's writer, so it must be quick and must not block.
+	// hit's prepared write (store.DB.Prepare), in the handler's goroutine
+	// with the visitor locked, so its writes must be blind (Set, merges):
+	// a read would not see what other visitors' hits are writing.
 	Also func(tx *store.Tx, res *HitResult) error
 }
 
@@ -139,71 +150,89 @@ func preparePageView(site *store.Site, pv PageView) (pageView, error) {
 	}
 	p.src, p.title = src, title
 	p.ua = cutUTF8(pv.UserAgent, MaxUserAgent)
-	p.bot = IsBot(p.ua)
 	return p, nil
 }
 
 // Hit records a page view on site: it continues the visitor's session or
 // starts a new one (and a new visitor when the ci names none of this
 // site), stores the hit and counts it in the day's roll-ups.
+//
+// It decides in the caller's goroutine, from what the tracker remembers of
+// the visitor (else from the store), with the ci's visitor locked until
+// the write is durable, and hands the store's writer a prepared write.
 func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitResult, error) {
 	p, err := preparePageView(site, pv)
 	if err != nil {
 		return HitResult{}, err
 	}
+	p.bot = t.bots.is(p.ua)
 	now, loc := t.now(), t.location(site)
-	var res HitResult
-	err = t.db.Update(ctx, func(tx *store.Tx) error {
-		var err error
-		res, err = t.hitTx(tx, site.ID, &p, now, loc)
-		if err == nil && res.NewSession && t.counter != nil {
-			err = t.counter.CountSession(tx, site, &res.Session, res.NewVisitor)
-		}
-		if err == nil && pv.Also != nil {
-			err = pv.Also(tx, &res)
-		}
-		return err
-	})
+	var known activeVisitor
+	if p.ci.Visitor != 0 {
+		defer t.active.lockVisitor(p.ci.Visitor)()
+		known, _ = t.active.get(site.ID, p.ci.Visitor)
+	}
+	tx := t.db.Prepare()
+	res, seen, err := t.hitTx(tx, site.ID, &p, &known, now, loc)
+	if err == nil && res.NewSession && t.counter != nil {
+		err = t.counter.CountSession(tx, site, &res.Session, res.NewVisitor)
+	}
+	if err == nil && pv.Also != nil {
+		err = pv.Also(tx, &res)
+	}
 	if err != nil {
+		tx.Discard()
 		return HitResult{}, fmt.Errorf("record hit: %w", err)
 	}
+	if err := t.db.Commit(ctx, tx, nil); err != nil {
+		if p.ci.Visitor != 0 {
+			t.active.forget(p.ci.Visitor)
+		}
+		return HitResult{}, fmt.Errorf("record hit: %w", err)
+	}
+	t.active.put(res.Session.Visitor, seen)
 	return res, nil
 }
 
-// hitTx writes one prepared hit in tx. It reads the session and visitor
-// the hit names, so a batch must not hold two hits of one visitor (a Tx
-// does not read its own writes).
-func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, now time.Time, loc *time.Location) (HitResult, error) {
+// hitTx prepares the writes of one hit in tx, from what is known of the
+// ci's visitor (else read from the store), and returns what the visitor's
+// state is once they are written. The caller holds the ci visitor's lock.
+func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVisitor, now time.Time, loc *time.Location) (HitResult, activeVisitor, error) {
 	nowMs := now.UnixMilli()
 	dayOf := func(ms int64) uint32 { return dayIn(ms, loc) }
 	today := dayOf(nowMs)
 	traffic := store.RollupKey(site, today, MetricTraffic)
 	var res HitResult
-	sess, ok, err := t.continuedSession(tx, site, p, now)
+	seen := activeVisitor{site: site}
+	if known.hasVisitor {
+		seen.visitor, seen.hasVisitor = known.visitor, true
+	}
+	sess, ok, err := t.continuedSession(tx, site, p, known, now)
 	if err != nil {
-		return res, err
+		return res, seen, err
 	}
 	if ok {
 		if dayOf(sess.LastHit) != today && !sess.Bot {
 			// First hit of a new day in a session that spans midnight:
 			// count the visitor for today.
-			v, err := getVisitor(tx, sess.Visitor)
+			v, err := t.visitor(tx, sess.Visitor, known)
 			if err != nil {
-				return res, err
+				return res, seen, err
 			}
 			if dayOf(v.LastSeen) != today {
 				tx.Add(traffic, LaneVisitors, 1)
 				v.LastSeen = nowMs
 				tx.Set(store.VisitorKey(v.ID), v.Encode())
 			}
+			seen.visitor, seen.hasVisitor = v, true
 		}
 		sess.LastHit = max(sess.LastHit, nowMs)
 		sess.Hits++
-		res.CI = p.ci
+		res.CI = CI{Visitor: sess.Visitor, Session: sess.ID, First: p.ci.First}
 	} else {
-		v, isNew, err := t.visitorFor(tx, site, p, nowMs)
+		v, isNew, err := t.visitorFor(tx, site, p, known, nowMs)
 		if err != nil {
-			return res, err
+			return res, seen, err
 		}
 		switch {
 		case p.bot:
@@ -231,6 +260,7 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, now time.Time, l
 		store.IndexVisitorItem(tx, v.ID, store.ItemSession, sess.ID)
 		res.CI = CI{Visitor: v.ID, Session: sess.ID, First: v.Created / 1000}
 		res.NewSession, res.NewVisitor = true, isNew
+		seen.visitor, seen.hasVisitor = v, true
 	}
 	if sess.Bot {
 		tx.Add(traffic, LaneBotHits, 1)
@@ -239,40 +269,98 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, now time.Time, l
 	}
 	res.Hit = t.db.NextID()
 	h := store.Hit{ID: res.Hit, Session: sess.ID, Time: nowMs, URL: p.src.Landing, Title: p.title}
-	tx.Set(store.HitKey(site, sess.ID, h.ID), h.Encode())
+	hk := store.HitKey(site, sess.ID, h.ID)
+	tx.Set(hk, h.Encode())
+	tx.Export(hk, nowMs)
 	tx.Set(store.SessionKey(site, sess.ID), sess.Encode())
 	res.Session = sess
-	return res, nil
+	switch {
+	case res.NewSession:
+		seen.session, seen.latest = sess, true // the newest id
+	case sess.ID < known.session.ID:
+		// An older session of the visitor (another tab's): the one
+		// remembered stays.
+		seen.session, seen.latest = known.session, known.latest
+	default:
+		seen.session, seen.latest = sess, known.latest && sess.ID == known.session.ID
+	}
+	return res, seen, nil
 }
 
 // continuedSession returns the session the hit continues, if any: the ci's
-// session on this site, of the ci's visitor, by the rule of Continues.
-func (t *Tracker) continuedSession(tx *store.Tx, site uint32, p *pageView, now time.Time) (store.Session, bool, error) {
+// session on this site, of the ci's visitor, by the rule of Continues; when
+// that one does not go on, the visitor's latest session if it is later and
+// does (the hit of another tab opened it a moment ago: two pages opened at
+// once from one ad make one session, not two). A session is read from the
+// store unless it is the one remembered.
+func (t *Tracker) continuedSession(tx *store.Tx, site uint32, p *pageView, known *activeVisitor, now time.Time) (store.Session, bool, error) {
 	if p.ci.Session == 0 {
 		return store.Session{}, false, nil
 	}
-	b, err := tx.Get(store.SessionKey(site, p.ci.Session))
-	if errors.Is(err, store.ErrNotFound) {
+	goesOn := func(s *store.Session) bool {
+		return s.Visitor == p.ci.Visitor && Continues(time.UnixMilli(s.LastHit), sessionCampaign(s), now, p.src.Campaign())
+	}
+	s, found, err := t.session(tx, site, p.ci.Session, known)
+	if err != nil || (found && goesOn(&s)) {
+		return s, found, err
+	}
+	latest := known.session.ID
+	if !known.latest {
+		if latest, err = t.latestSession(site, p.ci.Visitor); err != nil {
+			return store.Session{}, false, err
+		}
+	}
+	if latest <= p.ci.Session {
 		return store.Session{}, false, nil
 	}
-	if err != nil {
-		return store.Session{}, false, fmt.Errorf("read session: %w", err)
-	}
-	s, err := store.DecodeSession(b)
-	if err != nil {
-		return store.Session{}, false, fmt.Errorf("read session %d: %w", p.ci.Session, err)
-	}
-	if s.Visitor != p.ci.Visitor || !Continues(time.UnixMilli(s.LastHit), sessionCampaign(&s), now, p.src.Campaign()) {
-		return store.Session{}, false, nil
+	s, found, err = t.session(tx, site, latest, known)
+	if err != nil || !found || !goesOn(&s) {
+		return store.Session{}, false, err
 	}
 	return s, true, nil
 }
 
+// session is session id of site, as remembered or read from the store;
+// found is false when there is none.
+func (t *Tracker) session(tx *store.Tx, site uint32, id uint64, known *activeVisitor) (s store.Session, found bool, err error) {
+	if known.session.ID == id {
+		return known.session, true, nil
+	}
+	b, err := tx.Get(store.SessionKey(site, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return s, false, nil
+	}
+	if err != nil {
+		return s, false, fmt.Errorf("read session: %w", err)
+	}
+	if s, err = store.DecodeSession(b); err != nil {
+		return s, false, fmt.Errorf("read session %d: %w", id, err)
+	}
+	return s, true, nil
+}
+
+// latestSession is the id of visitor's latest session on site from the
+// store's visitor index; 0 when none is indexed.
+func (t *Tracker) latestSession(site uint32, visitor uint64) (uint64, error) {
+	var id uint64
+	prefix := store.VisitorItemPrefix(visitor, store.ItemSession)
+	err := t.db.Scan(context.Background(), prefix, store.PrefixEnd(prefix), true, 1, func(k, _ []byte) bool {
+		if len(k) >= 8 {
+			id = binary.BigEndian.Uint64(k[len(k)-8:])
+		}
+		return false
+	})
+	if err != nil {
+		return 0, fmt.Errorf("latest session of visitor %d: %w", visitor, err)
+	}
+	return id, nil
+}
+
 // visitorFor is the ci's visitor when it is one of this site, else a new
 // visitor (not yet stored).
-func (t *Tracker) visitorFor(tx *store.Tx, site uint32, p *pageView, nowMs int64) (store.Visitor, bool, error) {
+func (t *Tracker) visitorFor(tx *store.Tx, site uint32, p *pageView, known *activeVisitor, nowMs int64) (store.Visitor, bool, error) {
 	if p.ci.Visitor != 0 {
-		v, err := getVisitor(tx, p.ci.Visitor)
+		v, err := t.visitor(tx, p.ci.Visitor, known)
 		switch {
 		case err == nil && v.Site == site:
 			v.Bot = v.Bot || p.bot
@@ -282,6 +370,14 @@ func (t *Tracker) visitorFor(tx *store.Tx, site uint32, p *pageView, nowMs int64
 		}
 	}
 	return store.Visitor{ID: t.db.NextID(), Site: site, Created: nowMs, Bot: p.bot}, true, nil
+}
+
+// visitor is the visitor id as known, else read from the store.
+func (t *Tracker) visitor(tx *store.Tx, id uint64, known *activeVisitor) (store.Visitor, error) {
+	if known.hasVisitor && known.visitor.ID == id {
+		return known.visitor, nil
+	}
+	return getVisitor(tx, id)
 }
 
 // getVisitor reads a visitor; ErrUnknown when there is none.
@@ -383,6 +479,8 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 	}
 	now, loc := t.now().UnixMilli(), t.location(site)
 	var id uint64
+	defer t.active.lockVisitor(ci.Visitor)()
+	defer t.active.forget(ci.Visitor) // its session's events changed
 	err := t.db.Update(ctx, func(tx *store.Tx) error {
 		s, err := siteSession(tx, site.ID, ci)
 		if err != nil {
@@ -396,7 +494,9 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 		id = t.db.NextID()
 		ev := store.Event{ID: id, Session: s.ID, Hit: in.Hit, Time: now,
 			Category: in.Category, Action: in.Action, Name: in.Name, Value: in.Value}
-		tx.Set(store.EventKey(site.ID, s.ID, id), ev.Encode())
+		ek := store.EventKey(site.ID, s.ID, id)
+		tx.Set(ek, ev.Encode())
+		tx.Export(ek, now)
 		s.Events++
 		tx.Set(store.SessionKey(site.ID, s.ID), s.Encode())
 		lane := LaneEvents
@@ -448,6 +548,8 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 		return invalid("give at least one of name, phone, email")
 	}
 	now := t.now().UnixMilli()
+	defer t.active.lockVisitor(ci.Visitor)()
+	defer t.active.forget(ci.Visitor) // its record changed
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := siteVisitor(tx, site.ID, ci)
 		if err != nil {
@@ -463,6 +565,7 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 			return err
 		}
 		tx.Set(store.VisitorKey(v.ID), v.Encode())
+		tx.Export(store.VisitorKey(v.ID), now)
 		store.IndexPhone(tx, site.ID, phone, store.PhoneVisitor{Visitor: v.ID, Session: ci.Session, Time: now})
 		return nil
 	})
@@ -537,6 +640,8 @@ func (t *Tracker) SetProperty(ctx context.Context, site *store.Site, ci CI, name
 		return err
 	}
 	now := t.now().UnixMilli()
+	defer t.active.lockVisitor(ci.Visitor)()
+	defer t.active.forget(ci.Visitor) // its record's property count changed
 	err := t.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := siteVisitor(tx, site.ID, ci)
 		if err != nil {
@@ -561,6 +666,7 @@ func (t *Tracker) SetProperty(ctx context.Context, site *store.Site, ci CI, name
 			tx.Set(store.VisitorKey(v.ID), v.Encode())
 		}
 		tx.Set(key, p.Encode())
+		tx.Export(store.VisitorKey(v.ID), now)
 		return nil
 	})
 	if err != nil {
@@ -575,6 +681,9 @@ func (t *Tracker) DeleteProperty(ctx context.Context, site *store.Site, ci CI, n
 	if err := checkPropertyName(name); err != nil {
 		return err
 	}
+	defer t.active.lockVisitor(ci.Visitor)()
+	defer t.active.forget(ci.Visitor) // its record's property count changed
+	now := t.now().UnixMilli()
 	err := t.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := siteVisitor(tx, site.ID, ci)
 		if err != nil {
@@ -589,6 +698,7 @@ func (t *Tracker) DeleteProperty(ctx context.Context, site *store.Site, ci CI, n
 			v.Properties--
 		}
 		tx.Set(store.VisitorKey(v.ID), v.Encode())
+		tx.Export(store.VisitorKey(v.ID), now)
 		return nil
 	})
 	if err != nil {

@@ -53,12 +53,9 @@ type Assignment struct {
 
 // leaseWrite is one lease of the assignment as Persist writes it.
 type leaseWrite struct {
-	pool   uint32
-	number string
-	since  int64 // Unix ns
-	until  int64
-	fresh  bool // claimed by this page view
-	live   int  // leases live in the pool after a claim, for the day's peak
+	pool  uint32
+	from  *numbers.Pool // that gave the lease, to mark its claim recorded
+	lease numbers.Lease
 }
 
 // Assign decides the numbers a page view of visitor (in session, coming
@@ -122,14 +119,10 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 			case err != nil:
 				return Assignment{}, fmt.Errorf("assign numbers of pool %q: %w", p.cfg.Name, err)
 			default:
-				w := leaseWrite{pool: p.cfg.ID, number: l.Number, since: l.Since.UnixNano(), until: l.Until.UnixNano(), fresh: l.Fresh}
-				if l.Fresh {
-					w.live = p.live.Live(now)
-				}
 				if a.leases == nil {
 					a.leases = make([]leaseWrite, 0, len(ss.pools))
 				}
-				a.leases = append(a.leases, w)
+				a.leases = append(a.leases, leaseWrite{pool: p.cfg.ID, from: p.live, lease: l})
 				if r := p.live.Reserve(); minReserve == 0 || r < minReserve {
 					minReserve = r
 				}
@@ -159,7 +152,8 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 
 // Roll-up metrics of call tracking (store.RollupKey), per site and UTC day.
 const (
-	// MetricPool + pool id ("n.3") has the lanes LanePool*.
+	// MetricPool + pool id ("n.3") has the lanes LanePool*, and is the
+	// high-water mark (store.HighKey) of the day's peak in lane 0.
 	MetricPool = "n."
 	// MetricCalls has the lanes LaneCall*.
 	MetricCalls = "call"
@@ -169,7 +163,10 @@ const (
 const (
 	LanePoolClaims = iota // leases claimed
 	LanePoolMisses        // page views that found the pool full
-	LanePoolPeak          // the most leases live at once
+	// LanePoolPeak was the most leases live at once, raised by a claim
+	// that read the counter; days written since are in the high-water
+	// mark, raised blindly.
+	LanePoolPeak
 )
 
 // Lanes of MetricCalls.
@@ -192,76 +189,39 @@ func Day(t time.Time) uint32 { return uint32(t.Unix() / 86400) }
 
 // Persist writes the assignment's leases to the lease history in tx, the
 // write that records the page view: the claim of a fresh lease, the until
-// of every lease (never moved back, whatever order concurrent page views
-// of one visitor are written in), and the day's pool counters. A renew
-// writes one 8-byte value.
+// of every lease (merged by the later, so never moved back whatever order
+// concurrent page views of one visitor are written in), and the day's pool
+// counters. It reads nothing (every write is blind), so it costs the same
+// wherever the store is. A renew writes one 8-byte merge operand; it writes
+// the claim too while the claim's own write is not known durable, so that
+// no order of writes keeps a renew without its claim.
 func (a *Assignment) Persist(tx *store.Tx) error {
 	if len(a.leases) == 0 && len(a.misses) == 0 {
 		return nil
 	}
 	day := Day(a.now)
+	hour := a.now.UTC().Hour()
 	var key [2 + store.MaxLeaseNumber + 9]byte
-	var val [8]byte
 	for _, w := range a.leases {
-		uk := store.AppendLeaseKey(key[:0], w.number, w.since, true)
-		until, fresh := w.until, w.fresh
-		b, err := tx.Get(uk)
-		switch {
-		case err == nil:
-			u, err := store.DecodeUntil(b)
-			if err != nil {
-				return fmt.Errorf("persist lease of %s: %w", w.number, err)
-			}
-			if u >= until && !fresh {
-				continue
-			}
-			until = max(until, u)
-		case errors.Is(err, store.ErrNotFound):
-			// A renew written before its claim (two page views at once):
-			// write the claim too, so that no order loses it.
-			fresh = true
-		default:
-			return fmt.Errorf("persist lease of %s: %w", w.number, err)
-		}
-		if fresh {
+		l := w.lease
+		since := l.Since.UnixNano()
+		if l.Fresh || !l.Recorded {
 			rec := a.leaseRecord(w.pool)
-			tx.Set(store.LeaseClaimKey(w.number, w.since), rec.Encode())
+			tx.Set(store.LeaseClaimKey(l.Number, since), rec.Encode())
+			from := w.from
+			tx.AfterCommit(func() { from.MarkRecorded(l) })
 		}
-		tx.Set(uk, store.AppendUntil(val[:0], until))
-		if w.fresh {
-			if err := countClaim(tx, a.site, day, a.now.UTC().Hour(), w); err != nil {
-				return err
-			}
+		tx.ExtendLease(store.AppendLeaseKey(key[:0], l.Number, since, true), l.Until.UnixNano())
+		if l.Fresh {
+			m := poolMetric(w.pool)
+			tx.Add(store.RollupKey(a.site, day, m), LanePoolClaims, 1)
+			tx.Add(store.RollupKey(a.site, day, poolHourMetric(w.pool, hour)), 0, 1)
+			tx.Raise(store.HighKey(a.site, day, m), 0, int64(l.Live))
 		}
 	}
 	for _, p := range a.misses {
 		tx.Add(store.RollupKey(a.site, day, poolMetric(p)), LanePoolMisses, 1)
-		tx.Add(store.RollupKey(a.site, day, poolHourMetric(p, a.now.UTC().Hour())), 0, 1)
-	}
-	return nil
-}
-
-// countClaim counts a claim in the pool's day and hour, and raises the
-// day's peak when the claim made a new one.
-func countClaim(tx *store.Tx, site uint32, day uint32, hour int, w leaseWrite) error {
-	k := store.RollupKey(site, day, poolMetric(w.pool))
-	tx.Add(k, LanePoolClaims, 1)
-	tx.Add(store.RollupKey(site, day, poolHourMetric(w.pool, hour)), 0, 1)
-	var peak int64
-	switch b, err := tx.Get(k); {
-	case err == nil:
-		lanes, err := store.DecodeCounters(b)
-		if err != nil {
-			return fmt.Errorf("count claim: %w", err)
-		}
-		if len(lanes) > LanePoolPeak {
-			peak = lanes[LanePoolPeak]
-		}
-	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("count claim: %w", err)
-	}
-	if int64(w.live) > peak {
-		tx.Add(k, LanePoolPeak, int64(w.live)-peak)
+		tx.Add(store.RollupKey(a.site, day, poolHourMetric(p, hour)), 0, 1)
 	}
 	return nil
 }

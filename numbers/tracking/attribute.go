@@ -47,50 +47,69 @@ type held struct {
 // (Unix ns); ok is false when there is none. When strict, a claim without its
 // until (Persist never writes one) is an error; otherwise it is skipped.
 func latestLease(ctx context.Context, db *store.DB, number string, at int64, strict bool) (held, bool, error) {
-	var h held
-	var haveUntil, ok bool
-	var derr error
-	err := db.Scan(ctx, store.LeasePrefix(number), store.LeaseBefore(number, at), true, 0, func(k, v []byte) bool {
-		_, since, isUntil, kok := store.ParseLeaseKey(k)
-		if !kok {
-			derr = fmt.Errorf("lease key %x: %w", k, store.ErrCorrupt)
-			return false
-		}
-		if haveUntil && since != h.since {
-			haveUntil = false // an until without its claim: look further back
-		}
-		if isUntil {
-			u, err := store.DecodeUntil(v)
-			if err != nil {
-				derr = fmt.Errorf("lease of %s at %d: %w", number, since, err)
-				return false
-			}
-			h = held{since: since, until: u}
-			haveUntil = true
-			return true
-		}
-		if !haveUntil || since != h.since {
-			if strict {
-				derr = fmt.Errorf("lease of %s at %d has no until: %w", number, since, store.ErrCorrupt)
-				return false
-			}
-			return true
-		}
-		rec, err := store.DecodeLease(v)
-		if err != nil {
-			derr = fmt.Errorf("lease of %s at %d: %w", number, since, err)
-			return false
-		}
-		h.rec, ok = rec, true
-		return false
-	})
+	l := lastLease{number: number, strict: strict}
+	err := db.Scan(ctx, store.LeasePrefix(number), store.LeaseBefore(number, at), true, 0, l.see)
 	if err == nil {
-		err = derr
+		err = l.err
 	}
 	if err != nil {
 		return held{}, false, fmt.Errorf("read lease history of %s: %w", number, err)
 	}
-	return h, ok, nil
+	return l.h, l.ok, nil
+}
+
+// lastLease finds the last whole lease (claim and until) of one number
+// from its history read newest first, one key at a time (see).
+type lastLease struct {
+	number    string
+	strict    bool // a claim without its until is an error, not skipped
+	visitor   bool // decode only the claim's visitor (into h.rec.Visitor)
+	h         held
+	haveUntil bool
+	ok        bool // h is the lease
+	err       error
+}
+
+// see takes the next key of the history, newest first, and reports
+// whether it needs more.
+func (l *lastLease) see(k, v []byte) bool {
+	_, since, isUntil, kok := store.ParseLeaseKey(k)
+	if !kok {
+		l.err = fmt.Errorf("lease key %x: %w", k, store.ErrCorrupt)
+		return false
+	}
+	if l.haveUntil && since != l.h.since {
+		l.haveUntil = false // an until without its claim: look further back
+	}
+	if isUntil {
+		u, err := store.DecodeUntil(v)
+		if err != nil {
+			l.err = fmt.Errorf("lease of %s at %d: %w", l.number, since, err)
+			return false
+		}
+		l.h = held{since: since, until: u}
+		l.haveUntil = true
+		return true
+	}
+	if !l.haveUntil {
+		if l.strict {
+			l.err = fmt.Errorf("lease of %s at %d has no until: %w", l.number, since, store.ErrCorrupt)
+			return false
+		}
+		return true
+	}
+	var err error
+	if l.visitor {
+		l.h.rec.Visitor, err = store.DecodeLeaseVisitor(v)
+	} else {
+		l.h.rec, err = store.DecodeLease(v)
+	}
+	if err != nil {
+		l.err = fmt.Errorf("lease of %s at %d: %w", l.number, since, err)
+		return false
+	}
+	l.ok = true
+	return false
 }
 
 // Attribute tells who a call to number (any written form) at the instant

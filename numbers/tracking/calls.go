@@ -165,6 +165,7 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 			tx.Set(once, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, a.Site), c.ID))
 		}
 		tx.Set(store.CallKey(a.Site, c.ID), c.Encode())
+		tx.Export(store.CallKey(a.Site, c.ID), c.Time)
 		store.IndexVisitorItem(tx, c.Visitor, store.ItemCall, c.ID)
 		if in.Also != nil {
 			if err := in.Also(tx, &c, &a); err != nil {

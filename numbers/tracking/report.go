@@ -69,8 +69,12 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 			if err != nil {
 				return nil, fmt.Errorf("pool report: %w", err)
 			}
+			high, err := counters(t.db, store.HighKey(site, d, poolMetric(p.cfg.ID)))
+			if err != nil {
+				return nil, fmt.Errorf("pool report: %w", err)
+			}
 			pd := PoolDay{Day: time.Unix(int64(d)*86400, 0).UTC(), Claims: lane(lanes, LanePoolClaims),
-				Misses: lane(lanes, LanePoolMisses), Peak: lane(lanes, LanePoolPeak)}
+				Misses: lane(lanes, LanePoolMisses), Peak: max(lane(high, 0), lane(lanes, LanePoolPeak))}
 			if pd.Claims+pd.Misses > 0 {
 				for h := range 24 {
 					hl, err := counters(t.db, store.RollupKey(site, d, poolHourMetric(p.cfg.ID, h)))

@@ -168,7 +168,7 @@ func Open(ctx context.Context, db *store.DB, now time.Time, region string, chann
 			derr = fmt.Errorf("numbers of site %d: %w", site, err)
 			return false
 		}
-		ss, err := buildSite(site, cfg, nil)
+		ss, err := buildSite(site, cfg, nil, true)
 		if err != nil {
 			derr = fmt.Errorf("numbers of site %d: %w", site, err)
 			return false
@@ -183,30 +183,71 @@ func Open(ctx context.Context, db *store.DB, now time.Time, region string, chann
 		return nil, fmt.Errorf("open tracking: %w", err)
 	}
 	st.owners = ownersOf(st.sites)
+	var ns []poolNumber
 	for _, ss := range st.sites {
 		for _, p := range ss.pools {
 			for _, n := range p.cfg.Numbers {
-				if err := restoreLatest(ctx, db, p.live, n, now); err != nil {
-					return nil, fmt.Errorf("open tracking: %w", err)
-				}
+				ns = append(ns, poolNumber{p.live, n})
 			}
 		}
+	}
+	if err := restoreLatest(ctx, db, ns, now); err != nil {
+		return nil, fmt.Errorf("open tracking: %w", err)
 	}
 	t.state.Store(st)
 	return t, nil
 }
 
-// restoreLatest puts the latest lease of number back into p when it is
-// still live at now.
-func restoreLatest(ctx context.Context, db *store.DB, p *numbers.Pool, number string, now time.Time) error {
-	h, ok, err := latestLease(ctx, db, number, now.UnixNano(), true)
-	if err != nil || !ok || h.until <= now.UnixNano() {
-		return err
+// poolNumber is a number of a pool.
+type poolNumber struct {
+	pool   *numbers.Pool
+	number string
+}
+
+// restoreLatest puts the latest lease of each number back into its pool
+// when it is still live at now. It reads the histories in key order with
+// one iterator (store.ScanRanges), so the blocks that hold the last leases
+// of neighbouring numbers are read once, not once per number.
+func restoreLatest(ctx context.Context, db *store.DB, ns []poolNumber, now time.Time) error {
+	slices.SortFunc(ns, func(a, b poolNumber) int {
+		return cmp.Or(cmp.Compare(len(a.number), len(b.number)), strings.Compare(a.number, b.number))
+	})
+	ranges := make([]store.Range, len(ns))
+	for i, n := range ns {
+		ranges[i] = store.Range{Lower: store.LeasePrefix(n.number), Upper: store.LeaseBefore(n.number, now.UnixNano())}
 	}
-	if err := p.Restore(number, h.rec.Visitor, time.Unix(0, h.since), time.Unix(0, h.until)); err != nil {
-		return fmt.Errorf("restore lease of %s: %w", number, err)
+	// One number's history at a time: a number with none is never seen.
+	var l lastLease
+	cur := -1
+	var rerr error
+	done := func() {
+		h := l.h
+		if cur < 0 || rerr != nil {
+			return
+		}
+		if l.err != nil {
+			rerr = fmt.Errorf("read lease history of %s: %w", l.number, l.err)
+			return
+		}
+		if !l.ok || h.until <= now.UnixNano() {
+			return
+		}
+		if err := ns[cur].pool.Restore(l.number, h.rec.Visitor, time.Unix(0, h.since), time.Unix(0, h.until)); err != nil {
+			rerr = fmt.Errorf("restore lease of %s: %w", l.number, err)
+		}
 	}
-	return nil
+	err := db.ScanRanges(ctx, ranges, true, func(i int, k, v []byte) bool {
+		if i != cur {
+			done()
+			cur, l = i, lastLease{number: ns[i].number, strict: true, visitor: true}
+		}
+		return rerr == nil && l.see(k, v)
+	})
+	done()
+	if err != nil {
+		return fmt.Errorf("read lease history: %w", err)
+	}
+	return rerr
 }
 
 // Config returns a copy of the site's set-up (the zero config when it has
@@ -246,9 +287,13 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 		return store.NumbersConfig{}, err
 	}
 	c.Revision++
-	ss, err := buildSite(site, c, prev)
+	ss, err := buildSite(site, c, prev, false)
 	if err != nil {
 		return store.NumbersConfig{}, err
+	}
+	// Keep the numbers parsed, so that start-up need not parse them.
+	for i, p := range ss.pools {
+		c.Pools[i].Forms = formsOf(p.phones)
 	}
 	sites := make(map[uint32]*siteState, len(old.sites)+1)
 	for id, s := range old.sites {
@@ -260,12 +305,14 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 	}
 	// A number new to a pool may have been leased in a pool it left (or
 	// one removed) moments ago: that lease holds on.
+	var added []poolNumber
 	for _, p := range ss.pools {
 		for _, n := range p.added {
-			if err := restoreLatest(ctx, t.db, p.live, n, now); err != nil {
-				return store.NumbersConfig{}, err
-			}
+			added = append(added, poolNumber{p.live, n})
 		}
+	}
+	if err := restoreLatest(ctx, t.db, added, now); err != nil {
+		return store.NumbersConfig{}, err
 	}
 	if err := t.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.NumbersKey(site), c.Encode())
@@ -280,7 +327,10 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 // buildSite checks a site's set-up and builds its live state. Pools whose
 // numbers and reserve are unchanged from prev keep their numbers.Pool;
 // changed ones share the lease state of their common numbers with it.
-func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, error) {
+// A pool number prev has is not parsed again, nor one whose form the
+// config keeps when stored is set (a config read from the store, which
+// change wrote with forms it parsed).
+func buildSite(id uint32, c store.NumbersConfig, prev *siteState, stored bool) (*siteState, error) {
 	ss := &siteState{id: id, cfg: c}
 	used := map[string]string{} // number -> what uses it, within the site
 	use := func(n, what string) error {
@@ -335,6 +385,14 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		return nil, errorf(ErrInvalid, "at most %d pools", MaxPools)
 	}
 	names := map[string]bool{}
+	known := map[string]numbers.Phone{} // the pool numbers of prev, parsed
+	if prev != nil {
+		for _, p := range prev.pools {
+			for _, ph := range p.phones {
+				known[ph.Digits] = ph
+			}
+		}
+	}
 	for _, pc := range c.Pools {
 		if err := checkPoolName(pc.Name); err != nil {
 			return nil, err
@@ -355,11 +413,21 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		if err != nil {
 			return nil, err
 		}
-		p := &pool{cfg: pc, rule: r}
-		for _, n := range pc.Numbers {
-			ph, err := canonical(n)
-			if err != nil {
-				return nil, err
+		p := &pool{cfg: pc, rule: r, phones: make([]numbers.Phone, 0, len(pc.Numbers))}
+		forms := pc.Forms
+		if !stored || len(forms) != len(pc.Numbers) {
+			forms = nil
+		}
+		for j, n := range pc.Numbers {
+			ph, ok := known[n]
+			if !ok && forms != nil {
+				ph, ok = phoneOf(n, forms[j])
+			}
+			if !ok {
+				var err error
+				if ph, err = canonical(n); err != nil {
+					return nil, err
+				}
 			}
 			if err := use(ph.Digits, "in "+what); err != nil {
 				return nil, err
@@ -398,8 +466,12 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 			p.live = old.live
 		default:
 			p.live = old.live.With(p.cfg.Numbers, reserve)
+			had := make(map[string]bool, len(old.cfg.Numbers))
+			for _, n := range old.cfg.Numbers {
+				had[n] = true
+			}
 			for _, n := range p.cfg.Numbers {
-				if !slices.Contains(old.cfg.Numbers, n) {
+				if !had[n] {
 					p.added = append(p.added, n)
 				}
 			}
@@ -425,6 +497,33 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 }
 
 func replaces(list []string, n string) bool { return len(list) == 0 || slices.Contains(list, n) }
+
+// phoneOf is the stored number n read through its stored form, without
+// parsing; ok is false when the form cannot be n's.
+func phoneOf(n string, f store.NumberForm) (numbers.Phone, bool) {
+	if f.CC < 1 || f.CC > 3 || f.CC >= len(n) || len(n) > 15 || f.Text == "" || !isDigits(n) {
+		return numbers.Phone{}, false
+	}
+	return numbers.Phone{Digits: n, CC: n[:f.CC], NSN: n[f.CC:], Trunk: f.Trunk, Text: f.Text}, true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// formsOf is what a config keeps of parsed numbers (phoneOf reads it back).
+func formsOf(phones []numbers.Phone) []store.NumberForm {
+	out := make([]store.NumberForm, len(phones))
+	for i, p := range phones {
+		out[i] = store.NumberForm{CC: len(p.CC), Trunk: p.Trunk, Text: p.Text}
+	}
+	return out
+}
 
 // canonical parses a stored number and checks it is in canonical form.
 func canonical(n string) (numbers.Phone, error) {
@@ -581,6 +680,7 @@ func cloneConfig(c store.NumbersConfig) store.NumbersConfig {
 	for i := range c.Pools {
 		c.Pools[i].Numbers = slices.Clone(c.Pools[i].Numbers)
 		c.Pools[i].Replaces = slices.Clone(c.Pools[i].Replaces)
+		c.Pools[i].Forms = slices.Clone(c.Pools[i].Forms)
 	}
 	return c
 }

@@ -1,0 +1,74 @@
+package export_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"appliance/export"
+	"appliance/export/exporttest"
+	"appliance/store"
+	"appliance/store/storetest"
+)
+
+// BenchmarkExportThroughput is how fast the exporter moves a backlog of
+// b.N hits into JetStream on 127.0.0.1 (a nats-server in this process,
+// file storage): each op is one event read from the store, encoded,
+// published and acknowledged, the cursor moved every batch.
+//
+//	go test -run x -bench BenchmarkExportThroughput -benchtime 100000x ./export/
+func BenchmarkExportThroughput(b *testing.B) {
+	n := exporttest.Start(b)
+	db := storetest.Open(b)
+	db.EnableExport(store.ExportOptions{Max: uint64(b.N) + 1})
+	ctx := context.Background()
+	site := store.Site{ID: 1, Key: "AbCdEfGh0123456789AbCdEfGh012345", Name: "Bench"}
+	sess := store.Session{ID: 2, Visitor: 3, Started: 1, LastHit: 1, Channel: "ad", UTMSource: "yandex", UTMMedium: "cpc",
+		Landing: "https://shop.example/promo?utm_source=yandex&utm_medium=cpc"}
+	if err := db.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.SiteKey(1), site.Encode())
+		tx.Set(store.SessionKey(1, 2), sess.Encode())
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i += 1000 {
+		err := db.Update(ctx, func(tx *store.Tx) error {
+			for j := i; j < min(i+1000, b.N); j++ {
+				h := store.Hit{ID: uint64(100 + j), Session: 2, Time: int64(1700000000000 + j),
+					URL: fmt.Sprintf("https://shop.example/catalog/item-%d", j), Title: "Кроссовки кожаные — Shop"}
+				k := store.HitKey(1, 2, h.ID)
+				tx.Set(k, h.Encode())
+				tx.Export(k, h.Time)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	x, err := export.New(db, export.Options{URL: n.URL, Subject: "bench.events", Stream: "BENCH",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	b.ResetTimer()
+	start := time.Now()
+	go func() { x.Run(rctx); close(done) }()
+	if err := x.WaitDrained(ctx); err != nil {
+		b.Fatal(err)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	stop()
+	<-done
+	if s := x.Stats(); s.Published != uint64(b.N) {
+		b.Fatalf("published %d of %d", s.Published, b.N)
+	}
+	b.ReportMetric(float64(b.N)/el.Seconds(), "events/s")
+}

@@ -1,0 +1,205 @@
+package httpd_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"appliance/httpd"
+	"appliance/httpd/admin"
+	"appliance/httpd/httpdtest"
+	"appliance/numbers/tracking"
+)
+
+// scrape reads /metrics with the token and parses it with Prometheus' own
+// text parser, so that a malformed exposition fails the test.
+func scrape(t *testing.T, srv *httpdtest.Server, token string) map[string]*dto.MetricFamily {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srv.URL+"metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("/metrics: %d %s", resp.StatusCode, b)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Fatalf("/metrics is %s", ct)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return families
+}
+
+// value is the counter, gauge or histogram count of the series of family
+// name whose labels include want; -1 when there is none.
+func value(families map[string]*dto.MetricFamily, name string, want ...string) float64 {
+	f := families[name]
+	if f == nil {
+		return -1
+	}
+series:
+	for _, m := range f.Metric {
+		labels := map[string]string{}
+		for _, l := range m.Label {
+			labels[l.GetName()] = l.GetValue()
+		}
+		for i := 0; i+1 < len(want); i += 2 {
+			if labels[want[i]] != want[i+1] {
+				continue series
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		case m.Untyped != nil:
+			return m.Untyped.GetValue()
+		}
+	}
+	return -1
+}
+
+func histogramSum(families map[string]*dto.MetricFamily, name string) float64 {
+	if f := families[name]; f != nil && len(f.Metric) == 1 && f.Metric[0].Histogram != nil {
+		return f.Metric[0].Histogram.GetSampleSum()
+	}
+	return -1
+}
+
+// /metrics scraped from the real server moves with the traffic: hits count
+// under their route pattern and status, in the hit latency histogram and
+// in the commit-group histogram; a pool's live numbers and misses show per
+// site; the admin socket's requests count apart from the public ones; the
+// Go and process collectors are there.
+func TestMetricsScrape(t *testing.T) {
+	const token = "scrape-token"
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.MetricsToken = token })
+	key := srv.Site(t, "Shop", "shop.example.com")
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ctx := srv.HTTP.Numbers(), t.Context()
+	now := time.Now()
+	if _, err := tr.SetSiteNumbers(ctx, site.ID, []string{"8 (487) 275-14-04"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddPool(ctx, site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74950000001"},
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, now); err != nil {
+		t.Fatal(err)
+	}
+
+	before := scrape(t, srv, token)
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "process_start_time_seconds"} {
+		if value(before, name) <= 0 {
+			t.Errorf("%s missing or zero", name)
+		}
+	}
+	hitRoute := []string{"route", "/t/v1/hit", "method", "POST", "code", "200"}
+	if v := value(before, "appliance_http_requests_total", hitRoute...); v > 0 {
+		t.Fatalf("hits counted before any: %v", v)
+	}
+
+	// Three new visitors from an ad: the first gets the pool's one number,
+	// the other two find it taken.
+	for range 3 {
+		browserHit(t, srv, key, "https://shop.example.com/?utm_medium=cpc")
+	}
+	resp, err := http.Get(srv.URL + "no/such/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	adm := admin.InProcess(srv.HTTP.AdminHandler, nil)
+	defer adm.Close()
+	if _, err := adm.Sites(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	after := scrape(t, srv, token)
+	checks := []struct {
+		what   string
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"hits by route", "appliance_http_requests_total", hitRoute, 3},
+		{"hit latencies", "appliance_hit_duration_seconds", nil, 3},
+		{"an unrouted 404", "appliance_http_requests_total", []string{"route", "none", "method", "GET", "code", "404"}, 1},
+		{"the earlier scrape", "appliance_http_requests_total", []string{"route", "/metrics", "code", "200"}, 1},
+		{"the admin call, apart", "appliance_admin_requests_total", []string{"route", admin.PathSites, "method", "GET", "code", "200"}, 1},
+		{"pool size", "appliance_pool_numbers", []string{"site", key, "pool", "ads"}, 1},
+		{"pool leased", "appliance_pool_leased_numbers", []string{"site", key, "pool", "ads"}, 1},
+		{"pool misses", "appliance_pool_misses_total", []string{"site", key, "pool", "ads"}, 2},
+		{"sites", "appliance_sites", nil, 1},
+	}
+	for _, c := range checks {
+		if got := value(after, c.name, c.labels...); got != c.want {
+			t.Errorf("%s: %s%v = %v, want %v", c.what, c.name, c.labels, got, c.want)
+		}
+	}
+	if v := value(after, "appliance_http_requests_total", "route", admin.PathSites); v != -1 {
+		t.Errorf("the admin call counted as public traffic: %v", v)
+	}
+	groups := value(after, "appliance_store_commit_group_size") - value(before, "appliance_store_commit_group_size")
+	writes := histogramSum(after, "appliance_store_commit_group_size") - histogramSum(before, "appliance_store_commit_group_size")
+	if groups < 1 || writes < 3 || writes < groups {
+		t.Errorf("commit groups moved by %v groups of %v writes, want the hits' writes in at least one group", groups, writes)
+	}
+	if got, want := value(after, "appliance_store_commits_total"), value(after, "appliance_store_commit_group_size"); got != want {
+		t.Errorf("commits_total %v, the group histogram counts %v", got, want)
+	}
+}
+
+// /debug/pprof answers only with --pprof, and then only to the metrics
+// token's bearer.
+func TestPprofBehindTokenAndFlag(t *testing.T) {
+	get := func(srv *httpdtest.Server, path, token string) int {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	off := httpdtest.Start(t, func(o *httpd.Options) { o.MetricsToken = "tok" })
+	if got := get(off, "debug/pprof/heap", "tok"); got != 404 {
+		t.Errorf("pprof without --pprof: %d, want 404", got)
+	}
+	on := httpdtest.Start(t, func(o *httpd.Options) { o.MetricsToken = "tok"; o.Pprof = true })
+	for _, c := range []struct {
+		path, token string
+		want        int
+	}{
+		{"debug/pprof/heap", "", 401},
+		{"debug/pprof/heap", "wrong", 401},
+		{"debug/pprof/heap", "tok", 200},
+		{"debug/pprof/", "tok", 200},
+		{"debug/pprof/goroutine?debug=1", "tok", 200},
+	} {
+		if got := get(on, c.path, c.token); got != c.want {
+			t.Errorf("GET /%s with token %q: %d, want %d", c.path, c.token, got, c.want)
+		}
+	}
+}

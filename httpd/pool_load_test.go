@@ -1,0 +1,140 @@
+package httpd_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/httpd"
+	"appliance/httpd/httpdtest"
+	"appliance/numbers"
+	"appliance/numbers/tracking"
+	"appliance/store"
+)
+
+// The pools' memory and start-up figures (README: performance): a real
+// server in a child process, so that its RSS is its own, started on a
+// store with 16 sites of one pool of 5,000 numbers, every number leased
+// (the most a restart restores), beside the same server on an empty store
+// in the same run. It reports figures and asserts none (the machine is
+// shared): APPLIANCE_POOL_LOAD=1 go test -run TestPoolLoad -v ./httpd/
+
+const poolLoadChildEnv = "APPLIANCE_POOL_LOAD_DIR"
+
+// TestPoolLoadChild is the server of TestPoolLoad, run only as its child:
+// it writes how long the server took to start, then serves until killed.
+func TestPoolLoadChild(t *testing.T) {
+	dir := os.Getenv(poolLoadChildEnv)
+	if dir == "" {
+		t.Skip("the child process of TestPoolLoad")
+	}
+	start := time.Now()
+	httpdtest.StartAt(t, filepath.Join(dir, "db"), func(o *httpd.Options) { o.Log = nil })
+	took := time.Since(start)
+	if os.Getenv("APPLIANCE_POOL_LOAD_FREE") != "" {
+		debug.FreeOSMemory()
+	}
+	if err := os.WriteFile(filepath.Join(dir, "info.tmp"), []byte(fmt.Sprint(took.Nanoseconds())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "info.tmp"), filepath.Join(dir, "info")); err != nil {
+		t.Fatal(err)
+	}
+	select {}
+}
+
+func TestPoolLoad(t *testing.T) {
+	if os.Getenv("APPLIANCE_POOL_LOAD") == "" {
+		t.Skip("a load test: APPLIANCE_POOL_LOAD=1")
+	}
+	empty, pools := t.TempDir(), t.TempDir()
+	leasePools(t, filepath.Join(pools, "db"), 16, 5000)
+	// Alternate the two servers, as the figures of a noisy machine must.
+	for round := range 2 {
+		for _, c := range []struct{ name, dir string }{{"empty store", empty}, {"16 pools x 5,000 numbers, all leased", pools}} {
+			took, rss := poolLoadChild(t, c.dir)
+			t.Logf("FIGURE round %d, %s: start-up %s, server RSS %d KB (load average %.1f)", round+1, c.name,
+				took.Round(time.Millisecond), rss, loadAverage())
+		}
+	}
+}
+
+// poolLoadChild starts the child server on dir and returns its start-up
+// time and RSS once serving.
+func poolLoadChild(t *testing.T, dir string) (time.Duration, int) {
+	os.Remove(filepath.Join(dir, "info"))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPoolLoadChild$")
+	cmd.Env = append(os.Environ(), poolLoadChildEnv+"="+dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	for range 2400 {
+		if b, err := os.ReadFile(filepath.Join(dir, "info")); err == nil {
+			var ns int64
+			fmt.Sscan(strings.TrimSpace(string(b)), &ns)
+			time.Sleep(time.Second) // let start-up's garbage be collected
+			return time.Duration(ns), rssKB(t, cmd.Process.Pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the child server did not start")
+	return 0, 0
+}
+
+// leasePools stores sites of one pool of size numbers each in a new store
+// at dir, and leases every number to a visitor, as Assign and Persist do
+// on the hit path.
+func leasePools(t *testing.T, dir string, sites, size int) {
+	ctx := context.Background()
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	tr, err := tracking.Open(ctx, db, now, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range uint32(sites) {
+		site := s + 1
+		if _, err := tr.SetSiteNumbers(ctx, site, []string{fmt.Sprintf("+7 487 275-%02d-04", s)}, now); err != nil {
+			t.Fatal(err)
+		}
+		nums := make([]string, size)
+		for i := range nums {
+			nums[i] = fmt.Sprintf("7496%02d%05d", s, i)
+		}
+		if _, err := tr.AddPool(ctx, site, tracking.PoolInput{Name: "ads", Numbers: nums, Reserve: 24 * time.Hour}, now); err != nil {
+			t.Fatal(err)
+		}
+		batch := make([]tracking.Assignment, 0, 500)
+		for v := range uint64(size) {
+			a, err := tr.Assign(site, uint64(site)<<32|v+1, v+1, numbers.Visit{Channel: "direct"}, false, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, a)
+			if len(batch) == cap(batch) || v == uint64(size-1) {
+				if err := db.Update(ctx, func(tx *store.Tx) error {
+					for i := range batch {
+						if err := batch[i].Persist(tx); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// serveLog runs `appliance serve` as a child process with args and env
+// added, stops it with SIGTERM and returns its stderr: its log.
+func serveLog(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &syncWriter{w: &stderr}
+	cmd, _ = startChildCmd(t, dir, cmd)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	return stderr.String()
+}
+
+// With --log-format json every line serve logs is a JSON object with time,
+// level and msg; --log-level (or its environment variable) drops what is
+// less important.
+func TestServeLogFormatAndLevel(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		env, args []string
+		wantInfo  bool
+	}{
+		{"flags", nil, []string{"--log-format", "json", "--log-level", "debug"}, true},
+		{"environment", []string{"APPLIANCE_LOG_FORMAT=json", "APPLIANCE_LOG_LEVEL=warn"}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := serveLog(t, tc.env, tc.args...)
+			var infos int
+			sc := bufio.NewScanner(strings.NewReader(log))
+			for sc.Scan() {
+				var line struct{ Time, Level, Msg string }
+				if err := json.Unmarshal(sc.Bytes(), &line); err != nil || line.Time == "" || line.Level == "" || line.Msg == "" {
+					t.Errorf("log line is not a JSON object with time, level and msg: %q (%v)", sc.Text(), err)
+				}
+				if line.Level == "INFO" {
+					infos++
+				}
+			}
+			// serve logs the open file limit at info when it starts.
+			if got := infos > 0; got != tc.wantInfo {
+				t.Errorf("%d info lines, want some: %v; log:\n%s", infos, tc.wantInfo, log)
+			}
+		})
+	}
+}
+
+// A log format or level serve does not know is a usage error that says
+// what it takes.
+func TestServeLogFlagsRefuseUnknown(t *testing.T) {
+	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}} {
+		var out bytes.Buffer
+		root := newRoot(&out)
+		root.SetArgs(append([]string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0"}, args...))
+		err := root.Execute()
+		var stderr bytes.Buffer
+		if code := exitCode(err, &stderr); code != 2 || !strings.Contains(stderr.String(), args[0]+" is ") {
+			t.Errorf("serve %s: exit %d, %q; want 2 and what %s takes", strings.Join(args, " "), code, stderr.String(), args[0])
+		}
+	}
+}

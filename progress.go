@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progress shows how far a long command is (done / total, rate, time left)
+// on a line of stderr that it redraws, when a person watches: only when
+// both the command's stdout and stderr are terminals. Otherwise (a pipe,
+// a file, cron, a test, `backup -o -`) every method does nothing, so
+// callers need no check of their own. The zero value and nil are quiet.
+//
+// Commands that work long call it so:
+//
+//	p := newProgress(stdout, "importing", -1, "rows")
+//	defer p.Done()
+//	p.SetTotal(int64(len(rows)))
+//	for ... { ...; p.Add(1) }
+//
+// or wrap what they read: r = p.Reader(r) (unit "bytes"), or pass
+// p.Report to a call that reports (done, total) as it goes.
+type progress struct {
+	bar *progressbar.ProgressBar
+}
+
+// newProgress starts a progress of total units (-1: not known yet; a
+// spinner then shows the count and the rate until SetTotal). unit "bytes"
+// shows sizes and bytes a second; any other is a plural noun ("rows",
+// "days"). It stays quiet unless stdout and os.Stderr are terminals.
+func newProgress(stdout io.Writer, what string, total int64, unit string) *progress {
+	if !isTerminal(stdout) || !isTerminal(os.Stderr) {
+		return nil
+	}
+	opts := []progressbar.Option{
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionThrottle(100 * time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionFullWidth(),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionClearOnFinish(),
+	}
+	if unit == "bytes" {
+		opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true))
+	} else {
+		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit))
+	}
+	return &progress{bar: progressbar.NewOptions64(total, opts...)}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// SetTotal sets the total once it is known.
+func (p *progress) SetTotal(n int64) {
+	if p != nil && p.bar != nil {
+		p.bar.ChangeMax64(n)
+	}
+}
+
+// Report sets how many units are done, of how many (a callback's way:
+// admin.Client.Rebuild's progress).
+func (p *progress) Report(done, total int64) {
+	if p == nil || p.bar == nil {
+		return
+	}
+	if total != p.bar.GetMax64() {
+		p.bar.ChangeMax64(total)
+	}
+	_ = p.bar.Set64(done)
+}
+
+// Add counts n more units done.
+func (p *progress) Add(n int64) {
+	if p != nil && p.bar != nil {
+		_ = p.bar.Add64(n)
+	}
+}
+
+// Reader counts the bytes read from r.
+func (p *progress) Reader(r io.Reader) io.Reader {
+	if p == nil || p.bar == nil {
+		return r
+	}
+	return countingReader{r, p}
+}
+
+type countingReader struct {
+	r io.Reader
+	p *progress
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.p.Add(int64(n))
+	return n, err
+}
+
+// Done removes the bar, leaving the terminal to what the command prints
+// next (its summary line). Call it when the work ends, also on failure.
+func (p *progress) Done() {
+	if p != nil && p.bar != nil {
+		_ = p.bar.Exit()
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+}

@@ -1,0 +1,246 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// The export log (prefixExport) is what the event stream (package export)
+// has still to publish: one entry per record a write marked with
+// Tx.Export, numbered in commit order. The hit path pays for it with a few
+// bytes in its batch; the exporter reads entries only once they are
+// durable (ExportLog), publishes them, and moves its cursor (ExportAck) when
+// the stream has acknowledged them, deleting them in the same write. A
+// crash anywhere in between publishes an entry again, never skips one.
+//
+// The backlog (entries written but not acknowledged) is bounded: once it
+// holds ExportOptions.Max entries, further marks are dropped and counted
+// (ExportStats.Dropped) rather than slowing or failing the write that made
+// them; the records themselves are stored as always and can be replayed.
+
+// ExportEntry is the value of an export log entry: the key of the record
+// it names and the time of the change (Unix ms).
+type ExportEntry struct {
+	Key []byte // the record's key: a hit, event, visitor, lead, callback, call, chat or chat message
+	At  int64  // when the record was written or changed (Unix ms)
+}
+
+const exportVersion = 1
+
+// Encode returns the versioned encoding of e.
+func (e *ExportEntry) Encode() []byte { return appendExportEntry(nil, e.Key, e.At) }
+
+func appendExportEntry(dst, key []byte, at int64) []byte {
+	dst = append(dst, exportVersion)
+	dst = binary.AppendVarint(dst, at)
+	dst = binary.AppendUvarint(dst, uint64(len(key)))
+	return append(dst, key...)
+}
+
+// DecodeExportEntry decodes an ExportEntry; its Key aliases b.
+func DecodeExportEntry(b []byte) (ExportEntry, error) {
+	d, _ := newDecoder(b, "export entry", exportVersion)
+	e := ExportEntry{At: d.int()}
+	n := d.uint()
+	if d.err == nil && n > uint64(len(d.b)) {
+		d.fail("export entry: key truncated")
+	}
+	if d.err == nil && n > 0 {
+		e.Key, d.b = d.b[:n], d.b[n:]
+	}
+	return e, d.done()
+}
+
+// ExportOptions switch the export log on (DB.EnableExport).
+type ExportOptions struct {
+	// Max is the most entries the backlog holds; past it, marks are
+	// dropped (and counted). 0: 1,000,000.
+	Max uint64
+}
+
+// exportLog is the DB's export log state. seq is taken only by the
+// writer goroutine; durable, acked and dropped are read by anyone.
+type exportLog struct {
+	on      atomic.Bool
+	max     atomic.Uint64
+	seq     atomic.Uint64 // the last seq written into a group
+	durable atomic.Uint64 // the last seq of a synced group
+	acked   atomic.Uint64 // the cursor: every entry up to it is published
+	dropped atomic.Uint64
+	kick    chan struct{}
+}
+
+// DefaultExportMax is the backlog bound when ExportOptions.Max is 0.
+const DefaultExportMax = 1_000_000
+
+// openExport reads the cursor and the last entry of the log.
+func (d *DB) openExport() error {
+	d.exp.kick = make(chan struct{}, 1)
+	v, err := d.Get(MetaKey("exportcursor"))
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("read export cursor: %w", err)
+	case len(v) != 8:
+		return fmt.Errorf("export cursor: %w", ErrCorrupt)
+	default:
+		d.exp.acked.Store(binary.BigEndian.Uint64(v))
+	}
+	last := d.exp.acked.Load()
+	err = d.ScanPrefix(context.Background(), []byte{prefixExport}, true, 1, func(k, _ []byte) bool {
+		if s, ok := ParseExportKey(k); ok && s > last {
+			last = s
+		}
+		return false
+	})
+	if err != nil {
+		return fmt.Errorf("read export log: %w", err)
+	}
+	d.exp.seq.Store(last)
+	d.exp.durable.Store(last)
+	return nil
+}
+
+// EnableExport makes Tx.Export write export log entries from now on;
+// before, and while it is off, marks cost nothing and are not kept.
+func (d *DB) EnableExport(o ExportOptions) {
+	if o.Max == 0 {
+		o.Max = DefaultExportMax
+	}
+	d.exp.max.Store(o.Max)
+	d.exp.on.Store(true)
+}
+
+// Export marks key, a record this Tx wrote (or changed) at the Unix
+// millisecond at, for the event stream. It is a no-op unless export is
+// enabled. The key may be reused after Export returns. Like the Tx's
+// writes, the mark is dropped when the update fails.
+func (t *Tx) Export(key []byte, at int64) {
+	if t.exp == nil || !t.exp.on.Load() {
+		return
+	}
+	n := len(t.req.exports)
+	t.req.exports = appendExportEntry(t.req.exports, key, at)
+	t.req.exportLens = append(t.req.exportLens, len(t.req.exports)-n)
+}
+
+// addExports writes r's export marks into group under the next seqs and
+// returns the last seq written (0: none). It runs in the writer goroutine,
+// in the order requests join the group, which is what makes seq order
+// commit order.
+func (w *writer) addExports(group *pebble.Batch, r *request) (last uint64) {
+	e := &w.d.exp
+	b := r.exports
+	var key [9]byte
+	key[0] = prefixExport
+	for _, n := range r.exportLens {
+		entry := b[:n]
+		b = b[n:]
+		if e.seq.Load()-e.acked.Load() >= e.max.Load() {
+			e.dropped.Add(1)
+			continue
+		}
+		s := e.seq.Add(1)
+		binary.BigEndian.PutUint64(key[1:], s)
+		_ = group.Set(key[:], entry, nil)
+		last = s
+	}
+	r.exports, r.exportLens = r.exports[:0], r.exportLens[:0]
+	return last
+}
+
+// exportSynced is told by the syncer that every entry up to last is
+// durable, and wakes the exporter.
+func (e *exportLog) synced(last uint64) {
+	if last == 0 {
+		return
+	}
+	e.durable.Store(last)
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ExportWake returns a channel that receives after a write whose export
+// entries became durable (a coalescing signal: one receive may stand for
+// many writes).
+func (d *DB) ExportWake() <-chan struct{} { return d.exp.kick }
+
+// ExportStats is the state of the export log.
+type ExportStats struct {
+	On      bool
+	Cursor  uint64 // the last seq the stream acknowledged
+	Durable uint64 // the last seq on disk
+	Backlog uint64 // entries on disk not yet acknowledged
+	Max     uint64 // the backlog's bound
+	Dropped uint64 // marks dropped since start because the backlog was full
+}
+
+// ExportStats returns the state of the export log.
+func (d *DB) ExportStats() ExportStats {
+	s := ExportStats{On: d.exp.on.Load(), Cursor: d.exp.acked.Load(), Durable: d.exp.durable.Load(),
+		Max: d.exp.max.Load(), Dropped: d.exp.dropped.Load()}
+	if s.Durable > s.Cursor {
+		s.Backlog = s.Durable - s.Cursor
+	}
+	return s
+}
+
+// ExportLog calls fn for each durable export log entry after the cursor,
+// in seq order, until fn returns false or limit entries were seen (limit
+// <= 0: no limit). The entry's Key is valid only during the call.
+func (d *DB) ExportLog(ctx context.Context, limit int, fn func(seq uint64, e ExportEntry) bool) error {
+	from, to := d.exp.acked.Load()+1, d.exp.durable.Load()
+	if to < from {
+		return nil
+	}
+	var ferr error
+	err := d.Scan(ctx, ExportKey(from), ExportKey(to+1), false, limit, func(k, v []byte) bool {
+		seq, ok := ParseExportKey(k)
+		if !ok {
+			ferr = fmt.Errorf("export log key %x: %w", k, ErrCorrupt)
+			return false
+		}
+		e, err := DecodeExportEntry(v)
+		if err != nil {
+			ferr = fmt.Errorf("export log entry %d: %w", seq, err)
+			return false
+		}
+		return fn(seq, e)
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("read export log: %w", err)
+	}
+	return nil
+}
+
+// ExportAck durably moves the cursor to through: every entry up to it has
+// been published and acknowledged. Those entries are deleted in the same
+// write. A through at or before the cursor changes nothing.
+func (d *DB) ExportAck(ctx context.Context, through uint64) error {
+	from := d.exp.acked.Load()
+	if through <= from {
+		return nil
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], through)
+	err := d.Update(ctx, func(tx *Tx) error {
+		tx.Set(MetaKey("exportcursor"), v[:])
+		tx.DeleteRange(ExportKey(from), ExportKey(through+1))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("export ack %d: %w", through, err)
+	}
+	d.exp.acked.Store(through)
+	return nil
+}

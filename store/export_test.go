@@ -1,0 +1,282 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// ExportEntry joins the generic codec tests of records_test.go.
+func init() {
+	codecs = append(codecs,
+		codec{"export", func(b []byte) (any, error) { return DecodeExportEntry(b) }, func(r any) []byte { e := r.(ExportEntry); return e.Encode() }})
+	samples["export"] = []any{ExportEntry{}, ExportEntry{Key: HitKey(1, 2, 3), At: 1700000000000},
+		ExportEntry{Key: []byte(long), At: -1 << 63}, ExportEntry{Key: VisitorKey(1<<53 - 1), At: 1<<63 - 1}}
+}
+
+// exported reads every durable export log entry after the cursor.
+func exported(t *testing.T, d *DB) (seqs []uint64, entries []ExportEntry) {
+	t.Helper()
+	err := d.ExportLog(context.Background(), 0, func(seq uint64, e ExportEntry) bool {
+		seqs = append(seqs, seq)
+		entries = append(entries, ExportEntry{Key: bytes.Clone(e.Key), At: e.At})
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seqs, entries
+}
+
+// Before EnableExport a mark costs nothing and leaves nothing behind.
+func TestExportOffWritesNothing(t *testing.T) {
+	d := openTest(t)
+	err := d.Update(context.Background(), func(tx *Tx) error {
+		tx.Set(LeadKey(1, 1), []byte("lead"))
+		tx.Export(LeadKey(1, 1), 5)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := d.ExportStats(); s.On || s.Durable != 0 || s.Backlog != 0 {
+		t.Errorf("stats = %+v, want nothing", s)
+	}
+	n := 0
+	if err := d.ScanPrefix(context.Background(), []byte{prefixExport}, false, 0, func(k, v []byte) bool { n++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d export log keys written while export is off", n)
+	}
+}
+
+// Marks of concurrent writers are numbered in the order their writes
+// committed, each record's mark beside it; a failed update's marks are
+// gone with its writes.
+func TestExportLogCommitOrder(t *testing.T) {
+	d := openTest(t)
+	d.EnableExport(ExportOptions{})
+	ctx := context.Background()
+	const writers, each = 8, 50
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var order [][]byte // keys in the order their Update returned, per writer
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				key := LeadKey(uint32(w+1), uint64(i+1))
+				err := d.Update(ctx, func(tx *Tx) error {
+					tx.Set(key, []byte("x"))
+					tx.Export(key, int64(i))
+					tx.Export(VisitorKey(uint64(w+1)), int64(i))
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				order = append(order, key)
+				mu.Unlock()
+			}
+		}()
+	}
+	failed := errors.New("no")
+	if err := d.Update(ctx, func(tx *Tx) error { tx.Export(LeadKey(99, 1), 1); return failed }); err != failed {
+		t.Fatalf("err = %v", err)
+	}
+	wg.Wait()
+	seqs, entries := exported(t, d)
+	if got, want := len(entries), 2*writers*each; got != want {
+		t.Fatalf("%d entries, want %d", got, want)
+	}
+	next := map[uint32]uint64{} // per writer (site), the next lead id expected
+	for i, e := range entries {
+		if i > 0 && seqs[i] <= seqs[i-1] {
+			t.Fatalf("seq %d after %d", seqs[i], seqs[i-1])
+		}
+		if e.Key[0] == prefixVisitor {
+			continue
+		}
+		site, id := uint32(e.Key[4])|uint32(e.Key[3])<<8, uint64(e.Key[12])|uint64(e.Key[11])<<8
+		if e.Key[0] != prefixLead || site == 99 {
+			t.Fatalf("entry %d: %x", i, e.Key)
+		}
+		if id != next[site]+1 || e.At != int64(id-1) {
+			t.Fatalf("site %d: lead %d (at %d) after %d", site, id, e.At, next[site])
+		}
+		next[site] = id
+		if !bytes.Equal(entries[i+1].Key, VisitorKey(uint64(site))) {
+			t.Fatalf("entry %d: lead's visitor mark is %x", i+1, entries[i+1].Key)
+		}
+	}
+	if s := d.ExportStats(); s.Backlog != uint64(len(entries)) || s.Cursor != 0 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+// The cursor survives a reopen, the acknowledged entries are gone, and
+// numbering goes on after the last entry, acknowledged or not.
+func TestExportAckAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	d := openDir(t, dir)
+	d.EnableExport(ExportOptions{})
+	mark := func(d *DB, n int) {
+		for i := range n {
+			if err := d.Update(ctx, func(tx *Tx) error { tx.Export(CallKey(1, uint64(i+1)), 0); return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mark(d, 10)
+	seqs, _ := exported(t, d)
+	if err := d.ExportAck(ctx, seqs[3]); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := exported(t, d); len(after) != 6 || after[0] != seqs[4] {
+		t.Fatalf("after ack: %v, want %v", after, seqs[4:])
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d = openDir(t, dir)
+	d.EnableExport(ExportOptions{})
+	if s := d.ExportStats(); s.Cursor != seqs[3] || s.Backlog != 6 {
+		t.Fatalf("reopened: %+v", s)
+	}
+	n := 0
+	if err := d.ScanPrefix(ctx, []byte{prefixExport}, false, 0, func(k, v []byte) bool { n++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 6 {
+		t.Errorf("%d entries on disk, want the 6 not acknowledged", n)
+	}
+	mark(d, 1)
+	if after, _ := exported(t, d); len(after) != 7 || after[6] != seqs[9]+1 {
+		t.Fatalf("after reopen: %v", after)
+	}
+	// All acknowledged, then reopened: the numbering still goes on.
+	if err := d.ExportAck(ctx, seqs[9]+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d = openDir(t, dir)
+	d.EnableExport(ExportOptions{})
+	mark(d, 1)
+	if after, _ := exported(t, d); len(after) != 1 || after[0] != seqs[9]+2 {
+		t.Fatalf("after full ack and reopen: %v", after)
+	}
+}
+
+// Past the bound, marks are dropped and counted; the writes that made
+// them succeed. Acknowledging makes room again.
+func TestExportBacklogBound(t *testing.T) {
+	d := openTest(t)
+	d.EnableExport(ExportOptions{Max: 5})
+	ctx := context.Background()
+	for i := range 8 {
+		key := LeadKey(1, uint64(i+1))
+		err := d.Update(ctx, func(tx *Tx) error { tx.Set(key, []byte("x")); tx.Export(key, 0); return nil })
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		if _, err := d.Get(key); err != nil {
+			t.Fatalf("lead %d not stored: %v", i, err)
+		}
+	}
+	s := d.ExportStats()
+	if s.Backlog != 5 || s.Dropped != 3 || s.Max != 5 {
+		t.Fatalf("stats = %+v, want backlog 5, dropped 3", s)
+	}
+	if err := d.ExportAck(ctx, s.Durable); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Update(ctx, func(tx *Tx) error { tx.Export(LeadKey(1, 9), 0); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s := d.ExportStats(); s.Backlog != 1 || s.Dropped != 3 {
+		t.Fatalf("after ack: %+v", s)
+	}
+}
+
+// ExportWake signals once a write's marks are durable.
+func TestExportWake(t *testing.T) {
+	d := openTest(t)
+	d.EnableExport(ExportOptions{})
+	select {
+	case <-d.ExportWake():
+		t.Fatal("woken before any write")
+	default:
+	}
+	if err := d.Update(context.Background(), func(tx *Tx) error { tx.Export(HitKey(1, 1, 1), 0); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.ExportWake():
+	default:
+		t.Fatal("not woken after a durable mark")
+	}
+}
+
+// BenchmarkExportMark is what the export log adds to a hit-sized durable
+// write (a hit, its session, a visitor and a roll-up merge, as the hit path
+// writes them) from 64 concurrent writers: "off" without marks, "on" with
+// the hit's mark, alternated in rounds so that machine noise hits both.
+// The exporter does not run: this is the write path's share alone.
+//
+//	go test -run x -bench BenchmarkExportMark -benchtime 20000x ./store/
+func BenchmarkExportMark(b *testing.B) {
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("v"), 90)
+	session := bytes.Repeat([]byte("s"), 180)
+	for round := range 3 {
+		for _, on := range []bool{false, true} {
+			name := "off"
+			if on {
+				name = "on"
+			}
+			b.Run(fmt.Sprintf("%s/round=%d", name, round), func(b *testing.B) {
+				d := openTest(b)
+				if on {
+					d.EnableExport(ExportOptions{Max: uint64(b.N) + 1})
+				}
+				b.ReportAllocs()
+				var next atomic.Uint64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				for range 64 {
+					wg.Go(func() {
+						for {
+							n := next.Add(1)
+							if n > uint64(b.N) {
+								return
+							}
+							err := d.Update(ctx, func(tx *Tx) error {
+								hk := HitKey(1, n%512, n)
+								tx.Set(hk, value)
+								tx.Export(hk, int64(n))
+								tx.Set(SessionKey(1, n%512), session)
+								tx.Add(RollupKey(1, 20000, "t"), 0, 1)
+								return nil
+							})
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+			})
+		}
+	}
+}
