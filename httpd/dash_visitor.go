@@ -23,7 +23,7 @@ type visitorPage struct {
 }
 
 func (s *visitorPage) mount(r *router) {
-	r.page("GET", "/sites/*/visitors/*", seeReports, withWho(s.visitorCard))
+	r.page("GET", "/sites/*/visitors/*", seeVisitors, withWho(s.visitorCard))
 }
 
 // visitorData is the card as the page shows it. Every string in it that a

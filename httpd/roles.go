@@ -30,6 +30,10 @@ const (
 	useChat
 	// markLeads: set a lead's status (done, spam) and note.
 	markLeads
+	// seeVisitors: one visitor's card (sessions, contacts, leads,
+	// callbacks, calls, chats): what the chat console's visitor panel and
+	// the callback list's visitor links already show an operator.
+	seeVisitors
 	// seeReports: a site's visits, leads, calls, webhooks and numbers.
 	seeReports
 	// changeSites: add sites; change webhooks, numbers, callback settings.
@@ -40,7 +44,7 @@ const (
 
 // grants is the one table of what each role may do: owner everything;
 // manager everything but users and tokens; operator callbacks (and the
-// list of sites that leads to them).
+// list of sites that leads to them), the chat console and visitor cards.
 var grants = [...]struct{ owner, manager, operator bool }{
 	open:          {true, true, true},
 	anyUser:       {true, true, true},
@@ -48,6 +52,7 @@ var grants = [...]struct{ owner, manager, operator bool }{
 	markCallbacks: {true, true, true},
 	useChat:       {true, true, true},
 	markLeads:     {true, true, false},
+	seeVisitors:   {true, true, true},
 	seeReports:    {true, true, false},
 	changeSites:   {true, true, false},
 	manageAccess:  {true, false, false},
@@ -57,7 +62,7 @@ var grants = [...]struct{ owner, manager, operator bool }{
 // "changeSites"}}) and messages.
 var permissionNames = map[string]permission{
 	"open": open, "anyUser": anyUser, "seeCallbacks": seeCallbacks,
-	"markCallbacks": markCallbacks, "useChat": useChat, "markLeads": markLeads, "seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
+	"markCallbacks": markCallbacks, "useChat": useChat, "markLeads": markLeads, "seeVisitors": seeVisitors, "seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
 }
 
 // allows reports whether role holds p; an unknown role holds only open.

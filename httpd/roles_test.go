@@ -121,7 +121,7 @@ var leastRole = map[string]string{
 	"GET /sites/*/reports/events.csv":     accounts.RoleManager,
 	"GET /sites/*/reports/properties":     accounts.RoleManager,
 	"GET /sites/*/reports/properties.csv": accounts.RoleManager,
-	"GET /sites/*/visitors/*":             accounts.RoleManager,
+	"GET /sites/*/visitors/*":             accounts.RoleOperator,
 }
 
 // leastAdminRole is the same for the admin API: what a dashboard user

@@ -323,6 +323,17 @@ func TestVisitorCardPage(t *testing.T) {
 	if strings.Index(page, `id="session-`+strconv.FormatUint(j.second.SessionID, 10)) > strings.Index(page, `id="session-`+strconv.FormatUint(j.first.SessionID, 10)) {
 		t.Error("the card is not newest first")
 	}
+	// An operator opens the card too (the chat console's visitor panel
+	// shows them the same): without links to pages their role cannot open.
+	ops := signInAs(t, f.srv, accounts.RoleOperator)
+	if code, opPage := getPage(t, ops, u); code != http.StatusOK || !strings.Contains(opPage, `id="lead-`+strconv.FormatUint(j.leadID, 10)+`"`) ||
+		strings.Contains(opPage, `href="/sites/`+f.site.Key+`/leads`) || strings.Contains(opPage, `href="/sites/`+f.site.Key+`"`) {
+		t.Errorf("the operator's card: %d, links to leads %v, to the site's reports %v", code,
+			strings.Contains(opPage, `href="/sites/`+f.site.Key+`/leads`), strings.Contains(opPage, `href="/sites/`+f.site.Key+`"`))
+	}
+	if page := rawPage(t, c, u); !strings.Contains(page, `href="/sites/`+f.site.Key+`/leads#lead-`) {
+		t.Error("the owner's card lost its link to the lead")
+	}
 	// In Russian too.
 	req, _ := http.NewRequest("GET", u, nil)
 	req.Header.Set("Accept-Language", "ru")
