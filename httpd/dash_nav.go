@@ -13,6 +13,7 @@ import (
 // new, so staff see waiting work from any page of the site.
 type siteNav struct {
 	Key, Name    string
+	Region       string // the site's phone region: its pages write numbers as people there read them ("" the server's)
 	Current      string // the page shown: "site", "leads", "callbacks"...
 	Reports      bool   // the caller may see reports (leads, calls, numbers, webhooks)
 	Settings     bool   // the caller may change the site
@@ -22,7 +23,7 @@ type siteNav struct {
 
 // siteNav is the navigation for who on the page current of site.
 func (s *dashboardHandlers) siteNav(ctx context.Context, who signedIn, site *store.Site, current string) (*siteNav, error) {
-	n := &siteNav{Key: site.Key, Name: site.Name, Current: current,
+	n := &siteNav{Key: site.Key, Name: site.Name, Region: site.PhoneRegion, Current: current,
 		Reports: seeReports.allows(who.user.Role), Settings: changeSites.allows(who.user.Role)}
 	var err error
 	if n.Reports {

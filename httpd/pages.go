@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -23,10 +24,15 @@ import (
 // page, each with the layout and the language's catalog functions bound)
 // and its static files, hashed once at start for ETags.
 type pages struct {
-	tmpl    map[i18n.Lang]map[string]*template.Template
-	static  map[string]asset
-	version string // hash of all static files, for cache-busting URLs
-	catalog *i18n.Catalog
+	tmpl   map[i18n.Lang]map[string]*template.Template
+	region string // the server's phone region (--phone-region), tmpl's
+	// regional holds the sets of other phone regions (a site's own,
+	// store.Site.PhoneRegion), parsed on a page's first need of one:
+	// "ru/KZ" → map[page]*template.Template.
+	regional sync.Map
+	static   map[string]asset
+	version  string // hash of all static files, for cache-busting URLs
+	catalog  *i18n.Catalog
 	// warning, when set, is a warning every signed-in page shows ("" none):
 	// the export's backlog near its bound.
 	warning func(tr i18n.Printer) string
@@ -34,8 +40,8 @@ type pages struct {
 
 // templateFuncs are the pages' functions: the catalog's of language tr
 // (t, tn, th, num, date... see i18n.Printer.Funcs), may, and phone, which
-// writes a stored number (E.164 digits) as people in the server's phone
-// region read it; tel is a link that dials it (a phone user taps it to
+// writes a stored number (E.164 digits) as people in region (the page's
+// site's phone region, else the server's) read it; tel is a link that dials it (a phone user taps it to
 // call), showing the number as phone does or, given, text ({{tel .Phone
 // (print "+" .Phone)}}).
 func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
@@ -78,37 +84,15 @@ func loadPages(region string) (*pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
 	}
-	p := &pages{tmpl: map[i18n.Lang]map[string]*template.Template{}, static: map[string]asset{}, catalog: cat}
+	p := &pages{tmpl: map[i18n.Lang]map[string]*template.Template{}, static: map[string]asset{}, catalog: cat, region: region}
 	all := sha256.New()
 	entries, err := fs.ReadDir(assets.FS, "dashboard")
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
 	}
 	for _, l := range i18n.Langs() {
-		// The layout and the shared pieces, parsed once per language; each
-		// page is a clone with its own "content".
-		base, err := template.New("layout").Funcs(templateFuncs(region, cat.For(l))).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
-		if err != nil {
-			return nil, fmt.Errorf("load pages: %w", err)
-		}
-		p.tmpl[l] = map[string]*template.Template{}
-		for _, e := range entries {
-			name := e.Name()
-			if path.Ext(name) != ".html" || name == "layout.html" || name == "partials.html" {
-				continue
-			}
-			body, err := fs.ReadFile(assets.FS, "dashboard/"+name)
-			if err != nil {
-				return nil, fmt.Errorf("load pages: %w", err)
-			}
-			t, err := base.Clone()
-			if err == nil {
-				_, err = t.Parse(string(body))
-			}
-			if err != nil {
-				return nil, fmt.Errorf("load pages: %s: %w", name, err)
-			}
-			p.tmpl[l][strings.TrimSuffix(name, ".html")] = t
+		if p.tmpl[l], err = p.parse(l, region); err != nil {
+			return nil, err
 		}
 	}
 	for _, e := range entries {
@@ -132,6 +116,58 @@ func loadPages(region string) (*pages, error) {
 	}
 	p.version = hex.EncodeToString(all.Sum(nil)[:6])
 	return p, nil
+}
+
+// parse parses every page of the dashboard in language l, writing phone
+// numbers as people in region read them: the layout and the shared pieces
+// once, each page a clone with its own "content".
+func (p *pages) parse(l i18n.Lang, region string) (map[string]*template.Template, error) {
+	entries, err := fs.ReadDir(assets.FS, "dashboard")
+	if err != nil {
+		return nil, fmt.Errorf("load pages: %w", err)
+	}
+	base, err := template.New("layout").Funcs(templateFuncs(region, p.catalog.For(l))).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("load pages: %w", err)
+	}
+	set := map[string]*template.Template{}
+	for _, e := range entries {
+		name := e.Name()
+		if path.Ext(name) != ".html" || name == "layout.html" || name == "partials.html" {
+			continue
+		}
+		body, err := fs.ReadFile(assets.FS, "dashboard/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("load pages: %w", err)
+		}
+		t, err := base.Clone()
+		if err == nil {
+			_, err = t.Parse(string(body))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load pages: %s: %w", name, err)
+		}
+		set[strings.TrimSuffix(name, ".html")] = t
+	}
+	return set, nil
+}
+
+// page is page name in language l with numbers written for phone region
+// ("" or the server's: the sets parsed at start).
+func (p *pages) page(l i18n.Lang, region, name string) (*template.Template, error) {
+	if region == "" || region == p.region {
+		return p.tmpl[l][name], nil
+	}
+	k := string(l) + "/" + region
+	if set, ok := p.regional.Load(k); ok {
+		return set.(map[string]*template.Template)[name], nil
+	}
+	set, err := p.parse(l, region)
+	if err != nil {
+		return nil, err
+	}
+	got, _ := p.regional.LoadOrStore(k, set)
+	return got.(map[string]*template.Template)[name], nil
 }
 
 // view is what every page template gets.
@@ -206,7 +242,14 @@ func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view
 	if v.Lang == "" {
 		v.Lang = langOf(ctx, v.User)
 	}
-	t := p.tmpl[v.Lang][name]
+	region := ""
+	if v.Nav != nil {
+		region = v.Nav.Region
+	}
+	t, err := p.page(v.Lang, region, name)
+	if err != nil {
+		return err
+	}
 	if t == nil {
 		return fmt.Errorf("render: no page %q", name)
 	}

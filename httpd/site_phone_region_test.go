@@ -55,3 +55,32 @@ func TestSitePhoneRegion(t *testing.T) {
 		t.Errorf("another site (server's RU): phone %q, want it read as a +7 number", got)
 	}
 }
+
+// The site's pages write numbers as people in the site's phone region read
+// them: a Minsk caller on the Calls page is "8 029 123-45-67" for a site in
+// BY, "+375 29 123-45-67" for one in the server's RU.
+func TestSitePhoneRegionOnPages(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	token := apiToken(t, f)
+	if code, raw := api(t, f, "POST", "api/v1/calls", token, `{"called":"8 (487) 275-14-04","caller":"375291234567","started_at":"2026-01-01T10:00:00Z","duration":5,"answered":true}`); code != http.StatusOK {
+		t.Fatalf("call: %d %s", code, raw)
+	}
+	c := f.srv.Client(t)
+	calls := f.srv.URL + "sites/" + f.site.Key + "/calls"
+	if _, body := getPage(t, c, calls); !strings.Contains(body, `href="tel:+375291234567">+375 29 123-45-67</a>`) {
+		t.Errorf("server's region (RU): the Minsk caller is not written internationally:\n%s", body)
+	}
+	settings := f.srv.URL + "sites/" + f.site.Key + "/settings"
+	form := url.Values{"csrf": {f.srv.FormToken(t, c, "sites/"+f.site.Key+"/settings")}, "name": {"Shop"}, "domains": {"shop.example.com"}, "phone_region": {"BY"}}
+	if status, body, _ := postForm(t, c, settings, form); status != http.StatusSeeOther {
+		t.Fatalf("saving region BY: %d %s", status, body)
+	}
+	if _, body := getPage(t, c, calls); !strings.Contains(body, `href="tel:+375291234567">8 029 123-45-67</a>`) {
+		t.Errorf("site in BY: the Minsk caller is not written as in Minsk:\n%s", body)
+	}
+	// The site's own (Russian) number, on the same page, is international there.
+	if _, body := getPage(t, c, calls); !strings.Contains(body, `+7 487 275-14-04`) {
+		t.Errorf("site in BY: its Russian number is not written internationally")
+	}
+}
