@@ -248,6 +248,7 @@ func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 		reserve = MaxReserve
 	}
 	p := &Pool{id: id, reserve: int64(reserve), index: make(map[string]int, len(numbers)), load: &load{}}
+	p.numbers = make([]string, 0, len(numbers))
 	for _, n := range numbers {
 		if _, dup := p.index[n]; dup {
 			continue

@@ -129,7 +129,7 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 			}
 		}
 		if g := pools[k]; g.err == nil {
-			a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: p.phones[g.lease.Slot], Type: Dynamic,
+			a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: p.phone(g.lease.Slot), Type: Dynamic,
 				Pool: p.cfg.Name, Until: g.lease.Until})
 		} else if p.fallback != nil {
 			a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: *p.fallback, Type: Static, Pool: p.cfg.Name})

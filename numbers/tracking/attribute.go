@@ -127,7 +127,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 	st := t.state.Load()
 	a := Attribution{Number: d, Kind: KindUnknown}
 	if o, ok := st.owners[d]; ok {
-		a.Site, a.Kind = o.site, o.kind
+		a.Site, a.Kind = o.site, o.role.kind()
 	}
 	// Telephony systems report whole seconds: a claim within the second
 	// the call started may be the one it came from.
@@ -159,14 +159,14 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 		return a, nil
 	}
 	ss := st.sites[o.site]
-	switch o.kind {
-	case KindStatic:
+	switch o.role {
+	case roleStatic:
 		s := ss.statics[o.index]
 		a.Attributed, a.Source, a.Match = true, t.ruleSource(s.rule.Value), store.MatchStatic
-	case KindFallback, KindDynamic:
+	case roleFallback, roleDynamic:
 		p := ss.pools[o.index]
 		a.Pool, a.PoolName = p.cfg.ID, p.cfg.Name
-		if o.kind == KindFallback {
+		if o.role == roleFallback {
 			a.Source = t.ruleSource(p.rule.Value)
 		}
 	}

@@ -100,11 +100,26 @@ type state struct {
 
 // owner is who has a number, and as what. Tracking numbers (static and pool
 // numbers) belong to one site; a site or fallback number may be shared, and
-// then the site with the lowest id is named.
+// then the site with the lowest id is named. It is 8 bytes: the map of
+// owners has an entry for every pool number (80,000 with 16 full pools).
 type owner struct {
 	site  uint32
-	kind  Kind
-	index int // into the site's statics or pools
+	index uint16 // into the site's statics or pools (MaxStatics, MaxPools)
+	role  role
+}
+
+// role is a Kind in one byte, for owner.
+type role uint8
+
+const (
+	roleDynamic role = iota
+	roleStatic
+	roleFallback
+	roleSite
+)
+
+func (r role) kind() Kind {
+	return [...]Kind{roleDynamic: KindDynamic, roleStatic: KindStatic, roleFallback: KindFallback, roleSite: KindSite}[r]
 }
 
 type siteState struct {
@@ -131,12 +146,19 @@ type static struct {
 }
 
 type pool struct {
-	cfg      store.PoolConfig
+	cfg      store.PoolConfig // Forms set: how each number reads, by slot
 	rule     numbers.Rule
 	live     *numbers.Pool
-	phones   []numbers.Phone // by slot
-	fallback *numbers.Phone  // nil: keep the site's number
-	added    []string        // numbers whose slot is new to this state, not shared with the previous one
+	fallback *numbers.Phone // nil: keep the site's number
+	added    []string       // numbers whose slot is new to this state, not shared with the previous one
+}
+
+// phone is the number of slot i in its forms. It is read from cfg.Forms
+// when asked rather than kept parsed: a Phone is 96 bytes, and a server
+// holds tens of thousands of pool numbers.
+func (p *pool) phone(i int) numbers.Phone {
+	ph, _ := phoneOf(p.cfg.Numbers[i], p.cfg.Forms[i]) // buildSite checked it reads
+	return ph
 }
 
 // ChannelFunc is the channel of a traffic source known only by its tags
@@ -183,7 +205,13 @@ func Open(ctx context.Context, db *store.DB, now time.Time, region string, chann
 		return nil, fmt.Errorf("open tracking: %w", err)
 	}
 	st.owners = ownersOf(st.sites)
-	var ns []poolNumber
+	size := 0
+	for _, ss := range st.sites {
+		for _, p := range ss.pools {
+			size += len(p.cfg.Numbers)
+		}
+	}
+	ns := make([]poolNumber, 0, size)
 	for _, ss := range st.sites {
 		for _, p := range ss.pools {
 			for _, n := range p.cfg.Numbers {
@@ -267,7 +295,7 @@ func (t *Tracker) SiteOf(number string) (uint32, Kind) {
 	if !ok {
 		return 0, KindUnknown
 	}
-	return o.site, o.kind
+	return o.site, o.role.kind()
 }
 
 // change applies fn to a copy of the site's set-up, checks the result
@@ -291,10 +319,7 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 	if err != nil {
 		return store.NumbersConfig{}, err
 	}
-	// Keep the numbers parsed, so that start-up need not parse them.
-	for i, p := range ss.pools {
-		c.Pools[i].Forms = formsOf(p.phones)
-	}
+	// buildSite filled c's forms: start-up need not parse the numbers.
 	sites := make(map[uint32]*siteState, len(old.sites)+1)
 	for id, s := range old.sites {
 		sites[id] = s
@@ -329,7 +354,8 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 // changed ones share the lease state of their common numbers with it.
 // A pool number prev has is not parsed again, nor one whose form the
 // config keeps when stored is set (a config read from the store, which
-// change wrote with forms it parsed).
+// change wrote with forms it parsed). It sets the Forms of c's pools, so
+// that c can be stored with them.
 func buildSite(id uint32, c store.NumbersConfig, prev *siteState, stored bool) (*siteState, error) {
 	ss := &siteState{id: id, cfg: c}
 	used := map[string]string{} // number -> what uses it, within the site
@@ -385,15 +411,16 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState, stored bool) (
 		return nil, errorf(ErrInvalid, "at most %d pools", MaxPools)
 	}
 	names := map[string]bool{}
-	known := map[string]numbers.Phone{} // the pool numbers of prev, parsed
+	known := map[string]store.NumberForm{} // the pool numbers of prev, parsed
 	if prev != nil {
 		for _, p := range prev.pools {
-			for _, ph := range p.phones {
-				known[ph.Digits] = ph
+			for j, n := range p.cfg.Numbers {
+				known[n] = p.cfg.Forms[j]
 			}
 		}
 	}
-	for _, pc := range c.Pools {
+	for i := range c.Pools {
+		pc := &c.Pools[i]
 		if err := checkPoolName(pc.Name); err != nil {
 			return nil, err
 		}
@@ -413,28 +440,28 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState, stored bool) (
 		if err != nil {
 			return nil, err
 		}
-		p := &pool{cfg: pc, rule: r, phones: make([]numbers.Phone, 0, len(pc.Numbers))}
 		forms := pc.Forms
 		if !stored || len(forms) != len(pc.Numbers) {
-			forms = nil
+			forms = make([]store.NumberForm, len(pc.Numbers)) // a zero form reads as no number
 		}
 		for j, n := range pc.Numbers {
-			ph, ok := known[n]
-			if !ok && forms != nil {
-				ph, ok = phoneOf(n, forms[j])
-			}
-			if !ok {
-				var err error
-				if ph, err = canonical(n); err != nil {
-					return nil, err
+			if _, ok := phoneOf(n, forms[j]); !ok {
+				f, ok := known[n]
+				if !ok {
+					ph, err := canonical(n)
+					if err != nil {
+						return nil, err
+					}
+					f = formOf(ph)
 				}
+				forms[j] = f
 			}
-			if err := use(ph.Digits, "in "+what); err != nil {
+			if err := use(n, "in "+what); err != nil {
 				return nil, err
 			}
-			p.phones = append(p.phones, ph)
 		}
-		ss.pools = append(ss.pools, p)
+		pc.Forms = forms
+		ss.pools = append(ss.pools, &pool{cfg: *pc, rule: r})
 	}
 	// Fallbacks may be a site number or a static number; never a pool's.
 	for _, p := range ss.pools {
@@ -516,13 +543,9 @@ func isDigits(s string) bool {
 	return true
 }
 
-// formsOf is what a config keeps of parsed numbers (phoneOf reads it back).
-func formsOf(phones []numbers.Phone) []store.NumberForm {
-	out := make([]store.NumberForm, len(phones))
-	for i, p := range phones {
-		out[i] = store.NumberForm{CC: len(p.CC), Trunk: p.Trunk, Text: p.Text}
-	}
-	return out
+// formOf is what a config keeps of a parsed number (phoneOf reads it back).
+func formOf(p numbers.Phone) store.NumberForm {
+	return store.NumberForm{CC: len(p.CC), Trunk: p.Trunk, Text: p.Text}
 }
 
 // canonical parses a stored number and checks it is in canonical form.
@@ -592,8 +615,8 @@ func checkShared(site uint32, sites map[uint32]*siteState) error {
 		tracking[s.phone.Digits] = true
 	}
 	for _, p := range ss.pools {
-		for _, ph := range p.phones {
-			tracking[ph.Digits] = true
+		for _, n := range p.cfg.Numbers {
+			tracking[n] = true
 		}
 	}
 	for id, other := range sites {
@@ -601,7 +624,7 @@ func checkShared(site uint32, sites map[uint32]*siteState) error {
 			continue
 		}
 		for n, o := range ownersOf(map[uint32]*siteState{id: other}) {
-			isTracking := o.kind == KindStatic || o.kind == KindDynamic
+			isTracking := o.role == roleStatic || o.role == roleDynamic
 			if tracking[n] || (isTracking && ownsPlain(ss, n)) {
 				return errorf(ErrInvalid, "%s is a number of another site (id %d): a tracking number belongs to one site", n, id)
 			}
@@ -633,18 +656,25 @@ func ownersOf(sites map[uint32]*siteState) map[string]owner {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	out := map[string]owner{}
-	rank := func(k Kind) int {
-		switch k {
-		case KindStatic, KindDynamic:
+	size := 0
+	for _, ss := range sites {
+		size += len(ss.numbers) + len(ss.statics)
+		for _, p := range ss.pools {
+			size += len(p.cfg.Numbers) + 1
+		}
+	}
+	out := make(map[string]owner, size)
+	rank := func(r role) int {
+		switch r {
+		case roleStatic, roleDynamic:
 			return 0
-		case KindFallback:
+		case roleFallback:
 			return 1
 		}
 		return 2
 	}
 	put := func(n string, o owner) {
-		if cur, ok := out[n]; ok && rank(cur.kind) <= rank(o.kind) {
+		if cur, ok := out[n]; ok && rank(cur.role) <= rank(o.role) {
 			return
 		}
 		out[n] = o
@@ -652,18 +682,18 @@ func ownersOf(sites map[uint32]*siteState) map[string]owner {
 	for _, id := range ids {
 		ss := sites[id]
 		for i, s := range ss.statics {
-			put(s.phone.Digits, owner{site: id, kind: KindStatic, index: i})
+			put(s.phone.Digits, owner{site: id, role: roleStatic, index: uint16(i)})
 		}
 		for i, p := range ss.pools {
-			for _, ph := range p.phones {
-				put(ph.Digits, owner{site: id, kind: KindDynamic, index: i})
+			for _, n := range p.cfg.Numbers {
+				put(n, owner{site: id, role: roleDynamic, index: uint16(i)})
 			}
 			if p.fallback != nil {
-				put(p.fallback.Digits, owner{site: id, kind: KindFallback, index: i})
+				put(p.fallback.Digits, owner{site: id, role: roleFallback, index: uint16(i)})
 			}
 		}
 		for _, p := range ss.numbers {
-			put(p.Digits, owner{site: id, kind: KindSite})
+			put(p.Digits, owner{site: id, role: roleSite})
 		}
 	}
 	return out
