@@ -1030,7 +1030,14 @@ func runNumbersImport(ctx context.Context, o ImportOptions, stdin io.Reader, std
 		return fmt.Errorf("numbers import: %s is larger than %d bytes", o.File, tracking.MaxImportBytes)
 	}
 	return adminCall(ctx, o.Data, "numbers import", func(c *admin.Client) (admin.ImportResult, error) {
-		return c.Import(ctx, admin.Import{Site: o.Site, Pool: o.Pool, CSV: string(data)})
+		// The server parses the numbers, the long part (10,000 take
+		// seconds), and reports how far into the file it is.
+		var p *progress
+		if o.File != "-" {
+			p = newProgress(stdout, "import", int64(len(data)), "bytes")
+		}
+		defer p.Done()
+		return c.Import(ctx, admin.Import{Site: o.Site, Pool: o.Pool, CSV: string(data)}, p.Report)
 	}, func(res admin.ImportResult) { admin.PrintImport(stdout, res) })
 }
 

@@ -101,7 +101,7 @@ func (s *Server) adminRoutes(svc admin.Service) *router {
 	r.api("POST", admin.PathPool, changeSites, adminPost(svc.AddPool))
 	r.api("POST", admin.PathEditPool, changeSites, adminPost(svc.EditPool))
 	r.api("POST", admin.PathRemovePool, changeSites, adminDo(svc.RemovePool))
-	r.api("POST", admin.PathImport, changeSites, adminPost(svc.Import))
+	r.api("POST", admin.PathImport, changeSites, adminPostProgress(s, admin.PathImport, svc.Import))
 	r.api("POST", admin.PathRebuild, changeSites, adminPostProgress(s, admin.PathRebuild, svc.Rebuild))
 	r.api("POST", admin.PathCosts, changeSites, adminPost(svc.ImportCosts))
 	r.api("POST", admin.PathPrune, changeSites, adminPost(svc.Prune))
@@ -559,12 +559,12 @@ func (a adminAPI) RemovePool(ctx context.Context, in admin.RemovePool) error {
 
 // Import adds the numbers of an import file to a pool and answers what was
 // added and skipped.
-func (a adminAPI) Import(ctx context.Context, in admin.Import) (admin.ImportResult, error) {
+func (a adminAPI) Import(ctx context.Context, in admin.Import, progress func(done, total int64)) (admin.ImportResult, error) {
 	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.ImportResult{}, err
 	}
-	res, err := a.s.importNumbers(ctx, site, in.Pool, in.CSV)
+	res, err := importNumbers(ctx, a.s.numbers, site.Region(a.s.opts.PhoneRegion), a.s.now(), site, in.Pool, in.CSV, progress)
 	if err != nil {
 		return admin.ImportResult{}, err
 	}

@@ -137,7 +137,8 @@ func (r *recorder) RemovePool(_ context.Context, in admin.RemovePool) error {
 	r.keep("RemovePool", in)
 	return nil
 }
-func (r *recorder) Import(_ context.Context, in admin.Import) (admin.ImportResult, error) {
+func (r *recorder) Import(_ context.Context, in admin.Import, progress func(done, total int64)) (admin.ImportResult, error) {
+	progress(3, 5)
 	r.keep("Import", in)
 	return admin.ImportResult{Pool: "ads", Added: []string{"1"}, Skipped: []admin.Skipped{{Line: 2, Value: "x", Reason: "not a number"}}}, nil
 }
@@ -330,7 +331,12 @@ func TestAdminRoundTrip(t *testing.T) {
 		case admin.RemovePool:
 			return nil, c.RemovePool(ctx, in)
 		case admin.Import:
-			return c.Import(ctx, in)
+			var got [][2]int64
+			out, err := c.Import(ctx, in, func(done, total int64) { got = append(got, [2]int64{done, total}) })
+			if want := [][2]int64{{3, 5}}; err == nil && !reflect.DeepEqual(got, want) {
+				return out, fmt.Errorf("import progress %v, want %v", got, want)
+			}
+			return out, err
 		}
 		t.Fatalf("no client call for %T", in)
 		return nil, nil

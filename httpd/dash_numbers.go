@@ -231,7 +231,7 @@ func (s *dashboardHandlers) numbersChange(ctx *fasthttp.RequestCtx, site *store.
 	if action != "import" || err != nil {
 		return nil, err
 	}
-	res, err := importNumbers(ctx, s.numbers, site.Region(s.phoneRegion), s.now(), site, f["pool"], f["csv"])
+	res, err := importNumbers(ctx, s.numbers, site.Region(s.phoneRegion), s.now(), site, f["pool"], f["csv"], nil)
 	if err != nil {
 		return nil, err
 	}

@@ -170,12 +170,10 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (s *Server) importNumbers(ctx context.Context, site *store.Site, pool, csv string) (tracking.ImportResult, error) {
-	return importNumbers(ctx, s.numbers, site.Region(s.opts.PhoneRegion), s.now(), site, pool, csv)
-}
-
-func importNumbers(ctx context.Context, nums *tracking.Tracker, region string, now time.Time, site *store.Site, pool, csv string) (tracking.ImportResult, error) {
-	lines, err := tracking.ParseImport(strings.NewReader(csv), region)
+// importNumbers parses an import file and adds its numbers to the pool;
+// progress, when not nil, follows the parse (tracking.ParseImport).
+func importNumbers(ctx context.Context, nums *tracking.Tracker, region string, now time.Time, site *store.Site, pool, csv string, progress func(done, total int64)) (tracking.ImportResult, error) {
+	lines, err := tracking.ParseImport(strings.NewReader(csv), region, progress)
 	if err != nil {
 		return tracking.ImportResult{}, err
 	}

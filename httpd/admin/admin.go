@@ -98,9 +98,9 @@ type Service interface {
 	AddPool(ctx context.Context, in PoolRequest) (Pool, error)
 	EditPool(ctx context.Context, in PoolRequest) (Pool, error)
 	RemovePool(ctx context.Context, in RemovePool) error
-	Import(ctx context.Context, in Import) (ImportResult, error)
-	// Rebuild calls progress (never nil) as it goes; its answer streams
-	// them (see Progress).
+	// Import and Rebuild call progress (never nil) as they go; their
+	// answers stream them (see Progress).
+	Import(ctx context.Context, in Import, progress func(done, total int64)) (ImportResult, error)
 	Rebuild(ctx context.Context, in Rebuild, progress func(done, total int64)) (Rebuilt, error)
 	ImportCosts(ctx context.Context, in ImportCosts) (CostsImported, error)
 	Prune(ctx context.Context, in Prune) (Pruned, error)

@@ -186,9 +186,11 @@ func (c *Client) RemovePool(ctx context.Context, in RemovePool) error {
 	return err
 }
 
-// Import adds the numbers of an import file to a pool.
-func (c *Client) Import(ctx context.Context, in Import) (ImportResult, error) {
-	return call[ImportResult](ctx, c, "POST", PathImport, in)
+// Import adds the numbers of an import file to a pool, calling progress
+// (when not nil) with the bytes of the file the server has read, of how
+// many, as it parses them.
+func (c *Client) Import(ctx context.Context, in Import, progress func(done, total int64)) (ImportResult, error) {
+	return callProgress[ImportResult](ctx, c, "POST", PathImport, in, progress)
 }
 
 func sitePath(path, site string) string {

@@ -8,6 +8,9 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"appliance/numbers"
+	"appliance/store"
 )
 
 // Limits of an import file.
@@ -23,6 +26,7 @@ type ImportLine struct {
 	Value  string // as written
 	Number string // E.164 digits; "" when Err is set
 	Err    error
+	form   store.NumberForm // how Number reads, so ImportNumbers need not parse it again
 }
 
 // headerNames are the column names that say "the numbers are here".
@@ -34,8 +38,10 @@ var headerNames = []string{"number", "numbers", "phone", "phones", "phone number
 // header, is the only column or the first one holding a phone number. Empty
 // lines and lines starting with "#" are skipped. It returns every number
 // line, each parsed or with its error; the error is for a file it cannot
-// read at all (too large, not UTF-8, no number column).
-func ParseImport(r io.Reader, region string) ([]ImportLine, error) {
+// read at all (too large, not UTF-8, no number column). progress, when not
+// nil, is told how many bytes of the file are read, of how many, as it goes
+// (parsing 10,000 numbers takes a while).
+func ParseImport(r io.Reader, region string, progress func(done, total int64)) ([]ImportLine, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read import: %w", err)
@@ -86,9 +92,18 @@ func ParseImport(r io.Reader, region string) ([]ImportLine, error) {
 		if il.Value == "" {
 			il.Err = errorf(ErrInvalid, "no number in column %d", col+1)
 		} else {
-			il.Number, il.Err = digitsOf(il.Value, region)
+			var p numbers.Phone
+			if p, il.Err = parsePhone(il.Value, region); il.Err == nil {
+				il.Number, il.form = p.Digits, formOf(p)
+			}
 		}
 		out = append(out, il)
+		if progress != nil && len(out)%200 == 0 {
+			progress(cr.InputOffset(), int64(len(data)))
+		}
+	}
+	if progress != nil {
+		progress(int64(len(data)), int64(len(data)))
 	}
 	return out, nil
 }

@@ -23,7 +23,7 @@ func TestParseImport(t *testing.T) {
 		{"empty", "", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, err := ParseImport(strings.NewReader(tt.in), numbers.DefaultRegion)
+			lines, err := ParseImport(strings.NewReader(tt.in), numbers.DefaultRegion, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestParseImport(t *testing.T) {
 		strings.Repeat("7", 1<<20+1), // too large
 		strings.Repeat("74950000001\n", MaxImportLines+1),
 	} {
-		if _, err := ParseImport(strings.NewReader(bad), numbers.DefaultRegion); !errors.Is(err, ErrInvalid) {
+		if _, err := ParseImport(strings.NewReader(bad), numbers.DefaultRegion, nil); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseImport(%.40q) = %v, want ErrInvalid", bad, err)
 		}
 	}
@@ -62,7 +62,7 @@ func FuzzParseImport(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		lines, err := ParseImport(strings.NewReader(in), numbers.DefaultRegion)
+		lines, err := ParseImport(strings.NewReader(in), numbers.DefaultRegion, nil)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)

@@ -38,6 +38,15 @@ func TestOpenReadsStoredForms(t *testing.T) {
 	if got := text(open(t, db, t0)); got != "+7 (495) 000-00-01 stored" {
 		t.Errorf("after start-up the number reads %q, want the stored form", got)
 	}
+	// A form whose digits are another number's (a config whose numbers
+	// changed under its forms) is not believed: start-up parses.
+	c.Pools[0].Forms[0].Text = "+7 495 000-00-09"
+	if err := db.Set(ctx, store.NumbersKey(1), c.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(open(t, db, t0)); got != "+7 495 000-00-01" {
+		t.Errorf("with another number's form the number reads %q, want it parsed", got)
+	}
 	// Without forms, start-up parses.
 	c.Pools[0].Forms = nil
 	if err := db.Set(ctx, store.NumbersKey(1), c.Encode()); err != nil {

@@ -190,7 +190,7 @@ func Open(ctx context.Context, db *store.DB, now time.Time, region string, chann
 			derr = fmt.Errorf("numbers of site %d: %w", site, err)
 			return false
 		}
-		ss, err := buildSite(site, cfg, nil, true)
+		ss, err := buildSite(site, cfg, nil)
 		if err != nil {
 			derr = fmt.Errorf("numbers of site %d: %w", site, err)
 			return false
@@ -315,7 +315,7 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 		return store.NumbersConfig{}, err
 	}
 	c.Revision++
-	ss, err := buildSite(site, c, prev, false)
+	ss, err := buildSite(site, c, prev)
 	if err != nil {
 		return store.NumbersConfig{}, err
 	}
@@ -352,11 +352,12 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 // buildSite checks a site's set-up and builds its live state. Pools whose
 // numbers and reserve are unchanged from prev keep their numbers.Pool;
 // changed ones share the lease state of their common numbers with it.
-// A pool number prev has is not parsed again, nor one whose form the
-// config keeps when stored is set (a config read from the store, which
-// change wrote with forms it parsed). It sets the Forms of c's pools, so
-// that c can be stored with them.
-func buildSite(id uint32, c store.NumbersConfig, prev *siteState, stored bool) (*siteState, error) {
+// A pool number is not parsed again when prev has it or the config keeps
+// a form of it that reads as it (phoneOf): a config read from the store,
+// which change wrote with forms it parsed, or one a change added numbers to
+// with their forms (ImportNumbers). It sets the Forms of c's pools, so that
+// c can be stored with them.
+func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, error) {
 	ss := &siteState{id: id, cfg: c}
 	used := map[string]string{} // number -> what uses it, within the site
 	use := func(n, what string) error {
@@ -441,7 +442,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState, stored bool) (
 			return nil, err
 		}
 		forms := pc.Forms
-		if !stored || len(forms) != len(pc.Numbers) {
+		if len(forms) != len(pc.Numbers) {
 			forms = make([]store.NumberForm, len(pc.Numbers)) // a zero form reads as no number
 		}
 		for j, n := range pc.Numbers {
@@ -526,12 +527,28 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState, stored bool) (
 func replaces(list []string, n string) bool { return len(list) == 0 || slices.Contains(list, n) }
 
 // phoneOf is the stored number n read through its stored form, without
-// parsing; ok is false when the form cannot be n's.
+// parsing; ok is false when the form cannot be n's: its text, the
+// international format, must have n's digits and no others.
 func phoneOf(n string, f store.NumberForm) (numbers.Phone, bool) {
-	if f.CC < 1 || f.CC > 3 || f.CC >= len(n) || len(n) > 15 || f.Text == "" || !isDigits(n) {
+	if f.CC < 1 || f.CC > 3 || f.CC >= len(n) || len(n) > 15 || !isDigits(n) || !sameDigits(f.Text, n) {
 		return numbers.Phone{}, false
 	}
 	return numbers.Phone{Digits: n, CC: n[:f.CC], NSN: n[f.CC:], Trunk: f.Trunk, Text: f.Text}, true
+}
+
+// sameDigits reports whether text ("+7 495 000-00-01") has the digits of
+// n ("74950000001") in order and no others.
+func sameDigits(text, n string) bool {
+	j := 0
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c >= '0' && c <= '9' {
+			if j == len(n) || n[j] != c {
+				return false
+			}
+			j++
+		}
+	}
+	return j == len(n) && j > 0
 }
 
 func isDigits(s string) bool {
@@ -1032,6 +1049,9 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 			case len(p.Numbers) >= MaxPoolNumbers:
 				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, fmt.Sprintf("the pool is full (%d numbers)", MaxPoolNumbers)})
 			default:
+				if len(p.Forms) == len(p.Numbers) {
+					p.Forms = append(p.Forms, l.form)
+				}
 				p.Numbers = append(p.Numbers, l.Number)
 				res.Added = append(res.Added, l.Number)
 				earlier[l.Number] = true

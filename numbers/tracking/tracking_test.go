@@ -369,7 +369,7 @@ func TestImportKeepsLeases(t *testing.T) {
 	tr := open(t, db, t0)
 	nums := setUp(t, tr, 1)
 	assign(t, tr, 1, cpc, false, t0)
-	lines, err := ParseImport(strings.NewReader("number\n+7 495 000-00-02\n8 495 000 00 03\nnot a number\n74950000001\n74950000002\n"), numbers.DefaultRegion)
+	lines, err := ParseImport(strings.NewReader("number\n+7 495 000-00-02\n8 495 000 00 03\nnot a number\n74950000001\n74950000002\n"), numbers.DefaultRegion, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
