@@ -97,6 +97,27 @@ func TestReportsAPI(t *testing.T) {
 			t.Errorf("point has no %q: %v", k, last)
 		}
 	}
+	// The drill-down narrows the series: the organic channel's sessions,
+	// and no call (the ad's).
+	q.Set("channel", "organic")
+	if code, env = get("api/v1/reports/timeseries?"+q.Encode(), tok); code != http.StatusOK {
+		t.Fatalf("organic timeseries: %d %v", code, env)
+	}
+	pts = env["result"].(map[string]any)["points"].([]any)
+	if last := pts[len(pts)-1].(map[string]any); len(pts) != 3 || last["sessions"] != 1.0 || last["calls"] != 0.0 {
+		t.Errorf("organic points = %v", pts)
+	}
+	// And the dashboard's charts follow it (their figures table).
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports?from=2026-11-24&to=2026-11-26&group=source&channel=organic"
+	if code, body := getPage(t, c, page); code != http.StatusOK || !strings.Contains(body, `id="chart-outcomes-table"`) ||
+		strings.Contains(cutAt(body, `id="chart-outcomes-table"`, "</table>"), ">1</td>") {
+		t.Errorf("the organic drill-down's outcomes chart shows the ad's call (%d)", code)
+	}
+	page = f.srv.URL + "sites/" + f.site.Key + "/reports?from=2026-11-24&to=2026-11-26"
+	if _, body := getPage(t, c, page); !strings.Contains(cutAt(body, `id="chart-outcomes-table"`, "</table>"), ">1</td>") {
+		t.Errorf("the unfiltered outcomes chart lacks the call")
+	}
 
 	other := f.srv.Site(t, "Other", "other.example.com")
 	otherSite, _ := f.srv.HTTP.Sites().ByKey(other)
@@ -128,4 +149,17 @@ func TestReportsAPI(t *testing.T) {
 	if code, env := get("api/v1/reports/sources?site="+other, scoped); code != http.StatusOK || env["success"] != true {
 		t.Errorf("own site with a scoped token: %d %v", code, env)
 	}
+}
+
+// cutAt is s from the first from to the first to after it ("" without from).
+func cutAt(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	s = s[i:]
+	if j := strings.Index(s, to); j >= 0 {
+		return s[:j]
+	}
+	return s
 }

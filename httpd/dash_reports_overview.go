@@ -286,7 +286,7 @@ func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, s
 		if err != nil {
 			return err
 		}
-		ov, err := s.overview(ctx, tr, site, p, &res.Total, &prev.Total)
+		ov, err := s.overview(ctx, tr, site, p, &res.Total, &prev.Total, m, filter)
 		if err != nil {
 			return err
 		}
@@ -347,7 +347,10 @@ func sourcesControls(tr i18n.Printer, f *reportFrame, g reports.Group, m reports
 }
 
 // overview builds the totals and the charts of the period.
-func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, tr i18n.Printer, site *store.Site, p period.Period, cur, prev *reports.Counts) (overviewData, error) {
+// The charts follow the drill-down (filter, with outcomes credited by
+// model), by day at the finest when filtered.
+func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, tr i18n.Printer, site *store.Site, p period.Period, cur, prev *reports.Counts,
+	model reports.Model, filter reports.Filter) (overviewData, error) {
 	var ov overviewData
 	count := func(n int64) string { return formatCount(n) }
 	money := func(n int64) string { return moneyCell(n).Text }
@@ -364,7 +367,12 @@ func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, tr i18n.Printer, 
 		ov.KPIs = append(ov.KPIs, newKPI("cost", tr.T("Ad cost"), int64(cur.Cost), int64(prev.Cost), money))
 	}
 	iv := p.Interval()
-	series, err := s.reports.Series(ctx, reports.SeriesQuery{Site: site, From: dayOf(p.First), To: dayOf(p.Last), Interval: seriesInterval(iv)})
+	filtered := filter != (reports.Filter{})
+	if filtered && iv == period.Hour {
+		iv = period.Day
+	}
+	series, err := s.reports.Series(ctx, reports.SeriesQuery{Site: site, From: dayOf(p.First), To: dayOf(p.Last), Interval: seriesInterval(iv),
+		Model: model, Filter: filter})
 	if err != nil {
 		return ov, err
 	}

@@ -348,25 +348,51 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 
 func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (Series, error) {
 	out := Series{From: q.From, To: q.To, TimeZone: ZoneName(q.Site, loc), Interval: q.Interval, Points: []Point{}}
-	hours := map[uint32][]int64{}
-	lower := store.ReportKey(q.Site.ID, dimHour, modelTraffic, uint32(q.From)*24, nil)
-	upper := store.ReportKey(q.Site.ID, dimHour, modelTraffic, (uint32(q.To)+1)*24, nil)
-	err := v.scan(ctx, lower, upper, func(key []byte, lanes []int64) error {
-		if p, row, ok := store.ParseReportKey(key); ok && len(row) == 0 {
-			hours[p] = slices.Clone(lanes)
+	if !q.Filter.empty() && q.Interval == Hour {
+		return out, errorf(ErrInvalid, "a series filtered by channel, source, medium or campaign is by day, week or month")
+	}
+	// sum adds up the hours first to end (hour numbers since the epoch's
+	// day 0; whole days when filtered).
+	var sum func(c *Counts, first, end uint32)
+	if q.Filter.empty() {
+		hours := map[uint32][]int64{}
+		lower := store.ReportKey(q.Site.ID, dimHour, modelTraffic, uint32(q.From)*24, nil)
+		upper := store.ReportKey(q.Site.ID, dimHour, modelTraffic, (uint32(q.To)+1)*24, nil)
+		err := v.scan(ctx, lower, upper, func(key []byte, lanes []int64) error {
+			if p, row, ok := store.ParseReportKey(key); ok && len(row) == 0 {
+				hours[p] = slices.Clone(lanes)
+			}
+			return nil
+		})
+		if err != nil {
+			return out, fmt.Errorf("timeseries: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return out, fmt.Errorf("timeseries: %w", err)
+		sum = func(c *Counts, first, end uint32) {
+			for h := first; h < end; h++ {
+				if l := hours[h]; l != nil {
+					c.addLanes(l)
+				}
+			}
+		}
+	} else {
+		if q.Model == "" {
+			q.Model = ModelLastNonDirect
+		}
+		days, err := filteredDays(ctx, v, q)
+		if err != nil {
+			return out, fmt.Errorf("timeseries: %w", err)
+		}
+		sum = func(c *Counts, first, end uint32) {
+			for d := first / 24; d < end/24; d++ {
+				if dc := days[d]; dc != nil {
+					c.plus(dc)
+				}
+			}
+		}
 	}
 	addHours := func(p *Point, first, end uint32) {
 		var c Counts
-		for h := first; h < end; h++ {
-			if l := hours[h]; l != nil {
-				c.addLanes(l)
-			}
-		}
+		sum(&c, first, end)
 		p.Sessions += c.Sessions
 		p.Visitors += c.Visitors
 		p.NewVisitors += c.NewVisitors
@@ -411,4 +437,40 @@ func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (S
 		}
 	}
 	return out, nil
+}
+
+// filteredDays are the figures of q's filter by day: the sources
+// report's rows (sessions by the day they started, outcomes credited by
+// q.Model) that the filter keeps, summed per day.
+func filteredDays(ctx context.Context, v view, q SeriesQuery) (map[uint32]*Counts, error) {
+	days := map[uint32]*Counts{}
+	f := Query{Group: GroupCampaign, Filter: q.Filter} // rowKey's filter over the source rows (their last field, campaign)
+	for _, model := range []byte{modelTraffic, modelByte(q.Model)} {
+		lower := store.ReportKey(q.Site.ID, dimSource, model, uint32(q.From), nil)
+		upper := store.ReportKey(q.Site.ID, dimSource, model, uint32(q.To)+1, nil)
+		err := v.scan(ctx, lower, upper, func(key []byte, lanes []int64) error {
+			day, row, ok := store.ParseReportKey(key)
+			if !ok {
+				return nil
+			}
+			if _, ok := rowKey(&f, row); !ok {
+				return nil
+			}
+			c := days[day]
+			if c == nil {
+				c = &Counts{}
+				days[day] = c
+			}
+			if model == modelTraffic {
+				c.addLanes(lanes[:min(len(lanes), laneLeads)])
+			} else if len(lanes) > laneLeads {
+				c.addOutcomes(lanes)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return days, nil
 }

@@ -132,6 +132,11 @@ type SeriesQuery struct {
 	Site     *store.Site
 	From, To Day
 	Interval Interval
+	// Filter, when set, narrows the series to the sessions of a drill-down
+	// (as Query.Filter) with their outcomes credited by Model; such a
+	// series is by day at the finest.
+	Filter Filter
+	Model  Model
 }
 
 // SiteFunc finds a site by its public key.
@@ -140,7 +145,7 @@ type SiteFunc func(key string) (*store.Site, error)
 // Parameters of the queries (the API's query string).
 var (
 	sourcesParams = []string{"site", "from", "to", "group", "model", "channel", "source", "medium", "campaign"}
-	seriesParams  = []string{"site", "from", "to", "interval"}
+	seriesParams  = []string{"site", "from", "to", "interval", "model", "channel", "source", "medium", "campaign"}
 )
 
 // MaxParam is the longest value of a query parameter.
@@ -161,25 +166,15 @@ func ParseSources(args url.Values, site SiteFunc, loc func(*store.Site) *time.Lo
 	if err != nil {
 		return q, err
 	}
-	q = Query{Site: s, From: from, To: to, Group: GroupChannel, Model: ModelLastNonDirect}
+	q = Query{Site: s, From: from, To: to, Group: GroupChannel}
 	if g := args.Get("group"); g != "" {
 		if !slices.Contains(Groups(), Group(g)) {
 			return q, errorf(ErrInvalid, "unknown group %q: want one of %s", g, joinGroups())
 		}
 		q.Group = Group(g)
 	}
-	if m := args.Get("model"); m != "" {
-		if !slices.Contains(Models(), Model(m)) {
-			return q, errorf(ErrInvalid, "unknown model %q: want last_non_direct, first or last", m)
-		}
-		q.Model = Model(m)
-	}
-	for name, p := range map[string]**string{"channel": &q.Filter.Channel, "source": &q.Filter.Source,
-		"medium": &q.Filter.Medium, "campaign": &q.Filter.Campaign} {
-		if args.Has(name) {
-			v := args.Get(name)
-			*p = &v
-		}
+	if q.Model, q.Filter, err = parseDrill(args); err != nil {
+		return q, err
 	}
 	if !q.Filter.empty() && (q.Group == GroupLanding || q.Group == GroupReferrer) {
 		return q, errorf(ErrInvalid, "channel, source, medium and campaign filter the groups channel to term, not %s", q.Group)
@@ -191,6 +186,10 @@ func ParseSources(args url.Values, site SiteFunc, loc func(*store.Site) *time.Lo
 // from and to as in ParseSources, and interval (hour, day, week or month;
 // default: hour for a range of up to 2 days, day up to 92 days, week up
 // to a year, month beyond). An hourly series covers at most MaxHourDays.
+// The drill-down filters and model of ParseSources narrow it to the
+// sessions of a channel, source, medium or campaign and the outcomes
+// credited to them; a filtered series is by day at the finest (its
+// default interval is day where it would be hour).
 func ParseSeries(args url.Values, site SiteFunc, loc func(*store.Site) *time.Location, now time.Time) (SeriesQuery, error) {
 	var q SeriesQuery
 	if err := checkParams(args, seriesParams); err != nil {
@@ -201,6 +200,12 @@ func ParseSeries(args url.Values, site SiteFunc, loc func(*store.Site) *time.Loc
 		return q, err
 	}
 	q = SeriesQuery{Site: s, From: from, To: to, Interval: DefaultInterval(from, to)}
+	if q.Model, q.Filter, err = parseDrill(args); err != nil {
+		return q, err
+	}
+	if !q.Filter.empty() && q.Interval == Hour {
+		q.Interval = DayI
+	}
 	if i := args.Get("interval"); i != "" {
 		switch Interval(i) {
 		case Hour, DayI, Week, Month:
@@ -209,10 +214,34 @@ func ParseSeries(args url.Values, site SiteFunc, loc func(*store.Site) *time.Loc
 			return q, errorf(ErrInvalid, "unknown interval %q: want hour, day, week or month", i)
 		}
 	}
+	if q.Interval == Hour && !q.Filter.empty() {
+		return q, errorf(ErrInvalid, "a series filtered by channel, source, medium or campaign is by day, week or month")
+	}
 	if q.Interval == Hour && int(to-from)+1 > MaxHourDays {
 		return q, errorf(ErrInvalid, "an hourly series covers at most %d days; this range has %d (use interval=day)", MaxHourDays, int(to-from)+1)
 	}
 	return q, nil
+}
+
+// parseDrill reads the attribution model (default last_non_direct) and
+// the drill-down filters channel, source, medium and campaign shared by
+// the sources report and the timeseries.
+func parseDrill(args url.Values) (Model, Filter, error) {
+	model, f := ModelLastNonDirect, Filter{}
+	if m := args.Get("model"); m != "" {
+		if !slices.Contains(Models(), Model(m)) {
+			return model, f, errorf(ErrInvalid, "unknown model %q: want last_non_direct, first or last", m)
+		}
+		model = Model(m)
+	}
+	for name, p := range map[string]**string{"channel": &f.Channel, "source": &f.Source,
+		"medium": &f.Medium, "campaign": &f.Campaign} {
+		if args.Has(name) {
+			v := args.Get(name)
+			*p = &v
+		}
+	}
+	return model, f, nil
 }
 
 // DefaultInterval is the interval that fits a range: hour up to 2 days,

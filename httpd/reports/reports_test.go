@@ -132,8 +132,15 @@ func (f *fixture) sources(from, to reports.Day, group reports.Group, model repor
 
 func (f *fixture) series(from, to reports.Day, iv reports.Interval) []reports.Point {
 	f.t.Helper()
+	return f.seriesOf(reports.SeriesQuery{Site: f.site, From: from, To: to, Interval: iv})
+}
+
+// seriesOf answers q from the roll-ups and from the raw records, checks
+// they agree, and returns its points.
+func (f *fixture) seriesOf(q reports.SeriesQuery) []reports.Point {
+	f.t.Helper()
 	ctx := context.Background()
-	q := reports.SeriesQuery{Site: f.site, From: from, To: to, Interval: iv}
+	iv := q.Interval
 	live, err := f.rep.Series(ctx, q)
 	if err != nil {
 		f.t.Fatal(err)
@@ -458,6 +465,59 @@ func TestSeriesZerosAndVisitorDays(t *testing.T) {
 	f.checkRebuild()
 }
 
+// A series filtered by a drill-down holds the sessions of that channel
+// (source, campaign...) and the outcomes its model credits to them, day by
+// day: its points add up to the sources report's row, and the unfiltered
+// series still holds everything.
+func TestFilteredSeries(t *testing.T) {
+	f := newFixture(t, "Europe/Moscow")
+	d1, d2 := reports.Date(2026, 11, 2), reports.Date(2026, 11, 3)
+	f.at(2026, 11, 2, 10, 0)
+	h1 := f.hit("", paid, "")
+	f.at(2026, 11, 2, 12, 0)
+	h2 := f.hit(h1.CI.String(), "/contacts", "") // direct, the same visitor
+	f.at(2026, 11, 2, 12, 10)
+	f.call(h2.CI.Visitor, h2.CI.Session, "79161234567", true, h2.Session.TrafficSource())
+	f.at(2026, 11, 3, 9, 0)
+	f.hit("", paid, "") // another visitor from the ad
+	f.hit("", "/", "https://www.google.com/")
+
+	ad := "ad"
+	for _, tt := range []struct {
+		model    reports.Model
+		sessions []int64
+		calls    []int64
+	}{
+		{reports.ModelLastNonDirect, []int64{1, 1}, []int64{1, 0}},
+		{reports.ModelLast, []int64{1, 1}, []int64{0, 0}},
+	} {
+		pts := f.seriesOf(reports.SeriesQuery{Site: f.site, From: d1, To: d2, Interval: reports.DayI, Model: tt.model, Filter: reports.Filter{Channel: &ad}})
+		if len(pts) != 2 {
+			t.Fatalf("%s: %d points", tt.model, len(pts))
+		}
+		var sum reports.Counts
+		for i, p := range pts {
+			if p.Sessions != tt.sessions[i] || p.Calls != tt.calls[i] {
+				t.Errorf("%s: point %d = %+v, want %d sessions and %d calls", tt.model, i, p, tt.sessions[i], tt.calls[i])
+			}
+			sum.Sessions += p.Sessions
+			sum.Calls += p.Calls
+			sum.Visitors += p.Visitors
+		}
+		row := f.sources(d1, d2, reports.GroupChannel, tt.model, reports.Filter{})["ad"]
+		if sum.Sessions != row.Sessions || sum.Calls != row.Calls || sum.Visitors != row.Visitors {
+			t.Errorf("%s: the filtered points add up to %+v, the sources row is %+v", tt.model, sum, row)
+		}
+	}
+	all := f.series(d1, d2, reports.DayI)
+	if all[0].Sessions != 2 || all[1].Sessions != 2 || all[0].Calls != 1 {
+		t.Errorf("unfiltered = %+v", all)
+	}
+	if _, err := f.rep.Series(context.Background(), reports.SeriesQuery{Site: f.site, From: d1, To: d1, Interval: reports.Hour, Filter: reports.Filter{Channel: &ad}}); err == nil {
+		t.Error("a filtered hourly series was answered")
+	}
+}
+
 // Bad queries are refused with a message, and unknown sites with 404.
 func TestParseQueries(t *testing.T) {
 	f := newFixture(t, "Europe/Moscow")
@@ -514,6 +574,16 @@ func TestParseQueries(t *testing.T) {
 	}
 	if _, err := series(k + "&interval=fortnight"); err == nil {
 		t.Error("unknown interval accepted")
+	}
+	if sq, err := series(k + "&from=2026-11-26&to=2026-11-26&channel=ad&model=first"); err != nil || sq.Interval != reports.DayI ||
+		sq.Filter.Channel == nil || *sq.Filter.Channel != "ad" || sq.Model != reports.ModelFirst {
+		t.Errorf("a filtered day = %+v %v: want by day, channel ad, model first", sq, err)
+	}
+	if _, err := series(k + "&from=2026-11-26&to=2026-11-26&channel=ad&interval=hour"); err == nil || !strings.Contains(reports.UserMessage(err), "by day") {
+		t.Errorf("a filtered hourly series: %v", err)
+	}
+	if _, err := series(k + "&model=linear"); err == nil {
+		t.Error("unknown model accepted in a series")
 	}
 }
 
