@@ -1,3 +1,5 @@
+//go:build linux
+
 package export_test
 
 import (
@@ -5,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,13 +18,14 @@ import (
 )
 
 // BenchmarkExportThroughput is how fast the exporter moves a backlog of
-// b.N hits into JetStream on 127.0.0.1 (a nats-server in this process,
+// b.N hits into JetStream on 127.0.0.1 (a NATS server in a child process,
 // file storage): each op is one event read from the store, encoded,
-// published and acknowledged, the cursor moved every batch.
+// published and acknowledged, the cursor moved every batch. cpu-µs/op is
+// this process's CPU (the exporter's), nats-cpu-µs/op the server's.
 //
 //	go test -run x -bench BenchmarkExportThroughput -benchtime 100000x ./export/
 func BenchmarkExportThroughput(b *testing.B) {
-	n := exporttest.Start(b)
+	n := exporttest.StartProcess(b, "TestBenchNATSChild")
 	db := storetest.Open(b)
 	db.EnableExport(store.ExportOptions{Max: uint64(b.N) + 1})
 	ctx := context.Background()
@@ -57,18 +61,34 @@ func BenchmarkExportThroughput(b *testing.B) {
 	}
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
+	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu, natsCPU := time.Now(), processCPUTime(), n.CPUTime()
 	go func() { x.Run(rctx); close(done) }()
 	if err := x.WaitDrained(ctx); err != nil {
 		b.Fatal(err)
 	}
 	el := time.Since(start)
 	b.StopTimer()
+	b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N)/1000, "cpu-µs/op")
+	b.ReportMetric(float64(n.CPUTime()-natsCPU)/float64(b.N)/1000, "nats-cpu-µs/op")
 	stop()
 	<-done
 	if s := x.Stats(); s.Published != uint64(b.N) {
 		b.Fatalf("published %d of %d", s.Published, b.N)
 	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "events/s")
+}
+
+// TestBenchNATSChild is the NATS server of BenchmarkExportThroughput, run
+// only as its child process.
+func TestBenchNATSChild(t *testing.T) { exporttest.ServeChild(t) }
+
+// processCPUTime is the CPU time the process has used, user and system.
+func processCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

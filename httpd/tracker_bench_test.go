@@ -70,6 +70,7 @@ type mixServer struct {
 	cold  []mixVisitor
 	next  atomic.Int64 // the next cold visitor to use
 	srv   *httpdtest.Server
+	nats  *exporttest.NATS // the child process the server exports to, if any
 }
 
 type mixVisitor struct{ site, ci, key string }
@@ -155,8 +156,10 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 // bytes without doing anything (hello), at 16 and 64 client connections,
 // alternated. claims is the same mix on sites whose every visitor leases
 // a number of a pool of 2,000: new visitors and new sessions claim, the
-// others renew. Each reports its p50 and p99 latency, the process's CPU
-// per hit (client included) and the load average it ran under; hello
+// others renew. export is the first mix with the event stream on, to a
+// NATS server in a child process. Each reports its p50 and p99 latency,
+// the process's CPU per hit (client included; export's NATS server apart,
+// nats-cpu) and the load average it ran under; hello
 // reports the ratios of the runs before it (hello's time over the hit's:
 // the goal is 0.5× and 0.4× with claims).
 //
@@ -164,9 +167,12 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 func BenchmarkHitEndpoint(b *testing.B) {
 	mix, claims := startMix(b, false), startMix(b, true)
 	// The same mix with the event stream on, to a NATS JetStream server
-	// in this process: the hit path's price of the export log.
-	nats := exporttest.Start(b)
+	// in a child process, as in production (where it is often on another
+	// machine): the hit path's price of the export log and the exporter,
+	// and none of the NATS server's.
+	nats := exporttest.StartProcess(b, "TestBenchNATSChild")
 	exported := startMix(b, false, exportTo(nats, 0))
+	exported.nats = nats
 	var answer []byte // a real hit's answer, for the hello server
 	if _, _, err := mixHit(&fasthttp.Client{}, mix.url, mix.sites[0], "", "", "https://shop0.example.com/", &answer); err != nil {
 		b.Fatal(err)
@@ -195,6 +201,10 @@ func BenchmarkHitEndpoint(b *testing.B) {
 		})
 	}
 }
+
+// TestBenchNATSChild is the NATS server of BenchmarkHitEndpoint, run only
+// as its child process.
+func TestBenchNATSChild(t *testing.T) { exporttest.ServeChild(t) }
 
 // benchMix posts b.N page views of the mix to url over conns connections
 // and returns the wall time per hit in ns.
@@ -247,12 +257,19 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) float64 {
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu, start := processCPUTime(), time.Now()
+	var natsCPU time.Duration
+	if m.nats != nil {
+		natsCPU = m.nats.CPUTime()
+	}
 	var seeds atomic.Uint64
 	b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.RunParallel(func(pb *testing.PB) { client(seeds.Add(1), pb.Next) })
 	b.StopTimer()
 	ns := float64(time.Since(start).Nanoseconds()) / float64(b.N)
 	b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N)/1000, "cpu-µs/op")
+	if m.nats != nil {
+		b.ReportMetric(float64(m.nats.CPUTime()-natsCPU)/float64(b.N)/1000, "nats-cpu-µs/op")
+	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
