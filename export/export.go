@@ -59,7 +59,11 @@ type Options struct {
 	MaxAge     time.Duration // the stream's retention by age; 0 keeps forever
 	MaxBytes   int64         // the stream's retention by size; 0 no limit
 	Duplicates time.Duration // the stream's duplicate window; default 10 min
-	Batch      int           // messages in flight at once; default 512
+	Batch      int           // messages in flight at once; default 1024
+	// Interval is how often the exporter looks for durable entries: it is
+	// background work, so it takes them in batches rather than waking
+	// for every group commit of the hit path. Default 100 ms.
+	Interval time.Duration
 	// Retry is the first wait after a failed connection or batch; it
 	// doubles up to RetryMax. Defaults 1 s and 30 s.
 	Retry, RetryMax time.Duration
@@ -74,7 +78,10 @@ func (o *Options) defaults() {
 		o.Duplicates = 10 * time.Minute
 	}
 	if o.Batch <= 0 {
-		o.Batch = 512
+		o.Batch = 1024
+	}
+	if o.Interval <= 0 {
+		o.Interval = 100 * time.Millisecond
 	}
 	if o.Retry <= 0 {
 		o.Retry = time.Second
@@ -164,8 +171,8 @@ func (x *Exporter) setErr(err error) {
 }
 
 // Run publishes the export log until ctx ends: it connects, makes the
-// stream when it is missing, and publishes every durable entry, waking
-// for each new write. A failure drops the connection, waits (backing off)
+// stream when it is missing, and publishes the durable entries every
+// Options.Interval. A failure drops the connection, waits (backing off)
 // and starts again from the cursor. It returns nil when ctx ends.
 func (x *Exporter) Run(ctx context.Context) error {
 	wait := x.o.Retry
@@ -262,13 +269,17 @@ func (x *Exporter) session(ctx context.Context) (progressed bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	closed := nc.StatusChanged(nats.CLOSED)
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(x.o.Batch),
-		jetstream.WithPublishAsyncTimeout(10*time.Second))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return false, fmt.Errorf("jetstream: %w", err)
 	}
 	if err := EnsureStream(ctx, js, x.o); err != nil {
+		return false, err
+	}
+	p, err := newPublisher(nc, closed, x.o.Batch)
+	if err != nil {
 		return false, err
 	}
 	x.connected.Store(true)
@@ -276,10 +287,10 @@ func (x *Exporter) session(ctx context.Context) (progressed bool, err error) {
 	x.setErr(nil)
 	x.o.Log.Info("export: publishing to NATS", "url", x.o.URL, "subject", x.o.Subject+".>", "stream", x.o.Stream,
 		"backlog", x.db.ExportStats().Backlog)
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(x.o.Interval)
 	defer tick.Stop()
 	for {
-		n, err := x.drain(ctx, js)
+		n, err := x.drain(ctx, p)
 		progressed = progressed || n > 0
 		if err != nil {
 			return progressed, err
@@ -290,7 +301,6 @@ func (x *Exporter) session(ctx context.Context) (progressed bool, err error) {
 		select {
 		case <-ctx.Done():
 			return progressed, nil
-		case <-x.db.ExportWake():
 		case <-tick.C:
 		}
 	}
@@ -344,13 +354,15 @@ type pending struct {
 
 // drain publishes batches until the durable log is empty and returns how
 // many messages were acknowledged.
-func (x *Exporter) drain(ctx context.Context, js jetstream.JetStream) (int, error) {
+func (x *Exporter) drain(ctx context.Context, p *publisher) (int, error) {
 	total := 0
 	var batch []pending
+	var keys []byte
 	for {
-		batch = batch[:0]
+		batch, keys = batch[:0], keys[:0]
 		err := x.db.ExportLog(ctx, x.o.Batch, func(seq uint64, e store.ExportEntry) bool {
-			e.Key = append([]byte(nil), e.Key...)
+			keys = append(keys, e.Key...)
+			e.Key = keys[len(keys)-len(e.Key):]
 			batch = append(batch, pending{seq, e})
 			return true
 		})
@@ -360,7 +372,15 @@ func (x *Exporter) drain(ctx context.Context, js jetstream.JetStream) (int, erro
 		if len(batch) == 0 {
 			return total, nil
 		}
-		n, err := x.publish(ctx, js, batch)
+		// The keys were appended to one buffer that may have moved since:
+		// point them at where they are now.
+		off := 0
+		for i := range batch {
+			n := len(batch[i].entry.Key)
+			batch[i].entry.Key = keys[off : off+n : off+n]
+			off += n
+		}
+		n, err := x.publish(ctx, p, batch)
 		total += n
 		if err != nil {
 			return total, err
@@ -368,58 +388,35 @@ func (x *Exporter) drain(ctx context.Context, js jetstream.JetStream) (int, erro
 	}
 }
 
-// publish sends a batch on js and waits for every acknowledgement; it
-// moves the cursor past the longest acknowledged run from the start.
-func (x *Exporter) publish(ctx context.Context, js jetstream.JetStream, batch []pending) (int, error) {
-	futures := make([]jetstream.PubAckFuture, len(batch))
+// publish sends a batch and waits for every acknowledgement; it moves the
+// cursor past the longest acknowledged run from the start.
+func (x *Exporter) publish(ctx context.Context, p *publisher, batch []pending) (int, error) {
+	if err := x.enc.prefetch(ctx, batch); err != nil {
+		return 0, err
+	}
+	p.start(len(batch))
 	var pubErr error
-	for i, p := range batch {
-		m, err := x.enc.encode(ctx, p.entry)
+	for i, b := range batch {
+		m, err := x.enc.encode(ctx, i, b.entry)
 		if err != nil {
 			if !errors.Is(err, errGone) {
-				x.o.Log.Error("export: entry skipped", "seq", p.seq, "err", err)
+				x.o.Log.Error("export: entry skipped", "seq", b.seq, "err", err)
 			}
 			x.skipped.Add(1)
+			p.skip(i)
 			continue
 		}
-		msg := nats.NewMsg(m.Subject(x.o.Subject, x.enc.sites[m.Site]))
-		msg.Data = m.Body
-		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(m.MsgID))
-		if err != nil {
+		if err := p.publish(i, x.enc.subject(x.o.Subject, &m), m.MsgID, m.Body); err != nil {
 			pubErr = fmt.Errorf("publish: %w", err)
-			futures = futures[:i]
 			break
 		}
-		futures[i] = f
 	}
-	acked, last := 0, uint64(0)
-	var ackErr error
-	for i, f := range futures {
-		if f == nil { // skipped
-			if ackErr == nil {
-				last = batch[i].seq
-			}
-			continue
-		}
-		select {
-		case <-f.Ok():
-			if ackErr == nil {
-				acked++
-				last = batch[i].seq
-			}
-		case err := <-f.Err():
-			if ackErr == nil {
-				ackErr = fmt.Errorf("publish: %w", err)
-			}
-		case <-ctx.Done():
-			return acked, ctx.Err()
-		}
+	acked, run, ackErr := p.wait(ctx)
+	if err := ctx.Err(); err != nil {
+		return acked, err
 	}
-	if ackErr == nil && pubErr == nil {
-		last = batch[len(batch)-1].seq
-	}
-	if last > 0 {
-		if err := x.db.ExportAck(ctx, last); err != nil {
+	if run > 0 {
+		if err := x.db.ExportAck(ctx, batch[run-1].seq); err != nil {
 			return acked, err
 		}
 		x.published.Add(uint64(acked))

@@ -72,7 +72,6 @@ type exportLog struct {
 	durable atomic.Uint64 // the last seq of a synced group
 	acked   atomic.Uint64 // the cursor: every entry up to it is published
 	dropped atomic.Uint64
-	kick    chan struct{}
 }
 
 // DefaultExportMax is the backlog bound when ExportOptions.Max is 0.
@@ -80,7 +79,6 @@ const DefaultExportMax = 1_000_000
 
 // openExport reads the cursor and the last entry of the log.
 func (d *DB) openExport() error {
-	d.exp.kick = make(chan struct{}, 1)
 	v, err := d.Get(MetaKey("exportcursor"))
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -154,23 +152,16 @@ func (w *writer) addExports(group *pebble.Batch, r *request) (last uint64) {
 	return last
 }
 
-// exportSynced is told by the syncer that every entry up to last is
-// durable, and wakes the exporter.
+// synced is told by the syncer that every entry up to last is durable.
+// Nothing is woken: the exporter looks for durable entries on its own
+// schedule, so that a busy hit path hands it large batches rather than a
+// wake-up per group commit.
 func (e *exportLog) synced(last uint64) {
 	if last == 0 {
 		return
 	}
 	e.durable.Store(last)
-	select {
-	case e.kick <- struct{}{}:
-	default:
-	}
 }
-
-// ExportWake returns a channel that receives after a write whose export
-// entries became durable (a coalescing signal: one receive may stand for
-// many writes).
-func (d *DB) ExportWake() <-chan struct{} { return d.exp.kick }
 
 // ExportStats is the state of the export log.
 type ExportStats struct {
@@ -233,12 +224,12 @@ func (d *DB) ExportAck(ctx context.Context, through uint64) error {
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], through)
-	err := d.Update(ctx, func(tx *Tx) error {
-		tx.Set(MetaKey("exportcursor"), v[:])
-		tx.DeleteRange(ExportKey(from), ExportKey(through+1))
-		return nil
-	})
-	if err != nil {
+	// Prepared, not a function run in the writer: a group holding a
+	// function is indexed for its reads, and the cursor reads nothing.
+	tx := d.Prepare()
+	tx.Set(MetaKey("exportcursor"), v[:])
+	tx.DeleteRange(ExportKey(from), ExportKey(through+1))
+	if err := d.Commit(ctx, tx, nil); err != nil {
 		return fmt.Errorf("export ack %d: %w", through, err)
 	}
 	d.exp.acked.Store(through)

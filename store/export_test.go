@@ -208,25 +208,6 @@ func TestExportBacklogBound(t *testing.T) {
 	}
 }
 
-// ExportWake signals once a write's marks are durable.
-func TestExportWake(t *testing.T) {
-	d := openTest(t)
-	d.EnableExport(ExportOptions{})
-	select {
-	case <-d.ExportWake():
-		t.Fatal("woken before any write")
-	default:
-	}
-	if err := d.Update(context.Background(), func(tx *Tx) error { tx.Export(HitKey(1, 1, 1), 0); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-d.ExportWake():
-	default:
-		t.Fatal("not woken after a durable mark")
-	}
-}
-
 // BenchmarkExportMark is what the export log adds to a hit-sized durable
 // write (a hit, its session, a visitor and a roll-up merge, as the hit path
 // writes them) from 64 concurrent writers: "off" without marks, "on" with

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -201,5 +202,40 @@ func TestReadOnly(t *testing.T) {
 	}
 	if err := ro.Set(context.Background(), MetaKey("y"), nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Set on a read-only store: err = %v, want ErrClosed", err)
+	}
+}
+
+// GetSorted reads keys in order, present, absent and repeated, from the
+// memtable and from tables on disk alike, and reads nothing outside them.
+func TestGetSorted(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	for i := range 10 {
+		if i%3 == 0 {
+			continue // absent
+		}
+		if err := d.Set(ctx, []byte(fmt.Sprintf("k%02d", i)), []byte(fmt.Sprintf("v%d", i))); err != nil {
+			t.Fatal(err)
+		}
+		if i == 5 {
+			if err := d.Compact(ctx); err != nil { // half on disk, half in the memtable
+				t.Fatal(err)
+			}
+		}
+	}
+	keys := [][]byte{[]byte("k00"), []byte("k01"), []byte("k01"), []byte("k03"), []byte("k05"), []byte("k08"), []byte("k09")}
+	var got []string
+	err := d.GetSorted(ctx, keys, func(i int, v []byte) {
+		got = append(got, fmt.Sprintf("%s=%s", keys[i], v))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"k00=", "k01=v1", "k01=v1", "k03=", "k05=v5", "k08=v8", "k09="}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if err := d.GetSorted(ctx, nil, func(int, []byte) { t.Fatal("called for no keys") }); err != nil {
+		t.Fatal(err)
 	}
 }
