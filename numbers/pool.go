@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -241,7 +242,9 @@ func (l *load) add(c *holding, t int64) int {
 
 // NewPool returns a pool of the given numbers, all free. Duplicate numbers are
 // dropped (a number has one slot). A zero reserve means DefaultReserve; one
-// out of range is clamped to it (validate input with CheckReserve).
+// out of range is clamped to it (validate input with CheckReserve). The pool
+// keeps numbers when it has no duplicates (a pool of 5,000 need not copy
+// them): the caller must not change its elements afterwards.
 func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 	switch {
 	case reserve == 0:
@@ -252,13 +255,21 @@ func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 		reserve = MaxReserve
 	}
 	p := &Pool{id: id, reserve: int64(reserve), index: make(map[string]int, len(numbers)), load: &load{}}
-	p.numbers = make([]string, 0, len(numbers))
-	for _, n := range numbers {
+	copied := false // a duplicate was dropped: p.numbers is a copy
+	for i, n := range numbers {
 		if _, dup := p.index[n]; dup {
+			if !copied {
+				p.numbers, copied = slices.Clone(numbers[:i]), true
+			}
 			continue
 		}
-		p.index[n] = len(p.numbers)
-		p.numbers = append(p.numbers, n)
+		p.index[n] = len(p.index)
+		if copied {
+			p.numbers = append(p.numbers, n)
+		}
+	}
+	if !copied {
+		p.numbers = slices.Clip(numbers)
 	}
 	p.slots = make([]*slot, len(p.numbers))
 	block := make([]slot, len(p.numbers))
