@@ -61,7 +61,10 @@ func newTrFixture(t *testing.T, withClock bool) *trFixture {
 	var opts []func(*httpd.Options)
 	if withClock {
 		f.clock = &trClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
-		opts = append(opts, func(o *httpd.Options) { o.Now = f.clock.Now })
+		// The chats' sweep (unanswered chats to leads) runs by hand under a
+		// moved clock (Chats().Sweep), never on a real-time tick that may
+		// or may not come while a test has moved the clock past its grace.
+		opts = append(opts, func(o *httpd.Options) { o.Now = f.clock.Now; o.Chats.Sweep = time.Hour })
 	}
 	f.srv = httpdtest.Start(t, opts...)
 	key := f.srv.Site(t, "Shop", "shop.example.com")
