@@ -831,6 +831,39 @@ func TestSnippetEventBeforeFirstAnswerThenLeave(t *testing.T) {
 	f.noExceptions(t)
 }
 
+// The calls the widget chunk makes wait for it to load; a page that hides
+// before it has (a form whose submit leaves the page at once) keeps its
+// writes for the next page view, where they are made once: the lead and
+// the property are stored, the callback is told why it waited.
+func TestSnippetChunkCallsThenLeave(t *testing.T) {
+	f := newSnippetFixture(t)
+	f.page("/", sitePage("Home", "", f.install, ""))
+	f.page("/next", sitePage("Next", "", f.install, ""))
+	f.visit(t, "/")
+	vid := eval[int64](t, f, `Comagic.getVisitorId()`)
+	got := callback(t, f, `Comagic.setProperty('left', 'yes'); Comagic.hasProperty('left', function () {});
+Comagic.addOfflineRequest({name: 'Leaving', phone: '79123456789'}, cb);
+window.dispatchEvent(new PageTransitionEvent('pagehide'))`)
+	if msg, _ := got["error"].(string); got["success"] != false || !strings.Contains(msg, "next page view") {
+		t.Errorf("addOfflineRequest before a page hide answered %v", got)
+	}
+	httpdtest.Must(t, f.browser, chromedp.Navigate(f.web+"next"))
+	leads := func() []store.Lead {
+		return scanRecords(t, f.srv.DB, store.LeadPrefix(f.site.ID), func(k, v []byte) (store.Lead, error) {
+			id, _ := store.IDFromKey(k)
+			return store.DecodeLead(id, v)
+		})
+	}
+	f.eventually(t, "the kept lead is stored", func() bool { return len(leads()) > 0 })
+	f.eventually(t, "the kept property is stored", func() bool { _, ok := f.property(t, vid, "left"); return ok })
+	// The chunk's own calls of both pages have been answered by now.
+	callback(t, f, `Comagic.hasProperty('left', cb)`)
+	if l := leads(); len(l) != 1 || l[0].Name != "Leaving" || int64(l[0].Visitor) != vid {
+		t.Errorf("stored leads %+v, want the one kept", l)
+	}
+	f.noExceptions(t)
+}
+
 // When the appliance stops answering, the page keeps working: no call
 // throws, callbacks get success:false, nothing is thrown uncaught.
 func TestSnippetServerDown(t *testing.T) {

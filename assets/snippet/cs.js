@@ -307,6 +307,8 @@
 
   // --- page hide: beacons ---------------------------------------------------
 
+  var kept = "kept for the next page view";
+
   // flush sends the outbox's writes with sendBeacon (the page may never run
   // again); reads stay, their answers matter only if the page comes back.
   function flush() {
@@ -316,7 +318,7 @@
       if (it.r) return true;
       if (it.c && !cr) {
         later.push({ p: it.p, b: it.b, h: it.h, s: account });
-        return finish(it, fail("kept for the next page view"));
+        return finish(it, fail(kept));
       }
       it.done_ = null; // a beacon has no answer: a hit's ci and key stay as they are
       var ok = false;
@@ -325,15 +327,19 @@
       } catch (e) {}
       finish(it, ok ? { success: true, result: null } : fail("sendBeacon refused"));
     });
+    // The page's writes that wait for the widget chunk are kept as calls.
+    calls = calls.filter((c) => !/^(add|set|del)/.test(c.f) || (later.push({ f: c.f, a: c.a, s: account }), answer(c.cb, fail(kept)), 0));
     if (later.length) storage(LATER, JSON.stringify((parse(storage(LATER)) || []).concat(later).slice(-20)));
   }
 
-  // replay queues the writes an earlier page kept for later.
+  // replay queues the writes an earlier page kept for later, in front of
+  // this page's; a call the widget chunk was to make is made again.
   function replay() {
     var later = parse(storage(LATER));
+    var i = 0;
     if (!Array.isArray(later)) return;
     storage(LATER, null);
-    later.reverse().forEach((l) => l && l.s == account && outbox.unshift({ p: l.p, b: l.b, c: 1, h: l.h, name_: l.p }));
+    later.forEach((l) => l && l.s == account && (l.f ? run([l.f].concat(l.a)) : outbox.splice(i++, 0, { p: l.p, b: l.b, c: 1, h: l.h, name_: l.p })));
   }
 
   w.addEventListener("pagehide", safe(flush));
@@ -817,37 +823,42 @@
     operators_: (v) => (v == null ? operators : (operators = !!v)),
     // send queues a request to t/v1/<path> with the visitor's credentials.
     send_: (p, b, cb) => enqueue({ p, b, c: 1, h: 1, r: 1, cb }),
+    enqueue_: enqueue,
+    cut_: cut,
     phoneMask_: () => phoneMask,
     base_: base,
     warn_: warn,
     answer_: answer,
   };
 
-  // widgetCall makes an API function of the widget chunk's function name;
-  // its callback (argument cbAt) gets {success:false} when the chunk fails.
+  // calls are the chunk's API calls made while it loads, {f: name, a:
+  // args}, in call order; the page's writes among them are kept for the
+  // next page view when the page hides before it has loaded (see flush).
+  var calls = [];
+
+  // widgetCall makes an API function of the widget chunk's function name.
+  // Its callback (the first function argument) gets {success:false} when
+  // the chunk cannot be loaded.
   var widgetCall =
-    (name, cbAt) =>
-    (...args) =>
+    (name) =>
+    (...a) => {
+      var cb = a.find((x) => typeof x == "function");
+      var call = { f: name, a, cb };
+      // take is whether the call is still to be made, and forgets it.
+      var take = () => calls.includes(call) && (calls = calls.filter((c) => c != call));
+      calls.push(call);
       withWidget(
-        (wd) => wd[name](...args),
+        (wd) => take() && wd[name](...a),
         (err) => {
           var v = fail(err);
           if (name == "sitePhoneCall") v.result = { status: 3, code: "not_sent" };
-          if (typeof args[cbAt] == "function") answer(args[cbAt], v);
-          else warn(name + ": " + err);
+          if (name == "addOfflineRequest") v.result = { code: "not_sent" };
+          if (take()) cb ? answer(cb, v) : warn(name + ": " + err);
         }
       );
+    };
 
   // --- the API ---------------------------------------------------------------
-
-  // property makes the property call of op: set and delete write (a
-  // console warning without a name), has and get read (cb gets the answer).
-  var property = (op) => (name, x) => {
-    var read = op == "has" || op == "get";
-    var why = "the property name is required";
-    if (empty(name)) return read ? answer(x, fail(why)) : warn(op + "Property: " + why);
-    enqueue({ p: "property", b: { op, name: String(name), value: op == "set" ? text(x) : undefined }, c: 1, r: read, cb: read && x, name_: op + "Property" });
-  };
 
   var Comagic = {
     push() {
@@ -881,18 +892,6 @@
       };
     },
 
-    addVisitorInfo(info, cb) {
-      info = info || {};
-      var b = { name: text(info.name), phone: text(info.phone), email: text(info.email) };
-      if (!b.name && !b.phone && !b.email) return answer(cb, fail("give at least one of name, phone, email"));
-      enqueue({ p: "visitor", b, c: 1, h: 1, cb, name_: "addVisitorInfo" });
-    },
-
-    setProperty: property("set"),
-    deleteProperty: property("delete"),
-    hasProperty: property("has"),
-    getProperty: property("get"),
-
     // reinitTrackView records a page view of an SPA's new route: the
     // current URL and title, with the previous route as referrer.
     reinitTrackView() {
@@ -903,26 +902,12 @@
       pump();
     },
 
-    // addOfflineRequest stores a lead: cb({success:true, result:null}). The
-    // fields go as the page gave them (a form's strings or numbers); the
-    // appliance checks them (a sale cost needs is_sale:true) and says why
-    // it refuses one.
-    addOfflineRequest(req, cb) {
-      req = req || {};
-      var b = { u: cut(location.href, 2048) };
-      ["name", "email", "phone", "message", "is_sale", "sale_cost", "group_id", "form_name"].forEach((f) => req[f] != null && (b[f] = req[f]));
-      enqueue({ p: "lead", b, c: 1, h: 1, cb, name_: "addOfflineRequest", result_: { code: "not_sent" } });
-    },
-
     // getOperatorStatus is true while at least one operator of the site is
     // online, as the last hit's answer, status poll or chat socket said.
     getOperatorStatus: () => operators,
 
-    openSiteRequestPanel: widgetCall("openSiteRequestPanel"),
-    openChatWindow: widgetCall("openChatWindow"),
-
     Captcha: {
-      get_captcha: widgetCall("getCaptcha", 0),
+      get_captcha: widgetCall("getCaptcha"),
     },
 
     // getPhones is every number given to the visitor, in the reference's
@@ -952,8 +937,14 @@
 
   var ComagicWidget = {
     openSitePhonePanel: widgetCall("openSitePhonePanel"),
-    sitePhoneCall: widgetCall("sitePhoneCall", 1),
+    sitePhoneCall: widgetCall("sitePhoneCall"),
   };
+
+  // The calls that answer later, or only open a form, are the widget
+  // chunk's: it loads on the first of them.
+  "addVisitorInfo addOfflineRequest setProperty deleteProperty hasProperty getProperty openSiteRequestPanel openChatWindow"
+    .split(" ")
+    .forEach((n) => (Comagic[n] = widgetCall(n)));
 
   // No entry point throws into the page, whatever happens inside (a bug of
   // ours, a page that replaced a built-in): it warns and answers undefined.

@@ -7,8 +7,8 @@
  *
  * Contract with the core: this file sets window.__cs_widget to a function
  * that takes the core's helpers ({credentials_(), cred_(), operators_(v),
- * send_(path, fields, cb), phoneMask_(), base_(), warn_(msg), answer_(cb,
- * value)}: names ending in "_" are shortened by the build, the same way in
+ * send_(path, fields, cb), enqueue_(item), cut_(s, max), phoneMask_(),
+ * base_(), warn_(msg), answer_(cb, value)}: names ending in "_" are shortened by the build, the same way in
  * both files) and returns an object
  * with the functions below; the core calls them with the page's arguments.
  * send(path, ...) posts to t/v1/<path> with the visitor's credentials,
@@ -703,6 +703,55 @@ import { chatWindow } from "./chat.js";
           core.answer_(cb, v);
         });
       },
+
+      // Comagic.addVisitorInfo({name, phone, email}, cb): at least one.
+      addVisitorInfo: function (info, cb) {
+        info = info || {};
+        var b = { name: opt(info.name), phone: opt(info.phone), email: opt(info.email) };
+        if (!b.name && !b.phone && !b.email) return core.answer_(cb, failed("give at least one of name, phone, email"));
+        core.enqueue_({ p: "visitor", b: b, c: 1, h: 1, cb: cb, name_: "addVisitorInfo" });
+      },
+
+      // Comagic.addOfflineRequest(req, cb) stores a lead: cb({success:true,
+      // result:null}). The fields go as the page gave them (a form's
+      // strings or numbers); the appliance checks them (a sale cost needs
+      // is_sale:true) and says why it refuses one. Its failures carry a
+      // result {code}, also when no answer came.
+      addOfflineRequest: function (req, cb) {
+        req = req || {};
+        var b = { u: core.cut_(location.href, 2048) };
+        ["name", "email", "phone", "message", "is_sale", "sale_cost", "group_id", "form_name"].forEach(function (f) {
+          if (req[f] != null) b[f] = req[f];
+        });
+        core.enqueue_({ p: "lead", b: b, c: 1, h: 1, cb: cb, name_: "addOfflineRequest", result_: { code: "not_sent" } });
+      },
+
+      // Comagic.setProperty(name, value?) and deleteProperty(name) write
+      // (a console warning without a name); hasProperty(name, cb) and
+      // getProperty(name, cb) read, cb gets the answer.
+      setProperty: property("set"),
+      deleteProperty: property("delete"),
+      hasProperty: property("has"),
+      getProperty: property("get"),
     };
+
+    // property makes the property call of op.
+    function property(op) {
+      return function (name, x) {
+        var read = op == "has" || op == "get";
+        var why = "the property name is required";
+        if (name == null || String(name) === "") return read ? core.answer_(x, failed(why)) : core.warn_(op + "Property: " + why);
+        core.enqueue_({ p: "property", b: { op: op, name: String(name), value: op == "set" ? opt(x) : undefined }, c: 1, r: read, cb: read && x, name_: op + "Property" });
+      };
+    }
   };
+
+  // opt is an optional text argument: undefined stays absent.
+  function opt(v) {
+    return v == null ? undefined : String(v);
+  }
+
+  function failed(error) {
+    return { success: false, error: error };
+  }
 })(window, document);
