@@ -6,12 +6,17 @@
  * The server (httpd/tracker_snippet.go) minifies this file with esbuild once
  * at start and serves it at /static/cs.min.js. __CS_WIDGET_PATH__ is replaced
  * at that build with the content-hashed path of the widget chunk
- * ("static/cs-widget.<hash>.min.js"), loaded only on first use of a widget
- * call. The wire format is httpd/tracker-protocol.md.
+ * ("static/cs-widget.<hash>.min.js"), imported only on first use of one of
+ * its calls. The wire format is httpd/tracker-protocol.md.
  *
  * Size. Every visitor of every site downloads this file before anything of
- * ours runs, so it has a budget (TestSnippetCoreSize): what only a widget
- * needs is in the widget chunk, and the code is written for the minifier —
+ * ours runs, so it has a budget (TestSnippetCoreSize): the core is what
+ * every page view needs at once — the hit, the number replacement (which
+ * may not wait for a download: no flicker), the synchronous getters, the
+ * outbox and trackEvent (an outbound link's event must go out with the
+ * page). The calls that answer later or open a form (addVisitorInfo,
+ * addOfflineRequest, the property calls, the widgets, the captcha) are the
+ * widget chunk's, and the code is written for the minifier —
  * arrow functions, one helper where two calls were alike, short messages.
  * Names the page sees (the API, the globals, wire fields) are never
  * shortened; the core's own property names end in "_", and the build
@@ -26,11 +31,14 @@
  *   - Every request to the appliance goes through one outbox, sent one at a
  *     time in call order, so `setProperty(n); hasProperty(n, cb)` sees the
  *     property. Calls that need credentials (everything but a hit) wait for
- *     the first hit's answer, which brings the visitor's ci and key.
+ *     the first hit's answer, which brings the visitor's ci and key. The
+ *     widget chunk's calls join the outbox, in their call order, once it has
+ *     loaded (the first of them imports it).
  *   - When the page is hidden or unloads, writes still in the outbox go out
- *     with navigator.sendBeacon; writes that have no credentials at all
- *     (a first-time visitor who leaves before the first answer) are kept in
- *     localStorage and sent after the next page view's hit.
+ *     with navigator.sendBeacon; writes that have no credentials yet (the
+ *     page leaves before the first answer) and the chunk's writes made while
+ *     it loads are kept in localStorage and sent after the next page view's
+ *     hit.
  *   - No API call throws into the page: every entry point is wrapped, and a
  *     callback always gets an answer, {success:false, error:"..."} when the
  *     appliance cannot be reached. Callbacks run asynchronously, always.
@@ -43,8 +51,7 @@
   if (!Array.isArray(q)) q = [];
 
   var CI = "_cs_ci"; // cookie and localStorage name of the compound id
-  var KEY = "_cs_key"; // cookie: the credential key of the ci's session, beside _cs_ci
-  var CRED = "_cs_cred"; // localStorage: last credentials, for unload beacons
+  var KEY = "_cs_key"; // cookie and localStorage: the credential key of the ci's session, beside _cs_ci
   var LATER = "_cs_later"; // localStorage: writes kept for the next page view
   var PH = "_cs_ph"; // localStorage: {phones, exp, ci}, the last answer for the next page view
 
@@ -53,17 +60,17 @@
   var account = ""; // site key, from setCsAccount
   // "//host/" from setCsHost, else the appliance this file came from.
   var host = ((d.currentScript || {}).src || "").replace(/static\/[^/]*$/, "");
-  var dynamical = false; // setDynamicalReplacement: replace numbers in nodes added later
+  var dynamical; // setDynamicalReplacement: replace numbers in nodes added later
   var phoneMask = ""; // setUIPhoneMaskFormat; used by the callback form in the widget chunk
 
   // --- visitor state --------------------------------------------------------
 
   var ci = ""; // "visitor.session.first_visit_unix", "" for a first-time visitor
-  var cred = null; // answer of the last successful hit: {ci, visitor_id, session_id, hit_id, key, server_url, ...}
-  var lastURL = ""; // URL of the last hit, the referrer of the next SPA hit
-  var loaded = false; // the commands queued before this file ran have run
-  var started = false; // the page view's hit was queued
-  var failed = ""; // why no credentials can come (no account, hit failed); "" while they may
+  var cred; // answer of the last successful hit: {ci, visitor_id, session_id, hit_id, key, server_url, ...}
+  var lastURL; // URL of the last hit, the referrer of the next SPA hit
+  var loaded; // the commands queued before this file ran have run
+  var started; // the page view's hit was queued
+  var failed; // why no credentials can come (no account, hit failed); falsy while they may
 
   // --- the outbox -----------------------------------------------------------
 
@@ -74,7 +81,7 @@
   // the API call, for the console when a call without callback fails,
   // result_: the result of an answer that never came}.
   var outbox = [];
-  var busy = false;
+  var busy;
 
   var base = () => host.replace(/\/?$/, "/");
 
@@ -92,18 +99,10 @@
     } catch (e) {}
   }
 
-  // answer calls cb with v asynchronously; an exception in the page's own
-  // callback is reported on the console and does not break the snippet.
-  function answer(cb, v) {
-    if (typeof cb == "function")
-      setTimeout(() => {
-        try {
-          cb(v);
-        } catch (e) {
-          console.error(e);
-        }
-      });
-  }
+  // answer calls cb with v asynchronously: an exception in the page's own
+  // callback is the page's, in a task of its own, and does not break the
+  // snippet.
+  var answer = (cb, v) => typeof cb == "function" && setTimeout(() => cb(v));
 
   var fail = (error) => ({ success: false, error });
 
@@ -119,13 +118,9 @@
     };
 
   // cut shortens s to at most max UTF-8 bytes without splitting a character
-  // (page-derived fields: the server refuses longer ones). A high surrogate
-  // counts the pair's 4 bytes, the low one nothing.
-  function cut(s, max) {
-    s = s == null ? "" : String(s);
-    for (var i = 0, n = 0, c; i < s.length && (n += (c = s.charCodeAt(i)) < 128 ? 1 : c < 2048 ? 2 : c >> 10 == 54 ? 4 : c >> 10 == 55 ? 0 : 3) <= max; i++);
-    return s.slice(0, i);
-  }
+  // (page-derived fields: the server refuses longer ones): a character cut
+  // in two decodes as U+FFFD, which goes.
+  var cut = (s, max) => new TextDecoder().decode(new TextEncoder().encode(s).slice(0, max)).replace(/\ufffd$/, "");
 
   // text is an optional text argument: undefined stays absent.
   var text = (v) => (v == null ? undefined : String(v));
@@ -154,7 +149,6 @@
   // --- ci: first-party cookie + localStorage --------------------------------
 
   var ciRe = /^\d+\.\d+\.\d+$/;
-  var keyRe = /^[0-9a-f]{32}$/;
 
   // cookie is the value of cookie name, or undefined.
   function cookie(name) {
@@ -169,7 +163,7 @@
   }
 
   // saveCI remembers the visitor: ci and its session's key, in cookies and
-  // in localStorage. The cookies are on the domain the hit's answer names
+  // in localStorage (for a browser that keeps no cookies of ours). The cookies are on the domain the hit's answer names
   // (the page's registrable domain: example.com for www.example.com), so
   // that one visitor is one visitor across the site's sub-domains; when the
   // browser refuses it (or there is none: an IP address, a single label),
@@ -177,11 +171,12 @@
   function saveCI(v, key, dom) {
     ci = v;
     storage(CI, v);
+    storage(KEY, key);
     try {
       var set = (a) => {
         a += ";path=/;max-age=63072000;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
         d.cookie = CI + "=" + v + a;
-        if (keyRe.test(key)) d.cookie = KEY + "=" + key + a;
+        d.cookie = KEY + "=" + key + a;
       };
       set(dom ? ";domain=" + dom : "");
       if (cookie(CI) != v) set("");
@@ -197,61 +192,42 @@
 
   // --- requests -------------------------------------------------------------
 
-  // stored is the last credentials of this site and ci saved by this or an
-  // earlier page.
-  function stored() {
-    if (cred && cred.ci == ci) return cred;
-    var c = parse(storage(CRED));
-    return c && c.site == account && c.ci == ci ? c : null;
-  }
-
   // body is an item's JSON with the credentials it needs.
-  function body(it, cr) {
+  function body(it) {
     var b = { k: account };
     if (it.hit_ && ci) {
       b.ci = ci; // read when sent: an earlier hit may have renewed it
       // The session's key vouches for the ci (its ids are guessable, the
-      // key is not; a ci without it is a new visitor): from this page's
-      // last answer, the saved credentials, or the cookie beside the ci.
-      var saved = stored();
-      var k = cookie(KEY);
-      b.key = saved ? saved.key : cookie(CI) == ci && keyRe.test(k) ? k : undefined;
+      // key is not; a ci without it, or with another's key, is a new
+      // visitor): from this page's last answer, else kept beside the ci.
+      b.key = cred ? cred.key : cookie(KEY) || storage(KEY);
     }
     if (it.c) {
-      b.ci = cr.ci;
-      b.key = cr.key;
-      if (it.h) b.hi = cr.hit_id;
+      b.ci = cred.ci;
+      b.key = cred.key;
+      if (it.h) b.hi = cred.hit_id;
     }
     return JSON.stringify(Object.assign(b, it.b));
   }
 
   // post sends one request; done gets the answer {success, result|error}
-  // exactly once, also when the appliance does not answer in time.
+  // exactly once, also when the appliance does not answer in time (the
+  // request is not cancelled: its late answer goes nowhere). A fetch that
+  // throws (replaced or blocked by the page) throws before the timer is set:
+  // pump makes that a failed request like any other.
   function post(path, json, done) {
-    var ctl = w.AbortController && new AbortController();
     var status = 0;
     var end = (v) => {
       clearTimeout(timer);
       if (done) done(v);
       done = 0;
     };
-    var timer = setTimeout(() => {
-      if (ctl) ctl.abort();
-      end(fail("no answer in 10 s"));
-    }, 1e4);
-    // A fetch that throws (replaced or blocked by the page) is a failed
-    // request like any other.
-    new Promise((ok) =>
-      ok(
-        fetch(base() + "t/v1/" + path, {
-          method: "POST",
-          body: json, // a string: Content-Type text/plain, no CORS preflight
-          keepalive: true,
-          credentials: "omit",
-          signal: ctl && ctl.signal,
-        })
-      )
-    )
+    fetch(base() + "t/v1/" + path, {
+      method: "POST",
+      body: json, // a string: Content-Type text/plain, no CORS preflight
+      keepalive: true,
+      credentials: "omit",
+    })
       .then((r) => ((status = r.status), r.json()))
       .then(
         // An answer with a result is given as it is: sitePhoneCall's
@@ -261,6 +237,7 @@
         (v) => end(v && (v.success === true || (v.result && typeof v.result == "object")) ? v : fail((v && v.error) || "HTTP " + status)),
         (e) => end(fail(status ? "HTTP " + status : "unreachable: " + ((e && e.message) || e)))
       );
+    var timer = setTimeout(() => end(fail("no answer in 10 s")), 1e4);
   }
 
   // enqueue adds a call to the outbox, in call order.
@@ -286,7 +263,7 @@
       pump();
     };
     try {
-      post(it.p, body(it, cred), next);
+      post(it.p, body(it), next);
     } catch (e) {
       next(fail("request failed: " + e)); // a field the page gave cannot be sent (a BigInt)
     }
@@ -313,22 +290,21 @@
   // again); reads stay, their answers matter only if the page comes back.
   function flush() {
     var later = [];
-    var cr = stored();
     outbox = outbox.filter((it) => {
       if (it.r) return true;
-      if (it.c && !cr) {
+      if (it.c && !cred) {
         later.push({ p: it.p, b: it.b, h: it.h, s: account });
         return finish(it, fail(kept));
       }
       it.done_ = null; // a beacon has no answer: a hit's ci and key stay as they are
       var ok = false;
       try {
-        ok = navigator.sendBeacon(base() + "t/v1/" + it.p, body(it, cr));
+        ok = navigator.sendBeacon(base() + "t/v1/" + it.p, body(it));
       } catch (e) {}
       finish(it, ok ? { success: true, result: null } : fail("sendBeacon refused"));
     });
     // The page's writes that wait for the widget chunk are kept as calls.
-    calls = calls.filter((c) => !/^(add|set|del)/.test(c.f) || (later.push({ f: c.f, a: c.a, s: account }), answer(c.cb, fail(kept)), 0));
+    calls = calls.filter((c) => !/^(add|set|del)/.test(c.f) || (later.push({ f: c.f, a: c.a, s: account }), answer(c.cb, failure(c.f, kept)), 0));
     if (later.length) storage(LATER, JSON.stringify((parse(storage(LATER)) || []).concat(later).slice(-20)));
   }
 
@@ -374,7 +350,6 @@
         cred = r;
         failed = "";
         saveCI(r.ci, r.key, r.cookie_domain);
-        storage(CRED, JSON.stringify({ site: account, ci: r.ci, key: r.key, hit_id: r.hit_id }));
         replay();
         renewed(r.phones, 1);
         chatOf(r.chat);
@@ -419,21 +394,21 @@
   var TARGETS = ["#comagic_phone", ".comagic_phone", "[name=comagic_phone]"];
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
   // Elements inside a line of text: a number may run across them.
-  var INLINE = /^(A|ABBR|B|BDI|BDO|BIG|CITE|CODE|DATA|DFN|EM|FONT|I|KBD|MARK|NOBR|Q|S|SAMP|SMALL|SPAN|STRONG|SUB|SUP|TIME|TT|U|VAR|WBR)$/;
+  var INLINE = /^(A|ABBR|B|BIG|CODE|EM|FONT|I|MARK|NOBR|S|SMALL|SPAN|STRONG|SUB|SUP|TIME|U|WBR)$/;
   var NOTEXT = /^(PICTURE|SOURCE|VIDEO|AUDIO|CANVAS|IFRAME|OBJECT|EMBED|BR|HR|SELECT|svg)$/; // targets that cannot show a number's text
   var ph = null; // the numbers of the answer applied now, or null
-  var renew = 0; // its seconds between heartbeats
+  var renew; // its seconds between heartbeats
   var phKey; // its numbers and selectors as JSON, to tell a new answer from the same
   var phHook; // the __cs_onReplacePhones that was asked about it
-  var phRe = null; // matches any written form of ph's site numbers
+  var phRe; // matches any written form of ph's site numbers
   var sels = TARGETS; // target selectors: TARGETS and ph's valid selectors
   var allowed = false; // __cs_onReplacePhones agreed to ph
   var list = []; // what was replaced: getPhones' entries, with t: "static"|"dynamic"
   var undo = []; // functions that put back what was replaced, in order done
   var filled = []; // target elements given a number's text
-  var watcher = null; // MutationObserver of added nodes
-  var beat = 0; // timer of the next lease heartbeat
-  var lastBeat = 0; // Date.now() of the last answer that renewed the leases
+  var watcher; // MutationObserver of added nodes
+  var beat; // timer of the next lease heartbeat
+  var lastBeat; // Date.now() of the last answer that renewed the leases
 
   var digits = (s) => String(s).replace(/\D/g, "");
 
@@ -525,13 +500,7 @@
         var nv = has ? each(v, (w) => swapped(w, el)) : n.text;
         if (!has) add(targetId(el), n, nv);
         filled.push(el);
-        if (field) return change(ops, el, "value", nv);
-        ops.push(() => {
-          var old = [...el.childNodes];
-          var t = d.createTextNode(nv);
-          el.replaceChildren(t);
-          undo.push(() => t.parentNode == el && el.replaceChildren(...old));
-        });
+        change(ops, el, field ? "value" : "textContent", nv);
       });
     // Runs of text inside one block: a number may be written across
     // several nodes (<span>8 (487)</span> 275-14-04).
@@ -633,18 +602,14 @@
     filled = [];
     allowed = false;
     ph = null;
-    var all = [];
-    var nums = (p && p.v == 1 && Array.isArray(p.numbers) ? p.numbers : []).filter((n) => {
-      var s = n && n.site;
-      if (!s || !/^\d+$/.test(s.nsn) || !/^\d+$/.test(n.raw)) return false;
-      all.push(...forms(s).map(digits)); // a cache the page changed gets no say in the pattern
-      return true;
-    });
+    // (The appliance gives digits; an answer of another version of it is
+    // not shown.)
+    var nums = (p && p.v == 1 && p.numbers) || [];
     if (!nums.length) return;
     ph = nums;
     renew = +p.renew || 0;
     // Longer forms first: at one place, cc+nsn wins over a bare nsn.
-    phRe = new RegExp("\\+?\\(?(?:" + all.sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().-]*")).join("|") + ")", "g");
+    phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => forms(n.site)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().-]*")).join("|") + ")", "g");
     sels = TARGETS.concat(
       (Array.isArray(p.selectors) ? p.selectors : []).filter((s) => {
         try {
@@ -765,13 +730,7 @@
   function withWidget(use, fallback) {
     widget =
       widget ||
-      new Promise((ok, no) => {
-        var s = d.createElement("script");
-        s.src = base() + __CS_WIDGET_PATH__;
-        s.onload = ok;
-        s.onerror = no;
-        d.head.appendChild(s);
-      }).then(() => w.__cs_widget(core));
+      import(base() + __CS_WIDGET_PATH__).then(() => w.__cs_widget(core));
     widget.then(safe(use), () => {
       widget = 0;
       fallback("the widget could not be loaded");
@@ -781,8 +740,8 @@
   // --- chat: the operators' status; the chat itself is in the widget chunk --
 
   var operators = false; // getOperatorStatus(): an operator of the site is online
-  var chatPoll = 0;
-  var chatting = false; // the widget chunk keeps the status current
+  var chatPoll;
+  var chatting; // the widget chunk keeps the status current
 
   // chatOf takes the site's chat state {operators, button} from a hit's
   // answer or the status poll (httpd/chat-protocol.md). With an operator
@@ -836,6 +795,15 @@
   // next page view when the page hides before it has loaded (see flush).
   var calls = [];
 
+  // failure is the answer of the chunk's call name when it was not made;
+  // those whose answers carry a result have one (as the chunk's own).
+  var failure = (name, err) => {
+    var v = fail(err);
+    if (name == "sitePhoneCall") v.result = { status: 3, code: "not_sent" };
+    if (name == "addOfflineRequest") v.result = { code: "not_sent" };
+    return v;
+  };
+
   // widgetCall makes an API function of the widget chunk's function name.
   // Its callback (the first function argument) gets {success:false} when
   // the chunk cannot be loaded.
@@ -849,12 +817,7 @@
       calls.push(call);
       withWidget(
         (wd) => take() && wd[name](...a),
-        (err) => {
-          var v = fail(err);
-          if (name == "sitePhoneCall") v.result = { status: 3, code: "not_sent" };
-          if (name == "addOfflineRequest") v.result = { code: "not_sent" };
-          if (take()) cb ? answer(cb, v) : warn(name + ": " + err);
-        }
+        (err) => take() && (cb ? answer(cb, failure(name, err)) : warn(name + ": " + err))
       );
     };
 
@@ -974,19 +937,13 @@
   };
 
   // run executes one queued command: ["name", args...].
-  function run(cmd) {
-    try {
-      if (!Array.isArray(cmd)) return warn("a command is an array; ignored " + typeof cmd, "array");
-      var name = String(cmd[0]);
-      var args = cmd.slice(1);
-      var own = (o) => o.hasOwnProperty(name) && typeof o[name] == "function";
-      if (own(commands)) return commands[name](...args);
-      if (name != "push" && own(Comagic)) return Comagic[name](...args);
-      warn('unknown command "' + name + '" ignored', "cmd:" + name);
-    } catch (e) {
-      warn("internal error: " + e);
-    }
-  }
+  var run = safe((cmd) => {
+    if (!Array.isArray(cmd)) return warn("a command is an array; ignored " + typeof cmd, "array");
+    var name = String(cmd[0]);
+    var own = (o) => o.hasOwnProperty(name) && typeof o[name] == "function" && o[name];
+    var fn = own(commands) || (name != "push" && own(Comagic));
+    fn ? fn(...cmd.slice(1)) : warn('unknown command "' + name + '" ignored', "cmd:" + name);
+  });
 
   // --- start -------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 /*
  * widget.js — the snippet's lazy chunk: the visitor-facing UI (the lead
- * form, the callback panel, the popup with a callback's outcome) and the
- * calls that only that UI needs (callbacks, captchas). The core (cs.js)
- * loads it with a script tag the first time one of these calls is made,
- * from a content-hashed URL cached for a year.
+ * form, the callback panel, the popup with a callback's outcome), the calls
+ * that only that UI needs (callbacks, captchas), and the page's calls that
+ * answer later (addVisitorInfo, addOfflineRequest, the property calls),
+ * which few pages make. The core (cs.js) imports it the first time one of
+ * these calls is made, from a content-hashed URL cached for a year, and
+ * hands it the calls made meanwhile in call order.
  *
  * Contract with the core: this file sets window.__cs_widget to a function
  * that takes the core's helpers ({credentials_(), cred_(), operators_(v),
