@@ -38,6 +38,10 @@ type phoneAnswer struct {
 	Type  string     `json:"type"` // static or dynamic
 	Img   string     `json:"img"`  // path of Text's picture (GET /img/phone), for image targets
 	TTL   int64      `json:"ttl,omitempty"`
+	// Forms maps each way the site number is written, as digits, to the
+	// replacement's digits in the same form, or "" when it cannot be
+	// written so: the snippet matches and copies formats with it alone.
+	Forms map[string]string `json:"forms"`
 }
 
 // phoneForms are the parts of a site number the snippet matches written
@@ -55,7 +59,7 @@ func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 	if len(a.Replacements) == 0 {
 		return nil
 	}
-	p := &phonesAnswer{V: 1, Selectors: a.Selectors, TTL: seconds(a.TTL), Renew: seconds(a.Renew)}
+	p := &phonesAnswer{V: 2, Selectors: a.Selectors, TTL: seconds(a.TTL), Renew: seconds(a.Renew)}
 	if p.Selectors == nil {
 		p.Selectors = []string{}
 	}
@@ -68,9 +72,42 @@ func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 		if r.Type == tracking.Dynamic {
 			pa.TTL = p.TTL
 		}
+		pa.Forms = replacementForms(pa)
 		p.Numbers = append(p.Numbers, pa)
 	}
 	return p
+}
+
+// replacementForms maps the ways n's site number is written (cc+nsn,
+// trunk+nsn, nsn; a run of digits d on the page is the number when it is
+// one of them) to n's digits in the same form: cc+nsn for cc+nsn, nsn for
+// nsn, trunk+nsn for trunk+nsn. The snippet writes those digits into the
+// places of the original's, keeping its separators ("8 (487) 275-14-04" ->
+// "8 (495) 000-00-01"); when they have another length, or the replacement
+// is of another country or has no trunk prefix, the form maps to "" and
+// the snippet shows n.Text.
+func replacementForms(n phoneAnswer) map[string]string {
+	s := n.Site
+	m := make(map[string]string, 3)
+	for _, f := range [...]string{s.CC + s.NSN, s.Trunk + s.NSN, s.NSN} {
+		if _, ok := m[f]; ok {
+			continue
+		}
+		var r string
+		switch {
+		case f == s.CC+s.NSN:
+			r = n.CC + n.NSN
+		case f == s.NSN:
+			r = n.NSN
+		case n.Trunk != "":
+			r = n.Trunk + n.NSN
+		}
+		if len(r) != len(f) || n.CC != s.CC {
+			r = ""
+		}
+		m[f] = r
+	}
+	return m
 }
 
 func seconds(d time.Duration) int64 { return int64(max(d, 0) / time.Second) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -58,13 +59,14 @@ type tkPhones struct {
 		Site struct {
 			Raw, CC, NSN, Trunk string
 		} `json:"site"`
-		Raw   string `json:"raw"`
-		CC    string `json:"cc"`
-		NSN   string `json:"nsn"`
-		Trunk string `json:"trunk"`
-		Text  string `json:"text"`
-		Type  string `json:"type"`
-		TTL   int64  `json:"ttl"`
+		Raw   string            `json:"raw"`
+		CC    string            `json:"cc"`
+		NSN   string            `json:"nsn"`
+		Trunk string            `json:"trunk"`
+		Text  string            `json:"text"`
+		Type  string            `json:"type"`
+		TTL   int64             `json:"ttl"`
+		Forms map[string]string `json:"forms"`
 	} `json:"numbers"`
 	Selectors []string `json:"selectors"`
 	TTL       int64    `json:"ttl"`
@@ -111,10 +113,13 @@ func TestHitPhones(t *testing.T) {
 		t.Fatalf("yandex visit: %s %s", raw, typ)
 	}
 	n := p.Numbers[0]
-	if p.V != 1 || n.Site.Raw != tkSite || n.Site.NSN != "4872751404" || n.Site.Trunk != "8" || n.Site.CC != "7" ||
+	if p.V != 2 || n.Site.Raw != tkSite || n.Site.NSN != "4872751404" || n.Site.Trunk != "8" || n.Site.CC != "7" ||
 		n.NSN != "4951825168" || n.Text != "+7 495 182-51-68" || n.TTL != 0 || p.TTL != 1800 || p.Renew != 0 ||
 		strings.Join(p.Selectors, ",") != ".phone" {
 		t.Fatalf("static phones %+v", p)
+	}
+	if got, want := fmt.Sprint(n.Forms), "map[4872751404:4951825168 74872751404:74951825168 84872751404:84951825168]"; got != want {
+		t.Errorf("static phones' forms %s, want %s", got, want)
 	}
 
 	a, p := f.hitPhones(t, "", "", page+"?utm_source=google&utm_medium=cpc")

@@ -494,7 +494,8 @@ func TestSnippetTrackEvent(t *testing.T) {
 	f.noExceptions(t)
 }
 
-// trackEvent without an action sends nothing and says why on the console.
+// trackEvent without an action stores nothing: the appliance refuses it,
+// and the console says why.
 func TestSnippetTrackEventNeedsAction(t *testing.T) {
 	f := newSnippetFixture(t)
 	f.page("/", sitePage("Home", "", f.install, ""))
@@ -508,7 +509,7 @@ func TestSnippetTrackEventNeedsAction(t *testing.T) {
 		t.Errorf("stored events %+v, want only the valid one", evs)
 	}
 	f.mark(t)
-	if got := f.console.matching(chromedp.ConsoleWarning, "category and action are required"); len(got) != 3 {
+	if got := f.console.matching(chromedp.ConsoleWarning, "trackEvent failed: event category (c) and action (a) are required"); len(got) != 3 {
 		t.Errorf("%d warnings about the missing action, want 3: %q", len(got), got)
 	}
 	f.noExceptions(t)

@@ -53,7 +53,7 @@ const (
 type snippet struct {
 	core       script
 	widget     script
-	widgetPath string // e.g. "/static/cs-widget.3f9a0c1b2d4e.min.js"
+	widgetPath string // e.g. "/static/cs-widget.3f9a0c1b.js"
 }
 
 // script is one built JavaScript file of the snippet and how long caches
@@ -101,7 +101,7 @@ func buildSnippet() (*snippet, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(widgetJS)
-	widgetPath := "static/cs-widget." + hex.EncodeToString(sum[:6]) + ".min.js"
+	widgetPath := "static/cs-widget." + hex.EncodeToString(sum[:4]) + ".js"
 	quoted, err := json.Marshal(widgetPath)
 	if err != nil {
 		return nil, fmt.Errorf("build snippet: %w", err)

@@ -180,7 +180,7 @@ export function chatWindow(env) {
   function load() {
     try {
       var v = parse(w.localStorage.getItem(STORE));
-      return v && v.s == (site || core.credentials_().site_key) ? v : {};
+      return v && v.s == (site || core.site_()) ? v : {};
     } catch (e) {
       return {};
     }
@@ -759,7 +759,7 @@ export function chatWindow(env) {
     showStatus();
     if (started) return;
     started = true;
-    site = core.credentials_().site_key || "";
+    site = core.site_() || "";
     kept = load();
     chatID = +kept.chat || 0;
     (kept.p || []).forEach(function (p) {

@@ -6,7 +6,7 @@
  * The server (httpd/tracker_snippet.go) minifies this file with esbuild once
  * at start and serves it at /static/cs.min.js. __CS_WIDGET_PATH__ is replaced
  * at that build with the content-hashed path of the widget chunk
- * ("static/cs-widget.<hash>.min.js"), imported only on first use of one of
+ * ("static/cs-widget.<hash>.js"), imported only on first use of one of
  * its calls. The wire format is httpd/tracker-protocol.md.
  *
  * Size. Every visitor of every site downloads this file before anything of
@@ -44,7 +44,6 @@
  *     appliance cannot be reached. Callbacks run asynchronously, always.
  */
 (function (w, d) {
-  "use strict";
 
   var q = w.__cs;
   if (q && q.csLoaded) return; // the install code was pasted twice
@@ -78,8 +77,7 @@
   // view (sends the current ci), c: needs credentials (ci, key), h: sends the
   // hit id too, r: a read (only its answer matters: never beaconed), cb: the
   // page's callback, done_: the snippet's own handler of the answer, name_:
-  // the API call, for the console when a call without callback fails,
-  // result_: the result of an answer that never came}.
+  // the API call, for the console when a call without callback fails}.
   var outbox = [];
   var busy;
 
@@ -94,9 +92,7 @@
       if (warned[once]) return;
       warned[once] = 1;
     }
-    try {
-      console.warn("[cs] " + msg);
-    } catch (e) {}
+    console.warn("[cs] " + msg);
   }
 
   // answer calls cb with v asynchronously: an exception in the page's own
@@ -125,9 +121,6 @@
   // text is an optional text argument: undefined stays absent.
   var text = (v) => (v == null ? undefined : String(v));
 
-  // empty is a required argument that was not given.
-  var empty = (v) => v == null || String(v) === "";
-
   function storage(key, value) {
     try {
       var ls = w.localStorage;
@@ -153,7 +146,7 @@
   // cookie is the value of cookie name, or undefined.
   function cookie(name) {
     try {
-      return (d.cookie.match("(?:^|;\\s*)" + name + "=([^;]*)") || [])[1];
+      return (d.cookie.match("(^|; )" + name + "=([^;]*)") || [])[2];
     } catch (e) {} // sandboxed frame
   }
 
@@ -275,9 +268,6 @@
     } catch (e) {
       warn("internal error: " + e);
     }
-    // A call whose answers carry a result has one when the request never
-    // got an answer from the appliance too.
-    if (!v.success && !v.result && it.result_) v.result = it.result_;
     if (it.cb) answer(it.cb, v);
     else if (!v.success && it.name_) warn(it.name_ + " failed: " + v.error);
   }
@@ -297,11 +287,11 @@
         return finish(it, fail(kept));
       }
       it.done_ = null; // a beacon has no answer: a hit's ci and key stay as they are
-      var ok = false;
+      var ok;
       try {
         ok = navigator.sendBeacon(base() + "t/v1/" + it.p, body(it));
       } catch (e) {}
-      finish(it, ok ? { success: true, result: null } : fail("sendBeacon refused"));
+      finish(it, ok ? { success: ok, result: null } : fail("sendBeacon refused"));
     });
     // The page's writes that wait for the widget chunk are kept as calls.
     calls = calls.filter((c) => !/^(add|set|del)/.test(c.f) || (later.push({ f: c.f, a: c.a, s: account }), answer(c.cb, failure(c.f, kept)), 0));
@@ -311,9 +301,8 @@
   // replay queues the writes an earlier page kept for later, in front of
   // this page's; a call the widget chunk was to make is made again.
   function replay() {
-    var later = parse(storage(LATER));
+    var later = parse(storage(LATER)) || [];
     var i = 0;
-    if (!Array.isArray(later)) return;
     storage(LATER, null);
     later.forEach((l) => l && l.s == account && (l.f ? run([l.f].concat(l.a)) : outbox.splice(i++, 0, { p: l.p, b: l.b, c: 1, h: l.h, name_: l.p })));
   }
@@ -350,9 +339,9 @@
         cred = r;
         failed = "";
         saveCI(r.ci, r.key, r.cookie_domain);
-        replay();
         renewed(r.phones, 1);
         chatOf(r.chat);
+        replay();
       },
     });
     lastURL = u;
@@ -375,7 +364,14 @@
     }
     pump();
   }
-  d.addEventListener("DOMContentLoaded", safe(start));
+  // Once parsed, the page's targets have their text (see pageLoaded).
+  d.addEventListener(
+    "DOMContentLoaded",
+    safe(() => {
+      pageLoaded();
+      start();
+    })
+  );
 
   // --- number replacement (tracker-protocol.md §7) ---------------------------
   //
@@ -395,7 +391,7 @@
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
   // Elements inside a line of text: a number may run across them.
   var INLINE = /^(A|ABBR|B|BIG|CODE|EM|FONT|I|MARK|NOBR|S|SMALL|SPAN|STRONG|SUB|SUP|TIME|U|WBR)$/;
-  var NOTEXT = /^(PICTURE|SOURCE|VIDEO|AUDIO|CANVAS|IFRAME|OBJECT|EMBED|BR|HR|SELECT|svg)$/; // targets that cannot show a number's text
+  var NOTEXT = /^(PICTURE|VIDEO|AUDIO|CANVAS|OBJECT|SELECT|svg)$/; // targets whose content is no text to replace
   var ph = null; // the numbers of the answer applied now, or null
   var renew; // its seconds between heartbeats
   var phKey; // its numbers and selectors as JSON, to tell a new answer from the same
@@ -410,23 +406,19 @@
   var beat; // timer of the next lease heartbeat
   var lastBeat; // Date.now() of the last answer that renewed the leases
 
-  var digits = (s) => String(s).replace(/\D/g, "");
+  var digits = (s) => s.replace(/\D/g, "");
 
-  // forms are the ways site number s is written: cc+nsn, trunk+nsn, nsn.
-  var forms = (s) => [s.cc + s.nsn, s.trunk + s.nsn, s.nsn];
-
-  // numberOf is the entry of ph whose site number w writes.
-  var numberOf = (w) => ph.find((n) => forms(n.site).includes(digits(w)));
+  // numberOf is the entry of ph whose site number w writes: n.forms maps
+  // the digits of each way it is written (cc+nsn, trunk+nsn, nsn) to the
+  // replacement's in that form, "" when it has none of that length.
+  var numberOf = (w) => ph.find((n) => digits(w) in n.forms);
 
   // format writes n's replacement as w, a written form of n's site number,
-  // is written: "8 (487) 275-14-04" -> "8 (495) 000-00-01". A replacement
-  // with another length in that form, or of another country, is n.text.
+  // is written: "8 (487) 275-14-04" -> "8 (495) 000-00-01"; else n.text.
   function format(w, n) {
-    var s = n.site;
-    var dg = digits(w);
-    var r = dg == s.cc + s.nsn ? n.cc + n.nsn : dg == s.nsn ? n.nsn : n.trunk ? n.trunk + n.nsn : "";
+    var r = n.forms[digits(w)];
     var i = 0;
-    return r.length != dg.length || n.cc != s.cc ? n.text : w.replace(/\d/g, () => r[i++]);
+    return r ? w.replace(/\d/g, () => r[i++]) : n.text;
   }
 
   // each returns str with every site number written in it replaced by
@@ -443,8 +435,8 @@
   // add records one replaced target for the getters: each of an id once
   // for every way it is shown.
   function add(id, n, text, img) {
-    var e = entry(id, n, text, img);
-    if (!list.some((o) => o.id == id && o.text == text && o.img == e.img && o.raw == n.raw)) list.push(e);
+    var e = JSON.stringify(entry(id, n, text, img));
+    if (!list.some((o) => JSON.stringify(o) == e)) list.push(JSON.parse(e));
   }
 
   // issued is every number given to the visitor: what replaced targets, and
@@ -452,7 +444,7 @@
   // a hook that said no), under the id of the site's number it stands for.
   function issued() {
     var a = list.slice();
-    (ph || []).forEach((n) => a.some((e) => e.raw == n.raw) || a.push(entry("number=" + n.site.cc + n.site.nsn, n, n.text)));
+    (ph || []).forEach((n) => a.some((e) => e.raw == n.raw) || a.push(entry("number=" + n.site.raw, n, n.text)));
     return a;
   }
 
@@ -604,16 +596,16 @@
     ph = null;
     // (The appliance gives digits; an answer of another version of it is
     // not shown.)
-    var nums = (p && p.v == 1 && p.numbers) || [];
+    var nums = (p && p.v == 2 && p.numbers) || [];
     if (!nums.length) return;
     ph = nums;
-    renew = +p.renew || 0;
+    renew = p.renew;
     // Longer forms first: at one place, cc+nsn wins over a bare nsn.
-    phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => forms(n.site)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().-]*")).join("|") + ")", "g");
+    phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => Object.keys(n.forms)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().-]*")).join("|") + ")", "g");
     sels = TARGETS.concat(
-      (Array.isArray(p.selectors) ? p.selectors : []).filter((s) => {
+      p.selectors.filter((s) => {
         try {
-          return d.createDocumentFragment().querySelector(s), true;
+          return d.querySelector(s), true;
         } catch (e) {} // a selector the browser rejects is skipped
       })
     );
@@ -658,7 +650,8 @@
   }
 
   // pageLoaded finishes a cached answer applied while the page loaded:
-  // targets are filled now that they have their text.
+  // targets are filled now that they have their text, and what the parser
+  // adds is no longer watched unless setDynamicalReplacement asks.
   function pageLoaded() {
     if (!dynamical && watcher) watcher = watcher.disconnect();
     scanAll();
@@ -775,19 +768,17 @@
 
   // core is what the widget chunk may use of this file.
   var core = {
-    credentials_: () => Comagic.getCredentials(),
-    // cred is the last hit's answer ({ci, key, ...}), null before it.
+    // site is the site key (setCsAccount).
+    site_: () => account,
+    // cred is the last hit's answer ({ci, key, ...}), undefined before it.
     cred_: () => cred,
     // operators sets (with v) and answers getOperatorStatus().
     operators_: (v) => (v == null ? operators : (operators = !!v)),
-    // send queues a request to t/v1/<path> with the visitor's credentials.
-    send_: (p, b, cb) => enqueue({ p, b, c: 1, h: 1, r: 1, cb }),
+    // enqueue queues an outbox item (see the outbox).
     enqueue_: enqueue,
-    cut_: cut,
     phoneMask_: () => phoneMask,
     base_: base,
     warn_: warn,
-    answer_: answer,
   };
 
   // calls are the chunk's API calls made while it loads, {f: name, a:
@@ -829,10 +820,12 @@
       return q.length;
     },
 
-    trackEvent(category, action, name, value) {
-      if (empty(category) || empty(action)) return warn("trackEvent: category and action are required");
-      enqueue({ p: "event", b: { c: String(category), a: String(action), n: text(name), v: text(value) }, c: 1, h: 1, name_: "trackEvent" });
-    },
+    // trackEvent(category, action, name?, value?): the appliance refuses an
+    // event without category or action, and says so on the console.
+    trackEvent: safe((...x) => {
+      var [c, a, n, v] = x.map(text);
+      enqueue({ p: "event", b: { c, a, n, v }, c: 1, h: 1, name_: "trackEvent" });
+    }),
 
     getVisitorId: () => ids("visitor_id", 0),
 
@@ -857,13 +850,13 @@
 
     // reinitTrackView records a page view of an SPA's new route: the
     // current URL and title, with the previous route as referrer.
-    reinitTrackView() {
+    reinitTrackView: safe(() => {
       // Before the first hit (or without a site key, which start says
       // once), the first hit is still to come; it takes the current URL.
       if (!started) return start();
       hit();
       pump();
-    },
+    }),
 
     // getOperatorStatus is true while at least one operator of the site is
     // online, as the last hit's answer, status poll or chat socket said.
@@ -892,7 +885,7 @@
       var o = {};
       list.forEach((e) => {
         if (!type) o[e.id] = e.raw;
-        else if (e.t == type && (o[e.raw] = o[e.raw] || []).indexOf(e.id) < 0) o[e.raw].push(e.id);
+        else if (e.t == type) (o[e.raw] = o[e.raw] || []).includes(e.id) || o[e.raw].push(e.id);
       });
       return o;
     },
@@ -909,12 +902,6 @@
     .split(" ")
     .forEach((n) => (Comagic[n] = widgetCall(n)));
 
-  // No entry point throws into the page, whatever happens inside (a bug of
-  // ours, a page that replaced a built-in): it warns and answers undefined.
-  // The getters and push cannot throw: they read what show() checked.
-  [Comagic, Comagic.Captcha, ComagicWidget].forEach((o) => {
-    for (var k in o) if (typeof o[k] == "function") o[k] = safe(o[k]);
-  });
 
   // --- commands ----------------------------------------------------------------
 
@@ -929,7 +916,7 @@
     setDynamicalReplacement(on) {
       dynamical = !!on;
       if (dynamical) watch();
-      else if (d.readyState != "loading" && watcher) watcher = watcher.disconnect(); // else pageLoaded stops it
+      else if (d.readyState != "loading") pageLoaded(); // else pageLoaded stops it when the page has loaded
     },
     setUIPhoneMaskFormat(mask) {
       phoneMask = mask == null ? "" : String(mask);
@@ -965,10 +952,7 @@
     var last = cached();
     if (last) {
       apply(last, false);
-      if (d.readyState == "loading") {
-        watch();
-        d.addEventListener("DOMContentLoaded", safe(pageLoaded));
-      }
+      if (d.readyState == "loading") watch();
     }
     start();
   } catch (e) {

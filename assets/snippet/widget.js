@@ -8,10 +8,10 @@
  * hands it the calls made meanwhile in call order.
  *
  * Contract with the core: this file sets window.__cs_widget to a function
- * that takes the core's helpers ({credentials_(), cred_(), operators_(v),
- * send_(path, fields, cb), enqueue_(item), cut_(s, max), phoneMask_(),
- * base_(), warn_(msg), answer_(cb, value)}: names ending in "_" are shortened by the build, the same way in
- * both files) and returns an object
+ * that takes the core's helpers ({site_(), cred_(), operators_(v),
+ * enqueue_(item), phoneMask_(), base_(), warn_(msg)}: names ending in "_"
+ * are shortened by the build, the same way in both files; it adds send_,
+ * answer_ and cut_ of its own) and returns an object
  * with the functions below; the core calls them with the page's arguments.
  * send(path, ...) posts to t/v1/<path> with the visitor's credentials,
  * after the page view's hit, and gives cb the answer: {success:true,
@@ -205,6 +205,22 @@ import { chatWindow } from "./chat.js";
   }
 
   w.__cs_widget = function (core) {
+    // send queues a request to t/v1/<path> with the visitor's credentials.
+    core.send_ = function (p, b, cb) {
+      core.enqueue_({ p: p, b: b, c: 1, h: 1, r: 1, cb: cb });
+    };
+    // answer calls cb with v asynchronously, as every API callback is.
+    core.answer_ = function (cb, v) {
+      if (typeof cb == "function")
+        setTimeout(function () {
+          cb(v);
+        });
+    };
+    // cut shortens s to at most max UTF-8 bytes without splitting a
+    // character (a character cut in two decodes as U+FFFD, which goes).
+    core.cut_ = function (s, max) {
+      return new TextDecoder().decode(new TextEncoder().encode(s).slice(0, max)).replace(/\ufffd$/, "");
+    };
     var settings = null; // the site's widget settings, once loaded
     var waiting = null; // functions waiting for them
     var root = null; // the shadow root
@@ -234,7 +250,7 @@ import { chatWindow } from "./chat.js";
         done(null);
       }, 8000);
       try {
-        fetch(core.base_() + "t/v1/widget?k=" + encodeURIComponent(core.credentials_().site_key || ""), { credentials: "omit" })
+        fetch(core.base_() + "t/v1/widget?k=" + encodeURIComponent(core.site_() || ""), { credentials: "omit" })
           .then(function (r) {
             return r.json();
           })
@@ -725,7 +741,19 @@ import { chatWindow } from "./chat.js";
         ["name", "email", "phone", "message", "is_sale", "sale_cost", "group_id", "form_name"].forEach(function (f) {
           if (req[f] != null) b[f] = req[f];
         });
-        core.enqueue_({ p: "lead", b: b, c: 1, h: 1, cb: cb, name_: "addOfflineRequest", result_: { code: "not_sent" } });
+        core.enqueue_({
+          p: "lead",
+          b: b,
+          c: 1,
+          h: 1,
+          cb:
+            typeof cb == "function" &&
+            function (v) {
+              if (!v.success && !v.result) v.result = { code: "not_sent" };
+              cb(v);
+            },
+          name_: "addOfflineRequest",
+        });
       },
 
       // Comagic.setProperty(name, value?) and deleteProperty(name) write
