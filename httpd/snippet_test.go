@@ -222,6 +222,14 @@ func TestSnippetWidgetChunk(t *testing.T) {
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("Access-Control-Allow-Origin %q", got)
 	}
+	// The core imports it: a CORS request, with credentials where the
+	// browser takes the core's tag's mode ("include"), which "*" does not
+	// satisfy.
+	resp, _ = getScript(t, srv.URL+string(path), map[string]string{"Origin": "https://shop.example"})
+	if got := resp.Header.Get("Access-Control-Allow-Origin") + " " + resp.Header.Get("Access-Control-Allow-Credentials"); got != "https://shop.example true" ||
+		!strings.Contains(resp.Header.Get("Vary"), "Origin") {
+		t.Errorf("import from a page: Access-Control-Allow-Origin and -Credentials %q, Vary %q", got, resp.Header.Get("Vary"))
+	}
 	resp, br := getScript(t, srv.URL+string(path), map[string]string{"Accept-Encoding": "br"})
 	if resp.Header.Get("Content-Encoding") != "br" || !bytes.Equal(unbrotli(t, br), plain) {
 		t.Errorf("brotli widget differs from identity")

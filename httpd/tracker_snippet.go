@@ -272,8 +272,20 @@ func (s *trackerHandlers) serveSnippetCore(ctx *fasthttp.RequestCtx) error {
 }
 
 // serveSnippetWidget serves the widget chunk at its content-hashed URL.
+// The core loads it with import(), a CORS request that carries the
+// credentials mode of the core's own script tag: the install code's tag
+// has no crossorigin attribute, so that mode is "include", and a browser
+// takes the answer only when it names the page's origin and allows
+// credentials ("*" is refused). The chunk is the same public file for
+// every origin; no cookie of the appliance is read.
 func (s *trackerHandlers) serveSnippetWidget(ctx *fasthttp.RequestCtx) error {
 	s.snippet.widget.serve(ctx)
+	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 {
+		h := &ctx.Response.Header
+		h.SetBytesV("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Set("Vary", "Accept-Encoding, Origin")
+	}
 	return nil
 }
 

@@ -387,7 +387,7 @@
   // image target shows a picture of its number that the appliance draws
   // from a URL it signed (the answer's img); its URL is the getters' img.
 
-  var TARGETS = ["#comagic_phone", ".comagic_phone", "[name=comagic_phone]"];
+  var TARGETS = "#comagic_phone .comagic_phone [name=comagic_phone]".split(" ");
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
   // Elements inside a line of text: a number may run across them.
   var INLINE = /^(A|ABBR|B|BIG|CODE|EM|FONT|I|MARK|NOBR|S|SMALL|SPAN|STRONG|SUB|SUP|TIME|U|WBR)$/;
@@ -723,10 +723,11 @@
   function withWidget(use, fallback) {
     widget =
       widget ||
-      import(base() + __CS_WIDGET_PATH__).then(() => w.__cs_widget(core));
+      // (An absolute URL: a script of another origin imports with no base.)
+      import(new URL(base() + __CS_WIDGET_PATH__, location)).then(() => w.__cs_widget(core));
     widget.then(safe(use), () => {
       widget = 0;
-      fallback("the widget could not be loaded");
+      fallback("widget not loaded");
     });
   }
 
