@@ -39,7 +39,9 @@
  *     page leaves before the first answer) and the chunk's writes made while
  *     it loads are kept in localStorage and sent after the next page view's
  *     hit.
- *   - No API call throws into the page: every entry point is wrapped, and a
+ *   - No API call throws into the page: the entry points that run the
+ *     page's arguments through code that could throw are wrapped (safe),
+ *     the others only read the core's state or queue a call; and a
  *     callback always gets an answer, {success:false, error:"..."} when the
  *     appliance cannot be reached. Callbacks run asynchronously, always.
  */
@@ -291,7 +293,7 @@
       try {
         ok = navigator.sendBeacon(base() + "t/v1/" + it.p, body(it));
       } catch (e) {}
-      finish(it, ok ? { success: ok, result: null } : fail("sendBeacon refused"));
+      finish(it, ok ? { success: true, result: null } : fail("sendBeacon refused"));
     });
     // The page's writes that wait for the widget chunk are kept as calls.
     calls = calls.filter((c) => !/^(add|set|del)/.test(c.f) || (later.push({ f: c.f, a: c.a, s: account }), answer(c.cb, failure(c.f, kept)), 0));

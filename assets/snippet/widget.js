@@ -493,15 +493,12 @@ import { chatWindow } from "./chat.js";
     // call sends a callback request; done gets the answer.
     function call(params, done) {
       params = params || {};
-      var text = function (v) {
-        return v == null ? undefined : String(v);
-      };
       core.send_(
         "callback",
         {
-          phone: text(params.phone),
-          captcha_key: text(params.captcha_key),
-          captcha_value: text(params.captcha_value),
+          phone: opt(params.phone),
+          captcha_key: opt(params.captcha_key),
+          captcha_value: opt(params.captcha_value),
           delayed_call_time: params.delayed_call_time == null || params.delayed_call_time === "" ? undefined : params.delayed_call_time,
           group_id: params.group_id == null || params.group_id === "" ? undefined : params.group_id,
           u: location.href,
