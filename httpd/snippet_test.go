@@ -152,7 +152,7 @@ func TestSnippetCoreEncodings(t *testing.T) {
 // snippetCoreBudget is the most the core may weigh gzipped, as the test
 // server serves it (gzip -9): issue 15's goal (SPEC §4 allows 8 KB). 6,897
 // bytes before that issue's work, 6,028 after the first round, 5,928 with
-// the core's own property names shortened, about 5,110 once the calls that
+// the core's own property names shortened, 5,108 once the calls that
 // answer later moved to the widget chunk and the server worked out the
 // numbers' formats (README, Performance). Never raised without moving code
 // out.
