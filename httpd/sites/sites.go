@@ -5,11 +5,13 @@
 package sites
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -497,16 +499,68 @@ func newKey() string {
 // CredentialKey is the key Comagic.getCredentials gives a visitor: 32 hex
 // chars of HMAC-SHA256 under the site's secret over site, visitor and session.
 func CredentialKey(s *store.Site, visitor, session uint64) string {
-	m := hmac.New(sha256.New, s.Secret)
-	fmt.Fprintf(m, "%s.%d.%d", s.Key, visitor, session)
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	k := credentialKey(s, visitor, session)
+	return string(k[:])
+}
+
+// credentialKey is CredentialKey without the string: every hit computes
+// it, once or twice, so it allocates nothing.
+func credentialKey(s *store.Site, visitor, session uint64) [32]byte {
+	var msg [maxSignedOnStack]byte
+	m := append(msg[:0], s.Key...)
+	m = append(m, '.')
+	m = strconv.AppendUint(m, visitor, 10)
+	m = append(m, '.')
+	m = strconv.AppendUint(m, session, 10)
+	sum := Sign(s, m)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return out
 }
 
 // CheckCredentialKey reports in constant time whether key is the credential
 // key of visitor and session on s.
 func CheckCredentialKey(s *store.Site, visitor, session uint64, key string) bool {
-	want := CredentialKey(s, visitor, session)
-	return hmac.Equal([]byte(want), []byte(key))
+	want := credentialKey(s, visitor, session)
+	return len(key) == len(want) && subtle.ConstantTimeCompare(want[:], []byte(key)) == 1
+}
+
+// maxSignedOnStack is the longest message Sign hashes without allocating
+// (a credential key's is about 50 bytes).
+const maxSignedOnStack = 192
+
+// Sign is HMAC-SHA256 (RFC 2104) of msg under the site's secret, the same
+// as crypto/hmac's, computed on the stack: crypto/hmac allocates its two
+// digests and pads on every call, and the hit path signs once or twice a
+// hit. A message longer than maxSignedOnStack goes through crypto/hmac.
+func Sign(s *store.Site, msg []byte) [sha256.Size]byte {
+	var out [sha256.Size]byte
+	key := s.Secret
+	if len(msg) > maxSignedOnStack {
+		m := hmac.New(sha256.New, key)
+		m.Write(bytes.Clone(msg)) // msg itself stays on its caller's stack
+		copy(out[:], m.Sum(nil))
+		return out
+	}
+	var k [sha256.BlockSize]byte
+	if len(key) > len(k) {
+		h := sha256.Sum256(key)
+		copy(k[:], h[:])
+	} else {
+		copy(k[:], key)
+	}
+	var in [sha256.BlockSize + maxSignedOnStack]byte
+	for i, b := range k {
+		in[i] = b ^ 0x36
+	}
+	n := copy(in[sha256.BlockSize:], msg)
+	inner := sha256.Sum256(in[:sha256.BlockSize+n])
+	var outer [sha256.BlockSize + sha256.Size]byte
+	for i, b := range k {
+		outer[i] = b ^ 0x5c
+	}
+	copy(outer[sha256.BlockSize:], inner[:])
+	return sha256.Sum256(outer[:])
 }
 
 // MaxRetentionDays bounds a site's retention: ten years.

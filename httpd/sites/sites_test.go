@@ -1,7 +1,10 @@
 package sites
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
@@ -77,6 +80,41 @@ func TestCredentialKey(t *testing.T) {
 	other := &store.Site{Key: "k", Secret: []byte("other")}
 	if CheckCredentialKey(other, 17, 255, k) {
 		t.Error("key valid under another secret")
+	}
+}
+
+// TestSign checks the stack HMAC against crypto/hmac for secrets shorter
+// and longer than a block and messages on both sides of the stack bound.
+func TestSign(t *testing.T) {
+	for _, keyLen := range []int{0, 1, 32, 63, 64, 65, 200} {
+		for _, msgLen := range []int{0, 1, 55, 56, 64, 119, 120, maxSignedOnStack, maxSignedOnStack + 1, 1000} {
+			key, msg := make([]byte, keyLen), make([]byte, msgLen)
+			for i := range key {
+				key[i] = byte(i*7 + keyLen)
+			}
+			for i := range msg {
+				msg[i] = byte(i*13 + msgLen)
+			}
+			m := hmac.New(sha256.New, key)
+			m.Write(msg)
+			if got, want := Sign(&store.Site{Secret: key}, msg), m.Sum(nil); !bytes.Equal(got[:], want) {
+				t.Errorf("key %d bytes, message %d bytes: %x, crypto/hmac %x", keyLen, msgLen, got, want)
+			}
+		}
+	}
+}
+
+// TestCredentialKeyAllocs: the hit path checks and makes a credential key
+// on every hit; only the string it answers is allocated.
+func TestCredentialKeyAllocs(t *testing.T) {
+	s := &store.Site{Key: "abcdefghijklmnop", Secret: make([]byte, 32)}
+	key := CredentialKey(s, 1<<52, 1<<52+1)
+	if n := testing.AllocsPerRun(100, func() { CheckCredentialKey(s, 1<<52, 1<<52+1, key) }); n != 0 {
+		t.Errorf("CheckCredentialKey: %v allocations, want 0", n)
+	}
+	var answer string
+	if n := testing.AllocsPerRun(100, func() { answer = CredentialKey(s, 1<<52, 1<<52+1) }); n != 1 || answer != key {
+		t.Errorf("CredentialKey: %v allocations, want 1", n)
 	}
 }
 
