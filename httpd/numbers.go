@@ -117,9 +117,13 @@ func (s *Server) now() time.Time { return s.opts.Now() }
 
 // hitNumbers returns the hook that assigns a page view's numbers inside
 // the hit's own durable write (leasing or renewing the visitor's dynamic
-// number), and the hit answer's "phones" once it has run. One write holds
+// number), and the hit answer's "phones" once it has run; on a site with
+// no numbers, no hook and no phones. One write holds
 // the hit and its lease: a crash never keeps one without the other.
 func (s *trackerHandlers) hitNumbers(site *store.Site, now time.Time) (also func(*store.Tx, *visits.HitResult) error, phones func() *phonesAnswer) {
+	if !s.numbers.Assigns(site.ID) {
+		return nil, func() *phonesAnswer { return nil }
+	}
 	var a tracking.Assignment
 	also = func(tx *store.Tx, res *visits.HitResult) error {
 		var err error

@@ -68,11 +68,11 @@ func (r *router) page(method, path string, need permission, h handler) {
 // find returns the route for method and path; allowed is false when the
 // path exists under another method.
 func (r *router) find(method, path string) (rt *route, pathKnown bool) {
-	if rt := r.exact[method+" "+path]; rt != nil {
+	if rt := exactRoute(r, method, path); rt != nil {
 		return rt, true
 	}
 	if method == fasthttp.MethodHead {
-		if rt := r.exact["GET "+path]; rt != nil {
+		if rt := exactRoute(r, fasthttp.MethodGet, path); rt != nil {
 			return rt, true
 		}
 	}
@@ -103,6 +103,23 @@ func (r *router) find(method, path string) (rt *route, pathKnown bool) {
 		return best, true
 	}
 	return nil, pathKnown || r.paths[path]
+}
+
+// lookup is find for a request's method and path as fasthttp has them:
+// an exact route is found without copying them.
+func (r *router) lookup(method, path []byte) (rt *route, pathKnown bool) {
+	if rt := exactRoute(r, method, path); rt != nil {
+		return rt, true
+	}
+	return r.find(string(method), string(path))
+}
+
+// exactRoute is the route of method and path among r's exact ones. Its
+// key is built on the stack: every request looks it up.
+func exactRoute[T string | []byte](r *router, method, path T) *route {
+	var buf [128]byte
+	k := append(append(append(buf[:0], method...), ' '), path...)
+	return r.exact[string(k)]
 }
 
 // match reports whether path fits the pattern: as many segments, each

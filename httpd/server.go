@@ -526,7 +526,7 @@ func (s *Server) AdminHandler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.admi
 // dispatch routes a request, checks its caller against the route's
 // permission and runs the handler.
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *router, authorize func(*fasthttp.RequestCtx, *route) (signedIn, error)) {
-	rt, known := r.find(string(ctx.Method()), string(ctx.Path()))
+	rt, known := r.lookup(ctx.Method(), ctx.Path())
 	if rt != nil && rt.latency != nil {
 		defer observeSince(rt.latency, time.Now())
 	}

@@ -204,12 +204,6 @@ type hitChat struct {
 	Button    bool `json:"button"` // the site shows the floating chat button
 }
 
-func parseHitRequest(body []byte) (hitRequest, error) {
-	var r hitRequest
-	err := decodeBody(body, maxTrackerBody, &r, refuseUnknown)
-	return r, err
-}
-
 // trackerSite finds the site of a request's site key: 400 when missing,
 // 404 when unknown.
 func (s *trackerHandlers) trackerSite(key string) (*store.Site, error) {
@@ -235,10 +229,15 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	if err := checkOrigin(site, string(ctx.Request.Header.Peek("Origin")), req.U); err != nil {
+	page, err := visits.ParsePageURL("u", req.U)
+	if err != nil {
 		return err
 	}
-	ci := req.CI
+	if err := checkPageOrigin(site, string(ctx.Request.Header.Peek("Origin")), page); err != nil {
+		return err
+	}
+	ci, key := req.CI, ""
+	var checked visits.CI
 	if ci != "" {
 		// The ids of a ci are sequential, so anyone can write another
 		// visitor's; its session's key cannot be guessed. Only a ci that
@@ -248,26 +247,31 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 		if err != nil {
 			return err
 		}
-		if !sites.CheckCredentialKey(site, c.Visitor, c.Session, req.Key) {
+		if sites.CheckCredentialKey(site, c.Visitor, c.Session, req.Key) {
+			checked, key = c, req.Key
+		} else {
 			ci = ""
 		}
 	}
 	also, phones := s.hitNumbers(site, s.now())
 	res, err := s.visits.Hit(ctx, site, visits.PageView{
-		CI: ci, URL: req.U, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()), Also: also,
+		CI: ci, URL: req.U, Page: page, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()), Also: also,
 	})
 	if err != nil {
 		return err
 	}
-	writeOK(ctx, hitResult{
+	if res.CI.Visitor != checked.Visitor || res.CI.Session != checked.Session {
+		key = sites.CredentialKey(site, res.CI.Visitor, res.CI.Session)
+	}
+	writeHitAnswer(ctx, &hitResult{
 		CI:           res.CI.String(),
 		VisitorID:    res.CI.Visitor,
 		SessionID:    res.CI.Session,
 		HitID:        res.Hit,
-		Key:          sites.CredentialKey(site, res.CI.Visitor, res.CI.Session),
+		Key:          key,
 		ServerURL:    s.publicURL,
 		NewSession:   res.NewSession,
-		CookieDomain: cookieDomain(req.U),
+		CookieDomain: hostCookieDomain(page.Hostname()),
 		Phones:       phones(),
 		Chat:         hitChat{Operators: s.chats.SiteOnline(site.ID), Button: s.chats.ButtonOn(site.ID)},
 	})
@@ -285,7 +289,12 @@ func cookieDomain(pageURL string) string {
 	if err != nil {
 		return ""
 	}
-	h := strings.ToLower(u.Hostname())
+	return hostCookieDomain(u.Hostname())
+}
+
+// hostCookieDomain is cookieDomain of a page on host.
+func hostCookieDomain(host string) string {
+	h := strings.ToLower(host)
 	if net.ParseIP(h) != nil {
 		return ""
 	}
@@ -310,22 +319,48 @@ func checkOrigin(site *store.Site, origin, pageURL string) error {
 	if err != nil {
 		return err
 	}
-	hosts := []string{u.Hostname()}
-	if origin != "" {
+	return checkPageOrigin(site, origin, u)
+}
+
+// checkPageOrigin is checkOrigin of a page URL ParsePageURL has parsed.
+func checkPageOrigin(site *store.Site, origin string, page *url.URL) error {
+	if site.AnyOrigin {
+		return nil
+	}
+	// A browser's Origin is usually the page's own: no need to parse it.
+	other := origin != "" && !sameOrigin(origin, page)
+	var originHost string
+	if other {
 		o, err := url.Parse(origin)
 		if err != nil || o.Host == "" {
 			// "null": a sandboxed frame, a file: or data: page.
 			return errorf(fasthttp.StatusForbidden, "this site takes hits only from its own pages: Origin %q is not a web page's", cutString(origin, 100))
 		}
-		hosts = append(hosts, o.Hostname())
+		originHost = o.Hostname()
 	}
-	for _, h := range hosts {
-		if !sites.AllowsHost(site, h) {
-			return errorf(fasthttp.StatusForbidden, "this site takes hits only from its own domains (%s and their sub-domains), not from %s; add the domain to the site, or let it take hits from any domain",
-				strings.Join(site.Domains, ", "), cutString(h, 100))
-		}
+	if host := page.Hostname(); !sites.AllowsHost(site, host) {
+		return errOrigin(site, host)
+	}
+	if other && !sites.AllowsHost(site, originHost) {
+		return errOrigin(site, originHost)
 	}
 	return nil
+}
+
+// sameOrigin reports whether origin is the scheme and host of page, as a
+// browser sends it from the page itself: then its host is the page's.
+func sameOrigin(origin string, page *url.URL) bool {
+	rest, ok := strings.CutPrefix(origin, page.Scheme)
+	if !ok {
+		return false
+	}
+	rest, ok = strings.CutPrefix(rest, "://")
+	return ok && rest == page.Host
+}
+
+func errOrigin(site *store.Site, host string) error {
+	return errorf(fasthttp.StatusForbidden, "this site takes hits only from its own domains (%s and their sub-domains), not from %s; add the domain to the site, or let it take hits from any domain",
+		strings.Join(site.Domains, ", "), cutString(host, 100))
 }
 
 // credFields are the credentials of every request made on a visitor's

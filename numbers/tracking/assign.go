@@ -58,6 +58,14 @@ type leaseWrite struct {
 	lease numbers.Lease
 }
 
+// Assigns reports whether Assign may give site's visitors numbers: false
+// when the site has no site numbers to replace (Assign then answers an
+// empty assignment), so a hit on it need not prepare one.
+func (t *Tracker) Assigns(site uint32) bool {
+	ss := t.state.Load().sites[site]
+	return ss != nil && len(ss.numbers) > 0
+}
+
 // Assign decides the numbers a page view of visitor (in session, coming
 // from visit) on site is shown, at now. For each site number, the matching
 // rule of the highest priority, then the most specific, decides: a static
