@@ -104,12 +104,19 @@ func (u *untilValue) Finish(bool) ([]byte, io.Closer, error) {
 }
 
 func counterOperand(lane int, delta int64) []byte {
+	var b [8 * MaxLanes]byte
+	return append([]byte(nil), counterOperandIn(&b, lane, delta)...)
+}
+
+// counterOperandIn is counterOperand written in b: the hit path adds to
+// several lanes a hit, and Batch.Merge copies the operand.
+func counterOperandIn(b *[8 * MaxLanes]byte, lane int, delta int64) []byte {
 	if lane < 0 || lane >= MaxLanes {
 		panic(fmt.Sprintf("store: counter lane %d out of range", lane))
 	}
-	b := make([]byte, 8*(lane+1))
+	clear(b[:8*lane])
 	binary.LittleEndian.PutUint64(b[8*lane:], uint64(delta))
-	return b
+	return b[:8*(lane+1)]
 }
 
 // DecodeCounters decodes a roll-up value into its lanes.

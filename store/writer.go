@@ -64,7 +64,8 @@ func (t *Tx) AfterCommit(fn func()) { t.req.after = append(t.req.after, fn) }
 
 // Add adds delta to the counter lane of a roll-up key (see merge.go).
 func (t *Tx) Add(key []byte, lane int, delta int64) {
-	_ = t.own.Merge(key, counterOperand(lane, delta), nil)
+	var b [8 * MaxLanes]byte
+	_ = t.own.Merge(key, counterOperandIn(&b, lane, delta), nil)
 }
 
 // AddLanes adds lanes[i] to lane i of a roll-up key, all in one merge

@@ -51,11 +51,11 @@ type activeVisitor struct {
 	latest     bool          // session is the visitor's latest
 }
 
-// lockVisitor locks the visitor's writes and returns the unlock.
-func (a *active) lockVisitor(visitor uint64) func() {
+// lockVisitor locks the visitor's writes and returns the lock to unlock.
+func (a *active) lockVisitor(visitor uint64) *sync.Mutex {
 	mu := &a.locks[visitor%visitorLocks]
 	mu.Lock()
-	return mu.Unlock
+	return mu
 }
 
 func (a *active) shard(visitor uint64) *activeShard {

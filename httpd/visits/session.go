@@ -49,8 +49,15 @@ func ParseCI(s string) (CI, error) {
 	if len(s) > 60 {
 		return CI{}, invalid("ci is too long")
 	}
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
+	var parts [3]string
+	rest, ok := s, true
+	for i := range parts {
+		if !ok {
+			return CI{}, invalid("ci must be visitor_id.session_id.first_visit_unix")
+		}
+		parts[i], rest, ok = strings.Cut(rest, ".")
+	}
+	if ok {
 		return CI{}, invalid("ci must be visitor_id.session_id.first_visit_unix")
 	}
 	var n [3]uint64

@@ -127,20 +127,26 @@ func ParseSourceAs(pageField, refField, pageURL, referrer string, ownHosts []str
 	if err != nil {
 		return Source{}, err
 	}
+	return parseSource(refField, pu, pageURL, referrer, ownHosts)
+}
+
+// parseSource is ParseSourceAs of a page URL pageURL that ParsePageURL
+// has parsed into pu.
+func parseSource(refField string, pu *url.URL, pageURL, referrer string, ownHosts []string) (Source, error) {
 	if err := checkText(refField, referrer, MaxURL); err != nil {
 		return Source{}, err
 	}
 	src := Source{Landing: pageURL}
-	q := pu.Query()
+	q := readQuery(pu.RawQuery)
 	src.UTM = UTM{
-		Source:   param(q, "utm_source"),
-		Medium:   param(q, "utm_medium"),
-		Campaign: param(q, "utm_campaign"),
-		Term:     param(q, "utm_term"),
-		Content:  param(q, "utm_content"),
+		Source:   strings.TrimSpace(q.values[qUTMSource]),
+		Medium:   strings.TrimSpace(q.values[qUTMMedium]),
+		Campaign: strings.TrimSpace(q.values[qUTMCampaign]),
+		Term:     strings.TrimSpace(q.values[qUTMTerm]),
+		Content:  strings.TrimSpace(q.values[qUTMContent]),
 	}
-	for _, k := range clickKinds {
-		if v := param(q, k); v != "" {
+	for i, k := range clickKinds {
+		if v := strings.TrimSpace(q.values[qClick+i]); v != "" {
 			src.Click, src.ClickID = k, v
 			break
 		}
@@ -159,13 +165,77 @@ func ParseSourceAs(pageField, refField, pageURL, referrer string, ownHosts []str
 	return src, nil
 }
 
-// param is the first value of a query parameter, trimmed.
-func param(q url.Values, k string) string {
-	v := q[k]
-	if len(v) == 0 {
-		return ""
+// The query parameters a page view's source is read from, in
+// pageQuery.values.
+const (
+	qUTMSource = iota
+	qUTMMedium
+	qUTMCampaign
+	qUTMTerm
+	qUTMContent
+	qClick  // clickKinds from here on
+	qParams = qClick + len(clickKinds)
+)
+
+// pageQuery is what a page URL's query says of its source: the first
+// value of each parameter of qParams, unescaped, "" when absent.
+type pageQuery struct {
+	values [qParams]string
+	set    [qParams]bool
+}
+
+// readQuery reads a raw query as url.ParseQuery does (pairs split at "&",
+// a pair with ";" or that does not unescape skipped) and keeps the first
+// value of each parameter a source is read from: every hit reads its
+// page's query, and ParseQuery builds a map of every parameter
+// (FuzzReadQuery). ParseQuery also gives up on a query of more than
+// 10,000 parameters (GODEBUG urlmaxqueryparams), which a URL of at most
+// MaxURL bytes cannot have.
+func readQuery(raw string) pageQuery {
+	var q pageQuery
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		i := queryParam(k)
+		if i < 0 || q.set[i] {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err == nil {
+			q.values[i], q.set[i] = v, true
+		}
 	}
-	return strings.TrimSpace(v[0])
+	return q
+}
+
+// queryParam is the index in pageQuery.values of parameter k; -1 for one
+// not read.
+func queryParam(k string) int {
+	switch k {
+	case "utm_source":
+		return qUTMSource
+	case "utm_medium":
+		return qUTMMedium
+	case "utm_campaign":
+		return qUTMCampaign
+	case "utm_term":
+		return qUTMTerm
+	case "utm_content":
+		return qUTMContent
+	}
+	for i, c := range clickKinds {
+		if k == c {
+			return qClick + i
+		}
+	}
+	return -1
 }
 
 // bareHost lower-cases a host name and strips "www." and a trailing dot.

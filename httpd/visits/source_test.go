@@ -2,6 +2,7 @@ package visits
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -196,4 +197,35 @@ func FuzzSource(f *testing.F) {
 			t.Fatalf("direct with a source: %+v", s)
 		}
 	})
+}
+
+// FuzzReadQuery: readQuery keeps what url.ParseQuery gives as the first
+// value of each parameter a source is read from.
+func FuzzReadQuery(f *testing.F) {
+	for _, s := range []string{"", "color=red", "utm_source=yandex&utm_medium=cpc&utm_campaign=c1", "utm_source=a&utm_source=b",
+		"utm_source=%zz&utm_source=b", "utm%5Fsource=x", "gclid=1&yclid=2", "a;b=c&utm_term=t", "utm_content", "=&&=x&utm_medium=+a+",
+		"fbclid=%E2%80%94", "utm_source=a;utm_medium=b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got := readQuery(raw)
+		want, _ := url.ParseQuery(raw)
+		for k, vs := range want {
+			if i := queryParam(k); i >= 0 && (!got.set[i] || got.values[i] != vs[0]) {
+				t.Errorf("%q: %s = %q (set %v), url.ParseQuery %q", raw, k, got.values[i], got.set[i], vs[0])
+			}
+		}
+		for i, set := range got.set {
+			if set && len(want[queryParamName(i)]) == 0 {
+				t.Errorf("%q: %s = %q, absent for url.ParseQuery", raw, queryParamName(i), got.values[i])
+			}
+		}
+	})
+}
+
+func queryParamName(i int) string {
+	if i >= qClick {
+		return clickKinds[i-qClick]
+	}
+	return [...]string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}[i]
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -102,6 +103,9 @@ type PageView struct {
 	Referrer  string // document.referrer, or the previous URL of an SPA
 	Title     string
 	UserAgent string
+	// Page, when not nil, is URL as ParsePageURL("u", URL) parsed it (the
+	// handler did, to check the page's origin): it is not parsed again.
+	Page *url.URL
 	// Also, when set, runs inside the hit's durable write, after the hit's
 	// own writes, with the hit's result: its writes join the hit's batch
 	// and its error fails the hit (nothing of it is stored). It runs in the
@@ -138,7 +142,15 @@ func preparePageView(site *store.Site, pv PageView) (pageView, error) {
 		}
 		p.ci = ci
 	}
-	src, err := ParseSource(pv.URL, pv.Referrer, site.Domains)
+	pu := pv.Page
+	if pu == nil {
+		u, err := ParsePageURL("u", pv.URL)
+		if err != nil {
+			return p, err
+		}
+		pu = u
+	}
+	src, err := parseSource("r", pu, pv.URL, pv.Referrer, site.Domains)
 	if err != nil {
 		return p, err
 	}
@@ -169,7 +181,7 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 	now, loc := t.now(), t.location(site)
 	var known activeVisitor
 	if p.ci.Visitor != 0 {
-		defer t.active.lockVisitor(p.ci.Visitor)()
+		defer t.active.lockVisitor(p.ci.Visitor).Unlock()
 		known, _ = t.active.get(site.ID, p.ci.Visitor)
 	}
 	tx := t.db.Prepare()
@@ -479,7 +491,7 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 	}
 	now, loc := t.now().UnixMilli(), t.location(site)
 	var id uint64
-	defer t.active.lockVisitor(ci.Visitor)()
+	defer t.active.lockVisitor(ci.Visitor).Unlock()
 	defer t.active.forget(ci.Visitor) // its session's events changed
 	err := t.db.Update(ctx, func(tx *store.Tx) error {
 		s, err := siteSession(tx, site.ID, ci)
@@ -548,7 +560,7 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 		return invalid("give at least one of name, phone, email")
 	}
 	now := t.now().UnixMilli()
-	defer t.active.lockVisitor(ci.Visitor)()
+	defer t.active.lockVisitor(ci.Visitor).Unlock()
 	defer t.active.forget(ci.Visitor) // its record changed
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := siteVisitor(tx, site.ID, ci)
@@ -640,7 +652,7 @@ func (t *Tracker) SetProperty(ctx context.Context, site *store.Site, ci CI, name
 		return err
 	}
 	now := t.now().UnixMilli()
-	defer t.active.lockVisitor(ci.Visitor)()
+	defer t.active.lockVisitor(ci.Visitor).Unlock()
 	defer t.active.forget(ci.Visitor) // its record's property count changed
 	err := t.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := siteVisitor(tx, site.ID, ci)
@@ -681,7 +693,7 @@ func (t *Tracker) DeleteProperty(ctx context.Context, site *store.Site, ci CI, n
 	if err := checkPropertyName(name); err != nil {
 		return err
 	}
-	defer t.active.lockVisitor(ci.Visitor)()
+	defer t.active.lockVisitor(ci.Visitor).Unlock()
 	defer t.active.forget(ci.Visitor) // its record's property count changed
 	now := t.now().UnixMilli()
 	err := t.db.Update(ctx, func(tx *store.Tx) error {
