@@ -214,6 +214,11 @@ func (d *DB) ExportLog(ctx context.Context, limit int, fn func(seq uint64, e Exp
 	return nil
 }
 
+// exportPointDeletes is the most entries ExportAck deletes one by one; a
+// longer run (the exporter acknowledges a batch at a time, so only after
+// the cursor was moved by hand) is deleted as a range.
+const exportPointDeletes = 4096
+
 // ExportAck durably moves the cursor to through: every entry up to it has
 // been published and acknowledged. Those entries are deleted in the same
 // write. A through at or before the cursor changes nothing.
@@ -228,7 +233,20 @@ func (d *DB) ExportAck(ctx context.Context, through uint64) error {
 	// function is indexed for its reads, and the cursor reads nothing.
 	tx := d.Prepare()
 	tx.Set(MetaKey("exportcursor"), v[:])
-	tx.DeleteRange(ExportKey(from), ExportKey(through+1))
+	if through-from <= exportPointDeletes {
+		// A range tombstone would cost every read of the store (the hit
+		// path's too) a range-deletion iterator until compacted away;
+		// point tombstones in the log's own prefix cost other reads
+		// nothing.
+		var k [9]byte
+		k[0] = prefixExport
+		for s := from + 1; s <= through; s++ {
+			binary.BigEndian.PutUint64(k[1:], s)
+			tx.Delete(k[:])
+		}
+	} else {
+		tx.DeleteRange(ExportKey(from), ExportKey(through+1))
+	}
 	if err := d.Commit(ctx, tx, nil); err != nil {
 		return fmt.Errorf("export ack %d: %w", through, err)
 	}
