@@ -222,13 +222,17 @@ func loadNumber(b []byte, key string) (int64, bool) {
 	return n, j > 0
 }
 
-func rssKB(t *testing.T, pid int) int {
+func rssKB(t *testing.T, pid int) int { return procStatusKB(t, pid, "VmRSS") }
+
+// procStatusKB is a field of the process's /proc status in KB (VmRSS,
+// RssAnon, RssFile).
+func procStatusKB(t *testing.T, pid int, field string) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			n, _ := strconv.Atoi(strings.Fields(v)[0])
 			return n
 		}

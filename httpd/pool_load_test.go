@@ -58,16 +58,18 @@ func TestPoolLoad(t *testing.T) {
 	// Alternate the two servers, as the figures of a noisy machine must.
 	for round := range 2 {
 		for _, c := range []struct{ name, dir string }{{"empty store", empty}, {"16 pools x 5,000 numbers, all leased", pools}} {
-			took, rss := poolLoadChild(t, c.dir)
-			t.Logf("FIGURE round %d, %s: start-up %s, server RSS %d KB (load average %.1f)", round+1, c.name,
-				took.Round(time.Millisecond), rss, loadAverage())
+			took, rss, anon := poolLoadChild(t, c.dir)
+			t.Logf("FIGURE round %d, %s: start-up %s, server RSS %d KB, of it anonymous %d KB (load average %.1f)", round+1, c.name,
+				took.Round(time.Millisecond), rss, anon, loadAverage())
 		}
 	}
 }
 
 // poolLoadChild starts the child server on dir and returns its start-up
-// time and RSS once serving.
-func poolLoadChild(t *testing.T, dir string) (time.Duration, int) {
+// time and RSS once serving, all of it and its anonymous part (the rest
+// is the pages of the test binary's file it has touched, which the page
+// cache may keep or drop: a test binary's are some 50 MB).
+func poolLoadChild(t *testing.T, dir string) (time.Duration, int, int) {
 	os.Remove(filepath.Join(dir, "info"))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPoolLoadChild$")
 	cmd.Env = append(os.Environ(), poolLoadChildEnv+"="+dir)
@@ -80,12 +82,13 @@ func poolLoadChild(t *testing.T, dir string) (time.Duration, int) {
 			var ns int64
 			fmt.Sscan(strings.TrimSpace(string(b)), &ns)
 			time.Sleep(time.Second) // let start-up's garbage be collected
-			return time.Duration(ns), rssKB(t, cmd.Process.Pid)
+			pid := cmd.Process.Pid
+			return time.Duration(ns), rssKB(t, pid), procStatusKB(t, pid, "RssAnon")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the child server did not start")
-	return 0, 0
+	return 0, 0, 0
 }
 
 // leasePools stores sites of one pool of size numbers each in a new store
