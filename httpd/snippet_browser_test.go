@@ -845,7 +845,7 @@ func TestSnippetChunkCallsThenLeave(t *testing.T) {
 	got := callback(t, f, `Comagic.setProperty('left', 'yes'); Comagic.hasProperty('left', function () {});
 Comagic.addOfflineRequest({name: 'Leaving', phone: '79123456789'}, cb);
 window.dispatchEvent(new PageTransitionEvent('pagehide'))`)
-	if msg, _ := got["error"].(string); got["success"] != false || !strings.Contains(msg, "next page view") {
+	if msg, _ := got["error"].(string); got["success"] != false || !strings.Contains(msg, "next page") {
 		t.Errorf("addOfflineRequest before a page hide answered %v", got)
 	}
 	httpdtest.Must(t, f.browser, chromedp.Navigate(f.web+"next"))
@@ -863,6 +863,35 @@ window.dispatchEvent(new PageTransitionEvent('pagehide'))`)
 		t.Errorf("stored leads %+v, want the one kept", l)
 	}
 	f.noExceptions(t)
+}
+
+// A visitor who starts filling in a form has the widget chunk loading while
+// they type: a form that sends addOfflineRequest as the page leaves for a
+// page without the install code (another site) gets its lead stored at
+// once, not kept for a next page view that never comes.
+func TestSnippetChunkLoadsWhileTyping(t *testing.T) {
+	f := newSnippetFixture(t)
+	f.page("/", sitePage("Home", "", f.install, `document.body.insertAdjacentHTML("beforeend", '<form><label>Name <input id="name"></label></form>')`))
+	f.visit(t, "/")
+	if eval[bool](t, f, `typeof window.__cs_widget == "function"`) {
+		t.Fatal("the widget chunk loaded before anyone typed")
+	}
+	httpdtest.Must(t, f.browser, chromedp.SendKeys(chromedp.CSS(`#name`), "Typed"))
+	f.eventually(t, "the chunk loads when a field takes focus", func() bool {
+		return eval[bool](t, f, `typeof window.__cs_widget == "function"`)
+	})
+	// The page hides in the next task after the submit, as when a form's
+	// submit navigates away.
+	eval[bool](t, f, `Comagic.addOfflineRequest({name: 'Typed', phone: '79123456789'});
+setTimeout(function () { window.dispatchEvent(new PageTransitionEvent('pagehide')) }); true`)
+	httpdtest.Must(t, f.browser, chromedp.Navigate("about:blank"))
+	f.eventually(t, "the form's lead is stored", func() bool {
+		leads := scanRecords(t, f.srv.DB, store.LeadPrefix(f.site.ID), func(k, v []byte) (store.Lead, error) {
+			id, _ := store.IDFromKey(k)
+			return store.DecodeLead(id, v)
+		})
+		return len(leads) == 1 && leads[0].Name == "Typed"
+	})
 }
 
 // When the appliance stops answering, the page keeps working: no call

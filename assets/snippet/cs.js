@@ -265,18 +265,14 @@
   }
 
   function finish(it, v) {
-    try {
-      if (it.done_) it.done_(v);
-    } catch (e) {
-      warn("internal error: " + e);
-    }
+    if (it.done_) safe(it.done_)(v);
     if (it.cb) answer(it.cb, v);
     else if (!v.success && it.name_) warn(it.name_ + " failed: " + v.error);
   }
 
   // --- page hide: beacons ---------------------------------------------------
 
-  var kept = "kept for the next page view";
+  var kept = "kept for next page";
 
   // flush sends the outbox's writes with sendBeacon (the page may never run
   // again); reads stay, their answers matter only if the page comes back.
@@ -334,7 +330,7 @@
         var r = v.result || {};
         if (v.success && !ciRe.test(r.ci)) v = fail("no ci");
         if (!v.success) {
-          var why = "page view not recorded: " + v.error;
+          var why = "hit failed: " + v.error;
           if (!cred) failed = why;
           return warn(why);
         }
@@ -732,6 +728,11 @@
       fallback("widget not loaded");
     });
   }
+
+  // A visitor who starts filling in a form may send it as the page leaves:
+  // the chunk that sends it loads while they type, so the form's writes are
+  // not left for the next page view (flush).
+  d.addEventListener("focusin", () => withWidget(Boolean, Boolean));
 
   // --- chat: the operators' status; the chat itself is in the widget chunk --
 
