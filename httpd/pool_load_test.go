@@ -3,6 +3,7 @@ package httpd_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,7 +70,15 @@ func TestPoolLoad(t *testing.T) {
 // time and RSS once serving, all of it and its anonymous part (the rest
 // is the pages of the test binary's file it has touched, which the page
 // cache may keep or drop: a test binary's are some 50 MB).
+//
+// With APPLIANCE_POOL_LOAD_BIN set to a built appliance (go build -o
+// /tmp/appliance .), the child is that binary's `serve`, what a user
+// runs: its start-up is from exec to its systemd READY=1 on a
+// NOTIFY_SOCKET of the test's, and its RSS holds its own file's pages.
 func poolLoadChild(t *testing.T, dir string) (time.Duration, int, int) {
+	if bin := os.Getenv("APPLIANCE_POOL_LOAD_BIN"); bin != "" {
+		return poolLoadBinary(t, bin, dir)
+	}
 	os.Remove(filepath.Join(dir, "info"))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPoolLoadChild$")
 	cmd.Env = append(os.Environ(), poolLoadChildEnv+"="+dir)
@@ -89,6 +98,38 @@ func poolLoadChild(t *testing.T, dir string) (time.Duration, int, int) {
 	}
 	t.Fatal("the child server did not start")
 	return 0, 0, 0
+}
+
+// poolLoadBinary is poolLoadChild with bin's serve as the server.
+func poolLoadBinary(t *testing.T, bin, dir string) (time.Duration, int, int) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cmd := exec.Command(bin, "serve", "--data", filepath.Join(dir, "db"), "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	_ = ln.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	buf := make([]byte, 512)
+	for {
+		n, err := ln.Read(buf)
+		if err != nil {
+			t.Fatalf("%s serve sent no READY=1: %v", bin, err)
+		}
+		if strings.Contains(string(buf[:n]), "READY=1") {
+			break
+		}
+	}
+	took := time.Since(start)
+	time.Sleep(time.Second) // let start-up's garbage be collected
+	pid := cmd.Process.Pid
+	return took, rssKB(t, pid), procStatusKB(t, pid, "RssAnon")
 }
 
 // leasePools stores sites of one pool of size numbers each in a new store
