@@ -111,6 +111,16 @@ func (c *Counts) addOutcomes(l []int64) {
 	c.Revenue += o.Revenue
 }
 
+// addRollup adds a source roll-up's lanes of model to c: a traffic
+// roll-up's sessions and visitors, an attribution model's outcomes.
+func (c *Counts) addRollup(model byte, lanes []int64) {
+	if model == modelTraffic {
+		c.addLanes(lanes[:min(len(lanes), laneLeads)])
+	} else if len(lanes) > laneLeads {
+		c.addOutcomes(lanes)
+	}
+}
+
 func (c *Counts) plus(o *Counts) {
 	c.Sessions += o.Sessions
 	c.Visitors += o.Visitors
@@ -285,11 +295,7 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 				return nil
 			}
 			c := get(k)
-			if model == modelTraffic {
-				c.addLanes(lanes[:min(len(lanes), laneLeads)])
-			} else if len(lanes) > laneLeads {
-				c.addOutcomes(lanes)
-			}
+			c.addRollup(model, lanes)
 			return nil
 		})
 		if err != nil {
@@ -461,11 +467,7 @@ func filteredDays(ctx context.Context, v view, q SeriesQuery) (map[uint32]*Count
 				c = &Counts{}
 				days[day] = c
 			}
-			if model == modelTraffic {
-				c.addLanes(lanes[:min(len(lanes), laneLeads)])
-			} else if len(lanes) > laneLeads {
-				c.addOutcomes(lanes)
-			}
+			c.addRollup(model, lanes)
 			return nil
 		})
 		if err != nil {
