@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"syscall"
 	"testing"
 	"time"
 
 	"appliance/export"
 	"appliance/export/exporttest"
+	"appliance/internal/cputime"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -63,14 +63,14 @@ func BenchmarkExportThroughput(b *testing.B) {
 	done := make(chan struct{})
 	b.ReportAllocs()
 	b.ResetTimer()
-	start, cpu, natsCPU := time.Now(), processCPUTime(), n.CPUTime()
+	start, cpu, natsCPU := time.Now(), cputime.Process(), n.CPUTime()
 	go func() { x.Run(rctx); close(done) }()
 	if err := x.WaitDrained(ctx); err != nil {
 		b.Fatal(err)
 	}
 	el := time.Since(start)
 	b.StopTimer()
-	b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N)/1000, "cpu-µs/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1000, "cpu-µs/op")
 	b.ReportMetric(float64(n.CPUTime()-natsCPU)/float64(b.N)/1000, "nats-cpu-µs/op")
 	stop()
 	<-done
@@ -83,12 +83,3 @@ func BenchmarkExportThroughput(b *testing.B) {
 // TestBenchNATSChild is the NATS server of BenchmarkExportThroughput, run
 // only as its child process.
 func TestBenchNATSChild(t *testing.T) { exporttest.ServeChild(t) }
-
-// processCPUTime is the CPU time the process has used, user and system.
-func processCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}

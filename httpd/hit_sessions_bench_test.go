@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/httpdtest"
+	"appliance/internal/cputime"
 )
 
 // BenchmarkHitSessions is BenchmarkHitEndpoint (durable, over TCP, 64
@@ -79,18 +79,9 @@ func benchSessionHits(b *testing.B, url, site string, conns, per int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPUTime()
+	cpu := cputime.Process()
 	b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.RunParallel(func(pb *testing.PB) { visitor(pb.Next) })
 	b.StopTimer()
-	b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N)/1000, "cpu-µs/op")
-}
-
-// processCPUTime is the CPU time the process has used, user and system.
-func processCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1000, "cpu-µs/op")
 }

@@ -19,6 +19,7 @@ import (
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/reports"
 	"appliance/httpd/sites"
+	"appliance/internal/cputime"
 	"appliance/store"
 )
 
@@ -83,14 +84,14 @@ func BenchmarkReportsYear(b *testing.B) {
 			get(b, path) // warm
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
-			cpu := processCPUTime()
+			cpu := cputime.Process()
 			for range b.N {
 				t0 := time.Now()
 				get(b, path)
 				lat = append(lat, time.Since(t0))
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 			reportPercentiles(b, lat)
 		})
 	}

@@ -23,6 +23,7 @@ import (
 	"appliance/export/exporttest"
 	"appliance/httpd"
 	"appliance/httpd/httpdtest"
+	"appliance/internal/cputime"
 	"appliance/numbers/tracking"
 )
 
@@ -256,7 +257,7 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) float64 {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu, start := processCPUTime(), time.Now()
+	cpu, start := cputime.Process(), time.Now()
 	var natsCPU time.Duration
 	if m.nats != nil {
 		natsCPU = m.nats.CPUTime()
@@ -266,7 +267,7 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) float64 {
 	b.RunParallel(func(pb *testing.PB) { client(seeds.Add(1), pb.Next) })
 	b.StopTimer()
 	ns := float64(time.Since(start).Nanoseconds()) / float64(b.N)
-	b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N)/1000, "cpu-µs/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1000, "cpu-µs/op")
 	if m.nats != nil {
 		b.ReportMetric(float64(m.nats.CPUTime()-natsCPU)/float64(b.N)/1000, "nats-cpu-µs/op")
 	}

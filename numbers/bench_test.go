@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"appliance/internal/cputime"
 )
 
 // acquirer is what the benchmarks drive: the lock-free Pool, or the
@@ -110,8 +112,8 @@ func benchAcquire(b *testing.B, newPool func() acquirer, g int, newEvery int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
-	defer func() { b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op") }()
+	cpu := cputime.Process()
+	defer func() { b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op") }()
 	var wg sync.WaitGroup
 	for w := range g {
 		calls := b.N / g

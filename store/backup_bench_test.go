@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"appliance/internal/cputime"
 )
 
 // BenchmarkIngestDuringBackup measures durable hit ingest (16 writers, each
@@ -76,7 +78,7 @@ func BenchmarkIngestDuringBackup(b *testing.B) {
 				b.ReportAllocs()
 				var next atomic.Uint64
 				var wg sync.WaitGroup
-				start, cpu := time.Now(), processCPU()
+				start, cpu := time.Now(), cputime.Process()
 				b.ResetTimer()
 				for range 16 {
 					wg.Go(func() {
@@ -94,7 +96,7 @@ func BenchmarkIngestDuringBackup(b *testing.B) {
 				cancel()
 				backups.Wait()
 				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "hits/s")
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 				if m.backup {
 					b.ReportMetric(float64(taken.Load()), "backups")
 				}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable/block"
+
+	"appliance/internal/cputime"
 )
 
 // pointReadSessions is how many sessions BenchmarkPointRead's store holds
@@ -81,7 +83,7 @@ func BenchmarkPointRead(b *testing.B) {
 				r := rand.New(rand.NewPCG(uint64(round), 7))
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu := processCPU()
+				cpu := cputime.Process()
 				for range b.N {
 					s := sessions[r.IntN(len(sessions))]
 					v, err := d.Get(SessionKey(s.site, s.id))
@@ -101,7 +103,7 @@ func BenchmarkPointRead(b *testing.B) {
 					}
 				}
 				b.StopTimer()
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 				// Each block cache miss is a block read and decompressed:
 				// unlike the time, a count the machine's load cannot blur.
 				m := pdb.Metrics()

@@ -3,10 +3,10 @@
 package reports
 
 import (
-	"syscall"
 	"testing"
 	"time"
 
+	"appliance/internal/cputime"
 	"appliance/store"
 )
 
@@ -38,20 +38,12 @@ func BenchmarkCountSession(b *testing.B) {
 		UTMSource: "yandex", UTMMedium: "cpc", UTMCampaign: "autumn-sale", UTMTerm: "leather shoes",
 		Referrer: "https://yandex.ru/search/?text=shoes", Landing: "https://shop.example.com/catalog/shoes?utm_source=yandex&utm_medium=cpc"}
 	b.ReportAllocs()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		if err := c.session(&s, false); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(d.ops)/float64(b.N), "operands/op")
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

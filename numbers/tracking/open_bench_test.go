@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/internal/cputime"
 	"appliance/numbers"
 	"appliance/store"
 	"appliance/store/storetest"
@@ -68,12 +69,12 @@ func BenchmarkOpen(b *testing.B) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		start := processCPU()
+		start := cputime.Process()
 		t, err := Open(ctx, db, now, numbers.DefaultRegion, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu += processCPU() - start
+		cpu += cputime.Process() - start
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
