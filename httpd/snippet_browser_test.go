@@ -1107,3 +1107,33 @@ window.fetch = function (u, o) { if (String(u).indexOf("/t/v1/hit") >= 0) __hits
 		t.Fatalf("after a tampered key: sessions %+v, want a second one of a new visitor", s)
 	}
 }
+
+// A widget chunk that failed to load (the appliance was down, a network
+// blip) is fetched again on the next call, on the same page: a visitor who
+// sends the form again once the appliance is back is not refused by a
+// failure remembered from before (the core forgets a failed load; the
+// browser does not keep a failed module fetch either).
+func TestSnippetChunkRetriedAfterOutage(t *testing.T) {
+	f := newSnippetFixture(t)
+	f.page("/", sitePage("Home", "", f.install, ""))
+	f.visit(t, "/")
+	f.srv.Stop()
+	if got := callback(t, f, `Comagic.addOfflineRequest({name: 'Down', phone: '79123456789'}, cb)`); got["success"] != false {
+		t.Fatalf("lead with the appliance down: %v", got)
+	}
+	f.srv = f.srv.Restart(t)
+	got := callback(t, f, `Comagic.addOfflineRequest({name: 'Back', phone: '79123456789'}, cb)`)
+	if got["success"] != true {
+		t.Fatalf("lead once the appliance is back, on the same page: %v", got)
+	}
+	names := map[string]bool{}
+	for _, l := range scanRecords(t, f.srv.DB, store.LeadPrefix(f.site.ID), func(k, v []byte) (store.Lead, error) {
+		id, _ := store.IDFromKey(k)
+		return store.DecodeLead(id, v)
+	}) {
+		names[l.Name] = true
+	}
+	if !names["Back"] {
+		t.Errorf("leads stored: %v, want Back's", names)
+	}
+}
