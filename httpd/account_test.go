@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
@@ -163,5 +164,39 @@ func TestOperatorSeesOnlyCallbacks(t *testing.T) {
 	manager := signInAs(t, srv, accounts.RoleManager)
 	if body := getBody(t, manager, srv.URL+"sites"); !strings.Contains(body, `action="/sites"`) || !strings.Contains(body, `href="/sites/`+key+`/reports"`) {
 		t.Errorf("manager's site list lacks the add-site form or the link to the site's reports")
+	}
+}
+
+// The team and API tokens pages belong to no site: they write times in the
+// zone the sites share (else the server's) and say which.
+func TestTeamTimesInSitesZone(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example.com")
+	if _, err := srv.HTTP.Sites().SetTimeZone(context.Background(), key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	vlad, err := time.LoadLocation("Asia/Vladivostok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	owner := signInAs(t, srv, accounts.RoleOwner)
+	after := time.Now()
+	body := getBody(t, owner, srv.URL+"team")
+	if !strings.Contains(body, "Times are in the time zone Asia/Vladivostok.") {
+		t.Errorf("team page does not name the sites' zone")
+	}
+	// The owner's last sign-in, in Vladivostok (UTC+10) rather than UTC.
+	if b, a := before.In(vlad).Format("2006-01-02 15:04"), after.In(vlad).Format("2006-01-02 15:04"); !strings.Contains(body, ">"+b+"<") && !strings.Contains(body, ">"+a+"<") {
+		t.Errorf("team page has no last sign-in at %s (Vladivostok)", b)
+	}
+	// A second site in another zone: no zone is the account's; the server's is used.
+	other := srv.Site(t, "Other", "other.example.com")
+	if _, err := srv.HTTP.Sites().SetTimeZone(context.Background(), other, "Europe/Moscow"); err != nil {
+		t.Fatal(err)
+	}
+	body = getBody(t, owner, srv.URL+"team")
+	if zone, _ := time.Now().Zone(); !strings.Contains(body, "Times are in the time zone "+zone+".") {
+		t.Errorf("team page with sites in two zones does not name the server's zone %s", zone)
 	}
 }

@@ -31,12 +31,31 @@ func (s *dashboardHandlers) mountTeam(r *router) {
 	r.page("POST", "/invite", open, s.acceptPost)
 }
 
-// fmtWhen is a Unix ms time for the pages; "" for 0.
-func fmtWhen(ms int64) string {
+// fmtWhen is a Unix ms time for the pages, in loc; "" for 0.
+func fmtWhen(ms int64, loc *time.Location) string {
 	if ms == 0 {
 		return ""
 	}
-	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04")
+	return time.UnixMilli(ms).In(loc).Format("2006-01-02 15:04")
+}
+
+// accountZone is the zone the account's own pages (team, API tokens),
+// which belong to no site, write times in: the sites' zone when they all
+// share one, else the server's (time.Local). Its label goes on the page.
+func (s *dashboardHandlers) accountZone() (*time.Location, string) {
+	var loc *time.Location
+	for _, site := range s.sites.List() {
+		l := s.sites.Location(site)
+		if loc != nil && l.String() != loc.String() {
+			loc = time.Local
+			break
+		}
+		loc = l
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	return loc, zoneLabel(loc, s.now())
 }
 
 type userRow struct {
@@ -51,6 +70,7 @@ type inviteRow struct {
 }
 
 type teamData struct {
+	Zone    string // the zone of the page's times (accountZone)
 	Users   []userRow
 	Invites []inviteRow
 	Roles   []string
@@ -62,19 +82,21 @@ type teamData struct {
 
 func (s *dashboardHandlers) teamData(ctx *fasthttp.RequestCtx, who signedIn) (teamData, error) {
 	d := teamData{Roles: []string{accounts.RoleOperator, accounts.RoleManager, accounts.RoleOwner}, Role: accounts.RoleOperator}
+	loc, zone := s.accountZone()
+	d.Zone = zone
 	users, err := s.accounts.Users(ctx)
 	if err != nil {
 		return d, err
 	}
 	for _, u := range users {
-		d.Users = append(d.Users, userRow{Email: u.Email, Role: u.Role, Created: fmtWhen(u.Created), LastLogin: fmtWhen(u.LastLogin), Self: u.Email == who.user.Email})
+		d.Users = append(d.Users, userRow{Email: u.Email, Role: u.Role, Created: fmtWhen(u.Created, loc), LastLogin: fmtWhen(u.LastLogin, loc), Self: u.Email == who.user.Email})
 	}
 	invites, err := s.accounts.Invites(ctx)
 	if err != nil {
 		return d, err
 	}
 	for _, p := range invites {
-		d.Invites = append(d.Invites, inviteRow{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: fmtWhen(p.Expires)})
+		d.Invites = append(d.Invites, inviteRow{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: fmtWhen(p.Expires, loc)})
 	}
 	return d, nil
 }
@@ -223,6 +245,7 @@ type siteChoice struct {
 }
 
 type tokensData struct {
+	Zone   string // the zone of the page's times (accountZone)
 	Tokens []tokenRow
 	Sites  []siteChoice
 	// The token just made, shown once.
@@ -232,6 +255,8 @@ type tokensData struct {
 
 func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked []string) (tokensData, error) {
 	var d tokensData
+	loc, zone := s.accountZone()
+	d.Zone = zone
 	for _, site := range s.sites.List() {
 		d.Sites = append(d.Sites, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(checked, site.Key)})
 	}
@@ -240,7 +265,7 @@ func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked []strin
 		return d, err
 	}
 	for _, t := range list {
-		row := tokenRow{ID: t.ID, Name: t.Name, Created: fmtWhen(t.Created), LastUsed: fmtWhen(t.LastUsed)}
+		row := tokenRow{ID: t.ID, Name: t.Name, Created: fmtWhen(t.Created, loc), LastUsed: fmtWhen(t.LastUsed, loc)}
 		for _, id := range t.Sites {
 			if site, err := s.sites.ByID(id); err == nil {
 				row.Sites = append(row.Sites, site.Name)
