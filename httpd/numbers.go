@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ type phoneAnswer struct {
 	// Forms maps each way the site number is written, as digits, to the
 	// replacement's digits in the same form, or "" when it cannot be
 	// written so: the snippet matches and copies formats with it alone.
-	Forms map[string]string `json:"forms"`
+	Forms numberForms `json:"forms"`
 }
 
 // phoneForms are the parts of a site number the snippet matches written
@@ -59,7 +60,8 @@ func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 	if len(a.Replacements) == 0 {
 		return nil
 	}
-	p := &phonesAnswer{V: 2, Selectors: a.Selectors, TTL: seconds(a.TTL), Renew: seconds(a.Renew)}
+	p := &phonesAnswer{V: 2, Selectors: a.Selectors, TTL: seconds(a.TTL), Renew: seconds(a.Renew),
+		Numbers: make([]phoneAnswer, 0, len(a.Replacements))}
 	if p.Selectors == nil {
 		p.Selectors = []string{}
 	}
@@ -86,11 +88,11 @@ func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 // "8 (495) 000-00-01"); when they have another length, or the replacement
 // is of another country or has no trunk prefix, the form maps to "" and
 // the snippet shows n.Text.
-func replacementForms(n phoneAnswer) map[string]string {
+func replacementForms(n phoneAnswer) numberForms {
 	s := n.Site
-	m := make(map[string]string, 3)
+	var m numberForms
 	for _, f := range [...]string{s.CC + s.NSN, s.Trunk + s.NSN, s.NSN} {
-		if _, ok := m[f]; ok {
+		if _, ok := m.get(f); ok {
 			continue
 		}
 		var r string
@@ -105,9 +107,128 @@ func replacementForms(n phoneAnswer) map[string]string {
 		if len(r) != len(f) || n.CC != s.CC {
 			r = ""
 		}
-		m[f] = r
+		m.kv[m.n] = [2]string{f, r}
+		m.n++
 	}
 	return m
+}
+
+// numberForms is the map of replacementForms: at most three forms, kept
+// in an array rather than a map (it is built for every number of every
+// hit's answer), written as encoding/json writes a map[string]string.
+type numberForms struct {
+	n  int
+	kv [3][2]string // form, replacement
+}
+
+// get is the replacement of form f.
+func (m *numberForms) get(f string) (string, bool) {
+	for _, kv := range m.kv[:m.n] {
+		if kv[0] == f {
+			return kv[1], true
+		}
+	}
+	return "", false
+}
+
+// appendJSON appends m as a JSON object, keys sorted as encoding/json
+// sorts a map's.
+func (m *numberForms) appendJSON(b []byte) []byte {
+	kv := m.kv
+	sorted := kv[:m.n]
+	for i := 1; i < len(sorted); i++ {
+		for j := i; j > 0 && sorted[j][0] < sorted[j-1][0]; j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
+	b = append(b, '{')
+	for i, e := range sorted {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, e[0])
+		b = append(b, ':')
+		b = appendJSONString(b, e[1])
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON writes m as a map[string]string.
+func (m numberForms) MarshalJSON() ([]byte, error) { return m.appendJSON(nil), nil }
+
+// appendPhones appends p as encoding/json writes it (TestHitAnswerJSON),
+// without reflection: it is in every hit's answer of a site with numbers.
+func appendPhones(b []byte, p *phonesAnswer) []byte {
+	if p == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(p.V), 10)
+	b = append(b, `,"numbers":`...)
+	if p.Numbers == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range p.Numbers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendPhone(b, &p.Numbers[i])
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"selectors":`...)
+	if p.Selectors == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, s := range p.Selectors {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"ttl":`...)
+	b = strconv.AppendInt(b, p.TTL, 10)
+	if p.Renew != 0 {
+		b = append(b, `,"renew":`...)
+		b = strconv.AppendInt(b, p.Renew, 10)
+	}
+	return append(b, '}')
+}
+
+func appendPhone(b []byte, n *phoneAnswer) []byte {
+	b = append(b, `{"site":{"raw":`...)
+	b = appendJSONString(b, n.Site.Raw)
+	b = append(b, `,"cc":`...)
+	b = appendJSONString(b, n.Site.CC)
+	b = append(b, `,"nsn":`...)
+	b = appendJSONString(b, n.Site.NSN)
+	b = append(b, `,"trunk":`...)
+	b = appendJSONString(b, n.Site.Trunk)
+	b = append(b, `},"raw":`...)
+	b = appendJSONString(b, n.Raw)
+	b = append(b, `,"cc":`...)
+	b = appendJSONString(b, n.CC)
+	b = append(b, `,"nsn":`...)
+	b = appendJSONString(b, n.NSN)
+	b = append(b, `,"trunk":`...)
+	b = appendJSONString(b, n.Trunk)
+	b = append(b, `,"text":`...)
+	b = appendJSONString(b, n.Text)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, n.Type)
+	b = append(b, `,"img":`...)
+	b = appendJSONString(b, n.Img)
+	if n.TTL != 0 {
+		b = append(b, `,"ttl":`...)
+		b = strconv.AppendInt(b, n.TTL, 10)
+	}
+	b = append(b, `,"forms":`...)
+	b = n.Forms.appendJSON(b)
+	return append(b, '}')
 }
 
 func seconds(d time.Duration) int64 { return int64(max(d, 0) / time.Second) }

@@ -1,7 +1,7 @@
 package httpd
 
 import (
-	"fmt"
+	"encoding/json"
 	"testing"
 )
 
@@ -16,21 +16,47 @@ func TestReplacementForms(t *testing.T) {
 		want string
 	}{
 		{"same country and length", phoneAnswer{Site: ru, CC: "7", NSN: "4950000001", Trunk: "8"},
-			"map[4872751404:4950000001 74872751404:74950000001 84872751404:84950000001]"},
+			`{"4872751404":"4950000001","74872751404":"74950000001","84872751404":"84950000001"}`},
 		{"a replacement without a trunk prefix", phoneAnswer{Site: ru, CC: "7", NSN: "9161234567"},
-			"map[4872751404:9161234567 74872751404:79161234567 84872751404:]"},
+			`{"4872751404":"9161234567","74872751404":"79161234567","84872751404":""}`},
 		{"another length", phoneAnswer{Site: ru, CC: "7", NSN: "495000001", Trunk: "8"},
-			"map[4872751404: 74872751404: 84872751404:]"},
+			`{"4872751404":"","74872751404":"","84872751404":""}`},
 		{"another country", phoneAnswer{Site: ru, CC: "1", NSN: "2025550123", Trunk: "1"},
-			"map[4872751404: 74872751404: 84872751404:]"},
+			`{"4872751404":"","74872751404":"","84872751404":""}`},
 		{"a site number without trunk prefix", phoneAnswer{Site: phoneForms{CC: "44", NSN: "2071234567"}, CC: "44", NSN: "2079460000", Trunk: "0"},
-			"map[2071234567:2079460000 442071234567:442079460000]"},
+			`{"2071234567":"2079460000","442071234567":"442079460000"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := fmt.Sprint(replacementForms(tt.n)); got != tt.want {
+			got, err := json.Marshal(replacementForms(tt.n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
 				t.Errorf("forms %s, want %s", got, tt.want)
 			}
 		})
 	}
+}
+
+// FuzzNumberForms: the forms are written as encoding/json writes the same
+// map (sorted keys, its escaping).
+func FuzzNumberForms(f *testing.F) {
+	f.Add("7", "4872751404", "8", "7", "4950000001", "8")
+	f.Add("44", "2071234567", "", "44", "2079460000", "0")
+	f.Add("", "<&>", "\"", "", "\u2028", "\xff")
+	f.Fuzz(func(t *testing.T, cc, nsn, trunk, ncc, nnsn, ntrunk string) {
+		forms := replacementForms(phoneAnswer{Site: phoneForms{CC: cc, NSN: nsn, Trunk: trunk}, CC: ncc, NSN: nnsn, Trunk: ntrunk})
+		m := map[string]string{}
+		for _, kv := range forms.kv[:forms.n] {
+			if _, ok := m[kv[0]]; ok {
+				t.Fatalf("form %q twice", kv[0])
+			}
+			m[kv[0]] = kv[1]
+		}
+		want, _ := json.Marshal(m)
+		if got := forms.appendJSON(nil); string(got) != string(want) {
+			t.Fatalf("%s, encoding/json %s", got, want)
+		}
+	})
 }

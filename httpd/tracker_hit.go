@@ -147,16 +147,7 @@ func writeHitAnswer(ctx *fasthttp.RequestCtx, r *hitResult) {
 		b = appendJSONString(b, r.CookieDomain)
 	}
 	b = append(b, `,"phones":`...)
-	if r.Phones == nil {
-		b = append(b, "null"...)
-	} else {
-		p, err := json.Marshal(r.Phones)
-		if err != nil {
-			writeOK(ctx, *r)
-			return
-		}
-		b = append(b, p...)
-	}
+	b = appendPhones(b, r.Phones)
 	b = append(b, `,"chat":{"operators":`...)
 	b = strconv.AppendBool(b, r.Chat.Operators)
 	b = append(b, `,"button":`...)

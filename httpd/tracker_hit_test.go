@@ -50,13 +50,19 @@ func TestHitAnswerJSON(t *testing.T) {
 	phones := &phonesAnswer{V: 1, Selectors: []string{".phone"}, TTL: 60, Renew: 30, Numbers: []phoneAnswer{{
 		Site: phoneForms{Raw: "74951234567", CC: "7", NSN: "4951234567", Trunk: "8"}, Raw: "74957654321", CC: "7", NSN: "4957654321",
 		Trunk: "8", Text: "+7 495 765-43-21", Type: "dynamic", Img: "img/phone?site=1&t=%2B7&sig=00", TTL: 60,
+	}, {
+		Site: phoneForms{Raw: "<&>", CC: "\u2028", NSN: "é", Trunk: "\""}, Raw: "1", CC: "2", NSN: "3", Text: "\x01", Type: "static",
 	}}}
+	phones.Numbers[0].Forms = replacementForms(phones.Numbers[0])
+	phones.Numbers[1].Forms = replacementForms(phones.Numbers[1])
+	noNumbers := &phonesAnswer{V: 2}
 	for _, r := range []hitResult{
 		{CI: "1.2.3", VisitorID: 1, SessionID: 2, HitID: 3, Key: "0123456789abcdef0123456789abcdef", ServerURL: "https://t.example.com/"},
 		{CI: "4503599627370497.4503599627370498.1700000000", VisitorID: 1<<52 + 1, SessionID: 1<<52 + 2, HitID: 1<<53 - 1,
 			ServerURL: "https://t.example.com/?a=<b>&c=\"d\"\\é\u2028", NewSession: true, CookieDomain: "example.com",
 			Phones: phones, Chat: hitChat{Operators: true, Button: true}},
 		{CookieDomain: "пример.рф", Chat: hitChat{Button: true}},
+		{Phones: noNumbers},
 	} {
 		var got, want fasthttp.RequestCtx
 		writeHitAnswer(&got, &r)

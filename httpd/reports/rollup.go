@@ -168,6 +168,9 @@ func domainOf(ref string) string {
 	if ref == "" {
 		return ""
 	}
+	if host, _, ok := splitPlainURL(ref); ok {
+		return strings.TrimPrefix(strings.ToLower(host), "www.")
+	}
 	u, err := url.Parse(ref)
 	if err != nil {
 		return ""
@@ -181,6 +184,12 @@ func pathOf(landing string) string {
 	if landing == "" {
 		return ""
 	}
+	if _, path, ok := splitPlainURL(landing); ok {
+		if path == "" {
+			return "/"
+		}
+		return path
+	}
 	u, err := url.Parse(landing)
 	if err != nil {
 		return ""
@@ -189,6 +198,48 @@ func pathOf(landing string) string {
 		return "/"
 	}
 	return u.Path
+}
+
+// splitPlainURL reads the host and path of an http(s) URL as url.Parse
+// does, when the URL is of the plain shape nearly every page and referrer
+// has: a host of letters, digits, "-", ".", "_" and "~" (no port, no user),
+// a path without escapes, no fragment, no control character. ok is false
+// for any other string, which url.Parse then reads (FuzzSplitPlainURL):
+// every session counted reads its landing page and referrer, and url.Parse
+// builds a URL of every part.
+func splitPlainURL(s string) (host, path string, ok bool) {
+	rest, found := strings.CutPrefix(s, "https://")
+	if !found {
+		if rest, found = strings.CutPrefix(s, "http://"); !found {
+			return "", "", false
+		}
+	}
+	i := 0
+	for ; i < len(rest); i++ {
+		c := rest[i]
+		if c == '/' || c == '?' {
+			break
+		}
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return "", "", false
+		}
+	}
+	if i == 0 {
+		return "", "", false
+	}
+	host, rest = rest[:i], rest[i:]
+	j := 0
+	for ; j < len(rest) && rest[j] != '?'; j++ {
+		if c := rest[j]; c < 0x20 || c == 0x7f || c == '%' || c == '#' {
+			return "", "", false
+		}
+	}
+	for _, c := range []byte(rest[j:]) {
+		if c < 0x20 || c == 0x7f || c == '#' {
+			return "", "", false
+		}
+	}
+	return host, rest[:j], true
 }
 
 func cutField(s string) string {
@@ -236,14 +287,20 @@ type counter struct {
 // session counts a session of a person as it starts (s is stored in the
 // same write): sessions, visitors (when it is the visitor's first session
 // of the day) and new visitors, on its rows of its day and its hour. It
-// updates the visitor's touch.
+// updates the visitor's touch. newVisitor says that no session of the
+// visitor was counted before (so it has no touch).
 func (c *counter) session(s *store.Session, newVisitor bool) error {
 	if s.Bot {
 		return nil
 	}
-	t, ok, err := c.l.touch(s.Visitor)
-	if err != nil {
-		return err
+	// A new visitor has no touch yet: a read would only miss.
+	var t store.Touch
+	var ok bool
+	if !newVisitor {
+		var err error
+		if t, ok, err = c.l.touch(s.Visitor); err != nil {
+			return err
+		}
 	}
 	at := time.UnixMilli(s.Started)
 	day := DayOf(at, c.loc)
