@@ -295,7 +295,7 @@ func cookieDomain(pageURL string) string {
 // hostCookieDomain is cookieDomain of a page on host.
 func hostCookieDomain(host string) string {
 	h := strings.ToLower(host)
-	if net.ParseIP(h) != nil {
+	if mayBeIP(h) && net.ParseIP(h) != nil {
 		return ""
 	}
 	d, err := publicsuffix.EffectiveTLDPlusOne(h)
@@ -303,6 +303,18 @@ func hostCookieDomain(host string) string {
 		return ""
 	}
 	return d
+}
+
+// mayBeIP is false for a host net.ParseIP cannot read: no ":" (IPv6) and
+// a byte other than a digit or "." (IPv4). It spares every hit ParseIP's
+// error, which allocates, for a name.
+func mayBeIP(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c == ':' || c != '.' && (c < '0' || c > '9') {
+			return c == ':' || strings.IndexByte(h[i:], ':') >= 0
+		}
+	}
+	return true
 }
 
 // checkOrigin refuses a hit from a page that is not on one of the site's

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 
@@ -88,6 +89,18 @@ func FuzzAppendJSONString(f *testing.F) {
 		want, _ := json.Marshal(s)
 		if got := appendJSONString(nil, s); string(got) != string(want) {
 			t.Fatalf("%q: %s, encoding/json %s", s, got, want)
+		}
+	})
+}
+
+// FuzzMayBeIP: a host mayBeIP rules out is no IP address to net.ParseIP.
+func FuzzMayBeIP(f *testing.F) {
+	for _, s := range []string{"1.2.3.4", "::1", "::ffff:1.2.3.4", "shop.example.com", "1.2.3.a", "", "1.2.3.4:", "a:b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		if !mayBeIP(h) && net.ParseIP(h) != nil {
+			t.Fatalf("mayBeIP(%q) is false, net.ParseIP reads %v", h, net.ParseIP(h))
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"appliance/internal/weburl"
 	"appliance/store"
 )
 
@@ -168,7 +169,7 @@ func domainOf(ref string) string {
 	if ref == "" {
 		return ""
 	}
-	if host, _, ok := splitPlainURL(ref); ok {
+	if host, _, _, ok := weburl.Plain(ref); ok {
 		return strings.TrimPrefix(strings.ToLower(host), "www.")
 	}
 	u, err := url.Parse(ref)
@@ -184,7 +185,7 @@ func pathOf(landing string) string {
 	if landing == "" {
 		return ""
 	}
-	if _, path, ok := splitPlainURL(landing); ok {
+	if _, path, _, ok := weburl.Plain(landing); ok {
 		if path == "" {
 			return "/"
 		}
@@ -198,48 +199,6 @@ func pathOf(landing string) string {
 		return "/"
 	}
 	return u.Path
-}
-
-// splitPlainURL reads the host and path of an http(s) URL as url.Parse
-// does, when the URL is of the plain shape nearly every page and referrer
-// has: a host of letters, digits, "-", ".", "_" and "~" (no port, no user),
-// a path without escapes, no fragment, no control character. ok is false
-// for any other string, which url.Parse then reads (FuzzSplitPlainURL):
-// every session counted reads its landing page and referrer, and url.Parse
-// builds a URL of every part.
-func splitPlainURL(s string) (host, path string, ok bool) {
-	rest, found := strings.CutPrefix(s, "https://")
-	if !found {
-		if rest, found = strings.CutPrefix(s, "http://"); !found {
-			return "", "", false
-		}
-	}
-	i := 0
-	for ; i < len(rest); i++ {
-		c := rest[i]
-		if c == '/' || c == '?' {
-			break
-		}
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
-			return "", "", false
-		}
-	}
-	if i == 0 {
-		return "", "", false
-	}
-	host, rest = rest[:i], rest[i:]
-	j := 0
-	for ; j < len(rest) && rest[j] != '?'; j++ {
-		if c := rest[j]; c < 0x20 || c == 0x7f || c == '%' || c == '#' {
-			return "", "", false
-		}
-	}
-	for _, c := range []byte(rest[j:]) {
-		if c < 0x20 || c == 0x7f || c == '#' {
-			return "", "", false
-		}
-	}
-	return host, rest[:j], true
 }
 
 func cutField(s string) string {

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 
+	"appliance/internal/weburl"
 	"appliance/store"
 )
 
@@ -133,6 +134,17 @@ func ParseSourceAs(pageField, refField, pageURL, referrer string, ownHosts []str
 // parseSource is ParseSourceAs of a page URL pageURL that ParsePageURL
 // has parsed into pu.
 func parseSource(refField string, pu *url.URL, pageURL, referrer string, ownHosts []string) (Source, error) {
+	src, err := readSource(refField, pu, pageURL, referrer, ownHosts)
+	if err != nil {
+		return Source{}, err
+	}
+	src.Channel, src.Network = classify(src)
+	return src, nil
+}
+
+// readSource is parseSource without the channel and network, which only
+// a hit that starts a session needs (classify them then).
+func readSource(refField string, pu *url.URL, pageURL, referrer string, ownHosts []string) (Source, error) {
 	if err := checkText(refField, referrer, MaxURL); err != nil {
 		return Source{}, err
 	}
@@ -152,16 +164,19 @@ func parseSource(refField string, pu *url.URL, pageURL, referrer string, ownHost
 		}
 	}
 	if referrer != "" {
-		ru, err := url.Parse(referrer)
-		if err != nil || ru.Scheme == "" || ru.Opaque != "" {
-			return Source{}, invalid("%s must be empty or an absolute URL", refField)
+		host, _, _, ok := weburl.Plain(referrer)
+		if !ok {
+			ru, err := url.Parse(referrer)
+			if err != nil || ru.Scheme == "" || ru.Opaque != "" {
+				return Source{}, invalid("%s must be empty or an absolute URL", refField)
+			}
+			host = ru.Hostname()
 		}
-		host := bareHost(ru.Hostname())
+		host = bareHost(host)
 		if host != "" && !isOwnHost(host, bareHost(pu.Hostname()), ownHosts) {
 			src.Referrer, src.RefDomain = referrer, host
 		}
 	}
-	src.Channel, src.Network = classify(src)
 	return src, nil
 }
 

@@ -126,8 +126,8 @@ type HitResult struct {
 
 // pageView is a validated PageView.
 type pageView struct {
-	ci    CI // zero on a first visit
-	src   Source
+	ci    CI     // zero on a first visit
+	src   Source // without Channel and Network: a hit that starts a session classifies it
 	title string
 	ua    string
 	bot   bool
@@ -150,7 +150,7 @@ func preparePageView(site *store.Site, pv PageView) (pageView, error) {
 		}
 		pu = u
 	}
-	src, err := parseSource("r", pu, pv.URL, pv.Referrer, site.Domains)
+	src, err := readSource("r", pu, pv.URL, pv.Referrer, site.Domains)
 	if err != nil {
 		return p, err
 	}
@@ -246,6 +246,7 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 		if err != nil {
 			return res, seen, err
 		}
+		p.src.Channel, p.src.Network = classify(p.src)
 		switch {
 		case p.bot:
 			tx.Add(traffic, LaneBotSessions, 1)

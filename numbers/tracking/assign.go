@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"appliance/numbers"
@@ -186,10 +187,29 @@ const (
 
 // poolMetric is the metric of a pool's daily counter; poolHourMetric, of
 // one hour's demand (claims and misses) in lane 0, for the busy hour.
-func poolMetric(pool uint32) string { return fmt.Sprintf("%s%d", MetricPool, pool) }
+func poolMetric(pool uint32) string {
+	var b [24]byte
+	return string(appendPoolMetric(b[:0], pool))
+}
 
 func poolHourMetric(pool uint32, hour int) string {
-	return fmt.Sprintf("%s%d.h%02d", MetricPool, pool, hour)
+	var b [24]byte
+	return string(appendPoolHourMetric(b[:0], pool, hour))
+}
+
+// appendPoolMetric appends poolMetric(pool) to b: a claim writes three
+// keys named by it, built on the stack.
+func appendPoolMetric(b []byte, pool uint32) []byte {
+	return strconv.AppendUint(append(b, MetricPool...), uint64(pool), 10)
+}
+
+// appendPoolHourMetric appends poolHourMetric(pool, hour) (hour 0-23).
+func appendPoolHourMetric(b []byte, pool uint32, hour int) []byte {
+	b = append(appendPoolMetric(b, pool), ".h"...)
+	if hour < 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(hour), 10)
 }
 
 // Day is the roll-up day of t: days since 1970-01-01 UTC.
@@ -210,6 +230,7 @@ func (a *Assignment) Persist(tx *store.Tx) error {
 	day := Day(a.now)
 	hour := a.now.UTC().Hour()
 	var key [2 + store.MaxLeaseNumber + 9]byte
+	var metric, hourMetric [24]byte
 	for _, w := range a.leases {
 		l := w.lease
 		since := l.Since.UnixNano()
@@ -221,15 +242,15 @@ func (a *Assignment) Persist(tx *store.Tx) error {
 		}
 		tx.ExtendLease(store.AppendLeaseKey(key[:0], l.Number, since, true), l.Until.UnixNano())
 		if l.Fresh {
-			m := poolMetric(w.pool)
-			tx.Add(store.RollupKey(a.site, day, m), LanePoolClaims, 1)
-			tx.Add(store.RollupKey(a.site, day, poolHourMetric(w.pool, hour)), 0, 1)
-			tx.Raise(store.HighKey(a.site, day, m), 0, int64(l.Live))
+			m := appendPoolMetric(metric[:0], w.pool)
+			tx.Add(store.RollupKey(a.site, day, string(m)), LanePoolClaims, 1)
+			tx.Add(store.RollupKey(a.site, day, string(appendPoolHourMetric(hourMetric[:0], w.pool, hour))), 0, 1)
+			tx.Raise(store.HighKey(a.site, day, string(m)), 0, int64(l.Live))
 		}
 	}
 	for _, p := range a.misses {
-		tx.Add(store.RollupKey(a.site, day, poolMetric(p)), LanePoolMisses, 1)
-		tx.Add(store.RollupKey(a.site, day, poolHourMetric(p, hour)), 0, 1)
+		tx.Add(store.RollupKey(a.site, day, string(appendPoolMetric(metric[:0], p))), LanePoolMisses, 1)
+		tx.Add(store.RollupKey(a.site, day, string(appendPoolHourMetric(hourMetric[:0], p, hour))), 0, 1)
 	}
 	return nil
 }

@@ -44,3 +44,18 @@ func TestErrors(t *testing.T) {
 		t.Error("a plain error became an invalid input")
 	}
 }
+
+// The pool counters' metric names are what they were when fmt wrote
+// them: stored keys are named by them.
+func TestPoolMetricNames(t *testing.T) {
+	for _, pool := range []uint32{0, 7, 42, 1 << 31} {
+		if got, want := poolMetric(pool), fmt.Sprintf("%s%d", MetricPool, pool); got != want {
+			t.Errorf("poolMetric(%d) = %q, want %q", pool, got, want)
+		}
+		for hour := range 24 {
+			if got, want := poolHourMetric(pool, hour), fmt.Sprintf("%s%d.h%02d", MetricPool, pool, hour); got != want {
+				t.Errorf("poolHourMetric(%d, %d) = %q, want %q", pool, hour, got, want)
+			}
+		}
+	}
+}
