@@ -435,6 +435,13 @@ func AllowsHost(s *store.Site, host string) bool {
 // (punycode) form; "" when it is no host name.
 func asciiHost(host string) string {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if isASCII(host) && !strings.Contains(host, "xn--") {
+		// idna maps an ASCII name without punycode labels to itself or
+		// refuses it, and a name it refuses is compared as it is
+		// (FuzzASCIIHost): every hit checks its page's host against each
+		// of the site's domains.
+		return host
+	}
 	if a, err := idna.Lookup.ToASCII(host); err == nil {
 		return a
 	}
@@ -442,6 +449,15 @@ func asciiHost(host string) string {
 		return ""
 	}
 	return host // an ASCII name idna's rules refuse (an underscore): compare it as it is
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // NormalizeDomain lower-cases a host name, strips a scheme, path and port

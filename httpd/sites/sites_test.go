@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -228,4 +230,25 @@ func TestPhoneRegion(t *testing.T) {
 	if err != nil || got.PhoneRegion != "KZ" || got.Region("RU") != "KZ" {
 		t.Fatalf("reloaded %+v %v", got, err)
 	}
+}
+
+// FuzzASCIIHost: asciiHost reads an ASCII name as idna's Lookup profile
+// would, whether idna takes it or refuses it.
+func FuzzASCIIHost(f *testing.F) {
+	for _, s := range []string{"shop.example.com", "Shop.Example.COM.", "xn--p1ai", "xn--zz", "a_b.example", "-a.example", "a..b", ".a", "", "1.2.3.4", "магазин.рф", "a\x00b", "A-.b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		h := strings.TrimSuffix(strings.ToLower(host), ".")
+		if !isASCII(h) || strings.Contains(h, "xn--") {
+			return
+		}
+		want := h
+		if a, err := idna.Lookup.ToASCII(h); err == nil {
+			want = a
+		}
+		if got := asciiHost(host); got != want {
+			t.Fatalf("asciiHost(%q) = %q, idna %q", host, got, want)
+		}
+	})
 }
