@@ -25,6 +25,7 @@ import (
 	"appliance/httpd/httpdtest"
 	"appliance/internal/cputime"
 	"appliance/numbers/tracking"
+	"appliance/store"
 )
 
 // leasePool gives site one site number and a pool of n numbers (from
@@ -59,7 +60,7 @@ const (
 	mixCold     = 10 // a returning visitor whose session was made before the server started: read from the store
 	mixCampaign = 15 // a returning visitor coming back from an ad: a new session
 	// the rest: a returning visitor's next page in its session
-	mixSeeded = 4096 // visitors made before the server restarts, per server
+	mixSeeded = 8192 // visitors made before the server restarts, per server
 )
 
 // mixServer is a server under BenchmarkHitEndpoint's traffic: its sites'
@@ -72,6 +73,25 @@ type mixServer struct {
 	next  atomic.Int64 // the next cold visitor to use
 	srv   *httpdtest.Server
 	nats  *exporttest.NATS // the child process the server exports to, if any
+	tb    testing.TB       // the benchmark the server belongs to (its restarts too)
+	opts  []func(*httpd.Options)
+}
+
+// coldFor makes sure the next n page views of the mix find their cold
+// visitors cold: when fewer than the mix's share of n are left unused, the
+// server is restarted (outside the timed part), which forgets every
+// visitor it holds in memory, so that all the seeded visitors are only in
+// the store again. Without it the calibration rounds would use them up and
+// the measured run would have none.
+func (m *mixServer) coldFor(n int) {
+	if m.srv == nil {
+		return
+	}
+	if need := n*mixCold/100 + n/100 + 64; int(m.next.Load())+need <= len(m.cold) {
+		return
+	}
+	m.srv = m.srv.Restart(m.tb, m.opts...)
+	m.next.Store(0)
 }
 
 type mixVisitor struct{ site, ci, key string }
@@ -82,7 +102,7 @@ type mixVisitor struct{ site, ci, key string }
 func startMix(b *testing.B, pools bool, opts ...func(*httpd.Options)) *mixServer {
 	opts = append([]func(*httpd.Options){unlimited}, opts...)
 	srv := httpdtest.Start(b, opts...)
-	m := &mixServer{}
+	m := &mixServer{tb: b, opts: opts}
 	for i := range mixSites {
 		key := srv.Site(b, fmt.Sprintf("Shop %d", i), fmt.Sprintf("shop%d.example.com", i))
 		if pools {
@@ -157,10 +177,13 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 // bytes without doing anything (hello), at 16 and 64 client connections,
 // alternated. claims is the same mix on sites whose every visitor leases
 // a number of a pool of 2,000: new visitors and new sessions claim, the
-// others renew. export is the first mix with the event stream on, to a
+// others renew. Each run has its share of cold visitors: the server is
+// restarted before a run (untimed) that would otherwise run short of
+// them. export is the first mix with the event stream on, to a
 // NATS server in a child process. Each reports its p50 and p99 latency,
 // the process's CPU per hit (client included; export's NATS server apart,
-// nats-cpu) and the load average it ran under; hello
+// nats-cpu), the store writer's writes per synced group and the load
+// average it ran under; hello
 // reports the ratios of the runs before it (hello's time over the hit's:
 // the goal is 0.5× and 0.4× with claims).
 //
@@ -255,6 +278,11 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) float64 {
 		lat = append(lat, my...)
 		mu.Unlock()
 	}
+	m.coldFor(b.N)
+	var before store.Metrics
+	if m.srv != nil {
+		before = m.srv.DB.Stats()
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu, start := cputime.Process(), time.Now()
@@ -277,6 +305,14 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) float64 {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	}
 	b.ReportMetric(float64(cold.Load())/float64(b.N)*100, "cold-%")
+	if m.srv != nil {
+		// The store writer's commit groups: writes (hits, most of them)
+		// per synced group.
+		after := m.srv.DB.Stats()
+		if groups := after.Commits - before.Commits; groups > 0 {
+			b.ReportMetric(float64(after.Writes-before.Writes)/float64(groups), "writes/group")
+		}
+	}
 	b.ReportMetric(loadAverage(), "load1")
 	return ns
 }
