@@ -27,7 +27,7 @@ type chatConsoleHandlers struct {
 	sites     *sites.Registry
 	chats     *chats.Service
 	sockets   *chatSockets
-	upgrader  *websocket.FastHTTPUpgrader
+	upgrader  *chatUpgrader
 	origin    string // the public URL's scheme://host
 	userConns connCounter
 }
@@ -55,6 +55,9 @@ func (h *chatConsoleHandlers) socket(ctx *fasthttp.RequestCtx, who signedIn) err
 		defer h.userConns.give(email)
 		defer conn.Close() // the server keeps hijacked connections open
 		h.serveSocket(conn, email, token)
+	}, func() {
+		h.userConns.give(email)
+		h.sockets.wg.Done()
 	})
 	if err != nil {
 		h.userConns.give(email)

@@ -110,7 +110,7 @@ type chatVisitorHandlers struct {
 	sites       *sites.Registry
 	chats       *chats.Service
 	sockets     *chatSockets
-	upgrader    *websocket.FastHTTPUpgrader
+	upgrader    *chatUpgrader
 	limits      ChatLimits
 	ipConns     connCounter
 	polls       connCounter
@@ -197,6 +197,9 @@ func (h *chatVisitorHandlers) socket(ctx *fasthttp.RequestCtx) error {
 				h.endSocket(conn, ip)
 			}()
 		}()
+	}, func() {
+		h.ipConns.give(ip)
+		h.sockets.wg.Done()
 	})
 	if err != nil {
 		h.ipConns.give(ip)

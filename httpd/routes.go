@@ -43,14 +43,14 @@ func (s *Server) publicRoutes() *router {
 
 	limits := s.opts.ChatLimits.withDefaults()
 	chatVisitor := &chatVisitorHandlers{
-		sites: s.sites, chats: s.chats, sockets: s.chatSockets, upgrader: chatUpgrader(), limits: limits,
+		sites: s.sites, chats: s.chats, sockets: s.chatSockets, upgrader: newChatUpgrader(), limits: limits,
 		visitorRate: ratelimit.New(limits.MessagesPerVisitor, time.Minute, 100_000),
 		ipRate:      ratelimit.New(limits.MessagesPerIP, time.Minute, 100_000),
 		clientIP:    s.clientIP, now: s.opts.Now,
 	}
 	chatVisitor.mount(r)
 	chatConsole := &chatConsoleHandlers{accounts: s.accounts, sites: s.sites, chats: s.chats, sockets: s.chatSockets,
-		upgrader: chatUpgrader(), origin: strings.TrimSuffix(s.PublicURL(), "/")}
+		upgrader: newChatUpgrader(), origin: strings.TrimSuffix(s.PublicURL(), "/")}
 	chatConsole.mount(r)
 
 	dash := &dashboardHandlers{
