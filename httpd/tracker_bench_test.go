@@ -182,8 +182,8 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 // them. export is the first mix with the event stream on, to a
 // NATS server in a child process. Each reports its p50 and p99 latency,
 // the process's CPU per hit (client included; export's NATS server apart,
-// nats-cpu), the store writer's writes per synced group and the load
-// average it ran under; hello
+// nats-cpu), the store writer's writes per synced group and per fsync
+// of the log, the mean fsync and the load average it ran under; hello
 // reports the ratios of the runs before it (hello's time over the hit's:
 // the goal is 0.5× and 0.4× with claims).
 //
@@ -309,8 +309,14 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) float64 {
 		// The store writer's commit groups: writes (hits, most of them)
 		// per synced group.
 		after := m.srv.DB.Stats()
+		writes := float64(after.Writes - before.Writes)
 		if groups := after.Commits - before.Commits; groups > 0 {
-			b.ReportMetric(float64(after.Writes-before.Writes)/float64(groups), "writes/group")
+			b.ReportMetric(writes/float64(groups), "writes/group")
+		}
+		// The log's fdatasyncs: writes each covers, and how long one takes.
+		if syncs := after.WALSyncs - before.WALSyncs; syncs > 0 {
+			b.ReportMetric(writes/float64(syncs), "writes/fsync")
+			b.ReportMetric(float64(after.WALSyncTime-before.WALSyncTime)/float64(syncs)/1e6, "fsync-ms")
 		}
 	}
 	b.ReportMetric(loadAverage(), "load1")

@@ -24,10 +24,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable/block"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Errors of the store, in one block.
@@ -328,6 +330,10 @@ type Metrics struct {
 	// the groups of at most GroupSizeBound(i) writes and more than the
 	// bound before; the last, the groups larger than every bound.
 	GroupSizes [GroupSizeBuckets + 1]uint64
+	// WALSyncs counts the log's fdatasyncs (pebble's: one may cover
+	// several groups), WALSyncTime is their total duration.
+	WALSyncs    uint64
+	WALSyncTime time.Duration
 }
 
 // Stats returns current metrics.
@@ -339,6 +345,13 @@ func (d *DB) Stats() Metrics {
 		Compactions:  m.Compact.Count,
 		ReadAmp:      m.ReadAmp(),
 		MemtableSize: m.MemTable.Size,
+	}
+	if h := m.LogWriter.FsyncLatency; h != nil {
+		var pm dto.Metric
+		if h.Write(&pm) == nil && pm.Histogram != nil {
+			s.WALSyncs = pm.Histogram.GetSampleCount()
+			s.WALSyncTime = time.Duration(pm.Histogram.GetSampleSum()) // pebble observes nanoseconds
+		}
 	}
 	if d.w != nil {
 		s.Commits = d.w.groups.Load()
