@@ -20,19 +20,20 @@ import (
 	"appliance/store"
 )
 
-// pages holds the dashboard's parsed templates (one set per language and
-// page, each with the layout and the language's catalog functions bound)
-// and its static files, hashed once at start for ETags.
+// pages holds the dashboard's templates and its static files, hashed
+// once at start for ETags. A page's template (the layout, the shared
+// pieces and the page, with the language's catalog functions bound) is
+// parsed when the page is first shown in that language and phone region:
+// parsing them all was a third of an empty server's start-up.
 type pages struct {
-	tmpl   map[i18n.Lang]map[string]*template.Template
-	region string // the server's phone region (--phone-region), tmpl's
-	// regional holds the sets of other phone regions (a site's own,
-	// store.Site.PhoneRegion), parsed on a page's first need of one:
-	// "ru/KZ" → map[page]*template.Template.
-	regional sync.Map
-	static   map[string]asset
-	version  string // hash of all static files, for cache-busting URLs
-	catalog  *i18n.Catalog
+	region string // the server's phone region (--phone-region)
+	// sets holds a *pageSet for each language and phone region a page was
+	// shown in (a site's own region, store.Site.PhoneRegion, or the
+	// server's): "ru/KZ".
+	sets    sync.Map
+	static  map[string]*asset
+	version string // hash of all static files, for cache-busting URLs
+	catalog *i18n.Catalog
 	// warning, when set, is a warning every signed-in page shows ("" none):
 	// the export's backlog near its bound.
 	warning func(tr i18n.Printer) string
@@ -79,21 +80,16 @@ func telLink(digits, text string) template.HTML {
 
 // loadPages parses the dashboard's pages; numbers are shown as people in
 // region (--phone-region) write them.
-func loadPages(region string) (*pages, error) {
+func loadPages(region string, c *assetCache) (*pages, error) {
 	cat, err := i18n.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
 	}
-	p := &pages{tmpl: map[i18n.Lang]map[string]*template.Template{}, static: map[string]asset{}, catalog: cat, region: region}
+	p := &pages{static: map[string]*asset{}, catalog: cat, region: region}
 	all := sha256.New()
 	entries, err := fs.ReadDir(assets.FS, "dashboard")
 	if err != nil {
 		return nil, fmt.Errorf("load pages: %w", err)
-	}
-	for _, l := range i18n.Langs() {
-		if p.tmpl[l], err = p.parse(l, region); err != nil {
-			return nil, err
-		}
 	}
 	for _, e := range entries {
 		name := e.Name()
@@ -110,7 +106,7 @@ func loadPages(region string) (*pages, error) {
 		}
 		sum := sha256.Sum256(body)
 		all.Write(sum[:])
-		if p.static[name], err = newAsset(body, ct, assetBrotliQuality); err != nil {
+		if p.static[name], err = c.newAsset(body, ct, assetBrotliQuality); err != nil {
 			return nil, fmt.Errorf("load pages: %s: %w", name, err)
 		}
 	}
@@ -118,56 +114,51 @@ func loadPages(region string) (*pages, error) {
 	return p, nil
 }
 
-// parse parses every page of the dashboard in language l, writing phone
-// numbers as people in region read them: the layout and the shared pieces
-// once, each page a clone with its own "content".
-func (p *pages) parse(l i18n.Lang, region string) (map[string]*template.Template, error) {
-	entries, err := fs.ReadDir(assets.FS, "dashboard")
-	if err != nil {
-		return nil, fmt.Errorf("load pages: %w", err)
+// pageSet is the dashboard's templates in one language for one phone
+// region, parsed as they are first needed.
+type pageSet struct {
+	mu    sync.Mutex
+	base  *template.Template // the layout and the shared pieces; only cloned
+	pages map[string]*template.Template
+}
+
+// page is page name (its file in assets/dashboard, less ".html") in
+// language l with numbers written for phone region ("": the server's).
+func (p *pages) page(l i18n.Lang, region, name string) (*template.Template, error) {
+	if region == "" {
+		region = p.region
 	}
-	base, err := template.New("layout").Funcs(templateFuncs(region, p.catalog.For(l))).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
-	if err != nil {
-		return nil, fmt.Errorf("load pages: %w", err)
+	k := string(l) + "/" + region
+	v, ok := p.sets.Load(k)
+	if !ok {
+		v, _ = p.sets.LoadOrStore(k, &pageSet{pages: map[string]*template.Template{}})
 	}
-	set := map[string]*template.Template{}
-	for _, e := range entries {
-		name := e.Name()
-		if path.Ext(name) != ".html" || name == "layout.html" || name == "partials.html" {
-			continue
-		}
-		body, err := fs.ReadFile(assets.FS, "dashboard/"+name)
+	set := v.(*pageSet)
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	if t := set.pages[name]; t != nil {
+		return t, nil
+	}
+	if set.base == nil {
+		base, err := template.New("layout").Funcs(templateFuncs(region, p.catalog.For(l))).ParseFS(assets.FS, "dashboard/layout.html", "dashboard/partials.html")
 		if err != nil {
 			return nil, fmt.Errorf("load pages: %w", err)
 		}
-		t, err := base.Clone()
-		if err == nil {
-			_, err = t.Parse(string(body))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("load pages: %s: %w", name, err)
-		}
-		set[strings.TrimSuffix(name, ".html")] = t
+		set.base = base
 	}
-	return set, nil
-}
-
-// page is page name in language l with numbers written for phone region
-// ("" or the server's: the sets parsed at start).
-func (p *pages) page(l i18n.Lang, region, name string) (*template.Template, error) {
-	if region == "" || region == p.region {
-		return p.tmpl[l][name], nil
-	}
-	k := string(l) + "/" + region
-	if set, ok := p.regional.Load(k); ok {
-		return set.(map[string]*template.Template)[name], nil
-	}
-	set, err := p.parse(l, region)
+	body, err := fs.ReadFile(assets.FS, "dashboard/"+name+".html")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load page %s: %w", name, err)
 	}
-	got, _ := p.regional.LoadOrStore(k, set)
-	return got.(map[string]*template.Template)[name], nil
+	t, err := set.base.Clone()
+	if err == nil {
+		_, err = t.Parse(string(body))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load page %s: %w", name, err)
+	}
+	set.pages[name] = t
+	return t, nil
 }
 
 // view is what every page template gets.
@@ -347,7 +338,7 @@ func seeOther(ctx *fasthttp.RequestCtx, publicURL, path string) {
 }
 
 // assetBrotliQuality is the brotli quality of the dashboard's static files
-// (see newAsset).
+// (see assetCache.newAsset).
 const assetBrotliQuality = 7
 
 // serveAsset serves a dashboard static file, precompressed, with ETag

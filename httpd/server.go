@@ -159,6 +159,7 @@ type Server struct {
 	plainLn     net.Listener      // ACME's HTTP-01 and redirects (Run sets it); nil for none
 
 	metrics      *metrics
+	assetsDone   <-chan struct{} // assetCache.finish is done
 	retention    *retention.Pruner
 	acceptErrs   atomic.Uint64 // temporary accept errors, retried
 	acceptLogged atomic.Bool
@@ -208,7 +209,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg, err := loadPages(o.PhoneRegion)
+	ac, err := openAssetCache(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := loadPages(o.PhoneRegion, ac)
 	if err != nil {
 		return nil, err
 	}
@@ -219,23 +224,27 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if whOpts.Now == nil {
 		whOpts.Now = o.Now
 	}
-	sn, err := buildSnippet()
+	sn, err := buildSnippet(ac)
 	if err != nil {
 		return nil, err
 	}
+	// The brotli forms the store's cache lacked are made while the rest
+	// starts (a request for one waits for it).
+	assetsDone := ac.finish(ctx, o.Log)
 	s := &Server{
-		opts:     o,
-		certs:    certs,
-		acme:     acmeManager(o.ACME, db),
-		public:   pub,
-		db:       db,
-		sites:    reg,
-		accounts: accounts.NewWithClock(db, o.Now),
-		log:      o.Log,
-		pages:    pg,
-		snippet:  sn,
-		hooks:    webhooks.New(db, whOpts),
-		started:  o.Now(),
+		opts:       o,
+		certs:      certs,
+		acme:       acmeManager(o.ACME, db),
+		public:     pub,
+		db:         db,
+		sites:      reg,
+		accounts:   accounts.NewWithClock(db, o.Now),
+		log:        o.Log,
+		pages:      pg,
+		snippet:    sn,
+		hooks:      webhooks.New(db, whOpts),
+		started:    o.Now(),
+		assetsDone: assetsDone,
 	}
 	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
 	s.reports = reports.New(db, reg, reports.Options{Now: o.Now})
@@ -441,6 +450,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		<-chatsDone
 		<-pruneDone
 		<-exportDone
+		<-s.assetsDone
 	}()
 
 	srv := s.httpServer(s.Handler, "appliance")

@@ -1,8 +1,6 @@
 package httpd
 
 import (
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -59,7 +57,7 @@ type snippet struct {
 // script is one built JavaScript file of the snippet and how long caches
 // keep it.
 type script struct {
-	asset
+	*asset
 	cacheControl string
 }
 
@@ -68,6 +66,9 @@ type script struct {
 type asset struct {
 	encodings   [numEncodings]encoded // by encoding index
 	contentType string
+	// brotliReady is closed once encodings[encBrotli].body is made (see
+	// assetCache); the ETags are set before.
+	brotliReady chan struct{}
 }
 
 // encoded is one representation of an asset. Each has its own strong ETag
@@ -92,7 +93,7 @@ var encodingNames = [numEncodings]string{encBrotli: "br", encGzip: "gzip", encId
 // buildSnippet minifies, hashes and compresses the snippet's core and widget
 // chunk. It fails when esbuild reports any error or warning: the source is
 // ours, so either is a bug to fix before it ships.
-func buildSnippet() (*snippet, error) {
+func buildSnippet(c *assetCache) (*snippet, error) {
 	// The widget chunk calls the core's helpers (core.send_ ...): both
 	// builds shorten a name the same way through one cache.
 	mangled := map[string]interface{}{}
@@ -111,10 +112,10 @@ func buildSnippet() (*snippet, error) {
 		return nil, err
 	}
 	sn := &snippet{widgetPath: "/" + widgetPath}
-	if sn.core, err = newScript(coreJS, cacheRevalidate); err != nil {
+	if sn.core, err = newScript(c, coreJS, cacheRevalidate); err != nil {
 		return nil, err
 	}
-	if sn.widget, err = newScript(widgetJS, cacheImmutable); err != nil {
+	if sn.widget, err = newScript(c, widgetJS, cacheImmutable); err != nil {
 		return nil, err
 	}
 	if n := len(sn.core.encodings[encGzip].body); n > snippetCoreMaxGzip {
@@ -212,48 +213,17 @@ func bundleJS(entry string, mangled map[string]interface{}) ([]byte, error) {
 }
 
 // newScript compresses code once in every encoding.
-func newScript(code []byte, cacheControl string) (script, error) {
-	a, err := newAsset(code, "text/javascript; charset=utf-8", brotli.BestCompression)
+func newScript(c *assetCache, code []byte, cacheControl string) (script, error) {
+	a, err := c.newAsset(code, "text/javascript; charset=utf-8", brotli.BestCompression)
 	if err != nil {
 		return script{}, fmt.Errorf("build snippet: %w", err)
 	}
 	return script{asset: a, cacheControl: cacheControl}, nil
 }
 
-// newAsset compresses body once with gzip and brotli, brotli at quality
-// (0-11). The snippet, loaded by every visitor of every site, takes the
-// best (11: tens of milliseconds for a few kilobytes, more under load); the
-// dashboard's files, loaded by a few operators, a quality that costs
-// about a millisecond at start and is some 8% larger.
-func newAsset(body []byte, contentType string, quality int) (asset, error) {
-	sum := sha256.Sum256(body)
-	tag := hex.EncodeToString(sum[:8])
-	a := asset{contentType: contentType}
-	a.encodings[encIdentity] = encoded{body: body, etag: `"` + tag + `"`}
-
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression) // the level is valid
-	if _, err := zw.Write(body); err != nil {
-		return a, fmt.Errorf("gzip: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return a, fmt.Errorf("gzip: %w", err)
-	}
-	a.encodings[encGzip] = encoded{body: gz.Bytes(), etag: `"` + tag + `-gz"`}
-
-	var br bytes.Buffer
-	// A window just big enough for the file: quality 11 with the default
-	// window allocates a quarter gigabyte to compress a few kilobytes.
-	bw := brotli.NewWriterOptions(&br, brotli.WriterOptions{Quality: quality, LGWin: brotliWindow(len(body))})
-	if _, err := bw.Write(body); err != nil {
-		return a, fmt.Errorf("brotli: %w", err)
-	}
-	if err := bw.Close(); err != nil {
-		return a, fmt.Errorf("brotli: %w", err)
-	}
-	a.encodings[encBrotli] = encoded{body: br.Bytes(), etag: `"` + tag + `-br"`}
-	return a, nil
-}
+// hexTag is the ETag of a file whose SHA-256 is sum, quotes and coding
+// aside.
+func hexTag(sum [32]byte) string { return hex.EncodeToString(sum[:8]) }
 
 // brotliWindow is the base-2 log of the smallest brotli window (16 KiB to
 // 16 MiB) that holds n bytes.
@@ -315,6 +285,12 @@ func (a *asset) serve(ctx *fasthttp.RequestCtx, cacheControl string) {
 		}
 	}
 	enc := negotiateEncoding(string(ctx.Request.Header.Peek("Accept-Encoding")))
+	if enc == encBrotli {
+		<-a.brotliReady
+		if a.encodings[encBrotli].body == nil {
+			enc = encIdentity // brotli failed: what every client takes
+		}
+	}
 	e := a.encodings[enc]
 	h.Set("ETag", e.etag)
 	if name := encodingNames[enc]; name != "" {

@@ -37,7 +37,7 @@ func TestPrefixBytesUnique(t *testing.T) {
 	all := []byte{prefixMeta, prefixUser, prefixAuth, prefixToken, prefixInvite, prefixSite, prefixSiteKey, prefixVisitor,
 		prefixProperty, prefixSession, prefixHit, prefixEvent, prefixRollup, prefixLead, prefixWebhooks,
 		prefixOutbox, prefixDelivery, prefixNumbers, prefixLease, prefixCall, prefixWidget, prefixCallback,
-		prefixCallbackDue, prefixDue, prefixMark}
+		prefixCallbackDue, prefixDue, prefixMark, prefixTLS, prefixCompressed}
 	seen := map[byte]bool{}
 	for _, p := range all {
 		if seen[p] {

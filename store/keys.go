@@ -226,6 +226,14 @@ const (
 	// them without asking the CA again.
 	prefixTLS byte = 't'
 
+	// prefixCompressed + sha256(file)[:16] + brotli quality (1 byte) ->
+	// the file's gzip and brotli forms (httpd's static files and the
+	// snippet, asset_cache.go): compressed once per version of a file, not
+	// at every start. A cache: what it holds is checked against the file
+	// before it is served, and entries of files no longer built are
+	// deleted.
+	prefixCompressed byte = 'Z'
+
 	// Retired families, kept so that their bytes are never reused: Open
 	// moves what is left under them into prefixDue (due.go).
 	//   prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE)
@@ -258,6 +266,15 @@ func key1(prefix byte, n int) []byte {
 	b[0] = prefix
 	return b
 }
+
+// CompressedKey is the key of the compressed forms of a static file whose
+// SHA-256 is sum, brotli at quality.
+func CompressedKey(sum [32]byte, quality byte) []byte {
+	return append(append(key1(prefixCompressed, 17), sum[:16]...), quality)
+}
+
+// CompressedPrefix is the key prefix of every CompressedKey.
+func CompressedPrefix() []byte { return []byte{prefixCompressed} }
 
 // TLSCacheKey is the key of an entry of the ACME client's cache.
 func TLSCacheKey(name string) []byte { return append(key1(prefixTLS, len(name)), name...) }

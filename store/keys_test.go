@@ -163,6 +163,9 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"openfix":  func(i int) []byte { return ChatOpenPrefix(uint32(i)) },
 		"chatvis":  func(i int) []byte { return ChatVisitorKey(1, uint64(i)) },
 		"chatset":  func(i int) []byte { return ChatSettingsKey(uint32(i)) },
+		"compressed": func(i int) []byte {
+			return CompressedKey([32]byte{byte(i)}, 11)
+		},
 	}
 	prefixes := map[byte]string{}
 	for name, build := range builders {
