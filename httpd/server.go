@@ -205,6 +205,19 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The pools' numbers and live leases (most of a start with pools) are
+	// read while the rest is set up, on the other core. New does not
+	// return before they are: the store may be closed after it does.
+	var (
+		tracker    *tracking.Tracker
+		trackerErr error
+	)
+	trackerDone := make(chan struct{})
+	go func() {
+		defer close(trackerDone)
+		tracker, trackerErr = tracking.Open(ctx, db, o.Now(), o.PhoneRegion, visits.SourceChannel)
+	}()
+	defer func() { <-trackerDone }()
 	reg, err := sites.Open(ctx, db, o.Now)
 	if err != nil {
 		return nil, err
@@ -287,9 +300,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if err := db.IndexVisitors(ctx); err != nil {
 		return nil, err
 	}
-	if s.numbers, err = tracking.Open(ctx, db, s.now(), o.PhoneRegion, visits.SourceChannel); err != nil {
-		return nil, err
+	<-trackerDone
+	if trackerErr != nil {
+		return nil, trackerErr
 	}
+	s.numbers = tracker
 	s.retention = &retention.Pruner{DB: db, Sites: reg.List, Now: o.Now, Log: o.Log, Captchas: s.captcha.PruneExpired,
 		SiteOf: func(number string) (uint32, bool) {
 			site, kind := s.numbers.SiteOf(number)

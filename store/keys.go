@@ -499,21 +499,44 @@ func LeaseBefore(number string, at int64) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(max(at, 0))+1)
 }
 
+// AppendLeaseRange appends the bounds of the leases of number claimed at
+// or before at (Unix ns), LeasePrefix and LeaseBefore, to buf and returns
+// them as a Range sharing buf's array: one buffer holds the ranges of many
+// numbers (start-up reads every pool number's last lease).
+func AppendLeaseRange(buf []byte, number string, at int64) ([]byte, Range) {
+	start := len(buf)
+	buf = appendLeasePrefix(buf, number)
+	mid := len(buf)
+	buf = appendLeasePrefix(buf, number)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(max(at, 0))+1)
+	return buf, Range{Lower: buf[start:mid:mid], Upper: buf[mid:len(buf):len(buf)]}
+}
+
 // ParseLeaseKey splits a lease history key into its number, claim time and
 // part (until true for the until, false for the claim record).
 func ParseLeaseKey(key []byte) (number string, since int64, until, ok bool) {
-	if len(key) < 2 || key[0] != prefixLease {
+	since, until, ok = LeaseKeyTime(key)
+	if !ok {
 		return "", 0, false, false
+	}
+	return string(key[2 : 2+int(key[1])]), since, until, true
+}
+
+// LeaseKeyTime is ParseLeaseKey without the number, which it does not
+// allocate.
+func LeaseKeyTime(key []byte) (since int64, until, ok bool) {
+	if len(key) < 2 || key[0] != prefixLease {
+		return 0, false, false
 	}
 	n := int(key[1])
 	if len(key) != 2+n+9 || key[len(key)-1] > leaseUntil {
-		return "", 0, false, false
+		return 0, false, false
 	}
 	s := binary.BigEndian.Uint64(key[2+n:])
 	if s > 1<<63-1 {
-		return "", 0, false, false
+		return 0, false, false
 	}
-	return string(key[2 : 2+n]), int64(s), key[len(key)-1] == leaseUntil, true
+	return int64(s), key[len(key)-1] == leaseUntil, true
 }
 
 // CallKey is the key of a call of a site (site 0: calls to unknown numbers).

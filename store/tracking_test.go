@@ -82,6 +82,29 @@ func TestLeaseKeys(t *testing.T) {
 		if _, _, _, ok := ParseLeaseKey(bad); ok {
 			t.Errorf("ParseLeaseKey(%x) accepted", bad)
 		}
+		if _, _, ok := LeaseKeyTime(bad); ok {
+			t.Errorf("LeaseKeyTime(%x) accepted", bad)
+		}
+	}
+	// The ranges of many numbers in one buffer are each LeasePrefix and
+	// LeaseBefore, and appending to one does not change another.
+	var buf []byte
+	var got []Range
+	nums := []string{"7", "74950000001", "1234567890123"}
+	for _, n := range nums {
+		var r Range
+		buf, r = AppendLeaseRange(buf, n, 1<<40)
+		got = append(got, r)
+	}
+	for i, n := range nums {
+		if !bytes.Equal(got[i].Lower, LeasePrefix(n)) || !bytes.Equal(got[i].Upper, LeaseBefore(n, 1<<40)) {
+			t.Errorf("AppendLeaseRange(%s) = %x..%x, want %x..%x", n, got[i].Lower, got[i].Upper, LeasePrefix(n), LeaseBefore(n, 1<<40))
+		}
+		_ = append(got[i].Lower, 0xff)
+		_ = append(got[i].Upper, 0xff)
+	}
+	if !bytes.Equal(got[1].Lower, LeasePrefix(nums[1])) || !bytes.Equal(got[0].Upper, LeaseBefore(nums[0], 1<<40)) {
+		t.Error("appending to a range changed the next one")
 	}
 }
 

@@ -73,7 +73,7 @@ type lastLease struct {
 // see takes the next key of the history, newest first, and reports
 // whether it needs more.
 func (l *lastLease) see(k, v []byte) bool {
-	_, since, isUntil, kok := store.ParseLeaseKey(k)
+	since, isUntil, kok := store.LeaseKeyTime(k)
 	if !kok {
 		l.err = fmt.Errorf("lease key %x: %w", k, store.ErrCorrupt)
 		return false

@@ -241,8 +241,13 @@ func restoreLatest(ctx context.Context, db *store.DB, ns []poolNumber, now time.
 		return cmp.Or(cmp.Compare(len(a.number), len(b.number)), strings.Compare(a.number, b.number))
 	})
 	ranges := make([]store.Range, len(ns))
+	size := 0
+	for _, n := range ns {
+		size += 2*(2+len(n.number)) + 8
+	}
+	buf := make([]byte, 0, size)
 	for i, n := range ns {
-		ranges[i] = store.Range{Lower: store.LeasePrefix(n.number), Upper: store.LeaseBefore(n.number, now.UnixNano())}
+		buf, ranges[i] = store.AppendLeaseRange(buf, n.number, now.UnixNano())
 	}
 	// One number's history at a time: a number with none is never seen.
 	var l lastLease
