@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -235,7 +236,9 @@ type poolNumber struct {
 // restoreLatest puts the latest lease of each number back into its pool
 // when it is still live at now. It reads the histories in key order with
 // one iterator (store.ScanRanges), so the blocks that hold the last leases
-// of neighbouring numbers are read once, not once per number.
+// of neighbouring numbers are read once, not once per number; the numbers
+// are split in a part per core, each read by its own iterator (a pool's
+// Restore is safe for concurrent use).
 func restoreLatest(ctx context.Context, db *store.DB, ns []poolNumber, now time.Time) error {
 	slices.SortFunc(ns, func(a, b poolNumber) int {
 		return cmp.Or(cmp.Compare(len(a.number), len(b.number)), strings.Compare(a.number, b.number))
@@ -249,6 +252,23 @@ func restoreLatest(ctx context.Context, db *store.DB, ns []poolNumber, now time.
 	for i, n := range ns {
 		buf, ranges[i] = store.AppendLeaseRange(buf, n.number, now.UnixNano())
 	}
+	parts := 1
+	if len(ns) >= 4096 {
+		parts = min(runtime.GOMAXPROCS(0), 4)
+	}
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(ns)/parts, (p+1)*len(ns)/parts
+		wg.Go(func() { errs[p] = restoreRanges(ctx, db, ns[lo:hi], ranges[lo:hi], now) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// restoreRanges is restoreLatest of the numbers ns, whose histories are
+// ranges, with one iterator.
+func restoreRanges(ctx context.Context, db *store.DB, ns []poolNumber, ranges []store.Range, now time.Time) error {
 	// One number's history at a time: a number with none is never seen.
 	var l lastLease
 	cur := -1
