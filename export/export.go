@@ -357,13 +357,14 @@ type pending struct {
 func (x *Exporter) drain(ctx context.Context, p *publisher) (int, error) {
 	total := 0
 	var batch []pending
-	var keys []byte
+	var buf []byte
+	var lens []int // each entry's key, record and session lengths, in buf in that order
 	for {
-		batch, keys = batch[:0], keys[:0]
+		batch, buf, lens = batch[:0], buf[:0], lens[:0]
 		err := x.db.ExportLog(ctx, x.o.Batch, func(seq uint64, e store.ExportEntry) bool {
-			keys = append(keys, e.Key...)
-			e.Key = keys[len(keys)-len(e.Key):]
-			batch = append(batch, pending{seq, e})
+			buf = append(append(append(buf, e.Key...), e.Record...), e.Session...)
+			lens = append(lens, len(e.Key), len(e.Record), len(e.Session))
+			batch = append(batch, pending{seq, store.ExportEntry{At: e.At}})
 			return true
 		})
 		if err != nil {
@@ -372,13 +373,19 @@ func (x *Exporter) drain(ctx context.Context, p *publisher) (int, error) {
 		if len(batch) == 0 {
 			return total, nil
 		}
-		// The keys were appended to one buffer that may have moved since:
-		// point them at where they are now.
+		// The entries were copied into one buffer that may have moved
+		// while it grew: cut them from where it is now.
 		off := 0
-		for i := range batch {
-			n := len(batch[i].entry.Key)
-			batch[i].entry.Key = keys[off : off+n : off+n]
+		cut := func(n int) []byte {
+			if n == 0 {
+				return nil
+			}
 			off += n
+			return buf[off-n : off : off]
+		}
+		for i := range batch {
+			e := &batch[i].entry
+			e.Key, e.Record, e.Session = cut(lens[3*i]), cut(lens[3*i+1]), cut(lens[3*i+2])
 		}
 		n, err := x.publish(ctx, p, batch)
 		total += n

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -103,7 +104,8 @@ func (p *publisher) skip(i int) { p.state[i] = skipped }
 // returning.
 func (p *publisher) publish(i int, subject, msgID string, body []byte) error {
 	p.reply = strconv.AppendUint(append(p.reply[:0], p.inbox...), p.base+uint64(i), 10)
-	p.msg.Subject, p.msg.Reply, p.msg.Data = subject, string(p.reply), body
+	// The reply is a view of p.reply: PublishMsg copies it.
+	p.msg.Subject, p.msg.Reply, p.msg.Data = subject, unsafe.String(unsafe.SliceData(p.reply), len(p.reply)), body
 	p.id[0] = msgID
 	if err := p.nc.PublishMsg(&p.msg); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"appliance/store"
 )
@@ -202,11 +203,13 @@ var kinds = map[store.RecordFamily]string{
 // errGone is a record an entry names that is no longer there.
 var errGone = errors.New("export: record gone")
 
-// encoder turns export log entries into messages: it reads the record the
-// entry names (and what it joins: a hit's session) from the store. A batch
-// is read ahead (prefetch) in key order with one iterator for the records
-// and one for the sessions, each session once; encode then takes them from
-// there.
+// encoder turns export log entries into messages. A hit's or event's
+// entry carries the record and its session as written (store.Tx.ExportValue),
+// so nothing is read for them; for the other entries it reads the record
+// the entry names (and an event's session, for an entry written before
+// entries carried them) from the store. A batch is read ahead (prefetch)
+// in key order with one iterator for the records and one for the
+// sessions, each session once; encode then takes them from there.
 type encoder struct {
 	db       *store.DB
 	sites    map[uint32]string    // site id -> key
@@ -214,7 +217,8 @@ type encoder struct {
 	buf      bytes.Buffer
 	json     *json.Encoder // into buf
 	body     []byte        // the message encode returned last
-	id       []byte
+	id       []byte        // its Nats-Msg-Id
+	atBuf    []byte        // its time (at)
 
 	// The batch prefetch read; entry i's record is arena[rec[i].from:rec[i].to]
 	// (from < 0: gone) and its session, for a hit or event, sessions[sess[i]].
@@ -267,8 +271,10 @@ func (e *encoder) prefetch(ctx context.Context, batch []pending) error {
 		if !ok {
 			continue
 		}
-		e.order = append(e.order, i)
-		if ref.Family == store.RecordHit || ref.Family == store.RecordEvent {
+		if batch[i].entry.Record == nil {
+			e.order = append(e.order, i)
+		}
+		if (ref.Family == store.RecordHit || ref.Family == store.RecordEvent) && batch[i].entry.Session == nil {
 			e.skeys = append(e.skeys, sessionKey{store.SessionKey(ref.Site, ref.Session), i})
 		}
 	}
@@ -325,17 +331,20 @@ func (e *encoder) subject(base string, m *Message) string {
 // timeLayout is how times are written: RFC 3339, UTC, milliseconds.
 const timeLayout = "2006-01-02T15:04:05.000Z"
 
-// timeText writes the Unix millisecond ms in timeLayout ("" for 0), by
-// hand for years 0 to 9999 (time.Format is a sixth of the exporter's CPU
-// otherwise); TestTimeText holds it to time.Format.
-func timeText(ms int64) string {
+// timeText writes the Unix millisecond ms in timeLayout ("" for 0).
+func timeText(ms int64) string { return string(appendTime(nil, ms)) }
+
+// appendTime appends the Unix millisecond ms in timeLayout (nothing for
+// 0), by hand for years 0 to 9999 (time.Format is a sixth of the
+// exporter's CPU otherwise); TestTimeText holds it to time.Format.
+func appendTime(dst []byte, ms int64) []byte {
 	if ms == 0 {
-		return ""
+		return dst
 	}
 	t := time.UnixMilli(ms).UTC()
 	y, mo, d := t.Date()
 	if y < 0 || y > 9999 {
-		return t.Format(timeLayout)
+		return t.AppendFormat(dst, timeLayout)
 	}
 	h, mi, sec := t.Clock()
 	var b [len(timeLayout)]byte
@@ -359,8 +368,18 @@ func timeText(ms int64) string {
 	b[19] = '.'
 	put(20, t.Nanosecond()/1e6, 3)
 	b[23] = 'Z'
-	return string(b[:])
+	return append(dst, b[:]...)
 }
+
+// at is timeText written into the encoder's own buffer, valid until the
+// next call: for the message being encoded.
+func (e *encoder) at(ms int64) string {
+	e.atBuf = appendTime(e.atBuf[:0], ms)
+	return view(e.atBuf)
+}
+
+// view is b as a string, without a copy: valid while b is unchanged.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (e *encoder) siteKey(id uint32) (string, error) {
 	if id == 0 {
@@ -389,9 +408,13 @@ func (e *encoder) get(key []byte) ([]byte, error) {
 	return b, err
 }
 
-// session is the prefetched session of batch entry i, a hit or event of
-// session id.
-func (e *encoder) session(i int, id uint64) (store.Session, error) {
+// session is the session of batch entry i, a hit or event of session id:
+// the one its entry carries, else the one prefetched. The strings of one
+// the entry carries alias it.
+func (e *encoder) session(i int, id uint64, entry *store.ExportEntry) (store.Session, error) {
+	if entry.Session != nil {
+		return store.DecodeSessionView(entry.Session)
+	}
 	p := e.sessions[e.sess[i]]
 	if !p.found {
 		return store.Session{ID: id}, nil // a hit outlives nothing; keep what the key says
@@ -401,7 +424,7 @@ func (e *encoder) session(i int, id uint64) (store.Session, error) {
 
 // encode builds the message of entry i of the batch prefetch read last.
 // errGone: the record is no longer there (nothing to publish). The
-// message's Body is valid until the next call.
+// message's Body and MsgID are valid until the next call.
 func (e *encoder) encode(ctx context.Context, i int, entry store.ExportEntry) (Message, error) {
 	k := entry.Key
 	ref := e.refs[i]
@@ -412,11 +435,14 @@ func (e *encoder) encode(ctx context.Context, i int, entry store.ExportEntry) (M
 	if err != nil {
 		return Message{}, err
 	}
-	r := e.rec[i]
-	if r.from < 0 {
-		return Message{}, errGone
+	v := entry.Record
+	if v == nil {
+		r := e.rec[i]
+		if r.from < 0 {
+			return Message{}, errGone
+		}
+		v = e.arena[r.from:r.to]
 	}
-	v := e.arena[r.from:r.to]
 	h := Header{V: SchemaVersion, Site: siteKey, ID: ref.ID}
 	switch ref.Family {
 	case store.RecordHit, store.RecordEvent, store.RecordLead, store.RecordCall, store.RecordChatMessage:
@@ -430,22 +456,22 @@ func (e *encoder) encode(ctx context.Context, i int, entry store.ExportEntry) (M
 		for _, p := range parts {
 			e.id = strconv.AppendUint(append(e.id, '.'), p, 10)
 		}
-		return string(e.id)
+		return view(e.id)
 	}
 	m.Kind = kinds[ref.Family]
 	h.Kind = m.Kind
 	var body any
 	switch ref.Family {
 	case store.RecordHit:
-		hit, err := store.DecodeHit(ref.Session, ref.ID, v)
+		hit, err := store.DecodeHitView(ref.Session, ref.ID, v)
 		if err != nil {
 			return m, err
 		}
-		s, err := e.session(i, ref.Session)
+		s, err := e.session(i, ref.Session, &entry)
 		if err != nil {
 			return m, err
 		}
-		m.At, h.At = hit.Time, timeText(hit.Time)
+		m.At, h.At = hit.Time, e.at(hit.Time)
 		m.MsgID = id(ref.ID)
 		msg := Hit{Header: h, Session: s.ID, Visitor: s.Visitor, URL: hit.URL, Title: hit.Title, Bot: s.Bot,
 			Source: sourceOf(s.TrafficSource())}
@@ -453,15 +479,15 @@ func (e *encoder) encode(ctx context.Context, i int, entry store.ExportEntry) (M
 		m.Body = e.body
 		return m, nil
 	case store.RecordEvent:
-		ev, err := store.DecodeEvent(ref.Session, ref.ID, v)
+		ev, err := store.DecodeEventView(ref.Session, ref.ID, v)
 		if err != nil {
 			return m, err
 		}
-		s, err := e.session(i, ref.Session)
+		s, err := e.session(i, ref.Session, &entry)
 		if err != nil {
 			return m, err
 		}
-		m.At, h.At = ev.Time, timeText(ev.Time)
+		m.At, h.At = ev.Time, e.at(ev.Time)
 		m.MsgID = id(ref.ID)
 		msg := Event{Header: h, Session: s.ID, Visitor: s.Visitor, Hit: ev.Hit, Category: ev.Category,
 			Action: ev.Action, Name: ev.Name, Value: ev.Value, Bot: s.Bot, Source: sourceOf(s.TrafficSource())}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Record encodings are explicit: a leading version byte, then fields in a
@@ -48,11 +49,17 @@ func (e *encoder) strs(ss []string) {
 type decoder struct {
 	b   []byte
 	err error
+	// view makes str return strings that alias b rather than copies:
+	// for the *View decoders, whose caller is done with the record
+	// before b changes.
+	view bool
 }
 
 // newDecoder checks the version byte against the versions the caller knows.
-func newDecoder(b []byte, kind string, maxVersion byte) (*decoder, byte) {
-	d := &decoder{b: b}
+// It returns the decoder by value, so that it lives on the caller's stack
+// (returned by pointer, every decode allocated one).
+func newDecoder(b []byte, kind string, maxVersion byte) (decoder, byte) {
+	d := decoder{b: b}
 	if len(b) == 0 {
 		d.fail(kind + ": empty")
 		return d, 0
@@ -156,6 +163,9 @@ func (d *decoder) str() string {
 	if d.err == nil && !utf8.Valid(v) {
 		d.fail("invalid utf-8")
 		return ""
+	}
+	if d.view && len(v) > 0 {
+		return unsafe.String(&v[0], len(v))
 	}
 	return string(v)
 }

@@ -24,34 +24,54 @@ import (
 // them; the records themselves are stored as always and can be replayed.
 
 // ExportEntry is the value of an export log entry: the key of the record
-// it names and the time of the change (Unix ms).
+// it names, the time of the change (Unix ms) and, when the write put them
+// in (Tx.ExportValue), the record's value and its session's as written,
+// so that the exporter reads nothing else for the most numerous records
+// (hits and events): a read of each from the store was most of its work.
 type ExportEntry struct {
-	Key []byte // the record's key: a hit, event, visitor, lead, callback, call, chat or chat message
-	At  int64  // when the record was written or changed (Unix ms)
+	Key     []byte // the record's key: a hit, event, visitor, lead, callback, call, chat or chat message
+	At      int64  // when the record was written or changed (Unix ms)
+	Record  []byte // the record's value as written; nil: read it from the store
+	Session []byte // for a hit or event with Record, its session's value as written; nil: read it
 }
 
-const exportVersion = 1
+// Export entries of version 1 hold the key and time; version 2 adds the
+// record's and session's values (empty: not given).
+const exportVersion = 2
 
 // Encode returns the versioned encoding of e.
-func (e *ExportEntry) Encode() []byte { return appendExportEntry(nil, e.Key, e.At) }
+func (e *ExportEntry) Encode() []byte {
+	return appendExportEntry(nil, e.Key, e.At, e.Record, e.Session)
+}
 
-func appendExportEntry(dst, key []byte, at int64) []byte {
+func appendExportEntry(dst, key []byte, at int64, record, session []byte) []byte {
 	dst = append(dst, exportVersion)
 	dst = binary.AppendVarint(dst, at)
 	dst = binary.AppendUvarint(dst, uint64(len(key)))
-	return append(dst, key...)
+	dst = append(dst, key...)
+	dst = binary.AppendUvarint(dst, uint64(len(record)))
+	dst = append(dst, record...)
+	dst = binary.AppendUvarint(dst, uint64(len(session)))
+	return append(dst, session...)
 }
 
-// DecodeExportEntry decodes an ExportEntry; its Key aliases b.
+// DecodeExportEntry decodes an ExportEntry; its Key, Record and Session
+// alias b.
 func DecodeExportEntry(b []byte) (ExportEntry, error) {
-	d, _ := newDecoder(b, "export entry", exportVersion)
+	d, v := newDecoder(b, "export entry", exportVersion)
 	e := ExportEntry{At: d.int()}
-	n := d.uint()
-	if d.err == nil && n > uint64(len(d.b)) {
-		d.fail("export entry: key truncated")
+	e.Key = d.raw()
+	if v >= 2 {
+		e.Record, e.Session = d.raw(), d.raw()
 	}
-	if d.err == nil && n > 0 {
-		e.Key, d.b = d.b[:n], d.b[n:]
+	if len(e.Key) == 0 {
+		e.Key = nil
+	}
+	if len(e.Record) == 0 {
+		e.Record = nil
+	}
+	if len(e.Session) == 0 {
+		e.Session = nil
 	}
 	return e, d.done()
 }
@@ -118,12 +138,19 @@ func (d *DB) EnableExport(o ExportOptions) {
 // millisecond at, for the event stream. It is a no-op unless export is
 // enabled. The key may be reused after Export returns. Like the Tx's
 // writes, the mark is dropped when the update fails.
-func (t *Tx) Export(key []byte, at int64) {
+func (t *Tx) Export(key []byte, at int64) { t.ExportValue(key, at, nil, nil) }
+
+// ExportValue is Export with the record's value as this Tx wrote it and,
+// for a hit or event, its session's value as written (nil: none), put in
+// the entry so that the exporter need not read them back: for records
+// written often, whose values are small. Both may be reused after it
+// returns.
+func (t *Tx) ExportValue(key []byte, at int64, record, session []byte) {
 	if t.exp == nil || !t.exp.on.Load() {
 		return
 	}
 	n := len(t.req.exports)
-	t.req.exports = appendExportEntry(t.req.exports, key, at)
+	t.req.exports = appendExportEntry(t.req.exports, key, at, record, session)
 	t.req.exportLens = append(t.req.exportLens, len(t.req.exports)-n)
 }
 

@@ -15,7 +15,52 @@ func init() {
 	codecs = append(codecs,
 		codec{"export", func(b []byte) (any, error) { return DecodeExportEntry(b) }, func(r any) []byte { e := r.(ExportEntry); return e.Encode() }})
 	samples["export"] = []any{ExportEntry{}, ExportEntry{Key: HitKey(1, 2, 3), At: 1700000000000},
-		ExportEntry{Key: []byte(long), At: -1 << 63}, ExportEntry{Key: VisitorKey(1<<53 - 1), At: 1<<63 - 1}}
+		ExportEntry{Key: []byte(long), At: -1 << 63}, ExportEntry{Key: VisitorKey(1<<53 - 1), At: 1<<63 - 1},
+		ExportEntry{Key: HitKey(1, 2, 3), At: 5, Record: []byte("hit"), Session: []byte("session")},
+		ExportEntry{Key: LeadKey(1, 2), At: 5, Record: []byte("lead")}}
+}
+
+// The view decoders the exporter uses on export entries' values join them
+// too: the same records from the same bytes, only not copied.
+func init() {
+	codecs = append(codecs,
+		codec{"session view", func(b []byte) (any, error) { return DecodeSessionView(b) }, func(r any) []byte { s := r.(Session); return s.Encode() }},
+		codec{"hit view", func(b []byte) (any, error) { return DecodeHitView(keySession, keyID, b) }, func(r any) []byte { h := r.(Hit); return h.Encode() }},
+		codec{"event view", func(b []byte) (any, error) { return DecodeEventView(keySession, keyID, b) }, func(r any) []byte { e := r.(Event); return e.Encode() }})
+	samples["session view"], samples["hit view"], samples["event view"] = samples["session"], samples["hit"], samples["event"]
+}
+
+// An entry of version 1 (key and time, before entries could carry values)
+// still decodes.
+func TestExportEntryVersion1(t *testing.T) {
+	k := HitKey(1, 2, 3)
+	v1 := append(append([]byte{1, 10}, byte(len(k))), k...) // at 5, zig-zag
+	e, err := DecodeExportEntry(v1)
+	if err != nil || !bytes.Equal(e.Key, k) || e.At != 5 || e.Record != nil || e.Session != nil {
+		t.Fatalf("version 1 entry = %+v, %v", e, err)
+	}
+}
+
+// ExportValue's values come back with the entry; Export's entry has none.
+func TestExportValue(t *testing.T) {
+	d := openTest(t)
+	d.EnableExport(ExportOptions{})
+	rec, sess := []byte("hit value"), []byte("session value")
+	err := d.Update(context.Background(), func(tx *Tx) error {
+		tx.ExportValue(HitKey(1, 2, 3), 7, rec, sess)
+		rec[0], sess[0] = 'X', 'X' // the Tx copied them
+		tx.Export(LeadKey(1, 4), 8)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got := exported(t, d)
+	want := []ExportEntry{{Key: HitKey(1, 2, 3), At: 7, Record: []byte("hit value"), Session: []byte("session value")},
+		{Key: LeadKey(1, 4), At: 8}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("entries = %v, want %v", got, want)
+	}
 }
 
 // exported reads every durable export log entry after the cursor.
@@ -23,7 +68,8 @@ func exported(t *testing.T, d *DB) (seqs []uint64, entries []ExportEntry) {
 	t.Helper()
 	err := d.ExportLog(context.Background(), 0, func(seq uint64, e ExportEntry) bool {
 		seqs = append(seqs, seq)
-		entries = append(entries, ExportEntry{Key: bytes.Clone(e.Key), At: e.At})
+		entries = append(entries, ExportEntry{Key: bytes.Clone(e.Key), At: e.At, Record: bytes.Clone(e.Record),
+			Session: bytes.Clone(e.Session)})
 		return true
 	})
 	if err != nil {

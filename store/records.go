@@ -347,8 +347,16 @@ func (s *Session) Encode() []byte {
 }
 
 // DecodeSession decodes a Session.
-func DecodeSession(b []byte) (Session, error) {
+func DecodeSession(b []byte) (Session, error) { return decodeSession(b, false) }
+
+// DecodeSessionView is DecodeSession whose strings alias b instead of
+// being copies: for a reader done with the session before b changes (the
+// exporter, which reads many).
+func DecodeSessionView(b []byte) (Session, error) { return decodeSession(b, true) }
+
+func decodeSession(b []byte, view bool) (Session, error) {
 	d, _ := newDecoder(b, "session", sessionVersion)
+	d.view = view
 	var s Session
 	s.ID = d.uint()
 	s.Visitor = d.uint()
@@ -387,8 +395,14 @@ func (h *Hit) Encode() []byte {
 
 // DecodeHit decodes a Hit; session and id come from the key
 // (SessionItemIDs).
-func DecodeHit(session, id uint64, b []byte) (Hit, error) {
+func DecodeHit(session, id uint64, b []byte) (Hit, error) { return decodeHit(session, id, b, false) }
+
+// DecodeHitView is DecodeHit whose strings alias b (DecodeSessionView).
+func DecodeHitView(session, id uint64, b []byte) (Hit, error) { return decodeHit(session, id, b, true) }
+
+func decodeHit(session, id uint64, b []byte, view bool) (Hit, error) {
 	d, _ := newDecoder(b, "hit", hitVersion)
+	d.view = view
 	h := Hit{ID: id, Session: session, Time: d.int(), URL: d.str(), Title: d.str()}
 	return h, d.done()
 }
@@ -424,7 +438,17 @@ func (ev *Event) Encode() []byte {
 // DecodeEvent decodes an Event; session and id come from the key
 // (SessionItemIDs).
 func DecodeEvent(session, id uint64, b []byte) (Event, error) {
+	return decodeEvent(session, id, b, false)
+}
+
+// DecodeEventView is DecodeEvent whose strings alias b (DecodeSessionView).
+func DecodeEventView(session, id uint64, b []byte) (Event, error) {
+	return decodeEvent(session, id, b, true)
+}
+
+func decodeEvent(session, id uint64, b []byte, view bool) (Event, error) {
 	d, _ := newDecoder(b, "event", eventVersion)
+	d.view = view
 	ev := Event{ID: id, Session: session, Hit: d.uint(), Time: d.int(),
 		Category: d.str(), Action: d.str(), Name: d.str(), Value: d.str()}
 	return ev, d.done()

@@ -282,10 +282,12 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 	}
 	res.Hit = t.db.NextID()
 	h := store.Hit{ID: res.Hit, Session: sess.ID, Time: nowMs, URL: p.src.Landing, Title: p.title}
-	hk := store.HitKey(site, sess.ID, h.ID)
-	tx.Set(hk, h.Encode())
-	tx.Export(hk, nowMs)
-	tx.Set(store.SessionKey(site, sess.ID), sess.Encode())
+	hk, hv, sv := store.HitKey(site, sess.ID, h.ID), h.Encode(), sess.Encode()
+	tx.Set(hk, hv)
+	// The hit's export entry carries the hit and its session as written:
+	// the exporter then reads nothing back from the store for it.
+	tx.ExportValue(hk, nowMs, hv, sv)
+	tx.Set(store.SessionKey(site, sess.ID), sv)
 	res.Session = sess
 	switch {
 	case res.NewSession:
@@ -507,11 +509,12 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 		id = t.db.NextID()
 		ev := store.Event{ID: id, Session: s.ID, Hit: in.Hit, Time: now,
 			Category: in.Category, Action: in.Action, Name: in.Name, Value: in.Value}
-		ek := store.EventKey(site.ID, s.ID, id)
-		tx.Set(ek, ev.Encode())
-		tx.Export(ek, now)
+		ek, evv := store.EventKey(site.ID, s.ID, id), ev.Encode()
+		tx.Set(ek, evv)
 		s.Events++
-		tx.Set(store.SessionKey(site.ID, s.ID), s.Encode())
+		sv := s.Encode()
+		tx.ExportValue(ek, now, evv, sv)
+		tx.Set(store.SessionKey(site.ID, s.ID), sv)
 		lane := LaneEvents
 		if s.Bot {
 			lane = LaneBotEvents
