@@ -275,10 +275,11 @@ func (x *Exporter) session(ctx context.Context) (progressed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := EnsureStream(ctx, js, x.o); err != nil {
+	fast, err := EnsureStream(ctx, js, x.o)
+	if err != nil {
 		return false, err
 	}
-	p, err := newPublisher(nc, closed, x.o.Batch)
+	p, err := newPublisher(nc, closed, x.o.Batch, fast)
 	if err != nil {
 		return false, err
 	}
@@ -307,43 +308,56 @@ func (x *Exporter) session(ctx context.Context) (progressed bool, err error) {
 }
 
 // EnsureStream makes the stream o.Stream over o.Subject.> when there is
-// none by that name. A stream of that name is used as it is; when another
-// stream already takes the subjects, creation fails and publishing goes
-// to that stream.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, o Options) error {
+// none by that name, allowing fast batch publishing. A stream of that name
+// is used as it is; when another stream already takes the subjects,
+// creation fails and publishing goes to that stream. fast reports whether
+// the stream publishing goes to takes fast batches (the one made here
+// does, an existing one when its config says so).
+func EnsureStream(ctx context.Context, js jetstream.JetStream, o Options) (fast bool, err error) {
 	o.defaults()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := js.Stream(ctx, o.Stream)
+	st, err := js.Stream(ctx, o.Stream)
 	if err == nil {
-		return nil
+		return st.CachedInfo().Config.AllowBatchPublish, nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("look up stream %q: %w", o.Stream, err)
+		return false, fmt.Errorf("look up stream %q: %w", o.Stream, err)
 	}
 	cfg := jetstream.StreamConfig{
-		Name:        o.Stream,
-		Description: "appliance events (hits, events, visitors, leads, callbacks, calls, chats)",
-		Subjects:    []string{o.Subject + ".>"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		MaxAge:      o.MaxAge,
-		MaxBytes:    -1,
-		Duplicates:  o.Duplicates,
+		Name:              o.Stream,
+		Description:       "appliance events (hits, events, visitors, leads, callbacks, calls, chats)",
+		Subjects:          []string{o.Subject + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		MaxAge:            o.MaxAge,
+		MaxBytes:          -1,
+		Duplicates:        o.Duplicates,
+		AllowBatchPublish: true,
 	}
 	if o.MaxBytes > 0 {
 		cfg.MaxBytes = o.MaxBytes
 	}
-	if _, err := js.CreateStream(ctx, cfg); err != nil {
+	st, err = js.CreateStream(ctx, cfg)
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		// A server before 2.14 may refuse the option: without it.
+		cfg.AllowBatchPublish = false
+		st, err = js.CreateStream(ctx, cfg)
+	}
+	if err != nil {
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return nil
+			if st, err := js.Stream(ctx, o.Stream); err == nil {
+				return st.CachedInfo().Config.AllowBatchPublish, nil
+			}
+			return false, nil
 		}
 		o.Log.Warn("export: could not make the stream; publishing to whichever stream takes the subject",
 			"stream", o.Stream, "subject", o.Subject+".>", "err", err)
-		return nil
+		return false, nil
 	}
-	o.Log.Info("export: made the JetStream stream", "stream", o.Stream, "subject", o.Subject+".>")
-	return nil
+	o.Log.Info("export: made the JetStream stream", "stream", o.Stream, "subject", o.Subject+".>",
+		"fast_batches", st.CachedInfo().Config.AllowBatchPublish)
+	return st.CachedInfo().Config.AllowBatchPublish, nil
 }
 
 // pending is one entry read from the log.
@@ -396,40 +410,96 @@ func (x *Exporter) drain(ctx context.Context, p *publisher) (int, error) {
 }
 
 // publish sends a batch and waits for every acknowledgement; it moves the
-// cursor past the longest acknowledged run from the start.
+// cursor past the longest acknowledged run from the start. A fast batch
+// that ended early without an error (its first message was a duplicate:
+// a replay) is followed by the rest of the batch one at a time; a stream
+// that refuses fast batches gets every batch one at a time from then on.
 func (x *Exporter) publish(ctx context.Context, p *publisher, batch []pending) (int, error) {
 	if err := x.enc.prefetch(ctx, batch); err != nil {
 		return 0, err
 	}
-	p.start(len(batch))
+	total, from := 0, 0
+	for {
+		fast := p.fast
+		acked, run, err := x.publishFrom(ctx, p, batch, from, fast)
+		total += acked
+		from += run
+		var apiErr *jetstream.APIError
+		switch {
+		case err != nil && fast && ctx.Err() == nil && errors.As(err, &apiErr) && fastRefused(apiErr.ErrorCode):
+			x.o.Log.Warn("export: the stream takes no fast batches; publishing one message at a time", "err", err)
+			p.fast = false
+		case err != nil:
+			return total, err
+		case from == len(batch):
+			return total, nil
+		case !fast:
+			return total, errors.New("publish: a message was neither acknowledged nor refused")
+		default:
+			x.o.Log.Debug("export: a fast batch ended early (a replay); the rest of it one message at a time",
+				"acknowledged", from, "of", len(batch))
+			p.fast = false
+			acked, run, err = x.publishFrom(ctx, p, batch, from, false)
+			p.fast = true
+			total += acked
+			from += run
+			if err != nil || from == len(batch) {
+				return total, err
+			}
+		}
+	}
+}
+
+// fastRefused reports whether a JetStream error code says the stream or
+// server does not take fast batches.
+func fastRefused(code jetstream.ErrorCode) bool {
+	switch code {
+	case 10205, 10206, 10207: // batch publish disabled, invalid pattern, invalid id
+		return true
+	}
+	return false
+}
+
+// publishFrom publishes batch[from:], prefetched, as one fast batch or
+// one message at a time, waits for the acknowledgements and moves the
+// cursor past the longest acknowledged run from its start, whose length
+// it returns with how many messages of it were acknowledged.
+func (x *Exporter) publishFrom(ctx context.Context, p *publisher, batch []pending, from int, fast bool) (int, int, error) {
+	p.start(len(batch)-from, fast)
 	var pubErr error
-	for i, b := range batch {
+	for i := from; i < len(batch); i++ {
+		b := &batch[i]
 		m, err := x.enc.encode(ctx, i, b.entry)
 		if err != nil {
 			if !errors.Is(err, errGone) {
 				x.o.Log.Error("export: entry skipped", "seq", b.seq, "err", err)
 			}
-			x.skipped.Add(1)
-			p.skip(i)
+			p.skip(i - from)
 			continue
 		}
-		if err := p.publish(i, x.enc.subject(x.o.Subject, &m), m.MsgID, m.Body); err != nil {
+		if err := p.publish(i-from, x.enc.subject(x.o.Subject, &m), m.MsgID, m.Body); err != nil {
 			pubErr = fmt.Errorf("publish: %w", err)
 			break
 		}
 	}
+	if pubErr == nil {
+		if err := p.end(); err != nil {
+			pubErr = fmt.Errorf("publish: %w", err)
+		}
+	}
 	acked, run, ackErr := p.wait(ctx)
 	if err := ctx.Err(); err != nil {
-		return acked, err
+		return acked, run, err
 	}
 	if run > 0 {
-		if err := x.db.ExportAck(ctx, batch[run-1].seq); err != nil {
-			return acked, err
+		if err := x.db.ExportAck(ctx, batch[from+run-1].seq); err != nil {
+			return acked, run, err
 		}
 		x.published.Add(uint64(acked))
+		x.skipped.Add(uint64(run - acked))
 	}
 	if ackErr != nil {
-		return acked, ackErr
+		return acked, run, ackErr
 	}
-	return acked, pubErr
+	return acked, run, pubErr
 }
