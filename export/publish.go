@@ -116,8 +116,8 @@ func newPublisher(nc *nats.Conn, closed <-chan nats.Status, batch int, fast bool
 	p.withID = nats.Header{jetstream.MsgIDHeader: p.id}
 	_, err := nc.Subscribe(p.inbox+">", func(m *nats.Msg) {
 		tail := m.Subject[len(p.inbox):]
-		if strings.HasSuffix(tail, fastSuffix) {
-			if a, ok := fastAck(tail[len(p.inbox)-len(inboxPrefix)-1:], m.Data); ok {
+		if unique := len(p.inbox) - len(inboxPrefix) - 1; strings.HasSuffix(tail, fastSuffix) && len(tail) > unique {
+			if a, ok := fastAck(tail[unique:], m.Data); ok {
 				p.acks <- a
 			}
 			return
