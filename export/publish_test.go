@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,7 +131,7 @@ func TestExportFastBatchEndsEarly(t *testing.T) {
 	}
 	db, mark := hitStore(t, 13) // hit 13's URL is too long for the stream
 	mark(0, 20)
-	var log strings.Builder
+	var log syncLog
 	x := runExporter(t, db, n, 8, &log)
 	deadline := time.Now().Add(time.Minute)
 	for x.Stats().Cursor < 13 && time.Now().Before(deadline) {
@@ -144,6 +145,24 @@ func TestExportFastBatchEndsEarly(t *testing.T) {
 	if !strings.Contains(log.String(), "message size exceeds maximum") {
 		t.Errorf("the refusal is not logged; log:\n%s", log.String())
 	}
+}
+
+// syncLog is a log the exporter writes while the test reads it.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func jsOf(t *testing.T, n *exporttest.NATS) jetstream.JetStream {
@@ -171,7 +190,7 @@ func TestExportStreamWithoutFastBatches(t *testing.T) {
 	}
 	db, mark := hitStore(t, 0)
 	mark(0, 20)
-	var log strings.Builder
+	var log syncLog
 	x := runExporter(t, db, n, 8, &log)
 	waitDrained(t, x)
 	mark(0, 5)
