@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/chats"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
@@ -78,7 +79,7 @@ func (s *apiHandlers) pathChat(ctx *fasthttp.RequestCtx, tok store.Token) (store
 }
 
 func isNoChat(err error) bool {
-	ce, ok := err.(*chats.Error)
+	ce, ok := err.(*usererr.Error)
 	return ok && ce.Code() == "no_chat"
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"appliance/httpd/chats"
+	"appliance/internal/usererr"
 )
 
 // The JSON frames of the chat (chat-protocol.md): what clients send
@@ -109,7 +110,7 @@ func errorFrame(err error, ref string) (outError, bool) {
 	if errors.As(err, &fe) {
 		return outError{Type: "error", Code: fe.code, Message: fe.msg, Ref: ref}, false
 	}
-	var ce *chats.Error
+	var ce *usererr.Error
 	if errors.As(err, &ce) {
 		keep := ce.Code() == "chat_closed" || ce.Code() == "no_chat" || ce.Code() == "assigned" || ce.Code() == "too_many_chats"
 		return outError{Type: "error", Code: ce.Code(), Message: ce.UserMessage(), Ref: ref}, keep

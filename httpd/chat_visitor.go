@@ -15,6 +15,7 @@ import (
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
@@ -328,7 +329,7 @@ func (h *chatVisitorHandlers) hello(site *store.Site, f chatFrame, ip string) (*
 	}
 	ci, err := visits.ParseCI(f.CI)
 	if err != nil {
-		return nil, badFrame(visits.UserMessage(err))
+		return nil, badFrame(usererr.UserMessage(err))
 	}
 	if err := checkKey(site, ci, f.Key); err != nil {
 		return nil, &frameError{code: "wrong_key", msg: err.(*Error).Msg}

@@ -10,6 +10,7 @@ import (
 
 	"appliance/httpd/admin"
 	"appliance/httpd/visits"
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -130,7 +131,7 @@ func (s *dashboardHandlers) testRule(site *store.Site, pageURL, referrer string,
 	rt := &ruleTest{URL: pageURL, Referrer: referrer}
 	src, err := visits.ParseSourceAs("Landing page URL", "Referrer", pageURL, referrer, site.Domains)
 	if err != nil {
-		rt.Error = visits.UserMessage(err)
+		rt.Error = usererr.UserMessage(err)
 		return rt
 	}
 	rt.Source = src

@@ -108,9 +108,9 @@ func (f *failure) Unwrap() error { return f.err }
 func failureCode(err error) string {
 	if c, ok := errors.AsType[interface {
 		error
-		ResultCode() string
-	}](err); ok {
-		return c.ResultCode()
+		Code() string
+	}](err); ok && c.Code() != "" {
+		return c.Code()
 	}
 	status := fasthttp.StatusInternalServerError
 	if ue := asUserError(err); ue != nil {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"appliance/internal/usererr"
 )
 
 // Reservation bounds: how long a pool keeps a number for a visitor after the
@@ -25,7 +27,7 @@ var (
 	ErrUnknownNumber = errors.New("numbers: number not in pool")
 	ErrReserve       = errors.New("numbers: reservation time out of range")
 	ErrLease         = errors.New("numbers: invalid lease")
-	ErrRule          = &Error{status: 400, msg: "invalid rule"}
+	ErrRule          = usererr.New("numbers", 400, "invalid rule").ReasonFirst()
 )
 
 // CheckReserve reports whether d is a valid reservation time for a pool

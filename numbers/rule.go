@@ -82,7 +82,7 @@ var (
 // longer than MaxRuleLen.
 func ParseRule(s string) (Rule, error) {
 	if len(s) > MaxRuleLen {
-		return Rule{}, errorf(ErrRule, "parse rule: %d bytes, at most %d allowed", len(s), MaxRuleLen)
+		return Rule{}, ErrRule.Errorf("parse rule: %d bytes, at most %d allowed", len(s), MaxRuleLen)
 	}
 	var r Rule
 	if s == "" {
@@ -92,15 +92,15 @@ func ParseRule(s string) (Rule, error) {
 	for part := range strings.SplitSeq(s, "&") {
 		name, value, ok := strings.Cut(part, "=")
 		if !ok {
-			return Rule{}, errorf(ErrRule, "parse rule: term %q: want key=value", part)
+			return Rule{}, ErrRule.Errorf("parse rule: term %q: want key=value", part)
 		}
 		k, ok := lookupKey(name)
 		if !ok {
-			return Rule{}, errorf(ErrRule, "parse rule: unknown key %q (want one of %s)",
+			return Rule{}, ErrRule.Errorf("parse rule: unknown key %q (want one of %s)",
 				name, strings.Join(keyNames[:], ", "))
 		}
 		if seen[k] {
-			return Rule{}, errorf(ErrRule, "parse rule: key %s given twice (list alternatives as a|b)", name)
+			return Rule{}, ErrRule.Errorf("parse rule: key %s given twice (list alternatives as a|b)", name)
 		}
 		seen[k] = true
 		t := term{key: k}
@@ -120,7 +120,7 @@ func ParseRule(s string) (Rule, error) {
 	// Escaping and case folding can lengthen the text; the cap holds for the
 	// canonical form too, so that it always parses back.
 	if n := len(r.String()); n > MaxRuleLen {
-		return Rule{}, errorf(ErrRule, "parse rule: %d bytes once escaped, at most %d allowed", n, MaxRuleLen)
+		return Rule{}, ErrRule.Errorf("parse rule: %d bytes once escaped, at most %d allowed", n, MaxRuleLen)
 	}
 	return r, nil
 }
@@ -137,39 +137,39 @@ func lookupKey(name string) (key, bool) {
 func parseValue(k key, raw string) (string, error) {
 	name := keyNames[k]
 	if raw == "" {
-		return "", errorf(ErrRule, "parse rule: %s: empty value", name)
+		return "", ErrRule.Errorf("parse rule: %s: empty value", name)
 	}
 	v, err := url.QueryUnescape(raw)
 	if err != nil {
-		return "", errorf(ErrRule, "parse rule: %s=%q: bad percent-encoding", name, raw)
+		return "", ErrRule.Errorf("parse rule: %s=%q: bad percent-encoding", name, raw)
 	}
 	if !utf8.ValidString(v) {
-		return "", errorf(ErrRule, "parse rule: %s=%q: not UTF-8", name, raw)
+		return "", ErrRule.Errorf("parse rule: %s=%q: not UTF-8", name, raw)
 	}
 	if strings.IndexFunc(v, isControl) >= 0 {
-		return "", errorf(ErrRule, "parse rule: %s=%q: control character", name, raw)
+		return "", ErrRule.Errorf("parse rule: %s=%q: control character", name, raw)
 	}
 	v = strings.ToLower(v)
 	switch k {
 	case keyChannel:
 		if !slices.Contains(channels, v) {
-			return "", errorf(ErrRule, "parse rule: channel=%q: want one of %s", v, strings.Join(channels, ", "))
+			return "", ErrRule.Errorf("parse rule: channel=%q: want one of %s", v, strings.Join(channels, ", "))
 		}
 	case keyClick:
 		if !slices.Contains(clicks, v) {
-			return "", errorf(ErrRule, "parse rule: click=%q: want one of %s", v, strings.Join(clicks, ", "))
+			return "", ErrRule.Errorf("parse rule: click=%q: want one of %s", v, strings.Join(clicks, ", "))
 		}
 	case keyReferrer:
 		if !isDomain(v) {
-			return "", errorf(ErrRule, "parse rule: referrer=%q: want a domain such as google.com", v)
+			return "", ErrRule.Errorf("parse rule: referrer=%q: want a domain such as google.com", v)
 		}
 	case keyLanding:
 		if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, "?# ") {
-			return "", errorf(ErrRule, "parse rule: landing=%q: want a path prefix such as /promo", v)
+			return "", ErrRule.Errorf("parse rule: landing=%q: want a path prefix such as /promo", v)
 		}
 	default:
 		if strings.TrimSpace(v) != v {
-			return "", errorf(ErrRule, "parse rule: %s=%q: leading or trailing space", name, v)
+			return "", ErrRule.Errorf("parse rule: %s=%q: leading or trailing space", name, v)
 		}
 	}
 	return v, nil

@@ -27,72 +27,22 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"appliance/httpd/visits"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
 // Errors of the accounts package.
 var (
-	ErrBadLogin   = &Error{status: 401, msg: "wrong email or password"}
-	ErrExists     = &Error{status: 409, msg: "user already exists"}
-	ErrNoUser     = &Error{status: 404, msg: "no such user"}
-	ErrInvalid    = &Error{status: 400, msg: "invalid input"}
-	ErrNoSession  = &Error{status: 401, msg: "not signed in"}
-	ErrSetupUsed  = &Error{status: 403, msg: "setup link is invalid or already used"}
+	ErrBadLogin   = usererr.New("accounts", 401, "wrong email or password")
+	ErrExists     = usererr.New("accounts", 409, "user already exists")
+	ErrNoUser     = usererr.New("accounts", 404, "no such user")
+	ErrInvalid    = usererr.New("accounts", 400, "invalid input")
+	ErrNoSession  = usererr.New("accounts", 401, "not signed in")
+	ErrSetupUsed  = usererr.New("accounts", 403, "setup link is invalid or already used")
 	ErrSetupDone  = errors.New("accounts: setup is done: a user exists")
-	ErrNoToken    = &Error{status: 401, msg: "invalid API token"}
+	ErrNoToken    = usererr.New("accounts", 401, "invalid API token")
 	ErrHashFormat = errors.New("accounts: unknown password hash format")
 )
-
-// Error is an error of package accounts that a caller can answer as is: it
-// carries its status (HTTP's numbers: 400, 404...) and a message for the
-// person who sent the request, without the package's prefix. An error of a
-// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
-// kind; the sentinels are Errors themselves.
-type Error struct {
-	kind   *Error // nil for a sentinel
-	status int
-	msg    string
-	// format and args are msg before formatting: a catalog key of the
-	// dashboard and its arguments (MessageFormat).
-	format string
-	args   []any
-}
-
-func (e *Error) Error() string {
-	if e.kind == nil {
-		return "accounts: " + e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-// Unwrap returns the sentinel e is of; nil for a sentinel.
-func (e *Error) Unwrap() error {
-	if e.kind == nil {
-		return nil
-	}
-	return e.kind
-}
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who sent the request.
-func (e *Error) UserMessage() string { return e.msg }
-
-// MessageFormat is UserMessage before formatting, for a reader's
-// language: the format (a catalog key of the dashboard) and its
-// arguments; a message not made by errorf is its own format.
-func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" {
-		return e.UserMessage(), nil
-	}
-	return e.format, e.args
-}
-
-// errorf is an Error of kind with a formatted message.
-func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
-}
 
 // Roles.
 const (
@@ -180,17 +130,17 @@ func CheckPassword(hash, pw string) (bool, error) {
 func normalizeEmail(email string) (string, error) {
 	e, err := visits.NormalizeEmail(email)
 	if err != nil {
-		return "", errorf(ErrInvalid, "%q is not an email address", strings.TrimSpace(email))
+		return "", ErrInvalid.Errorf("%q is not an email address", strings.TrimSpace(email))
 	}
 	return e, nil
 }
 
 func checkPasswordRules(pw string) error {
 	if len(pw) < MinPassword {
-		return errorf(ErrInvalid, "the password must be at least %d characters", MinPassword)
+		return ErrInvalid.Errorf("the password must be at least %d characters", MinPassword)
 	}
 	if len(pw) > 256 {
-		return errorf(ErrInvalid, "the password must be at most 256 characters")
+		return ErrInvalid.Errorf("the password must be at most 256 characters")
 	}
 	return nil
 }
@@ -212,7 +162,7 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 		return store.User{}, err
 	}
 	if !ValidRole(role) {
-		return store.User{}, errorf(ErrInvalid, "role %q (owner, manager or operator)", role)
+		return store.User{}, ErrInvalid.Errorf("role %q (owner, manager or operator)", role)
 	}
 	u := store.User{Email: email, Hash: HashPassword(password), Role: role, Created: a.now().UnixMilli()}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
@@ -530,10 +480,10 @@ func (a *Accounts) CreateUserToken(ctx context.Context, name string, sites []uin
 func (a *Accounts) createToken(ctx context.Context, name string, sites []uint32, user string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 {
-		return "", errorf(ErrInvalid, "token name must be 1 to 64 characters")
+		return "", ErrInvalid.Errorf("token name must be 1 to 64 characters")
 	}
 	if len(sites) > MaxTokenSites {
-		return "", errorf(ErrInvalid, "a token names at most %d sites", MaxTokenSites)
+		return "", ErrInvalid.Errorf("a token names at most %d sites", MaxTokenSites)
 	}
 	token := "apl_" + RandomToken()
 	t := store.Token{Name: name, Created: a.now().UnixMilli(), Sites: slices.Compact(slices.Sorted(slices.Values(sites))), User: user}

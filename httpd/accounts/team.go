@@ -11,14 +11,15 @@ import (
 	"sync"
 	"time"
 
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
 // Errors of the team: users, invites, tokens.
 var (
-	ErrLastOwner  = &Error{status: 409, msg: "the appliance needs an owner: make another user owner first"}
-	ErrInviteUsed = &Error{status: 404, msg: "this invite link is invalid, expired or already used; ask the owner for a new one"}
-	ErrNoTokenID  = &Error{status: 404, msg: "no such API token"}
+	ErrLastOwner  = usererr.New("accounts", 409, "the appliance needs an owner: make another user owner first")
+	ErrInviteUsed = usererr.New("accounts", 404, "this invite link is invalid, expired or already used; ask the owner for a new one")
+	ErrNoTokenID  = usererr.New("accounts", 404, "no such API token")
 )
 
 // InviteTTL is how long an invite link works.
@@ -62,7 +63,7 @@ func (a *Accounts) otherOwner(ctx context.Context, but string) (bool, error) {
 // (ErrLastOwner): an appliance without an owner could not be managed.
 func (a *Accounts) SetRole(ctx context.Context, email, role string) (store.User, error) {
 	if !ValidRole(role) {
-		return store.User{}, errorf(ErrInvalid, "role %q (owner, manager or operator)", role)
+		return store.User{}, ErrInvalid.Errorf("role %q (owner, manager or operator)", role)
 	}
 	email, err := normalizeEmail(email)
 	if err != nil {
@@ -153,14 +154,14 @@ func (a *Accounts) Invite(ctx context.Context, email, role, by string) (string, 
 		return "", store.Invite{}, err
 	}
 	if !ValidRole(role) {
-		return "", store.Invite{}, errorf(ErrInvalid, "role %q (owner, manager or operator)", role)
+		return "", store.Invite{}, ErrInvalid.Errorf("role %q (owner, manager or operator)", role)
 	}
 	now := a.now()
 	inv := store.Invite{Email: email, Role: role, By: by, Created: now.UnixMilli(), Expires: now.Add(InviteTTL).UnixMilli()}
 	token := RandomToken()
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Get(store.UserKey(email)); err == nil {
-			return errorf(ErrExists, "%s already has an account", email)
+			return ErrExists.Errorf("%s already has an account", email)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -270,7 +271,7 @@ func (a *Accounts) AcceptInvite(ctx context.Context, token, password string) (st
 			return ErrInviteUsed
 		}
 		if _, err := tx.Get(store.UserKey(inv.Email)); err == nil {
-			return errorf(ErrExists, "%s already has an account; sign in instead", inv.Email)
+			return ErrExists.Errorf("%s already has an account; sign in instead", inv.Email)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

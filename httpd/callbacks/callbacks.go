@@ -47,6 +47,7 @@ import (
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -54,85 +55,14 @@ import (
 // Errors of the callbacks package.
 var (
 	// ErrInvalid is wrapped by every error about a callback request's input.
-	ErrInvalid = &Error{status: 400, msg: "invalid request"}
+	ErrInvalid = usererr.New("callbacks", 400, "invalid request").WithCode(CodeInvalidRequest)
 	// ErrSettings is wrapped by every error about a site's widget settings.
-	ErrSettings = &Error{status: 400, msg: "invalid settings"}
+	ErrSettings = usererr.New("callbacks", 400, "invalid settings").WithCode(CodeInvalidRequest)
 )
-
-// Error is an error of package callbacks that a caller can answer as is: it
-// carries its status (HTTP's numbers: 400, 404...) and a message for the
-// person who sent the request, without the package's prefix. An error of a
-// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
-// kind; the sentinels are Errors themselves.
-type Error struct {
-	kind   *Error // nil for a sentinel
-	status int
-	msg    string
-	cause  error  // what the message reports, when it is another error
-	code   string // the Result code of a request's error; "" for CodeInvalidRequest
-	// format and args are msg before formatting: a catalog key of the
-	// dashboard and its arguments (MessageFormat).
-	format string
-	args   []any
-}
-
-func (e *Error) Error() string {
-	if e.kind == nil {
-		return "callbacks: " + e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-// Unwrap returns the sentinel e is of and its cause, if any.
-func (e *Error) Unwrap() []error {
-	var out []error
-	if e.kind != nil {
-		out = append(out, e.kind)
-	}
-	if e.cause != nil {
-		out = append(out, e.cause)
-	}
-	return out
-}
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who sent the request.
-func (e *Error) UserMessage() string { return e.msg }
-
-// ResultCode names what is wrong for a page's code, the code of the
-// Result a failed sitePhoneCall answers with (CodeInvalidPhone...).
-func (e *Error) ResultCode() string {
-	if e.code == "" {
-		return CodeInvalidRequest
-	}
-	return e.code
-}
-
-// because is an Error of kind whose message is err's, which it wraps.
-func because(kind *Error, err error) error {
-	return &Error{kind: kind, status: kind.status, msg: err.Error(), cause: err}
-}
 
 // invalid is an ErrInvalid with a result code and a formatted message.
 func invalid(code, format string, a ...any) error {
-	return &Error{kind: ErrInvalid, status: ErrInvalid.status, msg: fmt.Sprintf(format, a...), code: code}
-}
-
-// MessageFormat is UserMessage before formatting, for a reader's
-// language: the format (a catalog key of the dashboard) and its
-// arguments; a message not made by errorf is its own format.
-func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" {
-		return e.UserMessage(), nil
-	}
-	return e.format, e.args
-}
-
-// errorf is an Error of kind with a formatted message.
-func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
+	return ErrInvalid.Errorf(format, a...).WithCode(code)
 }
 
 // Statuses of ComagicWidget.sitePhoneCall, exactly as the reference

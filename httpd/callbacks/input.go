@@ -52,7 +52,7 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	}
 	phone, err := numbers.ParsePhone(raw, region)
 	if err != nil {
-		return cb, &Error{kind: ErrInvalid, status: ErrInvalid.status, msg: err.Error(), cause: err, code: CodeInvalidPhone}
+		return cb, ErrInvalid.Because(err).WithCode(CodeInvalidPhone)
 	}
 	cb.Phone, cb.PhoneRaw = phone.Digits, raw
 	if in.GroupID > MaxGroupID {
@@ -70,9 +70,9 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	page := strings.TrimSpace(in.PageURL)
 	switch {
 	case !utf8.ValidString(page) || strings.ContainsFunc(page, unicode.IsControl):
-		return cb, errorf(ErrInvalid, "the page URL is not text")
+		return cb, ErrInvalid.Errorf("the page URL is not text")
 	case len(page) > MaxURL:
-		return cb, errorf(ErrInvalid, "the page URL is longer than %d bytes", MaxURL)
+		return cb, ErrInvalid.Errorf("the page URL is longer than %d bytes", MaxURL)
 	}
 	cb.PageURL = page
 	return cb, nil

@@ -72,7 +72,7 @@ func (s *Service) Configure(ctx context.Context, site uint32, c Change) (store.W
 		// Before the write, as it may resolve a name; a URL that does not
 		// parse is apply's to refuse.
 		if err := s.hooks.CheckURL(ctx, strings.TrimSpace(*c.ScenarioURL)); errors.Is(err, webhooks.ErrRefused) {
-			return store.WidgetSettings{}, fmt.Errorf("configure callbacks of site %d: %w", site, because(ErrSettings, err))
+			return store.WidgetSettings{}, fmt.Errorf("configure callbacks of site %d: %w", site, ErrSettings.Because(err))
 		}
 	}
 	var out store.WidgetSettings
@@ -113,7 +113,7 @@ func apply(w *store.WidgetSettings, c Change) error {
 		} else {
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > MaxScenarioURL {
-				return errorf(ErrSettings, "the scenario URL must be http:// or https://host/..., at most %d bytes", MaxScenarioURL)
+				return ErrSettings.Errorf("the scenario URL must be http:// or https://host/..., at most %d bytes", MaxScenarioURL)
 			}
 			w.ScenarioURL = u.String()
 		}
@@ -125,16 +125,16 @@ func apply(w *store.WidgetSettings, c Change) error {
 		}
 		switch {
 		case w.ScenarioURL == "" && secret != "":
-			return errorf(ErrSettings, "a secret needs a scenario URL")
+			return ErrSettings.Errorf("a secret needs a scenario URL")
 		case w.ScenarioURL == "":
 		case secret == "":
 			b := make([]byte, 32)
 			rand.Read(b)
 			secret = "cbsec_" + base64.RawURLEncoding.EncodeToString(b)
 		case len(secret) < minSecret || len(secret) > MaxSecret:
-			return errorf(ErrSettings, "a secret has %d to %d characters (leave it empty to generate one)", minSecret, MaxSecret)
+			return ErrSettings.Errorf("a secret has %d to %d characters (leave it empty to generate one)", minSecret, MaxSecret)
 		case strings.ContainsFunc(secret, func(r rune) bool { return r < 0x21 || r > 0x7e }):
-			return errorf(ErrSettings, "a secret is printable ASCII without spaces")
+			return ErrSettings.Errorf("a secret is printable ASCII without spaces")
 		}
 		w.ScenarioSecret = secret
 	}
@@ -143,7 +143,7 @@ func apply(w *store.WidgetSettings, c Change) error {
 	}
 	if c.CaptchaDigits != nil {
 		if n := *c.CaptchaDigits; n != 4 && n != 6 {
-			return errorf(ErrSettings, "a captcha has 4 or 6 digits, not %d", n)
+			return ErrSettings.Errorf("a captcha has 4 or 6 digits, not %d", n)
 		}
 		w.CaptchaDigits = *c.CaptchaDigits
 	}
@@ -157,7 +157,7 @@ func apply(w *store.WidgetSettings, c Change) error {
 			ok = ok || l == lang
 		}
 		if !ok {
-			return errorf(ErrSettings, "the language is ru, en or auto (the visitor's browser)")
+			return ErrSettings.Errorf("the language is ru, en or auto (the visitor's browser)")
 		}
 		w.Lang = lang
 	}
@@ -172,17 +172,17 @@ func apply(w *store.WidgetSettings, c Change) error {
 
 func checkGroups(gs []store.WidgetGroup) error {
 	if len(gs) > MaxGroups {
-		return errorf(ErrSettings, "at most %d groups", MaxGroups)
+		return ErrSettings.Errorf("at most %d groups", MaxGroups)
 	}
 	seen := map[uint64]bool{}
 	for _, g := range gs {
 		switch {
 		case g.ID == 0 || g.ID > MaxGroupID:
-			return errorf(ErrSettings, "a group id is a number from 1 to 2^53-1")
+			return ErrSettings.Errorf("a group id is a number from 1 to 2^53-1")
 		case seen[g.ID]:
-			return errorf(ErrSettings, "group id %d is listed twice", g.ID)
+			return ErrSettings.Errorf("group id %d is listed twice", g.ID)
 		case g.Name == "" || len(g.Name) > MaxGroupName || !utf8.ValidString(g.Name) || strings.ContainsFunc(g.Name, unicode.IsControl):
-			return errorf(ErrSettings, "group %d needs a name of 1 to %d bytes of text", g.ID, MaxGroupName)
+			return ErrSettings.Errorf("group %d needs a name of 1 to %d bytes of text", g.ID, MaxGroupName)
 		}
 		seen[g.ID] = true
 	}
@@ -201,11 +201,11 @@ func ParseGroups(s string) ([]store.WidgetGroup, error) {
 		}
 		i := strings.IndexFunc(entry, func(r rune) bool { return r < '0' || r > '9' })
 		if i <= 0 {
-			return nil, errorf(ErrSettings, "%q: write a group as its id and name, e.g. \"16587 Sales\"", entry)
+			return nil, ErrSettings.Errorf("%q: write a group as its id and name, e.g. \"16587 Sales\"", entry)
 		}
 		id, err := strconv.ParseUint(entry[:i], 10, 64)
 		if err != nil {
-			return nil, errorf(ErrSettings, "%q: the group id is too large", entry)
+			return nil, ErrSettings.Errorf("%q: the group id is too large", entry)
 		}
 		name := strings.TrimSpace(strings.TrimLeft(entry[i:], " \t=:"))
 		out = append(out, store.WidgetGroup{ID: id, Name: name})

@@ -34,7 +34,6 @@
 package chats
 
 import (
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -44,72 +43,21 @@ import (
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
-// Error is an error of package chats that a caller can answer as is: its
-// HTTP status, a code for clients (chat-protocol.md's error codes) and a
-// message for the developer. An error of a kind wraps its sentinel.
-type Error struct {
-	kind   *Error
-	status int
-	code   string
-	msg    string
-	// format and args are msg before formatting: a catalog key of the
-	// dashboard and its arguments (MessageFormat).
-	format string
-	args   []any
-}
-
 // The kinds of errors.
 var (
-	ErrInvalid     = &Error{status: 400, code: "bad_text", msg: "invalid message"}
-	ErrNoChat      = &Error{status: 404, code: "no_chat", msg: "no such chat"}
-	ErrClosed      = &Error{status: 409, code: "chat_closed", msg: "the chat is closed"}
-	ErrAssigned    = &Error{status: 409, code: "assigned", msg: "the chat is another operator's"}
-	ErrOpenChat    = &Error{status: 409, code: "too_many_chats", msg: "the visitor has an open chat"}
-	ErrChatFull    = &Error{status: 409, code: "chat_full", msg: "the chat is full"}
-	ErrForbidden   = &Error{status: 403, code: "no_chat", msg: "not allowed"}
-	ErrNotOperator = &Error{status: 400, code: "bad_frame", msg: "invalid operator status"}
+	ErrInvalid     = usererr.New("chats", 400, "invalid message").WithCode("bad_text")
+	ErrNoChat      = usererr.New("chats", 404, "no such chat").WithCode("no_chat")
+	ErrClosed      = usererr.New("chats", 409, "the chat is closed").WithCode("chat_closed")
+	ErrAssigned    = usererr.New("chats", 409, "the chat is another operator's").WithCode("assigned")
+	ErrOpenChat    = usererr.New("chats", 409, "the visitor has an open chat").WithCode("too_many_chats")
+	ErrChatFull    = usererr.New("chats", 409, "the chat is full").WithCode("chat_full")
+	ErrForbidden   = usererr.New("chats", 403, "not allowed").WithCode("no_chat")
+	ErrNotOperator = usererr.New("chats", 400, "invalid operator status").WithCode("bad_frame")
 )
-
-func (e *Error) Error() string {
-	if e.kind == nil {
-		return "chats: " + e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-// Unwrap returns the sentinel e is of.
-func (e *Error) Unwrap() error {
-	if e.kind == nil {
-		return nil
-	}
-	return e.kind
-}
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who sent the request.
-func (e *Error) UserMessage() string { return e.msg }
-
-// Code is the protocol's error code of e.
-func (e *Error) Code() string { return e.code }
-
-// MessageFormat is UserMessage before formatting, for a reader's
-// language: the format (a catalog key of the dashboard) and its
-// arguments; a message not made by errorf is its own format.
-func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" {
-		return e.UserMessage(), nil
-	}
-	return e.format, e.args
-}
-
-func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, code: kind.code, msg: fmt.Sprintf(format, a...), format: format, args: a}
-}
 
 // Who sent a message (store.ChatMessage.From).
 const (

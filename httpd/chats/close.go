@@ -108,7 +108,7 @@ func (s *Service) Close(ctx context.Context, site uint32, chat, visitor uint64, 
 		return store.Chat{}, err
 	}
 	if visitor != 0 && c.Visitor != visitor {
-		return store.Chat{}, errorf(ErrNoChat, "no chat %d of this visitor", chat)
+		return store.Chat{}, ErrNoChat.Errorf("no chat %d of this visitor", chat)
 	}
 	if c.Closed != 0 {
 		return c, nil

@@ -235,7 +235,7 @@ func (s *Service) Connect(op Operator, sites []uint32, status string) (release f
 // idle time from the latest call.
 func (s *Service) SetStatus(op Operator, sites []uint32, status string, api bool) error {
 	if status != Online && status != Away && status != Offline {
-		return errorf(ErrNotOperator, "status must be online, away or offline, not %q", status)
+		return ErrNotOperator.Errorf("status must be online, away or offline, not %q", status)
 	}
 	s.presence.change(sites, op.Name, func(st *opState, now time.Time) {
 		st.status, st.active = status, now

@@ -179,7 +179,7 @@ const maxQuery = 200
 // matches every finished chat.
 func (s *Service) Search(ctx context.Context, site uint32, q string, limit int) ([]store.Chat, error) {
 	if len(q) > maxQuery || !utf8.ValidString(q) {
-		return nil, errorf(ErrInvalid, "the search is longer than %d bytes or not UTF-8", maxQuery)
+		return nil, ErrInvalid.Errorf("the search is longer than %d bytes or not UTF-8", maxQuery)
 	}
 	words := strings.Fields(strings.ToLower(q))
 	return s.scanChats(ctx, site, limit, func(c *store.Chat) (bool, error) {
@@ -291,17 +291,17 @@ var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 // ErrInvalid name the field.
 func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSettings) error {
 	if st.ButtonPosition != "" && st.ButtonPosition != "right" && st.ButtonPosition != "left" {
-		return errorf(ErrInvalid, "button position must be right or left")
+		return ErrInvalid.Errorf("button position must be right or left")
 	}
 	if st.ButtonColor != "" && !hexColor.MatchString(st.ButtonColor) {
-		return errorf(ErrInvalid, "button colour must be #RRGGBB")
+		return ErrInvalid.Errorf("button colour must be #RRGGBB")
 	}
 	st.Greeting = strings.TrimSpace(st.Greeting)
 	if err := checkField("greeting", st.Greeting, MaxGreeting); err != nil {
 		return err
 	}
 	if st.Unanswered != 0 && (st.Unanswered < 30 || st.Unanswered > 24*3600) {
-		return errorf(ErrInvalid, "the unanswered time must be from 30 seconds to 24 hours")
+		return ErrInvalid.Errorf("the unanswered time must be from 30 seconds to 24 hours")
 	}
 	var canned []string
 	for _, c := range st.Canned {
@@ -314,7 +314,7 @@ func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSet
 		canned = append(canned, c)
 	}
 	if len(canned) > MaxCanned {
-		return errorf(ErrInvalid, "at most %d canned replies", MaxCanned)
+		return ErrInvalid.Errorf("at most %d canned replies", MaxCanned)
 	}
 	st.Canned = canned
 	if err := s.db.Set(ctx, store.ChatSettingsKey(site), st.Encode()); err != nil {
@@ -326,11 +326,11 @@ func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSet
 
 func checkField(field, v string, max int) error {
 	if !utf8.ValidString(v) || len(v) > max {
-		return errorf(ErrInvalid, "%s is longer than %d bytes or not UTF-8", field, max)
+		return ErrInvalid.Errorf("%s is longer than %d bytes or not UTF-8", field, max)
 	}
 	for _, r := range v {
 		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
-			return errorf(ErrInvalid, "%s contains control characters", field)
+			return ErrInvalid.Errorf("%s contains control characters", field)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"appliance/httpd/visits"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
@@ -35,14 +36,14 @@ type Ack struct {
 // bytes, no control characters but newlines and tabs.
 func CheckText(text string) (string, error) {
 	if !utf8.ValidString(text) {
-		return "", errorf(ErrInvalid, "the text is not valid UTF-8")
+		return "", ErrInvalid.Errorf("the text is not valid UTF-8")
 	}
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return "", errorf(ErrInvalid, "the text is empty")
+		return "", ErrInvalid.Errorf("the text is empty")
 	}
 	if err := visits.CheckText("text", text, MaxText, true); err != nil {
-		return "", errorf(ErrInvalid, "%s", visits.UserMessage(err))
+		return "", ErrInvalid.Errorf("%s", usererr.UserMessage(err))
 	}
 	return text, nil
 }
@@ -51,7 +52,7 @@ func CheckText(text string) (string, error) {
 // ("" is no ref).
 func CheckRef(ref string) error {
 	if err := visits.CheckText("ref", ref, MaxRef, false); err != nil {
-		return &Error{kind: ErrInvalid, status: 400, code: "bad_frame", msg: visits.UserMessage(err)}
+		return ErrInvalid.Because(err).WithCode("bad_frame")
 	}
 	return nil
 }
@@ -62,7 +63,7 @@ var errRaced = errors.New("chats: raced")
 func (s *Service) getChat(site uint32, id uint64) (store.Chat, error) {
 	b, err := s.db.Get(store.ChatKey(site, id))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Chat{}, errorf(ErrNoChat, "no chat %d on this site", id)
+		return store.Chat{}, ErrNoChat.Errorf("no chat %d on this site", id)
 	}
 	if err != nil {
 		return store.Chat{}, fmt.Errorf("read chat %d: %w", id, err)
@@ -73,7 +74,7 @@ func (s *Service) getChat(site uint32, id uint64) (store.Chat, error) {
 func txChat(tx *store.Tx, site uint32, id uint64) (store.Chat, error) {
 	b, err := tx.Get(store.ChatKey(site, id))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Chat{}, errorf(ErrNoChat, "no chat %d on this site", id)
+		return store.Chat{}, ErrNoChat.Errorf("no chat %d on this site", id)
 	}
 	if err != nil {
 		return store.Chat{}, fmt.Errorf("read chat %d: %w", id, err)
@@ -114,7 +115,7 @@ func findRef(c *store.Chat, ref string) uint64 {
 // append adds m to c within tx: the next id, the chat's counters and refs.
 func appendMessage(tx *store.Tx, c *store.Chat, m *store.ChatMessage, ref string) error {
 	if m.From != FromSystem && c.Last >= MaxMessages {
-		return errorf(ErrChatFull, "the chat has %d messages; start a new one", MaxMessages)
+		return ErrChatFull.Errorf("the chat has %d messages; start a new one", MaxMessages)
 	}
 	m.ID = c.Last + 1
 	c.Last, c.LastAt = m.ID, m.At
@@ -261,7 +262,7 @@ func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, ch
 		return Ack{}, err
 	}
 	if !op.Allows(site) {
-		return Ack{}, errorf(ErrForbidden, "this operator may not use that site")
+		return Ack{}, ErrForbidden.Errorf("this operator may not use that site")
 	}
 	unlock := s.lock(site, chat)
 	defer unlock()
@@ -277,7 +278,7 @@ func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, ch
 			return err
 		}
 		if c.Closed != 0 {
-			return errorf(ErrClosed, "chat %d is closed", chat)
+			return ErrClosed.Errorf("chat %d is closed", chat)
 		}
 		now := s.o.Now().UnixMilli()
 		if c.Assigned == "" {
@@ -316,7 +317,7 @@ func (s *Service) publishAssigned(c *store.Chat) {
 // ErrClosed, ErrAssigned (another operator has it).
 func (s *Service) Claim(ctx context.Context, op Operator, site uint32, chat uint64) (store.Chat, error) {
 	if !op.Allows(site) {
-		return store.Chat{}, errorf(ErrForbidden, "this operator may not use that site")
+		return store.Chat{}, ErrForbidden.Errorf("this operator may not use that site")
 	}
 	unlock := s.lock(site, chat)
 	defer unlock()
@@ -329,11 +330,11 @@ func (s *Service) Claim(ctx context.Context, op Operator, site uint32, chat uint
 		}
 		switch {
 		case c.Closed != 0:
-			return errorf(ErrClosed, "chat %d is closed", chat)
+			return ErrClosed.Errorf("chat %d is closed", chat)
 		case c.Assigned == op.Name:
 			return nil
 		case c.Assigned != "":
-			return errorf(ErrAssigned, "chat %d is %s's", chat, c.Assigned)
+			return ErrAssigned.Errorf("chat %d is %s's", chat, c.Assigned)
 		}
 		c.Assigned, changed = op.Name, true
 		tx.Set(store.ChatKey(site, chat), c.Encode())
@@ -361,7 +362,7 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 		return Ack{}, err
 	}
 	if !op.Allows(site) {
-		return Ack{}, errorf(ErrForbidden, "this operator may not use that site")
+		return Ack{}, ErrForbidden.Errorf("this operator may not use that site")
 	}
 	var live *LiveVisitor
 	for _, lv := range s.hub.live(map[uint32]bool{site: true}) {
@@ -370,7 +371,7 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 		}
 	}
 	if live == nil {
-		return Ack{}, errorf(ErrNoChat, "visitor %d is not on the site now", visitor)
+		return Ack{}, ErrNoChat.Errorf("visitor %d is not on the site now", visitor)
 	}
 	attr, err := s.visits.Attribute(site, visitor, live.Session, 0, live.Page)
 	if err != nil {
@@ -399,7 +400,7 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 				return err
 			}
 			if c.Closed == 0 {
-				return errorf(ErrOpenChat, "visitor %d has chat %d open", visitor, cur)
+				return ErrOpenChat.Errorf("visitor %d has chat %d open", visitor, cur)
 			}
 		}
 		now := s.o.Now().UnixMilli()
@@ -435,7 +436,7 @@ func validSide(from string) bool { return from == FromVisitor || from == FromOpe
 // chat's messages up to id, and tells the other side.
 func (s *Service) MarkRead(ctx context.Context, site uint32, chat uint64, from, name string, id uint64, origin *Sub) error {
 	if !validSide(from) {
-		return errorf(ErrInvalid, "bad side %q", from)
+		return ErrInvalid.Errorf("bad side %q", from)
 	}
 	unlock := s.lock(site, chat)
 	defer unlock()

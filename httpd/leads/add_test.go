@@ -9,6 +9,7 @@ import (
 	"appliance/httpd/leads"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/internal/usererr"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -116,7 +117,7 @@ func TestAddRefusesInvalid(t *testing.T) {
 	f := newAddFixture(t)
 	_, err := f.svc.Add(context.Background(), f.site, leads.Request{Visitor: f.hit.CI.Visitor, Session: f.hit.CI.Session,
 		Via: leads.ViaJS, In: leads.Input{Name: " ", Message: "\n"}})
-	e, ok := errors.AsType[*leads.Error](err)
+	e, ok := errors.AsType[*usererr.Error](err)
 	if !ok || !errors.Is(err, leads.ErrInvalid) || e.Status() != 400 || e.UserMessage() != "the lead is empty: give a name, email, phone or message" {
 		t.Fatalf("error %v", err)
 	}

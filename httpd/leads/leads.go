@@ -22,29 +22,13 @@ import (
 	"unicode/utf8"
 
 	"appliance/httpd/visits"
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/store"
 )
 
 // ErrInvalid is the kind of every error about a lead's input.
-var ErrInvalid = &Error{status: 400, msg: "invalid lead"}
-
-// Error is an error of package leads that a caller can answer as is: it
-// carries its status (HTTP's numbers: 400, 404...) and a message for the
-// person who sent the request, without the package's prefix. An error of a
-// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
-// kind; the sentinels are Errors themselves.
-type Error struct {
-	kind   *Error // nil for a sentinel
-	status int
-	msg    string
-	cause  error  // what the message reports, when it is another error
-	code   string // the result code of the error; "" for CodeInvalidRequest
-	// format and args are msg before formatting: a catalog key of the
-	// dashboard and its arguments (MessageFormat).
-	format string
-	args   []any
-}
+var ErrInvalid = usererr.New("leads", 400, "invalid lead").WithCode(CodeInvalidRequest)
 
 // Result codes of a refused lead, for a page's code: the "code" of
 // addOfflineRequest's result when it fails.
@@ -52,59 +36,6 @@ const (
 	CodeEmpty          = "empty_lead"      // nothing typed in any field
 	CodeInvalidRequest = "invalid_request" // anything else: a limit, a sale cost, the page
 )
-
-// ResultCode names what is wrong for a page's code (CodeEmpty...).
-func (e *Error) ResultCode() string {
-	if e.code == "" {
-		return CodeInvalidRequest
-	}
-	return e.code
-}
-
-func (e *Error) Error() string {
-	if e.kind == nil {
-		return "leads: " + e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-// Unwrap returns the sentinel e is of and its cause, if any.
-func (e *Error) Unwrap() []error {
-	var out []error
-	if e.kind != nil {
-		out = append(out, e.kind)
-	}
-	if e.cause != nil {
-		out = append(out, e.cause)
-	}
-	return out
-}
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who sent the request.
-func (e *Error) UserMessage() string { return e.msg }
-
-// because is an Error of kind whose message is err's, which it wraps.
-func because(kind *Error, err error) error {
-	return &Error{kind: kind, status: kind.status, msg: err.Error(), cause: err}
-}
-
-// MessageFormat is UserMessage before formatting, for a reader's
-// language: the format (a catalog key of the dashboard) and its
-// arguments; a message not made by errorf is its own format.
-func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" {
-		return e.UserMessage(), nil
-	}
-	return e.format, e.args
-}
-
-// errorf is an Error of kind with a formatted message.
-func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
-}
 
 // Limits of a lead's fields, in bytes.
 const (
@@ -199,16 +130,15 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 		}
 	}
 	if l.Name == "" && l.EmailRaw == "" && l.PhoneRaw == "" && l.Message == "" && l.FormName == "" {
-		return store.Lead{}, &Error{kind: ErrInvalid, status: ErrInvalid.status, code: CodeEmpty,
-			msg: "the lead is empty: give a name, email, phone or message"}
+		return store.Lead{}, ErrInvalid.Errorf("the lead is empty: give a name, email, phone or message").WithCode(CodeEmpty)
 	}
 	if in.GroupID > MaxGroupID {
-		return store.Lead{}, errorf(ErrInvalid, "group_id above 2^53")
+		return store.Lead{}, ErrInvalid.Errorf("group_id above 2^53")
 	}
 	cost := strings.TrimSpace(in.SaleCost)
 	if cost != "" {
 		if !in.IsSale {
-			return store.Lead{}, errorf(ErrInvalid, "sale_cost needs is_sale: true")
+			return store.Lead{}, ErrInvalid.Errorf("sale_cost needs is_sale: true")
 		}
 		if l.SaleCost, err = ParseCost(cost); err != nil {
 			return store.Lead{}, err
@@ -222,7 +152,7 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 // (a multi-line field allows newlines and tabs).
 func text(field, s string, max int, multiline bool) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", errorf(ErrInvalid, "%s is not valid UTF-8", field)
+		return "", ErrInvalid.Errorf("%s is not valid UTF-8", field)
 	}
 	s = strings.TrimSpace(s)
 	if err := visits.CheckText(field, s, max, multiline); err != nil {
@@ -233,7 +163,7 @@ func text(field, s string, max int, multiline bool) (string, error) {
 
 // fromVisits rewraps a visits.ErrInvalid as ErrInvalid with its message.
 func fromVisits(err error) error {
-	return errorf(ErrInvalid, "%s", visits.UserMessage(err))
+	return ErrInvalid.Errorf("%s", usererr.UserMessage(err))
 }
 
 // ParseCost parses a non-negative decimal amount with at most two
@@ -241,7 +171,7 @@ func fromVisits(err error) error {
 // between thousands and a comma for the decimal point ("9 999,50").
 func ParseCost(s string) (int64, error) {
 	bad := func(why string) (int64, error) {
-		return 0, errorf(ErrInvalid, "sale_cost %q %s", s, why)
+		return 0, ErrInvalid.Errorf("sale_cost %q %s", s, why)
 	}
 	clean := strings.Map(func(r rune) rune {
 		switch r {

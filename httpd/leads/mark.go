@@ -32,7 +32,7 @@ func ValidStatus(s string) bool {
 // lines allowed). It returns the note trimmed. Errors wrap ErrInvalid.
 func CheckMark(status, note string) (string, error) {
 	if !ValidStatus(status) {
-		return "", errorf(ErrInvalid, "status must be new, in_progress, done or spam")
+		return "", ErrInvalid.Errorf("status must be new, in_progress, done or spam")
 	}
 	return text("note", note, MaxNote, true)
 }

@@ -355,7 +355,7 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (Series, error) {
 	out := Series{From: q.From, To: q.To, TimeZone: ZoneName(q.Site, loc), Interval: q.Interval, Points: []Point{}}
 	if !q.Filter.empty() && q.Interval == Hour {
-		return out, errorf(ErrInvalid, "a series filtered by channel, source, medium or campaign is by day, week or month")
+		return out, ErrInvalid.Errorf("a series filtered by channel, source, medium or campaign is by day, week or month")
 	}
 	// sum adds up the hours first to end (hour numbers since the epoch's
 	// day 0; whole days when filtered).

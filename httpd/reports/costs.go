@@ -49,11 +49,11 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 		return nil, fmt.Errorf("read cost file: %w", err)
 	}
 	if len(data) > MaxCostFile {
-		return nil, errorf(ErrInvalid, "the cost file is larger than %d MiB", MaxCostFile>>20)
+		return nil, ErrInvalid.Errorf("the cost file is larger than %d MiB", MaxCostFile>>20)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a BOM spreadsheets write
 	if !utf8.Valid(data) {
-		return nil, errorf(ErrInvalid, "the cost file is not UTF-8 text")
+		return nil, ErrInvalid.Errorf("the cost file is not UTF-8 text")
 	}
 	first, _, _ := bytes.Cut(data, []byte("\n"))
 	cr := csv.NewReader(bytes.NewReader(data))
@@ -80,7 +80,7 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if len(out)+len(bad) >= MaxCostLines {
-			return nil, errorf(ErrInvalid, "the cost file has more than %d lines", MaxCostLines)
+			return nil, ErrInvalid.Errorf("the cost file has more than %d lines", MaxCostLines)
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
@@ -102,10 +102,10 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 			more = fmt.Sprintf("\n(and %d more)", len(bad)-maxCostErrors)
 			bad = bad[:maxCostErrors]
 		}
-		return nil, errorf(ErrInvalid, "nothing imported; fix these lines:\n%s%s", strings.Join(bad, "\n"), more)
+		return nil, ErrInvalid.Errorf("nothing imported; fix these lines:\n%s%s", strings.Join(bad, "\n"), more)
 	}
 	if len(out) == 0 {
-		return nil, errorf(ErrInvalid, "the cost file has no lines (want date,source,medium,campaign,cost)")
+		return nil, ErrInvalid.Errorf("the cost file has no lines (want date,source,medium,campaign,cost)")
 	}
 	return out, nil
 }

@@ -169,7 +169,7 @@ func ParseSources(args url.Values, site SiteFunc, loc func(*store.Site) *time.Lo
 	q = Query{Site: s, From: from, To: to, Group: GroupChannel}
 	if g := args.Get("group"); g != "" {
 		if !slices.Contains(Groups(), Group(g)) {
-			return q, errorf(ErrInvalid, "unknown group %q: want one of %s", g, joinGroups())
+			return q, ErrInvalid.Errorf("unknown group %q: want one of %s", g, joinGroups())
 		}
 		q.Group = Group(g)
 	}
@@ -177,7 +177,7 @@ func ParseSources(args url.Values, site SiteFunc, loc func(*store.Site) *time.Lo
 		return q, err
 	}
 	if !q.Filter.empty() && (q.Group == GroupLanding || q.Group == GroupReferrer) {
-		return q, errorf(ErrInvalid, "channel, source, medium and campaign filter the groups channel to term, not %s", q.Group)
+		return q, ErrInvalid.Errorf("channel, source, medium and campaign filter the groups channel to term, not %s", q.Group)
 	}
 	return q, nil
 }
@@ -211,14 +211,14 @@ func ParseSeries(args url.Values, site SiteFunc, loc func(*store.Site) *time.Loc
 		case Hour, DayI, Week, Month:
 			q.Interval = Interval(i)
 		default:
-			return q, errorf(ErrInvalid, "unknown interval %q: want hour, day, week or month", i)
+			return q, ErrInvalid.Errorf("unknown interval %q: want hour, day, week or month", i)
 		}
 	}
 	if q.Interval == Hour && !q.Filter.empty() {
-		return q, errorf(ErrInvalid, "a series filtered by channel, source, medium or campaign is by day, week or month")
+		return q, ErrInvalid.Errorf("a series filtered by channel, source, medium or campaign is by day, week or month")
 	}
 	if q.Interval == Hour && int(to-from)+1 > MaxHourDays {
-		return q, errorf(ErrInvalid, "an hourly series covers at most %d days; this range has %d (use interval=day)", MaxHourDays, int(to-from)+1)
+		return q, ErrInvalid.Errorf("an hourly series covers at most %d days; this range has %d (use interval=day)", MaxHourDays, int(to-from)+1)
 	}
 	return q, nil
 }
@@ -230,7 +230,7 @@ func parseDrill(args url.Values) (Model, Filter, error) {
 	model, f := ModelLastNonDirect, Filter{}
 	if m := args.Get("model"); m != "" {
 		if !slices.Contains(Models(), Model(m)) {
-			return model, f, errorf(ErrInvalid, "unknown model %q: want last_non_direct, first or last", m)
+			return model, f, ErrInvalid.Errorf("unknown model %q: want last_non_direct, first or last", m)
 		}
 		model = Model(m)
 	}
@@ -273,13 +273,13 @@ func joinGroups() string {
 func checkParams(args url.Values, known []string) error {
 	for name, vs := range args {
 		if !slices.Contains(known, name) {
-			return errorf(ErrInvalid, "unknown parameter %q (parameters are %s)", cut(name, 64), strings.Join(known, ", "))
+			return ErrInvalid.Errorf("unknown parameter %q (parameters are %s)", cut(name, 64), strings.Join(known, ", "))
 		}
 		if len(vs) > 1 {
-			return errorf(ErrInvalid, "parameter %q given %d times", name, len(vs))
+			return ErrInvalid.Errorf("parameter %q given %d times", name, len(vs))
 		}
 		if len(vs[0]) > MaxParam {
-			return errorf(ErrInvalid, "parameter %q is longer than %d bytes", name, MaxParam)
+			return ErrInvalid.Errorf("parameter %q is longer than %d bytes", name, MaxParam)
 		}
 	}
 	return nil
@@ -291,11 +291,11 @@ func checkParams(args url.Values, known []string) error {
 func parseRange(args url.Values, site SiteFunc, loc func(*store.Site) *time.Location, now time.Time) (*store.Site, Day, Day, error) {
 	key := args.Get("site")
 	if key == "" {
-		return nil, 0, 0, errorf(ErrInvalid, "site (the site key) is required")
+		return nil, 0, 0, ErrInvalid.Errorf("site (the site key) is required")
 	}
 	s, err := site(key)
 	if err != nil || s == nil {
-		return nil, 0, 0, errorf(ErrNoSite, "no site with the key %q", cut(key, 64))
+		return nil, 0, 0, ErrNoSite.Errorf("no site with the key %q", cut(key, 64))
 	}
 	fs, ts := args.Get("from"), args.Get("to")
 	if fs == "" && ts == "" {
@@ -303,24 +303,24 @@ func parseRange(args url.Values, site SiteFunc, loc func(*store.Site) *time.Loca
 		return s, today - 29, today, nil
 	}
 	if fs == "" || ts == "" {
-		return nil, 0, 0, errorf(ErrInvalid, "give both from and to (YYYY-MM-DD, in the site's time zone), or neither for the last 30 days")
+		return nil, 0, 0, ErrInvalid.Errorf("give both from and to (YYYY-MM-DD, in the site's time zone), or neither for the last 30 days")
 	}
 	from, err := ParseDay(fs)
 	if err != nil {
-		return nil, 0, 0, errorf(ErrInvalid, "from: %v", err)
+		return nil, 0, 0, ErrInvalid.Errorf("from: %v", err)
 	}
 	to, err := ParseDay(ts)
 	if err != nil {
-		return nil, 0, 0, errorf(ErrInvalid, "to: %v", err)
+		return nil, 0, 0, ErrInvalid.Errorf("to: %v", err)
 	}
 	if from > to {
-		return nil, 0, 0, errorf(ErrInvalid, "from %s is after to %s", from, to)
+		return nil, 0, 0, ErrInvalid.Errorf("from %s is after to %s", from, to)
 	}
 	if from < Date(2000, 1, 1) || to > Date(2200, 1, 1) {
-		return nil, 0, 0, errorf(ErrInvalid, "dates must be between 2000-01-01 and 2200-01-01")
+		return nil, 0, 0, ErrInvalid.Errorf("dates must be between 2000-01-01 and 2200-01-01")
 	}
 	if limit := DayOf(from.civil().AddDate(MaxYears, 0, 0), time.UTC); to >= limit {
-		return nil, 0, 0, errorf(ErrInvalid, "the range %s to %s is longer than %d years", from, to, MaxYears)
+		return nil, 0, 0, ErrInvalid.Errorf("the range %s to %s is longer than %d years", from, to, MaxYears)
 	}
 	return s, from, to, nil
 }

@@ -34,71 +34,13 @@
 package reports
 
 import (
-	"errors"
-	"fmt"
+	"appliance/internal/usererr"
 )
 
 // Errors of the reports package.
 var (
 	// ErrInvalid is the kind of every error about a report's query.
-	ErrInvalid = &Error{status: 400, msg: "invalid report query"}
+	ErrInvalid = usererr.New("reports", 400, "invalid report query")
 	// ErrNoSite is the kind of the error about a site that is not there.
-	ErrNoSite = &Error{status: 404, msg: "no such site"}
+	ErrNoSite = usererr.New("reports", 404, "no such site")
 )
-
-// Error is an error of package reports that a caller can answer as is: it
-// carries its status (HTTP's numbers) and a message for the person who
-// sent the query. An error of a kind wraps its sentinel.
-type Error struct {
-	kind   *Error // nil for a sentinel
-	status int
-	msg    string
-	// format and args are msg before formatting: a catalog key of the
-	// dashboard and its arguments (MessageFormat).
-	format string
-	args   []any
-}
-
-func (e *Error) Error() string {
-	if e.kind == nil {
-		return "reports: " + e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-// Unwrap returns the sentinel e is of; nil for a sentinel.
-func (e *Error) Unwrap() error {
-	if e.kind == nil {
-		return nil
-	}
-	return e.kind
-}
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who sent the query.
-func (e *Error) UserMessage() string { return e.msg }
-
-// MessageFormat is UserMessage before formatting, for a reader's
-// language: the format (a catalog key of the dashboard) and its
-// arguments; a message not made by errorf is its own format.
-func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" {
-		return e.UserMessage(), nil
-	}
-	return e.format, e.args
-}
-
-func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
-}
-
-// UserMessage is the message of the Error in err's chain; err's own text
-// when there is none.
-func UserMessage(err error) string {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.UserMessage()
-	}
-	return err.Error()
-}

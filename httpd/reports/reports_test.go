@@ -14,6 +14,7 @@ import (
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/internal/usererr"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -552,7 +553,7 @@ func TestParseQueries(t *testing.T) {
 		{k + "&group=referrer&channel=ad", "filter"},
 	} {
 		_, err := parse(tt.q)
-		if err == nil || !strings.Contains(reports.UserMessage(err), tt.want) {
+		if err == nil || !strings.Contains(usererr.UserMessage(err), tt.want) {
 			t.Errorf("%s: err = %v, want %q", tt.q, err, tt.want)
 		}
 	}
@@ -579,7 +580,7 @@ func TestParseQueries(t *testing.T) {
 		sq.Filter.Channel == nil || *sq.Filter.Channel != "ad" || sq.Model != reports.ModelFirst {
 		t.Errorf("a filtered day = %+v %v: want by day, channel ad, model first", sq, err)
 	}
-	if _, err := series(k + "&from=2026-11-26&to=2026-11-26&channel=ad&interval=hour"); err == nil || !strings.Contains(reports.UserMessage(err), "by day") {
+	if _, err := series(k + "&from=2026-11-26&to=2026-11-26&channel=ad&interval=hour"); err == nil || !strings.Contains(usererr.UserMessage(err), "by day") {
 		t.Errorf("a filtered hourly series: %v", err)
 	}
 	if _, err := series(k + "&model=linear"); err == nil {
@@ -624,7 +625,7 @@ func FuzzParseCosts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		lines, err := reports.ParseCosts(strings.NewReader(s))
 		if err != nil {
-			if !strings.Contains(err.Error(), "invalid report query") && !strings.Contains(reports.UserMessage(err), "cost file") {
+			if !strings.Contains(err.Error(), "invalid report query") && !strings.Contains(usererr.UserMessage(err), "cost file") {
 				t.Fatalf("%q: %v", s, err)
 			}
 			return
@@ -645,7 +646,7 @@ func TestCostFileErrors(t *testing.T) {
 	f := newFixture(t, "UTC")
 	_, err := f.rep.ImportCosts(context.Background(), f.site, strings.NewReader(
 		"date,source,medium,campaign,cost\n2026-11-03,yandex,cpc,brand,1000\n2026-13-03,yandex,cpc,brand,1\n2026-11-03,,cpc,x,1\n2026-11-03,a,b,c,-5\n2026-11-03,a,b\n"))
-	msg := reports.UserMessage(err)
+	msg := usererr.UserMessage(err)
 	for _, want := range []string{"nothing imported", "line 3: date", "line 4: source is empty", "line 5: cost \"-5\"", "line 6: 3 fields, want 5"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)

@@ -24,66 +24,16 @@ import (
 
 	"golang.org/x/net/idna"
 
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/store"
 )
 
 // Errors of the sites package.
 var (
-	ErrNotFound = &Error{status: 404, msg: "no such site"}
-	ErrInvalid  = &Error{status: 400, msg: "invalid site"}
+	ErrNotFound = usererr.New("sites", 404, "no such site")
+	ErrInvalid  = usererr.New("sites", 400, "invalid site")
 )
-
-// Error is an error of package sites that a caller can answer as is: it
-// carries its status (HTTP's numbers: 400, 404...) and a message for the
-// person who sent the request, without the package's prefix. An error of a
-// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
-// kind; the sentinels are Errors themselves.
-type Error struct {
-	kind   *Error // nil for a sentinel
-	status int
-	msg    string
-	// format and args are msg before formatting: a catalog key of the
-	// dashboard and its arguments (MessageFormat).
-	format string
-	args   []any
-}
-
-func (e *Error) Error() string {
-	if e.kind == nil {
-		return "sites: " + e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-// Unwrap returns the sentinel e is of; nil for a sentinel.
-func (e *Error) Unwrap() error {
-	if e.kind == nil {
-		return nil
-	}
-	return e.kind
-}
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who sent the request.
-func (e *Error) UserMessage() string { return e.msg }
-
-// MessageFormat is UserMessage before formatting, for a reader's
-// language: the format (a catalog key of the dashboard) and its
-// arguments; a message not made by errorf is its own format.
-func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" {
-		return e.UserMessage(), nil
-	}
-	return e.format, e.args
-}
-
-// errorf is an Error of kind with a formatted message.
-func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
-}
 
 // KeyLen is the length of a public site key.
 const KeyLen = 32
@@ -186,7 +136,7 @@ func ParsePhoneRegion(code string) (string, error) {
 		return "", nil
 	}
 	if len(code) != 2 || numbers.CheckRegion(code) != nil {
-		return "", errorf(ErrInvalid, "phone region %q: give a two-letter country code such as RU or KZ", code)
+		return "", ErrInvalid.Errorf("phone region %q: give a two-letter country code such as RU or KZ", code)
 	}
 	return code, nil
 }
@@ -214,10 +164,10 @@ func ParseTimeZone(name string) (string, error) {
 		return "", nil
 	}
 	if name == "Local" || len(name) > 64 {
-		return "", errorf(ErrInvalid, "time zone %q: give an IANA name such as Europe/Moscow", name)
+		return "", ErrInvalid.Errorf("time zone %q: give an IANA name such as Europe/Moscow", name)
 	}
 	if _, err := time.LoadLocation(name); err != nil {
-		return "", errorf(ErrInvalid, "unknown time zone %q: give an IANA name such as Europe/Moscow", name)
+		return "", ErrInvalid.Errorf("unknown time zone %q: give an IANA name such as Europe/Moscow", name)
 	}
 	return name, nil
 }
@@ -295,7 +245,7 @@ func (r *Registry) Create(ctx context.Context, name string, domains []string) (*
 func checkName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
-		return "", errorf(ErrInvalid, "name must be 1 to 100 characters")
+		return "", ErrInvalid.Errorf("name must be 1 to 100 characters")
 	}
 	return name, nil
 }
@@ -313,7 +263,7 @@ func checkDomains(domains []string) ([]string, error) {
 		}
 	}
 	if len(clean) == 0 || len(clean) > 20 {
-		return nil, errorf(ErrInvalid, "give 1 to 20 domains")
+		return nil, ErrInvalid.Errorf("give 1 to 20 domains")
 	}
 	return clean, nil
 }
@@ -475,15 +425,15 @@ func NormalizeDomain(d string) (string, error) {
 	}
 	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > 253 {
-		return "", errorf(ErrInvalid, "domain %q", d)
+		return "", ErrInvalid.Errorf("domain %q", d)
 	}
 	for _, label := range strings.Split(d, ".") {
 		if label == "" || len(label) > 63 {
-			return "", errorf(ErrInvalid, "domain %q", d)
+			return "", ErrInvalid.Errorf("domain %q", d)
 		}
 		for _, c := range label {
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c > 127) {
-				return "", errorf(ErrInvalid, "domain %q", d)
+				return "", ErrInvalid.Errorf("domain %q", d)
 			}
 		}
 	}
@@ -591,7 +541,7 @@ func ParseRetention(s string) (int, error) {
 	}
 	days, err := strconv.Atoi(s)
 	if err != nil || days < 0 || days > MaxRetentionDays {
-		return 0, errorf(ErrInvalid, "retention %q: give a whole number of days from 0 (keep for ever) to %d", s, MaxRetentionDays)
+		return 0, ErrInvalid.Errorf("retention %q: give a whole number of days from 0 (keep for ever) to %d", s, MaxRetentionDays)
 	}
 	return days, nil
 }
@@ -601,7 +551,7 @@ func ParseRetention(s string) (int, error) {
 // retention sweep deletes what is older; reports keep their roll-ups.
 func (r *Registry) SetRetention(ctx context.Context, k string, days int) (*store.Site, error) {
 	if days < 0 || days > MaxRetentionDays {
-		return nil, errorf(ErrInvalid, "retention %q: give a whole number of days from 0 (keep for ever) to %d", strconv.Itoa(days), MaxRetentionDays)
+		return nil, ErrInvalid.Errorf("retention %q: give a whole number of days from 0 (keep for ever) to %d", strconv.Itoa(days), MaxRetentionDays)
 	}
 	return r.edit(ctx, k, "set retention of site", func(s *store.Site) error {
 		s.RetentionDays = uint32(days)

@@ -22,28 +22,13 @@ import (
 
 	"appliance/httpd/leads"
 	"appliance/httpd/visits"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
 // ErrNoVisitor is returned for a visitor id that names no visitor of the
 // site (none at all, or another site's): the two are not told apart.
-var ErrNoVisitor = &Error{status: 404, msg: "no such visitor on this site"}
-
-// Error is an error of package visitors that a caller can answer as is: it
-// carries its status (HTTP's numbers) and a message for the person who
-// asked.
-type Error struct {
-	status int
-	msg    string
-}
-
-func (e *Error) Error() string { return "visitors: " + e.msg }
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who asked.
-func (e *Error) UserMessage() string { return e.msg }
+var ErrNoVisitor = usererr.New("visitors", 404, "no such visitor on this site")
 
 // Limits bound what one card reads. The zero value is DefaultLimits.
 type Limits struct {

@@ -399,7 +399,7 @@ func (t *Tracker) visitor(tx *store.Tx, id uint64, known *activeVisitor) (store.
 func getVisitor(tx *store.Tx, id uint64) (store.Visitor, error) {
 	b, err := tx.Get(store.VisitorKey(id))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Visitor{}, errorf(ErrUnknown, "no visitor %d", id)
+		return store.Visitor{}, ErrUnknown.Errorf("no visitor %d", id)
 	}
 	if err != nil {
 		return store.Visitor{}, fmt.Errorf("read visitor: %w", err)
@@ -418,7 +418,7 @@ func siteVisitor(tx *store.Tx, site uint32, ci CI) (store.Visitor, error) {
 		return v, err
 	}
 	if v.Site != site {
-		return v, errorf(ErrUnknown, "no visitor %d on this site", ci.Visitor)
+		return v, ErrUnknown.Errorf("no visitor %d on this site", ci.Visitor)
 	}
 	return v, nil
 }
@@ -428,7 +428,7 @@ func siteVisitor(tx *store.Tx, site uint32, ci CI) (store.Visitor, error) {
 func siteSession(tx *store.Tx, site uint32, ci CI) (store.Session, error) {
 	b, err := tx.Get(store.SessionKey(site, ci.Session))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, errorf(ErrUnknown, "no session %d on this site", ci.Session)
+		return store.Session{}, ErrUnknown.Errorf("no session %d on this site", ci.Session)
 	}
 	if err != nil {
 		return store.Session{}, fmt.Errorf("read session: %w", err)
@@ -438,7 +438,7 @@ func siteSession(tx *store.Tx, site uint32, ci CI) (store.Session, error) {
 		return s, fmt.Errorf("read session %d: %w", ci.Session, err)
 	}
 	if s.Visitor != ci.Visitor {
-		return s, errorf(ErrUnknown, "session %d is not visitor %d's", ci.Session, ci.Visitor)
+		return s, ErrUnknown.Errorf("session %d is not visitor %d's", ci.Session, ci.Visitor)
 	}
 	return s, nil
 }
@@ -502,7 +502,7 @@ func (t *Tracker) Event(ctx context.Context, site *store.Site, ci CI, in EventIn
 			return err
 		}
 		if _, err := tx.Get(store.HitKey(site.ID, s.ID, in.Hit)); errors.Is(err, store.ErrNotFound) {
-			return errorf(ErrUnknown, "hi %d is no hit of session %d", in.Hit, s.ID)
+			return ErrUnknown.Errorf("hi %d is no hit of session %d", in.Hit, s.ID)
 		} else if err != nil {
 			return fmt.Errorf("read hit: %w", err)
 		}
@@ -754,7 +754,7 @@ func (t *Tracker) Property(site *store.Site, ci CI, name string) (value string, 
 func (t *Tracker) VisitorSite(visitor uint64) (uint32, error) {
 	b, err := t.db.Get(store.VisitorKey(visitor))
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, errorf(ErrUnknown, "no visitor %d", visitor)
+		return 0, ErrUnknown.Errorf("no visitor %d", visitor)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("visitor site: %w", err)

@@ -19,21 +19,21 @@
 package visits
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"appliance/internal/usererr"
 )
 
 // Errors of the visits package.
 var (
 	// ErrInvalid is wrapped by every error about bad input; the message
 	// says which field and why.
-	ErrInvalid = &Error{status: 400, msg: "invalid input"}
+	ErrInvalid = usererr.New("visits", 400, "invalid input")
 	// ErrUnknown is wrapped when a ci, hit or visitor named by a request
 	// does not exist on the site.
-	ErrUnknown = &Error{status: 400, msg: "unknown visitor, session or hit"}
+	ErrUnknown = usererr.New("visits", 400, "unknown visitor, session or hit")
 )
 
 // Input limits, in bytes of UTF-8 (the tracker protocol's).
@@ -59,67 +59,7 @@ const (
 )
 
 // invalid is an error of kind ErrInvalid with a message.
-func invalid(format string, a ...any) error { return errorf(ErrInvalid, format, a...) }
-
-// Error is an error of package visits that a caller can answer as is: it
-// carries its status (HTTP's numbers: 400, 404...) and a message for the
-// person who sent the request, without the package's prefix. An error of a
-// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
-// kind; the sentinels are Errors themselves.
-type Error struct {
-	kind   *Error // nil for a sentinel
-	status int
-	msg    string
-	// format and args are msg before formatting: a catalog key of the
-	// dashboard and its arguments (MessageFormat).
-	format string
-	args   []any
-}
-
-func (e *Error) Error() string {
-	if e.kind == nil {
-		return "visits: " + e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-// Unwrap returns the sentinel e is of; nil for a sentinel.
-func (e *Error) Unwrap() error {
-	if e.kind == nil {
-		return nil
-	}
-	return e.kind
-}
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who sent the request.
-func (e *Error) UserMessage() string { return e.msg }
-
-// UserMessage is the message of the Error in err's chain, for the person
-// who sent the request; err's own text when there is none.
-func UserMessage(err error) string {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.UserMessage()
-	}
-	return err.Error()
-}
-
-// MessageFormat is UserMessage before formatting, for a reader's
-// language: the format (a catalog key of the dashboard) and its
-// arguments; a message not made by errorf is its own format.
-func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" {
-		return e.UserMessage(), nil
-	}
-	return e.format, e.args
-}
-
-// errorf is an Error of kind with a formatted message.
-func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
-}
+func invalid(format string, a ...any) error { return ErrInvalid.Errorf(format, a...) }
 
 // checkText checks that s, the value of field, is single-line text of at
 // most max bytes (CheckText).

@@ -36,13 +36,14 @@ import (
 	"time"
 
 	"appliance/httpd/outbox"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
 // Errors of the webhooks package.
 var (
 	// ErrInvalid is the kind of every error about an endpoint's settings.
-	ErrInvalid = &Error{status: 400, msg: "invalid endpoint"}
+	ErrInvalid = usererr.New("webhooks", 400, "invalid endpoint")
 	// ErrNotFound is returned for an endpoint or delivery that is not there.
 	ErrNotFound = errors.New("webhooks: not found")
 	// ErrSignature is wrapped by every error of Verify.
@@ -51,67 +52,6 @@ var (
 	// Policy: when a URL is added, and when a request would connect.
 	ErrRefused = errors.New("webhooks: address not allowed")
 )
-
-// Error is an error of package webhooks that a caller can answer as is: it
-// carries its status (HTTP's numbers: 400, 404...) and a message for the
-// person who sent the request, without the package's prefix. An error of a
-// kind wraps its sentinel (ErrInvalid...), so errors.Is still tells the
-// kind; the sentinels are Errors themselves.
-type Error struct {
-	kind   *Error // nil for a sentinel
-	status int
-	msg    string
-	cause  error // what the message reports, when it is another error
-	// format and args are msg before formatting: a catalog key of the
-	// dashboard and its arguments (MessageFormat).
-	format string
-	args   []any
-}
-
-func (e *Error) Error() string {
-	if e.kind == nil {
-		return "webhooks: " + e.msg
-	}
-	return e.kind.Error() + ": " + e.msg
-}
-
-// Unwrap returns the sentinel e is of and its cause, if any.
-func (e *Error) Unwrap() []error {
-	var out []error
-	if e.kind != nil {
-		out = append(out, e.kind)
-	}
-	if e.cause != nil {
-		out = append(out, e.cause)
-	}
-	return out
-}
-
-// Status is the HTTP status that answers e.
-func (e *Error) Status() int { return e.status }
-
-// UserMessage is what is wrong, for the person who sent the request.
-func (e *Error) UserMessage() string { return e.msg }
-
-// MessageFormat is UserMessage before formatting, for a reader's
-// language: the format (a catalog key of the dashboard) and its
-// arguments; a message not made by errorf is its own format.
-func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" {
-		return e.UserMessage(), nil
-	}
-	return e.format, e.args
-}
-
-// errorf is an Error of kind with a formatted message.
-func errorf(kind *Error, format string, a ...any) error {
-	return &Error{kind: kind, status: kind.status, msg: fmt.Sprintf(format, a...), format: format, args: a}
-}
-
-// because is an Error of kind whose message is err's, which it wraps.
-func because(kind *Error, err error) error {
-	return &Error{kind: kind, status: kind.status, msg: err.Error(), cause: err}
-}
 
 // Kind is the kind of an event; an endpoint takes the kinds it lists.
 type Kind string
@@ -256,7 +196,7 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 		return ep, err
 	}
 	if err := h.CheckURL(ctx, ep.URL); err != nil {
-		return store.WebhookEndpoint{}, because(ErrInvalid, err)
+		return store.WebhookEndpoint{}, ErrInvalid.Because(err)
 	}
 	ep.ID = h.db.NextID()
 	ep.Created = h.o.Now().UnixMilli()
@@ -266,7 +206,7 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 			return err
 		}
 		if len(w.Endpoints) >= MaxEndpoints {
-			return errorf(ErrInvalid, "a site has at most %d endpoints", MaxEndpoints)
+			return ErrInvalid.Errorf("a site has at most %d endpoints", MaxEndpoints)
 		}
 		w.Endpoints = append(w.Endpoints, ep)
 		tx.Set(store.WebhooksKey(site), w.Encode())
@@ -282,7 +222,7 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 	rawURL = strings.TrimSpace(rawURL)
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > MaxURL {
-		return store.WebhookEndpoint{}, errorf(ErrInvalid, "the URL must be http:// or https://host/..., at most %d bytes", MaxURL)
+		return store.WebhookEndpoint{}, ErrInvalid.Errorf("the URL must be http:// or https://host/..., at most %d bytes", MaxURL)
 	}
 	secret = strings.TrimSpace(secret)
 	switch {
@@ -291,14 +231,14 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 		rand.Read(b)
 		secret = "whsec_" + base64.RawURLEncoding.EncodeToString(b)
 	case len(secret) < minSecret || len(secret) > MaxSecret:
-		return store.WebhookEndpoint{}, errorf(ErrInvalid, "a secret has %d to %d characters (leave it empty to generate one)", minSecret, MaxSecret)
+		return store.WebhookEndpoint{}, ErrInvalid.Errorf("a secret has %d to %d characters (leave it empty to generate one)", minSecret, MaxSecret)
 	case strings.ContainsFunc(secret, func(r rune) bool { return r < 0x21 || r > 0x7e }):
-		return store.WebhookEndpoint{}, errorf(ErrInvalid, "a secret is printable ASCII without spaces")
+		return store.WebhookEndpoint{}, ErrInvalid.Errorf("a secret is printable ASCII without spaces")
 	}
 	ep := store.WebhookEndpoint{URL: u.String(), Secret: secret}
 	for _, k := range kinds {
 		if !slices.Contains(Kinds(), k) {
-			return store.WebhookEndpoint{}, errorf(ErrInvalid, "unknown event kind %q (lead, callback, call)", k)
+			return store.WebhookEndpoint{}, ErrInvalid.Errorf("unknown event kind %q (lead, callback, call)", k)
 		}
 		if !slices.Contains(ep.Events, string(k)) {
 			ep.Events = append(ep.Events, string(k))

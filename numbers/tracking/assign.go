@@ -296,7 +296,7 @@ func (t *Tracker) AssignSession(ctx context.Context, site uint32, sess *store.Se
 func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session uint64, now time.Time) (Assignment, error) {
 	b, err := t.db.Get(store.SessionKey(site, session))
 	if errors.Is(err, store.ErrNotFound) {
-		return Assignment{}, errorf(ErrNoSession, "heartbeat of session %d", session)
+		return Assignment{}, ErrNoSession.Errorf("heartbeat of session %d", session)
 	}
 	if err != nil {
 		return Assignment{}, fmt.Errorf("heartbeat of session %d: %w", session, err)
@@ -306,7 +306,7 @@ func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session u
 		return Assignment{}, fmt.Errorf("heartbeat of session %d: %w", session, err)
 	}
 	if s.Visitor != visitor {
-		return Assignment{}, errorf(ErrNoSession, "heartbeat of session %d", session)
+		return Assignment{}, ErrNoSession.Errorf("heartbeat of session %d", session)
 	}
 	return t.AssignSession(ctx, site, &s, now)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
@@ -74,15 +75,15 @@ func ViewOfCall(c *store.Call, a *Attribution) CallView {
 func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 	var c store.Call
 	if strings.TrimSpace(in.Called) == "" {
-		return c, errorf(ErrInvalid, "called is required")
+		return c, ErrInvalid.Errorf("called is required")
 	}
 	var err error
 	if c.Called, err = digitsOf(in.Called, region); err != nil {
-		return c, within("called", err)
+		return c, usererr.Within("called", err)
 	}
 	if strings.TrimSpace(in.Caller) != "" {
 		if c.Caller, err = digitsOf(in.Caller, region); err != nil {
-			return c, within("caller", err)
+			return c, usererr.Within("caller", err)
 		}
 	}
 	start := in.StartedAt
@@ -90,21 +91,21 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 		start = now
 	}
 	if start.After(now.Add(MaxCallSkew)) {
-		return c, errorf(ErrInvalid, "started_at %s is in the future", start.Format(time.RFC3339))
+		return c, ErrInvalid.Errorf("started_at %s is in the future", start.Format(time.RFC3339))
 	}
 	if start.Year() < 2000 {
-		return c, errorf(ErrInvalid, "started_at %s is before 2000", start.Format(time.RFC3339))
+		return c, ErrInvalid.Errorf("started_at %s is before 2000", start.Format(time.RFC3339))
 	}
 	if in.Duration < 0 || in.Duration > MaxCallDuration || in.Duration%time.Second != 0 {
-		return c, errorf(ErrInvalid, "duration must be whole seconds from 0 to %d", int(MaxCallDuration/time.Second))
+		return c, ErrInvalid.Errorf("duration must be whole seconds from 0 to %d", int(MaxCallDuration/time.Second))
 	}
 	if u := in.RecordingURL; u != "" {
 		if len(u) > MaxRecordingURL || !utf8.ValidString(u) || strings.IndexFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
-			return c, errorf(ErrInvalid, "recording_url must be a URL of at most %d bytes without spaces", MaxRecordingURL)
+			return c, ErrInvalid.Errorf("recording_url must be a URL of at most %d bytes without spaces", MaxRecordingURL)
 		}
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return c, errorf(ErrInvalid, "recording_url must be an absolute http(s) URL")
+			return c, ErrInvalid.Errorf("recording_url must be an absolute http(s) URL")
 		}
 		c.RecordingURL = u
 	}

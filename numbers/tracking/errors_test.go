@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"appliance/internal/usererr"
 	"appliance/numbers"
 )
 
@@ -20,15 +21,15 @@ func TestErrors(t *testing.T) {
 		text, msg string
 		status    int
 	}{
-		{errorf(ErrNoPool, "edit pool %q", "ads"), `edit pool "ads": tracking: no such pool`, `edit pool "ads": no such pool`, 404},
-		{within("static number", errorf(ErrInvalid, "%s is already a pool's", "7495")), "static number: 7495 is already a pool's: tracking: invalid input",
+		{ErrNoPool.Errorf("edit pool %q", "ads"), `edit pool "ads": tracking: no such pool`, `edit pool "ads": no such pool`, 404},
+		{usererr.Within("static number", ErrInvalid.Errorf("%s is already a pool's", "7495")), "static number: 7495 is already a pool's: tracking: invalid input",
 			"static number: 7495 is already a pool's", 400},
-		{fmt.Errorf("record call: %w", within("called", because(ErrInvalid, phoneErr))), "", "called: " + phoneErr.Error(), 400},
-		{within("pool \"ads\"", because(ErrInvalid, ruleErr)), "", `pool "ads": parse rule: term "utm_source": want key=value`, 400},
+		{fmt.Errorf("record call: %w", usererr.Within("called", ErrInvalid.Because(phoneErr))), "", "called: " + phoneErr.Error(), 400},
+		{usererr.Within("pool \"ads\"", ErrInvalid.Because(ruleErr)), "", `pool "ads": parse rule: term "utm_source": want key=value`, 400},
 	} {
-		e, ok := errors.AsType[*Error](c.err)
+		e, ok := errors.AsType[*usererr.Error](c.err)
 		if !ok {
-			t.Fatalf("%v: no *Error", c.err)
+			t.Fatalf("%v: no *usererr.Error", c.err)
 		}
 		if c.text != "" && c.err.Error() != c.text {
 			t.Errorf("text %q, want %q", c.err.Error(), c.text)
@@ -37,10 +38,10 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%v: %d %q, want %d %q", c.err, e.Status(), e.UserMessage(), c.status, c.msg)
 		}
 	}
-	if err := within("called", because(ErrInvalid, phoneErr)); !errors.Is(err, ErrInvalid) || !errors.Is(err, numbers.ErrPhone) {
+	if err := usererr.Within("called", ErrInvalid.Because(phoneErr)); !errors.Is(err, ErrInvalid) || !errors.Is(err, numbers.ErrPhone) {
 		t.Errorf("%v does not wrap its kind and cause", err)
 	}
-	if err := within("x", errors.New("disk")); errors.Is(err, ErrInvalid) {
+	if err := usererr.Within("x", errors.New("disk")); errors.Is(err, ErrInvalid) {
 		t.Error("a plain error became an invalid input")
 	}
 }

@@ -47,11 +47,11 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 		return nil, fmt.Errorf("read import: %w", err)
 	}
 	if len(data) > MaxImportBytes {
-		return nil, errorf(ErrInvalid, "read import: larger than %d bytes", MaxImportBytes)
+		return nil, ErrInvalid.Errorf("read import: larger than %d bytes", MaxImportBytes)
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // Excel's byte order mark
 	if !utf8.Valid(data) {
-		return nil, errorf(ErrInvalid, "read import: not UTF-8 (save the file as UTF-8 CSV)")
+		return nil, ErrInvalid.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV)")
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comma = separator(data)
@@ -68,7 +68,7 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 		}
 		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, errorf(ErrInvalid, "read import: line %d: %v", line, err)
+			return nil, ErrInvalid.Errorf("read import: line %d: %v", line, err)
 		}
 		if blank(rec) {
 			continue
@@ -76,21 +76,21 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 		if col < 0 {
 			var header bool
 			if col, header = numberColumn(rec, region); col < 0 {
-				return nil, errorf(ErrInvalid, "read import: line %d: cannot tell which column holds the numbers; name it \"number\"", line)
+				return nil, ErrInvalid.Errorf("read import: line %d: cannot tell which column holds the numbers; name it \"number\"", line)
 			}
 			if header {
 				continue
 			}
 		}
 		if len(out) == MaxImportLines {
-			return nil, errorf(ErrInvalid, "read import: more than %d numbers", MaxImportLines)
+			return nil, ErrInvalid.Errorf("read import: more than %d numbers", MaxImportLines)
 		}
 		il := ImportLine{Line: line}
 		if col < len(rec) {
 			il.Value = strings.TrimSpace(rec[col])
 		}
 		if il.Value == "" {
-			il.Err = errorf(ErrInvalid, "no number in column %d", col+1)
+			il.Err = ErrInvalid.Errorf("no number in column %d", col+1)
 		} else {
 			var p numbers.Phone
 			if p, il.Err = parsePhone(il.Value, region); il.Err == nil {

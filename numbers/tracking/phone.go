@@ -11,10 +11,10 @@ import (
 func parsePhone(s, region string) (numbers.Phone, error) {
 	p, err := numbers.ParsePhone(s, region)
 	if err != nil {
-		return numbers.Phone{}, because(ErrInvalid, err)
+		return numbers.Phone{}, ErrInvalid.Because(err)
 	}
 	if p.Ext != "" {
-		return numbers.Phone{}, errorf(ErrInvalid, "phone %q: extensions are not supported", s)
+		return numbers.Phone{}, ErrInvalid.Errorf("phone %q: extensions are not supported", s)
 	}
 	return p, nil
 }

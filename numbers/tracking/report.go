@@ -56,7 +56,7 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 	}
 	first, last := Day(from), Day(to)
 	if last < first || last-first > 3660 {
-		return nil, errorf(ErrInvalid, "pool report: days %s to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
+		return nil, ErrInvalid.Errorf("pool report: days %s to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	var out []PoolReport
 	for _, p := range sortedPools(ss) {

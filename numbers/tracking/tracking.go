@@ -43,6 +43,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -50,11 +51,11 @@ import (
 // Errors of the package. Errors about input wrap ErrInvalid and say what is
 // wrong in words meant for the site owner.
 var (
-	ErrInvalid   = &Error{status: 400, msg: "invalid input"}
-	ErrNoPool    = &Error{status: 404, msg: "no such pool"}
-	ErrNoStatic  = &Error{status: 404, msg: "no such static number"}
+	ErrInvalid   = usererr.New("tracking", 400, "invalid input").ReasonFirst()
+	ErrNoPool    = usererr.New("tracking", 404, "no such pool").ReasonFirst()
+	ErrNoStatic  = usererr.New("tracking", 404, "no such static number").ReasonFirst()
 	ErrVisitor   = errors.New("tracking: no visitor")
-	ErrNoSession = &Error{status: 404, msg: "no such session"}
+	ErrNoSession = usererr.New("tracking", 404, "no such session").ReasonFirst()
 	ErrOtherSite = errors.New("tracking: the number belongs to another site")
 )
 
@@ -387,13 +388,13 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 	used := map[string]string{} // number -> what uses it, within the site
 	use := func(n, what string) error {
 		if u, dup := used[n]; dup {
-			return errorf(ErrInvalid, "%s: %s is already %s", what, n, u)
+			return ErrInvalid.Errorf("%s: %s is already %s", what, n, u)
 		}
 		used[n] = what
 		return nil
 	}
 	if len(c.SiteNumbers) > MaxSiteNumbers {
-		return nil, errorf(ErrInvalid, "at most %d site numbers", MaxSiteNumbers)
+		return nil, ErrInvalid.Errorf("at most %d site numbers", MaxSiteNumbers)
 	}
 	siteIndex := map[string]bool{}
 	for _, sn := range c.SiteNumbers {
@@ -408,7 +409,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		ss.numbers = append(ss.numbers, p)
 	}
 	if len(c.Selectors) > MaxSelectors {
-		return nil, errorf(ErrInvalid, "at most %d selectors", MaxSelectors)
+		return nil, ErrInvalid.Errorf("at most %d selectors", MaxSelectors)
 	}
 	for _, sel := range c.Selectors {
 		if err := checkSelector(sel); err != nil {
@@ -416,7 +417,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		}
 	}
 	if len(c.Statics) > MaxStatics {
-		return nil, errorf(ErrInvalid, "at most %d static numbers", MaxStatics)
+		return nil, ErrInvalid.Errorf("at most %d static numbers", MaxStatics)
 	}
 	for _, sc := range c.Statics {
 		p, err := canonical(sc.Number)
@@ -434,7 +435,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		ss.statics = append(ss.statics, &static{cfg: sc, rule: r, phone: p})
 	}
 	if len(c.Pools) > MaxPools {
-		return nil, errorf(ErrInvalid, "at most %d pools", MaxPools)
+		return nil, ErrInvalid.Errorf("at most %d pools", MaxPools)
 	}
 	names := map[string]bool{}
 	known := map[string]store.NumberForm{} // the pool numbers of prev, parsed
@@ -451,15 +452,15 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 			return nil, err
 		}
 		if names[strings.ToLower(pc.Name)] {
-			return nil, errorf(ErrInvalid, "pool %q: the site has a pool of that name", pc.Name)
+			return nil, ErrInvalid.Errorf("pool %q: the site has a pool of that name", pc.Name)
 		}
 		names[strings.ToLower(pc.Name)] = true
 		what := fmt.Sprintf("pool %q", pc.Name)
 		if len(pc.Numbers) == 0 || len(pc.Numbers) > MaxPoolNumbers {
-			return nil, errorf(ErrInvalid, "%s: give 1 to %d numbers", what, MaxPoolNumbers)
+			return nil, ErrInvalid.Errorf("%s: give 1 to %d numbers", what, MaxPoolNumbers)
 		}
 		if err := numbers.CheckReserve(time.Duration(pc.Reserve) * time.Millisecond); err != nil {
-			return nil, errorf(ErrInvalid, "%s: reserve %s: want %s to %s", what, numbers.FormatReserve(time.Duration(pc.Reserve)*time.Millisecond),
+			return nil, ErrInvalid.Errorf("%s: reserve %s: want %s to %s", what, numbers.FormatReserve(time.Duration(pc.Reserve)*time.Millisecond),
 				numbers.FormatReserve(numbers.MinReserve), numbers.FormatReserve(numbers.MaxReserve))
 		}
 		r, err := checkRule(what, pc.Rule, pc.Priority, pc.Replaces, siteIndex)
@@ -499,7 +500,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 			return nil, err
 		}
 		if u := used[ph.Digits]; strings.HasPrefix(u, "in pool") {
-			return nil, errorf(ErrInvalid, "pool %q: the fallback %s is %s: a fallback must not be leased", p.cfg.Name, ph.Digits, u)
+			return nil, ErrInvalid.Errorf("pool %q: the fallback %s is %s: a fallback must not be leased", p.cfg.Name, ph.Digits, u)
 		}
 		p.fallback = &ph
 	}
@@ -597,7 +598,7 @@ func canonical(n string) (numbers.Phone, error) {
 		return numbers.Phone{}, err
 	}
 	if p.Digits != n {
-		return numbers.Phone{}, errorf(ErrInvalid, "number %q is not in E.164 digits (%s)", n, p.Digits)
+		return numbers.Phone{}, ErrInvalid.Errorf("number %q is not in E.164 digits (%s)", n, p.Digits)
 	}
 	return p, nil
 }
@@ -607,17 +608,17 @@ func canonical(n string) (numbers.Phone, error) {
 func checkRule(what, text string, priority int64, repl []string, siteNumbers map[string]bool) (numbers.Rule, error) {
 	r, err := numbers.ParseRule(text)
 	if err != nil {
-		return numbers.Rule{}, within(what, because(ErrInvalid, err))
+		return numbers.Rule{}, usererr.Within(what, ErrInvalid.Because(err))
 	}
 	if r.String() != text {
-		return numbers.Rule{}, errorf(ErrInvalid, "%s: rule %q is not canonical", what, text)
+		return numbers.Rule{}, ErrInvalid.Errorf("%s: rule %q is not canonical", what, text)
 	}
 	if priority < -MaxPriority || priority > MaxPriority {
-		return numbers.Rule{}, errorf(ErrInvalid, "%s: priority %d: want %d to %d", what, priority, -MaxPriority, MaxPriority)
+		return numbers.Rule{}, ErrInvalid.Errorf("%s: priority %d: want %d to %d", what, priority, -MaxPriority, MaxPriority)
 	}
 	for _, n := range repl {
 		if !siteNumbers[n] {
-			return numbers.Rule{}, errorf(ErrInvalid, "%s replaces %s, which is not one of the site's numbers", what, n)
+			return numbers.Rule{}, ErrInvalid.Errorf("%s replaces %s, which is not one of the site's numbers", what, n)
 		}
 	}
 	return r, nil
@@ -625,11 +626,11 @@ func checkRule(what, text string, priority int64, repl []string, siteNumbers map
 
 func checkPoolName(name string) error {
 	if name == "" || len(name) > MaxPoolName || !utf8.ValidString(name) || strings.TrimSpace(name) != name {
-		return errorf(ErrInvalid, "pool name %q: 1 to %d characters, no leading or trailing space", name, MaxPoolName)
+		return ErrInvalid.Errorf("pool name %q: 1 to %d characters, no leading or trailing space", name, MaxPoolName)
 	}
 	for _, r := range name {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -_.", r) {
-			return errorf(ErrInvalid, "pool name %q: letters, digits, space, - _ and . only", name)
+			return ErrInvalid.Errorf("pool name %q: letters, digits, space, - _ and . only", name)
 		}
 	}
 	return nil
@@ -639,10 +640,10 @@ func checkPoolName(name string) error {
 // the last word (the snippet skips one it cannot parse).
 func checkSelector(sel string) error {
 	if sel == "" || len(sel) > MaxSelector || !utf8.ValidString(sel) || strings.TrimSpace(sel) != sel {
-		return errorf(ErrInvalid, "selector %q: 1 to %d characters, no leading or trailing space", sel, MaxSelector)
+		return ErrInvalid.Errorf("selector %q: 1 to %d characters, no leading or trailing space", sel, MaxSelector)
 	}
 	if strings.IndexFunc(sel, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '{' || r == '}' || r == ';' }) >= 0 {
-		return errorf(ErrInvalid, "selector %q: control characters, braces and semicolons are not part of a selector", sel)
+		return ErrInvalid.Errorf("selector %q: control characters, braces and semicolons are not part of a selector", sel)
 	}
 	return nil
 }
@@ -668,7 +669,7 @@ func checkShared(site uint32, sites map[uint32]*siteState) error {
 		for n, o := range ownersOf(map[uint32]*siteState{id: other}) {
 			isTracking := o.role == roleStatic || o.role == roleDynamic
 			if tracking[n] || (isTracking && ownsPlain(ss, n)) {
-				return errorf(ErrInvalid, "%s is a number of another site (id %d): a tracking number belongs to one site", n, id)
+				return ErrInvalid.Errorf("%s is a number of another site (id %d): a tracking number belongs to one site", n, id)
 			}
 		}
 	}
@@ -766,7 +767,7 @@ func (t *Tracker) SetSiteNumbers(ctx context.Context, site uint32, written []str
 	for _, w := range written {
 		d, err := digitsOf(w, t.region)
 		if err != nil {
-			return store.NumbersConfig{}, within("site number", err)
+			return store.NumbersConfig{}, usererr.Within("site number", err)
 		}
 		if seen[d] {
 			continue
@@ -804,15 +805,15 @@ type RuleInput struct {
 func (r RuleInput) check(what string, c *store.NumbersConfig, region string) (rule string, repl []string, err error) {
 	parsed, err := numbers.ParseRule(strings.TrimSpace(r.Rule))
 	if err != nil {
-		return "", nil, within(what, because(ErrInvalid, err))
+		return "", nil, usererr.Within(what, ErrInvalid.Because(err))
 	}
 	for _, w := range r.Replaces {
 		d, err := digitsOf(w, region)
 		if err != nil {
-			return "", nil, within(what+": replaces", err)
+			return "", nil, usererr.Within(what+": replaces", err)
 		}
 		if !slices.ContainsFunc(c.SiteNumbers, func(s store.SiteNumber) bool { return s.Number == d }) {
-			return "", nil, errorf(ErrInvalid, "%s: replaces %s, which is not one of the site's numbers (set them first)", what, d)
+			return "", nil, ErrInvalid.Errorf("%s: replaces %s, which is not one of the site's numbers (set them first)", what, d)
 		}
 		if !slices.Contains(repl, d) {
 			repl = append(repl, d)
@@ -832,7 +833,7 @@ type StaticInput struct {
 func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, now time.Time) (store.StaticNumber, error) {
 	n, err := digitsOf(in.Number, t.region)
 	if err != nil {
-		return store.StaticNumber{}, within("static number", err)
+		return store.StaticNumber{}, usererr.Within("static number", err)
 	}
 	var out store.StaticNumber
 	_, err = t.change(ctx, site, now, func(c *store.NumbersConfig) error {
@@ -841,7 +842,7 @@ func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, no
 			return err
 		}
 		if r := roleOf(c, n, ""); r != "" && r != "a static number" {
-			return errorf(ErrInvalid, "static number %s: it is already %s", n, r)
+			return ErrInvalid.Errorf("static number %s: it is already %s", n, r)
 		}
 		out = store.StaticNumber{Number: n, Rule: rule, Priority: in.Priority, Replaces: repl, Created: now.UnixMilli()}
 		if i := slices.IndexFunc(c.Statics, func(s store.StaticNumber) bool { return s.Number == n }); i >= 0 {
@@ -860,12 +861,12 @@ func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, no
 func (t *Tracker) RemoveStatic(ctx context.Context, site uint32, number string, now time.Time) error {
 	n, err := digitsOf(number, t.region)
 	if err != nil {
-		return within("static number", err)
+		return usererr.Within("static number", err)
 	}
 	_, err = t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		i := slices.IndexFunc(c.Statics, func(s store.StaticNumber) bool { return s.Number == n })
 		if i < 0 {
-			return errorf(ErrNoStatic, "remove static number %s", n)
+			return ErrNoStatic.Errorf("remove static number %s", n)
 		}
 		c.Statics = slices.Delete(c.Statics, i, i+1)
 		return nil
@@ -887,7 +888,7 @@ func (t *Tracker) AddPool(ctx context.Context, site uint32, in PoolInput, now ti
 	var out store.PoolConfig
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		if poolIndex(c, in.Name) >= 0 {
-			return errorf(ErrInvalid, "pool %q: the site has a pool of that name (edit it instead)", in.Name)
+			return ErrInvalid.Errorf("pool %q: the site has a pool of that name (edit it instead)", in.Name)
 		}
 		c.NextPool = max(c.NextPool, 1)
 		p := store.PoolConfig{ID: c.NextPool, Created: now.UnixMilli()}
@@ -909,10 +910,10 @@ func (t *Tracker) UpdatePool(ctx context.Context, site uint32, name string, in P
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		i := poolIndex(c, name)
 		if i < 0 {
-			return errorf(ErrNoPool, "edit pool %q", name)
+			return ErrNoPool.Errorf("edit pool %q", name)
 		}
 		if j := poolIndex(c, in.Name); j >= 0 && j != i {
-			return errorf(ErrInvalid, "pool %q: the site has a pool of that name", in.Name)
+			return ErrInvalid.Errorf("pool %q: the site has a pool of that name", in.Name)
 		}
 		p := c.Pools[i]
 		if err := in.apply(&p, c, t.region); err != nil {
@@ -935,13 +936,13 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 	for _, w := range in.Numbers {
 		d, err := digitsOf(w, region)
 		if err != nil {
-			return within(what, err)
+			return usererr.Within(what, err)
 		}
 		if slices.Contains(list, d) {
-			return errorf(ErrInvalid, "%s: %s is listed twice", what, d)
+			return ErrInvalid.Errorf("%s: %s is listed twice", what, d)
 		}
 		if r := roleOf(c, d, p.Name); r != "" {
-			return errorf(ErrInvalid, "%s: %s is already %s", what, d, r)
+			return ErrInvalid.Errorf("%s: %s is already %s", what, d, r)
 		}
 		list = append(list, d)
 	}
@@ -949,7 +950,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 	if strings.TrimSpace(in.Fallback) != "" {
 		d, err := digitsOf(in.Fallback, region)
 		if err != nil {
-			return within(what+": fallback", err)
+			return usererr.Within(what+": fallback", err)
 		}
 		fallback = d
 	}
@@ -958,7 +959,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 		reserve = numbers.DefaultReserve
 	}
 	if err := numbers.CheckReserve(reserve); err != nil {
-		return errorf(ErrInvalid, "%s: reserve %s: want %s to %s", what, numbers.FormatReserve(reserve),
+		return ErrInvalid.Errorf("%s: reserve %s: want %s to %s", what, numbers.FormatReserve(reserve),
 			numbers.FormatReserve(numbers.MinReserve), numbers.FormatReserve(numbers.MaxReserve))
 	}
 	rule, repl, err := in.check(what, c, region)
@@ -976,7 +977,7 @@ func (t *Tracker) RemovePool(ctx context.Context, site uint32, name string, now 
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		i := poolIndex(c, name)
 		if i < 0 {
-			return errorf(ErrNoPool, "remove pool %q", name)
+			return ErrNoPool.Errorf("remove pool %q", name)
 		}
 		c.Pools = slices.Delete(c.Pools, i, i+1)
 		return nil
@@ -1050,8 +1051,7 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 		res = ImportResult{}
 		i := poolIndex(c, name)
 		if i < 0 {
-			return &Error{kind: ErrNoPool, status: ErrNoPool.status, msg: fmt.Sprintf("import into pool %q", name),
-				hint: " (add it with `numbers pool add` first)"}
+			return ErrNoPool.Errorf("import into pool %q", name).WithHint(" (add it with `numbers pool add` first)")
 		}
 		res.Pool = c.Pools[i].Name
 		owners := t.state.Load().owners
@@ -1066,7 +1066,7 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 		for _, l := range lines {
 			switch {
 			case l.Err != nil:
-				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, reason(l.Err)})
+				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, usererr.UserMessage(l.Err)})
 			case earlier[l.Number]:
 				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, l.Number + " is listed earlier in the file"})
 			case taken(l.Number) != "":
@@ -1085,14 +1085,6 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 		return nil
 	})
 	return res, err
-}
-
-// reason is what is wrong with a line, for a person.
-func reason(err error) string {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.UserMessage()
-	}
-	return err.Error()
 }
 
 // sortedPools returns the site's pools by name (for reports).

@@ -1,0 +1,48 @@
+package usererr_test
+
+import (
+	"errors"
+	"testing"
+
+	"appliance/internal/usererr"
+)
+
+// An error of a kind reads kind first (or reason first for a ReasonFirst
+// kind), answers its kind's status and code unless it sets its own, keeps
+// its format for the dashboard's catalog, and wraps its kind and cause.
+func TestError(t *testing.T) {
+	invalid := usererr.New("leads", 400, "invalid lead").WithCode("invalid_request")
+	noPool := usererr.New("tracking", 404, "no such pool").ReasonFirst()
+	cause := errors.New("disk full")
+	for _, c := range []struct {
+		err                   *usererr.Error
+		text, msg, code, form string
+		status                int
+	}{
+		{invalid.Errorf("name longer than %d bytes", 256), "leads: invalid lead: name longer than 256 bytes", "name longer than 256 bytes", "invalid_request", "name longer than %d bytes", 400},
+		{invalid.Errorf("the lead is empty").WithCode("empty_lead"), "leads: invalid lead: the lead is empty", "the lead is empty", "empty_lead", "the lead is empty", 400},
+		{invalid.Because(cause), "leads: invalid lead: disk full", "disk full", "invalid_request", "disk full", 400},
+		{invalid.Because(invalid.Errorf("bad %s", "email")), "leads: invalid lead: bad email", "bad email", "invalid_request", "bad email", 400},
+		{noPool.Errorf("edit pool %q", "ads"), `edit pool "ads": tracking: no such pool`, `edit pool "ads": no such pool`, "", `edit pool "ads": no such pool`, 404},
+		{noPool.Errorf("import into pool %q", "ads").WithHint(" (add it first)"), `import into pool "ads": tracking: no such pool (add it first)`, `import into pool "ads": no such pool (add it first)`, "", `import into pool "ads": no such pool (add it first)`, 404},
+	} {
+		if got := c.err.Error(); got != c.text {
+			t.Errorf("text %q, want %q", got, c.text)
+		}
+		if got, form := c.err.UserMessage(), func() string { f, _ := c.err.MessageFormat(); return f }(); got != c.msg || form != c.form {
+			t.Errorf("%v: message %q format %q, want %q %q", c.err, got, form, c.msg, c.form)
+		}
+		if c.err.Status() != c.status || c.err.Code() != c.code {
+			t.Errorf("%v: %d %q, want %d %q", c.err, c.err.Status(), c.err.Code(), c.status, c.code)
+		}
+	}
+	if err := usererr.Within("lead 3", invalid.Because(cause)); !errors.Is(err, invalid) || !errors.Is(err, cause) || usererr.UserMessage(err) != "lead 3: disk full" {
+		t.Errorf("%v does not keep its kind, cause and message", err)
+	}
+	if err := usererr.Within("x", cause); errors.Is(err, invalid) || usererr.UserMessage(err) != "x: disk full" {
+		t.Errorf("a plain error within: %v", err)
+	}
+	if errors.Is(noPool.Errorf("x"), invalid) {
+		t.Error("an error is of another kind")
+	}
+}
