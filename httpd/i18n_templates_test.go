@@ -251,8 +251,8 @@ func goKeys(t *testing.T) map[string]bool {
 }
 
 // domainMessages are the messages the domain packages' errors show a
-// dashboard user (the format of errorf(kind, format, ...) and the msg of
-// their sentinels), which an error or a form shows translated.
+// dashboard user (the format of Kind.Errorf(format, ...) and the msg of
+// their kinds, usererr.New), which an error or a form shows translated.
 func domainMessages(t *testing.T) map[string]bool {
 	keys := map[string]bool{}
 	fset := token.NewFileSet()
@@ -270,12 +270,16 @@ func domainMessages(t *testing.T) map[string]bool {
 				var lit ast.Expr
 				switch n := n.(type) {
 				case *ast.CallExpr:
-					if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "errorf" && len(n.Args) > 1 {
-						lit = n.Args[1]
+					sel, ok := n.Fun.(*ast.SelectorExpr)
+					if !ok {
+						break
 					}
-				case *ast.KeyValueExpr:
-					if id, ok := n.Key.(*ast.Ident); ok && id.Name == "msg" {
-						lit = n.Value
+					x, _ := sel.X.(*ast.Ident)
+					switch {
+					case x != nil && strings.HasPrefix(x.Name, "Err") && sel.Sel.Name == "Errorf" && len(n.Args) > 0:
+						lit = n.Args[0] // ErrInvalid.Errorf(format, ...)
+					case x != nil && x.Name == "usererr" && sel.Sel.Name == "New" && len(n.Args) == 3:
+						lit = n.Args[2] // a kind: usererr.New(pkg, status, msg)
 					}
 				}
 				if b, ok := lit.(*ast.BasicLit); ok && b.Kind == token.STRING {
