@@ -385,7 +385,11 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 // c can be stored with them.
 func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, error) {
 	ss := &siteState{id: id, cfg: c}
-	used := map[string]string{} // number -> what uses it, within the site
+	size := len(c.SiteNumbers) + len(c.Statics)
+	for i := range c.Pools {
+		size += len(c.Pools[i].Numbers)
+	}
+	used := make(map[string]string, size) // number -> what uses it, within the site
 	use := func(n, what string) error {
 		if u, dup := used[n]; dup {
 			return ErrInvalid.Errorf("%s: %s is already %s", what, n, u)
@@ -471,6 +475,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		if len(forms) != len(pc.Numbers) {
 			forms = make([]store.NumberForm, len(pc.Numbers)) // a zero form reads as no number
 		}
+		in := "in " + what
 		for j, n := range pc.Numbers {
 			if _, ok := phoneOf(n, forms[j]); !ok {
 				f, ok := known[n]
@@ -483,7 +488,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 				}
 				forms[j] = f
 			}
-			if err := use(n, "in "+what); err != nil {
+			if err := use(n, in); err != nil {
 				return nil, err
 			}
 		}
