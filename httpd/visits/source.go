@@ -106,6 +106,9 @@ func ParsePageURL(field, s string) (*url.URL, error) {
 	if err := checkText(field, s, MaxURL); err != nil {
 		return nil, err
 	}
+	if u, ok := weburl.Parse(s); ok {
+		return u, nil // every hit's page: most are plain URLs
+	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, invalid("%s must be an absolute http(s) URL", field)

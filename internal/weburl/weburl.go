@@ -5,7 +5,10 @@
 // session it counts. Any other URL is left to url.Parse.
 package weburl
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Plain returns the host, path and raw query of s when s is a plain
 // http(s) URL: "http://" or "https://", a host of ASCII letters, digits,
@@ -50,4 +53,25 @@ func Plain(s string) (host, path, query string, ok bool) {
 		}
 	}
 	return host, path, query, true
+}
+
+// Parse returns what url.Parse(s) returns when s is a plain URL (see
+// Plain): a URL equal to it in every field (FuzzParse). ok is false for
+// any other s, which the caller then gives url.Parse.
+func Parse(s string) (u *url.URL, ok bool) {
+	host, path, query, ok := Plain(s)
+	if !ok {
+		return nil, false
+	}
+	u = &url.URL{Scheme: "https", Host: host, Path: path, RawQuery: query}
+	if s[4] == ':' {
+		u.Scheme = "http"
+	}
+	if query == "" && strings.HasSuffix(s, "?") && strings.Count(s, "?") == 1 {
+		u.ForceQuery = true
+	}
+	if u.EscapedPath() != path {
+		u.RawPath = path // url.Parse keeps the path as written when escaping would change it
+	}
+	return u, true
 }

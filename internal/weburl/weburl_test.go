@@ -2,15 +2,14 @@ package weburl
 
 import (
 	"net/url"
+	"reflect"
 	"testing"
 )
 
 // FuzzPlain: what Plain reads, url.Parse reads the same: an http(s) URL
 // with that host, path and query, nothing else.
 func FuzzPlain(f *testing.F) {
-	for _, s := range []string{"https://shop.example.com/catalog/shoes?color=red", "http://a", "https://a?x", "https://a?", "https://www.Yandex.RU/",
-		"https://a/b%20c", "https://a/b#c", "https://a:80/", "https://u@a/", "https:///x", "https://a/b?c#d", "http://a/\x01", "https://a/?\xff",
-		"https://[::1]/", "https://a/b c?d e", "HTTPS://a/", "https://a/b?c=%zz", "https://a/é?ё"} {
+	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -30,3 +29,28 @@ func FuzzPlain(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParse: the URL Parse returns is url.Parse's, field by field.
+func FuzzParse(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := Parse(s)
+		if !ok {
+			return
+		}
+		want, err := url.Parse(s)
+		if err != nil {
+			t.Fatalf("%q: Parse reads it, url.Parse: %v", s, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: %#v, url.Parse %#v", s, got, want)
+		}
+	})
+}
+
+// seeds are plain URLs and near misses.
+var seeds = []string{"https://shop.example.com/catalog/shoes?color=red", "http://a", "https://a?x", "https://a?", "https://www.Yandex.RU/",
+	"https://a/b%20c", "https://a/b#c", "https://a:80/", "https://u@a/", "https:///x", "https://a/b?c#d", "http://a/\x01", "https://a/?\xff",
+	"https://[::1]/", "https://a/b c?d e", "HTTPS://a/", "https://a/b?c=%zz", "https://a/é?ё"}
