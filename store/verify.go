@@ -94,6 +94,9 @@ func SaveArchive(r io.Reader, path string, stdout io.Writer, sized func(int64)) 
 		io.Copy(io.Discard, pr)
 		verified <- err
 	}()
+	if f != nil {
+		out = &writingBack{f: f}
+	}
 	bw := bufio.NewWriterSize(out, 1<<16)
 	n, copyErr := io.Copy(io.MultiWriter(bw, pw), r)
 	pw.Close()
@@ -110,4 +113,26 @@ func SaveArchive(r io.Reader, path string, stdout io.Writer, sized func(int64)) 
 		return n, err
 	}
 	return n, os.Rename(tmp, path)
+}
+
+// writebackEvery is how much of an archive SaveArchive writes before it
+// starts the kernel writing it out (startWriteback).
+const writebackEvery = 1 << 20
+
+// writingBack writes to f and starts the writeback of each writebackEvery
+// bytes written, so that saving a backup beside a serving store does not
+// leave its whole size dirty for the final fsync.
+type writingBack struct {
+	f             *os.File
+	written, sent int64 // bytes written; bytes whose writeback was started
+}
+
+func (w *writingBack) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.sent >= writebackEvery {
+		startWriteback(w.f, w.sent, w.written-w.sent)
+		w.sent = w.written
+	}
+	return n, err
 }
