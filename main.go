@@ -118,6 +118,7 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	logFlags(cmd, &o.Log)
 	acmeFlags(cmd, &o.ACME)
 	storeFlags(cmd, &o.Store)
+	memoryLimitFlag(cmd, &o.MemoryLimit)
 	metricsFlags(cmd, &o)
 	exportFlags(cmd, &o.Export)
 	bindEnv(cmd)
@@ -578,6 +579,7 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 
 // ServeOptions are the flags of `appliance serve`.
 type ServeOptions struct {
+	MemoryLimit  byteSize // the Go runtime's soft memory limit; 0: DefaultMemoryLimit
 	Data         string
 	Listen       string
 	PublicURL    string
@@ -624,6 +626,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if err != nil {
 		return err
 	}
+	setMemoryLimit(o.MemoryLimit)
 	return httpd.Run(ctx, o.Data, httpd.Options{
 		Export: exp, ExportBacklog: o.Export.Backlog,
 		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
