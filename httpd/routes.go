@@ -9,6 +9,7 @@ import (
 
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/visitors"
+	"appliance/internal/memo"
 	"appliance/store"
 )
 
@@ -26,7 +27,8 @@ func (s *Server) publicRoutes() *router {
 	r.api("GET", "/debug/pprof/*", open, s.servePprof)
 
 	tracker := &trackerHandlers{
-		sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads, callbacks: s.callbacks,
+		cookieDomains: memo.Cache[string]{Max: maxCookieDomains},
+		sites:         s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads, callbacks: s.callbacks,
 		captcha: s.captcha, snippet: s.snippet, chats: s.chats,
 		ipRate:         s.opts.Limits.perIP(),
 		siteRate:       s.opts.Limits.perSite(),

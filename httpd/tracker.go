@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +17,7 @@ import (
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
+	"appliance/internal/memo"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -52,7 +52,7 @@ type trackerHandlers struct {
 	clientIP  func(*fasthttp.RequestCtx) string
 	now       func() time.Time
 
-	cookieDomains cookieDomains // hostCookieDomain's answers per page host
+	cookieDomains memo.Cache[string] // hostCookieDomain's answers per page host (Max maxCookieDomains)
 }
 
 // mount registers the tracker's routes: all open, the site key and the
@@ -274,7 +274,7 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 		Key:          key,
 		ServerURL:    s.publicURL,
 		NewSession:   res.NewSession,
-		CookieDomain: s.cookieDomains.of(page.Hostname()),
+		CookieDomain: s.cookieDomains.Get(page.Hostname(), hostCookieDomain),
 		Phones:       phones(),
 		Chat:         hitChat{Operators: s.chats.SiteOnline(site.ID), Button: s.chats.ButtonOn(site.ID)},
 	})
@@ -320,34 +320,9 @@ func mayBeIP(h string) bool {
 	return true
 }
 
-// maxCookieDomains bounds the page hosts a cookieDomains remembers: a
-// site's pages are on a few.
+// maxCookieDomains bounds the page hosts the tracker remembers the cookie
+// domain of: a site's pages are on a few.
 const maxCookieDomains = 4096
-
-// cookieDomains remembers hostCookieDomain's answer per page host, so that
-// a hit pays a map lookup rather than the public suffix list's. When full
-// it starts over. The zero value is ready.
-type cookieDomains struct {
-	mu   sync.RWMutex
-	seen map[string]string
-}
-
-func (c *cookieDomains) of(host string) string {
-	c.mu.RLock()
-	d, ok := c.seen[host]
-	c.mu.RUnlock()
-	if ok {
-		return d
-	}
-	d = hostCookieDomain(host)
-	c.mu.Lock()
-	if c.seen == nil || len(c.seen) >= maxCookieDomains {
-		c.seen = make(map[string]string, 64)
-	}
-	c.seen[strings.Clone(host)] = d
-	c.mu.Unlock()
-	return d
-}
 
 // checkOrigin refuses a hit from a page that is not on one of the site's
 // domains (or their sub-domains), unless the site takes any: the page's

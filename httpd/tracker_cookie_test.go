@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"strconv"
 	"testing"
 )
 
@@ -25,25 +24,5 @@ func TestCookieDomain(t *testing.T) {
 		if got := cookieDomain(u); got != want {
 			t.Errorf("cookieDomain(%q) = %q, want %q", u, got, want)
 		}
-	}
-}
-
-// cookieDomains answers what hostCookieDomain does, from memory the second
-// time, and stays within its bound.
-func TestCookieDomainsCache(t *testing.T) {
-	var c cookieDomains
-	hosts := []string{"www.shop.example.com", "127.0.0.1", "co.uk", "me.github.io", "localhost"}
-	for range 2 {
-		for _, h := range hosts {
-			if got, want := c.of(h), hostCookieDomain(h); got != want {
-				t.Errorf("cookieDomains.of(%q) = %q, want %q", h, got, want)
-			}
-		}
-	}
-	for i := range maxCookieDomains + 10 {
-		c.of("shop" + strconv.Itoa(i) + ".example.com")
-	}
-	if n := len(c.seen); n > maxCookieDomains {
-		t.Errorf("cache holds %d hosts, bound %d", n, maxCookieDomains)
 	}
 }

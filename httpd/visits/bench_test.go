@@ -76,7 +76,7 @@ func BenchmarkHitDiskBytes(b *testing.B) {
 					if err != nil {
 						return err
 					}
-					p.bot = tr.bots.is(p.ua)
+					p.bot = tr.bots.Get(p.ua, IsBot)
 					at := now.Add(span*time.Duration(i)/cohort + time.Duration(page)*90*time.Second)
 					res, _, err := tr.hitTx(tx, site.ID, &p, &activeVisitor{}, at, time.UTC)
 					if err != nil {

@@ -2,7 +2,6 @@ package visits
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/x-way/crawlerdetect"
 )
@@ -16,7 +15,7 @@ import (
 // the agent.
 //
 // A check runs a large regular expression (tens to hundreds of
-// microseconds); the hit path asks through a botCache.
+// microseconds); the hit path asks through a memo.Cache.
 func IsBot(ua string) bool {
 	if strings.TrimSpace(ua) == "" {
 		return true
@@ -24,31 +23,6 @@ func IsBot(ua string) bool {
 	return crawlerdetect.IsCrawler(strings.ReplaceAll(ua, "HeadlessChrome/", "Chrome/"))
 }
 
-// maxBotCache bounds the user agents a botCache remembers; people's
+// maxBotCache bounds the user agents the tracker remembers IsBot of; people's
 // browsers send a few thousand distinct ones.
 const maxBotCache = 8192
-
-// botCache remembers IsBot's answer per user agent, so that a hit pays a
-// map lookup, not the regular expression, for an agent seen before. When
-// full it starts over (agents that matter come back at once).
-type botCache struct {
-	mu   sync.RWMutex
-	seen map[string]bool
-}
-
-func (c *botCache) is(ua string) bool {
-	c.mu.RLock()
-	bot, ok := c.seen[ua]
-	c.mu.RUnlock()
-	if ok {
-		return bot
-	}
-	bot = IsBot(ua)
-	c.mu.Lock()
-	if c.seen == nil || len(c.seen) >= maxBotCache {
-		c.seen = make(map[string]bool, 256)
-	}
-	c.seen[strings.Clone(ua)] = bot
-	c.mu.Unlock()
-	return bot
-}

@@ -1,9 +1,10 @@
 package visits
 
 import (
-	"strconv"
 	"strings"
 	"testing"
+
+	"appliance/internal/memo"
 )
 
 func TestIsBot(t *testing.T) {
@@ -84,32 +85,11 @@ func FuzzIsBot(f *testing.F) {
 		if strings.TrimSpace(ua) == "" && !got {
 			t.Fatalf("IsBot(%q) = false for a blank agent", ua)
 		}
-		var c botCache
-		if c.is(ua) != got || c.is(ua) != got {
+		c := memo.Cache[bool]{Max: maxBotCache}
+		if c.Get(ua, IsBot) != got || c.Get(ua, IsBot) != got {
 			t.Fatalf("the cache disagrees with IsBot(%q) = %v", ua, got)
 		}
 	})
-}
-
-// The tracker's cache answers as IsBot does, for agents seen and unseen,
-// and stays within its bound.
-func TestBotCache(t *testing.T) {
-	var c botCache
-	uas := []string{"", "curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}
-	for range 2 {
-		for _, ua := range uas {
-			if got, want := c.is(ua), IsBot(ua); got != want {
-				t.Errorf("cache says %v for %q, IsBot %v", got, ua, want)
-			}
-		}
-	}
-	for i := range maxBotCache + 10 {
-		c.is("agent/" + strconv.Itoa(i))
-	}
-	if n := len(c.seen); n > maxBotCache {
-		t.Errorf("cache holds %d agents, bound %d", n, maxBotCache)
-	}
 }
 
 // BenchmarkIsBot is the cost a hit pays to tell a bot: the maintained
@@ -129,9 +109,9 @@ func BenchmarkIsBot(b *testing.B) {
 	})
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
-		var c botCache
+		c := memo.Cache[bool]{Max: maxBotCache}
 		for i := 0; b.Loop(); i++ {
-			c.is(uas[i%len(uas)])
+			c.Get(uas[i%len(uas)], IsBot)
 		}
 	})
 }

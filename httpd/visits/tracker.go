@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"appliance/internal/memo"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -47,7 +48,7 @@ type Tracker struct {
 	counter Counter                          // nil: nothing else counts
 	zone    func(*store.Site) *time.Location // nil: UTC days
 	active  *active                          // visitors seen lately (active.go)
-	bots    botCache                         // IsBot's answers per user agent
+	bots    memo.Cache[bool]                 // IsBot's answers per user agent (Max maxBotCache)
 }
 
 // Counter is told, inside the durable write, of each session a hit starts
@@ -93,7 +94,7 @@ func NewTracker(db *store.DB, now func() time.Time, region string) *Tracker {
 	if region == "" {
 		region = numbers.DefaultRegion
 	}
-	return &Tracker{db: db, now: now, region: region, active: &active{}}
+	return &Tracker{db: db, now: now, region: region, active: &active{}, bots: memo.Cache[bool]{Max: maxBotCache}}
 }
 
 // PageView is one hit as the snippet reports it.
@@ -177,7 +178,7 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 	if err != nil {
 		return HitResult{}, err
 	}
-	p.bot = t.bots.is(p.ua)
+	p.bot = t.bots.Get(p.ua, IsBot)
 	now, loc := t.now(), t.location(site)
 	var known activeVisitor
 	if p.ci.Visitor != 0 {
