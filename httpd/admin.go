@@ -112,7 +112,9 @@ func (s *Server) adminRoutes(svc admin.Service) *router {
 // adminGet is a GET call without arguments.
 func adminGet[Out any](fn func(context.Context) (Out, error)) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
-		out, err := fn(ctx)
+		call, done := callContext(ctx)
+		defer done()
+		out, err := fn(call)
 		if err != nil {
 			return err
 		}
@@ -124,7 +126,9 @@ func adminGet[Out any](fn func(context.Context) (Out, error)) handler {
 // adminGetSite is a GET call about the site named in ?site=.
 func adminGetSite[Out any](fn func(context.Context, string) (Out, error)) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
-		out, err := fn(ctx, string(ctx.QueryArgs().Peek(admin.SiteQuery)))
+		call, done := callContext(ctx)
+		defer done()
+		out, err := fn(call, string(ctx.QueryArgs().Peek(admin.SiteQuery)))
 		if err != nil {
 			return err
 		}
@@ -140,7 +144,9 @@ func adminPost[In, Out any](fn func(context.Context, In) (Out, error)) handler {
 		if err := decodeBody(ctx.PostBody(), maxBodySize, &in, refuseUnknown); err != nil {
 			return err
 		}
-		out, err := fn(ctx, in)
+		call, done := callContext(ctx)
+		defer done()
+		out, err := fn(call, in)
 		if err != nil {
 			return err
 		}
@@ -154,6 +160,27 @@ func adminDo[In any](fn func(context.Context, In) error) handler {
 	return adminPost(func(ctx context.Context, in In) (any, error) { return nil, fn(ctx, in) })
 }
 
+// callContext is the context an admin call's work runs in: ended by done
+// or when the server shuts down. Not the request itself: fasthttp's
+// RequestCtx is no standard context, so a context.WithCancel or
+// WithTimeout of it (the exporter's backfill, a URL check) starts a
+// watcher that reads the request (Value, for the cause) when the server
+// shuts down, which races with the server resetting it for the next
+// request once the handler has returned. This watcher only waits on the
+// shutdown channel. It holds none of the request's values.
+func callContext(ctx *fasthttp.RequestCtx) (call context.Context, done context.CancelFunc) {
+	call, done = context.WithCancel(context.Background())
+	shutdown := ctx.Done()
+	go func() {
+		select {
+		case <-shutdown:
+			done()
+		case <-call.Done():
+		}
+	}()
+	return call, done
+}
+
 // adminPostProgress is adminPost for long work that says how far it is:
 // the answer streams a line of admin.Progress each time fn reports, then
 // the call's usual answer as its last line (a failure too: the status is
@@ -165,18 +192,10 @@ func adminPostProgress[In, Out any](s *Server, path string, fn func(context.Cont
 		if err := decodeBody(ctx.PostBody(), maxBodySize, &in, refuseUnknown); err != nil {
 			return err
 		}
-		work, cancel := context.WithCancel(context.Background())
-		shutdown := ctx.Done()
+		work, cancel := callContext(ctx)
 		ctx.SetContentType("application/x-ndjson")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			defer cancel()
-			go func() {
-				select {
-				case <-shutdown:
-					cancel()
-				case <-work.Done():
-				}
-			}()
 			enc := json.NewEncoder(w)
 			out, err := fn(work, in, func(done, total int64) {
 				var p admin.Progress
@@ -207,9 +226,11 @@ func adminPostProgress[In, Out any](s *Server, path string, fn func(context.Cont
 // the CLI, which verifies what it received, reports it.
 func (s *Server) adminBackup(svc admin.Service) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
+		work, cancel := callContext(ctx)
 		ctx.SetContentType("application/x-tar")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-			if err := svc.Backup(ctx, w); err != nil {
+			defer cancel()
+			if err := svc.Backup(work, w); err != nil {
 				s.log.Error("backup failed", "err", err)
 				return
 			}

@@ -133,7 +133,7 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string) error {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return p.Check(ip)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := bounded(ctx, 5*time.Second)
 	defer cancel()
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
