@@ -130,12 +130,7 @@ func poolLoadDrive(t *testing.T, addr string, keys []string, hits int) {
 					t.Error(err)
 					return
 				}
-				if v.ci == "" {
-					mine = append(mine, mixVisitor{v.site, ci, key})
-					if len(mine) > 64 {
-						mine = mine[1:]
-					}
-				}
+				mine = remember(mine, v, ci, key)
 			}
 		}()
 	}

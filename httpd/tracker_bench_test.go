@@ -282,12 +282,7 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 				b.Error(err)
 				return
 			}
-			if v.ci == "" {
-				mine = append(mine, mixVisitor{v.site, ci, key})
-				if len(mine) > 64 {
-					mine = mine[1:]
-				}
-			}
+			mine = remember(mine, v, ci, key)
 		}
 		mu.Lock()
 		lat = append(lat, my...)
@@ -343,6 +338,19 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 	}
 	b.ReportMetric(loadAverage(), "load1")
 	return r
+}
+
+// remember adds the visitor a new visitor's hit made (v without a ci) to
+// the client's latest 64, as a browser's tabs it comes back with.
+func remember(mine []mixVisitor, v mixVisitor, ci, key string) []mixVisitor {
+	if v.ci != "" {
+		return mine
+	}
+	mine = append(mine, mixVisitor{v.site, ci, key})
+	if len(mine) > 64 {
+		mine = mine[1:]
+	}
+	return mine
 }
 
 // loadAverage is the machine's load average over the last minute.
