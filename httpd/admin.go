@@ -20,6 +20,7 @@ import (
 	"appliance/httpd/callbacks"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
+	"appliance/internal/detach"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -160,25 +161,10 @@ func adminDo[In any](fn func(context.Context, In) error) handler {
 	return adminPost(func(ctx context.Context, in In) (any, error) { return nil, fn(ctx, in) })
 }
 
-// callContext is the context an admin call's work runs in: ended by done
-// or when the server shuts down. Not the request itself: fasthttp's
-// RequestCtx is no standard context, so a context.WithCancel or
-// WithTimeout of it (the exporter's backfill, a URL check) starts a
-// watcher that reads the request (Value, for the cause) when the server
-// shuts down, which races with the server resetting it for the next
-// request once the handler has returned. This watcher only waits on the
-// shutdown channel. It holds none of the request's values.
+// callContext is the context an admin call's work runs in, ended by done
+// or when the server shuts down: not the request itself (detach).
 func callContext(ctx *fasthttp.RequestCtx) (call context.Context, done context.CancelFunc) {
-	call, done = context.WithCancel(context.Background())
-	shutdown := ctx.Done()
-	go func() {
-		select {
-		case <-shutdown:
-			done()
-		case <-call.Done():
-		}
-	}()
-	return call, done
+	return detach.Until(ctx.Done(), 0)
 }
 
 // adminPostProgress is adminPost for long work that says how far it is:

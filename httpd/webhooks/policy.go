@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"syscall"
 	"time"
+
+	"appliance/internal/detach"
 )
 
 // Policy decides which addresses the appliance's outbound requests may
@@ -133,7 +135,7 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string) error {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return p.Check(ip)
 	}
-	ctx, cancel := bounded(ctx, 5*time.Second)
+	ctx, cancel := detach.Until(ctx.Done(), 5*time.Second) // ctx may be a RequestCtx
 	defer cancel()
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"appliance/internal/detach"
 )
 
 // Request is one signed POST of a JSON body to a receiver: a webhook
@@ -31,7 +33,7 @@ type Request struct {
 // excerpt is kept short so that the log of a URL pointed at some internal
 // service shows little of what it answered.
 func Send(ctx context.Context, client *http.Client, timeout time.Duration, r Request) (status int, failure string) {
-	ctx, cancel := bounded(ctx, timeout)
+	ctx, cancel := detach.Until(ctx.Done(), timeout) // ctx may be a RequestCtx
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
@@ -81,25 +83,4 @@ func excerpt(b []byte) string {
 		out = append(out, q...)
 	}
 	return string(append(out, '"'))
-}
-
-// bounded is a context that ends after d or once ctx is done, for
-// outbound work a request handler asks for (a scenario call, a URL check).
-// ctx may be fasthttp's RequestCtx, which is no standard context: a
-// context.WithTimeout of it starts a watcher that, when the server shuts
-// down, reads the request (Value, for the cause) after the server has
-// reset it for the next one. This watcher only waits on ctx's Done
-// channel; the context it returns carries none of ctx's values.
-func bounded(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	c, cancel := context.WithTimeout(context.Background(), d)
-	if done := ctx.Done(); done != nil {
-		go func() {
-			select {
-			case <-done:
-				cancel()
-			case <-c.Done():
-			}
-		}()
-	}
-	return c, cancel
 }
