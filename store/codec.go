@@ -46,6 +46,19 @@ func (e *encoder) strs(ss []string) {
 	}
 }
 
+// appendStr and appendBool are encoder's str and bool on a slice.
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
 type decoder struct {
 	b   []byte
 	err error

@@ -4,7 +4,10 @@ package store
 // milliseconds (UTC). A record type changes only by adding a version: the
 // decoder keeps reading every version it ever wrote.
 
-import "slices"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Site is one web site served by the appliance.
 type Site struct {
@@ -331,19 +334,26 @@ const sessionVersion = 1
 
 // Encode returns the versioned encoding of s.
 func (s *Session) Encode() []byte {
-	e := newEncoder(sessionVersion, 128+len(s.Landing)+len(s.Referrer)+len(s.UserAgent))
-	e.uint(s.ID)
-	e.uint(s.Visitor)
-	e.int(s.Started)
-	e.int(s.LastHit)
-	e.uint(uint64(s.Hits))
-	e.uint(uint64(s.Events))
+	return s.AppendEncode(make([]byte, 0, 1+128+len(s.Landing)+len(s.Referrer)+len(s.UserAgent)))
+}
+
+// AppendEncode appends the encoded session to dst: Encode into a buffer
+// of the caller's (the hit path encodes every hit's session on its stack).
+func (s *Session) AppendEncode(dst []byte) []byte {
+	// The fields as encoder writes them, on a slice rather than an
+	// encoder: its pointer receiver would move dst to the heap.
+	b := append(dst, sessionVersion)
+	b = binary.AppendUvarint(b, s.ID)
+	b = binary.AppendUvarint(b, s.Visitor)
+	b = binary.AppendVarint(b, s.Started)
+	b = binary.AppendVarint(b, s.LastHit)
+	b = binary.AppendUvarint(b, uint64(s.Hits))
+	b = binary.AppendUvarint(b, uint64(s.Events))
 	for _, f := range [...]*string{&s.Channel, &s.UTMSource, &s.UTMMedium, &s.UTMCampaign,
 		&s.UTMTerm, &s.UTMContent, &s.Click, &s.ClickID, &s.Referrer, &s.Landing, &s.UserAgent} {
-		e.str(*f)
+		b = appendStr(b, *f)
 	}
-	e.bool(s.Bot)
-	return e.b
+	return appendBool(b, s.Bot)
 }
 
 // DecodeSession decodes a Session.
@@ -386,11 +396,15 @@ const hitVersion = 1
 
 // Encode returns the versioned encoding of h: time, URL and title only.
 func (h *Hit) Encode() []byte {
-	e := newEncoder(hitVersion, 12+len(h.URL)+len(h.Title))
-	e.int(h.Time)
-	e.str(h.URL)
-	e.str(h.Title)
-	return e.b
+	return h.AppendEncode(make([]byte, 0, 1+12+len(h.URL)+len(h.Title)))
+}
+
+// AppendEncode appends the encoded hit to dst (Session.AppendEncode).
+func (h *Hit) AppendEncode(dst []byte) []byte {
+	b := append(dst, hitVersion)
+	b = binary.AppendVarint(b, h.Time)
+	b = appendStr(b, h.URL)
+	return appendStr(b, h.Title)
 }
 
 // DecodeHit decodes a Hit; session and id come from the key

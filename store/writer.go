@@ -74,7 +74,12 @@ func (t *Tx) AddLanes(key []byte, lanes []int64) {
 	if len(lanes) > MaxLanes {
 		panic(fmt.Sprintf("store: %d counter lanes", len(lanes)))
 	}
-	_ = t.own.Merge(key, EncodeCounters(lanes), nil)
+	var b [8 * MaxLanes]byte
+	op := b[:0]
+	for _, l := range lanes {
+		op = binary.LittleEndian.AppendUint64(op, uint64(l))
+	}
+	_ = t.own.Merge(key, op, nil)
 }
 
 // Merge adds a raw merge operand (an EncodeCounters value) to key.

@@ -214,7 +214,9 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 	nowMs := now.UnixMilli()
 	dayOf := func(ms int64) uint32 { return dayIn(ms, loc) }
 	today := dayOf(nowMs)
-	traffic := store.RollupKey(site, today, MetricTraffic)
+	// The hit's counts of the day's traffic, written as one merge operand
+	// (one memtable entry rather than up to four).
+	var traffic [LaneBotEvents + 1]int64
 	var res HitResult
 	seen := activeVisitor{site: site}
 	if known.hasVisitor {
@@ -233,7 +235,7 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 				return res, seen, err
 			}
 			if dayOf(v.LastSeen) != today {
-				tx.Add(traffic, LaneVisitors, 1)
+				traffic[LaneVisitors]++
 				v.LastSeen = nowMs
 				tx.Set(store.VisitorKey(v.ID), v.Encode())
 			}
@@ -250,14 +252,14 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 		p.src.Channel, p.src.Network = classify(p.src)
 		switch {
 		case p.bot:
-			tx.Add(traffic, LaneBotSessions, 1)
+			traffic[LaneBotSessions]++
 		default:
-			tx.Add(traffic, LaneSessions, 1)
+			traffic[LaneSessions]++
 			if isNew || dayOf(v.LastSeen) != today {
-				tx.Add(traffic, LaneVisitors, 1)
+				traffic[LaneVisitors]++
 			}
 			if isNew {
-				tx.Add(traffic, LaneNewVisitors, 1)
+				traffic[LaneNewVisitors]++
 			}
 			tx.Add(store.RollupKey(site, today, MetricChannels), p.src.Channel.lane(), 1)
 		}
@@ -277,13 +279,22 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 		seen.visitor, seen.hasVisitor = v, true
 	}
 	if sess.Bot {
-		tx.Add(traffic, LaneBotHits, 1)
+		traffic[LaneBotHits]++
 	} else {
-		tx.Add(traffic, LaneHits, 1)
+		traffic[LaneHits]++
 	}
+	n := len(traffic)
+	for traffic[n-1] == 0 {
+		n--
+	}
+	tx.AddLanes(store.RollupKey(site, today, MetricTraffic), traffic[:n])
 	res.Hit = t.db.NextID()
 	h := store.Hit{ID: res.Hit, Session: sess.ID, Time: nowMs, URL: p.src.Landing, Title: p.title}
-	hk, hv, sv := store.HitKey(site, sess.ID, h.ID), h.Encode(), sess.Encode()
+	// Both encoded on the stack: the batch and the export entry copy them.
+	var buf [1024]byte
+	hv := h.AppendEncode(buf[:0])
+	sv := sess.AppendEncode(hv[len(hv):])
+	hk := store.HitKey(site, sess.ID, h.ID)
 	tx.Set(hk, hv)
 	// The hit's export entry carries the hit and its session as written:
 	// the exporter then reads nothing back from the store for it.
