@@ -122,18 +122,34 @@ var (
 	descWALBytes    = prometheus.NewDesc("appliance_store_wal_bytes", "Bytes of the write-ahead log.", nil, nil)
 	descCompactions = prometheus.NewDesc("appliance_store_compactions_total", "Pebble compactions.", nil, nil)
 	descReadAmp     = prometheus.NewDesc("appliance_store_read_amplification", "Pebble read amplification.", nil, nil)
-	descAcceptErrs  = prometheus.NewDesc("appliance_http_accept_errors_total", "Temporary accept errors (such as out of file descriptors), retried after a back-off.", nil, nil)
-	descSites       = prometheus.NewDesc("appliance_sites", "Sites served.", nil, nil)
-	descCaptchaLive = prometheus.NewDesc("appliance_captcha_live", "Captchas issued and not yet answered or expired.", nil, nil)
-	descCaptchaDrop = prometheus.NewDesc("appliance_captcha_dropped_total", "Captchas dropped unanswered to keep the store within its bound.", nil, nil)
-	descPoolSize    = prometheus.NewDesc("appliance_pool_numbers", "Numbers in a site's number pool.", []string{"site", "pool"}, nil)
-	descPoolLive    = prometheus.NewDesc("appliance_pool_leased_numbers", "Numbers of a site's pool leased to a visitor now.", []string{"site", "pool"}, nil)
-	descPoolMisses  = prometheus.NewDesc("appliance_pool_misses_total", "Visitors given no pool number because every number was leased, since start.", []string{"site", "pool"}, nil)
+	// The store's memory beside the Go heap: pebble's block cache and
+	// memtables (C's malloc in a cgo build: not in go_memstats_*) and its
+	// open table files.
+	descCacheCapacity   = prometheus.NewDesc("appliance_store_block_cache_capacity_bytes", "Capacity of the store's block cache (--cache-size).", nil, nil)
+	descCacheBytes      = prometheus.NewDesc("appliance_store_block_cache_bytes", "Bytes of decompressed blocks the store's block cache holds.", nil, nil)
+	descCacheBlocks     = prometheus.NewDesc("appliance_store_block_cache_blocks", "Blocks the store's block cache holds.", nil, nil)
+	descCacheHits       = prometheus.NewDesc("appliance_store_block_cache_hits_total", "Block reads the block cache answered.", nil, nil)
+	descCacheMisses     = prometheus.NewDesc("appliance_store_block_cache_misses_total", "Block reads the block cache missed (read from the file and decompressed).", nil, nil)
+	descMemtableBytes   = prometheus.NewDesc("appliance_store_memtable_bytes", "Bytes of the store's memtables (writes not yet flushed to a table file), their arenas' full size.", nil, nil)
+	descMemtables       = prometheus.NewDesc("appliance_store_memtables", "The store's memtables: the one written to and those waiting to be flushed.", nil, nil)
+	descZombieMemtables = prometheus.NewDesc("appliance_store_zombie_memtable_bytes", "Bytes of flushed memtables that iterators still read.", nil, nil)
+	descOpenTables      = prometheus.NewDesc("appliance_store_open_tables", "Table files the store holds open (pebble's file cache), each a file descriptor and a reader.", nil, nil)
+	descFileCacheBytes  = prometheus.NewDesc("appliance_store_file_cache_bytes", "Bytes of the open table files' readers.", nil, nil)
+	descFileCacheHits   = prometheus.NewDesc("appliance_store_file_cache_hits_total", "Table opens the file cache answered.", nil, nil)
+	descFileCacheMisses = prometheus.NewDesc("appliance_store_file_cache_misses_total", "Table opens the file cache missed (the file opened and its footer read).", nil, nil)
+	descAcceptErrs      = prometheus.NewDesc("appliance_http_accept_errors_total", "Temporary accept errors (such as out of file descriptors), retried after a back-off.", nil, nil)
+	descSites           = prometheus.NewDesc("appliance_sites", "Sites served.", nil, nil)
+	descCaptchaLive     = prometheus.NewDesc("appliance_captcha_live", "Captchas issued and not yet answered or expired.", nil, nil)
+	descCaptchaDrop     = prometheus.NewDesc("appliance_captcha_dropped_total", "Captchas dropped unanswered to keep the store within its bound.", nil, nil)
+	descPoolSize        = prometheus.NewDesc("appliance_pool_numbers", "Numbers in a site's number pool.", []string{"site", "pool"}, nil)
+	descPoolLive        = prometheus.NewDesc("appliance_pool_leased_numbers", "Numbers of a site's pool leased to a visitor now.", []string{"site", "pool"}, nil)
+	descPoolMisses      = prometheus.NewDesc("appliance_pool_misses_total", "Visitors given no pool number because every number was leased, since start.", []string{"site", "pool"}, nil)
 )
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes,
-		descCompactions, descReadAmp, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses} {
+		descCompactions, descReadAmp, descCacheCapacity, descCacheBytes, descCacheBlocks, descCacheHits, descCacheMisses,
+		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses} {
 		ch <- d
 	}
 }
@@ -169,6 +185,18 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descWALBytes, float64(st.WALBytes))
 	counter(descCompactions, float64(st.Compactions))
 	gauge(descReadAmp, float64(st.ReadAmp))
+	gauge(descCacheCapacity, float64(st.BlockCacheCapacity))
+	gauge(descCacheBytes, float64(st.BlockCache.Size))
+	gauge(descCacheBlocks, float64(st.BlockCache.Count))
+	counter(descCacheHits, float64(st.BlockCache.Hits))
+	counter(descCacheMisses, float64(st.BlockCache.Misses))
+	gauge(descMemtableBytes, float64(st.MemtableSize))
+	gauge(descMemtables, float64(st.Memtables))
+	gauge(descZombieMemtables, float64(st.ZombieMemtableSize))
+	gauge(descOpenTables, float64(st.FileCache.TableCount))
+	gauge(descFileCacheBytes, float64(st.FileCache.Size))
+	counter(descFileCacheHits, float64(st.FileCache.Hits))
+	counter(descFileCacheMisses, float64(st.FileCache.Misses))
 	counter(descAcceptErrs, float64(s.acceptErrs.Load()))
 	gauge(descSites, float64(len(s.sites.List())))
 	gauge(descCaptchaLive, float64(s.captcha.Len()))

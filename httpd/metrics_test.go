@@ -15,6 +15,7 @@ import (
 	"appliance/httpd/admin"
 	"appliance/httpd/httpdtest"
 	"appliance/numbers/tracking"
+	"appliance/store"
 )
 
 // scrape reads /metrics with the token and parses it with Prometheus' own
@@ -156,6 +157,22 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	if v := value(after, "appliance_http_requests_total", "route", admin.PathSites); v != -1 {
 		t.Errorf("the admin call counted as public traffic: %v", v)
+	}
+	// The store's memory outside the Go heap: a cache of the configured
+	// capacity, a memtable being written (the hits' writes are all still in
+	// it: no block has been read yet).
+	if got, want := value(after, "appliance_store_block_cache_capacity_bytes"), float64(store.DefaultCacheSize()); got != want {
+		t.Errorf("block cache capacity %v, want the default %v", got, want)
+	}
+	if value(after, "appliance_store_memtable_bytes") <= 0 || value(after, "appliance_store_memtables") < 1 {
+		t.Errorf("memtables: %v bytes in %v", value(after, "appliance_store_memtable_bytes"), value(after, "appliance_store_memtables"))
+	}
+	for _, name := range []string{"appliance_store_block_cache_bytes", "appliance_store_block_cache_blocks", "appliance_store_block_cache_hits_total",
+		"appliance_store_block_cache_misses_total", "appliance_store_zombie_memtable_bytes",
+		"appliance_store_open_tables", "appliance_store_file_cache_bytes", "appliance_store_file_cache_hits_total", "appliance_store_file_cache_misses_total"} {
+		if value(after, name) < 0 {
+			t.Errorf("%s missing", name)
+		}
 	}
 	groups := value(after, "appliance_store_commit_group_size") - value(before, "appliance_store_commit_group_size")
 	writes := histogramSum(after, "appliance_store_commit_group_size") - histogramSum(before, "appliance_store_commit_group_size")

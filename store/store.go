@@ -61,6 +61,7 @@ type DB struct {
 	exp   exportLog // the export log's state (export.go)
 
 	backupRate int64 // bytes a second; 0: no limit
+	cacheSize  int64 // the block cache's capacity in bytes
 
 	closeOnce sync.Once
 	closeErr  error
@@ -109,7 +110,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 	}
-	d := &DB{dir: dataDir, db: pdb, space: sp, backupRate: o.BackupRate}
+	d := &DB{dir: dataDir, db: pdb, space: sp, backupRate: o.BackupRate, cacheSize: o.CacheSize}
 	v, err := d.Get(MetaKey("seq"))
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -324,8 +325,20 @@ type Metrics struct {
 	Compactions  int64
 	ReadAmp      int
 	MemtableSize uint64
-	Commits      uint64 // synced groups written by the writer
-	Writes       uint64 // writes (Commit calls) in those groups
+	// The store's memory beside the Go heap (pebble allocates the block
+	// cache and memtables with C's malloc in a cgo build): the block
+	// cache's capacity, the bytes and blocks it holds and its hits and
+	// misses; the memtables' count and the bytes of their arenas (zombies:
+	// flushed, still read by an iterator); the open table files (the file
+	// cache: a file descriptor and the table's index and filter blocks'
+	// handles each) and its hits and misses.
+	BlockCacheCapacity int64
+	BlockCache         pebble.CacheMetrics
+	Memtables          int64
+	ZombieMemtableSize uint64
+	FileCache          pebble.FileCacheMetrics
+	Commits            uint64 // synced groups written by the writer
+	Writes             uint64 // writes (Commit calls) in those groups
 	// GroupSizes counts those groups by their number of writes: element i
 	// the groups of at most GroupSizeBound(i) writes and more than the
 	// bound before; the last, the groups larger than every bound.
@@ -345,6 +358,12 @@ func (d *DB) Stats() Metrics {
 		Compactions:  m.Compact.Count,
 		ReadAmp:      m.ReadAmp(),
 		MemtableSize: m.MemTable.Size,
+
+		BlockCacheCapacity: d.cacheSize,
+		BlockCache:         m.BlockCache,
+		Memtables:          m.MemTable.Count,
+		ZombieMemtableSize: m.MemTable.ZombieSize,
+		FileCache:          m.FileCache,
 	}
 	if h := m.LogWriter.FsyncLatency; h != nil {
 		var pm dto.Metric
