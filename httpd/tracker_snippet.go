@@ -276,9 +276,11 @@ func (a *asset) serve(ctx *fasthttp.RequestCtx, cacheControl string) {
 	h.Set("Cache-Control", cacheControl)
 	h.Set("X-Content-Type-Options", "nosniff")
 	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 {
-		for _, e := range a.encodings {
-			if etagMatch(string(inm), e.etag) {
-				h.Set("ETag", e.etag)
+		// Only the tags are read here: the brotli body may still be in
+		// the making (assetCache.finish writes it).
+		for i := range a.encodings {
+			if tag := a.encodings[i].etag; etagMatch(string(inm), tag) {
+				h.Set("ETag", tag)
 				ctx.SetStatusCode(fasthttp.StatusNotModified)
 				return
 			}
