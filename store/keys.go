@@ -234,6 +234,15 @@ const (
 	// deleted.
 	prefixCompressed byte = 'Z'
 
+	// prefixSealed + name -> raw value: state derived from other records
+	// and written as the store's last write at a clean shutdown, so that a
+	// start can read it in one Get instead of deriving it again. It is
+	// believed only while nothing has been written after it (DB.Current):
+	// any later write, by this binary or one that knows nothing of it,
+	// makes it stale. Names: "pools" (numbers/tracking: the pools' live
+	// leases).
+	prefixSealed byte = 'N'
+
 	// Retired families, kept so that their bytes are never reused: Open
 	// moves what is left under them into prefixDue (due.go).
 	//   prefixOutbox + due (uint64 BE, Unix ms) + delivery id (uint64 BE)
@@ -281,6 +290,10 @@ func TLSCacheKey(name string) []byte { return append(key1(prefixTLS, len(name)),
 
 // MetaKey is the key of a store-wide setting.
 func MetaKey(name string) []byte { return append(key1(prefixMeta, len(name)), name...) }
+
+// SealedKey is the key of the sealed state called name (prefixSealed):
+// read it with DB.Current.
+func SealedKey(name string) []byte { return append(key1(prefixSealed, len(name)), name...) }
 
 // UserKey is the key of the user with the given (lower-cased) email.
 func UserKey(email string) []byte { return append(key1(prefixUser, len(email)), email...) }
