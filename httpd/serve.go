@@ -115,6 +115,12 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	if err := srv.Serve(ctx, ln, adminLn); err != nil {
 		return err
 	}
+	// HTTP has drained and the workers have stopped: every lease is in the
+	// history. Sealed as the store's last write, the pools' leases are
+	// read in one go at the next start (until anything else is written).
+	if err := srv.numbers.Seal(context.Background(), srv.now()); err != nil {
+		o.Log.Warn("the next start reads the lease history", "err", err)
+	}
 	fmt.Fprintln(o.Stdout, "appliance stopped")
 	return nil
 }

@@ -564,7 +564,8 @@ func (p *Pool) Live(now time.Time) int {
 }
 
 // Leases returns the leases live at now, in slot order, for reports and for
-// persisting a snapshot. The result is the caller's.
+// persisting a snapshot; Recorded tells those whose claim the caller marked
+// recorded (MarkRecorded, or restored). The result is the caller's.
 func (p *Pool) Leases(now time.Time) []Lease {
 	t := nanos(now)
 	var ls []Lease
@@ -574,7 +575,9 @@ func (p *Pool) Leases(now time.Time) []Lease {
 			continue
 		}
 		if u := end(c.until.Load()); u > t {
-			ls = append(ls, p.lease(i, c, u, false))
+			l := p.lease(i, c, u, false)
+			l.Recorded = c.recorded.Load()
+			ls = append(ls, l)
 		}
 	}
 	return ls

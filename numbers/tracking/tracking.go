@@ -92,6 +92,7 @@ type Tracker struct {
 	channel ChannelFunc
 	mu      sync.Mutex // serialises changes of the set-up
 	state   atomic.Pointer[state]
+	sealed  bool // Open restored the leases from a sealed record
 }
 
 // state is one immutable snapshot of every site's set-up.
@@ -174,7 +175,17 @@ type ChannelFunc func(Source) string
 // read in region (numbers.DefaultRegion when ""). channel names the
 // channel of a static or fallback number's rule from the tags it pins; nil
 // leaves a rule without a channel= term without one.
+//
+// When the store's last write is the leases a clean shutdown sealed
+// (Seal), Open restores them from that one record; otherwise it reads every
+// pool number's last lease from the history.
 func Open(ctx context.Context, db *store.DB, now time.Time, region string, channel ChannelFunc) (*Tracker, error) {
+	return openTracker(ctx, db, now, region, channel, true)
+}
+
+// openTracker is Open; with sealed false it reads the history even when
+// sealed leases are current (tests compare the two).
+func openTracker(ctx context.Context, db *store.DB, now time.Time, region string, channel ChannelFunc, sealed bool) (*Tracker, error) {
 	if region == "" {
 		region = numbers.DefaultRegion
 	}
@@ -207,6 +218,17 @@ func Open(ctx context.Context, db *store.DB, now time.Time, region string, chann
 		return nil, fmt.Errorf("open tracking: %w", err)
 	}
 	st.owners = ownersOf(st.sites)
+	if sealed {
+		ok, err := restoreSealed(db, st, now)
+		if err != nil {
+			return nil, fmt.Errorf("open tracking: %w", err)
+		}
+		if ok {
+			t.sealed = true
+			t.state.Store(st)
+			return t, nil
+		}
+	}
 	size := 0
 	for _, ss := range st.sites {
 		for _, p := range ss.pools {
