@@ -339,9 +339,8 @@ func leasePools(t *testing.T, dir string, n, size, leased int) []string {
 // pools x 5,000 numbers, 4,000 of each leased: from exec to its systemd
 // READY=1, and its process CPU then. The binaries of
 // APPLIANCE_POOL_RESTART_BINS (separated by ":", e.g. an old and a new
-// build) take turns on the same store, round after round, so that each
-// starts on what the other left; each is started and stopped once before
-// the timed rounds. It reports figures and asserts none:
+// build) take turns, round after round, each on its own copy of the
+// store; each is started and stopped once before the timed rounds. It reports figures and asserts none:
 // APPLIANCE_POOL_RESTART_BINS=/tmp/old:/tmp/new go test -run TestPoolRestart -v ./httpd/
 func TestPoolRestart(t *testing.T) {
 	bins := strings.Split(os.Getenv("APPLIANCE_POOL_RESTART_BINS"), ":")
@@ -352,11 +351,20 @@ func TestPoolRestart(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("APPLIANCE_POOL_RESTART_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	dir := t.TempDir()
-	leasePools(t, filepath.Join(dir, "db"), 16, 5000, poolLoadLeased)
+	base := t.TempDir()
+	leasePools(t, filepath.Join(base, "db"), 16, 5000, poolLoadLeased)
+	// A copy of the store for each binary: one's start writes what the
+	// other's would not (its own compressed assets).
+	dirs := make([]string, len(bins))
+	for i := range bins {
+		dirs[i] = t.TempDir()
+		if err := os.CopyFS(filepath.Join(dirs[i], "db"), os.DirFS(filepath.Join(base, "db"))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for round := range rounds + 1 {
-		for _, bin := range bins {
-			took, cpu, stop := poolRestart(t, bin, dir)
+		for i, bin := range bins {
+			took, cpu, stop := poolRestart(t, bin, dirs[i])
 			if round == 0 {
 				continue // each binary's first start after the other's stop
 			}

@@ -502,8 +502,17 @@ func (p *Pool) Restore(number string, visitor uint64, since, until time.Time) er
 	if !ok {
 		return fmt.Errorf("restore lease of %s: %w", number, ErrUnknownNumber)
 	}
+	return p.RestoreSlot(i, visitor, since, until)
+}
+
+// RestoreSlot is Restore of the number in slot i (Lease.Slot), for a
+// caller that kept leases by slot: it need not look the number up.
+func (p *Pool) RestoreSlot(i int, visitor uint64, since, until time.Time) error {
+	if i < 0 || i >= len(p.slots) {
+		return fmt.Errorf("restore lease of slot %d: %w", i, ErrUnknownNumber)
+	}
 	if !until.After(since) || until.UnixNano() <= 0 {
-		return fmt.Errorf("restore lease of %s: until %v not after since %v: %w", number, until, since, ErrLease)
+		return fmt.Errorf("restore lease of %s: until %v not after since %v: %w", p.numbers[i], until, since, ErrLease)
 	}
 	c := &holding{visitor: visitor, since: nanos(since)}
 	c.until.Store(until.UnixNano())

@@ -223,7 +223,8 @@ func restoreSealed(db *store.DB, st *state, now time.Time) (bool, error) {
 		if l.until <= t {
 			return nil
 		}
-		return cur.live.Restore(cur.cfg.Numbers[l.slot], l.visitor, time.Unix(0, l.since), time.Unix(0, l.until))
+		// A set-up's pool numbers are distinct: slot i is Numbers[i].
+		return cur.live.RestoreSlot(l.slot, l.visitor, time.Unix(0, l.since), time.Unix(0, l.until))
 	})
 	if err != nil {
 		return false, fmt.Errorf("restore sealed leases: %w", err)
