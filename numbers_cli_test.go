@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"appliance/store"
 )
 
 func TestNumbersCommands(t *testing.T) {
@@ -187,5 +189,61 @@ func TestLeasesSurviveSIGKILL(t *testing.T) {
 	if res["attributed"] != true || res["visitor_id"] != float64(a.VisitorID) || res["session_id"] != float64(a.SessionID) ||
 		res["utm_campaign"] != "winter" || res["landing_page"] != landing || res["source"] != "ad" {
 		t.Fatalf("call after the restart: %s (visitor %d session %d)", raw, a.VisitorID, a.SessionID)
+	}
+}
+
+// A clean stop seals the pools' leases for the next start; a lease taken
+// after that start and then a SIGKILL must not be lost to them: after the
+// second restart both visitors keep their numbers and a newcomer gets the
+// fallback.
+func TestLeasesAfterCleanStopThenSIGKILL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cmd, addr := startChild(t, dir)
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() })
+	key := addSite(t, dir).Key
+	var out bytes.Buffer
+	if err := runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key, Replace: []string{"74872751404"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
+		Fallback: "74950000009", Reserve: "20m", Rule: "utm_medium=cpc"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	const landing = "https://crash.example/promo?utm_source=google&utm_medium=cpc"
+	a := hit(t, addr, key, hitAnswer{}, landing)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("clean stop: %v", err)
+	}
+	db, err := store.Open(dir, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Current(store.SealedKey("pools"))
+	db.Close()
+	if err != nil {
+		t.Fatalf("after a clean stop the pools' leases are not sealed: %v", err)
+	}
+	cmd, addr = startChild(t, dir)
+	if again := hit(t, addr, key, a, "https://crash.example/cart"); again.number() != a.number() {
+		t.Fatalf("after the clean restart visitor a got %s, want %s", again.number(), a.number())
+	}
+	b := hit(t, addr, key, hitAnswer{}, landing)
+	if b.number() == "" || b.number() == a.number() || b.number() == "74950000009" {
+		t.Fatalf("after the clean restart: a %s, b %s", a.number(), b.number())
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	cmd, addr = startChild(t, dir)
+	if c := hit(t, addr, key, hitAnswer{}, landing); c.number() != "74950000009" {
+		t.Fatalf("after the SIGKILL a newcomer got %s, want the fallback: both numbers are leased", c.number())
+	}
+	for _, v := range []hitAnswer{a, b} {
+		if again := hit(t, addr, key, v, "https://crash.example/cart"); again.number() != v.number() {
+			t.Fatalf("after the SIGKILL visitor %d got %s, want %s", v.VisitorID, again.number(), v.number())
+		}
 	}
 }
