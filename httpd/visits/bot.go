@@ -22,7 +22,7 @@ func IsBot(ua string) bool {
 		return true
 	}
 	ua = strings.ReplaceAll(ua, "HeadlessChrome/", "Chrome/")
-	if theBotList.surelyPerson(strings.TrimSpace(ua)) {
+	if theBotList().surelyPerson(strings.TrimSpace(ua)) {
 		return false
 	}
 	return crawlerdetect.IsCrawler(ua)

@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,6 +21,33 @@ func listIsBot(ua string) bool {
 		return true
 	}
 	return crawlerdetect.IsCrawler(strings.ReplaceAll(ua, "HeadlessChrome/", "Chrome/"))
+}
+
+// crawlerLists reads the crawler and exclusion patterns of the
+// CrawlerDetect linked in, which it keeps unexported.
+func crawlerLists() (crawlers, exclusions []string) {
+	v := reflect.ValueOf(crawlerdetect.New()).Elem()
+	read := func(name string) []string {
+		f := v.FieldByName(name)
+		if !f.IsValid() || f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.String {
+			return nil
+		}
+		out := make([]string, f.Len())
+		for i := range out {
+			out[i] = f.Index(i).String()
+		}
+		return out
+	}
+	return read("crawlers"), read("exclusions")
+}
+
+// The lists botlist_data.go holds are those of the CrawlerDetect linked
+// in.
+func TestBotListData(t *testing.T) {
+	crawlers, exclusions := crawlerLists()
+	if len(crawlers) == 0 || !slices.Equal(crawlers, crawlerPatterns) || !slices.Equal(exclusions, exclusionPatterns) {
+		t.Fatal("botlist_data.go is not CrawlerDetect's lists: run go generate ./httpd/visits")
+	}
 }
 
 // exclusionsRegexp is CrawlerDetect's exclusions as it compiles them.
@@ -61,7 +90,7 @@ func crawlerAgents(t testing.TB, name string, step int) []string {
 // for the agents of its own test data (its crawlers, a sample of its
 // people's browsers), and decides most browsers' agents by itself.
 func TestBotListAgrees(t *testing.T) {
-	if theBotList == nil {
+	if theBotList() == nil {
 		t.Fatal("the fast path is off: CrawlerDetect's lists are not what newBotList reads")
 	}
 	excl := exclusionsRegexp(t)
@@ -85,10 +114,10 @@ func TestBotListAgrees(t *testing.T) {
 			if !isASCII(s) {
 				continue
 			}
-			if got, want := string(theBotList.exclude(nil, s, string(lowerASCII(nil, s)))), excl.ReplaceAllString(s, ""); got != want {
+			if got, want := string(theBotList().exclude(nil, s, string(lowerASCII(nil, s)))), excl.ReplaceAllString(s, ""); got != want {
 				t.Errorf("exclude(%q) = %q, want %q", s, got, want)
 			}
-			if theBotList.surelyPerson(s) {
+			if theBotList().surelyPerson(s) {
 				sure++
 			}
 		}
@@ -125,12 +154,12 @@ func FuzzBotList(f *testing.F) {
 		}
 		s := strings.TrimSpace(ua)
 		if !isASCII(s) {
-			if theBotList.surelyPerson(s) {
+			if theBotList().surelyPerson(s) {
 				t.Fatalf("surelyPerson(%q) decided a non-ASCII agent", s)
 			}
 			return
 		}
-		if got, want := string(theBotList.exclude(nil, s, string(lowerASCII(nil, s)))), excl.ReplaceAllString(s, ""); got != want {
+		if got, want := string(theBotList().exclude(nil, s, string(lowerASCII(nil, s)))), excl.ReplaceAllString(s, ""); got != want {
 			t.Fatalf("exclude(%q) = %q, want %q", s, got, want)
 		}
 	})
