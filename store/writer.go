@@ -117,6 +117,8 @@ type writer struct {
 	groups atomic.Uint64
 	writes atomic.Uint64
 	sizes  groupSizes
+	// exportBuf is addExports' scratch for an entry as written to disk.
+	exportBuf []byte
 }
 
 // pendingGroup is a group applied to the memtable whose WAL sync is not yet
@@ -127,8 +129,10 @@ type pendingGroup struct {
 	applied bool // SyncWait is owed
 	err     error
 	// exportLast is the last export log seq written into the group (0:
-	// none), durable once the group is synced.
+	// none), durable once the group is synced; exports its entries with
+	// their values, for the log's tail.
 	exportLast uint64
+	exports    *exportBlock
 }
 
 // maxInFlight bounds the groups applied but not yet synced.
@@ -192,7 +196,9 @@ func (w *writer) syncer(syncs <-chan *pendingGroup, synced chan<- struct{}) {
 		}
 		_ = p.batch.Close()
 		if p.err == nil {
-			w.d.exp.synced(p.exportLast)
+			w.d.exp.synced(p.exportLast, p.exports)
+		} else if p.exportLast != 0 {
+			w.d.exp.failed()
 		}
 		w.groups.Add(1)
 		w.writes.Add(uint64(len(p.reqs)))
@@ -251,9 +257,7 @@ func (w *writer) apply(p *pendingGroup, r *request) {
 		return
 	}
 	if len(r.exportLens) > 0 {
-		if last := w.addExports(p.batch, r); last > 0 {
-			p.exportLast = last
-		}
+		w.addExports(p, r)
 	}
 }
 
