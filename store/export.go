@@ -213,14 +213,30 @@ func (w *writer) addExports(p *pendingGroup, r *request) {
 		}
 		_ = p.batch.Set(key[:], disk, nil)
 		if p.exports == nil {
-			p.exports = &exportBlock{first: s, data: make([]byte, 0, max(len(r.exports), 4096)),
-				ends: make([]int, 0, 8)}
+			p.exports = &exportBlock{first: s}
 		}
-		p.exports.data = append(p.exports.data, entry...)
-		p.exports.ends = append(p.exports.ends, len(p.exports.data))
+		b := p.exports
+		b.data = arenaAppend(&w.exportArena, 64<<10, b.data, entry...)
+		b.ends = arenaAppend(&w.exportEnds, 4<<10, b.ends, len(b.data))
 		p.exportLast = s
 	}
 	r.exports, r.exportLens = r.exports[:0], r.exportLens[:0]
+}
+
+// arenaAppend appends vs to s, which is the last len(s) elements of
+// *arena (or empty), and returns s with them, still the last elements of
+// *arena. When *arena is full, s moves to a fresh one of (at least) size
+// elements; what was cut from the full one stays as it is for those who
+// hold it. The tail's blocks are cut from the writer's arenas rather than
+// each grown on its own, an allocation or more per group.
+func arenaAppend[T any](arena *[]T, size int, s []T, vs ...T) []T {
+	n := len(s) + len(vs)
+	if cap(*arena)-len(*arena) < len(vs) {
+		*arena = append(make([]T, 0, max(size, 2*n)), s...)
+	}
+	*arena = append(*arena, vs...)
+	a := *arena
+	return a[len(a)-n : len(a) : len(a)]
 }
 
 // synced is told by the syncer that every entry up to last, the last of

@@ -117,8 +117,11 @@ type writer struct {
 	groups atomic.Uint64
 	writes atomic.Uint64
 	sizes  groupSizes
-	// exportBuf is addExports' scratch for an entry as written to disk.
-	exportBuf []byte
+	// exportBuf is addExports' scratch for an entry as written to disk;
+	// the tail's blocks are cut from exportArena and exportEnds.
+	exportBuf   []byte
+	exportArena []byte
+	exportEnds  []int
 }
 
 // pendingGroup is a group applied to the memtable whose WAL sync is not yet
