@@ -60,8 +60,8 @@ type manifestFile struct {
 // taken in a temporary directory beside the store, then streamed. It reads
 // the checkpoint's files (twice: to sum them for the manifest, then into
 // the archive) at Options.BackupRate at most, and then at the lowest CPU
-// priority, so that a backup of a serving store leaves the disk and the
-// CPU to the traffic (BenchmarkIngestDuringBackup).
+// and I/O priority, so that a backup of a serving store leaves the disk and
+// the CPU to the traffic (BenchmarkIngestDuringBackup).
 func (d *DB) Backup(ctx context.Context, w io.Writer) error {
 	tmp, err := os.MkdirTemp(d.dir, ".backup-")
 	if err != nil {
@@ -75,11 +75,12 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) error {
 	if d.backupRate <= 0 {
 		return writeArchive(ctx, w, cp, newPacer(0))
 	}
-	// Bounded, the backup also yields the CPU: its reading, summing and
-	// streaming run at the lowest priority.
+	// Bounded, the backup also yields the CPU and the disk: its reading,
+	// summing and streaming run at the lowest priority.
 	done := make(chan error, 1)
 	go func() {
 		lowPriority()
+		idleReads()
 		done <- writeArchive(ctx, w, cp, newPacer(d.backupRate))
 	}()
 	return <-done
@@ -105,6 +106,12 @@ type pacer struct {
 	done  int64
 }
 
+// maxLag is how far behind its rate a pacer may fall and then read at full
+// speed to catch up: a backup held up (its thread at the lowest priority
+// waits while the machine is busy, or the receiving side is slow) goes on
+// at its rate afterwards, instead of reading what it missed in one burst.
+const maxLag = 50 * time.Millisecond
+
 func newPacer(rate int64) *pacer { return &pacer{rate: rate, start: time.Now()} }
 
 // wait counts n bytes read and sleeps until reading them was due.
@@ -115,6 +122,10 @@ func (p *pacer) wait(ctx context.Context, n int) error {
 	p.done += int64(n)
 	due := p.start.Add(time.Duration(float64(p.done) / float64(p.rate) * float64(time.Second)))
 	d := time.Until(due)
+	if d < -maxLag {
+		p.start = p.start.Add(-d - maxLag)
+		d = -maxLag
+	}
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fill writes records of several families and some counters.
@@ -549,5 +550,26 @@ func TestArchiveSize(t *testing.T) {
 	}
 	if err := VerifyArchive(bytes.NewReader(archive)); err != nil {
 		t.Fatalf("archive read at a bounded rate: %v", err)
+	}
+}
+
+// A pacer held up for long does not then read what it missed at full
+// speed: it falls at most maxLag behind its rate, so that after a stall
+// the chunk after next waits for its time again.
+func TestPacerDoesNotCatchUp(t *testing.T) {
+	const rate = 10 << 20 // 100 ms a MiB
+	p := newPacer(rate)
+	p.start = time.Now().Add(-10 * time.Second) // held up for 10 s
+	start := time.Now()
+	for range 2 {
+		if err := p.wait(context.Background(), 1<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Catching up, the pacer would not sleep at all: both MiB were due
+	// seconds ago. Held to maxLag, the first goes at once (maxLag late)
+	// and the second waits for its 100 ms less that lag.
+	if got, least := time.Since(start), 100*time.Millisecond-maxLag; got < least {
+		t.Errorf("read 2 MiB at %d B/s after a stall in %v, want at least %v", rate, got, least)
 	}
 }
