@@ -222,7 +222,7 @@ func TestLeasesAfterCleanStopThenSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.Current(store.SealedKey("pools"))
+	_, err = db.Get(store.SealedKey("pools"))
 	db.Close()
 	if err != nil {
 		t.Fatalf("after a clean stop the pools' leases are not sealed: %v", err)

@@ -234,13 +234,12 @@ const (
 	// deleted.
 	prefixCompressed byte = 'Z'
 
-	// prefixSealed + name -> raw value: state derived from other records
-	// and written as the store's last write at a clean shutdown, so that a
-	// start can read it in one Get instead of deriving it again. It is
-	// believed only while nothing has been written after it (DB.Current):
-	// any later write, by this binary or one that knows nothing of it,
-	// makes it stale. Names: "pools" (numbers/tracking: the pools' live
-	// leases).
+	// prefixSealed + name -> raw value: state derived from other records,
+	// written at a clean shutdown so that the next start can read it in
+	// one Get instead of deriving it again. Its owner deletes it in the
+	// same write as the first change of what it was derived from, so that
+	// a crash never leaves it stale. Names: "pools" (numbers/tracking: the
+	// pools' live leases).
 	prefixSealed byte = 'N'
 
 	// Retired families, kept so that their bytes are never reused: Open
@@ -291,8 +290,7 @@ func TLSCacheKey(name string) []byte { return append(key1(prefixTLS, len(name)),
 // MetaKey is the key of a store-wide setting.
 func MetaKey(name string) []byte { return append(key1(prefixMeta, len(name)), name...) }
 
-// SealedKey is the key of the sealed state called name (prefixSealed):
-// read it with DB.Current.
+// SealedKey is the key of the sealed state called name (prefixSealed).
 func SealedKey(name string) []byte { return append(key1(prefixSealed, len(name)), name...) }
 
 // UserKey is the key of the user with the given (lower-cased) email.

@@ -53,12 +53,15 @@ const DBDir = "db"
 
 // DB is an open store. All methods are safe for concurrent use.
 type DB struct {
-	dir   string // the data directory
-	db    *pebble.DB
-	w     *writer
-	seq   atomic.Uint64 // last id handed out; persisted by every commit
-	space *space
-	exp   exportLog // the export log's state (export.go)
+	dir string // the data directory
+	db  *pebble.DB
+	w   *writer
+	seq atomic.Uint64 // last id handed out; persisted by every commit
+	// openSeq is seq as the store was opened: what the last commit before
+	// it persisted.
+	openSeq uint64
+	space   *space
+	exp     exportLog // the export log's state (export.go)
 
 	backupRate int64 // bytes a second; 0: no limit
 	cacheSize  int64 // the block cache's capacity in bytes
@@ -123,6 +126,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 	default:
 		d.seq.Store(binary.BigEndian.Uint64(v))
 	}
+	d.openSeq = d.seq.Load()
 	if err := d.openExport(); err != nil {
 		pdb.Close()
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
@@ -210,6 +214,16 @@ func (d *DB) Close() error {
 // JavaScript). Ids grow with time. An id whose record was never committed
 // is simply skipped.
 func (d *DB) NextID() uint64 { return d.seq.Add(1) }
+
+// LastID returns the last id handed out, which the next commit persists.
+func (d *DB) LastID() uint64 { return d.seq.Load() }
+
+// OpenedID returns LastID as the store was opened: what the last commit
+// before persisted. Every commit that follows a NextID persists a higher
+// one, by any version of the server, so state sealed with LastID at a
+// clean shutdown (SealedKey) can tell whether ids were handed out and
+// written since.
+func (d *DB) OpenedID() uint64 { return d.openSeq }
 
 // Get returns a copy of the value stored under key, or ErrNotFound.
 func (d *DB) Get(key []byte) ([]byte, error) {

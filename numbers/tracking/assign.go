@@ -49,7 +49,8 @@ type Assignment struct {
 	visit   numbers.Visit
 	now     time.Time
 	leases  []leaseWrite
-	misses  []uint32 // pools that were full
+	misses  []uint32    // pools that were full
+	sealed  *sealedFlag // the tracker's: Persist deletes the sealed leases while it is set
 }
 
 // leaseWrite is one lease of the assignment as Persist writes it.
@@ -87,7 +88,7 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 	if ss == nil || len(ss.numbers) == 0 {
 		return Assignment{}, nil
 	}
-	a := Assignment{Selectors: ss.cfg.Selectors, site: site, visitor: visitor, session: session, visit: visit, now: now}
+	a := Assignment{Selectors: ss.cfg.Selectors, site: site, visitor: visitor, session: session, visit: visit, now: now, sealed: &t.sealedLive}
 	// One answer per pool, however many site numbers it replaces.
 	type got struct {
 		p     *pool
@@ -222,10 +223,14 @@ func Day(t time.Time) uint32 { return uint32(t.Unix() / 86400) }
 // counters. It reads nothing (every write is blind), so it costs the same
 // wherever the store is. A renew writes one 8-byte merge operand; it writes
 // the claim too while the claim's own write is not known durable, so that
-// no order of writes keeps a renew without its claim.
+// no order of writes keeps a renew without its claim. The first lease a
+// tracker writes deletes the leases a clean shutdown sealed (Seal).
 func (a *Assignment) Persist(tx *store.Tx) error {
 	if len(a.leases) == 0 && len(a.misses) == 0 {
 		return nil
+	}
+	if len(a.leases) > 0 {
+		unseal(tx, a.sealed)
 	}
 	day := Day(a.now)
 	hour := a.now.UTC().Hour()

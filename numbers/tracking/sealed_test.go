@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -156,6 +157,9 @@ func TestSealedLeasesGoStaleWithAWrite(t *testing.T) {
 				t.Fatal("the sealed leases were not read")
 			}
 			tt.write(t, tr)
+			if _, err := db.Get(store.SealedKey(sealedName)); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("after the write the sealed leases are still stored (%v)", err)
+			}
 			later := now.Add(time.Minute)
 			if _, sealed := openBoth(t, db, later); sealed {
 				t.Error("a tracker opened after the write believed the sealed leases")
@@ -168,6 +172,26 @@ func TestSealedLeasesGoStaleWithAWrite(t *testing.T) {
 				t.Error("start-up believed sealed leases older than a write")
 			}
 		})
+	}
+}
+
+// A server that knows nothing of sealed leases (an older version) may
+// write leases after them without deleting them; it hands out ids for the
+// page views it records, and start-up then reads the history.
+func TestSealedLeasesOfAnotherServer(t *testing.T) {
+	dir := t.TempDir()
+	sealedSetUp(t, dir)
+	db := storetest.OpenAt(t, dir)
+	db.NextID()
+	if err := db.Set(ctx, store.MetaKey("test"), []byte("a page view of an older server")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = storetest.OpenAt(t, dir)
+	if _, sealed := openBoth(t, db, t0.Add(25*time.Minute)); sealed {
+		t.Error("start-up believed sealed leases older than ids written since")
 	}
 }
 
@@ -260,6 +284,7 @@ func TestSealedLeasesAfterSIGKILL(t *testing.T) {
 func FuzzWalkSealed(f *testing.F) {
 	rec := func(at int64, pools ...[]uint64) []byte {
 		b := binary.BigEndian.AppendUint64([]byte{sealedVersion}, uint64(at))
+		b = binary.BigEndian.AppendUint64(b, 77)
 		b = binary.AppendUvarint(b, uint64(len(pools)))
 		for _, p := range pools {
 			for _, v := range p[:5] {
@@ -284,7 +309,7 @@ func FuzzWalkSealed(f *testing.F) {
 			l []sealedLease
 		}
 		var got []entry
-		at, err := walkSealed(b, func(h sealedPool) error {
+		at, lastID, err := walkSealed(b, func(h sealedPool) error {
 			got = append(got, entry{h: h})
 			return nil
 		}, func(l sealedLease) error {
@@ -300,6 +325,7 @@ func FuzzWalkSealed(f *testing.F) {
 		}
 		// Written again the way Seal writes it, it reads the same.
 		w := binary.BigEndian.AppendUint64([]byte{sealedVersion}, uint64(at))
+		w = binary.BigEndian.AppendUint64(w, lastID)
 		w = binary.AppendUvarint(w, uint64(len(got)))
 		for _, e := range got {
 			for _, v := range []uint64{uint64(e.h.site), e.h.revision, uint64(e.h.id), uint64(e.h.size), uint64(len(e.l))} {
@@ -315,7 +341,7 @@ func FuzzWalkSealed(f *testing.F) {
 			}
 		}
 		var again []entry
-		if _, err := walkSealed(w, func(h sealedPool) error {
+		if _, _, err := walkSealed(w, func(h sealedPool) error {
 			again = append(again, entry{h: h})
 			return nil
 		}, func(l sealedLease) error {

@@ -93,6 +93,9 @@ type Tracker struct {
 	mu      sync.Mutex // serialises changes of the set-up
 	state   atomic.Pointer[state]
 	sealed  bool // Open restored the leases from a sealed record
+	// sealedLive is set while the store may hold sealed leases: the
+	// tracker's first write of a lease or set-up deletes them.
+	sealedLive sealedFlag
 }
 
 // state is one immutable snapshot of every site's set-up.
@@ -176,15 +179,15 @@ type ChannelFunc func(Source) string
 // channel of a static or fallback number's rule from the tags it pins; nil
 // leaves a rule without a channel= term without one.
 //
-// When the store's last write is the leases a clean shutdown sealed
-// (Seal), Open restores them from that one record; otherwise it reads every
+// When the store has the leases a clean shutdown sealed (Seal), untouched
+// since, Open restores them from that one record; otherwise it reads every
 // pool number's last lease from the history.
 func Open(ctx context.Context, db *store.DB, now time.Time, region string, channel ChannelFunc) (*Tracker, error) {
 	return openTracker(ctx, db, now, region, channel, true)
 }
 
 // openTracker is Open; with sealed false it reads the history even when
-// sealed leases are current (tests compare the two).
+// the store has sealed leases (tests compare the two).
 func openTracker(ctx context.Context, db *store.DB, now time.Time, region string, channel ChannelFunc, sealed bool) (*Tracker, error) {
 	if region == "" {
 		region = numbers.DefaultRegion
@@ -218,16 +221,15 @@ func openTracker(ctx context.Context, db *store.DB, now time.Time, region string
 		return nil, fmt.Errorf("open tracking: %w", err)
 	}
 	st.owners = ownersOf(st.sites)
-	if sealed {
-		ok, err := restoreSealed(db, st, now)
-		if err != nil {
-			return nil, fmt.Errorf("open tracking: %w", err)
-		}
-		if ok {
-			t.sealed = true
-			t.state.Store(st)
-			return t, nil
-		}
+	used, found, err := restoreSealed(db, st, now, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("open tracking: %w", err)
+	}
+	t.sealedLive.Store(found)
+	if used {
+		t.sealed = true
+		t.state.Store(st)
+		return t, nil
 	}
 	size := 0
 	for _, ss := range st.sites {
@@ -389,6 +391,7 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 	}
 	if err := t.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.NumbersKey(site), c.Encode())
+		unseal(tx, &t.sealedLive)
 		return nil
 	}); err != nil {
 		return store.NumbersConfig{}, fmt.Errorf("store numbers of site %d: %w", site, err)
