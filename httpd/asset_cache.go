@@ -11,7 +11,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/andybalholm/brotli"
+	brotli "github.com/molecule-man/go-brrr"
 
 	"appliance/store"
 )
@@ -190,7 +190,10 @@ func brotliAt(body []byte, quality int) ([]byte, error) {
 	var br bytes.Buffer
 	// A window just big enough for the file: quality 11 with the default
 	// window allocates a quarter gigabyte to compress a few kilobytes.
-	bw := brotli.NewWriterOptions(&br, brotli.WriterOptions{Quality: quality, LGWin: brotliWindow(len(body))})
+	bw, err := brotli.NewWriterOptions(&br, quality, brotli.WriterOptions{LGWin: brotliWindow(len(body)), SizeHint: uint(len(body))})
+	if err != nil {
+		return nil, fmt.Errorf("brotli: %w", err)
+	}
 	if _, err := bw.Write(body); err != nil {
 		return nil, fmt.Errorf("brotli: %w", err)
 	}

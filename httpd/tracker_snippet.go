@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/andybalholm/brotli"
+	brotli "github.com/molecule-man/go-brrr"
 	"github.com/evanw/esbuild/pkg/api"
 	"github.com/valyala/fasthttp"
 
