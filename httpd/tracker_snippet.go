@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	brotli "github.com/molecule-man/go-brrr"
 	"github.com/evanw/esbuild/pkg/api"
+	brotli "github.com/molecule-man/go-brrr"
 	"github.com/valyala/fasthttp"
 
 	"appliance/assets"
