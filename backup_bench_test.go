@@ -33,7 +33,7 @@ import (
 // the backup's receiving side runs in this process, on its own threads at
 // the priority SaveArchive gives them, as in its own process.
 //
-//	go test -run x -bench HitsDuringBackup -benchtime 20000x .
+//	go test -run '^$' -bench HitsDuringBackup -benchtime 20000x .
 func BenchmarkHitsDuringBackup(b *testing.B) {
 	dir := b.TempDir()
 	b.Logf("store of %.1f MiB", float64(fillStore(b, dir, 64<<20))/(1<<20))

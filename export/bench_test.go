@@ -26,7 +26,7 @@ import (
 // entry. cpu-µs/op is
 // this process's CPU (the exporter's), nats-cpu-µs/op the server's.
 //
-//	go test -run x -bench BenchmarkExportThroughput -benchtime 100000x ./export/
+//	go test -run '^$' -bench BenchmarkExportThroughput -benchtime 100000x ./export/
 func BenchmarkExportThroughput(b *testing.B) {
 	n := exporttest.StartProcess(b, "TestBenchNATSChild")
 	db := storetest.Open(b)

@@ -26,7 +26,7 @@ import (
 // steadier than wall time on a shared machine. Run it beside the same
 // file on the commit before the reports to see what they cost:
 //
-//	go test -run x -bench BenchmarkHitSessions -count 5 ./httpd/
+//	go test -run '^$' -bench BenchmarkHitSessions -count 5 ./httpd/
 func BenchmarkHitSessions(b *testing.B) {
 	for _, per := range []int{4, 1} {
 		b.Run(fmt.Sprintf("per=%d", per), func(b *testing.B) {

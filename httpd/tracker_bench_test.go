@@ -189,7 +189,7 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 // reports the ratios of the runs before it (hello's time over the hit's:
 // the goal is 0.5× and 0.4× with claims).
 //
-//	go test -run x -bench BenchmarkHitEndpoint -benchtime 3s -count 5 ./httpd/
+//	go test -run '^$' -bench BenchmarkHitEndpoint -benchtime 3s -count 5 ./httpd/
 func BenchmarkHitEndpoint(b *testing.B) {
 	mix, claims := startMix(b, false), startMix(b, true)
 	// The same mix with the event stream on, to a NATS JetStream server

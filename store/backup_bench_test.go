@@ -28,7 +28,7 @@ import (
 // pointReadSessions sessions. The ratio of the hits/s of a backup mode to
 // those of "alone" is the ingest left while a backup runs:
 //
-//	go test -run x -bench IngestDuringBackup -benchtime 20000x ./store/
+//	go test -run '^$' -bench IngestDuringBackup -benchtime 20000x ./store/
 //
 // Each run also reports the log's mean fdatasync (fsync-ms) and the writes
 // it carried (writes/fsync), which tell a disk held up by the backup from

@@ -338,7 +338,7 @@ func TestExportBacklogBound(t *testing.T) {
 // the hit's mark, alternated in rounds so that machine noise hits both.
 // The exporter does not run: this is the write path's share alone.
 //
-//	go test -run x -bench BenchmarkExportMark -benchtime 20000x ./store/
+//	go test -run '^$' -bench BenchmarkExportMark -benchtime 20000x ./store/
 func BenchmarkExportMark(b *testing.B) {
 	ctx := context.Background()
 	value := bytes.Repeat([]byte("v"), 90)

@@ -41,7 +41,7 @@ func legacyOptions(readOnly bool, _ int64) *pebble.Options {
 // variants are the old options and serve's, built side by side and read
 // in alternated rounds:
 //
-//	go test -run x -bench PointRead -benchtime 20000x ./store/
+//	go test -run '^$' -bench PointRead -benchtime 20000x ./store/
 func BenchmarkPointRead(b *testing.B) {
 	n := pointReadSessions
 	if s := os.Getenv("APPLIANCE_BENCH_SESSIONS"); s != "" {

@@ -18,7 +18,7 @@ import (
 // reports the bytes on disk per hit. Hits are batched 1,000 visitors to an
 // Update so that it takes a minute, not a million fsyncs. Run it alone:
 //
-//	go test -run x -bench HitDiskBytes -benchtime 1x ./httpd/visits/
+//	go test -run '^$' -bench HitDiskBytes -benchtime 1x ./httpd/visits/
 func BenchmarkHitDiskBytes(b *testing.B) {
 	const (
 		total     = 1_000_000

@@ -18,7 +18,7 @@ import (
 // for. Records are written straight into the store (the tracker's own
 // encodings), so that filling it takes seconds.
 //
-//	go test -run x -bench Breakdowns -benchtime 5x ./httpd/visits/
+//	go test -run '^$' -bench Breakdowns -benchtime 5x ./httpd/visits/
 func BenchmarkBreakdowns(b *testing.B) {
 	const days, perDay = 90, 1000
 	db := storetest.Open(b)
