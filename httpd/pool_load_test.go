@@ -208,12 +208,6 @@ func poolLoadChild(t *testing.T, dir string, keys []string, round int) (time.Dur
 // poolLoadDrive and reports its RSS at load: its peak (VmHWM), its RSS
 // once the hits are answered and that RSS's anonymous part.
 func poolLoadBinary(t *testing.T, bin, dir string, keys []string, round int) (time.Duration, int, int) {
-	sock := filepath.Join(t.TempDir(), "notify")
-	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	// A free port of the loopback: the load phase needs to know it. The
 	// site rate limit is off: the test posts far more than 2,000 hits a
 	// second to one site (loopback is exempt from the per-IP one).
@@ -223,25 +217,8 @@ func poolLoadBinary(t *testing.T, bin, dir string, keys []string, round int) (ti
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "serve", "--data", filepath.Join(dir, "db"), "--listen", addr, "--tracker-site-rate", "0")
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	_ = ln.SetReadDeadline(time.Now().Add(2 * time.Minute))
-	buf := make([]byte, 512)
-	for {
-		n, err := ln.Read(buf)
-		if err != nil {
-			t.Fatalf("%s serve sent no READY=1: %v", bin, err)
-		}
-		if strings.Contains(string(buf[:n]), "READY=1") {
-			break
-		}
-	}
-	took := time.Since(start)
+	cmd, _, took, kill := serveReady(t, bin, "serve", "--data", filepath.Join(dir, "db"), "--listen", addr, "--tracker-site-rate", "0")
+	defer kill()
 	time.Sleep(time.Second) // let start-up's garbage be collected
 	pid := cmd.Process.Pid
 	rss, anon := rssKB(t, pid), procStatusKB(t, pid, "RssAnon")
@@ -378,36 +355,11 @@ func TestPoolRestart(t *testing.T) {
 // READY=1 and stops it with SIGTERM; it returns the time from exec to
 // READY=1, the process's CPU then, and the time from SIGTERM to its exit.
 func poolRestart(t *testing.T, bin, dir string) (took, cpu, stop time.Duration) {
-	sock := filepath.Join(t.TempDir(), "notify")
-	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cmd := exec.Command(bin, "serve", "--data", filepath.Join(dir, "db"), "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	_ = ln.SetReadDeadline(time.Now().Add(2 * time.Minute))
-	buf := make([]byte, 512)
-	for {
-		n, err := ln.Read(buf)
-		if err != nil {
-			t.Fatalf("%s serve sent no READY=1: %v\n%s", bin, err, out.String())
-		}
-		if strings.Contains(string(buf[:n]), "READY=1") {
-			break
-		}
-	}
-	took = time.Since(start)
+	cmd, out, took, kill := serveReady(t, bin, "serve", "--data", filepath.Join(dir, "db"), "--listen", "127.0.0.1:0")
+	defer kill()
 	cpu = procCPU(t, cmd.Process.Pid)
 	time.Sleep(200 * time.Millisecond) // the background work of a start (compressed assets)
-	start = time.Now()
+	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -415,4 +367,39 @@ func poolRestart(t *testing.T, bin, dir string) (took, cpu, stop time.Duration) 
 		t.Fatalf("%s serve: %v\n%s", bin, err, out.String())
 	}
 	return took, cpu, time.Since(start)
+}
+
+// serveReady starts bin with args (a serve) with a systemd notify socket
+// and returns once it has said READY=1: the command, what it has written
+// (read it only once it has exited), the time from exec to READY=1, and
+// kill, which ends it if it still runs.
+func serveReady(t *testing.T, bin string, args ...string) (cmd *exec.Cmd, out *bytes.Buffer, took time.Duration, kill func()) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "notify")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cmd = exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	out = &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	kill = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	_ = ln.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	buf := make([]byte, 512)
+	for {
+		n, err := ln.Read(buf)
+		if err != nil {
+			kill()
+			t.Fatalf("%s serve sent no READY=1: %v\n%s", bin, err, out.String())
+		}
+		if strings.Contains(string(buf[:n]), "READY=1") {
+			return cmd, out, time.Since(start), kill
+		}
+	}
 }
