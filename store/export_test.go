@@ -343,6 +343,25 @@ func BenchmarkExportMark(b *testing.B) {
 	ctx := context.Background()
 	value := bytes.Repeat([]byte("v"), 90)
 	session := bytes.Repeat([]byte("s"), 180)
+	offOnRounds(b, func(b *testing.B, d *DB, _ bool) {
+		b.ResetTimer()
+		writeAll(b, 64, func(n uint64) error {
+			return d.Update(ctx, func(tx *Tx) error {
+				hk := HitKey(1, n%512, n)
+				tx.Set(hk, value)
+				tx.Export(hk, int64(n))
+				tx.Set(SessionKey(1, n%512), session)
+				tx.Add(RollupKey(1, 20000, "t"), 0, 1)
+				return nil
+			})
+		})
+	})
+}
+
+// offOnRounds runs bench in three rounds of "off" and "on", alternated so
+// that machine noise hits both, each on a fresh store, with export
+// enabled for the "on" runs.
+func offOnRounds(b *testing.B, bench func(b *testing.B, d *DB, on bool)) {
 	for round := range 3 {
 		for _, on := range []bool{false, true} {
 			name := "off"
@@ -355,35 +374,32 @@ func BenchmarkExportMark(b *testing.B) {
 					d.EnableExport(ExportOptions{Max: uint64(b.N) + 1})
 				}
 				b.ReportAllocs()
-				var next atomic.Uint64
-				var wg sync.WaitGroup
-				b.ResetTimer()
-				for range 64 {
-					wg.Go(func() {
-						for {
-							n := next.Add(1)
-							if n > uint64(b.N) {
-								return
-							}
-							err := d.Update(ctx, func(tx *Tx) error {
-								hk := HitKey(1, n%512, n)
-								tx.Set(hk, value)
-								tx.Export(hk, int64(n))
-								tx.Set(SessionKey(1, n%512), session)
-								tx.Add(RollupKey(1, 20000, "t"), 0, 1)
-								return nil
-							})
-							if err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
+				bench(b, d, on)
 			})
 		}
 	}
+}
+
+// writeAll calls write with 1..b.N from writers goroutines, and returns
+// when every call has returned; a failed write ends its goroutine.
+func writeAll(b *testing.B, writers int, write func(n uint64) error) {
+	var next atomic.Uint64
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for {
+				n := next.Add(1)
+				if n > uint64(b.N) {
+					return
+				}
+				if err := write(n); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // BenchmarkExportLog is the store's whole share of the export log beside
@@ -400,91 +416,63 @@ func BenchmarkExportLog(b *testing.B) {
 	ctx := context.Background()
 	hit := bytes.Repeat([]byte("h"), 160)
 	session := bytes.Repeat([]byte("s"), 240)
-	for round := range 3 {
-		for _, on := range []bool{false, true} {
-			name := "off"
-			if on {
-				name = "on"
-			}
-			b.Run(fmt.Sprintf("%s/round=%d", name, round), func(b *testing.B) {
-				d := openTest(b)
-				if on {
-					d.EnableExport(ExportOptions{Max: uint64(b.N) + 1})
-				}
-				b.ReportAllocs()
-				stop := make(chan struct{})
-				var readerDone sync.WaitGroup
-				if on {
-					readerDone.Go(func() {
-						t := time.NewTicker(10 * time.Millisecond)
-						defer t.Stop()
-						for {
-							var last uint64
-							for {
-								n := 0
-								err := d.ExportLog(ctx, 1024, func(seq uint64, e ExportEntry) bool { last, n = seq, n+1; return true })
-								if err != nil {
-									b.Error(err)
-									return
-								}
-								if n == 0 {
-									break
-								}
-								if err := d.ExportAck(ctx, last); err != nil {
-									b.Error(err)
-									return
-								}
-							}
-							select {
-							case <-stop:
-								if d.ExportStats().Backlog == 0 {
-									return
-								}
-							case <-t.C:
-							}
+	offOnRounds(b, func(b *testing.B, d *DB, on bool) {
+		stop := make(chan struct{})
+		var readerDone sync.WaitGroup
+		if on {
+			readerDone.Go(func() {
+				t := time.NewTicker(10 * time.Millisecond)
+				defer t.Stop()
+				for {
+					var last uint64
+					for {
+						n := 0
+						err := d.ExportLog(ctx, 1024, func(seq uint64, e ExportEntry) bool { last, n = seq, n+1; return true })
+						if err != nil {
+							b.Error(err)
+							return
 						}
-					})
-				}
-				var next atomic.Uint64
-				var wg sync.WaitGroup
-				b.ResetTimer()
-				cpu := cputime.Process()
-				for range 16 {
-					wg.Go(func() {
-						for {
-							n := next.Add(1)
-							if n > uint64(b.N) {
-								return
-							}
-							err := d.Update(ctx, func(tx *Tx) error {
-								hk := HitKey(1, n%4096, n)
-								tx.Set(hk, hit)
-								tx.Set(SessionKey(1, n%4096), session)
-								tx.ExportValue(hk, int64(n), hit, session)
-								tx.Add(RollupKey(1, 20000, "t"), 0, 1)
-								return nil
-							})
-							if err != nil {
-								b.Error(err)
-								return
-							}
+						if n == 0 {
+							break
 						}
-					})
+						if err := d.ExportAck(ctx, last); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+					select {
+					case <-stop:
+						if d.ExportStats().Backlog == 0 {
+							return
+						}
+					case <-t.C:
+					}
 				}
-				wg.Wait()
-				close(stop)
-				readerDone.Wait()
-				b.StopTimer()
-				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1000, "cpu-µs/op")
-				m := d.db.Metrics()
-				b.ReportMetric(float64(m.Compact.Count), "compactions")
-				b.ReportMetric(float64(m.Flush.Count), "flushes")
-				var compacted uint64
-				for _, l := range m.Levels {
-					compacted += l.TableBytesCompacted + l.TableBytesFlushed
-				}
-				b.ReportMetric(float64(compacted)/float64(b.N), "written-B/op")
 			})
 		}
-	}
+		b.ResetTimer()
+		cpu := cputime.Process()
+		writeAll(b, 16, func(n uint64) error {
+			return d.Update(ctx, func(tx *Tx) error {
+				hk := HitKey(1, n%4096, n)
+				tx.Set(hk, hit)
+				tx.Set(SessionKey(1, n%4096), session)
+				tx.ExportValue(hk, int64(n), hit, session)
+				tx.Add(RollupKey(1, 20000, "t"), 0, 1)
+				return nil
+			})
+		})
+		close(stop)
+		readerDone.Wait()
+		b.StopTimer()
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1000, "cpu-µs/op")
+		m := d.db.Metrics()
+		b.ReportMetric(float64(m.Compact.Count), "compactions")
+		b.ReportMetric(float64(m.Flush.Count), "flushes")
+		var compacted uint64
+		for _, l := range m.Levels {
+			compacted += l.TableBytesCompacted + l.TableBytesFlushed
+		}
+		b.ReportMetric(float64(compacted)/float64(b.N), "written-B/op")
+	})
 }
