@@ -153,15 +153,8 @@ func TestLeasesSurviveSIGKILL(t *testing.T) {
 	cmd, addr := startChild(t, dir)
 	kill := func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
 	t.Cleanup(func() { kill() })
-	key := addSite(t, dir).Key
+	key := addAdsPoolSite(t, dir)
 	var out bytes.Buffer
-	if err := runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key, Replace: []string{"74872751404"}}, &out); err != nil {
-		t.Fatal(err)
-	}
-	if err := runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
-		Fallback: "74950000009", Reserve: "20m", Rule: "utm_medium=cpc"}, &out); err != nil {
-		t.Fatal(err)
-	}
 	out.Reset()
 	if err := runTokenAdd(ctx, TokenOptions{Data: dir, Name: "pbx"}, &out); err != nil {
 		t.Fatal(err)
@@ -197,19 +190,10 @@ func TestLeasesSurviveSIGKILL(t *testing.T) {
 // second restart both visitors keep their numbers and a newcomer gets the
 // fallback.
 func TestLeasesAfterCleanStopThenSIGKILL(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	cmd, addr := startChild(t, dir)
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() })
-	key := addSite(t, dir).Key
-	var out bytes.Buffer
-	if err := runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key, Replace: []string{"74872751404"}}, &out); err != nil {
-		t.Fatal(err)
-	}
-	if err := runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
-		Fallback: "74950000009", Reserve: "20m", Rule: "utm_medium=cpc"}, &out); err != nil {
-		t.Fatal(err)
-	}
+	key := addAdsPoolSite(t, dir)
 	const landing = "https://crash.example/promo?utm_source=google&utm_medium=cpc"
 	a := hit(t, addr, key, hitAnswer{}, landing)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -246,4 +230,22 @@ func TestLeasesAfterCleanStopThenSIGKILL(t *testing.T) {
 			t.Fatalf("after the SIGKILL visitor %d got %s, want %s", v.VisitorID, again.number(), v.number())
 		}
 	}
+}
+
+// addAdsPoolSite adds a site with a static number and a pool "ads" of two
+// numbers for cpc traffic (20 minutes' reserve) through the CLI, with the
+// server of dir running, and returns its key.
+func addAdsPoolSite(t *testing.T, dir string) string {
+	t.Helper()
+	ctx := context.Background()
+	key := addSite(t, dir).Key
+	var out bytes.Buffer
+	if err := runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key, Replace: []string{"74872751404"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
+		Fallback: "74950000009", Reserve: "20m", Rule: "utm_medium=cpc"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
