@@ -1,14 +1,17 @@
 // Package assets embeds what the appliance serves to browsers: the
-// snippet's readable JavaScript source (built and minified at start by
-// httpd), the widget chunk, and the dashboard's HTML templates and CSS.
+// snippet, built from its readable JavaScript source, and the dashboard's
+// HTML templates and CSS.
 package assets
 
 import "embed"
 
+//go:generate go run snippet_gen.go
+
 // FS holds the dashboard templates and static files under dashboard/, and
-// the snippet sources under snippet/: cs.js (the core every page loads) and
-// widget.js (the lazy UI chunk). The snippet files are the readable source;
-// httpd minifies, hashes and precompresses them once at start.
+// the built snippet under snippet/dist: cs.min.js (the core every page
+// loads) and cs-widget.<hash>.js (the lazy UI chunk), minified from the
+// readable source in snippet/ by `go generate ./assets`. The source is not
+// embedded; httpd compresses the built files once.
 //
-//go:embed dashboard snippet
+//go:embed dashboard snippet/dist
 var FS embed.FS

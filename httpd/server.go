@@ -237,7 +237,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if whOpts.Now == nil {
 		whOpts.Now = o.Now
 	}
-	sn, err := buildSnippet(ac)
+	sn, err := loadSnippet(ac)
 	if err != nil {
 		return nil, err
 	}

@@ -1,25 +1,25 @@
 package httpd
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
 	"strconv"
 	"strings"
 
-	"github.com/evanw/esbuild/pkg/api"
 	brotli "github.com/molecule-man/go-brrr"
 	"github.com/valyala/fasthttp"
 
 	"appliance/assets"
 )
 
-// The tracking snippet (SPEC §4) is built once at start from its readable
-// source in assets/snippet: minified by esbuild, hashed, and compressed with
-// gzip and brotli, so that a request only picks bytes.
+// The tracking snippet (SPEC §4) is built from its readable source in
+// assets/snippet by `go generate ./assets` (appliance/internal/snippetbuild:
+// esbuild, which the server does not link) into assets/snippet/dist, and
+// loaded from there once at start: hashed and compressed with gzip and
+// brotli, so that a request only picks bytes.
 //
 // The core keeps the install code's unversioned URL (/static/cs.min.js), so
 // it is cached for a few minutes and revalidated by ETag: a new appliance
@@ -28,17 +28,7 @@ import (
 // content-hashed URL the core learns at build time, cached for a year.
 const (
 	snippetCorePath = "/static/cs.min.js"
-	snippetCoreSrc  = "snippet/cs.js"
-	snippetUISrc    = "snippet/widget.js"
-
-	// snippetWidgetDefine is the identifier in cs.js that the build replaces
-	// with the widget chunk's path (relative to the appliance's base URL).
-	snippetWidgetDefine = "__CS_WIDGET_PATH__"
-
-	// snippetMangleProps matches the snippet's own property names (ending
-	// in "_"), which the build shortens; the API, the globals and the wire
-	// fields never end in "_".
-	snippetMangleProps = "_$"
+	snippetDist     = "snippet/dist"
 
 	// snippetCoreMaxGzip is the budget of the core, gzipped (SPEC §4).
 	snippetCoreMaxGzip = 8 << 10
@@ -90,26 +80,26 @@ const (
 
 var encodingNames = [numEncodings]string{encBrotli: "br", encGzip: "gzip", encIdentity: ""}
 
-// buildSnippet minifies, hashes and compresses the snippet's core and widget
-// chunk. It fails when esbuild reports any error or warning: the source is
-// ours, so either is a bug to fix before it ships.
-func buildSnippet(c *assetCache) (*snippet, error) {
-	// The widget chunk calls the core's helpers (core.send_ ...): both
-	// builds shorten a name the same way through one cache.
-	mangled := map[string]interface{}{}
-	widgetJS, err := bundleJS(snippetUISrc, mangled)
+// loadSnippet reads the built core and widget chunk from assets.FS and
+// compresses them. It fails when the build is not whole: no core, not
+// exactly one widget chunk, or a core that names another chunk (a file
+// edited or left by hand: go generate ./assets makes them agree).
+func loadSnippet(c *assetCache) (*snippet, error) {
+	coreJS, err := fs.ReadFile(assets.FS, path.Join(snippetDist, path.Base(snippetCorePath)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load snippet: %w", err)
 	}
-	sum := sha256.Sum256(widgetJS)
-	widgetPath := "static/cs-widget." + hex.EncodeToString(sum[:4]) + ".js"
-	quoted, err := json.Marshal(widgetPath)
-	if err != nil {
-		return nil, fmt.Errorf("build snippet: %w", err)
+	widgets, err := fs.Glob(assets.FS, path.Join(snippetDist, "cs-widget.*.js"))
+	if err != nil || len(widgets) != 1 {
+		return nil, fmt.Errorf("load snippet: %d widget chunks in %s, want 1 (%v)", len(widgets), snippetDist, err)
 	}
-	coreJS, err := minifyJS(snippetCoreSrc, map[string]string{snippetWidgetDefine: string(quoted)}, mangled)
+	widgetJS, err := fs.ReadFile(assets.FS, widgets[0])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load snippet: %w", err)
+	}
+	widgetPath := "static/" + path.Base(widgets[0])
+	if !bytes.Contains(coreJS, []byte(strconv.Quote(widgetPath))) {
+		return nil, fmt.Errorf("load snippet: the core does not import %s: run go generate ./assets", widgetPath)
 	}
 	sn := &snippet{widgetPath: "/" + widgetPath}
 	if sn.core, err = newScript(c, coreJS, cacheRevalidate); err != nil {
@@ -119,104 +109,16 @@ func buildSnippet(c *assetCache) (*snippet, error) {
 		return nil, err
 	}
 	if n := len(sn.core.encodings[encGzip].body); n > snippetCoreMaxGzip {
-		return nil, fmt.Errorf("build snippet: core is %d bytes gzipped, over its budget of %d", n, snippetCoreMaxGzip)
+		return nil, fmt.Errorf("load snippet: core is %d bytes gzipped, over its budget of %d", n, snippetCoreMaxGzip)
 	}
 	return sn, nil
-}
-
-// minifyJS reads an embedded ES2017 source and minifies it, shortening the
-// properties snippetMangleProps matches as mangled says (and adding the
-// new ones to it).
-func minifyJS(name string, define map[string]string, mangled map[string]interface{}) ([]byte, error) {
-	src, err := fs.ReadFile(assets.FS, name)
-	if err != nil {
-		return nil, fmt.Errorf("build snippet: %w", err)
-	}
-	res := api.Transform(string(src), api.TransformOptions{
-		Sourcefile:        name,
-		Loader:            api.LoaderJS,
-		Target:            api.ES2017,
-		MinifyWhitespace:  true,
-		MinifyIdentifiers: true,
-		MinifySyntax:      true,
-		Define:            define,
-		MangleProps:       snippetMangleProps,
-		MangleCache:       mangled,
-		LogLevel:          api.LogLevelSilent,
-	})
-	if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
-		m := msgs[0]
-		where := name
-		if m.Location != nil {
-			where = name + ":" + strconv.Itoa(m.Location.Line)
-		}
-		return nil, fmt.Errorf("build snippet: %s: %s (%d messages)", where, m.Text, len(msgs))
-	}
-	for k, v := range res.MangleCache {
-		mangled[k] = v
-	}
-	return res.Code, nil
-}
-
-// bundleJS bundles an embedded ES2017 entry point with the ES modules it
-// imports (relative paths inside assets.FS) into one minified script: the
-// widget chunk is written as small modules (widget.js, chat.js, ui.js)
-// rather than one long closure. Properties are shortened as in minifyJS.
-func bundleJS(entry string, mangled map[string]interface{}) ([]byte, error) {
-	const ns = "assets"
-	embedded := api.Plugin{Name: ns, Setup: func(b api.PluginBuild) {
-		b.OnResolve(api.OnResolveOptions{Filter: ".*"}, func(a api.OnResolveArgs) (api.OnResolveResult, error) {
-			p := a.Path
-			if a.Kind != api.ResolveEntryPoint {
-				p = path.Join(path.Dir(a.Importer), a.Path)
-			}
-			return api.OnResolveResult{Path: p, Namespace: ns}, nil
-		})
-		b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: ns}, func(a api.OnLoadArgs) (api.OnLoadResult, error) {
-			src, err := fs.ReadFile(assets.FS, a.Path)
-			if err != nil {
-				return api.OnLoadResult{}, err
-			}
-			s := string(src)
-			return api.OnLoadResult{Contents: &s, Loader: api.LoaderJS}, nil
-		})
-	}}
-	res := api.Build(api.BuildOptions{
-		EntryPoints:       []string{entry},
-		Bundle:            true,
-		Write:             false,
-		Format:            api.FormatIIFE,
-		Target:            api.ES2017,
-		MinifyWhitespace:  true,
-		MinifyIdentifiers: true,
-		MinifySyntax:      true,
-		Plugins:           []api.Plugin{embedded},
-		MangleProps:       snippetMangleProps,
-		MangleCache:       mangled,
-		LogLevel:          api.LogLevelSilent,
-	})
-	if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
-		m := msgs[0]
-		where := entry
-		if m.Location != nil {
-			where = m.Location.File + ":" + strconv.Itoa(m.Location.Line)
-		}
-		return nil, fmt.Errorf("build snippet: %s: %s (%d messages)", where, m.Text, len(msgs))
-	}
-	if len(res.OutputFiles) != 1 {
-		return nil, fmt.Errorf("build snippet: %s: %d output files", entry, len(res.OutputFiles))
-	}
-	for k, v := range res.MangleCache {
-		mangled[k] = v
-	}
-	return res.OutputFiles[0].Contents, nil
 }
 
 // newScript compresses code once in every encoding.
 func newScript(c *assetCache, code []byte, cacheControl string) (script, error) {
 	a, err := c.newAsset(code, "text/javascript; charset=utf-8", brotli.BestCompression)
 	if err != nil {
-		return script{}, fmt.Errorf("build snippet: %w", err)
+		return script{}, fmt.Errorf("load snippet: %w", err)
 	}
 	return script{asset: a, cacheControl: cacheControl}, nil
 }

@@ -3,9 +3,10 @@
  * CoMagic's: the same globals (Comagic, ComagicWidget, __cs,
  * window.__cs_onReplacePhones), arguments, callbacks and result shapes.
  *
- * The server (httpd/tracker_snippet.go) minifies this file with esbuild once
- * at start and serves it at /static/cs.min.js. __CS_WIDGET_PATH__ is replaced
- * at that build with the content-hashed path of the widget chunk
+ * `go generate ./assets` minifies this file with esbuild
+ * (internal/snippetbuild) into assets/snippet/dist/cs.min.js, which the
+ * server embeds and serves at /static/cs.min.js. __CS_WIDGET_PATH__ is
+ * replaced at that build with the content-hashed path of the widget chunk
  * ("static/cs-widget.<hash>.js"), imported only on first use of one of
  * its calls. The wire format is httpd/tracker-protocol.md.
  *
