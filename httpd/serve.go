@@ -8,10 +8,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"appliance/httpd/admin"
+	"appliance/httpd/visits"
 	"appliance/store"
 )
 
@@ -110,6 +112,7 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 		ready(ln.Addr().String())
 	}
 	srv.notify("READY=1", "STATUS=serving "+srv.PublicURL())
+	go afterStart()
 	stopping := context.AfterFunc(ctx, func() { srv.notify("STOPPING=1") })
 	defer stopping()
 	if err := srv.Serve(ctx, ln, adminLn); err != nil {
@@ -123,6 +126,18 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	}
 	fmt.Fprintln(o.Stdout, "appliance stopped")
 	return nil
+}
+
+// afterStart does what a start leaves for once the server is ready, on
+// the core a request does not need: it makes what the bot check needs
+// for an agent it has not seen, then gives start-up's garbage back to the
+// system. Opening the tracker decodes every pool number and restores
+// every live lease: with 16 pools of 5,000 numbers its garbage is as large
+// as what it keeps, and the server's RSS is what it holds once this is
+// done (TestPoolLoad: 158 -> 120 MB).
+func afterStart() {
+	visits.PrepareBotCheck()
+	debug.FreeOSMemory()
 }
 
 // raiseFileLimit raises the soft limit of open files to the hard one (every

@@ -310,11 +310,6 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 			site, kind := s.numbers.SiteOf(number)
 			return site, kind == tracking.KindDynamic || kind == tracking.KindStatic
 		}}
-	// Opening the tracker decodes every pool number and restores every
-	// live lease: with 16 pools of 5,000 numbers its garbage is as large
-	// as what it keeps. Give it back to the system once, so that the
-	// server's RSS is what it holds (TestPoolLoad: 158 -> 120 MB).
-	debug.FreeOSMemory()
 	s.routes = s.publicRoutes()
 	s.admin = s.adminRoutes(adminAPI{s})
 	s.metrics = newMetrics(s)

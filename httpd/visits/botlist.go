@@ -17,8 +17,8 @@ import (
 // botList answers "not a bot" without either for an ASCII agent when
 // what is left after the exclusions holds none of the literal words one
 // of the crawler patterns needs to match; any other agent goes to
-// CrawlerDetect itself, so the answers are the same (TestBotListAgrees,
-// FuzzBotList).
+// CrawlerDetect's regular expressions (crawlerDetect), so the answers are
+// the same (TestBotListAgrees, FuzzBotList: against CrawlerDetect itself).
 //
 // The exclusions are deleted as Regexp.ReplaceAllString deletes the
 // matches of their alternation: leftmost-first, so at the first position
@@ -27,11 +27,11 @@ import (
 // on from its end. Each alternative is its own small anchored regexp,
 // tried only at the positions whose byte (and literal prefix) it can
 // start with. The lists are a copy of CrawlerDetect's (botlist_data.go,
-// made by go generate; TestBotListData holds it to the version linked in).
+// made by go generate; TestBotListData holds it to the version in go.mod).
 
 // botList is CrawlerDetect's lists prepared for the fast path; nil when
 // they hold something the fast path does not handle (then every agent
-// goes to CrawlerDetect).
+// goes to crawlerDetect).
 type botList struct {
 	// excl[c] are the exclusions that can match from a position holding
 	// byte c (ASCII), in the list's order.
@@ -66,9 +66,9 @@ func (e *exclusion) at(s, lower string) int {
 
 //go:generate go run botlist_gen.go
 
-// theBotList is the fast path over the lists of the CrawlerDetect linked
-// in (botlist_data.go, TestBotListData), made when first asked rather
-// than at start-up (some 5-20 ms).
+// theBotList is the fast path over CrawlerDetect's lists
+// (botlist_data.go, TestBotListData), made when first asked rather than
+// at start-up (some 5-20 ms).
 var theBotList = sync.OnceValue(func() *botList { return newBotList(crawlerPatterns, exclusionPatterns) })
 
 // newBotList prepares the fast path for these lists; nil if a pattern is

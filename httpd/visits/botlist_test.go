@@ -41,8 +41,8 @@ func crawlerLists() (crawlers, exclusions []string) {
 	return read("crawlers"), read("exclusions")
 }
 
-// The lists botlist_data.go holds are those of the CrawlerDetect linked
-// in.
+// The lists botlist_data.go holds are those of the CrawlerDetect in
+// go.mod.
 func TestBotListData(t *testing.T) {
 	crawlers, exclusions := crawlerLists()
 	if len(crawlers) == 0 || !slices.Equal(crawlers, crawlerPatterns) || !slices.Equal(exclusions, exclusionPatterns) {
