@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +75,7 @@ type mixServer struct {
 	next  atomic.Int64 // the next cold visitor to use
 	srv   *httpdtest.Server
 	nats  *exporttest.NATS // the child process the server exports to, if any
+	db    *store.DB        // the store of a server that is not srv (durable hello)
 	tb    testing.TB       // the benchmark the server belongs to (its restarts too)
 	opts  []func(*httpd.Options)
 }
@@ -185,9 +188,15 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 // x-hit-cpu+nats: the goal is 1.1× at most). Each reports its p50 and p99 latency,
 // the process's CPU per hit (client included; export's NATS server apart,
 // nats-cpu), the store writer's writes per synced group and per fsync
-// of the log, the mean fsync and the load average it ran under; hello
-// reports the ratios of the runs before it (hello's time over the hit's:
-// the goal is 0.5× and 0.4× with claims).
+// of the log, the mean and p99 fsync and the load average it ran under.
+// durable-hello is hello with one ~100-byte durable write a request
+// through the store's writer: the floor of a durable hit, the transport
+// and the group commit with a decision that costs nothing; it reports
+// its time over the hit's (x-hit). hello reports the ratios of the runs
+// before it (hello's time over the hit's: the goal is 0.5× and 0.4× with
+// claims; over durable-hello's, x-durable-hello). APPLIANCE_BENCH_PROFILE
+// and APPLIANCE_BENCH_TRACE profile and trace the timed part of each run
+// (see profileRun).
 //
 //	go test -run '^$' -bench BenchmarkHitEndpoint -benchtime 3s -count 5 ./httpd/
 func BenchmarkHitEndpoint(b *testing.B) {
@@ -204,8 +213,9 @@ func BenchmarkHitEndpoint(b *testing.B) {
 		b.Fatal(err)
 	}
 	hello := helloServer(b, answer)
+	durableURL, durableDB := durableHelloServer(b, answer)
 	for _, conns := range []int{16, 64} {
-		var hit, claim mixRun // per hit, of the last runs
+		var hit, claim, durable mixRun // per hit, of the last runs
 		b.Run(fmt.Sprintf("hit/conns=%d", conns), func(b *testing.B) {
 			hit = benchMix(b, mix.url, mix, conns)
 		})
@@ -224,12 +234,23 @@ func BenchmarkHitEndpoint(b *testing.B) {
 		b.Run(fmt.Sprintf("claims/conns=%d", conns), func(b *testing.B) {
 			claim = benchMix(b, claims.url, claims, conns)
 		})
+		b.Run(fmt.Sprintf("durable-hello/conns=%d", conns), func(b *testing.B) {
+			durable = benchMix(b, durableURL, &mixServer{sites: mix.sites, cold: mix.cold, db: durableDB}, conns)
+			if hit.ns > 0 {
+				b.ReportMetric(durable.ns/hit.ns, "x-hit")
+			}
+		})
 		b.Run(fmt.Sprintf("hello/conns=%d", conns), func(b *testing.B) {
 			r := benchMix(b, hello, &mixServer{sites: mix.sites, cold: mix.cold}, conns)
 			ns := r.ns
-			if hit.ns > 0 && claim.ns > 0 {
+			if hit.ns > 0 {
 				b.ReportMetric(ns/hit.ns, "x-hit")
+			}
+			if claim.ns > 0 {
 				b.ReportMetric(ns/claim.ns, "x-claims")
+			}
+			if durable.ns > 0 {
+				b.ReportMetric(ns/durable.ns, "x-durable-hello")
 			}
 		})
 	}
@@ -289,9 +310,13 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 		mu.Unlock()
 	}
 	m.coldFor(b.N)
-	var before store.Metrics
+	db := m.db
 	if m.srv != nil {
-		before = m.srv.DB.Stats()
+		db = m.srv.DB
+	}
+	var before store.Metrics
+	if db != nil {
+		before = db.Stats()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -300,10 +325,12 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 	if m.nats != nil {
 		natsCPU = m.nats.CPUTime()
 	}
+	stopProfile := profileRun(b)
 	var seeds atomic.Uint64
 	b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.RunParallel(func(pb *testing.PB) { client(seeds.Add(1), pb.Next) })
 	ns := float64(time.Since(start).Nanoseconds()) / float64(b.N)
+	stopProfile()
 	if m.nats != nil {
 		for deadline := time.Now().Add(time.Minute); m.srv.DB.ExportStats().Backlog > 0 && time.Now().Before(deadline); {
 			time.Sleep(5 * time.Millisecond)
@@ -322,10 +349,10 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	}
 	b.ReportMetric(float64(cold.Load())/float64(b.N)*100, "cold-%")
-	if m.srv != nil {
+	if db != nil {
 		// The store writer's commit groups: writes (hits, most of them)
 		// per synced group.
-		after := m.srv.DB.Stats()
+		after := db.Stats()
 		writes := float64(after.Writes - before.Writes)
 		if groups := after.Commits - before.Commits; groups > 0 {
 			b.ReportMetric(writes/float64(groups), "writes/group")
@@ -334,10 +361,50 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 		if syncs := after.WALSyncs - before.WALSyncs; syncs > 0 {
 			b.ReportMetric(writes/float64(syncs), "writes/fsync")
 			b.ReportMetric(float64(after.WALSyncTime-before.WALSyncTime)/float64(syncs)/1e6, "fsync-ms")
+			b.ReportMetric(float64(store.SyncQuantile(before, after, 0.99))/1e6, "fsync-p99-ms")
 		}
 	}
 	b.ReportMetric(loadAverage(), "load1")
 	return r
+}
+
+// profileRun starts a CPU profile of the timed part of a run when
+// APPLIANCE_BENCH_PROFILE names a file prefix (PREFIX-NAME.cpu, NAME the
+// run's with dashes for slashes), or an execution trace of it when
+// APPLIANCE_BENCH_TRACE does (PREFIX-NAME.trace): -test.cpuprofile would
+// take the servers' set-up in too. It returns what stops them.
+func profileRun(b *testing.B) func() {
+	name := strings.ReplaceAll(b.Name(), "/", "-")
+	var stops []func() error
+	if prefix := os.Getenv("APPLIANCE_BENCH_PROFILE"); prefix != "" {
+		f := createFile(b, prefix+"-"+name+".cpu")
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, func() error { pprof.StopCPUProfile(); return f.Close() })
+	}
+	if prefix := os.Getenv("APPLIANCE_BENCH_TRACE"); prefix != "" {
+		f := createFile(b, prefix+"-"+name+".trace")
+		if err := trace.Start(f); err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, func() error { trace.Stop(); return f.Close() })
+	}
+	return func() {
+		for _, stop := range stops {
+			if err := stop(); err != nil {
+				b.Error(err)
+			}
+		}
+	}
+}
+
+func createFile(b *testing.B, name string) *os.File {
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
 }
 
 // remember adds the visitor a new visitor's hit made (v without a ci) to
@@ -361,6 +428,44 @@ func loadAverage() float64 {
 	}
 	f, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
 	return f
+}
+
+// durableHelloServer is helloServer with one durable write a request: a
+// ~100-byte value under a new hit key, prepared in the handler and
+// committed through the store's group-commit writer (as a hit's writes
+// are), answered once synced. It is the floor of a durable hit: what the
+// transport and the writer cost with a decision that costs nothing.
+func durableHelloServer(b *testing.B, answer []byte) (string, *store.DB) {
+	db, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	value := []byte(strings.Repeat("v", 100))
+	var next atomic.Uint64
+	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		tx := db.Prepare()
+		tx.Set(store.HitKey(1, 1, next.Add(1)), value)
+		if err := db.Commit(ctx, tx, nil); err != nil {
+			ctx.Error(err.Error(), fasthttp.StatusInternalServerError)
+			return
+		}
+		ctx.SetContentType("application/json; charset=utf-8")
+		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		ctx.SetBody(answer)
+	}, NoDefaultServerHeader: true}
+	go s.Serve(ln)
+	b.Cleanup(func() {
+		s.Shutdown()
+		if err := db.Close(); err != nil {
+			b.Error(err)
+		}
+	})
+	return "http://" + ln.Addr().String() + "/t/v1/hit", db
 }
 
 // helloServer serves answer, with the tracker's headers, to every request

@@ -361,6 +361,37 @@ type Metrics struct {
 	// several groups), WALSyncTime is their total duration.
 	WALSyncs    uint64
 	WALSyncTime time.Duration
+	// WALSyncBuckets is their latency histogram (pebble's buckets:
+	// 100 µs apart up to 5 ms, then exponential), cumulative: element i
+	// counts the syncs that took at most Le.
+	WALSyncBuckets []LatencyBucket
+}
+
+// LatencyBucket is one bucket of a cumulative latency histogram.
+type LatencyBucket struct {
+	Le    time.Duration
+	Count uint64
+}
+
+// SyncQuantile is the q quantile (0 < q ≤ 1) of the log syncs counted in
+// after but not in before (two Metrics of the same store, before taken
+// first), as the upper bound of its bucket; 0 without syncs between them.
+func SyncQuantile(before, after Metrics, q float64) time.Duration {
+	n := after.WALSyncs - before.WALSyncs
+	if n == 0 || len(after.WALSyncBuckets) == 0 {
+		return 0
+	}
+	want := uint64(q*float64(n) + 0.5)
+	for i, b := range after.WALSyncBuckets {
+		c := b.Count
+		if i < len(before.WALSyncBuckets) {
+			c -= before.WALSyncBuckets[i].Count
+		}
+		if c >= want {
+			return b.Le
+		}
+	}
+	return after.WALSyncBuckets[len(after.WALSyncBuckets)-1].Le
 }
 
 // Stats returns current metrics.
@@ -384,6 +415,9 @@ func (d *DB) Stats() Metrics {
 		if h.Write(&pm) == nil && pm.Histogram != nil {
 			s.WALSyncs = pm.Histogram.GetSampleCount()
 			s.WALSyncTime = time.Duration(pm.Histogram.GetSampleSum()) // pebble observes nanoseconds
+			for _, b := range pm.Histogram.GetBucket() {
+				s.WALSyncBuckets = append(s.WALSyncBuckets, LatencyBucket{time.Duration(b.GetUpperBound()), b.GetCumulativeCount()})
+			}
 		}
 	}
 	if d.w != nil {
