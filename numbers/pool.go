@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,10 +167,10 @@ type slot struct {
 // pool's largest part.
 type Pool struct {
 	id      uint32
-	reserve int64 // nanoseconds
-	numbers []string
-	index   map[string]int // number -> slot; read-only after NewPool
-	slots   []*slot        // pointers, so that a pool made by With can share them
+	reserve int64     // nanoseconds
+	numbers List      // by slot
+	index   listIndex // number -> slot; read-only after NewPool
+	slots   []*slot   // pointers, so that a pool made by With can share them
 
 	buckets     []bucket
 	bucketShift uint
@@ -223,17 +222,34 @@ func (e *ends) Pop() any {
 	return x
 }
 
+// push is heap.Push(e, x) without boxing x in an interface (an allocation
+// a claim).
+func (e *ends) push(x end1) {
+	*e = append(*e, x)
+	heap.Fix(e, len(*e)-1)
+}
+
+// pop is heap.Pop(e), its result dropped, without boxing it.
+func (e *ends) pop() {
+	n := len(*e) - 1
+	e.Swap(0, n)
+	*e = (*e)[:n]
+	if n > 0 {
+		heap.Fix(e, 0)
+	}
+}
+
 // add counts c, claimed at t, and returns the leases live at t.
 func (l *load) add(c *holding, t int64) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	heap.Push(&l.heap, end1{c, end(c.until.Load())})
+	l.heap.push(end1{c, end(c.until.Load())})
 	for len(l.heap) > 0 {
 		top := &l.heap[0]
 		e := end(top.h.until.Load())
 		switch {
 		case e <= t:
-			heap.Pop(&l.heap)
+			l.heap.pop()
 		case e > top.end:
 			top.end = e
 			heap.Fix(&l.heap, 0)
@@ -246,10 +262,14 @@ func (l *load) add(c *holding, t int64) int {
 
 // NewPool returns a pool of the given numbers, all free. Duplicate numbers are
 // dropped (a number has one slot). A zero reserve means DefaultReserve; one
-// out of range is clamped to it (validate input with CheckReserve). The pool
-// keeps numbers when it has no duplicates (a pool of 5,000 need not copy
-// them): the caller must not change its elements afterwards.
+// out of range is clamped to it (validate input with CheckReserve).
 func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
+	return NewPoolOf(id, ListOf(numbers...), reserve)
+}
+
+// NewPoolOf is NewPool of a List: the pool keeps it (a pool of 5,000
+// numbers need not copy them) unless it has duplicates.
+func NewPoolOf(id uint32, numbers List, reserve time.Duration) *Pool {
 	switch {
 	case reserve == 0:
 		reserve = DefaultReserve
@@ -258,29 +278,28 @@ func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 	case reserve > MaxReserve:
 		reserve = MaxReserve
 	}
-	p := &Pool{id: id, reserve: int64(reserve), index: make(map[string]int, len(numbers)), load: &load{}}
-	copied := false // a duplicate was dropped: p.numbers is a copy
-	for i, n := range numbers {
-		if _, dup := p.index[n]; dup {
-			if !copied {
-				p.numbers, copied = slices.Clone(numbers[:i]), true
+	p := &Pool{id: id, reserve: int64(reserve), load: &load{}}
+	index, dups := newListIndex(numbers)
+	if len(dups) > 0 {
+		var b ListBuilder
+		b.Grow(numbers.Len()-len(dups), len(numbers.s))
+		for i := range numbers.Len() {
+			if len(dups) > 0 && dups[0] == i {
+				dups = dups[1:]
+				continue
 			}
-			continue
+			b.Add(numbers.At(i))
 		}
-		p.index[n] = len(p.index)
-		if copied {
-			p.numbers = append(p.numbers, n)
-		}
+		numbers = b.List()
+		index, _ = newListIndex(numbers)
 	}
-	if !copied {
-		p.numbers = slices.Clip(numbers)
-	}
-	p.slots = make([]*slot, len(p.numbers))
-	block := make([]slot, len(p.numbers))
+	p.numbers, p.index = numbers, index
+	p.slots = make([]*slot, numbers.Len())
+	block := make([]slot, numbers.Len())
 	for i := range p.slots {
 		p.slots[i] = &block[i]
 	}
-	logSize := bits.Len(uint(max(8, len(p.numbers)*3/4) - 1)) // a bucket is a cache line: at 5,000 numbers, 52 B a number
+	logSize := bits.Len(uint(max(8, numbers.Len()*3/4) - 1)) // a bucket is a cache line: at 5,000 numbers, 52 B a number
 	p.buckets = make([]bucket, 1<<logSize)
 	p.bucketShift = uint(64 - logSize)
 	return p
@@ -296,10 +315,15 @@ func NewPool(id uint32, numbers []string, reserve time.Duration) *Pool {
 // (its old lease lapses). Numbers new to the list start free; numbers of p
 // not in it leave with p.
 func (p *Pool) With(numbers []string, reserve time.Duration) *Pool {
-	q := NewPool(p.id, numbers, reserve)
-	for i, n := range q.numbers {
-		j, ok := p.index[n]
-		if !ok {
+	return p.WithList(ListOf(numbers...), reserve)
+}
+
+// WithList is With of a List, which the new pool keeps as NewPoolOf does.
+func (p *Pool) WithList(numbers List, reserve time.Duration) *Pool {
+	q := NewPoolOf(p.id, numbers, reserve)
+	for i := range q.numbers.Len() {
+		j := p.index.find(p.numbers, q.numbers.At(i))
+		if j < 0 {
 			continue
 		}
 		q.slots[i] = p.slots[j]
@@ -321,8 +345,17 @@ func (p *Pool) Size() int { return len(p.slots) }
 // Reserve returns the reservation time after a visitor's last activity.
 func (p *Pool) Reserve() time.Duration { return time.Duration(p.reserve) }
 
-// Numbers returns a copy of the pool's numbers in slot order.
-func (p *Pool) Numbers() []string { return append([]string(nil), p.numbers...) }
+// Numbers returns the pool's numbers in slot order, as a new slice.
+func (p *Pool) Numbers() []string { return p.numbers.Strings() }
+
+// List returns the pool's numbers in slot order.
+func (p *Pool) List() List { return p.numbers }
+
+// Number returns the number of slot i.
+func (p *Pool) Number(i int) string { return p.numbers.At(i) }
+
+// Slot returns the slot of number; -1 when the pool has no such number.
+func (p *Pool) Slot(number string) int { return p.index.find(p.numbers, number) }
 
 // Claims returns how many leases Acquire has claimed since the pool was
 // created; a report turns its rate into the arrival rate for
@@ -498,8 +531,8 @@ func (p *Pool) take(i int, c **holding, visitor uint64, t int64) (bool, int64) {
 // later, so replaying history in any order leaves the newest lease of each
 // number; whether it is still live is decided at each call's time.
 func (p *Pool) Restore(number string, visitor uint64, since, until time.Time) error {
-	i, ok := p.index[number]
-	if !ok {
+	i := p.Slot(number)
+	if i < 0 {
 		return fmt.Errorf("restore lease of %s: %w", number, ErrUnknownNumber)
 	}
 	return p.RestoreSlot(i, visitor, since, until)
@@ -512,7 +545,7 @@ func (p *Pool) RestoreSlot(i int, visitor uint64, since, until time.Time) error 
 		return fmt.Errorf("restore lease of slot %d: %w", i, ErrUnknownNumber)
 	}
 	if !until.After(since) || until.UnixNano() <= 0 {
-		return fmt.Errorf("restore lease of %s: until %v not after since %v: %w", p.numbers[i], until, since, ErrLease)
+		return fmt.Errorf("restore lease of %s: until %v not after since %v: %w", p.numbers.At(i), until, since, ErrLease)
 	}
 	c := &holding{visitor: visitor, since: nanos(since)}
 	c.until.Store(until.UnixNano())
@@ -536,7 +569,7 @@ func (p *Pool) RestoreSlot(i int, visitor uint64, since, until time.Time) error 
 			p.full.Store(0)
 			p.remember(visitor, i)
 			p.load.mu.Lock()
-			heap.Push(&p.load.heap, end1{c, end(c.until.Load())})
+			p.load.heap.push(end1{c, end(c.until.Load())})
 			p.load.mu.Unlock()
 			return nil
 		}
@@ -547,8 +580,8 @@ func (p *Pool) RestoreSlot(i int, visitor uint64, since, until time.Time) error 
 // that lease was claimed. It knows only each number's current lease; older
 // ones are the caller's history.
 func (p *Pool) Holder(number string, at time.Time) (visitor uint64, since time.Time, ok bool) {
-	i, known := p.index[number]
-	if !known {
+	i := p.Slot(number)
+	if i < 0 {
 		return 0, time.Time{}, false
 	}
 	c := p.slots[i].cur.Load()
@@ -595,7 +628,7 @@ func (p *Pool) Leases(now time.Time) []Lease {
 func (p *Pool) lease(i int, c *holding, until int64, fresh bool) Lease {
 	return Lease{
 		Slot:    i,
-		Number:  p.numbers[i],
+		Number:  p.numbers.At(i),
 		Visitor: c.visitor,
 		Since:   time.Unix(0, c.since).UTC(),
 		Until:   time.Unix(0, until).UTC(),

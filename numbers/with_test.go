@@ -31,7 +31,7 @@ func TestWithSharesLeases(t *testing.T) {
 	if v, _, ok := old.Holder(b.Number, t0.Add(DefaultReserve+30*time.Second)); !ok || v != 2 {
 		t.Fatalf("old pool does not see the renew: %d %v", v, ok)
 	}
-	if _, ok := q.index[a.Number]; ok {
+	if q.Slot(a.Number) >= 0 {
 		t.Fatalf("dropped number %s still in the new pool", a.Number)
 	}
 }

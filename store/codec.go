@@ -200,9 +200,12 @@ func (d *decoder) strs() []string {
 		d.fail("bad count")
 		return nil
 	}
-	var ss []string
+	ss := make([]string, 0, min(n, 1<<13))
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		ss = append(ss, d.str())
+	}
+	if n == 0 {
+		return nil
 	}
 	return ss
 }

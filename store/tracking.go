@@ -104,7 +104,15 @@ func (c *NumbersConfig) Encode() []byte {
 }
 
 // DecodeNumbersConfig decodes a NumbersConfig; the result does not alias b.
-func DecodeNumbersConfig(b []byte) (NumbersConfig, error) {
+func DecodeNumbersConfig(b []byte) (NumbersConfig, error) { return decodeNumbersConfig(b, false) }
+
+// DecodeNumbersConfigView is DecodeNumbersConfig whose pools' Numbers and
+// Forms alias b (the rest does not): for a caller that keeps the pools'
+// numbers in a form of its own, copied before b changes, without a string
+// made of each (tens of thousands of them at start-up).
+func DecodeNumbersConfigView(b []byte) (NumbersConfig, error) { return decodeNumbersConfig(b, true) }
+
+func decodeNumbersConfig(b []byte, view bool) (NumbersConfig, error) {
 	d, v := newDecoder(b, "numbers config", numbersVersion)
 	var c NumbersConfig
 	c.Revision = d.uint()
@@ -117,10 +125,13 @@ func DecodeNumbersConfig(b []byte) (NumbersConfig, error) {
 			Replaces: d.strs(), Created: d.int()})
 	}
 	for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
-		p := PoolConfig{ID: d.uint32("pool id"), Name: d.str(), Numbers: d.strs(),
-			Fallback: d.str(), Reserve: d.int(), Rule: d.str(), Priority: d.int(), Replaces: d.strs(),
-			Created: d.int()}
+		p := PoolConfig{ID: d.uint32("pool id"), Name: d.str()}
+		d.view = view
+		p.Numbers = d.strs()
+		d.view = false
+		p.Fallback, p.Reserve, p.Rule, p.Priority, p.Replaces, p.Created = d.str(), d.int(), d.str(), d.int(), d.strs(), d.int()
 		if v >= 2 {
+			d.view = view
 			n := d.count()
 			if n != 0 && n != uint64(len(p.Numbers)) {
 				d.fail("pool forms do not match its numbers")
@@ -131,6 +142,7 @@ func DecodeNumbersConfig(b []byte) (NumbersConfig, error) {
 			for j := uint64(0); j < n && d.err == nil; j++ {
 				p.Forms = append(p.Forms, NumberForm{CC: int(d.uint32("country code length")), Trunk: d.str(), Text: d.str()})
 			}
+			d.view = false
 		}
 		c.Pools = append(c.Pools, p)
 	}

@@ -11,6 +11,7 @@ import (
 func init() {
 	codecs = append(codecs,
 		codec{"numbers", func(b []byte) (any, error) { return DecodeNumbersConfig(b) }, func(r any) []byte { c := r.(NumbersConfig); return c.Encode() }},
+		codec{"numbers view", func(b []byte) (any, error) { return DecodeNumbersConfigView(b) }, func(r any) []byte { c := r.(NumbersConfig); return c.Encode() }},
 		codec{"lease", func(b []byte) (any, error) { return DecodeLease(b) }, func(r any) []byte { l := r.(Lease); return l.Encode() }},
 		codec{"call", func(b []byte) (any, error) { return DecodeCall(keyID, b) }, func(r any) []byte { c := r.(Call); return c.Encode() }},
 	)
@@ -27,6 +28,7 @@ func init() {
 			},
 			NextPool: 1<<32 - 1},
 	}
+	samples["numbers view"] = samples["numbers"]
 	samples["lease"] = []any{
 		Lease{},
 		Lease{Site: 3, Pool: 1, Visitor: 1<<53 - 1, Session: 42, Source: Source{Channel: "ad", UTMSource: "yandex", UTMMedium: "cpc",

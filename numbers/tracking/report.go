@@ -88,7 +88,7 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 			r.Misses += pd.Misses
 			r.Days = append(r.Days, pd)
 		}
-		hold, n, sampled, err := meanHold(ctx, t.db, p.cfg.Numbers, time.Unix(int64(first)*86400, 0), time.Unix(int64(last+1)*86400, 0), now, r.Reserve)
+		hold, n, sampled, err := meanHold(ctx, t.db, p.live.Numbers(), time.Unix(int64(first)*86400, 0), time.Unix(int64(last+1)*86400, 0), now, r.Reserve)
 		if err != nil {
 			return nil, fmt.Errorf("pool report: %w", err)
 		}

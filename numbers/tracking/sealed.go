@@ -225,7 +225,7 @@ func restoreSealed(db *store.DB, st *state, now time.Time, use bool) (used, foun
 		ss := st.sites[h.site]
 		r := ref{h.site, h.id}
 		cur = pools[r]
-		if ss == nil || cur == nil || seen[r] || ss.cfg.Revision != h.revision || len(cur.cfg.Numbers) != h.size {
+		if ss == nil || cur == nil || seen[r] || ss.cfg.Revision != h.revision || cur.live.Size() != h.size {
 			return errStale
 		}
 		seen[r] = true

@@ -129,7 +129,9 @@ func (r role) kind() Kind {
 }
 
 type siteState struct {
-	id      uint32
+	id uint32
+	// cfg is the set-up without its pools' Numbers and Forms, which the
+	// pools keep in Lists (config gives it whole).
 	cfg     store.NumbersConfig
 	numbers []numbers.Phone // the site's own numbers, in cfg order
 	statics []*static
@@ -152,19 +154,55 @@ type static struct {
 }
 
 type pool struct {
-	cfg      store.PoolConfig // Forms set: how each number reads, by slot
+	cfg store.PoolConfig // without Numbers and Forms: live has the numbers, forms their forms
+	// forms is how each number reads, by slot: its country code's length,
+	// its trunk prefix's length, the prefix and its international format
+	// (packForm). A server holds tens of thousands of pool numbers: a
+	// store.NumberForm beside each took 56 bytes, a parsed Phone 96.
+	forms    numbers.List
 	rule     numbers.Rule
-	live     *numbers.Pool
+	live     *numbers.Pool  // its numbers are the pool's, in cfg order
 	fallback *numbers.Phone // nil: keep the site's number
-	added    []string       // numbers whose slot is new to this state, not shared with the previous one
 }
 
-// phone is the number of slot i in its forms. It is read from cfg.Forms
-// when asked rather than kept parsed: a Phone is 96 bytes, and a server
-// holds tens of thousands of pool numbers.
+// phone is the number of slot i in its forms.
 func (p *pool) phone(i int) numbers.Phone {
-	ph, _ := phoneOf(p.cfg.Numbers[i], p.cfg.Forms[i]) // buildSite checked it reads
-	return ph
+	n, f := p.live.Number(i), p.forms.At(i)
+	cc, trunk := int(f[0]), 2+int(f[1])
+	return numbers.Phone{Digits: n, CC: n[:cc], NSN: n[cc:], Trunk: f[2:trunk], Text: f[trunk:]}
+}
+
+// form is the store.NumberForm of slot i.
+func (p *pool) form(i int) store.NumberForm {
+	f := p.forms.At(i)
+	trunk := 2 + int(f[1])
+	return store.NumberForm{CC: int(f[0]), Trunk: f[2:trunk], Text: f[trunk:]}
+}
+
+// packForm appends f as pool.forms keeps it; ok is false when it does not
+// fit (a form phoneOf accepts has a country code of 1 to 3 digits).
+func packForm(b []byte, f store.NumberForm) ([]byte, bool) {
+	if f.CC < 0 || f.CC > 255 || len(f.Trunk) > 255 {
+		return b, false
+	}
+	b = append(b, byte(f.CC), byte(len(f.Trunk)))
+	b = append(b, f.Trunk...)
+	return append(b, f.Text...), true
+}
+
+// config returns the site's whole set-up, its pools' numbers and forms
+// included, as a copy.
+func (ss *siteState) config() store.NumbersConfig {
+	c := cloneConfig(ss.cfg)
+	for i, p := range ss.pools {
+		pc := &c.Pools[i]
+		pc.Numbers = p.live.Numbers()
+		pc.Forms = make([]store.NumberForm, len(pc.Numbers))
+		for j := range pc.Forms {
+			pc.Forms[j] = p.form(j)
+		}
+	}
+	return c
 }
 
 // ChannelFunc is the channel of a traffic source known only by its tags
@@ -201,7 +239,8 @@ func openTracker(ctx context.Context, db *store.DB, now time.Time, region string
 			return false
 		}
 		site := uint32(k[1])<<24 | uint32(k[2])<<16 | uint32(k[3])<<8 | uint32(k[4])
-		cfg, err := store.DecodeNumbersConfig(v)
+		// The pools' numbers alias v: buildSite packs them in Lists.
+		cfg, err := store.DecodeNumbersConfigView(v)
 		if err != nil {
 			derr = fmt.Errorf("numbers of site %d: %w", site, err)
 			return false
@@ -234,14 +273,14 @@ func openTracker(ctx context.Context, db *store.DB, now time.Time, region string
 	size := 0
 	for _, ss := range st.sites {
 		for _, p := range ss.pools {
-			size += len(p.cfg.Numbers)
+			size += p.live.Size()
 		}
 	}
 	ns := make([]poolNumber, 0, size)
 	for _, ss := range st.sites {
 		for _, p := range ss.pools {
-			for _, n := range p.cfg.Numbers {
-				ns = append(ns, poolNumber{p.live, n})
+			for i := range p.live.Size() {
+				ns = append(ns, poolNumber{p.live, i})
 			}
 		}
 	}
@@ -252,11 +291,13 @@ func openTracker(ctx context.Context, db *store.DB, now time.Time, region string
 	return t, nil
 }
 
-// poolNumber is a number of a pool.
+// poolNumber is a number of a pool, by slot.
 type poolNumber struct {
-	pool   *numbers.Pool
-	number string
+	pool *numbers.Pool
+	slot int
 }
+
+func (n poolNumber) number() string { return n.pool.Number(n.slot) }
 
 // restoreLatest puts the latest lease of each number back into its pool
 // when it is still live at now. It reads the histories in key order with
@@ -266,16 +307,17 @@ type poolNumber struct {
 // Restore is safe for concurrent use).
 func restoreLatest(ctx context.Context, db *store.DB, ns []poolNumber, now time.Time) error {
 	slices.SortFunc(ns, func(a, b poolNumber) int {
-		return cmp.Or(cmp.Compare(len(a.number), len(b.number)), strings.Compare(a.number, b.number))
+		an, bn := a.number(), b.number()
+		return cmp.Or(cmp.Compare(len(an), len(bn)), strings.Compare(an, bn))
 	})
 	ranges := make([]store.Range, len(ns))
 	size := 0
 	for _, n := range ns {
-		size += 2*(2+len(n.number)) + 8
+		size += 2*(2+len(n.number())) + 8
 	}
 	buf := make([]byte, 0, size)
 	for i, n := range ns {
-		buf, ranges[i] = store.AppendLeaseRange(buf, n.number, now.UnixNano())
+		buf, ranges[i] = store.AppendLeaseRange(buf, n.number(), now.UnixNano())
 	}
 	parts := 1
 	if len(ns) >= 4096 {
@@ -310,14 +352,14 @@ func restoreRanges(ctx context.Context, db *store.DB, ns []poolNumber, ranges []
 		if !l.ok || h.until <= now.UnixNano() {
 			return
 		}
-		if err := ns[cur].pool.Restore(l.number, h.rec.Visitor, time.Unix(0, h.since), time.Unix(0, h.until)); err != nil {
+		if err := ns[cur].pool.RestoreSlot(ns[cur].slot, h.rec.Visitor, time.Unix(0, h.since), time.Unix(0, h.until)); err != nil {
 			rerr = fmt.Errorf("restore lease of %s: %w", l.number, err)
 		}
 	}
 	err := db.ScanRanges(ctx, ranges, true, func(i int, k, v []byte) bool {
 		if i != cur {
 			done()
-			cur, l = i, lastLease{number: ns[i].number, strict: true, visitor: true}
+			cur, l = i, lastLease{number: ns[i].number(), strict: true, visitor: true}
 		}
 		return rerr == nil && l.see(k, v)
 	})
@@ -335,7 +377,7 @@ func (t *Tracker) Config(site uint32) store.NumbersConfig {
 	if ss == nil {
 		return store.NumbersConfig{}
 	}
-	return cloneConfig(ss.cfg)
+	return ss.config()
 }
 
 // SiteOf returns the site that has number (E.164 digits) and what it is
@@ -359,7 +401,7 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 	prev := old.sites[site]
 	var c store.NumbersConfig
 	if prev != nil {
-		c = cloneConfig(prev.cfg)
+		c = prev.config()
 	}
 	if err := fn(&c); err != nil {
 		return store.NumbersConfig{}, err
@@ -382,8 +424,19 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 	// one removed) moments ago: that lease holds on.
 	var added []poolNumber
 	for _, p := range ss.pools {
-		for _, n := range p.added {
-			added = append(added, poolNumber{p.live, n})
+		var old *numbers.Pool
+		if prev != nil {
+			if i := slices.IndexFunc(prev.pools, func(o *pool) bool { return o.cfg.ID == p.cfg.ID }); i >= 0 {
+				old = prev.pools[i].live
+			}
+		}
+		if p.live == old {
+			continue
+		}
+		for i := range p.live.Size() {
+			if old == nil || old.Slot(p.live.Number(i)) < 0 {
+				added = append(added, poolNumber{p.live, i})
+			}
 		}
 	}
 	if err := restoreLatest(ctx, t.db, added, now); err != nil {
@@ -410,6 +463,7 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 // c can be stored with them.
 func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, error) {
 	ss := &siteState{id: id, cfg: c}
+	ss.cfg.Pools = slices.Clone(c.Pools) // without their numbers, below
 	size := len(c.SiteNumbers) + len(c.Statics)
 	for i := range c.Pools {
 		size += len(c.Pools[i].Numbers)
@@ -470,11 +524,13 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 	known := map[string]store.NumberForm{} // the pool numbers of prev, parsed
 	if prev != nil {
 		for _, p := range prev.pools {
-			for j, n := range p.cfg.Numbers {
-				known[n] = p.cfg.Forms[j]
+			for j := range p.live.Size() {
+				known[p.live.Number(j)] = p.form(j)
 			}
 		}
 	}
+	var packed []byte
+	var lists []numbers.List // the numbers of ss.pools
 	for i := range c.Pools {
 		pc := &c.Pools[i]
 		if err := checkPoolName(pc.Name); err != nil {
@@ -518,7 +574,28 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 			}
 		}
 		pc.Forms = forms
-		ss.pools = append(ss.pools, &pool{cfg: *pc, rule: r})
+		// The numbers and forms packed, each List in one allocation of its size.
+		var nb, fb numbers.ListBuilder
+		nsize, fsize := 0, 0
+		for j, n := range pc.Numbers {
+			nsize += len(n)
+			fsize += 2 + len(forms[j].Trunk) + len(forms[j].Text)
+		}
+		nb.Grow(len(pc.Numbers), nsize)
+		fb.Grow(len(pc.Numbers), fsize)
+		for j, n := range pc.Numbers {
+			var ok bool
+			if packed, ok = packForm(packed[:0], forms[j]); !ok {
+				return nil, ErrInvalid.Errorf("%s: the form of %s does not fit", what, n)
+			}
+			nb.Add(n)
+			fb.AddBytes(packed)
+		}
+		p := &pool{cfg: *pc, rule: r, forms: fb.List()}
+		p.cfg.Numbers, p.cfg.Forms = nil, nil
+		ss.cfg.Pools[i] = p.cfg
+		ss.pools = append(ss.pools, p)
+		lists = append(lists, nb.List())
 	}
 	// Fallbacks may be a site number or a static number; never a pool's.
 	for _, p := range ss.pools {
@@ -534,7 +611,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		}
 		p.fallback = &ph
 	}
-	for _, p := range ss.pools {
+	for i, p := range ss.pools {
 		reserve := time.Duration(p.cfg.Reserve) * time.Millisecond
 		var old *pool
 		if prev != nil {
@@ -544,21 +621,11 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		}
 		switch {
 		case old == nil:
-			p.live = numbers.NewPool(p.cfg.ID, p.cfg.Numbers, reserve)
-			p.added = p.cfg.Numbers
-		case slices.Equal(old.cfg.Numbers, p.cfg.Numbers) && old.cfg.Reserve == p.cfg.Reserve:
+			p.live = numbers.NewPoolOf(p.cfg.ID, lists[i], reserve)
+		case old.live.List().Equal(lists[i]) && old.cfg.Reserve == p.cfg.Reserve:
 			p.live = old.live
 		default:
-			p.live = old.live.With(p.cfg.Numbers, reserve)
-			had := make(map[string]bool, len(old.cfg.Numbers))
-			for _, n := range old.cfg.Numbers {
-				had[n] = true
-			}
-			for _, n := range p.cfg.Numbers {
-				if !had[n] {
-					p.added = append(p.added, n)
-				}
-			}
+			p.live = old.live.WithList(lists[i], reserve)
 		}
 	}
 	ss.cands = make([][]cand, len(ss.numbers))
@@ -688,8 +755,8 @@ func checkShared(site uint32, sites map[uint32]*siteState) error {
 		tracking[s.phone.Digits] = true
 	}
 	for _, p := range ss.pools {
-		for _, n := range p.cfg.Numbers {
-			tracking[n] = true
+		for i := range p.live.Size() {
+			tracking[p.live.Number(i)] = true
 		}
 	}
 	for id, other := range sites {
@@ -733,7 +800,7 @@ func ownersOf(sites map[uint32]*siteState) map[string]owner {
 	for _, ss := range sites {
 		size += len(ss.numbers) + len(ss.statics)
 		for _, p := range ss.pools {
-			size += len(p.cfg.Numbers) + 1
+			size += p.live.Size() + 1
 		}
 	}
 	out := make(map[string]owner, size)
@@ -758,8 +825,8 @@ func ownersOf(sites map[uint32]*siteState) map[string]owner {
 			put(s.phone.Digits, owner{site: id, role: roleStatic, index: uint16(i)})
 		}
 		for i, p := range ss.pools {
-			for _, n := range p.cfg.Numbers {
-				put(n, owner{site: id, role: roleDynamic, index: uint16(i)})
+			for j := range p.live.Size() {
+				put(p.live.Number(j), owner{site: id, role: roleDynamic, index: uint16(i)})
 			}
 			if p.fallback != nil {
 				put(p.fallback.Digits, owner{site: id, role: roleFallback, index: uint16(i)})
