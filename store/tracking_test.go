@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -121,5 +122,31 @@ func TestUntilEncoding(t *testing.T) {
 		if _, err := DecodeUntil(bad); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("DecodeUntil(%x) = %v, want ErrCorrupt", bad, err)
 		}
+	}
+}
+
+// DecodeNumbersConfigView's result keeps all but its pools' numbers and
+// forms when b changes: those alias b, the rest is copied.
+func TestDecodeNumbersConfigView(t *testing.T) {
+	c := samples["numbers"][1].(NumbersConfig)
+	b := c.Encode()
+	got, err := DecodeNumbersConfigView(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("decoded %+v, want %+v", got, c)
+	}
+	for i := range b {
+		b[i] = 'X'
+	}
+	if got.Pools[0].Numbers[0] == c.Pools[0].Numbers[0] || got.Pools[0].Forms[0].Text == c.Pools[0].Forms[0].Text {
+		t.Fatal("a pool's numbers and forms do not alias b")
+	}
+	for i := range got.Pools {
+		got.Pools[i].Numbers, got.Pools[i].Forms = c.Pools[i].Numbers, c.Pools[i].Forms
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("decoded config changed with its input beyond its pools' numbers and forms: %+v", got)
 	}
 }
