@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,25 +208,65 @@ func adminPostProgress[In, Out any](s *Server, path string, fn func(context.Cont
 	}
 }
 
-// adminBackup streams a consistent archive of the live store. A failure
-// mid-stream can no longer change the status, so the archive ends short and
-// the CLI, which verifies what it received, reports it.
+// adminBackup streams a consistent archive of the live store, whose size
+// (Content-Length) is known once the server has summed the store's files
+// for its manifest. A failure before is an error answer; mid-stream it can
+// no longer change the status, so the archive ends short and the CLI,
+// which verifies what it received, reports it.
 func (s *Server) adminBackup(svc admin.Service) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		work, cancel := callContext(ctx)
+		a, err := svc.Backup(work)
+		if err != nil {
+			cancel()
+			return err
+		}
 		ctx.SetContentType("application/x-tar")
-		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-			defer cancel()
-			if err := svc.Backup(work, w); err != nil {
-				s.log.Error("backup failed", "err", err)
-				return
-			}
-			if err := w.Flush(); err != nil {
-				s.log.Error("backup failed", "err", err)
-			}
-		})
+		ctx.SetBodyStream(&archiveBody{a: a, ctx: ctx, cancel: cancel, log: s.log}, int(a.Size()))
 		return nil
 	}
+}
+
+// archiveBody is a backup as an answer's body: fasthttp hands the
+// connection's writer to WriteTo (BodyWriterTo), so the archive goes out in
+// the archive's own large pieces, without a copy through a pipe, and each
+// piece gives the write another writeTimeout (a large store streams for
+// longer than one).
+type archiveBody struct {
+	a      admin.Archive
+	ctx    *fasthttp.RequestCtx
+	cancel context.CancelFunc
+	log    *slog.Logger
+}
+
+func (b *archiveBody) SupportsBodyWriteTo() bool { return true }
+
+func (b *archiveBody) WriteTo(w io.Writer) (int64, error) {
+	n, err := b.a.WriteTo(deadlineWriter{w: w, ctx: b.ctx})
+	if err != nil {
+		b.log.Error("backup failed", "err", err)
+	}
+	return n, err
+}
+
+func (b *archiveBody) Read([]byte) (int, error) {
+	return 0, errors.New("backup: the archive is only written (WriteTo)")
+}
+
+func (b *archiveBody) Close() error {
+	b.cancel()
+	return b.a.Close()
+}
+
+// deadlineWriter extends the connection's write deadline before each write.
+type deadlineWriter struct {
+	w   io.Writer
+	ctx *fasthttp.RequestCtx
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.ctx.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return d.w.Write(p)
 }
 
 // adminAPI is the server's admin.Service.
@@ -237,7 +278,7 @@ func (a adminAPI) Ping(context.Context) (admin.Ping, error) {
 	return admin.Ping{PID: os.Getpid(), Version: a.s.opts.Version, PublicURL: a.s.PublicURL()}, nil
 }
 
-func (a adminAPI) Backup(ctx context.Context, w io.Writer) error { return a.s.db.Backup(ctx, w) }
+func (a adminAPI) Backup(ctx context.Context) (admin.Archive, error) { return a.s.db.OpenBackup(ctx) }
 
 func (a adminAPI) site(site *store.Site) admin.Site {
 	return admin.Site{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains, AnyOrigin: site.AnyOrigin,

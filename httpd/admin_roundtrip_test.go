@@ -37,11 +37,20 @@ func (r *recorder) Ping(context.Context) (admin.Ping, error) {
 	r.keep("Ping", nil)
 	return admin.Ping{PID: 42, Version: "v", PublicURL: "http://x"}, nil
 }
-func (r *recorder) Backup(_ context.Context, w io.Writer) error {
+func (r *recorder) Backup(context.Context) (admin.Archive, error) {
 	r.keep("Backup", nil)
-	_, err := io.WriteString(w, "archive")
-	return err
+	return stringArchive("archive"), nil
 }
+
+// stringArchive is an archive of its bytes.
+type stringArchive string
+
+func (a stringArchive) Size() int64 { return int64(len(a)) }
+func (a stringArchive) WriteTo(w io.Writer) (int64, error) {
+	n, err := io.WriteString(w, string(a))
+	return int64(n), err
+}
+func (stringArchive) Close() error { return nil }
 func (r *recorder) Sites(context.Context) ([]admin.Site, error) {
 	r.keep("Sites", nil)
 	return []admin.Site{rtSite}, nil

@@ -573,3 +573,91 @@ func TestPacerDoesNotCatchUp(t *testing.T) {
 		t.Errorf("read 2 MiB at %d B/s after a stall in %v, want at least %v", rate, got, least)
 	}
 }
+
+// archiveManifest is the manifest of archive.
+func archiveManifest(t testing.TB, archive []byte) manifest {
+	t.Helper()
+	var m manifest
+	editManifest(t, archive, func(got *manifest) { m = *got })
+	return m
+}
+
+// tableSums is the manifest's SHA-256 of each of its tables, by name.
+func tableSums(m manifest) map[string]string {
+	sums := map[string]string{}
+	for _, f := range m.Files {
+		if filepath.Ext(f.Name) == ".sst" {
+			sums[f.Name] = f.SHA256
+		}
+	}
+	return sums
+}
+
+// cachedSums is what d's sum cache holds, by table name.
+func cachedSums(d *DB) map[string]string {
+	d.sums.mu.Lock()
+	defer d.sums.mu.Unlock()
+	sums := map[string]string{}
+	for k, s := range d.sums.sums {
+		sums[k.name] = s
+	}
+	return sums
+}
+
+// A backup sums each table once: the next backup of the same DB takes its
+// sum from the cache (a wrong sum there makes a wrong manifest, which
+// VerifyArchive refuses), tables that compactions removed leave the
+// cache, and the archives made from it verify and restore.
+func TestBackupSumsTablesOnce(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t)
+	fill(t, d, 300)
+	if err := d.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := archiveManifest(t, backup(t, d))
+	tables := tableSums(first)
+	if len(tables) == 0 {
+		t.Fatalf("the backup holds no tables: %v", first.Files)
+	}
+	if got := cachedSums(d); !reflect.DeepEqual(got, tables) {
+		t.Fatalf("after a backup the cache holds %v, want its tables %v", got, tables)
+	}
+	second := backup(t, d)
+	if err := VerifyArchive(bytes.NewReader(second)); err != nil {
+		t.Fatalf("second backup: %v", err)
+	}
+	if got := tableSums(archiveManifest(t, second)); !reflect.DeepEqual(got, tables) {
+		t.Errorf("second backup's tables %v, want the first's %v", got, tables)
+	}
+
+	fill(t, d, 300)
+	if err := d.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	third := backup(t, d)
+	if err := VerifyArchive(bytes.NewReader(third)); err != nil {
+		t.Fatalf("backup after a compaction: %v", err)
+	}
+	now := tableSums(archiveManifest(t, third))
+	if got := cachedSums(d); !reflect.DeepEqual(got, now) {
+		t.Fatalf("after a compaction the cache holds %v, want the tables now %v", got, now)
+	}
+	want := scanAll(t, d)
+	dir := t.TempDir()
+	if err := Restore(bytes.NewReader(third), dir, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := scanAll(t, openDir(t, dir)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("restored %d keys, want %d", len(got), len(want))
+	}
+
+	d.sums.mu.Lock()
+	for k := range d.sums.sums {
+		d.sums.sums[k] = strings.Repeat("0", 64)
+	}
+	d.sums.mu.Unlock()
+	if err := VerifyArchive(bytes.NewReader(backup(t, d))); !errors.Is(err, ErrBadArchive) || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Fatalf("backup with wrong cached sums verifies (%v): the cache is not what the manifest took", err)
+	}
+}

@@ -63,8 +63,9 @@ type DB struct {
 	space   *space
 	exp     exportLog // the export log's state (export.go)
 
-	backupRate int64 // bytes a second; 0: no limit
-	cacheSize  int64 // the block cache's capacity in bytes
+	backupRate int64    // bytes a second; 0: no limit
+	sums       sumCache // the tables' SHA-256 that backups took
+	cacheSize  int64    // the block cache's capacity in bytes
 
 	closeOnce sync.Once
 	closeErr  error

@@ -62,13 +62,22 @@ const (
 	MaxRequestBodySize = 1 << 20                        // what the admin server accepts
 )
 
+// An Archive is a backup of the store ready to stream: its size is known
+// before it is written.
+type Archive interface {
+	Size() int64
+	io.WriterTo
+	io.Closer
+}
+
 // Service is the admin API as the server implements it, one method per
 // call. A returned error is answered as the server answers every error: a
 // message the user can act on with its status, or a logged 500.
 type Service interface {
 	Ping(ctx context.Context) (Ping, error)
-	// Backup writes a consistent archive of the store to w.
-	Backup(ctx context.Context, w io.Writer) error
+	// Backup takes a consistent archive of the store, to be streamed
+	// (Archive.WriteTo) and then closed; ctx ends it, streaming or not.
+	Backup(ctx context.Context) (Archive, error)
 	Sites(ctx context.Context) ([]Site, error)
 	AddSite(ctx context.Context, in AddSite) (Site, error)
 	SetOrigin(ctx context.Context, in SetOrigin) (Site, error)
