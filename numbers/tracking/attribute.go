@@ -126,7 +126,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 	}
 	st := t.state.Load()
 	a := Attribution{Number: d, Kind: KindUnknown}
-	if o, ok := st.owners[d]; ok {
+	if o, ok := st.owner(d); ok {
 		a.Site, a.Kind = o.site, o.role.kind()
 	}
 	// Telephony systems report whole seconds: a claim within the second
@@ -154,7 +154,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 		}
 		return a, nil
 	}
-	o, known := st.owners[d]
+	o, known := st.owner(d)
 	if !known {
 		return a, nil
 	}

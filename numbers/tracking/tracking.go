@@ -100,14 +100,36 @@ type Tracker struct {
 
 // state is one immutable snapshot of every site's set-up.
 type state struct {
-	sites  map[uint32]*siteState
-	owners map[string]owner // every number of any set-up -> who has it
+	sites map[uint32]*siteState
+	// owners has every static, site and fallback number of any set-up;
+	// a pool's numbers are found in the pool (owner).
+	owners map[string]owner
+}
+
+// owner returns who has number n, and as what: its pool when a pool has
+// it, else owners' entry. A pool number is a tracking number, which wins
+// over a site or fallback number and belongs to one site (checkShared):
+// looking it up in each pool costs a lookup a pool where an entry in
+// owners cost ~30 bytes a pool number (80,000 of them with 16 full pools)
+// and start-up time. It is asked once a call, not once a hit.
+func (st *state) owner(n string) (owner, bool) {
+	o, ok := st.owners[n]
+	if ok && o.role == roleStatic {
+		return o, true
+	}
+	for id, ss := range st.sites {
+		for i, p := range ss.pools {
+			if p.live.Slot(n) >= 0 {
+				return owner{site: id, role: roleDynamic, index: uint16(i)}, true
+			}
+		}
+	}
+	return o, ok
 }
 
 // owner is who has a number, and as what. Tracking numbers (static and pool
 // numbers) belong to one site; a site or fallback number may be shared, and
-// then the site with the lowest id is named. It is 8 bytes: the map of
-// owners has an entry for every pool number (80,000 with 16 full pools).
+// then the site with the lowest id is named.
 type owner struct {
 	site  uint32
 	index uint16 // into the site's statics or pools (MaxStatics, MaxPools)
@@ -383,7 +405,7 @@ func (t *Tracker) Config(site uint32) store.NumbersConfig {
 // SiteOf returns the site that has number (E.164 digits) and what it is
 // there; KindUnknown when no site has it.
 func (t *Tracker) SiteOf(number string) (uint32, Kind) {
-	o, ok := t.state.Load().owners[number]
+	o, ok := t.state.Load().owner(number)
 	if !ok {
 		return 0, KindUnknown
 	}
@@ -763,10 +785,22 @@ func checkShared(site uint32, sites map[uint32]*siteState) error {
 		if id == site {
 			continue
 		}
-		for n, o := range ownersOf(map[uint32]*siteState{id: other}) {
-			isTracking := o.role == roleStatic || o.role == roleDynamic
+		shared := func(n string, isTracking bool) error {
 			if tracking[n] || (isTracking && ownsPlain(ss, n)) {
 				return ErrInvalid.Errorf("%s is a number of another site (id %d): a tracking number belongs to one site", n, id)
+			}
+			return nil
+		}
+		for n, o := range ownersOf(map[uint32]*siteState{id: other}) {
+			if err := shared(n, o.role == roleStatic); err != nil {
+				return err
+			}
+		}
+		for _, p := range other.pools {
+			for i := range p.live.Size() {
+				if err := shared(p.live.Number(i), true); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -788,7 +822,8 @@ func ownsPlain(ss *siteState, n string) bool {
 	return false
 }
 
-// ownersOf indexes every number of the sites. Tracking numbers win over a
+// ownersOf indexes the static, site and fallback numbers of the sites (not
+// their pools' numbers: see state.owner). A static number wins over a
 // site's plain (site, fallback) numbers, and a lower site id over a higher.
 func ownersOf(sites map[uint32]*siteState) map[string]owner {
 	ids := make([]uint32, 0, len(sites))
@@ -798,10 +833,7 @@ func ownersOf(sites map[uint32]*siteState) map[string]owner {
 	slices.Sort(ids)
 	size := 0
 	for _, ss := range sites {
-		size += len(ss.numbers) + len(ss.statics)
-		for _, p := range ss.pools {
-			size += p.live.Size() + 1
-		}
+		size += len(ss.numbers) + len(ss.statics) + len(ss.pools)
 	}
 	out := make(map[string]owner, size)
 	rank := func(r role) int {
@@ -825,9 +857,6 @@ func ownersOf(sites map[uint32]*siteState) map[string]owner {
 			put(s.phone.Digits, owner{site: id, role: roleStatic, index: uint16(i)})
 		}
 		for i, p := range ss.pools {
-			for j := range p.live.Size() {
-				put(p.live.Number(j), owner{site: id, role: roleDynamic, index: uint16(i)})
-			}
 			if p.fallback != nil {
 				put(p.fallback.Digits, owner{site: id, role: roleFallback, index: uint16(i)})
 			}
@@ -1151,9 +1180,9 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 			return ErrNoPool.Errorf("import into pool %q", name).WithHint(" (add it with `numbers pool add` first)")
 		}
 		res.Pool = c.Pools[i].Name
-		owners := t.state.Load().owners
+		st := t.state.Load()
 		taken := func(n string) string {
-			if ow, ok := owners[n]; ok && ow.site != site {
+			if ow, ok := st.owner(n); ok && ow.site != site {
 				return fmt.Sprintf("a number of another site (id %d)", ow.site)
 			}
 			return roleOf(c, n, "")
