@@ -642,6 +642,9 @@ func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(d
 		return admin.Rebuilt{}, err
 	}
 	res, err := a.s.reports.Rebuild(ctx, site, progress)
+	// The rebuild rewrote the visitors' touches, which the tracker
+	// remembers as its counter last wrote them.
+	a.s.visits.Forget()
 	if err != nil {
 		return admin.Rebuilt{}, err
 	}

@@ -155,7 +155,8 @@ func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 		}
 		src := s.TrafficSource()
 		m.sessions[s.ID] = m.intern(dimsOf(&src))
-		return c.session(&s, !seen)
+		_, _, err = c.session(&s, !seen, nil)
+		return err
 	})
 	for ; err == nil && next < len(outs); next++ {
 		err = outs[next].count()
@@ -231,7 +232,7 @@ func (m *Computed) touch(visitor uint64) (store.Touch, bool, error) {
 	return t, ok, nil
 }
 
-func (m *Computed) setTouch(visitor uint64, t *store.Touch) { m.touches[visitor] = *t }
+func (m *Computed) setTouch(visitor uint64, t store.Touch) { m.touches[visitor] = t }
 
 func (m *Computed) sessionDims(_ uint32, id uint64) (dims, bool, error) {
 	i, ok := m.sessions[id]

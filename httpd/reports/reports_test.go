@@ -681,3 +681,54 @@ func TestChats(t *testing.T) {
 	}
 	f.checkRebuild()
 }
+
+// A returning visitor's sessions are counted from the touch the tracker
+// remembers of the visitor's last session, or from the store when it
+// remembers none (evicted, restarted: Forget): both write the same touches
+// and the same roll-ups, which the raw records agree with.
+func TestTouchRememberedOrRead(t *testing.T) {
+	touches := map[bool]store.Touch{}
+	var rollups map[string]string
+	for _, forget := range []bool{false, true} {
+		f := newFixture(t, "Europe/Moscow")
+		visit := func(ci, page string) visits.HitResult {
+			if forget {
+				f.tr.Forget()
+			}
+			return f.hit(ci, page, "")
+		}
+		f.at(2026, 11, 2, 10, 0)
+		first := visit("", paid)
+		f.at(2026, 11, 2, 12, 0)
+		direct := visit(first.CI.String(), "/contacts")
+		f.at(2026, 11, 3, 9, 0)
+		back := visit(direct.CI.String(), "/?utm_source=google&utm_medium=cpc&utm_campaign=autumn")
+		f.at(2026, 11, 3, 9, 5)
+		same := visit(back.CI.String(), "/shoes")
+		if !direct.NewSession || !back.NewSession || same.NewSession || back.CI.Visitor != first.CI.Visitor {
+			t.Fatalf("forget %v: sessions %+v %+v %+v %+v", forget, first.CI, direct.CI, back.CI, same.CI)
+		}
+		b, err := f.db.Get(store.TouchKey(first.CI.Visitor))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.DecodeTouch(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := store.Touch{First: first.CI.Session, Last: back.CI.Session, LastNonDirect: back.CI.Session, LastStarted: back.Session.Started}
+		if got != want {
+			t.Errorf("forget %v: touch %+v, want %+v", forget, got, want)
+		}
+		touches[forget] = got
+		f.sources(reports.Date(2026, 11, 2), reports.Date(2026, 11, 3), reports.GroupChannel, reports.ModelFirst, reports.Filter{})
+		// Both stores are fresh, so the ids, touches and roll-ups match.
+		live := f.rollups()
+		if rollups == nil {
+			rollups = live
+		} else if !reflect.DeepEqual(live, rollups) {
+			t.Errorf("roll-ups with the touch read from the store differ from those with it remembered:\n%v\n%v", live, rollups)
+		}
+		f.checkRebuild()
+	}
+}

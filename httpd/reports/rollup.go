@@ -227,7 +227,7 @@ func hourOf(t time.Time, loc *time.Location) uint32 {
 type ledger interface {
 	add(key []byte, lanes *[numLanes]int64)
 	touch(visitor uint64) (store.Touch, bool, error)
-	setTouch(visitor uint64, t *store.Touch)
+	setTouch(visitor uint64, t store.Touch)
 	// sessionDims are the rows of a session of a person (ok false when
 	// there is no such session, or it is a bot's).
 	sessionDims(site uint32, id uint64) (dims, bool, error)
@@ -246,19 +246,24 @@ type counter struct {
 // session counts a session of a person as it starts (s is stored in the
 // same write): sessions, visitors (when it is the visitor's first session
 // of the day) and new visitors, on its rows of its day and its hour. It
-// updates the visitor's touch. newVisitor says that no session of the
-// visitor was counted before (so it has no touch).
-func (c *counter) session(s *store.Session, newVisitor bool) error {
+// updates the visitor's touch and returns it (written false for a bot's
+// session, which writes none). newVisitor says that no session of the
+// visitor was counted before (so it has no touch); known, when not nil, is
+// the visitor's touch as the last session counted wrote it, which spares
+// reading it.
+func (c *counter) session(s *store.Session, newVisitor bool, known *store.Touch) (t store.Touch, written bool, err error) {
 	if s.Bot {
-		return nil
+		return t, false, nil
 	}
 	// A new visitor has no touch yet: a read would only miss.
-	var t store.Touch
 	var ok bool
-	if !newVisitor {
-		var err error
+	switch {
+	case newVisitor:
+	case known != nil:
+		t, ok = *known, true
+	default:
 		if t, ok, err = c.l.touch(s.Visitor); err != nil {
-			return err
+			return t, false, err
 		}
 	}
 	at := time.UnixMilli(s.Started)
@@ -282,8 +287,8 @@ func (c *counter) session(s *store.Session, newVisitor bool) error {
 	if !d.direct {
 		t.LastNonDirect = s.ID
 	}
-	c.l.setTouch(s.Visitor, &t)
-	return nil
+	c.l.setTouch(s.Visitor, t)
+	return t, true, nil
 }
 
 // event counts an event at (Unix ms) of a session of a person.

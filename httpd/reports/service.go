@@ -54,12 +54,16 @@ func (s *Service) counter(tx *store.Tx, site *store.Site) *counter {
 
 // CountSession counts a session of site as it starts, in the write tx
 // that stores it: newVisitor is true when the visitor was first seen with
-// it. A bot's session is not counted.
-func (s *Service) CountSession(tx *store.Tx, site *store.Site, sess *store.Session, newVisitor bool) error {
-	if err := s.counter(tx, site).session(sess, newVisitor); err != nil {
-		return fmt.Errorf("count session %d: %w", sess.ID, err)
+// it. A bot's session is not counted. known, when not nil, is the
+// visitor's touch as this service last wrote it (CountSession's result),
+// which spares reading it; the result is the touch written, when written.
+func (s *Service) CountSession(tx *store.Tx, site *store.Site, sess *store.Session, newVisitor bool, known *store.Touch) (store.Touch, bool, error) {
+	c := s.counter(tx, site)
+	t, written, err := c.session(sess, newVisitor, known)
+	if err != nil {
+		return t, false, fmt.Errorf("count session %d: %w", sess.ID, err)
 	}
-	return nil
+	return t, written, nil
 }
 
 // CountEvent counts an event at (Unix ms) of a session of site, in the
@@ -140,7 +144,7 @@ func (l txLedger) touch(visitor uint64) (store.Touch, bool, error) {
 	return t, true, nil
 }
 
-func (l txLedger) setTouch(visitor uint64, t *store.Touch) {
+func (l txLedger) setTouch(visitor uint64, t store.Touch) {
 	l.tx.Set(store.TouchKey(visitor), t.Encode())
 }
 

@@ -49,6 +49,8 @@ type activeVisitor struct {
 	hasVisitor bool
 	session    store.Session // a session of the visitor (ID 0: none)
 	latest     bool          // session is the visitor's latest
+	touch      store.Touch   // the Counter's touch of the visitor, as it wrote it (hasTouch)
+	hasTouch   bool
 }
 
 // lockVisitor locks the visitor's writes and returns the lock to unlock.
@@ -91,12 +93,25 @@ func (a *active) put(visitor uint64, v activeVisitor) {
 func (s *activeShard) putLocked(visitor uint64, v activeVisitor) {
 	const perGen = activeVisitors / activeShards / 2
 	if _, ok := s.cur[visitor]; !ok && len(s.cur) >= perGen {
-		s.old, s.cur = s.cur, nil
+		// The old generation's map, emptied, takes the new one's
+		// visitors: a shard turns over without allocating.
+		s.old, s.cur = s.cur, s.old
+		clear(s.cur)
 	}
 	if s.cur == nil {
 		s.cur = make(map[uint64]activeVisitor, perGen)
 	}
 	s.cur[visitor] = v
+}
+
+// forgetAll drops what is remembered of every visitor.
+func (a *active) forgetAll() {
+	for i := range a.shards {
+		s := &a.shards[i]
+		s.mu.Lock()
+		s.cur, s.old = nil, nil
+		s.mu.Unlock()
+	}
 }
 
 // forget drops what is remembered of visitor: its next hit reads the

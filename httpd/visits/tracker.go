@@ -58,11 +58,21 @@ type Tracker struct {
 // CountSession runs in the hit's prepared write (store.DB.Prepare), in
 // the handler's goroutine with the session's visitor locked: it may read
 // what only that visitor's sessions write (its touch), not what other
-// visitors' writes change.
+// visitors' writes change. CountSession returns the visitor's touch it
+// wrote (written false: none), which the tracker remembers with the
+// visitor and hands back as known on the visitor's next session (nil when
+// it does not remember it), so that the counter need not read it. A touch
+// written by anything else must be followed by Tracker.Forget.
 type Counter interface {
-	CountSession(tx *store.Tx, site *store.Site, s *store.Session, newVisitor bool) error
+	CountSession(tx *store.Tx, site *store.Site, s *store.Session, newVisitor bool, known *store.Touch) (touch store.Touch, written bool, err error)
 	CountEvent(tx *store.Tx, site *store.Site, s *store.Session, at int64) error
 }
+
+// Forget drops everything the tracker remembers of its visitors (their
+// next hits read the store): for a change of what it remembers made
+// outside it, such as the reports' rebuild of the touches its Counter
+// wrote.
+func (t *Tracker) Forget() { t.active.forgetAll() }
 
 // CountWith makes c the tracker's Counter. Call it before the tracker
 // records anything (when the server is built).
@@ -188,7 +198,11 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 	tx := t.db.Prepare()
 	res, seen, err := t.hitTx(tx, site.ID, &p, &known, now, loc)
 	if err == nil && res.NewSession && t.counter != nil {
-		err = t.counter.CountSession(tx, site, &res.Session, res.NewVisitor)
+		var touch *store.Touch
+		if seen.hasTouch {
+			touch = &seen.touch
+		}
+		seen.touch, seen.hasTouch, err = t.counter.CountSession(tx, site, &res.Session, res.NewVisitor, touch)
 	}
 	if err == nil && pv.Also != nil {
 		err = pv.Also(tx, &res)
@@ -222,6 +236,7 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 	if known.hasVisitor {
 		seen.visitor, seen.hasVisitor = known.visitor, true
 	}
+
 	sess, ok, err := t.continuedSession(tx, site, p, known, now)
 	if err != nil {
 		return res, seen, err
@@ -310,6 +325,10 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 		seen.session, seen.latest = known.session, known.latest
 	default:
 		seen.session, seen.latest = sess, known.latest && sess.ID == known.session.ID
+	}
+	if known.hasTouch && res.CI.Visitor == p.ci.Visitor {
+		// The counter's touch of the ci's visitor (a new visitor has none).
+		seen.touch, seen.hasTouch = known.touch, true
 	}
 	return res, seen, nil
 }
