@@ -9,7 +9,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/admin"
-	"appliance/httpd/visits"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -37,7 +36,7 @@ type phoneAnswer struct {
 	Trunk string     `json:"trunk"`
 	Text  string     `json:"text"` // international format, for targets without a number to copy the format of
 	Type  string     `json:"type"` // static or dynamic
-	Img   string     `json:"img"`  // path of Text's picture (GET /img/phone), for image targets
+	Img   phoneImg   `json:"img"`  // path of Text's picture (GET /img/phone), for image targets
 	TTL   int64      `json:"ttl,omitempty"`
 	// Forms maps each way the site number is written, as digits, to the
 	// replacement's digits in the same form, or "" when it cannot be
@@ -55,13 +54,20 @@ type phoneForms struct {
 	Trunk string `json:"trunk"`
 }
 
-// phonesOf encodes an assignment of site's for the snippet.
+// phonesOf encodes an assignment of site's for the snippet; nil when it
+// replaces nothing.
 func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 	if len(a.Replacements) == 0 {
 		return nil
 	}
-	p := &phonesAnswer{V: 2, Selectors: a.Selectors, TTL: seconds(a.TTL), Renew: seconds(a.Renew),
-		Numbers: make([]phoneAnswer, 0, len(a.Replacements))}
+	p := phonesInto(site, a, nil)
+	return &p
+}
+
+// phonesInto is phonesOf's answer, its numbers appended to buf (a
+// caller's array, so that the hit's answer is built on its stack).
+func phonesInto(site *store.Site, a *tracking.Assignment, buf []phoneAnswer) phonesAnswer {
+	p := phonesAnswer{V: 2, Selectors: a.Selectors, TTL: seconds(a.TTL), Renew: seconds(a.Renew), Numbers: buf[:0]}
 	if p.Selectors == nil {
 		p.Selectors = []string{}
 	}
@@ -69,7 +75,7 @@ func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 		pa := phoneAnswer{
 			Site: phoneForms{Raw: r.Site.Digits, CC: r.Site.CC, NSN: r.Site.NSN, Trunk: r.Site.Trunk},
 			Raw:  r.Number.Digits, CC: r.Number.CC, NSN: r.Number.NSN, Trunk: r.Number.Trunk, Text: r.Number.Text,
-			Type: string(r.Type), Img: phoneImagePath(site, r.Number.Text),
+			Type: string(r.Type), Img: phoneImg{site, r.Number.Text},
 		}
 		if r.Type == tracking.Dynamic {
 			pa.TTL = p.TTL
@@ -78,6 +84,15 @@ func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 		p.Numbers = append(p.Numbers, pa)
 	}
 	return p
+}
+
+// joined is a + b, without building it when whole is it (a number's
+// digits are its cc and nsn).
+func joined(whole, a, b string) string {
+	if len(whole) == len(a)+len(b) && whole[:len(a)] == a && whole[len(a):] == b {
+		return whole
+	}
+	return a + b
 }
 
 // replacementForms maps the ways n's site number is written (cc+nsn,
@@ -91,14 +106,15 @@ func phonesOf(site *store.Site, a *tracking.Assignment) *phonesAnswer {
 func replacementForms(n phoneAnswer) numberForms {
 	s := n.Site
 	var m numberForms
-	for _, f := range [...]string{s.CC + s.NSN, s.Trunk + s.NSN, s.NSN} {
+	ccNSN := joined(s.Raw, s.CC, s.NSN)
+	for _, f := range [...]string{ccNSN, s.Trunk + s.NSN, s.NSN} {
 		if _, ok := m.get(f); ok {
 			continue
 		}
 		var r string
 		switch {
-		case f == s.CC+s.NSN:
-			r = n.CC + n.NSN
+		case f == ccNSN:
+			r = joined(n.Raw, n.CC, n.NSN)
 		case f == s.NSN:
 			r = n.NSN
 		case n.Trunk != "":
@@ -221,7 +237,7 @@ func appendPhone(b []byte, n *phoneAnswer) []byte {
 	b = append(b, `,"type":`...)
 	b = appendJSONString(b, n.Type)
 	b = append(b, `,"img":`...)
-	b = appendJSONString(b, n.Img)
+	b = n.Img.appendJSON(b)
 	if n.TTL != 0 {
 		b = append(b, `,"ttl":`...)
 		b = strconv.AppendInt(b, n.TTL, 10)
@@ -235,28 +251,6 @@ func seconds(d time.Duration) int64 { return int64(max(d, 0) / time.Second) }
 
 // now is the server's clock (Options.Now, time.Now by default).
 func (s *Server) now() time.Time { return s.opts.Now() }
-
-// hitNumbers returns the hook that assigns a page view's numbers inside
-// the hit's own durable write (leasing or renewing the visitor's dynamic
-// number), and the hit answer's "phones" once it has run; on a site with
-// no numbers, no hook and no phones. One write holds
-// the hit and its lease: a crash never keeps one without the other.
-func (s *trackerHandlers) hitNumbers(site *store.Site, now time.Time) (also func(*store.Tx, *visits.HitResult) error, phones func() *phonesAnswer) {
-	if !s.numbers.Assigns(site.ID) {
-		return nil, func() *phonesAnswer { return nil }
-	}
-	var a tracking.Assignment
-	also = func(tx *store.Tx, res *visits.HitResult) error {
-		var err error
-		sess := &res.Session
-		a, err = s.numbers.Assign(site.ID, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, now)
-		if err != nil {
-			return err
-		}
-		return a.Persist(tx)
-	}
-	return also, func() *phonesAnswer { return phonesOf(site, &a) }
-}
 
 // leaseRequest is the body of POST /t/v1/lease, the heartbeat of a page
 // kept visible.

@@ -256,12 +256,35 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 			ci = ""
 		}
 	}
-	also, phones := s.hitNumbers(site, s.now())
+	// On a site with numbers the page view's are assigned inside the
+	// hit's own durable write (leasing or renewing the visitor's dynamic
+	// number): a crash never keeps the hit without its lease or the
+	// lease without its hit. The hook and the assignment stay on this
+	// goroutine's stack.
+	var a tracking.Assignment
+	var also func(*store.Tx, *visits.HitResult) error
+	if s.numbers.Assigns(site.ID) {
+		now := s.now()
+		also = func(tx *store.Tx, res *visits.HitResult) error {
+			sess := &res.Session
+			var err error
+			if a, err = s.numbers.Assign(site.ID, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, now); err != nil {
+				return err
+			}
+			return a.Persist(tx)
+		}
+	}
 	res, err := s.visits.Hit(ctx, site, visits.PageView{
 		CI: ci, URL: req.U, Page: page, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()), Also: also,
 	})
 	if err != nil {
 		return err
+	}
+	var phones *phonesAnswer
+	var numbers [4]phoneAnswer
+	if len(a.Replacements) > 0 {
+		p := phonesInto(site, &a, numbers[:0])
+		phones = &p
 	}
 	if res.CI.Visitor != checked.Visitor || res.CI.Session != checked.Session {
 		key = sites.CredentialKey(site, res.CI.Visitor, res.CI.Session)
@@ -275,7 +298,7 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 		ServerURL:    s.publicURL,
 		NewSession:   res.NewSession,
 		CookieDomain: s.cookieDomains.Get(page.Hostname(), hostCookieDomain),
-		Phones:       phones(),
+		Phones:       phones,
 		Chat:         hitChat{Operators: s.chats.SiteOnline(site.ID), Button: s.chats.ButtonOn(site.ID)},
 	})
 	return nil
@@ -350,10 +373,13 @@ func checkPageOrigin(site *store.Site, origin string, page *url.URL) error {
 	other := origin != "" && !sameOrigin(origin, page)
 	var originHost string
 	if other {
-		o, err := url.Parse(origin)
+		// Copied here, so that origin itself does not escape: the hit
+		// handler's string of the header is then built on its stack.
+		kept := strings.Clone(origin)
+		o, err := url.Parse(kept)
 		if err != nil || o.Host == "" {
 			// "null": a sandboxed frame, a file: or data: page.
-			return errorf(fasthttp.StatusForbidden, "this site takes hits only from its own pages: Origin %q is not a web page's", cutString(origin, 100))
+			return errorf(fasthttp.StatusForbidden, "this site takes hits only from its own pages: Origin %q is not a web page's", cutString(kept, 100))
 		}
 		originHost = o.Hostname()
 	}

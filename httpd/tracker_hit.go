@@ -3,6 +3,7 @@ package httpd
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -164,7 +165,10 @@ func writeHitAnswer(ctx *fasthttp.RequestCtx, r *hitResult) {
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
+			// A string always encodes. The copy keeps s from escaping
+			// (json.Marshal holds it in an interface): the answer's
+			// parts can then live on the handler's stack.
+			q, _ := json.Marshal(strings.Clone(s))
 			return append(b, q...)
 		}
 	}

@@ -3,10 +3,14 @@ package httpd
 import (
 	"encoding/json"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"appliance/store"
 )
 
 // FuzzScanHitRequest: whatever body scanHitRequest accepts, decodeBody
@@ -48,9 +52,10 @@ func FuzzScanHitRequest(f *testing.F) {
 
 // TestHitAnswerJSON: writeHitAnswer writes what writeOK writes.
 func TestHitAnswerJSON(t *testing.T) {
+	site := &store.Site{ID: 1, Secret: []byte("secret")}
 	phones := &phonesAnswer{V: 1, Selectors: []string{".phone"}, TTL: 60, Renew: 30, Numbers: []phoneAnswer{{
 		Site: phoneForms{Raw: "74951234567", CC: "7", NSN: "4951234567", Trunk: "8"}, Raw: "74957654321", CC: "7", NSN: "4957654321",
-		Trunk: "8", Text: "+7 495 765-43-21", Type: "dynamic", Img: "img/phone?site=1&t=%2B7&sig=00", TTL: 60,
+		Trunk: "8", Text: "+7 495 765-43-21", Type: "dynamic", Img: phoneImg{site, "+7 495 765-43-21"}, TTL: 60,
 	}, {
 		Site: phoneForms{Raw: "<&>", CC: "\u2028", NSN: "é", Trunk: "\""}, Raw: "1", CC: "2", NSN: "3", Text: "\x01", Type: "static",
 	}}}
@@ -101,6 +106,43 @@ func FuzzMayBeIP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, h string) {
 		if !mayBeIP(h) && net.ParseIP(h) != nil {
 			t.Fatalf("mayBeIP(%q) is false, net.ParseIP reads %v", h, net.ParseIP(h))
+		}
+	})
+}
+
+// FuzzQueryEscape: the phone picture's path escapes its text as
+// url.QueryEscape does.
+func FuzzQueryEscape(f *testing.F) {
+	for _, s := range []string{"", "+7 495 765-43-21", "8 (495) 000-00-01", "a&b=c?d#e/f%", "é\x00\xff~_.-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(appendQueryEscape(nil, s)), url.QueryEscape(s); got != want {
+			t.Fatalf("%q: %s, url.QueryEscape %s", s, got, want)
+		}
+	})
+}
+
+// FuzzPhoneImgJSON: the answer's "img" is phoneImagePath as encoding/json
+// writes it, and the path's signature is the one GET /img/phone checks.
+func FuzzPhoneImgJSON(f *testing.F) {
+	for _, s := range []string{"", "+7 495 765-43-21", "<&>", "é\u2028\xff"} {
+		f.Add(uint32(1), s)
+	}
+	f.Fuzz(func(t *testing.T, id uint32, text string) {
+		site := &store.Site{ID: id, Secret: []byte("secret")}
+		path := phoneImagePath(site, text)
+		want, _ := json.Marshal(path)
+		if got := (phoneImg{site, text}).appendJSON(nil); string(got) != string(want) {
+			t.Fatalf("%q: %s, encoding/json %s", text, got, want)
+		}
+		u, err := url.Parse(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		if q.Get("site") != strconv.FormatUint(uint64(id), 10) || q.Get("t") != text || q.Get("sig") != phoneImageSig(site, text) {
+			t.Fatalf("%q: path %s reads back as %v", text, path, q)
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -44,18 +43,65 @@ func phoneImageSum(site *store.Site, text string) [16]byte {
 }
 
 // phoneImagePath is the path (under the public URL) of the picture of
-// text, without style. It is in every hit's answer of a site with
-// numbers, so it is built in one allocation.
+// text, without style.
 func phoneImagePath(site *store.Site, text string) string {
-	sig := phoneImageSum(site, text)
 	var buf [160]byte
-	b := append(buf[:0], "img/phone?site="...)
+	return string(appendPhoneImagePath(buf[:0], site, text, "&"))
+}
+
+// appendPhoneImagePath appends phoneImagePath(site, text) to b, with amp
+// between its query's parameters: "&", or "\u0026" in JSON as
+// encoding/json writes it.
+func appendPhoneImagePath(b []byte, site *store.Site, text, amp string) []byte {
+	sig := phoneImageSum(site, text)
+	b = append(b, "img/phone?site="...)
 	b = strconv.AppendUint(b, uint64(site.ID), 10)
-	b = append(b, "&t="...)
-	b = append(b, url.QueryEscape(text)...)
-	b = append(b, "&sig="...)
-	b = hex.AppendEncode(b, sig[:])
-	return string(b)
+	b = append(b, amp...)
+	b = append(b, "t="...)
+	b = appendQueryEscape(b, text)
+	b = append(b, amp...)
+	b = append(b, "sig="...)
+	return hex.AppendEncode(b, sig[:])
+}
+
+// phoneImg is the "img" of a number in the phones answer: the path of
+// the picture of text on site (phoneImagePath), written as a JSON string
+// where it is encoded rather than built beforehand: it is in every hit's
+// answer of a site with numbers.
+type phoneImg struct {
+	site *store.Site
+	text string
+}
+
+// appendJSON appends the path as encoding/json writes a string: the
+// escaped query is ASCII letters, digits and "-_.~%+", which it copies,
+// and "&" it writes as \u0026 (FuzzPhoneImgJSON).
+func (m phoneImg) appendJSON(b []byte) []byte {
+	if m.site == nil {
+		return append(b, `""`...)
+	}
+	b = append(b, '"')
+	b = appendPhoneImagePath(b, m.site, m.text, `\u0026`)
+	return append(b, '"')
+}
+
+// MarshalJSON writes the path as a JSON string.
+func (m phoneImg) MarshalJSON() ([]byte, error) { return m.appendJSON(nil), nil }
+
+// appendQueryEscape appends url.QueryEscape(s) to b (FuzzQueryEscape).
+func appendQueryEscape(b []byte, s string) []byte {
+	const upperhex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', upperhex[c>>4], upperhex[c&15])
+		}
+	}
+	return b
 }
 
 // phoneImageQuery is the query of GET /img/phone.

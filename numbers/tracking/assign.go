@@ -53,6 +53,13 @@ type Assignment struct {
 	sealed  *sealedFlag // the tracker's: Persist deletes the sealed leases while it is set
 }
 
+// assignSpace holds the replacements and leases of an assignment of a
+// site with up to two site numbers and one pool.
+type assignSpace struct {
+	reps   [2]Replacement
+	leases [1]leaseWrite
+}
+
 // leaseWrite is one lease of the assignment as Persist writes it.
 type leaseWrite struct {
 	pool  uint32
@@ -97,7 +104,14 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 	}
 	var buf [4]got // on the stack for the usual few pools
 	pools := buf[:0]
-	a.Replacements = make([]Replacement, 0, len(ss.numbers))
+	if len(ss.numbers) <= 2 && len(ss.pools) <= 1 {
+		// The usual site, with a number or two and a pool: one
+		// allocation for the answer and its lease.
+		sp := new(assignSpace)
+		a.Replacements, a.leases = sp.reps[:0:len(ss.numbers)], sp.leases[:0:len(ss.pools)]
+	} else {
+		a.Replacements = make([]Replacement, 0, len(ss.numbers))
+	}
 	var minReserve time.Duration
 	for i, sn := range ss.numbers {
 		j := numbers.Choose(ss.ranked[i], visit)
@@ -129,7 +143,7 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 			case err != nil:
 				return Assignment{}, fmt.Errorf("assign numbers of pool %q: %w", p.cfg.Name, err)
 			default:
-				if a.leases == nil {
+				if cap(a.leases) == 0 {
 					a.leases = make([]leaseWrite, 0, len(ss.pools))
 				}
 				a.leases = append(a.leases, leaseWrite{pool: p.cfg.ID, from: p.live, lease: l})
