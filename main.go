@@ -579,7 +579,7 @@ func callbackCmd(stdout io.Writer) *cobra.Command {
 
 // ServeOptions are the flags of `appliance serve`.
 type ServeOptions struct {
-	MemoryLimit  byteSize // the Go runtime's soft memory limit; 0: DefaultMemoryLimit
+	MemoryLimit  byteSize // the Go runtime's soft memory limit; 0: DefaultMemoryLimit, raised to follow the live heap
 	Data         string
 	Listen       string
 	PublicURL    string
@@ -626,7 +626,9 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if err != nil {
 		return err
 	}
-	setMemoryLimit(o.MemoryLimit)
+	if limit, auto := setMemoryLimit(o.MemoryLimit); auto {
+		go followLiveHeap(ctx, limit)
+	}
 	return httpd.Run(ctx, o.Data, httpd.Options{
 		Export: exp, ExportBacklog: o.Export.Backlog,
 		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
