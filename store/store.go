@@ -196,13 +196,25 @@ func (d *DB) CheckDiskSpace() error { return d.space.check() }
 // Dir is the data directory the store lives in.
 func (d *DB) Dir() string { return d.dir }
 
-// Close stops the writer (waiting for queued writes to be synced) and closes
-// pebble. Later calls return the first call's result (pebble panics on a
-// second Close).
+// Close stops the writer (waiting for queued writes to be synced), writes
+// the memtables to tables and closes pebble. Later calls return the first
+// call's result (pebble panics on a second Close).
+//
+// Pebble's own Close leaves what the memtables hold in the write-ahead
+// log, and the next Open reads the log back and writes it to a table
+// before it returns: the server's next start would wait for the last
+// writes before a stop (a serve's sealed pool leases: 1.4 MB of log for
+// 16 pools of 5,000 numbers, 0.3-0.6 s of Open at a load of 15). Flushed
+// here, they cost the stop instead, and Open finds an empty log. A flush
+// that fails (a full disk) loses nothing: it leaves the log to the next
+// Open.
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
 		if d.w != nil {
 			d.w.stop()
+			if err := d.db.Flush(); err != nil {
+				d.space.log.Warn("the next start reads the store's log back", "err", err)
+			}
 		}
 		if err := d.db.Close(); err != nil {
 			d.closeErr = fmt.Errorf("close store: %w", err)
