@@ -138,6 +138,7 @@ func backupCmd(stdout io.Writer) *cobra.Command {
 	dataFlag(cmd, &o.Data)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "archive file to write, or - for stdout (required)")
 	_ = cmd.MarkFlagRequired("output")
+	cmd.Flags().BoolVar(&o.LowPriority, "low-priority", true, "while a server runs, receive and check the archive at the lowest CPU priority (nice 19), leaving the CPU to the traffic; false: at this command's priority")
 	bindEnv(cmd)
 	return cmd
 }
@@ -643,8 +644,9 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 
 // BackupOptions are the flags of `appliance backup`.
 type BackupOptions struct {
-	Data   string
-	Output string
+	Data        string
+	Output      string
+	LowPriority bool
 }
 
 // runBackup streams the archive from the server (or the store) to the
@@ -657,6 +659,11 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 		}
 	}
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+		if o.LowPriority && c.Remote() {
+			// Background work beside a serving store: the server reads
+			// the store at its lowest priority, and so does this side.
+			backgroundPriority()
+		}
 		body, err := c.Backup(ctx)
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)

@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	if os.Getenv("APPLIANCE_TEST_PRIORITY") == "1" {
+		printThreadNices()
+		return
+	}
 	os.Exit(m.Run())
 }
 

@@ -20,9 +20,14 @@ import (
 // Client calls the admin API, over the unix socket of a running server
 // (Dial) or on handlers served in-process (InProcess). Close it when done.
 type Client struct {
-	http  *http.Client
-	close func() error
+	http   *http.Client
+	close  func() error
+	remote bool // a running server's, over its socket
 }
+
+// Remote reports whether c talks to a running server (Dial), not to
+// handlers served in this process.
+func (c *Client) Remote() bool { return c.remote }
 
 // Dial returns a client for the server answering the socket sock, after
 // asking it who it is; an error means no server answers there.
@@ -32,7 +37,7 @@ func Dial(ctx context.Context, sock string) (*Client, Ping, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", sock)
 		},
-	}}, close: func() error { return nil }}
+	}}, close: func() error { return nil }, remote: true}
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	p, err := c.Ping(pctx)
