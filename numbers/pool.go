@@ -158,13 +158,13 @@ type slot struct {
 // over the entry of a lease that may live, so when the visitor's bucket has
 // no entry for it the visitor holds nothing and Acquire need not look
 // further. At most one entry per slot is not stale, and there are at least
-// three buckets for four slots (the next power of two: on average at most
-// 1.33 entries in a bucket of 7 ways), so a bucket whose ways are all taken
-// is rare: a chance of 4e-5 a bucket at 5,000 numbers (4,096 buckets), one
-// such bucket in about six full pools. Should it happen, the bucket is
-// marked and lookups there (1/4,096 of the visitors) fall back to scanning
-// the slots. A bucket a slot, the first layout, cost 100 bytes a number, the
-// pool's largest part.
+// three buckets for eight slots (the next power of two: on average at most
+// 2.67 entries in a bucket of 15 ways of 4 bytes), so a bucket whose ways
+// are all taken is rare: a chance of 8e-9 a bucket at 5,000 numbers (2,048
+// buckets). Should it happen, the bucket is marked and lookups there fall
+// back to scanning the slots. A bucket a slot, the first layout, cost 100
+// bytes a number, the pool's largest part; 7 ways of 8 bytes for 4 slots,
+// the next, 52.
 type Pool struct {
 	id      uint32
 	reserve int64     // nanoseconds
@@ -174,6 +174,7 @@ type Pool struct {
 
 	buckets     []bucket
 	bucketShift uint
+	slotBits    uint // an index entry is tag<<slotBits | slot+1
 
 	claims atomic.Uint64
 	misses atomic.Uint64
@@ -299,9 +300,10 @@ func NewPoolOf(id uint32, numbers List, reserve time.Duration) *Pool {
 	for i := range p.slots {
 		p.slots[i] = &block[i]
 	}
-	logSize := bits.Len(uint(max(8, numbers.Len()*3/4) - 1)) // a bucket is a cache line: at 5,000 numbers, 52 B a number
+	logSize := bits.Len(uint(max(8, numbers.Len()*3/8) - 1)) // a bucket is a cache line: at 5,000 numbers, 26 B a number
 	p.buckets = make([]bucket, 1<<logSize)
 	p.bucketShift = uint(64 - logSize)
+	p.slotBits = uint(bits.Len(uint(numbers.Len())))
 	return p
 }
 
@@ -378,14 +380,14 @@ func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 	t := nanos(now)
 	h := mix(visitor)
 	b := &p.buckets[h>>p.bucketShift]
-	tag := uint32(h)
+	tag := p.tag(h)
 	prev := -1 // the visitor's lapsed slot, to claim again if still free
 	for w := range b.ways {
 		e := b.ways[w].Load()
-		if e == 0 || uint32(e>>32) != tag {
+		if e == 0 || e>>p.slotBits != tag {
 			continue
 		}
-		i := int(uint32(e)) - 1
+		i := int(e&(1<<p.slotBits-1)) - 1
 		if c, u := p.renew(i, visitor, t); c != nil {
 			return p.renewed(i, c, u), nil
 		}
@@ -638,17 +640,22 @@ func (p *Pool) lease(i int, c *holding, until int64, fresh bool) Lease {
 
 // bucket is one cache line of the visitor index; see Pool.
 type bucket struct {
-	ways       [7]atomic.Uint64 // tag<<32 | slot+1, or 0
+	ways       [15]atomic.Uint32 // tag<<slotBits | slot+1, or 0
 	overflowed atomic.Bool
 }
+
+// tag is the part of a visitor's hash h its index entries hold: the bits
+// of its low word that the slot leaves (the bucket is chosen by the high
+// ones). At 5,000 numbers, 19 bits.
+func (p *Pool) tag(h uint64) uint32 { return uint32(h) >> p.slotBits }
 
 // remember indexes the visitor's claim of slot i.
 func (p *Pool) remember(visitor uint64, i int) {
 	h := mix(visitor)
 	b := &p.buckets[h>>p.bucketShift]
-	e := uint64(uint32(h))<<32 | uint64(i+1)
+	e := p.tag(h)<<p.slotBits | uint32(i+1)
 	for {
-		free, old := -1, uint64(0)
+		free, old := -1, uint32(0)
 		for w := range b.ways {
 			x := b.ways[w].Load()
 			if x == e {
@@ -671,13 +678,13 @@ func (p *Pool) remember(visitor uint64, i int) {
 // stale reports whether the index entry x can make way for the visitor's
 // claim of slot i: it is empty, its slot has passed to a visitor with another
 // tag, or it is the visitor's own earlier slot.
-func (p *Pool) stale(x, visitor uint64, i int) bool {
+func (p *Pool) stale(x uint32, visitor uint64, i int) bool {
 	if x == 0 {
 		return true
 	}
-	j := int(uint32(x)) - 1
+	j := int(x&(1<<p.slotBits-1)) - 1
 	c := p.slots[j].cur.Load()
-	if c == nil || uint32(mix(c.visitor)) != uint32(x>>32) {
+	if c == nil || p.tag(mix(c.visitor)) != x>>p.slotBits {
 		return true
 	}
 	return c.visitor == visitor && j != i

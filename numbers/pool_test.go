@@ -116,7 +116,7 @@ func TestDistinctVisitorsDistinctNumbers(t *testing.T) {
 // each must still renew its own number, and a newcomer to the bucket must not
 // be taken for one of them.
 func TestIndexBucket(t *testing.T) {
-	p := NewPool(1, testNumbers(16), 0)
+	p := NewPool(1, testNumbers(32), 0)
 	bucketOf := func(v uint64) uint64 { return mix(v) >> p.bucketShift }
 	var vs []uint64
 	for v := uint64(1); len(vs) < len(bucket{}.ways)+3; v++ {
