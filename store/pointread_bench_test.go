@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -42,6 +43,11 @@ func legacyOptions(readOnly bool, _ int64) *pebble.Options {
 // in alternated rounds:
 //
 //	go test -run '^$' -bench PointRead -benchtime 20000x ./store/
+//
+// With APPLIANCE_BENCH_CACHES (sizes in MiB, e.g. 8,16,64) the variants are
+// serve's options with each block cache size instead, on one store; with
+// -benchtime of more reads than the store has sessions, a round's later
+// reads meet the cache the earlier ones filled.
 func BenchmarkPointRead(b *testing.B) {
 	n := pointReadSessions
 	if s := os.Getenv("APPLIANCE_BENCH_SESSIONS"); s != "" {
@@ -62,9 +68,34 @@ func BenchmarkPointRead(b *testing.B) {
 		}},
 	}
 	const cacheSize = 64 << 20
+	caches := make([]int64, len(variants))
+	for i := range caches {
+		caches[i] = cacheSize
+	}
+	list := os.Getenv("APPLIANCE_BENCH_CACHES")
+	if list != "" {
+		variants, caches = variants[1:2], nil
+		for _, f := range strings.Split(list, ",") {
+			mib, err := strconv.Atoi(f)
+			if err != nil || mib <= 0 {
+				b.Fatalf("APPLIANCE_BENCH_CACHES %q: want sizes in MiB, e.g. 8,16,64", list)
+			}
+			caches = append(caches, int64(mib)<<20)
+		}
+		for range caches[1:] {
+			variants = append(variants, variants[0])
+		}
+		for i := range variants {
+			variants[i].name = fmt.Sprintf("after-cache%dM", caches[i]>>20)
+		}
+	}
 	dirs := make([]string, len(variants))
 	var sessions []sessionRef
 	for i, v := range variants {
+		if i > 0 && list != "" {
+			dirs[i] = dirs[0] // one store, read with each cache size
+			continue
+		}
 		dirs[i] = b.TempDir()
 		var size uint64
 		var shape string
@@ -74,7 +105,7 @@ func BenchmarkPointRead(b *testing.B) {
 	for round := range 3 {
 		for i, v := range variants {
 			b.Run(v.name, func(b *testing.B) {
-				pdb, err := pebble.Open(dirs[i], v.opts(true, cacheSize))
+				pdb, err := pebble.Open(dirs[i], v.opts(true, caches[i]))
 				if err != nil {
 					b.Fatal(err)
 				}
