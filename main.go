@@ -627,8 +627,17 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if err != nil {
 		return err
 	}
-	if limit, auto := setMemoryLimit(o.MemoryLimit); auto {
+	limit, auto := setMemoryLimit(o.MemoryLimit)
+	if auto {
 		go followLiveHeap(ctx, limit)
+	}
+	resumeGC := pauseGC(limit)
+	defer resumeGC()
+	serving := func(addr string) {
+		resumeGC()
+		if ready != nil {
+			ready(addr)
+		}
 	}
 	return httpd.Run(ctx, o.Data, httpd.Options{
 		Export: exp, ExportBacklog: o.Export.Backlog,
@@ -639,7 +648,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		NotifySocket: os.Getenv("NOTIFY_SOCKET"), Reload: hup, ACME: o.ACME.options(),
 		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
 		Limits: o.TrackerLimits, Pprof: o.Pprof,
-	}, ready)
+	}, serving)
 }
 
 // BackupOptions are the flags of `appliance backup`.
