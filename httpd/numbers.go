@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/admin"
+	"appliance/httpd/visits"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -251,6 +252,27 @@ func seconds(d time.Duration) int64 { return int64(max(d, 0) / time.Second) }
 
 // now is the server's clock (Options.Now, time.Now by default).
 func (s *Server) now() time.Time { return s.opts.Now() }
+
+// hitNumbers assigns a page view's numbers inside the hit's own durable
+// write (leasing or renewing the visitor's dynamic number): a crash never
+// keeps the hit without its lease or the lease without its hit. a is the
+// assignment once the hit's write has run.
+type hitNumbers struct {
+	numbers *tracking.Tracker
+	site    uint32
+	now     time.Time
+	a       tracking.Assignment
+}
+
+// InHit is the hit's visits.HitHook.
+func (h *hitNumbers) InHit(tx *store.Tx, res *visits.HitResult) error {
+	sess := &res.Session
+	var err error
+	if h.a, err = h.numbers.Assign(h.site, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, h.now); err != nil {
+		return err
+	}
+	return h.a.Persist(tx)
+}
 
 // leaseRequest is the body of POST /t/v1/lease, the heartbeat of a page
 // kept visible.

@@ -256,41 +256,28 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 			ci = ""
 		}
 	}
-	// On a site with numbers the page view's are assigned inside the
-	// hit's own durable write (leasing or renewing the visitor's dynamic
-	// number): a crash never keeps the hit without its lease or the
-	// lease without its hit. The hook and the assignment stay on this
-	// goroutine's stack.
-	var a tracking.Assignment
-	var also func(*store.Tx, *visits.HitResult) error
+	pv := visits.PageView{CI: ci, URL: req.U, Page: page, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent())}
+	var numbers *hitNumbers
 	if s.numbers.Assigns(site.ID) {
-		now := s.now()
-		also = func(tx *store.Tx, res *visits.HitResult) error {
-			sess := &res.Session
-			var err error
-			if a, err = s.numbers.Assign(site.ID, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, now); err != nil {
-				return err
-			}
-			return a.Persist(tx)
-		}
+		numbers = &hitNumbers{numbers: s.numbers, site: site.ID, now: s.now()}
+		pv.Also = numbers
 	}
-	res, err := s.visits.Hit(ctx, site, visits.PageView{
-		CI: ci, URL: req.U, Page: page, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent()), Also: also,
-	})
+	res, err := s.visits.Hit(ctx, site, pv)
 	if err != nil {
 		return err
 	}
 	var phones *phonesAnswer
-	var numbers [4]phoneAnswer
-	if len(a.Replacements) > 0 {
-		p := phonesInto(site, &a, numbers[:0])
+	var buf [4]phoneAnswer
+	if numbers != nil && len(numbers.a.Replacements) > 0 {
+		p := phonesInto(site, &numbers.a, buf[:0])
 		phones = &p
 	}
 	if res.CI.Visitor != checked.Visitor || res.CI.Session != checked.Session {
 		key = sites.CredentialKey(site, res.CI.Visitor, res.CI.Session)
 	}
+	var ciBuf [visits.MaxCILen]byte
 	writeHitAnswer(ctx, &hitResult{
-		CI:           res.CI.String(),
+		CI:           string(res.CI.Append(ciBuf[:0])), // on the stack when short, as most are
 		VisitorID:    res.CI.Visitor,
 		SessionID:    res.CI.Session,
 		HitID:        res.Hit,

@@ -618,7 +618,13 @@ func MarkPrefix(site uint32, kind MarkKind) []byte {
 
 // ReportKey is the key of one report roll-up of a site (prefixReport).
 func ReportKey(site uint32, dim, model byte, period uint32, row []byte) []byte {
-	b := binary.BigEndian.AppendUint32(key1(prefixReport, 10+len(row)), site)
+	return AppendReportKey(make([]byte, 0, 11+len(row)), site, dim, model, period, row)
+}
+
+// AppendReportKey appends ReportKey(site, dim, model, period, row) to dst:
+// a hit that starts a session writes five, built on its stack.
+func AppendReportKey(dst []byte, site uint32, dim, model byte, period uint32, row []byte) []byte {
+	b := binary.BigEndian.AppendUint32(append(dst, prefixReport), site)
 	b = append(b, dim, model)
 	b = binary.BigEndian.AppendUint32(b, period)
 	return append(b, row...)

@@ -106,9 +106,14 @@ func dimsOf(src *store.Source) dims {
 	if channel == "" {
 		channel = "direct"
 	}
-	var b []byte
-	for _, f := range [...]string{channel, source, medium, src.UTMCampaign, src.UTMTerm} {
-		f = cutField(f)
+	fields := [...]string{channel, source, medium, src.UTMCampaign, src.UTMTerm}
+	size := 0
+	for i, f := range fields {
+		fields[i] = cutField(f)
+		size += binary.MaxVarintLen64 + len(fields[i])
+	}
+	b := make([]byte, 0, size) // one allocation for the rows of both
+	for _, f := range fields {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
@@ -239,8 +244,23 @@ type ledger interface {
 // counter adds what one write stores to the roll-ups of one site.
 type counter struct {
 	l    ledger
+	tx   *store.Tx // l's write when l is the store (txLedger): its roll-ups go straight to it
 	site uint32
 	loc  *time.Location
+}
+
+// row adds lanes to the site's report roll-up (dim, model, period, row).
+// Counting in a write builds the key on the stack and adds the lanes to
+// the write itself: through the ledger interface both would escape, and
+// a hit that starts a session adds five.
+func (c *counter) row(dim, model byte, period uint32, row []byte, lanes *[numLanes]int64) {
+	if c.tx != nil {
+		var buf [96]byte
+		addLanes(c.tx, store.AppendReportKey(buf[:0], c.site, dim, model, period, row), lanes)
+		return
+	}
+	l := *lanes
+	c.l.add(store.ReportKey(c.site, dim, model, period, row), &l)
 }
 
 // session counts a session of a person as it starts (s is stored in the
@@ -279,7 +299,7 @@ func (c *counter) session(s *store.Session, newVisitor bool, known *store.Touch)
 	src := s.TrafficSource()
 	d := dimsOf(&src)
 	c.addDay(modelTraffic, uint32(day), &d, &lanes)
-	c.l.add(store.ReportKey(c.site, dimHour, modelTraffic, hourOf(at, c.loc), nil), &lanes)
+	c.row(dimHour, modelTraffic, hourOf(at, c.loc), nil, &lanes)
 	if t.First == 0 {
 		t.First = s.ID
 	}
@@ -310,7 +330,7 @@ func (c *counter) event(s *store.Session, at int64) {
 func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
 	t := time.UnixMilli(at)
 	day := uint32(DayOf(t, c.loc))
-	c.l.add(store.ReportKey(c.site, dimHour, modelTraffic, hourOf(t, c.loc), nil), lanes)
+	c.row(dimHour, modelTraffic, hourOf(t, c.loc), nil, lanes)
 	var touch store.Touch
 	if visitor != 0 {
 		var err error
@@ -348,10 +368,10 @@ func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[n
 }
 
 func (c *counter) addDay(model byte, day uint32, d *dims, lanes *[numLanes]int64) {
-	c.l.add(store.ReportKey(c.site, dimSource, model, day, d.source), lanes)
-	c.l.add(store.ReportKey(c.site, dimTerm, model, day, d.term), lanes)
-	c.l.add(store.ReportKey(c.site, dimLanding, model, day, []byte(d.landing)), lanes)
-	c.l.add(store.ReportKey(c.site, dimRef, model, day, []byte(d.ref)), lanes)
+	c.row(dimSource, model, day, d.source, lanes)
+	c.row(dimTerm, model, day, d.term, lanes)
+	c.row(dimLanding, model, day, []byte(d.landing), lanes)
+	c.row(dimRef, model, day, []byte(d.ref), lanes)
 }
 
 // lead counts a stored lead: a lead, and a sale with its revenue when it

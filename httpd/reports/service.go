@@ -49,7 +49,7 @@ func (s *Service) SiteByKey(key string) (*store.Site, error) { return s.sites.By
 func (s *Service) Now() time.Time { return s.o.Now() }
 
 func (s *Service) counter(tx *store.Tx, site *store.Site) *counter {
-	return &counter{l: txLedger{tx}, site: site.ID, loc: s.sites.Location(site)}
+	return &counter{l: txLedger{tx}, tx: tx, site: site.ID, loc: s.sites.Location(site)}
 }
 
 // CountSession counts a session of site as it starts, in the write tx
@@ -121,12 +121,16 @@ func (s *Service) CountChat(tx *store.Tx, site *store.Site, visitor uint64, at i
 // txLedger counts in a write.
 type txLedger struct{ tx *store.Tx }
 
-func (l txLedger) add(key []byte, lanes *[numLanes]int64) {
+func (l txLedger) add(key []byte, lanes *[numLanes]int64) { addLanes(l.tx, key, lanes) }
+
+// addLanes adds lanes to the roll-up key in tx, as one merge operand
+// without the trailing zero lanes.
+func addLanes(tx *store.Tx, key []byte, lanes *[numLanes]int64) {
 	n := numLanes
 	for n > 0 && lanes[n-1] == 0 {
 		n--
 	}
-	l.tx.AddLanes(key, lanes[:n])
+	tx.AddLanes(key, lanes[:n])
 }
 
 func (l txLedger) touch(visitor uint64) (store.Touch, bool, error) {

@@ -34,13 +34,20 @@ type CI struct {
 
 // String is the cookie form of c.
 func (c CI) String() string {
-	b := make([]byte, 0, 40)
+	var buf [MaxCILen]byte
+	return string(c.Append(buf[:0]))
+}
+
+// MaxCILen is the length of the longest cookie form of a CI.
+const MaxCILen = 3 * 20
+
+// Append appends the cookie form of c to b.
+func (c CI) Append(b []byte) []byte {
 	b = strconv.AppendUint(b, c.Visitor, 10)
 	b = append(b, '.')
 	b = strconv.AppendUint(b, c.Session, 10)
 	b = append(b, '.')
-	b = strconv.AppendInt(b, c.First, 10)
-	return string(b)
+	return strconv.AppendInt(b, c.First, 10)
 }
 
 // ParseCI parses a compound id: three decimal numbers joined by dots,

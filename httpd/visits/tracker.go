@@ -123,7 +123,14 @@ type PageView struct {
 	// hit's prepared write (store.DB.Prepare), in the handler's goroutine
 	// with the visitor locked, so its writes must be blind (Set, merges):
 	// a read would not see what other visitors' hits are writing.
-	Also func(tx *store.Tx, res *HitResult) error
+	Also HitHook
+}
+
+// HitHook is what PageView.Also runs in a hit's write: an interface
+// rather than a func, so that the caller's state and its hook are one
+// allocation.
+type HitHook interface {
+	InHit(tx *store.Tx, res *HitResult) error
 }
 
 // HitResult is the outcome of a hit.
@@ -205,7 +212,7 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 		seen.touch, seen.hasTouch, err = t.counter.CountSession(tx, site, &res.Session, res.NewVisitor, touch)
 	}
 	if err == nil && pv.Also != nil {
-		err = pv.Also(tx, &res)
+		err = pv.Also.InHit(tx, &res)
 	}
 	if err != nil {
 		tx.Discard()
