@@ -285,7 +285,6 @@ func (x *Exporter) session(ctx context.Context) (progressed bool, err error) {
 	}
 	x.connected.Store(true)
 	defer x.connected.Store(false)
-	x.setErr(nil)
 	x.o.Log.Info("export: publishing to NATS", "url", x.o.URL, "subject", x.o.Subject+".>", "stream", x.o.Stream,
 		"backlog", x.db.ExportStats().Backlog)
 	tick := time.NewTicker(x.o.Interval)
@@ -295,6 +294,12 @@ func (x *Exporter) session(ctx context.Context) (progressed bool, err error) {
 		progressed = progressed || n > 0
 		if err != nil {
 			return progressed, err
+		}
+		// A failure is over once something is published after it, or
+		// nothing is left to publish; a connection alone is not enough
+		// (the batch that failed may fail again).
+		if n > 0 || x.db.ExportStats().Backlog == 0 {
+			x.setErr(nil)
 		}
 		if nc.IsClosed() {
 			return progressed, errors.New("connection closed")
