@@ -599,7 +599,7 @@ func cachedSums(d *DB) map[string]string {
 	defer d.sums.mu.Unlock()
 	sums := map[string]string{}
 	for k, s := range d.sums.sums {
-		sums[k.name] = s
+		sums[k.name] = s.sha256
 	}
 	return sums
 }
@@ -653,11 +653,98 @@ func TestBackupSumsTablesOnce(t *testing.T) {
 	}
 
 	d.sums.mu.Lock()
-	for k := range d.sums.sums {
-		d.sums.sums[k] = strings.Repeat("0", 64)
+	for k, s := range d.sums.sums {
+		d.sums.sums[k] = fileSums{sha256: strings.Repeat("0", 64), crc32c: s.crc32c}
 	}
 	d.sums.mu.Unlock()
 	if err := VerifyArchive(bytes.NewReader(backup(t, d))); !errors.Is(err, ErrBadArchive) || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Fatalf("backup with wrong cached sums verifies (%v): the cache is not what the manifest took", err)
 	}
+}
+
+// SaveArchive checks the stream against each file's CRC-32C, which the
+// server took with its SHA-256; Restore and VerifyArchive check SHA-256.
+// An archive without CRC-32C (an older server's) is checked by SHA-256.
+func TestSaveArchiveChecksCRC(t *testing.T) {
+	d := openTest(t)
+	fill(t, d, 50)
+	archive := backup(t, d)
+	big := largestFile(t, archive)
+	for _, f := range archiveManifest(t, archive).Files {
+		if len(f.CRC32C) != 8 {
+			t.Fatalf("%s: CRC-32C %q, want 8 hex digits", f.Name, f.CRC32C)
+		}
+	}
+	edit := func(f func(*manifestFile)) []byte {
+		return editManifest(t, archive, func(m *manifest) {
+			for i := range m.Files {
+				if m.Files[i].Name == big {
+					f(&m.Files[i])
+				}
+			}
+		})
+	}
+	save := func(a []byte) error {
+		_, err := SaveArchive(bytes.NewReader(a), "-", io.Discard, nil)
+		return err
+	}
+	zero := func(n int) string { return strings.Repeat("0", n) }
+	if err := save(edit(func(f *manifestFile) { f.CRC32C = zero(8) })); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("SaveArchive with a wrong CRC-32C: %v, want a checksum mismatch", err)
+	}
+	badSHA := edit(func(f *manifestFile) { f.SHA256 = zero(64) })
+	if err := save(badSHA); err != nil {
+		t.Errorf("SaveArchive checks SHA-256 where the manifest has a CRC-32C: %v", err)
+	}
+	if err := VerifyArchive(bytes.NewReader(badSHA)); !errors.Is(err, ErrBadArchive) {
+		t.Errorf("VerifyArchive with a wrong SHA-256: %v, want ErrBadArchive", err)
+	}
+	if err := Restore(bytes.NewReader(badSHA), t.TempDir(), false); !errors.Is(err, ErrBadArchive) {
+		t.Errorf("Restore with a wrong SHA-256: %v, want ErrBadArchive", err)
+	}
+	old := edit(func(f *manifestFile) { f.CRC32C, f.SHA256 = "", zero(64) })
+	if err := save(old); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("SaveArchive without a CRC-32C and a wrong SHA-256: %v, want a checksum mismatch", err)
+	}
+	if err := save(edit(func(f *manifestFile) { f.CRC32C = "" })); err != nil {
+		t.Errorf("SaveArchive of an older server's archive: %v", err)
+	}
+}
+
+// FuzzSaveArchive feeds arbitrary bytes to SaveArchive (what `backup`
+// receives): it never panics, what it accepts it copies byte for byte, and
+// it accepts only an archive whose every file matches its manifest's
+// CRC-32C (or SHA-256), which VerifyArchive's SHA-256 then confirms for an
+// archive the server made.
+func FuzzSaveArchive(f *testing.F) {
+	d, err := Open(f.TempDir(), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	fill(f, d, 20)
+	archive := backup(f, d)
+	d.Close()
+	f.Add(archive)
+	f.Add(archive[:len(archive)/2])
+	f.Add(editManifest(f, archive, func(m *manifest) { m.Files[0].CRC32C = "zz" }))
+	f.Add(editManifest(f, archive, func(m *manifest) { m.Files[0].CRC32C = "" }))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var out bytes.Buffer
+		n, err := SaveArchive(bytes.NewReader(b), "-", &out, nil)
+		if n != int64(out.Len()) || !bytes.Equal(out.Bytes(), b[:out.Len()]) {
+			t.Fatalf("SaveArchive says it copied %d bytes, wrote %d that differ from its input", n, out.Len())
+		}
+		if err != nil {
+			return
+		}
+		if out.Len() != len(b) {
+			t.Fatalf("SaveArchive accepted %d bytes of %d", out.Len(), len(b))
+		}
+		if bytes.Equal(b, archive) {
+			if err := VerifyArchive(bytes.NewReader(b)); err != nil {
+				t.Fatalf("VerifyArchive of the server's archive: %v", err)
+			}
+		}
+	})
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// sumCache remembers the SHA-256 of the store's tables that a backup has
+// sumCache remembers the sums (SHA-256, CRC-32C) of the store's tables that a backup has
 // summed, so that the next backup of the same DB does not read them again
 // for its manifest: pebble never changes a table once written, and a
 // checkpoint links the store's tables rather than copying them. A table
@@ -15,8 +15,11 @@ import (
 // manifest, options, log) is a fresh copy and is summed each time.
 type sumCache struct {
 	mu   sync.Mutex
-	sums map[sumKey]string
+	sums map[sumKey]fileSums
 }
+
+// fileSums are a file's sums as a manifest lists them (hex).
+type fileSums struct{ sha256, crc32c string }
 
 type sumKey struct {
 	name         string
@@ -39,7 +42,7 @@ func fileSumKey(name string) (sumKey, bool, error) {
 	return k, filepath.Ext(name) == ".sst", nil
 }
 
-func (c *sumCache) get(k sumKey) (string, bool) {
+func (c *sumCache) get(k sumKey) (fileSums, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, ok := c.sums[k]
@@ -48,7 +51,7 @@ func (c *sumCache) get(k sumKey) (string, bool) {
 
 // keep replaces what the cache holds with sums, a backup's tables: those
 // of tables that compactions have since removed go.
-func (c *sumCache) keep(sums map[sumKey]string) {
+func (c *sumCache) keep(sums map[sumKey]fileSums) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sums = sums
