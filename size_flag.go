@@ -19,7 +19,7 @@ type StoreOptions struct {
 // storeFlags adds --cache-size and --backup-rate to cmd.
 func storeFlags(cmd *cobra.Command, o *StoreOptions) {
 	f := cmd.Flags()
-	f.Var(&o.CacheSize, "cache-size", "memory for the store's block cache, e.g. 256M or 1G; 0 or auto, the default: a 64th of the machine's memory (or of the container's limit), 16M to 1G (env APPLIANCE_CACHE_SIZE)")
+	f.Var(&o.CacheSize, "cache-size", "memory for the store's block cache, e.g. 256M or 1G; 0 or auto, the default: a 64th of the machine's memory (or of the container's limit), 16M to 64M (env APPLIANCE_CACHE_SIZE)")
 	o.BackupRate = store.DefaultBackupRate
 	f.Var(&o.BackupRate, "backup-rate", "most bytes a second a backup reads from the store while serving, so that traffic keeps the disk and CPU; 0: no limit (env APPLIANCE_BACKUP_RATE)")
 }
