@@ -48,7 +48,9 @@ func countHits(t *testing.T, db *store.DB) int {
 func TestTrackerPerIPLimit(t *testing.T) {
 	srv := httpdtest.Start(t, func(o *httpd.Options) {
 		o.TrustProxy = true
-		o.Limits = httpd.TrackerLimits{PerIP: 1, PerSite: -1} // bursts of 30
+		// a burst of 30 and about no refill while the test runs, however slow
+		// the machine (at 1/s, 30 durable hits taking over a second let a 31st in)
+		o.Limits = httpd.TrackerLimits{PerIP: 0.001, PerIPBurst: 30, PerSite: -1}
 	})
 	site := srv.Site(t, "Shop", "shop.example.com")
 	for i := 0; i < 30; i++ {
@@ -71,7 +73,7 @@ func TestTrackerPerIPLimit(t *testing.T) {
 func TestTrackerPerSiteLimit(t *testing.T) {
 	srv := httpdtest.Start(t, func(o *httpd.Options) {
 		o.TrustProxy = true
-		o.Limits = httpd.TrackerLimits{PerIP: -1, PerSite: 1}
+		o.Limits = httpd.TrackerLimits{PerIP: -1, PerSite: 0.001, PerSiteBurst: 30} // as above
 	})
 	busy := srv.Site(t, "Busy", "busy.example.com")
 	calm := srv.Site(t, "Calm", "calm.example.com")
