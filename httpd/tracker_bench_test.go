@@ -453,10 +453,7 @@ func durableHelloServer(b *testing.B, answer []byte) (string, *store.DB) {
 			ctx.Error(err.Error(), fasthttp.StatusInternalServerError)
 			return
 		}
-		ctx.SetContentType("application/json; charset=utf-8")
-		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
-		ctx.Response.Header.Set("Cache-Control", "no-store")
-		ctx.SetBody(answer)
+		writeHello(ctx, answer)
 	}, NoDefaultServerHeader: true}
 	go s.Serve(ln)
 	b.Cleanup(func() {
@@ -468,6 +465,15 @@ func durableHelloServer(b *testing.B, answer []byte) (string, *store.DB) {
 	return "http://" + ln.Addr().String() + "/t/v1/hit", db
 }
 
+// writeHello answers with answer and the tracker's headers, as hello
+// and durable-hello do.
+func writeHello(ctx *fasthttp.RequestCtx, answer []byte) {
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetBody(answer)
+}
+
 // helloServer serves answer, with the tracker's headers, to every request
 // on 127.0.0.1: the floor a handler that stores nothing would reach.
 func helloServer(b *testing.B, answer []byte) string {
@@ -476,10 +482,7 @@ func helloServer(b *testing.B, answer []byte) string {
 		b.Fatal(err)
 	}
 	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("application/json; charset=utf-8")
-		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
-		ctx.Response.Header.Set("Cache-Control", "no-store")
-		ctx.SetBody(answer)
+		writeHello(ctx, answer)
 	}, NoDefaultServerHeader: true}
 	go s.Serve(ln)
 	b.Cleanup(func() { s.Shutdown() })

@@ -98,13 +98,8 @@ func minify(src fs.FS, name string, define map[string]string, mangled map[string
 		MangleCache:       mangled,
 		LogLevel:          api.LogLevelSilent,
 	})
-	if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
-		m := msgs[0]
-		where := name
-		if m.Location != nil {
-			where = name + ":" + strconv.Itoa(m.Location.Line)
-		}
-		return nil, fmt.Errorf("build snippet: %s: %s (%d messages)", where, m.Text, len(msgs))
+	if err := buildError(append(res.Errors, res.Warnings...), name, name); err != nil {
+		return nil, err
 	}
 	for k, v := range res.MangleCache {
 		mangled[k] = v
@@ -149,13 +144,8 @@ func bundle(src fs.FS, entry string, mangled map[string]interface{}) ([]byte, er
 		MangleCache:       mangled,
 		LogLevel:          api.LogLevelSilent,
 	})
-	if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
-		m := msgs[0]
-		where := entry
-		if m.Location != nil {
-			where = m.Location.File + ":" + strconv.Itoa(m.Location.Line)
-		}
-		return nil, fmt.Errorf("build snippet: %s: %s (%d messages)", where, m.Text, len(msgs))
+	if err := buildError(append(res.Errors, res.Warnings...), entry, ""); err != nil {
+		return nil, err
 	}
 	if len(res.OutputFiles) != 1 {
 		return nil, fmt.Errorf("build snippet: %s: %d output files", entry, len(res.OutputFiles))
@@ -164,4 +154,22 @@ func bundle(src fs.FS, entry string, mangled map[string]interface{}) ([]byte, er
 		mangled[k] = v
 	}
 	return res.OutputFiles[0].Contents, nil
+}
+
+// buildError is the first of msgs (a build's errors and warnings), if any, with
+// where it is: file (the message's own file when file is "") and line,
+// or what when the message has no location.
+func buildError(msgs []api.Message, what, file string) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	m := msgs[0]
+	where := what
+	if m.Location != nil {
+		if file == "" {
+			file = m.Location.File
+		}
+		where = file + ":" + strconv.Itoa(m.Location.Line)
+	}
+	return fmt.Errorf("build snippet: %s: %s (%d messages)", where, m.Text, len(msgs))
 }
