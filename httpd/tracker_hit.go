@@ -1,9 +1,8 @@
 package httpd
 
 import (
-	"encoding/json"
+	"appliance/internal/jsonstr"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -159,20 +158,6 @@ func writeHitAnswer(ctx *fasthttp.RequestCtx, r *hitResult) {
 	ctx.SetBody(b)
 }
 
-// appendJSONString appends s as encoding/json writes it: printable ASCII
-// other than the characters it escapes is copied, anything else goes
-// through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			// A string always encodes. The copy keeps s from escaping
-			// (json.Marshal holds it in an interface): the answer's
-			// parts can then live on the handler's stack.
-			q, _ := json.Marshal(strings.Clone(s))
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+// appendJSONString appends s as json.Marshal writes it, HTML escaping on:
+// an answer may be read inside a page.
+func appendJSONString(b []byte, s string) []byte { return jsonstr.Append(b, s, true) }
