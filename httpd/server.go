@@ -305,6 +305,13 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		return nil, trackerErr
 	}
 	s.numbers = tracker
+	s.numbers.ZoneWith(func(id uint32) *time.Location {
+		site, err := reg.ByID(id)
+		if err != nil {
+			return time.UTC
+		}
+		return reg.Location(site)
+	})
 	s.retention = &retention.Pruner{DB: db, Sites: reg.List, Now: o.Now, Log: o.Log, Captchas: s.captcha.PruneExpired,
 		SiteOf: func(number string) (uint32, bool) {
 			site, kind := s.numbers.SiteOf(number)

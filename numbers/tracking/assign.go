@@ -48,6 +48,7 @@ type Assignment struct {
 	session uint64
 	visit   numbers.Visit
 	now     time.Time
+	loc     *time.Location // the site's, for the day and hour counted
 	leases  []leaseWrite
 	misses  []uint32    // pools that were full
 	sealed  *sealedFlag // the tracker's: Persist deletes the sealed leases while it is set
@@ -95,7 +96,7 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 	if ss == nil || len(ss.numbers) == 0 {
 		return Assignment{}, nil
 	}
-	a := Assignment{Selectors: ss.cfg.Selectors, site: site, visitor: visitor, session: session, visit: visit, now: now, sealed: &t.sealedLive}
+	a := Assignment{Selectors: ss.cfg.Selectors, site: site, visitor: visitor, session: session, visit: visit, now: now, loc: t.location(site), sealed: &t.sealedLive}
 	// One answer per pool, however many site numbers it replaces.
 	type got struct {
 		p     *pool
@@ -227,8 +228,12 @@ func appendPoolHourMetric(b []byte, pool uint32, hour int) []byte {
 	return strconv.AppendInt(b, int64(hour), 10)
 }
 
-// Day is the roll-up day of t: days since 1970-01-01 UTC.
-func Day(t time.Time) uint32 { return uint32(t.Unix() / 86400) }
+// Day is the roll-up day of t in loc: the date t has there, as days from
+// 1970-01-01 to it. A site's counters are kept by its own days.
+func Day(t time.Time, loc *time.Location) uint32 {
+	y, m, d := t.In(loc).Date()
+	return uint32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
 
 // Persist writes the assignment's leases to the lease history in tx, the
 // write that records the page view: the claim of a fresh lease, the until
@@ -246,8 +251,8 @@ func (a *Assignment) Persist(tx *store.Tx) error {
 	if len(a.leases) > 0 {
 		unseal(tx, a.sealed)
 	}
-	day := Day(a.now)
-	hour := a.now.UTC().Hour()
+	local := a.now.In(a.loc)
+	day, hour := Day(local, a.loc), local.Hour()
 	var key [2 + store.MaxLeaseNumber + 9]byte
 	var metric, hourMetric [24]byte
 	for _, w := range a.leases {

@@ -173,7 +173,7 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 				return err
 			}
 		}
-		k := store.RollupKey(a.Site, Day(time.UnixMilli(c.Time)), MetricCalls)
+		k := store.RollupKey(a.Site, Day(time.UnixMilli(c.Time), t.location(a.Site)), MetricCalls)
 		tx.Add(k, LaneCalls, 1)
 		if c.Attributed {
 			tx.Add(k, LaneCallsAttributed, 1)
@@ -323,10 +323,11 @@ type CallDay struct {
 }
 
 // CallDays reads the site's daily call counters for the days from..to
-// (inclusive, UTC), one entry per day.
+// (inclusive, in the site's time zone), one entry per day.
 func (t *Tracker) CallDays(site uint32, from, to time.Time) ([]CallDay, error) {
 	var out []CallDay
-	for d := Day(from); d <= Day(to) && len(out) < 3660; d++ {
+	loc := t.location(site)
+	for d := Day(from, loc); d <= Day(to, loc) && len(out) < 3660; d++ {
 		cd := CallDay{Day: time.Unix(int64(d)*86400, 0).UTC()}
 		lanes, err := counters(t.db, store.RollupKey(site, d, MetricCalls))
 		if err != nil {

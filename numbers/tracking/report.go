@@ -47,14 +47,15 @@ type PoolReport struct {
 // maxHoldSample bounds the leases a report reads to find the mean hold.
 const maxHoldSample = 100_000
 
-// Report reports every pool of site over the days from..to (UTC,
-// inclusive, at most ten years), at now.
+// Report reports every pool of site over the days from..to (inclusive,
+// in the site's time zone, at most ten years), at now.
 func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Time) ([]PoolReport, error) {
 	ss := t.state.Load().sites[site]
 	if ss == nil {
 		return nil, nil
 	}
-	first, last := Day(from), Day(to)
+	loc := t.location(site)
+	first, last := Day(from, loc), Day(to, loc)
 	if last < first || last-first > 3660 {
 		return nil, ErrInvalid.Errorf("pool report: days %s to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}

@@ -96,6 +96,24 @@ type Tracker struct {
 	// sealedLive is set while the store may hold sealed leases: the
 	// tracker's first write of a lease or set-up deletes them.
 	sealedLive sealedFlag
+	// zone is the time zone of a site's days and hours (ZoneWith); nil:
+	// UTC.
+	zone atomic.Pointer[func(site uint32) *time.Location]
+}
+
+// ZoneWith sets the time zone a site's pool and call counters are kept in
+// by day and hour: the site's own, so the numbers page's "today" is the
+// owner's today. Set it before the tracker counts; without it days are UTC.
+func (t *Tracker) ZoneWith(zone func(site uint32) *time.Location) { t.zone.Store(&zone) }
+
+// location is the time zone of site's days.
+func (t *Tracker) location(site uint32) *time.Location {
+	if z := t.zone.Load(); z != nil {
+		if loc := (*z)(site); loc != nil {
+			return loc
+		}
+	}
+	return time.UTC
 }
 
 // state is one immutable snapshot of every site's set-up.

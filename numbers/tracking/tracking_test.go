@@ -606,3 +606,75 @@ func TestReportLiveLeasesHoldTheReserve(t *testing.T) {
 		t.Errorf("suggested size %d (hold %v), want %d: more than the 3 that turned a visitor away", got, r.MeanHold, want)
 	}
 }
+
+// A site's pool and call counters are kept by its own days and hours: a
+// claim and a call at 22:30 UTC in Moscow (UTC+3) fall on the next day
+// there, so the numbers page's "today" is the owner's today; two claims at
+// 20:10 and 20:40 UTC are one hour's demand in UTC and two hours' in India
+// (UTC+5:30, 01:40 and 02:10).
+func TestCountersKeptInTheSiteZone(t *testing.T) {
+	msk, ist := time.FixedZone("MSK", 3*3600), time.FixedZone("IST", 5*3600+1800)
+	for _, tt := range []struct {
+		zone     *time.Location
+		at       [2]time.Time // two claims; a call after the first
+		day      string       // the middle of the three days reported
+		claims   int64
+		busyHour int64 // claims in that day's busiest hour
+	}{
+		{nil, [2]time.Time{time.Date(2026, 11, 26, 22, 30, 0, 0, time.UTC)}, "2026-11-26", 1, 1},
+		{msk, [2]time.Time{time.Date(2026, 11, 26, 22, 30, 0, 0, time.UTC)}, "2026-11-27", 1, 1},
+		{nil, [2]time.Time{time.Date(2026, 11, 26, 20, 10, 0, 0, time.UTC), time.Date(2026, 11, 26, 20, 40, 0, 0, time.UTC)}, "2026-11-26", 2, 2},
+		{ist, [2]time.Time{time.Date(2026, 11, 26, 20, 10, 0, 0, time.UTC), time.Date(2026, 11, 26, 20, 40, 0, 0, time.UTC)}, "2026-11-27", 2, 1},
+	} {
+		first := tt.at[0]
+		tr := open(t, storetest.Open(t), first)
+		if tt.zone != nil {
+			tr.ZoneWith(func(site uint32) *time.Location {
+				if site != 1 {
+					t.Errorf("zone asked for site %d", site)
+				}
+				return tt.zone
+			})
+		}
+		setUp(t, tr, 2)
+		for v, at := range tt.at {
+			if at.IsZero() {
+				continue
+			}
+			if _, typ := shown(assign(t, tr, uint64(v+1), cpc, false, at)); typ != Dynamic {
+				t.Fatal("no pool number")
+			}
+		}
+		if _, _, err := tr.RecordCall(ctx, CallInput{Called: "8 495 000-00-01", Caller: "+7 916 123-45-67",
+			StartedAt: first.Add(time.Minute), Answered: true}, first.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		reps, err := tr.Report(ctx, 1, first.AddDate(0, 0, -1), first.AddDate(0, 0, 1), first.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		days := reps[0].Days
+		if len(days) != 3 || days[1].Day.Format(time.DateOnly) != tt.day {
+			t.Fatalf("zone %v: days %+v, want three around %s", tt.zone, days, tt.day)
+		}
+		for i, d := range days {
+			want := int64(0)
+			if i == 1 {
+				want = tt.claims
+			}
+			if d.Claims != want {
+				t.Errorf("zone %v: day %s claims %d, want %d", tt.zone, d.Day.Format(time.DateOnly), d.Claims, want)
+			}
+		}
+		if days[1].BusyHour != tt.busyHour {
+			t.Errorf("zone %v: busiest hour's demand %d, want %d", tt.zone, days[1].BusyHour, tt.busyHour)
+		}
+		calls, err := tr.CallDays(1, first, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 1 || calls[0].Day.Format(time.DateOnly) != tt.day || calls[0].Calls != 1 || calls[0].Answered != 1 {
+			t.Errorf("zone %v: call days %+v, want one call on %s", tt.zone, calls, tt.day)
+		}
+	}
+}
