@@ -281,8 +281,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if cbOpts.Count == nil {
 		cbOpts.Count = s.reports.CountCallback
 	}
+	if cbOpts.Spam == nil {
+		cbOpts.Spam = s.reports.CountSpam
+	}
 	s.callbacks = callbacks.New(db, s.visits, s.hooks, s.captcha, cbOpts)
-	s.leads = leads.New(db, s.visits, s.hooks, leads.Options{Now: o.Now, PhoneRegion: o.PhoneRegion, Count: s.reports.CountLead})
+	s.leads = leads.New(db, s.visits, s.hooks, leads.Options{Now: o.Now, PhoneRegion: o.PhoneRegion, Count: s.reports.CountLead, Spam: s.reports.CountSpam})
 	chOpts := o.Chats
 	if chOpts.Now == nil {
 		chOpts.Now = o.Now

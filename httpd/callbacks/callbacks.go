@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"appliance/captcha"
+	"appliance/httpd/leads"
 	"appliance/httpd/outbox"
 	"appliance/httpd/ratelimit"
 	"appliance/httpd/visits"
@@ -138,6 +139,9 @@ type Options struct {
 	// reports.Service.CountCallback); its error fails the write. It must
 	// not block.
 	Count func(tx *store.Tx, site *store.Site, cb *store.Callback) error
+	// Spam, when set, runs in the write of a mark that makes a callback
+	// request spam or takes that away (reports.Service.CountSpam).
+	Spam leads.SpamFunc
 }
 
 // Service orders, sends and lists callbacks over one store.

@@ -22,8 +22,7 @@ func (s *Service) Mark(ctx context.Context, site uint32, id uint64, status, note
 		if _, err := tx.Get(store.CallbackKey(site, id)); err != nil {
 			return fmt.Errorf("callback %d: %w", id, err)
 		}
-		tx.Set(store.MarkKey(site, store.MarkCallback, id), m.Encode())
-		return nil
+		return leads.WriteMark(ctx, tx, site, store.MarkCallback, id, m, s.o.Spam)
 	})
 	if err != nil {
 		return store.Mark{}, fmt.Errorf("mark callback %d: %w", id, err)

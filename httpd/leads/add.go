@@ -22,6 +22,9 @@ type Options struct {
 	// lead's own writes (the reports' roll-ups: reports.Service.CountLead);
 	// its error fails the write. It must not block.
 	Count func(tx *store.Tx, site *store.Site, l *store.Lead) error
+	// Spam, when set, runs in the write of a mark that makes a lead spam
+	// or takes that away (reports.Service.CountSpam).
+	Spam SpamFunc
 }
 
 // Service adds leads to one store: it owns the lead's write and the

@@ -2,6 +2,7 @@ package leads
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"appliance/store"
@@ -49,13 +50,39 @@ func (s *Service) Mark(ctx context.Context, site uint32, id uint64, status, note
 		if _, err := tx.Get(store.LeadKey(site, id)); err != nil {
 			return fmt.Errorf("lead %d: %w", id, err)
 		}
-		tx.Set(store.MarkKey(site, store.MarkLead, id), m.Encode())
-		return nil
+		return WriteMark(ctx, tx, site, store.MarkLead, id, m, s.o.Spam)
 	})
 	if err != nil {
 		return store.Mark{}, fmt.Errorf("mark lead %d: %w", id, err)
 	}
 	return m, nil
+}
+
+// SpamFunc takes record id of kind of site out of the reports (spam true)
+// or puts it back, in the write tx of its mark.
+type SpamFunc func(ctx context.Context, tx *store.Tx, site uint32, kind store.MarkKind, id uint64, spam bool) error
+
+// WriteMark stores m as the mark of record id of kind of site in tx and,
+// when the mark makes the record spam or takes that away, calls spam (when
+// not nil) in the same write: a spam lead is not counted in the reports.
+func WriteMark(ctx context.Context, tx *store.Tx, site uint32, kind store.MarkKind, id uint64, m store.Mark, spam SpamFunc) error {
+	k := store.MarkKey(site, kind, id)
+	was := false
+	switch b, err := tx.Get(k); {
+	case err == nil:
+		old, err := store.DecodeMark(b)
+		if err != nil {
+			return fmt.Errorf("mark %d: %w", id, err)
+		}
+		was = old.Status == StatusSpam
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("mark %d: %w", id, err)
+	}
+	tx.Set(k, m.Encode())
+	if now := m.Status == StatusSpam; now != was && spam != nil {
+		return spam(ctx, tx, site, kind, id, now)
+	}
+	return nil
 }
 
 // Marks returns the marks of site's leads by lead id; a lead not in it is

@@ -70,6 +70,15 @@ func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 	}
 	var outs []outcome
 	var derr error
+	// Leads and callback requests staff marked spam are not counted.
+	spamLeads, err := spamIDs(ctx, db, site.ID, store.MarkLead)
+	if err != nil {
+		return nil, fmt.Errorf("compute reports: %w", err)
+	}
+	spamCallbacks, err := spamIDs(ctx, db, site.ID, store.MarkCallback)
+	if err != nil {
+		return nil, fmt.Errorf("compute reports: %w", err)
+	}
 	scan := func(prefix []byte, fn func(id uint64, v []byte) error) error {
 		err := db.ScanPrefix(ctx, prefix, false, 0, func(k, v []byte) bool {
 			id, _ := store.IDFromKey(k)
@@ -84,7 +93,10 @@ func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 		}
 		return err
 	}
-	err := scan(store.LeadPrefix(site.ID), func(id uint64, v []byte) error {
+	err = scan(store.LeadPrefix(site.ID), func(id uint64, v []byte) error {
+		if _, spam := spamLeads[id]; spam {
+			return nil
+		}
 		l, err := store.DecodeLead(id, v)
 		if err != nil {
 			return fmt.Errorf("lead %d: %w", id, err)
@@ -94,6 +106,9 @@ func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 	})
 	if err == nil {
 		err = scan(store.CallbackPrefix(site.ID), func(id uint64, v []byte) error {
+			if _, spam := spamCallbacks[id]; spam {
+				return nil
+			}
 			cb, err := store.DecodeCallback(id, v)
 			if err != nil {
 				return fmt.Errorf("callback %d: %w", id, err)
