@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -91,7 +93,7 @@ func BenchmarkHitsDuringBackup(b *testing.B) {
 					backups.Go(func() {
 						defer running.Store(false)
 						for bctx.Err() == nil && !hitsDone.Load() {
-							cpu, err := backupCommand(bctx, dir, out)
+							cpu, err := backupCommand(bctx, dir, out, childProfile(b, int(taken.Load())))
 							backupCPU.Add(int64(cpu))
 							if err != nil {
 								b.Error(err)
@@ -107,6 +109,7 @@ func BenchmarkHitsDuringBackup(b *testing.B) {
 				var lat []time.Duration
 				var clients sync.WaitGroup
 				b.ResetTimer()
+				stopProfile := profileRound(b)
 				start, cpu := time.Now(), cputime.Process()
 				for range 64 {
 					clients.Go(func() {
@@ -137,6 +140,7 @@ func BenchmarkHitsDuringBackup(b *testing.B) {
 				b.StopTimer()
 				stop()
 				backups.Wait()
+				stopProfile()
 				used += time.Duration(backupCPU.Load())
 				n := hits.Load()
 				b.ReportMetric(float64(n)/elapsed.Seconds(), "hits/s")
@@ -155,11 +159,46 @@ func BenchmarkHitsDuringBackup(b *testing.B) {
 	}
 }
 
+// profileRound starts a CPU profile of this process (the server and the
+// hits' clients) for a round when APPLIANCE_BENCH_PROFILE names a file
+// prefix (PREFIX-NAME.cpu, NAME the round's with dashes for slashes), and
+// returns what stops it.
+func profileRound(b *testing.B) func() {
+	prefix := os.Getenv("APPLIANCE_BENCH_PROFILE")
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.Create(prefix + "-" + strings.ReplaceAll(b.Name(), "/", "-") + ".cpu")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+// childProfile is the CPU profile file of a round's i-th backup command
+// under APPLIANCE_BENCH_PROFILE (PREFIX-NAME-cmdI.cpu), "" without it.
+func childProfile(b *testing.B, i int) string {
+	prefix := os.Getenv("APPLIANCE_BENCH_PROFILE")
+	if prefix == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s-%s-cmd%d.cpu", prefix, strings.ReplaceAll(b.Name(), "/", "-"), i)
+}
+
 // backupCommand runs `appliance backup --data dir -o out` as a child
-// process and returns the CPU time it used.
-func backupCommand(ctx context.Context, dir, out string) (time.Duration, error) {
+// process and returns the CPU time it used; profile, when not "", is the
+// file the child writes its CPU profile to (see TestMain).
+func backupCommand(ctx context.Context, dir, out, profile string) (time.Duration, error) {
 	cmd := exec.CommandContext(ctx, os.Args[0], "backup", "--data", dir, "-o", out)
-	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1", "APPLIANCE_TEST_CPUPROFILE="+profile)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()

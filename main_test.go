@@ -9,10 +9,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +30,9 @@ import (
 // process that it can SIGKILL.
 func TestMain(m *testing.M) {
 	if os.Getenv("APPLIANCE_TEST_MAIN") == "1" {
+		if name := os.Getenv("APPLIANCE_TEST_CPUPROFILE"); name != "" {
+			profiledMain(name)
+		}
 		main()
 		return
 	}
@@ -35,6 +41,25 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
+}
+
+// profiledMain is main with a CPU profile written to name, for
+// BenchmarkHitsDuringBackup's backup commands.
+func profiledMain(name string) {
+	f, err := os.Create(name)
+	if err != nil {
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = newRoot(os.Stdout).ExecuteContext(ctx)
+	stop()
+	pprof.StopCPUProfile()
+	f.Close()
+	os.Exit(exitCode(err, os.Stderr))
 }
 
 // startServe runs `serve` in-process on dir and returns its address and a

@@ -82,14 +82,14 @@ type Archive struct {
 	m       manifest
 	mb      []byte // the manifest, encoded
 	p       *pacer
-	low     bool // read, sum and stream at the lowest priority
+	low     bool // read in the idle I/O class
 }
 
 // OpenBackup takes a checkpoint of the store and sums its files for the
 // manifest; Close the Archive to remove the checkpoint. Reading the files
-// is bounded by Options.BackupRate and, bounded, runs at the lowest CPU and
-// I/O priority, so that a backup of a serving store leaves the disk and the
-// CPU to the traffic (BenchmarkHitsDuringBackup). A table whose sum an
+// is bounded by Options.BackupRate and, bounded, reads in the idle I/O
+// class, so that a backup of a serving store leaves the disk and the CPU to
+// the traffic (BenchmarkHitsDuringBackup). A table whose sum an
 // earlier backup of this DB took is not read again: pebble never changes a
 // table once written (sumCache).
 func (d *DB) OpenBackup(ctx context.Context) (*Archive, error) {
@@ -109,17 +109,18 @@ func (d *DB) OpenBackup(ctx context.Context) (*Archive, error) {
 	return a, nil
 }
 
-// run runs fn, on a thread of its own at the lowest CPU priority whose disk
-// reads are in the idle I/O class when the archive is bounded.
+// run runs fn, on a thread whose disk reads are in the idle I/O class when
+// the archive is bounded (idleReads: at the server's CPU priority).
 func (a *Archive) run(fn func() error) error {
 	if !a.low {
 		return fn()
 	}
 	done := make(chan error, 1)
 	go func() {
-		lowPriority()
-		idleReads()
-		done <- fn()
+		restore := idleReads()
+		err := fn()
+		restore()
+		done <- err
 	}()
 	return <-done
 }
@@ -239,8 +240,8 @@ type pacer struct {
 }
 
 // maxLag is how far behind its rate a pacer may fall and then read at full
-// speed to catch up: a backup held up (its thread at the lowest priority
-// waits while the machine is busy, or the receiving side is slow) goes on
+// speed to catch up: a backup held up (its disk reads wait while the
+// store's own are queued, or the receiving side is slow) goes on
 // at its rate afterwards, instead of reading what it missed in one burst.
 const maxLag = 50 * time.Millisecond
 

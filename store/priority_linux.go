@@ -6,29 +6,48 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ioprio_set(2)'s arguments: who is one thread, and the idle class, whose
-// requests the block layer's scheduler (mq-deadline, bfq) serves only when
-// no other class has any waiting.
+// ioprio_get(2) and ioprio_set(2)'s arguments: who is one thread, and the
+// idle class, whose requests the block layer's scheduler (mq-deadline,
+// bfq) serves only when no other class has any waiting.
 const (
 	ioprioWhoProcess = 1
 	ioprioClassIdle  = 3 << 13
 )
 
-// lowPriority moves the calling goroutine onto a thread of its own at the
-// lowest CPU priority (nice 19; Linux gives each thread its own) for the
-// rest of its life: the goroutine must end without unlocking, which makes
-// the runtime discard the thread rather than reuse it at that priority.
-func lowPriority() {
+// idleReads locks the calling goroutine to its thread and puts the thread
+// in the idle I/O class: the store files it reads from the disk (those not
+// in the page cache) wait while the store's own requests, its log's
+// writes, are queued. It returns what puts the thread back in its class
+// and unlocks it. Only for reads: a write of the idle class can hold up a
+// journal commit of the file system (ext4's ordered mode waits for the
+// data of files it commits), and with it every fsync of the store.
+//
+// The thread keeps its CPU priority. A thread at nice 19 would be unsound
+// in a Go process: the runtime hands it one of the GOMAXPROCS Ps each time
+// its goroutine becomes runnable (a pacer's timer, the end of a system
+// call), and while the kernel keeps it waiting behind the busier threads,
+// that P runs nothing. Measured during BenchmarkHitsDuringBackup at load
+// ~20: nice-19 backup threads ran 0.47 s and waited 24 s runnable, one of
+// two Ps idle much of the time the backups ran. The rate (pacer) is what
+// bounds a backup's share of the CPU instead.
+func idleReads() (restore func()) {
 	runtime.LockOSThread()
-	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
-}
-
-// idleReads puts the calling thread, one lowPriority made, in the idle I/O
-// class: the store files it reads from the disk (those not in the page
-// cache) wait while the store's own requests, its log's writes, are queued.
-// Only for reads: a write of the idle class can hold up a journal commit
-// of the file system (ext4's ordered mode waits for the data of files it
-// commits), and with it every fsync of the store.
-func idleReads() {
-	_, _, _ = unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(unix.Gettid()), ioprioClassIdle)
+	tid := unix.Gettid()
+	old, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, uintptr(tid), 0)
+	if errno != 0 {
+		runtime.UnlockOSThread()
+		return func() {}
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), ioprioClassIdle); errno != 0 {
+		runtime.UnlockOSThread()
+		return func() {}
+	}
+	return func() {
+		if _, _, errno := unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), old); errno != 0 {
+			// The thread stays locked: its goroutine's end discards it
+			// rather than let other goroutines read in the idle class.
+			return
+		}
+		runtime.UnlockOSThread()
+	}
 }

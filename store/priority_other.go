@@ -2,8 +2,5 @@
 
 package store
 
-// lowPriority does nothing where threads have no priority of their own.
-func lowPriority() {}
-
 // idleReads does nothing where threads have no I/O class of their own.
-func idleReads() {}
+func idleReads() (restore func()) { return func() {} }
