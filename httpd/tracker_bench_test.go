@@ -188,7 +188,7 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 // x-hit-cpu+nats: the goal is 1.1× at most). Each reports its p50 and p99 latency,
 // the process's CPU per hit (client included; export's NATS server apart,
 // nats-cpu), the store writer's writes per synced group and per fsync
-// of the log, the mean and p99 fsync and the load average it ran under.
+// of the log, the entries and bytes a write put in the store's batches, the mean and p99 fsync and the load average it ran under.
 // durable-hello is hello with one ~100-byte durable write a request
 // through the store's writer: the floor of a durable hit, the transport
 // and the group commit with a decision that costs nothing; it reports
@@ -356,6 +356,12 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 		writes := float64(after.Writes - before.Writes)
 		if groups := after.Commits - before.Commits; groups > 0 {
 			b.ReportMetric(writes/float64(groups), "writes/group")
+		}
+		// What a hit writes: batch entries and bytes (what the memtable
+		// takes in, and flushes and compactions then rewrite).
+		if writes > 0 {
+			b.ReportMetric(float64(after.Entries-before.Entries)/writes, "entries/op")
+			b.ReportMetric(float64(after.BatchBytes-before.BatchBytes)/writes, "wbytes/op")
 		}
 		// The log's fdatasyncs: writes each covers, and how long one takes.
 		if syncs := after.WALSyncs - before.WALSyncs; syncs > 0 {

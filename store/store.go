@@ -366,6 +366,11 @@ type Metrics struct {
 	FileCache          pebble.FileCacheMetrics
 	Commits            uint64 // synced groups written by the writer
 	Writes             uint64 // writes (Commit calls) in those groups
+	// Entries and BatchBytes are what those groups wrote: the batches'
+	// entries (each set, merge and delete, the group's sequence record
+	// too) and their bytes as the log has them.
+	Entries    uint64
+	BatchBytes uint64
 	// GroupSizes counts those groups by their number of writes: element i
 	// the groups of at most GroupSizeBound(i) writes and more than the
 	// bound before; the last, the groups larger than every bound.
@@ -436,6 +441,8 @@ func (d *DB) Stats() Metrics {
 	if d.w != nil {
 		s.Commits = d.w.groups.Load()
 		s.Writes = d.w.writes.Load()
+		s.Entries = d.w.entries.Load()
+		s.BatchBytes = d.w.bytes.Load()
 		for i := range s.GroupSizes {
 			s.GroupSizes[i] = d.w.sizes.counts[i].Load()
 		}

@@ -116,7 +116,11 @@ type writer struct {
 	exited chan struct{}
 	groups atomic.Uint64
 	writes atomic.Uint64
-	sizes  groupSizes
+	// entries and bytes count what the applied groups wrote: batch
+	// entries (sets, merges, deletes) and the batches' bytes as logged.
+	entries atomic.Uint64
+	bytes   atomic.Uint64
+	sizes   groupSizes
 	// exportBuf is addExports' scratch for an entry as written to disk;
 	// the tail's blocks are cut from exportArena and exportEnds.
 	exportBuf   []byte
@@ -180,6 +184,8 @@ func (w *writer) loop() {
 				p.err = fmt.Errorf("commit: %w", err)
 			} else {
 				p.applied = true
+				w.entries.Add(uint64(p.batch.Count()))
+				w.bytes.Add(uint64(p.batch.Len()))
 			}
 		}
 		syncs <- p
