@@ -10,7 +10,7 @@ import (
 
 // Merge operands: a write that only adds to or raises a value does so
 // without reading it (a blind write), and a read combines what was written.
-// Three families merge, each by its key prefix:
+// Four families merge, each by its key prefix:
 //
 //   - Roll-up counters (prefixRollup, prefixReport, prefixCost and the
 //     rest): a value is a list of int64 lanes (8 bytes each, little
@@ -22,11 +22,14 @@ import (
 //   - A lease's until (prefixLease, part leaseUntil): 8 bytes big endian,
 //     merged by the later, so that a renew never moves it back whatever
 //     order concurrent renews are written in.
+//   - A session (prefixSession): the record as written when it started,
+//     and the tails of the hits that continued it (session_tail.go).
 //
 // The merger keeps the name it had when only counters merged: pebble refuses
 // to open a store under another name, and counters merge as before. (An
 // older binary would add untils instead of taking the later: do not go back
-// to one on a store this one wrote.)
+// to one on a store this one wrote; one older than session tails cannot
+// read a store with tails in it.)
 
 // MaxLanes bounds the lanes of one counter value.
 const MaxLanes = 16
@@ -35,6 +38,9 @@ var counterMerger = &pebble.Merger{
 	Name: "appliance.counters.v1",
 	Merge: func(key, value []byte) (pebble.ValueMerger, error) {
 		switch {
+		case isSessionKey(key):
+			m := &sessionValue{}
+			return m, m.add(value, false)
 		case isUntilKey(key):
 			m := &untilValue{}
 			return m, m.add(value)

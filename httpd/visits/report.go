@@ -172,13 +172,19 @@ func (t *Tracker) Day(site *store.Site, at time.Time) (Totals, error) {
 			*p = lanes[i]
 		}
 	}
+	for i, c := range channelLanes {
+		if LaneChannels+i < len(lanes) {
+			tot.Channels[c] = lanes[LaneChannels+i]
+		}
+	}
+	// Days counted before the channels joined the traffic's lanes.
 	lanes, err = t.counters(store.RollupKey(site.ID, day, MetricChannels))
 	if err != nil {
 		return tot, err
 	}
 	for i, c := range channelLanes {
 		if i < len(lanes) {
-			tot.Channels[c] = lanes[i]
+			tot.Channels[c] += lanes[i]
 		}
 	}
 	return tot, nil

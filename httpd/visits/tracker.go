@@ -21,7 +21,10 @@ const (
 	// MetricTraffic has the lanes Lane*.
 	MetricTraffic = "t"
 	// MetricChannels has one lane per channel, in Channels() order:
-	// sessions of people (not bots) by channel.
+	// sessions of people (not bots) by channel. Written before the
+	// channels moved into MetricTraffic's lanes from LaneChannels on
+	// (one merge operand a session rather than two); read still, and
+	// added to those, for the days it holds.
 	MetricChannels = "c"
 )
 
@@ -36,6 +39,9 @@ const (
 	LaneBotHits
 	LaneBotSessions
 	LaneBotEvents
+	// LaneChannels is the first of the lanes of the sessions of people by
+	// channel, one a channel in Channels() order.
+	LaneChannels
 )
 
 // Tracker records page views, events, visitor info and properties of
@@ -235,9 +241,10 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 	nowMs := now.UnixMilli()
 	dayOf := func(ms int64) uint32 { return dayIn(ms, loc) }
 	today := dayOf(nowMs)
-	// The hit's counts of the day's traffic, written as one merge operand
-	// (one memtable entry rather than up to four).
-	var traffic [LaneBotEvents + 1]int64
+	// The hit's counts of the day's traffic and its session's channel,
+	// written as one merge operand (one memtable entry rather than up to
+	// five).
+	var traffic [LaneChannels + len(channelLanes)]int64
 	var res HitResult
 	seen := activeVisitor{site: site}
 	if known.hasVisitor {
@@ -283,7 +290,9 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 			if isNew {
 				traffic[LaneNewVisitors]++
 			}
-			tx.Add(store.RollupKey(site, today, MetricChannels), p.src.Channel.lane(), 1)
+			if l := p.src.Channel.lane(); l >= 0 {
+				traffic[LaneChannels+l]++
+			}
 		}
 		v.LastSeen = nowMs
 		tx.Set(store.VisitorKey(v.ID), v.Encode())
@@ -318,10 +327,18 @@ func (t *Tracker) hitTx(tx *store.Tx, site uint32, p *pageView, known *activeVis
 	sv := sess.AppendEncode(hv[len(hv):])
 	hk := store.HitKey(site, sess.ID, h.ID)
 	tx.Set(hk, hv)
-	// The hit's export entry carries the hit and its session as written:
-	// the exporter then reads nothing back from the store for it.
+	// The hit's export entry carries the hit and its session as it is
+	// after the hit: the exporter then reads nothing back from the store
+	// for it.
 	tx.ExportValue(hk, nowMs, hv, sv)
-	tx.Set(store.SessionKey(site, sess.ID), sv)
+	if res.NewSession {
+		tx.Set(store.SessionKey(site, sess.ID), sv)
+	} else {
+		// The session is stored (it was read, or remembered from its
+		// write): the hit writes what it changes, its tail, not the
+		// whole record again.
+		tx.ContinueSession(site, &sess)
+	}
 	res.Session = sess
 	switch {
 	case res.NewSession:
