@@ -748,3 +748,65 @@ func FuzzSaveArchive(f *testing.F) {
 		}
 	})
 }
+
+// The tables' sums outlive the DB: a store opened again takes them from
+// the file beside its tables (a poisoned file shows it: the backup's
+// manifest carries its sums, which the check refuses), and a file that is
+// not the cache's is ignored.
+func TestBackupSumsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	d := openDir(t, dir)
+	fill(t, d, 300)
+	if err := d.Compact(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tables := tableSums(archiveManifest(t, backup(t, d)))
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	d = openDir(t, dir)
+	if got := cachedSums(d); len(got) != 0 {
+		t.Fatalf("a store just opened holds sums %v before its first backup", got)
+	}
+	second := backup(t, d)
+	if err := VerifyArchive(bytes.NewReader(second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := cachedSums(d); !reflect.DeepEqual(got, tables) {
+		t.Fatalf("after a restart the cache holds %v, want %v", got, tables)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	name := filepath.Join(dir, DBDir, sumsName)
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sum := range tables {
+		b = bytes.ReplaceAll(b, []byte(sum), []byte(strings.Repeat("0", 64)))
+	}
+	if err := os.WriteFile(name, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d = openDir(t, dir)
+	if err := VerifyArchive(bytes.NewReader(backup(t, d))); !errors.Is(err, ErrBadArchive) || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Fatalf("backup after a restart with poisoned sums verifies (%v): the sums were not taken from the file", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.WriteFile(name, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d = openDir(t, dir)
+	if err := VerifyArchive(bytes.NewReader(backup(t, d))); err != nil {
+		t.Fatalf("backup with an unreadable sums file: %v", err)
+	}
+	if got := cachedSums(d); !reflect.DeepEqual(got, tables) {
+		t.Fatalf("after an unreadable sums file the cache holds %v, want %v", got, tables)
+	}
+}

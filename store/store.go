@@ -115,6 +115,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 	}
 	d := &DB{dir: dataDir, db: pdb, space: sp, backupRate: o.BackupRate, cacheSize: o.CacheSize}
+	d.sums.path, d.sums.readOnly = filepath.Join(dbDir, sumsName), o.ReadOnly
 	v, err := d.Get(MetaKey("seq"))
 	switch {
 	case errors.Is(err, ErrNotFound):
