@@ -265,7 +265,7 @@ type hitNumbers struct {
 }
 
 // InHit is the hit's visits.HitHook.
-func (h *hitNumbers) InHit(tx *store.Tx, res *visits.HitResult) error {
+func (h *hitNumbers) InHit(tx *store.Tx, res visits.HitResult) error {
 	sess := &res.Session
 	var err error
 	if h.a, err = h.numbers.Assign(h.site, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, h.now); err != nil {

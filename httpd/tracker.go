@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/publicsuffix"
@@ -223,6 +224,12 @@ func (s *trackerHandlers) trackerSite(key string) (*store.Site, error) {
 	return site, nil
 }
 
+// requestString is b, a buffer of the request, as a string without a
+// copy: valid only while the request is being handled (fasthttp reuses
+// its buffers after), for what copies what it keeps of it (as
+// visits.Tracker.Hit does with PageView.UserAgent).
+func requestString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 	req, err := parseHitRequest(ctx.Request.Body())
 	if err != nil {
@@ -256,7 +263,7 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 			ci = ""
 		}
 	}
-	pv := visits.PageView{CI: ci, URL: req.U, Page: page, Referrer: req.R, Title: req.T, UserAgent: string(ctx.UserAgent())}
+	pv := visits.PageView{CI: ci, URL: req.U, Page: page, Referrer: req.R, Title: req.T, UserAgent: requestString(ctx.UserAgent())}
 	var numbers *hitNumbers
 	if s.numbers.Assigns(site.ID) {
 		numbers = &hitNumbers{numbers: s.numbers, site: site.ID, now: s.now()}

@@ -54,12 +54,19 @@ func (s *Service) counter(tx *store.Tx, site *store.Site) *counter {
 
 // CountSession counts a session of site as it starts, in the write tx
 // that stores it: newVisitor is true when the visitor was first seen with
-// it. A bot's session is not counted. known, when not nil, is the
+// it. A bot's session is not counted. known, when hasKnown, is the
 // visitor's touch as this service last wrote it (CountSession's result),
 // which spares reading it; the result is the touch written, when written.
-func (s *Service) CountSession(tx *store.Tx, site *store.Site, sess *store.Session, newVisitor bool, known *store.Touch) (store.Touch, bool, error) {
+// The session and the touch come by value, so that the hit's own stay on
+// its stack (handing an interface a pointer moves what it points to to the
+// heap).
+func (s *Service) CountSession(tx *store.Tx, site *store.Site, sess store.Session, newVisitor bool, known store.Touch, hasKnown bool) (store.Touch, bool, error) {
 	c := s.counter(tx, site)
-	t, written, err := c.session(sess, newVisitor, known)
+	var k *store.Touch
+	if hasKnown {
+		k = &known
+	}
+	t, written, err := c.session(&sess, newVisitor, k)
 	if err != nil {
 		return t, false, fmt.Errorf("count session %d: %w", sess.ID, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"strconv"
 	"strings"
@@ -495,38 +496,71 @@ func CheckCredentialKey(s *store.Site, visitor, session uint64, key string) bool
 // (a credential key's is about 50 bytes).
 const maxSignedOnStack = 192
 
-// Sign is HMAC-SHA256 (RFC 2104) of msg under the site's secret, the same
-// as crypto/hmac's, computed on the stack: crypto/hmac allocates its two
-// digests and pads on every call, and the hit path signs once or twice a
-// hit. A message longer than maxSignedOnStack goes through crypto/hmac.
+// Sign is HMAC-SHA256 (RFC 2104) of msg under the site's secret, by
+// crypto/hmac. The hit path signs once or twice a hit, so a signer is
+// kept per secret and reused: crypto/hmac's Reset restores the keyed
+// state (the hash of the key's inner and outer pads) it saved, so a
+// signature hashes the message and the inner digest (two SHA-256 blocks
+// for a credential key's) rather than the pads too (four), and allocates
+// nothing.
 func Sign(s *store.Site, msg []byte) [sha256.Size]byte {
 	var out [sha256.Size]byte
-	key := s.Secret
 	if len(msg) > maxSignedOnStack {
-		m := hmac.New(sha256.New, key)
+		m := hmac.New(sha256.New, s.Secret)
 		m.Write(bytes.Clone(msg)) // msg itself stays on its caller's stack
 		copy(out[:], m.Sum(nil))
 		return out
 	}
-	var k [sha256.BlockSize]byte
-	if len(key) > len(k) {
-		h := sha256.Sum256(key)
-		copy(k[:], h[:])
+	pool := signersOf(s.Secret)
+	sg, _ := pool.Get().(*signer)
+	if sg == nil {
+		sg = &signer{mac: hmac.New(sha256.New, s.Secret)}
 	} else {
-		copy(k[:], key)
+		sg.mac.Reset()
 	}
-	var in [sha256.BlockSize + maxSignedOnStack]byte
-	for i, b := range k {
-		in[i] = b ^ 0x36
+	n := copy(sg.msg[:], msg)
+	sg.mac.Write(sg.msg[:n])
+	sg.mac.Sum(sg.sum[:0])
+	out = sg.sum
+	pool.Put(sg)
+	return out
+}
+
+// signer is one HMAC-SHA256 under a secret, with its buffers: the
+// message and the sum go through the hash.Hash interface, so they live
+// with it rather than on the caller's stack (which they would leave for
+// the heap on every call).
+type signer struct {
+	mac hash.Hash
+	msg [maxSignedOnStack]byte
+	sum [sha256.Size]byte
+}
+
+// signers holds a pool of signers per site secret (its bytes as a
+// string): a few, one per site and per secret a site has had.
+var signers struct {
+	sync.RWMutex
+	m map[string]*sync.Pool
+}
+
+// signersOf is the pool of signers under secret.
+func signersOf(secret []byte) *sync.Pool {
+	signers.RLock()
+	p := signers.m[string(secret)]
+	signers.RUnlock()
+	if p != nil {
+		return p
 	}
-	n := copy(in[sha256.BlockSize:], msg)
-	inner := sha256.Sum256(in[:sha256.BlockSize+n])
-	var outer [sha256.BlockSize + sha256.Size]byte
-	for i, b := range k {
-		outer[i] = b ^ 0x5c
+	signers.Lock()
+	defer signers.Unlock()
+	if p = signers.m[string(secret)]; p == nil {
+		if signers.m == nil {
+			signers.m = make(map[string]*sync.Pool)
+		}
+		p = new(sync.Pool)
+		signers.m[string(secret)] = p
 	}
-	copy(outer[sha256.BlockSize:], inner[:])
-	return sha256.Sum256(outer[:])
+	return p
 }
 
 // MaxRetentionDays bounds a site's retention: ten years.

@@ -66,11 +66,13 @@ type Tracker struct {
 // what only that visitor's sessions write (its touch), not what other
 // visitors' writes change. CountSession returns the visitor's touch it
 // wrote (written false: none), which the tracker remembers with the
-// visitor and hands back as known on the visitor's next session (nil when
-// it does not remember it), so that the counter need not read it. A touch
+// visitor and hands back as known on the visitor's next session (hasKnown
+// false when it does not remember it), so that the counter need not read
+// it. The session and the touch are passed by value, so that the hit's own
+// stay on its stack. A touch
 // written by anything else must be followed by Tracker.Forget.
 type Counter interface {
-	CountSession(tx *store.Tx, site *store.Site, s *store.Session, newVisitor bool, known *store.Touch) (touch store.Touch, written bool, err error)
+	CountSession(tx *store.Tx, site *store.Site, s store.Session, newVisitor bool, known store.Touch, hasKnown bool) (touch store.Touch, written bool, err error)
 	CountEvent(tx *store.Tx, site *store.Site, s *store.Session, at int64) error
 }
 
@@ -115,10 +117,12 @@ func NewTracker(db *store.DB, now func() time.Time, region string) *Tracker {
 
 // PageView is one hit as the snippet reports it.
 type PageView struct {
-	CI        string // the visitor's compound id, "" on a first visit
-	URL       string // location.href
-	Referrer  string // document.referrer, or the previous URL of an SPA
-	Title     string
+	CI       string // the visitor's compound id, "" on a first visit
+	URL      string // location.href
+	Referrer string // document.referrer, or the previous URL of an SPA
+	Title    string
+	// UserAgent may alias a buffer of the request (fasthttp's header):
+	// Hit copies what it keeps of it past its return.
 	UserAgent string
 	// Page, when not nil, is URL as ParsePageURL("u", URL) parsed it (the
 	// handler did, to check the page's origin): it is not parsed again.
@@ -136,7 +140,7 @@ type PageView struct {
 // rather than a func, so that the caller's state and its hook are one
 // allocation.
 type HitHook interface {
-	InHit(tx *store.Tx, res *HitResult) error
+	InHit(tx *store.Tx, res HitResult) error
 }
 
 // HitResult is the outcome of a hit.
@@ -210,15 +214,18 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 	}
 	tx := t.db.Prepare()
 	res, seen, err := t.hitTx(tx, site.ID, &p, &known, now, loc)
+	if err == nil && res.NewSession {
+		// The new session keeps the user agent: a copy, as pv's may
+		// alias the request (PageView.UserAgent). What hitTx wrote is
+		// already copied into tx.
+		res.Session.UserAgent = strings.Clone(res.Session.UserAgent)
+		seen.session.UserAgent = res.Session.UserAgent
+	}
 	if err == nil && res.NewSession && t.counter != nil {
-		var touch *store.Touch
-		if seen.hasTouch {
-			touch = &seen.touch
-		}
-		seen.touch, seen.hasTouch, err = t.counter.CountSession(tx, site, &res.Session, res.NewVisitor, touch)
+		seen.touch, seen.hasTouch, err = t.counter.CountSession(tx, site, res.Session, res.NewVisitor, seen.touch, seen.hasTouch)
 	}
 	if err == nil && pv.Also != nil {
-		err = pv.Also.InHit(tx, &res)
+		err = pv.Also.InHit(tx, res)
 	}
 	if err != nil {
 		tx.Discard()
