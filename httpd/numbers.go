@@ -87,15 +87,6 @@ func phonesInto(site *store.Site, a *tracking.Assignment, buf []phoneAnswer) pho
 	return p
 }
 
-// joined is a + b, without building it when whole is it (a number's
-// digits are its cc and nsn).
-func joined(whole, a, b string) string {
-	if len(whole) == len(a)+len(b) && whole[:len(a)] == a && whole[len(a):] == b {
-		return whole
-	}
-	return a + b
-}
-
 // replacementForms maps the ways n's site number is written (cc+nsn,
 // trunk+nsn, nsn; a run of digits d on the page is the number when it is
 // one of them) to n's digits in the same form: cc+nsn for cc+nsn, nsn for
@@ -103,31 +94,87 @@ func joined(whole, a, b string) string {
 // places of the original's, keeping its separators ("8 (487) 275-14-04" ->
 // "8 (495) 000-00-01"); when they have another length, or the replacement
 // is of another country or has no trunk prefix, the form maps to "" and
-// the snippet shows n.Text.
+// the snippet shows n.Text. The forms are kept as their two parts, never
+// joined into a string: a claim's answer builds them on every hit.
 func replacementForms(n phoneAnswer) numberForms {
 	s := n.Site
 	var m numberForms
-	ccNSN := joined(s.Raw, s.CC, s.NSN)
-	for _, f := range [...]string{ccNSN, s.Trunk + s.NSN, s.NSN} {
+	ccNSN := form{s.CC, s.NSN}
+	for _, f := range [...]form{ccNSN, {s.Trunk, s.NSN}, {"", s.NSN}} {
 		if _, ok := m.get(f); ok {
 			continue
 		}
-		var r string
+		var r form
 		switch {
-		case f == ccNSN:
-			r = joined(n.Raw, n.CC, n.NSN)
-		case f == s.NSN:
-			r = n.NSN
+		case f.eq(ccNSN):
+			r = form{n.CC, n.NSN}
+		case f.eq(form{"", s.NSN}):
+			r = form{"", n.NSN}
 		case n.Trunk != "":
-			r = n.Trunk + n.NSN
+			r = form{n.Trunk, n.NSN}
 		}
-		if len(r) != len(f) || n.CC != s.CC {
-			r = ""
+		if r.len() != f.len() || n.CC != s.CC {
+			r = form{}
 		}
-		m.kv[m.n] = [2]string{f, r}
+		m.kv[m.n] = [2]form{f, r}
 		m.n++
 	}
 	return m
+}
+
+// form is the string f[0] + f[1], not built.
+type form [2]string
+
+func (f form) len() int { return len(f[0]) + len(f[1]) }
+
+// at is byte i of the string.
+func (f form) at(i int) byte {
+	if i < len(f[0]) {
+		return f[0][i]
+	}
+	return f[1][i-len(f[0])]
+}
+
+// compare compares the strings f and g as strings.Compare does.
+func (f form) compare(g form) int {
+	n := min(f.len(), g.len())
+	for i := 0; i < n; i++ {
+		if a, b := f.at(i), g.at(i); a != b {
+			if a < b {
+				return -1
+			}
+			return 1
+		}
+	}
+	return f.len() - g.len()
+}
+
+func (f form) eq(g form) bool { return f.len() == g.len() && f.compare(g) == 0 }
+
+// String is the string built, for tests and the rare answer that needs
+// escaping.
+func (f form) String() string { return f[0] + f[1] }
+
+// appendJSON appends f as encoding/json writes the string.
+func (f form) appendJSON(b []byte) []byte {
+	if !jsonPlain(f[0]) || !jsonPlain(f[1]) {
+		return appendJSONString(b, f.String())
+	}
+	b = append(b, '"')
+	b = append(b, f[0]...)
+	b = append(b, f[1]...)
+	return append(b, '"')
+}
+
+// jsonPlain reports whether encoding/json writes s as it is (between
+// quotes): printable ASCII other than the characters it escapes.
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // numberForms is the map of replacementForms: at most three forms, kept
@@ -135,17 +182,17 @@ func replacementForms(n phoneAnswer) numberForms {
 // hit's answer), written as encoding/json writes a map[string]string.
 type numberForms struct {
 	n  int
-	kv [3][2]string // form, replacement
+	kv [3][2]form // form, replacement
 }
 
 // get is the replacement of form f.
-func (m *numberForms) get(f string) (string, bool) {
+func (m *numberForms) get(f form) (form, bool) {
 	for _, kv := range m.kv[:m.n] {
-		if kv[0] == f {
+		if kv[0].eq(f) {
 			return kv[1], true
 		}
 	}
-	return "", false
+	return form{}, false
 }
 
 // appendJSON appends m as a JSON object, keys sorted as encoding/json
@@ -154,7 +201,7 @@ func (m *numberForms) appendJSON(b []byte) []byte {
 	kv := m.kv
 	sorted := kv[:m.n]
 	for i := 1; i < len(sorted); i++ {
-		for j := i; j > 0 && sorted[j][0] < sorted[j-1][0]; j-- {
+		for j := i; j > 0 && sorted[j][0].compare(sorted[j-1][0]) < 0; j-- {
 			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
 		}
 	}
@@ -163,9 +210,9 @@ func (m *numberForms) appendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, e[0])
+		b = e[0].appendJSON(b)
 		b = append(b, ':')
-		b = appendJSONString(b, e[1])
+		b = e[1].appendJSON(b)
 	}
 	return append(b, '}')
 }

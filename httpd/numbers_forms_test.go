@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"encoding/json"
+	"maps"
 	"testing"
 )
 
@@ -49,10 +50,34 @@ func FuzzNumberForms(f *testing.F) {
 		forms := replacementForms(phoneAnswer{Site: phoneForms{CC: cc, NSN: nsn, Trunk: trunk}, CC: ncc, NSN: nnsn, Trunk: ntrunk})
 		m := map[string]string{}
 		for _, kv := range forms.kv[:forms.n] {
-			if _, ok := m[kv[0]]; ok {
+			if _, ok := m[kv[0].String()]; ok {
 				t.Fatalf("form %q twice", kv[0])
 			}
-			m[kv[0]] = kv[1]
+			m[kv[0].String()] = kv[1].String()
+		}
+		// The forms as strings, built: what replacementForms keeps in
+		// parts.
+		built := map[string]string{}
+		for _, f := range []string{cc + nsn, trunk + nsn, nsn} {
+			if _, ok := built[f]; ok {
+				continue
+			}
+			var r string
+			switch {
+			case f == cc+nsn:
+				r = ncc + nnsn
+			case f == nsn:
+				r = nnsn
+			case ntrunk != "":
+				r = ntrunk + nnsn
+			}
+			if len(r) != len(f) || ncc != cc {
+				r = ""
+			}
+			built[f] = r
+		}
+		if !maps.Equal(m, built) {
+			t.Fatalf("forms %q, built as strings %q", m, built)
 		}
 		want, _ := json.Marshal(m)
 		if got := forms.appendJSON(nil); string(got) != string(want) {
