@@ -309,13 +309,14 @@ type hitNumbers struct {
 	site    uint32
 	now     time.Time
 	a       tracking.Assignment
+	space   tracking.AssignSpace // a's replacements and leases
 }
 
 // InHit is the hit's visits.HitHook.
 func (h *hitNumbers) InHit(tx *store.Tx, res visits.HitResult) error {
 	sess := &res.Session
 	var err error
-	if h.a, err = h.numbers.Assign(h.site, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, h.now); err != nil {
+	if h.a, err = h.numbers.AssignIn(&h.space, h.site, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, h.now); err != nil {
 		return err
 	}
 	return h.a.Persist(tx)

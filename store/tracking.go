@@ -216,15 +216,23 @@ func (l *Lease) strings() []*string { return l.Source.fields() }
 
 // Encode returns the versioned encoding of l.
 func (l *Lease) Encode() []byte {
-	e := newEncoder(leaseVersion, 32+len(l.Referrer)+len(l.Landing))
-	e.uint(uint64(l.Site))
-	e.uint(uint64(l.Pool))
-	e.uint(l.Visitor)
-	e.uint(l.Session)
+	return l.AppendEncode(make([]byte, 0, 33+len(l.Referrer)+len(l.Landing)))
+}
+
+// AppendEncode appends Encode's bytes to dst: a claim's lease record is
+// encoded on the stack of the hit that claims it.
+func (l *Lease) AppendEncode(dst []byte) []byte {
+	// The fields as encoder writes them, on a slice rather than an
+	// encoder: its pointer receiver would move dst to the heap.
+	b := append(dst, leaseVersion)
+	b = binary.AppendUvarint(b, uint64(l.Site))
+	b = binary.AppendUvarint(b, uint64(l.Pool))
+	b = binary.AppendUvarint(b, l.Visitor)
+	b = binary.AppendUvarint(b, l.Session)
 	for _, f := range l.strings() {
-		e.str(*f)
+		b = appendStr(b, *f)
 	}
-	return e.b
+	return b
 }
 
 // DecodeLease decodes a Lease.

@@ -89,6 +89,19 @@ func (t *Tracker) Assigns(site uint32) bool {
 // durable by calling Persist in the write that records the page view, and
 // answers only after it. A site without numbers gets an empty Assignment.
 func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Visit, bot bool, now time.Time) (Assignment, error) {
+	return t.AssignIn(nil, site, visitor, session, visit, bot, now)
+}
+
+// AssignSpace is room for an Assignment's replacements and leases of the
+// usual site (a number or two, one pool), which a caller that keeps the
+// Assignment in an object of its own (the hit's numbers hook) holds there:
+// one allocation less a page view.
+type AssignSpace struct{ s assignSpace }
+
+// AssignIn is Assign, the assignment's replacements and leases in space
+// when they fit (nil: in an allocation of their own). The Assignment
+// refers to space: space must live as long as it and hold no other.
+func (t *Tracker) AssignIn(space *AssignSpace, site uint32, visitor, session uint64, visit numbers.Visit, bot bool, now time.Time) (Assignment, error) {
 	if visitor == 0 {
 		return Assignment{}, fmt.Errorf("assign numbers: %w", ErrVisitor)
 	}
@@ -108,7 +121,10 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 	if len(ss.numbers) <= 2 && len(ss.pools) <= 1 {
 		// The usual site, with a number or two and a pool: one
 		// allocation for the answer and its lease.
-		sp := new(assignSpace)
+		if space == nil {
+			space = new(AssignSpace)
+		}
+		sp := &space.s
 		a.Replacements, a.leases = sp.reps[:0:len(ss.numbers)], sp.leases[:0:len(ss.pools)]
 	} else {
 		a.Replacements = make([]Replacement, 0, len(ss.numbers))
@@ -260,7 +276,8 @@ func (a *Assignment) Persist(tx *store.Tx) error {
 		since := l.Since.UnixNano()
 		if l.Fresh || !l.Recorded {
 			rec := a.leaseRecord(w.pool)
-			tx.Set(store.LeaseClaimKey(l.Number, since), rec.Encode())
+			var buf [512]byte // the batch copies it
+			tx.Set(store.LeaseClaimKey(l.Number, since), rec.AppendEncode(buf[:0]))
 			from := w.from
 			tx.AfterCommit(func() { from.MarkRecorded(l) })
 		}
