@@ -410,7 +410,9 @@ func (t *Tracker) session(tx *store.Tx, site uint32, id uint64, known *activeVis
 	if err != nil {
 		return s, false, fmt.Errorf("read session: %w", err)
 	}
-	if s, err = store.DecodeSession(b); err != nil {
+	// b is this read's own copy, never changed: the session's strings
+	// may alias it rather than be copied one by one.
+	if s, err = store.DecodeSessionView(b); err != nil {
 		return s, false, fmt.Errorf("read session %d: %w", id, err)
 	}
 	return s, true, nil
