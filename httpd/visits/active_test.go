@@ -59,3 +59,39 @@ func equalActive(a, b activeVisitor) bool {
 		[]any{b.site, b.hasVisitor, b.latest, b.hasTouch, b.touch, b.session, b.visitor.ID, b.visitor.Site, b.visitor.Created,
 			b.visitor.LastSeen, b.visitor.Name, b.visitor.Properties, b.visitor.Bot})
 }
+
+// TestPackVisitorEveryField fills every field of a visitor and its session
+// through reflection and unpacks them as they were: a field added to
+// store.Session or store.Visitor that pack leaves out fails here.
+func TestPackVisitorEveryField(t *testing.T) {
+	if n := reflect.TypeOf(activeVisitor{}).NumField(); n != 7 {
+		t.Fatalf("activeVisitor has %d fields: pack and unpack know 7", n)
+	}
+	fill := func(v reflect.Value) {
+		for i := range v.NumField() {
+			f := v.Field(i)
+			switch f.Kind() {
+			case reflect.String:
+				f.SetString("s" + strings.Repeat("x", i*20))
+			case reflect.Bool:
+				f.SetBool(true)
+			case reflect.Int64, reflect.Int32:
+				f.SetInt(int64(-1000 - i))
+			case reflect.Uint64, reflect.Uint32:
+				f.SetUint(uint64(1000 + i))
+			case reflect.Slice:
+				f.Set(reflect.ValueOf([]string{"a", "b"}))
+			default:
+				t.Fatalf("field %s of %s: a kind pack does not know", v.Type().Field(i).Name, v.Type())
+			}
+		}
+	}
+	v := activeVisitor{site: 3, hasVisitor: true, latest: true, hasTouch: true}
+	fill(reflect.ValueOf(&v.visitor).Elem())
+	fill(reflect.ValueOf(&v.session).Elem())
+	fill(reflect.ValueOf(&v.touch).Elem())
+	p := pack(&v, "")
+	if got := p.unpack(); !reflect.DeepEqual(got, v) {
+		t.Errorf("unpacked %+v, want %+v", got, v)
+	}
+}
