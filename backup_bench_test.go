@@ -44,6 +44,9 @@ import (
 // of the backup commands.
 //
 //	go test -run '^$' -bench HitsDuringBackup -benchtime 20000x .
+//
+// APPLIANCE_BENCH_PROFILE=PREFIX writes a CPU profile of each round (this
+// process: the server and the clients) and of each backup command.
 func BenchmarkHitsDuringBackup(b *testing.B) {
 	dir := b.TempDir()
 	b.Logf("store of %.1f MiB", float64(fillStore(b, dir, 64<<20))/(1<<20))
