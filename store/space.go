@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Disk space. Pebble cannot survive running out of space: a failed write to
@@ -33,7 +34,20 @@ type space struct {
 
 	mu   sync.Mutex
 	full bool
+	// The last statfs while not full: when, what it found free and the
+	// headroom, and the bytes the store was asked to write since.
+	statAt    time.Time
+	statFree  uint64
+	statRoom  uint64
+	sinceStat uint64
 }
+
+// statEvery is how long check may go on the last statfs while the disk is
+// far from full: in 2 ms even a fast disk written by someone else takes a
+// few MiB, a fraction of the 16 MiB or more of headroom. A group or
+// commit costs one statfs otherwise, several thousand a second (a tenth
+// of a durable write's own CPU on a VM).
+const statEvery = 2 * time.Millisecond
 
 // stat returns the bytes free for the store and the headroom it must keep.
 func (s *space) stat() (free, headroom uint64, err error) {
@@ -54,13 +68,23 @@ func (s *space) stat() (free, headroom uint64, err error) {
 // free, and once full until a quarter more than that is free again. It
 // logs each change, not each refusal. A file system it cannot ask about is
 // taken as not full: the writes themselves will tell.
-func (s *space) check() error {
+//
+// n is the bytes about to be written. Between statfs calls it counts what
+// the store was asked to write; it goes on the last figure while that and
+// the time since keep well within the free space above the headroom.
+func (s *space) check(n int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sinceStat += uint64(n)
+	if !s.full && time.Since(s.statAt) < statEvery && s.statFree > s.statRoom+s.statRoom/2 &&
+		s.sinceStat < (s.statFree-s.statRoom)/4 {
+		return nil
+	}
 	free, headroom, err := s.stat()
 	if err != nil {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.statAt, s.statFree, s.statRoom, s.sinceStat = time.Now(), free, headroom, 0
 	switch {
 	case !s.full && free < headroom:
 		s.full = true

@@ -109,18 +109,26 @@ var requestPool = sync.Pool{New: func() any { return &request{done: make(chan st
 // they are synced; if that sync failed the later group fails with it, since
 // the WAL is written in order.
 type writer struct {
-	d      *DB
-	reqs   chan *request
-	mu     sync.RWMutex // held for reading while sending; stop takes it to close reqs
-	closed bool
-	exited chan struct{}
-	groups atomic.Uint64
-	writes atomic.Uint64
-	// entries and bytes count what the applied groups wrote: batch
-	// entries (sets, merges, deletes) and the batches' bytes as logged.
+	d    *DB
+	reqs chan *request
+	// mu is held for reading while sending, and by a direct commit until
+	// it is synced; stop takes it to close reqs.
+	mu sync.RWMutex
+	// applyMu orders the applies of the loop's groups and of direct
+	// commits: the id sequence each persists is then never lower than the
+	// one before it in the log.
+	applyMu sync.Mutex
+	// seqWritten is the id sequence as the last apply wrote it (applyMu).
+	seqWritten uint64
+	closed     bool
+	exited     chan struct{}
+	groups     atomic.Uint64
+	writes     atomic.Uint64
+	sizes      groupSizes
+	// entries and bytes count what the applies wrote: batch entries
+	// (sets, merges, deletes) and the batches' bytes as logged.
 	entries atomic.Uint64
 	bytes   atomic.Uint64
-	sizes   groupSizes
 	// exportBuf is addExports' scratch for an entry as written to disk;
 	// the tail's blocks are cut from exportArena and exportEnds.
 	exportBuf   []byte
@@ -146,7 +154,7 @@ type pendingGroup struct {
 const maxInFlight = 4
 
 func startWriter(d *DB) *writer {
-	w := &writer{d: d, reqs: make(chan *request, 4096), exited: make(chan struct{})}
+	w := &writer{d: d, reqs: make(chan *request, 4096), exited: make(chan struct{}), seqWritten: d.seq.Load()}
 	go w.loop()
 	return w
 }
@@ -173,25 +181,45 @@ func (w *writer) loop() {
 			}
 		}
 		if !p.batch.Empty() {
-			var seq [8]byte
-			binary.BigEndian.PutUint64(seq[:], w.d.seq.Load())
-			_ = p.batch.Set(MetaKey("seq"), seq[:], nil)
-			if err := w.d.space.check(); err != nil {
-				// Pebble cannot survive a full disk: refuse the group
-				// before it gets there.
-				p.err = fmt.Errorf("commit: %w", err)
-			} else if err := w.d.db.ApplyNoSyncWait(p.batch, pebble.Sync); err != nil {
-				p.err = fmt.Errorf("commit: %w", err)
-			} else {
-				p.applied = true
-				w.entries.Add(uint64(p.batch.Count()))
-				w.bytes.Add(uint64(p.batch.Len()))
-			}
+			p.err = w.applyNoSyncWait(p.batch, false)
+			p.applied = p.err == nil
 		}
 		syncs <- p
 	}
 	close(syncs)
 	<-synced
+}
+
+// applyNoSyncWait persists the id sequence in b, checks the disk's space
+// and applies b to the store without waiting for its log sync (b.SyncWait
+// does), in the order of every other group's and direct commit's apply.
+// The sequence is written only when it moved since the last apply that
+// wrote it: that one is earlier in the log, so it is synced with b or
+// before. direct counts b in directGroups.
+func (w *writer) applyNoSyncWait(b *pebble.Batch, direct bool) error {
+	w.applyMu.Lock()
+	defer w.applyMu.Unlock()
+	seq := w.d.seq.Load()
+	if seq != w.seqWritten {
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], seq)
+		_ = b.Set(MetaKey("seq"), v[:], nil)
+	}
+	if err := w.d.space.check(len(b.Repr())); err != nil {
+		// Pebble cannot survive a full disk: refuse the group before it
+		// gets there.
+		return fmt.Errorf("commit: %w", err)
+	}
+	if direct {
+		w.d.direct.applied.Add(1)
+	}
+	if err := w.d.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	w.seqWritten = seq
+	w.entries.Add(uint64(b.Count()))
+	w.bytes.Add(uint64(b.Len()))
+	return nil
 }
 
 // syncer waits for each group's sync, in order, and wakes its callers.
@@ -317,7 +345,11 @@ func (t *Tx) Discard() {
 }
 
 // Commit hands tx, from Prepare, to the writer and returns once its writes
-// are synced to disk, as Update does. then, when not nil, runs in the
+// are synced to disk, as Update does. A tx with writes, no then and no
+// export marks (a hit's, unless the event stream is on) skips the writer:
+// it is applied to the store in the caller's goroutine, in order with the
+// writer's groups, and pebble's log writer syncs it together with every
+// other write pending at that moment (commitDirect). then, when not nil, runs in the
 // writer (as Update's function does, its reads see the group) and its
 // writes join tx's in one batch: a read-modify-write that must be
 // serialised with every other write. then's error is returned as is and
@@ -334,7 +366,42 @@ func (d *DB) Commit(ctx context.Context, tx *Tx, then func(*Tx) error) error {
 	r := tx.req
 	r.prepared, r.fn = tx.own, then
 	tx.req, tx.own = nil, nil
+	if then == nil && len(r.exportLens) == 0 && !r.prepared.Empty() {
+		return d.commitDirect(r)
+	}
 	return d.send(ctx, r)
+}
+
+// commitDirect commits r, prepared writes with nothing to run in the
+// writer nor to export, in the caller's goroutine: its batch goes to
+// pebble's commit pipeline on its own, in order with the writer's groups
+// (applyMu), and pebble's log writer syncs it with whatever else is
+// pending, as one fdatasync. It saves the hand-offs to the writer and
+// its syncer goroutines, and the copy into a group's batch.
+func (d *DB) commitDirect(r *request) error {
+	w := d.w
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		d.release(r)
+		return ErrClosed
+	}
+	b := r.prepared
+	err := w.applyNoSyncWait(b, true)
+	if err == nil {
+		if serr := b.SyncWait(); serr != nil {
+			err = fmt.Errorf("commit: sync: %w", serr)
+		}
+	}
+	w.mu.RUnlock()
+	w.writes.Add(1)
+	if err == nil {
+		for _, fn := range r.after {
+			fn()
+		}
+	}
+	d.release(r)
+	return err
 }
 
 // send queues r for the writer and waits for its answer.
