@@ -116,7 +116,9 @@ type writer struct {
 	mu sync.RWMutex
 	// applyMu orders the applies of the loop's groups and of direct
 	// commits: the id sequence each persists is then never lower than the
-	// one before it in the log.
+	// one before it in the log. The loop holds it from a group's first
+	// request to its apply, so that no direct commit lands between a
+	// function's reads and the group's writes.
 	applyMu sync.Mutex
 	// seqWritten is the id sequence as the last apply wrote it (applyMu).
 	seqWritten uint64
@@ -165,6 +167,10 @@ func (w *writer) loop() {
 	synced := make(chan struct{})
 	go w.syncer(syncs, synced)
 	for first := range w.reqs {
+		// No direct commit is applied while a group gathers: what its
+		// functions read stays what they write over until the group is
+		// applied, as when every write went through the writer.
+		w.applyMu.Lock()
 		p := &pendingGroup{batch: w.d.db.NewBatch(), reqs: []*request{first}}
 		w.apply(p, first)
 	gather:
@@ -181,9 +187,10 @@ func (w *writer) loop() {
 			}
 		}
 		if !p.batch.Empty() {
-			p.err = w.applyNoSyncWait(p.batch, false)
+			p.err = w.applyLocked(p.batch, false)
 			p.applied = p.err == nil
 		}
+		w.applyMu.Unlock()
 		syncs <- p
 	}
 	close(syncs)
@@ -199,6 +206,11 @@ func (w *writer) loop() {
 func (w *writer) applyNoSyncWait(b *pebble.Batch, direct bool) error {
 	w.applyMu.Lock()
 	defer w.applyMu.Unlock()
+	return w.applyLocked(b, direct)
+}
+
+// applyLocked is applyNoSyncWait with applyMu held.
+func (w *writer) applyLocked(b *pebble.Batch, direct bool) error {
 	seq := w.d.seq.Load()
 	if seq != w.seqWritten {
 		var v [8]byte
