@@ -334,9 +334,9 @@ func (d *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 // Prepare returns a Tx to fill outside the writer, in the caller's
-// goroutine, and hand to Commit: the writer then only appends its
-// writes to a group, so that what decides them runs in parallel on every
-// core. Its Get reads the store as committed: a write queued or in
+// goroutine, and hand to Commit: its writes are then only applied (by
+// Commit itself, or appended to a writer's group), so that what decides
+// them runs in parallel on every core. Its Get reads the store as committed: a write queued or in
 // flight is not seen, so the caller must hold whatever makes the keys it
 // reads its own until Commit returns (the tracker locks the visitor). A
 // prepared Tx must be committed or dropped with Discard.
@@ -361,9 +361,9 @@ func (t *Tx) Discard() {
 // export marks (a hit's, unless the event stream is on) skips the writer:
 // it is applied to the store in the caller's goroutine, in order with the
 // writer's groups, and pebble's log writer syncs it together with every
-// other write pending at that moment (commitDirect). then, when not nil, runs in the
-// writer (as Update's function does, its reads see the group) and its
-// writes join tx's in one batch: a read-modify-write that must be
+// other write pending at that moment (commitDirect). then, when not nil,
+// runs in the writer (as Update's function does, its reads see the group)
+// and its writes join tx's in one batch: a read-modify-write that must be
 // serialised with every other write. then's error is returned as is and
 // drops tx's writes with its own: the prepared writes and then's are
 // durable together or not at all. tx must not be used after Commit.
