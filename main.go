@@ -628,6 +628,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if err != nil {
 		return err
 	}
+	tuneCAllocator()
 	if !o.Pprof {
 		// Nothing reads the heap profile: the runtime need not sample
 		// allocations into it (its stacks' buckets are memory beside
