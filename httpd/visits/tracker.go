@@ -122,7 +122,10 @@ type PageView struct {
 	Referrer string // document.referrer, or the previous URL of an SPA
 	Title    string
 	// UserAgent may alias a buffer of the request (fasthttp's header):
-	// Hit copies what it keeps of it past its return.
+	// nothing keeps it past Hit's return uncopied (the batch copies what
+	// it writes, the active visitors pack their strings into one of their
+	// own, the bot cache clones its keys), so a new session's user agent
+	// needs no copy of its own.
 	UserAgent string
 	// Page, when not nil, is URL as ParsePageURL("u", URL) parsed it (the
 	// handler did, to check the page's origin): it is not parsed again.
@@ -214,13 +217,6 @@ func (t *Tracker) Hit(ctx context.Context, site *store.Site, pv PageView) (HitRe
 	}
 	tx := t.db.Prepare()
 	res, seen, err := t.hitTx(tx, site.ID, &p, &known, now, loc)
-	if err == nil && res.NewSession {
-		// The new session keeps the user agent: a copy, as pv's may
-		// alias the request (PageView.UserAgent). What hitTx wrote is
-		// already copied into tx.
-		res.Session.UserAgent = strings.Clone(res.Session.UserAgent)
-		seen.session.UserAgent = res.Session.UserAgent
-	}
 	if err == nil && res.NewSession && t.counter != nil {
 		seen.touch, seen.hasTouch, err = t.counter.CountSession(tx, site, res.Session, res.NewVisitor, seen.touch, seen.hasTouch)
 	}
