@@ -46,10 +46,10 @@ var counterMerger = &pebble.Merger{
 			return m, m.add(value)
 		case len(key) > 0 && key[0] == prefixHigh:
 			m := &counterValue{max: true}
-			return m, m.add(value)
+			return m, m.operand(value)
 		}
 		m := &counterValue{}
-		return m, m.add(value)
+		return m, m.operand(value)
 	},
 }
 
@@ -81,8 +81,65 @@ func (c *counterValue) add(v []byte) error {
 	return nil
 }
 
-func (c *counterValue) MergeNewer(v []byte) error { return c.add(v) }
-func (c *counterValue) MergeOlder(v []byte) error { return c.add(v) }
+// operand adds a merge operand: lanes of 8 bytes, or compact lanes.
+func (c *counterValue) operand(v []byte) error {
+	if len(v)%8 == 0 {
+		return c.add(v)
+	}
+	return c.addCompact(v)
+}
+
+// Compact counter operands: what the hit path merges (AddLanes, Add) is
+// mostly small numbers in a few lanes, 8 bytes each as a value has them
+// (a new session's traffic operand 104 bytes, a report row's 24). An
+// operand may instead be its lanes as zig-zag varints followed by one
+// byte, the number of lanes (1 to MaxLanes), with one zero byte before
+// it when the length would otherwise be a multiple of 8: a length that is
+// not one tells the two kinds apart. Only operands are compact: what the
+// merger outputs, and so every read, has lanes of 8 bytes.
+func appendCompactLanes(dst []byte, lanes []int64) []byte {
+	if len(lanes) == 0 {
+		return dst
+	}
+	n := len(dst)
+	for _, l := range lanes {
+		dst = binary.AppendVarint(dst, l)
+	}
+	if (len(dst)-n+1)%8 == 0 {
+		dst = append(dst, 0)
+	}
+	return append(dst, byte(len(lanes)))
+}
+
+func (c *counterValue) addCompact(v []byte) error {
+	n := int(v[len(v)-1])
+	if n == 0 || n > MaxLanes {
+		return fmt.Errorf("%w: compact counter of %d lanes", ErrCorrupt, n)
+	}
+	b := v[:len(v)-1]
+	for i := range n {
+		x, w := binary.Varint(b)
+		if w <= 0 {
+			return fmt.Errorf("%w: compact counter lane %d", ErrCorrupt, i)
+		}
+		b = b[w:]
+		if i >= len(c.lanes) {
+			c.lanes = append(c.lanes, 0)
+		}
+		if c.max {
+			c.lanes[i] = max(c.lanes[i], x)
+		} else {
+			c.lanes[i] += x
+		}
+	}
+	if len(b) > 1 || (len(b) == 1 && b[0] != 0) {
+		return fmt.Errorf("%w: compact counter with trailing bytes", ErrCorrupt)
+	}
+	return nil
+}
+
+func (c *counterValue) MergeNewer(v []byte) error { return c.operand(v) }
+func (c *counterValue) MergeOlder(v []byte) error { return c.operand(v) }
 func (c *counterValue) Finish(bool) ([]byte, io.Closer, error) {
 	out := make([]byte, 0, 8*len(c.lanes))
 	for _, l := range c.lanes {

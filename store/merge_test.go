@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 )
@@ -54,6 +55,71 @@ func TestMergeFamilies(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("flushed")
+	d = reopen(t, d)
+	check("reopened")
+}
+
+// Compact counter operands (AddLanes, Add) merge with each other, with
+// operands of 8-byte lanes and over a Set of them (a rebuild's), in the
+// memtable, flushed and compacted; a read always has 8-byte lanes.
+// Lengths that would be a multiple of 8 are padded, and a malformed
+// compact operand is an error.
+func TestCompactCounters(t *testing.T) {
+	for _, lanes := range [][]int64{{1}, {0, 0, 0, 0, 0, 0, 1}, {1 << 40, -1}, {-5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 << 62}} {
+		op := appendCompactLanes(nil, lanes)
+		if len(op)%8 == 0 {
+			t.Errorf("%v: compact operand %x of a length a multiple of 8", lanes, op)
+		}
+		var c counterValue
+		if err := c.operand(op); err != nil || !slices.Equal(c.lanes, lanes) {
+			t.Errorf("%v: compact operand %x read as %v, %v", lanes, op, c.lanes, err)
+		}
+	}
+	for _, bad := range [][]byte{{0x80, 0x80, 1}, {2, 0}, {2, 2, 5, 1}, {0x80, 1}, {2, 17}} {
+		var c counterValue
+		if err := c.operand(bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("operand %x: %v; want ErrCorrupt", bad, err)
+		}
+	}
+
+	d := openTest(t)
+	ctx := context.Background()
+	k, rebuilt := RollupKey(1, 100, "t"), RollupKey(1, 101, "t")
+	write := func(fn func(tx *Tx)) {
+		t.Helper()
+		if err := d.Update(ctx, func(tx *Tx) error { fn(tx); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(func(tx *Tx) { tx.Set(rebuilt, EncodeCounters([]int64{10, 20})) })
+	write(func(tx *Tx) {
+		tx.AddLanes(k, []int64{1, 0, 3})
+		tx.Add(k, 5, 2)
+		tx.Merge(k, EncodeCounters([]int64{1, 1})) // as written before
+		tx.AddLanes(rebuilt, []int64{1, 1, 1})
+	})
+	check := func(when string) {
+		t.Helper()
+		for _, c := range []struct {
+			key  []byte
+			want []int64
+		}{{k, []int64{2, 1, 3, 0, 0, 2}}, {rebuilt, []int64{11, 21, 1}}} {
+			b, err := d.Get(c.key)
+			if lanes, derr := DecodeCounters(b); err != nil || derr != nil || !slices.Equal(lanes, c.want) {
+				t.Errorf("%s: %v, %v %v; want %v", when, lanes, err, derr, c.want)
+			}
+		}
+	}
+	check("in the memtable")
+	if err := d.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	check("flushed")
+	write(func(tx *Tx) { tx.Add(k, 0, -1); tx.Add(k, 0, 1) })
+	if err := d.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("compacted")
 	d = reopen(t, d)
 	check("reopened")
 }

@@ -64,22 +64,23 @@ func (t *Tx) AfterCommit(fn func()) { t.req.after = append(t.req.after, fn) }
 
 // Add adds delta to the counter lane of a roll-up key (see merge.go).
 func (t *Tx) Add(key []byte, lane int, delta int64) {
-	var b [8 * MaxLanes]byte
-	_ = t.own.Merge(key, counterOperandIn(&b, lane, delta), nil)
+	if lane < 0 || lane >= MaxLanes {
+		panic(fmt.Sprintf("store: counter lane %d out of range", lane))
+	}
+	var l [MaxLanes]int64
+	l[lane] = delta
+	t.AddLanes(key, l[:lane+1])
 }
 
 // AddLanes adds lanes[i] to lane i of a roll-up key, all in one merge
-// operand (at most MaxLanes lanes; trailing zero lanes may be left off).
+// operand (at most MaxLanes lanes; trailing zero lanes may be left off),
+// a compact one (merge.go).
 func (t *Tx) AddLanes(key []byte, lanes []int64) {
 	if len(lanes) > MaxLanes {
 		panic(fmt.Sprintf("store: %d counter lanes", len(lanes)))
 	}
-	var b [8 * MaxLanes]byte
-	op := b[:0]
-	for _, l := range lanes {
-		op = binary.LittleEndian.AppendUint64(op, uint64(l))
-	}
-	_ = t.own.Merge(key, op, nil)
+	var b [(binary.MaxVarintLen64 + 1) * MaxLanes]byte
+	_ = t.own.Merge(key, appendCompactLanes(b[:0], lanes), nil)
 }
 
 // Merge adds a raw merge operand (an EncodeCounters value) to key.
