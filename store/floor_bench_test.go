@@ -78,12 +78,17 @@ func BenchmarkDurableFloor(b *testing.B) {
 				if syncs := after.WALSyncs - before.WALSyncs; syncs > 0 {
 					b.ReportMetric(float64(b.N)/float64(syncs), "writes/fsync")
 				}
-				slices.Sort(lat)
-				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+				reportLatencies(b, lat)
 			})
 		}
 	}
+}
+
+// reportLatencies reports the p50 and p99 of lat (sorting it) in ms.
+func reportLatencies(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
 
 // contextSwitches is the process's context switches so far, voluntary and

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -83,11 +82,9 @@ func BenchmarkLogSync(b *testing.B) {
 			wg.Wait()
 			el := time.Since(start)
 			b.StopTimer()
-			slices.Sort(lat)
 			b.ReportMetric(float64(b.N)/el.Seconds(), "syncs/s")
 			b.ReportMetric(float64(el.Microseconds())/1000/float64(b.N)*float64(inFlight), "mean-ms")
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			reportLatencies(b, lat)
 			b.ReportMetric(float64((cputime.Process()-cpu).Microseconds())/float64(b.N), "cpu-µs/sync")
 		})
 	}

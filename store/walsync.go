@@ -68,18 +68,15 @@ type walFile struct {
 	g *directGroups
 }
 
-func (f walFile) SyncData() error {
-	n := f.g.applied.Load()
-	err := f.File.SyncData()
-	if err == nil {
-		f.g.sync(n)
-	}
-	return err
-}
+func (f walFile) SyncData() error { return f.synced(f.File.SyncData) }
 
-func (f walFile) Sync() error {
+func (f walFile) Sync() error { return f.synced(f.File.Sync) }
+
+// synced runs one of the log's syncs and, when it succeeds, counts the
+// direct writes applied before it began as taken by it.
+func (f walFile) synced(sync func() error) error {
 	n := f.g.applied.Load()
-	err := f.File.Sync()
+	err := sync()
 	if err == nil {
 		f.g.sync(n)
 	}

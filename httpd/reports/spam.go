@@ -27,32 +27,29 @@ func (s *Service) CountSpam(ctx context.Context, tx *store.Tx, siteID uint32, ki
 	c := &counter{l: l, site: siteID, loc: s.sites.Location(site)}
 	switch kind {
 	case store.MarkLead:
-		b, err := tx.Get(store.LeadKey(siteID, id))
-		if err != nil {
-			return fmt.Errorf("count spam: lead %d: %w", id, err)
-		}
-		ld, err := store.DecodeLead(id, b)
-		if err != nil {
-			return fmt.Errorf("count spam: lead %d: %w", id, err)
-		}
-		err = c.lead(&ld)
+		err = countRecord(tx, store.LeadKey(siteID, id), id, store.DecodeLead, c.lead)
 	case store.MarkCallback:
-		b, err := tx.Get(store.CallbackKey(siteID, id))
-		if err != nil {
-			return fmt.Errorf("count spam: callback %d: %w", id, err)
-		}
-		cb, err := store.DecodeCallback(id, b)
-		if err != nil {
-			return fmt.Errorf("count spam: callback %d: %w", id, err)
-		}
-		err = c.callback(&cb)
+		err = countRecord(tx, store.CallbackKey(siteID, id), id, store.DecodeCallback, c.callback)
 	default:
-		return fmt.Errorf("count spam: mark kind %d", kind)
+		err = fmt.Errorf("mark kind %d", kind)
 	}
 	if err != nil {
 		return fmt.Errorf("count spam: %w", err)
 	}
 	return nil
+}
+
+// countRecord reads record id under key in tx and counts it.
+func countRecord[T any](tx *store.Tx, key []byte, id uint64, decode func(uint64, []byte) (T, error), count func(*T) error) error {
+	b, err := tx.Get(key)
+	if err != nil {
+		return fmt.Errorf("record %d: %w", id, err)
+	}
+	r, err := decode(id, b)
+	if err != nil {
+		return fmt.Errorf("record %d: %w", id, err)
+	}
+	return count(&r)
 }
 
 // spamLedger counts a record again with its lanes' sign turned (sign -1:
