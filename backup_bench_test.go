@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,17 @@ import (
 // keep-alive connections, alone, and while `appliance backup -o FILE` (a
 // child process: this test binary as the appliance, see TestMain; the
 // archive streamed through the admin socket, verified and written beside
-// the store) runs back to back, in alternated rounds. The ratio of the
-// hits/s of a backup round to those of the alone rounds is the ingest left
-// while a backup runs (goal: above 0.9).
+// the store) runs back to back, in alternated rounds: 4 alone, 3 with
+// backups between them. The ratio of the hits/s of a backup round to the
+// mean of the two alone rounds beside it is the ingest left while a backup
+// runs (goal: above 0.9). Each round also reports the store's log syncs
+// (their mean time, how many a second, writes a group commit, from the
+// server's /metrics), the machine's disk writes (/proc/diskstats: mean
+// time a write, MiB/s) and this process's system CPU per hit.
+//
+// APPLIANCE_BENCH_BACKUP_RATE sets serve's --backup-rate (e.g. 8M; 0: no
+// limit); APPLIANCE_BENCH_BACKUP_OUT=- has the command write the archive to
+// its stdout, discarded, instead of a file (no disk writes).
 //
 // An alone round is b.N hits. A backup round covers whole backups: it
 // starts with the first backup, takes at least b.N hits, starts no backup
@@ -58,13 +67,15 @@ func BenchmarkHitsDuringBackup(b *testing.B) {
 		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", Version: "bench",
 			Log:           LogOptions{Format: "text", Level: "warn"},
 			TrackerLimits: httpd.TrackerLimits{PerIP: -1, PerSite: -1},
-			Store:         StoreOptions{BackupRate: store.DefaultBackupRate},
+			Store:         StoreOptions{BackupRate: benchBackupRate(b)},
+			MetricsToken:  "bench",
 		}, io.Discard, func(a string) { ready <- a })
 	}()
-	var url string
+	var url, metricsURL string
 	select {
 	case addr := <-ready:
 		url = "http://" + addr + "/t/v1/hit"
+		metricsURL = "http://" + addr + "/metrics"
 	case err := <-done:
 		b.Fatal(err)
 	}
@@ -76,89 +87,113 @@ func BenchmarkHitsDuringBackup(b *testing.B) {
 	}()
 	out := filepath.Join(b.TempDir(), "backup.tar")
 	var pages atomic.Int64
-	for range 3 {
-		for _, backup := range []bool{false, true} {
-			name := "alone"
-			if backup {
-				name = "backup"
-			}
-			b.Run(name, func(b *testing.B) {
-				bctx, stop := context.WithCancel(ctx)
-				var backups sync.WaitGroup
-				var taken atomic.Int64
-				var backupCPU atomic.Int64 // ns, of the backup commands
-				// running is set while the backups of this round go on:
-				// until the first b.N hits are taken and the last backup
-				// started before has ended.
-				var running, hitsDone atomic.Bool
-				if backup {
-					running.Store(true)
-					backups.Go(func() {
-						defer running.Store(false)
-						for bctx.Err() == nil && !hitsDone.Load() {
-							cpu, err := backupCommand(bctx, dir, out, childProfile(b, int(taken.Load())))
-							backupCPU.Add(int64(cpu))
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							taken.Add(1)
-						}
-					})
-				}
-				c := &fasthttp.Client{MaxConnsPerHost: 64, MaxConnWaitTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-				var next, hits atomic.Int64
-				var mu sync.Mutex
-				var lat []time.Duration
-				var clients sync.WaitGroup
-				b.ResetTimer()
-				stopProfile := profileRound(b)
-				start, cpu := time.Now(), cputime.Process()
-				for range 64 {
-					clients.Go(func() {
-						var my []time.Duration
-						for {
-							if next.Add(1) > int64(b.N) {
-								hitsDone.Store(true)
-								if !running.Load() {
-									break
-								}
-							}
-							body := fmt.Appendf(nil, `{"k":%q,"u":"https://shop.example/catalog/item-%d","r":"https://yandex.ru/","t":"Кроссовки кожаные — купить в интернет-магазине Shop"}`, site, pages.Add(1))
-							t := time.Now()
-							if err := postPageView(c, url, body); err != nil {
-								b.Error(err)
-								return
-							}
-							my = append(my, time.Since(t))
-							hits.Add(1)
-						}
-						mu.Lock()
-						lat = append(lat, my...)
-						mu.Unlock()
-					})
-				}
-				clients.Wait()
-				elapsed, used := time.Since(start), cputime.Process()-cpu
-				b.StopTimer()
-				stop()
-				backups.Wait()
-				stopProfile()
-				used += time.Duration(backupCPU.Load())
-				n := hits.Load()
-				b.ReportMetric(float64(n)/elapsed.Seconds(), "hits/s")
-				b.ReportMetric(float64(used.Microseconds())/float64(n), "cpu-µs/hit")
-				if len(lat) > 0 {
-					slices.Sort(lat)
-					b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-				}
-				if backup {
-					b.ReportMetric(float64(taken.Load()), "backups")
-					b.ReportMetric(elapsed.Seconds()/float64(taken.Load()), "s/backup")
-					b.ReportMetric(float64(backupCPU.Load())/1e6/float64(taken.Load()), "cmd-cpu-ms/backup")
-				}
-			})
+	var rates [7]float64 // hits/s of each round (its last run: the first has b.N 1)
+	// Alone and backup rounds alternate, an alone round first and last:
+	// each backup round is compared with the alone rounds on either side,
+	// since the store grows over the run and its hits slow with it.
+	for i := range 7 {
+		backup := i%2 == 1
+		name := "alone"
+		if backup {
+			name = "backup"
 		}
+		b.Run(name, func(b *testing.B) {
+			bctx, stop := context.WithCancel(ctx)
+			var backups sync.WaitGroup
+			var taken atomic.Int64
+			var backupCPU atomic.Int64 // ns, of the backup commands
+			// running is set while the backups of this round go on:
+			// until the first b.N hits are taken and the last backup
+			// started before has ended.
+			var running, hitsDone atomic.Bool
+			if backup {
+				running.Store(true)
+				backups.Go(func() {
+					defer running.Store(false)
+					for bctx.Err() == nil && !hitsDone.Load() {
+						cpu, err := backupCommand(bctx, dir, out, childProfile(b, int(taken.Load())))
+						backupCPU.Add(int64(cpu))
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						taken.Add(1)
+					}
+				})
+			}
+			c := &fasthttp.Client{MaxConnsPerHost: 64, MaxConnWaitTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+			var next, hits atomic.Int64
+			var mu sync.Mutex
+			var lat []time.Duration
+			var clients sync.WaitGroup
+			b.ResetTimer()
+			stopProfile := profileRound(b)
+			m0, d0, u0 := scrapeStore(b, c, metricsURL), readDiskStats(), userSys()
+			start, cpu := time.Now(), cputime.Process()
+			for range 64 {
+				clients.Go(func() {
+					var my []time.Duration
+					for {
+						if next.Add(1) > int64(b.N) {
+							hitsDone.Store(true)
+							if !running.Load() {
+								break
+							}
+						}
+						body := fmt.Appendf(nil, `{"k":%q,"u":"https://shop.example/catalog/item-%d","r":"https://yandex.ru/","t":"Кроссовки кожаные — купить в интернет-магазине Shop"}`, site, pages.Add(1))
+						t := time.Now()
+						if err := postPageView(c, url, body); err != nil {
+							b.Error(err)
+							return
+						}
+						my = append(my, time.Since(t))
+						hits.Add(1)
+					}
+					mu.Lock()
+					lat = append(lat, my...)
+					mu.Unlock()
+				})
+			}
+			clients.Wait()
+			elapsed, used := time.Since(start), cputime.Process()-cpu
+			m1, d1, u1 := scrapeStore(b, c, metricsURL), readDiskStats(), userSys()
+			b.StopTimer()
+			stop()
+			backups.Wait()
+			stopProfile()
+			used += time.Duration(backupCPU.Load())
+			n := hits.Load()
+			b.ReportMetric(float64(n)/elapsed.Seconds(), "hits/s")
+			b.ReportMetric(float64(used.Microseconds())/float64(n), "cpu-µs/hit")
+			if syncs := m1.syncs - m0.syncs; syncs > 0 {
+				b.ReportMetric((m1.syncTime-m0.syncTime)*1e6/syncs, "wal-sync-µs")
+				b.ReportMetric(syncs/elapsed.Seconds(), "wal-syncs/s")
+			}
+			if commits := m1.commits - m0.commits; commits > 0 {
+				b.ReportMetric((m1.writes-m0.writes)/commits, "writes/commit")
+			}
+			if w := d1.writes - d0.writes; w > 0 {
+				b.ReportMetric(float64(d1.writeMs-d0.writeMs)/float64(w), "disk-write-ms")
+				b.ReportMetric(float64(d1.sectors-d0.sectors)*512/(1<<20)/elapsed.Seconds(), "disk-MiB/s")
+			}
+			b.ReportMetric(float64((u1[1]-u0[1]).Microseconds())/float64(n), "sys-µs/hit")
+			if len(lat) > 0 {
+				slices.Sort(lat)
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			}
+			if backup {
+				b.ReportMetric(float64(taken.Load()), "backups")
+				b.ReportMetric(elapsed.Seconds()/float64(taken.Load()), "s/backup")
+				b.ReportMetric(float64(backupCPU.Load())/1e6/float64(taken.Load()), "cmd-cpu-ms/backup")
+			}
+		})
+	}
+	{
+		var r []string
+		for i := 1; i < 7; i += 2 {
+			r = append(r, fmt.Sprintf("%.2f", rates[i]/((rates[i-1]+rates[i+1])/2)))
+		}
+		b.Logf("hits/s of the backup rounds to the mean of the alone rounds beside them: %s", strings.Join(r, " "))
 	}
 }
 
@@ -200,6 +235,9 @@ func childProfile(b *testing.B, i int) string {
 // process and returns the CPU time it used; profile, when not "", is the
 // file the child writes its CPU profile to (see TestMain).
 func backupCommand(ctx context.Context, dir, out, profile string) (time.Duration, error) {
+	if o := os.Getenv("APPLIANCE_BENCH_BACKUP_OUT"); o != "" {
+		out = o // "-": to stdout, discarded
+	}
 	cmd := exec.CommandContext(ctx, os.Args[0], "backup", "--data", dir, "-o", out)
 	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1", "APPLIANCE_TEST_CPUPROFILE="+profile)
 	var stderr bytes.Buffer
@@ -282,4 +320,87 @@ func benchSite(b *testing.B, dir string) string {
 		b.Fatalf("site add printed %q", out.String())
 	}
 	return m[1]
+}
+
+// benchBackupRate is serve's --backup-rate in BenchmarkHitsDuringBackup:
+// APPLIANCE_BENCH_BACKUP_RATE (e.g. 8M, 0 for no limit) or the default.
+func benchBackupRate(b *testing.B) byteSize {
+	r := byteSize(store.DefaultBackupRate)
+	if v := os.Getenv("APPLIANCE_BENCH_BACKUP_RATE"); v != "" {
+		if err := r.Set(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return r
+}
+
+// storeCounters are the server's store counters in /metrics that
+// BenchmarkHitsDuringBackup reports per round.
+type storeCounters struct {
+	syncs, syncTime, commits, writes float64 // syncTime in seconds
+}
+
+// scrapeStore reads the store's counters from the server's /metrics.
+func scrapeStore(b *testing.B, c *fasthttp.Client, url string) storeCounters {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	req.Header.Set("Authorization", "Bearer bench")
+	if err := c.Do(req, resp); err != nil || resp.StatusCode() != fasthttp.StatusOK {
+		b.Fatalf("metrics: %v %d", err, resp.StatusCode())
+	}
+	var s storeCounters
+	for line := range strings.Lines(string(resp.Body())) {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		f, _ := strconv.ParseFloat(v, 64)
+		switch name {
+		case "appliance_store_wal_sync_seconds_count":
+			s.syncs = f
+		case "appliance_store_wal_sync_seconds_sum":
+			s.syncTime = f
+		case "appliance_store_commits_total":
+			s.commits = f
+		case "appliance_store_writes_total":
+			s.writes = f
+		}
+	}
+	return s
+}
+
+// diskStats are the writes of the machine's disks (/proc/diskstats, whole
+// disks named vd*, sd* or nvme*n*: no partitions), zero where unknown.
+type diskStats struct{ writes, sectors, writeMs int64 }
+
+func readDiskStats() diskStats {
+	var d diskStats
+	data, err := os.ReadFile("/proc/diskstats")
+	if err != nil {
+		return d
+	}
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) < 11 || !regexp.MustCompile(`^(vd[a-z]|sd[a-z]|nvme\d+n\d+)$`).MatchString(f[2]) {
+			continue
+		}
+		w, _ := strconv.ParseInt(f[7], 10, 64)
+		sec, _ := strconv.ParseInt(f[9], 10, 64)
+		ms, _ := strconv.ParseInt(f[10], 10, 64)
+		d.writes += w
+		d.sectors += sec
+		d.writeMs += ms
+	}
+	return d
+}
+
+// userSys is the process's user and system CPU time.
+func userSys() [2]time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return [2]time.Duration{}
+	}
+	return [2]time.Duration{time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())}
 }

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,6 +121,7 @@ var (
 	descDiskBytes   = prometheus.NewDesc("appliance_store_disk_bytes", "Bytes of the store on disk.", nil, nil)
 	descDiskFull    = prometheus.NewDesc("appliance_store_disk_full", "1 while writes are refused for lack of disk space.", nil, nil)
 	descWALBytes    = prometheus.NewDesc("appliance_store_wal_bytes", "Bytes of the write-ahead log.", nil, nil)
+	descWALSync     = prometheus.NewDesc("appliance_store_wal_sync_seconds", "Time the write-ahead log's fdatasyncs took (one may cover several group commits).", nil, nil)
 	descCompactions = prometheus.NewDesc("appliance_store_compactions_total", "Pebble compactions.", nil, nil)
 	descReadAmp     = prometheus.NewDesc("appliance_store_read_amplification", "Pebble read amplification.", nil, nil)
 	// The store's memory beside the Go heap: pebble's block cache and
@@ -147,7 +149,7 @@ var (
 )
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes,
+	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes, descWALSync,
 		descCompactions, descReadAmp, descCacheCapacity, descCacheBytes, descCacheBlocks, descCacheHits, descCacheMisses,
 		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses} {
 		ch <- d
@@ -176,6 +178,15 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	// Writes and the buckets are read a moment apart: a scrape may see a
 	// group's writes in the sum before it sees the group.
 	ch <- prometheus.MustNewConstHistogram(descGroupSize, groups, float64(st.Writes), buckets)
+	if len(st.WALSyncBuckets) > 0 {
+		sync := make(map[float64]uint64, len(st.WALSyncBuckets))
+		for _, b := range st.WALSyncBuckets {
+			if b.Le > 0 && b.Le < math.MaxInt64 { // not +Inf: that is the count
+				sync[b.Le.Seconds()] = b.Count
+			}
+		}
+		ch <- prometheus.MustNewConstHistogram(descWALSync, st.WALSyncs, st.WALSyncTime.Seconds(), sync)
+	}
 	gauge(descDiskBytes, float64(st.DiskBytes))
 	full := 0.0
 	if s.db.CheckDiskSpace() != nil {
