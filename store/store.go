@@ -56,9 +56,9 @@ type DB struct {
 	dir string // the data directory
 	db  *pebble.DB
 	w   *writer
-	seq atomic.Uint64 // last id handed out; persisted by every commit
-	// openSeq is seq as the store was opened: what the last commit before
-	// it persisted.
+	seq atomic.Uint64 // last id handed out; persisted by reservation (writer.applyLocked)
+	// openSeq is seq as the store was opened: what the last write of the
+	// sequence before persisted.
 	openSeq uint64
 	space   *space
 	exp     exportLog // the export log's state (export.go)
@@ -249,14 +249,30 @@ func (d *DB) Close() error {
 // is simply skipped.
 func (d *DB) NextID() uint64 { return d.seq.Add(1) }
 
-// LastID returns the last id handed out, which the next commit persists.
-func (d *DB) LastID() uint64 { return d.seq.Load() }
+// LastID returns the id sequence as the next commit leaves it in the
+// store: the last id handed out, rounded up to the ids the store has
+// reserved (writer.applyLocked), which is what OpenedID reads back when
+// nothing is written after that commit. An older version persisted the
+// last id handed out itself.
+func (d *DB) LastID() uint64 {
+	seq := d.seq.Load()
+	if d.w != nil {
+		d.w.applyMu.Lock()
+		written := d.w.seqWritten
+		d.w.applyMu.Unlock()
+		if seq <= written {
+			return written
+		}
+	}
+	return seqReserve(seq)
+}
 
-// OpenedID returns LastID as the store was opened: what the last commit
-// before persisted. Every commit that follows a NextID persists a higher
-// one, by any version of the server, so state sealed with LastID at a
-// clean shutdown (SealedKey) can tell whether ids were handed out and
-// written since.
+// OpenedID returns LastID as the store was opened: what the last write of
+// the sequence before persisted. A commit that carries an id handed out
+// after the open persists a higher one, by any version of the server (an
+// older version persisted every id it handed out), so state sealed with
+// LastID at a clean shutdown (SealedKey) can tell whether ids were handed
+// out and written since.
 func (d *DB) OpenedID() uint64 { return d.openSeq }
 
 // Get returns a copy of the value stored under key, or ErrNotFound.

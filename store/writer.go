@@ -121,7 +121,9 @@ type writer struct {
 	// request to its apply, so that no direct commit lands between a
 	// function's reads and the group's writes.
 	applyMu sync.Mutex
-	// seqWritten is the id sequence as the last apply wrote it (applyMu).
+	// seqWritten is the id sequence as the last apply that wrote it
+	// wrote it (applyMu): a reservation (seqReserve), never below an id
+	// that a write applied since carries.
 	seqWritten uint64
 	closed     bool
 	exited     chan struct{}
@@ -198,24 +200,39 @@ func (w *writer) loop() {
 	<-synced
 }
 
-// applyNoSyncWait persists the id sequence in b, checks the disk's space
-// and applies b to the store without waiting for its log sync (b.SyncWait
-// does), in the order of every other group's and direct commit's apply.
-// The sequence is written only when it moved since the last apply that
-// wrote it: that one is earlier in the log, so it is synced with b or
-// before. direct counts b in directGroups.
+// applyNoSyncWait persists the id sequence in b when it must, checks the
+// disk's space and applies b to the store without waiting for its log
+// sync (b.SyncWait does), in the order of every other group's and direct
+// commit's apply. The sequence is written only when the ids handed out
+// passed the one the log holds, and then as a reservation (seqReserve)
+// of the next ids up to a multiple of seqBlock: a write carries no id
+// above what was handed out when it is applied, so none above what the
+// log holds once it is (the last write of the sequence is earlier in the
+// log or in b, so synced with b or before). Before, every apply that
+// followed a NextID wrote it: about one entry a hit, each a new memtable
+// entry of the same key. direct counts b in directGroups.
 func (w *writer) applyNoSyncWait(b *pebble.Batch, direct bool) error {
 	w.applyMu.Lock()
 	defer w.applyMu.Unlock()
 	return w.applyLocked(b, direct)
 }
 
+// seqBlock is how many ids a write of the sequence reserves at most: a
+// restart, clean or not, skips what was reserved and not handed out (at
+// most seqBlock-1 ids; ids stay far below 2^53).
+const seqBlock = 1024
+
+// seqReserve is what the sequence is written as once ids up to seq are
+// handed out: seq rounded up to a multiple of seqBlock.
+func seqReserve(seq uint64) uint64 { return (seq + seqBlock - 1) &^ (seqBlock - 1) }
+
 // applyLocked is applyNoSyncWait with applyMu held.
 func (w *writer) applyLocked(b *pebble.Batch, direct bool) error {
-	seq := w.d.seq.Load()
-	if seq != w.seqWritten {
+	seq, written := w.d.seq.Load(), w.seqWritten
+	if seq > written {
+		written = seqReserve(seq)
 		var v [8]byte
-		binary.BigEndian.PutUint64(v[:], seq)
+		binary.BigEndian.PutUint64(v[:], written)
 		_ = b.Set(MetaKey("seq"), v[:], nil)
 	}
 	if err := w.d.space.check(len(b.Repr())); err != nil {
@@ -229,7 +246,7 @@ func (w *writer) applyLocked(b *pebble.Batch, direct bool) error {
 	if err := w.d.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	w.seqWritten = seq
+	w.seqWritten = written
 	w.entries.Add(uint64(b.Count()))
 	w.bytes.Add(uint64(b.Len()))
 	return nil

@@ -92,6 +92,50 @@ func TestNextIDSurvivesReopen(t *testing.T) {
 	}
 }
 
+// The sequence is written as a reservation of the ids up to a multiple of
+// seqBlock, once a block rather than on every commit that follows a
+// NextID; a store an older version wrote (the last id handed out itself)
+// goes on from it; LastID is what OpenedID reads back after a clean stop.
+func TestSequenceReserved(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t)
+	// As an older version left it: the last id handed out, 777.
+	if err := d.Set(ctx, MetaKey("seq"), binary.BigEndian.AppendUint64(nil, 777)); err != nil {
+		t.Fatal(err)
+	}
+	d = reopen(t, d)
+	if got := d.OpenedID(); got != 777 {
+		t.Fatalf("OpenedID = %d, want 777", got)
+	}
+	if got := d.LastID(); got != 777 {
+		t.Fatalf("LastID before any NextID = %d, want 777", got)
+	}
+	before := d.Stats().Entries
+	n := 3 * seqBlock
+	var last uint64
+	for i := range n {
+		last = d.NextID()
+		if err := d.Set(ctx, MetaKey(fmt.Sprint("k", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 778..3849 crosses the blocks ending at 1024, 2048, 3072 and 4096.
+	if got, want := d.Stats().Entries-before, uint64(n+4); got != want {
+		t.Errorf("%d commits of one id each wrote %d entries, want %d (4 of the sequence)", n, got, want)
+	}
+	if got := d.LastID(); got != seqReserve(last) || got%seqBlock != 0 || got < last {
+		t.Errorf("LastID = %d after id %d, want %d", got, last, seqReserve(last))
+	}
+	sealed := d.LastID()
+	d = reopen(t, d)
+	if got := d.OpenedID(); got != sealed {
+		t.Errorf("OpenedID = %d, want LastID before the stop, %d", got, sealed)
+	}
+	if id := d.NextID(); id <= last || id != sealed+1 {
+		t.Errorf("NextID after reopen = %d, want %d", id, sealed+1)
+	}
+}
+
 func TestUpdateErrorLeavesNoWrites(t *testing.T) {
 	d := openTest(t)
 	ctx := context.Background()

@@ -270,6 +270,28 @@ func rowKey(q *Query, row []byte) ([]byte, bool) {
 	return sourceField(row, fieldOf(q.Group))
 }
 
+// scanNoTerm adds the source rows of q's range and model that q's filter
+// keeps to the term report's rows (get): to "", less what the term rows
+// took from it (sourcesOf), or, in a store written before terms had rows
+// of their own, to the term the row holds as its fifth field.
+func scanNoTerm(ctx context.Context, v view, q *Query, model byte, get func([]byte) *Counts) error {
+	f := Query{Group: GroupCampaign, Filter: q.Filter} // rowKey's filter over the source rows
+	lower := store.ReportKey(q.Site.ID, dimSource, model, uint32(q.From), nil)
+	upper := store.ReportKey(q.Site.ID, dimSource, model, uint32(q.To)+1, nil)
+	return v.scan(ctx, lower, upper, func(key []byte, lanes []int64) error {
+		_, row, ok := store.ParseReportKey(key)
+		if !ok {
+			return nil
+		}
+		if _, ok := rowKey(&f, row); !ok {
+			return nil
+		}
+		term, _ := sourceField(row, fieldOf(GroupTerm))
+		get(term).addRollup(model, lanes)
+		return nil
+	})
+}
+
 func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Location) (Sources, error) {
 	out := Sources{From: q.From, To: q.To, TimeZone: ZoneName(q.Site, loc), Group: q.Group, Model: q.Model, Rows: []Row{}}
 	rows := map[string]*Counts{}
@@ -285,6 +307,7 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 	for _, model := range []byte{modelTraffic, modelByte(q.Model)} {
 		lower := store.ReportKey(q.Site.ID, dim, model, uint32(q.From), nil)
 		upper := store.ReportKey(q.Site.ID, dim, model, uint32(q.To)+1, nil)
+		var neg [store.MaxLanes]int64
 		err := v.scan(ctx, lower, upper, func(key []byte, lanes []int64) error {
 			_, row, ok := store.ParseReportKey(key)
 			if !ok {
@@ -294,13 +317,30 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 			if !ok {
 				return nil
 			}
+			if dim == dimTerm {
+				if len(k) == 0 {
+					return nil // a store's older "" row: the source rows count it
+				}
+				// The sessions without a term are the source rows'
+				// less the term rows under them.
+				for i, l := range lanes {
+					neg[i] = -l
+				}
+				get(nil).addRollup(model, neg[:len(lanes)])
+			}
 			c := get(k)
 			c.addRollup(model, lanes)
 			return nil
 		})
+		if err == nil && dim == dimTerm {
+			err = scanNoTerm(ctx, v, &q, model, get)
+		}
 		if err != nil {
 			return out, fmt.Errorf("sources report: %w", err)
 		}
+	}
+	if c := rows[""]; c != nil && *c == (Counts{}) && q.Group == GroupTerm {
+		delete(rows, "") // every session had a term
 	}
 	var total Money
 	err := scanCosts(ctx, db, q.Site.ID, q.From, q.To, func(day Day, source, medium, campaign string, amount Money) {

@@ -17,19 +17,24 @@ import (
 //	dimension  period         row key                                        models
 //	dimSource  day            channel, source, medium, campaign               0 traffic, 1-3 outcomes
 //	           (each a uvarint length and the bytes)
-//	dimTerm    day            channel, source, medium, campaign, term         0, 1-3
+//	dimTerm    day            channel, source, medium, campaign, term (not "") 0, 1-3
 //	dimLanding day            the landing page's path                         0, 1-3
 //	dimRef     day            the referrer's domain ("" for none)             0, 1-3
 //	dimHour    hour (day*24+h) ""                                             0: traffic and outcomes
 //
-// Every value has the lanes lane*. A session adds to its four day rows
-// and its hour (five merge operands, each several lanes at once); an
-// event to its session's four day rows; an outcome to the four day rows
-// of the session each model credits (twelve) and to its hour. The hour
+// Every value has the lanes lane*. A session adds to its day rows (four
+// with a term, three without) and its hour (a merge operand each, several
+// lanes at once); an event to its session's day rows; an outcome to the
+// day rows of the session each model credits and to its hour. The hour
 // row is the site's total: the timeseries reads it, a day is 24 hours of
 // it. Terms have their own rows because an ad account has hundreds of
 // them: the reports by channel to campaign read a few rows a day, not one
-// per term.
+// per term. Most sessions have no term: theirs is the source row less the
+// term rows under it (sourcesOf), so that they write no term row. Stores
+// written before that have term rows of "" too, which the term report
+// leaves out (the source rows count those sessions); stores written
+// before terms had rows have source rows with the term as a fifth field.
+
 const (
 	dimSource  byte = 's'
 	dimTerm    byte = 't'
@@ -77,6 +82,7 @@ const MaxField = 200
 type dims struct {
 	source  []byte // row key of dimSource
 	term    []byte // row key of dimTerm
+	hasTerm bool   // the term is not "": the session adds to its dimTerm row
 	landing string
 	ref     string
 	direct  bool
@@ -119,7 +125,7 @@ func dimsOf(src *store.Source) dims {
 	}
 	t := cutField(src.UTMTerm)
 	s := b[:len(b)-len(t)-uvarintLen(len(t))]
-	return dims{source: s[:len(s):len(s)], term: b, landing: cutField(pathOf(src.Landing)), ref: cutField(refDomain), direct: channel == "direct"}
+	return dims{source: s[:len(s):len(s)], term: b, hasTerm: t != "", landing: cutField(pathOf(src.Landing)), ref: cutField(refDomain), direct: channel == "direct"}
 }
 
 func uvarintLen(n int) int { return len(binary.AppendUvarint(nil, uint64(n))) }
@@ -369,7 +375,9 @@ func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[n
 
 func (c *counter) addDay(model byte, day uint32, d *dims, lanes *[numLanes]int64) {
 	c.row(dimSource, model, day, d.source, lanes)
-	c.row(dimTerm, model, day, d.term, lanes)
+	if d.hasTerm {
+		c.row(dimTerm, model, day, d.term, lanes)
+	}
 	c.row(dimLanding, model, day, []byte(d.landing), lanes)
 	c.row(dimRef, model, day, []byte(d.ref), lanes)
 }
