@@ -200,7 +200,9 @@ const (
 	MetricCalls = "call"
 )
 
-// Lanes of a pool's daily counter.
+// Lanes of a pool's daily counter, which claims and misses wrote beside
+// their hour's until they went to the hour's counter alone (a memtable
+// entry a claim less); reports add both.
 const (
 	LanePoolClaims = iota // leases claimed
 	LanePoolMisses        // page views that found the pool full
@@ -208,6 +210,14 @@ const (
 	// that read the counter; days written since are in the high-water
 	// mark, raised blindly.
 	LanePoolPeak
+)
+
+// Lanes of a pool's hourly counter (poolHourMetric). An hour written
+// before the daily counter's lanes moved there has only its demand.
+const (
+	LaneHourDemand = iota // claims and misses: the hour's demand
+	LaneHourClaims        // leases claimed
+	LaneHourMisses        // page views that found the pool full
 )
 
 // Lanes of MetricCalls.
@@ -229,8 +239,9 @@ func poolHourMetric(pool uint32, hour int) string {
 	return string(appendPoolHourMetric(b[:0], pool, hour))
 }
 
-// appendPoolMetric appends poolMetric(pool) to b: a claim writes three
-// keys named by it, built on the stack.
+// appendPoolMetric appends poolMetric(pool) to b: a claim writes two
+// keys named by it (the high-water mark, the hour's counter), built on
+// the stack.
 func appendPoolMetric(b []byte, pool uint32) []byte {
 	return strconv.AppendUint(append(b, MetricPool...), uint64(pool), 10)
 }
@@ -283,15 +294,12 @@ func (a *Assignment) Persist(tx *store.Tx) error {
 		}
 		tx.ExtendLease(store.AppendLeaseKey(key[:0], l.Number, since, true), l.Until.UnixNano())
 		if l.Fresh {
-			m := appendPoolMetric(metric[:0], w.pool)
-			tx.Add(store.RollupKey(a.site, day, string(m)), LanePoolClaims, 1)
-			tx.Add(store.RollupKey(a.site, day, string(appendPoolHourMetric(hourMetric[:0], w.pool, hour))), 0, 1)
-			tx.Raise(store.HighKey(a.site, day, string(m)), 0, int64(l.Live))
+			tx.AddLanes(store.RollupKey(a.site, day, string(appendPoolHourMetric(hourMetric[:0], w.pool, hour))), []int64{LaneHourDemand: 1, LaneHourClaims: 1})
+			tx.Raise(store.HighKey(a.site, day, string(appendPoolMetric(metric[:0], w.pool))), 0, int64(l.Live))
 		}
 	}
 	for _, p := range a.misses {
-		tx.Add(store.RollupKey(a.site, day, string(appendPoolMetric(metric[:0], p))), LanePoolMisses, 1)
-		tx.Add(store.RollupKey(a.site, day, string(appendPoolHourMetric(hourMetric[:0], p, hour))), 0, 1)
+		tx.AddLanes(store.RollupKey(a.site, day, string(appendPoolHourMetric(hourMetric[:0], p, hour))), []int64{LaneHourDemand: 1, LaneHourMisses: 1})
 	}
 	return nil
 }

@@ -76,14 +76,23 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 			}
 			pd := PoolDay{Day: time.Unix(int64(d)*86400, 0).UTC(), Claims: lane(lanes, LanePoolClaims),
 				Misses: lane(lanes, LanePoolMisses), Peak: max(lane(high, 0), lane(lanes, LanePoolPeak))}
-			if pd.Claims+pd.Misses > 0 {
-				for h := range 24 {
-					hl, err := counters(t.db, store.RollupKey(site, d, poolHourMetric(p.cfg.ID, h)))
-					if err != nil {
-						return nil, fmt.Errorf("pool report: %w", err)
-					}
-					pd.BusyHour = max(pd.BusyHour, lane(hl, 0))
+			// The hours: their demand, and the claims and misses written
+			// to them alone (a day's counter has those written before).
+			hours := store.RollupKey(site, d, poolMetric(p.cfg.ID)+".h")
+			var herr error
+			err = t.db.Scan(ctx, hours, store.PrefixEnd(hours), false, 0, func(_, v []byte) bool {
+				hl, err := store.DecodeCounters(v)
+				if err != nil {
+					herr = err
+					return false
 				}
+				pd.BusyHour = max(pd.BusyHour, lane(hl, LaneHourDemand))
+				pd.Claims += lane(hl, LaneHourClaims)
+				pd.Misses += lane(hl, LaneHourMisses)
+				return true
+			})
+			if err = errors.Join(err, herr); err != nil {
+				return nil, fmt.Errorf("pool report: %w", err)
 			}
 			busiest = max(busiest, pd.BusyHour)
 			r.Misses += pd.Misses

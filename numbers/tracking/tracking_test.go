@@ -129,6 +129,40 @@ func TestSpecificRuleWinsAtEqualPriority(t *testing.T) {
 	}
 }
 
+// A day whose claims and misses a version before wrote to the pool's
+// daily counter (and their demand alone to the hour's) reports them with
+// those written to the hours alone since, on the same day and hour.
+func TestPoolReportOfOlderCounters(t *testing.T) {
+	db := storetest.Open(t)
+	tr := open(t, db, t0)
+	setUp(t, tr, 2)
+	reps, err := tr.Report(ctx, 1, t0, t0, t0)
+	if err != nil || len(reps) != 1 {
+		t.Fatal(reps, err)
+	}
+	pool, day := reps[0].ID, Day(t0, time.UTC)
+	// As the version before wrote 5 claims and 2 misses, all at 12:xx.
+	err = db.Update(ctx, func(tx *store.Tx) error {
+		tx.AddLanes(store.RollupKey(1, day, poolMetric(pool)), []int64{LanePoolClaims: 5, LanePoolMisses: 2})
+		tx.Add(store.RollupKey(1, day, poolHourMetric(pool, 12)), 0, 7)
+		tx.Add(store.RollupKey(1, day, poolHourMetric(pool, 9)), 0, 4)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assign(t, tr, 1, cpc, false, t0)                    // a claim
+	assign(t, tr, 2, cpc, false, t0.Add(time.Minute))   // a claim
+	assign(t, tr, 3, cpc, false, t0.Add(2*time.Minute)) // a miss: the pool is full
+	reps, err = tr.Report(ctx, 1, t0, t0, t0.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := reps[0].Days[0]; d.Claims != 7 || d.Misses != 3 || d.BusyHour != 10 || reps[0].Misses != 3 {
+		t.Fatalf("day %+v (misses %d): want 7 claims, 3 misses, the busy hour's demand 10", d, reps[0].Misses)
+	}
+}
+
 func TestDynamicLeaseLifecycle(t *testing.T) {
 	db := storetest.Open(t)
 	tr := open(t, db, t0)
