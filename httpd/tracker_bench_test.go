@@ -362,6 +362,10 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 		if writes > 0 {
 			b.ReportMetric(float64(after.Entries-before.Entries)/writes, "entries/op")
 			b.ReportMetric(float64(after.BatchBytes-before.BatchBytes)/writes, "wbytes/op")
+			// What the LSM wrote again for them: memtable flushes and
+			// compactions (tables written), and what compactions read.
+			b.ReportMetric(float64(after.FlushedBytes+after.CompactedBytes-before.FlushedBytes-before.CompactedBytes)/writes, "lsm-wbytes/op")
+			b.ReportMetric(float64(after.CompactionReadBytes-before.CompactionReadBytes)/writes, "lsm-rbytes/op")
 		}
 		// The log's fdatasyncs: writes each covers, and how long one takes.
 		if syncs := after.WALSyncs - before.WALSyncs; syncs > 0 {

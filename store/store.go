@@ -412,6 +412,12 @@ type Metrics struct {
 	// sequence record too) and their bytes as the log has them.
 	Entries    uint64
 	BatchBytes uint64
+	// FlushedBytes and CompactedBytes are what memtable flushes and
+	// compactions wrote to tables, CompactionReadBytes what compactions
+	// read: the LSM's rewriting of what the batches wrote.
+	FlushedBytes        uint64
+	CompactedBytes      uint64
+	CompactionReadBytes uint64
 	// GroupSizes counts those groups by their number of writes: element i
 	// the groups of at most GroupSizeBound(i) writes and more than the
 	// bound before; the last, the groups larger than every bound.
@@ -468,6 +474,11 @@ func (d *DB) Stats() Metrics {
 		Memtables:          m.MemTable.Count,
 		ZombieMemtableSize: m.MemTable.ZombieSize,
 		FileCache:          m.FileCache,
+	}
+	for _, l := range m.Levels {
+		s.FlushedBytes += l.TableBytesFlushed
+		s.CompactedBytes += l.TableBytesCompacted
+		s.CompactionReadBytes += l.TableBytesRead
 	}
 	if h := m.LogWriter.FsyncLatency; h != nil {
 		var pm dto.Metric
