@@ -121,6 +121,8 @@ func SaveArchive(r io.Reader, path string, stdout io.Writer, sized func(int64)) 
 	if err := f.Sync(); err != nil {
 		return n, err
 	}
+	// Synced: what writingBack left in the page cache goes too.
+	dropWritten(f, 0, 0)
 	if err := f.Close(); err != nil {
 		return n, err
 	}
@@ -132,11 +134,14 @@ func SaveArchive(r io.Reader, path string, stdout io.Writer, sized func(int64)) 
 const writebackEvery = 1 << 20
 
 // writingBack writes to f and starts the writeback of each writebackEvery
-// bytes written, so that saving a backup beside a serving store does not
-// leave its whole size dirty for the final fsync.
+// bytes written, then waits for the piece before it to be on the disk and
+// drops it from the page cache (dropWritten), so that saving a backup
+// beside a serving store leaves at most two pieces dirty or being written
+// at a time: the disk sees a steady stream, not bursts that hold up the
+// store's log syncs, and the final fsync has little left to do.
 type writingBack struct {
-	f             *os.File
-	written, sent int64 // bytes written; bytes whose writeback was started
+	f                   *os.File
+	written, sent, done int64 // bytes written; whose writeback was started; on the disk and dropped
 }
 
 func (w *writingBack) Write(p []byte) (int, error) {
@@ -144,6 +149,10 @@ func (w *writingBack) Write(p []byte) (int, error) {
 	w.written += int64(n)
 	if w.written-w.sent >= writebackEvery {
 		startWriteback(w.f, w.sent, w.written-w.sent)
+		if w.sent > w.done {
+			dropWritten(w.f, w.done, w.sent-w.done)
+			w.done = w.sent
+		}
 		w.sent = w.written
 	}
 	return n, err
