@@ -186,9 +186,15 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 // NATS server in a child process; it reports its wall time, its CPU and
 // its CPU with the NATS server's over the hit run's (x-hit, x-hit-cpu,
 // x-hit-cpu+nats: the goal is 1.1× at most). Each reports its p50 and p99 latency,
+// the mean (conns times the wall time a hit, by Little's law) and the p99
+// over it (tail-x: the tail's shape apart from the hit's cost),
 // the process's CPU per hit (client included; export's NATS server apart,
 // nats-cpu), the store writer's writes per synced group and per fsync
-// of the log, the entries and bytes a write put in the store's batches, the mean and p99 fsync and the load average it ran under.
+// of the log, the entries and bytes a write put in the store's batches, the mean and p99 fsync,
+// a hit's wait for its turn and apply to the log and memtable (apply-ms,
+// apply-p99-ms: the serial part every other hit waits behind), the share
+// of the run's wall time pebble spent flushing and compacting (bg-%) and
+// the load average it ran under.
 // durable-hello is hello with one ~100-byte durable write a request
 // through the store's writer: the floor of a durable hit, the transport
 // and the group commit with a decision that costs nothing; it reports
@@ -347,6 +353,15 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 		slices.Sort(lat)
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		// The tail's shape apart from the mean, which is conns times
+		// the wall time a hit (Little's law): the p99 over the mean.
+		var sum time.Duration
+		for _, l := range lat {
+			sum += l
+		}
+		mean := sum / time.Duration(len(lat))
+		b.ReportMetric(float64(mean.Microseconds())/1000, "mean-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100])/float64(mean), "tail-x")
 	}
 	b.ReportMetric(float64(cold.Load())/float64(b.N)*100, "cold-%")
 	if db != nil {
@@ -367,6 +382,20 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 			b.ReportMetric(float64(after.FlushedBytes+after.CompactedBytes-before.FlushedBytes-before.CompactedBytes)/writes, "lsm-wbytes/op")
 			b.ReportMetric(float64(after.CompactionReadBytes-before.CompactionReadBytes)/writes, "lsm-rbytes/op")
 		}
+		// The serial part of a direct commit (a hit's): its wait for its
+		// turn and its apply to the log and memtable, mean and p99.
+		var applies uint64
+		for i := range after.ApplyWaits {
+			applies += after.ApplyWaits[i] - before.ApplyWaits[i]
+		}
+		if applies > 0 {
+			b.ReportMetric(float64(after.ApplyWaitTime-before.ApplyWaitTime)/float64(applies)/1e6, "apply-ms")
+			b.ReportMetric(float64(store.ApplyWaitQuantile(before, after, 0.99))/1e6, "apply-p99-ms")
+		}
+		// The share of the run's wall time pebble spent flushing
+		// memtables and compacting (on the same two cores and disk).
+		bg := after.FlushTime - before.FlushTime + after.CompactionTime - before.CompactionTime
+		b.ReportMetric(100*float64(bg)/(ns*float64(b.N)), "bg-%")
 		// The log's fdatasyncs: writes each covers, and how long one takes.
 		if syncs := after.WALSyncs - before.WALSyncs; syncs > 0 {
 			b.ReportMetric(writes/float64(syncs), "writes/fsync")

@@ -430,6 +430,18 @@ type Metrics struct {
 	// 100 µs apart up to 5 ms, then exponential), cumulative: element i
 	// counts the syncs that took at most Le.
 	WALSyncBuckets []LatencyBucket
+	// ApplyWaits counts the direct commits (a hit's) by how long their
+	// apply took, their wait for their turn included: element i those of
+	// at most ApplyWaitBound(i) and more than the bound before; the last,
+	// the longer ones. ApplyWaitTime is their total.
+	ApplyWaits    [ApplyWaitBuckets + 1]uint64
+	ApplyWaitTime time.Duration
+	// Flushes counts pebble's memtable flushes; FlushTime and
+	// CompactionTime are the time its flushes and compactions ran (wall
+	// time, while the hits go on on the same cores and disk).
+	Flushes        int64
+	FlushTime      time.Duration
+	CompactionTime time.Duration
 }
 
 // LatencyBucket is one bucket of a cumulative latency histogram.
@@ -474,6 +486,10 @@ func (d *DB) Stats() Metrics {
 		Memtables:          m.MemTable.Count,
 		ZombieMemtableSize: m.MemTable.ZombieSize,
 		FileCache:          m.FileCache,
+
+		Flushes:        m.Flush.Count,
+		FlushTime:      m.Flush.WriteThroughput.WorkDuration,
+		CompactionTime: m.Compact.Duration,
 	}
 	for _, l := range m.Levels {
 		s.FlushedBytes += l.TableBytesFlushed
@@ -495,6 +511,10 @@ func (d *DB) Stats() Metrics {
 		s.Writes = d.w.writes.Load()
 		s.Entries = d.w.entries.Load()
 		s.BatchBytes = d.w.bytes.Load()
+		for i := range s.ApplyWaits {
+			s.ApplyWaits[i] = d.w.applyWaits.counts[i].Load()
+		}
+		s.ApplyWaitTime = time.Duration(d.w.applyWaits.total.Load())
 		for i := range s.GroupSizes {
 			s.GroupSizes[i] = d.w.sizes.counts[i].Load() + d.direct.sizes.counts[i].Load()
 		}

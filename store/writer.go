@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -130,6 +131,8 @@ type writer struct {
 	groups     atomic.Uint64
 	writes     atomic.Uint64
 	sizes      groupSizes
+	// applyWaits is the direct commits' applies by duration.
+	applyWaits applyWaits
 	// entries and bytes count what the applies wrote: batch entries
 	// (sets, merges, deletes) and the batches' bytes as logged.
 	entries atomic.Uint64
@@ -417,7 +420,9 @@ func (d *DB) commitDirect(r *request) error {
 		return ErrClosed
 	}
 	b := r.prepared
+	start := time.Now()
 	err := w.applyNoSyncWait(b, true)
+	w.applyWaits.observe(time.Since(start))
 	if err == nil {
 		if serr := b.SyncWait(); serr != nil {
 			err = fmt.Errorf("commit: sync: %w", serr)
