@@ -257,10 +257,7 @@ func (d *DB) NextID() uint64 { return d.seq.Add(1) }
 func (d *DB) LastID() uint64 {
 	seq := d.seq.Load()
 	if d.w != nil {
-		d.w.applyMu.Lock()
-		written := d.w.seqWritten
-		d.w.applyMu.Unlock()
-		if seq <= written {
+		if written := d.w.seqWritten.Load(); seq <= written {
 			return written
 		}
 	}

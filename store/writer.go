@@ -123,9 +123,10 @@ type writer struct {
 	// function's reads and the group's writes.
 	applyMu sync.Mutex
 	// seqWritten is the id sequence as the last apply that wrote it
-	// wrote it (applyMu): a reservation (seqReserve), never below an id
-	// that a write applied since carries.
-	seqWritten uint64
+	// wrote it (stored under applyMu; LastID reads it without, as it may
+	// be called where the writer holds applyMu): a reservation
+	// (seqReserve), never below an id that a write applied since carries.
+	seqWritten atomic.Uint64
 	closed     bool
 	exited     chan struct{}
 	groups     atomic.Uint64
@@ -162,7 +163,8 @@ type pendingGroup struct {
 const maxInFlight = 4
 
 func startWriter(d *DB) *writer {
-	w := &writer{d: d, reqs: make(chan *request, 4096), exited: make(chan struct{}), seqWritten: d.seq.Load()}
+	w := &writer{d: d, reqs: make(chan *request, 4096), exited: make(chan struct{})}
+	w.seqWritten.Store(d.seq.Load())
 	go w.loop()
 	return w
 }
@@ -231,7 +233,7 @@ func seqReserve(seq uint64) uint64 { return (seq + seqBlock - 1) &^ (seqBlock - 
 
 // applyLocked is applyNoSyncWait with applyMu held.
 func (w *writer) applyLocked(b *pebble.Batch, direct bool) error {
-	seq, written := w.d.seq.Load(), w.seqWritten
+	seq, written := w.d.seq.Load(), w.seqWritten.Load()
 	if seq > written {
 		written = seqReserve(seq)
 		var v [8]byte
@@ -249,7 +251,7 @@ func (w *writer) applyLocked(b *pebble.Batch, direct bool) error {
 	if err := w.d.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	w.seqWritten = written
+	w.seqWritten.Store(written)
 	w.entries.Add(uint64(b.Count()))
 	w.bytes.Add(uint64(b.Len()))
 	return nil
