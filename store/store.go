@@ -113,13 +113,8 @@ func Open(dataDir string, o Options) (*DB, error) {
 	po := pebbleOptions(o.ReadOnly, o.CacheSize)
 	direct := &directGroups{}
 	po.FS = walSyncFS{FS: po.FS, g: direct}
-	if !o.ReadOnly {
-		direct.wait = newPreciseWait()
-		po.WALMinSyncInterval = direct.syncInterval
-	}
 	pdb, err := pebble.Open(dbDir, po)
 	if err != nil {
-		direct.wait.close()
 		if lerr := lockedError(dataDir, err); lerr != nil {
 			return nil, fmt.Errorf("open store: %w", lerr)
 		}
@@ -132,11 +127,9 @@ func Open(dataDir string, o Options) (*DB, error) {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		pdb.Close()
-		direct.wait.close()
 		return nil, fmt.Errorf("open store %q: read sequence: %w", dataDir, err)
 	case len(v) != 8:
 		pdb.Close()
-		direct.wait.close()
 		return nil, fmt.Errorf("open store %q: sequence: %w", dataDir, ErrCorrupt)
 	default:
 		d.seq.Store(binary.BigEndian.Uint64(v))
@@ -144,7 +137,6 @@ func Open(dataDir string, o Options) (*DB, error) {
 	d.openSeq = d.seq.Load()
 	if err := d.openExport(); err != nil {
 		pdb.Close()
-		direct.wait.close()
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 	}
 	if !o.ReadOnly {
@@ -173,8 +165,7 @@ func isLockErr(err error) bool {
 // a sync 12-15 at a time instead of 7-8 and 64 writers 50 instead of 24-32,
 // for 15-25% less CPU a write (BenchmarkDurableFloor, httpd's
 // durable-hello), a write waiting at most 300 µs more. A sync still starts
-// only after the bytes it acknowledges are written. The store waits only
-// while the CPU is scarce (directGroups.syncInterval).
+// only after the bytes it acknowledges are written.
 const walMinSyncInterval = 300 * time.Microsecond
 
 func pebbleOptions(readOnly bool, cacheSize int64) *pebble.Options {
@@ -203,8 +194,7 @@ func pebbleOptions(readOnly bool, cacheSize int64) *pebble.Options {
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return compression })
 	opts.EnsureDefaults()
 	// A log sync waits walMinSyncInterval after the one before it ends, so
-	// that more writes share it (see walMinSyncInterval); Open makes the
-	// wait depend on the CPU and the writes pending (directGroups.syncInterval).
+	// that more writes share it (see walMinSyncInterval).
 	opts.WALMinSyncInterval = func() time.Duration { return walMinSyncInterval }
 	for i := len(opts.Levels) - 2; i < len(opts.Levels); i++ {
 		opts.Levels[i].BlockSize = 32 << 10
@@ -250,7 +240,6 @@ func (d *DB) Close() error {
 		if err := d.db.Close(); err != nil {
 			d.closeErr = fmt.Errorf("close store: %w", err)
 		}
-		d.direct.wait.close()
 	})
 	return d.closeErr
 }

@@ -195,7 +195,7 @@ func (w *writer) loop() {
 			}
 		}
 		if !p.batch.Empty() {
-			p.err = w.applyLocked(p.batch, false, len(p.reqs))
+			p.err = w.applyLocked(p.batch, false)
 			p.applied = p.err == nil
 		}
 		w.applyMu.Unlock()
@@ -219,7 +219,7 @@ func (w *writer) loop() {
 func (w *writer) applyNoSyncWait(b *pebble.Batch, direct bool) error {
 	w.applyMu.Lock()
 	defer w.applyMu.Unlock()
-	return w.applyLocked(b, direct, 1)
+	return w.applyLocked(b, direct)
 }
 
 // seqBlock is how many ids a write of the sequence reserves at most: a
@@ -231,9 +231,8 @@ const seqBlock = 1024
 // handed out: seq rounded up to a multiple of seqBlock.
 func seqReserve(seq uint64) uint64 { return (seq + seqBlock - 1) &^ (seqBlock - 1) }
 
-// applyLocked is applyNoSyncWait with applyMu held; b holds the writes of
-// that many callers, each waiting for its sync.
-func (w *writer) applyLocked(b *pebble.Batch, direct bool, writes int) error {
+// applyLocked is applyNoSyncWait with applyMu held.
+func (w *writer) applyLocked(b *pebble.Batch, direct bool) error {
 	seq, written := w.d.seq.Load(), w.seqWritten.Load()
 	if seq > written {
 		written = seqReserve(seq)
@@ -252,7 +251,6 @@ func (w *writer) applyLocked(b *pebble.Batch, direct bool, writes int) error {
 	if err := w.d.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	w.d.direct.logged.Add(uint64(writes))
 	w.seqWritten.Store(written)
 	w.entries.Add(uint64(b.Count()))
 	w.bytes.Add(uint64(b.Len()))
