@@ -163,7 +163,8 @@ func BenchmarkHitsDuringBackup(b *testing.B) {
 			stopProfile()
 			used += time.Duration(backupCPU.Load())
 			n := hits.Load()
-			b.ReportMetric(float64(n)/elapsed.Seconds(), "hits/s")
+			rates[i] = float64(n) / elapsed.Seconds()
+			b.ReportMetric(rates[i], "hits/s")
 			b.ReportMetric(float64(used.Microseconds())/float64(n), "cpu-µs/hit")
 			if syncs := m1.syncs - m0.syncs; syncs > 0 {
 				b.ReportMetric((m1.syncTime-m0.syncTime)*1e6/syncs, "wal-sync-µs")
