@@ -652,7 +652,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
 		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Stdout: stdout,
 		MaxConns: o.MaxConns, Log: log,
-		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate),
+		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate), L0Compaction: o.Store.L0Compaction,
 		NotifySocket: os.Getenv("NOTIFY_SOCKET"), Reload: hup, ACME: o.ACME.options(),
 		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
 		Limits: o.TrackerLimits, Pprof: o.Pprof,

@@ -40,7 +40,7 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
-	db, err := store.Open(dir, store.Options{Log: o.Log, CacheSize: o.CacheSize, BackupRate: o.BackupRate})
+	db, err := store.Open(dir, store.Options{Log: o.Log, CacheSize: o.CacheSize, BackupRate: o.BackupRate, L0Compaction: o.L0Compaction})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("serve: %w", store.InUse(dir, err))
 	}

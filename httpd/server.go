@@ -102,6 +102,9 @@ type Options struct {
 	// CacheSize is the store's block cache in bytes (zero:
 	// store.DefaultCacheSize).
 	CacheSize int64
+	// L0Compaction is the store's level-0 compaction threshold (zero:
+	// store.DefaultL0Compaction).
+	L0Compaction int
 	// BackupRate bounds how fast a backup reads the store, in bytes a
 	// second (zero: no limit; see store.Options.BackupRate).
 	BackupRate int64

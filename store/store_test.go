@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -256,5 +258,34 @@ func TestGetSorted(t *testing.T) {
 	}
 	if err := d.GetSorted(ctx, nil, func(int, []byte) { t.Fatal("called for no keys") }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestL0Compaction: Options.L0Compaction reaches pebble's level-0
+// thresholds (writes stop at three times it), 0 keeps pebble's, and a
+// value out of range is refused before anything is opened.
+func TestL0Compaction(t *testing.T) {
+	if po := openOptions(Options{}); po.L0CompactionThreshold != DefaultL0Compaction || po.L0StopWritesThreshold != 3*DefaultL0Compaction {
+		t.Errorf("default: compaction %d, stop %d; want %d, %d", po.L0CompactionThreshold, po.L0StopWritesThreshold, DefaultL0Compaction, 3*DefaultL0Compaction)
+	}
+	if po := openOptions(Options{L0Compaction: 8}); po.L0CompactionThreshold != 8 || po.L0StopWritesThreshold != 24 {
+		t.Errorf("8: compaction %d, stop %d; want 8, 24", po.L0CompactionThreshold, po.L0StopWritesThreshold)
+	}
+	dir := t.TempDir()
+	d, err := Open(dir, Options{L0Compaction: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{-1, MaxL0Compaction + 1} {
+		other := t.TempDir()
+		if _, err := Open(other, Options{L0Compaction: n}); err == nil || !strings.Contains(err.Error(), "level-0 compaction") {
+			t.Errorf("L0Compaction %d: err %v, want it refused", n, err)
+		}
+		if entries, _ := os.ReadDir(other); len(entries) != 0 {
+			t.Errorf("L0Compaction %d: the refused open left %d entries in the data dir", n, len(entries))
+		}
 	}
 }
