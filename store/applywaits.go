@@ -24,11 +24,9 @@ type applyWaits struct {
 }
 
 func (a *applyWaits) observe(d time.Duration) {
-	i := 0
-	for i < ApplyWaitBuckets && d > ApplyWaitBound(i) {
-		i++
-	}
-	a.counts[i].Add(1)
+	// In units of the first bound, rounded up: bucket i is at most 1<<i.
+	unit := ApplyWaitBound(0)
+	a.counts[pow2Bucket(uint64(max(d+unit-1, 0)/unit), ApplyWaitBuckets)].Add(1)
 	a.total.Add(int64(d))
 }
 

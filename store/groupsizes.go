@@ -20,9 +20,16 @@ type groupSizes struct {
 }
 
 func (g *groupSizes) observe(n int) {
-	i := 0
-	if n > 1 {
-		i = bits.Len(uint(n - 1)) // the smallest i with n <= 1<<i
+	g.counts[pow2Bucket(uint64(max(n, 0)), GroupSizeBuckets)].Add(1)
+}
+
+// pow2Bucket is the bucket of n in a histogram whose bucket i counts
+// what is at most 1<<i and more than the bound before (the first, at
+// most 1), the last of its buckets+1 what is larger than every bound:
+// the smallest i with n <= 1<<i, at most buckets.
+func pow2Bucket(n uint64, buckets int) int {
+	if n <= 1 {
+		return 0
 	}
-	g.counts[min(i, GroupSizeBuckets)].Add(1)
+	return min(bits.Len64(n-1), buckets)
 }
