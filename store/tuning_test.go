@@ -3,7 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // A point read of a key the store's files do not hold is answered by
@@ -37,4 +41,68 @@ func TestDefaultCacheSize(t *testing.T) {
 	if got, want := DefaultCacheSize(), min(max(mem/64, MinCacheSize), MaxDefaultCacheSize); got != want || mem <= 0 {
 		t.Fatalf("DefaultCacheSize = %d with %d bytes of memory, want %d", got, mem, want)
 	}
+}
+
+// Once the store outgrows lbaseMaxBytes, level 0 is compacted into a level
+// above the last one instead of into all of it: each flush's keys, spread
+// over the whole key space like a hit's, then rewrite a few MB at most,
+// not every table of the store (pebble's default base level holds up to
+// 64 MB, which halved the hit endpoint's throughput at a million hits).
+func TestBaseLevelStaysSmall(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	value := make([]byte, 512)
+	// Incompressible values under keys spread like a hit path's: about
+	// eight times lbaseMaxBytes in all, in memtable-sized flushes.
+	const batch = 1000
+	for round := range 8 * lbaseMaxBytes / (batch * len(value)) {
+		err := d.Update(ctx, func(tx *Tx) error {
+			for range batch {
+				for j := range value {
+					value[j] = byte(rnd.Uint32())
+				}
+				tx.Set(VisitorKey(rnd.Uint64()), value)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round%8 == 7 {
+			if err := d.db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := d.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Level 0 is compacted into the last level while the store is
+	// small; once that passes lbaseMaxBytes, into the one above it
+	// (whose tables move on down in turn).
+	m := waitCompactions(t, d)
+	var above uint64
+	for l := 1; l < len(m.Levels)-1; l++ {
+		above += m.Levels[l].TableBytesIn
+	}
+	if above == 0 {
+		t.Fatalf("after %d MB nothing was compacted into a level above the last one: level 0 goes into the last level itself, every table of it rewritten\n%s", 8*lbaseMaxBytes>>20, m)
+	}
+}
+
+// waitCompactions waits until pebble has no compaction running or owed
+// and returns its metrics then.
+func waitCompactions(t *testing.T, d *DB) *pebble.Metrics {
+	t.Helper()
+	for range 6000 {
+		m := d.db.Metrics()
+		if m.Compact.NumInProgress == 0 && m.Compact.EstimatedDebt == 0 {
+			return m
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m := d.db.Metrics()
+	t.Fatalf("compactions still owed after a minute:\n%s", m)
+	return m
 }
