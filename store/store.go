@@ -202,16 +202,21 @@ const walMinSyncInterval = 300 * time.Microsecond
 // LBaseMaxBytes, 64 MB by default). A flush holds keys from all over the
 // key space (a hit writes its page view, session, visitor and report
 // rows), so compacting it rewrites every table of the level it lands in:
-// with pebble's default that is the whole store until it passes 64 MB,
+// with pebble's default that was the whole store until it passed 64 MB,
 // and the hit path's cost grew with the store (BenchmarkHitEndpoint/hit
 // at 64 connections over a million hits: 1.5 KB of compaction reads and
-// writes a hit, compactions running 73% of the time, 204 µs of CPU a
-// hit). Bounded at 4 MB, the store grows levels above the last one
-// sooner, each ten times the one above, and a flush rewrites a few MB at
-// most: 0.5 KB a hit, 40% of the time, 123 µs a hit over the same
-// million. The reads of a key in the levels added are answered by their
-// bloom filters.
-const lbaseMaxBytes = 4 << 20
+// writes a hit, compactions running 73-86% of the time, 187-204 µs of CPU
+// a hit). Bounded, the store grows levels above the last one sooner, each
+// ten times the one above, and a flush rewrites a few MB at most. Swept
+// over the same million hits, compaction reads and writes a hit: 1 MB
+// 530/575 B, 2 MB 457/502, 4 MB 507/550, 8 MB 595/639, 16 MB 892/938,
+// 64 MB 1485/1529; CPU a hit 113-123 µs from 1 to 8 MB, 146 at 16. 8 MB
+// rather than 4: at 4 the store of TestPoolLoad's second round (100,000
+// hits) already has a level above the last, whose 32 KiB blocks its
+// point reads keep in the block cache, 13 MB more of it, and its peak RSS
+// went from 89-94 to 100-107 MB, over the 100 MB goal. The reads of a key
+// in the levels added are answered by their bloom filters.
+const lbaseMaxBytes = 8 << 20
 
 func pebbleOptions(readOnly bool, cacheSize int64) *pebble.Options {
 	opts := &pebble.Options{
