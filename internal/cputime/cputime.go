@@ -13,19 +13,22 @@ import (
 // Process is the CPU time the process has used, user and system (0 when
 // it cannot be read).
 func Process() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	user, sys := usage()
+	return user + sys
 }
 
 // System is the part of Process spent in the kernel (0 when it cannot be
 // read).
 func System() time.Duration {
+	_, sys := usage()
+	return sys
+}
+
+// usage is the process's user and system CPU time from getrusage.
+func usage() (user, sys time.Duration) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }
