@@ -25,7 +25,7 @@ func storeFlags(cmd *cobra.Command, o *StoreOptions) {
 	f.Var(&o.CacheSize, "cache-size", "memory for the store's block cache, e.g. 256M or 1G; 0 or auto, the default: a 64th of the machine's memory (or of the container's limit), 16M to 64M (env APPLIANCE_CACHE_SIZE)")
 	o.BackupRate = store.DefaultBackupRate
 	f.Var(&o.BackupRate, "backup-rate", "most bytes a second a backup reads from the store while serving, so that traffic keeps the disk and CPU; 0: no limit (env APPLIANCE_BACKUP_RATE)")
-	f.IntVar(&o.L0Compaction, "l0-compaction", store.DefaultL0Compaction, "level-0 tables at which the store compacts them; 8 spends 10-15% less CPU a hit for 8-15 MB more memory at load (env APPLIANCE_L0_COMPACTION)")
+	f.IntVar(&o.L0Compaction, "l0-compaction", store.DefaultL0Compaction, "level-0 tables at which the store compacts them; 8 rewrites less of the store in compactions for 8-15 MB more memory at load (env APPLIANCE_L0_COMPACTION)")
 }
 
 // byteSize is a flag value of a size in bytes, written as a number with an
