@@ -233,6 +233,13 @@ func poolLoadBinary(t *testing.T, bin, dir string, keys []string, round int) (ti
 		if out := os.Getenv("APPLIANCE_POOL_LOAD_PROFILE"); out != "" {
 			// With APPLIANCE_METRICS_TOKEN and APPLIANCE_PPROF=1 in the
 			// environment: the server's heap profile and metrics at load.
+			// And its mappings, to name what of its RSS the heap profile
+			// and the store's metrics do not.
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid)); err == nil {
+				if err := os.WriteFile(fmt.Sprintf("%s.smaps.%d", out, round), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for name, path := range map[string]string{"heap": "/debug/pprof/heap", "metrics": "/metrics"} {
 				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 				req.SetRequestURI("http://" + addr + path)

@@ -142,3 +142,43 @@ func TestIndexVisitorsOfOlderStore(t *testing.T) {
 		t.Errorf("the index was built again: %v", err)
 	}
 }
+
+// A new store is marked indexed at its first start, so that the records
+// it gets afterwards (each written with its entries) are not all read
+// again at the next one; and a store with more entries to build than one
+// write holds gets them all.
+func TestIndexVisitorsNewAndLargeStores(t *testing.T) {
+	ctx := context.Background()
+	db := openDir(t, t.TempDir())
+	if err := db.IndexVisitors(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Get(MetaKey("visitor-index")); err != nil {
+		t.Fatalf("a new store is not marked indexed: %v", err)
+	}
+
+	db = openDir(t, t.TempDir())
+	const sessions = 2*indexBatch + 7
+	err := db.Update(ctx, func(tx *Tx) error {
+		for id := uint64(1); id <= sessions; id++ {
+			s := Session{ID: id, Visitor: id%100 + 1}
+			tx.Set(SessionKey(1, id), s.Encode())
+		}
+		tx.Delete(MetaKey("visitor-index"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.IndexVisitors(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	db.ScanPrefix(ctx, []byte{prefixVisitorItem}, false, 0, func(_, _ []byte) bool { n++; return true })
+	if n != sessions {
+		t.Errorf("%d index entries, want %d", n, sessions)
+	}
+	if _, err := db.Get(VisitorItemKey(sessions%100+1, ItemSession, sessions)); err != nil {
+		t.Errorf("the last session's entry: %v", err)
+	}
+}
