@@ -35,9 +35,11 @@ import (
 // child process: this test binary as the appliance, see TestMain; the
 // archive streamed through the admin socket, verified and written beside
 // the store) runs back to back, in alternated rounds: 4 alone, 3 with
-// backups between them (APPLIANCE_BENCH_BACKUP_ROUNDS: more rounds). The ratio of the hits/s of a backup round to the
-// mean of the two alone rounds beside it is the ingest left while a backup
-// runs (goal: above 0.9). Each round also reports the store's log syncs
+// backups between them (APPLIANCE_BENCH_BACKUP_ROUNDS: more rounds). The
+// ratio of the hits/s of a backup round to the mean of the two alone
+// rounds beside it is the ingest left while a backup runs (goal: above
+// 0.9); so is that of all the backup rounds' hits/s to all the alone
+// rounds'. Each round also reports the store's log syncs
 // (their mean time, how many a second, writes a group commit, from the
 // server's /metrics), the machine's disk writes (/proc/diskstats: mean
 // time a write, MiB/s) and this process's system CPU per hit.

@@ -133,9 +133,9 @@ const indexBatch = 10_000
 // store of 400,000 hits the server's start took 0.96 s instead of 0.51
 // and its RSS was 124 MB instead of 67, TestPoolLoad's second round at
 // 400,000 hits a round, the block cache filled by the scan, its peak at
-// load 144 MB instead of 101). The entries are written
-// indexBatch at a time as the scan finds them. A record that does not
-// decode is left out (its family's readers say so).
+// load 144 MB instead of 101). The entries are written indexBatch at a
+// time as the scan finds them. A record that does not decode is left out
+// (its family's readers say so).
 func (d *DB) IndexVisitors(ctx context.Context) error {
 	if _, err := d.Get(MetaKey("visitor-index")); err == nil {
 		return nil
