@@ -13,24 +13,29 @@ import (
 // DefaultMemoryLimit is serve's soft limit of the Go runtime's memory when
 // --memory-limit is auto: a budget, not a share of the machine. Issue 15
 // asks for a server with 16 pools of 5,000 numbers to stay under 100 MB of
-// RSS at load, of which ~33 MB are the binary's own pages and ~20 MB the
+// RSS at load, of which ~35 MB are the binary's own pages and ~20 MB the
 // store's memory outside the Go heap (memtables, block cache, the C
-// allocator's): 48 MiB is the Go runtime's part. It was 64 MiB while the
+// allocator's): 44 MiB is the Go runtime's part. It was 64 MiB while the
 // live heap at load was ~31 MB (TestPoolLoad's heap profile); with the
-// active visitors packed it is ~26 MB, and 48 MiB leaves the collector
+// active visitors packed it is ~26 MB, and 48 MiB left the collector
 // about the room 64 did before (peak RSS 97-105 vs 109-113 MB, CPU a hit
-// within the noise). Without a limit the Go heap grows to twice what it
+// within the noise). On a store grown to 800,000 hits (TestPoolLoad with
+// APPLIANCE_POOL_LOAD_HITS=400000, its second round; the collector's own
+// CPU from GODEBUG=gctrace=1 over 400,000 hits) 48 MiB peaked at
+// 97-100 MB, ~100 collections, 2.4-3.2 µs of GC CPU a hit; 44 MiB at
+// 94-98 MB, ~150 collections, 3.3-4.3 µs; 40 MiB at 90-93 MB but ~270
+// collections, 6-8 µs (a live heap of 20-26 MB). Without a limit the Go heap grows to twice what it
 // holds live before it collects (151-158 MB RSS at load, TestPoolLoad); a
 // share of the machine (a 16th, before) left that so on any machine of
 // more than 1 GiB. The collector runs sooner as the heap nears the limit,
 // which costs CPU in proportion to how often it runs; followLiveHeap keeps
 // it from running more often than at GOGC=50 when the live heap outgrows
 // the budget.
-const DefaultMemoryLimit = 48 << 20
+const DefaultMemoryLimit = 44 << 20
 
 // memoryLimitFlag adds --memory-limit to cmd.
 func memoryLimitFlag(cmd *cobra.Command, s *byteSize) {
-	cmd.Flags().Var(s, "memory-limit", "soft limit of the Go runtime's memory, e.g. 128M; 0 or auto, the default: 48M, raised to 1.5 times the live heap when that is more; GOMEMLIMIT, when set, wins (env APPLIANCE_MEMORY_LIMIT)")
+	cmd.Flags().Var(s, "memory-limit", "soft limit of the Go runtime's memory, e.g. 128M; 0 or auto, the default: 44M, raised to 1.5 times the live heap when that is more; GOMEMLIMIT, when set, wins (env APPLIANCE_MEMORY_LIMIT)")
 }
 
 // setMemoryLimit applies --memory-limit unless GOMEMLIMIT is set (the
