@@ -24,8 +24,8 @@ import (
 // CPU from GODEBUG=gctrace=1 over 400,000 hits) 48 MiB peaked at
 // 97-100 MB, ~100 collections, 2.4-3.2 µs of GC CPU a hit; 44 MiB at
 // 94-98 MB, ~150 collections, 3.3-4.3 µs; 40 MiB at 90-93 MB but ~270
-// collections, 6-8 µs (a live heap of 20-26 MB). Without a limit the Go heap grows to twice what it
-// holds live before it collects (151-158 MB RSS at load, TestPoolLoad); a
+// collections, 6-8 µs (a live heap of 20-26 MB). Without a limit the Go
+// heap grows to twice what it holds live before it collects (151-158 MB RSS at load, TestPoolLoad); a
 // share of the machine (a 16th, before) left that so on any machine of
 // more than 1 GiB. The collector runs sooner as the heap nears the limit,
 // which costs CPU in proportion to how often it runs; followLiveHeap keeps
