@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
@@ -25,9 +26,9 @@ import (
 // 97-100 MB, ~100 collections, 2.4-3.2 µs of GC CPU a hit; 44 MiB at
 // 94-98 MB, ~150 collections, 3.3-4.3 µs; 40 MiB at 90-93 MB but ~270
 // collections, 6-8 µs (a live heap of 20-26 MB). Without a limit the Go
-// heap grows to twice what it holds live before it collects (151-158 MB RSS at load, TestPoolLoad); a
-// share of the machine (a 16th, before) left that so on any machine of
-// more than 1 GiB. The collector runs sooner as the heap nears the limit,
+// heap grows to twice what it holds live before it collects (151-158 MB
+// RSS at load, TestPoolLoad); a share of the machine (a 16th, before)
+// left that so on any machine of more than 1 GiB. The collector runs sooner as the heap nears the limit,
 // which costs CPU in proportion to how often it runs; followLiveHeap keeps
 // it from running more often than at GOGC=50 when the live heap outgrows
 // the budget.
@@ -35,7 +36,7 @@ const DefaultMemoryLimit = 44 << 20
 
 // memoryLimitFlag adds --memory-limit to cmd.
 func memoryLimitFlag(cmd *cobra.Command, s *byteSize) {
-	cmd.Flags().Var(s, "memory-limit", "soft limit of the Go runtime's memory, e.g. 128M; 0 or auto, the default: 44M, raised to 1.5 times the live heap when that is more; GOMEMLIMIT, when set, wins (env APPLIANCE_MEMORY_LIMIT)")
+	cmd.Flags().Var(s, "memory-limit", fmt.Sprintf("soft limit of the Go runtime's memory, e.g. 128M; 0 or auto, the default: %dM, raised to 1.5 times the live heap when that is more; GOMEMLIMIT, when set, wins (env APPLIANCE_MEMORY_LIMIT)", DefaultMemoryLimit>>20))
 }
 
 // setMemoryLimit applies --memory-limit unless GOMEMLIMIT is set (the
