@@ -190,17 +190,6 @@ func isLockErr(err error) bool {
 	return errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held by current process")
 }
 
-// walMinSyncInterval is the least time from the end of one log sync to
-// the start of the next. On the VM this was measured on, an fdatasync
-// costs 200-350 µs of CPU (the block layer's exits to the hypervisor and
-// the context switches around each wait) whatever it carries, so the
-// syncs' count sets the durable floor's CPU: with 300 µs, 16 writers share
-// a sync 12-15 at a time instead of 7-8 and 64 writers 50 instead of 24-32,
-// for 15-25% less CPU a write (BenchmarkDurableFloor, httpd's
-// durable-hello), a write waiting at most 300 µs more. A sync still starts
-// only after the bytes it acknowledges are written.
-const walMinSyncInterval = 300 * time.Microsecond
-
 // lbaseMaxBytes bounds the level that level 0 is compacted into (pebble's
 // LBaseMaxBytes, 64 MB by default). A flush holds keys from all over the
 // key space (a hit writes its page view, session, visitor and report
@@ -247,9 +236,8 @@ func pebbleOptions(readOnly bool, cacheSize int64) *pebble.Options {
 	}
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return compression })
 	opts.EnsureDefaults()
-	// A log sync waits walMinSyncInterval after the one before it ends, so
-	// that more writes share it (see walMinSyncInterval).
-	opts.WALMinSyncInterval = func() time.Duration { return walMinSyncInterval }
+	// The log is synced by the writer's sync gate (syncGate), not paced
+	// by pebble's WALMinSyncInterval.
 	for i := len(opts.Levels) - 2; i < len(opts.Levels); i++ {
 		opts.Levels[i].BlockSize = 32 << 10
 	}

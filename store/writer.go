@@ -143,6 +143,8 @@ type writer struct {
 	exportBuf   []byte
 	exportArena []byte
 	exportEnds  []int
+	// gate syncs the log for the applied groups and direct commits.
+	gate *syncGate
 }
 
 // pendingGroup is a group applied to the memtable whose WAL sync is not yet
@@ -150,7 +152,8 @@ type writer struct {
 type pendingGroup struct {
 	batch   *pebble.Batch // indexed once a request reads through it
 	reqs    []*request
-	applied bool // SyncWait is owed
+	applied bool   // a sync is owed
+	ticket  uint64 // the group's in the sync gate's order
 	err     error
 	// exportLast is the last export log seq written into the group (0:
 	// none), durable once the group is synced; exports its entries with
@@ -164,6 +167,7 @@ const maxInFlight = 4
 
 func startWriter(d *DB) *writer {
 	w := &writer{d: d, reqs: make(chan *request, 4096), exited: make(chan struct{})}
+	w.gate = newSyncGate(func() error { return d.db.LogData(nil, pebble.Sync) }, maxGateWait)
 	w.seqWritten.Store(d.seq.Load())
 	go w.loop()
 	return w
@@ -195,7 +199,7 @@ func (w *writer) loop() {
 			}
 		}
 		if !p.batch.Empty() {
-			p.err = w.applyLocked(p.batch, false)
+			p.ticket, p.err = w.applyLocked(p.batch, false)
 			p.applied = p.err == nil
 		}
 		w.applyMu.Unlock()
@@ -205,10 +209,10 @@ func (w *writer) loop() {
 	<-synced
 }
 
-// applyNoSyncWait persists the id sequence in b when it must, checks the
-// disk's space and applies b to the store without waiting for its log
-// sync (b.SyncWait does), in the order of every other group's and direct
-// commit's apply. The sequence is written only when the ids handed out
+// applyUnsynced persists the id sequence in b when it must, checks the
+// disk's space and applies b to the store without a log sync, in the
+// order of every other group's and direct commit's apply, and returns its
+// ticket for the sync gate (gate.wait returns once a sync covers it). The sequence is written only when the ids handed out
 // passed the one the log holds, and then as a reservation (seqReserve)
 // of the next ids up to a multiple of seqBlock: a write carries no id
 // above what was handed out when it is applied, so none above what the
@@ -216,7 +220,7 @@ func (w *writer) loop() {
 // log or in b, so synced with b or before). Before, every apply that
 // followed a NextID wrote it: about one entry a hit, each a new memtable
 // entry of the same key. direct counts b in directGroups.
-func (w *writer) applyNoSyncWait(b *pebble.Batch, direct bool) error {
+func (w *writer) applyUnsynced(b *pebble.Batch, direct bool) (uint64, error) {
 	w.applyMu.Lock()
 	defer w.applyMu.Unlock()
 	return w.applyLocked(b, direct)
@@ -231,8 +235,8 @@ const seqBlock = 1024
 // handed out: seq rounded up to a multiple of seqBlock.
 func seqReserve(seq uint64) uint64 { return (seq + seqBlock - 1) &^ (seqBlock - 1) }
 
-// applyLocked is applyNoSyncWait with applyMu held.
-func (w *writer) applyLocked(b *pebble.Batch, direct bool) error {
+// applyLocked is applyUnsynced with applyMu held.
+func (w *writer) applyLocked(b *pebble.Batch, direct bool) (uint64, error) {
 	seq, written := w.d.seq.Load(), w.seqWritten.Load()
 	if seq > written {
 		written = seqReserve(seq)
@@ -243,18 +247,19 @@ func (w *writer) applyLocked(b *pebble.Batch, direct bool) error {
 	if err := w.d.space.check(len(b.Repr())); err != nil {
 		// Pebble cannot survive a full disk: refuse the group before it
 		// gets there.
-		return fmt.Errorf("commit: %w", err)
+		return 0, fmt.Errorf("commit: %w", err)
 	}
 	if direct {
 		w.d.direct.applied.Add(1)
 	}
-	if err := w.d.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	if err := w.d.db.Apply(b, pebble.NoSync); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
 	}
+	t := w.gate.ticket()
 	w.seqWritten.Store(written)
 	w.entries.Add(uint64(b.Count()))
 	w.bytes.Add(uint64(b.Len()))
-	return nil
+	return t, nil
 }
 
 // syncer waits for each group's sync, in order, and wakes its callers.
@@ -262,7 +267,7 @@ func (w *writer) syncer(syncs <-chan *pendingGroup, synced chan<- struct{}) {
 	defer close(synced)
 	for p := range syncs {
 		if p.applied {
-			if err := p.batch.SyncWait(); err != nil {
+			if err := w.gate.wait(p.ticket); err != nil {
 				p.err = fmt.Errorf("commit: sync: %w", err)
 			}
 		}
@@ -341,6 +346,7 @@ func (w *writer) stop() {
 	}
 	w.mu.Unlock()
 	<-w.exited
+	w.gate.timer.Stop()
 }
 
 // Update runs fn in the writer and returns once its writes are synced to
@@ -423,10 +429,10 @@ func (d *DB) commitDirect(r *request) error {
 	}
 	b := r.prepared
 	start := time.Now()
-	err := w.applyNoSyncWait(b, true)
+	t, err := w.applyUnsynced(b, true)
 	w.applyWaits.observe(time.Since(start))
 	if err == nil {
-		if serr := b.SyncWait(); serr != nil {
+		if serr := w.gate.wait(t); serr != nil {
 			err = fmt.Errorf("commit: sync: %w", serr)
 		}
 	}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// gateLog is a log for a syncGate: writes numbered as they are appended,
+// and a sync that makes durable what was appended when it started.
+type gateLog struct {
+	appended, durable atomic.Uint64
+	syncs             atomic.Int64
+	hold              chan struct{} // when not nil, the first sync waits for it
+	fail              error         // the first sync's error
+}
+
+func (l *gateLog) sync() error {
+	n := l.syncs.Add(1)
+	upto := l.appended.Load()
+	if n == 1 && l.hold != nil {
+		<-l.hold
+	}
+	if n == 1 && l.fail != nil {
+		return l.fail
+	}
+	l.durable.Store(max(l.durable.Load(), upto))
+	return nil
+}
+
+// write appends one write and hands out its ticket, as applyLocked does
+// (under applyMu: the test's writers take mu).
+func (l *gateLog) write(g *syncGate, mu *sync.Mutex) (idx, ticket uint64) {
+	mu.Lock()
+	defer mu.Unlock()
+	return l.appended.Add(1), g.ticket()
+}
+
+// TestSyncGateDurable: every write the gate acknowledges was appended
+// before a sync that ended, and the writes that wait while a sync runs
+// share the next one.
+func TestSyncGateDurable(t *testing.T) {
+	l := &gateLog{hold: make(chan struct{})}
+	g := newSyncGate(l.sync, time.Hour)
+	var mu sync.Mutex
+	const writers = 64
+	var wg sync.WaitGroup
+	idx, ticket := l.write(g, &mu)
+	wg.Go(func() {
+		if err := g.wait(ticket); err != nil {
+			t.Error(err)
+		}
+		if l.durable.Load() < idx {
+			t.Errorf("write %d acknowledged, durable up to %d", idx, l.durable.Load())
+		}
+	})
+	for l.syncs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// The first sync is held: the others write and wait behind it.
+	var tickets sync.WaitGroup
+	for range writers - 1 {
+		tickets.Add(1)
+		wg.Go(func() {
+			idx, ticket := l.write(g, &mu)
+			tickets.Done()
+			if err := g.wait(ticket); err != nil {
+				t.Error(err)
+			}
+			if l.durable.Load() < idx {
+				t.Errorf("write %d acknowledged, durable up to %d", idx, l.durable.Load())
+			}
+		})
+	}
+	tickets.Wait()
+	close(l.hold)
+	wg.Wait()
+	if n := l.syncs.Load(); n != 2 {
+		t.Errorf("%d syncs for %d writes, want 2: the first, then one for the %d that waited behind it", n, writers, writers-1)
+	}
+}
+
+// TestSyncGateAlone: a write with no other in sight is synced at once,
+// not after the gate's longest wait.
+func TestSyncGateAlone(t *testing.T) {
+	l := &gateLog{}
+	g := newSyncGate(l.sync, time.Hour)
+	var mu sync.Mutex
+	for i := range 5 {
+		idx, ticket := l.write(g, &mu)
+		if err := g.wait(ticket); err != nil {
+			t.Fatal(err)
+		}
+		if l.durable.Load() < idx || l.syncs.Load() != int64(i+1) {
+			t.Fatalf("write %d: durable up to %d after %d syncs", idx, l.durable.Load(), l.syncs.Load())
+		}
+	}
+}
+
+// TestSyncGateWaitsOut: fewer writes than the last syncs carried wait for
+// more, and are synced once the gate's longest wait has passed.
+func TestSyncGateWaitsOut(t *testing.T) {
+	l := &gateLog{hold: make(chan struct{})}
+	g := newSyncGate(l.sync, 5*time.Millisecond)
+	g.idle = func() bool { return false }
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	// Three syncs' worth: the first alone, then 8 behind it.
+	for i := range 9 {
+		idx, ticket := l.write(g, &mu)
+		wg.Go(func() {
+			if err := g.wait(ticket); err != nil {
+				t.Error(err)
+			}
+			if l.durable.Load() < idx {
+				t.Errorf("write %d acknowledged, durable up to %d", idx, l.durable.Load())
+			}
+		})
+		if i == 0 {
+			for l.syncs.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	close(l.hold)
+	wg.Wait()
+	// One write now is fewer than the 8 of the last sync: it waits for
+	// the timer, which syncs it.
+	idx, ticket := l.write(g, &mu)
+	if err := g.wait(ticket); err != nil {
+		t.Fatal(err)
+	}
+	if l.durable.Load() < idx || l.syncs.Load() != 3 {
+		t.Fatalf("write %d: durable up to %d after %d syncs, want 3", idx, l.durable.Load(), l.syncs.Load())
+	}
+}
+
+// TestSyncGateError: a failed sync fails every write it covered and
+// every write after it (pebble's log stays failed).
+func TestSyncGateError(t *testing.T) {
+	boom := errors.New("disk gone")
+	l := &gateLog{fail: boom}
+	g := newSyncGate(l.sync, time.Hour)
+	var mu sync.Mutex
+	for range 3 {
+		_, ticket := l.write(g, &mu)
+		if err := g.wait(ticket); !errors.Is(err, boom) {
+			t.Fatalf("wait: %v, want %v", err, boom)
+		}
+	}
+}
