@@ -8,9 +8,8 @@ import (
 )
 
 // syncGate decides when the store's log is synced. Writes are applied to
-// pebble without a sync of their own, each numbered by a ticket in the
-// order of the log, and wait until a sync that started after their apply
-// ends. One waiter at a time leads a sync (pebble's log synced through a
+// pebble without a sync of their own, each numbered by a ticket once its
+// apply returned, and wait until a sync that started after that ends. One waiter at a time leads a sync (pebble's log synced through a
 // log-only record), which covers every ticket handed out when it starts;
 // the writes that come in while it runs share the next one.
 //
@@ -27,14 +26,14 @@ import (
 // waits on a Go timer, which fires a whole millisecond late once the
 // process idles (the runtime's netpoller sleeps in whole milliseconds), so
 // a closed loop of 16 writers synced every ~1.3 ms whatever it carried
-// (BenchmarkDurableFloor: 98-104 µs a write at 16 writers, 31-55 with the
-// gate; BenchmarkHitEndpoint's durable-hello at 16 connections 96-119 vs
-// 39-62 µs a request).
+// (BenchmarkDurableFloor at 16 writers: 99 µs a write, 14-19 with the
+// gate; BenchmarkHitEndpoint's durable-hello at 16 connections 85-92 vs
+// 44-51 µs a request).
 type syncGate struct {
 	sync    func() error // syncs the log: every write applied before the call
 	maxWait time.Duration
 
-	applied atomic.Uint64 // tickets handed out, in the log's order
+	applied atomic.Uint64 // tickets handed out, each after its write's apply
 
 	mu      sync.Mutex
 	covered uint64 // tickets the sync in flight (or the last) covers
@@ -72,7 +71,8 @@ func newSyncGate(sync func() error, maxWait time.Duration) *syncGate {
 	return g
 }
 
-// ticket numbers a write just applied to the log.
+// ticket numbers a write whose apply to the log returned: a sync that
+// starts once the ticket is handed out covers it.
 func (g *syncGate) ticket() uint64 { return g.applied.Add(1) }
 
 // wait returns once the write with ticket t is synced, or with the error
@@ -116,10 +116,8 @@ func (g *syncGate) errFor(t uint64) error {
 func (g *syncGate) fire() {
 	g.mu.Lock()
 	g.armed = false
-	if !g.syncing && g.applied.Load() > g.covered {
-		g.lead()
-	}
 	g.mu.Unlock()
+	g.leadDue()
 }
 
 // ready reports, with mu held and no sync in flight, whether a sync should
@@ -145,39 +143,46 @@ func (g *syncGate) schedIdle() bool {
 	return g.sched[0].Value.Uint64() <= 1 && g.sched[1].Value.Uint64() == 0
 }
 
-// lead runs syncs with mu held (released while each runs): one, and
-// another while writes came in during it and the next is due.
+// lead runs one sync with mu held (released while it runs). When writes
+// came in while it ran, the next sync is due at once or the timer is set:
+// a due one is led by a new goroutine, so that the leader's own write is
+// answered without waiting for the others' syncs.
 func (g *syncGate) lead() {
-	for {
-		from := g.covered + 1
-		g.covered = g.applied.Load()
-		g.syncing = true
-		if g.armed {
-			g.armed = !g.timer.Stop()
-		}
-		g.mu.Unlock()
-		err := g.sync()
-		end := time.Now()
-		g.mu.Lock()
-		if err != nil && g.failed == 0 {
-			g.failed, g.err = from, err
-		}
-		g.synced, g.syncing, g.lastEnd = g.covered, false, end
-		if end.Sub(g.windowAt) >= 100*time.Millisecond {
-			g.recent[1], g.recent[0], g.windowAt = g.recent[0], 0, end
-		}
-		g.recent[0] = max(g.recent[0], g.covered-from+1)
-		close(g.done)
-		g.done, g.next = g.next, make(chan struct{})
-		if g.applied.Load() == g.covered {
-			return
-		}
-		if !g.ready() {
-			if !g.armed {
-				g.armed = true
-				g.timer.Reset(g.maxWait)
-			}
-			return
-		}
+	from := g.covered + 1
+	g.covered = g.applied.Load()
+	g.syncing = true
+	if g.armed {
+		g.armed = !g.timer.Stop()
 	}
+	g.mu.Unlock()
+	err := g.sync()
+	end := time.Now()
+	g.mu.Lock()
+	if err != nil && g.failed == 0 {
+		g.failed, g.err = from, err
+	}
+	g.synced, g.syncing, g.lastEnd = g.covered, false, end
+	if end.Sub(g.windowAt) >= 100*time.Millisecond {
+		g.recent[1], g.recent[0], g.windowAt = g.recent[0], 0, end
+	}
+	g.recent[0] = max(g.recent[0], g.covered-from+1)
+	close(g.done)
+	g.done, g.next = g.next, make(chan struct{})
+	switch {
+	case g.applied.Load() == g.covered:
+	case g.ready():
+		go g.leadDue()
+	case !g.armed:
+		g.armed = true
+		g.timer.Reset(g.maxWait)
+	}
+}
+
+// leadDue leads the next sync unless another goroutine took it first.
+func (g *syncGate) leadDue() {
+	g.mu.Lock()
+	if !g.syncing && g.applied.Load() > g.covered {
+		g.lead()
+	}
+	g.mu.Unlock()
 }

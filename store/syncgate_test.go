@@ -30,8 +30,9 @@ func (l *gateLog) sync() error {
 	return nil
 }
 
-// write appends one write and hands out its ticket, as applyLocked does
-// (under applyMu: the test's writers take mu).
+// write appends one write and then hands out its ticket, as applyLocked
+// does (mu makes the two one step, so the test can count what a sync
+// covers).
 func (l *gateLog) write(g *syncGate, mu *sync.Mutex) (idx, ticket uint64) {
 	mu.Lock()
 	defer mu.Unlock()
