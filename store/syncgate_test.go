@@ -39,6 +39,24 @@ func (l *gateLog) write(g *syncGate, mu *sync.Mutex) (idx, ticket uint64) {
 	return l.appended.Add(1), g.ticket()
 }
 
+// acknowledged waits for the write idx with ticket and checks that it was
+// durable when the gate answered.
+func (l *gateLog) acknowledged(t *testing.T, g *syncGate, idx, ticket uint64) {
+	if err := g.wait(ticket); err != nil {
+		t.Error(err)
+	}
+	if l.durable.Load() < idx {
+		t.Errorf("write %d acknowledged, durable up to %d", idx, l.durable.Load())
+	}
+}
+
+// holding returns once the first sync has started (and is held).
+func (l *gateLog) holding() {
+	for l.syncs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestSyncGateDurable: every write the gate acknowledges was appended
 // before a sync that ended, and the writes that wait while a sync runs
 // share the next one.
@@ -49,17 +67,8 @@ func TestSyncGateDurable(t *testing.T) {
 	const writers = 64
 	var wg sync.WaitGroup
 	idx, ticket := l.write(g, &mu)
-	wg.Go(func() {
-		if err := g.wait(ticket); err != nil {
-			t.Error(err)
-		}
-		if l.durable.Load() < idx {
-			t.Errorf("write %d acknowledged, durable up to %d", idx, l.durable.Load())
-		}
-	})
-	for l.syncs.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	wg.Go(func() { l.acknowledged(t, g, idx, ticket) })
+	l.holding()
 	// The first sync is held: the others write and wait behind it.
 	var tickets sync.WaitGroup
 	for range writers - 1 {
@@ -67,12 +76,7 @@ func TestSyncGateDurable(t *testing.T) {
 		wg.Go(func() {
 			idx, ticket := l.write(g, &mu)
 			tickets.Done()
-			if err := g.wait(ticket); err != nil {
-				t.Error(err)
-			}
-			if l.durable.Load() < idx {
-				t.Errorf("write %d acknowledged, durable up to %d", idx, l.durable.Load())
-			}
+			l.acknowledged(t, g, idx, ticket)
 		})
 	}
 	tickets.Wait()
@@ -108,21 +112,12 @@ func TestSyncGateWaitsOut(t *testing.T) {
 	g.idle = func() bool { return false }
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	// Three syncs' worth: the first alone, then 8 behind it.
+	// Two syncs: the first alone, then the 8 that waited behind it.
 	for i := range 9 {
 		idx, ticket := l.write(g, &mu)
-		wg.Go(func() {
-			if err := g.wait(ticket); err != nil {
-				t.Error(err)
-			}
-			if l.durable.Load() < idx {
-				t.Errorf("write %d acknowledged, durable up to %d", idx, l.durable.Load())
-			}
-		})
+		wg.Go(func() { l.acknowledged(t, g, idx, ticket) })
 		if i == 0 {
-			for l.syncs.Load() == 0 {
-				time.Sleep(time.Millisecond)
-			}
+			l.holding()
 		}
 	}
 	close(l.hold)
