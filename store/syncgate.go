@@ -9,7 +9,8 @@ import (
 
 // syncGate decides when the store's log is synced. Writes are applied to
 // pebble without a sync of their own, each numbered by a ticket once its
-// apply returned, and wait until a sync that started after that ends. One waiter at a time leads a sync (pebble's log synced through a
+// apply returned, and wait until a sync that started after that ends.
+// One waiter at a time leads a sync (pebble's log synced through a
 // log-only record), which covers every ticket handed out when it starts;
 // the writes that come in while it runs share the next one.
 //

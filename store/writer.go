@@ -153,7 +153,7 @@ type pendingGroup struct {
 	batch   *pebble.Batch // indexed once a request reads through it
 	reqs    []*request
 	applied bool   // a sync is owed
-	ticket  uint64 // the group's in the sync gate's order
+	ticket  uint64 // the group's ticket for the sync gate
 	err     error
 	// exportLast is the last export log seq written into the group (0:
 	// none), durable once the group is synced; exports its entries with
@@ -212,7 +212,8 @@ func (w *writer) loop() {
 // applyUnsynced persists the id sequence in b when it must, checks the
 // disk's space and applies b to the store without a log sync, in the
 // order of every other group's and direct commit's apply, and returns its
-// ticket for the sync gate (gate.wait returns once a sync covers it). The sequence is written only when the ids handed out
+// ticket for the sync gate (gate.wait returns once a sync covers it). The
+// sequence is written only when the ids handed out
 // passed the one the log holds, and then as a reservation (seqReserve)
 // of the next ids up to a multiple of seqBlock: a write carries no id
 // above what was handed out when it is applied, so none above what the
@@ -389,8 +390,8 @@ func (t *Tx) Discard() {
 // are synced to disk, as Update does. A tx with writes, no then and no
 // export marks (a hit's, unless the event stream is on) skips the writer:
 // it is applied to the store in the caller's goroutine, in order with the
-// writer's groups, and pebble's log writer syncs it together with every
-// other write pending at that moment (commitDirect). then, when not nil,
+// writer's groups, and the sync gate syncs it together with the other
+// writes waiting with it (commitDirect). then, when not nil,
 // runs in the writer (as Update's function does, its reads see the group)
 // and its writes join tx's in one batch: a read-modify-write that must be
 // serialised with every other write. then's error is returned as is and
@@ -416,8 +417,8 @@ func (d *DB) Commit(ctx context.Context, tx *Tx, then func(*Tx) error) error {
 // commitDirect commits r, prepared writes with nothing to run in the
 // writer nor to export, in the caller's goroutine: its batch goes to
 // pebble's commit pipeline on its own, in order with the writer's groups
-// (applyMu), and pebble's log writer syncs it with whatever else is
-// pending, as one fdatasync. It saves the hand-offs to the writer and
+// (applyMu), and the sync gate syncs it with whatever else waits, as one
+// fdatasync. It saves the hand-offs to the writer and
 // its syncer goroutines, and the copy into a group's batch.
 func (d *DB) commitDirect(r *request) error {
 	w := d.w
