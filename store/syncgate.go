@@ -90,9 +90,8 @@ func (g *syncGate) wait(t uint64) error {
 			g.lead()
 			continue
 		}
-		if !g.syncing && !g.armed {
-			g.armed = true
-			g.timer.Reset(g.maxWait - time.Since(g.lastEnd))
+		if !g.syncing {
+			g.arm()
 		}
 		// The sync that will cover t closes done if it is in flight or
 		// none is; next if one is in flight without it.
@@ -173,9 +172,17 @@ func (g *syncGate) lead() {
 	case g.applied.Load() == g.covered:
 	case g.ready():
 		go g.leadDue()
-	case !g.armed:
+	default:
+		g.arm()
+	}
+}
+
+// arm sets the timer, unless it is set, to fire maxWait after the last
+// sync ended.
+func (g *syncGate) arm() {
+	if !g.armed {
 		g.armed = true
-		g.timer.Reset(g.maxWait)
+		g.timer.Reset(g.maxWait - time.Since(g.lastEnd))
 	}
 }
 
