@@ -145,7 +145,6 @@ func Open(dataDir string, o Options) (*DB, error) {
 	}
 	po := openOptions(o)
 	direct := &directGroups{}
-	po.FS = walSyncFS{FS: po.FS, g: direct}
 	pdb, err := pebble.Open(dbDir, po)
 	if err != nil {
 		if lerr := lockedError(dataDir, err); lerr != nil {

@@ -167,7 +167,16 @@ const maxInFlight = 4
 
 func startWriter(d *DB) *writer {
 	w := &writer{d: d, reqs: make(chan *request, 4096), exited: make(chan struct{})}
-	w.gate = newSyncGate(func() error { return d.db.LogData(nil, pebble.Sync) }, maxGateWait)
+	// A sync covers the direct commits applied before it starts: one group
+	// of them (directGroups).
+	w.gate = newSyncGate(func() error {
+		n := d.direct.applied.Load()
+		if err := d.db.LogData(nil, pebble.Sync); err != nil {
+			return err
+		}
+		d.direct.sync(n)
+		return nil
+	}, maxGateWait)
 	w.seqWritten.Store(d.seq.Load())
 	go w.loop()
 	return w
