@@ -28,10 +28,10 @@ import (
 // collections, 6-8 µs (a live heap of 20-26 MB). Without a limit the Go
 // heap grows to twice what it holds live before it collects (151-158 MB
 // RSS at load, TestPoolLoad); a share of the machine (a 16th, before)
-// left that so on any machine of more than 1 GiB. The collector runs sooner as the heap nears the limit,
-// which costs CPU in proportion to how often it runs; followLiveHeap keeps
-// it from running more often than at GOGC=50 when the live heap outgrows
-// the budget.
+// left that so on any machine of more than 1 GiB. The collector runs
+// sooner as the heap nears the limit, which costs CPU in proportion to
+// how often it runs; followLiveHeap keeps it from running more often than
+// at GOGC=50 when the live heap outgrows the budget.
 const DefaultMemoryLimit = 44 << 20
 
 // memoryLimitFlag adds --memory-limit to cmd.
