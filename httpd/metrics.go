@@ -122,6 +122,8 @@ var (
 	descDiskFull    = prometheus.NewDesc("appliance_store_disk_full", "1 while writes are refused for lack of disk space.", nil, nil)
 	descWALBytes    = prometheus.NewDesc("appliance_store_wal_bytes", "Bytes of the write-ahead log.", nil, nil)
 	descWALSync     = prometheus.NewDesc("appliance_store_wal_sync_seconds", "Time the write-ahead log's fdatasyncs took (one may cover several group commits).", nil, nil)
+	descGateSyncs   = prometheus.NewDesc("appliance_store_log_syncs_total", "Syncs of the write-ahead log the store started, by why: full (as many writes waited as recent syncs carried), idle (three quarters of that, and nothing else to run), timer (a millisecond after the last sync).", []string{"reason"}, nil)
+	descGateSync    = prometheus.NewDesc("appliance_store_log_sync_seconds", "Wall time of those syncs: the fdatasync (appliance_store_wal_sync_seconds) and the hand-offs to pebble's log writer and back.", nil, nil)
 	descCompactions = prometheus.NewDesc("appliance_store_compactions_total", "Pebble compactions.", nil, nil)
 	descReadAmp     = prometheus.NewDesc("appliance_store_read_amplification", "Pebble read amplification.", nil, nil)
 	// The store's memory beside the Go heap: pebble's block cache and
@@ -149,7 +151,7 @@ var (
 )
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes, descWALSync,
+	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes, descWALSync, descGateSyncs, descGateSync,
 		descCompactions, descReadAmp, descCacheCapacity, descCacheBytes, descCacheBlocks, descCacheHits, descCacheMisses,
 		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses} {
 		ch <- d
@@ -187,6 +189,12 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstHistogram(descWALSync, st.WALSyncs, st.WALSyncTime.Seconds(), sync)
 	}
+	var gateSyncs uint64
+	for r, n := range st.GateSyncs {
+		gateSyncs += n
+		counter(descGateSyncs, float64(n), store.GateReasonName(r))
+	}
+	ch <- prometheus.MustNewConstSummary(descGateSync, gateSyncs, st.GateSyncTime.Seconds(), nil)
 	gauge(descDiskBytes, float64(st.DiskBytes))
 	full := 0.0
 	if s.db.CheckDiskSpace() != nil {

@@ -71,6 +71,8 @@ series:
 			return float64(m.Histogram.GetSampleCount())
 		case m.Untyped != nil:
 			return m.Untyped.GetValue()
+		case m.Summary != nil:
+			return float64(m.Summary.GetSampleCount())
 		}
 	}
 	return -1
@@ -181,6 +183,24 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	if got, want := value(after, "appliance_store_commits_total"), value(after, "appliance_store_commit_group_size"); got != want {
 		t.Errorf("commits_total %v, the group histogram counts %v", got, want)
+	}
+	// The log's syncs by why they started: the hits' writes were synced,
+	// and every sync is in the summary of their time.
+	syncs := func(f map[string]*dto.MetricFamily) (n float64) {
+		for _, r := range []string{"full", "idle", "timer"} {
+			v := value(f, "appliance_store_log_syncs_total", "reason", r)
+			if v < 0 {
+				t.Fatalf("appliance_store_log_syncs_total{reason=%q} missing", r)
+			}
+			n += v
+		}
+		return n
+	}
+	if n := syncs(after) - syncs(before); n < 1 {
+		t.Errorf("log syncs moved by %v, want the hits' writes synced", n)
+	}
+	if got, want := value(after, "appliance_store_log_sync_seconds"), syncs(after); got != want {
+		t.Errorf("log_sync_seconds counts %v syncs, log_syncs_total %v", got, want)
 	}
 }
 

@@ -402,6 +402,21 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 			b.ReportMetric(float64(after.WALSyncTime-before.WALSyncTime)/float64(syncs)/1e6, "fsync-ms")
 			b.ReportMetric(float64(store.SyncQuantile(before, after, 0.99))/1e6, "fsync-p99-ms")
 		}
+		// The sync gate's syncs: their mean wall time (the fdatasync and
+		// the hand-offs to pebble's log writer and back), the share of
+		// the run one was in flight, and the share the timer started
+		// (rather than enough writes waiting, or the process idle).
+		var gate, timer uint64
+		for r := range after.GateSyncs {
+			gate += after.GateSyncs[r] - before.GateSyncs[r]
+		}
+		timer = after.GateSyncs[store.GateTimer] - before.GateSyncs[store.GateTimer]
+		if gate > 0 {
+			took := after.GateSyncTime - before.GateSyncTime
+			b.ReportMetric(float64(took)/float64(gate)/1e6, "sync-ms")
+			b.ReportMetric(100*float64(took)/(ns*float64(b.N)), "sync-busy-%")
+			b.ReportMetric(100*float64(timer)/float64(gate), "sync-timer-%")
+		}
 	}
 	b.ReportMetric(loadAverage(), "load1")
 	return r

@@ -474,6 +474,13 @@ type Metrics struct {
 	// the longer ones. ApplyWaitTime is their total.
 	ApplyWaits    [ApplyWaitBuckets + 1]uint64
 	ApplyWaitTime time.Duration
+	// GateSyncs counts the log syncs the sync gate started, by why
+	// (GateFull, GateIdle, GateTimer); GateSyncTime is their total wall
+	// time: pebble's fdatasync (WALSyncTime) and the hand-offs to its log
+	// writer's goroutine and back, which wait for a core when the cores
+	// are busy.
+	GateSyncs    [GateReasons]uint64
+	GateSyncTime time.Duration
 	// Flushes counts pebble's memtable flushes; FlushTime and
 	// CompactionTime are the time its flushes and compactions ran (wall
 	// time, while the hits go on on the same cores and disk).
@@ -553,6 +560,7 @@ func (d *DB) Stats() Metrics {
 			s.ApplyWaits[i] = d.w.applyWaits.counts[i].Load()
 		}
 		s.ApplyWaitTime = time.Duration(d.w.applyWaits.total.Load())
+		s.GateSyncs, s.GateSyncTime = d.w.gate.stats()
 		for i := range s.GroupSizes {
 			s.GroupSizes[i] = d.w.sizes.counts[i].Load() + d.direct.sizes.counts[i].Load()
 		}

@@ -54,7 +54,28 @@ type syncGate struct {
 	// idle reports whether the process has nothing else to run.
 	idle  func() bool
 	sched []metrics.Sample
+	// The syncs led, by what started them, and their total wall time
+	// (Metrics.GateSyncs, GateSyncTime).
+	started  [GateReasons]uint64
+	syncTime time.Duration
 }
+
+// Why the sync gate started a sync (Metrics.GateSyncs).
+const (
+	// GateFull: as many writes waited as the largest recent sync carried
+	// (a lone write after a quiet spell too).
+	GateFull = iota
+	// GateIdle: three quarters of that many, and the process had nothing
+	// else to run.
+	GateIdle
+	// GateTimer: maxGateWait had passed since the last sync ended.
+	GateTimer
+	GateReasons
+)
+
+// GateReasonName is the name of a GateFull, GateIdle or GateTimer, as
+// /metrics labels it.
+func GateReasonName(r int) string { return [GateReasons]string{"full", "idle", "timer"}[r] }
 
 // maxGateWait is the longest a write waits for others to share its sync
 // (from the end of the sync before). Measured against 500 µs
@@ -86,9 +107,11 @@ func (g *syncGate) wait(t uint64) error {
 			g.mu.Unlock()
 			return err
 		}
-		if !g.syncing && t > g.covered && g.ready() {
-			g.lead()
-			continue
+		if !g.syncing && t > g.covered {
+			if r := g.due(); r >= 0 {
+				g.lead(r)
+				continue
+			}
 		}
 		if !g.syncing {
 			g.arm()
@@ -117,24 +140,23 @@ func (g *syncGate) fire() {
 	g.mu.Lock()
 	g.armed = false
 	g.mu.Unlock()
-	g.leadDue()
+	g.leadDue(GateTimer)
 }
 
-// ready reports, with mu held and no sync in flight, whether a sync should
-// start now.
-func (g *syncGate) ready() bool {
-	if time.Since(g.lastEnd) >= g.maxWait {
-		return true
-	}
+// due returns, with mu held and no sync in flight, why a sync should start
+// now (GateFull, GateIdle or GateTimer), or -1 when none should.
+func (g *syncGate) due() int {
 	waiting := g.applied.Load() - g.covered
 	most := max(g.recent[0], g.recent[1])
-	if waiting >= most {
-		return true
+	switch {
+	case waiting >= most:
+		return GateFull
+	case time.Since(g.lastEnd) >= g.maxWait:
+		return GateTimer
+	case 4*waiting >= 3*most && g.idle():
+		return GateIdle
 	}
-	if 4*waiting < 3*most {
-		return false
-	}
-	return g.idle()
+	return -1
 }
 
 // schedIdle reports whether no goroutine but the caller runs or waits to.
@@ -143,21 +165,24 @@ func (g *syncGate) schedIdle() bool {
 	return g.sched[0].Value.Uint64() <= 1 && g.sched[1].Value.Uint64() == 0
 }
 
-// lead runs one sync with mu held (released while it runs). When writes
-// came in while it ran, the next sync is due at once or the timer is set:
-// a due one is led by a new goroutine, so that the leader's own write is
-// answered without waiting for the others' syncs.
-func (g *syncGate) lead() {
+// lead runs one sync, started for reason, with mu held (released while it
+// runs). When writes came in while it ran, the next sync is due at once or
+// the timer is set: a due one is led by a new goroutine, so that the
+// leader's own write is answered without waiting for the others' syncs.
+func (g *syncGate) lead(reason int) {
 	from := g.covered + 1
 	g.covered = g.applied.Load()
 	g.syncing = true
 	if g.armed {
 		g.armed = !g.timer.Stop()
 	}
+	g.started[reason]++
 	g.mu.Unlock()
+	start := time.Now()
 	err := g.sync()
 	end := time.Now()
 	g.mu.Lock()
+	g.syncTime += end.Sub(start)
 	if err != nil && g.failed == 0 {
 		g.failed, g.err = from, err
 	}
@@ -168,11 +193,12 @@ func (g *syncGate) lead() {
 	g.recent[0] = max(g.recent[0], g.covered-from+1)
 	close(g.done)
 	g.done, g.next = g.next, make(chan struct{})
-	switch {
-	case g.applied.Load() == g.covered:
-	case g.ready():
-		go g.leadDue()
-	default:
+	if g.applied.Load() == g.covered {
+		return
+	}
+	if r := g.due(); r >= 0 {
+		go g.leadDue(r)
+	} else {
 		g.arm()
 	}
 }
@@ -186,11 +212,20 @@ func (g *syncGate) arm() {
 	}
 }
 
-// leadDue leads the next sync unless another goroutine took it first.
-func (g *syncGate) leadDue() {
+// leadDue leads the next sync, due for reason, unless another goroutine
+// took it first.
+func (g *syncGate) leadDue(reason int) {
 	g.mu.Lock()
 	if !g.syncing && g.applied.Load() > g.covered {
-		g.lead()
+		g.lead(reason)
 	}
 	g.mu.Unlock()
+}
+
+// stats returns the syncs led by what started them and their total wall
+// time.
+func (g *syncGate) stats() ([GateReasons]uint64, time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.started, g.syncTime
 }

@@ -102,6 +102,9 @@ func TestSyncGateAlone(t *testing.T) {
 			t.Fatalf("write %d: durable up to %d after %d syncs", idx, l.durable.Load(), l.syncs.Load())
 		}
 	}
+	if started, _ := g.stats(); started != [GateReasons]uint64{GateFull: 5} {
+		t.Errorf("syncs by reason %v, want all 5 full (a lone write is as many as recent syncs carried)", started)
+	}
 }
 
 // TestSyncGateWaitsOut: fewer writes than the last syncs carried wait for
@@ -130,6 +133,42 @@ func TestSyncGateWaitsOut(t *testing.T) {
 	}
 	if l.durable.Load() < idx || l.syncs.Load() != 3 {
 		t.Fatalf("write %d: durable up to %d after %d syncs, want 3", idx, l.durable.Load(), l.syncs.Load())
+	}
+	if started, _ := g.stats(); started != [GateReasons]uint64{GateFull: 2, GateTimer: 1} {
+		t.Errorf("syncs by reason %v, want 2 full, then 1 by the timer", started)
+	}
+}
+
+// TestSyncGateIdle: three quarters of the writes the last syncs carried
+// are synced at once when the process has nothing else to run, all in one
+// sync.
+func TestSyncGateIdle(t *testing.T) {
+	l := &gateLog{hold: make(chan struct{})}
+	g := newSyncGate(l.sync, time.Hour)
+	g.idle = func() bool { return true }
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 9 { // a sync alone, then one of the 8 behind it
+		idx, ticket := l.write(g, &mu)
+		wg.Go(func() { l.acknowledged(t, g, idx, ticket) })
+		if i == 0 {
+			l.holding()
+		}
+	}
+	close(l.hold)
+	wg.Wait()
+	// 5 writes are fewer than 3/4 of 8 and wait (the timer is an hour
+	// away); the sixth makes 6, synced at once with the five.
+	for range 6 {
+		idx, ticket := l.write(g, &mu)
+		wg.Go(func() { l.acknowledged(t, g, idx, ticket) })
+	}
+	wg.Wait()
+	if n := l.syncs.Load(); n != 3 {
+		t.Errorf("%d syncs, want 3: the 6 writes share one", n)
+	}
+	if started, _ := g.stats(); started != [GateReasons]uint64{GateFull: 2, GateIdle: 1} {
+		t.Errorf("syncs by reason %v, want 2 full, then 1 on idle", started)
 	}
 }
 
