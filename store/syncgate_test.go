@@ -57,6 +57,22 @@ func (l *gateLog) holding() {
 	}
 }
 
+// eightBehindOne makes two syncs of l, whose first is held: a write
+// alone, then the 8 that wait behind it. The gate's largest recent sync is
+// then 8.
+func (l *gateLog) eightBehindOne(t *testing.T, g *syncGate, mu *sync.Mutex) {
+	var wg sync.WaitGroup
+	for i := range 9 {
+		idx, ticket := l.write(g, mu)
+		wg.Go(func() { l.acknowledged(t, g, idx, ticket) })
+		if i == 0 {
+			l.holding()
+		}
+	}
+	close(l.hold)
+	wg.Wait()
+}
+
 // TestSyncGateDurable: every write the gate acknowledges was appended
 // before a sync that ended, and the writes that wait while a sync runs
 // share the next one.
@@ -114,17 +130,7 @@ func TestSyncGateWaitsOut(t *testing.T) {
 	g := newSyncGate(l.sync, 5*time.Millisecond)
 	g.idle = func() bool { return false }
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	// Two syncs: the first alone, then the 8 that waited behind it.
-	for i := range 9 {
-		idx, ticket := l.write(g, &mu)
-		wg.Go(func() { l.acknowledged(t, g, idx, ticket) })
-		if i == 0 {
-			l.holding()
-		}
-	}
-	close(l.hold)
-	wg.Wait()
+	l.eightBehindOne(t, g, &mu)
 	// One write now is fewer than the 8 of the last sync: it waits for
 	// the timer, which syncs it.
 	idx, ticket := l.write(g, &mu)
@@ -147,16 +153,8 @@ func TestSyncGateIdle(t *testing.T) {
 	g := newSyncGate(l.sync, time.Hour)
 	g.idle = func() bool { return true }
 	var mu sync.Mutex
+	l.eightBehindOne(t, g, &mu)
 	var wg sync.WaitGroup
-	for i := range 9 { // a sync alone, then one of the 8 behind it
-		idx, ticket := l.write(g, &mu)
-		wg.Go(func() { l.acknowledged(t, g, idx, ticket) })
-		if i == 0 {
-			l.holding()
-		}
-	}
-	close(l.hold)
-	wg.Wait()
 	// 5 writes are fewer than 3/4 of 8 and wait (the timer is an hour
 	// away); the sixth makes 6, synced at once with the five.
 	for range 6 {
