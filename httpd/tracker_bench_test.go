@@ -406,11 +406,11 @@ func benchMix(b *testing.B, url string, m *mixServer, conns int) mixRun {
 		// the hand-offs to pebble's log writer and back), the share of
 		// the run one was in flight, and the share the timer started
 		// (rather than enough writes waiting, or the process idle).
-		var gate, timer uint64
+		var gate uint64
 		for r := range after.GateSyncs {
 			gate += after.GateSyncs[r] - before.GateSyncs[r]
 		}
-		timer = after.GateSyncs[store.GateTimer] - before.GateSyncs[store.GateTimer]
+		timer := after.GateSyncs[store.GateTimer] - before.GateSyncs[store.GateTimer]
 		if gate > 0 {
 			took := after.GateSyncTime - before.GateSyncTime
 			b.ReportMetric(float64(took)/float64(gate)/1e6, "sync-ms")
