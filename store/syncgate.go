@@ -203,6 +203,9 @@ func (g *syncGate) lead(reason int) {
 	}
 }
 
+// stop stops the timer: the store is closing, and no write waits.
+func (g *syncGate) stop() { g.timer.Stop() }
+
 // arm sets the timer, unless it is set, to fire maxWait after the last
 // sync ended.
 func (g *syncGate) arm() {

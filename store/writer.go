@@ -219,17 +219,17 @@ func (w *writer) loop() {
 }
 
 // applyUnsynced persists the id sequence in b when it must, checks the
-// disk's space and applies b to the store without a log sync, in the
-// order of every other group's and direct commit's apply, and returns its
-// ticket for the sync gate (gate.wait returns once a sync covers it). The
-// sequence is written only when the ids handed out
-// passed the one the log holds, and then as a reservation (seqReserve)
-// of the next ids up to a multiple of seqBlock: a write carries no id
-// above what was handed out when it is applied, so none above what the
-// log holds once it is (the last write of the sequence is earlier in the
-// log or in b, so synced with b or before). Before, every apply that
-// followed a NextID wrote it: about one entry a hit, each a new memtable
-// entry of the same key. direct counts b in directGroups.
+// disk's space and applies b to the store without a log sync, in the order
+// of every other group's and direct commit's apply, and returns its ticket
+// for the sync gate (gate.wait returns once a sync covers it). The sequence
+// is written only when the ids handed out passed the one the log holds, and
+// then as a reservation (seqReserve) of the next ids up to a multiple of
+// seqBlock: a write carries no id above what was handed out when it is
+// applied, so none above what the log holds once it is (the last write of
+// the sequence is earlier in the log or in b, so synced with b or before).
+// Before, every apply that followed a NextID wrote it: about one entry a
+// hit, each a new memtable entry of the same key. direct counts b in
+// directGroups.
 func (w *writer) applyUnsynced(b *pebble.Batch, direct bool) (uint64, error) {
 	w.applyMu.Lock()
 	defer w.applyMu.Unlock()
@@ -356,7 +356,7 @@ func (w *writer) stop() {
 	}
 	w.mu.Unlock()
 	<-w.exited
-	w.gate.timer.Stop()
+	w.gate.stop()
 }
 
 // Update runs fn in the writer and returns once its writes are synced to
