@@ -103,7 +103,9 @@ func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer)
 		return err
 	}
 	defer c.Close()
-	r, err := c.ExportBackfill(ctx, admin.ExportBackfill{Site: o.Site, From: o.From})
+	p := newProgress(stdout, "backfill", -1, "records")
+	r, err := c.ExportBackfill(ctx, admin.ExportBackfill{Site: o.Site, From: o.From}, p.Report)
+	p.Done()
 	if err != nil {
 		return fmt.Errorf("export backfill: %w", err)
 	}

@@ -27,6 +27,7 @@ import (
 // p.Report to a call that reports (done, total) as it goes.
 type progress struct {
 	bar *progressbar.ProgressBar
+	w   io.Writer // where bar draws
 }
 
 // newProgress starts a progress of total units (-1: not known yet; a
@@ -37,8 +38,13 @@ func newProgress(stdout io.Writer, what string, total int64, unit string) *progr
 	if !isTerminal(stdout) || !isTerminal(os.Stderr) {
 		return nil
 	}
+	return drawProgress(os.Stderr, what, total, unit)
+}
+
+// drawProgress is newProgress drawn on w, a terminal or not.
+func drawProgress(w io.Writer, what string, total int64, unit string) *progress {
 	opts := []progressbar.Option{
-		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionSetWidth(20),
 		progressbar.OptionThrottle(100 * time.Millisecond),
@@ -54,7 +60,7 @@ func newProgress(stdout io.Writer, what string, total int64, unit string) *progr
 	} else {
 		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit))
 	}
-	return &progress{bar: progressbar.NewOptions64(total, opts...)}
+	return &progress{bar: progressbar.NewOptions64(total, opts...), w: w}
 }
 
 // isTerminal reports whether w is a terminal.
@@ -63,10 +69,15 @@ func isTerminal(w any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// SetTotal sets the total once it is known.
+// SetTotal sets the total once it is known. While nothing is done yet it
+// draws the bar at once, not at the next redraw the throttle allows: work
+// told its total first (Report's (0, total)) and done within 100 ms showed
+// only the spinner. A total of 0 (nothing to do) keeps the spinner: the
+// bar cannot be at the end of 0, nor finished (see Done).
 func (p *progress) SetTotal(n int64) {
-	if p != nil && p.bar != nil {
+	if p != nil && p.bar != nil && n > 0 {
 		p.bar.ChangeMax64(n)
+		_ = p.bar.RenderBlank() // redraws only when nothing is done yet
 	}
 }
 
@@ -77,7 +88,7 @@ func (p *progress) Report(done, total int64) {
 		return
 	}
 	if total != p.bar.GetMax64() {
-		p.bar.ChangeMax64(total)
+		p.SetTotal(total)
 	}
 	_ = p.bar.Set64(done)
 }
@@ -110,9 +121,17 @@ func (c countingReader) Read(b []byte) (int, error) {
 
 // Done removes the bar, leaving the terminal to what the command prints
 // next (its summary line). Call it when the work ends, also on failure.
+//
+// A bar started with total -1 has a ticker that redraws it every 100 ms
+// until it is finished, even once it has exited: Exit alone left the bar
+// drawn again under the summary. Finish marks it finished, so the ticker
+// stops at its next tick and a tick already waiting for the bar's lock
+// draws nothing; with OptionClearOnFinish, Finish clears the line instead
+// of drawing 100%. Exit then stops any later Add.
 func (p *progress) Done() {
 	if p != nil && p.bar != nil {
+		_ = p.bar.Finish()
 		_ = p.bar.Exit()
-		fmt.Fprint(os.Stderr, "\r\033[K")
+		fmt.Fprint(p.w, "\r\033[K")
 	}
 }

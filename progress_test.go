@@ -13,8 +13,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
+
+	"appliance/export/exporttest"
+	"appliance/httpd"
+	"appliance/store"
+	"appliance/store/storetest"
 )
 
 // appliance runs the real binary (this test binary as main) with args.
@@ -26,6 +32,38 @@ func appliance(args ...string) *exec.Cmd {
 
 // barDrawn matches what a progress bar draws: a redrawn line and a percent.
 var barDrawn = regexp.MustCompile(`\r.*\d+%`)
+
+// progressDrawn matches the progress of what on a redrawn line: the bar
+// and its percent, or the spinner shown while the total is not known (a
+// command done within the bar's first redraws shows only the spinner).
+func progressDrawn(what string) *regexp.Regexp {
+	return regexp.MustCompile(`\r(\S+ ` + what + ` \(|` + what + ` +\d+% )`)
+}
+
+// runOnTerminal runs cmd with its stdout and stderr on a pseudo-terminal
+// and returns what it wrote there, read until it exited (so that a redraw
+// after its last line is seen too), and how it exited. It skips the test
+// where there is no pseudo-terminal.
+func runOnTerminal(t *testing.T, cmd *exec.Cmd) (string, error) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	cmd.Stdout, cmd.Stderr = tty, tty
+	err = cmd.Start()
+	tty.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	// Reading the terminal ends with EIO once the command has exited.
+	if _, err := io.Copy(&out, ptmx); err != nil && !errors.Is(err, syscall.EIO) {
+		t.Fatal(err)
+	}
+	return out.String(), cmd.Wait()
+}
 
 // backup and restore write no progress when their output is not a
 // terminal: stdout and stderr hold their one-line summaries only.
@@ -49,45 +87,80 @@ func TestProgressQuietOffTerminal(t *testing.T) {
 	}
 }
 
-// On a terminal, backup and restore draw a progress bar on stderr, then
-// clear it for their summary.
+// On a terminal, backup and restore draw their progress on stderr, then
+// clear it for their summary, and draw nothing after it. (Whether a stale
+// redraw lands before the command exits depends on timing: see
+// TestProgressDoneStopsDrawing for the deterministic check.)
 func TestProgressOnTerminal(t *testing.T) {
 	src, _ := offlineSite(t)
 	archive := filepath.Join(t.TempDir(), "b.tar")
 	for _, c := range []struct {
 		args    []string
+		drawn   *regexp.Regexp
 		summary string
 	}{
-		{[]string{"backup", "--data", src, "-o", archive}, "backup: wrote " + archive},
-		{[]string{"restore", archive, "--data", t.TempDir()}, "restored " + archive},
+		// The archive's size comes with its manifest: a small one is
+		// received before the spinner turns into a bar.
+		{[]string{"backup", "--data", src, "-o", archive}, progressDrawn("backup"), "backup: wrote " + archive},
+		{[]string{"restore", archive, "--data", t.TempDir()}, barDrawn, "restored " + archive},
 	} {
-		ptmx, tty, err := pty.Open()
+		got, err := runOnTerminal(t, appliance(c.args...))
 		if err != nil {
-			t.Skipf("no pseudo-terminal here: %v", err)
+			t.Fatalf("%s: %v\n%q", c.args[0], err, got)
 		}
-		cmd := appliance(c.args...)
-		cmd.Stdout, cmd.Stderr = tty, tty
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		before, after, ok := strings.Cut(got, c.summary)
+		if !c.drawn.MatchString(before) {
+			t.Errorf("%s on a terminal printed %q, want its progress", c.args[0], got)
 		}
-		tty.Close()
-		var out bytes.Buffer
-		_, err = io.Copy(&out, ptmx)
-		// Reading the terminal ends with EIO once the command has exited.
-		if err != nil && !errors.Is(err, syscall.EIO) {
-			t.Fatal(err)
-		}
-		ptmx.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("%s: %v\n%q", c.args[0], err, out.String())
-		}
-		got := out.String()
-		if !barDrawn.MatchString(got) {
-			t.Errorf("%s on a terminal printed %q, want a progress bar", c.args[0], got)
-		}
-		if !strings.Contains(got, c.summary) {
+		if !ok {
 			t.Errorf("%s on a terminal printed %q, want its summary %q", c.args[0], got, c.summary)
+		} else if barDrawn.MatchString(after) || progressDrawn(c.args[0]).MatchString(after) {
+			t.Errorf("%s on a terminal drew %q after its summary", c.args[0], after)
 		}
+	}
+}
+
+// Done leaves nothing to draw: whatever came before, the spinner's ticker
+// (a bar started with total -1 redraws every 100 ms) writes nothing after
+// the summary line that follows Done.
+func TestProgressDoneStopsDrawing(t *testing.T) {
+	for _, c := range []struct {
+		name, unit string
+		work       func(p *progress)
+		took       time.Duration // the ticker draws meanwhile
+	}{
+		{"total known later", "bytes", func(p *progress) { p.SetTotal(1000); p.Add(500) }, 250 * time.Millisecond},
+		{"total never known", "records", func(p *progress) { p.Add(3) }, 250 * time.Millisecond},
+		{"nothing to do", "records", func(p *progress) { p.Report(0, 0) }, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ptmx, tty, err := pty.Open()
+			if err != nil {
+				t.Skipf("no pseudo-terminal here: %v", err)
+			}
+			defer ptmx.Close()
+			read := make(chan string)
+			go func() {
+				var out bytes.Buffer
+				_, _ = io.Copy(&out, ptmx) // ends with EIO once tty is closed
+				read <- out.String()
+			}()
+			p := drawProgress(tty, "backup", -1, c.unit)
+			c.work(p)
+			time.Sleep(c.took)
+			p.Done()
+			fmt.Fprintln(tty, "backup: wrote b.tar")
+			time.Sleep(350 * time.Millisecond) // three more ticks
+			tty.Close()
+			got := <-read
+			before, after, ok := strings.Cut(got, "backup: wrote b.tar")
+			if !ok || !progressDrawn("backup").MatchString(before) {
+				t.Fatalf("printed %q, want the progress, then the summary", got)
+			}
+			if after = strings.TrimPrefix(after, "\r\n"); after != "" {
+				t.Errorf("after the summary the progress drew %q", after)
+			}
+		})
 	}
 }
 
@@ -119,24 +192,11 @@ func TestImportProgress(t *testing.T) {
 			}
 			return out.String()
 		}
-		ptmx, tty, err := pty.Open()
+		got, err := runOnTerminal(t, cmd)
 		if err != nil {
-			t.Skipf("no pseudo-terminal here: %v", err)
+			t.Fatalf("import %s: %v\n%q", file, err, got)
 		}
-		cmd.Stdout, cmd.Stderr = tty, tty
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		tty.Close()
-		// Reading the terminal ends with EIO once the command has exited.
-		if _, err := io.Copy(&out, ptmx); err != nil && !errors.Is(err, syscall.EIO) {
-			t.Fatal(err)
-		}
-		ptmx.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("import %s: %v\n%q", file, err, out.String())
-		}
-		return out.String()
+		return got
 	}
 
 	got := run(file, "", true)
@@ -158,5 +218,53 @@ func TestImportProgress(t *testing.T) {
 		if barDrawn.MatchString(got) || !strings.Contains(got, c.want) {
 			t.Errorf("import %s printed %.300q, want no progress, and %q", c.name, got, c.want)
 		}
+	}
+}
+
+// export backfill draws its progress bar (the records the server has
+// queued, of how many) on a terminal, then its summary, and nothing after
+// it. The bar shows once the server has told the total, however fast the
+// rest goes.
+func TestExportBackfillProgress(t *testing.T) {
+	dir, key := offlineSite(t)
+	ctx := context.Background()
+	c, err := httpd.OpenAdmin(ctx, dir, httpd.Options{Version: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites, err := c.Sites(ctx)
+	c.Close()
+	if err != nil || len(sites) != 1 {
+		t.Fatalf("sites %v, %v", sites, err)
+	}
+	db := storetest.OpenAt(t, dir)
+	now := time.Now().UnixMilli()
+	if err := db.Update(ctx, func(tx *store.Tx) error {
+		for i := range uint64(300) {
+			s := store.Session{ID: i + 1, Started: now, LastHit: now}
+			tx.Set(store.SessionKey(sites[0].ID, s.ID), s.Encode())
+			h := store.Hit{ID: 1, Session: s.ID, Time: now, URL: "https://shop.example/"}
+			tx.Set(store.HitKey(sites[0].ID, s.ID, h.ID), h.Encode())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	n := exporttest.Start(t)
+
+	got, err := runOnTerminal(t, appliance("export", "backfill", "--data", dir, "--site", key,
+		"--from", "2020-01-01", "--export", n.URL, "--export-stream", "STREAM"))
+	if err != nil {
+		t.Fatalf("export backfill: %v\n%q", err, got)
+	}
+	before, after, ok := strings.Cut(got, "queued 300 hits")
+	if !regexp.MustCompile(`\rbackfill +\d+% .*\(\d+/300, `).MatchString(before) {
+		t.Errorf("export backfill on a terminal printed %.400q, want its progress", got)
+	}
+	if !ok || !strings.Contains(after, "all of them are in the stream") {
+		t.Errorf("export backfill on a terminal printed %.400q, want its summary", got)
+	} else if barDrawn.MatchString(after) || progressDrawn("backfill").MatchString(after) {
+		t.Errorf("export backfill on a terminal drew %q after its summary", after)
 	}
 }

@@ -22,6 +22,10 @@ func (r BackfillResult) Total() int {
 // backfillChunk is how many marks one durable write of Backfill holds.
 const backfillChunk = 1000
 
+// backfillProgressEvery is how many top-level records Backfill marks
+// between two calls of its progress function.
+const backfillProgressEvery = 100
+
 // Backfill queues, in the export log of db, the records of site from the
 // Unix millisecond from on: the hits and events of the sessions that
 // began since (session by session), the visitors of those sessions who
@@ -33,7 +37,13 @@ const backfillChunk = 1000
 // It keeps the backlog under half its bound, waiting (polling every poll)
 // for the exporter to drain it; ctx ends the wait. Export must be enabled
 // on db.
-func Backfill(ctx context.Context, db *store.DB, site uint32, from int64, poll time.Duration) (BackfillResult, error) {
+//
+// progress, when not nil, is told how many of the site's top-level records
+// are done, of how many: its sessions (each with its hits, events and
+// visitor), leads, callbacks, calls and chats (each with its messages),
+// those before from too. It is called with (0, total) first, every
+// backfillProgressEvery records, and with done == total at the end.
+func Backfill(ctx context.Context, db *store.DB, site uint32, from int64, poll time.Duration, progress func(done, total int64)) (BackfillResult, error) {
 	var res BackfillResult
 	if !db.ExportStats().On {
 		return res, errors.New("export: backfill needs --export")
@@ -80,18 +90,21 @@ func Backfill(ctx context.Context, db *store.DB, site uint32, from int64, poll t
 		}
 		return nil
 	}
-	// scan collects the keys of a range first, then marks them: a mark
-	// may wait for the exporter, which must not hold an iterator open.
-	scan := func(prefix []byte, fn func(k, v []byte) error) error {
-		type kv struct{ k, v []byte }
+	// collect reads the keys and values of a range, to mark them after: a
+	// mark may wait for the exporter, which must not hold an iterator open.
+	type kv struct{ k, v []byte }
+	collect := func(prefix []byte) ([]kv, error) {
 		var all []kv
 		err := db.ScanPrefix(ctx, prefix, false, 0, func(k, v []byte) bool {
 			all = append(all, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
 			return true
 		})
 		if err != nil {
-			return fmt.Errorf("backfill: %w", err)
+			return nil, fmt.Errorf("backfill: %w", err)
 		}
+		return all, nil
+	}
+	each := func(all []kv, fn func(k, v []byte) error) error {
 		for _, e := range all {
 			if err := fn(e.k, e.v); err != nil {
 				return err
@@ -99,9 +112,48 @@ func Backfill(ctx context.Context, db *store.DB, site uint32, from int64, poll t
 		}
 		return nil
 	}
+	scan := func(prefix []byte, fn func(k, v []byte) error) error {
+		all, err := collect(prefix)
+		if err != nil {
+			return err
+		}
+		return each(all, fn)
+	}
+
+	sessions, err := collect(store.SessionPrefix(site))
+	if err != nil {
+		return res, err
+	}
+	// The other top-level records are only counted here (not held), and
+	// may grow before they are marked: total grows with done.
+	done, total := int64(0), int64(len(sessions))
+	if progress != nil {
+		for _, prefix := range [][]byte{store.LeadPrefix(site), store.CallbackPrefix(site), store.CallPrefix(site), store.ChatPrefix(site)} {
+			err := db.ScanPrefix(ctx, prefix, false, 0, func(_, _ []byte) bool {
+				total++
+				return true
+			})
+			if err != nil {
+				return res, fmt.Errorf("backfill: %w", err)
+			}
+		}
+		progress(0, total)
+	}
+	// counted is fn counting its record done.
+	counted := func(fn func(k, v []byte) error) func(k, v []byte) error {
+		return func(k, v []byte) error {
+			if err := fn(k, v); err != nil {
+				return err
+			}
+			if done++; progress != nil && done%backfillProgressEvery == 0 {
+				progress(done, max(total, done))
+			}
+			return nil
+		}
+	}
 
 	visitors := map[uint64]bool{}
-	err := scan(store.SessionPrefix(site), func(k, v []byte) error {
+	err = each(sessions, counted(func(k, v []byte) error {
 		s, err := store.DecodeSession(v)
 		if err != nil || s.Started < from {
 			return nil
@@ -125,41 +177,41 @@ func Backfill(ctx context.Context, db *store.DB, site uint32, from int64, poll t
 			return nil
 		}
 		return add(store.VisitorKey(vis.ID), vis.LastSeen, &res.Visitors)
-	})
+	}))
 	if err != nil {
 		return res, err
 	}
-	err = scan(store.LeadPrefix(site), func(k, v []byte) error {
+	err = scan(store.LeadPrefix(site), counted(func(k, v []byte) error {
 		id, _ := store.IDFromKey(k)
 		if l, err := store.DecodeLead(id, v); err == nil && l.Time >= from {
 			return add(k, l.Time, &res.Leads)
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return res, err
 	}
-	err = scan(store.CallbackPrefix(site), func(k, v []byte) error {
+	err = scan(store.CallbackPrefix(site), counted(func(k, v []byte) error {
 		id, _ := store.IDFromKey(k)
 		if c, err := store.DecodeCallback(id, v); err == nil && c.Time >= from {
 			return add(k, max(c.Time, c.LastTry), &res.Callbacks)
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return res, err
 	}
-	err = scan(store.CallPrefix(site), func(k, v []byte) error {
+	err = scan(store.CallPrefix(site), counted(func(k, v []byte) error {
 		id, _ := store.IDFromKey(k)
 		if c, err := store.DecodeCall(id, v); err == nil && c.Time >= from {
 			return add(k, c.Time, &res.Calls)
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return res, err
 	}
-	err = scan(store.ChatPrefix(site), func(k, v []byte) error {
+	err = scan(store.ChatPrefix(site), counted(func(k, v []byte) error {
 		id, _ := store.IDFromKey(k)
 		c, err := store.DecodeChat(site, id, v)
 		if err != nil || c.Created < from {
@@ -173,9 +225,15 @@ func Backfill(ctx context.Context, db *store.DB, site uint32, from int64, poll t
 			return err
 		}
 		return scan(store.ChatMessagePrefix(site, id), func(k, v []byte) error { return add(k, 0, &res.ChatMessages) })
-	})
+	}))
 	if err != nil {
 		return res, err
 	}
-	return res, flush()
+	if err := flush(); err != nil {
+		return res, err
+	}
+	if progress != nil {
+		progress(done, done)
+	}
+	return res, nil
 }

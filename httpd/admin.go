@@ -107,7 +107,7 @@ func (s *Server) adminRoutes(svc admin.Service) *router {
 	r.api("POST", admin.PathRebuild, changeSites, adminPostProgress(s, admin.PathRebuild, svc.Rebuild))
 	r.api("POST", admin.PathCosts, changeSites, adminPost(svc.ImportCosts))
 	r.api("POST", admin.PathPrune, changeSites, adminPost(svc.Prune))
-	r.api("POST", admin.PathExportBackfill, changeSites, adminPost(svc.ExportBackfill))
+	r.api("POST", admin.PathExportBackfill, changeSites, adminPostProgress(s, admin.PathExportBackfill, svc.ExportBackfill))
 	return r
 }
 
@@ -655,8 +655,9 @@ func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(d
 // A running server's exporter publishes them as the backfill goes (it
 // keeps the backlog under half its bound); with no server running, the
 // exporter runs here until the log is drained, or gives up when NATS cannot
-// be reached (the rest waits on disk for serve --export).
-func (a adminAPI) ExportBackfill(ctx context.Context, in admin.ExportBackfill) (admin.ExportBackfilled, error) {
+// be reached (the rest waits on disk for serve --export). progress is told
+// how many of the site's records are queued (see export.Backfill).
+func (a adminAPI) ExportBackfill(ctx context.Context, in admin.ExportBackfill, progress func(done, total int64)) (admin.ExportBackfilled, error) {
 	site, err := a.s.sites.ByKey(in.Site)
 	if err != nil {
 		return admin.ExportBackfilled{}, err
@@ -678,7 +679,7 @@ func (a adminAPI) ExportBackfill(ctx context.Context, in admin.ExportBackfill) (
 		ctx, cancel = x.StopWhenStalled(ctx)
 		defer cancel()
 	}
-	res, err := export.Backfill(ctx, a.s.db, site.ID, day.UnixMilli(), 50*time.Millisecond)
+	res, err := export.Backfill(ctx, a.s.db, site.ID, day.UnixMilli(), 50*time.Millisecond, progress)
 	if err == nil && !a.s.exportRunning.Load() {
 		err = x.WaitDrained(ctx)
 	}

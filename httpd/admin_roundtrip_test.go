@@ -73,8 +73,10 @@ func (r *recorder) Rebuild(_ context.Context, in admin.Rebuild, progress func(do
 	progress(2, 2)
 	return admin.Rebuilt{Site: "k", Rollups: 3, Visitors: 2, Callers: 1, TimeZone: "Europe/Moscow"}, nil
 }
-func (r *recorder) ExportBackfill(_ context.Context, in admin.ExportBackfill) (admin.ExportBackfilled, error) {
+func (r *recorder) ExportBackfill(_ context.Context, in admin.ExportBackfill, progress func(done, total int64)) (admin.ExportBackfilled, error) {
 	r.keep("ExportBackfill", in)
+	progress(0, 3)
+	progress(3, 3)
 	return admin.ExportBackfilled{Site: "k", From: "2026-01-01", Hits: 5, Events: 4, Visitors: 3, Leads: 2, Callbacks: 1, Calls: 6, Chats: 7, ChatMessages: 8, Waiting: 9}, nil
 }
 func (r *recorder) ImportCosts(_ context.Context, in admin.ImportCosts) (admin.CostsImported, error) {
@@ -298,7 +300,12 @@ func TestAdminRoundTrip(t *testing.T) {
 			}
 			return out, err
 		case admin.ExportBackfill:
-			return c.ExportBackfill(ctx, in)
+			var got [][2]int64
+			out, err := c.ExportBackfill(ctx, in, func(done, total int64) { got = append(got, [2]int64{done, total}) })
+			if want := [][2]int64{{0, 3}, {3, 3}}; err == nil && !reflect.DeepEqual(got, want) {
+				return out, fmt.Errorf("export backfill progress %v, want %v", got, want)
+			}
+			return out, err
 		case admin.ImportCosts:
 			return c.ImportCosts(ctx, in)
 		case admin.Prune:

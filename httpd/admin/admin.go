@@ -107,13 +107,13 @@ type Service interface {
 	AddPool(ctx context.Context, in PoolRequest) (Pool, error)
 	EditPool(ctx context.Context, in PoolRequest) (Pool, error)
 	RemovePool(ctx context.Context, in RemovePool) error
-	// Import and Rebuild call progress (never nil) as they go; their
-	// answers stream them (see Progress).
+	// Import, Rebuild and ExportBackfill call progress (never nil) as they
+	// go; their answers stream them (see Progress).
 	Import(ctx context.Context, in Import, progress func(done, total int64)) (ImportResult, error)
 	Rebuild(ctx context.Context, in Rebuild, progress func(done, total int64)) (Rebuilt, error)
 	ImportCosts(ctx context.Context, in ImportCosts) (CostsImported, error)
 	Prune(ctx context.Context, in Prune) (Pruned, error)
-	ExportBackfill(ctx context.Context, in ExportBackfill) (ExportBackfilled, error)
+	ExportBackfill(ctx context.Context, in ExportBackfill, progress func(done, total int64)) (ExportBackfilled, error)
 }
 
 // Ping says which server answers the socket.
@@ -426,9 +426,9 @@ type CostsImported struct {
 	Total string `json:"total"` // in currency units
 }
 
-// Progress is a line of the answer of a long call (Rebuild), many of which
-// come before the line of its result: how much of the work is done, of
-// how much.
+// Progress is a line of the answer of a long call (Import, Rebuild,
+// ExportBackfill), many of which come before the line of its result: how
+// much of the work is done, of how much.
 type Progress struct {
 	Progress struct {
 		Done  int64 `json:"done"`

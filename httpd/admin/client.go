@@ -257,9 +257,12 @@ func (c *Client) do(ctx context.Context, method, path string, in any) (*http.Res
 	return c.http.Do(req)
 }
 
-// ExportBackfill replays a site's records into the event stream.
-func (c *Client) ExportBackfill(ctx context.Context, in ExportBackfill) (ExportBackfilled, error) {
-	return call[ExportBackfilled](ctx, c, "POST", PathExportBackfill, in)
+// ExportBackfill replays a site's records into the event stream;
+// progress, when not nil, is called with how many of the site's records
+// (sessions, leads, callbacks, calls and chats) the server has queued, of
+// how many, as it goes.
+func (c *Client) ExportBackfill(ctx context.Context, in ExportBackfill, progress func(done, total int64)) (ExportBackfilled, error) {
+	return callProgress[ExportBackfilled](ctx, c, "POST", PathExportBackfill, in, progress)
 }
 
 // Rebuild recomputes a site's report roll-ups from its raw records;
