@@ -1198,13 +1198,16 @@ func reportsCmd(stdout io.Writer) *cobra.Command {
 		Long: "Recompute every daily and hourly roll-up of a site's reports from its stored sessions, events,\n" +
 			"leads, callbacks and calls, in the site's time zone: run it after changing the site's time zone\n" +
 			"(site set --time-zone) so that the days already counted move into it, or to recover the roll-ups.\n" +
-			"What arrives while it runs may be counted twice or not at all: run it when the site is quiet.",
+			"What arrives while it runs may be counted twice or not at all: run it when the site is quiet.\n" +
+			"Once a prune has deleted old visits (site set --retention-days), it refuses: those days' reports\n" +
+			"keep what was counted of them, which a rebuild cannot count again (--drop-pruned to rebuild anyway).",
 		Example: `  appliance reports rebuild --site KEY`,
 		Args:    cobra.NoArgs,
 		RunE:    func(c *cobra.Command, _ []string) error { return runReportsRebuild(c.Context(), o, stdout) },
 	}
 	dataFlag(rb, &o.Data)
 	siteFlag(rb, &o.Site)
+	rb.Flags().BoolVar(&o.DropPruned, "drop-pruned", false, "rebuild even though a prune deleted old visits: their days keep only the leads, callbacks and calls still stored")
 	bindEnv(rb)
 	cmd.AddCommand(rb)
 	return cmd
@@ -1212,15 +1215,16 @@ func reportsCmd(stdout io.Writer) *cobra.Command {
 
 // RebuildOptions are the flags of `appliance reports rebuild`.
 type RebuildOptions struct {
-	Data string
-	Site string
+	Data       string
+	Site       string
+	DropPruned bool
 }
 
 func runReportsRebuild(ctx context.Context, o RebuildOptions, stdout io.Writer) error {
 	return adminCall(ctx, o.Data, "reports rebuild", func(c *admin.Client) (admin.Rebuilt, error) {
 		p := newProgress(stdout, "rebuild", -1, "sessions")
 		defer p.Done()
-		return c.Rebuild(ctx, admin.Rebuild{Site: o.Site}, p.Report)
+		return c.Rebuild(ctx, admin.Rebuild{Site: o.Site, DropPruned: o.DropPruned}, p.Report)
 	}, func(r admin.Rebuilt) { admin.PrintRebuilt(stdout, r) })
 }
 

@@ -641,6 +641,14 @@ func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(d
 	if err != nil {
 		return admin.Rebuilt{}, err
 	}
+	// The roll-ups of days whose visits a prune deleted cannot be counted
+	// again: a rebuild would replace them with what is left (leads, calls).
+	if pruned, err := a.s.db.PrunedBefore(site.ID); err != nil {
+		return admin.Rebuilt{}, err
+	} else if pruned > 0 && !in.DropPruned {
+		day := time.UnixMilli(pruned).In(a.s.sites.Location(site)).Format("2006-01-02")
+		return admin.Rebuilt{}, errorf(fasthttp.StatusConflict, "the site's visits that ended before %s were pruned (its retention), and its reports keep what they counted of them; a rebuild counts again from the records kept, so those days would lose their visits, sessions and sources: give --drop-pruned to rebuild anyway", day)
+	}
 	res, err := a.s.reports.Rebuild(ctx, site, progress)
 	// The rebuild rewrote the visitors' touches, which the tracker
 	// remembers as its counter last wrote them.

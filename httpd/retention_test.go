@@ -93,6 +93,7 @@ func TestRetentionPrune(t *testing.T) {
 	kinds := []byte{'e', 'h', 'x', 'l', 'd', 'I', 'R', 'r', 'v'}
 	before := dump(t, srv.DB, kinds...)
 	rollups := dump(t, srv.DB, 'R', 'r')
+	reports := dump(t, srv.DB, 'R')
 	if len(rollups) == 0 {
 		t.Fatal("no roll-ups to keep")
 	}
@@ -134,6 +135,21 @@ func TestRetentionPrune(t *testing.T) {
 	}
 	if got, err := adm.Prune(ctx, admin.Prune{}); err != nil || got != (admin.Pruned{}) {
 		t.Errorf("a second prune: %+v %v, want nothing left", got, err)
+	}
+
+	// What the reports counted of the pruned days cannot be counted again:
+	// a rebuild is refused and changes nothing, unless told to drop it.
+	if _, err := adm.Rebuild(ctx, admin.Rebuild{Site: key}, nil); err == nil || !strings.Contains(err.Error(), "ended before 2026-09-11 were pruned") || !strings.Contains(err.Error(), "--drop-pruned") {
+		t.Errorf("rebuild after a prune: %v, want it refused", err)
+	}
+	if after := dump(t, srv.DB, 'R', 'r'); !maps.Equal(rollups, after) {
+		t.Errorf("the refused rebuild changed the roll-ups: %d records before, %d after", len(rollups), len(after))
+	}
+	if _, err := adm.Rebuild(ctx, admin.Rebuild{Site: key, DropPruned: true}, nil); err != nil {
+		t.Errorf("rebuild, dropping the pruned days: %v", err)
+	}
+	if after := dump(t, srv.DB, 'R'); len(after) >= len(reports) {
+		t.Errorf("the rebuild that drops the pruned days kept their rows: %d report records before, %d after", len(reports), len(after))
 	}
 }
 

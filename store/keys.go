@@ -13,7 +13,9 @@ import "encoding/binary"
 const (
 	// prefixMeta + name -> raw value. Store-wide settings and counters:
 	// "seq" (uint64 BE, the id sequence), "setup" (sha256 of the one-time
-	// setup token), "secret" (server secret for cookies and metrics).
+	// setup token), "secret" (server secret for cookies and metrics),
+	// "pruned/" + site id (uint32 BE) -> Unix ms (uint64 BE): the latest
+	// cutoff of a prune that deleted sessions of the site (PrunedBefore).
 	prefixMeta byte = 'm'
 
 	// prefixUser + email (lower case) -> User.
@@ -289,6 +291,10 @@ func TLSCacheKey(name string) []byte { return append(key1(prefixTLS, len(name)),
 
 // MetaKey is the key of a store-wide setting.
 func MetaKey(name string) []byte { return append(key1(prefixMeta, len(name)), name...) }
+
+// PrunedKey is the key of the latest cutoff of a prune that deleted
+// sessions of site (DB.PrunedBefore).
+func PrunedKey(site uint32) []byte { return binary.BigEndian.AppendUint32(MetaKey("pruned/"), site) }
 
 // SealedKey is the key of the sealed state called name (prefixSealed).
 func SealedKey(name string) []byte { return append(key1(prefixSealed, len(name)), name...) }

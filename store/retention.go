@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -21,6 +22,8 @@ type PrunedVisits struct {
 // Session ids grow with time, so the scan stops at the first session that
 // began at or after beforeMs. With dry set it only counts. The session
 // counters Hits and Events say how many page views and events go with it.
+// A prune that deletes sessions raises the site's PrunedBefore to beforeMs
+// in the same write.
 func (d *DB) PruneSessions(ctx context.Context, site uint32, beforeMs int64, dry bool) (PrunedVisits, error) {
 	var p PrunedVisits
 	for from := uint64(0); ; {
@@ -36,7 +39,7 @@ func (d *DB) PruneSessions(ctx context.Context, site uint32, beforeMs int64, dry
 					tx.DeleteRange(EventPrefix(site, s.id), PrefixEnd(EventPrefix(site, s.id)))
 					tx.Delete(VisitorItemKey(s.visitor, ItemSession, s.id))
 				}
-				return nil
+				return raisePruned(tx, site, beforeMs)
 			}); err != nil {
 				return p, fmt.Errorf("prune sessions of site %d: %w", site, err)
 			}
@@ -46,6 +49,39 @@ func (d *DB) PruneSessions(ctx context.Context, site uint32, beforeMs int64, dry
 		}
 		from = next
 	}
+}
+
+// raisePruned records in tx that sessions of site which ended before
+// beforeMs may have been deleted, unless a later cutoff is recorded.
+func raisePruned(tx *Tx, site uint32, beforeMs int64) error {
+	k := PrunedKey(site)
+	b, err := tx.Get(k)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if len(b) == 8 && int64(binary.BigEndian.Uint64(b)) >= beforeMs {
+		return nil
+	}
+	tx.Set(k, binary.BigEndian.AppendUint64(nil, uint64(beforeMs)))
+	return nil
+}
+
+// PrunedBefore is the cutoff (Unix ms) of the latest prune that deleted
+// sessions of site: the site's visits that ended before it are no longer
+// all kept, so what is counted from its raw records (a report rebuild)
+// would miss them. 0 when no prune deleted any.
+func (d *DB) PrunedBefore(site uint32) (int64, error) {
+	b, err := d.Get(PrunedKey(site))
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(b) != 8 {
+		return 0, fmt.Errorf("pruned cutoff of site %d: %w", site, ErrCorrupt)
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
 }
 
 // oldSession is a session PruneSessions removes.

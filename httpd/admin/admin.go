@@ -398,6 +398,9 @@ type ExportBackfilled struct {
 // a change of time zone, or to recover them).
 type Rebuild struct {
 	Site string `json:"site_key"`
+	// DropPruned rebuilds even though a prune deleted old visits of the
+	// site, whose days then keep only what is still stored of them.
+	DropPruned bool `json:"drop_pruned,omitempty"`
 }
 
 // Rebuilt is what a Rebuild wrote.
