@@ -5,7 +5,7 @@
 # built in, on Alpine for CA certificates (webhooks, ACME) and a shell for the
 # health check; run as a non-root user; the store in the /data volume.
 #
-#   docker build --build-arg VERSION=v1.2.3 -t appliance .
+#   docker build --build-arg VERSION=v1.2.3 --build-arg REVISION=$(git rev-parse HEAD) -t appliance .
 #   docker run -d --name appliance -p 8080:8080 -v appliance-data:/data \
 #     -e APPLIANCE_PUBLIC_URL=https://track.example.com -e APPLIANCE_TRUST_PROXY=true appliance
 #   docker logs appliance                      # the one-time setup link
@@ -21,7 +21,8 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -tags timetzdata -ldflags "-s -w -X main.version=${VERSION}" -o /out/appliance .
+ARG REVISION=
+RUN CGO_ENABLED=0 go build -trimpath -tags timetzdata -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/appliance .
 
 FROM alpine:3.22
 RUN apk add --no-cache ca-certificates \

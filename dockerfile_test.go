@@ -103,6 +103,11 @@ func TestDockerfile(t *testing.T) {
 	if !strings.HasPrefix(build, "CGO_ENABLED=0 go build ") || !strings.Contains(build, "-o /out/appliance") {
 		t.Errorf("build RUN %q: want CGO_ENABLED=0 go build ... -o /out/appliance", build)
 	}
+	// The image has no .git for the go command to stamp the commit from:
+	// the build takes it as an argument (version.go's revision).
+	if !strings.Contains(build, "-X main.revision=${REVISION}") {
+		t.Errorf("build RUN %q: want -X main.revision=${REVISION}, the commit as a build argument", build)
+	}
 	if u, _, _ := strings.Cut(user, ":"); u == "" || u == "0" || u == "root" {
 		t.Errorf("USER %q: want a non-root user", user)
 	}
@@ -135,7 +140,7 @@ func dockerBuild(t *testing.T) string {
 	}
 	bin := filepath.Join(t.TempDir(), "appliance")
 	cmd := exec.Command("sh", "-c", strings.Replace(build, "/out/appliance", bin, 1))
-	cmd.Env = append(os.Environ(), "VERSION=dev", "GOFLAGS=-buildvcs=true")
+	cmd.Env = append(os.Environ(), "VERSION=dev", "REVISION=", "GOFLAGS=-buildvcs=true")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the Dockerfile's build %q: %v\n%s", build, err, out)
 	}

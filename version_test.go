@@ -70,26 +70,32 @@ func TestVersionLine(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		set  string
+		rev  string // set at link time
 		bi   *debug.BuildInfo
 		want string
 	}{
-		{"no build info", "dev", nil, "dev"},
-		{"devel", "dev", bi("(devel)"), "dev (go1.26.8)"},
-		{"clean checkout", "dev", bi("v0.0.0-20261201191414-20b321e2c35a",
+		{"no build info", "dev", "", nil, "dev"},
+		{"devel", "dev", "", bi("(devel)"), "dev (go1.26.8)"},
+		{"clean checkout", "dev", "", bi("v0.0.0-20261201191414-20b321e2c35a",
 			"vcs.revision", "20b321e2c35a148f8c3f7dfb16300b2fbc709a31", "vcs.time", "2026-12-01T19:14:14Z", "vcs.modified", "false"),
 			"v0.0.0-20261201191414-20b321e2c35a (commit 20b321e2c35a148f8c3f7dfb16300b2fbc709a31, 2026-12-01T19:14:14Z; go1.26.8)"},
-		{"dirty checkout", "dev", bi("v0.0.0-20261201191414-20b321e2c35a+dirty",
+		{"dirty checkout", "dev", "", bi("v0.0.0-20261201191414-20b321e2c35a+dirty",
 			"vcs.revision", "20b321e2c35a148f8c3f7dfb16300b2fbc709a31", "vcs.time", "2026-12-01T19:14:14Z", "vcs.modified", "true"),
 			"v0.0.0-20261201191414-20b321e2c35a+dirty (commit 20b321e2c35a148f8c3f7dfb16300b2fbc709a31, 2026-12-01T19:14:14Z, with uncommitted changes; go1.26.8)"},
-		{"set at link time", "v1.2.3", bi("v0.0.0-20261201191414-20b321e2c35a", "vcs.revision", "20b321e"),
+		{"set at link time", "v1.2.3", "", bi("v0.0.0-20261201191414-20b321e2c35a", "vcs.revision", "20b321e"),
 			"v1.2.3 (commit 20b321e; go1.26.8)"},
+		{"container build, commit set at link time", "v1.2.3", "20b321e2c35a", bi("(devel)"),
+			"v1.2.3 (commit 20b321e2c35a; go1.26.8)"},
+		{"the stamp over the link-time commit", "dev", "abc", bi("v0.0.0-20261201191414-20b321e2c35a", "vcs.revision", "20b321e"),
+			"v0.0.0-20261201191414-20b321e2c35a (commit 20b321e; go1.26.8)"},
+		{"no build info, commit set at link time", "v1.2.3", "20b321e", nil, "v1.2.3 (commit 20b321e)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ver := tc.set
 			if tc.bi != nil {
 				ver = moduleVersion(tc.bi, tc.set)
 			}
-			if got := versionLine(ver, tc.bi); got != tc.want {
+			if got := versionLine(ver, tc.rev, tc.bi); got != tc.want {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
 			}
 		})
