@@ -51,3 +51,12 @@ func idleReads() (restore func()) {
 		runtime.UnlockOSThread()
 	}
 }
+
+// threadNice is true: a Linux thread has a nice value of its own.
+const threadNice = true
+
+// lowerThread sets the calling thread's nice value to nice (a higher one:
+// a lower priority), reporting whether it could.
+func lowerThread(nice int) bool {
+	return unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice) == nil
+}

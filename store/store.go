@@ -112,6 +112,9 @@ const MaxL0Compaction = 32
 // openOptions is pebbleOptions with what Open's options add to them.
 func openOptions(o Options) *pebble.Options {
 	po := pebbleOptions(o.ReadOnly, o.CacheSize)
+	if !o.ReadOnly {
+		lowerBackground(po)
+	}
 	if o.L0Compaction > 0 {
 		// Writes stop at three times the threshold, as pebble's defaults
 		// (4 and 12) have it.

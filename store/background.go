@@ -1,0 +1,102 @@
+package store
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// backgroundNice is the nice value pebble's flushes and compactions run
+// at: below the threads of the requests, which wait on the CPU the jobs
+// would take. See lowerJob.
+const backgroundNice = 10
+
+// background counts the pebble jobs running on a thread of lowered
+// priority (every store of the process: GOMAXPROCS is the process's) and
+// raises GOMAXPROCS by as many, so that the Ps those threads hold while
+// the kernel keeps them waiting are not taken from the other goroutines.
+var background struct {
+	mu   sync.Mutex
+	jobs int
+	base int                  // GOMAXPROCS before the first job raised it
+	ids  map[pebble.JobID]int // jobs lowered, by job id: how many of that id
+}
+
+// lowerBackground makes pebble's flushes and compactions run at
+// backgroundNice where threads have a priority of their own (Linux).
+func lowerBackground(opts *pebble.Options) {
+	if !threadNice {
+		return
+	}
+	l := opts.EventListener
+	compBegin, compEnd := l.CompactionBegin, l.CompactionEnd
+	l.CompactionBegin = func(info pebble.CompactionInfo) {
+		lowerJob(pebble.JobID(info.JobID))
+		compBegin(info)
+	}
+	l.CompactionEnd = func(info pebble.CompactionInfo) {
+		compEnd(info)
+		jobDone(pebble.JobID(info.JobID))
+	}
+	flushBegin, flushEnd := l.FlushBegin, l.FlushEnd
+	l.FlushBegin = func(info pebble.FlushInfo) {
+		lowerJob(pebble.JobID(info.JobID))
+		flushBegin(info)
+	}
+	l.FlushEnd = func(info pebble.FlushInfo) {
+		flushEnd(info)
+		jobDone(pebble.JobID(info.JobID))
+	}
+}
+
+// lowerJob runs in the goroutine of a pebble job (a compaction or a flush:
+// pebble starts each in a goroutine of its own, which ends with it). It
+// locks the goroutine to its thread, lowers the thread's priority to
+// backgroundNice and gives the process one more P for as long as the job
+// runs. The thread is never put back: it stays locked to the goroutine,
+// and the runtime discards it when the goroutine ends (an unprivileged
+// process cannot raise a thread's priority back).
+//
+// A thread of lower priority is unsound in a Go process on its own (see
+// idleReads): the runtime hands it one of the GOMAXPROCS Ps, and while
+// the kernel keeps it waiting behind the busier threads that P runs
+// nothing. With one more P a job, the others keep their GOMAXPROCS Ps:
+// the kernel runs the job on what CPU they leave, rather than the job
+// taking a whole P from the requests for its run (pebble's compactions
+// run for a second and more on a grown store).
+func lowerJob(id pebble.JobID) {
+	runtime.LockOSThread()
+	if !lowerThread(backgroundNice) {
+		runtime.UnlockOSThread()
+		return
+	}
+	b := &background
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.jobs == 0 {
+		b.base = runtime.GOMAXPROCS(0)
+	}
+	if b.ids == nil {
+		b.ids = make(map[pebble.JobID]int)
+	}
+	b.ids[id]++
+	b.jobs++
+	runtime.GOMAXPROCS(b.base + b.jobs)
+}
+
+// jobDone gives back the P of a job lowerJob lowered. Its thread stays as
+// it is until its goroutine ends, soon after.
+func jobDone(id pebble.JobID) {
+	b := &background
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ids[id] == 0 {
+		return
+	}
+	if b.ids[id]--; b.ids[id] == 0 {
+		delete(b.ids, id)
+	}
+	b.jobs--
+	runtime.GOMAXPROCS(b.base + b.jobs)
+}
