@@ -1,6 +1,7 @@
 package store
 
 import (
+	"os"
 	"runtime"
 	"sync"
 
@@ -62,9 +63,8 @@ func lowered[I any](begin, end func(I), job func(I) int) (func(I), func(I)) {
 // nothing. With one more P a job, the others keep their GOMAXPROCS Ps:
 // the kernel runs the job on what CPU they leave, rather than the job
 // taking a whole P from the requests for its run (pebble's compactions
-// run for a second and more on a grown store). Setting GOMAXPROCS stops
-// the runtime from following a container's CPU limit as it changes: each
-// job's end puts back the value its first job found.
+// run for a second and more on a grown store). The last job's end puts
+// back the value the first found (restoreProcs).
 //
 // Measured (BenchmarkHitEndpoint, 5 runs alternated): hits' p99 at 64
 // connections 8.0-9.8 ms, median 8.1, vs 8.2-13.9, median 9.6, with the
@@ -102,5 +102,23 @@ func jobDone(id int) {
 		delete(b.ids, id)
 	}
 	b.jobs--
-	runtime.GOMAXPROCS(b.base + b.jobs)
+	if b.jobs > 0 {
+		runtime.GOMAXPROCS(b.base + b.jobs)
+		return
+	}
+	restoreProcs(b.base)
+}
+
+// restoreProcs puts GOMAXPROCS back to base once no job runs. A value set
+// by runtime.GOMAXPROCS stays as set, while the runtime's default follows
+// a container's CPU limit as it changes: when base is the default (and
+// the GOMAXPROCS variable did not set it), the default itself is put back,
+// so that a job does not leave the process pinned to the CPUs it had.
+func restoreProcs(base int) {
+	if os.Getenv("GOMAXPROCS") == "" {
+		if runtime.SetDefaultGOMAXPROCS(); runtime.GOMAXPROCS(0) == base {
+			return
+		}
+	}
+	runtime.GOMAXPROCS(base)
 }

@@ -104,3 +104,22 @@ func TestJobDoneUnknown(t *testing.T) {
 		t.Errorf("GOMAXPROCS %d, want %d", got, base)
 	}
 }
+
+// A GOMAXPROCS set by hand (not the runtime's default) is what a job's
+// end puts back, not the default.
+func TestJobDoneKeepsSetProcs(t *testing.T) {
+	orig := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(orig) })
+	set := orig + 2
+	runtime.GOMAXPROCS(set)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lowerJob(987656)
+		jobDone(987656)
+	}()
+	<-done
+	if got := runtime.GOMAXPROCS(0); got != set {
+		t.Errorf("GOMAXPROCS %d after a job, want %d as set", got, set)
+	}
+}
