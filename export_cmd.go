@@ -98,7 +98,7 @@ func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer)
 	if err != nil {
 		return err
 	}
-	c, err := httpd.OpenAdmin(ctx, o.Data, httpd.Options{Version: version, Export: exp, ExportBacklog: o.Export.Backlog})
+	c, err := httpd.OpenAdmin(ctx, o.Data, httpd.Options{Version: version, Export: exp, ExportBacklog: o.Export.Backlog, Log: inProcessLog()})
 	if err != nil {
 		return err
 	}

@@ -1107,7 +1107,7 @@ func adminCallPolicy[Out any](ctx context.Context, dir string, policy webhooks.P
 
 // withAdmin runs fn with a client for the store in dir.
 func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, fn func(c *admin.Client) error) error {
-	c, err := httpd.OpenAdmin(ctx, dir, httpd.Options{Version: version, Webhooks: webhooks.Options{Policy: policy}})
+	c, err := httpd.OpenAdmin(ctx, dir, httpd.Options{Version: version, Webhooks: webhooks.Options{Policy: policy}, Log: inProcessLog()})
 	if err != nil {
 		return err
 	}

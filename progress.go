@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -38,8 +40,37 @@ func newProgress(stdout io.Writer, what string, total int64, unit string) *progr
 	if !isTerminal(stdout) || !isTerminal(os.Stderr) {
 		return nil
 	}
-	return drawProgress(os.Stderr, what, total, unit)
+	p := drawProgress(os.Stderr, what, total, unit)
+	logLines.bar.Store(p)
+	return p
 }
+
+// logLines is where the log of a server a command runs in-process goes
+// (stderr, inProcessLog): a line written while a progress bar is drawn
+// there first clears the bar's line, so that it does not run on from
+// the bar's text; the bar is drawn again under it at its next redraw.
+var logLines = &barLines{w: os.Stderr}
+
+// barLines writes log lines to w, clearing the line of the bar drawn on
+// it, if any, in the same write as each line (the bar's redraws, from
+// its own goroutine, come before or after a whole line).
+type barLines struct {
+	w   io.Writer
+	bar atomic.Pointer[progress] // the bar drawn on w; nil: none
+}
+
+func (l *barLines) Write(b []byte) (int, error) {
+	if l.bar.Load() == nil {
+		return l.w.Write(b)
+	}
+	const clear = "\r\033[K"
+	n, err := l.w.Write(append([]byte(clear), b...))
+	return max(n-len(clear), 0), err
+}
+
+// inProcessLog is the log of a server a command runs in-process
+// (httpd.OpenAdmin): serve's default text log, on logLines.
+func inProcessLog() *slog.Logger { return slog.New(slog.NewTextHandler(logLines, nil)) }
 
 // drawProgress is newProgress drawn on w, a terminal or not.
 func drawProgress(w io.Writer, what string, total int64, unit string) *progress {
@@ -133,5 +164,6 @@ func (p *progress) Done() {
 		_ = p.bar.Finish()
 		_ = p.bar.Exit()
 		fmt.Fprint(p.w, "\r\033[K")
+		logLines.bar.CompareAndSwap(p, nil)
 	}
 }

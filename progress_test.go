@@ -259,6 +259,18 @@ func TestExportBackfillProgress(t *testing.T) {
 		t.Fatalf("export backfill: %v\n%q", err, got)
 	}
 	before, after, ok := strings.Cut(got, "queued 300 hits")
+	// The in-process exporter's log lines each start a line of their
+	// own: after a newline, or with the bar's line cleared.
+	if logs := regexp.MustCompile(`(?:^|\n|\r\x1b\[K)?time=\S+ level=`).FindAllString(got, -1); len(logs) == 0 {
+		t.Errorf("export backfill on a terminal printed %.600q, want the exporter's log lines", got)
+	} else {
+		for _, l := range logs {
+			if !strings.HasPrefix(l, "\n") && !strings.HasPrefix(l, "\r\x1b[K") && l != got[:len(l)] {
+				t.Errorf("export backfill on a terminal printed %.600q: a log line runs on from what is before it", got)
+				break
+			}
+		}
+	}
 	if !regexp.MustCompile(`\rbackfill +\d+% .*\(\d+/300, `).MatchString(before) {
 		t.Errorf("export backfill on a terminal printed %.400q, want its progress", got)
 	}
@@ -267,4 +279,26 @@ func TestExportBackfillProgress(t *testing.T) {
 	} else if barDrawn.MatchString(after) || progressDrawn("backfill").MatchString(after) {
 		t.Errorf("export backfill on a terminal drew %q after its summary", after)
 	}
+}
+
+// A log line written while a bar is drawn clears the bar's line in the
+// same write, so that it does not run on from the bar's text; with no bar
+// drawn it is written as is.
+func TestLogLinesClearBar(t *testing.T) {
+	var out bytes.Buffer
+	l := &barLines{w: &out}
+	if n, err := l.Write([]byte("level=INFO msg=one\n")); err != nil || n != 19 || out.String() != "level=INFO msg=one\n" {
+		t.Fatalf("with no bar: wrote %d, %v: %q", n, err, out.String())
+	}
+	p := drawProgress(&out, "import", 10, "rows")
+	p.Add(3)
+	l.bar.Store(p)
+	out.Reset()
+	if n, err := l.Write([]byte("level=INFO msg=two\n")); err != nil || n != 19 {
+		t.Fatalf("wrote %d, %v", n, err)
+	}
+	if got := out.String(); got != "\r\033[Klevel=INFO msg=two\n" {
+		t.Errorf("with a bar: %q, want the line cleared, then the log line", got)
+	}
+	p.Done()
 }
