@@ -63,10 +63,14 @@ func (l *barLines) Write(b []byte) (int, error) {
 	if l.bar.Load() == nil {
 		return l.w.Write(b)
 	}
-	const clear = "\r\033[K"
-	n, err := l.w.Write(append([]byte(clear), b...))
-	return max(n-len(clear), 0), err
+	n, err := l.w.Write(append([]byte(clearLine), b...))
+	return max(n-len(clearLine), 0), err
 }
+
+// clearLine moves a terminal's cursor to the start of its line and
+// clears the line: what is left of a bar once it is done, and what goes
+// before a log line written while one is drawn.
+const clearLine = "\r\033[K"
 
 // inProcessLog is the log of a server a command runs in-process
 // (httpd.OpenAdmin): serve's default text log, on logLines.
@@ -163,7 +167,7 @@ func (p *progress) Done() {
 	if p != nil && p.bar != nil {
 		_ = p.bar.Finish()
 		_ = p.bar.Exit()
-		fmt.Fprint(p.w, "\r\033[K")
+		fmt.Fprint(p.w, clearLine)
 		logLines.bar.CompareAndSwap(p, nil)
 	}
 }
