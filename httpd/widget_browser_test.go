@@ -424,3 +424,28 @@ func TestWidgetCodesEnglish(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// sitePhoneCall for later without a callback: the popup names the time the
+// call was scheduled for, also when delayed_call_time is text, the type
+// the reference gives it ("1508927547000"), as a page that reads it from a
+// form field sends it.
+func TestWidgetSitePhoneCallLaterPopup(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"lang": "en"})
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.visit(t, "/")
+	later := time.Now().Add(2*time.Hour).UnixMilli() / 60000 * 60000
+	when := eval[string](t, f.snippetFixture, `new Date(`+strconv.FormatInt(later, 10)+`).toLocaleString("en-GB", {dateStyle: "medium", timeStyle: "short"})`)
+	want := "Thank you! We will call you " + when + "."
+	for _, arg := range []string{strconv.FormatInt(later, 10), `'` + strconv.FormatInt(later, 10) + `'`} {
+		eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567', delayed_call_time: `+arg+`})`)
+		f.waitIn(t, "the popup of "+arg, `r.querySelector('.toast')`)
+		if got := in[string](t, f, `r.querySelector('.toast').textContent`); got != want+"×" {
+			t.Errorf("delayed_call_time %s: popup %q, want %q", arg, got, want)
+		}
+		in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
+	}
+	if n := len(f.siteCallbacks(t)); n != 2 {
+		t.Errorf("%d callbacks stored, want 2", n)
+	}
+	f.noExceptions(t)
+}

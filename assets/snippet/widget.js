@@ -469,11 +469,14 @@ import { chatWindow } from "./chat.js";
 
     // --- callbacks ------------------------------------------------------------
 
-    // outcome is the visitor's text for sitePhoneCall's answer v.
+    // outcome is the visitor's text for sitePhoneCall's answer v; at is
+    // the call's delayed_call_time, milliseconds as a number or, as the
+    // reference types it, text ("1508927547000", which Date would not
+    // read as milliseconds).
     function outcome(v, at) {
       var r = v && v.result;
       if (r && r.status === 0 && r.code == "scheduled" && at) {
-        return t("scheduled") + new Date(at).toLocaleString(t("locale"), { dateStyle: "medium", timeStyle: "short" }) + ".";
+        return t("scheduled") + new Date(+at).toLocaleString(t("locale"), { dateStyle: "medium", timeStyle: "short" }) + ".";
       }
       return said(r);
     }
