@@ -433,8 +433,11 @@ func TestSnippetGetVisitorAndSessionID(t *testing.T) {
 	f.noExceptions(t)
 }
 
-// getCredentials has the reference's seven fields, and its key lets the
-// site's server add visitor info through /vc/s/ as the reference shows.
+// getCredentials has the reference's seven fields and comagic_id, the
+// visitor's ci, which the reference's /vc/s/ takes "из запроса
+// Comagic.getCredentials()" as ci=comagic_id; with its key the site's
+// server adds visitor info through /vc/s/ as the reference shows, from
+// nothing but getCredentials().
 func TestSnippetGetCredentials(t *testing.T) {
 	f := newSnippetFixture(t)
 	f.page("/", sitePage("Home", "", f.install, ""))
@@ -444,19 +447,24 @@ func TestSnippetGetCredentials(t *testing.T) {
 	want := map[string]any{
 		"site_key": f.key, "uri": f.srv.URL, "consultant_server_url": f.srv.URL,
 		"visitor_id": float64(s.Visitor), "session_id": float64(s.ID), "hit_id": float64(hit),
+		"comagic_id": eval[string](t, f, `localStorage.getItem("_cs_ci")`),
 	}
 	for k, v := range want {
 		if c[k] != v {
 			t.Errorf("getCredentials().%s = %v, want %v", k, c[k], v)
 		}
 	}
+	ci, _ := c["comagic_id"].(string)
+	if !strings.HasPrefix(ci, fmt.Sprintf("%d.%d.", s.Visitor, s.ID)) {
+		t.Errorf("getCredentials().comagic_id = %q, want the ci of visitor %d, session %d", ci, s.Visitor, s.ID)
+	}
 	key, _ := c["key"].(string)
-	if len(key) != 32 || len(c) != 7 {
-		t.Errorf("getCredentials() = %v: want 7 fields with a 32-char key", c)
+	if len(key) != 32 || len(c) != 8 {
+		t.Errorf("getCredentials() = %v: want 8 fields with a 32-char key", c)
 	}
 
-	q := url.Values{"k": {key}, "sk": {f.key}, "ur": {f.srv.URL}, "hi": {fmt.Sprint(hit)}, "vn": {"From the server"}, "s": {"1"},
-		"ci": {eval[string](t, f, `localStorage.getItem("_cs_ci")`)}}
+	// k=key, ur=uri, ci=comagic_id, hi=hit_id, as the reference lists them.
+	q := url.Values{"k": {key}, "ur": {fmt.Sprint(c["uri"])}, "ci": {ci}, "hi": {fmt.Sprint(hit)}, "vn": {"From the server"}, "s": {"1"}}
 	resp, err := http.Get(f.srv.URL + "vc/s/?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -958,7 +966,7 @@ func TestSnippetTrackerUnreachable(t *testing.T) {
 		t.Errorf("hasProperty with no tracker: %v", got)
 	}
 	c := eval[map[string]any](t, f, `Comagic.getCredentials()`)
-	if c["site_key"] != f.key || c["key"] != nil || c["visitor_id"] != nil {
+	if c["site_key"] != f.key || c["key"] != nil || c["visitor_id"] != nil || c["comagic_id"] != nil || len(c) != 8 {
 		t.Errorf("credentials with no tracker: %v", c)
 	}
 	eval[any](t, f, `Comagic.trackEvent('a', 'b'); Comagic.reinitTrackView()`)

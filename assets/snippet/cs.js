@@ -179,12 +179,14 @@
     } catch (e) {}
   }
 
-  // ids is the id (visitor_id, session_id) of the current page view once
-  // the appliance answered its hit; before that, part i of the ci this
-  // visitor had on the previous page view (the visitor id does not change;
-  // the session id changes when that session has ended: 30 minutes idle
-  // or a new campaign), and undefined for a first-time visitor.
-  var ids = (k, i) => (cred ? cred[k] : ci ? +ci.split(".")[i] : undefined);
+  // ids is part i of the ci, 0 the visitor id and 1 the session id: the
+  // current page view's once the appliance answered its hit (saveCI made
+  // the answer's ci, which carries its visitor_id and session_id, the
+  // current one); before that, the ci this visitor had on the previous
+  // page view (the visitor id does not change; the session id changes when
+  // that session has ended: 30 minutes idle or a new campaign), and
+  // undefined for a first-time visitor.
+  var ids = (i) => (ci ? +ci.split(".")[i] : undefined);
 
   // --- requests -------------------------------------------------------------
 
@@ -832,12 +834,14 @@
       enqueue({ p: "event", b: { c, a, n, v }, c: 1, h: 1, name_: "trackEvent" });
     }),
 
-    getVisitorId: () => ids("visitor_id", 0),
+    getVisitorId: () => ids(0),
 
-    getSessionId: () => ids("session_id", 1),
+    getSessionId: () => ids(1),
 
-    // getCredentials has every field of the reference always; those not
-    // known before the first hit's answer are null.
+    // getCredentials has every field of the reference always, and
+    // comagic_id, the ci, which the reference's /vc/s/ takes from it
+    // (ci=comagic_id); those not known before the first hit's answer are
+    // null.
     getCredentials() {
       // (Ids are positive, keys and URLs not empty.)
       var c = cred || {};
@@ -846,10 +850,11 @@
         site_key: account,
         key: c.key || null,
         uri: url,
-        visitor_id: ids("visitor_id", 0) || null,
+        visitor_id: ids(0) || null,
         hit_id: c.hit_id || null,
-        session_id: ids("session_id", 1) || null,
+        session_id: ids(1) || null,
         consultant_server_url: url,
+        comagic_id: c.ci || null,
       };
     },
 
