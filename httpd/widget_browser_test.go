@@ -449,3 +449,36 @@ func TestWidgetSitePhoneCallLaterPopup(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// On a page whose URL is longer than the appliance keeps (2048 bytes: an
+// ad's long query string), sitePhoneCall and the built-in lead form are
+// taken as on any page, with the URL cut as the page view's is; the
+// appliance refuses a longer one, which refused the visitor's request.
+func TestWidgetLongPageURL(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"lang": "en"})
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	long := "?utm_source=ads&q=" + strings.Repeat("a", 2100)
+	f.visit(t, "/"+long)
+	got := callback(t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567'}, cb)`)
+	if res, _ := got["result"].(map[string]any); got["success"] != true || res["status"] != float64(callbacks.StatusAccepted) {
+		t.Errorf("sitePhoneCall on a page with a long URL: %v", got)
+	}
+	cbs := f.siteCallbacks(t)
+	if len(cbs) != 1 || len(cbs[0].PageURL) != 2048 || !strings.HasPrefix(f.web+long, cbs[0].PageURL) {
+		t.Errorf("stored callbacks %+v, want one with the page URL cut to 2048 bytes", cbs)
+	}
+
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('[data-kind=lead]')`)
+	f.typeInto(t, "#cs-name", "Anna")
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]')`)
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]').textContent`); got != "Thank you! Your request was sent; we will be in touch soon." {
+		t.Errorf("the lead form on a page with a long URL says %q", got)
+	}
+	ls := siteLeads(t, f.srv, f.key)
+	if len(ls) != 1 || ls[0].Name != "Anna" || len(ls[0].PageURL) != 2048 || !strings.HasPrefix(f.web+long, ls[0].PageURL) {
+		t.Errorf("stored leads %+v, want Anna's with the page URL cut to 2048 bytes", ls)
+	}
+	f.noExceptions(t)
+}

@@ -221,6 +221,12 @@ import { chatWindow } from "./chat.js";
     core.cut_ = function (s, max) {
       return new TextDecoder().decode(new TextEncoder().encode(s).slice(0, max)).replace(/\ufffd$/, "");
     };
+    // page is the page's URL as the appliance takes it with a lead or a
+    // callback: at most 2048 bytes, as the hit's, so that a long URL (an
+    // ad's query string) does not get the visitor's request refused.
+    var page = function () {
+      return core.cut_(location.href, 2048);
+    };
     var settings = null; // the site's widget settings, once loaded
     var waiting = null; // functions waiting for them
     var root = null; // the shadow root
@@ -441,7 +447,7 @@ import { chatWindow } from "./chat.js";
             email: email.value,
             message: message.value,
             form_name: t("formName"),
-            u: location.href,
+            u: page(),
           },
           function (v) {
             if (!box.isConnected) return;
@@ -504,7 +510,7 @@ import { chatWindow } from "./chat.js";
           captcha_value: opt(params.captcha_value),
           delayed_call_time: params.delayed_call_time == null || params.delayed_call_time === "" ? undefined : params.delayed_call_time,
           group_id: params.group_id == null || params.group_id === "" ? undefined : params.group_id,
-          u: location.href,
+          u: page(),
         },
         function (v) {
           // Every answer has a result, also when the appliance never
@@ -737,7 +743,7 @@ import { chatWindow } from "./chat.js";
       // result {code}, also when no answer came.
       addOfflineRequest: function (req, cb) {
         req = req || {};
-        var b = { u: core.cut_(location.href, 2048) };
+        var b = { u: page() };
         ["name", "email", "phone", "message", "is_sale", "sale_cost", "group_id", "form_name"].forEach(function (f) {
           if (req[f] != null) b[f] = req[f];
         });
