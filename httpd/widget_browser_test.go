@@ -482,3 +482,34 @@ func TestWidgetLongPageURL(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// The lead form's fields take as many characters as the appliance takes
+// bytes; a message in Cyrillic (two bytes a letter) longer than the
+// appliance keeps is not sent to be refused with "could not send, try
+// later", which no retry mends: the form says which field to shorten, and
+// sends it once shortened.
+func TestWidgetLeadFormTooLong(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"lang": "ru"})
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('[data-kind=lead]')`)
+	f.typeInto(t, "#cs-name", "Анна")
+	in[any](t, f, `(r.querySelector('#cs-message').value = 'я'.repeat(2100), 0)`)
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]')`)
+	if got, want := f.msg(t), "Слишком длинный текст в поле «Сообщение»: сократите его."; got != want {
+		t.Errorf("a message of 4200 bytes: %q, want %q", got, want)
+	}
+	if got := f.focused(t); got != "cs-message" {
+		t.Errorf("focus on %q, want the message", got)
+	}
+	in[any](t, f, `(r.querySelector('#cs-message').value = 'я'.repeat(2048), 0)`)
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the lead is sent", `r.querySelector('.dialog [role=status]')`)
+	ls := siteLeads(t, f.srv, f.key)
+	if len(ls) != 1 || ls[0].Name != "Анна" || ls[0].Message != strings.Repeat("я", 2048) {
+		t.Errorf("%d leads stored, want Анна's with the shortened message", len(ls))
+	}
+	f.noExceptions(t)
+}

@@ -49,6 +49,7 @@ import { chatWindow } from "./chat.js";
       send: "Отправить",
       sending: "Отправляем…",
       leadNeed: "Укажите имя, телефон или эл. почту либо напишите сообщение.",
+      tooLong: "Слишком длинный текст в поле «%s»: сократите его.",
       leadDone: "Спасибо! Заявка отправлена, мы скоро свяжемся с вами.",
       formName: "Форма заявки",
       failed: "Не удалось отправить. Попробуйте ещё раз позже.",
@@ -101,6 +102,7 @@ import { chatWindow } from "./chat.js";
       send: "Send",
       sending: "Sending…",
       leadNeed: "Give your name, phone or email, or write a message.",
+      tooLong: "The %s field is too long: please shorten it.",
       leadDone: "Thank you! Your request was sent; we will be in touch soon.",
       formName: "Lead form",
       failed: "Could not send. Please try again later.",
@@ -413,10 +415,13 @@ import { chatWindow } from "./chat.js";
     // --- the lead form ------------------------------------------------------
 
     function leadForm() {
-      var name = el("input", { type: "text", autocomplete: "name", maxlength: 256 });
-      var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 64 });
-      var email = el("input", { type: "email", autocomplete: "email", maxlength: 254 });
-      var message = el("textarea", { maxlength: 4096, rows: 4 });
+      // The appliance's limits are in UTF-8 bytes (tracker-protocol.md §6),
+      // maxlength counts characters: a Cyrillic one is two bytes.
+      var limits = { name: 256, phone: 64, email: 254, message: 4096 };
+      var name = el("input", { type: "text", autocomplete: "name", maxlength: limits.name });
+      var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: limits.phone });
+      var email = el("input", { type: "email", autocomplete: "email", maxlength: limits.email });
+      var message = el("textarea", { maxlength: limits.message, rows: 4 });
       var msg = el("div", { class: "msg", "aria-live": "polite" });
       var submit = el("button", { type: "submit", class: "primary" }, [t("send")]);
       var form = el(
@@ -437,6 +442,14 @@ import { chatWindow } from "./chat.js";
           say(msg, t("leadNeed"), false);
           name.focus();
           return;
+        }
+        var fields = { name: name, phone: phone, email: email, message: message };
+        for (var f in fields) {
+          if (new TextEncoder().encode(fields[f].value.trim()).length > limits[f]) {
+            say(msg, t("tooLong").replace("%s", t(f)), false);
+            fields[f].focus();
+            return;
+          }
         }
         busy(submit, true, t("send"));
         core.send_(
