@@ -179,13 +179,12 @@
     } catch (e) {}
   }
 
-  // ids is part i of the ci, 0 the visitor id and 1 the session id: the
-  // current page view's once the appliance answered its hit (saveCI made
-  // the answer's ci, which carries its visitor_id and session_id, the
-  // current one); before that, the ci this visitor had on the previous
-  // page view (the visitor id does not change; the session id changes when
-  // that session has ended: 30 minutes idle or a new campaign), and
-  // undefined for a first-time visitor.
+  // ids is part i of the ci, 0 the visitor id and 1 the session id. Once
+  // the appliance answered the page view's hit, ci is that answer's (saveCI),
+  // whose parts are its visitor_id and session_id; before that, it is the
+  // ci this visitor had on the previous page view (the visitor id does not
+  // change; the session id changes when that session has ended: 30 minutes
+  // idle or a new campaign), and ids are undefined for a first-time visitor.
   var ids = (i) => (ci ? +ci.split(".")[i] : undefined);
 
   // --- requests -------------------------------------------------------------
