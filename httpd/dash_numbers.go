@@ -32,6 +32,10 @@ type numbersData struct {
 	Form    map[string]string // the values of the form that failed, to show again
 	Action  string            // which form they belong to
 	Import  *tracking.ImportResult
+	// Loc is the site's time zone, Zone its name: the pools' days are
+	// the site's days, and the leases' times are written in it.
+	Loc  *time.Location
+	Zone string
 }
 
 // Val is the value of a field of the form that failed, when it is the
@@ -66,7 +70,8 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, site *store.Si
 	if err != nil {
 		return numbersData{}, err
 	}
-	d := numbersData{Site: site, Info: info}
+	loc := s.sites.Location(site)
+	d := numbersData{Site: site, Info: info, Loc: loc, Zone: zoneLabel(loc, s.now())}
 	var written []string
 	for _, n := range info.SiteNumbers {
 		written = append(written, n.Written)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"appliance/numbers/tracking"
 )
 
 // The leads list, its day filter and its CSV are in the site's time zone:
@@ -44,5 +46,46 @@ func TestLeadsInSiteTimeZone(t *testing.T) {
 	}
 	if _, body := getPageIn(t, c, page, "ru"); !strings.Contains(body, "02.12.2026 06:30:00") || !strings.Contains(body, "<h1>Заявки</h1>") {
 		t.Errorf("in Russian the leads page lacks 02.12.2026 06:30:00 or its title:\n%s", body)
+	}
+}
+
+// The numbers page writes a pool's days and live leases in the site's
+// time zone and names it: a lease claimed at 20:30 UTC on 1 December is
+// claimed on 2 December at 06:30 in Vladivostok (UTC+10), and lives to
+// 06:50. Before, the page wrote the leases in UTC and headed the days,
+// which were already the site's, "Day (UTC)".
+func TestNumbersPageInSiteTimeZone(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 20, 30, 0, 0, time.UTC)
+	f.clock.Set(now)
+	tr := f.srv.HTTP.Numbers()
+	if _, err := tr.SetSiteNumbers(context.Background(), f.site.ID, []string{"8 (423) 222-33-44"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddPool(context.Background(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74232000011", "74232000012"},
+		Reserve: 20 * time.Minute, RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	sweepHit(t, f.srv, f.key, visit{}, "https://shop.example/?utm_source=yandex&utm_medium=cpc", "", "Page")
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/numbers"
+	for lang, want := range map[string][]string{
+		"en": {"<th>Day <small>(Asia/Vladivostok)</small></th>", "<td>2026-12-02</td><td>1</td>",
+			"<td>2026-12-02 06:30:00</td><td>2026-12-02 06:50:00</td>"},
+		"ru": {"<th>День <small>(Asia/Vladivostok)</small></th>", "<td>02.12.2026</td><td>1</td>",
+			"<td>02.12.2026 06:30:00</td><td>02.12.2026 06:50:00</td>"},
+	} {
+		_, body := getPageIn(t, c, page, lang)
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the numbers page lacks %s", lang, w)
+			}
+		}
+		if strings.Contains(body, "UTC") || strings.Contains(body, "20:30:00") {
+			t.Errorf("%s: the numbers page writes UTC times for a site in Vladivostok", lang)
+		}
 	}
 }
