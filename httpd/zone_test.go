@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd/chats"
 	"appliance/numbers/tracking"
 )
 
@@ -86,6 +87,51 @@ func TestNumbersPageInSiteTimeZone(t *testing.T) {
 		}
 		if strings.Contains(body, "UTC") || strings.Contains(body, "20:30:00") {
 			t.Errorf("%s: the numbers page writes UTC times for a site in Vladivostok", lang)
+		}
+	}
+}
+
+// The site's chat page lists finished chats in the site's time zone, as
+// the reader's language writes times, and says how each ended and from
+// which channel in that language: a chat begun at 20:30 UTC on
+// 1 December began on 2 December at 06:30 in Vladivostok. Before, the
+// page wrote UTC and the raw words "visitor" and "ad" on a Russian page.
+func TestChatsPageInSiteTimeZone(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Date(2026, 12, 1, 20, 30, 0, 0, time.UTC))
+	v := chats.Visitor{Site: site, Visitor: f.v.VisitorID, Session: f.v.SessionID, Page: "https://shop.example/"}
+	ack, err := f.srv.HTTP.Chats().Send(context.Background(), v, "m1", "Здравствуйте")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Date(2026, 12, 1, 20, 45, 0, 0, time.UTC))
+	if _, err := f.srv.HTTP.Chats().Close(context.Background(), site.ID, ack.Chat.ID, f.v.VisitorID, chats.ClosedByVisitor); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/chat"
+	for lang, want := range map[string][]string{
+		"en": {"<th>Began <small>(Asia/Vladivostok)</small></th>", "<td>2026-12-02 06:30:00</td>", "2026-12-02 06:45:00", "closed by the visitor", `<span class="tag">ad</span>`},
+		"ru": {"<th>Начат <small>(Asia/Vladivostok)</small></th>", "<td>02.12.2026 06:30:00</td>", "02.12.2026 06:45:00", "закрыл посетитель", `<span class="tag">реклама</span>`},
+	} {
+		_, body := getPageIn(t, c, page, lang)
+		if !strings.Contains(body, `id="chat-`) {
+			t.Fatalf("%s: the chat page lists no chat:\n%s", lang, body)
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the chat page lacks %s", lang, w)
+			}
+		}
+		if strings.Contains(body, "(UTC)") || strings.Contains(body, "20:30") {
+			t.Errorf("%s: the chat page writes UTC times for a site in Vladivostok", lang)
 		}
 	}
 }
