@@ -64,7 +64,7 @@ func TestLineChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newLineChart(cat.For(i18n.En), "traffic", "Traffic", buckets, period.Day, []chartSeries{{"sessions", "Sessions", vals}})
+	c := newLineChart(cat.For(i18n.En), "traffic", "Traffic", buckets, period.Day, []chartSeries{{"sessions", "Sessions", func(n int64) string { return fmt.Sprintf("%d sessions", n) }, vals}})
 	if len(c.Series) != 1 || len(c.Series[0].Dots) != 30 || c.Series[0].Total != 9 {
 		t.Fatalf("series %+v", c.Series)
 	}
@@ -84,6 +84,9 @@ func TestLineChart(t *testing.T) {
 	}
 	if len(c.Rows) != 30 || c.Rows[3].Values[0] != 7 {
 		t.Errorf("table rows %+v", c.Rows[:4])
+	}
+	if got := grouped(cat.For(i18n.Ru).N("%d session", 12345), 12345); got != "12\u00a0345 сеансов" {
+		t.Errorf("grouped: %q", got)
 	}
 }
 
