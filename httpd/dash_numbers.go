@@ -210,8 +210,9 @@ func (s *dashboardHandlers) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) 
 			return err
 		}
 		d.Import = imported
+		tr := s.pages.printer(ctx, &who.user)
 		return s.pages.render(ctx, fasthttp.StatusOK, "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
-			CSRF: who.session.CSRF, Flash: fmt.Sprintf("Imported %d numbers into %s; %d skipped.", len(imported.Added), imported.Pool, len(imported.Skipped)), Data: d})
+			CSRF: who.session.CSRF, Flash: tr.N("Imported %d number into %s; %d skipped.", len(imported.Added), imported.Pool, len(imported.Skipped)), Data: d})
 	}
 	if err == nil {
 		s.seeOther(ctx, "/sites/"+site.Key+"/numbers?done="+action)
