@@ -135,3 +135,26 @@ func FuzzSourcesRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestHoldText(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		d      time.Duration
+		en, ru string
+	}{
+		{45 * time.Second, "45 s", "45 с"},
+		{150*time.Second + 400*time.Millisecond, "2 min 30 s", "2 мин 30 с"},
+		{20 * time.Minute, "20 min", "20 мин"},
+		{65 * time.Minute, "1 h 5 min", "1 ч 5 мин"},
+	} {
+		if got := holdText(cat.For(i18n.En), tt.d); got != tt.en {
+			t.Errorf("%v in English: %q, want %q", tt.d, got, tt.en)
+		}
+		if got := holdText(cat.For(i18n.Ru), tt.d); got != tt.ru {
+			t.Errorf("%v in Russian: %q, want %q", tt.d, got, tt.ru)
+		}
+	}
+}

@@ -135,3 +135,20 @@ func TestChatsPageInSiteTimeZone(t *testing.T) {
 		}
 	}
 }
+
+// The numbers page writes a pool's mean hold in the reader's language
+// ("20 min", "20 мин"); it wrote Go's "20m0s" on every page.
+func TestNumbersPageMeanHoldInWords(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Numbers().AddPool(context.Background(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74232000011"},
+		Reserve: 20 * time.Minute, RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	for lang, want := range map[string]string{"en": "<dd>20 min</dd>", "ru": "<dd>20 мин</dd>"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/numbers", lang)
+		if !strings.Contains(body, want) || strings.Contains(body, "20m0s") {
+			t.Errorf("%s: the numbers page does not write the mean hold as %s", lang, want)
+		}
+	}
+}
