@@ -181,3 +181,18 @@ func TestReportChartsCountInPlurals(t *testing.T) {
 		}
 	}
 }
+
+// A site without a time zone of its own reports in the server's: the
+// period line says so once, "часовой пояс сервера (UTC)", not "часовой
+// пояс пояс сервера (UTC)" as it did in Russian.
+func TestReportPeriodNamesServerZone(t *testing.T) {
+	f := newCBFixture(t)
+	c := f.srv.Client(t)
+	zone, _ := time.Now().Zone()
+	for lang, want := range map[string]string{"en": ", time zone the server&#39;s (" + zone + ");", "ru": ", часовой пояс сервера (" + zone + ");"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/reports", lang)
+		if !strings.Contains(body, want) {
+			t.Errorf("%s: the reports page lacks %q", lang, want)
+		}
+	}
+}
