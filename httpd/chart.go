@@ -27,9 +27,19 @@ const (
 
 // chartSeries is one line of a chart: its values, one per bucket.
 type chartSeries struct {
-	Key    string // css class suffix and id part: sessions, visitors...
-	Label  string // shown in the legend and the table
+	Key   string // css class suffix and id part: sessions, visitors...
+	Label string // shown in the legend and the table
+	// Count writes a value with its noun in the plural form the number
+	// takes (tr.N): "1 call", "21 звонок", "5 звонков".
+	Count  func(n int64) string
 	Values []int64
+}
+
+// grouped is a count written by tr.N (a plural's forms begin with the
+// count) with the count grouped as the chart writes numbers (formatCount):
+// grouped(tr.N("%d session", 12345), 12345) is "12 345 sessions".
+func grouped(counted string, n int64) string {
+	return strings.Replace(counted, strconv.FormatInt(n, 10), formatCount(n), 1)
 }
 
 // lineChart is what the "line-chart" template draws.
@@ -189,12 +199,12 @@ func newLineChart(tr i18n.Printer, id, title string, buckets []time.Time, iv per
 			}
 			px, py := round1(x(i)), round1(y(v))
 			fmt.Fprintf(&pts, "%s,%s ", strconv.FormatFloat(px, 'f', -1, 64), strconv.FormatFloat(py, 'f', -1, 64))
-			l.Dots = append(l.Dots, chartDot{X: px, Y: py, Title: fmt.Sprintf("%s: %s %s", bucketLabel(tr, buckets[i], iv), formatCount(v), strings.ToLower(s.Label))})
+			l.Dots = append(l.Dots, chartDot{X: px, Y: py, Title: fmt.Sprintf("%s: %s", bucketLabel(tr, buckets[i], iv), s.Count(v))})
 			l.Total += v
 		}
 		l.Points = strings.TrimSpace(pts.String())
 		c.Series = append(c.Series, l)
-		desc = append(desc, fmt.Sprintf("%s %s", formatCount(l.Total), strings.ToLower(s.Label)))
+		desc = append(desc, s.Count(l.Total))
 	}
 	for i, b := range buckets {
 		row := chartRow{Label: bucketLabel(tr, b, iv)}

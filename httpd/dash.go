@@ -374,7 +374,7 @@ type sitesData struct {
 	Sites        []*store.Site
 	Name, Domain string
 	Unknown      []callRow // latest calls to numbers no site has
-	Zone         string    // the zone of Unknown's times: the server's
+	Zone         string    // the zone of Unknown's times (accountZone)
 }
 
 // maxUnknownShown bounds the calls to unknown numbers on the sites page.
@@ -387,8 +387,10 @@ func (s *dashboardHandlers) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if !seeReports.allows(who.user.Role) {
 		return s.pages.render(ctx, fasthttp.StatusOK, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: d})
 	}
-	tr, loc := s.pages.printer(ctx, &who.user), time.Local // calls no site has: the server's zone
-	d.Zone = zoneLabel(loc, s.now())
+	// Calls no site has belong to no site: the team and tokens pages' zone.
+	tr := s.pages.printer(ctx, &who.user)
+	loc, zone := s.accountZone()
+	d.Zone = zone
 	err := s.numbers.ListCalls(ctx, 0, s.now().AddDate(0, 0, -30), maxUnknownShown, func(c store.Call) bool {
 		d.Unknown = append(d.Unknown, callRow{Call: c, When: tr.DateTime(time.UnixMilli(c.Time).In(loc))})
 		return true

@@ -5,11 +5,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/chats"
+	"appliance/httpd/i18n"
 	"appliance/store"
 )
 
@@ -22,7 +22,8 @@ const maxChatsShown = 100
 
 type chatRow struct {
 	store.Chat
-	When, Ended string // UTC
+	When, Ended string // in the site's zone, as the reader's language writes times
+	How         string // how it ended (ClosedBy), in the reader's language
 	Messages    []store.ChatMessage
 }
 
@@ -37,13 +38,22 @@ type chatSiteData struct {
 	Query      string
 	Rows       []chatRow
 	CSV        string
+	Zone       string // the zone of the times: the site's
 }
 
-func utcTime(ms int64) string {
-	if ms == 0 {
-		return ""
+// closedHow says how a chat ended (store.Chat.ClosedBy) in tr's language.
+func closedHow(tr i18n.Printer, by string) string {
+	switch by {
+	case chats.ClosedByVisitor:
+		return tr.T("closed by the visitor")
+	case chats.ClosedByOperator:
+		return tr.T("closed by the operator")
+	case chats.ClosedByLead:
+		return tr.T("nobody answered: it became a lead")
+	case chats.ClosedByIdle:
+		return tr.T("closed after a silence")
 	}
-	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04")
+	return by
 }
 
 // chatSitePage is GET /sites/KEY/chat[?q=words].
@@ -61,7 +71,7 @@ func (s *dashboardHandlers) chatSitePage(ctx *fasthttp.RequestCtx, who signedIn)
 	case "settings":
 		v.Flash = "Saved: the chat settings and canned replies."
 	}
-	d, err := s.chatSiteData(ctx, site, st, string(ctx.QueryArgs().Peek("q")))
+	d, err := s.chatSiteData(ctx, s.clock(ctx, &who.user, site), site, st, string(ctx.QueryArgs().Peek("q")))
 	if err != nil {
 		if !errors.Is(err, chats.ErrInvalid) {
 			return err
@@ -72,9 +82,9 @@ func (s *dashboardHandlers) chatSitePage(ctx *fasthttp.RequestCtx, who signedIn)
 	return s.renderSite(ctx, who, site, "chats", v)
 }
 
-func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, site *store.Site, st store.ChatSettings, q string) (chatSiteData, error) {
+func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, ck clock, site *store.Site, st store.ChatSettings, q string) (chatSiteData, error) {
 	d := chatSiteData{Site: site, Settings: st, Canned: strings.Join(st.Canned, "\n"), Color: st.ButtonColor, Query: q,
-		CSV: "/sites/" + site.Key + "/chats.csv?q=" + url.QueryEscape(q)}
+		CSV: "/sites/" + site.Key + "/chats.csv?q=" + url.QueryEscape(q), Zone: zoneLabel(ck.loc, s.now())}
 	if d.Color == "" {
 		d.Color = "#2f6fed"
 	}
@@ -90,7 +100,7 @@ func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, site *store.S
 		if err != nil {
 			return d, err
 		}
-		d.Rows = append(d.Rows, chatRow{Chat: c, When: utcTime(c.Created), Ended: utcTime(c.Closed), Messages: msgs})
+		d.Rows = append(d.Rows, chatRow{Chat: c, When: ck.at(c.Created), Ended: ck.at(c.Closed), How: closedHow(ck.tr, c.ClosedBy), Messages: msgs})
 	}
 	return d, nil
 }
@@ -136,7 +146,7 @@ func (s *dashboardHandlers) chatSettingsPost(ctx *fasthttp.RequestCtx, who signe
 }
 
 func (s *dashboardHandlers) chatSettingsError(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, st store.ChatSettings, msg string) error {
-	d, err := s.chatSiteData(ctx, site, st, "")
+	d, err := s.chatSiteData(ctx, s.clock(ctx, &who.user, site), site, st, "")
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/admin"
+	"appliance/httpd/i18n"
 	"appliance/httpd/visits"
 	"appliance/internal/usererr"
 	"appliance/numbers"
@@ -32,6 +33,10 @@ type numbersData struct {
 	Form    map[string]string // the values of the form that failed, to show again
 	Action  string            // which form they belong to
 	Import  *tracking.ImportResult
+	// Loc is the site's time zone, Zone its name: the pools' days are
+	// the site's days, and the leases' times are written in it.
+	Loc  *time.Location
+	Zone string
 }
 
 // Val is the value of a field of the form that failed, when it is the
@@ -61,12 +66,13 @@ type ruleTest struct {
 	Results       []tracking.Preview
 }
 
-func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, site *store.Site) (numbersData, error) {
+func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, tr i18n.Printer, site *store.Site) (numbersData, error) {
 	info, err := numbersInfo(ctx, s.numbers, site, s.now())
 	if err != nil {
 		return numbersData{}, err
 	}
-	d := numbersData{Site: site, Info: info}
+	loc := s.sites.Location(site)
+	d := numbersData{Site: site, Info: info, Loc: loc, Zone: zoneLabel(loc, s.now())}
 	var written []string
 	for _, n := range info.SiteNumbers {
 		written = append(written, n.Written)
@@ -92,7 +98,7 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, site *store.Si
 				if len(r.Days) > 0 {
 					pv.MissesToday = r.Days[len(r.Days)-1].Misses
 				}
-				pv.MeanHold = r.MeanHold.Round(time.Second).String()
+				pv.MeanHold = holdText(tr, r.MeanHold)
 			}
 		}
 		d.Pools = append(d.Pools, pv)
@@ -101,6 +107,22 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, site *store.Si
 		d.Test = s.testRule(site, string(args.Peek("test_url")), string(args.Peek("test_ref")), now)
 	}
 	return d, nil
+}
+
+// holdText writes how long numbers are held, to the second, as the
+// reader's language writes it: "20 min", "1 h 5 min", "2 min 30 s".
+func holdText(tr i18n.Printer, d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	switch {
+	case h > 0:
+		return tr.T("%d h %d min", h, m)
+	case m > 0 && sec == 0:
+		return tr.T("%d min", m)
+	case m > 0:
+		return tr.T("%d min %d s", m, sec)
+	}
+	return tr.T("%d s", sec)
 }
 
 // parseReserve reads a reservation time: a Go duration, or whole days as
@@ -147,7 +169,7 @@ func (s *dashboardHandlers) numbersPage(ctx *fasthttp.RequestCtx, who signedIn) 
 	if err != nil {
 		return err
 	}
-	d, err := s.numbersData(ctx, site)
+	d, err := s.numbersData(ctx, s.pages.printer(ctx, &who.user), site)
 	if err != nil {
 		return err
 	}
@@ -200,13 +222,14 @@ func (s *dashboardHandlers) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) 
 	if err == nil && imported != nil {
 		// Shown at once, not redirected: the skipped lines and why are
 		// the point of the answer.
-		d, err := s.numbersData(ctx, site)
+		d, err := s.numbersData(ctx, s.pages.printer(ctx, &who.user), site)
 		if err != nil {
 			return err
 		}
 		d.Import = imported
+		tr := s.pages.printer(ctx, &who.user)
 		return s.pages.render(ctx, fasthttp.StatusOK, "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
-			CSRF: who.session.CSRF, Flash: fmt.Sprintf("Imported %d numbers into %s; %d skipped.", len(imported.Added), imported.Pool, len(imported.Skipped)), Data: d})
+			CSRF: who.session.CSRF, Flash: tr.N("Imported %d number into %s; %d skipped.", len(imported.Added), imported.Pool, len(imported.Skipped)), Data: d})
 	}
 	if err == nil {
 		s.seeOther(ctx, "/sites/"+site.Key+"/numbers?done="+action)
@@ -216,7 +239,7 @@ func (s *dashboardHandlers) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) 
 	if ue == nil || ue.Status() >= 500 {
 		return err
 	}
-	d, derr := s.numbersData(ctx, site)
+	d, derr := s.numbersData(ctx, s.pages.printer(ctx, &who.user), site)
 	if derr != nil {
 		return derr
 	}

@@ -387,10 +387,13 @@ func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, tr i18n.Printer, 
 	}
 	ov.Charts = []lineChart{
 		newLineChart(tr, "traffic", tr.T("Traffic"), buckets, iv, []chartSeries{
-			{"sessions", tr.T("Sessions"), vals["sessions"]}, {"visitors", tr.T("Visitors"), vals["visitors"]}}),
+			{"sessions", tr.T("Sessions"), func(n int64) string { return grouped(tr.N("%d session", int(n)), n) }, vals["sessions"]},
+			{"visitors", tr.T("Visitors"), func(n int64) string { return grouped(tr.N("%d visitor", int(n)), n) }, vals["visitors"]}}),
 		newLineChart(tr, "outcomes", tr.T("Calls, leads, callbacks and sales"), buckets, iv, []chartSeries{
-			{"calls", tr.T("Calls"), vals["calls"]}, {"leads", tr.T("Leads"), vals["leads"]},
-			{"callbacks", tr.T("Callbacks"), vals["callbacks"]}, {"sales", tr.T("Sales"), vals["sales"]}}),
+			{"calls", tr.T("Calls"), func(n int64) string { return grouped(tr.N("%d call", int(n)), n) }, vals["calls"]},
+			{"leads", tr.T("Leads"), func(n int64) string { return grouped(tr.N("%d lead", int(n)), n) }, vals["leads"]},
+			{"callbacks", tr.T("Callbacks"), func(n int64) string { return grouped(tr.N("%d callback", int(n)), n) }, vals["callbacks"]},
+			{"sales", tr.T("Sales"), func(n int64) string { return grouped(tr.N("%d sale", int(n)), n) }, vals["sales"]}}),
 	}
 	return ov, nil
 }

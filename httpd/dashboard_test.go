@@ -317,3 +317,42 @@ func TestSitesPageListsCallsToUnknownNumbers(t *testing.T) {
 		}
 	}
 }
+
+// The calls to numbers no site has belong to no site: the sites page
+// writes them in the zone the sites share, as the team and API tokens
+// pages write their times, and names it. Before, it wrote them in the
+// server's zone while the tokens page beside it used the sites' one.
+func TestUnknownCallsInSitesZone(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example.com")
+	if _, err := srv.HTTP.Sites().SetTimeZone(t.Context(), key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client(t)
+	token, err := accounts.New(srv.DB).CreateToken(t.Context(), "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	body := `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true,"started_at":"` + started.Format(time.RFC3339) + `"}`
+	req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("post call: %d", resp.StatusCode)
+	}
+	vlad, err := time.LoadLocation("Asia/Vladivostok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page := getPage(t, c, srv.URL+"sites")
+	for _, want := range []string{`id="unknown-calls"`, "<small>(Asia/Vladivostok)</small>", started.In(vlad).Format(time.DateTime)} {
+		if !strings.Contains(page, want) {
+			t.Errorf("sites page lacks %s", want)
+		}
+	}
+}

@@ -106,7 +106,7 @@ func TestBrowserNumbersAndCalls(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#pool-ads .pool-import textarea`), "74950000003\nhello\n74950000001"),
 	)
 	submit(t, ctx, `#pool-ads .pool-import button`)
-	if got := flash(); !strings.Contains(got, "Imported 1 numbers into ads; 2 skipped") {
+	if got := flash(); !strings.Contains(got, "Imported 1 number into ads; 2 skipped") {
 		t.Fatalf("import: %q", got)
 	}
 	if got := text("#import-result"); !strings.Contains(got, "hello") || !strings.Contains(got, `already in pool "ads"`) {

@@ -431,3 +431,34 @@ func TestCallsToStaticAndFallback(t *testing.T) {
 		t.Fatalf("call roll-up %+v %v: want 4 calls, the fallback's not attributed", days, err)
 	}
 }
+
+// The answer to a numbers import says what it did in the reader's
+// language, with the noun in the plural form the count takes: it was
+// formatted in English for every reader ("Imported 1 numbers").
+func TestNumbersImportFlashTranslated(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74950000001"},
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	page := "sites/" + f.key + "/numbers"
+	for _, tt := range []struct{ lang, csv, want string }{
+		{"en", "74950000002\nhello\n74950000001", "Imported 1 number into ads; 2 skipped."},
+		{"ru", "74950000003\n74950000004\nhello", "В пул ads загружено 2 номера; пропущено строк: 1."},
+	} {
+		form := url.Values{"csrf": {f.srv.FormToken(t, c, page)}, "action": {"import"}, "pool": {"ads"}, "csv": {tt.csv}}
+		req, _ := http.NewRequest("POST", f.srv.URL+page, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", tt.lang)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `<p class="flash" role="status">`+tt.want+`</p>`) {
+			t.Errorf("%s: import answered %d without the flash %q:\n%s", tt.lang, resp.StatusCode, tt.want, body)
+		}
+	}
+}

@@ -64,7 +64,7 @@ func TestLineChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newLineChart(cat.For(i18n.En), "traffic", "Traffic", buckets, period.Day, []chartSeries{{"sessions", "Sessions", vals}})
+	c := newLineChart(cat.For(i18n.En), "traffic", "Traffic", buckets, period.Day, []chartSeries{{"sessions", "Sessions", func(n int64) string { return fmt.Sprintf("%d sessions", n) }, vals}})
 	if len(c.Series) != 1 || len(c.Series[0].Dots) != 30 || c.Series[0].Total != 9 {
 		t.Fatalf("series %+v", c.Series)
 	}
@@ -84,6 +84,9 @@ func TestLineChart(t *testing.T) {
 	}
 	if len(c.Rows) != 30 || c.Rows[3].Values[0] != 7 {
 		t.Errorf("table rows %+v", c.Rows[:4])
+	}
+	if got := grouped(cat.For(i18n.Ru).N("%d session", 12345), 12345); got != "12\u00a0345 сеансов" {
+		t.Errorf("grouped: %q", got)
 	}
 }
 
@@ -131,4 +134,27 @@ func FuzzSourcesRequest(f *testing.F) {
 			t.Fatalf("%q: %d filters, %d kept in links", query, set, kept)
 		}
 	})
+}
+
+func TestHoldText(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		d      time.Duration
+		en, ru string
+	}{
+		{45 * time.Second, "45 s", "45 с"},
+		{150*time.Second + 400*time.Millisecond, "2 min 30 s", "2 мин 30 с"},
+		{20 * time.Minute, "20 min", "20 мин"},
+		{65 * time.Minute, "1 h 5 min", "1 ч 5 мин"},
+	} {
+		if got := holdText(cat.For(i18n.En), tt.d); got != tt.en {
+			t.Errorf("%v in English: %q, want %q", tt.d, got, tt.en)
+		}
+		if got := holdText(cat.For(i18n.Ru), tt.d); got != tt.ru {
+			t.Errorf("%v in Russian: %q, want %q", tt.d, got, tt.ru)
+		}
+	}
 }

@@ -141,3 +141,58 @@ func TestReportBadPeriod(t *testing.T) {
 		t.Errorf("unknown site: %d", status)
 	}
 }
+
+// The reports' charts say their totals and each day's figures with the
+// noun in the plural form the number takes, in English and in Russian:
+// "1 session", "2 заявки", "1 обратный звонок", never "1 sessions" or
+// "2 обратные звонки" (the lower-cased column heading after any number).
+func TestReportChartsCountInPlurals(t *testing.T) {
+	f := newCBFixture(t)
+	v := sweepHit(t, f.srv, f.key, visit{}, "https://shop.example/?utm_source=yandex&utm_medium=cpc", "", "Page")
+	for _, name := range []string{"Иван", "Пётр"} {
+		if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(f.key, v, map[string]any{"name": name})); status != http.StatusOK {
+			t.Fatalf("lead: %d %v", status, out)
+		}
+	}
+	if status, out := f.order(t, v, map[string]any{"phone": "+7 916 123-45-67"}); status != http.StatusOK {
+		t.Fatalf("callback: %d %v", status, out)
+	}
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/reports?period=today"
+	for _, tt := range []struct {
+		lang      string
+		want, not []string
+	}{
+		{"en", []string{"in total: 1 session, 1 visitor.", "in total: 0 calls, 2 leads, 1 callback, 0 sales.", ": 1 session</title>", ": 1 callback</title>"},
+			[]string{"1 sessions", "1 visitors", "1 callbacks"}},
+		{"ru", []string{"всего: 1 сеанс, 1 посетитель.", "всего: 0 звонков, 2 заявки, 1 обратный звонок, 0 продаж.", ": 1 сеанс</title>", ": 2 заявки</title>"},
+			[]string{"1 сеансы", "1 посетители", "обратные звонки.", "0 звонки"}},
+	} {
+		_, body := getPageIn(t, c, page, tt.lang)
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the reports page lacks %q", tt.lang, w)
+			}
+		}
+		for _, w := range tt.not {
+			if strings.Contains(body, w) {
+				t.Errorf("%s: the reports page says %q", tt.lang, w)
+			}
+		}
+	}
+}
+
+// A site without a time zone of its own reports in the server's: the
+// period line says so once, "часовой пояс сервера (UTC)", not "часовой
+// пояс пояс сервера (UTC)" as it did in Russian.
+func TestReportPeriodNamesServerZone(t *testing.T) {
+	f := newCBFixture(t)
+	c := f.srv.Client(t)
+	zone, _ := time.Now().Zone()
+	for lang, want := range map[string]string{"en": ", time zone the server&#39;s (" + zone + ");", "ru": ", часовой пояс сервера (" + zone + ");"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/reports", lang)
+		if !strings.Contains(body, want) {
+			t.Errorf("%s: the reports page lacks %q", lang, want)
+		}
+	}
+}

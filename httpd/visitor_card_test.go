@@ -343,10 +343,17 @@ func TestVisitorCardPage(t *testing.T) {
 	}
 	ru, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"Посетитель №" + strconv.FormatUint(j.first.VisitorID, 10), "Что он делал", "телефон · Safari · iOS", "номер звонящего"} {
+	for _, want := range []string{"Посетитель №" + strconv.FormatUint(j.first.VisitorID, 10), "Что он делал", "телефон · Safari · iOS", "номер звонящего",
+		`<dd class="source"><span class="tag">реклама</span>`, "<dt>Имя посетителя</dt>", `<div class="muted">сайт (JS) · сеанс`} {
 		if !strings.Contains(string(ru), want) {
 			t.Errorf("the Russian card lacks %q", want)
 		}
+	}
+	if strings.Contains(string(ru), `<span class="tag">ad</span>`) {
+		t.Error("the Russian card names a visit's channel in English")
+	}
+	if strings.Contains(string(ru), "Название") {
+		t.Error("the Russian card calls the visitor's name a title (Название)")
 	}
 	for _, tt := range []struct{ path string }{
 		{"sites/" + f.site.Key + "/visitors/abc"},

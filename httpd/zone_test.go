@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"appliance/httpd/chats"
+	"appliance/numbers/tracking"
 )
 
 // The leads list, its day filter and its CSV are in the site's time zone:
@@ -44,5 +47,108 @@ func TestLeadsInSiteTimeZone(t *testing.T) {
 	}
 	if _, body := getPageIn(t, c, page, "ru"); !strings.Contains(body, "02.12.2026 06:30:00") || !strings.Contains(body, "<h1>Заявки</h1>") {
 		t.Errorf("in Russian the leads page lacks 02.12.2026 06:30:00 or its title:\n%s", body)
+	}
+}
+
+// The numbers page writes a pool's days and live leases in the site's
+// time zone and names it: a lease claimed at 20:30 UTC on 1 December is
+// claimed on 2 December at 06:30 in Vladivostok (UTC+10), and lives to
+// 06:50. Before, the page wrote the leases in UTC and headed the days,
+// which were already the site's, "Day (UTC)".
+func TestNumbersPageInSiteTimeZone(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 20, 30, 0, 0, time.UTC)
+	f.clock.Set(now)
+	tr := f.srv.HTTP.Numbers()
+	if _, err := tr.SetSiteNumbers(context.Background(), f.site.ID, []string{"8 (423) 222-33-44"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddPool(context.Background(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74232000011", "74232000012"},
+		Reserve: 20 * time.Minute, RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	sweepHit(t, f.srv, f.key, visit{}, "https://shop.example/?utm_source=yandex&utm_medium=cpc", "", "Page")
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/numbers"
+	for lang, want := range map[string][]string{
+		"en": {"<th>Day <small>(Asia/Vladivostok)</small></th>", "<td>2026-12-02</td><td>1</td>",
+			"<td>2026-12-02 06:30:00</td><td>2026-12-02 06:50:00</td>"},
+		"ru": {"<th>День <small>(Asia/Vladivostok)</small></th>", "<td>02.12.2026</td><td>1</td>",
+			"<td>02.12.2026 06:30:00</td><td>02.12.2026 06:50:00</td>"},
+	} {
+		_, body := getPageIn(t, c, page, lang)
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the numbers page lacks %s", lang, w)
+			}
+		}
+		if strings.Contains(body, "UTC") || strings.Contains(body, "20:30:00") {
+			t.Errorf("%s: the numbers page writes UTC times for a site in Vladivostok", lang)
+		}
+	}
+}
+
+// The site's chat page lists finished chats in the site's time zone, as
+// the reader's language writes times, and says how each ended and from
+// which channel in that language: a chat begun at 20:30 UTC on
+// 1 December began on 2 December at 06:30 in Vladivostok. Before, the
+// page wrote UTC and the raw words "visitor" and "ad" on a Russian page.
+func TestChatsPageInSiteTimeZone(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Date(2026, 12, 1, 20, 30, 0, 0, time.UTC))
+	v := chats.Visitor{Site: site, Visitor: f.v.VisitorID, Session: f.v.SessionID, Page: "https://shop.example/"}
+	ack, err := f.srv.HTTP.Chats().Send(context.Background(), v, "m1", "Здравствуйте")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Date(2026, 12, 1, 20, 45, 0, 0, time.UTC))
+	if _, err := f.srv.HTTP.Chats().Close(context.Background(), site.ID, ack.Chat.ID, f.v.VisitorID, chats.ClosedByVisitor); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/chat"
+	for lang, want := range map[string][]string{
+		"en": {"<th>Began <small>(Asia/Vladivostok)</small></th>", "<td>2026-12-02 06:30:00</td>", "2026-12-02 06:45:00", "closed by the visitor", `<span class="tag">ad</span>`},
+		"ru": {"<th>Начат <small>(Asia/Vladivostok)</small></th>", "<td>02.12.2026 06:30:00</td>", "02.12.2026 06:45:00", "закрыл посетитель", `<span class="tag">реклама</span>`},
+	} {
+		_, body := getPageIn(t, c, page, lang)
+		if !strings.Contains(body, `id="chat-`) {
+			t.Fatalf("%s: the chat page lists no chat:\n%s", lang, body)
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the chat page lacks %s", lang, w)
+			}
+		}
+		if strings.Contains(body, "(UTC)") || strings.Contains(body, "20:30") {
+			t.Errorf("%s: the chat page writes UTC times for a site in Vladivostok", lang)
+		}
+	}
+}
+
+// The numbers page writes a pool's mean hold in the reader's language
+// ("20 min", "20 мин"); it wrote Go's "20m0s" on every page.
+func TestNumbersPageMeanHoldInWords(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Numbers().AddPool(context.Background(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74232000011"},
+		Reserve: 20 * time.Minute, RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	for lang, want := range map[string]string{"en": "<dd>20 min</dd>", "ru": "<dd>20 мин</dd>"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/numbers", lang)
+		if !strings.Contains(body, want) || strings.Contains(body, "20m0s") {
+			t.Errorf("%s: the numbers page does not write the mean hold as %s", lang, want)
+		}
 	}
 }
