@@ -279,6 +279,38 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 	f.noExceptions(t)
 }
 
+// A visitor who writes again after the operator answered and left: the
+// window says no one is online and to write; what they write becomes a
+// lead with the conversation, and they are told they will be contacted.
+func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.page("/", sitePage("Магазин", "", f.install, ""))
+	f.console(t, "ru")
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Доставляете в Тулу?")
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.operatorSays(t, "Да, за два дня")
+	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+
+	httpdtest.Must(t, f.op, chromedp.Navigate("about:blank"))
+	f.eventually(t, "getOperatorStatus() turns false", func() bool { return !eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	f.waitIn(t, "the window says no one is online", `r.querySelector('.status').textContent.indexOf('Операторов сейчас нет') == 0`)
+	f.visitorSays(t, "Отлично, позвоните мне: 8 910 123-45-67")
+	f.waitIn(t, "the visitor is told they will be contacted", `r.querySelector('.log').textContent.indexOf('свяжемся') >= 0`)
+	var found bool
+	f.eventually(t, "the lead is stored", func() bool {
+		for _, l := range siteLeads(t, f.srv, f.key) {
+			found = found || strings.Contains(l.Message, "Отлично, позвоните мне: 8 910 123-45-67") && strings.Contains(l.Message, "Да, за два дня")
+		}
+		return found
+	})
+	f.noExceptions(t)
+}
+
 // Screenshots of the widget and the console on a phone, in both
 // languages; the chat window fills the screen there.
 func TestChatPhoneScreens(t *testing.T) {
