@@ -136,6 +136,9 @@ type outMessage struct {
 	Name string `json:"name"`
 	Text string `json:"text"`
 	At   int64  `json:"at"`
+	// Code is a system message's (chats.SystemCode): clients show their
+	// own text for it.
+	Code string `json:"code,omitempty"`
 }
 
 type outAck struct {

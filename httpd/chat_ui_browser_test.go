@@ -276,6 +276,19 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 		}
 		return found
 	})
+	// The window tells it once, in its own language, and so does the
+	// history on the next page.
+	const leadNote = "Сейчас никто не смог ответить. Ваши сообщения сохранены — мы свяжемся с вами."
+	notes := `Array.from(r.querySelectorAll('.log .note')).map(n => n.textContent).join(' | ')`
+	time.Sleep(500 * time.Millisecond) // the closed frame follows the system message
+	if got := in[string](t, f.widgetFixture, notes); got != leadNote {
+		t.Errorf("the window's notes after the lead: %q, want %q", got, leadNote)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history shows again", `r.querySelectorAll('.log .m').length == 1 && r.querySelector('.log .note')`)
+	if got := in[string](t, f.widgetFixture, notes); got != leadNote {
+		t.Errorf("the window's notes on the next page: %q, want %q", got, leadNote)
+	}
 	f.noExceptions(t)
 }
 

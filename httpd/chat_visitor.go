@@ -388,7 +388,7 @@ func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]a
 }
 
 func visitorMessage(chat uint64, m *store.ChatMessage) outMessage {
-	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: publicName(m.Name), Text: m.Text, At: m.At}
+	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: publicName(m.Name), Text: m.Text, At: m.At, Code: chats.SystemCode(m)}
 }
 
 // visitorEventFrame is the frame of a hub event for a visitor; nil for

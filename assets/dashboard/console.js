@@ -468,7 +468,7 @@
     var n = el("div", "c-msg " + (m.from == "visitor" ? "visitor" : m.from == "system" ? "system" : "operator"));
     n.setAttribute("data-id", m.id);
     if (m.from != "system") n.appendChild(el("span", "c-who", m.from == "visitor" ? T.visitor : m.name || me));
-    n.appendChild(el("span", "c-text", m.text));
+    n.appendChild(el("span", "c-text", m.from == "system" && m.code == "lead" ? T.lead : m.text));
     if (m.from == "operator") n.appendChild(el("span", "c-mark", mark(ch, m.id)));
     var atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     log.appendChild(n);

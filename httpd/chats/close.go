@@ -134,7 +134,9 @@ func (s *Service) Close(ctx context.Context, site uint32, chat, visitor uint64, 
 	return c, nil
 }
 
-// leadNote is the system message of a chat that became a lead.
+// leadNote is the system message of a chat that became a lead, as the
+// transcript and the API keep it; clients show their own text for its
+// code (SystemCode).
 const leadNote = "No operator answered: the conversation was passed on as a request, and you will be contacted. / Оператор не ответил: переписка передана как заявка, с вами свяжутся."
 
 // Transcript is a chat's messages as plain text, one line per message
@@ -240,6 +242,16 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 	s.publishMessage(&c, note, nil)
 	s.publishClosed(&c)
 	return nil
+}
+
+// SystemCode names what a system message says, for clients to show in
+// their own language: "lead" (the chat became a lead); "" for any other
+// message.
+func SystemCode(m *store.ChatMessage) string {
+	if m.From == FromSystem && m.Text == leadNote {
+		return ClosedByLead
+	}
+	return ""
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
