@@ -276,6 +276,40 @@ func TestOnlineOperatorAndUnansweredTime(t *testing.T) {
 	}
 }
 
+// A site may give its operators longer than the idle close (30 minutes)
+// to answer: a chat no one answered waits for that time and then becomes
+// a lead; it is never closed as idle, which would leave the visitor's
+// words out of the leads.
+func TestUnansweredChatWaitsForItsTimeNotIdleClose(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.svc.SetSettings(ctx, f.site.ID, store.ChatSettings{Unanswered: 3600}); err != nil {
+		t.Fatal(err)
+	}
+	op := chats.Operator{Name: "anna"}
+	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	defer release()
+	a, err := f.svc.Send(ctx, f.visitor(), "", "Is the blue one in stock? 8 912 345-67-89")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 11 { // 55 minutes with the operator at the console
+		f.advance(5 * time.Minute)
+		f.svc.Active(op, []uint32{f.site.ID})
+		f.svc.Sweep(ctx)
+	}
+	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+		t.Fatalf("an unanswered chat closed before the site's unanswered time: %+v", c)
+	}
+	f.advance(5 * time.Minute)
+	f.svc.Active(op, []uint32{f.site.ID})
+	f.svc.Sweep(ctx)
+	c, _ := f.svc.Chat(f.site.ID, a.Chat.ID)
+	if c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
+		t.Fatalf("after the site's unanswered time: %+v, want closed by lead", c)
+	}
+}
+
 // A visitor who writes again after an operator answered and left is not
 // left waiting for the idle close: once no operator has been online for
 // the lead grace, the chat becomes a lead with the whole conversation. A
