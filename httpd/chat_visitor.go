@@ -3,6 +3,7 @@ package httpd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -48,7 +49,7 @@ func (l ChatLimits) withDefaults() ChatLimits {
 const (
 	visitorFrameRate  = 10 // frames a second per socket
 	visitorFrameBurst = 20
-	maxPollBody       = 64 << 10
+	maxPollBody       = maxPollFrames*maxChatFrame + 8<<10 // frames of any valid text, and the credentials
 	maxPollFrames     = 10
 	maxPollWait       = 25
 	pollsPerVisitor   = 2
@@ -237,7 +238,7 @@ func readFrame(conn *websocket.Conn, timeout time.Duration) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > maxChatFrame {
-		return nil, &frameError{code: "too_large", msg: "a frame is at most 8192 bytes"}
+		return nil, &frameError{code: "too_large", msg: fmt.Sprintf("a frame is at most %d bytes", maxChatFrame)}
 	}
 	if kind != websocket.TextMessage {
 		return nil, badFrame("frames are JSON text, not binary")
