@@ -328,6 +328,41 @@ func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 	f.noExceptions(t)
 }
 
+// A reply over the 4096-byte limit that the field's 4096-character
+// maxlength lets through (Cyrillic: two bytes a letter) is not sent: the
+// console says it is too long and keeps it in the field to be shortened,
+// and stays connected.
+func TestChatConsoleLongReplyKept(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.page("/", sitePage("Магазин", "", f.install, ""))
+	f.console(t, "ru")
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Расскажите подробно об условиях доставки")
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	long := strings.Repeat("доставка ", 300) // 2700 characters, 5100 bytes
+	opEval[any](t, f, `(document.getElementById('c-text').value = `+jsString(long)+`, 0)`)
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))
+	f.opWait(t, "the console says the reply is too long", `!document.getElementById('c-error').hidden && document.getElementById('c-error').textContent == 'Сообщение пустое или слишком длинное.'`)
+	if got := opEval[string](t, f, `document.getElementById('c-text').value`); strings.TrimSpace(got) != strings.TrimSpace(long) {
+		t.Errorf("the reply field holds %d characters, want the reply kept", len([]rune(got)))
+	}
+	time.Sleep(time.Second)
+	if !opEval[bool](t, f, `!!document.querySelector('#c-conn.up')`) {
+		t.Error("the console lost its connection over a reply too long")
+	}
+	if n := in[int](t, f.widgetFixture, `r.querySelectorAll('.log .m.operator').length`); n != 0 {
+		t.Errorf("the visitor got %d operator messages", n)
+	}
+	opEval[any](t, f, `(document.getElementById('c-text').value = '', 0)`)
+	f.operatorSays(t, "Коротко: 2 дня")
+	f.waitIn(t, "a reply of the right size goes", `r.querySelectorAll('.log .m.operator').length == 1`)
+	f.noExceptions(t)
+}
+
 // Screenshots of the widget and the console on a phone, in both
 // languages; the chat window fills the screen there.
 func TestChatPhoneScreens(t *testing.T) {

@@ -550,6 +550,11 @@
     var ta = $("c-text");
     var text = ta.value.trim();
     if (!text || !selected) return;
+    // The limit is 4096 bytes, the field's maxlength 4096 characters: a
+    // longer reply (Cyrillic takes two bytes a letter) stays in the field
+    // to be shortened, instead of being refused by the server, which
+    // closes the socket on it.
+    if (unescape(encodeURIComponent(text)).length > 4096) { failed({ code: "bad_text" }); return; }
     var r = ref();
     if (selected.visitor) {
       var v = visitors[selected.visitor];
