@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"appliance/httpd/callbacks"
@@ -49,7 +50,7 @@ func FuzzParseCallbackJSON(f *testing.F) {
 			}
 			return
 		}
-		if cb.Phone == "" || len(cb.PhoneRaw) > callbacks.MaxPhone || len(cb.PageURL) > callbacks.MaxURL ||
+		if cb.PhoneRaw == "" || strings.ContainsFunc(cb.PhoneRaw, unicode.IsControl) || len(cb.PhoneRaw) > callbacks.MaxPhone || len(cb.PageURL) > callbacks.MaxURL ||
 			!utf8.ValidString(cb.PhoneRaw) || !utf8.ValidString(cb.PageURL) {
 			t.Fatalf("accepted callback %+v", cb)
 		}
@@ -58,7 +59,7 @@ func FuzzParseCallbackJSON(f *testing.F) {
 		}
 		cb.ID = 7
 		back, err := store.DecodeCallback(cb.ID, cb.Encode())
-		if err != nil || back.Phone != cb.Phone || back.PageURL != cb.PageURL || back.Delayed != cb.Delayed {
+		if err != nil || back.Phone != cb.Phone || back.PhoneRaw != cb.PhoneRaw || back.PageURL != cb.PageURL || back.Delayed != cb.Delayed {
 			t.Fatalf("callback does not round-trip: %+v, %v", back, err)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -543,8 +544,7 @@ func TestCallbackBadInput(t *testing.T) {
 		code   string // of the result every answer carries
 	}{
 		{"no phone", f.v, map[string]any{}, 400, "phone is required", "invalid_phone"},
-		{"not a phone", f.v, map[string]any{"phone": "call me"}, 400, "phone", "invalid_phone"},
-		{"too few digits", f.v, map[string]any{"phone": "12"}, 400, "phone", "invalid_phone"},
+		{"control characters", f.v, map[string]any{"phone": "7910\x001234567"}, 400, "phone", "invalid_phone"},
 		{"too long", f.v, map[string]any{"phone": strings.Repeat("1", 65)}, 400, "phone", "invalid_phone"},
 		{"seconds", f.v, map[string]any{"phone": "79101234567", "delayed_call_time": now.Unix()}, 400, "milliseconds", "invalid_time"},
 		{"too far", f.v, map[string]any{"phone": "79101234567", "delayed_call_time": now.AddDate(0, 2, 0).UnixMilli()}, 400, "days ahead", "invalid_time"},
@@ -577,6 +577,45 @@ func TestCallbackBadInput(t *testing.T) {
 	}
 	status, out = f.order(t, f.v, map[string]any{"phone": "79101234567", "captcha_key": ck, "captcha_value": captchaAnswer})
 	wantStatus(t, "the same captcha after bad input", status, out, 0, callbacks.CodeCalling)
+}
+
+// A phone the parser cannot read (a short local number, an extension, a
+// typo) is not a reason to lose the visitor's request: the callback is
+// stored as typed and flagged, answered as kept for staff to call back,
+// never sent to the scenario that could not dial it, and the callbacks page
+// shows it with the flag.
+func TestCallbackOddPhoneKeptAsTyped(t *testing.T) {
+	f := newCBFixture(t, func(o *httpd.Options) { o.Callbacks.VisitorLimit = 100 })
+	p := newPBX(t)
+	p.secret = f.configure(t, map[string]any{"webhook": p.srv.URL, "captcha": "on"}).Secret
+	typed := []string{"27-14-04", "позвоните на рабочий, доб. 12", "8 (487) 2"}
+	for _, phone := range typed {
+		status, out := f.order(t, f.v, map[string]any{"phone": phone, "captcha_key": f.newCaptcha(t), "captcha_value": captchaAnswer})
+		wantStatus(t, phone, status, out, 0, callbacks.CodeQueued)
+	}
+	cbs := f.callbacks(t)
+	if len(cbs) != len(typed) {
+		t.Fatalf("%d callbacks stored, want %d: %+v", len(cbs), len(typed), cbs)
+	}
+	for _, cb := range cbs {
+		if cb.Phone != "" || !slices.Contains(typed, cb.PhoneRaw) || cb.State != store.CallbackNoScenario || !callbacks.Unparsed(&cb) {
+			t.Errorf("stored %+v, want the phone as typed, flagged, kept for staff", cb)
+		}
+		if v := callbacks.ViewOf(&cb, nil); !v.PhoneUnparsed || v.PhoneRaw != cb.PhoneRaw {
+			t.Errorf("the view of %q does not flag it: %+v", cb.PhoneRaw, v)
+		}
+	}
+	if n := len(p.calls()); n != 0 {
+		t.Errorf("the scenario was asked to dial %d numbers it cannot read", n)
+	}
+	// A number that parses still goes to the scenario.
+	status, out := f.order(t, f.v, map[string]any{"phone": "8 910 123-45-67", "captcha_key": f.newCaptcha(t), "captcha_value": captchaAnswer})
+	wantStatus(t, "a good number", status, out, 0, callbacks.CodeCalling)
+
+	_, body := getPage(t, f.srv.Client(t), f.srv.URL+"sites/"+f.key+"/callbacks")
+	if !strings.Contains(body, "позвоните на рабочий, доб. 12") || strings.Count(body, `class="flag unparsed-phone"`) != len(typed) {
+		t.Errorf("the callbacks page does not show the typed phones with their flag:\n%s", body)
+	}
 }
 
 // Delayed calls wait in the persisted schedule: one comes due and is sent

@@ -219,7 +219,7 @@ func (h *chatConsoleHandlers) welcome(st *consoleState, status string, known map
 }
 
 func consoleMessage(chat uint64, m *store.ChatMessage) outMessage {
-	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: m.Name, Text: m.Text, At: m.At}
+	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: m.Name, Text: m.Text, At: m.At, Code: chats.SystemCode(m)}
 }
 
 // findChat finds a chat by id among the console's sites.

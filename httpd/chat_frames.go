@@ -3,6 +3,7 @@ package httpd
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"appliance/httpd/chats"
@@ -13,8 +14,13 @@ import (
 // (chatFrame, read by parseChatFrame, the one parser of every frame from a
 // socket or a long-poll body) and what the server sends (out*).
 
-// maxChatFrame is the largest frame a client may send.
-const maxChatFrame = 8 << 10
+// maxChatFrame is the largest frame a client may send: room for a text of
+// chats.MaxText bytes however JSON escapes it (a quote, a backslash, a
+// newline take two bytes each), with the ref and the frame's other
+// fields. A frame any smaller would refuse a valid message for its
+// escaping, and the window, which resends what was not acknowledged,
+// would stay stuck on it.
+const maxChatFrame = 2*chats.MaxText + 1<<10
 
 // chatFrame is any frame a client sends; each type uses its fields.
 type chatFrame struct {
@@ -63,7 +69,7 @@ func badFrame(msg string) *frameError { return &frameError{code: "bad_frame", ms
 func parseChatFrame(b []byte, known map[string]bool) (chatFrame, error) {
 	var f chatFrame
 	if len(b) > maxChatFrame {
-		return f, &frameError{code: "too_large", msg: "a frame is at most 8192 bytes"}
+		return f, &frameError{code: "too_large", msg: fmt.Sprintf("a frame is at most %d bytes", maxChatFrame)}
 	}
 	if err := decodeBody(b, maxChatFrame, &f, ignoreUnknown); err != nil {
 		var he *Error
@@ -136,6 +142,9 @@ type outMessage struct {
 	Name string `json:"name"`
 	Text string `json:"text"`
 	At   int64  `json:"at"`
+	// Code is a system message's (chats.SystemCode): clients show their
+	// own text for it.
+	Code string `json:"code,omitempty"`
 }
 
 type outAck struct {

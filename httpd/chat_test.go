@@ -432,7 +432,7 @@ func TestChatLimits(t *testing.T) {
 		{"not JSON", func(c *wsClient) { _ = c.conn.WriteMessage(websocket.TextMessage, []byte("{nope")) }, "bad_frame", websocket.ClosePolicyViolation},
 		{"binary", func(c *wsClient) { _ = c.conn.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"ping"}`)) }, "bad_frame", websocket.ClosePolicyViolation},
 		{"too large", func(c *wsClient) {
-			_ = c.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"send","text":"`+strings.Repeat("a", 9000)+`"}`))
+			_ = c.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"send","text":"`+strings.Repeat("a", 10000)+`"}`))
 		}, "too_large", websocket.CloseMessageTooBig},
 		{"text too long", func(c *wsClient) { c.send(map[string]any{"type": "send", "text": strings.Repeat("я", 2049)}) }, "bad_text", websocket.ClosePolicyViolation},
 		{"control characters", func(c *wsClient) { c.send(map[string]any{"type": "send", "text": "a\u0000b"}) }, "bad_text", websocket.ClosePolicyViolation},
@@ -486,6 +486,48 @@ func mustSite(t testing.TB, srv *httpdtest.Server, key string) uint32 {
 		t.Fatal(err)
 	}
 	return s.ID
+}
+
+// A message of the largest text, written so that JSON escapes every
+// byte of it (quotes, backslashes, newlines), fits in a frame: on the
+// socket and ten of them in one long-poll. A frame limit under what valid
+// text takes left such a message refused as too_large, and the window,
+// resending it on every reconnect, never got through again.
+func TestChatEscapedTextFits(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, site, "https://shop.example/")
+	text := "a" + strings.Repeat("\"\\\n", (chats.MaxText-2)/3) + "b"
+	if len(text) > chats.MaxText || len(text) < chats.MaxText-3 {
+		t.Fatalf("text of %d bytes", len(text))
+	}
+	vis, _ := cv.connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "big", "text": text})
+	ack := vis.next("ack")
+	if ack["ref"] != "big" || num(ack["id"]) != 1 {
+		t.Fatalf("the largest escaped text on the socket: %v", ack)
+	}
+	if m := vis.message(1); m["text"] != text {
+		t.Errorf("the stored text differs: %d bytes", len(m["text"].(string)))
+	}
+	frames := make([]any, 10)
+	for i := range frames {
+		frames[i] = map[string]any{"type": "send", "ref": fmt.Sprintf("p%d", i), "text": text}
+	}
+	status, out, _ := postJSON(t, srv.URL+"t/v1/chat", map[string]any{"k": site, "ci": cv.v.CI, "key": cv.v.Key,
+		"u": "https://shop.example/page", "frames": frames})
+	if status != http.StatusOK {
+		t.Fatalf("a poll of ten such messages: %d %v", status, out)
+	}
+	acks := 0
+	for _, f := range out["result"].(map[string]any)["frames"].([]any) {
+		if f.(map[string]any)["type"] == "ack" {
+			acks++
+		}
+	}
+	if acks != 10 {
+		t.Errorf("%d acks for ten messages in a poll: %v", acks, out)
+	}
 }
 
 // The long-poll fallback carries the same frames: a send is acked, a poll

@@ -204,7 +204,11 @@ func TestChatVisitorAndOperator(t *testing.T) {
 	f.srv.Stop()
 	f.visitorSays(t, "Are you there?")
 	f.waitIn(t, "the visitor is told the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
-	f.srv = f.srv.Restart(t, f.opts...)
+	// The console is back within its reconnect backoff, well inside the
+	// lead grace of a real server (60 s): the chat, answered and with the
+	// visitor's last word, stays a chat. (quickChat's 1 s grace is shorter
+	// than the backoff, and would rightly make it a lead.)
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
 	f.opWait(t, "the console reconnects", `document.querySelector('#c-conn.up')`)
 	f.opWait(t, "the message sent during the restart arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 3`)
 	f.operatorSays(t, "Yes, still here")
@@ -276,6 +280,86 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 		}
 		return found
 	})
+	// The window tells it once, in its own language, and so does the
+	// history on the next page.
+	const leadNote = "Сейчас никто не смог ответить. Ваши сообщения сохранены — мы свяжемся с вами."
+	notes := `Array.from(r.querySelectorAll('.log .note')).map(n => n.textContent).join(' | ')`
+	time.Sleep(500 * time.Millisecond) // the closed frame follows the system message
+	if got := in[string](t, f.widgetFixture, notes); got != leadNote {
+		t.Errorf("the window's notes after the lead: %q, want %q", got, leadNote)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history shows again", `r.querySelectorAll('.log .m').length == 1 && r.querySelector('.log .note')`)
+	if got := in[string](t, f.widgetFixture, notes); got != leadNote {
+		t.Errorf("the window's notes on the next page: %q, want %q", got, leadNote)
+	}
+	f.noExceptions(t)
+}
+
+// A visitor who writes again after the operator answered and left: the
+// window says no one is online and to write; what they write becomes a
+// lead with the conversation, and they are told they will be contacted.
+func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.page("/", sitePage("Магазин", "", f.install, ""))
+	f.console(t, "ru")
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Доставляете в Тулу?")
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.operatorSays(t, "Да, за два дня")
+	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+
+	httpdtest.Must(t, f.op, chromedp.Navigate("about:blank"))
+	f.eventually(t, "getOperatorStatus() turns false", func() bool { return !eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	f.waitIn(t, "the window says no one is online", `r.querySelector('.status').textContent.indexOf('Операторов сейчас нет') == 0`)
+	f.visitorSays(t, "Отлично, позвоните мне: 8 910 123-45-67")
+	f.waitIn(t, "the visitor is told they will be contacted", `r.querySelector('.log').textContent.indexOf('свяжемся') >= 0`)
+	var found bool
+	f.eventually(t, "the lead is stored", func() bool {
+		for _, l := range siteLeads(t, f.srv, f.key) {
+			found = found || strings.Contains(l.Message, "Отлично, позвоните мне: 8 910 123-45-67") && strings.Contains(l.Message, "Да, за два дня")
+		}
+		return found
+	})
+	f.noExceptions(t)
+}
+
+// A reply over the 4096-byte limit that the field's 4096-character
+// maxlength lets through (Cyrillic: two bytes a letter) is not sent: the
+// console says it is too long and keeps it in the field to be shortened,
+// and stays connected.
+func TestChatConsoleLongReplyKept(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.page("/", sitePage("Магазин", "", f.install, ""))
+	f.console(t, "ru")
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Расскажите подробно об условиях доставки")
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	long := strings.Repeat("доставка ", 300) // 2700 characters, 5100 bytes
+	opEval[any](t, f, `(document.getElementById('c-text').value = `+jsString(long)+`, 0)`)
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))
+	f.opWait(t, "the console says the reply is too long", `!document.getElementById('c-error').hidden && document.getElementById('c-error').textContent == 'Сообщение пустое или слишком длинное.'`)
+	if got := opEval[string](t, f, `document.getElementById('c-text').value`); strings.TrimSpace(got) != strings.TrimSpace(long) {
+		t.Errorf("the reply field holds %d characters, want the reply kept", len([]rune(got)))
+	}
+	time.Sleep(time.Second)
+	if !opEval[bool](t, f, `!!document.querySelector('#c-conn.up')`) {
+		t.Error("the console lost its connection over a reply too long")
+	}
+	if n := in[int](t, f.widgetFixture, `r.querySelectorAll('.log .m.operator').length`); n != 0 {
+		t.Errorf("the visitor got %d operator messages", n)
+	}
+	opEval[any](t, f, `(document.getElementById('c-text').value = '', 0)`)
+	f.operatorSays(t, "Коротко: 2 дня")
+	f.waitIn(t, "a reply of the right size goes", `r.querySelectorAll('.log .m.operator').length == 1`)
 	f.noExceptions(t)
 }
 

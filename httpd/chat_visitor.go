@@ -3,6 +3,7 @@ package httpd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -48,7 +49,7 @@ func (l ChatLimits) withDefaults() ChatLimits {
 const (
 	visitorFrameRate  = 10 // frames a second per socket
 	visitorFrameBurst = 20
-	maxPollBody       = 64 << 10
+	maxPollBody       = maxPollFrames*maxChatFrame + 8<<10 // frames of any valid text, and the credentials
 	maxPollFrames     = 10
 	maxPollWait       = 25
 	pollsPerVisitor   = 2
@@ -237,7 +238,7 @@ func readFrame(conn *websocket.Conn, timeout time.Duration) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > maxChatFrame {
-		return nil, &frameError{code: "too_large", msg: "a frame is at most 8192 bytes"}
+		return nil, &frameError{code: "too_large", msg: fmt.Sprintf("a frame is at most %d bytes", maxChatFrame)}
 	}
 	if kind != websocket.TextMessage {
 		return nil, badFrame("frames are JSON text, not binary")
@@ -388,7 +389,7 @@ func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]a
 }
 
 func visitorMessage(chat uint64, m *store.ChatMessage) outMessage {
-	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: publicName(m.Name), Text: m.Text, At: m.At}
+	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: publicName(m.Name), Text: m.Text, At: m.At, Code: chats.SystemCode(m)}
 }
 
 // visitorEventFrame is the frame of a hub event for a visitor; nil for

@@ -375,8 +375,8 @@ i.onerror = function () { r(-1) }; i.src = `+jsString(u)+` })`); w != 240 {
 	// A page's code written for the reference reads resp.result on a
 	// failure too, without a TypeError.
 	for js, want := range map[string]string{
-		`ComagicWidget.sitePhoneCall({phone: '12'}, function (resp) { try { r(resp.result.status + ' ' + resp.result.code) } catch (e) { r(String(e)) } })`: "3 invalid_phone",
-		`Comagic.addOfflineRequest({name: ' '}, function (resp) { try { r(resp.success + ' ' + resp.result.code) } catch (e) { r(String(e)) } })`:           "false empty_lead",
+		`ComagicWidget.sitePhoneCall({phone: '` + strings.Repeat("1", 65) + `'}, function (resp) { try { r(resp.result.status + ' ' + resp.result.code) } catch (e) { r(String(e)) } })`: "3 invalid_phone",
+		`Comagic.addOfflineRequest({name: ' '}, function (resp) { try { r(resp.success + ' ' + resp.result.code) } catch (e) { r(String(e)) } })`:                                        "false empty_lead",
 	} {
 		if got := eval[string](t, f.snippetFixture, `new Promise(function (r) { `+js+` })`); got != want {
 			t.Errorf("%s: %q, want %q", js, got, want)
@@ -402,7 +402,7 @@ i.onerror = function () { r(-1) }; i.src = `+jsString(u)+` })`); w != 240 {
 			t.Errorf("%s: popup %q has the server's words", what, got)
 		}
 	}
-	toast("too few digits", `ComagicWidget.sitePhoneCall({phone: '12'})`, "Проверьте номер: нужен код страны и все цифры номера.")
+	toast("a phone too long", `ComagicWidget.sitePhoneCall({phone: '`+strings.Repeat("1", 65)+`'})`, "Проверьте номер телефона: он пустой или слишком длинный.")
 	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "captcha": "on"}, nil)
 	toast("no captcha", `ComagicWidget.sitePhoneCall({phone: '79101234567'})`, "Введите цифры с картинки: без них звонок заказать нельзя.")
 	f.noExceptions(t)
@@ -415,7 +415,7 @@ func TestWidgetCodesEnglish(t *testing.T) {
 	f.page("/", sitePage("Shop", "", f.install, ""))
 	f.visit(t, "/")
 	for _, tc := range []struct{ what, js, want string }{
-		{"too few digits", `ComagicWidget.sitePhoneCall({phone: '12'})`, "Check the number: it needs the country code and all its digits."},
+		{"a phone too long", `ComagicWidget.sitePhoneCall({phone: '` + strings.Repeat("1", 65) + `'})`, "Check the phone number: it is empty or too long."},
 		{"queued", `ComagicWidget.sitePhoneCall({phone: '79101234567'})`, "Thank you! We have your number and will call you back."},
 	} {
 		eval[any](t, f.snippetFixture, tc.js)

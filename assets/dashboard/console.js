@@ -468,7 +468,7 @@
     var n = el("div", "c-msg " + (m.from == "visitor" ? "visitor" : m.from == "system" ? "system" : "operator"));
     n.setAttribute("data-id", m.id);
     if (m.from != "system") n.appendChild(el("span", "c-who", m.from == "visitor" ? T.visitor : m.name || me));
-    n.appendChild(el("span", "c-text", m.text));
+    n.appendChild(el("span", "c-text", m.from == "system" && m.code == "lead" ? T.lead : m.text));
     if (m.from == "operator") n.appendChild(el("span", "c-mark", mark(ch, m.id)));
     var atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     log.appendChild(n);
@@ -550,6 +550,11 @@
     var ta = $("c-text");
     var text = ta.value.trim();
     if (!text || !selected) return;
+    // The limit is 4096 bytes, the field's maxlength 4096 characters: a
+    // longer reply (Cyrillic takes two bytes a letter) stays in the field
+    // to be shortened, instead of being refused by the server, which
+    // closes the socket on it.
+    if (unescape(encodeURIComponent(text)).length > 4096) { failed({ code: "bad_text" }); return; }
     var r = ref();
     if (selected.visitor) {
       var v = visitors[selected.visitor];

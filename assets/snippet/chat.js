@@ -137,6 +137,7 @@ export function chatWindow(env) {
   var after = 0; // the last message id held of chatID
   var status = ""; // "open" | "closed" | "" (no chat yet)
   var seen = {}; // "chat:id" -> the message's node
+  var leadShown = {}; // chat -> its "became a lead" system message is shown
   var pending = []; // [{ref, text, node}] sent, not acked
   var opMax = 0; // the last operator message id of chatID
   var readSent = 0;
@@ -395,7 +396,8 @@ export function chatWindow(env) {
       case "closed":
         if (f.chat == chatID) {
           status = "closed";
-          note(f.by == "lead" ? t("lead") : t("closed"));
+          if (f.by != "lead") note(t("closed"));
+          else if (!leadShown[f.chat]) note(t("lead"));
           showTyping("");
         }
         break;
@@ -433,7 +435,10 @@ export function chatWindow(env) {
       if (status != "closed") status = "open";
     }
     if (seen[k]) return;
-    var n = bubble(f.from, f.name, f.text, f.chat, f.id);
+    // a system message is shown in the window's language when known
+    var sys = f.from == "system" && f.code == "lead";
+    if (sys) leadShown[f.chat] = true;
+    var n = bubble(f.from, f.name, sys ? t("lead") : f.text, f.chat, f.id);
     seen[k] = n;
     if (f.from == "operator" && f.chat == chatID) {
       showTyping("");

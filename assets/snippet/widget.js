@@ -58,7 +58,7 @@ import { chatWindow } from "./chat.js";
       codes: {
         queued: "Спасибо! Мы получили ваш номер и перезвоним вам.",
         captcha_required: "Введите цифры с картинки: без них звонок заказать нельзя.",
-        invalid_phone: "Проверьте номер: нужен код страны и все цифры номера.",
+        invalid_phone: "Проверьте номер телефона: он пустой или слишком длинный.",
         invalid_time: "Выберите другое время: от минуты до 30 дней вперёд.",
         empty_lead: "Укажите имя, телефон или эл. почту либо напишите сообщение.",
         rate_limit: "Слишком много запросов. Попробуйте через минуту.",
@@ -109,7 +109,7 @@ import { chatWindow } from "./chat.js";
       codes: {
         queued: "Thank you! We have your number and will call you back.",
         captcha_required: "Type the digits in the picture: a call cannot be ordered without them.",
-        invalid_phone: "Check the number: it needs the country code and all its digits.",
+        invalid_phone: "Check the phone number: it is empty or too long.",
         invalid_time: "Pick another time: from a minute to 30 days ahead.",
         empty_lead: "Give your name, phone or email, or write a message.",
         rate_limit: "Too many requests. Please try again in a minute.",

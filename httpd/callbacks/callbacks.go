@@ -90,7 +90,7 @@ const (
 	CodeIPLimit         = "ip_limit"         // 4
 	// Codes of a request that was not taken (status 3, with an error):
 	// what the page or the visitor has to change.
-	CodeInvalidPhone   = "invalid_phone"   // no phone, or not a phone number
+	CodeInvalidPhone   = "invalid_phone"   // no phone, or one over MaxPhone or not text
 	CodeInvalidTime    = "invalid_time"    // delayed_call_time
 	CodeInvalidGroup   = "invalid_group"   // group_id
 	CodeInvalidRequest = "invalid_request" // anything else in the request
@@ -253,7 +253,8 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	}
 	cb.IP = o.IP
 	cb.ID = s.db.NextID()
-	if settings.ScenarioURL == "" {
+	if settings.ScenarioURL == "" || Unparsed(&cb) {
+		// No scenario, or a number it could not dial: kept for staff.
 		cb.State = store.CallbackNoScenario
 	}
 	due := time.UnixMilli(cb.Delayed)

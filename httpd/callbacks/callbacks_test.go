@@ -175,7 +175,9 @@ func TestCheck(t *testing.T) {
 		{"written", Input{Phone: " 8 (910) 123-45-67 "}, "", "79101234567", 0},
 		{"foreign", Input{Phone: "+1 202 555 0143"}, "", "12025550143", 0},
 		{"no phone", Input{}, "phone is required", "", 0},
-		{"letters", Input{Phone: "call me"}, "phone", "", 0},
+		{"letters kept as typed", Input{Phone: "call me"}, "", "", 0},
+		{"local number kept as typed", Input{Phone: "27-14-04"}, "", "", 0},
+		{"control characters", Input{Phone: "7910\n1234567"}, "control characters", "", 0},
 		{"too long", Input{Phone: strings.Repeat("1", 65)}, "longer than 64", "", 0},
 		{"bad utf-8", Input{Phone: "7910\xff"}, "UTF-8", "", 0},
 		{"later", Input{Phone: "79101234567", Delayed: ms(2 * time.Hour)}, "", "79101234567", ms(2 * time.Hour)},
@@ -201,6 +203,12 @@ func TestCheck(t *testing.T) {
 			}
 			if cb.Phone != tc.phone || cb.Delayed != tc.delayed || cb.Time != now.UnixMilli() || cb.State != store.CallbackPending {
 				t.Errorf("got %+v, want phone %s delayed %d", cb, tc.phone, tc.delayed)
+			}
+			if got, want := cb.PhoneRaw, strings.TrimSpace(tc.in.Phone); got != want {
+				t.Errorf("phone as typed %q, want %q", got, want)
+			}
+			if got, want := Unparsed(&cb), tc.phone == ""; got != want {
+				t.Errorf("Unparsed = %v, want %v", got, want)
 			}
 		})
 	}

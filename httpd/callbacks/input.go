@@ -35,10 +35,15 @@ type Input struct {
 }
 
 // Check validates in and returns the callback it describes, ordered at
-// now: the phone normalised as the tracker does (numbers.ParsePhone in
-// region),
-// a delayed time in the past or within Soon made immediate. Every failure
-// wraps ErrInvalid and names the field.
+// now: the phone kept as typed (trimmed) and normalised as the tracker
+// does (numbers.ParsePhone in region); a phone that does not parse is
+// kept as typed with Phone "" (Unparsed), never a reason to refuse the
+// request: a visitor's callback is not lost over a number the parser does
+// not know (a short local number, an extension). A delayed time in the
+// past or within Soon is made immediate. Only a missing or oversized
+// phone, text that is not UTF-8 or has control characters, and the
+// fields the page's code sets are refused; every failure wraps ErrInvalid
+// and names the field.
 func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	cb := store.Callback{Time: now.UnixMilli(), GroupID: in.GroupID, State: store.CallbackPending}
 	raw := strings.TrimSpace(in.Phone)
@@ -49,12 +54,13 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 		return cb, invalid(CodeInvalidPhone, "phone is required")
 	case len(raw) > MaxPhone:
 		return cb, invalid(CodeInvalidPhone, "phone longer than %d bytes", MaxPhone)
+	case strings.ContainsFunc(raw, unicode.IsControl):
+		return cb, invalid(CodeInvalidPhone, "phone contains control characters")
 	}
-	phone, err := numbers.ParsePhone(raw, region)
-	if err != nil {
-		return cb, ErrInvalid.Because(err).WithCode(CodeInvalidPhone)
+	cb.PhoneRaw = raw
+	if phone, err := numbers.ParsePhone(raw, region); err == nil {
+		cb.Phone = phone.Digits
 	}
-	cb.Phone, cb.PhoneRaw = phone.Digits, raw
 	if in.GroupID > MaxGroupID {
 		return cb, invalid(CodeInvalidGroup, "group_id above 2^53")
 	}
@@ -77,3 +83,7 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	cb.PageURL = page
 	return cb, nil
 }
+
+// Unparsed reports whether cb's phone, as typed, is not one the phone
+// parser could read: staff call it back by hand, no scenario dials it.
+func Unparsed(cb *store.Callback) bool { return cb.Phone == "" && cb.PhoneRaw != "" }

@@ -13,19 +13,22 @@ import (
 // View is a callback as webhooks, scenarios and exports show it: the
 // "data" of a callback event.
 type View struct {
-	ID        uint64       `json:"id"`
-	CreatedAt time.Time    `json:"created_at"`
-	Phone     string       `json:"phone"` // E.164 digits
-	PhoneRaw  string       `json:"phone_raw"`
-	GroupID   *uint64      `json:"group_id"`   // null when none
-	GroupName string       `json:"group_name"` // from the site's groups; "" when unknown
-	CallAt    *time.Time   `json:"delayed_call_time"`
-	State     string       `json:"state"` // pending, sent, failed, no_scenario
-	PageURL   string       `json:"page_url"`
-	VisitorID uint64       `json:"visitor_id"`
-	SessionID uint64       `json:"session_id"`
-	HitID     uint64       `json:"hit_id"`
-	Source    store.Source `json:"source"`
+	ID        uint64    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Phone     string    `json:"phone"` // E.164 digits
+	PhoneRaw  string    `json:"phone_raw"`
+	// PhoneUnparsed flags a phone kept as typed that does not parse as a
+	// number (Phone is ""): a person calls it back, no scenario does.
+	PhoneUnparsed bool         `json:"phone_unparsed"`
+	GroupID       *uint64      `json:"group_id"`   // null when none
+	GroupName     string       `json:"group_name"` // from the site's groups; "" when unknown
+	CallAt        *time.Time   `json:"delayed_call_time"`
+	State         string       `json:"state"` // pending, sent, failed, no_scenario
+	PageURL       string       `json:"page_url"`
+	VisitorID     uint64       `json:"visitor_id"`
+	SessionID     uint64       `json:"session_id"`
+	HitID         uint64       `json:"hit_id"`
+	Source        store.Source `json:"source"`
 }
 
 // State names, as views and the dashboard's filter write them.
@@ -43,7 +46,7 @@ func StateName(state byte) string { return stateNames[state] }
 func ViewOf(cb *store.Callback, groups []store.WidgetGroup) View {
 	v := View{
 		ID: cb.ID, CreatedAt: time.UnixMilli(cb.Time).UTC(), Phone: cb.Phone, PhoneRaw: cb.PhoneRaw,
-		State: StateName(cb.State), PageURL: cb.PageURL, VisitorID: cb.Visitor, SessionID: cb.Session, HitID: cb.Hit,
+		PhoneUnparsed: Unparsed(cb), State: StateName(cb.State), PageURL: cb.PageURL, VisitorID: cb.Visitor, SessionID: cb.Session, HitID: cb.Hit,
 		Source: cb.Source,
 	}
 	if cb.GroupID != 0 {

@@ -276,6 +276,108 @@ func TestOnlineOperatorAndUnansweredTime(t *testing.T) {
 	}
 }
 
+// A site may give its operators longer than the idle close (30 minutes)
+// to answer: a chat no one answered waits for that time and then becomes
+// a lead; it is never closed as idle, which would leave the visitor's
+// words out of the leads.
+func TestUnansweredChatWaitsForItsTimeNotIdleClose(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.svc.SetSettings(ctx, f.site.ID, store.ChatSettings{Unanswered: 3600}); err != nil {
+		t.Fatal(err)
+	}
+	op := chats.Operator{Name: "anna"}
+	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	defer release()
+	a, err := f.svc.Send(ctx, f.visitor(), "", "Is the blue one in stock? 8 912 345-67-89")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 11 { // 55 minutes with the operator at the console
+		f.advance(5 * time.Minute)
+		f.svc.Active(op, []uint32{f.site.ID})
+		f.svc.Sweep(ctx)
+	}
+	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+		t.Fatalf("an unanswered chat closed before the site's unanswered time: %+v", c)
+	}
+	f.advance(5 * time.Minute)
+	f.svc.Active(op, []uint32{f.site.ID})
+	f.svc.Sweep(ctx)
+	c, _ := f.svc.Chat(f.site.ID, a.Chat.ID)
+	if c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
+		t.Fatalf("after the site's unanswered time: %+v, want closed by lead", c)
+	}
+}
+
+// A visitor who writes again after an operator answered and left is not
+// left waiting for the idle close: once no operator has been online for
+// the lead grace, the chat becomes a lead with the whole conversation. A
+// chat where the operator had the last word stays a chat.
+func TestFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	op := chats.Operator{Name: "anna"}
+	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	a, err := f.svc.Send(ctx, f.visitor(), "", "Do you deliver to Tula?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.OperatorSend(ctx, op, f.site.ID, a.Chat.ID, "", "Yes, in two days"); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	for range 5 { // the sweeps of Run see the operator go offline after the grace
+		f.advance(30 * time.Second)
+		f.svc.Sweep(ctx)
+	}
+	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+		t.Fatalf("a chat the operator answered last was closed: %+v", c)
+	}
+	if _, err := f.svc.Send(ctx, f.visitor(), "", "Great, call me at 8 912 345-67-89"); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Sweep(ctx)
+	c, err := f.svc.Chat(f.site.ID, a.Chat.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
+		t.Fatalf("the follow-up nobody was left to read: chat %+v, want closed by lead", c)
+	}
+	var got []store.Lead
+	if err := f.leads.List(ctx, f.site.ID, leads.Filter{}, 0, func(l store.Lead) bool { got = append(got, l); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != c.Lead || !strings.Contains(got[0].Message, "call me at 8 912 345-67-89") ||
+		!strings.Contains(got[0].Message, "Operator anna: Yes, in two days") {
+		t.Fatalf("leads = %+v", got)
+	}
+
+	// The operator had the last word: the chat waits for the idle close.
+	b, err := f.svc.Send(ctx, f.visitor(), "", "One more question")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release = f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	if _, err := f.svc.OperatorSend(ctx, op, f.site.ID, b.Chat.ID, "", "Ask away"); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	for range 10 {
+		f.advance(30 * time.Second)
+		f.svc.Sweep(ctx)
+	}
+	if c, _ := f.svc.Chat(f.site.ID, b.Chat.ID); c.Closed != 0 {
+		t.Fatalf("a chat the operator answered last: %+v", c)
+	}
+	f.advance(30 * time.Minute)
+	f.svc.Sweep(ctx)
+	if c, _ := f.svc.Chat(f.site.ID, b.Chat.ID); c.ClosedBy != chats.ClosedByIdle {
+		t.Fatalf("an idle chat the operator answered last: %+v", c)
+	}
+}
+
 // Presence: a console makes the site online; its release keeps it online
 // for the grace; visitors get the site's status on each change.
 func TestPresence(t *testing.T) {

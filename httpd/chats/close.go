@@ -134,7 +134,9 @@ func (s *Service) Close(ctx context.Context, site uint32, chat, visitor uint64, 
 	return c, nil
 }
 
-// leadNote is the system message of a chat that became a lead.
+// leadNote is the system message of a chat that became a lead, as the
+// transcript and the API keep it; clients show their own text for its
+// code (SystemCode).
 const leadNote = "No operator answered: the conversation was passed on as a request, and you will be contacted. / Оператор не ответил: переписка передана как заявка, с вами свяжутся."
 
 // Transcript is a chat's messages as plain text, one line per message
@@ -155,10 +157,20 @@ func Transcript(msgs []store.ChatMessage) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// toLead turns an unanswered open chat into a lead with its transcript
-// and closes it, in the lead's own write: the visitor's words are stored
-// as a lead (with its webhooks) and the chat is closed (with its), or
-// neither. A chat answered or closed meanwhile is left as it is.
+// lastMessage reads the latest message of c.
+func (s *Service) lastMessage(site uint32, c *store.Chat) (store.ChatMessage, error) {
+	b, err := s.db.Get(store.ChatMessageKey(site, c.ID, c.Last))
+	if err != nil {
+		return store.ChatMessage{}, fmt.Errorf("read message %d of chat %d: %w", c.Last, c.ID, err)
+	}
+	return store.DecodeChatMessage(c.Last, b)
+}
+
+// toLead turns an open chat that awaits an answer (none yet, or the
+// visitor wrote last) into a lead with its transcript and closes it, in
+// the lead's own write: the visitor's words are stored as a lead (with
+// its webhooks) and the chat is closed (with its), or neither. A chat
+// answered or closed meanwhile is left as it is.
 func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error {
 	unlock := s.lock(siteID, chat)
 	defer unlock()
@@ -166,7 +178,7 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 	if err != nil {
 		return err
 	}
-	if c.Closed != 0 || c.Answered != 0 {
+	if c.Closed != 0 || c.Last == 0 {
 		return nil
 	}
 	site, err := s.sites.ByID(siteID)
@@ -176,6 +188,9 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 	msgs, err := s.allMessages(ctx, siteID, chat, c.Last)
 	if err != nil {
 		return err
+	}
+	if c.Answered != 0 && (len(msgs) == 0 || msgs[len(msgs)-1].From != FromVisitor) {
+		return nil // the operator had the last word
 	}
 	text := Transcript(msgs)
 	if len(text) > leads.MaxChatTranscript {
@@ -209,7 +224,7 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 			if err != nil {
 				return err
 			}
-			if cur.Last != c.Last || cur.Closed != 0 || cur.Answered != 0 {
+			if cur.Last != c.Last || cur.Closed != 0 || cur.Answered != c.Answered {
 				return errRaced
 			}
 			now := s.o.Now().UnixMilli()
@@ -227,6 +242,16 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 	s.publishMessage(&c, note, nil)
 	s.publishClosed(&c)
 	return nil
+}
+
+// SystemCode names what a system message says, for clients to show in
+// their own language: "lead" (the chat became a lead); "" for any other
+// message.
+func SystemCode(m *store.ChatMessage) string {
+	if m.From == FromSystem && m.Text == leadNote {
+		return ClosedByLead
+	}
+	return ""
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

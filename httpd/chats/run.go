@@ -58,8 +58,10 @@ func (s *Service) Run(ctx context.Context) {
 
 // Sweep does once what Run does every period: it settles presence, turns
 // unanswered chats into leads (no operator of the site online for
-// LeadGrace, or nobody answered within the site's unanswered time) and
-// closes chats idle for IdleClose. Tests call it after moving the clock.
+// LeadGrace, or nobody answered within the site's unanswered time; an
+// answered chat whose last message is the visitor's, once no operator has
+// been online for LeadGrace) and closes answered chats idle for IdleClose
+// (an unanswered one waits for its lead, whatever the site's time). Tests call it after moving the clock.
 func (s *Service) Sweep(ctx context.Context) {
 	s.presence.tick()
 	type open struct {
@@ -104,6 +106,24 @@ func (s *Service) Sweep(ctx context.Context) {
 				wait[o.site] = w
 			}
 			if age >= w || s.presence.offlineFor(o.site) >= s.o.LeadGrace {
+				if err := s.toLead(ctx, o.site, o.id); err != nil && !errors.Is(err, errRaced) {
+					s.o.Log.Error("chat to lead", "chat", o.id, "err", err)
+				}
+			}
+			// Never closed as idle: it waits for its answer or its lead,
+			// however long the site's unanswered time is.
+			continue
+		} else if c.Answered != 0 && s.presence.offlineFor(o.site) >= s.o.LeadGrace {
+			// The visitor wrote again after the answer and no operator is
+			// left to read it: the window told them to write and that they
+			// would be answered, so their words go on as a lead rather
+			// than wait for the idle close.
+			last, err := s.lastMessage(o.site, &c)
+			if err != nil {
+				s.o.Log.Error("chat sweep", "chat", o.id, "err", err)
+				continue
+			}
+			if last.From == FromVisitor {
 				if err := s.toLead(ctx, o.site, o.id); err != nil && !errors.Is(err, errRaced) {
 					s.o.Log.Error("chat to lead", "chat", o.id, "err", err)
 				}
