@@ -2,7 +2,6 @@ package chats
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -55,23 +54,7 @@ func webhookView(c *store.Chat, msgs []store.ChatMessage) WebhookView {
 // allMessages reads every message of a chat up to last from the store.
 // The chat's lock is held, so none is being added.
 func (s *Service) allMessages(ctx context.Context, site uint32, chat, last uint64) ([]store.ChatMessage, error) {
-	msgs := make([]store.ChatMessage, 0, last)
-	var derr error
-	err := s.db.Scan(ctx, store.ChatMessageKey(site, chat, 1), store.ChatMessageKey(site, chat, last+1), false, 0,
-		func(k, v []byte) bool {
-			id, _ := store.IDFromKey(k)
-			m, err := store.DecodeChatMessage(id, v)
-			if err != nil {
-				derr = err
-				return false
-			}
-			msgs = append(msgs, m)
-			return true
-		})
-	if err = errors.Join(err, derr); err != nil {
-		return nil, fmt.Errorf("read chat %d: %w", chat, err)
-	}
-	return msgs, nil
+	return s.scanMessages(ctx, site, chat, 0, store.ChatMessageKey(site, chat, last+1), 0, make([]store.ChatMessage, 0, last))
 }
 
 // closeTx closes c within tx at now and queues its webhook: the one way a

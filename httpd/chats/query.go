@@ -77,9 +77,14 @@ func (s *Service) Messages(ctx context.Context, site uint32, chat, after uint64,
 	if limit <= 0 || limit > MaxPageMessages {
 		limit = MaxPageMessages
 	}
-	var out []store.ChatMessage
+	return s.scanMessages(ctx, site, chat, after, store.PrefixEnd(store.ChatMessagePrefix(site, chat)), limit, nil)
+}
+
+// scanMessages appends to out up to limit (0: no limit) messages of a chat
+// with ids above after and keys below end, in order.
+func (s *Service) scanMessages(ctx context.Context, site uint32, chat, after uint64, end []byte, limit int, out []store.ChatMessage) ([]store.ChatMessage, error) {
 	var derr error
-	err := s.db.Scan(ctx, store.ChatMessageKey(site, chat, after+1), store.PrefixEnd(store.ChatMessagePrefix(site, chat)), false, limit,
+	err := s.db.Scan(ctx, store.ChatMessageKey(site, chat, after+1), end, false, limit,
 		func(k, v []byte) bool {
 			id, _ := store.IDFromKey(k)
 			m, err := store.DecodeChatMessage(id, v)

@@ -146,11 +146,8 @@ func dupAck(tx *store.Tx, c store.Chat, id uint64) (Ack, error) {
 // already stored in the chat answers the first message (Dup). Errors: an
 // Error of kind ErrInvalid (text), ErrChatFull; store errors.
 func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, error) {
-	text, err := CheckText(text)
+	text, err := checkMessage(ref, text)
 	if err != nil {
-		return Ack{}, err
-	}
-	if err := CheckRef(ref); err != nil {
 		return Ack{}, err
 	}
 	site := v.Site.ID
@@ -254,15 +251,9 @@ func (s *Service) publishMessage(c *store.Chat, m store.ChatMessage, origin *Sub
 // assigned it. Errors: ErrInvalid (text), ErrNoChat, ErrClosed,
 // ErrChatFull, ErrForbidden (a site op may not act on).
 func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, chat uint64, ref, text string) (Ack, error) {
-	text, err := CheckText(text)
+	text, err := checkOperatorMessage(op, site, ref, text)
 	if err != nil {
 		return Ack{}, err
-	}
-	if err := CheckRef(ref); err != nil {
-		return Ack{}, err
-	}
-	if !op.Allows(site) {
-		return Ack{}, ErrForbidden.Errorf("this operator may not use that site")
 	}
 	unlock := s.lock(site, chat)
 	defer unlock()
@@ -354,15 +345,9 @@ func (s *Service) Claim(ctx context.Context, op Operator, site uint32, chat uint
 // Errors: ErrNoChat (the visitor is not on the site now), ErrOpenChat
 // (they have an open chat), ErrInvalid.
 func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor uint64, ref, text string) (Ack, error) {
-	text, err := CheckText(text)
+	text, err := checkOperatorMessage(op, site, ref, text)
 	if err != nil {
 		return Ack{}, err
-	}
-	if err := CheckRef(ref); err != nil {
-		return Ack{}, err
-	}
-	if !op.Allows(site) {
-		return Ack{}, ErrForbidden.Errorf("this operator may not use that site")
 	}
 	var live *LiveVisitor
 	for _, lv := range s.hub.live(map[uint32]bool{site: true}) {
@@ -481,4 +466,26 @@ func (s *Service) Typing(c *store.Chat, from, name string, on bool, origin *Sub)
 	if validSide(from) {
 		s.hub.publish(&Event{Kind: EvTyping, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, From: from, Name: name, On: on, Origin: origin})
 	}
+}
+
+// checkMessage checks a message's client ref and text and returns the text
+// as it is stored.
+func checkMessage(ref, text string) (string, error) {
+	text, err := CheckText(text)
+	if err != nil {
+		return "", err
+	}
+	return text, CheckRef(ref)
+}
+
+// checkOperatorMessage is checkMessage for op writing on site.
+func checkOperatorMessage(op Operator, site uint32, ref, text string) (string, error) {
+	text, err := checkMessage(ref, text)
+	if err != nil {
+		return "", err
+	}
+	if !op.Allows(site) {
+		return "", ErrForbidden.Errorf("this operator may not use that site")
+	}
+	return text, nil
 }
