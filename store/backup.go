@@ -425,48 +425,9 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 
 // unpack extracts and verifies the archive into dir.
 func unpack(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	hdr, err := tr.Next()
-	if err != nil || hdr.Name != manifestName || hdr.Size > maxManifest {
-		return fmt.Errorf("%w: no manifest first (%v)", ErrBadArchive, err)
-	}
-	var m manifest
-	if err := json.NewDecoder(io.LimitReader(tr, maxManifest)).Decode(&m); err != nil {
-		return fmt.Errorf("%w: manifest: %v", ErrBadArchive, err)
-	}
-	if m.Format != manifestFormat {
-		return fmt.Errorf("%w: unknown format %d", ErrBadArchive, m.Format)
-	}
-	want := make(map[string]manifestFile, len(m.Files))
-	for _, f := range m.Files {
-		if !validName(f.Name) || f.Size < 0 {
-			return fmt.Errorf("%w: bad file entry %q", ErrBadArchive, f.Name)
-		}
-		want["db/"+f.Name] = f
-	}
-	seen := 0
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrBadArchive, err)
-		}
-		f, ok := want[hdr.Name]
-		if !ok || hdr.Typeflag != tar.TypeReg || hdr.Size != f.Size {
-			return fmt.Errorf("%w: unexpected entry %q", ErrBadArchive, hdr.Name)
-		}
-		delete(want, hdr.Name)
-		if err := writeChecked(archiveReader{tr}, filepath.Join(dir, f.Name), f); err != nil {
-			return err
-		}
-		seen++
-	}
-	if len(want) > 0 || seen == 0 {
-		return fmt.Errorf("%w: %d files missing", ErrBadArchive, len(want))
-	}
-	return nil
+	return readArchive(r, nil, func(f manifestFile, body io.Reader) error {
+		return writeChecked(archiveReader{body}, filepath.Join(dir, f.Name), f)
+	})
 }
 
 // archiveReader marks read errors of the archive (a body cut short) as

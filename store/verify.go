@@ -24,6 +24,30 @@ func VerifyArchive(r io.Reader) error { return verifyArchive(r, nil, false) }
 // checks each file's CRC-32C where the manifest has one (SaveArchive: the
 // archive as it arrives from the server), its SHA-256 otherwise.
 func verifyArchive(r io.Reader, sized func(int64), transit bool) error {
+	buf := make([]byte, streamChunk)
+	return readArchive(r, sized, func(f manifestFile, body io.Reader) error {
+		var h hash.Hash = sha256.New()
+		sum := f.SHA256
+		if transit && f.CRC32C != "" {
+			h, sum = crc32.New(castagnoli), f.CRC32C
+		}
+		if n, err := io.CopyBuffer(struct{ io.Writer }{h}, body, buf); err != nil || n != f.Size {
+			return fmt.Errorf("%w: %s truncated", ErrBadArchive, f.Name)
+		}
+		if hex.EncodeToString(h.Sum(nil)) != sum {
+			return fmt.Errorf("%w: %s checksum mismatch", ErrBadArchive, f.Name)
+		}
+		return nil
+	})
+}
+
+// readArchive reads a backup archive's manifest from r, calls sized (when
+// not nil) with the archive's whole size, then each with every file the
+// manifest names and the file's body, as they come. An archive is bad
+// (ErrBadArchive) when its manifest is not first or not understood, names
+// no file or a file by a path, holds an entry the manifest does not name
+// or of another size, or lacks one it names.
+func readArchive(r io.Reader, sized func(int64), each func(f manifestFile, body io.Reader) error) error {
 	tr := tar.NewReader(r)
 	hdr, err := tr.Next()
 	if err != nil || hdr.Name != manifestName || hdr.Size > maxManifest {
@@ -36,14 +60,16 @@ func verifyArchive(r io.Reader, sized func(int64), transit bool) error {
 	if m.Format != manifestFormat || len(m.Files) == 0 {
 		return fmt.Errorf("%w: unknown format %d or no files", ErrBadArchive, m.Format)
 	}
+	want := make(map[string]manifestFile, len(m.Files))
+	for _, f := range m.Files {
+		if !validName(f.Name) || f.Size < 0 {
+			return fmt.Errorf("%w: bad file entry %q", ErrBadArchive, f.Name)
+		}
+		want["db/"+f.Name] = f
+	}
 	if sized != nil {
 		sized(archiveSize(hdr.Size, m.Files))
 	}
-	want := make(map[string]manifestFile, len(m.Files))
-	for _, f := range m.Files {
-		want["db/"+f.Name] = f
-	}
-	buf := make([]byte, streamChunk)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -53,20 +79,12 @@ func verifyArchive(r io.Reader, sized func(int64), transit bool) error {
 			return fmt.Errorf("%w: %v", ErrBadArchive, err)
 		}
 		f, ok := want[hdr.Name]
-		if !ok || hdr.Size != f.Size {
+		if !ok || hdr.Typeflag != tar.TypeReg || hdr.Size != f.Size {
 			return fmt.Errorf("%w: unexpected entry %q", ErrBadArchive, hdr.Name)
 		}
 		delete(want, hdr.Name)
-		var h hash.Hash = sha256.New()
-		sum := f.SHA256
-		if transit && f.CRC32C != "" {
-			h, sum = crc32.New(castagnoli), f.CRC32C
-		}
-		if n, err := io.CopyBuffer(struct{ io.Writer }{h}, tr, buf); err != nil || n != f.Size {
-			return fmt.Errorf("%w: %s truncated", ErrBadArchive, f.Name)
-		}
-		if hex.EncodeToString(h.Sum(nil)) != sum {
-			return fmt.Errorf("%w: %s checksum mismatch", ErrBadArchive, f.Name)
+		if err := each(f, tr); err != nil {
+			return err
 		}
 	}
 	if len(want) > 0 {
