@@ -24,6 +24,7 @@ type chatFixture struct {
 	op    context.Context // the operator's tab, signed in
 	opLog *consoleLog
 	opts  []func(*httpd.Options)
+	lang  string // the widget's and the console's
 }
 
 // quickChat makes the chat's waits short enough for a test: an operator
@@ -38,7 +39,7 @@ func quickChat(o *httpd.Options) {
 func newChatFixture(t *testing.T, lang string) *chatFixture {
 	t.Helper()
 	opts := []func(*httpd.Options){quickChat}
-	f := &chatFixture{widgetFixture: newWidgetFixture(t, map[string]any{"lang": lang}, opts...), opts: opts}
+	f := &chatFixture{widgetFixture: newWidgetFixture(t, map[string]any{"lang": lang}, opts...), opts: opts, lang: lang}
 	email, password := f.srv.Owner(t)
 	f.op = httpdtest.NewVisitor(t, f.browser)
 	f.opLog = watchConsole(t, f.op)
@@ -83,6 +84,29 @@ func opEval[T any](t *testing.T, f *chatFixture, js string) T {
 func (f *chatFixture) opWait(t *testing.T, what, js string) {
 	t.Helper()
 	f.eventually(t, what+" (operator)", func() bool { return opEval[bool](t, f, `!!(`+js+`)`) })
+}
+
+// openedByOperator is how most chat tests begin: the site's page "/"
+// with the install code, then operatorOpens.
+func (f *chatFixture) openedByOperator(t *testing.T, text string) {
+	t.Helper()
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.operatorOpens(t, text)
+}
+
+// operatorOpens has the operator open the console, the visitor open the
+// site's page "/" and, once the page hears an operator is online, the chat
+// window, and say text; then the operator opens the new chat.
+func (f *chatFixture) operatorOpens(t *testing.T, text string) {
+	t.Helper()
+	f.console(t, f.lang)
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, text)
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
 }
 
 // visitorSays types text into the visitor's chat window and sends it with
@@ -235,14 +259,7 @@ func TestChatLongPollFallback(t *testing.T) {
 	f := newChatFixture(t, "en")
 	block := `window.WebSocket = function () { throw new Error("blocked by the network"); };`
 	f.page("/", sitePage("Shop", block, f.install, ""))
-	f.console(t, "en")
-	f.visit(t, "/")
-	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-	f.visitorSays(t, "Polling hello")
-	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
-	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.operatorOpens(t, "Polling hello")
 	f.opWait(t, "the polled message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
 	f.operatorSays(t, "Polling answer")
 	f.waitIn(t, "the answer comes through the long poll", `r.querySelectorAll('.log .m.operator').length == 1`)
@@ -252,21 +269,15 @@ func TestChatLongPollFallback(t *testing.T) {
 	f.noExceptions(t)
 }
 
-// An operator who leaves: the status turns false on the page without a
-// reload, and the chat no one answered becomes a lead with its transcript.
+// An operator who reads the chat and leaves without answering: the status
+// turns false on the page without a reload, and the chat no one answered
+// becomes a lead with its transcript.
 func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 	f := newChatFixture(t, "ru")
-	f.page("/", sitePage("Магазин", "", f.install, ""))
-	f.console(t, "ru")
-	f.visit(t, "/")
-	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.openedByOperator(t, "Мой телефон +7 910 123-45-67, перезвоните")
 	if got := in[string](t, f.widgetFixture, `r.querySelector('#cs-chat-title').textContent`); got != "Онлайн-консультант" {
 		t.Errorf("title %q", got)
 	}
-	f.visitorSays(t, "Мой телефон +7 910 123-45-67, перезвоните")
-	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat]')`)
 	httpdtest.SaveScreenshot(t, f.op, "console-ru-1280")
 	httpdtest.SaveScreenshot(t, f.browser, "widget-ru-1280")
 
@@ -301,15 +312,7 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 // lead with the conversation, and they are told they will be contacted.
 func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 	f := newChatFixture(t, "ru")
-	f.page("/", sitePage("Магазин", "", f.install, ""))
-	f.console(t, "ru")
-	f.visit(t, "/")
-	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-	f.visitorSays(t, "Доставляете в Тулу?")
-	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
-	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.openedByOperator(t, "Доставляете в Тулу?")
 	f.operatorSays(t, "Да, за два дня")
 	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
 
@@ -334,15 +337,7 @@ func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 // and stays connected.
 func TestChatConsoleLongReplyKept(t *testing.T) {
 	f := newChatFixture(t, "ru")
-	f.page("/", sitePage("Магазин", "", f.install, ""))
-	f.console(t, "ru")
-	f.visit(t, "/")
-	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-	f.visitorSays(t, "Расскажите подробно об условиях доставки")
-	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
-	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.openedByOperator(t, "Расскажите подробно об условиях доставки")
 	long := strings.Repeat("доставка ", 300) // 2700 characters, 5100 bytes
 	opEval[any](t, f, `(document.getElementById('c-text').value = `+jsString(long)+`, 0)`)
 	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))
@@ -369,17 +364,9 @@ func TestChatPhoneScreens(t *testing.T) {
 	for _, lang := range []string{"ru", "en"} {
 		t.Run(lang, func(t *testing.T) {
 			f := newChatFixture(t, lang)
-			f.page("/", sitePage("Shop", "", f.install, ""))
 			httpdtest.Must(t, f.browser, chromedp.EmulateViewport(390, 844))
 			httpdtest.Must(t, f.op, chromedp.EmulateViewport(390, 844))
-			f.console(t, lang)
-			f.visit(t, "/")
-			f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-			eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-			f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-			f.visitorSays(t, map[string]string{"ru": "Здравствуйте!", "en": "Hello there!"}[lang])
-			f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
-			httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+			f.openedByOperator(t, map[string]string{"ru": "Здравствуйте!", "en": "Hello there!"}[lang])
 			f.operatorSays(t, map[string]string{"ru": "Добрый день, чем помочь?", "en": "Good afternoon, how can I help?"}[lang])
 			f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
 			if got := in[string](t, f.widgetFixture, `(function (b) { return b.width + 'x' + b.height })(r.querySelector('section.chat').getBoundingClientRect())`); got != "390x844" {
