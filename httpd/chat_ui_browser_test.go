@@ -253,6 +253,94 @@ func TestChatVisitorAndOperator(t *testing.T) {
 	f.noExceptions(t)
 }
 
+// Two tabs of the site share the visitor's unsent messages
+// (localStorage): each tab says something while the server is down, and
+// one of them is closed before it is back, handing its message to the
+// other. The tab left open sends both once the server is back: each is stored and shown once, in the order
+// typed, and nothing is left to send. (The tabs once kept one list, which
+// each rewrote from its own copy: the closed tab's message was lost.)
+func TestChatUnsentAcrossTabs(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "First")
+	f.waitIn(t, "the first message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+
+	// A second tab in the same browser context has the same localStorage.
+	tab, closeTab := chromedp.NewContext(f.browser)
+	defer closeTab()
+	inTab := func(what, js string) {
+		t.Helper()
+		f.eventually(t, what+" (second tab)", func() bool {
+			return httpdtest.Eval[bool](t, tab, `(function () { var h = document.querySelector('cs-widget'); var r = h && h.shadowRoot;
+return !!(r && (`+js+`)) })()`)
+		})
+	}
+	httpdtest.Must(t, tab, chromedp.Navigate(f.web))
+	inTab("the chat window shows the conversation", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden && r.querySelectorAll('.log .m.visitor').length == 1`)
+
+	f.srv.Stop()
+	inTab("the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.waitIn(t, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	httpdtest.Must(t, tab, chromedp.Focus(chromedp.JSPath(shadow+`.querySelector('#cs-chat-text')`)), chromedp.KeyEvent("From the tab closed"), chromedp.KeyEvent(kb.Enter))
+	inTab("the message waits", `r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	f.visitorSays(t, "From the tab left open")
+	f.waitIn(t, "the message waits", `r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	closeTab()
+	f.waitIn(t, "the closed tab hands its message over", `r.querySelectorAll('.log .m.visitor[data-mark=sending]').length == 2`)
+
+	// A lead grace longer than the reconnect backoff, as in
+	// TestChatVisitorAndOperator: the chat stays a chat.
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
+	f.opWait(t, "the console reconnects", `document.querySelector('#c-conn.up')`)
+	f.opWait(t, "both messages arrive", `document.querySelectorAll('#c-log .c-msg.visitor').length >= 3`)
+	f.waitIn(t, "every message is acknowledged", `r.querySelectorAll('.log .m.visitor').length >= 3 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	const want = "First | From the tab closed | From the tab left open"
+	if got := f.operatorLog(t); got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("the visitor sees %q, want %q", got, want)
+	}
+	if n := eval[int](t, f.snippetFixture, `Object.keys(localStorage).filter(k => k.indexOf('_cs_chat_p') == 0).length`); n != 0 {
+		t.Errorf("%d messages are still kept to send", n)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history shows again", `r.querySelectorAll('.log .m.visitor').length >= 3`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("on the next page the visitor sees %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
+// A message an earlier snippet kept unsent, in the one list it wrote
+// (the "p" of _cs_chat), is sent by this one on the next page, once.
+func TestChatUnsentFromEarlierSnippet(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.page("/blank", "<!doctype html><title>blank</title>")
+	f.console(t, "en")
+	httpdtest.Must(t, f.browser, chromedp.Navigate(f.web+"blank"))
+	eval[any](t, f.snippetFixture, `(localStorage.setItem('_cs_chat', JSON.stringify({s: `+jsString(f.key)+`, chat: 0, open: true,
+p: [{ref: 'earlier-1', text: 'Kept by the earlier snippet'}]})), 0)`)
+	f.visit(t, "/")
+	f.waitIn(t, "the kept message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length >= 1`)
+	const want = "Kept by the earlier snippet"
+	if got := f.operatorLog(t); got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	if got := eval[string](t, f.snippetFixture, `Object.keys(localStorage).filter(k => k.indexOf('_cs_chat_p') == 0).join() + '|' + ('p' in JSON.parse(localStorage.getItem('_cs_chat')))`); got != "|false" {
+		t.Errorf("left in localStorage: %q, want nothing to send and no list", got)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history shows again", `r.querySelector('.log .m.visitor[data-id]')`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("on the next page the visitor sees %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
 // With WebSockets blocked the chat window falls back to long-polling and
 // the conversation goes both ways all the same.
 func TestChatLongPollFallback(t *testing.T) {
