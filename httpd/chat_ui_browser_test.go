@@ -7,6 +7,7 @@ package httpd_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -264,18 +265,11 @@ func TestChatUnsentAcrossTabs(t *testing.T) {
 	f.openedByOperator(t, "First")
 	f.waitIn(t, "the first message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
 
-	// A second tab in the same browser context has the same localStorage.
-	tab, closeTab := chromedp.NewContext(f.browser)
-	defer closeTab()
+	tab, closeTab := f.secondTab(t, 1)
 	inTab := func(what, js string) {
 		t.Helper()
-		f.eventually(t, what+" (second tab)", func() bool {
-			return httpdtest.Eval[bool](t, tab, `(function () { var h = document.querySelector('cs-widget'); var r = h && h.shadowRoot;
-return !!(r && (`+js+`)) })()`)
-		})
+		f.waitInTab(t, tab, what, js)
 	}
-	httpdtest.Must(t, tab, chromedp.Navigate(f.web))
-	inTab("the chat window shows the conversation", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden && r.querySelectorAll('.log .m.visitor').length == 1`)
 
 	f.srv.Stop()
 	inTab("the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
@@ -309,6 +303,65 @@ return !!(r && (`+js+`)) })()`)
 		t.Errorf("on the next page the visitor sees %q, want %q", got, want)
 	}
 	f.noExceptions(t)
+}
+
+// A message typed while the server is down, with a second tab open: both
+// tabs send it once the server is back (the one that typed it, and the
+// other from localStorage), the server stores it once, and each tab and
+// the console show it once.
+func TestChatUnsentSentOnceFromTwoTabs(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "First")
+	f.waitIn(t, "the first message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	tab, _ := f.secondTab(t, 1)
+	f.srv.Stop()
+	f.waitInTab(t, tab, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.waitIn(t, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.visitorSays(t, "Typed once")
+	f.waitIn(t, "the message waits", `r.querySelector('.log .m.visitor[data-mark=sending]')`)
+
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
+	f.opWait(t, "the console reconnects", `document.querySelector('#c-conn.up')`)
+	f.opWait(t, "the message arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length >= 2`)
+	f.waitIn(t, "the message is acknowledged", `r.querySelectorAll('.log .m.visitor').length >= 2 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	f.waitInTab(t, tab, "the message shows", `r.querySelectorAll('.log .m.visitor').length >= 2 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	const want = "First | Typed once"
+	if got := f.operatorLog(t); got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("the tab that typed it shows %q, want %q", got, want)
+	}
+	if got := httpdtest.Eval[string](t, tab, `Array.from(`+shadow+`.querySelectorAll('.log .m .text')).map(n => n.textContent).join(' | ')`); got != want {
+		t.Errorf("the other tab shows %q, want %q", got, want)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history shows again", `r.querySelectorAll('.log .m.visitor[data-id]').length >= 2`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("on the next page the visitor sees %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
+// secondTab opens the site's page "/" in a second tab of the visitor's
+// browser context, which shares the first tab's localStorage, and waits
+// until its chat window shows the visitor's n messages; closeTab closes it.
+func (f *chatFixture) secondTab(t *testing.T, n int) (tab context.Context, closeTab func()) {
+	t.Helper()
+	tab, closeTab = chromedp.NewContext(f.browser)
+	t.Cleanup(closeTab)
+	httpdtest.Must(t, tab, chromedp.Navigate(f.web))
+	f.waitInTab(t, tab, "the chat window shows the conversation", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden && r.querySelectorAll('.log .m.visitor').length == `+strconv.Itoa(n))
+	return tab, closeTab
+}
+
+// waitInTab is waitIn for another tab of the visitor's.
+func (f *chatFixture) waitInTab(t *testing.T, tab context.Context, what, js string) {
+	t.Helper()
+	f.eventually(t, what+" (second tab)", func() bool {
+		return httpdtest.Eval[bool](t, tab, `(function () { var h = document.querySelector('cs-widget'); var r = h && h.shadowRoot;
+return !!(r && (`+js+`)) })()`)
+	})
 }
 
 // A message an earlier snippet kept unsent, in the one list it wrote
