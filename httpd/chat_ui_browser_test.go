@@ -7,6 +7,7 @@ package httpd_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ type chatFixture struct {
 	op    context.Context // the operator's tab, signed in
 	opLog *consoleLog
 	opts  []func(*httpd.Options)
+	lang  string // the widget's and the console's
 }
 
 // quickChat makes the chat's waits short enough for a test: an operator
@@ -38,7 +40,7 @@ func quickChat(o *httpd.Options) {
 func newChatFixture(t *testing.T, lang string) *chatFixture {
 	t.Helper()
 	opts := []func(*httpd.Options){quickChat}
-	f := &chatFixture{widgetFixture: newWidgetFixture(t, map[string]any{"lang": lang}, opts...), opts: opts}
+	f := &chatFixture{widgetFixture: newWidgetFixture(t, map[string]any{"lang": lang}, opts...), opts: opts, lang: lang}
 	email, password := f.srv.Owner(t)
 	f.op = httpdtest.NewVisitor(t, f.browser)
 	f.opLog = watchConsole(t, f.op)
@@ -83,6 +85,29 @@ func opEval[T any](t *testing.T, f *chatFixture, js string) T {
 func (f *chatFixture) opWait(t *testing.T, what, js string) {
 	t.Helper()
 	f.eventually(t, what+" (operator)", func() bool { return opEval[bool](t, f, `!!(`+js+`)`) })
+}
+
+// openedByOperator is how most chat tests begin: the site's page "/"
+// with the install code, then operatorOpens.
+func (f *chatFixture) openedByOperator(t *testing.T, text string) {
+	t.Helper()
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.operatorOpens(t, text)
+}
+
+// operatorOpens has the operator open the console, the visitor open the
+// site's page "/" and, once the page hears an operator is online, the chat
+// window, and say text; then the operator opens the new chat.
+func (f *chatFixture) operatorOpens(t *testing.T, text string) {
+	t.Helper()
+	f.console(t, f.lang)
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, text)
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
 }
 
 // visitorSays types text into the visitor's chat window and sends it with
@@ -229,20 +254,153 @@ func TestChatVisitorAndOperator(t *testing.T) {
 	f.noExceptions(t)
 }
 
+// Two tabs of the site share the visitor's unsent messages
+// (localStorage): each tab says something while the server is down, and
+// one of them is closed before it is back, handing its message to the
+// other. The tab left open sends both once the server is back: each is stored and shown once, in the order
+// typed, and nothing is left to send. (The tabs once kept one list, which
+// each rewrote from its own copy: the closed tab's message was lost.)
+func TestChatUnsentAcrossTabs(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "First")
+	f.waitIn(t, "the first message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+
+	tab, closeTab := f.secondTab(t, 1)
+	inTab := func(what, js string) {
+		t.Helper()
+		f.waitInTab(t, tab, what, js)
+	}
+
+	f.srv.Stop()
+	inTab("the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.waitIn(t, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	httpdtest.Must(t, tab, chromedp.Focus(chromedp.JSPath(shadow+`.querySelector('#cs-chat-text')`)), chromedp.KeyEvent("From the tab closed"), chromedp.KeyEvent(kb.Enter))
+	inTab("the message waits", `r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	f.visitorSays(t, "From the tab left open")
+	f.waitIn(t, "the message waits", `r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	closeTab()
+	f.waitIn(t, "the closed tab hands its message over", `r.querySelectorAll('.log .m.visitor[data-mark=sending]').length == 2`)
+
+	// A lead grace longer than the reconnect backoff, as in
+	// TestChatVisitorAndOperator: the chat stays a chat.
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
+	f.opWait(t, "the console reconnects", `document.querySelector('#c-conn.up')`)
+	f.opWait(t, "both messages arrive", `document.querySelectorAll('#c-log .c-msg.visitor').length >= 3`)
+	f.waitIn(t, "every message is acknowledged", `r.querySelectorAll('.log .m.visitor').length >= 3 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	const want = "First | From the tab closed | From the tab left open"
+	if got := f.operatorLog(t); got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("the visitor sees %q, want %q", got, want)
+	}
+	if n := eval[int](t, f.snippetFixture, `Object.keys(localStorage).filter(k => k.indexOf('_cs_chat_p') == 0).length`); n != 0 {
+		t.Errorf("%d messages are still kept to send", n)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history shows again", `r.querySelectorAll('.log .m.visitor').length >= 3`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("on the next page the visitor sees %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
+// A message typed while the server is down, with a second tab open: both
+// tabs send it once the server is back (the one that typed it, and the
+// other from localStorage), the server stores it once, and each tab and
+// the console show it once.
+func TestChatUnsentSentOnceFromTwoTabs(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "First")
+	f.waitIn(t, "the first message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	tab, _ := f.secondTab(t, 1)
+	f.srv.Stop()
+	f.waitInTab(t, tab, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.waitIn(t, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.visitorSays(t, "Typed once")
+	f.waitIn(t, "the message waits", `r.querySelector('.log .m.visitor[data-mark=sending]')`)
+
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
+	f.opWait(t, "the console reconnects", `document.querySelector('#c-conn.up')`)
+	f.opWait(t, "the message arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length >= 2`)
+	f.waitIn(t, "the message is acknowledged", `r.querySelectorAll('.log .m.visitor').length >= 2 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	f.waitInTab(t, tab, "the message shows", `r.querySelectorAll('.log .m.visitor').length >= 2 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	const want = "First | Typed once"
+	if got := f.operatorLog(t); got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("the tab that typed it shows %q, want %q", got, want)
+	}
+	if got := httpdtest.Eval[string](t, tab, `Array.from(`+shadow+`.querySelectorAll('.log .m .text')).map(n => n.textContent).join(' | ')`); got != want {
+		t.Errorf("the other tab shows %q, want %q", got, want)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history shows again", `r.querySelectorAll('.log .m.visitor[data-id]').length >= 2`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("on the next page the visitor sees %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
+// secondTab opens the site's page "/" in a second tab of the visitor's
+// browser context, which shares the first tab's localStorage, and waits
+// until its chat window shows the visitor's n messages; closeTab closes it.
+func (f *chatFixture) secondTab(t *testing.T, n int) (tab context.Context, closeTab func()) {
+	t.Helper()
+	tab, closeTab = chromedp.NewContext(f.browser)
+	t.Cleanup(closeTab)
+	httpdtest.Must(t, tab, chromedp.Navigate(f.web))
+	f.waitInTab(t, tab, "the chat window shows the conversation", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden && r.querySelectorAll('.log .m.visitor').length == `+strconv.Itoa(n))
+	return tab, closeTab
+}
+
+// waitInTab is waitIn for another tab of the visitor's.
+func (f *chatFixture) waitInTab(t *testing.T, tab context.Context, what, js string) {
+	t.Helper()
+	f.eventually(t, what+" (second tab)", func() bool {
+		return httpdtest.Eval[bool](t, tab, `(function () { var h = document.querySelector('cs-widget'); var r = h && h.shadowRoot;
+return !!(r && (`+js+`)) })()`)
+	})
+}
+
+// A message an earlier snippet kept unsent, in the one list it wrote
+// (the "p" of _cs_chat), is sent by this one on the next page, once.
+func TestChatUnsentFromEarlierSnippet(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.page("/blank", "<!doctype html><title>blank</title>")
+	f.console(t, "en")
+	httpdtest.Must(t, f.browser, chromedp.Navigate(f.web+"blank"))
+	eval[any](t, f.snippetFixture, `(localStorage.setItem('_cs_chat', JSON.stringify({s: `+jsString(f.key)+`, chat: 0, open: true,
+p: [{ref: 'earlier-1', text: 'Kept by the earlier snippet'}]})), 0)`)
+	f.visit(t, "/")
+	f.waitIn(t, "the kept message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length >= 1`)
+	const want = "Kept by the earlier snippet"
+	if got := f.operatorLog(t); got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	if got := eval[string](t, f.snippetFixture, `Object.keys(localStorage).filter(k => k.indexOf('_cs_chat_p') == 0).join() + '|' + ('p' in JSON.parse(localStorage.getItem('_cs_chat')))`); got != "|false" {
+		t.Errorf("left in localStorage: %q, want nothing to send and no list", got)
+	}
+	f.visit(t, "/")
+	f.waitIn(t, "the history shows again", `r.querySelector('.log .m.visitor[data-id]')`)
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("on the next page the visitor sees %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
 // With WebSockets blocked the chat window falls back to long-polling and
 // the conversation goes both ways all the same.
 func TestChatLongPollFallback(t *testing.T) {
 	f := newChatFixture(t, "en")
 	block := `window.WebSocket = function () { throw new Error("blocked by the network"); };`
 	f.page("/", sitePage("Shop", block, f.install, ""))
-	f.console(t, "en")
-	f.visit(t, "/")
-	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-	f.visitorSays(t, "Polling hello")
-	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
-	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.operatorOpens(t, "Polling hello")
 	f.opWait(t, "the polled message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
 	f.operatorSays(t, "Polling answer")
 	f.waitIn(t, "the answer comes through the long poll", `r.querySelectorAll('.log .m.operator').length == 1`)
@@ -252,21 +410,15 @@ func TestChatLongPollFallback(t *testing.T) {
 	f.noExceptions(t)
 }
 
-// An operator who leaves: the status turns false on the page without a
-// reload, and the chat no one answered becomes a lead with its transcript.
+// An operator who reads the chat and leaves without answering: the status
+// turns false on the page without a reload, and the chat no one answered
+// becomes a lead with its transcript.
 func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 	f := newChatFixture(t, "ru")
-	f.page("/", sitePage("Магазин", "", f.install, ""))
-	f.console(t, "ru")
-	f.visit(t, "/")
-	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.openedByOperator(t, "Мой телефон +7 910 123-45-67, перезвоните")
 	if got := in[string](t, f.widgetFixture, `r.querySelector('#cs-chat-title').textContent`); got != "Онлайн-консультант" {
 		t.Errorf("title %q", got)
 	}
-	f.visitorSays(t, "Мой телефон +7 910 123-45-67, перезвоните")
-	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat]')`)
 	httpdtest.SaveScreenshot(t, f.op, "console-ru-1280")
 	httpdtest.SaveScreenshot(t, f.browser, "widget-ru-1280")
 
@@ -301,15 +453,7 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 // lead with the conversation, and they are told they will be contacted.
 func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 	f := newChatFixture(t, "ru")
-	f.page("/", sitePage("Магазин", "", f.install, ""))
-	f.console(t, "ru")
-	f.visit(t, "/")
-	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-	f.visitorSays(t, "Доставляете в Тулу?")
-	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
-	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.openedByOperator(t, "Доставляете в Тулу?")
 	f.operatorSays(t, "Да, за два дня")
 	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
 
@@ -334,15 +478,7 @@ func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 // and stays connected.
 func TestChatConsoleLongReplyKept(t *testing.T) {
 	f := newChatFixture(t, "ru")
-	f.page("/", sitePage("Магазин", "", f.install, ""))
-	f.console(t, "ru")
-	f.visit(t, "/")
-	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-	f.visitorSays(t, "Расскажите подробно об условиях доставки")
-	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
-	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.openedByOperator(t, "Расскажите подробно об условиях доставки")
 	long := strings.Repeat("доставка ", 300) // 2700 characters, 5100 bytes
 	opEval[any](t, f, `(document.getElementById('c-text').value = `+jsString(long)+`, 0)`)
 	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))
@@ -369,17 +505,9 @@ func TestChatPhoneScreens(t *testing.T) {
 	for _, lang := range []string{"ru", "en"} {
 		t.Run(lang, func(t *testing.T) {
 			f := newChatFixture(t, lang)
-			f.page("/", sitePage("Shop", "", f.install, ""))
 			httpdtest.Must(t, f.browser, chromedp.EmulateViewport(390, 844))
 			httpdtest.Must(t, f.op, chromedp.EmulateViewport(390, 844))
-			f.console(t, lang)
-			f.visit(t, "/")
-			f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-			eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
-			f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-			f.visitorSays(t, map[string]string{"ru": "Здравствуйте!", "en": "Hello there!"}[lang])
-			f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
-			httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+			f.openedByOperator(t, map[string]string{"ru": "Здравствуйте!", "en": "Hello there!"}[lang])
 			f.operatorSays(t, map[string]string{"ru": "Добрый день, чем помочь?", "en": "Good afternoon, how can I help?"}[lang])
 			f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
 			if got := in[string](t, f.widgetFixture, `(function (b) { return b.width + 'x' + b.height })(r.querySelector('section.chat').getBoundingClientRect())`); got != "390x844" {

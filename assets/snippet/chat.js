@@ -14,9 +14,16 @@
  *     resumed socket, two polls). A reconnect says hello with the chat and
  *     the last id held; a new page says it with 0, so it gets the whole
  *     conversation again.
- *   - A message typed is shown at once as "sending" and kept, with its ref,
- *     in localStorage until its ack: a reconnect or the next page resends it
- *     with the same ref, and the server stores it once.
+ *   - A message typed is shown at once as "sending" and kept in
+ *     localStorage under a key of its own (UNSENT + its ref) until its ack:
+ *     a reconnect or the next page resends it with the same ref, and the
+ *     server stores it once (it answers a ref it holds with the first id).
+ *     Tabs of the site share those keys and never rewrite each other's: a
+ *     tab removes a key only on the ack (or refusal) of that ref; at each
+ *     welcome it sends what any tab left unsent, and a tab that closes
+ *     hands its unsent messages to the others (pagehide, storage event).
+ *     Two tabs may so send one message twice; the server keeps it once,
+ *     and the window shows it once (by chat:id).
  *   - Everything the operator or the server sends is shown with
  *     textContent: it is never markup.
  */
@@ -117,7 +124,8 @@ var CSS =
   ".chat :focus-visible,.fab:focus-visible{outline:2px solid #2f6fed;outline-offset:1px}" +
   "@media (max-width:480px){.chat,.chat.left{inset:0;width:auto;height:auto;border-radius:0}}";
 
-var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open, p: [{ref, text}] not acked yet}
+var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open}
+var UNSENT = "_cs_chat_p"; // localStorage: UNSENT + ref -> {s: site key, text, h: handed over at} for each message not acked yet
 var MAX_TEXT = 4096;
 var COLOR = /^#[0-9a-fA-F]{6}$/;
 
@@ -138,7 +146,8 @@ export function chatWindow(env) {
   var status = ""; // "open" | "closed" | "" (no chat yet)
   var seen = {}; // "chat:id" -> the message's node
   var leadShown = {}; // chat -> its "became a lead" system message is shown
-  var pending = []; // [{ref, text, node}] sent, not acked
+  var pending = []; // [{ref, text, node}] sent, not acked, in the order typed
+  var gone = {}; // ref -> a pending message another tab got the ack of: its own ack may still come here
   var opMax = 0; // the last operator message id of chatID
   var readSent = 0;
   var deliveredSent = 0;
@@ -187,20 +196,95 @@ export function chatWindow(env) {
     }
   }
 
-  function save() {
+  function save(open) {
     try {
-      w.localStorage.setItem(
-        STORE,
-        JSON.stringify({
-          s: site,
-          chat: chatID,
-          open: isOpen,
-          p: pending.map(function (p) {
-            return { ref: p.ref, text: p.text };
-          }),
-        })
-      );
+      w.localStorage.setItem(STORE, JSON.stringify({ s: site, chat: chatID, open: open || isOpen }));
     } catch (e) {}
+  }
+
+  // keep stores p under its own key until its ack; h marks it handed over
+  // to the other tabs.
+  function keep(p, h) {
+    try {
+      w.localStorage.setItem(UNSENT + p.ref, JSON.stringify({ s: site, text: p.text, h: h }));
+    } catch (e) {}
+  }
+
+  // take removes the message of ref from pending (or gone) and from
+  // localStorage, and returns it.
+  function take(ref) {
+    var p = gone[ref];
+    delete gone[ref];
+    for (var i = 0; ref && i < pending.length; i++) {
+      if (pending[i].ref == ref) p = pending.splice(i, 1)[0];
+    }
+    if (p) {
+      try {
+        w.localStorage.removeItem(UNSENT + ref);
+      } catch (e) {}
+    }
+    return p;
+  }
+
+  // adopt takes up the messages of the site left unsent in localStorage
+  // (by this page's predecessor, or another tab): they are shown as
+  // sending and resent with their refs. only: the one ref to look at.
+  // It returns those new here.
+  function adopt(only) {
+    var got = [];
+    try {
+      var ls = w.localStorage;
+      var refs = [];
+      for (var i = 0; i < ls.length; i++) {
+        var k = ls.key(i) || "";
+        if (k.indexOf(UNSENT) == 0 && (!only || k == UNSENT + only)) refs.push(k.slice(UNSENT.length));
+      }
+      refs.forEach(function (ref) {
+        var v = parse(ls.getItem(UNSENT + ref));
+        var known = gone[ref] || pending.some(function (p) {
+          return p.ref == ref;
+        });
+        if (known || !v || v.s != site || typeof v.text != "string" || !v.text) return;
+        var p = { ref: ref, text: v.text };
+        p.node = bubble("visitor", "", p.text, chatID, 0);
+        markText(p.node, t("sending"));
+        pending.push(p);
+        got.push(p);
+      });
+    } catch (e) {}
+    if (got.length) {
+      // in the order typed (a ref begins with the time), last in the log
+      pending.sort(function (a, b) {
+        return a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0;
+      });
+      pending.forEach(function (p) {
+        if (p.node.parentNode) p.node.parentNode.appendChild(p.node);
+      });
+    }
+    return got;
+  }
+
+  // shared follows the other tabs' unsent messages: one acked there is no
+  // longer this tab's to send (the server's message frame shows it), and
+  // one handed over by a closing tab is sent from here.
+  function shared(e) {
+    var k = e.key || "";
+    if (k.indexOf(UNSENT)) return;
+    var ref = k.slice(UNSENT.length);
+    if (e.newValue == null) {
+      for (var i = 0; i < pending.length; i++) {
+        if (pending[i].ref != ref) continue;
+        var p = (gone[ref] = pending.splice(i, 1)[0]);
+        if (p.node.parentNode) p.node.parentNode.removeChild(p.node);
+        return;
+      }
+    } else if ((parse(e.newValue) || {}).h) {
+      adopt(ref).forEach(send);
+    }
+  }
+
+  function send(p) {
+    raw({ type: "send", ref: p.ref, text: p.text });
   }
 
   function chatSettings() {
@@ -457,38 +541,32 @@ export function chatWindow(env) {
   }
 
   function acked(f) {
-    for (var i = 0; i < pending.length; i++) {
-      var p = pending[i];
-      if (p.ref != f.ref) continue;
-      pending.splice(i, 1);
-      if (f.chat) switchChat(f.chat);
-      status = "open";
-      var k = f.chat + ":" + f.id;
-      if (seen[k] && seen[k] !== p.node) {
-        p.node.parentNode && p.node.parentNode.removeChild(p.node);
-      } else {
-        seen[k] = p.node;
-        // sent before the chat existed, the node learns its chat here: the
-        // ack may come before the message's own frame (chat-protocol.md)
-        p.node.setAttribute("data-chat", f.chat);
-        p.node.setAttribute("data-id", f.id);
-        setMark(p.node, f.id);
-      }
-      if (f.id > after) after = f.id;
-      save();
-      return;
+    var p = take(f.ref);
+    if (!p) return;
+    if (f.chat) switchChat(f.chat);
+    status = "open";
+    var k = f.chat + ":" + f.id;
+    if (seen[k] && seen[k] !== p.node) {
+      p.node.parentNode && p.node.parentNode.removeChild(p.node);
+    } else {
+      seen[k] = p.node;
+      // sent before the chat existed, the node learns its chat here: the
+      // ack may come before the message's own frame (chat-protocol.md)
+      p.node.setAttribute("data-chat", f.chat);
+      p.node.setAttribute("data-id", f.id);
+      setMark(p.node, f.id);
+      if (!p.node.parentNode) append(p.node); // taken off when another tab got its ack first
     }
+    if (f.id > after) after = f.id;
+    save();
   }
 
   function failedSend(f) {
     var msgs = TEXT[env.lang()].errors;
-    for (var i = 0; f.ref && i < pending.length; i++) {
-      if (pending[i].ref != f.ref) continue;
-      var p = pending.splice(i, 1)[0];
+    var p = take(f.ref);
+    if (p) {
       p.node.className = "m visitor failed";
       markText(p.node, t("failed"));
-      save();
-      break;
     }
     if (f.code == "chat_closed") status = "closed";
     if (f.code == "wrong_key" || f.code == "unknown_site") stopped = true;
@@ -496,11 +574,11 @@ export function chatWindow(env) {
     else core.warn_("chat: " + (f.message || f.code));
   }
 
-  // resend sends again what was typed and not acked, with the same refs.
+  // resend sends again what was typed and not acked, here or in a tab of
+  // the site that could not send it, with the same refs.
   function resend() {
-    pending.forEach(function (p) {
-      raw({ type: "send", ref: p.ref, text: p.text });
-    });
+    adopt();
+    pending.forEach(send);
   }
 
   // --- marks -----------------------------------------------------------------
@@ -687,8 +765,9 @@ export function chatWindow(env) {
     pending.push(p);
     p.node = bubble("visitor", "", text, chatID, 0);
     markText(p.node, t("sending"));
+    keep(p);
     save();
-    raw({ type: "send", ref: p.ref, text: text });
+    send(p);
     ui.input.focus();
   }
 
@@ -767,17 +846,24 @@ export function chatWindow(env) {
     site = core.site_() || "";
     kept = load();
     chatID = +kept.chat || 0;
-    (kept.p || []).forEach(function (p) {
-      if (p && p.ref && p.text) pending.push({ ref: String(p.ref), text: String(p.text) });
-    });
+    if (kept.p) {
+      // the list an older snippet kept: one key each from now on
+      [].concat(kept.p).forEach(function (p) {
+        if (p && p.ref && p.text) keep({ ref: String(p.ref), text: String(p.text) });
+      });
+      save(kept.open);
+    }
     env.withSettings(function () {
       fab();
-      pending.forEach(function (p) {
-        p.node = bubble("visitor", "", p.text, chatID, 0);
-        markText(p.node, t("sending"));
-      });
+      adopt();
       if (kept.open) show(false);
       connect();
+      w.addEventListener("storage", shared);
+      w.addEventListener("pagehide", function () {
+        pending.forEach(function (p) {
+          keep(p, Date.now());
+        });
+      });
     });
     d.addEventListener("visibilitychange", marksOut);
   }

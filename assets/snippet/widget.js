@@ -66,7 +66,7 @@ import { chatWindow } from "./chat.js";
       },
       cbTitle: "Заказать обратный звонок",
       cbIntro: "Оставьте номер — мы перезвоним.",
-      phoneNeed: "Введите номер телефона полностью.",
+      phoneNeed: "Введите номер телефона.",
       when: "Когда позвонить",
       now: "Сейчас",
       later: "Позже",
@@ -117,7 +117,7 @@ import { chatWindow } from "./chat.js";
       },
       cbTitle: "Request a callback",
       cbIntro: "Leave your number and we will call you back.",
-      phoneNeed: "Enter the whole phone number.",
+      phoneNeed: "Enter your phone number.",
       when: "When to call",
       now: "Now",
       later: "Later",
@@ -180,10 +180,13 @@ import { chatWindow } from "./chat.js";
   // digit slot and every other character is written as it is; literals
   // after the last typed digit are left off, so erasing works. The mask's
   // own leading digits (the 7 of "+7 (") are not taken for typed ones, and
-  // a Russian trunk 8 in front of a whole number is dropped for +7.
+  // a Russian trunk 8 in front of a whole number is dropped for +7. The
+  // mask is a help, never a limit: what it cannot hold (another country's
+  // "+44", more digits than it has slots, a letter as in "доб. 12") is
+  // left as the visitor typed it.
   function applyMask(mask, value) {
     var first = mask.indexOf("_");
-    if (first < 0) return value;
+    if (first < 0 || /[^\d\s().+-]/.test(value)) return value;
     var prefix = mask.slice(0, first);
     var lead = prefix.replace(/\D/g, "");
     var slots = mask.split("_").length - 1;
@@ -191,19 +194,20 @@ import { chatWindow } from "./chat.js";
     var hasPrefix = prefix && typed.indexOf(prefix) === 0;
     if (hasPrefix) typed = typed.slice(prefix.length);
     var digits = typed.replace(/\D/g, "");
-    if (!hasPrefix && lead && digits.length > slots && digits.indexOf(lead) === 0) digits = digits.slice(lead.length);
+    if (!hasPrefix && /^\s*\+/.test(value)) {
+      // a country code typed: the mask's own is taken off; another one
+      // (or a "+" with none yet) stays as typed
+      if (prefix.charAt(0) != "+" || !lead || digits.indexOf(lead) !== 0 || digits == lead) return value;
+      digits = digits.slice(lead.length);
+    } else if (lead && digits.length > slots && digits.indexOf(lead) === 0) digits = digits.slice(lead.length);
     if (lead == "7" && digits.length > slots && digits.charAt(0) == "8") digits = digits.slice(1);
-    digits = digits.slice(0, slots);
+    if (digits.length > slots) return value;
     var out = "";
     for (var k = 0, i = 0; k < mask.length && i < digits.length; k++) {
       out += mask.charAt(k) == "_" ? digits.charAt(i++) : mask.charAt(k);
     }
-    return out;
-  }
-
-  // maskComplete reports whether every slot of mask is filled in value.
-  function maskComplete(mask, value) {
-    return mask.indexOf("_") < 0 || applyMask(mask, value).length == mask.length;
+    // typing on past a whole number (" доб. 12"): the space stays
+    return i == slots && value.indexOf(out) === 0 ? value : out;
   }
 
   w.__cs_widget = function (core) {
@@ -569,7 +573,8 @@ import { chatWindow } from "./chat.js";
       var m = mask();
       var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 64, placeholder: m || null, "aria-required": "true" });
       phone.addEventListener("input", function () {
-        if (m) phone.value = applyMask(m, phone.value);
+        var v = m ? applyMask(m, phone.value) : phone.value;
+        if (v != phone.value) phone.value = v;
       });
       var nowR = el("input", { type: "radio", name: "cs-when", value: "now", id: "cs-when-now", checked: true });
       var laterR = el("input", { type: "radio", name: "cs-when", value: "later", id: "cs-when-later" });
@@ -639,7 +644,9 @@ import { chatWindow } from "./chat.js";
       var box = dialog("callback", t("cbTitle"), [el("p", {}, [t("cbIntro")]), form]);
       form.addEventListener("submit", function (e) {
         e.preventDefault();
-        if (phone.value.replace(/\D/g, "").length < MIN_DIGITS || (m && !maskComplete(m, phone.value))) {
+        // whatever the visitor typed goes: the server keeps a number it
+        // cannot read as typed, flagged for the staff
+        if (!phone.value.trim()) {
           say(msg, t("phoneNeed"), false);
           phone.focus();
           return;
