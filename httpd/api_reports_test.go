@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/chats"
 )
 
 // The reports API through the real server: a visitor from an ad gets a
@@ -162,4 +163,91 @@ func cutAt(s, from, to string) string {
 		return s[:j]
 	}
 	return s
+}
+
+// The timeseries has every figure of the sources report (but cost), and
+// its points add up to the sources report's total whatever the interval,
+// across the night Berlin's clocks go back (2026-10-25, a 25-hour day):
+// events, answered calls, first-time callers and chats included, which
+// the points once lacked.
+func TestReportsSeriesAddsUpToSources(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	site, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.site.Key, "Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.site = site
+	tok := apiToken(t, f)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for i, at := range []time.Time{
+		time.Date(2026, 10, 24, 23, 30, 0, 0, berlin),
+		time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), // 02:30 summer time
+		time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC), // 02:30 again, winter time
+		time.Date(2026, 10, 25, 23, 30, 0, 0, berlin),
+		time.Date(2026, 10, 26, 0, 30, 0, 0, berlin),
+	} {
+		f.clock.Set(at)
+		h, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc")
+		num, _ := shownNumber(p)
+		if a := f.post(t, "t/v1/event", f.creds(h, map[string]any{"hi": h.HitID, "c": "cart", "a": "add"})); a.Status != http.StatusOK {
+			t.Fatalf("event: %d %s", a.Status, a.Raw)
+		}
+		if a := f.post(t, "t/v1/lead", f.creds(h, map[string]any{"hi": h.HitID, "name": "Ann"})); a.Status != http.StatusOK {
+			t.Fatalf("lead: %d %s", a.Status, a.Raw)
+		}
+		body := `{"called":"` + num + `","caller":"7916123450` + string(rune('0'+i)) + `","answered":` + map[bool]string{true: "true", false: "false"}[i%2 == 0] + `}`
+		if code, raw := api(t, f, "POST", "api/v1/calls", tok, body); code != http.StatusOK {
+			t.Fatalf("call: %d %s", code, raw)
+		}
+		v := chats.Visitor{Site: f.site, Visitor: h.VisitorID, Session: h.SessionID, Page: "https://shop.example.com/promo"}
+		if _, err := f.srv.HTTP.Chats().Send(context.Background(), v, "m1", "Hello"); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Add(25 * time.Minute) // the lease lapses before the next visitor
+	}
+
+	get := func(path string) map[string]any {
+		t.Helper()
+		code, raw := api(t, f, "GET", path, tok, "")
+		var env map[string]any
+		if err := json.Unmarshal([]byte(raw), &env); err != nil || code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, code, raw)
+		}
+		return env["result"].(map[string]any)
+	}
+	q := url.Values{"site": {f.site.Key}, "from": {"2026-10-24"}, "to": {"2026-10-26"}}
+	total := get("api/v1/reports/sources?" + q.Encode())["total"].(map[string]any)
+	want := map[string]float64{"sessions": 5, "visitors": 5, "new_visitors": 5, "events": 5, "calls": 5, "answered_calls": 3,
+		"first_time_callers": 5, "leads": 5, "callbacks": 0, "chats": 5, "sales": 0, "revenue": 0}
+	for k, n := range want {
+		if total[k] != n {
+			t.Errorf("sources total %s = %v, want %v", k, total[k], n)
+		}
+	}
+	for _, iv := range []string{"hour", "day", "week", "month"} {
+		q.Set("interval", iv)
+		sum := map[string]float64{}
+		for _, p := range get("api/v1/reports/timeseries?" + q.Encode())["points"].([]any) {
+			for k, v := range p.(map[string]any) {
+				if n, ok := v.(float64); ok {
+					sum[k] += n
+				}
+			}
+		}
+		for k, n := range want {
+			if sum[k] != n {
+				t.Errorf("%s series: %s adds up to %v, the sources total is %v", iv, k, sum[k], n)
+			}
+		}
+	}
+	// By day, each day has its own: the 25th (25 hours) three of each.
+	q.Set("interval", "day")
+	pts := get("api/v1/reports/timeseries?" + q.Encode())["points"].([]any)
+	for i, n := range []float64{1, 3, 1} {
+		p := pts[i].(map[string]any)
+		if p["events"] != n || p["chats"] != n || p["sessions"] != n {
+			t.Errorf("day %d: %v, want %v events, chats and sessions", i, p, n)
+		}
+	}
 }

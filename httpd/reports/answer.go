@@ -156,17 +156,22 @@ type Sources struct {
 	Total    Counts `json:"total"`
 }
 
-// Point is one interval of a timeseries.
+// Point is one interval of a timeseries: the figures of the sources
+// report (but cost), so that a range's points add up to its total.
 type Point struct {
-	At          time.Time `json:"at"` // the interval's start in the site's zone
-	Sessions    int64     `json:"sessions"`
-	Visitors    int64     `json:"visitors"`
-	NewVisitors int64     `json:"new_visitors"`
-	Calls       int64     `json:"calls"`
-	Leads       int64     `json:"leads"`
-	Callbacks   int64     `json:"callbacks"`
-	Sales       int64     `json:"sales"`
-	Revenue     Money     `json:"revenue"`
+	At               time.Time `json:"at"` // the interval's start in the site's zone
+	Sessions         int64     `json:"sessions"`
+	Visitors         int64     `json:"visitors"`
+	NewVisitors      int64     `json:"new_visitors"`
+	Events           int64     `json:"events"`
+	Calls            int64     `json:"calls"`
+	AnsweredCalls    int64     `json:"answered_calls"`
+	FirstTimeCallers int64     `json:"first_time_callers"`
+	Leads            int64     `json:"leads"`
+	Callbacks        int64     `json:"callbacks"`
+	Chats            int64     `json:"chats"`
+	Sales            int64     `json:"sales"`
+	Revenue          Money     `json:"revenue"`
 }
 
 // Series is the answer of a timeseries: a point for every interval of the
@@ -442,9 +447,13 @@ func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (S
 		p.Sessions += c.Sessions
 		p.Visitors += c.Visitors
 		p.NewVisitors += c.NewVisitors
+		p.Events += c.Events
 		p.Calls += c.Calls
+		p.AnsweredCalls += c.AnsweredCalls
+		p.FirstTimeCallers += c.FirstTimeCallers
 		p.Leads += c.Leads
 		p.Callbacks += c.Callbacks
+		p.Chats += c.Chats
 		p.Sales += c.Sales
 		p.Revenue += c.Revenue
 	}

@@ -24,10 +24,11 @@ import (
 //
 // Every value has the lanes lane*. A session adds to its day rows (four
 // with a term, three without) and its hour (a merge operand each, several
-// lanes at once); an event to its session's day rows; an outcome to the
-// day rows of the session each model credits and to its hour. The hour
-// row is the site's total: the timeseries reads it, a day is 24 hours of
-// it. Terms have their own rows because an ad account has hundreds of
+// lanes at once); an event to its session's day rows and its hour; an
+// outcome to the day rows of the session each model credits and to its
+// hour. The hour row is the site's total: the timeseries reads it, a day
+// is 24 hours of it (its events since they were counted there: stores
+// written before count them after a rebuild). Terms have their own rows because an ad account has hundreds of
 // them: the reports by channel to campaign read a few rows a day, not one
 // per term. Most sessions have no term: theirs is the source row less the
 // term rows under it (sourcesOf), so that they write no term row. Stores
@@ -317,7 +318,8 @@ func (c *counter) session(s *store.Session, newVisitor bool, known *store.Touch)
 	return t, true, nil
 }
 
-// event counts an event at (Unix ms) of a session of a person.
+// event counts an event at (Unix ms) of a session of a person: on its
+// session's rows of its day, and on its hour (the timeseries).
 func (c *counter) event(s *store.Session, at int64) {
 	if s.Bot {
 		return
@@ -326,7 +328,9 @@ func (c *counter) event(s *store.Session, at int64) {
 	lanes[laneEvents] = 1
 	src := s.TrafficSource()
 	d := dimsOf(&src)
-	c.addDay(modelTraffic, uint32(DayOf(time.UnixMilli(at), c.loc)), &d, &lanes)
+	t := time.UnixMilli(at)
+	c.addDay(modelTraffic, uint32(DayOf(t, c.loc)), &d, &lanes)
+	c.row(dimHour, modelTraffic, hourOf(t, c.loc), nil, &lanes)
 }
 
 // outcome counts an outcome of visitor (0: none known) at (Unix ms) with
