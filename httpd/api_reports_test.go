@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/admin"
 	"appliance/httpd/chats"
 )
 
@@ -225,8 +226,10 @@ func TestReportsSeriesAddsUpToSources(t *testing.T) {
 			t.Errorf("sources total %s = %v, want %v", k, total[k], n)
 		}
 	}
+	series := map[string]string{}
 	for _, iv := range []string{"hour", "day", "week", "month"} {
 		q.Set("interval", iv)
+		_, series[iv] = api(t, f, "GET", "api/v1/reports/timeseries?"+q.Encode(), tok, "")
 		sum := map[string]float64{}
 		for _, p := range get("api/v1/reports/timeseries?" + q.Encode())["points"].([]any) {
 			for k, v := range p.(map[string]any) {
@@ -248,6 +251,17 @@ func TestReportsSeriesAddsUpToSources(t *testing.T) {
 		p := pts[i].(map[string]any)
 		if p["events"] != n || p["chats"] != n || p["sessions"] != n {
 			t.Errorf("day %d: %v, want %v events, chats and sessions", i, p, n)
+		}
+	}
+	// A rebuild from the raw records counts the same.
+	adm := admin.InProcess(f.srv.HTTP.AdminHandler, nil)
+	if _, err := adm.Rebuild(context.Background(), admin.Rebuild{Site: f.site.Key}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for iv, before := range series {
+		q.Set("interval", iv)
+		if _, after := api(t, f, "GET", "api/v1/reports/timeseries?"+q.Encode(), tok, ""); after != before {
+			t.Errorf("%s series after a rebuild:\n%s\nbefore:\n%s", iv, after, before)
 		}
 	}
 }

@@ -196,7 +196,9 @@ func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 		}
 		var lanes [numLanes]int64
 		lanes[laneEvents] = 1
-		c.addDay(modelTraffic, uint32(DayOf(time.UnixMilli(ev.Time), loc)), &m.dimsList[di], &lanes)
+		t := time.UnixMilli(ev.Time)
+		c.addDay(modelTraffic, uint32(DayOf(t, loc)), &m.dimsList[di], &lanes)
+		c.row(dimHour, modelTraffic, hourOf(t, loc), nil, &lanes) // as counter.event
 		return true
 	})
 	if err == nil {
