@@ -170,7 +170,8 @@ func cutAt(s, from, to string) string {
 // its points add up to the sources report's total whatever the interval,
 // across the night Berlin's clocks go back (2026-10-25, a 25-hour day):
 // events, answered calls, first-time callers and chats included, which
-// the points once lacked.
+// the points once lacked. Both tell the calls attributed (SPEC §7), and a
+// rebuild from the raw records counts the same.
 func TestReportsSeriesAddsUpToSources(t *testing.T) {
 	f := newTrFixture(t, true)
 	setUpNumbers(t, f)
@@ -207,6 +208,11 @@ func TestReportsSeriesAddsUpToSources(t *testing.T) {
 		}
 		f.clock.Add(25 * time.Minute) // the lease lapses before the next visitor
 	}
+	// A call to the site's own number, hidden caller: nobody's, not
+	// attributed (on the direct row, as the source stored with it is none).
+	if code, raw := api(t, f, "POST", "api/v1/calls", tok, `{"called":"`+tkSite+`"}`); code != http.StatusOK || decodeResult(t, raw).Attributed {
+		t.Fatalf("call to the site's number: %d %s", code, raw)
+	}
 
 	get := func(path string) map[string]any {
 		t.Helper()
@@ -219,13 +225,23 @@ func TestReportsSeriesAddsUpToSources(t *testing.T) {
 	}
 	q := url.Values{"site": {f.site.Key}, "from": {"2026-10-24"}, "to": {"2026-10-26"}}
 	total := get("api/v1/reports/sources?" + q.Encode())["total"].(map[string]any)
-	want := map[string]float64{"sessions": 5, "visitors": 5, "new_visitors": 5, "events": 5, "calls": 5, "answered_calls": 3,
+	want := map[string]float64{"sessions": 5, "visitors": 5, "new_visitors": 5, "events": 5, "calls": 6, "attributed_calls": 5, "answered_calls": 3,
 		"first_time_callers": 5, "leads": 5, "callbacks": 0, "chats": 5, "sales": 0, "revenue": 0}
 	for k, n := range want {
 		if total[k] != n {
 			t.Errorf("sources total %s = %v, want %v", k, total[k], n)
 		}
 	}
+	// By channel, the calls not attributed are told apart from the others.
+	q.Set("group", "channel")
+	rows := map[string]map[string]any{}
+	for _, r := range get("api/v1/reports/sources?" + q.Encode())["rows"].([]any) {
+		rows[r.(map[string]any)["key"].(string)] = r.(map[string]any)
+	}
+	if ad, direct := rows["ad"], rows["direct"]; ad["calls"] != 5.0 || ad["attributed_calls"] != 5.0 || direct["calls"] != 1.0 || direct["attributed_calls"] != 0.0 {
+		t.Errorf("calls by channel: ad %v, direct %v", ad, direct)
+	}
+	q.Del("group")
 	series := map[string]string{}
 	for _, iv := range []string{"hour", "day", "week", "month"} {
 		q.Set("interval", iv)

@@ -39,6 +39,7 @@ type Counts struct {
 	Leads            int64 `json:"leads"`
 	Callbacks        int64 `json:"callbacks"`
 	Calls            int64 `json:"calls"`
+	AttributedCalls  int64 `json:"attributed_calls"` // tied to a source; the others are on the row of the source stored with them ("" is direct)
 	AnsweredCalls    int64 `json:"answered_calls"`
 	FirstTimeCallers int64 `json:"first_time_callers"`
 	Chats            int64 `json:"chats"`
@@ -90,6 +91,7 @@ func (c *Counts) addLanes(l []int64) {
 	c.Leads += at(laneLeads)
 	c.Callbacks += at(laneCallbacks)
 	c.Calls += at(laneCalls)
+	c.AttributedCalls += at(laneAttributed)
 	c.AnsweredCalls += at(laneAnswered)
 	c.FirstTimeCallers += at(laneFirstCallers)
 	c.Chats += at(laneChats)
@@ -104,6 +106,7 @@ func (c *Counts) addOutcomes(l []int64) {
 	c.Leads += o.Leads
 	c.Callbacks += o.Callbacks
 	c.Calls += o.Calls
+	c.AttributedCalls += o.AttributedCalls
 	c.AnsweredCalls += o.AnsweredCalls
 	c.FirstTimeCallers += o.FirstTimeCallers
 	c.Chats += o.Chats
@@ -129,6 +132,7 @@ func (c *Counts) plus(o *Counts) {
 	c.Leads += o.Leads
 	c.Callbacks += o.Callbacks
 	c.Calls += o.Calls
+	c.AttributedCalls += o.AttributedCalls
 	c.AnsweredCalls += o.AnsweredCalls
 	c.FirstTimeCallers += o.FirstTimeCallers
 	c.Chats += o.Chats
@@ -165,6 +169,7 @@ type Point struct {
 	NewVisitors      int64     `json:"new_visitors"`
 	Events           int64     `json:"events"`
 	Calls            int64     `json:"calls"`
+	AttributedCalls  int64     `json:"attributed_calls"`
 	AnsweredCalls    int64     `json:"answered_calls"`
 	FirstTimeCallers int64     `json:"first_time_callers"`
 	Leads            int64     `json:"leads"`
@@ -449,6 +454,7 @@ func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (S
 		p.NewVisitors += c.NewVisitors
 		p.Events += c.Events
 		p.Calls += c.Calls
+		p.AttributedCalls += c.AttributedCalls
 		p.AnsweredCalls += c.AnsweredCalls
 		p.FirstTimeCallers += c.FirstTimeCallers
 		p.Leads += c.Leads

@@ -72,6 +72,7 @@ const (
 	laneChats
 	laneSales
 	laneRevenue
+	laneAttributed // calls tied to a source (tracking's Attributed): last, so that older values read as none
 	numLanes
 )
 
@@ -405,13 +406,17 @@ func (c *counter) callback(cb *store.Callback) error {
 	return c.outcome(cb.Visitor, cb.Time, &cb.Source, &lanes)
 }
 
-// call counts a stored call: a call, answered or not, a first-time
-// caller's when its caller (not hidden) never called the site before.
+// call counts a stored call: a call, answered or not, attributed or not,
+// a first-time caller's when its caller (not hidden) never called the site
+// before.
 func (c *counter) call(call *store.Call) error {
 	var lanes [numLanes]int64
 	lanes[laneCalls] = 1
 	if call.Answered {
 		lanes[laneAnswered] = 1
+	}
+	if call.Attributed {
+		lanes[laneAttributed] = 1
 	}
 	if call.Caller != "" {
 		first, err := c.l.firstCall(c.site, call.Caller, call.ID)
