@@ -281,3 +281,36 @@ func TestReportsSeriesAddsUpToSources(t *testing.T) {
 		}
 	}
 }
+
+// A site without a time zone of its own reports in the server's, named
+// as a client can load it (not Go's "Local"), agreeing with the offsets of
+// the points.
+func TestReportsAPIServerZoneNamed(t *testing.T) {
+	f := newTrFixture(t, true)
+	tok := apiToken(t, f)
+	for _, path := range []string{"api/v1/reports/sources?", "api/v1/reports/timeseries?interval=day&"} {
+		code, raw := api(t, f, "GET", path+"site="+f.site.Key+"&from=2026-07-01&to=2026-07-01", tok, "")
+		var env struct {
+			Result struct {
+				TimeZone string `json:"time_zone"`
+				Points   []struct {
+					At time.Time `json:"at"`
+				} `json:"points"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(raw), &env); err != nil || code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, code, raw)
+		}
+		loc, err := time.LoadLocation(env.Result.TimeZone)
+		if err != nil || env.Result.TimeZone == "Local" {
+			t.Fatalf("%s: time_zone %q is no zone a client can load (%v)", path, env.Result.TimeZone, err)
+		}
+		if pts := env.Result.Points; len(pts) > 0 {
+			_, got := pts[0].At.Zone()
+			_, want := time.Date(2026, 7, 1, 0, 0, 0, 0, loc).Zone()
+			if got != want {
+				t.Errorf("%s: the point's offset %d is not %s's %d", path, got, env.Result.TimeZone, want)
+			}
+		}
+	}
+}

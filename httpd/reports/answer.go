@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"appliance/httpd/leads"
@@ -243,12 +245,51 @@ func (m *Computed) Series(ctx context.Context, q SeriesQuery) (Series, error) {
 }
 
 // ZoneName is the name of a site's zone for answers: its TimeZone, or
-// the server's zone's name.
+// the server's zone's IANA name (serverZone) rather than Go's "Local",
+// which no client can load.
 func ZoneName(site *store.Site, loc *time.Location) string {
 	if site.TimeZone != "" {
 		return site.TimeZone
 	}
+	if loc == time.Local {
+		return serverZone()
+	}
 	return loc.String()
+}
+
+// serverZone names the zone time.Local was read from, as Go reads it: $TZ
+// ("" is UTC; a path names the zone under its zoneinfo folder), else the
+// zone /etc/localtime links to; "UTC" when none names a zone Go can load
+// and the zone is UTC all year, else its abbreviation now.
+func serverZone() string {
+	loadable := func(name string) (string, bool) {
+		if _, after, ok := strings.Cut(name, "zoneinfo/"); ok {
+			name = after
+		}
+		_, err := time.LoadLocation(name)
+		return name, err == nil && name != "" && name != "Local"
+	}
+	if tz, ok := os.LookupEnv("TZ"); ok {
+		tz = strings.TrimPrefix(tz, ":")
+		if tz == "" {
+			return "UTC"
+		}
+		if name, ok := loadable(tz); ok {
+			return name
+		}
+	} else if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if name, ok := loadable(target); ok {
+			return name
+		}
+	}
+	year := time.Now().Year()
+	_, jan := time.Date(year, 1, 1, 0, 0, 0, 0, time.Local).Zone()
+	_, jul := time.Date(year, 7, 1, 0, 0, 0, 0, time.Local).Zone()
+	if jan == 0 && jul == 0 {
+		return "UTC"
+	}
+	name, _ := time.Now().Zone()
+	return name
 }
 
 func dimOf(g Group) byte {
