@@ -314,3 +314,61 @@ func TestReportsAPIServerZoneNamed(t *testing.T) {
 		}
 	}
 }
+
+// A call the telephony side reports late, after its caller came to the
+// site again from elsewhere, is credited to the sessions the caller had
+// when the call began (the ad's, whose number they dialled), as the call's
+// own attribution says, not to the later visit; a rebuild agrees.
+func TestReportsLateCallCreditedAsOfItsStart(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	tok := apiToken(t, f)
+	start := f.clock.Now()
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	f.clock.Add(time.Hour)
+	if again := f.hit(t, h.CI, "https://shop.example.com/", "https://www.google.com/", "Home"); !again.NewSession {
+		t.Fatalf("the organic visit an hour later is no new session: %+v", again)
+	}
+	f.clock.Add(10 * time.Minute)
+	body := `{"called":"` + num + `","caller":"79161234567","started_at":"` + start.Add(5*time.Minute).Format(time.RFC3339) + `"}`
+	code, raw := api(t, f, "POST", "api/v1/calls", tok, body)
+	if r := decodeResult(t, raw); code != http.StatusOK || r.SessionID != h.SessionID || r.Source != "ad" {
+		t.Fatalf("the call: %d %s", code, raw)
+	}
+	sources := func(model string) (string, map[string]map[string]any) {
+		t.Helper()
+		q := url.Values{"site": {f.site.Key}, "from": {"2026-11-26"}, "to": {"2026-11-26"}, "model": {model}}
+		code, raw := api(t, f, "GET", "api/v1/reports/sources?"+q.Encode(), tok, "")
+		var env struct {
+			Result struct {
+				Rows []map[string]any `json:"rows"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(raw), &env); err != nil || code != http.StatusOK {
+			t.Fatalf("sources: %d %s", code, raw)
+		}
+		rows := map[string]map[string]any{}
+		for _, r := range env.Result.Rows {
+			rows[r["key"].(string)] = r
+		}
+		return raw, rows
+	}
+	before := map[string]string{}
+	for _, model := range []string{"last_non_direct", "last", "first"} {
+		raw, rows := sources(model)
+		before[model] = raw
+		if rows["ad"]["calls"] != 1.0 || rows["organic"]["calls"] != 0.0 {
+			t.Errorf("model %s: the call is on ad %v, organic %v; want ad", model, rows["ad"]["calls"], rows["organic"]["calls"])
+		}
+	}
+	adm := admin.InProcess(f.srv.HTTP.AdminHandler, nil)
+	if _, err := adm.Rebuild(context.Background(), admin.Rebuild{Site: f.site.Key}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for model, want := range before {
+		if got, _ := sources(model); got != want {
+			t.Errorf("model %s after a rebuild:\n%s\nbefore:\n%s", model, got, want)
+		}
+	}
+}

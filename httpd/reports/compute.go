@@ -60,7 +60,7 @@ func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 	m := &Computed{site: site.ID, loc: loc, rollups: map[string]*[numLanes]int64{},
 		touches: map[uint64]store.Touch{}, callers: map[string]uint64{},
 		dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{}, visitors: map[uint64]struct{}{}}
-	c := &counter{l: m, site: site.ID, loc: loc}
+	c := &counter{l: m, db: db, site: site.ID, loc: loc}
 
 	// Outcomes are few beside sessions: read them all, then replay them
 	// between the sessions by id.

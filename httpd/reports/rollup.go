@@ -253,6 +253,7 @@ type ledger interface {
 type counter struct {
 	l    ledger
 	tx   *store.Tx // l's write when l is the store (txLedger): its roll-ups go straight to it
+	db   *store.DB // the store the sessions counted are in (touchAsOf)
 	site uint32
 	loc  *time.Location
 }
@@ -339,6 +340,14 @@ func (c *counter) event(s *store.Session, at int64) {
 // credits; own is the source stored with the outcome, credited when the
 // visitor has no session to credit.
 func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
+	return c.outcomeOf(visitor, 0, at, own, lanes)
+}
+
+// outcomeOf is outcome for the record of id (0: stored now, after every
+// session of the visitor it may be credited to). A record stored after
+// the visitor began sessions later than at (a call the telephony side
+// reports late) is credited to the sessions that began by at.
+func (c *counter) outcomeOf(visitor, id uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
 	t := time.UnixMilli(at)
 	day := uint32(DayOf(t, c.loc))
 	c.row(dimHour, modelTraffic, hourOf(t, c.loc), nil, lanes)
@@ -347,6 +356,11 @@ func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[n
 		var err error
 		if touch, _, err = c.l.touch(visitor); err != nil {
 			return err
+		}
+		if id != 0 && touch.LastStarted > at {
+			if touch, err = touchAsOf(c.db, c.site, visitor, id, at); err != nil {
+				return err
+			}
 		}
 	}
 	ownDims := dimsOf(own)
@@ -427,7 +441,7 @@ func (c *counter) call(call *store.Call) error {
 			lanes[laneFirstCallers] = 1
 		}
 	}
-	return c.outcome(call.Visitor, call.Time, &call.Source, &lanes)
+	return c.outcomeOf(call.Visitor, call.ID, call.Time, &call.Source, &lanes)
 }
 
 // chat counts a chat.
