@@ -114,6 +114,12 @@ func parseCall(body []byte) (tracking.CallInput, error) {
 		if err != nil {
 			return in, errorf(fasthttp.StatusBadRequest, "started_at %q: want RFC 3339, e.g. 2026-11-26T15:00:00Z", *r.StartedAt)
 		}
+		if t.IsZero() {
+			// The zero time is how CallInput says "now": a PBX that sends
+			// its own zero (0001-01-01T00:00:00Z) gets what any other time
+			// before 2000 gets, not a call stored as of now.
+			return in, errorf(fasthttp.StatusBadRequest, "started_at %s is before 2000", *r.StartedAt)
+		}
 		in.StartedAt = t
 	}
 	if r.Duration != nil {
@@ -213,8 +219,17 @@ type attributionQuery struct {
 	At     time.Time // zero: now
 }
 
+// The instants GET /api/v1/attribution may ask about: a lease history's
+// times are Unix nanoseconds, which hold years 1678 to 2262; none is
+// before 2000 (the oldest call POST /api/v1/calls takes).
+var (
+	minAttributionAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxAttributionAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // parseAttributionQuery reads number= (required) and at= (RFC 3339,
-// optional). Values are copied: the result does not alias args.
+// optional, from 2000 to 2200). Values are copied: the result does not
+// alias args.
 func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 	var q attributionQuery
 	n := args.Peek("number")
@@ -229,6 +244,9 @@ func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 		t, err := time.Parse(time.RFC3339, string(at))
 		if err != nil {
 			return q, errorf(fasthttp.StatusBadRequest, "at %.64q: want RFC 3339, e.g. 2026-11-26T15:00:00Z", at)
+		}
+		if t.Before(minAttributionAt) || !t.Before(maxAttributionAt) {
+			return q, errorf(fasthttp.StatusBadRequest, "at %.64q: want a time from 2000 to 2200", at)
 		}
 		q.At = t
 	}

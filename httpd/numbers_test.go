@@ -319,6 +319,10 @@ func TestCallsAPI(t *testing.T) {
 		{"bad caller", token, `{"called":"` + num + `","caller":"12"}`, 400, "caller"},
 		{"bad started_at", token, `{"called":"` + num + `","started_at":"yesterday"}`, 400, "RFC 3339"},
 		{"future started_at", token, `{"called":"` + num + `","started_at":"2030-01-01T00:00:00Z"}`, 400, "future"},
+		{"old started_at", token, `{"called":"` + num + `","started_at":"1999-12-31T23:59:59Z"}`, 400, "before 2000"},
+		// Go's zero time, which a PBX written in Go may send for "unknown":
+		// not a call of now.
+		{"year one started_at", token, `{"called":"` + num + `","started_at":"0001-01-01T00:00:00Z"}`, 400, "before 2000"},
 		{"negative duration", token, `{"called":"` + num + `","duration":-1}`, 400, "duration"},
 		{"fractional duration", token, `{"called":"` + num + `","duration":1.5}`, 400, "duration"},
 		{"bad recording", token, `{"called":"` + num + `","recording_url":"javascript:alert(1)"}`, 400, "recording_url"},
@@ -372,7 +376,9 @@ func TestCallsAPI(t *testing.T) {
 	if n := storedCalls(t, f); n != 3 {
 		t.Fatalf("attribution stored a call: %d", n)
 	}
-	for _, q := range []string{"", "number=", "number=abc", "number=" + num + "&at=soon"} {
+	for _, q := range []string{"", "number=", "number=abc", "number=" + num + "&at=soon",
+		// Year one is not "now", nor are times a lease history cannot hold.
+		"number=" + num + "&at=0001-01-01T00:00:00Z", "number=" + num + "&at=1999-12-31T23:59:59Z", "number=" + num + "&at=2262-04-12T00:00:00Z"} {
 		code, raw := api(t, f, "GET", "api/v1/attribution?"+q, token, "")
 		if code != http.StatusBadRequest {
 			t.Errorf("attribution?%s: %d %s", q, code, raw)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"appliance/httpd/leads"
@@ -39,6 +41,7 @@ type Counts struct {
 	Leads            int64 `json:"leads"`
 	Callbacks        int64 `json:"callbacks"`
 	Calls            int64 `json:"calls"`
+	AttributedCalls  int64 `json:"attributed_calls"` // tied to a source; the others are on the row of the source stored with them ("" is direct)
 	AnsweredCalls    int64 `json:"answered_calls"`
 	FirstTimeCallers int64 `json:"first_time_callers"`
 	Chats            int64 `json:"chats"`
@@ -90,6 +93,7 @@ func (c *Counts) addLanes(l []int64) {
 	c.Leads += at(laneLeads)
 	c.Callbacks += at(laneCallbacks)
 	c.Calls += at(laneCalls)
+	c.AttributedCalls += at(laneAttributed)
 	c.AnsweredCalls += at(laneAnswered)
 	c.FirstTimeCallers += at(laneFirstCallers)
 	c.Chats += at(laneChats)
@@ -104,6 +108,7 @@ func (c *Counts) addOutcomes(l []int64) {
 	c.Leads += o.Leads
 	c.Callbacks += o.Callbacks
 	c.Calls += o.Calls
+	c.AttributedCalls += o.AttributedCalls
 	c.AnsweredCalls += o.AnsweredCalls
 	c.FirstTimeCallers += o.FirstTimeCallers
 	c.Chats += o.Chats
@@ -129,6 +134,7 @@ func (c *Counts) plus(o *Counts) {
 	c.Leads += o.Leads
 	c.Callbacks += o.Callbacks
 	c.Calls += o.Calls
+	c.AttributedCalls += o.AttributedCalls
 	c.AnsweredCalls += o.AnsweredCalls
 	c.FirstTimeCallers += o.FirstTimeCallers
 	c.Chats += o.Chats
@@ -156,17 +162,23 @@ type Sources struct {
 	Total    Counts `json:"total"`
 }
 
-// Point is one interval of a timeseries.
+// Point is one interval of a timeseries: the figures of the sources
+// report (but cost), so that a range's points add up to its total.
 type Point struct {
-	At          time.Time `json:"at"` // the interval's start in the site's zone
-	Sessions    int64     `json:"sessions"`
-	Visitors    int64     `json:"visitors"`
-	NewVisitors int64     `json:"new_visitors"`
-	Calls       int64     `json:"calls"`
-	Leads       int64     `json:"leads"`
-	Callbacks   int64     `json:"callbacks"`
-	Sales       int64     `json:"sales"`
-	Revenue     Money     `json:"revenue"`
+	At               time.Time `json:"at"` // the interval's start in the site's zone
+	Sessions         int64     `json:"sessions"`
+	Visitors         int64     `json:"visitors"`
+	NewVisitors      int64     `json:"new_visitors"`
+	Events           int64     `json:"events"`
+	Calls            int64     `json:"calls"`
+	AttributedCalls  int64     `json:"attributed_calls"`
+	AnsweredCalls    int64     `json:"answered_calls"`
+	FirstTimeCallers int64     `json:"first_time_callers"`
+	Leads            int64     `json:"leads"`
+	Callbacks        int64     `json:"callbacks"`
+	Chats            int64     `json:"chats"`
+	Sales            int64     `json:"sales"`
+	Revenue          Money     `json:"revenue"`
 }
 
 // Series is the answer of a timeseries: a point for every interval of the
@@ -233,12 +245,51 @@ func (m *Computed) Series(ctx context.Context, q SeriesQuery) (Series, error) {
 }
 
 // ZoneName is the name of a site's zone for answers: its TimeZone, or
-// the server's zone's name.
+// the server's zone's IANA name (serverZone) rather than Go's "Local",
+// which no client can load.
 func ZoneName(site *store.Site, loc *time.Location) string {
 	if site.TimeZone != "" {
 		return site.TimeZone
 	}
+	if loc == time.Local {
+		return serverZone()
+	}
 	return loc.String()
+}
+
+// serverZone names the zone time.Local was read from, as Go reads it: $TZ
+// ("" is UTC; a path names the zone under its zoneinfo folder), else the
+// zone /etc/localtime links to; "UTC" when none names a zone Go can load
+// and the zone is UTC all year, else its abbreviation now.
+func serverZone() string {
+	loadable := func(name string) (string, bool) {
+		if _, after, ok := strings.Cut(name, "zoneinfo/"); ok {
+			name = after
+		}
+		_, err := time.LoadLocation(name)
+		return name, err == nil && name != "" && name != "Local"
+	}
+	if tz, ok := os.LookupEnv("TZ"); ok {
+		tz = strings.TrimPrefix(tz, ":")
+		if tz == "" {
+			return "UTC"
+		}
+		if name, ok := loadable(tz); ok {
+			return name
+		}
+	} else if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if name, ok := loadable(target); ok {
+			return name
+		}
+	}
+	year := time.Now().Year()
+	_, jan := time.Date(year, 1, 1, 0, 0, 0, 0, time.Local).Zone()
+	_, jul := time.Date(year, 7, 1, 0, 0, 0, 0, time.Local).Zone()
+	if jan == 0 && jul == 0 {
+		return "UTC"
+	}
+	name, _ := time.Now().Zone()
+	return name
 }
 
 func dimOf(g Group) byte {
@@ -442,9 +493,14 @@ func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (S
 		p.Sessions += c.Sessions
 		p.Visitors += c.Visitors
 		p.NewVisitors += c.NewVisitors
+		p.Events += c.Events
 		p.Calls += c.Calls
+		p.AttributedCalls += c.AttributedCalls
+		p.AnsweredCalls += c.AnsweredCalls
+		p.FirstTimeCallers += c.FirstTimeCallers
 		p.Leads += c.Leads
 		p.Callbacks += c.Callbacks
+		p.Chats += c.Chats
 		p.Sales += c.Sales
 		p.Revenue += c.Revenue
 	}

@@ -60,7 +60,7 @@ func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 	m := &Computed{site: site.ID, loc: loc, rollups: map[string]*[numLanes]int64{},
 		touches: map[uint64]store.Touch{}, callers: map[string]uint64{},
 		dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{}, visitors: map[uint64]struct{}{}}
-	c := &counter{l: m, site: site.ID, loc: loc}
+	c := &counter{l: m, db: db, site: site.ID, loc: loc}
 
 	// Outcomes are few beside sessions: read them all, then replay them
 	// between the sessions by id.
@@ -196,7 +196,9 @@ func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Loca
 		}
 		var lanes [numLanes]int64
 		lanes[laneEvents] = 1
-		c.addDay(modelTraffic, uint32(DayOf(time.UnixMilli(ev.Time), loc)), &m.dimsList[di], &lanes)
+		t := time.UnixMilli(ev.Time)
+		c.addDay(modelTraffic, uint32(DayOf(t, loc)), &m.dimsList[di], &lanes)
+		c.row(dimHour, modelTraffic, hourOf(t, loc), nil, &lanes) // as counter.event
 		return true
 	})
 	if err == nil {

@@ -24,10 +24,11 @@ import (
 //
 // Every value has the lanes lane*. A session adds to its day rows (four
 // with a term, three without) and its hour (a merge operand each, several
-// lanes at once); an event to its session's day rows; an outcome to the
-// day rows of the session each model credits and to its hour. The hour
-// row is the site's total: the timeseries reads it, a day is 24 hours of
-// it. Terms have their own rows because an ad account has hundreds of
+// lanes at once); an event to its session's day rows and its hour; an
+// outcome to the day rows of the session each model credits and to its
+// hour. The hour row is the site's total: the timeseries reads it, a day
+// is 24 hours of it (its events since they were counted there: stores
+// written before count them after a rebuild). Terms have their own rows because an ad account has hundreds of
 // them: the reports by channel to campaign read a few rows a day, not one
 // per term. Most sessions have no term: theirs is the source row less the
 // term rows under it (sourcesOf), so that they write no term row. Stores
@@ -71,6 +72,7 @@ const (
 	laneChats
 	laneSales
 	laneRevenue
+	laneAttributed // calls tied to a source (tracking's Attributed): last, so that older values read as none
 	numLanes
 )
 
@@ -251,6 +253,7 @@ type ledger interface {
 type counter struct {
 	l    ledger
 	tx   *store.Tx // l's write when l is the store (txLedger): its roll-ups go straight to it
+	db   *store.DB // the store the sessions counted are in (touchAsOf)
 	site uint32
 	loc  *time.Location
 }
@@ -317,7 +320,8 @@ func (c *counter) session(s *store.Session, newVisitor bool, known *store.Touch)
 	return t, true, nil
 }
 
-// event counts an event at (Unix ms) of a session of a person.
+// event counts an event at (Unix ms) of a session of a person: on its
+// session's rows of its day, and on its hour (the timeseries).
 func (c *counter) event(s *store.Session, at int64) {
 	if s.Bot {
 		return
@@ -326,7 +330,9 @@ func (c *counter) event(s *store.Session, at int64) {
 	lanes[laneEvents] = 1
 	src := s.TrafficSource()
 	d := dimsOf(&src)
-	c.addDay(modelTraffic, uint32(DayOf(time.UnixMilli(at), c.loc)), &d, &lanes)
+	t := time.UnixMilli(at)
+	c.addDay(modelTraffic, uint32(DayOf(t, c.loc)), &d, &lanes)
+	c.row(dimHour, modelTraffic, hourOf(t, c.loc), nil, &lanes)
 }
 
 // outcome counts an outcome of visitor (0: none known) at (Unix ms) with
@@ -334,6 +340,14 @@ func (c *counter) event(s *store.Session, at int64) {
 // credits; own is the source stored with the outcome, credited when the
 // visitor has no session to credit.
 func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
+	return c.outcomeOf(visitor, 0, at, own, lanes)
+}
+
+// outcomeOf is outcome for the record of id (0: stored now, after every
+// session of the visitor it may be credited to). A record stored after
+// the visitor began sessions later than at (a call the telephony side
+// reports late) is credited to the sessions that began by at.
+func (c *counter) outcomeOf(visitor, id uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
 	t := time.UnixMilli(at)
 	day := uint32(DayOf(t, c.loc))
 	c.row(dimHour, modelTraffic, hourOf(t, c.loc), nil, lanes)
@@ -342,6 +356,11 @@ func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[n
 		var err error
 		if touch, _, err = c.l.touch(visitor); err != nil {
 			return err
+		}
+		if id != 0 && touch.LastStarted > at {
+			if touch, err = touchAsOf(c.db, c.site, visitor, id, at); err != nil {
+				return err
+			}
 		}
 	}
 	ownDims := dimsOf(own)
@@ -401,13 +420,17 @@ func (c *counter) callback(cb *store.Callback) error {
 	return c.outcome(cb.Visitor, cb.Time, &cb.Source, &lanes)
 }
 
-// call counts a stored call: a call, answered or not, a first-time
-// caller's when its caller (not hidden) never called the site before.
+// call counts a stored call: a call, answered or not, attributed or not,
+// a first-time caller's when its caller (not hidden) never called the site
+// before.
 func (c *counter) call(call *store.Call) error {
 	var lanes [numLanes]int64
 	lanes[laneCalls] = 1
 	if call.Answered {
 		lanes[laneAnswered] = 1
+	}
+	if call.Attributed {
+		lanes[laneAttributed] = 1
 	}
 	if call.Caller != "" {
 		first, err := c.l.firstCall(c.site, call.Caller, call.ID)
@@ -418,7 +441,7 @@ func (c *counter) call(call *store.Call) error {
 			lanes[laneFirstCallers] = 1
 		}
 	}
-	return c.outcome(call.Visitor, call.Time, &call.Source, &lanes)
+	return c.outcomeOf(call.Visitor, call.ID, call.Time, &call.Source, &lanes)
 }
 
 // chat counts a chat.

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -49,7 +50,7 @@ func (s *Service) SiteByKey(key string) (*store.Site, error) { return s.sites.By
 func (s *Service) Now() time.Time { return s.o.Now() }
 
 func (s *Service) counter(tx *store.Tx, site *store.Site) *counter {
-	return &counter{l: txLedger{tx}, tx: tx, site: site.ID, loc: s.sites.Location(site)}
+	return &counter{l: txLedger{tx}, tx: tx, db: s.db, site: site.ID, loc: s.sites.Location(site)}
 }
 
 // CountSession counts a session of site as it starts, in the write tx
@@ -127,6 +128,52 @@ func (s *Service) CountChat(tx *store.Tx, site *store.Site, visitor uint64, at i
 
 // txLedger counts in a write.
 type txLedger struct{ tx *store.Tx }
+
+// touchAsOf is visitor's touch as their sessions of site with ids below
+// before (counted before the record of that id) that began by at (Unix
+// ms) make it, read from db; bots' sessions and sessions gone are left
+// out. The context is the background's: a visitor has few sessions.
+func touchAsOf(db *store.DB, site uint32, visitor, before uint64, at int64) (store.Touch, error) {
+	var t store.Touch
+	var derr error
+	err := db.ScanPrefix(context.Background(), store.VisitorItemPrefix(visitor, store.ItemSession), false, 0, func(k, _ []byte) bool {
+		id, ok := store.IDFromKey(k)
+		if !ok || id >= before {
+			return ok
+		}
+		b, err := db.Get(store.SessionKey(site, id))
+		if errors.Is(err, store.ErrNotFound) {
+			return true
+		}
+		if err != nil {
+			derr = err
+			return false
+		}
+		s, err := store.DecodeSession(b)
+		if err != nil {
+			derr = fmt.Errorf("session %d: %w", id, err)
+			return false
+		}
+		if s.Bot || s.Started > at {
+			return true
+		}
+		if t.First == 0 {
+			t.First = id
+		}
+		t.Last, t.LastStarted = id, s.Started
+		if src := s.TrafficSource(); !dimsOf(&src).direct {
+			t.LastNonDirect = id
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return store.Touch{}, fmt.Errorf("sessions of visitor %d: %w", visitor, err)
+	}
+	return t, nil
+}
 
 func (l txLedger) add(key []byte, lanes *[numLanes]int64) { addLanes(l.tx, key, lanes) }
 

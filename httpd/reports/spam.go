@@ -24,7 +24,7 @@ func (s *Service) CountSpam(ctx context.Context, tx *store.Tx, siteID uint32, ki
 	if spam {
 		l.sign = -1
 	}
-	c := &counter{l: l, site: siteID, loc: s.sites.Location(site)}
+	c := &counter{l: l, db: s.db, site: siteID, loc: s.sites.Location(site)}
 	switch kind {
 	case store.MarkLead:
 		err = countRecord(tx, store.LeadKey(siteID, id), id, store.DecodeLead, c.lead)
