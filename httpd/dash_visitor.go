@@ -9,7 +9,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/callbacks"
-	"appliance/httpd/leads"
 	"appliance/httpd/visitors"
 	"appliance/store"
 )
@@ -105,7 +104,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	for _, l := range c.Leads {
 		e := &leadEntry{Lead: l}
 		if l.IsSale && l.SaleCost != 0 {
-			e.Cost = leads.FormatCost(l.SaleCost)
+			e.Cost = moneyText(ck.tr, l.SaleCost)
 		}
 		d.Timeline = append(d.Timeline, entryAt(ck, l.Time, timelineEntry{Lead: e}))
 	}

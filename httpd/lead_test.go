@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -467,4 +468,28 @@ func rawPage(t testing.TB, c *http.Client, rawURL string) string {
 		t.Fatalf("get %s: %d %s", rawURL, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// A sale's amount reads on the leads page and the visitor card as the
+// reports write money: 1 000.50, with a decimal comma in Russian.
+func TestSaleAmountWrittenAsReports(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Ann", "is_sale": true, "sale_cost": "1000.5"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	c := srv.Client(t)
+	for _, u := range []string{"sites/" + site + "/leads", "sites/" + site + "/visitors/" + strconv.FormatUint(v.VisitorID, 10)} {
+		for lang, want := range map[string]string{"en": "1\u00a0000.50", "ru": "1\u00a0000,50"} {
+			code, page := getPageIn(t, c, srv.URL+u, lang)
+			if code != http.StatusOK {
+				t.Fatalf("%s: %d", u, code)
+			}
+			sale := regexp.MustCompile(`<div class="sale">(.*?)</div>`).FindStringSubmatch(page)
+			if sale == nil || !strings.Contains(sale[1], want) {
+				t.Errorf("%s in %s: the sale reads %q, want the amount written %q", u, lang, sale, want)
+			}
+		}
+	}
 }
