@@ -340,9 +340,17 @@ func TestChatConsoleLongReplyKept(t *testing.T) {
 	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
 	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
 	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
-	f.visitorSays(t, "Расскажите подробно об условиях доставки")
+	// Set, not typed: a key event does not carry a bidi control.
+	in[any](t, f.widgetFixture, `(r.querySelector('#cs-chat-text').value = `+jsString("Расскажите подробно об условиях доставки\u202e 8 916 123")+`, 0)`)
+	f.visitorSays(t, "")
 	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
 	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	// A bidi override the visitor typed shows as U+FFFD, set apart from
+	// the rest of the line (dir=auto), so it reorders nothing.
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor .c-text').length == 1`)
+	if got, dir := f.operatorLog(t), opEval[string](t, f, `document.querySelector('#c-log .c-msg.visitor .c-text').dir`); got != "Расскажите подробно об условиях доставки\ufffd 8 916 123" || dir != "auto" {
+		t.Errorf("the console shows %q (dir %q), want the override as U+FFFD, dir auto", got, dir)
+	}
 	long := strings.Repeat("доставка ", 300) // 2700 characters, 5100 bytes
 	opEval[any](t, f, `(document.getElementById('c-text').value = `+jsString(long)+`, 0)`)
 	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))

@@ -142,6 +142,13 @@ func TestBrowserRecentVisits(t *testing.T) {
 			t.Errorf("the first visit's row lacks %q:\n%s", want, row)
 		}
 	}
+	// What the visitor and the pages wrote is set apart from the row's own
+	// text, so right-to-left letters in it cannot reorder the row.
+	for _, sel := range []string{".utm", ".visitor-name", ".title", ".url"} {
+		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector("#visit-`+itoa(first.SessionID)+` `+sel+`")).unicodeBidi`); got != "isolate" {
+			t.Errorf("%s is unicode-bidi %q, want isolate", sel, got)
+		}
+	}
 	bot := httpdtest.Eval[string](t, ctx, `document.getElementById("visit-`+itoa(second.SessionID)+`").innerText`)
 	if !strings.Contains(bot, "bot") || !strings.Contains(bot, "social") || !strings.Contains(bot, "https://vk.com/") {
 		t.Errorf("the bot's row:\n%s", bot)
