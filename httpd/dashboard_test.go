@@ -299,18 +299,8 @@ func TestSitesPageListsCallsToUnknownNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true}`
-	req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("post call: %d", resp.StatusCode)
-	}
-	resp, err = c.Get(srv.URL + "sites")
+	postCall(t, srv, token, `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true}`)
+	resp, err := c.Get(srv.URL + "sites")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,17 +329,7 @@ func TestUnknownCallsInSitesZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	body := `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true,"started_at":"` + started.Format(time.RFC3339) + `"}`
-	req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("post call: %d", resp.StatusCode)
-	}
+	postCall(t, srv, token, `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true,"started_at":"`+started.Format(time.RFC3339)+`"}`)
 	vlad, err := time.LoadLocation("Asia/Vladivostok")
 	if err != nil {
 		t.Fatal(err)
