@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -612,9 +613,28 @@ func TestCallbackOddPhoneKeptAsTyped(t *testing.T) {
 	status, out := f.order(t, f.v, map[string]any{"phone": "8 910 123-45-67", "captcha_key": f.newCaptcha(t), "captcha_value": captchaAnswer})
 	wantStatus(t, "a good number", status, out, 0, callbacks.CodeCalling)
 
-	_, body := getPage(t, f.srv.Client(t), f.srv.URL+"sites/"+f.key+"/callbacks")
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/callbacks"
+	_, body := getPage(t, c, page)
 	if !strings.Contains(body, "позвоните на рабочий, доб. 12") || strings.Count(body, `class="flag unparsed-phone"`) != len(typed) {
 		t.Errorf("the callbacks page does not show the typed phones with their flag:\n%s", body)
+	}
+	// The phone filter finds them by what was typed: its digits, or its
+	// text; and the parsed number still by its digits.
+	for _, tt := range []struct{ filter, want string }{
+		{"27 14 04", "27-14-04"},
+		{"271404", "27-14-04"},
+		{"доб. 12", "позвоните на рабочий, доб. 12"},
+		{"(487) 2", "8 (487) 2"},
+		{"910 123", "+79101234567"},
+	} {
+		_, body := getPage(t, c, page+"?phone="+url.QueryEscape(tt.filter))
+		if n := strings.Count(body, `<tr id="callback-`); n != 1 || !strings.Contains(body, tt.want) {
+			t.Errorf("phone filter %q lists %d callbacks, want the one of %q", tt.filter, n, tt.want)
+		}
+	}
+	if _, body := getPage(t, c, page+"?phone="+url.QueryEscape("доб. 13")); strings.Contains(body, `<tr id="callback-`) {
+		t.Errorf("phone filter %q lists callbacks it does not match", "доб. 13")
 	}
 }
 

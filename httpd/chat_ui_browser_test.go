@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -114,6 +115,12 @@ func (f *chatFixture) operatorOpens(t *testing.T, text string) {
 // Enter.
 func (f *chatFixture) visitorSays(t *testing.T, text string) {
 	t.Helper()
+	if strings.IndexFunc(text, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) >= 0 {
+		// A key event does not carry a format character (a bidi
+		// control): the field is set, then focused for the Enter.
+		in[any](t, f.widgetFixture, `(r.querySelector('#cs-chat-text').value = `+jsString(text)+`, 0)`)
+		text = ""
+	}
 	f.typeInto(t, "#cs-chat-text", text)
 	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Enter))
 }
@@ -478,7 +485,13 @@ func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 // and stays connected.
 func TestChatConsoleLongReplyKept(t *testing.T) {
 	f := newChatFixture(t, "ru")
-	f.openedByOperator(t, "Расскажите подробно об условиях доставки")
+	f.openedByOperator(t, "Расскажите подробно об условиях доставки\u202e 8 916 123")
+	// A bidi override the visitor typed shows as U+FFFD, set apart from
+	// the rest of the line (dir=auto), so it reorders nothing.
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor .c-text').length == 1`)
+	if got, dir := f.operatorLog(t), opEval[string](t, f, `document.querySelector('#c-log .c-msg.visitor .c-text').dir`); got != "Расскажите подробно об условиях доставки\ufffd 8 916 123" || dir != "auto" {
+		t.Errorf("the console shows %q (dir %q), want the override as U+FFFD, dir auto", got, dir)
+	}
 	long := strings.Repeat("доставка ", 300) // 2700 characters, 5100 bytes
 	opEval[any](t, f, `(document.getElementById('c-text').value = `+jsString(long)+`, 0)`)
 	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))

@@ -30,7 +30,7 @@ type callbackFilterForm struct {
 
 // callbackFilter reads the filter of the callbacks page and export from
 // the query: from and to are days (YYYY-MM-DD in loc, the site's zone,
-// both included), state a state name, phone digits the phone contains.
+// both included), state a state name, phone what the phone contains (callbacks.Filter).
 func callbackFilter(args *fasthttp.Args, loc *time.Location) (callbacks.Filter, callbackFilterForm, error) {
 	ff := callbackFilterForm{From: string(args.Peek("from")), To: string(args.Peek("to")),
 		State: string(args.Peek("state")), Phone: strings.TrimSpace(string(args.Peek("phone"))), Status: string(args.Peek("status"))}
@@ -46,12 +46,17 @@ func callbackFilter(args *fasthttp.Args, loc *time.Location) (callbacks.Filter, 
 	if ff.Status != "" && !leads.ValidStatus(ff.Status) {
 		return f, ff, errorf(fasthttp.StatusBadRequest, "Status must be new, in_progress, done, spam or empty.")
 	}
-	f.Phone = strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, ff.Phone)
+	// A filter written as a number (digits, spaces, + - ( ) .) matches by
+	// digits; any filter matches a phone typed with it in it.
+	f.PhoneText = ff.Phone
+	if strings.Trim(ff.Phone, "0123456789 +-().") == "" {
+		f.Phone = strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, ff.Phone)
+	}
 	q := fasthttp.AcquireArgs()
 	defer fasthttp.ReleaseArgs(q)
 	for _, kv := range [][2]string{{"from", ff.From}, {"to", ff.To}, {"state", ff.State}, {"phone", ff.Phone}, {"status", ff.Status}} {

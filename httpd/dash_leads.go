@@ -66,7 +66,7 @@ func leadFilter(args *fasthttp.Args, loc *time.Location) (leads.Filter, leadFilt
 type leadRow struct {
 	leads.View
 	Time string
-	Cost string
+	Cost string // a sale's amount as the reports write money (moneyText); "" when none
 	Mark markCell
 }
 
@@ -124,8 +124,8 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 		}
 		row := leadRow{View: leads.ViewOf(&l), Time: c.at(l.Time),
 			Mark: markCellOf(c, action, who.session.CSRF, ff.Query, l.ID, marks[l.ID])}
-		if row.SaleCost != nil {
-			row.Cost = *row.SaleCost
+		if l.IsSale && l.SaleCost != 0 {
+			row.Cost = moneyText(c.tr, l.SaleCost)
 		}
 		d.Leads = append(d.Leads, row)
 		return true

@@ -122,6 +122,16 @@ func moneyCell(cents int64) reportCell {
 	return reportCell{Text: text + "." + frac, Raw: raw, Num: true}
 }
 
+// moneyText writes hundredths of the currency unit for a person as the
+// reports do: 1 000.50, with the decimal comma in Russian (1 000,50).
+func moneyText(tr i18n.Printer, cents int64) string {
+	c := []reportCell{moneyCell(cents)}
+	if tr.Lang == i18n.Ru {
+		decimalComma(c)
+	}
+	return c[0].Text
+}
+
 func formatCents(c int64) string {
 	sign := ""
 	if c < 0 {

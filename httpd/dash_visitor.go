@@ -9,7 +9,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/callbacks"
-	"appliance/httpd/leads"
 	"appliance/httpd/visitors"
 	"appliance/store"
 )
@@ -93,13 +92,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 		FirstSeen: ck.at(c.Visitor.Created), LastSeen: ck.at(c.Visitor.LastSeen)}
 	for i := range c.Sessions {
 		ss := &c.Sessions[i]
-		e := &sessionEntry{Session: *ss}
-		for _, t := range [...][2]string{{"source", ss.UTMSource}, {"medium", ss.UTMMedium}, {"campaign", ss.UTMCampaign},
-			{"term", ss.UTMTerm}, {"content", ss.UTMContent}} {
-			if t[1] != "" {
-				e.UTM = append(e.UTM, t[0]+": "+t[1])
-			}
-		}
+		e := &sessionEntry{Session: *ss, UTM: utmTags(ck.tr, &ss.Session)}
 		for _, h := range ss.Pages {
 			e.Pages = append(e.Pages, pageRow{Time: clockAt(h.Time), URL: h.URL, Title: h.Title})
 		}
@@ -111,7 +104,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	for _, l := range c.Leads {
 		e := &leadEntry{Lead: l}
 		if l.IsSale && l.SaleCost != 0 {
-			e.Cost = leads.FormatCost(l.SaleCost)
+			e.Cost = moneyText(ck.tr, l.SaleCost)
 		}
 		d.Timeline = append(d.Timeline, entryAt(ck, l.Time, timelineEntry{Lead: e}))
 	}

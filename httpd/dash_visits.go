@@ -37,7 +37,7 @@ type visitRow struct {
 	Started    string // in the site's zone and the reader's language
 	StartedISO string
 	Channel    string
-	UTM        []string // "source: google", ... only the tags set
+	UTM        []string // utmTags: "Source: google", ... only the tags set
 	Click      string
 	ClickID    string
 	Referrer   string
@@ -95,12 +95,7 @@ func newVisitRow(r visits.Visit, tr i18n.Printer, loc *time.Location) visitRow {
 		Events: r.Events, VisitorID: ss.Visitor, Name: r.Visitor.Name, Phones: r.Visitor.Phones,
 		Emails: r.Visitor.Emails, Properties: r.Properties, Bot: ss.Bot, UserAgent: ss.UserAgent,
 	}
-	for _, t := range [...][2]string{{"source", ss.UTMSource}, {"medium", ss.UTMMedium}, {"campaign", ss.UTMCampaign},
-		{"term", ss.UTMTerm}, {"content", ss.UTMContent}} {
-		if t[1] != "" {
-			row.UTM = append(row.UTM, t[0]+": "+t[1])
-		}
-	}
+	row.UTM = utmTags(tr, ss)
 	for _, h := range r.Pages {
 		row.Pages = append(row.Pages, pageRow{Time: time.UnixMilli(h.Time).In(loc).Format(time.TimeOnly), URL: h.URL, Title: h.Title})
 	}
@@ -110,4 +105,20 @@ func newVisitRow(r visits.Visit, tr i18n.Printer, loc *time.Location) visitRow {
 		row.ClickID = strings.ToValidUTF8(row.ClickID[:24], "") + "…"
 	}
 	return row
+}
+
+// utmTags are the session's UTM tags as the visit views list them, each
+// labelled in tr's language ("Source: google", "Источник: google"), with
+// the reports' names for them; only the tags set.
+func utmTags(tr i18n.Printer, ss *store.Session) []string {
+	var tags []string
+	for _, t := range [...]struct{ label, value string }{
+		{tr.T("Source"), ss.UTMSource}, {tr.T("Medium"), ss.UTMMedium}, {tr.T("Campaign"), ss.UTMCampaign},
+		{tr.T("Term"), ss.UTMTerm}, {tr.T("Content"), ss.UTMContent},
+	} {
+		if t.value != "" {
+			tags = append(tags, t.label+": "+t.value)
+		}
+	}
+	return tags
 }

@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +29,7 @@ import (
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
+	"appliance/store"
 )
 
 func noRedirect(jar http.CookieJar) *http.Client {
@@ -294,18 +299,8 @@ func TestSitesPageListsCallsToUnknownNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true}`
-	req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("post call: %d", resp.StatusCode)
-	}
-	resp, err = c.Get(srv.URL + "sites")
+	postCall(t, srv, token, `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true}`)
+	resp, err := c.Get(srv.URL + "sites")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,17 +329,7 @@ func TestUnknownCallsInSitesZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
-	body := `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true,"started_at":"` + started.Format(time.RFC3339) + `"}`
-	req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("post call: %d", resp.StatusCode)
-	}
+	postCall(t, srv, token, `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true,"started_at":"`+started.Format(time.RFC3339)+`"}`)
 	vlad, err := time.LoadLocation("Asia/Vladivostok")
 	if err != nil {
 		t.Fatal(err)
@@ -355,4 +340,92 @@ func TestUnknownCallsInSitesZone(t *testing.T) {
 			t.Errorf("sites page lacks %s", want)
 		}
 	}
+}
+
+// postCall reports a call to /api/v1/calls, as a PBX does, with the API
+// token, and fails the test unless it is stored; it returns the call's id.
+func postCall(t *testing.T, srv *httpdtest.Server, token, body string) uint64 {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("post call %s: %d %s", body, resp.StatusCode, raw)
+	}
+	return decodeResult(t, string(raw)).CallID
+}
+
+// The calls page lists calls by when they started, newest first, also a
+// call the PBX reported hours late (a retried webhook), and so do the CSV
+// and, after a restart, calls stored before the by-start index.
+func TestCallsListedByStart(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.HTTP.Numbers().SetSiteNumbers(t.Context(), site.ID, []string{"+7 495 111-22-33"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	token, err := accounts.New(srv.DB).CreateToken(t.Context(), "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	call := func(caller string, ago time.Duration) uint64 {
+		return postCall(t, srv, token, `{"called":"74951112233","caller":"`+caller+`","duration":5,"answered":true,"started_at":"`+
+			now.Add(-ago).Format(time.RFC3339)+`"}`)
+	}
+	// Reported in this order; started an hour ago, three hours ago (the
+	// late report), two hours ago.
+	hourAgo, late, twoHoursAgo := call("79160000001", time.Hour), call("79160000003", 3*time.Hour), call("79160000002", 2*time.Hour)
+	want := []uint64{hourAgo, twoHoursAgo, late}
+	check := func(c *http.Client, when string) {
+		t.Helper()
+		page := okPage(t, c, srv.URL+"sites/"+key+"/calls")
+		var got []uint64
+		for _, m := range regexp.MustCompile(`<tr id="call-(\d+)">`).FindAllStringSubmatch(page, -1) {
+			id, _ := strconv.ParseUint(m[1], 10, 64)
+			got = append(got, id)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the calls page lists %v, want %v (newest start first)", when, got, want)
+		}
+		got = got[:0]
+		for i, line := range strings.Split(rawPage(t, c, srv.URL+"sites/"+key+"/calls.csv"), "\n") {
+			if id, err := strconv.ParseUint(strings.TrimPrefix(strings.SplitN(line, ",", 2)[0], "\ufeff"), 10, 64); i > 0 && err == nil {
+				got = append(got, id)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the calls CSV lists %v, want %v", when, got, want)
+		}
+	}
+	check(srv.Client(t), "as reported")
+
+	// A store written before the index: its entries and its mark gone.
+	var gone [][]byte
+	srv.DB.ScanPrefix(t.Context(), store.CallStartPrefix(site.ID), false, 0, func(k, _ []byte) bool { gone = append(gone, bytes.Clone(k)); return true })
+	if len(gone) != 3 {
+		t.Fatalf("%d by-start entries, want 3", len(gone))
+	}
+	gone = append(gone, store.MetaKey("call-start-index"))
+	if err := srv.DB.Update(t.Context(), func(tx *store.Tx) error {
+		for _, k := range gone {
+			tx.Delete(k)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := srv.Dir
+	srv.Stop()
+	srv = httpdtest.StartAt(t, dir)
+	check(srv.Client(t), "after a restart over older calls")
 }

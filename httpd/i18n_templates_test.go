@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -341,5 +342,55 @@ func TestCatalogHasEveryKey(t *testing.T) {
 				t.Errorf("%q has no %s translation", key, l)
 			}
 		}
+	}
+}
+
+// isBidiControl reports whether r is one of the characters
+// showBidiControls replaces.
+func isBidiControl(r rune) bool {
+	return r == '\u200e' || r == '\u200f' || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+}
+
+// TestNoBidiControlsInPages: the templates and the catalog hold no bidi
+// control, so every one showBidiControls finds in a page came from what a
+// visitor typed.
+func TestNoBidiControlsInPages(t *testing.T) {
+	files := dashboardTemplates(t)
+	txt, _ := filepath.Glob("i18n/*/*.txt")
+	if len(txt) == 0 {
+		t.Fatal("no catalog files found")
+	}
+	for _, name := range txt {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = string(b)
+	}
+	for name, text := range files {
+		if i := strings.IndexFunc(text, isBidiControl); i >= 0 {
+			t.Errorf("%s holds a bidi control at byte %d", name, i)
+		}
+	}
+}
+
+// showBidiControls replaces exactly the bidi controls, each with U+FFFD,
+// and leaves the rest of the page as it was.
+func TestShowBidiControls(t *testing.T) {
+	var all strings.Builder
+	for r := rune(0x2000); r <= 0x2070; r++ {
+		all.WriteRune(r)
+	}
+	got := string(showBidiControls([]byte("<td>" + all.String() + "Иван\u202e+7 916\u200f123</td>")))
+	var want strings.Builder
+	for r := rune(0x2000); r <= 0x2070; r++ {
+		if isBidiControl(r) {
+			want.WriteRune('\ufffd')
+		} else {
+			want.WriteRune(r)
+		}
+	}
+	if w := "<td>" + want.String() + "Иван\ufffd+7 916\ufffd123</td>"; got != w {
+		t.Errorf("got  %q\nwant %q", got, w)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -467,4 +468,55 @@ func rawPage(t testing.TB, c *http.Client, rawURL string) string {
 		t.Fatalf("get %s: %d %s", rawURL, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// A sale's amount reads on the leads page and the visitor card as the
+// reports write money: 1 000.50, with a decimal comma in Russian.
+func TestSaleAmountWrittenAsReports(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Ann", "is_sale": true, "sale_cost": "1000.5"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	c := srv.Client(t)
+	for _, u := range []string{"sites/" + site + "/leads", "sites/" + site + "/visitors/" + strconv.FormatUint(v.VisitorID, 10)} {
+		for lang, want := range map[string]string{"en": "1\u00a0000.50", "ru": "1\u00a0000,50"} {
+			code, page := getPageIn(t, c, srv.URL+u, lang)
+			if code != http.StatusOK {
+				t.Fatalf("%s: %d", u, code)
+			}
+			sale := regexp.MustCompile(`<div class="sale">(.*?)</div>`).FindStringSubmatch(page)
+			if sale == nil || !strings.Contains(sale[1], want) {
+				t.Errorf("%s in %s: the sale reads %q, want the amount written %q", u, lang, sale, want)
+			}
+		}
+	}
+}
+
+// Bidi controls a visitor typed (a name written backwards by U+202E, a
+// phone's digits reordered by U+200F) reach the dashboard's pages as
+// U+FFFD, so they cannot reorder what the operator reads; the lead is
+// stored as typed.
+func TestBidiControlsShownNotObeyed(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	const name, phone, message = "Ann\u202eavoN", "8 916\u200f123\u200f45 67 доб\u20672", "call me\u2066 \u202bplease"
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": name, "phone": phone, "message": message})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	if l := siteLeads(t, srv, site); len(l) != 1 || l[0].Name != name || l[0].PhoneRaw != phone || l[0].Message != message {
+		t.Fatalf("stored %+v, want the lead as typed", l)
+	}
+	c := srv.Client(t)
+	for _, u := range []string{"sites/" + site + "/leads", "sites/" + site + "/visitors/" + strconv.FormatUint(v.VisitorID, 10)} {
+		page := rawPage(t, c, srv.URL+u)
+		if i := strings.IndexAny(page, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"); i >= 0 {
+			t.Errorf("%s holds a bidi control: %q", u, page[max(i-40, 0):min(i+40, len(page))])
+		}
+		if !strings.Contains(page, "Ann\ufffdavoN") || !strings.Contains(page, "call me\ufffd \ufffdplease") {
+			t.Errorf("%s does not show the visitor's text with its controls made visible", u)
+		}
+	}
 }

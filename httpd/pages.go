@@ -267,8 +267,32 @@ func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("text/html; charset=utf-8")
 	securityHeaders(ctx)
-	ctx.SetBody(buf.Bytes())
+	ctx.SetBody(showBidiControls(buf.Bytes()))
 	return nil
+}
+
+// showBidiControls replaces, in place, every Unicode bidi control in a
+// rendered page with U+FFFD (the same three bytes in UTF-8): the marks
+// (U+200E, U+200F), embeddings and overrides (U+202A-U+202E) and isolates
+// (U+2066-U+2069). Neither the templates nor the catalog hold any
+// (TestNoBidiControlsInPages), so what it finds was typed by a visitor
+// (a name, a phone, a message, a page title): escaping leaves it text, but
+// it would still reorder what the operator reads, a phone shown reversed
+// or a name pulling the row's time before it. Shown as U+FFFD it changes
+// nothing and tells the reader something odd was typed; the stored text
+// is untouched. style.css isolates the visitor-text fields (unicode-bidi:
+// isolate) against what right-to-left letters alone would do.
+func showBidiControls(b []byte) []byte {
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] != 0xe2 {
+			continue
+		}
+		if c := b[i+2]; b[i+1] == 0x80 && (c == 0x8e || c == 0x8f || c >= 0xaa && c <= 0xae) || b[i+1] == 0x81 && c >= 0xa6 && c <= 0xa9 {
+			b[i], b[i+1], b[i+2] = 0xef, 0xbf, 0xbd
+			i += 2
+		}
+	}
+	return b
 }
 
 // dashboardCSP is the dashboard pages' Content-Security-Policy: scripts,

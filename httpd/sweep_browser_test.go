@@ -226,16 +226,7 @@ func sweepFixture(t *testing.T, srv *httpdtest.Server) string {
 		`{"called":"74950000009","caller":"","duration":0,"answered":false}`,
 		`{"called":"74997770000","caller":"79035554433","duration":12,"answered":true}`,
 	} {
-		req, _ := http.NewRequest("POST", srv.URL+"api/v1/calls", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("call %s: %d", body, resp.StatusCode)
-		}
+		postCall(t, srv, token, body)
 	}
 	return key
 }

@@ -135,11 +135,18 @@ func TestBrowserRecentVisits(t *testing.T) {
 		t.Fatalf("rows %v, want the newest session first", ids)
 	}
 	row := httpdtest.Eval[string](t, ctx, `document.getElementById("visit-`+itoa(first.SessionID)+`").innerText`)
-	for _, want := range []string{"ad", "source: yandex", "medium: cpc", "campaign: spring", "yclid: 42", "https://yandex.ru/",
+	for _, want := range []string{"ad", "Source: yandex", "Medium: cpc", "Campaign: spring", "yclid: 42", "https://yandex.ru/",
 		"Главная", "Каталог", "https://shop.example.com/catalog", "Offer", "DownloadBook", "Дмитрий", "+79123456789",
 		"Тип посетителя", "Потенциальный", "#" + itoa(first.VisitorID)} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the first visit's row lacks %q:\n%s", want, row)
+		}
+	}
+	// What the visitor and the pages wrote is set apart from the row's own
+	// text, so right-to-left letters in it cannot reorder the row.
+	for _, sel := range []string{".utm", ".visitor-name", ".title", ".url"} {
+		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector("#visit-`+itoa(first.SessionID)+` `+sel+`")).unicodeBidi`); got != "isolate" {
+			t.Errorf("%s is unicode-bidi %q, want isolate", sel, got)
 		}
 	}
 	bot := httpdtest.Eval[string](t, ctx, `document.getElementById("visit-`+itoa(second.SessionID)+`").innerText`)
@@ -151,6 +158,17 @@ func TestBrowserRecentVisits(t *testing.T) {
 			t.Errorf("%s shows %q, want %s", id, got, want)
 		}
 	}
+
+	// In Russian the UTM tags' labels are Russian too.
+	httpdtest.Eval[any](t, ctx, `document.cookie = "apl_lang=ru; path=/"`)
+	httpdtest.Must(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("recent-visits")))
+	row = httpdtest.Eval[string](t, ctx, `document.getElementById("visit-`+itoa(first.SessionID)+`").innerText`)
+	for _, want := range []string{"Источник: yandex", "Тип трафика: cpc", "Кампания: spring"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the Russian row lacks %q:\n%s", want, row)
+		}
+	}
+	httpdtest.Eval[any](t, ctx, `document.cookie = "apl_lang=en; path=/"`)
 
 	// A phone: every column is still there, and the table scrolls.
 	httpdtest.Must(t, ctx, chromedp.EmulateViewport(375, 740), chromedp.Reload())

@@ -311,6 +311,7 @@ func TestVisitorCardPage(t *testing.T) {
 		`href="https://pbx.example/rec/site.mp3"`,
 		"&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt;", "&lt;/textarea&gt;&lt;script&gt;window.__xss=2&lt;/script&gt;",
 		"&lt;svg onload=&#34;window.__xss=3&#34;&gt;hello",
+		"Source: google", "Medium: cpc", "Campaign: winter",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("card lacks %q", want)
@@ -344,13 +345,17 @@ func TestVisitorCardPage(t *testing.T) {
 	ru, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{"Посетитель №" + strconv.FormatUint(j.first.VisitorID, 10), "Что он делал", "телефон · Safari · iOS", "номер звонящего",
-		`<dd class="source"><span class="tag">реклама</span>`, "<dt>Имя посетителя</dt>", `<div class="muted">сайт (JS) · сеанс`} {
+		`<dd class="source"><span class="tag">реклама</span>`, "<dt>Имя посетителя</dt>", `<div class="muted">сайт (JS) · сеанс`,
+		"Источник: google", "Тип трафика: cpc", "Кампания: winter"} {
 		if !strings.Contains(string(ru), want) {
 			t.Errorf("the Russian card lacks %q", want)
 		}
 	}
 	if strings.Contains(string(ru), `<span class="tag">ad</span>`) {
 		t.Error("the Russian card names a visit's channel in English")
+	}
+	if strings.Contains(string(ru), "source: ") || strings.Contains(string(ru), "Source: ") {
+		t.Error("the Russian card labels the UTM tags in English")
 	}
 	if strings.Contains(string(ru), "Название") {
 		t.Error("the Russian card calls the visitor's name a title (Название)")

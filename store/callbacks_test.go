@@ -37,7 +37,9 @@ func TestPrefixBytesUnique(t *testing.T) {
 	all := []byte{prefixMeta, prefixUser, prefixAuth, prefixToken, prefixInvite, prefixSite, prefixSiteKey, prefixVisitor,
 		prefixProperty, prefixSession, prefixHit, prefixEvent, prefixRollup, prefixLead, prefixWebhooks,
 		prefixOutbox, prefixDelivery, prefixNumbers, prefixLease, prefixCall, prefixWidget, prefixCallback,
-		prefixCallbackDue, prefixDue, prefixMark, prefixTLS, prefixCompressed}
+		prefixCallbackDue, prefixDue, prefixMark, prefixTLS, prefixCompressed, prefixCallStart, prefixCallOnce, prefixCaller,
+		prefixReport, prefixTouch, prefixCost, prefixChat, prefixChatMessage, prefixChatOpen, prefixChatVisitor, prefixChatSettings,
+		prefixVisitorItem, prefixPhoneVisitor, prefixExport, prefixSealed, prefixHigh}
 	seen := map[byte]bool{}
 	for _, p := range all {
 		if seen[p] {

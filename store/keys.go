@@ -112,6 +112,14 @@ const (
 	// number no site knows are kept under site 0.
 	prefixCall byte = 'c'
 
+	// prefixCallStart + site id (uint32 BE) + started (uint64 BE, Unix ms)
+	// + call id (uint64 BE) -> nothing: a site's calls in the order they
+	// started, written in the same durable write as the call. A call's own
+	// key is in the order it was reported, and a PBX may report a call long
+	// after it started (a retried webhook), so a list by start scans this;
+	// IndexCallStarts builds it for calls stored before it existed.
+	prefixCallStart byte = 'K'
+
 	// prefixCallOnce + len(called) (1 byte) + called + len(caller) (1 byte)
 	// + caller + started_at (uint64 BE, Unix ms) -> site id (uint32 BE) +
 	// call id (uint64 BE): the call a PBX already reported, so that its
@@ -561,6 +569,25 @@ func CallKey(site uint32, id uint64) []byte { return siteIDKey(prefixCall, site,
 
 // CallPrefix is the key prefix of all calls of a site.
 func CallPrefix(site uint32) []byte { return sitePrefix(prefixCall, site) }
+
+// CallStartKey is the entry of call id of site, started at startedMs
+// (Unix ms, not negative), in the site's calls by start.
+func CallStartKey(site uint32, startedMs int64, id uint64) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixCallStart, 20), site)
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(b, uint64(startedMs)), id)
+}
+
+// CallStartPrefix is the key prefix of a site's calls by start.
+func CallStartPrefix(site uint32) []byte { return sitePrefix(prefixCallStart, site) }
+
+// ParseCallStartKey returns the start (Unix ms) and the call id of a
+// CallStartKey; ok is false for any other key.
+func ParseCallStartKey(key []byte) (startedMs int64, id uint64, ok bool) {
+	if len(key) != 21 || key[0] != prefixCallStart || key[5]&0x80 != 0 {
+		return 0, 0, false
+	}
+	return int64(binary.BigEndian.Uint64(key[5:13])), binary.BigEndian.Uint64(key[13:]), true
+}
 
 // CallOnceKey is the key that remembers a reported call by what identifies
 // it on the PBX side. called and caller are normalised digits (at most 255

@@ -66,10 +66,19 @@
   var lastActivity = 0;
   var baseTitle = document.title;
 
+  // BIDI are the Unicode bidi controls (marks, embeddings, overrides,
+  // isolates): in a visitor's text they are shown as U+FFFD, as the
+  // server's pages show them, so they cannot reorder what the operator
+  // reads; dir=auto sets each text apart from what is around it.
+  var BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
   function el(tag, cls, text) {
     var n = document.createElement(tag);
     if (cls) n.className = cls;
-    if (text != null) n.textContent = String(text);
+    if (text != null) {
+      n.textContent = String(text).replace(BIDI, "\ufffd");
+      n.dir = "auto";
+    }
     return n;
   }
 

@@ -69,8 +69,12 @@ func ViewOf(cb *store.Callback, groups []store.WidgetGroup) View {
 type Filter struct {
 	From, To time.Time // ordered in [From, To); zero: unbounded
 	State    string    // a state name; "" any
-	Phone    string    // digits the phone contains; "" any
-	Status   string    // staff's mark: leads.StatusNew, StatusDone, StatusSpam; "" any
+	// Phone is digits the phone contains, parsed (Phone) or as typed
+	// (the digits of PhoneRaw); PhoneText is text the phone as typed
+	// contains, in any case. A callback matches either; both "": any.
+	Phone     string
+	PhoneText string
+	Status    string // staff's mark: leads.StatusNew, StatusDone, StatusSpam; "" any
 }
 
 func (f *Filter) match(cb *store.Callback) bool {
@@ -80,10 +84,27 @@ func (f *Filter) match(cb *store.Callback) bool {
 		return false
 	case f.State != "" && StateName(cb.State) != f.State:
 		return false
-	case f.Phone != "" && !strings.Contains(cb.Phone, f.Phone):
+	case (f.Phone != "" || f.PhoneText != "") && !f.matchPhone(cb):
 		return false
 	}
 	return true
+}
+
+func (f *Filter) matchPhone(cb *store.Callback) bool {
+	if f.Phone != "" && (strings.Contains(cb.Phone, f.Phone) || strings.Contains(digits(cb.PhoneRaw), f.Phone)) {
+		return true
+	}
+	return f.PhoneText != "" && strings.Contains(strings.ToLower(cb.PhoneRaw), strings.ToLower(f.PhoneText))
+}
+
+// digits is s without anything but the digits 0-9.
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // ParseState checks a state name of a filter; "" is any.

@@ -166,6 +166,7 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 			tx.Set(once, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, a.Site), c.ID))
 		}
 		tx.Set(store.CallKey(a.Site, c.ID), c.Encode())
+		tx.Set(store.CallStartKey(a.Site, c.Time, c.ID), nil)
 		tx.Export(store.CallKey(a.Site, c.ID), c.Time)
 		store.IndexVisitorItem(tx, c.Visitor, store.ItemCall, c.ID)
 		if in.Also != nil {
@@ -281,26 +282,32 @@ func (t *Tracker) session(site uint32, id uint64) (*store.Session, error) {
 	return &s, nil
 }
 
-// ListCalls calls fn with each call of site, newest report first, until fn
-// returns false or limit calls were given (limit <= 0: all). Calls
-// reported before from are not read.
+// ListCalls calls fn with each call of site, latest start first (a call
+// the PBX reported late takes its place by when it started), until fn
+// returns false or limit calls were given (limit <= 0: all). Calls that
+// started before from are not read.
 func (t *Tracker) ListCalls(ctx context.Context, site uint32, from time.Time, limit int, fn func(store.Call) bool) error {
 	n := 0
 	var derr error
-	err := t.db.ScanPrefix(ctx, store.CallPrefix(site), true, 0, func(k, v []byte) bool {
-		id, _ := store.IDFromKey(k)
-		c, err := store.DecodeCall(id, v)
+	err := t.db.ScanPrefix(ctx, store.CallStartPrefix(site), true, 0, func(k, _ []byte) bool {
+		started, id, ok := store.ParseCallStartKey(k)
+		if !ok {
+			return true
+		}
+		if !from.IsZero() && started < from.UnixMilli() {
+			return false
+		}
+		v, err := t.db.Get(store.CallKey(site, id))
+		if errors.Is(err, store.ErrNotFound) {
+			return true
+		}
+		var c store.Call
+		if err == nil {
+			c, err = store.DecodeCall(id, v)
+		}
 		if err != nil {
 			derr = fmt.Errorf("call %d: %w", id, err)
 			return false
-		}
-		// Ids grow with the time of the report, give or take the moments
-		// between taking an id and the write.
-		if !from.IsZero() && c.Received < from.Add(-time.Minute).UnixMilli() {
-			return false
-		}
-		if !from.IsZero() && c.Received < from.UnixMilli() {
-			return true
 		}
 		n++
 		return fn(c) && (limit <= 0 || n < limit)
