@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -80,7 +81,9 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	case len(page) > MaxURL:
 		return cb, ErrInvalid.Errorf("the page URL is longer than %d bytes", MaxURL)
 	}
-	cb.PageURL = page
+	// The snippet cuts a long URL, maybe inside an escape: mended as the
+	// tracker mends every page URL.
+	cb.PageURL = visits.MendURL(page)
 	return cb, nil
 }
 

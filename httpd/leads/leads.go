@@ -122,6 +122,9 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 	if l.PageURL, err = text("page url", in.PageURL, MaxURL, false); err != nil {
 		return store.Lead{}, err
 	}
+	// The snippet cuts a long URL, maybe inside an escape: the lead is
+	// kept with the URL mended.
+	l.PageURL = visits.MendURL(l.PageURL)
 	if l.PageURL != "" {
 		// The page is the snippet's location.href, not what the visitor
 		// typed: a lead never names a javascript: or data: "page".
