@@ -434,7 +434,7 @@ func TestSearchAndCSV(t *testing.T) {
 		t.Errorf("search found open chat %d", b.Chat.ID)
 	}
 	var out strings.Builder
-	if err := f.svc.WriteCSV(ctx, &out, found); err != nil {
+	if err := f.svc.WriteCSV(ctx, &out, found, time.UTC); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Visitor: =HYPERLINK") || strings.Contains(out.String(), ",=HYPERLINK") {
