@@ -132,6 +132,18 @@ func ParsePageURL(field, s string) (*url.URL, error) {
 // MendURL(MendURL(s)) == MendURL(s).
 func MendURL(s string) string {
 	cut := len(s) >= MaxURL
+	s, dropped := dropIncompleteEscape(s)
+	if cut || dropped {
+		if t := dropPartialRune(s); len(t) < len(s) {
+			s, _ = dropIncompleteEscape(t)
+		}
+	}
+	return s
+}
+
+// dropIncompleteEscape drops the "%" or "%" and one hex digit that end s,
+// as often as s ends in one; dropped says whether it did.
+func dropIncompleteEscape(s string) (_ string, dropped bool) {
 	for {
 		n := len(s)
 		switch {
@@ -139,14 +151,10 @@ func MendURL(s string) string {
 			s = s[:n-1]
 		case n >= 2 && s[n-2] == '%' && isHex(s[n-1]):
 			s = s[:n-2]
-		case cut:
-			if s = dropPartialRune(s); len(s) == n {
-				return s
-			}
 		default:
-			return s
+			return s, dropped
 		}
-		cut = true
+		dropped = true
 	}
 }
 

@@ -257,7 +257,9 @@ func TestMendURL(t *testing.T) {
 		{long("%F0%9F%98"), long("%F0%9F%98")[:MaxURL-9]},
 		{long("%F0%9F%98%80"), long("%F0%9F%98%80")},
 		{long("%FF"), long("%FF")},
-		{long("%C0"), long("%C0")}, // never the start of a character: left
+		{long("%C0"), long("%C0")},                  // never the start of a character: left
+		{long("%D0%D0"), long("%D0%D0")[:MaxURL-3]}, // one broken character goes, not the run before it
+		{"https://a/%%D0%9", "https://a/"},
 		{"", ""},
 	} {
 		if got := MendURL(tt.in); got != tt.want {
