@@ -44,7 +44,8 @@ type Input struct {
 // past or within Soon is made immediate. Only a missing or oversized
 // phone, text that is not UTF-8 or has control characters, and the
 // fields the page's code sets are refused; every failure wraps ErrInvalid
-// and names the field.
+// and names the field. A page URL the snippet cut inside a %-escape is
+// mended (visits.MendURL).
 func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	cb := store.Callback{Time: now.UnixMilli(), GroupID: in.GroupID, State: store.CallbackPending}
 	raw := strings.TrimSpace(in.Phone)

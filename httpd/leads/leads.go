@@ -84,7 +84,8 @@ type Input struct {
 // visitor's request is not lost over a typo. Only an empty lead, a field
 // over its limit, text that is not UTF-8 or has control characters, and
 // the fields the page's code sets (page URL, sale, group) are refused; every
-// such failure wraps ErrInvalid and names the field.
+// such failure wraps ErrInvalid and names the field. A page URL the
+// snippet cut inside a %-escape is mended (visits.MendURL), not refused.
 func Check(in Input, via string, now time.Time, region string) (store.Lead, error) {
 	l := store.Lead{Time: now.UnixMilli(), Via: via, IsSale: in.IsSale, GroupID: in.GroupID}
 	var err error
