@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"appliance/httpd/callbacks"
+	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -27,6 +28,7 @@ func FuzzParseCallbackJSON(f *testing.F) {
 		`{"captcha_value":"` + strings.Repeat("9", 65) + `"}`,
 		`{"phone":"1"} {}`,
 		`[]`, `null`, ``, `{"phone":"\u0000"}`, "{\"u\":\"\xff\"}",
+		`{"phone":"79101234567","u":"https://shop.example/%D0%9F%D0%9"}`, `{"phone":"79101234567","u":"https://shop.example/#%"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -53,6 +55,9 @@ func FuzzParseCallbackJSON(f *testing.F) {
 		if cb.PhoneRaw == "" || strings.ContainsFunc(cb.PhoneRaw, unicode.IsControl) || len(cb.PhoneRaw) > callbacks.MaxPhone || len(cb.PageURL) > callbacks.MaxURL ||
 			!utf8.ValidString(cb.PhoneRaw) || !utf8.ValidString(cb.PageURL) {
 			t.Fatalf("accepted callback %+v", cb)
+		}
+		if visits.MendURL(cb.PageURL) != cb.PageURL || !strings.HasPrefix(strings.TrimSpace(r.in.PageURL), cb.PageURL) {
+			t.Fatalf("page url %q stored as %q: not mended", r.in.PageURL, cb.PageURL)
 		}
 		if cb.Delayed != 0 && (cb.Delayed <= now.Add(callbacks.Soon).UnixMilli() || cb.Delayed > now.Add(callbacks.MaxDelay).UnixMilli()) {
 			t.Fatalf("accepted delayed time %d", cb.Delayed)

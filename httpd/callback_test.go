@@ -698,3 +698,58 @@ func TestCallbackDelayedAcrossRestart(t *testing.T) {
 		t.Errorf("the pbx took %v, want each callback once", got)
 	}
 }
+
+// The snippet cuts a page URL and a referrer to 2048 bytes; a cut that
+// falls inside a %-escape ("…%D0%9") is mended, not refused: the hit, the
+// lead and the callback are taken with the URL up to the last whole
+// character, and nothing the visitor left is lost.
+func TestPageURLCutMidEscape(t *testing.T) {
+	f := newCBFixture(t)
+	// cut is a URL of base, padded, whose last 2048 bytes end in tail, as
+	// the snippet's cut of a longer one leaves it.
+	cut := func(base, tail string) string { return base + strings.Repeat("a", 2048-len(base)-len(tail)) + tail }
+	const page, ref = "https://shop.example/каталог/", "https://blog.other.example/статья/"
+	hitURL, refURL := cut(page, "%D0%9F%D0%9"), cut(ref, "%D0%")
+	v := trackHit(t, f.srv, f.key, "", hitURL, refURL) // a 200, or it fails the test
+	leadURL, cbURL := cut(page, "#%E2%82%AC%E2%8"), cut(page, "%D")
+
+	status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(f.key, v, map[string]any{"phone": "8 912 345-67-89", "u": leadURL}))
+	if status != http.StatusOK || out["success"] != true {
+		t.Fatalf("lead with a URL cut mid-escape: %d %v", status, out)
+	}
+	status, out = f.order(t, v, map[string]any{"phone": "8 912 345-67-89", "u": cbURL})
+	wantStatus(t, "callback with a URL cut mid-escape", status, out, 0, callbacks.CodeQueued)
+
+	ls := siteLeads(t, f.srv, f.key)
+	if len(ls) != 1 {
+		t.Fatalf("%d leads stored, want 1", len(ls))
+	}
+	l := ls[0]
+	if want := leadURL[:len(leadURL)-len("%E2%8")]; l.PageURL != want {
+		t.Errorf("lead's page stored as …%q, want …%q", tailOf(l.PageURL), tailOf(want))
+	}
+	if want := hitURL[:len(hitURL)-len("%D0%9")]; l.Landing != want {
+		t.Errorf("landing page stored as …%q, want …%q", tailOf(l.Landing), tailOf(want))
+	}
+	if want := refURL[:len(refURL)-len("%D0%")]; l.Referrer != want {
+		t.Errorf("referrer stored as …%q, want …%q", tailOf(l.Referrer), tailOf(want))
+	}
+	cbs := f.callbacks(t)
+	if len(cbs) != 1 {
+		t.Fatalf("%d callbacks stored, want 1", len(cbs))
+	}
+	if want := cbURL[:len(cbURL)-len("%D")]; cbs[0].PageURL != want {
+		t.Errorf("callback's page stored as …%q, want …%q", tailOf(cbs[0].PageURL), tailOf(want))
+	}
+
+	// What is malformed before the end is still refused, nothing stored.
+	status, out, _ = postJSON(t, f.srv.URL+"t/v1/lead", leadBody(f.key, v, map[string]any{"phone": "1", "u": page + "%zz/x"}))
+	if status != http.StatusBadRequest || out["success"] != false {
+		t.Errorf("lead with a malformed URL: %d %v, want a 400", status, out)
+	}
+	if n := len(siteLeads(t, f.srv, f.key)); n != 1 {
+		t.Errorf("%d leads stored, want 1", n)
+	}
+}
+
+func tailOf(s string) string { return s[max(0, len(s)-24):] }

@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/chats"
+	"appliance/httpd/visits"
 )
 
 // pollRequest is the body of POST /t/v1/chat, the long-poll fallback.
@@ -70,6 +71,7 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return pollFail(ctx, fasthttp.StatusNotFound, "unknown_site", "no site with this key")
 	}
+	req.U = visits.MendURL(req.U)
 	if err := checkOrigin(site, string(ctx.Request.Header.Peek("Origin")), req.U); err != nil {
 		if ue := asUserError(err); ue != nil {
 			return pollFail(ctx, ue.Status(), "forbidden_origin", ue.UserMessage())

@@ -335,11 +335,9 @@ func (h *chatVisitorHandlers) hello(site *store.Site, f chatFrame, ip string) (*
 	if err := checkKey(site, ci, f.Key); err != nil {
 		return nil, &frameError{code: "wrong_key", msg: err.(*Error).Msg}
 	}
-	page := ""
-	if f.U != "" {
-		if _, err := visits.ParsePageURL("u", f.U); err == nil && len(f.U) <= 2048 {
-			page = f.U
-		}
+	page := visits.MendURL(f.U)
+	if _, err := visits.ParsePageURL("u", page); err != nil {
+		page = ""
 	}
 	return &visitorState{v: chats.Visitor{Site: site, Visitor: ci.Visitor, Session: ci.Session, Page: page, IP: ip}}, nil
 }

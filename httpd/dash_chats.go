@@ -172,5 +172,5 @@ func (s *dashboardHandlers) chatsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	ctx.SetContentType("text/csv; charset=utf-8")
 	ctx.Response.Header.Set("Content-Disposition", `attachment; filename="chats-`+site.Key+`.csv"`)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	return s.chats.WriteCSV(ctx, ctx, found)
+	return s.chats.WriteCSV(ctx, ctx, found, s.sites.Location(site))
 }

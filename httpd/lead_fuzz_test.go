@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/leads"
+	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -47,6 +48,9 @@ func checkParsed(t *testing.T, r leadRequest) {
 	if u, err := url.Parse(l.PageURL); l.PageURL != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
 		t.Fatalf("accepted page url %q", l.PageURL)
 	}
+	if visits.MendURL(l.PageURL) != l.PageURL || !strings.HasPrefix(strings.TrimSpace(r.in.PageURL), l.PageURL) {
+		t.Fatalf("page url %q stored as %q: not mended", r.in.PageURL, l.PageURL)
+	}
 	for _, f := range []string{l.Name, l.EmailRaw, l.PhoneRaw, l.FormName, l.PageURL} {
 		if strings.IndexFunc(f, unicode.IsControl) >= 0 {
 			t.Fatalf("accepted control characters in %q", f)
@@ -73,6 +77,8 @@ func FuzzParseLeadJSON(f *testing.F) {
 		`{"hi":null,"name":null,"is_sale":null}`,
 		`{}`, `[]`, `null`, `{"name":"\ud800"}`,
 		`{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"javascript:alert(1)"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"//a/"}`,
+		`{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"https://a/%D0%9F%D0%9"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"https://a/#%D"}`,
+		`{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"https://a/%zz%D"}`,
 		`{"k":"x","ci":"1.2.3","key":"k","name":"a\u0000b"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","message":"x\n\u001b"}`,
 	} {
 		f.Add([]byte(s))

@@ -239,6 +239,8 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	// The snippet cuts long URLs, maybe inside an escape: mended, not refused.
+	req.U, req.R = visits.MendURL(req.U), visits.MendURL(req.R)
 	page, err := visits.ParsePageURL("u", req.U)
 	if err != nil {
 		return err

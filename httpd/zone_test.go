@@ -96,6 +96,8 @@ func TestNumbersPageInSiteTimeZone(t *testing.T) {
 // which channel in that language: a chat begun at 20:30 UTC on
 // 1 December began on 2 December at 06:30 in Vladivostok. Before, the
 // page wrote UTC and the raw words "visitor" and "ad" on a Russian page.
+// Its CSV export writes the same times as the leads export does, RFC 3339
+// in the site's zone (it wrote them in UTC).
 func TestChatsPageInSiteTimeZone(t *testing.T) {
 	f := newCBFixture(t)
 	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.key, "Asia/Vladivostok"); err != nil {
@@ -133,6 +135,11 @@ func TestChatsPageInSiteTimeZone(t *testing.T) {
 		if strings.Contains(body, "(UTC)") || strings.Contains(body, "20:30") {
 			t.Errorf("%s: the chat page writes UTC times for a site in Vladivostok", lang)
 		}
+	}
+	_, csv := getPage(t, c, f.srv.URL+"sites/"+f.key+"/chats.csv")
+	if !strings.Contains(csv, ",2026-12-02T06:30:00+10:00,2026-12-02T06:45:00+10:00,") || !strings.Contains(csv, "[2026-12-02 06:30:00] Visitor: Здравствуйте") ||
+		strings.Contains(csv, "20:30") {
+		t.Errorf("the chats CSV does not write the site's time:\n%s", csv)
 	}
 }
 

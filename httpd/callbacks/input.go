@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -43,7 +44,8 @@ type Input struct {
 // past or within Soon is made immediate. Only a missing or oversized
 // phone, text that is not UTF-8 or has control characters, and the
 // fields the page's code sets are refused; every failure wraps ErrInvalid
-// and names the field.
+// and names the field. A page URL the snippet cut inside a %-escape is
+// mended (visits.MendURL).
 func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	cb := store.Callback{Time: now.UnixMilli(), GroupID: in.GroupID, State: store.CallbackPending}
 	raw := strings.TrimSpace(in.Phone)
@@ -80,7 +82,9 @@ func Check(in Input, now time.Time, region string) (store.Callback, error) {
 	case len(page) > MaxURL:
 		return cb, ErrInvalid.Errorf("the page URL is longer than %d bytes", MaxURL)
 	}
-	cb.PageURL = page
+	// The snippet cuts a long URL, maybe inside an escape: mended as the
+	// tracker mends every page URL.
+	cb.PageURL = visits.MendURL(page)
 	return cb, nil
 }
 

@@ -80,6 +80,53 @@ func (f *fixture) deliveries(t *testing.T, kind webhooks.Kind) []store.Delivery 
 	return out
 }
 
+// send stores the visitor's message text (the first opens a chat); the
+// test fails when it is not stored.
+func (f *fixture) send(t *testing.T, text string) chats.Ack {
+	t.Helper()
+	a, err := f.svc.Send(context.Background(), f.visitor(), "", text)
+	if err != nil {
+		t.Fatalf("send %q: %v", text, err)
+	}
+	return a
+}
+
+// online opens operator name's console on the site; release closes it.
+func (f *fixture) online(name string) (op chats.Operator, release func()) {
+	op = chats.Operator{Name: name}
+	return op, f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+}
+
+// sweepAfter moves the clock on by d, the operators in active at their
+// consoles at that moment, and sweeps, as Run does on each tick.
+func (f *fixture) sweepAfter(d time.Duration, active ...chats.Operator) {
+	f.advance(d)
+	for _, op := range active {
+		f.svc.Active(op, []uint32{f.site.ID})
+	}
+	f.svc.Sweep(context.Background())
+}
+
+// chat reads the site's chat id.
+func (f *fixture) chat(t *testing.T, id uint64) store.Chat {
+	t.Helper()
+	c, err := f.svc.Chat(f.site.ID, id)
+	if err != nil {
+		t.Fatalf("chat %d: %v", id, err)
+	}
+	return c
+}
+
+// storedLeads reads the site's leads, newest first.
+func (f *fixture) storedLeads(t *testing.T) []store.Lead {
+	t.Helper()
+	var got []store.Lead
+	if err := f.leads.List(context.Background(), f.site.ID, leads.Filter{}, 0, func(l store.Lead) bool { got = append(got, l); return true }); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // Messages are numbered 1, 2, 3 per chat; a resent ref is answered with
 // the first id and stored once; a reader resumes after any id.
 func TestSendNumbersAndDeduplicates(t *testing.T) {
@@ -123,7 +170,7 @@ func TestSendNumbersAndDeduplicates(t *testing.T) {
 			t.Errorf("Send(%q) stored", bad)
 		}
 	}
-	if c, _ := f.svc.Chat(f.site.ID, a1.Chat.ID); c.Last != 3 {
+	if c := f.chat(t, a1.Chat.ID); c.Last != 3 {
 		t.Errorf("refused messages changed the chat: last %d", c.Last)
 	}
 }
@@ -133,10 +180,7 @@ func TestSendNumbersAndDeduplicates(t *testing.T) {
 func TestConcurrentSendsInOrder(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	first, err := f.svc.Send(ctx, f.visitor(), "", "start")
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := f.send(t, "start")
 	sub := f.svc.SubscribeConsole([]uint32{f.site.ID}, nil)
 	defer f.svc.Unsubscribe(sub)
 	const n = 40
@@ -174,31 +218,18 @@ func TestConcurrentSendsInOrder(t *testing.T) {
 // with the transcript, and the chat closes with its webhook, in one write.
 func TestUnansweredChatBecomesLead(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
-	a, err := f.svc.Send(ctx, f.visitor(), "", "Do you deliver to Tula? <script>alert(1)</script>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Send(ctx, f.visitor(), "", "my phone 8 912 345-67-89"); err != nil {
-		t.Fatal(err)
-	}
-	f.svc.Sweep(ctx)
-	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+	a := f.send(t, "Do you deliver to Tula? <script>alert(1)</script>")
+	f.send(t, "my phone 8 912 345-67-89")
+	f.sweepAfter(0)
+	if c := f.chat(t, a.Chat.ID); c.Closed != 0 {
 		t.Fatal("the chat became a lead before the grace")
 	}
-	f.advance(61 * time.Second)
-	f.svc.Sweep(ctx)
-	c, err := f.svc.Chat(f.site.ID, a.Chat.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.sweepAfter(61 * time.Second)
+	c := f.chat(t, a.Chat.ID)
 	if c.Closed == 0 || c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
 		t.Fatalf("chat after the sweep = %+v", c)
 	}
-	var got []store.Lead
-	if err := f.leads.List(ctx, f.site.ID, leads.Filter{}, 0, func(l store.Lead) bool { got = append(got, l); return true }); err != nil {
-		t.Fatal(err)
-	}
+	got := f.storedLeads(t)
 	if len(got) != 1 || got[0].ID != c.Lead || got[0].Via != leads.ViaChat ||
 		!strings.Contains(got[0].Message, "Do you deliver to Tula? <script>") || !strings.Contains(got[0].Message, "my phone") ||
 		got[0].Source.UTMSource != "google" {
@@ -221,17 +252,12 @@ func TestUnansweredChatBecomesLead(t *testing.T) {
 	if body.Event != "chat" || body.Data.LeadID != c.Lead || len(body.Data.Messages) != 3 || body.Data.Source.UTMSource != "google" {
 		t.Errorf("chat webhook = %s", ds[0].Body)
 	}
-	f.advance(time.Hour)
-	f.svc.Sweep(ctx)
+	f.sweepAfter(time.Hour)
 	if n := len(f.deliveries(t, webhooks.KindLead)); n != 1 {
 		t.Errorf("a second sweep made %d lead deliveries, want 1", n)
 	}
 	// The next message opens a new chat.
-	b, err := f.svc.Send(ctx, f.visitor(), "", "hello again")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !b.Created || b.Chat.ID == a.Chat.ID || b.Message.ID != 1 {
+	if b := f.send(t, "hello again"); !b.Created || b.Chat.ID == a.Chat.ID || b.Message.ID != 1 {
 		t.Errorf("send after the lead = %+v", b)
 	}
 }
@@ -241,37 +267,30 @@ func TestUnansweredChatBecomesLead(t *testing.T) {
 func TestOnlineOperatorAndUnansweredTime(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	op := chats.Operator{Name: "anna"}
-	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	op, release := f.online("anna")
 	defer release()
 	if !f.svc.SiteOnline(f.site.ID) {
 		t.Fatal("site offline with an operator's console open")
 	}
-	a, _ := f.svc.Send(ctx, f.visitor(), "", "anyone?")
-	f.advance(4 * time.Minute)
-	f.svc.Active(op, []uint32{f.site.ID})
-	f.svc.Sweep(ctx)
-	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+	a := f.send(t, "anyone?")
+	f.sweepAfter(4*time.Minute, op)
+	if c := f.chat(t, a.Chat.ID); c.Closed != 0 {
 		t.Fatal("closed before the unanswered time")
 	}
-	f.advance(61 * time.Second)
-	f.svc.Sweep(ctx)
-	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.ClosedBy != chats.ClosedByLead {
+	f.sweepAfter(61 * time.Second)
+	if c := f.chat(t, a.Chat.ID); c.ClosedBy != chats.ClosedByLead {
 		t.Fatalf("after 5 minutes unanswered: %+v", c)
 	}
-	b, _ := f.svc.Send(ctx, f.visitor(), "", "again")
+	b := f.send(t, "again")
 	if _, err := f.svc.OperatorSend(ctx, op, f.site.ID, b.Chat.ID, "", "here"); err != nil {
 		t.Fatal(err)
 	}
-	f.advance(10 * time.Minute)
-	f.svc.Active(op, []uint32{f.site.ID})
-	f.svc.Sweep(ctx)
-	if c, _ := f.svc.Chat(f.site.ID, b.Chat.ID); c.Closed != 0 {
+	f.sweepAfter(10*time.Minute, op)
+	if c := f.chat(t, b.Chat.ID); c.Closed != 0 {
 		t.Fatalf("an answered chat closed: %+v", c)
 	}
-	f.advance(31 * time.Minute)
-	f.svc.Sweep(ctx)
-	if c, _ := f.svc.Chat(f.site.ID, b.Chat.ID); c.ClosedBy != chats.ClosedByIdle {
+	f.sweepAfter(31 * time.Minute)
+	if c := f.chat(t, b.Chat.ID); c.ClosedBy != chats.ClosedByIdle {
 		t.Fatalf("an idle chat: %+v", c)
 	}
 }
@@ -282,30 +301,20 @@ func TestOnlineOperatorAndUnansweredTime(t *testing.T) {
 // words out of the leads.
 func TestUnansweredChatWaitsForItsTimeNotIdleClose(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
-	if err := f.svc.SetSettings(ctx, f.site.ID, store.ChatSettings{Unanswered: 3600}); err != nil {
+	if err := f.svc.SetSettings(context.Background(), f.site.ID, store.ChatSettings{Unanswered: 3600}); err != nil {
 		t.Fatal(err)
 	}
-	op := chats.Operator{Name: "anna"}
-	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	op, release := f.online("anna")
 	defer release()
-	a, err := f.svc.Send(ctx, f.visitor(), "", "Is the blue one in stock? 8 912 345-67-89")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.send(t, "Is the blue one in stock? 8 912 345-67-89")
 	for range 11 { // 55 minutes with the operator at the console
-		f.advance(5 * time.Minute)
-		f.svc.Active(op, []uint32{f.site.ID})
-		f.svc.Sweep(ctx)
+		f.sweepAfter(5*time.Minute, op)
 	}
-	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+	if c := f.chat(t, a.Chat.ID); c.Closed != 0 {
 		t.Fatalf("an unanswered chat closed before the site's unanswered time: %+v", c)
 	}
-	f.advance(5 * time.Minute)
-	f.svc.Active(op, []uint32{f.site.ID})
-	f.svc.Sweep(ctx)
-	c, _ := f.svc.Chat(f.site.ID, a.Chat.ID)
-	if c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
+	f.sweepAfter(5*time.Minute, op)
+	if c := f.chat(t, a.Chat.ID); c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
 		t.Fatalf("after the site's unanswered time: %+v, want closed by lead", c)
 	}
 }
@@ -317,63 +326,45 @@ func TestUnansweredChatWaitsForItsTimeNotIdleClose(t *testing.T) {
 func TestFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	op := chats.Operator{Name: "anna"}
-	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
-	a, err := f.svc.Send(ctx, f.visitor(), "", "Do you deliver to Tula?")
-	if err != nil {
-		t.Fatal(err)
-	}
+	op, release := f.online("anna")
+	a := f.send(t, "Do you deliver to Tula?")
 	if _, err := f.svc.OperatorSend(ctx, op, f.site.ID, a.Chat.ID, "", "Yes, in two days"); err != nil {
 		t.Fatal(err)
 	}
 	release()
 	for range 5 { // the sweeps of Run see the operator go offline after the grace
-		f.advance(30 * time.Second)
-		f.svc.Sweep(ctx)
+		f.sweepAfter(30 * time.Second)
 	}
-	if c, _ := f.svc.Chat(f.site.ID, a.Chat.ID); c.Closed != 0 {
+	if c := f.chat(t, a.Chat.ID); c.Closed != 0 {
 		t.Fatalf("a chat the operator answered last was closed: %+v", c)
 	}
-	if _, err := f.svc.Send(ctx, f.visitor(), "", "Great, call me at 8 912 345-67-89"); err != nil {
-		t.Fatal(err)
-	}
-	f.svc.Sweep(ctx)
-	c, err := f.svc.Chat(f.site.ID, a.Chat.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.send(t, "Great, call me at 8 912 345-67-89")
+	f.sweepAfter(0)
+	c := f.chat(t, a.Chat.ID)
 	if c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
 		t.Fatalf("the follow-up nobody was left to read: chat %+v, want closed by lead", c)
 	}
-	var got []store.Lead
-	if err := f.leads.List(ctx, f.site.ID, leads.Filter{}, 0, func(l store.Lead) bool { got = append(got, l); return true }); err != nil {
-		t.Fatal(err)
-	}
+	got := f.storedLeads(t)
 	if len(got) != 1 || got[0].ID != c.Lead || !strings.Contains(got[0].Message, "call me at 8 912 345-67-89") ||
 		!strings.Contains(got[0].Message, "Operator anna: Yes, in two days") {
 		t.Fatalf("leads = %+v", got)
 	}
 
 	// The operator had the last word: the chat waits for the idle close.
-	b, err := f.svc.Send(ctx, f.visitor(), "", "One more question")
-	if err != nil {
-		t.Fatal(err)
-	}
-	release = f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	b := f.send(t, "One more question")
+	op, release = f.online("anna")
 	if _, err := f.svc.OperatorSend(ctx, op, f.site.ID, b.Chat.ID, "", "Ask away"); err != nil {
 		t.Fatal(err)
 	}
 	release()
 	for range 10 {
-		f.advance(30 * time.Second)
-		f.svc.Sweep(ctx)
+		f.sweepAfter(30 * time.Second)
 	}
-	if c, _ := f.svc.Chat(f.site.ID, b.Chat.ID); c.Closed != 0 {
+	if c := f.chat(t, b.Chat.ID); c.Closed != 0 {
 		t.Fatalf("a chat the operator answered last: %+v", c)
 	}
-	f.advance(30 * time.Minute)
-	f.svc.Sweep(ctx)
-	if c, _ := f.svc.Chat(f.site.ID, b.Chat.ID); c.ClosedBy != chats.ClosedByIdle {
+	f.sweepAfter(30 * time.Minute)
+	if c := f.chat(t, b.Chat.ID); c.ClosedBy != chats.ClosedByIdle {
 		t.Fatalf("an idle chat the operator answered last: %+v", c)
 	}
 }
@@ -384,18 +375,16 @@ func TestPresence(t *testing.T) {
 	f := newFixture(t)
 	sub := f.svc.SubscribeVisitor(chats.LiveVisitor{Site: f.site.ID, Visitor: 7, Session: 8}, nil)
 	defer f.svc.Unsubscribe(sub)
-	op := chats.Operator{Name: "anna"}
-	release := f.svc.Connect(op, []uint32{f.site.ID}, chats.Online)
+	op, release := f.online("anna")
 	if ev := <-sub.C; ev.Kind != chats.EvSiteStatus || !ev.Online {
 		t.Fatalf("event %+v, want the site online", ev)
 	}
 	release()
-	f.svc.Sweep(context.Background())
+	f.sweepAfter(0)
 	if !f.svc.SiteOnline(f.site.ID) {
 		t.Fatal("offline within the grace")
 	}
-	f.advance(31 * time.Second)
-	f.svc.Sweep(context.Background())
+	f.sweepAfter(31 * time.Second)
 	if f.svc.SiteOnline(f.site.ID) {
 		t.Fatal("online after the grace")
 	}
@@ -421,11 +410,11 @@ func TestPresence(t *testing.T) {
 func TestSearchAndCSV(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	a, _ := f.svc.Send(ctx, f.visitor(), "", "=HYPERLINK(\"x\") Pizza delivery")
+	a := f.send(t, "=HYPERLINK(\"x\") Pizza delivery")
 	if _, err := f.svc.Close(ctx, f.site.ID, a.Chat.ID, 0, chats.ClosedByOperator); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := f.svc.Send(ctx, f.visitor(), "", "sushi please")
+	b := f.send(t, "sushi please")
 	found, err := f.svc.Search(ctx, f.site.ID, "PIZZA deliv", 10)
 	if err != nil || len(found) != 1 || found[0].ID != a.Chat.ID {
 		t.Fatalf("search = %+v, %v", found, err)
@@ -434,7 +423,7 @@ func TestSearchAndCSV(t *testing.T) {
 		t.Errorf("search found open chat %d", b.Chat.ID)
 	}
 	var out strings.Builder
-	if err := f.svc.WriteCSV(ctx, &out, found); err != nil {
+	if err := f.svc.WriteCSV(ctx, &out, found, time.UTC); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Visitor: =HYPERLINK") || strings.Contains(out.String(), ",=HYPERLINK") {

@@ -123,8 +123,9 @@ func (s *Service) Close(ctx context.Context, site uint32, chat, visitor uint64, 
 const leadNote = "No operator answered: the conversation was passed on as a request, and you will be contacted. / Оператор не ответил: переписка передана как заявка, с вами свяжутся."
 
 // Transcript is a chat's messages as plain text, one line per message
-// (continuation lines indented), for a lead and the CSV export.
-func Transcript(msgs []store.ChatMessage) string {
+// (continuation lines indented), each with its time in loc, for a lead
+// (in UTC) and the CSV export (in the site's zone).
+func Transcript(msgs []store.ChatMessage, loc *time.Location) string {
 	var b strings.Builder
 	for _, m := range msgs {
 		if m.From == FromSystem {
@@ -134,7 +135,7 @@ func Transcript(msgs []store.ChatMessage) string {
 		if m.From == FromOperator {
 			who = "Operator " + m.Name
 		}
-		fmt.Fprintf(&b, "[%s] %s: %s\n", time.UnixMilli(m.At).UTC().Format("2006-01-02 15:04:05"), who,
+		fmt.Fprintf(&b, "[%s] %s: %s\n", time.UnixMilli(m.At).In(loc).Format("2006-01-02 15:04:05"), who,
 			strings.ReplaceAll(m.Text, "\n", "\n    "))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
@@ -175,7 +176,7 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 	if c.Answered != 0 && (len(msgs) == 0 || msgs[len(msgs)-1].From != FromVisitor) {
 		return nil // the operator had the last word
 	}
-	text := Transcript(msgs)
+	text := Transcript(msgs, time.UTC)
 	if len(text) > leads.MaxChatTranscript {
 		tail := fmt.Sprintf("\n… (cut: the whole conversation is chat %d)", chat)
 		cut := leads.MaxChatTranscript - len(tail)

@@ -229,8 +229,9 @@ func inert(s string) string {
 }
 
 // WriteCSV writes the chats (Search's result, or List's) as CSV with their
-// transcripts; times in UTC RFC 3339.
-func (s *Service) WriteCSV(ctx context.Context, w io.Writer, chats []store.Chat) error {
+// transcripts; times in RFC 3339 in loc (the site's zone, as the other
+// exports write them: the offset says which).
+func (s *Service) WriteCSV(ctx context.Context, w io.Writer, chats []store.Chat, loc *time.Location) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err
@@ -239,7 +240,7 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, chats []store.Chat)
 		if ms == 0 {
 			return ""
 		}
-		return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+		return time.UnixMilli(ms).In(loc).Format(time.RFC3339)
 	}
 	for i := range chats {
 		c := &chats[i]
@@ -254,7 +255,7 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, chats []store.Chat)
 		}
 		row := []string{strconv.FormatUint(c.ID, 10), ts(c.Created), ts(c.Closed), c.ClosedBy, v.Status, inert(c.Assigned),
 			strconv.FormatUint(c.Visitor, 10), strconv.FormatUint(c.Session, 10), c.Channel, inert(c.UTMSource),
-			inert(c.UTMMedium), inert(c.UTMCampaign), inert(c.PageURL), strconv.Itoa(len(msgs)), lead, inert(Transcript(msgs))}
+			inert(c.UTMMedium), inert(c.UTMCampaign), inert(c.PageURL), strconv.Itoa(len(msgs)), lead, inert(Transcript(msgs, loc))}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

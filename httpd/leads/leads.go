@@ -84,7 +84,8 @@ type Input struct {
 // visitor's request is not lost over a typo. Only an empty lead, a field
 // over its limit, text that is not UTF-8 or has control characters, and
 // the fields the page's code sets (page URL, sale, group) are refused; every
-// such failure wraps ErrInvalid and names the field.
+// such failure wraps ErrInvalid and names the field. A page URL the
+// snippet cut inside a %-escape is mended (visits.MendURL), not refused.
 func Check(in Input, via string, now time.Time, region string) (store.Lead, error) {
 	l := store.Lead{Time: now.UnixMilli(), Via: via, IsSale: in.IsSale, GroupID: in.GroupID}
 	var err error
@@ -122,6 +123,9 @@ func Check(in Input, via string, now time.Time, region string) (store.Lead, erro
 	if l.PageURL, err = text("page url", in.PageURL, MaxURL, false); err != nil {
 		return store.Lead{}, err
 	}
+	// The snippet cuts a long URL, maybe inside an escape: the lead is
+	// kept with the URL mended.
+	l.PageURL = visits.MendURL(l.PageURL)
 	if l.PageURL != "" {
 		// The page is the snippet's location.href, not what the visitor
 		// typed: a lead never names a javascript: or data: "page".

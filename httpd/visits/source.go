@@ -3,6 +3,7 @@ package visits
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"appliance/internal/weburl"
 	"appliance/store"
@@ -114,6 +115,81 @@ func ParsePageURL(field, s string) (*url.URL, error) {
 		return nil, invalid("%s must be an absolute http(s) URL", field)
 	}
 	return u, nil
+}
+
+// MendURL mends the end of a page URL or referrer the snippet cut to
+// MaxURL bytes (it cuts the URLs it sends with hits, leads and callbacks,
+// so that a long one does not get the request refused): a cut may fall
+// inside a %-escape, "…%D0%9" or "…%D", which url.Parse refuses, and the
+// visitor's lead would be lost over the last two bytes of its page's URL.
+// MendURL drops a trailing incomplete escape ("%" or "%" and one hex
+// digit: also a page's own stray "%" at the end, which browsers keep)
+// and, when s was cut (it ended in an incomplete escape, or it is MaxURL
+// bytes long), the complete escapes at its end that unescape to only the
+// first bytes of a UTF-8 character ("…%D0" of "…%D0%9F"). Anything else is
+// left as it is, for ParsePageURL to take or refuse: a malformed escape
+// before the end is still malformed. The result is a prefix of s, and
+// MendURL(MendURL(s)) == MendURL(s).
+func MendURL(s string) string {
+	cut := len(s) >= MaxURL
+	s, dropped := dropIncompleteEscape(s)
+	if cut || dropped {
+		if t := dropPartialRune(s); len(t) < len(s) {
+			s, _ = dropIncompleteEscape(t)
+		}
+	}
+	return s
+}
+
+// dropIncompleteEscape drops the "%" or "%" and one hex digit that end s,
+// as often as s ends in one; dropped says whether it did.
+func dropIncompleteEscape(s string) (_ string, dropped bool) {
+	for {
+		n := len(s)
+		switch {
+		case n >= 1 && s[n-1] == '%':
+			s = s[:n-1]
+		case n >= 2 && s[n-2] == '%' && isHex(s[n-1]):
+			s = s[:n-2]
+		default:
+			return s, dropped
+		}
+		dropped = true
+	}
+}
+
+// dropPartialRune drops the %-escapes at the end of s that unescape to a
+// UTF-8 character's first bytes without its last (at most 3 of 4).
+func dropPartialRune(s string) string {
+	var b [3]byte
+	n, end := 0, len(s)
+	for n < len(b) && end >= 3 && s[end-3] == '%' && isHex(s[end-2]) && isHex(s[end-1]) {
+		end -= 3
+		n++
+		b[len(b)-n] = unhex(s[end+1])<<4 | unhex(s[end+2])
+	}
+	tail := b[len(b)-n:]
+	for i := len(tail) - 1; i >= 0; i-- {
+		if tail[i]&0xc0 != 0x80 { // the last byte that is not a continuation
+			if tail[i] >= 0x80 && !utf8.FullRune(tail[i:]) {
+				return s[:len(s)-3*(len(tail)-i)]
+			}
+			break
+		}
+	}
+	return s
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // ParseSource reads the traffic source of a hit on pageURL (an absolute

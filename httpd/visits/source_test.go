@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseSource(t *testing.T) {
@@ -228,4 +229,92 @@ func queryParamName(i int) string {
 		return clickKinds[i-qClick]
 	}
 	return [...]string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}[i]
+}
+
+func TestMendURL(t *testing.T) {
+	const page = "https://shop.example.com/catalog/"
+	// long pads a URL ending in tail to MaxURL bytes, the snippet's cut.
+	long := func(tail string) string {
+		return page + "?q=" + strings.Repeat("a", MaxURL-len(page)-3-len(tail)) + tail
+	}
+	for _, tt := range []struct{ in, want string }{
+		{page + "%D0%9F%D1%80", page + "%D0%9F%D1%80"},
+		{page + "%D0%9", page}, // the escape and the half of "П" before it
+		{page + "%D0%9F%D1%8", page + "%D0%9F"},
+		{page + "%D0%9F%", page + "%D0%9F"},
+		{page + "%D", page},
+		{page + "%", page},
+		{page + "?off=50%", page + "?off=50"},
+		{page + "#%e2%82%a", page + "#"}, // a cut in "€"
+		{page + "%41%4", page + "%41"},
+		{page + "%%", page},
+		{page + "%CF%F0", page + "%CF%F0"}, // not cut: a windows-1251 "Пр" stays
+		{page + "%zz", page + "%zz"},       // malformed before the end: ParsePageURL refuses it
+		{page + "%z", page + "%z"},
+		{long("%D0%9F"), long("%D0%9F")},
+		{long("%D0"), long("%D0")[:MaxURL-3]},
+		{long("%E2%82"), long("%E2%82")[:MaxURL-6]},
+		{long("%F0%9F%98"), long("%F0%9F%98")[:MaxURL-9]},
+		{long("%F0%9F%98%80"), long("%F0%9F%98%80")},
+		{long("%FF"), long("%FF")},
+		{long("%C0"), long("%C0")},                  // never the start of a character: left
+		{long("%D0%D0"), long("%D0%D0")[:MaxURL-3]}, // one broken character goes, not the run before it
+		{"https://a/%%D0%9", "https://a/"},
+		{"", ""},
+	} {
+		if got := MendURL(tt.in); got != tt.want {
+			t.Errorf("MendURL(…%q) = …%q, want …%q", tail(tt.in), tail(got), tail(tt.want))
+		}
+		if _, err := ParsePageURL("u", MendURL(tt.in)); err != nil && !strings.Contains(tt.in, "%z") && tt.in != "" {
+			t.Errorf("ParsePageURL(MendURL(…%q)): %v", tail(tt.in), err)
+		}
+	}
+}
+
+func tail(s string) string { return s[max(0, len(s)-20):] }
+
+// FuzzMendURL: MendURL drops only escapes off the end, never
+// touches a URL ParsePageURL takes as it is unless it was cut, and a page
+// URL cut anywhere after its host, as the snippet cuts it, is mended into
+// one ParsePageURL takes.
+func FuzzMendURL(f *testing.F) {
+	for _, s := range []string{
+		"https://shop.example.com/каталог", "https://shop.example.com/%D0%BA%D0%B0%D1%82?q=%E2%82%AC#%F0%9F%98%80",
+		"https://shop.example.com/?off=50%", "http://[::1]:8080/%41", "https://shop.example.com/%zz", "%", "%%D0%9",
+		"https://shop.example.com/?q=" + strings.Repeat("%D0%9F", 400),
+	} {
+		f.Add(s, 1<<20)
+		f.Add(s, len(s)-2)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		m := MendURL(s)
+		if !strings.HasPrefix(s, m) || strings.Trim(s[len(m):], "%0123456789abcdefABCDEF") != "" {
+			t.Fatalf("MendURL(%q) = %q: not it less escapes at the end", s, m)
+		}
+		if again := MendURL(m); again != m {
+			t.Fatalf("MendURL(%q) = %q, then %q", s, m, again)
+		}
+		if strings.HasSuffix(m, "%") || len(m) >= 2 && m[len(m)-2] == '%' && isHex(m[len(m)-1]) {
+			t.Fatalf("MendURL(%q) = %q ends in an incomplete escape", s, m)
+		}
+		u, err := ParsePageURL("u", s)
+		if err != nil {
+			return
+		}
+		if len(s) < MaxURL && !strings.HasSuffix(s, "%") && (len(s) < 2 || s[len(s)-2] != '%' || !isHex(s[len(s)-1])) && m != s {
+			t.Fatalf("MendURL(%q) = %q, changed a URL that was not cut", s, m)
+		}
+		// The snippet's cut: at most n bytes, never half a character.
+		origin := u.Scheme + "://" + u.Host
+		if !strings.HasPrefix(s, origin) || n < len(origin) || n >= len(s) {
+			return
+		}
+		c := s[:n]
+		for !utf8.ValidString(c) {
+			c = c[:len(c)-1]
+		}
+		if _, err := ParsePageURL("u", MendURL(c)); err != nil {
+			t.Fatalf("%q cut to %q, mended to %q: %v", s, c, MendURL(c), err)
+		}
+	})
 }

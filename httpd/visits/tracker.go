@@ -127,8 +127,9 @@ type PageView struct {
 	// own, the bot cache clones its keys), so a new session's user agent
 	// needs no copy of its own.
 	UserAgent string
-	// Page, when not nil, is URL as ParsePageURL("u", URL) parsed it (the
-	// handler did, to check the page's origin): it is not parsed again.
+	// Page, when not nil, is URL as ParsePageURL("u", MendURL(URL)) parsed
+	// it (the handler did, to check the page's origin): it is not parsed
+	// again. Hit mends URL and Referrer (MendURL): the snippet cuts them.
 	Page *url.URL
 	// Also, when set, runs inside the hit's durable write, after the hit's
 	// own writes, with the hit's result: its writes join the hit's batch
@@ -173,6 +174,7 @@ func preparePageView(site *store.Site, pv PageView) (pageView, error) {
 		}
 		p.ci = ci
 	}
+	pv.URL, pv.Referrer = MendURL(pv.URL), MendURL(pv.Referrer)
 	pu := pv.Page
 	if pu == nil {
 		u, err := ParsePageURL("u", pv.URL)
