@@ -1,12 +1,14 @@
 package httpd
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/i18n"
 	"appliance/httpd/visits"
 	"appliance/numbers"
 	"appliance/store"
@@ -19,16 +21,19 @@ import (
 
 type chatConsoleData struct {
 	Name string // the operator's name as visitors see it
-	Lang string // "ru" or "en": the console's language
+	Text string // consoleText in the dashboard's language, as JSON
 }
 
 // chatConsole is GET /chat: the operator console, in the dashboard's
 // language.
 func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) error {
 	name, _, _ := strings.Cut(who.user.Email, "@")
-	lang := string(langOf(ctx, &who.user)) // the dashboard's language (pages.go)
+	text, err := json.Marshal(consoleText(s.pages.printer(ctx, &who.user)))
+	if err != nil {
+		return err
+	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "chat", view{Title: "Chat", User: &who.user, CSRF: who.session.CSRF,
-		Data: chatConsoleData{Name: name, Lang: lang}})
+		Data: chatConsoleData{Name: name, Text: string(text)}})
 }
 
 // journeyPage is one page view of a journey.
@@ -156,4 +161,75 @@ func (s *dashboardHandlers) journeyHistory(ctx *fasthttp.RequestCtx, who *signed
 		j.Leads = append(j.Leads, journeyLead{When: clk.at(l.Time), Name: l.Name, Phone: phone, Email: email, Message: l.Message})
 	}
 	return nil
+}
+
+// consoleText is what the operator console (console.js) writes, in the
+// reader's language: the page hands it to the script as JSON (the console
+// element's data-text), so the console's texts live in the catalog with
+// the rest of the dashboard's.
+func consoleText(tr i18n.Printer) map[string]any {
+	return map[string]any{
+		"chats":             tr.T("Chats"),
+		"visitors":          tr.T("On the site now"),
+		"operators":         tr.T("Operators"),
+		"journey":           tr.T("Visitor"),
+		"online":            tr.T("Online"),
+		"connecting":        tr.T("Connecting…"),
+		"connected":         tr.T("Connected"),
+		"lost":              tr.T("Connection lost, reconnecting…"),
+		"empty":             tr.T("Pick a chat or a visitor on the left. New chats appear here as visitors write."),
+		"noChats":           tr.T("No open chats."),
+		"noVisitors":        tr.T("No visitors on the site right now."),
+		"visitor":           tr.T("Visitor"),
+		"chat":              tr.T("Chat"),
+		"unassigned":        tr.T("nobody answers yet"),
+		"assignedTo":        tr.T("taken by %s"),
+		"you":               tr.T("you"),
+		"claim":             tr.T("Take this chat"),
+		"close":             tr.T("End chat"),
+		"send":              tr.T("Send"),
+		"invite":            tr.T("Start a chat"),
+		"inviteSend":        tr.T("Invite"),
+		"hint":              tr.T("Enter sends, Shift+Enter starts a new line"),
+		"canned":            tr.T("Canned reply…"),
+		"placeholder":       tr.T("Write a reply…"),
+		"invitePlaceholder": tr.T("Write the first message of the invitation…"),
+		"typing":            tr.T("The visitor is typing…"),
+		"sending":           tr.T("Sending"),
+		"sent":              tr.T("Sent"),
+		"delivered":         tr.T("Delivered"),
+		"read":              tr.T("Read"),
+		"failed":            tr.T("Not sent"),
+		"closed":            tr.T("This chat has ended."),
+		"lead":              tr.T("This chat became a lead."),
+		"newChat":           tr.T("New chat"),
+		"newMessage":        tr.T("New message"),
+		"source":            tr.T("Source"),
+		"campaign":          tr.T("Campaign"),
+		"page":              tr.T("Page now"),
+		"title":             tr.T("Title"),
+		"began":             tr.T("Chat began on"),
+		"onSite":            tr.T("On the site"),
+		"pages":             tr.T("Pages of this session"),
+		"earlier":           tr.T("Earlier sessions"),
+		"calls":             tr.T("Calls"),
+		"leads":             tr.T("Leads"),
+		"contact":           tr.T("Contacts"),
+		"none":              tr.T("none"),
+		"minutes":           tr.T("%d min"),
+		"loading":           tr.T("Loading…"),
+		"noJourney":         tr.T("Nothing recorded about this visitor yet."),
+		"status_online":     tr.T("online"),
+		"status_away":       tr.T("away"),
+		"status_offline":    tr.T("offline"),
+		"errors": map[string]string{
+			"assigned":       tr.T("Another operator has this chat."),
+			"chat_closed":    tr.T("This chat has ended."),
+			"too_many_chats": tr.T("This visitor already has an open chat."),
+			"bad_text":       tr.T("The message is empty or too long."),
+			"rate_limit":     tr.T("Too many messages; wait a moment."),
+			"no_chat":        tr.T("That chat is gone."),
+			"server_error":   tr.T("The server could not store it; try again."),
+		},
+	}
 }

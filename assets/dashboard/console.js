@@ -10,48 +10,11 @@
   var root = document.getElementById("console");
   if (!root) return;
 
-  var TEXT = {
-    en: {
-      chats: "Chats", visitors: "On the site now", operators: "Operators", journey: "Visitor",
-      online: "Online", connecting: "Connecting…", connected: "Connected", lost: "Connection lost, reconnecting…",
-      empty: "Pick a chat or a visitor on the left. New chats appear here as visitors write.",
-      noChats: "No open chats.", noVisitors: "No visitors on the site right now.",
-      visitor: "Visitor", chat: "Chat", unassigned: "nobody answers yet", assignedTo: "answered by ", you: "you",
-      claim: "Take this chat", close: "End chat", send: "Send", invite: "Start a chat", inviteSend: "Invite",
-      hint: "Enter sends, Shift+Enter starts a new line", canned: "Canned reply…", placeholder: "Write a reply…",
-      invitePlaceholder: "Write the first message of the invitation…",
-      typing: "The visitor is typing…", sending: "sending", sent: "sent", delivered: "delivered", read: "read", failed: "not sent",
-      closed: "This chat has ended.", lead: "This chat became a lead.", newChat: "New chat", newMessage: "New message",
-      source: "Source", campaign: "Campaign", page: "Page now", title: "Title", began: "Chat began on", onSite: "On the site",
-      pages: "Pages of this session", earlier: "Earlier sessions", calls: "Calls", leads: "Leads", contact: "Contact",
-      none: "none", minutes: " min", loading: "Loading…", noJourney: "Nothing recorded about this visitor yet.",
-      status_online: "online", status_away: "away", status_offline: "offline",
-      errors: { assigned: "Another operator has this chat.", chat_closed: "This chat has ended.", too_many_chats: "This visitor already has an open chat.",
-        bad_text: "The message is empty or too long.", rate_limit: "Too many messages; wait a moment.", no_chat: "That chat is gone.",
-        server_error: "The server could not store it; try again." },
-    },
-    ru: {
-      chats: "Чаты", visitors: "Сейчас на сайте", operators: "Операторы", journey: "Посетитель",
-      online: "На связи", connecting: "Подключаемся…", connected: "Подключено", lost: "Нет связи, переподключаемся…",
-      empty: "Выберите чат или посетителя слева. Новые чаты появятся здесь, когда посетители напишут.",
-      noChats: "Открытых чатов нет.", noVisitors: "Сейчас на сайте никого нет.",
-      visitor: "Посетитель", chat: "Чат", unassigned: "пока никто не ответил", assignedTo: "отвечает ", you: "вы",
-      claim: "Взять чат", close: "Завершить чат", send: "Отправить", invite: "Начать чат", inviteSend: "Пригласить",
-      hint: "Enter — отправить, Shift+Enter — новая строка", canned: "Готовый ответ…", placeholder: "Напишите ответ…",
-      invitePlaceholder: "Первое сообщение приглашения…",
-      typing: "Посетитель печатает…", sending: "отправляется", sent: "отправлено", delivered: "доставлено", read: "прочитано", failed: "не отправлено",
-      closed: "Чат завершён.", lead: "Чат стал заявкой.", newChat: "Новый чат", newMessage: "Новое сообщение",
-      source: "Источник", campaign: "Кампания", page: "Сейчас на странице", title: "Заголовок", began: "Чат начат на", onSite: "На сайте",
-      pages: "Страницы этого визита", earlier: "Прошлые визиты", calls: "Звонки", leads: "Заявки", contact: "Контакты",
-      none: "нет", minutes: " мин", loading: "Загрузка…", noJourney: "О посетителе пока ничего не записано.",
-      status_online: "на связи", status_away: "отошёл", status_offline: "не в сети",
-      errors: { assigned: "Этот чат уже взял другой оператор.", chat_closed: "Чат завершён.", too_many_chats: "У посетителя уже есть открытый чат.",
-        bad_text: "Сообщение пустое или слишком длинное.", rate_limit: "Слишком много сообщений, подождите.", no_chat: "Этого чата больше нет.",
-        server_error: "Сервер не смог сохранить, попробуйте ещё раз." },
-    },
-  };
-  var lang = (root.getAttribute("data-lang") || document.documentElement.lang || "en").slice(0, 2) == "ru" ? "ru" : "en";
-  var T = TEXT[lang];
+  // T is the console's texts in the reader's language, from the
+  // dashboard's catalog (consoleText in httpd/dash_chat.go).
+  var T = JSON.parse(root.getAttribute("data-text"));
+  // fill puts v where text has its %s or %d.
+  var fill = function (text, v) { return text.replace(/%[sd]/, function () { return v; }); };
 
   var $ = function (id) { return document.getElementById(id); };
   var me = root.getAttribute("data-me") || "";
@@ -338,7 +301,7 @@
       b.appendChild(row);
       var last = ch.msgs[lastID(ch)];
       b.appendChild(el("span", "c-line", last ? last.text : ""));
-      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + (c.assigned ? T.assignedTo + (c.assigned == me ? T.you : c.assigned) : T.unassigned)));
+      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + (c.assigned ? fill(T.assignedTo, c.assigned == me ? T.you : c.assigned) : T.unassigned)));
       b.addEventListener("click", function () { select({ chat: +id }); });
       li.appendChild(b);
       ul.appendChild(li);
@@ -383,7 +346,7 @@
   }
 
   function minutes(since) {
-    return since ? Math.max(0, Math.round((Date.now() - since) / 60000)) + T.minutes : "";
+    return since ? fill(T.minutes, Math.max(0, Math.round((Date.now() - since) / 60000))) : "";
   }
 
   function select(s) {
@@ -406,7 +369,7 @@
     if (!ch) return;
     var c = ch.c;
     $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
-    $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : c.assigned ? T.assignedTo + (c.assigned == me ? T.you : c.assigned) : T.unassigned;
+    $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : c.assigned ? fill(T.assignedTo, c.assigned == me ? T.you : c.assigned) : T.unassigned;
     $("c-claim").hidden = c.status != "open" || !!c.assigned;
     $("c-close").hidden = c.status != "open";
     $("c-send").textContent = T.send;
