@@ -6,6 +6,7 @@ package httpd_test
 // console (/chat) in a second browser context of the same chromium.
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type chatFixture struct {
 	opLog *consoleLog
 	opts  []func(*httpd.Options)
 	lang  string // the widget's and the console's
+	path  string // what the visitor opens in operatorOpens; "": "/"
 }
 
 // quickChat makes the chat's waits short enough for a test: an operator
@@ -102,7 +104,7 @@ func (f *chatFixture) openedByOperator(t *testing.T, text string) {
 func (f *chatFixture) operatorOpens(t *testing.T, text string) {
 	t.Helper()
 	f.console(t, f.lang)
-	f.visit(t, "/")
+	f.visit(t, cmp.Or(f.path, "/"))
 	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
 	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
 	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
@@ -415,6 +417,28 @@ func TestChatLongPollFallback(t *testing.T) {
 		t.Errorf("visitor sees %q", got)
 	}
 	f.noExceptions(t)
+}
+
+// A visitor on a page whose URL is longer than the server takes (a long
+// ad query string) chats as on any page, over the socket and over the
+// long poll: the window sends the URL cut as the hit's, and the operator
+// sees the page the chat began on.
+func TestChatLongPageURL(t *testing.T) {
+	for _, transport := range []string{"socket", "poll"} {
+		t.Run(transport, func(t *testing.T) {
+			f := newChatFixture(t, "en")
+			block := ""
+			if transport == "poll" {
+				block = `window.WebSocket = function () { throw new Error("blocked by the network"); };`
+			}
+			f.page("/", sitePage("Shop", block, f.install, ""))
+			f.path = "/?q=" + strings.Repeat("%D0%B6", 1000) // 6,000 bytes
+			f.operatorOpens(t, "Hello from a long URL")
+			f.opWait(t, "the message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+			f.opWait(t, "the page the chat began on shows", `Array.from(document.querySelectorAll('#c-journey-body dt')).some(dt => dt.textContent == 'Chat began on' && dt.nextElementSibling.textContent.indexOf('?q=%D0%B6%D0%B6') >= 0)`)
+			f.noExceptions(t)
+		})
+	}
 }
 
 // An operator who reads the chat and leaves without answering: the status

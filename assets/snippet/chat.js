@@ -283,6 +283,12 @@ export function chatWindow(env) {
     }
   }
 
+  // pageURL is the page's URL cut as the hit's is (at most 2048 bytes):
+  // the server refuses a longer one.
+  function pageURL() {
+    return core.cut_(location.href, 2048);
+  }
+
   function send(p) {
     raw({ type: "send", ref: p.ref, text: p.text });
   }
@@ -329,7 +335,7 @@ export function chatWindow(env) {
       wsWorked = true;
       fails = 0;
       var c = core.cred_() || {};
-      s.send(JSON.stringify({ type: "hello", ci: c.ci, key: c.key, u: location.href, chat: chatID, after: after }));
+      s.send(JSON.stringify({ type: "hello", ci: c.ci, key: c.key, u: pageURL(), chat: chatID, after: after }));
       clearInterval(pinger);
       pinger = setInterval(function () {
         raw({ type: "ping" });
@@ -416,7 +422,7 @@ export function chatWindow(env) {
     };
     fetch(core.base_() + "t/v1/chat", {
       method: "POST",
-      body: JSON.stringify({ k: site, ci: c.ci, key: c.key, u: location.href, chat: chatID, after: after, wait: wait, frames: frames }),
+      body: JSON.stringify({ k: site, ci: c.ci, key: c.key, u: pageURL(), chat: chatID, after: after, wait: wait, frames: frames }),
       credentials: "omit",
       signal: ctl ? ctl.signal : undefined,
     })
