@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +241,18 @@ func TestReportsSeriesAddsUpToSources(t *testing.T) {
 	}
 	if ad, direct := rows["ad"], rows["direct"]; ad["calls"] != 5.0 || ad["attributed_calls"] != 5.0 || direct["calls"] != 1.0 || direct["attributed_calls"] != 0.0 {
 		t.Errorf("calls by channel: ad %v, direct %v", ad, direct)
+	}
+	// The dashboard's sources table says the same, and so does its CSV.
+	_, csvBody, _ := reportGet(t, f.srv.Client(t), f.srv.URL+"sites/"+f.site.Key+"/reports/sources.csv?from=2026-10-24&to=2026-10-26&group=channel")
+	table := readCSV(t, csvBody)
+	col := slices.Index(table[0], "attributed_calls")
+	if col < 0 || table[0][col-1] != "calls" {
+		t.Fatalf("the dashboard's sources CSV has no attributed_calls beside calls: %v", table[0])
+	}
+	for _, r := range table[1:] {
+		if want := map[string]string{"ad": "5", "direct": "0", "total": "5"}[r[0]]; want != "" && r[col] != want {
+			t.Errorf("the dashboard's %s row: %s attributed calls, want %s", r[0], r[col], want)
+		}
 	}
 	q.Del("group")
 	series := map[string]string{}

@@ -198,7 +198,7 @@ func sourcesColumns(tr i18n.Printer, g reports.Group, withCost bool) []reportCol
 	cols := []reportColumn{{groupLabel(tr, g), "key", false},
 		{tr.T("Sessions"), "sessions", true}, {tr.T("Visitors"), "visitors", true}, {tr.T("New visitors"), "new_visitors", true},
 		{tr.T("Events"), "events", true}, {tr.T("Leads"), "leads", true}, {tr.T("Callbacks"), "callbacks", true}, {tr.T("Calls"), "calls", true},
-		{tr.T("Answered calls"), "answered_calls", true}, {tr.T("First-time callers"), "first_time_callers", true}, {tr.T("Chats"), "chats", true},
+		{tr.T("Attributed calls"), "attributed_calls", true}, {tr.T("Answered calls"), "answered_calls", true}, {tr.T("First-time callers"), "first_time_callers", true}, {tr.T("Chats"), "chats", true},
 		{tr.T("Sales"), "sales", true}, {tr.T("Revenue"), "revenue", true}, {tr.T("Conversion"), "conversion", true}}
 	if withCost {
 		cols = append(cols, reportColumn{tr.T("Cost"), "cost", true}, reportColumn{tr.T("Cost per lead"), "cost_per_lead", true},
@@ -209,7 +209,7 @@ func sourcesColumns(tr i18n.Printer, g reports.Group, withCost bool) []reportCol
 
 func countsCells(c *reports.Counts, withCost bool) []reportCell {
 	cells := []reportCell{countCell(c.Sessions), countCell(c.Visitors), countCell(c.NewVisitors), countCell(c.Events),
-		countCell(c.Leads), countCell(c.Callbacks), countCell(c.Calls), countCell(c.AnsweredCalls), countCell(c.FirstTimeCallers),
+		countCell(c.Leads), countCell(c.Callbacks), countCell(c.Calls), countCell(c.AttributedCalls), countCell(c.AnsweredCalls), countCell(c.FirstTimeCallers),
 		countCell(c.Chats), countCell(c.Sales), moneyCell(int64(c.Revenue)), percentCell(float64(c.Outcomes()), float64(c.Sessions))}
 	if withCost {
 		per := func(n int64) reportCell {

@@ -50,9 +50,9 @@ func TestReportSources(t *testing.T) {
 	}
 	// Its CSV: the same rows, the totals last, figures as numbers.
 	_, csvBody, _ := reportGet(t, c, base+"/sources.csv?channel=ad&group=source&period=today")
-	want := "key,sessions,visitors,new_visitors,events,leads,callbacks,calls,answered_calls,first_time_callers,chats,sales,revenue,conversion\n" +
-		"google,2,2,2,2,1,0,0,0,0,0,1,1500.00,50.0\n" +
-		"total,2,2,2,2,1,0,0,0,0,0,1,1500.00,50.0\n"
+	want := "key,sessions,visitors,new_visitors,events,leads,callbacks,calls,attributed_calls,answered_calls,first_time_callers,chats,sales,revenue,conversion\n" +
+		"google,2,2,2,2,1,0,0,0,0,0,0,1,1500.00,50.0\n" +
+		"total,2,2,2,2,1,0,0,0,0,0,0,1,1500.00,50.0\n"
 	if got := strings.ReplaceAll(strings.TrimPrefix(csvBody, "\ufeff"), "\r\n", "\n"); got != want {
 		t.Errorf("sources CSV:\n%s\nwant:\n%s", got, want)
 	}
