@@ -549,6 +549,9 @@ func (e *encoder) encode(ctx context.Context, i int, entry store.ExportEntry) (M
 		}
 		m.At, h.At = c.Time, timeText(c.Time)
 		m.MsgID = id(ref.ID)
+		if entry.At != c.Time { // a later report's change (tracking.RecordCall)
+			m.MsgID = id(ref.ID, uint64(max(entry.At, 0)))
+		}
 		body = Call{Header: h, Called: c.Called, Caller: c.Caller, Received: timeText(c.Received),
 			Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
 			Attributed: c.Attributed, Match: c.Match, Visitor: c.Visitor, Session: c.Session, Source: sourceOf(c.Source)}

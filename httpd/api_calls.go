@@ -186,6 +186,12 @@ func (s *apiHandlers) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error 
 		}
 		return s.reports.CountCall(tx, a.Site, c)
 	}
+	in.Changed = func(tx *store.Tx, prev, c *store.Call, a *tracking.Attribution) error {
+		if err := s.callDeliveries(tx, c, a); err != nil {
+			return err
+		}
+		return s.reports.CountCallChange(tx, a.Site, prev, c)
+	}
 	c, a, err := s.numbers.RecordCall(ctx, in, s.now())
 	if errors.Is(err, tracking.ErrOtherSite) {
 		return otherSite(in.Called)
@@ -199,7 +205,8 @@ func (s *apiHandlers) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error 
 
 // callDeliveries queues, in the write that stores the call, one webhook
 // delivery of it per endpoint of its site that takes calls: the call is
-// never stored without them. A call to a number no site has goes nowhere.
+// never stored without them. A later report that changes the call (its
+// end, after its start) queues them again, with the call as it is now. A call to a number no site has goes nowhere.
 func (s *apiHandlers) callDeliveries(tx *store.Tx, c *store.Call, a *tracking.Attribution) error {
 	if a.Site == 0 {
 		return nil

@@ -2,6 +2,7 @@ package httpd_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd/admin"
 	"appliance/httpd/httpdtest"
 	"appliance/store"
 )
@@ -19,21 +21,7 @@ import (
 // adds no delivery); an endpoint that takes only leads gets nothing, and
 // a call to a number no site has goes nowhere.
 func TestCallWebhooks(t *testing.T) {
-	f := &trFixture{clock: &trClock{now: time.Now()}}
-	f.srv = httpdtest.Start(t, fastHooks)
-	key := f.srv.Site(t, "Shop", "shop.example.com")
-	var err error
-	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
-		t.Fatal(err)
-	}
-	setUpNumbers(t, f)
-	c := f.srv.Client(t)
-
-	calls := newHookReceiver(t)
-	calls.event = "call"
-	callsSrv := httptest.NewServer(calls)
-	defer callsSrv.Close()
-	calls.secret = addHookFor(t, f.srv, c, key, callsSrv.URL+"/calls", "call")
+	f, c, key, calls, callsSrv := callHooksFixture(t)
 	leadsOnly := newHookReceiver(t)
 	leadsSrv := httptest.NewServer(leadsOnly)
 	defer leadsSrv.Close()
@@ -94,6 +82,127 @@ func TestCallWebhooks(t *testing.T) {
 	}
 	if n, _, _ := leadsOnly.state(); n != 0 {
 		t.Fatalf("the endpoint for leads got %d requests", n)
+	}
+}
+
+// callHooksFixture is a site with pools (setUpNumbers) whose webhook
+// endpoint calls, served by callsSrv, takes call events; c is the owner's
+// dashboard client.
+func callHooksFixture(t *testing.T) (f *trFixture, c *http.Client, key string, calls *hookReceiver, callsSrv *httptest.Server) {
+	t.Helper()
+	f = &trFixture{clock: &trClock{now: time.Now()}}
+	f.srv = httpdtest.Start(t, fastHooks)
+	key = f.srv.Site(t, "Shop", "shop.example.com")
+	var err error
+	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
+		t.Fatal(err)
+	}
+	setUpNumbers(t, f)
+	c = f.srv.Client(t)
+	calls = newHookReceiver(t)
+	calls.event = "call"
+	callsSrv = httptest.NewServer(calls)
+	t.Cleanup(callsSrv.Close)
+	calls.secret = addHookFor(t, f.srv, c, key, callsSrv.URL+"/calls", "call")
+	return f, c, key, calls, callsSrv
+}
+
+// A PBX that reports a call as it rings (not answered yet, no duration)
+// and again as it ends: the one stored call takes the end's duration,
+// answer and recording, the reports count it answered once, and the
+// webhook gets the call again as it now is. A report again, or a late
+// copy of the ringing one, changes nothing and sends nothing.
+func TestCallReportedAgainUpdates(t *testing.T) {
+	f, _, _, calls, _ := callHooksFixture(t)
+	_, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc&utm_campaign=winter")
+	num, _ := shownNumber(p)
+	token := apiToken(t, f)
+	start := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	ringing := `{"called":"` + num + `","caller":"79161234567","started_at":"` + start + `","duration":0,"answered":false}`
+	ended := `{"called":"` + num + `","caller":"79161234567","started_at":"` + start + `","duration":65,"answered":true,"recording_url":"https://pbx.example.com/r/1.mp3"}`
+	var id uint64
+	for i, body := range []string{ringing, ended, ended, ringing} {
+		code, raw := api(t, f, "POST", "api/v1/calls", token, body)
+		if code != http.StatusOK {
+			t.Fatalf("report %d: %d %s", i, code, raw)
+		}
+		r := decodeResult(t, raw)
+		if i == 0 {
+			id = r.CallID
+		} else if r.CallID != id {
+			t.Fatalf("report %d: call %d, want the first report's %d", i, r.CallID, id)
+		}
+	}
+	b, err := f.srv.DB.Get(store.CallKey(f.site.ID, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := store.DecodeCall(id, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Duration != 65 || !stored.Answered || stored.RecordingURL != "https://pbx.example.com/r/1.mp3" || !stored.Attributed {
+		t.Errorf("stored call %+v, want the end's duration, answer and recording, attributed", stored)
+	}
+	// The reports: one call, answered, on the ad's row, as counted live
+	// and as a rebuild from the stored call counts it.
+	for _, when := range []string{"live", "rebuilt"} {
+		if when == "rebuilt" {
+			if _, err := admin.InProcess(f.srv.HTTP.AdminHandler, nil).Rebuild(context.Background(), admin.Rebuild{Site: f.site.Key}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, raw := api(t, f, "GET", "api/v1/reports/sources?site="+f.site.Key+"&group=channel", token, "")
+		if code != http.StatusOK {
+			t.Fatalf("sources: %d %s", code, raw)
+		}
+		var env struct {
+			Result struct {
+				Rows []struct {
+					Key      string `json:"key"`
+					Calls    int    `json:"calls"`
+					Answered int    `json:"answered_calls"`
+				} `json:"rows"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(raw), &env); err != nil {
+			t.Fatal(err)
+		}
+		if rows := env.Result.Rows; len(rows) != 1 || rows[0].Key != "ad" || rows[0].Calls != 1 || rows[0].Answered != 1 {
+			t.Errorf("%s: sources by channel %+v, want the ad's one call, answered", when, rows)
+		}
+	}
+	// Two deliveries, queued with the writes: the ringing call, then the
+	// call as it ended.
+	queued := 0
+	f.srv.DB.ScanPrefix(context.Background(), store.DeliveryPrefix(f.site.ID), false, 0, func(k, v []byte) bool {
+		queued++
+		return true
+	})
+	if queued != 2 {
+		t.Fatalf("%d deliveries queued, want 2", queued)
+	}
+	var bodies []map[string]any
+	eventually(t, "two deliveries", func() bool {
+		_, byKey, got := calls.state()
+		bodies = bodies[:0]
+		for k := range byKey {
+			bodies = append(bodies, got[k])
+		}
+		return len(byKey) == 2
+	})
+	answered := 0
+	for _, b := range bodies {
+		data, _ := b["data"].(map[string]any)
+		if b["id"] != float64(id) {
+			t.Errorf("delivery of call %v, want %d", b["id"], id)
+		}
+		if data["answered"] == true && data["duration"] == float64(65) && data["recording_url"] == "https://pbx.example.com/r/1.mp3" {
+			answered++
+		}
+	}
+	if answered != 1 {
+		t.Errorf("deliveries %v: want one of the call as it ended", bodies)
 	}
 }
 

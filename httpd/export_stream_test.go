@@ -186,6 +186,53 @@ func TestExportStream(t *testing.T) {
 	}
 }
 
+// A call reported as it rings and again as it ends reaches the stream
+// twice, under two dedup ids, the later as it ended; a third report that
+// changes nothing adds nothing.
+func TestExportCallReportedAgain(t *testing.T) {
+	n := exporttest.Start(t)
+	f := &trFixture{clock: &trClock{now: time.Now()}}
+	f.srv = httpdtest.Start(t, exportTo(n, 0))
+	key := f.srv.Site(t, "Shop", "shop.example.com")
+	var err error
+	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
+		t.Fatal(err)
+	}
+	setUpNumbers(t, f)
+	_, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	start := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	tok := apiToken(t, f)
+	for _, rest := range []string{`"duration":0,"answered":false`, `"duration":65,"answered":true`, `"duration":65,"answered":true`} {
+		body := `{"called":"` + num + `","caller":"79161234567","started_at":"` + start + `",` + rest + `}`
+		if code, raw := api(t, f, "POST", "api/v1/calls", tok, body); code != http.StatusOK {
+			t.Fatalf("call: %d %s", code, raw)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := f.srv.HTTP.Exporter().WaitDrained(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var calls []exporttest.Message
+	for _, m := range waitStream(t, n, 3) {
+		if header(t, m).Kind == export.KindCall {
+			calls = append(calls, m)
+		}
+	}
+	if len(calls) != 2 || calls[0].MsgID == calls[1].MsgID {
+		for _, m := range calls {
+			t.Logf("%s %s", m.MsgID, m.Data)
+		}
+		t.Fatalf("%d call messages, want 2 under two dedup ids", len(calls))
+	}
+	var v export.Call
+	strict(t, calls[1], &v)
+	if v.Duration != 65 || !v.Answered || v.UTMSource != "google" {
+		t.Errorf("the later call message %+v, want the call as it ended", v)
+	}
+}
+
 // With NATS down the hits are answered as ever and wait on disk; when it
 // comes back every one of them reaches the stream exactly once.
 func TestExportOutage(t *testing.T) {

@@ -444,6 +444,14 @@ func (c *counter) call(call *store.Call) error {
 	return c.outcomeOf(call.Visitor, call.ID, call.Time, &call.Source, &lanes)
 }
 
+// answered counts as answered a call counted before as not: on the rows
+// call counted it on.
+func (c *counter) answered(call *store.Call) error {
+	var lanes [numLanes]int64
+	lanes[laneAnswered] = 1
+	return c.outcomeOf(call.Visitor, call.ID, call.Time, &call.Source, &lanes)
+}
+
 // chat counts a chat.
 func (c *counter) chat(visitor uint64, at int64, own *store.Source) error {
 	var lanes [numLanes]int64

@@ -114,6 +114,23 @@ func (s *Service) CountCall(tx *store.Tx, siteID uint32, c *store.Call) error {
 	return nil
 }
 
+// CountCallChange counts what a later report of a call changed, prev as
+// the call was counted and c as it is now (tracking.CallInput.Changed), in
+// the write that stores the change: a call now answered.
+func (s *Service) CountCallChange(tx *store.Tx, siteID uint32, prev, c *store.Call) error {
+	if siteID == 0 || !c.Answered || prev.Answered {
+		return nil
+	}
+	site, err := s.sites.ByID(siteID)
+	if err != nil {
+		return fmt.Errorf("count call %d: %w", c.ID, err)
+	}
+	if err := s.counter(tx, site).answered(c); err != nil {
+		return fmt.Errorf("count call %d: %w", c.ID, err)
+	}
+	return nil
+}
+
 // CountChat counts a chat of visitor (0: unknown) that began at (Unix ms)
 // on site, in the write that stores it: the chats column. own is the
 // traffic source stored with the chat, credited when the visitor has no

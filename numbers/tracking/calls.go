@@ -43,6 +43,25 @@ type CallInput struct {
 	// as its webhook deliveries. Like every function given to
 	// store.DB.Update, it does not block; its error fails the write.
 	Also func(tx *store.Tx, c *store.Call, a *Attribution) error
+	// Changed, when set, runs inside the durable write that updates a
+	// call reported before when this report brings more of it (a PBX
+	// that reports a call as it rings and again as it ends): prev is the
+	// call as it was stored, c as it is now.
+	Changed func(tx *store.Tx, prev, c *store.Call, a *Attribution) error
+}
+
+// updated is prev with what a later report of the same call, c, adds: the
+// longer duration, answered once either says so, the recording once one
+// is given (the first one given stays). Reports that arrive out of order
+// or again leave a call as the fullest of them made it.
+func updated(prev, c store.Call) store.Call {
+	out := prev
+	out.Duration = max(prev.Duration, c.Duration)
+	out.Answered = prev.Answered || c.Answered
+	if out.RecordingURL == "" {
+		out.RecordingURL = c.RecordingURL
+	}
+	return out
 }
 
 // CallView is a call as webhooks show it: the "data" of a call event.
@@ -119,8 +138,11 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 // (site 0 when none has) and counts it in the site's day, all in one
 // durable write (with what in.Also adds). It returns the stored call. A call reported again with the
 // same called and caller numbers and the same explicit started_at (a PBX
-// retrying a webhook it did not see answered) is not stored twice: the
-// first report's call is returned.
+// retrying a webhook it did not see answered, or reporting the call as it
+// rings and again as it ends) is not stored twice: the call first stored
+// is returned, updated with what the report adds (updated: its duration,
+// whether it was answered, its recording) in the same durable write as
+// in.Changed's.
 func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (store.Call, Attribution, error) {
 	c, err := in.check(now, t.region)
 	if err != nil {
@@ -148,18 +170,11 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	if !in.StartedAt.IsZero() && len(c.Called) < 256 && len(c.Caller) < 256 {
 		once = store.CallOnceKey(c.Called, c.Caller, c.Time)
 	}
-	dup := false
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		if once != nil {
 			v, err := tx.Get(once)
 			if err == nil && len(v) == 12 {
-				prev, err := tx.Get(store.CallKey(binary.BigEndian.Uint32(v), binary.BigEndian.Uint64(v[4:])))
-				if err != nil {
-					return fmt.Errorf("call reported before: %w", err)
-				}
-				c, err = store.DecodeCall(binary.BigEndian.Uint64(v[4:]), prev)
-				dup = true
-				return err
+				return t.reportedAgain(tx, in, binary.BigEndian.Uint32(v), binary.BigEndian.Uint64(v[4:]), &c, &a)
 			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
@@ -187,12 +202,39 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	if err != nil {
 		return store.Call{}, Attribution{}, fmt.Errorf("record call: %w", err)
 	}
-	if dup {
-		// The first report's attribution, as stored with it.
-		a.Attributed, a.Kind, a.Pool, a.Visitor, a.Session, a.Source = c.Attributed, Kind(c.Kind), c.Pool, c.Visitor, c.Session, c.Source
-		a.Match = c.Match
-	}
 	return c, a, nil
+}
+
+// reportedAgain updates the call id of site, stored from an earlier report
+// of the call, with what this report, *c, adds; *c becomes the call as
+// stored and *a its attribution as stored with it.
+func (t *Tracker) reportedAgain(tx *store.Tx, in CallInput, site uint32, id uint64, c *store.Call, a *Attribution) error {
+	b, err := tx.Get(store.CallKey(site, id))
+	if err != nil {
+		return fmt.Errorf("call reported before: %w", err)
+	}
+	prev, err := store.DecodeCall(id, b)
+	if err != nil {
+		return fmt.Errorf("call reported before: %w", err)
+	}
+	at := c.Received // this report's: the update's time
+	now := updated(prev, *c)
+	*c = now
+	a.Site = site
+	a.Attributed, a.Kind, a.Pool, a.Visitor, a.Session, a.Source = now.Attributed, Kind(now.Kind), now.Pool, now.Visitor, now.Session, now.Source
+	a.Match = now.Match
+	if now == prev {
+		return nil
+	}
+	tx.Set(store.CallKey(site, id), now.Encode())
+	tx.Export(store.CallKey(site, id), at) // a change: exported again (export.Message's MsgID)
+	if now.Answered && !prev.Answered {
+		tx.Add(store.RollupKey(site, Day(time.UnixMilli(now.Time), t.location(site)), MetricCalls), LaneCallsAnswered, 1)
+	}
+	if in.Changed != nil {
+		return in.Changed(tx, &prev, c, a)
+	}
+	return nil
 }
 
 // matchCaller ties a call that no lease ties to a visitor to the visitor
