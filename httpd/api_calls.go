@@ -94,7 +94,7 @@ func parseCall(body []byte) (tracking.CallInput, error) {
 	// encoding/json matches field names regardless of case; the API's are
 	// exact.
 	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(body, &keys); err != nil {
+	if err := json.Unmarshal(withoutBOM(body), &keys); err != nil {
 		return in, errorf(fasthttp.StatusBadRequest, "the body must be a JSON object")
 	}
 	for k := range keys {

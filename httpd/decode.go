@@ -28,7 +28,8 @@ const (
 
 // decodeBody decodes body, one JSON object, into v (a pointer to a
 // struct). It is the one reader of every JSON body the server takes: at
-// most max bytes (else 413), valid UTF-8 without escaped halves of
+// most max bytes (else 413), a UTF-8 byte-order mark before it left out
+// (withoutBOM), valid UTF-8 without escaped halves of
 // surrogate pairs, nothing after the object, fields v lacks refused unless
 // unknown is ignoreUnknown. Every failure is an *Error (413 or 400) whose
 // message says what is wrong.
@@ -36,6 +37,7 @@ func decodeBody(body []byte, max int, v any, unknown unknownFields) error {
 	if len(body) > max {
 		return errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", max)
 	}
+	body = withoutBOM(body)
 	if !utf8.Valid(body) {
 		return errorf(fasthttp.StatusBadRequest, "the body is not valid UTF-8")
 	}
@@ -54,6 +56,11 @@ func decodeBody(body []byte, max int, v any, unknown unknownFields) error {
 	}
 	return nil
 }
+
+// withoutBOM is body without the UTF-8 byte-order mark some tools (and
+// Windows' editors) write before a text: JSON forbids it, but it says
+// nothing a reader should refuse a body for.
+func withoutBOM(body []byte) []byte { return bytes.TrimPrefix(body, []byte("\ufeff")) }
 
 // loneSurrogate reports whether a JSON text escapes half of a UTF-16
 // surrogate pair without the other ("\ud800"), which encoding/json would
