@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -20,7 +21,8 @@ import (
 type costsData struct {
 	CanUpload bool
 	Imported  *reports.ImportResult
-	Total     string
+	From, To  string // the import's first and last day, as the reader's language writes a date
+	Total     string // what it adds up to, as the reports write money
 	Problem   string // why the file was refused, one fault a line
 	MaxBytes  int
 }
@@ -63,7 +65,9 @@ func (s *dashboardHandlers) costsUpload(ctx *fasthttp.RequestCtx, who signedIn) 
 		var res reports.ImportResult
 		res, err = s.reports.ImportCosts(ctx, site, bytes.NewReader(body))
 		if err == nil {
-			return s.costsFrame(ctx, who, costsData{Imported: &res, Total: moneyCell(int64(res.Total)).Text}, fasthttp.StatusOK)
+			tr := s.pages.printer(ctx, &who.user)
+			return s.costsFrame(ctx, who, costsData{Imported: &res, From: tr.Date(res.From.Start(time.UTC)), To: tr.Date(res.To.Start(time.UTC)),
+				Total: moneyText(tr, int64(res.Total))}, fasthttp.StatusOK)
 		}
 	}
 	if ue := asUserError(err); ue != nil && ue.Status() < 500 {

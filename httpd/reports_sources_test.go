@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,18 @@ func TestReportCostsUpload(t *testing.T) {
 	status, body = uploadCosts(t, f, c, csrf, "\ufeff2026-11-26;google;cpc;bf;1 000,50\n")
 	if status != 200 || !strings.Contains(body, `id="costs-imported"`) || !strings.Contains(body, "1\u00a0000.50 in total") {
 		t.Fatalf("good file: %d %.3000s", status, body)
+	}
+	// In Russian, the import's days and total are written as Russian writes
+	// dates and money.
+	if resp, err := c.PostForm(f.srv.URL+"lang", url.Values{"csrf": {csrf}, "lang": {"ru"}, "back": {"/account"}}); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	csrf = f.srv.FormToken(t, c, "/sites/"+f.site.Key+"/reports/costs")
+	status, body = uploadCosts(t, f, c, csrf, "2026-11-26;google;cpc;bf;1 000,50\n")
+	if status != 200 || !strings.Contains(body, "с 26.11.2026 по 26.11.2026") || !strings.Contains(body, "1\u00a0000,50") {
+		t.Fatalf("good file, in Russian: %d %.3000s", status, cutAt(body, `id="costs-imported"`, "</p>"))
 	}
 	_, csvBody, _ := reportGet(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/sources.csv?period=today&group=source&channel=ad")
 	rows := readCSV(t, csvBody)
