@@ -90,13 +90,8 @@ func TestCallWebhooks(t *testing.T) {
 // dashboard client.
 func callHooksFixture(t *testing.T) (f *trFixture, c *http.Client, key string, calls *hookReceiver, callsSrv *httptest.Server) {
 	t.Helper()
-	f = &trFixture{clock: &trClock{now: time.Now()}}
-	f.srv = httpdtest.Start(t, fastHooks)
-	key = f.srv.Site(t, "Shop", "shop.example.com")
-	var err error
-	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
-		t.Fatal(err)
-	}
+	f = shopFixture(t, &trClock{now: time.Now()}, fastHooks)
+	key = f.site.Key
 	setUpNumbers(t, f)
 	c = f.srv.Client(t)
 	calls = newHookReceiver(t)

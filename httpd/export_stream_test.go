@@ -14,7 +14,6 @@ import (
 	"appliance/export"
 	"appliance/export/exporttest"
 	"appliance/httpd"
-	"appliance/httpd/httpdtest"
 )
 
 // exportTo is a server option: export to n under subject "appliance.events"
@@ -64,16 +63,12 @@ func strict(t *testing.T, m exporttest.Message, v any) {
 // kind, and every message has a dedup id.
 func TestExportStream(t *testing.T) {
 	n := exporttest.Start(t)
-	f := &trFixture{clock: &trClock{now: time.Now()}}
-	f.srv = httpdtest.Start(t, exportTo(n, 0))
-	key := f.srv.Site(t, "Shop", "shop.example.com")
-	var err error
-	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
-		t.Fatal(err)
-	}
+	f := shopFixture(t, &trClock{now: time.Now()}, exportTo(n, 0))
+	key := f.site.Key
 	setUpNumbers(t, f)
 	other := &trFixture{srv: f.srv}
 	okey := f.srv.Site(t, "Other", "other.example.com")
+	var err error
 	if other.site, err = f.srv.HTTP.Sites().ByKey(okey); err != nil {
 		t.Fatal(err)
 	}
@@ -191,13 +186,7 @@ func TestExportStream(t *testing.T) {
 // changes nothing adds nothing.
 func TestExportCallReportedAgain(t *testing.T) {
 	n := exporttest.Start(t)
-	f := &trFixture{clock: &trClock{now: time.Now()}}
-	f.srv = httpdtest.Start(t, exportTo(n, 0))
-	key := f.srv.Site(t, "Shop", "shop.example.com")
-	var err error
-	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
-		t.Fatal(err)
-	}
+	f := shopFixture(t, &trClock{now: time.Now()}, exportTo(n, 0))
 	setUpNumbers(t, f)
 	_, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc")
 	num, _ := shownNumber(p)
@@ -237,13 +226,7 @@ func TestExportCallReportedAgain(t *testing.T) {
 // comes back every one of them reaches the stream exactly once.
 func TestExportOutage(t *testing.T) {
 	n := exporttest.Start(t)
-	f := &trFixture{}
-	f.srv = httpdtest.Start(t, exportTo(n, 0))
-	key := f.srv.Site(t, "Shop", "shop.example.com")
-	var err error
-	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
-		t.Fatal(err)
-	}
+	f := shopFixture(t, nil, exportTo(n, 0))
 	hits := map[uint64]bool{}
 	load := func(k int) {
 		var ci string
@@ -290,13 +273,7 @@ func TestExportOutage(t *testing.T) {
 func TestExportBacklogWarning(t *testing.T) {
 	n := exporttest.Start(t)
 	n.Stop()
-	f := &trFixture{}
-	f.srv = httpdtest.Start(t, exportTo(n, 10), func(o *httpd.Options) { o.MetricsToken = "metrics-token" })
-	key := f.srv.Site(t, "Shop", "shop.example.com")
-	var err error
-	if f.site, err = f.srv.HTTP.Sites().ByKey(key); err != nil {
-		t.Fatal(err)
-	}
+	f := shopFixture(t, nil, exportTo(n, 10), func(o *httpd.Options) { o.MetricsToken = "metrics-token" })
 	c := f.srv.Client(t)
 	page := func() string {
 		t.Helper()

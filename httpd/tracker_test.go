@@ -57,15 +57,24 @@ type trFixture struct {
 
 func newTrFixture(t *testing.T, withClock bool) *trFixture {
 	t.Helper()
-	f := &trFixture{}
+	var clock *trClock
 	var opts []func(*httpd.Options)
 	if withClock {
-		f.clock = &trClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+		clock = &trClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
 		// The chats' sweep (unanswered chats to leads) runs by hand under a
 		// moved clock (Chats().Sweep), never on a real-time tick that may
 		// or may not come while a test has moved the clock past its grace.
-		opts = append(opts, func(o *httpd.Options) { o.Now = f.clock.Now; o.Chats.Sweep = time.Hour })
+		opts = append(opts, func(o *httpd.Options) { o.Now = clock.Now; o.Chats.Sweep = time.Hour })
 	}
+	return shopFixture(t, clock, opts...)
+}
+
+// shopFixture is a server started with opts and its site "Shop"
+// (shop.example.com) in f.site; clock (which may be nil) is the fixture's,
+// the server's only if opts make it so.
+func shopFixture(t *testing.T, clock *trClock, opts ...func(*httpd.Options)) *trFixture {
+	t.Helper()
+	f := &trFixture{clock: clock}
 	f.srv = httpdtest.Start(t, opts...)
 	key := f.srv.Site(t, "Shop", "shop.example.com")
 	var err error
