@@ -263,26 +263,35 @@ func TestChatVisitorAndOperator(t *testing.T) {
 	f.noExceptions(t)
 }
 
+// twoTabsOffline opens a chat whose first message, "First", the operator
+// has, then a second tab of the site, and stops the server; it returns
+// once both windows say the connection is lost, with the second tab and
+// what closes it.
+func (f *chatFixture) twoTabsOffline(t *testing.T) (tab context.Context, closeTab func()) {
+	t.Helper()
+	f.openedByOperator(t, "First")
+	f.waitIn(t, "the first message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	tab, closeTab = f.secondTab(t, 1)
+	f.srv.Stop()
+	f.waitInTab(t, tab, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.waitIn(t, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	return tab, closeTab
+}
+
 // Two tabs of the site share the visitor's unsent messages
 // (localStorage): each tab says something while the server is down, and
 // one of them is closed before it is back, handing its message to the
-// other. The tab left open sends both once the server is back: each is stored and shown once, in the order
-// typed, and nothing is left to send. (The tabs once kept one list, which
-// each rewrote from its own copy: the closed tab's message was lost.)
+// other. The tab left open sends both once the server is back: each is
+// stored and shown once, in the order typed, and nothing is left to send.
+// (The tabs once kept one list, which each rewrote from its own copy: the
+// closed tab's message was lost.)
 func TestChatUnsentAcrossTabs(t *testing.T) {
 	f := newChatFixture(t, "en")
-	f.openedByOperator(t, "First")
-	f.waitIn(t, "the first message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
-
-	tab, closeTab := f.secondTab(t, 1)
+	tab, closeTab := f.twoTabsOffline(t)
 	inTab := func(what, js string) {
 		t.Helper()
 		f.waitInTab(t, tab, what, js)
 	}
-
-	f.srv.Stop()
-	inTab("the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
-	f.waitIn(t, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
 	httpdtest.Must(t, tab, chromedp.Focus(chromedp.JSPath(shadow+`.querySelector('#cs-chat-text')`)), chromedp.KeyEvent("From the tab closed"), chromedp.KeyEvent(kb.Enter))
 	inTab("the message waits", `r.querySelector('.log .m.visitor[data-mark=sending]')`)
 	f.visitorSays(t, "From the tab left open")
@@ -320,12 +329,7 @@ func TestChatUnsentAcrossTabs(t *testing.T) {
 // the console show it once.
 func TestChatUnsentSentOnceFromTwoTabs(t *testing.T) {
 	f := newChatFixture(t, "en")
-	f.openedByOperator(t, "First")
-	f.waitIn(t, "the first message is stored", `r.querySelector('.log .m.visitor') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
-	tab, _ := f.secondTab(t, 1)
-	f.srv.Stop()
-	f.waitInTab(t, tab, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
-	f.waitIn(t, "the window says the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	tab, _ := f.twoTabsOffline(t)
 	f.visitorSays(t, "Typed once")
 	f.waitIn(t, "the message waits", `r.querySelector('.log .m.visitor[data-mark=sending]')`)
 
