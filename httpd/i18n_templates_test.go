@@ -393,4 +393,12 @@ func TestShowBidiControls(t *testing.T) {
 	if w := "<td>" + want.String() + "Иван\ufffd+7 916\ufffd123</td>"; got != w {
 		t.Errorf("got  %q\nwant %q", got, w)
 	}
+	// What a form sends back stays as it was: a field's value, a hidden
+	// field, a textarea's content; the text around them does not.
+	form := `<form><input type="hidden" name="pool" value="Ads` + "\u202e" + `"><input value='a` + "\u2066" + `b>'>` +
+		`<textarea name="canned">hi` + "\u200f" + `</textarea><td title="x>y">e` + "\u202e" + `f</td></form>`
+	wantForm := strings.Replace(form, "e\u202ef", "e\ufffdf", 1)
+	if got := string(showBidiControls([]byte(form))); got != wantForm {
+		t.Errorf("a form: got  %q\nwant %q", got, wantForm)
+	}
 }

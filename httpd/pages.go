@@ -282,14 +282,42 @@ func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view
 // nothing and tells the reader something odd was typed; the stored text
 // is untouched. style.css isolates the visitor-text fields (unicode-bidi:
 // isolate) against what right-to-left letters alone would do.
+//
+// Only the page's text is touched: what a tag holds (a form field's value,
+// a hidden field naming a pool) and a textarea's content go back to the
+// server when a form is sent, and must come back as they were, or a pool
+// whose name holds a control could never be edited or removed.
 func showBidiControls(b []byte) []byte {
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] != 0xe2 {
-			continue
-		}
-		if c := b[i+2]; b[i+1] == 0x80 && (c == 0x8e || c == 0x8f || c >= 0xaa && c <= 0xae) || b[i+1] == 0x81 && c >= 0xa6 && c <= 0xa9 {
-			b[i], b[i+1], b[i+2] = 0xef, 0xbf, 0xbd
-			i += 2
+	inTag := false
+	var quote byte // the quote of the attribute value the scan is in
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case inTag:
+			switch c {
+			case '"', '\'':
+				quote = c
+			case '>':
+				inTag = false
+			}
+		case c == '<':
+			inTag = true
+			if bytes.HasPrefix(b[i+1:], []byte("textarea")) {
+				end := bytes.Index(b[i:], []byte("</textarea"))
+				if end < 0 {
+					return b
+				}
+				i += end
+			}
+		case c == 0xe2 && i+2 < len(b):
+			if c := b[i+2]; b[i+1] == 0x80 && (c == 0x8e || c == 0x8f || c >= 0xaa && c <= 0xae) || b[i+1] == 0x81 && c >= 0xa6 && c <= 0xa9 {
+				b[i], b[i+1], b[i+2] = 0xef, 0xbf, 0xbd
+				i += 2
+			}
 		}
 	}
 	return b
