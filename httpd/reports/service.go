@@ -101,6 +101,22 @@ func (s *Service) CountCallback(tx *store.Tx, site *store.Site, cb *store.Callba
 // CountCall counts a call stored for site (by id; 0, a number no site has,
 // is not counted) in the write that stores it.
 func (s *Service) CountCall(tx *store.Tx, siteID uint32, c *store.Call) error {
+	return s.countCall(tx, siteID, c, (*counter).call)
+}
+
+// CountCallChange counts what a later report of a call changed, prev as
+// the call was counted and c as it is now (tracking.CallInput.Changed), in
+// the write that stores the change: a call now answered.
+func (s *Service) CountCallChange(tx *store.Tx, siteID uint32, prev, c *store.Call) error {
+	if !c.Answered || prev.Answered {
+		return nil
+	}
+	return s.countCall(tx, siteID, c, (*counter).answered)
+}
+
+// countCall has count count c on site siteID's counter in tx; a call of
+// site 0 (a number no site has) is not counted.
+func (s *Service) countCall(tx *store.Tx, siteID uint32, c *store.Call, count func(*counter, *store.Call) error) error {
 	if siteID == 0 {
 		return nil
 	}
@@ -108,24 +124,7 @@ func (s *Service) CountCall(tx *store.Tx, siteID uint32, c *store.Call) error {
 	if err != nil {
 		return fmt.Errorf("count call %d: %w", c.ID, err)
 	}
-	if err := s.counter(tx, site).call(c); err != nil {
-		return fmt.Errorf("count call %d: %w", c.ID, err)
-	}
-	return nil
-}
-
-// CountCallChange counts what a later report of a call changed, prev as
-// the call was counted and c as it is now (tracking.CallInput.Changed), in
-// the write that stores the change: a call now answered.
-func (s *Service) CountCallChange(tx *store.Tx, siteID uint32, prev, c *store.Call) error {
-	if siteID == 0 || !c.Answered || prev.Answered {
-		return nil
-	}
-	site, err := s.sites.ByID(siteID)
-	if err != nil {
-		return fmt.Errorf("count call %d: %w", c.ID, err)
-	}
-	if err := s.counter(tx, site).answered(c); err != nil {
+	if err := count(s.counter(tx, site), c); err != nil {
 		return fmt.Errorf("count call %d: %w", c.ID, err)
 	}
 	return nil
