@@ -12,6 +12,7 @@ import (
 
 	"appliance/httpd/callbacks"
 	"appliance/httpd/leads"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -50,12 +51,7 @@ func callbackFilter(args *fasthttp.Args, loc *time.Location) (callbacks.Filter, 
 	// digits; any filter matches a phone typed with it in it.
 	f.PhoneText = ff.Phone
 	if strings.Trim(ff.Phone, "0123456789 +-().") == "" {
-		f.Phone = strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, ff.Phone)
+		f.Phone = numbers.Digits(ff.Phone)
 	}
 	q := fasthttp.AcquireArgs()
 	defer fasthttp.ReleaseArgs(q)

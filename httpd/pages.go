@@ -66,12 +66,7 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 // telLink is an <a href="tel:+DIGITS"> showing text; anything but digits
 // in digits is left out of the link, and text is escaped.
 func telLink(digits, text string) template.HTML {
-	clean := strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, digits)
+	clean := numbers.Digits(digits)
 	if clean == "" {
 		return template.HTML(template.HTMLEscapeString(text))
 	}

@@ -114,6 +114,17 @@ func ParsePhone(s, region string) (Phone, error) {
 	return p, nil
 }
 
+// Digits is s without anything but the digits 0-9: "+7 (916) 123" is
+// "7916123".
+func Digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
 func onlyDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"appliance/httpd/leads"
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -91,20 +92,10 @@ func (f *Filter) match(cb *store.Callback) bool {
 }
 
 func (f *Filter) matchPhone(cb *store.Callback) bool {
-	if f.Phone != "" && (strings.Contains(cb.Phone, f.Phone) || strings.Contains(digits(cb.PhoneRaw), f.Phone)) {
+	if f.Phone != "" && (strings.Contains(cb.Phone, f.Phone) || strings.Contains(numbers.Digits(cb.PhoneRaw), f.Phone)) {
 		return true
 	}
 	return f.PhoneText != "" && strings.Contains(strings.ToLower(cb.PhoneRaw), strings.ToLower(f.PhoneText))
-}
-
-// digits is s without anything but the digits 0-9.
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }
 
 // ParseState checks a state name of a filter; "" is any.
