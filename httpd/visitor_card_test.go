@@ -388,19 +388,7 @@ func TestVisitorCardOfOlderRecords(t *testing.T) {
 		srv.DB.ScanPrefix(ctx, p, false, 0, func(k, _ []byte) bool { gone = append(gone, bytes.Clone(k)); return true })
 	}
 	site, _ := srv.HTTP.Sites().ByKey(key)
-	gone = append(gone, store.PhoneVisitorKey(site.ID, "79164444444"), store.MetaKey("visitor-index"))
-	if err := srv.DB.Update(ctx, func(tx *store.Tx) error {
-		for _, k := range gone {
-			tx.Delete(k)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	dir := srv.Dir
-	srv.Stop()
-
-	srv = httpdtest.StartAt(t, dir)
+	srv = restartWithout(t, srv, append(gone, store.PhoneVisitorKey(site.ID, "79164444444"), store.MetaKey("visitor-index")))
 	tok, err := accounts.New(srv.DB).CreateToken(ctx, "pbx", nil)
 	if err != nil {
 		t.Fatal(err)
