@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -18,46 +17,25 @@ const callStartIndexVersion = 1
 // time; a call that does not decode is left out (the calls' readers say
 // so).
 func (d *DB) IndexCallStarts(ctx context.Context) error {
-	if _, err := d.Get(MetaKey("call-start-index")); err == nil {
-		return nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("index call starts: %w", err)
-	}
-	var entries [][]byte
-	write := func() error {
-		if len(entries) == 0 {
-			return nil
+	if built, err := d.indexBuilt("call-start-index"); built || err != nil {
+		if err != nil {
+			return fmt.Errorf("index call starts: %w", err)
 		}
-		err := d.Update(ctx, func(tx *Tx) error {
-			for _, k := range entries {
-				tx.Set(k, nil)
-			}
-			return nil
-		})
-		entries = entries[:0]
-		return err
+		return nil
 	}
-	var writeErr error
+	entries := &indexWriter{d: d, ctx: ctx}
 	err := d.ScanPrefix(ctx, []byte{prefixCall}, false, 0, func(k, v []byte) bool {
 		r, ok := ParseRecordKey(k)
 		if !ok {
 			return true
 		}
-		c, err := DecodeCall(r.ID, v)
-		if err != nil || c.Time < 0 {
-			return true
+		if c, err := DecodeCall(r.ID, v); err == nil && c.Time >= 0 {
+			entries.add(CallStartKey(r.Site, c.Time, r.ID))
 		}
-		entries = append(entries, CallStartKey(r.Site, c.Time, r.ID))
-		if len(entries) == indexBatch {
-			writeErr = write()
-		}
-		return writeErr == nil
+		return entries.err == nil
 	})
 	if err == nil {
-		err = writeErr
-	}
-	if err == nil {
-		err = write()
+		err = entries.flush()
 	}
 	if err == nil {
 		err = d.Set(ctx, MetaKey("call-start-index"), []byte{callStartIndexVersion})

@@ -118,8 +118,52 @@ func (d *DB) LookupPhone(site uint32, phone string) (p PhoneVisitor, ok bool, er
 // "visitor-index" holds it once built.
 const visitorIndexVersion = 1
 
-// indexBatch is how many index entries one write of IndexVisitors holds.
+// indexBatch is how many index entries one write of IndexVisitors or
+// IndexCallStarts holds.
 const indexBatch = 10_000
+
+// indexBuilt reports whether the one-time index build named name (its
+// MetaKey) has run on this store.
+func (d *DB) indexBuilt(name string) (bool, error) {
+	_, err := d.Get(MetaKey(name))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// indexWriter writes the entries (keys without a value) a one-time index
+// build finds, indexBatch at a time; after a failed write it writes
+// nothing more and err says why.
+type indexWriter struct {
+	d    *DB
+	ctx  context.Context
+	keys [][]byte
+	err  error
+}
+
+// add queues key, writing the queue when it is full.
+func (w *indexWriter) add(key []byte) {
+	w.keys = append(w.keys, key)
+	if len(w.keys) >= indexBatch {
+		w.flush()
+	}
+}
+
+// flush writes what is queued and returns w.err.
+func (w *indexWriter) flush() error {
+	if w.err != nil || len(w.keys) == 0 {
+		return w.err
+	}
+	w.err = w.d.Update(w.ctx, func(tx *Tx) error {
+		for _, k := range w.keys {
+			tx.Set(k, nil)
+		}
+		return nil
+	})
+	w.keys = w.keys[:0]
+	return w.err
+}
 
 // IndexVisitors builds the visitor-item and phone indexes of the records
 // written before they existed, once per store: every session, lead,
@@ -137,12 +181,13 @@ const indexBatch = 10_000
 // time as the scan finds them. A record that does not decode is left out
 // (its family's readers say so).
 func (d *DB) IndexVisitors(ctx context.Context) error {
-	if _, err := d.Get(MetaKey("visitor-index")); err == nil {
+	if built, err := d.indexBuilt("visitor-index"); built || err != nil {
+		if err != nil {
+			return fmt.Errorf("index visitors: %w", err)
+		}
 		return nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("index visitors: %w", err)
 	}
-	var items [][]byte
+	items := &indexWriter{d: d, ctx: ctx}
 	type phoneKey struct {
 		site  uint32
 		phone string
@@ -154,32 +199,14 @@ func (d *DB) IndexVisitors(ctx context.Context) error {
 			phones[k] = p
 		}
 	}
-	// write stores the entries found so far and empties items.
-	write := func() error {
-		if len(items) == 0 {
-			return nil
-		}
-		err := d.Update(ctx, func(tx *Tx) error {
-			for _, k := range items {
-				tx.Set(k, nil)
-			}
-			return nil
-		})
-		items = items[:0]
-		return err
-	}
-	var writeErr error
 	item := func(visitor uint64, kind ItemKind, id uint64) {
 		if visitor != 0 {
-			items = append(items, VisitorItemKey(visitor, kind, id))
-		}
-		if len(items) == indexBatch && writeErr == nil {
-			writeErr = write()
+			items.add(VisitorItemKey(visitor, kind, id))
 		}
 	}
 	for _, f := range []byte{prefixSession, prefixLead, prefixCallback, prefixCall, prefixChat, prefixVisitor} {
 		err := d.ScanPrefix(ctx, []byte{f}, false, 0, func(k, v []byte) bool {
-			if writeErr != nil {
+			if items.err != nil {
 				return false
 			}
 			id, ok := IDFromKey(k)
@@ -229,13 +256,13 @@ func (d *DB) IndexVisitors(ctx context.Context) error {
 			return true
 		})
 		if err == nil {
-			err = writeErr
+			err = items.err
 		}
 		if err != nil {
 			return fmt.Errorf("index visitors: %w", err)
 		}
 	}
-	if err := write(); err != nil {
+	if err := items.flush(); err != nil {
 		return fmt.Errorf("index visitors: %w", err)
 	}
 	// A phone the index has was indexed as it was left, by the latest
