@@ -140,7 +140,7 @@ func (g *syncGate) fire() {
 	g.mu.Lock()
 	g.armed = false
 	g.mu.Unlock()
-	g.leadDue(GateTimer)
+	g.leadDue()
 }
 
 // due returns, with mu held and no sync in flight, why a sync should start
@@ -197,7 +197,7 @@ func (g *syncGate) lead(reason int) {
 		return
 	}
 	if r := g.due(); r >= 0 {
-		go g.leadDue(r)
+		go g.leadDue()
 	} else {
 		g.arm()
 	}
@@ -215,12 +215,20 @@ func (g *syncGate) arm() {
 	}
 }
 
-// leadDue leads the next sync, due for reason, unless another goroutine
-// took it first.
-func (g *syncGate) leadDue(reason int) {
+// leadDue leads the next sync if one is due when it runs (due), unless
+// another goroutine took it first; else it sets the timer. It decides
+// anew rather than trusting the caller's reason: started by a sync's end
+// on its own goroutine, it may run after another sync, led by a waiter,
+// has taken the writes it was for, and a sync of the few written since
+// would then leave the rest to the timer.
+func (g *syncGate) leadDue() {
 	g.mu.Lock()
 	if !g.syncing && g.applied.Load() > g.covered {
-		g.lead(reason)
+		if r := g.due(); r >= 0 {
+			g.lead(r)
+		} else {
+			g.arm()
+		}
 	}
 	g.mu.Unlock()
 }
