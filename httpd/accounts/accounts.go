@@ -470,11 +470,7 @@ func (a *Accounts) CreateUserToken(ctx context.Context, name string, sites []uin
 	if err != nil {
 		return "", err
 	}
-	u, err := a.User(email)
-	if err != nil {
-		return "", err
-	}
-	return a.createToken(ctx, name, sites, u.Email)
+	return a.createToken(ctx, name, sites, email)
 }
 
 func (a *Accounts) createToken(ctx context.Context, name string, sites []uint32, user string) (string, error) {
@@ -487,7 +483,20 @@ func (a *Accounts) createToken(ctx context.Context, name string, sites []uint32,
 	}
 	token := "apl_" + RandomToken()
 	t := store.Token{Name: name, Created: a.now().UnixMilli(), Sites: slices.Compact(slices.Sorted(slices.Values(sites))), User: user}
-	if err := a.db.Set(ctx, store.TokenKey(hashToken(token)), t.Encode()); err != nil {
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		if user != "" {
+			// Checked in the writer: RemoveUser deletes the tokens of a
+			// user it has deleted, so none is made for them after.
+			if _, err := tx.Get(store.UserKey(user)); errors.Is(err, store.ErrNotFound) {
+				return ErrNoUser
+			} else if err != nil {
+				return err
+			}
+		}
+		tx.Set(store.TokenKey(hashToken(token)), t.Encode())
+		return nil
+	})
+	if err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}
 	return token, nil

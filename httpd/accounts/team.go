@@ -84,9 +84,10 @@ func (a *Accounts) SetRole(ctx context.Context, email, role string) (store.User,
 }
 
 // RemoveUser deletes the user; every session of theirs ends at once (a
-// session needs its user) and is deleted, so that a user made later with
-// the same address does not inherit one. The last owner cannot be removed
-// (ErrLastOwner).
+// session needs its user) and is deleted, and so is every API token made
+// to act as them (token add --user), so that neither outlives them nor
+// passes to a user made later with the same address. The last owner
+// cannot be removed (ErrLastOwner).
 func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, error) {
 	email, err := normalizeEmail(email)
 	if err != nil {
@@ -114,8 +115,9 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 	}); err != nil {
 		return store.User{}, fmt.Errorf("remove user %q: %w", email, err)
 	}
-	// Scanned after the delete: a session begins in the writer only while
-	// its user exists, so every session of the user is written by now.
+	// Scanned after the delete: a session begins, and a user's token is
+	// made, in the writer only while its user exists, so every session and
+	// token of the user is written by now.
 	var ended [][]byte
 	if err := a.db.ScanPrefix(ctx, store.AuthPrefix(), false, 0, func(k, v []byte) bool {
 		if s, err := store.DecodeLoginSession(v); err == nil && s.Email == email {
@@ -125,6 +127,15 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 	}); err != nil {
 		return u, fmt.Errorf("remove user %q: sessions: %w", email, err)
 	}
+	if err := a.db.ScanPrefix(ctx, store.TokenPrefix(), false, 0, func(k, v []byte) bool {
+		if t, err := store.DecodeToken(v); err == nil && t.User == email {
+			ended = append(ended, slices.Clone(k))
+			a.used.forget(string(k[1:]))
+		}
+		return true
+	}); err != nil {
+		return u, fmt.Errorf("remove user %q: tokens: %w", email, err)
+	}
 	if len(ended) > 0 {
 		if err := a.db.Update(ctx, func(tx *store.Tx) error {
 			for _, k := range ended {
@@ -132,7 +143,7 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 			}
 			return nil
 		}); err != nil {
-			return u, fmt.Errorf("remove user %q: sessions: %w", email, err)
+			return u, fmt.Errorf("remove user %q: sessions and tokens: %w", email, err)
 		}
 	}
 	return u, nil

@@ -135,6 +135,57 @@ func TestRemoveUserAndRoles(t *testing.T) {
 	}
 }
 
+// A token made to act as a user ends with the user, as their sessions do:
+// removed, the user cannot keep using the API with it, and a user made
+// later with the same address does not inherit it. Other tokens live on.
+func TestRemoveUserRevokesTheirTokens(t *testing.T) {
+	ctx := context.Background()
+	a := New(storetest.Open(t))
+	for _, u := range []struct{ email, role string }{{"owner@example.com", RoleOwner}, {"op@example.com", RoleOperator}} {
+		if _, err := a.CreateUser(ctx, u.email, "a long enough secret", u.role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	theirs, err := a.CreateUserToken(ctx, "crm", nil, "Op@Example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownerBot, err := a.CreateUserToken(ctx, "bot", nil, "owner@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbx, err := a.CreateToken(ctx, "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := a.UseToken(ctx, theirs); err != nil || tok.User != "op@example.com" {
+		t.Fatalf("the user's token before: %+v %v", tok, err)
+	}
+	if _, err := a.RemoveUser(ctx, "op@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.UseToken(ctx, theirs); !errors.Is(err, ErrNoToken) {
+		t.Errorf("the removed user's token still works: %v", err)
+	}
+	if _, err := a.CreateUser(ctx, "op@example.com", "a long enough secret", RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.UseToken(ctx, theirs); !errors.Is(err, ErrNoToken) {
+		t.Errorf("the removed user's token passed to the user made again: %v", err)
+	}
+	for name, tok := range map[string]string{"another user's": ownerBot, "a token of no user": pbx} {
+		if _, err := a.UseToken(ctx, tok); err != nil {
+			t.Errorf("%s token ended with the removed user: %v", name, err)
+		}
+	}
+	if list, err := a.Tokens(ctx); err != nil || len(list) != 2 {
+		t.Errorf("tokens after the removal: %+v %v", list, err)
+	}
+	if _, err := a.CreateUserToken(ctx, "crm", nil, "nobody@example.com"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("a token for no user: %v", err)
+	}
+}
+
 // A token's last use is written at most once a minute; a revoked token is
 // refused at once.
 func TestTokenLastUsedAndRevoke(t *testing.T) {
