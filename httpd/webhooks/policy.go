@@ -72,16 +72,48 @@ const allowHint = "to reach the local network, start the server with --webhook-a
 // refused says what kind of address ip is when p refuses it, or "".
 func (p Policy) refused(ip netip.Addr) string {
 	ip = ip.Unmap().WithZone("")
-	what := nonPublic(ip)
+	to := embeddedIPv4(ip)
+	what := nonPublic(to)
 	if what == "" || p.AllowPrivate {
 		return ""
 	}
 	for _, n := range p.Allow {
-		if n.Contains(ip) {
+		if n.Contains(ip) || n.Contains(to) {
 			return ""
 		}
 	}
 	return what
+}
+
+// IPv6 prefixes whose addresses carry an IPv4 address that the packets
+// reach: NAT64's well-known prefix (RFC 6052: a gateway, as on IPv6-only
+// cloud subnets, forwards 64:ff9b::a9fe:a9fe to 169.254.169.254), 6to4
+// (RFC 3056: 2002:AABB:CCDD::/48 is routed to AA.BB.CC.DD) and the
+// deprecated IPv4-compatible ::/96.
+var (
+	nat64Prefix  = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour    = netip.MustParsePrefix("2002::/16")
+	v4Compatible = netip.MustParsePrefix("::/96")
+	// nat64Local is the local-use NAT64 prefix (RFC 8215), whose
+	// network decides where the IPv4 address sits: refused as a whole.
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
+)
+
+// embeddedIPv4 is the IPv4 address an IPv6 address of NAT64, 6to4 or the
+// IPv4-compatible form leads to, so that it is judged as that address;
+// any other address is itself.
+func embeddedIPv4(ip netip.Addr) netip.Addr {
+	if !ip.Is6() {
+		return ip
+	}
+	a := ip.As16()
+	switch {
+	case nat64Prefix.Contains(ip), v4Compatible.Contains(ip) && !ip.IsLoopback() && !ip.IsUnspecified():
+		return netip.AddrFrom4([4]byte(a[12:16]))
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(a[2:6]))
+	}
+	return ip
 }
 
 // nonPublic says what kind of address ip is when it is not a public
@@ -115,6 +147,9 @@ func nonPublic(ip netip.Addr) string {
 	}
 	if a := ip.As16(); a[0] == 0xfe && a[1]&0xc0 == 0xc0 { // fec0::/10, the deprecated site-local
 		return "a private address"
+	}
+	if nat64Local.Contains(ip) {
+		return "a local-use NAT64 address"
 	}
 	return ""
 }

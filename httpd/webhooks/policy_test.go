@@ -52,12 +52,24 @@ func TestPolicyCheck(t *testing.T) {
 		{"239.255.255.250", false, true, false},
 		{"ff02::1", false, true, false},
 		{"255.255.255.255", false, true, false},
+		// IPv4 addresses inside IPv6 ones that lead to them: NAT64, 6to4,
+		// IPv4-compatible; judged as the IPv4 address.
+		{"64:ff9b::a9fe:a9fe", false, true, false}, // 169.254.169.254 through a NAT64 gateway
+		{"64:ff9b::7f00:1", false, true, false},
+		{"64:ff9b::a00:1", false, true, true},
+		{"64:ff9b:1::a00:1", false, true, false}, // local-use NAT64
+		{"2002:7f00:1::1", false, true, false},   // 6to4 of 127.0.0.1
+		{"2002:c0a8:101::", false, true, false},  // 6to4 of 192.168.1.1
+		{"::127.0.0.1", false, true, false},
+		{"::10.0.0.1", false, true, true},
 		// Public addresses (only judged here, never dialled).
 		{"8.8.8.8", true, true, true},
 		{"100.128.0.1", true, true, true},
 		{"172.32.0.1", true, true, true},
 		{"2a00:1450:4010::8a", true, true, true},
 		{"::ffff:8.8.4.4", true, true, true},
+		{"64:ff9b::808:808", true, true, true},
+		{"2002:808:808::1", true, true, true},
 	} {
 		ip := netip.MustParseAddr(tt.addr)
 		for _, c := range []struct {
@@ -125,6 +137,8 @@ func TestAddRefusesPrivateTargets(t *testing.T) {
 		"http://localhost:8080/hook", // a name that resolves to the loopback
 		"http://[::1]/hook",
 		"http://[::ffff:127.0.0.1]/hook",
+		"http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", // the metadata endpoint through NAT64
+		"http://[2002:a00:5::1]/hook",                   // 6to4 of 10.0.0.5
 		"http://0.0.0.0/hook",
 		"http://169.254.169.254/latest/meta-data/",
 		"http://[fe80::1]/hook",
