@@ -16,9 +16,10 @@ import (
 // Policy decides which addresses the appliance's outbound requests may
 // reach: webhook deliveries and callback scenarios, whose URLs a site's
 // owner types in. The zero value allows only public addresses, so that a
-// URL cannot make the server read its own loopback services, the cloud
-// metadata endpoint (169.254.169.254) or the office network and show the
-// answer in the delivery log.
+// URL cannot make the server read its own loopback services (or any
+// service of its own, through its public address), the cloud metadata
+// endpoint (169.254.169.254) or the office network and show the answer in
+// the delivery log.
 //
 // A URL is checked twice: when it is added (CheckURL: a literal address,
 // or every address its name resolves to now, for a clear error at once),
@@ -74,6 +75,9 @@ func (p Policy) refused(ip netip.Addr) string {
 	ip = ip.Unmap().WithZone("")
 	to := embeddedIPv4(ip)
 	what := nonPublic(to)
+	if what == "" && !p.AllowPrivate {
+		what = ownAddress(ip, to)
+	}
 	if what == "" || p.AllowPrivate {
 		return ""
 	}
@@ -150,6 +154,32 @@ func nonPublic(ip netip.Addr) string {
 	}
 	if nat64Local.Contains(ip) {
 		return "a local-use NAT64 address"
+	}
+	return ""
+}
+
+// ownAddress says what ip is when it, or the IPv4 address to it leads to,
+// is an address of one of this machine's network interfaces: a public
+// address on the server's own interface is delivered to the server itself,
+// past any firewall in front of it, so a URL at it would reach whatever
+// listens there on all addresses (a database, a cache, an admin panel) as
+// the loopback would. The interfaces are read on every check (outbound
+// requests are few), so an address added since counts too; when they
+// cannot be read nothing public-looking passes.
+func ownAddress(ip, to netip.Addr) string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "not checked against this server's own addresses (" + err.Error() + ")"
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		own, ok := netip.AddrFromSlice(n.IP)
+		if own = own.Unmap(); ok && (own == ip || own == to) {
+			return "an address of this server"
+		}
 	}
 	return ""
 }

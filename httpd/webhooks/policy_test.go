@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -213,6 +214,66 @@ func TestClientRefusesLoopbackAtDial(t *testing.T) {
 	resp.Body.Close()
 	if hits != 1 {
 		t.Fatalf("allow 127.0.0.0/8: the receiver got %d requests", hits)
+	}
+}
+
+// An address of the server's own network interface that is no loopback
+// nor private one (a VPS's public address) reaches the server itself, past
+// the firewall in front of it: the dialer refuses it as it refuses the
+// loopback, and a receiver listening there hears nothing. Allowed with the
+// local network.
+func TestClientRefusesOwnAddressAtDial(t *testing.T) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var own netip.Addr
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, _ := netip.AddrFromSlice(n.IP)
+		ip = ip.Unmap()
+		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsUnspecified() ||
+			netip.MustParsePrefix("100.64.0.0/10").Contains(ip) || netip.MustParsePrefix("fec0::/10").Contains(ip) {
+			continue
+		}
+		own = ip
+		break
+	}
+	if !own.IsValid() {
+		t.Skipf("no interface of this machine has a public-looking address: %v", addrs)
+	}
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(own, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int32
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })}
+	go srv.Serve(ln)
+	defer srv.Close()
+	u := "http://" + ln.Addr().String() + "/hook"
+	resp, err := webhooks.Policy{}.Client().Post(u, "application/json", strings.NewReader("{}"))
+	if err == nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, webhooks.ErrRefused) || !strings.Contains(err.Error(), "an address of this server") {
+		t.Errorf("POST %s = %v, want a refusal of the server's own address", u, err)
+	}
+	if err := (webhooks.Policy{}).CheckURL(context.Background(), u); !errors.Is(err, webhooks.ErrRefused) {
+		t.Errorf("CheckURL(%s) = %v, want a refusal when the URL is added", u, err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the receiver on %s got %d requests through a refusing dialer", own, n)
+	}
+	resp, err = webhooks.Policy{AllowPrivate: true}.Client().Post(u, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("allow private: %v", err)
+	}
+	resp.Body.Close()
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("allow private: the receiver got %d requests", n)
 	}
 }
 
