@@ -57,7 +57,7 @@ func (s *Server) publicRoutes() *router {
 
 	dash := &dashboardHandlers{
 		accounts: s.accounts, chats: s.chats, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
-		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(),
+		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(s.accounts.Known),
 		publicURL: s.PublicURL(), publicHost: s.public.Host, secure: s.secure(), phoneRegion: s.opts.PhoneRegion,
 		clientIP: s.clientIP, now: s.opts.Now,
 	}

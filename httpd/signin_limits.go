@@ -22,15 +22,35 @@ const (
 type signInLimits struct {
 	ip        *ratelimit.Limiter // attempts per IP
 	accountIP *ratelimit.Limiter // failures per account and IP
-	account   *ratelimit.Limiter // failures per account
+	// Failures per account, in two limiters: one for the accounts that
+	// exist, one for addresses of no user. A limiter full of keys tracks
+	// no new one, and a flood of wrong passwords for made-up addresses
+	// filled the one limiter there was, after which the failures of a
+	// real account went uncounted and nothing stopped the guessing from
+	// many addresses. Only real accounts key the first, so no flood fills
+	// it; the second locks a made-up address as a real one is locked, so
+	// that the answers do not tell which addresses have a user (short of
+	// a flood of made-up ones, which only the first survives).
+	account, unknown *ratelimit.Limiter
+	known            func(account string) bool // whether a user has the (lower-case) address
 }
 
-func newSignInLimits() signInLimits {
+func newSignInLimits(known func(account string) bool) signInLimits {
 	return signInLimits{
 		ip:        ratelimit.New(signInsPerIP, time.Minute, 100_000),
 		accountIP: ratelimit.New(failsPerAccountIP, failWindow, 100_000),
 		account:   ratelimit.New(failsPerAccount, failWindow, 10_000),
+		unknown:   ratelimit.New(failsPerAccount, failWindow, 10_000),
+		known:     known,
 	}
+}
+
+// accounts is the limiter of failures per account that counts account.
+func (l signInLimits) accounts(account string) *ratelimit.Limiter {
+	if l.known(account) {
+		return l.account
+	}
+	return l.unknown
 }
 
 // refusal says which limit refused a sign-in, for its message.
@@ -50,8 +70,8 @@ func (l signInLimits) allow(account, ip string, now time.Time) (ok bool, wait ti
 	if k := account + " " + ip; l.accountIP.Count(k, now) >= failsPerAccountIP {
 		wait, why = l.accountIP.Wait(k, now), tooManyFromIP
 	}
-	if l.account.Count(account, now) >= failsPerAccount {
-		if w := l.account.Wait(account, now); w > wait {
+	if acc := l.accounts(account); acc.Count(account, now) >= failsPerAccount {
+		if w := acc.Wait(account, now); w > wait {
 			wait, why = w, tooManyForAccount
 		}
 	}
@@ -67,7 +87,7 @@ func (l signInLimits) allow(account, ip string, now time.Time) (ok bool, wait ti
 // failed counts a wrong password for account from ip.
 func (l signInLimits) failed(account, ip string, now time.Time) {
 	l.accountIP.Allow(account+" "+ip, now)
-	l.account.Allow(account, now)
+	l.accounts(account).Allow(account, now)
 }
 
 // tooManyAttempts is the message of a sign-in refused by why for wait, in

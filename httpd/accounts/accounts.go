@@ -272,6 +272,13 @@ func (a *Accounts) User(email string) (store.User, error) {
 	return store.DecodeUser(v)
 }
 
+// Known reports whether a user has the email, as written (lower-case,
+// no spaces: the form in which users are kept).
+func (a *Accounts) Known(email string) bool {
+	_, err := a.db.Get(store.UserKey(email))
+	return err == nil
+}
+
 // Login checks email and password and starts a login session; the returned
 // token goes into the session cookie.
 func (a *Accounts) Login(ctx context.Context, email, password string) (token string, s store.LoginSession, err error) {
