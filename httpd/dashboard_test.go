@@ -135,7 +135,8 @@ func TestLoginRateLimit(t *testing.T) {
 
 // An attacker who exhausts the wrong passwords of the owner's account from
 // one address locks only that address out: the owner signs in from another.
-// Only many addresses lock the account, and only for a while.
+// Only many addresses lock the account, and only for a while. An IPv6
+// address counts as its /64.
 func TestSignInLimitIsPerAccountAndIP(t *testing.T) {
 	clock := &trClock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	srv := httpdtest.Start(t, func(o *httpd.Options) { o.TrustProxy = true; o.Now = clock.Now })
@@ -205,6 +206,19 @@ func TestSignInLimitIsPerAccountAndIP(t *testing.T) {
 	}
 	if resp := signIn(attacker, "correct horse battery"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("the once-locked address after the window: %d, want signed in", resp.StatusCode)
+	}
+
+	// An IPv6 host has a whole /64: guesses from each of its addresses
+	// count as one network's, which they lock out; another network still
+	// signs in.
+	for i := 0; i < 15; i++ {
+		last = signIn(fmt.Sprintf("2001:db8:66:1::%x", i+1), fmt.Sprintf("v6 guess %d", i))
+	}
+	if last.StatusCode != http.StatusTooManyRequests || !strings.Contains(lastBody, "from your network") {
+		t.Errorf("15th guess from one IPv6 /64, each from another address: %d, want 429 for the network", last.StatusCode)
+	}
+	if resp := signIn("2001:db8:66:2::1", "correct horse battery"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("owner from the next /64: %d, want signed in", resp.StatusCode)
 	}
 }
 
