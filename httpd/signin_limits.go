@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"net/netip"
 	"time"
 
 	"appliance/httpd/i18n"
@@ -68,7 +67,7 @@ const (
 // limit refused it. (Counted, not Wait alone: a limiter full of other keys
 // must not refuse everyone.)
 func (l signInLimits) allow(account, ip string, now time.Time) (ok bool, wait time.Duration, why refusal) {
-	ip = clientNetwork(ip)
+	ip = ratelimit.Network(ip)
 	if k := account + " " + ip; l.accountIP.Count(k, now) >= failsPerAccountIP {
 		wait, why = l.accountIP.Wait(k, now), tooManyFromIP
 	}
@@ -88,23 +87,9 @@ func (l signInLimits) allow(account, ip string, now time.Time) (ok bool, wait ti
 
 // failed counts a wrong password for account from ip.
 func (l signInLimits) failed(account, ip string, now time.Time) {
-	ip = clientNetwork(ip)
+	ip = ratelimit.Network(ip)
 	l.accountIP.Allow(account+" "+ip, now)
 	l.accounts(account).Allow(account, now)
-}
-
-// clientNetwork is what the sign-in limits count a client address as: an
-// IPv4 address itself, an IPv6 address its /64, the least a host is given
-// (a VPS gets a whole /64, and can sign in from each of its 2^64
-// addresses: counted one by one, one host would get ten guesses from
-// each and lock the account for everyone as only many networks should).
-func clientNetwork(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || a.Unmap().Is4() {
-		return ip
-	}
-	p, _ := a.WithZone("").Prefix(64)
-	return p.String()
 }
 
 // tooManyAttempts is the message of a sign-in refused by why for wait, in

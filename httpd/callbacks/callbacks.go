@@ -126,7 +126,8 @@ type Options struct {
 	// default 10.
 	SitePerMinute int
 	// VisitorLimit and IPLimit calls per LimitWindow; defaults 3 and 10 per
-	// 10 min.
+	// 10 min. IPLimit is per client network (ratelimit.Network: an IPv6
+	// client's /64).
 	VisitorLimit, IPLimit int
 	LimitWindow           time.Duration
 	// Log receives failed sends and store errors; default slog.Default.
@@ -241,7 +242,7 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 		}
 	}
 	switch {
-	case !s.ipRate.Allow(o.IP, now):
+	case !s.ipRate.Allow(ratelimit.Network(o.IP), now):
 		return Result{Status: StatusLimit, Code: CodeIPLimit}, nil
 	case !s.visitorRate.Allow(strconv.FormatUint(o.Visitor, 10), now):
 		return Result{Status: StatusLimit, Code: CodeVisitorLimit}, nil

@@ -3,6 +3,7 @@ package callbacks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -397,6 +398,40 @@ func TestImmediateRecoveredAfterCrash(t *testing.T) {
 	f.svc.due.Wake()
 	if sc.calls() != 1 || f.scheduled(t) != 0 {
 		t.Errorf("%d calls, %d scheduled, want 1 and 0", sc.calls(), f.scheduled(t))
+	}
+}
+
+// The per-IP limit holds an IPv6 host to its /64: new visitors from each
+// of its addresses (a VPS has 2^64) do not get it past the limit, to ring
+// any number it likes until the site's budget is spent. Another network
+// still calls.
+func TestCallbackIPLimitCountsIPv6ByNetwork(t *testing.T) {
+	f := newFixture(t, Options{IPLimit: 2, VisitorLimit: 100, SitePerMinute: 100})
+	order := func(visitor uint64, ip string) Result {
+		t.Helper()
+		res, err := f.svc.Place(context.Background(), Order{Site: f.site, Visitor: visitor, Session: visitor, IP: ip, In: Input{Phone: "79101234567"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for i := range uint64(5) {
+		res := order(10+i, fmt.Sprintf("2001:db8:66:1::%x", i+1))
+		if i < 2 && res.Status != StatusAccepted {
+			t.Errorf("call %d from the /64: %+v, want accepted", i+1, res)
+		}
+		if i >= 2 && (res.Status != StatusLimit || res.Code != CodeIPLimit) {
+			t.Errorf("call %d from another address of the same /64: %+v, want the per-IP limit", i+1, res)
+		}
+	}
+	if res := order(20, "2001:db8:66:2::1"); res.Status != StatusAccepted {
+		t.Errorf("a call from the next /64: %+v, want accepted", res)
+	}
+	if res := order(21, "192.0.2.7"); res.Status != StatusAccepted {
+		t.Errorf("a call from an IPv4 address: %+v, want accepted", res)
+	}
+	if res := order(22, "2001:db8:66:3::9"); f.get(t, res.ID).IP != "2001:db8:66:3::9" {
+		t.Errorf("the callback keeps the address %q, want the client's own", f.get(t, res.ID).IP)
 	}
 }
 

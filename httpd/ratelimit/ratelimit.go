@@ -5,6 +5,7 @@
 package ratelimit
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -91,4 +92,18 @@ func (l *Limiter) sweep(now time.Time) {
 		}
 	}
 	l.swept = now
+}
+
+// Network is the key a client address is limited under: an IPv4 address
+// itself, an IPv6 address its /64, the least one host is given (a VPS
+// gets a whole /64 and can send from each of its 2^64 addresses, so
+// counted one by one they would hold it to nothing). Text that is no
+// address is returned as it is.
+func Network(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Unmap().Is4() {
+		return ip
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }
