@@ -14,7 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"appliance/httpd"
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/leads"
 	"appliance/httpd/sites"
@@ -520,3 +522,47 @@ func TestBidiControlsShownNotObeyed(t *testing.T) {
 		}
 	}
 }
+
+// The leads a minute of one address hold an IPv6 host to its /64: each of
+// its addresses sending a few leads does not get it past the limit, and
+// the lead keeps the sender's own address.
+func TestLeadLimitCountsIPv6ByNetwork(t *testing.T) {
+	clock := &trClock{now: time.Now()} // one minute throughout
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.TrustProxy = true; o.Now = clock.Now })
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	send := func(ip string) int {
+		t.Helper()
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789"}))
+		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	refused := 0
+	for i := range 2 * leadsPerMinuteForTest {
+		if status := send(fmt.Sprintf("2001:db8:66:1::%x", i/2+1)); status == http.StatusTooManyRequests {
+			refused++
+		} else if status != http.StatusOK {
+			t.Fatalf("lead %d: %d", i+1, status)
+		}
+	}
+	if refused != leadsPerMinuteForTest {
+		t.Errorf("%d of %d leads a minute from one /64 refused, want %d", refused, 2*leadsPerMinuteForTest, leadsPerMinuteForTest)
+	}
+	if status := send("2001:db8:66:2::1"); status != http.StatusOK {
+		t.Errorf("a lead from the next /64: %d", status)
+	}
+	if l := siteLeads(t, srv, site)[0]; l.IP != "2001:db8:66:2::1" {
+		t.Errorf("the lead keeps the address %q, want the sender's own", l.IP)
+	}
+}
+
+// leadsPerMinuteForTest is the tracker's limit of leads a minute from one
+// address.
+const leadsPerMinuteForTest = 20

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/leads"
+	"appliance/httpd/ratelimit"
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/store"
@@ -283,8 +284,8 @@ func (s *trackerHandlers) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r 
 		limiter, limit = s.serverLeadRate, serverLeadsPerMinute
 	}
 	ip := s.clientIP(ctx)
-	if !limiter.Allow(ip, now) {
-		return tooMany(limiter.Wait(ip, now), "more than %d leads a minute from this address", limit)
+	if network := ratelimit.Network(ip); !limiter.Allow(network, now) {
+		return tooMany(limiter.Wait(network, now), "more than %d leads a minute from this address", limit)
 	}
 	_, err := s.leads.Add(ctx, site, leads.Request{Visitor: r.visitor, Session: r.session, Hit: r.hit,
 		Via: via, IP: ip, In: r.in})
