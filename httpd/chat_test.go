@@ -479,6 +479,48 @@ func TestChatLimits(t *testing.T) {
 	_ = held
 }
 
+// The per-IP limits of the chat, sockets and messages, hold an IPv6 host
+// to its /64: sockets and visitors on each of its addresses do not get it
+// past them. Another network still connects.
+func TestChatLimitsCountIPv6ByNetwork(t *testing.T) {
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.TrustProxy = true
+		o.ChatLimits.ConnsPerIP, o.ChatLimits.MessagesPerIP = 3, 2
+	})
+	site := srv.Site(t, "Shop", "shop.example")
+	from := func(ip string) http.Header { return http.Header{"Origin": {shopOrigin}, "X-Forwarded-For": {ip}} }
+	for i := range 3 {
+		dialChat(t, wsURL(srv, "t/v1/chat/ws?k="+site), from(fmt.Sprintf("2001:db8:66:1::%x", i+1)))
+	}
+	if status, _ := dialStatus(t, wsURL(srv, "t/v1/chat/ws?k="+site), from("2001:db8:66:1::4")); status != http.StatusTooManyRequests {
+		t.Errorf("4th socket from one /64, from another address: %d, want 429", status)
+	}
+	if status, _ := dialStatus(t, wsURL(srv, "t/v1/chat/ws?k="+site), from("2001:db8:66:2::1")); status != http.StatusSwitchingProtocols {
+		t.Errorf("a socket from the next /64: %d, want 101", status)
+	}
+
+	// Messages: 2 a minute from the /64, whichever visitor and address.
+	var sent []string
+	for i := range 3 {
+		cv := newChatVisitor(t, srv, site, "https://shop.example/")
+		c := dialChat(t, wsURL(srv, "t/v1/chat/ws?k="+site), from(fmt.Sprintf("2001:db8:66:3::%x", i+1)))
+		c.send(map[string]any{"type": "hello", "ci": cv.v.CI, "key": cv.v.Key, "u": shopOrigin + "/page"})
+		c.next("welcome")
+		c.send(map[string]any{"type": "send", "text": fmt.Sprint("hello from visitor ", i)})
+		if i < 2 {
+			c.next("ack")
+			sent = append(sent, "ack")
+			continue
+		}
+		if code, errs := c.closed(); code != websocket.ClosePolicyViolation || len(errs) != 1 || errs[0]["code"] != "rate_limit" {
+			t.Errorf("3rd message from the /64, from a third visitor and address: close %d, errors %v; want rate_limit", code, errs)
+		}
+	}
+	if len(sent) != 2 {
+		t.Errorf("acks %v, want 2", sent)
+	}
+}
+
 func mustSite(t testing.TB, srv *httpdtest.Server, key string) uint32 {
 	t.Helper()
 	s, err := srv.HTTP.Sites().ByKey(key)

@@ -179,7 +179,8 @@ func (h *chatVisitorHandlers) socket(ctx *fasthttp.RequestCtx) error {
 		return errorf(fasthttp.StatusBadRequest, "this address takes WebSocket connections only (or use POST /t/v1/chat)")
 	}
 	ip := h.clientIP(ctx)
-	if !h.ipConns.take(ip, h.limits.ConnsPerIP) {
+	network := ratelimit.Network(ip) // what the sockets per IP count
+	if !h.ipConns.take(network, h.limits.ConnsPerIP) {
 		return tooMany(10*time.Second, "too many chat connections from this address (at most %d)", h.limits.ConnsPerIP)
 	}
 	h.sockets.wg.Add(1)
@@ -191,29 +192,30 @@ func (h *chatVisitorHandlers) socket(ctx *fasthttp.RequestCtx) error {
 		go func() {
 			loop := h.serveSocket(conn, site, ip)
 			if loop == nil {
-				h.endSocket(conn, ip)
+				h.endSocket(conn, network)
 				return
 			}
 			go func() {
 				loop()
-				h.endSocket(conn, ip)
+				h.endSocket(conn, network)
 			}()
 		}()
 	}, func() {
-		h.ipConns.give(ip)
+		h.ipConns.give(network)
 		h.sockets.wg.Done()
 	})
 	if err != nil {
-		h.ipConns.give(ip)
+		h.ipConns.give(network)
 		h.sockets.wg.Done()
 	}
 	return nil
 }
 
-// endSocket releases what a visitor's socket held.
-func (h *chatVisitorHandlers) endSocket(conn *websocket.Conn, ip string) {
+// endSocket releases what a visitor's socket held: a socket of the client
+// network.
+func (h *chatVisitorHandlers) endSocket(conn *websocket.Conn, network string) {
 	_ = conn.Close()
-	h.ipConns.give(ip)
+	h.ipConns.give(network)
 	h.sockets.wg.Done()
 }
 
@@ -441,7 +443,7 @@ func (h *chatVisitorHandlers) handle(st *visitorState, f chatFrame) ([]any, erro
 			return nil, err
 		}
 		vkey := visitorKey(site, st.v.Visitor)
-		if !h.visitorRate.Allow(vkey, now) || !h.ipRate.Allow(st.v.IP, now) {
+		if !h.visitorRate.Allow(vkey, now) || !h.ipRate.Allow(ratelimit.Network(st.v.IP), now) {
 			return nil, &frameError{code: "rate_limit", msg: "too many messages a minute; wait and send again"}
 		}
 		ack, err := h.chats.Send(ctx, st.v, f.Ref, f.Text)
