@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"net/http"
@@ -428,7 +429,7 @@ func TestCaptchaEndpoint(t *testing.T) {
 	}
 }
 
-// A flood of captcha requests from many addresses (the per-IP limit does
+// A flood of captcha requests from many networks (the per-IP limit does
 // not stop it) keeps the store within its bound: the oldest are dropped,
 // and /metrics counts them.
 func TestCaptchaFloodStaysBounded(t *testing.T) {
@@ -474,6 +475,25 @@ func TestCaptchaFloodStaysBounded(t *testing.T) {
 	}
 	if limited != 10 {
 		t.Errorf("%d of 40 captchas from one address refused, want 10 (30 a minute)", limited)
+	}
+
+	// An IPv6 host is held to the limit of its /64, whichever of its
+	// addresses asks: it cannot push every visitor's captcha out.
+	limited = 0
+	for i := range 40 {
+		req, _ := http.NewRequest("POST", f.srv.URL+"t/v1/captcha", bytes.NewReader(body))
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("2001:db8:66:1::%x", i+1))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited != 10 {
+		t.Errorf("%d of 40 captchas from 40 addresses of one /64 refused, want 10 (30 a minute)", limited)
 	}
 }
 

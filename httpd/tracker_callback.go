@@ -12,6 +12,7 @@ import (
 
 	"appliance/captcha"
 	"appliance/httpd/callbacks"
+	"appliance/httpd/ratelimit"
 )
 
 // The endpoints of the callback widgets (tracker-protocol.md §7, §8):
@@ -56,8 +57,8 @@ func (s *trackerHandlers) trackCaptcha(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	if ip, now := s.clientIP(ctx), s.now(); !s.captchaRate.Allow(ip, now) {
-		return tooMany(s.captchaRate.Wait(ip, now), "more than %d captchas a minute from this address", captchasPerMinute)
+	if network, now := ratelimit.Network(s.clientIP(ctx)), s.now(); !s.captchaRate.Allow(network, now) {
+		return tooMany(s.captchaRate.Wait(network, now), "more than %d captchas a minute from this address", captchasPerMinute)
 	}
 	id, err := s.callbacks.NewCaptcha(site) // it passes on this site only
 	if err != nil {
