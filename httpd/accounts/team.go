@@ -80,14 +80,47 @@ func (a *Accounts) SetRole(ctx context.Context, email, role string) (store.User,
 			}
 		}
 	}
-	return a.updateUser(ctx, email, func(u *store.User) error { u.Role = role; return nil })
+	u, err := a.updateUser(ctx, email, func(u *store.User) error { u.Role = role; return nil })
+	if err != nil || role == RoleOwner {
+		return u, err
+	}
+	// Only owners invite: the pending invites of one who no longer is
+	// one go, rather than let them make users, owners too, in their name.
+	if err := a.dropInvites(ctx, func(inv store.Invite) bool { return inv.By == email }); err != nil {
+		return u, fmt.Errorf("set role of %q: %w", email, err)
+	}
+	return u, nil
+}
+
+// dropInvites deletes the pending invites that match.
+func (a *Accounts) dropInvites(ctx context.Context, match func(store.Invite) bool) error {
+	var drop [][]byte
+	if err := a.db.ScanPrefix(ctx, store.InvitePrefix(), false, 0, func(k, v []byte) bool {
+		if inv, err := store.DecodeInvite(v); err == nil && match(inv) {
+			drop = append(drop, slices.Clone(k))
+		}
+		return true
+	}); err != nil {
+		return fmt.Errorf("invites: %w", err)
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		for _, k := range drop {
+			tx.Delete(k)
+		}
+		return nil
+	})
 }
 
 // RemoveUser deletes the user; every session of theirs ends at once (a
 // session needs its user) and is deleted, and so is every API token made
 // to act as them (token add --user), so that neither outlives them nor
-// passes to a user made later with the same address. The last owner
-// cannot be removed (ErrLastOwner).
+// passes to a user made later with the same address. The invites they
+// made, and any still pending for their address, are deleted too: none
+// brings them, or anyone in their name, back. The last owner cannot be
+// removed (ErrLastOwner).
 func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, error) {
 	email, err := normalizeEmail(email)
 	if err != nil {
@@ -145,6 +178,9 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 		}); err != nil {
 			return u, fmt.Errorf("remove user %q: sessions and tokens: %w", email, err)
 		}
+	}
+	if err := a.dropInvites(ctx, func(inv store.Invite) bool { return inv.By == email || inv.Email == email }); err != nil {
+		return u, fmt.Errorf("remove user %q: %w", email, err)
 	}
 	return u, nil
 }

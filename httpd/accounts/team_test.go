@@ -186,6 +186,57 @@ func TestRemoveUserRevokesTheirTokens(t *testing.T) {
 	}
 }
 
+// Only owners invite, and an invite outlives no authority: removing an
+// owner, or making them a manager, ends the invites they made (an owner
+// invite among them would let the removed owner back in); removing a user
+// ends any invite still pending for their address. Other invites live on.
+func TestInvitesEndWithTheirOwner(t *testing.T) {
+	ctx := context.Background()
+	a := New(storetest.Open(t))
+	for _, email := range []string{"ann@example.com", "bob@example.com", "cat@example.com"} {
+		if _, err := a.CreateUser(ctx, email, "a long enough secret", RoleOwner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invite := func(email, role, by string) string {
+		t.Helper()
+		token, _, err := a.Invite(ctx, email, role, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return token
+	}
+	byBob := invite("bob-again@example.com", RoleOwner, "bob@example.com")
+	byCat := invite("friend@example.com", RoleManager, "cat@example.com")
+	forDan := invite("dan@example.com", RoleOperator, "ann@example.com")
+	kept := invite("eve@example.com", RoleOperator, "ann@example.com")
+	if _, err := a.CreateUser(ctx, "dan@example.com", "a long enough secret", RoleOperator); err != nil { // made from the shell meanwhile
+		t.Fatal(err)
+	}
+
+	if _, err := a.RemoveUser(ctx, "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SetRole(ctx, "cat@example.com", RoleManager); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.RemoveUser(ctx, "dan@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	for name, token := range map[string]string{"the removed owner's": byBob, "the demoted owner's": byCat, "the removed user's own": forDan} {
+		if _, _, _, err := a.AcceptInvite(ctx, token, "another long secret"); !errors.Is(err, ErrInviteUsed) {
+			t.Errorf("%s invite: %v, want it ended", name, err)
+		}
+	}
+	pending, err := a.Invites(ctx)
+	if err != nil || len(pending) != 1 || pending[0].Email != "eve@example.com" {
+		t.Errorf("pending invites: %+v %v, want only eve's", pending, err)
+	}
+	if _, _, u, err := a.AcceptInvite(ctx, kept, "another long secret"); err != nil || u.Email != "eve@example.com" {
+		t.Errorf("an invite of an owner who stays: %+v %v", u, err)
+	}
+}
+
 // A token's last use is written at most once a minute; a revoked token is
 // refused at once.
 func TestTokenLastUsedAndRevoke(t *testing.T) {
