@@ -105,3 +105,21 @@ func TestWait(t *testing.T) {
 		t.Errorf("a new key in a full limiter waits %v, want the window", w)
 	}
 }
+
+// Network keys IPv4 clients by their address and IPv6 clients by their
+// /64, so that every address of one host counts as one client.
+func TestNetwork(t *testing.T) {
+	for _, tt := range []struct{ ip, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "::ffff:192.0.2.7"}, // judged as the IPv4 address it is
+		{"2001:db8:66:1::1", "2001:db8:66:1::/64"},
+		{"2001:db8:66:1:ffff:ffff:ffff:ffff", "2001:db8:66:1::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not an address", "not an address"},
+		{"", ""},
+	} {
+		if got := Network(tt.ip); got != tt.want {
+			t.Errorf("Network(%q) = %q, want %q", tt.ip, got, tt.want)
+		}
+	}
+}
