@@ -55,11 +55,11 @@ func profiledMain(name string) {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = newRoot(os.Stdout).ExecuteContext(ctx)
+	cmd, err := newRoot(os.Stdout).ExecuteContextC(ctx)
 	stop()
 	pprof.StopCPUProfile()
 	f.Close()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCode(usageOf(cmd, err), os.Stderr))
 }
 
 // startServe runs `serve` in-process on dir and returns its address and a
