@@ -1,7 +1,9 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -154,6 +156,54 @@ func TestUsageMistakesExitTwo(t *testing.T) {
 		}
 		if got := stderr.String(); !strings.Contains(got, tc.say) || !strings.Contains(got, "Run '"+tc.hint+"' for usage.") {
 			t.Errorf("appliance %s: stderr %q, want %q and a hint at %q", name, got, tc.say, tc.hint)
+		}
+	}
+}
+
+// restore of a file that is not a whole backup archive says what is wrong
+// with the file (empty, gzipped, not ours, cut short), not what the tar
+// reader hit ("EOF").
+func TestRestoreSaysWhatIsWrongWithTheFile(t *testing.T) {
+	dir, _ := offlineSite(t)
+	files := t.TempDir()
+	archive := filepath.Join(files, "b.tar")
+	if err := runBackup(context.Background(), BackupOptions{Data: dir, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	var other bytes.Buffer
+	tw := tar.NewWriter(&other)
+	tw.WriteHeader(&tar.Header{Name: "notes.txt", Mode: 0o600, Size: 2})
+	tw.Write([]byte("hi"))
+	tw.Close()
+	for _, tc := range []struct {
+		name string
+		body []byte
+		say  string
+	}{
+		{"empty", nil, "the file is empty"},
+		{"text", []byte("these are not the files you are looking for\n"), "not a tar archive that appliance backup wrote"},
+		{"gzipped", gz.Bytes(), "compressed with gzip; restore it with gunzip -c FILE | appliance restore -"},
+		{"another tar", other.Bytes(), `it starts with "notes.txt", not its manifest`},
+		{"manifest cut short", raw[:700], "it ends early, cut short"},
+		{"cut in half", raw[:len(raw)/2], "it ends early"},
+	} {
+		path := filepath.Join(files, strings.ReplaceAll(tc.name, " ", "-")+".tar")
+		if err := os.WriteFile(path, tc.body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := runRestore(context.Background(), RestoreOptions{Data: t.TempDir(), File: path}, io.Discard)
+		var stderr bytes.Buffer
+		exitCode(err, &stderr)
+		if got := stderr.String(); !strings.Contains(got, "bad backup archive: ") || !strings.Contains(got, tc.say) || strings.Contains(got, "EOF") {
+			t.Errorf("restore of %s: %q, want %q", tc.name, got, tc.say)
 		}
 	}
 }
