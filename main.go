@@ -26,6 +26,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"appliance/httpd"
 	"appliance/httpd/admin"
@@ -882,22 +883,71 @@ type UserOptions struct {
 	Role  string
 }
 
-// readPassword reads one line from in (a pipe or the terminal).
-func readPassword(in io.Reader, stdout io.Writer) (string, error) {
-	if f, ok := in.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprint(stdout, "Password (at least 10 characters): ")
-		}
+// readPassword reads the password for user add and user passwd: on a
+// terminal, typed twice without showing it (Ctrl-C gives up); else one line
+// of in (a pipe), which must have one.
+func readPassword(ctx context.Context, in io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return typePassword(ctx, int(f.Fd()), stdout)
 	}
 	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+	if errors.Is(err, io.EOF) && line == "" {
+		return "", errors.New("no password on stdin: run it on a terminal to type one, or pipe it in (printf '%s\\n' \"$PASSWORD\" | appliance user ...)")
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
+// typePassword asks for the password on the terminal fd with its echo off,
+// then for it again; the two must match. The terminal is left as it was,
+// also when ctx ends (Ctrl-C) while it waits.
+func typePassword(ctx context.Context, fd int, stdout io.Writer) (string, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	type typed struct {
+		pw  []byte
+		err error
+	}
+	read := func(prompt string) (string, error) {
+		fmt.Fprint(stdout, prompt)
+		got := make(chan typed, 1)
+		go func() {
+			pw, err := term.ReadPassword(fd)
+			got <- typed{pw, err}
+		}()
+		select {
+		case t := <-got:
+			fmt.Fprintln(stdout)
+			if t.err != nil {
+				return "", fmt.Errorf("read password: %w", t.err)
+			}
+			return string(t.pw), nil
+		case <-ctx.Done():
+			_ = term.Restore(fd, state)
+			fmt.Fprintln(stdout)
+			return "", ctx.Err()
+		}
+	}
+	pw, err := read("Password (at least 10 characters): ")
+	if err != nil {
+		return "", err
+	}
+	again, err := read("The same password again: ")
+	if err != nil {
+		return "", err
+	}
+	if pw != again {
+		return "", errors.New("the two passwords typed differ; nothing was changed")
+	}
+	return pw, nil
+}
+
 func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
-	pw, err := readPassword(in, stdout)
+	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err
 	}
@@ -907,7 +957,7 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 }
 
 func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
-	pw, err := readPassword(in, stdout)
+	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err
 	}
