@@ -350,9 +350,16 @@ func TestRestoreRefusals(t *testing.T) {
 	if err := runBackup(ctx, BackupOptions{Data: src, Output: archive}, &out); err != nil {
 		t.Fatalf("backup: %v", err)
 	}
-	// Restore onto the live server's directory is refused.
-	if err := runRestore(ctx, RestoreOptions{Data: src, File: archive, Force: true}, &out); err == nil || !strings.Contains(err.Error(), "running") {
+	// Restore onto the live server's directory is refused, in one sentence
+	// that says what to do (not trailed by ErrLocked's own text).
+	err := runRestore(ctx, RestoreOptions{Data: src, File: archive, Force: true}, &out)
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "running") {
 		t.Fatalf("restore onto a live server: %v", err)
+	}
+	var stderr bytes.Buffer
+	exitCode(err, &stderr)
+	if got := stderr.String(); !strings.HasSuffix(got, "; stop it first\n") {
+		t.Errorf("restore onto a live server printed %q, want it to end with \"stop it first\"", got)
 	}
 	stop()
 
