@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/creack/pty"
 
 	"appliance/httpd/accounts"
 	"appliance/store"
@@ -238,5 +243,76 @@ func TestTokenAddForSites(t *testing.T) {
 	}
 	if tk, err := a.CheckToken(all); err != nil || tk.Sites != nil {
 		t.Errorf("all-sites token %+v %v", tk, err)
+	}
+}
+
+// user add on a terminal asks for the password twice and never shows it;
+// two that differ change nothing; from a pipe without a line it says how
+// to give one. Run as the binary, on a pseudo-terminal.
+func TestUserPasswordTypedOnTerminal(t *testing.T) {
+	dir, _ := offlineSite(t)
+	const pw = "typed-secret-77"
+	add := func(email, first, second string) (string, error) {
+		t.Helper()
+		ptmx, tty, err := pty.Open()
+		if err != nil {
+			t.Skipf("no pseudo-terminal here: %v", err)
+		}
+		defer ptmx.Close()
+		cmd := appliance("user", "add", email, "--data", dir)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		err = cmd.Start()
+		tty.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		// type answers once its prompt is there: typed before, the terminal
+		// would still echo it.
+		waitFor := func(s string) {
+			b := make([]byte, 1)
+			for !strings.HasSuffix(out.String(), s) {
+				if _, err := ptmx.Read(b); err != nil {
+					t.Fatalf("terminal closed before %q: %v\n%q", s, err, out.String())
+				}
+				out.Write(b)
+			}
+		}
+		waitFor("Password (at least 10 characters): ")
+		io.WriteString(ptmx, first+"\r")
+		waitFor("again: ")
+		io.WriteString(ptmx, second+"\r")
+		if _, err := io.Copy(&out, ptmx); err != nil && !errors.Is(err, syscall.EIO) {
+			t.Fatal(err)
+		}
+		return out.String(), cmd.Wait()
+	}
+	out, err := add("typist@example.com", pw, pw)
+	if err != nil || !strings.Contains(out, "user typist@example.com added") {
+		t.Fatalf("user add on a terminal: %v\n%q", err, out)
+	}
+	if strings.Contains(out, pw) {
+		t.Errorf("user add showed the password typed: %q", out)
+	}
+	out, err = add("slip@example.com", pw, pw+"x")
+	if err == nil || !strings.Contains(out, "the two passwords typed differ") {
+		t.Errorf("user add with two different passwords: %v\n%q", err, out)
+	}
+
+	db := storetest.OpenAt(t, dir)
+	a := accounts.New(db)
+	if _, _, err := a.Login(context.Background(), "typist@example.com", pw); err != nil {
+		t.Errorf("sign-in with the password typed: %v", err)
+	}
+	if _, err := a.User("slip@example.com"); err == nil {
+		t.Error("user add with two different passwords added the user")
+	}
+	db.Close()
+
+	cmd := appliance("user", "add", "piped@example.com", "--data", dir)
+	cmd.Stdin = strings.NewReader("")
+	got, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(got), "no password on stdin") || strings.Contains(string(got), "EOF") {
+		t.Errorf("user add with nothing piped in: %v, %q", err, got)
 	}
 }

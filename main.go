@@ -26,6 +26,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"appliance/httpd"
 	"appliance/httpd/admin"
@@ -37,9 +38,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot(os.Stdout).ExecuteContext(ctx)
+	cmd, err := newRoot(os.Stdout).ExecuteContextC(ctx)
 	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCode(usageOf(cmd, err), os.Stderr))
 }
 
 // exitCode maps an error to the process exit code and prints it, in one place.
@@ -50,7 +51,12 @@ func exitCode(err error, stderr io.Writer) int {
 	fmt.Fprintln(stderr, "appliance:", plainError(err))
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, "Run 'appliance --help' for usage.")
+		help := "appliance"
+		var in usageIn
+		if errors.As(err, &in) {
+			help = in.path
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", help)
 		return 2
 	}
 	if errors.Is(err, context.Canceled) {
@@ -84,7 +90,62 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), exportCmd(stdout), versionCmd(stdout), pruneCmd(stdout))
+	usageErrors(root)
 	return root
+}
+
+// usageErrors makes every mistake in how c or a command under it is called a
+// usageError (exit code 2, with a hint), as the flags' are: cobra reports an
+// unknown sub-command, a wrong number of arguments and a missing required
+// flag as plain errors, and a command that only groups others, given an
+// unknown sub-command (`site lst`), prints its help and exits 0.
+func usageErrors(c *cobra.Command) {
+	if c.HasSubCommands() && !c.Runnable() {
+		c.SuggestionsMinimumDistance = 2
+		c.Args = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return errors.New(msg)
+		}
+		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
+	args := c.Args
+	if args == nil {
+		args = cobra.ArbitraryArgs
+	}
+	c.Args = func(c *cobra.Command, a []string) error {
+		if err := args(c, a); err != nil {
+			return usageError{err}
+		}
+		if err := c.ValidateRequiredFlags(); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
+	}
+}
+
+// exactArgs is cobra.ExactArgs(n) saying what the command takes, from its
+// Use ("passwd EMAIL": "user passwd needs EMAIL"), rather than how many.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) == n {
+			return nil
+		}
+		_, want, _ := strings.Cut(c.Use, " ")
+		path := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+		if len(args) < n {
+			return fmt.Errorf("%s needs %s", path, want)
+		}
+		return fmt.Errorf("%s takes only %s; %q is one too many (quote a value with spaces)", path, want, args[n])
+	}
 }
 
 func serveCmd(stdout io.Writer) *cobra.Command {
@@ -266,7 +327,7 @@ func userCmd(stdout io.Writer) *cobra.Command {
 		Short: "Add a user (the first one is the owner); the password is read from stdin or prompted",
 		Example: `  appliance user add owner@example.com
   echo 'a long passphrase' | appliance user add ops@example.com --role operator`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			add.Email = args[0]
 			return runUserAdd(c.Context(), add, c.InOrStdin(), stdout)
@@ -281,7 +342,7 @@ func userCmd(stdout io.Writer) *cobra.Command {
 		Use:     "passwd EMAIL",
 		Short:   "Set a user's password, read from stdin or prompted; signs the user out everywhere",
 		Example: `  appliance user passwd owner@example.com`,
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			pw.Email = args[0]
 			return runUserPasswd(c.Context(), pw, c.InOrStdin(), stdout)
@@ -295,7 +356,7 @@ func userCmd(stdout io.Writer) *cobra.Command {
 		Use:     "logout EMAIL",
 		Short:   "Sign a user out of every browser (their password stays)",
 		Example: `  appliance user logout ops@example.com`,
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			out.Email = args[0]
 			return runUserLogout(c.Context(), out, stdout)
@@ -822,22 +883,71 @@ type UserOptions struct {
 	Role  string
 }
 
-// readPassword reads one line from in (a pipe or the terminal).
-func readPassword(in io.Reader, stdout io.Writer) (string, error) {
-	if f, ok := in.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprint(stdout, "Password (at least 10 characters): ")
-		}
+// readPassword reads the password for user add and user passwd: on a
+// terminal, typed twice without showing it (Ctrl-C gives up); else one line
+// of in (a pipe), which must have one.
+func readPassword(ctx context.Context, in io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return typePassword(ctx, int(f.Fd()), stdout)
 	}
 	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+	if errors.Is(err, io.EOF) && line == "" {
+		return "", errors.New("no password on stdin: run it on a terminal to type one, or pipe it in (printf '%s\\n' \"$PASSWORD\" | appliance user ...)")
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
+// typePassword asks for the password on the terminal fd with its echo off,
+// then for it again; the two must match. The terminal is left as it was,
+// also when ctx ends (Ctrl-C) while it waits.
+func typePassword(ctx context.Context, fd int, stdout io.Writer) (string, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	type typed struct {
+		pw  []byte
+		err error
+	}
+	read := func(prompt string) (string, error) {
+		fmt.Fprint(stdout, prompt)
+		got := make(chan typed, 1)
+		go func() {
+			pw, err := term.ReadPassword(fd)
+			got <- typed{pw, err}
+		}()
+		select {
+		case t := <-got:
+			fmt.Fprintln(stdout)
+			if t.err != nil {
+				return "", fmt.Errorf("read password: %w", t.err)
+			}
+			return string(t.pw), nil
+		case <-ctx.Done():
+			_ = term.Restore(fd, state)
+			fmt.Fprintln(stdout)
+			return "", ctx.Err()
+		}
+	}
+	pw, err := read("Password (at least 10 characters): ")
+	if err != nil {
+		return "", err
+	}
+	again, err := read("The same password again: ")
+	if err != nil {
+		return "", err
+	}
+	if pw != again {
+		return "", errors.New("the two passwords typed differ; nothing was changed")
+	}
+	return pw, nil
+}
+
 func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
-	pw, err := readPassword(in, stdout)
+	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err
 	}
@@ -847,7 +957,7 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 }
 
 func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
-	pw, err := readPassword(in, stdout)
+	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err
 	}
@@ -1119,6 +1229,23 @@ const whenNoServer = "; used when no server runs, a running server applies its o
 
 // usageError is a mistake in how a command was called: exit code 2, with a hint.
 type usageError struct{ error }
+
+// usageIn is a usage error of the command at path, whose help the hint names.
+type usageIn struct {
+	error
+	path string
+}
+
+func (e usageIn) Unwrap() error { return e.error }
+
+// usageOf ties a usage error to cmd, the command that was run.
+func usageOf(cmd *cobra.Command, err error) error {
+	var ue usageError
+	if cmd == nil || !errors.As(err, &ue) {
+		return err
+	}
+	return usageIn{err, cmd.CommandPath()}
+}
 
 // bindEnv lets every flag of cmd default to its APPLIANCE_* environment
 // variable (--public-url ← APPLIANCE_PUBLIC_URL); a flag given on the

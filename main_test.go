@@ -55,11 +55,11 @@ func profiledMain(name string) {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = newRoot(os.Stdout).ExecuteContext(ctx)
+	cmd, err := newRoot(os.Stdout).ExecuteContextC(ctx)
 	stop()
 	pprof.StopCPUProfile()
 	f.Close()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCode(usageOf(cmd, err), os.Stderr))
 }
 
 // startServe runs `serve` in-process on dir and returns its address and a
@@ -350,9 +350,16 @@ func TestRestoreRefusals(t *testing.T) {
 	if err := runBackup(ctx, BackupOptions{Data: src, Output: archive}, &out); err != nil {
 		t.Fatalf("backup: %v", err)
 	}
-	// Restore onto the live server's directory is refused.
-	if err := runRestore(ctx, RestoreOptions{Data: src, File: archive, Force: true}, &out); err == nil || !strings.Contains(err.Error(), "running") {
+	// Restore onto the live server's directory is refused, in one sentence
+	// that says what to do (not trailed by ErrLocked's own text).
+	err := runRestore(ctx, RestoreOptions{Data: src, File: archive, Force: true}, &out)
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "running") {
 		t.Fatalf("restore onto a live server: %v", err)
+	}
+	var stderr bytes.Buffer
+	exitCode(err, &stderr)
+	if got := stderr.String(); !strings.HasSuffix(got, "; stop it first\n") {
+		t.Errorf("restore onto a live server printed %q, want it to end with \"stop it first\"", got)
 	}
 	stop()
 

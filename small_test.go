@@ -1,11 +1,15 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,5 +106,104 @@ func TestRestoreForceSaysWhatItReplaces(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "replacing the store that was there: its sites, users") {
 		t.Errorf("restore --force onto a store printed %q", out.String())
+	}
+}
+
+// Every mistake in how a command is called, whoever finds it (cobra's
+// argument, sub-command and required-flag checks, or ours), exits 2 and
+// points at that command's help; a group command without a sub-command
+// shows its help and exits 0. Run as the binary, exit code included.
+func TestUsageMistakesExitTwo(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args      []string
+		code      int
+		say, hint string
+	}{
+		{[]string{"backup"}, 2, `required flag(s) "output" not set`, "appliance backup --help"},
+		{[]string{"backup", "extra", "-o", "x.tar"}, 2, `unknown command "extra"`, "appliance backup --help"},
+		{[]string{"bogus"}, 2, `unknown command "bogus" for "appliance"`, "appliance --help"},
+		{[]string{"site", "lst"}, 2, `unknown command "lst" for "appliance site"; did you mean "list"?`, "appliance site --help"},
+		{[]string{"numbers", "pool", "ad"}, 2, `did you mean "add"?`, "appliance numbers pool --help"},
+		{[]string{"user", "add"}, 2, "user add needs EMAIL", "appliance user add --help"},
+		{[]string{"user", "role", "a@example.com", "manager", "x"}, 2, `user role takes only EMAIL ROLE; "x" is one too many`, "appliance user role --help"},
+		{[]string{"site", "add", "--name", "Shop"}, 2, `required flag(s) "domain" not set`, "appliance site add --help"},
+		{[]string{"restore"}, 2, "restore needs exactly one FILE", "appliance restore --help"},
+		{[]string{"site"}, 0, "", ""},
+	} {
+		cmd := exec.Command(os.Args[0], tc.args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1", "APPLIANCE_DATA="+dir)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.Join(tc.args, " ")
+		if code != tc.code {
+			t.Errorf("appliance %s: exit %d, want %d; stderr %q", name, code, tc.code, stderr.String())
+		}
+		if tc.code == 0 {
+			if !strings.Contains(stdout.String(), "Available Commands:") || stderr.Len() > 0 {
+				t.Errorf("appliance %s: printed %q, stderr %q; want its help", name, stdout.String(), stderr.String())
+			}
+			continue
+		}
+		if got := stderr.String(); !strings.Contains(got, tc.say) || !strings.Contains(got, "Run '"+tc.hint+"' for usage.") {
+			t.Errorf("appliance %s: stderr %q, want %q and a hint at %q", name, got, tc.say, tc.hint)
+		}
+	}
+}
+
+// restore of a file that is not a whole backup archive says what is wrong
+// with the file (empty, gzipped, not ours, cut short), not what the tar
+// reader hit ("EOF").
+func TestRestoreSaysWhatIsWrongWithTheFile(t *testing.T) {
+	dir, _ := offlineSite(t)
+	files := t.TempDir()
+	archive := filepath.Join(files, "b.tar")
+	if err := runBackup(context.Background(), BackupOptions{Data: dir, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	var other bytes.Buffer
+	tw := tar.NewWriter(&other)
+	tw.WriteHeader(&tar.Header{Name: "notes.txt", Mode: 0o600, Size: 2})
+	tw.Write([]byte("hi"))
+	tw.Close()
+	for _, tc := range []struct {
+		name string
+		body []byte
+		say  string
+	}{
+		{"empty", nil, "the file is empty"},
+		{"text", []byte("these are not the files you are looking for\n"), "not a tar archive that appliance backup wrote"},
+		{"gzipped", gz.Bytes(), "compressed with gzip; restore it with gunzip -c FILE | appliance restore -"},
+		{"another tar", other.Bytes(), `it starts with "notes.txt", not its manifest`},
+		{"manifest cut short", raw[:700], "it ends early, cut short"},
+		{"cut in half", raw[:len(raw)/2], "it ends early"},
+	} {
+		path := filepath.Join(files, strings.ReplaceAll(tc.name, " ", "-")+".tar")
+		if err := os.WriteFile(path, tc.body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := runRestore(context.Background(), RestoreOptions{Data: t.TempDir(), File: path}, io.Discard)
+		var stderr bytes.Buffer
+		exitCode(err, &stderr)
+		if got := stderr.String(); !strings.Contains(got, "bad backup archive: ") || !strings.Contains(got, tc.say) || strings.Contains(got, "EOF") {
+			t.Errorf("restore of %s: %q, want %q", tc.name, got, tc.say)
+		}
 	}
 }

@@ -38,7 +38,7 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 		Short: "Make a one-time link (valid 7 days) that lets EMAIL set a password and sign in with a role",
 		Example: `  appliance user invite anna@example.com --role manager
   appliance user invite ops@example.com --role operator`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runUserInvite(c.Context(), UserOptions{Data: inv.Data, Email: args[0], Role: inv.Role}, stdout)
 		},
@@ -67,7 +67,7 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 		Use:     "uninvite ID",
 		Short:   "Cancel an invite (its ID from `appliance user invites`)",
 		Example: `  appliance user uninvite 3f2a...`,
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withAdmin(c.Context(), un.Data, webhooks.Policy{}, func(cl *admin.Client) error {
 				if err := cl.CancelInvite(c.Context(), admin.CancelInvite{ID: args[0]}); err != nil {
@@ -86,7 +86,7 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 		Use:     "role EMAIL ROLE",
 		Short:   "Give a user a role: owner, manager or operator (the last owner keeps theirs)",
 		Example: `  appliance user role anna@example.com manager`,
-		Args:    cobra.ExactArgs(2),
+		Args:    exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return adminCall(c.Context(), role.Data, "user role", func(cl *admin.Client) (admin.User, error) {
 				return cl.SetRole(c.Context(), admin.SetRole{Email: args[0], Role: args[1]})
@@ -101,7 +101,7 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 		Use:     "remove EMAIL",
 		Short:   "Remove a user; their sessions end at once",
 		Example: `  appliance user remove anna@example.com`,
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return adminCall(c.Context(), rm.Data, "user remove", func(cl *admin.Client) (admin.User, error) {
 				return cl.RemoveUser(c.Context(), admin.RemoveUser{Email: args[0]})
@@ -141,7 +141,7 @@ func tokenTeamCmds(stdout io.Writer) []*cobra.Command {
 		Use:     "revoke ID",
 		Short:   "Revoke an API token (its ID from `appliance token list`); requests with it are refused at once",
 		Example: `  appliance token revoke 9c1e...`,
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return adminCall(c.Context(), rv.Data, "token revoke", func(cl *admin.Client) (admin.TokenInfo, error) {
 				return cl.RevokeToken(c.Context(), admin.RevokeToken{ID: args[0]})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/store"
 )
@@ -33,7 +34,7 @@ type settingsData struct {
 	Domains      string // one per line
 	TimeZone     string
 	Zones        []string // suggestions for the time zone field
-	ServerZone   string
+	ServerZone   string   // named as reports name it: an IANA name, not Go's "Local"
 	PhoneRegion  string   // the site's; "" is the server's
 	ServerRegion string   // the server's --phone-region
 	Regions      []string // suggestions for the phone region field
@@ -56,7 +57,7 @@ var regionSuggestions = []string{"RU", "KZ", "BY", "UA", "UZ", "KG", "AM", "GE",
 // renderSettings answers the settings page of site with status.
 func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, status int, sv settingsView) error {
 	d := settingsData{Site: site, Name: site.Name, Domains: strings.Join(site.Domains, "\n"), TimeZone: site.TimeZone,
-		Zones: zoneSuggestions, ServerZone: s.now().Location().String(), PhoneRegion: site.PhoneRegion, ServerRegion: s.phoneRegion, Regions: regionSuggestions, NewSecret: sv.NewSecret,
+		Zones: zoneSuggestions, ServerZone: reports.ZoneName(&store.Site{}, s.now().Location()), PhoneRegion: site.PhoneRegion, ServerRegion: s.phoneRegion, Regions: regionSuggestions, NewSecret: sv.NewSecret,
 		Retention: strconv.FormatUint(uint64(site.RetentionDays), 10), MaxRetention: sites.MaxRetentionDays}
 	if sv.Name != nil {
 		d.Name = *sv.Name

@@ -93,9 +93,14 @@ func TestBadSiteInputIsShownAndNothingStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || len(srv.HTTP.Sites().List()) != 0 {
 		t.Fatalf("bad domain: status %d, sites %d", resp.StatusCode, len(srv.HTTP.Sites().List()))
+	}
+	// It says what is wrong and what to give instead.
+	if !strings.Contains(string(b), "is not a domain name; give one such as shop.example.com") {
+		t.Errorf("bad domain: the page does not say what a domain is:\n%s", b)
 	}
 }
 

@@ -138,7 +138,8 @@ func TestBrowserLangSwitch(t *testing.T) {
 }
 
 // A domain's error on a form is shown in the reader's language, with the
-// values it names: the site form with no domain says so in Russian.
+// values it names: the site form with a bad domain says so in Russian,
+// with an example of a good one.
 func TestFormErrorInRussian(t *testing.T) {
 	srv := httpdtest.Start(t)
 	c := srv.Client(t)
@@ -154,7 +155,7 @@ func TestFormErrorInRussian(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `role="alert">Домен `) {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `role="alert">&#34;bad..example&#34; — не доменное имя; укажите, например, shop.example.com`) {
 		t.Errorf("bad domain in Russian: %d\n%s", resp.StatusCode, b)
 	}
 }

@@ -3,10 +3,14 @@ package httpd_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"appliance/httpd/httpdtest"
+	"appliance/httpd/reports"
+	"appliance/store"
 )
 
 // A site's own phone region, set on its settings page, decides how a
@@ -82,5 +86,18 @@ func TestSitePhoneRegionOnPages(t *testing.T) {
 	// The site's own (Russian) number, on the same page, is international there.
 	if _, body := getPage(t, c, calls); !strings.Contains(body, `+7 487 275-14-04`) {
 		t.Errorf("site in BY: its Russian number is not written internationally")
+	}
+}
+
+// The settings page names the server's zone, which a site without one of
+// its own reports in, as the reports do (an IANA name), not as Go's
+// "Local", which tells a site owner nothing.
+func TestSettingsPageNamesServerZone(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	_, body := getPage(t, srv.Client(t), srv.URL+"sites/"+site+"/settings")
+	want := reports.ZoneName(&store.Site{}, time.Local)
+	if strings.Contains(body, "(Local)") || !strings.Contains(body, "zone ("+want+")") {
+		t.Errorf("settings page: want the server's zone named %q, not Local; page has %q", want, regexp.MustCompile(`zone \([^)]*\)`).FindString(body))
 	}
 }

@@ -437,7 +437,7 @@ type archiveReader struct{ r io.Reader }
 func (a archiveReader) Read(p []byte) (int, error) {
 	n, err := a.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = fmt.Errorf("%w: %v", ErrBadArchive, err)
+		err = archiveReadError(err)
 	}
 	return n, err
 }

@@ -88,11 +88,20 @@ func lockStore(dataDir string) (io.Closer, error) {
 
 // InUse says who holds the store in dir, from the *LockedError in err: a
 // process that has it open (a server, even a stopped one, or an admin
-// command) or a restore. It wraps ErrLocked.
+// command) or a restore. It wraps ErrLocked, whose text it leaves out: the
+// sentence says it.
 func InUse(dir string, err error) error {
+	holder := "another process"
 	var le *LockedError
 	if errors.As(err, &le) && le.PID != 0 {
-		return fmt.Errorf("the store in %s is in use by process %d (a server, running or paused, an admin command or a restore); stop it first: %w", dir, le.PID, ErrLocked)
+		holder = fmt.Sprintf("process %d", le.PID)
 	}
-	return fmt.Errorf("the store in %s is in use by another process (a server, running or paused, an admin command or a restore); stop it first: %w", dir, ErrLocked)
+	return inUseError(fmt.Sprintf("the store in %s is in use by %s (a server, running or paused, an admin command or a restore); stop it first", dir, holder))
 }
+
+// inUseError is InUse's sentence; it is ErrLocked.
+type inUseError string
+
+func (e inUseError) Error() string { return string(e) }
+
+func (e inUseError) Unwrap() error { return ErrLocked }

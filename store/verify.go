@@ -48,13 +48,16 @@ func verifyArchive(r io.Reader, sized func(int64), transit bool) error {
 // no file or a file by a path, holds an entry the manifest does not name
 // or of another size, or lacks one it names.
 func readArchive(r io.Reader, sized func(int64), each func(f manifestFile, body io.Reader) error) error {
-	tr := tar.NewReader(r)
+	head := &headReader{r: r}
+	tr := tar.NewReader(head)
 	hdr, err := tr.Next()
 	if err != nil || hdr.Name != manifestName || hdr.Size > maxManifest {
-		return fmt.Errorf("%w: no manifest first (%v)", ErrBadArchive, err)
+		return notAnArchive(head.head, hdr, err)
 	}
 	var m manifest
-	if err := json.NewDecoder(io.LimitReader(tr, maxManifest)).Decode(&m); err != nil {
+	if err := json.NewDecoder(io.LimitReader(tr, maxManifest)).Decode(&m); errors.Is(err, io.ErrUnexpectedEOF) {
+		return archiveReadError(err)
+	} else if err != nil {
 		return fmt.Errorf("%w: manifest: %v", ErrBadArchive, err)
 	}
 	if m.Format != manifestFormat || len(m.Files) == 0 {
@@ -76,7 +79,7 @@ func readArchive(r io.Reader, sized func(int64), each func(f manifestFile, body 
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrBadArchive, err)
+			return archiveReadError(err)
 		}
 		f, ok := want[hdr.Name]
 		if !ok || hdr.Typeflag != tar.TypeReg || hdr.Size != f.Size {
@@ -88,7 +91,7 @@ func readArchive(r io.Reader, sized func(int64), each func(f manifestFile, body 
 		}
 	}
 	if len(want) > 0 {
-		return fmt.Errorf("%w: %d files missing", ErrBadArchive, len(want))
+		return fmt.Errorf("%w: it ends early, %d of its files missing (cut short?)", ErrBadArchive, len(want))
 	}
 	return nil
 }
@@ -172,6 +175,47 @@ func (w *writingBack) Write(p []byte) (int, error) {
 			w.done = w.sent
 		}
 		w.sent = w.written
+	}
+	return n, err
+}
+
+// notAnArchive says why a file whose first entry is no manifest is not a
+// backup archive, in the terms of whoever holds the file (head: its first
+// bytes; hdr, err: what the tar reader made of them).
+func notAnArchive(head []byte, hdr *tar.Header, err error) error {
+	switch {
+	case len(head) == 0:
+		return fmt.Errorf("%w: the file is empty", ErrBadArchive)
+	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+		return fmt.Errorf("%w: the file is compressed with gzip; restore it with gunzip -c FILE | appliance restore -", ErrBadArchive)
+	case err != nil:
+		return fmt.Errorf("%w: not a tar archive that appliance backup wrote", ErrBadArchive)
+	case hdr.Name != manifestName:
+		return fmt.Errorf("%w: not one that appliance backup wrote: it starts with %q, not its manifest", ErrBadArchive, hdr.Name)
+	}
+	return fmt.Errorf("%w: its manifest is larger than any appliance backup writes", ErrBadArchive)
+}
+
+// archiveReadError is ErrBadArchive for err, a failure to read the archive
+// (a file cut short, as a copy interrupted leaves it, says so).
+func archiveReadError(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: it ends early, cut short (an interrupted copy or download?)", ErrBadArchive)
+	}
+	return fmt.Errorf("%w: %v", ErrBadArchive, err)
+}
+
+// headReader is r keeping the first bytes read from it, to tell what a
+// file that is no archive is.
+type headReader struct {
+	r    io.Reader
+	head []byte
+}
+
+func (h *headReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if len(h.head) < 2 {
+		h.head = append(h.head, p[:min(n, 2-len(h.head))]...)
 	}
 	return n, err
 }

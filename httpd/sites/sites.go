@@ -426,15 +426,15 @@ func NormalizeDomain(d string) (string, error) {
 	}
 	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > 253 {
-		return "", ErrInvalid.Errorf("domain %q", d)
+		return "", ErrInvalid.Errorf("%q is not a domain name; give one such as shop.example.com", d)
 	}
 	for _, label := range strings.Split(d, ".") {
 		if label == "" || len(label) > 63 {
-			return "", ErrInvalid.Errorf("domain %q", d)
+			return "", ErrInvalid.Errorf("%q is not a domain name; give one such as shop.example.com", d)
 		}
 		for _, c := range label {
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c > 127) {
-				return "", ErrInvalid.Errorf("domain %q", d)
+				return "", ErrInvalid.Errorf("%q is not a domain name; give one such as shop.example.com", d)
 			}
 		}
 	}
