@@ -601,7 +601,9 @@
     ph = nums;
     renew = p.renew;
     // Longer forms first: at one place, cc+nsn wins over a bare nsn.
-    phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => Object.keys(n.forms)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().-]*")).join("|") + ")", "g");
+    // Between digits: spaces (no-break ones too: \s), brackets, dots,
+    // hyphens and the dashes a typographer sets (U+2010-2015).
+    phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => Object.keys(n.forms)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().\u2010-\u2015-]*")).join("|") + ")", "g");
     sels = TARGETS.concat(
       p.selectors.filter((s) => {
         try {
