@@ -655,3 +655,33 @@ func TestChatInvitation(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// A visitor who writes Hebrew in a Russian window, and an operator who
+// answers in Arabic, read each message right to left (its punctuation at
+// its end, on the left), and the fields (the chat's, the lead form's) take
+// the direction of what is typed in them; a Russian message in the same
+// window stays left to right.
+func TestChatRightToLeft(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Здравствуйте")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	in[any](t, f.widgetFixture, `(r.querySelector('#cs-chat-text').value = "שלום, מתי אתם פתוחים?", 0)`)
+	if !in[bool](t, f.widgetFixture, `r.querySelector('#cs-chat-text').matches(':dir(rtl)')`) {
+		t.Error("the chat field holding Hebrew is left to right")
+	}
+	f.visitorSays(t, "") // focuses the field, sends with Enter
+	opEval[any](t, f, `(document.getElementById('c-text').value = "مرحبا! من 9 إلى 18.", 0)`)
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))
+	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+	got := in[string](t, f.widgetFixture, `Array.from(r.querySelectorAll('.log .m .text')).map(n => n.textContent + (n.matches(':dir(rtl)') ? ' rtl' : ' ltr')).join(' | ')`)
+	if want := "Здравствуйте ltr | שלום, מתי אתם פתוחים? rtl | مرحبا! من 9 إلى 18. rtl"; got != want {
+		t.Errorf("the visitor's window shows %q, want %q", got, want)
+	}
+	// So do the lead form's name and message.
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('#cs-message')`)
+	if got := in[string](t, f.widgetFixture, `['#cs-name', '#cs-message'].map(function (s) { var n = r.querySelector(s); n.value = "דוד"; return n.matches(':dir(rtl)') ? 'rtl' : 'ltr'; }).join(' ')`); got != "rtl rtl" {
+		t.Errorf("the lead form's name and message holding Hebrew are %s, want rtl rtl", got)
+	}
+	f.noExceptions(t)
+}

@@ -633,7 +633,7 @@ export function chatWindow(env) {
     var st = el("p", { class: "status", role: "status" });
     var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"), tabindex: "0" });
     var typing = el("div", { class: "typing", "aria-live": "polite" });
-    var input = el("textarea", { id: "cs-chat-text", rows: "2", maxlength: MAX_TEXT, placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
+    var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", maxlength: MAX_TEXT, placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
     var sendBtn = el("button", { type: "submit" }, [t("send")]);
     var form = el("form", { novalidate: true }, [input, sendBtn]);
     var panel = el("section", { class: "chat" + left, role: "dialog", "aria-labelledby": "cs-chat-title", lang: env.lang(), hidden: true }, [
@@ -645,7 +645,7 @@ export function chatWindow(env) {
     ]);
     panel.style.setProperty("--c", color());
     var greeting = chatSettings().greeting;
-    if (greeting) log.appendChild(el("div", { class: "greet" }, [String(greeting)]));
+    if (greeting) log.appendChild(el("div", { class: "greet", dir: "auto" }, [String(greeting)]));
     close.addEventListener("click", minimize);
     panel.addEventListener("keydown", function (e) {
       if (e.key == "Escape" || e.key == "Esc") {
@@ -680,7 +680,9 @@ export function chatWindow(env) {
     return ui;
   }
 
-  // bubble makes a message's node; text is set as text, never markup.
+  // bubble makes a message's node; text is set as text, never markup,
+  // in the direction of its own script (dir=auto: Hebrew or Arabic reads
+  // right to left in a Russian window, and is set apart from the marks).
   function bubble(from, name, text, chat, id) {
     var n = el("div", { class: "m " + (from == "visitor" ? "visitor" : from == "system" ? "note" : "operator"), "data-chat": chat || "", "data-id": id || "" });
     if (from == "visitor" && !id) n.setAttribute("data-mark", "sending");
@@ -688,8 +690,8 @@ export function chatWindow(env) {
       n.className = "note";
       n.textContent = String(text);
     } else {
-      if (from != "visitor") n.appendChild(el("span", { class: "who" }, [String(name || t("operator"))]));
-      n.appendChild(el("span", { class: "text" }, [String(text)]));
+      if (from != "visitor") n.appendChild(el("span", { class: "who", dir: "auto" }, [String(name || t("operator"))]));
+      n.appendChild(el("span", { class: "text", dir: "auto" }, [String(text)]));
       if (from == "visitor") {
         n.appendChild(el("span", { class: "mark" }));
         if (id) setMark(n, id);

@@ -422,10 +422,11 @@ import { chatWindow } from "./chat.js";
       // The appliance's limits are in UTF-8 bytes (tracker-protocol.md §6),
       // maxlength counts characters: a Cyrillic one is two bytes.
       var limits = { name: 256, phone: 64, email: 254, message: 4096 };
-      var name = el("input", { type: "text", autocomplete: "name", maxlength: limits.name });
+      // The visitor's words are in the direction of their script (dir=auto).
+      var name = el("input", { type: "text", dir: "auto", autocomplete: "name", maxlength: limits.name });
       var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: limits.phone });
       var email = el("input", { type: "email", autocomplete: "email", maxlength: limits.email });
-      var message = el("textarea", { maxlength: limits.message, rows: 4 });
+      var message = el("textarea", { dir: "auto", maxlength: limits.message, rows: 4 });
       var msg = el("div", { class: "msg", "aria-live": "polite" });
       var submit = el("button", { type: "submit", class: "primary" }, [t("send")]);
       var form = el(
