@@ -8,12 +8,14 @@ package httpd_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -682,6 +684,40 @@ func TestChatRightToLeft(t *testing.T) {
 	f.waitIn(t, "the lead form opens", `r.querySelector('#cs-message')`)
 	if got := in[string](t, f.widgetFixture, `['#cs-name', '#cs-message'].map(function (s) { var n = r.querySelector(s); n.value = "דוד"; return n.matches(':dir(rtl)') ? 'rtl' : 'ltr'; }).join(' ')`); got != "rtl rtl" {
 		t.Errorf("the lead form's name and message holding Hebrew are %s, want rtl rtl", got)
+	}
+	f.noExceptions(t)
+}
+
+// A text longer than one message may be (4096 bytes: 2,048 Cyrillic
+// letters) that the visitor pastes goes whole, as messages in order, each
+// cut at a space; none of it is cut off by the field or refused.
+func TestChatVisitorLongTextSentWhole(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Здравствуйте")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	var b strings.Builder
+	for i := 1; b.Len() < 10_000; i++ {
+		fmt.Fprintf(&b, "пункт %d договора поставки; ", i)
+	}
+	long := strings.TrimSpace(b.String())
+	httpdtest.Must(t, f.browser, chromedp.Focus(chromedp.JSPath(shadow+`.querySelector('#cs-chat-text')`)))
+	if _, err := chromedp.Call(f.browser, input.InsertText, input.InsertTextParams{Text: long}); err != nil {
+		t.Fatal(err)
+	}
+	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Enter))
+	f.opWait(t, "the long text arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 4`)
+	parts := opEval[[]string](t, f, `Array.from(document.querySelectorAll('#c-log .c-msg.visitor .c-text')).slice(1).map(n => n.textContent)`)
+	for i, p := range parts {
+		if len(p) > 4096 {
+			t.Errorf("part %d is %d bytes, over 4096", i+1, len(p))
+		}
+	}
+	if got := strings.Join(parts, " "); got != long {
+		t.Errorf("the operator got %d bytes in %d parts, want the %d bytes pasted", len(got), len(parts), len(long))
+	}
+	// (chromedp's Enter types a line break after the keydown that sent.)
+	if got := in[string](t, f.widgetFixture, `r.querySelector('#cs-chat-text').value.trim()`); got != "" {
+		t.Errorf("the field still holds %q", got)
 	}
 	f.noExceptions(t)
 }

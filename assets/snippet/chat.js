@@ -126,7 +126,8 @@ var CSS =
 
 var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open}
 var UNSENT = "_cs_chat_p"; // localStorage: UNSENT + ref -> {s: site key, text, h: handed over at} for each message not acked yet
-var MAX_TEXT = 4096;
+var MAX_TEXT = 4096; // bytes of one message, the server's limit
+var MAX_PARTS = 5; // messages one text is sent as at most: the server takes 20 a minute of a visitor
 var COLOR = /^#[0-9a-fA-F]{6}$/;
 
 // chatWindow makes the chat window over the widget's helpers: core (the
@@ -633,7 +634,7 @@ export function chatWindow(env) {
     var st = el("p", { class: "status", role: "status" });
     var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"), tabindex: "0" });
     var typing = el("div", { class: "typing", "aria-live": "polite" });
-    var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", maxlength: MAX_TEXT, placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
+    var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
     var sendBtn = el("button", { type: "submit" }, [t("send")]);
     var form = el("form", { novalidate: true }, [input, sendBtn]);
     var panel = el("section", { class: "chat" + left, role: "dialog", "aria-labelledby": "cs-chat-title", lang: env.lang(), hidden: true }, [
@@ -756,26 +757,51 @@ export function chatWindow(env) {
     raw({ type: "typing", on: false });
   }
 
-  function bytes(s) {
-    return unescape(encodeURIComponent(s)).length;
+  // split cuts text into messages of at most MAX_TEXT bytes of UTF-8 (the
+  // server's limit), each ending at its last space or line break when one
+  // is in its second half, so that a long text the visitor wrote or pasted
+  // goes whole, in order.
+  function split(text) {
+    var out = [];
+    while (text) {
+      var n = 0;
+      var size = 0;
+      var space = 0;
+      for (var ch of text) {
+        size += ch.length > 1 ? 4 : ch < "\x80" ? 1 : ch < "\u0800" ? 2 : 3;
+        if (size > MAX_TEXT) break;
+        n += ch.length;
+        if (/\s/.test(ch)) space = n;
+      }
+      if (n < text.length && space > n / 2) n = space;
+      out.push(text.slice(0, n).trim());
+      text = text.slice(n).trim();
+    }
+    return out;
   }
 
   function submit() {
     var text = ui.input.value.trim();
     if (!text) return;
-    if (bytes(text) > MAX_TEXT) {
+    var parts = split(text);
+    if (parts.length > MAX_PARTS) {
       note(TEXT[env.lang()].errors.bad_text);
       return;
     }
     ui.input.value = "";
     stopTyping();
-    var p = { ref: Date.now().toString(36) + Math.random().toString(36).slice(2, 10), text: text };
-    pending.push(p);
-    p.node = bubble("visitor", "", text, chatID, 0);
-    markText(p.node, t("sending"));
-    keep(p);
+    // Refs begin with the time, then the part's place: pending sorts by ref.
+    var at = Date.now().toString(36);
+    parts = parts.map(function (part, i) {
+      var p = { ref: at + i + Math.random().toString(36).slice(2, 10), text: part };
+      pending.push(p);
+      p.node = bubble("visitor", "", part, chatID, 0);
+      markText(p.node, t("sending"));
+      keep(p);
+      return p;
+    });
     save();
-    send(p);
+    parts.forEach(send);
     ui.input.focus();
   }
 
