@@ -721,3 +721,33 @@ func TestChatVisitorLongTextSentWhole(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// A visitor whose network dropped long enough for the reconnect backoff to
+// grow (up to 30 s) is connected again as soon as the browser says the
+// network is back, not at the next retry: the page here holds every timer
+// of a second or more once the chat is up, so only the online event can
+// bring the chat back; a message written meanwhile then goes.
+func TestChatReconnectsWhenNetworkIsBack(t *testing.T) {
+	f := newChatFixture(t, "en")
+	hold := `var realSet = window.setTimeout;
+window.setTimeout = function (fn, ms) {
+  if (window.holdTimers && ms >= 1000) return 0;
+  return realSet.apply(window, arguments);
+};`
+	f.page("/", sitePage("Shop", hold, f.install, ""))
+	f.operatorOpens(t, "Hello")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	eval[any](t, f.snippetFixture, `window.holdTimers = true`)
+	f.srv.Stop()
+	f.waitIn(t, "the visitor is told the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.visitorSays(t, "Still there?")
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
+	f.opWait(t, "the console reconnects", `document.querySelector('#c-conn.up')`)
+	eval[any](t, f.snippetFixture, `window.dispatchEvent(new Event("online"))`)
+	f.waitIn(t, "the window is connected again", `r.querySelector('.status').textContent.indexOf('reconnecting') < 0`)
+	f.opWait(t, "the message written while offline arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 2`)
+	if got := f.operatorLog(t); got != "Hello | Still there?" {
+		t.Errorf("the operator sees %q", got)
+	}
+	f.noExceptions(t)
+}

@@ -359,6 +359,15 @@ export function chatWindow(env) {
     };
   }
 
+  // reconnect connects at once, without waiting out the backoff, when the
+  // network is back or the page is shown again (a phone left the metro, a
+  // tab comes out of the background): the next retry may be 30 s away.
+  function reconnect() {
+    if (sock || polling || d.visibilityState == "hidden") return;
+    backoff = 0;
+    connect();
+  }
+
   // retry connects again after 1, 2, 4 ... 30 s, plus up to 1 s.
   function retry() {
     if (stopped) return;
@@ -892,6 +901,8 @@ export function chatWindow(env) {
       adopt();
       if (kept.open) show(false);
       connect();
+      w.addEventListener("online", reconnect);
+      d.addEventListener("visibilitychange", reconnect);
       w.addEventListener("storage", shared);
       w.addEventListener("pagehide", function () {
         pending.forEach(function (p) {
