@@ -543,7 +543,8 @@ func TestChatConsoleLongReplyKept(t *testing.T) {
 }
 
 // Screenshots of the widget and the console on a phone, in both
-// languages; the chat window fills the screen there.
+// languages; the chat window fills the screen there, and its field and the
+// lead form's are in a font a phone does not zoom into.
 func TestChatPhoneScreens(t *testing.T) {
 	for _, lang := range []string{"ru", "en"} {
 		t.Run(lang, func(t *testing.T) {
@@ -558,6 +559,17 @@ func TestChatPhoneScreens(t *testing.T) {
 			}
 			httpdtest.SaveScreenshot(t, f.browser, "widget-"+lang+"-390")
 			httpdtest.SaveScreenshot(t, f.op, "console-"+lang+"-390")
+			// A field in a font under 16px makes iOS Safari zoom the page
+			// into it when it takes focus, and the page stays zoomed.
+			small := `Array.from(r.querySelectorAll('input, select, textarea')).filter(n => n.type != 'radio' && parseFloat(getComputedStyle(n).fontSize) < 16).map(n => n.id || n.outerHTML.slice(0, 40)).join(' ')`
+			if got := in[string](t, f.widgetFixture, small); got != "" {
+				t.Errorf("fields of the chat in a font under 16px: %s", got)
+			}
+			eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+			f.waitIn(t, "the lead form opens", `r.querySelector('#cs-message')`)
+			if got := in[string](t, f.widgetFixture, small); got != "" {
+				t.Errorf("fields of the lead form in a font under 16px: %s", got)
+			}
 			f.noExceptions(t)
 		})
 	}

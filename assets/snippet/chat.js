@@ -111,7 +111,8 @@ var CSS =
   ".note{align-self:center;text-align:center;font-size:13px;color:#475467;max-width:92%;white-space:pre-wrap}" +
   ".typing{min-height:20px;padding:0 14px;font-size:13px;color:#475467;background:#f6f7f9}" +
   ".chat form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7ec;align-items:flex-end;margin:0}" +
-  ".chat textarea{flex:1;min-height:42px;max-height:140px;resize:none;font:inherit;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
+  // 16px: a phone's browser (iOS Safari) zooms the page into a smaller field it focuses
+  ".chat textarea{flex:1;min-height:42px;max-height:140px;resize:none;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
   "border-radius:8px;background:#fff;margin:0}" +
   ".chat form button{background:var(--c);color:#fff;padding:10px 14px;font:inherit;font-weight:600;border:0;border-radius:8px;cursor:pointer}" +
   ".hint{font-size:11px;color:#667085;padding:0 12px 8px;margin:0}" +

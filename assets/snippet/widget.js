@@ -156,7 +156,8 @@ import { chatWindow } from "./chat.js";
     "p{margin:0 0 14px;color:#475467}" +
     "label,legend{display:block;font-weight:550;margin:12px 0 4px;padding:0}" +
     "fieldset{border:0;margin:14px 0 0;padding:0;min-width:0}fieldset legend{margin:0 0 4px}" +
-    "input,select,textarea{display:block;width:100%;font:inherit;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
+    // 16px: a phone's browser (iOS Safari) zooms the page into a smaller field it focuses
+    "input,select,textarea{display:block;width:100%;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
     "border-radius:8px;background:#fff;margin:0}" +
     "textarea{min-height:84px;resize:vertical}" +
     "input:focus,select:focus,textarea:focus,button:focus{outline:2px solid #2f6fed;outline-offset:1px}" +
