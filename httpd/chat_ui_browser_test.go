@@ -763,3 +763,30 @@ window.setTimeout = function (fn, ms) {
 	}
 	f.noExceptions(t)
 }
+
+// A control character pasted with a visitor's text (some editors put a
+// vertical tab or form feed on the clipboard for a line break, and may
+// carry others that show as nothing) does not get the text refused: in the
+// chat and in the lead form it goes with a line break for the first kind
+// and without the others.
+func TestChatControlCharactersPasted(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "Hello")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	in[any](t, f.widgetFixture, `(r.querySelector('#cs-chat-text').value = "line one\u000bline two\u0007\u000cline three", 0)`)
+	f.visitorSays(t, "")
+	f.opWait(t, "the pasted message arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 2`)
+	if got, want := f.operatorLog(t), "Hello | line one\nline two\nline three"; got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('#cs-message')`)
+	in[any](t, f.widgetFixture, `(r.querySelector('#cs-name').value = "Anna\u0007", r.querySelector('#cs-message').value = "Call me\u000bafter lunch", 0)`)
+	f.click(t, ".dialog button[type=submit]")
+	f.waitIn(t, "the lead is sent", `r.querySelector('.dialog [role=status]')`)
+	ls := siteLeads(t, f.srv, f.key)
+	if len(ls) != 1 || ls[0].Name != "Anna" || ls[0].Message != "Call me\nafter lunch" {
+		t.Errorf("stored leads %+v, want Anna's with the line break", ls)
+	}
+	f.noExceptions(t)
+}

@@ -131,6 +131,16 @@ var MAX_TEXT = 4096; // bytes of one message, the server's limit
 var MAX_PARTS = 5; // messages one text is sent as at most: the server takes 20 a minute of a visitor
 var COLOR = /^#[0-9a-fA-F]{6}$/;
 
+// printable is what a visitor typed or pasted as the appliance takes it: a
+// vertical tab, form feed or NEL (what some editors put on the clipboard for
+// a line break) a line break, and the other control characters, which show
+// as nothing and for which the appliance refuses a text, dropped.
+export function printable(s) {
+  return String(s)
+    .replace(/[\v\f\x85]/g, "\n")
+    .replace(/[\0-\x08\x0e-\x1f\x7f-\x9f]/g, "");
+}
+
 // chatWindow makes the chat window over the widget's helpers: core (the
 // snippet core's), el, shadow (the shadow root), lang, withSettings,
 // settings() and leadForm().
@@ -791,7 +801,7 @@ export function chatWindow(env) {
   }
 
   function submit() {
-    var text = ui.input.value.trim();
+    var text = printable(ui.input.value).trim();
     if (!text) return;
     var parts = split(text);
     if (parts.length > MAX_PARTS) {

@@ -29,7 +29,7 @@
  * length, language, groups) come from GET t/v1/widget
  * (httpd/tracker-protocol.md §8).
  */
-import { chatWindow } from "./chat.js";
+import { chatWindow, printable } from "./chat.js";
 
 (function (w, d) {
   "use strict";
@@ -444,6 +444,11 @@ import { chatWindow } from "./chat.js";
       var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
       form.addEventListener("submit", function (e) {
         e.preventDefault();
+        // What the appliance takes of each field (a control character pasted
+        // in would have it refuse the lead).
+        [name, phone, email, message].forEach(function (n) {
+          n.value = printable(n.value);
+        });
         if (!name.value.trim() && !phone.value.trim() && !email.value.trim() && !message.value.trim()) {
           say(msg, t("leadNeed"), false);
           name.focus();
