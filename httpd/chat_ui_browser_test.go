@@ -8,12 +8,14 @@ package httpd_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -541,7 +543,8 @@ func TestChatConsoleLongReplyKept(t *testing.T) {
 }
 
 // Screenshots of the widget and the console on a phone, in both
-// languages; the chat window fills the screen there.
+// languages; the chat window fills the screen there, and its field and the
+// lead form's are in a font a phone does not zoom into.
 func TestChatPhoneScreens(t *testing.T) {
 	for _, lang := range []string{"ru", "en"} {
 		t.Run(lang, func(t *testing.T) {
@@ -556,6 +559,17 @@ func TestChatPhoneScreens(t *testing.T) {
 			}
 			httpdtest.SaveScreenshot(t, f.browser, "widget-"+lang+"-390")
 			httpdtest.SaveScreenshot(t, f.op, "console-"+lang+"-390")
+			// A field in a font under 16px makes iOS Safari zoom the page
+			// into it when it takes focus, and the page stays zoomed.
+			small := `Array.from(r.querySelectorAll('input, select, textarea')).filter(n => n.type != 'radio' && parseFloat(getComputedStyle(n).fontSize) < 16).map(n => n.id || n.outerHTML.slice(0, 40)).join(' ')`
+			if got := in[string](t, f.widgetFixture, small); got != "" {
+				t.Errorf("fields of the chat in a font under 16px: %s", got)
+			}
+			eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+			f.waitIn(t, "the lead form opens", `r.querySelector('#cs-message')`)
+			if got := in[string](t, f.widgetFixture, small); got != "" {
+				t.Errorf("fields of the lead form in a font under 16px: %s", got)
+			}
 			f.noExceptions(t)
 		})
 	}
@@ -652,6 +666,127 @@ func TestChatInvitation(t *testing.T) {
 	f.opWait(t, "the answer to the invitation arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
 	if got := f.operatorLog(t); got != "Hi! Questions about our prices? | Yes: is there a discount?" {
 		t.Errorf("operator sees %q", got)
+	}
+	f.noExceptions(t)
+}
+
+// A visitor who writes Hebrew in a Russian window, and an operator who
+// answers in Arabic, read each message right to left (its punctuation at
+// its end, on the left), and the fields (the chat's, the lead form's) take
+// the direction of what is typed in them; a Russian message in the same
+// window stays left to right.
+func TestChatRightToLeft(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Здравствуйте")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	in[any](t, f.widgetFixture, `(r.querySelector('#cs-chat-text').value = "שלום, מתי אתם פתוחים?", 0)`)
+	if !in[bool](t, f.widgetFixture, `r.querySelector('#cs-chat-text').matches(':dir(rtl)')`) {
+		t.Error("the chat field holding Hebrew is left to right")
+	}
+	f.visitorSays(t, "") // focuses the field, sends with Enter
+	opEval[any](t, f, `(document.getElementById('c-text').value = "مرحبا! من 9 إلى 18.", 0)`)
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(kb.Enter))
+	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+	got := in[string](t, f.widgetFixture, `Array.from(r.querySelectorAll('.log .m .text')).map(n => n.textContent + (n.matches(':dir(rtl)') ? ' rtl' : ' ltr')).join(' | ')`)
+	if want := "Здравствуйте ltr | שלום, מתי אתם פתוחים? rtl | مرحبا! من 9 إلى 18. rtl"; got != want {
+		t.Errorf("the visitor's window shows %q, want %q", got, want)
+	}
+	// So do the lead form's name and message.
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('#cs-message')`)
+	if got := in[string](t, f.widgetFixture, `['#cs-name', '#cs-message'].map(function (s) { var n = r.querySelector(s); n.value = "דוד"; return n.matches(':dir(rtl)') ? 'rtl' : 'ltr'; }).join(' ')`); got != "rtl rtl" {
+		t.Errorf("the lead form's name and message holding Hebrew are %s, want rtl rtl", got)
+	}
+	f.noExceptions(t)
+}
+
+// A text longer than one message may be (4096 bytes: 2,048 Cyrillic
+// letters) that the visitor pastes goes whole, as messages in order, each
+// cut at a space; none of it is cut off by the field or refused.
+func TestChatVisitorLongTextSentWhole(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Здравствуйте")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	var b strings.Builder
+	for i := 1; b.Len() < 10_000; i++ {
+		fmt.Fprintf(&b, "пункт %d договора поставки; ", i)
+	}
+	long := strings.TrimSpace(b.String())
+	httpdtest.Must(t, f.browser, chromedp.Focus(chromedp.JSPath(shadow+`.querySelector('#cs-chat-text')`)))
+	if _, err := chromedp.Call(f.browser, input.InsertText, input.InsertTextParams{Text: long}); err != nil {
+		t.Fatal(err)
+	}
+	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Enter))
+	f.opWait(t, "the long text arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 4`)
+	parts := opEval[[]string](t, f, `Array.from(document.querySelectorAll('#c-log .c-msg.visitor .c-text')).slice(1).map(n => n.textContent)`)
+	for i, p := range parts {
+		if len(p) > 4096 {
+			t.Errorf("part %d is %d bytes, over 4096", i+1, len(p))
+		}
+	}
+	if got := strings.Join(parts, " "); got != long {
+		t.Errorf("the operator got %d bytes in %d parts, want the %d bytes pasted", len(got), len(parts), len(long))
+	}
+	// (chromedp's Enter types a line break after the keydown that sent.)
+	if got := in[string](t, f.widgetFixture, `r.querySelector('#cs-chat-text').value.trim()`); got != "" {
+		t.Errorf("the field still holds %q", got)
+	}
+	f.noExceptions(t)
+}
+
+// A visitor whose network dropped long enough for the reconnect backoff to
+// grow (up to 30 s) is connected again as soon as the browser says the
+// network is back, not at the next retry: the page here holds every timer
+// of a second or more once the chat is up, so only the online event can
+// bring the chat back; a message written meanwhile then goes.
+func TestChatReconnectsWhenNetworkIsBack(t *testing.T) {
+	f := newChatFixture(t, "en")
+	hold := `var realSet = window.setTimeout;
+window.setTimeout = function (fn, ms) {
+  if (window.holdTimers && ms >= 1000) return 0;
+  return realSet.apply(window, arguments);
+};`
+	f.page("/", sitePage("Shop", hold, f.install, ""))
+	f.operatorOpens(t, "Hello")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	eval[any](t, f.snippetFixture, `window.holdTimers = true`)
+	f.srv.Stop()
+	f.waitIn(t, "the visitor is told the connection is lost", `r.querySelector('.status').textContent.indexOf('reconnecting') >= 0`)
+	f.visitorSays(t, "Still there?")
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
+	f.opWait(t, "the console reconnects", `document.querySelector('#c-conn.up')`)
+	eval[any](t, f.snippetFixture, `window.dispatchEvent(new Event("online"))`)
+	f.waitIn(t, "the window is connected again", `r.querySelector('.status').textContent.indexOf('reconnecting') < 0`)
+	f.opWait(t, "the message written while offline arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 2`)
+	if got := f.operatorLog(t); got != "Hello | Still there?" {
+		t.Errorf("the operator sees %q", got)
+	}
+	f.noExceptions(t)
+}
+
+// A control character pasted with a visitor's text (some editors put a
+// vertical tab or form feed on the clipboard for a line break, and may
+// carry others that show as nothing) does not get the text refused: in the
+// chat and in the lead form it goes with a line break for the first kind
+// and without the others.
+func TestChatControlCharactersPasted(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "Hello")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	in[any](t, f.widgetFixture, `(r.querySelector('#cs-chat-text').value = "line one\u000bline two\u0007\u000cline three", 0)`)
+	f.visitorSays(t, "")
+	f.opWait(t, "the pasted message arrives", `document.querySelectorAll('#c-log .c-msg.visitor').length == 2`)
+	if got, want := f.operatorLog(t), "Hello | line one\nline two\nline three"; got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('#cs-message')`)
+	in[any](t, f.widgetFixture, `(r.querySelector('#cs-name').value = "Anna\u0007", r.querySelector('#cs-message').value = "Call me\u000bafter lunch", 0)`)
+	f.click(t, ".dialog button[type=submit]")
+	f.waitIn(t, "the lead is sent", `r.querySelector('.dialog [role=status]')`)
+	ls := siteLeads(t, f.srv, f.key)
+	if len(ls) != 1 || ls[0].Name != "Anna" || ls[0].Message != "Call me\nafter lunch" {
+		t.Errorf("stored leads %+v, want Anna's with the line break", ls)
 	}
 	f.noExceptions(t)
 }

@@ -459,6 +459,34 @@ var __cs = __cs || []; __cs.push(["setDynamicalReplacement", true]);`, `<p id="a
 	f.noExceptions(t)
 }
 
+// With setDynamicalReplacement, a number a framework writes into nodes it
+// keeps (React and Vue set a text node's data and a link's href in place
+// when the page's data arrives) is replaced as one in a node added, before
+// the next paint.
+func TestSnippetPhonesDynamicalInPlace(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, `var __cs = __cs || []; __cs.push(["setDynamicalReplacement", true]);`,
+		`<p id="a">8 (487) 275-14-04</p><p>Звоните: <a id="l" href="#">загрузка…</a></p>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	got := eval[string](t, f, `new Promise(function (done) {
+  var a = document.getElementById("l");
+  a.firstChild.data = "+7 487 275-14-04";
+  a.setAttribute("href", "tel:84872751404");
+  // After the mutation's microtask, before any paint.
+  Promise.resolve().then(function () { done(a.textContent + " | " + a.getAttribute("href")); });
+})`)
+	if want := "+7 495 000-00-01 | tel:+74950000001"; got != want {
+		t.Errorf("a link re-rendered in place shows %q, want %q", got, want)
+	}
+	if got := me.jsonOf(t, `Comagic.getReplacedPhones()`); !reflect.DeepEqual(got, map[string]any{
+		"number=84872751404": phYandex, "number=74872751404": phYandex}) {
+		t.Errorf("getReplacedPhones() after the re-render: %v", got)
+	}
+	f.noExceptions(t)
+}
+
 // heartbeatPage lets the test run the snippet's timers of a minute or more
 // (the heartbeat's) when it chooses, count lease requests, move the page's
 // clock and hide or show the page.
@@ -481,6 +509,7 @@ window.pendingBeats = function () { return Object.keys(long).length; };
 window.runBeats = function () { var fns = Object.values(long); long = {}; fns.forEach(function (fn) { fn(); }); return fns.length; };
 var hidden = false;
 Object.defineProperty(document, "visibilityState", {configurable: true, get: function () { return hidden ? "hidden" : "visible"; }});
+Object.defineProperty(document, "hidden", {configurable: true, get: function () { return hidden; }});
 window.setHidden = function (h) { hidden = h; document.dispatchEvent(new Event("visibilitychange")); };`
 
 // A visible page renews its lease every "renew" seconds: the server's

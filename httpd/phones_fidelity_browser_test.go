@@ -59,6 +59,37 @@ func TestSnippetPhonesSplitAcrossElements(t *testing.T) {
 	f.noExceptions(t)
 }
 
+// A number set by a typographer (a CMS's, or a site's designer) is written
+// with non-breaking hyphens, en or em dashes and no-break spaces between
+// its groups; it is the site's number all the same, replaced with its
+// separators kept.
+func TestSnippetPhonesTypographicSeparators(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	written := map[string]string{
+		"nbhyphen": "8\u2011487\u2011275\u201114\u201104",
+		"endash":   "8 (487) 275\u201314\u201304",
+		"emdash":   "+7 487 275\u201414\u201404",
+		"nbsp":     "+7\u00a0487\u00a0275-14-04",
+		"narrow":   "8\u202f487\u202f275\u202f14\u202f04",
+	}
+	var body strings.Builder
+	for id, w := range written {
+		body.WriteString(`<p id="` + id + `">` + w + "</p>\n")
+	}
+	f.page("/", phPage(f.install, "", body.String()))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	swap := strings.NewReplacer("487", "495", "275", "000", "14", "00", "04", "01")
+	for id, w := range written {
+		got := eval[string](t, f, `document.getElementById("`+id+`").textContent`)
+		if want := swap.Replace(w); got != want {
+			t.Errorf("%s: %q shows as %q, want %q", id, w, got, want)
+		}
+	}
+	f.noExceptions(t)
+}
+
 // A number keeps the format the page writes it in on every page view: on
 // the landing page (the appliance's answer), on the next (the cached answer
 // first, then the appliance's) and on one whose answer never comes.

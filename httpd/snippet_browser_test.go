@@ -1145,3 +1145,49 @@ func TestSnippetChunkRetriedAfterOutage(t *testing.T) {
 		t.Errorf("leads stored: %v, want Back's", names)
 	}
 }
+
+// Install code pasted twice (a theme's header and a tag manager) counts
+// one page view and replaces each number once.
+func TestSnippetInstalledTwice(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install+"\n"+f.install, "", `<p id="a">8 (487) 275-14-04</p>`))
+	f.me().open(t, "/?utm_source=yandex")
+	if got := eval[string](t, f, `document.getElementById("a").textContent`); got != "8 (495) 000-00-01" {
+		t.Errorf("the number shows as %q", got)
+	}
+	// A call's round trip after the page view's: a second copy's hit,
+	// sent with the first, would be stored by its answer.
+	if got := callback(t, f, `Comagic.hasProperty("x", cb)`); got["success"] != true {
+		t.Errorf("hasProperty answered %v", got)
+	}
+	if n := len(f.hits(t)); n != 1 {
+		t.Errorf("%d page views stored, want 1", n)
+	}
+	f.noExceptions(t)
+}
+
+// A browser that keeps no cookies of the site and whose localStorage
+// throws (privacy settings, a sandbox) still counts the page view, shows
+// the visitor's number and answers calls; only the visitor is not known
+// again on the next page.
+func TestSnippetStorageBlocked(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	blocked := `Object.defineProperty(window, "localStorage", {get: function () { throw new DOMException("denied", "SecurityError"); }});
+Object.defineProperty(Document.prototype, "cookie", {get: function () { throw new DOMException("denied", "SecurityError"); },
+  set: function () { throw new DOMException("denied", "SecurityError"); }});`
+	f.page("/", phPage(f.install, blocked, `<p id="a">8 (487) 275-14-04</p>`))
+	f.me().open(t, "/?utm_source=yandex")
+	if got := eval[string](t, f, `document.getElementById("a").textContent`); got != "8 (495) 000-00-01" {
+		t.Errorf("the number shows as %q", got)
+	}
+	if got := callback(t, f, `Comagic.addVisitorInfo({name: "Blocked"}, cb)`); got["success"] != true {
+		t.Errorf("addVisitorInfo answered %v", got)
+	}
+	eval[any](t, f, `Comagic.openChatWindow(); Comagic.trackEvent("a", "b")`)
+	f.eventually(t, "the lead form opens", func() bool {
+		return eval[bool](t, f, `(function (h) { return !!(h && h.shadowRoot.querySelector('[data-kind=lead]')); })(document.querySelector('cs-widget'))`)
+	})
+	f.noExceptions(t)
+}

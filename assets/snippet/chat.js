@@ -111,7 +111,8 @@ var CSS =
   ".note{align-self:center;text-align:center;font-size:13px;color:#475467;max-width:92%;white-space:pre-wrap}" +
   ".typing{min-height:20px;padding:0 14px;font-size:13px;color:#475467;background:#f6f7f9}" +
   ".chat form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7ec;align-items:flex-end;margin:0}" +
-  ".chat textarea{flex:1;min-height:42px;max-height:140px;resize:none;font:inherit;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
+  // 16px: a phone's browser (iOS Safari) zooms the page into a smaller field it focuses
+  ".chat textarea{flex:1;min-height:42px;max-height:140px;resize:none;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
   "border-radius:8px;background:#fff;margin:0}" +
   ".chat form button{background:var(--c);color:#fff;padding:10px 14px;font:inherit;font-weight:600;border:0;border-radius:8px;cursor:pointer}" +
   ".hint{font-size:11px;color:#667085;padding:0 12px 8px;margin:0}" +
@@ -126,8 +127,19 @@ var CSS =
 
 var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open}
 var UNSENT = "_cs_chat_p"; // localStorage: UNSENT + ref -> {s: site key, text, h: handed over at} for each message not acked yet
-var MAX_TEXT = 4096;
+var MAX_TEXT = 4096; // bytes of one message, the server's limit
+var MAX_PARTS = 5; // messages one text is sent as at most: the server takes 20 a minute of a visitor
 var COLOR = /^#[0-9a-fA-F]{6}$/;
+
+// printable is what a visitor typed or pasted as the appliance takes it: a
+// vertical tab, form feed or NEL (what some editors put on the clipboard for
+// a line break) a line break, and the other control characters, which show
+// as nothing and for which the appliance refuses a text, dropped.
+export function printable(s) {
+  return String(s)
+    .replace(/[\v\f\x85]/g, "\n")
+    .replace(/[\0-\x08\x0e-\x1f\x7f-\x9f]/g, "");
+}
 
 // chatWindow makes the chat window over the widget's helpers: core (the
 // snippet core's), el, shadow (the shadow root), lang, withSettings,
@@ -356,6 +368,15 @@ export function chatWindow(env) {
       retry();
       showStatus();
     };
+  }
+
+  // reconnect connects at once, without waiting out the backoff, when the
+  // network is back or the page is shown again (a phone left the metro, a
+  // tab comes out of the background): the next retry may be 30 s away.
+  function reconnect() {
+    if (sock || polling || d.visibilityState == "hidden") return;
+    backoff = 0;
+    connect();
   }
 
   // retry connects again after 1, 2, 4 ... 30 s, plus up to 1 s.
@@ -633,7 +654,7 @@ export function chatWindow(env) {
     var st = el("p", { class: "status", role: "status" });
     var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"), tabindex: "0" });
     var typing = el("div", { class: "typing", "aria-live": "polite" });
-    var input = el("textarea", { id: "cs-chat-text", rows: "2", maxlength: MAX_TEXT, placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
+    var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
     var sendBtn = el("button", { type: "submit" }, [t("send")]);
     var form = el("form", { novalidate: true }, [input, sendBtn]);
     var panel = el("section", { class: "chat" + left, role: "dialog", "aria-labelledby": "cs-chat-title", lang: env.lang(), hidden: true }, [
@@ -645,7 +666,7 @@ export function chatWindow(env) {
     ]);
     panel.style.setProperty("--c", color());
     var greeting = chatSettings().greeting;
-    if (greeting) log.appendChild(el("div", { class: "greet" }, [String(greeting)]));
+    if (greeting) log.appendChild(el("div", { class: "greet", dir: "auto" }, [String(greeting)]));
     close.addEventListener("click", minimize);
     panel.addEventListener("keydown", function (e) {
       if (e.key == "Escape" || e.key == "Esc") {
@@ -680,7 +701,9 @@ export function chatWindow(env) {
     return ui;
   }
 
-  // bubble makes a message's node; text is set as text, never markup.
+  // bubble makes a message's node; text is set as text, never markup,
+  // in the direction of its own script (dir=auto: Hebrew or Arabic reads
+  // right to left in a Russian window, and is set apart from the marks).
   function bubble(from, name, text, chat, id) {
     var n = el("div", { class: "m " + (from == "visitor" ? "visitor" : from == "system" ? "note" : "operator"), "data-chat": chat || "", "data-id": id || "" });
     if (from == "visitor" && !id) n.setAttribute("data-mark", "sending");
@@ -688,8 +711,8 @@ export function chatWindow(env) {
       n.className = "note";
       n.textContent = String(text);
     } else {
-      if (from != "visitor") n.appendChild(el("span", { class: "who" }, [String(name || t("operator"))]));
-      n.appendChild(el("span", { class: "text" }, [String(text)]));
+      if (from != "visitor") n.appendChild(el("span", { class: "who", dir: "auto" }, [String(name || t("operator"))]));
+      n.appendChild(el("span", { class: "text", dir: "auto" }, [String(text)]));
       if (from == "visitor") {
         n.appendChild(el("span", { class: "mark" }));
         if (id) setMark(n, id);
@@ -754,26 +777,51 @@ export function chatWindow(env) {
     raw({ type: "typing", on: false });
   }
 
-  function bytes(s) {
-    return unescape(encodeURIComponent(s)).length;
+  // split cuts text into messages of at most MAX_TEXT bytes of UTF-8 (the
+  // server's limit), each ending at its last space or line break when one
+  // is in its second half, so that a long text the visitor wrote or pasted
+  // goes whole, in order.
+  function split(text) {
+    var out = [];
+    while (text) {
+      var n = 0;
+      var size = 0;
+      var space = 0;
+      for (var ch of text) {
+        size += ch.length > 1 ? 4 : ch < "\x80" ? 1 : ch < "\u0800" ? 2 : 3;
+        if (size > MAX_TEXT) break;
+        n += ch.length;
+        if (/\s/.test(ch)) space = n;
+      }
+      if (n < text.length && space > n / 2) n = space;
+      out.push(text.slice(0, n).trim());
+      text = text.slice(n).trim();
+    }
+    return out;
   }
 
   function submit() {
-    var text = ui.input.value.trim();
+    var text = printable(ui.input.value).trim();
     if (!text) return;
-    if (bytes(text) > MAX_TEXT) {
+    var parts = split(text);
+    if (parts.length > MAX_PARTS) {
       note(TEXT[env.lang()].errors.bad_text);
       return;
     }
     ui.input.value = "";
     stopTyping();
-    var p = { ref: Date.now().toString(36) + Math.random().toString(36).slice(2, 10), text: text };
-    pending.push(p);
-    p.node = bubble("visitor", "", text, chatID, 0);
-    markText(p.node, t("sending"));
-    keep(p);
+    // Refs begin with the time, then the part's place: pending sorts by ref.
+    var at = Date.now().toString(36);
+    parts = parts.map(function (part, i) {
+      var p = { ref: at + i + Math.random().toString(36).slice(2, 10), text: part };
+      pending.push(p);
+      p.node = bubble("visitor", "", part, chatID, 0);
+      markText(p.node, t("sending"));
+      keep(p);
+      return p;
+    });
     save();
-    send(p);
+    parts.forEach(send);
     ui.input.focus();
   }
 
@@ -864,6 +912,8 @@ export function chatWindow(env) {
       adopt();
       if (kept.open) show(false);
       connect();
+      w.addEventListener("online", reconnect);
+      d.addEventListener("visibilitychange", reconnect);
       w.addEventListener("storage", shared);
       w.addEventListener("pagehide", function () {
         pending.forEach(function (p) {

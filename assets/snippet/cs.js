@@ -232,7 +232,7 @@
         // and its refused requests (4xx) and addOfflineRequest's with a
         // result too (tracker-protocol.md §6, §8).
         (v) => end(v && (v.success === true || (v.result && typeof v.result == "object")) ? v : fail((v && v.error) || "HTTP " + status)),
-        (e) => end(fail(status ? "HTTP " + status : "unreachable: " + ((e && e.message) || e)))
+        (e) => end(fail(status ? "HTTP " + status : "unreachable: " + e))
       );
     var timer = setTimeout(() => end(fail("no answer in 10 s")), 1e4);
   }
@@ -313,7 +313,7 @@
   d.addEventListener(
     "visibilitychange",
     safe(() => {
-      if (d.visibilityState == "hidden") flush();
+      if (d.hidden) flush();
       schedule();
     })
   );
@@ -601,7 +601,9 @@
     ph = nums;
     renew = p.renew;
     // Longer forms first: at one place, cc+nsn wins over a bare nsn.
-    phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => Object.keys(n.forms)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().-]*")).join("|") + ")", "g");
+    // Between digits: spaces (no-break ones too: \s), brackets, dots,
+    // hyphens and the dashes a typographer sets (U+2010-2015).
+    phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => Object.keys(n.forms)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().\u2010-\u2015-]*")).join("|") + ")", "g");
     sels = TARGETS.concat(
       p.selectors.filter((s) => {
         try {
@@ -626,20 +628,22 @@
     else list = [];
   }
 
-  // watch starts replacing in nodes added to the page: while it loads with
+  // watch starts replacing in what changes on the page: while it loads with
   // a cached answer applied, and for good with setDynamicalReplacement.
-  // Only added nodes are scanned, and the records of its own changes are
-  // dropped, so a page that adds nothing costs nothing.
+  // Only what changed is scanned: nodes added, text changed in place and
+  // links whose href changed (a framework's re-render keeps its nodes and
+  // sets their text and attributes); the records of its own changes are
+  // dropped, so a page that changes nothing costs nothing.
   function watch() {
     if (watcher) return;
     watcher = new MutationObserver(
       safe((records) => {
         var ops = [];
-        if (ph && allowed) records.forEach((r) => r.addedNodes.forEach((n) => scan(n, ops)));
+        if (ph && allowed) records.forEach((r) => (r.type == "childList" ? r.addedNodes : [r.target]).forEach((n) => scan(n, ops)));
         runAll(ops);
       })
     );
-    watcher.observe(d.documentElement, { childList: true, subtree: true });
+    watcher.observe(d.documentElement, { childList: true, subtree: true, characterData: true, attributeFilter: ["href"] });
   }
 
   // scanAll replaces what is not replaced yet: nodes the page added since.
@@ -699,7 +703,7 @@
   // again "renew" seconds later: the lease lives several of those.
   function schedule() {
     clearTimeout(beat);
-    if (cred && ph && renew && allowed && d.visibilityState != "hidden")
+    if (cred && ph && renew && allowed && !d.hidden)
       beat = setTimeout(
         safe(() =>
           enqueue({
@@ -759,7 +763,7 @@
       }, warn);
     chatPoll = setTimeout(
       safe(() =>
-        d.visibilityState == "hidden"
+        d.hidden
           ? chatOf(c)
           : fetch(base() + "t/v1/chat/status?k=" + encodeURIComponent(account), { credentials: "omit" })
               .then((r) => r.json())
@@ -794,12 +798,7 @@
 
   // failure is the answer of the chunk's call name when it was not made;
   // those whose answers carry a result have one (as the chunk's own).
-  var failure = (name, err) => {
-    var v = fail(err);
-    if (name == "sitePhoneCall") v.result = { status: 3, code: "not_sent" };
-    if (name == "addOfflineRequest") v.result = { code: "not_sent" };
-    return v;
-  };
+  var failure = (name, err) => Object.assign(fail(err), { sitePhoneCall: { result: { status: 3, code: "not_sent" } }, addOfflineRequest: { result: { code: "not_sent" } } }[name]);
 
   // widgetCall makes an API function of the widget chunk's function name.
   // Its callback (the first function argument) gets {success:false} when
@@ -821,10 +820,7 @@
   // --- the API ---------------------------------------------------------------
 
   var Comagic = {
-    push() {
-      [].forEach.call(arguments, run);
-      return q.length;
-    },
+    push: (...cmds) => (cmds.forEach(run), q.length),
 
     // trackEvent(category, action, name?, value?): the appliance refuses an
     // event without category or action, and says so on the console.

@@ -29,7 +29,7 @@
  * length, language, groups) come from GET t/v1/widget
  * (httpd/tracker-protocol.md §8).
  */
-import { chatWindow } from "./chat.js";
+import { chatWindow, printable } from "./chat.js";
 
 (function (w, d) {
   "use strict";
@@ -156,7 +156,8 @@ import { chatWindow } from "./chat.js";
     "p{margin:0 0 14px;color:#475467}" +
     "label,legend{display:block;font-weight:550;margin:12px 0 4px;padding:0}" +
     "fieldset{border:0;margin:14px 0 0;padding:0;min-width:0}fieldset legend{margin:0 0 4px}" +
-    "input,select,textarea{display:block;width:100%;font:inherit;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
+    // 16px: a phone's browser (iOS Safari) zooms the page into a smaller field it focuses
+    "input,select,textarea{display:block;width:100%;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
     "border-radius:8px;background:#fff;margin:0}" +
     "textarea{min-height:84px;resize:vertical}" +
     "input:focus,select:focus,textarea:focus,button:focus{outline:2px solid #2f6fed;outline-offset:1px}" +
@@ -422,10 +423,11 @@ import { chatWindow } from "./chat.js";
       // The appliance's limits are in UTF-8 bytes (tracker-protocol.md §6),
       // maxlength counts characters: a Cyrillic one is two bytes.
       var limits = { name: 256, phone: 64, email: 254, message: 4096 };
-      var name = el("input", { type: "text", autocomplete: "name", maxlength: limits.name });
+      // The visitor's words are in the direction of their script (dir=auto).
+      var name = el("input", { type: "text", dir: "auto", autocomplete: "name", maxlength: limits.name });
       var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: limits.phone });
       var email = el("input", { type: "email", autocomplete: "email", maxlength: limits.email });
-      var message = el("textarea", { maxlength: limits.message, rows: 4 });
+      var message = el("textarea", { dir: "auto", maxlength: limits.message, rows: 4 });
       var msg = el("div", { class: "msg", "aria-live": "polite" });
       var submit = el("button", { type: "submit", class: "primary" }, [t("send")]);
       var form = el(
@@ -442,6 +444,11 @@ import { chatWindow } from "./chat.js";
       var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
       form.addEventListener("submit", function (e) {
         e.preventDefault();
+        // What the appliance takes of each field (a control character pasted
+        // in would have it refuse the lead).
+        [name, phone, email, message].forEach(function (n) {
+          n.value = printable(n.value);
+        });
         if (!name.value.trim() && !phone.value.trim() && !email.value.trim() && !message.value.trim()) {
           say(msg, t("leadNeed"), false);
           name.focus();
