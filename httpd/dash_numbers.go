@@ -78,7 +78,9 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, tr i18n.Printe
 		written = append(written, n.Written)
 	}
 	d.Written = strings.Join(written, "\n")
-	now := s.now()
+	// The days are the site's: counted back on its calendar, so that a
+	// change of its clocks does not add a day (AddDate in the server's zone).
+	now := s.now().In(loc)
 	reports, err := s.numbers.Report(ctx, site.ID, now.AddDate(0, 0, -(reportDays-1)), now, now)
 	if err != nil {
 		return numbersData{}, err
@@ -364,7 +366,9 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	// The site's last 30 days, as the reports' 30 days (counted back on
+	// the site's calendar, not the server's).
+	now := s.now().In(c.loc)
 	if d.Days, err = s.numbers.CallDays(site.ID, now.AddDate(0, 0, -29), now); err != nil {
 		return err
 	}

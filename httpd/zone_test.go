@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd/accounts"
 	"appliance/httpd/chats"
 	"appliance/numbers/tracking"
 )
@@ -157,5 +158,54 @@ func TestNumbersPageMeanHoldInWords(t *testing.T) {
 		if !strings.Contains(body, want) || strings.Contains(body, "20m0s") {
 			t.Errorf("%s: the numbers page does not write the mean hold as %s", lang, want)
 		}
+	}
+}
+
+// The calls page's "30 days" are the site's last 30 days, today
+// included, as the reports' "30 days" are, also when its zone changed
+// clocks since: at 00:30 on 9 March in New York (summer time since the
+// 8th) they begin on 8 February. Before, the page went back 29 times 24
+// hours from the server's clock (UTC) and read the day that fell on,
+// 7 February 23:30 in New York, and counted a call of that 31st day; the
+// numbers page's 7 days were 8 the same way.
+func TestCallsPageThirtyDaysAcrossDST(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(t.Context(), f.key, "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	if _, err := f.srv.HTTP.Numbers().SetSiteNumbers(t.Context(), f.site.ID, []string{"+1 212 555 0100"}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := accounts.New(f.srv.DB).CreateToken(t.Context(), "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for caller, at := range map[string]time.Time{
+		"12125550001": time.Date(2026, 2, 7, 23, 30, 0, 0, ny), // the 31st day back: not counted
+		"12125550002": time.Date(2026, 2, 8, 0, 30, 0, 0, ny),  // the 30th
+		"12125550003": time.Date(2026, 3, 9, 0, 10, 0, 0, ny),  // today
+	} {
+		f.clock.Set(at)
+		postCall(t, f.srv, tok, `{"called":"12125550100","caller":"`+caller+`","answered":true,"duration":5}`)
+	}
+	f.clock.Set(time.Date(2026, 3, 9, 4, 30, 0, 0, time.UTC)) // 00:30 in New York; the server runs in UTC
+	if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"12125550111", "12125550112"},
+		Reserve: 20 * time.Minute, RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	// So are the numbers page's 7 days: 3 to 9 March.
+	_, body := getPage(t, c, f.srv.URL+"sites/"+f.key+"/numbers")
+	if !strings.Contains(body, "<td>2026-03-03</td>") || strings.Contains(body, "<td>2026-03-02</td>") {
+		t.Errorf("the numbers page's 7 days do not run from 3 March: %s", cutAt(body, "<td>2026-03-0", "</table>"))
+	}
+	_, body = getPage(t, c, f.srv.URL+"sites/"+f.key+"/calls")
+	if got := cutAt(body, `id="calls-total">`, "</dd>"); got != `id="calls-total">2` {
+		t.Errorf("the calls page's 30 days have %q calls, want 2 (8 February to 9 March)", got)
+	}
+	_, body = getPage(t, c, f.srv.URL+"sites/"+f.key+"/reports?period=30d")
+	if got := cutAt(body, `id="kpi-calls"`, "</span>"); !strings.HasSuffix(got, `<span class="kpi-value">2`) {
+		t.Errorf("the reports' 30 days: %q, want 2 calls", got)
 	}
 }
