@@ -196,3 +196,25 @@ func TestReportPeriodNamesServerZone(t *testing.T) {
 		}
 	}
 }
+
+// The period line writes its days as the reader's language writes dates
+// (tr.Date), as the leads, calls and visits beside it do: 01.11.2026 in
+// Russian. It wrote 2026-11-01 in both languages.
+func TestReportPeriodDatesInReadersLanguage(t *testing.T) {
+	f := newCBFixture(t)
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/reports?from=2026-11-01&to=2026-11-30"
+	for lang, want := range map[string]string{
+		"en": "<strong>2026-11-01 – 2026-11-30</strong>, time zone ",
+		"ru": "<strong>01.11.2026 – 30.11.2026</strong>, часовой пояс ",
+	} {
+		_, body := getPageIn(t, c, page, lang)
+		says := cutAt(body, `id="period-says">`, "</p>")
+		if !strings.Contains(says, want) {
+			t.Errorf("%s: the period line %q lacks %q", lang, says, want)
+		}
+		if prev := map[string]string{"en": "2026-10-02 – 2026-10-31.", "ru": "02.10.2026 – 31.10.2026."}[lang]; !strings.HasSuffix(says, prev) {
+			t.Errorf("%s: the period line %q does not end with the period compared, %q", lang, says, prev)
+		}
+	}
+}
