@@ -100,7 +100,7 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, tr i18n.Printe
 				if len(r.Days) > 0 {
 					pv.MissesToday = r.Days[len(r.Days)-1].Misses
 				}
-				pv.MeanHold = holdText(tr, r.MeanHold)
+				pv.MeanHold = durationText(tr, r.MeanHold)
 			}
 		}
 		d.Pools = append(d.Pools, pv)
@@ -111,9 +111,11 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, tr i18n.Printe
 	return d, nil
 }
 
-// holdText writes how long numbers are held, to the second, as the
-// reader's language writes it: "20 min", "1 h 5 min", "2 min 30 s".
-func holdText(tr i18n.Printer, d time.Duration) string {
+// durationText writes how long something lasts (numbers are held, a call
+// went on) as the reader's language writes it: to the second under an
+// hour, to the minute from an hour: "45 s", "2 min 30 s", "20 min",
+// "1 h 5 min".
+func durationText(tr i18n.Printer, d time.Duration) string {
 	d = d.Round(time.Second)
 	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
 	switch {

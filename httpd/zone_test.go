@@ -3,6 +3,7 @@ package httpd_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,37 @@ func TestNumbersPageMeanHoldInWords(t *testing.T) {
 		if !strings.Contains(body, want) || strings.Contains(body, "20m0s") {
 			t.Errorf("%s: the numbers page does not write the mean hold as %s", lang, want)
 		}
+	}
+}
+
+// A call's length is written in words in the reader's language on the
+// calls page, the visitor's card and the sites page's calls to unknown
+// numbers, as the numbers page writes a mean hold: "1 h 2 min", "1 мин
+// 5 с"; they wrote "3725 s". The CSV keeps the seconds.
+func TestCallDurationsInWords(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=yandex&utm_medium=cpc")
+	number, _ := shownNumber(p)
+	tok := apiToken(t, f)
+	for _, body := range []string{`{"called":"` + number + `","caller":"79161234567","answered":true,"duration":65}`,
+		`{"called":"74950000999","caller":"79161234568","answered":true,"duration":3725}`} {
+		if code, raw := api(t, f, "POST", "api/v1/calls", tok, body); code != http.StatusOK {
+			t.Fatalf("call: %d %s", code, raw)
+		}
+	}
+	c := f.srv.Client(t)
+	for lang, want := range map[string][2]string{"en": {"1 min 5 s", "1 h 2 min"}, "ru": {"1 мин 5 с", "1 ч 2 мин"}} {
+		for page, w := range map[string]string{"sites/" + f.site.Key + "/calls": want[0],
+			"sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(h.VisitorID, 10): want[0], "sites": want[1]} {
+			_, body := getPageIn(t, c, f.srv.URL+page, lang)
+			if !strings.Contains(body, w) || strings.Contains(body, ">65 ") || strings.Contains(body, ">3725 ") {
+				t.Errorf("%s %s: the call's length is not written %q", lang, page, w)
+			}
+		}
+	}
+	if _, csv := getPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls.csv"); !strings.Contains(csv, ",65,true,") {
+		t.Errorf("the calls CSV lost the seconds:\n%s", csv)
 	}
 }
 
