@@ -218,3 +218,21 @@ func TestReportPeriodDatesInReadersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// The site page's figures of today are grouped as the reports group
+// theirs, "1 000" (a no-break space in either language); it wrote 1000
+// beside a reports page that says 1 000.
+func TestSitePageTodayGrouped(t *testing.T) {
+	f := newTrFixture(t, true)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Home")
+	for range 999 {
+		f.hit(t, h.CI, "https://shop.example.com/", "", "Home")
+	}
+	c := f.srv.Client(t)
+	for _, lang := range []string{"en", "ru"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key, lang)
+		if got := cutAt(body, `id="today-hits">`, "</dd>"); got != "id=\"today-hits\">1\u00a0000" {
+			t.Errorf("%s: today's page views %q, want 1 000", lang, got)
+		}
+	}
+}
