@@ -236,3 +236,21 @@ func TestSitePageTodayGrouped(t *testing.T) {
 		}
 	}
 }
+
+// The site page counts today's page views of bots with the noun in the
+// form the number takes: "1 page view", "1 просмотр", "2 просмотра";
+// it wrote the number before "просмотров" whatever it was.
+func TestSitePageBotViewsInPlurals(t *testing.T) {
+	f := newTrFixture(t, true)
+	c := f.srv.Client(t)
+	bot := f.hitUA(t, botUA, "", "https://shop.example.com/", "", "Home")
+	for _, tt := range []struct{ en, ru string }{{"1 page view", "1 просмотр"}, {"2 page views", "2 просмотра"}} {
+		for lang, want := range map[string]string{"en": tt.en, "ru": tt.ru} {
+			_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key, lang)
+			if got := cutAt(body, `id="today-bots">`, "</dd>"); got != `id="today-bots">`+want {
+				t.Errorf("%s: bots today %q, want %q", lang, got, want)
+			}
+		}
+		f.hitUA(t, botUA, bot.CI, "https://shop.example.com/", "", "Home")
+	}
+}
