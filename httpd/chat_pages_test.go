@@ -5,9 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"appliance/httpd/chats"
 	"appliance/httpd/httpdtest"
 )
 
@@ -93,5 +96,54 @@ func TestChatSettingsForm(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the page does not show %q", want)
 		}
+	}
+}
+
+// The site's chat page lists the newest finished chats and says when
+// there are more than it shows, as the leads and calls pages do; the CSV
+// has them all, with the byte-order mark the other exports carry, so a
+// spreadsheet reads its Russian transcripts as UTF-8. The page cut the
+// list without a word, and the CSV had no mark.
+func TestChatsPageSaysWhenCut(t *testing.T) {
+	f := newCBFixture(t)
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/chat"
+	finish := func(n int) {
+		for i := range n {
+			v := chats.Visitor{Site: site, Visitor: f.v.VisitorID, Session: f.v.SessionID, Page: "https://shop.example/"}
+			ack, err := f.srv.HTTP.Chats().Send(t.Context(), v, "m"+strconv.Itoa(i), "Здравствуйте")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.srv.HTTP.Chats().Close(t.Context(), site.ID, ack.Chat.ID, f.v.VisitorID, chats.ClosedByVisitor); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Add(time.Minute)
+		}
+	}
+	finish(100)
+	for lang, more := range map[string]string{"en": "Showing the newest 100", "ru": "Показаны последние 100"} {
+		_, body := getPageIn(t, c, page, lang)
+		if n := strings.Count(body, `<tr id="chat-`); n != 100 || strings.Contains(body, more) {
+			t.Errorf("%s: 100 chats: the page lists %d and says it shows only some: %v", lang, n, strings.Contains(body, more))
+		}
+	}
+	finish(1)
+	for lang, more := range map[string]string{"en": "Showing the newest 100", "ru": "Показаны последние 100"} {
+		_, body := getPageIn(t, c, page, lang)
+		if n := strings.Count(body, `<tr id="chat-`); n != 100 || !strings.Contains(body, more) {
+			t.Errorf("%s: 101 chats: the page lists %d, want 100, and says it shows only some: %v", lang, n, strings.Contains(body, more))
+		}
+	}
+	_, csv := getPage(t, c, f.srv.URL+"sites/"+f.key+"/chats.csv")
+	if !strings.HasPrefix(csv, "\ufeff") {
+		t.Errorf("the chats CSV has no byte-order mark: %.40q", csv)
+	}
+	if rows := readCSV(t, csv); len(rows) != 102 {
+		t.Errorf("the chats CSV has %d rows, want a header and 101 chats", len(rows))
 	}
 }

@@ -790,3 +790,37 @@ func TestChatControlCharactersPasted(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// The console counts a chat's messages no operator has read, also those
+// that came while it was closed: after a reload the chat still says 1
+// unread (the chat's operator_read mark), where it said none. An operator
+// who reads the chat in another console clears the count in this one,
+// as the visitor's window marks it read.
+func TestChatConsoleUnreadAcrossReloadAndOperators(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.console(t, "en")
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Hello")
+	unread := `document.querySelector('#c-chats .c-unread') && document.querySelector('#c-chats .c-unread').textContent == '1' && document.title.indexOf('(1) ') == 0`
+	f.opWait(t, "the chat counts 1 unread", unread)
+
+	f.console(t, "en") // a reload
+	f.opWait(t, "the chat is listed again", `document.querySelector('#c-chats li[data-chat] button')`)
+	f.opWait(t, "after a reload the chat still counts 1 unread", unread)
+
+	// Another console (a second tab) opens the chat and reads it.
+	other, closeOther := chromedp.NewContext(f.op)
+	defer closeOther()
+	httpdtest.Must(t, other, chromedp.Navigate(f.srv.URL+"chat"))
+	f.eventually(t, "the chat is listed in the other console", func() bool {
+		return httpdtest.Eval[bool](t, other, `!!document.querySelector('#c-chats li[data-chat] button')`)
+	})
+	httpdtest.Must(t, other, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.waitIn(t, "the visitor's message is marked read", `r.querySelector('.log .m.visitor[data-mark=read]')`)
+	f.opWait(t, "the first console no longer counts it unread", `!document.querySelector('#c-chats .c-unread') && document.title.indexOf('(') != 0`)
+	f.noExceptions(t)
+}

@@ -3,6 +3,7 @@ package httpd_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,8 +22,9 @@ func TestChatVisitorPanelHistory(t *testing.T) {
 	type panel struct {
 		Success bool `json:"success"`
 		Result  struct {
-			Name     string   `json:"name"`
-			Phones   []string `json:"phones"`
+			Source   struct{ Channel string } `json:"source"`
+			Name     string                   `json:"name"`
+			Phones   []string                 `json:"phones"`
 			Sessions []struct {
 				ID          uint64 `json:"id"`
 				When        string `json:"when"`
@@ -65,5 +67,14 @@ func TestChatVisitorPanelHistory(t *testing.T) {
 	ru := read("ru").Result
 	if len(ru.Calls) == 0 || ru.Calls[0].Status != "звонок принят" {
 		t.Errorf("Russian calls: %+v", ru.Calls)
+	}
+	// The session now is told as the earlier ones and the calls are: its
+	// channel in the reader's words, the phones as people write them (it
+	// said "direct" and 79161111111 on a Russian console).
+	if p.Source.Channel != "direct" || ru.Source.Channel != "прямые заходы" {
+		t.Errorf("the session's channel: %q in English, %q in Russian", p.Source.Channel, ru.Source.Channel)
+	}
+	if want := "8 (916) 111-11-11"; !slices.Contains(ru.Phones, want) {
+		t.Errorf("the contacts' phones %q lack %q", ru.Phones, want)
 	}
 }

@@ -113,6 +113,15 @@ func (s *dashboardHandlers) chatVisitor(ctx *fasthttp.RequestCtx, who signedIn) 
 	if err := s.journeyHistory(ctx, &who, site, &j); err != nil {
 		return err
 	}
+	// The session's channel and the contacts' phones as the earlier
+	// sessions and the calls beside them are written: in the reader's
+	// words, the numbers as people write them.
+	j.Source.Channel = s.pages.printer(ctx, &who.user).T(j.Source.Channel)
+	phones := make([]string, len(j.Phones))
+	for i, p := range j.Phones {
+		phones[i] = numbers.FormatPhone(p, s.phoneRegion)
+	}
+	j.Phones = phones
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": j})
 	return nil

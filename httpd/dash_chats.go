@@ -37,6 +37,8 @@ type chatSiteData struct {
 	Unanswered string
 	Query      string
 	Rows       []chatRow
+	More       bool // the list was cut at Max; the CSV has them all
+	Max        int
 	CSV        string
 	Zone       string // the zone of the times: the site's
 }
@@ -91,9 +93,12 @@ func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, ck clock, sit
 	if st.Unanswered > 0 {
 		d.Unanswered = strconv.FormatFloat(float64(st.Unanswered)/60, 'f', -1, 64)
 	}
-	found, err := s.chats.Search(ctx, site.ID, q, maxChatsShown)
+	found, err := s.chats.Search(ctx, site.ID, q, maxChatsShown+1)
 	if err != nil {
 		return d, err
+	}
+	if d.Max = maxChatsShown; len(found) > maxChatsShown {
+		found, d.More = found[:maxChatsShown], true
 	}
 	for _, c := range found {
 		msgs, err := s.chats.Messages(ctx, site.ID, c.ID, 0, chats.MaxMessages)
@@ -172,5 +177,6 @@ func (s *dashboardHandlers) chatsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	ctx.SetContentType("text/csv; charset=utf-8")
 	ctx.Response.Header.Set("Content-Disposition", `attachment; filename="chats-`+site.Key+`.csv"`)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.WriteString("\ufeff") // as every other export: a spreadsheet reads the transcripts as UTF-8
 	return s.chats.WriteCSV(ctx, ctx, found, s.sites.Location(site))
 }

@@ -78,7 +78,9 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, tr i18n.Printe
 		written = append(written, n.Written)
 	}
 	d.Written = strings.Join(written, "\n")
-	now := s.now()
+	// The days are the site's: counted back on its calendar, so that a
+	// change of its clocks does not add a day (AddDate in the server's zone).
+	now := s.now().In(loc)
 	reports, err := s.numbers.Report(ctx, site.ID, now.AddDate(0, 0, -(reportDays-1)), now, now)
 	if err != nil {
 		return numbersData{}, err
@@ -98,7 +100,7 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, tr i18n.Printe
 				if len(r.Days) > 0 {
 					pv.MissesToday = r.Days[len(r.Days)-1].Misses
 				}
-				pv.MeanHold = holdText(tr, r.MeanHold)
+				pv.MeanHold = durationText(tr, r.MeanHold)
 			}
 		}
 		d.Pools = append(d.Pools, pv)
@@ -109,9 +111,11 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, tr i18n.Printe
 	return d, nil
 }
 
-// holdText writes how long numbers are held, to the second, as the
-// reader's language writes it: "20 min", "1 h 5 min", "2 min 30 s".
-func holdText(tr i18n.Printer, d time.Duration) string {
+// durationText writes how long something lasts (numbers are held, a call
+// went on) as the reader's language writes it: to the second under an
+// hour, to the minute from an hour: "45 s", "2 min 30 s", "20 min",
+// "1 h 5 min".
+func durationText(tr i18n.Printer, d time.Duration) string {
 	d = d.Round(time.Second)
 	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
 	switch {
@@ -364,7 +368,9 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	// The site's last 30 days, as the reports' 30 days (counted back on
+	// the site's calendar, not the server's).
+	now := s.now().In(c.loc)
 	if d.Days, err = s.numbers.CallDays(site.ID, now.AddDate(0, 0, -29), now); err != nil {
 		return err
 	}

@@ -100,6 +100,9 @@ func (s *dashboardHandlers) settingsPage(ctx *fasthttp.RequestCtx, who signedIn)
 	switch string(ctx.QueryArgs().Peek("done")) {
 	case "site":
 		sv.Flash = "Saved."
+	case "zone":
+		// The roll-ups keep the days of the zone they were counted in.
+		sv.Flash = s.pages.printer(ctx, &who.user).T("Saved. Reports count the days and hours of the new time zone from now on; what was counted before keeps those of the old one until the reports are rebuilt: appliance reports rebuild --site %s", site.Key)
 	case "callbacks":
 		sv.Flash = "Callback settings saved."
 	}
@@ -161,7 +164,11 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 			return err
 		}
 	}
-	s.seeOther(ctx, "/sites/"+site.Key+"/settings?done=site")
+	done := "site"
+	if zone != site.TimeZone {
+		done = "zone"
+	}
+	s.seeOther(ctx, "/sites/"+site.Key+"/settings?done="+done)
 	return nil
 }
 

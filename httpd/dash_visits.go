@@ -22,6 +22,7 @@ type visitsView struct {
 	DayZone  string // the zone of that day: the site's
 	Zone     string // the zone of the visits' times: the site's
 	Today    visits.Totals
+	BotViews string // today's page views of bots, counted in words: "1 page view", "5 просмотров"
 	Channels []channelCount
 	Visits   []visitRow
 }
@@ -71,6 +72,7 @@ func (s *dashboardHandlers) siteVisits(ctx context.Context, site *store.Site, tr
 	if v.Today, err = s.visits.Day(site, now); err != nil {
 		return v, err
 	}
+	v.BotViews = grouped(tr.N("%d page view", int(v.Today.BotHits)), v.Today.BotHits)
 	for _, c := range visits.Channels() {
 		if n := v.Today.Channels[c]; n > 0 {
 			v.Channels = append(v.Channels, channelCount{c, n})

@@ -60,6 +60,10 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 		return telLink(digits, numbers.FormatPhone(digits, region))
 	}
 	f["langs"] = i18n.Langs
+	// {{count .N}}: a figure grouped as the reports group theirs (1 234).
+	f["count"] = formatCount
+	// {{seconds .Duration}}: a call's length in seconds, in words.
+	f["seconds"] = func(n uint32) string { return durationText(tr, time.Duration(n)*time.Second) }
 	return f
 }
 

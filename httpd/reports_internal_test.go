@@ -136,7 +136,7 @@ func FuzzSourcesRequest(f *testing.F) {
 	})
 }
 
-func TestHoldText(t *testing.T) {
+func TestDurationText(t *testing.T) {
 	cat, err := i18n.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -150,10 +150,10 @@ func TestHoldText(t *testing.T) {
 		{20 * time.Minute, "20 min", "20 мин"},
 		{65 * time.Minute, "1 h 5 min", "1 ч 5 мин"},
 	} {
-		if got := holdText(cat.For(i18n.En), tt.d); got != tt.en {
+		if got := durationText(cat.For(i18n.En), tt.d); got != tt.en {
 			t.Errorf("%v in English: %q, want %q", tt.d, got, tt.en)
 		}
-		if got := holdText(cat.For(i18n.Ru), tt.d); got != tt.ru {
+		if got := durationText(cat.For(i18n.Ru), tt.d); got != tt.ru {
 			t.Errorf("%v in Russian: %q, want %q", tt.d, got, tt.ru)
 		}
 	}

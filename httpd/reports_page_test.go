@@ -196,3 +196,61 @@ func TestReportPeriodNamesServerZone(t *testing.T) {
 		}
 	}
 }
+
+// The period line writes its days as the reader's language writes dates
+// (tr.Date), as the leads, calls and visits beside it do: 01.11.2026 in
+// Russian. It wrote 2026-11-01 in both languages.
+func TestReportPeriodDatesInReadersLanguage(t *testing.T) {
+	f := newCBFixture(t)
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/reports?from=2026-11-01&to=2026-11-30"
+	for lang, want := range map[string]string{
+		"en": "<strong>2026-11-01 – 2026-11-30</strong>, time zone ",
+		"ru": "<strong>01.11.2026 – 30.11.2026</strong>, часовой пояс ",
+	} {
+		_, body := getPageIn(t, c, page, lang)
+		says := cutAt(body, `id="period-says">`, "</p>")
+		if !strings.Contains(says, want) {
+			t.Errorf("%s: the period line %q lacks %q", lang, says, want)
+		}
+		if prev := map[string]string{"en": "2026-10-02 – 2026-10-31.", "ru": "02.10.2026 – 31.10.2026."}[lang]; !strings.HasSuffix(says, prev) {
+			t.Errorf("%s: the period line %q does not end with the period compared, %q", lang, says, prev)
+		}
+	}
+}
+
+// The site page's figures of today are grouped as the reports group
+// theirs, "1 000" (a no-break space in either language); it wrote 1000
+// beside a reports page that says 1 000.
+func TestSitePageTodayGrouped(t *testing.T) {
+	f := newTrFixture(t, true)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Home")
+	for range 999 {
+		f.hit(t, h.CI, "https://shop.example.com/", "", "Home")
+	}
+	c := f.srv.Client(t)
+	for _, lang := range []string{"en", "ru"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key, lang)
+		if got := cutAt(body, `id="today-hits">`, "</dd>"); got != "id=\"today-hits\">1\u00a0000" {
+			t.Errorf("%s: today's page views %q, want 1 000", lang, got)
+		}
+	}
+}
+
+// The site page counts today's page views of bots with the noun in the
+// form the number takes: "1 page view", "1 просмотр", "2 просмотра";
+// it wrote the number before "просмотров" whatever it was.
+func TestSitePageBotViewsInPlurals(t *testing.T) {
+	f := newTrFixture(t, true)
+	c := f.srv.Client(t)
+	bot := f.hitUA(t, botUA, "", "https://shop.example.com/", "", "Home")
+	for _, tt := range []struct{ en, ru string }{{"1 page view", "1 просмотр"}, {"2 page views", "2 просмотра"}} {
+		for lang, want := range map[string]string{"en": tt.en, "ru": tt.ru} {
+			_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key, lang)
+			if got := cutAt(body, `id="today-bots">`, "</dd>"); got != `id="today-bots">`+want {
+				t.Errorf("%s: bots today %q, want %q", lang, got, want)
+			}
+		}
+		f.hitUA(t, botUA, bot.CI, "https://shop.example.com/", "", "Home")
+	}
+}

@@ -16,8 +16,9 @@ import (
 // A manager changes a site's domains, time zone and widget language on
 // its settings page; what the snippet gets from the server follows: the
 // widget settings say English, a page view from the new domain is taken
-// and one from the old domain refused. Removing the site asks for its
-// name; then its key no longer works.
+// and one from the old domain refused; a change of zone says the days
+// counted before keep the old one until a rebuild. Removing the site asks
+// for its name; then its key no longer works.
 func TestBrowserSiteSettingsReachTheSnippet(t *testing.T) {
 	srv := httpdtest.Start(t)
 	key := srv.Site(t, "Shop", "shop.example")
@@ -70,8 +71,15 @@ func TestBrowserSiteSettingsReachTheSnippet(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#site-settings input[name=time_zone]`), "Europe/Moscow"),
 	)
 	submit(t, ctx, `#site-settings button`)
+	// The zone changed: the page says that what was counted keeps the old
+	// zone's days until a rebuild (it said only "Saved.").
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector(".flash").textContent`); !strings.HasPrefix(got, "Saved. Reports count the days and hours of the new time zone from now on;") ||
+		!strings.HasSuffix(got, "appliance reports rebuild --site "+key) {
+		t.Errorf("after changing the site's zone the page says %q", got)
+	}
+	submit(t, ctx, `#site-settings button`)
 	if got := httpdtest.Eval[string](t, ctx, `document.querySelector(".flash").textContent`); got != "Saved." {
-		t.Errorf("after saving the site the page says %q", got)
+		t.Errorf("after saving the site as it was the page says %q", got)
 	}
 	httpdtest.Must(t, ctx, chromedp.SetValue(chromedp.CSS(`#callback-settings select[name=lang]`), "en"))
 	submit(t, ctx, `#callback-settings button`)

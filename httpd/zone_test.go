@@ -3,10 +3,12 @@ package httpd_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"appliance/httpd/accounts"
 	"appliance/httpd/chats"
 	"appliance/numbers/tracking"
 )
@@ -157,5 +159,85 @@ func TestNumbersPageMeanHoldInWords(t *testing.T) {
 		if !strings.Contains(body, want) || strings.Contains(body, "20m0s") {
 			t.Errorf("%s: the numbers page does not write the mean hold as %s", lang, want)
 		}
+	}
+}
+
+// A call's length is written in words in the reader's language on the
+// calls page, the visitor's card and the sites page's calls to unknown
+// numbers, as the numbers page writes a mean hold: "1 h 2 min", "1 мин
+// 5 с"; they wrote "3725 s". The CSV keeps the seconds.
+func TestCallDurationsInWords(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=yandex&utm_medium=cpc")
+	number, _ := shownNumber(p)
+	tok := apiToken(t, f)
+	for _, body := range []string{`{"called":"` + number + `","caller":"79161234567","answered":true,"duration":65}`,
+		`{"called":"74950000999","caller":"79161234568","answered":true,"duration":3725}`} {
+		if code, raw := api(t, f, "POST", "api/v1/calls", tok, body); code != http.StatusOK {
+			t.Fatalf("call: %d %s", code, raw)
+		}
+	}
+	c := f.srv.Client(t)
+	for lang, want := range map[string][2]string{"en": {"1 min 5 s", "1 h 2 min"}, "ru": {"1 мин 5 с", "1 ч 2 мин"}} {
+		for page, w := range map[string]string{"sites/" + f.site.Key + "/calls": want[0],
+			"sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(h.VisitorID, 10): want[0], "sites": want[1]} {
+			_, body := getPageIn(t, c, f.srv.URL+page, lang)
+			if !strings.Contains(body, w) || strings.Contains(body, ">65 ") || strings.Contains(body, ">3725 ") {
+				t.Errorf("%s %s: the call's length is not written %q", lang, page, w)
+			}
+		}
+	}
+	if _, csv := getPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls.csv"); !strings.Contains(csv, ",65,true,") {
+		t.Errorf("the calls CSV lost the seconds:\n%s", csv)
+	}
+}
+
+// The calls page's "30 days" are the site's last 30 days, today
+// included, as the reports' "30 days" are, also when its zone changed
+// clocks since: at 00:30 on 9 March in New York (summer time since the
+// 8th) they begin on 8 February. Before, the page went back 29 times 24
+// hours from the server's clock (UTC) and read the day that fell on,
+// 7 February 23:30 in New York, and counted a call of that 31st day; the
+// numbers page's 7 days were 8 the same way.
+func TestCallsPageThirtyDaysAcrossDST(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(t.Context(), f.key, "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	if _, err := f.srv.HTTP.Numbers().SetSiteNumbers(t.Context(), f.site.ID, []string{"+1 212 555 0100"}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := accounts.New(f.srv.DB).CreateToken(t.Context(), "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for caller, at := range map[string]time.Time{
+		"12125550001": time.Date(2026, 2, 7, 23, 30, 0, 0, ny), // the 31st day back: not counted
+		"12125550002": time.Date(2026, 2, 8, 0, 30, 0, 0, ny),  // the 30th
+		"12125550003": time.Date(2026, 3, 9, 0, 10, 0, 0, ny),  // today
+	} {
+		f.clock.Set(at)
+		postCall(t, f.srv, tok, `{"called":"12125550100","caller":"`+caller+`","answered":true,"duration":5}`)
+	}
+	f.clock.Set(time.Date(2026, 3, 9, 4, 30, 0, 0, time.UTC)) // 00:30 in New York; the server runs in UTC
+	if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"12125550111", "12125550112"},
+		Reserve: 20 * time.Minute, RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	// So are the numbers page's 7 days: 3 to 9 March.
+	_, body := getPage(t, c, f.srv.URL+"sites/"+f.key+"/numbers")
+	if !strings.Contains(body, "<td>2026-03-03</td>") || strings.Contains(body, "<td>2026-03-02</td>") {
+		t.Errorf("the numbers page's 7 days do not run from 3 March: %s", cutAt(body, "<td>2026-03-0", "</table>"))
+	}
+	_, body = getPage(t, c, f.srv.URL+"sites/"+f.key+"/calls")
+	if got := cutAt(body, `id="calls-total">`, "</dd>"); got != `id="calls-total">2` {
+		t.Errorf("the calls page's 30 days have %q calls, want 2 (8 February to 9 March)", got)
+	}
+	_, body = getPage(t, c, f.srv.URL+"sites/"+f.key+"/reports?period=30d")
+	if got := cutAt(body, `id="kpi-calls"`, "</span>"); !strings.HasSuffix(got, `<span class="kpi-value">2`) {
+		t.Errorf("the reports' 30 days: %q, want 2 calls", got)
 	}
 }

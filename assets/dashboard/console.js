@@ -145,6 +145,12 @@
         }
         break;
       case "delivered": case "read":
+        if (f.type == "read" && f.from == "operator" && chats[f.chat]) {
+          // Another console read the chat: it is read here too.
+          readTo(chats[f.chat], f.id);
+          renderChats();
+          title();
+        }
         if (f.from == "visitor" && chats[f.chat]) {
           var c2 = chats[f.chat];
           c2[f.type] = Math.max(c2[f.type] || 0, f.id);
@@ -166,6 +172,15 @@
 
   function lastID(ch) { return ch.order.length ? ch.order[ch.order.length - 1] : 0; }
 
+  // readTo moves the chat's operators' read mark (the chat's operator_read,
+  // shared by every console) to id and counts the visitor's messages after
+  // it as unread.
+  function readTo(ch, id) {
+    if (id <= (ch.opRead || 0)) return;
+    ch.opRead = id;
+    ch.unread = ch.order.filter(function (m) { return m > id && ch.msgs[m].from == "visitor"; }).length;
+  }
+
   function chatOf(c, live) {
     if (!c || !c.id) return;
     var ch = chats[c.id];
@@ -177,6 +192,7 @@
     }
     ch.c = c;
     ch.read = Math.max(ch.read || 0, c.visitor_read || 0);
+    readTo(ch, c.operator_read || 0);
     if (isSel(c.id)) renderChat();
   }
 
@@ -205,10 +221,14 @@
       ch.typing = false;
       raw({ type: "delivered", chat: f.chat, id: f.id });
       var seen = isSel(f.chat) && document.visibilityState == "visible";
-      if (seen) raw({ type: "read", chat: f.chat, id: f.id });
-      else if (!ch.loading) {
+      if (seen) {
+        raw({ type: "read", chat: f.chat, id: f.id });
+        readTo(ch, f.id);
+      } else if (f.id > (ch.opRead || 0)) {
+        // Unread until an operator reads it: also a message of the history
+        // a reload brings, which is no news to alert of.
         ch.unread++;
-        alertOf(T.newMessage, f.text, f.chat);
+        if (!ch.loading) alertOf(T.newMessage, f.text, f.chat);
       }
     }
     if (isSel(f.chat)) appendMsg(ch, f);
@@ -384,7 +404,10 @@
     renderTyping();
     ch.unread = 0;
     var last = lastID(ch);
-    if (last && document.visibilityState == "visible") raw({ type: "read", chat: c.id, id: last });
+    if (last && document.visibilityState == "visible") {
+      raw({ type: "read", chat: c.id, id: last });
+      readTo(ch, last);
+    }
     title();
     journey(c.site, c.visitor, c.session, c);
   }
