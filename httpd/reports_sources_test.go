@@ -88,8 +88,9 @@ func TestReportCostsUpload(t *testing.T) {
 		t.Fatalf("upload without the form's token: %d %.300s", status, body)
 	}
 	status, body = uploadCosts(t, f, c, csrf, "\ufeff2026-11-26;google;cpc;bf;1 000,50\n")
-	if status != 200 || !strings.Contains(body, `id="costs-imported"`) || !strings.Contains(body, "1\u00a0000.50 in total") {
-		t.Fatalf("good file: %d %.3000s", status, body)
+	if status != 200 || !strings.Contains(body, `id="costs-imported"`) || !strings.Contains(body, "1\u00a0000.50 in total") ||
+		!strings.Contains(body, "Imported 1 line (1 day and campaign row) from") {
+		t.Fatalf("good file: %d %.3000s", status, cutAt(body, `id="costs-imported"`, "</p>"))
 	}
 	// In Russian, the import's days and total are written as Russian writes
 	// dates and money.
@@ -100,7 +101,8 @@ func TestReportCostsUpload(t *testing.T) {
 	}
 	csrf = f.srv.FormToken(t, c, "/sites/"+f.site.Key+"/reports/costs")
 	status, body = uploadCosts(t, f, c, csrf, "2026-11-26;google;cpc;bf;1 000,50\n")
-	if status != 200 || !strings.Contains(body, "с 26.11.2026 по 26.11.2026") || !strings.Contains(body, "1\u00a0000,50") {
+	if status != 200 || !strings.Contains(body, "с 26.11.2026 по 26.11.2026") || !strings.Contains(body, "1\u00a0000,50") ||
+		!strings.Contains(body, "Загружено: 1 строка (1 строка дня и кампании) с") {
 		t.Fatalf("good file, in Russian: %d %.3000s", status, cutAt(body, `id="costs-imported"`, "</p>"))
 	}
 	_, csvBody, _ := reportGet(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/sources.csv?period=today&group=source&channel=ad")
