@@ -824,3 +824,28 @@ func TestChatConsoleUnreadAcrossReloadAndOperators(t *testing.T) {
 	f.opWait(t, "the first console no longer counts it unread", `!document.querySelector('#c-chats .c-unread') && document.title.indexOf('(') != 0`)
 	f.noExceptions(t)
 }
+
+// A greeting with a long link in it, and a visitor's message of one long
+// word, wrap inside the chat window on a phone: nothing runs past its
+// right edge.
+func TestChatLongWordsWrap(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	greeting := "Hi! Our prices: https://shop.example.com/catalog/" + strings.Repeat("CategoryAndSubcategory", 8) + ".pdf"
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"sites/"+f.key+"/chat"))
+	opEval[any](t, f, `(document.querySelector('textarea[name=greeting]').value = `+jsString(greeting)+`, 0)`)
+	submit(t, f.op, `#chat-settings button[type=submit]`)
+	httpdtest.Must(t, f.browser, chromedp.EmulateViewport(390, 844))
+	f.operatorOpens(t, strings.Repeat("Щ", 120))
+	f.waitIn(t, "the message shows", `r.querySelector('.log .m.visitor')`)
+	if got := in[string](t, f.widgetFixture, `r.querySelector('.greet').textContent`); got != greeting {
+		t.Fatalf("greeting %q", got)
+	}
+	wide := `(function (log) { var edge = log.getBoundingClientRect().right;
+  return Array.from(log.querySelectorAll('.greet, .m')).filter(n => n.getBoundingClientRect().right > edge + 0.5).map(n => n.className).join(' ') +
+    (log.scrollWidth > log.clientWidth ? ' (the log scrolls sideways)' : ''); })(r.querySelector('.log'))`
+	if got := in[string](t, f.widgetFixture, wide); got != "" {
+		t.Errorf("past the window's right edge: %s", got)
+	}
+	f.noExceptions(t)
+}

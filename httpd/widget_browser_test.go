@@ -117,7 +117,7 @@ func TestWidgetCallbackPanelRU(t *testing.T) {
 	}
 	for _, c := range []struct{ js, want string }{
 		{`getComputedStyle(r.querySelector('h2')).visibility`, "visible"},
-		{`getComputedStyle(r.querySelector('#cs-phone')).fontSize`, "15px"},
+		{`getComputedStyle(r.querySelector('#cs-phone')).fontSize`, "16px"}, // the widget's own, not the page's: a phone does not zoom into it
 		{`getComputedStyle(r.querySelector('.primary')).color`, "rgb(255, 255, 255)"},
 		{`r.querySelector('label[for=cs-phone]').textContent`, "Телефон"},
 		{`r.querySelector('.dialog').getAttribute('role') + ' ' + r.querySelector('.dialog').getAttribute('aria-modal')`, "dialog true"},

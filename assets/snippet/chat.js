@@ -108,7 +108,7 @@ var CSS =
   ".m.visitor{align-self:flex-end;background:var(--c);color:#fff}" +
   ".m .who{display:block;font-size:12px;font-weight:600;color:#475467;margin-bottom:2px}" +
   ".m .mark{display:block;font-size:11px;text-align:right;opacity:.85;margin-top:2px}.m.failed{background:#b42318}" +
-  ".note{align-self:center;text-align:center;font-size:13px;color:#475467;max-width:92%;white-space:pre-wrap}" +
+  ".note{align-self:center;text-align:center;font-size:13px;color:#475467;max-width:92%;white-space:pre-wrap;overflow-wrap:anywhere}" +
   ".typing{min-height:20px;padding:0 14px;font-size:13px;color:#475467;background:#f6f7f9}" +
   ".chat form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7ec;align-items:flex-end;margin:0}" +
   // 16px: a phone's browser (iOS Safari) zooms the page into a smaller field it focuses
@@ -121,7 +121,7 @@ var CSS =
   ".fab svg{width:28px;height:28px;fill:#fff}" +
   ".badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;background:#d92d20;color:#fff;" +
   "font:600 12px/20px system-ui,sans-serif;padding:0 5px}" +
-  ".greet{align-self:flex-start;background:#fff;padding:8px 11px;border-radius:12px;max-width:82%;white-space:pre-wrap}" +
+  ".greet{align-self:flex-start;background:#fff;padding:8px 11px;border-radius:12px;max-width:82%;white-space:pre-wrap;overflow-wrap:anywhere}" +
   ".chat :focus-visible,.fab:focus-visible{outline:2px solid #2f6fed;outline-offset:1px}" +
   "@media (max-width:480px){.chat,.chat.left{inset:0;width:auto;height:auto;border-radius:0}}";
 
