@@ -19,7 +19,7 @@ func trackerLimitFlags(cmd *cobra.Command, l *httpd.TrackerLimits) {
 	f.IntVar(&l.PerSiteBurst, "tracker-site-burst", 0,
 		"tracker requests one site may take at once above its rate; 0: 30 seconds of --tracker-site-rate (env APPLIANCE_TRACKER_SITE_BURST)")
 	f.Var(limitRate{&l.PerIP}, "tracker-ip-rate",
-		"tracker requests per second from one client IP (loopback is exempt); 0: no limit (env APPLIANCE_TRACKER_IP_RATE)")
+		"tracker requests per second from one client IP, an IPv6 one by its /64 (loopback is exempt); 0: no limit (env APPLIANCE_TRACKER_IP_RATE)")
 	f.IntVar(&l.PerIPBurst, "tracker-ip-burst", 0,
 		"tracker requests one client IP may send at once above its rate; 0: 30 seconds of --tracker-ip-rate (env APPLIANCE_TRACKER_IP_BURST)")
 }

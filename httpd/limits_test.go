@@ -70,6 +70,28 @@ func TestTrackerPerIPLimit(t *testing.T) {
 	}
 }
 
+// One IPv6 host holds a whole /64: the per-IP limit counts the network, as
+// the sign-in, lead, callback and chat limits do, so a host cannot take
+// 2^64 bursts by changing its address.
+func TestTrackerPerIPLimitCountsIPv6ByNetwork(t *testing.T) {
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.TrustProxy = true
+		o.Limits = httpd.TrackerLimits{PerIP: 0.001, PerIPBurst: 30, PerSite: -1} // as above
+	})
+	site := srv.Site(t, "Shop", "shop.example.com")
+	for i := 1; i <= 30; i++ {
+		if resp := postHit(t, srv, site, fmt.Sprintf("2001:db8:1:2::%x", i)); resp.StatusCode != 200 {
+			t.Fatalf("hit %d of the burst: %d", i, resp.StatusCode)
+		}
+	}
+	if resp := postHit(t, srv, site, "2001:db8:1:2:ffff:ffff:ffff:ffff"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("31st hit from the same /64: %d", resp.StatusCode)
+	}
+	if resp := postHit(t, srv, site, "2001:db8:1:3::1"); resp.StatusCode != 200 {
+		t.Fatalf("another /64: %d", resp.StatusCode)
+	}
+}
+
 func TestTrackerPerSiteLimit(t *testing.T) {
 	srv := httpdtest.Start(t, func(o *httpd.Options) {
 		o.TrustProxy = true

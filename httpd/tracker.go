@@ -142,7 +142,7 @@ func (s *trackerHandlers) tracker(h handler) handler {
 			return errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxTrackerBody)
 		}
 		if s.ipRate != nil {
-			if ip := s.clientIP(ctx); !isLoopback(ip) && !s.ipRate.Allow(ip, s.now()) {
+			if ip := s.clientIP(ctx); !isLoopback(ip) && !s.ipRate.Allow(ratelimit.Network(ip), s.now()) {
 				return tooMany(time.Second, "too many requests from this address; slow down")
 			}
 		}
