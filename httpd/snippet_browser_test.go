@@ -524,7 +524,9 @@ func TestSnippetTrackEventNeedsAction(t *testing.T) {
 }
 
 // addVisitorInfo: the name overwrites, phones (normalised) and emails are
-// added without duplicates, and an empty call fails.
+// added without duplicates, and an empty call fails. A phone or an email
+// that does not parse is kept as typed beside them, and the name given with
+// it is not lost: only what cannot be text (a control character) fails.
 func TestSnippetAddVisitorInfo(t *testing.T) {
 	f := newSnippetFixture(t)
 	f.page("/", sitePage("Home", "", f.install, ""))
@@ -549,12 +551,23 @@ func TestSnippetAddVisitorInfo(t *testing.T) {
 			t.Errorf("%s answered %v, want success:false with an error", call, got)
 		}
 	}
-	got = callback(t, f, `Comagic.addVisitorInfo({phone: 'not a phone'}, cb)`)
+	got = callback(t, f, `Comagic.addVisitorInfo({phone: '\u0007 79123456780'}, cb)`)
 	if got["success"] != false {
-		t.Errorf("a bad phone answered %v", got)
+		t.Errorf("a phone with a control character answered %v", got)
 	}
 	if v2 := f.visitor(t, vid); !slices.Equal(v2.Phones, v.Phones) || v2.Name != v.Name {
 		t.Errorf("failed calls changed the visitor: %+v", v2)
+	}
+	for range 2 { // the second time changes nothing
+		got = callback(t, f, `Comagic.addVisitorInfo({name: 'Анна', phone: ' 12-34 доб. 5 ', email: 'Anna@mail'}, cb)`)
+		if got["success"] != true {
+			t.Fatalf("a name with a phone and an email that do not parse answered %v", got)
+		}
+	}
+	v2 := f.visitor(t, vid)
+	if v2.Name != "Анна" || !slices.Equal(v2.Phones, v.Phones) || !slices.Equal(v2.Emails, v.Emails) ||
+		!slices.Equal(v2.PhonesTyped, []string{"12-34 доб. 5"}) || !slices.Equal(v2.EmailsTyped, []string{"Anna@mail"}) {
+		t.Errorf("visitor %+v, want Анна with the phone and email kept as typed", v2)
 	}
 	f.noExceptions(t)
 }

@@ -57,6 +57,8 @@ func visitorJourney(t *testing.T, f *trFixture) cardVisit {
 	ok(f.post(t, "t/v1/event", f.creds(j.first, map[string]any{"hi": j.first.HitID, "c": "Offer", "a": "Download", "n": "<b>book</b>", "v": "1"})), "event")
 	ok(f.post(t, "t/v1/property", f.creds(j.first, map[string]any{"op": "set", "name": "Plan", "value": "<i>gold</i>"})), "property")
 	ok(f.post(t, "t/v1/visitor", f.creds(j.first, map[string]any{"hi": j.first.HitID, "name": xssName, "phone": "+7 916 111-11-11", "email": "a@example.com"})), "visitor info")
+	// A phone and an email that do not parse are kept as typed, flagged.
+	ok(f.post(t, "t/v1/visitor", f.creds(j.first, map[string]any{"hi": j.first.HitID, "phone": "<b>доб. 5</b>", "email": "a@<i>mail"})), "visitor info as typed")
 	f.clock.Add(time.Minute)
 	cart := f.hitUA(t, iPhoneUA, j.first.CI, "https://shop.example.com/cart", "", "Cart <script>")
 	if cart.SessionID != j.first.SessionID {
@@ -203,7 +205,8 @@ func TestVisitorCardAPI(t *testing.T) {
 	}
 	card := env.Result
 	if card.VisitorID != v || card.Contacts.Name != xssName || strings.Join(card.Contacts.Phones, ",") != "79161111111" ||
-		strings.Join(card.Contacts.Emails, ",") != "a@example.com" {
+		strings.Join(card.Contacts.Emails, ",") != "a@example.com" ||
+		strings.Join(card.Contacts.PhonesTyped, ",") != "<b>доб. 5</b>" || strings.Join(card.Contacts.EmailsTyped, ",") != "a@<i>mail" {
 		t.Errorf("visitor %+v", card)
 	}
 	if len(card.Properties) != 1 || card.Properties[0].Name != "Plan" || card.Properties[0].Value != "<i>gold</i>" {
@@ -312,6 +315,8 @@ func TestVisitorCardPage(t *testing.T) {
 		"&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt;", "&lt;/textarea&gt;&lt;script&gt;window.__xss=2&lt;/script&gt;",
 		"&lt;svg onload=&#34;window.__xss=3&#34;&gt;hello",
 		"Source: google", "Medium: cpc", "Campaign: winter",
+		`&lt;b&gt;доб. 5&lt;/b&gt; <span class="flag unparsed-phone">not a phone number</span>`,
+		`a@&lt;i&gt;mail <span class="flag unparsed-email">not an email address</span>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("card lacks %q", want)

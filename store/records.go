@@ -240,9 +240,14 @@ type Visitor struct {
 	Emails     []string // lower case, deduplicated
 	Properties uint32   // how many Property records the visitor has
 	Bot        bool
+	// PhonesTyped and EmailsTyped are phones and emails the visitor's pages
+	// gave (addVisitorInfo) that did not parse, kept as typed and
+	// deduplicated: the call is not refused for their form.
+	PhonesTyped, EmailsTyped []string
 }
 
-const visitorVersion = 1
+// visitorVersion 2 added PhonesTyped and EmailsTyped.
+const visitorVersion = 2
 
 // Encode returns the versioned encoding of v.
 func (v *Visitor) Encode() []byte {
@@ -256,12 +261,14 @@ func (v *Visitor) Encode() []byte {
 	e.strs(v.Emails)
 	e.uint(uint64(v.Properties))
 	e.bool(v.Bot)
+	e.strs(v.PhonesTyped)
+	e.strs(v.EmailsTyped)
 	return e.b
 }
 
-// DecodeVisitor decodes a Visitor.
+// DecodeVisitor decodes a Visitor of any version.
 func DecodeVisitor(b []byte) (Visitor, error) {
-	d, _ := newDecoder(b, "visitor", visitorVersion)
+	d, version := newDecoder(b, "visitor", visitorVersion)
 	var v Visitor
 	v.ID = d.uint()
 	v.Site = d.uint32("site")
@@ -272,6 +279,10 @@ func DecodeVisitor(b []byte) (Visitor, error) {
 	v.Emails = d.strs()
 	v.Properties = d.uint32("properties")
 	v.Bot = d.bool()
+	if version >= 2 {
+		v.PhonesTyped = d.strs()
+		v.EmailsTyped = d.strs()
+	}
 	return v, d.done()
 }
 

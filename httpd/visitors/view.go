@@ -32,6 +32,10 @@ type ContactsView struct {
 	Name   string   `json:"name"`
 	Phones []string `json:"phones"` // E.164 digits
 	Emails []string `json:"emails"`
+	// PhonesTyped and EmailsTyped were given as a phone or an email but did
+	// not parse: kept as typed.
+	PhonesTyped []string `json:"phones_typed"`
+	EmailsTyped []string `json:"emails_typed"`
 }
 
 // PropertyView is one visitor property (Comagic.setProperty).
@@ -138,7 +142,8 @@ func ViewOf(c *Card) View {
 	v := c.Visitor
 	out := View{
 		VisitorID: v.ID, FirstSeen: utc(v.Created), LastSeen: utc(v.LastSeen), Bot: v.Bot,
-		Contacts:   ContactsView{Name: v.Name, Phones: nonNil(v.Phones), Emails: nonNil(v.Emails)},
+		Contacts: ContactsView{Name: v.Name, Phones: nonNil(v.Phones), Emails: nonNil(v.Emails),
+			PhonesTyped: nonNil(v.PhonesTyped), EmailsTyped: nonNil(v.EmailsTyped)},
 		Properties: []PropertyView{}, Sessions: []SessionView{}, Leads: []LeadView{},
 		Callbacks: []callbacks.View{}, Calls: []CallView{}, Chats: []ChatView{},
 		More: MoreView(c.More),

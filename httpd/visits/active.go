@@ -120,7 +120,7 @@ func (s *activeShard) putLocked(visitor uint64, v packedVisitor) {
 // of requests before).
 type packedVisitor struct {
 	strs     string
-	contacts *[2][]string // the visitor's phones and emails, nil when none
+	contacts *[4][]string // the visitor's phones and emails, parsed and as typed; nil when none
 	touch    store.Touch
 
 	visitorID, sessionID, sessionVisitor uint64
@@ -168,8 +168,8 @@ func pack(v *activeVisitor, prev string) packedVisitor {
 			p.flags |= 1 << i
 		}
 	}
-	if len(v.visitor.Phones) > 0 || len(v.visitor.Emails) > 0 {
-		p.contacts = &[2][]string{v.visitor.Phones, v.visitor.Emails}
+	if len(v.visitor.Phones) > 0 || len(v.visitor.Emails) > 0 || len(v.visitor.PhonesTyped) > 0 || len(v.visitor.EmailsTyped) > 0 {
+		p.contacts = &[4][]string{v.visitor.Phones, v.visitor.Emails, v.visitor.PhonesTyped, v.visitor.EmailsTyped}
 	}
 	var buf [512]byte
 	b := buf[:0]
@@ -201,6 +201,7 @@ func (p *packedVisitor) unpack() activeVisitor {
 	}
 	if p.contacts != nil {
 		v.visitor.Phones, v.visitor.Emails = p.contacts[0], p.contacts[1]
+		v.visitor.PhonesTyped, v.visitor.EmailsTyped = p.contacts[2], p.contacts[3]
 	}
 	s := p.strs
 	for _, f := range v.strings() {

@@ -602,33 +602,42 @@ type Info struct {
 
 // AddInfo stores what in tells about the ci's visitor: the name replaces
 // the old one, phone and email join the visitor's sets (deduplicated). At
-// least one field must be given.
+// least one field must be given. A phone or an email that does not parse
+// is kept as typed (PhonesTyped, EmailsTyped), as a lead keeps it, never a
+// reason to refuse the call and lose the name with it; only text over its
+// limit, not UTF-8 or with control characters is refused.
 func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info) error {
 	name := strings.TrimSpace(in.Name)
 	if err := checkText("name", name, MaxName); err != nil {
 		return err
 	}
-	var phone, email string
-	var err error
-	if strings.TrimSpace(in.Phone) != "" {
-		p, err := numbers.ParsePhone(in.Phone, site.Region(t.region))
-		if err != nil {
-			return invalid("%v", err)
-		}
-		phone = p.Digits
-	}
-	if strings.TrimSpace(in.Email) != "" {
-		if email, err = NormalizeEmail(in.Email); err != nil {
+	var phone, email, phoneTyped, emailTyped string
+	if typed := strings.TrimSpace(in.Phone); typed != "" {
+		if err := checkText("phone", typed, MaxPhone); err != nil {
 			return err
 		}
+		if p, err := numbers.ParsePhone(typed, site.Region(t.region)); err == nil {
+			phone = p.Digits
+		} else {
+			phoneTyped = typed
+		}
 	}
-	if name == "" && phone == "" && email == "" {
+	if typed := strings.TrimSpace(in.Email); typed != "" {
+		if err := checkText("email", typed, MaxEmail); err != nil {
+			return err
+		}
+		var err error
+		if email, err = NormalizeEmail(typed); err != nil {
+			email, emailTyped = "", typed
+		}
+	}
+	if name == "" && phone == "" && email == "" && phoneTyped == "" && emailTyped == "" {
 		return invalid("give at least one of name, phone, email")
 	}
 	now := t.now().UnixMilli()
 	defer t.active.lockVisitor(ci.Visitor).Unlock()
 	defer t.active.forget(ci.Visitor) // its record changed
-	err = t.db.Update(ctx, func(tx *store.Tx) error {
+	err := t.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := siteVisitor(tx, site.ID, ci)
 		if err != nil {
 			return err
@@ -640,6 +649,12 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 			return err
 		}
 		if v.Emails, err = addUnique(v.Emails, email, MaxEmails, "emails"); err != nil {
+			return err
+		}
+		if v.PhonesTyped, err = addUnique(v.PhonesTyped, phoneTyped, MaxPhones, "phones"); err != nil {
+			return err
+		}
+		if v.EmailsTyped, err = addUnique(v.EmailsTyped, emailTyped, MaxEmails, "emails"); err != nil {
 			return err
 		}
 		tx.Set(store.VisitorKey(v.ID), v.Encode())
