@@ -207,3 +207,30 @@ func TestRestoreSaysWhatIsWrongWithTheFile(t *testing.T) {
 		}
 	}
 }
+
+// Every command given a site key that no site has says so, naming the key
+// and where the keys are listed, as numbers list always did (site set,
+// site remove, reports rebuild, costs import and export backfill said "no
+// such site").
+func TestUnknownSiteKeyNamed(t *testing.T) {
+	dir, _ := offlineSite(t)
+	empty := filepath.Join(t.TempDir(), "costs.csv")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"site", "set", "--site", "nope", "--name", "x"},
+		{"site", "remove", "--site", "nope", "--confirm", "x"},
+		{"reports", "rebuild", "--site", "nope"},
+		{"costs", "import", "--site", "nope", empty},
+		{"export", "backfill", "--site", "nope", "--from", "2026-01-01"},
+		{"numbers", "list", "--site", "nope"},
+	} {
+		root := newRoot(io.Discard)
+		root.SetArgs(append(args, "--data", dir))
+		err := root.ExecuteContext(context.Background())
+		if err == nil || !strings.Contains(err.Error(), `no site has the key "nope" (appliance site list)`) {
+			t.Errorf("%s: %v", strings.Join(args, " "), err)
+		}
+	}
+}

@@ -637,7 +637,7 @@ func (s *Server) adminSite(key string) (*store.Site, error) {
 
 // Rebuild recomputes a site's report roll-ups from its raw records.
 func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(done, total int64)) (admin.Rebuilt, error) {
-	site, err := a.s.sites.ByKey(in.Site)
+	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.Rebuilt{}, err
 	}
@@ -666,7 +666,7 @@ func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(d
 // be reached (the rest waits on disk for serve --export). progress is told
 // how many of the site's records are queued (see export.Backfill).
 func (a adminAPI) ExportBackfill(ctx context.Context, in admin.ExportBackfill, progress func(done, total int64)) (admin.ExportBackfilled, error) {
-	site, err := a.s.sites.ByKey(in.Site)
+	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.ExportBackfilled{}, err
 	}
@@ -702,7 +702,7 @@ func (a adminAPI) ExportBackfill(ctx context.Context, in admin.ExportBackfill, p
 
 // ImportCosts stores the ad costs of a cost file for a site.
 func (a adminAPI) ImportCosts(ctx context.Context, in admin.ImportCosts) (admin.CostsImported, error) {
-	site, err := a.s.sites.ByKey(in.Site)
+	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.CostsImported{}, err
 	}
