@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // `site list` prints each site's install code, as the README says.
@@ -233,4 +235,24 @@ func TestUnknownSiteKeyNamed(t *testing.T) {
 			t.Errorf("%s: %v", strings.Join(args, " "), err)
 		}
 	}
+}
+
+// Every command's --help shows an example (SPEC §2), the commands that
+// only group others included: theirs are their sub-commands' first ones.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		var out bytes.Buffer
+		c.SetOut(&out)
+		if err := c.Help(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "Examples:\n  appliance ") {
+			t.Errorf("%s --help has no example:\n%s", c.CommandPath(), out.String())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(io.Discard))
 }
