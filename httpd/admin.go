@@ -53,6 +53,9 @@ func OpenAdmin(ctx context.Context, dir string, o Options) (*admin.Client, error
 		return nil, fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
 	}
 	db, err := store.Open(dir, store.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, store.Unanswered(dir, err)
+	}
 	if err != nil {
 		return nil, err
 	}
