@@ -1201,7 +1201,17 @@ func runNumbersImport(ctx context.Context, o ImportOptions, stdin io.Reader, std
 			p = newProgress(stdout, "import", int64(len(data)), "bytes")
 		}
 		defer p.Done()
-		return c.Import(ctx, admin.Import{Site: o.Site, Pool: o.Pool, CSV: string(data)}, p.Report)
+		res, err := c.Import(ctx, admin.Import{Site: o.Site, Pool: o.Pool, CSV: string(data)}, p.Report)
+		if err == nil && len(res.Added) == 0 && len(res.Skipped) == 0 {
+			// An empty file (a failed export, a pipe whose writer failed)
+			// is no import to report as done.
+			name := o.File
+			if name == "-" {
+				name = "stdin"
+			}
+			return res, fmt.Errorf("%s holds no numbers: want one a line, or a CSV with a number column", name)
+		}
+		return res, err
 	}, func(res admin.ImportResult) { admin.PrintImport(stdout, res) })
 }
 

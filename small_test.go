@@ -274,3 +274,31 @@ func TestServeOnATakenPort(t *testing.T) {
 		t.Errorf("serve on a taken port printed %q, want %q", stderr.String(), want)
 	}
 }
+
+// numbers import of a file or a pipe without a number (an export that
+// failed, a pipe whose writer did) fails and says so, rather than report
+// "imported 0 number(s)" and exit 0.
+func TestNumbersImportOfNothingFails(t *testing.T) {
+	dir, key := offlineSite(t)
+	if err := runPoolAdd(context.Background(), PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001"}, Reserve: "20m"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "numbers.csv")
+	if err := os.WriteFile(empty, []byte("number\n\n# none yet\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{empty: empty + " holds no numbers", "-": "stdin holds no numbers"} {
+		err := runNumbersImport(context.Background(), ImportOptions{Data: dir, Site: key, Pool: "ads", File: file}, strings.NewReader(""), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "numbers import: "+want+": want one a line, or a CSV with a number column") {
+			t.Errorf("numbers import of nothing from %s: %v, want %q", file, err, want)
+		}
+	}
+	// A file whose numbers were all imported before is still fine.
+	again := filepath.Join(t.TempDir(), "again.csv")
+	if err := os.WriteFile(again, []byte("74950000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runNumbersImport(context.Background(), ImportOptions{Data: dir, Site: key, Pool: "ads", File: again}, nil, io.Discard); err != nil {
+		t.Errorf("numbers import of a number already in the pool: %v", err)
+	}
+}
