@@ -91,7 +91,32 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), exportCmd(stdout), versionCmd(stdout), pruneCmd(stdout))
 	usageErrors(root)
+	groupExamples(root)
 	return root
+}
+
+// groupExamples gives each command that only groups others (site, numbers
+// pool) the first example of each of its sub-commands, so that every
+// command's --help shows one.
+func groupExamples(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		groupExamples(sub)
+	}
+	if c.Example != "" || !c.HasSubCommands() {
+		return
+	}
+	var ex []string
+	for _, sub := range c.Commands() {
+		lines := strings.Split(sub.Example, "\n")
+		n := 1
+		for n < len(lines) && strings.HasSuffix(lines[n-1], "\\") {
+			n++ // a command continued on the next line
+		}
+		if sub.Example != "" {
+			ex = append(ex, lines[:n]...)
+		}
+	}
+	c.Example = strings.Join(ex, "\n")
 }
 
 // usageErrors makes every mistake in how c or a command under it is called a
@@ -1176,7 +1201,17 @@ func runNumbersImport(ctx context.Context, o ImportOptions, stdin io.Reader, std
 			p = newProgress(stdout, "import", int64(len(data)), "bytes")
 		}
 		defer p.Done()
-		return c.Import(ctx, admin.Import{Site: o.Site, Pool: o.Pool, CSV: string(data)}, p.Report)
+		res, err := c.Import(ctx, admin.Import{Site: o.Site, Pool: o.Pool, CSV: string(data)}, p.Report)
+		if err == nil && len(res.Added) == 0 && len(res.Skipped) == 0 {
+			// An empty file (a failed export, a pipe whose writer failed)
+			// is no import to report as done.
+			name := o.File
+			if name == "-" {
+				name = "stdin"
+			}
+			return res, fmt.Errorf("%s holds no numbers: want one a line, or a CSV with a number column", name)
+		}
+		return res, err
 	}, func(res admin.ImportResult) { admin.PrintImport(stdout, res) })
 }
 

@@ -20,7 +20,7 @@ import (
 
 // A paused server (SIGSTOP) does not answer its admin socket but still has
 // the store open: restore --force must refuse, naming its pid, and leave
-// the store alone.
+// the store alone; an admin command says the server does not answer.
 func TestRestoreRefusesPausedServer(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -44,6 +44,12 @@ func TestRestoreRefusesPausedServer(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 2 { // db and admin.sock
 		t.Errorf("refused restore left %v in the data dir", ents)
+	}
+	// An admin command finds no answer on the socket and the store held:
+	// it says who holds it and how to resume a paused server.
+	err = runSiteList(ctx, AdminOptions{Data: dir}, io.Discard)
+	if want := fmt.Sprintf("is held by process %d, which does not answer on its admin socket: a paused server (kill -CONT resumes it)", cmd.Process.Pid); !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), want) {
+		t.Errorf("site list with the server paused: %v, want %q", err, want)
 	}
 	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)

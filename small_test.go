@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // `site list` prints each site's install code, as the README says.
@@ -205,5 +208,97 @@ func TestRestoreSaysWhatIsWrongWithTheFile(t *testing.T) {
 		if got := stderr.String(); !strings.Contains(got, "bad backup archive: ") || !strings.Contains(got, tc.say) || strings.Contains(got, "EOF") {
 			t.Errorf("restore of %s: %q, want %q", tc.name, got, tc.say)
 		}
+	}
+}
+
+// Every command given a site key that no site has says so, naming the key
+// and where the keys are listed, as numbers list always did (site set,
+// site remove, reports rebuild, costs import and export backfill said "no
+// such site").
+func TestUnknownSiteKeyNamed(t *testing.T) {
+	dir, _ := offlineSite(t)
+	empty := filepath.Join(t.TempDir(), "costs.csv")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"site", "set", "--site", "nope", "--name", "x"},
+		{"site", "remove", "--site", "nope", "--confirm", "x"},
+		{"reports", "rebuild", "--site", "nope"},
+		{"costs", "import", "--site", "nope", empty},
+		{"export", "backfill", "--site", "nope", "--from", "2026-01-01"},
+		{"numbers", "list", "--site", "nope"},
+	} {
+		root := newRoot(io.Discard)
+		root.SetArgs(append(args, "--data", dir))
+		err := root.ExecuteContext(context.Background())
+		if err == nil || !strings.Contains(err.Error(), `no site has the key "nope" (appliance site list)`) {
+			t.Errorf("%s: %v", strings.Join(args, " "), err)
+		}
+	}
+}
+
+// Every command's --help shows an example (SPEC §2), the commands that
+// only group others included: theirs are their sub-commands' first ones.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		var out bytes.Buffer
+		c.SetOut(&out)
+		if err := c.Help(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "Examples:\n  appliance ") {
+			t.Errorf("%s --help has no example:\n%s", c.CommandPath(), out.String())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(io.Discard))
+}
+
+// serve on a port another program holds says so and what to do, not
+// "listen tcp ...: bind: address already in use".
+func TestServeOnATakenPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	err = runServe(context.Background(), ServeOptions{Data: t.TempDir(), Listen: addr}, io.Discard, nil)
+	var stderr bytes.Buffer
+	exitCode(err, &stderr)
+	if want := "appliance: serve: --listen " + addr + ": another program already listens there; stop it, or give --listen another port\n"; stderr.String() != want {
+		t.Errorf("serve on a taken port printed %q, want %q", stderr.String(), want)
+	}
+}
+
+// numbers import of a file or a pipe without a number (an export that
+// failed, a pipe whose writer did) fails and says so, rather than report
+// "imported 0 number(s)" and exit 0.
+func TestNumbersImportOfNothingFails(t *testing.T) {
+	dir, key := offlineSite(t)
+	if err := runPoolAdd(context.Background(), PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001"}, Reserve: "20m"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "numbers.csv")
+	if err := os.WriteFile(empty, []byte("number\n\n# none yet\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{empty: empty + " holds no numbers", "-": "stdin holds no numbers"} {
+		err := runNumbersImport(context.Background(), ImportOptions{Data: dir, Site: key, Pool: "ads", File: file}, strings.NewReader(""), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "numbers import: "+want+": want one a line, or a CSV with a number column") {
+			t.Errorf("numbers import of nothing from %s: %v, want %q", file, err, want)
+		}
+	}
+	// A file whose numbers were all imported before is still fine.
+	again := filepath.Join(t.TempDir(), "again.csv")
+	if err := os.WriteFile(again, []byte("74950000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runNumbersImport(context.Background(), ImportOptions{Data: dir, Site: key, Pool: "ads", File: again}, nil, io.Discard); err != nil {
+		t.Errorf("numbers import of a number already in the pool: %v", err)
 	}
 }

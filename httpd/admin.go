@@ -53,6 +53,9 @@ func OpenAdmin(ctx context.Context, dir string, o Options) (*admin.Client, error
 		return nil, fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
 	}
 	db, err := store.Open(dir, store.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, store.Unanswered(dir, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -637,7 +640,7 @@ func (s *Server) adminSite(key string) (*store.Site, error) {
 
 // Rebuild recomputes a site's report roll-ups from its raw records.
 func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(done, total int64)) (admin.Rebuilt, error) {
-	site, err := a.s.sites.ByKey(in.Site)
+	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.Rebuilt{}, err
 	}
@@ -666,7 +669,7 @@ func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(d
 // be reached (the rest waits on disk for serve --export). progress is told
 // how many of the site's records are queued (see export.Backfill).
 func (a adminAPI) ExportBackfill(ctx context.Context, in admin.ExportBackfill, progress func(done, total int64)) (admin.ExportBackfilled, error) {
-	site, err := a.s.sites.ByKey(in.Site)
+	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.ExportBackfilled{}, err
 	}
@@ -702,7 +705,7 @@ func (a adminAPI) ExportBackfill(ctx context.Context, in admin.ExportBackfill, p
 
 // ImportCosts stores the ad costs of a cost file for a site.
 func (a adminAPI) ImportCosts(ctx context.Context, in admin.ImportCosts) (admin.CostsImported, error) {
-	site, err := a.s.sites.ByKey(in.Site)
+	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.CostsImported{}, err
 	}

@@ -145,7 +145,7 @@ func (a adminAPI) EditSite(ctx context.Context, in admin.EditSite) (admin.Site, 
 			domains = []string{}
 		}
 	}
-	site, err := a.s.sites.ByKey(in.Site)
+	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.Site{}, err
 	}
@@ -168,6 +168,9 @@ func (a adminAPI) EditSite(ctx context.Context, in admin.EditSite) (admin.Site, 
 }
 
 func (a adminAPI) RemoveSite(ctx context.Context, in admin.RemoveSite) (admin.Site, error) {
+	if _, err := a.s.adminSite(in.Site); err != nil {
+		return admin.Site{}, err
+	}
 	site, err := removeSite(ctx, a.s.sites, a.s.numbers, in.Site, in.Confirm, a.s.now())
 	if err != nil {
 		return admin.Site{}, err

@@ -159,3 +159,17 @@ func TestFormErrorInRussian(t *testing.T) {
 		t.Errorf("bad domain in Russian: %d\n%s", resp.StatusCode, b)
 	}
 }
+
+// The sign-in page tells someone who forgot their password how to get a
+// new one, in their language.
+func TestLoginPageSaysHowToResetPassword(t *testing.T) {
+	srv := httpdtest.Start(t)
+	for _, tc := range []struct{ accept, want string }{
+		{"en", "Forgot the password? Whoever runs this server sets a new one with <code>appliance user passwd EMAIL</code>."},
+		{"ru", "Забыли пароль? Тот, кто обслуживает этот сервер, задаст новый командой <code>appliance user passwd EMAIL</code>."},
+	} {
+		if _, body := getPageIn(t, noRedirect(nil), srv.URL+"login", tc.accept); !strings.Contains(body, tc.want) {
+			t.Errorf("sign-in page in %s lacks %q", tc.accept, tc.want)
+		}
+	}
+}

@@ -55,7 +55,7 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return fmt.Errorf("serve: %w", listenError("--listen", o.Listen, err))
 	}
 	if o.PublicURL == "" {
 		// With port 0 the derived public URL (and so the setup link) takes
@@ -88,7 +88,7 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 		if srv.plainLn, err = net.Listen("tcp", o.ACME.HTTPListen); err != nil {
 			ln.Close()
 			adminLn.Close()
-			return fmt.Errorf("serve: --http-listen: %w", err)
+			return fmt.Errorf("serve: %w", listenError("--http-listen", o.ACME.HTTPListen, err))
 		}
 		defer srv.plainLn.Close()
 	}
@@ -172,4 +172,17 @@ func connsForFileLimit(nofile uint64) int {
 	}
 	reserve := min(nofile/2, 1024+64)
 	return int(min(nofile-reserve, 256<<10)) // fasthttp's own default above that
+}
+
+// listenError says why serve cannot listen on addr, given as flag, in the
+// terms of whoever chose it: a port another program holds, or one below
+// 1024 without the right to bind it.
+func listenError(flag, addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("%s %s: another program already listens there; stop it, or give %s another port", flag, addr, flag)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("%s %s: a port below 1024 needs root or the CAP_NET_BIND_SERVICE capability (AmbientCapabilities= in a systemd unit)", flag, addr)
+	}
+	return fmt.Errorf("%s %s: %w", flag, addr, err)
 }

@@ -91,12 +91,25 @@ func lockStore(dataDir string) (io.Closer, error) {
 // command) or a restore. It wraps ErrLocked, whose text it leaves out: the
 // sentence says it.
 func InUse(dir string, err error) error {
-	holder := "another process"
+	return inUseError(fmt.Sprintf("the store in %s is in use by %s (a server, running or paused, an admin command or a restore); stop it first", dir, holder(err)))
+}
+
+// Unanswered is InUse for an admin command, which asks a running server
+// over its socket: the store in dir is held (err) by a process that did not
+// answer there, a paused server or one that holds the store without
+// serving (a restore, another command). It wraps ErrLocked.
+func Unanswered(dir string, err error) error {
+	return inUseError(fmt.Sprintf("the store in %s is held by %s, which does not answer on its admin socket: a paused server (kill -CONT resumes it), or a restore or another command that has it open (wait for it to end)", dir, holder(err)))
+}
+
+// holder names the process that holds the store, from the *LockedError
+// in err.
+func holder(err error) string {
 	var le *LockedError
 	if errors.As(err, &le) && le.PID != 0 {
-		holder = fmt.Sprintf("process %d", le.PID)
+		return fmt.Sprintf("process %d", le.PID)
 	}
-	return inUseError(fmt.Sprintf("the store in %s is in use by %s (a server, running or paused, an admin command or a restore); stop it first", dir, holder))
+	return "another process"
 }
 
 // inUseError is InUse's sentence; it is ErrLocked.
