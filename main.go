@@ -147,6 +147,9 @@ func usageErrors(c *cobra.Command) {
 		if err := args(c, a); err != nil {
 			return usageError{err}
 		}
+		if err := applyEnv(c); err != nil {
+			return err
+		}
 		if err := c.ValidateRequiredFlags(); err != nil {
 			return usageError{err}
 		}
@@ -1286,20 +1289,38 @@ func usageOf(cmd *cobra.Command, err error) error {
 // variable (--public-url ← APPLIANCE_PUBLIC_URL); a flag given on the
 // command line wins.
 func bindEnv(cmd *cobra.Command) {
-	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
-		var err error
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if f.Changed || err != nil {
-				return
-			}
-			if v, ok := os.LookupEnv(envName(f.Name)); ok {
-				if serr := f.Value.Set(v); serr != nil {
-					err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
-				}
-			}
-		})
-		return err
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
 	}
+	cmd.Annotations[envAnnotation] = "1"
+}
+
+// envAnnotation marks a command whose flags take their APPLIANCE_*
+// variables (bindEnv).
+const envAnnotation = "appliance-env"
+
+// applyEnv gives each flag of c not given on the command line its APPLIANCE_*
+// variable's value, when c is bound (bindEnv) and the variable is set. It
+// runs before the required flags are checked (usageErrors), and sets through
+// the flag set, so that the flag counts as given: a required one (--site) is
+// satisfied, and one a command applies only when given (site set --name)
+// applies.
+func applyEnv(c *cobra.Command) error {
+	if c.Annotations[envAnnotation] == "" {
+		return nil
+	}
+	var err error
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			if serr := c.Flags().Set(f.Name, v); serr != nil {
+				err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
+			}
+		}
+	})
+	return err
 }
 
 func envName(flag string) string {

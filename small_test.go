@@ -302,3 +302,30 @@ func TestNumbersImportOfNothingFails(t *testing.T) {
 		t.Errorf("numbers import of a number already in the pool: %v", err)
 	}
 }
+
+// Every flag has its APPLIANCE_* variable, as the README says: a required
+// one (--site) is satisfied by it, and one a command applies only when
+// given (site set --name) is applied; a flag on the command line wins.
+func TestEnvironmentGivesFlags(t *testing.T) {
+	dir, key := offlineSite(t)
+	t.Setenv("APPLIANCE_DATA", dir)
+	t.Setenv("APPLIANCE_SITE", key)
+	t.Setenv("APPLIANCE_NAME", "Shop from the environment")
+	var out bytes.Buffer
+	root := newRoot(&out)
+	root.SetArgs([]string{"site", "set"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("site set with --site and --name from the environment: %v", err)
+	}
+	out.Reset()
+	root = newRoot(&out)
+	root.SetArgs([]string{"site", "list"})
+	if err := root.ExecuteContext(context.Background()); err != nil || !strings.Contains(out.String(), "Shop from the environment") {
+		t.Fatalf("site list: %v\n%s", err, out.String())
+	}
+	root = newRoot(io.Discard)
+	root.SetArgs([]string{"site", "set", "--site", "nope"})
+	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("--site on the command line did not win over APPLIANCE_SITE: %v", err)
+	}
+}
