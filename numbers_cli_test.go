@@ -40,17 +40,17 @@ func TestNumbersCommands(t *testing.T) {
 		"static number +74951825168 added: rule utm_source=yandex, priority 2, replaces all site numbers")
 	run("pool add", runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
 		Fallback: "74950000009", Reserve: "30m", Rule: "utm_medium=cpc"}, &out),
-		`pool "ads" added: 2 number(s) +74950000001 +74950000002`, "fallback +74950000009, reserve 30m0s, rule utm_medium=cpc")
+		`pool "ads" added: 2 numbers +74950000001 +74950000002`, "fallback +74950000009, reserve 30m0s, rule utm_medium=cpc")
 
 	file := filepath.Join(t.TempDir(), "numbers.csv")
 	os.WriteFile(file, []byte("comment;number\nnew;+7 495 000-00-03\ndup;74950000001\nbad;hello\nnew;8 495 000 00 04\n"), 0o600)
 	run("import", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "ads", File: file}, nil, &out),
-		`imported 2 number(s) into pool "ads", skipped 2`, "added    +74950000003", "added    +74950000004",
+		`imported 2 numbers into pool "ads", skipped 2`, "added    +74950000003", "added    +74950000004",
 		`line 3 "74950000001": 74950000001 is already in pool "ads"`, `line 4 "hello"`)
 	run("import stdin", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "ads", File: "-"}, strings.NewReader("74950000005\n"), &out),
-		"imported 1 number(s)")
+		"imported 1 number")
 	run("list", runNumbersList(ctx, NumbersListOptions{Data: dir, Site: key}, &out),
-		"+74872751404", "+74951825168  rule utm_source=yandex, priority 2", "ads: 5 number(s), rule utm_medium=cpc",
+		"+74872751404", "+74951825168  rule utm_source=yandex, priority 2", "ads: 5 numbers, rule utm_medium=cpc",
 		"leased now 0 of 5, missed today 0")
 
 	for _, tt := range []struct {

@@ -203,7 +203,7 @@ func TestImportProgress(t *testing.T) {
 	if !barDrawn.MatchString(got) || !strings.Contains(got, "import") {
 		t.Errorf("import on a terminal printed %.300q, want a progress bar", got)
 	}
-	if !strings.Contains(got, `imported 1000 number(s) into pool "ads"`) {
+	if !strings.Contains(got, `imported 1000 numbers into pool "ads"`) {
 		t.Errorf("import on a terminal printed %.300q, want its summary", got)
 	}
 	for _, c := range []struct {
@@ -211,8 +211,8 @@ func TestImportProgress(t *testing.T) {
 		terminal          bool
 		want              string
 	}{
-		{"to a pipe", file, "", false, `imported 0 number(s) into pool "ads", skipped 1000`},
-		{"from stdin", "-", "74952000001\n74952000002\n", true, `imported 2 number(s) into pool "ads"`},
+		{"to a pipe", file, "", false, `imported 0 numbers into pool "ads", skipped 1000`},
+		{"from stdin", "-", "74952000001\n74952000002\n", true, `imported 2 numbers into pool "ads"`},
 	} {
 		got := run(c.file, c.stdin, c.terminal)
 		if barDrawn.MatchString(got) || !strings.Contains(got, c.want) {

@@ -277,7 +277,7 @@ func TestServeOnATakenPort(t *testing.T) {
 
 // numbers import of a file or a pipe without a number (an export that
 // failed, a pipe whose writer did) fails and says so, rather than report
-// "imported 0 number(s)" and exit 0.
+// "imported 0 numbers" and exit 0.
 func TestNumbersImportOfNothingFails(t *testing.T) {
 	dir, key := offlineSite(t)
 	if err := runPoolAdd(context.Background(), PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001"}, Reserve: "20m"}, io.Discard); err != nil {

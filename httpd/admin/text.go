@@ -32,7 +32,7 @@ func RetentionText(s Site) string {
 	if s.RetentionDays == 0 {
 		return "visits kept for ever"
 	}
-	return fmt.Sprintf("visits kept %d days", s.RetentionDays)
+	return "visits kept " + count(s.RetentionDays, "day")
 }
 
 // zoneText says which zone a site's days are in.
@@ -152,7 +152,7 @@ func PrintCallbackSettings(w io.Writer, info CallbackSettings) {
 
 // PrintSiteNumbers prints the answer to SetSiteNumbers.
 func PrintSiteNumbers(w io.Writer, info Numbers) {
-	fmt.Fprintf(w, "site %s replaces %d number(s):\n", info.Site, len(info.SiteNumbers))
+	fmt.Fprintf(w, "site %s replaces %s:\n", info.Site, count(len(info.SiteNumbers), "number"))
 	for _, n := range info.SiteNumbers {
 		fmt.Fprintf(w, "  +%s  (written %q)\n", n.Number, n.Written)
 	}
@@ -168,13 +168,13 @@ func PrintStaticAdded(w io.Writer, st Static) {
 
 // PrintPoolAdded prints the answer to AddPool.
 func PrintPoolAdded(w io.Writer, p Pool) {
-	fmt.Fprintf(w, "pool %q added: %d number(s) %s\n  fallback %s, reserve %s, %s, priority %d, replaces %s\n",
-		p.Name, len(p.Numbers), plusList(p.Numbers), orNone(plusList(nonEmpty(p.Fallback))), p.Reserve, ruleText(p.Rule), p.Priority, replacesText(p.Replaces))
+	fmt.Fprintf(w, "pool %q added: %s %s\n  fallback %s, reserve %s, %s, priority %d, replaces %s\n",
+		p.Name, count(len(p.Numbers), "number"), plusList(p.Numbers), orNone(plusList(nonEmpty(p.Fallback))), p.Reserve, ruleText(p.Rule), p.Priority, replacesText(p.Replaces))
 }
 
 // PrintImport prints what an Import added and skipped.
 func PrintImport(w io.Writer, res ImportResult) {
-	fmt.Fprintf(w, "imported %d number(s) into pool %q, skipped %d\n", len(res.Added), res.Pool, len(res.Skipped))
+	fmt.Fprintf(w, "imported %s into pool %q, skipped %d\n", count(len(res.Added), "number"), res.Pool, len(res.Skipped))
 	for _, n := range res.Added {
 		fmt.Fprintf(w, "  added    +%s\n", n)
 	}
@@ -203,8 +203,8 @@ func PrintNumbers(w io.Writer, info Numbers) {
 	}
 	fmt.Fprintf(w, "pools: %d\n", len(info.Pools))
 	for _, p := range info.Pools {
-		fmt.Fprintf(w, "  %s: %d number(s), %s, priority %d, reserve %s, fallback %s, replaces %s\n",
-			p.Name, len(p.Numbers), ruleText(p.Rule), p.Priority, p.Reserve, orNone(plusList(nonEmpty(p.Fallback))), replacesText(p.Replaces))
+		fmt.Fprintf(w, "  %s: %s, %s, priority %d, reserve %s, fallback %s, replaces %s\n",
+			p.Name, count(len(p.Numbers), "number"), ruleText(p.Rule), p.Priority, p.Reserve, orNone(plusList(nonEmpty(p.Fallback))), replacesText(p.Replaces))
 		fmt.Fprintf(w, "    leased now %d of %d, missed today %d, suggested size %d\n", p.Live, len(p.Numbers), p.Misses, p.Suggest)
 		fmt.Fprintf(w, "    %s\n", plusList(p.Numbers))
 	}
@@ -248,10 +248,15 @@ func orNone(s string) string {
 
 // PrintExportBackfilled prints what an ExportBackfill queued.
 func PrintExportBackfilled(w io.Writer, r ExportBackfilled) {
-	fmt.Fprintf(w, "site %s from %s: queued %d hits, %d events, %d visitors, %d leads, %d callbacks, %d calls, %d chats, %d chat messages\n",
-		r.Site, r.From, r.Hits, r.Events, r.Visitors, r.Leads, r.Callbacks, r.Calls, r.Chats, r.ChatMessages)
+	fmt.Fprintf(w, "site %s from %s: queued %s, %s, %s, %s, %s, %s, %s, %s\n", r.Site, r.From,
+		count(r.Hits, "hit"), count(r.Events, "event"), count(r.Visitors, "visitor"), count(r.Leads, "lead"),
+		count(r.Callbacks, "callback"), count(r.Calls, "call"), count(r.Chats, "chat"), count(r.ChatMessages, "chat message"))
 	if r.Waiting > 0 {
-		fmt.Fprintf(w, "%d events wait on disk for NATS; the server publishes them when it can reach it\n", r.Waiting)
+		verb := "wait"
+		if r.Waiting == 1 {
+			verb = "waits"
+		}
+		fmt.Fprintf(w, "%s %s on disk for NATS; the server publishes them when it can reach it\n", count(r.Waiting, "event"), verb)
 	} else {
 		fmt.Fprintln(w, "all of them are in the stream")
 	}
@@ -263,14 +268,22 @@ func PrintRebuilt(w io.Writer, r Rebuilt) {
 	if zone == "" {
 		zone = "the server's time zone"
 	}
-	fmt.Fprintf(w, "reports of site %s rebuilt from the raw records in %s: %d roll-ups, %d visitors, %d callers\n",
-		r.Site, zone, r.Rollups, r.Visitors, r.Callers)
+	fmt.Fprintf(w, "reports of site %s rebuilt from the raw records in %s: %s, %s, %s\n",
+		r.Site, zone, count(r.Rollups, "roll-up"), count(r.Visitors, "visitor"), count(r.Callers, "caller"))
 }
 
 // PrintCostsImported prints what an ImportCosts stored.
 func PrintCostsImported(w io.Writer, r CostsImported) {
-	fmt.Fprintf(w, "imported %d lines: %d day, source, medium and campaign rows from %s to %s, %s in all\n",
-		r.Lines, r.Rows, r.From, r.To, r.Total)
+	fmt.Fprintf(w, "imported %s: %s from %s to %s, %s in all\n",
+		count(r.Lines, "line"), count(r.Rows, "day, source, medium and campaign row"), r.From, r.To, r.Total)
+}
+
+// count is n and the noun, plural unless n is 1 ("1 visitor", "2 visitors").
+func count[N ~int | ~int64 | ~uint64 | ~uint32 | ~int32](n N, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // PrintPruned prints what a Prune deleted, or would have, per kind.
