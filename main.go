@@ -936,6 +936,10 @@ func typePassword(ctx context.Context, fd int, stdout io.Writer) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("read password: %w", err)
 	}
+	if err := echoOff(fd); err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	defer term.Restore(fd, state)
 	type typed struct {
 		pw  []byte
 		err error
