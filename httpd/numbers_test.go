@@ -470,3 +470,39 @@ func TestNumbersImportFlashTranslated(t *testing.T) {
 		}
 	}
 }
+
+// What the numbers page refuses is said in the reader's language: the
+// numbers' errors are in the catalog (TestCatalogHasEveryKey scans them);
+// they were English on the Russian page.
+func TestNumbersErrorsTranslated(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74950000001"},
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	page := "sites/" + f.key + "/numbers"
+	for _, tt := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"action": {"pool-add"}, "name": {"ads"}, "numbers": {"74950000002"}, "rule": {"utm_medium=cpc"}},
+			"Пул &#34;ads&#34;: у сайта уже есть пул с таким именем (измените его)"},
+		{url.Values{"action": {"import"}, "pool": {"ads"}, "csv": {"\xff\xfe"}},
+			"Загрузка: файл не в UTF-8 (сохраните его как CSV в UTF-8)"},
+	} {
+		tt.form.Set("csrf", f.srv.FormToken(t, c, page))
+		req, _ := http.NewRequest("POST", f.srv.URL+page, strings.NewReader(tt.form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", "ru")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), tt.want) {
+			t.Errorf("%s: answered %d without %q:\n%s", tt.form.Get("action"), resp.StatusCode, tt.want, cutAt(string(body), `role="alert"`, "</p>"))
+		}
+	}
+}

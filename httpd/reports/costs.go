@@ -102,7 +102,7 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 			more = fmt.Sprintf("\n(and %d more)", len(bad)-maxCostErrors)
 			bad = bad[:maxCostErrors]
 		}
-		return nil, ErrInvalid.Errorf("nothing imported; fix these lines:\n%s%s", strings.Join(bad, "\n"), more)
+		return nil, ErrInvalid.Errorf("nothing imported; fix these lines:%s%s", "\n"+strings.Join(bad, "\n"), more)
 	}
 	if len(out) == 0 {
 		return nil, ErrInvalid.Errorf("the cost file has no lines (want date,source,medium,campaign,cost)")
