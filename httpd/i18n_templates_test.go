@@ -288,6 +288,8 @@ func domainMessages(t *testing.T) map[string]bool {
 					lit = n.Args[0] // ErrInvalid.Errorf(format, ...)
 				case x != nil && x.Name == "usererr" && sel.Sel.Name == "New" && len(n.Args) == 3:
 					lit = n.Args[2] // a kind: usererr.New(pkg, status, msg)
+				case x != nil && x.Name == "usererr" && (sel.Sel.Name == "P" || sel.Sel.Name == "Within") && len(n.Args) > 0:
+					lit = n.Args[0] // a phrase, usererr.P(format, ...), or a context, usererr.Within("static number", err)
 				}
 			}
 			if b, ok := lit.(*ast.BasicLit); ok && b.Kind == token.STRING {

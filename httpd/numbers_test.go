@@ -488,6 +488,10 @@ func TestNumbersErrorsTranslated(t *testing.T) {
 	}{
 		{url.Values{"action": {"pool-add"}, "name": {"ads"}, "numbers": {"74950000002"}, "rule": {"utm_medium=cpc"}},
 			"Пул &#34;ads&#34;: у сайта уже есть пул с таким именем (измените его)"},
+		{url.Values{"action": {"pool-add"}, "name": {"seo"}, "numbers": {"74950000001"}, "rule": {"utm_medium=organic"}},
+			"Пул &#34;seo&#34;: 74950000001 уже в пуле &#34;ads&#34;"},
+		{url.Values{"action": {"pool-add"}, "name": {"seo"}, "numbers": {"74950000005"}, "rule": {"utm_medium"}},
+			"Пул &#34;seo&#34;: правило: условие &#34;utm_medium&#34;: нужно ключ=значение"},
 		{url.Values{"action": {"import"}, "pool": {"ads"}, "csv": {"\xff\xfe"}},
 			"Загрузка: файл не в UTF-8 (сохраните его как CSV в UTF-8)"},
 	} {

@@ -362,10 +362,16 @@ func (s *Server) writePageError(ctx *fasthttp.RequestCtx, err error) {
 	}
 }
 
-// translateError is ue's message in tr's language: the catalog's
-// translation of its format (an error that keeps it, MessageFormat) or of
-// its message, else the message as it is.
+// translateError is ue's message in tr's language: a domain error's own
+// translation (usererr's Translate: its context, format and phrases
+// apart), the catalog's translation of its format (an error that keeps
+// it, MessageFormat) or of its message, else the message as it is.
 func translateError(tr i18n.Printer, ue userError) string {
+	if f, ok := ue.(interface {
+		Translate(func(string, ...any) string) string
+	}); ok {
+		return f.Translate(tr.T) // a domain's: its pieces apart
+	}
 	if f, ok := ue.(interface{ MessageFormat() (string, []any) }); ok {
 		format, args := f.MessageFormat()
 		return tr.T(format, args...)

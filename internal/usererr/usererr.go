@@ -14,6 +14,8 @@ package usererr
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Error is a kind of a package's errors (made by New) or an error of a
@@ -30,7 +32,23 @@ type Error struct {
 	// format and args are msg before formatting (MessageFormat).
 	format string
 	args   []any
+	// within are what Within put in front of the message, outermost
+	// first: strings (catalog keys) or Phrases.
+	within []any
 }
+
+// Phrase is a piece of a message that a reader's language says its own
+// way, a catalog key and its arguments (P("pool %q", name)): an argument
+// of Errorf, or what Within puts in front. Formatted, it is its English.
+type Phrase struct {
+	Format string
+	Args   []any
+}
+
+// P is the phrase of format and args.
+func P(format string, args ...any) Phrase { return Phrase{format, args} }
+
+func (p Phrase) String() string { return fmt.Sprintf(p.Format, p.Args...) }
 
 // New is a kind of error of package pkg, answered with status; its text
 // is "pkg: msg".
@@ -105,10 +123,53 @@ func (e *Error) UserMessage() string {
 // language: the format (a catalog key of the dashboard) and its
 // arguments; a message not made by Errorf is its own format.
 func (e *Error) MessageFormat() (string, []any) {
-	if e.format == "" || e.hint != "" || e.names() {
+	if e.format == "" || e.hint != "" || e.names() || len(e.within) > 0 {
 		return e.UserMessage(), nil
 	}
 	return e.format, e.args
+}
+
+// Translate is UserMessage in a reader's language, t translating a
+// catalog key and its arguments: each piece Within put in front, the
+// message's format, and every Phrase among its arguments, apart. A message
+// not made by Errorf (or with a hint) is translated whole.
+func (e *Error) Translate(t func(key string, args ...any) string) string {
+	if e.format == "" || e.hint != "" || e.names() {
+		return t(e.UserMessage())
+	}
+	var b strings.Builder
+	for _, w := range e.within {
+		b.WriteString(translate(t, w))
+		b.WriteString(": ")
+	}
+	b.WriteString(t(e.format, translateArgs(t, e.args)...))
+	return b.String()
+}
+
+// translate is a piece of a message in t's language: a Phrase's format
+// and arguments, a string as a catalog key.
+func translate(t func(string, ...any) string, piece any) string {
+	switch p := piece.(type) {
+	case Phrase:
+		return t(p.Format, translateArgs(t, p.Args)...)
+	case string:
+		return t(p)
+	}
+	return fmt.Sprint(piece)
+}
+
+// translateArgs is args with each Phrase translated.
+func translateArgs(t func(string, ...any) string, args []any) []any {
+	out := args
+	for i, a := range args {
+		if p, ok := a.(Phrase); ok {
+			if &out[0] == &args[0] {
+				out = slices.Clone(args)
+			}
+			out[i] = translate(t, p)
+		}
+	}
+	return out
 }
 
 // Errorf is an error of kind k with a formatted message.
@@ -126,15 +187,21 @@ func (k *Error) Because(err error) *Error {
 	}](err); ok {
 		msg = u.UserMessage()
 	}
-	return &Error{kind: k, status: k.status, code: k.code, msg: msg, cause: err}
+	out := &Error{kind: k, status: k.status, code: k.code, msg: msg, cause: err}
+	if e, ok := errors.AsType[*Error](err); ok && e.kind != nil && e.hint == "" && !e.names() {
+		out.format, out.args, out.within = e.format, e.args, e.within
+	}
+	return out
 }
 
 // Within is err with what it was about in front of its message: an error
-// of a kind stays one, with its kind, status and code; any other error is
-// wrapped.
-func Within(what string, err error) error {
+// of a kind stays one, with its kind, status and code (and what it says,
+// for Translate); any other error is wrapped. what is a string (a catalog
+// key) or a Phrase.
+func Within(what any, err error) error {
 	if e, ok := errors.AsType[*Error](err); ok && e.kind != nil {
-		return &Error{kind: e.kind, status: e.status, code: e.code, msg: what + ": " + e.msg, cause: e.cause, hint: e.hint}
+		return &Error{kind: e.kind, status: e.status, code: e.code, msg: fmt.Sprint(what) + ": " + e.msg, cause: e.cause, hint: e.hint,
+			format: e.format, args: e.args, within: append([]any{what}, e.within...)}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -2,6 +2,7 @@ package usererr_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"appliance/internal/usererr"
@@ -22,7 +23,7 @@ func TestError(t *testing.T) {
 		{invalid.Errorf("name longer than %d bytes", 256), "leads: invalid lead: name longer than 256 bytes", "name longer than 256 bytes", "invalid_request", "name longer than %d bytes", 400},
 		{invalid.Errorf("the lead is empty").WithCode("empty_lead"), "leads: invalid lead: the lead is empty", "the lead is empty", "empty_lead", "the lead is empty", 400},
 		{invalid.Because(cause), "leads: invalid lead: disk full", "disk full", "invalid_request", "disk full", 400},
-		{invalid.Because(invalid.Errorf("bad %s", "email")), "leads: invalid lead: bad email", "bad email", "invalid_request", "bad email", 400},
+		{invalid.Because(invalid.Errorf("bad %s", "email")), "leads: invalid lead: bad email", "bad email", "invalid_request", "bad %s", 400},
 		{noPool.Errorf("edit pool %q", "ads"), `edit pool "ads": tracking: no such pool`, `edit pool "ads": no such pool`, "", `edit pool "ads": no such pool`, 404},
 		{noPool.Errorf("import into pool %q", "ads").WithHint(" (add it first)"), `import into pool "ads": tracking: no such pool (add it first)`, `import into pool "ads": no such pool (add it first)`, "", `import into pool "ads": no such pool (add it first)`, 404},
 	} {
@@ -44,5 +45,41 @@ func TestError(t *testing.T) {
 	}
 	if errors.Is(noPool.Errorf("x"), invalid) {
 		t.Error("an error is of another kind")
+	}
+}
+
+// Translate says each piece in the reader's language: what Within put in
+// front (a catalog key or a Phrase), the format, the Phrases among the
+// arguments, through Because too; a message with a hint goes whole.
+func TestTranslate(t *testing.T) {
+	ru := map[string]string{
+		"pool %q": "пул %q", "static number": "статический номер", "in pool %q": "в пуле %q",
+		"%s: %s is already %s": "%s: %s уже %s", "bad rule %q": "плохое правило %q",
+	}
+	tr := func(key string, args ...any) string {
+		if m, ok := ru[key]; ok {
+			key = m
+		}
+		return fmt.Sprintf(key, args...)
+	}
+	invalid := usererr.New("tracking", 400, "invalid input")
+	for _, c := range []struct {
+		err      error
+		en, inRu string
+	}{
+		{invalid.Errorf("%s: %s is already %s", usererr.P("pool %q", "ads"), "7495", usererr.P("in pool %q", "seo")),
+			`pool "ads": 7495 is already in pool "seo"`, `пул "ads": 7495 уже в пуле "seo"`},
+		{usererr.Within("static number", usererr.Within(usererr.P("pool %q", "ads"), invalid.Because(invalid.Errorf("bad rule %q", "x=")))),
+			`static number: pool "ads": bad rule "x="`, `статический номер: пул "ads": плохое правило "x="`},
+		{usererr.Within("static number", invalid.Errorf("bad rule %q", "x=").WithHint(" (see the README)")),
+			`static number: bad rule "x=" (see the README)`, `static number: bad rule "x=" (see the README)`},
+	} {
+		e, _ := errors.AsType[*usererr.Error](c.err)
+		if got := usererr.UserMessage(c.err); got != c.en {
+			t.Errorf("English %q, want %q", got, c.en)
+		}
+		if got := e.Translate(tr); got != c.inRu {
+			t.Errorf("translated %q, want %q", got, c.inRu)
+		}
 	}
 }

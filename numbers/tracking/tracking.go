@@ -508,8 +508,8 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 	for i := range c.Pools {
 		size += len(c.Pools[i].Numbers)
 	}
-	used := make(map[string]string, size) // number -> what uses it, within the site
-	use := func(n, what string) error {
+	used := make(map[string]usererr.Phrase, size) // number -> what uses it, within the site
+	use := func(n string, what usererr.Phrase) error {
 		if u, dup := used[n]; dup {
 			return ErrInvalid.Errorf("%s: %s is already %s", what, n, u)
 		}
@@ -525,7 +525,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		if err != nil {
 			return nil, err
 		}
-		if err := use(p.Digits, "a site number"); err != nil {
+		if err := use(p.Digits, usererr.P("a site number")); err != nil {
 			return nil, err
 		}
 		siteIndex[p.Digits] = true
@@ -547,11 +547,10 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		if err != nil {
 			return nil, err
 		}
-		what := "a static number"
-		if err := use(p.Digits, what); err != nil {
+		if err := use(p.Digits, usererr.P("a static number")); err != nil {
 			return nil, err
 		}
-		r, err := checkRule(what+" "+p.Digits, sc.Rule, sc.Priority, sc.Replaces, siteIndex)
+		r, err := checkRule(usererr.P("static number %s", p.Digits), sc.Rule, sc.Priority, sc.Replaces, siteIndex)
 		if err != nil {
 			return nil, err
 		}
@@ -580,7 +579,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 			return nil, ErrInvalid.Errorf("pool %q: the site has a pool of that name", pc.Name)
 		}
 		names[strings.ToLower(pc.Name)] = true
-		what := fmt.Sprintf("pool %q", pc.Name)
+		what := usererr.P("pool %q", pc.Name)
 		if len(pc.Numbers) == 0 || len(pc.Numbers) > MaxPoolNumbers {
 			return nil, ErrInvalid.Errorf("%s: give 1 to %d numbers", what, MaxPoolNumbers)
 		}
@@ -596,7 +595,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		if len(forms) != len(pc.Numbers) {
 			forms = make([]store.NumberForm, len(pc.Numbers)) // a zero form reads as no number
 		}
-		in := "in " + what
+		in := usererr.P("in pool %q", pc.Name)
 		for j, n := range pc.Numbers {
 			if _, ok := phoneOf(n, forms[j]); !ok {
 				f, ok := known[n]
@@ -646,7 +645,7 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		if err != nil {
 			return nil, err
 		}
-		if u := used[ph.Digits]; strings.HasPrefix(u, "in pool") {
+		if u := used[ph.Digits]; u.Format == "in pool %q" {
 			return nil, ErrInvalid.Errorf("pool %q: the fallback %s is %s: a fallback must not be leased", p.cfg.Name, ph.Digits, u)
 		}
 		p.fallback = &ph
@@ -742,7 +741,7 @@ func canonical(n string) (numbers.Phone, error) {
 
 // checkRule checks a stored rule, its priority and the site numbers it
 // replaces.
-func checkRule(what, text string, priority int64, repl []string, siteNumbers map[string]bool) (numbers.Rule, error) {
+func checkRule(what usererr.Phrase, text string, priority int64, repl []string, siteNumbers map[string]bool) (numbers.Rule, error) {
 	r, err := numbers.ParseRule(text)
 	if err != nil {
 		return numbers.Rule{}, usererr.Within(what, ErrInvalid.Because(err))
@@ -946,7 +945,7 @@ type RuleInput struct {
 	Replaces []string // site numbers it stands in for, any written form; none: all
 }
 
-func (r RuleInput) check(what string, c *store.NumbersConfig, region string) (rule string, repl []string, err error) {
+func (r RuleInput) check(what usererr.Phrase, c *store.NumbersConfig, region string) (rule string, repl []string, err error) {
 	parsed, err := numbers.ParseRule(strings.TrimSpace(r.Rule))
 	if err != nil {
 		return "", nil, usererr.Within(what, ErrInvalid.Because(err))
@@ -954,7 +953,7 @@ func (r RuleInput) check(what string, c *store.NumbersConfig, region string) (ru
 	for _, w := range r.Replaces {
 		d, err := digitsOf(w, region)
 		if err != nil {
-			return "", nil, usererr.Within(what+": replaces", err)
+			return "", nil, usererr.Within(usererr.P("%s: replaces", what), err)
 		}
 		if !slices.ContainsFunc(c.SiteNumbers, func(s store.SiteNumber) bool { return s.Number == d }) {
 			return "", nil, ErrInvalid.Errorf("%s: replaces %s, which is not one of the site's numbers (set them first)", what, d)
@@ -981,11 +980,11 @@ func (t *Tracker) AddStatic(ctx context.Context, site uint32, in StaticInput, no
 	}
 	var out store.StaticNumber
 	_, err = t.change(ctx, site, now, func(c *store.NumbersConfig) error {
-		rule, repl, err := in.check("static number "+n, c, t.region)
+		rule, repl, err := in.check(usererr.P("static number %s", n), c, t.region)
 		if err != nil {
 			return err
 		}
-		if r := roleOf(c, n, ""); r != "" && r != "a static number" {
+		if r := roleOf(c, n, ""); r.Format != "" && r.Format != "a static number" {
 			return ErrInvalid.Errorf("static number %s: it is already %s", n, r)
 		}
 		out = store.StaticNumber{Number: n, Rule: rule, Priority: in.Priority, Replaces: repl, Created: now.UnixMilli()}
@@ -1075,7 +1074,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 	if err := checkPoolName(name); err != nil {
 		return err
 	}
-	what := fmt.Sprintf("pool %q", name)
+	what := usererr.P("pool %q", name)
 	var list []string
 	for _, w := range in.Numbers {
 		d, err := digitsOf(w, region)
@@ -1085,7 +1084,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 		if slices.Contains(list, d) {
 			return ErrInvalid.Errorf("%s: %s is listed twice", what, d)
 		}
-		if r := roleOf(c, d, p.Name); r != "" {
+		if r := roleOf(c, d, p.Name); r.Format != "" {
 			return ErrInvalid.Errorf("%s: %s is already %s", what, d, r)
 		}
 		list = append(list, d)
@@ -1094,7 +1093,7 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 	if strings.TrimSpace(in.Fallback) != "" {
 		d, err := digitsOf(in.Fallback, region)
 		if err != nil {
-			return usererr.Within(what+": fallback", err)
+			return usererr.Within(usererr.P("%s: fallback", what), err)
 		}
 		fallback = d
 	}
@@ -1140,17 +1139,17 @@ func (t *Tracker) ReleaseSite(ctx context.Context, site uint32, now time.Time) e
 	return err
 }
 
-// roleOf says what n already is in c ("" when nothing), leaving out the
+// roleOf says what n already is in c (no Format when nothing), leaving out the
 // pool called skip.
-func roleOf(c *store.NumbersConfig, n, skip string) string {
+func roleOf(c *store.NumbersConfig, n, skip string) usererr.Phrase {
 	for _, sn := range c.SiteNumbers {
 		if sn.Number == n {
-			return "a site number"
+			return usererr.P("a site number")
 		}
 	}
 	for _, s := range c.Statics {
 		if s.Number == n {
-			return "a static number"
+			return usererr.P("a static number")
 		}
 	}
 	for _, p := range c.Pools {
@@ -1158,13 +1157,13 @@ func roleOf(c *store.NumbersConfig, n, skip string) string {
 			continue
 		}
 		if slices.Contains(p.Numbers, n) {
-			return fmt.Sprintf("in pool %q", p.Name)
+			return usererr.P("in pool %q", p.Name)
 		}
 		if p.Fallback == n {
-			return fmt.Sprintf("the fallback of pool %q", p.Name)
+			return usererr.P("the fallback of pool %q", p.Name)
 		}
 	}
-	return ""
+	return usererr.Phrase{}
 }
 
 func poolIndex(c *store.NumbersConfig, name string) int {
@@ -1203,7 +1202,7 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 			if ow, ok := st.owner(n); ok && ow.site != site {
 				return fmt.Sprintf("a number of another site (id %d)", ow.site)
 			}
-			return roleOf(c, n, "")
+			return roleOf(c, n, "").String()
 		}
 		earlier := map[string]bool{}
 		p := &c.Pools[i]
