@@ -440,10 +440,10 @@ func TestCallsToStaticAndFallback(t *testing.T) {
 	}
 }
 
-// The answer to a numbers import says what it did in the reader's
-// language, with the noun in the plural form the count takes: it was
-// formatted in English for every reader ("Imported 1 numbers").
-func TestNumbersImportFlashTranslated(t *testing.T) {
+// adsPoolPage is a site with the pool "ads" (74950000001) and postNumbers,
+// which posts the numbers page's form in a language and returns the
+// status and the page.
+func adsPoolPage(t *testing.T) (postNumbers func(lang string, form url.Values) (int, string)) {
 	f := newCBFixture(t)
 	if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74950000001"},
 		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, time.Now()); err != nil {
@@ -451,37 +451,43 @@ func TestNumbersImportFlashTranslated(t *testing.T) {
 	}
 	c := f.srv.Client(t)
 	page := "sites/" + f.key + "/numbers"
-	for _, tt := range []struct{ lang, csv, want string }{
-		{"en", "74950000002\nhello\n74950000001", "Imported 1 number into ads; 2 skipped."},
-		{"ru", "74950000003\n74950000004\nhello", "В пул ads загружено 2 номера; пропущено строк: 1."},
-	} {
-		form := url.Values{"csrf": {f.srv.FormToken(t, c, page)}, "action": {"import"}, "pool": {"ads"}, "csv": {tt.csv}}
+	return func(lang string, form url.Values) (int, string) {
+		form.Set("csrf", f.srv.FormToken(t, c, page))
 		req, _ := http.NewRequest("POST", f.srv.URL+page, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept-Language", tt.lang)
+		req.Header.Set("Accept-Language", lang)
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `<p class="flash" role="status">`+tt.want+`</p>`) {
-			t.Errorf("%s: import answered %d without the flash %q:\n%s", tt.lang, resp.StatusCode, tt.want, body)
+		return resp.StatusCode, string(body)
+	}
+}
+
+// The answer to a numbers import says what it did in the reader's
+// language, with the noun in the plural form the count takes: it was
+// formatted in English for every reader ("Imported 1 numbers").
+func TestNumbersImportFlashTranslated(t *testing.T) {
+	post := adsPoolPage(t)
+	for _, tt := range []struct{ lang, csv, want string }{
+		{"en", "74950000002\nhello\n74950000001", "Imported 1 number into ads; 2 skipped."},
+		{"ru", "74950000003\n74950000004\nhello", "В пул ads загружено 2 номера; пропущено строк: 1."},
+	} {
+		status, body := post(tt.lang, url.Values{"action": {"import"}, "pool": {"ads"}, "csv": {tt.csv}})
+		if status != http.StatusOK || !strings.Contains(body, `<p class="flash" role="status">`+tt.want+`</p>`) {
+			t.Errorf("%s: import answered %d without the flash %q:\n%s", tt.lang, status, tt.want, body)
 		}
 	}
 }
 
-// What the numbers page refuses is said in the reader's language: the
-// numbers' errors are in the catalog (TestCatalogHasEveryKey scans them);
-// they were English on the Russian page.
+// What the numbers page refuses is said in the reader's language, the
+// error's context and phrases too: the numbers' errors are in the catalog
+// (TestCatalogHasEveryKey scans them); they were English on the Russian
+// page.
 func TestNumbersErrorsTranslated(t *testing.T) {
-	f := newCBFixture(t)
-	if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74950000001"},
-		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	c := f.srv.Client(t)
-	page := "sites/" + f.key + "/numbers"
+	post := adsPoolPage(t)
 	for _, tt := range []struct {
 		form url.Values
 		want string
@@ -495,18 +501,9 @@ func TestNumbersErrorsTranslated(t *testing.T) {
 		{url.Values{"action": {"import"}, "pool": {"ads"}, "csv": {"\xff\xfe"}},
 			"Загрузка: файл не в UTF-8 (сохраните его как CSV в UTF-8)"},
 	} {
-		tt.form.Set("csrf", f.srv.FormToken(t, c, page))
-		req, _ := http.NewRequest("POST", f.srv.URL+page, strings.NewReader(tt.form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept-Language", "ru")
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), tt.want) {
-			t.Errorf("%s: answered %d without %q:\n%s", tt.form.Get("action"), resp.StatusCode, tt.want, cutAt(string(body), `role="alert"`, "</p>"))
+		status, body := post("ru", tt.form)
+		if status != http.StatusBadRequest || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: answered %d without %q:\n%s", tt.form.Get("action"), status, tt.want, cutAt(body, `role="alert"`, "</p>"))
 		}
 	}
 }
