@@ -173,7 +173,7 @@ func Backfill(ctx context.Context, db *store.DB, site uint32, from int64, poll t
 			return nil
 		}
 		vis, err := store.DecodeVisitor(b)
-		if err != nil || (vis.Name == "" && len(vis.Phones) == 0 && len(vis.Emails) == 0 && vis.Properties == 0) {
+		if err != nil || (vis.Name == "" && len(vis.Phones) == 0 && len(vis.Emails) == 0 && len(vis.PhonesTyped) == 0 && len(vis.EmailsTyped) == 0 && vis.Properties == 0) {
 			return nil
 		}
 		return add(store.VisitorKey(vis.ID), vis.LastSeen, &res.Visitors)

@@ -84,12 +84,16 @@ type Event struct {
 // emails or properties.
 type Visitor struct {
 	Header
-	Created    string            `json:"created"`
-	Name       string            `json:"name"`
-	Phones     []string          `json:"phones"`
-	Emails     []string          `json:"emails"`
-	Properties map[string]string `json:"properties"`
-	Bot        bool              `json:"bot"`
+	Created string   `json:"created"`
+	Name    string   `json:"name"`
+	Phones  []string `json:"phones"`
+	Emails  []string `json:"emails"`
+	// PhonesTyped and EmailsTyped were given as a phone or an email but
+	// did not parse: kept as typed.
+	PhonesTyped []string          `json:"phones_typed"`
+	EmailsTyped []string          `json:"emails_typed"`
+	Properties  map[string]string `json:"properties"`
+	Bot         bool              `json:"bot"`
 }
 
 // Attribution is where an outcome came from.
@@ -522,7 +526,7 @@ func (e *encoder) encode(ctx context.Context, i int, entry store.ExportEntry) (M
 		}
 		m.MsgID = id(vis.ID, uint64(max(entry.At, 0)))
 		body = Visitor{Header: h, Created: timeText(vis.Created), Name: vis.Name, Phones: nonNil(vis.Phones),
-			Emails: nonNil(vis.Emails), Properties: props, Bot: vis.Bot}
+			Emails: nonNil(vis.Emails), PhonesTyped: nonNil(vis.PhonesTyped), EmailsTyped: nonNil(vis.EmailsTyped), Properties: props, Bot: vis.Bot}
 	case store.RecordLead:
 		l, err := store.DecodeLead(ref.ID, v)
 		if err != nil {

@@ -79,7 +79,7 @@ func TestExportStream(t *testing.T) {
 	if a := f.post(t, "t/v1/event", f.creds(h2, map[string]any{"hi": h2.HitID, "c": "Cart", "a": "Add", "n": "Boots", "v": "2"})); a.Status != 200 {
 		t.Fatalf("event: %d %s", a.Status, a.Raw)
 	}
-	if a := f.post(t, "t/v1/visitor", f.creds(h2, map[string]any{"hi": h2.HitID, "name": "Анна", "phone": "+7 912 345 67 89"})); a.Status != 200 {
+	if a := f.post(t, "t/v1/visitor", f.creds(h2, map[string]any{"hi": h2.HitID, "name": "Анна", "phone": "+7 912 345 67 89", "email": "anna@mail"})); a.Status != 200 {
 		t.Fatalf("visitor: %d %s", a.Status, a.Raw)
 	}
 	o2 := other.hit(t, o1.CI, "https://other.example.com/about", "", "About")
@@ -144,7 +144,8 @@ func TestExportStream(t *testing.T) {
 		case export.KindVisitor:
 			var v export.Visitor
 			strict(t, m, &v)
-			if v.ID != h.VisitorID || v.Name != "Анна" || len(v.Phones) != 1 || v.Phones[0] != "79123456789" {
+			if v.ID != h.VisitorID || v.Name != "Анна" || len(v.Phones) != 1 || v.Phones[0] != "79123456789" ||
+				len(v.Emails) != 0 || len(v.EmailsTyped) != 1 || v.EmailsTyped[0] != "anna@mail" {
 				t.Errorf("visitor %+v", v)
 			}
 		case export.KindLead:
