@@ -426,3 +426,16 @@ func callCSVRow(c *store.Call, loc *time.Location) []string {
 		c.Called, c.Caller, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
 		c.Kind, strconv.FormatBool(c.Attributed), c.Match, u(c.Visitor), u(c.Session)}, sourceCSV(&c.Source)...)
 }
+
+// skippedReason is why a numbers import skipped a line, in tr's language.
+func skippedReason(tr i18n.Printer, s tracking.Skipped) string {
+	switch why := s.Why.(type) {
+	case usererr.Phrase:
+		return why.Translate(tr.T)
+	case error:
+		if ue := asUserError(why); ue != nil {
+			return translateError(tr, ue)
+		}
+	}
+	return s.Reason
+}

@@ -473,11 +473,19 @@ func TestNumbersImportFlashTranslated(t *testing.T) {
 	post := adsPoolPage(t)
 	for _, tt := range []struct{ lang, csv, want string }{
 		{"en", "74950000002\nhello\n74950000001", "Imported 1 number into ads; 2 skipped."},
-		{"ru", "74950000003\n74950000004\nhello", "В пул ads загружено 2 номера; пропущено строк: 1."},
+		{"ru", "74950000003\n74950000004\nhello\n74950000001\n74950000003", "В пул ads загружено 2 номера; пропущено строк: 3."},
 	} {
 		status, body := post(tt.lang, url.Values{"action": {"import"}, "pool": {"ads"}, "csv": {tt.csv}})
 		if status != http.StatusOK || !strings.Contains(body, `<p class="flash" role="status">`+tt.want+`</p>`) {
 			t.Errorf("%s: import answered %d without the flash %q:\n%s", tt.lang, status, tt.want, body)
+		}
+		// So does why each line was skipped.
+		if tt.lang == "ru" {
+			for _, why := range []string{"<td>74950000001 уже в пуле &#34;ads&#34;</td>", "<td>74950000003 уже есть выше в файле</td>"} {
+				if !strings.Contains(body, why) {
+					t.Errorf("the skipped lines lack %s:\n%s", why, cutAt(body, "<table", "</table>"))
+				}
+			}
 		}
 	}
 }

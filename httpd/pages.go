@@ -17,6 +17,7 @@ import (
 	"appliance/assets"
 	"appliance/httpd/i18n"
 	"appliance/numbers"
+	"appliance/numbers/tracking"
 	"appliance/store"
 )
 
@@ -64,6 +65,8 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 	f["count"] = formatCount
 	// {{seconds .Duration}}: a call's length in seconds, in words.
 	f["seconds"] = func(n uint32) string { return durationText(tr, time.Duration(n)*time.Second) }
+	// {{skippedReason .}}: why a numbers import skipped a line.
+	f["skippedReason"] = func(s tracking.Skipped) string { return skippedReason(tr, s) }
 	return f
 }
 

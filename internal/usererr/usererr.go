@@ -146,6 +146,18 @@ func (e *Error) Translate(t func(key string, args ...any) string) string {
 	return b.String()
 }
 
+// Translate is p in t's language, the Phrases among its arguments too.
+func (p Phrase) Translate(t func(key string, args ...any) string) string { return translate(t, p) }
+
+// MessageOf is the user's message of a piece: an error's UserMessage (see
+// UserMessage), a Phrase or any other value formatted.
+func MessageOf(piece any) string {
+	if err, ok := piece.(error); ok {
+		return UserMessage(err)
+	}
+	return fmt.Sprint(piece)
+}
+
 // translate is a piece of a message in t's language: a Phrase's format
 // and arguments, a string as a catalog key.
 func translate(t func(string, ...any) string, piece any) string {

@@ -1175,6 +1175,14 @@ type Skipped struct {
 	Line   int    `json:"line"`
 	Value  string `json:"value"`
 	Reason string `json:"reason"`
+	// Why is Reason before formatting, for a reader's language: the
+	// line's error, or a usererr.Phrase.
+	Why any `json:"-"`
+}
+
+// skipped is the line l skipped for why (an error or a usererr.Phrase).
+func skipped(l ImportLine, why any) Skipped {
+	return Skipped{Line: l.Line, Value: l.Value, Reason: usererr.MessageOf(why), Why: why}
 }
 
 // ImportResult is what ImportNumbers did.
@@ -1198,24 +1206,24 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 		}
 		res.Pool = c.Pools[i].Name
 		st := t.state.Load()
-		taken := func(n string) string {
+		taken := func(n string) usererr.Phrase {
 			if ow, ok := st.owner(n); ok && ow.site != site {
-				return fmt.Sprintf("a number of another site (id %d)", ow.site)
+				return usererr.P("a number of another site (id %d)", ow.site)
 			}
-			return roleOf(c, n, "").String()
+			return roleOf(c, n, "")
 		}
 		earlier := map[string]bool{}
 		p := &c.Pools[i]
 		for _, l := range lines {
 			switch {
 			case l.Err != nil:
-				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, usererr.UserMessage(l.Err)})
+				res.Skipped = append(res.Skipped, skipped(l, l.Err))
 			case earlier[l.Number]:
-				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, l.Number + " is listed earlier in the file"})
-			case taken(l.Number) != "":
-				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, l.Number + " is already " + taken(l.Number)})
+				res.Skipped = append(res.Skipped, skipped(l, usererr.P("%s is listed earlier in the file", l.Number)))
+			case taken(l.Number).Format != "":
+				res.Skipped = append(res.Skipped, skipped(l, usererr.P("%s is already %s", l.Number, taken(l.Number))))
 			case len(p.Numbers) >= MaxPoolNumbers:
-				res.Skipped = append(res.Skipped, Skipped{l.Line, l.Value, fmt.Sprintf("the pool is full (%d numbers)", MaxPoolNumbers)})
+				res.Skipped = append(res.Skipped, skipped(l, usererr.P("the pool is full (%d numbers)", MaxPoolNumbers)))
 			default:
 				if len(p.Forms) == len(p.Numbers) {
 					p.Forms = append(p.Forms, l.form)
