@@ -170,19 +170,22 @@ func translate(t func(string, ...any) string, piece any) string {
 	return fmt.Sprint(piece)
 }
 
-// translateArgs is args with each Phrase translated.
+// translateArgs is args with each Phrase translated (a copy when there
+// is one: args stay the error's).
 func translateArgs(t func(string, ...any) string, args []any) []any {
-	out := args
-	for i, a := range args {
+	if !slices.ContainsFunc(args, isPhrase) {
+		return args
+	}
+	out := slices.Clone(args)
+	for i, a := range out {
 		if p, ok := a.(Phrase); ok {
-			if &out[0] == &args[0] {
-				out = slices.Clone(args)
-			}
 			out[i] = translate(t, p)
 		}
 	}
 	return out
 }
+
+func isPhrase(a any) bool { _, ok := a.(Phrase); return ok }
 
 // Errorf is an error of kind k with a formatted message.
 func (k *Error) Errorf(format string, a ...any) *Error {
