@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
 
 	"appliance/internal/usererr"
 	"appliance/numbers"
@@ -374,8 +376,15 @@ func AllowsHost(s *store.Site, host string) bool {
 		return false
 	}
 	for _, d := range s.Domains {
-		// "www.shop.example" given as the domain: shop.example is the same site.
-		if d = strings.TrimPrefix(asciiHost(d), "www."); d != "" && (h == d || strings.HasSuffix(h, "."+d)) {
+		if d = asciiHost(d); d == "" {
+			continue
+		}
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return true
+		}
+		// "www.shop.example" given as the domain: shop.example is the same
+		// site, but "www.ru" does not stand for every .ru site.
+		if p, ok := strings.CutPrefix(d, "www."); ok && (h == p || strings.HasSuffix(h, "."+p)) && !publicSuffix(p) {
 			return true
 		}
 	}
@@ -438,7 +447,27 @@ func NormalizeDomain(d string) (string, error) {
 			}
 		}
 	}
+	if d == "localhost" || net.ParseIP(d) != nil {
+		return d, nil
+	}
+	// A single word is more likely half of "shop ru" than a host name, and
+	// "ru", "com.ru" or "github.io" would take every site under it
+	// (AllowsHost takes sub-domains).
+	if !strings.Contains(d, ".") {
+		return "", ErrInvalid.Errorf("%q is not a domain name; give one such as shop.example.com", d)
+	}
+	if a := asciiHost(d); a == "" || publicSuffix(a) {
+		return "", ErrInvalid.Errorf("%q is a zone other sites live under, not a site's domain; give one such as shop.example.com", d)
+	}
 	return d, nil
+}
+
+// publicSuffix reports whether the ASCII host name a is itself a public
+// suffix (a top-level domain, "com.ru", "github.io"), or a single label,
+// which the list's default rule takes for one.
+func publicSuffix(a string) bool {
+	ps, _ := publicsuffix.PublicSuffix(a)
+	return ps == a
 }
 
 // ValidKey reports whether k has the shape of a site key.

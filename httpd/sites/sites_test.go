@@ -202,6 +202,35 @@ func FuzzNormalizeDomain(f *testing.F) {
 	})
 }
 
+// A zone under which other people's sites live is no site's domain: "ru"
+// from "shop ru" typed with a space, "com.ru", "github.io" or a single
+// word would let every site under it send hits. localhost stays, for
+// trying the snippet out on one's own machine.
+func TestNormalizeDomainRefusesZones(t *testing.T) {
+	for d, why := range map[string]string{
+		"ru": "not a domain name", "RU.": "not a domain name", "рф": "not a domain name", "shop": "not a domain name", "example": "not a domain name",
+		"com.ru": "zone other sites live under", "msk.ru": "zone other sites live under", "co.uk": "zone other sites live under", "github.io": "zone other sites live under",
+	} {
+		if got, err := NormalizeDomain(d); err == nil {
+			t.Errorf("NormalizeDomain(%q) = %q, want it refused", d, got)
+		} else if !strings.Contains(err.Error(), why) {
+			t.Errorf("NormalizeDomain(%q): %v, want %q", d, err, why)
+		}
+	}
+	for _, d := range []string{"localhost", "shop.ru", "www.ru", "shop.com.ru", "магазин.рф", "me.github.io", "shop.example", "127.0.0.1"} {
+		if _, err := NormalizeDomain(d); err != nil {
+			t.Errorf("NormalizeDomain(%q): %v", d, err)
+		}
+	}
+	r, err := Open(context.Background(), storetest.Open(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(context.Background(), "Shop", strings.Fields("shop ru")); err == nil || !errors.Is(err, ErrInvalid) {
+		t.Errorf("a site made with the domains shop and ru: %v", err)
+	}
+}
+
 func TestAllowsHost(t *testing.T) {
 	s := &store.Site{Domains: []string{"shop.example.com", "магазин.рф"}}
 	for host, want := range map[string]bool{
@@ -217,6 +246,13 @@ func TestAllowsHost(t *testing.T) {
 	www := &store.Site{Domains: []string{"www.shop.example"}}
 	if !AllowsHost(www, "shop.example") || !AllowsHost(www, "m.shop.example") || AllowsHost(www, "example") {
 		t.Error("a www. domain does not stand for its parent and the parent's sub-domains alone")
+	}
+	// www.ru is a site; its parent "ru" is every .ru site.
+	wwwZone := &store.Site{Domains: []string{"www.ru", "www.com.ru"}}
+	for host, want := range map[string]bool{"www.ru": true, "m.www.ru": true, "www.com.ru": true, "ru": false, "shop.ru": false, "shop.com.ru": false} {
+		if got := AllowsHost(wwwZone, host); got != want {
+			t.Errorf("site www.ru, www.com.ru: AllowsHost(%q) = %v, want %v", host, got, want)
+		}
 	}
 	s.AnyOrigin = true
 	if !AllowsHost(s, "anything.example") {
