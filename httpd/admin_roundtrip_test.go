@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"appliance/httpd/admin"
 )
@@ -387,5 +390,29 @@ func TestAdminRoundTrip(t *testing.T) {
 	}
 	if got, want := len(calls), len(s.admin.all); got != want {
 		t.Errorf("%d calls tested, the admin route group has %d routes: test every route", got, want)
+	}
+}
+
+// The admin socket is the owner's: it exists only as 0600 (or tighter),
+// whatever the process's umask, with no moment between bind and chmod in
+// which another user could connect.
+func TestAdminSocketPrivateFromBind(t *testing.T) {
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	sock := filepath.Join(t.TempDir(), admin.SocketName)
+	ln, err := listenPrivate(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		t.Errorf("admin socket made with mode %v under umask 0", perm)
+	}
+	if now := unix.Umask(0); now != 0 {
+		t.Errorf("umask left at %#o", now)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"appliance/httpd/admin"
 	"appliance/httpd/visits"
 	"appliance/store"
@@ -73,17 +75,12 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	// The pebble lock is ours, so a socket file left here is from a crashed
 	// server.
 	_ = os.Remove(sock)
-	adminLn, err := net.Listen("unix", sock)
+	adminLn, err := listenPrivate(sock)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: admin socket: %w", err)
 	}
 	defer os.Remove(sock)
-	if err := os.Chmod(sock, 0o600); err != nil {
-		ln.Close()
-		adminLn.Close()
-		return fmt.Errorf("serve: admin socket: %w", err)
-	}
 	if o.ACME.on() && o.ACME.HTTPListen != "" {
 		if srv.plainLn, err = net.Listen("tcp", o.ACME.HTTPListen); err != nil {
 			ln.Close()
@@ -185,4 +182,17 @@ func listenError(flag, addr string, err error) error {
 		return fmt.Errorf("%s %s: a port below 1024 needs root or the CAP_NET_BIND_SERVICE capability (AmbientCapabilities= in a systemd unit)", flag, addr)
 	}
 	return fmt.Errorf("%s %s: %w", flag, addr, err)
+}
+
+// listenPrivate listens on the unix socket sock, which only this user may
+// connect to from the moment it exists: the socket is made under a umask
+// that leaves the group and others nothing, rather than chmod'ed after
+// bind, which left it open to anyone for a moment under a permissive umask
+// in a data directory the user made readable. The umask is the process's,
+// so a file another goroutine creates meanwhile is made private too.
+func listenPrivate(sock string) (net.Listener, error) {
+	old := unix.Umask(0o077)
+	ln, err := net.Listen("unix", sock)
+	unix.Umask(old)
+	return ln, err
 }
