@@ -156,7 +156,7 @@ func TestSiteAnyOriginCommands(t *testing.T) {
 	if err := runSiteAdd(ctx, SiteAddOptions{Data: dir, Name: "Shop", Domains: []string{"shop.example.com"}}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "takes page views only from shop.example.com and their sub-domains") {
+	if !strings.Contains(out.String(), "takes page views only from shop.example.com and its sub-domains") {
 		t.Errorf("site add printed %q", out.String())
 	}
 	_, after, _ := strings.Cut(out.String(), "site key: ")

@@ -53,6 +53,9 @@ func originText(s Site) string {
 	if s.AnyOrigin {
 		return "takes page views from pages on any domain"
 	}
+	if len(s.Domains) == 1 {
+		return "takes page views only from " + s.Domains[0] + " and its sub-domains"
+	}
 	return "takes page views only from " + strings.Join(s.Domains, ", ") + " and their sub-domains"
 }
 
