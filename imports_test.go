@@ -66,7 +66,7 @@ func TestDomainPackagesStayOutOfHTTP(t *testing.T) {
 	}
 }
 
-// The binary links no build tool and no package whose init costs every
+// The binary links the time zone database, and no build tool and no package whose init costs every
 // start what first use can pay: the snippet is built by esbuild at
 // `go generate ./assets` time (appliance/internal/snippetbuild) and
 // embedded (esbuild was ~2.5 MB of the binary's code, and work at every
@@ -90,6 +90,11 @@ func TestBinaryLinksNoBuildTool(t *testing.T) {
 	deps := strings.Fields(string(out))
 	if !slices.Contains(deps, "appliance/httpd") {
 		t.Fatalf("go list -deps . does not list appliance/httpd:\n%s", out)
+	}
+	// A site's time zone is found where the system has no zoneinfo
+	// (tzdata.go), whatever the build's tags.
+	if !slices.Contains(deps, "time/tzdata") {
+		t.Error("the binary does not link time/tzdata: a machine without /usr/share/zoneinfo refuses every site's time zone")
 	}
 	for _, dep := range deps {
 		for _, p := range notLinked {
