@@ -11,7 +11,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/callbacks"
 	"appliance/httpd/chats"
+	"appliance/httpd/leads"
 	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
@@ -28,13 +30,15 @@ import (
 // apiHandlers serve the API for the telephony side: bearer-token auth, no
 // session, no CORS. They hold only what they use.
 type apiHandlers struct {
-	accounts *accounts.Accounts // API tokens
-	numbers  *tracking.Tracker
-	sites    *sites.Registry
-	hooks    *webhooks.Hooks
-	reports  *reports.Service
-	chats    *chats.Service
-	now      func() time.Time
+	accounts  *accounts.Accounts // API tokens
+	numbers   *tracking.Tracker
+	sites     *sites.Registry
+	hooks     *webhooks.Hooks
+	reports   *reports.Service
+	chats     *chats.Service
+	leads     *leads.Service
+	callbacks *callbacks.Service
+	now       func() time.Time
 }
 
 // mount registers the API's routes. All are open to the dispatcher: the
@@ -44,6 +48,7 @@ func (s *apiHandlers) mount(r *router) {
 	r.api("GET", "/api/v1/attribution", open, s.apiAuth(s.getAttribution))
 	s.mountReports(r)
 	s.mountChats(r)
+	s.mountLeads(r)
 }
 
 // maxCallBody is the body limit of a reported call.

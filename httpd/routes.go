@@ -38,7 +38,8 @@ func (s *Server) publicRoutes() *router {
 		publicURL:      s.PublicURL(), clientIP: s.clientIP, now: s.opts.Now,
 	}
 	tracker.mount(r)
-	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, reports: s.reports, chats: s.chats, now: s.opts.Now}
+	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, reports: s.reports, chats: s.chats,
+		leads: s.leads, callbacks: s.callbacks, now: s.opts.Now}
 	api.mount(r)
 	cards := visitors.New(s.db, visitors.Limits{})
 	(&visitorsAPI{api: api, sites: s.sites, cards: cards}).mount(r)

@@ -153,3 +153,46 @@ func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn
 	}
 	return nil
 }
+
+// Since calls fn with each callback of site that f selects whose id is
+// above after, oldest first, with its mark, until fn returns false or
+// limit callbacks were given (limit <= 0: all); it stops at the first
+// callback ordered at or after until (zero: no bound), as leads.Since does
+// and for the same reason. The callback is fn's to keep.
+func (s *Service) Since(ctx context.Context, site uint32, f Filter, after uint64, until time.Time, limit int, fn func(store.Callback, store.Mark) bool) error {
+	marks, err := s.Marks(ctx, site)
+	if err != nil {
+		return fmt.Errorf("list callbacks: %w", err)
+	}
+	if !f.To.IsZero() && (until.IsZero() || f.To.Before(until)) {
+		until = f.To
+	}
+	n := 0
+	var derr error
+	err = s.db.Scan(ctx, store.CallbackKey(site, after+1), store.PrefixEnd(store.CallbackPrefix(site)), false, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		if id <= after {
+			return true
+		}
+		cb, err := store.DecodeCallback(id, v)
+		if err != nil {
+			derr = fmt.Errorf("callback %d: %w", id, err)
+			return false
+		}
+		if !until.IsZero() && !time.UnixMilli(cb.Time).Before(until) {
+			return false
+		}
+		if !f.match(&cb) || f.Status != "" && leads.StatusOf(marks[id]) != f.Status {
+			return true
+		}
+		n++
+		return fn(cb, marks[id]) && (limit <= 0 || n < limit)
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return fmt.Errorf("list callbacks: %w", err)
+	}
+	return nil
+}

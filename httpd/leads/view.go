@@ -131,3 +131,48 @@ func Put(tx *store.Tx, site uint32, l *store.Lead) {
 	store.IndexVisitorItem(tx, l.Visitor, store.ItemLead, l.ID)
 	store.IndexPhone(tx, site, l.Phone, store.PhoneVisitor{Visitor: l.Visitor, Session: l.Session, Time: l.Time})
 }
+
+// Since calls fn with each lead of site that f selects whose id is above
+// after, oldest first, with its mark, until fn returns false or limit
+// leads were given (limit <= 0: all). It stops at the first lead that
+// arrived at or after until (zero: no bound) rather than skip it, so that a
+// reader that goes on from the last id it was given misses no lead: one
+// that took an id earlier but is written later arrived before it. The lead
+// is fn's to keep.
+func (s *Service) Since(ctx context.Context, site uint32, f Filter, after uint64, until time.Time, limit int, fn func(store.Lead, store.Mark) bool) error {
+	marks, err := s.Marks(ctx, site)
+	if err != nil {
+		return fmt.Errorf("list leads: %w", err)
+	}
+	if !f.To.IsZero() && (until.IsZero() || f.To.Before(until)) {
+		until = f.To
+	}
+	n := 0
+	var derr error
+	err = s.db.Scan(ctx, store.LeadKey(site, after+1), store.PrefixEnd(store.LeadPrefix(site)), false, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		if id <= after {
+			return true // after+1 wrapped to 0
+		}
+		l, err := store.DecodeLead(id, v)
+		if err != nil {
+			derr = fmt.Errorf("lead %d: %w", id, err)
+			return false
+		}
+		if !until.IsZero() && !time.UnixMilli(l.Time).Before(until) {
+			return false
+		}
+		if !f.match(&l) || f.Status != "" && StatusOf(marks[id]) != f.Status {
+			return true
+		}
+		n++
+		return fn(l, marks[id]) && (limit <= 0 || n < limit)
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return fmt.Errorf("list leads: %w", err)
+	}
+	return nil
+}
