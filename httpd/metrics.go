@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"strconv"
 	"strings"
@@ -148,12 +149,20 @@ var (
 	descPoolSize        = prometheus.NewDesc("appliance_pool_numbers", "Numbers in a site's number pool.", []string{"site", "pool"}, nil)
 	descPoolLive        = prometheus.NewDesc("appliance_pool_leased_numbers", "Numbers of a site's pool leased to a visitor now.", []string{"site", "pool"}, nil)
 	descPoolMisses      = prometheus.NewDesc("appliance_pool_misses_total", "Visitors given no pool number because every number was leased, since start.", []string{"site", "pool"}, nil)
+	// What goes out to CRMs and PBXs: a lead that does not reach the CRM
+	// shows here before anyone misses it.
+	descHookAttempts = prometheus.NewDesc("appliance_webhook_attempts_total", "Webhook deliveries' attempts since start, by outcome: delivered (a 2xx answer) or failed (another status, a timeout, no connection; tried again later).", []string{"outcome"}, nil)
+	descHookPending  = prometheus.NewDesc("appliance_webhook_pending", "Webhook deliveries waiting for their first attempt or their next after a failure.", nil, nil)
+	descHookOldest   = prometheus.NewDesc("appliance_webhook_oldest_pending_seconds", "Age of the oldest webhook delivery not yet delivered; 0 when none waits.", nil, nil)
+	descCBAttempts   = prometheus.NewDesc("appliance_callback_attempts_total", "Requests to the sites' callback scenarios since start, by outcome: sent (a 2xx answer: the PBX took the call) or failed.", []string{"outcome"}, nil)
+	descOutboxErrs   = prometheus.NewDesc("appliance_webhook_backlog_errors_total", "Scrapes that could not read the webhook deliveries' queue.", nil, nil)
 )
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes, descWALSync, descGateSyncs, descGateSync,
 		descCompactions, descReadAmp, descCacheCapacity, descCacheBytes, descCacheBlocks, descCacheHits, descCacheMisses,
-		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses} {
+		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses,
+		descHookAttempts, descHookPending, descHookOldest, descCBAttempts, descOutboxErrs} {
 		ch <- d
 	}
 }
@@ -220,6 +229,23 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descSites, float64(len(s.sites.List())))
 	gauge(descCaptchaLive, float64(s.captcha.Len()))
 	counter(descCaptchaDrop, float64(s.captcha.Dropped()))
+	delivered, failed := s.hooks.Attempts()
+	counter(descHookAttempts, float64(delivered), "delivered")
+	counter(descHookAttempts, float64(failed), "failed")
+	if n, oldest, err := s.hooks.Backlog(context.Background()); err != nil {
+		s.backlogErrs.Add(1)
+	} else {
+		gauge(descHookPending, float64(n))
+		age := 0.0
+		if n > 0 {
+			age = max(s.now().Sub(oldest).Seconds(), 0)
+		}
+		gauge(descHookOldest, age)
+	}
+	counter(descOutboxErrs, float64(s.backlogErrs.Load()))
+	sent, failed := s.callbacks.Attempts()
+	counter(descCBAttempts, float64(sent), "sent")
+	counter(descCBAttempts, float64(failed), "failed")
 	for _, p := range s.numbers.PoolStats(s.now()) {
 		site, err := s.sites.ByID(p.Site)
 		if err != nil {

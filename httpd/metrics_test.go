@@ -3,6 +3,7 @@ package httpd_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,57 @@ func TestPprofBehindTokenAndFlag(t *testing.T) {
 		if got := get(on, c.path, c.token); got != c.want {
 			t.Errorf("GET /%s with token %q: %d, want %d", c.path, c.token, got, c.want)
 		}
+	}
+}
+
+// What goes out to CRMs and PBXs shows on /metrics: a CRM that is down
+// shows as failed attempts, a delivery waiting and how long it has; once
+// the CRM answers, a delivered attempt and nothing waiting. The callback
+// scenario's requests count by outcome.
+func TestMetricsOutbound(t *testing.T) {
+	const token = "scrape-token"
+	f := newCBFixture(t, fastHooks, func(o *httpd.Options) { o.MetricsToken = token; o.Callbacks.VisitorLimit = 100 })
+	crm := newHookReceiver(t)
+	crm.down = true
+	crmSrv := httptest.NewServer(crm)
+	defer crmSrv.Close()
+	crm.secret = addHookFor(t, f.srv, f.srv.Client(t), f.key, crmSrv.URL+"/crm")
+	metric := func(name string, labels ...string) float64 { return value(scrape(t, f.srv, token), name, labels...) }
+	if p, o := metric("appliance_webhook_pending"), metric("appliance_webhook_oldest_pending_seconds"); p != 0 || o != 0 {
+		t.Fatalf("before any lead: %v waiting, the oldest %v s", p, o)
+	}
+
+	if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(f.key, f.v, map[string]any{"phone": "89101234567"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	eventually(t, "a failed attempt counted", func() bool { return metric("appliance_webhook_attempts_total", "outcome", "failed") == 1 })
+	// The clock stands still: the retry is not due, the delivery waits.
+	// (The receiver checks the signature's time against its own clock,
+	// within a minute.)
+	f.clock.Set(f.clock.Now().Add(30 * time.Second))
+	m := scrape(t, f.srv, token)
+	if p, o, d := value(m, "appliance_webhook_pending"), value(m, "appliance_webhook_oldest_pending_seconds"),
+		value(m, "appliance_webhook_attempts_total", "outcome", "delivered"); p != 1 || o < 30 || o >= 31 || d != 0 {
+		t.Errorf("the CRM down for 30 s: %v waiting, the oldest %v s, %v delivered", p, o, d)
+	}
+	crm.mu.Lock()
+	crm.down = false
+	crm.mu.Unlock()
+	f.clock.Set(f.clock.Now().Add(20 * time.Second))
+	eventually(t, "the delivery counted", func() bool { return metric("appliance_webhook_attempts_total", "outcome", "delivered") == 1 })
+	if p, o := metric("appliance_webhook_pending"), metric("appliance_webhook_oldest_pending_seconds"); p != 0 || o != 0 {
+		t.Errorf("delivered: %v waiting, the oldest %v s", p, o)
+	}
+
+	pbx := newPBX(t)
+	pbx.status, pbx.errMsg = http.StatusServiceUnavailable, "busy"
+	pbx.secret = f.configure(t, map[string]any{"webhook": pbx.srv.URL + "/cb", "secret": "pbx-secret-0123456789"}).Secret
+	f.order(t, f.v, map[string]any{"phone": "89101234567"})
+	pbx.mu.Lock()
+	pbx.status = http.StatusOK
+	pbx.mu.Unlock()
+	f.order(t, f.v, map[string]any{"phone": "89101234568"})
+	if s, fl := metric("appliance_callback_attempts_total", "outcome", "sent"), metric("appliance_callback_attempts_total", "outcome", "failed"); s != 1 || fl != 1 {
+		t.Errorf("callback scenario: %v sent, %v failed; want 1 and 1", s, fl)
 	}
 }

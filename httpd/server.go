@@ -165,6 +165,7 @@ type Server struct {
 	assetsDone   <-chan struct{} // assetCache.finish is done
 	retention    *retention.Pruner
 	acceptErrs   atomic.Uint64 // temporary accept errors, retried
+	backlogErrs  atomic.Uint64 // scrapes that could not read the webhook queue
 	acceptLogged atomic.Bool
 }
 

@@ -40,6 +40,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"appliance/captcha"
@@ -156,7 +157,15 @@ type Service struct {
 	siteRate, visitorRate, ipRate *ratelimit.Limiter
 
 	due *outbox.Queue // the schedule: kind store.DueCallback
+
+	// sent and failed count the scenario's attempts since start by
+	// outcome: a 2xx answer, or anything else.
+	sent, failed atomic.Uint64
 }
+
+// Attempts counts the requests to the sites' callback scenarios since
+// start: answered with a 2xx (the PBX took the call), and not.
+func (s *Service) Attempts() (sent, failed uint64) { return s.sent.Load(), s.failed.Load() }
 
 // New returns a Service over db: callbacks are attributed through v,
 // enqueue their webhook deliveries in hooks and check answers against
@@ -341,6 +350,11 @@ func (s *Service) send(ctx context.Context, site *store.Site, due time.Time, id 
 		retry = false
 	default:
 		a = s.post(ctx, site, settings, &cb)
+		if a.code >= 200 && a.code < 300 {
+			s.sent.Add(1)
+		} else {
+			s.failed.Add(1)
+		}
 	}
 	ok := a.code >= 200 && a.code < 300
 	return ok, s.record(ctx, site.ID, due, id, a, ok, retry)

@@ -139,6 +139,34 @@ func (q *Queue) Remove(tx *store.Tx, at time.Time, id uint64) {
 	tx.Delete(store.DueKey(q.kind, at.UnixMilli(), id))
 }
 
+// Backlog counts the queue's entries and returns, of them, the one of the
+// lowest id (ids grow with time: the oldest record still waiting). It
+// reads the whole queue: for a scrape, not for a request.
+func (q *Queue) Backlog(ctx context.Context) (n int, oldest Item, err error) {
+	prefix := store.DuePrefix(q.kind)
+	var derr error
+	err = q.db.Scan(ctx, prefix, store.PrefixEnd(prefix), false, 0, func(k, v []byte) bool {
+		_, at, id, ok := store.ParseDueKey(k)
+		if !ok {
+			return true
+		}
+		n++
+		if n == 1 || id < oldest.ID {
+			e, err := store.DecodeDueEntry(v)
+			if err != nil {
+				derr = err
+				return false
+			}
+			oldest = Item{At: time.UnixMilli(at), ID: id, Site: e.Site}
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return n, oldest, err
+}
+
 // Claim marks id as in flight, so that Run leaves it alone while its caller
 // attempts it; ok is false when it already is. Call release when done.
 func (q *Queue) Claim(id uint64) (release func(), ok bool) {

@@ -56,6 +56,9 @@ func (h *Hooks) attempt(ctx context.Context, d outbox.Item) error {
 	state := store.DeliveryPending
 	if a.Status >= 200 && a.Status < 300 {
 		state = store.DeliveryDelivered
+		h.delivered.Add(1)
+	} else {
+		h.failed.Add(1)
 	}
 	// Record even when shutdown began after the answer: forgetting a 2xx
 	// would send the delivery again.

@@ -33,6 +33,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"appliance/httpd/outbox"
@@ -116,6 +117,30 @@ type Hooks struct {
 	o      Options
 	client *http.Client  // o.Policy's: the one client of every outbound request
 	due    *outbox.Queue // kind store.DueDelivery
+
+	// delivered and failed count the attempts since start by outcome: a
+	// 2xx answer, or anything else (another status, no answer).
+	delivered, failed atomic.Uint64
+}
+
+// Attempts counts the deliveries' attempts since start: answered with a
+// 2xx, and not (another status, a timeout, a refused connection).
+func (h *Hooks) Attempts() (delivered, failed uint64) { return h.delivered.Load(), h.failed.Load() }
+
+// Backlog counts the deliveries waiting for an attempt (a first one, or
+// the next after a failure) and says when the oldest of them was made:
+// the zero time when none waits.
+func (h *Hooks) Backlog(ctx context.Context) (n int, oldest time.Time, err error) {
+	n, it, err := h.due.Backlog(ctx)
+	if err != nil || n == 0 {
+		return n, time.Time{}, err
+	}
+	dl, err := h.Delivery(it.Site, it.ID)
+	if err != nil {
+		// Gone since the scan (delivered, pruned): its entry goes with it.
+		return n, it.At, nil
+	}
+	return n, time.UnixMilli(dl.Created), nil
 }
 
 // New returns Hooks over db. Deliveries are sent only while Run runs.
