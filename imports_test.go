@@ -24,6 +24,7 @@ func TestDomainPackagesStayOutOfHTTP(t *testing.T) {
 		"appliance/httpd/sites",
 		"appliance/httpd/ratelimit",
 		"appliance/httpd/outbox",
+		"appliance/httpd/mail",
 		"appliance/httpd/visitors",
 		"appliance/numbers",
 		"appliance/numbers/tracking",

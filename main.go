@@ -30,6 +30,7 @@ import (
 
 	"appliance/httpd"
 	"appliance/httpd/admin"
+	"appliance/httpd/mail"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -210,6 +211,7 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	storeFlags(cmd, &o.Store)
 	memoryLimitFlag(cmd, &o.MemoryLimit)
 	metricsFlags(cmd, &o)
+	mailFlags(cmd, &o)
 	exportFlags(cmd, &o.Export)
 	bindEnv(cmd)
 	return cmd
@@ -427,14 +429,15 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 		Use:   "add",
 		Short: "Add a webhook endpoint to a site and print its secret (shown once)",
 		Example: `  appliance webhook add --site KEY --url https://crm.example.com/hooks/appliance
-  appliance webhook add --site KEY --url https://pbx.example.com/cb --events lead,callback --secret "$SECRET"`,
+  appliance webhook add --site KEY --url https://pbx.example.com/cb --events lead,callback --secret "$SECRET"
+  appliance webhook add --site KEY --url mailto:owner@shop.example,sales@shop.example --events lead,callback`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runWebhookAdd(c.Context(), add, stdout) },
 	}
 	dataFlag(addCmd, &add.Data)
 	siteFlag(addCmd, &add.Site)
-	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs (required)")
-	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call")
+	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs, or mailto:ADDRESS[,ADDRESS][?lang=en] for emails through serve's --smtp (required)")
+	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call, chat")
 	addCmd.Flags().StringVar(&add.Secret, "secret", "", "signing secret; empty: generate one")
 	outboundFlags(addCmd, &add.Outbound, whenNoServer)
 	_ = addCmd.MarkFlagRequired("url")
@@ -689,6 +692,8 @@ type ServeOptions struct {
 	Store         StoreOptions
 	Pprof         bool // /debug/pprof for bearers of MetricsToken
 	Export        ExportOptions
+	SMTP          string // the SMTP server's URL; "": no email notifications
+	SMTPFrom      string
 }
 
 // runServe checks the flags and runs the server (httpd.Run) until ctx
@@ -744,7 +749,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate), L0Compaction: o.Store.L0Compaction,
 		NotifySocket: os.Getenv("NOTIFY_SOCKET"), Reload: hup, ACME: o.ACME.options(),
 		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
-		Limits: o.TrackerLimits, Pprof: o.Pprof,
+		Limits: o.TrackerLimits, Pprof: o.Pprof, Mail: mail.Options{URL: o.SMTP, From: o.SMTPFrom},
 	}, serving)
 }
 

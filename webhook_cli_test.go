@@ -35,7 +35,17 @@ func TestWebhookCommands(t *testing.T) {
 		t.Fatalf("webhook list printed:\n%s", got)
 	}
 
+	// An email address: no secret to print, it is not signed.
+	out.Reset()
+	if err := runWebhookAdd(ctx, WebhookAddOptions{Data: dir, Site: site, URL: "mailto:owner@shop.example", Events: []string{"lead"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "added: mailto:owner@shop.example (lead), sent by email") || strings.Contains(got, "whsec_") {
+		t.Errorf("webhook add mailto printed:\n%s", got)
+	}
+
 	for name, o := range map[string]WebhookAddOptions{
+		"bad email":    {Data: dir, Site: site, URL: "mailto:owner"},
 		"bad url":      {Data: dir, Site: site, URL: "crm.example"},
 		"unknown site": {Data: dir, Site: "nope", URL: "https://crm.example/hook"},
 		"bad kind":     {Data: dir, Site: site, URL: "https://crm.example/hook", Events: []string{"sms"}},
@@ -55,7 +65,7 @@ func TestWebhookCommands(t *testing.T) {
 	}
 	out.Reset()
 	runWebhookList(ctx, WebhookOptions{Data: dir, Site: site}, &out)
-	if !strings.Contains(out.String(), "no webhooks yet") {
+	if strings.Contains(out.String(), "crm.example") || !strings.Contains(out.String(), "mailto:owner@shop.example") {
 		t.Fatalf("after remove, list printed:\n%s", out.String())
 	}
 }

@@ -156,7 +156,9 @@ func (s *dashboardHandlers) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) e
 			d.Kinds[i].Checked = slices.Contains(kinds, webhooks.Kind(d.Kinds[i].Kind))
 		}
 	} else {
-		d.NewSecret, d.NewURL = ep.Secret, ep.URL
+		if !webhooks.IsMail(ep.URL) { // an email is not signed
+			d.NewSecret, d.NewURL = ep.Secret, ep.URL
+		}
 		v.Flash = "Endpoint added."
 	}
 	v.Data = d

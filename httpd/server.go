@@ -38,6 +38,7 @@ import (
 	"appliance/httpd/chats"
 	"appliance/httpd/i18n"
 	"appliance/httpd/leads"
+	"appliance/httpd/mail"
 	"appliance/httpd/reports"
 	"appliance/httpd/retention"
 	"appliance/httpd/sites"
@@ -56,10 +57,13 @@ type Options struct {
 	TLSKey       string
 	TrustProxy   bool   // take the client IP from X-Forwarded-For
 	MetricsToken string // bearer token for /metrics; empty disables it
-	Pprof        bool   // serve /debug/pprof to bearers of MetricsToken
-	Version      string
-	Log          *slog.Logger
-	Stdout       io.Writer // where the setup URL is printed
+	// Mail is the SMTP server that mailto: endpoints' notifications go
+	// through (serve --smtp, --smtp-from); none when its URL is "".
+	Mail    mail.Options
+	Pprof   bool // serve /debug/pprof to bearers of MetricsToken
+	Version string
+	Log     *slog.Logger
+	Stdout  io.Writer // where the setup URL is printed
 	// Now is the clock of the tracker (sessions, roll-up days); time.Now
 	// when nil. Tests move it instead of sleeping.
 	Now func() time.Time
@@ -240,6 +244,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	}
 	if whOpts.Now == nil {
 		whOpts.Now = o.Now
+	}
+	if o.Mail.URL != "" || o.Mail.From != "" {
+		if whOpts.Mail, err = mailSender(o, pub.String(), pg.catalog, reg); err != nil {
+			return nil, err
+		}
 	}
 	sn, err := loadSnippet(ac)
 	if err != nil {
@@ -641,3 +650,33 @@ func (s *Server) Chats() *chats.Service { return s.chats }
 
 // Callbacks is the server's callbacks.
 func (s *Server) Callbacks() *callbacks.Service { return s.callbacks }
+
+// mailSender is webhooks.Options.Mail through the SMTP server of o.Mail:
+// a mailto: endpoint's notification written in its language, about a site
+// of reg, with links under publicURL.
+func mailSender(o Options, publicURL string, catalog *i18n.Catalog, reg *sites.Registry) (func(context.Context, string, uint64, []byte) (int, string), error) {
+	mo := o.Mail
+	if mo.PublicURL == "" {
+		mo.PublicURL = strings.TrimSuffix(publicURL, "/") + "/"
+	}
+	if mo.Now == nil {
+		mo.Now = o.Now
+	}
+	m, err := mail.New(mo, catalog, func(key string) (string, *time.Location, bool) {
+		site, err := reg.ByKey(key)
+		if err != nil {
+			return "", nil, false
+		}
+		return site.Name, reg.Location(site), true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	return func(ctx context.Context, endpoint string, id uint64, body []byte) (int, string) {
+		e, _, err := mail.ParseEndpoint(endpoint)
+		if err != nil {
+			return 0, err.Error()
+		}
+		return m.Send(ctx, e, id, body)
+	}, nil
+}

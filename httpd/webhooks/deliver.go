@@ -70,6 +70,14 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 	start := h.o.Now()
 	a := store.DeliveryAttempt{Time: start.UnixMilli()}
 	defer func() { a.Duration = h.o.Now().Sub(start).Milliseconds() }()
+	if IsMail(ep.URL) {
+		if h.o.Mail == nil {
+			a.Error = "no SMTP server to send email through: start serve with --smtp and --smtp-from; it waits until then"
+			return a
+		}
+		a.Status, a.Error = h.o.Mail(ctx, ep.URL, dl.ID, dl.Body)
+		return a
+	}
 	a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
 		URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
 		At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",

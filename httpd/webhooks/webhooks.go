@@ -36,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"appliance/httpd/mail"
 	"appliance/httpd/outbox"
 	"appliance/internal/usererr"
 	"appliance/store"
@@ -109,6 +110,10 @@ type Options struct {
 	Workers int
 	// Log receives failed attempts and store errors; default slog.Default.
 	Log *slog.Logger
+	// Mail sends the delivery id of body to a mailto: endpoint and says
+	// how it went, as Send does (package mail); nil while no SMTP server
+	// is configured, when such deliveries wait and are tried again.
+	Mail func(ctx context.Context, endpoint string, id uint64, body []byte) (status int, failure string)
 }
 
 // Hooks manages the endpoints and the outbox of one store.
@@ -220,8 +225,10 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 	if err != nil {
 		return ep, err
 	}
-	if err := h.CheckURL(ctx, ep.URL); err != nil {
-		return store.WebhookEndpoint{}, ErrInvalid.Because(err)
+	if !IsMail(ep.URL) {
+		if err := h.CheckURL(ctx, ep.URL); err != nil {
+			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
+		}
 	}
 	ep.ID = h.db.NextID()
 	ep.Created = h.o.Now().UnixMilli()
@@ -243,10 +250,21 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 	return ep, nil
 }
 
+// IsMail reports whether an endpoint's URL is a mailto: one: its
+// deliveries are emails (Options.Mail), not POSTs.
+func IsMail(rawURL string) bool { return strings.HasPrefix(rawURL, "mailto:") }
+
 func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, error) {
 	rawURL = strings.TrimSpace(rawURL)
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > MaxURL {
+	switch {
+	case err == nil && strings.EqualFold(u.Scheme, "mailto") && len(rawURL) <= MaxURL:
+		_, canonical, err := mail.ParseEndpoint("mailto:" + rawURL[len("mailto:"):])
+		if err != nil {
+			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
+		}
+		u = &url.URL{Scheme: "mailto", Opaque: strings.TrimPrefix(canonical, "mailto:")}
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > MaxURL:
 		return store.WebhookEndpoint{}, ErrInvalid.Errorf("the URL must be http:// or https://host/..., at most %d bytes", MaxURL)
 	}
 	secret = strings.TrimSpace(secret)

@@ -1,0 +1,156 @@
+package mail
+
+import (
+	"encoding/json"
+	"mime"
+	netmail "net/mail"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/httpd/i18n"
+)
+
+func TestParseEndpoint(t *testing.T) {
+	for raw, want := range map[string]string{
+		"mailto:owner@shop.example":                       "mailto:owner@shop.example",
+		" mailto:a@shop.example, b@shop.example ":         "mailto:a@shop.example,b@shop.example",
+		"mailto:a@shop.example?lang=en":                   "mailto:a@shop.example?lang=en",
+		"mailto:a@shop.example?lang=ru":                   "mailto:a@shop.example",
+		"mailto:%D0%B8%D0%B2%D0%B0%D0%BD@xn--80a.example": "mailto:иван@xn--80a.example",
+		"mailto:":                                    "",
+		"mailto:Owner <owner@shop.example>":          "",
+		"mailto:a@shop.example?lang=de":              "",
+		"mailto:a@shop.example?cc=b@x.example":       "",
+		"mailto:a@shop.example%0D%0ABcc:b@x.example": "",
+		"mailto:not an address":                      "",
+		"https://shop.example/":                      "",
+		"mailto:" + strings.Repeat("a@shop.example,", 11) + "a@shop.example": "",
+	} {
+		_, got, err := ParseEndpoint(raw)
+		if got != want || (err == nil) != (want != "") {
+			t.Errorf("ParseEndpoint(%q) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	if e, _, _ := ParseEndpoint("mailto:a@shop.example?lang=en"); e.Lang != i18n.En || !slices.Equal(e.To, []string{"a@shop.example"}) {
+		t.Errorf("endpoint %+v", e)
+	}
+}
+
+func FuzzParseEndpoint(f *testing.F) {
+	for _, s := range []string{"mailto:a@shop.example", "mailto:a@b.c,d@e.f?lang=en", "mailto:%0d%0a", "mailto:a@b?x=y", "mailto:\"a b\"@c.d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		e, canonical, err := ParseEndpoint(raw)
+		if err != nil {
+			return
+		}
+		again, c2, err := ParseEndpoint(canonical)
+		if err != nil || c2 != canonical || !slices.Equal(again.To, e.To) || again.Lang != e.Lang {
+			t.Fatalf("%q → %q → %q, %v", raw, canonical, c2, err)
+		}
+		for _, a := range e.To {
+			if strings.ContainsAny(a, "\r\n,") || len(e.To) > MaxRecipients {
+				t.Fatalf("%q gave the address %q", raw, a)
+			}
+		}
+	})
+}
+
+func testMailer(t testing.TB) *Mailer {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Options{URL: "smtp://127.0.0.1:2525", From: "Shop <noreply@shop.example>", PublicURL: "https://track.example/",
+		Now: func() time.Time { return time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC) }}, cat,
+		func(key string) (string, *time.Location, bool) {
+			loc, _ := time.LoadLocation("Europe/Moscow")
+			return "Shop", loc, key == "KEY"
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func body(t testing.TB, event string, data map[string]any) []byte {
+	b, err := json.Marshal(map[string]any{"event": event, "id": 42, "site_key": "KEY", "created_at": "2026-12-04T09:00:00Z", "data": data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Whatever a visitor typed, the message has the headers the mailer writes
+// and no other, and its subject says it on one line.
+func FuzzMessageHeaders(f *testing.F) {
+	f.Add("Ann", "+7 910", "hi", "lead")
+	f.Add("Ann\r\nBcc: x@evil.example", "\r\n\r\nX: y", "=?utf-8?q?=0D=0A?=", "callback")
+	f.Add("", "", "line\nBcc: x@evil.example", "chat")
+	m := testMailer(f)
+	want := []string{"Auto-Submitted", "Content-Transfer-Encoding", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Subject", "To"}
+	f.Fuzz(func(t *testing.T, name, phone, message, event string) {
+		b := body(t, event, map[string]any{"name": name, "phone_raw": phone, "message": message, "caller": phone,
+			"messages": []any{map[string]any{"name": name, "text": message}}})
+		raw, err := m.Message(Endpoint{To: []string{"owner@shop.example"}, Lang: i18n.Ru}, 7, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := netmail.ReadMessage(strings.NewReader(string(raw)))
+		if err != nil {
+			t.Fatalf("not a message: %v\n%s", err, raw)
+		}
+		var got []string
+		for k := range msg.Header {
+			got = append(got, k)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("headers %v\n%s", got, raw)
+		}
+		if s, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil || strings.ContainsAny(s, "\r\n") {
+			t.Fatalf("subject %q, %v", s, err)
+		}
+	})
+}
+
+// A callback, a call and a chat are each written in their own words, in
+// the endpoint's language, their times in the site's zone.
+func TestMessageKinds(t *testing.T) {
+	m := testMailer(t)
+	for _, tc := range []struct {
+		event   string
+		lang    i18n.Lang
+		data    map[string]any
+		subject string
+		says    []string
+	}{
+		{"callback", i18n.Ru, map[string]any{"phone_raw": "8 910 123-45-67", "phone": "79101234567", "group_name": "Продажи", "delayed_call_time": "2026-12-04T12:00:00Z", "visitor_id": 5},
+			"Обратный звонок с сайта Shop: 8 910 123-45-67", []string{"Посетитель сайта Shop просит перезвонить.", "Телефон: 8 910 123-45-67 (+79101234567)", "Группа: Продажи", "15:00", "Время: 04.12.2026 12:00 (Europe/Moscow)", "https://track.example/sites/KEY/callbacks#callback-42", "https://track.example/sites/KEY/visitors/5"}},
+		{"call", i18n.En, map[string]any{"caller": "79162222222", "called": "74950000001", "duration": 65, "answered": true},
+			"Call to Shop from +79162222222", []string{"Duration: 65 seconds", "Called: +74950000001"}},
+		{"call", i18n.Ru, map[string]any{"caller": "", "called": "74950000001", "duration": 1, "answered": false},
+			"Звонок на Shop с номера скрытый номер", []string{"1 секунда", "нет"}},
+		{"chat", i18n.Ru, map[string]any{"operator": "Anna", "messages": []any{map[string]any{"from": "visitor", "text": "Hello"}, map[string]any{"name": "Anna", "text": "Hi!"}}},
+			"Чат на сайте Shop", []string{"visitor: Hello\nAnna: Hi!"}},
+	} {
+		raw, err := m.Message(Endpoint{To: []string{"o@shop.example"}, Lang: tc.lang}, 1, body(t, tc.event, tc.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := netmail.ReadMessage(strings.NewReader(string(raw)))
+		subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		text := decodeQP(t, raw)
+		if subject != tc.subject {
+			t.Errorf("%s: subject %q, want %q", tc.event, subject, tc.subject)
+		}
+		for _, w := range tc.says {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s does not say %q:\n%s", tc.event, w, text)
+			}
+		}
+	}
+}

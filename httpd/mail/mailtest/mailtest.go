@@ -1,0 +1,117 @@
+// Package mailtest is a real SMTP server on 127.0.0.1 for tests
+// (emersion/go-smtp's): it keeps what it is given and can be told to
+// refuse messages, as a mail relay that is down does.
+package mailtest
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Message is one message the server took.
+type Message struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+// Server is a running SMTP server.
+type Server struct {
+	Addr string // 127.0.0.1:port
+
+	mu     sync.Mutex
+	got    []Message
+	refuse *smtp.SMTPError
+	tries  int
+}
+
+// Start runs a server until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{}
+	srv := smtp.NewServer(backend{s})
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.MaxMessageBytes = 1 << 20
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Addr = ln.Addr().String()
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return s
+}
+
+// URL is the server's smtp:// URL.
+func (s *Server) URL() string { return "smtp://" + s.Addr }
+
+// Refuse makes the server answer every message's end with err (nil: take
+// them again).
+func (s *Server) Refuse(err *smtp.SMTPError) {
+	s.mu.Lock()
+	s.refuse = err
+	s.mu.Unlock()
+}
+
+// Messages returns what the server took, oldest first.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.got...)
+}
+
+// Tries counts the messages sent to it, taken or refused.
+func (s *Server) Tries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tries
+}
+
+type backend struct{ s *Server }
+
+func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+
+type session struct {
+	s   *Server
+	msg Message
+}
+
+func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.msg = Message{From: from}
+	return nil
+}
+
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.msg.To = append(x.msg.To, to)
+	return nil
+}
+
+func (x *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	x.s.tries++
+	if x.s.refuse != nil {
+		return x.s.refuse
+	}
+	if len(x.msg.To) == 0 {
+		return errors.New("no recipients")
+	}
+	x.msg.Data = b
+	x.s.got = append(x.s.got, x.msg)
+	return nil
+}
+
+func (x *session) Reset()        { x.msg = Message{} }
+func (x *session) Logout() error { return nil }

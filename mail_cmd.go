@@ -1,0 +1,12 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// mailFlags adds serve's SMTP flags: the server that notifications to
+// mailto: endpoints go through (webhook add --url mailto:...).
+func mailFlags(cmd *cobra.Command, o *ServeOptions) {
+	cmd.Flags().StringVar(&o.SMTP, "smtp", "",
+		"SMTP server for email notifications: smtp://[user:password@]host[:587] (STARTTLS; plain only to this machine's own relay) or smtps://...:465 (env APPLIANCE_SMTP)")
+	cmd.Flags().StringVar(&o.SMTPFrom, "smtp-from", "",
+		"sender of email notifications, e.g. \"Shop <noreply@shop.example>\" (env APPLIANCE_SMTP_FROM)")
+}
