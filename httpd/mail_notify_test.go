@@ -91,6 +91,12 @@ func TestEmailNotifications(t *testing.T) {
 		}
 	}
 
+	for _, u := range []string{"sites/" + key + "/leads", "sites/" + key + "/visitors/" + strconv.FormatUint(v.VisitorID, 10)} {
+		if status, _ := getPage(t, c, srv.URL+u); status != http.StatusOK {
+			t.Errorf("the email's link %s: %d", u, status)
+		}
+	}
+
 	// The relay refuses for a while: the delivery waits and says why.
 	relay.Refuse(&smtp.SMTPError{Code: 451, Message: "try again later"})
 	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"phone": "89101112233"})); status != http.StatusOK {

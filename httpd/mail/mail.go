@@ -374,17 +374,21 @@ func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base
 	case "chat":
 		subject = p.T("Chat on %s", site)
 		t.WriteString(p.T("A chat on %s has ended.", site) + "\n\n")
-		line(p.T("Operator"), str(d, "operator"))
+		line(p.T("Operator"), str(d, "assigned"))
 		if msgs, ok := d["messages"].([]any); ok {
 			var tr strings.Builder
 			for _, x := range msgs {
 				if mm, ok := x.(map[string]any); ok {
-					tr.WriteString(firstOf(str(mm, "name"), str(mm, "from")) + ": " + str(mm, "text") + "\n")
+					who := str(mm, "name")
+					if who == "" && str(mm, "from") == "visitor" {
+						who = p.T("Visitor")
+					}
+					tr.WriteString(firstOf(who, str(mm, "from")) + ": " + str(mm, "text") + "\n")
 				}
 			}
 			line(p.T("Transcript"), tr.String())
 		}
-		link = "chats"
+		link = "chat"
 	default:
 		subject = p.T("%s on %s", ev.Event, site)
 		t.WriteString(subject + "\n\n")

@@ -134,8 +134,8 @@ func TestMessageKinds(t *testing.T) {
 			"Call to Shop from +79162222222", []string{"Duration: 65 seconds", "Called: +74950000001"}},
 		{"call", i18n.Ru, map[string]any{"caller": "", "called": "74950000001", "duration": 1, "answered": false},
 			"Звонок на Shop с номера скрытый номер", []string{"1 секунда", "нет"}},
-		{"chat", i18n.Ru, map[string]any{"operator": "Anna", "messages": []any{map[string]any{"from": "visitor", "text": "Hello"}, map[string]any{"name": "Anna", "text": "Hi!"}}},
-			"Чат на сайте Shop", []string{"visitor: Hello\nAnna: Hi!"}},
+		{"chat", i18n.Ru, map[string]any{"assigned": "Anna", "messages": []any{map[string]any{"from": "visitor", "text": "Hello"}, map[string]any{"name": "Anna", "text": "Hi!"}}},
+			"Чат на сайте Shop", []string{"Оператор: Anna", "Посетитель: Hello\nAnna: Hi!"}},
 	} {
 		raw, err := m.Message(Endpoint{To: []string{"o@shop.example"}, Lang: tc.lang}, 1, body(t, tc.event, tc.data))
 		if err != nil {
