@@ -24,7 +24,7 @@ func TestDomainPackagesStayOutOfHTTP(t *testing.T) {
 		"appliance/httpd/sites",
 		"appliance/httpd/ratelimit",
 		"appliance/httpd/outbox",
-		"appliance/httpd/mail",
+		"appliance/httpd/notice",
 		"appliance/httpd/visitors",
 		"appliance/numbers",
 		"appliance/numbers/tracking",

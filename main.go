@@ -30,7 +30,7 @@ import (
 
 	"appliance/httpd"
 	"appliance/httpd/admin"
-	"appliance/httpd/mail"
+	"appliance/httpd/notice"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -430,13 +430,14 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 		Short: "Add a webhook endpoint to a site and print its secret (shown once)",
 		Example: `  appliance webhook add --site KEY --url https://crm.example.com/hooks/appliance
   appliance webhook add --site KEY --url https://pbx.example.com/cb --events lead,callback --secret "$SECRET"
-  appliance webhook add --site KEY --url mailto:owner@shop.example,sales@shop.example --events lead,callback`,
+  appliance webhook add --site KEY --url mailto:owner@shop.example,sales@shop.example --events lead,callback
+  appliance webhook add --site KEY --url telegram:-1001234567890 --secret "$BOT_TOKEN" --events lead,callback`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runWebhookAdd(c.Context(), add, stdout) },
 	}
 	dataFlag(addCmd, &add.Data)
 	siteFlag(addCmd, &add.Site)
-	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs, or mailto:ADDRESS[,ADDRESS][?lang=en] for emails through serve's --smtp (required)")
+	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs; mailto:ADDRESS[,ADDRESS][?lang=en] for emails through serve's --smtp; telegram:CHAT_ID[?lang=en] for a bot's messages, with --secret BOT_TOKEN (required)")
 	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call, chat")
 	addCmd.Flags().StringVar(&add.Secret, "secret", "", "signing secret; empty: generate one")
 	outboundFlags(addCmd, &add.Outbound, whenNoServer)
@@ -749,7 +750,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate), L0Compaction: o.Store.L0Compaction,
 		NotifySocket: os.Getenv("NOTIFY_SOCKET"), Reload: hup, ACME: o.ACME.options(),
 		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
-		Limits: o.TrackerLimits, Pprof: o.Pprof, Mail: mail.Options{URL: o.SMTP, From: o.SMTPFrom},
+		Limits: o.TrackerLimits, Pprof: o.Pprof, Mail: notice.Options{URL: o.SMTP, From: o.SMTPFrom},
 	}, serving)
 }
 

@@ -156,7 +156,7 @@ func (s *dashboardHandlers) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) e
 			d.Kinds[i].Checked = slices.Contains(kinds, webhooks.Kind(d.Kinds[i].Kind))
 		}
 	} else {
-		if !webhooks.IsMail(ep.URL) { // an email is not signed
+		if !webhooks.IsMail(ep.URL) && !webhooks.IsTelegram(ep.URL) { // an email is not signed; a bot's token is the owner's
 			d.NewSecret, d.NewURL = ep.Secret, ep.URL
 		}
 		v.Flash = "Endpoint added."

@@ -196,7 +196,7 @@ func goKeys(t *testing.T) map[string]bool {
 	keys := map[string]bool{}
 	fset := token.NewFileSet()
 	files, _ := filepath.Glob("*.go")
-	mailFiles, _ := filepath.Glob("mail/*.go") // the notifications' words
+	mailFiles, _ := filepath.Glob("notice/*.go") // the notifications' words
 	files = append(files, mailFiles...)
 	literal := func(e ast.Expr) (string, bool) {
 		lit, ok := e.(*ast.BasicLit)
@@ -263,7 +263,7 @@ func domainMessages(t *testing.T) map[string]bool {
 	// only the cost import's are (the rest answer the API, in English, as
 	// the tracker's and the calls API's do).
 	var files []string
-	for _, pattern := range []string{"sites/*.go", "accounts/*.go", "webhooks/*.go", "callbacks/*.go", "leads/*.go", "chats/*.go", "mail/*.go",
+	for _, pattern := range []string{"sites/*.go", "accounts/*.go", "webhooks/*.go", "callbacks/*.go", "leads/*.go", "chats/*.go", "notice/*.go",
 		"../numbers/*.go", "../numbers/tracking/*.go", "reports/costs.go"} {
 		found, _ := filepath.Glob(pattern)
 		files = append(files, found...)

@@ -1,22 +1,26 @@
 package httpd_test
 
 import (
+	"encoding/json"
 	"io"
 	"mime"
 	"mime/quotedprintable"
 	"net/http"
+	"net/http/httptest"
 	netmail "net/mail"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-smtp"
 
 	"appliance/httpd"
 	"appliance/httpd/httpdtest"
-	"appliance/httpd/mail"
-	"appliance/httpd/mail/mailtest"
+	"appliance/httpd/notice"
+	"appliance/httpd/notice/mailtest"
 )
 
 // readMail parses one message the SMTP server took: its headers and its
@@ -45,7 +49,7 @@ func readMail(t *testing.T, m mailtest.Message) (*netmail.Message, string) {
 func TestEmailNotifications(t *testing.T) {
 	relay := mailtest.Start(t)
 	srv := httpdtest.Start(t, fastHooks, func(o *httpd.Options) {
-		o.Mail = mail.Options{URL: relay.URL(), From: "Shop <noreply@shop.example>"}
+		o.Mail = notice.Options{URL: relay.URL(), From: "Shop <noreply@shop.example>"}
 	})
 	key := srv.Site(t, "Магазин", "shop.example")
 	c := srv.Client(t)
@@ -130,4 +134,91 @@ func TestEmailWithoutSMTPWaits(t *testing.T) {
 		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
 		return strings.Contains(log, "no SMTP server to send email through") && strings.Contains(log, "mailto:owner@shop.example")
 	})
+}
+
+// botAPI is Telegram's Bot API as a bot's sendMessage meets it: it keeps
+// each message by chat, and answers as told.
+type botAPI struct {
+	mu     sync.Mutex
+	token  string
+	got    []map[string]any
+	refuse string // a description to refuse with (403), "" to take
+}
+
+func (b *botAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r.URL.Path != "/bot"+b.token+"/sendMessage" {
+		http.Error(w, `{"ok":false,"error_code":404,"description":"Not Found"}`, http.StatusNotFound)
+		return
+	}
+	if b.refuse != "" {
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error_code": 403, "description": b.refuse})
+		return
+	}
+	var m map[string]any
+	json.NewDecoder(r.Body).Decode(&m)
+	b.got = append(b.got, m)
+	w.Write([]byte(`{"ok":true,"result":{"message_id":1}}`))
+}
+
+func (b *botAPI) messages() []map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.got)
+}
+
+// A Telegram chat as an endpoint: the site's owner gives the chat and the
+// bot's token (as the endpoint's secret), and each lead comes as the bot's
+// message; a bot the chat has blocked gets it again later, the delivery
+// log says why, and never shows the token.
+func TestTelegramNotifications(t *testing.T) {
+	const token = "123456789:AAEhBOweik9ai2o4_mcP-9a8R2nT7xYzAbc"
+	api := &botAPI{token: token, refuse: "Forbidden: bot was blocked by the user"}
+	apiSrv := httptest.NewServer(api)
+	defer apiSrv.Close()
+	srv := httpdtest.Start(t, fastHooks, func(o *httpd.Options) { o.TelegramAPI = apiSrv.URL })
+	key := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	add := func(u, secret string) (int, string) {
+		t.Helper()
+		csrf := srv.FormToken(t, c, "sites/"+key+"/webhooks")
+		resp, err := c.PostForm(srv.URL+"sites/"+key+"/webhooks", url.Values{"csrf": {csrf}, "url": {u}, "secret": {secret}, "events": {"lead"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, page := add("telegram:-1001234567890", ""); status != http.StatusBadRequest || !strings.Contains(page, "token as @BotFather gives it") {
+		t.Errorf("a Telegram endpoint without a token: %d", status)
+	}
+	if status, _ := add("telegram:me", token); status != http.StatusBadRequest {
+		t.Errorf("a chat that is no id: %d", status)
+	}
+	if status, page := add("telegram:-1001234567890?lang=en", token); status != http.StatusOK || strings.Contains(page, token) {
+		t.Fatalf("add: %d (the page shows the token: %v)", status, strings.Contains(page, token))
+	}
+	v := trackHit(t, srv, key, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"name": "Ann", "phone": "89101112233"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	eventually(t, "the delivery log says the bot is blocked", func() bool {
+		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
+		return strings.Contains(log, "403 Forbidden: bot was blocked by the user")
+	})
+	if _, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks"); strings.Contains(log, token) || strings.Contains(log, "AAEhBOweik9ai2o4") {
+		t.Error("the webhooks page shows the bot's token")
+	}
+	api.mu.Lock()
+	api.refuse = ""
+	api.mu.Unlock()
+	eventually(t, "the message sent again", func() bool { return len(api.messages()) == 1 })
+	m := api.messages()[0]
+	text, _ := m["text"].(string)
+	if m["chat_id"] != "-1001234567890" || !strings.HasPrefix(text, "Lead from Shop: Ann\n\n") || !strings.Contains(text, "Phone: 89101112233 (+79101112233)") {
+		t.Errorf("the bot sent %v", m)
+	}
 }

@@ -38,7 +38,7 @@ import (
 	"appliance/httpd/chats"
 	"appliance/httpd/i18n"
 	"appliance/httpd/leads"
-	"appliance/httpd/mail"
+	"appliance/httpd/notice"
 	"appliance/httpd/reports"
 	"appliance/httpd/retention"
 	"appliance/httpd/sites"
@@ -59,11 +59,15 @@ type Options struct {
 	MetricsToken string // bearer token for /metrics; empty disables it
 	// Mail is the SMTP server that mailto: endpoints' notifications go
 	// through (serve --smtp, --smtp-from); none when its URL is "".
-	Mail    mail.Options
-	Pprof   bool // serve /debug/pprof to bearers of MetricsToken
-	Version string
-	Log     *slog.Logger
-	Stdout  io.Writer // where the setup URL is printed
+	Mail notice.Options
+	// TelegramAPI is the Telegram Bot API's base URL that telegram:
+	// endpoints' messages go to; notice.TelegramAPI when "" (tests give
+	// their own).
+	TelegramAPI string
+	Pprof       bool // serve /debug/pprof to bearers of MetricsToken
+	Version     string
+	Log         *slog.Logger
+	Stdout      io.Writer // where the setup URL is printed
 	// Now is the clock of the tracker (sessions, roll-up days); time.Now
 	// when nil. Tests move it instead of sleeping.
 	Now func() time.Time
@@ -245,10 +249,23 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if whOpts.Now == nil {
 		whOpts.Now = o.Now
 	}
+	nw := noticeWriter(pub.String(), pg.catalog, reg)
 	if o.Mail.URL != "" || o.Mail.From != "" {
-		if whOpts.Mail, err = mailSender(o, pub.String(), pg.catalog, reg); err != nil {
+		if whOpts.Mail, err = mailSender(o, nw); err != nil {
 			return nil, err
 		}
+	}
+	telegramAPI := o.TelegramAPI
+	if telegramAPI == "" {
+		telegramAPI = notice.TelegramAPI
+	}
+	tg := &notice.Telegram{API: telegramAPI, Timeout: whOpts.Timeout, W: nw} // its Client: the hooks' (below)
+	whOpts.Telegram = func(ctx context.Context, endpoint, secret string, id uint64, body []byte) (int, string) {
+		e, _, err := notice.ParseTelegram(endpoint)
+		if err != nil {
+			return 0, err.Error()
+		}
+		return tg.Send(ctx, e, secret, body)
 	}
 	sn, err := loadSnippet(ac)
 	if err != nil {
@@ -272,6 +289,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		started:    o.Now(),
 		assetsDone: assetsDone,
 	}
+	tg.Client = s.hooks.Client() // the outbound policy's, as every webhook's
 	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
 	s.reports = reports.New(db, reg, reports.Options{Now: o.Now})
 	s.visits.CountWith(s.reports)
@@ -651,29 +669,32 @@ func (s *Server) Chats() *chats.Service { return s.chats }
 // Callbacks is the server's callbacks.
 func (s *Server) Callbacks() *callbacks.Service { return s.callbacks }
 
+// noticeWriter writes the notifications of the sites of reg, with links
+// under publicURL.
+func noticeWriter(publicURL string, catalog *i18n.Catalog, reg *sites.Registry) notice.Writer {
+	return notice.Writer{Catalog: catalog, PublicURL: strings.TrimSuffix(publicURL, "/") + "/",
+		Site: func(key string) (string, *time.Location, bool) {
+			site, err := reg.ByKey(key)
+			if err != nil {
+				return "", nil, false
+			}
+			return site.Name, reg.Location(site), true
+		}}
+}
+
 // mailSender is webhooks.Options.Mail through the SMTP server of o.Mail:
-// a mailto: endpoint's notification written in its language, about a site
-// of reg, with links under publicURL.
-func mailSender(o Options, publicURL string, catalog *i18n.Catalog, reg *sites.Registry) (func(context.Context, string, uint64, []byte) (int, string), error) {
+// a mailto: endpoint's notification written by w in its language.
+func mailSender(o Options, w notice.Writer) (func(context.Context, string, uint64, []byte) (int, string), error) {
 	mo := o.Mail
-	if mo.PublicURL == "" {
-		mo.PublicURL = strings.TrimSuffix(publicURL, "/") + "/"
-	}
 	if mo.Now == nil {
 		mo.Now = o.Now
 	}
-	m, err := mail.New(mo, catalog, func(key string) (string, *time.Location, bool) {
-		site, err := reg.ByKey(key)
-		if err != nil {
-			return "", nil, false
-		}
-		return site.Name, reg.Location(site), true
-	})
+	m, err := notice.New(mo, w)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	return func(ctx context.Context, endpoint string, id uint64, body []byte) (int, string) {
-		e, _, err := mail.ParseEndpoint(endpoint)
+		e, _, err := notice.ParseEndpoint(endpoint)
 		if err != nil {
 			return 0, err.Error()
 		}

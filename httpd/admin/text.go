@@ -105,8 +105,12 @@ func PrintToken(w io.Writer, t Token) {
 
 // PrintWebhookAdded prints a new endpoint with its secret, shown once.
 func PrintWebhookAdded(w io.Writer, ep Endpoint) {
-	if strings.HasPrefix(ep.URL, "mailto:") { // an email is not signed
+	switch {
+	case strings.HasPrefix(ep.URL, "mailto:"): // an email is not signed
 		fmt.Fprintf(w, "webhook %d added: %s (%s), sent by email through serve's --smtp server\n", ep.ID, ep.URL, strings.Join(ep.Events, ","))
+		return
+	case strings.HasPrefix(ep.URL, "telegram:"): // the secret is the bot's token, which its owner has
+		fmt.Fprintf(w, "webhook %d added: %s (%s), sent as the bot's messages\n", ep.ID, ep.URL, strings.Join(ep.Events, ","))
 		return
 	}
 	fmt.Fprintf(w, "webhook %d added: %s (%s)\nsecret (shown once; verify X-Appliance-Signature with it):\n%s\n",

@@ -78,6 +78,14 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 		a.Status, a.Error = h.o.Mail(ctx, ep.URL, dl.ID, dl.Body)
 		return a
 	}
+	if IsTelegram(ep.URL) {
+		if h.o.Telegram == nil {
+			a.Error = "no Telegram sender in this server; it waits until there is one"
+			return a
+		}
+		a.Status, a.Error = h.o.Telegram(ctx, ep.URL, ep.Secret, dl.ID, dl.Body)
+		return a
+	}
 	a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
 		URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
 		At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",

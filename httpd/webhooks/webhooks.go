@@ -36,7 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"appliance/httpd/mail"
+	"appliance/httpd/notice"
 	"appliance/httpd/outbox"
 	"appliance/internal/usererr"
 	"appliance/store"
@@ -114,6 +114,10 @@ type Options struct {
 	// how it went, as Send does (package mail); nil while no SMTP server
 	// is configured, when such deliveries wait and are tried again.
 	Mail func(ctx context.Context, endpoint string, id uint64, body []byte) (status int, failure string)
+	// Telegram posts the delivery id of body to a telegram: endpoint as
+	// the bot whose token is secret, and says how it went (package
+	// notice); nil: such deliveries wait.
+	Telegram func(ctx context.Context, endpoint, secret string, id uint64, body []byte) (status int, failure string)
 }
 
 // Hooks manages the endpoints and the outbox of one store.
@@ -225,7 +229,7 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 	if err != nil {
 		return ep, err
 	}
-	if !IsMail(ep.URL) {
+	if !IsMail(ep.URL) && !IsTelegram(ep.URL) { // the SMTP server is the operator's; the Bot API's URL is fixed
 		if err := h.CheckURL(ctx, ep.URL); err != nil {
 			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
 		}
@@ -254,16 +258,30 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 // deliveries are emails (Options.Mail), not POSTs.
 func IsMail(rawURL string) bool { return strings.HasPrefix(rawURL, "mailto:") }
 
+// IsTelegram reports whether an endpoint's URL is a telegram: one: its
+// deliveries are messages of the bot whose token is its secret
+// (Options.Telegram).
+func IsTelegram(rawURL string) bool { return strings.HasPrefix(rawURL, "telegram:") }
+
 func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, error) {
 	rawURL = strings.TrimSpace(rawURL)
 	u, err := url.Parse(rawURL)
 	switch {
 	case err == nil && strings.EqualFold(u.Scheme, "mailto") && len(rawURL) <= MaxURL:
-		_, canonical, err := mail.ParseEndpoint("mailto:" + rawURL[len("mailto:"):])
+		_, canonical, err := notice.ParseEndpoint("mailto:" + rawURL[len("mailto:"):])
 		if err != nil {
 			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
 		}
 		u = &url.URL{Scheme: "mailto", Opaque: strings.TrimPrefix(canonical, "mailto:")}
+	case err == nil && strings.EqualFold(u.Scheme, "telegram") && len(rawURL) <= MaxURL:
+		_, canonical, err := notice.ParseTelegram(rawURL)
+		if err != nil {
+			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
+		}
+		if err := notice.CheckBotToken(strings.TrimSpace(secret)); err != nil {
+			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
+		}
+		u = &url.URL{Scheme: "telegram", Opaque: strings.TrimPrefix(canonical, "telegram:")}
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > MaxURL:
 		return store.WebhookEndpoint{}, ErrInvalid.Errorf("the URL must be http:// or https://host/..., at most %d bytes", MaxURL)
 	}

@@ -1,4 +1,4 @@
-package mail
+package notice
 
 import (
 	"encoding/json"
@@ -64,16 +64,19 @@ func testMailer(t testing.TB) *Mailer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(Options{URL: "smtp://127.0.0.1:2525", From: "Shop <noreply@shop.example>", PublicURL: "https://track.example/",
-		Now: func() time.Time { return time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC) }}, cat,
-		func(key string) (string, *time.Location, bool) {
-			loc, _ := time.LoadLocation("Europe/Moscow")
-			return "Shop", loc, key == "KEY"
-		})
+	m, err := New(Options{URL: "smtp://127.0.0.1:2525", From: "Shop <noreply@shop.example>",
+		Now: func() time.Time { return time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC) }}, testWriter(cat))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
+}
+
+func testWriter(cat *i18n.Catalog) Writer {
+	return Writer{Catalog: cat, PublicURL: "https://track.example/", Site: func(key string) (string, *time.Location, bool) {
+		loc, _ := time.LoadLocation("Europe/Moscow")
+		return "Shop", loc, key == "KEY"
+	}}
 }
 
 func body(t testing.TB, event string, data map[string]any) []byte {
@@ -153,4 +156,46 @@ func TestMessageKinds(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestParseTelegram(t *testing.T) {
+	for raw, want := range map[string]string{
+		"telegram:-1001234567890":       "telegram:-1001234567890",
+		"TELEGRAM:12345?lang=en":        "telegram:12345?lang=en",
+		"telegram:@shop_orders":         "telegram:@shop_orders",
+		"telegram:@shop_orders?lang=ru": "telegram:@shop_orders",
+		"telegram:":                     "",
+		"telegram:me":                   "",
+		"telegram:@a":                   "",
+		"telegram:123?lang=de":          "",
+		"telegram:123?token=x":          "",
+		"telegram://123":                "",
+		"telegram:123%0d%0a":            "",
+	} {
+		_, got, err := ParseTelegram(raw)
+		if got != want || (err == nil) != (want != "") {
+			t.Errorf("ParseTelegram(%q) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	for tok, ok := range map[string]bool{"123456789:AAEhBOweik9ai2o4_mcP-9a8R2nT7xYzAbc": true, "123:short": false, "abc:AAEhBOweik9ai2o4_mcP-9a8R2nT7xYzAbc": false, "": false} {
+		if err := CheckBotToken(tok); (err == nil) != ok {
+			t.Errorf("CheckBotToken(%q): %v", tok, err)
+		}
+	}
+}
+
+func FuzzParseTelegram(f *testing.F) {
+	for _, s := range []string{"telegram:-100123", "telegram:@chan_nel?lang=en", "telegram:%40x", "telegram:1?lang=en&lang=ru"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		e, canonical, err := ParseTelegram(raw)
+		if err != nil {
+			return
+		}
+		again, c2, err := ParseTelegram(canonical)
+		if err != nil || c2 != canonical || again != e || strings.ContainsAny(e.Chat, "/?#%\r\n ") {
+			t.Fatalf("%q → %q → %q, %v", raw, canonical, c2, err)
+		}
+	})
 }

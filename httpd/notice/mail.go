@@ -1,0 +1,258 @@
+package notice
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	netmail "net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"appliance/httpd/i18n"
+	"appliance/internal/usererr"
+)
+
+// ErrInvalid is the kind of a bad --smtp, --smtp-from or mailto: address.
+var ErrInvalid = usererr.New("mail", 400, "invalid email settings")
+
+// MaxRecipients bounds the addresses of one mailto: endpoint.
+const MaxRecipients = 10
+
+// Options configure a Mailer.
+type Options struct {
+	// URL is the SMTP server: smtp://[user:password@]host[:port] (port
+	// 587 by default; STARTTLS, required unless the host is this
+	// machine's loopback: a local relay is spoken to in plain text) or
+	// smtps://... (TLS from the start, port 465 by default).
+	URL string
+	// From is the sender, "Name <address>" or an address.
+	From string
+	// Timeout bounds one message's whole exchange; default 30 s.
+	Timeout time.Duration
+	// TLS is the TLS configuration (tests give their own roots); nil: the
+	// system's roots and the server's host name.
+	TLS *tls.Config
+	// Now is the clock of the Date header; default time.Now.
+	Now func() time.Time
+}
+
+// Mailer sends notifications through one SMTP server.
+type Mailer struct {
+	o        Options
+	addr     string // host:port
+	host     string
+	implicit bool // smtps: TLS from the start
+	user     string
+	password string
+	from     *netmail.Address
+	w        Writer
+}
+
+// New checks o and returns its Mailer, whose messages w writes.
+func New(o Options, w Writer) (*Mailer, error) {
+	u, err := url.Parse(strings.TrimSpace(o.URL))
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" || u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		return nil, ErrInvalid.Errorf("--smtp: want smtp://[user:password@]host[:port] or smtps://..., not %q", redact(o.URL))
+	}
+	m := &Mailer{o: o, host: u.Hostname(), implicit: u.Scheme == "smtps", w: w}
+	port := u.Port()
+	if port == "" {
+		port = "587"
+		if m.implicit {
+			port = "465"
+		}
+	}
+	m.addr = net.JoinHostPort(m.host, port)
+	if u.User != nil {
+		m.user = u.User.Username()
+		m.password, _ = u.User.Password()
+	}
+	if m.from, err = netmail.ParseAddress(o.From); err != nil {
+		return nil, ErrInvalid.Errorf("--smtp-from: %q is not an email address such as \"Shop <noreply@shop.example>\"", o.From)
+	}
+	if m.o.Timeout <= 0 {
+		m.o.Timeout = 30 * time.Second
+	}
+	if m.o.Now == nil {
+		m.o.Now = time.Now
+	}
+	return m, nil
+}
+
+// redact is an SMTP URL with its password left out, for messages and logs.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Endpoint is a mailto: endpoint read: its addresses and the language its
+// messages are written in.
+type Endpoint struct {
+	To   []string
+	Lang i18n.Lang
+}
+
+// ParseEndpoint reads a mailto: URL, "mailto:a@shop.example,b@shop.example"
+// with an optional "?lang=en" (Russian by default), and returns it with
+// its canonical URL.
+func ParseEndpoint(raw string) (Endpoint, string, error) {
+	bad := func() (Endpoint, string, error) {
+		return Endpoint{}, "", ErrInvalid.Errorf("an email endpoint is mailto:address[,address...][?lang=en], at most %d addresses", MaxRecipients)
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Scheme != "mailto" || u.Opaque == "" {
+		return bad()
+	}
+	opaque, err := url.PathUnescape(u.Opaque)
+	if err != nil {
+		return bad()
+	}
+	var e Endpoint
+	for _, a := range strings.Split(opaque, ",") {
+		addr, err := netmail.ParseAddress(strings.TrimSpace(a))
+		if err == nil && addr.Name == "" {
+			// A quoted local part ("a b"@x) comes back unquoted: one that
+			// cannot be written bare is refused rather than sent wrong.
+			var again *netmail.Address
+			if again, err = netmail.ParseAddress(addr.Address); err == nil && again.Address != addr.Address {
+				err = errors.New("quoted")
+			}
+		}
+		if err != nil || addr.Name != "" || strings.ContainsAny(addr.Address, "\r\n,") {
+			return Endpoint{}, "", ErrInvalid.Errorf("%q is not an email address", strings.TrimSpace(a))
+		}
+		e.To = append(e.To, addr.Address)
+	}
+	if len(e.To) > MaxRecipients {
+		return bad()
+	}
+	q := u.Query()
+	e.Lang = i18n.Ru
+	if l := q.Get("lang"); l != "" {
+		var ok bool
+		if e.Lang, ok = i18n.Parse(l); !ok || len(q) > 1 {
+			return bad()
+		}
+	} else if len(q) > 0 {
+		return bad()
+	}
+	canonical := "mailto:" + strings.Join(e.To, ",")
+	if e.Lang != i18n.Ru {
+		canonical += "?lang=" + string(e.Lang)
+	}
+	return e, canonical, nil
+}
+
+// Send writes the notification of one webhook delivery (body: the
+// webhook's JSON; id: the delivery's, the same on every retry) to e and
+// hands it to the SMTP server. It returns the server's code (250 when it
+// took the message; 0 when none answered) and, unless it took it, why not.
+func (m *Mailer) Send(ctx context.Context, e Endpoint, id uint64, body []byte) (code int, failure string) {
+	msg, err := m.Message(e, id, body)
+	if err != nil {
+		return 0, err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
+	defer cancel()
+	if err := m.send(ctx, e.To, msg); err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			return se.Code, fmt.Sprintf("%d %s", se.Code, se.Message)
+		}
+		return 0, err.Error()
+	}
+	return 250, ""
+}
+
+func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", m.addr)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() }) // the exchange ends with ctx
+	defer stop()
+	tlsConf := m.o.TLS
+	if tlsConf == nil {
+		tlsConf = &tls.Config{ServerName: m.host}
+	}
+	var c *smtp.Client
+	switch {
+	case m.implicit:
+		c = smtp.NewClient(tls.Client(conn, tlsConf))
+	case m.loopback():
+		c = smtp.NewClient(conn) // a relay on this machine: nothing crosses a network
+	default:
+		if c, err = smtp.NewClientStartTLS(conn, tlsConf); err != nil {
+			conn.Close()
+			return fmt.Errorf("%w (a server that is not on this machine is reached over TLS only: STARTTLS, or smtps://)", err)
+		}
+	}
+	defer c.Close()
+	if m.user != "" {
+		if err := c.Auth(sasl.NewPlainClient("", m.user, m.password)); err != nil {
+			return err
+		}
+	}
+	if err := c.SendMail(m.from.Address, to, bytes.NewReader(msg)); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// loopback reports whether the SMTP server is on this machine.
+func (m *Mailer) loopback() bool {
+	if m.host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(m.host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Message is the whole RFC 5322 message Send hands over: headers, then the
+// text as quoted-printable UTF-8. Everything a visitor typed is only ever
+// in an encoded header or the text, so it cannot add a header.
+func (m *Mailer) Message(e Endpoint, id uint64, body []byte) ([]byte, error) {
+	subject, text, err := m.w.Compose(e.Lang, body)
+	if err != nil {
+		return nil, fmt.Errorf("notification %d: %w", id, err)
+	}
+	var b bytes.Buffer
+	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
+	header("From", m.from.String())
+	header("To", strings.Join(e.To, ", "))
+	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(subject, 150)))
+	header("Date", m.o.Now().Format(time.RFC1123Z))
+	header("Message-ID", "<appliance."+strconv.FormatUint(id, 10)+"@"+hostOf(m.from.Address)+">")
+	header("Auto-Submitted", "auto-generated")
+	header("MIME-Version", "1.0")
+	header("Content-Type", "text/plain; charset=utf-8")
+	header("Content-Transfer-Encoding", "quoted-printable")
+	b.WriteString("\r\n")
+	w := quotedprintable.NewWriter(&b)
+	io.WriteString(w, strings.ReplaceAll(text, "\n", "\r\n"))
+	w.Close()
+	return b.Bytes(), nil
+}
+
+func hostOf(addr string) string {
+	_, host, _ := strings.Cut(addr, "@")
+	return host
+}

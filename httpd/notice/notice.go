@@ -1,0 +1,240 @@
+// Package notice tells people what happened on their sites: a lead, a
+// callback request, a call or a finished chat, as a short plain-text
+// message in the reader's language with a link to it on the dashboard, by
+// email (an SMTP server the operator configures, serve --smtp) or in a
+// Telegram chat (a bot the site's owner makes).
+//
+// An email address or a Telegram chat is a webhook endpoint of its own
+// ("mailto:" and "telegram:" URLs, package webhooks): its deliveries are
+// queued in the same write as the lead, tried again with the same backoff,
+// and logged on the same page. This package only turns one delivery's body
+// (the webhook's JSON) into a message (Writer) and hands it over. The SMTP
+// server is the operator's own configuration, like the data directory, so
+// it is not held to the outbound policy that keeps the dashboard's users'
+// URLs off private networks: a relay on localhost is the usual set-up. The
+// Telegram API is reached through that policy's client like any webhook.
+package notice
+
+import (
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"appliance/httpd/i18n"
+)
+
+// Site is what a message says of the site an event is of: its name, the
+// zone its times are written in, and whether it is still there.
+type Site func(key string) (name string, loc *time.Location, ok bool)
+
+// Writer writes the messages: in the catalog's words, about the sites Site
+// tells of, with links under PublicURL (the dashboard's base URL, ending
+// in "/").
+type Writer struct {
+	Catalog   *i18n.Catalog
+	Site      Site
+	PublicURL string
+}
+
+// Compose is the subject and text of one delivery's body (the webhook's
+// JSON) in lang.
+func (w Writer) Compose(lang i18n.Lang, body []byte) (subject, text string, err error) {
+	var ev envelope
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return "", "", err
+	}
+	name, loc, ok := w.Site(ev.SiteKey)
+	if !ok {
+		name, loc = ev.SiteKey, time.UTC
+	}
+	subject, text = compose(w.Catalog.For(lang), &ev, name, loc, w.PublicURL)
+	return subject, text, nil
+}
+
+// envelope is a webhook delivery's body (webhooks.payload).
+type envelope struct {
+	Event     string         `json:"event"`
+	ID        uint64         `json:"id"`
+	SiteKey   string         `json:"site_key"`
+	CreatedAt time.Time      `json:"created_at"`
+	Data      map[string]any `json:"data"`
+}
+
+// oneLine is s with every run of control characters and spaces made one
+// space, cut to at most max runes.
+func oneLine(s string, max int) string {
+	f := strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+	s = strings.Join(f, " ")
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max-1]) + "…"
+	}
+	return s
+}
+
+// clean is a visitor's text for the message's body: its lines kept, other
+// control characters shown as U+FFFD (a terminal escape in a mail client's
+// plain-text view is no more than a character).
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return '\uFFFD'
+	}, strings.ReplaceAll(s, "\r\n", "\n"))
+}
+
+// compose writes the subject and text of ev.
+func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base string) (subject, text string) {
+	d := ev.Data
+	var t strings.Builder
+	line := func(label, v string) { // label: translated
+		if v = strings.TrimSpace(clean(v)); v != "" {
+			if strings.Contains(v, "\n") {
+				t.WriteString(label + ":\n" + v + "\n")
+			} else {
+				t.WriteString(label + ": " + v + "\n")
+			}
+		}
+	}
+	when := ev.CreatedAt.In(loc).Format("02.01.2006 15:04") + " (" + zoneName(loc, ev.CreatedAt) + ")"
+	link := ""
+	switch ev.Event {
+	case "lead":
+		who := firstOf(str(d, "name"), str(d, "phone_raw"), str(d, "email_raw"), str(d, "message"))
+		subject = p.T("Lead from %s: %s", site, oneLine(clean(who), 80))
+		t.WriteString(p.T("A lead on %s.", site) + "\n\n")
+		line(p.T("Visitor's name"), str(d, "name"))
+		line(p.T("Phone"), typed(str(d, "phone_raw"), str(d, "phone"), d["phone_unparsed"] == true, p))
+		line(p.T("Email"), typed(str(d, "email_raw"), str(d, "email"), d["email_unparsed"] == true, p))
+		line(p.T("Message"), str(d, "message"))
+		line(p.T("Form"), str(d, "form_name"))
+		if d["is_sale"] == true {
+			line(p.T("Sale"), firstOf(str(d, "sale_cost"), p.T("yes")))
+		}
+		link = "leads#lead-" + strconv.FormatUint(ev.ID, 10)
+	case "callback":
+		subject = p.T("Callback request from %s: %s", site, oneLine(clean(str(d, "phone_raw")), 40))
+		t.WriteString(p.T("A visitor on %s asks to be called back.", site) + "\n\n")
+		line(p.T("Phone"), typed(str(d, "phone_raw"), str(d, "phone"), d["phone_unparsed"] == true, p))
+		line(p.T("Group"), str(d, "group_name"))
+		if at := str(d, "delayed_call_time"); at != "" {
+			if tm, err := time.Parse(time.RFC3339, at); err == nil {
+				line(p.T("Call at"), tm.In(loc).Format("02.01.2006 15:04"))
+			}
+		}
+		link = "callbacks#callback-" + strconv.FormatUint(ev.ID, 10)
+	case "call":
+		caller := firstOf(plus(str(d, "caller")), p.T("hidden number"))
+		subject = p.T("Call to %s from %s", site, caller)
+		t.WriteString(p.T("A call to %s.", site) + "\n\n")
+		line(p.T("Caller"), caller)
+		line(p.T("Called"), plus(str(d, "called")))
+		if n, ok := d["duration"].(float64); ok {
+			line(p.T("Duration"), p.N("%d second", int(n)))
+		}
+		if d["answered"] == false {
+			line(p.T("Answered"), p.T("no"))
+		}
+		line(p.T("Recording"), str(d, "recording_url"))
+		link = "calls"
+	case "chat":
+		subject = p.T("Chat on %s", site)
+		t.WriteString(p.T("A chat on %s has ended.", site) + "\n\n")
+		line(p.T("Operator"), str(d, "assigned"))
+		if msgs, ok := d["messages"].([]any); ok {
+			var tr strings.Builder
+			for _, x := range msgs {
+				if mm, ok := x.(map[string]any); ok {
+					who := str(mm, "name")
+					if who == "" && str(mm, "from") == "visitor" {
+						who = p.T("Visitor")
+					}
+					tr.WriteString(firstOf(who, str(mm, "from")) + ": " + str(mm, "text") + "\n")
+				}
+			}
+			line(p.T("Transcript"), tr.String())
+		}
+		link = "chat"
+	default:
+		subject = p.T("%s on %s", ev.Event, site)
+		t.WriteString(subject + "\n\n")
+	}
+	line(p.T("Page"), firstOf(str(d, "page_url"), str(d, "page")))
+	if src, ok := d["source"].(map[string]any); ok {
+		line(p.T("Source"), sourceText(p, src))
+	}
+	line(p.T("Time"), when)
+	if base != "" && ev.SiteKey != "" {
+		t.WriteString("\n")
+		if link != "" {
+			line(p.T("Open"), base+"sites/"+url.PathEscape(ev.SiteKey)+"/"+link)
+		}
+		if v, ok := d["visitor_id"].(float64); ok && v > 0 {
+			line(p.T("Visitor"), base+"sites/"+url.PathEscape(ev.SiteKey)+"/visitors/"+strconv.FormatFloat(v, 'f', -1, 64))
+		}
+	}
+	t.WriteString("\n-- \n" + p.T("Sent by the appliance: this address is one of the site's notification endpoints (Webhooks page).") + "\n")
+	return subject, t.String()
+}
+
+// typed is a phone or email as the visitor typed it, with its normal form
+// when that differs, or a flag when it is none.
+func typed(raw, norm string, unparsed bool, p i18n.Printer) string {
+	switch {
+	case unparsed:
+		return raw + " (" + p.T("as typed") + ")"
+	case raw == "" || norm == "" || strings.Contains(raw, norm):
+		return firstOf(raw, norm)
+	}
+	if !strings.Contains(norm, "@") {
+		norm = "+" + norm
+	}
+	return raw + " (" + norm + ")"
+}
+
+func plus(digits string) string {
+	if digits == "" {
+		return ""
+	}
+	return "+" + digits
+}
+
+// sourceText is a traffic source in one line: its channel in the
+// reader's words, then its utm tags and referrer.
+func sourceText(p i18n.Printer, s map[string]any) string {
+	var parts []string
+	if ch := str(s, "channel"); ch != "" {
+		parts = append(parts, p.T(ch))
+	}
+	for _, k := range []string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "referrer"} {
+		if v := oneLine(str(s, k), 200); v != "" {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, " / ")
+}
+
+func zoneName(loc *time.Location, t time.Time) string {
+	if n := loc.String(); n != "" && n != "Local" {
+		return n
+	}
+	n, _ := t.In(loc).Zone()
+	return n
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if strings.TrimSpace(x) != "" {
+			return x
+		}
+	}
+	return ""
+}
