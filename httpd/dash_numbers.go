@@ -385,7 +385,7 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 
 // callsCSVHeader names the export's columns.
 func callsCSVHeader() []string {
-	return append([]string{"call_id", "started_at", "received_at", "called", "caller", "duration", "answered", "recording_url",
+	return append([]string{"call_id", "started_at", "received_at", "called", "caller", "caller_typed", "duration", "answered", "recording_url",
 		"number_kind", "attributed", "match", "visitor_id", "session_id"}, sourceCSVHeader...)
 }
 
@@ -423,7 +423,7 @@ func callCSVRow(c *store.Call, loc *time.Location) []string {
 		return strconv.FormatUint(v, 10)
 	}
 	return append([]string{u(c.ID), time.UnixMilli(c.Time).In(loc).Format(time.RFC3339), time.UnixMilli(c.Received).In(loc).Format(time.RFC3339),
-		c.Called, c.Caller, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
+		c.Called, c.Caller, c.CallerTyped, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
 		c.Kind, strconv.FormatBool(c.Attributed), c.Match, u(c.Visitor), u(c.Session)}, sourceCSV(&c.Source)...)
 }
 

@@ -316,7 +316,6 @@ func TestCallsAPI(t *testing.T) {
 		{"two objects", token, `{"called":"` + num + `"}{}`, 400, "one JSON object"},
 		{"no called", token, `{"caller":"79161234567"}`, 400, "called"},
 		{"bad called", token, `{"called":"hello"}`, 400, "phone"},
-		{"bad caller", token, `{"called":"` + num + `","caller":"12"}`, 400, "caller"},
 		{"bad started_at", token, `{"called":"` + num + `","started_at":"yesterday"}`, 400, "RFC 3339"},
 		{"future started_at", token, `{"called":"` + num + `","started_at":"2030-01-01T00:00:00Z"}`, 400, "future"},
 		{"old started_at", token, `{"called":"` + num + `","started_at":"1999-12-31T23:59:59Z"}`, 400, "before 2000"},
@@ -388,6 +387,39 @@ func TestCallsAPI(t *testing.T) {
 	}
 	if code, _ := api(t, f, "GET", "api/v1/attribution?number="+num, "", ""); code != http.StatusUnauthorized {
 		t.Errorf("attribution without token: %d", code)
+	}
+}
+
+// A call from a hidden caller or an internal extension, as PBXs write
+// them ("anonymous", "101"), reported with the called number as a SIP URI,
+// is stored and tied to the visitor who held the number; the calls page
+// shows the caller as reported, flagged. Such calls were refused with 400
+// and lost.
+func TestCallFromCallerThatIsNoNumber(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	token := apiToken(t, f)
+	f.clock.Add(time.Minute)
+	for _, caller := range []string{"anonymous", "101"} {
+		body := `{"called":"sip:` + num + `@pbx.example","caller":"` + caller + `","started_at":"` + f.clock.Now().Format(time.RFC3339) + `"}`
+		code, raw := api(t, f, "POST", "api/v1/calls", token, body)
+		if code != http.StatusOK {
+			t.Fatalf("call from %q: %d %s", caller, code, raw)
+		}
+		if r := decodeResult(t, raw); !r.Attributed || r.VisitorID != h.VisitorID || r.Match != "lease" {
+			t.Fatalf("call from %q: %+v, want visitor %d by lease", caller, r, h.VisitorID)
+		}
+	}
+	if n := storedCalls(t, f); n != 2 {
+		t.Fatalf("%d calls stored, want 2", n)
+	}
+	page := okPage(t, f.srv.Client(t), f.srv.URL+"sites/"+f.site.Key+"/calls")
+	for _, caller := range []string{"anonymous", "101"} {
+		if !strings.Contains(page, `<span class="caller-typed">`+caller+`</span> <span class="flag unparsed-phone">`) {
+			t.Errorf("the calls page does not show the caller %q as reported, flagged", caller)
+		}
 	}
 }
 

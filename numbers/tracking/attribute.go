@@ -112,7 +112,8 @@ func (l *lastLease) see(k, v []byte) bool {
 	return false
 }
 
-// Attribute tells who a call to number (any written form) at the instant
+// Attribute tells who a call to number (any written form, a SIP URI, with
+// an extension: callNumber) at the instant
 // at came from: the visitor whose lease held the number then (the last
 // claim at or before at, if its until is not before at; an at of whole
 // seconds takes in claims within its second), else the rule of
@@ -120,7 +121,7 @@ func (l *lastLease) see(k, v []byte) bool {
 // own number, or one no site has). History outlives the set-up: a number
 // since removed from its pool is still attributed to the lease it had.
 func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (Attribution, error) {
-	d, err := digitsOf(number, t.region)
+	d, err := callNumber(number, t.region)
 	if err != nil {
 		return Attribution{}, fmt.Errorf("attribute call: %w", err)
 	}

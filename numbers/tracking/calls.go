@@ -27,7 +27,7 @@ const (
 // CallInput is an inbound call as the telephony side reports it.
 type CallInput struct {
 	Called       string        // the number dialled, any written form
-	Caller       string        // the caller's number; "" when hidden
+	Caller       string        // the caller's number; "" when hidden, kept as typed when not a number
 	StartedAt    time.Time     // zero: now
 	Duration     time.Duration // whole seconds
 	Answered     bool
@@ -68,8 +68,9 @@ func updated(prev, c store.Call) store.Call {
 type CallView struct {
 	ID           uint64       `json:"id"`
 	StartedAt    time.Time    `json:"started_at"`
-	Called       string       `json:"called"` // E.164 digits
-	Caller       string       `json:"caller"` // E.164 digits; "" when hidden
+	Called       string       `json:"called"`       // E.164 digits
+	Caller       string       `json:"caller"`       // E.164 digits; "" when hidden or not a number
+	CallerTyped  string       `json:"caller_typed"` // the caller as reported when not a number ("anonymous"); else ""
 	Duration     uint32       `json:"duration"`
 	Answered     bool         `json:"answered"`
 	RecordingURL string       `json:"recording_url"`
@@ -85,7 +86,7 @@ type CallView struct {
 // ViewOfCall returns the view of c, attributed as a says.
 func ViewOfCall(c *store.Call, a *Attribution) CallView {
 	return CallView{ID: c.ID, StartedAt: time.UnixMilli(c.Time).UTC(), Called: c.Called, Caller: c.Caller,
-		Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
+		CallerTyped: c.CallerTyped, Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
 		Attributed: c.Attributed, Match: c.Match, Pool: a.PoolName, VisitorID: c.Visitor, SessionID: c.Session, Source: c.Source}
 }
 
@@ -97,12 +98,14 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 		return c, ErrInvalid.Errorf("called is required")
 	}
 	var err error
-	if c.Called, err = digitsOf(in.Called, region); err != nil {
+	if c.Called, err = callNumber(in.Called, region); err != nil {
 		return c, usererr.Within("called", err)
 	}
+	// A caller that is no phone number ("anonymous", "101") does not lose
+	// the call: it is kept as typed and matches no visitor.
 	if strings.TrimSpace(in.Caller) != "" {
-		if c.Caller, err = digitsOf(in.Caller, region); err != nil {
-			return c, usererr.Within("caller", err)
+		if c.Caller, err = callNumber(in.Caller, region); err != nil {
+			c.CallerTyped = typedCaller(in.Caller)
 		}
 	}
 	start := in.StartedAt
@@ -167,8 +170,12 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	}
 	c.Match = a.Match
 	var once []byte
-	if !in.StartedAt.IsZero() && len(c.Called) < 256 && len(c.Caller) < 256 {
-		once = store.CallOnceKey(c.Called, c.Caller, c.Time)
+	caller := c.Caller
+	if caller == "" {
+		caller = c.CallerTyped
+	}
+	if !in.StartedAt.IsZero() && len(c.Called) < 256 && len(caller) < 256 {
+		once = store.CallOnceKey(c.Called, caller, c.Time)
 	}
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		if once != nil {

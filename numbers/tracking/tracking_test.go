@@ -479,7 +479,6 @@ func TestRecordCall(t *testing.T) {
 	for _, bad := range []CallInput{
 		{},
 		{Called: "abc"},
-		{Called: nums[0], Caller: "12"},
 		{Called: nums[0], StartedAt: t0.Add(time.Hour)},
 		{Called: nums[0], Duration: -time.Second},
 		{Called: nums[0], Duration: 1500 * time.Millisecond},
@@ -532,6 +531,50 @@ func TestRecordCallRetryIsNotStoredTwice(t *testing.T) {
 	}
 	days, err := tr.CallDays(1, t0, t0)
 	if err != nil || len(days) != 1 || days[0].Calls != 4 {
+		t.Fatalf("days %+v %v", days, err)
+	}
+}
+
+// A call is kept whatever the telephony side writes for its caller: a
+// hidden caller ("anonymous"), an internal extension, a SIP address. A
+// caller that is no phone number is kept as typed, matches no visitor and
+// leaves the call to its lease; the called number may be a SIP URI or have
+// an extension. A retry of such a call is still told by its caller.
+func TestRecordCallOfAnyCaller(t *testing.T) {
+	db := storetest.Open(t)
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0)
+	for i, tt := range []struct{ called, caller, digits, typed string }{
+		{nums[0], "anonymous", "", "anonymous"},
+		{nums[0], "  Unavailable ", "", "Unavailable"},
+		{nums[0], "101", "", "101"},
+		{nums[0], "8 916 123-45-67 доб. 5", "79161234567", ""},
+		{"sip:" + nums[0] + "@pbx.example;user=phone", `"Ivan" <sip:+79161234567@pbx.example>`, "79161234567", ""},
+		{"8 495 000-00-01 ext. 12", "79161234567@sip.example", "79161234567", ""},
+		{"tel:+" + nums[0], "a\x00b\xff", "", "a b\uFFFD"},
+	} {
+		in := CallInput{Called: tt.called, Caller: tt.caller, StartedAt: t0.Add(time.Duration(i+1) * time.Second)}
+		c, a, err := tr.RecordCall(ctx, in, t0.Add(time.Minute))
+		if err != nil {
+			t.Fatalf("%q from %q: %v", tt.called, tt.caller, err)
+		}
+		if c.Called != nums[0] || c.Caller != tt.digits || c.CallerTyped != tt.typed || !c.Attributed || a.Visitor != 1 || c.Match != store.MatchLease {
+			t.Errorf("%q from %q: call %+v, attribution %+v", tt.called, tt.caller, c, a)
+		}
+		if again, _, err := tr.RecordCall(ctx, in, t0.Add(2*time.Minute)); err != nil || again.ID != c.ID {
+			t.Errorf("%q from %q reported again: call %d, %v; want %d", tt.called, tt.caller, again.ID, err, c.ID)
+		}
+	}
+	if _, _, err := tr.RecordCall(ctx, CallInput{Called: nums[0], Caller: "unknown", StartedAt: t0.Add(time.Minute)}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.Call
+	tr.ListCalls(ctx, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	if len(got) != 8 || got[0].CallerTyped != "unknown" {
+		t.Fatalf("%d calls stored, want 8, the latest from \"unknown\": %+v", len(got), got)
+	}
+	if days, err := tr.CallDays(1, t0, t0); err != nil || days[0].Calls != 8 || days[0].Attributed != 8 {
 		t.Fatalf("days %+v %v", days, err)
 	}
 }
