@@ -313,6 +313,9 @@ func TestCallsAPI(t *testing.T) {
 		{"bad token", "nope", `{"called":"` + num + `"}`, 401, "not valid"},
 		{"not JSON", token, `{"called":`, 400, "not JSON"},
 		{"unknown field", token, `{"called":"` + num + `","calld":"x"}`, 400, "unknown field"},
+		// The PBX's own name for its id is not ours: the answer lists ours.
+		{"unknown field lists the fields", token, `{"called":"` + num + `","call_id":"x"}`, 400, "pbx_call_id"},
+		{"long pbx_call_id", token, `{"called":"` + num + `","pbx_call_id":"` + strings.Repeat("x", 129) + `"}`, 400, "pbx_call_id"},
 		{"two objects", token, `{"called":"` + num + `"}{}`, 400, "one JSON object"},
 		{"no called", token, `{"caller":"79161234567"}`, 400, "called"},
 		{"bad called", token, `{"called":"hello"}`, 400, "phone"},
@@ -387,6 +390,37 @@ func TestCallsAPI(t *testing.T) {
 	}
 	if code, _ := api(t, f, "GET", "api/v1/attribution?number="+num, "", ""); code != http.StatusUnauthorized {
 		t.Errorf("attribution without token: %d", code)
+	}
+}
+
+// A PBX that gives its own id of a call (pbx_call_id) and retries a
+// report it did not see answered, without started_at, gets the first call
+// back: it is stored, counted and sent to webhooks once. Without the id, or
+// without started_at, such a retry was a second call.
+func TestCallsAPIRetryByPBXCallID(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	token := apiToken(t, f)
+	f.clock.Add(time.Minute)
+	body := `{"called":"` + num + `","caller":"79161234567","pbx_call_id":"1764158400.42"}`
+	code, raw := api(t, f, "POST", "api/v1/calls", token, body)
+	if code != http.StatusOK {
+		t.Fatalf("post call: %d %s", code, raw)
+	}
+	first := decodeResult(t, raw)
+	f.clock.Add(30 * time.Second)
+	code, raw = api(t, f, "POST", "api/v1/calls", token, body)
+	if r := decodeResult(t, raw); code != http.StatusOK || r != first || r.VisitorID != h.VisitorID {
+		t.Fatalf("retry: %d %+v, want the first %+v", code, r, first)
+	}
+	if n := storedCalls(t, f); n != 1 {
+		t.Fatalf("%d calls stored, want 1", n)
+	}
+	days, err := f.srv.HTTP.Numbers().CallDays(f.site.ID, f.clock.Now(), f.clock.Now())
+	if err != nil || days[0].Calls != 1 {
+		t.Fatalf("call roll-up %+v %v", days, err)
 	}
 }
 

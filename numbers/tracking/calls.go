@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"appliance/internal/usererr"
@@ -19,6 +20,7 @@ import (
 const (
 	MaxCallDuration = 24 * time.Hour
 	MaxRecordingURL = 2048
+	MaxPBXCallID    = 128
 	// MaxCallSkew is how far in the future a call may say it started: the
 	// telephony side's clock may run a little ahead.
 	MaxCallSkew = 5 * time.Minute
@@ -32,6 +34,10 @@ type CallInput struct {
 	Duration     time.Duration // whole seconds
 	Answered     bool
 	RecordingURL string // "" or an absolute http(s) URL
+	// PBXCallID is the telephony side's own id of the call ("" when it
+	// gives none), at most MaxPBXCallID bytes of printable text: reports
+	// of one call with one id are one call, whatever their started_at.
+	PBXCallID string
 	// Sites, when not empty, are the only sites whose numbers may be
 	// called: a call to another site's number, or to a number no site
 	// has, is refused with ErrOtherSite and not stored (an API token
@@ -121,6 +127,11 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 	if in.Duration < 0 || in.Duration > MaxCallDuration || in.Duration%time.Second != 0 {
 		return c, ErrInvalid.Errorf("duration must be whole seconds from 0 to %d", int(MaxCallDuration/time.Second))
 	}
+	if id := in.PBXCallID; id != "" {
+		if len(id) > MaxPBXCallID || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+			return c, ErrInvalid.Errorf("pbx_call_id must be at most %d bytes of text without control characters", MaxPBXCallID)
+		}
+	}
 	if u := in.RecordingURL; u != "" {
 		if len(u) > MaxRecordingURL || !utf8.ValidString(u) || strings.IndexFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 			return c, ErrInvalid.Errorf("recording_url must be a URL of at most %d bytes without spaces", MaxRecordingURL)
@@ -140,7 +151,8 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 // stores it with its attribution under the site that has the called number
 // (site 0 when none has) and counts it in the site's day, all in one
 // durable write (with what in.Also adds). It returns the stored call. A call reported again with the
-// same called and caller numbers and the same explicit started_at (a PBX
+// same called number and PBXCallID, or, without a PBXCallID, the same
+// called and caller numbers and the same explicit started_at (a PBX
 // retrying a webhook it did not see answered, or reporting the call as it
 // rings and again as it ends) is not stored twice: the call first stored
 // is returned, updated with what the report adds (updated: its duration,
@@ -174,7 +186,10 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	if caller == "" {
 		caller = c.CallerTyped
 	}
-	if !in.StartedAt.IsZero() && len(c.Called) < 256 && len(caller) < 256 {
+	switch {
+	case in.PBXCallID != "" && len(c.Called) < 256:
+		once = store.CallPBXKey(c.Called, in.PBXCallID)
+	case !in.StartedAt.IsZero() && len(c.Called) < 256 && len(caller) < 256:
 		once = store.CallOnceKey(c.Called, caller, c.Time)
 	}
 	err = t.db.Update(ctx, func(tx *store.Tx) error {

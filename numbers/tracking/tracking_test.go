@@ -535,6 +535,54 @@ func TestRecordCallRetryIsNotStoredTwice(t *testing.T) {
 	}
 }
 
+// A PBX that gives its own id of a call (pbx_call_id) has its reports of
+// it stored once, whatever started_at each gave or left out: a retry of a
+// report without started_at, a report as the call rings and another, with
+// its start, as it ends. Ids are told apart per called number.
+func TestRecordCallByPBXCallID(t *testing.T) {
+	db := storetest.Open(t)
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0)
+	ring := CallInput{Called: nums[0], Caller: "79161234567", PBXCallID: "1764158400.42"}
+	first, a, err := tr.RecordCall(ctx, ring, t0.Add(time.Minute))
+	if err != nil || a.Visitor != 1 {
+		t.Fatalf("ring: %+v %+v %v", first, a, err)
+	}
+	if again, _, err := tr.RecordCall(ctx, ring, t0.Add(time.Minute+10*time.Second)); err != nil || again.ID != first.ID {
+		t.Fatalf("the ring's retry: call %d, %v; want %d", again.ID, err, first.ID)
+	}
+	end := ring
+	end.StartedAt, end.Duration, end.Answered = t0.Add(50*time.Second), 65*time.Second, true
+	last, a, err := tr.RecordCall(ctx, end, t0.Add(3*time.Minute))
+	if err != nil || last.ID != first.ID || last.Duration != 65 || !last.Answered || a.Visitor != 1 {
+		t.Fatalf("end: call %+v %+v %v; want call %d updated", last, a, err, first.ID)
+	}
+	other := ring
+	other.PBXCallID = "1764158400.43"
+	if c, _, err := tr.RecordCall(ctx, other, t0.Add(4*time.Minute)); err != nil || c.ID == first.ID {
+		t.Fatalf("another id: call %+v %v", c, err)
+	}
+	elsewhere := ring
+	elsewhere.Called = yandex
+	if c, _, err := tr.RecordCall(ctx, elsewhere, t0.Add(4*time.Minute)); err != nil || c.ID == first.ID {
+		t.Fatalf("the id on a call to another number: call %+v %v", c, err)
+	}
+	var got []store.Call
+	tr.ListCalls(ctx, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	if len(got) != 3 {
+		t.Fatalf("%d calls stored, want 3", len(got))
+	}
+	if days, err := tr.CallDays(1, t0, t0); err != nil || days[0].Calls != 3 || days[0].Answered != 1 {
+		t.Fatalf("days %+v %v", days, err)
+	}
+	for _, id := range []string{strings.Repeat("x", MaxPBXCallID+1), "a\nb", "\xff"} {
+		if _, _, err := tr.RecordCall(ctx, CallInput{Called: nums[0], PBXCallID: id}, t0.Add(5*time.Minute)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("pbx_call_id %q: %v, want ErrInvalid", id, err)
+		}
+	}
+}
+
 // A call is kept whatever the telephony side writes for its caller: a
 // hidden caller ("anonymous"), an internal extension, a SIP address. A
 // caller that is no phone number is kept as typed, matches no visitor and
