@@ -265,7 +265,9 @@ func TestAttributeAcrossReLease(t *testing.T) {
 }
 
 // A call reported in whole seconds finds a lease claimed later within its
-// second.
+// second, unless another lease was live at the second itself: then the
+// call is that one's, not the new holder's, shown the number moments
+// before.
 func TestAttributeWholeSeconds(t *testing.T) {
 	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 1)
@@ -276,6 +278,24 @@ func TestAttributeWholeSeconds(t *testing.T) {
 	}
 	if a, _ := tr.Attribute(ctx, nums[0], t0.Add(500*time.Millisecond)); a.Visitor != 0 {
 		t.Fatalf("call at a precise instant before the claim: %+v", a)
+	}
+	// Visitor 1's lease lapses at t0+20m0.7s; visitor 2 takes the number
+	// at t0+20m0.9s.
+	lapse := t0.Add(numbers.DefaultReserve + 700*time.Millisecond)
+	if n, _ := shown(assign(t, tr, 2, cpc, false, lapse.Add(200*time.Millisecond))); n != nums[0] {
+		t.Fatalf("visitor 2 got %q, want %s", n, nums[0])
+	}
+	for _, tt := range []struct {
+		at      time.Time
+		visitor uint64
+	}{
+		{lapse.Truncate(time.Second), 1},                  // 20m0s: visitor 1 held it
+		{lapse.Truncate(time.Second).Add(time.Second), 2}, // 20m1s: nobody held it, 2 claimed within the second
+		{lapse.Add(100 * time.Millisecond), 0},            // a precise instant between the leases
+	} {
+		if a, err := tr.Attribute(ctx, nums[0], tt.at); err != nil || a.Visitor != tt.visitor {
+			t.Errorf("call at %v: %+v %v, want visitor %d", tt.at.Sub(t0), a, err, tt.visitor)
+		}
 	}
 }
 
