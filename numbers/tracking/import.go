@@ -34,8 +34,10 @@ var headerNames = []string{"number", "numbers", "phone", "phones", "phone number
 
 // ParseImport reads a list of numbers: one a line, or a CSV file (comma,
 // semicolon or tab separated, as spreadsheets save it) whose number column
-// is named by its header (number, phone, номер, телефон, ...) or, without a
-// header, is the only column or the first one holding a phone number. Empty
+// is named by its header (number, phone, номер, телефон, ...) or is the
+// only column or the first one holding a phone number in the first record,
+// or in the second when the first holds none (a header of other names:
+// "Номер телефона;Тариф"). Empty
 // lines and lines starting with "#" are skipped. It returns every number
 // line, each parsed or with its error; the error is for a file it cannot
 // read at all (too large, not UTF-8, no number column). progress, when not
@@ -60,6 +62,7 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 	cr.LazyQuotes = true
 	cr.TrimLeadingSpace = true
 	col := -1
+	header := 0 // the line of a first record that holds no number: a header naming its columns otherwise
 	var out []ImportLine
 	for {
 		rec, err := cr.Read()
@@ -74,11 +77,20 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 			continue
 		}
 		if col < 0 {
-			var header bool
-			if col, header = numberColumn(rec, region); col < 0 {
+			var named bool
+			if col, named = numberColumn(rec, region); col < 0 {
+				if header == 0 && len(rec) > 1 {
+					// "Номер телефона;Тариф", as operators export them:
+					// the first line with numbers tells.
+					header = line
+					continue
+				}
+				if header != 0 {
+					line = header
+				}
 				return nil, ErrInvalid.Errorf("read import: line %d: cannot tell which column holds the numbers; name it \"number\"", line)
 			}
-			if header {
+			if named {
 				continue
 			}
 		}

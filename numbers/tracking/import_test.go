@@ -21,6 +21,9 @@ func TestParseImport(t *testing.T) {
 		{"bad lines kept with their error", "number\n74950000001\nhello\n,\n", []string{"74950000001", "!hello"}},
 		{"short row", "comment,number\nonly a comment\n", []string{"!"}},
 		{"empty", "", nil},
+		// An operator's export, its columns named as the operator names them.
+		{"header of other names", "Номер телефона;Тариф;Регион\n8 (495) 000-00-01;Безлимит;Москва\n+7 495 000-00-02;Безлимит;Москва\n", []string{"74950000001", "74950000002"}},
+		{"header of other names, number second", "Тариф,Абонентский номер\nБезлимит,4950000001\n", []string{"74950000001"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			lines, err := ParseImport(strings.NewReader(tt.in), numbers.DefaultRegion, nil)
