@@ -195,10 +195,13 @@ var doneMessages = map[string]string{
 	"pool-remove":   "Pool removed. Its lease history stays, so its calls are still attributed.",
 }
 
-// lines splits a textarea (or a comma list) into its non-empty entries.
+// lines splits a textarea of numbers into its non-empty entries: one a
+// line, or a list separated by commas, semicolons or tabs (a row pasted
+// from a spreadsheet). A semicolon left in a number read as its extension:
+// "74950000001;74950000002" was refused as one number with an extension.
 func lines(s string) []string {
 	var out []string
-	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' || r == '\t' }) {
 		if l = strings.TrimSpace(l); l != "" {
 			out = append(out, l)
 		}

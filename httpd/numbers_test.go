@@ -556,6 +556,32 @@ func TestNumbersImportFlashTranslated(t *testing.T) {
 	}
 }
 
+// The numbers page's pool form takes its numbers one a line or as a list,
+// separated as people paste them: commas, semicolons (a Russian
+// spreadsheet's CSV), tabs (a spreadsheet row). "74950000002;
+// 74950000003" was refused as one number with an extension.
+func TestPoolFormTakesPastedLists(t *testing.T) {
+	f := newCBFixture(t)
+	c := f.srv.Client(t)
+	page := "sites/" + f.key + "/numbers"
+	form := url.Values{"action": {"pool-add"}, "name": {"seo"}, "rule": {"utm_medium=organic"},
+		"numbers": {"74950000002; 74950000003\t8 (495) 000-00-04\n+7 495 000-00-05,74950000006"}}
+	form.Set("csrf", f.srv.FormToken(t, c, page))
+	resp, err := c.PostForm(f.srv.URL+page, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		t.Fatalf("pool-add answered %d: %s", resp.StatusCode, cutAt(string(body), `role="alert"`, "</p>"))
+	}
+	pools := f.srv.HTTP.Numbers().Config(f.site.ID).Pools
+	if len(pools) != 1 || strings.Join(pools[0].Numbers, " ") != "74950000002 74950000003 74950000004 74950000005 74950000006" {
+		t.Fatalf("pools %+v, want seo of five numbers", pools)
+	}
+}
+
 // What the numbers page refuses is said in the reader's language, the
 // error's context and phrases too: the numbers' errors are in the catalog
 // (TestCatalogHasEveryKey scans them); they were English on the Russian
