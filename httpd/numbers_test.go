@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -579,6 +580,23 @@ func TestPoolFormTakesPastedLists(t *testing.T) {
 	pools := f.srv.HTTP.Numbers().Config(f.site.ID).Pools
 	if len(pools) != 1 || strings.Join(pools[0].Numbers, " ") != "74950000002 74950000003 74950000004 74950000005 74950000006" {
 		t.Fatalf("pools %+v, want seo of five numbers", pools)
+	}
+}
+
+// The numbers page's live leases say which number each visitor holds, the
+// visitor linked to their card, as the calls page links the caller's.
+func TestLiveLeasesLinkTheVisitor(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	f.srv.Owner(t)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_medium=cpc")
+	if _, typ := shownNumber(p); typ != "dynamic" {
+		t.Fatalf("the visit leased nothing: %+v", p)
+	}
+	page := okPage(t, f.srv.Client(t), f.srv.URL+"sites/"+f.site.Key+"/numbers")
+	id := strconv.FormatUint(h.VisitorID, 10)
+	if want := `<a class="visitor-link" href="/sites/` + f.site.Key + `/visitors/` + id + `">#` + id + `</a>`; !strings.Contains(page, want) {
+		t.Fatalf("the live leases lack %s:\n%s", want, cutAt(page, `<table class="list leases">`, "</table>"))
 	}
 }
 
