@@ -600,6 +600,38 @@ func TestLiveLeasesLinkTheVisitor(t *testing.T) {
 	}
 }
 
+// Two sites sharing a number by mistake: the numbers page names the site
+// that has it, by the name the owner gave it; it said "(id 1)", an id no
+// page shows.
+func TestNumberOfAnotherSiteNamesIt(t *testing.T) {
+	f := newCBFixture(t)
+	if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74950000001"},
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	blog := f.srv.Site(t, "Blog", "blog.example")
+	c := f.srv.Client(t)
+	page := "sites/" + blog + "/numbers"
+	for _, tt := range []struct{ lang, want string }{
+		{"en", "74950000001 is a number of another site, &#34;Shop&#34;: a tracking number belongs to one site"},
+		{"ru", "74950000001 — номер другого сайта, &#34;Shop&#34;: номер отслеживания принадлежит одному сайту"},
+	} {
+		form := url.Values{"action": {"static-add"}, "number": {"8 495 000-00-01"}, "rule": {"utm_source=yandex"}, "csrf": {f.srv.FormToken(t, c, page)}}
+		req, _ := http.NewRequest("POST", f.srv.URL+page, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", tt.lang)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), tt.want) {
+			t.Errorf("%s: answered %d without %q:\n%s", tt.lang, resp.StatusCode, tt.want, cutAt(string(body), `role="alert"`, "</p>"))
+		}
+	}
+}
+
 // What the numbers page refuses is said in the reader's language, the
 // error's context and phrases too: the numbers' errors are in the catalog
 // (TestCatalogHasEveryKey scans them); they were English on the Russian

@@ -394,7 +394,7 @@ func TestConfigChecks(t *testing.T) {
 		{"another site's number", func() error {
 			_, err := tr.AddStatic(ctx, 2, StaticInput{Number: yandex}, t0)
 			return err
-		}, "another site"},
+		}, `74951825168 is a number of another site, "#1"`},
 		{"another site's tracking number as site number", func() error {
 			_, err := tr.SetSiteNumbers(ctx, 2, []string{nums[0]}, t0)
 			return err
