@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -40,7 +42,8 @@ var headerNames = []string{"number", "numbers", "phone", "phones", "phone number
 // "Номер телефона;Тариф"). Empty
 // lines and lines starting with "#" are skipped. It returns every number
 // line, each parsed or with its error; the error is for a file it cannot
-// read at all (too large, not UTF-8, no number column). progress, when not
+// read at all (too large, UTF-16, no number column). A file that is not
+// UTF-8 is read as Windows-1251, as Excel saves CSV in a Russian locale. progress, when not
 // nil, is told how many bytes of the file are read, of how many, as it goes
 // (parsing 10,000 numbers takes a while).
 func ParseImport(r io.Reader, region string, progress func(done, total int64)) ([]ImportLine, error) {
@@ -53,7 +56,15 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // Excel's byte order mark
 	if !utf8.Valid(data) {
-		return nil, ErrInvalid.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV)")
+		// Excel in a Russian locale saves CSV in Windows-1251 ("Номер;..."):
+		// its numbers are ASCII, its header is not. A byte-order mark or a
+		// NUL is UTF-16's, which is no such text.
+		if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.IndexByte(data, 0) >= 0 {
+			return nil, ErrInvalid.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV)")
+		}
+		if data, err = charmap.Windows1251.NewDecoder().Bytes(data); err != nil {
+			return nil, ErrInvalid.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV)")
+		}
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comma = separator(data)
