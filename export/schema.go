@@ -144,6 +144,7 @@ type Call struct {
 	Header
 	Called       string `json:"called"`
 	Caller       string `json:"caller"`
+	CallerTyped  string `json:"caller_typed"` // as reported when not a number ("anonymous")
 	Received     string `json:"received_at"`
 	Duration     uint32 `json:"duration"`
 	Answered     bool   `json:"answered"`
@@ -556,7 +557,7 @@ func (e *encoder) encode(ctx context.Context, i int, entry store.ExportEntry) (M
 		if entry.At != c.Time { // a later report's change (tracking.RecordCall)
 			m.MsgID = id(ref.ID, uint64(max(entry.At, 0)))
 		}
-		body = Call{Header: h, Called: c.Called, Caller: c.Caller, Received: timeText(c.Received),
+		body = Call{Header: h, Called: c.Called, Caller: c.Caller, CallerTyped: c.CallerTyped, Received: timeText(c.Received),
 			Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
 			Attributed: c.Attributed, Match: c.Match, Visitor: c.Visitor, Session: c.Session, Source: sourceOf(c.Source)}
 	case store.RecordChat:

@@ -82,18 +82,24 @@ type callRequest struct {
 	Duration     *int64  `json:"duration"`
 	Answered     *bool   `json:"answered"`
 	RecordingURL *string `json:"recording_url"`
+	PBXCallID    *string `json:"pbx_call_id"`
 }
 
-var callFields = map[string]bool{"called": true, "caller": true, "started_at": true, "duration": true, "answered": true, "recording_url": true}
+var callFields = map[string]bool{"called": true, "caller": true, "started_at": true, "duration": true, "answered": true,
+	"recording_url": true, "pbx_call_id": true}
+
+// callFieldList names callFields for an error.
+const callFieldList = "called, caller, started_at, duration, answered, recording_url, pbx_call_id"
 
 // parseCall decodes and checks the shape of a reported call: one JSON
-// object, no unknown fields, called present, started_at RFC 3339. Values
+// object, no unknown fields (the error lists the known ones), called
+// present, started_at RFC 3339. Values
 // are checked by tracking (numbers, ranges). Errors are 400s with the
 // reason.
 func parseCall(body []byte) (tracking.CallInput, error) {
 	var in tracking.CallInput
 	var r callRequest
-	if err := decodeBody(body, maxCallBody, &r, refuseUnknown); err != nil {
+	if err := decodeBody(body, maxCallBody, &r, ignoreUnknown); err != nil {
 		return in, err
 	}
 	// encoding/json matches field names regardless of case; the API's are
@@ -104,7 +110,7 @@ func parseCall(body []byte) (tracking.CallInput, error) {
 	}
 	for k := range keys {
 		if !callFields[k] {
-			return in, errorf(fasthttp.StatusBadRequest, "unknown field %q (fields are called, caller, started_at, duration, answered, recording_url)", k)
+			return in, errorf(fasthttp.StatusBadRequest, "unknown field %.64q (fields are %s)", k, callFieldList)
 		}
 	}
 	if r.Called == nil || *r.Called == "" {
@@ -138,6 +144,9 @@ func parseCall(body []byte) (tracking.CallInput, error) {
 	}
 	if r.RecordingURL != nil {
 		in.RecordingURL = *r.RecordingURL
+	}
+	if r.PBXCallID != nil {
+		in.PBXCallID = *r.PBXCallID
 	}
 	return in, nil
 }

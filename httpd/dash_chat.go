@@ -155,7 +155,14 @@ func (s *dashboardHandlers) journeyHistory(ctx *fasthttp.RequestCtx, who *signed
 		if call.Answered {
 			status = clk.tr.T("call answered")
 		}
-		j.Calls = append(j.Calls, journeyCall{When: clk.at(call.Time), Caller: numbers.FormatPhone(call.Caller, s.phoneRegion), Status: status})
+		caller := call.CallerTyped
+		switch {
+		case call.Caller != "":
+			caller = numbers.FormatPhone(call.Caller, s.phoneRegion)
+		case caller == "":
+			caller = clk.tr.T("hidden")
+		}
+		j.Calls = append(j.Calls, journeyCall{When: clk.at(call.Time), Caller: caller, Status: status})
 	}
 	for i := range c.Leads {
 		l := &c.Leads[i].Lead

@@ -195,10 +195,13 @@ var doneMessages = map[string]string{
 	"pool-remove":   "Pool removed. Its lease history stays, so its calls are still attributed.",
 }
 
-// lines splits a textarea (or a comma list) into its non-empty entries.
+// lines splits a textarea of numbers into its non-empty entries: one a
+// line, or a list separated by commas, semicolons or tabs (a row pasted
+// from a spreadsheet). A semicolon left in a number read as its extension:
+// "74950000001;74950000002" was refused as one number with an extension.
 func lines(s string) []string {
 	var out []string
-	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' || r == '\t' }) {
 		if l = strings.TrimSpace(l); l != "" {
 			out = append(out, l)
 		}
@@ -385,7 +388,7 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 
 // callsCSVHeader names the export's columns.
 func callsCSVHeader() []string {
-	return append([]string{"call_id", "started_at", "received_at", "called", "caller", "duration", "answered", "recording_url",
+	return append([]string{"call_id", "started_at", "received_at", "called", "caller", "caller_typed", "duration", "answered", "recording_url",
 		"number_kind", "attributed", "match", "visitor_id", "session_id"}, sourceCSVHeader...)
 }
 
@@ -423,7 +426,7 @@ func callCSVRow(c *store.Call, loc *time.Location) []string {
 		return strconv.FormatUint(v, 10)
 	}
 	return append([]string{u(c.ID), time.UnixMilli(c.Time).In(loc).Format(time.RFC3339), time.UnixMilli(c.Received).In(loc).Format(time.RFC3339),
-		c.Called, c.Caller, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
+		c.Called, c.Caller, c.CallerTyped, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
 		c.Kind, strconv.FormatBool(c.Attributed), c.Match, u(c.Visitor), u(c.Session)}, sourceCSV(&c.Source)...)
 }
 

@@ -351,6 +351,12 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		}
 		return reg.Location(site)
 	})
+	s.numbers.NamesWith(func(id uint32) string {
+		if site, err := reg.ByID(id); err == nil {
+			return site.Name
+		}
+		return ""
+	})
 	s.retention = &retention.Pruner{DB: db, Sites: reg.List, Now: o.Now, Log: o.Log, Captchas: s.captcha.PruneExpired,
 		SiteOf: func(number string) (uint32, bool) {
 			site, kind := s.numbers.SiteOf(number)

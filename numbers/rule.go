@@ -272,7 +272,14 @@ func (t term) match(v Visit) bool {
 	case keyReferrer:
 		got = hostOf(v.Referrer)
 	case keyLanding:
+		// The page's URL is as the browser sent it, percent-encoded
+		// ("/%D0%B0%D0%BA%D1%86%D0%B8%D1%8F"); the rule's value, as
+		// people read it ("/акция"). A path that does not unescape is
+		// compared as it is.
 		got = pathOf(v.Landing)
+		if p, err := url.PathUnescape(got); err == nil {
+			got = p
+		}
 	}
 	if got == "" {
 		return false

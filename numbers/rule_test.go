@@ -103,6 +103,14 @@ func TestRuleMatch(t *testing.T) {
 		{"landing=/", direct, true},
 		{"landing=/", Visit{Landing: "https://shop.example"}, true},
 		{"landing=/promo", Visit{Landing: "/pro"}, false},
+		// A browser sends a page's URL percent-encoded; the owner writes
+		// the path as people read it (or encoded, in either case).
+		{"landing=/акция", Visit{Landing: "https://shop.example/%D0%B0%D0%BA%D1%86%D0%B8%D1%8F/boots?utm_source=x"}, true},
+		{"landing=/Акция", Visit{Landing: "https://shop.example/%d0%b0%d0%ba%d1%86%d0%b8%d1%8f"}, true},
+		{"landing=/%D0%B0%D0%BA%D1%86%D0%B8%D1%8F", Visit{Landing: "https://shop.example/акция"}, true},
+		{"landing=/акция", Visit{Landing: "https://shop.example/%D0%B0%D0%BA"}, false},
+		{"landing=/a%25b", Visit{Landing: "https://shop.example/a%25b"}, true},
+		{"landing=/a", Visit{Landing: "https://shop.example/%zz"}, false},
 	} {
 		if got := mustRule(t, c.rule).Match(c.visit); got != c.want {
 			t.Errorf("%q.Match(%+v) = %v, want %v", c.rule, c.visit, got, c.want)

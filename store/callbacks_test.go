@@ -37,7 +37,7 @@ func TestPrefixBytesUnique(t *testing.T) {
 	all := []byte{prefixMeta, prefixUser, prefixAuth, prefixToken, prefixInvite, prefixSite, prefixSiteKey, prefixVisitor,
 		prefixProperty, prefixSession, prefixHit, prefixEvent, prefixRollup, prefixLead, prefixWebhooks,
 		prefixOutbox, prefixDelivery, prefixNumbers, prefixLease, prefixCall, prefixWidget, prefixCallback,
-		prefixCallbackDue, prefixDue, prefixMark, prefixTLS, prefixCompressed, prefixCallStart, prefixCallOnce, prefixCaller,
+		prefixCallbackDue, prefixDue, prefixMark, prefixTLS, prefixCompressed, prefixCallStart, prefixCallOnce, prefixCallPBX, prefixCaller,
 		prefixReport, prefixTouch, prefixCost, prefixChat, prefixChatMessage, prefixChatOpen, prefixChatVisitor, prefixChatSettings,
 		prefixVisitorItem, prefixPhoneVisitor, prefixExport, prefixSealed, prefixHigh}
 	seen := map[byte]bool{}

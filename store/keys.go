@@ -127,6 +127,13 @@ const (
 	// twice.
 	prefixCallOnce byte = 'C'
 
+	// prefixCallPBX + len(called) (1 byte) + called + the PBX's own id of
+	// the call (pbx_call_id, at most 255 bytes) -> site id (uint32 BE) +
+	// call id (uint64 BE): the call a PBX already reported under its id, so
+	// that a retry or a later report of it (its end, after its ring) finds
+	// it, whatever started_at each report gave or left out.
+	prefixCallPBX byte = 'D'
+
 	// prefixWidget + site id (uint32 BE) -> WidgetSettings: the site's
 	// callback scenario, captcha switch, widget language and groups.
 	prefixWidget byte = 'W'
@@ -597,6 +604,15 @@ func CallOnceKey(called, caller string, startedMs int64) []byte {
 	b = append(append(b, byte(len(called))), called...)
 	b = append(append(b, byte(len(caller))), caller...)
 	return binary.BigEndian.AppendUint64(b, uint64(startedMs))
+}
+
+// CallPBXKey is the key that remembers a reported call by the PBX's own id
+// of it, among the calls to one number. called is normalised digits; both
+// are at most 255 bytes.
+func CallPBXKey(called, pbxID string) []byte {
+	b := key1(prefixCallPBX, 1+len(called)+len(pbxID))
+	b = append(append(b, byte(len(called))), called...)
+	return append(b, pbxID...)
 }
 
 // PrefixEnd returns the smallest key greater than every key with the prefix,

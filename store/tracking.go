@@ -279,11 +279,15 @@ func DecodeUntil(b []byte) (int64, error) {
 // Call is an inbound call the telephony side reported, with the visit it is
 // attributed to (copied, so that lists and exports read one record).
 type Call struct {
-	ID           uint64 // in the key
-	Time         int64  // when the call started (Unix ms)
-	Received     int64  // when it was reported
-	Called       string // E.164 digits
-	Caller       string // E.164 digits; "" when hidden
+	ID       uint64 // in the key
+	Time     int64  // when the call started (Unix ms)
+	Received int64  // when it was reported
+	Called   string // E.164 digits
+	Caller   string // E.164 digits; "" when hidden or not a number
+	// CallerTyped is the caller as the telephony side wrote it when it is
+	// not a phone number ("anonymous", an internal extension "101"): the
+	// call is kept, its caller flagged; "" when Caller has it.
+	CallerTyped  string
 	Duration     uint32 // seconds
 	Answered     bool
 	RecordingURL string
@@ -309,8 +313,8 @@ const (
 	MatchStaticCallerID = "static+caller_id" // the rule's source, the visitor by caller ID
 )
 
-// callVersion 2 added Match.
-const callVersion = 2
+// callVersion 2 added Match; 3, CallerTyped.
+const callVersion = 3
 
 func (c *Call) strings() []*string {
 	return append([]*string{&c.Called, &c.Caller, &c.RecordingURL, &c.Kind}, c.Source.fields()...)
@@ -332,6 +336,7 @@ func (c *Call) Encode() []byte {
 		e.str(*f)
 	}
 	e.str(c.Match)
+	e.str(c.CallerTyped)
 	return e.b
 }
 
@@ -358,6 +363,9 @@ func DecodeCall(id uint64, b []byte) (Call, error) {
 		c.Match = MatchLease
 	case c.Attributed && c.Kind == "static":
 		c.Match = MatchStatic
+	}
+	if v >= 3 {
+		c.CallerTyped = d.str()
 	}
 	return c, d.done()
 }

@@ -46,6 +46,7 @@ func init() {
 			Kind: unicode, Source: Source{Landing: long}},
 		Call{ID: keyID, Called: "74951234567", Caller: "79161234567", Kind: "site", Attributed: true, Visitor: 5, Session: 6,
 			Match: MatchCallerID, Source: Source{Channel: "organic"}},
+		Call{ID: keyID, Called: "74951234567", CallerTyped: "anonymous", Kind: "dynamic"},
 	}
 }
 

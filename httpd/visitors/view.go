@@ -95,6 +95,7 @@ type CallView struct {
 	StartedAt    time.Time    `json:"started_at"`
 	Called       string       `json:"called"`
 	Caller       string       `json:"caller"`
+	CallerTyped  string       `json:"caller_typed"` // the caller as reported when not a number ("anonymous")
 	Duration     uint32       `json:"duration"`
 	Answered     bool         `json:"answered"`
 	RecordingURL string       `json:"recording_url"`
@@ -172,7 +173,7 @@ func ViewOf(c *Card) View {
 	}
 	for _, call := range c.Calls {
 		out.Calls = append(out.Calls, CallView{ID: call.ID, StartedAt: utc(call.Time), Called: call.Called, Caller: call.Caller,
-			Duration: call.Duration, Answered: call.Answered, RecordingURL: call.RecordingURL, NumberKind: call.Kind,
+			CallerTyped: call.CallerTyped, Duration: call.Duration, Answered: call.Answered, RecordingURL: call.RecordingURL, NumberKind: call.Kind,
 			Match: call.Match, SessionID: call.Session, Source: call.Source})
 	}
 	for _, ch := range c.Chats {

@@ -112,15 +112,17 @@ func (l *lastLease) see(k, v []byte) bool {
 	return false
 }
 
-// Attribute tells who a call to number (any written form) at the instant
+// Attribute tells who a call to number (any written form, a SIP URI, with
+// an extension: callNumber) at the instant
 // at came from: the visitor whose lease held the number then (the last
 // claim at or before at, if its until is not before at; an at of whole
-// seconds takes in claims within its second), else the rule of
+// seconds takes in a claim within its second when no lease was live at
+// at itself), else the rule of
 // the static number or the pool whose fallback it is, else nobody (a site's
 // own number, or one no site has). History outlives the set-up: a number
 // since removed from its pool is still attributed to the lease it had.
 func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (Attribution, error) {
-	d, err := digitsOf(number, t.region)
+	d, err := callNumber(number, t.region)
 	if err != nil {
 		return Attribution{}, fmt.Errorf("attribute call: %w", err)
 	}
@@ -138,6 +140,19 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 	h, ok, err := latestLease(ctx, t.db, d, seek.UnixNano(), false)
 	if err != nil {
 		return Attribution{}, fmt.Errorf("attribute call: %w", err)
+	}
+	if ok && h.since > at.UnixNano() {
+		// A claim later within the second, after a lease that was live at
+		// the instant itself: the call is that lease's, whose holder had
+		// the number in front of them, not the new holder's, shown it
+		// less than a second before.
+		prev, pok, err := latestLease(ctx, t.db, d, at.UnixNano(), false)
+		if err != nil {
+			return Attribution{}, fmt.Errorf("attribute call: %w", err)
+		}
+		if pok && prev.until >= at.UnixNano() {
+			h = prev
+		}
 	}
 	if ok && h.until >= at.UnixNano() {
 		r := h.rec

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"appliance/internal/usererr"
@@ -19,6 +20,7 @@ import (
 const (
 	MaxCallDuration = 24 * time.Hour
 	MaxRecordingURL = 2048
+	MaxPBXCallID    = 128
 	// MaxCallSkew is how far in the future a call may say it started: the
 	// telephony side's clock may run a little ahead.
 	MaxCallSkew = 5 * time.Minute
@@ -27,11 +29,15 @@ const (
 // CallInput is an inbound call as the telephony side reports it.
 type CallInput struct {
 	Called       string        // the number dialled, any written form
-	Caller       string        // the caller's number; "" when hidden
+	Caller       string        // the caller's number; "" when hidden, kept as typed when not a number
 	StartedAt    time.Time     // zero: now
 	Duration     time.Duration // whole seconds
 	Answered     bool
 	RecordingURL string // "" or an absolute http(s) URL
+	// PBXCallID is the telephony side's own id of the call ("" when it
+	// gives none), at most MaxPBXCallID bytes of printable text: reports
+	// of one call with one id are one call, whatever their started_at.
+	PBXCallID string
 	// Sites, when not empty, are the only sites whose numbers may be
 	// called: a call to another site's number, or to a number no site
 	// has, is refused with ErrOtherSite and not stored (an API token
@@ -68,8 +74,9 @@ func updated(prev, c store.Call) store.Call {
 type CallView struct {
 	ID           uint64       `json:"id"`
 	StartedAt    time.Time    `json:"started_at"`
-	Called       string       `json:"called"` // E.164 digits
-	Caller       string       `json:"caller"` // E.164 digits; "" when hidden
+	Called       string       `json:"called"`       // E.164 digits
+	Caller       string       `json:"caller"`       // E.164 digits; "" when hidden or not a number
+	CallerTyped  string       `json:"caller_typed"` // the caller as reported when not a number ("anonymous"); else ""
 	Duration     uint32       `json:"duration"`
 	Answered     bool         `json:"answered"`
 	RecordingURL string       `json:"recording_url"`
@@ -85,7 +92,7 @@ type CallView struct {
 // ViewOfCall returns the view of c, attributed as a says.
 func ViewOfCall(c *store.Call, a *Attribution) CallView {
 	return CallView{ID: c.ID, StartedAt: time.UnixMilli(c.Time).UTC(), Called: c.Called, Caller: c.Caller,
-		Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
+		CallerTyped: c.CallerTyped, Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
 		Attributed: c.Attributed, Match: c.Match, Pool: a.PoolName, VisitorID: c.Visitor, SessionID: c.Session, Source: c.Source}
 }
 
@@ -97,12 +104,14 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 		return c, ErrInvalid.Errorf("called is required")
 	}
 	var err error
-	if c.Called, err = digitsOf(in.Called, region); err != nil {
+	if c.Called, err = callNumber(in.Called, region); err != nil {
 		return c, usererr.Within("called", err)
 	}
+	// A caller that is no phone number ("anonymous", "101") does not lose
+	// the call: it is kept as typed and matches no visitor.
 	if strings.TrimSpace(in.Caller) != "" {
-		if c.Caller, err = digitsOf(in.Caller, region); err != nil {
-			return c, usererr.Within("caller", err)
+		if c.Caller, err = callNumber(in.Caller, region); err != nil {
+			c.CallerTyped = typedCaller(in.Caller)
 		}
 	}
 	start := in.StartedAt
@@ -117,6 +126,11 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 	}
 	if in.Duration < 0 || in.Duration > MaxCallDuration || in.Duration%time.Second != 0 {
 		return c, ErrInvalid.Errorf("duration must be whole seconds from 0 to %d", int(MaxCallDuration/time.Second))
+	}
+	if id := in.PBXCallID; id != "" {
+		if len(id) > MaxPBXCallID || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+			return c, ErrInvalid.Errorf("pbx_call_id must be at most %d bytes of text without control characters", MaxPBXCallID)
+		}
 	}
 	if u := in.RecordingURL; u != "" {
 		if len(u) > MaxRecordingURL || !utf8.ValidString(u) || strings.IndexFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
@@ -137,7 +151,8 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 // stores it with its attribution under the site that has the called number
 // (site 0 when none has) and counts it in the site's day, all in one
 // durable write (with what in.Also adds). It returns the stored call. A call reported again with the
-// same called and caller numbers and the same explicit started_at (a PBX
+// same called number and PBXCallID, or, without a PBXCallID, the same
+// called and caller numbers and the same explicit started_at (a PBX
 // retrying a webhook it did not see answered, or reporting the call as it
 // rings and again as it ends) is not stored twice: the call first stored
 // is returned, updated with what the report adds (updated: its duration,
@@ -167,8 +182,15 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	}
 	c.Match = a.Match
 	var once []byte
-	if !in.StartedAt.IsZero() && len(c.Called) < 256 && len(c.Caller) < 256 {
-		once = store.CallOnceKey(c.Called, c.Caller, c.Time)
+	caller := c.Caller
+	if caller == "" {
+		caller = c.CallerTyped
+	}
+	switch {
+	case in.PBXCallID != "" && len(c.Called) < 256:
+		once = store.CallPBXKey(c.Called, in.PBXCallID)
+	case !in.StartedAt.IsZero() && len(c.Called) < 256 && len(caller) < 256:
+		once = store.CallOnceKey(c.Called, caller, c.Time)
 	}
 	err = t.db.Update(ctx, func(tx *store.Tx) error {
 		if once != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -34,11 +36,14 @@ var headerNames = []string{"number", "numbers", "phone", "phones", "phone number
 
 // ParseImport reads a list of numbers: one a line, or a CSV file (comma,
 // semicolon or tab separated, as spreadsheets save it) whose number column
-// is named by its header (number, phone, номер, телефон, ...) or, without a
-// header, is the only column or the first one holding a phone number. Empty
+// is named by its header (number, phone, номер, телефон, ...) or is the
+// only column or the first one holding a phone number in the first record,
+// or in the second when the first holds none (a header of other names:
+// "Номер телефона;Тариф"). Empty
 // lines and lines starting with "#" are skipped. It returns every number
 // line, each parsed or with its error; the error is for a file it cannot
-// read at all (too large, not UTF-8, no number column). progress, when not
+// read at all (too large, UTF-16, no number column). A file that is not
+// UTF-8 is read as Windows-1251, as Excel saves CSV in a Russian locale. progress, when not
 // nil, is told how many bytes of the file are read, of how many, as it goes
 // (parsing 10,000 numbers takes a while).
 func ParseImport(r io.Reader, region string, progress func(done, total int64)) ([]ImportLine, error) {
@@ -51,7 +56,15 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // Excel's byte order mark
 	if !utf8.Valid(data) {
-		return nil, ErrInvalid.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV)")
+		// Excel in a Russian locale saves CSV in Windows-1251 ("Номер;..."):
+		// its numbers are ASCII, its header is not. A byte-order mark or a
+		// NUL is UTF-16's, which is no such text.
+		if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.IndexByte(data, 0) >= 0 {
+			return nil, ErrInvalid.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV)")
+		}
+		if data, err = charmap.Windows1251.NewDecoder().Bytes(data); err != nil {
+			return nil, ErrInvalid.Errorf("read import: not UTF-8 (save the file as UTF-8 CSV)")
+		}
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comma = separator(data)
@@ -60,6 +73,7 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 	cr.LazyQuotes = true
 	cr.TrimLeadingSpace = true
 	col := -1
+	header := 0 // the line of a first record that holds no number: a header naming its columns otherwise
 	var out []ImportLine
 	for {
 		rec, err := cr.Read()
@@ -74,11 +88,20 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 			continue
 		}
 		if col < 0 {
-			var header bool
-			if col, header = numberColumn(rec, region); col < 0 {
+			var named bool
+			if col, named = numberColumn(rec, region); col < 0 {
+				if header == 0 && len(rec) > 1 {
+					// "Номер телефона;Тариф", as operators export them:
+					// the first line with numbers tells.
+					header = line
+					continue
+				}
+				if header != 0 {
+					line = header
+				}
 				return nil, ErrInvalid.Errorf("read import: line %d: cannot tell which column holds the numbers; name it \"number\"", line)
 			}
-			if header {
+			if named {
 				continue
 			}
 		}

@@ -21,6 +21,11 @@ func TestParseImport(t *testing.T) {
 		{"bad lines kept with their error", "number\n74950000001\nhello\n,\n", []string{"74950000001", "!hello"}},
 		{"short row", "comment,number\nonly a comment\n", []string{"!"}},
 		{"empty", "", nil},
+		// Excel's CSV in a Russian locale: Windows-1251, "Номер;Комментарий".
+		{"windows-1251", "\xcd\xee\xec\xe5\xf0;\xca\xee\xec\xec\xe5\xed\xf2\xe0\xf0\xe8\xe9\r\n74950000001;\xf0\xe5\xea\xeb\xe0\xec\xe0\r\n", []string{"74950000001"}},
+		// An operator's export, its columns named as the operator names them.
+		{"header of other names", "Номер телефона;Тариф;Регион\n8 (495) 000-00-01;Безлимит;Москва\n+7 495 000-00-02;Безлимит;Москва\n", []string{"74950000001", "74950000002"}},
+		{"header of other names, number second", "Тариф,Абонентский номер\nБезлимит,4950000001\n", []string{"74950000001"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			lines, err := ParseImport(strings.NewReader(tt.in), numbers.DefaultRegion, nil)
@@ -46,6 +51,7 @@ func TestParseImport(t *testing.T) {
 	for _, bad := range []string{
 		"a,b\nc,d\n",                 // no column holds numbers
 		"\xff\xfe7\x004\x00",         // UTF-16
+		"\xff\xfe",                   // UTF-16's byte-order mark
 		strings.Repeat("7", 1<<20+1), // too large
 		strings.Repeat("74950000001\n", MaxImportLines+1),
 	} {

@@ -1,6 +1,10 @@
 package tracking
 
 import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
 	"appliance/numbers"
 )
 
@@ -23,4 +27,59 @@ func parsePhone(s, region string) (numbers.Phone, error) {
 func digitsOf(s, region string) (string, error) {
 	p, err := parsePhone(s, region)
 	return p.Digits, err
+}
+
+// callNumber reads a number as the telephony side reports it on a call:
+// any written form numbers.ParsePhone reads, also as a SIP or tel URI
+// ("sip:79161234567@pbx.example;user=phone", "<sip:...>", as PBXs write a
+// caller ID), and with an extension, which is dialled after the number and
+// is not part of it. It returns the number's E.164 digits. Errors wrap
+// ErrInvalid.
+func callNumber(s, region string) (string, error) {
+	p, err := numbers.ParsePhone(uriUser(s), region)
+	if err != nil {
+		return "", ErrInvalid.Because(err)
+	}
+	return p.Digits, nil
+}
+
+// uriUser is the user part of a SIP or tel URI or of a SIP address
+// ('"Ivan" <sip:7916@host>', "<7916@host>", "7916@host" are "7916"); any
+// other text comes back as it is.
+func uriUser(s string) string {
+	t := strings.TrimSpace(s)
+	if i := strings.IndexByte(t, '<'); i >= 0 && strings.HasSuffix(t, ">") {
+		t = t[i+1 : len(t)-1]
+	}
+	if scheme, rest, ok := strings.Cut(t, ":"); ok {
+		if !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") && !strings.EqualFold(scheme, "tel") {
+			return s
+		}
+		t = rest
+		if i := strings.IndexAny(t, ";?"); i >= 0 {
+			t = t[:i]
+		}
+	}
+	if i := strings.IndexByte(t, '@'); i >= 0 {
+		t = t[:i]
+	}
+	return t
+}
+
+// typedCaller is a caller that is not a phone number ("anonymous", an
+// internal extension), kept as the telephony side wrote it: valid UTF-8,
+// control characters as spaces, at most numbers.MaxPhoneText bytes.
+func typedCaller(s string) string {
+	t := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	t = strings.TrimSpace(t)
+	for len(t) > numbers.MaxPhoneText {
+		_, size := utf8.DecodeLastRuneInString(t)
+		t = t[:len(t)-size]
+	}
+	return strings.TrimSpace(t)
 }

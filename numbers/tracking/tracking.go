@@ -99,6 +99,22 @@ type Tracker struct {
 	// zone is the time zone of a site's days and hours (ZoneWith); nil:
 	// UTC.
 	zone atomic.Pointer[func(site uint32) *time.Location]
+	// name is what the owner calls a site (NamesWith); nil: "#id".
+	name atomic.Pointer[func(site uint32) string]
+}
+
+// NamesWith sets how a site is named to its owner in an error that says a
+// number is another site's: its name, not its id, which no page shows.
+func (t *Tracker) NamesWith(name func(site uint32) string) { t.name.Store(&name) }
+
+// siteName is what the owner calls site: its name, else "#id".
+func (t *Tracker) siteName(site uint32) string {
+	if n := t.name.Load(); n != nil {
+		if s := (*n)(site); s != "" {
+			return s
+		}
+	}
+	return fmt.Sprintf("#%d", site)
 }
 
 // ZoneWith sets the time zone a site's pool and call counters are kept in
@@ -457,7 +473,7 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 		sites[id] = s
 	}
 	sites[site] = ss
-	if err := checkShared(site, sites); err != nil {
+	if err := checkShared(site, sites, t.siteName); err != nil {
 		return store.NumbersConfig{}, err
 	}
 	// A number new to a pool may have been leased in a pool it left (or
@@ -787,7 +803,7 @@ func checkSelector(sel string) error {
 // checkShared checks that site's tracking numbers belong to no other site
 // in any role, and that its site and fallback numbers are no other site's
 // tracking numbers.
-func checkShared(site uint32, sites map[uint32]*siteState) error {
+func checkShared(site uint32, sites map[uint32]*siteState, name func(uint32) string) error {
 	ss := sites[site]
 	tracking := map[string]bool{}
 	for _, s := range ss.statics {
@@ -804,7 +820,7 @@ func checkShared(site uint32, sites map[uint32]*siteState) error {
 		}
 		shared := func(n string, isTracking bool) error {
 			if tracking[n] || (isTracking && ownsPlain(ss, n)) {
-				return ErrInvalid.Errorf("%s is a number of another site (id %d): a tracking number belongs to one site", n, id)
+				return ErrInvalid.Errorf("%s is a number of another site, %q: a tracking number belongs to one site", n, name(id))
 			}
 			return nil
 		}
@@ -1208,7 +1224,7 @@ func (t *Tracker) ImportNumbers(ctx context.Context, site uint32, name string, l
 		st := t.state.Load()
 		taken := func(n string) usererr.Phrase {
 			if ow, ok := st.owner(n); ok && ow.site != site {
-				return usererr.P("a number of another site (id %d)", ow.site)
+				return usererr.P("a number of another site, %q", t.siteName(ow.site))
 			}
 			return roleOf(c, n, "")
 		}

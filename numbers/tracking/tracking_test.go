@@ -265,7 +265,9 @@ func TestAttributeAcrossReLease(t *testing.T) {
 }
 
 // A call reported in whole seconds finds a lease claimed later within its
-// second.
+// second, unless another lease was live at the second itself: then the
+// call is that one's, not the new holder's, shown the number moments
+// before.
 func TestAttributeWholeSeconds(t *testing.T) {
 	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 1)
@@ -276,6 +278,24 @@ func TestAttributeWholeSeconds(t *testing.T) {
 	}
 	if a, _ := tr.Attribute(ctx, nums[0], t0.Add(500*time.Millisecond)); a.Visitor != 0 {
 		t.Fatalf("call at a precise instant before the claim: %+v", a)
+	}
+	// Visitor 1's lease lapses at t0+20m0.7s; visitor 2 takes the number
+	// at t0+20m0.9s.
+	lapse := t0.Add(numbers.DefaultReserve + 700*time.Millisecond)
+	if n, _ := shown(assign(t, tr, 2, cpc, false, lapse.Add(200*time.Millisecond))); n != nums[0] {
+		t.Fatalf("visitor 2 got %q, want %s", n, nums[0])
+	}
+	for _, tt := range []struct {
+		at      time.Time
+		visitor uint64
+	}{
+		{lapse.Truncate(time.Second), 1},                  // 20m0s: visitor 1 held it
+		{lapse.Truncate(time.Second).Add(time.Second), 2}, // 20m1s: nobody held it, 2 claimed within the second
+		{lapse.Add(100 * time.Millisecond), 0},            // a precise instant between the leases
+	} {
+		if a, err := tr.Attribute(ctx, nums[0], tt.at); err != nil || a.Visitor != tt.visitor {
+			t.Errorf("call at %v: %+v %v, want visitor %d", tt.at.Sub(t0), a, err, tt.visitor)
+		}
 	}
 }
 
@@ -374,7 +394,7 @@ func TestConfigChecks(t *testing.T) {
 		{"another site's number", func() error {
 			_, err := tr.AddStatic(ctx, 2, StaticInput{Number: yandex}, t0)
 			return err
-		}, "another site"},
+		}, `74951825168 is a number of another site, "#1"`},
 		{"another site's tracking number as site number", func() error {
 			_, err := tr.SetSiteNumbers(ctx, 2, []string{nums[0]}, t0)
 			return err
@@ -479,7 +499,6 @@ func TestRecordCall(t *testing.T) {
 	for _, bad := range []CallInput{
 		{},
 		{Called: "abc"},
-		{Called: nums[0], Caller: "12"},
 		{Called: nums[0], StartedAt: t0.Add(time.Hour)},
 		{Called: nums[0], Duration: -time.Second},
 		{Called: nums[0], Duration: 1500 * time.Millisecond},
@@ -532,6 +551,98 @@ func TestRecordCallRetryIsNotStoredTwice(t *testing.T) {
 	}
 	days, err := tr.CallDays(1, t0, t0)
 	if err != nil || len(days) != 1 || days[0].Calls != 4 {
+		t.Fatalf("days %+v %v", days, err)
+	}
+}
+
+// A PBX that gives its own id of a call (pbx_call_id) has its reports of
+// it stored once, whatever started_at each gave or left out: a retry of a
+// report without started_at, a report as the call rings and another, with
+// its start, as it ends. Ids are told apart per called number.
+func TestRecordCallByPBXCallID(t *testing.T) {
+	db := storetest.Open(t)
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0)
+	ring := CallInput{Called: nums[0], Caller: "79161234567", PBXCallID: "1764158400.42"}
+	first, a, err := tr.RecordCall(ctx, ring, t0.Add(time.Minute))
+	if err != nil || a.Visitor != 1 {
+		t.Fatalf("ring: %+v %+v %v", first, a, err)
+	}
+	if again, _, err := tr.RecordCall(ctx, ring, t0.Add(time.Minute+10*time.Second)); err != nil || again.ID != first.ID {
+		t.Fatalf("the ring's retry: call %d, %v; want %d", again.ID, err, first.ID)
+	}
+	end := ring
+	end.StartedAt, end.Duration, end.Answered = t0.Add(50*time.Second), 65*time.Second, true
+	last, a, err := tr.RecordCall(ctx, end, t0.Add(3*time.Minute))
+	if err != nil || last.ID != first.ID || last.Duration != 65 || !last.Answered || a.Visitor != 1 {
+		t.Fatalf("end: call %+v %+v %v; want call %d updated", last, a, err, first.ID)
+	}
+	other := ring
+	other.PBXCallID = "1764158400.43"
+	if c, _, err := tr.RecordCall(ctx, other, t0.Add(4*time.Minute)); err != nil || c.ID == first.ID {
+		t.Fatalf("another id: call %+v %v", c, err)
+	}
+	elsewhere := ring
+	elsewhere.Called = yandex
+	if c, _, err := tr.RecordCall(ctx, elsewhere, t0.Add(4*time.Minute)); err != nil || c.ID == first.ID {
+		t.Fatalf("the id on a call to another number: call %+v %v", c, err)
+	}
+	var got []store.Call
+	tr.ListCalls(ctx, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	if len(got) != 3 {
+		t.Fatalf("%d calls stored, want 3", len(got))
+	}
+	if days, err := tr.CallDays(1, t0, t0); err != nil || days[0].Calls != 3 || days[0].Answered != 1 {
+		t.Fatalf("days %+v %v", days, err)
+	}
+	for _, id := range []string{strings.Repeat("x", MaxPBXCallID+1), "a\nb", "\xff"} {
+		if _, _, err := tr.RecordCall(ctx, CallInput{Called: nums[0], PBXCallID: id}, t0.Add(5*time.Minute)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("pbx_call_id %q: %v, want ErrInvalid", id, err)
+		}
+	}
+}
+
+// A call is kept whatever the telephony side writes for its caller: a
+// hidden caller ("anonymous"), an internal extension, a SIP address. A
+// caller that is no phone number is kept as typed, matches no visitor and
+// leaves the call to its lease; the called number may be a SIP URI or have
+// an extension. A retry of such a call is still told by its caller.
+func TestRecordCallOfAnyCaller(t *testing.T) {
+	db := storetest.Open(t)
+	tr := open(t, db, t0)
+	nums := setUp(t, tr, 1)
+	assign(t, tr, 1, cpc, false, t0)
+	for i, tt := range []struct{ called, caller, digits, typed string }{
+		{nums[0], "anonymous", "", "anonymous"},
+		{nums[0], "  Unavailable ", "", "Unavailable"},
+		{nums[0], "101", "", "101"},
+		{nums[0], "8 916 123-45-67 доб. 5", "79161234567", ""},
+		{"sip:" + nums[0] + "@pbx.example;user=phone", `"Ivan" <sip:+79161234567@pbx.example>`, "79161234567", ""},
+		{"8 495 000-00-01 ext. 12", "79161234567@sip.example", "79161234567", ""},
+		{"tel:+" + nums[0], "a\x00b\xff", "", "a b\uFFFD"},
+	} {
+		in := CallInput{Called: tt.called, Caller: tt.caller, StartedAt: t0.Add(time.Duration(i+1) * time.Second)}
+		c, a, err := tr.RecordCall(ctx, in, t0.Add(time.Minute))
+		if err != nil {
+			t.Fatalf("%q from %q: %v", tt.called, tt.caller, err)
+		}
+		if c.Called != nums[0] || c.Caller != tt.digits || c.CallerTyped != tt.typed || !c.Attributed || a.Visitor != 1 || c.Match != store.MatchLease {
+			t.Errorf("%q from %q: call %+v, attribution %+v", tt.called, tt.caller, c, a)
+		}
+		if again, _, err := tr.RecordCall(ctx, in, t0.Add(2*time.Minute)); err != nil || again.ID != c.ID {
+			t.Errorf("%q from %q reported again: call %d, %v; want %d", tt.called, tt.caller, again.ID, err, c.ID)
+		}
+	}
+	if _, _, err := tr.RecordCall(ctx, CallInput{Called: nums[0], Caller: "unknown", StartedAt: t0.Add(time.Minute)}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.Call
+	tr.ListCalls(ctx, 1, time.Time{}, 0, func(c store.Call) bool { got = append(got, c); return true })
+	if len(got) != 8 || got[0].CallerTyped != "unknown" {
+		t.Fatalf("%d calls stored, want 8, the latest from \"unknown\": %+v", len(got), got)
+	}
+	if days, err := tr.CallDays(1, t0, t0); err != nil || days[0].Calls != 8 || days[0].Attributed != 8 {
 		t.Fatalf("days %+v %v", days, err)
 	}
 }
