@@ -137,6 +137,8 @@ func TestMessageKinds(t *testing.T) {
 			"Call to Shop from +79162222222", []string{"Duration: 65 seconds", "Called: +74950000001"}},
 		{"call", i18n.Ru, map[string]any{"caller": "", "called": "74950000001", "duration": 1, "answered": false},
 			"Звонок на Shop с номера скрытый номер", []string{"1 секунда", "нет"}},
+		{"call", i18n.En, map[string]any{"caller": "", "caller_typed": "anonymous", "called": "74950000001", "duration": 0, "answered": false},
+			"Call to Shop from anonymous (as typed)", []string{"Caller: anonymous (as typed)", "Answered: no"}},
 		{"chat", i18n.Ru, map[string]any{"assigned": "Anna", "messages": []any{map[string]any{"from": "visitor", "text": "Hello"}, map[string]any{"name": "Anna", "text": "Hi!"}}},
 			"Чат на сайте Shop", []string{"Оператор: Anna", "Посетитель: Hello\nAnna: Hi!"}},
 	} {

@@ -127,7 +127,11 @@ func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base
 		}
 		link = "callbacks#callback-" + strconv.FormatUint(ev.ID, 10)
 	case "call":
-		caller := firstOf(plus(str(d, "caller")), p.T("hidden number"))
+		caller := plus(str(d, "caller"))
+		if typed := oneLine(clean(str(d, "caller_typed")), 80); caller == "" && typed != "" {
+			caller = typed + " (" + p.T("as typed") + ")" // anonymous, an extension, a SIP address
+		}
+		caller = firstOf(caller, p.T("hidden number"))
 		subject = p.T("Call to %s from %s", site, caller)
 		t.WriteString(p.T("A call to %s.", site) + "\n\n")
 		line(p.T("Caller"), caller)
