@@ -250,7 +250,8 @@ func TestLeadWebhooksThroughDowntimeAndRestart(t *testing.T) {
 	}
 }
 
-// The CSV export has every filtered lead, formula-looking cells defused.
+// The CSV export has every filtered lead, formula-looking cells defused,
+// phone numbers as text (a spreadsheet would show 7,91E+10).
 func TestLeadsCSV(t *testing.T) {
 	srv := httpdtest.Start(t)
 	site := srv.Site(t, "Shop", "shop.example")
@@ -300,8 +301,8 @@ func TestLeadsCSV(t *testing.T) {
 		{mid[col["message"]], "line 1\nline 2, \"quoted\""},
 		{oldest[col["name"]], "'=HYPERLINK(\"http://evil\",\"x\")"},
 		{oldest[col["message"]], "'@SUM(1+1)"},
-		{oldest[col["phone"]], "79123456789"},
-		{oldest[col["phone_raw"]], "'+79123456789"},
+		{oldest[col["phone"]], `="79123456789"`},
+		{oldest[col["phone_raw"]], `="+79123456789"`},
 		{oldest[col["sale_cost"]], "150.50"},
 		{oldest[col["is_sale"]], "true"},
 		{oldest[col["utm_source"]], "google"},
@@ -337,5 +338,49 @@ func TestLeadsCSV(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "/login") {
 		t.Errorf("CSV export without signing in: %d", resp.StatusCode)
+	}
+}
+
+// A Russian owner's CSV opens in a Russian Excel: cells separated by ";"
+// (its list separator; a comma file opens as one column), a decimal comma
+// (12.5 would become the 12th of May), the phone as text, and a
+// visitor's formula defused.
+func TestLeadsCSVForRussianExcel(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/?utm_source=yandex", "")
+	lead := map[string]any{"name": "Иван; Петров", "phone": "8 (912) 345-67-89", "message": "-1+2\nвторая строка", "is_sale": true, "sale_cost": "1500.5"}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, lead)); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	c := srv.Client(t)
+	for _, tc := range []struct {
+		accept string
+		comma  rune
+		cost   string
+	}{{"ru-RU,ru;q=0.9", ';', "1500,50"}, {"en-US,en", ',', "1500.50"}} {
+		_, body := getPageIn(t, c, srv.URL+"sites/"+site+"/leads.csv", tc.accept)
+		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
+		r.Comma = tc.comma
+		rows, err := r.ReadAll()
+		if err != nil || len(rows) != 2 || len(rows[0]) != len(rows[1]) || len(rows[0]) < 20 {
+			t.Fatalf("%s: rows %q, %v\n%s", tc.accept, rows, err, body)
+		}
+		col := map[string]int{}
+		for i, h := range rows[0] {
+			col[h] = i
+		}
+		row := rows[1]
+		for _, cell := range []struct{ name, want string }{
+			{"name", "Иван; Петров"},
+			{"phone", `="79123456789"`},
+			{"message", "'-1+2\nвторая строка"},
+			{"sale_cost", tc.cost},
+			{"visitor_id", v.CI[:strings.IndexByte(v.CI, '.')]},
+		} {
+			if got := row[col[cell.name]]; got != cell.want {
+				t.Errorf("%s: %s = %q, want %q", tc.accept, cell.name, got, cell.want)
+			}
+		}
 	}
 }

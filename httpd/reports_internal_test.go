@@ -23,6 +23,20 @@ func TestCSVSafeKeepsNumbers(t *testing.T) {
 	}
 }
 
+// csvCell keeps what a spreadsheet would mangle as text: ten digits or
+// more (a phone number), a leading zero, a leading +.
+func TestCSVCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"79123456789": `="79123456789"`, "+79123456789": `="+79123456789"`, "0079": `="0079"`,
+		"123456789": "123456789", "0": "0", "12,5": "12,5", "-12,5": "-12,5", "+": "'+", "=1": "'=1",
+		"7912345678x": "7912345678x", "": "", "+7 (912) 345-67-89": `="+7 (912) 345-67-89"`, "+7 = 1": "'+7 = 1",
+	} {
+		if got := csvCell(in); got != want {
+			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestReportCells(t *testing.T) {
 	for _, tc := range []struct {
 		c         reportCell
