@@ -421,7 +421,7 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 }
 
 func webhookCmd(stdout io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "webhook", Short: "Send a site's leads and callbacks to your CRM or PBX as signed JSON"}
+	cmd := &cobra.Command{Use: "webhook", Short: "Send a site's leads, callbacks, calls and chats to your CRM or PBX as signed JSON (README: Webhooks)"}
 	var add WebhookAddOptions
 	addCmd := &cobra.Command{
 		Use:   "add",
@@ -434,7 +434,7 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 	dataFlag(addCmd, &add.Data)
 	siteFlag(addCmd, &add.Site)
 	addCmd.Flags().StringVar(&add.URL, "url", "", "http(s) URL that receives the POSTs (required)")
-	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call")
+	addCmd.Flags().StringSliceVar(&add.Events, "events", []string{"lead"}, "event kinds: lead, callback, call, chat")
 	addCmd.Flags().StringVar(&add.Secret, "secret", "", "signing secret; empty: generate one")
 	outboundFlags(addCmd, &add.Outbound, whenNoServer)
 	_ = addCmd.MarkFlagRequired("url")

@@ -238,7 +238,7 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 	ep := store.WebhookEndpoint{URL: u.String(), Secret: secret}
 	for _, k := range kinds {
 		if !slices.Contains(Kinds(), k) {
-			return store.WebhookEndpoint{}, ErrInvalid.Errorf("unknown event kind %q (lead, callback, call)", k)
+			return store.WebhookEndpoint{}, ErrInvalid.Errorf("unknown event kind %q (lead, callback, call, chat)", k)
 		}
 		if !slices.Contains(ep.Events, string(k)) {
 			ep.Events = append(ep.Events, string(k))
