@@ -384,3 +384,84 @@ func TestLeadsCSVForRussianExcel(t *testing.T) {
 		}
 	}
 }
+
+// changeHook posts the webhooks page's form that changes endpoint id and
+// returns the status and the page (or where it sent the browser).
+func changeHook(t *testing.T, srv *httpdtest.Server, c *http.Client, site, id, hookURL, secret string) (int, string) {
+	t.Helper()
+	csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
+	nc := *c
+	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := nc.PostForm(srv.URL+"sites/"+site+"/webhooks/change", url.Values{"csrf": {csrf}, "id": {id}, "url": {hookURL},
+		"secret": {secret}, "events": {"lead"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// The owner moves an endpoint whose CRM is down to a new URL with a new
+// secret: the lead queued for it, retrying, arrives there under the same
+// delivery id, signed with the new secret (removing the endpoint and
+// adding another dropped it). A change with no secret keeps the secret; a
+// bad URL is refused and changes nothing.
+func TestWebhookChangeTakesQueuedDeliveries(t *testing.T) {
+	srv := httpdtest.Start(t, fastHooks)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	old := newHookReceiver(t)
+	old.down = true
+	oldSrv := httptest.NewServer(old)
+	defer oldSrv.Close()
+	old.secret = addHook(t, srv, c, site, oldSrv.URL+"/crm")
+	_, page := getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+	m := regexp.MustCompile(`<tr id="endpoint-(\d+)">`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `action="/sites/`+site+`/webhooks/change"`) {
+		t.Fatalf("the webhooks page has no form to change the endpoint:\n%s", page)
+	}
+	id := m[1]
+
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Queued"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	eventually(t, "retries at the old receiver", func() bool { calls, _, _ := old.state(); return calls >= 2 })
+	_, page = getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+	dl := regexp.MustCompile(`<tr id="delivery-(\d+)">`).FindStringSubmatch(page)
+	if dl == nil {
+		t.Fatalf("no delivery in the log:\n%s", page)
+	}
+
+	if status, page := changeHook(t, srv, c, site, id, "ftp://crm.example/", ""); status != http.StatusBadRequest || !strings.Contains(page, "The URL must be http://") {
+		t.Errorf("a bad URL: %d\n%s", status, page)
+	}
+	moved := newHookReceiver(t)
+	moved.secret = "whsec_moved-0123456789abcdef"
+	movedSrv := httptest.NewServer(moved)
+	defer movedSrv.Close()
+	if status, _ := changeHook(t, srv, c, site, id, movedSrv.URL+"/crm", moved.secret); status != http.StatusSeeOther {
+		t.Fatalf("change: %d", status)
+	}
+	eventually(t, "the queued lead at the new URL", func() bool { _, got, _ := moved.state(); return got[dl[1]] == 1 })
+	if _, _, bodies := moved.state(); bodies[dl[1]]["data"].(map[string]any)["name"] != "Queued" {
+		t.Errorf("the new URL got %v", bodies[dl[1]])
+	}
+	if _, page := getPage(t, c, srv.URL+"sites/"+site+"/webhooks"); !strings.Contains(page, `<td class="url">`+movedSrv.URL+"/crm</td>") {
+		t.Errorf("the page does not show the new URL")
+	}
+
+	// No secret given: the one set stays.
+	kept := newHookReceiver(t)
+	kept.secret = moved.secret
+	keptSrv := httptest.NewServer(kept)
+	defer keptSrv.Close()
+	if status, _ := changeHook(t, srv, c, site, id, keptSrv.URL+"/crm", ""); status != http.StatusSeeOther {
+		t.Fatalf("change without a secret: %d", status)
+	}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Later"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	eventually(t, "the next lead, signed with the kept secret", func() bool { _, got, _ := kept.state(); return len(got) == 1 })
+}

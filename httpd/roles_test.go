@@ -88,6 +88,7 @@ var leastRole = map[string]string{
 	"GET /sites/*/webhooks":         accounts.RoleManager,
 	"POST /sites/*/webhooks":        accounts.RoleManager,
 	"POST /sites/*/webhooks/remove": accounts.RoleManager,
+	"POST /sites/*/webhooks/change": accounts.RoleManager,
 	"POST /sites/*/webhooks/resend": accounts.RoleManager,
 	"POST /sites/*/callbacks":       accounts.RoleManager,
 	"GET /sites/*/numbers":          accounts.RoleManager,

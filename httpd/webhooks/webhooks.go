@@ -198,6 +198,11 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 	if err := h.CheckURL(ctx, ep.URL); err != nil {
 		return store.WebhookEndpoint{}, ErrInvalid.Because(err)
 	}
+	if ep.Secret == "" {
+		b := make([]byte, 32)
+		rand.Read(b)
+		ep.Secret = "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+	}
 	ep.ID = h.db.NextID()
 	ep.Created = h.o.Now().UnixMilli()
 	err = h.db.Update(ctx, func(tx *store.Tx) error {
@@ -218,6 +223,8 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 	return ep, nil
 }
 
+// newEndpoint checks the settings of an endpoint; an empty secret is left
+// empty.
 func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, error) {
 	rawURL = strings.TrimSpace(rawURL)
 	u, err := url.Parse(rawURL)
@@ -227,9 +234,7 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 	secret = strings.TrimSpace(secret)
 	switch {
 	case secret == "":
-		b := make([]byte, 32)
-		rand.Read(b)
-		secret = "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+		// Add makes one; Change keeps the one the endpoint has.
 	case len(secret) < minSecret || len(secret) > MaxSecret:
 		return store.WebhookEndpoint{}, ErrInvalid.Errorf("a secret has %d to %d characters (leave it empty to generate one)", minSecret, MaxSecret)
 	case strings.ContainsFunc(secret, func(r rune) bool { return r < 0x21 || r > 0x7e }):
@@ -246,6 +251,44 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 	}
 	if len(ep.Events) == 0 {
 		ep.Events = []string{string(KindLead)}
+	}
+	return ep, nil
+}
+
+// Change sets the URL, the secret and the kinds of endpoint id of site;
+// an empty secret keeps the one it has. Its queued deliveries, retries
+// included, go to the new URL signed with the new secret from their next
+// attempt, under the same delivery ids: changing where a CRM listens
+// loses nothing (removing the endpoint drops them). It returns the
+// endpoint as changed.
+func (h *Hooks) Change(ctx context.Context, site uint32, id uint64, rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, error) {
+	ep, err := newEndpoint(rawURL, secret, kinds)
+	if err != nil {
+		return ep, err
+	}
+	if err := h.CheckURL(ctx, ep.URL); err != nil {
+		return store.WebhookEndpoint{}, ErrInvalid.Because(err)
+	}
+	err = h.db.Update(ctx, func(tx *store.Tx) error {
+		w, err := txWebhooks(tx, site)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(w.Endpoints, func(e store.WebhookEndpoint) bool { return e.ID == id })
+		if i < 0 {
+			return ErrNotFound
+		}
+		old := w.Endpoints[i]
+		ep.ID, ep.Created = old.ID, old.Created
+		if ep.Secret == "" {
+			ep.Secret = old.Secret
+		}
+		w.Endpoints[i] = ep
+		tx.Set(store.WebhooksKey(site), w.Encode())
+		return nil
+	})
+	if err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("change webhook %d: %w", id, err)
 	}
 	return ep, nil
 }
