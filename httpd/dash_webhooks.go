@@ -206,6 +206,39 @@ func (s *dashboardHandlers) changeWebhook(ctx *fasthttp.RequestCtx, who signedIn
 	return nil
 }
 
+// testWebhook is POST /sites/KEY/webhooks/test: "Send a test" posts a
+// test event to the endpoint now (webhooks.Hooks.Test) and shows on the
+// page what its receiver answered.
+func (s *dashboardHandlers) testWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseUint(string(ctx.PostArgs().Peek("id")), 10, 64)
+	if err != nil {
+		return errorf(fasthttp.StatusBadRequest, "No such endpoint; it may have been removed already.")
+	}
+	a, err := s.hooks.Test(ctx, site.ID, site.Key, id)
+	if errors.Is(err, webhooks.ErrNotFound) {
+		return errorf(fasthttp.StatusNotFound, "No such endpoint; it may have been removed already.")
+	}
+	if err != nil {
+		return err
+	}
+	d, err := s.webhooksData(ctx, who, site)
+	if err != nil {
+		return err
+	}
+	tr := s.pages.printer(ctx, &who.user)
+	v := view{Title: "Webhooks · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d}
+	if a.Error == "" {
+		v.Flash = tr.T("The test was taken: %d in %d ms.", a.Status, a.Duration)
+	} else {
+		v.Error = tr.T("The test was not taken: %s", a.Error)
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "webhooks", v)
+}
+
 // removeWebhook is POST /sites/KEY/webhooks/remove.
 func (s *dashboardHandlers) removeWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
 	return s.webhookAction(ctx, s.hooks.Remove, "No such endpoint; it may have been removed already.", "removed")

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -464,4 +465,72 @@ func TestWebhookChangeTakesQueuedDeliveries(t *testing.T) {
 		t.Fatalf("lead: %d %v", status, out)
 	}
 	eventually(t, "the next lead, signed with the kept secret", func() bool { _, got, _ := kept.state(); return len(got) == 1 })
+}
+
+// testHook clicks an endpoint's "Send a test" and returns the page.
+func testHook(t *testing.T, srv *httpdtest.Server, c *http.Client, site, id string) string {
+	t.Helper()
+	csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
+	resp, err := c.PostForm(srv.URL+"sites/"+site+"/webhooks/test", url.Values{"csrf": {csrf}, "id": {id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("send a test: %d\n%s", resp.StatusCode, body)
+	}
+	return string(body)
+}
+
+// "Send a test" posts a signed test event to the endpoint at once and
+// says what its receiver answered and how long it took, or why it was not
+// taken; nothing is queued or retried.
+func TestWebhookSendATest(t *testing.T) {
+	srv := httpdtest.Start(t, fastHooks)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	rc := newHookReceiver(t)
+	rc.event = "test"
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond) // an answer that takes at least 30 ms
+		rc.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	rc.secret = addHook(t, srv, c, site, slow.URL+"/crm")
+	_, page := getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+	id := regexp.MustCompile(`<tr id="endpoint-(\d+)">`).FindStringSubmatch(page)[1]
+
+	page = testHook(t, srv, c, site, id)
+	m := regexp.MustCompile(`<p class="flash" role="status">The test was taken: 200 in (\d+) ms.</p>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page does not say the test was taken:\n%s", page)
+	}
+	if ms, _ := strconv.Atoi(m[1]); ms < 30 {
+		t.Errorf("the test took %d ms by the page; the receiver took at least 30", ms)
+	}
+	calls, got, bodies := rc.state()
+	if calls != 1 || len(got) != 1 {
+		t.Fatalf("receiver: %d calls, %v", calls, got)
+	}
+	for _, b := range bodies {
+		if data, ok := b["data"].(map[string]any); b["event"] != "test" || b["site_key"] != site || !ok || len(data) != 0 {
+			t.Errorf("test body %v", b)
+		}
+	}
+
+	rc.mu.Lock()
+	rc.down = true
+	rc.mu.Unlock()
+	page = testHook(t, srv, c, site, id)
+	if !strings.Contains(page, `The test was not taken: 503 Service Unavailable: &#34;down for maintenance&#34;`) {
+		t.Errorf("the page does not say why the test was not taken:\n%s", page)
+	}
+	if !strings.Contains(page, "Nothing delivered yet.") {
+		t.Error("a test shows in the delivery log")
+	}
+	time.Sleep(50 * time.Millisecond) // time for a retry to show up
+	if calls, _, _ := rc.state(); calls != 2 {
+		t.Errorf("the receiver had %d calls; a failed test is not retried", calls)
+	}
 }

@@ -89,6 +89,7 @@ var leastRole = map[string]string{
 	"POST /sites/*/webhooks":        accounts.RoleManager,
 	"POST /sites/*/webhooks/remove": accounts.RoleManager,
 	"POST /sites/*/webhooks/change": accounts.RoleManager,
+	"POST /sites/*/webhooks/test":   accounts.RoleManager,
 	"POST /sites/*/webhooks/resend": accounts.RoleManager,
 	"POST /sites/*/callbacks":       accounts.RoleManager,
 	"GET /sites/*/numbers":          accounts.RoleManager,

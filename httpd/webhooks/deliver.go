@@ -62,15 +62,16 @@ func (h *Hooks) attempt(ctx context.Context, d outbox.Item) error {
 	return h.record(context.WithoutCancel(ctx), d, a, state)
 }
 
-// post sends dl to ep once and describes the attempt.
+// post sends dl to ep once and describes the attempt, with how long it
+// took.
 func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.Delivery) store.DeliveryAttempt {
 	start := h.o.Now()
 	a := store.DeliveryAttempt{Time: start.UnixMilli()}
-	defer func() { a.Duration = h.o.Now().Sub(start).Milliseconds() }()
 	a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
 		URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
 		At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",
 	})
+	a.Duration = h.o.Now().Sub(start).Milliseconds()
 	return a
 }
 

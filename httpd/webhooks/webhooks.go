@@ -68,6 +68,9 @@ const (
 	KindChat     Kind = "chat"
 )
 
+// KindTest is the kind of the body Test sends; nobody subscribes to it.
+const KindTest Kind = "test"
+
 // Kinds returns every kind, in the order the dashboard shows them.
 func Kinds() []Kind { return []Kind{KindLead, KindCallback, KindCall, KindChat} }
 
@@ -291,6 +294,26 @@ func (h *Hooks) Change(ctx context.Context, site uint32, id uint64, rawURL, secr
 		return store.WebhookEndpoint{}, fmt.Errorf("change webhook %d: %w", id, err)
 	}
 	return ep, nil
+}
+
+// Test posts a test event to endpoint id of site once, now, and describes
+// the attempt: a body of kind "test" with an empty data, signed with the
+// endpoint's secret, for a developer to check the receiver before real
+// events come. It is neither queued nor retried nor logged.
+func (h *Hooks) Test(ctx context.Context, site uint32, siteKey string, id uint64) (store.DeliveryAttempt, error) {
+	w, err := h.load(site)
+	if err != nil {
+		return store.DeliveryAttempt{}, err
+	}
+	i := slices.IndexFunc(w.Endpoints, func(e store.WebhookEndpoint) bool { return e.ID == id })
+	if i < 0 {
+		return store.DeliveryAttempt{}, ErrNotFound
+	}
+	body, err := json.Marshal(payload{Event: KindTest, SiteKey: siteKey, CreatedAt: h.o.Now().UTC(), Data: struct{}{}})
+	if err != nil {
+		return store.DeliveryAttempt{}, err
+	}
+	return h.post(ctx, w.Endpoints[i], &store.Delivery{ID: h.db.NextID(), Event: string(KindTest), Body: body}), nil
 }
 
 // ParseKinds splits a comma-separated list of kinds ("lead,callback").
