@@ -89,6 +89,9 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 		switch dl.State {
 		case store.DeliveryPending:
 			row.State, row.Next = "pending", c.at(dl.Due)
+			if i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == dl.Endpoint }); i >= 0 {
+				row.URL = eps[i].URL // where its next attempt goes, since a change of the endpoint
+			}
 			if dl.Attempts > 0 {
 				row.State = "retrying"
 			}

@@ -440,11 +440,22 @@ func TestWebhookChangeTakesQueuedDeliveries(t *testing.T) {
 	}
 	moved := newHookReceiver(t)
 	moved.secret = "whsec_moved-0123456789abcdef"
+	moved.down = true
 	movedSrv := httptest.NewServer(moved)
 	defer movedSrv.Close()
 	if status, _ := changeHook(t, srv, c, site, id, movedSrv.URL+"/crm", moved.secret); status != http.StatusSeeOther {
 		t.Fatalf("change: %d", status)
 	}
+	// While the new URL fails too, the log says the delivery goes there.
+	eventually(t, "retries at the new URL", func() bool { calls, _, _ := moved.state(); return calls >= 1 })
+	_, page = getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+	row, _, _ := strings.Cut(page[strings.Index(page, `<tr id="delivery-`+dl[1]+`">`):], "</tr>")
+	if !strings.Contains(row, movedSrv.URL+"/crm") {
+		t.Errorf("the retrying delivery's row does not name the URL it goes to:\n%s", row)
+	}
+	moved.mu.Lock()
+	moved.down = false
+	moved.mu.Unlock()
 	eventually(t, "the queued lead at the new URL", func() bool { _, got, _ := moved.state(); return got[dl[1]] == 1 })
 	if _, _, bodies := moved.state(); bodies[dl[1]]["data"].(map[string]any)["name"] != "Queued" {
 		t.Errorf("the new URL got %v", bodies[dl[1]])

@@ -309,7 +309,7 @@ func (h *Hooks) Test(ctx context.Context, site uint32, siteKey string, id uint64
 	if i < 0 {
 		return store.DeliveryAttempt{}, ErrNotFound
 	}
-	body, err := json.Marshal(payload{Event: KindTest, SiteKey: siteKey, CreatedAt: h.o.Now().UTC(), Data: struct{}{}})
+	body, err := json.Marshal(payload{Event: KindTest, SiteKey: siteKey, CreatedAt: h.o.Now().UTC().Truncate(time.Millisecond), Data: struct{}{}})
 	if err != nil {
 		return store.DeliveryAttempt{}, err
 	}
