@@ -174,7 +174,7 @@ func (s *dashboardHandlers) chatsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	if err != nil {
 		return err
 	}
-	return csvExport(ctx, langOf(ctx, &who.user), "chats-"+site.Key+".csv", chats.CSVHeader(), func(sheet *csvSheet) error {
+	return csvExport(ctx, s.pages.printer(ctx, &who.user), "chats-"+site.Key+".csv", chats.CSVHeader(), func(sheet *csvSheet) error {
 		return s.chats.CSVRows(ctx, found, s.sites.Location(site), sheet.row)
 	})
 }

@@ -41,17 +41,21 @@ func (c *csvSheet) num(s string) string {
 }
 
 // csvExport answers a download named filename for a spreadsheet in the
-// reader's language l (csvSheet): UTF-8 with a byte-order mark (Excel
-// needs it to read UTF-8), the header, then the rows fill writes; never
-// cached.
-func csvExport(ctx *fasthttp.RequestCtx, l i18n.Lang, filename string, header []string, fill func(*csvSheet) error) error {
+// reader's language, tr's (csvSheet): UTF-8 with a byte-order mark (Excel
+// needs it to read UTF-8), the header (csvColumn), then the rows fill
+// writes; never cached.
+func csvExport(ctx *fasthttp.RequestCtx, tr i18n.Printer, filename string, header []string, fill func(*csvSheet) error) error {
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")
 	sheet := &csvSheet{w: csv.NewWriter(&buf)}
-	if l == i18n.Ru {
+	if tr.Lang == i18n.Ru {
 		sheet.w.Comma, sheet.comma = ';', true
 	}
-	sheet.w.Write(header)
+	names := make([]string, len(header))
+	for i, key := range header {
+		names[i] = csvColumn(tr, key)
+	}
+	sheet.w.Write(names)
 	if err := fill(sheet); err != nil {
 		return err
 	}
@@ -65,6 +69,16 @@ func csvExport(ctx *fasthttp.RequestCtx, l i18n.Lang, filename string, header []
 	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
 	ctx.SetBody(buf.Bytes())
 	return nil
+}
+
+// csvColumn is the header of the column key ("created_at") in tr's
+// language: the catalog's "column KEY" ("Создано"), else key, which is
+// what an English file has.
+func csvColumn(tr i18n.Printer, key string) string {
+	if name := tr.T("column " + key); name != "column "+key {
+		return name
+	}
+	return key
 }
 
 // csvCell is a cell as a spreadsheet should show it. A run of digits a

@@ -158,7 +158,7 @@ func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 		return err
 	}
 	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, s.now().In(loc).Format("2006-01-02"))
-	return csvExport(ctx, langOf(ctx, &who.user), name, leadsCSVHeader(), func(sheet *csvSheet) error {
+	return csvExport(ctx, s.pages.printer(ctx, &who.user), name, leadsCSVHeader(), func(sheet *csvSheet) error {
 		return s.leads.List(ctx, site.ID, f, 0, func(l store.Lead) bool {
 			sheet.row(leadCSVRow(sheet, &l, marks[l.ID], loc))
 			return true

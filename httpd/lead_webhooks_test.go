@@ -344,8 +344,8 @@ func TestLeadsCSV(t *testing.T) {
 
 // A Russian owner's CSV opens in a Russian Excel: cells separated by ";"
 // (its list separator; a comma file opens as one column), a decimal comma
-// (12.5 would become the 12th of May), the phone as text, and a
-// visitor's formula defused.
+// (12.5 would become the 12th of May), headers in Russian, the phone as
+// text, and a visitor's formula defused.
 func TestLeadsCSVForRussianExcel(t *testing.T) {
 	srv := httpdtest.Start(t)
 	site := srv.Site(t, "Shop", "shop.example")
@@ -355,11 +355,16 @@ func TestLeadsCSVForRussianExcel(t *testing.T) {
 		t.Fatalf("lead: %d %v", status, out)
 	}
 	c := srv.Client(t)
+	col := map[string]int{} // from the English file's header
 	for _, tc := range []struct {
 		accept string
 		comma  rune
 		cost   string
-	}{{"ru-RU,ru;q=0.9", ';', "1500,50"}, {"en-US,en", ',', "1500.50"}} {
+		header map[string]string // the header of a column, by its English name
+	}{
+		{"en-US,en", ',', "1500.50", map[string]string{"phone": "phone", "sale_cost": "sale_cost"}},
+		{"ru-RU,ru;q=0.9", ';', "1500,50", map[string]string{"phone": "Телефон", "sale_cost": "Сумма продажи", "utm_source": "utm_source"}},
+	} {
 		_, body := getPageIn(t, c, srv.URL+"sites/"+site+"/leads.csv", tc.accept)
 		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
 		r.Comma = tc.comma
@@ -367,9 +372,15 @@ func TestLeadsCSVForRussianExcel(t *testing.T) {
 		if err != nil || len(rows) != 2 || len(rows[0]) != len(rows[1]) || len(rows[0]) < 20 {
 			t.Fatalf("%s: rows %q, %v\n%s", tc.accept, rows, err, body)
 		}
-		col := map[string]int{}
-		for i, h := range rows[0] {
-			col[h] = i
+		if len(col) == 0 {
+			for i, h := range rows[0] {
+				col[h] = i
+			}
+		}
+		for key, want := range tc.header {
+			if got := rows[0][col[key]]; got != want {
+				t.Errorf("%s: the %s column is headed %q, want %q", tc.accept, key, got, want)
+			}
 		}
 		row := rows[1]
 		for _, cell := range []struct{ name, want string }{

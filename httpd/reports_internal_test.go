@@ -2,11 +2,13 @@ package httpd
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/chats"
 	"appliance/httpd/i18n"
 	"appliance/httpd/period"
 	"appliance/httpd/reports"
@@ -169,6 +171,25 @@ func TestDurationText(t *testing.T) {
 		}
 		if got := durationText(cat.For(i18n.Ru), tt.d); got != tt.ru {
 			t.Errorf("%v in Russian: %q, want %q", tt.d, got, tt.ru)
+		}
+	}
+}
+
+// Every column of every CSV download has a Russian header.
+func TestCSVColumnsTranslated(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ru, en := cat.For(i18n.Ru), cat.For(i18n.En)
+	for _, h := range [][]string{leadsCSVHeader(), callbacksCSVHeader(), callsCSVHeader(), chats.CSVHeader()} {
+		for _, key := range h {
+			if got := csvColumn(ru, key); got == key && !strings.HasPrefix(key, "utm_") {
+				t.Errorf("column %s has no Russian header", key)
+			}
+			if got := csvColumn(en, key); got != key {
+				t.Errorf("column %s is headed %q in English", key, got)
+			}
 		}
 	}
 }
