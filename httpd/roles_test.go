@@ -146,6 +146,7 @@ var leastAdminRole = map[string]string{
 	"GET /admin/webhooks":               accounts.RoleManager,
 	"POST /admin/webhooks":              accounts.RoleManager,
 	"POST /admin/webhooks/remove":       accounts.RoleManager,
+	"POST /admin/webhooks/change":       accounts.RoleManager,
 	"POST /admin/callbacks":             accounts.RoleManager,
 	"GET /admin/numbers":                accounts.RoleManager,
 	"POST /admin/numbers/site":          accounts.RoleManager,
