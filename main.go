@@ -423,7 +423,7 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 }
 
 func webhookCmd(stdout io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "webhook", Short: "Send a site's leads and callbacks to your CRM or PBX as signed JSON"}
+	cmd := &cobra.Command{Use: "webhook", Short: "Send a site's leads, callbacks, calls and chats to your CRM or PBX as signed JSON (README: Webhooks)"}
 	var add WebhookAddOptions
 	addCmd := &cobra.Command{
 		Use:   "add",
@@ -469,7 +469,25 @@ func webhookCmd(stdout io.Writer) *cobra.Command {
 	rmCmd.Flags().Uint64Var(&rm.ID, "id", 0, "endpoint id, from webhook list (required)")
 	_ = rmCmd.MarkFlagRequired("id")
 	bindEnv(rmCmd)
-	cmd.AddCommand(addCmd, listCmd, rmCmd)
+	var ch WebhookChangeOptions
+	chCmd := &cobra.Command{
+		Use:   "change",
+		Short: "Change a webhook endpoint's URL, secret or events; what it has still to deliver follows",
+		Example: `  appliance webhook change --site KEY --id 42 --url https://crm2.example.com/hooks/appliance
+  appliance webhook change --site KEY --id 42 --secret "$NEW_SECRET"`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runWebhookChange(c.Context(), ch, stdout) },
+	}
+	dataFlag(chCmd, &ch.Data)
+	siteFlag(chCmd, &ch.Site)
+	chCmd.Flags().Uint64Var(&ch.ID, "id", 0, "endpoint id, from webhook list (required)")
+	chCmd.Flags().StringVar(&ch.URL, "url", "", "new http(s) URL; empty: keep")
+	chCmd.Flags().StringSliceVar(&ch.Events, "events", nil, "new event kinds: lead, callback, call, chat; none: keep")
+	chCmd.Flags().StringVar(&ch.Secret, "secret", "", "new signing secret; empty: keep")
+	outboundFlags(chCmd, &ch.Outbound, whenNoServer)
+	_ = chCmd.MarkFlagRequired("id")
+	bindEnv(chCmd)
+	cmd.AddCommand(addCmd, listCmd, rmCmd, chCmd)
 	return cmd
 }
 
@@ -1053,6 +1071,29 @@ func runWebhookAdd(ctx context.Context, o WebhookAddOptions, stdout io.Writer) e
 	return adminCallPolicy(ctx, o.Data, policy, "webhook add", func(c *admin.Client) (admin.Endpoint, error) {
 		return c.AddWebhook(ctx, admin.AddWebhook{Site: o.Site, URL: o.URL, Events: o.Events, Secret: o.Secret})
 	}, func(ep admin.Endpoint) { admin.PrintWebhookAdded(stdout, ep) })
+}
+
+// WebhookChangeOptions are the flags of `appliance webhook change`; what
+// is empty is kept.
+type WebhookChangeOptions struct {
+	Data, Site, URL, Secret string
+	ID                      uint64
+	Events                  []string
+	// Outbound applies when no server runs; a running server checks the
+	// URL with its own.
+	Outbound OutboundOptions
+}
+
+func runWebhookChange(ctx context.Context, o WebhookChangeOptions, stdout io.Writer) error {
+	policy, err := o.Outbound.policy()
+	if err != nil {
+		return err
+	}
+	return adminCallPolicy(ctx, o.Data, policy, "webhook change", func(c *admin.Client) (admin.Endpoint, error) {
+		return c.ChangeWebhook(ctx, admin.ChangeWebhook{Site: o.Site, ID: o.ID, URL: o.URL, Secret: o.Secret, Events: o.Events})
+	}, func(ep admin.Endpoint) {
+		fmt.Fprintf(stdout, "webhook %d changed: %s (%s); what it has still to deliver goes there\n", ep.ID, ep.URL, strings.Join(ep.Events, ","))
+	})
 }
 
 func runWebhookList(ctx context.Context, o WebhookOptions, stdout io.Writer) error {

@@ -60,6 +60,25 @@ func TestWebhookCommands(t *testing.T) {
 	for _, c := range id {
 		n = n*10 + uint64(c-'0')
 	}
+	// change: the URL given, the events and secret kept.
+	if err := runWebhookChange(ctx, WebhookChangeOptions{Data: dir, Site: site, ID: n, URL: "https://crm2.example/hook"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "webhook "+id+" changed: https://crm2.example/hook (lead,callback); what it has still to deliver goes there\n" {
+		t.Errorf("webhook change printed %q", got)
+	}
+	if err := runWebhookChange(ctx, WebhookChangeOptions{Data: dir, Site: site, ID: n + 1000}, &out); err == nil {
+		t.Error("changing a webhook that is not there: no error")
+	}
+	if err := runWebhookChange(ctx, WebhookChangeOptions{Data: dir, Site: site, ID: n, Secret: "short"}, &out); err == nil {
+		t.Error("a short secret: no error")
+	}
+	out.Reset()
+	runWebhookList(ctx, WebhookOptions{Data: dir, Site: site}, &out)
+	if got := out.String(); !strings.Contains(got, "https://crm2.example/hook") || !strings.Contains(got, id+"  lead,callback") {
+		t.Errorf("after change, list printed:\n%s", got)
+	}
+	out.Reset()
 	if err := runWebhookRemove(ctx, WebhookOptions{Data: dir, Site: site, ID: n}, &out); err != nil {
 		t.Fatal(err)
 	}

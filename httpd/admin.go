@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +100,7 @@ func (s *Server) adminRoutes(svc admin.Service) *router {
 	r.api("GET", admin.PathWebhooks, seeReports, adminGetSite(svc.Webhooks))
 	r.api("POST", admin.PathWebhooks, changeSites, adminPost(svc.AddWebhook))
 	r.api("POST", admin.PathRemoveWebhook, changeSites, adminPost(svc.RemoveWebhook))
+	r.api("POST", admin.PathChangeWebhook, changeSites, adminPost(svc.ChangeWebhook))
 	r.api("POST", admin.PathCallbacks, changeSites, adminPost(svc.SetCallbacks))
 	r.api("GET", admin.PathNumbers, seeReports, adminGetSite(svc.Numbers))
 	r.api("POST", admin.PathSiteNumbers, changeSites, adminPost(svc.SetSiteNumbers))
@@ -453,6 +456,40 @@ func (a adminAPI) RemoveWebhook(ctx context.Context, in admin.RemoveWebhook) (ad
 		return admin.Removed{}, err
 	}
 	return admin.Removed{ID: in.ID}, nil
+}
+
+// ChangeWebhook is `appliance webhook change`: what is not given is kept.
+func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (admin.Endpoint, error) {
+	site, err := a.s.adminSite(in.Site)
+	if err != nil {
+		return admin.Endpoint{}, err
+	}
+	eps, err := a.s.hooks.Endpoints(site.ID)
+	if err != nil {
+		return admin.Endpoint{}, err
+	}
+	i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == in.ID })
+	if i < 0 {
+		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+	}
+	url, events := cmp.Or(in.URL, eps[i].URL), in.Events
+	if len(events) == 0 {
+		events = eps[i].Events
+	}
+	var kinds []webhooks.Kind
+	for _, e := range events {
+		kinds = append(kinds, webhooks.Kind(e))
+	}
+	ep, err := a.s.hooks.Change(ctx, site.ID, in.ID, url, in.Secret, kinds)
+	switch {
+	case errors.Is(err, webhooks.ErrInvalid):
+		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", userMessage(err))
+	case errors.Is(err, webhooks.ErrNotFound):
+		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+	case err != nil:
+		return admin.Endpoint{}, err
+	}
+	return endpoint(ep), nil
 }
 
 // SetCallbacks is `appliance callback set`: absent fields keep their

@@ -118,6 +118,10 @@ func (r *recorder) RemoveWebhook(_ context.Context, in admin.RemoveWebhook) (adm
 	r.keep("RemoveWebhook", in)
 	return admin.Removed{ID: 3}, nil
 }
+func (r *recorder) ChangeWebhook(_ context.Context, in admin.ChangeWebhook) (admin.Endpoint, error) {
+	r.keep("ChangeWebhook", in)
+	return rtEp, nil
+}
 func (r *recorder) SetCallbacks(_ context.Context, in admin.SetCallbacks) (admin.CallbackSettings, error) {
 	r.keep("SetCallbacks", in)
 	return admin.CallbackSettings{Site: "k", Webhook: "https://pbx.example", Secret: "s", Captcha: true, CaptchaDigits: 6, Lang: "ru",
@@ -273,6 +277,7 @@ func TestAdminRoundTrip(t *testing.T) {
 		{"Webhooks", "a key&with=query", []admin.Endpoint{rtEp}, func() (any, error) { return c.Webhooks(ctx, "a key&with=query") }},
 		{"AddWebhook", admin.AddWebhook{Site: "k", URL: "https://crm.example/h", Secret: "sec", Events: []string{"lead", "callback"}}, rtEp, nil},
 		{"RemoveWebhook", admin.RemoveWebhook{Site: "k", ID: 1<<53 + 1}, admin.Removed{ID: 3}, nil},
+		{"ChangeWebhook", admin.ChangeWebhook{Site: "k", ID: 7, URL: "https://crm2.example/h", Secret: "sec2", Events: []string{"chat"}}, rtEp, nil},
 		{"SetCallbacks", admin.SetCallbacks{Site: "k", Webhook: strp(""), Secret: strp("s"), Captcha: "on", CaptchaDigits: new(int), Lang: strp("en"), Groups: strp("1 Sales; 2 Support")},
 			admin.CallbackSettings{Site: "k", Webhook: "https://pbx.example", Secret: "s", Captcha: true, CaptchaDigits: 6, Lang: "ru", Groups: []admin.Group{{ID: 16587, Name: "Sales"}}}, nil},
 		{"Numbers", "k", rtNums, func() (any, error) { return c.Numbers(ctx, "k") }},
@@ -339,6 +344,8 @@ func TestAdminRoundTrip(t *testing.T) {
 			return c.AddWebhook(ctx, in)
 		case admin.RemoveWebhook:
 			return c.RemoveWebhook(ctx, in)
+		case admin.ChangeWebhook:
+			return c.ChangeWebhook(ctx, in)
 		case admin.SetCallbacks:
 			return c.SetCallbacks(ctx, in)
 		case admin.SetSiteNumbers:

@@ -174,7 +174,7 @@ func TestCallbacksPage(t *testing.T) {
 		t.Fatalf("CSV %v: %v", rows, err)
 	}
 	first := rows[3] // oldest last
-	if first[2] != "sent" || first[3] != "79101234567" || first[6] != "16587" || first[7] != "Продажи" || first[13] != "'"+formula || first[20] != "google" {
+	if first[2] != "sent" || first[3] != `="79101234567"` || first[4] != `="+7 910 123-45-67"` || first[6] != "16587" || first[7] != "Продажи" || first[13] != "'"+formula || first[20] != "google" {
 		t.Errorf("CSV row %q", first)
 	}
 }

@@ -82,6 +82,8 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("GET", "/sites/*/webhooks", seeReports, withWho(s.webhooksPage))
 	r.page("POST", "/sites/*/webhooks", changeSites, withWho(s.addWebhook))
 	r.page("POST", "/sites/*/webhooks/remove", changeSites, withWho(s.removeWebhook))
+	r.page("POST", "/sites/*/webhooks/change", changeSites, withWho(s.changeWebhook))
+	r.page("POST", "/sites/*/webhooks/test", changeSites, withWho(s.testWebhook))
 	r.page("POST", "/sites/*/webhooks/resend", changeSites, withWho(s.resendDelivery))
 	r.page("GET", "/sites/*/callbacks", seeCallbacks, withWho(s.callbacksPage))
 	r.page("POST", "/sites/*/callbacks", changeSites, withWho(s.callbackSettingsPost))

@@ -278,9 +278,9 @@ func (s *dashboardHandlers) callbacksCSV(ctx *fasthttp.RequestCtx, who signedIn)
 		return err
 	}
 	name := fmt.Sprintf("callbacks-%s-%s.csv", site.Key, s.now().In(loc).Format("2006-01-02"))
-	return csvExport(ctx, name, callbacksCSVHeader(), func(write func([]string)) error {
+	return csvExport(ctx, s.pages.printer(ctx, &who.user), name, callbacksCSVHeader(), func(sheet *csvSheet) error {
 		return s.callbacks.List(ctx, site.ID, f, 0, func(cb store.Callback) bool {
-			write(callbackCSVRow(&cb, w.Groups, marks[cb.ID], loc))
+			sheet.row(callbackCSVRow(&cb, w.Groups, marks[cb.ID], loc))
 			return true
 		})
 	})

@@ -174,9 +174,7 @@ func (s *dashboardHandlers) chatsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	if err != nil {
 		return err
 	}
-	ctx.SetContentType("text/csv; charset=utf-8")
-	ctx.Response.Header.Set("Content-Disposition", `attachment; filename="chats-`+site.Key+`.csv"`)
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.WriteString("\ufeff") // as every other export: a spreadsheet reads the transcripts as UTF-8
-	return s.chats.WriteCSV(ctx, ctx, found, s.sites.Location(site))
+	return csvExport(ctx, s.pages.printer(ctx, &who.user), "chats-"+site.Key+".csv", chats.CSVHeader(), func(sheet *csvSheet) error {
+		return s.chats.CSVRows(ctx, found, s.sites.Location(site), sheet.row)
+	})
 }

@@ -1,9 +1,7 @@
 package httpd
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"html/template"
 	"net/url"
@@ -160,9 +158,9 @@ func (s *dashboardHandlers) leadsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 		return err
 	}
 	name := fmt.Sprintf("leads-%s-%s.csv", site.Key, s.now().In(loc).Format("2006-01-02"))
-	return csvExport(ctx, name, leadsCSVHeader(), func(write func([]string)) error {
+	return csvExport(ctx, s.pages.printer(ctx, &who.user), name, leadsCSVHeader(), func(sheet *csvSheet) error {
 		return s.leads.List(ctx, site.ID, f, 0, func(l store.Lead) bool {
-			write(leadCSVRow(&l, marks[l.ID], loc))
+			sheet.row(leadCSVRow(sheet, &l, marks[l.ID], loc))
 			return true
 		})
 	})
@@ -212,7 +210,7 @@ func backTo(ctx *fasthttp.RequestCtx, path string) string {
 	return path + "?" + q.String()
 }
 
-func leadCSVRow(l *store.Lead, m store.Mark, loc *time.Location) []string {
+func leadCSVRow(sheet *csvSheet, l *store.Lead, m store.Mark, loc *time.Location) []string {
 	u := func(v uint64) string {
 		if v == 0 {
 			return ""
@@ -221,7 +219,7 @@ func leadCSVRow(l *store.Lead, m store.Mark, loc *time.Location) []string {
 	}
 	cost := ""
 	if l.IsSale && l.SaleCost != 0 {
-		cost = leads.FormatCost(l.SaleCost)
+		cost = sheet.num(leads.FormatCost(l.SaleCost))
 	}
 	return append([]string{u(l.ID), time.UnixMilli(l.Time).In(loc).Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
 		l.PhoneRaw, l.Message, strconv.FormatBool(l.IsSale), cost, u(l.GroupID), l.FormName, l.PageURL,
@@ -241,9 +239,6 @@ func unparsed(l *store.Lead) string {
 	return strings.Join(out, " ")
 }
 
-// csvExport answers a download named filename for a spreadsheet: UTF-8
-// with a byte-order mark (Excel needs it to read UTF-8), the header, then
-// the rows fill writes, every cell defused by csvSafe; never cached.
 // dayRange reads a filter's from and to days (YYYY-MM-DD in loc, the
 // site's zone, both included; "" for an open end) as the instants
 // [from, to).
@@ -281,42 +276,4 @@ var sourceCSVHeader = []string{"channel", "utm_source", "utm_medium", "utm_campa
 
 func sourceCSV(s *store.Source) []string {
 	return []string{s.Channel, s.UTMSource, s.UTMMedium, s.UTMCampaign, s.UTMTerm, s.UTMContent, s.Click, s.Referrer, s.Landing}
-}
-
-func csvExport(ctx *fasthttp.RequestCtx, filename string, header []string, fill func(write func(row []string)) error) error {
-	var buf bytes.Buffer
-	buf.WriteString("\ufeff")
-	w := csv.NewWriter(&buf)
-	w.Write(header)
-	err := fill(func(row []string) {
-		for i, c := range row {
-			row[i] = csvSafe(c)
-		}
-		w.Write(row)
-	})
-	if err != nil {
-		return err
-	}
-	w.Flush()
-	ctx.SetContentType("text/csv; charset=utf-8")
-	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, filename))
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.SetBody(buf.Bytes())
-	return nil
-}
-
-// csvSafe defuses a cell a spreadsheet would run as a formula (CSV
-// injection): one that starts with = + - @, a tab or a carriage return
-// gets a leading apostrophe, which spreadsheets show as text. A plain
-// number ("-12.5", a report's negative ROI) is no formula and stays a
-// number.
-func csvSafe(c string) string {
-	if _, err := strconv.ParseFloat(c, 64); err == nil && strings.Trim(c, "0123456789.-") == "" {
-		return c
-	}
-	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-		return "'" + c
-	}
-	return c
 }

@@ -401,10 +401,10 @@ func (s *dashboardHandlers) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	}
 	loc := s.sites.Location(site)
 	name := fmt.Sprintf("calls-%s-%s.csv", site.Key, s.now().In(loc).Format("2006-01-02"))
-	return csvExport(ctx, name, callsCSVHeader(), func(write func([]string)) error {
+	return csvExport(ctx, s.pages.printer(ctx, &who.user), name, callsCSVHeader(), func(sheet *csvSheet) error {
 		return s.numbers.ListCalls(ctx, site.ID, time.Time{}, 0, func(c store.Call) bool {
 			s.shownChannel(&c)
-			write(callCSVRow(&c, loc))
+			sheet.row(callCSVRow(&c, loc))
 			return true
 		})
 	})

@@ -335,7 +335,7 @@ func (s *dashboardHandlers) renderReport(ctx *fasthttp.RequestCtx, who signedIn,
 }
 
 // decimalComma writes the figures of rows with a decimal comma (1 500,50),
-// as Russian does; the CSV keeps the point.
+// as Russian does (the CSV too, through csvSheet.num).
 func decimalComma(rows ...[]reportCell) {
 	for _, r := range rows {
 		for i := range r {
@@ -347,14 +347,18 @@ func decimalComma(rows ...[]reportCell) {
 }
 
 // tableCSV answers a report table as CSV: the header from the column
-// keys, the rows' raw cells, then the totals row.
-func tableCSV(ctx *fasthttp.RequestCtx, site *store.Site, name string, p period.Period, t reportTable) error {
+// keys (for a Russian reader, the column titles), the rows' raw cells,
+// then the totals row.
+func tableCSV(ctx *fasthttp.RequestCtx, tr i18n.Printer, site *store.Site, name string, p period.Period, t reportTable) error {
 	file := fmt.Sprintf("%s-%s-%s-%s.csv", name, site.Key, p.From(), p.To())
 	header := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		header[i] = c.Key
+		if tr.Lang == i18n.Ru {
+			header[i] = c.Label // the page's column title, in Russian
+		}
 	}
-	return csvExport(ctx, file, header, func(write func([]string)) error {
+	return csvExport(ctx, tr, file, header, func(sheet *csvSheet) error {
 		rows := t.Rows
 		if t.Total != nil {
 			rows = append(rows[:len(rows):len(rows)], t.Total)
@@ -363,8 +367,11 @@ func tableCSV(ctx *fasthttp.RequestCtx, site *store.Site, name string, p period.
 			out := make([]string, len(r))
 			for i, c := range r {
 				out[i] = c.Raw
+				if c.Num {
+					out[i] = sheet.num(c.Raw)
+				}
 			}
-			write(out)
+			sheet.row(out)
 		}
 		return nil
 	})
@@ -464,7 +471,7 @@ func (s *dashboardHandlers) breakdownReport(tab string, build tableBuilder, csv 
 			return err
 		}
 		if csv {
-			return tableCSV(ctx, site, tab, p, t)
+			return tableCSV(ctx, tr, site, tab, p, t)
 		}
 		f := newReportFrame(tr, site, tab, p, nil)
 		t.CSV = f.csvLink(tab+".csv", nil)

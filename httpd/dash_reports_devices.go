@@ -74,7 +74,7 @@ func (s *dashboardHandlers) devicesReport(csv bool) func(*fasthttp.RequestCtx, s
 			by := string(ctx.QueryArgs().Peek("by"))
 			for _, t := range tables {
 				if t.ID == "devices-"+by {
-					return tableCSV(ctx, site, "devices-"+by, p, t)
+					return tableCSV(ctx, tr, site, "devices-"+by, p, t)
 				}
 			}
 			return errorf(fasthttp.StatusBadRequest, "Say which table to export: by=type, by=browser or by=os.")

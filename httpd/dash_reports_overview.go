@@ -278,7 +278,7 @@ func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, s
 		}
 		f := newReportFrame(tr, site, "", p, keep)
 		if csv {
-			return tableCSV(ctx, site, "sources-"+string(g), p, sourcesTable(tr, res, nil, keep))
+			return tableCSV(ctx, tr, site, "sources-"+string(g), p, sourcesTable(tr, res, nil, keep))
 		}
 		prevP := p.Previous()
 		q.From, q.To = dayOf(prevP.First), dayOf(prevP.Last)

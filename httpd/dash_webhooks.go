@@ -20,6 +20,7 @@ type endpointRow struct {
 	ID      uint64
 	URL     string
 	Events  []string // the kinds it is sent
+	Kinds   []kindBox
 	Created string
 	Hint    string // the secret's last four characters
 }
@@ -71,8 +72,12 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 		return d, err
 	}
 	for _, ep := range eps {
-		d.Endpoints = append(d.Endpoints, endpointRow{ID: ep.ID, URL: ep.URL, Events: ep.Events,
-			Created: c.at(ep.Created), Hint: "…" + ep.Secret[max(0, len(ep.Secret)-4):]})
+		row := endpointRow{ID: ep.ID, URL: ep.URL, Events: ep.Events,
+			Created: c.at(ep.Created), Hint: "…" + ep.Secret[max(0, len(ep.Secret)-4):]}
+		for _, k := range webhooks.Kinds() {
+			row.Kinds = append(row.Kinds, kindBox{Kind: string(k), Checked: slices.Contains(ep.Events, string(k))})
+		}
+		d.Endpoints = append(d.Endpoints, row)
 	}
 	log, err := s.hooks.Deliveries(ctx, site.ID, maxDeliveriesShown)
 	if err != nil {
@@ -84,6 +89,9 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 		switch dl.State {
 		case store.DeliveryPending:
 			row.State, row.Next = "pending", c.at(dl.Due)
+			if i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == dl.Endpoint }); i >= 0 {
+				row.URL = eps[i].URL // where its next attempt goes, since a change of the endpoint
+			}
 			if dl.Attempts > 0 {
 				row.State = "retrying"
 			}
@@ -121,6 +129,8 @@ func (s *dashboardHandlers) webhooksPage(ctx *fasthttp.RequestCtx, who signedIn)
 	switch string(ctx.QueryArgs().Peek("done")) {
 	case "removed":
 		v.Flash = "Endpoint removed."
+	case "changed":
+		v.Flash = "Endpoint changed: what it has still to deliver goes to it as it is now."
 	case "resent":
 		v.Flash = "Queued to be sent again."
 	}
@@ -163,6 +173,75 @@ func (s *dashboardHandlers) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) e
 	}
 	v.Data = d
 	return s.pages.render(ctx, status, "webhooks", v)
+}
+
+// changeWebhook is POST /sites/KEY/webhooks/change: a new URL, secret
+// (empty: kept) or kinds for an endpoint, which its queued deliveries
+// follow (webhooks.Hooks.Change), then back to the page. A refusal shows
+// the page with the error.
+func (s *dashboardHandlers) changeWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	id, err := strconv.ParseUint(string(args.Peek("id")), 10, 64)
+	if err != nil {
+		return errorf(fasthttp.StatusBadRequest, "No such endpoint; it may have been removed already.")
+	}
+	var kinds []webhooks.Kind
+	for _, k := range args.PeekMulti("events") {
+		kinds = append(kinds, webhooks.Kind(k))
+	}
+	_, err = s.hooks.Change(ctx, site.ID, id, string(args.Peek("url")), string(args.Peek("secret")), kinds)
+	switch {
+	case errors.Is(err, webhooks.ErrNotFound):
+		return errorf(fasthttp.StatusNotFound, "No such endpoint; it may have been removed already.")
+	case errors.Is(err, webhooks.ErrInvalid):
+		d, derr := s.webhooksData(ctx, who, site)
+		if derr != nil {
+			return derr
+		}
+		return s.pages.render(ctx, fasthttp.StatusBadRequest, "webhooks", view{Title: "Webhooks · " + site.Name, User: &who.user,
+			CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Data: d})
+	case err != nil:
+		return err
+	}
+	s.seeOther(ctx, "/sites/"+site.Key+"/webhooks?done=changed")
+	return nil
+}
+
+// testWebhook is POST /sites/KEY/webhooks/test: "Send a test" posts a
+// test event to the endpoint now (webhooks.Hooks.Test) and shows on the
+// page what its receiver answered.
+func (s *dashboardHandlers) testWebhook(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseUint(string(ctx.PostArgs().Peek("id")), 10, 64)
+	if err != nil {
+		return errorf(fasthttp.StatusBadRequest, "No such endpoint; it may have been removed already.")
+	}
+	a, err := s.hooks.Test(ctx, site.ID, site.Key, id)
+	if errors.Is(err, webhooks.ErrNotFound) {
+		return errorf(fasthttp.StatusNotFound, "No such endpoint; it may have been removed already.")
+	}
+	if err != nil {
+		return err
+	}
+	d, err := s.webhooksData(ctx, who, site)
+	if err != nil {
+		return err
+	}
+	tr := s.pages.printer(ctx, &who.user)
+	v := view{Title: "Webhooks · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d}
+	if a.Error == "" {
+		v.Flash = tr.T("The test was taken: %d in %d ms.", a.Status, a.Duration)
+	} else {
+		v.Error = tr.T("The test was not taken: %s", a.Error)
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "webhooks", v)
 }
 
 // removeWebhook is POST /sites/KEY/webhooks/remove.

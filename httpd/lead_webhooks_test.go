@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -250,7 +251,8 @@ func TestLeadWebhooksThroughDowntimeAndRestart(t *testing.T) {
 	}
 }
 
-// The CSV export has every filtered lead, formula-looking cells defused.
+// The CSV export has every filtered lead, formula-looking cells defused,
+// phone numbers as text (a spreadsheet would show 7,91E+10).
 func TestLeadsCSV(t *testing.T) {
 	srv := httpdtest.Start(t)
 	site := srv.Site(t, "Shop", "shop.example")
@@ -300,8 +302,8 @@ func TestLeadsCSV(t *testing.T) {
 		{mid[col["message"]], "line 1\nline 2, \"quoted\""},
 		{oldest[col["name"]], "'=HYPERLINK(\"http://evil\",\"x\")"},
 		{oldest[col["message"]], "'@SUM(1+1)"},
-		{oldest[col["phone"]], "79123456789"},
-		{oldest[col["phone_raw"]], "'+79123456789"},
+		{oldest[col["phone"]], `="79123456789"`},
+		{oldest[col["phone_raw"]], `="+79123456789"`},
 		{oldest[col["sale_cost"]], "150.50"},
 		{oldest[col["is_sale"]], "true"},
 		{oldest[col["utm_source"]], "google"},
@@ -337,5 +339,220 @@ func TestLeadsCSV(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "/login") {
 		t.Errorf("CSV export without signing in: %d", resp.StatusCode)
+	}
+}
+
+// A Russian owner's CSV opens in a Russian Excel: cells separated by ";"
+// (its list separator; a comma file opens as one column), a decimal comma
+// (12.5 would become the 12th of May), headers in Russian, the phone as
+// text, and a visitor's formula defused.
+func TestLeadsCSVForRussianExcel(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/?utm_source=yandex", "")
+	lead := map[string]any{"name": "Иван; Петров", "phone": "8 (912) 345-67-89", "message": "-1+2\nвторая строка", "is_sale": true, "sale_cost": "1500.5"}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, lead)); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	c := srv.Client(t)
+	col := map[string]int{} // from the English file's header
+	for _, tc := range []struct {
+		accept string
+		comma  rune
+		cost   string
+		header map[string]string // the header of a column, by its English name
+	}{
+		{"en-US,en", ',', "1500.50", map[string]string{"phone": "phone", "sale_cost": "sale_cost"}},
+		{"ru-RU,ru;q=0.9", ';', "1500,50", map[string]string{"phone": "Телефон", "sale_cost": "Сумма продажи", "utm_source": "utm_source"}},
+	} {
+		_, body := getPageIn(t, c, srv.URL+"sites/"+site+"/leads.csv", tc.accept)
+		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
+		r.Comma = tc.comma
+		rows, err := r.ReadAll()
+		if err != nil || len(rows) != 2 || len(rows[0]) != len(rows[1]) || len(rows[0]) < 20 {
+			t.Fatalf("%s: rows %q, %v\n%s", tc.accept, rows, err, body)
+		}
+		if len(col) == 0 {
+			for i, h := range rows[0] {
+				col[h] = i
+			}
+		}
+		for key, want := range tc.header {
+			if got := rows[0][col[key]]; got != want {
+				t.Errorf("%s: the %s column is headed %q, want %q", tc.accept, key, got, want)
+			}
+		}
+		row := rows[1]
+		for _, cell := range []struct{ name, want string }{
+			{"name", "Иван; Петров"},
+			{"phone", `="79123456789"`},
+			{"message", "'-1+2\nвторая строка"},
+			{"sale_cost", tc.cost},
+			{"visitor_id", v.CI[:strings.IndexByte(v.CI, '.')]},
+		} {
+			if got := row[col[cell.name]]; got != cell.want {
+				t.Errorf("%s: %s = %q, want %q", tc.accept, cell.name, got, cell.want)
+			}
+		}
+	}
+}
+
+// changeHook posts the webhooks page's form that changes endpoint id and
+// returns the status and the page (or where it sent the browser).
+func changeHook(t *testing.T, srv *httpdtest.Server, c *http.Client, site, id, hookURL, secret string) (int, string) {
+	t.Helper()
+	csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
+	nc := *c
+	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := nc.PostForm(srv.URL+"sites/"+site+"/webhooks/change", url.Values{"csrf": {csrf}, "id": {id}, "url": {hookURL},
+		"secret": {secret}, "events": {"lead"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// The owner moves an endpoint whose CRM is down to a new URL with a new
+// secret: the lead queued for it, retrying, arrives there under the same
+// delivery id, signed with the new secret (removing the endpoint and
+// adding another dropped it). A change with no secret keeps the secret; a
+// bad URL is refused and changes nothing.
+func TestWebhookChangeTakesQueuedDeliveries(t *testing.T) {
+	srv := httpdtest.Start(t, fastHooks)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	old := newHookReceiver(t)
+	old.down = true
+	oldSrv := httptest.NewServer(old)
+	defer oldSrv.Close()
+	old.secret = addHook(t, srv, c, site, oldSrv.URL+"/crm")
+	_, page := getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+	m := regexp.MustCompile(`<tr id="endpoint-(\d+)">`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `action="/sites/`+site+`/webhooks/change"`) {
+		t.Fatalf("the webhooks page has no form to change the endpoint:\n%s", page)
+	}
+	id := m[1]
+
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Queued"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	eventually(t, "retries at the old receiver", func() bool { calls, _, _ := old.state(); return calls >= 2 })
+	_, page = getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+	dl := regexp.MustCompile(`<tr id="delivery-(\d+)">`).FindStringSubmatch(page)
+	if dl == nil {
+		t.Fatalf("no delivery in the log:\n%s", page)
+	}
+
+	if status, page := changeHook(t, srv, c, site, id, "ftp://crm.example/", ""); status != http.StatusBadRequest || !strings.Contains(page, "The URL must be http://") {
+		t.Errorf("a bad URL: %d\n%s", status, page)
+	}
+	moved := newHookReceiver(t)
+	moved.secret = "whsec_moved-0123456789abcdef"
+	moved.down = true
+	movedSrv := httptest.NewServer(moved)
+	defer movedSrv.Close()
+	if status, _ := changeHook(t, srv, c, site, id, movedSrv.URL+"/crm", moved.secret); status != http.StatusSeeOther {
+		t.Fatalf("change: %d", status)
+	}
+	// While the new URL fails too, the log says the delivery goes there.
+	eventually(t, "retries at the new URL", func() bool { calls, _, _ := moved.state(); return calls >= 1 })
+	_, page = getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+	row, _, _ := strings.Cut(page[strings.Index(page, `<tr id="delivery-`+dl[1]+`">`):], "</tr>")
+	if !strings.Contains(row, movedSrv.URL+"/crm") {
+		t.Errorf("the retrying delivery's row does not name the URL it goes to:\n%s", row)
+	}
+	moved.mu.Lock()
+	moved.down = false
+	moved.mu.Unlock()
+	eventually(t, "the queued lead at the new URL", func() bool { _, got, _ := moved.state(); return got[dl[1]] == 1 })
+	if _, _, bodies := moved.state(); bodies[dl[1]]["data"].(map[string]any)["name"] != "Queued" {
+		t.Errorf("the new URL got %v", bodies[dl[1]])
+	}
+	if _, page := getPage(t, c, srv.URL+"sites/"+site+"/webhooks"); !strings.Contains(page, `<td class="url">`+movedSrv.URL+"/crm</td>") {
+		t.Errorf("the page does not show the new URL")
+	}
+
+	// No secret given: the one set stays.
+	kept := newHookReceiver(t)
+	kept.secret = moved.secret
+	keptSrv := httptest.NewServer(kept)
+	defer keptSrv.Close()
+	if status, _ := changeHook(t, srv, c, site, id, keptSrv.URL+"/crm", ""); status != http.StatusSeeOther {
+		t.Fatalf("change without a secret: %d", status)
+	}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Later"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	eventually(t, "the next lead, signed with the kept secret", func() bool { _, got, _ := kept.state(); return len(got) == 1 })
+}
+
+// testHook clicks an endpoint's "Send a test" and returns the page.
+func testHook(t *testing.T, srv *httpdtest.Server, c *http.Client, site, id string) string {
+	t.Helper()
+	csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
+	resp, err := c.PostForm(srv.URL+"sites/"+site+"/webhooks/test", url.Values{"csrf": {csrf}, "id": {id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("send a test: %d\n%s", resp.StatusCode, body)
+	}
+	return string(body)
+}
+
+// "Send a test" posts a signed test event to the endpoint at once and
+// says what its receiver answered and how long it took, or why it was not
+// taken; nothing is queued or retried.
+func TestWebhookSendATest(t *testing.T) {
+	srv := httpdtest.Start(t, fastHooks)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	rc := newHookReceiver(t)
+	rc.event = "test"
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond) // an answer that takes at least 30 ms
+		rc.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	rc.secret = addHook(t, srv, c, site, slow.URL+"/crm")
+	_, page := getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+	id := regexp.MustCompile(`<tr id="endpoint-(\d+)">`).FindStringSubmatch(page)[1]
+
+	page = testHook(t, srv, c, site, id)
+	m := regexp.MustCompile(`<p class="flash" role="status">The test was taken: 200 in (\d+) ms.</p>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page does not say the test was taken:\n%s", page)
+	}
+	if ms, _ := strconv.Atoi(m[1]); ms < 30 {
+		t.Errorf("the test took %d ms by the page; the receiver took at least 30", ms)
+	}
+	calls, got, bodies := rc.state()
+	if calls != 1 || len(got) != 1 {
+		t.Fatalf("receiver: %d calls, %v", calls, got)
+	}
+	for _, b := range bodies {
+		if data, ok := b["data"].(map[string]any); b["event"] != "test" || b["site_key"] != site || !ok || len(data) != 0 {
+			t.Errorf("test body %v", b)
+		}
+	}
+
+	rc.mu.Lock()
+	rc.down = true
+	rc.mu.Unlock()
+	page = testHook(t, srv, c, site, id)
+	if !strings.Contains(page, `The test was not taken: 503 Service Unavailable: &#34;down for maintenance&#34;`) {
+		t.Errorf("the page does not say why the test was not taken:\n%s", page)
+	}
+	if !strings.Contains(page, "Nothing delivered yet.") {
+		t.Error("a test shows in the delivery log")
+	}
+	time.Sleep(50 * time.Millisecond) // time for a retry to show up
+	if calls, _, _ := rc.state(); calls != 2 {
+		t.Errorf("the receiver had %d calls; a failed test is not retried", calls)
 	}
 }

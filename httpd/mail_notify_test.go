@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	netmail "net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -220,5 +221,25 @@ func TestTelegramNotifications(t *testing.T) {
 	text, _ := m["text"].(string)
 	if m["chat_id"] != "-1001234567890" || !strings.HasPrefix(text, "Lead from Shop: Ann\n\n") || !strings.Contains(text, "Phone: 89101112233 (+79101112233)") {
 		t.Errorf("the bot sent %v", m)
+	}
+
+	// "Send a test" reaches the chat at once.
+	_, page := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
+	id := regexp.MustCompile(`<tr id="endpoint-(\d+)">`).FindStringSubmatch(page)[1]
+	if page := testHook(t, srv, c, key, id); !strings.Contains(page, "The test was taken: 200") {
+		t.Errorf("send a test: the page does not say it was taken")
+	}
+	if got := api.messages(); len(got) != 2 || !strings.HasPrefix(got[1]["text"].(string), "Test notification from Shop\n\n") {
+		t.Errorf("the test message: %v", got)
+	}
+	// Changed to another chat, with the token kept.
+	csrf := srv.FormToken(t, c, "sites/"+key+"/webhooks")
+	resp, err := c.PostForm(srv.URL+"sites/"+key+"/webhooks/change", url.Values{"csrf": {csrf}, "id": {id}, "url": {"telegram:@shop_orders"}, "events": {"lead"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if page := testHook(t, srv, c, key, id); !strings.Contains(page, "The test was taken: 200") || api.messages()[2]["chat_id"] != "@shop_orders" {
+		t.Errorf("after the change, the test went to %v", api.messages())
 	}
 }

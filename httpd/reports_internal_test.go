@@ -2,11 +2,13 @@ package httpd
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/chats"
 	"appliance/httpd/i18n"
 	"appliance/httpd/period"
 	"appliance/httpd/reports"
@@ -19,6 +21,20 @@ func TestCSVSafeKeepsNumbers(t *testing.T) {
 	} {
 		if got := csvSafe(in); got != want {
 			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// csvCell keeps what a spreadsheet would mangle as text: ten digits or
+// more (a phone number), a leading zero, a leading +.
+func TestCSVCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"79123456789": `="79123456789"`, "+79123456789": `="+79123456789"`, "0079": `="0079"`,
+		"123456789": "123456789", "0": "0", "12,5": "12,5", "-12,5": "-12,5", "+": "'+", "=1": "'=1",
+		"7912345678x": "7912345678x", "": "", "+7 (912) 345-67-89": `="+7 (912) 345-67-89"`, "+7 = 1": "'+7 = 1",
+	} {
+		if got := csvCell(in); got != want {
+			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -155,6 +171,25 @@ func TestDurationText(t *testing.T) {
 		}
 		if got := durationText(cat.For(i18n.Ru), tt.d); got != tt.ru {
 			t.Errorf("%v in Russian: %q, want %q", tt.d, got, tt.ru)
+		}
+	}
+}
+
+// Every column of every CSV download has a Russian header.
+func TestCSVColumnsTranslated(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ru, en := cat.For(i18n.Ru), cat.For(i18n.En)
+	for _, h := range [][]string{leadsCSVHeader(), callbacksCSVHeader(), callsCSVHeader(), chats.CSVHeader()} {
+		for _, key := range h {
+			if got := csvColumn(ru, key); got == key && !strings.HasPrefix(key, "utm_") {
+				t.Errorf("column %s has no Russian header", key)
+			}
+			if got := csvColumn(en, key); got != key {
+				t.Errorf("column %s is headed %q in English", key, got)
+			}
 		}
 	}
 }

@@ -55,10 +55,19 @@ func reportGet(t *testing.T, c *http.Client, url string) (int, string, http.Head
 
 func readCSV(t *testing.T, body string) [][]string {
 	t.Helper()
+	return readCSVSep(t, body, ',')
+}
+
+// readCSVSep reads a download whose cells are separated by sep (";" for
+// a Russian reader).
+func readCSVSep(t *testing.T, body string, sep rune) [][]string {
+	t.Helper()
 	if !strings.HasPrefix(body, "\ufeff") {
 		t.Fatalf("CSV without a byte-order mark: %.40q", body)
 	}
-	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
+	r.Comma = sep
+	rows, err := r.ReadAll()
 	if err != nil {
 		t.Fatalf("CSV: %v\n%s", err, body)
 	}

@@ -106,12 +106,14 @@ func TestReportCostsUpload(t *testing.T) {
 		t.Fatalf("good file, in Russian: %d %.3000s", status, cutAt(body, `id="costs-imported"`, "</p>"))
 	}
 	_, csvBody, _ := reportGet(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/sources.csv?period=today&group=source&channel=ad")
-	rows := readCSV(t, csvBody)
-	if got := strings.Join(rows[0][len(rows[0])-4:], ","); got != "cost,cost_per_lead,cost_per_call,roi" {
+	// The CSV is for a Russian Excel: ";" between cells, decimal commas,
+	// the page's column titles.
+	rows := readCSVSep(t, csvBody, ';')
+	if got := strings.Join(rows[0][len(rows[0])-4:], "|"); got != "Расход|Цена заявки|Цена звонка|ROI" {
 		t.Fatalf("cost columns %s", got)
 	}
-	if got := strings.Join(rows[1][len(rows[1])-4:], ","); got != "1000.50,1000.50,,49.9" {
-		t.Errorf("google's cost cells %s, want 1000.50,1000.50,,49.9", got)
+	if got := strings.Join(rows[1][len(rows[1])-4:], "|"); got != "1000,50|1000,50||49,9" {
+		t.Errorf("google's cost cells %s, want 1000,50|1000,50||49,9", got)
 	}
 }
 

@@ -45,6 +45,7 @@ const (
 	PathTokens         = "/admin/tokens"                // GET: []TokenInfo; POST AddToken: Token
 	PathWebhooks       = "/admin/webhooks"              // GET ?site=: []Endpoint; POST AddWebhook: Endpoint
 	PathRemoveWebhook  = "/admin/webhooks/remove"       // POST RemoveWebhook: Removed
+	PathChangeWebhook  = "/admin/webhooks/change"       // POST ChangeWebhook: Endpoint
 	PathCallbacks      = "/admin/callbacks"             // POST SetCallbacks: CallbackSettings
 	PathNumbers        = "/admin/numbers"               // GET ?site=: Numbers
 	PathSiteNumbers    = "/admin/numbers/site"          // POST SetSiteNumbers: Numbers
@@ -99,6 +100,7 @@ type Service interface {
 	Webhooks(ctx context.Context, site string) ([]Endpoint, error)
 	AddWebhook(ctx context.Context, in AddWebhook) (Endpoint, error)
 	RemoveWebhook(ctx context.Context, in RemoveWebhook) (Removed, error)
+	ChangeWebhook(ctx context.Context, in ChangeWebhook) (Endpoint, error)
 	SetCallbacks(ctx context.Context, in SetCallbacks) (CallbackSettings, error)
 	Numbers(ctx context.Context, site string) (Numbers, error)
 	SetSiteNumbers(ctx context.Context, in SetSiteNumbers) (Numbers, error)
@@ -227,6 +229,16 @@ type Endpoint struct {
 type RemoveWebhook struct {
 	Site string `json:"site_key"`
 	ID   uint64 `json:"id"`
+}
+
+// ChangeWebhook changes a site's webhook endpoint; an empty URL or
+// Secret, or no Events, keeps what it has. Its queued deliveries follow.
+type ChangeWebhook struct {
+	Site   string   `json:"site_key"`
+	ID     uint64   `json:"id"`
+	URL    string   `json:"url"`
+	Secret string   `json:"secret"`
+	Events []string `json:"events"`
 }
 
 // Removed names what a call removed.

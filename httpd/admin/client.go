@@ -149,6 +149,11 @@ func (c *Client) RemoveWebhook(ctx context.Context, in RemoveWebhook) (Removed, 
 	return call[Removed](ctx, c, "POST", PathRemoveWebhook, in)
 }
 
+// ChangeWebhook changes a webhook endpoint.
+func (c *Client) ChangeWebhook(ctx context.Context, in ChangeWebhook) (Endpoint, error) {
+	return call[Endpoint](ctx, c, "POST", PathChangeWebhook, in)
+}
+
 // SetCallbacks changes a site's callback settings.
 func (c *Client) SetCallbacks(ctx context.Context, in SetCallbacks) (CallbackSettings, error) {
 	return call[CallbackSettings](ctx, c, "POST", PathCallbacks, in)

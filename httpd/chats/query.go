@@ -2,10 +2,8 @@ package chats
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -213,29 +211,18 @@ func (s *Service) Search(ctx context.Context, site uint32, q string, limit int) 
 	})
 }
 
-// csvHeader is the header row of WriteCSV.
-var csvHeader = []string{"id", "created", "closed", "closed_by", "status", "assigned", "visitor", "session", "channel",
-	"utm_source", "utm_medium", "utm_campaign", "page", "messages", "lead", "transcript"}
-
-// formulaStart matches a cell a spreadsheet would run as a formula.
-var formulaStart = regexp.MustCompile(`^[=+\-@\t\r]`)
-
-// inert keeps a visitor's text from being a spreadsheet formula.
-func inert(s string) string {
-	if formulaStart.MatchString(s) {
-		return "'" + s
-	}
-	return s
+// CSVHeader names the columns of CSVRows.
+func CSVHeader() []string {
+	return []string{"id", "created", "closed", "closed_by", "status", "assigned", "visitor", "session", "channel",
+		"utm_source", "utm_medium", "utm_campaign", "page", "messages", "lead", "transcript"}
 }
 
-// WriteCSV writes the chats (Search's result, or List's) as CSV with their
-// transcripts; times in RFC 3339 in loc (the site's zone, as the other
-// exports write them: the offset says which).
-func (s *Service) WriteCSV(ctx context.Context, w io.Writer, chats []store.Chat, loc *time.Location) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
-		return err
-	}
+// CSVRows gives write the row of each chat (Search's result, or List's)
+// with its transcript, in the order of CSVHeader: times in RFC 3339 in loc
+// (the site's zone, as the other exports write them: the offset says
+// which). The cells are as typed; the caller makes them safe for a
+// spreadsheet.
+func (s *Service) CSVRows(ctx context.Context, chats []store.Chat, loc *time.Location, write func([]string)) error {
 	ts := func(ms int64) string {
 		if ms == 0 {
 			return ""
@@ -253,15 +240,11 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, chats []store.Chat,
 		if c.Lead != 0 {
 			lead = strconv.FormatUint(c.Lead, 10)
 		}
-		row := []string{strconv.FormatUint(c.ID, 10), ts(c.Created), ts(c.Closed), c.ClosedBy, v.Status, inert(c.Assigned),
-			strconv.FormatUint(c.Visitor, 10), strconv.FormatUint(c.Session, 10), c.Channel, inert(c.UTMSource),
-			inert(c.UTMMedium), inert(c.UTMCampaign), inert(c.PageURL), strconv.Itoa(len(msgs)), lead, inert(Transcript(msgs, loc))}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+		write([]string{strconv.FormatUint(c.ID, 10), ts(c.Created), ts(c.Closed), c.ClosedBy, v.Status, c.Assigned,
+			strconv.FormatUint(c.Visitor, 10), strconv.FormatUint(c.Session, 10), c.Channel, c.UTMSource,
+			c.UTMMedium, c.UTMCampaign, c.PageURL, strconv.Itoa(len(msgs)), lead, Transcript(msgs, loc)})
 	}
-	cw.Flush()
-	return cw.Error()
+	return nil
 }
 
 // Settings are a site's chat settings (the zero value when never set).

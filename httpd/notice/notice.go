@@ -162,6 +162,9 @@ func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base
 			line(p.T("Transcript"), tr.String())
 		}
 		link = "chat"
+	case "test":
+		subject = p.T("Test notification from %s", site)
+		t.WriteString(p.T("This is a test: the notifications of %s reach this address.", site) + "\n")
 	default:
 		subject = p.T("%s on %s", ev.Event, site)
 		t.WriteString(subject + "\n\n")

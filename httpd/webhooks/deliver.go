@@ -65,31 +65,27 @@ func (h *Hooks) attempt(ctx context.Context, d outbox.Item) error {
 	return h.record(context.WithoutCancel(ctx), d, a, state)
 }
 
-// post sends dl to ep once and describes the attempt.
+// post sends dl to ep once and describes the attempt, with how long it
+// took.
 func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.Delivery) store.DeliveryAttempt {
 	start := h.o.Now()
 	a := store.DeliveryAttempt{Time: start.UnixMilli()}
-	defer func() { a.Duration = h.o.Now().Sub(start).Milliseconds() }()
-	if IsMail(ep.URL) {
-		if h.o.Mail == nil {
-			a.Error = "no SMTP server to send email through: start serve with --smtp and --smtp-from; it waits until then"
-			return a
-		}
+	switch {
+	case IsMail(ep.URL) && h.o.Mail == nil:
+		a.Error = "no SMTP server to send email through: start serve with --smtp and --smtp-from; it waits until then"
+	case IsMail(ep.URL):
 		a.Status, a.Error = h.o.Mail(ctx, ep.URL, dl.ID, dl.Body)
-		return a
-	}
-	if IsTelegram(ep.URL) {
-		if h.o.Telegram == nil {
-			a.Error = "no Telegram sender in this server; it waits until there is one"
-			return a
-		}
+	case IsTelegram(ep.URL) && h.o.Telegram == nil:
+		a.Error = "no Telegram sender in this server; it waits until there is one"
+	case IsTelegram(ep.URL):
 		a.Status, a.Error = h.o.Telegram(ctx, ep.URL, ep.Secret, dl.ID, dl.Body)
-		return a
+	default:
+		a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
+			URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
+			At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",
+		})
 	}
-	a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
-		URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
-		At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",
-	})
+	a.Duration = h.o.Now().Sub(start).Milliseconds()
 	return a
 }
 

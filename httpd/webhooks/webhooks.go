@@ -70,6 +70,9 @@ const (
 	KindChat     Kind = "chat"
 )
 
+// KindTest is the kind of the body Test sends; nobody subscribes to it.
+const KindTest Kind = "test"
+
 // Kinds returns every kind, in the order the dashboard shows them.
 func Kinds() []Kind { return []Kind{KindLead, KindCallback, KindCall, KindChat} }
 
@@ -229,10 +232,18 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 	if err != nil {
 		return ep, err
 	}
-	if !IsMail(ep.URL) && !IsTelegram(ep.URL) { // the SMTP server is the operator's; the Bot API's URL is fixed
-		if err := h.CheckURL(ctx, ep.URL); err != nil {
+	if err := h.checkReach(ctx, ep); err != nil {
+		return store.WebhookEndpoint{}, err
+	}
+	if IsTelegram(ep.URL) {
+		if err := notice.CheckBotToken(ep.Secret); err != nil {
 			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
 		}
+	}
+	if ep.Secret == "" {
+		b := make([]byte, 32)
+		rand.Read(b)
+		ep.Secret = "whsec_" + base64.RawURLEncoding.EncodeToString(b)
 	}
 	ep.ID = h.db.NextID()
 	ep.Created = h.o.Now().UnixMilli()
@@ -254,6 +265,19 @@ func (h *Hooks) Add(ctx context.Context, site uint32, rawURL, secret string, kin
 	return ep, nil
 }
 
+// checkReach checks that ep's deliveries may go where its URL says: an
+// http(s) URL against Options.Policy; an email goes to the operator's own
+// SMTP server and a Telegram message to the Bot API's fixed URL.
+func (h *Hooks) checkReach(ctx context.Context, ep store.WebhookEndpoint) error {
+	if IsMail(ep.URL) || IsTelegram(ep.URL) {
+		return nil
+	}
+	if err := h.CheckURL(ctx, ep.URL); err != nil {
+		return ErrInvalid.Because(err)
+	}
+	return nil
+}
+
 // IsMail reports whether an endpoint's URL is a mailto: one: its
 // deliveries are emails (Options.Mail), not POSTs.
 func IsMail(rawURL string) bool { return strings.HasPrefix(rawURL, "mailto:") }
@@ -263,6 +287,8 @@ func IsMail(rawURL string) bool { return strings.HasPrefix(rawURL, "mailto:") }
 // (Options.Telegram).
 func IsTelegram(rawURL string) bool { return strings.HasPrefix(rawURL, "telegram:") }
 
+// newEndpoint checks the settings of an endpoint; an empty secret is left
+// empty.
 func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, error) {
 	rawURL = strings.TrimSpace(rawURL)
 	u, err := url.Parse(rawURL)
@@ -278,8 +304,10 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 		if err != nil {
 			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
 		}
-		if err := notice.CheckBotToken(strings.TrimSpace(secret)); err != nil {
-			return store.WebhookEndpoint{}, ErrInvalid.Because(err)
+		if secret := strings.TrimSpace(secret); secret != "" { // "": Add refuses it, Change keeps the token (checkOwn)
+			if err := notice.CheckBotToken(secret); err != nil {
+				return store.WebhookEndpoint{}, ErrInvalid.Because(err)
+			}
 		}
 		u = &url.URL{Scheme: "telegram", Opaque: strings.TrimPrefix(canonical, "telegram:")}
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > MaxURL:
@@ -288,9 +316,7 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 	secret = strings.TrimSpace(secret)
 	switch {
 	case secret == "":
-		b := make([]byte, 32)
-		rand.Read(b)
-		secret = "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+		// Add makes one; Change keeps the one the endpoint has.
 	case len(secret) < minSecret || len(secret) > MaxSecret:
 		return store.WebhookEndpoint{}, ErrInvalid.Errorf("a secret has %d to %d characters (leave it empty to generate one)", minSecret, MaxSecret)
 	case strings.ContainsFunc(secret, func(r rune) bool { return r < 0x21 || r > 0x7e }):
@@ -299,7 +325,7 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 	ep := store.WebhookEndpoint{URL: u.String(), Secret: secret}
 	for _, k := range kinds {
 		if !slices.Contains(Kinds(), k) {
-			return store.WebhookEndpoint{}, ErrInvalid.Errorf("unknown event kind %q (lead, callback, call)", k)
+			return store.WebhookEndpoint{}, ErrInvalid.Errorf("unknown event kind %q (lead, callback, call, chat)", k)
 		}
 		if !slices.Contains(ep.Events, string(k)) {
 			ep.Events = append(ep.Events, string(k))
@@ -309,6 +335,69 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 		ep.Events = []string{string(KindLead)}
 	}
 	return ep, nil
+}
+
+// Change sets the URL, the secret and the kinds of endpoint id of site;
+// an empty secret keeps the one it has. Its queued deliveries, retries
+// included, go to the new URL signed with the new secret from their next
+// attempt, under the same delivery ids: changing where a CRM listens
+// loses nothing (removing the endpoint drops them). It returns the
+// endpoint as changed.
+func (h *Hooks) Change(ctx context.Context, site uint32, id uint64, rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, error) {
+	ep, err := newEndpoint(rawURL, secret, kinds)
+	if err != nil {
+		return ep, err
+	}
+	if err := h.checkReach(ctx, ep); err != nil {
+		return store.WebhookEndpoint{}, err
+	}
+	err = h.db.Update(ctx, func(tx *store.Tx) error {
+		w, err := txWebhooks(tx, site)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(w.Endpoints, func(e store.WebhookEndpoint) bool { return e.ID == id })
+		if i < 0 {
+			return ErrNotFound
+		}
+		old := w.Endpoints[i]
+		ep.ID, ep.Created = old.ID, old.Created
+		if ep.Secret == "" {
+			ep.Secret = old.Secret
+		}
+		if IsTelegram(ep.URL) { // a signing secret kept from a URL before is no bot's token
+			if err := notice.CheckBotToken(ep.Secret); err != nil {
+				return ErrInvalid.Because(err)
+			}
+		}
+		w.Endpoints[i] = ep
+		tx.Set(store.WebhooksKey(site), w.Encode())
+		return nil
+	})
+	if err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("change webhook %d: %w", id, err)
+	}
+	return ep, nil
+}
+
+// Test posts a test event to endpoint id of site once, now, and describes
+// the attempt: a body of kind "test" with an empty data, signed with the
+// endpoint's secret, for a developer to check the receiver before real
+// events come. It is neither queued nor retried nor logged.
+func (h *Hooks) Test(ctx context.Context, site uint32, siteKey string, id uint64) (store.DeliveryAttempt, error) {
+	w, err := h.load(site)
+	if err != nil {
+		return store.DeliveryAttempt{}, err
+	}
+	i := slices.IndexFunc(w.Endpoints, func(e store.WebhookEndpoint) bool { return e.ID == id })
+	if i < 0 {
+		return store.DeliveryAttempt{}, ErrNotFound
+	}
+	body, err := json.Marshal(payload{Event: KindTest, SiteKey: siteKey, CreatedAt: h.o.Now().UTC().Truncate(time.Millisecond), Data: struct{}{}})
+	if err != nil {
+		return store.DeliveryAttempt{}, err
+	}
+	return h.post(ctx, w.Endpoints[i], &store.Delivery{ID: h.db.NextID(), Event: string(KindTest), Body: body}), nil
 }
 
 // ParseKinds splits a comma-separated list of kinds ("lead,callback").
