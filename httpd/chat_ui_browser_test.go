@@ -849,3 +849,43 @@ func TestChatLongWordsWrap(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// A long chat on a busy day: a second operator (over their own socket)
+// has written 600 replies, more than one history answer carries (500),
+// then the visitor asks one more thing. An operator who opens the console
+// now (a reload, the start of a shift) sees the whole chat, the visitor's
+// last question counted unread and shown, and can still answer.
+func TestChatConsoleLongChatWhole(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Здравствуйте! Подберёте кроссовки 42 размера?")
+	olga, welcome := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	open, _ := welcome["chats"].([]any)
+	if len(open) != 1 {
+		t.Fatalf("the second operator's console lists %d chats, want 1", len(open))
+	}
+	chat := num(open[0].(map[string]any)["id"])
+	for i := 1; i <= 600; i++ {
+		olga.send(map[string]any{"type": "send", "chat": chat, "ref": "r" + strconv.Itoa(i), "text": "Вариант " + strconv.Itoa(i)})
+		olga.next("ack")
+	}
+	// The first operator has stepped away (their console closed); Olga is
+	// still online, so the visitor may write.
+	httpdtest.Must(t, f.op, chromedp.Navigate("about:blank"))
+	f.visitorSays(t, "А доставка завтра будет?")
+	f.waitIn(t, "the visitor's window holds the whole chat", `r.querySelectorAll('.log .m').length >= 602`)
+
+	f.console(t, "ru") // back
+	unread := `document.querySelector('#c-chats .c-unread') && document.querySelector('#c-chats .c-unread').textContent == '1'`
+	f.opWait(t, "the chat counts the visitor's last question unread", unread)
+	if got := opEval[string](t, f, `document.querySelector('#c-chats li[data-chat] .c-line').textContent`); got != "А доставка завтра будет?" {
+		t.Errorf("the chats list shows %q as the chat's last message", got)
+	}
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the console shows all 602 messages", `document.querySelectorAll('#c-log .c-msg').length == 602`)
+	if got := opEval[string](t, f, `document.querySelector('#c-log .c-msg:last-child .c-text').textContent`); got != "А доставка завтра будет?" {
+		t.Errorf("the console's last message is %q", got)
+	}
+	f.operatorSays(t, "Да, завтра до 18:00")
+	f.waitIn(t, "the answer reaches the visitor", `Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.indexOf('Да, завтра до 18:00') >= 0)`)
+	f.noExceptions(t)
+}

@@ -122,7 +122,7 @@
           if (!chats[c.id]) {
             chatOf(c, false);
             chats[c.id].loading = true;
-            raw({ type: "history", chat: c.id, after: 0 });
+            history(chats[c.id], 0);
           } else chatOf(c, false);
         });
         Object.keys(pending).forEach(function (ref) {
@@ -133,7 +133,12 @@
         break;
       case "message": message(f); break;
       case "ack": acked(f); break;
-      case "history": if (chats[f.chat]) chats[f.chat].loading = false; break;
+      case "history":
+        // An answer of a full page (ids have no gaps) has more after it.
+        var hc = chats[f.chat];
+        if (hc && f.id - (hc.historyAfter || 0) >= HISTORY_PAGE) history(hc, f.id);
+        else if (hc) hc.loading = false;
+        break;
       case "chat": chatOf(f.chat, true); renderAll(); break;
       case "typing":
         if (f.from == "visitor" && chats[f.chat]) {
@@ -170,6 +175,15 @@
     }
   }
 
+  // history asks for the chat's messages after the id, a page at a time
+  // (the server answers at most HISTORY_PAGE): a long chat comes whole,
+  // with the visitor's latest words, not only its first page.
+  var HISTORY_PAGE = 500;
+  function history(ch, after) {
+    ch.historyAfter = after;
+    raw({ type: "history", chat: ch.c.id, after: after });
+  }
+
   function lastID(ch) { return ch.order.length ? ch.order[ch.order.length - 1] : 0; }
 
   // readTo moves the chat's operators' read mark (the chat's operator_read,
@@ -187,7 +201,7 @@
     if (!ch) {
       ch = chats[c.id] = { c: c, msgs: {}, order: [], unread: 0 };
       // A chat that opened just now: what it holds is news.
-      if (live && welcomed) raw({ type: "history", chat: c.id, after: 0 });
+      if (live && welcomed) history(ch, 0);
       if (live && c.status == "open" && c.assigned == "") alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
     }
     ch.c = c;
