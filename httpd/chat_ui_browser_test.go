@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"appliance/httpd"
+	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
 )
 
@@ -887,5 +888,39 @@ func TestChatConsoleLongChatWhole(t *testing.T) {
 	}
 	f.operatorSays(t, "Да, завтра до 18:00")
 	f.waitIn(t, "the answer reaches the visitor", `Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.indexOf('Да, завтра до 18:00') >= 0)`)
+	f.noExceptions(t)
+}
+
+// An operator's session ends mid-chat (it expired while the laptop slept,
+// the password was changed elsewhere) and the console's socket drops: the
+// console says the operator is signed out, with a sign-in link, instead of
+// "reconnecting" for ever; a reply typed meanwhile waits, and once the
+// operator has signed in again in another tab and comes back, the console
+// reconnects at once and the reply reaches the visitor.
+func TestChatConsoleSignedOutMidChat(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Добрый день, вы работаете в субботу?")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	email, password := "owner@example.com", "correct horse battery"
+	if err := accounts.New(f.srv.DB).EndSessions(context.Background(), email); err != nil {
+		t.Fatal(err)
+	}
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
+	f.opWait(t, "the console says the operator is signed out, with a sign-in link",
+		`document.querySelector('#c-conn.out a[href="/login"]') && document.querySelector('#c-conn').textContent.indexOf('Вы вышли из системы') == 0`)
+	f.operatorSays(t, "Да, с 10 до 16")
+
+	other, closeOther := chromedp.NewContext(f.op)
+	defer closeOther()
+	httpdtest.Must(t, other,
+		chromedp.Navigate(f.srv.URL+"login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+	)
+	submit(t, other, `button[type=submit]`)
+	opEval[any](t, f, `window.dispatchEvent(new Event("focus")), 0`) // back to the console's tab
+	f.opWait(t, "the console is connected again", `document.querySelector('#c-conn.up')`)
+	f.waitIn(t, "the reply typed while signed out reaches the visitor",
+		`Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.indexOf('Да, с 10 до 16') >= 0)`)
 	f.noExceptions(t)
 }

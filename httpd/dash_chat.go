@@ -186,6 +186,8 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"connecting":        tr.T("Connecting…"),
 		"connected":         tr.T("Connected"),
 		"lost":              tr.T("Connection lost, reconnecting…"),
+		"signedOut":         tr.T("You are signed out: sign in again and the console reconnects by itself."),
+		"signIn":            tr.T("Sign in"),
 		"empty":             tr.T("Pick a chat or a visitor on the left. New chats appear here as visitors write."),
 		"noChats":           tr.T("No open chats."),
 		"noVisitors":        tr.T("No visitors on the site right now."),
@@ -239,6 +241,7 @@ func consoleText(tr i18n.Printer) map[string]any {
 			"rate_limit":     tr.T("Too many messages; wait a moment."),
 			"no_chat":        tr.T("That chat is gone."),
 			"server_error":   tr.T("The server could not store it; try again."),
+			"signed_out":     tr.T("You are signed out: sign in again and the console reconnects by itself."),
 		},
 	}
 }

@@ -82,12 +82,43 @@
       welcomed = false;
       clearInterval(pinger);
       setConn(T.lost, false);
+      checkSession();
       retry();
     };
   }
   function retry() {
     backoff = Math.min(backoff ? backoff * 2 : 1, 30);
     retryTimer = setTimeout(connect, backoff * 1000 + Math.random() * 1000);
+  }
+  // reconnectNow skips the backoff's wait when the network is back or the
+  // operator comes back to the tab (a laptop woken, a sign-in in another
+  // tab): a console away for long is offline, and its site's chats turn
+  // into leads.
+  function reconnectNow() {
+    if (sock || document.visibilityState != "visible") return;
+    backoff = 0;
+    connect();
+  }
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("focus", reconnectNow);
+  // checkSession asks whether the operator is still signed in when the
+  // socket closed (the session ended, expired, or a password changed): the
+  // socket cannot say, its upgrade is refused without words. Signed out,
+  // the console says so with a sign-in link (a new tab: what was written
+  // here waits, and is sent once the console reconnects).
+  function checkSession() {
+    if (!window.fetch) return;
+    fetch("/chat", { credentials: "same-origin", redirect: "manual", cache: "no-store" }).then(function (r) {
+      if (welcomed || !(r.type == "opaqueredirect" || r.status == 401 || r.status == 403)) return;
+      var c = $("c-conn");
+      c.textContent = T.signedOut + " ";
+      c.className = "c-conn out";
+      var a = el("a", "", T.signIn);
+      a.href = "/login";
+      a.target = "_blank";
+      a.rel = "noopener";
+      c.appendChild(a);
+    }, function () {});
   }
   function raw(f) {
     if (sock && welcomed && sock.readyState == 1) { sock.send(JSON.stringify(f)); return true; }
