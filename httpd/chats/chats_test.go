@@ -369,6 +369,36 @@ func TestFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 	}
 }
 
+// The operator who took a chat left mid-way (laptop closed) while another
+// stayed at the console: the visitor's question after the answer, which
+// nobody answered, is not closed away with the idle chat but goes on as a
+// lead with the whole conversation.
+func TestIdleChatWithVisitorsLastWordBecomesLead(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	anna, release := f.online("anna")
+	boris, releaseBoris := f.online("boris")
+	defer releaseBoris()
+	a := f.send(t, "Есть ли чёрные кроссовки 42 размера?")
+	if _, err := f.svc.OperatorSend(ctx, anna, f.site.ID, a.Chat.ID, "", "Да, есть две модели"); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	f.send(t, "А какая из них легче? Перезвоните: 8 912 345-67-89")
+	for range 7 { // 35 minutes, Boris at his console all along
+		f.sweepAfter(5*time.Minute, boris)
+	}
+	c := f.chat(t, a.Chat.ID)
+	if c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
+		t.Fatalf("the unanswered follow-up: chat %+v, want closed by lead", c)
+	}
+	got := f.storedLeads(t)
+	if len(got) != 1 || got[0].ID != c.Lead || !strings.Contains(got[0].Message, "Перезвоните: 8 912 345-67-89") ||
+		!strings.Contains(got[0].Message, "Operator anna: Да, есть две модели") {
+		t.Fatalf("leads = %+v", got)
+	}
+}
+
 // Presence: a console makes the site online; its release keeps it online
 // for the grace; visitors get the site's status on each change.
 func TestPresence(t *testing.T) {
