@@ -194,7 +194,13 @@
         }
         break;
       case "presence":
-        if (f.site && sites[f.site]) { sites[f.site].operators[f.name] = f.status; renderOperators(); }
+        if (f.site && sites[f.site]) {
+          sites[f.site].operators[f.name] = f.status;
+          renderOperators();
+          // A chat's operator went or came: whether it may be taken.
+          renderChats();
+          if (selected && selected.chat && chats[selected.chat]) renderHead(chats[selected.chat].c);
+        }
         break;
       case "visitor":
         var k = f.site + ":" + f.visitor;
@@ -366,7 +372,7 @@
       b.appendChild(row);
       var last = ch.msgs[lastID(ch)];
       b.appendChild(el("span", "c-line", last ? last.text : ""));
-      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + (c.assigned ? fill(T.assignedTo, c.assigned == me ? T.you : c.assigned) : T.unassigned)));
+      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + whose(c)));
       b.addEventListener("click", function () { select({ chat: +id }); });
       li.appendChild(b);
       ul.appendChild(li);
@@ -429,14 +435,31 @@
     else renderInvite();
   }
 
+  // whose says who has the chat, and when another operator has it who is
+  // not online (away, gone), their status: the chat may be taken over.
+  function whose(c) {
+    if (!c.assigned) return T.unassigned;
+    var s = fill(T.assignedTo, c.assigned == me ? T.you : c.assigned);
+    var st = opStatus(c.site, c.assigned);
+    return c.assigned != me && st != "online" ? s + " (" + (T["status_" + st] || st) + ")" : s;
+  }
+  function opStatus(site, name) { return (sites[site] && sites[site].operators[name]) || "offline"; }
+  // canTake: the chat has nobody, or its operator is not online (the
+  // server hands it over then, chat-protocol.md).
+  function canTake(c) { return c.status == "open" && (!c.assigned || c.assigned != me && opStatus(c.site, c.assigned) != "online"); }
+
+  function renderHead(c) {
+    $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
+    $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : whose(c);
+    $("c-claim").hidden = !canTake(c);
+    $("c-close").hidden = c.status != "open";
+  }
+
   function renderChat() {
     var ch = chats[selected.chat];
     if (!ch) return;
     var c = ch.c;
-    $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
-    $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : c.assigned ? fill(T.assignedTo, c.assigned == me ? T.you : c.assigned) : T.unassigned;
-    $("c-claim").hidden = c.status != "open" || !!c.assigned;
-    $("c-close").hidden = c.status != "open";
+    renderHead(c);
     $("c-send").textContent = T.send;
     $("c-text").placeholder = T.placeholder;
     $("c-text").disabled = c.status != "open";

@@ -3,6 +3,7 @@ package chats_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -535,5 +536,49 @@ func TestSendsOfDifferentChatsShareCommits(t *testing.T) {
 	after := f.db.Stats()
 	if commits := after.Commits - before.Commits; commits > 2 {
 		t.Errorf("%d sends to %d chats took %d group commits, want them to share one (two if some came late)", n, n, commits)
+	}
+}
+
+// A chat whose operator has gone (console closed past the grace) or
+// stepped away is handed over: another operator may take it, or takes it
+// by answering; while its operator is online it stays theirs.
+func TestChatHandedOverWhenItsOperatorIsGone(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	anna, release := f.online("anna")
+	boris, releaseBoris := f.online("boris")
+	defer releaseBoris()
+	a := f.send(t, "Здравствуйте, заказ 1042 ещё не пришёл")
+	if _, err := f.svc.OperatorSend(ctx, anna, f.site.ID, a.Chat.ID, "", "Сейчас проверю"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Claim(ctx, boris, f.site.ID, a.Chat.ID); !errors.Is(err, chats.ErrAssigned) {
+		t.Fatalf("claim of the chat of an operator online: %v, want ErrAssigned", err)
+	}
+	if _, err := f.svc.OperatorSend(ctx, boris, f.site.ID, a.Chat.ID, "", "Добрый день"); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.chat(t, a.Chat.ID); c.Assigned != "anna" {
+		t.Fatalf("a colleague's word while anna is online: assigned to %q", c.Assigned)
+	}
+
+	release() // anna's laptop closes
+	f.sweepAfter(time.Minute, boris)
+	c, err := f.svc.Claim(ctx, boris, f.site.ID, a.Chat.ID)
+	if err != nil || c.Assigned != "boris" {
+		t.Fatalf("claim of the chat of an operator gone: %+v, %v", c, err)
+	}
+
+	// Boris steps away: Anna, back, takes it by answering.
+	anna, release = f.online("anna")
+	defer release()
+	if err := f.svc.SetStatus(boris, []uint32{f.site.ID}, chats.Away, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.OperatorSend(ctx, anna, f.site.ID, a.Chat.ID, "", "Заказ приедет завтра"); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.chat(t, a.Chat.ID); c.Assigned != "anna" {
+		t.Fatalf("anna answered while boris is away: assigned to %q", c.Assigned)
 	}
 }
