@@ -937,3 +937,32 @@ func TestChatConsoleSignedOutMidChat(t *testing.T) {
 		`Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.indexOf('Да, с 10 до 16') >= 0)`)
 	f.noExceptions(t)
 }
+
+// An operator on another page of the dashboard (the leads, say) while a
+// colleague keeps the console: when a visitor writes, "Chat" in the menu
+// and the tab's title count the chat waiting for an answer; once it is
+// answered the count goes.
+func TestChatWaitingShownOnOtherPages(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	olga, _ := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"sites"))
+	opEval[any](t, f, `document.cookie = "apl_lang=ru; path=/"`)
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"sites/"+f.key+"/leads"))
+	title := opEval[string](t, f, `document.title`)
+	badge := `document.querySelector('#main-nav a[href="/chat"] .nav-badge')`
+
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Добрый вечер! Можно оплатить картой при получении?")
+	f.opWait(t, "the menu and the title count the chat waiting",
+		badge+` && !`+badge+`.hidden && `+badge+`.textContent == '1' && `+badge+`.title == '1 чат ждёт ответа' && document.title == '(1) ' + `+jsString(title))
+
+	chat := num(olga.next("chat")["chat"].(map[string]any)["id"])
+	olga.send(map[string]any{"type": "send", "chat": chat, "ref": "a1", "text": "Да, можно"})
+	olga.next("ack")
+	f.opWait(t, "the count goes once the chat is answered", `(!`+badge+` || `+badge+`.hidden) && document.title == `+jsString(title))
+	f.noExceptions(t)
+}

@@ -36,6 +36,25 @@ func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) 
 		Data: chatConsoleData{Name: name, Text: string(text)}})
 }
 
+// chatWaiting is GET /chat/waiting: how many open chats wait for an
+// operator's answer, and the menu's words for it, which the dashboard's
+// other pages show beside "Chat" (dashboard.js): an operator away from the
+// console learns that visitors wrote.
+func (s *dashboardHandlers) chatWaiting(ctx *fasthttp.RequestCtx, who signedIn) error {
+	var ids []uint32
+	for _, site := range s.sites.List() {
+		ids = append(ids, site.ID)
+	}
+	n, err := s.chats.Waiting(ctx, ids)
+	if err != nil {
+		return err
+	}
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": map[string]any{
+		"waiting": n, "label": s.pages.printer(ctx, &who.user).N("%d chat waits for an answer", n)}})
+	return nil
+}
+
 // journeyPage is one page view of a journey.
 type journeyPage struct {
 	URL   string `json:"url"`
