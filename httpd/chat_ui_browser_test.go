@@ -966,3 +966,18 @@ func TestChatWaitingShownOnOtherPages(t *testing.T) {
 	f.opWait(t, "the count goes once the chat is answered", `(!`+badge+` || `+badge+`.hidden) && document.title == `+jsString(title))
 	f.noExceptions(t)
 }
+
+// An operator who keeps the console open but does nothing in it for the
+// idle time is offline for visitors: the console says so instead of
+// "Connected", and a move of the mouse over it makes them online again.
+func TestChatConsoleSaysWhenIdle(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.Idle = 2 * time.Second })...)
+	f.console(t, "ru")
+	f.opWait(t, "the console says the operator is offline for visitors",
+		`document.getElementById('c-conn').textContent.indexOf('Для посетителей вы не в сети') == 0 && !document.querySelector('#c-conn.up')`)
+	httpdtest.Must(t, f.op, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 200, 200))
+	f.opWait(t, "a move of the mouse makes the operator online again",
+		`document.getElementById('c-conn').textContent == 'Подключено' && document.querySelector('#c-conn.up') && Array.from(document.querySelectorAll('#c-operators li')).some(li => li.textContent.indexOf('owner@example.com') == 0 && li.textContent.indexOf('на связи') > 0)`)
+	f.noExceptions(t)
+}

@@ -124,6 +124,14 @@
     if (sock && welcomed && sock.readyState == 1) { sock.send(JSON.stringify(f)); return true; }
     return false;
   }
+  // renderMe says when the server counts this operator offline though the
+  // console is connected and they chose "online": nothing was done here
+  // for long (the idle timeout), and visitors are told nobody is there.
+  function renderMe() {
+    if (!welcomed) return;
+    var idle = status == "online" && Object.keys(sites).some(function (k) { return sites[k].operators[me] == "offline"; });
+    setConn(idle ? T.idle : T.connected, !idle);
+  }
   function setConn(text, up) {
     var c = $("c-conn");
     c.textContent = text;
@@ -197,6 +205,7 @@
         if (f.site && sites[f.site]) {
           sites[f.site].operators[f.name] = f.status;
           renderOperators();
+          if (f.name == me) renderMe();
           // A chat's operator went or came: whether it may be taken.
           renderChats();
           if (selected && selected.chat && chats[selected.chat]) renderHead(chats[selected.chat].c);
@@ -318,6 +327,12 @@
     activity();
   });
   document.addEventListener("keydown", activity);
+  // Looking at the console is activity too: an operator who reads, or
+  // comes back to the tab, is there (the server counts one with no sign of
+  // life for 30 minutes as gone, and its visitors are told nobody is).
+  document.addEventListener("mousemove", activity);
+  window.addEventListener("focus", activity);
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState == "visible") activity(); });
   function activity() {
     var now = Date.now();
     if (now - lastActivity > 60000 && raw({ type: "status", status: status })) lastActivity = now;
