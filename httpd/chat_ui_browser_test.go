@@ -981,3 +981,19 @@ func TestChatConsoleSaysWhenIdle(t *testing.T) {
 		`document.getElementById('c-conn').textContent == 'Подключено' && document.querySelector('#c-conn.up') && Array.from(document.querySelectorAll('#c-operators li')).some(li => li.textContent.indexOf('owner@example.com') == 0 && li.textContent.indexOf('на связи') > 0)`)
 	f.noExceptions(t)
 }
+
+// Two operators in one chat: while a colleague writes a reply, the console
+// says so under the chat, so that the visitor does not get two answers
+// that cross.
+func TestChatConsoleShowsColleagueWriting(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Подскажите, какой размер взять?")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	olga, welcome := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	chat := num(welcome["chats"].([]any)[0].(map[string]any)["id"])
+	olga.send(map[string]any{"type": "typing", "chat": chat, "on": true})
+	f.opWait(t, "the console says Olga writes a reply", `document.getElementById('c-typing').textContent == 'olga@shop.example пишет ответ…'`)
+	olga.send(map[string]any{"type": "typing", "chat": chat, "on": false})
+	f.opWait(t, "and no more once she stopped", `document.getElementById('c-typing').textContent == ''`)
+	f.noExceptions(t)
+}

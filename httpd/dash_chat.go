@@ -226,6 +226,7 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"placeholder":       tr.T("Write a reply…"),
 		"invitePlaceholder": tr.T("Write the first message of the invitation…"),
 		"typing":            tr.T("The visitor is typing…"),
+		"colleagueTyping":   tr.T("%s is writing a reply…"),
 		"sending":           tr.T("Sending"),
 		"sent":              tr.T("Sent"),
 		"delivered":         tr.T("Delivered"),

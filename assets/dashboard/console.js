@@ -186,6 +186,14 @@
           ch.typing = !!f.on;
           if (f.on) ch.typingTimer = setTimeout(function () { ch.typing = false; renderTyping(); }, 6000);
           renderTyping();
+        } else if (f.from == "operator" && f.name != me && chats[f.chat]) {
+          // A colleague writes a reply to this chat: two answers at once
+          // would cross.
+          var oc = chats[f.chat];
+          clearTimeout(oc.opTypingTimer);
+          oc.opTyping = f.on ? f.name : "";
+          if (f.on) oc.opTypingTimer = setTimeout(function () { oc.opTyping = ""; renderTyping(); }, 6000);
+          renderTyping();
         }
         break;
       case "delivered": case "read":
@@ -538,7 +546,7 @@
 
   function renderTyping() {
     var ch = selected && selected.chat && chats[selected.chat];
-    $("c-typing").textContent = ch && ch.typing ? T.typing : "";
+    $("c-typing").textContent = !ch ? "" : [ch.typing ? T.typing : "", ch.opTyping ? fill(T.colleagueTyping, ch.opTyping) : ""].filter(Boolean).join(" ");
   }
 
   function appendMsg(ch, m, bulk) {
