@@ -997,3 +997,31 @@ func TestChatConsoleShowsColleagueWriting(t *testing.T) {
 	f.opWait(t, "and no more once she stopped", `document.getElementById('c-typing').textContent == ''`)
 	f.noExceptions(t)
 }
+
+// Several visitors write at once: the console lists first the chats whose
+// visitor waits for an answer, the latest first, and the answered ones
+// after them, whatever order the chats began in.
+func TestChatConsoleListsWaitingChatsFirst(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.console(t, "ru")
+	origin := strings.TrimSuffix(f.web, "/")
+	olga, _ := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	say := func(who *wsClient, text string) uint64 {
+		who.send(map[string]any{"type": "send", "ref": text, "text": text})
+		return num(who.next("ack")["chat"])
+	}
+	anna, _ := newChatVisitor(t, f.srv, f.key, f.web+"boots").connect(t, origin, 0, 0)
+	boris, _ := newChatVisitor(t, f.srv, f.key, f.web+"bags").connect(t, origin, 0, 0)
+	first := say(anna, "Есть ли сапоги 38 размера?")
+	second := say(boris, "Сколько стоит доставка?")
+	olga.send(map[string]any{"type": "send", "chat": second, "ref": "o1", "text": "300 рублей"})
+	olga.next("ack")
+	order := `Array.from(document.querySelectorAll('#c-chats li[data-chat]')).map(li => li.getAttribute('data-chat')).join(',')`
+	want := fmt.Sprintf("%d,%d", first, second)
+	f.opWait(t, "the chat that waits is listed first", order+` == `+jsString(want))
+
+	say(boris, "А за МКАД?")
+	want = fmt.Sprintf("%d,%d", second, first)
+	f.opWait(t, "both wait: the latest first", order+` == `+jsString(want))
+	f.noExceptions(t)
+}

@@ -381,7 +381,12 @@
     var ul = $("c-chats");
     ul.textContent = "";
     var ids = Object.keys(chats).filter(function (id) { return chats[id].c.status == "open" || isSel(+id); });
-    ids.sort(function (a, b) { return b - a; });
+    // Chats waiting for an answer (the visitor wrote last) first, then the
+    // others; the latest active first within each: on a busy day the
+    // visitors who wait are on top, not the newest chat.
+    var waiting = function (id) { var ch = chats[id], m = ch.msgs[lastID(ch)]; return m ? m.from == "visitor" : !ch.c.assigned; };
+    var lastAt = function (id) { var ch = chats[id], m = ch.msgs[lastID(ch)]; return (m && m.at) || ch.c.last_at || ch.c.created || 0; };
+    ids.sort(function (a, b) { return (waiting(b) - waiting(a)) || (lastAt(b) - lastAt(a)) || (b - a); });
     if (!ids.length) ul.appendChild(el("li", "muted", T.noChats));
     ids.forEach(function (id) {
       var ch = chats[id], c = ch.c;
