@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"appliance/httpd"
+	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
 )
 
@@ -847,5 +848,180 @@ func TestChatLongWordsWrap(t *testing.T) {
 	if got := in[string](t, f.widgetFixture, wide); got != "" {
 		t.Errorf("past the window's right edge: %s", got)
 	}
+	f.noExceptions(t)
+}
+
+// A long chat on a busy day: a second operator (over their own socket)
+// has written 600 replies, more than one history answer carries (500),
+// then the visitor asks one more thing. An operator who opens the console
+// now (a reload, the start of a shift) sees the whole chat, the visitor's
+// last question counted unread and shown, and can still answer. When the
+// second operator leaves, the chat they took is shown as theirs, offline,
+// and is handed over to the first.
+func TestChatConsoleLongChatWhole(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Здравствуйте! Подберёте кроссовки 42 размера?")
+	olga, welcome := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	open, _ := welcome["chats"].([]any)
+	if len(open) != 1 {
+		t.Fatalf("the second operator's console lists %d chats, want 1", len(open))
+	}
+	chat := num(open[0].(map[string]any)["id"])
+	for i := 1; i <= 600; i++ {
+		olga.send(map[string]any{"type": "send", "chat": chat, "ref": "r" + strconv.Itoa(i), "text": "Вариант " + strconv.Itoa(i)})
+		olga.next("ack")
+	}
+	// The first operator has stepped away (their console closed); Olga is
+	// still online, so the visitor may write.
+	httpdtest.Must(t, f.op, chromedp.Navigate("about:blank"))
+	f.visitorSays(t, "А доставка завтра будет?")
+	f.waitIn(t, "the visitor's window holds the whole chat", `r.querySelectorAll('.log .m').length >= 602`)
+
+	f.console(t, "ru") // back
+	unread := `document.querySelector('#c-chats .c-unread') && document.querySelector('#c-chats .c-unread').textContent == '1'`
+	f.opWait(t, "the chat counts the visitor's last question unread", unread)
+	if got := opEval[string](t, f, `document.querySelector('#c-chats li[data-chat] .c-line').textContent`); got != "А доставка завтра будет?" {
+		t.Errorf("the chats list shows %q as the chat's last message", got)
+	}
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the console shows all 602 messages", `document.querySelectorAll('#c-log .c-msg').length == 602`)
+	if got := opEval[string](t, f, `document.querySelector('#c-log .c-msg:last-child .c-text').textContent`); got != "А доставка завтра будет?" {
+		t.Errorf("the console's last message is %q", got)
+	}
+	f.operatorSays(t, "Да, завтра до 18:00")
+	f.waitIn(t, "the answer reaches the visitor", `Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.indexOf('Да, завтра до 18:00') >= 0)`)
+	if !opEval[bool](t, f, `document.getElementById('c-claim').hidden`) {
+		t.Errorf("the console offers to take the chat of Olga, who is online")
+	}
+
+	// Olga goes home: the chat she took is shown as hers, gone, and may be
+	// taken over.
+	olga.conn.Close()
+	f.opWait(t, "the chat shows Olga offline and offers to take it",
+		`document.getElementById('c-sub').textContent == 'отвечает olga@shop.example (не в сети)' && !document.getElementById('c-claim').hidden`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.ID("c-claim")))
+	f.opWait(t, "the chat is the operator's now", `document.getElementById('c-claim').hidden && document.getElementById('c-sub').textContent.indexOf('olga') < 0`)
+	f.noExceptions(t)
+}
+
+// An operator's session ends mid-chat (it expired while the laptop slept,
+// the password was changed elsewhere) and the console's socket drops: the
+// console says the operator is signed out, with a sign-in link, instead of
+// "reconnecting" for ever; a reply typed meanwhile waits, and once the
+// operator has signed in again in another tab and comes back, the console
+// reconnects at once and the reply reaches the visitor.
+func TestChatConsoleSignedOutMidChat(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Добрый день, вы работаете в субботу?")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	email, password := "owner@example.com", "correct horse battery"
+	if err := accounts.New(f.srv.DB).EndSessions(context.Background(), email); err != nil {
+		t.Fatal(err)
+	}
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.LeadGrace = time.Minute })...)
+	f.opWait(t, "the console says the operator is signed out, with a sign-in link",
+		`document.querySelector('#c-conn.out a[href="/login"]') && document.querySelector('#c-conn').textContent.indexOf('Вы вышли из системы') == 0`)
+	f.operatorSays(t, "Да, с 10 до 16")
+
+	other, closeOther := chromedp.NewContext(f.op)
+	defer closeOther()
+	httpdtest.Must(t, other,
+		chromedp.Navigate(f.srv.URL+"login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+	)
+	submit(t, other, `button[type=submit]`)
+	opEval[any](t, f, `window.dispatchEvent(new Event("focus")), 0`) // back to the console's tab
+	f.opWait(t, "the console is connected again", `document.querySelector('#c-conn.up')`)
+	f.waitIn(t, "the reply typed while signed out reaches the visitor",
+		`Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.indexOf('Да, с 10 до 16') >= 0)`)
+	f.noExceptions(t)
+}
+
+// An operator on another page of the dashboard (the leads, say) while a
+// colleague keeps the console: when a visitor writes, "Chat" in the menu
+// and the tab's title count the chat waiting for an answer; once it is
+// answered the count goes.
+func TestChatWaitingShownOnOtherPages(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	olga, _ := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"sites"))
+	opEval[any](t, f, `document.cookie = "apl_lang=ru; path=/"`)
+	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"sites/"+f.key+"/leads"))
+	title := opEval[string](t, f, `document.title`)
+	badge := `document.querySelector('#main-nav a[href="/chat"] .nav-badge')`
+
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Добрый вечер! Можно оплатить картой при получении?")
+	f.opWait(t, "the menu and the title count the chat waiting",
+		badge+` && !`+badge+`.hidden && `+badge+`.textContent == '1' && `+badge+`.title == '1 чат ждёт ответа' && document.title == '(1) ' + `+jsString(title))
+
+	chat := num(olga.next("chat")["chat"].(map[string]any)["id"])
+	olga.send(map[string]any{"type": "send", "chat": chat, "ref": "a1", "text": "Да, можно"})
+	olga.next("ack")
+	f.opWait(t, "the count goes once the chat is answered", `(!`+badge+` || `+badge+`.hidden) && document.title == `+jsString(title))
+	f.noExceptions(t)
+}
+
+// An operator who keeps the console open but does nothing in it for the
+// idle time is offline for visitors: the console says so instead of
+// "Connected", and a move of the mouse over it makes them online again.
+func TestChatConsoleSaysWhenIdle(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.srv = f.srv.Restart(t, append(f.opts, func(o *httpd.Options) { o.Chats.Idle = 2 * time.Second })...)
+	f.console(t, "ru")
+	f.opWait(t, "the console says the operator is offline for visitors",
+		`document.getElementById('c-conn').textContent.indexOf('Для посетителей вы не в сети') == 0 && !document.querySelector('#c-conn.up')`)
+	httpdtest.Must(t, f.op, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 200, 200))
+	f.opWait(t, "a move of the mouse makes the operator online again",
+		`document.getElementById('c-conn').textContent == 'Подключено' && document.querySelector('#c-conn.up') && Array.from(document.querySelectorAll('#c-operators li')).some(li => li.textContent.indexOf('owner@example.com') == 0 && li.textContent.indexOf('на связи') > 0)`)
+	f.noExceptions(t)
+}
+
+// Two operators in one chat: while a colleague writes a reply, the console
+// says so under the chat, so that the visitor does not get two answers
+// that cross.
+func TestChatConsoleShowsColleagueWriting(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Подскажите, какой размер взять?")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	olga, welcome := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	chat := num(welcome["chats"].([]any)[0].(map[string]any)["id"])
+	olga.send(map[string]any{"type": "typing", "chat": chat, "on": true})
+	f.opWait(t, "the console says Olga writes a reply", `document.getElementById('c-typing').textContent == 'olga@shop.example пишет ответ…'`)
+	olga.send(map[string]any{"type": "typing", "chat": chat, "on": false})
+	f.opWait(t, "and no more once she stopped", `document.getElementById('c-typing').textContent == ''`)
+	f.noExceptions(t)
+}
+
+// Several visitors write at once: the console lists first the chats whose
+// visitor waits for an answer, the latest first, and the answered ones
+// after them, whatever order the chats began in.
+func TestChatConsoleListsWaitingChatsFirst(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.console(t, "ru")
+	origin := strings.TrimSuffix(f.web, "/")
+	olga, _ := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	say := func(who *wsClient, text string) uint64 {
+		who.send(map[string]any{"type": "send", "ref": text, "text": text})
+		return num(who.next("ack")["chat"])
+	}
+	anna, _ := newChatVisitor(t, f.srv, f.key, f.web+"boots").connect(t, origin, 0, 0)
+	boris, _ := newChatVisitor(t, f.srv, f.key, f.web+"bags").connect(t, origin, 0, 0)
+	first := say(anna, "Есть ли сапоги 38 размера?")
+	second := say(boris, "Сколько стоит доставка?")
+	olga.send(map[string]any{"type": "send", "chat": second, "ref": "o1", "text": "300 рублей"})
+	olga.next("ack")
+	order := `Array.from(document.querySelectorAll('#c-chats li[data-chat]')).map(li => li.getAttribute('data-chat')).join(',')`
+	want := fmt.Sprintf("%d,%d", first, second)
+	f.opWait(t, "the chat that waits is listed first", order+` == `+jsString(want))
+
+	say(boris, "А за МКАД?")
+	want = fmt.Sprintf("%d,%d", second, first)
+	f.opWait(t, "both wait: the latest first", order+` == `+jsString(want))
 	f.noExceptions(t)
 }

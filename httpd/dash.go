@@ -95,6 +95,7 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("GET", "/sites/*/calls.csv", seeReports, withWho(s.callsCSV))
 	r.page("GET", "/chat", useChat, withWho(s.chatConsole))
 	r.page("GET", "/chat/visitor", useChat, withWho(s.chatVisitor))
+	r.page("GET", "/chat/waiting", useChat, withWho(s.chatWaiting))
 	r.page("GET", "/sites/*/chat", seeReports, withWho(s.chatSitePage))
 	r.page("POST", "/sites/*/chat", changeSites, withWho(s.chatSettingsPost))
 	r.page("GET", "/sites/*/chats.csv", seeReports, withWho(s.chatsCSV))

@@ -36,6 +36,25 @@ func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) 
 		Data: chatConsoleData{Name: name, Text: string(text)}})
 }
 
+// chatWaiting is GET /chat/waiting: how many open chats wait for an
+// operator's answer, and the menu's words for it, which the dashboard's
+// other pages show beside "Chat" (dashboard.js): an operator away from the
+// console learns that visitors wrote.
+func (s *dashboardHandlers) chatWaiting(ctx *fasthttp.RequestCtx, who signedIn) error {
+	var ids []uint32
+	for _, site := range s.sites.List() {
+		ids = append(ids, site.ID)
+	}
+	n, err := s.chats.Waiting(ctx, ids)
+	if err != nil {
+		return err
+	}
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": map[string]any{
+		"waiting": n, "label": s.pages.printer(ctx, &who.user).N("%d chat waits for an answer", n)}})
+	return nil
+}
+
 // journeyPage is one page view of a journey.
 type journeyPage struct {
 	URL   string `json:"url"`
@@ -193,6 +212,9 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"connecting":        tr.T("Connecting…"),
 		"connected":         tr.T("Connected"),
 		"lost":              tr.T("Connection lost, reconnecting…"),
+		"signedOut":         tr.T("You are signed out: sign in again and the console reconnects by itself."),
+		"signIn":            tr.T("Sign in"),
+		"idle":              tr.T("Offline for visitors: nothing was done here for a long time. Move the mouse or press a key to be online."),
 		"empty":             tr.T("Pick a chat or a visitor on the left. New chats appear here as visitors write."),
 		"noChats":           tr.T("No open chats."),
 		"noVisitors":        tr.T("No visitors on the site right now."),
@@ -211,6 +233,7 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"placeholder":       tr.T("Write a reply…"),
 		"invitePlaceholder": tr.T("Write the first message of the invitation…"),
 		"typing":            tr.T("The visitor is typing…"),
+		"colleagueTyping":   tr.T("%s is writing a reply…"),
 		"sending":           tr.T("Sending"),
 		"sent":              tr.T("Sent"),
 		"delivered":         tr.T("Delivered"),
@@ -246,6 +269,7 @@ func consoleText(tr i18n.Printer) map[string]any {
 			"rate_limit":     tr.T("Too many messages; wait a moment."),
 			"no_chat":        tr.T("That chat is gone."),
 			"server_error":   tr.T("The server could not store it; try again."),
+			"signed_out":     tr.T("You are signed out: sign in again and the console reconnects by itself."),
 		},
 	}
 }

@@ -82,6 +82,7 @@ var leastRole = map[string]string{
 	"GET /sites/*/callbacks.csv":    accounts.RoleOperator,
 	"POST /sites/*/callbacks/mark":  accounts.RoleOperator,
 	"GET /chat":                     accounts.RoleOperator,
+	"GET /chat/waiting":             accounts.RoleOperator,
 	"GET /chat/visitor":             accounts.RoleOperator,
 	"POST /sites/*/leads/mark":      accounts.RoleManager,
 	"POST /sites":                   accounts.RoleManager,

@@ -38,6 +38,7 @@ import (
 var sweepURLs = map[string]string{
 	"/assets/*":     "",
 	"/chat/visitor": "", // JSON for the console
+	"/chat/waiting": "", // JSON for the menu's count (dashboard.js)
 	// VISITOR: the visitor of the fixture's first visit (sweepVisitor).
 	"/sites/*/visitors/*": "/sites/KEY/visitors/VISITOR",
 }

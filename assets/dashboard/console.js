@@ -82,6 +82,7 @@
       welcomed = false;
       clearInterval(pinger);
       setConn(T.lost, false);
+      checkSession();
       retry();
     };
   }
@@ -89,9 +90,47 @@
     backoff = Math.min(backoff ? backoff * 2 : 1, 30);
     retryTimer = setTimeout(connect, backoff * 1000 + Math.random() * 1000);
   }
+  // reconnectNow skips the backoff's wait when the network is back or the
+  // operator comes back to the tab (a laptop woken, a sign-in in another
+  // tab): a console away for long is offline, and its site's chats turn
+  // into leads.
+  function reconnectNow() {
+    if (sock || document.visibilityState != "visible") return;
+    backoff = 0;
+    connect();
+  }
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("focus", reconnectNow);
+  // checkSession asks whether the operator is still signed in when the
+  // socket closed (the session ended, expired, or a password changed): the
+  // socket cannot say, its upgrade is refused without words. Signed out,
+  // the console says so with a sign-in link (a new tab: what was written
+  // here waits, and is sent once the console reconnects).
+  function checkSession() {
+    if (!window.fetch) return;
+    fetch("/chat", { credentials: "same-origin", redirect: "manual", cache: "no-store" }).then(function (r) {
+      if (welcomed || !(r.type == "opaqueredirect" || r.status == 401 || r.status == 403)) return;
+      var c = $("c-conn");
+      c.textContent = T.signedOut + " ";
+      c.className = "c-conn out";
+      var a = el("a", "", T.signIn);
+      a.href = "/login";
+      a.target = "_blank";
+      a.rel = "noopener";
+      c.appendChild(a);
+    }, function () {});
+  }
   function raw(f) {
     if (sock && welcomed && sock.readyState == 1) { sock.send(JSON.stringify(f)); return true; }
     return false;
+  }
+  // renderMe says when the server counts this operator offline though the
+  // console is connected and they chose "online": nothing was done here
+  // for long (the idle timeout), and visitors are told nobody is there.
+  function renderMe() {
+    if (!welcomed) return;
+    var idle = status == "online" && Object.keys(sites).some(function (k) { return sites[k].operators[me] == "offline"; });
+    setConn(idle ? T.idle : T.connected, !idle);
   }
   function setConn(text, up) {
     var c = $("c-conn");
@@ -122,7 +161,7 @@
           if (!chats[c.id]) {
             chatOf(c, false);
             chats[c.id].loading = true;
-            raw({ type: "history", chat: c.id, after: 0 });
+            history(chats[c.id], 0);
           } else chatOf(c, false);
         });
         Object.keys(pending).forEach(function (ref) {
@@ -133,7 +172,12 @@
         break;
       case "message": message(f); break;
       case "ack": acked(f); break;
-      case "history": if (chats[f.chat]) chats[f.chat].loading = false; break;
+      case "history":
+        // An answer of a full page (ids have no gaps) has more after it.
+        var hc = chats[f.chat];
+        if (hc && f.id - (hc.historyAfter || 0) >= HISTORY_PAGE) history(hc, f.id);
+        else if (hc) hc.loading = false;
+        break;
       case "chat": chatOf(f.chat, true); renderAll(); break;
       case "typing":
         if (f.from == "visitor" && chats[f.chat]) {
@@ -141,6 +185,14 @@
           clearTimeout(ch.typingTimer);
           ch.typing = !!f.on;
           if (f.on) ch.typingTimer = setTimeout(function () { ch.typing = false; renderTyping(); }, 6000);
+          renderTyping();
+        } else if (f.from == "operator" && f.name != me && chats[f.chat]) {
+          // A colleague writes a reply to this chat: two answers at once
+          // would cross.
+          var oc = chats[f.chat];
+          clearTimeout(oc.opTypingTimer);
+          oc.opTyping = f.on ? f.name : "";
+          if (f.on) oc.opTypingTimer = setTimeout(function () { oc.opTyping = ""; renderTyping(); }, 6000);
           renderTyping();
         }
         break;
@@ -158,7 +210,14 @@
         }
         break;
       case "presence":
-        if (f.site && sites[f.site]) { sites[f.site].operators[f.name] = f.status; renderOperators(); }
+        if (f.site && sites[f.site]) {
+          sites[f.site].operators[f.name] = f.status;
+          renderOperators();
+          if (f.name == me) renderMe();
+          // A chat's operator went or came: whether it may be taken.
+          renderChats();
+          if (selected && selected.chat && chats[selected.chat]) renderHead(chats[selected.chat].c);
+        }
         break;
       case "visitor":
         var k = f.site + ":" + f.visitor;
@@ -168,6 +227,15 @@
         break;
       case "error": failed(f); break;
     }
+  }
+
+  // history asks for the chat's messages after the id, a page at a time
+  // (the server answers at most HISTORY_PAGE): a long chat comes whole,
+  // with the visitor's latest words, not only its first page.
+  var HISTORY_PAGE = 500;
+  function history(ch, after) {
+    ch.historyAfter = after;
+    raw({ type: "history", chat: ch.c.id, after: after });
   }
 
   function lastID(ch) { return ch.order.length ? ch.order[ch.order.length - 1] : 0; }
@@ -187,7 +255,7 @@
     if (!ch) {
       ch = chats[c.id] = { c: c, msgs: {}, order: [], unread: 0 };
       // A chat that opened just now: what it holds is news.
-      if (live && welcomed) raw({ type: "history", chat: c.id, after: 0 });
+      if (live && welcomed) history(ch, 0);
       if (live && c.status == "open" && c.assigned == "") alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
     }
     ch.c = c;
@@ -267,6 +335,12 @@
     activity();
   });
   document.addEventListener("keydown", activity);
+  // Looking at the console is activity too: an operator who reads, or
+  // comes back to the tab, is there (the server counts one with no sign of
+  // life for 30 minutes as gone, and its visitors are told nobody is).
+  document.addEventListener("mousemove", activity);
+  window.addEventListener("focus", activity);
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState == "visible") activity(); });
   function activity() {
     var now = Date.now();
     if (now - lastActivity > 60000 && raw({ type: "status", status: status })) lastActivity = now;
@@ -307,7 +381,12 @@
     var ul = $("c-chats");
     ul.textContent = "";
     var ids = Object.keys(chats).filter(function (id) { return chats[id].c.status == "open" || isSel(+id); });
-    ids.sort(function (a, b) { return b - a; });
+    // Chats waiting for an answer (the visitor wrote last) first, then the
+    // others; the latest active first within each: on a busy day the
+    // visitors who wait are on top, not the newest chat.
+    var waiting = function (id) { var ch = chats[id], m = ch.msgs[lastID(ch)]; return m ? m.from == "visitor" : !ch.c.assigned; };
+    var lastAt = function (id) { var ch = chats[id], m = ch.msgs[lastID(ch)]; return (m && m.at) || ch.c.last_at || ch.c.created || 0; };
+    ids.sort(function (a, b) { return (waiting(b) - waiting(a)) || (lastAt(b) - lastAt(a)) || (b - a); });
     if (!ids.length) ul.appendChild(el("li", "muted", T.noChats));
     ids.forEach(function (id) {
       var ch = chats[id], c = ch.c;
@@ -321,7 +400,7 @@
       b.appendChild(row);
       var last = ch.msgs[lastID(ch)];
       b.appendChild(el("span", "c-line", last ? last.text : ""));
-      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + (c.assigned ? fill(T.assignedTo, c.assigned == me ? T.you : c.assigned) : T.unassigned)));
+      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + whose(c)));
       b.addEventListener("click", function () { select({ chat: +id }); });
       li.appendChild(b);
       ul.appendChild(li);
@@ -384,14 +463,31 @@
     else renderInvite();
   }
 
+  // whose says who has the chat, and when another operator has it who is
+  // not online (away, gone), their status: the chat may be taken over.
+  function whose(c) {
+    if (!c.assigned) return T.unassigned;
+    var s = fill(T.assignedTo, c.assigned == me ? T.you : c.assigned);
+    var st = opStatus(c.site, c.assigned);
+    return c.assigned != me && st != "online" ? s + " (" + (T["status_" + st] || st) + ")" : s;
+  }
+  function opStatus(site, name) { return (sites[site] && sites[site].operators[name]) || "offline"; }
+  // canTake: the chat has nobody, or its operator is not online (the
+  // server hands it over then, chat-protocol.md).
+  function canTake(c) { return c.status == "open" && (!c.assigned || c.assigned != me && opStatus(c.site, c.assigned) != "online"); }
+
+  function renderHead(c) {
+    $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
+    $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : whose(c);
+    $("c-claim").hidden = !canTake(c);
+    $("c-close").hidden = c.status != "open";
+  }
+
   function renderChat() {
     var ch = chats[selected.chat];
     if (!ch) return;
     var c = ch.c;
-    $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
-    $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : c.assigned ? fill(T.assignedTo, c.assigned == me ? T.you : c.assigned) : T.unassigned;
-    $("c-claim").hidden = c.status != "open" || !!c.assigned;
-    $("c-close").hidden = c.status != "open";
+    renderHead(c);
     $("c-send").textContent = T.send;
     $("c-text").placeholder = T.placeholder;
     $("c-text").disabled = c.status != "open";
@@ -455,7 +551,7 @@
 
   function renderTyping() {
     var ch = selected && selected.chat && chats[selected.chat];
-    $("c-typing").textContent = ch && ch.typing ? T.typing : "";
+    $("c-typing").textContent = !ch ? "" : [ch.typing ? T.typing : "", ch.opTyping ? fill(T.colleagueTyping, ch.opTyping) : ""].filter(Boolean).join(" ");
   }
 
   function appendMsg(ch, m, bulk) {

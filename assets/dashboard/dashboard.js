@@ -91,3 +91,38 @@ document.addEventListener("toggle", markScrollers, true); // a <details> opened 
     document.head.appendChild(s);
   });
 })();
+
+// Chats waiting for an operator's answer, on every page but the console:
+// a count beside "Chat" in the menu and in the tab's title, so that an
+// operator on another page (or another tab) learns that a visitor wrote.
+// Asked every 10 s while the page is visible, and when it is shown again.
+(function () {
+  document.addEventListener("DOMContentLoaded", function () {
+    var link = document.querySelector('#main-nav a[href="/chat"]');
+    if (!link || document.getElementById("console") || !window.fetch) return;
+    var title = document.title, badge = null;
+    function ask() {
+      if (document.visibilityState !== "visible") return;
+      fetch("/chat/waiting", { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) { if (j && j.success) show(j.result.waiting, j.result.label); }, function () {});
+    }
+    function show(n, label) {
+      if (n > 0 && !badge) {
+        badge = document.createElement("span");
+        badge.className = "nav-badge";
+        link.appendChild(badge);
+      }
+      if (badge) {
+        badge.hidden = !n;
+        badge.textContent = String(n);
+        badge.title = label;
+        badge.setAttribute("aria-label", label);
+      }
+      document.title = (n ? "(" + n + ") " : "") + title;
+    }
+    ask();
+    setInterval(ask, 10000);
+    document.addEventListener("visibilitychange", ask);
+  });
+})();

@@ -3,6 +3,7 @@ package chats_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -369,6 +370,36 @@ func TestFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 	}
 }
 
+// The operator who took a chat left mid-way (laptop closed) while another
+// stayed at the console: the visitor's question after the answer, which
+// nobody answered, is not closed away with the idle chat but goes on as a
+// lead with the whole conversation.
+func TestIdleChatWithVisitorsLastWordBecomesLead(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	anna, release := f.online("anna")
+	boris, releaseBoris := f.online("boris")
+	defer releaseBoris()
+	a := f.send(t, "Есть ли чёрные кроссовки 42 размера?")
+	if _, err := f.svc.OperatorSend(ctx, anna, f.site.ID, a.Chat.ID, "", "Да, есть две модели"); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	f.send(t, "А какая из них легче? Перезвоните: 8 912 345-67-89")
+	for range 7 { // 35 minutes, Boris at his console all along
+		f.sweepAfter(5*time.Minute, boris)
+	}
+	c := f.chat(t, a.Chat.ID)
+	if c.ClosedBy != chats.ClosedByLead || c.Lead == 0 {
+		t.Fatalf("the unanswered follow-up: chat %+v, want closed by lead", c)
+	}
+	got := f.storedLeads(t)
+	if len(got) != 1 || got[0].ID != c.Lead || !strings.Contains(got[0].Message, "Перезвоните: 8 912 345-67-89") ||
+		!strings.Contains(got[0].Message, "Operator anna: Да, есть две модели") {
+		t.Fatalf("leads = %+v", got)
+	}
+}
+
 // Presence: a console makes the site online; its release keeps it online
 // for the grace; visitors get the site's status on each change.
 func TestPresence(t *testing.T) {
@@ -505,5 +536,49 @@ func TestSendsOfDifferentChatsShareCommits(t *testing.T) {
 	after := f.db.Stats()
 	if commits := after.Commits - before.Commits; commits > 2 {
 		t.Errorf("%d sends to %d chats took %d group commits, want them to share one (two if some came late)", n, n, commits)
+	}
+}
+
+// A chat whose operator has gone (console closed past the grace) or
+// stepped away is handed over: another operator may take it, or takes it
+// by answering; while its operator is online it stays theirs.
+func TestChatHandedOverWhenItsOperatorIsGone(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	anna, release := f.online("anna")
+	boris, releaseBoris := f.online("boris")
+	defer releaseBoris()
+	a := f.send(t, "Здравствуйте, заказ 1042 ещё не пришёл")
+	if _, err := f.svc.OperatorSend(ctx, anna, f.site.ID, a.Chat.ID, "", "Сейчас проверю"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Claim(ctx, boris, f.site.ID, a.Chat.ID); !errors.Is(err, chats.ErrAssigned) {
+		t.Fatalf("claim of the chat of an operator online: %v, want ErrAssigned", err)
+	}
+	if _, err := f.svc.OperatorSend(ctx, boris, f.site.ID, a.Chat.ID, "", "Добрый день"); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.chat(t, a.Chat.ID); c.Assigned != "anna" {
+		t.Fatalf("a colleague's word while anna is online: assigned to %q", c.Assigned)
+	}
+
+	release() // anna's laptop closes
+	f.sweepAfter(time.Minute, boris)
+	c, err := f.svc.Claim(ctx, boris, f.site.ID, a.Chat.ID)
+	if err != nil || c.Assigned != "boris" {
+		t.Fatalf("claim of the chat of an operator gone: %+v, %v", c, err)
+	}
+
+	// Boris steps away: Anna, back, takes it by answering.
+	anna, release = f.online("anna")
+	defer release()
+	if err := f.svc.SetStatus(boris, []uint32{f.site.ID}, chats.Away, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.OperatorSend(ctx, anna, f.site.ID, a.Chat.ID, "", "Заказ приедет завтра"); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.chat(t, a.Chat.ID); c.Assigned != "anna" {
+		t.Fatalf("anna answered while boris is away: assigned to %q", c.Assigned)
 	}
 }

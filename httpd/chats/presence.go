@@ -188,6 +188,15 @@ func (p *presence) offlineFor(site uint32) time.Duration {
 	return now.Sub(since)
 }
 
+// isOnline reports whether operator name is online on the site now.
+func (p *presence) isOnline(site uint32, name string) bool {
+	now := p.o.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.ops[site][name]
+	return st != nil && st.online(now, p.o)
+}
+
 // OperatorStatus is an operator's status on a site.
 type OperatorStatus struct {
 	Name   string `json:"name"`

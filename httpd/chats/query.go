@@ -125,6 +125,35 @@ func (s *Service) Open(ctx context.Context, site uint32) ([]store.Chat, error) {
 	return out, nil
 }
 
+// Waiting counts the open chats of the sites that wait for an operator:
+// nobody answered yet, or the visitor wrote last.
+func (s *Service) Waiting(ctx context.Context, sites []uint32) (int, error) {
+	n := 0
+	for _, site := range sites {
+		open, err := s.Open(ctx, site)
+		if err != nil {
+			return 0, err
+		}
+		for i := range open {
+			c := &open[i]
+			switch {
+			case c.Last == 0:
+			case c.Answered == 0:
+				n++
+			default:
+				last, err := s.lastMessage(site, c)
+				if err != nil {
+					return 0, err
+				}
+				if last.From == FromVisitor {
+					n++
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
 // List returns up to limit chats of a site with the status ("" any),
 // newest first.
 func (s *Service) List(ctx context.Context, site uint32, status string, limit int) ([]store.Chat, error) {

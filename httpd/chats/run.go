@@ -61,7 +61,8 @@ func (s *Service) Run(ctx context.Context) {
 // LeadGrace, or nobody answered within the site's unanswered time; an
 // answered chat whose last message is the visitor's, once no operator has
 // been online for LeadGrace) and closes answered chats idle for IdleClose
-// (an unanswered one waits for its lead, whatever the site's time). Tests call it after moving the clock.
+// (an unanswered one waits for its lead, whatever the site's time; one
+// whose last message is the visitor's becomes a lead). Tests call it after moving the clock.
 func (s *Service) Sweep(ctx context.Context) {
 	s.presence.tick()
 	type open struct {
@@ -131,6 +132,23 @@ func (s *Service) Sweep(ctx context.Context) {
 			}
 		}
 		if now.Sub(time.UnixMilli(max(c.LastAt, c.Created))) >= s.o.IdleClose {
+			// The visitor had the last word and no operator answered it,
+			// though one was online (the one who took the chat left, the
+			// others thought it taken): their words go on as a lead rather
+			// than end with the chat.
+			if c.Last > 0 {
+				last, err := s.lastMessage(o.site, &c)
+				if err != nil {
+					s.o.Log.Error("chat sweep", "chat", o.id, "err", err)
+					continue
+				}
+				if last.From == FromVisitor {
+					if err := s.toLead(ctx, o.site, o.id); err != nil && !errors.Is(err, errRaced) {
+						s.o.Log.Error("chat to lead", "chat", o.id, "err", err)
+					}
+					continue
+				}
+			}
 			if _, err := s.Close(ctx, o.site, o.id, 0, ClosedByIdle); err != nil && !errors.Is(err, errRaced) {
 				s.o.Log.Error("close idle chat", "chat", o.id, "err", err)
 			}

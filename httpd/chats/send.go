@@ -248,7 +248,8 @@ func (s *Service) publishMessage(c *store.Chat, m store.ChatMessage, origin *Sub
 
 // OperatorSend stores op's message in an open chat of the site and
 // returns once it is durable; the first operator to write in a chat is
-// assigned it. Errors: ErrInvalid (text), ErrNoChat, ErrClosed,
+// assigned it, and so is one who writes while the assigned operator is
+// not online. Errors: ErrInvalid (text), ErrNoChat, ErrClosed,
 // ErrChatFull, ErrForbidden (a site op may not act on).
 func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, chat uint64, ref, text string) (Ack, error) {
 	text, err := checkOperatorMessage(op, site, ref, text)
@@ -272,7 +273,9 @@ func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, ch
 			return ErrClosed.Errorf("chat %d is closed", chat)
 		}
 		now := s.o.Now().UnixMilli()
-		if c.Assigned == "" {
+		if c.Assigned == "" || c.Assigned != op.Name && !s.presence.isOnline(site, c.Assigned) {
+			// Nobody's, or the one who took it is not online: the chat
+			// is handed over to whoever answers.
 			c.Assigned, assigned = op.Name, true
 		}
 		if c.Answered == 0 {
@@ -304,8 +307,9 @@ func (s *Service) publishAssigned(c *store.Chat) {
 	s.hub.publish(&Event{Kind: EvChat, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Chat: c})
 }
 
-// Claim assigns an open chat to op without a message. Errors: ErrNoChat,
-// ErrClosed, ErrAssigned (another operator has it).
+// Claim assigns an open chat to op without a message: one nobody has, or
+// one whose operator is not online (away, gone: a hand-over). Errors:
+// ErrNoChat, ErrClosed, ErrAssigned (another operator online has it).
 func (s *Service) Claim(ctx context.Context, op Operator, site uint32, chat uint64) (store.Chat, error) {
 	if !op.Allows(site) {
 		return store.Chat{}, ErrForbidden.Errorf("this operator may not use that site")
@@ -324,7 +328,7 @@ func (s *Service) Claim(ctx context.Context, op Operator, site uint32, chat uint
 			return ErrClosed.Errorf("chat %d is closed", chat)
 		case c.Assigned == op.Name:
 			return nil
-		case c.Assigned != "":
+		case c.Assigned != "" && s.presence.isOnline(site, c.Assigned):
 			return ErrAssigned.Errorf("chat %d is %s's", chat, c.Assigned)
 		}
 		c.Assigned, changed = op.Name, true
