@@ -119,15 +119,7 @@ func (s *Service) Sweep(ctx context.Context) {
 			// left to read it: the window told them to write and that they
 			// would be answered, so their words go on as a lead rather
 			// than wait for the idle close.
-			last, err := s.lastMessage(o.site, &c)
-			if err != nil {
-				s.o.Log.Error("chat sweep", "chat", o.id, "err", err)
-				continue
-			}
-			if last.From == FromVisitor {
-				if err := s.toLead(ctx, o.site, o.id); err != nil && !errors.Is(err, errRaced) {
-					s.o.Log.Error("chat to lead", "chat", o.id, "err", err)
-				}
+			if s.leadIfVisitorLast(ctx, o.site, &c) {
 				continue
 			}
 		}
@@ -136,22 +128,31 @@ func (s *Service) Sweep(ctx context.Context) {
 			// though one was online (the one who took the chat left, the
 			// others thought it taken): their words go on as a lead rather
 			// than end with the chat.
-			if c.Last > 0 {
-				last, err := s.lastMessage(o.site, &c)
-				if err != nil {
-					s.o.Log.Error("chat sweep", "chat", o.id, "err", err)
-					continue
-				}
-				if last.From == FromVisitor {
-					if err := s.toLead(ctx, o.site, o.id); err != nil && !errors.Is(err, errRaced) {
-						s.o.Log.Error("chat to lead", "chat", o.id, "err", err)
-					}
-					continue
-				}
+			if c.Last > 0 && s.leadIfVisitorLast(ctx, o.site, &c) {
+				continue
 			}
 			if _, err := s.Close(ctx, o.site, o.id, 0, ClosedByIdle); err != nil && !errors.Is(err, errRaced) {
 				s.o.Log.Error("close idle chat", "chat", o.id, "err", err)
 			}
 		}
 	}
+}
+
+// leadIfVisitorLast makes chat c of site a lead when its visitor had the
+// last word, and reports whether the sweep is done with it: made a lead,
+// or its last message could not be read (logged; looked at again by the
+// next sweep).
+func (s *Service) leadIfVisitorLast(ctx context.Context, site uint32, c *store.Chat) bool {
+	last, err := s.lastMessage(site, c)
+	if err != nil {
+		s.o.Log.Error("chat sweep", "chat", c.ID, "err", err)
+		return true
+	}
+	if last.From != FromVisitor {
+		return false
+	}
+	if err := s.toLead(ctx, site, c.ID); err != nil && !errors.Is(err, errRaced) {
+		s.o.Log.Error("chat to lead", "chat", c.ID, "err", err)
+	}
+	return true
 }
