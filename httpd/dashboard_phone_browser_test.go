@@ -1,0 +1,107 @@
+package httpd_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"appliance/httpd/httpdtest"
+)
+
+// hostileTexts are what visitors type into forms that a page must show
+// whole without being widened by it: a word and a URL with no space to
+// break at, right-to-left letters, emoji, markup.
+var hostileTexts = []string{
+	"Здравствуйте! " + strings.Repeat("Оченьдлинноесловобезпробелов", 8),
+	"https://shop.example/catalog/kotly?utm_campaign=" + strings.Repeat("black_friday_2026_", 12),
+	"שלום, אני רוצה להזמין דוד חימום גז. مرحبا، أريد طلب غلاية",
+	"🔥 Срочно!!! 👨‍👩‍👧‍👦👍🏽 " + strings.Repeat("😀", 40),
+	`<script>alert(1)</script><b>bold</b><img src=x onerror=alert(2)>`,
+}
+
+// A manager answers leads and callbacks on a phone (375 px), in Russian:
+// each lead and callback is a card with its phone number, the visitor's
+// message and the status buttons on the screen, and nothing a visitor
+// typed, nor a site's long name, makes the page wider than the phone.
+// The tables scrolled sideways in their box before, with only the time
+// and the status in view: the number to call was off the screen. On a
+// laptop the message column keeps room to be read.
+func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, strings.Repeat("Оченьдлинноеназвание", 2), "shop.example")
+	if _, err := srv.HTTP.Sites().SetTimeZone(context.Background(), key, "Europe/Moscow"); err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range hostileTexts {
+		v := trackHit(t, srv, key, "", "https://shop.example/?utm_source=yandex&utm_campaign="+strings.Repeat("x", 80), "")
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{
+			"name": text[:min(len(text), 60)], "phone": "+7 912 345-67-8" + string(rune('0'+i)), "email": strings.Repeat("a", 60) + "@example.com",
+			"message": text, "form_name": strings.Repeat("Форма", 8),
+		})); status != http.StatusOK {
+			t.Fatalf("lead: %d %v", status, out)
+		}
+		if i < 2 {
+			if status, out, _ := postJSON(t, srv.URL+"t/v1/callback", leadBody(key, v, map[string]any{"phone": "+7 916 123-45-6" + string(rune('0'+i))})); status != http.StatusOK {
+				t.Fatalf("callback: %d %v", status, out)
+			}
+		}
+	}
+	email, password := srv.Owner(t)
+	ctx := httpdtest.Browser(t)
+	httpdtest.Must(t, ctx, chromedp.EmulateViewport(375, 812), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "ru-RU,ru"}})
+		return err
+	}),
+		chromedp.Navigate(srv.URL+"login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+	)
+	submit(t, ctx, `main button[type=submit]`)
+
+	// offScreen lists the elements of sel that are not wholly inside the
+	// window's width, and the page's width when it is wider than the window.
+	offScreen := func(sel string) []string {
+		t.Helper()
+		return httpdtest.Eval[[]string](t, ctx, `(() => {
+			const out = [], vw = innerWidth;
+			if (document.documentElement.scrollWidth > vw) out.push("page is " + document.documentElement.scrollWidth + "px wide");
+			document.querySelectorAll(`+jsString(sel)+`).forEach(e => {
+				const r = e.getBoundingClientRect();
+				if (r.left < 0 || r.right > vw + 1) out.push(e.closest("tr").id + " " + e.className + " " + Math.round(r.left) + ".." + Math.round(r.right));
+			});
+			return out;
+		})()`)
+	}
+	for _, tc := range []struct {
+		page, rows, inView string
+		n                  int
+	}{
+		{"leads", "#leads tbody tr", "a.tel, td.message, td.contact .name, td.form, .mark-buttons button, td.page", len(hostileTexts)},
+		{"callbacks", "#callbacks tbody tr", "a.tel, .mark-buttons button, td.page", 2},
+	} {
+		httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/"+tc.page))
+		if lang := httpdtest.Eval[string](t, ctx, `document.documentElement.lang`); lang != "ru" {
+			t.Fatalf("%s: lang=%q", tc.page, lang)
+		}
+		if n := httpdtest.Eval[int](t, ctx, `document.querySelectorAll(`+jsString(tc.rows)+`).length`); n != tc.n {
+			t.Fatalf("%s: %d rows, want %d", tc.page, n, tc.n)
+		}
+		for _, p := range offScreen(tc.inView) {
+			t.Errorf("%s at 375px: %s", tc.page, p)
+		}
+		// Each value says what it is: the column's heading goes with it.
+		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector(`+jsString(tc.rows+" a.tel")+`).closest("td"), "::before").content`); !strings.Contains(got, "Телефон") && !strings.Contains(got, "Контакт") {
+			t.Errorf("%s at 375px: the phone's cell is labelled %s", tc.page, got)
+		}
+	}
+
+	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
+	if w := httpdtest.Eval[float64](t, ctx, `Math.min(...[...document.querySelectorAll("#leads td.message")].map(e => e.getBoundingClientRect().width))`); w < 200 {
+		t.Errorf("at 1280px the message column is %.0fpx wide", w)
+	}
+}
