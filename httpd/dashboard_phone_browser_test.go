@@ -3,6 +3,7 @@ package httpd_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"appliance/httpd/chats"
 	"appliance/httpd/httpdtest"
 )
 
@@ -51,6 +53,23 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 			}
 		}
 	}
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := trackHit(t, srv, key, "", hostileTexts[1], "")
+	cv := chats.Visitor{Site: site, Visitor: v.VisitorID, Session: v.SessionID, Page: hostileTexts[1]}
+	var chat uint64
+	for i, text := range hostileTexts {
+		ack, err := srv.HTTP.Chats().Send(t.Context(), cv, "m"+strconv.Itoa(i), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chat = ack.Chat.ID
+	}
+	if _, err := srv.HTTP.Chats().Close(t.Context(), site.ID, chat, v.VisitorID, chats.ClosedByVisitor); err != nil {
+		t.Fatal(err)
+	}
 	email, password := srv.Owner(t)
 	ctx := httpdtest.Browser(t)
 	httpdtest.Must(t, ctx, chromedp.EmulateViewport(375, 812), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -83,11 +102,13 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	}{
 		{"leads", "#leads tbody tr", "a.tel, td.message, td.contact .name, td.form, .mark-buttons button, td.page", len(hostileTexts)},
 		{"callbacks", "#callbacks tbody tr", "a.tel, .mark-buttons button, td.page", 2},
+		{"chat", "#chats tbody tr", "summary, td.url, a.visitor-link, .transcript .message", 1},
 	} {
 		httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/"+tc.page))
 		if lang := httpdtest.Eval[string](t, ctx, `document.documentElement.lang`); lang != "ru" {
 			t.Fatalf("%s: lang=%q", tc.page, lang)
 		}
+		httpdtest.Eval[bool](t, ctx, `(document.querySelectorAll("details").forEach(d => d.open = true), true)`)
 		if n := httpdtest.Eval[int](t, ctx, `document.querySelectorAll(`+jsString(tc.rows)+`).length`); n != tc.n {
 			t.Fatalf("%s: %d rows, want %d", tc.page, n, tc.n)
 		}
@@ -95,9 +116,16 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 			t.Errorf("%s at 375px: %s", tc.page, p)
 		}
 		// Each value says what it is: the column's heading goes with it.
-		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector(`+jsString(tc.rows+" a.tel")+`).closest("td"), "::before").content`); !strings.Contains(got, "Телефон") && !strings.Contains(got, "Контакт") {
-			t.Errorf("%s at 375px: the phone's cell is labelled %s", tc.page, got)
+		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector(`+jsString(tc.rows+" td.url, "+tc.rows+" td.page")+`), "::before").content`); got != `"Страница"` {
+			t.Errorf("%s at 375px: the page's cell is labelled %s", tc.page, got)
 		}
+	}
+
+	// The chat console: an operator's line with the site's long name
+	// wraps inside the list instead of running out of it.
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"chat"), chromedp.WaitVisible(chromedp.CSS(`#c-operators li`)))
+	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#c-operators li > span")].filter(e => e.getBoundingClientRect().right > e.closest("ul").getBoundingClientRect().right + 1).map(e => e.textContent)`); len(got) > 0 {
+		t.Errorf("the console's operators run out of their list: %q", got)
 	}
 
 	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
