@@ -6,13 +6,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"appliance/httpd/accounts"
 	"appliance/httpd/chats"
 	"appliance/httpd/httpdtest"
+	"appliance/numbers/tracking"
 )
 
 // hostileTexts are what visitors type into forms that a page must show
@@ -70,6 +73,15 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	if _, err := srv.HTTP.Chats().Close(t.Context(), site.ID, chat, v.VisitorID, chats.ClosedByVisitor); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := srv.HTTP.Numbers().AddStatic(t.Context(), site.ID, tracking.StaticInput{Number: "74951825168"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	token, err := accounts.New(srv.DB).CreateToken(t.Context(), "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	postCall(t, srv, token, `{"called":"74951825168","caller":"79161234567","duration":65,"answered":true}`)
+	postCall(t, srv, token, `{"called":"74997770000","caller":"79035554433","duration":0,"answered":false}`) // no site's number
 	email, password := srv.Owner(t)
 	ctx := httpdtest.Browser(t)
 	httpdtest.Must(t, ctx, chromedp.EmulateViewport(375, 812), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -103,8 +115,14 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 		{"leads", "#leads tbody tr", "a.tel, td.message, td.contact .name, td.form, .mark-buttons button, td.page", len(hostileTexts)},
 		{"callbacks", "#callbacks tbody tr", "a.tel, .mark-buttons button, td.page", 2},
 		{"chat", "#chats tbody tr", "summary, td.url, a.visitor-link, .transcript .message", 1},
+		{"calls", "#calls tbody tr", "a.tel, td.url", 1},
+		{"", "#unknown-calls tbody tr", "a.tel", 1}, // the sites page
 	} {
-		httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/"+tc.page))
+		u := srv.URL + "sites"
+		if tc.page != "" {
+			u += "/" + key + "/" + tc.page
+		}
+		httpdtest.Must(t, ctx, chromedp.Navigate(u))
 		if lang := httpdtest.Eval[string](t, ctx, `document.documentElement.lang`); lang != "ru" {
 			t.Fatalf("%s: lang=%q", tc.page, lang)
 		}
@@ -116,8 +134,8 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 			t.Errorf("%s at 375px: %s", tc.page, p)
 		}
 		// Each value says what it is: the column's heading goes with it.
-		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector(`+jsString(tc.rows+" td.url, "+tc.rows+" td.page")+`), "::before").content`); got != `"Страница"` {
-			t.Errorf("%s at 375px: the page's cell is labelled %s", tc.page, got)
+		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector(`+jsString(tc.rows+" a.tel, "+tc.rows+" summary")+`).closest("td"), "::before").content`); !strings.Contains(got, "Телефон") && !strings.Contains(got, "Контакт") && !strings.Contains(got, "Куда звонили") && !strings.Contains(got, "Переписка") {
+			t.Errorf("%s at 375px: the first number's cell is labelled %s", tc.page, got)
 		}
 	}
 
