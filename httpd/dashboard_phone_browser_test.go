@@ -73,6 +73,11 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	if _, err := srv.HTTP.Chats().Close(t.Context(), site.ID, chat, v.VisitorID, chats.ClosedByVisitor); err != nil {
 		t.Fatal(err)
 	}
+	// A chat still open, for the console.
+	v = trackHit(t, srv, key, "", "https://shop.example/", "")
+	if _, err := srv.HTTP.Chats().Send(t.Context(), chats.Visitor{Site: site, Visitor: v.VisitorID, Session: v.SessionID, Page: "https://shop.example/"}, "open", hostileTexts[0]); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := srv.HTTP.Numbers().AddStatic(t.Context(), site.ID, tracking.StaticInput{Number: "74951825168"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -140,10 +145,17 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	}
 
 	// The chat console: an operator's line with the site's long name
-	// wraps inside the list instead of running out of it.
-	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"chat"), chromedp.WaitVisible(chromedp.CSS(`#c-operators li`)))
-	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#c-operators li > span")].filter(e => e.getBoundingClientRect().right > e.closest("ul").getBoundingClientRect().right + 1).map(e => e.textContent)`); len(got) > 0 {
-		t.Errorf("the console's operators run out of their list: %q", got)
+	// wraps inside the list, their status on one line beside it; the open
+	// chat's buttons stay inside its panel.
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"chat"), chromedp.WaitVisible(chromedp.CSS(`#c-operators li`)),
+		chromedp.Click(chromedp.CSS(`#c-chats button`)), chromedp.WaitVisible(chromedp.CSS(`#c-log .c-msg`)))
+	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#c-operators li > span"), ...document.querySelectorAll(".c-head button, .c-head h2")].filter(e => {
+		const r = e.getBoundingClientRect(), box = e.closest("ul, .c-main").getBoundingClientRect();
+		const text = document.createRange();
+		text.selectNodeContents(e);
+		return r.right > box.right + 1 || e.matches(".muted") && text.getClientRects().length > 1;
+	}).map(e => e.textContent)`); len(got) > 0 {
+		t.Errorf("in the console at 375px these run out of their box or wrap a status: %q", got)
 	}
 
 	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
