@@ -46,7 +46,7 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 		v := trackHit(t, srv, key, "", "https://shop.example/?utm_source=yandex&utm_campaign="+strings.Repeat("x", 80), "")
 		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{
 			"name": text[:min(len(text), 60)], "phone": "+7 912 345-67-8" + string(rune('0'+i)), "email": strings.Repeat("a", 60) + "@example.com",
-			"message": text, "form_name": strings.Repeat("Форма", 8),
+			"message": text, "form_name": strings.Repeat("Форма", 8), "is_sale": true, "sale_cost": "299980.10",
 		})); status != http.StatusOK {
 			t.Fatalf("lead: %d %v", status, out)
 		}
@@ -142,6 +142,20 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector(`+jsString(tc.rows+" a.tel, "+tc.rows+" summary")+`).closest("td"), "::before").content`); !strings.Contains(got, "Телефон") && !strings.Contains(got, "Контакт") && !strings.Contains(got, "Куда звонили") && !strings.Contains(got, "Переписка") {
 			t.Errorf("%s at 375px: the first number's cell is labelled %s", tc.page, got)
 		}
+	}
+
+	// The reports' totals: a figure stays on one line inside its card
+	// (the revenue, 1 499 900,50, broke as "1 499 900,5" over "0").
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/reports"))
+	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#kpis .kpi-value")].filter(e => {
+		const text = document.createRange();
+		text.selectNodeContents(e);
+		return text.getClientRects().length != 1 || e.getBoundingClientRect().right > e.closest("div").getBoundingClientRect().right;
+	}).map(e => e.closest("div").id + " " + e.textContent)`); len(got) > 0 {
+		t.Errorf("at 375px these totals break or run out of their card: %q", got)
+	}
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector("#kpi-revenue .kpi-value").textContent`); !strings.Contains(got, "499") {
+		t.Errorf("the revenue reads %q", got)
 	}
 
 	// The chat console: an operator's line with the site's long name
