@@ -30,7 +30,7 @@ func rowCell(t *testing.T, page, rowID, cell string) string {
 	if row == nil {
 		t.Fatalf("no row %s in\n%s", rowID, page)
 	}
-	m := regexp.MustCompile(`(?s)<td class="` + cell + `">(.*?)</td>`).FindStringSubmatch(row[1])
+	m := regexp.MustCompile(`(?s)<td class="` + cell + `"[^>]*>(.*?)</td>`).FindStringSubmatch(row[1])
 	if m == nil {
 		t.Fatalf("row %s has no %s cell: %s", rowID, cell, row[1])
 	}

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
@@ -482,7 +483,7 @@ func (a *Accounts) CreateUserToken(ctx context.Context, name string, sites []uin
 
 func (a *Accounts) createToken(ctx context.Context, name string, sites []uint32, user string) (string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 64 {
+	if name == "" || utf8.RuneCountInString(name) > 64 {
 		return "", ErrInvalid.Errorf("token name must be 1 to 64 characters")
 	}
 	if len(sites) > MaxTokenSites {

@@ -91,6 +91,14 @@ func TestTokens(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+	// Its name's limit counts characters, as its message says: 64 Russian
+	// letters are 128 bytes, and were refused from 33.
+	if _, err := a.CreateToken(ctx, strings.Repeat("Ж", 64), nil); err != nil {
+		t.Errorf("a 64-letter Russian name: %v", err)
+	}
+	if _, err := a.CreateToken(ctx, strings.Repeat("Ж", 65), nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a 65-letter name: %v", err)
+	}
 }
 
 func FuzzCheckPassword(f *testing.F) {

@@ -24,6 +24,7 @@ type fixture struct {
 	leads *leads.Service
 	hooks *webhooks.Hooks
 	site  *store.Site
+	reg   *sites.Registry
 	hit   visits.HitResult
 	mu    sync.Mutex
 	now   time.Time
@@ -47,6 +48,7 @@ func newFixture(t *testing.T) *fixture {
 	if f.site, err = reg.Create(ctx, "Shop", []string{"shop.example"}); err != nil {
 		t.Fatal(err)
 	}
+	f.reg = reg
 	tr := visits.NewTracker(f.db, f.clock, "")
 	f.hooks = webhooks.New(f.db, webhooks.Options{Now: f.clock, Policy: webhooks.Policy{AllowPrivate: true}})
 	if _, err := f.hooks.Add(ctx, f.site.ID, "http://127.0.0.1:9/hook", "", []webhooks.Kind{webhooks.KindLead, webhooks.KindChat}); err != nil {
@@ -212,6 +214,23 @@ func TestConcurrentSendsInOrder(t *testing.T) {
 			t.Fatalf("event message id %d, want %d", ev.Message.ID, want)
 		}
 		want++
+	}
+}
+
+// The transcript a chat's lead carries writes its times in the site's
+// zone, as the leads page writes the lead's own time beside it: a chat
+// at 12:00 UTC reads 22:00 for a site in Vladivostok. It wrote UTC, so
+// "call me in an hour" read ten hours off next to the lead's time.
+func TestChatLeadTranscriptInSiteZone(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.reg.SetTimeZone(context.Background(), f.site.Key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, "Перезвоните через час")
+	f.sweepAfter(61 * time.Second)
+	got := f.storedLeads(t)
+	if len(got) != 1 || !strings.Contains(got[0].Message, "[2026-12-01 22:00:00] Visitor: Перезвоните через час") {
+		t.Fatalf("leads = %+v", got)
 	}
 }
 

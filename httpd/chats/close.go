@@ -123,8 +123,9 @@ func (s *Service) Close(ctx context.Context, site uint32, chat, visitor uint64, 
 const leadNote = "No operator answered: the conversation was passed on as a request, and you will be contacted. / Оператор не ответил: переписка передана как заявка, с вами свяжутся."
 
 // Transcript is a chat's messages as plain text, one line per message
-// (continuation lines indented), each with its time in loc, for a lead
-// (in UTC) and the CSV export (in the site's zone).
+// (continuation lines indented), each with its time in loc, the site's
+// zone, for a lead (the leads page writes the lead's time in that zone
+// beside it) and the CSV export.
 func Transcript(msgs []store.ChatMessage, loc *time.Location) string {
 	var b strings.Builder
 	for _, m := range msgs {
@@ -176,7 +177,7 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 	if c.Answered != 0 && (len(msgs) == 0 || msgs[len(msgs)-1].From != FromVisitor) {
 		return nil // the operator had the last word
 	}
-	text := Transcript(msgs, time.UTC)
+	text := Transcript(msgs, s.sites.Location(site))
 	if len(text) > leads.MaxChatTranscript {
 		tail := fmt.Sprintf("\n… (cut: the whole conversation is chat %d)", chat)
 		cut := leads.MaxChatTranscript - len(tail)

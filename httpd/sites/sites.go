@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
@@ -244,10 +245,11 @@ func (r *Registry) Create(ctx context.Context, name string, domains []string) (*
 	return s, nil
 }
 
-// checkName is a site's name trimmed, 1 to 100 bytes.
+// checkName is a site's name trimmed, 1 to 100 characters (not bytes: a
+// Russian name of 51 letters is 102 bytes).
 func checkName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
+	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return "", ErrInvalid.Errorf("name must be 1 to 100 characters")
 	}
 	return name, nil

@@ -66,6 +66,12 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	if len(r.List()) != 0 {
 		t.Fatal("a refused site was stored")
 	}
+	// The limit counts characters, as its message says: a Russian name of
+	// 100 letters (200 bytes) is taken; it was refused from 51 letters.
+	name := strings.Repeat("Ж", 100)
+	if s, err := r.Create(context.Background(), name, []string{"a.com"}); err != nil || s.Name != name {
+		t.Fatalf("a 100-letter Russian name: %v", err)
+	}
 }
 
 func TestCredentialKey(t *testing.T) {

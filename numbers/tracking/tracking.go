@@ -777,7 +777,7 @@ func checkRule(what usererr.Phrase, text string, priority int64, repl []string, 
 }
 
 func checkPoolName(name string) error {
-	if name == "" || len(name) > MaxPoolName || !utf8.ValidString(name) || strings.TrimSpace(name) != name {
+	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxPoolName || strings.TrimSpace(name) != name {
 		return ErrInvalid.Errorf("pool name %q: 1 to %d characters, no leading or trailing space", name, MaxPoolName)
 	}
 	for _, r := range name {

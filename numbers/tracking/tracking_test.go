@@ -411,6 +411,11 @@ func TestConfigChecks(t *testing.T) {
 			}
 		})
 	}
+	// A pool's name may be 64 Russian letters (128 bytes): the limit counts
+	// characters, as its message says; it refused 33.
+	if _, err := tr.AddPool(ctx, 1, PoolInput{Name: strings.Repeat("Ж", MaxPoolName), Numbers: []string{"74952220002"}}, t0); err != nil {
+		t.Fatalf("a pool named with %d Russian letters: %v", MaxPoolName, err)
+	}
 	// A shared office line may be two sites' site number.
 	if _, err := tr.SetSiteNumbers(ctx, 2, []string{siteNum}, t0); err != nil {
 		t.Fatalf("shared site number: %v", err)

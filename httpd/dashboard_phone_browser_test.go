@@ -1,0 +1,179 @@
+package httpd_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/chats"
+	"appliance/httpd/httpdtest"
+	"appliance/numbers/tracking"
+)
+
+// hostileTexts are what visitors type into forms that a page must show
+// whole without being widened by it: a word and a URL with no space to
+// break at, right-to-left letters, emoji, markup.
+var hostileTexts = []string{
+	"Здравствуйте! " + strings.Repeat("Оченьдлинноесловобезпробелов", 8),
+	"https://shop.example/catalog/kotly?utm_campaign=" + strings.Repeat("black_friday_2026_", 12),
+	"שלום, אני רוצה להזמין דוד חימום גז. مرحبا، أريد طلب غلاية",
+	"🔥 Срочно!!! 👨‍👩‍👧‍👦👍🏽 " + strings.Repeat("😀", 40),
+	`<script>alert(1)</script><b>bold</b><img src=x onerror=alert(2)>`,
+}
+
+// A manager answers leads and callbacks on a phone (375 px), in Russian:
+// each lead and callback is a card with its phone number, the visitor's
+// message and the status buttons on the screen, and nothing a visitor
+// typed, nor a site's long name, makes the page wider than the phone.
+// The tables scrolled sideways in their box before, with only the time
+// and the status in view: the number to call was off the screen. On a
+// laptop the message column keeps room to be read.
+func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, strings.Repeat("Оченьдлинноеназвание", 2), "shop.example")
+	if _, err := srv.HTTP.Sites().SetTimeZone(context.Background(), key, "Europe/Moscow"); err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range hostileTexts {
+		v := trackHit(t, srv, key, "", "https://shop.example/?utm_source=yandex&utm_campaign="+strings.Repeat("x", 80), "")
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{
+			"name": text[:min(len(text), 60)], "phone": "+7 912 345-67-8" + string(rune('0'+i)), "email": strings.Repeat("a", 60) + "@example.com",
+			"message": text, "form_name": strings.Repeat("Форма", 8), "is_sale": true, "sale_cost": "299980.10",
+		})); status != http.StatusOK {
+			t.Fatalf("lead: %d %v", status, out)
+		}
+		if i < 2 {
+			if status, out, _ := postJSON(t, srv.URL+"t/v1/callback", leadBody(key, v, map[string]any{"phone": "+7 916 123-45-6" + string(rune('0'+i))})); status != http.StatusOK {
+				t.Fatalf("callback: %d %v", status, out)
+			}
+		}
+	}
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := trackHit(t, srv, key, "", hostileTexts[1], "")
+	cv := chats.Visitor{Site: site, Visitor: v.VisitorID, Session: v.SessionID, Page: hostileTexts[1]}
+	var chat uint64
+	for i, text := range hostileTexts {
+		ack, err := srv.HTTP.Chats().Send(t.Context(), cv, "m"+strconv.Itoa(i), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chat = ack.Chat.ID
+	}
+	if _, err := srv.HTTP.Chats().Close(t.Context(), site.ID, chat, v.VisitorID, chats.ClosedByVisitor); err != nil {
+		t.Fatal(err)
+	}
+	// A chat still open, for the console.
+	v = trackHit(t, srv, key, "", "https://shop.example/", "")
+	if _, err := srv.HTTP.Chats().Send(t.Context(), chats.Visitor{Site: site, Visitor: v.VisitorID, Session: v.SessionID, Page: "https://shop.example/"}, "open", hostileTexts[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.HTTP.Numbers().AddStatic(t.Context(), site.ID, tracking.StaticInput{Number: "74951825168"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	token, err := accounts.New(srv.DB).CreateToken(t.Context(), "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	postCall(t, srv, token, `{"called":"74951825168","caller":"79161234567","duration":65,"answered":true}`)
+	postCall(t, srv, token, `{"called":"74997770000","caller":"79035554433","duration":0,"answered":false}`) // no site's number
+	email, password := srv.Owner(t)
+	ctx := httpdtest.Browser(t)
+	httpdtest.Must(t, ctx, chromedp.EmulateViewport(375, 812), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "ru-RU,ru"}})
+		return err
+	}),
+		chromedp.Navigate(srv.URL+"login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+	)
+	submit(t, ctx, `main button[type=submit]`)
+
+	// offScreen lists the elements of sel that are not wholly inside the
+	// window's width, and the page's width when it is wider than the window.
+	offScreen := func(sel string) []string {
+		t.Helper()
+		return httpdtest.Eval[[]string](t, ctx, `(() => {
+			const out = [], vw = innerWidth;
+			if (document.documentElement.scrollWidth > vw) out.push("page is " + document.documentElement.scrollWidth + "px wide");
+			document.querySelectorAll(`+jsString(sel)+`).forEach(e => {
+				const r = e.getBoundingClientRect();
+				if (r.left < 0 || r.right > vw + 1) out.push(e.closest("tr").id + " " + e.className + " " + Math.round(r.left) + ".." + Math.round(r.right));
+			});
+			return out;
+		})()`)
+	}
+	for _, tc := range []struct {
+		page, rows, inView string
+		n                  int
+	}{
+		{"leads", "#leads tbody tr", "a.tel, td.message, td.contact .name, td.form, .mark-buttons button, td.page", len(hostileTexts)},
+		{"callbacks", "#callbacks tbody tr", "a.tel, .mark-buttons button, td.page", 2},
+		{"chat", "#chats tbody tr", "summary, td.url, a.visitor-link, .transcript .message", 1},
+		{"calls", "#calls tbody tr", "a.tel, td.url", 1},
+		{"", "#unknown-calls tbody tr", "a.tel", 1}, // the sites page
+	} {
+		u := srv.URL + "sites"
+		if tc.page != "" {
+			u += "/" + key + "/" + tc.page
+		}
+		httpdtest.Must(t, ctx, chromedp.Navigate(u))
+		if lang := httpdtest.Eval[string](t, ctx, `document.documentElement.lang`); lang != "ru" {
+			t.Fatalf("%s: lang=%q", tc.page, lang)
+		}
+		httpdtest.Eval[bool](t, ctx, `(document.querySelectorAll("details").forEach(d => d.open = true), true)`)
+		if n := httpdtest.Eval[int](t, ctx, `document.querySelectorAll(`+jsString(tc.rows)+`).length`); n != tc.n {
+			t.Fatalf("%s: %d rows, want %d", tc.page, n, tc.n)
+		}
+		for _, p := range offScreen(tc.inView) {
+			t.Errorf("%s at 375px: %s", tc.page, p)
+		}
+		// Each value says what it is: the column's heading goes with it.
+		if got := httpdtest.Eval[string](t, ctx, `getComputedStyle(document.querySelector(`+jsString(tc.rows+" a.tel, "+tc.rows+" summary")+`).closest("td"), "::before").content`); !strings.Contains(got, "Телефон") && !strings.Contains(got, "Контакт") && !strings.Contains(got, "Куда звонили") && !strings.Contains(got, "Переписка") {
+			t.Errorf("%s at 375px: the first number's cell is labelled %s", tc.page, got)
+		}
+	}
+
+	// The reports' totals: a figure stays on one line inside its card
+	// (the revenue, 1 499 900,50, broke as "1 499 900,5" over "0").
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/reports"))
+	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#kpis .kpi-value")].filter(e => {
+		const text = document.createRange();
+		text.selectNodeContents(e);
+		return text.getClientRects().length != 1 || e.getBoundingClientRect().right > e.closest("div").getBoundingClientRect().right;
+	}).map(e => e.closest("div").id + " " + e.textContent)`); len(got) > 0 {
+		t.Errorf("at 375px these totals break or run out of their card: %q", got)
+	}
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector("#kpi-revenue .kpi-value").textContent`); !strings.Contains(got, "499") {
+		t.Errorf("the revenue reads %q", got)
+	}
+
+	// The chat console: an operator's line with the site's long name
+	// wraps inside the list, their status on one line beside it; the open
+	// chat's buttons stay inside its panel.
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"chat"), chromedp.WaitVisible(chromedp.CSS(`#c-operators li`)),
+		chromedp.Click(chromedp.CSS(`#c-chats button`)), chromedp.WaitVisible(chromedp.CSS(`#c-log .c-msg`)))
+	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#c-operators li > span"), ...document.querySelectorAll(".c-head button, .c-head h2")].filter(e => {
+		const r = e.getBoundingClientRect(), box = e.closest("ul, .c-main").getBoundingClientRect();
+		const text = document.createRange();
+		text.selectNodeContents(e);
+		return r.right > box.right + 1 || e.matches(".muted") && text.getClientRects().length > 1;
+	}).map(e => e.textContent)`); len(got) > 0 {
+		t.Errorf("in the console at 375px these run out of their box or wrap a status: %q", got)
+	}
+
+	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
+	if w := httpdtest.Eval[float64](t, ctx, `Math.min(...[...document.querySelectorAll("#leads td.message")].map(e => e.getBoundingClientRect().width))`); w < 200 {
+		t.Errorf("at 1280px the message column is %.0fpx wide", w)
+	}
+}
