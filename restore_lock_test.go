@@ -38,6 +38,7 @@ func TestRestoreRefusesPausedServer(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, cmd.Process.Pid)
 	err := runRestore(ctx, RestoreOptions{Data: dir, File: archive, Force: true}, io.Discard)
 	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("process %d", cmd.Process.Pid)) {
 		t.Fatalf("restore --force onto a paused server: err = %v, want it refused naming pid %d", err, cmd.Process.Pid)
@@ -122,6 +123,39 @@ func waitForLock(t *testing.T, pid int) {
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("process %d never took the store's lock", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitStopped waits until every thread of process pid is stopped (state
+// T in /proc/PID/task/*/stat): kill(2) returns once SIGSTOP is sent, and
+// the threads stop as each of them takes it, one in a system call (an
+// fsync) only when that returns.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			t.Fatalf("threads of process %d: %v", pid, err)
+		}
+		running := ""
+		for _, task := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+			if err != nil {
+				continue // gone
+			}
+			// tid (comm) state ...: the state follows the last ")".
+			if i := strings.LastIndexByte(string(b), ')'); i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+				running = string(b)
+			}
+		}
+		if running == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not stopped 30 s after SIGSTOP: %s", pid, running)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
