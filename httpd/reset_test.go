@@ -161,7 +161,11 @@ func TestPasswordResetByEmail(t *testing.T) {
 	// Used: refused, saying so; the password stays.
 	for _, try := range []func() (int, string){
 		func() (int, string) { s, p, _ := send(t, browser(), "GET", link, "", "", nil); return s, p },
-		func() (int, string) { b := browser(); s, p, _ := postReset(t, srv, b, link, "the taker's passphrase"); return s, p },
+		func() (int, string) {
+			b := browser()
+			s, p, _ := postReset(t, srv, b, link, "the taker's passphrase")
+			return s, p
+		},
 	} {
 		if status, page := try(); status != http.StatusNotFound || !strings.Contains(page, "already used; ask for a new one") {
 			t.Errorf("a used link: %d\n%s", status, page)
