@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
@@ -256,5 +258,53 @@ func TestPasswordResetWithoutMail(t *testing.T) {
 	}
 	if status, page, _ := send(t, c, "GET", srv.URL+"forgot", "", "", nil); status != http.StatusOK || !strings.Contains(page, "appliance user passwd EMAIL") || strings.Contains(page, `action="/forgot"`) {
 		t.Errorf("/forgot without --smtp: %d\n%s", status, page)
+	}
+}
+
+// With an SMTP server the owner's invite is emailed in the language the
+// form chose, and the link is still shown once; the emailed link opens the
+// invite page (no Referer). A relay that refuses says so on the page, and
+// the link is shown to send by hand. Without one, the form says so.
+func TestInviteByEmail(t *testing.T) {
+	srv, relay, _ := resetServer(t)
+	c := srv.Client(t)
+	if _, page := getPage(t, c, srv.URL+"team"); !strings.Contains(page, `name="send"`) || !strings.Contains(page, `name="lang"`) {
+		t.Fatalf("the invite form offers no email:\n%s", page)
+	}
+	status, page := submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"Anna@Example.com"}, "role": {"manager"}, "send": {"1"}, "lang": {"ru"}})
+	page = html.UnescapeString(page)
+	link := regexp.MustCompile(`http://\S+/invite\?token=[\w-]+`).FindString(page)
+	if status != http.StatusOK || link == "" || !strings.Contains(page, "Invite made and emailed to anna@example.com") {
+		t.Fatalf("invite: %d\n%s", status, page)
+	}
+	m := relay.Messages()
+	if len(m) != 1 || m[0].To[0] != "anna@example.com" {
+		t.Fatalf("messages %+v", m)
+	}
+	_, text := readMail(t, m[0])
+	for _, want := range []string{"owner@example.com приглашает вас в личный кабинет", "с ролью «менеджер»", "\n" + link + "\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the invite email does not say %q:\n%s", want, text)
+		}
+	}
+	status, _, h := send(t, browser(), "GET", link, "", "", nil)
+	if status != http.StatusOK || h.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("the emailed link: %d, Referrer-Policy %q", status, h.Get("Referrer-Policy"))
+	}
+
+	// Not asked to: not sent.
+	submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"bob@example.com"}, "role": {"operator"}})
+	relay.Refuse(&smtp.SMTPError{Code: 550, Message: "no such mailbox"})
+	status, page = submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"carl@example.com"}, "role": {"operator"}, "send": {"1"}})
+	if status != http.StatusOK || !strings.Contains(page, "could not be emailed") || !strings.Contains(page, "550 no such mailbox") || !strings.Contains(page, "/invite?token=") {
+		t.Errorf("a refused invite email: %d\n%s", status, page)
+	}
+	if got := len(relay.Messages()); got != 1 {
+		t.Errorf("%d messages taken, want 1", got)
+	}
+
+	plain := httpdtest.Start(t)
+	if _, page := getPage(t, plain.Client(t), plain.URL+"team"); strings.Contains(page, `name="send"`) || !strings.Contains(page, "There is no mail server") {
+		t.Errorf("the invite form without --smtp:\n%s", page)
 	}
 }
