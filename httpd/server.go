@@ -57,8 +57,9 @@ type Options struct {
 	TLSKey       string
 	TrustProxy   bool   // take the client IP from X-Forwarded-For
 	MetricsToken string // bearer token for /metrics; empty disables it
-	// Mail is the SMTP server that mailto: endpoints' notifications go
-	// through (serve --smtp, --smtp-from); none when its URL is "".
+	// Mail is the SMTP server that mailto: endpoints' notifications, and
+	// the dashboard's password reset links and invites, go through (serve
+	// --smtp, --smtp-from); none when its URL is "".
 	Mail notice.Options
 	// TelegramAPI is the Telegram Bot API's base URL that telegram:
 	// endpoints' messages go to; notice.TelegramAPI when "" (tests give
