@@ -3,7 +3,6 @@ package httpd
 import (
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -79,15 +78,21 @@ func (s *dashboardHandlers) forgotPost(ctx *fasthttp.RequestCtx) error {
 			Error: tr.T("Too many reset requests from your network; wait %d min and try again.", int((wait+time.Minute-1)/time.Minute)),
 			Data:  forgotData{Mail: true}})
 	}
-	raw := strings.TrimSpace(string(ctx.PostArgs().Peek("email")))
-	email, err := visits.NormalizeEmail(raw)
-	if err != nil {
-		email = strings.ToLower(raw)
-	}
-	if email != "" && len(email) <= 254 && s.forgot.account.Allow(email, now) {
+	if email, ok := forgotAddress(string(ctx.PostArgs().Peek("email"))); ok && s.forgot.account.Allow(email, now) {
 		s.mail.askReset(email, langOf(ctx, nil))
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "forgot", view{Title: "Forgot the password?", CSRF: s.preCSRF(ctx), Data: forgotData{Mail: true, Sent: true}})
+}
+
+// forgotAddress is the address of a reset request as users are kept
+// (visits.NormalizeEmail): lower case, trimmed. Text that is none can be
+// no user's, and is sent nothing (and told what any address is told).
+func forgotAddress(raw string) (string, bool) {
+	if len(raw) > 1024 {
+		return "", false
+	}
+	email, err := visits.NormalizeEmail(raw)
+	return email, err == nil
 }
 
 type resetData struct{ Token, Email string }
