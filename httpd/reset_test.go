@@ -114,6 +114,11 @@ func TestPasswordResetByEmail(t *testing.T) {
 		t.Fatalf("the sign-in page does not offer a reset:\n%s", page)
 	}
 
+	// CSRF, as every form: a request without the form's token is refused
+	// and sends nothing (a mail would come before the ones below).
+	if status, _, _ := send(t, browser(), "POST", srv.URL+"forgot", "", "", url.Values{"email": {"owner@example.com"}}); status != http.StatusForbidden {
+		t.Errorf("a reset request without the form's token: %d", status)
+	}
 	status, unknown := askReset(t, srv, anon, "", "ru", "nobody@example.com")
 	if status != http.StatusOK || !strings.Contains(unknown, "Если эта почта принадлежит пользователю") {
 		t.Fatalf("reset of an unknown address: %d\n%s", status, unknown)
@@ -140,6 +145,10 @@ func TestPasswordResetByEmail(t *testing.T) {
 	}
 	if got := h.Get("Referrer-Policy"); got != "no-referrer" {
 		t.Errorf("the link's page has Referrer-Policy %q, want no-referrer", got)
+	}
+	token := link[strings.Index(link, "token=")+len("token="):]
+	if status, _, _ := send(t, anon, "POST", srv.URL+"reset", "", "", url.Values{"token": {token}, "password": {"a forged passphrase"}}); status != http.StatusForbidden {
+		t.Errorf("a reset without the form's token: %d", status)
 	}
 	if status, page, _ := postReset(t, srv, anon, link, "short"); status != http.StatusBadRequest || !strings.Contains(page, "at least 10 characters") {
 		t.Errorf("a short password: %d", status)
