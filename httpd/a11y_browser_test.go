@@ -291,6 +291,7 @@ func TestA11yChatByKeyboard(t *testing.T) {
 	}
 	f.press(t, "Hello")
 	f.press(t, kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift))
+	f.seen(t, "the chat window", "section.chat")
 	f.press(t, "I need a quote")
 	f.press(t, kb.Enter)
 	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
@@ -326,5 +327,84 @@ func TestA11yChatByKeyboard(t *testing.T) {
 	if got := eval[string](t, f.snippetFixture, `document.activeElement.id`); got != "open" {
 		t.Errorf("focus on %q after Esc, want the page's button", got)
 	}
+	f.noExceptions(t)
+}
+
+// seenJS is a function of the shadow root r and a selector that lists what
+// a visitor on a small screen, or with poor sight, cannot use in the
+// elements it selects: text under 4.5:1 against what is behind it (the
+// element's and its ancestors' opacity counted), a field's border under
+// 3:1, a control smaller than 44 px a side (a radio button's label is its
+// target), and anything past the right edge of the screen.
+const seenJS = `function (r, sel) {
+  var bad = [];
+  var rgba = function (s) { var m = s.match(/[\d.]+/g).map(Number); return { r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1 } };
+  var lum = function (c) { return [c.r, c.g, c.b].map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4) })
+    .reduce(function (s, v, i) { return s + v * [0.2126, 0.7152, 0.0722][i] }, 0) };
+  var ratio = function (a, b) { var x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05) };
+  var over = function (c, bg, a) { return { r: c.r * a + bg.r * (1 - a), g: c.g * a + bg.g * (1 - a), b: c.b * a + bg.b * (1 - a) } };
+  var behind = function (n) { for (; n && n.nodeType == 1; n = n.parentNode || n.host) { var c = rgba(getComputedStyle(n).backgroundColor); if (c.a > 0) return c } return { r: 255, g: 255, b: 255 } };
+  var alpha = function (n) { var a = 1; for (; n && n.nodeType == 1; n = n.parentNode) a *= +getComputedStyle(n).opacity; return a };
+  var name = function (n) { return n.tagName.toLowerCase() + (n.className && n.className.baseVal === undefined ? '.' + n.className : '') + ' "' + (n.textContent || n.getAttribute('aria-label') || '').slice(0, 30) + '"' };
+  r.querySelectorAll(sel).forEach(function (root) {
+    [root].concat(Array.from(root.querySelectorAll('*'))).forEach(function (n) {
+      var b = n.getBoundingClientRect();
+      if (!b.width || !n.getClientRects().length) return;
+      if (b.right > document.documentElement.clientWidth + 0.5) bad.push(name(n) + ' past the right edge: ' + b.right);
+      var st = getComputedStyle(n);
+      var text = Array.from(n.childNodes).some(function (c) { return c.nodeType == 3 && c.textContent.trim() }) || /^(INPUT|TEXTAREA|SELECT)$/.test(n.tagName) && n.value;
+      var bg = behind(n);
+      if (text && !n.disabled) {
+        var c = rgba(st.color), k = ratio(over(c, bg, c.a * alpha(n)), bg);
+        if (k < 4.5) bad.push(name(n) + ' text contrast ' + k.toFixed(2));
+      }
+      if (/^(INPUT|TEXTAREA|SELECT)$/.test(n.tagName) && n.type != 'radio') {
+        var k2 = ratio(rgba(st.borderTopColor), behind(n.parentNode));
+        if (k2 < 3) bad.push(name(n) + ' border contrast ' + k2.toFixed(2));
+      }
+      var target = n.type == 'radio' ? n.closest('label') : /^(BUTTON|INPUT|SELECT|TEXTAREA)$/.test(n.tagName) ? n : null;
+      if (target) { var t = target.getBoundingClientRect(); if (t.width < 44 || t.height < 44) bad.push(name(n) + ' target ' + Math.round(t.width) + 'x' + Math.round(t.height)) }
+    });
+  });
+  return bad.join('\n');
+}`
+
+// seen runs seenJS over the elements of sel in the shadow root.
+func (f *widgetFixture) seen(t *testing.T, what, sel string) {
+	t.Helper()
+	if got := in[string](t, f, `(`+seenJS+`)(r, `+jsString(sel)+`)`); got != "" {
+		t.Errorf("%s:\n%s", what, got)
+	}
+}
+
+// On a phone 320 px wide (a 640 px window at 200 % zoom), in Russian (the
+// longer texts), the callback panel with its captcha, the lead form and
+// the popup fit the screen without sideways scrolling, read with enough
+// contrast and have targets a finger can hit.
+func TestA11yNarrowScreen(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"captcha": "on", "lang": "ru", "groups": "16587 Отдел продаж и сервисного обслуживания"})
+	httpdtest.Must(t, f.browser, chromedp.EmulateViewport(320, 568))
+	f.page("/", sitePage("Магазин", "", f.install, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	f.waitIn(t, "the callback panel opens with its captcha", `r.querySelector('[data-kind=callback] img') && r.querySelector('img').complete && r.querySelector('img').naturalWidth > 0`)
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the empty phone is told", `r.querySelector('.msg').textContent`)
+	f.click(t, "#cs-when-later")
+	httpdtest.SaveScreenshot(t, f.browser, "a11y-callback-320")
+	f.seen(t, "the callback panel", ".dialog")
+	if got := in[string](t, f, `[document.documentElement.scrollWidth, r.querySelector('.dialog').scrollWidth - r.querySelector('.dialog').clientWidth].join()`); got != "320,0" {
+		t.Errorf("page and dialog widths beyond the screen: %s, want 320,0", got)
+	}
+
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('[data-kind=lead]')`)
+	f.press(t, kb.Enter)
+	f.waitIn(t, "the empty form is told", `r.querySelector('.msg').textContent`)
+	f.seen(t, "the lead form", ".dialog")
+
+	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: ''})`)
+	f.waitIn(t, "the popup", `r.querySelector('.toast')`)
+	f.seen(t, "the popup", ".toast")
 	f.noExceptions(t)
 }

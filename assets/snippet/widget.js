@@ -162,23 +162,23 @@ import { chatWindow, printable } from "./chat.js";
     "input,select,textarea{display:block;width:100%;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #667085;" +
     "border-radius:8px;background:#fff;margin:0}" +
     "[aria-invalid=true]{border-color:#b42318;box-shadow:0 0 0 1px #b42318}" +
-    "textarea{min-height:84px;resize:vertical}" +
+    "input,select{min-height:44px}textarea{min-height:84px;resize:vertical}" +
     "input:focus,select:focus,textarea:focus,button:focus{outline:2px solid #2f6fed;outline-offset:1px}" +
     ".radios{display:flex;flex-wrap:wrap;gap:0 18px}.radios label{display:flex;align-items:center;gap:8px;font-weight:400;margin:0;min-height:44px}" +
-    ".radios input{width:20px;height:20px}" +
+    ".radios input{width:20px;height:20px;min-height:0}" +
     ".captcha{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin-top:14px}.captcha img{height:60px;width:180px;border:1px solid #d0d5dd;" +
     "border-radius:8px;background:#f2f4f7}" +
     "button{font:inherit;cursor:pointer;border:0;border-radius:8px}" +
-    ".primary{display:block;width:100%;margin-top:18px;padding:11px 14px;background:#2f6fed;color:#fff;font-weight:600}" +
+    ".primary{display:block;width:100%;min-height:44px;margin-top:18px;padding:11px 14px;background:#2f6fed;color:#fff;font-weight:600}" +
     ".primary[disabled]{opacity:.6;cursor:default}" +
-    ".ghost{background:#f2f4f7;color:#1d2330;padding:8px 12px;min-width:44px;min-height:44px;border:1px solid #667085}" +
+    ".ghost{display:inline-flex;align-items:center;justify-content:center;background:#f2f4f7;color:#1d2330;padding:8px 12px;min-width:44px;min-height:44px;border:1px solid #667085}" +
     ".close{position:absolute;top:8px;right:8px;width:44px;height:44px;background:transparent;color:#475467;" +
     "font-size:24px;line-height:1}" +
     ".msg{margin-top:12px;min-height:1em}.msg.err{color:#b42318}.msg.ok{color:#067647}" +
     ".toast{position:fixed;right:16px;bottom:16px;z-index:2147483647;max-width:min(360px,calc(100vw - 32px));" +
     "display:flex;gap:10px;align-items:flex-start;background:#1d2330;color:#fff;border-radius:10px;padding:14px 16px;" +
     "box-shadow:0 12px 30px rgba(16,24,40,.35);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}" +
-    ".toast.err{background:#b42318}.toast .close{position:static;color:#fff;width:44px;height:44px;margin:-10px -10px -10px 0;font-size:20px}" +
+    ".toast.err{background:#b42318}.toast .close{position:static;flex:none;color:#fff;width:44px;height:44px;margin:-10px -10px -10px 0;font-size:20px}" +
     // nothing moves (no transition or animation) but a browser's own smooth scrolling
     "@media (prefers-reduced-motion:reduce){*{scroll-behavior:auto!important}}";
 
@@ -411,6 +411,24 @@ import { chatWindow, printable } from "./chat.js";
       try {
         if (o.back && o.back.focus) o.back.focus();
       } catch (e) {}
+    }
+
+    // speaker is a loudspeaker icon, drawn (a phone may have no emoji font).
+    function speaker() {
+      var ns = "http://www.w3.org/2000/svg";
+      var icon = d.createElementNS(ns, "svg");
+      icon.setAttribute("viewBox", "0 0 24 24");
+      icon.setAttribute("width", "20");
+      icon.setAttribute("height", "20");
+      icon.setAttribute("aria-hidden", "true");
+      var path = d.createElementNS(ns, "path");
+      path.setAttribute("d", "M3 9h4l5-4v14l-5-4H3zM15 8.5a4.5 4.5 0 0 1 0 7M17.5 5.5a8.5 8.5 0 0 1 0 13");
+      path.setAttribute("fill", "none");
+      path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", "2");
+      path.setAttribute("stroke-linejoin", "round");
+      icon.appendChild(path);
+      return icon;
     }
 
     // field is a labelled input; id names it inside the shadow root.
@@ -671,7 +689,7 @@ import { chatWindow, printable } from "./chat.js";
         // visitor who cannot see them; focus stays on the button, so the
         // visitor can play it again, then Tab to the field.
         var sound = null;
-        var listen = el("button", { type: "button", class: "ghost", "aria-label": t("captchaListen"), title: t("captchaListen") }, ["🔊"]);
+        var listen = el("button", { type: "button", class: "ghost", "aria-label": t("captchaListen"), title: t("captchaListen") }, [speaker()]);
         listen.addEventListener("click", function () {
           if (!img.src) return;
           try {
