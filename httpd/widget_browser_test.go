@@ -323,7 +323,7 @@ func TestWidgetSitePhoneCall(t *testing.T) {
 	// Without a cb the popup says the call will come, in the site's language.
 	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567'})`)
 	f.waitIn(t, "the queued popup shows", `r.querySelector('.toast')`)
-	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.toast').getAttribute('role')`); got != "Спасибо! Мы получили ваш номер и перезвоним вам.×|status" {
+	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.sr[aria-live=polite]').textContent`); got != "Спасибо! Мы получили ваш номер и перезвоним вам.×|Спасибо! Мы получили ваш номер и перезвоним вам." {
 		t.Errorf("queued popup %q", got)
 	}
 	in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
@@ -385,7 +385,7 @@ i.onerror = function () { r(-1) }; i.src = `+jsString(u)+` })`); w != 240 {
 	// No callback: the popup tells the visitor, in the site's language.
 	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567'})`)
 	f.waitIn(t, "the popup shows", `r.querySelector('.toast')`)
-	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.toast').getAttribute('role')`); got != "Слишком много звонков за последнее время. Попробуйте через несколько минут.×|alert" {
+	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.sr[aria-live=assertive] div:last-child').textContent`); got != "Слишком много звонков за последнее время. Попробуйте через несколько минут.×|Слишком много звонков за последнее время. Попробуйте через несколько минут." {
 		t.Errorf("popup %q", got)
 	}
 	httpdtest.SaveScreenshot(t, f.browser, "popup-ru")

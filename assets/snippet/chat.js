@@ -123,8 +123,6 @@ var CSS =
   "font:600 12px/20px system-ui,sans-serif;padding:0 5px}" +
   ".greet{align-self:flex-start;background:#fff;padding:8px 11px;border-radius:12px;max-width:82%;white-space:pre-wrap;overflow-wrap:anywhere}" +
   ".chat :focus-visible,.fab:focus-visible{outline:2px solid #2f6fed;outline-offset:1px}" +
-  // what screen readers read out, unseen
-  ".sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}" +
   "@media (max-width:480px){.chat,.chat.left{inset:0;width:auto;height:auto;border-radius:0}}";
 
 var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open}
@@ -144,7 +142,8 @@ export function printable(s) {
 }
 
 // chatWindow makes the chat window over the widget's helpers: core (the
-// snippet core's), el, shadow (the shadow root), lang, withSettings,
+// snippet core's), el, shadow (the shadow root), announce(text, urgent)
+// (a live region's), lang, withSettings,
 // settings() and leadForm().
 export function chatWindow(env) {
   var w = window;
@@ -758,17 +757,10 @@ export function chatWindow(env) {
   }
 
   // announce has screen readers read text out, politely (after what they
-  // are reading), also while the window is minimized: a polite live region
-  // of the shadow root, outside the window, unseen.
+  // are reading), also while the window is minimized: the widget's live
+  // region, outside the window.
   function announce(text) {
-    var r = root();
-    var live = r.querySelector(".sr[aria-live]");
-    if (!live) {
-      live = el("div", { class: "sr", "aria-live": "polite", "aria-relevant": "additions", lang: env.lang() });
-      r.appendChild(live);
-    }
-    live.appendChild(el("div", {}, [text]));
-    while (live.childNodes.length > 5) live.removeChild(live.firstChild);
+    env.announce(text, false);
   }
 
   // append adds n to the log: a message the server has goes before the

@@ -24,7 +24,11 @@
  * page's CSS cannot reach it, and builds every node with textContent and
  * attributes, never from HTML strings. Dialogs are modal: focus stays
  * inside (Tab and Shift+Tab cycle), Esc closes, and focus returns to where
- * it was. Texts are in Russian or English: the site's setting, else the
+ * it was. For screen readers (README, Accessibility): a refused field is
+ * marked invalid, described by the form's alert region and focused; what
+ * happens outside a dialog (the popup, the chat's new messages) is read
+ * out through two live regions of the shadow root, made before anything
+ * is said in them. Texts are in Russian or English: the site's setting, else the
  * browser's language. The site's settings (captcha required and its
  * length, language, groups) come from GET t/v1/widget
  * (httpd/tracker-protocol.md §8).
@@ -179,6 +183,8 @@ import { chatWindow, printable } from "./chat.js";
     "display:flex;gap:10px;align-items:flex-start;background:#1d2330;color:#fff;border-radius:10px;padding:14px 16px;" +
     "box-shadow:0 12px 30px rgba(16,24,40,.35);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}" +
     ".toast.err{background:#b42318}.toast .close{position:static;flex:none;color:#fff;width:44px;height:44px;margin:-10px -10px -10px 0;font-size:20px}" +
+    // what screen readers read out, unseen
+    ".sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}" +
     // nothing moves (no transition or animation) but a browser's own smooth scrolling
     "@media (prefers-reduced-motion:reduce){*{scroll-behavior:auto!important}}";
 
@@ -353,6 +359,30 @@ import { chatWindow, printable } from "./chat.js";
       var a = d.activeElement;
       while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
       return a;
+    }
+
+    // live is the widget's polite live region (urgent: its assertive one),
+    // made before anything is said in it: screen readers read out what
+    // changes in a region they know, not a region that appears with its
+    // text.
+    function live(urgent) {
+      var r = shadow();
+      var kind = urgent ? "assertive" : "polite";
+      var n = r.querySelector(".sr[aria-live=" + kind + "]");
+      if (!n) {
+        n = el("div", { class: "sr", "aria-live": kind, "aria-relevant": "additions" });
+        r.appendChild(n);
+      }
+      return n;
+    }
+
+    // announce has screen readers read text out, after what they are
+    // reading (urgent: at once).
+    function announce(text, urgent) {
+      var n = live(urgent);
+      n.setAttribute("lang", lang());
+      n.appendChild(el("div", {}, [text]));
+      while (n.childNodes.length > 5) n.removeChild(n.firstChild);
     }
 
     function focusables(node) {
@@ -604,7 +634,9 @@ import { chatWindow, printable } from "./chat.js";
       if (old) old.parentNode.removeChild(old);
       clearTimeout(toastTimer);
       var x = el("button", { type: "button", class: "close", "aria-label": t("close") }, ["×"]);
-      var n = el("div", { class: "toast" + (ok ? "" : " err"), role: ok ? "status" : "alert", lang: lang() }, [el("div", {}, [text]), x]);
+      // read out through the live regions made before the call went
+      var n = el("div", { class: "toast" + (ok ? "" : " err"), lang: lang() }, [el("div", {}, [text]), x]);
+      announce(text, !ok);
       var remove = function () {
         if (n.parentNode) n.parentNode.removeChild(n);
       };
@@ -774,6 +806,7 @@ import { chatWindow, printable } from "./chat.js";
       core: core,
       el: el,
       shadow: shadow,
+      announce: announce,
       lang: lang,
       withSettings: withSettings,
       settings: function () {
@@ -809,6 +842,8 @@ import { chatWindow, printable } from "./chat.js";
       sitePhoneCall: function (params, cb) {
         if (typeof cb == "function") return call(params, cb);
         withSettings(function () {
+          live(false);
+          live(true);
           call(params, function (v) {
             toast(outcome(v, params && params.delayed_call_time), !!v.success);
           });
