@@ -74,12 +74,8 @@ func (s *trackerHandlers) trackCaptcha(ctx *fasthttp.RequestCtx) error {
 // who cannot see the picture. A sound takes more to make and to send than
 // a picture, so each counts against the address's captchas a minute.
 func (s *trackerHandlers) captchaImage(ctx *fasthttp.RequestCtx) error {
-	name := strings.TrimPrefix(string(ctx.Path()), captchaPath)
-	id, png := strings.CutSuffix(name, ".png")
-	if !png {
-		id, _ = strings.CutSuffix(name, ".wav")
-	}
-	if id == name || id == "" || len(id) > 64 {
+	id, png, ok := parseCaptchaPath(string(ctx.Path()))
+	if !ok {
 		return errorf(fasthttp.StatusNotFound, "no such captcha")
 	}
 	var buf bytes.Buffer
@@ -106,6 +102,24 @@ func (s *trackerHandlers) captchaImage(ctx *fasthttp.RequestCtx) error {
 	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
 	ctx.SetBody(buf.Bytes())
 	return nil
+}
+
+// parseCaptchaPath reads captchaPath + ID + ".png" or ".wav": the id
+// (1 to 64 bytes, no "/"), and whether the picture is asked for; ok is
+// false for anything else.
+func parseCaptchaPath(path string) (id string, png, ok bool) {
+	name, ok := strings.CutPrefix(path, captchaPath)
+	if !ok {
+		return "", false, false
+	}
+	id, png = strings.CutSuffix(name, ".png")
+	if !png {
+		id, ok = strings.CutSuffix(name, ".wav")
+	}
+	if !ok || id == "" || len(id) > 64 || strings.Contains(id, "/") {
+		return "", false, false
+	}
+	return id, png, true
 }
 
 // widgetSettings is GET /t/v1/widget?k=SITE_KEY: what the built-in
