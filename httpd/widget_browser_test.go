@@ -181,7 +181,7 @@ func TestWidgetCallbackPanelENLater(t *testing.T) {
 		t.Errorf("a group select with no groups set")
 	}
 	f.click(t, "button[type=submit]")
-	f.waitIn(t, "an empty phone is told", `r.querySelector('.msg[role=alert]')`)
+	f.waitIn(t, "an empty phone is told", `r.querySelector('.msg[role=alert]:not(:empty)')`)
 	if got := f.msg(t); got != "Enter your phone number." {
 		t.Errorf("empty phone: %q", got)
 	}
@@ -471,8 +471,8 @@ func TestWidgetLongPageURL(t *testing.T) {
 	f.waitIn(t, "the lead form opens", `r.querySelector('[data-kind=lead]')`)
 	f.typeInto(t, "#cs-name", "Anna")
 	f.click(t, "button[type=submit]")
-	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]')`)
-	if got := in[string](t, f, `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]').textContent`); got != "Thank you! Your request was sent; we will be in touch soon." {
+	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)')`)
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)').textContent`); got != "Thank you! Your request was sent; we will be in touch soon." {
 		t.Errorf("the lead form on a page with a long URL says %q", got)
 	}
 	ls := siteLeads(t, f.srv, f.key)
@@ -496,7 +496,7 @@ func TestWidgetLeadFormTooLong(t *testing.T) {
 	f.typeInto(t, "#cs-name", "Анна")
 	in[any](t, f, `(r.querySelector('#cs-message').value = 'я'.repeat(2100), 0)`)
 	f.click(t, "button[type=submit]")
-	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]')`)
+	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)')`)
 	if got, want := f.msg(t), "Слишком длинный текст в поле «Сообщение»: сократите его."; got != want {
 		t.Errorf("a message of 4200 bytes: %q, want %q", got, want)
 	}

@@ -32,7 +32,7 @@ func TestWidgetSixDigitCaptcha(t *testing.T) {
 	}
 	f.typeInto(t, "#cs-captcha", "4242")
 	f.click(t, "button[type=submit]")
-	f.waitIn(t, "four digits are refused", `r.querySelector('.msg[role=alert]')`)
+	f.waitIn(t, "four digits are refused", `r.querySelector('.msg[role=alert]:not(:empty)')`)
 	if got := f.msg(t); got != "Введите шесть цифр с картинки." {
 		t.Errorf("four digits of six: %q", got)
 	}

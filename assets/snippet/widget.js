@@ -493,10 +493,14 @@ import { chatWindow, printable } from "./chat.js";
       f.removeAttribute("aria-describedby");
     }
 
-    // busy disables a form's submit button while a request is out.
+    // busy disables a form's submit button while a request is out. A
+    // disabled button loses the focus: it has it back when enabled, unless
+    // the visitor has moved on, so that a keyboard is not left outside the
+    // dialog.
     function busy(btn, on, label) {
       btn.disabled = on;
       btn.textContent = on ? t("sending") : label;
+      if (!on && btn.isConnected && !btn.getRootNode().activeElement) btn.focus();
     }
 
     // --- the lead form ------------------------------------------------------
