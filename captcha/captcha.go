@@ -1,9 +1,10 @@
-// Package captcha issues and checks image captchas of four to six digits.
+// Package captcha issues and checks image captchas of four to six digits,
+// with the same digits spoken in a WAV for visitors who cannot see them.
 //
 // A Store keeps the live captchas in memory. Each has an id, 26 characters from
 // crypto/rand that say nothing about the answer, and its random digits (as
 // many as it was issued with) that never leave the Store except drawn into a
-// PNG by github.com/dchest/captcha.
+// PNG or spoken into a WAV by github.com/dchest/captcha.
 // The picture is derived from the id and the digits under a key secret to the
 // process, so drawing an id again gives the same picture, not a fresh one to
 // average noise over.
@@ -267,6 +268,33 @@ func (s *Store) roughen(m *image.Paletted, id string, digits []byte) {
 		x, y := rng.IntN(w), rng.IntN(h)
 		m.SetColorIndex(x, y, uint8(rng.IntN(len(m.Palette))))
 	}
+}
+
+// WriteWAV writes captcha id to w as spoken digits in a WAV file (8 kHz,
+// 8-bit mono, with background noise), for visitors who cannot see the
+// picture. lang picks the voice: "ru", else English. It returns
+// ErrNotFound if id is not live. Like WritePNG it does not use the
+// captcha up, and the same id gives the same sound in this process (dchest
+// seeds its noise from the id and digits), so listening again is no
+// second sample to average.
+func (s *Store) WriteWAV(w io.Writer, id, lang string) error {
+	s.mu.Lock()
+	e := s.lookup(id, s.now())
+	var digits []byte
+	if e != nil {
+		digits = bytes.Clone(e.digits[:e.n])
+	}
+	s.mu.Unlock()
+	if e == nil {
+		return ErrNotFound
+	}
+	if lang != "ru" {
+		lang = "en"
+	}
+	if _, err := dchest.NewAudio(id, digits, lang).WriteTo(w); err != nil {
+		return fmt.Errorf("write captcha %s: %w", id, err)
+	}
+	return nil
 }
 
 // Verify reports whether answer solves captcha id issued for scope, and

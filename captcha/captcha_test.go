@@ -578,3 +578,41 @@ func TestPruneExpired(t *testing.T) {
 		t.Errorf("a second prune finds %d", got)
 	}
 }
+
+// The spoken captcha is a WAV of the captcha's own digits in the asked
+// voice (English unless Russian), the same each time, and listening does
+// not use the captcha up.
+func TestWAV(t *testing.T) {
+	for _, n := range []int{MinDigits, MaxDigits} {
+		s := New(Options{})
+		id := s.New("", n)
+		digits := make([]byte, n)
+		for i, c := range answer(t, s, id) {
+			digits[i] = byte(c - '0')
+		}
+		for _, c := range []struct{ lang, voice string }{{"ru", "ru"}, {"en", "en"}, {"", "en"}, {"zz", "en"}} {
+			var first, second, want bytes.Buffer
+			if err := s.WriteWAV(&first, id, c.lang); err != nil {
+				t.Fatalf("WriteWAV(%q): %v", c.lang, err)
+			}
+			if b := first.Bytes(); len(b) < 44 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+				t.Fatalf("WriteWAV(%q) wrote no WAV: % x", c.lang, b[:min(len(b), 16)])
+			}
+			if _, err := dchest.NewAudio(id, digits, c.voice).WriteTo(&want); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(first.Bytes(), want.Bytes()) {
+				t.Errorf("WriteWAV(%q) of %d digits is not the captcha's digits in %s", c.lang, n, c.voice)
+			}
+			if err := s.WriteWAV(&second, id, c.lang); err != nil || !bytes.Equal(first.Bytes(), second.Bytes()) {
+				t.Errorf("WriteWAV(%q) twice gave different sounds (%v)", c.lang, err)
+			}
+		}
+		if !s.Verify("", id, answer(t, s, id)) {
+			t.Errorf("the captcha does not verify after listening")
+		}
+		if err := s.WriteWAV(io.Discard, id, "en"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("WriteWAV of an answered captcha: %v, want ErrNotFound", err)
+		}
+	}
+}

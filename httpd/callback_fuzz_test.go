@@ -96,3 +96,28 @@ func FuzzParseCaptchaRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCaptchaPath: an accepted path is exactly captchaPath, the id and
+// ".png" or ".wav", the id short and without a slash.
+func FuzzParseCaptchaPath(f *testing.F) {
+	for _, s := range []string{captchaPath + "ABCDEFGHIJKLMNOPQRSTUVWXYZ.png", captchaPath + "abc.wav", captchaPath + ".png", captchaPath + "abc",
+		captchaPath + "a/b.wav", captchaPath + "abc.mp3", "/t/v1/captcha", captchaPath + strings.Repeat("a", 65) + ".png", captchaPath + "a.png.wav"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		id, png, ok := parseCaptchaPath(path)
+		if !ok {
+			if id != "" || png {
+				t.Fatalf("refused %q but gave %q, %v", path, id, png)
+			}
+			return
+		}
+		ext := ".wav"
+		if png {
+			ext = ".png"
+		}
+		if id == "" || len(id) > 64 || strings.Contains(id, "/") || path != captchaPath+id+ext {
+			t.Fatalf("%q read as id %q, png %v", path, id, png)
+		}
+	})
+}

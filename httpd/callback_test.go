@@ -393,6 +393,21 @@ func TestCaptchaEndpoint(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != captcha.DefaultWidth || b.Dy() != captcha.DefaultHeight {
 		t.Errorf("captcha image is %v", b)
 	}
+	// The same digits spoken, for a visitor who cannot see the picture.
+	wav := strings.TrimSuffix(u, ".png") + ".wav"
+	for _, lang := range []string{"ru", "en", ""} {
+		resp, err := http.Get(wav + "?lang=" + lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "audio/wav" ||
+			resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+			len(b) < 44 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+			t.Fatalf("captcha sound (lang %q): %d %v %v", lang, resp.StatusCode, resp.Header, err)
+		}
+	}
 
 	for _, tc := range []struct {
 		body   string
@@ -417,7 +432,8 @@ func TestCaptchaEndpoint(t *testing.T) {
 			t.Errorf("GET /%s: %d, want 405 with CORS", p, resp.StatusCode)
 		}
 	}
-	for _, p := range []string{"t/v1/captcha/nope.png", "t/v1/captcha/" + key, "t/v1/captcha/.png"} {
+	for _, p := range []string{"t/v1/captcha/nope.png", "t/v1/captcha/" + key, "t/v1/captcha/.png", "t/v1/captcha/nope.wav",
+		"t/v1/captcha/.wav", "t/v1/captcha/" + key + ".mp3"} {
 		resp, err := http.Get(f.srv.URL + p)
 		if err != nil {
 			t.Fatal(err)

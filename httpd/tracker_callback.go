@@ -69,23 +69,57 @@ func (s *trackerHandlers) trackCaptcha(ctx *fasthttp.RequestCtx) error {
 }
 
 // captchaImage is GET /t/v1/captcha/KEY.png: the picture, drawn on
-// demand, never cached (a captcha is single use).
+// demand, never cached (a captcha is single use); and GET
+// /t/v1/captcha/KEY.wav?lang=ru|en: the same digits spoken, for a visitor
+// who cannot see the picture. A sound takes more to make and to send than
+// a picture, so each counts against the address's captchas a minute.
 func (s *trackerHandlers) captchaImage(ctx *fasthttp.RequestCtx) error {
-	id, ok := strings.CutSuffix(strings.TrimPrefix(string(ctx.Path()), captchaPath), ".png")
-	if !ok || id == "" || len(id) > 64 {
+	id, png, ok := parseCaptchaPath(string(ctx.Path()))
+	if !ok {
 		return errorf(fasthttp.StatusNotFound, "no such captcha")
 	}
 	var buf bytes.Buffer
-	if err := s.captcha.WritePNG(&buf, id); err != nil {
+	var err error
+	if png {
+		err = s.captcha.WritePNG(&buf, id)
+	} else {
+		if network, now := ratelimit.Network(s.clientIP(ctx)), s.now(); !s.captchaRate.Allow(network, now) {
+			return tooMany(s.captchaRate.Wait(network, now), "more than %d captchas a minute from this address", captchasPerMinute)
+		}
+		err = s.captcha.WriteWAV(&buf, id, string(ctx.QueryArgs().Peek("lang")))
+	}
+	if err != nil {
 		if errors.Is(err, captcha.ErrNotFound) {
 			return errorf(fasthttp.StatusNotFound, "no such captcha: it expired or was answered; ask for a new one")
 		}
 		return err
 	}
-	ctx.SetContentType("image/png")
+	if png {
+		ctx.SetContentType("image/png")
+	} else {
+		ctx.SetContentType("audio/wav")
+	}
 	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
 	ctx.SetBody(buf.Bytes())
 	return nil
+}
+
+// parseCaptchaPath reads captchaPath + ID + ".png" or ".wav": the id
+// (1 to 64 bytes, no "/"), and whether the picture is asked for; ok is
+// false for anything else.
+func parseCaptchaPath(path string) (id string, png, ok bool) {
+	name, ok := strings.CutPrefix(path, captchaPath)
+	if !ok {
+		return "", false, false
+	}
+	id, png = strings.CutSuffix(name, ".png")
+	if !png {
+		id, ok = strings.CutSuffix(name, ".wav")
+	}
+	if !ok || id == "" || len(id) > 64 || strings.Contains(id, "/") {
+		return "", false, false
+	}
+	return id, png, true
 }
 
 // widgetSettings is GET /t/v1/widget?k=SITE_KEY: what the built-in

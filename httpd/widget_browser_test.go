@@ -181,7 +181,7 @@ func TestWidgetCallbackPanelENLater(t *testing.T) {
 		t.Errorf("a group select with no groups set")
 	}
 	f.click(t, "button[type=submit]")
-	f.waitIn(t, "an empty phone is told", `r.querySelector('.msg[role=alert]')`)
+	f.waitIn(t, "an empty phone is told", `r.querySelector('.msg[role=alert]:not(:empty)')`)
 	if got := f.msg(t); got != "Enter your phone number." {
 		t.Errorf("empty phone: %q", got)
 	}
@@ -323,7 +323,7 @@ func TestWidgetSitePhoneCall(t *testing.T) {
 	// Without a cb the popup says the call will come, in the site's language.
 	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567'})`)
 	f.waitIn(t, "the queued popup shows", `r.querySelector('.toast')`)
-	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.toast').getAttribute('role')`); got != "Спасибо! Мы получили ваш номер и перезвоним вам.×|status" {
+	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.sr[aria-live=polite]').textContent`); got != "Спасибо! Мы получили ваш номер и перезвоним вам.×|Спасибо! Мы получили ваш номер и перезвоним вам." {
 		t.Errorf("queued popup %q", got)
 	}
 	in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
@@ -385,7 +385,7 @@ i.onerror = function () { r(-1) }; i.src = `+jsString(u)+` })`); w != 240 {
 	// No callback: the popup tells the visitor, in the site's language.
 	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567'})`)
 	f.waitIn(t, "the popup shows", `r.querySelector('.toast')`)
-	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.toast').getAttribute('role')`); got != "Слишком много звонков за последнее время. Попробуйте через несколько минут.×|alert" {
+	if got := in[string](t, f, `r.querySelector('.toast').textContent + '|' + r.querySelector('.sr[aria-live=assertive] div:last-child').textContent`); got != "Слишком много звонков за последнее время. Попробуйте через несколько минут.×|Слишком много звонков за последнее время. Попробуйте через несколько минут." {
 		t.Errorf("popup %q", got)
 	}
 	httpdtest.SaveScreenshot(t, f.browser, "popup-ru")
@@ -471,8 +471,8 @@ func TestWidgetLongPageURL(t *testing.T) {
 	f.waitIn(t, "the lead form opens", `r.querySelector('[data-kind=lead]')`)
 	f.typeInto(t, "#cs-name", "Anna")
 	f.click(t, "button[type=submit]")
-	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]')`)
-	if got := in[string](t, f, `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]').textContent`); got != "Thank you! Your request was sent; we will be in touch soon." {
+	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)')`)
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)').textContent`); got != "Thank you! Your request was sent; we will be in touch soon." {
 		t.Errorf("the lead form on a page with a long URL says %q", got)
 	}
 	ls := siteLeads(t, f.srv, f.key)
@@ -496,7 +496,7 @@ func TestWidgetLeadFormTooLong(t *testing.T) {
 	f.typeInto(t, "#cs-name", "Анна")
 	in[any](t, f, `(r.querySelector('#cs-message').value = 'я'.repeat(2100), 0)`)
 	f.click(t, "button[type=submit]")
-	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]')`)
+	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)')`)
 	if got, want := f.msg(t), "Слишком длинный текст в поле «Сообщение»: сократите его."; got != want {
 		t.Errorf("a message of 4200 bytes: %q, want %q", got, want)
 	}

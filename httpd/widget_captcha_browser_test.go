@@ -17,7 +17,7 @@ func TestWidgetSixDigitCaptcha(t *testing.T) {
 	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
 	f.waitIn(t, "the callback panel opens with its captcha", `r.querySelector('[data-kind=callback] img') && r.querySelector('img').complete && r.querySelector('img').naturalWidth > 0`)
 	for _, c := range []struct{ js, want string }{
-		{`r.querySelector('.captcha img').alt`, "Картинка с шестью цифрами"},
+		{`r.querySelector('.captcha img').alt`, "Картинка с шестью цифрами: введите их в поле ниже. Не видно — нажмите «Прослушать цифры»"},
 		{`r.querySelector('#cs-captcha').placeholder`, "______"},
 		{`String(r.querySelector('#cs-captcha').maxLength)`, "10"},
 	} {
@@ -32,7 +32,7 @@ func TestWidgetSixDigitCaptcha(t *testing.T) {
 	}
 	f.typeInto(t, "#cs-captcha", "4242")
 	f.click(t, "button[type=submit]")
-	f.waitIn(t, "four digits are refused", `r.querySelector('.msg[role=alert]')`)
+	f.waitIn(t, "four digits are refused", `r.querySelector('.msg[role=alert]:not(:empty)')`)
 	if got := f.msg(t); got != "Введите шесть цифр с картинки." {
 		t.Errorf("four digits of six: %q", got)
 	}

@@ -98,27 +98,27 @@ var CSS =
   "flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 20px 50px rgba(16,24,40,.3);overflow:hidden;" +
   "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
   ".chat.left,.fab.left{right:auto;left:16px}" +
-  ".chat header{display:flex;align-items:flex-start;gap:8px;padding:14px 16px;background:var(--c);color:#fff}" +
-  ".chat header div{flex:1;min-width:0}.chat h2{font-size:17px;margin:0;font-weight:650;color:#fff}" +
-  ".chat .status{font-size:13px;opacity:.9;margin:2px 0 0;color:#fff}" +
-  ".chat header button{background:transparent;color:#fff;width:32px;height:32px;font-size:22px;line-height:1;border:0;cursor:pointer;border-radius:6px}" +
+  ".chat header{display:flex;align-items:flex-start;gap:8px;padding:14px 16px;background:var(--c);color:var(--i)}" +
+  ".chat header div{flex:1;min-width:0}.chat h2{font-size:17px;margin:0;font-weight:650;color:var(--i)}" +
+  ".chat .status{font-size:13px;margin:2px 0 0;color:var(--i)}" +
+  ".chat header button{background:transparent;color:var(--i);width:44px;height:44px;margin:-8px -8px -8px 0;font-size:22px;line-height:1;border:0;cursor:pointer;border-radius:6px}" +
   ".log{flex:1;overflow-y:auto;padding:12px 14px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}" +
   ".m{max-width:82%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;" +
   "box-shadow:0 1px 2px rgba(16,24,40,.08);align-self:flex-start}" +
-  ".m.visitor{align-self:flex-end;background:var(--c);color:#fff}" +
+  ".m.visitor{align-self:flex-end;background:var(--c);color:var(--i)}" +
   ".m .who{display:block;font-size:12px;font-weight:600;color:#475467;margin-bottom:2px}" +
-  ".m .mark{display:block;font-size:11px;text-align:right;opacity:.85;margin-top:2px}.m.failed{background:#b42318}" +
+  ".m .mark{display:block;font-size:11px;text-align:right;margin-top:2px}.m.failed{background:#b42318;color:#fff}" +
   ".note{align-self:center;text-align:center;font-size:13px;color:#475467;max-width:92%;white-space:pre-wrap;overflow-wrap:anywhere}" +
   ".typing{min-height:20px;padding:0 14px;font-size:13px;color:#475467;background:#f6f7f9}" +
   ".chat form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7ec;align-items:flex-end;margin:0}" +
   // 16px: a phone's browser (iOS Safari) zooms the page into a smaller field it focuses
-  ".chat textarea{flex:1;min-height:42px;max-height:140px;resize:none;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
+  ".chat textarea{flex:1;min-width:0;min-height:44px;max-height:140px;resize:none;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #667085;" +
   "border-radius:8px;background:#fff;margin:0}" +
-  ".chat form button{background:var(--c);color:#fff;padding:10px 14px;font:inherit;font-weight:600;border:0;border-radius:8px;cursor:pointer}" +
+  ".chat form button{background:var(--c);color:var(--i);min-height:44px;padding:10px 14px;font:inherit;font-weight:600;border:0;border-radius:8px;cursor:pointer}" +
   ".hint{font-size:11px;color:#667085;padding:0 12px 8px;margin:0}" +
   ".fab{position:fixed;bottom:20px;right:20px;z-index:2147483646;width:58px;height:58px;border-radius:50%;border:0;cursor:pointer;" +
-  "background:var(--c);color:#fff;box-shadow:0 8px 24px rgba(16,24,40,.3);display:flex;align-items:center;justify-content:center}" +
-  ".fab svg{width:28px;height:28px;fill:#fff}" +
+  "background:var(--c);color:var(--i);box-shadow:0 8px 24px rgba(16,24,40,.3);display:flex;align-items:center;justify-content:center}" +
+  ".fab svg{width:28px;height:28px;fill:var(--i)}" +
   ".badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;background:#d92d20;color:#fff;" +
   "font:600 12px/20px system-ui,sans-serif;padding:0 5px}" +
   ".greet{align-self:flex-start;background:#fff;padding:8px 11px;border-radius:12px;max-width:82%;white-space:pre-wrap;overflow-wrap:anywhere}" +
@@ -142,7 +142,8 @@ export function printable(s) {
 }
 
 // chatWindow makes the chat window over the widget's helpers: core (the
-// snippet core's), el, shadow (the shadow root), lang, withSettings,
+// snippet core's), el, shadow (the shadow root), announce(text, urgent)
+// (a live region's), lang, withSettings,
 // settings() and leadForm().
 export function chatWindow(env) {
   var w = window;
@@ -155,6 +156,7 @@ export function chatWindow(env) {
   var kept = {}; // what localStorage holds for this site
   var chatID = 0; // the visitor's current chat
   var after = 0; // the last message id held of chatID
+  var heard = 0; // the last message id of chatID read out (announce), kept across pages
   var status = ""; // "open" | "closed" | "" (no chat yet)
   var seen = {}; // "chat:id" -> the message's node
   var leadShown = {}; // chat -> its "became a lead" system message is shown
@@ -210,7 +212,7 @@ export function chatWindow(env) {
 
   function save(open) {
     try {
-      w.localStorage.setItem(STORE, JSON.stringify({ s: site, chat: chatID, open: open || isOpen }));
+      w.localStorage.setItem(STORE, JSON.stringify({ s: site, chat: chatID, open: open || isOpen, h: heard }));
     } catch (e) {}
   }
 
@@ -313,6 +315,23 @@ export function chatWindow(env) {
   function color() {
     var c = chatSettings().color;
     return COLOR.test(c) ? c : "#2f6fed";
+  }
+
+  // ink is the text colour on the site's colour c: white, or the widget's
+  // dark grey on a light colour (a yellow button), whichever reads better.
+  function ink(c) {
+    var l = [1, 3, 5].map(function (i) {
+      var v = parseInt(c.substr(i, 2), 16) / 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    var y = 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+    // contrast with white (L 1) against with #1d2330 (L about 0.016)
+    return 1.05 / (y + 0.05) >= (y + 0.05) / 0.066 ? "#fff" : "#1d2330";
+  }
+
+  function paint(n) {
+    n.style.setProperty("--c", color());
+    n.style.setProperty("--i", ink(color()));
   }
 
   // --- the connection ------------------------------------------------------
@@ -529,7 +548,7 @@ export function chatWindow(env) {
   function switchChat(id) {
     if (id == chatID) return;
     chatID = id;
-    after = 0;
+    after = heard = 0;
     opMax = readSent = deliveredSent = 0;
     marks = { delivered: 0, read: 0 };
     save();
@@ -551,6 +570,13 @@ export function chatWindow(env) {
     if (sys) leadShown[f.chat] = true;
     var n = bubble(f.from, f.name, sys ? t("lead") : f.text, f.chat, f.id);
     seen[k] = n;
+    // Read out what is new to the visitor, once: not their own words, and
+    // not the conversation a new page is sent again.
+    if (f.from != "visitor" && f.chat == chatID && f.id > heard) {
+      heard = f.id;
+      announce(sys ? t("lead") : String(f.name || t("operator")) + ": " + f.text);
+      save();
+    }
     if (f.from == "operator" && f.chat == chatID) {
       showTyping("");
       if (f.id > opMax) opMax = f.id;
@@ -652,8 +678,11 @@ export function chatWindow(env) {
     var left = chatSettings().position == "left" ? " left" : "";
     var close = el("button", { type: "button", class: "min", "aria-label": t("minimize"), title: t("minimize") }, ["×"]);
     var st = el("p", { class: "status", role: "status" });
-    var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"), tabindex: "0" });
-    var typing = el("div", { class: "typing", "aria-live": "polite" });
+    // The log is not itself live: a new page appends the whole conversation
+    // to it, which a screen reader would read out from the start; what is
+    // new is read out through announce.
+    var log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": t("log"), tabindex: "0" });
+    var typing = el("div", { class: "typing" });
     var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
     var sendBtn = el("button", { type: "submit" }, [t("send")]);
     var form = el("form", { novalidate: true }, [input, sendBtn]);
@@ -664,7 +693,7 @@ export function chatWindow(env) {
       form,
       el("p", { class: "hint", id: "cs-chat-hint" }, [t("hint")]),
     ]);
-    panel.style.setProperty("--c", color());
+    paint(panel);
     var greeting = chatSettings().greeting;
     if (greeting) log.appendChild(el("div", { class: "greet", dir: "auto" }, [String(greeting)]));
     close.addEventListener("click", minimize);
@@ -723,7 +752,15 @@ export function chatWindow(env) {
   }
 
   function note(text) {
-    append(el("div", { class: "note", role: "status" }, [text]));
+    append(el("div", { class: "note" }, [text]));
+    announce(text);
+  }
+
+  // announce has screen readers read text out, politely (after what they
+  // are reading), also while the window is minimized: the widget's live
+  // region, outside the window.
+  function announce(text) {
+    env.announce(text, false);
   }
 
   // append adds n to the log: a message the server has goes before the
@@ -744,7 +781,9 @@ export function chatWindow(env) {
     if (!ui) return;
     if (fabBtn) fabBtn.hidden = isOpen;
     var lost = !welcomed && (fails > 0 || backoff > 0);
-    ui.status.textContent = lost ? t("reconnecting") : core.operators_() ? t("online") : t("offline");
+    var s = lost ? t("reconnecting") : core.operators_() ? t("online") : t("offline");
+    // a status region reads out each change: set only what changed
+    if (ui.status.textContent != s) ui.status.textContent = s;
   }
 
   function showTyping(s) {
@@ -836,7 +875,8 @@ export function chatWindow(env) {
     var s = chatSettings();
     if (!s.button || (fabBtn && fabBtn.isConnected)) return;
     var r = root();
-    var b = el("span", { class: "badge", hidden: true });
+    // the count is in the button's name (badge): the badge is only seen
+    var b = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
     var icon = d.createElementNS("http://www.w3.org/2000/svg", "svg");
     icon.setAttribute("viewBox", "0 0 24 24");
     icon.setAttribute("aria-hidden", "true");
@@ -844,7 +884,7 @@ export function chatWindow(env) {
     path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
     icon.appendChild(path);
     var btn = el("button", { type: "button", class: "fab" + (s.position == "left" ? " left" : ""), "aria-label": t("open"), title: t("open") }, [icon, b]);
-    btn.style.setProperty("--c", color());
+    paint(btn);
     btn.addEventListener("click", openWindow);
     r.appendChild(btn);
     fabBtn = btn;
@@ -900,6 +940,7 @@ export function chatWindow(env) {
     site = core.site_() || "";
     kept = load();
     chatID = +kept.chat || 0;
+    heard = +kept.h || 0;
     if (kept.p) {
       // the list an older snippet kept: one key each from now on
       [].concat(kept.p).forEach(function (p) {

@@ -24,7 +24,11 @@
  * page's CSS cannot reach it, and builds every node with textContent and
  * attributes, never from HTML strings. Dialogs are modal: focus stays
  * inside (Tab and Shift+Tab cycle), Esc closes, and focus returns to where
- * it was. Texts are in Russian or English: the site's setting, else the
+ * it was. For screen readers (README, Accessibility): a refused field is
+ * marked invalid, described by the form's alert region and focused; what
+ * happens outside a dialog (the popup, the chat's new messages) is read
+ * out through two live regions of the shadow root, made before anything
+ * is said in them. Texts are in Russian or English: the site's setting, else the
  * browser's language. The site's settings (captcha required and its
  * length, language, groups) come from GET t/v1/widget
  * (httpd/tracker-protocol.md §8).
@@ -75,9 +79,10 @@ import { chatWindow, printable } from "./chat.js";
       group: "Отдел",
       anyGroup: "Любой",
       captcha: "Цифры с картинки",
-      captchaImg4: "Картинка с четырьмя цифрами",
-      captchaImg6: "Картинка с шестью цифрами",
+      captchaImg4: "Картинка с четырьмя цифрами: введите их в поле ниже. Не видно — нажмите «Прослушать цифры»",
+      captchaImg6: "Картинка с шестью цифрами: введите их в поле ниже. Не видно — нажмите «Прослушать цифры»",
       captchaNew: "Показать другую картинку",
+      captchaListen: "Прослушать цифры",
       captchaNeed4: "Введите четыре цифры с картинки.",
       captchaNeed6: "Введите шесть цифр с картинки.",
       call: "Позвоните мне",
@@ -126,9 +131,10 @@ import { chatWindow, printable } from "./chat.js";
       group: "Department",
       anyGroup: "Any",
       captcha: "Digits in the picture",
-      captchaImg4: "Picture of four digits",
-      captchaImg6: "Picture of six digits",
+      captchaImg4: "Picture of four digits: type them in the field below. Cannot see them? Press Listen to the digits",
+      captchaImg6: "Picture of six digits: type them in the field below. Cannot see them? Press Listen to the digits",
       captchaNew: "Show another picture",
+      captchaListen: "Listen to the digits",
       captchaNeed4: "Type the four digits in the picture.",
       captchaNeed6: "Type the six digits in the picture.",
       call: "Call me",
@@ -152,30 +158,35 @@ import { chatWindow, printable } from "./chat.js";
     ".backdrop{position:absolute;inset:0;background:rgba(16,24,40,.55)}" +
     ".dialog{position:relative;width:min(420px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto;" +
     "background:#fff;border-radius:12px;padding:24px;box-shadow:0 20px 50px rgba(16,24,40,.3)}" +
-    "h2{font-size:20px;line-height:1.3;margin:0 32px 6px 0;font-weight:650}" +
+    "h2{font-size:20px;line-height:1.3;margin:0 40px 6px 0;font-weight:650}" +
     "p{margin:0 0 14px;color:#475467}" +
     "label,legend{display:block;font-weight:550;margin:12px 0 4px;padding:0}" +
     "fieldset{border:0;margin:14px 0 0;padding:0;min-width:0}fieldset legend{margin:0 0 4px}" +
     // 16px: a phone's browser (iOS Safari) zooms the page into a smaller field it focuses
-    "input,select,textarea{display:block;width:100%;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #d0d5dd;" +
+    "input,select,textarea{display:block;width:100%;font:inherit;font-size:16px;color:inherit;padding:9px 11px;border:1px solid #667085;" +
     "border-radius:8px;background:#fff;margin:0}" +
-    "textarea{min-height:84px;resize:vertical}" +
+    "[aria-invalid=true]{border-color:#b42318;box-shadow:0 0 0 1px #b42318}" +
+    "input,select{min-height:44px}textarea{min-height:84px;resize:vertical}" +
     "input:focus,select:focus,textarea:focus,button:focus{outline:2px solid #2f6fed;outline-offset:1px}" +
-    ".radios{display:flex;gap:18px}.radios label{display:flex;align-items:center;gap:6px;font-weight:400;margin:4px 0}" +
-    ".radios input{width:auto}" +
-    ".captcha{display:flex;gap:8px;align-items:center;margin-top:14px}.captcha img{height:60px;width:180px;border:1px solid #d0d5dd;" +
+    ".radios{display:flex;flex-wrap:wrap;gap:0 18px}.radios label{display:flex;align-items:center;gap:8px;font-weight:400;margin:0;min-height:44px}" +
+    ".radios input{width:20px;height:20px;min-height:0}" +
+    ".captcha{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin-top:14px}.captcha img{height:60px;width:180px;border:1px solid #d0d5dd;" +
     "border-radius:8px;background:#f2f4f7}" +
     "button{font:inherit;cursor:pointer;border:0;border-radius:8px}" +
-    ".primary{display:block;width:100%;margin-top:18px;padding:11px 14px;background:#2f6fed;color:#fff;font-weight:600}" +
+    ".primary{display:block;width:100%;min-height:44px;margin-top:18px;padding:11px 14px;background:#2f6fed;color:#fff;font-weight:600}" +
     ".primary[disabled]{opacity:.6;cursor:default}" +
-    ".ghost{background:#f2f4f7;color:#1d2330;padding:8px 12px}" +
-    ".close{position:absolute;top:12px;right:12px;width:36px;height:36px;background:transparent;color:#475467;" +
+    ".ghost{display:inline-flex;align-items:center;justify-content:center;background:#f2f4f7;color:#1d2330;padding:8px 12px;min-width:44px;min-height:44px;border:1px solid #667085}" +
+    ".close{position:absolute;top:8px;right:8px;width:44px;height:44px;background:transparent;color:#475467;" +
     "font-size:24px;line-height:1}" +
     ".msg{margin-top:12px;min-height:1em}.msg.err{color:#b42318}.msg.ok{color:#067647}" +
     ".toast{position:fixed;right:16px;bottom:16px;z-index:2147483647;max-width:min(360px,calc(100vw - 32px));" +
     "display:flex;gap:10px;align-items:flex-start;background:#1d2330;color:#fff;border-radius:10px;padding:14px 16px;" +
     "box-shadow:0 12px 30px rgba(16,24,40,.35);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}" +
-    ".toast.err{background:#b42318}.toast .close{position:static;color:#fff;width:28px;height:28px;font-size:20px}";
+    ".toast.err{background:#b42318}.toast .close{position:static;flex:none;color:#fff;width:44px;height:44px;margin:-10px -10px -10px 0;font-size:20px}" +
+    // what screen readers read out, unseen
+    ".sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}" +
+    // nothing moves (no transition or animation) but a browser's own smooth scrolling
+    "@media (prefers-reduced-motion:reduce){*{scroll-behavior:auto!important}}";
 
   // applyMask formats the digits typed into value by mask, where "_" is a
   // digit slot and every other character is written as it is; literals
@@ -341,6 +352,39 @@ import { chatWindow, printable } from "./chat.js";
       return root;
     }
 
+    // deepActive is the focused element, inside a shadow root too (the chat
+    // window's button that opened the lead form), so that focus can return
+    // to it.
+    function deepActive() {
+      var a = d.activeElement;
+      while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+      return a;
+    }
+
+    // live is the widget's polite live region (urgent: its assertive one),
+    // made before anything is said in it: screen readers read out what
+    // changes in a region they know, not a region that appears with its
+    // text.
+    function live(urgent) {
+      var r = shadow();
+      var kind = urgent ? "assertive" : "polite";
+      var n = r.querySelector(".sr[aria-live=" + kind + "]");
+      if (!n) {
+        n = el("div", { class: "sr", "aria-live": kind, "aria-relevant": "additions" });
+        r.appendChild(n);
+      }
+      return n;
+    }
+
+    // announce has screen readers read text out, after what they are
+    // reading (urgent: at once).
+    function announce(text, urgent) {
+      var n = live(urgent);
+      n.setAttribute("lang", lang());
+      n.appendChild(el("div", {}, [text]));
+      while (n.childNodes.length > 5) n.removeChild(n.firstChild);
+    }
+
     function focusables(node) {
       return Array.prototype.filter.call(
         node.querySelectorAll("button, input, select, textarea, [href], [tabindex]"),
@@ -362,7 +406,7 @@ import { chatWindow, printable } from "./chat.js";
       ].concat(body));
       var backdrop = el("div", { class: "backdrop" });
       var wrap = el("div", { class: "wrap", lang: lang() }, [backdrop, box]);
-      open = { node: wrap, back: d.activeElement };
+      open = { node: wrap, back: deepActive() };
       closeBtn.addEventListener("click", close);
       backdrop.addEventListener("click", close);
       wrap.addEventListener("keydown", function (e) {
@@ -399,22 +443,64 @@ import { chatWindow, printable } from "./chat.js";
       } catch (e) {}
     }
 
+    // speaker is a loudspeaker icon, drawn (a phone may have no emoji font).
+    function speaker() {
+      var ns = "http://www.w3.org/2000/svg";
+      var icon = d.createElementNS(ns, "svg");
+      icon.setAttribute("viewBox", "0 0 24 24");
+      icon.setAttribute("width", "20");
+      icon.setAttribute("height", "20");
+      icon.setAttribute("aria-hidden", "true");
+      var path = d.createElementNS(ns, "path");
+      path.setAttribute("d", "M3 9h4l5-4v14l-5-4H3zM15 8.5a4.5 4.5 0 0 1 0 7M17.5 5.5a8.5 8.5 0 0 1 0 13");
+      path.setAttribute("fill", "none");
+      path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", "2");
+      path.setAttribute("stroke-linejoin", "round");
+      icon.appendChild(path);
+      return icon;
+    }
+
     // field is a labelled input; id names it inside the shadow root.
     function field(id, label, input) {
       input.id = id;
       return [el("label", { for: id }, [label]), input];
     }
 
-    function say(msg, text, ok) {
+    // say shows text in the form's message area msg, a live region that
+    // screen readers read out as it changes; bad are the fields it is
+    // about: they are marked invalid and described by it (read with the
+    // field's label when it takes the focus) until the visitor edits one,
+    // and the first of them takes the focus.
+    function say(msg, text, ok, bad) {
       msg.textContent = text;
       msg.className = "msg " + (ok ? "ok" : "err");
       msg.setAttribute("role", ok ? "status" : "alert");
+      var form = msg.parentNode;
+      Array.prototype.forEach.call(form ? form.querySelectorAll("[aria-invalid]") : [], valid);
+      (bad || []).forEach(function (f) {
+        f.setAttribute("aria-invalid", "true");
+        f.setAttribute("aria-describedby", msg.id);
+        f.addEventListener("input", function () {
+          bad.forEach(valid);
+        });
+      });
+      if (bad && bad[0]) bad[0].focus();
     }
 
-    // busy disables a form's submit button while a request is out.
+    function valid(f) {
+      f.removeAttribute("aria-invalid");
+      f.removeAttribute("aria-describedby");
+    }
+
+    // busy disables a form's submit button while a request is out. A
+    // disabled button loses the focus: it has it back when enabled, unless
+    // the visitor has moved on, so that a keyboard is not left outside the
+    // dialog.
     function busy(btn, on, label) {
       btn.disabled = on;
       btn.textContent = on ? t("sending") : label;
+      if (!on && btn.isConnected && !btn.getRootNode().activeElement) btn.focus();
     }
 
     // --- the lead form ------------------------------------------------------
@@ -428,7 +514,7 @@ import { chatWindow, printable } from "./chat.js";
       var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: limits.phone });
       var email = el("input", { type: "email", autocomplete: "email", maxlength: limits.email });
       var message = el("textarea", { dir: "auto", maxlength: limits.message, rows: 4 });
-      var msg = el("div", { class: "msg", "aria-live": "polite" });
+      var msg = el("div", { class: "msg", id: "cs-msg", role: "alert" });
       var submit = el("button", { type: "submit", class: "primary" }, [t("send")]);
       var form = el(
         "form",
@@ -450,15 +536,13 @@ import { chatWindow, printable } from "./chat.js";
           n.value = printable(n.value);
         });
         if (!name.value.trim() && !phone.value.trim() && !email.value.trim() && !message.value.trim()) {
-          say(msg, t("leadNeed"), false);
-          name.focus();
+          say(msg, t("leadNeed"), false, [name, phone, email, message]);
           return;
         }
         var fields = { name: name, phone: phone, email: email, message: message };
         for (var f in fields) {
           if (new TextEncoder().encode(fields[f].value.trim()).length > limits[f]) {
-            say(msg, t("tooLong").replace("%s", t(f)), false);
-            fields[f].focus();
+            say(msg, t("tooLong").replace("%s", t(f)), false, [fields[f]]);
             return;
           }
         }
@@ -487,10 +571,12 @@ import { chatWindow, printable } from "./chat.js";
     }
 
     // done is the message that replaces a sent form, with a button to close.
+    // The button takes the focus and is described by the message, so a
+    // screen reader reads the outcome with it.
     function done(text) {
-      var btn = el("button", { type: "button", class: "primary" }, [t("close")]);
+      var btn = el("button", { type: "button", class: "primary", "aria-describedby": "cs-done" }, [t("close")]);
       btn.addEventListener("click", close);
-      var n = el("div", {}, [el("p", { class: "msg ok", role: "status" }, [text]), btn]);
+      var n = el("div", {}, [el("p", { class: "msg ok", role: "status", id: "cs-done" }, [text]), btn]);
       setTimeout(function () {
         btn.focus();
       }, 0);
@@ -552,7 +638,9 @@ import { chatWindow, printable } from "./chat.js";
       if (old) old.parentNode.removeChild(old);
       clearTimeout(toastTimer);
       var x = el("button", { type: "button", class: "close", "aria-label": t("close") }, ["×"]);
-      var n = el("div", { class: "toast" + (ok ? "" : " err"), role: ok ? "status" : "alert", lang: lang() }, [el("div", {}, [text]), x]);
+      // read out through the live regions made before the call went
+      var n = el("div", { class: "toast" + (ok ? "" : " err"), lang: lang() }, [el("div", {}, [text]), x]);
+      announce(text, !ok);
       var remove = function () {
         if (n.parentNode) n.parentNode.removeChild(n);
       };
@@ -633,6 +721,23 @@ import { chatWindow, printable } from "./chat.js";
           answer.value = "";
           answer.focus();
         });
+        // The same digits spoken (GET the picture's URL as .wav), for a
+        // visitor who cannot see them; focus stays on the button, so the
+        // visitor can play it again, then Tab to the field.
+        var sound = null;
+        var listen = el("button", { type: "button", class: "ghost", "aria-label": t("captchaListen"), title: t("captchaListen") }, [speaker()]);
+        listen.addEventListener("click", function () {
+          if (!img.src) return;
+          try {
+            if (sound) sound.pause();
+            sound = new Audio(img.src.replace(/\.png$/, ".wav") + "?lang=" + lang());
+            sound.play().catch(function (e) {
+              core.warn_("captcha sound: " + e);
+            });
+          } catch (e) {
+            core.warn_("captcha sound: " + e);
+          }
+        });
         // room for spaces a visitor may type between the digits
         answer = el("input", {
           type: "text",
@@ -642,10 +747,10 @@ import { chatWindow, printable } from "./chat.js";
           placeholder: new Array(n + 1).join("_"),
           "aria-required": "true",
         });
-        parts = parts.concat([el("div", { class: "captcha" }, [img, again])], field("cs-captcha", t("captcha"), answer));
+        parts = parts.concat([el("div", { class: "captcha" }, [img, again, listen])], field("cs-captcha", t("captcha"), answer));
         refresh();
       }
-      var msg = el("div", { class: "msg", "aria-live": "polite" });
+      var msg = el("div", { class: "msg", id: "cs-msg", role: "alert" });
       var submit = el("button", { type: "submit", class: "primary" }, [t("call")]);
       var form = el("form", { novalidate: true }, parts.concat([submit, msg]));
       var box = dialog("callback", t("cbTitle"), [el("p", {}, [t("cbIntro")]), form]);
@@ -654,24 +759,21 @@ import { chatWindow, printable } from "./chat.js";
         // whatever the visitor typed goes: the server keeps a number it
         // cannot read as typed, flagged for the staff
         if (!phone.value.trim()) {
-          say(msg, t("phoneNeed"), false);
-          phone.focus();
+          say(msg, t("phoneNeed"), false, [phone]);
           return;
         }
         var at;
         if (laterR.checked) {
           at = new Date(when.value).getTime();
           if (!(at > Date.now())) {
-            say(msg, t("timeNeed"), false);
-            when.focus();
+            say(msg, t("timeNeed"), false, [when]);
             return;
           }
         }
         // as the server reads an answer: the digits, white space anywhere
         var typed = answer ? answer.value.replace(/\s+/g, "") : "";
         if (answer && !(typed.length == n && /^\d+$/.test(typed))) {
-          say(msg, t("captchaNeed" + n), false);
-          answer.focus();
+          say(msg, t("captchaNeed" + n), false, [answer]);
           return;
         }
         busy(submit, true, t("call"));
@@ -691,13 +793,14 @@ import { chatWindow, printable } from "./chat.js";
               form.parentNode.replaceChild(done(outcome(v, at)), form);
               return;
             }
-            say(msg, outcome(v, at), false);
+            // the field the refusal is about: the captcha, the phone, the time
+            var bad = r && (r.status == 1 ? answer : r.code == "invalid_phone" ? phone : r.code == "invalid_time" ? when : null);
             if (answer && r) {
               // a captcha is single use: every answer spends it
               refresh();
               answer.value = "";
-              if (r.status == 1) answer.focus();
             }
+            say(msg, outcome(v, at), false, bad ? [bad] : null);
           }
         );
       });
@@ -707,6 +810,7 @@ import { chatWindow, printable } from "./chat.js";
       core: core,
       el: el,
       shadow: shadow,
+      announce: announce,
       lang: lang,
       withSettings: withSettings,
       settings: function () {
@@ -742,6 +846,8 @@ import { chatWindow, printable } from "./chat.js";
       sitePhoneCall: function (params, cb) {
         if (typeof cb == "function") return call(params, cb);
         withSettings(function () {
+          live(false);
+          live(true);
           call(params, function (v) {
             toast(outcome(v, params && params.delayed_call_time), !!v.success);
           });
