@@ -98,7 +98,8 @@ func loadSnippet(c *assetCache) (*snippet, error) {
 		return nil, fmt.Errorf("load snippet: %w", err)
 	}
 	widgetPath := "static/" + path.Base(widgets[0])
-	if !bytes.Contains(coreJS, []byte(strconv.Quote(widgetPath))) {
+	// The path as a string literal's start (the core adds a fragment).
+	if !bytes.Contains(coreJS, []byte(`"`+widgetPath)) {
 		return nil, fmt.Errorf("load snippet: the core does not import %s: run go generate ./assets", widgetPath)
 	}
 	sn := &snippet{widgetPath: "/" + widgetPath}

@@ -231,7 +231,7 @@
         (v) => end(v && (v.success === true || (v.result && typeof v.result == "object")) ? v : fail((v && v.error) || "HTTP " + status)),
         (e) => end(fail(status ? "HTTP " + status : "unreachable: " + e))
       );
-    var timer = setTimeout(() => end(fail("no answer in 10 s")), 1e4);
+    var timer = setTimeout(() => end(fail("timeout")), 1e4);
   }
 
   // enqueue adds a call to the outbox, in call order.
@@ -732,8 +732,11 @@
   function withWidget(use, fallback) {
     widget =
       widget ||
-      // (An absolute URL: a script of another origin imports with no base.)
-      import(new URL(base() + __CS_WIDGET_PATH__, location)).then(() => w.__cs_widget(core));
+      // (An absolute URL: a script of another origin imports with no base.
+      // A fresh fragment each time: a browser may remember a failed import
+      // of a URL for the page's life, as Chromium 148 does, and the next
+      // call must fetch the chunk again.)
+      import(new URL(base() + __CS_WIDGET_PATH__, location) + "#" + Date.now()).then(() => w.__cs_widget(core));
     widget.then(safe(use), () => {
       widget = 0;
       fallback("widget not loaded");
