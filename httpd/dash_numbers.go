@@ -338,6 +338,7 @@ type callsData struct {
 	More         bool
 	Max          int
 	Zone         string // the zone of the times: the site's
+	Page         listPage
 }
 
 type callRow struct {
@@ -359,18 +360,29 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	for _, p := range s.numbers.Config(site.ID).Pools {
 		pools[p.ID] = p.Name
 	}
-	err = s.numbers.ListCalls(ctx, site.ID, time.Time{}, maxCallsShown+1, func(call store.Call) bool {
+	at, err := pageAt(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	var next uint64
+	row := func(call store.Call) bool {
 		if len(d.Calls) == maxCallsShown {
-			d.More = true
+			d.More, next = true, call.ID
 			return false
 		}
 		s.shownChannel(&call)
 		d.Calls = append(d.Calls, callRow{Call: call, When: c.at(call.Time), Pool: pools[call.Pool]})
 		return true
-	})
+	}
+	if at != 0 {
+		err = s.numbers.ListCallsAt(ctx, site.ID, at, maxCallsShown+1, row)
+	} else {
+		err = s.numbers.ListCalls(ctx, site.ID, time.Time{}, maxCallsShown+1, row)
+	}
 	if err != nil {
 		return err
 	}
+	d.Page = pageLinks("/sites/"+site.Key+"/calls", "", at, next)
 	// The site's last 30 days, as the reports' 30 days (counted back on
 	// the site's calendar, not the server's).
 	now := s.now().In(c.loc)
