@@ -89,7 +89,8 @@ type searchChat struct {
 // rowLink is the list page of a record (leads, callbacks, calls) opened
 // at it: the page of records from it on, scrolled to its row.
 func rowLink(list, anchor string, id uint64) string {
-	return list + "?before=" + strconv.FormatUint(id+1, 10) + "#" + anchor + "-" + strconv.FormatUint(id, 10)
+	n := strconv.FormatUint(id, 10)
+	return list + "?at=" + n + "#" + anchor + "-" + n
 }
 
 // searchSite is GET /sites/KEY/search?q=.
