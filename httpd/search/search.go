@@ -92,15 +92,10 @@ func Parse(s, region string) (Query, error) {
 }
 
 // phone reports whether p (E.164 digits) is the query's number, or holds
-// its digits when the query is no whole number.
+// the digits it was written with (a part of a number: "1234567" finds
+// +7 916 123-45-67, which in the region may read as a whole local number).
 func (q *Query) phone(p string) bool {
-	switch {
-	case p == "":
-		return false
-	case q.Phone != "":
-		return p == q.Phone
-	}
-	return q.Digits != "" && strings.Contains(p, q.Digits)
+	return p != "" && (q.Phone != "" && p == q.Phone || q.Digits != "" && strings.Contains(p, q.Digits))
 }
 
 // text reports whether any of fields holds the query's text, ignoring
