@@ -58,8 +58,8 @@ func TestSiteSearch(t *testing.T) {
 
 	other := trackHit(t, srv, key, "", "https://shop.example/", "")
 	anna := lead(other, map[string]any{"name": "Анна <script>alert(1)</script>", "phone": "8 (903) 000-00-01", "message": "Москва"})
-	// A third visitor left only contacts, through addVisitorInfo (found
-	// by the phone index; an email alone has no index yet).
+	// A third visitor left only contacts, through addVisitorInfo: found by
+	// their phone and by their email.
 	boss := trackHit(t, srv, key, "", "https://shop.example/", "")
 	if status, out, _ := postJSON(t, srv.URL+"t/v1/visitor", map[string]any{"k": key, "ci": boss.CI, "key": boss.Key,
 		"name": "Boss", "phone": "+7 999 555-44-33", "email": "Boss@Corp.example"}); status != http.StatusOK {
@@ -98,8 +98,10 @@ func TestSiteSearch(t *testing.T) {
 			t.Errorf("%q: leads %v, want %v", q, got, want)
 		}
 	}
-	if page := find("8 999 5554433"); !strings.Contains(page, visitorLink(boss.VisitorID)) || !strings.Contains(page, "boss@corp.example") {
-		t.Errorf("a visitor's own phone does not find them and their contacts:\n%s", page)
+	for _, q := range []string{"8 999 5554433", "BOSS@corp.example"} {
+		if page := find(q); !strings.Contains(page, visitorLink(boss.VisitorID)) || !strings.Contains(page, "boss@corp.example") {
+			t.Errorf("%q: a visitor's own contact does not find them:\n%s", q, page)
+		}
 	}
 	if page := rawPage(t, c, srv.URL+"sites/"+key+"/search?q=script"); strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("a visitor's name is not shown escaped:\n%s", page)
@@ -114,6 +116,21 @@ func TestSiteSearch(t *testing.T) {
 		if status, _ := getPage(t, c, srv.URL+"sites/"+key+"/search?q="+url.QueryEscape(q)); status != http.StatusBadRequest {
 			t.Errorf("search %q: %d, want 400", q, status)
 		}
+	}
+
+	// A store from before the email index: built as the server starts.
+	var gone [][]byte
+	srv.DB.ScanPrefix(t.Context(), store.EmailVisitorPrefix(f.site.ID, "boss@corp.example"), false, 0, func(k, _ []byte) bool {
+		gone = append(gone, slices.Clone(k))
+		return true
+	})
+	if len(gone) != 1 {
+		t.Fatalf("%d email index entries, want 1", len(gone))
+	}
+	srv = restartWithout(t, srv, append(gone, store.MetaKey("email-index")))
+	c = srv.Client(t)
+	if page := find("boss@corp.example"); !strings.Contains(page, visitorLink(boss.VisitorID)) {
+		t.Errorf("after a restart over a store without the email index, the email does not find its visitor")
 	}
 
 	// An operator sees callbacks and visitor cards, not leads or calls:

@@ -11,7 +11,8 @@
 // first (a scan: see README, Performance, for what it costs), keeps the
 // first few of each kind and counts them all; the visitors are those the
 // matching records name, the one who last left the phone number (the
-// store's phone index) and the one whose number the query is, and the
+// store's phone index), those who gave the email as their contact (its
+// email index) and the one whose number the query is, and the
 // chats are those visitors' and the one the query names.
 package search
 
@@ -355,6 +356,11 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 		}
 		if ok {
 			visitor(p.Visitor)
+		}
+	}
+	if q.Email != "" {
+		if err := s.db.EmailVisitors(ctx, site, q.Email, func(id uint64) bool { visitor(id); return true }); err != nil {
+			return r, fmt.Errorf("search: %w", err)
 		}
 	}
 	if q.ID != 0 {
