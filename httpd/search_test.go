@@ -20,7 +20,7 @@ import (
 // "call", "chat") on a search page, in page order.
 func foundIDs(page, kind string) []uint64 {
 	var out []uint64
-	for _, m := range regexp.MustCompile(`<tr id="found-` + kind + `-(\d+)">`).FindAllStringSubmatch(page, -1) {
+	for _, m := range regexp.MustCompile(`<tr id="found-`+kind+`-(\d+)">`).FindAllStringSubmatch(page, -1) {
 		id, _ := strconv.ParseUint(m[1], 10, 64)
 		out = append(out, id)
 	}
