@@ -183,15 +183,37 @@ type sieve struct {
 func newSieve(q *Query) *sieve {
 	s := &sieve{phone: []byte(q.Phone), digits: []byte(q.Digits), text: q.Text}
 	r0, _ := utf8.DecodeRuneInString(q.Text)
-	for c := 0x80; c < 0x100; c++ {
-		s.first[c] = true // a non-ASCII rune may lower to anything (İ to i)
+	for _, r := range lowersTo(r0) {
+		s.first[utf8.AppendRune(nil, r)[0]] = true
 	}
-	for c := range utf8.RuneSelf {
-		if unicode.ToLower(rune(c)) == r0 {
+	if r0 == utf8.RuneError { // what any byte that is no UTF-8 reads as
+		for c := 0x80; c < 0x100; c++ {
 			s.first[c] = true
 		}
 	}
 	return s
+}
+
+// lowerOutsideFold are the runes whose lower case is not among their
+// case-fold orbit (unicode.SimpleFold): İ lowers to i, but i folds only
+// with I. TestLowerOutsideFold checks the list against every rune.
+var lowerOutsideFold = [...]rune{'\u0130'}
+
+// lowersTo lists the runes that lower (unicode.ToLower) to r, r among
+// them.
+func lowersTo(r rune) []rune {
+	out := []rune{r}
+	for x := unicode.SimpleFold(r); x != r; x = unicode.SimpleFold(x) {
+		if unicode.ToLower(x) == r {
+			out = append(out, x)
+		}
+	}
+	for _, x := range lowerOutsideFold {
+		if unicode.ToLower(x) == r {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // may reports whether the record encoded as b may match.
@@ -213,6 +235,16 @@ func hasFoldPrefix(b []byte, lower string) bool {
 	for _, want := range lower {
 		if len(b) == 0 {
 			return false
+		}
+		if c := b[0]; c < utf8.RuneSelf { // ASCII lowers to ASCII
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if rune(c) != want {
+				return false
+			}
+			b = b[1:]
+			continue
 		}
 		r, size := utf8.DecodeRune(b)
 		if r != want && unicode.ToLower(r) != want {

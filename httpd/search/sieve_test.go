@@ -1,7 +1,9 @@
 package search
 
 import (
+	"slices"
 	"testing"
+	"unicode"
 
 	"appliance/store"
 )
@@ -37,4 +39,18 @@ func FuzzSieve(f *testing.F) {
 			t.Fatalf("call %+v matches %+v and the sieve turns it away", c, q)
 		}
 	})
+}
+
+// Every rune that lowers to another is in that rune's fold orbit, or
+// listed in lowerOutsideFold: the sieve's first bytes come from them.
+func TestLowerOutsideFold(t *testing.T) {
+	for x := rune(0); x <= unicode.MaxRune; x++ {
+		l := unicode.ToLower(x)
+		if l == x {
+			continue
+		}
+		if !slices.Contains(lowersTo(l), x) {
+			t.Errorf("%U lowers to %U outside its fold and lowerOutsideFold", x, l)
+		}
+	}
 }
