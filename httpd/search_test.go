@@ -176,11 +176,11 @@ func TestListsPageThroughOlder(t *testing.T) {
 	c := srv.Client(t)
 	older := regexp.MustCompile(`<a id="page-older" href="([^"]+)"`)
 	for _, list := range []struct {
-		name, row string
-		want      []uint64
-	}{{"leads", "lead", leadIDs}, {"callbacks", "callback", cbIDs}, {"calls", "call", callIDs}} {
+		name, filter, row string
+		want              []uint64
+	}{{"leads", "?sale=no", "lead", leadIDs}, {"callbacks", "", "callback", cbIDs}, {"calls", "", "call", callIDs}} {
 		var got []uint64
-		next, pages := "/sites/"+key+"/"+list.name, 0
+		next, pages := "/sites/"+key+"/"+list.name+list.filter, 0
 		for next != "" {
 			page := okPage(t, c, srv.URL+strings.TrimPrefix(strings.ReplaceAll(next, "&amp;", "&"), "/"))
 			pages++
@@ -194,6 +194,9 @@ func TestListsPageThroughOlder(t *testing.T) {
 			next = ""
 			if m := older.FindStringSubmatch(page); m != nil {
 				next = m[1]
+				if !strings.Contains(next, strings.TrimPrefix(list.filter, "?")) {
+					t.Errorf("%s: the Older link %s drops the filter %s", list.name, next, list.filter)
+				}
 			}
 			if pages > 5 {
 				t.Fatalf("%s: the pages do not end", list.name)
