@@ -3,6 +3,7 @@ package search_test
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -86,7 +87,20 @@ func TestSearch(t *testing.T) {
 	for i := range 5 {
 		ivan = append([]uint64{put(site, store.Lead{Time: int64(1000 + i), Name: "Иван", Phone: "79161234567", PhoneRaw: "8 916 123 45 67"})}, ivan...)
 	}
-	anna := put(site, store.Lead{Time: 2000, Name: "Anna", Email: "anna@example.com", EmailRaw: "Anna@Example.com", Message: "Доставка В ТВЕРЬ"})
+	// Anna is a visitor of the site with a chat; the search finds her
+	// through her lead, and her chat through her.
+	annaV := store.Visitor{ID: db.NextID(), Site: site, Name: "Anna", Emails: []string{"anna@example.com"}}
+	chat := store.Chat{ID: db.NextID(), Site: site, Created: 1500, Attribution: store.Attribution{Visitor: annaV.ID}}
+	if err := db.Update(t.Context(), func(tx *store.Tx) error {
+		tx.Set(store.VisitorKey(annaV.ID), annaV.Encode())
+		tx.Set(store.ChatKey(site, chat.ID), chat.Encode())
+		store.IndexVisitorItem(tx, annaV.ID, store.ItemChat, chat.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	anna := put(site, store.Lead{Time: 2000, Name: "Anna", Email: "anna@example.com", EmailRaw: "Anna@Example.com", Message: "Доставка В ТВЕРЬ",
+		Attribution: store.Attribution{Visitor: annaV.ID}})
 	put(other, store.Lead{Time: 3000, Name: "Иван", Phone: "79161234567"}) // another site's
 
 	s := search.New(db)
@@ -112,6 +126,14 @@ func TestSearch(t *testing.T) {
 	r := find("+7 (916) 123-45-67", 3)
 	if got := ids(r); !slices.Equal(got, ivan[:3]) || r.Leads.Total != 5 || !r.Leads.Cut() {
 		t.Errorf("phone, limit 3: %v of %d (cut %v), want %v of 5", got, r.Leads.Total, r.Leads.Cut(), ivan[:3])
+	}
+	r = find("тверь", 0)
+	if len(r.Visitors.Shown) != 1 || r.Visitors.Shown[0].ID != annaV.ID ||
+		len(r.Chats.Shown) != 1 || r.Chats.Shown[0].ID != chat.ID {
+		t.Errorf("тверь: visitors %+v, chats %+v; want Anna and her chat", r.Visitors.Shown, r.Chats.Shown)
+	}
+	if r := find("#"+strconv.FormatUint(chat.ID, 10), 0); r.Chats.Total != 1 {
+		t.Errorf("a chat's number does not find it: %+v", r.Chats)
 	}
 	for q, want := range map[string][]uint64{
 		"ANNA@example.COM": {anna}, "тверь": {anna}, "иВАН": ivan, "1234567": ivan, "": nil, "Пётр": nil,
