@@ -16,7 +16,8 @@ import (
 	"appliance/store"
 )
 
-// maxCallbacksShown bounds the callbacks page; the CSV export has them all.
+// maxCallbacksShown is how many callbacks a page of the callbacks list
+// shows; the CSV export has them all.
 const maxCallbacksShown = 500
 
 // callbackFilterForm is the callbacks filter as the form shows it.
@@ -108,9 +109,7 @@ type callbacksData struct {
 	Rows      []callbackRow
 	Filter    callbackFilterForm
 	States    []string
-	More      bool // the list was cut at maxCallbacksShown
-	Max       int
-	Page      listPage
+	Page      listPage // the links to older callbacks, when more than maxCallbacksShown are left
 	Settings  callbackSettingsForm
 	NewSecret string // shown once, right after it was made
 	Zone      string // the zone of the times: the site's
@@ -118,7 +117,7 @@ type callbacksData struct {
 
 func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site) (callbacksData, error) {
 	csrf, c := who.session.CSRF, s.clock(ctx, &who.user, site)
-	d := callbacksData{Site: site, Max: maxCallbacksShown, Zone: zoneLabel(c.loc, s.now()),
+	d := callbacksData{Site: site, Zone: zoneLabel(c.loc, s.now()),
 		States: []string{"pending", "sent", "failed", "no_scenario"}}
 	f, ff, err := callbackFilter(ctx.QueryArgs(), c.loc)
 	if err != nil {
@@ -141,7 +140,7 @@ func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, who signedIn
 	page.At = ff.At
 	err = s.callbacks.List(ctx, site.ID, page, maxCallbacksShown+1, func(cb store.Callback) bool {
 		if len(d.Rows) == maxCallbacksShown {
-			d.More, next = true, cb.ID
+			next = cb.ID
 			return false
 		}
 		d.Rows = append(d.Rows, callbackRow{View: callbacks.ViewOf(&cb, w.Groups), Time: c.at(cb.Time),

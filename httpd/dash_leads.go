@@ -15,7 +15,8 @@ import (
 	"appliance/store"
 )
 
-// maxLeadsShown bounds the leads page; the CSV export has them all.
+// maxLeadsShown is how many leads a page of the leads list shows; the
+// CSV export has them all.
 const maxLeadsShown = 500
 
 // leadFilterForm is the leads filter as the form shows it.
@@ -160,10 +161,8 @@ type leadsData struct {
 	Site   *store.Site
 	Leads  []leadRow
 	Filter leadFilterForm
-	More   bool // the list was cut at maxLeadsShown
-	Max    int
-	Zone   string // the zone of the times: the site's
-	Page   listPage
+	Zone   string   // the zone of the times: the site's
+	Page   listPage // the links to older leads, when more than maxLeadsShown are left
 }
 
 // leadsPage is GET /sites/KEY/leads: the site's leads, newest first.
@@ -178,7 +177,7 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	}
 	ff.CSV = exportLink(site.Key, "leads.csv", ff.Query)
 	c := s.clock(ctx, &who.user, site)
-	d := leadsData{Site: site, Filter: ff, Max: maxLeadsShown, Zone: zoneLabel(c.loc, s.now())}
+	d := leadsData{Site: site, Filter: ff, Zone: zoneLabel(c.loc, s.now())}
 	marks, err := s.leads.Marks(ctx, site.ID)
 	if err != nil {
 		return err
@@ -189,7 +188,7 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	page.At = ff.At
 	err = s.leads.List(ctx, site.ID, page, maxLeadsShown+1, func(l store.Lead) bool {
 		if len(d.Leads) == maxLeadsShown {
-			d.More, next = true, l.ID
+			next = l.ID
 			return false
 		}
 		row := leadRow{View: leads.ViewOf(&l), Time: c.at(l.Time),

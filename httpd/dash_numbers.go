@@ -325,7 +325,8 @@ func (s *dashboardHandlers) numbersEdit(ctx *fasthttp.RequestCtx, site *store.Si
 	return errorf(fasthttp.StatusBadRequest, "Unknown action %q.", action)
 }
 
-// maxCallsShown bounds the calls page; the CSV export has them all.
+// maxCallsShown is how many calls a page of the calls list shows; the
+// CSV export has them all.
 const maxCallsShown = 500
 
 type callsData struct {
@@ -335,10 +336,8 @@ type callsData struct {
 	Total tracking.CallDay
 	// Unattributed is Total's calls that were not attributed.
 	Unattributed int64
-	More         bool
-	Max          int
-	Zone         string // the zone of the times: the site's
-	Page         listPage
+	Zone         string   // the zone of the times: the site's
+	Page         listPage // the links to older calls, when more than maxCallsShown are left
 }
 
 type callRow struct {
@@ -355,7 +354,7 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 		return err
 	}
 	c := s.clock(ctx, &who.user, site)
-	d := callsData{Site: site, Max: maxCallsShown, Zone: zoneLabel(c.loc, s.now())}
+	d := callsData{Site: site, Zone: zoneLabel(c.loc, s.now())}
 	pools := map[uint32]string{}
 	for _, p := range s.numbers.Config(site.ID).Pools {
 		pools[p.ID] = p.Name
@@ -367,7 +366,7 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	var next uint64
 	row := func(call store.Call) bool {
 		if len(d.Calls) == maxCallsShown {
-			d.More, next = true, call.ID
+			next = call.ID
 			return false
 		}
 		s.shownChannel(&call)
