@@ -711,7 +711,7 @@ type ServeOptions struct {
 	Store         StoreOptions
 	Pprof         bool // /debug/pprof for bearers of MetricsToken
 	Export        ExportOptions
-	SMTP          string // the SMTP server's URL; "": no email notifications
+	SMTP          string // the SMTP server's URL; "": no emails (notifications, resets, invites)
 	SMTPFrom      string
 }
 

@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"mime/quotedprintable"
+	netmail "net/mail"
 	"regexp"
 	"strings"
 	"testing"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/notice/mailtest"
 	"appliance/store/storetest"
 )
 
@@ -100,4 +105,53 @@ func TestTeamCLI(t *testing.T) {
 	}
 	// Its numbers are free for another site.
 	must("numbers", "static", "add", "--site", other, "--number", "74951825168")
+}
+
+// `user invite --send` has the running server email the link (its
+// --smtp), in the language asked for, and still prints it; with no server
+// with --smtp it refuses and makes no invite.
+func TestUserInviteSend(t *testing.T) {
+	dir, _ := offlineSite(t)
+	if out, err := cli(t, dir, "user", "invite", "anna@example.com", "--send"); err == nil || !strings.Contains(err.Error(), "--smtp") {
+		t.Errorf("--send without a server: %v\n%s", err, out)
+	}
+	if out, _ := cli(t, dir, "user", "invites"); !strings.Contains(out, "no invites") {
+		t.Errorf("a refused --send made an invite: %s", out)
+	}
+
+	relay := mailtest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", Version: "test", SMTP: relay.URL(), SMTPFrom: "noreply@shop.example"},
+			io.Discard, func(a string) { ready <- a })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+
+	out, err := cli(t, dir, "user", "invite", "Anna@Example.com", "--role", "manager", "--send", "--lang", "en")
+	link := regexp.MustCompile(`http://\S+/invite\?token=\S+`).FindString(out)
+	if err != nil || link == "" || !strings.Contains(out, "emailed") {
+		t.Fatalf("user invite --send: %v\n%s", err, out)
+	}
+	m := relay.Messages()
+	if len(m) != 1 || len(m[0].To) != 1 || m[0].To[0] != "anna@example.com" {
+		t.Fatalf("messages: %+v", m)
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(m[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if s := strings.ReplaceAll(string(text), "\r\n", "\n"); !strings.Contains(s, "\n"+link+"\n") || !strings.Contains(s, "You are invited to the dashboard") || !strings.Contains(s, "as manager") {
+		t.Errorf("the invite email:\n%s", s)
+	}
+	if out, err := cli(t, dir, "user", "invite", "ops@example.com", "--send", "--lang", "de"); err == nil {
+		t.Errorf("--lang de: %s", out)
+	}
 }

@@ -32,19 +32,21 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 	dataFlag(listCmd, &list.Data)
 	bindEnv(listCmd)
 
-	var inv UserOptions
+	var inv InviteOptions
 	invCmd := &cobra.Command{
 		Use:   "invite EMAIL",
 		Short: "Make a one-time link (valid 7 days) that lets EMAIL set a password and sign in with a role",
 		Example: `  appliance user invite anna@example.com --role manager
-  appliance user invite ops@example.com --role operator`,
+  appliance user invite ops@example.com --role operator --send --lang en`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runUserInvite(c.Context(), UserOptions{Data: inv.Data, Email: args[0], Role: inv.Role}, stdout)
+			return runUserInvite(c.Context(), InviteOptions{Data: inv.Data, Email: args[0], Role: inv.Role, Send: inv.Send, Lang: inv.Lang}, stdout)
 		},
 	}
 	dataFlag(invCmd, &inv.Data)
 	invCmd.Flags().StringVar(&inv.Role, "role", "operator", "owner, manager (all but users and tokens) or operator (callbacks only)")
+	invCmd.Flags().BoolVar(&inv.Send, "send", false, "email the link to EMAIL too, through the running server's --smtp (the link is still printed)")
+	invCmd.Flags().StringVar(&inv.Lang, "lang", "ru", "language of the email: ru or en")
 	bindEnv(invCmd)
 
 	var invs AdminOptions
@@ -113,10 +115,30 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 	return []*cobra.Command{listCmd, invCmd, invsCmd, unCmd, roleCmd, rmCmd}
 }
 
-func runUserInvite(ctx context.Context, o UserOptions, stdout io.Writer) error {
-	return adminCall(ctx, o.Data, "user invite", func(c *admin.Client) (admin.Invited, error) {
-		return c.Invite(ctx, admin.Invite{Email: o.Email, Role: o.Role})
-	}, func(in admin.Invited) { admin.PrintInvited(stdout, in) })
+// InviteOptions are the flags of `appliance user invite`.
+type InviteOptions struct {
+	Data  string
+	Email string
+	Role  string
+	Send  bool   // email the link too (the server's --smtp)
+	Lang  string // the email's language
+}
+
+// runUserInvite makes an invite and prints its link; with Send the server
+// emails it too, and a link it could not email is printed and fails the
+// command (exit 1), saying why.
+func runUserInvite(ctx context.Context, o InviteOptions, stdout io.Writer) error {
+	var notSent string
+	err := adminCall(ctx, o.Data, "user invite", func(c *admin.Client) (admin.Invited, error) {
+		return c.Invite(ctx, admin.Invite{Email: o.Email, Role: o.Role, Send: o.Send, Lang: o.Lang})
+	}, func(in admin.Invited) {
+		admin.PrintInvited(stdout, in)
+		notSent = in.SendError
+	})
+	if err == nil && notSent != "" {
+		err = fmt.Errorf("user invite: the invite is made, but emailing it failed: %s; send the link above yourself", notSent)
+	}
+	return err
 }
 
 // tokenTeamCmds are `token list|revoke`.

@@ -10,6 +10,7 @@ import (
 
 	"appliance/httpd/accounts"
 	"appliance/httpd/admin"
+	"appliance/httpd/i18n"
 	"appliance/httpd/sites"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -51,13 +52,39 @@ func invited(p accounts.PendingInvite) admin.Invited {
 	return admin.Invited{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: time.UnixMilli(p.Expires).UTC()}
 }
 
+// errNoMail refuses to email an invite when the server has no SMTP server.
+var errNoMail = errorf(fasthttp.StatusBadRequest, "cannot email the invite: the server runs without --smtp (or no server runs); leave out --send and send the link yourself")
+
+// Invite makes an invite and, asked to, emails its link (checked first:
+// no invite is made that was to be sent and cannot be). A link made but
+// not emailed comes back with SendError.
 func (a adminAPI) Invite(ctx context.Context, in admin.Invite) (admin.Invited, error) {
+	lang := i18n.Ru
+	if in.Send {
+		if a.s.mail == nil {
+			return admin.Invited{}, errNoMail
+		}
+		if in.Lang != "" {
+			var ok bool
+			if lang, ok = i18n.Parse(in.Lang); !ok {
+				return admin.Invited{}, errorf(fasthttp.StatusBadRequest, "--lang %q: ru or en", in.Lang)
+			}
+		}
+	}
 	token, inv, err := a.s.accounts.Invite(ctx, in.Email, in.Role, "")
 	if err != nil {
 		return admin.Invited{}, err
 	}
-	return admin.Invited{Email: inv.Email, Role: inv.Role, Link: inviteLink(a.s.PublicURL(), token),
-		Expires: time.UnixMilli(inv.Expires).UTC()}, nil
+	out := admin.Invited{Email: inv.Email, Role: inv.Role, Link: inviteLink(a.s.PublicURL(), token),
+		Expires: time.UnixMilli(inv.Expires).UTC()}
+	if in.Send {
+		if err := a.s.mail.sendInvite(ctx, inv.Email, inv.Role, "", out.Link, lang); err != nil {
+			out.SendError = err.Error()
+		} else {
+			out.Sent = true
+		}
+	}
+	return out, nil
 }
 
 func (a adminAPI) Invites(ctx context.Context) ([]admin.Invited, error) {

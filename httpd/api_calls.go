@@ -44,8 +44,8 @@ type apiHandlers struct {
 // mount registers the API's routes. All are open to the dispatcher: the
 // bearer token is checked by apiAuth.
 func (s *apiHandlers) mount(r *router) {
-	r.api("POST", "/api/v1/calls", open, s.apiAuth(s.postCall))
-	r.api("GET", "/api/v1/attribution", open, s.apiAuth(s.getAttribution))
+	r.api("POST", "/api/v1/calls", open, s.apiAuth(seeReports, s.postCall))
+	r.api("GET", "/api/v1/attribution", open, s.apiAuth(seeReports, s.getAttribution))
 	s.mountReports(r)
 	s.mountChats(r)
 	s.mountLeads(r)
@@ -55,8 +55,11 @@ func (s *apiHandlers) mount(r *router) {
 const maxCallBody = 8 << 10
 
 // apiAuth wraps an /api/v1 handler: a valid bearer token, else 401 and
-// nothing done. The handler gets the token, to keep to its sites.
-func (s *apiHandlers) apiAuth(h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
+// nothing done. A token made for a user (token add --user) holds no more
+// than that user's role does now: need is what the dashboard asks of a
+// user for the same data, else 403. The handler gets the token, to keep to
+// its sites.
+func (s *apiHandlers) apiAuth(need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		auth := string(ctx.Request.Header.Peek("Authorization"))
@@ -69,6 +72,17 @@ func (s *apiHandlers) apiAuth(h func(ctx *fasthttp.RequestCtx, tok store.Token) 
 		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance", error="invalid_token"`)
 			return errorf(fasthttp.StatusUnauthorized, "the API token is not valid")
+		}
+		if tok.User != "" {
+			u, err := s.accounts.User(tok.User)
+			if err != nil {
+				// Removing a user revokes their tokens; one met here was
+				// made in the moment between.
+				return errorf(fasthttp.StatusUnauthorized, "the API token is not valid: its user %s no longer exists", tok.User)
+			}
+			if !need.allows(u.Role) {
+				return errorf(fasthttp.StatusForbidden, "this token acts as %s, whose role (%s) does not give access to this", u.Email, u.Role)
+			}
 		}
 		return h(ctx, tok)
 	}

@@ -33,11 +33,11 @@ func apiOperator(tok store.Token) chats.Operator {
 const maxAPIChatBody = 16 << 10
 
 func (s *apiHandlers) mountChats(r *router) {
-	r.api("GET", "/api/v1/chats", open, s.apiAuth(s.listChats))
-	r.api("GET", "/api/v1/chats/*/messages", open, s.apiAuth(s.chatMessages))
-	r.api("POST", "/api/v1/chats/*/messages", open, s.apiAuth(s.postChatMessage))
-	r.api("POST", "/api/v1/chats/*/close", open, s.apiAuth(s.closeChat))
-	r.api("POST", "/api/v1/operators/presence", open, s.apiAuth(s.operatorPresence))
+	r.api("GET", "/api/v1/chats", open, s.apiAuth(useChat, s.listChats))
+	r.api("GET", "/api/v1/chats/*/messages", open, s.apiAuth(useChat, s.chatMessages))
+	r.api("POST", "/api/v1/chats/*/messages", open, s.apiAuth(useChat, s.postChatMessage))
+	r.api("POST", "/api/v1/chats/*/close", open, s.apiAuth(useChat, s.closeChat))
+	r.api("POST", "/api/v1/operators/presence", open, s.apiAuth(useChat, s.operatorPresence))
 }
 
 // tokenSite is the site of key, if the token may use it.

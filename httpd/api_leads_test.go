@@ -3,8 +3,11 @@ package httpd_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"appliance/httpd/accounts"
 )
 
 // apiList gets a list of the leads API and returns its records.
@@ -158,5 +161,54 @@ func TestLeadsAPI(t *testing.T) {
 	}
 	if status, _ := apiCall(t, "POST", fmt.Sprintf("%sapi/v1/leads/%d/status", srv.URL, cb), tok, map[string]any{"status": "done"}); status != http.StatusNotFound {
 		t.Errorf("a callback's id marked as a lead: %d", status)
+	}
+}
+
+// A token made for a user (token add --user) holds no more than that
+// user's role does now: an operator's reads callbacks and chats as the
+// console does, not leads, reports, calls or the leads' statuses; made a
+// manager, the same token reads them.
+func TestUserTokenKeepsToRole(t *testing.T) {
+	f := newCBFixture(t)
+	srv, key := f.srv, f.key
+	acc := accounts.New(srv.DB)
+	if _, err := acc.CreateUser(t.Context(), "olga@shop.example", "a long enough passphrase", accounts.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := acc.CreateUserToken(t.Context(), "olga's bridge", nil, "olga@shop.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, f.v, map[string]any{"name": "Ann", "phone": "+7 910 123-45-67"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	operatorMay := map[string]bool{
+		"GET api/v1/callbacks?site=" + key:          true,
+		"GET api/v1/chats?site=" + key:              true,
+		"GET api/v1/leads?site=" + key:              false,
+		"POST api/v1/leads/1/status":                false,
+		"GET api/v1/reports/sources?site=" + key:    false,
+		"GET api/v1/attribution?called=74950000001": false,
+		"POST api/v1/calls":                         false,
+	}
+	for req, want := range operatorMay {
+		method, path, _ := strings.Cut(req, " ")
+		var body any
+		if method == "POST" {
+			body = map[string]string{"status": "done"}
+		}
+		status, out := apiCall(t, method, srv.URL+path, tok, body)
+		if want && status == http.StatusForbidden || !want && status != http.StatusForbidden {
+			t.Errorf("operator's token, %s: %d %v", req, status, out)
+		}
+		if !want && !strings.Contains(fmt.Sprint(out["error"]), "olga@shop.example") {
+			t.Errorf("%s: the refusal does not name the token's user: %v", req, out)
+		}
+	}
+	if _, err := acc.SetRole(t.Context(), "olga@shop.example", accounts.RoleManager); err != nil {
+		t.Fatal(err)
+	}
+	if status, out := apiCall(t, "GET", srv.URL+"api/v1/leads?site="+key, tok, nil); status != http.StatusOK {
+		t.Errorf("the same token once its user is a manager: %d %v", status, out)
 	}
 }

@@ -21,7 +21,7 @@ type visitorsAPI struct {
 }
 
 func (s *visitorsAPI) mount(r *router) {
-	r.api("GET", visitorsAPIPath+"*", open, s.api.apiAuth(s.getVisitor))
+	r.api("GET", visitorsAPIPath+"*", open, s.api.apiAuth(seeVisitors, s.getVisitor))
 }
 
 const visitorsAPIPath = "/api/v1/visitors/"

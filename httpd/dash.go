@@ -45,6 +45,8 @@ type dashboardHandlers struct {
 	cards     *visitors.Reader // the console's visitor panel (GET /chat/visitor)
 	pages     *pages
 	signIn    signInLimits
+	mail      *accountMail // reset and invite emails; nil without --smtp
+	forgot    forgotLimits
 
 	publicURL   string // ends in "/"
 	publicHost  string // for the install code
@@ -68,6 +70,7 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("GET", "/account", anyUser, withWho(s.accountPage))
 	r.page("POST", "/account/password", anyUser, withWho(s.changePassword))
 	r.page("POST", "/account/logout-others", anyUser, withWho(s.logoutOthers))
+	s.mountReset(r)
 	s.mountTeam(r)
 	r.page("GET", "/sites", anyUser, withWho(s.sitesPage))
 	r.page("POST", "/sites", changeSites, withWho(s.addSite))
@@ -167,10 +170,15 @@ func (s *dashboardHandlers) home(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-type loginData struct{ Email string }
+// loginData is the sign-in form: the address as sent, and whether a
+// forgotten password can be reset by email (an SMTP server is set).
+type loginData struct {
+	Email string
+	Mail  bool
+}
 
 func (s *dashboardHandlers) loginPage(ctx *fasthttp.RequestCtx) error {
-	return s.pages.render(ctx, fasthttp.StatusOK, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx), Data: loginData{}})
+	return s.pages.render(ctx, fasthttp.StatusOK, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx), Data: loginData{Mail: s.mail != nil}})
 }
 
 func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
@@ -182,13 +190,13 @@ func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
 	if ok, wait, why := s.signIn.allow(account, ip, now); !ok {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
-			Error: tooManyAttempts(s.pages.printer(ctx, nil), why, wait), Data: loginData{Email: email}})
+			Error: tooManyAttempts(s.pages.printer(ctx, nil), why, wait), Data: loginData{Email: email, Mail: s.mail != nil}})
 	}
 	token, sess, err := s.accounts.Login(ctx, email, string(ctx.PostArgs().Peek("password")))
 	if errors.Is(err, accounts.ErrBadLogin) {
 		s.signIn.failed(account, ip, now)
 		return s.pages.render(ctx, fasthttp.StatusUnauthorized, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
-			Error: "Wrong email or password.", Data: loginData{Email: email}})
+			Error: "Wrong email or password.", Data: loginData{Email: email, Mail: s.mail != nil}})
 	}
 	if err != nil {
 		return err
@@ -219,6 +227,8 @@ func (s *dashboardHandlers) accountPage(ctx *fasthttp.RequestCtx, who signedIn) 
 		v.Flash = "Password changed. Every other browser was signed out."
 	case "sessions":
 		v.Flash = "Every other browser was signed out."
+	case "reset":
+		v.Flash = "Your new password is set and you are signed in. Every other browser was signed out."
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "account", v)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/i18n"
 )
 
 // The owner's Team and API tokens pages, and the page where an invited
@@ -74,14 +75,18 @@ type teamData struct {
 	Users   []userRow
 	Invites []inviteRow
 	Roles   []string
-	// The invite just made: its one-time link, shown once.
+	// The invite just made: its one-time link, shown once, and whether it
+	// was emailed too.
 	NewLink, NewEmail, NewRole string
+	NewSent                    bool
+	// Mail: invites can be emailed (serve --smtp).
+	Mail bool
 	// The invite form as sent, when it was refused.
 	Email, Role string
 }
 
 func (s *dashboardHandlers) teamData(ctx *fasthttp.RequestCtx, who signedIn) (teamData, error) {
-	d := teamData{Roles: []string{accounts.RoleOperator, accounts.RoleManager, accounts.RoleOwner}, Role: accounts.RoleOperator}
+	d := teamData{Roles: []string{accounts.RoleOperator, accounts.RoleManager, accounts.RoleOwner}, Role: accounts.RoleOperator, Mail: s.mail != nil}
 	loc, zone := s.accountZone()
 	d.Zone = zone
 	users, err := s.accounts.Users(ctx)
@@ -138,7 +143,9 @@ func (s *dashboardHandlers) teamError(ctx *fasthttp.RequestCtx, who signedIn, er
 }
 
 // invitePost is POST /team/invite: a one-time link for an address and a
-// role, shown once on the page this answers.
+// role, shown once on the page this answers, and, when the form asks and
+// the server has an SMTP server, emailed to the address in the language
+// the form chose. A link that could not be emailed is still shown.
 func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	args := ctx.PostArgs()
 	email, role := strings.TrimSpace(string(args.Peek("email"))), string(args.Peek("role"))
@@ -151,8 +158,23 @@ func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) e
 		return err
 	}
 	d.NewLink, d.NewEmail, d.NewRole = inviteLink(s.publicURL, token), inv.Email, inv.Role
-	return s.pages.render(ctx, fasthttp.StatusOK, "team", view{Title: "Team", User: &who.user, CSRF: who.session.CSRF,
-		Flash: s.pages.printer(ctx, &who.user).T("Invite made. Copy the link now and send it to %s: it is shown once.", inv.Email), Data: d})
+	tr := s.pages.printer(ctx, &who.user)
+	v := view{Title: "Team", User: &who.user, CSRF: who.session.CSRF, Data: d,
+		Flash: tr.T("Invite made. Copy the link now and send it to %s: it is shown once.", inv.Email)}
+	if s.mail != nil && len(args.Peek("send")) > 0 {
+		lang, ok := i18n.Parse(string(args.Peek("lang")))
+		if !ok {
+			lang = langOf(ctx, &who.user)
+		}
+		if err := s.mail.sendInvite(ctx, inv.Email, inv.Role, who.user.Email, d.NewLink, lang); err != nil {
+			v.Error = tr.T("The invite could not be emailed (%s). Copy the link below and send it yourself.", err.Error())
+		} else {
+			d.NewSent = true
+			v.Data = d
+			v.Flash = tr.T("Invite made and emailed to %s.", inv.Email)
+		}
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "team", v)
 }
 
 func (s *dashboardHandlers) cancelInvitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
@@ -203,8 +225,10 @@ func (s *dashboardHandlers) acceptPage(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	return s.pages.render(ctx, fasthttp.StatusOK, "invite", view{Title: "Join", CSRF: s.preCSRF(ctx),
+	err = s.pages.render(ctx, fasthttp.StatusOK, "invite", view{Title: "Join", CSRF: s.preCSRF(ctx),
 		Data: acceptData{Token: token, Email: inv.Email, Role: inv.Role}})
+	noReferrer(ctx) // its URL holds the token
+	return err
 }
 
 // acceptPost is POST /invite: the user is made with the password and

@@ -71,6 +71,10 @@ var leastRole = map[string]string{
 	"POST /setup":                       "open",
 	"GET /invite":                       "open",
 	"POST /invite":                      "open",
+	"GET /forgot":                       "open",
+	"POST /forgot":                      "open", // the pre-sign-in CSRF token, checked by the handler
+	"GET /reset":                        "open", // the reset link's token is the credential
+	"POST /reset":                       "open",
 
 	"POST /logout":                  accounts.RoleOperator,
 	"GET /chat/ws":                  accounts.RoleOperator,

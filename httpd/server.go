@@ -57,8 +57,9 @@ type Options struct {
 	TLSKey       string
 	TrustProxy   bool   // take the client IP from X-Forwarded-For
 	MetricsToken string // bearer token for /metrics; empty disables it
-	// Mail is the SMTP server that mailto: endpoints' notifications go
-	// through (serve --smtp, --smtp-from); none when its URL is "".
+	// Mail is the SMTP server that mailto: endpoints' notifications, and
+	// the dashboard's password reset links and invites, go through (serve
+	// --smtp, --smtp-from); none when its URL is "".
 	Mail notice.Options
 	// TelegramAPI is the Telegram Bot API's base URL that telegram:
 	// endpoints' messages go to; notice.TelegramAPI when "" (tests give
@@ -152,6 +153,7 @@ type Server struct {
 	pages     *pages
 	snippet   *snippet
 	hooks     *webhooks.Hooks
+	mail      *accountMail // the accounts' emails; nil without --smtp
 	captcha   *captcha.Store
 	callbacks *callbacks.Service
 	leads     *leads.Service
@@ -250,8 +252,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		whOpts.Now = o.Now
 	}
 	nw := noticeWriter(pub.String(), pg.catalog, reg)
+	var mailer *notice.Mailer
 	if o.Mail.URL != "" || o.Mail.From != "" {
-		if whOpts.Mail, err = mailSender(o, nw); err != nil {
+		if mailer, whOpts.Mail, err = mailSender(o, nw); err != nil {
 			return nil, err
 		}
 	}
@@ -290,6 +293,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		assetsDone: assetsDone,
 	}
 	tg.Client = s.hooks.Client() // the outbound policy's, as every webhook's
+	if mailer != nil {
+		s.mail = newAccountMail(mailer, pg.catalog, s.accounts, nw.PublicURL, o.Log)
+	}
 	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
 	s.reports = reports.New(db, reg, reports.Options{Now: o.Now})
 	s.visits.CountWith(s.reports)
@@ -501,6 +507,13 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	go func() { s.chats.Run(wctx); close(chatsDone) }()
 	pruneDone := make(chan struct{})
 	go func() { s.retention.Run(wctx, pruneEvery); close(pruneDone) }()
+	mailDone := make(chan struct{})
+	go func() {
+		if s.mail != nil {
+			s.mail.Run(wctx)
+		}
+		close(mailDone)
+	}()
 	exportDone := make(chan struct{})
 	go func() {
 		if s.exporter != nil {
@@ -516,6 +529,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		<-callbacksDone
 		<-chatsDone
 		<-pruneDone
+		<-mailDone
 		<-exportDone
 		<-s.assetsDone
 	}()
@@ -695,16 +709,17 @@ func noticeWriter(publicURL string, catalog *i18n.Catalog, reg *sites.Registry) 
 
 // mailSender is webhooks.Options.Mail through the SMTP server of o.Mail:
 // a mailto: endpoint's notification written by w in its language.
-func mailSender(o Options, w notice.Writer) (func(context.Context, string, uint64, []byte) (int, string), error) {
+// It returns the Mailer too, which the accounts' emails go through.
+func mailSender(o Options, w notice.Writer) (*notice.Mailer, func(context.Context, string, uint64, []byte) (int, string), error) {
 	mo := o.Mail
 	if mo.Now == nil {
 		mo.Now = o.Now
 	}
 	m, err := notice.New(mo, w)
 	if err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
-	return func(ctx context.Context, endpoint string, id uint64, body []byte) (int, string) {
+	return m, func(ctx context.Context, endpoint string, id uint64, body []byte) (int, string) {
 		e, _, err := notice.ParseEndpoint(endpoint)
 		if err != nil {
 			return 0, err.Error()

@@ -24,9 +24,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/admin"
 	"appliance/httpd/httpdtest"
+	"appliance/httpd/notice"
+	"appliance/httpd/notice/mailtest"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -41,6 +44,8 @@ var sweepURLs = map[string]string{
 	"/chat/waiting": "", // JSON for the menu's count (dashboard.js)
 	// VISITOR: the visitor of the fixture's first visit (sweepVisitor).
 	"/sites/*/visitors/*": "/sites/KEY/visitors/VISITOR",
+	// RESET: a live password reset link's token, the owner's.
+	"/reset": "/reset?token=RESET",
 }
 
 // sweepExtra are pages the route table does not show by itself: a form's
@@ -352,7 +357,10 @@ func (w *consoleWatch) since(t *testing.T, ctx context.Context) []string {
 // Content-Security-Policy or writes an error to the console, and, at phone
 // width, touch targets are 44 px.
 func TestBrowserScreenshotSweep(t *testing.T) {
-	srv := httpdtest.Start(t, httpdtest.AllowPrivate)
+	relay := mailtest.Start(t) // the pages as they are with --smtp: reset and invites by email
+	srv := httpdtest.Start(t, httpdtest.AllowPrivate, func(o *httpd.Options) {
+		o.Mail = notice.Options{URL: relay.URL(), From: "noreply@shop.example"}
+	})
 	key := sweepFixture(t, srv)
 	client := srv.Client(t) // creates the owner; finds which routes answer HTML
 	email, password := "owner@example.com", "correct horse battery"
@@ -362,6 +370,13 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 		if u, ok := sweepURLs[route]; ok {
 			if u != "" {
 				u = strings.ReplaceAll(u, "VISITOR", sweepVisitor(t, srv, key))
+				if strings.Contains(u, "RESET") {
+					token, _, err := accounts.New(srv.DB).RequestReset(context.Background(), email)
+					if err != nil {
+						t.Fatal(err)
+					}
+					u = strings.ReplaceAll(u, "RESET", token)
+				}
 				urls = append(urls, strings.ReplaceAll(u, "KEY", key))
 			}
 			continue

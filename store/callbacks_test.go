@@ -34,7 +34,7 @@ func init() {
 
 // Every record family has its own prefix byte.
 func TestPrefixBytesUnique(t *testing.T) {
-	all := []byte{prefixMeta, prefixUser, prefixAuth, prefixToken, prefixInvite, prefixSite, prefixSiteKey, prefixVisitor,
+	all := []byte{prefixMeta, prefixUser, prefixAuth, prefixToken, prefixInvite, prefixReset, prefixSite, prefixSiteKey, prefixVisitor,
 		prefixProperty, prefixSession, prefixHit, prefixEvent, prefixRollup, prefixLead, prefixWebhooks,
 		prefixOutbox, prefixDelivery, prefixNumbers, prefixLease, prefixCall, prefixWidget, prefixCallback,
 		prefixCallbackDue, prefixDue, prefixMark, prefixTLS, prefixCompressed, prefixCallStart, prefixCallOnce, prefixCallPBX, prefixCaller,

@@ -31,6 +31,12 @@ const (
 	// makes a user, deleted when taken up.
 	prefixInvite byte = 'i'
 
+	// prefixReset + sha256(reset token) -> PasswordReset: a one-time link
+	// that sets a forgotten password (Forgot the password? on the sign-in
+	// page), deleted when used, when a newer one is asked for, or with its
+	// user.
+	prefixReset byte = 'f'
+
 	// prefixSite + site id (uint32 BE) -> Site.
 	prefixSite byte = 's'
 
@@ -340,6 +346,14 @@ func TokenKey(tokenHash []byte) []byte {
 func InviteKey(tokenHash []byte) []byte {
 	return append(key1(prefixInvite, len(tokenHash)), tokenHash...)
 }
+
+// ResetKey is the key of a password reset by the hash of its token.
+func ResetKey(tokenHash []byte) []byte {
+	return append(key1(prefixReset, len(tokenHash)), tokenHash...)
+}
+
+// ResetPrefix is the prefix of every password reset.
+func ResetPrefix() []byte { return []byte{prefixReset} }
 
 // InvitePrefix is the prefix of every invite.
 func InvitePrefix() []byte { return []byte{prefixInvite} }

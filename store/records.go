@@ -778,6 +778,40 @@ func (i *Invite) Encode() []byte {
 	return e.b
 }
 
+// PasswordReset is a one-time link that sets a forgotten password: whose,
+// until when, and the user it was made for (their record's creation time
+// and epoch then). A link of a user since removed and made again, or of
+// one whose password changed or whose sessions were all ended since, sets
+// nothing. Found by the hash of its token.
+type PasswordReset struct {
+	Email       string
+	Created     int64 // Unix ms
+	Expires     int64 // Unix ms
+	UserCreated int64 // the user's Created when the link was made
+	Epoch       uint32
+}
+
+const resetVersion = 1
+
+// Encode returns the versioned encoding of r.
+func (r *PasswordReset) Encode() []byte {
+	e := newEncoder(resetVersion, 48+len(r.Email))
+	e.str(r.Email)
+	e.int(r.Created)
+	e.int(r.Expires)
+	e.int(r.UserCreated)
+	e.uint(uint64(r.Epoch))
+	return e.b
+}
+
+// DecodePasswordReset decodes a PasswordReset of any version.
+func DecodePasswordReset(b []byte) (PasswordReset, error) {
+	d, _ := newDecoder(b, "password reset", resetVersion)
+	r := PasswordReset{Email: d.str(), Created: d.int(), Expires: d.int(), UserCreated: d.int()}
+	r.Epoch = d.uint32("reset epoch")
+	return r, d.done()
+}
+
 // DecodeInvite decodes an Invite of any version.
 func DecodeInvite(b []byte) (Invite, error) {
 	d, _ := newDecoder(b, "invite", inviteVersion)

@@ -25,6 +25,7 @@ var codecs = []codec{
 	{"login", func(b []byte) (any, error) { return DecodeLoginSession(b) }, func(r any) []byte { l := r.(LoginSession); return l.Encode() }},
 	{"token", func(b []byte) (any, error) { return DecodeToken(b) }, func(r any) []byte { t := r.(Token); return t.Encode() }},
 	{"invite", func(b []byte) (any, error) { return DecodeInvite(b) }, func(r any) []byte { i := r.(Invite); return i.Encode() }},
+	{"reset", func(b []byte) (any, error) { return DecodePasswordReset(b) }, func(r any) []byte { x := r.(PasswordReset); return x.Encode() }},
 	{"visitor", func(b []byte) (any, error) { return DecodeVisitor(b) }, func(r any) []byte { v := r.(Visitor); return v.Encode() }},
 	{"property", func(b []byte) (any, error) { return DecodeProperty(b) }, func(r any) []byte { p := r.(Property); return p.Encode() }},
 	{"session", func(b []byte) (any, error) { return DecodeSession(b) }, func(r any) []byte { s := r.(Session); return s.Encode() }},
@@ -66,6 +67,11 @@ var samples = map[string][]any{
 		LoginSession{},
 		LoginSession{Email: "a@b.c", CSRF: "0123456789abcdef", Expires: 1<<63 - 1},
 		LoginSession{Email: unicode, CSRF: long, Expires: -1 << 63, Epoch: 7},
+	},
+	"reset": {
+		PasswordReset{},
+		PasswordReset{Email: "m@example.com", Created: 1700000000000, Expires: 1700003600000, UserCreated: 1600000000000, Epoch: 3},
+		PasswordReset{Email: long, Created: -1 << 63, Expires: 1<<63 - 1, UserCreated: -1, Epoch: 1<<32 - 1},
 	},
 	"invite": {
 		Invite{},

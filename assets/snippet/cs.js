@@ -86,6 +86,9 @@
 
   var base = () => host.replace(/\/?$/, "/");
 
+  // loading is whether the page is still being parsed.
+  var loading = () => d.readyState == "loading";
+
   // --- small helpers ------------------------------------------------------
 
   var warned = {};
@@ -98,21 +101,27 @@
     console.warn("[cs] " + msg);
   }
 
+  var isFn = (f) => typeof f == "function";
+
+  var json = JSON.stringify; // (shorter, the many times it is called)
+
   // answer calls cb with v asynchronously: an exception in the page's own
   // callback is the page's, in a task of its own, and does not break the
   // snippet.
-  var answer = (cb, v) => typeof cb == "function" && setTimeout(() => cb(v));
+  var answer = (cb, v) => isFn(cb) && setTimeout(() => cb(v));
 
   var fail = (error) => ({ success: false, error });
 
-  // safe wraps a function so that it never throws into the page.
+  // safe wraps a function so that it never throws into the page; an
+  // exception is said on the console, unless quiet (one that is expected:
+  // storage or cookies disabled, a malformed value of the page's).
   var safe =
-    (fn) =>
+    (fn, quiet) =>
     (...a) => {
       try {
         return fn(...a);
       } catch (e) {
-        warn("internal error: " + e);
+        quiet || warn("internal error: " + e);
       }
     };
 
@@ -124,34 +133,24 @@
   // text is an optional text argument: undefined stays absent.
   var text = (v) => (v == null ? undefined : String(v));
 
-  function storage(key, value) {
-    try {
-      var ls = w.localStorage;
-      if (value === undefined) return ls.getItem(key);
-      if (value == null) ls.removeItem(key);
-      else ls.setItem(key, value);
-    } catch (e) {} // storage disabled or full: the cookie still works
-    return null;
-  }
+  // storage reads localStorage's key (null when it has none), or sets it
+  // to value (null removes it). Disabled or full (undefined read), the
+  // cookie still works.
+  var storage = safe((key, value) => {
+    var ls = w.localStorage;
+    if (value === undefined) return ls.getItem(key);
+    if (value == null) ls.removeItem(key);
+    else ls.setItem(key, value);
+  }, 1);
 
-  function parse(s) {
-    try {
-      return JSON.parse(s);
-    } catch (e) {
-      return null;
-    }
-  }
+  var parse = safe(JSON.parse, 1);
 
   // --- ci: first-party cookie + localStorage --------------------------------
 
   var ciRe = /^\d+\.\d+\.\d+$/;
 
   // cookie is the value of cookie name, or undefined.
-  function cookie(name) {
-    try {
-      return (d.cookie.match("(^|; )" + name + "=([^;]*)") || [])[2];
-    } catch (e) {} // sandboxed frame
-  }
+  var cookie = safe((name) => (d.cookie.match("(^|; )" + name + "=([^;]*)") || [])[2], 1); // throws in a sandboxed frame
 
   function readCI() {
     var v = cookie(CI) || storage(CI);
@@ -168,15 +167,13 @@
     ci = v;
     storage(CI, v);
     storage(KEY, key);
-    try {
-      var set = (a) => {
-        a += ";path=/;max-age=63072000;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
-        d.cookie = CI + "=" + v + a;
-        d.cookie = KEY + "=" + key + a;
-      };
-      set(dom ? ";domain=" + dom : "");
-      if (cookie(CI) != v) set("");
-    } catch (e) {}
+    var set = safe((a) => {
+      a += ";path=/;max-age=63072000;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
+      d.cookie = CI + "=" + v + a;
+      d.cookie = KEY + "=" + key + a;
+    }, 1); // cookies refused (a sandboxed frame)
+    set(dom ? ";domain=" + dom : "");
+    if (cookie(CI) != v) set("");
   }
 
   // ids is part i of the ci, 0 the visitor id and 1 the session id. Once
@@ -204,7 +201,7 @@
       b.key = cred.key;
       if (it.h) b.hi = cred.hit_id;
     }
-    return JSON.stringify(Object.assign(b, it.b));
+    return json(Object.assign(b, it.b));
   }
 
   // post sends one request; done gets the answer {success, result|error}
@@ -212,7 +209,7 @@
   // request is not cancelled: its late answer goes nowhere). A fetch that
   // throws (replaced or blocked by the page) throws before the timer is set:
   // pump makes that a failed request like any other.
-  function post(path, json, done) {
+  function post(path, data, done) {
     var status = 0;
     var end = (v) => {
       clearTimeout(timer);
@@ -221,7 +218,7 @@
     };
     fetch(base() + "t/v1/" + path, {
       method: "POST",
-      body: json, // a string: Content-Type text/plain, no CORS preflight
+      body: data, // a string: Content-Type text/plain, no CORS preflight
       keepalive: true,
       credentials: "omit",
     })
@@ -287,15 +284,12 @@
         return finish(it, fail(kept));
       }
       it.done_ = null; // a beacon has no answer: a hit's ci and key stay as they are
-      var ok;
-      try {
-        ok = navigator.sendBeacon(base() + "t/v1/" + it.p, body(it));
-      } catch (e) {}
+      var ok = safe(() => navigator.sendBeacon(base() + "t/v1/" + it.p, body(it)), 1)();
       finish(it, ok ? { success: true, result: null } : fail("sendBeacon refused"));
     });
     // The page's writes that wait for the widget chunk are kept as calls.
     calls = calls.filter((c) => !/^(add|set|del)/.test(c.f) || (later.push({ f: c.f, a: c.a, s: account }), answer(c.cb, failure(c.f, kept)), 0));
-    if (later.length) storage(LATER, JSON.stringify((parse(storage(LATER)) || []).concat(later).slice(-20)));
+    if (later.length) storage(LATER, json((parse(storage(LATER)) || []).concat(later).slice(-20)));
   }
 
   // replay queues the writes an earlier page kept for later, in front of
@@ -352,7 +346,7 @@
   function start() {
     // Before the queued commands ran, a later setCsHost may still change
     // where the hit goes.
-    if (started || !loaded || d.readyState == "loading") return;
+    if (started || !loaded || loading()) return;
     if (account) {
       started = true;
       failed = "";
@@ -379,7 +373,11 @@
   // last page view) names the site's own numbers and what replaces each.
   // Targets are elements with id, class or name comagic_phone, elements of
   // the site's extra selectors, text (a number may run across the inline
-  // elements of one block), form fields and tel: links. A written number
+  // elements of one block), the title and aria-label of any element (what
+  // a hover shows and a screen reader says), form fields and the links that
+  // dial (tel:, callto:). Other links (sip:, a messenger's) and the text of
+  // a script, a style or a field that is no target are left; shadow roots
+  // and frames are not reached. A written number
   // keeps its format, on every page view: the replacement's digits take
   // the places of the original's, in the nodes they were in. Everything
   // replaced is recorded with a way back, so that a later answer (a new
@@ -422,8 +420,9 @@
   }
 
   // each returns str with every site number written in it replaced by
-  // fn(written); a run of digits that only contains one is not one.
-  var each = (str, fn) => str.replace(phRe, (w, i) => (/\d/.test(str.charAt(i - 1) + str.charAt(i + w.length)) ? w : fn(w, i)));
+  // fn(written); a run of digits that only contains one is not one. (A
+  // character before the start or past the end is undefined: no digit.)
+  var each = (str, fn) => str.replace(phRe, (w, i) => (/\d/.test(str[i - 1] + str[i + w.length]) ? w : fn(w, i)));
 
   // entry is a getters' entry of number n shown under id as text or img,
   // with its type t (the getters give copies without it: see pub).
@@ -435,8 +434,8 @@
   // add records one replaced target for the getters: each of an id once
   // for every way it is shown.
   function add(id, n, text, img) {
-    var e = JSON.stringify(entry(id, n, text, img));
-    if (!list.some((o) => JSON.stringify(o) == e)) list.push(JSON.parse(e));
+    var e = entry(id, n, text, img);
+    if (!list.some((o) => json(o) == json(e))) list.push(e);
   }
 
   // issued is every number given to the visitor: what replaced targets, and
@@ -473,18 +472,19 @@
     var p = root.parentNode;
     if (root.nodeType == 3 && p && p.nodeType == 1 && !SKIP.test(p.nodeName)) swapRun([root], ops);
     if (root.nodeType != 1) return;
-    var all = (sel) => (root.matches(sel) ? [root] : []).concat([...root.querySelectorAll(sel)]);
+    var all = (sel) => [...(root.matches(sel) ? [root] : []), ...root.querySelectorAll(sel)];
     // A target whose text holds no site number shows the first one's
     // replacement in place of its content; a field, in its value; an
     // image, in a picture the appliance draws. Another that cannot show
     // text is left, and not reported.
-    if (d.readyState != "loading")
+    if (!loading())
       all(sels.join()).forEach((el) => {
         var field = /^(INPUT|TEXTAREA)$/.test(el.nodeName);
+        var k = field ? "value" : "textContent";
         if (filled.includes(el)) return;
         if (el.nodeName == "IMG") return swapImage(el, ops);
-        if (!field && NOTEXT.test(el.nodeName)) return;
-        var v = field ? el.value : el.textContent;
+        if (NOTEXT.test(el.nodeName)) return;
+        var v = el[k];
         var n = ph[0];
         var has = 0;
         each(v, (w) => (has = w));
@@ -492,14 +492,14 @@
         var nv = has ? each(v, (w) => swapped(w, el)) : n.text;
         if (!has) add(targetId(el), n, nv);
         filled.push(el);
-        change(ops, el, field ? "value" : "textContent", nv);
+        change(ops, el, k, nv);
       });
     // Runs of text inside one block: a number may be written across
     // several nodes (<span>8 (487)</span> 275-14-04).
     var tw = d.createTreeWalker(root, 5); // NodeFilter.SHOW_ELEMENT | SHOW_TEXT
     var run = [];
     var blk = null;
-    for (var node; (node = tw.nextNode()); ) {
+    for (var node = root; node; node = tw.nextNode()) {
       p = node.parentNode;
       var b = p;
       while (b && INLINE.test(b.nodeName)) b = b.parentNode;
@@ -508,19 +508,26 @@
         run = [];
       }
       blk = b;
-      if (node.nodeType == 3 && !SKIP.test(p.nodeName)) run.push(node);
+      // An element's title and aria-label (what a hover shows and a
+      // screen reader says) are runs of their own.
+      if (node.nodeType == 1) ["title", "aria-label"].forEach((k) => (k = node.getAttributeNode(k)) && swapRun([k], ops, node));
+      else if (!SKIP.test(p.nodeName)) run.push(node);
     }
     swapRun(run, ops);
-    all('a[href^="tel:"]').forEach((a) => {
+    // Links that dial: tel: and callto:, the scheme written in any case.
+    // A link's protocol and pathname are its scheme (in lower case) and
+    // what follows it, as the browser reads the href; an element that is
+    // no link (<link>, SVG) has none. A malformed %-escape is not a number
+    // of ours. A sip: link and a messenger's are left as they are.
+    all("[href]").forEach((a) => {
       var m = "";
-      try {
-        each(decodeURIComponent(a.getAttribute("href").slice(4)), (w) => (m = m || w));
-      } catch (e) {} // a malformed %-escape: not a number of ours
+      var k = a.protocol;
+      safe(() => /^(tel|callto):$/.test(k) && each(decodeURIComponent(a.pathname), (w) => (m = m || w)), 1)();
       if (!m) return;
       var n = numberOf(m);
       var id = "number=" + digits(m);
       if (!list.some((e) => e.id == id)) add(id, n, n.text); // a link shows no number: reported when no text of its id is
-      change(ops, a, "href", "tel:+" + n.raw, 1);
+      change(ops, a, "href", k + "+" + n.raw, 1);
     });
   }
 
@@ -554,29 +561,30 @@
   }
 
   // swapRun plans the replacement of the site numbers written in a run of
-  // text nodes read as one text. Each character of a number is written
-  // back into the node it came from, so every node keeps its markup; a
-  // replacement written differently (another length) goes whole into the
-  // node where the number starts.
-  function swapRun(run, ops) {
+  // text nodes read as one text, or in an attribute node of element el.
+  // Each character of a number is written back into the node it came from,
+  // so every node keeps its markup; a replacement written differently
+  // (another length) goes whole into the node where the number starts.
+  // (textContent is a text node's data, an attribute's value.)
+  function swapRun(run, ops, el) {
     var str = "";
     var at = []; // at[i]: [node index, offset] of str's character i
     run.forEach((node, k) => {
-      for (var i = 0; i < node.data.length; i++) at.push([k, i]);
-      str += node.data;
+      for (var i = 0; i < node.textContent.length; i++) at.push([k, i]);
+      str += node.textContent;
     });
-    if (!/\d/.test(str) || !run[0].parentNode) return;
+    if (!/\d/.test(str)) return;
     var chars = []; // chars[k]: node k's characters, once one changes
     each(str, (w, i) => {
-      var s = swapped(w, run[at[i][0]].parentNode);
+      var s = swapped(w, el || run[at[i][0]].parentNode);
       for (var j = 0; j < w.length; j++) {
         var a = at[i + j];
-        var c = (chars[a[0]] = chars[a[0]] || run[a[0]].data.split(""));
+        var c = (chars[a[0]] = chars[a[0]] || run[a[0]].textContent.split(""));
         c[a[1]] = s.length == w.length ? s[j] : j ? "" : s;
       }
       return s;
     });
-    chars.forEach((c, k) => change(ops, run[k], "data", c.join("")));
+    chars.forEach((c, k) => change(ops, run[k], "textContent", c.join("")));
   }
 
   function runAll(ops) {
@@ -605,11 +613,8 @@
     // hyphens and the dashes a typographer sets (U+2010-2015).
     phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => Object.keys(n.forms)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().\u2010-\u2015-]*")).join("|") + ")", "g");
     sels = TARGETS.concat(
-      p.selectors.filter((s) => {
-        try {
-          return d.querySelector(s), true;
-        } catch (e) {} // a selector the browser rejects is skipped
-      })
+      // A selector the browser rejects is skipped.
+      p.selectors.filter(safe((s) => (d.querySelector(s), true), 1))
     );
     var ops = [];
     scan(d.documentElement, ops);
@@ -643,7 +648,7 @@
         runAll(ops);
       })
     );
-    watcher.observe(d.documentElement, { childList: true, subtree: true, characterData: true, attributeFilter: ["href"] });
+    watcher.observe(d.documentElement, { childList: true, subtree: true, characterData: true, attributeFilter: ["href", "title", "aria-label"] });
   }
 
   // scanAll replaces what is not replaced yet: nodes the page added since.
@@ -667,7 +672,7 @@
   // its own since (after the install code, which a cached answer may run
   // before).
   function apply(p, rescan) {
-    var key = JSON.stringify(p ? [p.numbers, p.selectors] : null);
+    var key = json(p ? [p.numbers, p.selectors] : null);
     if (key != phKey || phHook !== w.__cs_onReplacePhones) {
       phKey = key;
       phHook = w.__cs_onReplacePhones;
@@ -691,7 +696,7 @@
   function renewed(p, rescan) {
     lastBeat = Date.now();
     apply(p, rescan);
-    storage(PH, ph && JSON.stringify({ phones: p, exp: lastBeat + p.ttl * 1e3, ci }));
+    storage(PH, ph && json({ phones: p, exp: lastBeat + p.ttl * 1e3, ci }));
     schedule();
   }
 
@@ -806,7 +811,7 @@
   var widgetCall =
     (name) =>
     (...a) => {
-      var cb = a.find((x) => typeof x == "function");
+      var cb = a.find(isFn);
       var call = { f: name, a, cb };
       // take is whether the call is still to be made, and forgets it.
       var take = () => calls.includes(call) && (calls = calls.filter((c) => c != call));
@@ -921,10 +926,10 @@
     setDynamicalReplacement(on) {
       dynamical = !!on;
       if (dynamical) watch();
-      else if (d.readyState != "loading") pageLoaded(); // else pageLoaded stops it when the page has loaded
+      else if (!loading()) pageLoaded(); // else pageLoaded stops it when the page has loaded
     },
     setUIPhoneMaskFormat(mask) {
-      phoneMask = mask == null ? "" : String(mask);
+      phoneMask = text(mask) || "";
     },
   };
 
@@ -932,16 +937,16 @@
   var run = safe((cmd) => {
     if (!Array.isArray(cmd)) return warn("a command is an array; ignored " + typeof cmd, "array");
     var name = String(cmd[0]);
-    var own = (o) => o.hasOwnProperty(name) && typeof o[name] == "function" && o[name];
+    var own = (o) => o.hasOwnProperty(name) && isFn(o[name]) && o[name];
     var fn = own(commands) || (name != "push" && own(Comagic));
     fn ? fn(...cmd.slice(1)) : warn('unknown command "' + name + '" ignored', "cmd:" + name);
   });
 
   // --- start -------------------------------------------------------------------
 
-  try {
+  safe(() => {
     ci = readCI();
-    if (typeof w.__cs_onReplacePhones != "function") w.__cs_onReplacePhones = (phones) => true;
+    if (!isFn(w.__cs_onReplacePhones)) w.__cs_onReplacePhones = (phones) => true;
     w.Comagic = Comagic;
     w.ComagicWidget = ComagicWidget;
 
@@ -957,10 +962,8 @@
     var last = cached();
     if (last) {
       apply(last, false);
-      if (d.readyState == "loading") watch();
+      if (loading()) watch();
     }
     start();
-  } catch (e) {
-    warn("internal error: " + e);
-  }
+  })();
 })(window, document);

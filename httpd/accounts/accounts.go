@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -68,6 +69,8 @@ type Accounts struct {
 	db   *store.DB
 	now  func() time.Time
 	used usedTokens
+	// resetMu serialises RequestReset (reset.go).
+	resetMu sync.Mutex
 }
 
 // New returns Accounts over db.

@@ -182,6 +182,11 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 	if err := a.dropInvites(ctx, func(inv store.Invite) bool { return inv.By == email || inv.Email == email }); err != nil {
 		return u, fmt.Errorf("remove user %q: %w", email, err)
 	}
+	// A pending password reset is dead already (it names the removed
+	// user's creation time); it goes too.
+	if err := a.dropResets(ctx, func(r store.PasswordReset) bool { return r.Email == email }); err != nil {
+		return u, fmt.Errorf("remove user %q: %w", email, err)
+	}
 	return u, nil
 }
 

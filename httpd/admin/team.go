@@ -21,10 +21,13 @@ type UserInfo struct {
 	LastLogin *time.Time `json:"last_login"`
 }
 
-// Invite makes a one-time link for Email to become a user with Role.
+// Invite makes a one-time link for Email to become a user with Role;
+// Send emails it too (the server needs --smtp), in Lang ("ru" when "").
 type Invite struct {
 	Email string `json:"email"`
 	Role  string `json:"role"`
+	Send  bool   `json:"send,omitempty"`
+	Lang  string `json:"lang,omitempty"`
 }
 
 // Invited is an invite: Link (the one-time link, shown once) only in the
@@ -36,6 +39,10 @@ type Invited struct {
 	By      string    `json:"by,omitempty"`
 	Link    string    `json:"link,omitempty"`
 	Expires time.Time `json:"expires"`
+	// Sent: the link was emailed (Invite.Send); SendError says why it
+	// was not, when it was asked to be.
+	Sent      bool   `json:"sent,omitempty"`
+	SendError string `json:"send_error,omitempty"`
 }
 
 // CancelInvite deletes an invite not yet taken up.
@@ -157,6 +164,11 @@ func PrintUsers(w io.Writer, list []UserInfo) {
 
 // PrintInvited prints a new invite with its link, shown once.
 func PrintInvited(w io.Writer, in Invited) {
+	if in.Sent {
+		fmt.Fprintf(w, "invite for %s as %s emailed to them (works once, until %s; shown once):\n%s\n",
+			in.Email, in.Role, in.Expires.UTC().Format("2006-01-02 15:04 UTC"), in.Link)
+		return
+	}
 	fmt.Fprintf(w, "invite for %s as %s (works once, until %s; shown once, send it to them):\n%s\n",
 		in.Email, in.Role, in.Expires.UTC().Format("2006-01-02 15:04 UTC"), in.Link)
 }

@@ -3,7 +3,9 @@ package notice
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -234,13 +236,19 @@ func (m *Mailer) Message(e Endpoint, id uint64, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notification %d: %w", id, err)
 	}
+	return m.message(e.To, subject, text, "appliance."+strconv.FormatUint(id, 10)), nil
+}
+
+// message is a whole message to the addresses to, its Message-ID made of
+// local (unique to it) and the sender's domain.
+func (m *Mailer) message(to []string, subject, text, local string) []byte {
 	var b bytes.Buffer
 	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	header("From", m.from.String())
-	header("To", strings.Join(e.To, ", "))
+	header("To", strings.Join(to, ", "))
 	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(subject, 150)))
 	header("Date", m.o.Now().Format(time.RFC1123Z))
-	header("Message-ID", "<appliance."+strconv.FormatUint(id, 10)+"@"+hostOf(m.from.Address)+">")
+	header("Message-ID", "<"+local+"@"+hostOf(m.from.Address)+">")
 	header("Auto-Submitted", "auto-generated")
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=utf-8")
@@ -249,7 +257,27 @@ func (m *Mailer) Message(e Endpoint, id uint64, body []byte) ([]byte, error) {
 	w := quotedprintable.NewWriter(&b)
 	io.WriteString(w, strings.ReplaceAll(text, "\n", "\r\n"))
 	w.Close()
-	return b.Bytes(), nil
+	return b.Bytes()
+}
+
+// SendText hands one plain-text message (an account's email: a password
+// reset link, an invite) to the SMTP server for the address to, which the
+// caller has checked. The error says why it was not taken; it never holds
+// the text.
+func (m *Mailer) SendText(ctx context.Context, to, subject, text string) error {
+	id := make([]byte, 12)
+	rand.Read(id)
+	msg := m.message([]string{to}, subject, text, "appliance.account."+hex.EncodeToString(id))
+	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
+	defer cancel()
+	if err := m.send(ctx, []string{to}, msg); err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			return fmt.Errorf("send mail to %s: %d %s", to, se.Code, se.Message)
+		}
+		return fmt.Errorf("send mail to %s: %w", to, err)
+	}
+	return nil
 }
 
 func hostOf(addr string) string {

@@ -1,0 +1,147 @@
+package httpd
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/ratelimit"
+	"appliance/httpd/visits"
+)
+
+// "Forgot the password?": with an SMTP server a user who forgot their
+// password asks for a one-time link by email (accountMail sends it) and
+// sets a new one with it; without one the page says, as the sign-in page
+// did before, who sets a new password.
+
+// mountReset registers the reset's routes: open, as sign-in is (the
+// link's token is the credential).
+func (s *dashboardHandlers) mountReset(r *router) {
+	r.page("GET", "/forgot", open, s.forgotPage)
+	r.page("POST", "/forgot", open, s.forgotPost)
+	r.page("GET", "/reset", open, s.resetPage)
+	r.page("POST", "/reset", open, s.resetPost)
+}
+
+// Limits of reset requests: per client network, answered "wait" (it
+// tells nothing of any account), and per address, past which requests
+// are answered as any other but send nothing (no one fills a user's
+// inbox, and the answer does not tell the address has a user).
+const (
+	forgotsPerIP      = 10
+	forgotsPerAccount = 3
+	forgotWindow      = time.Hour
+)
+
+type forgotLimits struct {
+	ip, account *ratelimit.Limiter
+}
+
+func newForgotLimits() forgotLimits {
+	return forgotLimits{
+		ip:      ratelimit.New(forgotsPerIP, forgotWindow, 100_000),
+		account: ratelimit.New(forgotsPerAccount, forgotWindow, 100_000),
+	}
+}
+
+// forgotData is the reset request page: whether links go by email, and
+// whether one was just asked for.
+type forgotData struct {
+	Mail, Sent bool
+}
+
+// forgotPage is GET /forgot: the form for the address, or, with no SMTP
+// server, who sets a new password.
+func (s *dashboardHandlers) forgotPage(ctx *fasthttp.RequestCtx) error {
+	return s.pages.render(ctx, fasthttp.StatusOK, "forgot", view{Title: "Forgot the password?", CSRF: s.preCSRF(ctx), Data: forgotData{Mail: s.mail != nil}})
+}
+
+// forgotPost is POST /forgot: a reset link is mailed to the address if a
+// user has it. The answer is the same page for every address, given at
+// once; the worker does the rest.
+func (s *dashboardHandlers) forgotPost(ctx *fasthttp.RequestCtx) error {
+	if err := s.checkPreCSRF(ctx); err != nil {
+		return err
+	}
+	if s.mail == nil {
+		return s.forgotPage(ctx)
+	}
+	ip, now := ratelimit.Network(s.clientIP(ctx)), s.now()
+	if !s.forgot.ip.Allow(ip, now) {
+		wait := max(time.Minute, s.forgot.ip.Wait(ip, now))
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		tr := s.pages.printer(ctx, nil)
+		return s.pages.render(ctx, fasthttp.StatusTooManyRequests, "forgot", view{Title: "Forgot the password?", CSRF: s.preCSRF(ctx),
+			Error: tr.T("Too many reset requests from your network; wait %d min and try again.", int((wait+time.Minute-1)/time.Minute)),
+			Data:  forgotData{Mail: true}})
+	}
+	if email, ok := forgotAddress(string(ctx.PostArgs().Peek("email"))); ok && s.forgot.account.Allow(email, now) {
+		s.mail.askReset(email, langOf(ctx, nil))
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "forgot", view{Title: "Forgot the password?", CSRF: s.preCSRF(ctx), Data: forgotData{Mail: true, Sent: true}})
+}
+
+// forgotAddress is the address of a reset request as users are kept
+// (visits.NormalizeEmail): lower case, trimmed. Text that is none can be
+// no user's, and is sent nothing (and told what any address is told).
+func forgotAddress(raw string) (string, bool) {
+	if len(raw) > 1024 {
+		return "", false
+	}
+	email, err := visits.NormalizeEmail(raw)
+	return email, err == nil
+}
+
+type resetData struct{ Token, Email string }
+
+// noReferrer keeps a page's URL, which holds a one-time token, out of
+// the Referer of what the page loads or links to.
+func noReferrer(ctx *fasthttp.RequestCtx) { ctx.Response.Header.Set("Referrer-Policy", "no-referrer") }
+
+// resetPage is GET /reset?token=: the new password's form.
+func (s *dashboardHandlers) resetPage(ctx *fasthttp.RequestCtx) error {
+	noReferrer(ctx)
+	token := string(ctx.QueryArgs().Peek("token"))
+	u, err := s.accounts.CheckReset(token)
+	if err != nil {
+		return err
+	}
+	err = s.pages.render(ctx, fasthttp.StatusOK, "reset", view{Title: "Set a new password", CSRF: s.preCSRF(ctx), Data: resetData{Token: token, Email: u.Email}})
+	noReferrer(ctx)
+	return err
+}
+
+// resetPost is POST /reset: the link's user gets the password, every
+// other session of theirs ends, this browser is signed in, and the link is
+// used up.
+func (s *dashboardHandlers) resetPost(ctx *fasthttp.RequestCtx) error {
+	noReferrer(ctx)
+	if err := s.checkPreCSRF(ctx); err != nil {
+		return err
+	}
+	args := ctx.PostArgs()
+	token := string(args.Peek("token"))
+	cookie, _, u, err := s.accounts.ResetPassword(ctx, token, string(args.Peek("password")))
+	if errors.Is(err, accounts.ErrInvalid) {
+		cu, cerr := s.accounts.CheckReset(token)
+		if cerr != nil {
+			return cerr
+		}
+		err = s.pages.render(ctx, fasthttp.StatusBadRequest, "reset", view{Title: "Set a new password", CSRF: s.preCSRF(ctx),
+			Error: errText(s.pages.printer(ctx, nil), err), Data: resetData{Token: token, Email: cu.Email}})
+		noReferrer(ctx)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	s.setCookie(ctx, sessionCookie, cookie, accounts.SessionTTL)
+	if u.Lang != "" {
+		s.setCookie(ctx, langCookie, u.Lang, 365*24*time.Hour)
+	}
+	s.seeOther(ctx, "/account?done=reset")
+	return nil
+}

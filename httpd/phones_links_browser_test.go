@@ -1,0 +1,171 @@
+package httpd_test
+
+// Browser tests of the links and places a site's number is written in
+// besides text: links that dial, which are replaced, and those the
+// snippet leaves as the page wrote them.
+
+import (
+	"testing"
+	"time"
+)
+
+// A link that dials the site's number is given the visitor's number,
+// whatever the case of its scheme (a URL's scheme is case-insensitive:
+// TEL: and Tel: dial as tel: does) and also when it dials through callto:
+// (Skype and the softphones that register it). A sip: link, which names
+// an account at the site's SIP server, and messenger links (WhatsApp,
+// Telegram, Viber: an account of the site's number, which a tracking
+// number does not have) go where the page said; so do numbers in form
+// fields (a visitor's, or an example of how to type one) and in scripts
+// and styles.
+func TestSnippetPhonesDialLinks(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, "", `<a id="upper" href="TEL:+74872751404">Позвонить</a>
+<a id="title" href="Tel:8 (487) 275-14-04">Позвонить</a>
+<a id="callto" href="callto:+74872751404">Skype</a>
+<a id="escaped" href="tel:%2B7%20487%20275-14-04">Позвонить</a>
+<a id="other" href="tel:+74951112233">Другой номер</a>
+<a id="sip" href="sip:+74872751404@sip.example.ru">SIP</a>
+<a id="wa" href="https://wa.me/74872751404">WhatsApp</a>
+<a id="tg" href="https://t.me/+74872751404">Telegram</a>
+<a id="viber" href="viber://chat?number=%2B74872751404">Viber</a>
+<input id="field" value="8 (487) 275-14-04" placeholder="8 (487) 275-14-04">
+<script id="script">var sitePhone = "8 (487) 275-14-04";</script>
+<style id="style">/* 8 (487) 275-14-04 */</style>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	got := eval[map[string]string](t, f, `(function () {
+  var o = {}, $ = function (id) { return document.getElementById(id); };
+  ["upper", "title", "callto", "escaped", "other", "sip", "wa", "tg", "viber"].forEach(function (id) { o[id] = $(id).getAttribute("href"); });
+  o.value = $("field").value;
+  o.placeholder = $("field").getAttribute("placeholder");
+  o.script = $("script").textContent;
+  o.style = $("style").textContent;
+  return o;
+})()`)
+	want := map[string]string{
+		"upper":       "tel:+74950000001",
+		"title":       "tel:+74950000001",
+		"callto":      "callto:+74950000001",
+		"escaped":     "tel:+74950000001",
+		"other":       "tel:+74951112233",
+		"sip":         "sip:+74872751404@sip.example.ru",
+		"wa":          "https://wa.me/74872751404",
+		"tg":          "https://t.me/+74872751404",
+		"viber":       "viber://chat?number=%2B74872751404",
+		"value":       "8 (487) 275-14-04",
+		"placeholder": "8 (487) 275-14-04",
+		"script":      `var sitePhone = "8 (487) 275-14-04";`,
+		"style":       "/* 8 (487) 275-14-04 */",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	// The links show no number: each site number they dial is reported once.
+	me.getters(t, `{
+"getPhones": [
+  {"id": "number=74872751404", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"},
+  {"id": "number=84872751404", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"}],
+"getDTPhones": null,
+"all": {"number=74872751404": "74950000001", "number=84872751404": "74950000001"},
+"static": {"74950000001": ["number=74872751404", "number=84872751404"]},
+"dynamic": {}}`)
+	f.noExceptions(t)
+}
+
+// A framework that points a link at the site's number after the page has
+// loaded, in a scheme of another case, has it replaced too with
+// setDynamicalReplacement, before the page is painted again.
+func TestSnippetPhonesDialLinkChanged(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, `var __cs = __cs || []; __cs.push(["setDynamicalReplacement", true]);`,
+		`<p>Звоните: <a id="l" href="#">Позвонить</a></p>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	got := eval[string](t, f, `new Promise(function (done) {
+  var a = document.getElementById("l");
+  a.setAttribute("href", "TEL:84872751404");
+  // After the mutation's microtask, before any paint.
+  Promise.resolve().then(function () { done(a.getAttribute("href")); });
+})`)
+	if want := "tel:+74950000001"; got != want {
+		t.Errorf("a link pointed at the site's number shows %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
+// A number in an element's title (what a hover shows) or aria-label (what a
+// screen reader says in place of the element's text) is the visitor's, in
+// its format, as the text beside it is: a visitor who calls the number they
+// heard is tracked. An attribute that holds no site number, or one inside a
+// longer run of digits, stays as written.
+func TestSnippetPhonesLabels(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, "", `<a id="icon" href="tel:+74872751404" aria-label="Позвонить: 8 (487) 275-14-04"><svg width="10" height="10"></svg></a>
+<p id="hover" title="+7 487 275 14 04, с 9 до 18">Телефон: 8 (487) 275-14-04</p>
+<span class="comagic_phone" id="target" title="8 (487) 275-14-04">звоните нам</span>
+<button id="plain" title="Отправить" aria-label="Заказ 184872751404">OK</button>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	got := eval[map[string]string](t, f, `(function () {
+  var o = {}, $ = function (id) { return document.getElementById(id); };
+  o.icon = $("icon").getAttribute("aria-label");
+  o.hover = $("hover").title;
+  o.hoverText = $("hover").textContent;
+  o.target = $("target").title;
+  o.targetText = $("target").textContent;
+  o.plain = $("plain").title + " | " + $("plain").getAttribute("aria-label");
+  return o;
+})()`)
+	want := map[string]string{
+		"icon":       "Позвонить: 8 (495) 000-00-01",
+		"hover":      "+7 495 000 00 01, с 9 до 18",
+		"hoverText":  "Телефон: 8 (495) 000-00-01",
+		"target":     "8 (495) 000-00-01",
+		"targetText": "+7 495 000-00-01",
+		"plain":      "Отправить | Заказ 184872751404",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	// A hook that says no leaves them as written, as it does the text.
+	f.page("/no", phPage(f.install, `window.__cs_onReplacePhones = function () { return false; };`,
+		`<p id="hover" title="+7 487 275 14 04">Телефон</p>`))
+	me.open(t, "/no")
+	if got := eval[string](t, f, `document.getElementById("hover").title`); got != "+7 487 275 14 04" {
+		t.Errorf("with the hook saying no, the title is %q", got)
+	}
+	f.noExceptions(t)
+}
+
+// A title or aria-label a framework sets after the page has loaded has its
+// number replaced with setDynamicalReplacement, before the page is painted
+// again; so has one of an element added with it.
+func TestSnippetPhonesLabelsChanged(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, `var __cs = __cs || []; __cs.push(["setDynamicalReplacement", true]);`,
+		`<p id="p" title="Телефон">Телефон</p><div id="box"></div>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	got := eval[string](t, f, `new Promise(function (done) {
+  var p = document.getElementById("p");
+  p.title = "8 (487) 275-14-04";
+  var b = document.createElement("button");
+  b.setAttribute("aria-label", "Позвонить +7 487 275-14-04");
+  document.getElementById("box").appendChild(b);
+  // After the mutation's microtask, before any paint.
+  Promise.resolve().then(function () { done(p.title + " | " + b.getAttribute("aria-label")); });
+})`)
+	if want := "8 (495) 000-00-01 | Позвонить +7 495 000-00-01"; got != want {
+		t.Errorf("labels set after load: %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
