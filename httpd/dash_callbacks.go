@@ -16,7 +16,8 @@ import (
 	"appliance/store"
 )
 
-// maxCallbacksShown bounds the callbacks page; the CSV export has them all.
+// maxCallbacksShown is how many callbacks a page of the callbacks list
+// shows; the CSV export has them all.
 const maxCallbacksShown = 500
 
 // callbackFilterForm is the callbacks filter as the form shows it.
@@ -24,6 +25,8 @@ type callbackFilterForm struct {
 	From, To, State, Phone string
 	Status                 string // new, in_progress, done, spam; "" any
 	Query                  string // the filter as a query string; "" when none
+	At                     uint64 // the page's cursor (pageAt)
+	Back                   string // the filter with the cursor, for a mark form to return to
 	// CSV is the export's URL with the filter; a template.URL because
 	// html/template would escape the query's "=" and "&" as one value.
 	CSV template.URL
@@ -61,6 +64,10 @@ func callbackFilter(args *fasthttp.Args, loc *time.Location) (callbacks.Filter, 
 		}
 	}
 	ff.Query = q.String()
+	if ff.At, err = pageAt(args); err != nil {
+		return f, ff, err
+	}
+	ff.Back = backWith(ff.Query, ff.At)
 	return f, ff, nil
 }
 
@@ -102,8 +109,7 @@ type callbacksData struct {
 	Rows      []callbackRow
 	Filter    callbackFilterForm
 	States    []string
-	More      bool // the list was cut at maxCallbacksShown
-	Max       int
+	Page      listPage // the links to older callbacks, when more than maxCallbacksShown are left
 	Settings  callbackSettingsForm
 	NewSecret string // shown once, right after it was made
 	Zone      string // the zone of the times: the site's
@@ -111,7 +117,7 @@ type callbacksData struct {
 
 func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site) (callbacksData, error) {
 	csrf, c := who.session.CSRF, s.clock(ctx, &who.user, site)
-	d := callbacksData{Site: site, Max: maxCallbacksShown, Zone: zoneLabel(c.loc, s.now()),
+	d := callbacksData{Site: site, Zone: zoneLabel(c.loc, s.now()),
 		States: []string{"pending", "sent", "failed", "no_scenario"}}
 	f, ff, err := callbackFilter(ctx.QueryArgs(), c.loc)
 	if err != nil {
@@ -129,16 +135,20 @@ func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, who signedIn
 		return d, err
 	}
 	action := "/sites/" + site.Key + "/callbacks/mark"
-	err = s.callbacks.List(ctx, site.ID, f, maxCallbacksShown+1, func(cb store.Callback) bool {
+	var next uint64
+	page := f
+	page.At = ff.At
+	err = s.callbacks.List(ctx, site.ID, page, maxCallbacksShown+1, func(cb store.Callback) bool {
 		if len(d.Rows) == maxCallbacksShown {
-			d.More = true
+			next = cb.ID
 			return false
 		}
 		d.Rows = append(d.Rows, callbackRow{View: callbacks.ViewOf(&cb, w.Groups), Time: c.at(cb.Time),
 			CallAt: c.at(cb.Delayed), Attempts: cb.Attempts, LastTry: c.at(cb.LastTry), LastCode: cb.LastCode,
-			LastError: cb.LastError, Sent: c.at(cb.Sent), Mark: markCellOf(c, action, csrf, ff.Query, cb.ID, marks[cb.ID])})
+			LastError: cb.LastError, Sent: c.at(cb.Sent), Mark: markCellOf(c, action, csrf, ff.Back, cb.ID, marks[cb.ID])})
 		return true
 	})
+	d.Page = pageLinks("/sites/"+site.Key+"/callbacks", ff.Query, ff.At, next)
 	return d, err
 }
 

@@ -15,7 +15,8 @@ import (
 	"appliance/store"
 )
 
-// maxLeadsShown bounds the leads page; the CSV export has them all.
+// maxLeadsShown is how many leads a page of the leads list shows; the
+// CSV export has them all.
 const maxLeadsShown = 500
 
 // leadFilterForm is the leads filter as the form shows it.
@@ -25,6 +26,70 @@ type leadFilterForm struct {
 	HasPhone             bool
 	Query                string       // the filter as a query string
 	CSV                  template.URL // the export link with the filter
+	// At is the page's cursor (pageAt); Back is the filter with it, for
+	// a mark form to return to the same page.
+	At   uint64
+	Back string
+}
+
+// listPage is the paging of a long list (leads, callbacks, calls):
+// a page holds the newest records from its cursor on (?at=ID, the record
+// the page starts at: ids and starts, not offsets, so that records that
+// arrive meanwhile shift nothing), and links to the next older page and
+// back to the newest.
+type listPage struct {
+	Older  string // the next page's URL; "" on the last page
+	Newest string // the first page's URL; "" on the first page
+}
+
+// pageAt reads a list's cursor, ?at=ID; 0 when there is none.
+func pageAt(args *fasthttp.Args) (uint64, error) {
+	v := args.Peek("at")
+	if len(v) == 0 {
+		return 0, nil
+	}
+	at, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil || at == 0 {
+		return 0, errorf(fasthttp.StatusBadRequest, "The page's address names no record to start at; open the list again.")
+	}
+	return at, nil
+}
+
+// pageLinks are the links of a list page at path with the filter query:
+// next is the first record the page did not show (0: none).
+func pageLinks(path, query string, at, next uint64) listPage {
+	var p listPage
+	with := func(at uint64) string {
+		q := fasthttp.AcquireArgs()
+		defer fasthttp.ReleaseArgs(q)
+		q.Parse(query)
+		if at != 0 {
+			q.Add("at", strconv.FormatUint(at, 10))
+		}
+		if q.Len() == 0 {
+			return path
+		}
+		return path + "?" + q.String()
+	}
+	if next != 0 {
+		p.Older = with(next)
+	}
+	if at != 0 {
+		p.Newest = with(0)
+	}
+	return p
+}
+
+// backWith is a filter query with a page's cursor, for a mark form to
+// come back to the same page.
+func backWith(query string, at uint64) string {
+	if at == 0 {
+		return query
+	}
+	if query != "" {
+		query += "&"
+	}
+	return query + "at=" + strconv.FormatUint(at, 10)
 }
 
 // leadFilter reads the filter of the leads page and export from the query:
@@ -57,6 +122,10 @@ func leadFilter(args *fasthttp.Args, loc *time.Location) (leads.Filter, leadFilt
 		q.Add("phone", "1")
 	}
 	ff.Query = q.String()
+	if ff.At, err = pageAt(args); err != nil {
+		return f, ff, err
+	}
+	ff.Back = backWith(ff.Query, ff.At)
 	return f, ff, nil
 }
 
@@ -92,9 +161,8 @@ type leadsData struct {
 	Site   *store.Site
 	Leads  []leadRow
 	Filter leadFilterForm
-	More   bool // the list was cut at maxLeadsShown
-	Max    int
-	Zone   string // the zone of the times: the site's
+	Zone   string   // the zone of the times: the site's
+	Page   listPage // the links to older leads, when more than maxLeadsShown are left
 }
 
 // leadsPage is GET /sites/KEY/leads: the site's leads, newest first.
@@ -109,19 +177,22 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	}
 	ff.CSV = exportLink(site.Key, "leads.csv", ff.Query)
 	c := s.clock(ctx, &who.user, site)
-	d := leadsData{Site: site, Filter: ff, Max: maxLeadsShown, Zone: zoneLabel(c.loc, s.now())}
+	d := leadsData{Site: site, Filter: ff, Zone: zoneLabel(c.loc, s.now())}
 	marks, err := s.leads.Marks(ctx, site.ID)
 	if err != nil {
 		return err
 	}
 	action := "/sites/" + site.Key + "/leads/mark"
-	err = s.leads.List(ctx, site.ID, f, maxLeadsShown+1, func(l store.Lead) bool {
+	var next uint64
+	page := f
+	page.At = ff.At
+	err = s.leads.List(ctx, site.ID, page, maxLeadsShown+1, func(l store.Lead) bool {
 		if len(d.Leads) == maxLeadsShown {
-			d.More = true
+			next = l.ID
 			return false
 		}
 		row := leadRow{View: leads.ViewOf(&l), Time: c.at(l.Time),
-			Mark: markCellOf(c, action, who.session.CSRF, ff.Query, l.ID, marks[l.ID])}
+			Mark: markCellOf(c, action, who.session.CSRF, ff.Back, l.ID, marks[l.ID])}
 		if l.IsSale && l.SaleCost != 0 {
 			row.Cost = moneyText(c.tr, l.SaleCost)
 		}
@@ -131,6 +202,7 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	if err != nil {
 		return err
 	}
+	d.Page = pageLinks("/sites/"+site.Key+"/leads", ff.Query, ff.At, next)
 	return s.renderSite(ctx, who, site, "leads", view{Title: "Leads · " + site.Name, User: &who.user, CSRF: who.session.CSRF, Data: d})
 }
 

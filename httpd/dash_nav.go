@@ -19,6 +19,7 @@ type siteNav struct {
 	Settings     bool   // the caller may change the site
 	NewLeads     int
 	NewCallbacks int
+	Query        string // the search field's text: the search page's query
 }
 
 // siteNav is the navigation for who on the page current of site.

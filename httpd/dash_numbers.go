@@ -325,7 +325,8 @@ func (s *dashboardHandlers) numbersEdit(ctx *fasthttp.RequestCtx, site *store.Si
 	return errorf(fasthttp.StatusBadRequest, "Unknown action %q.", action)
 }
 
-// maxCallsShown bounds the calls page; the CSV export has them all.
+// maxCallsShown is how many calls a page of the calls list shows; the
+// CSV export has them all.
 const maxCallsShown = 500
 
 type callsData struct {
@@ -335,9 +336,8 @@ type callsData struct {
 	Total tracking.CallDay
 	// Unattributed is Total's calls that were not attributed.
 	Unattributed int64
-	More         bool
-	Max          int
-	Zone         string // the zone of the times: the site's
+	Zone         string   // the zone of the times: the site's
+	Page         listPage // the links to older calls, when more than maxCallsShown are left
 }
 
 type callRow struct {
@@ -354,23 +354,34 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 		return err
 	}
 	c := s.clock(ctx, &who.user, site)
-	d := callsData{Site: site, Max: maxCallsShown, Zone: zoneLabel(c.loc, s.now())}
+	d := callsData{Site: site, Zone: zoneLabel(c.loc, s.now())}
 	pools := map[uint32]string{}
 	for _, p := range s.numbers.Config(site.ID).Pools {
 		pools[p.ID] = p.Name
 	}
-	err = s.numbers.ListCalls(ctx, site.ID, time.Time{}, maxCallsShown+1, func(call store.Call) bool {
+	at, err := pageAt(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	var next uint64
+	row := func(call store.Call) bool {
 		if len(d.Calls) == maxCallsShown {
-			d.More = true
+			next = call.ID
 			return false
 		}
 		s.shownChannel(&call)
 		d.Calls = append(d.Calls, callRow{Call: call, When: c.at(call.Time), Pool: pools[call.Pool]})
 		return true
-	})
+	}
+	if at != 0 {
+		err = s.numbers.ListCallsAt(ctx, site.ID, at, maxCallsShown+1, row)
+	} else {
+		err = s.numbers.ListCalls(ctx, site.ID, time.Time{}, maxCallsShown+1, row)
+	}
 	if err != nil {
 		return err
 	}
+	d.Page = pageLinks("/sites/"+site.Key+"/calls", "", at, next)
 	// The site's last 30 days, as the reports' 30 days (counted back on
 	// the site's calendar, not the server's).
 	now := s.now().In(c.loc)

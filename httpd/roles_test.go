@@ -133,6 +133,8 @@ var leastRole = map[string]string{
 	"GET /sites/*/reports/properties":     accounts.RoleManager,
 	"GET /sites/*/reports/properties.csv": accounts.RoleManager,
 	"GET /sites/*/visitors/*":             accounts.RoleOperator,
+	// The search shows leads and calls, which an operator does not see.
+	"GET /sites/*/search": accounts.RoleManager,
 }
 
 // leastAdminRole is the same for the admin API: what a dashboard user

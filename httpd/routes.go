@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/ratelimit"
+	"appliance/httpd/search"
 	"appliance/httpd/visitors"
 	"appliance/internal/memo"
 	"appliance/store"
@@ -65,6 +66,7 @@ func (s *Server) publicRoutes() *router {
 	}
 	dash.mount(r)
 	(&visitorPage{dashboardHandlers: dash, cards: cards}).mount(r)
+	(&searchPage{dashboardHandlers: dash, search: search.New(s.db)}).mount(r)
 	return r
 }
 

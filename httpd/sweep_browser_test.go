@@ -53,6 +53,7 @@ var sweepURLs = map[string]string{
 var sweepExtra = []string{
 	"/sites/KEY/numbers?test_url=" + url.QueryEscape("https://shop.example.com/?utm_source=yandex&utm_medium=cpc&utm_campaign=black_friday_2026"),
 	"/sites/KEY/leads?status=spam&form=no-such-form",
+	"/sites/KEY/search?q=" + url.QueryEscape("8 912 345 67 89"),
 	"/sites/no-such-site/leads",
 }
 

@@ -233,6 +233,15 @@ const (
 	// from the number is tied to them (caller-ID match).
 	prefixPhoneVisitor byte = 'J'
 
+	// prefixEmailVisitor + site id (uint32 BE) + len(email) (1 byte) +
+	// email (lower case, at most 255 bytes) + visitor id (uint64 BE) ->
+	// nothing: the visitors of the site who gave that email address as
+	// their contact (addVisitorInfo, /vc/s/), written in the same durable
+	// write as the visitor record, so that the site's search finds a
+	// visitor by it. IndexVisitorEmails builds it for visitors stored
+	// before it existed.
+	prefixEmailVisitor byte = 'U'
+
 	// prefixExport + seq (uint64 BE) -> ExportEntry (export.go): the
 	// export log, what is still to be published to the event stream
 	// (export/), in commit order. Tx.Export queues an entry naming a

@@ -296,3 +296,84 @@ func (d *DB) IndexVisitors(ctx context.Context) error {
 	}
 	return nil
 }
+
+// MaxIndexedEmail is the longest email the email index keys.
+const MaxIndexedEmail = 255
+
+// EmailVisitorPrefix is the key prefix of the visitors of site who gave
+// email (lower case, at most MaxIndexedEmail bytes).
+func EmailVisitorPrefix(site uint32, email string) []byte {
+	b := binary.BigEndian.AppendUint32(key1(prefixEmailVisitor, 5+len(email)+8), site)
+	b = append(b, byte(len(email)))
+	return append(b, email...)
+}
+
+// EmailVisitorKey is the key of the email index entry of visitor, who
+// gave email on site.
+func EmailVisitorKey(site uint32, email string, visitor uint64) []byte {
+	return binary.BigEndian.AppendUint64(EmailVisitorPrefix(site, email), visitor)
+}
+
+// IndexEmail records within tx that visitor gave email (lower case) as
+// their contact on site. An empty or overlong email, or visitor 0, is not
+// indexed.
+func IndexEmail(tx *Tx, site uint32, email string, visitor uint64) {
+	if email == "" || len(email) > MaxIndexedEmail || visitor == 0 {
+		return
+	}
+	tx.Set(EmailVisitorKey(site, email, visitor), nil)
+}
+
+// EmailVisitors calls fn with each visitor of site who gave email (lower
+// case) as their contact, in id order, until fn returns false.
+func (d *DB) EmailVisitors(ctx context.Context, site uint32, email string, fn func(visitor uint64) bool) error {
+	if email == "" || len(email) > MaxIndexedEmail {
+		return nil
+	}
+	prefix := EmailVisitorPrefix(site, email)
+	err := d.ScanPrefix(ctx, prefix, false, 0, func(k, _ []byte) bool {
+		if len(k) != len(prefix)+8 {
+			return true
+		}
+		return fn(binary.BigEndian.Uint64(k[len(prefix):]))
+	})
+	if err != nil {
+		return fmt.Errorf("visitors by email: %w", err)
+	}
+	return nil
+}
+
+// IndexVisitorEmails builds the email index of the visitors stored before
+// it existed, once per store (MetaKey "email-index"; a new store is marked
+// at its first start): each email of a visitor's contacts gets its entry.
+// The server runs it as it starts, before it serves; it reads every
+// visitor record once.
+func (d *DB) IndexVisitorEmails(ctx context.Context) error {
+	if built, err := d.indexBuilt("email-index"); built || err != nil {
+		if err != nil {
+			return fmt.Errorf("index visitor emails: %w", err)
+		}
+		return nil
+	}
+	w := &indexWriter{d: d, ctx: ctx}
+	err := d.ScanPrefix(ctx, []byte{prefixVisitor}, false, 0, func(_, v []byte) bool {
+		if vr, err := DecodeVisitor(v); err == nil {
+			for _, e := range vr.Emails {
+				if e != "" && len(e) <= MaxIndexedEmail {
+					w.add(EmailVisitorKey(vr.Site, e, vr.ID))
+				}
+			}
+		}
+		return w.err == nil
+	})
+	if err == nil {
+		err = w.flush()
+	}
+	if err == nil {
+		err = d.Set(ctx, MetaKey("email-index"), []byte{1})
+	}
+	if err != nil {
+		return fmt.Errorf("index visitor emails: %w", err)
+	}
+	return nil
+}

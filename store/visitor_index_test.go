@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -180,5 +181,56 @@ func TestIndexVisitorsNewAndLargeStores(t *testing.T) {
 	}
 	if _, err := db.Get(VisitorItemKey(sessions%100+1, ItemSession, sessions)); err != nil {
 		t.Errorf("the last session's entry: %v", err)
+	}
+}
+
+// The email index gives the visitors of one site who gave exactly that
+// email, not a longer one it begins, nor another site's; and a store from
+// before it gets its entries built once from the visitor records.
+func TestEmailVisitors(t *testing.T) {
+	db := openTest(t)
+	ctx := t.Context()
+	if err := db.Update(ctx, func(tx *Tx) error {
+		IndexEmail(tx, 1, "a@b.ru", 10)
+		IndexEmail(tx, 1, "a@b.ru", 12)
+		IndexEmail(tx, 1, "a@b.rus", 11)
+		IndexEmail(tx, 2, "a@b.ru", 13)
+		IndexEmail(tx, 1, "", 14)
+		IndexEmail(tx, 1, "x@y.ru", 0)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := func(site uint32, email string) []uint64 {
+		var out []uint64
+		if err := db.EmailVisitors(ctx, site, email, func(v uint64) bool { out = append(out, v); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if g := got(1, "a@b.ru"); !slices.Equal(g, []uint64{10, 12}) {
+		t.Errorf("site 1 a@b.ru: %v, want [10 12]", g)
+	}
+	if g := got(2, "a@b.ru"); !slices.Equal(g, []uint64{13}) {
+		t.Errorf("site 2 a@b.ru: %v, want [13]", g)
+	}
+	if g := got(1, "x@y.ru"); g != nil {
+		t.Errorf("visitor 0 indexed: %v", g)
+	}
+
+	v := Visitor{ID: 20, Site: 3, Emails: []string{"old@mail.ru", "second@mail.ru"}}
+	if err := db.Set(ctx, VisitorKey(v.ID), v.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Delete(ctx, MetaKey("email-index")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.IndexVisitorEmails(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range v.Emails {
+		if g := got(3, e); !slices.Equal(g, []uint64{20}) {
+			t.Errorf("built %s: %v, want [20]", e, g)
+		}
 	}
 }

@@ -76,6 +76,9 @@ type Filter struct {
 	Phone     string
 	PhoneText string
 	Status    string // staff's mark: leads.StatusNew, StatusDone, StatusSpam; "" any
+	// At starts the list at the callback with this id and goes on to
+	// older ones (a page of a long list); 0: from the newest.
+	At uint64
 }
 
 func (f *Filter) match(cb *store.Callback) bool {
@@ -129,7 +132,12 @@ func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn
 	}
 	n := 0
 	var derr error
-	err := s.db.ScanPrefix(ctx, store.CallbackPrefix(site), true, 0, func(k, v []byte) bool {
+	prefix := store.CallbackPrefix(site)
+	upper := store.PrefixEnd(prefix)
+	if f.At != 0 {
+		upper = append(store.CallbackKey(site, f.At), 0)
+	}
+	err := s.db.Scan(ctx, prefix, upper, true, 0, func(k, v []byte) bool {
 		id, _ := store.IDFromKey(k)
 		cb, err := store.DecodeCallback(id, v)
 		if err != nil {

@@ -62,6 +62,10 @@ type Filter struct {
 	HasPhone bool      // only leads with a phone
 	Sale     string    // "yes" only sales, "no" only non-sales, "" both
 	Status   string    // StatusNew, StatusDone, StatusSpam; "" any
+	// At starts the list at the lead with this id and goes on to older
+	// ones (a page of a long list: the id is where the page before
+	// stopped); 0: from the newest.
+	At uint64
 }
 
 func (f *Filter) match(l *store.Lead) bool {
@@ -97,7 +101,12 @@ func (s *Service) List(ctx context.Context, site uint32, f Filter, limit int, fn
 	}
 	n := 0
 	var derr error
-	err := s.db.ScanPrefix(ctx, store.LeadPrefix(site), true, 0, func(k, v []byte) bool {
+	prefix := store.LeadPrefix(site)
+	upper := store.PrefixEnd(prefix)
+	if f.At != 0 {
+		upper = append(store.LeadKey(site, f.At), 0)
+	}
+	err := s.db.Scan(ctx, prefix, upper, true, 0, func(k, v []byte) bool {
 		id, _ := store.IDFromKey(k)
 		l, err := store.DecodeLead(id, v)
 		if err != nil {

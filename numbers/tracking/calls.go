@@ -351,9 +351,33 @@ func (t *Tracker) session(site uint32, id uint64) (*store.Session, error) {
 // returns false or limit calls were given (limit <= 0: all). Calls that
 // started before from are not read.
 func (t *Tracker) ListCalls(ctx context.Context, site uint32, from time.Time, limit int, fn func(store.Call) bool) error {
+	prefix := store.CallStartPrefix(site)
+	return t.listCalls(ctx, site, from, prefix, store.PrefixEnd(prefix), limit, fn)
+}
+
+// ListCallsAt is ListCalls from the call at (id) on: it and the calls
+// that started before it (or with it, reported earlier), latest first. A
+// call the site does not have is ErrNoCall.
+func (t *Tracker) ListCallsAt(ctx context.Context, site uint32, at uint64, limit int, fn func(store.Call) bool) error {
+	v, err := t.db.Get(store.CallKey(site, at))
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNoCall.Errorf("call %d", at)
+	}
+	var c store.Call
+	if err == nil {
+		c, err = store.DecodeCall(at, v)
+	}
+	if err != nil {
+		return fmt.Errorf("list calls: call %d: %w", at, err)
+	}
+	upper := append(store.CallStartKey(site, c.Time, at), 0)
+	return t.listCalls(ctx, site, time.Time{}, store.CallStartPrefix(site), upper, limit, fn)
+}
+
+func (t *Tracker) listCalls(ctx context.Context, site uint32, from time.Time, lower, upper []byte, limit int, fn func(store.Call) bool) error {
 	n := 0
 	var derr error
-	err := t.db.ScanPrefix(ctx, store.CallStartPrefix(site), true, 0, func(k, _ []byte) bool {
+	err := t.db.Scan(ctx, lower, upper, true, 0, func(k, _ []byte) bool {
 		started, id, ok := store.ParseCallStartKey(k)
 		if !ok {
 			return true

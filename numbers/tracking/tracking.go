@@ -56,6 +56,7 @@ var (
 	ErrNoStatic  = usererr.New("tracking", 404, "no such static number").ReasonFirst()
 	ErrVisitor   = errors.New("tracking: no visitor")
 	ErrNoSession = usererr.New("tracking", 404, "no such session").ReasonFirst()
+	ErrNoCall    = usererr.New("tracking", 404, "no such call").ReasonFirst() // a page of calls from a call the site does not have
 	ErrOtherSite = errors.New("tracking: the number belongs to another site")
 )
 

@@ -1,0 +1,475 @@
+// Package search finds what a site holds on one person, the "who is
+// this?" of a site owner with a customer on the line: the leads, callback
+// requests, calls and chats that name them, and the visitors they were.
+//
+// A query is read once (Parse) into what it can be: a phone number in any
+// written form, normalised by the one phone rule (numbers.ParsePhone) in
+// the site's region; an email address; a record's number; and always text,
+// matched case-insensitively (Cyrillic included) as a substring of names,
+// messages, comments and contacts as typed. A record matches when any of
+// them does. Search reads every lead, callback and call of the site, newest
+// first (a scan: see README, Performance, for what it costs), keeps the
+// first few of each kind and counts them all; the visitors are those the
+// matching records name, the one who last left the phone number (the
+// store's phone index), those who gave the email as their contact (its
+// email index) and the one whose number the query is, and the
+// chats are those visitors' and the one the query names.
+package search
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"appliance/internal/usererr"
+	"appliance/numbers"
+	"appliance/store"
+)
+
+// MaxQuery bounds a query, in bytes.
+const MaxQuery = 200
+
+// minDigits is how many digits a query written as a number needs before
+// it is matched against phone numbers as a part of one ("1234567" finds
+// +7 916 123-45-67); fewer would find half the site.
+const minDigits = 5
+
+// ErrQuery is a query that cannot be searched for.
+var ErrQuery = usererr.New("search", 400, "bad search")
+
+// Query is a parsed search. Text is always set for a non-empty query; the
+// other fields only where the query reads as one.
+type Query struct {
+	Raw    string // as typed, trimmed
+	Text   string // lower case: a substring of a name, message, contact as typed
+	Phone  string // E.164 digits, when the query is a phone number in the region
+	Digits string // the digits of a query written as a number, at least minDigits: a part of a phone number
+	Email  string // lower case, when the query holds an "@"
+	ID     uint64 // when the query is a number (optionally after "#"): a record's id
+}
+
+// Empty reports whether q searches for nothing.
+func (q *Query) Empty() bool { return q.Text == "" }
+
+// Parse reads a query typed into the search field; region is the phone
+// region numbers without a country code are read in. An empty query (or
+// one of spaces) is the zero Query; a query over MaxQuery bytes, not
+// UTF-8, or with control characters is an ErrQuery.
+func Parse(s, region string) (Query, error) {
+	switch {
+	case len(s) > MaxQuery:
+		return Query{}, ErrQuery.Errorf("the search is longer than %d bytes", MaxQuery)
+	case !utf8.ValidString(s):
+		return Query{}, ErrQuery.Errorf("the search is not UTF-8 text")
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return Query{}, ErrQuery.Errorf("the search holds control characters")
+	}
+	raw := strings.Join(strings.Fields(s), " ")
+	if raw == "" {
+		return Query{}, nil
+	}
+	q := Query{Raw: raw, Text: strings.ToLower(raw)}
+	if strings.Contains(raw, "@") {
+		q.Email = q.Text
+	}
+	if id, err := strconv.ParseUint(strings.TrimPrefix(raw, "#"), 10, 64); err == nil && id > 0 && id < 1<<53 {
+		q.ID = id
+	}
+	if strings.Trim(raw, "0123456789 +-().") == "" {
+		if d := numbers.Digits(raw); len(d) >= minDigits {
+			q.Digits = d
+		}
+		if p, err := numbers.ParsePhone(raw, region); err == nil {
+			q.Phone = p.Digits
+		}
+	}
+	return q, nil
+}
+
+// phone reports whether p (E.164 digits) is the query's number, or holds
+// the digits it was written with (a part of a number: "1234567" finds
+// +7 916 123-45-67, which in the region may read as a whole local number).
+func (q *Query) phone(p string) bool {
+	return p != "" && (q.Phone != "" && p == q.Phone || q.Digits != "" && strings.Contains(p, q.Digits))
+}
+
+// text reports whether any of fields holds the query's text, ignoring
+// case.
+func (q *Query) text(fields ...string) bool {
+	for _, f := range fields {
+		if len(f) >= len(q.Text) && containsFold(f, q.Text) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s holds lower (lower case) in any case.
+func containsFold(s, lower string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		return strings.Contains(strings.ToLower(s), lower)
+	}
+	// The common case, ASCII text, without a lowered copy.
+	n := len(lower)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], lower) {
+			return true
+		}
+	}
+	return false
+}
+
+func (q *Query) lead(l *store.Lead) bool {
+	return q.ID != 0 && l.ID == q.ID || q.phone(l.Phone) || q.Email != "" && l.Email == q.Email ||
+		q.text(l.Name, l.Message, l.EmailRaw, l.PhoneRaw, l.FormName)
+}
+
+func (q *Query) callback(c *store.Callback) bool {
+	return q.ID != 0 && c.ID == q.ID || q.phone(c.Phone) || q.text(c.PhoneRaw)
+}
+
+func (q *Query) call(c *store.Call) bool {
+	return q.ID != 0 && c.ID == q.ID || q.phone(c.Caller) || q.text(c.CallerTyped)
+}
+
+// contact reports whether a visitor's contacts (the name, phones and
+// emails their pages gave) match.
+func (q *Query) contact(v *store.Visitor) bool {
+	if q.ID != 0 && v.ID == q.ID || q.text(v.Name) || q.text(v.PhonesTyped...) || q.text(v.EmailsTyped...) {
+		return true
+	}
+	for _, p := range v.Phones {
+		if q.phone(p) {
+			return true
+		}
+	}
+	for _, e := range v.Emails {
+		if q.Email != "" && e == q.Email || q.text(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// sieve tells, from a record's encoded bytes, whether it may match a
+// query, so that only those are decoded: a search reads every record of a
+// site, and decoding each (its strings copied) and lower-casing its text
+// was nine tenths of a search's CPU (BenchmarkSiteSearch). It never says
+// no to a record that matches: the fields a query is matched against are
+// stored as they are (strings as their UTF-8 bytes), so a record whose
+// field holds the query's digits or, case aside, its text holds them in
+// its encoding too; what it lets through that does not match (a hit that
+// spans two fields), the decoded match turns away.
+type sieve struct {
+	phone, digits []byte
+	text          string
+	first         [256]bool // the bytes a match of the text can start with
+}
+
+func newSieve(q *Query) *sieve {
+	s := &sieve{phone: []byte(q.Phone), digits: []byte(q.Digits), text: q.Text}
+	r0, _ := utf8.DecodeRuneInString(q.Text)
+	for _, r := range lowersTo(r0) {
+		s.first[utf8.AppendRune(nil, r)[0]] = true
+	}
+	if r0 == utf8.RuneError { // what any byte that is no UTF-8 reads as
+		for c := 0x80; c < 0x100; c++ {
+			s.first[c] = true
+		}
+	}
+	return s
+}
+
+// lowerOutsideFold are the runes whose lower case is not among their
+// case-fold orbit (unicode.SimpleFold): İ lowers to i, but i folds only
+// with I. TestLowerOutsideFold checks the list against every rune.
+var lowerOutsideFold = [...]rune{'\u0130'}
+
+// lowersTo lists the runes that lower (unicode.ToLower) to r, r among
+// them.
+func lowersTo(r rune) []rune {
+	out := []rune{r}
+	for x := unicode.SimpleFold(r); x != r; x = unicode.SimpleFold(x) {
+		if unicode.ToLower(x) == r {
+			out = append(out, x)
+		}
+	}
+	for _, x := range lowerOutsideFold {
+		if unicode.ToLower(x) == r {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// may reports whether the record encoded as b may match.
+func (s *sieve) may(b []byte) bool {
+	if len(s.phone) > 0 && bytes.Contains(b, s.phone) || len(s.digits) > 0 && bytes.Contains(b, s.digits) {
+		return true
+	}
+	for i := range b {
+		if s.first[b[i]] && hasFoldPrefix(b[i:], s.text) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasFoldPrefix reports whether b begins with runes that lower (as
+// strings.ToLower lowers them, rune by rune) to lower.
+func hasFoldPrefix(b []byte, lower string) bool {
+	for _, want := range lower {
+		if len(b) == 0 {
+			return false
+		}
+		if c := b[0]; c < utf8.RuneSelf { // ASCII lowers to ASCII
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if rune(c) != want {
+				return false
+			}
+			b = b[1:]
+			continue
+		}
+		r, size := utf8.DecodeRune(b)
+		if r != want && unicode.ToLower(r) != want {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
+}
+
+// Found is what one kind of record matched: the first Limit of them,
+// newest first, and how many there were.
+type Found[T any] struct {
+	Shown []T
+	Total int
+}
+
+// Cut reports whether some matches are not shown.
+func (f *Found[T]) Cut() bool { return f.Total > len(f.Shown) }
+
+func (f *Found[T]) add(limit int, v T) {
+	f.Total++
+	if len(f.Shown) < limit {
+		f.Shown = append(f.Shown, v)
+	}
+}
+
+// Result is what a search found on a site.
+type Result struct {
+	Leads     Found[store.Lead]
+	Callbacks Found[store.Callback]
+	Calls     Found[store.Call]
+	Chats     Found[store.Chat]
+	Visitors  Found[Visitor]
+}
+
+// Total is how many records matched, of every kind.
+func (r *Result) Total() int {
+	return r.Leads.Total + r.Callbacks.Total + r.Calls.Total + r.Chats.Total + r.Visitors.Total
+}
+
+// Visitor is a visitor a search found, and whether their own contacts
+// matched (else a record of theirs did).
+type Visitor struct {
+	store.Visitor
+	Contact bool
+}
+
+// DefaultLimit is how many of each kind a search shows when asked for no
+// number.
+const DefaultLimit = 50
+
+// maxVisitors bounds the visitors a search reads (each is a Get, and
+// their chats a scan): the matching records' first visitors.
+const maxVisitors = 200
+
+// Searcher searches the sites of a store.
+type Searcher struct{ db *store.DB }
+
+// New is a Searcher over db.
+func New(db *store.DB) *Searcher { return &Searcher{db: db} }
+
+// Search finds what site holds that q matches, at most limit of each kind
+// shown (limit <= 0: DefaultLimit), every match counted. An empty q finds
+// nothing.
+func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) (Result, error) {
+	var r Result
+	if q.Empty() {
+		return r, nil
+	}
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	sv := newSieve(&q)
+	var visitors []uint64 // in the order found, deduplicated below
+	seen := map[uint64]bool{}
+	visitor := func(id uint64) {
+		if id != 0 && !seen[id] && len(visitors) < maxVisitors {
+			seen[id] = true
+			visitors = append(visitors, id)
+		}
+	}
+	err := scan(ctx, s.db, store.LeadPrefix(site), func(id uint64, v []byte) error {
+		if id != q.ID && !sv.may(v) {
+			return nil
+		}
+		l, err := store.DecodeLead(id, v)
+		if err != nil {
+			return fmt.Errorf("lead %d: %w", id, err)
+		}
+		if q.lead(&l) {
+			r.Leads.add(limit, l)
+			visitor(l.Visitor)
+		}
+		return nil
+	})
+	if err == nil {
+		err = scan(ctx, s.db, store.CallbackPrefix(site), func(id uint64, v []byte) error {
+			if id != q.ID && !sv.may(v) {
+				return nil
+			}
+			c, err := store.DecodeCallback(id, v)
+			if err != nil {
+				return fmt.Errorf("callback %d: %w", id, err)
+			}
+			if q.callback(&c) {
+				r.Callbacks.add(limit, c)
+				visitor(c.Visitor)
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = scan(ctx, s.db, store.CallPrefix(site), func(id uint64, v []byte) error {
+			if id != q.ID && !sv.may(v) {
+				return nil
+			}
+			c, err := store.DecodeCall(id, v)
+			if err != nil {
+				return fmt.Errorf("call %d: %w", id, err)
+			}
+			if q.call(&c) {
+				r.Calls.add(limit, c)
+				visitor(c.Visitor)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return r, fmt.Errorf("search: %w", err)
+	}
+	// A call's id is the order it was reported in; show them by start.
+	slices.SortStableFunc(r.Calls.Shown, func(a, b store.Call) int { return cmp.Compare(b.Time, a.Time) })
+
+	// The visitors: who left the number last, whose id the query is, and
+	// who the matching records name.
+	if q.Phone != "" {
+		p, ok, err := s.db.LookupPhone(site, q.Phone)
+		if err != nil {
+			return r, fmt.Errorf("search: %w", err)
+		}
+		if ok {
+			visitor(p.Visitor)
+		}
+	}
+	if q.Email != "" {
+		if err := s.db.EmailVisitors(ctx, site, q.Email, func(id uint64) bool { visitor(id); return true }); err != nil {
+			return r, fmt.Errorf("search: %w", err)
+		}
+	}
+	if q.ID != 0 {
+		visitor(q.ID)
+	}
+	chats := map[uint64]bool{}
+	for _, id := range visitors {
+		v, err := s.visitor(site, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return r, fmt.Errorf("search: %w", err)
+		}
+		r.Visitors.add(limit, Visitor{Visitor: v, Contact: q.contact(&v)})
+		err = s.db.ScanPrefix(ctx, store.VisitorItemPrefix(id, store.ItemChat), true, 0, func(k, _ []byte) bool {
+			if c, ok := store.IDFromKey(k); ok {
+				chats[c] = true
+			}
+			return true
+		})
+		if err != nil {
+			return r, fmt.Errorf("search: chats of visitor %d: %w", id, err)
+		}
+	}
+	slices.SortStableFunc(r.Visitors.Shown, func(a, b Visitor) int { return cmp.Compare(b.LastSeen, a.LastSeen) })
+	if q.ID != 0 {
+		chats[q.ID] = true
+	}
+	for id := range chats {
+		b, err := s.db.Get(store.ChatKey(site, id))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		var c store.Chat
+		if err == nil {
+			c, err = store.DecodeChat(site, id, b)
+		}
+		if err != nil {
+			return r, fmt.Errorf("search: chat %d: %w", id, err)
+		}
+		r.Chats.Shown = append(r.Chats.Shown, c)
+	}
+	slices.SortFunc(r.Chats.Shown, func(a, b store.Chat) int { return cmp.Compare(b.ID, a.ID) })
+	r.Chats.Total = len(r.Chats.Shown)
+	r.Chats.Shown = r.Chats.Shown[:min(limit, len(r.Chats.Shown))]
+	return r, nil
+}
+
+// visitor reads visitor id if it is one of site's; store.ErrNotFound
+// when it is not.
+func (s *Searcher) visitor(site uint32, id uint64) (store.Visitor, error) {
+	b, err := s.db.Get(store.VisitorKey(id))
+	if err != nil {
+		return store.Visitor{}, err
+	}
+	v, err := store.DecodeVisitor(b)
+	if err != nil {
+		return v, fmt.Errorf("visitor %d: %w", id, err)
+	}
+	if v.Site != site {
+		return v, store.ErrNotFound
+	}
+	return v, nil
+}
+
+// scan calls fn with each record under prefix (a site's family of
+// records keyed by id), newest first.
+func scan(ctx context.Context, db *store.DB, prefix []byte, fn func(id uint64, v []byte) error) error {
+	var ferr error
+	err := db.ScanPrefix(ctx, prefix, true, 0, func(k, v []byte) bool {
+		id, ok := store.IDFromKey(k)
+		if !ok {
+			return true
+		}
+		ferr = fn(id, v)
+		return ferr == nil
+	})
+	return errors.Join(err, ferr)
+}

@@ -1,0 +1,145 @@
+package search_test
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"appliance/httpd/leads"
+	"appliance/httpd/search"
+	"appliance/store"
+	"appliance/store/storetest"
+)
+
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want search.Query
+	}{
+		{"", search.Query{}},
+		{"   ", search.Query{}},
+		{"+7 916 123-45-67", search.Query{Raw: "+7 916 123-45-67", Text: "+7 916 123-45-67", Phone: "79161234567", Digits: "79161234567"}},
+		{"8(916)1234567", search.Query{Raw: "8(916)1234567", Text: "8(916)1234567", Phone: "79161234567", Digits: "89161234567"}},
+		{"89161234567", search.Query{Raw: "89161234567", Text: "89161234567", Phone: "79161234567", Digits: "89161234567", ID: 89161234567}},
+		{"#42", search.Query{Raw: "#42", Text: "#42", ID: 42}},
+		{"42", search.Query{Raw: "42", Text: "42", ID: 42}},
+		{"123-45", search.Query{Raw: "123-45", Text: "123-45", Digits: "12345"}},
+		{"  Ivan@Example.COM ", search.Query{Raw: "Ivan@Example.COM", Text: "ivan@example.com", Email: "ivan@example.com"}},
+		{"Иван   Петров", search.Query{Raw: "Иван Петров", Text: "иван петров"}},
+	} {
+		got, err := search.Parse(c.in, "RU")
+		if err != nil || got != c.want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
+		}
+	}
+	for _, in := range []string{strings.Repeat("я", 101), "a\x00", "\xff\xfe", "a\nb"} {
+		if _, err := search.Parse(in, "RU"); !errors.Is(err, search.ErrQuery) {
+			t.Errorf("Parse(%q): %v, want ErrQuery", in, err)
+		}
+	}
+}
+
+// FuzzParse: any input gives a query or ErrQuery, never a panic; a query
+// is trimmed UTF-8 text within MaxQuery, its text the lower case of what
+// was typed, its phone digits only.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "+7 916 123-45-67", "8(916)1234567", "#12", "ivan@EXAMPLE.com", "Тверь", "\xff", "a\x00b",
+		"+", "(((", "0", "18446744073709551616", "9007199254740992", strings.Repeat("9", 300), "İ", "ß@"} {
+		f.Add(s, "RU")
+	}
+	f.Add("020 7946 0958", "GB")
+	f.Fuzz(func(t *testing.T, in, region string) {
+		q, err := search.Parse(in, region)
+		if err != nil {
+			if !errors.Is(err, search.ErrQuery) {
+				t.Fatalf("Parse(%q): %v is no ErrQuery", in, err)
+			}
+			return
+		}
+		if q.Empty() != (len(strings.Fields(in)) == 0) {
+			t.Fatalf("Parse(%q): empty %v", in, q.Empty())
+		}
+		if len(q.Raw) > search.MaxQuery || !utf8.ValidString(q.Raw) || q.Text != strings.ToLower(q.Raw) {
+			t.Fatalf("Parse(%q) = %+v", in, q)
+		}
+		if strings.Trim(q.Phone+q.Digits, "0123456789") != "" || q.ID >= 1<<53 {
+			t.Fatalf("Parse(%q) = %+v", in, q)
+		}
+	})
+}
+
+// Search finds each kind by what the query reads as, shows the first
+// limit of each newest first and counts them all.
+func TestSearch(t *testing.T) {
+	db := storetest.Open(t)
+	const site, other = 1, 2
+	put := func(site uint32, l store.Lead) uint64 {
+		l.ID = db.NextID()
+		if err := db.Update(t.Context(), func(tx *store.Tx) error { leads.Put(tx, site, &l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return l.ID
+	}
+	var ivan []uint64
+	for i := range 5 {
+		ivan = append([]uint64{put(site, store.Lead{Time: int64(1000 + i), Name: "Иван", Phone: "79161234567", PhoneRaw: "8 916 123 45 67"})}, ivan...)
+	}
+	// Anna is a visitor of the site with a chat; the search finds her
+	// through her lead, and her chat through her.
+	annaV := store.Visitor{ID: db.NextID(), Site: site, Name: "Anna", Emails: []string{"anna@example.com"}}
+	chat := store.Chat{ID: db.NextID(), Site: site, Created: 1500, Attribution: store.Attribution{Visitor: annaV.ID}}
+	if err := db.Update(t.Context(), func(tx *store.Tx) error {
+		tx.Set(store.VisitorKey(annaV.ID), annaV.Encode())
+		tx.Set(store.ChatKey(site, chat.ID), chat.Encode())
+		store.IndexVisitorItem(tx, annaV.ID, store.ItemChat, chat.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	anna := put(site, store.Lead{Time: 2000, Name: "Anna", Email: "anna@example.com", EmailRaw: "Anna@Example.com", Message: "Доставка В ТВЕРЬ",
+		Attribution: store.Attribution{Visitor: annaV.ID}})
+	put(other, store.Lead{Time: 3000, Name: "Иван", Phone: "79161234567"}) // another site's
+
+	s := search.New(db)
+	find := func(q string, limit int) search.Result {
+		t.Helper()
+		pq, err := search.Parse(q, "RU")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Search(t.Context(), site, pq, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	ids := func(r search.Result) []uint64 {
+		var out []uint64
+		for _, l := range r.Leads.Shown {
+			out = append(out, l.ID)
+		}
+		return out
+	}
+	r := find("+7 (916) 123-45-67", 3)
+	if got := ids(r); !slices.Equal(got, ivan[:3]) || r.Leads.Total != 5 || !r.Leads.Cut() {
+		t.Errorf("phone, limit 3: %v of %d (cut %v), want %v of 5", got, r.Leads.Total, r.Leads.Cut(), ivan[:3])
+	}
+	r = find("тверь", 0)
+	if len(r.Visitors.Shown) != 1 || r.Visitors.Shown[0].ID != annaV.ID ||
+		len(r.Chats.Shown) != 1 || r.Chats.Shown[0].ID != chat.ID {
+		t.Errorf("тверь: visitors %+v, chats %+v; want Anna and her chat", r.Visitors.Shown, r.Chats.Shown)
+	}
+	if r := find("#"+strconv.FormatUint(chat.ID, 10), 0); r.Chats.Total != 1 {
+		t.Errorf("a chat's number does not find it: %+v", r.Chats)
+	}
+	for q, want := range map[string][]uint64{
+		"ANNA@example.COM": {anna}, "тверь": {anna}, "иВАН": ivan, "1234567": ivan, "": nil, "Пётр": nil,
+	} {
+		if got := ids(find(q, 0)); !slices.Equal(got, want) {
+			t.Errorf("%q: %v, want %v", q, got, want)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package search
+
+import (
+	"slices"
+	"testing"
+	"unicode"
+
+	"appliance/store"
+)
+
+// FuzzSieve: the sieve never turns away a record that matches. Whatever a
+// lead, a callback or a call holds and whatever is searched for, a record
+// the decoded match takes passes the sieve on its encoding, or is the one
+// the query names by id (Search lets that one by before the sieve).
+func FuzzSieve(f *testing.F) {
+	f.Add("Иван Петров", "Доставка в ТВЕРЬ", "79161234567", "8 916 123 45 67", "Ivan@Example.com", "тверь")
+	f.Add("İvan", "", "", "", "", "ivan")
+	f.Add("K", "", "", "", "", "k") // the Kelvin sign lowers to k
+	f.Add("ß", "ẞ", "", "", "", "ß")
+	f.Add("a\xffb", "", "", "", "", "\ufffd")
+	f.Add("", "", "79161234567", "", "", "+7 916 123-45-67")
+	f.Add("", "", "79161234567", "", "", "1234567")
+	f.Fuzz(func(t *testing.T, name, msg, phone, phoneRaw, email, query string) {
+		q, err := Parse(query, "RU")
+		if err != nil || q.Empty() {
+			return
+		}
+		sv := newSieve(&q)
+		l := store.Lead{ID: 7, Name: name, Message: msg, Phone: phone, PhoneRaw: phoneRaw, Email: email, EmailRaw: email, FormName: msg}
+		if q.lead(&l) && q.ID != 7 && !sv.may(l.Encode()) {
+			t.Fatalf("lead %+v matches %+v and the sieve turns it away", l, q)
+		}
+		cb := store.Callback{ID: 7, Phone: phone, PhoneRaw: phoneRaw}
+		if q.callback(&cb) && q.ID != 7 && !sv.may(cb.Encode()) {
+			t.Fatalf("callback %+v matches %+v and the sieve turns it away", cb, q)
+		}
+		c := store.Call{ID: 7, Caller: phone, CallerTyped: name}
+		if q.call(&c) && q.ID != 7 && !sv.may(c.Encode()) {
+			t.Fatalf("call %+v matches %+v and the sieve turns it away", c, q)
+		}
+	})
+}
+
+// Every rune that lowers to another is in that rune's fold orbit, or
+// listed in lowerOutsideFold: the sieve's first bytes come from them.
+func TestLowerOutsideFold(t *testing.T) {
+	for x := rune(0); x <= unicode.MaxRune; x++ {
+		l := unicode.ToLower(x)
+		if l == x {
+			continue
+		}
+		if !slices.Contains(lowersTo(l), x) {
+			t.Errorf("%U lowers to %U outside its fold and lowerOutsideFold", x, l)
+		}
+	}
+}

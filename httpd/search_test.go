@@ -1,0 +1,219 @@
+package httpd_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/httpd/accounts"
+	"appliance/httpd/httpdtest"
+	"appliance/httpd/leads"
+	"appliance/store"
+)
+
+// foundIDs are the ids of the rows of one kind ("lead", "callback",
+// "call", "chat") on a search page, in page order.
+func foundIDs(page, kind string) []uint64 {
+	var out []uint64
+	for _, m := range regexp.MustCompile(`<tr id="found-`+kind+`-(\d+)">`).FindAllStringSubmatch(page, -1) {
+		id, _ := strconv.ParseUint(m[1], 10, 64)
+		out = append(out, id)
+	}
+	return out
+}
+
+// A site owner finds a customer by their phone number however it is
+// written, by email, by name or words of their message in any case, and by
+// a record's number: their leads, callback, call and visitor card, and
+// nobody else's; what a visitor typed is shown as text.
+func TestSiteSearch(t *testing.T) {
+	f := newCBFixture(t)
+	srv, key := f.srv, f.key
+	if _, err := srv.HTTP.Numbers().SetSiteNumbers(t.Context(), f.site.ID, []string{"+7 495 111-22-33"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	token, err := accounts.New(srv.DB).CreateToken(t.Context(), "pbx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := func(v visit, fields map[string]any) uint64 {
+		t.Helper()
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, fields)); status != http.StatusOK {
+			t.Fatalf("lead: %d %v", status, out)
+		}
+		return siteLeads(t, srv, key)[0].ID
+	}
+	ivan := lead(f.v, map[string]any{"name": "Иван Петров", "phone": "+7 916 123-45-67", "email": "Ivan.Petrov@Example.com",
+		"message": "Нужна доставка в Тверь"})
+	if status, out := f.order(t, f.v, map[string]any{"phone": "8 916 1234567"}); status != http.StatusOK {
+		t.Fatalf("callback: %d %v", status, out)
+	}
+	callback := f.callbacks(t)[0].ID
+	call := postCall(t, srv, token, `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true}`)
+
+	other := trackHit(t, srv, key, "", "https://shop.example/", "")
+	anna := lead(other, map[string]any{"name": "Анна <script>alert(1)</script>", "phone": "8 (903) 000-00-01", "message": "Москва"})
+	// A third visitor left only contacts, through addVisitorInfo: found by
+	// their phone and by their email.
+	boss := trackHit(t, srv, key, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/visitor", map[string]any{"k": key, "ci": boss.CI, "key": boss.Key,
+		"name": "Boss", "phone": "+7 999 555-44-33", "email": "Boss@Corp.example"}); status != http.StatusOK {
+		t.Fatalf("visitor info: %d %v", status, out)
+	}
+
+	c := srv.Client(t)
+	find := func(q string) string {
+		t.Helper()
+		return okPage(t, c, srv.URL+"sites/"+key+"/search?q="+url.QueryEscape(q))
+	}
+	visitorLink := func(id uint64) string { return `href="visitors/` + strconv.FormatUint(id, 10) + `"` }
+	for _, q := range []string{"+7 916 123-45-67", "89161234567", "8(916)1234567", "79161234567"} {
+		page := find(q)
+		if got := foundIDs(page, "lead"); !slices.Equal(got, []uint64{ivan}) {
+			t.Errorf("%q: leads %v, want [%d]", q, got, ivan)
+		}
+		if got := foundIDs(page, "callback"); !slices.Equal(got, []uint64{callback}) {
+			t.Errorf("%q: callbacks %v, want [%d]", q, got, callback)
+		}
+		if got := foundIDs(page, "call"); !slices.Equal(got, []uint64{call}) {
+			t.Errorf("%q: calls %v, want [%d]", q, got, call)
+		}
+		if !strings.Contains(page, visitorLink(f.v.VisitorID)) || strings.Contains(page, visitorLink(other.VisitorID)) {
+			t.Errorf("%q: the page does not link to visitor %d alone", q, f.v.VisitorID)
+		}
+		if !strings.Contains(page, `href="leads?at=`+strconv.FormatUint(ivan, 10)+`#lead-`+strconv.FormatUint(ivan, 10)+`"`) {
+			t.Errorf("%q: no link to the lead's row", q)
+		}
+	}
+	for q, want := range map[string][]uint64{
+		"ivan.petrov@EXAMPLE.com": {ivan}, "тверь": {ivan}, "ИВАН": {ivan}, "#" + strconv.FormatUint(ivan, 10): {ivan},
+		"москва": {anna}, "8 903 000 00 01": {anna}, "Боб": nil,
+	} {
+		if got := foundIDs(find(q), "lead"); !slices.Equal(got, want) {
+			t.Errorf("%q: leads %v, want %v", q, got, want)
+		}
+	}
+	for _, q := range []string{"8 999 5554433", "BOSS@corp.example"} {
+		if page := find(q); !strings.Contains(page, visitorLink(boss.VisitorID)) || !strings.Contains(page, "boss@corp.example") {
+			t.Errorf("%q: a visitor's own contact does not find them:\n%s", q, page)
+		}
+	}
+	if page := rawPage(t, c, srv.URL+"sites/"+key+"/search?q=script"); strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Errorf("a visitor's name is not shown escaped:\n%s", page)
+	}
+	if page := find("Боб"); !strings.Contains(page, `id="search-total"`) || len(foundIDs(page, "call")) != 0 {
+		t.Errorf("a search that finds nothing does not say so")
+	}
+	if page := okPage(t, c, srv.URL+"sites/"+key+"/leads"); !strings.Contains(page, `action="/sites/`+key+`/search"`) {
+		t.Errorf("the site's navigation has no search field")
+	}
+	for _, q := range []string{strings.Repeat("a", 201), "a\x00b", "\xff"} {
+		if status, _ := getPage(t, c, srv.URL+"sites/"+key+"/search?q="+url.QueryEscape(q)); status != http.StatusBadRequest {
+			t.Errorf("search %q: %d, want 400", q, status)
+		}
+	}
+
+	// A store from before the email index: built as the server starts.
+	var gone [][]byte
+	srv.DB.ScanPrefix(t.Context(), store.EmailVisitorPrefix(f.site.ID, "boss@corp.example"), false, 0, func(k, _ []byte) bool {
+		gone = append(gone, slices.Clone(k))
+		return true
+	})
+	if len(gone) != 1 {
+		t.Fatalf("%d email index entries, want 1", len(gone))
+	}
+	srv = restartWithout(t, srv, append(gone, store.MetaKey("email-index")))
+	c = srv.Client(t)
+	if page := find("boss@corp.example"); !strings.Contains(page, visitorLink(boss.VisitorID)) {
+		t.Errorf("after a restart over a store without the email index, the email does not find its visitor")
+	}
+
+	// An operator sees callbacks and visitor cards, not leads or calls:
+	// no search, and no field for it.
+	ops := signInAs(t, srv, accounts.RoleOperator)
+	if status, _ := getPage(t, ops, srv.URL+"sites/"+key+"/search?q=ivan"); status != http.StatusForbidden {
+		t.Errorf("an operator's search: %d, want 403", status)
+	}
+	if _, page := getPage(t, ops, srv.URL+"sites/"+key+"/callbacks"); strings.Contains(page, "/search") {
+		t.Errorf("an operator's navigation offers the search")
+	}
+}
+
+// A list longer than a page is read page by page through its "Older"
+// links, every record once, newest first; the CSV has them all.
+func TestListsPageThroughOlder(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1001
+	now := time.Now().Add(-time.Hour).UnixMilli()
+	var leadIDs, cbIDs, callIDs []uint64
+	if err := srv.DB.Update(t.Context(), func(tx *store.Tx) error {
+		for i := range n {
+			l := store.Lead{ID: srv.DB.NextID(), Time: now + int64(i), Via: "js", Name: "n" + strconv.Itoa(i)}
+			leads.Put(tx, site.ID, &l)
+			cb := store.Callback{ID: srv.DB.NextID(), Time: now + int64(i), Phone: "79160000000", PhoneRaw: "79160000000"}
+			tx.Set(store.CallbackKey(site.ID, cb.ID), cb.Encode())
+			// Calls are listed by start: reported in one order, started
+			// in the reverse.
+			call := store.Call{ID: srv.DB.NextID(), Time: now - int64(i)*1000, Received: now, Called: "74951112233", Caller: "79160000001"}
+			tx.Set(store.CallKey(site.ID, call.ID), call.Encode())
+			tx.Set(store.CallStartKey(site.ID, call.Time, call.ID), nil)
+			leadIDs, cbIDs, callIDs = append([]uint64{l.ID}, leadIDs...), append([]uint64{cb.ID}, cbIDs...), append(callIDs, call.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client(t)
+	older := regexp.MustCompile(`<a id="page-older" href="([^"]+)"`)
+	for _, list := range []struct {
+		name, filter, row string
+		want              []uint64
+	}{{"leads", "?sale=no", "lead", leadIDs}, {"callbacks", "", "callback", cbIDs}, {"calls", "", "call", callIDs}} {
+		var got []uint64
+		next, pages := "/sites/"+key+"/"+list.name+list.filter, 0
+		for next != "" {
+			page := okPage(t, c, srv.URL+strings.TrimPrefix(strings.ReplaceAll(next, "&amp;", "&"), "/"))
+			pages++
+			for _, m := range regexp.MustCompile(`<tr id="`+list.row+`-(\d+)"`).FindAllStringSubmatch(page, -1) {
+				id, _ := strconv.ParseUint(m[1], 10, 64)
+				got = append(got, id)
+			}
+			if pages > 1 && !strings.Contains(page, `id="page-newest"`) {
+				t.Errorf("%s page %d: no link back to the newest", list.name, pages)
+			}
+			next = ""
+			if m := older.FindStringSubmatch(page); m != nil {
+				next = m[1]
+				if !strings.Contains(next, strings.TrimPrefix(list.filter, "?")) {
+					t.Errorf("%s: the Older link %s drops the filter %s", list.name, next, list.filter)
+				}
+			}
+			if pages > 5 {
+				t.Fatalf("%s: the pages do not end", list.name)
+			}
+		}
+		if pages != 3 || !slices.Equal(got, list.want) {
+			t.Errorf("%s: %d pages, %d rows (first %v), want 3 pages and every one of %d newest first", list.name, pages, len(got), got[:min(3, len(got))], n)
+		}
+		csv := rawPage(t, c, srv.URL+"sites/"+key+"/"+list.name+".csv?at="+strconv.FormatUint(list.want[600], 10))
+		if rows := strings.Count(strings.TrimSpace(csv), "\n"); rows != n {
+			t.Errorf("%s.csv: %d rows, want all %d", list.name, rows, n)
+		}
+	}
+	if status, _ := getPage(t, c, srv.URL+"sites/"+key+"/leads?at=x"); status != http.StatusBadRequest {
+		t.Errorf("leads?at=x: %d, want 400", status)
+	}
+	if status, _ := getPage(t, c, srv.URL+"sites/"+key+"/calls?at="+strconv.FormatUint(leadIDs[0], 10)); status != http.StatusNotFound {
+		t.Errorf("calls?at=<not a call>: %d, want 404", status)
+	}
+}
