@@ -245,7 +245,41 @@ func BrowserFor(t testing.TB, limit time.Duration) context.Context {
 		}
 		t.Skip("chromium not found; install Debian's chromium to run browser tests")
 	}
-	profile := t.TempDir()
+	// A chromium that does not come up (its DevTools address not printed
+	// in time on a loaded machine) is the machine's trouble, not the
+	// test's: it is started again, with a fresh profile, up to three times.
+	var (
+		ctx                                   context.Context
+		cancelAlloc, cancelCtx, cancelTimeout context.CancelFunc
+		err                                   error
+	)
+	for attempt := 1; attempt <= 3; attempt++ {
+		ctx, cancelAlloc, cancelCtx, cancelTimeout, err = startChromium(path, t.TempDir(), limit)
+		if err == nil {
+			break
+		}
+		t.Logf("start chromium, attempt %d of 3: %v", attempt, err)
+	}
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			SaveScreenshot(t, ctx, "failure")
+		}
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	if !Eval[bool](t, ctx, `matchMedia("(prefers-reduced-motion: reduce)").matches`) {
+		t.Fatal("chromium does not prefer reduced motion: the dashboard's smooth scroll would move buttons under the tests' clicks")
+	}
+	return ctx
+}
+
+// startChromium starts one headless chromium on the profile directory and
+// opens its first tab, whose actions fail after limit.
+func startChromium(path, profile string, limit time.Duration) (context.Context, context.CancelFunc, context.CancelFunc, context.CancelFunc, error) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(profile),
@@ -269,20 +303,9 @@ func BrowserFor(t testing.TB, limit time.Duration) context.Context {
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
+		return nil, nil, nil, nil, err
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			SaveScreenshot(t, ctx, "failure")
-		}
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-	})
-	if !Eval[bool](t, ctx, `matchMedia("(prefers-reduced-motion: reduce)").matches`) {
-		t.Fatal("chromium does not prefer reduced motion: the dashboard's smooth scroll would move buttons under the tests' clicks")
-	}
-	return ctx
+	return ctx, cancelAlloc, cancelCtx, cancelTimeout, nil
 }
 
 // NewVisitor returns a tab in a new browser context of the same browser:
