@@ -204,19 +204,25 @@ func (s *Store) New(scope string, n int) (id string) {
 	return e.id
 }
 
+// liveDigits returns a copy of the digits of captcha id, or ErrNotFound if
+// id is not live; it does not use the captcha up.
+func (s *Store) liveDigits(id string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.lookup(id, s.now())
+	if e == nil {
+		return nil, ErrNotFound
+	}
+	return bytes.Clone(e.digits[:e.n]), nil
+}
+
 // WritePNG writes the picture of captcha id to w as a PNG. It returns
 // ErrNotFound if id is not live. Drawing does not use the captcha up, and
 // drawing it again writes the same picture.
 func (s *Store) WritePNG(w io.Writer, id string) error {
-	s.mu.Lock()
-	e := s.lookup(id, s.now())
-	var digits []byte
-	if e != nil {
-		digits = bytes.Clone(e.digits[:e.n])
-	}
-	s.mu.Unlock()
-	if e == nil {
-		return ErrNotFound
+	digits, err := s.liveDigits(id)
+	if err != nil {
+		return err
 	}
 	// Render outside the lock: it takes about a millisecond.
 	img := dchest.NewImage(id, digits, s.width, s.height)
@@ -278,15 +284,9 @@ func (s *Store) roughen(m *image.Paletted, id string, digits []byte) {
 // seeds its noise from the id and digits), so listening again is no
 // second sample to average.
 func (s *Store) WriteWAV(w io.Writer, id, lang string) error {
-	s.mu.Lock()
-	e := s.lookup(id, s.now())
-	var digits []byte
-	if e != nil {
-		digits = bytes.Clone(e.digits[:e.n])
-	}
-	s.mu.Unlock()
-	if e == nil {
-		return ErrNotFound
+	digits, err := s.liveDigits(id)
+	if err != nil {
+		return err
 	}
 	if lang != "ru" {
 		lang = "en"
