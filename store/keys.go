@@ -283,7 +283,41 @@ const (
 	//   DueCallback.
 	prefixOutbox      byte = 'o'
 	prefixCallbackDue byte = 'q'
+
+	// prefixDigestSub + site id (uint32 BE) + email (lower case) -> one
+	// byte of DigestDaily|DigestWeekly: the report digests a user gets by
+	// email for a site. A site's subscribers are one range.
+	prefixDigestSub byte = 'y'
+
+	// prefixDigestSent + kind (DigestDaily or DigestWeekly) + site id
+	// (uint32 BE) + email (lower case) -> the first day (uint32 BE, days
+	// since 1970-01-01 in the site's zone) of the latest period whose
+	// digest was sent to the user, or which was due when they subscribed.
+	// Written after the SMTP server took the email.
+	prefixDigestSent byte = 'Y'
 )
+
+// The report digests (prefixDigestSub's bits, prefixDigestSent's kinds).
+const (
+	DigestDaily  byte = 1
+	DigestWeekly byte = 2
+)
+
+// DigestSubKey is the key of email's digest subscription to site.
+func DigestSubKey(site uint32, email string) []byte {
+	k := binary.BigEndian.AppendUint32(key1(prefixDigestSub, 4+len(email)), site)
+	return append(k, email...)
+}
+
+// DigestSubPrefix is the range of every digest subscription.
+func DigestSubPrefix() []byte { return []byte{prefixDigestSub} }
+
+// DigestSentKey is the key of the latest period of kind sent to email for site.
+func DigestSentKey(kind byte, site uint32, email string) []byte {
+	k := append(key1(prefixDigestSent, 5+len(email)), kind)
+	k = binary.BigEndian.AppendUint32(k, site)
+	return append(k, email...)
+}
 
 // DueKind names what a due-queue entry (prefixDue) is due for; each kind is
 // its own range of the family.
