@@ -47,6 +47,7 @@ type dashboardHandlers struct {
 	signIn    signInLimits
 	mail      *accountMail // reset and invite emails; nil without --smtp
 	forgot    forgotLimits
+	digests   *digests
 
 	publicURL   string // ends in "/"
 	publicHost  string // for the install code
@@ -71,6 +72,7 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("POST", "/account/password", anyUser, withWho(s.changePassword))
 	r.page("POST", "/account/logout-others", anyUser, withWho(s.logoutOthers))
 	s.mountReset(r)
+	s.mountDigests(r)
 	s.mountTeam(r)
 	r.page("GET", "/sites", anyUser, withWho(s.sitesPage))
 	r.page("POST", "/sites", changeSites, withWho(s.addSite))
@@ -229,7 +231,10 @@ func (s *dashboardHandlers) accountPage(ctx *fasthttp.RequestCtx, who signedIn) 
 		v.Flash = "Every other browser was signed out."
 	case "reset":
 		v.Flash = "Your new password is set and you are signed in. Every other browser was signed out."
+	case "digests":
+		v.Flash = "Your report digests are saved."
 	}
+	v.Data = s.digestsData(who.user)
 	return s.pages.render(ctx, fasthttp.StatusOK, "account", v)
 }
 

@@ -154,6 +154,7 @@ type Server struct {
 	snippet   *snippet
 	hooks     *webhooks.Hooks
 	mail      *accountMail // the accounts' emails; nil without --smtp
+	digests   *digests     // report digests by email
 	captcha   *captcha.Store
 	callbacks *callbacks.Service
 	leads     *leads.Service
@@ -299,6 +300,10 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
 	s.reports = reports.New(db, reg, reports.Options{Now: o.Now})
 	s.visits.CountWith(s.reports)
+	if s.digests, err = newDigests(ctx, &digests{db: db, sites: reg, accounts: s.accounts, reports: s.reports, catalog: pg.catalog,
+		mailer: mailer, publicURL: nw.PublicURL, now: o.Now, log: o.Log}); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	s.visits.ZoneWith(reg.Location)
 	capOpts := o.Captcha
 	if capOpts.Now == nil {
@@ -445,6 +450,10 @@ func publicURL(o Options) (*url.URL, error) {
 	return u, nil
 }
 
+// SendDigests sends the report digests due at the server's clock and not
+// sent yet, as the worker does every minute; it returns how many it sent.
+func (s *Server) SendDigests(ctx context.Context) (int, error) { return s.digests.sendDue(ctx) }
+
 // PublicURL is the base URL browsers use, ending in "/".
 func (s *Server) PublicURL() string { return s.public.String() }
 
@@ -514,6 +523,8 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		}
 		close(mailDone)
 	}()
+	digestsDone := make(chan struct{})
+	go func() { s.digests.Run(wctx); close(digestsDone) }()
 	exportDone := make(chan struct{})
 	go func() {
 		if s.exporter != nil {
@@ -530,6 +541,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		<-chatsDone
 		<-pruneDone
 		<-mailDone
+		<-digestsDone
 		<-exportDone
 		<-s.assetsDone
 	}()
