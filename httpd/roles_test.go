@@ -74,6 +74,8 @@ var leastRole = map[string]string{
 	"GET /forgot":                       "open",
 	"POST /forgot":                      "open", // the pre-sign-in CSRF token, checked by the handler
 	"GET /reset":                        "open", // the reset link's token is the credential
+	"GET /digest/unsubscribe":           "open", // the email's signed token is the credential; GET only shows a button
+	"POST /digest/unsubscribe":          "open",
 	"POST /reset":                       "open",
 
 	"POST /logout":                  accounts.RoleOperator,
@@ -89,6 +91,7 @@ var leastRole = map[string]string{
 	"GET /chat/waiting":             accounts.RoleOperator,
 	"GET /chat/visitor":             accounts.RoleOperator,
 	"POST /sites/*/leads/mark":      accounts.RoleManager,
+	"POST /account/digests":         accounts.RoleManager,
 	"POST /sites":                   accounts.RoleManager,
 	"GET /sites/*":                  accounts.RoleManager,
 	"POST /sites/*/origin":          accounts.RoleManager,

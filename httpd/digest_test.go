@@ -1,0 +1,185 @@
+package httpd_test
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"appliance/httpd"
+	"appliance/httpd/accounts"
+	"appliance/httpd/httpdtest"
+	"appliance/httpd/notice"
+	"appliance/httpd/notice/mailtest"
+)
+
+// The weekly report digest through the real server and a real SMTP
+// server, under a moved clock: the owner subscribes on the account page;
+// nothing comes before Monday 08:00 in the site's zone (Moscow), exactly
+// one digest with the week's figures against the week before comes at
+// it, a restart sends no second one, a server down on a Monday sends the
+// latest missed week when it starts (only that one), and the email's
+// link unsubscribes without signing in: GET shows a button, POST stops it.
+func TestWeeklyDigest(t *testing.T) {
+	relay := mailtest.Start(t)
+	clock := &trClock{now: time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)} // Wednesday of the week before
+	opts := func(o *httpd.Options) {
+		o.Now = clock.Now
+		o.Chats.Sweep = time.Hour
+		o.Mail = notice.Options{URL: relay.URL(), From: "noreply@shop.example"}
+	}
+	f := shopFixture(t, clock, opts)
+	ctx := context.Background()
+	site, err := f.srv.HTTP.Sites().SetTimeZone(ctx, f.site.Key, "Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.site = site
+	setUpNumbers(t, f)
+	key := f.site.Key
+
+	// The week before: one visit (a person's: Go's own agent is a bot's).
+	browserHit(t, f.srv, key, "https://shop.example.com/")
+	// The week: three visits, a lead from yandex, two calls to yandex's
+	// number (one answered).
+	clock.Set(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	for _, u := range []string{"https://shop.example.com/", "https://shop.example.com/about", "https://shop.example.com/?utm_source=google"} {
+		browserHit(t, f.srv, key, u)
+	}
+	v := trackHit(t, f.srv, key, "", "https://shop.example.com/?utm_source=yandex&utm_medium=organic", "")
+	if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"name": "Ann", "phone": "+7 910 123-45-67"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	tok := apiToken(t, f)
+	for _, answered := range []string{"true", "false"} {
+		if code, raw := api(t, f, "POST", "api/v1/calls", tok, `{"called":"`+tkYandex+`","caller":"79161234567","answered":`+answered+`,"duration":30}`); code != http.StatusOK {
+			t.Fatalf("call: %d %s", code, raw)
+		}
+	}
+
+	// Sunday evening: the owner subscribes to the weekly digest.
+	clock.Set(time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC))
+	c := f.srv.Client(t)
+	if status, page := getPage(t, c, f.srv.URL+"account"); status != http.StatusOK || !strings.Contains(page, `id="digests-form"`) {
+		t.Fatalf("account page: %d, no digests form", status)
+	}
+	if code, body, _ := postForm(t, c, f.srv.URL+"account/digests", url.Values{"csrf": {f.srv.FormToken(t, c, "/account")}, "weekly": {key}}); code != http.StatusSeeOther {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	if _, page := getPage(t, c, f.srv.URL+"account"); !regexp.MustCompile(`name="weekly" value="` + key + `"[^>]*checked`).MatchString(page) {
+		t.Errorf("the account page does not show the subscription")
+	}
+	send := func(want int) {
+		t.Helper()
+		n, err := f.srv.HTTP.SendDigests(ctx)
+		if err != nil || n != want {
+			t.Fatalf("at %s: %d digests sent (%v), want %d", clock.Now(), n, err, want)
+		}
+	}
+	send(0)
+	clock.Set(time.Date(2026, 11, 30, 4, 59, 0, 0, time.UTC)) // 07:59 in Moscow
+	send(0)
+	clock.Set(time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)) // 08:00
+	send(1)
+	send(0)
+	if n := len(relay.Messages()); n != 1 {
+		t.Fatalf("%d emails, want 1", n)
+	}
+	m := relay.Messages()[0]
+	msg, text := readMail(t, m)
+	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if len(m.To) != 1 || m.To[0] != "owner@example.com" {
+		t.Errorf("sent to %v", m.To)
+	}
+	if subject != "Недельный отчёт по сайту Shop: 2026-11-23 – 2026-11-29" {
+		t.Errorf("subject %q", subject)
+	}
+	for _, want := range []string{
+		"Визиты: 3 (+200%)\n",
+		"Заявки: 1 (",
+		"Звонки: 2 (",
+		"отвеченных: 1, пропущенных: 1\n",
+		"yandex: заявок: 1, звонков: 2\n",
+		f.srv.URL + "sites/" + key + "/reports?from=2026-11-23&to=2026-11-29\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the digest does not say %q:\n%s", want, text)
+		}
+	}
+
+	// A restart sends no second digest for the week.
+	restart := func() {
+		t.Helper()
+		// No idle connection of the clients keeps the port.
+		c.CloseIdleConnections()
+		http.DefaultClient.CloseIdleConnections()
+		f.srv = f.srv.Restart(t, opts)
+	}
+	restart()
+	send(0)
+	if n := len(relay.Messages()); n != 1 {
+		t.Fatalf("after a restart %d emails, want 1", n)
+	}
+
+	// Down over two Mondays: at start only the latest week is sent.
+	clock.Set(time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC))
+	restart()
+	eventually(t, "the missed digest", func() bool { return len(relay.Messages()) == 2 })
+	send(0)
+	msg, text = readMail(t, relay.Messages()[1])
+	if subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); subject != "Недельный отчёт по сайту Shop: 2026-12-07 – 2026-12-13" {
+		t.Errorf("the missed digest's subject %q", subject)
+	}
+
+	// The link unsubscribes without signing in; GET alone does not.
+	link := regexp.MustCompile(`Отписаться: (\S+)`).FindStringSubmatch(text)
+	if link == nil {
+		t.Fatalf("no unsubscribe link:\n%s", text)
+	}
+	anon := &http.Client{}
+	status, page := getPage(t, anon, link[1])
+	if status != http.StatusOK || !strings.Contains(page, `id="unsubscribe-form"`) {
+		t.Fatalf("unsubscribe page: %d\n%s", status, page)
+	}
+	clock.Set(time.Date(2026, 12, 21, 5, 0, 0, 0, time.UTC))
+	send(1) // still subscribed after the GET
+	u, _ := url.Parse(link[1])
+	code, body, _ := postForm(t, anon, f.srv.URL+"digest/unsubscribe", url.Values{"token": {u.Query().Get("token")}})
+	if code != http.StatusOK || !strings.Contains(body, `id="unsubscribed"`) {
+		t.Fatalf("unsubscribe: %d\n%s", code, body)
+	}
+	clock.Set(time.Date(2026, 12, 28, 5, 0, 0, 0, time.UTC))
+	send(0)
+	if code, _ := getPage(t, anon, f.srv.URL+"digest/unsubscribe?token="+u.Query().Get("token")+"x"); code != http.StatusBadRequest {
+		t.Errorf("a forged token: %d", code)
+	}
+}
+
+// An operator, who cannot see reports, has no digests and cannot
+// subscribe; a server without SMTP says so and takes no subscription.
+func TestDigestSubscribeRefused(t *testing.T) {
+	relay := mailtest.Start(t)
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.Mail = notice.Options{URL: relay.URL(), From: "noreply@shop.example"} })
+	key := srv.Site(t, "Shop", "shop.example.com")
+	op := signInAs(t, srv, accounts.RoleOperator)
+	if _, page := getPage(t, op, srv.URL+"account"); strings.Contains(page, `id="digests"`) {
+		t.Errorf("an operator's account page offers digests")
+	}
+	if code, _, _ := postForm(t, op, srv.URL+"account/digests", url.Values{"csrf": {srv.FormToken(t, op, "/account")}, "weekly": {key}}); code != http.StatusForbidden {
+		t.Errorf("an operator subscribes: %d", code)
+	}
+
+	bare := httpdtest.Start(t)
+	bkey := bare.Site(t, "Shop", "shop.example.com")
+	c := bare.Client(t)
+	if _, page := getPage(t, c, bare.URL+"account"); !strings.Contains(page, `id="digests-no-mail"`) || strings.Contains(page, `id="digests-form"`) {
+		t.Errorf("without SMTP the account page does not say there are no digests")
+	}
+	if code, _, _ := postForm(t, c, bare.URL+"account/digests", url.Values{"csrf": {bare.FormToken(t, c, "/account")}, "weekly": {bkey}}); code != http.StatusConflict {
+		t.Errorf("subscribe without SMTP: %d", code)
+	}
+}
