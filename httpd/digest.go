@@ -334,8 +334,8 @@ func (d *digests) parseToken(tok string) (kind byte, site uint32, email string, 
 	if !ok {
 		return 0, 0, "", errDigestToken
 	}
-	p, err1 := base64.RawURLEncoding.DecodeString(enc)
-	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
+	p, err1 := base64.RawURLEncoding.Strict().DecodeString(enc)
+	mac, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err1 != nil || err2 != nil || len(p) < 6 || !hmac.Equal(mac, d.mac(p)) {
 		return 0, 0, "", errDigestToken
 	}

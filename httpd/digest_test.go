@@ -114,10 +114,10 @@ func TestWeeklyDigest(t *testing.T) {
 	// A restart sends no second digest for the week.
 	restart := func() {
 		t.Helper()
-		// No idle connection of the clients keeps the port.
-		c.CloseIdleConnections()
-		http.DefaultClient.CloseIdleConnections()
-		f.srv = f.srv.Restart(t, opts)
+		// Over the same store, on a fresh port (a client's connection
+		// may still hold the old one).
+		f.srv.Stop()
+		f.srv = httpdtest.StartAt(t, f.srv.Dir, opts)
 	}
 	restart()
 	send(0)

@@ -46,6 +46,8 @@ var sweepURLs = map[string]string{
 	"/sites/*/visitors/*": "/sites/KEY/visitors/VISITOR",
 	// RESET: a live password reset link's token, the owner's.
 	"/reset": "/reset?token=RESET",
+	// UNSUB: the token of the owner's weekly digest link.
+	"/digest/unsubscribe": "/digest/unsubscribe?token=UNSUB",
 }
 
 // sweepExtra are pages the route table does not show by itself: a form's
@@ -376,6 +378,13 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 						t.Fatal(err)
 					}
 					u = strings.ReplaceAll(u, "RESET", token)
+				}
+				if strings.Contains(u, "UNSUB") {
+					site, err := srv.HTTP.Sites().ByKey(key)
+					if err != nil {
+						t.Fatal(err)
+					}
+					u = strings.ReplaceAll(u, "UNSUB", srv.HTTP.DigestToken(email, site.ID, true))
 				}
 				urls = append(urls, strings.ReplaceAll(u, "KEY", key))
 			}
