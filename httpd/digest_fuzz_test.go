@@ -3,6 +3,7 @@ package httpd
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"appliance/store"
 )
@@ -61,5 +62,32 @@ func TestDigestTokenRoundTrip(t *testing.T) {
 			t.Errorf("token changed at %d still parses: %s", i, b)
 		}
 		b[i] = c
+	}
+}
+
+// digestPeriod: the latest period due, by the site's clock: a day at
+// 08:00 the day after, a Monday–Sunday week at 08:00 the Monday after.
+func TestDigestPeriod(t *testing.T) {
+	msk, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		kind        byte
+		now         time.Time
+		first, last string
+	}{
+		{store.DigestDaily, time.Date(2026, 12, 1, 8, 0, 0, 0, msk), "2026-11-30", "2026-11-30"},
+		{store.DigestDaily, time.Date(2026, 12, 1, 7, 59, 0, 0, msk), "2026-11-29", "2026-11-29"},
+		{store.DigestDaily, time.Date(2026, 12, 1, 5, 30, 0, 0, time.UTC), "2026-11-30", "2026-11-30"}, // 08:30 in Moscow
+		{store.DigestWeekly, time.Date(2026, 11, 30, 8, 0, 0, 0, msk), "2026-11-23", "2026-11-29"},
+		{store.DigestWeekly, time.Date(2026, 11, 30, 7, 59, 0, 0, msk), "2026-11-16", "2026-11-22"},
+		{store.DigestWeekly, time.Date(2026, 12, 6, 23, 59, 0, 0, msk), "2026-11-23", "2026-11-29"},
+		{store.DigestWeekly, time.Date(2026, 11, 29, 22, 0, 0, 0, time.UTC), "2026-11-16", "2026-11-22"}, // Monday 01:00 in Moscow
+	} {
+		first, last := digestPeriod(tt.kind, tt.now, msk)
+		if first.String() != tt.first || last.String() != tt.last {
+			t.Errorf("kind %d at %s: %s – %s, want %s – %s", tt.kind, tt.now, first, last, tt.first, tt.last)
+		}
 	}
 }
