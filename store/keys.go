@@ -312,6 +312,9 @@ func DigestSubKey(site uint32, email string) []byte {
 // DigestSubPrefix is the range of every digest subscription.
 func DigestSubPrefix() []byte { return []byte{prefixDigestSub} }
 
+// DigestSentPrefix is the range of every digest's latest period sent.
+func DigestSentPrefix() []byte { return []byte{prefixDigestSent} }
+
 // DigestSentKey is the key of the latest period of kind sent to email for site.
 func DigestSentKey(kind byte, site uint32, email string) []byte {
 	k := append(key1(prefixDigestSent, 5+len(email)), kind)

@@ -117,7 +117,8 @@ func (a *Accounts) dropInvites(ctx context.Context, match func(store.Invite) boo
 // RemoveUser deletes the user; every session of theirs ends at once (a
 // session needs its user) and is deleted, and so is every API token made
 // to act as them (token add --user), so that neither outlives them nor
-// passes to a user made later with the same address. The invites they
+// passes to a user made later with the same address, nor do their report
+// digests. The invites they
 // made, and any still pending for their address, are deleted too: none
 // brings them, or anyone in their name, back. The last owner cannot be
 // removed (ErrLastOwner).
@@ -169,6 +170,21 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 	}); err != nil {
 		return u, fmt.Errorf("remove user %q: tokens: %w", email, err)
 	}
+	// Their report digests: a user made later with the address subscribes
+	// for themselves. Keys end with the email, after the site (and kind).
+	for _, p := range []struct {
+		prefix []byte
+		head   int
+	}{{store.DigestSubPrefix(), 5}, {store.DigestSentPrefix(), 6}} {
+		if err := a.db.ScanPrefix(ctx, p.prefix, false, 0, func(k, _ []byte) bool {
+			if len(k) > p.head && string(k[p.head:]) == email {
+				ended = append(ended, slices.Clone(k))
+			}
+			return true
+		}); err != nil {
+			return u, fmt.Errorf("remove user %q: digests: %w", email, err)
+		}
+	}
 	if len(ended) > 0 {
 		if err := a.db.Update(ctx, func(tx *store.Tx) error {
 			for _, k := range ended {
@@ -176,7 +192,7 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 			}
 			return nil
 		}); err != nil {
-			return u, fmt.Errorf("remove user %q: sessions and tokens: %w", email, err)
+			return u, fmt.Errorf("remove user %q: sessions, tokens and digests: %w", email, err)
 		}
 	}
 	if err := a.dropInvites(ctx, func(inv store.Invite) bool { return inv.By == email || inv.Email == email }); err != nil {

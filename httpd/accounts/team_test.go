@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/store"
 	"appliance/store/storetest"
 )
 
@@ -276,5 +277,41 @@ func TestTokenLastUsedAndRevoke(t *testing.T) {
 	}
 	if list, _ := a.Tokens(ctx); len(list) != 0 {
 		t.Errorf("tokens after revoke: %+v", list)
+	}
+}
+
+// A removed user's report digests end with them: a user made later with
+// the address does not get what the removed one subscribed to. Another
+// user's subscriptions to the same site stay.
+func TestRemoveUserEndsTheirDigests(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	a := New(db)
+	for _, email := range []string{"owner@example.com", "m@example.com"} {
+		if _, err := a.CreateUser(ctx, email, "a long enough secret", RoleOwner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Update(ctx, func(tx *store.Tx) error {
+		for _, email := range []string{"owner@example.com", "m@example.com"} {
+			tx.Set(store.DigestSubKey(7, email), []byte{store.DigestWeekly})
+			tx.Set(store.DigestSentKey(store.DigestWeekly, 7, email), []byte{0, 0, 80, 0})
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.RemoveUser(ctx, "m@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]bool{
+		string(store.DigestSubKey(7, "m@example.com")):                          false,
+		string(store.DigestSentKey(store.DigestWeekly, 7, "m@example.com")):     false,
+		string(store.DigestSubKey(7, "owner@example.com")):                      true,
+		string(store.DigestSentKey(store.DigestWeekly, 7, "owner@example.com")): true,
+	} {
+		if _, err := db.Get([]byte(key)); (err == nil) != want {
+			t.Errorf("%q kept %v after the removal, want %v (%v)", key, err == nil, want, err)
+		}
 	}
 }
