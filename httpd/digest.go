@@ -56,7 +56,14 @@ type digests struct {
 	secret    []byte
 
 	pass sync.Mutex // one pass over the subscriptions at a time
+	// failed holds, under pass, when a digest the SMTP server refused may
+	// be tried again: an hour later, as a notification is, not at every
+	// pass (a recipient refused for good would be asked every minute).
+	failed map[digestJob]time.Time
 }
+
+// digestRetry is how long a digest the SMTP server refused waits.
+const digestRetry = time.Hour
 
 func newDigests(ctx context.Context, d *digests) (*digests, error) {
 	v, err := d.db.Get(digestSecretKey)
@@ -188,8 +195,20 @@ func (d *digests) sendDue(ctx context.Context) (int, error) {
 	}
 	sent := 0
 	var errs []error
+	now := d.now()
 	for _, j := range jobs {
+		if now.Before(d.failed[j]) {
+			continue
+		}
 		ok, err := d.sendOne(ctx, j)
+		if err != nil && !ok {
+			if d.failed == nil {
+				d.failed = map[digestJob]time.Time{}
+			}
+			d.failed[j] = now.Add(digestRetry)
+		} else {
+			delete(d.failed, j)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
@@ -84,6 +86,18 @@ func TestWeeklyDigest(t *testing.T) {
 	clock.Set(time.Date(2026, 11, 30, 4, 59, 0, 0, time.UTC)) // 07:59 in Moscow
 	send(0)
 	clock.Set(time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)) // 08:00
+	// The SMTP server refuses it: tried again an hour later, not at every
+	// pass, and then sent.
+	relay.Refuse(&smtp.SMTPError{Code: 550, Message: "mailbox unavailable"})
+	if n, err := f.srv.HTTP.SendDigests(ctx); n != 0 || err == nil || relay.Tries() != 1 {
+		t.Fatalf("a refused digest: %d sent, %v", n, err)
+	}
+	clock.Set(time.Date(2026, 11, 30, 5, 59, 0, 0, time.UTC))
+	if n, err := f.srv.HTTP.SendDigests(ctx); n != 0 || err != nil || relay.Tries() != 1 {
+		t.Fatalf("within the hour after a refusal: %d sent, %v, %d tries, want no second try", n, err, relay.Tries())
+	}
+	relay.Refuse(nil)
+	clock.Set(time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC))
 	send(1)
 	send(0)
 	if n := len(relay.Messages()); n != 1 {
