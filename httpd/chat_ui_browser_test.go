@@ -65,9 +65,19 @@ func (f *chatFixture) console(t *testing.T, lang string) {
 	t.Helper()
 	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"chat"))
 	opEval[any](t, f, `document.cookie = "apl_lang=`+lang+`; path=/"`)
-	httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"chat"))
-	if got := opEval[string](t, f, `document.documentElement.lang`); got != lang {
-		t.Fatalf("the console is in %q, want %s", got, lang)
+	// A navigation to the URL the tab shows can be answered, on a loaded
+	// machine, before the new document replaces the old one: the language
+	// is asked of the page again, after another navigation, at most twice.
+	for attempt := 1; ; attempt++ {
+		httpdtest.Must(t, f.op, chromedp.Navigate(f.srv.URL+"chat"))
+		got := opEval[string](t, f, `document.documentElement.lang`)
+		if got == lang {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("the console is in %q, want %s", got, lang)
+		}
+		t.Logf("the console is in %q after navigation %d, want %s: again", got, attempt, lang)
 	}
 	f.opWait(t, "the console connects", `document.querySelector('#c-conn.up') !== null`)
 }
