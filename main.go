@@ -1432,7 +1432,7 @@ func reportsCmd(stdout io.Writer) *cobra.Command {
 		Long: "Recompute every daily and hourly roll-up of a site's reports from its stored sessions, events,\n" +
 			"leads, callbacks and calls, in the site's time zone: run it after changing the site's time zone\n" +
 			"(site set --time-zone) so that the days already counted move into it, or to recover the roll-ups.\n" +
-			"What arrives while it runs may be counted twice or not at all: run it when the site is quiet.\n" +
+			"It may run while the site takes traffic: what arrives meanwhile stays counted on top of the rebuilt days.\n" +
 			"Once a prune has deleted old visits (site set --retention-days), it refuses: those days' reports\n" +
 			"keep what was counted of them, which a rebuild cannot count again (--drop-pruned to rebuild anyway).",
 		Example: `  appliance reports rebuild --site KEY`,

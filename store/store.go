@@ -335,8 +335,10 @@ func (d *DB) LastID() uint64 {
 func (d *DB) OpenedID() uint64 { return d.openSeq }
 
 // Get returns a copy of the value stored under key, or ErrNotFound.
-func (d *DB) Get(key []byte) ([]byte, error) {
-	v, closer, err := d.db.Get(key)
+func (d *DB) Get(key []byte) ([]byte, error) { return get(d.db, key) }
+
+func get(r pebble.Reader, key []byte) ([]byte, error) {
+	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -387,7 +389,11 @@ func (d *DB) GetSorted(ctx context.Context, keys [][]byte, fn func(i int, value 
 // reverse is set) until fn returns false or limit entries were seen (limit
 // <= 0: no limit). Key and value are valid only during the call.
 func (d *DB) Scan(ctx context.Context, lower, upper []byte, reverse bool, limit int, fn func(key, value []byte) bool) error {
-	it, err := d.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	return scan(ctx, d.db, lower, upper, reverse, limit, fn)
+}
+
+func scan(ctx context.Context, r pebble.Reader, lower, upper []byte, reverse bool, limit int, fn func(key, value []byte) bool) error {
+	it, err := r.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
@@ -422,6 +428,39 @@ func (d *DB) Scan(ctx context.Context, lower, upper []byte, reverse bool, limit 
 func (d *DB) ScanPrefix(ctx context.Context, prefix []byte, reverse bool, limit int, fn func(key, value []byte) bool) error {
 	return d.Scan(ctx, prefix, PrefixEnd(prefix), reverse, limit, fn)
 }
+
+// Reader reads the store: the DB as it is at each read, or a Snapshot.
+type Reader interface {
+	Get(key []byte) ([]byte, error)
+	Scan(ctx context.Context, lower, upper []byte, reverse bool, limit int, fn func(key, value []byte) bool) error
+	ScanPrefix(ctx context.Context, prefix []byte, reverse bool, limit int, fn func(key, value []byte) bool) error
+}
+
+// Snapshot reads the store as it was when it was taken: the writes
+// committed after it are not seen. It must be closed; while it is open,
+// the compactions keep what it may read.
+type Snapshot struct{ s *pebble.Snapshot }
+
+// NewSnapshot takes a Snapshot of the store. A write applied and not yet
+// synced (a group in flight) may be in it: what a snapshot is taken for
+// (a rebuild's differences) must not depend on it.
+func (d *DB) NewSnapshot() *Snapshot { return &Snapshot{d.db.NewSnapshot()} }
+
+// Get is DB.Get as of the snapshot.
+func (s *Snapshot) Get(key []byte) ([]byte, error) { return get(s.s, key) }
+
+// Scan is DB.Scan as of the snapshot.
+func (s *Snapshot) Scan(ctx context.Context, lower, upper []byte, reverse bool, limit int, fn func(key, value []byte) bool) error {
+	return scan(ctx, s.s, lower, upper, reverse, limit, fn)
+}
+
+// ScanPrefix is DB.ScanPrefix as of the snapshot.
+func (s *Snapshot) ScanPrefix(ctx context.Context, prefix []byte, reverse bool, limit int, fn func(key, value []byte) bool) error {
+	return s.Scan(ctx, prefix, PrefixEnd(prefix), reverse, limit, fn)
+}
+
+// Close releases the snapshot.
+func (s *Snapshot) Close() error { return s.s.Close() }
 
 // Compact compacts the whole key space (used by size measurements and
 // after restore checks).

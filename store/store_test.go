@@ -289,3 +289,48 @@ func TestL0Compaction(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot reads the store as it was when taken: a later set, merge and
+// delete are not seen through it, and are through the DB.
+func TestSnapshot(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t)
+	if err := d.Set(ctx, []byte("a"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Set(ctx, []byte("b"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	snap := d.NewSnapshot()
+	defer snap.Close()
+	if err := d.Set(ctx, []byte("a"), []byte("changed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Delete(ctx, []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Set(ctx, []byte("c"), []byte("3")); err != nil {
+		t.Fatal(err)
+	}
+	var r Reader = snap
+	if v, err := r.Get([]byte("a")); err != nil || string(v) != "1" {
+		t.Errorf("snapshot get a = %q, %v; want 1", v, err)
+	}
+	if _, err := r.Get([]byte("c")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("snapshot get c: %v, want ErrNotFound", err)
+	}
+	var seen []string
+	if err := r.ScanPrefix(ctx, nil, false, 0, func(k, v []byte) bool {
+		seen = append(seen, string(k)+"="+string(v))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(seen, " "); got != "a=1 b=2" {
+		t.Errorf("snapshot scan: %s, want a=1 b=2", got)
+	}
+	r = d
+	if v, err := r.Get([]byte("a")); err != nil || string(v) != "changed" {
+		t.Errorf("db get a = %q, %v; want changed", v, err)
+	}
+}

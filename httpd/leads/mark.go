@@ -92,7 +92,7 @@ func (s *Service) Marks(ctx context.Context, site uint32) (map[uint64]store.Mark
 }
 
 // ReadMarks reads every mark of kind of site by id.
-func ReadMarks(ctx context.Context, db *store.DB, site uint32, kind store.MarkKind) (map[uint64]store.Mark, error) {
+func ReadMarks(ctx context.Context, db store.Reader, site uint32, kind store.MarkKind) (map[uint64]store.Mark, error) {
 	out := map[uint64]store.Mark{}
 	var derr error
 	err := db.ScanPrefix(ctx, store.MarkPrefix(site, kind), false, 0, func(k, v []byte) bool {

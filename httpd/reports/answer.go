@@ -423,6 +423,9 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 		return out, fmt.Errorf("sources report: %w", err)
 	}
 	for k, c := range rows {
+		if *c == (Counts{}) {
+			continue // a roll-up a rebuild emptied (its records count on other days now)
+		}
 		out.Rows = append(out.Rows, Row{Key: k, Counts: *c})
 		out.Total.plus(c)
 	}

@@ -45,7 +45,7 @@ const progressEvery = 1000
 // compute is Compute that, when progress is not nil, first counts the
 // site's sessions, then calls progress with the sessions replayed and that
 // total every progressEvery sessions and at the end.
-func compute(ctx context.Context, db *store.DB, site *store.Site, loc *time.Location, progress func(done, total int64)) (*Computed, error) {
+func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.Location, progress func(done, total int64)) (*Computed, error) {
 	var total, done int64
 	if progress != nil {
 		err := db.ScanPrefix(ctx, store.SessionPrefix(site.ID), false, 0, func(_, _ []byte) bool {

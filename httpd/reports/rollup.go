@@ -253,7 +253,7 @@ type ledger interface {
 type counter struct {
 	l    ledger
 	tx   *store.Tx // l's write when l is the store (txLedger): its roll-ups go straight to it
-	db   *store.DB // the store the sessions counted are in (touchAsOf)
+	db   store.Reader // the store the sessions counted are in (touchAsOf)
 	site uint32
 	loc  *time.Location
 }

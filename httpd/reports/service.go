@@ -149,7 +149,7 @@ type txLedger struct{ tx *store.Tx }
 // before (counted before the record of that id) that began by at (Unix
 // ms) make it, read from db; bots' sessions and sessions gone are left
 // out. The context is the background's: a visitor has few sessions.
-func touchAsOf(db *store.DB, site uint32, visitor, before uint64, at int64) (store.Touch, error) {
+func touchAsOf(db store.Reader, site uint32, visitor, before uint64, at int64) (store.Touch, error) {
 	var t store.Touch
 	var derr error
 	err := db.ScanPrefix(context.Background(), store.VisitorItemPrefix(visitor, store.ItemSession), false, 0, func(k, _ []byte) bool {

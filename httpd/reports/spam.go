@@ -111,7 +111,7 @@ func (l spamLedger) touch(visitor uint64) (store.Touch, bool, error) {
 func (l spamLedger) setTouch(uint64, store.Touch) {}
 
 // spamIDs are the ids of site's records of kind marked spam.
-func spamIDs(ctx context.Context, db *store.DB, site uint32, kind store.MarkKind) (map[uint64]struct{}, error) {
+func spamIDs(ctx context.Context, db store.Reader, site uint32, kind store.MarkKind) (map[uint64]struct{}, error) {
 	marks, err := leads.ReadMarks(ctx, db, site, kind)
 	if err != nil {
 		return nil, err
