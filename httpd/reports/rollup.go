@@ -252,7 +252,7 @@ type ledger interface {
 // counter adds what one write stores to the roll-ups of one site.
 type counter struct {
 	l    ledger
-	tx   *store.Tx // l's write when l is the store (txLedger): its roll-ups go straight to it
+	tx   *store.Tx    // l's write when l is the store (txLedger): its roll-ups go straight to it
 	db   store.Reader // the store the sessions counted are in (touchAsOf)
 	site uint32
 	loc  *time.Location
