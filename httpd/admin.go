@@ -21,6 +21,7 @@ import (
 	"appliance/httpd/accounts"
 	"appliance/httpd/admin"
 	"appliance/httpd/callbacks"
+	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
 	"appliance/internal/detach"
@@ -689,13 +690,15 @@ func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(d
 		day := time.UnixMilli(pruned).In(a.s.sites.Location(site)).Format("2006-01-02")
 		return admin.Rebuilt{}, errorf(fasthttp.StatusConflict, "the site's visits that ended before %s were pruned (its retention), and its reports keep what they counted of them; a rebuild counts again from the records kept, so those days would lose their visits, sessions and sources: give --drop-pruned to rebuild anyway", day)
 	}
-	res, err := a.s.reports.Rebuild(ctx, site, progress)
-	// The rebuild rewrote the visitors' touches, which the tracker
-	// remembers as its counter last wrote them.
-	a.s.visits.Forget()
+	j, err := a.s.rebuilds.begin(site, reports.ZoneName(site, a.s.sites.Location(site)), "appliance reports rebuild")
 	if err != nil {
-		return admin.Rebuilt{}, err
+		return admin.Rebuilt{}, errorf(fasthttp.StatusConflict, "a rebuild of the site's reports is running (asked from the dashboard): wait for it to end")
 	}
+	a.s.rebuilds.run(ctx, j, site, in.DropPruned, progress)
+	if j.err != nil {
+		return admin.Rebuilt{}, j.err
+	}
+	res := j.res
 	return admin.Rebuilt{Site: site.Key, Rollups: res.Rollups, Visitors: res.Visitors, Callers: res.Callers, TimeZone: site.TimeZone}, nil
 }
 

@@ -48,6 +48,7 @@ type dashboardHandlers struct {
 	mail      *accountMail // reset and invite emails; nil without --smtp
 	forgot    forgotLimits
 	digests   *digests
+	rebuilds  *rebuilds
 
 	publicURL   string // ends in "/"
 	publicHost  string // for the install code
@@ -80,6 +81,7 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("POST", "/sites/*/origin", changeSites, withWho(s.siteOriginPost))
 	r.page("GET", "/sites/*/settings", changeSites, withWho(s.settingsPage))
 	r.page("POST", "/sites/*/settings", changeSites, withWho(s.settingsPost))
+	r.page("POST", "/sites/*/reports/rebuild", changeSites, withWho(s.rebuildPost))
 	r.page("POST", "/sites/*/remove", changeSites, withWho(s.removeSitePost))
 	r.page("GET", "/sites/*/leads", seeReports, withWho(s.leadsPage))
 	r.page("GET", "/sites/*/leads.csv", seeReports, withWho(s.leadsCSV))

@@ -25,6 +25,7 @@ type settingsView struct {
 	Retention               *string
 	Callbacks               callbackSettingsForm
 	NewSecret               string // a new scenario secret, shown once
+	DropPruned              bool   // the recount form's, when refused
 	Flash, Error            string
 }
 
@@ -42,6 +43,10 @@ type settingsData struct {
 	MaxRetention int
 	Callbacks    callbackSettingsForm
 	NewSecret    string
+	ZoneName     string       // the zone the site's reports count in now
+	Rebuild      *rebuildView // the latest recount of its reports since the start; nil: none
+	PrunedDay    string       // a prune deleted the visits before this day: a recount leaves those days without them
+	DropPruned   bool         // the recount form as sent, when refused
 }
 
 // zoneSuggestions are offered in the time zone field; any IANA name is
@@ -82,6 +87,16 @@ func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedI
 		}
 		d.Callbacks = settingsForm(w)
 	}
+	loc := s.sites.Location(site)
+	d.ZoneName = reports.ZoneName(site, loc)
+	if j := s.rebuilds.job(site.ID); j != nil {
+		d.Rebuild = j.view(loc)
+	}
+	var err error
+	if d.PrunedDay, err = s.rebuilds.prunedDay(site, loc); err != nil {
+		return err
+	}
+	d.DropPruned = sv.DropPruned
 	nav, err := s.siteNav(ctx, who, site, "settings")
 	if err != nil {
 		return err
@@ -102,7 +117,9 @@ func (s *dashboardHandlers) settingsPage(ctx *fasthttp.RequestCtx, who signedIn)
 		sv.Flash = "Saved."
 	case "zone":
 		// The roll-ups keep the days of the zone they were counted in.
-		sv.Flash = s.pages.printer(ctx, &who.user).T("Saved. Reports count the days and hours of the new time zone from now on; what was counted before keeps those of the old one until the reports are rebuilt: appliance reports rebuild --site %s", site.Key)
+		sv.Flash = "Saved. Reports count the days and hours of the new time zone from now on; what was counted before keeps those of the old one until you recount the reports below."
+	case "rebuild":
+		sv.Flash = "The reports are being recounted; this page shows how far it has got."
 	case "callbacks":
 		sv.Flash = "Callback settings saved."
 	}
@@ -186,5 +203,34 @@ func (s *dashboardHandlers) removeSitePost(ctx *fasthttp.RequestCtx, who signedI
 		return err
 	}
 	s.seeOther(ctx, "/sites?removed=1")
+	return nil
+}
+
+// rebuildPost is POST /sites/KEY/reports/rebuild: the site's reports are
+// recounted from its raw records in its time zone, in the background
+// (rebuilds), while it goes on taking visits. Once a prune has deleted old
+// visits of the site, the form must say that those days may lose them.
+func (s *dashboardHandlers) rebuildPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	loc := s.sites.Location(site)
+	drop := string(ctx.PostArgs().Peek("drop_pruned")) == "1"
+	day, err := s.rebuilds.prunedDay(site, loc)
+	if err != nil {
+		return err
+	}
+	if day != "" && !drop {
+		msg := s.pages.printer(ctx, &who.user).T("Visits before %s were deleted (the site's retention): a recount would leave those days only their leads, callbacks and calls. Tick the box to recount anyway.", day)
+		return s.renderSettings(ctx, who, site, fasthttp.StatusConflict, settingsView{Error: msg})
+	}
+	if err := s.rebuilds.start(site, reports.ZoneName(site, loc), who.user.Email, drop); err != nil {
+		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
+			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: userMessage(err), DropPruned: drop})
+		}
+		return err
+	}
+	s.seeOther(ctx, "/sites/"+site.Key+"/settings?done=rebuild#rebuild")
 	return nil
 }

@@ -62,7 +62,7 @@ func (s *Server) publicRoutes() *router {
 		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(s.accounts.Known),
 		publicURL: s.PublicURL(), publicHost: s.public.Host, secure: s.secure(), phoneRegion: s.opts.PhoneRegion,
 		clientIP: s.clientIP, now: s.opts.Now,
-		mail: s.mail, forgot: newForgotLimits(), digests: s.digests,
+		mail: s.mail, forgot: newForgotLimits(), digests: s.digests, rebuilds: s.rebuilds,
 	}
 	dash.mount(r)
 	(&visitorPage{dashboardHandlers: dash, cards: cards}).mount(r)

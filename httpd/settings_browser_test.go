@@ -17,7 +17,7 @@ import (
 // its settings page; what the snippet gets from the server follows: the
 // widget settings say English, a page view from the new domain is taken
 // and one from the old domain refused; a change of zone says the days
-// counted before keep the old one until a rebuild. Removing the site asks
+// counted before keep the old one until they are recounted. Removing the site asks
 // for its name; then its key no longer works.
 func TestBrowserSiteSettingsReachTheSnippet(t *testing.T) {
 	srv := httpdtest.Start(t)
@@ -72,9 +72,9 @@ func TestBrowserSiteSettingsReachTheSnippet(t *testing.T) {
 	)
 	submit(t, ctx, `#site-settings button`)
 	// The zone changed: the page says that what was counted keeps the old
-	// zone's days until a rebuild (it said only "Saved.").
+	// zone's days until they are recounted (it said only "Saved.").
 	if got := httpdtest.Eval[string](t, ctx, `document.querySelector(".flash").textContent`); !strings.HasPrefix(got, "Saved. Reports count the days and hours of the new time zone from now on;") ||
-		!strings.HasSuffix(got, "appliance reports rebuild --site "+key) {
+		!strings.HasSuffix(got, "until you recount the reports below.") {
 		t.Errorf("after changing the site's zone the page says %q", got)
 	}
 	submit(t, ctx, `#site-settings button`)

@@ -1,0 +1,148 @@
+package httpd_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"appliance/httpd"
+	"appliance/httpd/httpdtest"
+	"appliance/httpd/reports"
+	"appliance/store"
+)
+
+// zoneMove is a site counted in UTC with one visit at 22:30 UTC on
+// 2027-01-10 (01:30 on the 11th in Moscow), its zone then changed to
+// Moscow: the visit stays on the 10th until the reports are recounted.
+type zoneMove struct {
+	srv *httpdtest.Server
+	key string
+}
+
+// zoneClock is the servers' clock: the visit's time.
+func zoneClock(o *httpd.Options) {
+	o.Now = func() time.Time { return time.Date(2027, 1, 10, 22, 30, 0, 0, time.UTC) }
+}
+
+func newZoneMove(t *testing.T) *zoneMove {
+	t.Helper()
+	ctx := context.Background()
+	z := &zoneMove{srv: httpdtest.Start(t, zoneClock)}
+	z.key = z.srv.Site(t, "Shop", "shop.example")
+	if _, err := z.srv.HTTP.Sites().SetTimeZone(ctx, z.key, "UTC"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(map[string]string{"k": z.key, "u": "https://shop.example/?utm_source=yandex&utm_medium=cpc", "r": "", "t": "x"})
+	req, _ := http.NewRequest("POST", z.srv.URL+"t/v1/hit", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Origin", "https://shop.example")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("hit: %d", resp.StatusCode)
+	}
+	if z.sessions(t, 10) != 1 || z.sessions(t, 11) != 0 {
+		t.Fatalf("in UTC: %d sessions on the 10th, %d on the 11th", z.sessions(t, 10), z.sessions(t, 11))
+	}
+	return z
+}
+
+// sessions is the sessions the reports count on day d of January 2027 in
+// the site's zone.
+func (z *zoneMove) sessions(t *testing.T, d int) int64 {
+	t.Helper()
+	site, err := z.srv.HTTP.Sites().ByKey(z.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := reports.Date(2027, 1, d)
+	r, err := z.srv.HTTP.Reports().Sources(context.Background(), reports.Query{Site: site, From: day, To: day, Group: reports.GroupChannel, Model: reports.ModelLast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Total.Sessions
+}
+
+// A rebuild a crash or a stop cut short (its marker left in the store)
+// starts again with the server and moves the days into the new zone.
+func TestReportsRebuildCutShortGoesOnAtStart(t *testing.T) {
+	ctx := context.Background()
+	z := newZoneMove(t)
+	site, err := z.srv.HTTP.Sites().SetTimeZone(ctx, z.key, "Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := z.srv.DB.Set(ctx, httpd.RebuildKey(site.ID), []byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	z.srv = z.srv.Restart(t, zoneClock)
+	// The marker goes once the rebuild has written the roll-ups (bounded
+	// only so that a broken build fails instead of hanging).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		_, err := z.srv.DB.Get(httpd.RebuildKey(site.ID))
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the rebuild cut short did not run again at start")
+		}
+	}
+	if z.sessions(t, 10) != 0 || z.sessions(t, 11) != 1 {
+		t.Errorf("in Moscow after the rebuild: %d sessions on the 10th, %d on the 11th; want 0 and 1", z.sessions(t, 10), z.sessions(t, 11))
+	}
+}
+
+// An owner changes the site's zone on its settings page, which says the
+// days counted before keep the old zone's; the "Recount reports" button
+// moves them, in the background, and the page says when it is done.
+func TestBrowserRecountReportsInNewZone(t *testing.T) {
+	z := newZoneMove(t)
+	z.srv.Owner(t)
+	ctx := httpdtest.Browser(t)
+	signInBrowser(t, ctx, z.srv, "owner@example.com", "correct horse battery")
+	httpdtest.Must(t, ctx, chromedp.Navigate(z.srv.URL+"sites/"+z.key+"/settings"))
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector("#rebuild-form button").textContent`); got != "Recount reports in UTC" {
+		t.Errorf("the recount button says %q", got)
+	}
+	httpdtest.Must(t, ctx, chromedp.SetValue(chromedp.CSS(`#site-settings input[name=time_zone]`), "Europe/Moscow"))
+	submit(t, ctx, `#site-settings button`)
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector(".flash").textContent`); !strings.HasSuffix(got, "until you recount the reports below.") {
+		t.Errorf("after changing the zone the page says %q", got)
+	}
+	if z.sessions(t, 10) != 1 || z.sessions(t, 11) != 0 {
+		t.Fatalf("before the recount, in Moscow: %d sessions on the 10th, %d on the 11th; want them where UTC counted them", z.sessions(t, 10), z.sessions(t, 11))
+	}
+	submit(t, ctx, `#rebuild-form button`)
+	if got := httpdtest.Eval[string](t, ctx, `location.pathname + location.hash`); got != "/sites/"+z.key+"/settings#rebuild" {
+		t.Errorf("after asking for the recount at %s", got)
+	}
+	// The page says how far it has got until it is done (bounded only so
+	// that a broken build fails instead of hanging).
+	for deadline := time.Now().Add(time.Minute); ; {
+		state := httpdtest.Eval[string](t, ctx, `document.getElementById("rebuild-state").textContent`)
+		if state == "Recounted in Europe/Moscow on 2027-01-11 01:30." {
+			break
+		}
+		if !strings.HasPrefix(state, "Recounting in Europe/Moscow:") || time.Now().After(deadline) {
+			t.Fatalf("the recount's state: %q", state)
+		}
+		httpdtest.Must(t, ctx, chromedp.Navigate(z.srv.URL+"sites/"+z.key+"/settings"))
+	}
+	if z.sessions(t, 10) != 0 || z.sessions(t, 11) != 1 {
+		t.Errorf("after the recount, in Moscow: %d sessions on the 10th, %d on the 11th; want 0 and 1", z.sessions(t, 10), z.sessions(t, 11))
+	}
+}
