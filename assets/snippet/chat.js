@@ -151,8 +151,8 @@ export function printable(s) {
 
 // chatWindow makes the chat window over the widget's helpers: core (the
 // snippet core's), el, shadow (the shadow root), announce(text, urgent)
-// (a live region's), lang, withSettings,
-// settings() and leadForm().
+// (a live region's), deepActive() (the focused element, inside the shadow
+// root too), lang, withSettings, settings() and leadForm().
 export function chatWindow(env) {
   var w = window;
   var d = document;
