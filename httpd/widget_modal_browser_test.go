@@ -225,8 +225,9 @@ func TestChatPanelOnDesktop(t *testing.T) {
 
 // The lead form, modal at every width, covers the page the same way (the
 // one helper of modal.js): on a phone and on a wide screen the page is
-// inert and still while it is open, Tab stays in it, and Esc gives the
-// focus and the page back as they were.
+// inert and still while it is open, and so is
+// what the page adds meanwhile; Tab stays in it, and Esc gives the focus
+// and the page back as they were.
 func TestLeadFormModal(t *testing.T) {
 	for _, size := range []struct {
 		name string

@@ -77,17 +77,23 @@ function sync() {
 }
 
 // hold stops the page's scrolling behind a modal layer (on), or gives the
-// root and the body their own overflow styles back.
+// root and the body their own styles back. A page with a scroll bar that
+// takes room (a desktop's) keeps the room, so that it does not shift
+// sideways behind the backdrop.
 function hold(on) {
   var d = document;
+  var root = d.documentElement;
   if (on == !!kept) return;
   if (on) {
     kept = [];
-    [d.documentElement, d.body].forEach(function (n) {
-      if (!n) return;
-      ["overflow-x", "overflow-y"].forEach(function (p) {
-        kept.push([n, p, n.style.getPropertyValue(p), n.style.getPropertyPriority(p)]);
-        n.style.setProperty(p, "hidden", "important");
+    var set = function (n, p, v) {
+      kept.push([n, p, n.style.getPropertyValue(p), n.style.getPropertyPriority(p)]);
+      n.style.setProperty(p, v, "important");
+    };
+    if (window.innerWidth > root.clientWidth) set(root, "scrollbar-gutter", "stable");
+    [root, d.body].forEach(function (n) {
+      if (n) ["overflow-x", "overflow-y"].forEach(function (p) {
+        set(n, p, "hidden");
       });
     });
     return;
