@@ -183,6 +183,18 @@ func TestChatModalOnPhone(t *testing.T) {
 	if got := eval[string](t, f.snippetFixture, pageState); got != before {
 		t.Errorf("the page after the chat closed:\n%s\nwant it as it was:\n%s", got, before)
 	}
+
+	// Left open, the window is open on the next page, and a dialog there.
+	httpdtest.Must(t, f.browser, chromedp.Focus(chromedp.ID("open")))
+	f.press(t, kb.Enter)
+	w.waitIn(t, "the chat opens again", `!r.querySelector('section.chat').hidden`)
+	f.noExceptions(t)
+	f.visit(t, "/")
+	w.waitIn(t, "the chat is open on the next page", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	if got := in[string](t, w, chatModal); got != "dialog true" {
+		t.Errorf("the chat window kept open on the next page: role and aria-modal %q, want a modal dialog", got)
+	}
+	w.covered(t, "the chat kept open on the next page")
 	f.noExceptions(t)
 }
 
