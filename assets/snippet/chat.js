@@ -26,7 +26,13 @@
  *     and the window shows it once (by chat:id).
  *   - Everything the operator or the server sends is shown with
  *     textContent: it is never markup.
+ *   - The window is a panel beside the page, which the visitor keeps
+ *     browsing (Tab leaves it, Esc and the button come back), except where
+ *     it fills the screen (PHONE, a phone held upright): there it is a
+ *     modal dialog (modal.js) while open, and turning the phone switches.
  */
+
+import { PHONE, layer, trap } from "./modal.js";
 
 var TEXT = {
   ru: {
@@ -123,7 +129,9 @@ var CSS =
   "font:600 12px/20px system-ui,sans-serif;padding:0 5px}" +
   ".greet{align-self:flex-start;background:#fff;padding:8px 11px;border-radius:12px;max-width:82%;white-space:pre-wrap;overflow-wrap:anywhere}" +
   ".chat :focus-visible,.fab:focus-visible{outline:2px solid #2f6fed;outline-offset:1px}" +
-  "@media (max-width:480px){.chat,.chat.left{inset:0;width:auto;height:auto;border-radius:0}}";
+  "@media " +
+  PHONE +
+  "{.chat,.chat.left{inset:0;width:auto;height:auto;border-radius:0}}";
 
 var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open}
 var UNSENT = "_cs_chat_p"; // localStorage: UNSENT + ref -> {s: site key, text, h: handed over at} for each message not acked yet
@@ -143,8 +151,8 @@ export function printable(s) {
 
 // chatWindow makes the chat window over the widget's helpers: core (the
 // snippet core's), el, shadow (the shadow root), announce(text, urgent)
-// (a live region's), lang, withSettings,
-// settings() and leadForm().
+// (a live region's), deepActive() (the focused element, inside the shadow
+// root too), lang, withSettings, settings() and leadForm().
 export function chatWindow(env) {
   var w = window;
   var d = document;
@@ -187,7 +195,8 @@ export function chatWindow(env) {
   var typingOff = 0;
   var typingSent = 0;
   var typingStop = 0;
-  var back = null; // focus before the window opened
+  var back = null; // what had the focus before the window opened: it gets it back
+  var phone = w.matchMedia ? w.matchMedia(PHONE) : null; // the window fills the screen
 
   function t(key) {
     return TEXT[env.lang()][key];
@@ -701,7 +710,7 @@ export function chatWindow(env) {
       if (e.key == "Escape" || e.key == "Esc") {
         e.preventDefault();
         minimize();
-      }
+      } else if (panel.hasAttribute("aria-modal")) trap(e, panel);
     });
     input.addEventListener("keydown", function (e) {
       if (e.key == "Enter" && !e.shiftKey && !e.isComposing) {
@@ -896,10 +905,12 @@ export function chatWindow(env) {
   // show opens the window; focus moves into it when the visitor asked.
   function show(focus) {
     build();
-    if (focus) back = d.activeElement;
+    var a = env.deepActive();
+    if (focus && !ui.panel.contains(a)) back = a;
     isOpen = true;
     ui.panel.hidden = false;
     if (fabBtn) fabBtn.hidden = true;
+    modal();
     unread = 0;
     badge();
     save();
@@ -908,15 +919,43 @@ export function chatWindow(env) {
     marksOut();
   }
 
+  // minimize closes the window; the focus goes back to what opened it
+  // (the page's button, the floating one), else to the floating button.
   function minimize() {
     isOpen = false;
     if (ui) ui.panel.hidden = true;
     if (fabBtn) fabBtn.hidden = false;
+    modal();
     save();
+    var to = back && back.isConnected && back != d.body ? back : fabBtn && fabBtn.isConnected ? fabBtn : null;
     try {
-      if (fabBtn && fabBtn.isConnected) fabBtn.focus();
-      else if (back && back.focus) back.focus();
+      if (to && to.focus) to.focus();
     } catch (e) {}
+  }
+
+  // modal makes the window a modal dialog while it is open and fills the
+  // screen, else a panel the visitor can Tab out of to the page. It is
+  // the lowest modal layer: a lead form opens over it.
+  function modal() {
+    if (!ui) return;
+    var on = isOpen && !!phone && phone.matches;
+    if (on) ui.panel.setAttribute("aria-modal", "true");
+    else ui.panel.removeAttribute("aria-modal");
+    layer(ui.panel, on, true);
+  }
+
+  // turned follows the screen across PHONE (a phone turned, a window
+  // resized) while the window is open. A control of the page that had the
+  // focus is inert once the window fills the screen: the focus moves in.
+  function turned() {
+    if (!ui || !isOpen) return;
+    var a = env.deepActive();
+    var page = a && a != d.body && a.getRootNode() == d;
+    modal();
+    if (page && ui.panel.hasAttribute("aria-modal")) {
+      back = a;
+      ui.input.focus();
+    }
   }
 
   // openWindow is Comagic.openChatWindow(): the chat when an operator is
@@ -937,6 +976,7 @@ export function chatWindow(env) {
     showStatus();
     if (started) return;
     started = true;
+    if (phone) phone.addEventListener ? phone.addEventListener("change", turned) : phone.addListener(turned);
     site = core.site_() || "";
     kept = load();
     chatID = +kept.chat || 0;

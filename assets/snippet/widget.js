@@ -22,18 +22,20 @@
  *
  * The UI lives in a shadow root of one host element (<cs-widget>), so the
  * page's CSS cannot reach it, and builds every node with textContent and
- * attributes, never from HTML strings. Dialogs are modal: focus stays
- * inside (Tab and Shift+Tab cycle), Esc closes, and focus returns to where
- * it was. For screen readers (README, Accessibility): a refused field is
- * marked invalid, described by the form's alert region and focused; what
- * happens outside a dialog (the popup, the chat's new messages) is read
- * out through two live regions of the shadow root, made before anything
- * is said in them. Texts are in Russian or English: the site's setting, else the
+ * attributes, never from HTML strings. Dialogs are modal (modal.js): focus
+ * stays inside (Tab and Shift+Tab cycle), the page behind is inert and does
+ * not scroll, Esc closes, and focus returns to where it was. For screen
+ * readers (README, Accessibility): a refused field is marked invalid,
+ * described by the form's alert region and focused; what happens outside
+ * a dialog (the popup, the chat's new messages) is read out through two
+ * live regions of the shadow root, made before anything is said in them.
+ * Texts are in Russian or English: the site's setting, else the
  * browser's language. The site's settings (captcha required and its
  * length, language, groups) come from GET t/v1/widget
  * (httpd/tracker-protocol.md §8).
  */
 import { chatWindow, printable } from "./chat.js";
+import { layer, trap } from "./modal.js";
 
 (function (w, d) {
   "use strict";
@@ -385,17 +387,9 @@ import { chatWindow, printable } from "./chat.js";
       while (n.childNodes.length > 5) n.removeChild(n.firstChild);
     }
 
-    function focusables(node) {
-      return Array.prototype.filter.call(
-        node.querySelectorAll("button, input, select, textarea, [href], [tabindex]"),
-        function (n) {
-          return !n.disabled && n.tabIndex >= 0 && n.getClientRects().length > 0;
-        }
-      );
-    }
-
     // dialog opens a modal dialog titled title with body nodes; the first
-    // field takes the focus.
+    // field takes the focus. It is modal at every width (modal.js): its
+    // backdrop covers the page, which is inert and still until it closes.
     function dialog(kind, title, body) {
       close();
       var r = shadow();
@@ -415,19 +409,10 @@ import { chatWindow, printable } from "./chat.js";
           close();
           return;
         }
-        if (e.key != "Tab") return;
-        var f = focusables(box);
-        if (!f.length) return;
-        var at = f.indexOf(r.activeElement);
-        if (e.shiftKey && at <= 0) {
-          e.preventDefault();
-          f[f.length - 1].focus();
-        } else if (!e.shiftKey && at == f.length - 1) {
-          e.preventDefault();
-          f[0].focus();
-        }
+        trap(e, box);
       });
       r.appendChild(wrap);
+      layer(wrap, true);
       var first = box.querySelector("input, select, textarea") || closeBtn;
       first.focus();
       return box;
@@ -438,6 +423,8 @@ import { chatWindow, printable } from "./chat.js";
       var o = open;
       open = null;
       if (o.node.parentNode) o.node.parentNode.removeChild(o.node);
+      // the page is no longer inert when the focus goes back to it
+      layer(o.node, false);
       try {
         if (o.back && o.back.focus) o.back.focus();
       } catch (e) {}
@@ -811,6 +798,7 @@ import { chatWindow, printable } from "./chat.js";
       el: el,
       shadow: shadow,
       announce: announce,
+      deepActive: deepActive,
       lang: lang,
       withSettings: withSettings,
       settings: function () {

@@ -109,7 +109,7 @@ func minify(src fs.FS, name string, define map[string]string, mangled map[string
 
 // bundle bundles an ES2017 entry point with the ES modules it imports
 // (relative paths inside src) into one minified script: the widget chunk
-// is written as small modules (widget.js, chat.js) rather than one long
+// is written as small modules (widget.js, chat.js, modal.js) rather than one long
 // closure. Properties are shortened as in minify.
 func bundle(src fs.FS, entry string, mangled map[string]interface{}) ([]byte, error) {
 	const ns = "snippet"
