@@ -73,8 +73,9 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 		return err
 	}
 	if err := rememberPublicURL(ctx, db, srv.PublicURL()); err != nil {
-		ln.Close()
-		return fmt.Errorf("serve: %w", err)
+		// Not a reason to refuse to serve (a full disk refuses writes,
+		// and the server still answers what it can).
+		o.Log.Warn("the commands run while no server runs will not know the public URL", "err", err)
 	}
 	// The pebble lock is ours, so a socket file left here is from a crashed
 	// server.
