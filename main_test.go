@@ -338,6 +338,46 @@ func TestAdminCommandsWithAndWithoutServer(t *testing.T) {
 	}
 }
 
+// A site added while the server is stopped gets the install code of the
+// host the server is reached at (its --public-url), not of a default
+// localhost:8080 that no visitor's browser can load the snippet from.
+func TestSiteAddOfflineNamesThePublicHost(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan string, 1)
+	go func() {
+		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", PublicURL: "https://track.shop.example", Version: "test"},
+			io.Discard, func(a string) { ready <- a })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	out, err := cli(t, dir, "site", "add", "--name", "Shop", "--domain", "shop.example")
+	if err != nil {
+		t.Fatalf("site add: %v\n%s", err, out)
+	}
+	for _, want := range []string{`__cs.push(["setCsHost", "//track.shop.example/"]);`, `src="//track.shop.example/static/cs.min.js"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("site add with the server stopped printed no %s:\n%s", want, out)
+		}
+	}
+	key := regexp.MustCompile(`site key: (\w+)`).FindStringSubmatch(out)
+	if key == nil {
+		t.Fatalf("no site key in %q", out)
+	}
+	if out, err = cli(t, dir, "site", "list"); err != nil || !strings.Contains(out, "//track.shop.example/static/cs.min.js") {
+		t.Errorf("site list: %v\n%s", err, out)
+	}
+}
+
 func TestRestoreRefusals(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()

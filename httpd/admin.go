@@ -62,6 +62,16 @@ func OpenAdmin(ctx context.Context, dir string, o Options) (*admin.Client, error
 	if err != nil {
 		return nil, err
 	}
+	if o.PublicURL == "" {
+		// The URL the last server was reached at (the install code of a
+		// site added now must name it), else the default serve's.
+		u, err := db.Get(publicURLKey)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			db.Close()
+			return nil, err
+		}
+		o.PublicURL = string(u)
+	}
 	if o.Listen == "" {
 		o.Listen = "localhost:8080"
 	}

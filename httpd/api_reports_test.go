@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -280,6 +281,40 @@ func TestReportsSeriesAddsUpToSources(t *testing.T) {
 		p := pts[i].(map[string]any)
 		if p["events"] != n || p["chats"] != n || p["sessions"] != n {
 			t.Errorf("day %d: %v, want %v events, chats and sessions", i, p, n)
+		}
+	}
+	// The dashboard's charts give the same figures by day for download:
+	// the reports page links series.csv, one row a day of the site's zone.
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports?from=2026-10-24&to=2026-10-26"
+	if _, body, _ := reportGet(t, c, page); !strings.Contains(body, `id="overview-csv" href="/sites/`+f.site.Key+`/reports/series.csv?from=2026-10-24&amp;to=2026-10-26"`) {
+		t.Errorf("the reports page links no series.csv:\n%s", cutAt(body, `id="overview"`, "</section>"))
+	}
+	status, csvBody, hdr := reportGet(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/series.csv?from=2026-10-24&to=2026-10-26")
+	if status != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
+		t.Fatalf("series.csv: %d %s\n%s", status, hdr.Get("Content-Type"), csvBody)
+	}
+	table = readCSV(t, csvBody)
+	if got, want := strings.Join(table[0], ","), "period,sessions,visitors,calls,leads,callbacks,sales"; got != want {
+		t.Fatalf("series.csv header %q, want %q", got, want)
+	}
+	if len(table) != 4 || table[1][0] != "2026-10-24" || table[2][0] != "2026-10-25" || table[3][0] != "2026-10-26" {
+		t.Fatalf("series.csv rows %v, want one a day from 2026-10-24 to 2026-10-26", table)
+	}
+	if table[2][1] != "3" || table[2][2] != "3" {
+		t.Errorf("series.csv on the 25th: %v, want 3 sessions and visitors", table[2])
+	}
+	for col, name := range table[0][1:] {
+		sum := 0.0
+		for _, r := range table[1:] {
+			n, err := strconv.ParseFloat(r[col+1], 64)
+			if err != nil {
+				t.Fatalf("series.csv %s: %v", name, err)
+			}
+			sum += n
+		}
+		if sum != want[name] {
+			t.Errorf("series.csv %s adds up to %v, the sources total is %v", name, sum, want[name])
 		}
 	}
 	// A rebuild from the raw records counts the same.

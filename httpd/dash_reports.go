@@ -56,6 +56,7 @@ func (s *dashboardHandlers) mountReports(r *router) {
 	}
 	r.page("GET", "/sites/*/reports", seeReports, withWho(s.sourcesReport(false)))
 	r.page("GET", "/sites/*/reports/sources.csv", seeReports, withWho(s.sourcesReport(true)))
+	r.page("GET", "/sites/*/reports/series.csv", seeReports, withWho(s.seriesCSV))
 	r.page("GET", "/sites/*/reports/devices", seeReports, withWho(s.devicesReport(false)))
 	r.page("GET", "/sites/*/reports/devices.csv", seeReports, withWho(s.devicesReport(true)))
 	r.page("GET", "/sites/*/reports/costs", seeReports, withWho(s.costsPage))

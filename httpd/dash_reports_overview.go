@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"html/template"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 type overviewData struct {
 	KPIs   []kpi
 	Charts []lineChart
+	CSV    template.URL // the charts' figures (series.csv)
 }
 
 // kpi is one total with its change against the period before.
@@ -290,6 +292,7 @@ func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, s
 		if err != nil {
 			return err
 		}
+		ov.CSV = f.csvLink("series.csv", keep)
 		t := sourcesTable(tr, res, &f, keep)
 		t.CSV = f.csvLink("sources.csv", keep)
 		return s.renderReport(ctx, who, tr, reportData{reportFrame: f, Overview: &ov, Tables: []reportTable{cutRows(t)},
@@ -366,24 +369,9 @@ func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, tr i18n.Printer, 
 	if cur.Cost != 0 || prev.Cost != 0 {
 		ov.KPIs = append(ov.KPIs, newKPI("cost", tr.T("Ad cost"), int64(cur.Cost), int64(prev.Cost), money))
 	}
-	iv := p.Interval()
-	filtered := filter != (reports.Filter{})
-	if filtered && iv == period.Hour {
-		iv = period.Day
-	}
-	series, err := s.reports.Series(ctx, reports.SeriesQuery{Site: site, From: dayOf(p.First), To: dayOf(p.Last), Interval: seriesInterval(iv),
-		Model: model, Filter: filter})
+	buckets, vals, iv, err := s.chartSeries(ctx, site, p, model, filter)
 	if err != nil {
 		return ov, err
-	}
-	buckets := make([]time.Time, len(series.Points))
-	vals := map[string][]int64{}
-	for i, pt := range series.Points {
-		buckets[i] = pt.At
-		for k, v := range map[string]int64{"sessions": pt.Sessions, "visitors": pt.Visitors, "calls": pt.Calls,
-			"leads": pt.Leads, "callbacks": pt.Callbacks, "sales": pt.Sales} {
-			vals[k] = append(vals[k], v)
-		}
 	}
 	ov.Charts = []lineChart{
 		newLineChart(tr, "traffic", tr.T("Traffic"), buckets, iv, []chartSeries{
@@ -396,6 +384,69 @@ func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, tr i18n.Printer, 
 			{"sales", tr.T("Sales"), func(n int64) string { return grouped(tr.N("%d sale", int(n)), n) }, vals["sales"]}}),
 	}
 	return ov, nil
+}
+
+// chartSeries are the figures of the overview's charts: the period's
+// buckets (hours, days, weeks or months, by its length; days at the
+// finest when filtered) and each chart series' value in every bucket.
+func (s *dashboardHandlers) chartSeries(ctx *fasthttp.RequestCtx, site *store.Site, p period.Period, model reports.Model,
+	filter reports.Filter) ([]time.Time, map[string][]int64, period.Interval, error) {
+	iv := p.Interval()
+	if filter != (reports.Filter{}) && iv == period.Hour {
+		iv = period.Day
+	}
+	series, err := s.reports.Series(ctx, reports.SeriesQuery{Site: site, From: dayOf(p.First), To: dayOf(p.Last), Interval: seriesInterval(iv),
+		Model: model, Filter: filter})
+	if err != nil {
+		return nil, nil, iv, err
+	}
+	buckets := make([]time.Time, len(series.Points))
+	vals := map[string][]int64{}
+	for i, pt := range series.Points {
+		buckets[i] = pt.At
+		for k, v := range map[string]int64{"sessions": pt.Sessions, "visitors": pt.Visitors, "calls": pt.Calls,
+			"leads": pt.Leads, "callbacks": pt.Callbacks, "sales": pt.Sales} {
+			vals[k] = append(vals[k], v)
+		}
+	}
+	return buckets, vals, iv, nil
+}
+
+// seriesCSV is GET /sites/KEY/reports/series.csv: the figures of the
+// overview's charts (the "Show the figures" tables under them), one row a
+// bucket of the period, with the same drill-down and model as the page.
+func (s *dashboardHandlers) seriesCSV(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, p, err := s.reportSite(ctx)
+	if err != nil {
+		return err
+	}
+	_, m, filter, _, err := sourcesRequest(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
+	tr := s.pages.printer(ctx, &who.user)
+	buckets, vals, iv, err := s.chartSeries(ctx, site, p, m, filter)
+	if err != nil {
+		return err
+	}
+	keys := []string{"sessions", "visitors", "calls", "leads", "callbacks", "sales"}
+	labels := []string{tr.T("Sessions"), tr.T("Visitors"), tr.T("Calls"), tr.T("Leads"), tr.T("Callbacks"), tr.T("Sales")}
+	t := reportTable{Columns: []reportColumn{{Key: "period", Label: tr.T("Period")}}}
+	for i, k := range keys {
+		t.Columns = append(t.Columns, reportColumn{Key: k, Label: labels[i], Num: true})
+	}
+	layout := time.DateOnly
+	if iv == period.Hour {
+		layout = "2006-01-02 15:04"
+	}
+	for i, at := range buckets {
+		row := []reportCell{{Raw: at.Format(layout)}}
+		for _, k := range keys {
+			row = append(row, reportCell{Raw: strconv.FormatInt(vals[k][i], 10), Num: true})
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return tableCSV(ctx, tr, site, "series", p, t)
 }
 
 func seriesInterval(iv period.Interval) reports.Interval {

@@ -8,8 +8,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/valyala/fasthttp"
-
 	"appliance/httpd/leads"
 	"appliance/httpd/visits"
 	"appliance/numbers"
@@ -96,6 +94,7 @@ func FuzzParseLeadJSON(f *testing.F) {
 }
 
 func FuzzParseOfflineForm(f *testing.F) {
+	const form = "application/x-www-form-urlencoded; charset=UTF-8"
 	for _, s := range []string{
 		"key=u8N4wqLtywFKSaxGOUCreGKD0zglE2s0&uri=https://server.comagic.ru/&visitor_id=17258569&hit_id=546833568748&session_id=255544855&name=John Smith&email=no@email.adr&phone=+79251234567&text=Hello, world!&is_sale=true&sale_cost=10000",
 		"key=k&visitor_id=1&session_id=2&name=%D0%98%D0%B2%D0%B0%D0%BD&is_sale=1&sale_cost=1%2C5",
@@ -105,18 +104,28 @@ func FuzzParseOfflineForm(f *testing.F) {
 		"visitor_id=1&visitor_id=2&session_id=3&name=a&is_sale=on",
 		"",
 	} {
-		f.Add([]byte(s))
+		f.Add(form, []byte(s))
+		f.Add("", []byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var args fasthttp.Args
-		args.ParseBytes(body)
-		r, err := parseOfflineForm(&args)
-		if err != nil {
-			if _, ok := err.(*Error); !ok {
-				t.Fatalf("error %v is not a user error", err)
+	// What PHP's curl sends for an array in CURLOPT_POSTFIELDS.
+	f.Add("multipart/form-data; boundary=b", []byte("--b\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n"+
+		"--b\r\nContent-Disposition: form-data; name=\"visitor_id\"\r\n\r\n1\r\n--b\r\nContent-Disposition: form-data; name=\"session_id\"\r\n\r\n2\r\n"+
+		"--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n\xd0\x98\r\n--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nfile\r\n--b--\r\n"))
+	f.Add("multipart/form-data", []byte("name=x"))
+	f.Add("multipart/form-data; boundary=zz", []byte("--zz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx"))
+	f.Add("application/json", []byte(`{"visitor_id":1}`))
+	f.Add("text/plain; charset=\"", []byte("visitor_id=1&session_id=2&name=a"))
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		args, err := offlineFormArgs([]byte(contentType), body)
+		if err == nil {
+			var r leadRequest
+			if r, err = parseOfflineForm(args); err == nil {
+				checkParsed(t, r)
+				return
 			}
-			return
 		}
-		checkParsed(t, r)
+		if _, ok := err.(*Error); !ok {
+			t.Fatalf("error %v is not a user error", err)
+		}
 	})
 }

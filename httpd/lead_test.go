@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -306,6 +307,82 @@ func TestOfflineMessage(t *testing.T) {
 			}
 			if n := len(siteLeads(t, srv, site)) + len(siteLeads(t, srv, other)); n != 1 {
 				t.Errorf("%d leads stored, want still 1", n)
+			}
+		})
+	}
+}
+
+// A site's server may encode add_offline_message's fields other than the
+// reference's example does: PHP's curl given an array (CURLOPT_POSTFIELDS
+// => $data) posts multipart/form-data, and a hand-made request may name no
+// Content-Type. Each lead is stored as the urlencoded one is; a JSON body
+// is refused with what to send, and stores nothing.
+func TestOfflineMessageEncodings(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/contacts?utm_source=google", "")
+	endpoint := srv.URL + "api/add_offline_message/"
+
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	form := credentialForm(v, map[string]string{"name": "Иван", "phone": "8 912 345 67 89", "text": "multipart", "is_sale": "1", "sale_cost": "500"})
+	for k := range form {
+		if err := mw.WriteField(k, form.Get(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mw.Close()
+	status, out, hdr := post(t, endpoint, mw.FormDataContentType(), body.Bytes())
+	if status != http.StatusOK || len(out) != 1 || out["success"] != true {
+		t.Fatalf("multipart add_offline_message: %d %v, want exactly {\"success\":true}", status, out)
+	}
+	if got := hdr.Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Errorf("Access-Control-Allow-Origin %q", got)
+	}
+	got := siteLeads(t, srv, site)
+	if len(got) != 1 || got[0].Name != "Иван" || got[0].Phone != "79123456789" || got[0].Message != "multipart" ||
+		!got[0].IsSale || got[0].SaleCost != 50000 || got[0].Visitor != v.VisitorID || got[0].Session != v.SessionID ||
+		got[0].Hit != v.HitID || got[0].UTMSource != "google" || got[0].Via != "server" {
+		t.Fatalf("stored %+v", got)
+	}
+
+	req, err := http.NewRequest("POST", endpoint, strings.NewReader(credentialForm(v, map[string]string{"text": "no content type"}).Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header["Content-Type"] = nil // net/http sends none
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(raw) != `{"success":true}` {
+		t.Fatalf("without a Content-Type: %d %s", resp.StatusCode, raw)
+	}
+	if got := siteLeads(t, srv, site); len(got) != 2 || got[0].Message != "no content type" && got[1].Message != "no content type" {
+		t.Fatalf("stored %+v", got)
+	}
+
+	for _, tt := range []struct {
+		name, contentType, body string
+		status                  int
+		errSub                  string
+	}{
+		{"json", "application/json", `{"key":"` + v.Key + `","visitor_id":` + strconv.FormatUint(v.VisitorID, 10) + `,"session_id":` +
+			strconv.FormatUint(v.SessionID, 10) + `,"name":"x"}`, http.StatusUnsupportedMediaType, "form-encoded"},
+		{"multipart without boundary", "multipart/form-data", "name=x", http.StatusBadRequest, "boundary"},
+		{"broken multipart", "multipart/form-data; boundary=zz", "--zz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx", http.StatusBadRequest, "multipart"},
+		{"multipart with a wrong key", mw.FormDataContentType(), strings.Replace(body.String(), v.Key, strings.Repeat("a", 32), 1), http.StatusForbidden, "wrong key"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out, _ := post(t, endpoint, tt.contentType, []byte(tt.body))
+			errMsg, _ := out["error"].(string)
+			if status != tt.status || out["success"] != false || !strings.Contains(errMsg, tt.errSub) {
+				t.Errorf("%d %v; want %d with %q", status, out, tt.status, tt.errSub)
+			}
+			if n := len(siteLeads(t, srv, site)); n != 2 {
+				t.Errorf("%d leads stored, want still 2", n)
 			}
 		})
 	}

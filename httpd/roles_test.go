@@ -126,6 +126,7 @@ var leastRole = map[string]string{
 
 	"GET /sites/*/reports":                accounts.RoleManager,
 	"GET /sites/*/reports/sources.csv":    accounts.RoleManager,
+	"GET /sites/*/reports/series.csv":     accounts.RoleManager,
 	"GET /sites/*/reports/costs":          accounts.RoleManager,
 	"GET /sites/*/reports/devices":        accounts.RoleManager,
 	"GET /sites/*/reports/devices.csv":    accounts.RoleManager,

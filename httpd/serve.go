@@ -72,6 +72,11 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 		ln.Close()
 		return err
 	}
+	if err := rememberPublicURL(ctx, db, srv.PublicURL()); err != nil {
+		// Not a reason to refuse to serve (a full disk refuses writes,
+		// and the server still answers what it can).
+		o.Log.Warn("the commands run while no server runs will not know the public URL", "err", err)
+	}
 	// The pebble lock is ours, so a socket file left here is from a crashed
 	// server.
 	_ = os.Remove(sock)
@@ -195,4 +200,27 @@ func listenPrivate(sock string) (net.Listener, error) {
 	ln, err := net.Listen("unix", sock)
 	unix.Umask(old)
 	return ln, err
+}
+
+// publicURLKey holds the public URL of the last server that ran on the
+// store, for the commands that open the store themselves while no server
+// runs: the install code `site add` prints names the host the site's
+// pages must load the snippet from, which the store knows no other way.
+var publicURLKey = store.MetaKey("public-url")
+
+// rememberPublicURL keeps u as the store's public URL; written only when
+// it changed, so that a plain restart writes nothing (the pools' sealed
+// state stays the store's last write).
+func rememberPublicURL(ctx context.Context, db *store.DB, u string) error {
+	old, err := db.Get(publicURLKey)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("read public url: %w", err)
+	}
+	if string(old) == u {
+		return nil
+	}
+	if err := db.Set(ctx, publicURLKey, []byte(u)); err != nil {
+		return fmt.Errorf("remember public url: %w", err)
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"mime"
+	"mime/multipart"
 	"reflect"
 	"strings"
 	"unicode/utf8"
@@ -172,6 +174,40 @@ func parseLeadJSON(body []byte) (leadRequest, error) {
 	return r, nil
 }
 
+// offlineFormArgs reads the fields of a POST /api/add_offline_message/
+// body. The reference's example posts them urlencoded; a site's server may
+// as well send multipart/form-data, which PHP's curl writes for an array
+// in CURLOPT_POSTFIELDS (and an HTML form with that enctype), or name no
+// Content-Type at all: each is read, so that a lead is not refused for
+// how its server encoded it. A JSON body is refused with what to send.
+func offlineFormArgs(contentType, body []byte) (*fasthttp.Args, error) {
+	args := new(fasthttp.Args)
+	media, params, _ := mime.ParseMediaType(string(contentType))
+	switch media {
+	case "multipart/form-data":
+		boundary := params["boundary"]
+		if boundary == "" {
+			return nil, errorf(fasthttp.StatusBadRequest, "the multipart/form-data body names no boundary")
+		}
+		form, err := multipart.NewReader(bytes.NewReader(body), boundary).ReadForm(maxLeadBody)
+		if err != nil {
+			return nil, errorf(fasthttp.StatusBadRequest, "the multipart/form-data body does not parse: %v", err)
+		}
+		defer form.RemoveAll()
+		for name, values := range form.Value {
+			for _, v := range values {
+				args.Add(name, v)
+			}
+		}
+		return args, nil
+	case "application/json":
+		return nil, errorf(fasthttp.StatusUnsupportedMediaType,
+			"send the fields form-encoded (application/x-www-form-urlencoded, as http_build_query writes them) or as multipart/form-data, not JSON")
+	}
+	args.ParseBytes(body)
+	return args, nil
+}
+
 // parseOfflineForm decodes the form of POST /api/add_offline_message/:
 // key, uri, visitor_id, hit_id, session_id, name, email, phone, text,
 // is_sale, sale_cost (the reference), and our group_id and form_name.
@@ -249,7 +285,11 @@ func (s *trackerHandlers) offlineMessage(ctx *fasthttp.RequestCtx) error {
 	if len(ctx.PostBody()) > maxLeadBody {
 		return errorf(fasthttp.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxLeadBody)
 	}
-	r, err := parseOfflineForm(ctx.PostArgs())
+	args, err := offlineFormArgs(ctx.Request.Header.ContentType(), ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	r, err := parseOfflineForm(args)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ const (
 	// prefixMeta + name -> raw value. Store-wide settings and counters:
 	// "seq" (uint64 BE, the id sequence), "setup" (sha256 of the one-time
 	// setup token), "secret" (server secret for cookies and metrics),
+	// "public-url" (the URL browsers reached the last server at, for the
+	// install code the commands print while no server runs),
 	// "pruned/" + site id (uint32 BE) -> Unix ms (uint64 BE): the latest
 	// cutoff of a prune that deleted sessions of the site (PrunedBefore).
 	prefixMeta byte = 'm'
