@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
@@ -222,4 +224,24 @@ func TestInviteAnswersWhileSMTPStalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A relay that answers 4xx (try again later) gets the invite's email
+// again after a backoff; meanwhile the Team page says it is not sent yet,
+// with the relay's answer.
+func TestInviteEmailRetriedAfterTemporaryRefusal(t *testing.T) {
+	srv, relay, clock, _, _ := mailQueueServer(t)
+	c := srv.Client(t)
+	relay.Refuse(&smtp.SMTPError{Code: 451, Message: "try again later"})
+	if status, page := submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"operator"}, "send": {"1"}}); status != http.StatusOK || !strings.Contains(page, "is queued") {
+		t.Fatalf("invite: %d\n%s", status, page)
+	}
+	eventually(t, "the Team page to say retrying", func() bool { s, _ := inviteMailState(t, c, srv, "anna@example.com"); return s == "retrying" })
+	if _, page := inviteMailState(t, c, srv, "anna@example.com"); !strings.Contains(page, "451 try again later") {
+		t.Errorf("the Team page does not give the relay's answer:\n%s", page)
+	}
+	relay.Refuse(nil)
+	clock.Add(mailRetryLimit)
+	eventually(t, "the invite email", func() bool { return len(relay.Messages()) == 1 })
+	eventually(t, "the Team page to say sent", func() bool { s, _ := inviteMailState(t, c, srv, "anna@example.com"); return s == "sent" })
 }
