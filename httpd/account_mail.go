@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"time"
 
 	"appliance/httpd/accounts"
@@ -35,7 +36,8 @@ import (
 // into the email, never into a log. An invite's token is made on the Team
 // page (which shows the link once), so its queued email holds it in the
 // clear until the SMTP server takes it, refuses it for good, or the
-// invite ends (taken up, cancelled, expired); then the token is wiped,
+// invite ends (taken up, cancelled, expired); then the token is wiped (at
+// once when the invite is cancelled, else at the next attempt),
 // and the record, kept for the Team page's "sent" or "refused", is deleted
 // when the invite expires. A backup taken while an invite's email waits
 // holds its link, as long as the invite is pending (cancelling the invite
@@ -106,6 +108,27 @@ func (m *accountMail) inviteMail(ctx context.Context) (map[string]store.AccountM
 		return true
 	})
 	return out, err
+}
+
+// dropInvite deletes the email of the invite id (cancelled), and with it
+// the token it holds, at once; its queue entry goes at its next attempt.
+func (m *accountMail) dropInvite(ctx context.Context, id string) error {
+	var keys [][]byte
+	err := m.db.ScanPrefix(ctx, store.AccountMailPrefix(), false, 0, func(k, v []byte) bool {
+		if rec, err := store.DecodeAccountMail(v); err == nil && rec.Kind == store.MailInvite && rec.Invite == id {
+			keys = append(keys, slices.Clone(k))
+		}
+		return true
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	return m.db.Update(ctx, func(tx *store.Tx) error {
+		for _, k := range keys {
+			tx.Delete(k)
+		}
+		return nil
+	})
 }
 
 // attempt is the queue's attempt function: it sends the email of it once

@@ -245,3 +245,30 @@ func TestInviteEmailRetriedAfterTemporaryRefusal(t *testing.T) {
 	eventually(t, "the invite email", func() bool { return len(relay.Messages()) == 1 })
 	eventually(t, "the Team page to say sent", func() bool { s, _ := inviteMailState(t, c, srv, "anna@example.com"); return s == "sent" })
 }
+
+// Cancelling an invite whose email waits for the SMTP server deletes the
+// email, and the token it holds, at once: it is never sent.
+func TestCancelledInviteEmailNotSent(t *testing.T) {
+	srv, relay, clock, logs, _ := mailQueueServer(t)
+	c := srv.Client(t)
+	relay.Stop()
+	submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"operator"}, "send": {"1"}})
+	eventually(t, "a failed attempt", func() bool { return logs.count("invite email not sent") > 0 })
+	_, page := getPage(t, c, srv.URL+"team")
+	id := regexp.MustCompile(`name="id" value="([0-9a-f]+)"`).FindStringSubmatch(page)
+	if id == nil {
+		t.Fatalf("no invite to cancel:\n%s", page)
+	}
+	if status, _ := submitForm(t, c, srv, "/team", "/team/invites/cancel", url.Values{"id": {id[1]}}); status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", status)
+	}
+	if records, _ := queuedMail(t, srv.DB); records != 0 {
+		t.Errorf("%d account emails left after the invite was cancelled", records)
+	}
+	relay.Resume(t)
+	clock.Add(mailRetryLimit)
+	eventually(t, "the queue to empty", func() bool { r, e := queuedMail(t, srv.DB); return r == 0 && e == 0 })
+	if n := len(relay.Messages()); n != 0 {
+		t.Errorf("%d emails sent for a cancelled invite", n)
+	}
+}

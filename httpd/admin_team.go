@@ -101,7 +101,10 @@ func (a adminAPI) Invites(ctx context.Context) ([]admin.Invited, error) {
 }
 
 func (a adminAPI) CancelInvite(ctx context.Context, in admin.CancelInvite) error {
-	return a.s.accounts.CancelInvite(ctx, in.ID)
+	if err := a.s.accounts.CancelInvite(ctx, in.ID); err != nil {
+		return err
+	}
+	return a.s.mailQueue.dropInvite(ctx, in.ID) // its email, if still queued, is not sent
 }
 
 func (a adminAPI) SetRole(ctx context.Context, in admin.SetRole) (admin.User, error) {

@@ -208,9 +208,17 @@ func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) e
 	return s.pages.render(ctx, fasthttp.StatusOK, "team", v)
 }
 
+// cancelInvitePost is POST /team/invites/cancel: the invite's link no
+// longer works, and its email, if still queued, is not sent.
 func (s *dashboardHandlers) cancelInvitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
-	if err := s.accounts.CancelInvite(ctx, string(ctx.PostArgs().Peek("id"))); err != nil {
+	id := string(ctx.PostArgs().Peek("id"))
+	if err := s.accounts.CancelInvite(ctx, id); err != nil {
 		return s.teamError(ctx, who, err, nil)
+	}
+	if s.mail != nil {
+		if err := s.mail.dropInvite(ctx, id); err != nil {
+			return err
+		}
 	}
 	s.seeOther(ctx, "/team?done=cancelled")
 	return nil
