@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"appliance/httpd/accounts"
 	"appliance/httpd/notice/mailtest"
@@ -107,9 +108,9 @@ func TestTeamCLI(t *testing.T) {
 	must("numbers", "static", "add", "--site", other, "--number", "74951825168")
 }
 
-// `user invite --send` has the running server email the link (its
-// --smtp), in the language asked for, and still prints it; with no server
-// with --smtp it refuses and makes no invite.
+// `user invite --send` has the running server queue the link's email and
+// send it (its --smtp), in the language asked for, and still prints it;
+// with no server with --smtp it refuses and makes no invite.
 func TestUserInviteSend(t *testing.T) {
 	dir, _ := offlineSite(t)
 	if out, err := cli(t, dir, "user", "invite", "anna@example.com", "--send"); err == nil || !strings.Contains(err.Error(), "--smtp") {
@@ -136,8 +137,13 @@ func TestUserInviteSend(t *testing.T) {
 
 	out, err := cli(t, dir, "user", "invite", "Anna@Example.com", "--role", "manager", "--send", "--lang", "en")
 	link := regexp.MustCompile(`http://\S+/invite\?token=\S+`).FindString(out)
-	if err != nil || link == "" || !strings.Contains(out, "emailed") {
+	if err != nil || link == "" || !strings.Contains(out, "queued to be emailed") {
 		t.Fatalf("user invite --send: %v\n%s", err, out)
+	}
+	for deadline := time.Now().Add(15 * time.Second); len(relay.Messages()) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the queued invite email")
+		}
 	}
 	m := relay.Messages()
 	if len(m) != 1 || len(m[0].To) != 1 || m[0].To[0] != "anna@example.com" {

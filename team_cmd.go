@@ -45,7 +45,7 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 	}
 	dataFlag(invCmd, &inv.Data)
 	invCmd.Flags().StringVar(&inv.Role, "role", "operator", "owner, manager (all but users and tokens) or operator (callbacks only)")
-	invCmd.Flags().BoolVar(&inv.Send, "send", false, "email the link to EMAIL too, through the running server's --smtp (the link is still printed)")
+	invCmd.Flags().BoolVar(&inv.Send, "send", false, "email the link to EMAIL too: the running server queues it and sends it through its --smtp (the link is still printed)")
 	invCmd.Flags().StringVar(&inv.Lang, "lang", "ru", "language of the email: ru or en")
 	bindEnv(invCmd)
 
@@ -125,8 +125,9 @@ type InviteOptions struct {
 }
 
 // runUserInvite makes an invite and prints its link; with Send the server
-// emails it too, and a link it could not email is printed and fails the
-// command (exit 1), saying why.
+// queues its email too (and sends it in a moment, retrying while the SMTP
+// server is down), and a link whose email could not be queued is printed
+// and fails the command (exit 1), saying why.
 func runUserInvite(ctx context.Context, o InviteOptions, stdout io.Writer) error {
 	var notSent string
 	err := adminCall(ctx, o.Data, "user invite", func(c *admin.Client) (admin.Invited, error) {
@@ -136,7 +137,7 @@ func runUserInvite(ctx context.Context, o InviteOptions, stdout io.Writer) error
 		notSent = in.SendError
 	})
 	if err == nil && notSent != "" {
-		err = fmt.Errorf("user invite: the invite is made, but emailing it failed: %s; send the link above yourself", notSent)
+		err = fmt.Errorf("user invite: the invite is made, but its email could not be queued: %s; send the link above yourself", notSent)
 	}
 	return err
 }

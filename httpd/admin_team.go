@@ -55,9 +55,10 @@ func invited(p accounts.PendingInvite) admin.Invited {
 // errNoMail refuses to email an invite when the server has no SMTP server.
 var errNoMail = errorf(fasthttp.StatusBadRequest, "cannot email the invite: the server runs without --smtp (or no server runs); leave out --send and send the link yourself")
 
-// Invite makes an invite and, asked to, emails its link (checked first:
-// no invite is made that was to be sent and cannot be). A link made but
-// not emailed comes back with SendError.
+// Invite makes an invite and, asked to, queues the email of its link
+// (checked first: no invite is made that was to be sent and cannot be);
+// the server's worker sends it. A link made whose email could not be
+// queued comes back with SendError.
 func (a adminAPI) Invite(ctx context.Context, in admin.Invite) (admin.Invited, error) {
 	lang := i18n.Ru
 	if in.Send {
@@ -78,10 +79,10 @@ func (a adminAPI) Invite(ctx context.Context, in admin.Invite) (admin.Invited, e
 	out := admin.Invited{Email: inv.Email, Role: inv.Role, Link: inviteLink(a.s.PublicURL(), token),
 		Expires: time.UnixMilli(inv.Expires).UTC()}
 	if in.Send {
-		if err := a.s.mail.sendInvite(ctx, inv.Email, inv.Role, "", out.Link, lang); err != nil {
+		if err := a.s.mail.queueInvite(ctx, token, inv, lang); err != nil {
 			out.SendError = err.Error()
 		} else {
-			out.Sent = true
+			out.Queued = true
 		}
 	}
 	return out, nil
@@ -100,7 +101,10 @@ func (a adminAPI) Invites(ctx context.Context) ([]admin.Invited, error) {
 }
 
 func (a adminAPI) CancelInvite(ctx context.Context, in admin.CancelInvite) error {
-	return a.s.accounts.CancelInvite(ctx, in.ID)
+	if err := a.s.accounts.CancelInvite(ctx, in.ID); err != nil {
+		return err
+	}
+	return a.s.mailQueue.dropInvite(ctx, in.ID) // its email, if still queued, is not sent
 }
 
 func (a adminAPI) SetRole(ctx context.Context, in admin.SetRole) (admin.User, error) {

@@ -60,8 +60,8 @@ func (s *dashboardHandlers) forgotPage(ctx *fasthttp.RequestCtx) error {
 }
 
 // forgotPost is POST /forgot: a reset link is mailed to the address if a
-// user has it. The answer is the same page for every address, given at
-// once; the worker does the rest.
+// user has it. The request is queued on disk for every address alike and
+// the answer is the same page, given once it is; the worker does the rest.
 func (s *dashboardHandlers) forgotPost(ctx *fasthttp.RequestCtx) error {
 	if err := s.checkPreCSRF(ctx); err != nil {
 		return err
@@ -79,7 +79,9 @@ func (s *dashboardHandlers) forgotPost(ctx *fasthttp.RequestCtx) error {
 			Data:  forgotData{Mail: true}})
 	}
 	if email, ok := forgotAddress(string(ctx.PostArgs().Peek("email"))); ok && s.forgot.account.Allow(email, now) {
-		s.mail.askReset(email, langOf(ctx, nil))
+		if err := s.mail.askReset(ctx, email, langOf(ctx, nil)); err != nil {
+			return err
+		}
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "forgot", view{Title: "Forgot the password?", CSRF: s.preCSRF(ctx), Data: forgotData{Mail: true, Sent: true}})
 }

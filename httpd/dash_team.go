@@ -11,6 +11,7 @@ import (
 
 	"appliance/httpd/accounts"
 	"appliance/httpd/i18n"
+	"appliance/store"
 )
 
 // The owner's Team and API tokens pages, and the page where an invited
@@ -68,6 +69,23 @@ type userRow struct {
 
 type inviteRow struct {
 	ID, Email, Role, By, Expires string
+	// Mail is the state of the invite's email: "" none asked for (or
+	// gone), "queued", "retrying", "sent" or "refused"; MailError the SMTP
+	// server's last answer.
+	Mail, MailError string
+}
+
+// mailState is what the Team page says of an invite's email.
+func mailState(rec store.AccountMail) string {
+	switch {
+	case rec.State == store.MailSent:
+		return "sent"
+	case rec.State == store.MailRefused:
+		return "refused"
+	case rec.Attempts > 0:
+		return "retrying"
+	}
+	return "queued"
 }
 
 type teamData struct {
@@ -75,10 +93,10 @@ type teamData struct {
 	Users   []userRow
 	Invites []inviteRow
 	Roles   []string
-	// The invite just made: its one-time link, shown once, and whether it
-	// was emailed too.
+	// The invite just made: its one-time link, shown once, and whether its
+	// email is queued.
 	NewLink, NewEmail, NewRole string
-	NewSent                    bool
+	NewQueued                  bool
 	// Mail: invites can be emailed (serve --smtp).
 	Mail bool
 	// The invite form as sent, when it was refused.
@@ -100,8 +118,18 @@ func (s *dashboardHandlers) teamData(ctx *fasthttp.RequestCtx, who signedIn) (te
 	if err != nil {
 		return d, err
 	}
+	var mail map[string]store.AccountMail
+	if s.mail != nil && len(invites) > 0 {
+		if mail, err = s.mail.inviteMail(ctx); err != nil {
+			return d, err
+		}
+	}
 	for _, p := range invites {
-		d.Invites = append(d.Invites, inviteRow{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: fmtWhen(p.Expires, loc)})
+		row := inviteRow{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: fmtWhen(p.Expires, loc)}
+		if rec, ok := mail[p.ID]; ok {
+			row.Mail, row.MailError = mailState(rec), rec.LastError
+		}
+		d.Invites = append(d.Invites, row)
 	}
 	return d, nil
 }
@@ -144,8 +172,9 @@ func (s *dashboardHandlers) teamError(ctx *fasthttp.RequestCtx, who signedIn, er
 
 // invitePost is POST /team/invite: a one-time link for an address and a
 // role, shown once on the page this answers, and, when the form asks and
-// the server has an SMTP server, emailed to the address in the language
-// the form chose. A link that could not be emailed is still shown.
+// the server has an SMTP server, queued to be emailed to the address in
+// the language the form chose. The page does not wait for the SMTP
+// server: the list of invites says how the email fares.
 func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	args := ctx.PostArgs()
 	email, role := strings.TrimSpace(string(args.Peek("email"))), string(args.Peek("role"))
@@ -153,33 +182,43 @@ func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) e
 	if err != nil {
 		return s.teamError(ctx, who, err, func(d *teamData) { d.Email, d.Role = email, role })
 	}
-	d, err := s.teamData(ctx, who)
-	if err != nil {
-		return err
-	}
-	d.NewLink, d.NewEmail, d.NewRole = inviteLink(s.publicURL, token), inv.Email, inv.Role
 	tr := s.pages.printer(ctx, &who.user)
-	v := view{Title: "Team", User: &who.user, CSRF: who.session.CSRF, Data: d,
+	v := view{Title: "Team", User: &who.user, CSRF: who.session.CSRF,
 		Flash: tr.T("Invite made. Copy the link now and send it to %s: it is shown once.", inv.Email)}
+	queued := false
 	if s.mail != nil && len(args.Peek("send")) > 0 {
 		lang, ok := i18n.Parse(string(args.Peek("lang")))
 		if !ok {
 			lang = langOf(ctx, &who.user)
 		}
-		if err := s.mail.sendInvite(ctx, inv.Email, inv.Role, who.user.Email, d.NewLink, lang); err != nil {
-			v.Error = tr.T("The invite could not be emailed (%s). Copy the link below and send it yourself.", err.Error())
+		if err := s.mail.queueInvite(ctx, token, inv, lang); err != nil {
+			s.mail.log.Error("invite email not queued", "to", inv.Email, "err", err)
+			v.Error = tr.T("The invite's email could not be queued. Copy the link below and send it yourself.")
 		} else {
-			d.NewSent = true
-			v.Data = d
-			v.Flash = tr.T("Invite made and emailed to %s.", inv.Email)
+			queued = true
+			v.Flash = tr.T("Invite made; its email to %s is queued and goes out in a moment.", inv.Email)
 		}
 	}
+	d, err := s.teamData(ctx, who)
+	if err != nil {
+		return err
+	}
+	d.NewLink, d.NewEmail, d.NewRole, d.NewQueued = inviteLink(s.publicURL, token), inv.Email, inv.Role, queued
+	v.Data = d
 	return s.pages.render(ctx, fasthttp.StatusOK, "team", v)
 }
 
+// cancelInvitePost is POST /team/invites/cancel: the invite's link no
+// longer works, and its email, if still queued, is not sent.
 func (s *dashboardHandlers) cancelInvitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
-	if err := s.accounts.CancelInvite(ctx, string(ctx.PostArgs().Peek("id"))); err != nil {
+	id := string(ctx.PostArgs().Peek("id"))
+	if err := s.accounts.CancelInvite(ctx, id); err != nil {
 		return s.teamError(ctx, who, err, nil)
+	}
+	if s.mail != nil {
+		if err := s.mail.dropInvite(ctx, id); err != nil {
+			return err
+		}
 	}
 	s.seeOther(ctx, "/team?done=cancelled")
 	return nil

@@ -61,6 +61,11 @@ type Options struct {
 	// the dashboard's password reset links and invites, go through (serve
 	// --smtp, --smtp-from); none when its URL is "".
 	Mail notice.Options
+	// MailTick is the longest the worker of the accounts' emails (password
+	// resets, invites) sleeps without looking at its queue
+	// (outbox.Options.Tick): it wakes for each new email and each retry's
+	// time anyway, so only a test that moves Now shortens it. Default 1 min.
+	MailTick time.Duration
 	// TelegramAPI is the Telegram Bot API's base URL that telegram:
 	// endpoints' messages go to; notice.TelegramAPI when "" (tests give
 	// their own).
@@ -154,6 +159,7 @@ type Server struct {
 	snippet   *snippet
 	hooks     *webhooks.Hooks
 	mail      *accountMail // the accounts' emails; nil without --smtp
+	mailQueue *accountMail // their queue's worker: mail, or without --smtp one that keeps what is queued till it expires
 	digests   *digests     // report digests by email
 	rebuilds  *rebuilds    // the reports' rebuilds
 	captcha   *captcha.Store
@@ -295,8 +301,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		assetsDone: assetsDone,
 	}
 	tg.Client = s.hooks.Client() // the outbound policy's, as every webhook's
+	s.mailQueue = newAccountMail(db, mailer, pg.catalog, s.accounts, nw.PublicURL, o.Now, o.MailTick, o.Log)
 	if mailer != nil {
-		s.mail = newAccountMail(mailer, pg.catalog, s.accounts, nw.PublicURL, o.Log)
+		s.mail = s.mailQueue
 	}
 	s.visits = visits.NewTracker(db, o.Now, o.PhoneRegion)
 	s.reports = reports.New(db, reg, reports.Options{Now: o.Now})
@@ -519,12 +526,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	pruneDone := make(chan struct{})
 	go func() { s.retention.Run(wctx, pruneEvery); close(pruneDone) }()
 	mailDone := make(chan struct{})
-	go func() {
-		if s.mail != nil {
-			s.mail.Run(wctx)
-		}
-		close(mailDone)
-	}()
+	go func() { s.mailQueue.Run(wctx); close(mailDone) }()
 	digestsDone := make(chan struct{})
 	go func() { s.digests.Run(wctx); close(digestsDone) }()
 	rebuildsDone := make(chan struct{})

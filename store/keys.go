@@ -39,6 +39,16 @@ const (
 	// user.
 	prefixReset byte = 'f'
 
+	// prefixAccountMail + id (uint64 BE, from the id sequence) ->
+	// AccountMail: an account's email waiting for the SMTP server (a
+	// password reset asked for, an invite to be emailed), due in the queue
+	// at its next attempt (prefixDue, kind DueAccountMail). A reset holds
+	// only the address: the worker makes its link when it sends it. An
+	// invite holds its token in the clear (the email's link) until the
+	// SMTP server took it or gave up; what stays after that, its state for
+	// the Team page and no token, is deleted when the invite expires.
+	prefixAccountMail byte = 'B'
+
 	// prefixSite + site id (uint32 BE) -> Site.
 	prefixSite byte = 's'
 
@@ -156,7 +166,8 @@ const (
 	// at a time (httpd/outbox): webhook deliveries not yet delivered, by the
 	// time of their next attempt (kind DueDelivery, id of a Delivery);
 	// callbacks still to be sent to their scenario (kind DueCallback, id of
-	// a Callback). A kind is one range in due order, so "what is due now"
+	// a Callback); accounts' emails (kind DueAccountMail, id of an
+	// AccountMail). A kind is one range in due order, so "what is due now"
 	// is a scan from its start to DueKey(kind, now+1, 0). The record itself
 	// lives in its own family; the entry says only where to find it.
 	prefixDue byte = 'Q'
@@ -332,6 +343,9 @@ type DueKind byte
 const (
 	DueDelivery DueKind = 'd' // a webhook delivery's next attempt
 	DueCallback DueKind = 'b' // a callback to send to its scenario
+	// DueAccountMail is an account's email (AccountMail) to send, or,
+	// once sent or given up, to delete.
+	DueAccountMail DueKind = 'm'
 )
 
 // Parts of a lease in the lease history (prefixLease).
@@ -396,6 +410,14 @@ func ResetPrefix() []byte { return []byte{prefixReset} }
 
 // InvitePrefix is the prefix of every invite.
 func InvitePrefix() []byte { return []byte{prefixInvite} }
+
+// AccountMailKey is the key of the account email id.
+func AccountMailKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64(key1(prefixAccountMail, 8), id)
+}
+
+// AccountMailPrefix is the prefix of every account email.
+func AccountMailPrefix() []byte { return []byte{prefixAccountMail} }
 
 // TokenPrefix is the prefix of every API token.
 func TokenPrefix() []byte { return []byte{prefixToken} }

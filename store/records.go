@@ -818,3 +818,82 @@ func DecodeInvite(b []byte) (Invite, error) {
 	i := Invite{Email: d.str(), Role: d.str(), By: d.str(), Created: d.int(), Expires: d.int()}
 	return i, d.done()
 }
+
+// AccountMail is an account's email waiting for the SMTP server
+// (prefixAccountMail): a password reset asked for, or an invite's link.
+// It is sent only before Expires (the life of the link it carries) and
+// deleted then at the latest.
+type AccountMail struct {
+	Kind  byte // MailReset or MailInvite
+	State byte // MailQueued; an invite's MailSent or MailRefused afterwards
+	// Email is the address: the one a reset was asked for (maybe no
+	// user's: the worker looks it up), or the one invited.
+	Email string
+	// Lang is the language of the page that asked (a reset's user's own
+	// choice wins), or the one the invite form chose.
+	Lang    string
+	Created int64 // Unix ms: asked for
+	Expires int64 // Unix ms: not sent after, and deleted then
+	// Token is an invite's one-time token, the email's link, kept only
+	// until the SMTP server takes the email or it is given up; a reset
+	// has none (its link is made when it is sent).
+	Token string
+	// Invite is the invite's id (accounts.PendingInvite.ID): how the Team
+	// page finds the state of its email. Role and By are the invite's.
+	Invite    string
+	Role, By  string
+	Attempts  uint32
+	LastError string // the SMTP server's last refusal, or why none answered
+}
+
+// The kinds of account emails (AccountMail.Kind).
+const (
+	MailReset  byte = 1
+	MailInvite byte = 2
+)
+
+// The states of an account email (AccountMail.State).
+const (
+	MailQueued  byte = 0 // waiting for its next attempt
+	MailSent    byte = 1 // the SMTP server took it
+	MailRefused byte = 2 // refused for good, or not sent in time
+)
+
+const accountMailVersion = 1
+
+// Encode returns the versioned encoding of m.
+func (m *AccountMail) Encode() []byte {
+	e := newEncoder(accountMailVersion, 64+len(m.Email)+len(m.Token)+len(m.Invite)+len(m.By)+len(m.LastError))
+	e.uint(uint64(m.Kind))
+	e.uint(uint64(m.State))
+	e.str(m.Email)
+	e.str(m.Lang)
+	e.int(m.Created)
+	e.int(m.Expires)
+	e.str(m.Token)
+	e.str(m.Invite)
+	e.str(m.Role)
+	e.str(m.By)
+	e.uint(uint64(m.Attempts))
+	e.str(m.LastError)
+	return e.b
+}
+
+// DecodeAccountMail decodes an AccountMail of any version.
+func DecodeAccountMail(b []byte) (AccountMail, error) {
+	d, _ := newDecoder(b, "account mail", accountMailVersion)
+	small := func(field string) byte {
+		v := d.uint32(field)
+		if v > 255 {
+			d.fail(field + " out of range")
+		}
+		return byte(v)
+	}
+	m := AccountMail{Kind: small("mail kind"), State: small("mail state")}
+	m.Email, m.Lang = d.str(), d.str()
+	m.Created, m.Expires = d.int(), d.int()
+	m.Token, m.Invite, m.Role, m.By = d.str(), d.str(), d.str(), d.str()
+	m.Attempts = d.uint32("mail attempts")
+	m.LastError = d.str()
+	return m, d.done()
+}

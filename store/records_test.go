@@ -26,6 +26,7 @@ var codecs = []codec{
 	{"token", func(b []byte) (any, error) { return DecodeToken(b) }, func(r any) []byte { t := r.(Token); return t.Encode() }},
 	{"invite", func(b []byte) (any, error) { return DecodeInvite(b) }, func(r any) []byte { i := r.(Invite); return i.Encode() }},
 	{"reset", func(b []byte) (any, error) { return DecodePasswordReset(b) }, func(r any) []byte { x := r.(PasswordReset); return x.Encode() }},
+	{"accountmail", func(b []byte) (any, error) { return DecodeAccountMail(b) }, func(r any) []byte { m := r.(AccountMail); return m.Encode() }},
 	{"visitor", func(b []byte) (any, error) { return DecodeVisitor(b) }, func(r any) []byte { v := r.(Visitor); return v.Encode() }},
 	{"property", func(b []byte) (any, error) { return DecodeProperty(b) }, func(r any) []byte { p := r.(Property); return p.Encode() }},
 	{"session", func(b []byte) (any, error) { return DecodeSession(b) }, func(r any) []byte { s := r.(Session); return s.Encode() }},
@@ -77,6 +78,14 @@ var samples = map[string][]any{
 		Invite{},
 		Invite{Email: "m@example.com", Role: "manager", By: "owner@example.com", Created: 1700000000000, Expires: 1<<63 - 1},
 		Invite{Email: unicode, Role: long, By: long, Created: -1, Expires: -1 << 63},
+	},
+	"accountmail": {
+		AccountMail{},
+		AccountMail{Kind: MailReset, Email: "m@example.com", Lang: "ru", Created: 1700000000000, Expires: 1700003600000, Attempts: 2, LastError: "451 try again later"},
+		AccountMail{Kind: MailInvite, State: MailSent, Email: "anna@example.com", Lang: "en", Created: 1700000000000, Expires: 1700604800000,
+			Token: "AbCdEf0123456789", Invite: "0a1b2c", Role: "manager", By: "owner@example.com"},
+		AccountMail{Kind: 255, State: 255, Email: unicode, Lang: long, Created: -1 << 63, Expires: 1<<63 - 1, Token: long, Invite: unicode,
+			Role: unicode, By: long, Attempts: 1<<32 - 1, LastError: long},
 	},
 	"token": {
 		Token{},

@@ -242,6 +242,9 @@ func (a *Accounts) Invite(ctx context.Context, email, role, by string) (string, 
 	return token, inv, nil
 }
 
+// InviteID is the id (PendingInvite.ID) of the invite of token.
+func InviteID(token string) string { return hex.EncodeToString(hashToken(token)) }
+
 // Invites returns the invites not yet taken up nor expired, oldest first;
 // expired ones are deleted on the way.
 func (a *Accounts) Invites(ctx context.Context) ([]PendingInvite, error) {

@@ -39,9 +39,10 @@ type Invited struct {
 	By      string    `json:"by,omitempty"`
 	Link    string    `json:"link,omitempty"`
 	Expires time.Time `json:"expires"`
-	// Sent: the link was emailed (Invite.Send); SendError says why it
-	// was not, when it was asked to be.
-	Sent      bool   `json:"sent,omitempty"`
+	// Queued: the link's email is queued on the server's disk
+	// (Invite.Send), which sends it in a moment and retries while the
+	// SMTP server is down; SendError says why it could not be queued.
+	Queued    bool   `json:"queued,omitempty"`
 	SendError string `json:"send_error,omitempty"`
 }
 
@@ -164,8 +165,8 @@ func PrintUsers(w io.Writer, list []UserInfo) {
 
 // PrintInvited prints a new invite with its link, shown once.
 func PrintInvited(w io.Writer, in Invited) {
-	if in.Sent {
-		fmt.Fprintf(w, "invite for %s as %s emailed to them (works once, until %s; shown once):\n%s\n",
+	if in.Queued {
+		fmt.Fprintf(w, "invite for %s as %s queued to be emailed to them; the server sends it in a moment and tries again while the SMTP server is down (works once, until %s; shown once):\n%s\n",
 			in.Email, in.Role, in.Expires.UTC().Format("2006-01-02 15:04 UTC"), in.Link)
 		return
 	}

@@ -263,7 +263,7 @@ func (m *Mailer) message(to []string, subject, text, local string) []byte {
 // SendText hands one plain-text message (an account's email: a password
 // reset link, an invite) to the SMTP server for the address to, which the
 // caller has checked. The error says why it was not taken; it never holds
-// the text.
+// the text. Refused tells a refusal for good from one worth a retry.
 func (m *Mailer) SendText(ctx context.Context, to, subject, text string) error {
 	id := make([]byte, 12)
 	rand.Read(id)
@@ -273,11 +273,26 @@ func (m *Mailer) SendText(ctx context.Context, to, subject, text string) error {
 	if err := m.send(ctx, []string{to}, msg); err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
-			return fmt.Errorf("send mail to %s: %d %s", to, se.Code, se.Message)
+			return fmt.Errorf("send mail to %s: %w", to, refusal{se})
 		}
 		return fmt.Errorf("send mail to %s: %w", to, err)
 	}
 	return nil
+}
+
+// refusal is the SMTP server's answer that refused a message, written as
+// the server gave it ("550 no such mailbox").
+type refusal struct{ *smtp.SMTPError }
+
+func (r refusal) Error() string { return fmt.Sprintf("%d %s", r.Code, r.Message) }
+func (r refusal) Unwrap() error { return r.SMTPError }
+
+// Refused reports whether err, of SendText, is the SMTP server's refusal
+// for good (a 5xx answer: the same message would be refused again). Any
+// other error (a 4xx answer, no answer, a cut connection) is worth a retry.
+func Refused(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600
 }
 
 func hostOf(addr string) string {

@@ -1,6 +1,8 @@
 // Package mailtest is a real SMTP server on 127.0.0.1 for tests
 // (emersion/go-smtp's): it keeps what it is given and can be told to
-// refuse messages, as a mail relay that is down does.
+// refuse messages, as a mail relay that is down does, to stop listening
+// and start again on the same address, and to hold messages until the
+// test lets them go, as a stalled relay does.
 package mailtest
 
 import (
@@ -29,25 +31,86 @@ type Server struct {
 	got    []Message
 	refuse *smtp.SMTPError
 	tries  int
+	srv    *smtp.Server  // nil while stopped
+	gate   chan struct{} // non-nil: messages wait for it to close (Hold)
+	held   int           // messages waiting at the gate
 }
 
 // Start runs a server until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{}
+	if err := s.listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Release(); s.Stop() })
+	return s
+}
+
+func (s *Server) listen(addr string) error {
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.MaxMessageBytes = 1 << 20
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	s.Addr = ln.Addr().String()
+	s.mu.Lock()
+	if s.Addr == "" { // Start; Resume listens on it again
+		s.Addr = ln.Addr().String()
+	}
+	s.srv = srv
+	s.mu.Unlock()
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return s
+	return nil
+}
+
+// Stop closes the server, as a relay that is down: connections to it are
+// refused until Resume.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// Resume starts the stopped server again on its address.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	if err := s.listen(s.Addr); err != nil {
+		t.Fatalf("mailtest: listen again on %s: %v", s.Addr, err)
+	}
+}
+
+// Hold makes every message's end wait, unanswered, until Release.
+func (s *Server) Hold() {
+	s.mu.Lock()
+	if s.gate == nil {
+		s.gate = make(chan struct{})
+	}
+	s.mu.Unlock()
+}
+
+// Release lets the held messages go on (and takes them) and holds no more.
+func (s *Server) Release() {
+	s.mu.Lock()
+	if s.gate != nil {
+		close(s.gate)
+		s.gate = nil
+	}
+	s.mu.Unlock()
+}
+
+// Held counts the messages waiting for Release.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
 }
 
 // URL is the server's smtp:// URL.
@@ -100,6 +163,13 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	x.s.mu.Lock()
+	if gate := x.s.gate; gate != nil {
+		x.s.held++
+		x.s.mu.Unlock()
+		<-gate
+		x.s.mu.Lock()
+		x.s.held--
+	}
 	defer x.s.mu.Unlock()
 	x.s.tries++
 	if x.s.refuse != nil {

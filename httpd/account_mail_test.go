@@ -1,0 +1,274 @@
+package httpd_test
+
+import (
+	"context"
+	"html"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"appliance/httpd"
+	"appliance/httpd/accounts"
+	"appliance/httpd/httpdtest"
+	"appliance/httpd/notice"
+	"appliance/httpd/notice/mailtest"
+	"appliance/store"
+)
+
+// The accounts' emails (password resets, invites) are queued on disk and
+// sent by a worker: these tests stop, stall and restart the real SMTP
+// server and the real server around them.
+
+// logBook keeps the messages a server logs, for a test to wait for one.
+type logBook struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *logBook) Enabled(context.Context, slog.Level) bool { return true }
+func (b *logBook) WithAttrs([]slog.Attr) slog.Handler       { return b }
+func (b *logBook) WithGroup(string) slog.Handler            { return b }
+func (b *logBook) Handle(_ context.Context, r slog.Record) error {
+	b.mu.Lock()
+	b.lines = append(b.lines, r.Message)
+	b.mu.Unlock()
+	return nil
+}
+
+// count is how many messages logged so far hold s.
+func (b *logBook) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, l := range b.lines {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// mailQueueServer is resetServer whose log the test reads and whose mail
+// worker sees the test's clock move at once; opts are its options, to
+// restart it with.
+func mailQueueServer(t *testing.T) (*httpdtest.Server, *mailtest.Server, *trClock, *logBook, func(*httpd.Options)) {
+	t.Helper()
+	relay := mailtest.Start(t)
+	clock := &trClock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	logs := &logBook{}
+	opts := func(o *httpd.Options) {
+		o.Mail = notice.Options{URL: relay.URL(), From: "Dashboard <noreply@shop.example>"}
+		o.Now = clock.Now
+		o.TrustProxy = true
+		o.MailTick = 5 * time.Millisecond
+		o.Log = slog.New(logs)
+	}
+	return httpdtest.Start(t, opts), relay, clock, logs, opts
+}
+
+// queuedMail counts the account emails in the store and their entries in
+// the due queue.
+func queuedMail(t *testing.T, db *store.DB) (records, entries int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.ScanPrefix(ctx, store.AccountMailPrefix(), false, 0, func(_, _ []byte) bool { records++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ScanPrefix(ctx, store.DuePrefix(store.DueAccountMail), false, 0, func(_, _ []byte) bool { entries++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	return records, entries
+}
+
+// mailRetryLimit is the longest wait between two attempts of an email
+// the SMTP server did not take (account_mail.go).
+const mailRetryLimit = 15 * time.Minute
+
+// A reset asked for while the SMTP server is down is sent once it is
+// back, with a link that works; then nothing of it is left in the queue.
+func TestPasswordResetWhileSMTPDown(t *testing.T) {
+	srv, relay, clock, logs, _ := mailQueueServer(t)
+	srv.Owner(t)
+	relay.Stop()
+	status, page := askReset(t, srv, browser(), "", "en", "owner@example.com")
+	if status != http.StatusOK || !strings.Contains(page, "an email with a link") {
+		t.Fatalf("reset with the SMTP server down: %d\n%s", status, page)
+	}
+	eventually(t, "a failed attempt", func() bool { return logs.count("password reset email not sent") > 0 })
+	relay.Resume(t)
+	clock.Add(mailRetryLimit)
+	eventually(t, "the reset email", func() bool { return len(relay.Messages()) > 0 })
+	if m := relay.Messages(); len(m) != 1 || m[0].To[0] != "owner@example.com" {
+		t.Fatalf("messages %+v", m)
+	}
+	link, _ := mailedLink(t, relay, 0)
+	if status, page, _ := send(t, browser(), "GET", link, "", "", nil); status != http.StatusOK || !strings.Contains(page, `action="/reset"`) {
+		t.Errorf("the link sent after the SMTP server came back: %d\n%s", status, page)
+	}
+	eventually(t, "the sent email to leave the queue", func() bool { r, e := queuedMail(t, srv.DB); return r == 0 && e == 0 })
+}
+
+// A reset queued before the server stops (the SMTP server down all the
+// while) is sent by the next server over the same store.
+func TestPasswordResetQueuedAcrossRestart(t *testing.T) {
+	srv, relay, clock, logs, opts := mailQueueServer(t)
+	srv.Owner(t)
+	relay.Stop()
+	if status, _ := askReset(t, srv, browser(), "", "en", "owner@example.com"); status != http.StatusOK {
+		t.Fatalf("reset: %d", status)
+	}
+	eventually(t, "a failed attempt", func() bool { return logs.count("password reset email not sent") > 0 })
+	srv = srv.Restart(t, opts) // the store is closed and opened again
+	relay.Resume(t)
+	clock.Add(mailRetryLimit)
+	eventually(t, "the reset email after the restart", func() bool { return len(relay.Messages()) > 0 })
+	link, _ := mailedLink(t, relay, 0)
+	if status, _, _ := postReset(t, srv, browser(), link, "a passphrase after the restart"); status != http.StatusSeeOther {
+		t.Errorf("the link sent after the restart: %d", status)
+	}
+}
+
+// An email not sent within the life of its link is dropped and logged,
+// not sent stale: a reset an hour later, an invite after its 7 days.
+func TestAccountMailExpired(t *testing.T) {
+	srv, relay, clock, logs, _ := mailQueueServer(t)
+	c := srv.Client(t)
+	relay.Stop()
+	askReset(t, srv, browser(), "", "en", "owner@example.com")
+	if status, page := submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"manager"}, "send": {"1"}}); status != http.StatusOK || !strings.Contains(page, "is queued") {
+		t.Fatalf("invite: %d\n%s", status, page)
+	}
+	eventually(t, "failed attempts", func() bool {
+		return logs.count("password reset email not sent") > 0 && logs.count("invite email not sent") > 0
+	})
+	// Both links are dead by the time the SMTP server is back.
+	clock.Add(accounts.InviteTTL + time.Minute)
+	relay.Resume(t)
+	eventually(t, "the queue to empty", func() bool { r, e := queuedMail(t, srv.DB); return r == 0 && e == 0 })
+	if m := relay.Messages(); len(m) != 0 {
+		t.Errorf("%d emails sent after their links died, to %v", len(m), m[0].To)
+	}
+	for _, what := range []string{"password reset email", "invite email"} {
+		if n := logs.count(what + " not sent within its link's life; dropped"); n != 1 {
+			t.Errorf("the %s dropped logged %d times, want once", what, n)
+		}
+	}
+	// A reset asked for now is sent, and is the only email: the worker
+	// sends in order, so a stale one would have come first.
+	askReset(t, srv, browser(), "", "en", "owner@example.com")
+	eventually(t, "a fresh reset email", func() bool { return len(relay.Messages()) > 0 })
+	m := relay.Messages()
+	if _, text := mailedLink(t, relay, 0); len(m) != 1 || !strings.Contains(text, "Someone, we hope you, asked") {
+		t.Errorf("%d emails, want the fresh reset only:\n%s", len(m), text)
+	}
+}
+
+// inviteMailState is what the Team page says of the email of email's
+// invite (its data-state: queued, retrying, sent, refused, "" none).
+func inviteMailState(t *testing.T, c *http.Client, srv *httpdtest.Server, email string) (state, page string) {
+	t.Helper()
+	_, page = getPage(t, c, srv.URL+"team")
+	page = html.UnescapeString(page)
+	m := regexp.MustCompile(`(?s)<td data-label="Email">` + regexp.QuoteMeta(email) + `</td>.*?data-state="(\w*)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no invite email state for %s on the Team page:\n%s", email, page)
+	}
+	return m[1], page
+}
+
+// The Team page answers an invite to be emailed at once, while the SMTP
+// server holds the message; its list of invites says the email is
+// queued, then sent once the server lets it go.
+func TestInviteAnswersWhileSMTPStalls(t *testing.T) {
+	srv, relay, _, _, _ := mailQueueServer(t)
+	c := srv.Client(t)
+	relay.Hold()
+	status, page := submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"manager"}, "send": {"1"}, "lang": {"en"}})
+	page = html.UnescapeString(page)
+	link := regexp.MustCompile(`http://\S+/invite\?token=[\w-]+`).FindString(page)
+	if status != http.StatusOK || link == "" || !strings.Contains(page, "Invite made; its email to anna@example.com is queued") {
+		t.Fatalf("invite with the SMTP server stalled: %d\n%s", status, page)
+	}
+	if n := len(relay.Messages()); n != 0 {
+		t.Fatalf("%d messages taken while the server holds them", n)
+	}
+	eventually(t, "the worker to reach the stalled server", func() bool { return relay.Held() == 1 })
+	if state, page := inviteMailState(t, c, srv, "anna@example.com"); state != "queued" || !strings.Contains(page, "queued, goes out in a moment") {
+		t.Errorf("while the server holds it, the invite's email is %q", state)
+	}
+	relay.Release()
+	eventually(t, "the invite email", func() bool { return len(relay.Messages()) == 1 })
+	_, text := readMail(t, relay.Messages()[0])
+	if !strings.Contains(text, "\n"+link+"\n") || !strings.Contains(text, "owner@example.com invites you to the dashboard") {
+		t.Errorf("the invite email:\n%s", text)
+	}
+	eventually(t, "the Team page to say sent", func() bool { s, _ := inviteMailState(t, c, srv, "anna@example.com"); return s == "sent" })
+	if _, page := inviteMailState(t, c, srv, "anna@example.com"); !strings.Contains(page, "email sent") {
+		t.Errorf("the Team page does not say the email was sent")
+	}
+	// Sent: the queue keeps only its state, not the token.
+	err := srv.DB.ScanPrefix(context.Background(), store.AccountMailPrefix(), false, 0, func(_, v []byte) bool {
+		rec, err := store.DecodeAccountMail(v)
+		if err != nil || rec.Token != "" || strings.Contains(string(v), link[strings.Index(link, "token=")+len("token="):]) {
+			t.Errorf("a sent invite's email still holds its token (%v)", err)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A relay that answers 4xx (try again later) gets the invite's email
+// again after a backoff; meanwhile the Team page says it is not sent yet,
+// with the relay's answer.
+func TestInviteEmailRetriedAfterTemporaryRefusal(t *testing.T) {
+	srv, relay, clock, _, _ := mailQueueServer(t)
+	c := srv.Client(t)
+	relay.Refuse(&smtp.SMTPError{Code: 451, Message: "try again later"})
+	if status, page := submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"operator"}, "send": {"1"}}); status != http.StatusOK || !strings.Contains(page, "is queued") {
+		t.Fatalf("invite: %d\n%s", status, page)
+	}
+	eventually(t, "the Team page to say retrying", func() bool { s, _ := inviteMailState(t, c, srv, "anna@example.com"); return s == "retrying" })
+	if _, page := inviteMailState(t, c, srv, "anna@example.com"); !strings.Contains(page, "451 try again later") {
+		t.Errorf("the Team page does not give the relay's answer:\n%s", page)
+	}
+	relay.Refuse(nil)
+	clock.Add(mailRetryLimit)
+	eventually(t, "the invite email", func() bool { return len(relay.Messages()) == 1 })
+	eventually(t, "the Team page to say sent", func() bool { s, _ := inviteMailState(t, c, srv, "anna@example.com"); return s == "sent" })
+}
+
+// Cancelling an invite whose email waits for the SMTP server deletes the
+// email, and the token it holds, at once: it is never sent.
+func TestCancelledInviteEmailNotSent(t *testing.T) {
+	srv, relay, clock, logs, _ := mailQueueServer(t)
+	c := srv.Client(t)
+	relay.Stop()
+	submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"operator"}, "send": {"1"}})
+	eventually(t, "a failed attempt", func() bool { return logs.count("invite email not sent") > 0 })
+	_, page := getPage(t, c, srv.URL+"team")
+	id := regexp.MustCompile(`name="id" value="([0-9a-f]+)"`).FindStringSubmatch(page)
+	if id == nil {
+		t.Fatalf("no invite to cancel:\n%s", page)
+	}
+	if status, _ := submitForm(t, c, srv, "/team", "/team/invites/cancel", url.Values{"id": {id[1]}}); status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", status)
+	}
+	if records, _ := queuedMail(t, srv.DB); records != 0 {
+		t.Errorf("%d account emails left after the invite was cancelled", records)
+	}
+	relay.Resume(t)
+	clock.Add(mailRetryLimit)
+	eventually(t, "the queue to empty", func() bool { r, e := queuedMail(t, srv.DB); return r == 0 && e == 0 })
+	if n := len(relay.Messages()); n != 0 {
+		t.Errorf("%d emails sent for a cancelled invite", n)
+	}
+}
