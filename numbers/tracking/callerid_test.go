@@ -41,7 +41,14 @@ func TestCallerIDMatch(t *testing.T) {
 	putSession(t, db, 7, 101, t0.Add(-time.Hour), organic)
 	putSession(t, db, 7, 102, t0.Add(time.Hour), store.Source{Channel: "direct"})
 	// Visitor 8 left a number that visitor 9 left later: 9 is the one.
+	// Visitor 10's only visit, in which they left their number, began
+	// a day after the calls: a call made before it is theirs, no visit's;
+	// visitor 11's began three minutes after (the PBX's clock is behind).
+	putSession(t, db, 10, 110, t0.Add(24*time.Hour), paid)
+	putSession(t, db, 11, 111, t0.Add(4*time.Minute), paid)
 	err := db.Update(ctx, func(tx *store.Tx) error {
+		store.IndexPhone(tx, 1, "79161010101", store.PhoneVisitor{Visitor: 10, Session: 110, Time: t0.Add(24 * time.Hour).UnixMilli()})
+		store.IndexPhone(tx, 1, "79161111111", store.PhoneVisitor{Visitor: 11, Session: 111, Time: t0.Add(5 * time.Minute).UnixMilli()})
 		store.IndexPhone(tx, 1, "79161234567", store.PhoneVisitor{Visitor: 7, Session: 101, Time: t0.Add(-time.Hour).UnixMilli()})
 		store.IndexPhone(tx, 1, "79160000008", store.PhoneVisitor{Visitor: 8, Session: 0, Time: 1})
 		store.IndexPhone(tx, 1, "79160000008", store.PhoneVisitor{Visitor: 9, Session: 0, Time: 2})
@@ -67,6 +74,10 @@ func TestCallerIDMatch(t *testing.T) {
 		{"latest visitor to leave it", siteNum, "79160000008", 9, 0, true, store.MatchCallerID, store.Source{}},
 		{"lease wins over caller ID", nums[0], "79161234567", 3, 30, true, store.MatchLease, store.Source{Channel: "ad",
 			UTMSource: "google", UTMMedium: "cpc", Landing: "https://shop.example/promo"}},
+		{"left only after the call", siteNum, "79161010101", 10, 0, false, store.MatchCallerID, store.Source{}},
+		{"static, left only after the call", yandex, "79161010101", 10, 0, true, store.MatchStaticCallerID,
+			store.Source{Channel: "organic", UTMSource: "yandex"}},
+		{"left minutes after, the clocks differ", siteNum, "79161111111", 11, 111, true, store.MatchCallerID, paid},
 		{"number nobody left", siteNum, "79169999999", 0, 0, false, "", store.Source{}},
 		{"left on another site", siteNum, "79165550000", 0, 0, false, "", store.Source{}},
 		{"hidden caller", siteNum, "", 0, 0, false, "", store.Source{}},

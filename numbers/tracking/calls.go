@@ -263,10 +263,13 @@ func (t *Tracker) reportedAgain(tx *store.Tx, in CallInput, site uint32, id uint
 // of its site who last left the caller's number (in a lead, a callback or
 // addVisitorInfo: store.IndexPhone), caller-ID matching, and sets c and a
 // to say so. The call is then the visitor's, in their latest session that
-// began by the call's start (else the one they left the number in). A call
+// began by the call's start (else the one they left the number in, if it
+// began by then give or take callerClockSkew). A call
 // to a static number keeps its rule's source and gains the visitor; any
 // other (the site's own number, a pool's fallback, a lapsed lease) takes
-// the session's source and counts as attributed. A hidden caller, a call
+// the session's source and counts as attributed, unless every session
+// known began after the call: then it is the visitor's (their journey
+// shows it) but no visit's, and not attributed. A hidden caller, a call
 // to no site's number and a number nobody left match nothing.
 func (t *Tracker) matchCaller(ctx context.Context, c *store.Call, a *Attribution) error {
 	if a.Visitor != 0 || a.Site == 0 || c.Caller == "" {
@@ -280,9 +283,17 @@ func (t *Tracker) matchCaller(ctx context.Context, c *store.Call, a *Attribution
 	if err != nil {
 		return err
 	}
+	before := false // the call came before the visitor's visits: theirs, but no visit's
 	if sess == nil && p.Session != 0 {
 		if sess, err = t.session(a.Site, p.Session); err != nil {
 			return err
+		}
+		// The session the number was left in, when it began by the
+		// call's start give or take the telephony's clock; one that began
+		// later cannot have brought a call made before it (a call the
+		// PBX reports days late, a caller who visited only afterwards).
+		if sess != nil && sess.Started > c.Time+callerClockSkew.Milliseconds() {
+			sess, before = nil, true
 		}
 	}
 	a.Visitor, a.Session = p.Visitor, 0
@@ -292,7 +303,7 @@ func (t *Tracker) matchCaller(ctx context.Context, c *store.Call, a *Attribution
 	if a.Match == store.MatchStatic {
 		a.Match = store.MatchStaticCallerID
 	} else {
-		a.Match, a.Attributed, a.Source = store.MatchCallerID, true, Source{}
+		a.Match, a.Attributed, a.Source = store.MatchCallerID, !before, Source{}
 		if a.Session != 0 {
 			a.Source = sess.TrafficSource()
 		}
@@ -300,6 +311,11 @@ func (t *Tracker) matchCaller(ctx context.Context, c *store.Call, a *Attribution
 	c.Attributed, c.Visitor, c.Session, c.Source = a.Attributed, a.Visitor, a.Session, a.Source
 	return nil
 }
+
+// callerClockSkew is how much later than a call's start the session a
+// caller left their number in may have begun and still be credited with
+// the call (matchCaller): the telephony's clock and ours may differ.
+const callerClockSkew = 5 * time.Minute
 
 // maxSessionsBack bounds how many of a visitor's latest sessions
 // latestSession reads looking for one that began by a call's start.
