@@ -17,6 +17,7 @@ import (
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
+	"appliance/store"
 )
 
 // The weekly report digest through the real server and a real SMTP
@@ -195,5 +196,62 @@ func TestDigestSubscribeRefused(t *testing.T) {
 	}
 	if code, _, _ := postForm(t, c, bare.URL+"account/digests", url.Values{"csrf": {bare.FormToken(t, c, "/account")}, "weekly": {bkey}}); code != http.StatusConflict {
 		t.Errorf("subscribe without SMTP: %d", code)
+	}
+}
+
+// Removing a site deletes its digest subscriptions and sent markers in
+// the same write, of every subscriber; another site's stay.
+func TestRemoveSiteEndsItsDigests(t *testing.T) {
+	relay := mailtest.Start(t)
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.Mail = notice.Options{URL: relay.URL(), From: "noreply@shop.example"} })
+	gone := srv.Site(t, "Shop", "shop.example.com")
+	kept := srv.Site(t, "Blog", "blog.example.com")
+	c := srv.Client(t)
+	if code, body, _ := postForm(t, c, srv.URL+"account/digests", url.Values{"csrf": {srv.FormToken(t, c, "/account")},
+		"daily": {gone}, "weekly": {gone, kept}}); code != http.StatusSeeOther {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	ids := map[string]uint32{}
+	for _, k := range []string{gone, kept} {
+		s, err := srv.HTTP.Sites().ByKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[k] = s.ID
+	}
+	// Another user's subscription to the site, written as subscribe does.
+	ctx := context.Background()
+	if err := srv.DB.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.DigestSubKey(ids[gone], "m@example.com"), []byte{store.DigestDaily})
+		tx.Set(store.DigestSentKey(store.DigestDaily, ids[gone], "m@example.com"), []byte{0, 0, 80, 0})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(site uint32) int {
+		n := 0
+		for _, p := range [][]byte{store.DigestSubSitePrefix(site), store.DigestSentSitePrefix(store.DigestDaily, site), store.DigestSentSitePrefix(store.DigestWeekly, site)} {
+			if err := srv.DB.ScanPrefix(ctx, p, false, 0, func(_, _ []byte) bool { n++; return true }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	// The owner's subscription and two markers, and m@'s two keys.
+	if n := count(ids[gone]); n != 5 {
+		t.Fatalf("%d digest keys of the site before its removal, want 5", n)
+	}
+	path := "/sites/" + gone + "/settings"
+	if code, body, _ := postForm(t, c, srv.URL+"sites/"+gone+"/remove", url.Values{"csrf": {srv.FormToken(t, c, path)}, "confirm": {"Shop"}}); code != http.StatusSeeOther {
+		t.Fatalf("remove the site: %d %s", code, body)
+	}
+	if n := count(ids[gone]); n != 0 {
+		t.Errorf("%d digest keys of the removed site left", n)
+	}
+	if n := count(ids[kept]); n != 2 {
+		t.Errorf("%d digest keys of the other site, want 2 (a subscription and its marker)", n)
+	}
+	if _, err := srv.DB.Get(store.DigestSubKey(ids[kept], "owner@example.com")); err != nil {
+		t.Errorf("the other site's subscription: %v", err)
 	}
 }

@@ -312,6 +312,17 @@ func DigestSubKey(site uint32, email string) []byte {
 // DigestSubPrefix is the range of every digest subscription.
 func DigestSubPrefix() []byte { return []byte{prefixDigestSub} }
 
+// DigestSubSitePrefix is the range of site's digest subscriptions.
+func DigestSubSitePrefix(site uint32) []byte {
+	return binary.BigEndian.AppendUint32(key1(prefixDigestSub, 4), site)
+}
+
+// DigestSentSitePrefix is the range of the latest periods of kind sent
+// for site, to any user.
+func DigestSentSitePrefix(kind byte, site uint32) []byte {
+	return binary.BigEndian.AppendUint32(append(key1(prefixDigestSent, 5), kind), site)
+}
+
 // DigestSentPrefix is the range of every digest's latest period sent.
 func DigestSentPrefix() []byte { return []byte{prefixDigestSent} }
 
