@@ -286,7 +286,8 @@ const (
 
 	// prefixDigestSub + site id (uint32 BE) + email (lower case) -> one
 	// byte of DigestDaily|DigestWeekly: the report digests a user gets by
-	// email for a site. A site's subscribers are one range.
+	// email for a site. A site's subscribers are one range, deleted
+	// with the site, as are its prefixDigestSent ranges (one a kind).
 	prefixDigestSub byte = 'y'
 
 	// prefixDigestSent + kind (DigestDaily or DigestWeekly) + site id

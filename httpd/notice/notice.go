@@ -1,8 +1,9 @@
 // Package notice tells people what happened on their sites: a lead, a
-// callback request, a call or a finished chat, as a short plain-text
-// message in the reader's language with a link to it on the dashboard, by
-// email (an SMTP server the operator configures, serve --smtp) or in a
-// Telegram chat (a bot the site's owner makes).
+// callback request, a call or a finished chat, as a short message in the
+// reader's language with a link to it on the dashboard, by email (an SMTP
+// server the operator configures, serve --smtp; plain text with the same
+// as HTML for its alternative) or in a Telegram chat (a bot the site's
+// owner makes; the plain text).
 //
 // An email address or a Telegram chat is a webhook endpoint of its own
 // ("mailto:" and "telegram:" URLs, package webhooks): its deliveries are
