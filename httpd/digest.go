@@ -306,7 +306,8 @@ func (d *digests) compose(ctx context.Context, tr i18n.Printer, site *store.Site
 		v.Top = append(v.Top, digestSource{Name: keyCell(tr, reports.GroupSource, r.Key).Text,
 			Leads: tr.Num(r.Leads), Calls: tr.Num(r.Calls), Both: tr.T("%[1]s leads, %[2]s calls", tr.Num(r.Leads), tr.Num(r.Calls))})
 	}
-	v.TopTitle, v.SourceHead, v.LeadsHead, v.CallsHead = tr.T("Top sources by leads and calls:"), tr.T("Source"), tr.T("Leads"), tr.T("Calls")
+	v.TopLabel, v.TopTitle = tr.T("Top sources by leads and calls:"), tr.T("Top sources by leads and calls")
+	v.SourceHead, v.LeadsHead, v.CallsHead = tr.T("Source"), tr.T("Leads"), tr.T("Calls")
 	v.ReportsLabel, v.ReportsButton = tr.T("The reports:"), tr.T("Open the period's report")
 	v.ReportsURL = d.publicURL + "sites/" + url.PathEscape(site.Key) + "/reports?from=" + first.String() + "&to=" + last.String()
 	v.Why = tr.T("You get this email because %[1]s subscribed to it at %[2]s.", email, d.publicURL+"account")
@@ -324,7 +325,8 @@ type digestView struct {
 	Lang, Subject, Intro               string
 	FigureHead, PeriodHead, ChangeHead string
 	Figures                            []digestFigure
-	TopTitle, SourceHead               string
+	TopLabel, TopTitle                 string // the text's, the HTML's
+	SourceHead                         string
 	LeadsHead, CallsHead               string
 	Top                                []digestSource
 	ReportsLabel, ReportsButton        string
@@ -358,7 +360,7 @@ func (v *digestView) text() string {
 	}
 	for i, s := range v.Top {
 		if i == 0 {
-			b.WriteString("\n" + v.TopTitle + "\n")
+			b.WriteString("\n" + v.TopLabel + "\n")
 		}
 		fmt.Fprintf(&b, "  %s: %s\n", s.Name, s.Both)
 	}
