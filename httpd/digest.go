@@ -5,10 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -236,11 +238,11 @@ func (d *digests) sendOne(ctx context.Context, j digestJob) (bool, error) {
 	if l, ok := i18n.Parse(u.Lang); ok {
 		lang = l
 	}
-	subject, text, err := d.compose(ctx, d.catalog.For(lang), site, u.Email, j.kind, first, last)
+	subject, text, html, err := d.compose(ctx, d.catalog.For(lang), site, u.Email, j.kind, first, last)
 	if err != nil {
 		return false, fmt.Errorf("digest of %s for %s: %w", site.Name, u.Email, err)
 	}
-	if err := d.mailer.SendText(ctx, u.Email, subject, text); err != nil {
+	if err := d.mailer.SendHTML(ctx, u.Email, subject, text, html); err != nil {
 		return false, fmt.Errorf("digest of %s to %s: %w", site.Name, u.Email, err)
 	}
 	if err := d.db.Set(ctx, store.DigestSentKey(j.kind, j.site, j.email), binary.BigEndian.AppendUint32(nil, uint32(first))); err != nil {
@@ -251,67 +253,142 @@ func (d *digests) sendOne(ctx context.Context, j digestJob) (bool, error) {
 }
 
 // compose writes the digest of site for first..last, against the period
-// of the same length before.
-func (d *digests) compose(ctx context.Context, tr i18n.Printer, site *store.Site, email string, kind byte, first, last reports.Day) (subject, text string, err error) {
+// of the same length before: its subject, its text and the same as HTML.
+func (d *digests) compose(ctx context.Context, tr i18n.Printer, site *store.Site, email string, kind byte, first, last reports.Day) (subject, text, html string, err error) {
 	q := reports.Query{Site: site, From: first, To: last, Group: reports.GroupSource, Model: reports.ModelLastNonDirect}
 	cur, err := d.reports.Sources(ctx, q)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	n := last - first + 1
 	q.From, q.To = first-n, first-1
 	prev, err := d.reports.Sources(ctx, q)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
+	v := digestView{Lang: string(tr.Lang)}
 	period := first.String()
 	if kind == store.DigestWeekly {
 		period += " – " + last.String()
-		subject = tr.T("Weekly report of %[1]s: %[2]s", site.Name, period)
+		v.Subject = tr.T("Weekly report of %[1]s: %[2]s", site.Name, period)
 	} else {
-		subject = tr.T("Daily report of %[1]s: %[2]s", site.Name, period)
+		v.Subject = tr.T("Daily report of %[1]s: %[2]s", site.Name, period)
 	}
+	v.Intro = tr.T("Site %[1]s, %[2]s; the change is against %[3]s.", site.Name, period, periodText(kind, q.From, q.To))
+	v.FigureHead, v.PeriodHead, v.ChangeHead = tr.T("Figure"), period, tr.T("Change on the period before")
 	c, p := cur.Total, prev.Total
-	var b strings.Builder
-	b.WriteString(tr.T("Site %[1]s, %[2]s; the change is against %[3]s.", site.Name, period, periodText(kind, q.From, q.To)) + "\n\n")
-	line := func(label string, cur, prev int64) {
+	figure := func(label string, cur, prev int64) *digestFigure {
 		k := newKPI("", "", cur, prev, func(v int64) string { return tr.Num(v) })
-		delta := k.Delta
-		switch delta {
+		f := digestFigure{Label: label, Value: k.Value, Delta: k.Delta, Trend: k.Trend}
+		switch f.Delta {
 		case "":
-			delta = tr.T("no change")
+			f.Delta = tr.T("no change")
 		case "new":
-			delta = tr.T("from none")
+			f.Delta = tr.T("from none")
 		}
-		fmt.Fprintf(&b, "%s: %s (%s)\n", label, k.Value, delta)
+		v.Figures = append(v.Figures, f)
+		return &v.Figures[len(v.Figures)-1]
 	}
-	line(tr.T("Visits"), c.Sessions, p.Sessions)
-	line(tr.T("Leads"), c.Leads, p.Leads)
-	line(tr.T("Callbacks"), c.Callbacks, p.Callbacks)
-	line(tr.T("Calls"), c.Calls, p.Calls)
-	b.WriteString("  " + tr.T("answered: %[1]s, missed: %[2]s", tr.Num(c.AnsweredCalls), tr.Num(c.Calls-c.AnsweredCalls)) + "\n")
-	line(tr.T("Chats"), c.Chats, p.Chats)
+	figure(tr.T("Visits"), c.Sessions, p.Sessions)
+	figure(tr.T("Leads"), c.Leads, p.Leads)
+	figure(tr.T("Callbacks"), c.Callbacks, p.Callbacks)
+	figure(tr.T("Calls"), c.Calls, p.Calls).Note = tr.T("answered: %[1]s, missed: %[2]s", tr.Num(c.AnsweredCalls), tr.Num(c.Calls-c.AnsweredCalls))
+	figure(tr.T("Chats"), c.Chats, p.Chats)
 
 	rows := slices.Clone(cur.Rows)
 	slices.SortStableFunc(rows, func(a, b reports.Row) int {
 		return int((b.Leads + b.Calls) - (a.Leads + a.Calls))
 	})
-	top := 0
 	for _, r := range rows {
-		if r.Leads+r.Calls == 0 || top == 5 {
+		if r.Leads+r.Calls == 0 || len(v.Top) == 5 {
 			break
 		}
-		if top == 0 {
-			b.WriteString("\n" + tr.T("Top sources by leads and calls:") + "\n")
-		}
-		top++
-		fmt.Fprintf(&b, "  %s: %s\n", keyCell(tr, reports.GroupSource, r.Key).Text, tr.T("%[1]s leads, %[2]s calls", tr.Num(r.Leads), tr.Num(r.Calls)))
+		v.Top = append(v.Top, digestSource{Name: keyCell(tr, reports.GroupSource, r.Key).Text,
+			Leads: tr.Num(r.Leads), Calls: tr.Num(r.Calls), Both: tr.T("%[1]s leads, %[2]s calls", tr.Num(r.Leads), tr.Num(r.Calls))})
 	}
-	link := d.publicURL + "sites/" + url.PathEscape(site.Key) + "/reports?from=" + first.String() + "&to=" + last.String()
-	b.WriteString("\n" + tr.T("The reports:") + "\n" + link + "\n")
-	b.WriteString("\n-- \n" + tr.T("You get this email because %[1]s subscribed to it at %[2]s.", email, d.publicURL+"account") + "\n")
-	b.WriteString(tr.T("Unsubscribe:") + " " + d.publicURL + "digest/unsubscribe?token=" + d.token(kind, site.ID, email) + "\n")
-	return subject, b.String(), nil
+	v.TopLabel, v.TopTitle = tr.T("Top sources by leads and calls:"), tr.T("Top sources by leads and calls")
+	v.SourceHead, v.LeadsHead, v.CallsHead = tr.T("Source"), tr.T("Leads"), tr.T("Calls")
+	v.ReportsLabel, v.ReportsButton = tr.T("The reports:"), tr.T("Open the period's report")
+	v.ReportsURL = d.publicURL + "sites/" + url.PathEscape(site.Key) + "/reports?from=" + first.String() + "&to=" + last.String()
+	v.Why = tr.T("You get this email because %[1]s subscribed to it at %[2]s.", email, d.publicURL+"account")
+	v.UnsubscribeLabel, v.UnsubscribeLink = tr.T("Unsubscribe:"), tr.T("Unsubscribe from this digest")
+	v.UnsubscribeURL = d.publicURL + "digest/unsubscribe?token=" + d.token(kind, site.ID, email)
+	html, err = v.html()
+	if err != nil {
+		return "", "", "", err
+	}
+	return v.Subject, v.text(), html, nil
+}
+
+// digestView is a digest's content, rendered as its text and its HTML.
+type digestView struct {
+	Lang, Subject, Intro               string
+	FigureHead, PeriodHead, ChangeHead string
+	Figures                            []digestFigure
+	TopLabel, TopTitle                 string // the text's, the HTML's
+	SourceHead                         string
+	LeadsHead, CallsHead               string
+	Top                                []digestSource
+	ReportsLabel, ReportsButton        string
+	ReportsURL                         string
+	Why                                string
+	UnsubscribeLabel, UnsubscribeLink  string // the text's, the HTML's
+	UnsubscribeURL                     string
+}
+
+// digestFigure is one figure of the period: its value, its change on the
+// period before (a signed percentage, or words) and whether it went up or
+// down ("" when neither); Note says more under it.
+type digestFigure struct {
+	Label, Value, Delta, Trend, Note string
+}
+
+// digestSource is one of the top sources; Both is its figures in words,
+// for the text.
+type digestSource struct {
+	Name, Leads, Calls, Both string
+}
+
+func (v *digestView) text() string {
+	var b strings.Builder
+	b.WriteString(v.Intro + "\n\n")
+	for _, f := range v.Figures {
+		fmt.Fprintf(&b, "%s: %s (%s)\n", f.Label, f.Value, f.Delta)
+		if f.Note != "" {
+			b.WriteString("  " + f.Note + "\n")
+		}
+	}
+	for i, s := range v.Top {
+		if i == 0 {
+			b.WriteString("\n" + v.TopLabel + "\n")
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", s.Name, s.Both)
+	}
+	b.WriteString("\n" + v.ReportsLabel + "\n" + v.ReportsURL + "\n")
+	b.WriteString("\n-- \n" + v.Why + "\n")
+	b.WriteString(v.UnsubscribeLabel + " " + v.UnsubscribeURL + "\n")
+	return b.String()
+}
+
+// digestHTML is a digest's HTML: the figures in a table, each change with
+// an arrow, a sign and a colour (so that it reads without the colour), the
+// top sources, and a button to the period's report. It has no words of its
+// own (all come from the catalog through digestView) and no <style>, which
+// many mail clients drop: each element carries its own, and every one with
+// text sets both its colour and its background, so that a client in dark
+// mode that darkens them darkens each alike. At most 600 px wide.
+//
+//go:embed digest_mail.html
+var digestHTML string
+
+var digestTemplate = htmltemplate.Must(htmltemplate.New("digest").Parse(digestHTML))
+
+func (v *digestView) html() (string, error) {
+	var b strings.Builder
+	if err := digestTemplate.Execute(&b, v); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 func periodText(kind byte, first, last reports.Day) string {

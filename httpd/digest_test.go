@@ -6,17 +6,20 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"golang.org/x/net/html"
 
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
+	"appliance/store"
 )
 
 // The weekly report digest through the real server and a real SMTP
@@ -196,4 +199,206 @@ func TestDigestSubscribeRefused(t *testing.T) {
 	if code, _, _ := postForm(t, c, bare.URL+"account/digests", url.Values{"csrf": {bare.FormToken(t, c, "/account")}, "weekly": {bkey}}); code != http.StatusConflict {
 		t.Errorf("subscribe without SMTP: %d", code)
 	}
+}
+
+// Removing a site deletes its digest subscriptions and sent markers in
+// the same write, of every subscriber; another site's stay.
+func TestRemoveSiteEndsItsDigests(t *testing.T) {
+	relay := mailtest.Start(t)
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.Mail = notice.Options{URL: relay.URL(), From: "noreply@shop.example"} })
+	gone := srv.Site(t, "Shop", "shop.example.com")
+	kept := srv.Site(t, "Blog", "blog.example.com")
+	c := srv.Client(t)
+	if code, body, _ := postForm(t, c, srv.URL+"account/digests", url.Values{"csrf": {srv.FormToken(t, c, "/account")},
+		"daily": {gone}, "weekly": {gone, kept}}); code != http.StatusSeeOther {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	ids := map[string]uint32{}
+	for _, k := range []string{gone, kept} {
+		s, err := srv.HTTP.Sites().ByKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[k] = s.ID
+	}
+	// Another user's subscription to the site, written as subscribe does.
+	ctx := context.Background()
+	if err := srv.DB.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.DigestSubKey(ids[gone], "m@example.com"), []byte{store.DigestDaily})
+		tx.Set(store.DigestSentKey(store.DigestDaily, ids[gone], "m@example.com"), []byte{0, 0, 80, 0})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(site uint32) int {
+		n := 0
+		for _, p := range [][]byte{store.DigestSubSitePrefix(site), store.DigestSentSitePrefix(store.DigestDaily, site), store.DigestSentSitePrefix(store.DigestWeekly, site)} {
+			if err := srv.DB.ScanPrefix(ctx, p, false, 0, func(_, _ []byte) bool { n++; return true }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	// The owner's subscription and two markers, and m@'s two keys.
+	if n := count(ids[gone]); n != 5 {
+		t.Fatalf("%d digest keys of the site before its removal, want 5", n)
+	}
+	path := "/sites/" + gone + "/settings"
+	if code, body, _ := postForm(t, c, srv.URL+"sites/"+gone+"/remove", url.Values{"csrf": {srv.FormToken(t, c, path)}, "confirm": {"Shop"}}); code != http.StatusSeeOther {
+		t.Fatalf("remove the site: %d %s", code, body)
+	}
+	if n := count(ids[gone]); n != 0 {
+		t.Errorf("%d digest keys of the removed site left", n)
+	}
+	if n := count(ids[kept]); n != 2 {
+		t.Errorf("%d digest keys of the other site, want 2 (a subscription and its marker)", n)
+	}
+	if _, err := srv.DB.Get(store.DigestSubKey(ids[kept], "owner@example.com")); err != nil {
+		t.Errorf("the other site's subscription: %v", err)
+	}
+}
+
+// The daily digest's HTML, after its text, in the reader's language
+// (English here): the figures in a table, each change with an arrow and
+// a sign as well as a colour, the top sources (a source's name is what a
+// visitor's link said, so it is escaped), a button to the day's report,
+// and the unsubscribe link of the text.
+func TestDigestHTML(t *testing.T) {
+	relay := mailtest.Start(t)
+	clock := &trClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)} // Monday
+	f := shopFixture(t, clock, func(o *httpd.Options) {
+		o.Now = clock.Now
+		o.Chats.Sweep = time.Hour
+		o.Mail = notice.Options{URL: relay.URL(), From: "noreply@shop.example"}
+	})
+	ctx := context.Background()
+	site, err := f.srv.HTTP.Sites().SetTimeZone(ctx, f.site.Key, "Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := site.Key
+	// Monday: two visits. Tuesday: one, and a lead (of a bot's visit)
+	// from a source whose name is markup.
+	browserHit(t, f.srv, key, "https://shop.example.com/")
+	browserHit(t, f.srv, key, "https://shop.example.com/about")
+	clock.Set(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	browserHit(t, f.srv, key, "https://shop.example.com/")
+	evil := `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
+	v := trackHit(t, f.srv, key, "", "https://shop.example.com/?utm_source="+url.QueryEscape(evil), "")
+	if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"name": "Ann", "phone": "+7 910 123-45-67"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	c := f.srv.Client(t)
+	if err := accounts.New(f.srv.DB).SetLang(ctx, "owner@example.com", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := postForm(t, c, f.srv.URL+"account/digests", url.Values{"csrf": {f.srv.FormToken(t, c, "/account")}, "daily": {key}}); code != http.StatusSeeOther {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	clock.Set(time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)) // 08:00 in Moscow
+	if n, err := f.srv.HTTP.SendDigests(ctx); n != 1 || err != nil {
+		t.Fatalf("%d digests sent, %v", n, err)
+	}
+	msg, text, htm := mailtest.Read(t, relay.Messages()[0].Data)
+	if subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); subject != "Daily report of Shop: 2026-11-24" {
+		t.Errorf("subject %q", subject)
+	}
+	h := mailtest.CheckHTML(t, htm)
+	if h.Lang != "en" {
+		t.Errorf("<html lang=%q>", h.Lang)
+	}
+	// The figures' rows, as a reader sees them: the label, the value, the
+	// change with its arrow and sign.
+	rows := tableRows(t, htm, "figures")
+	for _, want := range []string{
+		"Figure|2026-11-24|Change on the period before",
+		"Visits|1|▼ -50%",
+		"Leads|1|▲ from none",
+		"Calls answered: 0, missed: 0|0|no change",
+	} {
+		if !slices.Contains(rows, want) {
+			t.Errorf("the figures have no row %q: %q", want, rows)
+		}
+	}
+	if !strings.Contains(htm, `color:#b3261e;">▼&nbsp;-50%`) || !strings.Contains(htm, `color:#137333;">▲&nbsp;from none`) {
+		t.Errorf("a change has no colour:\n%s", htm)
+	}
+	if top := tableRows(t, htm, "top-sources"); !slices.Equal(top, []string{"Source|Leads|Calls", evil + "|1|0"}) {
+		t.Errorf("top sources %q", top)
+	}
+	if strings.Contains(htm, "<script") || strings.Contains(htm, "<img") {
+		t.Errorf("a source's name is markup in the HTML:\n%s", htm)
+	}
+	report := f.srv.URL + "sites/" + key + "/reports?from=2026-11-24&to=2026-11-24"
+	if got := h.Links["Open the period's report"]; got != report {
+		t.Errorf("the report's button goes to %q, want %q", got, report)
+	}
+	if status, _ := getPage(t, c, report); status != http.StatusOK {
+		t.Errorf("the report's page: %d", status)
+	}
+	unsub := regexp.MustCompile(`Unsubscribe: (\S+)`).FindStringSubmatch(text)
+	if unsub == nil || h.Links["Unsubscribe from this digest"] != unsub[1] {
+		t.Errorf("the HTML's unsubscribe link %q, the text's %q", h.Links["Unsubscribe from this digest"], unsub)
+	}
+	for _, w := range []string{"Visits: 1 (-50%)\n", "Leads: 1 (from none)\n", report + "\n"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the text does not say %q:\n%s", w, text)
+		}
+	}
+}
+
+// tableRows is the rows of the table with id in page, each row's cells'
+// text (spaces made one) joined by "|".
+func tableRows(t *testing.T, page, id string) []string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table *html.Node
+	var find func(n *html.Node)
+	find = func(n *html.Node) {
+		for _, a := range n.Attr {
+			if a.Key == "id" && a.Val == id {
+				table = n
+			}
+		}
+		for c := n.FirstChild; c != nil && table == nil; c = c.NextSibling {
+			find(c)
+		}
+	}
+	find(doc)
+	if table == nil {
+		t.Fatalf("no table %q:\n%s", id, page)
+	}
+	var text func(n *html.Node) string
+	text = func(n *html.Node) string {
+		if n.Type == html.TextNode {
+			return n.Data
+		}
+		var b strings.Builder
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			b.WriteString(text(c) + " ")
+		}
+		return b.String()
+	}
+	var rows []string
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "tr" {
+			var cells []string
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				if c.Type == html.ElementNode {
+					cells = append(cells, strings.Join(strings.Fields(text(c)), " "))
+				}
+			}
+			rows = append(rows, strings.Join(cells, "|"))
+			return
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(table)
+	return rows
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
@@ -25,21 +24,11 @@ import (
 )
 
 // readMail parses one message the SMTP server took: its headers and its
-// text, decoded.
+// text, decoded (mailtest.Read checks its form).
 func readMail(t *testing.T, m mailtest.Message) (*netmail.Message, string) {
 	t.Helper()
-	msg, err := netmail.ReadMessage(strings.NewReader(string(m.Data)))
-	if err != nil {
-		t.Fatalf("not a message: %v\n%s", err, m.Data)
-	}
-	if msg.Header.Get("Content-Transfer-Encoding") != "quoted-printable" || msg.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
-		t.Errorf("headers %v", msg.Header)
-	}
-	text, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msg, strings.ReplaceAll(string(text), "\r\n", "\n")
+	msg, text, _ := mailtest.Read(t, m.Data)
+	return msg, text
 }
 
 // A site's owner gives an email address as an endpoint: each lead and
@@ -115,6 +104,66 @@ func TestEmailNotifications(t *testing.T) {
 	eventually(t, "the refused email sent again", func() bool { return len(relay.Messages()) == 2 })
 	if _, text := readMail(t, relay.Messages()[1]); !strings.Contains(text, "Телефон: 89101112233 (+79101112233)") {
 		t.Errorf("the second email:\n%s", text)
+	}
+}
+
+// A lead's email has an HTML alternative after its text, in each
+// endpoint's language: the lead's fields in a table, the phone a tel:
+// link, the email a mailto: link, and a button to the lead on the
+// dashboard that opens it. What the visitor typed, markup and all, is
+// text in it.
+func TestEmailNotificationHTML(t *testing.T) {
+	relay := mailtest.Start(t)
+	srv := httpdtest.Start(t, fastHooks, func(o *httpd.Options) {
+		o.Mail = notice.Options{URL: relay.URL(), From: "Shop <noreply@shop.example>"}
+	})
+	key := srv.Site(t, "Магазин", "shop.example")
+	c := srv.Client(t)
+	for _, u := range []string{"mailto:ru@shop.example", "mailto:en@shop.example?lang=en"} {
+		if status, page := postHookForm(t, srv, c, key, u, "lead"); status != http.StatusOK {
+			t.Fatalf("add %s: %d\n%s", u, status, page)
+		}
+	}
+	v := trackHit(t, srv, key, "", "https://shop.example/", "")
+	name := `Ann <script>alert(1)</script>`
+	message := `Call me "><img src=x onerror=alert(2)>`
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"name": name, "message": message,
+		"phone": "+7 910 123-45-67", "email": "Ann@Shop.example"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	eventually(t, "the lead's two emails", func() bool { return len(relay.Messages()) == 2 })
+	lead := siteLeads(t, srv, key)[0]
+	leadURL := srv.URL + "sites/" + key + "/leads#lead-" + strconv.FormatUint(lead.ID, 10)
+	for _, m := range relay.Messages() {
+		_, text, htm := mailtest.Read(t, m.Data)
+		h := mailtest.CheckHTML(t, htm)
+		want := struct{ lang, intro, name, open string }{"ru", "Новая заявка на сайте Магазин.", "Имя посетителя", "Открыть заявку"}
+		if m.To[0] == "en@shop.example" {
+			want.lang, want.intro, want.name, want.open = "en", "A lead on Магазин.", "Visitor's name", "Open the lead"
+		}
+		if h.Lang != want.lang {
+			t.Errorf("to %s: <html lang=%q>, want %q", m.To[0], h.Lang, want.lang)
+		}
+		for _, w := range []string{want.intro, want.name, name, message} {
+			if !strings.Contains(h.Text, w) || !strings.Contains(text, w) {
+				t.Errorf("to %s: the HTML or the text does not say %q:\n%s\n%s", m.To[0], w, text, htm)
+			}
+		}
+		if strings.Contains(htm, "<script") || strings.Contains(htm, "<img") || !strings.Contains(htm, "&lt;script&gt;alert(1)&lt;/script&gt;") || !strings.Contains(htm, "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;") {
+			t.Errorf("to %s: the visitor's words are not escaped in the HTML:\n%s", m.To[0], htm)
+		}
+		if got := h.Links["+7 910 123-45-67 (+79101234567)"]; got != "tel:+79101234567" {
+			t.Errorf("to %s: the phone links to %q (links %v)", m.To[0], got, h.Links)
+		}
+		if got := h.Links["Ann@Shop.example (ann@shop.example)"]; got != "mailto:ann@shop.example" {
+			t.Errorf("to %s: the email links to %q (links %v)", m.To[0], got, h.Links)
+		}
+		if got := h.Links[want.open]; got != leadURL {
+			t.Errorf("to %s: the lead's button goes to %q, want %q", m.To[0], got, leadURL)
+		}
+	}
+	if status, page := getPage(t, c, leadURL); status != http.StatusOK || !strings.Contains(page, `id="lead-`+strconv.FormatUint(lead.ID, 10)+`"`) {
+		t.Errorf("the button's page: %d, without the lead", status)
 	}
 }
 

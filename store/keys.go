@@ -299,7 +299,8 @@ const (
 
 	// prefixDigestSub + site id (uint32 BE) + email (lower case) -> one
 	// byte of DigestDaily|DigestWeekly: the report digests a user gets by
-	// email for a site. A site's subscribers are one range.
+	// email for a site. A site's subscribers are one range, deleted
+	// with the site, as are its prefixDigestSent ranges (one a kind).
 	prefixDigestSub byte = 'y'
 
 	// prefixDigestSent + kind (DigestDaily or DigestWeekly) + site id
@@ -324,6 +325,17 @@ func DigestSubKey(site uint32, email string) []byte {
 
 // DigestSubPrefix is the range of every digest subscription.
 func DigestSubPrefix() []byte { return []byte{prefixDigestSub} }
+
+// DigestSubSitePrefix is the range of site's digest subscriptions.
+func DigestSubSitePrefix(site uint32) []byte {
+	return binary.BigEndian.AppendUint32(key1(prefixDigestSub, 4), site)
+}
+
+// DigestSentSitePrefix is the range of the latest periods of kind sent
+// for site, to any user.
+func DigestSentSitePrefix(kind byte, site uint32) []byte {
+	return binary.BigEndian.AppendUint32(append(key1(prefixDigestSent, 5), kind), site)
+}
 
 // DigestSentPrefix is the range of every digest's latest period sent.
 func DigestSentPrefix() []byte { return []byte{prefixDigestSent} }

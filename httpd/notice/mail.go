@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -228,20 +230,24 @@ func (m *Mailer) loopback() bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Message is the whole RFC 5322 message Send hands over: headers, then the
-// text as quoted-printable UTF-8. Everything a visitor typed is only ever
-// in an encoded header or the text, so it cannot add a header.
+// Message is the whole RFC 5322 message Send hands over: headers, then
+// the text and, as its alternative, the same as HTML (multipart/
+// alternative, the text first, so that a client that shows no HTML shows
+// it), each as quoted-printable UTF-8. Everything a visitor typed is only
+// ever in an encoded header, the text, or the HTML escaped by
+// html/template, so it can add neither a header nor markup.
 func (m *Mailer) Message(e Endpoint, id uint64, body []byte) ([]byte, error) {
-	subject, text, err := m.w.Compose(e.Lang, body)
+	subject, text, html, err := m.w.ComposeMail(e.Lang, body)
 	if err != nil {
 		return nil, fmt.Errorf("notification %d: %w", id, err)
 	}
-	return m.message(e.To, subject, text, "appliance."+strconv.FormatUint(id, 10)), nil
+	return m.message(e.To, subject, text, html, "appliance."+strconv.FormatUint(id, 10)), nil
 }
 
 // message is a whole message to the addresses to, its Message-ID made of
-// local (unique to it) and the sender's domain.
-func (m *Mailer) message(to []string, subject, text, local string) []byte {
+// local (unique to it) and the sender's domain: the text alone, or with
+// html as its alternative when html is not "".
+func (m *Mailer) message(to []string, subject, text, html, local string) []byte {
 	var b bytes.Buffer
 	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	header("From", m.from.String())
@@ -251,13 +257,33 @@ func (m *Mailer) message(to []string, subject, text, local string) []byte {
 	header("Message-ID", "<"+local+"@"+hostOf(m.from.Address)+">")
 	header("Auto-Submitted", "auto-generated")
 	header("MIME-Version", "1.0")
-	header("Content-Type", "text/plain; charset=utf-8")
-	header("Content-Transfer-Encoding", "quoted-printable")
+	if html == "" {
+		header("Content-Type", "text/plain; charset=utf-8")
+		header("Content-Transfer-Encoding", "quoted-printable")
+		b.WriteString("\r\n")
+		writeQP(&b, text)
+		return b.Bytes()
+	}
+	mw := multipart.NewWriter(&b)
+	header("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": mw.Boundary()}))
 	b.WriteString("\r\n")
-	w := quotedprintable.NewWriter(&b)
-	io.WriteString(w, strings.ReplaceAll(text, "\n", "\r\n"))
-	w.Close()
+	for _, part := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", html}} {
+		w, _ := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.typ + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		writeQP(w, part.body)
+	}
+	mw.Close()
 	return b.Bytes()
+}
+
+// writeQP writes s, its lines ended with CRLF, as quoted-printable (which
+// also keeps every line within SMTP's limit).
+func writeQP(w io.Writer, s string) {
+	qp := quotedprintable.NewWriter(w)
+	io.WriteString(qp, strings.ReplaceAll(s, "\n", "\r\n"))
+	qp.Close()
 }
 
 // SendText hands one plain-text message (an account's email: a password
@@ -265,9 +291,15 @@ func (m *Mailer) message(to []string, subject, text, local string) []byte {
 // caller has checked. The error says why it was not taken; it never holds
 // the text. Refused tells a refusal for good from one worth a retry.
 func (m *Mailer) SendText(ctx context.Context, to, subject, text string) error {
+	return m.SendHTML(ctx, to, subject, text, "")
+}
+
+// SendHTML is SendText with html, the same content as an HTML page, as
+// the text's alternative (none when html is "").
+func (m *Mailer) SendHTML(ctx context.Context, to, subject, text, html string) error {
 	id := make([]byte, 12)
 	rand.Read(id)
-	msg := m.message([]string{to}, subject, text, "appliance.account."+hex.EncodeToString(id))
+	msg := m.message([]string{to}, subject, text, html, "appliance.account."+hex.EncodeToString(id))
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
 	if err := m.send(ctx, []string{to}, msg); err != nil {

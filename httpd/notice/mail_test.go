@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"appliance/httpd/i18n"
+	"appliance/httpd/notice/mailtest"
 )
 
 func TestParseEndpoint(t *testing.T) {
@@ -94,7 +95,7 @@ func FuzzMessageHeaders(f *testing.F) {
 	f.Add("Ann\r\nBcc: x@evil.example", "\r\n\r\nX: y", "=?utf-8?q?=0D=0A?=", "callback")
 	f.Add("", "", "line\nBcc: x@evil.example", "chat")
 	m := testMailer(f)
-	want := []string{"Auto-Submitted", "Content-Transfer-Encoding", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Subject", "To"}
+	want := []string{"Auto-Submitted", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Subject", "To"}
 	f.Fuzz(func(t *testing.T, name, phone, message, event string) {
 		b := body(t, event, map[string]any{"name": name, "phone_raw": phone, "message": message, "caller": phone,
 			"messages": []any{map[string]any{"name": name, "text": message}}})
@@ -199,5 +200,74 @@ func FuzzParseTelegram(f *testing.F) {
 		if err != nil || c2 != canonical || again != e || strings.ContainsAny(e.Chat, "/?#%\r\n ") {
 			t.Fatalf("%q → %q → %q, %v", raw, canonical, c2, err)
 		}
+	})
+}
+
+// The email's HTML says what its text says, in the reader's language:
+// the lead's fields in a table, the phone a tel: link, the email a
+// mailto: link, buttons to the lead and the visitor on the dashboard;
+// what the visitor typed is text, never markup.
+func TestMessageHTML(t *testing.T) {
+	m := testMailer(t)
+	hostile := `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
+	for _, tc := range []struct {
+		lang                     i18n.Lang
+		name, phone, open, visit string
+	}{
+		{i18n.Ru, "Имя посетителя", "Телефон", "Открыть заявку", "Карточка посетителя"},
+		{i18n.En, "Visitor's name", "Phone", "Open the lead", "The visitor's card"},
+	} {
+		b := body(t, "lead", map[string]any{"name": "Ann " + hostile, "message": "Hi\n" + hostile, "phone_raw": "8 910 123-45-67", "phone": "79101234567",
+			"email_raw": "Ann@Shop.example", "email": "ann@shop.example", "visitor_id": 5})
+		raw, err := m.Message(Endpoint{To: []string{"o@shop.example"}, Lang: tc.lang}, 1, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, text, htm := mailtest.Read(t, raw)
+		h := mailtest.CheckHTML(t, htm)
+		if h.Lang != string(tc.lang) {
+			t.Errorf("%s: <html lang=%q>", tc.lang, h.Lang)
+		}
+		for _, w := range []string{tc.name, "Ann " + hostile, "Hi", hostile, tc.phone} {
+			if !strings.Contains(h.Text, w) {
+				t.Errorf("%s: the HTML does not say %q:\n%s", tc.lang, w, htm)
+			}
+		}
+		if strings.Contains(htm, "<script") || strings.Contains(htm, "<img") || !strings.Contains(htm, "&lt;script&gt;") {
+			t.Errorf("%s: the visitor's words are not escaped:\n%s", tc.lang, htm)
+		}
+		for text, href := range map[string]string{
+			"8 910 123-45-67 (+79101234567)":      "tel:+79101234567",
+			"Ann@Shop.example (ann@shop.example)": "mailto:ann@shop.example",
+			tc.open:                               "https://track.example/sites/KEY/leads#lead-42",
+			tc.visit:                              "https://track.example/sites/KEY/visitors/5",
+		} {
+			if got := h.Links[text]; got != href {
+				t.Errorf("%s: the link %q goes to %q, want %q (links %v)", tc.lang, text, got, href, h.Links)
+			}
+		}
+		// The text is the text it always was.
+		if !strings.Contains(text, tc.name+": Ann "+hostile+"\n") {
+			t.Errorf("%s: the text:\n%s", tc.lang, text)
+		}
+	}
+}
+
+// Whatever a visitor typed, the HTML has only the elements and links the
+// template writes.
+func FuzzMessageHTML(f *testing.F) {
+	f.Add("Ann", "+7 910", "hi", "a@b.c", "lead")
+	f.Add(`<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`, "</td></tr></table><a href=javascript:alert(1)>x</a>", "x@y.z?bcc=e@v.il", "lead")
+	f.Add("\x00<!--", "]]>", "<style>*{}</style>", `"onmouseover="x`, "chat")
+	m := testMailer(f)
+	f.Fuzz(func(t *testing.T, name, phone, message, email, event string) {
+		b := body(t, event, map[string]any{"name": name, "phone_raw": phone, "phone": phone, "message": message, "email": email, "email_raw": email,
+			"caller": phone, "recording_url": message, "messages": []any{map[string]any{"name": name, "text": message}}})
+		raw, err := m.Message(Endpoint{To: []string{"owner@shop.example"}, Lang: i18n.En}, 7, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, htm := mailtest.Read(t, raw)
+		mailtest.CheckHTML(t, htm)
 	})
 }

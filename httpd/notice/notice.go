@@ -1,8 +1,9 @@
 // Package notice tells people what happened on their sites: a lead, a
-// callback request, a call or a finished chat, as a short plain-text
-// message in the reader's language with a link to it on the dashboard, by
-// email (an SMTP server the operator configures, serve --smtp) or in a
-// Telegram chat (a bot the site's owner makes).
+// callback request, a call or a finished chat, as a short message in the
+// reader's language with a link to it on the dashboard, by email (an SMTP
+// server the operator configures, serve --smtp; plain text with the same
+// as HTML for its alternative) or in a Telegram chat (a bot the site's
+// owner makes; the plain text).
 //
 // An email address or a Telegram chat is a webhook endpoint of its own
 // ("mailto:" and "telegram:" URLs, package webhooks): its deliveries are
@@ -42,16 +43,37 @@ type Writer struct {
 // Compose is the subject and text of one delivery's body (the webhook's
 // JSON) in lang.
 func (w Writer) Compose(lang i18n.Lang, body []byte) (subject, text string, err error) {
+	n, err := w.note(lang, body)
+	if err != nil {
+		return "", "", err
+	}
+	return n.Subject, n.text(), nil
+}
+
+// ComposeMail is Compose with the same content as an HTML page too, for
+// an email's text/html alternative.
+func (w Writer) ComposeMail(lang i18n.Lang, body []byte) (subject, text, html string, err error) {
+	n, err := w.note(lang, body)
+	if err != nil {
+		return "", "", "", err
+	}
+	html, err = n.html()
+	if err != nil {
+		return "", "", "", err
+	}
+	return n.Subject, n.text(), html, nil
+}
+
+func (w Writer) note(lang i18n.Lang, body []byte) (*note, error) {
 	var ev envelope
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return "", "", err
+		return nil, err
 	}
 	name, loc, ok := w.Site(ev.SiteKey)
 	if !ok {
 		name, loc = ev.SiteKey, time.UTC
 	}
-	subject, text = compose(w.Catalog.For(lang), &ev, name, loc, w.PublicURL)
-	return subject, text, nil
+	return compose(w.Catalog.For(lang), &ev, name, loc, w.PublicURL), nil
 }
 
 // envelope is a webhook delivery's body (webhooks.payload).
@@ -86,68 +108,60 @@ func clean(s string) string {
 	}, strings.ReplaceAll(s, "\r\n", "\n"))
 }
 
-// compose writes the subject and text of ev.
-func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base string) (subject, text string) {
+// compose writes ev as a note.
+func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base string) *note {
 	d := ev.Data
-	var t strings.Builder
-	line := func(label, v string) { // label: translated
-		if v = strings.TrimSpace(clean(v)); v != "" {
-			if strings.Contains(v, "\n") {
-				t.WriteString(label + ":\n" + v + "\n")
-			} else {
-				t.WriteString(label + ": " + v + "\n")
-			}
-		}
-	}
+	n := &note{Lang: string(p.Lang), gap: "\n\n"}
 	when := ev.CreatedAt.In(loc).Format("02.01.2006 15:04") + " (" + zoneName(loc, ev.CreatedAt) + ")"
-	link := ""
+	link, linkText := "", ""
 	switch ev.Event {
 	case "lead":
 		who := firstOf(str(d, "name"), str(d, "phone_raw"), str(d, "email_raw"), str(d, "message"))
-		subject = p.T("Lead from %s: %s", site, oneLine(clean(who), 80))
-		t.WriteString(p.T("A lead on %s.", site) + "\n\n")
-		line(p.T("Visitor's name"), str(d, "name"))
-		line(p.T("Phone"), typed(str(d, "phone_raw"), str(d, "phone"), d["phone_unparsed"] == true, p))
-		line(p.T("Email"), typed(str(d, "email_raw"), str(d, "email"), d["email_unparsed"] == true, p))
-		line(p.T("Message"), str(d, "message"))
-		line(p.T("Form"), str(d, "form_name"))
+		n.Subject = p.T("Lead from %s: %s", site, oneLine(clean(who), 80))
+		n.Intro = p.T("A lead on %s.", site)
+		n.add(p.T("Visitor's name"), str(d, "name"), "")
+		n.add(p.T("Phone"), typed(str(d, "phone_raw"), str(d, "phone"), d["phone_unparsed"] == true, p), tel(str(d, "phone"), d["phone_unparsed"] == true))
+		n.add(p.T("Email"), typed(str(d, "email_raw"), str(d, "email"), d["email_unparsed"] == true, p), mailto(str(d, "email"), d["email_unparsed"] == true))
+		n.add(p.T("Message"), str(d, "message"), "")
+		n.add(p.T("Form"), str(d, "form_name"), "")
 		if d["is_sale"] == true {
-			line(p.T("Sale"), firstOf(str(d, "sale_cost"), p.T("yes")))
+			n.add(p.T("Sale"), firstOf(str(d, "sale_cost"), p.T("yes")), "")
 		}
-		link = "leads#lead-" + strconv.FormatUint(ev.ID, 10)
+		link, linkText = "leads#lead-"+strconv.FormatUint(ev.ID, 10), p.T("Open the lead")
 	case "callback":
-		subject = p.T("Callback request from %s: %s", site, oneLine(clean(str(d, "phone_raw")), 40))
-		t.WriteString(p.T("A visitor on %s asks to be called back.", site) + "\n\n")
-		line(p.T("Phone"), typed(str(d, "phone_raw"), str(d, "phone"), d["phone_unparsed"] == true, p))
-		line(p.T("Group"), str(d, "group_name"))
+		n.Subject = p.T("Callback request from %s: %s", site, oneLine(clean(str(d, "phone_raw")), 40))
+		n.Intro = p.T("A visitor on %s asks to be called back.", site)
+		n.add(p.T("Phone"), typed(str(d, "phone_raw"), str(d, "phone"), d["phone_unparsed"] == true, p), tel(str(d, "phone"), d["phone_unparsed"] == true))
+		n.add(p.T("Group"), str(d, "group_name"), "")
 		if at := str(d, "delayed_call_time"); at != "" {
 			if tm, err := time.Parse(time.RFC3339, at); err == nil {
-				line(p.T("Call at"), tm.In(loc).Format("02.01.2006 15:04"))
+				n.add(p.T("Call at"), tm.In(loc).Format("02.01.2006 15:04"), "")
 			}
 		}
-		link = "callbacks#callback-" + strconv.FormatUint(ev.ID, 10)
+		link, linkText = "callbacks#callback-"+strconv.FormatUint(ev.ID, 10), p.T("Open the callback request")
 	case "call":
 		caller := plus(str(d, "caller"))
+		href := tel(str(d, "caller"), false)
 		if typed := oneLine(clean(str(d, "caller_typed")), 80); caller == "" && typed != "" {
 			caller = typed + " (" + p.T("as typed") + ")" // anonymous, an extension, a SIP address
 		}
 		caller = firstOf(caller, p.T("hidden number"))
-		subject = p.T("Call to %s from %s", site, caller)
-		t.WriteString(p.T("A call to %s.", site) + "\n\n")
-		line(p.T("Caller"), caller)
-		line(p.T("Called"), plus(str(d, "called")))
-		if n, ok := d["duration"].(float64); ok {
-			line(p.T("Duration"), p.N("%d second", int(n)))
+		n.Subject = p.T("Call to %s from %s", site, caller)
+		n.Intro = p.T("A call to %s.", site)
+		n.add(p.T("Caller"), caller, href)
+		n.add(p.T("Called"), plus(str(d, "called")), tel(str(d, "called"), false))
+		if v, ok := d["duration"].(float64); ok {
+			n.add(p.T("Duration"), p.N("%d second", int(v)), "")
 		}
 		if d["answered"] == false {
-			line(p.T("Answered"), p.T("no"))
+			n.add(p.T("Answered"), p.T("no"), "")
 		}
-		line(p.T("Recording"), str(d, "recording_url"))
-		link = "calls"
+		n.add(p.T("Recording"), str(d, "recording_url"), web(str(d, "recording_url")))
+		link, linkText = "calls", p.T("Open the calls")
 	case "chat":
-		subject = p.T("Chat on %s", site)
-		t.WriteString(p.T("A chat on %s has ended.", site) + "\n\n")
-		line(p.T("Operator"), str(d, "assigned"))
+		n.Subject = p.T("Chat on %s", site)
+		n.Intro = p.T("A chat on %s has ended.", site)
+		n.add(p.T("Operator"), str(d, "assigned"), "")
 		if msgs, ok := d["messages"].([]any); ok {
 			var tr strings.Builder
 			for _, x := range msgs {
@@ -159,32 +173,32 @@ func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base
 					tr.WriteString(firstOf(who, str(mm, "from")) + ": " + str(mm, "text") + "\n")
 				}
 			}
-			line(p.T("Transcript"), tr.String())
+			n.add(p.T("Transcript"), tr.String(), "")
 		}
-		link = "chat"
+		link, linkText = "chat", p.T("Open the chats")
 	case "test":
-		subject = p.T("Test notification from %s", site)
-		t.WriteString(p.T("This is a test: the notifications of %s reach this address.", site) + "\n")
+		n.Subject = p.T("Test notification from %s", site)
+		n.Intro, n.gap = p.T("This is a test: the notifications of %s reach this address.", site), "\n"
 	default:
-		subject = p.T("%s on %s", ev.Event, site)
-		t.WriteString(subject + "\n\n")
+		n.Subject = p.T("%s on %s", ev.Event, site)
+		n.Intro = n.Subject
 	}
-	line(p.T("Page"), firstOf(str(d, "page_url"), str(d, "page")))
+	n.add(p.T("Page"), firstOf(str(d, "page_url"), str(d, "page")), "")
 	if src, ok := d["source"].(map[string]any); ok {
-		line(p.T("Source"), sourceText(p, src))
+		n.add(p.T("Source"), sourceText(p, src), "")
 	}
-	line(p.T("Time"), when)
+	n.add(p.T("Time"), when, "")
 	if base != "" && ev.SiteKey != "" {
-		t.WriteString("\n")
+		n.dashboard = true
 		if link != "" {
-			line(p.T("Open"), base+"sites/"+url.PathEscape(ev.SiteKey)+"/"+link)
+			n.Links = append(n.Links, noteLink{p.T("Open"), linkText, base + "sites/" + url.PathEscape(ev.SiteKey) + "/" + link})
 		}
 		if v, ok := d["visitor_id"].(float64); ok && v > 0 {
-			line(p.T("Visitor"), base+"sites/"+url.PathEscape(ev.SiteKey)+"/visitors/"+strconv.FormatFloat(v, 'f', -1, 64))
+			n.Links = append(n.Links, noteLink{p.T("Visitor"), p.T("The visitor's card"), base + "sites/" + url.PathEscape(ev.SiteKey) + "/visitors/" + strconv.FormatFloat(v, 'f', -1, 64)})
 		}
 	}
-	t.WriteString("\n-- \n" + p.T("Sent by the appliance: this address is one of the site's notification endpoints (Webhooks page).") + "\n")
-	return subject, t.String()
+	n.Footer = p.T("Sent by the appliance: this address is one of the site's notification endpoints (Webhooks page).")
+	return n
 }
 
 // typed is a phone or email as the visitor typed it, with its normal form

@@ -319,7 +319,9 @@ func (r *Registry) edit(ctx context.Context, k, op string, change func(*store.Si
 // Remove deletes the site with key k: its key no longer takes page views,
 // leads or callbacks, and it leaves the dashboard. What it gathered stays
 // in the store (and in backups) under its id, which is never reused; the
-// caller releases what other parts hold for the site (its numbers).
+// caller releases what other parts hold for the site (its numbers). Its
+// report digest subscriptions and sent markers go in the same write: no
+// one is mailed about a site that is gone.
 func (r *Registry) Remove(ctx context.Context, k string) (*store.Site, error) {
 	s, err := r.ByKey(k)
 	if err != nil {
@@ -328,6 +330,13 @@ func (r *Registry) Remove(ctx context.Context, k string) (*store.Site, error) {
 	if err := r.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Delete(store.SiteKey(s.ID))
 		tx.Delete(store.SiteKeyIndexKey(s.Key))
+		for _, p := range [][]byte{
+			store.DigestSubSitePrefix(s.ID),
+			store.DigestSentSitePrefix(store.DigestDaily, s.ID),
+			store.DigestSentSitePrefix(store.DigestWeekly, s.ID),
+		} {
+			tx.DeleteRange(p, store.PrefixEnd(p))
+		}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("remove site %q: %w", k, err)
