@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"os"
+	"regexp"
 	"testing"
 )
 
@@ -32,20 +34,31 @@ func init() {
 	}
 }
 
-// Every record family has its own prefix byte.
+// Every record family has its own prefix byte: each prefix constant
+// keys.go declares (read from its source, so that a family added later
+// cannot be left out of the check) has a byte no other has.
 func TestPrefixBytesUnique(t *testing.T) {
-	all := []byte{prefixMeta, prefixUser, prefixAuth, prefixToken, prefixInvite, prefixReset, prefixSite, prefixSiteKey, prefixVisitor,
-		prefixProperty, prefixSession, prefixHit, prefixEvent, prefixRollup, prefixLead, prefixWebhooks,
-		prefixOutbox, prefixDelivery, prefixNumbers, prefixLease, prefixCall, prefixWidget, prefixCallback,
-		prefixCallbackDue, prefixDue, prefixMark, prefixTLS, prefixCompressed, prefixCallStart, prefixCallOnce, prefixCallPBX, prefixCaller,
-		prefixReport, prefixTouch, prefixCost, prefixChat, prefixChatMessage, prefixChatOpen, prefixChatVisitor, prefixChatSettings,
-		prefixVisitorItem, prefixPhoneVisitor, prefixEmailVisitor, prefixExport, prefixSealed, prefixHigh, prefixAccountMail}
-	seen := map[byte]bool{}
-	for _, p := range all {
-		if seen[p] {
-			t.Errorf("prefix byte %q is used by two families", p)
+	src, err := os.ReadFile("keys.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decl := regexp.MustCompile(`(?m)^\s*(prefix\w+)\s+byte\s*=\s*'(.)'`)
+	found := decl.FindAllStringSubmatch(string(src), -1)
+	if len(found) < 40 {
+		t.Fatalf("found %d prefix declarations in keys.go: the pattern no longer matches them", len(found))
+	}
+	seen := map[string]string{}
+	for _, m := range found {
+		if other, ok := seen[m[2]]; ok {
+			t.Errorf("prefix byte %q is used by %s and %s", m[2], other, m[1])
 		}
-		seen[p] = true
+		seen[m[2]] = m[1]
+	}
+	// The declarations read are the constants the code uses.
+	for _, p := range []byte{prefixMeta, prefixReport, prefixDigestSub, prefixDigestSent, prefixAccountMail} {
+		if _, ok := seen[string(p)]; !ok {
+			t.Errorf("prefix byte %q not found among keys.go's declarations", p)
+		}
 	}
 }
 
