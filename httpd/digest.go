@@ -304,7 +304,7 @@ func (d *digests) compose(ctx context.Context, tr i18n.Printer, site *store.Site
 			break
 		}
 		v.Top = append(v.Top, digestSource{Name: keyCell(tr, reports.GroupSource, r.Key).Text,
-			Leads: tr.Num(r.Leads), Calls: tr.Num(r.Calls), Both: tr.T("%[1]s leads, %[2]s calls", tr.Num(r.Leads), tr.Num(r.Calls))})
+			Leads: tr.Num(r.Leads), Calls: tr.Num(r.Calls), Both: tr.T("leads: %[1]s, calls: %[2]s", tr.Num(r.Leads), tr.Num(r.Calls))})
 	}
 	v.TopLabel, v.TopTitle = tr.T("Top sources by leads and calls:"), tr.T("Top sources by leads and calls")
 	v.SourceHead, v.LeadsHead, v.CallsHead = tr.T("Source"), tr.T("Leads"), tr.T("Calls")
