@@ -39,7 +39,7 @@ func TestPrefixBytesUnique(t *testing.T) {
 		prefixOutbox, prefixDelivery, prefixNumbers, prefixLease, prefixCall, prefixWidget, prefixCallback,
 		prefixCallbackDue, prefixDue, prefixMark, prefixTLS, prefixCompressed, prefixCallStart, prefixCallOnce, prefixCallPBX, prefixCaller,
 		prefixReport, prefixTouch, prefixCost, prefixChat, prefixChatMessage, prefixChatOpen, prefixChatVisitor, prefixChatSettings,
-		prefixVisitorItem, prefixPhoneVisitor, prefixEmailVisitor, prefixExport, prefixSealed, prefixHigh}
+		prefixVisitorItem, prefixPhoneVisitor, prefixEmailVisitor, prefixVisitorContact, prefixExport, prefixSealed, prefixHigh}
 	seen := map[byte]bool{}
 	for _, p := range all {
 		if seen[p] {
