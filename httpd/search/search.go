@@ -257,16 +257,27 @@ func foldPrefix(s, lower string) (n int, ok bool) {
 type sieve struct {
 	phone, digits []byte
 	text          string
-	first         [256]bool // the bytes a match of the text can start with
+	// starts are the encodings of the runes a match of the text can start
+	// with (the runes that lower to its first), each found with
+	// bytes.Index: a byte-by-byte loop over the records was most of a
+	// search's CPU, and Cyrillic letters share their first bytes, so in
+	// Russian text nearly every other byte began a possible match. When
+	// the text starts with U+FFFD, what any byte that is no UTF-8 reads
+	// as, first holds the bytes a match can start with instead.
+	starts [][]byte
+	first  [256]bool
 }
 
 func newSieve(q *Query) *sieve {
 	s := &sieve{phone: []byte(q.Phone), digits: []byte(q.Digits), text: q.Text}
 	r0, _ := utf8.DecodeRuneInString(q.Text)
 	for _, r := range lowersTo(r0) {
-		s.first[utf8.AppendRune(nil, r)[0]] = true
+		enc := utf8.AppendRune(nil, r)
+		s.first[enc[0]] = true
+		s.starts = append(s.starts, enc)
 	}
-	if r0 == utf8.RuneError { // what any byte that is no UTF-8 reads as
+	if r0 == utf8.RuneError {
+		s.starts = nil
 		for c := 0x80; c < 0x100; c++ {
 			s.first[c] = true
 		}
@@ -301,9 +312,24 @@ func (s *sieve) may(b []byte) bool {
 	if len(s.phone) > 0 && bytes.Contains(b, s.phone) || len(s.digits) > 0 && bytes.Contains(b, s.digits) {
 		return true
 	}
-	for i := range b {
-		if s.first[b[i]] && hasFoldPrefix(b[i:], s.text) {
-			return true
+	if s.starts == nil {
+		for i := range b {
+			if s.first[b[i]] && hasFoldPrefix(b[i:], s.text) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, enc := range s.starts {
+		for i := 0; i < len(b); {
+			j := bytes.Index(b[i:], enc)
+			if j < 0 {
+				break
+			}
+			if hasFoldPrefix(b[i+j:], s.text) {
+				return true
+			}
+			i += j + 1
 		}
 	}
 	return false
