@@ -91,6 +91,7 @@ type searchChat struct {
 	Said    search.Marked
 	SaidAt  string
 	Matched bool // a message matched
+	Tel     string // the match is the phone number searched for (E.164 digits): shown as a tel: link
 	More    int  // how many other messages of the chat matched
 }
 
@@ -141,6 +142,7 @@ func (s *searchPage) searchSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 		if ch.Matches > 0 {
 			row.Said, row.Matched = q.Mark(ch.Message.Text)
 			row.SaidAt, row.More = c.at(ch.Message.At), ch.Matches-1
+			row.Tel = q.Phone
 		}
 		return row
 	})

@@ -255,7 +255,7 @@ func TestSiteSearchFindsVisitorInfoAndChats(t *testing.T) {
 	vis.send(map[string]any{"type": "send", "ref": "v1", "text": "Когда доставка в Тверь? <img src=x onerror=alert(1)>"})
 	chat := num(vis.next("ack")["chat"])
 	con.next("message")
-	con.send(map[string]any{"type": "send", "chat": chat, "ref": "o1", "text": "ДОСТАВКА завтра"})
+	con.send(map[string]any{"type": "send", "chat": chat, "ref": "o1", "text": "ДОСТАВКА завтра, позвоню на 8 921 000-11-22"})
 	if a := con.next("ack"); num(a["id"]) != 2 {
 		t.Fatalf("operator ack = %v", a)
 	}
@@ -301,8 +301,11 @@ func TestSiteSearchFindsVisitorInfoAndChats(t *testing.T) {
 	if !strings.Contains(row, `<mark>Тверь</mark>`) || !strings.Contains(row, `href="visitors/`+strconv.FormatUint(cv.v.VisitorID, 10)+`#chat-`+strconv.FormatUint(chat, 10)+`"`) {
 		t.Errorf("тверь: the chat's row does not mark the word or link to the chat:\n%s", row)
 	}
-	if row := chatRow(find("Доставка")); !strings.Contains(row, `<mark>ДОСТАВКА</mark> завтра`) || !strings.Contains(row, "and 1 more message that matches") {
+	if row := chatRow(find("Доставка")); !strings.Contains(row, `<mark>ДОСТАВКА</mark> завтра, позвоню`) || !strings.Contains(row, "and 1 more message that matches") {
 		t.Errorf("Доставка: the row does not show the latest message that matches and the count of the others:\n%s", row)
+	}
+	if row := chatRow(find("8 921 000-11-22")); !strings.Contains(row, `<mark><a class="tel" href="tel:+79210001122">8 921 000-11-22</a></mark>`) {
+		t.Errorf("a phone number searched for and said in a chat is not marked as a tel: link:\n%s", row)
 	}
 	page := find("onerror")
 	if row := chatRow(page); !strings.Contains(row, `&lt;img src=x <mark>onerror</mark>=alert(1)&gt;`) || strings.Contains(page, "<img") {
