@@ -90,9 +90,9 @@ type searchChat struct {
 	Link    string // the chat on its visitor's card
 	Said    search.Marked
 	SaidAt  string
-	Matched bool // a message matched
+	Matched bool   // a message matched
 	Tel     string // the match is the phone number searched for (E.164 digits): shown as a tel: link
-	More    int  // how many other messages of the chat matched
+	More    int    // how many other messages of the chat matched
 }
 
 // rowLink is the list page of a record (leads, callbacks, calls) opened
