@@ -81,9 +81,18 @@ type searchVisitor struct {
 	LastSeen string
 }
 
+// searchChat is a chat found, with the latest of its messages that
+// matched (Said.Match set apart, the rest around it cut to a line) when
+// its words were what matched.
 type searchChat struct {
-	store.Chat
-	Time string
+	search.Chat
+	Time    string
+	Link    string // the chat on its visitor's card
+	Said    search.Marked
+	SaidAt  string
+	Matched bool   // a message matched
+	Tel     string // the match is the phone number searched for (E.164 digits): shown as a tel: link
+	More    int    // how many other messages of the chat matched
 }
 
 // rowLink is the list page of a record (leads, callbacks, calls) opened
@@ -125,7 +134,18 @@ func (s *searchPage) searchSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 		s.shownChannel(call)
 		return searchCall{Call: *call, Time: c.at(call.Time), Row: rowLink("calls", "call", call.ID)}
 	})
-	d.Chats = kindOf(r.Chats, func(ch *store.Chat) searchChat { return searchChat{Chat: *ch, Time: c.at(ch.Created)} })
+	d.Chats = kindOf(r.Chats, func(ch *search.Chat) searchChat {
+		row := searchChat{Chat: *ch, Time: c.at(ch.Created)}
+		if ch.Visitor != 0 {
+			row.Link = "visitors/" + strconv.FormatUint(ch.Visitor, 10) + "#chat-" + strconv.FormatUint(ch.ID, 10)
+		}
+		if ch.Matches > 0 {
+			row.Said, row.Matched = q.Mark(ch.Message.Text)
+			row.SaidAt, row.More = c.at(ch.Message.At), ch.Matches-1
+			row.Tel = q.Phone
+		}
+		return row
+	})
 	d.Visitors = kindOf(r.Visitors, func(v *search.Visitor) searchVisitor {
 		return searchVisitor{Visitor: *v, LastSeen: c.at(v.LastSeen)}
 	})

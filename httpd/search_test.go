@@ -217,3 +217,125 @@ func TestListsPageThroughOlder(t *testing.T) {
 		t.Errorf("calls?at=<not a call>: %d, want 404", status)
 	}
 }
+
+// A site owner finds a visitor by what the site's pages told through
+// addVisitorInfo alone — a name, a phone in another written form or a part
+// of it, though a later lead left the number from another visitor — and a
+// chat by a word its visitor or operator wrote, in any case: the chat's
+// row shows the message with the word marked and everything typed in it
+// as text, and links to the chat on the visitor's card. Operators still
+// have no search.
+func TestSiteSearchFindsVisitorInfoAndChats(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	info := func(v visit, fields map[string]any) {
+		t.Helper()
+		body := map[string]any{"k": key, "ci": v.CI, "key": v.Key}
+		for k, f := range fields {
+			body[k] = f
+		}
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/visitor", body); status != http.StatusOK {
+			t.Fatalf("visitor info: %d %v", status, out)
+		}
+	}
+	named := trackHit(t, srv, key, "", "https://shop.example/", "")
+	info(named, map[string]any{"name": "Евгения Кострова"})
+	phoned := trackHit(t, srv, key, "", "https://shop.example/", "")
+	info(phoned, map[string]any{"phone": "+7 (921) 555-66-77", "email": "Zhenya.K@Example.RU"})
+	// Later another visitor leaves the number in a lead: the phone index
+	// names them now.
+	later := trackHit(t, srv, key, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, later, map[string]any{"name": "Муж", "phone": "8 921 555 66 77"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+
+	con, _ := connectConsole(t, srv, consoleHeader(t, srv, "olga@shop.example", accounts.RoleOperator), nil)
+	cv := newChatVisitor(t, srv, key, "https://shop.example/")
+	vis, _ := cv.connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "v1", "text": "Когда доставка в Тверь? <img src=x onerror=alert(1)>"})
+	chat := num(vis.next("ack")["chat"])
+	con.next("message")
+	con.send(map[string]any{"type": "send", "chat": chat, "ref": "o1", "text": "ДОСТАВКА завтра, позвоню на 8 921 000-11-22"})
+	if a := con.next("ack"); num(a["id"]) != 2 {
+		t.Fatalf("operator ack = %v", a)
+	}
+
+	c := srv.Client(t)
+	find := func(q string) string {
+		t.Helper()
+		return rawPage(t, c, srv.URL+"sites/"+key+"/search?q="+url.QueryEscape(q))
+	}
+	visitorLink := func(id uint64) string { return `href="visitors/` + strconv.FormatUint(id, 10) + `"` }
+	for q, want := range map[string][]uint64{
+		"кострова":            {named.VisitorID},
+		"ЕВГЕНИЯ":             {named.VisitorID},
+		"8-921-555-66-77":     {phoned.VisitorID, later.VisitorID},
+		"+79215556677":        {phoned.VisitorID, later.VisitorID},
+		"555-66-77":           {phoned.VisitorID, later.VisitorID},
+		"zhenya.k@EXAMPLE":    {phoned.VisitorID},
+		"ZHENYA.K@example.ru": {phoned.VisitorID},
+	} {
+		page := find(q)
+		for _, id := range want {
+			if !strings.Contains(page, visitorLink(id)) {
+				t.Errorf("%q does not find visitor %d", q, id)
+			}
+		}
+		if want[0] != later.VisitorID && !strings.Contains(page, "their contacts match") {
+			t.Errorf("%q: the visitor's row does not say their contacts match", q)
+		}
+	}
+	if page := find("кострова"); strings.Contains(page, visitorLink(phoned.VisitorID)) || strings.Contains(page, visitorLink(later.VisitorID)) {
+		t.Errorf("a name finds visitors who did not give it")
+	}
+
+	chatRow := func(page string) string {
+		t.Helper()
+		m := regexp.MustCompile(`(?s)<tr id="found-chat-` + strconv.FormatUint(chat, 10) + `">.*?</tr>`).FindString(page)
+		if m == "" {
+			t.Errorf("the chat is not found:\n%s", page)
+		}
+		return m
+	}
+	row := chatRow(find("тверь"))
+	if !strings.Contains(row, `<mark>Тверь</mark>`) || !strings.Contains(row, `href="visitors/`+strconv.FormatUint(cv.v.VisitorID, 10)+`#chat-`+strconv.FormatUint(chat, 10)+`"`) {
+		t.Errorf("тверь: the chat's row does not mark the word or link to the chat:\n%s", row)
+	}
+	if row := chatRow(find("Доставка")); !strings.Contains(row, `<mark>ДОСТАВКА</mark> завтра, позвоню`) || !strings.Contains(row, "and 1 more message that matches") {
+		t.Errorf("Доставка: the row does not show the latest message that matches and the count of the others:\n%s", row)
+	}
+	if row := chatRow(find("8 921 000-11-22")); !strings.Contains(row, `<mark><a class="tel" href="tel:+79210001122">8 921 000-11-22</a></mark>`) {
+		t.Errorf("a phone number searched for and said in a chat is not marked as a tel: link:\n%s", row)
+	}
+	page := find("onerror")
+	if row := chatRow(page); !strings.Contains(row, `&lt;img src=x <mark>onerror</mark>=alert(1)&gt;`) || strings.Contains(page, "<img") {
+		t.Errorf("the visitor's words are not shown as text:\n%s", row)
+	}
+	if card := okPage(t, c, srv.URL+"sites/"+key+"/visitors/"+strconv.FormatUint(cv.v.VisitorID, 10)); !strings.Contains(card, `id="chat-`+strconv.FormatUint(chat, 10)+`"`) {
+		t.Errorf("the visitor's card has no chat the search's link lands on")
+	}
+
+	// A store from before the contact index: built as the server starts.
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gone [][]byte
+	srv.DB.ScanPrefix(t.Context(), store.VisitorContactPrefix(site.ID), false, 0, func(k, _ []byte) bool {
+		gone = append(gone, slices.Clone(k))
+		return true
+	})
+	if len(gone) != 2 {
+		t.Fatalf("%d contact index entries, want 2", len(gone))
+	}
+	srv = restartWithout(t, srv, append(gone, store.MetaKey("contact-index")))
+	c = srv.Client(t)
+	if page := find("кострова"); !strings.Contains(page, visitorLink(named.VisitorID)) {
+		t.Errorf("after a restart over a store without the contact index, the name does not find its visitor")
+	}
+
+	ops := signInAs(t, srv, accounts.RoleOperator)
+	if status, _ := getPage(t, ops, srv.URL+"sites/"+key+"/search?q=тверь"); status != http.StatusForbidden {
+		t.Errorf("an operator's search: %d, want 403", status)
+	}
+}

@@ -359,6 +359,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if err := db.IndexVisitorEmails(ctx); err != nil {
 		return nil, err
 	}
+	// Visitors who gave contacts before the contact index get their
+	// entries (once; a no-op since).
+	if err := db.IndexVisitorContacts(ctx); err != nil {
+		return nil, err
+	}
 	// Calls stored before the calls-by-start index get their entries
 	// (once; a no-op since).
 	if err := db.IndexCallStarts(ctx); err != nil {

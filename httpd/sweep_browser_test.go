@@ -208,6 +208,26 @@ func sweepFixture(t *testing.T, srv *httpdtest.Server) string {
 			t.Fatalf("lead: %d %v", status, out)
 		}
 	}
+	// A finished chat of the visitor from the ad, whose words hold the
+	// number the search of sweepExtra looks for: its row, the match
+	// marked, on the search page.
+	chat := store.Chat{ID: srv.DB.NextID(), Site: site.ID, Created: now.Add(-time.Hour).UnixMilli(), Closed: now.Add(-50 * time.Minute).UnixMilli(),
+		ClosedBy: "visitor", Assigned: "anastasia.konstantinopolskaya@aqualux-santehnika.example.com", Last: 2, LastAt: now.Add(-55 * time.Minute).UnixMilli(),
+		Attribution: store.Attribution{Visitor: ad.VisitorID, Session: ad.SessionID, PageURL: home + "catalog/kotly/gazovye/baxi-eco-nova-24f"}}
+	if err := srv.DB.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.ChatKey(site.ID, chat.ID), chat.Encode())
+		store.IndexVisitorItem(tx, chat.Visitor, store.ItemChat, chat.ID)
+		for i, m := range []store.ChatMessage{
+			{From: "visitor", Text: "Здравствуйте! Подберите, пожалуйста, двухконтурный газовый котёл для дома 180 м² с установкой и доставкой в Подольск. Мой номер 8 912 345 67 89, звоните после 18:00 <b>не раньше</b>"},
+			{From: "operator", Name: "Анастасия", Text: "Добрый день! Перезвоню в 18:05 на 8 912 345 67 89."},
+		} {
+			m.At = chat.Created + int64(i+1)*60_000
+			tx.Set(store.ChatMessageKey(site.ID, chat.ID, uint64(i+1)), m.Encode())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []map[string]any{
 		{"phone": "+7 916 123-45-67", "group_id": "16587"},
 		{"phone": "8 (495) 111-22-33", "delayed_call_time": fmt.Sprint(now.Add(3 * time.Hour).UnixMilli())},

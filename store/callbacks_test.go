@@ -55,7 +55,7 @@ func TestPrefixBytesUnique(t *testing.T) {
 		seen[m[2]] = m[1]
 	}
 	// The declarations read are the constants the code uses.
-	for _, p := range []byte{prefixMeta, prefixReport, prefixDigestSub, prefixDigestSent, prefixAccountMail} {
+	for _, p := range []byte{prefixMeta, prefixReport, prefixDigestSub, prefixDigestSent, prefixAccountMail, prefixVisitorContact} {
 		if _, ok := seen[string(p)]; !ok {
 			t.Errorf("prefix byte %q not found among keys.go's declarations", p)
 		}

@@ -255,6 +255,16 @@ const (
 	// before it existed.
 	prefixEmailVisitor byte = 'U'
 
+	// prefixVisitorContact + site id (uint32 BE) + visitor id (uint64 BE)
+	// -> Contacts: what a visitor of the site told of themselves
+	// (addVisitorInfo, /vc/s/: name, phones, emails, as the visitor record
+	// holds them), rewritten in the same durable write as the visitor
+	// record whenever they change, so that the site's search reads the
+	// contacts of its visitors who gave any as one range, without the
+	// visitors who gave none (most of them). IndexVisitorContacts builds
+	// it for visitors stored before it existed.
+	prefixVisitorContact byte = 'j'
+
 	// prefixExport + seq (uint64 BE) -> ExportEntry (export.go): the
 	// export log, what is still to be published to the event stream
 	// (export/), in commit order. Tx.Export queues an entry naming a
@@ -847,6 +857,19 @@ func ChatMessageKey(site uint32, chat, id uint64) []byte {
 // ChatMessagePrefix is the key prefix of every message of a chat.
 func ChatMessagePrefix(site uint32, chat uint64) []byte {
 	return siteIDKey(prefixChatMessage, site, chat)
+}
+
+// ChatMessageSitePrefix is the key prefix of every message of every chat
+// of a site, chat by chat in id order.
+func ChatMessageSitePrefix(site uint32) []byte { return sitePrefix(prefixChatMessage, site) }
+
+// ParseChatMessageKey returns the chat and message id of a chat message
+// key.
+func ParseChatMessageKey(key []byte) (chat, id uint64, ok bool) {
+	if len(key) != 21 || key[0] != prefixChatMessage {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(key[5:13]), binary.BigEndian.Uint64(key[13:]), true
 }
 
 // ChatOpenKey is the key marking a chat of a site as open.

@@ -159,6 +159,9 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"chatfix":    func(i int) []byte { return ChatPrefix(uint32(i)) },
 		"chatmsg":    func(i int) []byte { return ChatMessageKey(1, 2, uint64(i)) },
 		"msgfix":     func(i int) []byte { return ChatMessagePrefix(1, uint64(i)) },
+		"msgsite":    func(i int) []byte { return ChatMessageSitePrefix(uint32(i)) },
+		"contact":    func(i int) []byte { return VisitorContactKey(1, uint64(i)) },
+		"contactfix": func(i int) []byte { return VisitorContactPrefix(uint32(i)) },
 		"chatopen":   func(i int) []byte { return ChatOpenKey(1, uint64(i)) },
 		"openfix":    func(i int) []byte { return ChatOpenPrefix(uint32(i)) },
 		"chatvis":    func(i int) []byte { return ChatVisitorKey(1, uint64(i)) },
@@ -199,7 +202,7 @@ func samePrefixFamily(a, b string) bool {
 	family := map[string]string{"propfix": "property", "sessfix": "session", "hitfix": "hit", "hitsite": "hit",
 		"evfix": "event", "evsite": "event", "rollfix": "rollup", "leadfix": "lead", "dlvfix": "delivery",
 		"duefix": "due", "markcb": "mark", "markfix": "mark", "chatfix": "chat", "msgfix": "chatmsg",
-		"openfix": "chatopen"}
+		"msgsite": "chatmsg", "openfix": "chatopen", "contactfix": "contact"}
 	fa, fb := a, b
 	if f, ok := family[a]; ok {
 		fa = f

@@ -377,3 +377,113 @@ func (d *DB) IndexVisitorEmails(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Contacts is what a visitor told of themselves through addVisitorInfo
+// (or /vc/s/), as their visitor record holds it: the record of the
+// contact index (prefixVisitorContact).
+type Contacts struct {
+	Name                     string
+	Phones, Emails           []string // E.164 digits; lower case
+	PhonesTyped, EmailsTyped []string // as typed, where they did not parse
+}
+
+// Contacts is what v told of themselves.
+func (v *Visitor) Contacts() Contacts {
+	return Contacts{Name: v.Name, Phones: v.Phones, Emails: v.Emails, PhonesTyped: v.PhonesTyped, EmailsTyped: v.EmailsTyped}
+}
+
+// Empty reports whether c tells nothing.
+func (c *Contacts) Empty() bool {
+	return c.Name == "" && len(c.Phones) == 0 && len(c.Emails) == 0 && len(c.PhonesTyped) == 0 && len(c.EmailsTyped) == 0
+}
+
+const contactsVersion = 1
+
+// Encode returns the versioned encoding of c: its strings as their bytes
+// (the site's search sieves the encodings for a query's bytes).
+func (c *Contacts) Encode() []byte {
+	e := newEncoder(contactsVersion, 64+len(c.Name))
+	e.str(c.Name)
+	e.strs(c.Phones)
+	e.strs(c.Emails)
+	e.strs(c.PhonesTyped)
+	e.strs(c.EmailsTyped)
+	return e.b
+}
+
+// DecodeContacts decodes Contacts.
+func DecodeContacts(b []byte) (Contacts, error) {
+	d, _ := newDecoder(b, "contacts", contactsVersion)
+	c := Contacts{Name: d.str(), Phones: d.strs(), Emails: d.strs(), PhonesTyped: d.strs(), EmailsTyped: d.strs()}
+	return c, d.done()
+}
+
+// VisitorContactKey is the key of the contacts of visitor on site.
+func VisitorContactKey(site uint32, visitor uint64) []byte {
+	return siteIDKey(prefixVisitorContact, site, visitor)
+}
+
+// VisitorContactPrefix is the key prefix of the contacts of site's
+// visitors, in visitor id order (the order they first came).
+func VisitorContactPrefix(site uint32) []byte { return sitePrefix(prefixVisitorContact, site) }
+
+// IndexContacts writes within tx the contact index entry of v, whose
+// record tx writes: its contacts, none when it has none.
+func IndexContacts(tx *Tx, v *Visitor) {
+	if c := v.Contacts(); !c.Empty() {
+		tx.Set(VisitorContactKey(v.Site, v.ID), c.Encode())
+	}
+}
+
+// IndexVisitorContacts builds the contact index of the visitors stored
+// before it existed, once per store (MetaKey "contact-index"; a new store
+// is marked at its first start): each visitor with contacts gets its
+// entry. The server runs it as it starts, before it serves; it reads
+// every visitor record once.
+func (d *DB) IndexVisitorContacts(ctx context.Context) error {
+	if built, err := d.indexBuilt("contact-index"); built || err != nil {
+		if err != nil {
+			return fmt.Errorf("index visitor contacts: %w", err)
+		}
+		return nil
+	}
+	type entry struct{ k, v []byte }
+	var batch []entry
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := d.Update(ctx, func(tx *Tx) error {
+			for _, e := range batch {
+				tx.Set(e.k, e.v)
+			}
+			return nil
+		})
+		batch = batch[:0]
+		return err
+	}
+	var werr error
+	err := d.ScanPrefix(ctx, []byte{prefixVisitor}, false, 0, func(_, b []byte) bool {
+		v, err := DecodeVisitor(b)
+		if err != nil {
+			return true // the visitor card's reader says so
+		}
+		if c := v.Contacts(); !c.Empty() {
+			batch = append(batch, entry{VisitorContactKey(v.Site, v.ID), c.Encode()})
+			if len(batch) >= indexBatch {
+				werr = flush()
+			}
+		}
+		return werr == nil
+	})
+	if err = errors.Join(err, werr); err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = d.Set(ctx, MetaKey("contact-index"), []byte{1})
+	}
+	if err != nil {
+		return fmt.Errorf("index visitor contacts: %w", err)
+	}
+	return nil
+}

@@ -11,7 +11,13 @@ import (
 func init() {
 	codecs = append(codecs,
 		codec{"phone visitor", func(b []byte) (any, error) { return DecodePhoneVisitor(b) }, func(r any) []byte { p := r.(PhoneVisitor); return p.Encode() }},
+		codec{"contacts", func(b []byte) (any, error) { return DecodeContacts(b) }, func(r any) []byte { c := r.(Contacts); return c.Encode() }},
 	)
+	samples["contacts"] = []any{
+		Contacts{},
+		Contacts{Name: "Иван <b>", Phones: []string{"79161234567", "79031112233"}, Emails: []string{"ivan@example.com"},
+			PhonesTyped: []string{"доб. 12"}, EmailsTyped: []string{"ivan at example"}},
+	}
 	samples["phone visitor"] = []any{
 		PhoneVisitor{},
 		PhoneVisitor{Visitor: 1<<53 - 1, Session: 7, Time: 1700000000000},
@@ -232,5 +238,61 @@ func TestEmailVisitors(t *testing.T) {
 		if g := got(3, e); !slices.Equal(g, []uint64{20}) {
 			t.Errorf("built %s: %v, want [20]", e, g)
 		}
+	}
+}
+
+// The contact index holds a site's visitors who gave contacts, theirs
+// only, and is built once for the visitors stored before it.
+func TestVisitorContacts(t *testing.T) {
+	db := openTest(t)
+	ctx := t.Context()
+	vs := []Visitor{
+		{ID: 30, Site: 4, Name: "Анна"},
+		{ID: 31, Site: 4},
+		{ID: 32, Site: 4, PhonesTyped: []string{"доб. 5"}},
+		{ID: 33, Site: 5, Emails: []string{"a@b.ru"}},
+	}
+	if err := db.Update(ctx, func(tx *Tx) error {
+		for i := range vs {
+			tx.Set(VisitorKey(vs[i].ID), vs[i].Encode())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := func(site uint32) map[uint64]Contacts {
+		out := map[uint64]Contacts{}
+		if err := db.ScanPrefix(ctx, VisitorContactPrefix(site), false, 0, func(k, v []byte) bool {
+			id, _ := IDFromKey(k)
+			c, err := DecodeContacts(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[id] = c
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if err := db.Delete(ctx, MetaKey("contact-index")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.IndexVisitorContacts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g := got(4); len(g) != 2 || g[30].Name != "Анна" || !slices.Equal(g[32].PhonesTyped, []string{"доб. 5"}) {
+		t.Errorf("site 4: %+v, want visitors 30 and 32", g)
+	}
+	if g := got(5); len(g) != 1 || !slices.Equal(g[33].Emails, []string{"a@b.ru"}) {
+		t.Errorf("site 5: %+v, want visitor 33", g)
+	}
+	// Written with the visitor record: the latest contacts.
+	vs[1].Name = "Пётр"
+	if err := db.Update(ctx, func(tx *Tx) error { IndexContacts(tx, &vs[1]); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if g := got(4); g[31].Name != "Пётр" {
+		t.Errorf("after IndexContacts: %+v", g)
 	}
 }

@@ -7,13 +7,16 @@
 // the site's region; an email address; a record's number; and always text,
 // matched case-insensitively (Cyrillic included) as a substring of names,
 // messages, comments and contacts as typed. A record matches when any of
-// them does. Search reads every lead, callback and call of the site, newest
-// first (a scan: see README, Performance, for what it costs), keeps the
-// first few of each kind and counts them all; the visitors are those the
+// them does. Search reads every lead, callback and call of the site, the
+// contacts its visitors gave (addVisitorInfo, /vc/s/: the store's contact
+// index) and every chat message (a scan: see README, Performance, for
+// what it costs), keeps the first few of each kind, newest first, and
+// counts them all; the visitors are those whose contacts match, those the
 // matching records name, the one who last left the phone number (the
 // store's phone index), those who gave the email as their contact (its
-// email index) and the one whose number the query is, and the
-// chats are those visitors' and the one the query names.
+// email index) and the one whose number the query is, and the chats are
+// those with a message that matches, those visitors' and the one the
+// query names.
 package search
 
 import (
@@ -22,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,23 +150,99 @@ func (q *Query) call(c *store.Call) bool {
 	return q.ID != 0 && c.ID == q.ID || q.phone(c.Caller) || q.text(c.CallerTyped)
 }
 
-// contact reports whether a visitor's contacts (the name, phones and
+// contacts reports whether a visitor's contacts (the name, phones and
 // emails their pages gave) match.
-func (q *Query) contact(v *store.Visitor) bool {
-	if q.ID != 0 && v.ID == q.ID || q.text(v.Name) || q.text(v.PhonesTyped...) || q.text(v.EmailsTyped...) {
+func (q *Query) contacts(c *store.Contacts) bool {
+	if q.text(c.Name) || q.text(c.PhonesTyped...) || q.text(c.EmailsTyped...) {
 		return true
 	}
-	for _, p := range v.Phones {
+	for _, p := range c.Phones {
 		if q.phone(p) {
 			return true
 		}
 	}
-	for _, e := range v.Emails {
+	for _, e := range c.Emails {
 		if q.Email != "" && e == q.Email || q.text(e) {
 			return true
 		}
 	}
 	return false
+}
+
+// fromSystem is the author of a chat's notes (chats.FromSystem): what
+// the appliance wrote, not what was said.
+const fromSystem = "system"
+
+// message reports whether a chat message's text (the visitor's or an
+// operator's) holds the query's text.
+func (q *Query) message(m *store.ChatMessage) bool {
+	return m.From != fromSystem && q.text(m.Text)
+}
+
+// Marked is a text with the query's match in it set apart, cut around it
+// to at most markContext runes on each side (Cut* say where it was cut).
+type Marked struct {
+	Before, Match, After string
+	CutBefore, CutAfter  bool
+}
+
+// markContext is how many runes of a text Mark keeps on each side of the
+// match.
+const markContext = 80
+
+// Mark finds the query's text in s, in any case, and sets it apart; ok
+// is false when s does not hold it.
+func (q *Query) Mark(s string) (m Marked, ok bool) {
+	start, end := foldIndex(s, q.Text)
+	if start < 0 {
+		return Marked{}, false
+	}
+	m.Before, m.Match, m.After = s[:start], s[start:end], s[end:]
+	if n := utf8.RuneCountInString(m.Before); n > markContext {
+		for range n - markContext {
+			_, size := utf8.DecodeRuneInString(m.Before)
+			m.Before = m.Before[size:]
+		}
+		m.CutBefore = true
+	}
+	for i, n := 0, 0; i < len(m.After); n++ {
+		if n == markContext {
+			m.After, m.CutAfter = m.After[:i], true
+			break
+		}
+		_, size := utf8.DecodeRuneInString(m.After[i:])
+		i += size
+	}
+	return m, true
+}
+
+// foldIndex is where in s the first run of runes lowering to lower (as
+// strings.ToLower lowers them) begins and ends; -1, -1 when none does.
+func foldIndex(s, lower string) (start, end int) {
+	for i := 0; i < len(s); {
+		if n, ok := foldPrefix(s[i:], lower); ok {
+			return i, i + n
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return -1, -1
+}
+
+// foldPrefix reports whether s begins with runes that lower to lower,
+// and how many bytes of s they take.
+func foldPrefix(s, lower string) (n int, ok bool) {
+	for _, want := range lower {
+		if n == len(s) {
+			return 0, false
+		}
+		r, size := utf8.DecodeRuneInString(s[n:])
+		if r != want && unicode.ToLower(r) != want {
+			return 0, false
+		}
+		n += size
+	}
+	return n, true
 }
 
 // sieve tells, from a record's encoded bytes, whether it may match a
@@ -177,16 +257,27 @@ func (q *Query) contact(v *store.Visitor) bool {
 type sieve struct {
 	phone, digits []byte
 	text          string
-	first         [256]bool // the bytes a match of the text can start with
+	// starts are the encodings of the runes a match of the text can start
+	// with (the runes that lower to its first), each found with
+	// bytes.Index: a byte-by-byte loop over the records was most of a
+	// search's CPU, and Cyrillic letters share their first bytes, so in
+	// Russian text nearly every other byte began a possible match. When
+	// the text starts with U+FFFD, what any byte that is no UTF-8 reads
+	// as, first holds the bytes a match can start with instead.
+	starts [][]byte
+	first  [256]bool
 }
 
 func newSieve(q *Query) *sieve {
 	s := &sieve{phone: []byte(q.Phone), digits: []byte(q.Digits), text: q.Text}
 	r0, _ := utf8.DecodeRuneInString(q.Text)
 	for _, r := range lowersTo(r0) {
-		s.first[utf8.AppendRune(nil, r)[0]] = true
+		enc := utf8.AppendRune(nil, r)
+		s.first[enc[0]] = true
+		s.starts = append(s.starts, enc)
 	}
-	if r0 == utf8.RuneError { // what any byte that is no UTF-8 reads as
+	if r0 == utf8.RuneError {
+		s.starts = nil
 		for c := 0x80; c < 0x100; c++ {
 			s.first[c] = true
 		}
@@ -221,9 +312,24 @@ func (s *sieve) may(b []byte) bool {
 	if len(s.phone) > 0 && bytes.Contains(b, s.phone) || len(s.digits) > 0 && bytes.Contains(b, s.digits) {
 		return true
 	}
-	for i := range b {
-		if s.first[b[i]] && hasFoldPrefix(b[i:], s.text) {
-			return true
+	if s.starts == nil {
+		for i := range b {
+			if s.first[b[i]] && hasFoldPrefix(b[i:], s.text) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, enc := range s.starts {
+		for i := 0; i < len(b); {
+			j := bytes.Index(b[i:], enc)
+			if j < 0 {
+				break
+			}
+			if hasFoldPrefix(b[i+j:], s.text) {
+				return true
+			}
+			i += j + 1
 		}
 	}
 	return false
@@ -277,8 +383,16 @@ type Result struct {
 	Leads     Found[store.Lead]
 	Callbacks Found[store.Callback]
 	Calls     Found[store.Call]
-	Chats     Found[store.Chat]
+	Chats     Found[Chat]
 	Visitors  Found[Visitor]
+}
+
+// Chat is a chat a search found and, when its messages were what
+// matched, the latest of those and how many there were.
+type Chat struct {
+	store.Chat
+	Message store.ChatMessage // ID 0: no message matched (the chat's visitor or number did)
+	Matches int
 }
 
 // Total is how many records matched, of every kind.
@@ -287,7 +401,7 @@ func (r *Result) Total() int {
 }
 
 // Visitor is a visitor a search found, and whether their own contacts
-// matched (else a record of theirs did).
+// (or their number) matched (else a record of theirs did).
 type Visitor struct {
 	store.Visitor
 	Contact bool
@@ -327,20 +441,39 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 			visitors = append(visitors, id)
 		}
 	}
-	err := scan(ctx, s.db, store.LeadPrefix(site), func(id uint64, v []byte) error {
-		if id != q.ID && !sv.may(v) {
+	// The visitors whose own contacts match come first, newest first, so
+	// that the bound on the visitors read keeps them.
+	contact := map[uint64]bool{}
+	err := scan(ctx, s.db, store.VisitorContactPrefix(site), func(id uint64, v []byte) error {
+		if !sv.may(v) {
 			return nil
 		}
-		l, err := store.DecodeLead(id, v)
+		c, err := store.DecodeContacts(v)
 		if err != nil {
-			return fmt.Errorf("lead %d: %w", id, err)
+			return fmt.Errorf("contacts of visitor %d: %w", id, err)
 		}
-		if q.lead(&l) {
-			r.Leads.add(limit, l)
-			visitor(l.Visitor)
+		if q.contacts(&c) {
+			contact[id] = true
+			visitor(id)
 		}
 		return nil
 	})
+	if err == nil {
+		err = scan(ctx, s.db, store.LeadPrefix(site), func(id uint64, v []byte) error {
+			if id != q.ID && !sv.may(v) {
+				return nil
+			}
+			l, err := store.DecodeLead(id, v)
+			if err != nil {
+				return fmt.Errorf("lead %d: %w", id, err)
+			}
+			if q.lead(&l) {
+				r.Leads.add(limit, l)
+				visitor(l.Visitor)
+			}
+			return nil
+		})
+	}
 	if err == nil {
 		err = scan(ctx, s.db, store.CallbackPrefix(site), func(id uint64, v []byte) error {
 			if id != q.ID && !sv.may(v) {
@@ -373,14 +506,29 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 			return nil
 		})
 	}
+	// The chats whose messages match, with the latest message that does:
+	// the site's messages are read chat by chat, each in order, so a
+	// chat's last match read is its latest.
+	said := map[uint64]*Chat{}
+	if err == nil {
+		err = s.messages(ctx, site, sv, &q, func(chat uint64, m *store.ChatMessage) {
+			c := said[chat]
+			if c == nil {
+				c = &Chat{}
+				said[chat] = c
+			}
+			c.Message = *m
+			c.Matches++
+		})
+	}
 	if err != nil {
 		return r, fmt.Errorf("search: %w", err)
 	}
 	// A call's id is the order it was reported in; show them by start.
 	slices.SortStableFunc(r.Calls.Shown, func(a, b store.Call) int { return cmp.Compare(b.Time, a.Time) })
 
-	// The visitors: who left the number last, whose id the query is, and
-	// who the matching records name.
+	// The visitors: whose contacts match, who left the number last, whose
+	// id the query is, and who the matching records name.
 	if q.Phone != "" {
 		p, ok, err := s.db.LookupPhone(site, q.Phone)
 		if err != nil {
@@ -397,8 +545,12 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 	}
 	if q.ID != 0 {
 		visitor(q.ID)
+		contact[q.ID] = true
 	}
 	chats := map[uint64]bool{}
+	for id := range said {
+		chats[id] = true
+	}
 	for _, id := range visitors {
 		v, err := s.visitor(site, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -407,7 +559,11 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 		if err != nil {
 			return r, fmt.Errorf("search: %w", err)
 		}
-		r.Visitors.add(limit, Visitor{Visitor: v, Contact: q.contact(&v)})
+		if !contact[id] { // found by the email or phone index
+			c := v.Contacts()
+			contact[id] = q.contacts(&c)
+		}
+		r.Visitors.add(limit, Visitor{Visitor: v, Contact: contact[id]})
 		err = s.db.ScanPrefix(ctx, store.VisitorItemPrefix(id, store.ItemChat), true, 0, func(k, _ []byte) bool {
 			if c, ok := store.IDFromKey(k); ok {
 				chats[c] = true
@@ -420,26 +576,72 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 	}
 	slices.SortStableFunc(r.Visitors.Shown, func(a, b Visitor) int { return cmp.Compare(b.LastSeen, a.LastSeen) })
 	if q.ID != 0 {
-		chats[q.ID] = true
+		switch _, err := s.chat(site, q.ID); {
+		case err == nil:
+			chats[q.ID] = true
+		case !errors.Is(err, store.ErrNotFound):
+			return r, fmt.Errorf("search: %w", err)
+		}
 	}
-	for id := range chats {
-		b, err := s.db.Get(store.ChatKey(site, id))
+	// Newest first; only the chats shown are read (every chat counted is
+	// one: a message's, a visitor's index entry's, or read above).
+	ids := slices.Collect(maps.Keys(chats))
+	slices.SortFunc(ids, func(a, b uint64) int { return cmp.Compare(b, a) })
+	for _, id := range ids {
+		if len(r.Chats.Shown) == limit {
+			r.Chats.Total++
+			continue
+		}
+		c, err := s.chat(site, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
-		var c store.Chat
-		if err == nil {
-			c, err = store.DecodeChat(site, id, b)
-		}
 		if err != nil {
-			return r, fmt.Errorf("search: chat %d: %w", id, err)
+			return r, fmt.Errorf("search: %w", err)
 		}
-		r.Chats.Shown = append(r.Chats.Shown, c)
+		found := Chat{Chat: c}
+		if m := said[id]; m != nil {
+			found.Message, found.Matches = m.Message, m.Matches
+		}
+		r.Chats.add(limit, found)
 	}
-	slices.SortFunc(r.Chats.Shown, func(a, b store.Chat) int { return cmp.Compare(b.ID, a.ID) })
-	r.Chats.Total = len(r.Chats.Shown)
-	r.Chats.Shown = r.Chats.Shown[:min(limit, len(r.Chats.Shown))]
 	return r, nil
+}
+
+// messages calls fn with each message of site's chats that q matches,
+// chat by chat in id order, each chat's in order: the messages sv lets
+// by decoded.
+func (s *Searcher) messages(ctx context.Context, site uint32, sv *sieve, q *Query, fn func(chat uint64, m *store.ChatMessage)) error {
+	var ferr error
+	err := s.db.ScanPrefix(ctx, store.ChatMessageSitePrefix(site), false, 0, func(k, v []byte) bool {
+		chat, id, ok := store.ParseChatMessageKey(k)
+		if !ok || !sv.may(v) {
+			return true
+		}
+		m, err := store.DecodeChatMessage(id, v)
+		if err != nil {
+			ferr = fmt.Errorf("message %d of chat %d: %w", id, chat, err)
+			return false
+		}
+		if q.message(&m) {
+			fn(chat, &m)
+		}
+		return true
+	})
+	return errors.Join(err, ferr)
+}
+
+// chat reads chat id of site; store.ErrNotFound when there is none.
+func (s *Searcher) chat(site uint32, id uint64) (store.Chat, error) {
+	b, err := s.db.Get(store.ChatKey(site, id))
+	if err != nil {
+		return store.Chat{}, err
+	}
+	c, err := store.DecodeChat(site, id, b)
+	if err != nil {
+		return c, fmt.Errorf("chat %d: %w", id, err)
+	}
+	return c, nil
 }
 
 // visitor reads visitor id if it is one of site's; store.ErrNotFound

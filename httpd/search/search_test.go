@@ -143,3 +143,27 @@ func TestSearch(t *testing.T) {
 		}
 	}
 }
+
+// Mark sets apart the first match in any case, whole runes, and cuts a
+// long text to the match's surroundings.
+func TestMark(t *testing.T) {
+	long := strings.Repeat("я", 100)
+	for _, c := range []struct {
+		text, q string
+		want    search.Marked
+		ok      bool
+	}{
+		{"Когда ДОСТАВКА в Тверь?", "доставка", search.Marked{Before: "Когда ", Match: "ДОСТАВКА", After: " в Тверь?"}, true},
+		{"<b>İstanbul</b>", "IST", search.Marked{Before: "<b>", Match: "İst", After: "anbul</b>"}, true},
+		{long + "Тверь" + long, "тверь", search.Marked{Before: long[:160], Match: "Тверь", After: long[:160], CutBefore: true, CutAfter: true}, true},
+		{"Москва", "тверь", search.Marked{}, false},
+	} {
+		q, err := search.Parse(c.q, "RU")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := q.Mark(c.text); got != c.want || ok != c.ok {
+			t.Errorf("Mark(%q) for %q = %+v, %v; want %+v, %v", c.text, c.q, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package search
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"unicode"
 
@@ -9,9 +10,11 @@ import (
 )
 
 // FuzzSieve: the sieve never turns away a record that matches. Whatever a
-// lead, a callback or a call holds and whatever is searched for, a record
-// the decoded match takes passes the sieve on its encoding, or is the one
-// the query names by id (Search lets that one by before the sieve).
+// lead, a callback, a call, a visitor's contacts or a chat message holds
+// and whatever is searched for, a record the decoded match takes passes
+// the sieve on its encoding, or is the one the query names by id (Search
+// lets that one by before the sieve). A chat message that matches has the
+// match marked: a part of its text that lowers to the query's.
 func FuzzSieve(f *testing.F) {
 	f.Add("Иван Петров", "Доставка в ТВЕРЬ", "79161234567", "8 916 123 45 67", "Ivan@Example.com", "тверь")
 	f.Add("İvan", "", "", "", "", "ivan")
@@ -20,6 +23,9 @@ func FuzzSieve(f *testing.F) {
 	f.Add("a\xffb", "", "", "", "", "\ufffd")
 	f.Add("", "", "79161234567", "", "", "+7 916 123-45-67")
 	f.Add("", "", "79161234567", "", "", "1234567")
+	f.Add("Оператор", "Привет! ДОСТАВКА <b>в</b> Тверь", "", "", "", "доставка <b>")
+	f.Add("", "a\xffб", "", "", "", "\ufffdБ")
+	f.Add("", "", "", "доб. 12", "Ivan At Mail", "ivan at")
 	f.Fuzz(func(t *testing.T, name, msg, phone, phoneRaw, email, query string) {
 		q, err := Parse(query, "RU")
 		if err != nil || q.Empty() {
@@ -37,6 +43,27 @@ func FuzzSieve(f *testing.F) {
 		c := store.Call{ID: 7, Caller: phone, CallerTyped: name}
 		if q.call(&c) && q.ID != 7 && !sv.may(c.Encode()) {
 			t.Fatalf("call %+v matches %+v and the sieve turns it away", c, q)
+		}
+		for _, ct := range []store.Contacts{
+			{Name: name, Phones: []string{phone}, Emails: []string{email}},
+			{Name: msg, PhonesTyped: []string{phoneRaw}, EmailsTyped: []string{email, name}},
+		} {
+			if q.contacts(&ct) && !sv.may(ct.Encode()) {
+				t.Fatalf("contacts %+v match %+v and the sieve turns them away", ct, q)
+			}
+		}
+		for _, from := range []string{"visitor", "operator"} {
+			m := store.ChatMessage{ID: 7, From: from, Name: name, Text: msg, At: 1}
+			if !q.message(&m) {
+				continue
+			}
+			if !sv.may(m.Encode()) {
+				t.Fatalf("chat message %+v matches %+v and the sieve turns it away", m, q)
+			}
+			mk, ok := q.Mark(m.Text)
+			if !ok || strings.ToLower(mk.Match) != q.Text || !strings.Contains(m.Text, mk.Before+mk.Match+mk.After) {
+				t.Fatalf("chat message %q matches %q and is marked %+v, %v", m.Text, q.Text, mk, ok)
+			}
 		}
 	})
 }

@@ -661,6 +661,7 @@ func (t *Tracker) AddInfo(ctx context.Context, site *store.Site, ci CI, in Info)
 		tx.Export(store.VisitorKey(v.ID), now)
 		store.IndexPhone(tx, site.ID, phone, store.PhoneVisitor{Visitor: v.ID, Session: ci.Session, Time: now})
 		store.IndexEmail(tx, site.ID, email, v.ID)
+		store.IndexContacts(tx, &v)
 		return nil
 	})
 	if err != nil {
