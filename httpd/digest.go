@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -381,7 +380,7 @@ func (v *digestView) text() string {
 //go:embed digest_mail.html
 var digestHTML string
 
-var digestTemplate = htmltemplate.Must(htmltemplate.New("digest").Parse(digestHTML))
+var digestTemplate = notice.ParseHTML("digest", digestHTML)
 
 func (v *digestView) html() (string, error) {
 	var b strings.Builder

@@ -80,7 +80,19 @@ func (n *note) text() string {
 //go:embed notice.html
 var noteHTML string
 
-var noteTemplate = template.Must(template.New("notice").Parse(noteHTML))
+var noteTemplate = ParseHTML("notice", noteHTML)
+
+//go:embed frame.html
+var frameHTML string
+
+// ParseHTML parses body, the HTML part of an email, with the frame every
+// HTML email shares (frame.html): body starts with {{template
+// "mail-open" .}} and ends with {{template "mail-close"}}, and its data
+// has Lang and Subject. It panics on a malformed template, as
+// template.Must does.
+func ParseHTML(name, body string) *template.Template {
+	return template.Must(template.Must(template.New(name).Parse(frameHTML)).Parse(body))
+}
 
 func (n *note) html() (string, error) {
 	var b bytes.Buffer
