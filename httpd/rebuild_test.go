@@ -1,11 +1,8 @@
 package httpd_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -39,19 +36,7 @@ func newZoneMove(t *testing.T) *zoneMove {
 	if _, err := z.srv.HTTP.Sites().SetTimeZone(ctx, z.key, "UTC"); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(map[string]string{"k": z.key, "u": "https://shop.example/?utm_source=yandex&utm_medium=cpc", "r": "", "t": "x"})
-	req, _ := http.NewRequest("POST", z.srv.URL+"t/v1/hit", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "text/plain")
-	req.Header.Set("Origin", "https://shop.example")
-	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("hit: %d", resp.StatusCode)
-	}
+	browserHit(t, z.srv, z.key, "https://shop.example/?utm_source=yandex&utm_medium=cpc")
 	if z.sessions(t, 10) != 1 || z.sessions(t, 11) != 0 {
 		t.Fatalf("in UTC: %d sessions on the 10th, %d on the 11th", z.sessions(t, 10), z.sessions(t, 11))
 	}
