@@ -118,8 +118,7 @@ func TestVisitorCardPagesOlderChats(t *testing.T) {
 	landed := rawPage(t, c, srv.URL+"sites/"+key+"/"+path) // as sent, entities and all
 	if !strings.Contains(landed, `id="`+anchor+`"`) {
 		t.Errorf("the search's link %s lands on a page without the chat", target)
-	}
-	if !strings.Contains(landed, `Тверь? &lt;img src=x onerror=alert(1)&gt;`) || strings.Contains(landed, "<img") {
+	} else if !strings.Contains(landed, `Тверь? &lt;img src=x onerror=alert(1)&gt;`) || strings.Contains(landed, "<img") {
 		t.Error("the chat's words are not shown as text")
 	}
 	// A chat the card shows is linked to the card itself.
