@@ -7,7 +7,8 @@
 // write of a session, lead, callback, call or chat adds to in the same durable
 // write, so it reads only the visitor's own records, however large the
 // site. What one card shows is bounded (Limits): a bot can have thousands
-// of sessions; the card says how many more there are.
+// of sessions; the card says how many more there are and where each list
+// goes on (Card.Next), and CardPart reads one list from there.
 //
 // The package knows nothing of HTTP; the dashboard and the reports API
 // both show a Card.
