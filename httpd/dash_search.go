@@ -137,7 +137,10 @@ func (s *searchPage) searchSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 	d.Chats = kindOf(r.Chats, func(ch *search.Chat) searchChat {
 		row := searchChat{Chat: *ch, Time: c.at(ch.Created)}
 		if ch.Visitor != 0 {
-			row.Link = "visitors/" + strconv.FormatUint(ch.Visitor, 10) + "#chat-" + strconv.FormatUint(ch.ID, 10)
+			// ?chat= lands on the page of the card that shows the chat,
+			// however old (visitorCard).
+			n := strconv.FormatUint(ch.ID, 10)
+			row.Link = "visitors/" + strconv.FormatUint(ch.Visitor, 10) + "?chat=" + n + "#chat-" + n
 		}
 		if ch.Matches > 0 {
 			row.Said, row.Matched = q.Mark(ch.Message.Text)

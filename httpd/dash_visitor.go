@@ -3,6 +3,7 @@ package httpd
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +16,11 @@ import (
 
 // visitorPage serves the visitor card in the dashboard,
 // GET /sites/KEY/visitors/ID: the same visitors.Card as the reports API,
-// as one time line, newest first.
+// as one time line, newest first. A list longer than the card shows says
+// so and pages on: ?older=chats&at=ID is the visitor's chats from ID on
+// (visits, leads, callbacks and calls alike); ?chat=ID is the card, or
+// the page of the chats that starts at that chat when it is older than
+// the card shows (the search's link to a chat).
 type visitorPage struct {
 	*dashboardHandlers
 	cards *visitors.Reader
@@ -34,7 +39,64 @@ type visitorData struct {
 	LastSeen  string
 	Zone      string // the zone of the card's times: the site's
 	Timeline  []timelineEntry
-	More      visitors.More
+	// Older lists what the card leaves out, a line per list; empty on
+	// a page of older records.
+	Older []olderList
+	// Part is the list a page of older records shows ("chats"); "" on
+	// the card. Page links it to its next page and back to the card.
+	Part string
+	Page listPage
+}
+
+// olderList is one list the card shows the latest of: how many older
+// records there are and the link to them.
+type olderList struct {
+	Name string // sessions, leads, callbacks, calls, chats
+	More int
+	Link string
+}
+
+// cardLists are the lists of a card as ?older= names them, in the order
+// the card announces them.
+var cardLists = []struct {
+	name string
+	kind store.ItemKind
+	more func(*visitors.Card) (int, uint64)
+}{
+	{"sessions", store.ItemSession, func(c *visitors.Card) (int, uint64) { return c.More.Sessions, c.Next.Sessions }},
+	{"leads", store.ItemLead, func(c *visitors.Card) (int, uint64) { return c.More.Leads, c.Next.Leads }},
+	{"callbacks", store.ItemCallback, func(c *visitors.Card) (int, uint64) { return c.More.Callbacks, c.Next.Callbacks }},
+	{"calls", store.ItemCall, func(c *visitors.Card) (int, uint64) { return c.More.Calls, c.Next.Calls }},
+	{"chats", store.ItemChat, func(c *visitors.Card) (int, uint64) { return c.More.Chats, c.Next.Chats }},
+}
+
+// cardPart reads which part of a card the query asks for: ?older=LIST
+// with ?at=ID (the list from ID on; no at: from its newest), or
+// ?chat=ID; the zero Part and 0 for the whole card.
+func cardPart(args *fasthttp.Args) (part visitors.Part, name string, chat uint64, err error) {
+	if v := args.Peek("chat"); len(v) > 0 {
+		chat, err = strconv.ParseUint(string(v), 10, 64)
+		if err != nil || chat == 0 {
+			return part, "", 0, errorf(fasthttp.StatusBadRequest, "The address names no chat; open the visitor's card again.")
+		}
+		return part, "", chat, nil
+	}
+	v := args.Peek("older")
+	if len(v) == 0 {
+		return part, "", 0, nil
+	}
+	for _, l := range cardLists {
+		if l.name == string(v) {
+			part.Kind, name = l.kind, l.name
+		}
+	}
+	if part.Kind == 0 {
+		return part, "", 0, errorf(fasthttp.StatusBadRequest, "The address names no list of the card; open the visitor's card again.")
+	}
+	if part.At, err = pageAt(args); err != nil {
+		return part, "", 0, err
+	}
+	return part, name, 0, nil
 }
 
 // timelineEntry is one thing the visitor did: exactly one of its pointers
@@ -82,14 +144,45 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	if err != nil {
 		return errorf(fasthttp.StatusNotFound, "No such visitor: the address ends in a visitor's number.")
 	}
-	c, err := s.cards.Card(ctx, site.ID, id)
+	part, partName, chat, err := cardPart(ctx.QueryArgs())
 	if err != nil {
 		return err
 	}
+	c, err := s.cards.CardPart(ctx, site.ID, id, part)
+	if err != nil {
+		return err
+	}
+	if chat != 0 && !slices.ContainsFunc(c.Chats, func(ch visitors.Chat) bool { return ch.ID == chat }) {
+		// A chat older than the card shows: the page of the chats that
+		// starts at it, when it is the visitor's.
+		older, err := s.cards.CardPart(ctx, site.ID, id, visitors.Part{Kind: store.ItemChat, At: chat})
+		if err != nil {
+			return err
+		}
+		if len(older.Chats) > 0 && older.Chats[0].ID == chat {
+			c, part, partName = older, visitors.Part{Kind: store.ItemChat, At: chat}, "chats"
+		}
+	}
+	path := "/sites/" + site.Key + "/visitors/" + strconv.FormatUint(id, 10)
 	ck := s.clock(ctx, &who.user, site)
 	clockAt := func(ms int64) string { return time.UnixMilli(ms).In(ck.loc).Format(time.TimeOnly) }
-	d := visitorData{Site: site, Card: c, More: c.More, Zone: zoneLabel(ck.loc, s.now()),
+	d := visitorData{Site: site, Card: c, Zone: zoneLabel(ck.loc, s.now()), Part: partName,
 		FirstSeen: ck.at(c.Visitor.Created), LastSeen: ck.at(c.Visitor.LastSeen)}
+	for _, l := range cardLists {
+		more, next := l.more(&c)
+		if next == 0 {
+			continue
+		}
+		link := path + "?older=" + l.name + "&at=" + strconv.FormatUint(next, 10)
+		if part.Kind == 0 {
+			d.Older = append(d.Older, olderList{Name: l.name, More: more, Link: link})
+		} else {
+			d.Page.Older = link
+		}
+	}
+	if part.Kind != 0 {
+		d.Page.Newest = path
+	}
 	for i := range c.Sessions {
 		ss := &c.Sessions[i]
 		e := &sessionEntry{Session: *ss, UTM: utmTags(ck.tr, &ss.Session)}

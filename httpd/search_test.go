@@ -298,7 +298,7 @@ func TestSiteSearchFindsVisitorInfoAndChats(t *testing.T) {
 		return m
 	}
 	row := chatRow(find("тверь"))
-	if !strings.Contains(row, `<mark>Тверь</mark>`) || !strings.Contains(row, `href="visitors/`+strconv.FormatUint(cv.v.VisitorID, 10)+`#chat-`+strconv.FormatUint(chat, 10)+`"`) {
+	if !strings.Contains(row, `<mark>Тверь</mark>`) || !strings.Contains(row, `href="visitors/`+strconv.FormatUint(cv.v.VisitorID, 10)+`?chat=`+strconv.FormatUint(chat, 10)+`#chat-`+strconv.FormatUint(chat, 10)+`"`) {
 		t.Errorf("тверь: the chat's row does not mark the word or link to the chat:\n%s", row)
 	}
 	if row := chatRow(find("Доставка")); !strings.Contains(row, `<mark>ДОСТАВКА</mark> завтра, позвоню`) || !strings.Contains(row, "and 1 more message that matches") {

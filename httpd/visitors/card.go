@@ -7,7 +7,8 @@
 // write of a session, lead, callback, call or chat adds to in the same durable
 // write, so it reads only the visitor's own records, however large the
 // site. What one card shows is bounded (Limits): a bot can have thousands
-// of sessions; the card says how many more there are.
+// of sessions; the card says how many more there are and where each list
+// goes on (Card.Next), and CardPart reads one list from there.
 //
 // The package knows nothing of HTTP; the dashboard and the reports API
 // both show a Card.
@@ -56,6 +57,22 @@ type Card struct {
 	// More counts, per list, the records of the visitor not shown
 	// (beyond the limits).
 	More More
+	// Next is, per list, the id of the newest record not shown: where
+	// the list's next page (CardPart) starts; 0 when none is left.
+	Next Next
+}
+
+// Next is where each list of a card goes on (Card.Next).
+type Next struct {
+	Sessions, Leads, Callbacks, Calls, Chats uint64
+}
+
+// Part names one list of a card and where it starts: the records of
+// Kind from the one with id At on, older ones after it (At 0: from the
+// newest).
+type Part struct {
+	Kind store.ItemKind
+	At   uint64
 }
 
 // More is how many of a visitor's records a card leaves out.
@@ -114,6 +131,14 @@ func New(db *store.DB, limits Limits) *Reader {
 // Card assembles the card of visitor id of site; ErrNoVisitor when the
 // site has no such visitor.
 func (r *Reader) Card(ctx context.Context, site uint32, id uint64) (Card, error) {
+	return r.CardPart(ctx, site, id, Part{})
+}
+
+// CardPart is the card of visitor id of site with only the list that p
+// names, from p.At on, as many as the card shows of it; a zero Part is
+// the whole card (Card). It is how the older records of a long history
+// are paged through.
+func (r *Reader) CardPart(ctx context.Context, site uint32, id uint64, p Part) (Card, error) {
 	var c Card
 	b, err := r.db.Get(store.VisitorKey(id))
 	if errors.Is(err, store.ErrNotFound) {
@@ -128,23 +153,36 @@ func (r *Reader) Card(ctx context.Context, site uint32, id uint64) (Card, error)
 	if c.Visitor.Site != site {
 		return Card{}, ErrNoVisitor
 	}
-	if err := r.fill(ctx, site, &c); err != nil {
+	if err := r.fill(ctx, site, &c, p); err != nil {
 		return Card{}, fmt.Errorf("visitor card %d: %w", id, err)
 	}
 	return c, nil
 }
 
-func (r *Reader) fill(ctx context.Context, site uint32, c *Card) error {
+func (r *Reader) fill(ctx context.Context, site uint32, c *Card, p Part) error {
 	v := c.Visitor.ID
 	var err error
 	if c.Properties, err = r.properties(ctx, v); err != nil {
 		return err
 	}
-	sessions, more, err := r.items(ctx, v, store.ItemSession, r.limits.Sessions)
+	// items reads the index of a list the card shows: none but p's when
+	// p names one.
+	items := func(kind store.ItemKind, limit int, more *int, next *uint64) ([]uint64, error) {
+		if p.Kind != 0 && p.Kind != kind {
+			return nil, nil
+		}
+		var at uint64
+		if p.Kind == kind {
+			at = p.At
+		}
+		ids, m, n, err := r.items(ctx, v, kind, limit, at)
+		*more, *next = m, n
+		return ids, err
+	}
+	sessions, err := items(store.ItemSession, r.limits.Sessions, &c.More.Sessions, &c.Next.Sessions)
 	if err != nil {
 		return err
 	}
-	c.More.Sessions = more
 	for _, sid := range sessions {
 		s, ok, err := get(r.db, store.SessionKey(site, sid), func(b []byte) (store.Session, error) { return store.DecodeSession(b) })
 		if err != nil || !ok {
@@ -165,11 +203,10 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card) error {
 		c.Sessions = append(c.Sessions, cs)
 	}
 
-	ids, more, err := r.items(ctx, v, store.ItemLead, r.limits.Items)
+	ids, err := items(store.ItemLead, r.limits.Items, &c.More.Leads, &c.Next.Leads)
 	if err != nil {
 		return err
 	}
-	c.More.Leads = more
 	for _, id := range ids {
 		l, ok, err := get(r.db, store.LeadKey(site, id), func(b []byte) (store.Lead, error) { return store.DecodeLead(id, b) })
 		if err != nil {
@@ -185,7 +222,7 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card) error {
 		c.Leads = append(c.Leads, Lead{Lead: l, Status: leads.StatusOf(m), Note: m.Note})
 	}
 
-	if ids, c.More.Callbacks, err = r.items(ctx, v, store.ItemCallback, r.limits.Items); err != nil {
+	if ids, err = items(store.ItemCallback, r.limits.Items, &c.More.Callbacks, &c.Next.Callbacks); err != nil {
 		return err
 	}
 	if len(ids) > 0 {
@@ -205,7 +242,7 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card) error {
 		}
 	}
 
-	if ids, c.More.Calls, err = r.items(ctx, v, store.ItemCall, r.limits.Items); err != nil {
+	if ids, err = items(store.ItemCall, r.limits.Items, &c.More.Calls, &c.Next.Calls); err != nil {
 		return err
 	}
 	for _, id := range ids {
@@ -217,7 +254,7 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card) error {
 			c.Calls = append(c.Calls, call)
 		}
 	}
-	if ids, c.More.Chats, err = r.items(ctx, v, store.ItemChat, r.limits.Items); err != nil {
+	if ids, err = items(store.ItemChat, r.limits.Items, &c.More.Chats, &c.Next.Chats); err != nil {
 		return err
 	}
 	for _, id := range ids {
@@ -242,10 +279,19 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card) error {
 }
 
 // items returns the ids of the visitor's latest limit items of kind,
-// newest first, and how many more there are.
-func (r *Reader) items(ctx context.Context, visitor uint64, kind store.ItemKind, limit int) (ids []uint64, more int, err error) {
-	err = r.db.ScanPrefix(ctx, store.VisitorItemPrefix(visitor, kind), true, 0, func(k, _ []byte) bool {
+// newest first, from the one with id at on (0: from the newest); how many
+// older ones there are, and the id of the newest of them (0: none).
+func (r *Reader) items(ctx context.Context, visitor uint64, kind store.ItemKind, limit int, at uint64) (ids []uint64, more int, next uint64, err error) {
+	prefix := store.VisitorItemPrefix(visitor, kind)
+	upper := store.PrefixEnd(prefix)
+	if at != 0 {
+		upper = store.PrefixEnd(store.VisitorItemKey(visitor, kind, at))
+	}
+	err = r.db.Scan(ctx, prefix, upper, true, 0, func(k, _ []byte) bool {
 		if len(ids) == limit {
+			if more == 0 {
+				next, _ = store.IDFromKey(k)
+			}
 			more++
 			return true
 		}
@@ -255,9 +301,9 @@ func (r *Reader) items(ctx context.Context, visitor uint64, kind store.ItemKind,
 		return true
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("index of visitor %d: %w", visitor, err)
+		return nil, 0, 0, fmt.Errorf("index of visitor %d: %w", visitor, err)
 	}
-	return ids, more, nil
+	return ids, more, next, nil
 }
 
 func (r *Reader) properties(ctx context.Context, visitor uint64) ([]Property, error) {
