@@ -7,7 +7,8 @@
 // the site's region; an email address; a record's number; and always text,
 // matched case-insensitively (Cyrillic included) as a substring of names,
 // messages, comments and contacts as typed. A record matches when any of
-// them does. Search reads every lead, callback and call of the site, the
+// them does; a chat message, by a phone query, when it writes the number
+// in any common form, and not as a part of a longer number (saidPhone). Search reads every lead, callback and call of the site, the
 // contacts its visitors gave (addVisitorInfo, /vc/s/: the store's contact
 // index) and every chat message (a scan: see README, Performance, for
 // what it costs), keeps the first few of each kind, newest first, and
