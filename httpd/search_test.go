@@ -339,3 +339,51 @@ func TestSiteSearchFindsVisitorInfoAndChats(t *testing.T) {
 		t.Errorf("an operator's search: %d, want 403", status)
 	}
 }
+
+// A site owner searching by the number a caller gave finds the chats
+// whose visitor or operator wrote it in another form — with a trunk
+// prefix or a country code, in parentheses, dashes, spaces — with the
+// number marked as a tel: link; not a chat where those digits are a part
+// of a longer number (an order number, another country's).
+func TestSiteSearchFindsPhoneWrittenInChats(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	con, _ := connectConsole(t, srv, consoleHeader(t, srv, "olga@shop.example", accounts.RoleOperator), nil)
+	say := func(from, text string) uint64 {
+		t.Helper()
+		cv := newChatVisitor(t, srv, key, "https://shop.example/")
+		vis, _ := cv.connect(t, shopOrigin, 0, 0)
+		vis.send(map[string]any{"type": "send", "ref": "v1", "text": "Здравствуйте"})
+		chat := num(vis.next("ack")["chat"])
+		con.next("message")
+		if from == "visitor" {
+			vis.send(map[string]any{"type": "send", "chat": chat, "ref": "v2", "text": text})
+			vis.next("ack")
+		} else {
+			con.send(map[string]any{"type": "send", "chat": chat, "ref": "o1", "text": text})
+			con.next("ack")
+		}
+		return chat
+	}
+	trunk := say("visitor", "Мой телефон 8 921 000-11-22, звоните после обеда")
+	local := say("operator", "Записала ваш номер: (921) 000-11-22")
+	glued := say("visitor", "тел.89210001122")
+	order := say("visitor", "Где мой заказ 1892100011223?")
+	foreign := say("visitor", "Звоните на +1 921 000 11 22")
+
+	c := srv.Client(t)
+	for _, q := range []string{"+7 921 000 11 22", "89210001122", "8 (921) 000-11-22"} {
+		page := rawPage(t, c, srv.URL+"sites/"+key+"/search?q="+url.QueryEscape(q))
+		got := foundIDs(page, "chat")
+		slices.Sort(got)
+		if !slices.Equal(got, []uint64{trunk, local, glued}) {
+			t.Errorf("%q: chats %v, want %v (not the order %d, nor the other country's %d)", q, got, []uint64{trunk, local, glued}, order, foreign)
+		}
+		for chat, said := range map[uint64]string{trunk: "8 921 000-11-22", local: "(921) 000-11-22", glued: "89210001122"} {
+			row := regexp.MustCompile(`(?s)<tr id="found-chat-` + strconv.FormatUint(chat, 10) + `">.*?</tr>`).FindString(page)
+			if !strings.Contains(row, `<mark><a class="tel" href="tel:+79210001122">`+said+`</a></mark>`) {
+				t.Errorf("%q: the number as chat %d wrote it is not marked as a tel: link:\n%s", q, chat, row)
+			}
+		}
+	}
+}

@@ -7,7 +7,8 @@
 // the site's region; an email address; a record's number; and always text,
 // matched case-insensitively (Cyrillic included) as a substring of names,
 // messages, comments and contacts as typed. A record matches when any of
-// them does. Search reads every lead, callback and call of the site, the
+// them does; a chat message, by a phone query, when it writes the number
+// in any common form, and not as a part of a longer number (saidPhone). Search reads every lead, callback and call of the site, the
 // contacts its visitors gave (addVisitorInfo, /vc/s/: the store's contact
 // index) and every chat message (a scan: see README, Performance, for
 // what it costs), keeps the first few of each kind, newest first, and
@@ -57,6 +58,13 @@ type Query struct {
 	Digits string // the digits of a query written as a number, at least minDigits: a part of a phone number
 	Email  string // lower case, when the query holds an "@"
 	ID     uint64 // when the query is a number (optionally after "#"): a record's id
+	// NSN is Phone's national (significant) number. Written are the
+	// digits a chat message may write Phone with, besides "+" and Phone
+	// (saidPhone), each only where the region reads it as Phone: Phone
+	// itself ("79210001122"), the trunk prefix and NSN ("89210001122"),
+	// NSN alone ("9210001122"); "" where a form names another number.
+	NSN     string
+	Written [3]string
 }
 
 // Empty reports whether q searches for nothing.
@@ -91,7 +99,12 @@ func Parse(s, region string) (Query, error) {
 			q.Digits = d
 		}
 		if p, err := numbers.ParsePhone(raw, region); err == nil {
-			q.Phone = p.Digits
+			q.Phone, q.NSN = p.Digits, p.NSN
+			for i, w := range [3]string{p.Digits, p.Trunk + p.NSN, p.NSN} {
+				if again, err := numbers.ParsePhone(w, region); err == nil && again.Digits == p.Digits && again.Ext == "" {
+					q.Written[i] = w
+				}
+			}
 		}
 	}
 	return q, nil
@@ -174,9 +187,123 @@ func (q *Query) contacts(c *store.Contacts) bool {
 const fromSystem = "system"
 
 // message reports whether a chat message's text (the visitor's or an
-// operator's) holds the query's text.
+// operator's) holds the query's text or, for a phone query, its number
+// in any written form (saidPhone; the form typed among them, and not
+// where it is a part of a longer number).
 func (q *Query) message(m *store.ChatMessage) bool {
-	return m.From != fromSystem && q.text(m.Text)
+	if m.From == fromSystem {
+		return false
+	}
+	if q.NSN != "" {
+		start, _ := q.saidPhone(m.Text)
+		return start >= 0
+	}
+	return q.text(m.Text)
+}
+
+// maxPhoneSep is how many separators (phoneSep) may stand between two
+// digits of a number written in a message: "8 (921)" has two, "921 - 000"
+// three.
+const maxPhoneSep = 3
+
+// phoneSep is how many bytes the separator people write between a phone
+// number's digits takes at s[i], 0 when there is none there: a space,
+// "-", ".", "(", ")", a no-break or narrow space, a Unicode dash or minus.
+func phoneSep[S ~string | ~[]byte](s S, i int) int {
+	switch s[i] {
+	case ' ', '-', '.', '(', ')':
+		return 1
+	case 0xC2: // U+00A0
+		if i+1 < len(s) && s[i+1] == 0xA0 {
+			return 2
+		}
+	case 0xE2: // U+2010-U+2015, U+202F, U+2212
+		if i+2 < len(s) && (s[i+1] == 0x80 && (0x90 <= s[i+2] && s[i+2] <= 0x95 || s[i+2] == 0xAF) || s[i+1] == 0x88 && s[i+2] == 0x92) {
+			return 3
+		}
+	}
+	return 0
+}
+
+// spacedDigits reports whether s at i holds the digits of d in order
+// with at most maxPhoneSep separators between each two, and where they
+// end.
+func spacedDigits[S ~string | ~[]byte](s S, i int, d string) (end int, ok bool) {
+	for k := 0; k < len(d); k++ {
+		if k > 0 {
+			for n := 0; n < maxPhoneSep && i < len(s) && s[i] != d[k]; n++ {
+				w := phoneSep(s, i)
+				if w == 0 {
+					return 0, false
+				}
+				i += w
+			}
+		}
+		if i == len(s) || s[i] != d[k] {
+			return 0, false
+		}
+		i++
+	}
+	return i, true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// saidPhone is where s first writes the query's phone number: a run of
+// digits with at most maxPhoneSep separators between each two whose
+// digits are, after a "+", Phone's, else the whole of one of Written. A
+// run's digits are all of them: an order number 1892100011223 is not
+// 8 921 000-11-22, nor is +1 921 000 11 22. The span takes the "+" or an
+// opening parenthesis before the run; -1, -1 when s writes no such run.
+func (q *Query) saidPhone(s string) (start, end int) {
+	if q.NSN == "" {
+		return -1, -1
+	}
+	var buf [24]byte
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			i++
+			continue
+		}
+		// A run starts at s[i]: the one before it ended at a byte that
+		// neither is a digit nor joins one.
+		start, digits, long := i, buf[:0], false
+		for {
+			if len(digits) < len(buf) {
+				digits = append(digits, s[i])
+			} else {
+				long = true
+			}
+			i++
+			j := i
+			for n := 0; n < maxPhoneSep && j < len(s); n++ {
+				w := phoneSep(s, j)
+				if w == 0 {
+					break
+				}
+				j += w
+			}
+			if j == len(s) || !isDigit(s[j]) {
+				break
+			}
+			i = j
+		}
+		if long {
+			continue
+		}
+		switch {
+		case start > 0 && s[start-1] == '+':
+			if string(digits) == q.Phone {
+				return start - 1, i
+			}
+		case slices.Contains(q.Written[:], string(digits)):
+			if start > 0 && s[start-1] == '(' {
+				start--
+			}
+			return start, i
+		}
+	}
+	return -1, -1
 }
 
 // Marked is a text with the query's match in it set apart, cut around it
@@ -190,10 +317,14 @@ type Marked struct {
 // match.
 const markContext = 80
 
-// Mark finds the query's text in s, in any case, and sets it apart; ok
-// is false when s does not hold it.
+// Mark finds the query's phone number written in any form (saidPhone)
+// in s, or else its text in any case, and sets it apart; ok is false
+// when s holds neither.
 func (q *Query) Mark(s string) (m Marked, ok bool) {
-	start, end := foldIndex(s, q.Text)
+	start, end := q.saidPhone(s)
+	if start < 0 {
+		start, end = foldIndex(s, q.Text)
+	}
 	if start < 0 {
 		return Marked{}, false
 	}
@@ -257,6 +388,10 @@ func foldPrefix(s, lower string) (n int, ok bool) {
 type sieve struct {
 	phone, digits []byte
 	text          string
+	// nsn is a phone query's national number, whose digits every form of
+	// it a chat message may write ends with (saidPhone): saidMay lets by
+	// a message whose bytes hold them with separators between.
+	nsn string
 	// starts are the encodings of the runes a match of the text can start
 	// with (the runes that lower to its first), each found with
 	// bytes.Index: a byte-by-byte loop over the records was most of a
@@ -269,7 +404,7 @@ type sieve struct {
 }
 
 func newSieve(q *Query) *sieve {
-	s := &sieve{phone: []byte(q.Phone), digits: []byte(q.Digits), text: q.Text}
+	s := &sieve{phone: []byte(q.Phone), digits: []byte(q.Digits), text: q.Text, nsn: q.NSN}
 	r0, _ := utf8.DecodeRuneInString(q.Text)
 	for _, r := range lowersTo(r0) {
 		enc := utf8.AppendRune(nil, r)
@@ -331,6 +466,31 @@ func (s *sieve) may(b []byte) bool {
 			}
 			i += j + 1
 		}
+	}
+	return false
+}
+
+// saidMay reports whether the chat message encoded as b may match: as
+// may, or it holds the digits of a phone query's national number with
+// separators between them (what saidPhone matches, the run's bounds
+// aside: the bytes around a message's text in its encoding may be
+// digits).
+func (s *sieve) saidMay(b []byte) bool {
+	if s.may(b) {
+		return true
+	}
+	if s.nsn == "" {
+		return false
+	}
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], s.nsn[0])
+		if j < 0 {
+			return false
+		}
+		if _, ok := spacedDigits(b, i+j, s.nsn); ok {
+			return true
+		}
+		i += j + 1
 	}
 	return false
 }
@@ -615,7 +775,7 @@ func (s *Searcher) messages(ctx context.Context, site uint32, sv *sieve, q *Quer
 	var ferr error
 	err := s.db.ScanPrefix(ctx, store.ChatMessageSitePrefix(site), false, 0, func(k, v []byte) bool {
 		chat, id, ok := store.ParseChatMessageKey(k)
-		if !ok || !sv.may(v) {
+		if !ok || !sv.saidMay(v) {
 			return true
 		}
 		m, err := store.DecodeChatMessage(id, v)

@@ -15,15 +15,16 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	ru := [3]string{"79161234567", "89161234567", "9161234567"}
 	for _, c := range []struct {
 		in   string
 		want search.Query
 	}{
 		{"", search.Query{}},
 		{"   ", search.Query{}},
-		{"+7 916 123-45-67", search.Query{Raw: "+7 916 123-45-67", Text: "+7 916 123-45-67", Phone: "79161234567", Digits: "79161234567"}},
-		{"8(916)1234567", search.Query{Raw: "8(916)1234567", Text: "8(916)1234567", Phone: "79161234567", Digits: "89161234567"}},
-		{"89161234567", search.Query{Raw: "89161234567", Text: "89161234567", Phone: "79161234567", Digits: "89161234567", ID: 89161234567}},
+		{"+7 916 123-45-67", search.Query{Raw: "+7 916 123-45-67", Text: "+7 916 123-45-67", Phone: "79161234567", Digits: "79161234567", NSN: "9161234567", Written: ru}},
+		{"8(916)1234567", search.Query{Raw: "8(916)1234567", Text: "8(916)1234567", Phone: "79161234567", Digits: "89161234567", NSN: "9161234567", Written: ru}},
+		{"89161234567", search.Query{Raw: "89161234567", Text: "89161234567", Phone: "79161234567", Digits: "89161234567", ID: 89161234567, NSN: "9161234567", Written: ru}},
 		{"#42", search.Query{Raw: "#42", Text: "#42", ID: 42}},
 		{"42", search.Query{Raw: "42", Text: "42", ID: 42}},
 		{"123-45", search.Query{Raw: "123-45", Text: "123-45", Digits: "12345"}},
@@ -33,6 +34,19 @@ func TestParse(t *testing.T) {
 		got, err := search.Parse(c.in, "RU")
 		if err != nil || got != c.want {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
+		}
+	}
+	// The written forms of a number are those the region reads as it:
+	// another country's only with its country code.
+	for _, c := range []struct {
+		in, region string
+		want       [3]string
+	}{
+		{"+44 20 7946 0958", "RU", [3]string{"442079460958", "", ""}},
+		{"020 7946 0958", "GB", [3]string{"442079460958", "02079460958", "2079460958"}},
+	} {
+		if got, err := search.Parse(c.in, c.region); err != nil || got.Written != c.want || got.NSN != "2079460958" {
+			t.Errorf("Parse(%q, %s) = %+v, %v; want written %q", c.in, c.region, got, err, c.want)
 		}
 	}
 	for _, in := range []string{strings.Repeat("я", 101), "a\x00", "\xff\xfe", "a\nb"} {
@@ -157,6 +171,22 @@ func TestMark(t *testing.T) {
 		{"<b>İstanbul</b>", "IST", search.Marked{Before: "<b>", Match: "İst", After: "anbul</b>"}, true},
 		{long + "Тверь" + long, "тверь", search.Marked{Before: long[:160], Match: "Тверь", After: long[:160], CutBefore: true, CutAfter: true}, true},
 		{"Москва", "тверь", search.Marked{}, false},
+		// A phone number, however the message writes it, as a whole run
+		// of digits: not inside a longer number.
+		{"Звоните: 8 921 000-11-22, Ольга", "+7 921 000 11 22", search.Marked{Before: "Звоните: ", Match: "8 921 000-11-22", After: ", Ольга"}, true},
+		{"тел.89210001122.", "+7 921 000 11 22", search.Marked{Before: "тел.", Match: "89210001122", After: "."}, true},
+		{"мой (921) 000-11-22 (Ольга)", "89210001122", search.Marked{Before: "мой ", Match: "(921) 000-11-22", After: " (Ольга)"}, true},
+		{"+7(921)000 11–22", "8 921 000-11-22", search.Marked{Match: "+7(921)000 11–22"}, true},
+		{"7 921 000 11 22", "8 921 000-11-22", search.Marked{Match: "7 921 000 11 22"}, true},
+		{"заказ 1892100011223 и 89210001122", "+7 921 000 11 22", search.Marked{Before: "заказ 1892100011223 и ", Match: "89210001122"}, true},
+		{"заказ 1892100011223", "+7 921 000 11 22", search.Marked{}, false},
+		{"заказ 89210001122", "1892100011223", search.Marked{}, false},
+		{"+1 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
+		{"+89210001122", "+7 921 000 11 22", search.Marked{}, false},
+		{"8 921 000 11 22 3", "+7 921 000 11 22", search.Marked{}, false},
+		{"8 921 000 11 22...... 3", "+7 921 000 11 22", search.Marked{Match: "8 921 000 11 22", After: "...... 3"}, true},
+		{"020 7946 0958", "+44 20 7946 0958", search.Marked{}, false}, // in RU: another number
+		{"+44 (20) 7946-0958", "+44 20 7946 0958", search.Marked{Match: "+44 (20) 7946-0958"}, true},
 	} {
 		q, err := search.Parse(c.q, "RU")
 		if err != nil {

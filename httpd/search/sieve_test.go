@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode"
 
+	"appliance/numbers"
 	"appliance/store"
 )
 
@@ -26,6 +27,13 @@ func FuzzSieve(f *testing.F) {
 	f.Add("Оператор", "Привет! ДОСТАВКА <b>в</b> Тверь", "", "", "", "доставка <b>")
 	f.Add("", "a\xffб", "", "", "", "\ufffdБ")
 	f.Add("", "", "", "доб. 12", "Ivan At Mail", "ivan at")
+	f.Add("Ольга", "Звоните: 8 921 000-11-22", "", "(- ", "", "+7 921 000 11 22")
+	f.Add("", "заказ 1892100011223", "", "", "", "+7 921 000 11 22")
+	f.Add("", "+7(921)000 11–22", "", " ) ", "", "8 921 000-11-22")
+	f.Add("x", "020 7946 0958 / +44 20 7946 0958", "", "..", "", "+44 20 7946 0958")
+	// The length byte before a message's text is '0' (48 bytes): the
+	// sieve reads the bytes around the text, a match must still pass.
+	f.Add("", "89210001122"+strings.Repeat("я", 18)+"a", "", "", "", "+7 921 000 11 22")
 	f.Fuzz(func(t *testing.T, name, msg, phone, phoneRaw, email, query string) {
 		q, err := Parse(query, "RU")
 		if err != nil || q.Empty() {
@@ -52,20 +60,69 @@ func FuzzSieve(f *testing.F) {
 				t.Fatalf("contacts %+v match %+v and the sieve turns them away", ct, q)
 			}
 		}
-		for _, from := range []string{"visitor", "operator"} {
-			m := store.ChatMessage{ID: 7, From: from, Name: name, Text: msg, At: 1}
-			if !q.message(&m) {
-				continue
+		texts := []string{msg}
+		if q.NSN != "" {
+			// The number written in one of its forms with the separators
+			// phoneRaw holds (a few of them between each two digits),
+			// among the fuzzed words: a message that must match.
+			form, plus := q.Written[len(phoneRaw)%3], len(name)%2 == 0
+			if form == "" {
+				form, plus = q.Phone, true
 			}
-			if !sv.may(m.Encode()) {
-				t.Fatalf("chat message %+v matches %+v and the sieve turns it away", m, q)
+			var sep []string
+			for i := 0; i < len(phoneRaw); i++ {
+				if w := phoneSep(phoneRaw, i); w > 0 {
+					sep = append(sep, phoneRaw[i:i+w])
+					i += w - 1
+				}
 			}
-			mk, ok := q.Mark(m.Text)
-			if !ok || strings.ToLower(mk.Match) != q.Text || !strings.Contains(m.Text, mk.Before+mk.Match+mk.After) {
-				t.Fatalf("chat message %q matches %q and is marked %+v, %v", m.Text, q.Text, mk, ok)
+			var b strings.Builder
+			b.WriteString(strings.TrimRightFunc(name, unicode.IsDigit) + ", ")
+			if form == q.Phone && plus {
+				b.WriteString("+")
+			}
+			for i := range len(form) {
+				b.WriteByte(form[i])
+				if i+1 < len(form) && len(sep) > 0 {
+					b.WriteString(strings.Join(sep[i%len(sep):min(i%len(sep)+maxPhoneSep, len(sep))], ""))
+				}
+			}
+			b.WriteString(", " + msg)
+			texts = append(texts, b.String())
+		}
+		for i, text := range texts {
+			for _, from := range []string{"visitor", "operator"} {
+				m := store.ChatMessage{ID: 7, From: from, Name: name, Text: text, At: 1}
+				if !q.message(&m) {
+					if i == 1 {
+						t.Fatalf("chat message %q does not match %+v, its number written", m.Text, q)
+					}
+					continue
+				}
+				if !sv.saidMay(m.Encode()) {
+					t.Fatalf("chat message %+v matches %+v and the sieve turns it away", m, q)
+				}
+				mk, ok := q.Mark(m.Text)
+				if !ok || !strings.Contains(m.Text, mk.Before+mk.Match+mk.After) || !marks(&q, mk.Match) {
+					t.Fatalf("chat message %q matches %q and is marked %+v, %v", m.Text, q.Text, mk, ok)
+				}
 			}
 		}
 	})
+}
+
+// marks reports whether match is what q finds in a message: its text in
+// any case, or for a phone query its number written in one of its forms
+// (only Phone after a "+").
+func marks(q *Query, match string) bool {
+	if q.NSN == "" {
+		return strings.ToLower(match) == q.Text
+	}
+	d := numbers.Digits(match)
+	if strings.HasPrefix(match, "+") {
+		return d == q.Phone
+	}
+	return d != "" && slices.Contains(q.Written[:], d)
 }
 
 // Every rune that lowers to another is in that rune's fold orbit, or
