@@ -112,6 +112,30 @@ func (m *accountMail) inviteMail(ctx context.Context) (map[string]store.AccountM
 	return out, err
 }
 
+// backlog counts the emails waiting to be sent (queued, their links still
+// alive: a first attempt, or the next after a failure) and says when the
+// oldest of them was asked for: the zero time when none waits. An
+// invite's email kept after it was sent or refused does not wait.
+func (m *accountMail) backlog(ctx context.Context) (n int, oldest time.Time, err error) {
+	now := m.now().UnixMilli()
+	first := int64(0)
+	err = m.db.ScanPrefix(ctx, store.AccountMailPrefix(), false, 0, func(_, v []byte) bool {
+		rec, err := store.DecodeAccountMail(v)
+		if err != nil || rec.State != store.MailQueued || rec.Expires <= now {
+			return true // unreadable or expired: dropped at its next attempt, never sent
+		}
+		if n == 0 || rec.Created < first {
+			first = rec.Created
+		}
+		n++
+		return true
+	})
+	if err != nil || n == 0 {
+		return 0, time.Time{}, err
+	}
+	return n, time.UnixMilli(first), nil
+}
+
 // dropInvite deletes the email of the invite id (cancelled), and with it
 // the token it holds, at once; its queue entry goes at its next attempt.
 func (m *accountMail) dropInvite(ctx context.Context, id string) error {

@@ -337,3 +337,36 @@ func TestAccountMailRelayLoginRefused(t *testing.T) {
 		})
 	}
 }
+
+// /metrics tells how many account emails wait and for how long: an
+// operator's alert that resets and invites are not going out. An invite's
+// email kept after it was sent waits no more.
+func TestMetricsAccountMail(t *testing.T) {
+	const token = "scrape-token"
+	relay, clock, logs, opts := mailQueueOptions(t)
+	srv := httpdtest.Start(t, opts, func(o *httpd.Options) { o.MetricsToken = token })
+	c := srv.Client(t)
+	metrics := func() (pending, oldest float64) {
+		m := scrape(t, srv, token)
+		return value(m, "appliance_account_mail_pending"), value(m, "appliance_account_mail_oldest_pending_seconds")
+	}
+	if p, o := metrics(); p != 0 || o != 0 {
+		t.Fatalf("before any email: %v waiting, the oldest %v s", p, o)
+	}
+	relay.Stop()
+	askReset(t, srv, browser(), "", "en", "owner@example.com")
+	eventually(t, "a failed attempt", func() bool { return logs.count("password reset email not sent") > 0 })
+	clock.Add(40 * time.Second)
+	submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"manager"}, "send": {"1"}})
+	eventually(t, "a failed attempt of the invite", func() bool { return logs.count("invite email not sent") > 0 })
+	if p, o := metrics(); p != 2 || o != 40 {
+		t.Errorf("the SMTP server down for 40 s: %v waiting, the oldest %v s; want 2 and 40", p, o)
+	}
+	relay.Resume(t)
+	clock.Add(mailRetryLimit)
+	eventually(t, "both emails", func() bool { return len(relay.Messages()) == 2 })
+	eventually(t, "nothing waiting", func() bool { p, o := metrics(); return p == 0 && o == 0 })
+	if r, _ := queuedMail(t, srv.DB); r != 1 {
+		t.Errorf("%d account emails kept, want the sent invite's", r)
+	}
+}
