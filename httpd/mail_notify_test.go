@@ -2,8 +2,8 @@ package httpd_test
 
 import (
 	"encoding/json"
-	"io"
 	"html"
+	"io"
 	"mime"
 	"net/http"
 	"net/http/httptest"
