@@ -246,7 +246,8 @@ func (f relayFault) Unwrap() error { return f.err }
 
 // setupFault is err, met before the message's first command (TLS,
 // EHLO, AUTH), as a relayFault unless it is the network's (a cut or
-// refused connection, which is retried as it is).
+// refused connection, a timeout) or a shutdown's, which are retried as
+// they are.
 func setupFault(err error) error {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
@@ -256,7 +257,7 @@ func setupFault(err error) error {
 		return err // 4xx: busy for now
 	}
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return relayFault{err} // a TLS handshake the server failed, no STARTTLS, no AUTH
