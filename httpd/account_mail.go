@@ -25,7 +25,9 @@ import (
 // store.DueAccountMail), and one worker (Run) sends them, in the order
 // they were asked for: a restart or a relay that is down loses none. A
 // relay that does not answer, or answers 4xx, gets it again after a
-// backoff; one that refuses it for good (5xx) does not. An email is sent
+// backoff, and so does one whose TLS or login fails (a 535 is a 5xx, but
+// the operator's --smtp is at fault, not the address: logged as an
+// error); one that refuses the email for good (5xx) does not. An email is sent
 // only within the life of the link it carries: one not sent by then is
 // dropped and logged, never sent stale.
 //
@@ -108,6 +110,30 @@ func (m *accountMail) inviteMail(ctx context.Context) (map[string]store.AccountM
 		return true
 	})
 	return out, err
+}
+
+// backlog counts the emails waiting to be sent (queued, their links still
+// alive: a first attempt, or the next after a failure) and says when the
+// oldest of them was asked for: the zero time when none waits. An
+// invite's email kept after it was sent or refused does not wait.
+func (m *accountMail) backlog(ctx context.Context) (n int, oldest time.Time, err error) {
+	now := m.now().UnixMilli()
+	first := int64(0)
+	err = m.db.ScanPrefix(ctx, store.AccountMailPrefix(), false, 0, func(_, v []byte) bool {
+		rec, err := store.DecodeAccountMail(v)
+		if err != nil || rec.State != store.MailQueued || rec.Expires <= now {
+			return true // unreadable or expired: dropped at its next attempt, never sent
+		}
+		if n == 0 || rec.Created < first {
+			first = rec.Created
+		}
+		n++
+		return true
+	})
+	if err != nil || n == 0 {
+		return 0, time.Time{}, err
+	}
+	return n, time.UnixMilli(first), nil
 }
 
 // dropInvite deletes the email of the invite id (cancelled), and with it
@@ -198,8 +224,13 @@ func (m *accountMail) attempt(ctx context.Context, it outbox.Item) error {
 	}
 	rec.LastError = sendErr.Error()
 	next := now.Add(outbox.Backoff(int(rec.Attempts), mailRetryFirst, mailRetryLimit))
-	m.log.Warn(m.what(rec)+" not sent; tried again later", "to", rec.Email, "attempts", rec.Attempts,
-		"next", next.UTC().Format(time.RFC3339), "err", sendErr)
+	if notice.RelayFault(sendErr) {
+		m.log.Error(m.what(rec)+" not sent: the SMTP server refused our TLS or login; fix --smtp, it is tried again later", "to", rec.Email,
+			"attempts", rec.Attempts, "next", next.UTC().Format(time.RFC3339), "err", sendErr)
+	} else {
+		m.log.Warn(m.what(rec)+" not sent; tried again later", "to", rec.Email, "attempts", rec.Attempts,
+			"next", next.UTC().Format(time.RFC3339), "err", sendErr)
+	}
 	return m.move(ctx, it, &rec, min(next.UnixMilli(), rec.Expires))
 }
 

@@ -37,7 +37,7 @@ func (b *logBook) WithAttrs([]slog.Attr) slog.Handler       { return b }
 func (b *logBook) WithGroup(string) slog.Handler            { return b }
 func (b *logBook) Handle(_ context.Context, r slog.Record) error {
 	b.mu.Lock()
-	b.lines = append(b.lines, r.Message)
+	b.lines = append(b.lines, r.Level.String()+" "+r.Message)
 	b.mu.Unlock()
 	return nil
 }
@@ -60,6 +60,14 @@ func (b *logBook) count(s string) int {
 // restart it with.
 func mailQueueServer(t *testing.T) (*httpdtest.Server, *mailtest.Server, *trClock, *logBook, func(*httpd.Options)) {
 	t.Helper()
+	relay, clock, logs, opts := mailQueueOptions(t)
+	return httpdtest.Start(t, opts), relay, clock, logs, opts
+}
+
+// mailQueueOptions is mailQueueServer's SMTP server, clock, log and
+// options, for a test to change before it starts the server.
+func mailQueueOptions(t *testing.T) (*mailtest.Server, *trClock, *logBook, func(*httpd.Options)) {
+	t.Helper()
 	relay := mailtest.Start(t)
 	clock := &trClock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	logs := &logBook{}
@@ -70,7 +78,7 @@ func mailQueueServer(t *testing.T) (*httpdtest.Server, *mailtest.Server, *trCloc
 		o.MailTick = 5 * time.Millisecond
 		o.Log = slog.New(logs)
 	}
-	return httpdtest.Start(t, opts), relay, clock, logs, opts
+	return relay, clock, logs, opts
 }
 
 // queuedMail counts the account emails in the store and their entries in
@@ -270,5 +278,95 @@ func TestCancelledInviteEmailNotSent(t *testing.T) {
 	eventually(t, "the queue to empty", func() bool { r, e := queuedMail(t, srv.DB); return r == 0 && e == 0 })
 	if n := len(relay.Messages()); n != 0 {
 		t.Errorf("%d emails sent for a cancelled invite", n)
+	}
+}
+
+// A relay that refuses the appliance's login (535 to a wrong password, 530
+// to a message sent without one) is the operator's --smtp at fault, not
+// the address: the emails are kept and tried again, logged as errors
+// that say so, and the Team page says retrying, not refused; once --smtp
+// is mended they go out, an account's Message-ID its own.
+func TestAccountMailRelayLoginRefused(t *testing.T) {
+	for _, tt := range []struct{ name, user, code string }{
+		{"wrong password", "mailer:wrong@", "535"},
+		{"no login", "", "530"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			relay, clock, logs, opts := mailQueueOptions(t)
+			relay.Login("mailer", "s3cret")
+			with := func(userinfo string) func(*httpd.Options) {
+				return func(o *httpd.Options) {
+					opts(o)
+					o.Mail.URL = "smtp://" + userinfo + relay.Addr
+				}
+			}
+			srv := httpdtest.Start(t, with(tt.user))
+			srv.Owner(t)
+			c := srv.Client(t)
+			askReset(t, srv, browser(), "", "en", "owner@example.com")
+			submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"manager"}, "send": {"1"}, "lang": {"en"}})
+			const logged = "ERROR invite email not sent: the SMTP server refused our TLS or login"
+			eventually(t, "the refused login logged as an error", func() bool {
+				return logs.count("ERROR password reset email not sent: the SMTP server refused our TLS or login") > 0 && logs.count(logged) > 0
+			})
+			clock.Add(mailRetryLimit) // a later attempt is refused alike
+			eventually(t, "a second attempt", func() bool { return logs.count(logged) > 1 })
+			if n := logs.count("refused by the SMTP server; dropped"); n != 0 {
+				t.Errorf("%d emails dropped for the relay's refused login", n)
+			}
+			if r, e := queuedMail(t, srv.DB); r != 2 || e != 2 {
+				t.Errorf("%d emails, %d queue entries after the refused login, want 2 and 2", r, e)
+			}
+			state, page := inviteMailState(t, c, srv, "anna@example.com")
+			if state != "retrying" || !strings.Contains(page, tt.code+" ") {
+				t.Errorf("the Team page says the invite's email is %q, want retrying with the relay's %s", state, tt.code)
+			}
+			if n := len(relay.Messages()); n != 0 {
+				t.Fatalf("%d messages taken without the login", n)
+			}
+
+			srv = srv.Restart(t, with("mailer:s3cret@")) // --smtp mended
+			clock.Add(mailRetryLimit)
+			eventually(t, "both emails", func() bool { return len(relay.Messages()) == 2 })
+			for _, m := range relay.Messages() {
+				if msg, _ := readMail(t, m); !strings.HasPrefix(msg.Header.Get("Message-ID"), "<appliance.account.") {
+					t.Errorf("an account email's Message-ID %q", msg.Header.Get("Message-ID"))
+				}
+			}
+			eventually(t, "the Team page to say sent", func() bool { s, _ := inviteMailState(t, c, srv, "anna@example.com"); return s == "sent" })
+		})
+	}
+}
+
+// /metrics tells how many account emails wait and for how long: an
+// operator's alert that resets and invites are not going out. An invite's
+// email kept after it was sent waits no more.
+func TestMetricsAccountMail(t *testing.T) {
+	const token = "scrape-token"
+	relay, clock, logs, opts := mailQueueOptions(t)
+	srv := httpdtest.Start(t, opts, func(o *httpd.Options) { o.MetricsToken = token })
+	c := srv.Client(t)
+	metrics := func() (pending, oldest float64) {
+		m := scrape(t, srv, token)
+		return value(m, "appliance_account_mail_pending"), value(m, "appliance_account_mail_oldest_pending_seconds")
+	}
+	if p, o := metrics(); p != 0 || o != 0 {
+		t.Fatalf("before any email: %v waiting, the oldest %v s", p, o)
+	}
+	relay.Stop()
+	askReset(t, srv, browser(), "", "en", "owner@example.com")
+	eventually(t, "a failed attempt", func() bool { return logs.count("password reset email not sent") > 0 })
+	clock.Add(40 * time.Second)
+	submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"manager"}, "send": {"1"}})
+	eventually(t, "a failed attempt of the invite", func() bool { return logs.count("invite email not sent") > 0 })
+	if p, o := metrics(); p != 2 || o != 40 {
+		t.Errorf("the SMTP server down for 40 s: %v waiting, the oldest %v s; want 2 and 40", p, o)
+	}
+	relay.Resume(t)
+	clock.Add(mailRetryLimit)
+	eventually(t, "both emails", func() bool { return len(relay.Messages()) == 2 })
+	eventually(t, "nothing waiting", func() bool { p, o := metrics(); return p == 0 && o == 0 })
+	if r, _ := queuedMail(t, srv.DB); r != 1 {
+		t.Errorf("%d account emails kept, want the sent invite's", r)
 	}
 }

@@ -241,7 +241,7 @@ func (d *digests) sendOne(ctx context.Context, j digestJob) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("digest of %s for %s: %w", site.Name, u.Email, err)
 	}
-	if err := d.mailer.SendHTML(ctx, u.Email, subject, text, html); err != nil {
+	if err := d.mailer.SendHTML(ctx, notice.KindDigest, u.Email, subject, text, html); err != nil {
 		return false, fmt.Errorf("digest of %s to %s: %w", site.Name, u.Email, err)
 	}
 	if err := d.db.Set(ctx, store.DigestSentKey(j.kind, j.site, j.email), binary.BigEndian.AppendUint32(nil, uint32(first))); err != nil {

@@ -109,6 +109,9 @@ func TestWeeklyDigest(t *testing.T) {
 	m := relay.Messages()[0]
 	msg, text := readMail(t, m)
 	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if id := msg.Header.Get("Message-ID"); !strings.HasPrefix(id, "<appliance.digest.") {
+		t.Errorf("a digest's Message-ID %q, want <appliance.digest.…>", id)
+	}
 	if len(m.To) != 1 || m.To[0] != "owner@example.com" {
 		t.Errorf("sent to %v", m.To)
 	}

@@ -2,6 +2,7 @@ package httpd_test
 
 import (
 	"encoding/json"
+	"html"
 	"io"
 	"mime"
 	"net/http"
@@ -66,6 +67,9 @@ func TestEmailNotifications(t *testing.T) {
 	if err != nil || subject != "Заявка с сайта Магазин: Ann <b>hi</b>" {
 		t.Errorf("subject %q, %v", subject, err)
 	}
+	if id := msg.Header.Get("Message-ID"); !strings.HasPrefix(id, "<appliance.notice.") {
+		t.Errorf("a notification's Message-ID %q, want <appliance.notice.…>", id)
+	}
 	if len(msg.Header["Bcc"]) != 0 || msg.Header.Get("To") != "Owner@Shop.example, sales@shop.example" || msg.Header.Get("From") != `"Shop" <noreply@shop.example>` {
 		t.Errorf("headers %v", msg.Header)
 	}
@@ -104,6 +108,23 @@ func TestEmailNotifications(t *testing.T) {
 	eventually(t, "the refused email sent again", func() bool { return len(relay.Messages()) == 2 })
 	if _, text := readMail(t, relay.Messages()[1]); !strings.Contains(text, "Телефон: 89101112233 (+79101112233)") {
 		t.Errorf("the second email:\n%s", text)
+	}
+
+	// The relay asks for a login --smtp does not give (530, a 5xx): the
+	// delivery waits, and its log says that --smtp is at fault.
+	relay.Login("mailer", "s3cret")
+	tries := relay.Tries()
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"phone": "89104445566"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	eventually(t, "the delivery log to name the relay's login", func() bool {
+		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
+		return strings.Contains(html.UnescapeString(log), "530 Authentication required (the SMTP server of --smtp refused its TLS or login")
+	})
+	relay.Login("", "")
+	eventually(t, "the email once the relay takes it", func() bool { return len(relay.Messages()) == 3 })
+	if relay.Tries() != tries+1 {
+		t.Errorf("%d messages reached DATA, want the one taken", relay.Tries()-tries)
 	}
 }
 

@@ -156,13 +156,15 @@ var (
 	descHookOldest   = prometheus.NewDesc("appliance_webhook_oldest_pending_seconds", "Age of the oldest webhook delivery not yet delivered; 0 when none waits.", nil, nil)
 	descCBAttempts   = prometheus.NewDesc("appliance_callback_attempts_total", "Requests to the sites' callback scenarios since start, by outcome: sent (a 2xx answer: the PBX took the call) or failed.", []string{"outcome"}, nil)
 	descOutboxErrs   = prometheus.NewDesc("appliance_webhook_backlog_errors_total", "Scrapes that could not read the webhook deliveries' queue.", nil, nil)
+	descMailPending  = prometheus.NewDesc("appliance_account_mail_pending", "Account emails (password resets, invites) waiting for their first attempt or their next after a failure, their links still alive.", nil, nil)
+	descMailOldest   = prometheus.NewDesc("appliance_account_mail_oldest_pending_seconds", "Age of the oldest account email not yet sent; 0 when none waits.", nil, nil)
 )
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes, descWALSync, descGateSyncs, descGateSync,
 		descCompactions, descReadAmp, descCacheCapacity, descCacheBytes, descCacheBlocks, descCacheHits, descCacheMisses,
 		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses,
-		descHookAttempts, descHookPending, descHookOldest, descCBAttempts, descOutboxErrs} {
+		descHookAttempts, descHookPending, descHookOldest, descCBAttempts, descOutboxErrs, descMailPending, descMailOldest} {
 		ch <- d
 	}
 }
@@ -243,6 +245,14 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descHookOldest, age)
 	}
 	counter(descOutboxErrs, float64(s.backlogErrs.Load()))
+	if n, oldest, err := s.mailQueue.backlog(context.Background()); err == nil { // else left out of this scrape, not shown as 0
+		gauge(descMailPending, float64(n))
+		age := 0.0
+		if n > 0 {
+			age = max(s.now().Sub(oldest).Seconds(), 0)
+		}
+		gauge(descMailOldest, age)
+	}
 	sent, failed := s.callbacks.Attempts()
 	counter(descCBAttempts, float64(sent), "sent")
 	counter(descCBAttempts, float64(failed), "failed")

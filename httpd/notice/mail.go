@@ -178,7 +178,7 @@ func (m *Mailer) Send(ctx context.Context, e Endpoint, id uint64, body []byte) (
 	if err := m.send(ctx, e.To, msg); err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
-			return se.Code, fmt.Sprintf("%d %s", se.Code, se.Message)
+			return se.Code, answer(err).Error()
 		}
 		return 0, err.Error()
 	}
@@ -200,25 +200,81 @@ func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
 	var c *smtp.Client
 	switch {
 	case m.implicit:
-		c = smtp.NewClient(tls.Client(conn, tlsConf))
+		tc := tls.Client(conn, tlsConf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return setupFault(err)
+		}
+		c = smtp.NewClient(tc)
 	case m.loopback():
 		c = smtp.NewClient(conn) // a relay on this machine: nothing crosses a network
 	default:
 		if c, err = smtp.NewClientStartTLS(conn, tlsConf); err != nil {
 			conn.Close()
-			return fmt.Errorf("%w (a server that is not on this machine is reached over TLS only: STARTTLS, or smtps://)", err)
+			return setupFault(fmt.Errorf("%w (a server that is not on this machine is reached over TLS only: STARTTLS, or smtps://)", err))
 		}
 	}
 	defer c.Close()
 	if m.user != "" {
 		if err := c.Auth(sasl.NewPlainClient("", m.user, m.password)); err != nil {
-			return err
+			return setupFault(err)
 		}
 	}
 	if err := c.SendMail(m.from.Address, to, bytes.NewReader(msg)); err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) && authCode(se.Code) {
+			return relayFault{err} // "530 authentication required" at MAIL: --smtp has no login
+		}
 		return err
 	}
 	return c.Quit()
+}
+
+// relayFault is an error of the SMTP server's set-up rather than of one
+// message: its TLS or its login failed (a wrong password, a certificate
+// the server's name does not match, no STARTTLS, no AUTH), or it wants a
+// login --smtp does not give. That is the operator's to mend in --smtp;
+// the same message goes through once it is mended, so it is tried again,
+// however the server worded its answer (535 is a 5xx).
+type relayFault struct{ err error }
+
+func (f relayFault) Error() string {
+	return answer(f.err).Error() + " (the SMTP server of --smtp refused its TLS or login: check the address, user and password in --smtp)"
+}
+
+func (f relayFault) Unwrap() error { return f.err }
+
+// setupFault is err, met before the message's first command (TLS,
+// EHLO, AUTH), as a relayFault unless it is the network's (a cut or
+// refused connection, a timeout) or a shutdown's, which are retried as
+// they are.
+func setupFault(err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		if se.Code >= 500 {
+			return relayFault{err}
+		}
+		return err // 4xx: busy for now
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return relayFault{err} // a TLS handshake the server failed, no STARTTLS, no AUTH
+}
+
+// authCode reports whether an SMTP reply code says the login is wrong or
+// missing (RFC 4954: 530 authentication required, 534 mechanism too weak,
+// 535 credentials invalid, 538 encryption required for the mechanism).
+func authCode(code int) bool { return code == 530 || code == 534 || code == 535 || code == 538 }
+
+// answer is err written as the SMTP server gave it ("550 no such mailbox")
+// when it is the server's answer.
+func answer(err error) error {
+	if se, ok := err.(*smtp.SMTPError); ok {
+		return refusal{se}
+	}
+	return err
 }
 
 // loopback reports whether the SMTP server is on this machine.
@@ -241,7 +297,7 @@ func (m *Mailer) Message(e Endpoint, id uint64, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notification %d: %w", id, err)
 	}
-	return m.message(e.To, subject, text, html, "appliance."+strconv.FormatUint(id, 10)), nil
+	return m.message(e.To, subject, text, html, "appliance.notice."+strconv.FormatUint(id, 10)), nil
 }
 
 // message is a whole message to the addresses to, its Message-ID made of
@@ -286,28 +342,35 @@ func writeQP(w io.Writer, s string) {
 	qp.Close()
 }
 
-// SendText hands one plain-text message (an account's email: a password
-// reset link, an invite) to the SMTP server for the address to, which the
+// Kinds of mail, each the start of its messages' Message-ID
+// (<appliance.KIND.random@sender's domain>), so that a relay's log or a
+// mailbox's filter tells them apart. A notification's is
+// appliance.notice.<delivery id>, the same on every retry.
+const (
+	KindAccount = "account" // a password reset link, an invite
+	KindDigest  = "digest"  // a report digest
+)
+
+// SendText hands one plain-text message of an account (a password reset
+// link, an invite) to the SMTP server for the address to, which the
 // caller has checked. The error says why it was not taken; it never holds
-// the text. Refused tells a refusal for good from one worth a retry.
+// the text. Refused tells a refusal for good from one worth a retry, and
+// RelayFault a fault of the SMTP server's settings.
 func (m *Mailer) SendText(ctx context.Context, to, subject, text string) error {
-	return m.SendHTML(ctx, to, subject, text, "")
+	return m.SendHTML(ctx, KindAccount, to, subject, text, "")
 }
 
-// SendHTML is SendText with html, the same content as an HTML page, as
-// the text's alternative (none when html is "").
-func (m *Mailer) SendHTML(ctx context.Context, to, subject, text, html string) error {
+// SendHTML is SendText for a message of kind (KindAccount, KindDigest),
+// with html, the same content as an HTML page, as the text's alternative
+// (none when html is "").
+func (m *Mailer) SendHTML(ctx context.Context, kind, to, subject, text, html string) error {
 	id := make([]byte, 12)
 	rand.Read(id)
-	msg := m.message([]string{to}, subject, text, html, "appliance.account."+hex.EncodeToString(id))
+	msg := m.message([]string{to}, subject, text, html, "appliance."+kind+"."+hex.EncodeToString(id))
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
 	if err := m.send(ctx, []string{to}, msg); err != nil {
-		var se *smtp.SMTPError
-		if errors.As(err, &se) {
-			return fmt.Errorf("send mail to %s: %w", to, refusal{se})
-		}
-		return fmt.Errorf("send mail to %s: %w", to, err)
+		return fmt.Errorf("send mail to %s: %w", to, answer(err))
 	}
 	return nil
 }
@@ -320,11 +383,21 @@ func (r refusal) Error() string { return fmt.Sprintf("%d %s", r.Code, r.Message)
 func (r refusal) Unwrap() error { return r.SMTPError }
 
 // Refused reports whether err, of SendText, is the SMTP server's refusal
-// for good (a 5xx answer: the same message would be refused again). Any
-// other error (a 4xx answer, no answer, a cut connection) is worth a retry.
+// of the message for good (a 5xx answer to it: the same message would be
+// refused again). A fault of the server's settings (RelayFault), a 4xx
+// answer, no answer, a cut connection are worth a retry.
 func Refused(err error) bool {
 	var se *smtp.SMTPError
-	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600
+	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600 && !RelayFault(err)
+}
+
+// RelayFault reports whether err, of SendText or SendHTML, is a fault of
+// the SMTP server's settings (--smtp) rather than of the message: its TLS
+// or its login failed, or it wants a login. The operator mends it; until
+// then every message fails alike.
+func RelayFault(err error) bool {
+	var f relayFault
+	return errors.As(err, &f)
 }
 
 func hostOf(addr string) string {

@@ -1,6 +1,7 @@
 package notice
 
 import (
+	"context"
 	"encoding/json"
 	"mime"
 	netmail "net/mail"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"appliance/httpd/i18n"
 	"appliance/httpd/notice/mailtest"
@@ -270,4 +273,44 @@ func FuzzMessageHTML(f *testing.F) {
 		_, _, htm := mailtest.Read(t, raw)
 		mailtest.CheckHTML(t, htm)
 	})
+}
+
+// A relay's refusal of the appliance's own set-up (its TLS, its login) is
+// told from a refusal of one message: the first is a RelayFault, retried,
+// and never Refused, though its code is a 5xx; a 550 is Refused.
+func TestRelayFault(t *testing.T) {
+	relay := mailtest.Start(t)
+	for _, tt := range []struct {
+		name, url      string
+		login, refuse  bool
+		fault, refused bool
+	}{
+		{name: "taken", url: "smtp://" + relay.Addr},
+		{name: "smtps to a relay without TLS", url: "smtps://" + relay.Addr, fault: true},
+		{name: "wrong password", url: "smtp://mailer:wrong@" + relay.Addr, login: true, fault: true},
+		{name: "no login", url: "smtp://" + relay.Addr, login: true, fault: true},
+		{name: "mailbox refused", url: "smtp://" + relay.Addr, refuse: true, refused: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			relay.Login("", "")
+			if tt.login {
+				relay.Login("mailer", "s3cret")
+			}
+			relay.Refuse(nil)
+			if tt.refuse {
+				relay.Refuse(&smtp.SMTPError{Code: 550, Message: "no such mailbox"})
+			}
+			m, err := New(Options{URL: tt.url, From: "noreply@shop.example", Timeout: 10 * time.Second}, Writer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.SendText(context.Background(), "owner@shop.example", "subject", "text")
+			if (err != nil) != (tt.fault || tt.refused) || RelayFault(err) != tt.fault || Refused(err) != tt.refused {
+				t.Errorf("SendText: %v; RelayFault %v, Refused %v; want fault %v, refused %v", err, RelayFault(err), Refused(err), tt.fault, tt.refused)
+			}
+			if tt.fault && !strings.Contains(err.Error(), "check the address, user and password in --smtp") {
+				t.Errorf("the error does not name --smtp: %v", err)
+			}
+		})
+	}
 }

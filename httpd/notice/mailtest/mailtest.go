@@ -1,8 +1,9 @@
 // Package mailtest is a real SMTP server on 127.0.0.1 for tests
 // (emersion/go-smtp's): it keeps what it is given and can be told to
 // refuse messages, as a mail relay that is down does, to stop listening
-// and start again on the same address, and to hold messages until the
-// test lets them go, as a stalled relay does.
+// and start again on the same address, to hold messages until the
+// test lets them go, as a stalled relay does, and to ask for a login
+// (AUTH PLAIN), as a relay that relays only for its users does.
 package mailtest
 
 import (
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -34,6 +36,7 @@ type Server struct {
 	srv    *smtp.Server  // nil while stopped
 	gate   chan struct{} // non-nil: messages wait for it to close (Hold)
 	held   int           // messages waiting at the gate
+	login  [2]string     // user, password; "" user: no login asked
 }
 
 // Start runs a server until the test ends.
@@ -113,6 +116,15 @@ func (s *Server) Held() int {
 	return s.held
 }
 
+// Login makes the server take messages only after AUTH PLAIN as user with
+// password, as a relay that relays only for its users: it answers a wrong
+// login 535 and a message without one 530, as such relays do (RFC 4954).
+func (s *Server) Login(user, password string) {
+	s.mu.Lock()
+	s.login = [2]string{user, password}
+	s.mu.Unlock()
+}
+
 // URL is the server's smtp:// URL.
 func (s *Server) URL() string { return "smtp://" + s.Addr }
 
@@ -143,11 +155,32 @@ type backend struct{ s *Server }
 func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
 
 type session struct {
-	s   *Server
-	msg Message
+	s      *Server
+	msg    Message
+	authed bool
+}
+
+func (x *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (x *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, password string) error {
+		x.s.mu.Lock()
+		defer x.s.mu.Unlock()
+		if x.s.login[0] == "" || user != x.s.login[0] || password != x.s.login[1] {
+			return smtp.ErrAuthFailed // 535
+		}
+		x.authed = true
+		return nil
+	}), nil
 }
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.s.mu.Lock()
+	asks := x.s.login[0] != ""
+	x.s.mu.Unlock()
+	if asks && !x.authed {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	}
 	x.msg = Message{From: from}
 	return nil
 }
