@@ -42,6 +42,7 @@ type Server struct {
 
 	cancel context.CancelFunc
 	done   chan error
+	ln     net.Listener
 }
 
 // Start starts a server; it is stopped at the end of the test. opts may
@@ -94,7 +95,7 @@ func startOn(t testing.TB, dir, listen string, opts []func(*httpd.Options)) *Ser
 		db.Close()
 		t.Fatalf("new server: %v", err)
 	}
-	s := &Server{URL: srv.PublicURL(), Addr: addr, Dir: dir, DB: db, HTTP: srv, cancel: cancel, done: make(chan error, 1)}
+	s := &Server{URL: srv.PublicURL(), Addr: addr, Dir: dir, DB: db, HTTP: srv, cancel: cancel, done: make(chan error, 1), ln: ln}
 	go func() { s.done <- srv.Serve(ctx, ln, nil) }()
 	t.Cleanup(s.Stop)
 	return s
@@ -109,6 +110,10 @@ func (s *Server) Stop() {
 	s.cancel()
 	s.cancel = nil
 	<-s.done
+	// A server stopped right after it started may return before its
+	// HTTP server took the listener (and so before the shutdown could
+	// close it): closed here, so that Restart can listen on its address.
+	_ = s.ln.Close()
 	s.DB.Close()
 }
 
