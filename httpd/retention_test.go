@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,22 @@ func dump(t *testing.T, db *store.DB, families ...byte) map[string]string {
 			return true
 		}); err != nil {
 			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// nonZero is the roll-ups of m (key -> value) that count anything.
+func nonZero(t *testing.T, m map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, v := range m {
+		lanes, err := store.DecodeCounters([]byte(v))
+		if err != nil {
+			t.Fatalf("roll-up %q: %v", k, err)
+		}
+		if slices.ContainsFunc(lanes, func(l int64) bool { return l != 0 }) {
+			out[k] = v
 		}
 	}
 	return out
@@ -148,8 +165,9 @@ func TestRetentionPrune(t *testing.T) {
 	if _, err := adm.Rebuild(ctx, admin.Rebuild{Site: key, DropPruned: true}, nil); err != nil {
 		t.Errorf("rebuild, dropping the pruned days: %v", err)
 	}
-	if after := dump(t, srv.DB, 'R'); len(after) >= len(reports) {
-		t.Errorf("the rebuild that drops the pruned days kept their rows: %d report records before, %d after", len(reports), len(after))
+	// (A row the rebuild emptied stays as zeros, which reports skip.)
+	if after := nonZero(t, dump(t, srv.DB, 'R')); len(after) >= len(nonZero(t, reports)) {
+		t.Errorf("the rebuild that drops the pruned days kept their rows: %d report records before, %d after", len(nonZero(t, reports)), len(after))
 	}
 }
 
