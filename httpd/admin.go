@@ -21,7 +21,6 @@ import (
 	"appliance/httpd/accounts"
 	"appliance/httpd/admin"
 	"appliance/httpd/callbacks"
-	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
 	"appliance/internal/detach"
@@ -694,13 +693,12 @@ func (a adminAPI) Rebuild(ctx context.Context, in admin.Rebuild, progress func(d
 	}
 	// The roll-ups of days whose visits a prune deleted cannot be counted
 	// again: a rebuild would replace them with what is left (leads, calls).
-	if pruned, err := a.s.db.PrunedBefore(site.ID); err != nil {
+	if day, err := a.s.rebuilds.prunedDay(site); err != nil {
 		return admin.Rebuilt{}, err
-	} else if pruned > 0 && !in.DropPruned {
-		day := time.UnixMilli(pruned).In(a.s.sites.Location(site)).Format("2006-01-02")
+	} else if day != "" && !in.DropPruned {
 		return admin.Rebuilt{}, errorf(fasthttp.StatusConflict, "the site's visits that ended before %s were pruned (its retention), and its reports keep what they counted of them; a rebuild counts again from the records kept, so those days would lose their visits, sessions and sources: give --drop-pruned to rebuild anyway", day)
 	}
-	j, err := a.s.rebuilds.begin(site, reports.ZoneName(site, a.s.sites.Location(site)), "appliance reports rebuild")
+	j, err := a.s.rebuilds.begin(site, "appliance reports rebuild")
 	if err != nil {
 		return admin.Rebuilt{}, errorf(fasthttp.StatusConflict, "a rebuild of the site's reports is running (asked from the dashboard): wait for it to end")
 	}

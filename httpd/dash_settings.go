@@ -93,7 +93,7 @@ func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedI
 		d.Rebuild = j.view(loc)
 	}
 	var err error
-	if d.PrunedDay, err = s.rebuilds.prunedDay(site, loc); err != nil {
+	if d.PrunedDay, err = s.rebuilds.prunedDay(site); err != nil {
 		return err
 	}
 	d.DropPruned = sv.DropPruned
@@ -215,9 +215,8 @@ func (s *dashboardHandlers) rebuildPost(ctx *fasthttp.RequestCtx, who signedIn) 
 	if err != nil {
 		return err
 	}
-	loc := s.sites.Location(site)
 	drop := string(ctx.PostArgs().Peek("drop_pruned")) == "1"
-	day, err := s.rebuilds.prunedDay(site, loc)
+	day, err := s.rebuilds.prunedDay(site)
 	if err != nil {
 		return err
 	}
@@ -225,7 +224,7 @@ func (s *dashboardHandlers) rebuildPost(ctx *fasthttp.RequestCtx, who signedIn) 
 		msg := s.pages.printer(ctx, &who.user).T("Visits before %s were deleted (the site's retention): a recount would leave those days only their leads, callbacks and calls. Tick the box to recount anyway.", day)
 		return s.renderSettings(ctx, who, site, fasthttp.StatusConflict, settingsView{Error: msg})
 	}
-	if err := s.rebuilds.start(site, reports.ZoneName(site, loc), who.user.Email, drop); err != nil {
+	if err := s.rebuilds.start(site, who.user.Email, drop); err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
 			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: userMessage(err), DropPruned: drop})
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/reports"
+	"appliance/httpd/sites"
 	"appliance/store"
 )
 
@@ -24,6 +25,7 @@ import (
 // by running it again.
 type rebuilds struct {
 	db      *store.DB
+	sites   *sites.Registry
 	reports *reports.Service
 	forget  func() // the tracker's remembered touches, which a rebuild rewrites
 	now     func() time.Time
@@ -61,17 +63,18 @@ func rebuildKey(site uint32) []byte {
 // prunedDay is the day (in the site's zone, 2006-01-02) before which a
 // prune deleted the site's visits, or "" when none did: a rebuild would
 // leave those days only their leads, callbacks and calls.
-func (r *rebuilds) prunedDay(site *store.Site, loc *time.Location) (string, error) {
+func (r *rebuilds) prunedDay(site *store.Site) (string, error) {
 	pruned, err := r.db.PrunedBefore(site.ID)
 	if err != nil || pruned == 0 {
 		return "", err
 	}
-	return time.UnixMilli(pruned).In(loc).Format("2006-01-02"), nil
+	return time.UnixMilli(pruned).In(r.sites.Location(site)).Format("2006-01-02"), nil
 }
 
-// begin records a rebuild of site as running, or returns
-// errRebuildRunning.
-func (r *rebuilds) begin(site *store.Site, zone, by string) (*rebuildJob, error) {
+// begin records a rebuild of site, in its zone as it is now, as running,
+// or returns errRebuildRunning.
+func (r *rebuilds) begin(site *store.Site, by string) (*rebuildJob, error) {
+	zone := reports.ZoneName(site, r.sites.Location(site))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if j := r.jobs[site.ID]; j != nil && !j.finished() {
@@ -123,14 +126,14 @@ func (r *rebuilds) run(ctx context.Context, j *rebuildJob, site *store.Site, dro
 
 // start runs a rebuild of site in the background (until Run's context
 // ends), or returns errRebuildRunning.
-func (r *rebuilds) start(site *store.Site, zone, by string, dropPruned bool) error {
+func (r *rebuilds) start(site *store.Site, by string, dropPruned bool) error {
 	r.mu.Lock()
 	ctx := r.ctx
 	r.mu.Unlock()
 	if ctx == nil {
 		return errorf(fasthttp.StatusServiceUnavailable, "The server is starting; try again in a moment.")
 	}
-	j, err := r.begin(site, zone, by)
+	j, err := r.begin(site, by)
 	if err != nil {
 		return err
 	}
@@ -161,7 +164,7 @@ func (j *rebuildJob) finished() bool {
 // Run starts again the rebuilds a crash or a stop cut short (their markers
 // are in the store), lets start run others, and returns once ctx has
 // ended and every rebuild it ran has stopped.
-func (r *rebuilds) Run(ctx context.Context, sites func(id uint32) (*store.Site, bool), zone func(*store.Site) string) {
+func (r *rebuilds) Run(ctx context.Context) {
 	r.mu.Lock()
 	r.ctx = ctx
 	r.mu.Unlock()
@@ -181,13 +184,13 @@ func (r *rebuilds) Run(ctx context.Context, sites func(id uint32) (*store.Site, 
 		r.log.Error("reports rebuilds cut short: cannot read them", "err", err)
 	}
 	for _, m := range left {
-		site, ok := sites(m.site)
-		if !ok {
+		site, err := r.sites.ByID(m.site)
+		if err != nil {
 			// The site was removed: its reports are no longer shown.
 			_ = r.db.Delete(ctx, rebuildKey(m.site))
 			continue
 		}
-		if err := r.start(site, zone(site), "restart", m.drop); err != nil {
+		if err := r.start(site, "restart", m.drop); err != nil {
 			r.log.Error("reports rebuild cut short: cannot start it again", "site", site.Key, "err", err)
 		}
 	}

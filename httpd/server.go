@@ -313,7 +313,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	s.visits.ZoneWith(reg.Location)
-	s.rebuilds = &rebuilds{db: db, reports: s.reports, forget: s.visits.Forget, now: o.Now, log: o.Log}
+	s.rebuilds = &rebuilds{db: db, sites: reg, reports: s.reports, forget: s.visits.Forget, now: o.Now, log: o.Log}
 	capOpts := o.Captcha
 	if capOpts.Now == nil {
 		capOpts.Now = o.Now
@@ -535,13 +535,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	digestsDone := make(chan struct{})
 	go func() { s.digests.Run(wctx); close(digestsDone) }()
 	rebuildsDone := make(chan struct{})
-	go func() {
-		s.rebuilds.Run(wctx, func(id uint32) (*store.Site, bool) {
-			site, err := s.sites.ByID(id)
-			return site, err == nil
-		}, func(site *store.Site) string { return reports.ZoneName(site, s.sites.Location(site)) })
-		close(rebuildsDone)
-	}()
+	go func() { s.rebuilds.Run(wctx); close(rebuildsDone) }()
 	exportDone := make(chan struct{})
 	go func() {
 		if s.exporter != nil {
