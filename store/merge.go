@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -146,6 +147,22 @@ func (c *counterValue) Finish(bool) ([]byte, io.Closer, error) {
 		out = binary.LittleEndian.AppendUint64(out, uint64(l))
 	}
 	return out, nil, nil
+}
+
+// DeletableFinish is Finish, except that operands of a sum that add up to
+// nothing in every lane leave no row: a read finds none (which every reader
+// of a roll-up takes for zero), and a compaction drops them. Deleting them
+// is right whether or not they include the key's oldest value (pebble's
+// includesBase), because the older operands they leave are summed apart
+// from them: what a recount took back (a reports rebuild writes each row's
+// difference) or a day pruned leaves no row of zeros behind. A high-water
+// mark keeps its row: its operands are not a sum.
+func (c *counterValue) DeletableFinish(includesBase bool) ([]byte, bool, io.Closer, error) {
+	if !c.max && !slices.ContainsFunc(c.lanes, func(l int64) bool { return l != 0 }) {
+		return nil, true, nil, nil
+	}
+	v, closer, err := c.Finish(includesBase)
+	return v, false, closer, err
 }
 
 // untilValue merges the operands of a lease's until: the latest wins.

@@ -123,3 +123,72 @@ func TestCompactCounters(t *testing.T) {
 	d = reopen(t, d)
 	check("reopened")
 }
+
+// Operands of a counter that add up to nothing leave no row: a read finds
+// none, in the memtable, flushed, compacted and across a reopen, and a
+// scan of the family lists none (a recount's difference that empties a
+// row, a day pruned). Operands summing to nothing above an older value
+// drop only themselves; a high-water mark of zeros keeps its row.
+func TestCountersSummingToNothing(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	gone, kept, high := RollupKey(1, 100, "n.1"), RollupKey(1, 101, "n.1"), HighKey(1, 100, "n.1")
+	write := func(fn func(tx *Tx)) {
+		t.Helper()
+		if err := d.Update(ctx, func(tx *Tx) error { fn(tx); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush := func() {
+		t.Helper()
+		if err := d.db.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(func(tx *Tx) {
+		tx.AddLanes(gone, []int64{3, 1})
+		tx.Add(kept, 1, 4)
+		tx.Raise(high, 0, 0)
+	})
+	flush()
+	if err := d.Compact(ctx); err != nil { // kept's 4 in the last level
+		t.Fatal(err)
+	}
+	write(func(tx *Tx) {
+		tx.AddLanes(gone, []int64{-3, -1})
+		tx.Add(kept, 1, 5)
+		tx.Add(kept, 1, -5)
+	})
+	check := func(when string) {
+		t.Helper()
+		if b, err := d.Get(gone); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: the counter that adds up to nothing reads %v, %v; want no row", when, b, err)
+		}
+		b, err := d.Get(kept)
+		if lanes, derr := DecodeCounters(b); err != nil || derr != nil || !slices.Equal(lanes, []int64{0, 4}) {
+			t.Errorf("%s: the counter under operands adding up to nothing %v, %v %v; want [0 4]", when, lanes, err, derr)
+		}
+		if b, err := d.Get(high); err != nil || len(b) != 8 {
+			t.Errorf("%s: high-water mark of zero %v, %v; want its row", when, b, err)
+		}
+		var rows [][]byte
+		if err := d.ScanPrefix(ctx, []byte{prefixRollup}, false, 0, func(k, _ []byte) bool {
+			rows = append(rows, slices.Clone(k))
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || !slices.Equal(rows[0], kept) {
+			t.Errorf("%s: roll-up rows %q, want only %q", when, rows, kept)
+		}
+	}
+	check("in the memtable")
+	flush()
+	check("flushed")
+	if err := d.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("compacted")
+	d = reopen(t, d)
+	check("reopened")
+}

@@ -424,7 +424,7 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 	}
 	for k, c := range rows {
 		if *c == (Counts{}) {
-			continue // a roll-up a rebuild emptied (its records count on other days now)
+			continue // rows whose lanes add up to nothing the report shows
 		}
 		out.Rows = append(out.Rows, Row{Key: k, Counts: *c})
 		out.Total.plus(c)

@@ -32,8 +32,9 @@ const rebuildChunk = 20_000
 // asked meanwhile may see a part, and a rebuild that stopped half-way (a
 // crash) leaves the roll-ups between the two, which a rebuild run again
 // corrects (it computes its differences from what it finds). A roll-up
-// whose records are all in other days now is left at zero (reports skip
-// empty rows). progress, when not nil, is told how many of the site's
+// whose records are all in other days now is given the difference that
+// takes it to zero, which leaves no row (operands adding up to nothing
+// are dropped: store's counter merger). progress, when not nil, is told how many of the site's
 // sessions have been replayed, of how many (see compute).
 func (s *Service) Rebuild(ctx context.Context, site *store.Site, progress func(done, total int64)) (RebuildResult, error) {
 	snap := s.db.NewSnapshot()
