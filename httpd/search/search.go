@@ -195,10 +195,18 @@ func (q *Query) message(m *store.ChatMessage) bool {
 		return false
 	}
 	if q.NSN != "" {
-		start, _ := q.saidPhone(m.Text)
-		return start >= 0
+		return q.SaysPhone(m.Text)
 	}
 	return q.text(m.Text)
+}
+
+// SaysPhone reports whether text writes the query's phone number in any
+// common form, not inside a longer number (saidPhone); false when the
+// query is no phone number. It is how the chats page's transcript search
+// finds a number as this search does.
+func (q *Query) SaysPhone(text string) bool {
+	start, _ := q.saidPhone(text)
+	return start >= 0
 }
 
 // maxPhoneSep is how many separators (phoneSep) may stand between two
@@ -320,6 +328,7 @@ func (q *Query) saidPhone(s string) (start, end int) {
 	}
 	return -1, -1
 }
+
 // writes reports whether digits, a whole run of s from start or the
 // first groups of one, write the query's number, and where
 // its span begins: the "+" or the "(" before the run taken in.
