@@ -13,7 +13,9 @@ import (
 
 // visitorsAPI serves GET /api/v1/visitors/ID?site=KEY: the visitor card as
 // JSON (visitors.View), for a bearer token (as /api/v1/calls) that may
-// read the site.
+// read the site. Each list of the card says where it goes on (View.Next);
+// ?older=LIST&at=NEXT is the next page of that list alone, as the
+// dashboard's card pages it.
 type visitorsAPI struct {
 	api   *apiHandlers // the token check
 	sites *sites.Registry
@@ -40,9 +42,42 @@ func parseVisitorID(path, prefix string) (uint64, error) {
 	return id, nil
 }
 
-// getVisitor serves GET /api/v1/visitors/ID?site=KEY.
+// apiCardPart reads which page of a card the API is asked for:
+// ?older=LIST (sessions, leads, callbacks, calls, chats) with ?at=ID, the
+// cursor the card gave as next.LIST (the list from that record on; no at:
+// from its newest); the zero Part and "" for the whole card. An at
+// without older, an unknown list, or an at that is not an id is a 400.
+func apiCardPart(args *fasthttp.Args) (visitors.Part, string, error) {
+	var part visitors.Part
+	name, at := string(args.Peek("older")), string(args.Peek("at"))
+	if name == "" && !args.Has("older") && !args.Has("at") {
+		return part, "", nil
+	}
+	for _, l := range cardLists {
+		if l.name == name {
+			part.Kind = l.kind
+		}
+	}
+	if part.Kind == 0 {
+		return part, "", errorf(fasthttp.StatusBadRequest, "older %.40q: want the list to page, sessions, leads, callbacks, calls or chats (at goes with it)", name)
+	}
+	if args.Has("at") {
+		id, err := strconv.ParseUint(at, 10, 64)
+		if err != nil || id == 0 || id >= 1<<53 || at[0] == '0' {
+			return part, "", errorf(fasthttp.StatusBadRequest, "at %.40q: want the cursor the card gave as next.%s, an integer from 1 to 2^53-1", at, name)
+		}
+		part.At = id
+	}
+	return part, name, nil
+}
+
+// getVisitor serves GET /api/v1/visitors/ID?site=KEY[&older=LIST[&at=ID]].
 func (s *visitorsAPI) getVisitor(ctx *fasthttp.RequestCtx, tok store.Token) error {
 	id, err := parseVisitorID(string(ctx.Path()), visitorsAPIPath)
+	if err != nil {
+		return err
+	}
+	part, list, err := apiCardPart(ctx.QueryArgs())
 	if err != nil {
 		return err
 	}
@@ -57,10 +92,12 @@ func (s *visitorsAPI) getVisitor(ctx *fasthttp.RequestCtx, tok store.Token) erro
 	if !tok.AllowsSite(site.ID) {
 		return errorf(fasthttp.StatusForbidden, "this API token is limited to some sites, and this site is not one of them")
 	}
-	c, err := s.cards.Card(ctx, site.ID, id)
+	c, err := s.cards.CardPart(ctx, site.ID, id, part)
 	if err != nil {
 		return err
 	}
-	writeOK(ctx, visitors.ViewOf(&c))
+	v := visitors.ViewOf(&c)
+	v.List = list
+	writeOK(ctx, v)
 	return nil
 }

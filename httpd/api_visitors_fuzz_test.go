@@ -3,6 +3,8 @@ package httpd
 import (
 	"strconv"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // The visitor card's id comes from the path anyone may type: it never
@@ -20,6 +22,46 @@ func FuzzParseVisitorID(f *testing.F) {
 		}
 		if id == 0 || id >= 1<<53 || strconv.FormatUint(id, 10) != s {
 			t.Fatalf("parseVisitorID(%q) = %d", s, id)
+		}
+	})
+}
+
+// The card's paging arguments come from a query anyone may send: they
+// never panic, a refusal is a 400 with a reason, and what is accepted is
+// the whole card (no older, no at) or a list the card has, from its
+// newest or from an id of 1 to 2^53-1 written plainly.
+func FuzzAPICardPart(f *testing.F) {
+	for _, s := range []string{"", "site=k", "older=chats", "older=calls&at=1", "older=sessions&at=9007199254740991",
+		"older=sessions&at=9007199254740992", "older=nope", "older=", "at=5", "older=leads&at=", "older=leads&at=0",
+		"older=leads&at=-1", "older=leads&at=01", "older=leads&at=1&at=2", "older=Leads", "older=chats%00&at=1", "at=1&older=callbacks"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		var args fasthttp.Args
+		args.Parse(q)
+		part, name, err := apiCardPart(&args)
+		if !checkParseErr(t, err) {
+			return
+		}
+		older, at := string(args.Peek("older")), string(args.Peek("at"))
+		if name != older {
+			t.Fatalf("apiCardPart(%q) names the list %q, asked %q", q, name, older)
+		}
+		if name == "" {
+			if part.Kind != 0 || part.At != 0 || args.Has("at") {
+				t.Fatalf("apiCardPart(%q) = %+v without a list", q, part)
+			}
+			return
+		}
+		known := false
+		for _, l := range cardLists {
+			known = known || l.name == name && l.kind == part.Kind
+		}
+		if !known {
+			t.Fatalf("apiCardPart(%q) = %+v %q: not a list of the card", q, part, name)
+		}
+		if at == "" && part.At != 0 || at != "" && (part.At == 0 || part.At >= 1<<53 || strconv.FormatUint(part.At, 10) != at) {
+			t.Fatalf("apiCardPart(%q) starts at %d", q, part.At)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"appliance/httpd/chats"
 	"appliance/httpd/i18n"
+	"appliance/httpd/search"
 	"appliance/store"
 )
 
@@ -93,7 +94,7 @@ func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, ck clock, sit
 	if st.Unanswered > 0 {
 		d.Unanswered = strconv.FormatFloat(float64(st.Unanswered)/60, 'f', -1, 64)
 	}
-	found, err := s.chats.Search(ctx, site.ID, q, maxChatsShown+1)
+	found, err := s.chats.Search(ctx, site.ID, q, s.chatPhone(site, q), maxChatsShown+1)
 	if err != nil {
 		return d, err
 	}
@@ -170,11 +171,24 @@ func (s *dashboardHandlers) chatsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	if err != nil {
 		return err
 	}
-	found, err := s.chats.Search(ctx, site.ID, string(ctx.QueryArgs().Peek("q")), 100_000)
+	q := string(ctx.QueryArgs().Peek("q"))
+	found, err := s.chats.Search(ctx, site.ID, q, s.chatPhone(site, q), 100_000)
 	if err != nil {
 		return err
 	}
 	return csvExport(ctx, s.pages.printer(ctx, &who.user), "chats-"+site.Key+".csv", chats.CSVHeader(), func(sheet *csvSheet) error {
 		return s.chats.CSVRows(ctx, found, s.sites.Location(site), sheet.row)
 	})
+}
+
+// chatPhone is how the chats page finds a phone number q in a transcript:
+// as the site search finds it in a chat, in any written form and read in
+// the site's phone region ("+7 921 000 11 22" finds "8(921)000-11-22");
+// nil when q is no phone number (or no search the site search takes).
+func (s *dashboardHandlers) chatPhone(site *store.Site, q string) func(string) bool {
+	sq, err := search.Parse(q, site.Region(s.phoneRegion))
+	if err != nil || sq.NSN == "" {
+		return nil
+	}
+	return sq.SaysPhone
 }

@@ -114,6 +114,42 @@ func ParsePhone(s, region string) (Phone, error) {
 	return p, nil
 }
 
+// IntlPrefixes are the international call prefixes people write before a
+// country code in place of "+": 00 (most of the world) and 810 (Russia
+// and its neighbours, "8 10": the trunk prefix 8, then 10 to go abroad).
+var IntlPrefixes = [...]string{"00", "810"}
+
+// ParseDialled reads a number as a person dials it: as ParsePhone, and
+// digits that begin with an international call prefix (IntlPrefixes) as
+// the number after it with a "+": "00 44 20 7946 0958" and "8 10 44 20
+// 7946 0958" are +44 20 7946 0958 in any region, where ParsePhone reads
+// them only in a region that dials that prefix (and in RU reads the first
+// as a number of its own). The prefix is taken only when s is digits and
+// separators with no "+", the digits after it are a valid number and the
+// digits as written are no valid number in region.
+func ParseDialled(s, region string) (Phone, error) {
+	p, err := ParsePhone(s, region)
+	if err == nil && validDigits(p.Digits) || strings.Trim(s, "0123456789 -().") != "" {
+		return p, err
+	}
+	d := Digits(s)
+	for _, pre := range IntlPrefixes {
+		if rest, ok := strings.CutPrefix(d, pre); ok && rest != "" {
+			if q, qerr := ParsePhone("+"+rest, region); qerr == nil && q.Digits == rest && validDigits(rest) {
+				return q, nil
+			}
+		}
+	}
+	return p, err
+}
+
+// validDigits reports whether E.164 digits are a valid number: one of a
+// range the numbering plan of its country assigns.
+func validDigits(d string) bool {
+	n, err := phonenumbers.Parse("+"+d, "")
+	return err == nil && phonenumbers.IsValidNumber(n)
+}
+
 // Digits is s without anything but the digits 0-9: "+7 (916) 123" is
 // "7916123".
 func Digits(s string) string {

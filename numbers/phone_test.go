@@ -96,6 +96,60 @@ func FuzzParsePhone(f *testing.F) {
 	})
 }
 
+// ParseDialled reads "00" and "8 10" before a country code as "+", in
+// any region, where the digits as written are no valid number there; else
+// it is ParsePhone.
+func TestParseDialled(t *testing.T) {
+	for _, c := range []struct{ in, region, want string }{
+		{"00 44 20 7946 0958", "RU", "442079460958"}, // ParsePhone: 700442079460958
+		{"00 7 921 000-11-22", "RU", "79210001122"},  // ParsePhone: an error
+		{"8 10 44 20 7946 0958", "GB", "442079460958"},
+		{"8-10-7-921-000-11-22", "RU", "79210001122"},
+		{"(00) 7 921 000 11 22", "DE", "79210001122"},
+		{"00 44 20 7946 0958", "GB", "442079460958"},
+		{"8 921 000-11-22", "RU", "79210001122"},
+		{"020 7946 0958", "GB", "442079460958"},
+		{"8 (810) 123-45-67", "RU", "78101234567"}, // a valid number of the region as written
+		{"+00 7 921 000 11 22", "RU", ""},
+		{"00 7 921 000 11 22 доб. 5", "RU", ""},
+		{"00", "RU", ""},
+	} {
+		p, err := numbers.ParseDialled(c.in, c.region)
+		if p.Digits != c.want || (err == nil) != (c.want != "") {
+			t.Errorf("ParseDialled(%q, %s) = %q, %v; want %q", c.in, c.region, p.Digits, err, c.want)
+		}
+	}
+}
+
+// FuzzParseDialled: what ParseDialled reads is what ParsePhone reads, or
+// the number after an international call prefix the digits begin with.
+func FuzzParseDialled(f *testing.F) {
+	for _, s := range []string{"00 44 20 7946 0958", "8 10 7 921 000-11-22", "0079210001122", "810", "00", "8 10 +7", "8 921 000-11-22"} {
+		f.Add(s, "RU")
+	}
+	f.Add("00442079460958", "GB")
+	f.Fuzz(func(t *testing.T, s, region string) {
+		p, err := numbers.ParseDialled(s, region)
+		want, werr := numbers.ParsePhone(s, region)
+		if err != nil {
+			if !errors.Is(err, numbers.ErrPhone) || werr == nil {
+				t.Fatalf("ParseDialled(%q): %v, ParsePhone: %v", s, err, werr)
+			}
+			return
+		}
+		if werr == nil && p == want {
+			return
+		}
+		d := numbers.Digits(s)
+		if strings.Contains(s, "+") || (d != "00"+p.Digits && d != "810"+p.Digits) || p.Ext != "" {
+			t.Fatalf("ParseDialled(%q, %q) = %+v: neither ParsePhone's %+v nor the number after a prefix", s, region, p, want)
+		}
+		if again, err := numbers.ParsePhone("+"+p.Digits, region); err != nil || again != p {
+			t.Fatalf("ParseDialled(%q) = %+v: ParsePhone(+%s) = %+v, %v", s, p, p.Digits, again, err)
+		}
+	})
+}
+
 func TestFormatPhone(t *testing.T) {
 	for _, tt := range []struct{ digits, region, want string }{
 		{"74951825168", "RU", "8 (495) 182-51-68"},

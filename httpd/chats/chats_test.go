@@ -465,11 +465,11 @@ func TestSearchAndCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := f.send(t, "sushi please")
-	found, err := f.svc.Search(ctx, f.site.ID, "PIZZA deliv", 10)
+	found, err := f.svc.Search(ctx, f.site.ID, "PIZZA deliv", nil, 10)
 	if err != nil || len(found) != 1 || found[0].ID != a.Chat.ID {
 		t.Fatalf("search = %+v, %v", found, err)
 	}
-	if found, _ := f.svc.Search(ctx, f.site.ID, "sushi", 10); len(found) != 0 {
+	if found, _ := f.svc.Search(ctx, f.site.ID, "sushi", nil, 10); len(found) != 0 {
 		t.Errorf("search found open chat %d", b.Chat.ID)
 	}
 	var rows [][]string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,8 +209,12 @@ const maxQuery = 200
 
 // Search returns up to limit finished chats of a site whose transcript
 // holds every word of q (case-insensitive), newest first; an empty q
-// matches every finished chat.
-func (s *Service) Search(ctx context.Context, site uint32, q string, limit int) ([]store.Chat, error) {
+// matches every finished chat. When q is a phone number, phone reports
+// whether a text writes it (the site search's rule, search.Query's
+// SaysPhone: in any form, not inside a longer number), and the chats are
+// those whose visitor or operator wrote it, in place of q's words (whose
+// digits are found inside any longer number); nil when q is none.
+func (s *Service) Search(ctx context.Context, site uint32, q string, phone func(text string) bool, limit int) ([]store.Chat, error) {
 	if len(q) > maxQuery || !utf8.ValidString(q) {
 		return nil, ErrInvalid.Errorf("the search is longer than %d bytes or not UTF-8", maxQuery)
 	}
@@ -224,6 +229,9 @@ func (s *Service) Search(ctx context.Context, site uint32, q string, limit int) 
 		msgs, err := s.Messages(ctx, site, c.ID, 0, MaxMessages)
 		if err != nil {
 			return false, err
+		}
+		if phone != nil {
+			return slices.ContainsFunc(msgs, func(m store.ChatMessage) bool { return m.From != FromSystem && phone(m.Text) }), nil
 		}
 		var b strings.Builder
 		for _, m := range msgs {

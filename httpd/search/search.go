@@ -98,7 +98,7 @@ func Parse(s, region string) (Query, error) {
 		if d := numbers.Digits(raw); len(d) >= minDigits {
 			q.Digits = d
 		}
-		if p, err := numbers.ParsePhone(raw, region); err == nil {
+		if p, err := numbers.ParseDialled(raw, region); err == nil {
 			q.Phone, q.NSN = p.Digits, p.NSN
 			for i, w := range [3]string{p.Digits, p.Trunk + p.NSN, p.NSN} {
 				if again, err := numbers.ParsePhone(w, region); err == nil && again.Digits == p.Digits && again.Ext == "" {
@@ -195,10 +195,18 @@ func (q *Query) message(m *store.ChatMessage) bool {
 		return false
 	}
 	if q.NSN != "" {
-		start, _ := q.saidPhone(m.Text)
-		return start >= 0
+		return q.SaysPhone(m.Text)
 	}
 	return q.text(m.Text)
+}
+
+// SaysPhone reports whether text writes the query's phone number in any
+// common form, not inside a longer number (saidPhone); false when the
+// query is no phone number. It is how the chats page's transcript search
+// finds a number as this search does.
+func (q *Query) SaysPhone(text string) bool {
+	start, _ := q.saidPhone(text)
+	return start >= 0
 }
 
 // maxPhoneSep is how many separators (phoneSep) may stand between two
@@ -251,15 +259,24 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // saidPhone is where s first writes the query's phone number: a run of
 // digits with at most maxPhoneSep separators between each two whose
-// digits are, after a "+", Phone's, else the whole of one of Written. A
-// run's digits are all of them: an order number 1892100011223 is not
-// 8 921 000-11-22, nor is +1 921 000 11 22. The span takes the "+" or an
-// opening parenthesis before the run; -1, -1 when s writes no such run.
+// digits are, after a "+" or an international call prefix
+// (numbers.IntlPrefixes: "00 7 921 ...", "8 10 7 921 ..."), Phone's, else
+// the whole of one of Written. A run's digits are all of them: an order
+// number 1892100011223 is not 8 921 000-11-22, nor is +1 921 000 11 22 or
+// 8 921 000 11 22 3. A run ends early only where its first groups are a
+// number followed by another group of digits: a space parts them, and the
+// number's own last group was joined closer (sepGap), "8 921 000-11-22
+// 10 раз" (a hyphen, then a space), "89210001122 10" (none, then a space).
+// Where every group is parted by spaces alike, "8 921 000 11 22 3",
+// nothing tells where a number would end, and the run is read whole. The
+// span takes the "+" or an opening parenthesis before the run; -1, -1
+// when s writes no such run.
 func (q *Query) saidPhone(s string) (start, end int) {
 	if q.NSN == "" {
 		return -1, -1
 	}
 	var buf [24]byte
+	var ends [8]struct{ digits, at int } // where a number may end early in the run
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) {
 			i++
@@ -268,6 +285,9 @@ func (q *Query) saidPhone(s string) (start, end int) {
 		// A run starts at s[i]: the one before it ended at a byte that
 		// neither is a digit nor joins one.
 		start, digits, long := i, buf[:0], false
+		// joined is the widest gap of the last separators between two of
+		// the run's digits (gapNone while there were none).
+		early, joined := ends[:0], gapNone
 		for {
 			if len(digits) < len(buf) {
 				digits = append(digits, s[i])
@@ -275,35 +295,77 @@ func (q *Query) saidPhone(s string) (start, end int) {
 				long = true
 			}
 			i++
-			j := i
+			j, gap := i, 0
 			for n := 0; n < maxPhoneSep && j < len(s); n++ {
 				w := phoneSep(s, j)
 				if w == 0 {
 					break
 				}
+				gap = max(gap, sepGap(s, j))
 				j += w
 			}
 			if j == len(s) || !isDigit(s[j]) {
 				break
 			}
+			if gap == gapSpace && joined < gapSpace && !long && len(early) < cap(early) {
+				early = append(early, struct{ digits, at int }{len(digits), i})
+			}
+			if gap != gapNone {
+				joined = gap
+			}
 			i = j
 		}
-		if long {
-			continue
+		if !long {
+			if a, ok := q.writes(s, start, string(digits)); ok {
+				return a, i
+			}
 		}
-		switch {
-		case start > 0 && s[start-1] == '+':
-			if string(digits) == q.Phone {
-				return start - 1, i
+		for _, e := range early {
+			if a, ok := q.writes(s, start, string(digits[:e.digits])); ok {
+				return a, e.at
 			}
-		case slices.Contains(q.Written[:], string(digits)):
-			if start > 0 && s[start-1] == '(' {
-				start--
-			}
-			return start, i
 		}
 	}
 	return -1, -1
+}
+
+// writes reports whether digits, a whole run of s from start or the
+// first groups of one, write the query's number, and where
+// its span begins: the "+" or the "(" before the run taken in.
+func (q *Query) writes(s string, start int, digits string) (int, bool) {
+	if start > 0 && s[start-1] == '+' {
+		return start - 1, digits == q.Phone
+	}
+	ok := slices.Contains(q.Written[:], digits)
+	for _, pre := range numbers.IntlPrefixes {
+		ok = ok || digits == pre+q.Phone
+	}
+	if ok && start > 0 && s[start-1] == '(' {
+		start--
+	}
+	return start, ok
+}
+
+// The gaps between two digits of a run, narrowest first.
+const (
+	gapNone  = iota // the digits are adjacent
+	gapJoin         // separators without a space: "-", ".", "(", ")", a dash
+	gapSpace        // a space among the separators
+)
+
+// sepGap is the gap the separator at s[i] (phoneSep) makes.
+func sepGap(s string, i int) int {
+	switch s[i] {
+	case ' ':
+		return gapSpace
+	case 0xC2: // U+00A0
+		return gapSpace
+	case 0xE2:
+		if s[i+1] == 0x80 && s[i+2] == 0xAF { // U+202F
+			return gapSpace
+		}
+	}
+	return gapJoin
 }
 
 // Marked is a text with the query's match in it set apart, cut around it

@@ -44,6 +44,11 @@ func TestParse(t *testing.T) {
 	}{
 		{"+44 20 7946 0958", "RU", [3]string{"442079460958", "", ""}},
 		{"020 7946 0958", "GB", [3]string{"442079460958", "02079460958", "2079460958"}},
+		// An international call prefix instead of "+", in any region.
+		{"00 44 20 7946 0958", "RU", [3]string{"442079460958", "", ""}},
+		{"8 10 44 20 7946 0958", "RU", [3]string{"442079460958", "", ""}},
+		{"00442079460958", "GB", [3]string{"442079460958", "02079460958", "2079460958"}},
+		{"8 10 44 20 7946 0958", "GB", [3]string{"442079460958", "02079460958", "2079460958"}},
 	} {
 		if got, err := search.Parse(c.in, c.region); err != nil || got.Written != c.want || got.NSN != "2079460958" {
 			t.Errorf("Parse(%q, %s) = %+v, %v; want written %q", c.in, c.region, got, err, c.want)
@@ -185,6 +190,24 @@ func TestMark(t *testing.T) {
 		{"+89210001122", "+7 921 000 11 22", search.Marked{}, false},
 		{"8 921 000 11 22 3", "+7 921 000 11 22", search.Marked{}, false},
 		{"8 921 000 11 22...... 3", "+7 921 000 11 22", search.Marked{Match: "8 921 000 11 22", After: "...... 3"}, true},
+		// After an international call prefix instead of "+", typed or
+		// written: 00, or 8 10 (from Russia).
+		{"звоните 00 7 921 000-11-22", "+7 921 000 11 22", search.Marked{Before: "звоните ", Match: "00 7 921 000-11-22"}, true},
+		{"8 10 7 921 000 11 22", "89210001122", search.Marked{Match: "8 10 7 921 000 11 22"}, true},
+		{"8-10-44-20-7946-0958", "+44 20 7946 0958", search.Marked{Match: "8-10-44-20-7946-0958"}, true},
+		{"+7 921 000-11-22", "00 7 921 000 11 22", search.Marked{Match: "+7 921 000-11-22"}, true},
+		{"8 921 000-11-22", "8 10 7 921 000 11 22", search.Marked{Match: "8 921 000-11-22"}, true},
+		{"1 00 7 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
+		{"008 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
+		// A number followed by another group of digits, parted by a space
+		// where the number's own last groups were joined closer.
+		{"8 921 000-11-22 10 раз", "+7 921 000 11 22", search.Marked{Match: "8 921 000-11-22", After: " 10 раз"}, true},
+		{"звонил 89210001122 10 раз", "+7 921 000 11 22", search.Marked{Before: "звонил ", Match: "89210001122", After: " 10 раз"}, true},
+		{"+7 (921) 000-11-22 2 раза", "8 921 000 11 22", search.Marked{Match: "+7 (921) 000-11-22", After: " 2 раза"}, true},
+		{"8 10 7 921 000-11-22 5", "+7 921 000 11 22", search.Marked{Match: "8 10 7 921 000-11-22", After: " 5"}, true},
+		{"8 921 000-11-223 10", "+7 921 000 11 22", search.Marked{}, false},
+		{"8921000-11-2 2 10", "+7 921 000 11 22", search.Marked{}, false},
+		{"8-921-000-11-22-10", "+7 921 000 11 22", search.Marked{}, false},
 		{"020 7946 0958", "+44 20 7946 0958", search.Marked{}, false}, // in RU: another number
 		{"+44 (20) 7946-0958", "+44 20 7946 0958", search.Marked{Match: "+44 (20) 7946-0958"}, true},
 	} {

@@ -76,19 +76,50 @@ func FuzzSieve(f *testing.F) {
 					i += w - 1
 				}
 			}
-			var b strings.Builder
-			b.WriteString(strings.TrimRightFunc(name, unicode.IsDigit) + ", ")
-			if form == q.Phone && plus {
-				b.WriteString("+")
+			// Some numbers are followed by another group of digits: then
+			// the number's own groups are joined closer than the space
+			// before it (no space between them), or it would read as one
+			// longer number.
+			trailing := len(msg)%2 == 1
+			if trailing {
+				sep = slices.DeleteFunc(sep, func(x string) bool { return sepGap(x, 0) == gapSpace })
 			}
+			lead := ""
+			if form == q.Phone && plus {
+				lead = "+"
+			}
+			// An international call prefix instead of the "+".
+			if pre := len(email) % 3; pre > 0 {
+				form, lead = q.Phone, numbers.IntlPrefixes[pre-1]
+				if !trailing {
+					lead = strings.Join(strings.Split(lead, ""), " ") + " "
+				}
+			}
+			var b strings.Builder
+			b.WriteString(strings.TrimRightFunc(name, unicode.IsDigit) + ", " + lead)
 			for i := range len(form) {
 				b.WriteByte(form[i])
 				if i+1 < len(form) && len(sep) > 0 {
 					b.WriteString(strings.Join(sep[i%len(sep):min(i%len(sep)+maxPhoneSep, len(sep))], ""))
 				}
 			}
+			if trailing {
+				b.WriteString(" 10")
+			}
 			b.WriteString(", " + msg)
 			texts = append(texts, b.String())
+
+			// Never inside a longer number: the number as one run of
+			// digits with one more after it, or in the middle of a run
+			// parted by spaces alike, is not found.
+			for _, longer := range []string{lead + form + "3", "1 " + spaced(lead+form) + " 3"} {
+				if d := numbers.Digits(longer); slices.Contains(q.Written[:], d) || d == q.Phone || slices.ContainsFunc(numbers.IntlPrefixes[:], func(p string) bool { return d == p+q.Phone }) {
+					continue
+				}
+				if start, _ := q.saidPhone("x " + longer + " x"); start >= 0 {
+					t.Fatalf("%q is found in %q, inside a longer number", q.Raw, longer)
+				}
+			}
 		}
 		for i, text := range texts {
 			for _, from := range []string{"visitor", "operator"} {
@@ -122,7 +153,17 @@ func marks(q *Query, match string) bool {
 	if strings.HasPrefix(match, "+") {
 		return d == q.Phone
 	}
+	for _, pre := range numbers.IntlPrefixes {
+		if d == pre+q.Phone {
+			return true
+		}
+	}
 	return d != "" && slices.Contains(q.Written[:], d)
+}
+
+// spaced writes the digits of s with a space between each two.
+func spaced(s string) string {
+	return strings.Join(strings.Split(numbers.Digits(s), ""), " ")
 }
 
 // Every rune that lowers to another is in that rune's fold orbit, or

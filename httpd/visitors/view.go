@@ -25,6 +25,13 @@ type View struct {
 	Calls      []CallView       `json:"calls"`
 	Chats      []ChatView       `json:"chats"`
 	More       MoreView         `json:"more"`
+	// Next is, per list, where it goes on: the id of the newest record
+	// not shown, the at= of the list's next page
+	// (?older=LIST&at=NEXT); 0 when the list is all here.
+	Next NextView `json:"next"`
+	// List names the one list a page of older records holds (?older=),
+	// the others empty; absent on the whole card.
+	List string `json:"list,omitempty"`
 }
 
 // ContactsView is what the visitor told of themselves (addVisitorInfo).
@@ -136,6 +143,15 @@ type MoreView struct {
 	Chats     int `json:"chats"`
 }
 
+// NextView is where each list of a card goes on (View.Next).
+type NextView struct {
+	Sessions  uint64 `json:"sessions"`
+	Leads     uint64 `json:"leads"`
+	Callbacks uint64 `json:"callbacks"`
+	Calls     uint64 `json:"calls"`
+	Chats     uint64 `json:"chats"`
+}
+
 func utc(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 // ViewOf returns the view of c.
@@ -147,7 +163,7 @@ func ViewOf(c *Card) View {
 			PhonesTyped: nonNil(v.PhonesTyped), EmailsTyped: nonNil(v.EmailsTyped)},
 		Properties: []PropertyView{}, Sessions: []SessionView{}, Leads: []LeadView{},
 		Callbacks: []callbacks.View{}, Calls: []CallView{}, Chats: []ChatView{},
-		More: MoreView(c.More),
+		More: MoreView(c.More), Next: NextView(c.Next),
 	}
 	for _, p := range c.Properties {
 		out.Properties = append(out.Properties, PropertyView{Name: p.Name, Value: p.Value, UpdatedAt: utc(p.Updated)})
