@@ -103,7 +103,8 @@ func TestSnippetLeadBeforeFirstAnswer(t *testing.T) {
 	httpdtest.Must(t, f.browser, chromedp.Navigate(f.web))
 	f.eventually(t, "the next page view's hit is held", func() bool { return eval[int](t, f, `window.hitsHeld`) == 1 })
 	c = eval[map[string]any](t, f, `Comagic.getCredentials()`)
-	if c["visitor_id"] != float64(s[0].Visitor) || c["session_id"] != float64(s[0].ID) || c["key"] == f.key || c["key"] == nil || c["hit_id"] != nil {
+	if ci, _ := c["comagic_id"].(string); c["visitor_id"] != float64(s[0].Visitor) || c["session_id"] != float64(s[0].ID) ||
+		!strings.HasPrefix(ci, fmt.Sprintf("%d.%d.", s[0].Visitor, s[0].ID)) || c["key"] == f.key || c["key"] == nil || c["hit_id"] != nil {
 		t.Fatalf("a returning visitor's getCredentials() before the answer = %v; want visitor %d, session %d with its key", c, s[0].Visitor, s[0].ID)
 	}
 	eval[any](t, f, `document.querySelector('[name=text]').value = 'Ещё раз'; formSubmit()`)

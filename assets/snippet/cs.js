@@ -511,7 +511,9 @@
     // A link's protocol and pathname are its scheme (in lower case) and
     // what follows it, as the browser reads the href; an element that is
     // no link (<link>, SVG) has none. A malformed %-escape is not a number
-    // of ours. A sip: link and a messenger's are left as they are.
+    // of ours. A sip: link and a messenger's are left as they are. The
+    // number becomes +digits; what follows it stays: an extension
+    // (;ext=123) or the pauses of a dial string (,123 p123).
     all("[href]").forEach((a) => {
       var m = "";
       var k = a.protocol;
@@ -521,7 +523,7 @@
       var n = numberOf(m);
       var id = "number=" + digits(m);
       if (!list.some((e) => e.id == id)) add(id, n, n.text); // a link shows no number: reported when no text of its id is
-      change(ops, a, "href", k + "+" + n.raw, 1);
+      change(ops, a, "href", k + p.replace(m, "+" + n.raw), 1);
     });
   };
 
