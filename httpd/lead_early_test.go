@@ -170,3 +170,33 @@ func TestLeadWithoutVisitRateLimited(t *testing.T) {
 		t.Errorf("%d leads stored, want %d", n, leadsPerMinuteForTest)
 	}
 }
+
+// A lead sent with the credentials of the visitor's last page view (what
+// getCredentials() gives a returning visitor before the answer: no hit id)
+// lands on that visitor and session, also once a later session began.
+func TestLeadWithStaleCredentials(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	old := trackHit(t, srv, site, "", "https://shop.example/", "")
+	now := trackHit(t, srv, site, old.CI, "https://shop.example/?utm_source=newsletter&utm_campaign=dec", "")
+	if now.VisitorID != old.VisitorID || now.SessionID == old.SessionID {
+		t.Fatalf("a new campaign's hit: %+v after %+v; want a new session of the visitor", now, old)
+	}
+	stale := visit{CI: old.CI, Key: old.Key, VisitorID: old.VisitorID, SessionID: old.SessionID}
+	form := credentialForm(stale, map[string]string{"hit_id": "", "text": "stale form"})
+	if status, out, _ := post(t, srv.URL+"api/add_offline_message/", "application/x-www-form-urlencoded", []byte(form.Encode())); status != http.StatusOK {
+		t.Fatalf("add_offline_message with stale credentials: %d %v", status, out)
+	}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", map[string]any{"k": site, "ci": old.CI, "key": old.Key, "message": "stale js"}); status != http.StatusOK {
+		t.Fatalf("/t/v1/lead with stale credentials: %d %v", status, out)
+	}
+	got := siteLeads(t, srv, site)
+	if len(got) != 2 {
+		t.Fatalf("%d leads stored, want 2", len(got))
+	}
+	for _, l := range got {
+		if l.Visitor != old.VisitorID || l.Session != old.SessionID || leads.ViewOf(&l).NoVisit {
+			t.Errorf("lead %q stored %+v; want visitor %d, session %d", l.Message, l, old.VisitorID, old.SessionID)
+		}
+	}
+}
