@@ -16,9 +16,11 @@ import (
 
 // checkParsed asserts what every accepted lead request guarantees, and
 // runs it through the lead checks: nothing may panic, and a lead that
-// passes is within limits, valid UTF-8, and keeps its encoding.
+// passes is within limits, valid UTF-8, and keeps its encoding. Its visitor
+// and session are both set, or both 0 with no hit (a lead of the site
+// without a visit).
 func checkParsed(t *testing.T, r leadRequest) {
-	if r.visitor == 0 || r.session == 0 || r.visitor >= 1<<53 || r.session >= 1<<53 || r.hit >= 1<<53 {
+	if (r.visitor == 0) != (r.session == 0) || r.visitor == 0 && r.hit != 0 || r.visitor >= 1<<53 || r.session >= 1<<53 || r.hit >= 1<<53 {
 		t.Fatalf("ids out of range: %+v", r)
 	}
 	l, err := leads.Check(r.in, leads.ViaJS, time.Unix(1700000000, 0), numbers.DefaultRegion)
@@ -77,7 +79,7 @@ func FuzzParseLeadJSON(f *testing.F) {
 		`{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"javascript:alert(1)"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"//a/"}`,
 		`{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"https://a/%D0%9F%D0%9"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"https://a/#%D"}`,
 		`{"k":"x","ci":"1.2.3","key":"k","name":"a","u":"https://a/%zz%D"}`,
-		`{"k":"x","ci":"1.2.3","key":"k","name":"a\u0000b"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","message":"x\n\u001b"}`,
+		`{"k":"x","ci":"1.2.3","key":"k","name":"a\u0000b"}`, `{"k":"x","name":"no ci","hi":5}`, `{"k":"x","ci":"","key":"x","message":"m"}`, `{"k":"x","ci":"1.2.3","key":"k","name":"a","message":"x\n\u001b"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -102,6 +104,12 @@ func FuzzParseOfflineForm(f *testing.F) {
 		"visitor_id=1&session_id=2&name=%FF",
 		"visitor_id=-1&session_id=2",
 		"visitor_id=1&visitor_id=2&session_id=3&name=a&is_sale=on",
+		// getCredentials() before the first answer: the site key, no ids.
+		"key=AbCdEfGh0123456789AbCdEfGh012345&uri=https://host/&visitor_id=&hit_id=&session_id=&name=Ivan&text=early",
+		"key=k&visitor_id=null&hit_id=null&session_id=null&name=a",
+		"key=k&visitor_id=undefined&session_id=undefined&hit_id=7&name=a",
+		"key=k&visitor_id=1&session_id=&name=a",
+		"key=k&name=a",
 		"",
 	} {
 		f.Add(form, []byte(s))

@@ -398,35 +398,7 @@ func TestServerSideFlowLikePHP(t *testing.T) {
 	site := srv.Site(t, "Shop", "shop.example")
 	v := trackHit(t, srv, site, "", "https://shop.example/feedback?utm_source=newsletter", "")
 
-	sendPHP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		// $data = array('key' => $_POST['key'], ..., 'is_sale' => true, 'sale_cost' => 10000);
-		// http_build_query writes true as 1.
-		data := url.Values{}
-		for _, f := range []string{"key", "uri", "visitor_id", "hit_id", "session_id", "name", "email", "phone", "text"} {
-			data.Set(f, r.PostForm.Get(f))
-		}
-		data.Set("is_sale", "1")
-		data.Set("sale_cost", "10000")
-		req, _ := http.NewRequest("POST", r.PostForm.Get("consultant_server_url")+"api/add_offline_message/", strings.NewReader(data.Encode()))
-		req.Header.Set("Content-type", "application/x-www-form-urlencoded; charset=UTF-8")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), 502)
-			return
-		}
-		defer resp.Body.Close()
-		var result map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&result); err != nil || result["success"] != true {
-			io.WriteString(w, "Произошла непредвиденная ошибка")
-			return
-		}
-		io.WriteString(w, "Заявка успешно сохранена.")
-	}))
-	defer sendPHP.Close()
+	sendPHP := newSendPHP(t)
 
 	// The browser submits the form with the hidden credential fields that
 	// formSubmit() filled from Comagic.getCredentials().
@@ -462,6 +434,44 @@ func TestServerSideFlowLikePHP(t *testing.T) {
 	if string(body) != "Произошла непредвиденная ошибка" || len(siteLeads(t, srv, site)) != 1 {
 		t.Fatalf("tampered key: send.php answered %q, %d leads", body, len(siteLeads(t, srv, site)))
 	}
+}
+
+// newSendPHP is the site's own form handler of the reference's alternative
+// method (send.php there), on another port: it posts the form's
+// credentials and fields to consultant_server_url +
+// "api/add_offline_message/" as the PHP example does, and answers what the
+// example prints for the appliance's answer.
+func newSendPHP(t testing.TB) *httptest.Server {
+	sendPHP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		// $data = array('key' => $_POST['key'], ..., 'is_sale' => true, 'sale_cost' => 10000);
+		// http_build_query writes true as 1.
+		data := url.Values{}
+		for _, f := range []string{"key", "uri", "visitor_id", "hit_id", "session_id", "name", "email", "phone", "text"} {
+			data.Set(f, r.PostForm.Get(f))
+		}
+		data.Set("is_sale", "1")
+		data.Set("sale_cost", "10000")
+		req, _ := http.NewRequest("POST", r.PostForm.Get("consultant_server_url")+"api/add_offline_message/", strings.NewReader(data.Encode()))
+		req.Header.Set("Content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		var result map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&result); err != nil || result["success"] != true {
+			io.WriteString(w, "Произошла непредвиденная ошибка")
+			return
+		}
+		io.WriteString(w, "Заявка успешно сохранена.")
+	}))
+	t.Cleanup(sendPHP.Close)
+	return sendPHP
 }
 
 // A lead is never lost over what the visitor typed: a message alone, an

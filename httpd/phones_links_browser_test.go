@@ -76,6 +76,41 @@ func TestSnippetPhonesDialLinks(t *testing.T) {
 	f.noExceptions(t)
 }
 
+// A link that dials the site's number with an extension or the pauses of a
+// dial string keeps them: only the number is the visitor's (RFC 3966's
+// ;ext=, and the , and p pauses phones dial after the call is answered).
+func TestSnippetPhonesDialLinkExtension(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, "", `<a id="ext" href="tel:+74872751404;ext=123">Доб. 123</a>
+<a id="written" href="tel:+7 (487) 275-14-04;ext=45">Доб. 45</a>
+<a id="comma" href="tel:8-487-275-14-04,,123">Пауза</a>
+<a id="p" href="TEL:84872751404p7">Пауза</a>
+<a id="callto" href="callto:+74872751404;ext=9">Skype</a>
+<a id="other" href="tel:+74951112233;ext=1">Другой номер</a>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	got := eval[map[string]string](t, f, `(function () {
+  var o = {};
+  ["ext", "written", "comma", "p", "callto", "other"].forEach(function (id) { o[id] = document.getElementById(id).getAttribute("href"); });
+  return o;
+})()`)
+	want := map[string]string{
+		"ext":     "tel:+74950000001;ext=123",
+		"written": "tel:+74950000001;ext=45",
+		"comma":   "tel:+74950000001,,123",
+		"p":       "tel:+74950000001p7",
+		"callto":  "callto:+74950000001;ext=9",
+		"other":   "tel:+74951112233;ext=1",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	f.noExceptions(t)
+}
+
 // A framework that points a link at the site's number after the page has
 // loaded, in a scheme of another case, has it replaced too with
 // setDynamicalReplacement, before the page is painted again.

@@ -25,6 +25,15 @@ import (
 // POST /api/add_offline_message/ from the site's own server, form-encoded
 // as in the reference's PHP examples, authenticated by the same key. Both
 // store the lead and its webhook deliveries in one durable write.
+//
+// A lead is never lost for being sent before the page view's hit was
+// answered: Comagic.getCredentials() gives the site key as its key then
+// (for a first-time visitor, who has no ci yet), and the snippet sends its
+// own lead without a ci when the hit failed. Both endpoints keep such a
+// lead as the site's, without a visit (store.Lead.Visitor 0, which the
+// dashboard flags: leads.View.NoVisit). The site key is public, but it
+// gets nothing a hit does not: anyone may start a visit and send its leads
+// with its key, through the same rate limits.
 
 const (
 	// maxLeadBody bounds a lead request: a 4 KiB message, even escaped as
@@ -40,7 +49,9 @@ const (
 // leadRequest is a decoded lead request of either endpoint.
 type leadRequest struct {
 	siteKey string // from the JSON endpoint; "" from the form one
-	key     string // the credential key
+	key     string // the credential key; the form's may be the site key
+	// visitor and session are 0, both, for a lead of the site without a
+	// visit (no ci, no visitor_id and session_id).
 	visitor uint64
 	session uint64
 	hit     uint64
@@ -156,13 +167,15 @@ func parseLeadJSON(body []byte) (leadRequest, error) {
 		return leadRequest{}, err
 	}
 	r := leadRequest{siteKey: in.K, key: in.Key}
-	ci, err := visits.ParseCI(in.CI)
-	if err != nil {
-		return leadRequest{}, err // a visits.Error: 400 with what is wrong
-	}
-	r.visitor, r.session = ci.Visitor, ci.Session
-	if r.hit, err = parseID("hi", string(in.HI), false); err != nil {
-		return leadRequest{}, err
+	if in.CI != "" || in.Key != "" { // neither: the site's lead without a visit (a key vouches for a ci)
+		ci, err := visits.ParseCI(in.CI)
+		if err != nil {
+			return leadRequest{}, err // a visits.Error: 400 with what is wrong
+		}
+		r.visitor, r.session = ci.Visitor, ci.Session
+		if r.hit, err = parseID("hi", string(in.HI), false); err != nil {
+			return leadRequest{}, err
+		}
 	}
 	group, err := parseID("group_id", string(in.GroupID), false)
 	if err != nil {
@@ -211,6 +224,10 @@ func offlineFormArgs(contentType, body []byte) (*fasthttp.Args, error) {
 // parseOfflineForm decodes the form of POST /api/add_offline_message/:
 // key, uri, visitor_id, hit_id, session_id, name, email, phone, text,
 // is_sale, sale_cost (the reference), and our group_id and form_name.
+// visitor_id and session_id come both or neither (the credentials of a page
+// whose first page view was not answered yet: the key is then the site
+// key); an id that is empty, "0", or "null" or "undefined" (a page that
+// wrote getCredentials()'s null into its form as text) is none.
 func parseOfflineForm(args *fasthttp.Args) (leadRequest, error) {
 	get := func(name string) string { return string(args.Peek(name)) }
 	for _, name := range []string{"key", "uri", "name", "email", "phone", "text", "sale_cost", "form_name"} {
@@ -218,16 +235,29 @@ func parseOfflineForm(args *fasthttp.Args) (leadRequest, error) {
 			return leadRequest{}, errorf(fasthttp.StatusBadRequest, "%s is not valid UTF-8", name)
 		}
 	}
+	id := func(name string) (uint64, error) {
+		v := get(name)
+		if v == "null" || v == "undefined" {
+			v = ""
+		}
+		return parseID(name, v, false)
+	}
 	r := leadRequest{key: get("key")}
 	var err error
-	if r.visitor, err = parseID("visitor_id", get("visitor_id"), true); err != nil {
+	if r.visitor, err = id("visitor_id"); err != nil {
 		return leadRequest{}, err
 	}
-	if r.session, err = parseID("session_id", get("session_id"), true); err != nil {
+	if r.session, err = id("session_id"); err != nil {
 		return leadRequest{}, err
 	}
-	if r.hit, err = parseID("hit_id", get("hit_id"), false); err != nil {
+	if (r.visitor == 0) != (r.session == 0) {
+		return leadRequest{}, errorf(fasthttp.StatusBadRequest, "visitor_id and session_id go together: give both, or neither with the site key")
+	}
+	if r.hit, err = id("hit_id"); err != nil {
 		return leadRequest{}, err
+	}
+	if r.visitor == 0 {
+		r.hit = 0 // no visit, no hit of it
 	}
 	group, err := parseID("group_id", get("group_id"), false)
 	if err != nil {
@@ -266,7 +296,8 @@ func (s *trackerHandlers) addJSLead(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return errorf(fasthttp.StatusNotFound, "unknown site key %q", cutString(r.siteKey, 40))
 	}
-	if !sites.CheckCredentialKey(site, r.visitor, r.session, r.key) {
+	// Without a ci, the site's lead without a visit; with one, its key.
+	if r.visitor != 0 && !sites.CheckCredentialKey(site, r.visitor, r.session, r.key) {
 		return errorf(fasthttp.StatusForbidden, "wrong key for this visitor and session")
 	}
 	if err := s.addLead(ctx, site, r, leads.ViaJS); err != nil {
@@ -278,7 +309,10 @@ func (s *trackerHandlers) addJSLead(ctx *fasthttp.RequestCtx) error {
 
 // offlineMessage is POST /api/add_offline_message/, called by the site's
 // server with the fields of Comagic.getCredentials(). The request names no
-// site: the visitor's record does, and the key is checked against it.
+// site: the visitor's record does, and the key is checked against it; or
+// the key is the site key (getCredentials() before the page view was
+// answered), and the lead is the site's without a visit: ids sent with it
+// are not vouched for by any key, and are dropped.
 func (s *trackerHandlers) offlineMessage(ctx *fasthttp.RequestCtx) error {
 	// The site's server calls this; a page calling it needs CORS too.
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
@@ -293,7 +327,14 @@ func (s *trackerHandlers) offlineMessage(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	if site, err := s.sites.ByKey(r.key); err == nil {
+		r.visitor, r.session, r.hit = 0, 0, 0
+		return s.addServerLead(ctx, site, r)
+	}
 	wrongKey := errorf(fasthttp.StatusForbidden, "wrong key for this visitor_id and session_id")
+	if r.visitor == 0 {
+		return wrongKey // neither a site key nor ids: the same answer, nothing probed
+	}
 	siteID, err := s.visits.VisitorSite(r.visitor)
 	if errors.Is(err, visits.ErrUnknown) {
 		return wrongKey // the same answer as a wrong key: ids are not probed
@@ -305,6 +346,12 @@ func (s *trackerHandlers) offlineMessage(ctx *fasthttp.RequestCtx) error {
 	if err != nil || !sites.CheckCredentialKey(site, r.visitor, r.session, r.key) {
 		return wrongKey
 	}
+	return s.addServerLead(ctx, site, r)
+}
+
+// addServerLead stores the authenticated lead r of add_offline_message and
+// answers it.
+func (s *trackerHandlers) addServerLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest) error {
 	if err := s.addLead(ctx, site, r, leads.ViaServer); err != nil {
 		return err
 	}

@@ -77,14 +77,16 @@
   // --- the outbox -----------------------------------------------------------
 
   // An item is {p: path under t/v1/, b: its own body fields, hit_: a page
-  // view (sends the current ci), c: needs credentials (ci, key), h: sends the
-  // hit id too, r: a read (only its answer matters: never beaconed), cb: the
-  // page's callback, done_: the snippet's own handler of the answer, name_:
+  // view (sends the current ci), c: needs credentials (ci, key), s_: a lead,
+  // sent when the hit failed too (see body), h: sends the hit id too, r: a
+  // read (only its answer matters: never beaconed), cb: the page's callback, done_: the snippet's own handler of the answer, name_:
   // the API call, for the console when a call without callback fails}.
   var outbox = [];
   var busy;
 
   var base = () => host.replace(/\/?$/, "/");
+  // abs is the absolute URL of path p of the appliance.
+  var abs = (p) => new URL(base() + p, location) + "";
 
   // loading is whether the page is still being parsed.
   var loading = () => d.readyState == "loading";
@@ -93,13 +95,7 @@
 
   var warned = {};
   // warn writes msg on the console; with once, only the first time for it.
-  function warn(msg, once) {
-    if (once) {
-      if (warned[once]) return;
-      warned[once] = 1;
-    }
-    console.warn("[cs] " + msg);
-  }
+  var warn = (msg, once) => (once && warned[once]) || ((warned[once] = 1), console.warn("[cs] " + msg));
 
   var isFn = (f) => typeof f == "function";
 
@@ -136,12 +132,7 @@
   // storage reads localStorage's key (null when it has none), or sets it
   // to value (null removes it). Disabled or full (undefined read), the
   // cookie still works.
-  var storage = safe((key, value) => {
-    var ls = w.localStorage;
-    if (value === undefined) return ls.getItem(key);
-    if (value == null) ls.removeItem(key);
-    else ls.setItem(key, value);
-  }, 1);
+  var storage = safe((key, value, ls = w.localStorage) => (value === undefined ? ls.getItem(key) : value == null ? ls.removeItem(key) : ls.setItem(key, value)), 1);
 
   var parse = safe(JSON.parse, 1);
 
@@ -152,18 +143,13 @@
   // cookie is the value of cookie name, or undefined.
   var cookie = safe((name) => (d.cookie.match("(^|; )" + name + "=([^;]*)") || [])[2], 1); // throws in a sandboxed frame
 
-  function readCI() {
-    var v = cookie(CI) || storage(CI);
-    return ciRe.test(v) ? v : "";
-  }
-
   // saveCI remembers the visitor: ci and its session's key, in cookies and
   // in localStorage (for a browser that keeps no cookies of ours). The cookies are on the domain the hit's answer names
   // (the page's registrable domain: example.com for www.example.com), so
   // that one visitor is one visitor across the site's sub-domains; when the
   // browser refuses it (or there is none: an IP address, a single label),
   // they are the host's own.
-  function saveCI(v, key, dom) {
+  var saveCI = (v, key, dom) => {
     ci = v;
     storage(CI, v);
     storage(KEY, key);
@@ -174,7 +160,7 @@
     }, 1); // cookies refused (a sandboxed frame)
     set(dom ? ";domain=" + dom : "");
     if (cookie(CI) != v) set("");
-  }
+  };
 
   // ids is part i of the ci, 0 the visitor id and 1 the session id. Once
   // the appliance answered the page view's hit, ci is that answer's (saveCI),
@@ -186,30 +172,34 @@
 
   // --- requests -------------------------------------------------------------
 
-  // body is an item's JSON with the credentials it needs.
-  function body(it) {
+  // keyOf is the key that vouches for ci, the session's (its ids are
+  // guessable, the key is not; a ci without it, or with another's key, is a
+  // new visitor): from this page's last answer, else kept beside the ci;
+  // without a ci (a first-time visitor), the site key (getCredentials).
+  var keyOf = () => (ci && (cred ? cred.key : cookie(KEY) || storage(KEY))) || account;
+
+  // body is an item's JSON with the credentials it needs: a page view's and
+  // a call's are the ci (read when sent: an earlier hit may have renewed
+  // it) and its key. A call goes once the page view is answered (pump),
+  // or for a lead (s_) when the hit failed: then with the ci of the
+  // visitor's last page view, and for a first-time visitor with none,
+  // which the appliance keeps as a lead of the site without a visit.
+  var body = (it) => {
     var b = { k: account };
-    if (it.hit_ && ci) {
-      b.ci = ci; // read when sent: an earlier hit may have renewed it
-      // The session's key vouches for the ci (its ids are guessable, the
-      // key is not; a ci without it, or with another's key, is a new
-      // visitor): from this page's last answer, else kept beside the ci.
-      b.key = cred ? cred.key : cookie(KEY) || storage(KEY);
+    if ((it.hit_ || it.c) && ci) {
+      b.ci = ci;
+      b.key = keyOf();
     }
-    if (it.c) {
-      b.ci = cred.ci;
-      b.key = cred.key;
-      if (it.h) b.hi = cred.hit_id;
-    }
+    if (it.h && cred) b.hi = cred.hit_id;
     return json(Object.assign(b, it.b));
-  }
+  };
 
   // post sends one request; done gets the answer {success, result|error}
   // exactly once, also when the appliance does not answer in time (the
   // request is not cancelled: its late answer goes nowhere). A fetch that
   // throws (replaced or blocked by the page) throws before the timer is set:
   // pump makes that a failed request like any other.
-  function post(path, data, done) {
+  var post = (path, data, done) => {
     var status = 0;
     var end = (v) => {
       clearTimeout(timer);
@@ -232,21 +222,21 @@
         (e) => end(fail(status ? "HTTP " + status : "unreachable: " + e))
       );
     var timer = setTimeout(() => end(fail("timeout")), 1e4);
-  }
+  };
 
   // enqueue adds a call to the outbox, in call order.
-  function enqueue(it) {
+  var enqueue = (it) => {
     outbox.push(it);
     pump();
-  }
+  };
 
   // pump sends the outbox's first item once the previous one is answered.
-  function pump() {
+  var pump = () => {
     var it = outbox[0];
     // Calls that need credentials wait for the hit's answer.
     if (busy || !it || (!started && !failed) || (it.c && !cred && !failed)) return;
     outbox.shift();
-    if (it.c && !cred) {
+    if (it.c && !cred && !it.s_) {
       finish(it, fail(failed));
       return pump();
     }
@@ -261,13 +251,13 @@
     } catch (e) {
       next(fail("request failed: " + e)); // a field the page gave cannot be sent (a BigInt)
     }
-  }
+  };
 
-  function finish(it, v) {
+  var finish = (it, v) => {
     if (it.done_) safe(it.done_)(v);
     if (it.cb) answer(it.cb, v);
     else if (!v.success && it.name_) warn(it.name_ + " failed: " + v.error);
-  }
+  };
 
   // --- page hide: beacons ---------------------------------------------------
 
@@ -275,7 +265,7 @@
 
   // flush sends the outbox's writes with sendBeacon (the page may never run
   // again); reads stay, their answers matter only if the page comes back.
-  function flush() {
+  var flush = () => {
     var later = [];
     outbox = outbox.filter((it) => {
       if (it.r) return true;
@@ -290,16 +280,16 @@
     // The page's writes that wait for the widget chunk are kept as calls.
     calls = calls.filter((c) => !/^(add|set|del)/.test(c.f) || (later.push({ f: c.f, a: c.a, s: account }), answer(c.cb, failure(c.f, kept)), 0));
     if (later.length) storage(LATER, json((parse(storage(LATER)) || []).concat(later).slice(-20)));
-  }
+  };
 
   // replay queues the writes an earlier page kept for later, in front of
   // this page's; a call the widget chunk was to make is made again.
-  function replay() {
+  var replay = () => {
     var later = parse(storage(LATER)) || [];
     var i = 0;
     storage(LATER, null);
     later.forEach((l) => l && l.s == account && (l.f ? run([l.f].concat(l.a)) : outbox.splice(i++, 0, { p: l.p, b: l.b, c: 1, h: l.h, name_: l.p })));
-  }
+  };
 
   w.addEventListener("pagehide", safe(flush));
   // Hidden, the page may never run again: its writes go, and its lease
@@ -316,7 +306,7 @@
 
   // hit queues a page view with the current URL and title, in front of the
   // calls waiting for credentials when it is the page's first.
-  function hit(first) {
+  var hit = (first) => {
     var u = location.href;
     outbox[first ? "unshift" : "push"]({
       p: "hit",
@@ -339,11 +329,11 @@
       },
     });
     lastURL = u;
-  }
+  };
 
   // start sends the page view's hit once the page is parsed (for its title)
   // and the site key is known; calls queued before it wait behind it.
-  function start() {
+  var start = () => {
     // Before the queued commands ran, a later setCsHost may still change
     // where the hit goes.
     if (started || !loaded || loading()) return;
@@ -357,7 +347,7 @@
       warn(failed, "account");
     }
     pump();
-  }
+  };
   // Once parsed, the page's targets have their text (see pageLoaded).
   d.addEventListener(
     "DOMContentLoaded",
@@ -388,7 +378,11 @@
   var TARGETS = "#comagic_phone .comagic_phone [name=comagic_phone]".split(" ");
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
   // Elements inside a line of text: a number may run across them.
-  var INLINE = /^(A|ABBR|B|BIG|CODE|EM|FONT|I|MARK|NOBR|S|SMALL|SPAN|STRONG|SUB|SUP|TIME|U|WBR)$/;
+  var INLINE = /^(A|ABBR|BIG|CODE|EM|FONT|MARK|NOBR|SMALL|SPAN|STRONG|SU[BP]|TIME|[BISU]|WBR)$/;
+  // Attributes read as text: what a hover shows and a screen reader says.
+  // (Not an image's alt: a target image's would need handling of its own,
+  // for which the core has no bytes left.)
+  var ATTRS = ["title", "aria-label"];
   var NOTEXT = /^(PICTURE|VIDEO|AUDIO|CANVAS|OBJECT|SELECT|svg)$/; // targets whose content is no text to replace
   var ph = null; // the numbers of the answer applied now, or null
   var renew; // its seconds between heartbeats
@@ -413,11 +407,11 @@
 
   // format writes n's replacement as w, a written form of n's site number,
   // is written: "8 (487) 275-14-04" -> "8 (495) 000-00-01"; else n.text.
-  function format(w, n) {
+  var format = (w, n) => {
     var r = n.forms[digits(w)];
     var i = 0;
     return r ? w.replace(/\d/g, () => r[i++]) : n.text;
-  }
+  };
 
   // each returns str with every site number written in it replaced by
   // fn(written); a run of digits that only contains one is not one. (A
@@ -433,19 +427,19 @@
 
   // add records one replaced target for the getters: each of an id once
   // for every way it is shown.
-  function add(id, n, text, img) {
+  var add = (id, n, text, img) => {
     var e = entry(id, n, text, img);
     if (!list.some((o) => json(o) == json(e))) list.push(e);
-  }
+  };
 
   // issued is every number given to the visitor: what replaced targets, and
   // after it each number that replaced none (a page without number markup,
   // a hook that said no), under the id of the site's number it stands for.
-  function issued() {
+  var issued = () => {
     var a = list.slice();
     (ph || []).forEach((n) => a.some((e) => e.raw == n.raw) || a.push(entry("number=" + n.site.raw, n, n.text)));
     return a;
-  }
+  };
 
   // targetId is the reference's id of a target element: "#comagic_phone",
   // ".comagic_phone", "[name=comagic_phone]" or the site's selector.
@@ -454,7 +448,7 @@
   // change plans setting o's property k (an attribute with attr; null
   // removes it) to v, and how to put back what it was unless the page has
   // changed it since.
-  function change(ops, o, k, v, attr) {
+  var change = (ops, o, k, v, attr) => {
     var get = () => (attr ? o.getAttribute(k) : o[k]);
     var put = (x) => (!attr ? (o[k] = x) : x == null ? o.removeAttribute(k) : o.setAttribute(k, x));
     ops.push(() => {
@@ -462,13 +456,13 @@
       put(v);
       undo.push(() => get() == v && put(old));
     });
-  }
+  };
 
   // scan plans the replacements in root (an element or a text node): it
   // records them in list and pushes on ops the functions that make them.
   // While the page is still loading, an element may not have its text yet,
   // so targets are only filled once it has loaded.
-  function scan(root, ops) {
+  var scan = (root, ops) => {
     var p = root.parentNode;
     if (root.nodeType == 3 && p && p.nodeType == 1 && !SKIP.test(p.nodeName)) swapRun([root], ops);
     if (root.nodeType != 1) return;
@@ -508,9 +502,8 @@
         run = [];
       }
       blk = b;
-      // An element's title and aria-label (what a hover shows and a
-      // screen reader says) are runs of their own.
-      if (node.nodeType == 1) ["title", "aria-label"].forEach((k) => (k = node.getAttributeNode(k)) && swapRun([k], ops, node));
+      // An element's title and aria-label are runs of their own.
+      if (node.nodeType == 1) ATTRS.forEach((k) => (k = node.getAttributeNode(k)) && swapRun([k], ops, node));
       else if (!SKIP.test(p.nodeName)) run.push(node);
     }
     swapRun(run, ops);
@@ -518,25 +511,28 @@
     // A link's protocol and pathname are its scheme (in lower case) and
     // what follows it, as the browser reads the href; an element that is
     // no link (<link>, SVG) has none. A malformed %-escape is not a number
-    // of ours. A sip: link and a messenger's are left as they are.
+    // of ours. A sip: link and a messenger's are left as they are. The
+    // number becomes +digits; what follows it stays: an extension
+    // (;ext=123) or the pauses of a dial string (,123 p123).
     all("[href]").forEach((a) => {
       var m = "";
       var k = a.protocol;
-      safe(() => /^(tel|callto):$/.test(k) && each(decodeURIComponent(a.pathname), (w) => (m = m || w)), 1)();
+      var p = /^(tel|callto):$/.test(k) && safe(decodeURIComponent, 1)(a.pathname);
+      if (p) each(p, (w) => (m = m || w));
       if (!m) return;
       var n = numberOf(m);
       var id = "number=" + digits(m);
       if (!list.some((e) => e.id == id)) add(id, n, n.text); // a link shows no number: reported when no text of its id is
-      change(ops, a, "href", k + "+" + n.raw, 1);
+      change(ops, a, "href", k + p.replace(m, "+" + n.raw), 1);
     });
-  }
+  };
 
   // swapImage plans showing the picture of a number in image el: the one
   // its alt text writes, else the first; drawn in el's font size and
   // colours, which the appliance reads from the computed style as it is
   // (css=, tracker_phone_image.go). Its srcset goes, so that the picture
   // is what is shown.
-  function swapImage(el, ops) {
+  var swapImage = (el, ops) => {
     var n = ph[0];
     each(el.alt, (w) => (n = numberOf(w)));
     if (!/^img\/phone\?/.test(n.img)) return; // an answer cached by an older appliance
@@ -546,19 +542,19 @@
     add(targetId(el), n, null, src);
     change(ops, el, "srcset", null, 1);
     change(ops, el, "src", src, 1);
-  }
+  };
 
   // swapped is w, a site number written in el (or in the text of a
   // target's descendant), written as its replacement; it records it for
   // the getters under the target's id, or "number=" + its digits.
-  function swapped(w, el) {
+  var swapped = (w, el) => {
     var n = numberOf(w);
     var s = format(w, n);
     var t = el.closest(sels.join());
     if (t && !filled.includes(t)) filled.push(t); // shows its number: not to be filled
     add(t ? targetId(t) : "number=" + digits(w), n, s);
     return s;
-  }
+  };
 
   // swapRun plans the replacement of the site numbers written in a run of
   // text nodes read as one text, or in an attribute node of element el.
@@ -566,7 +562,7 @@
   // so every node keeps its markup; a replacement written differently
   // (another length) goes whole into the node where the number starts.
   // (textContent is a text node's data, an attribute's value.)
-  function swapRun(run, ops, el) {
+  var swapRun = (run, ops, el) => {
     var str = "";
     var at = []; // at[i]: [node index, offset] of str's character i
     run.forEach((node, k) => {
@@ -585,18 +581,18 @@
       return s;
     });
     chars.forEach((c, k) => change(ops, run[k], "textContent", c.join("")));
-  }
+  };
 
-  function runAll(ops) {
+  var runAll = (ops) => {
     ops.forEach((op) => op());
     if (watcher) watcher.takeRecords(); // our own changes: nothing new to scan
-  }
+  };
 
   // show makes p (a "phones" answer, or null) what the page shows: it puts
   // back what an earlier answer replaced, asks __cs_onReplacePhones with
   // the list of what p would replace, and replaces it unless told not to.
   // It runs in one task, so the page is never painted in between.
-  function show(p) {
+  var show = (p) => {
     while (undo.length) undo.pop()();
     list = [];
     filled = [];
@@ -631,7 +627,7 @@
     }
     if (allowed) runAll(ops);
     else list = [];
-  }
+  };
 
   // watch starts replacing in what changes on the page: while it loads with
   // a cached answer applied, and for good with setDynamicalReplacement.
@@ -639,7 +635,7 @@
   // links whose href changed (a framework's re-render keeps its nodes and
   // sets their text and attributes); the records of its own changes are
   // dropped, so a page that changes nothing costs nothing.
-  function watch() {
+  var watch = () => {
     if (watcher) return;
     watcher = new MutationObserver(
       safe((records) => {
@@ -648,57 +644,57 @@
         runAll(ops);
       })
     );
-    watcher.observe(d.documentElement, { childList: true, subtree: true, characterData: true, attributeFilter: ["href", "title", "aria-label"] });
-  }
+    watcher.observe(d.documentElement, { childList: true, subtree: true, characterData: true, attributeFilter: ["href", ...ATTRS] });
+  };
 
   // scanAll replaces what is not replaced yet: nodes the page added since.
-  function scanAll() {
+  var scanAll = () => {
     var ops = [];
     if (ph && allowed) scan(d.documentElement, ops);
     runAll(ops);
-  }
+  };
 
   // pageLoaded finishes a cached answer applied while the page loaded:
   // targets are filled now that they have their text, and what the parser
   // adds is no longer watched unless setDynamicalReplacement asks.
-  function pageLoaded() {
+  var pageLoaded = () => {
     if (!dynamical && watcher) watcher = watcher.disconnect();
     scanAll();
-  }
+  };
 
   // apply shows p, unless the page shows it already; then, when rescan is
   // set, only what was not replaced yet is. The hook is asked once per
   // answer that changes something, and again when the page has defined
   // its own since (after the install code, which a cached answer may run
   // before).
-  function apply(p, rescan) {
+  var apply = (p, rescan) => {
     var key = json(p ? [p.numbers, p.selectors] : null);
     if (key != phKey || phHook !== w.__cs_onReplacePhones) {
       phKey = key;
       phHook = w.__cs_onReplacePhones;
       show(p);
     } else if (rescan) scanAll();
-  }
+  };
 
   // cached is the answer the last page view of this ci stored, when it may
   // be shown before this page view's answer: not past its expiry, and not
   // on a URL of a new campaign, which may get another number.
-  function cached() {
+  var cached = () => {
     var c = parse(storage(PH));
     if (c && c.ci == ci && c.exp > Date.now() && !/[?&](utm_|[gy]clid=|fbclid=)/.test(location.search)) return c.phones;
     storage(PH, null);
-  }
+  };
 
   // renewed applies p, the "phones" of an answer that renewed the
   // visitor's leases (a page view's, rescanning the page, or a
   // heartbeat's), keeps it for the next page view of this ci for as long as
   // its "ttl" allows, and sets the next heartbeat.
-  function renewed(p, rescan) {
+  var renewed = (p, rescan) => {
     lastBeat = Date.now();
     apply(p, rescan);
     storage(PH, ph && json({ phones: p, exp: lastBeat + p.ttl * 1e3, ci }));
     schedule();
-  }
+  };
 
   // schedule sets the next heartbeat, "renew" seconds after the last
   // renewal, while the page is visible and shows a leased number; hidden,
@@ -706,7 +702,7 @@
   // The heartbeat's answer changes the page only when it names other
   // numbers (a lease that lapsed was claimed anew). A failed one is tried
   // again "renew" seconds later: the lease lives several of those.
-  function schedule() {
+  var schedule = () => {
     clearTimeout(beat);
     if (cred && ph && renew && allowed && !d.hidden)
       beat = setTimeout(
@@ -721,7 +717,7 @@
         ),
         lastBeat + renew * 1e3 - Date.now()
       );
-  }
+  };
 
   // --- the widget chunk, loaded on first use --------------------------------
 
@@ -729,19 +725,19 @@
 
   // withWidget runs use(api) once the chunk is loaded, or fallback(error)
   // when it cannot be (the next call tries again).
-  function withWidget(use, fallback) {
+  var withWidget = (use, fallback) => {
     widget =
       widget ||
       // (An absolute URL: a script of another origin imports with no base.
       // A fresh fragment each time: a browser may remember a failed import
       // of a URL for the page's life, as Chromium 148 does, and the next
       // call must fetch the chunk again.)
-      import(new URL(base() + __CS_WIDGET_PATH__, location) + "#" + Date.now()).then(() => w.__cs_widget(core));
+      import(abs(__CS_WIDGET_PATH__) + "#" + Date.now()).then(() => w.__cs_widget(core));
     widget.then(safe(use), () => {
       widget = 0;
       fallback("widget not loaded");
     });
-  }
+  };
 
   // A visitor who starts filling in a form may send it as the page leaves:
   // the chunk that sends it loads while they type, so the form's writes are
@@ -760,7 +756,7 @@
   // localStorage, the widget chunk takes over: its socket keeps the status
   // current and shows the visitor in the console. Else the status is
   // polled every 30 s while the page is visible.
-  function chatOf(c) {
+  var chatOf = (c) => {
     clearTimeout(chatPoll);
     if (!c) return;
     operators = !!c.operators;
@@ -782,7 +778,7 @@
       ),
       3e4
     );
-  }
+  };
 
   // core is what the widget chunk may use of this file.
   var core = {
@@ -844,20 +840,24 @@
     // getCredentials has every field of the reference always, and
     // comagic_id, the ci, which the reference's /vc/s/ takes from it
     // (ci=comagic_id); those not known before the first hit's answer are
-    // null.
+    // null. A lead sent with them is never lost for being sent early: the
+    // URLs are the appliance this file came from until the answer names
+    // it, and the key is the one kept beside the ci of the visitor's last
+    // page view, or for a first-time visitor the site key, which the
+    // appliance takes as a lead of the site without a visit.
     getCredentials() {
       // (Ids are positive, keys and URLs not empty.)
       var c = cred || {};
-      var url = c.server_url || null;
+      var url = c.server_url || abs("");
       return {
         site_key: account,
-        key: c.key || null,
+        key: keyOf() || null,
         uri: url,
         visitor_id: ids(0) || null,
         hit_id: c.hit_id || null,
         session_id: ids(1) || null,
         consultant_server_url: url,
-        comagic_id: c.ci || null,
+        comagic_id: ci || null,
       };
     },
 
@@ -948,7 +948,8 @@
   // --- start -------------------------------------------------------------------
 
   safe(() => {
-    ci = readCI();
+    var v = cookie(CI) || storage(CI);
+    ci = ciRe.test(v) ? v : "";
     if (!isFn(w.__cs_onReplacePhones)) w.__cs_onReplacePhones = (phones) => true;
     w.Comagic = Comagic;
     w.ComagicWidget = ComagicWidget;

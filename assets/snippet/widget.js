@@ -225,9 +225,11 @@ import { layer, trap } from "./modal.js";
   }
 
   w.__cs_widget = function (core) {
-    // send queues a request to t/v1/<path> with the visitor's credentials.
+    // send queues a request to t/v1/<path> with the visitor's credentials;
+    // a lead goes without them when the page view's hit failed (s_: the
+    // appliance keeps it as the site's, or the last page view's visitor's).
     core.send_ = function (p, b, cb) {
-      core.enqueue_({ p: p, b: b, c: 1, h: 1, r: 1, cb: cb });
+      core.enqueue_({ p: p, b: b, c: 1, h: 1, r: 1, s_: p == "lead", cb: cb });
     };
     // answer calls cb with v asynchronously, as every API callback is.
     core.answer_ = function (cb, v) {
@@ -873,6 +875,7 @@ import { layer, trap } from "./modal.js";
           b: b,
           c: 1,
           h: 1,
+          s_: 1, // sent also when the hit failed: see send_
           cb:
             typeof cb == "function" &&
             function (v) {

@@ -33,6 +33,12 @@ type View struct {
 	SessionID     uint64       `json:"session_id"`
 	HitID         uint64       `json:"hit_id"`
 	Source        store.Source `json:"source"` // of the session the lead came from
+
+	// NoVisit flags a lead of the site without a visit: sent with the
+	// site key before the visitor's first page view was answered
+	// (getCredentials() then), or by the snippet when that page view
+	// failed; its visitor, session and hit are 0 and its source empty.
+	NoVisit bool `json:"no_visit"`
 }
 
 // ViewOf returns the view of l.
@@ -42,7 +48,7 @@ func ViewOf(l *store.Lead) View {
 		EmailRaw: l.EmailRaw, Phone: l.Phone, PhoneRaw: l.PhoneRaw, PhoneUnparsed: l.PhoneUnparsed,
 		EmailUnparsed: l.EmailUnparsed, Message: l.Message, IsSale: l.IsSale, FormName: l.FormName,
 		PageURL: l.PageURL, VisitorID: l.Visitor, SessionID: l.Session, HitID: l.Hit,
-		Source: l.Source,
+		Source: l.Source, NoVisit: l.Visitor == 0,
 	}
 	if l.IsSale && l.SaleCost != 0 {
 		c := FormatCost(l.SaleCost)
