@@ -17,6 +17,7 @@ import (
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
+	"appliance/httpd/i18n"
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
 	"appliance/store"
@@ -368,5 +369,68 @@ func TestMetricsAccountMail(t *testing.T) {
 	eventually(t, "nothing waiting", func() bool { p, o := metrics(); return p == 0 && o == 0 })
 	if r, _ := queuedMail(t, srv.DB); r != 1 {
 		t.Errorf("%d account emails kept, want the sent invite's", r)
+	}
+}
+
+// A reset and an invite come as a text and, as its alternative, HTML in
+// the frame of every HTML email, in the reader's language: a button to
+// the link, the same link written out, how long it lives. The inviter's
+// name is text in the HTML, markup and all.
+func TestAccountMailHTML(t *testing.T) {
+	srv, relay, _, _, _ := mailQueueServer(t)
+	srv.Owner(t)
+	askReset(t, srv, browser(), "", "en", "owner@example.com")
+	eventually(t, "the reset email", func() bool { return len(relay.Messages()) == 1 })
+	const by = `Ann <b>Boss</b> & "Co" &lt`
+	if err := srv.HTTP.QueueInvite(context.Background(), "anna@example.com", "manager", by, i18n.Ru); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the invite email", func() bool { return len(relay.Messages()) == 2 })
+	inviteRE := regexp.MustCompile(`https?://\S+/invite\?token=[\w-]+`)
+	for i, want := range []struct {
+		lang, button string
+		link         *regexp.Regexp
+		says         []string
+	}{
+		{"en", "Choose a new password", resetLinkRE, []string{
+			"Someone, we hope you, asked to set a new password for owner@example.com",
+			"Open this link within an hour to choose it; it works once:",
+			"If the button does not work, open this link:",
+			"If it was not you, ignore this email"}},
+		{"ru", "Принять приглашение", inviteRE, []string{
+			by + " приглашает вас в личный кабинет",
+			"она работает один раз, 7 дней:",
+			"Если кнопка не работает, откройте эту ссылку:"}},
+	} {
+		_, text, htm := mailtest.Read(t, relay.Messages()[i].Data)
+		if htm == "" {
+			t.Fatalf("the %s email has no HTML part:\n%s", want.button, text)
+		}
+		link := want.link.FindString(text)
+		if link == "" || !strings.Contains(text, "\n"+link+"\n") {
+			t.Fatalf("no link on its own line in the text:\n%s", text)
+		}
+		h := mailtest.CheckHTML(t, htm)
+		if h.Lang != want.lang {
+			t.Errorf("<html lang=%q>, want %q", h.Lang, want.lang)
+		}
+		if got := h.Links[want.button]; got != link {
+			t.Errorf("the button %q links to %q, the text to %q (links %v)", want.button, got, link, h.Links)
+		}
+		if got := h.Links[link]; got != link {
+			t.Errorf("the link is not written out as text linking to itself: %v", h.Links)
+		}
+		if len(h.Links) != 2 {
+			t.Errorf("links %v, want the button and the link", h.Links)
+		}
+		seen := strings.Join(strings.Fields(h.Text), " ")
+		for _, w := range want.says {
+			if !strings.Contains(seen, w) {
+				t.Errorf("the HTML does not say %q:\n%s", w, seen)
+			}
+		}
+	}
+	if _, _, htm := mailtest.Read(t, relay.Messages()[1].Data); strings.Contains(htm, "<b>Boss") || !strings.Contains(htm, "Ann &lt;b&gt;Boss&lt;/b&gt; &amp; &#34;Co&#34; &amp;lt") {
+		t.Errorf("the inviter's name is not escaped in the HTML:\n%s", htm)
 	}
 }

@@ -351,18 +351,12 @@ const (
 	KindDigest  = "digest"  // a report digest
 )
 
-// SendText hands one plain-text message of an account (a password reset
-// link, an invite) to the SMTP server for the address to, which the
-// caller has checked. The error says why it was not taken; it never holds
-// the text. Refused tells a refusal for good from one worth a retry, and
-// RelayFault a fault of the SMTP server's settings.
-func (m *Mailer) SendText(ctx context.Context, to, subject, text string) error {
-	return m.SendHTML(ctx, KindAccount, to, subject, text, "")
-}
-
-// SendHTML is SendText for a message of kind (KindAccount, KindDigest),
-// with html, the same content as an HTML page, as the text's alternative
-// (none when html is "").
+// SendHTML hands one message of kind (KindAccount, KindDigest) to the
+// SMTP server for the address to, which the caller has checked: text,
+// and html, the same content as an HTML page, as its alternative (none
+// when html is ""). The error says why it was not taken; it never holds
+// the message. Refused tells a refusal for good from one worth a retry,
+// and RelayFault a fault of the SMTP server's settings.
 func (m *Mailer) SendHTML(ctx context.Context, kind, to, subject, text, html string) error {
 	id := make([]byte, 12)
 	rand.Read(id)
@@ -382,7 +376,7 @@ type refusal struct{ *smtp.SMTPError }
 func (r refusal) Error() string { return fmt.Sprintf("%d %s", r.Code, r.Message) }
 func (r refusal) Unwrap() error { return r.SMTPError }
 
-// Refused reports whether err, of SendText, is the SMTP server's refusal
+// Refused reports whether err, of SendHTML, is the SMTP server's refusal
 // of the message for good (a 5xx answer to it: the same message would be
 // refused again). A fault of the server's settings (RelayFault), a 4xx
 // answer, no answer, a cut connection are worth a retry.
@@ -391,7 +385,7 @@ func Refused(err error) bool {
 	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600 && !RelayFault(err)
 }
 
-// RelayFault reports whether err, of SendText or SendHTML, is a fault of
+// RelayFault reports whether err, of SendHTML, is a fault of
 // the SMTP server's settings (--smtp) rather than of the message: its TLS
 // or its login failed, or it wants a login. The operator mends it; until
 // then every message fails alike.

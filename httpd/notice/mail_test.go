@@ -304,9 +304,9 @@ func TestRelayFault(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = m.SendText(context.Background(), "owner@shop.example", "subject", "text")
+			err = m.SendHTML(context.Background(), KindAccount, "owner@shop.example", "subject", "text", "")
 			if (err != nil) != (tt.fault || tt.refused) || RelayFault(err) != tt.fault || Refused(err) != tt.refused {
-				t.Errorf("SendText: %v; RelayFault %v, Refused %v; want fault %v, refused %v", err, RelayFault(err), Refused(err), tt.fault, tt.refused)
+				t.Errorf("SendHTML: %v; RelayFault %v, Refused %v; want fault %v, refused %v", err, RelayFault(err), Refused(err), tt.fault, tt.refused)
 			}
 			if tt.fault && !strings.Contains(err.Error(), "check the address, user and password in --smtp") {
 				t.Errorf("the error does not name --smtp: %v", err)
