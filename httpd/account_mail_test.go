@@ -434,3 +434,24 @@ func TestAccountMailHTML(t *testing.T) {
 		t.Errorf("the inviter's name is not escaped in the HTML:\n%s", htm)
 	}
 }
+
+// A relay that refuses an account's email for good (550: no such
+// mailbox) gets it once: a reset is dropped and logged, an invite's is
+// marked refused on the Team page with the relay's answer as it gave it;
+// neither is queued again.
+func TestAccountMailRefused(t *testing.T) {
+	srv, relay, clock, logs, _ := mailQueueServer(t)
+	srv.Owner(t)
+	c := srv.Client(t)
+	relay.Refuse(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"})
+	askReset(t, srv, browser(), "", "en", "owner@example.com")
+	submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"manager"}, "send": {"1"}, "lang": {"en"}})
+	eventually(t, "both refused", func() bool { return logs.count("refused by the SMTP server; dropped") == 2 })
+	if state, page := inviteMailState(t, c, srv, "anna@example.com"); state != "refused" || !strings.Contains(page, "550 5.1.1 no such mailbox") {
+		t.Errorf("the Team page says the invite's email is %q, want refused with the relay's 550 5.1.1 no such mailbox", state)
+	}
+	clock.Add(mailRetryLimit)
+	if _, entries := queuedMail(t, srv.DB); entries != 1 || relay.Tries() != 2 {
+		t.Errorf("%d queue entries (want the refused invite's, kept till it expires), %d tries (want 2)", entries, relay.Tries())
+	}
+}

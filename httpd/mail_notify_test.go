@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"context"
 	"encoding/json"
 	"html"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
+	"appliance/store"
 )
 
 // readMail parses one message the SMTP server took: its headers and its
@@ -119,7 +121,7 @@ func TestEmailNotifications(t *testing.T) {
 	}
 	eventually(t, "the delivery log to name the relay's login", func() bool {
 		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
-		return strings.Contains(html.UnescapeString(log), "530 Authentication required (the SMTP server of --smtp refused its TLS or login")
+		return strings.Contains(html.UnescapeString(log), "530 5.7.0 Authentication required (the SMTP server of --smtp refused its TLS or login")
 	})
 	relay.Login("", "")
 	eventually(t, "the email once the relay takes it", func() bool { return len(relay.Messages()) == 3 })
@@ -312,4 +314,52 @@ func TestTelegramNotifications(t *testing.T) {
 	if page := testHook(t, srv, c, key, id); !strings.Contains(page, "The test was taken: 200") || api.messages()[2]["chat_id"] != "@shop_orders" {
 		t.Errorf("after the change, the test went to %v", api.messages())
 	}
+}
+
+// An SMTP server that refuses a notification for good (550, the mailbox
+// does not exist) is not given it again and again: the delivery ends
+// refused, out of the queue, and its log gives the server's answer as it
+// gave it; the owner mends the address and sends it again by hand.
+func TestEmailNotificationRefused(t *testing.T) {
+	relay := mailtest.Start(t)
+	srv := httpdtest.Start(t, fastHooks, func(o *httpd.Options) {
+		o.Mail = notice.Options{URL: relay.URL(), From: "Shop <noreply@shop.example>"}
+	})
+	key := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	if status, page := postHookForm(t, srv, c, key, "mailto:nobody@shop.example?lang=en", "lead"); status != http.StatusOK {
+		t.Fatalf("add mailto endpoint: %d\n%s", status, page)
+	}
+	relay.Refuse(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"})
+	v := trackHit(t, srv, key, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"phone": "89101112233"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	log := ""
+	eventually(t, "the delivery log to say refused", func() bool {
+		_, log = getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
+		return strings.Contains(log, `<td class="state">refused by the mail server`)
+	})
+	if !strings.Contains(log, "550 5.1.1 no such mailbox") {
+		t.Errorf("the delivery log does not give the server's answer:\n%s", log)
+	}
+	// Out of the queue: nothing will send it again by itself.
+	entries := 0
+	if err := srv.DB.ScanPrefix(context.Background(), store.DuePrefix(store.DueDelivery), false, 0, func(_, _ []byte) bool { entries++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 0 || relay.Tries() != 1 {
+		t.Errorf("after a 550: %d deliveries queued, %d tries; want none queued after the one try", entries, relay.Tries())
+	}
+
+	relay.Refuse(nil) // the address mended
+	id := regexp.MustCompile(`<tr id="delivery-(\d+)">`).FindStringSubmatch(log)[1]
+	if status, _ := submitForm(t, c, srv, "sites/"+key+"/webhooks", "sites/"+key+"/webhooks/resend", url.Values{"id": {id}}); status != http.StatusSeeOther {
+		t.Fatalf("send again: %d", status)
+	}
+	eventually(t, "the email sent again", func() bool { return len(relay.Messages()) == 1 })
+	eventually(t, "the delivery log to say delivered", func() bool {
+		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
+		return strings.Contains(log, `<td class="state">delivered`)
+	})
 }

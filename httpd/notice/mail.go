@@ -167,22 +167,27 @@ func ParseEndpoint(raw string) (Endpoint, string, error) {
 // Send writes the notification of one webhook delivery (body: the
 // webhook's JSON; id: the delivery's, the same on every retry) to e and
 // hands it to the SMTP server. It returns the server's code (250 when it
-// took the message; 0 when none answered) and, unless it took it, why not.
-func (m *Mailer) Send(ctx context.Context, e Endpoint, id uint64, body []byte) (code int, failure string) {
+// took the message; 0 when none answered) and, unless it took it, why
+// not: the server's answer as it gave it ("550 5.1.1 no such mailbox").
+// final is true when the server refused the message for good (Refused:
+// a 5xx that is not a fault of --smtp's own TLS or login), so that it
+// would refuse it again: an address that does not exist, a message it
+// will not take.
+func (m *Mailer) Send(ctx context.Context, e Endpoint, id uint64, body []byte) (code int, failure string, final bool) {
 	msg, err := m.Message(e, id, body)
 	if err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), false
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
 	if err := m.send(ctx, e.To, msg); err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
-			return se.Code, answer(err).Error()
+			return se.Code, answer(err).Error(), Refused(err)
 		}
-		return 0, err.Error()
+		return 0, err.Error(), false
 	}
-	return 250, ""
+	return 250, "", false
 }
 
 func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
@@ -370,10 +375,17 @@ func (m *Mailer) SendHTML(ctx context.Context, kind, to, subject, text, html str
 }
 
 // refusal is the SMTP server's answer that refused a message, written as
-// the server gave it ("550 no such mailbox").
+// the server gave it: its code, its enhanced status code when that says
+// more than the class (RFC 3463: 5.1.1 bad mailbox, 5.7.1 refused by
+// policy; not the bare 5.0.0) and its words ("550 5.1.1 no such mailbox").
 type refusal struct{ *smtp.SMTPError }
 
-func (r refusal) Error() string { return fmt.Sprintf("%d %s", r.Code, r.Message) }
+func (r refusal) Error() string {
+	if e := r.EnhancedCode; e[0] > 0 && e[1] >= 0 && e[2] >= 0 && (e[1] != 0 || e[2] != 0) {
+		return fmt.Sprintf("%d %d.%d.%d %s", r.Code, e[0], e[1], e[2], r.Message)
+	}
+	return fmt.Sprintf("%d %s", r.Code, r.Message)
+}
 func (r refusal) Unwrap() error { return r.SMTPError }
 
 // Refused reports whether err, of SendHTML, is the SMTP server's refusal
