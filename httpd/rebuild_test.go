@@ -93,7 +93,8 @@ func TestReportsRebuildCutShortGoesOnAtStart(t *testing.T) {
 
 // An owner changes the site's zone on its settings page, which says the
 // days counted before keep the old zone's; the "Recount reports" button
-// moves them, in the background, and the page says when it is done.
+// moves them, in the background, and the page, without a reload, says
+// how far it has got and when it is done.
 func TestBrowserRecountReportsInNewZone(t *testing.T) {
 	z := newZoneMove(t)
 	z.srv.Owner(t)
@@ -111,21 +112,42 @@ func TestBrowserRecountReportsInNewZone(t *testing.T) {
 	if z.sessions(t, 10) != 1 || z.sessions(t, 11) != 0 {
 		t.Fatalf("before the recount, in Moscow: %d sessions on the 10th, %d on the 11th; want them where UTC counted them", z.sessions(t, 10), z.sessions(t, 11))
 	}
+	// The recount is held at each of its steps (the sessions counted,
+	// 0 of 1, then 1 of 1) until the test lets it go on.
+	steps, goOn, stop := make(chan [2]int64), make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop) }) // before the server stops: a held rebuild ends
+	z.srv.HTTP.OnRebuildStep(func(done, total int64) {
+		select {
+		case steps <- [2]int64{done, total}:
+		case <-stop:
+			return
+		}
+		select {
+		case <-goOn:
+		case <-stop:
+		}
+	})
 	submit(t, ctx, `#rebuild-form button`)
 	if got := httpdtest.Eval[string](t, ctx, `location.pathname + location.hash`); got != "/sites/"+z.key+"/settings#rebuild" {
 		t.Errorf("after asking for the recount at %s", got)
 	}
-	// The page says how far it has got until it is done (bounded only so
-	// that a broken build fails instead of hanging).
-	for deadline := time.Now().Add(time.Minute); ; {
-		state := httpdtest.Eval[string](t, ctx, `document.getElementById("rebuild-state").textContent`)
-		if state == "Recounted in Europe/Moscow on 2027-01-11 01:30." {
-			break
+	// The page, not reloaded (the mark stays), follows the recount: how
+	// far it has got at each step, then its end, with the button back.
+	httpdtest.Eval[bool](t, ctx, `window.notReloaded = true`)
+	state := func() string {
+		return httpdtest.Eval[string](t, ctx, `(window.notReloaded ? "" : "reloaded: ") + document.getElementById("rebuild-state").textContent.trim()`)
+	}
+	for _, want := range []string{"Recounting in Europe/Moscow: 0 of 1 sessions so far.", "Recounting in Europe/Moscow: 1 of 1 sessions so far."} {
+		<-steps
+		eventually(t, "the page to say "+want, func() bool { return state() == want })
+		if httpdtest.Eval[bool](t, ctx, `!document.querySelector("#rebuild-form button").disabled`) {
+			t.Errorf("the recount button works while it runs")
 		}
-		if !strings.HasPrefix(state, "Recounting in Europe/Moscow:") || time.Now().After(deadline) {
-			t.Fatalf("the recount's state: %q", state)
-		}
-		httpdtest.Must(t, ctx, chromedp.Navigate(z.srv.URL+"sites/"+z.key+"/settings"))
+		goOn <- struct{}{}
+	}
+	eventually(t, "the page to say the recount ended", func() bool { return state() == "Recounted in Europe/Moscow on 2027-01-11 01:30." })
+	if httpdtest.Eval[bool](t, ctx, `document.querySelector("#rebuild-form button").disabled`) {
+		t.Errorf("the recount button does not work once it ended")
 	}
 	if z.sessions(t, 10) != 0 || z.sessions(t, 11) != 1 {
 		t.Errorf("after the recount, in Moscow: %d sessions on the 10th, %d on the 11th; want 0 and 1", z.sessions(t, 10), z.sessions(t, 11))
