@@ -16,6 +16,7 @@ import (
 	netmail "net/mail"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,7 +173,9 @@ func ParseEndpoint(raw string) (Endpoint, string, error) {
 // final is true when the server refused the message for good (Refused:
 // a 5xx that is not a fault of --smtp's own TLS or login), so that it
 // would refuse it again: an address that does not exist, a message it
-// will not take.
+// will not take. When it refused some of the addresses for good and took
+// the message for the others, the code is 250 and failure names those
+// it refused, with its answers.
 func (m *Mailer) Send(ctx context.Context, e Endpoint, id uint64, body []byte) (code int, failure string, final bool) {
 	msg, err := m.Message(e, id, body)
 	if err != nil {
@@ -180,21 +183,33 @@ func (m *Mailer) Send(ctx context.Context, e Endpoint, id uint64, body []byte) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
-	if err := m.send(ctx, e.To, msg); err != nil {
+	refused, err := m.send(ctx, e.To, msg)
+	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
 			return se.Code, answer(err).Error(), Refused(err)
 		}
 		return 0, err.Error(), false
 	}
+	if len(refused) > 0 {
+		return 250, "sent to the other addresses; refused for " + strings.Join(refused, "; "), false
+	}
 	return 250, "", false
 }
 
-func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
+// send hands msg to the SMTP server for the addresses to. An address the
+// server refuses for good (a 5xx to its RCPT: no such mailbox) is left
+// out, and the message goes to the others; refused names each such
+// address with the server's answer ("a@shop.example: 550 5.1.1 no such
+// mailbox"). When it refuses every address, the error is a refusal
+// (Refused) that names them, or, for one address, the server's answer.
+// Any other answer, 4xx included, fails the whole message, so that a
+// retry sends it to none twice.
+func (m *Mailer) send(ctx context.Context, to []string, msg []byte) (refused []string, err error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", m.addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() }) // the exchange ends with ctx
 	defer stop()
@@ -208,7 +223,7 @@ func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
 		tc := tls.Client(conn, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return setupFault(err)
+			return nil, setupFault(err)
 		}
 		c = smtp.NewClient(tc)
 	case m.loopback():
@@ -216,24 +231,89 @@ func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
 	default:
 		if c, err = smtp.NewClientStartTLS(conn, tlsConf); err != nil {
 			conn.Close()
-			return setupFault(fmt.Errorf("%w (a server that is not on this machine is reached over TLS only: STARTTLS, or smtps://)", err))
+			return nil, setupFault(fmt.Errorf("%w (a server that is not on this machine is reached over TLS only: STARTTLS, or smtps://)", err))
 		}
 	}
 	defer c.Close()
 	if m.user != "" {
 		if err := c.Auth(sasl.NewPlainClient("", m.user, m.password)); err != nil {
-			return setupFault(err)
+			return nil, setupFault(err)
 		}
 	}
-	if err := c.SendMail(m.from.Address, to, bytes.NewReader(msg)); err != nil {
+	if refused, err = m.transact(c, to, msg); err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) && authCode(se.Code) {
-			return relayFault{err} // "530 authentication required" at MAIL: --smtp has no login
+			return nil, relayFault{err} // "530 authentication required" at MAIL: --smtp has no login
 		}
-		return err
+		return nil, err
 	}
-	return c.Quit()
+	return refused, c.Quit()
 }
+
+// transact is SMTP's mail transaction of msg to the addresses to over c,
+// leaving out those refused for good at RCPT (see send).
+func (m *Mailer) transact(c *smtp.Client, to []string, msg []byte) (refused []string, err error) {
+	var opts *smtp.MailOptions
+	if !ascii(m.from.Address) || slices.ContainsFunc(to, func(a string) bool { return !ascii(a) }) {
+		opts = &smtp.MailOptions{UTF8: true}
+	}
+	if err := c.Mail(m.from.Address, opts); err != nil {
+		return nil, err
+	}
+	var first *smtp.SMTPError
+	for _, addr := range to {
+		err := c.Rcpt(addr, nil)
+		var se *smtp.SMTPError
+		switch {
+		case err == nil:
+			continue
+		case errors.As(err, &se) && se.Code >= 500 && !authCode(se.Code):
+			refused = append(refused, addr+": "+answer(se).Error())
+			if first == nil {
+				first = se
+			}
+		default:
+			return nil, err
+		}
+	}
+	switch {
+	case len(refused) == len(to) && len(to) == 1:
+		return nil, first
+	case len(refused) == len(to):
+		return nil, rcptRefusal{first, refused}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return nil, err
+	}
+	return refused, w.Close()
+}
+
+// rcptRefusal is the SMTP server's refusal of every address of a message
+// for good: the first of its answers, as Refused reads it, and all of
+// them, each with its address, as the log shows it.
+type rcptRefusal struct {
+	first *smtp.SMTPError
+	each  []string
+}
+
+func (r rcptRefusal) Error() string { return "refused for " + strings.Join(r.each, "; ") }
+func (r rcptRefusal) Unwrap() error { return r.first }
+
+// ascii reports whether s is all ASCII: an address that is not needs
+// SMTPUTF8.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 
 // relayFault is an error of the SMTP server's set-up rather than of one
 // message: its TLS or its login failed (a wrong password, a certificate
@@ -368,7 +448,7 @@ func (m *Mailer) SendHTML(ctx context.Context, kind, to, subject, text, html str
 	msg := m.message([]string{to}, subject, text, html, "appliance."+kind+"."+hex.EncodeToString(id))
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
-	if err := m.send(ctx, []string{to}, msg); err != nil {
+	if _, err := m.send(ctx, []string{to}, msg); err != nil {
 		return fmt.Errorf("send mail to %s: %w", to, answer(err))
 	}
 	return nil

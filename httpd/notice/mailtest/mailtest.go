@@ -3,7 +3,9 @@
 // refuse messages, as a mail relay that is down does, to stop listening
 // and start again on the same address, to hold messages until the
 // test lets them go, as a stalled relay does, and to ask for a login
-// (AUTH PLAIN), as a relay that relays only for its users does.
+// (AUTH PLAIN), as a relay that relays only for its users does, and to
+// refuse some addresses at RCPT, as a relay does a mailbox that does not
+// exist.
 package mailtest
 
 import (
@@ -37,6 +39,7 @@ type Server struct {
 	gate   chan struct{} // non-nil: messages wait for it to close (Hold)
 	held   int           // messages waiting at the gate
 	login  [2]string     // user, password; "" user: no login asked
+	rcpt   map[string]*smtp.SMTPError // addresses refused at RCPT, with the answer
 }
 
 // Start runs a server until the test ends.
@@ -136,6 +139,22 @@ func (s *Server) Refuse(err *smtp.SMTPError) {
 	s.mu.Unlock()
 }
 
+// RefuseRcpt makes the server answer RCPT TO:<addr> with err, as a relay
+// does to a mailbox that does not exist (nil: take it again); the
+// message goes on to its other addresses.
+func (s *Server) RefuseRcpt(addr string, err *smtp.SMTPError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rcpt == nil {
+		s.rcpt = map[string]*smtp.SMTPError{}
+	}
+	if err == nil {
+		delete(s.rcpt, addr)
+		return
+	}
+	s.rcpt[addr] = err
+}
+
 // Messages returns what the server took, oldest first.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -186,6 +205,12 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.s.mu.Lock()
+	refuse := x.s.rcpt[to]
+	x.s.mu.Unlock()
+	if refuse != nil {
+		return refuse
+	}
 	x.msg.To = append(x.msg.To, to)
 	return nil
 }
