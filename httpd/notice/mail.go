@@ -314,7 +314,6 @@ func ascii(s string) bool {
 	return true
 }
 
-
 // relayFault is an error of the SMTP server's set-up rather than of one
 // message: its TLS or its login failed (a wrong password, a certificate
 // the server's name does not match, no STARTTLS, no AUTH), or it wants a

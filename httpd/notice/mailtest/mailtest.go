@@ -35,10 +35,10 @@ type Server struct {
 	got    []Message
 	refuse *smtp.SMTPError
 	tries  int
-	srv    *smtp.Server  // nil while stopped
-	gate   chan struct{} // non-nil: messages wait for it to close (Hold)
-	held   int           // messages waiting at the gate
-	login  [2]string     // user, password; "" user: no login asked
+	srv    *smtp.Server               // nil while stopped
+	gate   chan struct{}              // non-nil: messages wait for it to close (Hold)
+	held   int                        // messages waiting at the gate
+	login  [2]string                  // user, password; "" user: no login asked
 	rcpt   map[string]*smtp.SMTPError // addresses refused at RCPT, with the answer
 }
 
