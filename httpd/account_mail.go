@@ -227,7 +227,7 @@ func (m *accountMail) attempt(ctx context.Context, it outbox.Item) error {
 	rec.LastError = sendErr.Error()
 	next := now.Add(outbox.Backoff(int(rec.Attempts), mailRetryFirst, mailRetryLimit))
 	if notice.RelayFault(sendErr) {
-		m.log.Error(m.what(rec)+" not sent: the SMTP server refused our TLS or login; fix --smtp, it is tried again later", "to", rec.Email,
+		m.log.Error(m.what(rec)+" not sent: the SMTP server refused our TLS, login or sender; fix --smtp or --smtp-from, it is tried again later", "to", rec.Email,
 			"attempts", rec.Attempts, "next", next.UTC().Format(time.RFC3339), "err", sendErr)
 	} else {
 		m.log.Warn(m.what(rec)+" not sent; tried again later", "to", rec.Email, "attempts", rec.Attempts,

@@ -243,7 +243,7 @@ func (m *Mailer) send(ctx context.Context, to []string, msg []byte) (refused []s
 	if refused, err = m.transact(c, to, msg); err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) && authCode(se.Code) {
-			return nil, relayFault{err} // "530 authentication required" at MAIL: --smtp has no login
+			return nil, relayFault{err: err} // "530 authentication required" at MAIL: --smtp has no login
 		}
 		return nil, err
 	}
@@ -258,6 +258,13 @@ func (m *Mailer) transact(c *smtp.Client, to []string, msg []byte) (refused []st
 		opts = &smtp.MailOptions{UTF8: true}
 	}
 	if err := c.Mail(m.from.Address, opts); err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) && se.Code >= 500 && !authCode(se.Code) {
+			// The sender refused ("553 5.7.1 sender address rejected"):
+			// --smtp-from is at fault, not the addresses; the same
+			// message goes through once it is mended.
+			return nil, relayFault{err: err, sender: true}
+		}
 		return nil, err
 	}
 	var first *smtp.SMTPError
@@ -316,13 +323,20 @@ func ascii(s string) bool {
 
 // relayFault is an error of the SMTP server's set-up rather than of one
 // message: its TLS or its login failed (a wrong password, a certificate
-// the server's name does not match, no STARTTLS, no AUTH), or it wants a
-// login --smtp does not give. That is the operator's to mend in --smtp;
-// the same message goes through once it is mended, so it is tried again,
-// however the server worded its answer (535 is a 5xx).
-type relayFault struct{ err error }
+// the server's name does not match, no STARTTLS, no AUTH), it wants a
+// login --smtp does not give, or it refuses the sender, --smtp-from. That
+// is the operator's to mend in --smtp or --smtp-from; the same message
+// goes through once it is mended, so it is tried again, however the
+// server worded its answer (535 is a 5xx).
+type relayFault struct {
+	err    error
+	sender bool // the sender refused
+}
 
 func (f relayFault) Error() string {
+	if f.sender {
+		return answer(f.err).Error() + " (the SMTP server of --smtp refused the sender: check --smtp-from, an address this server may send from)"
+	}
 	return answer(f.err).Error() + " (the SMTP server of --smtp refused its TLS or login: check the address, user and password in --smtp)"
 }
 
@@ -336,7 +350,7 @@ func setupFault(err error) error {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
 		if se.Code >= 500 {
-			return relayFault{err}
+			return relayFault{err: err}
 		}
 		return err // 4xx: busy for now
 	}
@@ -344,7 +358,7 @@ func setupFault(err error) error {
 	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled) {
 		return err
 	}
-	return relayFault{err} // a TLS handshake the server failed, no STARTTLS, no AUTH
+	return relayFault{err: err} // a TLS handshake the server failed, no STARTTLS, no AUTH
 }
 
 // authCode reports whether an SMTP reply code says the login is wrong or
@@ -477,8 +491,9 @@ func Refused(err error) bool {
 }
 
 // RelayFault reports whether err, of SendHTML, is a fault of
-// the SMTP server's settings (--smtp) rather than of the message: its TLS
-// or its login failed, or it wants a login. The operator mends it; until
+// the SMTP server's settings (--smtp, --smtp-from) rather than of the
+// message: its TLS or its login failed, it wants a login, or it refuses
+// the sender. The operator mends it; until
 // then every message fails alike.
 func RelayFault(err error) bool {
 	var f relayFault

@@ -40,6 +40,7 @@ type Server struct {
 	held   int                        // messages waiting at the gate
 	login  [2]string                  // user, password; "" user: no login asked
 	rcpt   map[string]*smtp.SMTPError // addresses refused at RCPT, with the answer
+	sender *smtp.SMTPError            // the answer to MAIL FROM; nil: taken
 }
 
 // Start runs a server until the test ends.
@@ -139,6 +140,14 @@ func (s *Server) Refuse(err *smtp.SMTPError) {
 	s.mu.Unlock()
 }
 
+// RefuseSender makes the server answer MAIL FROM with err, as a relay
+// does a sender it may not send for (nil: take it again).
+func (s *Server) RefuseSender(err *smtp.SMTPError) {
+	s.mu.Lock()
+	s.sender = err
+	s.mu.Unlock()
+}
+
 // RefuseRcpt makes the server answer RCPT TO:<addr> with err, as a relay
 // does to a mailbox that does not exist (nil: take it again); the
 // message goes on to its other addresses.
@@ -195,10 +204,13 @@ func (x *session) Auth(string) (sasl.Server, error) {
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	x.s.mu.Lock()
-	asks := x.s.login[0] != ""
+	asks, refuse := x.s.login[0] != "", x.s.sender
 	x.s.mu.Unlock()
 	if asks && !x.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	}
+	if refuse != nil {
+		return refuse
 	}
 	x.msg = Message{From: from}
 	return nil
