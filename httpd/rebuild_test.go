@@ -2,7 +2,11 @@ package httpd_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +155,40 @@ func TestBrowserRecountReportsInNewZone(t *testing.T) {
 	}
 	if z.sessions(t, 10) != 0 || z.sessions(t, 11) != 1 {
 		t.Errorf("after the recount, in Moscow: %d sessions on the 10th, %d on the 11th; want 0 and 1", z.sessions(t, 10), z.sessions(t, 11))
+	}
+}
+
+// The settings page asks GET /sites/KEY/reports/rebuild for the state of
+// the site's recount: none before one, the page's words once it ran; a
+// site that is not there is a JSON 404.
+func TestRebuildStateJSON(t *testing.T) {
+	z := newZoneMove(t)
+	c := z.srv.Client(t)
+	state := func(key string) (int, map[string]any) {
+		t.Helper()
+		status, body := getPage(t, c, z.srv.URL+"sites/"+key+"/reports/rebuild")
+		var out map[string]any
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatalf("%d, not JSON: %s", status, body)
+		}
+		return status, out
+	}
+	if status, out := state(z.key); status != http.StatusOK || !reflect.DeepEqual(out["result"], map[string]any{"running": false, "text": "", "error": false}) {
+		t.Errorf("before a recount: %d %v", status, out)
+	}
+	done := make(chan struct{})
+	z.srv.HTTP.OnRebuildStep(func(d, total int64) {
+		if d == total && total > 0 {
+			close(done)
+		}
+	})
+	if status, _ := submitForm(t, c, z.srv, "sites/"+z.key+"/settings", "sites/"+z.key+"/reports/rebuild", url.Values{}); status != http.StatusSeeOther {
+		t.Fatalf("recount: %d", status)
+	}
+	<-done
+	want := map[string]any{"running": false, "text": "Recounted in UTC on 2027-01-10 22:30.", "error": false}
+	eventually(t, "the recount to end", func() bool { _, out := state(z.key); return reflect.DeepEqual(out["result"], want) })
+	if status, out := state("NoSuchSiteKeyNoSuchSiteKey12345"); status != http.StatusNotFound || out["success"] != false {
+		t.Errorf("a site that is not there: %d %v", status, out)
 	}
 }
