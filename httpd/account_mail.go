@@ -2,11 +2,13 @@ package httpd
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"appliance/httpd/accounts"
@@ -225,7 +227,7 @@ func (m *accountMail) attempt(ctx context.Context, it outbox.Item) error {
 	rec.LastError = sendErr.Error()
 	next := now.Add(outbox.Backoff(int(rec.Attempts), mailRetryFirst, mailRetryLimit))
 	if notice.RelayFault(sendErr) {
-		m.log.Error(m.what(rec)+" not sent: the SMTP server refused our TLS or login; fix --smtp, it is tried again later", "to", rec.Email,
+		m.log.Error(m.what(rec)+" not sent: the SMTP server refused our TLS, login or sender; fix --smtp or --smtp-from, it is tried again later", "to", rec.Email,
 			"attempts", rec.Attempts, "next", next.UTC().Format(time.RFC3339), "err", sendErr)
 	} else {
 		m.log.Warn(m.what(rec)+" not sent; tried again later", "to", rec.Email, "attempts", rec.Attempts,
@@ -287,13 +289,14 @@ func (m *accountMail) sendReset(ctx context.Context, rec store.AccountMail) (don
 	}
 	tr := m.catalog.For(lang)
 	host := m.host()
-	subject := tr.T("Password reset for %s", host)
-	text := tr.T("Someone, we hope you, asked to set a new password for %[1]s on %[2]s.", u.Email, host) + "\n\n" +
-		tr.T("Open this link within an hour to choose it; it works once:") + "\n" +
-		m.publicURL + "reset?token=" + token + "\n\n" +
-		tr.T("If it was not you, ignore this email: your password stays as it is.") + "\n" +
-		m.footer(tr)
-	return false, m.mailer.SendText(ctx, u.Email, subject, text)
+	v := accountMailView{Lang: string(lang), Subject: tr.T("Password reset for %s", host),
+		Intro:  tr.T("Someone, we hope you, asked to set a new password for %[1]s on %[2]s.", u.Email, host),
+		Open:   tr.T("Open this link within an hour to choose it; it works once:"),
+		Button: tr.T("Choose a new password"),
+		URL:    m.publicURL + "reset?token=" + token,
+		Note:   tr.T("If it was not you, ignore this email: your password stays as it is."),
+	}
+	return false, m.send(ctx, tr, u.Email, v)
 }
 
 // sendInvite emails the invite link of rec to the person invited, in its
@@ -305,15 +308,27 @@ func (m *accountMail) sendInvite(ctx context.Context, rec store.AccountMail) err
 	lang, _ := i18n.Parse(rec.Lang)
 	tr := m.catalog.For(lang)
 	host := m.host()
-	subject := tr.T("Invitation to the dashboard of %s", host)
-	intro := tr.T("You are invited to the dashboard at %[1]s as %[2]s.", host, tr.T(rec.Role))
-	if rec.By != "" {
-		intro = tr.T("%[1]s invites you to the dashboard at %[2]s as %[3]s.", rec.By, host, tr.T(rec.Role))
+	v := accountMailView{Lang: string(lang), Subject: tr.T("Invitation to the dashboard of %s", host),
+		Intro:  tr.T("You are invited to the dashboard at %[1]s as %[2]s.", host, tr.T(rec.Role)),
+		Open:   tr.T("Open this link to choose your password and sign in as %s; it works once, for 7 days:", rec.Email),
+		Button: tr.T("Accept the invitation"),
+		URL:    inviteLink(m.publicURL, rec.Token),
 	}
-	text := intro + "\n\n" +
-		tr.T("Open this link to choose your password and sign in as %s; it works once, for 7 days:", rec.Email) + "\n" +
-		inviteLink(m.publicURL, rec.Token) + "\n" + m.footer(tr)
-	return m.mailer.SendText(ctx, rec.Email, subject, text)
+	if rec.By != "" {
+		v.Intro = tr.T("%[1]s invites you to the dashboard at %[2]s as %[3]s.", rec.By, host, tr.T(rec.Role))
+	}
+	return m.send(ctx, tr, rec.Email, v)
+}
+
+// send mails v to the address to: its text, and the same as HTML.
+func (m *accountMail) send(ctx context.Context, tr i18n.Printer, to string, v accountMailView) error {
+	v.Copy = tr.T("If the button does not work, open this link:")
+	v.Footer = tr.T("Sent by the appliance at %s.", m.publicURL)
+	html, err := v.html()
+	if err != nil {
+		return fmt.Errorf("%s: %w", v.Subject, err)
+	}
+	return m.mailer.SendHTML(ctx, notice.KindAccount, to, v.Subject, v.text(), html)
 }
 
 func (m *accountMail) host() string {
@@ -323,6 +338,44 @@ func (m *accountMail) host() string {
 	return m.publicURL
 }
 
-func (m *accountMail) footer(tr i18n.Printer) string {
-	return "\n-- \n" + tr.T("Sent by the appliance at %s.", m.publicURL) + "\n"
+// accountMailView is an account's email (a password reset, an invite),
+// written once and rendered as its text and as its HTML, which say the
+// same: what it is, the link with how long it lives, and the link once
+// more, written out, for a reader whose client hides the button.
+type accountMailView struct {
+	Lang, Subject string
+	Intro         string // who asks for what
+	Open          string // how to use the link and how long it lives; ends in ":"
+	Button        string // the HTML's button to the link
+	URL           string // the link: http(s), from --public-url
+	Copy          string // the HTML's words before the link written out
+	Note          string // after the link; "" none
+	Footer        string
+}
+
+func (v *accountMailView) text() string {
+	t := v.Intro + "\n\n" + v.Open + "\n" + v.URL + "\n"
+	if v.Note != "" {
+		t += "\n" + v.Note + "\n"
+	}
+	return t + "\n-- \n" + v.Footer + "\n"
+}
+
+// accountMailHTML is an account email's HTML, in the frame every HTML
+// email shares (notice.ParseHTML). It has no words of its own (all come
+// from the catalog through accountMailView) and no <style>, which many
+// mail clients drop: every element carries its own, and every one with
+// text sets both its colour and its background, as notifications do.
+//
+//go:embed account_mail.html
+var accountMailHTML string
+
+var accountMailTemplate = notice.ParseHTML("account", accountMailHTML)
+
+func (v *accountMailView) html() (string, error) {
+	var b strings.Builder
+	if err := accountMailTemplate.Execute(&b, v); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }

@@ -17,6 +17,7 @@ import (
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
+	"appliance/httpd/i18n"
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
 	"appliance/store"
@@ -305,9 +306,9 @@ func TestAccountMailRelayLoginRefused(t *testing.T) {
 			c := srv.Client(t)
 			askReset(t, srv, browser(), "", "en", "owner@example.com")
 			submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"manager"}, "send": {"1"}, "lang": {"en"}})
-			const logged = "ERROR invite email not sent: the SMTP server refused our TLS or login"
+			const logged = "ERROR invite email not sent: the SMTP server refused our TLS, login or sender"
 			eventually(t, "the refused login logged as an error", func() bool {
-				return logs.count("ERROR password reset email not sent: the SMTP server refused our TLS or login") > 0 && logs.count(logged) > 0
+				return logs.count("ERROR password reset email not sent: the SMTP server refused our TLS, login or sender") > 0 && logs.count(logged) > 0
 			})
 			clock.Add(mailRetryLimit) // a later attempt is refused alike
 			eventually(t, "a second attempt", func() bool { return logs.count(logged) > 1 })
@@ -368,5 +369,89 @@ func TestMetricsAccountMail(t *testing.T) {
 	eventually(t, "nothing waiting", func() bool { p, o := metrics(); return p == 0 && o == 0 })
 	if r, _ := queuedMail(t, srv.DB); r != 1 {
 		t.Errorf("%d account emails kept, want the sent invite's", r)
+	}
+}
+
+// A reset and an invite come as a text and, as its alternative, HTML in
+// the frame of every HTML email, in the reader's language: a button to
+// the link, the same link written out, how long it lives. The inviter's
+// name is text in the HTML, markup and all.
+func TestAccountMailHTML(t *testing.T) {
+	srv, relay, _, _, _ := mailQueueServer(t)
+	srv.Owner(t)
+	askReset(t, srv, browser(), "", "en", "owner@example.com")
+	eventually(t, "the reset email", func() bool { return len(relay.Messages()) == 1 })
+	const by = `Ann <b>Boss</b> & "Co" &lt`
+	if err := srv.HTTP.QueueInvite(context.Background(), "anna@example.com", "manager", by, i18n.Ru); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the invite email", func() bool { return len(relay.Messages()) == 2 })
+	inviteRE := regexp.MustCompile(`https?://\S+/invite\?token=[\w-]+`)
+	for i, want := range []struct {
+		lang, button string
+		link         *regexp.Regexp
+		says         []string
+	}{
+		{"en", "Choose a new password", resetLinkRE, []string{
+			"Someone, we hope you, asked to set a new password for owner@example.com",
+			"Open this link within an hour to choose it; it works once:",
+			"If the button does not work, open this link:",
+			"If it was not you, ignore this email"}},
+		{"ru", "Принять приглашение", inviteRE, []string{
+			by + " приглашает вас в личный кабинет",
+			"она работает один раз, 7 дней:",
+			"Если кнопка не работает, откройте эту ссылку:"}},
+	} {
+		_, text, htm := mailtest.Read(t, relay.Messages()[i].Data)
+		if htm == "" {
+			t.Fatalf("the %s email has no HTML part:\n%s", want.button, text)
+		}
+		link := want.link.FindString(text)
+		if link == "" || !strings.Contains(text, "\n"+link+"\n") {
+			t.Fatalf("no link on its own line in the text:\n%s", text)
+		}
+		h := mailtest.CheckHTML(t, htm)
+		if h.Lang != want.lang {
+			t.Errorf("<html lang=%q>, want %q", h.Lang, want.lang)
+		}
+		if got := h.Links[want.button]; got != link {
+			t.Errorf("the button %q links to %q, the text to %q (links %v)", want.button, got, link, h.Links)
+		}
+		if got := h.Links[link]; got != link {
+			t.Errorf("the link is not written out as text linking to itself: %v", h.Links)
+		}
+		if len(h.Links) != 2 {
+			t.Errorf("links %v, want the button and the link", h.Links)
+		}
+		seen := strings.Join(strings.Fields(h.Text), " ")
+		for _, w := range want.says {
+			if !strings.Contains(seen, w) {
+				t.Errorf("the HTML does not say %q:\n%s", w, seen)
+			}
+		}
+	}
+	if _, _, htm := mailtest.Read(t, relay.Messages()[1].Data); strings.Contains(htm, "<b>Boss") || !strings.Contains(htm, "Ann &lt;b&gt;Boss&lt;/b&gt; &amp; &#34;Co&#34; &amp;lt") {
+		t.Errorf("the inviter's name is not escaped in the HTML:\n%s", htm)
+	}
+}
+
+// A relay that refuses an account's email for good (550: no such
+// mailbox) gets it once: a reset is dropped and logged, an invite's is
+// marked refused on the Team page with the relay's answer as it gave it;
+// neither is queued again.
+func TestAccountMailRefused(t *testing.T) {
+	srv, relay, clock, logs, _ := mailQueueServer(t)
+	srv.Owner(t)
+	c := srv.Client(t)
+	relay.Refuse(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"})
+	askReset(t, srv, browser(), "", "en", "owner@example.com")
+	submitForm(t, c, srv, "/team", "/team/invite", url.Values{"email": {"anna@example.com"}, "role": {"manager"}, "send": {"1"}, "lang": {"en"}})
+	eventually(t, "both refused", func() bool { return logs.count("refused by the SMTP server; dropped") == 2 })
+	if state, page := inviteMailState(t, c, srv, "anna@example.com"); state != "refused" || !strings.Contains(page, "550 5.1.1 no such mailbox") {
+		t.Errorf("the Team page says the invite's email is %q, want refused with the relay's 550 5.1.1 no such mailbox", state)
+	}
+	clock.Add(mailRetryLimit)
+	if _, entries := queuedMail(t, srv.DB); entries != 1 || relay.Tries() != 2 {
+		t.Errorf("%d queue entries (want the refused invite's, kept till it expires), %d tries (want 2)", entries, relay.Tries())
 	}
 }

@@ -82,6 +82,7 @@ func (s *dashboardHandlers) mount(r *router) {
 	r.page("GET", "/sites/*/settings", changeSites, withWho(s.settingsPage))
 	r.page("POST", "/sites/*/settings", changeSites, withWho(s.settingsPost))
 	r.page("POST", "/sites/*/reports/rebuild", changeSites, withWho(s.rebuildPost))
+	r.api("GET", "/sites/*/reports/rebuild", changeSites, withWho(s.rebuildState)) // JSON, for the settings page
 	r.page("POST", "/sites/*/remove", changeSites, withWho(s.removeSitePost))
 	r.page("GET", "/sites/*/leads", seeReports, withWho(s.leadsPage))
 	r.page("GET", "/sites/*/leads.csv", seeReports, withWho(s.leadsCSV))

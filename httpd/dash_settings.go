@@ -45,6 +45,8 @@ type settingsData struct {
 	NewSecret    string
 	ZoneName     string       // the zone the site's reports count in now
 	Rebuild      *rebuildView // the latest recount of its reports since the start; nil: none
+	RebuildText  string       // what the page says of Rebuild
+	RebuildError bool         // ... as an error
 	PrunedDay    string       // a prune deleted the visits before this day: a recount leaves those days without them
 	DropPruned   bool         // the recount form as sent, when refused
 }
@@ -91,6 +93,7 @@ func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedI
 	d.ZoneName = reports.ZoneName(site, loc)
 	if j := s.rebuilds.job(site.ID); j != nil {
 		d.Rebuild = j.view(loc)
+		d.RebuildText, d.RebuildError = d.Rebuild.say(s.pages.printer(ctx, &who.user))
 	}
 	var err error
 	if d.PrunedDay, err = s.rebuilds.prunedDay(site); err != nil {
@@ -231,5 +234,26 @@ func (s *dashboardHandlers) rebuildPost(ctx *fasthttp.RequestCtx, who signedIn) 
 		return err
 	}
 	s.seeOther(ctx, "/sites/"+site.Key+"/settings?done=rebuild#rebuild")
+	return nil
+}
+
+// rebuildState is GET /sites/KEY/reports/rebuild: the site's latest
+// recount of its reports as the settings page says it (running, the text
+// in the user's language, whether it is an error), which the page asks
+// for while one runs (dashboard.js) to show how far it has got and its
+// end without a reload. None since the start: not running, no text.
+func (s *dashboardHandlers) rebuildState(ctx *fasthttp.RequestCtx, who signedIn) error {
+	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"running": false, "text": "", "error": false}
+	if j := s.rebuilds.job(site.ID); j != nil {
+		v := j.view(s.sites.Location(site))
+		text, isErr := v.say(s.pages.printer(ctx, &who.user))
+		out = map[string]any{"running": v.Running, "text": text, "error": isErr}
+	}
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": out})
 	return nil
 }

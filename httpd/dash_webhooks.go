@@ -99,6 +99,8 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 			row.State = "delivered"
 		case store.DeliveryDropped:
 			row.State = "dropped"
+		case store.DeliveryRefused:
+			row.State = "refused by the mail server: check the address, then send it again"
 		}
 		for _, a := range slices.Backward(dl.Recent) {
 			ar := attemptRow{Time: c.at(a.Time), Error: a.Error, Duration: a.Duration}

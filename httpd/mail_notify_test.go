@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"context"
 	"encoding/json"
 	"html"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
+	"appliance/store"
 )
 
 // readMail parses one message the SMTP server took: its headers and its
@@ -119,7 +121,7 @@ func TestEmailNotifications(t *testing.T) {
 	}
 	eventually(t, "the delivery log to name the relay's login", func() bool {
 		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
-		return strings.Contains(html.UnescapeString(log), "530 Authentication required (the SMTP server of --smtp refused its TLS or login")
+		return strings.Contains(html.UnescapeString(log), "530 5.7.0 Authentication required (the SMTP server of --smtp refused its TLS or login")
 	})
 	relay.Login("", "")
 	eventually(t, "the email once the relay takes it", func() bool { return len(relay.Messages()) == 3 })
@@ -312,4 +314,80 @@ func TestTelegramNotifications(t *testing.T) {
 	if page := testHook(t, srv, c, key, id); !strings.Contains(page, "The test was taken: 200") || api.messages()[2]["chat_id"] != "@shop_orders" {
 		t.Errorf("after the change, the test went to %v", api.messages())
 	}
+}
+
+// An SMTP server that refuses a notification's address for good (550,
+// no such mailbox) is not given it again and again: the email goes to the
+// endpoint's other addresses, and its log names the one refused with the
+// server's answer as it gave it; when it refuses every address, the
+// delivery ends refused, out of the queue, until the owner mends the
+// addresses and sends it again by hand.
+func TestEmailNotificationRefused(t *testing.T) {
+	relay := mailtest.Start(t)
+	srv := httpdtest.Start(t, fastHooks, func(o *httpd.Options) {
+		o.Mail = notice.Options{URL: relay.URL(), From: "Shop <noreply@shop.example>"}
+	})
+	key := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	if status, page := postHookForm(t, srv, c, key, "mailto:sales@shop.example,nobody@shop.example?lang=en", "lead"); status != http.StatusOK {
+		t.Fatalf("add mailto endpoint: %d\n%s", status, page)
+	}
+	noMailbox := &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	relay.RefuseRcpt("nobody@shop.example", noMailbox)
+	v := trackHit(t, srv, key, "", "https://shop.example/", "")
+	lead := func(phone string) {
+		t.Helper()
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"phone": phone})); status != http.StatusOK {
+			t.Fatalf("lead: %d %v", status, out)
+		}
+	}
+	deliveries := func() string {
+		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
+		return html.UnescapeString(log)
+	}
+	lead("89101112233")
+	eventually(t, "the email to the address taken", func() bool {
+		if log := deliveries(); strings.Contains(log, "refused by the mail server") || strings.Contains(log, `<td class="state">retrying`) {
+			t.Fatalf("one address refused held the email from the other:\n%s", log)
+		}
+		return len(relay.Messages()) == 1
+	})
+	if to := relay.Messages()[0].To; !slices.Equal(to, []string{"sales@shop.example"}) {
+		t.Errorf("the email went to %v", to)
+	}
+	eventually(t, "the delivery log to say delivered", func() bool { return strings.Contains(deliveries(), `<td class="state">delivered`) })
+	if log := deliveries(); !strings.Contains(log, "refused for nobody@shop.example: 550 5.1.1 no such mailbox") {
+		t.Errorf("the delivery log does not name the address refused with the server's answer:\n%s", log)
+	}
+
+	// Every address refused: the delivery ends, nothing retries it.
+	relay.RefuseRcpt("sales@shop.example", noMailbox)
+	lead("89104445566")
+	log := ""
+	eventually(t, "the delivery log to say refused", func() bool {
+		log = deliveries()
+		return strings.Contains(log, `<td class="state">refused by the mail server`)
+	})
+	if !strings.Contains(log, "refused for sales@shop.example: 550 5.1.1 no such mailbox; nobody@shop.example: 550 5.1.1 no such mailbox") {
+		t.Errorf("the delivery log does not give the server's answers:\n%s", log)
+	}
+	entries := 0
+	if err := srv.DB.ScanPrefix(context.Background(), store.DuePrefix(store.DueDelivery), false, 0, func(_, _ []byte) bool { entries++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 0 || len(relay.Messages()) != 1 {
+		t.Errorf("after every address was refused: %d deliveries queued, %d emails; want none queued, the first email only", entries, len(relay.Messages()))
+	}
+
+	relay.RefuseRcpt("sales@shop.example", nil) // the addresses mended
+	relay.RefuseRcpt("nobody@shop.example", nil)
+	id := regexp.MustCompile(`<tr id="delivery-(\d+)">`).FindStringSubmatch(log)[1]
+	if status, _ := submitForm(t, c, srv, "sites/"+key+"/webhooks", "sites/"+key+"/webhooks/resend", url.Values{"id": {id}}); status != http.StatusSeeOther {
+		t.Fatalf("send again: %d", status)
+	}
+	eventually(t, "the email sent again", func() bool { return len(relay.Messages()) == 2 })
+	if to := relay.Messages()[1].To; len(to) != 2 {
+		t.Errorf("sent again to %v, want both", to)
+	}
+	eventually(t, "the delivery log to say both delivered", func() bool { return strings.Count(deliveries(), `<td class="state">delivered`) == 2 })
 }

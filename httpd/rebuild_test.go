@@ -2,7 +2,11 @@ package httpd_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +97,8 @@ func TestReportsRebuildCutShortGoesOnAtStart(t *testing.T) {
 
 // An owner changes the site's zone on its settings page, which says the
 // days counted before keep the old zone's; the "Recount reports" button
-// moves them, in the background, and the page says when it is done.
+// moves them, in the background, and the page, without a reload, says
+// how far it has got and when it is done.
 func TestBrowserRecountReportsInNewZone(t *testing.T) {
 	z := newZoneMove(t)
 	z.srv.Owner(t)
@@ -111,23 +116,79 @@ func TestBrowserRecountReportsInNewZone(t *testing.T) {
 	if z.sessions(t, 10) != 1 || z.sessions(t, 11) != 0 {
 		t.Fatalf("before the recount, in Moscow: %d sessions on the 10th, %d on the 11th; want them where UTC counted them", z.sessions(t, 10), z.sessions(t, 11))
 	}
+	// The recount is held at each of its steps (the sessions counted,
+	// 0 of 1, then 1 of 1) until the test lets it go on.
+	steps, goOn, stop := make(chan [2]int64), make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop) }) // before the server stops: a held rebuild ends
+	z.srv.HTTP.OnRebuildStep(func(done, total int64) {
+		select {
+		case steps <- [2]int64{done, total}:
+		case <-stop:
+			return
+		}
+		select {
+		case <-goOn:
+		case <-stop:
+		}
+	})
 	submit(t, ctx, `#rebuild-form button`)
 	if got := httpdtest.Eval[string](t, ctx, `location.pathname + location.hash`); got != "/sites/"+z.key+"/settings#rebuild" {
 		t.Errorf("after asking for the recount at %s", got)
 	}
-	// The page says how far it has got until it is done (bounded only so
-	// that a broken build fails instead of hanging).
-	for deadline := time.Now().Add(time.Minute); ; {
-		state := httpdtest.Eval[string](t, ctx, `document.getElementById("rebuild-state").textContent`)
-		if state == "Recounted in Europe/Moscow on 2027-01-11 01:30." {
-			break
+	// The page, not reloaded (the mark stays), follows the recount: how
+	// far it has got at each step, then its end, with the button back.
+	httpdtest.Eval[bool](t, ctx, `window.notReloaded = true`)
+	state := func() string {
+		return httpdtest.Eval[string](t, ctx, `(window.notReloaded ? "" : "reloaded: ") + document.getElementById("rebuild-state").textContent.trim()`)
+	}
+	for _, want := range []string{"Recounting in Europe/Moscow: 0 of 1 sessions so far.", "Recounting in Europe/Moscow: 1 of 1 sessions so far."} {
+		<-steps
+		eventually(t, "the page to say "+want, func() bool { return state() == want })
+		if httpdtest.Eval[bool](t, ctx, `!document.querySelector("#rebuild-form button").disabled`) {
+			t.Errorf("the recount button works while it runs")
 		}
-		if !strings.HasPrefix(state, "Recounting in Europe/Moscow:") || time.Now().After(deadline) {
-			t.Fatalf("the recount's state: %q", state)
-		}
-		httpdtest.Must(t, ctx, chromedp.Navigate(z.srv.URL+"sites/"+z.key+"/settings"))
+		goOn <- struct{}{}
+	}
+	eventually(t, "the page to say the recount ended", func() bool { return state() == "Recounted in Europe/Moscow on 2027-01-11 01:30." })
+	if httpdtest.Eval[bool](t, ctx, `document.querySelector("#rebuild-form button").disabled`) {
+		t.Errorf("the recount button does not work once it ended")
 	}
 	if z.sessions(t, 10) != 0 || z.sessions(t, 11) != 1 {
 		t.Errorf("after the recount, in Moscow: %d sessions on the 10th, %d on the 11th; want 0 and 1", z.sessions(t, 10), z.sessions(t, 11))
+	}
+}
+
+// The settings page asks GET /sites/KEY/reports/rebuild for the state of
+// the site's recount: none before one, the page's words once it ran; a
+// site that is not there is a JSON 404.
+func TestRebuildStateJSON(t *testing.T) {
+	z := newZoneMove(t)
+	c := z.srv.Client(t)
+	state := func(key string) (int, map[string]any) {
+		t.Helper()
+		status, body := getPage(t, c, z.srv.URL+"sites/"+key+"/reports/rebuild")
+		var out map[string]any
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatalf("%d, not JSON: %s", status, body)
+		}
+		return status, out
+	}
+	if status, out := state(z.key); status != http.StatusOK || !reflect.DeepEqual(out["result"], map[string]any{"running": false, "text": "", "error": false}) {
+		t.Errorf("before a recount: %d %v", status, out)
+	}
+	done := make(chan struct{})
+	z.srv.HTTP.OnRebuildStep(func(d, total int64) {
+		if d == total && total > 0 {
+			close(done)
+		}
+	})
+	if status, _ := submitForm(t, c, z.srv, "sites/"+z.key+"/settings", "sites/"+z.key+"/reports/rebuild", url.Values{}); status != http.StatusSeeOther {
+		t.Fatalf("recount: %d", status)
+	}
+	<-done
+	want := map[string]any{"running": false, "text": "Recounted in UTC on 2027-01-10 22:30.", "error": false}
+	eventually(t, "the recount to end", func() bool { _, out := state(z.key); return reflect.DeepEqual(out["result"], want) })
+	if status, out := state("NoSuchSiteKeyNoSuchSiteKey12345"); status != http.StatusNotFound || out["success"] != false {
+		t.Errorf("a site that is not there: %d %v", status, out)
 	}
 }

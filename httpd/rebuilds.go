@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/i18n"
 	"appliance/httpd/reports"
 	"appliance/httpd/sites"
 	"appliance/store"
@@ -35,6 +36,10 @@ type rebuilds struct {
 	jobs map[uint32]*rebuildJob // the latest of each site since the start
 	ctx  context.Context        // Run's: background rebuilds end with it; nil before
 	wg   sync.WaitGroup
+	// step, when not nil, is told each step of every rebuild after the
+	// settings page can see it; it may block, holding the rebuild there
+	// (a test's way to look at one half-way).
+	step func(done, total int64)
 }
 
 // rebuildJob is one rebuild of a site, as the settings page shows it.
@@ -94,6 +99,9 @@ func (r *rebuilds) begin(site *store.Site, by string) (*rebuildJob, error) {
 // the sessions replayed too.
 func (r *rebuilds) run(ctx context.Context, j *rebuildJob, site *store.Site, dropPruned bool, progress func(done, total int64)) {
 	defer close(j.end)
+	r.mu.Lock()
+	step := r.step
+	r.mu.Unlock()
 	var flag byte
 	if dropPruned {
 		flag = 1
@@ -103,6 +111,9 @@ func (r *rebuilds) run(ctx context.Context, j *rebuildJob, site *store.Site, dro
 		j.res, j.err = r.reports.Rebuild(ctx, site, func(done, total int64) {
 			j.done.Store(done)
 			j.total.Store(total)
+			if step != nil {
+				step(done, total)
+			}
 			if progress != nil {
 				progress(done, total)
 			}
@@ -207,6 +218,20 @@ type rebuildView struct {
 	Changed     int
 	Failed      bool // it ended in an error (the server's log has it)
 	Stopped     bool // the server stopped while it ran: it goes on at the next start
+}
+
+// say is what the settings page says of the rebuild, in tr's language,
+// and whether it is an error.
+func (v *rebuildView) say(tr i18n.Printer) (text string, isErr bool) {
+	switch {
+	case v.Running:
+		return tr.T("Recounting in %s: %d of %d sessions so far.", v.Zone, v.Done, v.Total), false
+	case v.Stopped:
+		return tr.T("The recount stopped with the server; it goes on when the server starts again."), true
+	case v.Failed:
+		return tr.T("The recount failed; the server's log says why. Try again."), true
+	}
+	return tr.T("Recounted in %s on %s.", v.Zone, v.Ended), false
 }
 
 func (j *rebuildJob) view(loc *time.Location) *rebuildView {

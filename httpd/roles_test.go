@@ -112,6 +112,7 @@ var leastRole = map[string]string{
 	"POST /sites/*/settings":        accounts.RoleManager,
 	"POST /sites/*/remove":          accounts.RoleManager,
 	"POST /sites/*/reports/rebuild": accounts.RoleManager,
+	"GET /sites/*/reports/rebuild":  accounts.RoleManager,
 	"GET /team":                     accounts.RoleOwner,
 	"POST /team/invite":             accounts.RoleOwner,
 	"POST /team/invites/cancel":     accounts.RoleOwner,

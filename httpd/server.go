@@ -734,7 +734,7 @@ func noticeWriter(publicURL string, catalog *i18n.Catalog, reg *sites.Registry) 
 // mailSender is webhooks.Options.Mail through the SMTP server of o.Mail:
 // a mailto: endpoint's notification written by w in its language.
 // It returns the Mailer too, which the accounts' emails go through.
-func mailSender(o Options, w notice.Writer) (*notice.Mailer, func(context.Context, string, uint64, []byte) (int, string), error) {
+func mailSender(o Options, w notice.Writer) (*notice.Mailer, func(context.Context, string, uint64, []byte) (int, string, bool), error) {
 	mo := o.Mail
 	if mo.Now == nil {
 		mo.Now = o.Now
@@ -743,10 +743,10 @@ func mailSender(o Options, w notice.Writer) (*notice.Mailer, func(context.Contex
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
-	return m, func(ctx context.Context, endpoint string, id uint64, body []byte) (int, string) {
+	return m, func(ctx context.Context, endpoint string, id uint64, body []byte) (int, string, bool) {
 		e, _, err := notice.ParseEndpoint(endpoint)
 		if err != nil {
-			return 0, err.Error()
+			return 0, err.Error(), false
 		}
 		return m.Send(ctx, e, id, body)
 	}, nil

@@ -609,6 +609,7 @@ const (
 	DeliveryPending   byte = 0 // in the outbox, due at Due
 	DeliveryDelivered byte = 1 // a receiver answered 2xx
 	DeliveryDropped   byte = 2 // its endpoint was removed before delivery
+	DeliveryRefused   byte = 3 // the receiver refused it for good (an SMTP server's 5xx): not tried again unless resent
 )
 
 // MaxDeliveryAttempts is how many of its most recent attempts a Delivery
@@ -677,7 +678,7 @@ func DecodeDelivery(id uint64, b []byte) (Delivery, error) {
 	dl.Body = d.bytes()
 	dl.Created = d.int()
 	state := d.uint()
-	if state > uint64(DeliveryDropped) {
+	if state > uint64(DeliveryRefused) {
 		d.fail("bad delivery state")
 	}
 	dl.State = byte(state)

@@ -572,7 +572,7 @@ func TestDecodeRejectsInvalidUTF8Nested(t *testing.T) {
 // A delivery's state, attempt statuses and attempt count are bounded.
 func TestDecodeDeliveryRejectsOutOfRange(t *testing.T) {
 	for name, dl := range map[string]Delivery{
-		"state":    {State: DeliveryDropped + 1},
+		"state":    {State: DeliveryRefused + 1},
 		"status":   {Recent: []DeliveryAttempt{{Status: 1000}}},
 		"negative": {Recent: []DeliveryAttempt{{Status: -1}}},
 		"attempts": {Recent: make([]DeliveryAttempt, MaxDeliveryAttempts+1)},

@@ -126,3 +126,37 @@ document.addEventListener("toggle", markScrollers, true); // a <details> opened 
     document.addEventListener("visibilitychange", ask);
   });
 })();
+
+// A recount of a site's reports on its settings page: while one runs, its
+// state (#rebuild-state, data-poll the URL of its JSON) is asked for every
+// 2 s while the page is visible, and shown in its place, the server's
+// words in the user's language, until it ends; then the recount button
+// works again. Without this script the page's Refresh link does it.
+(function () {
+  document.addEventListener("DOMContentLoaded", function () {
+    var state = document.getElementById("rebuild-state");
+    var url = state && state.getAttribute("data-poll");
+    if (!url || !window.fetch) return;
+    var timer = setInterval(ask, 2000);
+    function ask() {
+      if (!timer || document.visibilityState !== "visible") return;
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) { if (j && j.success && timer) show(j.result); }, function () {});
+    }
+    function show(r) {
+      if (r.text) {
+        state.textContent = r.text;
+        state.className = r.error ? "error" : "flash";
+        state.setAttribute("role", r.error ? "alert" : "status");
+      }
+      if (r.running) return;
+      clearInterval(timer);
+      timer = 0;
+      state.removeAttribute("data-poll");
+      var button = document.querySelector("#rebuild-form button");
+      if (button) button.disabled = false;
+    }
+    document.addEventListener("visibilitychange", ask);
+  });
+})();

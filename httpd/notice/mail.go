@@ -16,6 +16,7 @@ import (
 	netmail "net/mail"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,29 +168,48 @@ func ParseEndpoint(raw string) (Endpoint, string, error) {
 // Send writes the notification of one webhook delivery (body: the
 // webhook's JSON; id: the delivery's, the same on every retry) to e and
 // hands it to the SMTP server. It returns the server's code (250 when it
-// took the message; 0 when none answered) and, unless it took it, why not.
-func (m *Mailer) Send(ctx context.Context, e Endpoint, id uint64, body []byte) (code int, failure string) {
+// took the message; 0 when none answered) and, unless it took it, why
+// not: the server's answer as it gave it ("550 5.1.1 no such mailbox").
+// final is true when the server refused the message for good (Refused:
+// a 5xx that is not a fault of --smtp's own TLS or login), so that it
+// would refuse it again: an address that does not exist, a message it
+// will not take. When it refused some of the addresses for good and took
+// the message for the others, the code is 250 and failure names those
+// it refused, with its answers.
+func (m *Mailer) Send(ctx context.Context, e Endpoint, id uint64, body []byte) (code int, failure string, final bool) {
 	msg, err := m.Message(e, id, body)
 	if err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), false
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
-	if err := m.send(ctx, e.To, msg); err != nil {
+	refused, err := m.send(ctx, e.To, msg)
+	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
-			return se.Code, answer(err).Error()
+			return se.Code, answer(err).Error(), Refused(err)
 		}
-		return 0, err.Error()
+		return 0, err.Error(), false
 	}
-	return 250, ""
+	if len(refused) > 0 {
+		return 250, "sent to the other addresses; refused for " + strings.Join(refused, "; "), false
+	}
+	return 250, "", false
 }
 
-func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
+// send hands msg to the SMTP server for the addresses to. An address the
+// server refuses for good (a 5xx to its RCPT: no such mailbox) is left
+// out, and the message goes to the others; refused names each such
+// address with the server's answer ("a@shop.example: 550 5.1.1 no such
+// mailbox"). When it refuses every address, the error is a refusal
+// (Refused) that names them, or, for one address, the server's answer.
+// Any other answer, 4xx included, fails the whole message, so that a
+// retry sends it to none twice.
+func (m *Mailer) send(ctx context.Context, to []string, msg []byte) (refused []string, err error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", m.addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() }) // the exchange ends with ctx
 	defer stop()
@@ -203,7 +223,7 @@ func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
 		tc := tls.Client(conn, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return setupFault(err)
+			return nil, setupFault(err)
 		}
 		c = smtp.NewClient(tc)
 	case m.loopback():
@@ -211,34 +231,112 @@ func (m *Mailer) send(ctx context.Context, to []string, msg []byte) error {
 	default:
 		if c, err = smtp.NewClientStartTLS(conn, tlsConf); err != nil {
 			conn.Close()
-			return setupFault(fmt.Errorf("%w (a server that is not on this machine is reached over TLS only: STARTTLS, or smtps://)", err))
+			return nil, setupFault(fmt.Errorf("%w (a server that is not on this machine is reached over TLS only: STARTTLS, or smtps://)", err))
 		}
 	}
 	defer c.Close()
 	if m.user != "" {
 		if err := c.Auth(sasl.NewPlainClient("", m.user, m.password)); err != nil {
-			return setupFault(err)
+			return nil, setupFault(err)
 		}
 	}
-	if err := c.SendMail(m.from.Address, to, bytes.NewReader(msg)); err != nil {
+	if refused, err = m.transact(c, to, msg); err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) && authCode(se.Code) {
-			return relayFault{err} // "530 authentication required" at MAIL: --smtp has no login
+			return nil, relayFault{err: err} // "530 authentication required" at MAIL: --smtp has no login
 		}
-		return err
+		return nil, err
 	}
-	return c.Quit()
+	return refused, c.Quit()
+}
+
+// transact is SMTP's mail transaction of msg to the addresses to over c,
+// leaving out those refused for good at RCPT (see send).
+func (m *Mailer) transact(c *smtp.Client, to []string, msg []byte) (refused []string, err error) {
+	var opts *smtp.MailOptions
+	if !ascii(m.from.Address) || slices.ContainsFunc(to, func(a string) bool { return !ascii(a) }) {
+		opts = &smtp.MailOptions{UTF8: true}
+	}
+	if err := c.Mail(m.from.Address, opts); err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) && se.Code >= 500 && !authCode(se.Code) {
+			// The sender refused ("553 5.7.1 sender address rejected"):
+			// --smtp-from is at fault, not the addresses; the same
+			// message goes through once it is mended.
+			return nil, relayFault{err: err, sender: true}
+		}
+		return nil, err
+	}
+	var first *smtp.SMTPError
+	for _, addr := range to {
+		err := c.Rcpt(addr, nil)
+		var se *smtp.SMTPError
+		switch {
+		case err == nil:
+			continue
+		case errors.As(err, &se) && se.Code >= 500 && !authCode(se.Code):
+			refused = append(refused, addr+": "+answer(se).Error())
+			if first == nil {
+				first = se
+			}
+		default:
+			return nil, err
+		}
+	}
+	switch {
+	case len(refused) == len(to) && len(to) == 1:
+		return nil, first
+	case len(refused) == len(to):
+		return nil, rcptRefusal{first, refused}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return nil, err
+	}
+	return refused, w.Close()
+}
+
+// rcptRefusal is the SMTP server's refusal of every address of a message
+// for good: the first of its answers, as Refused reads it, and all of
+// them, each with its address, as the log shows it.
+type rcptRefusal struct {
+	first *smtp.SMTPError
+	each  []string
+}
+
+func (r rcptRefusal) Error() string { return "refused for " + strings.Join(r.each, "; ") }
+func (r rcptRefusal) Unwrap() error { return r.first }
+
+// ascii reports whether s is all ASCII: an address that is not needs
+// SMTPUTF8.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // relayFault is an error of the SMTP server's set-up rather than of one
 // message: its TLS or its login failed (a wrong password, a certificate
-// the server's name does not match, no STARTTLS, no AUTH), or it wants a
-// login --smtp does not give. That is the operator's to mend in --smtp;
-// the same message goes through once it is mended, so it is tried again,
-// however the server worded its answer (535 is a 5xx).
-type relayFault struct{ err error }
+// the server's name does not match, no STARTTLS, no AUTH), it wants a
+// login --smtp does not give, or it refuses the sender, --smtp-from. That
+// is the operator's to mend in --smtp or --smtp-from; the same message
+// goes through once it is mended, so it is tried again, however the
+// server worded its answer (535 is a 5xx).
+type relayFault struct {
+	err    error
+	sender bool // the sender refused
+}
 
 func (f relayFault) Error() string {
+	if f.sender {
+		return answer(f.err).Error() + " (the SMTP server of --smtp refused the sender: check --smtp-from, an address this server may send from)"
+	}
 	return answer(f.err).Error() + " (the SMTP server of --smtp refused its TLS or login: check the address, user and password in --smtp)"
 }
 
@@ -252,7 +350,7 @@ func setupFault(err error) error {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
 		if se.Code >= 500 {
-			return relayFault{err}
+			return relayFault{err: err}
 		}
 		return err // 4xx: busy for now
 	}
@@ -260,7 +358,7 @@ func setupFault(err error) error {
 	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled) {
 		return err
 	}
-	return relayFault{err} // a TLS handshake the server failed, no STARTTLS, no AUTH
+	return relayFault{err: err} // a TLS handshake the server failed, no STARTTLS, no AUTH
 }
 
 // authCode reports whether an SMTP reply code says the login is wrong or
@@ -351,38 +449,39 @@ const (
 	KindDigest  = "digest"  // a report digest
 )
 
-// SendText hands one plain-text message of an account (a password reset
-// link, an invite) to the SMTP server for the address to, which the
-// caller has checked. The error says why it was not taken; it never holds
-// the text. Refused tells a refusal for good from one worth a retry, and
-// RelayFault a fault of the SMTP server's settings.
-func (m *Mailer) SendText(ctx context.Context, to, subject, text string) error {
-	return m.SendHTML(ctx, KindAccount, to, subject, text, "")
-}
-
-// SendHTML is SendText for a message of kind (KindAccount, KindDigest),
-// with html, the same content as an HTML page, as the text's alternative
-// (none when html is "").
+// SendHTML hands one message of kind (KindAccount, KindDigest) to the
+// SMTP server for the address to, which the caller has checked: text,
+// and html, the same content as an HTML page, as its alternative (none
+// when html is ""). The error says why it was not taken; it never holds
+// the message. Refused tells a refusal for good from one worth a retry,
+// and RelayFault a fault of the SMTP server's settings.
 func (m *Mailer) SendHTML(ctx context.Context, kind, to, subject, text, html string) error {
 	id := make([]byte, 12)
 	rand.Read(id)
 	msg := m.message([]string{to}, subject, text, html, "appliance."+kind+"."+hex.EncodeToString(id))
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
-	if err := m.send(ctx, []string{to}, msg); err != nil {
+	if _, err := m.send(ctx, []string{to}, msg); err != nil {
 		return fmt.Errorf("send mail to %s: %w", to, answer(err))
 	}
 	return nil
 }
 
 // refusal is the SMTP server's answer that refused a message, written as
-// the server gave it ("550 no such mailbox").
+// the server gave it: its code, its enhanced status code when that says
+// more than the class (RFC 3463: 5.1.1 bad mailbox, 5.7.1 refused by
+// policy; not the bare 5.0.0) and its words ("550 5.1.1 no such mailbox").
 type refusal struct{ *smtp.SMTPError }
 
-func (r refusal) Error() string { return fmt.Sprintf("%d %s", r.Code, r.Message) }
+func (r refusal) Error() string {
+	if e := r.EnhancedCode; e[0] > 0 && e[1] >= 0 && e[2] >= 0 && (e[1] != 0 || e[2] != 0) {
+		return fmt.Sprintf("%d %d.%d.%d %s", r.Code, e[0], e[1], e[2], r.Message)
+	}
+	return fmt.Sprintf("%d %s", r.Code, r.Message)
+}
 func (r refusal) Unwrap() error { return r.SMTPError }
 
-// Refused reports whether err, of SendText, is the SMTP server's refusal
+// Refused reports whether err, of SendHTML, is the SMTP server's refusal
 // of the message for good (a 5xx answer to it: the same message would be
 // refused again). A fault of the server's settings (RelayFault), a 4xx
 // answer, no answer, a cut connection are worth a retry.
@@ -391,9 +490,10 @@ func Refused(err error) bool {
 	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600 && !RelayFault(err)
 }
 
-// RelayFault reports whether err, of SendText or SendHTML, is a fault of
-// the SMTP server's settings (--smtp) rather than of the message: its TLS
-// or its login failed, or it wants a login. The operator mends it; until
+// RelayFault reports whether err, of SendHTML, is a fault of
+// the SMTP server's settings (--smtp, --smtp-from) rather than of the
+// message: its TLS or its login failed, it wants a login, or it refuses
+// the sender. The operator mends it; until
 // then every message fails alike.
 func RelayFault(err error) bool {
 	var f relayFault

@@ -283,6 +283,7 @@ func TestRelayFault(t *testing.T) {
 	for _, tt := range []struct {
 		name, url      string
 		login, refuse  bool
+		sender         bool // the relay refuses the sender
 		fault, refused bool
 	}{
 		{name: "taken", url: "smtp://" + relay.Addr},
@@ -290,6 +291,7 @@ func TestRelayFault(t *testing.T) {
 		{name: "wrong password", url: "smtp://mailer:wrong@" + relay.Addr, login: true, fault: true},
 		{name: "no login", url: "smtp://" + relay.Addr, login: true, fault: true},
 		{name: "mailbox refused", url: "smtp://" + relay.Addr, refuse: true, refused: true},
+		{name: "sender refused", url: "smtp://" + relay.Addr, sender: true, fault: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			relay.Login("", "")
@@ -297,6 +299,10 @@ func TestRelayFault(t *testing.T) {
 				relay.Login("mailer", "s3cret")
 			}
 			relay.Refuse(nil)
+			relay.RefuseSender(nil)
+			if tt.sender {
+				relay.RefuseSender(&smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "sender address rejected"})
+			}
 			if tt.refuse {
 				relay.Refuse(&smtp.SMTPError{Code: 550, Message: "no such mailbox"})
 			}
@@ -304,11 +310,13 @@ func TestRelayFault(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = m.SendText(context.Background(), "owner@shop.example", "subject", "text")
+			err = m.SendHTML(context.Background(), KindAccount, "owner@shop.example", "subject", "text", "")
 			if (err != nil) != (tt.fault || tt.refused) || RelayFault(err) != tt.fault || Refused(err) != tt.refused {
-				t.Errorf("SendText: %v; RelayFault %v, Refused %v; want fault %v, refused %v", err, RelayFault(err), Refused(err), tt.fault, tt.refused)
+				t.Errorf("SendHTML: %v; RelayFault %v, Refused %v; want fault %v, refused %v", err, RelayFault(err), Refused(err), tt.fault, tt.refused)
 			}
-			if tt.fault && !strings.Contains(err.Error(), "check the address, user and password in --smtp") {
+			if tt.sender && !strings.Contains(err.Error(), "553 5.7.1 sender address rejected (the SMTP server of --smtp refused the sender: check --smtp-from") {
+				t.Errorf("the error does not name --smtp-from: %v", err)
+			} else if tt.fault && !tt.sender && !strings.Contains(err.Error(), "check the address, user and password in --smtp") {
 				t.Errorf("the error does not name --smtp: %v", err)
 			}
 		})

@@ -49,15 +49,19 @@ func (h *Hooks) attempt(ctx context.Context, d outbox.Item) error {
 	if i < 0 {
 		return h.record(context.WithoutCancel(ctx), d, store.DeliveryAttempt{Time: h.o.Now().UnixMilli(), Error: "endpoint removed; dropped"}, store.DeliveryDropped)
 	}
-	a := h.post(ctx, w.Endpoints[i], &dl)
+	a, final := h.post(ctx, w.Endpoints[i], &dl)
 	if ctx.Err() != nil && a.Status == 0 {
 		return nil // cancelled by shutdown: still due, sent again by the next Run
 	}
 	state := store.DeliveryPending
-	if a.Status >= 200 && a.Status < 300 {
+	switch {
+	case a.Status >= 200 && a.Status < 300 && !final:
 		state = store.DeliveryDelivered
 		h.delivered.Add(1)
-	} else {
+	case final:
+		state = store.DeliveryRefused
+		h.failed.Add(1)
+	default:
 		h.failed.Add(1)
 	}
 	// Record even when shutdown began after the answer: forgetting a 2xx
@@ -66,15 +70,16 @@ func (h *Hooks) attempt(ctx context.Context, d outbox.Item) error {
 }
 
 // post sends dl to ep once and describes the attempt, with how long it
-// took.
-func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.Delivery) store.DeliveryAttempt {
+// took; final is true when the receiver refused it for good (an email's
+// SMTP server), so that it is not tried again.
+func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.Delivery) (a store.DeliveryAttempt, final bool) {
 	start := h.o.Now()
-	a := store.DeliveryAttempt{Time: start.UnixMilli()}
+	a = store.DeliveryAttempt{Time: start.UnixMilli()}
 	switch {
 	case IsMail(ep.URL) && h.o.Mail == nil:
 		a.Error = "no SMTP server to send email through: start serve with --smtp and --smtp-from; it waits until then"
 	case IsMail(ep.URL):
-		a.Status, a.Error = h.o.Mail(ctx, ep.URL, dl.ID, dl.Body)
+		a.Status, a.Error, final = h.o.Mail(ctx, ep.URL, dl.ID, dl.Body)
 	case IsTelegram(ep.URL) && h.o.Telegram == nil:
 		a.Error = "no Telegram sender in this server; it waits until there is one"
 	case IsTelegram(ep.URL):
@@ -86,11 +91,12 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 		})
 	}
 	a.Duration = h.o.Now().Sub(start).Milliseconds()
-	return a
+	return a, final
 }
 
 // record appends an attempt to a delivery's log and moves it to state; a
-// pending delivery is queued again after its backoff.
+// pending delivery is queued again after its backoff, one in any other
+// state leaves the queue.
 func (h *Hooks) record(ctx context.Context, d outbox.Item, a store.DeliveryAttempt, state byte) error {
 	if len(a.Error) > 300 {
 		a.Error = a.Error[:300]

@@ -10,7 +10,9 @@
 // by the server, POSTs each delivery as it comes due; a 2xx answer marks
 // it delivered, anything else
 // schedules the next attempt with exponential backoff and jitter, for as
-// long as it takes. Every attempt is kept in the delivery's log, and Resend
+// long as it takes; but an email an SMTP server refused for good (a 5xx
+// to the message, not to the appliance's own login) ends refused, since
+// the same email would be refused again. Every attempt is kept in the delivery's log, and Resend
 // queues a delivered one again.
 //
 // Delivery is at least once: a crash between a receiver's 2xx and the
@@ -114,9 +116,11 @@ type Options struct {
 	// Log receives failed attempts and store errors; default slog.Default.
 	Log *slog.Logger
 	// Mail sends the delivery id of body to a mailto: endpoint and says
-	// how it went, as Send does (package mail); nil while no SMTP server
-	// is configured, when such deliveries wait and are tried again.
-	Mail func(ctx context.Context, endpoint string, id uint64, body []byte) (status int, failure string)
+	// how it went, as notice.Mailer.Send does: final when the SMTP server
+	// refused it for good, when the delivery is not tried again (it ends
+	// store.DeliveryRefused). nil while no SMTP server is configured, when
+	// such deliveries wait and are tried again.
+	Mail func(ctx context.Context, endpoint string, id uint64, body []byte) (status int, failure string, final bool)
 	// Telegram posts the delivery id of body to a telegram: endpoint as
 	// the bot whose token is secret, and says how it went (package
 	// notice); nil: such deliveries wait.
@@ -397,7 +401,8 @@ func (h *Hooks) Test(ctx context.Context, site uint32, siteKey string, id uint64
 	if err != nil {
 		return store.DeliveryAttempt{}, err
 	}
-	return h.post(ctx, w.Endpoints[i], &store.Delivery{ID: h.db.NextID(), Event: string(KindTest), Body: body}), nil
+	a, _ := h.post(ctx, w.Endpoints[i], &store.Delivery{ID: h.db.NextID(), Event: string(KindTest), Body: body})
+	return a, nil
 }
 
 // ParseKinds splits a comma-separated list of kinds ("lead,callback").

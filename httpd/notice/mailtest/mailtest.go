@@ -3,7 +3,9 @@
 // refuse messages, as a mail relay that is down does, to stop listening
 // and start again on the same address, to hold messages until the
 // test lets them go, as a stalled relay does, and to ask for a login
-// (AUTH PLAIN), as a relay that relays only for its users does.
+// (AUTH PLAIN), as a relay that relays only for its users does, and to
+// refuse some addresses at RCPT, as a relay does a mailbox that does not
+// exist.
 package mailtest
 
 import (
@@ -33,10 +35,12 @@ type Server struct {
 	got    []Message
 	refuse *smtp.SMTPError
 	tries  int
-	srv    *smtp.Server  // nil while stopped
-	gate   chan struct{} // non-nil: messages wait for it to close (Hold)
-	held   int           // messages waiting at the gate
-	login  [2]string     // user, password; "" user: no login asked
+	srv    *smtp.Server               // nil while stopped
+	gate   chan struct{}              // non-nil: messages wait for it to close (Hold)
+	held   int                        // messages waiting at the gate
+	login  [2]string                  // user, password; "" user: no login asked
+	rcpt   map[string]*smtp.SMTPError // addresses refused at RCPT, with the answer
+	sender *smtp.SMTPError            // the answer to MAIL FROM; nil: taken
 }
 
 // Start runs a server until the test ends.
@@ -136,6 +140,30 @@ func (s *Server) Refuse(err *smtp.SMTPError) {
 	s.mu.Unlock()
 }
 
+// RefuseSender makes the server answer MAIL FROM with err, as a relay
+// does a sender it may not send for (nil: take it again).
+func (s *Server) RefuseSender(err *smtp.SMTPError) {
+	s.mu.Lock()
+	s.sender = err
+	s.mu.Unlock()
+}
+
+// RefuseRcpt makes the server answer RCPT TO:<addr> with err, as a relay
+// does to a mailbox that does not exist (nil: take it again); the
+// message goes on to its other addresses.
+func (s *Server) RefuseRcpt(addr string, err *smtp.SMTPError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rcpt == nil {
+		s.rcpt = map[string]*smtp.SMTPError{}
+	}
+	if err == nil {
+		delete(s.rcpt, addr)
+		return
+	}
+	s.rcpt[addr] = err
+}
+
 // Messages returns what the server took, oldest first.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -176,16 +204,25 @@ func (x *session) Auth(string) (sasl.Server, error) {
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	x.s.mu.Lock()
-	asks := x.s.login[0] != ""
+	asks, refuse := x.s.login[0] != "", x.s.sender
 	x.s.mu.Unlock()
 	if asks && !x.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	}
+	if refuse != nil {
+		return refuse
 	}
 	x.msg = Message{From: from}
 	return nil
 }
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.s.mu.Lock()
+	refuse := x.s.rcpt[to]
+	x.s.mu.Unlock()
+	if refuse != nil {
+		return refuse
+	}
 	x.msg.To = append(x.msg.To, to)
 	return nil
 }
