@@ -35,7 +35,10 @@ import (
 // sent is stored (store.DigestSentKey) after the SMTP server took the
 // email, so a crash between the two sends it again, never not at all. A
 // server down when a digest was due sends it when it is back, only the
-// latest period of each kind.
+// latest period of each kind. A digest the SMTP server refuses for a
+// while (4xx, or the relay's own TLS, login or sender faults) is tried
+// again an hour later; one it refuses for good (5xx for the address) is
+// not tried again for its period.
 
 // digestHour is the hour of the site's day a digest is due at.
 const digestHour = 8
@@ -242,7 +245,17 @@ func (d *digests) sendOne(ctx context.Context, j digestJob) (bool, error) {
 		return false, fmt.Errorf("digest of %s for %s: %w", site.Name, u.Email, err)
 	}
 	if err := d.mailer.SendHTML(ctx, notice.KindDigest, u.Email, subject, text, html); err != nil {
-		return false, fmt.Errorf("digest of %s to %s: %w", site.Name, u.Email, err)
+		if !notice.Refused(err) {
+			return false, fmt.Errorf("digest of %s to %s: %w", site.Name, u.Email, err)
+		}
+		// Refused for good (a 5xx for the address, not the relay's
+		// settings): every try of this period's digest would be refused
+		// alike, as notifications' and account emails' are not retried.
+		// The period is marked done; the next period's digest is tried.
+		if merr := d.db.Set(ctx, store.DigestSentKey(j.kind, j.site, j.email), binary.BigEndian.AppendUint32(nil, uint32(first))); merr != nil {
+			return false, fmt.Errorf("digest of %s to %s: %w (and not marked: %v)", site.Name, u.Email, err, merr)
+		}
+		return false, fmt.Errorf("digest of %s to %s refused for good, not tried again for this period: %w", site.Name, u.Email, err)
 	}
 	if err := d.db.Set(ctx, store.DigestSentKey(j.kind, j.site, j.email), binary.BigEndian.AppendUint32(nil, uint32(first))); err != nil {
 		return true, fmt.Errorf("digest of %s to %s sent, not marked (it may be sent again): %w", site.Name, u.Email, err)

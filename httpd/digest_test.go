@@ -89,9 +89,9 @@ func TestWeeklyDigest(t *testing.T) {
 	clock.Set(time.Date(2026, 11, 30, 4, 59, 0, 0, time.UTC)) // 07:59 in Moscow
 	send(0)
 	clock.Set(time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)) // 08:00
-	// The SMTP server refuses it: tried again an hour later, not at every
-	// pass, and then sent.
-	relay.Refuse(&smtp.SMTPError{Code: 550, Message: "mailbox unavailable"})
+	// The SMTP server refuses it for a while: tried again an hour later,
+	// not at every pass, and then sent.
+	relay.Refuse(&smtp.SMTPError{Code: 451, Message: "try again later"})
 	if n, err := f.srv.HTTP.SendDigests(ctx); n != 0 || err == nil || relay.Tries() != 1 {
 		t.Fatalf("a refused digest: %d sent, %v", n, err)
 	}
@@ -404,4 +404,39 @@ func tableRows(t *testing.T, page, id string) []string {
 	}
 	walk(table)
 	return rows
+}
+
+// A digest the SMTP server refuses for good (550: no such mailbox) is not
+// asked again for its period, an hour later or at any later pass, as a
+// notification's or an account email's is not; the next period's is
+// tried, and sent once the mailbox takes it.
+func TestDigestRefusedForGood(t *testing.T) {
+	relay := mailtest.Start(t)
+	clock := &trClock{now: time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC)} // a Sunday evening
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.Now = clock.Now
+		o.Mail = notice.Options{URL: relay.URL(), From: "noreply@shop.example"}
+	})
+	key := srv.Site(t, "Shop", "shop.example.com")
+	c := srv.Client(t)
+	if code, body, _ := postForm(t, c, srv.URL+"account/digests", url.Values{"csrf": {srv.FormToken(t, c, "/account")}, "weekly": {key}}); code != http.StatusSeeOther {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	ctx := context.Background()
+	clock.Set(time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)) // Monday 08:00 UTC: due
+	relay.Refuse(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"})
+	if n, err := srv.HTTP.SendDigests(ctx); n != 0 || err == nil || !strings.Contains(err.Error(), "550 5.1.1 no such mailbox") || relay.Tries() != 1 {
+		t.Fatalf("a digest refused for good: %d sent, %v, %d tries", n, err, relay.Tries())
+	}
+	relay.Refuse(nil)
+	for _, at := range []time.Time{time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)} {
+		clock.Set(at)
+		if n, err := srv.HTTP.SendDigests(ctx); n != 0 || err != nil || relay.Tries() != 1 {
+			t.Fatalf("at %s, after the refusal for good: %d sent, %v, %d tries; want no second try", at, n, err, relay.Tries())
+		}
+	}
+	clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)) // the next Monday
+	if n, err := srv.HTTP.SendDigests(ctx); n != 1 || err != nil || len(relay.Messages()) != 1 {
+		t.Fatalf("the next week's digest: %d sent, %v, %d emails", n, err, len(relay.Messages()))
+	}
 }
