@@ -101,6 +101,9 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 			row.State = "dropped"
 		case store.DeliveryRefused:
 			row.State = "refused by the mail server: check the address, then send it again"
+			if i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == dl.Endpoint }); i >= 0 && webhooks.IsTelegram(eps[i].URL) {
+				row.State = "refused by Telegram: check that the bot is in the chat and not blocked, then send it again"
+			}
 		}
 		for _, a := range slices.Backward(dl.Recent) {
 			ar := attemptRow{Time: c.at(a.Time), Error: a.Error, Duration: a.Duration}

@@ -244,8 +244,9 @@ func (b *botAPI) messages() []map[string]any {
 
 // A Telegram chat as an endpoint: the site's owner gives the chat and the
 // bot's token (as the endpoint's secret), and each lead comes as the bot's
-// message; a bot the chat has blocked gets it again later, the delivery
-// log says why, and never shows the token.
+// message; a bot the chat has blocked is refused for good (the Bot API's
+// 403): the delivery log says why, never shows the token, and nothing
+// tries it again until the owner, the bot unblocked, sends it again.
 func TestTelegramNotifications(t *testing.T) {
 	const token = "123456789:AAEhBOweik9ai2o4_mcP-9a8R2nT7xYzAbc"
 	api := &botAPI{token: token, refuse: "Forbidden: bot was blocked by the user"}
@@ -278,16 +279,28 @@ func TestTelegramNotifications(t *testing.T) {
 	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"name": "Ann", "phone": "89101112233"})); status != http.StatusOK {
 		t.Fatalf("lead: %d %v", status, out)
 	}
+	log := ""
 	eventually(t, "the delivery log says the bot is blocked", func() bool {
-		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
-		return strings.Contains(log, "403 Forbidden: bot was blocked by the user")
+		_, log = getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
+		return strings.Contains(log, "403 Forbidden: bot was blocked by the user") && strings.Contains(log, `<td class="state">refused by Telegram`)
 	})
-	if _, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks"); strings.Contains(log, token) || strings.Contains(log, "AAEhBOweik9ai2o4") {
+	if strings.Contains(log, token) || strings.Contains(log, "AAEhBOweik9ai2o4") {
 		t.Error("the webhooks page shows the bot's token")
+	}
+	entries := 0
+	if err := srv.DB.ScanPrefix(context.Background(), store.DuePrefix(store.DueDelivery), false, 0, func(_, _ []byte) bool { entries++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 0 {
+		t.Errorf("a delivery the Bot API refused for good is still queued (%d)", entries)
 	}
 	api.mu.Lock()
 	api.refuse = ""
 	api.mu.Unlock()
+	delivery := regexp.MustCompile(`<tr id="delivery-(\d+)">`).FindStringSubmatch(log)[1]
+	if status, _ := submitForm(t, c, srv, "sites/"+key+"/webhooks", "sites/"+key+"/webhooks/resend", url.Values{"id": {delivery}}); status != http.StatusSeeOther {
+		t.Fatalf("send again: %d", status)
+	}
 	eventually(t, "the message sent again", func() bool { return len(api.messages()) == 1 })
 	m := api.messages()[0]
 	text, _ := m["text"].(string)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -71,7 +72,7 @@ func (h *Hooks) attempt(ctx context.Context, d outbox.Item) error {
 
 // post sends dl to ep once and describes the attempt, with how long it
 // took; final is true when the receiver refused it for good (an email's
-// SMTP server), so that it is not tried again.
+// SMTP server, the Telegram Bot API), so that it is not tried again.
 func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.Delivery) (a store.DeliveryAttempt, final bool) {
 	start := h.o.Now()
 	a = store.DeliveryAttempt{Time: start.UnixMilli()}
@@ -84,6 +85,10 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 		a.Error = "no Telegram sender in this server; it waits until there is one"
 	case IsTelegram(ep.URL):
 		a.Status, a.Error = h.o.Telegram(ctx, ep.URL, ep.Secret, dl.ID, dl.Body)
+		// The Bot API's 403 (the bot blocked, or no longer in the chat)
+		// and 400 (no such chat) stand until someone mends the chat:
+		// every try would be refused alike, as a mailbox's 550 is.
+		final = a.Status == http.StatusForbidden || a.Status == http.StatusBadRequest
 	default:
 		a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
 			URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
