@@ -5,8 +5,13 @@ package httpd_test
 // snippet leaves as the page wrote them.
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"appliance/httpd/httpdtest"
 )
 
 // A link that dials the site's number is given the visitor's number,
@@ -201,6 +206,54 @@ func TestSnippetPhonesLabelsChanged(t *testing.T) {
 })`)
 	if want := "8 (495) 000-00-01 | Позвонить +7 495 000-00-01"; got != want {
 		t.Errorf("labels set after load: %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
+
+// A returning visitor's page shows the last page view's numbers while it
+// loads, titles included; a target whose title writes the site's number
+// is still filled once the page has loaded: an image target gets its
+// number's picture, another its number's text. (Its replaced title used
+// to count as the target showing its number, so neither was.) The hit's
+// answer is held: what is seen is the cached answer's.
+func TestSnippetPhonesTitledTargetsFromCache(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	held := `var realFetch = window.fetch;
+window.fetch = function (u) {
+  if (/t\/v1\/hit$/.test(u)) return new Promise(function () {});
+  return realFetch.apply(this, arguments);
+};
+addEventListener("load", function () { window.loaded = true; });`
+	// The image is there when the cached answer is applied; the span comes
+	// from the parser after it, while the page is still loading.
+	f.page("/held", phPage(f.install, held, `<img class="comagic_phone" id="im" title="8 (487) 275-14-04" style="font-size: 20px"
+  src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+`+slowScript(t)+`
+<span class="comagic_phone" id="sp" title="8 (487) 275-14-04">звоните нам</span>`))
+	f.page("/", phPage(f.install, "", `<p>8 (487) 275-14-04</p>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	httpdtest.Must(t, me.tab, chromedp.Navigate(f.web+"held"))
+	f.eventually(t, "the held page has loaded", func() bool { return eval[bool](t, f, `!!window.loaded`) })
+	if !eval[bool](t, f, `window.snippetRan === true`) {
+		t.Fatal("the snippet had not run when the parser reached the slow script: the page was not loading")
+	}
+	got := eval[map[string]string](t, f, `(function () {
+  var $ = function (id) { return document.getElementById(id); };
+  return {imTitle: $("im").title, imSrc: $("im").src, spTitle: $("sp").title, spText: $("sp").textContent};
+})()`)
+	if !strings.HasPrefix(got["imSrc"], f.srv.URL+"img/phone?") {
+		t.Errorf("image target with a title shows %.60q, want the number's picture", got["imSrc"])
+	}
+	want := map[string]string{"imTitle": "8 (495) 000-00-01", "spTitle": "8 (495) 000-00-01", "spText": "+7 495 000-00-01"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	if !eval[bool](t, f, `Comagic.getPhones().some(function (p) { return p.img && p.img == document.getElementById("im").getAttribute("src"); })`) {
+		t.Errorf("getPhones() = %v, want the image's picture in it", me.jsonOf(t, `Comagic.getPhones()`))
 	}
 	f.noExceptions(t)
 }

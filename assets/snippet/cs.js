@@ -546,12 +546,16 @@
 
   // swapped is w, a site number written in el (or in the text of a
   // target's descendant), written as its replacement; it records it for
-  // the getters under the target's id, or "number=" + its digits.
-  var swapped = (w, el) => {
+  // the getters under the target's id, or "number=" + its digits. A
+  // number in the text marks the target as showing its number, not to be
+  // filled; one in an attribute (a, set) does not: a target with a
+  // titled number still needs its text or picture once the page has
+  // loaded.
+  var swapped = (w, el, a) => {
     var n = numberOf(w);
     var s = format(w, n);
     var t = el.closest(sels.join());
-    if (t && !filled.includes(t)) filled.push(t); // shows its number: not to be filled
+    if (t && !a && !filled.includes(t)) filled.push(t);
     add(t ? targetId(t) : "number=" + digits(w), n, s);
     return s;
   };
@@ -572,7 +576,7 @@
     if (!/\d/.test(str)) return;
     var chars = []; // chars[k]: node k's characters, once one changes
     each(str, (w, i) => {
-      var s = swapped(w, el || run[at[i][0]].parentNode);
+      var s = swapped(w, el || run[at[i][0]].parentNode, el);
       for (var j = 0; j < w.length; j++) {
         var a = at[i + j];
         var c = (chars[a[0]] = chars[a[0]] || run[a[0]].textContent.split(""));
