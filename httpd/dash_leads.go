@@ -208,9 +208,12 @@ func (s *dashboardHandlers) leadsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 
 // leadsCSVHeader names the export's columns.
 func leadsCSVHeader() []string {
-	return append([]string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
+	h := append([]string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
 		"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id",
 		"email_raw", "unparsed", "status", "note"}, sourceCSVHeader...)
+	// Columns added later come after the source, so that a spreadsheet
+	// reading the file by column position keeps working.
+	return append(h, "no_visit")
 }
 
 // leadsCSV is GET /sites/KEY/leads.csv: every lead the filter selects,
@@ -293,9 +296,10 @@ func leadCSVRow(sheet *csvSheet, l *store.Lead, m store.Mark, loc *time.Location
 	if l.IsSale && l.SaleCost != 0 {
 		cost = sheet.num(leads.FormatCost(l.SaleCost))
 	}
-	return append([]string{u(l.ID), time.UnixMilli(l.Time).In(loc).Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
+	row := append([]string{u(l.ID), time.UnixMilli(l.Time).In(loc).Format(time.RFC3339), l.Via, l.Name, l.Email, l.Phone,
 		l.PhoneRaw, l.Message, strconv.FormatBool(l.IsSale), cost, u(l.GroupID), l.FormName, l.PageURL,
 		u(l.Visitor), u(l.Session), u(l.Hit), l.EmailRaw, unparsed(l), leads.StatusOf(m), m.Note}, sourceCSV(&l.Source)...)
+	return append(row, strconv.FormatBool(leads.ViewOf(l).NoVisit))
 }
 
 // unparsed names the fields of l that were typed but did not parse:
@@ -341,8 +345,9 @@ func exportLink(site, file, query string) template.URL {
 	return template.URL(u)
 }
 
-// sourceCSVHeader names the traffic-source columns every export ends with,
-// and sourceCSV gives their cells, in the same order.
+// sourceCSVHeader names the traffic-source columns every export ends with
+// (the leads' then has the columns added later: leadsCSVHeader), and
+// sourceCSV gives their cells, in the same order.
 var sourceCSVHeader = []string{"channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
 	"click", "referrer", "landing_page"}
 

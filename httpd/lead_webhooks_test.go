@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,7 +289,7 @@ func TestLeadsCSV(t *testing.T) {
 		return rows
 	}
 	rows := get("")
-	if len(rows) != 4 || rows[0][0] != "id" || rows[0][3] != "name" || rows[0][len(rows[0])-1] != "landing_page" {
+	if len(rows) != 4 || !slices.Equal(rows[0], leadsCSVColumns) {
 		t.Fatalf("csv rows %q", rows)
 	}
 	col := map[string]int{}
@@ -339,6 +340,57 @@ func TestLeadsCSV(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "/login") {
 		t.Errorf("CSV export without signing in: %d", resp.StatusCode)
+	}
+}
+
+// leadsCSVColumns is the leads CSV's header in English, in order: a
+// column added later comes at the end, after the source's, so that a
+// spreadsheet reading the file by position keeps working.
+var leadsCSVColumns = []string{"id", "created_at", "via", "name", "email", "phone", "phone_raw", "message",
+	"is_sale", "sale_cost", "group_id", "form_name", "page_url", "visitor_id", "session_id", "hit_id",
+	"email_raw", "unparsed", "status", "note", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term",
+	"utm_content", "click", "referrer", "landing_page", "no_visit"}
+
+// The CSV says which leads came without a visit (sent before the
+// visitor's first page view was answered), as the leads page flags them:
+// a no_visit column at the end, "true" for such a lead (its visitor_id
+// empty), "false" for a visitor's, headed in Russian for a Russian reader.
+func TestLeadsCSVNoVisit(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/?utm_source=google", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "С визитом"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", map[string]any{"k": site, "name": "Без визита", "u": "https://shop.example/"}); status != http.StatusOK {
+		t.Fatalf("lead without a visit: %d %v", status, out)
+	}
+	c := srv.Client(t)
+	for _, tc := range []struct {
+		accept, header string
+		comma          rune
+	}{
+		{"en-US,en", "no_visit", ','},
+		{"ru-RU,ru;q=0.9", "Без визита", ';'},
+	} {
+		_, body := getPageIn(t, c, srv.URL+"sites/"+site+"/leads.csv", tc.accept)
+		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
+		r.Comma = tc.comma
+		rows, err := r.ReadAll()
+		if err != nil || len(rows) != 3 || len(rows[0]) != len(leadsCSVColumns) {
+			t.Fatalf("%s: rows %q, %v", tc.accept, rows, err)
+		}
+		last := len(rows[0]) - 1
+		if rows[0][last] != tc.header {
+			t.Errorf("%s: the last column is headed %q, want %q", tc.accept, rows[0][last], tc.header)
+		}
+		name, visitor := slices.Index(leadsCSVColumns, "name"), slices.Index(leadsCSVColumns, "visitor_id")
+		for _, row := range rows[1:] {
+			want := map[string]string{"С визитом": "false", "Без визита": "true"}[row[name]]
+			if row[last] != want || (want == "true") != (row[visitor] == "") {
+				t.Errorf("%s: lead %q: no_visit %q, visitor_id %q; want no_visit %q", tc.accept, row[name], row[last], row[visitor], want)
+			}
+		}
 	}
 }
 

@@ -53,22 +53,49 @@ func CheckRegion(region string) error {
 }
 
 // ParsePhone reads a phone number in any common written form ("8 (487)
-// 275-14-04", "+7 487 275 14 04", "74872751404") and returns it
-// normalised: the one rule for every phone number the appliance keeps, a
-// visitor's, a lead's, a callback's, a tracking number, a call's. A
-// number without a country code is read in region (DefaultRegion unless
-// configured); bare digits that are no number there are read as E.164
-// without "+" ("442079460958"), as telephony systems write them. Errors
-// are *PhoneError, wrapping ErrPhone: more than MaxPhoneText bytes,
-// invalid UTF-8, control characters, no number, the wrong number of
-// digits.
+// 275-14-04", "+7 487 275 14 04", "74872751404", "00 44 20 7946 0958")
+// and returns it normalised: the one rule for every phone number the
+// appliance keeps, a visitor's, a lead's, a callback's, a tracking number,
+// a call's, and for the numbers searched for. A number without a country
+// code is read in region (DefaultRegion unless configured); bare digits
+// that are no number there are read as E.164 without "+"
+// ("442079460958"), as telephony systems write them. Digits that begin
+// with an international call prefix (IntlPrefixes) are read as the number
+// after it with a "+" ("00 44 20 7946 0958" and "8 10 44 20 7946 0958" are
+// +44 20 7946 0958 in any region, not the RU number +7 00442079460958)
+// when s is digits and separators with no "+", the digits after the
+// prefix are a valid number and the digits as written are no valid number
+// in region: a number valid as written is read as written. Errors are
+// *PhoneError, wrapping ErrPhone: more than MaxPhoneText bytes, invalid
+// UTF-8, control characters, no number, the wrong number of digits.
 func ParsePhone(s, region string) (Phone, error) {
-	fail := func(reason string) (Phone, error) {
+	p, valid, err := parseWritten(s, region)
+	if valid || strings.Trim(s, "0123456789 -().") != "" {
+		return p, err
+	}
+	d := Digits(s)
+	for _, pre := range IntlPrefixes {
+		if rest, ok := strings.CutPrefix(d, pre); ok && rest != "" {
+			if q, qvalid, qerr := parseWritten("+"+rest, region); qerr == nil && qvalid && q.Digits == rest {
+				return q, nil
+			}
+		}
+	}
+	return p, err
+}
+
+// parseWritten reads s as ParsePhone does but for international call
+// prefixes other than "+" (which it reads only where region dials them:
+// "00" in GB, "810" in RU), and reports whether the number is valid: one
+// of a range the numbering plan of its country assigns, not only of a
+// possible length.
+func parseWritten(s, region string) (Phone, bool, error) {
+	fail := func(reason string) (Phone, bool, error) {
 		t := s
 		if len(t) > MaxPhoneText {
 			t = t[:MaxPhoneText]
 		}
-		return Phone{}, &PhoneError{Text: strings.ToValidUTF8(t, "\uFFFD"), Reason: reason}
+		return Phone{}, false, &PhoneError{Text: strings.ToValidUTF8(t, "\uFFFD"), Reason: reason}
 	}
 	switch {
 	case len(s) > MaxPhoneText:
@@ -111,7 +138,7 @@ func ParsePhone(s, region string) (Phone, error) {
 	if len(p.Digits) > 15 || p.CC+p.NSN != p.Digits || err != nil || phonenumbers.Format(again, phonenumbers.E164) != "+"+p.Digits {
 		return fail("is not a phone number")
 	}
-	return p, nil
+	return p, phonenumbers.IsValidNumber(again), nil
 }
 
 // IntlPrefixes are the international call prefixes people write before a
@@ -119,36 +146,11 @@ func ParsePhone(s, region string) (Phone, error) {
 // and its neighbours, "8 10": the trunk prefix 8, then 10 to go abroad).
 var IntlPrefixes = [...]string{"00", "810"}
 
-// ParseDialled reads a number as a person dials it: as ParsePhone, and
-// digits that begin with an international call prefix (IntlPrefixes) as
-// the number after it with a "+": "00 44 20 7946 0958" and "8 10 44 20
-// 7946 0958" are +44 20 7946 0958 in any region, where ParsePhone reads
-// them only in a region that dials that prefix (and in RU reads the first
-// as a number of its own). The prefix is taken only when s is digits and
-// separators with no "+", the digits after it are a valid number and the
-// digits as written are no valid number in region.
-func ParseDialled(s, region string) (Phone, error) {
-	p, err := ParsePhone(s, region)
-	if err == nil && validDigits(p.Digits) || strings.Trim(s, "0123456789 -().") != "" {
-		return p, err
-	}
-	d := Digits(s)
-	for _, pre := range IntlPrefixes {
-		if rest, ok := strings.CutPrefix(d, pre); ok && rest != "" {
-			if q, qerr := ParsePhone("+"+rest, region); qerr == nil && q.Digits == rest && validDigits(rest) {
-				return q, nil
-			}
-		}
-	}
-	return p, err
-}
-
-// validDigits reports whether E.164 digits are a valid number: one of a
-// range the numbering plan of its country assigns.
-func validDigits(d string) bool {
-	n, err := phonenumbers.Parse("+"+d, "")
-	return err == nil && phonenumbers.IsValidNumber(n)
-}
+// ParseDialled is ParsePhone, which reads the international call
+// prefixes ParseDialled was written for.
+//
+// Deprecated: use ParsePhone.
+func ParseDialled(s, region string) (Phone, error) { return ParsePhone(s, region) }
 
 // Digits is s without anything but the digits 0-9: "+7 (916) 123" is
 // "7916123".

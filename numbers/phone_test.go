@@ -74,15 +74,26 @@ func TestParsePhoneRegion(t *testing.T) {
 
 func FuzzParsePhone(f *testing.F) {
 	for _, s := range []string{"8 (912) 345-67-89", "+7 912 345 67 89", "+1 650 253 0000", "abc", "+", "8-800-FLOWERS",
-		"tel:+7-912-345-67-89", "442079460958", "+7 495 000 00 01 ext. 5", "000000000000"} {
+		"tel:+7-912-345-67-89", "442079460958", "+7 495 000 00 01 ext. 5", "000000000000",
+		"00 44 20 7946 0958", "8 10 7 921 000-11-22", "0079210001122", "810", "00", "8 10 +7", "8 (810) 123-45-67", "00 12 345"} {
 		f.Add(s, "RU")
 	}
 	f.Add("020 7946 0958", "GB")
+	f.Add("00442079460958", "GB")
+	f.Add("8 10 44 20 7946 0958", "GB")
+	f.Add("(00) 375 29 123-45-67", "DE")
 	f.Fuzz(func(t *testing.T, s, region string) {
 		p, err := numbers.ParsePhone(s, region)
+		// The digits as written are read first: a number valid as written
+		// normalises as it did before international call prefixes were
+		// read, and only one that is not may be read after a prefix.
+		written, valid, werr := numbers.ParseWritten(s, region)
+		if valid && (werr != nil || err != nil || p != written) {
+			t.Fatalf("ParsePhone(%q, %q) = %+v, %v; valid as written: %+v, %v", s, region, p, err, written, werr)
+		}
 		if err != nil {
-			if !errors.Is(err, numbers.ErrPhone) {
-				t.Fatalf("error not ErrPhone: %v", err)
+			if !errors.Is(err, numbers.ErrPhone) || werr == nil {
+				t.Fatalf("ParsePhone(%q, %q): %v; as written: %+v, %v", s, region, err, written, werr)
 			}
 			return
 		}
@@ -93,61 +104,116 @@ func FuzzParsePhone(f *testing.F) {
 		if again, err := numbers.ParsePhone("+"+p.Digits, region); err != nil || again.Digits != p.Digits {
 			t.Fatalf("ParsePhone(+%s) = %+v, %v; want %s", p.Digits, again, err, p.Digits)
 		}
+		if werr == nil && p == written {
+			return
+		}
+		// Read after a prefix: s is digits and separators only, its digits
+		// the prefix and the number's, a valid number with no extension,
+		// the one "+" and its digits write.
+		d := numbers.Digits(s)
+		if strings.Trim(s, "0123456789 -().") != "" || (d != "00"+p.Digits && d != "810"+p.Digits) || p.Ext != "" {
+			t.Fatalf("ParsePhone(%q, %q) = %+v: neither as written (%+v, %v) nor the number after a prefix", s, region, p, written, werr)
+		}
+		if again, avalid, err := numbers.ParseWritten("+"+p.Digits, region); err != nil || !avalid || again != p {
+			t.Fatalf("ParsePhone(%q) = %+v: +%s reads %+v, %v, valid %v", s, p, p.Digits, again, err, avalid)
+		}
 	})
 }
 
-// ParseDialled reads "00" and "8 10" before a country code as "+", in
-// any region, where the digits as written are no valid number there; else
-// it is ParsePhone.
-func TestParseDialled(t *testing.T) {
+// ParsePhone reads "00" and "8 10" before a country code as "+", in any
+// region, where the digits as written are no valid number there: a lead
+// form's "00 44 20 7946 0958" in RU was stored as +7 00442079460958.
+func TestParsePhoneIntlPrefix(t *testing.T) {
 	for _, c := range []struct{ in, region, want string }{
-		{"00 44 20 7946 0958", "RU", "442079460958"}, // ParsePhone: 700442079460958
-		{"00 7 921 000-11-22", "RU", "79210001122"},  // ParsePhone: an error
+		{"00 44 20 7946 0958", "RU", "442079460958"},  // was 700442079460958
+		{"00442079460958", "RU", "442079460958"},      // was 700442079460958
+		{"00 375 29 123-45-67", "RU", "375291234567"}, // was 700375291234567
+		{"00 7 921 000-11-22", "RU", "79210001122"},   // was an error
+		{"0079210001122", "RU", "79210001122"},        // was an error
+		{"00 49 30 123456", "RU", "4930123456"},       // was an error
 		{"8 10 44 20 7946 0958", "GB", "442079460958"},
 		{"8-10-7-921-000-11-22", "RU", "79210001122"},
 		{"(00) 7 921 000 11 22", "DE", "79210001122"},
+		{"00 44 20 7946 0958", "US", "442079460958"},
 		{"00 44 20 7946 0958", "GB", "442079460958"},
+		{"8 10 44 20 7946 0958", "RU", "442079460958"},
 		{"8 921 000-11-22", "RU", "79210001122"},
 		{"020 7946 0958", "GB", "442079460958"},
 		{"8 (810) 123-45-67", "RU", "78101234567"}, // a valid number of the region as written
 		{"+00 7 921 000 11 22", "RU", ""},
 		{"00 7 921 000 11 22 доб. 5", "RU", ""},
+		{"00 44 20 7946 095", "RU", ""},
 		{"00", "RU", ""},
+		{"810", "RU", ""},
 	} {
-		p, err := numbers.ParseDialled(c.in, c.region)
+		p, err := numbers.ParsePhone(c.in, c.region)
 		if p.Digits != c.want || (err == nil) != (c.want != "") {
-			t.Errorf("ParseDialled(%q, %s) = %q, %v; want %q", c.in, c.region, p.Digits, err, c.want)
+			t.Errorf("ParsePhone(%q, %s) = %q, %v; want %q", c.in, c.region, p.Digits, err, c.want)
 		}
+		if err == nil && (p.Ext != "" || p.CC+p.NSN != p.Digits) {
+			t.Errorf("ParsePhone(%q, %s) = %+v", c.in, c.region, p)
+		}
+		if err != nil && !errors.Is(err, numbers.ErrPhone) {
+			t.Errorf("ParsePhone(%q, %s): %v, not ErrPhone", c.in, c.region, err)
+		}
+		if d, derr := numbers.ParseDialled(c.in, c.region); d != p || (derr == nil) != (err == nil) {
+			t.Errorf("ParseDialled(%q, %s) = %+v, %v; ParsePhone: %+v, %v", c.in, c.region, d, derr, p, err)
+		}
+	}
+	// Read as "+", the number is the one "+" writes, in every form.
+	p, err := numbers.ParsePhone("00 44 20 7946 0958", "RU")
+	want, werr := numbers.ParsePhone("+44 20 7946 0958", "RU")
+	if err != nil || werr != nil || p != want {
+		t.Errorf("ParsePhone(00 44 20 7946 0958) = %+v, %v; want %+v", p, err, want)
 	}
 }
 
-// FuzzParseDialled: what ParseDialled reads is what ParsePhone reads, or
-// the number after an international call prefix the digits begin with.
-func FuzzParseDialled(f *testing.F) {
-	for _, s := range []string{"00 44 20 7946 0958", "8 10 7 921 000-11-22", "0079210001122", "810", "00", "8 10 +7", "8 921 000-11-22"} {
-		f.Add(s, "RU")
+// Numbers written the ordinary ways normalise exactly as they did before
+// international call prefixes were read: what was stored, matched against
+// calls and indexed for search stays the same number.
+func TestParsePhoneUnchanged(t *testing.T) {
+	for _, c := range []struct{ region, in, digits, nsn, trunk, text, ext string }{
+		{"RU", "8 921 000-11-22", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "89210001122", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "8-921-000-11-22", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "+7 921 000-11-22", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "+79210001122", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "7 921 000 11 22", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "79210001122", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "(921) 000-11-22", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "921 000 11 22", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "9210001122", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"RU", "8 (495) 182-51-68", "74951825168", "4951825168", "8", "+7 495 182-51-68", ""},
+		{"RU", "8(495)1825168", "74951825168", "4951825168", "8", "+7 495 182-51-68", ""},
+		{"RU", "+7 (495) 182-51-68", "74951825168", "4951825168", "8", "+7 495 182-51-68", ""},
+		{"RU", "7 (495) 182-51-68", "74951825168", "4951825168", "8", "+7 495 182-51-68", ""},
+		{"RU", "(495) 182-51-68", "74951825168", "4951825168", "8", "+7 495 182-51-68", ""},
+		{"RU", "8 800 555-35-35", "78005553535", "8005553535", "8", "+7 800 555-35-35", ""},
+		{"RU", "8 (810) 123-45-67", "78101234567", "8101234567", "8", "+7 8101234567", ""},
+		{"RU", "8 (800) 100-00-00 доб. 12", "78001000000", "8001000000", "8", "+7 800 100-00-00 ext. 12", "12"},
+		{"RU", "+44 20 7946 0958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
+		{"RU", "442079460958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
+		{"RU", "8 10 44 20 7946 0958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
+		{"RU", "810442079460958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
+		{"RU", "+49 30 1234567", "49301234567", "301234567", "0", "+49 30 1234567", ""},
+		{"RU", "+49 30 12345678", "493012345678", "3012345678", "0", "+49 30 12345678", ""},
+		{"RU", "+375 29 123-45-67", "375291234567", "291234567", "8", "+375 29 123-45-67", ""},
+		{"RU", "375291234567", "375291234567", "291234567", "8", "+375 29 123-45-67", ""},
+		{"RU", "+375 17 123-45-67", "375171234567", "171234567", "8", "+375 17 123-45-67", ""},
+		{"RU", "+1 650 253 0000", "16502530000", "6502530000", "1", "+1 650-253-0000", ""},
+		{"GB", "020 7946 0958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
+		{"GB", "00 44 20 7946 0958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
+		{"GB", "+7 921 000-11-22", "79210001122", "9210001122", "8", "+7 921 000-11-22", ""},
+		{"DE", "030 1234567", "49301234567", "301234567", "0", "+49 30 1234567", ""},
+		{"DE", "0049 30 1234567", "49301234567", "301234567", "0", "+49 30 1234567", ""},
+		{"KZ", "8 701 123 45 67", "77011234567", "7011234567", "8", "+7 701 123 4567", ""},
+		{"BY", "8 029 123-45-67", "375291234567", "291234567", "8", "+375 29 123-45-67", ""},
+	} {
+		want := numbers.Phone{Digits: c.digits, CC: strings.TrimSuffix(c.digits, c.nsn), NSN: c.nsn, Trunk: c.trunk, Text: c.text, Ext: c.ext}
+		if p, err := numbers.ParsePhone(c.in, c.region); err != nil || p != want {
+			t.Errorf("ParsePhone(%q, %s) = %+v, %v; want %+v", c.in, c.region, p, err, want)
+		}
 	}
-	f.Add("00442079460958", "GB")
-	f.Fuzz(func(t *testing.T, s, region string) {
-		p, err := numbers.ParseDialled(s, region)
-		want, werr := numbers.ParsePhone(s, region)
-		if err != nil {
-			if !errors.Is(err, numbers.ErrPhone) || werr == nil {
-				t.Fatalf("ParseDialled(%q): %v, ParsePhone: %v", s, err, werr)
-			}
-			return
-		}
-		if werr == nil && p == want {
-			return
-		}
-		d := numbers.Digits(s)
-		if strings.Contains(s, "+") || (d != "00"+p.Digits && d != "810"+p.Digits) || p.Ext != "" {
-			t.Fatalf("ParseDialled(%q, %q) = %+v: neither ParsePhone's %+v nor the number after a prefix", s, region, p, want)
-		}
-		if again, err := numbers.ParsePhone("+"+p.Digits, region); err != nil || again != p {
-			t.Fatalf("ParseDialled(%q) = %+v: ParsePhone(+%s) = %+v, %v", s, p, p.Digits, again, err)
-		}
-	})
 }
 
 func TestFormatPhone(t *testing.T) {

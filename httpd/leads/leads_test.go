@@ -25,6 +25,15 @@ func TestCheck(t *testing.T) {
 		{"phone normalised, raw kept", leads.Input{Phone: "8 (912) 345-67-89"}, "",
 			func(l store.Lead) bool { return l.Phone == "79123456789" && l.PhoneRaw == "8 (912) 345-67-89" }},
 		{"phone with plus", leads.Input{Phone: "+7 925 123-45-67"}, "", func(l store.Lead) bool { return l.Phone == "79251234567" }},
+		// A number dialled with 00 or 8 10 before the country code is the
+		// number after it: it was stored as the RU number +7 00442079460958.
+		{"phone after 00", leads.Input{Phone: "00 44 20 7946 0958"}, "", func(l store.Lead) bool {
+			return l.Phone == "442079460958" && l.PhoneRaw == "00 44 20 7946 0958" && !l.PhoneUnparsed
+		}},
+		{"phone after 00, own country", leads.Input{Phone: "00 7 921 000-11-22"}, "", func(l store.Lead) bool {
+			return l.Phone == "79210001122" && !l.PhoneUnparsed
+		}},
+		{"phone after 8 10", leads.Input{Phone: "8 10 375 29 123-45-67"}, "", func(l store.Lead) bool { return l.Phone == "375291234567" }},
 		{"email lower-cased", leads.Input{Email: "No@Email.ADR"}, "", func(l store.Lead) bool { return l.Email == "no@email.adr" }},
 		{"sale with cost", leads.Input{Name: "a", IsSale: true, SaleCost: "9 999,5"}, "",
 			func(l store.Lead) bool { return l.IsSale && l.SaleCost == 999950 }},
@@ -47,6 +56,9 @@ func TestCheck(t *testing.T) {
 		}},
 		{"phone too short", leads.Input{Phone: "12"}, "", func(l store.Lead) bool {
 			return l.PhoneRaw == "12" && l.Phone == "" && l.PhoneUnparsed
+		}},
+		{"phone after 00, a digit short", leads.Input{Phone: "00 44 20 7946 095"}, "", func(l store.Lead) bool {
+			return l.PhoneRaw == "00 44 20 7946 095" && l.Phone == "" && l.PhoneUnparsed
 		}},
 		{"email kept as typed", leads.Input{Email: " Ivan@Example.COM "}, "", func(l store.Lead) bool {
 			return l.EmailRaw == "Ivan@Example.COM" && l.Email == "ivan@example.com" && !l.EmailUnparsed

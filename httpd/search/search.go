@@ -98,7 +98,7 @@ func Parse(s, region string) (Query, error) {
 		if d := numbers.Digits(raw); len(d) >= minDigits {
 			q.Digits = d
 		}
-		if p, err := numbers.ParseDialled(raw, region); err == nil {
+		if p, err := numbers.ParsePhone(raw, region); err == nil {
 			q.Phone, q.NSN = p.Digits, p.NSN
 			for i, w := range [3]string{p.Digits, p.Trunk + p.NSN, p.NSN} {
 				if again, err := numbers.ParsePhone(w, region); err == nil && again.Digits == p.Digits && again.Ext == "" {

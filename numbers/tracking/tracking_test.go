@@ -698,6 +698,25 @@ func TestParsePhone(t *testing.T) {
 	}
 }
 
+// A call's numbers as a PBX reports them, with 00 or 8 10 before the
+// country code, are the number after it: the caller matches the visitor
+// who gave the number, where "0044..." was the RU number +7 0044... and
+// "0079..." no number at all.
+func TestCallNumberIntlPrefix(t *testing.T) {
+	for _, tt := range []struct{ region, in, digits string }{
+		{"RU", "00442079460958", "442079460958"},
+		{"RU", "sip:0079161234567@pbx.example;user=phone", "79161234567"},
+		{"RU", "810442079460958", "442079460958"},
+		{"GB", "8 10 7 916 123 45 67", "79161234567"},
+		{"RU", "89161234567", "79161234567"},
+		{"RU", "+7 (495) 182-51-68", "74951825168"},
+	} {
+		if d, err := callNumber(tt.in, tt.region); err != nil || d != tt.digits {
+			t.Errorf("callNumber(%q, %s) = %q, %v; want %s", tt.in, tt.region, d, err, tt.digits)
+		}
+	}
+}
+
 // A static number's rule names the channel of its calls: its channel= term,
 // else the channel the traffic-source table gives the tags it pins.
 func TestRuleSourceChannel(t *testing.T) {

@@ -1,0 +1,5 @@
+package numbers
+
+// ParseWritten is parseWritten, for FuzzParsePhone: the digits as written,
+// before an international call prefix is read as "+".
+var ParseWritten = parseWritten
