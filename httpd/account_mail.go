@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"appliance/httpd/accounts"
@@ -324,7 +323,7 @@ func (m *accountMail) sendInvite(ctx context.Context, rec store.AccountMail) err
 func (m *accountMail) send(ctx context.Context, tr i18n.Printer, to string, v accountMailView) error {
 	v.Copy = tr.T("If the button does not work, open this link:")
 	v.Footer = tr.T("Sent by the appliance at %s.", m.publicURL)
-	html, err := v.html()
+	html, err := notice.RenderHTML(accountMailTemplate, v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", v.Subject, err)
 	}
@@ -371,11 +370,3 @@ func (v *accountMailView) text() string {
 var accountMailHTML string
 
 var accountMailTemplate = notice.ParseHTML("account", accountMailHTML)
-
-func (v *accountMailView) html() (string, error) {
-	var b strings.Builder
-	if err := accountMailTemplate.Execute(&b, v); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}

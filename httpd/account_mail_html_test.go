@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
 )
 
@@ -21,7 +22,7 @@ func FuzzAccountMailHTML(f *testing.F) {
 			Open:   "Open this link to choose your password and sign in as " + email + "; it works once, for 7 days:",
 			Button: "Accept the invitation", URL: "https://" + "shop.example/invite?token=" + token,
 			Copy: "If the button does not work, open this link:", Note: by, Footer: "Sent by the appliance at " + host + "."}
-		htm, err := v.html()
+		htm, err := notice.RenderHTML(accountMailTemplate, &v)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -325,7 +325,7 @@ func (d *digests) compose(ctx context.Context, tr i18n.Printer, site *store.Site
 	v.Why = tr.T("You get this email because %[1]s subscribed to it at %[2]s.", email, d.publicURL+"account")
 	v.UnsubscribeLabel, v.UnsubscribeLink = tr.T("Unsubscribe:"), tr.T("Unsubscribe from this digest")
 	v.UnsubscribeURL = d.publicURL + "digest/unsubscribe?token=" + d.token(kind, site.ID, email)
-	html, err = v.html()
+	html, err = notice.RenderHTML(digestTemplate, v)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -394,14 +394,6 @@ func (v *digestView) text() string {
 var digestHTML string
 
 var digestTemplate = notice.ParseHTML("digest", digestHTML)
-
-func (v *digestView) html() (string, error) {
-	var b strings.Builder
-	if err := digestTemplate.Execute(&b, v); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}
 
 func periodText(kind byte, first, last reports.Day) string {
 	if kind == store.DigestWeekly {

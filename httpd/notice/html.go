@@ -1,7 +1,6 @@
 package notice
 
 import (
-	"bytes"
 	_ "embed"
 	"html/template"
 	"net/url"
@@ -94,9 +93,10 @@ func ParseHTML(name, body string) *template.Template {
 	return template.Must(template.Must(template.New(name).Parse(frameHTML)).Parse(body))
 }
 
-func (n *note) html() (string, error) {
-	var b bytes.Buffer
-	if err := noteTemplate.Execute(&b, n); err != nil {
+// RenderHTML is the HTML of an email parsed by ParseHTML, for data v.
+func RenderHTML(t *template.Template, v any) (string, error) {
+	var b strings.Builder
+	if err := t.Execute(&b, v); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -57,7 +57,7 @@ func (w Writer) ComposeMail(lang i18n.Lang, body []byte) (subject, text, html st
 	if err != nil {
 		return "", "", "", err
 	}
-	html, err = n.html()
+	html, err = RenderHTML(noteTemplate, n)
 	if err != nil {
 		return "", "", "", err
 	}
