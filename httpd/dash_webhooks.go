@@ -86,11 +86,12 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 	for _, dl := range log {
 		row := deliveryRow{ID: dl.ID, Event: dl.Event, EventID: dl.EventID, URL: dl.URL, Attempts: dl.Attempts,
 			Created: c.at(dl.Created)}
+		ep := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == dl.Endpoint })
 		switch dl.State {
 		case store.DeliveryPending:
 			row.State, row.Next = "pending", c.at(dl.Due)
-			if i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == dl.Endpoint }); i >= 0 {
-				row.URL = eps[i].URL // where its next attempt goes, since a change of the endpoint
+			if ep >= 0 {
+				row.URL = eps[ep].URL // where its next attempt goes, since a change of the endpoint
 			}
 			if dl.Attempts > 0 {
 				row.State = "retrying"
@@ -101,7 +102,7 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 			row.State = "dropped"
 		case store.DeliveryRefused:
 			row.State = "refused by the mail server: check the address, then send it again"
-			if i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == dl.Endpoint }); i >= 0 && webhooks.IsTelegram(eps[i].URL) {
+			if ep >= 0 && webhooks.IsTelegram(eps[ep].URL) { // the endpoint that refused it
 				row.State = "refused by Telegram: check that the bot is in the chat and not blocked, then send it again"
 			}
 		}

@@ -146,12 +146,6 @@ func parseWritten(s, region string) (Phone, bool, error) {
 // and its neighbours, "8 10": the trunk prefix 8, then 10 to go abroad).
 var IntlPrefixes = [...]string{"00", "810"}
 
-// ParseDialled is ParsePhone, which reads the international call
-// prefixes ParseDialled was written for.
-//
-// Deprecated: use ParsePhone.
-func ParseDialled(s, region string) (Phone, error) { return ParsePhone(s, region) }
-
 // Digits is s without anything but the digits 0-9: "+7 (916) 123" is
 // "7916123".
 func Digits(s string) string {

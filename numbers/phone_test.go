@@ -156,9 +156,6 @@ func TestParsePhoneIntlPrefix(t *testing.T) {
 		if err != nil && !errors.Is(err, numbers.ErrPhone) {
 			t.Errorf("ParsePhone(%q, %s): %v, not ErrPhone", c.in, c.region, err)
 		}
-		if d, derr := numbers.ParseDialled(c.in, c.region); d != p || (derr == nil) != (err == nil) {
-			t.Errorf("ParseDialled(%q, %s) = %+v, %v; ParsePhone: %+v, %v", c.in, c.region, d, derr, p, err)
-		}
 	}
 	// Read as "+", the number is the one "+" writes, in every form.
 	p, err := numbers.ParsePhone("00 44 20 7946 0958", "RU")
