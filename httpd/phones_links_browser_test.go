@@ -5,6 +5,8 @@ package httpd_test
 // snippet leaves as the page wrote them.
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"appliance/httpd/httpdtest"
+	"appliance/numbers/tracking"
 )
 
 // A link that dials the site's number is given the visitor's number,
@@ -254,6 +257,151 @@ addEventListener("load", function () { window.loaded = true; });`
 	}
 	if !eval[bool](t, f, `Comagic.getPhones().some(function (p) { return p.img && p.img == document.getElementById("im").getAttribute("src"); })`) {
 		t.Errorf("getPhones() = %v, want the image's picture in it", me.jsonOf(t, `Comagic.getPhones()`))
+	}
+	f.noExceptions(t)
+}
+
+// phGIF is an image's src: a one-pixel GIF of its own, no request.
+const phGIF = `src="data:image/gif;base64,R0lGODlhAQABAAAAACw="`
+
+// An image's alt (what a screen reader says and a copy of the page gives
+// in place of the image) writes the visitor's number as a title does: an
+// image outside any target, one inside a target's text, and an image
+// target, which shows its number's picture besides and is reported by
+// that picture alone. An alt whose number is inside a longer run of digits
+// stays as written.
+func TestSnippetPhonesImageAlt(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, "", `<img id="photo" alt="Наш офис, тел. 8 (487) 275-14-04" `+phGIF+`>
+<div id="comagic_phone"><img id="icon" alt="+7 487 275 14 04" `+phGIF+`> 8 (487) 275-14-04</div>
+<img class="comagic_phone" id="im" alt="8 (487) 275-14-04" `+phGIF+`>
+<img id="order" alt="Заказ 184872751404" `+phGIF+`>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	got := eval[map[string]string](t, f, `(function () {
+  var o = {};
+  ["photo", "icon", "im", "order"].forEach(function (id) { o[id] = document.getElementById(id).alt; });
+  o.text = document.getElementById("comagic_phone").textContent;
+  return o;
+})()`)
+	want := map[string]string{
+		"photo": "Наш офис, тел. 8 (495) 000-00-01",
+		"icon":  "+7 495 000 00 01",
+		"im":    "8 (495) 000-00-01",
+		"order": "Заказ 184872751404",
+		"text":  " 8 (495) 000-00-01",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	if src := eval[string](t, f, `document.getElementById("im").src`); !strings.HasPrefix(src, f.srv.URL+"img/phone?site=") {
+		t.Fatalf("image target shows %.60q, want its number's picture", src)
+	}
+	jsonSrc, _ := json.Marshal(eval[string](t, f, `document.getElementById("im").getAttribute("src")`))
+	me.getters(t, `{
+"getPhones": [
+  {"id": ".comagic_phone", "img": `+string(jsonSrc)+`, "text": null, "raw": "74950000001"},
+  {"id": "number=84872751404", "img": null, "text": "8 (495) 000-00-01", "raw": "74950000001"},
+  {"id": "#comagic_phone", "img": null, "text": "+7 495 000 00 01", "raw": "74950000001"},
+  {"id": "#comagic_phone", "img": null, "text": "8 (495) 000-00-01", "raw": "74950000001"}],
+"getDTPhones": null,
+"all": {".comagic_phone": "74950000001", "number=84872751404": "74950000001", "#comagic_phone": "74950000001"},
+"static": {"74950000001": [".comagic_phone", "number=84872751404", "#comagic_phone"]},
+"dynamic": {}}`)
+	f.noExceptions(t)
+}
+
+// An image target whose title writes the number is reported by its
+// picture alone: the title is not a text the target shows. A text target's
+// title is reported as before, beside the text the target is filled with.
+// (The image's title is written in another format than the span's, so that
+// an entry of it would not be the span's.)
+func TestSnippetPhonesTitledImageTarget(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	f.page("/", phPage(f.install, "", `<img class="comagic_phone" id="im" title="+7 487 275 14 04" `+phGIF+`>
+<span class="comagic_phone" id="sp" title="8 (487) 275-14-04">звоните нам</span>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	got := eval[map[string]string](t, f, `(function () {
+  var $ = function (id) { return document.getElementById(id); };
+  return {imTitle: $("im").title, spTitle: $("sp").title, spText: $("sp").textContent};
+})()`)
+	want := map[string]string{"imTitle": "+7 495 000 00 01", "spTitle": "8 (495) 000-00-01", "spText": "+7 495 000-00-01"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	if src := eval[string](t, f, `document.getElementById("im").src`); !strings.HasPrefix(src, f.srv.URL+"img/phone?site=") {
+		t.Fatalf("image target shows %.60q, want its number's picture", src)
+	}
+	jsonSrc, _ := json.Marshal(eval[string](t, f, `document.getElementById("im").getAttribute("src")`))
+	me.getters(t, `{
+"getPhones": [
+  {"id": ".comagic_phone", "img": `+string(jsonSrc)+`, "text": null, "raw": "74950000001"},
+  {"id": ".comagic_phone", "img": null, "text": "+7 495 000-00-01", "raw": "74950000001"},
+  {"id": ".comagic_phone", "img": null, "text": "8 (495) 000-00-01", "raw": "74950000001"}],
+"getDTPhones": null,
+"all": {".comagic_phone": "74950000001"},
+"static": {"74950000001": [".comagic_phone"]},
+"dynamic": {}}`)
+	f.noExceptions(t)
+}
+
+// A site with two numbers: on a page shown from the cache while it loads,
+// an image target whose alt writes the second still gets the second's
+// picture once the page has loaded, and its alt that number. (Its alt is
+// replaced only then: replaced while the page loaded, it would no longer
+// say which number the picture is of, and the image would show the
+// first's.) The hit's answer is held: what is seen is the cached answer's.
+func TestSnippetPhonesImageAltFromCache(t *testing.T) {
+	f := newSnippetFixture(t)
+	tr, ctx, site, now := f.srv.HTTP.Numbers(), context.Background(), f.site.ID, time.Now()
+	if _, err := tr.SetSiteNumbers(ctx, site, []string{phSiteWritten, "8 (487) 275-14-05"}, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct{ number, site string }{{"74950000001", "74872751404"}, {"74950000002", "74872751405"}} {
+		if _, err := tr.AddStatic(ctx, site, tracking.StaticInput{Number: s.number,
+			RuleInput: tracking.RuleInput{Rule: "utm_source=yandex", Replaces: []string{s.site}}}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := `var realFetch = window.fetch;
+window.fetch = function (u) {
+  if (/t\/v1\/hit$/.test(u)) return new Promise(function () {});
+  return realFetch.apply(this, arguments);
+};
+addEventListener("load", function () { window.loaded = true; });`
+	f.page("/held", phPage(f.install, held, `<img class="comagic_phone" id="im" alt="8 (487) 275-14-05" style="font-size: 20px" `+phGIF+`>
+`+slowScript(t)+`
+<img id="photo" alt="Тел. 8 (487) 275-14-05" `+phGIF+`>`))
+	f.page("/", phPage(f.install, "", `<p>8 (487) 275-14-04, 8 (487) 275-14-05</p>`))
+	me := f.me()
+	me.open(t, "/?utm_source=yandex")
+	if got := eval[string](t, f, `document.querySelector("p").textContent`); got != "8 (495) 000-00-01, 8 (495) 000-00-02" {
+		t.Fatalf("the first page shows %q, want both numbers replaced", got)
+	}
+	httpdtest.Must(t, me.tab, chromedp.Navigate(f.web+"held"))
+	f.eventually(t, "the held page has loaded", func() bool { return eval[bool](t, f, `!!window.loaded`) })
+	if !eval[bool](t, f, `window.snippetRan === true`) {
+		t.Fatal("the snippet had not run when the parser reached the slow script: the page was not loading")
+	}
+	got := eval[map[string]string](t, f, `(function () {
+  var $ = function (id) { return document.getElementById(id); };
+  return {imAlt: $("im").alt, imSrc: $("im").src, photoAlt: $("photo").alt};
+})()`)
+	if !strings.HasPrefix(got["imSrc"], f.srv.URL+"img/phone?") || !strings.Contains(got["imSrc"], "t=%2B7+495+000-00-02&") {
+		t.Errorf("image target whose alt writes the second number shows %q, want the picture of +7 495 000-00-02", got["imSrc"])
+	}
+	want := map[string]string{"imAlt": "8 (495) 000-00-02", "photoAlt": "Тел. 8 (495) 000-00-02"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
 	}
 	f.noExceptions(t)
 }

@@ -364,11 +364,11 @@
   // Targets are elements with id, class or name comagic_phone, elements of
   // the site's extra selectors, text (a number may run across the inline
   // elements of one block), the title and aria-label of any element (what
-  // a hover shows and a screen reader says), form fields and the links that
-  // dial (tel:, callto:). Other links (sip:, a messenger's) and the text of
-  // a script, a style or a field that is no target are left; shadow roots
-  // and frames are not reached. A written number
-  // keeps its format, on every page view: the replacement's digits take
+  // a hover shows and a screen reader says), an image's alt, form fields
+  // and the links that dial (tel:, callto:). Other links (sip:, a
+  // messenger's) and the text of a script, a style or a field that is no
+  // target are left; shadow roots and frames are not reached. A written
+  // number keeps its format, on every page view: the replacement's digits take
   // the places of the original's, in the nodes they were in. Everything
   // replaced is recorded with a way back, so that a later answer (a new
   // lease, a hook that now says no) starts from the page as it was. An
@@ -379,10 +379,9 @@
   var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TITLE)$/; // text that is not shown as such
   // Elements inside a line of text: a number may run across them.
   var INLINE = /^(A|ABBR|BIG|CODE|EM|FONT|MARK|NOBR|SMALL|SPAN|STRONG|SU[BP]|TIME|[BISU]|WBR)$/;
-  // Attributes read as text: what a hover shows and a screen reader says.
-  // (Not an image's alt: a target image's would need handling of its own,
-  // for which the core has no bytes left.)
-  var ATTRS = ["title", "aria-label"];
+  // Attributes read as text: what a hover shows and a screen reader says,
+  // and an image's alt (what is read, and copied, in place of the image).
+  var ATTRS = ["title", "aria-label", "alt"];
   var NOTEXT = /^(PICTURE|VIDEO|AUDIO|CANVAS|OBJECT|SELECT|svg)$/; // targets whose content is no text to replace
   var ph = null; // the numbers of the answer applied now, or null
   var renew; // its seconds between heartbeats
@@ -393,7 +392,7 @@
   var allowed = false; // __cs_onReplacePhones agreed to ph
   var list = []; // what was replaced: getPhones' entries, with t: "static"|"dynamic"
   var undo = []; // functions that put back what was replaced, in order done
-  var filled = []; // target elements given a number's text
+  var filled; // target elements given a number's text (a Set)
   var watcher; // MutationObserver of added nodes
   var beat; // timer of the next lease heartbeat
   var lastBeat; // Date.now() of the last answer that renewed the leases
@@ -423,12 +422,14 @@
   var entry = (id, n, text, img) => ({ id, img: img || null, text, raw: n.raw, t: n.type });
 
   // pub is a list entry as the getters give it: a copy, without t.
-  var pub = (e) => ({ id: e.id, img: e.img, text: e.text, raw: e.raw });
+  // (Written for the minifier, as are add's spread arguments and filled
+  // as a Set: the bytes the alt's replacement costs.)
+  var pub = ({ id, img, text, raw }) => ({ id, img, text, raw });
 
   // add records one replaced target for the getters: each of an id once
   // for every way it is shown.
-  var add = (id, n, text, img) => {
-    var e = entry(id, n, text, img);
+  var add = (...a) => {
+    var e = entry(...a);
     if (!list.some((o) => json(o) == json(e))) list.push(e);
   };
 
@@ -475,7 +476,7 @@
       all(sels.join()).forEach((el) => {
         var field = /^(INPUT|TEXTAREA)$/.test(el.nodeName);
         var k = field ? "value" : "textContent";
-        if (filled.includes(el)) return;
+        if (filled.has(el)) return;
         if (el.nodeName == "IMG") return swapImage(el, ops);
         if (NOTEXT.test(el.nodeName)) return;
         var v = el[k];
@@ -485,7 +486,7 @@
         if (has && !field) return; // its text nodes are swapped in place
         var nv = has ? each(v, (w) => swapped(w, el)) : n.text;
         if (!has) add(targetId(el), n, nv);
-        filled.push(el);
+        filled.add(el);
         change(ops, el, k, nv);
       });
     // Runs of text inside one block: a number may be written across
@@ -538,7 +539,7 @@
     if (!/^img\/phone\?/.test(n.img)) return; // an answer cached by an older appliance
     var cs = getComputedStyle(el);
     var src = base() + n.img + "&css=" + encodeURIComponent(cs.fontSize + ";" + cs.color + ";" + cs.backgroundColor);
-    filled.push(el);
+    filled.add(el);
     add(targetId(el), n, null, src);
     change(ops, el, "srcset", null, 1);
     change(ops, el, "src", src, 1);
@@ -550,12 +551,15 @@
   // number in the text marks the target as showing its number, not to be
   // filled; one in an attribute (a, set) does not: a target with a
   // titled number still needs its text or picture once the page has
-  // loaded.
+  // loaded. An image target's attributes are not recorded: its picture is
+  // (swapImage), and they are replaced only once the page has loaded, so
+  // that swapImage, which may come then, reads the number its alt wrote.
   var swapped = (w, el, a) => {
     var n = numberOf(w);
     var s = format(w, n);
     var t = el.closest(sels.join());
-    if (t && !a && !filled.includes(t)) filled.push(t);
+    if (t && t.nodeName == "IMG") return loading() ? w : s;
+    if (t && !a) filled.add(t);
     add(t ? targetId(t) : "number=" + digits(w), n, s);
     return s;
   };
@@ -599,7 +603,7 @@
   var show = (p) => {
     while (undo.length) undo.pop()();
     list = [];
-    filled = [];
+    filled = new Set();
     allowed = false;
     ph = null;
     // (The appliance gives digits; an answer of another version of it is
@@ -902,7 +906,7 @@
       var o = {};
       list.forEach((e) => {
         if (!type) o[e.id] = e.raw;
-        else if (e.t == type) (o[e.raw] = o[e.raw] || []).includes(e.id) || o[e.raw].push(e.id);
+        else if (e.t == type) o[e.raw] = [...new Set(o[e.raw]).add(e.id)];
       });
       return o;
     },
