@@ -137,6 +137,10 @@ type leadRow struct {
 	Mark markCell
 }
 
+// VisitorInfo reports whether the lead is visitor info (/vc/s/) kept as a
+// lead, which the page tells apart from a lead form's.
+func (r leadRow) VisitorInfo() bool { return r.Via == leads.ViaVisitorInfo }
+
 // markCell is the status cell of a lead's or callback's row: its status
 // and note, and the form that changes them (partials.html "mark-cell").
 type markCell struct {

@@ -17,6 +17,7 @@ import (
 
 	"appliance/assets"
 	"appliance/httpd/i18n"
+	"appliance/httpd/leads"
 	"appliance/httpd/visits"
 )
 
@@ -318,6 +319,20 @@ func TestChannelsTranslated(t *testing.T) {
 	for _, c := range visits.Channels() {
 		if _, ok := cat.Lookup(i18n.Ru, string(c)); !ok {
 			t.Errorf("channel %q has no Russian name", c)
+		}
+	}
+}
+
+// TestLeadViasTranslated: the ways a lead came, which the leads page tags
+// each lead with ({{t .Via}}), are in the catalog.
+func TestLeadViasTranslated(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, via := range []string{leads.ViaJS, leads.ViaServer, leads.ViaForm, leads.ViaChat, leads.ViaVisitorInfo} {
+		if _, ok := cat.Lookup(i18n.Ru, via); !ok {
+			t.Errorf("via %q has no Russian name", via)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -127,6 +128,60 @@ func TestSnippetLeadBeforeFirstAnswer(t *testing.T) {
 	got = siteLeads(t, f.srv, f.key)
 	if len(got) != 3 || got[0].Message != "the hit failed" || got[0].Via != "js" || got[0].Visitor != 0 || got[0].PageURL != f.web+"failing" {
 		t.Fatalf("stored %+v; want the snippet's lead, the site's without a visit", got)
+	}
+	f.noExceptions(t)
+}
+
+// watchRequests is a page script, run after gateHits, that notes each of
+// the page's requests to the appliance: its URL, its body, and whether the
+// page view's hit had been answered when it went out (the note is made
+// before the snippet's own handlers of the answer run).
+const watchRequests = `var gatedFetch = window.fetch;
+window.sent = [];
+window.fetch = function (u, o) {
+  var p = gatedFetch(u, o);
+  window.sent.push({u: String(u), body: String((o && o.body) || ""), answered: !!window.hitAnswered});
+  if (String(u).indexOf("/t/v1/hit") >= 0) p.then(function () { window.hitAnswered = true; }, function () {});
+  return p;
+};`
+
+// Comagic.addVisitorInfo called before the appliance answered a first-time
+// visitor's page view waits for the answer and goes out with the ci and
+// key it brings: the info is the visitor's, not a lead of the site (it is
+// never sent with the site key, which /vc/s/ would keep as a lead).
+func TestSnippetVisitorInfoBeforeFirstAnswer(t *testing.T) {
+	f := newSnippetFixture(t)
+	f.page("/", sitePage("Contacts", gateHits+watchRequests, f.install, ""))
+	httpdtest.Must(t, f.browser, chromedp.Navigate(f.web))
+	f.eventually(t, "the page view's hit is sent and held", func() bool { return eval[int](t, f, `window.hitsHeld`) == 1 })
+	eval[any](t, f, `window.info = null; Comagic.addVisitorInfo({name: 'Иван', phone: '8 912 345 67 89', email: 'Ivan@Example.com'}, function (r) { window.info = r; }); 0`)
+	f.eventually(t, "the widget chunk loaded", func() bool { return eval[bool](t, f, `typeof window.__cs_widget == "function"`) })
+	eval[any](t, f, `window.releaseHits()`)
+	f.eventually(t, "addVisitorInfo answered", func() bool { return eval[bool](t, f, `window.info != null`) })
+	if r := eval[map[string]any](t, f, `window.info`); r["success"] != true {
+		t.Fatalf("addVisitorInfo's callback got %v", r)
+	}
+	sent := eval[[]map[string]any](t, f, `window.sent.filter(function (s) { return s.u.indexOf("/t/v1/visitor") >= 0; })`)
+	if len(sent) != 1 {
+		t.Fatalf("requests to /t/v1/visitor: %v; want one", sent)
+	}
+	var body struct {
+		K, CI, Key string
+	}
+	json.Unmarshal([]byte(sent[0]["body"].(string)), &body)
+	if sent[0]["answered"] != true || body.CI == "" || body.Key == "" || body.Key == f.key {
+		t.Fatalf("addVisitorInfo went out as %v; want after the page view's answer, with its ci and key", sent[0])
+	}
+	s := f.sessions(t)
+	if len(s) != 1 || !strings.HasPrefix(body.CI, fmt.Sprintf("%d.%d.", s[0].Visitor, s[0].ID)) {
+		t.Fatalf("sessions %+v, the info's ci %q", s, body.CI)
+	}
+	v := storedVisitor(t, f.srv, s[0].Visitor)
+	if v.Name != "Иван" || strings.Join(v.Phones, ",") != "79123456789" || strings.Join(v.Emails, ",") != "ivan@example.com" {
+		t.Errorf("visitor %+v; want the info added", v)
+	}
+	if got := siteLeads(t, f.srv, f.key); len(got) != 0 {
+		t.Errorf("leads %+v; want none", got)
 	}
 	f.noExceptions(t)
 }

@@ -568,12 +568,15 @@ func (s *trackerHandlers) trackProperty(ctx *fasthttp.RequestCtx) error {
 
 // vcRequest is the query of GET /vc/s/, CoMagic's server-side visitor info.
 type vcRequest struct {
-	Key     string // k: the credential key
+	Key     string // k: the credential key, or the site key
 	SiteKey string // sk: optional, the site is the visitor's otherwise
-	CI      visits.CI
-	Hit     uint64 // hi: optional
-	Info    visits.Info
-	Short   bool // s=1: answer only {"success":true}
+	// CI is the zero CI when ci is absent, empty, or "null" or
+	// "undefined" (getCredentials()'s null written as text): what a page
+	// has before its first page view was answered, when k is the site key.
+	CI    visits.CI
+	Hit   uint64 // hi: optional
+	Info  visits.Info
+	Short bool // s=1: answer only {"success":true}
 }
 
 // parseVCQuery parses the query of /vc/s/. Values are copied: the result
@@ -611,13 +614,12 @@ func parseVCQuery(args *fasthttp.Args) (vcRequest, error) {
 	if err != nil {
 		return r, err
 	}
-	if ci == "" {
-		return r, errorf(fasthttp.StatusBadRequest, "ci is required")
+	if !isNull(ci) {
+		if r.CI, err = visits.ParseCI(ci); err != nil {
+			return r, err
+		}
 	}
-	if r.CI, err = visits.ParseCI(ci); err != nil {
-		return r, err
-	}
-	if hi, _ := get("hi", 32); hi != "" {
+	if hi, _ := get("hi", 32); !isNull(hi) {
 		if r.Hit, err = visits.ParseID(hi); err != nil {
 			return r, errorf(fasthttp.StatusBadRequest, "hi must be a hit id")
 		}
@@ -633,7 +635,10 @@ func parseVCQuery(args *fasthttp.Args) (vcRequest, error) {
 }
 
 // vcSet serves GET /vc/s/: add visitor info from the site's server, with
-// the credential key of Comagic.getCredentials.
+// the credential key of Comagic.getCredentials. Before the visitor's first
+// page view was answered, getCredentials() gives the site key as its key
+// and no ids: the info is then kept as the site's lead without a visit
+// (vcSiteLead), as add_offline_message keeps a lead sent so.
 func (s *trackerHandlers) vcSet(ctx *fasthttp.RequestCtx) error {
 	req, err := parseVCQuery(ctx.QueryArgs())
 	if err != nil {
@@ -645,6 +650,14 @@ func (s *trackerHandlers) vcSet(ctx *fasthttp.RequestCtx) error {
 		return errorf(fasthttp.StatusForbidden, "k is required: the visitor's credential key, Comagic.getCredentials().key, "+
 			"sent by the page with the form; the site key (sk) alone is not enough, anyone can read it from the site's pages")
 	}
+	if site, err := s.sites.ByKey(req.Key); err == nil && (req.SiteKey == "" || req.SiteKey == site.Key) {
+		return s.vcSiteLead(ctx, site, req)
+	}
+	wrongKey := errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
+	if req.CI == (visits.CI{}) {
+		return errorf(fasthttp.StatusForbidden, "k is neither the site key nor, without ci, a visitor's credential key: "+
+			"send ci, Comagic.getCredentials().comagic_id, with the visitor's key")
+	}
 	var site *store.Site
 	if req.SiteKey != "" {
 		if site, err = s.trackerSite(req.SiteKey); err != nil {
@@ -654,28 +667,54 @@ func (s *trackerHandlers) vcSet(ctx *fasthttp.RequestCtx) error {
 		// CoMagic's parameter list has no site key: the visitor names it.
 		id, err := s.visits.VisitorSite(req.CI.Visitor)
 		if err != nil {
-			return errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
+			return wrongKey
 		}
 		if site, err = s.sites.ByID(id); err != nil {
-			return errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
+			return wrongKey
 		}
 	}
 	if !sites.CheckCredentialKey(site, req.CI.Visitor, req.CI.Session, req.Key) {
-		return errorf(fasthttp.StatusForbidden, "k is not the credential key of this visitor and session")
+		return wrongKey
 	}
 	if err := s.visits.AddInfo(ctx, site, req.CI, req.Info); err != nil {
 		return err
 	}
-	if req.Short {
+	writeVCAnswer(ctx, req.Short, req.CI.Visitor, req.CI.Session, req.Hit)
+	return nil
+}
+
+// vcSiteLead keeps the visitor info of a /vc/s/ request whose k is the key
+// of site. There is no visitor to add it to, and the site key, public in
+// every page of the site, vouches for none: a ci and hi sent with it are
+// dropped (no one writes to a visitor with the site key). What the visitor
+// typed is kept instead as the site's lead without a visit, via
+// "visitor_info", through the leads a minute of a site's server.
+func (s *trackerHandlers) vcSiteLead(ctx *fasthttp.RequestCtx, site *store.Site, req vcRequest) error {
+	in := req.Info
+	if strings.TrimSpace(in.Name) == "" && strings.TrimSpace(in.Phone) == "" && strings.TrimSpace(in.Email) == "" {
+		return errorf(fasthttp.StatusBadRequest, "give at least one of name, phone, email")
+	}
+	r := leadRequest{in: leads.Input{Name: in.Name, Phone: in.Phone, Email: in.Email}}
+	if err := s.addLead(ctx, site, r, leads.ViaVisitorInfo); err != nil {
+		return err
+	}
+	writeVCAnswer(ctx, req.Short, 0, 0, 0)
+	return nil
+}
+
+// writeVCAnswer answers a /vc/s/ request that stored what it carried: with
+// s=1 exactly {"success":true}, else the ids it was stored with (0 for a
+// lead without a visit).
+func writeVCAnswer(ctx *fasthttp.RequestCtx, short bool, visitor, session, hit uint64) {
+	if short {
 		ctx.SetStatusCode(fasthttp.StatusOK)
 		ctx.SetContentType("application/json; charset=utf-8")
 		ctx.SetBodyString(`{"success":true}`)
-		return nil
+		return
 	}
 	writeOK(ctx, struct {
 		VisitorID uint64 `json:"visitor_id"`
 		SessionID uint64 `json:"session_id"`
 		HitID     uint64 `json:"hit_id"`
-	}{req.CI.Visitor, req.CI.Session, req.Hit})
-	return nil
+	}{visitor, session, hit})
 }

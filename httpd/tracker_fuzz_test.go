@@ -128,13 +128,17 @@ func FuzzPropertyRequest(f *testing.F) {
 }
 
 // FuzzVCQuery: /vc/s/'s query, as CoMagic's server-side integrations send
-// it. An accepted query has a valid ci, a valid hit id or none, and fields
-// within their limits; the result does not alias the parsed arguments.
+// it. An accepted query has a valid ci or none (absent, "", "null" or
+// "undefined": getCredentials() before the first page view's answer), a
+// valid hit id or none, and fields within their limits; the result does
+// not alias the parsed arguments.
 func FuzzVCQuery(f *testing.F) {
 	for _, s := range []string{
 		"k=0123456789abcdef0123456789abcdef&sk=AbCdEfGh0123456789AbCdEfGh012345&ur=https%3A%2F%2Fx%2F&ci=2032047566.3117192853.1555675484&hi=9228054013&vn=new_user&s=1",
 		"sk=nS5lMAgURPyUQXVyBgguFy0AvIRdbfdy&ci=2032047566.3117192853.1555675484&hi=9228054013&vn=new_user",
 		"ci=1.2.3&vp=%2B7+912+345-67-89&ve=A%40B.C", "ci=1.2.3&s=2", "ci=1.2&vn=x", "ci=1.2.3&hi=-1", "vn=%ff&ci=1.2.3", "ci=1.2.3&ci=4.5.6", "",
+		"k=AbCdEfGh0123456789AbCdEfGh012345&ci=null&hi=null&vn=x&s=1", "k=AbCdEfGh0123456789AbCdEfGh012345&ci=&hi=undefined&vp=1",
+		"ci=NULL&vn=x", "ci=0&vn=x",
 	} {
 		f.Add(s)
 	}
@@ -145,7 +149,11 @@ func FuzzVCQuery(f *testing.F) {
 		if !checkParseErr(t, err) {
 			return
 		}
-		if again, err := visits.ParseCI(r.CI.String()); err != nil || again != r.CI {
+		if ci := string(args.Peek("ci")); r.CI == (visits.CI{}) {
+			if ci != "" && ci != "null" && ci != "undefined" {
+				t.Fatalf("accepted ci %q as none", ci)
+			}
+		} else if again, err := visits.ParseCI(r.CI.String()); err != nil || again != r.CI {
 			t.Fatalf("accepted ci %+v that does not round-trip", r.CI)
 		}
 		if r.Hit >= 1<<53 {

@@ -31,9 +31,11 @@ import (
 // (for a first-time visitor, who has no ci yet), and the snippet sends its
 // own lead without a ci when the hit failed. Both endpoints keep such a
 // lead as the site's, without a visit (store.Lead.Visitor 0, which the
-// dashboard flags: leads.View.NoVisit). The site key is public, but it
-// gets nothing a hit does not: anyone may start a visit and send its leads
-// with its key, through the same rate limits.
+// dashboard flags: leads.View.NoVisit), and so does /vc/s/ with the
+// visitor info a site's server sends with the site key (vcSiteLead, via
+// "visitor_info"): a visitor's words are never lost. The site key is
+// public, but it gets nothing a hit does not: anyone may start a visit and
+// send its leads with its key, through the same rate limits.
 
 const (
 	// maxLeadBody bounds a lead request: a 4 KiB message, even escaped as
@@ -130,6 +132,11 @@ func parseBool(s string) (bool, error) {
 	}
 	return false, errors.New("want true or false")
 }
+
+// isNull reports whether an id of a server-side request is none: empty, or
+// "null" or "undefined", what a page writes when it puts getCredentials()'s
+// null into a form or a query as text.
+func isNull(s string) bool { return s == "" || s == "null" || s == "undefined" }
 
 // parseID reads an id of a request through the tracker's parser; "" (and
 // "0", what a form without the value may send) is 0 unless required.
@@ -237,7 +244,7 @@ func parseOfflineForm(args *fasthttp.Args) (leadRequest, error) {
 	}
 	id := func(name string) (uint64, error) {
 		v := get(name)
-		if v == "null" || v == "undefined" {
+		if isNull(v) {
 			v = ""
 		}
 		return parseID(name, v, false)
@@ -367,7 +374,7 @@ func (s *trackerHandlers) addServerLead(ctx *fasthttp.RequestCtx, site *store.Si
 func (s *trackerHandlers) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest, via string) error {
 	now := s.now()
 	limiter, limit := s.leadRate, leadsPerMinute
-	if via == leads.ViaServer {
+	if via == leads.ViaServer || via == leads.ViaVisitorInfo { // from the site's server
 		limiter, limit = s.serverLeadRate, serverLeadsPerMinute
 	}
 	ip := s.clientIP(ctx)

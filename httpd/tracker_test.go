@@ -1011,7 +1011,7 @@ func TestVCSet(t *testing.T) {
 		{"no k, visitor of no site", q("ci", "999999.999999.1", "vn", "Evil"), 403, "k is required"},
 		{"visitor of no site, no sk", q("k", h.Key, "ci", "999999.999999.1", "vn", "Evil"), 403, "k is not"},
 		{"unknown sk", q("k", h.Key, "sk", "AbCdEfGh0123456789AbCdEfGh012345", "ci", h.CI, "vn", "Evil"), 404, "no site"},
-		{"no ci", q("k", h.Key, "sk", f.site.Key, "vn", "Evil"), 400, "ci is required"},
+		{"no ci", q("k", h.Key, "sk", f.site.Key, "vn", "Evil"), 403, "k is neither the site key nor, without ci, a visitor's credential key"},
 		{"bad ci", q("k", h.Key, "ci", "1.2", "vn", "Evil"), 400, "ci must be"},
 		{"bad hi", q("k", h.Key, "ci", h.CI, "hi", "x", "vn", "Evil"), 400, "hi must be"},
 		{"bad s", q("k", h.Key, "ci", h.CI, "s", "yes", "vn", "Evil"), 400, "s must be"},

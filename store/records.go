@@ -486,7 +486,7 @@ func decodeEvent(session, id uint64, b []byte, view bool) (Event, error) {
 type Lead struct {
 	ID       uint64 // in the key
 	Time     int64
-	Via      string // how it arrived: "js", "server", "form", "chat"
+	Via      string // how it arrived: "js", "server", "form", "chat", "visitor_info"
 	Name     string
 	Email    string // normalised address, "" when none or not parsable
 	EmailRaw string // as typed

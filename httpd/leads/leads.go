@@ -60,6 +60,11 @@ const (
 	ViaServer = "server" // the site's server, api/add_offline_message/
 	ViaForm   = "form"   // the built-in lead form
 	ViaChat   = "chat"   // a chat no operator answered
+	// ViaVisitorInfo is the visitor info of /vc/s/ (the server-side
+	// Comagic.addVisitorInfo) sent with the site key before the visitor's
+	// first page view was answered: no visitor to add it to, so it is kept
+	// as the site's lead without a visit rather than lost.
+	ViaVisitorInfo = "visitor_info"
 )
 
 // Input is a lead as it arrives, before any check.
