@@ -129,6 +129,16 @@ func TestSnippetLeadBeforeFirstAnswer(t *testing.T) {
 	if len(got) != 3 || got[0].Message != "the hit failed" || got[0].Via != "js" || got[0].Visitor != 0 || got[0].PageURL != f.web+"failing" {
 		t.Fatalf("stored %+v; want the snippet's lead, the site's without a visit", got)
 	}
+	// So is what the visitor gave addVisitorInfo then: no visitor to add
+	// it to, the site's lead without a visit, via visitor_info.
+	r = callback(t, f, `Comagic.addVisitorInfo({name: 'Пётр', phone: '8 912 000 11 22'}, cb)`)
+	if r["success"] != true {
+		t.Fatalf("addVisitorInfo after the page view failed: %v", r)
+	}
+	got = siteLeads(t, f.srv, f.key)
+	if len(got) != 4 || got[0].Via != "visitor_info" || got[0].Visitor != 0 || got[0].Name != "Пётр" || got[0].Phone != "79120001122" {
+		t.Fatalf("stored %+v; want the visitor info kept as the site's lead without a visit", got)
+	}
 	f.noExceptions(t)
 }
 

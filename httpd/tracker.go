@@ -490,10 +490,30 @@ func parseVisitorRequest(body []byte) (visitorRequest, error) {
 	return r, err
 }
 
+// trackVisitor is POST /t/v1/visitor: Comagic.addVisitorInfo. The snippet
+// sends it without a ci only when a first-time visitor's page view failed:
+// there is no visitor to add the info to, so what was typed is kept as the
+// site's lead without a visit, via "visitor_info", under a page's limit of
+// leads, as a lead sent then is (addJSLead).
 func (s *trackerHandlers) trackVisitor(ctx *fasthttp.RequestCtx) error {
 	req, err := parseVisitorRequest(ctx.Request.Body())
 	if err != nil {
 		return err
+	}
+	if req.CI == "" && req.Key == "" && req.HI == 0 {
+		site, err := s.trackerSite(req.K)
+		if err != nil {
+			return err
+		}
+		in := leads.Input{Name: req.Name, Phone: req.Phone, Email: req.Email}
+		if strings.TrimSpace(in.Name) == "" && strings.TrimSpace(in.Phone) == "" && strings.TrimSpace(in.Email) == "" {
+			return errorf(fasthttp.StatusBadRequest, "give at least one of name, phone, email")
+		}
+		if err := s.addLead(ctx, site, leadRequest{in: in}, leads.ViaVisitorInfo, false); err != nil {
+			return err
+		}
+		writeOK(ctx, nil)
+		return nil
 	}
 	site, ci, err := s.checkCreds(req.credFields)
 	if err != nil {
@@ -700,7 +720,7 @@ func (s *trackerHandlers) vcSiteLead(ctx *fasthttp.RequestCtx, site *store.Site,
 		return errorf(fasthttp.StatusBadRequest, "give at least one of name, phone, email")
 	}
 	r := leadRequest{in: leads.Input{Name: in.Name, Phone: in.Phone, Email: in.Email}}
-	if err := s.addLead(ctx, site, r, leads.ViaVisitorInfo); err != nil {
+	if err := s.addLead(ctx, site, r, leads.ViaVisitorInfo, true); err != nil {
 		return err
 	}
 	writeVCAnswer(ctx, req.Short, 0, 0, 0)

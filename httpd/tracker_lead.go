@@ -307,7 +307,7 @@ func (s *trackerHandlers) addJSLead(ctx *fasthttp.RequestCtx) error {
 	if r.visitor != 0 && !sites.CheckCredentialKey(site, r.visitor, r.session, r.key) {
 		return errorf(fasthttp.StatusForbidden, "wrong key for this visitor and session")
 	}
-	if err := s.addLead(ctx, site, r, leads.ViaJS); err != nil {
+	if err := s.addLead(ctx, site, r, leads.ViaJS, false); err != nil {
 		return err
 	}
 	writeOK(ctx, nil)
@@ -359,7 +359,7 @@ func (s *trackerHandlers) offlineMessage(ctx *fasthttp.RequestCtx) error {
 // addServerLead stores the authenticated lead r of add_offline_message and
 // answers it.
 func (s *trackerHandlers) addServerLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest) error {
-	if err := s.addLead(ctx, site, r, leads.ViaServer); err != nil {
+	if err := s.addLead(ctx, site, r, leads.ViaServer, true); err != nil {
 		return err
 	}
 	writeJSON(ctx, fasthttp.StatusOK, struct {
@@ -371,10 +371,10 @@ func (s *trackerHandlers) addServerLead(ctx *fasthttp.RequestCtx, site *store.Si
 // addLead takes an authenticated lead request through the rate limit of
 // its address and hands it to the leads service, which stores it with its
 // webhook deliveries.
-func (s *trackerHandlers) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest, via string) error {
+func (s *trackerHandlers) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r leadRequest, via string, server bool) error {
 	now := s.now()
 	limiter, limit := s.leadRate, leadsPerMinute
-	if via == leads.ViaServer || via == leads.ViaVisitorInfo { // from the site's server
+	if server { // from the site's server, which posts for all its visitors
 		limiter, limit = s.serverLeadRate, serverLeadsPerMinute
 	}
 	ip := s.clientIP(ctx)

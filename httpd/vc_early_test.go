@@ -233,3 +233,61 @@ func TestVCSetSiteKeyRateLimited(t *testing.T) {
 		t.Errorf("%d leads stored, want 0", n)
 	}
 }
+
+// POST /t/v1/visitor without a ci is what the snippet sends for
+// Comagic.addVisitorInfo when a first-time visitor's page view failed: the
+// info is kept as the site's lead without a visit, via visitor_info, under
+// a page's limit of leads. A body without a ci that names no site, or
+// carries a key or hit without one, or has nothing typed, is refused and
+// stores nothing.
+func TestTrackerVisitorInfoWithoutVisit(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	url := srv.URL + "t/v1/visitor"
+	body := func(v map[string]any) []byte { b, _ := json.Marshal(v); return b }
+	status, out, _ := post(t, url, "text/plain", body(map[string]any{"k": site, "name": "Иван", "email": "Ivan@Example.com"}))
+	if status != http.StatusOK || out["success"] != true {
+		t.Fatalf("addVisitorInfo without a ci: %d %v", status, out)
+	}
+	got := siteLeads(t, srv, site)
+	if len(got) != 1 || got[0].Via != leads.ViaVisitorInfo || got[0].Visitor != 0 || got[0].Name != "Иван" || got[0].Email != "ivan@example.com" {
+		t.Fatalf("stored %+v; want the site's visitor-info lead without a visit", got)
+	}
+	for _, tt := range []struct {
+		name   string
+		body   map[string]any
+		status int
+		reason string
+	}{
+		{"unknown site", map[string]any{"k": strings.Repeat("a", 32), "name": "x"}, 404, "site"},
+		{"nothing typed", map[string]any{"k": site, "name": " "}, 400, "give at least one of name, phone, email"},
+		{"a key without a ci", map[string]any{"k": site, "key": strings.Repeat("a", 32), "name": "x"}, 400, "ci is required"},
+		{"a hit without a ci", map[string]any{"k": site, "hi": 5, "name": "x"}, 400, "ci is required"},
+		{"an unknown field", map[string]any{"k": site, "name": "x", "visitor_id": 1}, 400, "visitor_id"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := trSnapshot(t, srv.DB)
+			status, out, _ := post(t, url, "text/plain", body(tt.body))
+			errMsg, _ := out["error"].(string)
+			if status != tt.status || out["success"] != false || !strings.Contains(errMsg, tt.reason) {
+				t.Errorf("%d %v; want %d with %q", status, out, tt.status, tt.reason)
+			}
+			sameSnapshot(t, tt.name, snap, trSnapshot(t, srv.DB))
+		})
+	}
+	// A page's limit of leads a minute from one address (the first one
+	// above counts; the refused ones were refused before it), not a
+	// server's.
+	spent := 1
+	for i := spent + 1; i <= leadsPerMinuteForTest+1; i++ {
+		status, out, _ := post(t, url, "text/plain", body(map[string]any{"k": site, "name": fmt.Sprint("n", i)}))
+		if want := http.StatusOK; i > leadsPerMinuteForTest {
+			want = http.StatusTooManyRequests
+			if status != want {
+				t.Fatalf("lead %d of the minute: %d %v; want %d", i, status, out, want)
+			}
+		} else if status != want {
+			t.Fatalf("lead %d of the minute: %d %v; want %d", i, status, out, want)
+		}
+	}
+}

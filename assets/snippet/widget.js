@@ -852,11 +852,14 @@ import { layer, trap } from "./modal.js";
       },
 
       // Comagic.addVisitorInfo({name, phone, email}, cb): at least one.
+      // Sent also when the hit failed (s_), as a lead is: to the visitor
+      // of the last page view, or for a first-time visitor without a ci,
+      // which the appliance keeps as the site's lead without a visit.
       addVisitorInfo: function (info, cb) {
         info = info || {};
         var b = { name: opt(info.name), phone: opt(info.phone), email: opt(info.email) };
         if (!b.name && !b.phone && !b.email) return core.answer_(cb, failed("give at least one of name, phone, email"));
-        core.enqueue_({ p: "visitor", b: b, c: 1, h: 1, cb: cb, name_: "addVisitorInfo" });
+        core.enqueue_({ p: "visitor", b: b, c: 1, h: 1, s_: 1, cb: cb, name_: "addVisitorInfo" });
       },
 
       // Comagic.addOfflineRequest(req, cb) stores a lead: cb({success:true,
