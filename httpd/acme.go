@@ -119,7 +119,7 @@ func (s *Server) acmeTLSConfig() *tls.Config {
 }
 
 // acmeHTTP answers the CA's HTTP-01 challenges and redirects every other
-// plain-HTTP request to the same path on https.
+// plain-HTTP request to the same path on https (redirectToHTTPS).
 func (s *Server) acmeHTTP() *http.Server {
 	return &http.Server{
 		Handler:           s.acme.HTTPHandler(http.HandlerFunc(s.redirectToHTTPS)),
@@ -150,7 +150,19 @@ func (s *Server) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
 	// Written by hand rather than with http.Redirect: the Location is built
 	// above from our own names only (TestNoHostBasedRedirects).
 	w.Header().Set("Location", to.String())
-	w.WriteHeader(http.StatusMovedPermanently)
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	// Anything else is a write: a page view, a lead or a callback from a
+	// page on http whose install code names the appliance without a
+	// scheme (//HOST/, SPEC §4), or a lead a site's server posts to the
+	// http:// URL it was given. A 301 would have it follow as a GET
+	// without its body, and the lead would be lost: 308 keeps the method
+	// and body, and the page's fetch follows it only with the CORS header
+	// (the tracker's answers allow any origin as well).
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.WriteHeader(http.StatusPermanentRedirect)
 }
 
 // tlsCache is autocert's cache in the store (store.TLSCacheKey): durable

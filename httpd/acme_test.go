@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -197,6 +198,38 @@ func TestACMECertificates(t *testing.T) {
 			want := "https://" + acmeDomain + ":" + strconv.Itoa(tlsPort) + "/login?next=%2Fsites"
 			if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
 				t.Errorf("plain HTTP: %d to %q, want 301 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+			}
+			// A write (a lead from a page on http, whose install code names
+			// the appliance without a scheme) is redirected with 308, which
+			// a client follows with its method and body, and allows any
+			// origin, so that a page's fetch follows it.
+			req, _ = http.NewRequest("POST", "http://127.0.0.1:"+strconv.Itoa(httpPort)+"/t/v1/lead", strings.NewReader(`{"k":"x"}`))
+			req.Host = acmeDomain
+			resp, err = noFollow.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			want = "https://" + acmeDomain + ":" + strconv.Itoa(tlsPort) + "/t/v1/lead"
+			if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+				t.Errorf("plain HTTP POST: %d to %q, CORS %q; want 308 to %q, *", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Access-Control-Allow-Origin"), want)
+			}
+			follow := &http.Client{Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{RootCAs: ca.roots},
+				DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+					_, port, _ := net.SplitHostPort(addr) // acmeDomain is this machine
+					return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+				},
+			}}
+			resp, err = follow.Post("http://"+acmeDomain+":"+strconv.Itoa(httpPort)+"/t/v1/lead", "text/plain", strings.NewReader(`{"k":"NoSuchSiteKeyNoSuchSiteKey0000"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			// The lead endpoint read the body: it names the site key sent.
+			if resp.Request.URL.Scheme != "https" || resp.StatusCode != http.StatusNotFound || !bytes.Contains(body, []byte("NoSuchSiteKey")) {
+				t.Errorf("a lead posted to http:// ended at %s as %d %s; want the https endpoint's answer to its body", resp.Request.URL, resp.StatusCode, body)
 			}
 
 			// A restart with the CA gone serves the certificate from the store.
