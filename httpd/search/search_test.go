@@ -188,7 +188,6 @@ func TestMark(t *testing.T) {
 		{"заказ 89210001122", "1892100011223", search.Marked{}, false},
 		{"+1 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
 		{"+89210001122", "+7 921 000 11 22", search.Marked{}, false},
-		{"8 921 000 11 22 3", "+7 921 000 11 22", search.Marked{}, false},
 		{"8 921 000 11 22...... 3", "+7 921 000 11 22", search.Marked{Match: "8 921 000 11 22", After: "...... 3"}, true},
 		// After an international call prefix instead of "+", typed or
 		// written: 00, or 8 10 (from Russia).
@@ -197,18 +196,35 @@ func TestMark(t *testing.T) {
 		{"8-10-44-20-7946-0958", "+44 20 7946 0958", search.Marked{Match: "8-10-44-20-7946-0958"}, true},
 		{"+7 921 000-11-22", "00 7 921 000 11 22", search.Marked{Match: "+7 921 000-11-22"}, true},
 		{"8 921 000-11-22", "8 10 7 921 000 11 22", search.Marked{Match: "8 921 000-11-22"}, true},
-		{"1 00 7 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
-		{"008 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
-		// A number followed by another group of digits, parted by a space
-		// where the number's own last groups were joined closer.
+		{"1 00 7 921 000 11 22", "+7 921 000 11 22", search.Marked{Before: "1 ", Match: "00 7 921 000 11 22"}, true},
+		// A number with other groups of digits before or after it, parted
+		// by any separators: its own groups whole, none of them cut.
 		{"8 921 000-11-22 10 раз", "+7 921 000 11 22", search.Marked{Match: "8 921 000-11-22", After: " 10 раз"}, true},
+		{"8 921 000 11 22 10 раз", "+7 921 000 11 22", search.Marked{Match: "8 921 000 11 22", After: " 10 раз"}, true},
+		{"8 921 000 11 22 3", "+7 921 000 11 22", search.Marked{Match: "8 921 000 11 22", After: " 3"}, true},
 		{"звонил 89210001122 10 раз", "+7 921 000 11 22", search.Marked{Before: "звонил ", Match: "89210001122", After: " 10 раз"}, true},
 		{"+7 (921) 000-11-22 2 раза", "8 921 000 11 22", search.Marked{Match: "+7 (921) 000-11-22", After: " 2 раза"}, true},
 		{"8 10 7 921 000-11-22 5", "+7 921 000 11 22", search.Marked{Match: "8 10 7 921 000-11-22", After: " 5"}, true},
+		{"8-921-000-11-22-10", "+7 921 000 11 22", search.Marked{Match: "8-921-000-11-22", After: "-10"}, true},
+		{"8921000-11-2 2 10", "+7 921 000 11 22", search.Marked{Match: "8921000-11-2 2", After: " 10"}, true},
+		{"заказ 15 8 921 000 11 22", "+7 921 000 11 22", search.Marked{Before: "заказ 15 ", Match: "8 921 000 11 22"}, true},
+		{"тел 2 89210001122", "+7 921 000 11 22", search.Marked{Before: "тел 2 ", Match: "89210001122"}, true},
+		{"заказ 15 (921) 000-11-22 3 шт", "89210001122", search.Marked{Before: "заказ 15 ", Match: "(921) 000-11-22", After: " 3 шт"}, true},
+		{"04.12.2026 7 921 000 11 22", "8 921 000-11-22", search.Marked{Before: "04.12.2026 ", Match: "7 921 000 11 22"}, true},
+		{"1. 8 921 000 11 22 2. 8 921 000 11 23", "+7 921 000 11 23", search.Marked{Before: "1. 8 921 000 11 22 2. ", Match: "8 921 000 11 23"}, true},
+		{"5 44 20 7946 0958", "+44 20 7946 0958", search.Marked{Before: "5 ", Match: "44 20 7946 0958"}, true},
+		// Never a group cut, nor a form read after a country code.
+		{"789210001122", "+7 921 000 11 22", search.Marked{}, false},
+		{"89210001122345", "+7 921 000 11 22", search.Marked{}, false},
+		{"заказ 15 789210001122 3", "+7 921 000 11 22", search.Marked{}, false},
+		{"тел 2 89210001122345", "+7 921 000 11 22", search.Marked{}, false},
 		{"8 921 000-11-223 10", "+7 921 000 11 22", search.Marked{}, false},
-		{"8921000-11-2 2 10", "+7 921 000 11 22", search.Marked{}, false},
-		{"8-921-000-11-22-10", "+7 921 000 11 22", search.Marked{}, false},
-		{"020 7946 0958", "+44 20 7946 0958", search.Marked{}, false}, // in RU: another number
+		{"008 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
+		{"00 1 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
+		{"+1 921 000 11 22 5", "+7 921 000 11 22", search.Marked{}, false},
+		{"+1 (921) 000-11-22", "+7 921 000 11 22", search.Marked{}, false},
+		{"5 020 7946 0958", "+44 20 7946 0958", search.Marked{}, false}, // in RU: another number
+		{"020 7946 0958", "+44 20 7946 0958", search.Marked{}, false},   // in RU: another number
 		{"+44 (20) 7946-0958", "+44 20 7946 0958", search.Marked{Match: "+44 (20) 7946-0958"}, true},
 	} {
 		q, err := search.Parse(c.q, "RU")
