@@ -236,3 +236,34 @@ func TestMark(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSaysPhone is a phone query's reading of the chat messages its
+// sieve lets by (those that hold the national number's digits), and of
+// some it does not, beside the baseline of a text query's reading of the
+// same messages.
+func BenchmarkSaysPhone(b *testing.B) {
+	msgs := []string{
+		"Мой телефон 8 916 555-12-34, перезвоните",
+		"Заказ 4815 передан в доставку, курьер позвонит заранее. Мой телефон 8 916 555 12 34 10 раз звонил",
+		"заказ 15 8 916 555 12 34 и 04.12.2026 в 10:00 ещё 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20",
+		"Здравствуйте! Подскажите, есть ли в наличии размер 42? Доставка по области 350 рублей, 2-3 дня.",
+	}
+	for _, bc := range []struct{ name, q string }{{"phone", "+7 916 555-12-34"}, {"baseline-text", "перезвоните"}} {
+		q, err := search.Parse(bc.q, "RU")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, m := range msgs {
+					if q.NSN != "" {
+						q.SaysPhone(m)
+					} else {
+						q.Mark(m)
+					}
+				}
+			}
+		})
+	}
+}
