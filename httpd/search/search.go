@@ -323,7 +323,7 @@ type group struct{ at, end, from, to int }
 // the query's number (saidPhone) begins and ends in s; plus is whether a
 // "+" stands before the run, digits are the run's.
 func (q *Query) inRun(s string, plus bool, digits []byte, groups []group) (start, end int, ok bool) {
-	longest := len(q.Phone) + 3 // the longest form: "810" and Phone
+	longest := maxIntlPrefix + len(q.Phone) // the longest form: "810" and Phone
 	for a, ga := range groups {
 		if a > 0 && dialsAbroad(plus, digits, groups[:a+1]) {
 			continue
@@ -367,25 +367,39 @@ func (q *Query) writes(plus bool, digits []byte) bool {
 }
 
 // dialsAbroad reports whether the groups of a run before its last one
-// end with a country code (one to three digits) after a "+" at the run's
-// start (plus) or after an international call prefix: then the digits
+// end with a country code (countryCode) after a "+" at the run's start
+// (plus) or after an international call prefix: then the digits
 // from the last group on are a number of that country, not a form of the
 // query's ("+1 921 000 11 22", "00 1 921 000 11 22", "008 921 000 11 22").
 func dialsAbroad(plus bool, digits []byte, groups []group) bool {
 	at := groups[len(groups)-1].from
-	for k, g := range groups[:len(groups)-1] {
-		before := digits[g.from:at]
-		if k == 0 && plus && len(before) <= 3 {
+	// From the nearest group back, as far as a prefix and a country code
+	// reach: a long run of groups is not read again from its start.
+	for k := len(groups) - 2; k >= 0; k-- {
+		before := digits[groups[k].from:at]
+		if len(before) > maxIntlPrefix+3 {
+			break
+		}
+		if k == 0 && plus && countryCode(before) {
 			return true
 		}
 		for _, pre := range numbers.IntlPrefixes {
-			if cc := len(before) - len(pre); 1 <= cc && cc <= 3 && string(before[:len(pre)]) == pre {
+			if len(before) > len(pre) && string(before[:len(pre)]) == pre && countryCode(before[len(pre):]) {
 				return true
 			}
 		}
 	}
 	return false
 }
+
+// countryCode reports whether digits may be a country code: one to three
+// digits, the first no 0.
+func countryCode(digits []byte) bool {
+	return 1 <= len(digits) && len(digits) <= 3 && digits[0] != '0'
+}
+
+// maxIntlPrefix is the length of the longest of numbers.IntlPrefixes.
+const maxIntlPrefix = 3
 
 // Marked is a text with the query's match in it set apart, cut around it
 // to at most markContext runes on each side (Cut* say where it was cut).

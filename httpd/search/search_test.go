@@ -213,6 +213,8 @@ func TestMark(t *testing.T) {
 		{"04.12.2026 7 921 000 11 22", "8 921 000-11-22", search.Marked{Before: "04.12.2026 ", Match: "7 921 000 11 22"}, true},
 		{"1. 8 921 000 11 22 2. 8 921 000 11 23", "+7 921 000 11 23", search.Marked{Before: "1. 8 921 000 11 22 2. ", Match: "8 921 000 11 23"}, true},
 		{"5 44 20 7946 0958", "+44 20 7946 0958", search.Marked{Before: "5 ", Match: "44 20 7946 0958"}, true},
+		{strings.Repeat("5 ", 100) + "8 921 000 11 22", "+7 921 000 11 22", search.Marked{Before: strings.Repeat("5 ", 40), Match: "8 921 000 11 22", CutBefore: true}, true},
+		{strings.Repeat("00 ", 100) + "7 921 000 11 22", "+7 921 000 11 22", search.Marked{Before: strings.Repeat("00 ", 27)[1:], Match: "00 7 921 000 11 22", CutBefore: true}, true},
 		// Never a group cut, nor a form read after a country code.
 		{"789210001122", "+7 921 000 11 22", search.Marked{}, false},
 		{"89210001122345", "+7 921 000 11 22", search.Marked{}, false},

@@ -168,6 +168,18 @@ func marks(q *Query, match string) bool {
 	return d != "" && slices.Contains(q.Written[:], d)
 }
 
+// maxIntlPrefix is the longest international call prefix: dialsAbroad
+// looks no further back than it and a country code.
+func TestMaxIntlPrefix(t *testing.T) {
+	longest := 0
+	for _, p := range numbers.IntlPrefixes {
+		longest = max(longest, len(p))
+	}
+	if longest != maxIntlPrefix {
+		t.Errorf("maxIntlPrefix is %d, the longest of %q %d", maxIntlPrefix, numbers.IntlPrefixes, longest)
+	}
+}
+
 // Every rune that lowers to another is in that rune's fold orbit, or
 // listed in lowerOutsideFold: the sieve's first bytes come from them.
 func TestLowerOutsideFold(t *testing.T) {
