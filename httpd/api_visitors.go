@@ -15,7 +15,7 @@ import (
 // JSON (visitors.View), for a bearer token (as /api/v1/calls) that may
 // read the site. Each list of the card says where it goes on (View.Next);
 // ?older=LIST&at=NEXT is the next page of that list alone, as the
-// dashboard's card pages it.
+// dashboard's card pages it; ?limit=N sets the size of the lists given.
 type visitorsAPI struct {
 	api   *apiHandlers // the token check
 	sites *sites.Registry
@@ -42,13 +42,27 @@ func parseVisitorID(path, prefix string) (uint64, error) {
 	return id, nil
 }
 
+// maxAPICardLimit is the most records of each list one card or page of
+// the API gives (?limit=).
+const maxAPICardLimit = 500
+
 // apiCardPart reads which page of a card the API is asked for:
 // ?older=LIST (sessions, leads, callbacks, calls, chats) with ?at=ID, the
 // cursor the card gave as next.LIST (the list from that record on; no at:
-// from its newest); the zero Part and "" for the whole card. An at
-// without older, an unknown list, or an at that is not an id is a 400.
+// from its newest); the Part without Kind and "" for the whole card. With
+// ?limit=N, 1 to maxAPICardLimit, each list given shows N records, else
+// as many as the dashboard's card. An at without older, an unknown list,
+// an at that is not an id, or a limit that is no such number is a 400.
 func apiCardPart(args *fasthttp.Args) (visitors.Part, string, error) {
 	var part visitors.Part
+	if args.Has("limit") {
+		s := string(args.Peek("limit"))
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || n == 0 || n > maxAPICardLimit || s[0] == '0' {
+			return part, "", errorf(fasthttp.StatusBadRequest, "limit %.40q: want how many records of each list to give, an integer from 1 to %d", s, maxAPICardLimit)
+		}
+		part.Limit = int(n)
+	}
 	name, at := string(args.Peek("older")), string(args.Peek("at"))
 	if name == "" && !args.Has("older") && !args.Has("at") {
 		return part, "", nil
@@ -71,7 +85,7 @@ func apiCardPart(args *fasthttp.Args) (visitors.Part, string, error) {
 	return part, name, nil
 }
 
-// getVisitor serves GET /api/v1/visitors/ID?site=KEY[&older=LIST[&at=ID]].
+// getVisitor serves GET /api/v1/visitors/ID?site=KEY[&older=LIST[&at=ID]][&limit=N].
 func (s *visitorsAPI) getVisitor(ctx *fasthttp.RequestCtx, tok store.Token) error {
 	id, err := parseVisitorID(string(ctx.Path()), visitorsAPIPath)
 	if err != nil {

@@ -29,11 +29,15 @@ func FuzzParseVisitorID(f *testing.F) {
 // The card's paging arguments come from a query anyone may send: they
 // never panic, a refusal is a 400 with a reason, and what is accepted is
 // the whole card (no older, no at) or a list the card has, from its
-// newest or from an id of 1 to 2^53-1 written plainly.
+// newest or from an id of 1 to 2^53-1 written plainly, as many of each
+// list as the card shows or as a limit of 1 to maxAPICardLimit written
+// plainly.
 func FuzzAPICardPart(f *testing.F) {
 	for _, s := range []string{"", "site=k", "older=chats", "older=calls&at=1", "older=sessions&at=9007199254740991",
 		"older=sessions&at=9007199254740992", "older=nope", "older=", "at=5", "older=leads&at=", "older=leads&at=0",
-		"older=leads&at=-1", "older=leads&at=01", "older=leads&at=1&at=2", "older=Leads", "older=chats%00&at=1", "at=1&older=callbacks"} {
+		"older=leads&at=-1", "older=leads&at=01", "older=leads&at=1&at=2", "older=Leads", "older=chats%00&at=1", "at=1&older=callbacks",
+		"limit=1", "limit=500", "limit=501", "limit=0", "limit=", "limit=-1", "limit=+5", "limit=05", "limit=1e2", "limit=18446744073709551617",
+		"older=calls&at=7&limit=25", "limit=10&older=nope", "limit=x&older=leads"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
@@ -43,7 +47,10 @@ func FuzzAPICardPart(f *testing.F) {
 		if !checkParseErr(t, err) {
 			return
 		}
-		older, at := string(args.Peek("older")), string(args.Peek("at"))
+		older, at, limit := string(args.Peek("older")), string(args.Peek("at")), string(args.Peek("limit"))
+		if args.Has("limit") != (part.Limit != 0) || part.Limit != 0 && (part.Limit > maxAPICardLimit || strconv.Itoa(part.Limit) != limit) {
+			t.Fatalf("apiCardPart(%q) gives %d of each list, asked %q", q, part.Limit, limit)
+		}
 		if name != older {
 			t.Fatalf("apiCardPart(%q) names the list %q, asked %q", q, name, older)
 		}

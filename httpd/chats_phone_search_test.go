@@ -16,7 +16,9 @@ import (
 // The chats page's transcript search finds a phone number as the site
 // search does: in any written form, read in the site's region, not inside
 // a longer number ("89210001122" was found in the order number
-// 1892100011223), and not in the appliance's own notes; words find what
+// 1892100011223) but among other groups of digits ("заказ 15 8 921 000 11
+// 22", "8 921 000 11 22 10 раз"), not after another country code, and
+// not in the appliance's own notes; words find what
 // they did, and the CSV of the search holds the same chats.
 func TestChatsPageFindsPhoneAnyForm(t *testing.T) {
 	srv := httpdtest.Start(t)
@@ -30,8 +32,12 @@ func TestChatsPageFindsPhoneAnyForm(t *testing.T) {
 	for i, c := range []struct{ name, from, text string }{
 		{"brackets", "visitor", "Мой номер 8(921)000-11-22, перезвоните"},
 		{"count after", "visitor", "звонил 8 921 000-11-22 10 раз"},
+		{"spaced, count after", "visitor", "звонил 8 921 000 11 22 10 раз"},
+		{"order before", "operator", "заказ 15 8 921 000 11 22 оформлен"},
+		{"longer order", "visitor", "заказ 789210001122 и 89210001122345"},
 		{"operator, 00", "operator", "Записала: 00 7 921 000 11 22"},
 		{"order number", "visitor", "заказ 1892100011223"},
+		{"abroad", "visitor", "+1 921 000 11 22 или 00 1 921 000 11 22"},
 		{"note", "system", "Лид: 8 921 000-11-22"},
 		{"another number", "visitor", "8 921 000-11-23"},
 	} {
@@ -67,14 +73,15 @@ func TestChatsPageFindsPhoneAnyForm(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
+	phone := ids("brackets", "count after", "spaced, count after", "order before", "operator, 00")
 	for _, tt := range []struct {
 		q    string
 		want []uint64
 	}{
-		{"+7 921 000 11 22", ids("brackets", "count after", "operator, 00")},
-		{"89210001122", ids("brackets", "count after", "operator, 00")},
-		{"8 10 7 921 000-11-22", ids("brackets", "count after", "operator, 00")},
-		{"8 921 000-11-22", ids("brackets", "count after", "operator, 00")},
+		{"+7 921 000 11 22", phone},
+		{"89210001122", phone},
+		{"8 10 7 921 000-11-22", phone},
+		{"8 921 000-11-22", phone},
 		{"перезвоните", ids("brackets")},
 		{"1892100011223", ids("order number")},
 	} {
@@ -84,7 +91,7 @@ func TestChatsPageFindsPhoneAnyForm(t *testing.T) {
 	}
 
 	status, csv := getPage(t, c, srv.URL+"sites/"+key+"/chats.csv?q="+url.QueryEscape("+7 921 000 11 22"))
-	if status != 200 || strings.Count(csv, "\n") != 4 || !strings.Contains(csv, "8(921)000-11-22") || strings.Contains(csv, "1892100011223") {
+	if status != 200 || strings.Count(csv, "\n") != 6 || !strings.Contains(csv, "8(921)000-11-22") || strings.Contains(csv, "1892100011223") {
 		t.Errorf("the CSV of the search: %d\n%s", status, csv)
 	}
 }

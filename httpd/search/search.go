@@ -257,26 +257,28 @@ func spacedDigits[S ~string | ~[]byte](s S, i int, d string) (end int, ok bool) 
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// saidPhone is where s first writes the query's phone number: a run of
-// digits with at most maxPhoneSep separators between each two whose
-// digits are, after a "+" or an international call prefix
-// (numbers.IntlPrefixes: "00 7 921 ...", "8 10 7 921 ..."), Phone's, else
-// the whole of one of Written. A run's digits are all of them: an order
-// number 1892100011223 is not 8 921 000-11-22, nor is +1 921 000 11 22 or
-// 8 921 000 11 22 3. A run ends early only where its first groups are a
-// number followed by another group of digits: a space parts them, and the
-// number's own last group was joined closer (sepGap), "8 921 000-11-22
-// 10 раз" (a hyphen, then a space), "89210001122 10" (none, then a space).
-// Where every group is parted by spaces alike, "8 921 000 11 22 3",
-// nothing tells where a number would end, and the run is read whole. The
-// span takes the "+" or an opening parenthesis before the run; -1, -1
-// when s writes no such run.
+// saidPhone is where s first writes the query's phone number. A message
+// writes numbers as runs of digit groups: groups of digits parted by at
+// most maxPhoneSep separators (phoneSep) each, a run ending where no
+// digit follows its last group, separators or not. The number is any
+// sequence of whole groups of a run, one after another, whose digits are
+// one of Written, or an international call prefix (numbers.IntlPrefixes:
+// "00 7 921 ...", "8 10 7 921 ...") and Phone; or, after a "+", the run's
+// first groups whose digits are Phone. Other groups may stand before and
+// after it ("заказ 15 8 921 000 11 22", "8 921 000 11 22 10 раз"), but a
+// group is never cut: an order number 1892100011223 is not 8 921
+// 000-11-22, nor is 8 921 000-11-223; and a form is not read after a
+// country code, as +1 921 000 11 22 is not 921 000 11 22 (dialsAbroad).
+// The span takes the "+" or an opening parenthesis before the number's
+// first group; -1, -1 when s writes the number nowhere.
 func (q *Query) saidPhone(s string) (start, end int) {
 	if q.NSN == "" {
 		return -1, -1
 	}
-	var buf [24]byte
-	var ends [8]struct{ digits, at int } // where a number may end early in the run
+	// Buffers for a run's digits and groups, on the stack for the runs of
+	// a chat message; a longer run takes the heap.
+	var dbuf [32]byte
+	var gbuf [16]group
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) {
 			i++
@@ -284,89 +286,120 @@ func (q *Query) saidPhone(s string) (start, end int) {
 		}
 		// A run starts at s[i]: the one before it ended at a byte that
 		// neither is a digit nor joins one.
-		start, digits, long := i, buf[:0], false
-		// joined is the widest gap of the last separators between two of
-		// the run's digits (gapNone while there were none).
-		early, joined := ends[:0], gapNone
+		plus := i > 0 && s[i-1] == '+'
+		digits, groups := dbuf[:0], gbuf[:0]
 		for {
-			if len(digits) < len(buf) {
+			g := group{at: i, from: len(digits)}
+			for ; i < len(s) && isDigit(s[i]); i++ {
 				digits = append(digits, s[i])
-			} else {
-				long = true
 			}
-			i++
-			j, gap := i, 0
+			g.end, g.to = i, len(digits)
+			groups = append(groups, g)
+			j := i
 			for n := 0; n < maxPhoneSep && j < len(s); n++ {
 				w := phoneSep(s, j)
 				if w == 0 {
 					break
 				}
-				gap = max(gap, sepGap(s, j))
 				j += w
 			}
 			if j == len(s) || !isDigit(s[j]) {
 				break
 			}
-			if gap == gapSpace && joined < gapSpace && !long && len(early) < cap(early) {
-				early = append(early, struct{ digits, at int }{len(digits), i})
-			}
-			if gap != gapNone {
-				joined = gap
-			}
 			i = j
 		}
-		if !long {
-			if a, ok := q.writes(s, start, string(digits)); ok {
-				return a, i
-			}
-		}
-		for _, e := range early {
-			if a, ok := q.writes(s, start, string(digits[:e.digits])); ok {
-				return a, e.at
-			}
+		if start, end, ok := q.inRun(s, plus, digits, groups); ok {
+			return start, end
 		}
 	}
 	return -1, -1
 }
 
-// writes reports whether digits, a whole run of s from start or the
-// first groups of one, write the query's number, and where
-// its span begins: the "+" or the "(" before the run taken in.
-func (q *Query) writes(s string, start int, digits string) (int, bool) {
-	if start > 0 && s[start-1] == '+' {
-		return start - 1, digits == q.Phone
-	}
-	ok := slices.Contains(q.Written[:], digits)
-	for _, pre := range numbers.IntlPrefixes {
-		ok = ok || digits == pre+q.Phone
-	}
-	if ok && start > 0 && s[start-1] == '(' {
-		start--
-	}
-	return start, ok
-}
+// group is a group of digits of a run (saidPhone): s[at:end], and
+// digits[from:to] of the run's digits.
+type group struct{ at, end, from, to int }
 
-// The gaps between two digits of a run, narrowest first.
-const (
-	gapNone  = iota // the digits are adjacent
-	gapJoin         // separators without a space: "-", ".", "(", ")", a dash
-	gapSpace        // a space among the separators
-)
-
-// sepGap is the gap the separator at s[i] (phoneSep) makes.
-func sepGap(s string, i int) int {
-	switch s[i] {
-	case ' ':
-		return gapSpace
-	case 0xC2: // U+00A0
-		return gapSpace
-	case 0xE2:
-		if s[i+1] == 0x80 && s[i+2] == 0xAF { // U+202F
-			return gapSpace
+// inRun is where the first sequence of a run's whole groups that writes
+// the query's number (saidPhone) begins and ends in s; plus is whether a
+// "+" stands before the run, digits are the run's.
+func (q *Query) inRun(s string, plus bool, digits []byte, groups []group) (start, end int, ok bool) {
+	longest := maxIntlPrefix + len(q.Phone) // the longest form: "810" and Phone
+	for a, ga := range groups {
+		if a > 0 && dialsAbroad(plus, digits, groups[:a+1]) {
+			continue
+		}
+		for _, gb := range groups[a:] {
+			d := digits[ga.from:gb.to]
+			if len(d) > longest {
+				break
+			}
+			if !q.writes(plus && a == 0, d) {
+				continue
+			}
+			start = ga.at
+			if plus && a == 0 || start > 0 && s[start-1] == '(' {
+				start--
+			}
+			return start, gb.end, true
 		}
 	}
-	return gapJoin
+	return -1, -1, false
 }
+
+// writes reports whether digits, the whole groups of a run, write the
+// query's number: one of Written, an international call prefix and
+// Phone, or after a "+" (plus) Phone alone.
+func (q *Query) writes(plus bool, digits []byte) bool {
+	if plus {
+		return string(digits) == q.Phone
+	}
+	for _, w := range q.Written {
+		if w != "" && string(digits) == w {
+			return true
+		}
+	}
+	for _, pre := range numbers.IntlPrefixes {
+		if len(digits) == len(pre)+len(q.Phone) && string(digits[:len(pre)]) == pre && string(digits[len(pre):]) == q.Phone {
+			return true
+		}
+	}
+	return false
+}
+
+// dialsAbroad reports whether the groups of a run before its last one
+// end with a country code (countryCode) after a "+" at the run's start
+// (plus) or after an international call prefix: then the digits
+// from the last group on are a number of that country, not a form of the
+// query's ("+1 921 000 11 22", "00 1 921 000 11 22", "008 921 000 11 22").
+func dialsAbroad(plus bool, digits []byte, groups []group) bool {
+	at := groups[len(groups)-1].from
+	// From the nearest group back, as far as a prefix and a country code
+	// reach: a long run of groups is not read again from its start.
+	for k := len(groups) - 2; k >= 0; k-- {
+		before := digits[groups[k].from:at]
+		if len(before) > maxIntlPrefix+3 {
+			break
+		}
+		if k == 0 && plus && countryCode(before) {
+			return true
+		}
+		for _, pre := range numbers.IntlPrefixes {
+			if len(before) > len(pre) && string(before[:len(pre)]) == pre && countryCode(before[len(pre):]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// countryCode reports whether digits may be a country code: one to three
+// digits, the first no 0.
+func countryCode(digits []byte) bool {
+	return 1 <= len(digits) && len(digits) <= 3 && digits[0] != '0'
+}
+
+// maxIntlPrefix is the length of the longest of numbers.IntlPrefixes.
+const maxIntlPrefix = 3
 
 // Marked is a text with the query's match in it set apart, cut around it
 // to at most markContext runes on each side (Cut* say where it was cut).

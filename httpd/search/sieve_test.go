@@ -76,48 +76,51 @@ func FuzzSieve(f *testing.F) {
 					i += w - 1
 				}
 			}
-			// Some numbers are followed by another group of digits: then
-			// the number's own groups are joined closer than the space
-			// before it (no space between them), or it would read as one
-			// longer number.
-			trailing := len(msg)%2 == 1
-			if trailing {
-				sep = slices.DeleteFunc(sep, func(x string) bool { return sepGap(x, 0) == gapSpace })
-			}
+			// Some numbers have other groups of digits before or after
+			// them, parted by a space: "заказ 15 8 921 ...", "... 22 10 раз".
+			before, after := len(name)%3 == 1, len(msg)%2 == 1
 			lead := ""
 			if form == q.Phone && plus {
 				lead = "+"
 			}
-			// An international call prefix instead of the "+".
+			// An international call prefix instead of the "+", its digits
+			// parted or not.
 			if pre := len(email) % 3; pre > 0 {
 				form, lead = q.Phone, numbers.IntlPrefixes[pre-1]
-				if !trailing {
+				if len(phoneRaw)%2 == 0 {
 					lead = strings.Join(strings.Split(lead, ""), " ") + " "
 				}
 			}
 			var b strings.Builder
-			b.WriteString(strings.TrimRightFunc(name, unicode.IsDigit) + ", " + lead)
+			b.WriteString(strings.TrimRightFunc(name, unicode.IsDigit) + ", ")
+			if before {
+				b.WriteString("15 ")
+			}
+			b.WriteString(lead)
 			for i := range len(form) {
 				b.WriteByte(form[i])
 				if i+1 < len(form) && len(sep) > 0 {
 					b.WriteString(strings.Join(sep[i%len(sep):min(i%len(sep)+maxPhoneSep, len(sep))], ""))
 				}
 			}
-			if trailing {
+			if after {
 				b.WriteString(" 10")
 			}
 			b.WriteString(", " + msg)
 			texts = append(texts, b.String())
 
-			// Never inside a longer number: the number as one run of
-			// digits with one more after it, or in the middle of a run
-			// parted by spaces alike, is not found.
-			for _, longer := range []string{lead + form + "3", "1 " + spaced(lead+form) + " 3"} {
-				if d := numbers.Digits(longer); slices.Contains(q.Written[:], d) || d == q.Phone || slices.ContainsFunc(numbers.IntlPrefixes[:], func(p string) bool { return d == p+q.Phone }) {
+			// Never a group of digits cut: the number's digits with one
+			// more before or after them in one group, among other groups,
+			// are not found.
+			d := numbers.Digits(lead + form)
+			for _, longer := range []string{"1" + d, d + "3"} {
+				if q.writes(false, []byte(longer)) || q.writes(true, []byte(longer)) {
 					continue
 				}
-				if start, _ := q.saidPhone("x " + longer + " x"); start >= 0 {
-					t.Fatalf("%q is found in %q, inside a longer number", q.Raw, longer)
+				for _, in := range []string{"x " + longer + " x", "x 15 " + longer + " 10 x", "x +" + longer + " x"} {
+					if start, _ := q.saidPhone(in); start >= 0 {
+						t.Fatalf("%q is found in %q, a group of digits cut", q.Raw, in)
+					}
 				}
 			}
 		}
@@ -136,6 +139,10 @@ func FuzzSieve(f *testing.F) {
 				mk, ok := q.Mark(m.Text)
 				if !ok || !strings.Contains(m.Text, mk.Before+mk.Match+mk.After) || !marks(&q, mk.Match) {
 					t.Fatalf("chat message %q matches %q and is marked %+v, %v", m.Text, q.Text, mk, ok)
+				}
+				// A number is marked whole groups of digits, none cut.
+				if q.NSN != "" && (isDigit(mk.Match[0]) && mk.Before != "" && isDigit(mk.Before[len(mk.Before)-1]) || mk.After != "" && isDigit(mk.After[0])) {
+					t.Fatalf("chat message %q matches %q and is marked %+v: a group of digits cut", m.Text, q.Text, mk)
 				}
 			}
 		}
@@ -161,9 +168,16 @@ func marks(q *Query, match string) bool {
 	return d != "" && slices.Contains(q.Written[:], d)
 }
 
-// spaced writes the digits of s with a space between each two.
-func spaced(s string) string {
-	return strings.Join(strings.Split(numbers.Digits(s), ""), " ")
+// maxIntlPrefix is the longest international call prefix: dialsAbroad
+// looks no further back than it and a country code.
+func TestMaxIntlPrefix(t *testing.T) {
+	longest := 0
+	for _, p := range numbers.IntlPrefixes {
+		longest = max(longest, len(p))
+	}
+	if longest != maxIntlPrefix {
+		t.Errorf("maxIntlPrefix is %d, the longest of %q %d", maxIntlPrefix, numbers.IntlPrefixes, longest)
+	}
 }
 
 // Every rune that lowers to another is in that rune's fold orbit, or

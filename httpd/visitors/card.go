@@ -69,10 +69,13 @@ type Next struct {
 
 // Part names one list of a card and where it starts: the records of
 // Kind from the one with id At on, older ones after it (At 0: from the
-// newest).
+// newest); Kind 0 is every list from its newest. Limit is how many
+// records each list it names shows, 0 the card's limits (Limits.Sessions
+// and Limits.Items).
 type Part struct {
-	Kind store.ItemKind
-	At   uint64
+	Kind  store.ItemKind
+	At    uint64
+	Limit int
 }
 
 // More is how many of a visitor's records a card leaves out.
@@ -135,8 +138,8 @@ func (r *Reader) Card(ctx context.Context, site uint32, id uint64) (Card, error)
 }
 
 // CardPart is the card of visitor id of site with only the list that p
-// names, from p.At on, as many as the card shows of it; a zero Part is
-// the whole card (Card). It is how the older records of a long history
+// names, from p.At on, as many as the card shows of it or p.Limit; a
+// Part without Kind is the whole card (Card), p.Limit of each list. It is how the older records of a long history
 // are paged through.
 func (r *Reader) CardPart(ctx context.Context, site uint32, id uint64, p Part) (Card, error) {
 	var c Card
@@ -174,6 +177,9 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card, p Part) error {
 		var at uint64
 		if p.Kind == kind {
 			at = p.At
+		}
+		if p.Limit > 0 {
+			limit = p.Limit
 		}
 		ids, m, n, err := r.items(ctx, v, kind, limit, at)
 		*more, *next = m, n
