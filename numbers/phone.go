@@ -63,25 +63,52 @@ func CheckRegion(region string) error {
 // with an international call prefix (IntlPrefixes) are read as the number
 // after it with a "+" ("00 44 20 7946 0958" and "8 10 44 20 7946 0958" are
 // +44 20 7946 0958 in any region, not the RU number +7 00442079460958)
-// when s is digits and separators with no "+", the digits after the
-// prefix are a valid number and the digits as written are no valid number
-// in region: a number valid as written is read as written. Errors are
-// *PhoneError, wrapping ErrPhone: more than MaxPhoneText bytes, invalid
-// UTF-8, control characters, no number, the wrong number of digits.
+// when the number is written as digits and separators with no "+", the
+// digits after the prefix are a valid number and the digits as written
+// are no valid number in region: a number valid as written is read as
+// written. An extension written after the number is read the same either
+// way, in every form the "+" number takes one ("00 44 20 7946 0958 доб.
+// 5", "ext. 5", "#5", "x5": Ext "5"). Errors are *PhoneError, wrapping
+// ErrPhone: more than MaxPhoneText bytes, invalid UTF-8, control
+// characters, no number, the wrong number of digits.
 func ParsePhone(s, region string) (Phone, error) {
 	p, valid, err := parseWritten(s, region)
-	if valid || strings.Trim(s, "0123456789 -().") != "" {
+	if valid || len(s) > MaxPhoneText || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
 		return p, err
 	}
-	d := Digits(s)
+	number, ext := splitNumber(s)
+	d := Digits(number)
 	for _, pre := range IntlPrefixes {
-		if rest, ok := strings.CutPrefix(d, pre); ok && rest != "" {
-			if q, qvalid, qerr := parseWritten("+"+rest, region); qerr == nil && qvalid && q.Digits == rest {
-				return q, nil
-			}
+		rest, ok := strings.CutPrefix(d, pre)
+		if !ok || rest == "" {
+			continue
+		}
+		plus := "+" + rest
+		if ext != "" {
+			plus += " " + ext
+		}
+		// Every digit after the number must be the extension the "+"
+		// form reads: nothing typed is dropped on the way.
+		if q, qvalid, qerr := parseWritten(plus, region); qerr == nil && qvalid && q.Digits == rest && q.Ext == Digits(ext) {
+			return q, nil
 		}
 	}
 	return p, err
+}
+
+// numberChars are what a number dialled with an international call
+// prefix is written with: digits and separators, no "+".
+const numberChars = "0123456789 -()."
+
+// splitNumber cuts s where the first character that is no digit or
+// separator (numberChars) is: the number as dialled, then what follows it
+// ("доб. 5", "ext. 5", "#5"), "" when nothing does.
+func splitNumber(s string) (number, rest string) {
+	i := strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune(numberChars, r) })
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i:]
 }
 
 // parseWritten reads s as ParsePhone does but for international call
