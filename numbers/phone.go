@@ -72,10 +72,28 @@ func CheckRegion(region string) error {
 // ErrPhone: more than MaxPhoneText bytes, invalid UTF-8, control
 // characters, no number, the wrong number of digits.
 func ParsePhone(s, region string) (Phone, error) {
+	p, _, err := parsePhone(s, region)
+	return p, err
+}
+
+// parsePhone is ParsePhone, also reporting whether the number is valid
+// (parseWritten).
+func parsePhone(s, region string) (Phone, bool, error) {
 	p, valid, err := parseWritten(s, region)
 	if valid || len(s) > MaxPhoneText || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
-		return p, err
+		return p, valid, err
 	}
+	if q, ok := afterPrefix(s, region); ok {
+		return q, true, nil
+	}
+	return p, valid, err
+}
+
+// afterPrefix reads s, a number that is no valid number as written, as
+// the number after an international call prefix, with its extension; ok
+// is false when s is not one, or the number after the prefix is no valid
+// number.
+func afterPrefix(s, region string) (Phone, bool) {
 	number, ext := splitNumber(s)
 	d := Digits(number)
 	for _, pre := range IntlPrefixes {
@@ -90,10 +108,10 @@ func ParsePhone(s, region string) (Phone, error) {
 		// Every digit after the number must be the extension the "+"
 		// form reads: nothing typed is dropped on the way.
 		if q, qvalid, qerr := parseWritten(plus, region); qerr == nil && qvalid && q.Digits == rest && q.Ext == Digits(ext) {
-			return q, nil
+			return q, true
 		}
 	}
-	return p, err
+	return Phone{}, false
 }
 
 // numberChars are what a number dialled with an international call
@@ -206,4 +224,56 @@ func FormatPhone(digits, region string) string {
 		return phonenumbers.Format(n, phonenumbers.NATIONAL)
 	}
 	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}
+
+// Reread returns the number a phone stored before ParsePhone read
+// international call prefixes and the extensions after them is now: the
+// stored digits (E.164 without "+"; "" when it did not parse) and the
+// text as typed ("" when it was not kept), both read in region. ok is
+// true only when the reading changed it: the digits are no valid number
+// (or none), the number as typed was dialled with 00 or 8 10, and
+// ParsePhone now reads it as a valid number with other digits ("00 44 20
+// 7946 0958" in RU, stored as 700442079460958 or left unparsed, is
+// 442079460958). Without the typed text the stored digits stand for it:
+// the old reading put the region's country code before the digits as
+// dialled (7 00442079460958), so the digits after the region's country
+// code are read. A number stored valid, or valid as written in region, is
+// never changed. Most stored numbers are told apart without parsing: only
+// those dialled with 00 or 810 and not stored as the number after it are
+// parsed.
+func Reread(digits, typed, region string) (Phone, bool) {
+	src := typed
+	if src == "" {
+		// The old reading put the region's country code before the
+		// digits as dialled.
+		cc := fmt.Sprint(phonenumbers.GetCountryCodeForRegion(region))
+		rest, ok := strings.CutPrefix(digits, cc)
+		if !ok || cc == "0" {
+			return Phone{}, false
+		}
+		src = rest
+	}
+	number, _ := splitNumber(src)
+	d := Digits(number)
+	if !strings.HasPrefix(d, IntlPrefixes[0]) && !strings.HasPrefix(d, IntlPrefixes[1]) {
+		return Phone{}, false
+	}
+	if digits != "" && (d == IntlPrefixes[0]+digits || d == IntlPrefixes[1]+digits) {
+		return Phone{}, false // read after the prefix already
+	}
+	if _, valid, _ := parseWritten(src, region); valid {
+		return Phone{}, false // read as written, as before
+	}
+	p, ok := afterPrefix(src, region)
+	if !ok || p.Digits == digits || digits != "" && validDigits(digits, region) {
+		return Phone{}, false
+	}
+	return p, true
+}
+
+// validDigits reports whether digits (E.164 without "+") are a valid
+// number, one of a range its country's numbering plan assigns.
+func validDigits(digits, region string) bool {
+	p, valid, err := parseWritten("+"+digits, region)
+	return err == nil && valid && p.Digits == digits
 }

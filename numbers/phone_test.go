@@ -264,6 +264,38 @@ func TestParsePhoneUnchanged(t *testing.T) {
 	}
 }
 
+// Reread gives a number stored with the old reading of 00 and 8 10 (the
+// region's country code before the digits as dialled, or no number) the
+// number ParsePhone reads now, and leaves every other stored number be.
+func TestReread(t *testing.T) {
+	for _, c := range []struct{ digits, typed, region, want, ext string }{
+		{"700442079460958", "00 44 20 7946 0958", "RU", "442079460958", ""},
+		{"700442079460958", "00 44 20 7946 0958 доб. 5", "RU", "442079460958", "5"},
+		{"700442079460958", "0044 20 7946 0958 #5", "RU", "442079460958", "5"},
+		{"700442079460958", "", "RU", "442079460958", ""}, // a visitor's: no typed text kept
+		{"700375291234567", "", "KZ", "375291234567", ""},
+		{"", "00 7 921 000-11-22", "RU", "79210001122", ""}, // was unparsed
+		{"", "8 10 44 20 7946 0958 ext. 5", "GB", "442079460958", "5"},
+		{"", "00 44 20 7946 095", "RU", "", ""}, // still no valid number
+		{"", "00 44 20 7946 0958 abc", "RU", "", ""},
+		{"", "", "RU", "", ""},
+		{"", "abc", "RU", "", ""},
+		{"79210001122", "8 921 000-11-22", "RU", "", ""},
+		{"442079460958", "00 44 20 7946 0958", "RU", "", ""}, // already right
+		{"78101234567", "8 (810) 123-45-67", "RU", "", ""},   // valid as written
+		{"78101234567", "8 (810) 123-45-67", "GB", "", ""},   // valid, whatever the region now
+		{"78101234567", "", "RU", "", ""},
+		{"700442079460958", "", "GB", "", ""}, // not the region's country code: not the old reading
+		{"4400", "", "GB", "", ""},
+		{"7", "", "RU", "", ""},
+	} {
+		p, ok := numbers.Reread(c.digits, c.typed, c.region)
+		if ok != (c.want != "") || p.Digits != c.want || p.Ext != c.ext {
+			t.Errorf("Reread(%q, %q, %s) = %+v, %v; want %q ext %q", c.digits, c.typed, c.region, p, ok, c.want, c.ext)
+		}
+	}
+}
+
 func TestFormatPhone(t *testing.T) {
 	for _, tt := range []struct{ digits, region, want string }{
 		{"74951825168", "RU", "8 (495) 182-51-68"},
