@@ -296,6 +296,45 @@ func TestReread(t *testing.T) {
 	}
 }
 
+// Reread changes only a number that is no valid number (or none) to the
+// valid number ParsePhone reads now, and only once.
+func FuzzReread(f *testing.F) {
+	for _, c := range [][3]string{
+		{"700442079460958", "00 44 20 7946 0958", "RU"}, {"700442079460958", "00 44 20 7946 0958 доб. 5", "RU"},
+		{"700442079460958", "", "RU"}, {"", "00 7 921 000-11-22", "RU"}, {"", "8 10 44 20 7946 0958 ext. 5", "GB"},
+		{"79210001122", "8 921 000-11-22", "RU"}, {"78101234567", "8 (810) 123-45-67", "GB"}, {"", "00 44 x5", "RU"},
+		{"7", "", "RU"}, {"", "", ""}, {"7008", "", "KZ"},
+	} {
+		f.Add(c[0], c[1], c[2])
+	}
+	f.Fuzz(func(t *testing.T, digits, typed, region string) {
+		p, ok := numbers.Reread(digits, typed, region)
+		if !ok {
+			if p != (numbers.Phone{}) {
+				t.Fatalf("Reread(%q, %q, %q) = %+v, false", digits, typed, region, p)
+			}
+			return
+		}
+		if p.Digits == digits {
+			t.Fatalf("Reread(%q, %q, %q) = %+v: no change", digits, typed, region, p)
+		}
+		if again, valid, err := numbers.ParseWritten("+"+p.Digits, region); err != nil || !valid || again.Digits != p.Digits {
+			t.Fatalf("Reread(%q, %q, %q) = %+v: no valid number (%+v, %v)", digits, typed, region, p, again, err)
+		}
+		if _, valid, err := numbers.ParseWritten("+"+digits, region); digits != "" && err == nil && valid {
+			t.Fatalf("Reread(%q, %q, %q) = %+v: the stored number was valid", digits, typed, region, p)
+		}
+		if typed != "" {
+			if now, err := numbers.ParsePhone(typed, region); err != nil || now != p {
+				t.Fatalf("Reread(%q, %q, %q) = %+v; ParsePhone reads %+v, %v", digits, typed, region, p, now, err)
+			}
+		}
+		if q, ok := numbers.Reread(p.Digits, typed, region); ok {
+			t.Fatalf("Reread(%q, %q, %q) = %+v, then again %+v", digits, typed, region, p, q)
+		}
+	})
+}
+
 func TestFormatPhone(t *testing.T) {
 	for _, tt := range []struct{ digits, region, want string }{
 		{"74951825168", "RU", "8 (495) 182-51-68"},
