@@ -72,28 +72,25 @@ func CheckRegion(region string) error {
 // ErrPhone: more than MaxPhoneText bytes, invalid UTF-8, control
 // characters, no number, the wrong number of digits.
 func ParsePhone(s, region string) (Phone, error) {
-	p, _, err := parsePhone(s, region)
-	return p, err
-}
-
-// parsePhone is ParsePhone, also reporting whether the number is valid
-// (parseWritten).
-func parsePhone(s, region string) (Phone, bool, error) {
 	p, valid, err := parseWritten(s, region)
-	if valid || len(s) > MaxPhoneText || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
-		return p, valid, err
+	if valid {
+		return p, err
 	}
 	if q, ok := afterPrefix(s, region); ok {
-		return q, true, nil
+		return q, nil
 	}
-	return p, valid, err
+	return p, err
 }
 
 // afterPrefix reads s, a number that is no valid number as written, as
 // the number after an international call prefix, with its extension; ok
 // is false when s is not one, or the number after the prefix is no valid
-// number.
+// number, or s is text ParsePhone refuses (too long, not UTF-8, with
+// control characters).
 func afterPrefix(s, region string) (Phone, bool) {
+	if len(s) > MaxPhoneText || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return Phone{}, false
+	}
 	number, ext := splitNumber(s)
 	d := Digits(number)
 	for _, pre := range IntlPrefixes {
