@@ -409,6 +409,12 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		s.pages.warning = s.exportWarning
 		s.metrics.reg.MustRegister(exportCollector{s.exporter})
 	}
+	// Phone numbers stored before 00 and 8 10 were read as "+" are read
+	// again (once; a no-op since), after the export is on so that the
+	// changed records are exported again.
+	if err := rereadPhones(ctx, db, reg, o.PhoneRegion, o.Now(), o.Log); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -63,25 +63,67 @@ func CheckRegion(region string) error {
 // with an international call prefix (IntlPrefixes) are read as the number
 // after it with a "+" ("00 44 20 7946 0958" and "8 10 44 20 7946 0958" are
 // +44 20 7946 0958 in any region, not the RU number +7 00442079460958)
-// when s is digits and separators with no "+", the digits after the
-// prefix are a valid number and the digits as written are no valid number
-// in region: a number valid as written is read as written. Errors are
-// *PhoneError, wrapping ErrPhone: more than MaxPhoneText bytes, invalid
-// UTF-8, control characters, no number, the wrong number of digits.
+// when the number is written as digits and separators with no "+", the
+// digits after the prefix are a valid number and the digits as written
+// are no valid number in region: a number valid as written is read as
+// written. An extension written after the number is read the same either
+// way, in every form the "+" number takes one ("00 44 20 7946 0958 доб.
+// 5", "ext. 5", "#5", "x5": Ext "5"). Errors are *PhoneError, wrapping
+// ErrPhone: more than MaxPhoneText bytes, invalid UTF-8, control
+// characters, no number, the wrong number of digits.
 func ParsePhone(s, region string) (Phone, error) {
 	p, valid, err := parseWritten(s, region)
-	if valid || strings.Trim(s, "0123456789 -().") != "" {
+	if valid {
 		return p, err
 	}
-	d := Digits(s)
-	for _, pre := range IntlPrefixes {
-		if rest, ok := strings.CutPrefix(d, pre); ok && rest != "" {
-			if q, qvalid, qerr := parseWritten("+"+rest, region); qerr == nil && qvalid && q.Digits == rest {
-				return q, nil
-			}
-		}
+	if q, ok := afterPrefix(s, region); ok {
+		return q, nil
 	}
 	return p, err
+}
+
+// afterPrefix reads s, a number that is no valid number as written, as
+// the number after an international call prefix, with its extension; ok
+// is false when s is not one, or the number after the prefix is no valid
+// number, or s is text ParsePhone refuses (too long, not UTF-8, with
+// control characters).
+func afterPrefix(s, region string) (Phone, bool) {
+	if len(s) > MaxPhoneText || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return Phone{}, false
+	}
+	number, ext := splitNumber(s)
+	d := Digits(number)
+	for _, pre := range IntlPrefixes {
+		rest, ok := strings.CutPrefix(d, pre)
+		if !ok || rest == "" {
+			continue
+		}
+		plus := "+" + rest
+		if ext != "" {
+			plus += " " + ext
+		}
+		// Every digit after the number must be the extension the "+"
+		// form reads: nothing typed is dropped on the way.
+		if q, qvalid, qerr := parseWritten(plus, region); qerr == nil && qvalid && q.Digits == rest && q.Ext == Digits(ext) {
+			return q, true
+		}
+	}
+	return Phone{}, false
+}
+
+// numberChars are what a number dialled with an international call
+// prefix is written with: digits and separators, no "+".
+const numberChars = "0123456789 -()."
+
+// splitNumber cuts s where the first character that is no digit or
+// separator (numberChars) is: the number as dialled, then what follows it
+// ("доб. 5", "ext. 5", "#5"), "" when nothing does.
+func splitNumber(s string) (number, rest string) {
+	i := strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune(numberChars, r) })
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i:]
 }
 
 // parseWritten reads s as ParsePhone does but for international call
@@ -179,4 +221,56 @@ func FormatPhone(digits, region string) string {
 		return phonenumbers.Format(n, phonenumbers.NATIONAL)
 	}
 	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}
+
+// Reread returns the number a phone stored before ParsePhone read
+// international call prefixes and the extensions after them is now: the
+// stored digits (E.164 without "+"; "" when it did not parse) and the
+// text as typed ("" when it was not kept), both read in region. ok is
+// true only when the reading changed it: the digits are no valid number
+// (or none), the number as typed was dialled with 00 or 8 10, and
+// ParsePhone now reads it as a valid number with other digits ("00 44 20
+// 7946 0958" in RU, stored as 700442079460958 or left unparsed, is
+// 442079460958). Without the typed text the stored digits stand for it:
+// the old reading put the region's country code before the digits as
+// dialled (7 00442079460958), so the digits after the region's country
+// code are read. A number stored valid, or valid as written in region, is
+// never changed. Most stored numbers are told apart without parsing: only
+// those dialled with 00 or 810 and not stored as the number after it are
+// parsed.
+func Reread(digits, typed, region string) (Phone, bool) {
+	src := typed
+	if src == "" {
+		// The old reading put the region's country code before the
+		// digits as dialled.
+		cc := fmt.Sprint(phonenumbers.GetCountryCodeForRegion(region))
+		rest, ok := strings.CutPrefix(digits, cc)
+		if !ok || cc == "0" {
+			return Phone{}, false
+		}
+		src = rest
+	}
+	number, _ := splitNumber(src)
+	d := Digits(number)
+	if !strings.HasPrefix(d, IntlPrefixes[0]) && !strings.HasPrefix(d, IntlPrefixes[1]) {
+		return Phone{}, false
+	}
+	if digits != "" && (d == IntlPrefixes[0]+digits || d == IntlPrefixes[1]+digits) {
+		return Phone{}, false // read after the prefix already
+	}
+	if _, valid, _ := parseWritten(src, region); valid {
+		return Phone{}, false // read as written, as before
+	}
+	p, ok := afterPrefix(src, region)
+	if !ok || p.Digits == digits || digits != "" && validDigits(digits, region) {
+		return Phone{}, false
+	}
+	return p, true
+}
+
+// validDigits reports whether digits (E.164 without "+") are a valid
+// number, one of a range its country's numbering plan assigns.
+func validDigits(digits, region string) bool {
+	p, valid, err := parseWritten("+"+digits, region)
+	return err == nil && valid && p.Digits == digits
 }

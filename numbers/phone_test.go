@@ -75,13 +75,16 @@ func TestParsePhoneRegion(t *testing.T) {
 func FuzzParsePhone(f *testing.F) {
 	for _, s := range []string{"8 (912) 345-67-89", "+7 912 345 67 89", "+1 650 253 0000", "abc", "+", "8-800-FLOWERS",
 		"tel:+7-912-345-67-89", "442079460958", "+7 495 000 00 01 ext. 5", "000000000000",
-		"00 44 20 7946 0958", "8 10 7 921 000-11-22", "0079210001122", "810", "00", "8 10 +7", "8 (810) 123-45-67", "00 12 345"} {
+		"00 44 20 7946 0958", "8 10 7 921 000-11-22", "0079210001122", "810", "00", "8 10 +7", "8 (810) 123-45-67", "00 12 345",
+		"00 44 20 7946 0958 доб. 5", "0044 20 7946 0958 #5", "00 7 921 000 11 22 ext. 5", "00 44 20 7946 0958 доб.", "00 44 x5", "0044 20 7946 0958 abc"} {
 		f.Add(s, "RU")
 	}
 	f.Add("020 7946 0958", "GB")
 	f.Add("00442079460958", "GB")
 	f.Add("8 10 44 20 7946 0958", "GB")
 	f.Add("(00) 375 29 123-45-67", "DE")
+	f.Add("8 10 44 20 7946 0958 ext. 5", "GB")
+	f.Add("00 44 20 7946 0958 x 12", "US")
 	f.Fuzz(func(t *testing.T, s, region string) {
 		p, err := numbers.ParsePhone(s, region)
 		// The digits as written are read first: a number valid as written
@@ -107,14 +110,15 @@ func FuzzParsePhone(f *testing.F) {
 		if werr == nil && p == written {
 			return
 		}
-		// Read after a prefix: s is digits and separators only, its digits
-		// the prefix and the number's, a valid number with no extension,
-		// the one "+" and its digits write.
-		d := numbers.Digits(s)
-		if strings.Trim(s, "0123456789 -().") != "" || (d != "00"+p.Digits && d != "810"+p.Digits) || p.Ext != "" {
+		// Read after a prefix: s is the prefix and the number's digits in
+		// digits and separators, then maybe an extension whose digits are
+		// p.Ext; the number is valid and the one "+" and its digits write.
+		number, ext := numbers.SplitNumber(s)
+		d := numbers.Digits(number)
+		if strings.Trim(number, "0123456789 -().") != "" || (d != "00"+p.Digits && d != "810"+p.Digits) || p.Ext != numbers.Digits(ext) {
 			t.Fatalf("ParsePhone(%q, %q) = %+v: neither as written (%+v, %v) nor the number after a prefix", s, region, p, written, werr)
 		}
-		if again, avalid, err := numbers.ParseWritten("+"+p.Digits, region); err != nil || !avalid || again != p {
+		if again, avalid, err := numbers.ParseWritten("+"+p.Digits, region); err != nil || !avalid || again.Digits != p.Digits || again.CC != p.CC || again.NSN != p.NSN || again.Trunk != p.Trunk || (p.Ext == "" && again != p) {
 			t.Fatalf("ParsePhone(%q) = %+v: +%s reads %+v, %v, valid %v", s, p, p.Digits, again, err, avalid)
 		}
 	})
@@ -141,7 +145,7 @@ func TestParsePhoneIntlPrefix(t *testing.T) {
 		{"020 7946 0958", "GB", "442079460958"},
 		{"8 (810) 123-45-67", "RU", "78101234567"}, // a valid number of the region as written
 		{"+00 7 921 000 11 22", "RU", ""},
-		{"00 7 921 000 11 22 доб. 5", "RU", ""},
+		{"00 7 921 000 11 22 abc", "RU", ""},
 		{"00 44 20 7946 095", "RU", ""},
 		{"00", "RU", ""},
 		{"810", "RU", ""},
@@ -162,6 +166,46 @@ func TestParsePhoneIntlPrefix(t *testing.T) {
 	want, werr := numbers.ParsePhone("+44 20 7946 0958", "RU")
 	if err != nil || werr != nil || p != want {
 		t.Errorf("ParsePhone(00 44 20 7946 0958) = %+v, %v; want %+v", p, err, want)
+	}
+}
+
+// An extension written after a number dialled with 00 or 8 10 is read as
+// it is after the "+" number, in every form ParsePhone reads one in:
+// "00 44 20 7946 0958 доб. 5" in RU was stored as +7 00442079460958, "8
+// 10 44 20 7946 0958 ext. 5" in GB was no number.
+func TestParsePhoneIntlPrefixExt(t *testing.T) {
+	for _, c := range []struct{ in, region, want, ext string }{
+		{"00 44 20 7946 0958 доб. 5", "RU", "442079460958", "5"},   // was 700442079460958
+		{"0044 20 7946 0958 #5", "RU", "442079460958", "5"},        // was 700442079460958
+		{"00 44 20 7946 0958 ext. 5", "RU", "442079460958", "5"},   // was 700442079460958
+		{"00 44 20 7946 0958 x 12", "RU", "442079460958", "12"},    // was 700442079460958
+		{"00 44 20 7946 0958, 5", "RU", "442079460958", "5"},       // was 700442079460958
+		{"00 44 20 7946 0958 доб.5", "KZ", "442079460958", "5"},    // was 700442079460958
+		{"00 7 921 000 11 22 доб. 5", "RU", "79210001122", "5"},    // was an error
+		{"8 10 44 20 7946 0958 ext. 5", "GB", "442079460958", "5"}, // was an error
+		{"8 10 44 20 7946 0958 ext. 5", "RU", "442079460958", "5"}, // as written: 8 10 is RU's own prefix
+		{"8-10-7-921-000-11-22 доб. 301", "US", "79210001122", "301"},
+		{"00 44 20 7946 0958 доб. 5", "US", "442079460958", "5"},
+		{"(00) 7 921 000 11 22 #5", "DE", "79210001122", "5"},
+		{"00 44 20 7946 0958 abc", "RU", "", ""},
+		{"00 44 20 7946 0958 доб.", "RU", "", ""},
+		{"00 44 20 7946 095 доб. 5", "RU", "", ""},
+		{"+00 44 20 7946 0958 доб. 5", "RU", "", ""},
+		{"00 доб. 5", "RU", "", ""},
+	} {
+		p, err := numbers.ParsePhone(c.in, c.region)
+		if p.Digits != c.want || p.Ext != c.ext || (err == nil) != (c.want != "") {
+			t.Errorf("ParsePhone(%q, %s) = %+v, %v; want %q ext %q", c.in, c.region, p, err, c.want, c.ext)
+		}
+		if err != nil && !errors.Is(err, numbers.ErrPhone) {
+			t.Errorf("ParsePhone(%q, %s): %v, not ErrPhone", c.in, c.region, err)
+		}
+	}
+	// Read as "+", the number is the one "+" writes, in every form.
+	p, err := numbers.ParsePhone("00 44 20 7946 0958 доб. 5", "RU")
+	want, werr := numbers.ParsePhone("+44 20 7946 0958 доб. 5", "RU")
+	if err != nil || werr != nil || p != want {
+		t.Errorf("ParsePhone(00 44 20 7946 0958 доб. 5) = %+v, %v; want %+v", p, err, want)
 	}
 }
 
@@ -188,6 +232,13 @@ func TestParsePhoneUnchanged(t *testing.T) {
 		{"RU", "8 800 555-35-35", "78005553535", "8005553535", "8", "+7 800 555-35-35", ""},
 		{"RU", "8 (810) 123-45-67", "78101234567", "8101234567", "8", "+7 8101234567", ""},
 		{"RU", "8 (800) 100-00-00 доб. 12", "78001000000", "8001000000", "8", "+7 800 100-00-00 ext. 12", "12"},
+		{"RU", "+7 495 182-51-68 доб. 5", "74951825168", "4951825168", "8", "+7 495 182-51-68 ext. 5", "5"},
+		{"RU", "8 495 182-51-68 доб.5", "74951825168", "4951825168", "8", "+7 495 182-51-68 ext. 5", "5"},
+		{"RU", "+7 495 182-51-68 ext. 5", "74951825168", "4951825168", "8", "+7 495 182-51-68 ext. 5", "5"},
+		{"RU", "+7 495 182-51-68 #5", "74951825168", "4951825168", "8", "+7 495 182-51-68 ext. 5", "5"},
+		{"RU", "8 10 44 20 7946 0958 доб. 5", "442079460958", "2079460958", "0", "+44 20 7946 0958 x5", "5"},
+		{"GB", "00 44 20 7946 0958 ext. 5", "442079460958", "2079460958", "0", "+44 20 7946 0958 x5", "5"},
+		{"GB", "020 7946 0958 #5", "442079460958", "2079460958", "0", "+44 20 7946 0958 x5", "5"},
 		{"RU", "+44 20 7946 0958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
 		{"RU", "442079460958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
 		{"RU", "8 10 44 20 7946 0958", "442079460958", "2079460958", "0", "+44 20 7946 0958", ""},
@@ -211,6 +262,78 @@ func TestParsePhoneUnchanged(t *testing.T) {
 			t.Errorf("ParsePhone(%q, %s) = %+v, %v; want %+v", c.in, c.region, p, err, want)
 		}
 	}
+}
+
+// Reread gives a number stored with the old reading of 00 and 8 10 (the
+// region's country code before the digits as dialled, or no number) the
+// number ParsePhone reads now, and leaves every other stored number be.
+func TestReread(t *testing.T) {
+	for _, c := range []struct{ digits, typed, region, want, ext string }{
+		{"700442079460958", "00 44 20 7946 0958", "RU", "442079460958", ""},
+		{"700442079460958", "00 44 20 7946 0958 доб. 5", "RU", "442079460958", "5"},
+		{"700442079460958", "0044 20 7946 0958 #5", "RU", "442079460958", "5"},
+		{"700442079460958", "", "RU", "442079460958", ""}, // a visitor's: no typed text kept
+		{"700375291234567", "", "KZ", "375291234567", ""},
+		{"", "00 7 921 000-11-22", "RU", "79210001122", ""}, // was unparsed
+		{"", "8 10 44 20 7946 0958 ext. 5", "GB", "442079460958", "5"},
+		{"", "00 44 20 7946 095", "RU", "", ""}, // still no valid number
+		{"", "00 44 20 7946 0958 abc", "RU", "", ""},
+		{"", "00 44 20 7946 0958" + strings.Repeat(" ", numbers.MaxPhoneText), "RU", "", ""}, // ParsePhone refuses it
+		{"", "", "RU", "", ""},
+		{"", "abc", "RU", "", ""},
+		{"79210001122", "8 921 000-11-22", "RU", "", ""},
+		{"442079460958", "00 44 20 7946 0958", "RU", "", ""}, // already right
+		{"78101234567", "8 (810) 123-45-67", "RU", "", ""},   // valid as written
+		{"78101234567", "8 (810) 123-45-67", "GB", "", ""},   // valid, whatever the region now
+		{"78101234567", "", "RU", "", ""},
+		{"700442079460958", "", "GB", "", ""}, // not the region's country code: not the old reading
+		{"4400", "", "GB", "", ""},
+		{"7", "", "RU", "", ""},
+	} {
+		p, ok := numbers.Reread(c.digits, c.typed, c.region)
+		if ok != (c.want != "") || p.Digits != c.want || p.Ext != c.ext {
+			t.Errorf("Reread(%q, %q, %s) = %+v, %v; want %q ext %q", c.digits, c.typed, c.region, p, ok, c.want, c.ext)
+		}
+	}
+}
+
+// Reread changes only a number that is no valid number (or none) to the
+// valid number ParsePhone reads now, and only once.
+func FuzzReread(f *testing.F) {
+	for _, c := range [][3]string{
+		{"700442079460958", "00 44 20 7946 0958", "RU"}, {"700442079460958", "00 44 20 7946 0958 доб. 5", "RU"},
+		{"700442079460958", "", "RU"}, {"", "00 7 921 000-11-22", "RU"}, {"", "8 10 44 20 7946 0958 ext. 5", "GB"},
+		{"79210001122", "8 921 000-11-22", "RU"}, {"78101234567", "8 (810) 123-45-67", "GB"}, {"", "00 44 x5", "RU"},
+		{"7", "", "RU"}, {"", "", ""}, {"7008", "", "KZ"}, {"", "00 44 20 7946 0958" + strings.Repeat(" ", 50), "RU"},
+	} {
+		f.Add(c[0], c[1], c[2])
+	}
+	f.Fuzz(func(t *testing.T, digits, typed, region string) {
+		p, ok := numbers.Reread(digits, typed, region)
+		if !ok {
+			if p != (numbers.Phone{}) {
+				t.Fatalf("Reread(%q, %q, %q) = %+v, false", digits, typed, region, p)
+			}
+			return
+		}
+		if p.Digits == digits {
+			t.Fatalf("Reread(%q, %q, %q) = %+v: no change", digits, typed, region, p)
+		}
+		if again, valid, err := numbers.ParseWritten("+"+p.Digits, region); err != nil || !valid || again.Digits != p.Digits {
+			t.Fatalf("Reread(%q, %q, %q) = %+v: no valid number (%+v, %v)", digits, typed, region, p, again, err)
+		}
+		if _, valid, err := numbers.ParseWritten("+"+digits, region); digits != "" && err == nil && valid {
+			t.Fatalf("Reread(%q, %q, %q) = %+v: the stored number was valid", digits, typed, region, p)
+		}
+		if typed != "" {
+			if now, err := numbers.ParsePhone(typed, region); err != nil || now != p {
+				t.Fatalf("Reread(%q, %q, %q) = %+v; ParsePhone reads %+v, %v", digits, typed, region, p, now, err)
+			}
+		}
+		if q, ok := numbers.Reread(p.Digits, typed, region); ok {
+			t.Fatalf("Reread(%q, %q, %q) = %+v, then again %+v", digits, typed, region, p, q)
+		}
+	})
 }
 
 func TestFormatPhone(t *testing.T) {

@@ -178,6 +178,8 @@ func TestCheck(t *testing.T) {
 		{"after 00", Input{Phone: "00 44 20 7946 0958"}, "", "442079460958", 0}, // was +7 00442079460958
 		{"after 00, own country", Input{Phone: "00 7 910 123-45-67"}, "", "79101234567", 0},
 		{"after 8 10", Input{Phone: "8 10 1 202 555 0143"}, "", "12025550143", 0},
+		{"after 00, with an extension", Input{Phone: "0044 20 7946 0958 #5"}, "", "442079460958", 0},                  // was +7 00442079460958
+		{"after 00, own country, with an extension", Input{Phone: "00 7 910 123-45-67 доб. 5"}, "", "79101234567", 0}, // was kept as typed
 		{"after 00, a digit short, kept as typed", Input{Phone: "00 44 20 7946 095"}, "", "", 0},
 		{"no phone", Input{}, "phone is required", "", 0},
 		{"letters kept as typed", Input{Phone: "call me"}, "", "", 0},

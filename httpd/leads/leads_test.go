@@ -34,6 +34,11 @@ func TestCheck(t *testing.T) {
 			return l.Phone == "79210001122" && !l.PhoneUnparsed
 		}},
 		{"phone after 8 10", leads.Input{Phone: "8 10 375 29 123-45-67"}, "", func(l store.Lead) bool { return l.Phone == "375291234567" }},
+		// And so with an extension after it: it was stored as +7 00442079460958.
+		{"phone after 00 with an extension", leads.Input{Phone: "00 44 20 7946 0958 доб. 5"}, "", func(l store.Lead) bool {
+			return l.Phone == "442079460958" && l.PhoneRaw == "00 44 20 7946 0958 доб. 5" && !l.PhoneUnparsed
+		}},
+		{"phone after 8 10 with an extension", leads.Input{Phone: "8 10 375 29 123-45-67 ext. 12"}, "", func(l store.Lead) bool { return l.Phone == "375291234567" }},
 		{"email lower-cased", leads.Input{Email: "No@Email.ADR"}, "", func(l store.Lead) bool { return l.Email == "no@email.adr" }},
 		{"sale with cost", leads.Input{Name: "a", IsSale: true, SaleCost: "9 999,5"}, "",
 			func(l store.Lead) bool { return l.IsSale && l.SaleCost == 999950 }},
