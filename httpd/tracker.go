@@ -665,15 +665,10 @@ func (s *trackerHandlers) vcSet(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	if req.Key == "" {
-		// The reference's own example sends only sk (with a ci and hi). A
-		// site key is in every page of the site, so it vouches for no
-		// visitor: what was typed is kept as with k the site key, the
-		// site's lead without a visit, and the ids are dropped.
-		if req.SiteKey == "" {
-			return errorf(fasthttp.StatusForbidden, "k is required: the visitor's credential key, Comagic.getCredentials().key, "+
-				"sent by the page with the form")
-		}
-		req.Key = req.SiteKey
+		// The reference's own example sends only sk: a site key is in every
+		// page of the site, so it would let anyone write to any visitor.
+		return errorf(fasthttp.StatusForbidden, "k is required: the visitor's credential key, Comagic.getCredentials().key, "+
+			"sent by the page with the form; the site key (sk) alone is not enough, anyone can read it from the site's pages")
 	}
 	if site, err := s.sites.ByKey(req.Key); err == nil && (req.SiteKey == "" || req.SiteKey == site.Key) {
 		return s.vcSiteLead(ctx, site, req)

@@ -1005,10 +1005,9 @@ func TestVCSet(t *testing.T) {
 	}{
 		{"wrong k", q("k", wrong, "sk", f.site.Key, "ci", h.CI, "vn", "Evil", "s", "1"), 403, "k is not"},
 		{"wrong k without sk", q("k", wrong, "ci", h.CI, "vn", "Evil"), 403, "k is not"},
-		// (sk alone, the site's, keeps what was typed as the site's lead
-		// without a visit and leaves the visitor: TestVCSetBeforeFirstAnswer.)
-		{"no k, no sk", q("ci", h.CI, "vn", "Evil"), 403, "k is required: the visitor's credential key, Comagic.getCredentials().key"},
-		{"no k, unknown sk", q("sk", "AbCdEfGh0123456789AbCdEfGh012345", "ci", h.CI, "vn", "Evil"), 404, "no site"},
+		{"no k", q("sk", f.site.Key, "ci", h.CI, "vn", "Evil", "s", "1"), 403, "k is required: the visitor's credential key, Comagic.getCredentials().key"},
+		{"no k, no sk", q("ci", h.CI, "vn", "Evil"), 403, "k is required"},
+		{"no k, unknown sk", q("sk", "AbCdEfGh0123456789AbCdEfGh012345", "ci", h.CI, "vn", "Evil"), 403, "k is required"},
 		{"no k, visitor of no site", q("ci", "999999.999999.1", "vn", "Evil"), 403, "k is required"},
 		{"visitor of no site, no sk", q("k", h.Key, "ci", "999999.999999.1", "vn", "Evil"), 403, "k is not"},
 		{"unknown sk", q("k", h.Key, "sk", "AbCdEfGh0123456789AbCdEfGh012345", "ci", h.CI, "vn", "Evil"), 404, "no site"},

