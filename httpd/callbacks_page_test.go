@@ -135,11 +135,15 @@ func TestCallbacksPage(t *testing.T) {
 	f.order(t, f.v, map[string]any{"phone": "79101234569"})
 
 	_, body = getPage(t, c, page)
-	for _, want := range []string{"+79101234567", "+7 910 123-45-67", "group 16587 · Продажи", "sent", "pending", "failed",
+	for _, want := range []string{"+79101234567", "8 (910) 123-45-67", "group 16587 · Продажи", "sent", "pending", "failed",
 		"HTTP 503", "no free line", "google", "at once"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q", want)
 		}
+	}
+	// The number as typed is the same number: shown once, as written.
+	if strings.Contains(body, "+7 910 123-45-67") {
+		t.Errorf("the page repeats the number as typed")
 	}
 	_, body = getPage(t, c, page+"?state=pending")
 	if strings.Count(body, `<tr id="callback-`) != 1 || !strings.Contains(body, "+79101234568") {

@@ -45,7 +45,9 @@ type pages struct {
 // writes a stored number (E.164 digits) as people in region (the page's
 // site's phone region, else the server's) read it; tel is a link that dials it (a phone user taps it to
 // call), showing the number as phone does or, given, text ({{tel .Phone
-// (print "+" .Phone)}}).
+// (print "+" .Phone)}}); typedSaysMore tells whether the number as typed
+// says more than tel shows (numbers.TypedSaysMore), so a page shows it
+// beneath only then.
 func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 	f := tr.Funcs()
 	f["join"] = strings.Join
@@ -60,6 +62,7 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 		}
 		return telLink(digits, numbers.FormatPhone(digits, region))
 	}
+	f["typedSaysMore"] = func(digits, typed string) bool { return numbers.TypedSaysMore(digits, typed, region) }
 	f["langs"] = i18n.Langs
 	// {{count .N}}: a figure grouped as the reports group theirs (1 234).
 	f["count"] = formatCount

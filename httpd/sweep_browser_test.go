@@ -72,6 +72,13 @@ var sweepMust = map[string]string{
 	"/account":           "#password-form",
 }
 
+// sweepFits are the tables that fit a 1280 px window with the fixture's
+// data, without their box scrolling sideways.
+var sweepFits = map[string]string{
+	"/sites/*/leads":     "#leads",
+	"/sites/*/callbacks": "#callbacks",
+}
+
 // sweepChecks runs in each page at each width and answers what is wrong:
 // the page wider than the window, a touch target under 44 px (at phone
 // width), a field without a label, text under the WCAG AA contrast ratio
@@ -436,6 +443,21 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 	if len(pages) < 8 {
 		t.Fatalf("the sweep found only %d pages: %v", len(pages), pages)
 	}
+	// SWEEP_PAGES=leads,callbacks sweeps only the pages whose URL holds
+	// one of the words: a quick look at the pages one changes.
+	if only := os.Getenv("SWEEP_PAGES"); only != "" {
+		var some []string
+		for _, p := range pages {
+			for _, w := range strings.Split(only, ",") {
+				if w != "" && strings.Contains(p, w) {
+					some = append(some, p)
+					break
+				}
+			}
+		}
+		t.Logf("sweep: SWEEP_PAGES=%s: %d of %d pages", only, len(some), len(pages))
+		pages = some
+	}
 
 	dir := filepath.Join(httpdtest.ArtifactDir(t), "sweep")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -552,6 +574,13 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 			}
 		}
 		check(what)
+		// The lists a site owner works through fit a 1280 px window
+		// without scrolling sideways, with the fixture's long texts.
+		if sel := sweepFits[route]; sel != "" && data && httpdtest.Eval[int](t, ctx, `window.innerWidth`) >= 1280 {
+			if over := httpdtest.Eval[int](t, ctx, `(() => { const t = document.querySelector(`+jsString(sel)+`); return t ? t.scrollWidth - t.parentElement.clientWidth : -1; })()`); over > 0 {
+				t.Errorf("%s: %s is %d px wider than its box: it scrolls sideways", what, sel, over)
+			}
+		}
 		if p == "/" {
 			p = "/home"
 		}

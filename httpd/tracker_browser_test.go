@@ -136,7 +136,7 @@ func TestBrowserRecentVisits(t *testing.T) {
 	}
 	row := httpdtest.Eval[string](t, ctx, `document.getElementById("visit-`+itoa(first.SessionID)+`").innerText`)
 	for _, want := range []string{"ad", "Source: yandex", "Medium: cpc", "Campaign: spring", "yclid: 42", "https://yandex.ru/",
-		"Главная", "Каталог", "https://shop.example.com/catalog", "Offer", "DownloadBook", "Дмитрий", "+79123456789",
+		"Главная", "Каталог", "https://shop.example.com/catalog", "Offer", "DownloadBook", "Дмитрий", "8 (912) 345-67-89",
 		"Тип посетителя", "Потенциальный", "#" + itoa(first.VisitorID)} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the first visit's row lacks %q:\n%s", want, row)

@@ -274,3 +274,21 @@ func validDigits(digits, region string) bool {
 	p, valid, err := parseWritten("+"+digits, region)
 	return err == nil && valid && p.Digits == digits
 }
+
+// TypedSaysMore reports whether typed, a phone number as someone typed it
+// that was stored as digits (E.164 without "+"), tells more than the
+// number shown in its place: an extension, words, or digits that ParsePhone
+// in region reads as another number (or none). The same number in another
+// written form ("8 (912) 345-67-89", "+7 912 345 67 89" for 79123456789)
+// says nothing more; a page shows the number and leaves the typed text
+// out.
+func TypedSaysMore(digits, typed, region string) bool {
+	if strings.TrimSpace(typed) == "" {
+		return false
+	}
+	if strings.ContainsFunc(typed, func(r rune) bool { return !strings.ContainsRune("+"+numberChars, r) && !unicode.IsSpace(r) }) {
+		return true // words, an extension's "#" or "доб."
+	}
+	p, err := ParsePhone(typed, region)
+	return err != nil || p.Digits != digits || p.Ext != ""
+}

@@ -356,3 +356,27 @@ func TestFormatPhone(t *testing.T) {
 		}
 	}
 }
+
+func TestTypedSaysMore(t *testing.T) {
+	for _, tt := range []struct {
+		digits, typed, region string
+		want                  bool
+	}{
+		{"79123456789", "8 (912) 345-67-89", "RU", false},
+		{"79123456789", "+7 912 345 67 89", "RU", false},
+		{"79123456789", "79123456789", "RU", false},
+		{"79123456789", " 8.912.345.67.89 ", "RU", false},
+		{"442079460958", "8 10 44 20 7946 0958", "RU", false},
+		{"442079460958", "020 7946 0958", "GB", false},
+		{"79123456789", "", "RU", false},
+		{"79123456789", "8 (912) 345-67-89 доб. 5", "RU", true},
+		{"79123456789", "+7 912 345-67-89 #5", "RU", true},
+		{"79123456789", "8 912 345 67 89 (Иван, после 18)", "RU", true},
+		{"79123456789", "8 (912) 345-67-80", "RU", true}, // another number
+		{"442079460958", "020 7946 0958", "RU", true},    // read in RU it is none
+	} {
+		if got := numbers.TypedSaysMore(tt.digits, tt.typed, tt.region); got != tt.want {
+			t.Errorf("TypedSaysMore(%q, %q, %s) = %v, want %v", tt.digits, tt.typed, tt.region, got, tt.want)
+		}
+	}
+}
