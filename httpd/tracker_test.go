@@ -214,15 +214,7 @@ func (f *trFixture) session(t *testing.T, id uint64) store.Session {
 
 func (f *trFixture) visitor(t *testing.T, id uint64) store.Visitor {
 	t.Helper()
-	b, err := f.srv.DB.Get(store.VisitorKey(id))
-	if err != nil {
-		t.Fatalf("visitor %d: %v", id, err)
-	}
-	v, err := store.DecodeVisitor(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return storedVisitor(t, f.srv, id)
 }
 
 func (f *trFixture) sessionHits(t *testing.T, session uint64) []store.Hit {
