@@ -505,11 +505,7 @@ func (s *trackerHandlers) trackVisitor(ctx *fasthttp.RequestCtx) error {
 		if err != nil {
 			return err
 		}
-		in := leads.Input{Name: req.Name, Phone: req.Phone, Email: req.Email}
-		if strings.TrimSpace(in.Name) == "" && strings.TrimSpace(in.Phone) == "" && strings.TrimSpace(in.Email) == "" {
-			return errorf(fasthttp.StatusBadRequest, "give at least one of name, phone, email")
-		}
-		if err := s.addLead(ctx, site, leadRequest{in: in}, leads.ViaVisitorInfo, false); err != nil {
+		if err := s.visitorInfoLead(ctx, site, visits.Info{Name: req.Name, Phone: req.Phone, Email: req.Email}, false); err != nil {
 			return err
 		}
 		writeOK(ctx, nil)
@@ -710,16 +706,23 @@ func (s *trackerHandlers) vcSet(ctx *fasthttp.RequestCtx) error {
 // typed is kept instead as the site's lead without a visit, via
 // "visitor_info", through the leads a minute of a site's server.
 func (s *trackerHandlers) vcSiteLead(ctx *fasthttp.RequestCtx, site *store.Site, req vcRequest) error {
-	in := req.Info
-	if strings.TrimSpace(in.Name) == "" && strings.TrimSpace(in.Phone) == "" && strings.TrimSpace(in.Email) == "" {
-		return errorf(fasthttp.StatusBadRequest, "give at least one of name, phone, email")
-	}
-	r := leadRequest{in: leads.Input{Name: in.Name, Phone: in.Phone, Email: in.Email}}
-	if err := s.addLead(ctx, site, r, leads.ViaVisitorInfo, true); err != nil {
+	if err := s.visitorInfoLead(ctx, site, req.Info, true); err != nil {
 		return err
 	}
 	writeVCAnswer(ctx, req.Short, 0, 0, 0)
 	return nil
+}
+
+// visitorInfoLead keeps visitor info with no visitor to add it to (vcSiteLead,
+// trackVisitor without a ci) as the site's lead without a visit, via
+// "visitor_info", through the leads a minute of a site's server or of a
+// page.
+func (s *trackerHandlers) visitorInfoLead(ctx *fasthttp.RequestCtx, site *store.Site, in visits.Info, server bool) error {
+	if strings.TrimSpace(in.Name) == "" && strings.TrimSpace(in.Phone) == "" && strings.TrimSpace(in.Email) == "" {
+		return errorf(fasthttp.StatusBadRequest, "give at least one of name, phone, email")
+	}
+	r := leadRequest{in: leads.Input{Name: in.Name, Phone: in.Phone, Email: in.Email}}
+	return s.addLead(ctx, site, r, leads.ViaVisitorInfo, server)
 }
 
 // writeVCAnswer answers a /vc/s/ request that stored what it carried: with
