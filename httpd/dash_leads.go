@@ -137,7 +137,7 @@ type leadRow struct {
 	Mark markCell
 }
 
-// VisitorInfo reports whether the lead is visitor info (/vc/s/) kept as a
+// VisitorInfo reports whether the lead is visitor info (addVisitorInfo, /vc/s/) kept as a
 // lead, which the page tells apart from a lead form's.
 func (r leadRow) VisitorInfo() bool { return r.Via == leads.ViaVisitorInfo }
 
