@@ -136,7 +136,7 @@ func TestSnippetLeadBeforeFirstAnswer(t *testing.T) {
 		t.Fatalf("addVisitorInfo after the page view failed: %v", r)
 	}
 	got = siteLeads(t, f.srv, f.key)
-	if len(got) != 4 || got[0].Via != "visitor_info" || got[0].Visitor != 0 || got[0].Name != "Пётр" || got[0].Phone != "79120001122" {
+	if len(got) != 4 || got[0].Via != "visitor_info" || got[0].Visitor != 0 || got[0].Name != "Пётр" || got[0].Phone != "79120001122" || got[0].PageURL != f.web+"failing" {
 		t.Fatalf("stored %+v; want the visitor info kept as the site's lead without a visit", got)
 	}
 	f.noExceptions(t)

@@ -482,6 +482,10 @@ type visitorRequest struct {
 	Name  string `json:"name"`
 	Phone string `json:"phone"`
 	Email string `json:"email"`
+	// U is the page's URL: the page of the lead without a visit the info
+	// is kept as when there is no ci (trackVisitor); a visitor's info does
+	// not keep it (their page views do).
+	U string `json:"u"`
 }
 
 func parseVisitorRequest(body []byte) (visitorRequest, error) {
@@ -505,7 +509,8 @@ func (s *trackerHandlers) trackVisitor(ctx *fasthttp.RequestCtx) error {
 		if err != nil {
 			return err
 		}
-		if err := s.visitorInfoLead(ctx, site, visits.Info{Name: req.Name, Phone: req.Phone, Email: req.Email}, false); err != nil {
+		in := leads.Input{Name: req.Name, Phone: req.Phone, Email: req.Email, PageURL: req.U}
+		if err := s.visitorInfoLead(ctx, site, in, false); err != nil {
 			return err
 		}
 		writeOK(ctx, nil)
@@ -706,23 +711,24 @@ func (s *trackerHandlers) vcSet(ctx *fasthttp.RequestCtx) error {
 // typed is kept instead as the site's lead without a visit, via
 // "visitor_info", through the leads a minute of a site's server.
 func (s *trackerHandlers) vcSiteLead(ctx *fasthttp.RequestCtx, site *store.Site, req vcRequest) error {
-	if err := s.visitorInfoLead(ctx, site, req.Info, true); err != nil {
+	in := leads.Input{Name: req.Info.Name, Phone: req.Info.Phone, Email: req.Info.Email}
+	if err := s.visitorInfoLead(ctx, site, in, true); err != nil {
 		return err
 	}
 	writeVCAnswer(ctx, req.Short, 0, 0, 0)
 	return nil
 }
 
-// visitorInfoLead keeps visitor info with no visitor to add it to (vcSiteLead,
-// trackVisitor without a ci) as the site's lead without a visit, via
+// visitorInfoLead keeps visitor info (name, phone, email, and the page's
+// URL when known) with no visitor to add it to (vcSiteLead, trackVisitor
+// without a ci) as the site's lead without a visit, via
 // "visitor_info", through the leads a minute of a site's server or of a
 // page.
-func (s *trackerHandlers) visitorInfoLead(ctx *fasthttp.RequestCtx, site *store.Site, in visits.Info, server bool) error {
+func (s *trackerHandlers) visitorInfoLead(ctx *fasthttp.RequestCtx, site *store.Site, in leads.Input, server bool) error {
 	if strings.TrimSpace(in.Name) == "" && strings.TrimSpace(in.Phone) == "" && strings.TrimSpace(in.Email) == "" {
 		return errorf(fasthttp.StatusBadRequest, "give at least one of name, phone, email")
 	}
-	r := leadRequest{in: leads.Input{Name: in.Name, Phone: in.Phone, Email: in.Email}}
-	return s.addLead(ctx, site, r, leads.ViaVisitorInfo, server)
+	return s.addLead(ctx, site, leadRequest{in: in}, leads.ViaVisitorInfo, server)
 }
 
 // writeVCAnswer answers a /vc/s/ request that stored what it carried: with

@@ -241,12 +241,13 @@ func TestTrackerVisitorInfoWithoutVisit(t *testing.T) {
 	site := srv.Site(t, "Shop", "shop.example")
 	url := srv.URL + "t/v1/visitor"
 	body := func(v map[string]any) []byte { b, _ := json.Marshal(v); return b }
-	status, out, _ := post(t, url, "text/plain", body(map[string]any{"k": site, "name": "Иван", "email": "Ivan@Example.com"}))
+	status, out, _ := post(t, url, "text/plain", body(map[string]any{"k": site, "name": "Иван", "email": "Ivan@Example.com", "u": "https://shop.example/contacts"}))
 	if status != http.StatusOK || out["success"] != true {
 		t.Fatalf("addVisitorInfo without a ci: %d %v", status, out)
 	}
 	got := siteLeads(t, srv, site)
-	if len(got) != 1 || got[0].Via != leads.ViaVisitorInfo || got[0].Visitor != 0 || got[0].Name != "Иван" || got[0].Email != "ivan@example.com" {
+	if len(got) != 1 || got[0].Via != leads.ViaVisitorInfo || got[0].Visitor != 0 || got[0].Name != "Иван" || got[0].Email != "ivan@example.com" ||
+		got[0].PageURL != "https://shop.example/contacts" {
 		t.Fatalf("stored %+v; want the site's visitor-info lead without a visit", got)
 	}
 	for _, tt := range []struct {
@@ -260,6 +261,7 @@ func TestTrackerVisitorInfoWithoutVisit(t *testing.T) {
 		{"a key without a ci", map[string]any{"k": site, "key": strings.Repeat("a", 32), "name": "x"}, 400, "ci is required"},
 		{"a hit without a ci", map[string]any{"k": site, "hi": 5, "name": "x"}, 400, "ci is required"},
 		{"an unknown field", map[string]any{"k": site, "name": "x", "visitor_id": 1}, 400, "visitor_id"},
+		{"a page URL that is none", map[string]any{"k": site, "name": "x", "u": "javascript:alert(1)"}, 400, "page url"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			snap := trSnapshot(t, srv.DB)
@@ -271,10 +273,11 @@ func TestTrackerVisitorInfoWithoutVisit(t *testing.T) {
 			sameSnapshot(t, tt.name, snap, trSnapshot(t, srv.DB))
 		})
 	}
-	// A page's limit of leads a minute from one address (the first one
-	// above counts; the refused ones were refused before it), not a
-	// server's.
-	spent := 1
+	// A page's limit of leads a minute from one address, not a server's:
+	// the first one above counts, and the one refused for its page URL,
+	// which got past the limit to be checked; the others were refused
+	// before it.
+	spent := 2
 	for i := spent + 1; i <= leadsPerMinuteForTest+1; i++ {
 		status, out, _ := post(t, url, "text/plain", body(map[string]any{"k": site, "name": fmt.Sprint("n", i)}))
 		if want := http.StatusOK; i > leadsPerMinuteForTest {

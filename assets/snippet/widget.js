@@ -859,6 +859,7 @@ import { layer, trap } from "./modal.js";
         info = info || {};
         var b = { name: opt(info.name), phone: opt(info.phone), email: opt(info.email) };
         if (!b.name && !b.phone && !b.email) return core.answer_(cb, failed("give at least one of name, phone, email"));
+        b.u = page(); // the page of the lead it is kept as without a visit
         core.enqueue_({ p: "visitor", b: b, c: 1, h: 1, s_: 1, cb: cb, name_: "addVisitorInfo" });
       },
 
