@@ -257,7 +257,9 @@ func (d *digests) sendOne(ctx context.Context, j digestJob) (bool, error) {
 		}
 		return false, fmt.Errorf("digest of %s to %s refused for good, not tried again for this period: %w", site.Name, u.Email, err)
 	}
-	if err := d.db.Set(ctx, store.DigestSentKey(j.kind, j.site, j.email), binary.BigEndian.AppendUint32(nil, uint32(first))); err != nil {
+	// Sent: marked even when the server is stopping meanwhile (ctx ended),
+	// or the next start would send it again.
+	if err := d.db.Set(context.WithoutCancel(ctx), store.DigestSentKey(j.kind, j.site, j.email), binary.BigEndian.AppendUint32(nil, uint32(first))); err != nil {
 		return true, fmt.Errorf("digest of %s to %s sent, not marked (it may be sent again): %w", site.Name, u.Email, err)
 	}
 	d.log.Info("report digest sent", "site", site.Name, "to", u.Email, "from", first, "to_day", last)
