@@ -3,6 +3,7 @@ package numbers
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -289,6 +290,27 @@ func TypedSaysMore(digits, typed, region string) bool {
 	if strings.ContainsFunc(typed, func(r rune) bool { return !strings.ContainsRune("+"+numberChars, r) && !unicode.IsSpace(r) }) {
 		return true // words, an extension's "#" or "доб."
 	}
+	// The same digits, or the region's trunk prefix before the national
+	// number ("8 912..." for 7912... in RU): the same number, told without
+	// phonenumbers' parse (~40 µs), which a page of leads paid row by row.
+	typedDigits := Digits(typed)
+	if typedDigits == digits || !strings.Contains(typed, "+") && sameNational(digits, typedDigits, region) {
+		return false
+	}
 	p, err := ParsePhone(typed, region)
 	return err != nil || p.Digits != digits || p.Ext != ""
+}
+
+// sameNational reports whether typed (digits only, written without "+") is
+// region's trunk prefix and the national number of digits (E.164 without
+// "+"), a number of region's own country: 8 9123456789 for 79123456789 in
+// RU, 0 20 7946 0958 for 442079460958 in GB.
+func sameNational(digits, typed, region string) bool {
+	prefix := phonenumbers.GetNddPrefixForRegion(region, true)
+	cc := phonenumbers.GetCountryCodeForRegion(region)
+	if prefix == "" || cc == 0 {
+		return false
+	}
+	national, ok := strings.CutPrefix(digits, strconv.Itoa(cc))
+	return ok && national != "" && typed == prefix+national
 }

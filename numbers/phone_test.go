@@ -374,9 +374,31 @@ func TestTypedSaysMore(t *testing.T) {
 		{"79123456789", "8 912 345 67 89 (Иван, после 18)", "RU", true},
 		{"79123456789", "8 (912) 345-67-80", "RU", true}, // another number
 		{"442079460958", "020 7946 0958", "RU", true},    // read in RU it is none
+		{"79123456789", "+8 912 345 67 89", "RU", true},  // no such country code
+		{"79123456789", "7 912 345 67 89 5", "RU", true}, // a digit more
+		{"79123456789", "8 8 912 345 67 89", "RU", true},
+		{"4420794609580", "0 20 7946 0958", "GB", true},
 	} {
 		if got := numbers.TypedSaysMore(tt.digits, tt.typed, tt.region); got != tt.want {
 			t.Errorf("TypedSaysMore(%q, %q, %s) = %v, want %v", tt.digits, tt.typed, tt.region, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkTypedSaysMore is a leads page's 500 rows, numbers as visitors
+// type them: the trunk prefix and the country code told without a parse,
+// an extension and another number parsed.
+func BenchmarkTypedSaysMore(b *testing.B) {
+	rows := []struct{ digits, typed string }{
+		{"79123456789", "8 (912) 345-67-89"},
+		{"79123456789", "+7 912 345 67 89"},
+		{"79123456789", "89123456789"},
+		{"79123456789", "8 (912) 345-67-80"},
+	}
+	for b.Loop() {
+		for i := 0; i < 500; i++ {
+			r := rows[i%len(rows)]
+			numbers.TypedSaysMore(r.digits, r.typed, "RU")
 		}
 	}
 }
