@@ -72,8 +72,9 @@ var sweepMust = map[string]string{
 	"/account":           "#password-form",
 }
 
-// sweepFits are the tables that fit a 1280 px window with the fixture's
-// data, without their box scrolling sideways.
+// sweepFits are the tables that fit their box with the fixture's data,
+// without scrolling sideways: at 1280 px as tables, at 800 and 1024 px as
+// cards.
 var sweepFits = map[string]string{
 	"/sites/*/leads":     "#leads",
 	"/sites/*/callbacks": "#callbacks",
@@ -576,7 +577,7 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 		check(what)
 		// The lists a site owner works through fit a 1280 px window
 		// without scrolling sideways, with the fixture's long texts.
-		if sel := sweepFits[route]; sel != "" && data && httpdtest.Eval[int](t, ctx, `window.innerWidth`) >= 1280 {
+		if sel := sweepFits[route]; sel != "" && data && httpdtest.Eval[int](t, ctx, `window.innerWidth`) > 640 {
 			if over := httpdtest.Eval[int](t, ctx, `(() => { const t = document.querySelector(`+jsString(sel)+`); return t ? t.scrollWidth - t.parentElement.clientWidth : -1; })()`); over > 0 {
 				t.Errorf("%s: %s is %d px wider than its box: it scrolls sideways", what, sel, over)
 			}
@@ -594,6 +595,18 @@ func TestBrowserScreenshotSweep(t *testing.T) {
 				what, file = what+", dark", file+"dark-"
 			}
 			visit(p, v.lang, what+")", file, true)
+		}
+	}
+
+	// The lists that fit a 1280 px window fit a tablet's and a small
+	// laptop's too, as cards of labelled cells.
+	for _, width := range []int64{1024, 800} {
+		lang := langs[len(langs)-1]
+		setup(lang, width, false)
+		for _, p := range pages {
+			if sweepFits[strings.Replace(strings.SplitN(p, "?", 2)[0], key, "*", 1)] != "" {
+				visit(p, lang, fmt.Sprintf("%s (%s, %dpx)", p, lang, width), fmt.Sprintf("%s-%d-", lang, width), true)
+			}
 		}
 	}
 
