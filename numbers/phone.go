@@ -184,6 +184,19 @@ func parseWritten(s, region string) (Phone, bool, error) {
 	return p, phonenumbers.IsValidNumber(again), nil
 }
 
+// PossibleAbroad reports whether cc is a country calling code and number,
+// digits dialled after it, a possible length of a number there: "1" and
+// 9210001122 are (ten digits), "1" and 89210001122 (eleven) and "8" (no
+// such country) are not. Search asks it of digits written after 00 or 8 10.
+func PossibleAbroad(cc, number string) bool {
+	code, err := strconv.Atoi(cc)
+	if err != nil || phonenumbers.GetRegionCodeForCountryCode(code) == "ZZ" || !onlyDigits(number) {
+		return false
+	}
+	p, err := phonenumbers.Parse("+"+cc+number, "ZZ")
+	return err == nil && int(p.GetCountryCode()) == code && phonenumbers.IsPossibleNumber(p)
+}
+
 // IntlPrefixes are the international call prefixes people write before a
 // country code in place of "+": 00 (most of the world) and 810 (Russia
 // and its neighbours, "8 10": the trunk prefix 8, then 10 to go abroad).

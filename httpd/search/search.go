@@ -325,9 +325,6 @@ type group struct{ at, end, from, to int }
 func (q *Query) inRun(s string, plus bool, digits []byte, groups []group) (start, end int, ok bool) {
 	longest := maxIntlPrefix + len(q.Phone) // the longest form: "810" and Phone
 	for a, ga := range groups {
-		if a > 0 && dialsAbroad(plus, digits, groups[:a+1]) {
-			continue
-		}
 		for _, gb := range groups[a:] {
 			d := digits[ga.from:gb.to]
 			if len(d) > longest {
@@ -335,6 +332,9 @@ func (q *Query) inRun(s string, plus bool, digits []byte, groups []group) (start
 			}
 			if !q.writes(plus && a == 0, d) {
 				continue
+			}
+			if a > 0 && dialsAbroad(plus, digits, groups[:a+1], d) {
+				break
 			}
 			start = ga.at
 			if plus && a == 0 || start > 0 && s[start-1] == '(' {
@@ -367,11 +367,15 @@ func (q *Query) writes(plus bool, digits []byte) bool {
 }
 
 // dialsAbroad reports whether the groups of a run before its last one
-// end with a country code (countryCode) after a "+" at the run's start
-// (plus) or after an international call prefix: then the digits
-// from the last group on are a number of that country, not a form of the
-// query's ("+1 921 000 11 22", "00 1 921 000 11 22", "008 921 000 11 22").
-func dialsAbroad(plus bool, digits []byte, groups []group) bool {
+// end with a country code after a "+" at the run's start (plus) or after
+// an international call prefix: then number, the digits from the last
+// group on, are a number of that country, not a form of the query's
+// ("+1 921 000 11 22", "00 1 921 000 11 22"). After a prefix the country
+// code must be one (phonenumbers knows it) and number a possible length
+// there, or the digits before were something else: an order's
+// "заказ 001 8 921 000 11 22" (+1 and 11 digits is no number), "008 921
+// 000 11 22" (there is no +8).
+func dialsAbroad(plus bool, digits []byte, groups []group, number []byte) bool {
 	at := groups[len(groups)-1].from
 	// From the nearest group back, as far as a prefix and a country code
 	// reach: a long run of groups is not read again from its start.
@@ -384,7 +388,8 @@ func dialsAbroad(plus bool, digits []byte, groups []group) bool {
 			return true
 		}
 		for _, pre := range numbers.IntlPrefixes {
-			if len(before) > len(pre) && string(before[:len(pre)]) == pre && countryCode(before[len(pre):]) {
+			if len(before) > len(pre) && string(before[:len(pre)]) == pre && countryCode(before[len(pre):]) &&
+				numbers.PossibleAbroad(string(before[len(pre):]), string(number)) {
 				return true
 			}
 		}

@@ -221,7 +221,13 @@ func TestMark(t *testing.T) {
 		{"заказ 15 789210001122 3", "+7 921 000 11 22", search.Marked{}, false},
 		{"тел 2 89210001122345", "+7 921 000 11 22", search.Marked{}, false},
 		{"8 921 000-11-223 10", "+7 921 000 11 22", search.Marked{}, false},
-		{"008 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
+		// After 00 a country code and a number of its lengths; else the
+		// digits before were something else (there is no +8; +1 has ten).
+		{"008 921 000 11 22", "+7 921 000 11 22", search.Marked{Before: "008 ", Match: "921 000 11 22"}, true},
+		{"заказ 001 8 921 000 11 22", "+7 921 000 11 22", search.Marked{Before: "заказ 001 ", Match: "8 921 000 11 22"}, true},
+		{"заказ 0044 8 921 000 11 22", "+7 921 000 11 22", search.Marked{Before: "заказ 0044 ", Match: "8 921 000 11 22"}, true},
+		{"001 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
+		{"8 10 1 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
 		{"00 1 921 000 11 22", "+7 921 000 11 22", search.Marked{}, false},
 		{"+1 921 000 11 22 5", "+7 921 000 11 22", search.Marked{}, false},
 		{"+1 (921) 000-11-22", "+7 921 000 11 22", search.Marked{}, false},
