@@ -317,7 +317,7 @@ func (d *digests) compose(ctx context.Context, tr i18n.Printer, site *store.Site
 		if r.Leads+r.Calls == 0 || len(v.Top) == 5 {
 			break
 		}
-		v.Top = append(v.Top, digestSource{Name: keyCell(tr, reports.GroupSource, r.Key).Text,
+		v.Top = append(v.Top, digestSource{Name: notice.ShowBidi(keyCell(tr, reports.GroupSource, r.Key).Text), // a visitor's utm_source
 			Leads: tr.Num(r.Leads), Calls: tr.Num(r.Calls), Both: tr.T("leads: %[1]s, calls: %[2]s", tr.Num(r.Leads), tr.Num(r.Calls))})
 	}
 	v.TopLabel, v.TopTitle = tr.T("Top sources by leads and calls:"), tr.T("Top sources by leads and calls")

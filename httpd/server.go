@@ -639,7 +639,20 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 }
 
 // Handler is the public request handler.
-func (s *Server) Handler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.routes, s.authorize) }
+func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
+	if s.secure() {
+		// Browsers reach a server with an https public URL over https
+		// only from their first visit on, for a year: a sign-in page
+		// asked for over plain http (a typed host name, ACME's port 80)
+		// is not one a network in between can answer in its place. Not
+		// includeSubDomains: the site's other hosts are not ours to bind.
+		ctx.Response.Header.Set("Strict-Transport-Security", hstsPolicy)
+	}
+	s.dispatch(ctx, s.routes, s.authorize)
+}
+
+// hstsPolicy is the Strict-Transport-Security of a server on https.
+const hstsPolicy = "max-age=31536000"
 
 // AdminHandler is the admin API handler (unix socket only).
 func (s *Server) AdminHandler(ctx *fasthttp.RequestCtx) { s.dispatch(ctx, s.admin, asOwner) }

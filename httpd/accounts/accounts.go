@@ -20,6 +20,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +72,14 @@ type Accounts struct {
 	used usedTokens
 	// resetMu serialises RequestReset (reset.go).
 	resetMu sync.Mutex
+	// argon holds a slot for each password hash being computed (hash,
+	// check): at most one per CPU at once. Each takes argonMemory
+	// (19 MiB), and anyone may ask for one (a sign-in with any password,
+	// up to 30 a minute from each address): unbounded, 30 at once from
+	// one address held 575 MiB, and a few addresses more would have
+	// the server killed for its memory. More at once than there are
+	// CPUs would finish none sooner.
+	argon chan struct{}
 }
 
 // New returns Accounts over db.
@@ -81,7 +90,37 @@ func NewWithClock(db *store.DB, now func() time.Time) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Accounts{db: db, now: now, used: usedTokens{written: map[string]int64{}}}
+	return &Accounts{db: db, now: now, used: usedTokens{written: map[string]int64{}},
+		argon: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+}
+
+// hash is HashPassword in one of a's argon slots: it waits for one, or
+// for ctx to end.
+func (a *Accounts) hash(ctx context.Context, pw string) (string, error) {
+	if err := a.takeArgon(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-a.argon }()
+	return HashPassword(pw), nil
+}
+
+// check is CheckPassword in one of a's argon slots: it waits for one, or
+// for ctx to end.
+func (a *Accounts) check(ctx context.Context, hash, pw string) (bool, error) {
+	if err := a.takeArgon(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-a.argon }()
+	return CheckPassword(hash, pw)
+}
+
+func (a *Accounts) takeArgon(ctx context.Context) error {
+	select {
+	case a.argon <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("password hash: %w", ctx.Err())
+	}
 }
 
 // argon2id parameters (OWASP's recommended minimum: 19 MiB, 2 passes).
@@ -168,7 +207,11 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 	if !ValidRole(role) {
 		return store.User{}, ErrInvalid.Errorf("role %q (owner, manager or operator)", role)
 	}
-	u := store.User{Email: email, Hash: HashPassword(password), Role: role, Created: a.now().UnixMilli()}
+	hash, err := a.hash(ctx, password)
+	if err != nil {
+		return store.User{}, err
+	}
+	u := store.User{Email: email, Hash: hash, Role: role, Created: a.now().UnixMilli()}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Get(store.UserKey(email)); err == nil {
 			return ErrExists
@@ -188,8 +231,11 @@ func (a *Accounts) SetPassword(ctx context.Context, email, password string) erro
 	if err := checkPasswordRules(password); err != nil {
 		return err
 	}
-	hash := HashPassword(password)
-	_, err := a.updateUser(ctx, email, func(u *store.User) error {
+	hash, err := a.hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	_, err = a.updateUser(ctx, email, func(u *store.User) error {
 		u.Hash = hash
 		u.Epoch++
 		return nil
@@ -205,7 +251,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, email, current, password 
 	if err != nil {
 		return "", store.LoginSession{}, err
 	}
-	if ok, err := CheckPassword(u.Hash, current); err != nil {
+	if ok, err := a.check(ctx, u.Hash, current); err != nil {
 		return "", store.LoginSession{}, err
 	} else if !ok {
 		return "", store.LoginSession{}, ErrBadLogin
@@ -292,12 +338,15 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (token str
 	}
 	u, err := a.User(email)
 	if errors.Is(err, ErrNoUser) {
-		CheckPassword(dummyHash, password) // same work as a real check: no user enumeration by timing
+		// The same work as a real check: no user enumeration by timing.
+		if _, err := a.check(ctx, dummyHash, password); err != nil && !errors.Is(err, ErrHashFormat) {
+			return "", s, err
+		}
 		return "", s, ErrBadLogin
 	} else if err != nil {
 		return "", s, err
 	}
-	ok, err := CheckPassword(u.Hash, password)
+	ok, err := a.check(ctx, u.Hash, password)
 	if err != nil {
 		return "", s, err
 	}
@@ -441,7 +490,11 @@ func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password str
 	} else if !open {
 		return "", store.LoginSession{}, ErrSetupDone
 	}
-	u := store.User{Email: email, Hash: HashPassword(password), Role: RoleOwner, Created: a.now().UnixMilli()}
+	hash, err := a.hash(ctx, password)
+	if err != nil {
+		return "", store.LoginSession{}, err
+	}
+	u := store.User{Email: email, Hash: hash, Role: RoleOwner, Created: a.now().UnixMilli()}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		// Every write that makes a user deletes the setup token in the
 		// same transaction, and writes are serialised: a token still

@@ -155,9 +155,12 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, password string) (s
 	if _, err := a.CheckReset(token); err != nil {
 		return "", store.LoginSession{}, store.User{}, err
 	}
-	hash := HashPassword(password) // outside the writer: argon2 is slow
+	hash, err := a.hash(ctx, password) // outside the writer: argon2 is slow
+	if err != nil {
+		return "", store.LoginSession{}, store.User{}, err
+	}
 	var u store.User
-	err := a.db.Update(ctx, func(tx *store.Tx) error {
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		_, cur, err := a.liveReset(tx.Get, token)
 		if err != nil {
 			return err

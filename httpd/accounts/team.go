@@ -325,9 +325,12 @@ func (a *Accounts) AcceptInvite(ctx context.Context, token, password string) (st
 	if _, err := a.CheckInvite(token); err != nil {
 		return "", store.LoginSession{}, store.User{}, err
 	}
-	hash := HashPassword(password) // outside the writer: argon2 is slow
+	hash, err := a.hash(ctx, password) // outside the writer: argon2 is slow
+	if err != nil {
+		return "", store.LoginSession{}, store.User{}, err
+	}
 	var u store.User
-	err := a.db.Update(ctx, func(tx *store.Tx) error {
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		v, err := tx.Get(store.InviteKey(hashToken(token)))
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrInviteUsed

@@ -98,14 +98,37 @@ func oneLine(s string, max int) string {
 
 // clean is a visitor's text for the message's body: its lines kept, other
 // control characters shown as U+FFFD (a terminal escape in a mail client's
-// plain-text view is no more than a character).
+// plain-text view is no more than a character), and so are the Unicode
+// bidi controls, as the dashboard's pages show them (showBidiControls):
+// obeyed, they would reorder what the reader sees, a name pulling the
+// rest of the subject after it, a phone's digits shown in another order
+// to whoever calls it back.
 func clean(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) && !isBidiControl(r) {
 			return r
 		}
 		return '\uFFFD'
 	}, strings.ReplaceAll(s, "\r\n", "\n"))
+}
+
+// ShowBidi is s with every Unicode bidi control shown as U+FFFD, for a
+// visitor's words in an email that does not go through clean (a report
+// digest's source names).
+func ShowBidi(s string) string {
+	return strings.Map(func(r rune) rune {
+		if isBidiControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+// isBidiControl reports whether r is a Unicode bidi control: the marks
+// (U+200E, U+200F), embeddings and overrides (U+202A-U+202E) and isolates
+// (U+2066-U+2069).
+func isBidiControl(r rune) bool {
+	return r == '\u200e' || r == '\u200f' || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
 }
 
 // compose writes ev as a note.
@@ -231,7 +254,7 @@ func sourceText(p i18n.Printer, s map[string]any) string {
 		parts = append(parts, p.T(ch))
 	}
 	for _, k := range []string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "referrer"} {
-		if v := oneLine(str(s, k), 200); v != "" {
+		if v := oneLine(clean(str(s, k)), 200); v != "" {
 			parts = append(parts, v)
 		}
 	}
