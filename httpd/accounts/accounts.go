@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -211,7 +212,7 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 	if err != nil {
 		return store.User{}, err
 	}
-	u := store.User{Email: email, Hash: hash, Role: role, Created: a.now().UnixMilli()}
+	u := store.User{Email: email, Hash: hash, Role: role, Created: a.now().UnixMilli(), Epoch: firstEpoch()}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Get(store.UserKey(email)); err == nil {
 			return ErrExists
@@ -494,7 +495,7 @@ func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password str
 	if err != nil {
 		return "", store.LoginSession{}, err
 	}
-	u := store.User{Email: email, Hash: hash, Role: RoleOwner, Created: a.now().UnixMilli()}
+	u := store.User{Email: email, Hash: hash, Role: RoleOwner, Created: a.now().UnixMilli(), Epoch: firstEpoch()}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		// Every write that makes a user deletes the setup token in the
 		// same transaction, and writes are serialised: a token still
@@ -577,7 +578,27 @@ func (a *Accounts) CheckToken(token string) (store.Token, error) {
 	} else if err != nil {
 		return store.Token{}, err
 	}
-	return store.DecodeToken(v)
+	t, err := store.DecodeToken(v)
+	if err != nil || t.User == "" {
+		return t, err
+	}
+	// A user's token lives while its user does: not after the user is
+	// removed (should a crash have left it behind), nor for a later user
+	// at the same address.
+	u, err := a.User(t.User)
+	if errors.Is(err, ErrNoUser) || err == nil && u.Created > t.Created {
+		return store.Token{}, ErrNoToken
+	}
+	return t, err
+}
+
+// firstEpoch is a new user's Epoch: random, so that a session of an
+// earlier user at the same address (one a crash left behind when that user
+// was removed) is no session of the new one.
+func firstEpoch() uint32 {
+	var b [4]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint32(b[:])
 }
 
 // RandomToken returns 32 bytes of crypto randomness, URL-safe base64.

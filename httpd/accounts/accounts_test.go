@@ -181,6 +181,10 @@ func TestOldSessionsAndEpochs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	u.Epoch = 0 // a user from before epochs: its record reads as epoch 0
+	if err := db.Set(ctx, store.UserKey(u.Email), u.Encode()); err != nil {
+		t.Fatal(err)
+	}
 	old := []byte{1} // a version 1 login session: email, csrf, expires
 	old = append(old, byte(len(u.Email)))
 	old = append(old, u.Email...)

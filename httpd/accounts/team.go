@@ -138,6 +138,13 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 			return store.User{}, ErrLastOwner
 		}
 	}
+	// The user goes in one write with their sessions, tokens and digest
+	// subscriptions, so a crash never leaves a removed user's token or
+	// session behind for a later account at the address to inherit.
+	ended, err := a.userKeys(ctx, email)
+	if err != nil {
+		return u, fmt.Errorf("remove user %q: %w", email, err)
+	}
 	if err := a.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Get(store.UserKey(email)); errors.Is(err, store.ErrNotFound) {
 			return ErrNoUser
@@ -145,49 +152,21 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 			return err
 		}
 		tx.Delete(store.UserKey(email))
+		for _, k := range ended {
+			tx.Delete(k)
+		}
 		return nil
 	}); err != nil {
 		return store.User{}, fmt.Errorf("remove user %q: %w", email, err)
 	}
-	// Scanned after the delete: a session begins, and a user's token is
-	// made, in the writer only while its user exists, so every session and
-	// token of the user is written by now.
-	var ended [][]byte
-	if err := a.db.ScanPrefix(ctx, store.AuthPrefix(), false, 0, func(k, v []byte) bool {
-		if s, err := store.DecodeLoginSession(v); err == nil && s.Email == email {
-			ended = append(ended, slices.Clone(k))
-		}
-		return true
-	}); err != nil {
-		return u, fmt.Errorf("remove user %q: sessions: %w", email, err)
-	}
-	if err := a.db.ScanPrefix(ctx, store.TokenPrefix(), false, 0, func(k, v []byte) bool {
-		if t, err := store.DecodeToken(v); err == nil && t.User == email {
-			ended = append(ended, slices.Clone(k))
-			a.used.forget(string(k[1:]))
-		}
-		return true
-	}); err != nil {
-		return u, fmt.Errorf("remove user %q: tokens: %w", email, err)
-	}
-	// Their report digests: a user made later with the address subscribes
-	// for themselves. Keys end with the email, after the site (and kind).
-	for _, p := range []struct {
-		prefix []byte
-		head   int
-	}{{store.DigestSubPrefix(), 5}, {store.DigestSentPrefix(), 6}} {
-		if err := a.db.ScanPrefix(ctx, p.prefix, false, 0, func(k, _ []byte) bool {
-			if len(k) > p.head && string(k[p.head:]) == email {
-				ended = append(ended, slices.Clone(k))
-			}
-			return true
-		}); err != nil {
-			return u, fmt.Errorf("remove user %q: digests: %w", email, err)
-		}
-	}
-	if len(ended) > 0 {
+	// Scanned again after the delete: a session begins, and a user's token
+	// is made, in the writer only while its user exists, so one begun
+	// while the first scan ran is written by now.
+	if late, err := a.userKeys(ctx, email); err != nil {
+		return u, fmt.Errorf("remove user %q: %w", email, err)
+	} else if len(late) > 0 {
 		if err := a.db.Update(ctx, func(tx *store.Tx) error {
-			for _, k := range ended {
+			for _, k := range late {
 				tx.Delete(k)
 			}
 			return nil
@@ -204,6 +183,46 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 		return u, fmt.Errorf("remove user %q: %w", email, err)
 	}
 	return u, nil
+}
+
+// userKeys are the keys of email's sessions, tokens and report digest
+// subscriptions (and their sent marks); the tokens' last-use notes are
+// forgotten.
+func (a *Accounts) userKeys(ctx context.Context, email string) ([][]byte, error) {
+	var keys [][]byte
+	if err := a.db.ScanPrefix(ctx, store.AuthPrefix(), false, 0, func(k, v []byte) bool {
+		if s, err := store.DecodeLoginSession(v); err == nil && s.Email == email {
+			keys = append(keys, slices.Clone(k))
+		}
+		return true
+	}); err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	if err := a.db.ScanPrefix(ctx, store.TokenPrefix(), false, 0, func(k, v []byte) bool {
+		if t, err := store.DecodeToken(v); err == nil && t.User == email {
+			keys = append(keys, slices.Clone(k))
+			a.used.forget(string(k[1:]))
+		}
+		return true
+	}); err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	// Their report digests: a user made later with the address subscribes
+	// for themselves. Keys end with the email, after the site (and kind).
+	for _, p := range []struct {
+		prefix []byte
+		head   int
+	}{{store.DigestSubPrefix(), 5}, {store.DigestSentPrefix(), 6}} {
+		if err := a.db.ScanPrefix(ctx, p.prefix, false, 0, func(k, _ []byte) bool {
+			if len(k) > p.head && string(k[p.head:]) == email {
+				keys = append(keys, slices.Clone(k))
+			}
+			return true
+		}); err != nil {
+			return nil, fmt.Errorf("digests: %w", err)
+		}
+	}
+	return keys, nil
 }
 
 // PendingInvite is an invite not yet taken up, with the id that cancels it
@@ -349,7 +368,7 @@ func (a *Accounts) AcceptInvite(ctx context.Context, token, password string) (st
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		u = store.User{Email: inv.Email, Hash: hash, Role: inv.Role, Created: a.now().UnixMilli()}
+		u = store.User{Email: inv.Email, Hash: hash, Role: inv.Role, Created: a.now().UnixMilli(), Epoch: firstEpoch()}
 		tx.Delete(store.InviteKey(hashToken(token)))
 		tx.Set(store.UserKey(u.Email), u.Encode())
 		tx.Delete(setupKey)

@@ -315,3 +315,58 @@ func TestRemoveUserEndsTheirDigests(t *testing.T) {
 		}
 	}
 }
+
+// What a crash between the two writes of an older RemoveUser left behind
+// (the user's record deleted, their sessions and tokens not yet) gives no
+// access: the tokens end with their user, and neither they nor the
+// sessions pass to a user made later at the same address.
+func TestRemovedUsersLeftoversAreDead(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	a := New(db)
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	a.now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	for _, email := range []string{"owner@example.com", "op@example.com"} {
+		if _, err := a.CreateUser(ctx, email, "a long enough secret", RoleOperator); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token, err := a.CreateUserToken(ctx, "crm", nil, "op@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, _, err := a.Login(ctx, "op@example.com", "a long enough secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Delete(ctx, store.UserKey("op@example.com")); err != nil { // the crash's leftovers
+		t.Fatal(err)
+	}
+	if _, err := a.UseToken(ctx, token); !errors.Is(err, ErrNoToken) {
+		t.Errorf("a removed user's token left behind works: %v", err)
+	}
+	if _, err := a.CreateUser(ctx, "op@example.com", "another long secret", RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.UseToken(ctx, token); !errors.Is(err, ErrNoToken) {
+		t.Errorf("a removed user's token left behind passed to the user made again: %v", err)
+	}
+	if _, _, err := a.Session(cookie); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a removed user's session left behind passed to the user made again: %v", err)
+	}
+	// The new user's own token and session work.
+	mine, err := a.CreateUserToken(ctx, "crm", nil, "op@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := a.UseToken(ctx, mine); err != nil || tok.User != "op@example.com" {
+		t.Errorf("the new user's token: %+v %v", tok, err)
+	}
+	fresh, _, err := a.Login(ctx, "op@example.com", "another long secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, u, err := a.Session(fresh); err != nil || u.Email != "op@example.com" {
+		t.Errorf("the new user's session: %+v %v", u, err)
+	}
+}
