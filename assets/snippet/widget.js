@@ -155,6 +155,9 @@ import { layer, trap } from "./modal.js";
   var CSS =
     ":host{all:initial}" +
     "*{box-sizing:border-box}" +
+    // drawn in light colours whatever the page's scheme (a dark one would
+    // draw the radio buttons and the date field's icon for a dark dialog)
+    ".wrap,.toast{color-scheme:light}" +
     ".wrap{position:fixed;inset:0;z-index:2147483647;display:flex;align-items:center;justify-content:center;" +
     "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
     ".backdrop{position:absolute;inset:0;background:rgba(16,24,40,.55)}" +
@@ -401,7 +404,9 @@ import { layer, trap } from "./modal.js";
         el("h2", { id: "cs-title" }, [title]),
       ].concat(body));
       var backdrop = el("div", { class: "backdrop" });
-      var wrap = el("div", { class: "wrap", lang: lang() }, [backdrop, box]);
+      // left to right on a right-to-left page too: the texts are Russian or
+      // English (what a visitor types takes its own direction, dir=auto)
+      var wrap = el("div", { class: "wrap", lang: lang(), dir: "ltr" }, [backdrop, box]);
       open = { node: wrap, back: deepActive() };
       closeBtn.addEventListener("click", close);
       backdrop.addEventListener("click", close);
@@ -628,7 +633,7 @@ import { layer, trap } from "./modal.js";
       clearTimeout(toastTimer);
       var x = el("button", { type: "button", class: "close", "aria-label": t("close") }, ["×"]);
       // read out through the live regions made before the call went
-      var n = el("div", { class: "toast" + (ok ? "" : " err"), lang: lang() }, [el("div", {}, [text]), x]);
+      var n = el("div", { class: "toast" + (ok ? "" : " err"), lang: lang(), dir: "ltr" }, [el("div", {}, [text]), x]);
       announce(text, !ok);
       var remove = function () {
         if (n.parentNode) n.parentNode.removeChild(n);
@@ -784,8 +789,10 @@ import { layer, trap } from "./modal.js";
             }
             // the field the refusal is about: the captcha, the phone, the time
             var bad = r && (r.status == 1 ? answer : r.code == "invalid_phone" ? phone : r.code == "invalid_time" ? when : null);
-            if (answer && r) {
-              // a captcha is single use: every answer spends it
+            if (answer && r && r.code != "not_sent") {
+              // a captcha is single use: every answer the appliance got
+              // spends it (one that never got there is still good, and a
+              // new one could not be had without the network anyway)
               refresh();
               answer.value = "";
             }

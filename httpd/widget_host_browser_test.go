@@ -1,0 +1,198 @@
+package httpd_test
+
+// The widgets on the pages sites really have, as a visitor sees them: a
+// phone (360×640 at device scale 2, touch), a site's fixed header at the
+// top of the z-index scale, a right-to-left page, a dark theme, and a
+// network that drops while a form is sent.
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"appliance/httpd/httpdtest"
+	"appliance/store"
+)
+
+// onPhone makes the visitor's tab a phone held upright: 360×640 CSS px at
+// device scale 2, with touch.
+func onPhone(t *testing.T, f *snippetFixture) {
+	t.Helper()
+	httpdtest.Must(t, f.browser, chromedp.EmulateViewport(360, 640, chromedp.EmulateScale(2), chromedp.EmulateTouch, chromedp.EmulateMobile))
+}
+
+// phonePage is a site's page made for phones (its viewport is the
+// device's) with head added to its head and html's attributes attrs.
+func phonePage(install, attrs, head, body string) string {
+	p := sitePage("Магазин", "", install, body)
+	p = strings.Replace(p, "<html>", "<html"+attrs+">", 1)
+	return strings.Replace(p, "<title>", `<meta name="viewport" content="width=device-width, initial-scale=1">`+head+"<title>", 1)
+}
+
+// siteHeader is a site's fixed header with the highest z-index there is,
+// as sites give their menus.
+const siteHeader = `<header id="site-header" style="position: fixed; top: 0; left: 0; right: 0; height: 64px; z-index: 2147483647; background: #f00; color: #fff">Меню</header>`
+
+// On a phone the chat window fills the screen, the site's fixed header
+// with the top z-index included: the visitor sees the button that
+// minimizes it (a phone has no Esc) and not the site's header over it, and
+// a tap on it minimizes the chat.
+func TestChatAboveSiteHeaderOnPhone(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	onPhone(t, f.snippetFixture)
+	f.page("/", phonePage(f.install, "", "", `document.body.insertAdjacentHTML('afterbegin', `+jsString(siteHeader)+`)`))
+	f.console(t, "ru")
+	f.visit(t, "/")
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	// what is drawn where the minimize button is: the chat's own colour,
+	// not the header's red
+	buf, err := chromedp.Run(f.browser, chromedp.Screenshot(chromedp.JSPath(shadow+`.querySelector('section.chat header button')`)))
+	if err != nil {
+		t.Fatalf("screenshot of the minimize button: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		t.Fatalf("decode the screenshot: %v", err)
+	}
+	red := 0
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			if r, g, b, _ := img.At(x, y).RGBA(); r>>8 > 200 && g>>8 < 60 && b>>8 < 60 {
+				red++
+			}
+		}
+	}
+	if red > 0 {
+		httpdtest.SaveScreenshot(t, f.browser, "chat-under-header")
+		t.Errorf("the site's header covers %d of the %d pixels of the chat's minimize button", red, img.Bounds().Dx()*img.Bounds().Dy())
+	}
+	f.click(t, "section.chat header button")
+	f.waitIn(t, "the tap minimizes the chat", `r.querySelector('section.chat').hidden`)
+	f.noExceptions(t)
+}
+
+// On a right-to-left page (dir=rtl on its root, a Hebrew site's) the
+// widgets, whose texts are Russian or English, stay left to right: the
+// callback panel's "Now" comes before "Later", its text reads with the
+// full stop at its end, and so do the lead form, the popup and the chat.
+func TestWidgetsLeftToRightOnRightToLeftPage(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "lang": "ru", "webhook": f.pbx.srv.URL + "/callback", "captcha": "on"}, nil)
+	f.page("/", phonePage(f.install, ` dir="rtl" lang="he"`, "", ""))
+	f.console(t, "ru")
+	f.visit(t, "/")
+	if !eval[bool](t, f.snippetFixture, `document.body.matches(':dir(rtl)')`) {
+		t.Fatal("the page is not right to left: the test does not test")
+	}
+	ltr := func(what, sel string) {
+		t.Helper()
+		if got := in[string](t, f.widgetFixture, `Array.from(r.querySelectorAll(`+jsString(sel)+`)).filter(n => !n.matches(':dir(ltr)')).map(n => n.localName + '.' + n.className).join(' ')`); got != "" {
+			t.Errorf("%s: %s right to left", what, got)
+		}
+	}
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	f.waitIn(t, "the callback panel opens", `r.querySelector('[data-kind=callback] #cs-when-later')`)
+	ltr("the callback panel", ".dialog, .dialog *")
+	if got := in[string](t, f.widgetFixture, `(r.querySelector('label[for=cs-when-now]').getBoundingClientRect().left < r.querySelector('label[for=cs-when-later]').getBoundingClientRect().left) + ' ' +
+(r.querySelector('label[for=cs-phone]').getBoundingClientRect().left - r.querySelector('.dialog').getBoundingClientRect().left < 40)`); got != "true true" {
+		t.Errorf("Now before Later, the phone's label at the left: %s, want true true", got)
+	}
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('[data-kind=lead]')`)
+	ltr("the lead form", ".dialog, .dialog *:not(#cs-name):not(#cs-message)")
+	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: ''})`)
+	f.waitIn(t, "the popup", `r.querySelector('.toast')`)
+	ltr("the popup", ".toast, .toast *")
+
+	f.press(t, kb.Escape)
+	f.waitIn(t, "the lead form closes", `!r.querySelector('.dialog')`)
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	ltr("the chat", "section.chat, section.chat *:not(#cs-chat-text):not(.text):not(.who):not(.greet)")
+	httpdtest.SaveScreenshot(t, f.browser, "rtl-page-chat")
+	f.noExceptions(t)
+}
+
+// On a site in a dark theme (its color-scheme meta says dark, and so does
+// the visitor's system) the widgets' controls stay as drawn for their white
+// dialog: an unchecked radio button is light, not the dark disc that reads
+// as checked.
+func TestWidgetsLightOnDarkSite(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"captcha": "on", "lang": "ru"})
+	onPhone(t, f.snippetFixture)
+	colorScheme(t, f.browser, "dark")
+	f.page("/", phonePage(f.install, "", `<meta name="color-scheme" content="dark light"><style>:root { background: #111; color: #eee }</style>`, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	f.waitIn(t, "the callback panel opens", `r.querySelector('[data-kind=callback] #cs-when-later')`)
+	buf, err := chromedp.Run(f.browser, chromedp.Screenshot(chromedp.JSPath(shadow+`.querySelector('#cs-when-later')`)))
+	if err != nil {
+		t.Fatalf("screenshot of the radio button: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		t.Fatalf("decode the screenshot: %v", err)
+	}
+	if l := luma(img, img.Bounds().Min.X+img.Bounds().Dx()/2, img.Bounds().Min.Y+img.Bounds().Dy()/2); l < 200 {
+		httpdtest.SaveScreenshot(t, f.browser, "dark-site-callback")
+		t.Errorf("the unchecked radio button's middle has luma %d on the white dialog, want it light (200 or more)", l)
+	}
+	f.noExceptions(t)
+}
+
+// luma is the brightness, 0 to 255, of img's pixel at x, y.
+func luma(img image.Image, x, y int) int {
+	r, g, b, _ := img.At(x, y).RGBA()
+	return int((299*r + 587*g + 114*b) / 1000 >> 8)
+}
+
+// The network drops while the visitor sends the callback panel with the
+// captcha typed: they are told there is no connection, and what they
+// typed stays, the captcha's digits and its picture too (the request never
+// reached the appliance, which still holds that captcha); sent again once
+// the network is back, it goes through as it is.
+func TestWidgetCallbackKeptWhenNetworkDrops(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"captcha": "on", "lang": "ru"})
+	// the page's network, which the test cuts: every request the widgets
+	// make fails as it does offline
+	down := `var realFetch = window.fetch;
+window.fetch = function () { return window.netDown ? Promise.reject(new TypeError('Failed to fetch')) : realFetch.apply(this, arguments) };`
+	f.page("/", sitePage("Магазин", down, f.install, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	f.waitIn(t, "the callback panel opens with its captcha", `r.querySelector('[data-kind=callback] img') && r.querySelector('img').complete && r.querySelector('img').naturalWidth > 0`)
+	picture := in[string](t, f, `r.querySelector('.captcha img').src`)
+	f.typeInto(t, "#cs-phone", "9101234567")
+	f.typeInto(t, "#cs-captcha", captchaAnswer)
+	eval[any](t, f.snippetFixture, `window.netDown = true`)
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the failure is told", `r.querySelector('.msg[role=alert]:not(:empty)') && !r.querySelector('button[type=submit]').disabled`)
+	if got := f.msg(t); got != "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз." {
+		t.Errorf("the visitor is told %q", got)
+	}
+	if got := in[string](t, f, `[r.querySelector('#cs-phone').value, r.querySelector('#cs-captcha').value, r.querySelector('.captcha img').src == `+jsString(picture)+`].join(' | ')`); got != "+7 (910) 123-45-67 | "+captchaAnswer+" | true" {
+		t.Errorf("after the failure the phone, the captcha's digits and its picture are %q, want them kept", got)
+	}
+	if n := len(f.siteCallbacks(t)); n != 0 {
+		t.Fatalf("%d callbacks stored while the network was down", n)
+	}
+
+	eval[any](t, f.snippetFixture, `window.netDown = false`)
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the outcome is shown", `r.querySelector('.dialog [role=status]')`)
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Мы перезваниваем вам." {
+		t.Errorf("sent again: %q", got)
+	}
+	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].State != store.CallbackSent || cbs[0].Phone != "79101234567" {
+		t.Fatalf("stored %+v, want one sent", cbs)
+	}
+	f.noExceptions(t)
+}
