@@ -7,6 +7,7 @@ package httpd_test
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/png"
 	"strings"
@@ -154,6 +155,12 @@ func luma(img image.Image, x, y int) int {
 	return int((299*r + 587*g + 114*b) / 1000 >> 8)
 }
 
+// netDown is a page's script that lets a test cut the page's network:
+// while window.netDown is true every request the widgets make fails as it
+// does offline.
+const netDown = `var realFetch = window.fetch;
+window.fetch = function () { return window.netDown ? Promise.reject(new TypeError('Failed to fetch')) : realFetch.apply(this, arguments) };`
+
 // The network drops while the visitor sends the callback panel with the
 // captcha typed: they are told there is no connection, and what they
 // typed stays, the captcha's digits and its picture too (the request never
@@ -161,11 +168,7 @@ func luma(img image.Image, x, y int) int {
 // the network is back, it goes through as it is.
 func TestWidgetCallbackKeptWhenNetworkDrops(t *testing.T) {
 	f := newWidgetFixture(t, map[string]any{"captcha": "on", "lang": "ru"})
-	// the page's network, which the test cuts: every request the widgets
-	// make fails as it does offline
-	down := `var realFetch = window.fetch;
-window.fetch = function () { return window.netDown ? Promise.reject(new TypeError('Failed to fetch')) : realFetch.apply(this, arguments) };`
-	f.page("/", sitePage("Магазин", down, f.install, ""))
+	f.page("/", sitePage("Магазин", netDown, f.install, ""))
 	f.visit(t, "/")
 	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
 	f.waitIn(t, "the callback panel opens with its captcha", `r.querySelector('[data-kind=callback] img') && r.querySelector('img').complete && r.querySelector('img').naturalWidth > 0`)
@@ -193,6 +196,57 @@ window.fetch = function () { return window.netDown ? Promise.reject(new TypeErro
 	}
 	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].State != store.CallbackSent || cbs[0].Phone != "79101234567" {
 		t.Fatalf("stored %+v, want one sent", cbs)
+	}
+	f.noExceptions(t)
+}
+
+// A site whose body is transformed (a page-transition or off-canvas menu
+// script's translateZ(0), a filter) makes the body, not the screen, what
+// a fixed element is placed in. The visitor taps "Order a call" at the
+// bottom of a long page on a phone: the callback panel is on the screen,
+// the page behind it stays where the visitor had it, the close button is
+// there to tap, and closed, the page is where it was and scrolls again; the
+// popup with a callback's outcome is on the screen too.
+func TestWidgetDialogOnTransformedBody(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"lang": "ru"})
+	onPhone(t, f.snippetFixture)
+	f.page("/", phonePage(f.install, "", `<style>body { transform: translateZ(0) }</style>`,
+		`document.body.insertAdjacentHTML('beforeend', '<p style="height: 3000px">Каталог</p><button id="order" onclick="ComagicWidget.openSitePhonePanel()">Заказать звонок</button>')`))
+	f.visit(t, "/")
+	if got := eval[float64](t, f.snippetFixture, `(document.getElementById('order').scrollIntoView(), scrollY)`); got < 2000 {
+		t.Fatalf("the page is scrolled to %v: the test does not test a button at its bottom", got)
+	}
+	// where the visitor sees the page: its button's place on the screen
+	const at = `Math.round(document.getElementById('order').getBoundingClientRect().top)`
+	before := eval[float64](t, f.snippetFixture, at)
+	httpdtest.Must(t, f.browser, chromedp.Click(chromedp.ID("order")))
+	f.waitIn(t, "the callback panel opens", `r.querySelector('[data-kind=callback] #cs-phone')`)
+	if got := eval[float64](t, f.snippetFixture, at); got != before {
+		t.Errorf("the page's button moved on the screen from %v to %v when the panel opened", before, got)
+	}
+	got := in[string](t, f, `(function (d, b) { var c = d.getBoundingClientRect(), x = b.getBoundingClientRect();
+var top = document.elementFromPoint(x.left + x.width / 2, x.top + x.height / 2);
+return (c.top >= 0 && c.bottom <= innerHeight) + ' ' + (top && top.localName == 'cs-widget' && r.elementFromPoint(x.left + x.width / 2, x.top + x.height / 2) == b) })(r.querySelector('.dialog'), r.querySelector('.dialog .close'))`)
+	if got != "true true" {
+		httpdtest.SaveScreenshot(t, f.browser, "dialog-off-screen")
+		t.Fatalf("the panel on the screen, its close button under a finger: %s, want true true", got)
+	}
+	if got := f.focused(t); got != "cs-phone" {
+		t.Errorf("focus on %q, want the phone field", got)
+	}
+	f.click(t, ".dialog .close")
+	f.waitIn(t, "the panel closes", `!r.querySelector('.dialog')`)
+	if got := eval[string](t, f.snippetFixture, at+` + ' ' + `+pageScrolls); got != fmt.Sprint(before)+" visible visible" {
+		t.Errorf("the page after the panel closed: its button at and overflow %q, want %v visible visible", got, before)
+	}
+	if got := eval[string](t, f.snippetFixture, `document.activeElement.id`); got != "order" {
+		t.Errorf("focus on %q after the panel closed, want the page's button", got)
+	}
+	// the popup with a callback's outcome floats on the screen too
+	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: ''})`)
+	f.waitIn(t, "the popup", `r.querySelector('.toast')`)
+	if got := in[string](t, f, `(function (c) { return String(c.top >= 0 && c.bottom <= innerHeight) })(r.querySelector('.toast').getBoundingClientRect())`); got != "true" {
+		t.Errorf("the popup on the screen: %s", got)
 	}
 	f.noExceptions(t)
 }

@@ -346,14 +346,20 @@ import { layer, trap } from "./modal.js";
       return n;
     }
 
-    // shadow returns the shadow root, making the host on first use.
+    // shadow returns the shadow root, making the host on first use. The
+    // host is the root element's last child, after the body: a body the
+    // site transforms or filters (a page-transition script's translateZ,
+    // a grey mourning filter) would be what the widgets' fixed boxes are
+    // placed in, a long page's height away from the screen; and after the
+    // body, they are drawn over what the page adds to it later with the
+    // same top z-index.
     function shadow() {
       if (root && root.host.isConnected) return root;
       var host = d.createElement("cs-widget");
       host.setAttribute("data-cs-widget", "");
       host.style.setProperty("display", "block", "important");
       host.style.setProperty("position", "static", "important");
-      (d.body || d.documentElement).appendChild(host);
+      d.documentElement.appendChild(host);
       root = host.attachShadow({ mode: "open" });
       root.appendChild(el("style", {}, [CSS]));
       return root;
