@@ -161,6 +161,52 @@ func luma(img image.Image, x, y int) int {
 const netDown = `var realFetch = window.fetch;
 window.fetch = function () { return window.netDown ? Promise.reject(new TypeError('Failed to fetch')) : realFetch.apply(this, arguments) };`
 
+// The network drops while the visitor sends the lead form: they are told
+// there is no connection and their words stay; they close the form (Esc,
+// or a tap beside it) and open it again later on the page: their words are
+// still there, and sent once the network is back. A form opened after that
+// is empty.
+func TestWidgetLeadKeptWhenNetworkDrops(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"lang": "ru"})
+	f.page("/", sitePage("Магазин", netDown, f.install, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('[data-kind=lead] #cs-name')`)
+	f.typeInto(t, "#cs-name", "Анна")
+	f.typeInto(t, "#cs-message", "Нужна доставка в Тулу к пятнице")
+	eval[any](t, f.snippetFixture, `window.netDown = true`)
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the failure is told", `r.querySelector('.msg[role=alert]:not(:empty)') && !r.querySelector('button[type=submit]').disabled`)
+	if got := f.msg(t); got != "Не удалось отправить. Попробуйте ещё раз позже." {
+		t.Errorf("the visitor is told %q", got)
+	}
+	words := `[r.querySelector('#cs-name').value, r.querySelector('#cs-message').value].join(' | ')`
+	if got := in[string](t, f, words); got != "Анна | Нужна доставка в Тулу к пятнице" {
+		t.Errorf("after the failure the form holds %q", got)
+	}
+	f.press(t, kb.Escape)
+	f.waitIn(t, "Esc closes the form", `!r.querySelector('.dialog')`)
+	eval[any](t, f.snippetFixture, `window.netDown = false`)
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens again", `r.querySelector('[data-kind=lead] #cs-name')`)
+	if got := in[string](t, f, words); got != "Анна | Нужна доставка в Тулу к пятнице" {
+		t.Fatalf("opened again the form holds %q, want the visitor's words", got)
+	}
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the lead is sent", `r.querySelector('.dialog [role=status]')`)
+	if ls := siteLeads(t, f.srv, f.key); len(ls) != 1 || ls[0].Name != "Анна" || ls[0].Message != "Нужна доставка в Тулу к пятнице" {
+		t.Fatalf("stored leads %+v", ls)
+	}
+	f.press(t, kb.Escape)
+	f.waitIn(t, "Esc closes the form", `!r.querySelector('.dialog')`)
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens again", `r.querySelector('[data-kind=lead] #cs-name')`)
+	if got := in[string](t, f, words); got != " | " {
+		t.Errorf("the form opened after the lead was sent holds %q, want it empty", got)
+	}
+	f.noExceptions(t)
+}
+
 // The network drops while the visitor sends the callback panel with the
 // captcha typed: they are told there is no connection, and what they
 // typed stays, the captcha's digits and its picture too (the request never

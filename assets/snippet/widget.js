@@ -257,6 +257,7 @@ import { layer, trap } from "./modal.js";
     var root = null; // the shadow root
     var open = null; // the open dialog: {node, back: element focused before}
     var toastTimer = 0;
+    var draft = {}; // the lead form's fields as the visitor left them, until the lead is sent
 
     // withSettings runs fn once the site's settings are known; when they
     // cannot be had, the defaults do (no captcha: the server says status 1
@@ -527,6 +528,16 @@ import { layer, trap } from "./modal.js";
           [submit, msg]
         )
       );
+      var fields = { name: name, phone: phone, email: email, message: message };
+      // What the visitor typed outlives the form until it is sent: closed
+      // (Esc, a tap beside it, after a failure to send) and opened again on
+      // the page, the form has it back.
+      Object.keys(fields).forEach(function (f) {
+        fields[f].value = draft[f] || "";
+        fields[f].addEventListener("input", function () {
+          draft[f] = fields[f].value;
+        });
+      });
       var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
       form.addEventListener("submit", function (e) {
         e.preventDefault();
@@ -539,7 +550,6 @@ import { layer, trap } from "./modal.js";
           say(msg, t("leadNeed"), false, [name, phone, email, message]);
           return;
         }
-        var fields = { name: name, phone: phone, email: email, message: message };
         for (var f in fields) {
           if (new TextEncoder().encode(fields[f].value.trim()).length > limits[f]) {
             say(msg, t("tooLong").replace("%s", t(f)), false, [fields[f]]);
@@ -558,6 +568,9 @@ import { layer, trap } from "./modal.js";
             u: page(),
           },
           function (v) {
+            // sent, also when the form was closed meanwhile: a form opened
+            // again is empty
+            if (v.success) draft = {};
             if (!box.isConnected) return;
             busy(submit, false, t("send"));
             if (v.success) {
