@@ -727,8 +727,9 @@ export function chatWindow(env) {
       e.preventDefault();
       submit();
     });
-    // under a dialog open meanwhile (an invitation over the lead form)
-    r.insertBefore(panel, r.querySelector(".wrap"));
+    // under a dialog open meanwhile (an invitation over the lead form) and
+    // a popup shown meanwhile
+    r.insertBefore(panel, r.querySelector(".wrap, .toast"));
     ui = { panel: panel, log: log, input: input, status: st, typing: typing };
     // what arrived before the window was built
     var nodes = Object.keys(seen).map(function (k) {
