@@ -305,3 +305,44 @@ return (c.top >= 0 && c.bottom <= innerHeight) + ' ' + (top && top.localName == 
 	}
 	f.noExceptions(t)
 }
+
+// A site that scales itself up (html { zoom: 1.5 }, a desktop layout made
+// bigger) scales the widgets with it: the callback panel with all its
+// fields, the chat window and the popup still fit the window, their close
+// buttons on it and under the pointer.
+func TestWidgetsFitZoomedPage(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "lang": "ru", "webhook": f.pbx.srv.URL + "/callback", "captcha": "on", "groups": "1 Продажи; 2 Сервис"}, nil)
+	httpdtest.Must(t, f.browser, chromedp.EmulateViewport(1280, 800))
+	f.page("/", sitePage("Магазин", "", f.install, "")+`<style>html { zoom: 1.5 }</style>`)
+	f.console(t, "ru")
+	f.visit(t, "/")
+	// fits says whether the box of sel is inside the window, and its
+	// button btn is what the pointer at its middle is over
+	fits := func(what, sel, btn string) {
+		t.Helper()
+		got := in[string](t, f.widgetFixture, `(function (n, b) { var c = n.getBoundingClientRect(), x = b.getBoundingClientRect(), px = x.left + x.width / 2, py = x.top + x.height / 2;
+return [c.top >= 0 && c.left >= 0 && c.bottom <= innerHeight && c.right <= innerWidth, r.elementFromPoint(px, py) == b].join(' ') })(r.querySelector(`+jsString(sel)+`), r.querySelector(`+jsString(btn)+`))`)
+		if got != "true true" {
+			httpdtest.SaveScreenshot(t, f.browser, "zoomed-"+what)
+			t.Errorf("%s: in the window, its close button under the pointer: %s, want true true", what, got)
+		}
+	}
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	f.waitIn(t, "the callback panel opens with its captcha", `r.querySelector('[data-kind=callback] img') && r.querySelector('img').complete && r.querySelector('img').naturalWidth > 0`)
+	f.click(t, "#cs-when-later")
+	fits("the callback panel", ".dialog", ".dialog .close")
+	f.press(t, kb.Escape)
+	f.waitIn(t, "Esc closes the panel", `!r.querySelector('.dialog')`)
+
+	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: ''})`)
+	f.waitIn(t, "the popup", `r.querySelector('.toast')`)
+	fits("the popup", ".toast", ".toast .close")
+	f.click(t, ".toast .close")
+
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	fits("the chat window", "section.chat", "section.chat header button")
+	f.noExceptions(t)
+}

@@ -104,7 +104,8 @@ var CSS =
   // the window comes later in the page and so is drawn over it); drawn in
   // light colours and left to right whatever the page's scheme and
   // direction, its own texts being Russian or English
-  ".chat{position:fixed;bottom:16px;right:16px;z-index:2147483647;color-scheme:light;width:370px;height:min(560px,calc(100vh - 32px));display:flex;" +
+  // (sized by the window, 100%, not by viewport units: see the dialog's)
+  ".chat{position:fixed;bottom:16px;right:16px;z-index:2147483647;color-scheme:light;width:min(370px,calc(100% - 32px));height:min(560px,calc(100% - 32px));display:flex;" +
   "flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 20px 50px rgba(16,24,40,.3);overflow:hidden;" +
   "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
   ".chat.left,.fab.left{right:auto;left:16px}" +

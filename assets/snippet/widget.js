@@ -161,7 +161,10 @@ import { layer, trap } from "./modal.js";
     ".wrap{position:fixed;inset:0;z-index:2147483647;display:flex;align-items:center;justify-content:center;" +
     "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
     ".backdrop{position:absolute;inset:0;background:rgba(16,24,40,.55)}" +
-    ".dialog{position:relative;width:min(420px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto;" +
+    // Sized by the window (100%: the wrap is the window), not by viewport
+    // units, which a page's zoom scales past the window's edges and a
+    // phone's browser takes without its address bar.
+    ".dialog{position:relative;width:min(420px,calc(100% - 24px));max-height:calc(100% - 24px);overflow:auto;" +
     "background:#fff;border-radius:12px;padding:24px;box-shadow:0 20px 50px rgba(16,24,40,.3)}" +
     "h2{font-size:20px;line-height:1.3;margin:0 40px 6px 0;font-weight:650}" +
     "p{margin:0 0 14px;color:#475467}" +
@@ -184,7 +187,7 @@ import { layer, trap } from "./modal.js";
     ".close{position:absolute;top:8px;right:8px;width:44px;height:44px;background:transparent;color:#475467;" +
     "font-size:24px;line-height:1}" +
     ".msg{margin-top:12px;min-height:1em}.msg.err{color:#b42318}.msg.ok{color:#067647}" +
-    ".toast{position:fixed;right:16px;bottom:16px;z-index:2147483647;max-width:min(360px,calc(100vw - 32px));" +
+    ".toast{position:fixed;right:16px;bottom:16px;z-index:2147483647;max-width:min(360px,calc(100% - 32px));" +
     "display:flex;gap:10px;align-items:flex-start;background:#1d2330;color:#fff;border-radius:10px;padding:14px 16px;" +
     "box-shadow:0 12px 30px rgba(16,24,40,.35);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}" +
     ".toast.err{background:#b42318}.toast .close{position:static;flex:none;color:#fff;width:44px;height:44px;margin:-10px -10px -10px 0;font-size:20px}" +
