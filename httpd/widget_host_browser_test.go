@@ -171,7 +171,8 @@ const netDown = `var realFetch = window.fetch;
 window.fetch = function () { return window.netDown ? Promise.reject(new TypeError('Failed to fetch')) : realFetch.apply(this, arguments) };`
 
 // The network drops while the visitor sends the lead form: they are told
-// there is no connection and their words stay; they close the form (Esc,
+// there is no connection (not to try "later": the callback panel's words)
+// and their words stay; they close the form (Esc,
 // or a tap beside it) and open it again later on the page: their words are
 // still there, and sent once the network is back. A form opened after that
 // is empty.
@@ -186,7 +187,7 @@ func TestWidgetLeadKeptWhenNetworkDrops(t *testing.T) {
 	eval[any](t, f.snippetFixture, `window.netDown = true`)
 	f.click(t, "button[type=submit]")
 	f.waitIn(t, "the failure is told", `r.querySelector('.msg[role=alert]:not(:empty)') && !r.querySelector('button[type=submit]').disabled`)
-	if got := f.msg(t); got != "Не удалось отправить. Попробуйте ещё раз позже." {
+	if got := f.msg(t); got != "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз." {
 		t.Errorf("the visitor is told %q", got)
 	}
 	words := `[r.querySelector('#cs-name').value, r.querySelector('#cs-message').value].join(' | ')`

@@ -579,7 +579,10 @@ import { layer, trap } from "./modal.js";
             if (v.success) {
               form.parentNode.replaceChild(done(t("leadDone")), form);
             } else {
-              say(msg, said(v.result), false);
+              // the appliance says why it refuses a lead (a result code): a
+              // failure without one is a lead that did not get there, as
+              // addOfflineRequest has it
+              say(msg, said(v.result || { code: "not_sent" }), false);
             }
           }
         );
