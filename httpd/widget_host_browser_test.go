@@ -347,3 +347,46 @@ return [c.top >= 0 && c.left >= 0 && c.bottom <= innerHeight && c.right <= inner
 	fits("the chat window", "section.chat", "section.chat header button")
 	f.noExceptions(t)
 }
+
+// The network is down when the visitor opens the callback panel, so the
+// site's settings (a six-digit captcha, Russian) cannot be had and the
+// panel opens without a captcha field; back online, the appliance asks for
+// the captcha the visitor had no field for. The panel comes again with the
+// site's settings and its captcha, the number typed kept and the captcha
+// field focused and described, and the call goes.
+func TestWidgetCallbackCaptchaAfterSettingsFailed(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"captcha": "on", "captcha_digits": 6, "lang": "ru"})
+	f.page("/", sitePage("Магазин", netDown, f.install, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `window.netDown = true`)
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	f.waitIn(t, "the callback panel opens", `r.querySelector('[data-kind=callback] #cs-phone')`)
+	if in[bool](t, f, `!!r.querySelector('#cs-captcha')`) {
+		t.Fatal("the panel has a captcha field without the site's settings: the test does not test")
+	}
+	eval[any](t, f.snippetFixture, `window.netDown = false`)
+	f.typeInto(t, "#cs-phone", "9101234567")
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the panel comes again with its captcha", `r.querySelector('#cs-captcha') && r.querySelector('.captcha img').complete && r.querySelector('.captcha img').naturalWidth > 0`)
+	for _, c := range []struct{ js, want string }{
+		{`r.querySelector('#cs-phone').value`, "9101234567"},
+		{`r.querySelector('#cs-captcha').placeholder`, "______"},
+		{`r.querySelector('h2').textContent`, "Заказать обратный звонок"},
+		{`r.activeElement && r.activeElement.id`, "cs-captcha"},
+		{`r.querySelector('#cs-captcha').getAttribute('aria-describedby') + ' ' + r.querySelector('#cs-msg').textContent`, "cs-msg Введите цифры с картинки: без них звонок заказать нельзя."},
+	} {
+		if got := in[string](t, f, c.js); got != c.want {
+			t.Errorf("%s = %q, want %q", c.js, got, c.want)
+		}
+	}
+	f.typeInto(t, "#cs-captcha", "424242")
+	f.click(t, "button[type=submit]")
+	f.waitIn(t, "the outcome is shown", `r.querySelector('.dialog [role=status]')`)
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Мы перезваниваем вам." {
+		t.Errorf("outcome %q", got)
+	}
+	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].State != store.CallbackSent || cbs[0].Phone != "79101234567" {
+		t.Fatalf("stored %+v, want one sent", cbs)
+	}
+	f.noExceptions(t)
+}

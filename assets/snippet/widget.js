@@ -683,7 +683,10 @@ import { layer, trap } from "./modal.js";
       return t0.getFullYear() + "-" + p(t0.getMonth() + 1) + "-" + p(t0.getDate()) + "T" + p(t0.getHours()) + ":" + p(t0.getMinutes());
     }
 
-    function phonePanel() {
+    // phonePanel opens the callback panel; keep is what the visitor typed
+    // into the one it replaces ({phone, later, when, group}), which the
+    // site's settings had without the captcha it asks for.
+    function phonePanel(keep) {
       var m = mask();
       var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 64, placeholder: m || null, "aria-required": "true" });
       phone.addEventListener("input", function () {
@@ -773,6 +776,15 @@ import { layer, trap } from "./modal.js";
       var submit = el("button", { type: "submit", class: "primary" }, [t("call")]);
       var form = el("form", { novalidate: true }, parts.concat([submit, msg]));
       var box = dialog("callback", t("cbTitle"), [el("p", {}, [t("cbIntro")]), form]);
+      if (keep) {
+        phone.value = keep.phone;
+        laterR.checked = keep.later;
+        nowR.checked = !keep.later;
+        toggle();
+        when.value = keep.when;
+        if (group && keep.group) group.value = keep.group;
+        say(msg, said({ code: "captcha_required" }), false, [answer]);
+      }
       form.addEventListener("submit", function (e) {
         e.preventDefault();
         // whatever the visitor typed goes: the server keeps a number it
@@ -810,6 +822,20 @@ import { layer, trap } from "./modal.js";
             var r = v && v.result;
             if (v.success) {
               form.parentNode.replaceChild(done(outcome(v, at)), form);
+              return;
+            }
+            if (r && r.status == 1 && !answer) {
+              // The site asks for a captcha its settings did not say: they
+              // could not be had when the panel opened (the network was
+              // down), and without a captcha field no call could ever go.
+              // They are asked again, and the panel made again with one
+              // and with what the visitor typed.
+              var keep = { phone: phone.value, later: laterR.checked, when: when.value, group: group && group.value };
+              settings = null;
+              withSettings(function () {
+                settings.captcha = true;
+                phonePanel(keep);
+              });
               return;
             }
             // the field the refusal is about: the captcha, the phone, the time
