@@ -830,11 +830,11 @@ import { layer, trap } from "./modal.js";
               // down), and without a captcha field no call could ever go.
               // They are asked again, and the panel made again with one
               // and with what the visitor typed.
-              var keep = { phone: phone.value, later: laterR.checked, when: when.value, group: group && group.value };
+              var sofar = { phone: phone.value, later: laterR.checked, when: when.value, group: group && group.value };
               settings = null;
               withSettings(function () {
                 settings.captcha = true;
-                phonePanel(keep);
+                phonePanel(sofar);
               });
               return;
             }
