@@ -100,7 +100,12 @@ var TEXT = {
 };
 
 var CSS =
-  ".chat{position:fixed;bottom:16px;right:16px;z-index:2147483646;width:370px;height:min(560px,calc(100vh - 32px));display:flex;" +
+  // the top z-index, as the dialogs have (a site's menu bar may have it too:
+  // the window comes later in the page and so is drawn over it); drawn in
+  // light colours and left to right whatever the page's scheme and
+  // direction, its own texts being Russian or English
+  // (sized by the window, 100%, not by viewport units: see the dialog's)
+  ".chat{position:fixed;bottom:16px;right:16px;z-index:2147483647;color-scheme:light;width:min(370px,calc(100% - 32px));height:min(560px,calc(100% - 32px));display:flex;" +
   "flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 20px 50px rgba(16,24,40,.3);overflow:hidden;" +
   "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
   ".chat.left,.fab.left{right:auto;left:16px}" +
@@ -123,7 +128,7 @@ var CSS =
   ".chat form button{background:var(--c);color:var(--i);min-height:44px;padding:10px 14px;font:inherit;font-weight:600;border:0;border-radius:8px;cursor:pointer}" +
   ".hint{font-size:11px;color:#667085;padding:0 12px 8px;margin:0}" +
   ".fab{position:fixed;bottom:20px;right:20px;z-index:2147483646;width:58px;height:58px;border-radius:50%;border:0;cursor:pointer;" +
-  "background:var(--c);color:var(--i);box-shadow:0 8px 24px rgba(16,24,40,.3);display:flex;align-items:center;justify-content:center}" +
+  "background:var(--c);color:var(--i);color-scheme:light;box-shadow:0 8px 24px rgba(16,24,40,.3);display:flex;align-items:center;justify-content:center}" +
   ".fab svg{width:28px;height:28px;fill:var(--i)}" +
   ".badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;background:#d92d20;color:#fff;" +
   "font:600 12px/20px system-ui,sans-serif;padding:0 5px}" +
@@ -695,7 +700,7 @@ export function chatWindow(env) {
     var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
     var sendBtn = el("button", { type: "submit" }, [t("send")]);
     var form = el("form", { novalidate: true }, [input, sendBtn]);
-    var panel = el("section", { class: "chat" + left, role: "dialog", "aria-labelledby": "cs-chat-title", lang: env.lang(), hidden: true }, [
+    var panel = el("section", { class: "chat" + left, role: "dialog", "aria-labelledby": "cs-chat-title", lang: env.lang(), dir: "ltr", hidden: true }, [
       el("header", {}, [el("div", {}, [el("h2", { id: "cs-chat-title" }, [t("title")]), st]), close]),
       log,
       typing,
@@ -723,7 +728,9 @@ export function chatWindow(env) {
       e.preventDefault();
       submit();
     });
-    r.appendChild(panel);
+    // under a dialog open meanwhile (an invitation over the lead form) and
+    // a popup shown meanwhile
+    r.insertBefore(panel, r.querySelector(".wrap, .toast"));
     ui = { panel: panel, log: log, input: input, status: st, typing: typing };
     // what arrived before the window was built
     var nodes = Object.keys(seen).map(function (k) {

@@ -47,7 +47,8 @@ function sync() {
   var page = null;
   if (top) {
     var root = top.getRootNode();
-    page = root.host && root.host.parentNode;
+    // the page is the body (the widget's host is beside it, widget.js)
+    page = document.body;
     var add = function (list, keep) {
       Array.prototype.forEach.call(list, function (n) {
         if (n != keep && n != top && n.localName != "style" && !(n.classList && n.classList.contains("sr"))) want.push(n);

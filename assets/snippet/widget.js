@@ -155,10 +155,16 @@ import { layer, trap } from "./modal.js";
   var CSS =
     ":host{all:initial}" +
     "*{box-sizing:border-box}" +
+    // drawn in light colours whatever the page's scheme (a dark one would
+    // draw the radio buttons and the date field's icon for a dark dialog)
+    ".wrap,.toast{color-scheme:light}" +
     ".wrap{position:fixed;inset:0;z-index:2147483647;display:flex;align-items:center;justify-content:center;" +
     "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
     ".backdrop{position:absolute;inset:0;background:rgba(16,24,40,.55)}" +
-    ".dialog{position:relative;width:min(420px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto;" +
+    // Sized by the window (100%: the wrap is the window), not by viewport
+    // units, which a page's zoom scales past the window's edges and a
+    // phone's browser takes without its address bar.
+    ".dialog{position:relative;width:min(420px,calc(100% - 24px));max-height:calc(100% - 24px);overflow:auto;" +
     "background:#fff;border-radius:12px;padding:24px;box-shadow:0 20px 50px rgba(16,24,40,.3)}" +
     "h2{font-size:20px;line-height:1.3;margin:0 40px 6px 0;font-weight:650}" +
     "p{margin:0 0 14px;color:#475467}" +
@@ -181,7 +187,7 @@ import { layer, trap } from "./modal.js";
     ".close{position:absolute;top:8px;right:8px;width:44px;height:44px;background:transparent;color:#475467;" +
     "font-size:24px;line-height:1}" +
     ".msg{margin-top:12px;min-height:1em}.msg.err{color:#b42318}.msg.ok{color:#067647}" +
-    ".toast{position:fixed;right:16px;bottom:16px;z-index:2147483647;max-width:min(360px,calc(100vw - 32px));" +
+    ".toast{position:fixed;right:16px;bottom:16px;z-index:2147483647;max-width:min(360px,calc(100% - 32px));" +
     "display:flex;gap:10px;align-items:flex-start;background:#1d2330;color:#fff;border-radius:10px;padding:14px 16px;" +
     "box-shadow:0 12px 30px rgba(16,24,40,.35);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}" +
     ".toast.err{background:#b42318}.toast .close{position:static;flex:none;color:#fff;width:44px;height:44px;margin:-10px -10px -10px 0;font-size:20px}" +
@@ -254,6 +260,7 @@ import { layer, trap } from "./modal.js";
     var root = null; // the shadow root
     var open = null; // the open dialog: {node, back: element focused before}
     var toastTimer = 0;
+    var draft = {}; // the lead form's fields as the visitor left them, until the lead is sent
 
     // withSettings runs fn once the site's settings are known; when they
     // cannot be had, the defaults do (no captcha: the server says status 1
@@ -343,14 +350,20 @@ import { layer, trap } from "./modal.js";
       return n;
     }
 
-    // shadow returns the shadow root, making the host on first use.
+    // shadow returns the shadow root, making the host on first use. The
+    // host is the root element's last child, after the body: a body the
+    // site transforms or filters (a page-transition script's translateZ,
+    // a grey mourning filter) would be what the widgets' fixed boxes are
+    // placed in, a long page's height away from the screen; and after the
+    // body, they are drawn over what the page adds to it later with the
+    // same top z-index.
     function shadow() {
       if (root && root.host.isConnected) return root;
       var host = d.createElement("cs-widget");
       host.setAttribute("data-cs-widget", "");
       host.style.setProperty("display", "block", "important");
       host.style.setProperty("position", "static", "important");
-      (d.body || d.documentElement).appendChild(host);
+      d.documentElement.appendChild(host);
       root = host.attachShadow({ mode: "open" });
       root.appendChild(el("style", {}, [CSS]));
       return root;
@@ -401,7 +414,9 @@ import { layer, trap } from "./modal.js";
         el("h2", { id: "cs-title" }, [title]),
       ].concat(body));
       var backdrop = el("div", { class: "backdrop" });
-      var wrap = el("div", { class: "wrap", lang: lang() }, [backdrop, box]);
+      // left to right on a right-to-left page too: the texts are Russian or
+      // English (what a visitor types takes its own direction, dir=auto)
+      var wrap = el("div", { class: "wrap", lang: lang(), dir: "ltr" }, [backdrop, box]);
       open = { node: wrap, back: deepActive() };
       closeBtn.addEventListener("click", close);
       backdrop.addEventListener("click", close);
@@ -516,6 +531,16 @@ import { layer, trap } from "./modal.js";
           [submit, msg]
         )
       );
+      var fields = { name: name, phone: phone, email: email, message: message };
+      // What the visitor typed outlives the form until it is sent: closed
+      // (Esc, a tap beside it, after a failure to send) and opened again on
+      // the page, the form has it back.
+      Object.keys(fields).forEach(function (f) {
+        fields[f].value = draft[f] || "";
+        fields[f].addEventListener("input", function () {
+          draft[f] = fields[f].value;
+        });
+      });
       var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
       form.addEventListener("submit", function (e) {
         e.preventDefault();
@@ -528,7 +553,6 @@ import { layer, trap } from "./modal.js";
           say(msg, t("leadNeed"), false, [name, phone, email, message]);
           return;
         }
-        var fields = { name: name, phone: phone, email: email, message: message };
         for (var f in fields) {
           if (new TextEncoder().encode(fields[f].value.trim()).length > limits[f]) {
             say(msg, t("tooLong").replace("%s", t(f)), false, [fields[f]]);
@@ -547,12 +571,18 @@ import { layer, trap } from "./modal.js";
             u: page(),
           },
           function (v) {
+            // sent, also when the form was closed meanwhile: a form opened
+            // again is empty
+            if (v.success) draft = {};
             if (!box.isConnected) return;
             busy(submit, false, t("send"));
             if (v.success) {
               form.parentNode.replaceChild(done(t("leadDone")), form);
             } else {
-              say(msg, said(v.result), false);
+              // the appliance says why it refuses a lead (a result code): a
+              // failure without one is a lead that did not get there, as
+              // addOfflineRequest has it
+              say(msg, said(v.result || { code: "not_sent" }), false);
             }
           }
         );
@@ -628,7 +658,7 @@ import { layer, trap } from "./modal.js";
       clearTimeout(toastTimer);
       var x = el("button", { type: "button", class: "close", "aria-label": t("close") }, ["×"]);
       // read out through the live regions made before the call went
-      var n = el("div", { class: "toast" + (ok ? "" : " err"), lang: lang() }, [el("div", {}, [text]), x]);
+      var n = el("div", { class: "toast" + (ok ? "" : " err"), lang: lang(), dir: "ltr" }, [el("div", {}, [text]), x]);
       announce(text, !ok);
       var remove = function () {
         if (n.parentNode) n.parentNode.removeChild(n);
@@ -653,7 +683,10 @@ import { layer, trap } from "./modal.js";
       return t0.getFullYear() + "-" + p(t0.getMonth() + 1) + "-" + p(t0.getDate()) + "T" + p(t0.getHours()) + ":" + p(t0.getMinutes());
     }
 
-    function phonePanel() {
+    // phonePanel opens the callback panel; keep is what the visitor typed
+    // into the one it replaces ({phone, later, when, group}), which the
+    // site's settings had without the captcha it asks for.
+    function phonePanel(keep) {
       var m = mask();
       var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 64, placeholder: m || null, "aria-required": "true" });
       phone.addEventListener("input", function () {
@@ -743,6 +776,15 @@ import { layer, trap } from "./modal.js";
       var submit = el("button", { type: "submit", class: "primary" }, [t("call")]);
       var form = el("form", { novalidate: true }, parts.concat([submit, msg]));
       var box = dialog("callback", t("cbTitle"), [el("p", {}, [t("cbIntro")]), form]);
+      if (keep) {
+        phone.value = keep.phone;
+        laterR.checked = keep.later;
+        nowR.checked = !keep.later;
+        toggle();
+        when.value = keep.when;
+        if (group && keep.group) group.value = keep.group;
+        say(msg, said({ code: "captcha_required" }), false, [answer]);
+      }
       form.addEventListener("submit", function (e) {
         e.preventDefault();
         // whatever the visitor typed goes: the server keeps a number it
@@ -782,10 +824,26 @@ import { layer, trap } from "./modal.js";
               form.parentNode.replaceChild(done(outcome(v, at)), form);
               return;
             }
+            if (r && r.status == 1 && !answer) {
+              // The site asks for a captcha its settings did not say: they
+              // could not be had when the panel opened (the network was
+              // down), and without a captcha field no call could ever go.
+              // They are asked again, and the panel made again with one
+              // and with what the visitor typed.
+              var sofar = { phone: phone.value, later: laterR.checked, when: when.value, group: group && group.value };
+              settings = null;
+              withSettings(function () {
+                settings.captcha = true;
+                phonePanel(sofar);
+              });
+              return;
+            }
             // the field the refusal is about: the captcha, the phone, the time
             var bad = r && (r.status == 1 ? answer : r.code == "invalid_phone" ? phone : r.code == "invalid_time" ? when : null);
-            if (answer && r) {
-              // a captcha is single use: every answer spends it
+            if (answer && r && r.code != "not_sent") {
+              // a captcha is single use: every answer the appliance got
+              // spends it (one that never got there is still good, and a
+              // new one could not be had without the network anyway)
               refresh();
               answer.value = "";
             }
