@@ -29,7 +29,7 @@ import (
 // open file limit, which Run raises to the hard limit first.
 func Run(ctx context.Context, dir string, o Options, ready func(addr string)) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return fmt.Errorf("serve: %w", store.AccessHint(dir, err))
 	}
 	sock := filepath.Join(dir, admin.SocketName)
 	if c, info, err := admin.Dial(ctx, sock); err == nil {
