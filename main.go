@@ -729,6 +729,20 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if err := numbers.CheckRegion(region); err != nil {
 		return usageError{fmt.Errorf("--phone-region: %w", err)}
 	}
+	opts := httpd.Options{
+		ExportBacklog: o.Export.Backlog,
+		Listen:        o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
+		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Stdout: stdout,
+		MaxConns:  o.MaxConns,
+		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate), L0Compaction: o.Store.L0Compaction,
+		NotifySocket: os.Getenv("NOTIFY_SOCKET"), ACME: o.ACME.options(),
+		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
+		Limits: o.TrackerLimits, Pprof: o.Pprof, Mail: notice.Options{URL: o.SMTP, From: o.SMTPFrom},
+	}
+	// A flag given wrongly is refused before a store is made in --data.
+	if err := opts.Check(); err != nil {
+		return usageError{err}
+	}
 	log, err := o.Log.logger(os.Stderr)
 	if err != nil {
 		return err
@@ -760,16 +774,8 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 			ready(addr)
 		}
 	}
-	return httpd.Run(ctx, o.Data, httpd.Options{
-		Export: exp, ExportBacklog: o.Export.Backlog,
-		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
-		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Stdout: stdout,
-		MaxConns: o.MaxConns, Log: log,
-		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate), L0Compaction: o.Store.L0Compaction,
-		NotifySocket: os.Getenv("NOTIFY_SOCKET"), Reload: hup, ACME: o.ACME.options(),
-		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
-		Limits: o.TrackerLimits, Pprof: o.Pprof, Mail: notice.Options{URL: o.SMTP, From: o.SMTPFrom},
-	}, serving)
+	opts.Export, opts.Log, opts.Reload = exp, log, hup
+	return httpd.Run(ctx, o.Data, opts, serving)
 }
 
 // BackupOptions are the flags of `appliance backup`.

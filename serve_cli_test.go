@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// serve with a flag given wrongly is a usage error, as an unknown flag is:
+// exit 2, the flag named, the hint at serve's help, and no store made in
+// --data (a typo in a unit file must not leave an empty store behind, nor
+// look like a failure of the server). Run as the binary, exit code
+// included.
+func TestServeRefusesBadFlagValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"--listen", "8080"}, `--listen "8080": want HOST:PORT or :PORT`},
+		{[]string{"--listen", "127.0.0.1:80000"}, `--listen "127.0.0.1:80000"`},
+		{[]string{"--public-url", "track.example.com"}, `--public-url "track.example.com": want http(s)://host[:port]`},
+		{[]string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
+		{[]string{"--l0-compaction", "99"}, "--l0-compaction 99: want 1 to 32"},
+		{[]string{"--acme-domain", "track.example.com", "--http-listen", "80"}, `--http-listen "80"`},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		cmd := exec.Command(os.Args[0], append([]string{"serve", "--data", dir}, tc.args...)...)
+		cmd.Dir = t.TempDir()
+		cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		name := strings.Join(tc.args, " ")
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("serve %s: %v, want exit 2", name, err)
+		}
+		if got := stderr.String(); ee.ExitCode() != 2 || !strings.Contains(got, tc.say) || !strings.Contains(got, "Run 'appliance serve --help' for usage.") {
+			t.Errorf("serve %s: exit %d, stderr %q; want exit 2, %q and the hint", name, ee.ExitCode(), got, tc.say)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("serve %s made %s (%v); want nothing made", name, dir, err)
+		}
+	}
+}
