@@ -401,6 +401,12 @@ func TestRestoreRefusals(t *testing.T) {
 	if got := stderr.String(); !strings.HasSuffix(got, "; stop it first\n") {
 		t.Errorf("restore onto a live server printed %q, want it to end with \"stop it first\"", got)
 	}
+	// Without --force too: the store is in use, which --force (what the
+	// refusal of a store in the way asks for) would not get past.
+	err = runRestore(ctx, RestoreOptions{Data: src, File: archive}, &out)
+	if !errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotEmpty) || strings.Contains(err.Error(), "--force") {
+		t.Errorf("restore onto a live server without --force: %v; want it in use, not --force", err)
+	}
 	stop()
 
 	dst := t.TempDir()

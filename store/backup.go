@@ -356,6 +356,15 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 	dbDir := filepath.Join(dataDir, DBDir)
 	if !force {
 		if ents, err := os.ReadDir(dbDir); err == nil && len(ents) > 0 {
+			// A store a server has open is refused for that first:
+			// --force, the way out of this refusal, would meet it next.
+			if l, err := lockStore(dataDir); err != nil {
+				if errors.Is(err, ErrLocked) {
+					return fmt.Errorf("restore: %w", err)
+				}
+			} else {
+				l.Close()
+			}
 			return fmt.Errorf("restore into %q: %w (use --force to replace it)", dataDir, ErrNotEmpty)
 		}
 	}
