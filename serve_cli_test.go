@@ -47,3 +47,22 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		}
 	}
 }
+
+// A data directory whose admin socket's path is longer than a unix socket
+// may have is refused before anything is made, saying so, rather than with
+// bind's "invalid argument" after the store was made.
+func TestServeRefusesDataPathTooLongForItsSocket(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
+	cmd := exec.Command(os.Args[0], "serve", "--data", dir, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "too long for its admin socket") {
+		t.Errorf("serve --data %s: %v, stderr %q; want exit 1 and the path too long", dir, err, stderr.String())
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve made %s (%v); want nothing made", dir, err)
+	}
+}
