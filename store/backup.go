@@ -368,15 +368,18 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 			return fmt.Errorf("restore into %q: %w (use --force to replace it)", dataDir, ErrNotEmpty)
 		}
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	// What lockStore may create, to be removed again if Restore fails.
+	// What Restore and lockStore may create, to be removed again if
+	// Restore fails: the data directory itself, else db/, else its lock.
 	made := ""
-	if _, err := os.Stat(dbDir); os.IsNotExist(err) {
+	if _, err := os.Stat(dataDir); os.IsNotExist(err) {
+		made = dataDir
+	} else if _, err := os.Stat(dbDir); os.IsNotExist(err) {
 		made = dbDir
 	} else if _, err := os.Stat(filepath.Join(dbDir, lockName)); os.IsNotExist(err) {
 		made = filepath.Join(dbDir, lockName)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("restore: %w", AccessHint(dataDir, err))
 	}
 	lock, err := lockStore(dataDir)
 	if err != nil {
