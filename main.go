@@ -91,9 +91,36 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), exportCmd(stdout), versionCmd(stdout), pruneCmd(stdout))
+	builtinExamples(root)
 	usageErrors(root)
 	groupExamples(root)
 	return root
+}
+
+// builtinExamples adds cobra's own help and completion commands now, which
+// Execute would add later, and gives them the example every command's
+// --help shows.
+func builtinExamples(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	shells := map[string]string{
+		"bash":       "appliance completion bash > /etc/bash_completion.d/appliance",
+		"zsh":        `appliance completion zsh > "${fpath[1]}/_appliance"`,
+		"fish":       "appliance completion fish > ~/.config/fish/completions/appliance.fish",
+		"powershell": "appliance completion powershell | Out-String | Invoke-Expression",
+	}
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = "  appliance help site add"
+		case "completion":
+			for _, sh := range c.Commands() {
+				if ex, ok := shells[sh.Name()]; ok {
+					sh.Example = "  " + ex
+				}
+			}
+		}
+	}
 }
 
 // groupExamples gives each command that only groups others (site, numbers

@@ -261,7 +261,11 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(newRoot(io.Discard))
+	root := newRoot(io.Discard)
+	// What Execute adds: cobra's help and completion commands.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	walk(root)
 }
 
 // serve on a port another program holds says so and what to do, not
