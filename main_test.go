@@ -515,3 +515,52 @@ func TestServePhoneRegion(t *testing.T) {
 		t.Fatalf("serve --phone-region gb: %v", err)
 	}
 }
+
+// A backup that the server's stop cuts short says so, and what to do, not
+// "500 Internal Server Error" with the server's JSON; no archive is left.
+func TestBackupCutShortByServerStop(t *testing.T) {
+	dir, _ := offlineSite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		// One byte a second: the backup is still summing the store's
+		// files when the server stops.
+		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", Version: "test", Store: StoreOptions{BackupRate: 1}},
+			io.Discard, func(a string) { ready <- a })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	backup := make(chan error, 1)
+	go func() { backup <- runBackup(context.Background(), BackupOptions{Data: dir, Output: archive}, io.Discard) }()
+	for {
+		// The backup's checkpoint is taken: the server is in the backup.
+		if m, _ := filepath.Glob(filepath.Join(dir, ".backup-*", "cp")); len(m) > 0 {
+			break
+		}
+		select {
+		case err := <-backup:
+			cancel()
+			t.Fatalf("backup ended before the server stopped: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	err := <-backup
+	var stderr bytes.Buffer
+	if exitCode(err, &stderr) != 1 || !strings.Contains(stderr.String(), "the server stopped before the backup was ready") ||
+		strings.Contains(stderr.String(), "500") || strings.Contains(stderr.String(), "{") {
+		t.Errorf("backup cut short by the server's stop printed %q", stderr.String())
+	}
+	if _, err := os.Stat(archive); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backup cut short left %s (%v)", archive, err)
+	}
+}

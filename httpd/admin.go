@@ -248,6 +248,10 @@ func (s *Server) adminBackup(svc admin.Service) handler {
 		a, err := svc.Backup(work)
 		if err != nil {
 			cancel()
+			if errors.Is(err, context.Canceled) {
+				// The server began to stop (or the command went away).
+				return errorf(fasthttp.StatusServiceUnavailable, "the server stopped before the backup was ready, and nothing was written: run backup again once it serves, or while it is stopped")
+			}
 			return err
 		}
 		ctx.SetContentType("application/x-tar")
