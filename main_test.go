@@ -537,7 +537,9 @@ func TestBackupCutShortByServerStop(t *testing.T) {
 	}
 	archive := filepath.Join(t.TempDir(), "b.tar")
 	backup := make(chan error, 1)
-	go func() { backup <- runBackup(context.Background(), BackupOptions{Data: dir, Output: archive}, io.Discard) }()
+	go func() {
+		backup <- runBackup(context.Background(), BackupOptions{Data: dir, Output: archive}, io.Discard)
+	}()
 	for {
 		// The backup's checkpoint is taken: the server is in the backup.
 		if m, _ := filepath.Glob(filepath.Join(dir, ".backup-*", "cp")); len(m) > 0 {
