@@ -88,7 +88,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetVersionTemplate("appliance {{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{flagValueError(err)} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), exportCmd(stdout), versionCmd(stdout), pruneCmd(stdout))
 	builtinExamples(root)
@@ -145,6 +145,35 @@ func groupExamples(c *cobra.Command) {
 		}
 	}
 	c.Example = strings.Join(ex, "\n")
+}
+
+// flagValueError says what a flag of a Go type takes when err is a value
+// it refused ("--trust-proxy \"yes\": want true or false"), instead of the
+// parser's words ("strconv.ParseBool: parsing \"yes\": invalid syntax"):
+// systemd's own settings take yes and no, and a unit's Environment= is
+// where a value like that is written. Other errors are returned as they are.
+func flagValueError(err error) error {
+	var iv *pflag.InvalidValueError
+	if !errors.As(err, &iv) {
+		return err
+	}
+	if want := flagWants(iv.GetFlag()); want != "" {
+		return fmt.Errorf("--%s %q: want %s", iv.GetFlag().Name, iv.GetValue(), want)
+	}
+	return err
+}
+
+// flagWants says what values f takes, for the flags whose parser says it
+// in its own terms; "" for the others, whose errors say it themselves.
+func flagWants(f *pflag.Flag) string {
+	return map[string]string{
+		"bool":     "true or false",
+		"int":      "a whole number",
+		"int64":    "a whole number",
+		"uint":     "a whole number, 0 or more",
+		"uint64":   "a whole number, 0 or more",
+		"duration": "a duration such as 90s, 10m or 720h",
+	}[f.Value.Type()]
 }
 
 // usageErrors makes every mistake in how c or a command under it is called a
@@ -1400,6 +1429,9 @@ func applyEnv(c *cobra.Command) error {
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
 			if serr := c.Flags().Set(f.Name, v); serr != nil {
+				if want := flagWants(f); want != "" {
+					serr = fmt.Errorf("want %s (--%s)", want, f.Name)
+				}
 				err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
 			}
 		}

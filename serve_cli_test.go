@@ -66,3 +66,35 @@ func TestServeRefusesDataPathTooLongForItsSocket(t *testing.T) {
 		t.Errorf("serve made %s (%v); want nothing made", dir, err)
 	}
 }
+
+// A flag's value its type refuses, on the command line or from its
+// APPLIANCE_* variable (a systemd unit's Environment=, where yes and no are
+// the custom), says what the flag takes, not the parser's words
+// ("strconv.ParseBool: parsing ...").
+func TestFlagValuesSayWhatTheyTake(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		say  string
+	}{
+		{[]string{"serve", "--trust-proxy=yes"}, "", `--trust-proxy "yes": want true or false`},
+		{[]string{"serve"}, "APPLIANCE_TRUST_PROXY=yes", `APPLIANCE_TRUST_PROXY="yes": want true or false (--trust-proxy)`},
+		{[]string{"serve", "--max-conns", "lots"}, "", `--max-conns "lots": want a whole number`},
+		{[]string{"serve", "--export-max-age", "3days"}, "", `--export-max-age "3days": want a duration such as 90s`},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		cmd := exec.Command(os.Args[0], append(tc.args, "--data", dir)...)
+		cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1", tc.env)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		name := strings.TrimSpace(tc.env + " " + strings.Join(tc.args, " "))
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Fatalf("%s: %v, want exit 2; stderr %q", name, err, stderr.String())
+		}
+		if got := stderr.String(); !strings.Contains(got, tc.say) || strings.Contains(got, "strconv") {
+			t.Errorf("%s: stderr %q, want %q", name, got, tc.say)
+		}
+	}
+}
