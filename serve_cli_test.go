@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // serve with a flag given wrongly is a usage error, as an unknown flag is:
@@ -26,9 +28,14 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		{[]string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--l0-compaction", "99"}, "--l0-compaction 99: want 1 to 32"},
 		{[]string{"--acme-domain", "track.example.com", "--http-listen", "80"}, `--http-listen "80"`},
+		{[]string{"--export", "nast://127.0.0.1:4222"}, `--export "nast://127.0.0.1:4222": want a NATS server's URL`},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
-		cmd := exec.Command(os.Args[0], append([]string{"serve", "--data", dir}, tc.args...)...)
+		// A serve that takes the flag serves on: stopped after a minute,
+		// against a hang, not a timing claim.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, tc.args...)...)
 		cmd.Dir = t.TempDir()
 		cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
 		var stderr bytes.Buffer
