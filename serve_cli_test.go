@@ -25,6 +25,7 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		{[]string{"--listen", "8080"}, `--listen "8080": want HOST:PORT or :PORT`},
 		{[]string{"--listen", "127.0.0.1:80000"}, `--listen "127.0.0.1:80000"`},
 		{[]string{"--public-url", "track.example.com"}, `--public-url "track.example.com": want http(s)://host[:port]`},
+		{[]string{"--public-url", "https://shop.example.com/track"}, `--public-url "https://shop.example.com/track": the appliance answers at the root of its host`},
 		{[]string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--l0-compaction", "99"}, "--l0-compaction 99: want 1 to 32"},
 		{[]string{"--acme-domain", "track.example.com", "--http-listen", "80"}, `--http-listen "80"`},

@@ -515,6 +515,11 @@ func publicURL(o Options) (*url.URL, error) {
 		}
 		return nil, fmt.Errorf("serve: public URL %q must be http(s)://host[:port]", raw)
 	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		// Every link, the install code's included, is at the root of the
+		// host: behind a proxy's sub-path they would all miss it.
+		return nil, fmt.Errorf("serve: --public-url %q: the appliance answers at the root of its host; give it a host of its own (https://track.example.com), not a path", raw)
+	}
 	u.Path = "/"
 	return u, nil
 }
