@@ -28,6 +28,8 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		{[]string{"--public-url", "https://shop.example.com/track"}, `--public-url "https://shop.example.com/track": the appliance answers at the root of its host`},
 		{[]string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--l0-compaction", "99"}, "--l0-compaction 99: want 1 to 32"},
+		{[]string{"--max-conns", "-5"}, "--max-conns -5: want a number of connections"},
+		{[]string{"--tracker-ip-burst", "-3"}, "--tracker-ip-burst -3: want a number of requests"},
 		{[]string{"--acme-domain", "track.example.com", "--http-listen", "80"}, `--http-listen "80"`},
 		{[]string{"--export", "nast://127.0.0.1:4222"}, `--export "nast://127.0.0.1:4222": want a NATS server's URL`},
 	} {

@@ -461,6 +461,14 @@ func (o Options) Check() error {
 			return err
 		}
 	}
+	if o.MaxConns < 0 {
+		return fmt.Errorf("serve: --max-conns %d: want a number of connections, or 0 for one from the open file limit", o.MaxConns)
+	}
+	for flag, burst := range map[string]int{"--tracker-ip-burst": o.Limits.PerIPBurst, "--tracker-site-burst": o.Limits.PerSiteBurst} {
+		if burst < 0 {
+			return fmt.Errorf("serve: %s %d: want a number of requests, or 0 for 30 seconds of the rate", flag, burst)
+		}
+	}
 	if o.L0Compaction < 0 || o.L0Compaction > store.MaxL0Compaction {
 		return fmt.Errorf("serve: --l0-compaction %d: want 1 to %d level-0 tables (default %d)", o.L0Compaction, store.MaxL0Compaction, store.DefaultL0Compaction)
 	}
