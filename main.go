@@ -844,6 +844,10 @@ type BackupOptions struct {
 // runBackup streams the archive from the server (or the store) to the
 // output and verifies it on the way; a file output appears only complete.
 func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
+	if o.Output == "-" && isTerminal(stdout) {
+		// A tar archive is binary: on a terminal it is garbage, and lost.
+		return usageError{errors.New("backup -o - writes the archive to stdout, which is a terminal here: redirect it (appliance backup -o - > backup.tar) or pipe it (appliance backup -o - | gzip > backup.tar.gz), or give -o a file")}
+	}
 	if o.Output != "-" {
 		dir := filepath.Dir(o.Output)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -890,6 +894,10 @@ type RestoreOptions struct {
 // also tells a paused server, one that no longer answers its socket.
 func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	var r io.Reader = os.Stdin
+	if o.File == "-" && isTerminal(os.Stdin) {
+		// It would wait, silent, for an archive typed in.
+		return usageError{errors.New("restore - reads the archive from stdin, which is a terminal here: pipe it in (gunzip -c backup.tar.gz | appliance restore -) or give the archive's file")}
+	}
 	if o.File != "-" {
 		f, err := os.Open(o.File)
 		if err != nil {
