@@ -127,3 +127,38 @@ func copyFile(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// restore run by root into a data directory that belongs to another user
+// (the service's, a container's uid) gives the restored store to that user,
+// who can then open it: here nobody lists the restored sites. Only root can
+// give files away, so the test needs root.
+func TestRestoreByRootGivesTheStoreToItsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root restores a store for another user")
+	}
+	src, _ := offlineSite(t)
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	if err := runBackup(t.Context(), BackupOptions{Data: src, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(shareableTempDir(t), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := runRestore(t.Context(), RestoreOptions{Data: dir, File: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(shareableTempDir(t), "appliance.test")
+	copyFile(t, os.Args[0], bin)
+	cmd := exec.Command(bin, "site", "list", "--data", dir)
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Shop") {
+		t.Errorf("site list, as the owner of the data directory, after root's restore: %v\n%s", err, out)
+	}
+}
