@@ -44,6 +44,13 @@ func (o ExportOptions) options() (*export.Options, error) {
 	if o.URL == "" {
 		return nil, nil
 	}
+	for _, u := range strings.Split(o.URL, ",") {
+		// The NATS client's schemes; a host:port alone is nats://.
+		scheme, _, ok := strings.Cut(strings.TrimSpace(u), "://")
+		if ok && scheme != "nats" && scheme != "tls" && scheme != "ws" && scheme != "wss" {
+			return nil, usageError{fmt.Errorf("--export %q: want a NATS server's URL, nats://HOST:4222 (or tls://, ws://, wss://), several comma-separated", u)}
+		}
+	}
 	if err := export.CheckSubject(o.Subject); err != nil {
 		return nil, usageError{fmt.Errorf("--export-subject: %w", err)}
 	}

@@ -88,12 +88,39 @@ func newRoot(stdout io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetVersionTemplate("appliance {{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{flagValueError(err)} })
 	root.AddCommand(serveCmd(stdout), backupCmd(stdout), restoreCmd(stdout), siteCmd(stdout),
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), exportCmd(stdout), versionCmd(stdout), pruneCmd(stdout))
+	builtinExamples(root)
 	usageErrors(root)
 	groupExamples(root)
 	return root
+}
+
+// builtinExamples adds cobra's own help and completion commands now, which
+// Execute would add later, and gives them the example every command's
+// --help shows.
+func builtinExamples(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	shells := map[string]string{
+		"bash":       "appliance completion bash > /etc/bash_completion.d/appliance",
+		"zsh":        `appliance completion zsh > "${fpath[1]}/_appliance"`,
+		"fish":       "appliance completion fish > ~/.config/fish/completions/appliance.fish",
+		"powershell": "appliance completion powershell | Out-String | Invoke-Expression",
+	}
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = "  appliance help site add"
+		case "completion":
+			for _, sh := range c.Commands() {
+				if ex, ok := shells[sh.Name()]; ok {
+					sh.Example = "  " + ex
+				}
+			}
+		}
+	}
 }
 
 // groupExamples gives each command that only groups others (site, numbers
@@ -118,6 +145,35 @@ func groupExamples(c *cobra.Command) {
 		}
 	}
 	c.Example = strings.Join(ex, "\n")
+}
+
+// flagValueError says what a flag of a Go type takes when err is a value
+// it refused ("--trust-proxy \"yes\": want true or false"), instead of the
+// parser's words ("strconv.ParseBool: parsing \"yes\": invalid syntax"):
+// systemd's own settings take yes and no, and a unit's Environment= is
+// where a value like that is written. Other errors are returned as they are.
+func flagValueError(err error) error {
+	var iv *pflag.InvalidValueError
+	if !errors.As(err, &iv) {
+		return err
+	}
+	if want := flagWants(iv.GetFlag()); want != "" {
+		return fmt.Errorf("--%s %q: want %s", iv.GetFlag().Name, iv.GetValue(), want)
+	}
+	return err
+}
+
+// flagWants says what values f takes, for the flags whose parser says it
+// in its own terms; "" for the others, whose errors say it themselves.
+func flagWants(f *pflag.Flag) string {
+	return map[string]string{
+		"bool":     "true or false",
+		"int":      "a whole number",
+		"int64":    "a whole number",
+		"uint":     "a whole number, 0 or more",
+		"uint64":   "a whole number, 0 or more",
+		"duration": "a duration such as 90s, 10m or 720h",
+	}[f.Value.Type()]
 }
 
 // usageErrors makes every mistake in how c or a command under it is called a
@@ -729,6 +785,20 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	if err := numbers.CheckRegion(region); err != nil {
 		return usageError{fmt.Errorf("--phone-region: %w", err)}
 	}
+	opts := httpd.Options{
+		ExportBacklog: o.Export.Backlog,
+		Listen:        o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
+		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Stdout: stdout,
+		MaxConns:  o.MaxConns,
+		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate), L0Compaction: o.Store.L0Compaction,
+		NotifySocket: os.Getenv("NOTIFY_SOCKET"), ACME: o.ACME.options(),
+		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
+		Limits: o.TrackerLimits, Pprof: o.Pprof, Mail: notice.Options{URL: o.SMTP, From: o.SMTPFrom},
+	}
+	// A flag given wrongly is refused before a store is made in --data.
+	if err := opts.Check(); err != nil {
+		return usageError{err}
+	}
 	log, err := o.Log.logger(os.Stderr)
 	if err != nil {
 		return err
@@ -760,16 +830,8 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 			ready(addr)
 		}
 	}
-	return httpd.Run(ctx, o.Data, httpd.Options{
-		Export: exp, ExportBacklog: o.Export.Backlog,
-		Listen: o.Listen, PublicURL: o.PublicURL, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
-		TrustProxy: o.TrustProxy, MetricsToken: o.MetricsToken, Version: o.Version, Stdout: stdout,
-		MaxConns: o.MaxConns, Log: log,
-		CacheSize: int64(o.Store.CacheSize), BackupRate: int64(o.Store.BackupRate), L0Compaction: o.Store.L0Compaction,
-		NotifySocket: os.Getenv("NOTIFY_SOCKET"), Reload: hup, ACME: o.ACME.options(),
-		Webhooks: webhooks.Options{Policy: policy}, PhoneRegion: region,
-		Limits: o.TrackerLimits, Pprof: o.Pprof, Mail: notice.Options{URL: o.SMTP, From: o.SMTPFrom},
-	}, serving)
+	opts.Export, opts.Log, opts.Reload = exp, log, hup
+	return httpd.Run(ctx, o.Data, opts, serving)
 }
 
 // BackupOptions are the flags of `appliance backup`.
@@ -782,6 +844,10 @@ type BackupOptions struct {
 // runBackup streams the archive from the server (or the store) to the
 // output and verifies it on the way; a file output appears only complete.
 func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
+	if o.Output == "-" && isTerminal(stdout) {
+		// A tar archive is binary: on a terminal it is garbage, and lost.
+		return usageError{errors.New("backup -o - writes the archive to stdout, which is a terminal here: redirect it (appliance backup -o - > backup.tar) or pipe it (appliance backup -o - | gzip > backup.tar.gz), or give -o a file")}
+	}
 	if o.Output != "-" {
 		dir := filepath.Dir(o.Output)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -828,6 +894,10 @@ type RestoreOptions struct {
 // also tells a paused server, one that no longer answers its socket.
 func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	var r io.Reader = os.Stdin
+	if o.File == "-" && isTerminal(os.Stdin) {
+		// It would wait, silent, for an archive typed in.
+		return usageError{errors.New("restore - reads the archive from stdin, which is a terminal here: pipe it in (gunzip -c backup.tar.gz | appliance restore -) or give the archive's file")}
+	}
 	if o.File != "-" {
 		f, err := os.Open(o.File)
 		if err != nil {
@@ -1367,6 +1437,9 @@ func applyEnv(c *cobra.Command) error {
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
 			if serr := c.Flags().Set(f.Name, v); serr != nil {
+				if want := flagWants(f); want != "" {
+					serr = fmt.Errorf("want %s (--%s)", want, f.Name)
+				}
 				err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
 			}
 		}

@@ -401,6 +401,12 @@ func TestRestoreRefusals(t *testing.T) {
 	if got := stderr.String(); !strings.HasSuffix(got, "; stop it first\n") {
 		t.Errorf("restore onto a live server printed %q, want it to end with \"stop it first\"", got)
 	}
+	// Without --force too: the store is in use, which --force (what the
+	// refusal of a store in the way asks for) would not get past.
+	err = runRestore(ctx, RestoreOptions{Data: src, File: archive}, &out)
+	if !errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNotEmpty) || strings.Contains(err.Error(), "--force") {
+		t.Errorf("restore onto a live server without --force: %v; want it in use, not --force", err)
+	}
 	stop()
 
 	dst := t.TempDir()
@@ -507,5 +513,56 @@ func TestServePhoneRegion(t *testing.T) {
 	}()
 	if err := <-done; err != nil {
 		t.Fatalf("serve --phone-region gb: %v", err)
+	}
+}
+
+// A backup that the server's stop cuts short says so, and what to do, not
+// "500 Internal Server Error" with the server's JSON; no archive is left.
+func TestBackupCutShortByServerStop(t *testing.T) {
+	dir, _ := offlineSite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		// One byte a second: the backup is still summing the store's
+		// files when the server stops.
+		done <- runServe(ctx, ServeOptions{Data: dir, Listen: "127.0.0.1:0", Version: "test", Store: StoreOptions{BackupRate: 1}},
+			io.Discard, func(a string) { ready <- a })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	backup := make(chan error, 1)
+	go func() {
+		backup <- runBackup(context.Background(), BackupOptions{Data: dir, Output: archive}, io.Discard)
+	}()
+	for {
+		// The backup's checkpoint is taken: the server is in the backup.
+		if m, _ := filepath.Glob(filepath.Join(dir, ".backup-*", "cp")); len(m) > 0 {
+			break
+		}
+		select {
+		case err := <-backup:
+			cancel()
+			t.Fatalf("backup ended before the server stopped: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	err := <-backup
+	var stderr bytes.Buffer
+	if exitCode(err, &stderr) != 1 || !strings.Contains(stderr.String(), "the server stopped before the backup was ready") ||
+		strings.Contains(stderr.String(), "500") || strings.Contains(stderr.String(), "{") {
+		t.Errorf("backup cut short by the server's stop printed %q", stderr.String())
+	}
+	if _, err := os.Stat(archive); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backup cut short left %s (%v)", archive, err)
 	}
 }

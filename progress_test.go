@@ -302,3 +302,49 @@ func TestLogLinesClearBar(t *testing.T) {
 	}
 	p.Done()
 }
+
+// backup -o - with stdout on a terminal, and restore - with stdin on one,
+// are usage errors that say to redirect or pipe: the one would print a
+// binary archive on the screen, the other wait, silent, for one typed in.
+func TestArchiveStreamsRefuseATerminal(t *testing.T) {
+	src, _ := offlineSite(t)
+	for _, c := range []struct {
+		args  []string
+		stdin bool
+		say   string
+	}{
+		{[]string{"backup", "--data", src, "-o", "-"}, false, "backup -o - writes the archive to stdout, which is a terminal here"},
+		{[]string{"restore", "-", "--data", t.TempDir()}, true, "restore - reads the archive from stdin, which is a terminal here"},
+	} {
+		ptmx, tty, err := pty.Open()
+		if err != nil {
+			t.Skipf("no pseudo-terminal here: %v", err)
+		}
+		cmd := appliance(c.args...)
+		cmd.Stdout, cmd.Stderr = tty, tty
+		if c.stdin {
+			cmd.Stdin = tty
+		}
+		err = cmd.Start()
+		tty.Close()
+		if err != nil {
+			ptmx.Close()
+			t.Fatal(err)
+		}
+		if c.stdin {
+			// End of input (^D), should the command read the terminal.
+			ptmx.Write([]byte{4})
+		}
+		var out bytes.Buffer
+		// Reading the terminal ends with EIO once the command has exited.
+		if _, err := io.Copy(&out, ptmx); err != nil && !errors.Is(err, syscall.EIO) {
+			t.Fatal(err)
+		}
+		ptmx.Close()
+		err = cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(out.String(), c.say) {
+			t.Errorf("%s on a terminal: %v, printed %q; want exit 2 and %q", strings.Join(c.args, " "), err, out.String(), c.say)
+		}
+	}
+}

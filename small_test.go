@@ -202,11 +202,17 @@ func TestRestoreSaysWhatIsWrongWithTheFile(t *testing.T) {
 		if err := os.WriteFile(path, tc.body, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		err := runRestore(context.Background(), RestoreOptions{Data: t.TempDir(), File: path}, io.Discard)
+		// Into a data directory restore makes, which a refusal leaves
+		// as it found it: not there.
+		data := filepath.Join(t.TempDir(), "data")
+		err := runRestore(context.Background(), RestoreOptions{Data: data, File: path}, io.Discard)
 		var stderr bytes.Buffer
 		exitCode(err, &stderr)
 		if got := stderr.String(); !strings.Contains(got, "bad backup archive: ") || !strings.Contains(got, tc.say) || strings.Contains(got, "EOF") {
 			t.Errorf("restore of %s: %q, want %q", tc.name, got, tc.say)
+		}
+		if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("restore of %s left %s behind (%v)", tc.name, data, err)
 		}
 	}
 }
@@ -255,7 +261,11 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(newRoot(io.Discard))
+	root := newRoot(io.Discard)
+	// What Execute adds: cobra's help and completion commands.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	walk(root)
 }
 
 // serve on a port another program holds says so and what to do, not

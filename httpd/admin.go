@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,10 +50,21 @@ func writeOK(ctx *fasthttp.RequestCtx, result any) {
 // webhooks policy that checks outbound URLs); a running server applies its
 // own.
 func OpenAdmin(ctx context.Context, dir string, o Options) (*admin.Client, error) {
-	if c, _, err := admin.Dial(ctx, filepath.Join(dir, admin.SocketName)); err == nil {
+	c, _, err := admin.Dial(ctx, filepath.Join(dir, admin.SocketName))
+	if err == nil {
 		return c, nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); err != nil {
+	if errors.Is(err, fs.ErrPermission) {
+		// A server runs as another user, whose socket this one may not use.
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op // "dial unix DIR/admin.sock: connect: permission denied"
+		}
+		return nil, store.AccessHint(dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); errors.Is(err, fs.ErrPermission) {
+		return nil, store.AccessHint(dir, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
 	}
 	db, err := store.Open(dir, store.Options{})
@@ -235,6 +248,10 @@ func (s *Server) adminBackup(svc admin.Service) handler {
 		a, err := svc.Backup(work)
 		if err != nil {
 			cancel()
+			if errors.Is(err, context.Canceled) {
+				// The server began to stop (or the command went away).
+				return errorf(fasthttp.StatusServiceUnavailable, "the server stopped before the backup was ready, and nothing was written: run backup again once it serves, or while it is stopped")
+			}
 			return err
 		}
 		ctx.SetContentType("application/x-tar")

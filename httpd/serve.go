@@ -28,10 +28,14 @@ import (
 // o.Log defaults to text on stderr; a MaxConns of 0 is derived from the
 // open file limit, which Run raises to the hard limit first.
 func Run(ctx context.Context, dir string, o Options, ready func(addr string)) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	sock := filepath.Join(dir, admin.SocketName)
+	if max := len(syscall.RawSockaddrUnix{}.Path) - 1; len(sock) > max {
+		// bind would say only "invalid argument", once the store is made.
+		return fmt.Errorf("serve: the data directory's path is too long for its admin socket %s (%d bytes; a unix socket's path may have %d): give --data a shorter path, or a symbolic link to it", sock, len(sock), max)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("serve: %w", store.AccessHint(dir, err))
+	}
 	if c, info, err := admin.Dial(ctx, sock); err == nil {
 		c.Close()
 		return fmt.Errorf("serve: the store in %s is in use by a running server (pid %d, socket %s)", dir, info.PID, sock)

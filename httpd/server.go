@@ -198,13 +198,10 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if (o.TLSCert == "") != (o.TLSKey == "") {
-		return nil, errors.New("serve: --tls-cert and --tls-key go together")
+	if err := o.Check(); err != nil {
+		return nil, err
 	}
 	if o.ACME.on() {
-		if o.TLSCert != "" {
-			return nil, errors.New("serve: --acme-domain gets certificates itself: give it or --tls-cert/--tls-key, not both")
-		}
 		var err error
 		if o.ACME.Domains, err = checkDomains(o.ACME.Domains); err != nil {
 			return nil, err
@@ -435,6 +432,63 @@ func (s *Server) exportWarning(tr i18n.Printer) string {
 // Exporter is the server's event stream exporter; nil when export is off.
 func (s *Server) Exporter() *export.Exporter { return s.exporter }
 
+// Check says what is wrong with o's settings themselves, before anything
+// is opened or bound: each error names the flag of serve given wrongly (a
+// listen address that is no HOST:PORT, --tls-cert without --tls-key, a
+// public URL that is not http(s)://host), so that serve refuses them as
+// usage errors before it makes a store. New checks them too.
+func (o Options) Check() error {
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return errors.New("serve: --tls-cert and --tls-key go together")
+	}
+	if o.ACME.on() {
+		if o.TLSCert != "" {
+			return errors.New("serve: --acme-domain gets certificates itself: give it or --tls-cert/--tls-key, not both")
+		}
+		domains, err := checkDomains(o.ACME.Domains)
+		if err != nil {
+			return err
+		}
+		o.ACME.Domains = domains
+		if o.ACME.HTTPListen != "" {
+			if err := checkListen("--http-listen", o.ACME.HTTPListen); err != nil {
+				return err
+			}
+		}
+	}
+	if o.Listen != "" {
+		if err := checkListen("--listen", o.Listen); err != nil {
+			return err
+		}
+	}
+	if o.MaxConns < 0 {
+		return fmt.Errorf("serve: --max-conns %d: want a number of connections, or 0 for one from the open file limit", o.MaxConns)
+	}
+	for flag, burst := range map[string]int{"--tracker-ip-burst": o.Limits.PerIPBurst, "--tracker-site-burst": o.Limits.PerSiteBurst} {
+		if burst < 0 {
+			return fmt.Errorf("serve: %s %d: want a number of requests, or 0 for 30 seconds of the rate", flag, burst)
+		}
+	}
+	if o.L0Compaction < 0 || o.L0Compaction > store.MaxL0Compaction {
+		return fmt.Errorf("serve: --l0-compaction %d: want 1 to %d level-0 tables (default %d)", o.L0Compaction, store.MaxL0Compaction, store.DefaultL0Compaction)
+	}
+	_, err := publicURL(o)
+	return err
+}
+
+// checkListen says what is wrong with addr, the value of flag, as a TCP
+// address to listen on.
+func checkListen(flag, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		return fmt.Errorf("serve: %s %q: want HOST:PORT or :PORT, e.g. :8080 or 127.0.0.1:8080", flag, addr)
+	}
+	return nil
+}
+
 // publicURL is where browsers reach the server: the flag, or one derived
 // from the listen address.
 func publicURL(o Options) (*url.URL, error) {
@@ -464,7 +518,15 @@ func publicURL(o Options) (*url.URL, error) {
 	}
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if o.PublicURL != "" {
+			return nil, fmt.Errorf("serve: --public-url %q: want http(s)://host[:port], e.g. https://track.example.com", raw)
+		}
 		return nil, fmt.Errorf("serve: public URL %q must be http(s)://host[:port]", raw)
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		// Every link, the install code's included, is at the root of the
+		// host: behind a proxy's sub-path they would all miss it.
+		return nil, fmt.Errorf("serve: --public-url %q: the appliance answers at the root of its host; give it a host of its own (https://track.example.com), not a path", raw)
 	}
 	u.Path = "/"
 	return u, nil

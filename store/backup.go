@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -356,18 +358,30 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 	dbDir := filepath.Join(dataDir, DBDir)
 	if !force {
 		if ents, err := os.ReadDir(dbDir); err == nil && len(ents) > 0 {
+			// A store a server has open is refused for that first:
+			// --force, the way out of this refusal, would meet it next.
+			if l, err := lockStore(dataDir); err != nil {
+				if errors.Is(err, ErrLocked) {
+					return fmt.Errorf("restore: %w", err)
+				}
+			} else {
+				l.Close()
+			}
 			return fmt.Errorf("restore into %q: %w (use --force to replace it)", dataDir, ErrNotEmpty)
 		}
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	// What lockStore may create, to be removed again if Restore fails.
+	// What Restore and lockStore may create, to be removed again if
+	// Restore fails: the data directory itself, else db/, else its lock.
 	made := ""
-	if _, err := os.Stat(dbDir); os.IsNotExist(err) {
+	if _, err := os.Stat(dataDir); os.IsNotExist(err) {
+		made = dataDir
+	} else if _, err := os.Stat(dbDir); os.IsNotExist(err) {
 		made = dbDir
 	} else if _, err := os.Stat(filepath.Join(dbDir, lockName)); os.IsNotExist(err) {
 		made = filepath.Join(dbDir, lockName)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("restore: %w", AccessHint(dataDir, err))
 	}
 	lock, err := lockStore(dataDir)
 	if err != nil {
@@ -396,6 +410,9 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 	if err := verifyOpen(tmp); err != nil {
 		return fmt.Errorf("restore: %w: %v", ErrBadArchive, err)
 	}
+	if err := giveToOwner(dataDir, tmp); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	if err := syncDir(tmp); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -421,6 +438,31 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 		return fmt.Errorf("restore: remove old store: %w", err)
 	}
 	return nil
+}
+
+// giveToOwner makes dir and everything in it belong to the owner of the
+// data directory dataDir, when this process runs as root and dataDir is
+// another user's: a store that root restores for a server running as its
+// own user (a service user, a container's uid 10001 on a host directory)
+// must be that user's, or the server cannot open it.
+func giveToOwner(dataDir, dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(dataDir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(st.Uid), int(st.Gid))
+	})
 }
 
 // unpack extracts and verifies the archive into dir.

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -43,7 +46,13 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // would mean opening and closing the lock file, and closing any descriptor
 // of a file drops the process's fcntl locks on it.
 func lockedError(dataDir string, err error) error {
+	var pe *fs.PathError
 	switch {
+	case errors.As(err, &pe):
+		// The lock file could not be opened (permission denied, a
+		// read-only file system): nobody holds the lock, whatever the
+		// errno; fcntl's own EAGAIN or EACCES comes without a path.
+		return nil
 	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EACCES):
 		return &LockedError{Dir: dataDir, PID: lockHolder(filepath.Join(dataDir, DBDir, lockName))}
 	case err != nil && isLockErr(err):
@@ -74,16 +83,73 @@ func lockHolder(path string) int {
 func lockStore(dataDir string) (io.Closer, error) {
 	dbDir := filepath.Join(dataDir, DBDir)
 	if err := os.MkdirAll(dbDir, 0o700); err != nil {
-		return nil, err
+		return nil, AccessHint(dataDir, err)
 	}
 	l, err := pebble.LockDirectory(dbDir, vfs.Default)
 	if lerr := lockedError(dataDir, err); lerr != nil {
 		return nil, lerr
 	}
 	if err != nil {
-		return nil, err
+		return nil, AccessHint(dataDir, err)
 	}
 	return l, nil
+}
+
+// AccessHint is err, met in the data directory dataDir, with what to do
+// about it when this process may not use the directory: its files belong to
+// another user (a store made by root and served by a service user, or the
+// other way round), or its file system is read-only here (systemd's
+// ProtectSystem=strict without the directory in ReadWritePaths=). A bare
+// "permission denied" tells a user neither. Other errors are returned as
+// they are.
+func AccessHint(dataDir string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w: the data directory %s is read-only for appliance (under systemd's ProtectSystem=strict, list it in ReadWritePaths=)", err, dataDir)
+	case !errors.Is(err, fs.ErrPermission):
+		return err
+	}
+	me := os.Geteuid()
+	if dir, owner, ok := ownerOf(dataDir); ok && owner != me {
+		return fmt.Errorf("%w: appliance runs as %s, and %s belongs to %s: run it as that user (sudo -u %s appliance ...), or give the data directory to this one (chown -R %s %s)",
+			err, who(me), dir, who(owner), userArg(owner, "'#", "'"), userArg(me, "", ""), dataDir)
+	}
+	return fmt.Errorf("%w: appliance runs as %s, which may not use every file in the data directory %s (made by another user?): give them to this one (chown -R %s %s), or run it as their owner",
+		err, who(me), dataDir, userArg(me, "", ""), dataDir)
+}
+
+// ownerOf finds the nearest of path and its parents that this process can
+// see (a data directory not made yet is made in its parent) and says which
+// uid owns it.
+func ownerOf(path string) (dir string, uid int, ok bool) {
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		if fi, err := os.Stat(p); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				return p, int(st.Uid), true
+			}
+			return "", 0, false
+		}
+		if p == filepath.Dir(p) {
+			return "", 0, false
+		}
+	}
+}
+
+// who says who uid is: "name (uid N)", or "uid N" when it has no name here.
+func who(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
+		return fmt.Sprintf("%s (uid %d)", u.Username, uid)
+	}
+	return fmt.Sprintf("uid %d", uid)
+}
+
+// userArg is uid as a shell command takes it: its name, else the number
+// between prefix and suffix (sudo's quoted "'#N'", chown's bare "N").
+func userArg(uid int, prefix, suffix string) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return prefix + strconv.Itoa(uid) + suffix
 }
 
 // InUse says who holds the store in dir, from the *LockedError in err: a

@@ -131,7 +131,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 	dbDir := filepath.Join(dataDir, DBDir)
 	if !o.ReadOnly {
 		if err := os.MkdirAll(dbDir, 0o700); err != nil {
-			return nil, fmt.Errorf("open store %q: %w", dataDir, err)
+			return nil, fmt.Errorf("open store %q: %w", dataDir, AccessHint(dataDir, err))
 		}
 	}
 	if o.Log == nil {
@@ -153,7 +153,7 @@ func Open(dataDir string, o Options) (*DB, error) {
 		if lerr := lockedError(dataDir, err); lerr != nil {
 			return nil, fmt.Errorf("open store: %w", lerr)
 		}
-		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
+		return nil, fmt.Errorf("open store %q: %w", dataDir, AccessHint(dataDir, err))
 	}
 	d := &DB{dir: dataDir, db: pdb, direct: direct, space: sp, backupRate: o.BackupRate, cacheSize: o.CacheSize}
 	d.sums.path, d.sums.readOnly = filepath.Join(dbDir, sumsName), o.ReadOnly

@@ -89,6 +89,12 @@ func (c *Client) Backup(ctx context.Context) (io.ReadCloser, error) {
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		var env struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &env) == nil && env.Error != "" {
+			return nil, errors.New(env.Error) // the server's message
+		}
 		return nil, fmt.Errorf("%s: %s", resp.Status, b)
 	}
 	return resp.Body, nil

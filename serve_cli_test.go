@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serve with a flag given wrongly is a usage error, as an unknown flag is:
+// exit 2, the flag named, the hint at serve's help, and no store made in
+// --data (a typo in a unit file must not leave an empty store behind, nor
+// look like a failure of the server). Run as the binary, exit code
+// included.
+func TestServeRefusesBadFlagValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"--listen", "8080"}, `--listen "8080": want HOST:PORT or :PORT`},
+		{[]string{"--listen", "127.0.0.1:80000"}, `--listen "127.0.0.1:80000"`},
+		{[]string{"--public-url", "track.example.com"}, `--public-url "track.example.com": want http(s)://host[:port]`},
+		{[]string{"--public-url", "https://shop.example.com/track"}, `--public-url "https://shop.example.com/track": the appliance answers at the root of its host`},
+		{[]string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
+		{[]string{"--l0-compaction", "99"}, "--l0-compaction 99: want 1 to 32"},
+		{[]string{"--max-conns", "-5"}, "--max-conns -5: want a number of connections"},
+		{[]string{"--tracker-ip-burst", "-3"}, "--tracker-ip-burst -3: want a number of requests"},
+		{[]string{"--acme-domain", "track.example.com", "--http-listen", "80"}, `--http-listen "80"`},
+		{[]string{"--export", "nast://127.0.0.1:4222"}, `--export "nast://127.0.0.1:4222": want a NATS server's URL`},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		// A serve that takes the flag serves on: stopped after a minute,
+		// against a hang, not a timing claim.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, tc.args...)...)
+		cmd.Dir = t.TempDir()
+		cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		name := strings.Join(tc.args, " ")
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("serve %s: %v, want exit 2", name, err)
+		}
+		if got := stderr.String(); ee.ExitCode() != 2 || !strings.Contains(got, tc.say) || !strings.Contains(got, "Run 'appliance serve --help' for usage.") {
+			t.Errorf("serve %s: exit %d, stderr %q; want exit 2, %q and the hint", name, ee.ExitCode(), got, tc.say)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("serve %s made %s (%v); want nothing made", name, dir, err)
+		}
+	}
+}
+
+// A data directory whose admin socket's path is longer than a unix socket
+// may have is refused before anything is made, saying so, rather than with
+// bind's "invalid argument" after the store was made.
+func TestServeRefusesDataPathTooLongForItsSocket(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
+	cmd := exec.Command(os.Args[0], "serve", "--data", dir, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "too long for its admin socket") {
+		t.Errorf("serve --data %s: %v, stderr %q; want exit 1 and the path too long", dir, err, stderr.String())
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve made %s (%v); want nothing made", dir, err)
+	}
+}
+
+// A flag's value its type refuses, on the command line or from its
+// APPLIANCE_* variable (a systemd unit's Environment=, where yes and no are
+// the custom), says what the flag takes, not the parser's words
+// ("strconv.ParseBool: parsing ...").
+func TestFlagValuesSayWhatTheyTake(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		say  string
+	}{
+		{[]string{"serve", "--trust-proxy=yes"}, "", `--trust-proxy "yes": want true or false`},
+		{[]string{"serve"}, "APPLIANCE_TRUST_PROXY=yes", `APPLIANCE_TRUST_PROXY="yes": want true or false (--trust-proxy)`},
+		{[]string{"serve", "--max-conns", "lots"}, "", `--max-conns "lots": want a whole number`},
+		{[]string{"serve", "--export-max-age", "3days"}, "", `--export-max-age "3days": want a duration such as 90s`},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		cmd := exec.Command(os.Args[0], append(tc.args, "--data", dir)...)
+		cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1", tc.env)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		name := strings.TrimSpace(tc.env + " " + strings.Join(tc.args, " "))
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Fatalf("%s: %v, want exit 2; stderr %q", name, err, stderr.String())
+		}
+		if got := stderr.String(); !strings.Contains(got, tc.say) || strings.Contains(got, "strconv") {
+			t.Errorf("%s: stderr %q, want %q", name, got, tc.say)
+		}
+	}
+}
