@@ -148,3 +148,25 @@ func TestParseScopes(t *testing.T) {
 		}
 	}
 }
+
+// parseScopes, on any comma-separated input (the CLI's --scope, the
+// form's boxes), keeps only the table's names, else answers a 400.
+func FuzzParseScopes(f *testing.F) {
+	for _, seed := range []string{"calls", "calls,leads:read", " calls , chats ", "", ",", "leads", "CALLS", "calls\x00", "leads:read,leads:write,visitors:read"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := parseScopes(strings.Split(in, ","))
+		if err != nil {
+			if ue := asUserError(err); ue == nil || ue.Status() != http.StatusBadRequest {
+				t.Fatalf("parseScopes(%q): %v, want a 400", in, err)
+			}
+			return
+		}
+		for _, sc := range got {
+			if !slices.Contains(APIScopes(), sc) {
+				t.Fatalf("parseScopes(%q) kept %q", in, sc)
+			}
+		}
+	})
+}
