@@ -62,10 +62,10 @@ func (s *apiHandlers) route(r *router, method, path string, sc scope, need permi
 
 // apiAuth wraps an /api/v1 handler: a valid bearer token, else 401 and
 // nothing done. A token made with scopes (token add --scope) must have sc
-// among them, else 403 naming it and the route (what: "METHOD pattern"). A token made for a user (token add
-// --user) holds no more than that user's role does now: need is what the
-// dashboard asks of a user for the same data, else 403. The handler gets
-// the token, to keep to its sites.
+// among them, else 403 naming it and the route (what: "METHOD pattern").
+// A token made for a user (token add --user) holds no more than that
+// user's role does now: need is what the dashboard asks of a user for the
+// same data, else 403. The handler gets the token, to keep to its sites.
 func (s *apiHandlers) apiAuth(what string, sc scope, need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
