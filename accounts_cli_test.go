@@ -316,3 +316,44 @@ func TestUserPasswordTypedOnTerminal(t *testing.T) {
 		t.Errorf("user add with nothing piped in: %v, %q", err, got)
 	}
 }
+
+// `token add --scope calls` on a running server makes a token that
+// reports calls and is refused the leads, naming the scope; the list
+// shows its scopes; an unknown scope is refused, listing the real ones,
+// and makes no token.
+func TestTokenAddScopes(t *testing.T) {
+	dir, key := offlineSite(t)
+	addr, _ := startServe(t, dir)
+	out, err := cli(t, dir, "token", "add", "--name", "pbx", "--scope", "calls")
+	token := regexp.MustCompile(`apl_\S+`).FindString(out)
+	if err != nil || token == "" || !strings.Contains(out, "only the scopes calls") {
+		t.Fatalf("token add --scope calls: %v %q", err, out)
+	}
+	do := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := do("POST", "/api/v1/calls", `{"called":"74950000001"}`); code != http.StatusOK {
+		t.Errorf("a call with the PBX token: %d %s", code, body)
+	}
+	if code, body := do("GET", "/api/v1/leads?site="+key, ""); code != http.StatusForbidden || !strings.Contains(body, `"scope":"leads:read"`) {
+		t.Errorf("leads with the PBX token: %d %s", code, body)
+	}
+	if out, err := cli(t, dir, "token", "list"); err != nil || !regexp.MustCompile(`pbx\s+every site\s+scopes: calls\s`).MatchString(out) {
+		t.Errorf("token list: %v %q", err, out)
+	}
+	out, err = cli(t, dir, "token", "add", "--name", "crm", "--scope", "leads:read,leads")
+	if err == nil || !strings.Contains(err.Error(), `no scope is named "leads"; the scopes are calls, reports:read, leads:read`) {
+		t.Errorf("an unknown scope: %v %q", err, out)
+	}
+	if out, _ := cli(t, dir, "token", "list"); strings.Contains(out, "crm") {
+		t.Errorf("a refused token was made: %q", out)
+	}
+}

@@ -461,8 +461,8 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 	addCmd := &cobra.Command{
 		Use:   "add",
 		Short: "Make an API token and print it (shown once)",
-		Example: `  appliance token add --name pbx
-  appliance token add --name shop-crm --site KEY1,KEY2
+		Example: `  appliance token add --name pbx --scope calls
+  appliance token add --name shop-crm --site KEY1,KEY2 --scope leads:read,leads:write
   appliance token add --name anna-bridge --user anna@example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runTokenAdd(c.Context(), o, stdout) },
@@ -470,6 +470,7 @@ func tokenCmd(stdout io.Writer) *cobra.Command {
 	dataFlag(addCmd, &o.Data)
 	addCmd.Flags().StringVar(&o.Name, "name", "", "what the token is for (required)")
 	addCmd.Flags().StringSliceVar(&o.Sites, "site", nil, "key of a site the token may use; repeat or comma-separate (default: every site)")
+	addCmd.Flags().StringSliceVar(&o.Scopes, "scope", nil, "what the token may do: "+strings.Join(httpd.APIScopes(), ", ")+"; repeat or comma-separate (default: all of it; README: API tokens)")
 	addCmd.Flags().StringVar(&o.User, "user", "", "email of a user the token acts as in the chat's operator API (default: an operator named --name)")
 	_ = addCmd.MarkFlagRequired("name")
 	bindEnv(addCmd)
@@ -1106,11 +1107,13 @@ type TokenOptions struct {
 	Name  string
 	Sites []string // site keys; none: every site
 	User  string   // the token acts as this user (the chat's operator API)
+	// Scopes name what the token may do; none: everything.
+	Scopes []string
 }
 
 func runTokenAdd(ctx context.Context, o TokenOptions, stdout io.Writer) error {
 	return adminCall(ctx, o.Data, "token add", func(c *admin.Client) (admin.Token, error) {
-		return c.AddToken(ctx, admin.AddToken{Name: o.Name, Sites: o.Sites, User: o.User})
+		return c.AddToken(ctx, admin.AddToken{Name: o.Name, Sites: o.Sites, User: o.User, Scopes: o.Scopes})
 	}, func(t admin.Token) { admin.PrintToken(stdout, t) })
 }
 

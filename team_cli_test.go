@@ -75,7 +75,7 @@ func TestTeamCLI(t *testing.T) {
 	}
 
 	out = must("token", "list")
-	id := regexp.MustCompile(`(?m)^([0-9a-f]{64})\s+pbx\s+every site\s+last used: never$`).FindStringSubmatch(out)
+	id := regexp.MustCompile(`(?m)^([0-9a-f]{64})\s+pbx\s+every site\s+scopes: all\s+last used: never$`).FindStringSubmatch(out)
 	if id == nil {
 		t.Fatalf("token list printed %q", out)
 	}

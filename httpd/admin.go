@@ -418,17 +418,18 @@ func (a adminAPI) AddToken(ctx context.Context, in admin.AddToken) (admin.Token,
 		}
 		ids = append(ids, site.ID)
 	}
-	var token string
-	var err error
-	if in.User != "" {
-		token, err = a.s.accounts.CreateUserToken(ctx, in.Name, ids, in.User)
-	} else {
-		token, err = a.s.accounts.CreateToken(ctx, in.Name, ids)
-	}
+	scopes, err := parseScopes(in.Scopes)
 	if err != nil {
 		return admin.Token{}, err
 	}
-	return admin.Token{Name: in.Name, Token: token, Sites: in.Sites, User: in.User}, nil
+	token, err := a.s.accounts.MakeToken(ctx, accounts.NewToken{Name: in.Name, Sites: ids, Scopes: scopes, User: in.User})
+	if err != nil {
+		return admin.Token{}, err
+	}
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return admin.Token{Name: in.Name, Token: token, Sites: in.Sites, User: in.User, Scopes: scopes}, nil
 }
 
 func endpoint(ep store.WebhookEndpoint) admin.Endpoint {

@@ -44,8 +44,8 @@ type apiHandlers struct {
 // mount registers the API's routes. All are open to the dispatcher: the
 // bearer token is checked by apiAuth.
 func (s *apiHandlers) mount(r *router) {
-	r.api("POST", "/api/v1/calls", open, s.apiAuth(seeReports, s.postCall))
-	r.api("GET", "/api/v1/attribution", open, s.apiAuth(seeReports, s.getAttribution))
+	s.route(r, "POST", "/api/v1/calls", scopeCalls, seeReports, s.postCall)
+	s.route(r, "GET", "/api/v1/attribution", scopeCalls, seeReports, s.getAttribution)
 	s.mountReports(r)
 	s.mountChats(r)
 	s.mountLeads(r)
@@ -54,12 +54,19 @@ func (s *apiHandlers) mount(r *router) {
 // maxCallBody is the body limit of a reported call.
 const maxCallBody = 8 << 10
 
+// route registers an /api/v1 route that takes a token made for sc (or for
+// every scope), and of a token made for a user, a role that holds need.
+func (s *apiHandlers) route(r *router, method, path string, sc scope, need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) {
+	r.token(method, path, sc, s.apiAuth(method+" "+path, sc, need, h))
+}
+
 // apiAuth wraps an /api/v1 handler: a valid bearer token, else 401 and
-// nothing done. A token made for a user (token add --user) holds no more
-// than that user's role does now: need is what the dashboard asks of a
-// user for the same data, else 403. The handler gets the token, to keep to
-// its sites.
-func (s *apiHandlers) apiAuth(need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
+// nothing done. A token made with scopes (token add --scope) must have sc
+// among them, else 403 naming it and the route (what: "METHOD pattern").
+// A token made for a user (token add --user) holds no more than that
+// user's role does now: need is what the dashboard asks of a user for the
+// same data, else 403. The handler gets the token, to keep to its sites.
+func (s *apiHandlers) apiAuth(what string, sc scope, need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		auth := string(ctx.Request.Header.Peek("Authorization"))
@@ -72,6 +79,15 @@ func (s *apiHandlers) apiAuth(need permission, h func(ctx *fasthttp.RequestCtx, 
 		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance", error="invalid_token"`)
 			return errorf(fasthttp.StatusUnauthorized, "the API token is not valid")
+		}
+		if !tok.AllowsScope(sc.String()) {
+			// RFC 6750's answer to a token without the scope.
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance", error="insufficient_scope", scope="`+sc.String()+`"`)
+			return &failure{
+				err: errorf(fasthttp.StatusForbidden, "this token is made for %s; %s needs the scope %s (appliance token add --scope %s)",
+					strings.Join(tok.Scopes, ", "), what, sc, sc),
+				result: scopeResult{Code: "insufficient_scope", Scope: sc.String()},
+			}
 		}
 		if tok.User != "" {
 			u, err := s.accounts.User(tok.User)
@@ -86,6 +102,13 @@ func (s *apiHandlers) apiAuth(need permission, h func(ctx *fasthttp.RequestCtx, 
 		}
 		return h(ctx, tok)
 	}
+}
+
+// scopeResult is the result of a 403 to a token without the route's
+// scope: the scope it needs, for a script to say so.
+type scopeResult struct {
+	Code  string `json:"code"`
+	Scope string `json:"scope"`
 }
 
 // callRequest is the body of POST /api/v1/calls.

@@ -33,11 +33,11 @@ func apiOperator(tok store.Token) chats.Operator {
 const maxAPIChatBody = 16 << 10
 
 func (s *apiHandlers) mountChats(r *router) {
-	r.api("GET", "/api/v1/chats", open, s.apiAuth(useChat, s.listChats))
-	r.api("GET", "/api/v1/chats/*/messages", open, s.apiAuth(useChat, s.chatMessages))
-	r.api("POST", "/api/v1/chats/*/messages", open, s.apiAuth(useChat, s.postChatMessage))
-	r.api("POST", "/api/v1/chats/*/close", open, s.apiAuth(useChat, s.closeChat))
-	r.api("POST", "/api/v1/operators/presence", open, s.apiAuth(useChat, s.operatorPresence))
+	s.route(r, "GET", "/api/v1/chats", scopeChats, useChat, s.listChats)
+	s.route(r, "GET", "/api/v1/chats/*/messages", scopeChats, useChat, s.chatMessages)
+	s.route(r, "POST", "/api/v1/chats/*/messages", scopeChats, useChat, s.postChatMessage)
+	s.route(r, "POST", "/api/v1/chats/*/close", scopeChats, useChat, s.closeChat)
+	s.route(r, "POST", "/api/v1/operators/presence", scopeChats, useChat, s.operatorPresence)
 }
 
 // tokenSite is the site of key, if the token may use it.

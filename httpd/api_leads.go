@@ -33,10 +33,10 @@ const apiListMax = 1000
 const maxAPIMarkBody = 4 << 10
 
 func (s *apiHandlers) mountLeads(r *router) {
-	r.api("GET", "/api/v1/leads", open, s.apiAuth(seeReports, s.listLeads))
-	r.api("POST", "/api/v1/leads/*/status", open, s.apiAuth(markLeads, s.markRecord("leads", s.leads.Mark)))
-	r.api("GET", "/api/v1/callbacks", open, s.apiAuth(seeCallbacks, s.listCallbacks))
-	r.api("POST", "/api/v1/callbacks/*/status", open, s.apiAuth(markCallbacks, s.markRecord("callbacks", s.callbacks.Mark)))
+	s.route(r, "GET", "/api/v1/leads", scopeLeadsRead, seeReports, s.listLeads)
+	s.route(r, "POST", "/api/v1/leads/*/status", scopeLeadsWrite, markLeads, s.markRecord("leads", s.leads.Mark))
+	s.route(r, "GET", "/api/v1/callbacks", scopeCallbacksRead, seeCallbacks, s.listCallbacks)
+	s.route(r, "POST", "/api/v1/callbacks/*/status", scopeCallbacksWrite, markCallbacks, s.markRecord("callbacks", s.callbacks.Mark))
 }
 
 // apiMark is a record's status as the API gives it, beside the record.

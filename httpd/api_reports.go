@@ -15,8 +15,8 @@ import (
 // the token to its sites and encodes the answer.
 
 func (s *apiHandlers) mountReports(r *router) {
-	r.api("GET", "/api/v1/reports/sources", open, s.apiAuth(seeReports, s.getSources))
-	r.api("GET", "/api/v1/reports/timeseries", open, s.apiAuth(seeReports, s.getTimeseries))
+	s.route(r, "GET", "/api/v1/reports/sources", scopeReportsRead, seeReports, s.getSources)
+	s.route(r, "GET", "/api/v1/reports/timeseries", scopeReportsRead, seeReports, s.getTimeseries)
 }
 
 // queryValues copies the request's query into url.Values (nothing of

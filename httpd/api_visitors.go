@@ -23,7 +23,7 @@ type visitorsAPI struct {
 }
 
 func (s *visitorsAPI) mount(r *router) {
-	r.api("GET", visitorsAPIPath+"*", open, s.api.apiAuth(seeVisitors, s.getVisitor))
+	s.api.route(r, "GET", visitorsAPIPath+"*", scopeVisitorsRead, seeVisitors, s.getVisitor)
 }
 
 const visitorsAPIPath = "/api/v1/visitors/"

@@ -298,6 +298,7 @@ func (s *dashboardHandlers) acceptPost(ctx *fasthttp.RequestCtx) error {
 type tokenRow struct {
 	ID, Name string
 	Sites    []string // names; none: every site
+	Scopes   []string // none: every scope
 	Created  string
 	LastUsed string // "" never
 }
@@ -307,28 +308,41 @@ type siteChoice struct {
 	Checked   bool
 }
 
+// scopeChoice is a scope on the token form: its name and what it allows
+// (a catalog key).
+type scopeChoice struct {
+	Name, Does string
+	Checked    bool
+}
+
 type tokensData struct {
 	Zone   string // the zone of the page's times (accountZone)
 	Tokens []tokenRow
 	Sites  []siteChoice
+	Scopes []scopeChoice
 	// The token just made, shown once.
 	NewToken, NewName string
 	Name              string // the form as sent, when refused
 }
 
-func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked []string) (tokensData, error) {
+// tokensData is the API tokens page, its form ticked with the sites and
+// scopes of a refused one.
+func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked, scopes []string) (tokensData, error) {
 	var d tokensData
 	loc, zone := s.accountZone()
 	d.Zone = zone
 	for _, site := range s.sites.List() {
 		d.Sites = append(d.Sites, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(checked, site.Key)})
 	}
+	for sc := scopeCalls; int(sc) < len(scopeNames); sc++ {
+		d.Scopes = append(d.Scopes, scopeChoice{Name: sc.String(), Does: scopeDoes[sc], Checked: slices.Contains(scopes, sc.String())})
+	}
 	list, err := s.accounts.Tokens(ctx)
 	if err != nil {
 		return d, err
 	}
 	for _, t := range list {
-		row := tokenRow{ID: t.ID, Name: t.Name, Created: fmtWhen(t.Created, loc), LastUsed: fmtWhen(t.LastUsed, loc)}
+		row := tokenRow{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Created: fmtWhen(t.Created, loc), LastUsed: fmtWhen(t.LastUsed, loc)}
 		for _, id := range t.Sites {
 			if site, err := s.sites.ByID(id); err == nil {
 				row.Sites = append(row.Sites, site.Name)
@@ -343,7 +357,7 @@ func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked []strin
 
 // tokensPage is GET /tokens: every API token with its sites and last use.
 func (s *dashboardHandlers) tokensPage(ctx *fasthttp.RequestCtx, who signedIn) error {
-	d, err := s.tokensData(ctx, nil)
+	d, err := s.tokensData(ctx, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -355,7 +369,8 @@ func (s *dashboardHandlers) tokensPage(ctx *fasthttp.RequestCtx, who signedIn) e
 }
 
 // tokenPost is POST /tokens: a new token for every site or the sites
-// ticked, shown once on the page this answers.
+// ticked, for everything or the scopes ticked, shown once on the page
+// this answers.
 func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	args := ctx.PostArgs()
 	name := string(args.Peek("name"))
@@ -368,10 +383,18 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		}
 		keys, ids = append(keys, site.Key), append(ids, site.ID)
 	}
-	token, err := s.accounts.CreateToken(ctx, name, ids)
+	var ticked []string
+	for _, sc := range args.PeekMulti("scope") {
+		ticked = append(ticked, string(sc))
+	}
+	scopes, err := parseScopes(ticked)
+	if err != nil {
+		return err
+	}
+	token, err := s.accounts.MakeToken(ctx, accounts.NewToken{Name: name, Sites: ids, Scopes: scopes})
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-			d, derr := s.tokensData(ctx, keys)
+			d, derr := s.tokensData(ctx, keys, scopes)
 			if derr != nil {
 				return derr
 			}
@@ -380,7 +403,7 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		}
 		return err
 	}
-	d, err := s.tokensData(ctx, nil)
+	d, err := s.tokensData(ctx, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -427,3 +427,22 @@ func TestShowBidiControls(t *testing.T) {
 		t.Errorf("a form: got  %q\nwant %q", got, wantForm)
 	}
 }
+
+// TestScopesTranslated: what each API scope allows, which the token form
+// shows ({{t .Does}}), is in the catalog, and no scope is left without.
+func TestScopesTranslated(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sc := scopeCalls; int(sc) < len(scopeNames); sc++ {
+		does := scopeDoes[sc]
+		if does == "" {
+			t.Errorf("scope %s: no text in scopeDoes", sc)
+			continue
+		}
+		if _, ok := cat.Lookup(i18n.Ru, does); !ok {
+			t.Errorf("scope %s: %q has no Russian translation", sc, does)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package httpd
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -88,6 +90,85 @@ func may(u *store.User, name string) (bool, error) {
 		return false, fmt.Errorf("may: unknown permission %q", name)
 	}
 	return u != nil && p.allows(u.Role), nil
+}
+
+// scope is what an API token may do (token add --scope), named for what
+// an integration does, as the dashboard's permissions are named for what
+// a person does. Every /api/v1 route names exactly one when it is
+// registered (apiHandlers.route); apiAuth refuses a token made with scopes
+// that do not include it. A token made without scopes may do everything,
+// as every token could before scopes existed.
+type scope int
+
+const (
+	// noScope: not an API route.
+	noScope scope = iota
+	// scopeCalls: report calls and look up who a call is from (a PBX).
+	scopeCalls
+	// scopeReportsRead: the sources and timeseries reports.
+	scopeReportsRead
+	// scopeLeadsRead: list leads.
+	scopeLeadsRead
+	// scopeLeadsWrite: set a lead's status and note.
+	scopeLeadsWrite
+	// scopeCallbacksRead: list callback requests.
+	scopeCallbacksRead
+	// scopeCallbacksWrite: set a callback's status and note.
+	scopeCallbacksWrite
+	// scopeVisitorsRead: visitor cards (contacts, sessions, leads, calls).
+	scopeVisitorsRead
+	// scopeChats: the chat operator API: read and answer chats, presence.
+	scopeChats
+)
+
+// scopeNames are the scopes as tokens store them and people type them.
+// Stored names never change meaning.
+var scopeNames = [...]string{
+	noScope:             "",
+	scopeCalls:          "calls",
+	scopeReportsRead:    "reports:read",
+	scopeLeadsRead:      "leads:read",
+	scopeLeadsWrite:     "leads:write",
+	scopeCallbacksRead:  "callbacks:read",
+	scopeCallbacksWrite: "callbacks:write",
+	scopeVisitorsRead:   "visitors:read",
+	scopeChats:          "chats",
+}
+
+func (sc scope) String() string { return scopeNames[sc] }
+
+// scopeDoes says what each scope allows, as the token form shows it (a
+// catalog key).
+var scopeDoes = [len(scopeNames)]string{
+	scopeCalls:          "report calls and look up their source (a PBX)",
+	scopeReportsRead:    "read the sources and timeseries reports",
+	scopeLeadsRead:      "read leads",
+	scopeLeadsWrite:     "set a lead's status and note",
+	scopeCallbacksRead:  "read callback requests",
+	scopeCallbacksWrite: "set a callback's status and note",
+	scopeVisitorsRead:   "read visitor cards: contacts, sessions, leads, calls, chats",
+	scopeChats:          "read and answer chats as an operator",
+}
+
+// APIScopes are the names of every scope an API token may be made for,
+// in the table's order: what the token form and `token add --help` offer.
+func APIScopes() []string { return slices.Clone(scopeNames[1:]) }
+
+// parseScopes checks the names of the scopes a token is made with: each
+// one of apiScopes, surrounding space ignored; none is every scope.
+func parseScopes(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !slices.Contains(APIScopes(), n) {
+			return nil, errorf(fasthttp.StatusBadRequest, "no scope is named %.40q; the scopes are %s", n, strings.Join(APIScopes(), ", "))
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // whoKey is the request's user value holding the signed-in caller.

@@ -17,6 +17,7 @@ type route struct {
 	path    string     // exact, a prefix when it ends in "*", or a pattern
 	page    bool       // errors as HTML pages rather than JSON
 	need    permission // what the caller must be allowed (roles.go)
+	scope   scope      // an API route's: what its token must be made for (roles.go)
 	h       handler
 	segs    []string // a pattern's segments; "*" matches any one segment
 
@@ -38,26 +39,33 @@ type router struct {
 
 func newRouter() *router { return &router{exact: map[string]*route{}, paths: map[string]bool{}} }
 
-func (r *router) add(method, path string, page bool, need permission, h handler) {
+func (r *router) add(method, path string, page bool, need permission, h handler) *route {
 	rt := &route{method: method, pattern: path, path: path, page: page, need: need, h: h}
 	r.all = append(r.all, rt)
 	if strings.Contains(path, "/*/") {
 		rt.segs = strings.Split(path, "/")
 		r.patterns = append(r.patterns, rt)
-		return
+		return rt
 	}
 	if p, ok := strings.CutSuffix(path, "*"); ok {
 		rt.path = p
 		r.prefix = append(r.prefix, rt)
-		return
+		return rt
 	}
 	r.exact[method+" "+path] = rt
 	r.paths[path] = true
+	return rt
 }
 
 // api adds a JSON route that needs the permission.
 func (r *router) api(method, path string, need permission, h handler) {
 	r.add(method, path, false, need, h)
+}
+
+// token adds an /api/v1 JSON route, open to the dispatcher: h checks the
+// bearer token, which must be made for the scope (apiHandlers.route).
+func (r *router) token(method, path string, sc scope, h handler) {
+	r.add(method, path, false, open, h).scope = sc
 }
 
 // page adds an HTML route that needs the permission.

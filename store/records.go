@@ -183,10 +183,14 @@ type Token struct {
 	// operator API); "" none: the token acts under its Name. Versions
 	// before 4 decode with none.
 	User string
+	// Scopes name what the token may do in /api/v1 ("calls",
+	// "leads:read", ...; httpd's role table defines them); none: all of
+	// it, as every token could before version 5, which decodes with none.
+	Scopes []string
 }
 
-// tokenVersion 2 added Sites, 3 LastUsed, 4 User.
-const tokenVersion = 4
+// tokenVersion 2 added Sites, 3 LastUsed, 4 User, 5 Scopes.
+const tokenVersion = 5
 
 // Encode returns the versioned encoding of t.
 func (t *Token) Encode() []byte {
@@ -199,6 +203,7 @@ func (t *Token) Encode() []byte {
 	}
 	e.int(t.LastUsed)
 	e.str(t.User)
+	e.strs(t.Scopes)
 	return e.b
 }
 
@@ -221,7 +226,16 @@ func DecodeToken(b []byte) (Token, error) {
 	if v >= 4 {
 		t.User = d.str()
 	}
+	if v >= 5 {
+		t.Scopes = d.strs()
+	}
 	return t, d.done()
+}
+
+// AllowsScope reports whether the token may do what the scope names: a
+// token with no scopes may do everything.
+func (t *Token) AllowsScope(scope string) bool {
+	return len(t.Scopes) == 0 || slices.Contains(t.Scopes, scope)
 }
 
 // AllowsSite reports whether the token may read and write the site.

@@ -94,6 +94,7 @@ var samples = map[string][]any{
 		Token{Name: long + unicode, Created: -1},
 		Token{Name: "pbx", Created: 2, Sites: []uint32{1, 1<<32 - 1}},
 		Token{Name: "bridge", Created: 3, User: "anna@example.com"},
+		Token{Name: "pbx", Created: 4, Sites: []uint32{9}, Scopes: []string{"calls", "leads:read"}},
 	},
 	"visitor": {
 		Visitor{},
@@ -385,6 +386,15 @@ func TestDecodeOldVersions(t *testing.T) {
 	t2.uint(7)
 	if tk, err := DecodeToken(t2.b); err != nil || len(tk.Sites) != 1 || tk.Sites[0] != 7 || tk.LastUsed != 0 {
 		t.Errorf("token v2 = %+v, %v; want site 7, never used", tk, err)
+	}
+	t4 := newEncoder(4, 64)
+	t4.str("pbx")
+	t4.int(3)
+	t4.uint(0)
+	t4.int(9)
+	t4.str("")
+	if tk, err := DecodeToken(t4.b); err != nil || tk.Scopes != nil || !tk.AllowsScope("leads:read") || tk.LastUsed != 9 {
+		t.Errorf("token v4 = %+v, %v; want every scope", tk, err)
 	}
 	tk, err := DecodeToken(v1(func(e *encoder) { e.str("pbx"); e.int(3) }))
 	if err != nil || tk.Name != "pbx" || tk.Created != 3 || tk.Sites != nil || !tk.AllowsSite(42) {

@@ -522,32 +522,62 @@ func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password str
 // MaxTokenSites bounds the sites one API token names.
 const MaxTokenSites = 100
 
+// maxTokenScopes bounds the scopes one API token names, well above the
+// API's own few.
+const maxTokenScopes = 32
+
 // CreateToken makes an API token for the sites (ids; none: every site);
 // only its hash is stored, so the returned token is shown once.
 func (a *Accounts) CreateToken(ctx context.Context, name string, sites []uint32) (string, error) {
-	return a.createToken(ctx, name, sites, "")
+	return a.MakeToken(ctx, NewToken{Name: name, Sites: sites})
 }
 
 // CreateUserToken is CreateToken for a token that acts as the user with
 // the email (the chat's operator API answers as that user).
 func (a *Accounts) CreateUserToken(ctx context.Context, name string, sites []uint32, email string) (string, error) {
-	email, err := normalizeEmail(email)
-	if err != nil {
+	if _, err := normalizeEmail(email); err != nil {
 		return "", err
 	}
-	return a.createToken(ctx, name, sites, email)
+	return a.MakeToken(ctx, NewToken{Name: name, Sites: sites, User: email})
 }
 
-func (a *Accounts) createToken(ctx context.Context, name string, sites []uint32, user string) (string, error) {
-	name = strings.TrimSpace(name)
+// NewToken is what an API token is made for.
+type NewToken struct {
+	Name  string
+	Sites []uint32 // ids; none: every site
+	// Scopes name what the token may do (store.Token.Scopes); none:
+	// everything. The caller checks them against the API's table of
+	// scopes; they are stored sorted, each once.
+	Scopes []string
+	User   string // email of the user the token acts as; "": none
+}
+
+// MakeToken makes an API token; only its hash is stored, so the returned
+// token is shown once.
+func (a *Accounts) MakeToken(ctx context.Context, nt NewToken) (string, error) {
+	user := ""
+	if nt.User != "" {
+		email, err := normalizeEmail(nt.User)
+		if err != nil {
+			return "", err
+		}
+		user = email
+	}
+	name, sites := strings.TrimSpace(nt.Name), nt.Sites
 	if name == "" || utf8.RuneCountInString(name) > 64 {
 		return "", ErrInvalid.Errorf("token name must be 1 to 64 characters")
 	}
 	if len(sites) > MaxTokenSites {
 		return "", ErrInvalid.Errorf("a token names at most %d sites", MaxTokenSites)
 	}
+	if len(nt.Scopes) > maxTokenScopes {
+		return "", ErrInvalid.Errorf("a token names at most %d scopes", maxTokenScopes)
+	}
 	token := "apl_" + RandomToken()
 	t := store.Token{Name: name, Created: a.now().UnixMilli(), Sites: slices.Compact(slices.Sorted(slices.Values(sites))), User: user}
+	if len(nt.Scopes) > 0 {
+		t.Scopes = slices.Compact(slices.Sorted(slices.Values(nt.Scopes)))
+	}
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		if user != "" {
 			// Checked in the writer: RemoveUser deletes the tokens of a

@@ -192,19 +192,22 @@ type User struct {
 }
 
 // AddToken makes an API token for the sites with the given keys, none:
-// every site.
+// every site, and the scopes named (README: API tokens), none: every
+// scope.
 type AddToken struct {
-	Name  string   `json:"name"`
-	Sites []string `json:"sites,omitempty"`
-	User  string   `json:"user,omitempty"` // the token acts as this user (email)
+	Name   string   `json:"name"`
+	Sites  []string `json:"sites,omitempty"`
+	User   string   `json:"user,omitempty"` // the token acts as this user (email)
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // Token is a new API token, shown once.
 type Token struct {
-	Name  string   `json:"name"`
-	Token string   `json:"token"`
-	Sites []string `json:"sites"`
-	User  string   `json:"user,omitempty"`
+	Name   string   `json:"name"`
+	Token  string   `json:"token"`
+	Sites  []string `json:"sites"`
+	User   string   `json:"user,omitempty"`
+	Scopes []string `json:"scopes"` // none: every scope
 }
 
 // AddWebhook adds a webhook endpoint to a site; an empty Secret is

@@ -64,11 +64,13 @@ type RemoveUser struct {
 
 // TokenInfo is an API token as the list shows it (never the token): ID
 // revokes it; Sites are the keys of the sites it may use, none every site;
-// LastUsed is nil when never used, and is written at most once a minute.
+// Scopes what it may do, none everything; LastUsed is nil when never
+// used, and is written at most once a minute.
 type TokenInfo struct {
 	ID       string     `json:"id"`
 	Name     string     `json:"name"`
 	Sites    []string   `json:"sites"`
+	Scopes   []string   `json:"scopes"`
 	Created  time.Time  `json:"created"`
 	LastUsed *time.Time `json:"last_used"`
 }
@@ -185,16 +187,24 @@ func PrintInvites(w io.Writer, list []Invited) {
 }
 
 // PrintTokens prints the API tokens, a line per token: its id (for
-// revoke), name, sites and last use.
+// revoke), name, sites, scopes and last use.
 func PrintTokens(w io.Writer, list []TokenInfo) {
 	if len(list) == 0 {
 		fmt.Fprintln(w, "no API tokens: appliance token add --name N")
 	}
 	for _, t := range list {
-		scope := "every site"
+		sites := "every site"
 		if len(t.Sites) > 0 {
-			scope = strings.Join(t.Sites, ",")
+			sites = strings.Join(t.Sites, ",")
 		}
-		fmt.Fprintf(w, "%s  %-20s %s  last used: %s\n", t.ID, t.Name, scope, whenText(t.LastUsed, "never"))
+		fmt.Fprintf(w, "%s  %-20s %s  scopes: %s  last used: %s\n", t.ID, t.Name, sites, scopesText(t.Scopes), whenText(t.LastUsed, "never"))
 	}
+}
+
+// scopesText names a token's scopes; none is every scope.
+func scopesText(scopes []string) string {
+	if len(scopes) == 0 {
+		return "all"
+	}
+	return strings.Join(scopes, ",")
 }

@@ -90,17 +90,21 @@ func PrintSites(w io.Writer, list []Site) {
 }
 
 // PrintToken prints a new token once, with the sites it may use (none:
-// every site).
+// every site) and what it may do there (none: everything).
 func PrintToken(w io.Writer, t Token) {
-	scope := "every site"
+	sites := "every site"
 	if len(t.Sites) > 0 {
-		scope = "only the sites " + strings.Join(t.Sites, ", ")
+		sites = "only the sites " + strings.Join(t.Sites, ", ")
+	}
+	scopes := ", every scope of the API"
+	if len(t.Scopes) > 0 {
+		scopes = ", only the scopes " + strings.Join(t.Scopes, ", ")
 	}
 	as := ""
 	if t.User != "" {
 		as = ", acting as " + t.User
 	}
-	fmt.Fprintf(w, "API token %q for %s%s (shown once; send it as Authorization: Bearer TOKEN):\n%s\n", t.Name, scope, as, t.Token)
+	fmt.Fprintf(w, "API token %q for %s%s%s (shown once; send it as Authorization: Bearer TOKEN):\n%s\n", t.Name, sites, scopes, as, t.Token)
 }
 
 // PrintWebhookAdded prints a new endpoint with its secret, shown once.
