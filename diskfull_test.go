@@ -235,6 +235,16 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("serve on a full disk: %v\n%s", err, out)
 	}
 	t.Logf("serve on a full disk: %s", bytes.TrimSpace(out))
+
+	// A backup with the server stopped cannot open the store either: it
+	// says how to move the store off the full disk.
+	backup := exec.CommandContext(ctx, os.Args[0], "backup", "--data", data, "-o", filepath.Join(t.TempDir(), "b.tar"))
+	backup.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	out, err = backup.CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(string(out), "disk full") || !strings.Contains(string(out), "cp -a "+data) {
+		t.Fatalf("backup on a full disk, the server stopped: %v\n%s", err, out)
+	}
+	t.Logf("backup on a full disk: %s", bytes.TrimSpace(out))
 }
 
 // dashboardLogin signs in to the dashboard at base and returns the client

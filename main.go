@@ -855,7 +855,7 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 			return fmt.Errorf("backup: the folder %q for %s does not exist; create it first", dir, o.Output)
 		}
 	}
-	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+	err := withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		if o.LowPriority && c.Remote() {
 			// Background work beside a serving store: the server reads
 			// the store at its lowest priority, and so does this side.
@@ -882,6 +882,14 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrDiskFull) {
+		// The server is stopped (a serving one answers the backup) and the
+		// store will not open on a full disk: the way out is the copy one
+		// takes to move it to a larger disk, and a stopped store's files
+		// are such a copy.
+		return fmt.Errorf("%w\nbackup: with the server stopped, its data directory is itself a consistent copy: copy it as it is to another disk (cp -a %s /mnt/larger/), or free space and run backup again", err, o.Data)
+	}
+	return err
 }
 
 // RestoreOptions are the flags of `appliance restore`.
