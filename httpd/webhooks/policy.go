@@ -18,7 +18,7 @@ import (
 // owner types in. The zero value allows only public addresses, so that a
 // URL cannot make the server read its own loopback services (or any
 // service of its own, through its public address), the cloud metadata
-// endpoint (169.254.169.254) or the office network and show the answer in
+// endpoints (169.254.169.254; Oracle Cloud's 192.0.0.192) or the office network and show the answer in
 // the delivery log.
 //
 // A URL is checked twice: when it is added (CheckURL: a literal address,
@@ -144,8 +144,14 @@ func nonPublic(ip netip.Addr) string {
 			return "the unspecified address"
 		case a[0] == 100 && a[1]&0xc0 == 64: // 100.64.0.0/10
 			return "a carrier-grade NAT address"
+		case a[0] == 192 && a[1] == 0 && a[2] == 0: // 192.0.0.0/24: Oracle Cloud's metadata service is 192.0.0.192
+			return "a reserved address"
+		case a[0] == 198 && a[1]&0xfe == 18: // 198.18.0.0/15, for benchmarks: some networks use it inside
+			return "a reserved address"
 		case a == [4]byte{255, 255, 255, 255}:
 			return "the broadcast address"
+		case a[0] >= 240: // 240.0.0.0/4, "future use": some clouds route it inside
+			return "a reserved address"
 		}
 		return ""
 	}
