@@ -18,8 +18,8 @@ import (
 // owner types in. The zero value allows only public addresses, so that a
 // URL cannot make the server read its own loopback services (or any
 // service of its own, through its public address), the cloud metadata
-// endpoints (169.254.169.254; Oracle Cloud's 192.0.0.192) or the office network and show the answer in
-// the delivery log.
+// endpoints (169.254.169.254; Oracle Cloud's 192.0.0.192) or the office
+// network and show the answer in the delivery log.
 //
 // A URL is checked twice: when it is added (CheckURL: a literal address,
 // or every address its name resolves to now, for a clear error at once),
