@@ -101,9 +101,17 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 		case store.DeliveryDropped:
 			row.State = "dropped"
 		case store.DeliveryRefused:
-			row.State = "refused by the mail server: check the address, then send it again"
-			if ep >= 0 && webhooks.IsTelegram(eps[ep].URL) { // the endpoint that refused it
+			u := dl.URL
+			if ep >= 0 {
+				u = eps[ep].URL // the endpoint that refused it, as it is now
+			}
+			switch {
+			case webhooks.IsTelegram(u):
 				row.State = "refused by Telegram: check that the bot is in the chat and not blocked, then send it again"
+			case webhooks.IsMail(u):
+				row.State = "refused by the mail server: check the address, then send it again"
+			default:
+				row.State = "refused by the receiver (410 Gone): not tried again; send it again once the endpoint takes it"
 			}
 		}
 		for _, a := range slices.Backward(dl.Recent) {

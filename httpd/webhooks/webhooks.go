@@ -12,7 +12,8 @@
 // schedules the next attempt with exponential backoff and jitter, for as
 // long as it takes; but an email an SMTP server refused for good (a 5xx
 // to the message, not to the appliance's own login) ends refused, since
-// the same email would be refused again. Every attempt is kept in the delivery's log, and Resend
+// the same email would be refused again, and so does a POST answered 410
+// Gone, a receiver's word that it wants no more. Every attempt is kept in the delivery's log, and Resend
 // queues a delivered one again.
 //
 // Delivery is at least once: a crash between a receiver's 2xx and the
