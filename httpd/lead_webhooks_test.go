@@ -3,9 +3,9 @@ package httpd_test
 import (
 	"cmp"
 	"context"
-	"errors"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
