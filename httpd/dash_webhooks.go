@@ -28,7 +28,8 @@ type endpointRow struct {
 // attemptRow is one attempt of a delivery.
 type attemptRow struct {
 	Time, Status, Error string
-	Duration            int64 // milliseconds
+	Why                 string // the kind of failure in words, a catalog key (webhooks.ReasonText); "" when none
+	Duration            int64  // milliseconds
 }
 
 // deliveryRow is a delivery as the log shows it.
@@ -115,7 +116,7 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 			}
 		}
 		for _, a := range slices.Backward(dl.Recent) {
-			ar := attemptRow{Time: c.at(a.Time), Error: a.Error, Duration: a.Duration}
+			ar := attemptRow{Time: c.at(a.Time), Error: a.Error, Why: webhooks.ReasonText(a.Reason), Duration: a.Duration}
 			if a.Status != 0 {
 				ar.Status = strconv.Itoa(a.Status)
 			}

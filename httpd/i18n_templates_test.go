@@ -19,6 +19,7 @@ import (
 	"appliance/httpd/i18n"
 	"appliance/httpd/leads"
 	"appliance/httpd/visits"
+	"appliance/httpd/webhooks"
 )
 
 // notYetTranslated are the templates whose strings are still to move into
@@ -425,5 +426,28 @@ func TestShowBidiControls(t *testing.T) {
 	wantForm := strings.Replace(form, "e\u202ef", "e\ufffdf", 1)
 	if got := string(showBidiControls([]byte(form))); got != wantForm {
 		t.Errorf("a form: got  %q\nwant %q", got, wantForm)
+	}
+}
+
+// TestWebhookReasonsTranslated: the words of every reason a delivery
+// failed, which the delivery log shows ({{t .Why}}), are in the catalog.
+func TestWebhookReasonsTranslated(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r := range 256 {
+		text := webhooks.ReasonText(byte(r))
+		if text == "" {
+			continue
+		}
+		n++
+		if _, ok := cat.Lookup(i18n.Ru, text); !ok {
+			t.Errorf("reason %d, %q, has no Russian words", r, text)
+		}
+	}
+	if n < int(webhooks.ReasonServer) {
+		t.Errorf("%d reasons have words, want %d", n, webhooks.ReasonServer)
 	}
 }

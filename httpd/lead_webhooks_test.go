@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -682,5 +683,62 @@ func TestWebhookGoneEndsRetries(t *testing.T) {
 	})
 	if n := goneCalls.Load(); n != 1 {
 		t.Errorf("the receiver answered 410 to %d attempts, want 1", n)
+	}
+}
+
+// The delivery log says why an attempt failed in the owner's language,
+// above what the connection or the receiver said: a receiver that is not
+// running, one that refuses the signature, one whose HTTPS certificate is
+// not trusted.
+func TestDeliveryLogSaysWhyInWords(t *testing.T) {
+	srv := httpdtest.Start(t, fastHooks)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/crm"
+	ln.Close()
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+	}))
+	defer auth.Close()
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer untrusted.Close()
+	for _, u := range []string{closed, auth.URL + "/crm", untrusted.URL + "/crm"} {
+		addHook(t, srv, c, site, u)
+	}
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Анна", "phone": "+79101234567"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	for _, tt := range []struct {
+		lang  string
+		words []string
+	}{
+		{"en", []string{"Nothing answers at that address: is the receiver running, and is the port right?",
+			"The receiver refused access: check the secret it verifies the signature with.",
+			"The secure (HTTPS) connection failed: the receiver's certificate is not valid, or it does not speak HTTPS there."}},
+		{"ru", []string{"По этому адресу никто не отвечает: работает ли получатель и верен ли порт?",
+			"Получатель отказал в доступе: проверьте секрет, которым он проверяет подпись.",
+			"Защищённое соединение (HTTPS) не установилось: сертификат получателя недействителен, или по этому адресу нет HTTPS."}},
+	} {
+		var page string
+		eventually(t, "a failed attempt of each delivery in "+tt.lang, func() bool {
+			_, raw := getPageIn(t, c, srv.URL+"sites/"+site+"/webhooks", tt.lang)
+			page = html.UnescapeString(raw)
+			return strings.Count(page, `<div class="error-text why">`) >= 3
+		})
+		for _, w := range tt.words {
+			if !strings.Contains(page, `<div class="error-text why">`+w+`</div>`) {
+				t.Errorf("%s: the log does not say %q:\n%s", tt.lang, w, page)
+			}
+		}
+		for _, detail := range []string{"connection refused", `401 Unauthorized: "bad signature"`, "certificate"} {
+			if !strings.Contains(page, detail) {
+				t.Errorf("%s: the log lost the detail %q", tt.lang, detail)
+			}
+		}
 	}
 }

@@ -385,7 +385,7 @@ func (s *Service) post(ctx context.Context, site *store.Site, w store.WidgetSett
 		a.err = err.Error()
 		return a
 	}
-	a.code, a.err = webhooks.Send(ctx, s.hooks.Client(), s.o.Timeout, webhooks.Request{
+	a.code, a.err, _ = webhooks.Send(ctx, s.hooks.Client(), s.o.Timeout, webhooks.Request{
 		URL: w.ScenarioURL, Secret: w.ScenarioSecret, Event: string(webhooks.KindCallback), ID: cb.ID,
 		Attempt: cb.Attempts + 1, At: a.at, Body: body, UserAgent: "appliance-callbacks/1",
 	})

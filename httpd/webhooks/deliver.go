@@ -91,7 +91,7 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 		// every try would be refused alike, as a mailbox's 550 is.
 		final = a.Status == http.StatusForbidden || a.Status == http.StatusBadRequest
 	default:
-		a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
+		a.Status, a.Error, a.Reason = Send(ctx, h.client, h.o.Timeout, Request{
 			URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
 			At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",
 		})

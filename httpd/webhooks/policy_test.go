@@ -351,7 +351,7 @@ func TestSendExcerpt(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := webhooks.Policy{AllowPrivate: true}.Client()
-	status, failure := webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: srv.URL, At: time.Now(), Body: []byte("{}")})
+	status, failure, _ := webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: srv.URL, At: time.Now(), Body: []byte("{}")})
 	if status != http.StatusInternalServerError {
 		t.Fatalf("status %d", status)
 	}
@@ -383,7 +383,7 @@ func TestSendExcerpt(t *testing.T) {
 		c.Read(make([]byte, 4096))
 		c.Write([]byte("HTTP/1.1 502 \x1b[2Jroot:x:0:0 secret from inside\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 	}()
-	status, failure = webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: "http://" + ln.Addr().String() + "/", At: time.Now(), Body: []byte("{}")})
+	status, failure, _ = webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: "http://" + ln.Addr().String() + "/", At: time.Now(), Body: []byte("{}")})
 	if status != http.StatusBadGateway || failure != "502 Bad Gateway" {
 		t.Errorf("custom reason phrase: %d %q, want 502 Bad Gateway", status, failure)
 	}
