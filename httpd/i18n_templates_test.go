@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/html"
 
 	"appliance/assets"
+	"appliance/httpd/callbacks"
 	"appliance/httpd/i18n"
 	"appliance/httpd/leads"
 	"appliance/httpd/visits"
@@ -429,8 +430,9 @@ func TestShowBidiControls(t *testing.T) {
 	}
 }
 
-// TestWebhookReasonsTranslated: the words of every reason a delivery
-// failed, which the delivery log shows ({{t .Why}}), are in the catalog.
+// TestWebhookReasonsTranslated: the words of every reason a delivery or
+// a callback failed, which the delivery log and the callbacks page show
+// ({{t .Why}}, {{t .LastWhy}}), are in the catalog.
 func TestWebhookReasonsTranslated(t *testing.T) {
 	cat, err := i18n.Load()
 	if err != nil {
@@ -445,6 +447,13 @@ func TestWebhookReasonsTranslated(t *testing.T) {
 		n++
 		if _, ok := cat.Lookup(i18n.Ru, text); !ok {
 			t.Errorf("reason %d, %q, has no Russian words", r, text)
+		}
+	}
+	for r := range 256 {
+		if text := callbacks.ReasonText(byte(r)); text != "" {
+			if _, ok := cat.Lookup(i18n.Ru, text); !ok {
+				t.Errorf("callback reason %d, %q, has no Russian words", r, text)
+			}
 		}
 	}
 	if n < int(webhooks.ReasonServer) {
