@@ -456,7 +456,7 @@ func TestWebhookReasonsTranslated(t *testing.T) {
 			}
 		}
 	}
-	if n < int(webhooks.ReasonServer) {
-		t.Errorf("%d reasons have words, want %d", n, webhooks.ReasonServer)
+	if n < int(webhooks.ReasonNoSMTP) {
+		t.Errorf("%d reasons have words, want %d", n, webhooks.ReasonNoSMTP)
 	}
 }

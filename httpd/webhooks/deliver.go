@@ -80,6 +80,7 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 	switch {
 	case IsMail(ep.URL) && h.o.Mail == nil:
 		a.Error = "no SMTP server to send email through: start serve with --smtp and --smtp-from; it waits until then"
+		a.Reason = ReasonNoSMTP
 	case IsMail(ep.URL):
 		a.Status, a.Error, final = h.o.Mail(ctx, ep.URL, dl.ID, dl.Body)
 	case IsTelegram(ep.URL) && h.o.Telegram == nil:

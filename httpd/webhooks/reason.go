@@ -15,7 +15,7 @@ import (
 // the owner's language (ReasonText) above the technical detail. Their
 // numbers are stored: never renumber one.
 const (
-	ReasonNone        byte = 0  // it did not fail, or not a POST (an email, a Telegram message)
+	ReasonNone        byte = 0  // it did not fail, or an email's or a Telegram message's failure, which its server words
 	ReasonTimeout     byte = 1  // no answer within the timeout
 	ReasonNoHost      byte = 2  // the URL's host name does not resolve
 	ReasonNotAllowed  byte = 3  // the address is refused by the outbound Policy
@@ -29,6 +29,7 @@ const (
 	ReasonSlowDown    byte = 11 // 429
 	ReasonRejected    byte = 12 // another status below 500
 	ReasonServer      byte = 13 // 5xx
+	ReasonNoSMTP      byte = 14 // an email, and no --smtp to send it through
 )
 
 // reasonTexts are the words of each reason, catalog keys of the dashboard
@@ -47,6 +48,7 @@ var reasonTexts = [...]string{
 	ReasonSlowDown:    "The receiver asks to send less often; it is tried again later.",
 	ReasonRejected:    "The receiver refused the request.",
 	ReasonServer:      "The receiver failed with an error of its own; it is tried again later.",
+	ReasonNoSMTP:      "No mail server is set up to send email through: it waits until whoever runs this server starts it with --smtp.",
 }
 
 // ReasonText is the words of reason for the delivery log, a key of the
