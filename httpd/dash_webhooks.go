@@ -255,6 +255,9 @@ func (s *dashboardHandlers) testWebhook(ctx *fasthttp.RequestCtx, who signedIn) 
 		v.Flash = tr.T("The test was taken: %d in %d ms.", a.Status, a.Duration)
 	} else {
 		v.Error = tr.T("The test was not taken: %s", a.Error)
+		if why := webhooks.ReasonText(a.Reason); why != "" {
+			v.Error += " " + tr.T(why)
+		}
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "webhooks", v)
 }

@@ -602,7 +602,7 @@ func TestWebhookSendATest(t *testing.T) {
 	rc.down = true
 	rc.mu.Unlock()
 	page = testHook(t, srv, c, site, id)
-	if !strings.Contains(page, `The test was not taken: 503 Service Unavailable: &#34;down for maintenance&#34;`) {
+	if !strings.Contains(page, `The test was not taken: 503 Service Unavailable: &#34;down for maintenance&#34; The receiver failed with an error of its own.`) {
 		t.Errorf("the page does not say why the test was not taken:\n%s", page)
 	}
 	if !strings.Contains(page, "Nothing delivered yet.") {

@@ -45,9 +45,9 @@ var reasonTexts = [...]string{
 	ReasonAuth:        "The receiver refused access: check the secret it verifies the signature with.",
 	ReasonNotFound:    "The receiver has no such page: check the URL's path.",
 	ReasonGone:        "The receiver says the URL is gone for good.",
-	ReasonSlowDown:    "The receiver asks to send less often; it is tried again later.",
+	ReasonSlowDown:    "The receiver asks to send less often.",
 	ReasonRejected:    "The receiver refused the request.",
-	ReasonServer:      "The receiver failed with an error of its own; it is tried again later.",
+	ReasonServer:      "The receiver failed with an error of its own.",
 	ReasonNoSMTP:      "No mail server is set up to send email through: it waits until whoever runs this server starts it with --smtp.",
 }
 
