@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"appliance/internal/detach"
+	"appliance/internal/usererr"
 )
 
 // Policy decides which addresses the appliance's outbound requests may
@@ -63,12 +64,11 @@ func ParseCIDRs(list []string) ([]netip.Prefix, error) {
 // into IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address.
 func (p Policy) Check(ip netip.Addr) error {
 	if what := p.refused(ip); what != "" {
-		return fmt.Errorf("%w: %s is %s; %s", ErrRefused, ip.Unmap(), what, allowHint)
+		return ErrRefused.Errorf("address not allowed: %s is %s; to reach the local network, start the server with --webhook-allow-private or --webhook-allow-cidr",
+			ip.Unmap(), usererr.P(what))
 	}
 	return nil
 }
-
-const allowHint = "to reach the local network, start the server with --webhook-allow-private or --webhook-allow-cidr"
 
 // refused says what kind of address ip is when p refuses it, or "".
 func (p Policy) refused(ip netip.Addr) string {
@@ -214,7 +214,8 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string) error {
 	}
 	for _, ip := range ips {
 		if what := p.refused(ip); what != "" {
-			return fmt.Errorf("%w: %s resolves to %s, %s; %s", ErrRefused, host, ip.Unmap(), what, allowHint)
+			return ErrRefused.Errorf("address not allowed: %s resolves to %s, %s; to reach the local network, start the server with --webhook-allow-private or --webhook-allow-cidr",
+				host, ip.Unmap(), usererr.P(what))
 		}
 	}
 	return nil
@@ -225,7 +226,7 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string) error {
 func (p Policy) control(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%w: %s %q is not an IP address", ErrRefused, network, address)
+		return ErrRefused.Errorf("address not allowed: %s %q is not an IP address", network, address)
 	}
 	return p.Check(ap.Addr())
 }

@@ -53,9 +53,11 @@ var (
 	ErrNotFound = errors.New("webhooks: not found")
 	// ErrSignature is wrapped by every error of Verify.
 	ErrSignature = errors.New("webhooks: bad signature")
-	// ErrRefused is wrapped by every refusal of a target address by a
-	// Policy: when a URL is added, and when a request would connect.
-	ErrRefused = errors.New("webhooks: address not allowed")
+	// ErrRefused is the kind of every refusal of a target address by a
+	// Policy: when a URL is added, and when a request would connect. Its
+	// messages are the dashboard's catalog keys, so an owner reads why in
+	// their language.
+	ErrRefused = usererr.New("webhooks", 400, "outbound policy")
 )
 
 // Kind is the kind of an event; an endpoint takes the kinds it lists.
