@@ -16,11 +16,9 @@ import (
 	"golang.org/x/net/html"
 
 	"appliance/assets"
-	"appliance/httpd/callbacks"
 	"appliance/httpd/i18n"
 	"appliance/httpd/leads"
 	"appliance/httpd/visits"
-	"appliance/httpd/webhooks"
 )
 
 // notYetTranslated are the templates whose strings are still to move into
@@ -427,36 +425,5 @@ func TestShowBidiControls(t *testing.T) {
 	wantForm := strings.Replace(form, "e\u202ef", "e\ufffdf", 1)
 	if got := string(showBidiControls([]byte(form))); got != wantForm {
 		t.Errorf("a form: got  %q\nwant %q", got, wantForm)
-	}
-}
-
-// TestWebhookReasonsTranslated: the words of every reason a delivery or
-// a callback failed, which the delivery log and the callbacks page show
-// ({{t .Why}}, {{t .LastWhy}}), are in the catalog.
-func TestWebhookReasonsTranslated(t *testing.T) {
-	cat, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for r := range 256 {
-		text := webhooks.ReasonText(byte(r))
-		if text == "" {
-			continue
-		}
-		n++
-		if _, ok := cat.Lookup(i18n.Ru, text); !ok {
-			t.Errorf("reason %d, %q, has no Russian words", r, text)
-		}
-	}
-	for r := range 256 {
-		if text := callbacks.ReasonText(byte(r)); text != "" {
-			if _, ok := cat.Lookup(i18n.Ru, text); !ok {
-				t.Errorf("callback reason %d, %q, has no Russian words", r, text)
-			}
-		}
-	}
-	if n < int(webhooks.ReasonNoSMTP) {
-		t.Errorf("%d reasons have words, want %d", n, webhooks.ReasonNoSMTP)
 	}
 }
