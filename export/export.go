@@ -188,7 +188,7 @@ func (x *Exporter) Run(ctx context.Context) error {
 			x.failures.Add(1)
 		}
 		x.setErr(err)
-		x.o.Log.Warn("export: NATS unavailable, events wait on disk", "url", x.o.URL, "err", err,
+		x.o.Log.Warn("export: NATS unavailable, events wait on disk", "url", Redact(x.o.URL), "err", err,
 			"backlog", x.db.ExportStats().Backlog, "retry_in", wait)
 		t := time.NewTimer(wait)
 		select {
@@ -257,9 +257,38 @@ func Connect(url string) (*nats.Conn, error) {
 	nc, err := nats.Connect(url, nats.Name("appliance export"), nats.NoReconnect(),
 		nats.ReconnectBufSize(-1), nats.Timeout(5*time.Second))
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS %q: %w", url, err)
+		return nil, fmt.Errorf("connect to NATS %q: %w", Redact(url), err)
 	}
 	return nc, nil
+}
+
+// Redact is a NATS URL, or a comma-separated list of them, with the
+// credentials it may hold masked ("nats://user:xxxxx@host:4222",
+// "nats://xxxxx@host" for a token), for logs and errors: the server's log
+// often goes where the NATS account should not.
+func Redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, u := range parts {
+		start := 0
+		if j := strings.Index(u, "://"); j >= 0 {
+			start = j + 3
+		}
+		end := len(u)
+		if j := strings.IndexAny(u[start:], "/?#"); j >= 0 {
+			end = start + j
+		}
+		at := strings.LastIndex(u[start:end], "@")
+		if at < 0 {
+			continue
+		}
+		user, _, hasPass := strings.Cut(u[start:start+at], ":")
+		masked := "xxxxx"
+		if hasPass {
+			masked = user + ":xxxxx"
+		}
+		parts[i] = u[:start] + masked + u[start+at:]
+	}
+	return strings.Join(parts, ",")
 }
 
 // session is one connection: it publishes until it fails or ctx ends.
@@ -285,7 +314,7 @@ func (x *Exporter) session(ctx context.Context) (progressed bool, err error) {
 	}
 	x.connected.Store(true)
 	defer x.connected.Store(false)
-	x.o.Log.Info("export: publishing to NATS", "url", x.o.URL, "subject", x.o.Subject+".>", "stream", x.o.Stream,
+	x.o.Log.Info("export: publishing to NATS", "url", Redact(x.o.URL), "subject", x.o.Subject+".>", "stream", x.o.Stream,
 		"backlog", x.db.ExportStats().Backlog)
 	tick := time.NewTicker(x.o.Interval)
 	defer tick.Stop()

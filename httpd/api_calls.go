@@ -231,19 +231,20 @@ func (s *apiHandlers) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error 
 		return err
 	}
 	in.Sites = tok.Sites
+	now := s.now()
 	in.Also = func(tx *store.Tx, c *store.Call, a *tracking.Attribution) error {
-		if err := s.callDeliveries(tx, c, a); err != nil {
+		if err := s.callDeliveries(tx, c, a, now); err != nil {
 			return err
 		}
 		return s.reports.CountCall(tx, a.Site, c)
 	}
 	in.Changed = func(tx *store.Tx, prev, c *store.Call, a *tracking.Attribution) error {
-		if err := s.callDeliveries(tx, c, a); err != nil {
+		if err := s.callDeliveries(tx, c, a, now); err != nil {
 			return err
 		}
 		return s.reports.CountCallChange(tx, a.Site, prev, c)
 	}
-	c, a, err := s.numbers.RecordCall(ctx, in, s.now())
+	c, a, err := s.numbers.RecordCall(ctx, in, now)
 	if errors.Is(err, tracking.ErrOtherSite) {
 		return otherSite(in.Called)
 	}
@@ -257,8 +258,11 @@ func (s *apiHandlers) postCall(ctx *fasthttp.RequestCtx, tok store.Token) error 
 // callDeliveries queues, in the write that stores the call, one webhook
 // delivery of it per endpoint of its site that takes calls: the call is
 // never stored without them. A later report that changes the call (its
-// end, after its start) queues them again, with the call as it is now. A call to a number no site has goes nowhere.
-func (s *apiHandlers) callDeliveries(tx *store.Tx, c *store.Call, a *tracking.Attribution) error {
+// end, after its start) queues them again, with the call as it is now and
+// the report's time, reported, as its updated_at: the deliveries are not
+// ordered, so that is how a receiver tells the latest. A call to a number
+// no site has goes nowhere.
+func (s *apiHandlers) callDeliveries(tx *store.Tx, c *store.Call, a *tracking.Attribution, reported time.Time) error {
 	if a.Site == 0 {
 		return nil
 	}
@@ -267,7 +271,7 @@ func (s *apiHandlers) callDeliveries(tx *store.Tx, c *store.Call, a *tracking.At
 		return fmt.Errorf("webhooks of call %d: %w", c.ID, err)
 	}
 	_, err = s.hooks.Enqueue(tx, webhooks.Event{Kind: webhooks.KindCall, ID: c.ID, Site: site.ID, SiteKey: site.Key,
-		Time: time.UnixMilli(c.Received), Data: tracking.ViewOfCall(c, a)})
+		Time: time.UnixMilli(c.Received), Data: tracking.ViewOfCall(c, a, reported)})
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd"
 	"appliance/httpd/admin"
 	"appliance/httpd/httpdtest"
 	"appliance/store"
@@ -229,5 +230,60 @@ func TestWebhookKindsOffered(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || !regexp.MustCompile(`(?i)unknown event kind &#34;sms&#34;`).Match(page) {
 		t.Fatalf("an endpoint for sms: %d\n%s", resp.StatusCode, page)
+	}
+}
+
+// The deliveries of one call are not ordered: a retry of the ringing
+// call's delivery may reach a CRM after the ended call's. Each says when
+// the report that made it came, updated_at, so the CRM keeps the latest
+// whatever the order they arrive in.
+func TestCallDeliveriesSayWhichIsLatest(t *testing.T) {
+	clock := &trClock{now: time.Now().UTC().Truncate(time.Second)}
+	f := shopFixture(t, clock, fastHooks, func(o *httpd.Options) { o.Now = clock.Now })
+	setUpNumbers(t, f)
+	c := f.srv.Client(t)
+	calls := newHookReceiver(t)
+	calls.event = "call"
+	callsSrv := httptest.NewServer(calls)
+	defer callsSrv.Close()
+	calls.secret = addHookFor(t, f.srv, c, f.site.Key, callsSrv.URL+"/calls", "call")
+
+	_, p := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	token := apiToken(t, f)
+	start := clock.Now().Format(time.RFC3339)
+	rang, ended := clock.Now(), clock.Now().Add(2*time.Second+250*time.Millisecond)
+	for _, r := range []struct {
+		at   time.Time
+		body string
+	}{
+		{rang, `{"called":"` + num + `","caller":"79161234567","started_at":"` + start + `","duration":0,"answered":false}`},
+		{ended, `{"called":"` + num + `","caller":"79161234567","started_at":"` + start + `","duration":65,"answered":true}`},
+	} {
+		clock.Set(r.at)
+		if code, raw := api(t, f, "POST", "api/v1/calls", token, r.body); code != http.StatusOK {
+			t.Fatalf("report at %s: %d %s", r.at, code, raw)
+		}
+	}
+	var bodies []map[string]any
+	eventually(t, "two deliveries", func() bool {
+		_, byKey, got := calls.state()
+		bodies = bodies[:0]
+		for k := range byKey {
+			bodies = append(bodies, got[k])
+		}
+		return len(byKey) == 2
+	})
+	byAnswer := map[bool]string{}
+	for _, b := range bodies {
+		data, _ := b["data"].(map[string]any)
+		at, _ := data["updated_at"].(string)
+		byAnswer[data["answered"] == true] = at
+	}
+	if got, want := byAnswer[false], rang.Format(time.RFC3339Nano); got != want {
+		t.Errorf("the ringing call's updated_at %q, want %q", got, want)
+	}
+	if got, want := byAnswer[true], ended.Format(time.RFC3339Nano); got != want {
+		t.Errorf("the ended call's updated_at %q, want %q", got, want)
 	}
 }

@@ -247,3 +247,26 @@ func TestBrowserCallbacksXSSInert(t *testing.T) {
 		t.Error("control: an injected onerror did not run; the XSS check proves nothing")
 	}
 }
+
+// The callbacks page says why a call was not handed to the telephony side
+// in the owner's language, above what the PBX answered.
+func TestCallbacksPageSaysWhyInWords(t *testing.T) {
+	f := newCBFixture(t)
+	v := trackHit(t, f.srv, f.key, "", "https://shop.example/", "")
+	p := newPBX(t)
+	p.secret = f.configure(t, map[string]any{"webhook": p.srv.URL}).Secret
+	p.fail(http.StatusUnauthorized, "bad signature")
+	status, out := f.order(t, v, map[string]any{"phone": "79101234567"})
+	wantStatus(t, "order", status, out, 3, "telephony_failed")
+	c := f.srv.Client(t)
+	for lang, words := range map[string]string{
+		"en": "The receiver refused access: check the secret it verifies the signature with.",
+		"ru": "Получатель отказал в доступе: проверьте секрет, которым он проверяет подпись.",
+	} {
+		_, page := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/callbacks", lang)
+		page = html.UnescapeString(page)
+		if !strings.Contains(page, `<div class="error-text why">`+words+`</div>`) || !strings.Contains(page, `401 Unauthorized: "bad signature"`) {
+			t.Errorf("%s: the callbacks page does not say why in words above the answer:\n%s", lang, page)
+		}
+	}
+}

@@ -28,7 +28,8 @@ type endpointRow struct {
 // attemptRow is one attempt of a delivery.
 type attemptRow struct {
 	Time, Status, Error string
-	Duration            int64 // milliseconds
+	Why                 string // the kind of failure in words, a catalog key (webhooks.ReasonText); "" when none
+	Duration            int64  // milliseconds
 }
 
 // deliveryRow is a delivery as the log shows it.
@@ -101,13 +102,21 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 		case store.DeliveryDropped:
 			row.State = "dropped"
 		case store.DeliveryRefused:
-			row.State = "refused by the mail server: check the address, then send it again"
-			if ep >= 0 && webhooks.IsTelegram(eps[ep].URL) { // the endpoint that refused it
+			u := dl.URL
+			if ep >= 0 {
+				u = eps[ep].URL // the endpoint that refused it, as it is now
+			}
+			switch {
+			case webhooks.IsTelegram(u):
 				row.State = "refused by Telegram: check that the bot is in the chat and not blocked, then send it again"
+			case webhooks.IsMail(u):
+				row.State = "refused by the mail server: check the address, then send it again"
+			default:
+				row.State = "refused by the receiver (410 Gone): not tried again; send it again once the endpoint takes it"
 			}
 		}
 		for _, a := range slices.Backward(dl.Recent) {
-			ar := attemptRow{Time: c.at(a.Time), Error: a.Error, Duration: a.Duration}
+			ar := attemptRow{Time: c.at(a.Time), Error: a.Error, Why: webhooks.ReasonText(a.Reason), Duration: a.Duration}
 			if a.Status != 0 {
 				ar.Status = strconv.Itoa(a.Status)
 			}
@@ -246,6 +255,9 @@ func (s *dashboardHandlers) testWebhook(ctx *fasthttp.RequestCtx, who signedIn) 
 		v.Flash = tr.T("The test was taken: %d in %d ms.", a.Status, a.Duration)
 	} else {
 		v.Error = tr.T("The test was not taken: %s", a.Error)
+		if why := webhooks.ReasonText(a.Reason); why != "" {
+			v.Error += " " + tr.T(why)
+		}
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "webhooks", v)
 }

@@ -2,8 +2,11 @@ package httpd_test
 
 import (
 	"cmp"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -14,12 +17,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"appliance/httpd"
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/webhooks"
+	"appliance/store"
 )
 
 // fastHooks shortens the webhook clock: polls every 5 ms, retries after
@@ -597,7 +602,7 @@ func TestWebhookSendATest(t *testing.T) {
 	rc.down = true
 	rc.mu.Unlock()
 	page = testHook(t, srv, c, site, id)
-	if !strings.Contains(page, `The test was not taken: 503 Service Unavailable: &#34;down for maintenance&#34;`) {
+	if !strings.Contains(page, `The test was not taken: 503 Service Unavailable: &#34;down for maintenance&#34; The receiver failed with an error of its own.`) {
 		t.Errorf("the page does not say why the test was not taken:\n%s", page)
 	}
 	if !strings.Contains(page, "Nothing delivered yet.") {
@@ -606,5 +611,134 @@ func TestWebhookSendATest(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // time for a retry to show up
 	if calls, _, _ := rc.state(); calls != 2 {
 		t.Errorf("the receiver had %d calls; a failed test is not retried", calls)
+	}
+}
+
+// A receiver that answers 410 Gone wants no more: the delivery ends
+// refused after that one attempt, the log says so and why, and nothing
+// asks again until the owner presses "Send again", which delivers it once
+// the receiver takes it.
+func TestWebhookGoneEndsRetries(t *testing.T) {
+	srv := httpdtest.Start(t, fastHooks)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	rc := newHookReceiver(t)
+	var gone atomic.Bool
+	gone.Store(true)
+	var goneCalls atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if gone.Load() {
+			goneCalls.Add(1)
+			http.Error(w, "this hook was deleted", http.StatusGone)
+			return
+		}
+		rc.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	rc.secret = addHook(t, srv, c, site, ts.URL+"/zap")
+
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Анна", "phone": "+79101234567"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	var page string
+	eventually(t, "the delivery refused in the log", func() bool {
+		_, page = getPage(t, c, srv.URL+"sites/"+site+"/webhooks")
+		return strings.Contains(page, "refused by the receiver (410 Gone)")
+	})
+	if !strings.Contains(page, `410 Gone: "this hook was deleted`) {
+		t.Errorf("the log does not say what the receiver answered:\n%s", page)
+	}
+	if _, ru := getPageIn(t, c, srv.URL+"sites/"+site+"/webhooks", "ru"); !strings.Contains(ru, "отклонено получателем (410 Gone)") {
+		t.Errorf("the Russian log does not say the receiver refused it:\n%s", ru)
+	}
+	s, _ := srv.HTTP.Sites().ByKey(site)
+	var log []store.Delivery
+	srv.DB.ScanPrefix(context.Background(), store.DeliveryPrefix(s.ID), false, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		dl, err := store.DecodeDelivery(id, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log = append(log, dl)
+		return true
+	})
+	if len(log) != 1 {
+		t.Fatalf("deliveries %+v", log)
+	}
+	if dl := log[0]; dl.State != store.DeliveryRefused || dl.Attempts != 1 {
+		t.Fatalf("delivery state %d after %d attempts, want refused after 1", dl.State, dl.Attempts)
+	}
+	if _, err := srv.DB.Get(store.DueKey(store.DueDelivery, log[0].Due, log[0].ID)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused delivery is still queued: %v", err)
+	}
+
+	gone.Store(false)
+	if status, _ := submitForm(t, c, srv, "sites/"+site+"/webhooks", "sites/"+site+"/webhooks/resend", url.Values{"id": {strconv.FormatUint(log[0].ID, 10)}}); status != http.StatusSeeOther {
+		t.Fatalf("send again: %d", status)
+	}
+	eventually(t, "the delivery sent again", func() bool {
+		_, got, _ := rc.state()
+		return got[strconv.FormatUint(log[0].ID, 10)] == 1
+	})
+	if n := goneCalls.Load(); n != 1 {
+		t.Errorf("the receiver answered 410 to %d attempts, want 1", n)
+	}
+}
+
+// The delivery log says why an attempt failed in the owner's language,
+// above what the connection or the receiver said: a receiver that is not
+// running, one that refuses the signature, one whose HTTPS certificate is
+// not trusted.
+func TestDeliveryLogSaysWhyInWords(t *testing.T) {
+	srv := httpdtest.Start(t, fastHooks)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/crm"
+	ln.Close()
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+	}))
+	defer auth.Close()
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer untrusted.Close()
+	for _, u := range []string{closed, auth.URL + "/crm", untrusted.URL + "/crm"} {
+		addHook(t, srv, c, site, u)
+	}
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"name": "Анна", "phone": "+79101234567"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	for _, tt := range []struct {
+		lang  string
+		words []string
+	}{
+		{"en", []string{"Nothing answers at that address: is the receiver running, and is the port right?",
+			"The receiver refused access: check the secret it verifies the signature with.",
+			"The secure (HTTPS) connection failed: the receiver's certificate is not valid, or it does not speak HTTPS there."}},
+		{"ru", []string{"По этому адресу никто не отвечает: работает ли получатель и верен ли порт?",
+			"Получатель отказал в доступе: проверьте секрет, которым он проверяет подпись.",
+			"Защищённое соединение (HTTPS) не установилось: сертификат получателя недействителен, или по этому адресу нет HTTPS."}},
+	} {
+		var page string
+		eventually(t, "a failed attempt of each delivery in "+tt.lang, func() bool {
+			_, raw := getPageIn(t, c, srv.URL+"sites/"+site+"/webhooks", tt.lang)
+			page = html.UnescapeString(raw)
+			return strings.Count(page, `<div class="error-text why">`) >= 3
+		})
+		for _, w := range tt.words {
+			if !strings.Contains(page, `<div class="error-text why">`+w+`</div>`) {
+				t.Errorf("%s: the log does not say %q:\n%s", tt.lang, w, page)
+			}
+		}
+		for _, detail := range []string{"connection refused", `401 Unauthorized: "bad signature"`, "certificate"} {
+			if !strings.Contains(page, detail) {
+				t.Errorf("%s: the log lost the detail %q", tt.lang, detail)
+			}
+		}
 	}
 }

@@ -207,6 +207,9 @@ func TestEmailWithoutSMTPWaits(t *testing.T) {
 		_, log := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
 		return strings.Contains(log, "no SMTP server to send email through") && strings.Contains(log, "mailto:owner@shop.example")
 	})
+	if _, log := getPageIn(t, c, srv.URL+"sites/"+key+"/webhooks", "ru"); !strings.Contains(html.UnescapeString(log), "Не настроен почтовый сервер для отправки писем") {
+		t.Errorf("the Russian delivery log does not say why in words:\n%s", log)
+	}
 }
 
 // botAPI is Telegram's Bot API as a bot's sendMessage meets it: it keeps

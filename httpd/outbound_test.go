@@ -3,9 +3,11 @@ package httpd_test
 import (
 	"context"
 	"html"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -38,15 +40,15 @@ func TestOutboundRefusedByDefault(t *testing.T) {
 	for _, u := range []string{ts.URL + "/hook", "http://localhost:" + port + "/hook", "http://169.254.169.254/latest/meta-data/", "http://[::ffff:10.0.0.1]/"} {
 		status, body := postHookForm(t, srv, c, site, u)
 		if page := html.UnescapeString(string(body)); status != http.StatusBadRequest ||
-			!strings.Contains(page, "address not allowed") || !strings.Contains(page, "--webhook-allow-private") {
+			!strings.Contains(strings.ToLower(page), "address not allowed: ") || !strings.Contains(page, "--webhook-allow-private") {
 			t.Errorf("dashboard add %s: %d\n%s", u, status, body)
 		}
 		status, answer := adminPost(t, srv, "/admin/webhooks", map[string]any{"site_key": site, "url": u})
-		if status != http.StatusBadRequest || !strings.Contains(answer.Error, "address not allowed") {
+		if status != http.StatusBadRequest || !strings.Contains(strings.ToLower(answer.Error), "address not allowed: ") {
 			t.Errorf("admin add %s: %d %q", u, status, answer.Error)
 		}
 		status, answer = adminPost(t, srv, "/admin/callbacks", map[string]any{"site_key": site, "webhook": u})
-		if status != http.StatusBadRequest || !strings.Contains(answer.Error, "address not allowed") {
+		if status != http.StatusBadRequest || !strings.Contains(strings.ToLower(answer.Error), "address not allowed: ") {
 			t.Errorf("admin callback scenario %s: %d %q", u, status, answer.Error)
 		}
 	}
@@ -77,5 +79,37 @@ func TestOutboundRefusedByDefault(t *testing.T) {
 	})
 	if calls, _, _ := rc.state(); calls != 0 {
 		t.Fatalf("the receiver on 127.0.0.1 got %d requests", calls)
+	}
+}
+
+// A refused address is explained in the owner's language: the Russian
+// dashboard says what kind of address it is and how to allow it, in
+// Russian, for a literal address and for a name that resolves to one.
+func TestOutboundRefusalTranslated(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	for u, want := range map[string]string{
+		"http://127.0.0.1:8080/hook":  "Адрес не разрешён: 127.0.0.1 — это адрес обратной петли (loopback); чтобы обращаться в локальную сеть, запустите сервер с --webhook-allow-private или --webhook-allow-cidr",
+		"http://192.0.0.192/":         "Адрес не разрешён: 192.0.0.192 — это зарезервированный адрес;",
+		"http://localhost:8080/hook":  "Адрес не разрешён: localhost указывает на ",
+		"http://[::ffff:10.0.0.1]/":   "Адрес не разрешён: 10.0.0.1 — это адрес частной сети;",
+		"http://169.254.169.254/meta": "Адрес не разрешён: 169.254.169.254 — это локальный адрес канала (link-local);",
+	} {
+		csrf := srv.FormToken(t, c, "sites/"+site+"/webhooks")
+		req, _ := http.NewRequest("POST", srv.URL+"sites/"+site+"/webhooks",
+			strings.NewReader(url.Values{"csrf": {csrf}, "url": {u}, "events": {"lead"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", "ru")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page := html.UnescapeString(string(body))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, want) {
+			t.Errorf("add %s in Russian: %d, want %q in\n%s", u, resp.StatusCode, want, page)
+		}
 	}
 }

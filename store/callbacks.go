@@ -105,12 +105,16 @@ type Callback struct {
 	LastTry   int64  // time of the last attempt
 	LastCode  int    // HTTP status of the last attempt; 0 when there was no answer
 	LastError string // why the last attempt failed; "" on success
-	Sent      int64  // when the scenario took it
-	IP        string
+	// LastReason is the kind of that failure, which the callbacks page
+	// words for the site's owner (callbacks.ReasonText); 0 on success and
+	// in records of version 1.
+	LastReason byte
+	Sent       int64 // when the scenario took it
+	IP         string
 	Attribution
 }
 
-const callbackVersion = 1
+const callbackVersion = 2
 
 func (c *Callback) strings() []*string {
 	return append([]*string{&c.Phone, &c.PhoneRaw, &c.LastError, &c.PageURL, &c.IP}, c.Source.fields()...)
@@ -133,12 +137,13 @@ func (c *Callback) Encode() []byte {
 	for _, f := range c.strings() {
 		e.str(*f)
 	}
+	e.uint(uint64(c.LastReason))
 	return e.b
 }
 
 // DecodeCallback decodes a Callback; id comes from the key (IDFromKey).
 func DecodeCallback(id uint64, b []byte) (Callback, error) {
-	d, _ := newDecoder(b, "callback", callbackVersion)
+	d, v := newDecoder(b, "callback", callbackVersion)
 	c := Callback{ID: id}
 	c.Time = d.int()
 	c.Visitor = d.uint()
@@ -161,6 +166,13 @@ func DecodeCallback(id uint64, b []byte) (Callback, error) {
 	c.Sent = d.int()
 	for _, f := range c.strings() {
 		*f = d.str()
+	}
+	if v >= 2 {
+		r := d.uint()
+		if r > 255 {
+			d.fail("bad callback reason")
+		}
+		c.LastReason = byte(r)
 	}
 	return c, d.done()
 }

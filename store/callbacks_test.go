@@ -30,7 +30,7 @@ func init() {
 					UTMMedium: "cpc", UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "banner", Click: "gclid",
 					Referrer: "https://google.com/", Landing: "https://shop.example/?utm_source=google"}}},
 		Callback{ID: keyID, Time: -1 << 63, GroupID: 1<<64 - 1, Delayed: 1<<63 - 1, State: CallbackNoScenario,
-			Attempts: 1<<32 - 1, LastCode: 999, LastError: unicode, Attribution: Attribution{Visitor: 1<<64 - 1, PageURL: long, Source: Source{Landing: long}}},
+			Attempts: 1<<32 - 1, LastCode: 999, LastError: unicode, LastReason: 255, Attribution: Attribution{Visitor: 1<<64 - 1, PageURL: long, Source: Source{Landing: long}}},
 	}
 }
 
@@ -87,5 +87,20 @@ func TestCallbackKeys(t *testing.T) {
 	a, b := CallbackKey(1, 1), CallbackKey(1, 2)
 	if ax := append(a, 'x'); !bytes.Equal(b, CallbackKey(1, 2)) || ax[len(ax)-1] != 'x' {
 		t.Error("callback keys built in a row share memory")
+	}
+}
+
+// A callback of version 1, written before LastReason, still reads: the
+// same fields, no reason.
+func TestDecodeCallbackV1(t *testing.T) {
+	want := samples["callback"][1].(Callback)
+	b := want.Encode()
+	if b[0] != 2 || b[len(b)-1] != 0 {
+		t.Fatalf("encoding %x: want version 2 ending in a zero reason", b)
+	}
+	v1 := append([]byte{1}, b[1:len(b)-1]...)
+	got, err := DecodeCallback(keyID, v1)
+	if err != nil || got != want {
+		t.Errorf("callback v1 = %+v, %v; want %+v", got, err, want)
 	}
 }

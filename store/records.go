@@ -654,9 +654,13 @@ type DeliveryAttempt struct {
 	Status   int    // HTTP status; 0 when there was no answer
 	Error    string // why it failed; "" on success
 	Duration int64  // milliseconds
+	// Reason is why a POST failed, in a few kinds the delivery log words
+	// for the site's owner (webhooks.Reason*); 0 when it did not fail, for
+	// an email or a Telegram message, and in records of version 1.
+	Reason byte
 }
 
-const deliveryVersion = 1
+const deliveryVersion = 2
 
 // Encode returns the versioned encoding of dl; the id is in the key.
 func (dl *Delivery) Encode() []byte {
@@ -677,13 +681,14 @@ func (dl *Delivery) Encode() []byte {
 		e.int(int64(a.Status))
 		e.str(a.Error)
 		e.int(a.Duration)
+		e.uint(uint64(a.Reason))
 	}
 	return e.b
 }
 
 // DecodeDelivery decodes a Delivery; id comes from the key.
 func DecodeDelivery(id uint64, b []byte) (Delivery, error) {
-	d, _ := newDecoder(b, "delivery", deliveryVersion)
+	d, v := newDecoder(b, "delivery", deliveryVersion)
 	dl := Delivery{ID: id}
 	dl.Endpoint = d.uint()
 	dl.URL = d.str()
@@ -712,6 +717,13 @@ func DecodeDelivery(id uint64, b []byte) (Delivery, error) {
 		a.Status = int(st)
 		a.Error = d.str()
 		a.Duration = d.int()
+		if v >= 2 {
+			r := d.uint()
+			if r > 255 {
+				d.fail("bad attempt reason")
+			}
+			a.Reason = byte(r)
+		}
 		dl.Recent = append(dl.Recent, a)
 	}
 	return dl, d.done()

@@ -146,7 +146,7 @@ var samples = map[string][]any{
 		Delivery{ID: keyID},
 		Delivery{ID: keyID, Endpoint: 5, URL: "https://crm.example/hook", Event: "lead", EventID: 42, Body: []byte(`{"event":"lead"}`),
 			Created: 1700000000000, State: DeliveryDelivered, Due: 1700000000000, Attempts: 3, Delivered: 1700000009999,
-			Recent: []DeliveryAttempt{{Time: 1, Status: 503, Error: "503 Service Unavailable", Duration: 12}, {Time: 2, Status: 0, Error: unicode}, {Time: 3, Status: 200}}},
+			Recent: []DeliveryAttempt{{Time: 1, Status: 503, Error: "503 Service Unavailable", Duration: 12}, {Time: 2, Status: 0, Error: unicode, Reason: 255}, {Time: 3, Status: 200}}},
 		Delivery{ID: keyID, Endpoint: 1<<64 - 1, URL: unicode, Event: long, Body: []byte(long), State: DeliveryDropped, Due: -1, Attempts: 1<<32 - 1},
 	},
 }
@@ -480,6 +480,27 @@ func TestDecodeOldVersions(t *testing.T) {
 	if err != nil || ld.Email != "ivan@example.com" || ld.EmailRaw != "ivan@example.com" || ld.PhoneRaw != "+7 916 123-45-67" ||
 		ld.PhoneUnparsed || ld.EmailUnparsed || ld.Visitor != 1 || ld.Hit != 3 {
 		t.Errorf("lead v1 = %+v, %v", ld, err)
+	}
+	// A version 1 delivery's attempts have no reason.
+	dl, err := DecodeDelivery(8, v1(func(e *encoder) {
+		e.uint(5)
+		e.str("https://crm.example/hook")
+		e.str("lead")
+		e.uint(42)
+		e.bytes([]byte(`{}`))
+		e.int(1700000000000)
+		e.uint(uint64(DeliveryPending))
+		e.int(1700000060000)
+		e.uint(1)
+		e.int(0)
+		e.uint(1)
+		e.int(1700000000001)
+		e.int(0)
+		e.str("connection refused")
+		e.int(3)
+	}))
+	if want := (DeliveryAttempt{Time: 1700000000001, Error: "connection refused", Duration: 3}); err != nil || len(dl.Recent) != 1 || dl.Recent[0] != want || dl.URL != "https://crm.example/hook" {
+		t.Errorf("delivery v1 = %+v, %v; want one attempt %+v", dl, err, want)
 	}
 	// A version 1 call has no match: its kind and attribution tell it.
 	for _, tt := range []struct {

@@ -343,10 +343,11 @@ func (s *Service) send(ctx context.Context, site *store.Site, due time.Time, id 
 	}
 	switch {
 	case settings.ScenarioURL == "":
-		a.err = "no callback scenario any more"
+		a.err, a.reason = "no callback scenario any more", ReasonNoScenario
 		retry = false
 	case now.Sub(time.UnixMilli(wanted)) > s.o.MaxLate:
 		a.err = fmt.Sprintf("too late: due %s, not called", time.UnixMilli(wanted).UTC().Format(time.DateTime))
+		a.reason = ReasonTooLate
 		retry = false
 	default:
 		a = s.post(ctx, site, settings, &cb)
@@ -362,9 +363,10 @@ func (s *Service) send(ctx context.Context, site *store.Site, due time.Time, id 
 
 // attempt is one request to a scenario.
 type attempt struct {
-	at   time.Time
-	code int    // HTTP status; 0 when there was no answer
-	err  string // why it failed
+	at     time.Time
+	code   int    // HTTP status; 0 when there was no answer
+	err    string // why it failed
+	reason byte   // the kind of failure (ReasonText)
 }
 
 // ScenarioBody is the JSON a scenario receives: the callback to make.
@@ -385,7 +387,7 @@ func (s *Service) post(ctx context.Context, site *store.Site, w store.WidgetSett
 		a.err = err.Error()
 		return a
 	}
-	a.code, a.err = webhooks.Send(ctx, s.hooks.Client(), s.o.Timeout, webhooks.Request{
+	a.code, a.err, a.reason = webhooks.Send(ctx, s.hooks.Client(), s.o.Timeout, webhooks.Request{
 		URL: w.ScenarioURL, Secret: w.ScenarioSecret, Event: string(webhooks.KindCallback), ID: cb.ID,
 		Attempt: cb.Attempts + 1, At: a.at, Body: body, UserAgent: "appliance-callbacks/1",
 	})
@@ -413,7 +415,7 @@ func (s *Service) record(ctx context.Context, site uint32, due time.Time, id uin
 			return nil
 		}
 		cb.Attempts++
-		cb.LastTry, cb.LastCode, cb.LastError = a.at.UnixMilli(), a.code, a.err
+		cb.LastTry, cb.LastCode, cb.LastError, cb.LastReason = a.at.UnixMilli(), a.code, a.err, a.reason
 		switch {
 		case ok:
 			cb.State, cb.Sent = store.CallbackSent, a.at.UnixMilli()

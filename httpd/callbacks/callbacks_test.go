@@ -360,7 +360,7 @@ func TestDelayedRetriesThenFails(t *testing.T) {
 		eventually(t, "the attempt is recorded", func() bool { return f.get(t, res.ID).Attempts == uint32(attempt) })
 	}
 	cb := f.get(t, res.ID)
-	if cb.State != store.CallbackFailed || cb.LastCode != 503 || sc.calls() != 3 || f.scheduled(t) != 0 {
+	if cb.State != store.CallbackFailed || cb.LastCode != 503 || cb.LastReason != webhooks.ReasonServer || sc.calls() != 3 || f.scheduled(t) != 0 {
 		t.Errorf("after 3 failed attempts: %+v, %d calls, %d scheduled", cb, sc.calls(), f.scheduled(t))
 	}
 }
@@ -375,7 +375,7 @@ func TestTooLate(t *testing.T) {
 	f.clock.Add(10*time.Minute + time.Hour + time.Second)
 	f.run(t)
 	eventually(t, "the late call is recorded", func() bool { return f.get(t, res.ID).State != store.CallbackPending })
-	if cb := f.get(t, res.ID); cb.State != store.CallbackFailed || !strings.Contains(cb.LastError, "too late") || sc.calls() != 0 || f.scheduled(t) != 0 {
+	if cb := f.get(t, res.ID); cb.State != store.CallbackFailed || !strings.Contains(cb.LastError, "too late") || cb.LastReason != ReasonTooLate || sc.calls() != 0 || f.scheduled(t) != 0 {
 		t.Errorf("late call: %+v, %d calls", cb, sc.calls())
 	}
 }

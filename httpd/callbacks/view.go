@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"appliance/httpd/leads"
+	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -203,4 +204,25 @@ func (s *Service) Since(ctx context.Context, site uint32, f Filter, after uint64
 		return fmt.Errorf("list callbacks: %w", err)
 	}
 	return nil
+}
+
+// Reasons a callback was not handed to its scenario that are the
+// callbacks' own; below them, store.Callback.LastReason holds a
+// webhooks.Reason* of the scenario's request. Their numbers are stored:
+// never renumber one.
+const (
+	ReasonNoScenario byte = 100 // the scenario was removed before the call came due
+	ReasonTooLate    byte = 101 // the call came due while the appliance was down, too late to make
+)
+
+// ReasonText is the words of a callback's LastReason for the callbacks
+// page, a key of the dashboard's catalog; "" for none.
+func ReasonText(reason byte) string {
+	switch reason {
+	case ReasonNoScenario:
+		return "The callback scenario was removed before the call came due: call the visitor yourself."
+	case ReasonTooLate:
+		return "The call came due while the server was down and was too late to make: call the visitor yourself."
+	}
+	return webhooks.ReasonText(reason)
 }

@@ -72,13 +72,15 @@ func (h *Hooks) attempt(ctx context.Context, d outbox.Item) error {
 
 // post sends dl to ep once and describes the attempt, with how long it
 // took; final is true when the receiver refused it for good (an email's
-// SMTP server, the Telegram Bot API), so that it is not tried again.
+// SMTP server, the Telegram Bot API, a 410 Gone), so that it is not tried
+// again.
 func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.Delivery) (a store.DeliveryAttempt, final bool) {
 	start := h.o.Now()
 	a = store.DeliveryAttempt{Time: start.UnixMilli()}
 	switch {
 	case IsMail(ep.URL) && h.o.Mail == nil:
 		a.Error = "no SMTP server to send email through: start serve with --smtp and --smtp-from; it waits until then"
+		a.Reason = ReasonNoSMTP
 	case IsMail(ep.URL):
 		a.Status, a.Error, final = h.o.Mail(ctx, ep.URL, dl.ID, dl.Body)
 	case IsTelegram(ep.URL) && h.o.Telegram == nil:
@@ -90,10 +92,14 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 		// every try would be refused alike, as a mailbox's 550 is.
 		final = a.Status == http.StatusForbidden || a.Status == http.StatusBadRequest
 	default:
-		a.Status, a.Error = Send(ctx, h.client, h.o.Timeout, Request{
+		a.Status, a.Error, a.Reason = Send(ctx, h.client, h.o.Timeout, Request{
 			URL: ep.URL, Secret: ep.Secret, Event: dl.Event, ID: dl.ID, Attempt: dl.Attempts + 1,
 			At: start, Body: dl.Body, UserAgent: "appliance-webhooks/1",
 		})
+		// 410 Gone is a receiver's way to say it wants no more of these
+		// (a CRM's hook that was deleted): asking again every hour for
+		// ever would only load both sides.
+		final = a.Status == http.StatusGone
 	}
 	a.Duration = h.o.Now().Sub(start).Milliseconds()
 	return a, final

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"appliance/internal/detach"
+	"appliance/internal/usererr"
 )
 
 // Policy decides which addresses the appliance's outbound requests may
@@ -18,8 +19,8 @@ import (
 // owner types in. The zero value allows only public addresses, so that a
 // URL cannot make the server read its own loopback services (or any
 // service of its own, through its public address), the cloud metadata
-// endpoint (169.254.169.254) or the office network and show the answer in
-// the delivery log.
+// endpoints (169.254.169.254; Oracle Cloud's 192.0.0.192) or the office
+// network and show the answer in the delivery log.
 //
 // A URL is checked twice: when it is added (CheckURL: a literal address,
 // or every address its name resolves to now, for a clear error at once),
@@ -63,12 +64,11 @@ func ParseCIDRs(list []string) ([]netip.Prefix, error) {
 // into IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address.
 func (p Policy) Check(ip netip.Addr) error {
 	if what := p.refused(ip); what != "" {
-		return fmt.Errorf("%w: %s is %s; %s", ErrRefused, ip.Unmap(), what, allowHint)
+		return ErrRefused.Errorf("address not allowed: %s is %s; to reach the local network, start the server with --webhook-allow-private or --webhook-allow-cidr",
+			ip.Unmap(), usererr.P(what))
 	}
 	return nil
 }
-
-const allowHint = "to reach the local network, start the server with --webhook-allow-private or --webhook-allow-cidr"
 
 // refused says what kind of address ip is when p refuses it, or "".
 func (p Policy) refused(ip netip.Addr) string {
@@ -144,8 +144,14 @@ func nonPublic(ip netip.Addr) string {
 			return "the unspecified address"
 		case a[0] == 100 && a[1]&0xc0 == 64: // 100.64.0.0/10
 			return "a carrier-grade NAT address"
+		case a[0] == 192 && a[1] == 0 && a[2] == 0: // 192.0.0.0/24: Oracle Cloud's metadata service is 192.0.0.192
+			return "a reserved address"
+		case a[0] == 198 && a[1]&0xfe == 18: // 198.18.0.0/15, for benchmarks: some networks use it inside
+			return "a reserved address"
 		case a == [4]byte{255, 255, 255, 255}:
 			return "the broadcast address"
+		case a[0] >= 240: // 240.0.0.0/4, "future use": some clouds route it inside
+			return "a reserved address"
 		}
 		return ""
 	}
@@ -208,7 +214,8 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string) error {
 	}
 	for _, ip := range ips {
 		if what := p.refused(ip); what != "" {
-			return fmt.Errorf("%w: %s resolves to %s, %s; %s", ErrRefused, host, ip.Unmap(), what, allowHint)
+			return ErrRefused.Errorf("address not allowed: %s resolves to %s, %s; to reach the local network, start the server with --webhook-allow-private or --webhook-allow-cidr",
+				host, ip.Unmap(), usererr.P(what))
 		}
 	}
 	return nil
@@ -219,7 +226,7 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string) error {
 func (p Policy) control(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%w: %s %q is not an IP address", ErrRefused, network, address)
+		return ErrRefused.Errorf("address not allowed: %s %q is not an IP address", network, address)
 	}
 	return p.Check(ap.Addr())
 }

@@ -53,6 +53,13 @@ func TestPolicyCheck(t *testing.T) {
 		{"239.255.255.250", false, true, false},
 		{"ff02::1", false, true, false},
 		{"255.255.255.255", false, true, false},
+		{"192.0.0.192", false, true, false}, // Oracle Cloud's metadata service
+		{"192.0.0.170", false, true, false},
+		{"::ffff:192.0.0.192", false, true, false},
+		{"198.18.0.1", false, true, false},
+		{"198.19.255.254", false, true, false},
+		{"240.0.0.1", false, true, false},
+		{"64:ff9b::c000:c0", false, true, false}, // 192.0.0.192 through NAT64
 		// IPv4 addresses inside IPv6 ones that lead to them: NAT64, 6to4,
 		// IPv4-compatible; judged as the IPv4 address.
 		{"64:ff9b::a9fe:a9fe", false, true, false}, // 169.254.169.254 through a NAT64 gateway
@@ -67,6 +74,10 @@ func TestPolicyCheck(t *testing.T) {
 		{"8.8.8.8", true, true, true},
 		{"100.128.0.1", true, true, true},
 		{"172.32.0.1", true, true, true},
+		{"192.0.1.1", true, true, true},
+		{"198.17.255.255", true, true, true},
+		{"198.20.0.1", true, true, true},
+		{"239.255.255.255", false, true, false},
 		{"2a00:1450:4010::8a", true, true, true},
 		{"::ffff:8.8.4.4", true, true, true},
 		{"64:ff9b::808:808", true, true, true},
@@ -340,7 +351,7 @@ func TestSendExcerpt(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := webhooks.Policy{AllowPrivate: true}.Client()
-	status, failure := webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: srv.URL, At: time.Now(), Body: []byte("{}")})
+	status, failure, _ := webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: srv.URL, At: time.Now(), Body: []byte("{}")})
 	if status != http.StatusInternalServerError {
 		t.Fatalf("status %d", status)
 	}
@@ -372,7 +383,7 @@ func TestSendExcerpt(t *testing.T) {
 		c.Read(make([]byte, 4096))
 		c.Write([]byte("HTTP/1.1 502 \x1b[2Jroot:x:0:0 secret from inside\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 	}()
-	status, failure = webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: "http://" + ln.Addr().String() + "/", At: time.Now(), Body: []byte("{}")})
+	status, failure, _ = webhooks.Send(context.Background(), client, 5*time.Second, webhooks.Request{URL: "http://" + ln.Addr().String() + "/", At: time.Now(), Body: []byte("{}")})
 	if status != http.StatusBadGateway || failure != "502 Bad Gateway" {
 		t.Errorf("custom reason phrase: %d %q, want 502 Bad Gateway", status, failure)
 	}

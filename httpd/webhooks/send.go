@@ -31,13 +31,15 @@ type Request struct {
 // ("" for a 2xx): the error, or the status line with a short quoted
 // excerpt of the answer (or the redirect, which is not followed). The
 // excerpt is kept short so that the log of a URL pointed at some internal
-// service shows little of what it answered.
-func Send(ctx context.Context, client *http.Client, timeout time.Duration, r Request) (status int, failure string) {
+// service shows little of what it answered. reason is the kind of the
+// failure (Reason*; ReasonNone for a 2xx), for a log that says it in the
+// reader's words.
+func Send(ctx context.Context, client *http.Client, timeout time.Duration, r Request) (status int, failure string, reason byte) {
 	ctx, cancel := detach.Until(ctx.Done(), timeout) // ctx may be a RequestCtx
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), ReasonNetwork
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", r.UserAgent)
@@ -47,13 +49,13 @@ func Send(ctx context.Context, client *http.Client, timeout time.Duration, r Req
 	req.Header.Set(HeaderAttempt, strconv.FormatUint(uint64(r.Attempt), 10))
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), errReason(err)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxExcerpt*utf8.UTFMax))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return resp.StatusCode, ""
+		return resp.StatusCode, "", ReasonNone
 	}
 	// The status line in its standard words: the receiver's own reason
 	// phrase is text it chose, like the body.
@@ -63,7 +65,7 @@ func Send(ctx context.Context, client *http.Client, timeout time.Duration, r Req
 	} else if m := bytes.TrimSpace(msg); len(m) > 0 {
 		failure += ": " + excerpt(m)
 	}
-	return resp.StatusCode, failure
+	return resp.StatusCode, failure, statusReason(resp.StatusCode)
 }
 
 // maxExcerpt is how many characters of an answer a failure shows.

@@ -12,7 +12,8 @@
 // schedules the next attempt with exponential backoff and jitter, for as
 // long as it takes; but an email an SMTP server refused for good (a 5xx
 // to the message, not to the appliance's own login) ends refused, since
-// the same email would be refused again. Every attempt is kept in the delivery's log, and Resend
+// the same email would be refused again, and so does a POST answered 410
+// Gone, a receiver's word that it wants no more. Every attempt is kept in the delivery's log, and Resend
 // queues a delivered one again.
 //
 // Delivery is at least once: a crash between a receiver's 2xx and the
@@ -52,9 +53,11 @@ var (
 	ErrNotFound = errors.New("webhooks: not found")
 	// ErrSignature is wrapped by every error of Verify.
 	ErrSignature = errors.New("webhooks: bad signature")
-	// ErrRefused is wrapped by every refusal of a target address by a
-	// Policy: when a URL is added, and when a request would connect.
-	ErrRefused = errors.New("webhooks: address not allowed")
+	// ErrRefused is the kind of every refusal of a target address by a
+	// Policy: when a URL is added, and when a request would connect. Its
+	// messages are the dashboard's catalog keys, so an owner reads why in
+	// their language.
+	ErrRefused = usererr.New("webhooks", 400, "outbound policy")
 )
 
 // Kind is the kind of an event; an endpoint takes the kinds it lists.

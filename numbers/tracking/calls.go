@@ -87,13 +87,20 @@ type CallView struct {
 	VisitorID    uint64       `json:"visitor_id"`
 	SessionID    uint64       `json:"session_id"`
 	Source       store.Source `json:"source"`
+	// UpdatedAt is when the report that made the call as it is here came:
+	// the first report's time, then each later one that changed it. The
+	// deliveries of one call are not ordered, so a receiver keeps the one
+	// of the latest UpdatedAt rather than the last to arrive.
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// ViewOfCall returns the view of c, attributed as a says.
-func ViewOfCall(c *store.Call, a *Attribution) CallView {
+// ViewOfCall returns the view of c, attributed as a says, as a report
+// received at updated made it.
+func ViewOfCall(c *store.Call, a *Attribution, updated time.Time) CallView {
 	return CallView{ID: c.ID, StartedAt: time.UnixMilli(c.Time).UTC(), Called: c.Called, Caller: c.Caller,
 		CallerTyped: c.CallerTyped, Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
-		Attributed: c.Attributed, Match: c.Match, Pool: a.PoolName, VisitorID: c.Visitor, SessionID: c.Session, Source: c.Source}
+		Attributed: c.Attributed, Match: c.Match, Pool: a.PoolName, VisitorID: c.Visitor, SessionID: c.Session, Source: c.Source,
+		UpdatedAt: updated.UTC().Truncate(time.Millisecond)}
 }
 
 // check validates and normalises in at now. Errors wrap ErrInvalid and
