@@ -10,21 +10,30 @@ import (
 // needs to find the record the entry is due for, besides the id in the key.
 type DueEntry struct {
 	Site uint32 // the site whose record (Delivery, Callback) the id names
+	// Lane is the receiver whose attempts are limited together (a webhook
+	// endpoint's id), so that one that hangs cannot hold every worker; 0:
+	// none. Version 1 entries decode as 0.
+	Lane uint64
 }
 
-const dueVersion = 1
+// dueVersion 2 added Lane.
+const dueVersion = 2
 
 // Encode returns the versioned encoding of e.
 func (e *DueEntry) Encode() []byte {
-	enc := newEncoder(dueVersion, 6)
+	enc := newEncoder(dueVersion, 12)
 	enc.uint(uint64(e.Site))
+	enc.uint(e.Lane)
 	return enc.b
 }
 
-// DecodeDueEntry decodes a DueEntry.
+// DecodeDueEntry decodes a DueEntry of any version.
 func DecodeDueEntry(b []byte) (DueEntry, error) {
-	d, _ := newDecoder(b, "due entry", dueVersion)
+	d, v := newDecoder(b, "due entry", dueVersion)
 	e := DueEntry{Site: d.uint32("site")}
+	if v >= 2 {
+		e.Lane = d.uint()
+	}
 	return e, d.done()
 }
 

@@ -45,6 +45,9 @@ type Item struct {
 	At   time.Time // when it came due (millisecond precision); the key Remove needs
 	ID   uint64    // the id of the record it is due for
 	Site uint32    // the site the record belongs to
+	// Lane is the receiver the attempt goes to, whose attempts in flight
+	// Options.PerLane bounds (a webhook endpoint); 0: none.
+	Lane uint64
 }
 
 // Func is a domain's attempt function: it attempts it once and records the
@@ -64,6 +67,10 @@ type Options struct {
 	Tick time.Duration
 	// Log receives attempts that failed with an error; default slog.Default.
 	Log *slog.Logger
+	// PerLane bounds the attempts in flight of one lane (Item.Lane), so
+	// that a receiver that hangs holds at most that many workers while
+	// the others go on with the rest; 0: no bound.
+	PerLane int
 }
 
 // Backoff limits for an attempt function's errors.
@@ -89,6 +96,7 @@ type Queue struct {
 	mu       sync.Mutex
 	inflight map[uint64]bool
 	held     map[uint64]hold // ids whose attempt returned an error
+	lanes    map[uint64]int  // attempts in flight of each lane (Options.PerLane)
 }
 
 // hold is an id held back after its attempt failed n times in a row.
@@ -110,7 +118,7 @@ func New(db *store.DB, kind store.DueKind, o Options) *Queue {
 		o.Log = slog.Default()
 	}
 	q := &Queue{db: db, kind: kind, o: o, kick: make(chan struct{}, 1),
-		inflight: map[uint64]bool{}, held: map[uint64]hold{}}
+		inflight: map[uint64]bool{}, held: map[uint64]hold{}, lanes: map[uint64]int{}}
 	q.next.Store(math.MaxInt64)
 	return q
 }
@@ -120,7 +128,7 @@ func New(db *store.DB, kind store.DueKind, o Options) *Queue {
 // Run is woken if it sleeps past it.At. Like every function given to
 // Update, Put does not block.
 func (q *Queue) Put(tx *store.Tx, it Item) {
-	e := store.DueEntry{Site: it.Site}
+	e := store.DueEntry{Site: it.Site, Lane: it.Lane}
 	at := it.At.UnixMilli()
 	tx.Set(store.DueKey(q.kind, at, it.ID), e.Encode())
 	tx.AfterCommit(func() {
@@ -157,7 +165,7 @@ func (q *Queue) Backlog(ctx context.Context) (n int, oldest Item, err error) {
 				derr = err
 				return false
 			}
-			oldest = Item{At: time.UnixMilli(at), ID: id, Site: e.Site}
+			oldest = Item{At: time.UnixMilli(at), ID: id, Site: e.Site, Lane: e.Lane}
 		}
 		return true
 	})
@@ -191,6 +199,18 @@ func (q *Queue) done(id uint64, err error) {
 		q.held[id] = h
 	} else {
 		delete(q.held, id)
+	}
+	q.mu.Unlock()
+}
+
+// leaveLane counts an attempt of lane out of flight.
+func (q *Queue) leaveLane(lane uint64) {
+	if lane == 0 {
+		return
+	}
+	q.mu.Lock()
+	if q.lanes[lane]--; q.lanes[lane] <= 0 {
+		delete(q.lanes, lane)
 	}
 	q.mu.Unlock()
 }
@@ -245,6 +265,7 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 	free := cap(slots) - len(slots) // only dispatch fills slots: free can only grow
 	next = math.MaxInt64
 	var due []Item
+	picked := map[uint64]int{} // due's items of each lane
 	prefix := store.DuePrefix(q.kind)
 	err = q.db.Scan(ctx, prefix, store.PrefixEnd(prefix), false, 0, func(k, v []byte) bool {
 		_, at, id, ok := store.ParseDueKey(k)
@@ -278,7 +299,16 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 			q.mu.Unlock()
 			return true
 		}
-		due = append(due, Item{At: time.UnixMilli(at), ID: id, Site: e.Site})
+		if e.Lane != 0 && q.o.PerLane > 0 {
+			q.mu.Lock()
+			full := q.lanes[e.Lane]+picked[e.Lane] >= q.o.PerLane
+			q.mu.Unlock()
+			if full {
+				return true // its lane's attempt ending wakes Run
+			}
+			picked[e.Lane]++
+		}
+		due = append(due, Item{At: time.UnixMilli(at), ID: id, Site: e.Site, Lane: e.Lane})
 		return true
 	})
 	if err != nil {
@@ -289,6 +319,9 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 		q.mu.Lock()
 		taken := q.inflight[it.ID] // claimed since the scan
 		q.inflight[it.ID] = true
+		if !taken && it.Lane != 0 {
+			q.lanes[it.Lane]++
+		}
 		q.mu.Unlock()
 		if taken {
 			continue
@@ -303,6 +336,7 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 			} else {
 				q.done(it.ID, nil)
 			}
+			q.leaveLane(it.Lane)
 			continue
 		}
 		slots <- struct{}{}
@@ -318,6 +352,7 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan str
 				q.o.Log.Error("outbox: attempt", "kind", string(rune(q.kind)), "id", it.ID, "err", err)
 			}
 			q.done(it.ID, err)
+			q.leaveLane(it.Lane)
 			<-slots
 			q.Wake()
 		}()

@@ -401,3 +401,59 @@ func TestStopAndClaim(t *testing.T) {
 		t.Fatalf("%d items queued after the stop, want the cut-short one", k)
 	}
 }
+
+// A lane whose receiver hangs holds at most PerLane workers: the other
+// workers go on with other lanes' entries, due after its own, while its
+// attempts still hang; once they end, the rest of the lane is attempted,
+// never more than PerLane of it at once. Entries written before lanes
+// (version 1, lane 0) are bounded by none.
+func TestLaneBoundsAHangingReceiver(t *testing.T) {
+	db := storetest.Open(t)
+	c := newClock()
+	q := outbox.New(db, store.DueDelivery, outbox.Options{Now: c.Now, Tick: noTick, PerLane: 2})
+	const hung = 7
+	var items []outbox.Item
+	for i := range 6 {
+		items = append(items, outbox.Item{At: c.Now().Add(time.Duration(i) * time.Millisecond), ID: uint64(100 + i), Site: 1, Lane: hung})
+	}
+	other := outbox.Item{At: c.Now().Add(time.Second), ID: 200, Site: 2, Lane: 8}
+	plain := outbox.Item{At: c.Now().Add(2 * time.Second), ID: 300, Site: 3}
+	put(t, db, q, append(items, other, plain)...)
+	c.Add(3 * time.Second)
+
+	release := make(chan struct{})
+	var mu sync.Mutex
+	inHung, maxHung := 0, 0
+	var otherDone, plainDone atomic.Bool
+	run(t, q, 3, func(ctx context.Context, it outbox.Item) error {
+		switch it.Lane {
+		case hung:
+			mu.Lock()
+			inHung++
+			maxHung = max(maxHung, inHung)
+			mu.Unlock()
+			<-release
+			mu.Lock()
+			inHung--
+			mu.Unlock()
+		case 8:
+			otherDone.Store(true)
+		default:
+			plainDone.Store(true)
+		}
+		return remove(ctx, db, q, it)
+	})
+	var once sync.Once
+	unhang := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unhang) // before run's: a failed wait must not leave Run waiting on hung workers
+	// With three workers and no lanes, the six hung entries, due first,
+	// would take every worker and nothing else would be attempted.
+	eventually(t, "the other lane's and the unlaned entries are attempted while the hung lane hangs", func() bool {
+		return otherDone.Load() && plainDone.Load()
+	})
+	unhang()
+	eventually(t, "the hung lane drains", func() bool { return queued(t, db, store.DueDelivery) == 0 })
+	if maxHung > 2 {
+		t.Errorf("%d attempts of one lane at once, PerLane 2", maxHung)
+	}
+}

@@ -128,7 +128,7 @@ func (h *Hooks) record(ctx context.Context, d outbox.Item, a store.DeliveryAttem
 			switch state {
 			case store.DeliveryPending:
 				dl.Due = h.o.Now().Add(h.o.Backoff(int(dl.Attempts))).UnixMilli()
-				h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: d.ID, Site: d.Site})
+				h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: d.ID, Site: d.Site, Lane: dl.Endpoint})
 			case store.DeliveryDelivered:
 				dl.Delivered = a.Time
 			}

@@ -114,8 +114,13 @@ type Options struct {
 	Backoff func(n int) time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Workers is how many deliveries are in flight at once; default 4.
+	// Workers is how many deliveries are in flight at once; default 8.
 	Workers int
+	// PerEndpoint is how many of them may go to one endpoint at once, so
+	// that a receiver that hangs (each attempt waits out Timeout) holds
+	// only that many workers while the others deliver to the rest;
+	// default 2.
+	PerEndpoint int
 	// Log receives failed attempts and store errors; default slog.Default.
 	Log *slog.Logger
 	// Mail sends the delivery id of body to a mailto: endpoint and says
@@ -174,7 +179,10 @@ func New(db *store.DB, o Options) *Hooks {
 		o.Now = time.Now
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = 8
+	}
+	if o.PerEndpoint <= 0 {
+		o.PerEndpoint = 2
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -185,7 +193,7 @@ func New(db *store.DB, o Options) *Hooks {
 	// receiver at once, and the standard transport brings HTTP/2 and
 	// certificate checks for any receiver.
 	return &Hooks{db: db, o: o, client: o.Policy.Client(),
-		due: outbox.New(db, store.DueDelivery, outbox.Options{Now: o.Now, Tick: o.Tick, Log: o.Log})}
+		due: outbox.New(db, store.DueDelivery, outbox.Options{Now: o.Now, Tick: o.Tick, Log: o.Log, PerLane: o.PerEndpoint})}
 }
 
 // Client is the client of every outbound request (deliveries and callback
@@ -484,7 +492,7 @@ func (h *Hooks) Enqueue(tx *store.Tx, ev Event) (int, error) {
 		dl := store.Delivery{ID: h.db.NextID(), Endpoint: ep.ID, URL: ep.URL, Event: string(ev.Kind), EventID: ev.ID,
 			Body: body, Created: now, State: store.DeliveryPending, Due: now}
 		tx.Set(store.DeliveryKey(ev.Site, dl.ID), dl.Encode())
-		h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: dl.ID, Site: ev.Site})
+		h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: dl.ID, Site: ev.Site, Lane: dl.Endpoint})
 		n++
 	}
 	return n, nil
@@ -540,7 +548,7 @@ func (h *Hooks) Resend(ctx context.Context, site uint32, id uint64) error {
 			h.due.Remove(tx, time.UnixMilli(dl.Due), id)
 		}
 		dl.State, dl.Due = store.DeliveryPending, now
-		h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: id, Site: site})
+		h.due.Put(tx, outbox.Item{At: time.UnixMilli(dl.Due), ID: id, Site: site, Lane: dl.Endpoint})
 		tx.Set(store.DeliveryKey(site, id), dl.Encode())
 		return nil
 	})

@@ -519,3 +519,63 @@ func TestResendDropShutdown(t *testing.T) {
 		t.Fatalf("cancelled attempt recorded: %+v", log[0])
 	}
 }
+
+// A receiver that hangs (each attempt waits out the timeout) holds at most
+// PerEndpoint of the workers: while a backlog of its deliveries hangs,
+// another site's receiver gets its lead; once it answers again its
+// backlog is delivered, never more than PerEndpoint of it at once.
+func TestHangingReceiverHoldsOnlyItsShare(t *testing.T) {
+	db := storetest.Open(t)
+	o := fast(webhooks.Options{Workers: 4, PerEndpoint: 2})
+	o.Timeout = time.Hour // each attempt hangs until the receiver answers
+	h := webhooks.New(db, o)
+	ctx := context.Background()
+
+	release := make(chan struct{})
+	var once sync.Once
+	unhang := func() { once.Do(func() { close(release) }) }
+	var mu sync.Mutex
+	inFlight, most, got := 0, 0, 0
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		inFlight--
+		got++
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hang.Close()
+	defer unhang() // before the server's Close, which waits for its handlers
+	other := newReceiver(t, "other-secret-0123456789")
+	otherSrv := httptest.NewServer(other)
+	defer otherSrv.Close()
+	if _, err := h.Add(ctx, 1, hang.URL+"/hook", "hang-secret-0123456789", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Add(ctx, 2, otherSrv.URL+"/hook", other.secret, nil); err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, h)
+	t.Cleanup(unhang) // before run's stop: a failed wait must not leave deliveries hanging
+	const backlog = 8
+	for i := range backlog {
+		enqueue(t, db, h, 1, webhooks.KindLead, uint64(100+i))
+	}
+	waitFor(t, "the hanging receiver's attempts", func() bool { mu.Lock(); defer mu.Unlock(); return inFlight > 0 })
+	enqueue(t, db, h, 2, webhooks.KindLead, 500)
+	// Without the bound its backlog, due first, takes every worker.
+	waitFor(t, "the other site's lead delivered while the first receiver hangs", func() bool {
+		d, _ := other.snapshot()
+		return len(d) == 1
+	})
+	unhang()
+	waitFor(t, "the hanging receiver's backlog delivered", func() bool { mu.Lock(); defer mu.Unlock(); return got == backlog })
+	stop()
+	if most > 2 {
+		t.Errorf("%d attempts at one receiver at once, PerEndpoint 2", most)
+	}
+}
