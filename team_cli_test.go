@@ -79,7 +79,25 @@ func TestTeamCLI(t *testing.T) {
 	if id == nil {
 		t.Fatalf("token list printed %q", out)
 	}
-	if out := must("token", "revoke", id[1]); !strings.Contains(out, `"pbx" revoked`) {
+	// Changed in place: the same id, another name, one site, one scope;
+	// then back to everything.
+	if out := must("token", "change", id[1], "--name", "pbx-2", "--site", key, "--scope", "calls"); !strings.Contains(out, id[1]+"  pbx-2") ||
+		!strings.Contains(out, key+"  scopes: calls") {
+		t.Errorf("token change printed %q", out)
+	}
+	if out, err := cli(t, dir, "token", "change", id[1], "--scope", "admin"); err == nil || !strings.Contains(err.Error(), "no scope is named") {
+		t.Errorf("an unknown scope: %v %q", err, out)
+	}
+	if out, err := cli(t, dir, "token", "change", id[1], "--scope", "calls", "--every-scope"); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("--scope with --every-scope: %v %q", err, out)
+	}
+	if out, err := cli(t, dir, "token", "change", id[1]); err == nil || !strings.Contains(err.Error(), "give what to change") {
+		t.Errorf("nothing to change: %v %q", err, out)
+	}
+	if out := must("token", "change", id[1], "--every-site", "--every-scope"); !strings.Contains(out, "pbx-2") || !strings.Contains(out, "every site  scopes: all") {
+		t.Errorf("token change back printed %q", out)
+	}
+	if out := must("token", "revoke", id[1]); !strings.Contains(out, `"pbx-2" revoked`) {
 		t.Errorf("token revoke printed %q", out)
 	}
 	if out := must("token", "list"); strings.Contains(out, "pbx") {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"appliance/httpd"
 	"appliance/httpd/admin"
 	"appliance/httpd/webhooks"
 )
@@ -173,7 +176,68 @@ func tokenTeamCmds(stdout io.Writer) []*cobra.Command {
 	}
 	dataFlag(rvCmd, &rv.Data)
 	bindEnv(rvCmd)
-	return []*cobra.Command{listCmd, rvCmd}
+	return []*cobra.Command{listCmd, rvCmd, tokenChangeCmd(stdout)}
+}
+
+// TokenChangeOptions are the flags of `appliance token change`.
+type TokenChangeOptions struct {
+	Data       string
+	Name       string
+	Sites      []string
+	Scopes     []string
+	EverySite  bool
+	EveryScope bool
+}
+
+// tokenChangeCmd is `token change ID`: a token's name, sites or scopes
+// changed in place, so the integration keeps its token.
+func tokenChangeCmd(stdout io.Writer) *cobra.Command {
+	var o TokenChangeOptions
+	cmd := &cobra.Command{
+		Use:   "change ID",
+		Short: "Change an API token's name, sites or scopes (its ID from `appliance token list`); the token itself stays, its next request is held to the change",
+		Example: `  appliance token change 9c1e... --scope calls
+  appliance token change 9c1e... --site KEY1,KEY2 --scope leads:read,leads:write
+  appliance token change 9c1e... --every-site --every-scope`,
+		Args: exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			in := admin.ChangeToken{ID: args[0]}
+			f := c.Flags()
+			if f.Changed("name") {
+				in.Name = &o.Name
+			}
+			switch {
+			case o.EverySite && f.Changed("site"):
+				return usageError{errors.New("give --site or --every-site, not both")}
+			case o.EverySite:
+				in.Sites = &[]string{}
+			case f.Changed("site"):
+				in.Sites = &o.Sites
+			}
+			switch {
+			case o.EveryScope && f.Changed("scope"):
+				return usageError{errors.New("give --scope or --every-scope, not both")}
+			case o.EveryScope:
+				in.Scopes = &[]string{}
+			case f.Changed("scope"):
+				in.Scopes = &o.Scopes
+			}
+			if in.Name == nil && in.Sites == nil && in.Scopes == nil {
+				return usageError{errors.New("give what to change: --name, --site or --every-site, --scope or --every-scope")}
+			}
+			return adminCall(c.Context(), o.Data, "token change", func(cl *admin.Client) (admin.TokenInfo, error) {
+				return cl.ChangeToken(c.Context(), in)
+			}, func(t admin.TokenInfo) { admin.PrintTokens(stdout, []admin.TokenInfo{t}) })
+		},
+	}
+	dataFlag(cmd, &o.Data)
+	cmd.Flags().StringVar(&o.Name, "name", "", "a new name")
+	cmd.Flags().StringSliceVar(&o.Sites, "site", nil, "keys of the sites it may use from now on; repeat or comma-separate (replaces its sites)")
+	cmd.Flags().BoolVar(&o.EverySite, "every-site", false, "let it use every site")
+	cmd.Flags().StringSliceVar(&o.Scopes, "scope", nil, "what it may do from now on: "+strings.Join(httpd.APIScopes(), ", ")+"; repeat or comma-separate (replaces its scopes)")
+	cmd.Flags().BoolVar(&o.EveryScope, "every-scope", false, "let it do everything")
+	bindEnv(cmd)
+	return cmd
 }
 
 // SiteRemoveOptions are the flags of `appliance site remove`.

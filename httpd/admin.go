@@ -118,6 +118,7 @@ func (s *Server) adminRoutes(svc admin.Service) *router {
 	r.api("POST", admin.PathRemoveUser, manageAccess, adminPost(svc.RemoveUser))
 	r.api("GET", admin.PathTokens, manageAccess, adminGet(svc.Tokens))
 	r.api("POST", admin.PathRevokeToken, manageAccess, adminPost(svc.RevokeToken))
+	r.api("POST", admin.PathChangeToken, manageAccess, adminPost(svc.ChangeToken))
 	r.api("POST", admin.PathSiteEdit, changeSites, adminPost(svc.EditSite))
 	r.api("POST", admin.PathRemoveSite, changeSites, adminPost(svc.RemoveSite))
 	r.api("GET", admin.PathWebhooks, seeReports, adminGetSite(svc.Webhooks))
@@ -409,14 +410,27 @@ func (a adminAPI) Logout(ctx context.Context, in admin.Logout) (admin.User, erro
 	return admin.User{Email: in.Email}, nil
 }
 
-func (a adminAPI) AddToken(ctx context.Context, in admin.AddToken) (admin.Token, error) {
+// siteIDs are the ids of the sites with the keys, for a token.
+func (s *Server) siteIDs(keys []string) ([]uint32, error) {
 	var ids []uint32
-	for _, key := range in.Sites {
-		site, err := a.s.sites.ByKey(key)
+	for _, key := range keys {
+		key = strings.TrimSpace(key)
+		if key == "" {
+			continue
+		}
+		site, err := s.sites.ByKey(key)
 		if err != nil {
-			return admin.Token{}, errorf(fasthttp.StatusBadRequest, "no site has the key %q (appliance site list shows them)", key)
+			return nil, errorf(fasthttp.StatusBadRequest, "no site has the key %q (appliance site list shows them)", key)
 		}
 		ids = append(ids, site.ID)
+	}
+	return ids, nil
+}
+
+func (a adminAPI) AddToken(ctx context.Context, in admin.AddToken) (admin.Token, error) {
+	ids, err := a.s.siteIDs(in.Sites)
+	if err != nil {
+		return admin.Token{}, err
 	}
 	scopes, err := parseScopes(in.Scopes)
 	if err != nil {

@@ -199,6 +199,10 @@ func (r *recorder) RevokeToken(_ context.Context, in admin.RevokeToken) (admin.T
 	r.keep("RevokeToken", in)
 	return rtToken, nil
 }
+func (r *recorder) ChangeToken(_ context.Context, in admin.ChangeToken) (admin.TokenInfo, error) {
+	r.keep("ChangeToken", in)
+	return rtToken, nil
+}
 func (r *recorder) EditSite(_ context.Context, in admin.EditSite) (admin.Site, error) {
 	r.keep("EditSite", in)
 	return rtSite, nil
@@ -272,6 +276,7 @@ func TestAdminRoundTrip(t *testing.T) {
 		{"RemoveUser", admin.RemoveUser{Email: "m@example.com"}, rtUser, nil},
 		{"Tokens", nil, []admin.TokenInfo{rtToken, {ID: "ef", Name: "all", Sites: []string{}, Created: rtTime}}, func() (any, error) { return c.Tokens(ctx) }},
 		{"RevokeToken", admin.RevokeToken{ID: "cd34"}, rtToken, nil},
+		{"ChangeToken", admin.ChangeToken{ID: "cd34", Scopes: &[]string{"calls"}, Sites: &[]string{}}, rtToken, nil},
 		{"EditSite", admin.EditSite{Site: "k", Name: strp("Shop 2"), Domains: &[]string{"shop2.example"}, PhoneRegion: strp("BY"), RetentionDays: new(int)}, rtSite, nil},
 		{"RemoveSite", admin.RemoveSite{Site: "k", Confirm: "Shop"}, rtSite, nil},
 		{"Webhooks", "a key&with=query", []admin.Endpoint{rtEp}, func() (any, error) { return c.Webhooks(ctx, "a key&with=query") }},
@@ -336,6 +341,8 @@ func TestAdminRoundTrip(t *testing.T) {
 			return c.RemoveUser(ctx, in)
 		case admin.RevokeToken:
 			return c.RevokeToken(ctx, in)
+		case admin.ChangeToken:
+			return c.ChangeToken(ctx, in)
 		case admin.EditSite:
 			return c.EditSite(ctx, in)
 		case admin.RemoveSite:

@@ -155,6 +155,32 @@ func (a adminAPI) RevokeToken(ctx context.Context, in admin.RevokeToken) (admin.
 	return tokenInfo(a.s.sites, accounts.TokenInfo{ID: in.ID, Token: t}), nil
 }
 
+func (a adminAPI) ChangeToken(ctx context.Context, in admin.ChangeToken) (admin.TokenInfo, error) {
+	if in.Name == nil && in.Sites == nil && in.Scopes == nil {
+		return admin.TokenInfo{}, errorf(fasthttp.StatusBadRequest, "give a name, sites or scopes to change")
+	}
+	ch := accounts.TokenChange{Name: in.Name}
+	if in.Sites != nil {
+		ids, err := a.s.siteIDs(*in.Sites)
+		if err != nil {
+			return admin.TokenInfo{}, err
+		}
+		ch.Sites = &ids
+	}
+	if in.Scopes != nil {
+		scopes, err := parseScopes(*in.Scopes)
+		if err != nil {
+			return admin.TokenInfo{}, err
+		}
+		ch.Scopes = &scopes
+	}
+	t, err := a.s.accounts.ChangeToken(ctx, in.ID, ch)
+	if err != nil {
+		return admin.TokenInfo{}, err
+	}
+	return tokenInfo(a.s.sites, accounts.TokenInfo{ID: in.ID, Token: t}), nil
+}
+
 func (a adminAPI) EditSite(ctx context.Context, in admin.EditSite) (admin.Site, error) {
 	if in.Name == nil && in.Domains == nil && in.PhoneRegion == nil && in.RetentionDays == nil {
 		return admin.Site{}, errorf(fasthttp.StatusBadRequest, "give a name, domains, a phone region or a retention")

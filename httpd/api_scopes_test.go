@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -143,6 +144,100 @@ func TestTokenFormScopes(t *testing.T) {
 	list, err := accounts.New(srv.DB).Tokens(t.Context())
 	if err != nil || len(list) != 1 {
 		t.Errorf("tokens after a refused form: %v %v", list, err)
+	}
+}
+
+// A token's sites and scopes are changed on its row of the tokens page
+// without making a new one: the integration keeps its token, and its next
+// request is held to the change. A refused change changes nothing.
+func TestTokenChangedInPlace(t *testing.T) {
+	f := newCBFixture(t)
+	srv, key := f.srv, f.key
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, f.v, map[string]any{"name": "Ann", "phone": "+7 910 123-45-67"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	f.clock.Set(f.clock.Now().Add(11 * time.Second))
+	other := srv.Site(t, "Other", "other.example")
+	crm := scopedToken(t, srv, "crm")
+	leadsURL := srv.URL + "api/v1/leads?site=" + key
+	if got := apiList(t, leadsURL, crm); len(got) != 1 {
+		t.Fatalf("leads with the token for everything: %v", got)
+	}
+	a := accounts.New(srv.DB)
+	list, err := a.Tokens(t.Context())
+	if err != nil || len(list) != 1 {
+		t.Fatalf("tokens: %v %v", list, err)
+	}
+	id, made := list[0].ID, list[0].Created
+	c := srv.Client(t)
+	page := func() string {
+		resp, err := c.Get(srv.URL + "tokens")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if body := page(); !strings.Contains(body, `action="/tokens/change"`) || !strings.Contains(body, `value="`+id+`"`) {
+		t.Fatalf("the tokens page has no change form for the token:\n%s", body)
+	}
+
+	// The CRM only reads leads, of the shop only.
+	status, body := submitForm(t, c, srv, "tokens", "tokens/change", url.Values{"id": {id}, "name": {"shop crm"}, "site": {key}, "scope": {"leads:read"}})
+	if status != http.StatusSeeOther {
+		t.Fatalf("change: %d %s", status, body)
+	}
+	if resp, err := c.Get(srv.URL + "tokens?done=changed"); err != nil {
+		t.Fatal(err)
+	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), "Token changed") {
+		t.Errorf("no word of the change on the page:\n%s", b)
+	} else {
+		resp.Body.Close()
+	}
+	if got := apiList(t, leadsURL, crm); len(got) != 1 || got[0]["name"] != "Ann" {
+		t.Errorf("leads with the changed token: %v", got)
+	}
+	status, out := apiCall(t, "POST", srv.URL+"api/v1/calls", crm, map[string]any{"called": "74950000001"})
+	wantScopeRefused(t, "a call with the changed token", status, out, "calls")
+	if status, out := apiCall(t, "GET", srv.URL+"api/v1/leads?site="+other, crm, nil); status != http.StatusForbidden {
+		t.Errorf("the other site's leads with the changed token: %d %v", status, out)
+	}
+	tk, err := a.CheckToken(crm)
+	if err != nil || tk.Name != "shop crm" || strings.Join(tk.Scopes, ",") != "leads:read" || len(tk.Sites) != 1 || tk.Sites[0] != f.site.ID || tk.Created != made {
+		t.Errorf("the changed token: %+v %v", tk, err)
+	}
+	// Its row's form is ticked with what it has now.
+	body = page()
+	row := body[strings.Index(body, `id="token-`+id+`"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, `name="scope" value="leads:read" checked`) || strings.Contains(row, `name="scope" value="calls" checked`) ||
+		!strings.Contains(row, `name="site" value="`+key+`" checked`) || strings.Contains(row, `name="site" value="`+other+`" checked`) {
+		t.Errorf("the row's change form is not ticked with the token's grant:\n%s", row)
+	}
+
+	// Refused: an unknown scope, an empty name, no such token. Nothing
+	// changes.
+	for _, form := range []url.Values{
+		{"id": {id}, "name": {"x"}, "scope": {"admin"}},
+		{"id": {id}, "name": {"  "}},
+		{"id": {strings.Repeat("ab", 32)}, "name": {"x"}},
+		{"id": {"not hex"}, "name": {"x"}},
+	} {
+		if status, body := submitForm(t, c, srv, "tokens", "tokens/change", form); status < 400 || status >= 500 {
+			t.Errorf("change %v: %d %s", form, status, body)
+		}
+	}
+	if tk2, err := a.CheckToken(crm); err != nil || tk2.Name != "shop crm" || strings.Join(tk2.Scopes, ",") != "leads:read" || len(tk2.Sites) != 1 {
+		t.Errorf("after refused changes: %+v %v", tk2, err)
+	}
+
+	// None ticked: every site, everything, as a token made so.
+	if status, body := submitForm(t, c, srv, "tokens", "tokens/change", url.Values{"id": {id}, "name": {"crm"}}); status != http.StatusSeeOther {
+		t.Fatalf("change back: %d %s", status, body)
+	}
+	if status, out := apiCall(t, "POST", srv.URL+"api/v1/calls", crm, map[string]any{"called": "74950000001"}); status != http.StatusOK {
+		t.Errorf("a call with the token for everything again: %d %v", status, out)
 	}
 }
 

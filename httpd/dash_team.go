@@ -29,6 +29,7 @@ func (s *dashboardHandlers) mountTeam(r *router) {
 	r.page("GET", "/tokens", manageAccess, withWho(s.tokensPage))
 	r.page("POST", "/tokens", manageAccess, withWho(s.tokenPost))
 	r.page("POST", "/tokens/revoke", manageAccess, withWho(s.revokeTokenPost))
+	r.page("POST", "/tokens/change", manageAccess, withWho(s.changeTokenPost))
 	r.page("GET", "/invite", open, s.acceptPage)
 	r.page("POST", "/invite", open, s.acceptPost)
 }
@@ -301,6 +302,9 @@ type tokenRow struct {
 	Scopes   []string // none: every scope
 	Created  string
 	LastUsed string // "" never
+	// The row's change form, ticked with what the token has now.
+	SiteChoices  []siteChoice
+	ScopeChoices []scopeChoice
 }
 
 type siteChoice struct {
@@ -334,15 +338,14 @@ func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked, scopes
 	for _, site := range s.sites.List() {
 		d.Sites = append(d.Sites, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(checked, site.Key)})
 	}
-	for sc := scopeCalls; int(sc) < len(scopeNames); sc++ {
-		d.Scopes = append(d.Scopes, scopeChoice{Name: sc.String(), Does: scopeDoes[sc], Checked: slices.Contains(scopes, sc.String())})
-	}
+	d.Scopes = scopeChoices(scopes)
 	list, err := s.accounts.Tokens(ctx)
 	if err != nil {
 		return d, err
 	}
 	for _, t := range list {
-		row := tokenRow{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Created: fmtWhen(t.Created, loc), LastUsed: fmtWhen(t.LastUsed, loc)}
+		row := tokenRow{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Created: fmtWhen(t.Created, loc), LastUsed: fmtWhen(t.LastUsed, loc),
+			ScopeChoices: scopeChoices(t.Scopes)}
 		for _, id := range t.Sites {
 			if site, err := s.sites.ByID(id); err == nil {
 				row.Sites = append(row.Sites, site.Name)
@@ -350,9 +353,29 @@ func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked, scopes
 				row.Sites = append(row.Sites, "removed site "+strconv.FormatUint(uint64(id), 10))
 			}
 		}
+		for _, site := range d.Sites {
+			row.SiteChoices = append(row.SiteChoices, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(t.Sites, s.siteID(site.Key))})
+		}
 		d.Tokens = append(d.Tokens, row)
 	}
 	return d, nil
+}
+
+// scopeChoices are the token form's scopes, those named ticked.
+func scopeChoices(ticked []string) []scopeChoice {
+	var out []scopeChoice
+	for sc := scopeCalls; int(sc) < len(scopeNames); sc++ {
+		out = append(out, scopeChoice{Name: sc.String(), Does: scopeDoes[sc], Checked: slices.Contains(ticked, sc.String())})
+	}
+	return out
+}
+
+// siteID is the id of the site with the key, 0 when there is none.
+func (s *dashboardHandlers) siteID(key string) uint32 {
+	if site, err := s.sites.ByKey(key); err == nil {
+		return site.ID
+	}
+	return 0
 }
 
 // tokensPage is GET /tokens: every API token with its sites and last use.
@@ -362,8 +385,11 @@ func (s *dashboardHandlers) tokensPage(ctx *fasthttp.RequestCtx, who signedIn) e
 		return err
 	}
 	v := view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Data: d}
-	if string(ctx.QueryArgs().Peek("done")) == "revoked" {
+	switch string(ctx.QueryArgs().Peek("done")) {
+	case "revoked":
 		v.Flash = "Token revoked: requests with it are refused from now on."
+	case "changed":
+		v.Flash = "Token changed: its next request is held to its new sites and scopes; the integration keeps the same token."
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "tokens", v)
 }
@@ -410,6 +436,42 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 	d.NewToken, d.NewName = token, strings.TrimSpace(name)
 	return s.pages.render(ctx, fasthttp.StatusOK, "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF,
 		Flash: "Token made. Copy it now: it is shown once.", Data: d})
+}
+
+// changeTokenPost is POST /tokens/change: a token's name, sites and scopes
+// as its row's form has them now (none ticked: every site, everything).
+func (s *dashboardHandlers) changeTokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	args := ctx.PostArgs()
+	name := string(args.Peek("name"))
+	ids := []uint32{}
+	for _, k := range args.PeekMulti("site") {
+		site, err := s.sites.ByKey(string(k))
+		if err != nil {
+			return errorf(fasthttp.StatusBadRequest, "A site of the form no longer exists; reload the page and try again.")
+		}
+		ids = append(ids, site.ID)
+	}
+	var ticked []string
+	for _, sc := range args.PeekMulti("scope") {
+		ticked = append(ticked, string(sc))
+	}
+	scopes, err := parseScopes(ticked)
+	if err != nil {
+		return err
+	}
+	_, err = s.accounts.ChangeToken(ctx, string(args.Peek("id")), accounts.TokenChange{Name: &name, Sites: &ids, Scopes: &scopes})
+	if err != nil {
+		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
+			d, derr := s.tokensData(ctx, nil, nil)
+			if derr != nil {
+				return derr
+			}
+			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: userMessage(err), Data: d})
+		}
+		return err
+	}
+	s.seeOther(ctx, "/tokens?done=changed")
+	return nil
 }
 
 func (s *dashboardHandlers) revokeTokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {

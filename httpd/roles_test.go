@@ -121,6 +121,7 @@ var leastRole = map[string]string{
 	"GET /tokens":                   accounts.RoleOwner,
 	"POST /tokens":                  accounts.RoleOwner,
 	"POST /tokens/revoke":           accounts.RoleOwner,
+	"POST /tokens/change":           accounts.RoleOwner,
 	"GET /sites/*/chat":             accounts.RoleManager,
 	"POST /sites/*/chat":            accounts.RoleManager,
 	"GET /sites/*/chats.csv":        accounts.RoleManager,
@@ -183,6 +184,7 @@ var leastAdminRole = map[string]string{
 	"POST /admin/users/remove":          accounts.RoleOwner,
 	"GET /admin/tokens":                 accounts.RoleOwner,
 	"POST /admin/tokens/revoke":         accounts.RoleOwner,
+	"POST /admin/tokens/change":         accounts.RoleOwner,
 }
 
 // rank orders the roles: a role may do what any role of lower rank may.

@@ -563,21 +563,11 @@ func (a *Accounts) MakeToken(ctx context.Context, nt NewToken) (string, error) {
 		}
 		user = email
 	}
-	name, sites := strings.TrimSpace(nt.Name), nt.Sites
-	if name == "" || utf8.RuneCountInString(name) > 64 {
-		return "", ErrInvalid.Errorf("token name must be 1 to 64 characters")
-	}
-	if len(sites) > MaxTokenSites {
-		return "", ErrInvalid.Errorf("a token names at most %d sites", MaxTokenSites)
-	}
-	if len(nt.Scopes) > maxTokenScopes {
-		return "", ErrInvalid.Errorf("a token names at most %d scopes", maxTokenScopes)
+	t := store.Token{Created: a.now().UnixMilli(), User: user}
+	if err := tokenGrant(&t, nt.Name, nt.Sites, nt.Scopes); err != nil {
+		return "", err
 	}
 	token := "apl_" + RandomToken()
-	t := store.Token{Name: name, Created: a.now().UnixMilli(), Sites: slices.Compact(slices.Sorted(slices.Values(sites))), User: user}
-	if len(nt.Scopes) > 0 {
-		t.Scopes = slices.Compact(slices.Sorted(slices.Values(nt.Scopes)))
-	}
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		if user != "" {
 			// Checked in the writer: RemoveUser deletes the tokens of a
@@ -595,6 +585,30 @@ func (a *Accounts) MakeToken(ctx context.Context, nt NewToken) (string, error) {
 		return "", fmt.Errorf("create token: %w", err)
 	}
 	return token, nil
+}
+
+// tokenGrant is what a token's owner may change after it is made: its name,
+// sites and scopes, checked and stored as MakeToken and ChangeToken store
+// them (sites and scopes sorted, each once; none: every one).
+func tokenGrant(t *store.Token, name string, sites []uint32, scopes []string) error {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 64 {
+		return ErrInvalid.Errorf("token name must be 1 to 64 characters")
+	}
+	if len(sites) > MaxTokenSites {
+		return ErrInvalid.Errorf("a token names at most %d sites", MaxTokenSites)
+	}
+	if len(scopes) > maxTokenScopes {
+		return ErrInvalid.Errorf("a token names at most %d scopes", maxTokenScopes)
+	}
+	t.Name, t.Sites, t.Scopes = name, nil, nil
+	if len(sites) > 0 {
+		t.Sites = slices.Compact(slices.Sorted(slices.Values(sites)))
+	}
+	if len(scopes) > 0 {
+		t.Scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
+	}
+	return nil
 }
 
 // CheckToken returns the API token record for a bearer token.

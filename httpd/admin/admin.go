@@ -40,6 +40,7 @@ const (
 	PathSiteEdit       = "/admin/sites/edit"            // POST EditSite: Site
 	PathRemoveSite     = "/admin/sites/remove"          // POST RemoveSite: Site
 	PathRevokeToken    = "/admin/tokens/revoke"         // POST RevokeToken: TokenInfo
+	PathChangeToken    = "/admin/tokens/change"         // POST ChangeToken: TokenInfo
 	PathPassword       = "/admin/users/password"        // POST SetPassword: User
 	PathLogout         = "/admin/users/logout"          // POST Logout: User
 	PathTokens         = "/admin/tokens"                // GET: []TokenInfo; POST AddToken: Token
@@ -95,6 +96,7 @@ type Service interface {
 	RemoveUser(ctx context.Context, in RemoveUser) (User, error)
 	Tokens(ctx context.Context) ([]TokenInfo, error)
 	RevokeToken(ctx context.Context, in RevokeToken) (TokenInfo, error)
+	ChangeToken(ctx context.Context, in ChangeToken) (TokenInfo, error)
 	EditSite(ctx context.Context, in EditSite) (Site, error)
 	RemoveSite(ctx context.Context, in RemoveSite) (Site, error)
 	Webhooks(ctx context.Context, site string) ([]Endpoint, error)

@@ -80,6 +80,16 @@ type RevokeToken struct {
 	ID string `json:"id"`
 }
 
+// ChangeToken changes an API token's name, sites (keys) or scopes; nil
+// keeps them, an empty list is every site or everything. The token itself
+// stays the same.
+type ChangeToken struct {
+	ID     string    `json:"id"`
+	Name   *string   `json:"name,omitempty"`
+	Sites  *[]string `json:"sites,omitempty"`
+	Scopes *[]string `json:"scopes,omitempty"`
+}
+
 // EditSite changes a site's name, domains, phone region (a two-letter
 // country code such as "KZ", "" for the server's --phone-region); nil
 // keeps the value.
@@ -139,6 +149,11 @@ func (c *Client) Tokens(ctx context.Context) ([]TokenInfo, error) {
 // RevokeToken deletes an API token.
 func (c *Client) RevokeToken(ctx context.Context, in RevokeToken) (TokenInfo, error) {
 	return call[TokenInfo](ctx, c, "POST", PathRevokeToken, in)
+}
+
+// ChangeToken changes an API token's name, sites or scopes.
+func (c *Client) ChangeToken(ctx context.Context, in ChangeToken) (TokenInfo, error) {
+	return call[TokenInfo](ctx, c, "POST", PathChangeToken, in)
 }
 
 // EditSite changes a site's name or domains.
