@@ -408,6 +408,11 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	if err := verifyOpen(tmp); err != nil {
+		var newer *NewerDataError
+		if errors.As(err, &newer) {
+			newer.Dir = ""
+			return fmt.Errorf("restore: %w", newer)
+		}
 		return fmt.Errorf("restore: %w: %v", ErrBadArchive, err)
 	}
 	if err := giveToOwner(dataDir, tmp); err != nil {
@@ -520,6 +525,10 @@ func verifyOpen(dir string) error {
 	opts.EventListener.DataCorruption = func(pebble.DataCorruptionInfo) {}
 	pdb, err := pebble.Open(dir, opts)
 	if err != nil {
+		return err
+	}
+	if _, err := checkDataVersion(dir, func(k []byte) ([]byte, error) { return get(pdb, k) }); err != nil {
+		pdb.Close()
 		return err
 	}
 	it, err := pdb.NewIter(nil)

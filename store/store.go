@@ -170,11 +170,20 @@ func Open(dataDir string, o Options) (*DB, error) {
 		d.seq.Store(binary.BigEndian.Uint64(v))
 	}
 	d.openSeq = d.seq.Load()
+	dataVersion, err := checkDataVersion(dataDir, d.Get)
+	if err != nil {
+		pdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	if err := d.openExport(); err != nil {
 		pdb.Close()
 		return nil, fmt.Errorf("open store %q: %w", dataDir, err)
 	}
 	if !o.ReadOnly {
+		if err := d.markDataVersion(dataVersion); err != nil {
+			pdb.Close()
+			return nil, fmt.Errorf("open store %q: %w", dataDir, AccessHint(dataDir, err))
+		}
 		d.w = startWriter(d)
 		if err := d.moveRetiredDue(context.Background()); err != nil {
 			d.Close()

@@ -68,8 +68,8 @@ func TestConcurrentWritesDurable(t *testing.T) {
 			}
 		}
 	}
-	if got := len(scanAll(t, d)); got != workers*per+1 { // +1: the sequence
-		t.Errorf("store holds %d keys, want %d", got, workers*per+1)
+	if got := len(scanAll(t, d)); got != workers*per+2 { // +2: the sequence and the data version
+		t.Errorf("store holds %d keys, want %d", got, workers*per+2)
 	}
 	if id := d.NextID(); id <= maxID {
 		t.Fatalf("NextID after reopen = %d, not above %d handed out before", id, maxID)
