@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"appliance/httpd/admin"
 )
@@ -84,5 +86,125 @@ func TestReportsStaticCallOfKnownCallerOnItsNumbersSource(t *testing.T) {
 		if _, _, got := sourcesAPI(t, f, tok, url.Values{"from": {"2026-11-26"}, "to": {"2026-11-26"}, "group": {"source"}, "model": {model}}); got != want {
 			t.Errorf("model %s after a rebuild:\n%s\nbefore:\n%s", model, got, want)
 		}
+	}
+}
+
+// seriesAPI is the timeseries of the API for q: each point's figures by
+// their JSON names, "at" as the answer wrote it.
+func seriesAPI(t *testing.T, f *trFixture, tok string, q url.Values) ([]map[string]any, string) {
+	t.Helper()
+	q.Set("site", f.site.Key)
+	code, raw := api(t, f, "GET", "api/v1/reports/timeseries?"+q.Encode(), tok, "")
+	var env struct {
+		Result struct {
+			Points []map[string]any `json:"points"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(raw), &env); err != nil || code != http.StatusOK {
+		t.Fatalf("timeseries %s: %d %s", q.Encode(), code, raw)
+	}
+	return env.Result.Points, raw
+}
+
+// A Moscow shop's two days: an ad visitor whose session begins at 23:50
+// on the 25th and goes on past midnight (an event at 00:05 and a lead, a
+// sale of 1500, at 00:10 on the 26th), a visitor from search at noon on
+// the 26th, a crawler with ad tags; ad costs of 1000 and 500 on the two
+// days. Each figure of the sources report, of its drill-down to the
+// campaign's terms, of the series by day and by week (from Monday), by
+// hand; a rebuild answers the same.
+func TestReportsMoscowTwoDaysByHand(t *testing.T) {
+	f := newTrFixture(t, true)
+	ctx := context.Background()
+	site, err := f.srv.HTTP.Sites().SetTimeZone(ctx, f.site.Key, "Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.site = site
+	tok := apiToken(t, f)
+	msk, _ := time.LoadLocation("Europe/Moscow")
+	f.clock.Set(time.Date(2026, 11, 25, 23, 50, 0, 0, msk))
+	a := f.hit(t, "", "https://shop.example.com/sofas?utm_source=google&utm_medium=cpc&utm_campaign=bf&utm_term=sofa", "", "Sofas")
+	f.clock.Set(time.Date(2026, 11, 26, 0, 5, 0, 0, msk))
+	a2 := f.hit(t, a.CI, "https://shop.example.com/cart", "", "Cart")
+	if a2.NewSession {
+		t.Fatal("the page after midnight began a new session")
+	}
+	if r := f.post(t, "t/v1/event", f.creds(a2, map[string]any{"hi": a2.HitID, "c": "cart", "a": "add"})); r.Status != http.StatusOK {
+		t.Fatalf("event: %d %s", r.Status, r.Raw)
+	}
+	f.clock.Set(time.Date(2026, 11, 26, 0, 10, 0, 0, msk))
+	if r := f.post(t, "t/v1/lead", f.creds(a2, map[string]any{"hi": a2.HitID, "name": "Ann", "phone": "+79161234567", "is_sale": true, "sale_cost": "1500"})); r.Status != http.StatusOK {
+		t.Fatalf("lead: %d %s", r.Status, r.Raw)
+	}
+	f.clock.Set(time.Date(2026, 11, 26, 12, 0, 0, 0, msk))
+	f.hit(t, "", "https://shop.example.com/", "https://www.google.com/", "Home")
+	f.hitUA(t, botUA, "", "https://shop.example.com/?utm_source=google&utm_medium=cpc&utm_campaign=bf", "", "Home")
+	if _, err := f.srv.HTTP.Reports().ImportCosts(ctx, f.site, strings.NewReader("2026-11-25,google,cpc,bf,1000\n2026-11-26,google,cpc,bf,500\n")); err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(name string, got map[string]float64, want map[string]float64) {
+		t.Helper()
+		for k, n := range want {
+			if got[k] != n {
+				t.Errorf("%s: %s = %v, want %v (%v)", name, k, got[k], n, got)
+			}
+		}
+	}
+	answers := map[string]string{}
+	days := url.Values{"from": {"2026-11-25"}, "to": {"2026-11-26"}}
+	rows, total, raw := sourcesAPI(t, f, tok, days)
+	answers["channel"] = raw
+	check("ad", rows["ad"], map[string]float64{"sessions": 1, "visitors": 1, "new_visitors": 1, "events": 1, "leads": 1, "sales": 1, "revenue": 1500, "cost": 1500})
+	check("organic", rows["organic"], map[string]float64{"sessions": 1, "visitors": 1, "events": 0, "leads": 0, "cost": 0})
+	check("total", total, map[string]float64{"sessions": 2, "visitors": 2, "new_visitors": 2, "events": 1, "leads": 1, "sales": 1, "revenue": 1500, "cost": 1500})
+	if len(rows) != 2 {
+		t.Errorf("rows %v, want ad and organic (the crawler left out)", rows)
+	}
+	// Day by day: the session on the 25th, where it began; its event and
+	// lead on the 26th, when they came; the cost of each day on its own.
+	for day, want := range map[string]map[string]float64{
+		"2026-11-25": {"sessions": 1, "events": 0, "leads": 0, "cost": 1000},
+		"2026-11-26": {"sessions": 0, "events": 1, "leads": 1, "sales": 1, "cost": 500},
+	} {
+		rows, _, _ := sourcesAPI(t, f, tok, url.Values{"from": {day}, "to": {day}})
+		check("ad on "+day, rows["ad"], want)
+	}
+	// The campaign's terms: the sofa row, and the campaign's cost in the
+	// total (terms have no costs of their own), as the campaign row above.
+	rows, total, raw = sourcesAPI(t, f, tok, url.Values{"from": {"2026-11-25"}, "to": {"2026-11-26"}, "group": {"term"},
+		"channel": {"ad"}, "source": {"google"}, "medium": {"cpc"}, "campaign": {"bf"}})
+	answers["term"] = raw
+	check("sofa", rows["sofa"], map[string]float64{"sessions": 1, "leads": 1, "revenue": 1500})
+	check("terms' total", total, map[string]float64{"sessions": 1, "leads": 1, "revenue": 1500, "cost": 1500})
+	rows, _, _ = sourcesAPI(t, f, tok, url.Values{"from": {"2026-11-25"}, "to": {"2026-11-26"}, "group": {"campaign"}, "channel": {"ad"}, "source": {"google"}, "medium": {"cpc"}})
+	check("bf", rows["bf"], map[string]float64{"sessions": 1, "cost": 1500})
+
+	pts, raw := seriesAPI(t, f, tok, url.Values{"from": {"2026-11-25"}, "to": {"2026-11-26"}, "interval": {"day"}})
+	answers["day"] = raw
+	if len(pts) != 2 || pts[0]["at"] != "2026-11-25T00:00:00+03:00" || pts[0]["sessions"] != 1.0 || pts[0]["events"] != 0.0 ||
+		pts[1]["sessions"] != 1.0 || pts[1]["events"] != 1.0 || pts[1]["leads"] != 1.0 || pts[1]["revenue"] != 1500.0 {
+		t.Errorf("by day: %v", pts)
+	}
+	// A week from Wednesday the 25th to Tuesday the 1st: the weeks of
+	// Monday the 23rd and Monday the 30th.
+	pts, raw = seriesAPI(t, f, tok, url.Values{"from": {"2026-11-25"}, "to": {"2026-12-01"}, "interval": {"week"}})
+	answers["week"] = raw
+	if len(pts) != 2 || pts[0]["at"] != "2026-11-23T00:00:00+03:00" || pts[1]["at"] != "2026-11-30T00:00:00+03:00" ||
+		pts[0]["sessions"] != 2.0 || pts[0]["leads"] != 1.0 || pts[1]["sessions"] != 0.0 {
+		t.Errorf("by week: %v", pts)
+	}
+	rebuildSite(t, f)
+	for name, q := range map[string]url.Values{
+		"channel": days,
+		"term": {"from": {"2026-11-25"}, "to": {"2026-11-26"}, "group": {"term"}, "channel": {"ad"}, "source": {"google"}, "medium": {"cpc"}, "campaign": {"bf"}},
+	} {
+		if _, _, got := sourcesAPI(t, f, tok, q); got != answers[name] {
+			t.Errorf("%s after a rebuild:\n%s\nbefore:\n%s", name, got, answers[name])
+		}
+	}
+	if _, got := seriesAPI(t, f, tok, url.Values{"from": {"2026-11-25"}, "to": {"2026-11-26"}, "interval": {"day"}}); got != answers["day"] {
+		t.Errorf("by day after a rebuild:\n%s\nbefore:\n%s", got, answers["day"])
 	}
 }
