@@ -198,7 +198,7 @@ func TestReportsMoscowTwoDaysByHand(t *testing.T) {
 	rebuildSite(t, f)
 	for name, q := range map[string]url.Values{
 		"channel": days,
-		"term": {"from": {"2026-11-25"}, "to": {"2026-11-26"}, "group": {"term"}, "channel": {"ad"}, "source": {"google"}, "medium": {"cpc"}, "campaign": {"bf"}},
+		"term":    {"from": {"2026-11-25"}, "to": {"2026-11-26"}, "group": {"term"}, "channel": {"ad"}, "source": {"google"}, "medium": {"cpc"}, "campaign": {"bf"}},
 	} {
 		if _, _, got := sourcesAPI(t, f, tok, q); got != answers[name] {
 			t.Errorf("%s after a rebuild:\n%s\nbefore:\n%s", name, got, answers[name])
