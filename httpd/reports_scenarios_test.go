@@ -208,3 +208,66 @@ func TestReportsMoscowTwoDaysByHand(t *testing.T) {
 		t.Errorf("by day after a rebuild:\n%s\nbefore:\n%s", got, answers["day"])
 	}
 }
+
+// Calls as the PBX reports them, each matched its own way: twice to the
+// pool number an ad's visitor holds (a lease: theirs, google's), once to
+// the pool's fallback number (shown when the pool was full: not
+// attributed, on its rule's source), once to the site's own number with
+// the caller hidden (nobody's: direct), once to the yandex static number
+// (its rule's source). Every calls figure by hand, by channel and by
+// source.
+func TestReportsCallsByHowTheyMatched(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	tok := apiToken(t, f)
+	number := func(u string) string {
+		t.Helper()
+		_, p := f.hitPhones(t, "", "", u)
+		n, _ := shownNumber(p)
+		return n
+	}
+	n1 := number("https://shop.example.com/?utm_source=google&utm_medium=cpc&utm_campaign=bf")
+	number("https://shop.example.com/?utm_source=vk&utm_medium=cpc")
+	if fb := number("https://shop.example.com/?utm_medium=cpc"); fb != tkFallback || n1 == tkFallback {
+		t.Fatalf("the third ad visitor got %s, the first %s; want the fallback %s for the third", fb, n1, tkFallback)
+	}
+	f.clock.Add(time.Minute)
+	for _, c := range []struct{ called, caller, match string }{
+		{n1, "79160000001", "lease"},
+		{n1, "79160000001", "lease"},
+		{tkFallback, "79160000002", ""},
+		{tkSite, "", ""},
+		{tkYandex, "79160000003", "static"},
+	} {
+		body := `{"called":"` + c.called + `","caller":"` + c.caller + `","answered":true}`
+		code, raw := api(t, f, "POST", "api/v1/calls", tok, body)
+		if r := decodeResult(t, raw); code != http.StatusOK || r.Match != c.match {
+			t.Fatalf("call %s: %d %s, want match %q", body, code, raw, c.match)
+		}
+		f.clock.Add(time.Minute)
+	}
+	day := url.Values{"from": {"2026-11-26"}, "to": {"2026-11-26"}}
+	calls := func(row map[string]float64) [3]float64 {
+		return [3]float64{row["calls"], row["attributed_calls"], row["first_time_callers"]}
+	}
+	rows, total, _ := sourcesAPI(t, f, tok, url.Values{"from": day["from"], "to": day["to"], "group": {"source"}})
+	for key, want := range map[string][3]float64{"google": {2, 2, 1}, "vk": {0, 0, 0}, "": {2, 0, 1}, "yandex": {1, 1, 1}} {
+		if got := calls(rows[key]); got != want {
+			t.Errorf("source %q: calls, attributed, first-time callers %v, want %v", key, got, want)
+		}
+	}
+	if got := calls(total); got != [3]float64{5, 3, 3} || total["answered_calls"] != 5 {
+		t.Errorf("total: %v, want 5 calls (5 answered), 3 attributed, 3 first-time callers", total)
+	}
+	rows, _, _ = sourcesAPI(t, f, tok, url.Values{"from": day["from"], "to": day["to"], "group": {"channel"}})
+	if got := calls(rows["direct"]); got != [3]float64{1, 0, 0} {
+		t.Errorf("direct: %v, want the site number's call alone, not attributed", got)
+	}
+	// The static number's rule names utm_source=yandex alone: the channel
+	// its tags give, organic (a visit with those tags is organic too).
+	for key, want := range map[string][3]float64{"ad": {3, 2, 2}, "organic": {1, 1, 1}} {
+		if got := calls(rows[key]); got != want {
+			t.Errorf("%s: calls, attributed, first-time callers %v, want %v", key, got, want)
+		}
+	}
+}
