@@ -271,3 +271,50 @@ func TestReportsCallsByHowTheyMatched(t *testing.T) {
 		}
 	}
 }
+
+// A site counted in UTC takes a call at 22:30 UTC on the 10th, then its
+// owner sets its zone to Moscow, where that is 01:30 on the 11th, and
+// recounts the reports: the Calls page's days (its 30 days' table) move
+// with the reports' days, so both put the call on the 11th.
+func TestRebuildMovesTheCallsPagesDays(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	ctx := context.Background()
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(ctx, f.site.Key, "UTC"); err != nil {
+		t.Fatal(err)
+	}
+	tok := apiToken(t, f)
+	f.clock.Set(time.Date(2027, 1, 10, 22, 30, 0, 0, time.UTC))
+	if code, raw := api(t, f, "POST", "api/v1/calls", tok, `{"called":"`+tkSite+`","caller":"79160000001","answered":true}`); code != http.StatusOK {
+		t.Fatalf("call: %d %s", code, raw)
+	}
+	callDays := func() (tenth, eleventh int64) {
+		t.Helper()
+		days, err := f.srv.HTTP.Numbers().CallDays(f.site.ID, time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC), time.Date(2027, 1, 11, 12, 0, 0, 0, time.UTC))
+		if err != nil || len(days) != 2 {
+			t.Fatalf("call days: %v %v", days, err)
+		}
+		return days[0].Calls, days[1].Calls
+	}
+	if d10, d11 := callDays(); d10 != 1 || d11 != 0 {
+		t.Fatalf("in UTC: %d calls on the 10th, %d on the 11th", d10, d11)
+	}
+	site, err := f.srv.HTTP.Sites().SetTimeZone(ctx, f.site.Key, "Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.site = site
+	rebuildSite(t, f)
+	rows, _, _ := sourcesAPI(t, f, tok, url.Values{"from": {"2027-01-11"}, "to": {"2027-01-11"}})
+	if rows["direct"]["calls"] != 1 {
+		t.Errorf("the reports' 11th in Moscow: %v, want the call", rows)
+	}
+	if d10, d11 := callDays(); d10 != 0 || d11 != 1 {
+		t.Errorf("the Calls page's days in Moscow: %d calls on the 10th, %d on the 11th; want the call on the 11th, as the reports", d10, d11)
+	}
+	// Recounting again changes nothing.
+	rebuildSite(t, f)
+	if d10, d11 := callDays(); d10 != 0 || d11 != 1 {
+		t.Errorf("after a second recount: %d calls on the 10th, %d on the 11th", d10, d11)
+	}
+}
