@@ -393,8 +393,16 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 	if c := rows[""]; c != nil && *c == (Counts{}) && q.Group == GroupTerm {
 		delete(rows, "") // every session had a term
 	}
-	var total Money
+	var total Money // the costs q's filter keeps
 	err := scanCosts(ctx, db, q.Site.ID, q.From, q.To, func(day Day, source, medium, campaign string, amount Money) {
+		for i, want := range [...]*string{q.Filter.Channel, q.Filter.Source, q.Filter.Medium, q.Filter.Campaign} {
+			if want == nil {
+				continue
+			}
+			if have := [...]string{"ad", source, medium, campaign}[i]; have != *want {
+				return
+			}
+		}
 		total += amount
 		var k string
 		switch q.Group {
@@ -409,14 +417,6 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 		default:
 			return // term, landing page, referrer: the total only
 		}
-		for i, want := range [...]*string{q.Filter.Channel, q.Filter.Source, q.Filter.Medium, q.Filter.Campaign} {
-			if want == nil {
-				continue
-			}
-			if have := [...]string{"ad", source, medium, campaign}[i]; have != *want {
-				return
-			}
-		}
 		get([]byte(k)).Cost += amount
 	})
 	if err != nil {
@@ -430,9 +430,9 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 		out.Total.plus(c)
 	}
 	if q.Group == GroupTerm || q.Group == GroupLanding || q.Group == GroupReferrer {
-		if q.Filter.empty() {
-			out.Total.Cost = total
-		}
+		// The rows have no costs: the total has those of the drill-down
+		// (a campaign's terms: the campaign's), as the row above it.
+		out.Total.Cost = total
 	}
 	slices.SortFunc(out.Rows, func(a, b Row) int {
 		if c := cmp.Compare(b.Sessions, a.Sessions); c != 0 {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"appliance/numbers/tracking"
 	"appliance/store"
 )
 
@@ -21,6 +22,10 @@ type Computed struct {
 	rollups map[string]*[numLanes]int64
 	touches map[uint64]store.Touch
 	callers map[string]uint64
+	// callDays are the calls page's daily counters (numbers/tracking's
+	// MetricCalls: calls, attributed, answered) by the site's day, which
+	// Rebuild moves into the site's zone with the roll-ups.
+	callDays map[uint32]*[numLanes]int64
 
 	// What the replay needs while it runs.
 	dimsIndex map[string]uint32
@@ -58,7 +63,7 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 		progress(0, total)
 	}
 	m := &Computed{site: site.ID, loc: loc, rollups: map[string]*[numLanes]int64{},
-		touches: map[uint64]store.Touch{}, callers: map[string]uint64{},
+		touches: map[uint64]store.Touch{}, callers: map[string]uint64{}, callDays: map[uint32]*[numLanes]int64{},
 		dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{}, visitors: map[uint64]struct{}{}}
 	c := &counter{l: m, db: db, site: site.ID, loc: loc}
 
@@ -123,6 +128,7 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 			if err != nil {
 				return fmt.Errorf("call %d: %w", id, err)
 			}
+			m.countCallDay(&call)
 			outs = append(outs, outcome{id, func() error { return c.call(&call) }})
 			return nil
 		})
@@ -214,6 +220,25 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 	}
 	sort.Strings(m.keys)
 	return m, nil
+}
+
+// countCallDay adds call to the calls page's counter of its day, as
+// numbers/tracking's RecordCall and a later report that it was answered
+// add to it.
+func (m *Computed) countCallDay(call *store.Call) {
+	day := uint32(DayOf(time.UnixMilli(call.Time), m.loc))
+	l := m.callDays[day]
+	if l == nil {
+		l = new([numLanes]int64)
+		m.callDays[day] = l
+	}
+	l[tracking.LaneCalls]++
+	if call.Attributed {
+		l[tracking.LaneCallsAttributed]++
+	}
+	if call.Answered {
+		l[tracking.LaneCallsAnswered]++
+	}
 }
 
 func (m *Computed) intern(d dims) uint32 {

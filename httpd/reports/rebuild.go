@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"appliance/numbers/tracking"
 	"appliance/store"
 )
 
@@ -21,9 +22,10 @@ type RebuildResult struct {
 const rebuildChunk = 20_000
 
 // Rebuild recomputes every roll-up of site from its raw records (Compute)
-// and makes the stored ones what it computed, with the visitors' touches
-// and the site's callers: how an owner moves the days already counted into
-// a new time zone, or recovers roll-ups. It may run while the site takes
+// and makes the stored ones what it computed, with the visitors' touches,
+// the site's callers and the Calls page's daily counters of calls
+// (numbers/tracking's MetricCalls): how an owner moves the days already
+// counted into a new time zone, or recovers roll-ups. It may run while the site takes
 // hits, leads and calls: the records are replayed from a snapshot of the
 // store, and each roll-up is given the difference between what the replay
 // computed and what it held in that snapshot, as a merge operand (roll-ups
@@ -101,6 +103,28 @@ func (m *Computed) differences(ctx context.Context, snap store.Reader) ([]func(t
 	}
 	for _, k := range m.keys {
 		diff(k, m.rollups[k][:])
+		delete(held, k)
+	}
+	for k := range held {
+		diff(k, nil)
+	}
+	// The calls page's daily counters: those of the days m counted calls
+	// on, and none on the others.
+	held = map[string][]int64{}
+	days := store.RollupPrefix(m.site, 0)
+	days = days[:len(days)-4] // every day of the site
+	err = snap.ScanPrefix(ctx, days, false, 0, func(k, v []byte) bool {
+		if len(k) == len(days)+4+len(tracking.MetricCalls) && string(k[len(days)+4:]) == tracking.MetricCalls {
+			held[string(k)] = lanesOf(v)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	for day, l := range m.callDays {
+		k := string(store.RollupKey(m.site, day, tracking.MetricCalls))
+		diff(k, l[:])
 		delete(held, k)
 	}
 	for k := range held {

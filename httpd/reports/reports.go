@@ -13,8 +13,9 @@
 // Yandex Metrica's "last significant source"; the last session when all
 // came direct), the first session (ModelFirst) or the last (ModelLast),
 // among the sessions the visitor had before the outcome was stored. An
-// outcome without a known visitor (a call to a static number) is credited
-// to the source stored with it.
+// outcome without a known visitor, and a call to a static number (whose
+// caller ID may tell whose it is: the number brought it), is credited to
+// the source stored with it.
 //
 // Visitors are counted once per day: on the row of their first session of
 // that day, so a row's visitors over a range are the sum of its daily

@@ -441,7 +441,7 @@ func (c *counter) call(call *store.Call) error {
 			lanes[laneFirstCallers] = 1
 		}
 	}
-	return c.outcomeOf(call.Visitor, call.ID, call.Time, &call.Source, &lanes)
+	return c.outcomeOf(callVisitor(call), call.ID, call.Time, &call.Source, &lanes)
 }
 
 // answered counts as answered a call counted before as not: on the rows
@@ -449,7 +449,18 @@ func (c *counter) call(call *store.Call) error {
 func (c *counter) answered(call *store.Call) error {
 	var lanes [numLanes]int64
 	lanes[laneAnswered] = 1
-	return c.outcomeOf(call.Visitor, call.ID, call.Time, &call.Source, &lanes)
+	return c.outcomeOf(callVisitor(call), call.ID, call.Time, &call.Source, &lanes)
+}
+
+// callVisitor is the visitor whose sessions the models credit a call to:
+// none for a call to a static number, which is credited to its rule's
+// source (the one stored with it) even when caller ID tells whose it is
+// (store.MatchStaticCallerID): the number, an ad of its own, brought it.
+func callVisitor(call *store.Call) uint64 {
+	if call.Match == store.MatchStatic || call.Match == store.MatchStaticCallerID {
+		return 0
+	}
+	return call.Visitor
 }
 
 // chat counts a chat.
