@@ -205,3 +205,24 @@ __cs.push(["trackEvent", "install", document.title]);`
 	}
 	f.noExceptions(t)
 }
+
+// __cs_onReplacePhones gets the list getPhones gives, as the reference
+// says ("like the list phones of __cs_onReplacePhones"): on a page with no
+// number to replace (the site shows the number in a widget of its own and
+// says no), that is the number given to the visitor, not nothing.
+func TestSnippetPhonesHookGetsWhatGetPhonesGives(t *testing.T) {
+	f := newSnippetFixture(t)
+	phNumbers(t, f, time.Now(), phPool, 0)
+	hook := `window.__cs_onReplacePhones = function (phones) {
+  window.hookGot = JSON.stringify(phones); window.getPhonesThen = JSON.stringify(Comagic.getPhones()); return false; };`
+	f.page("/", phPage(f.install, hook, `<p id="a">Звоните нам</p>`))
+	f.me().open(t, "/?utm_source=yandex")
+	want := `[{"id":"number=74872751404","img":null,"text":"+7 495 000-00-01","raw":"74950000001"}]`
+	if got := eval[string](t, f, `window.hookGot`); got != want {
+		t.Errorf("__cs_onReplacePhones got %s, want %s", got, want)
+	}
+	if got := eval[string](t, f, `window.getPhonesThen + " " + JSON.stringify(Comagic.getPhones())`); got != want+" "+want {
+		t.Errorf("getPhones in the hook and after it: %s, want %s twice", got, want)
+	}
+	f.noExceptions(t)
+}

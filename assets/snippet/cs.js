@@ -628,7 +628,8 @@
 
   // show makes p (a "phones" answer, or null) what the page shows: it puts
   // back what an earlier answer replaced, asks __cs_onReplacePhones with
-  // the list of what p would replace, and replaces it unless told not to.
+  // the numbers p gives (what it would replace first), and replaces unless
+  // told not to.
   // It runs in one task, so the page is never painted in between.
   var show = (p) => {
     while (undo.length) undo.pop()();
@@ -652,14 +653,18 @@
     );
     var ops = [];
     scan(d.documentElement, ops);
-    // The reference's hook: true replaces, false does not. Any other
+    // The reference's hook, with its list of phones "like getPhones'"
+    // (the reference): what would be replaced, then each number given that
+    // would replace nothing, so that a hook that shows the number itself
+    // (and says no) has it on a page without number markup too. True
+    // replaces, false does not. Any other
     // falsy answer counts as false, as in a hook written "return true
     // when ..."; one that throws (or is no function) leaves the default,
     // replacing.
     var hook = w.__cs_onReplacePhones;
     allowed = true;
     try {
-      allowed = !!hook(list.map(pub));
+      allowed = !!hook(issued().map(pub));
     } catch (e) {
       warn("__cs_onReplacePhones threw: " + e);
     }
