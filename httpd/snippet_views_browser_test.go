@@ -226,3 +226,40 @@ func TestSnippetPhonesHookGetsWhatGetPhonesGives(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// Install code pasted in the page and added again by a tag manager once
+// the page has loaded (the first copy has run by then): still one page
+// view, and one on each reinitTrackView, not two; the second copy's
+// commands run at once.
+func TestSnippetInstalledAgainAfterLoad(t *testing.T) {
+	f := newSnippetFixture(t)
+	again := `addEventListener("load", function () { setTimeout(function () {
+  var box = document.createElement("div"); document.body.appendChild(box);
+  var code = ` + "`" + strings.ReplaceAll(f.install, "</", `<\/`) + "`" + `;
+  var tmp = document.createElement("div"); tmp.innerHTML = code;
+  Array.prototype.forEach.call(tmp.querySelectorAll("script"), function (old) {
+    var s = document.createElement("script");
+    if (old.src) s.src = old.getAttribute("src"); else s.textContent = old.textContent;
+    s.async = true; box.appendChild(s);
+  });
+  __cs.push(["trackEvent", "tag manager", "ran"]);
+  window.again = true;
+}, 50); });`
+	f.page("/", sitePage("Home", "", f.install, again))
+	f.visit(t, "/")
+	f.eventually(t, "the second copy has run", func() bool { return eval[bool](t, f, `!!window.again`) })
+	f.eventually(t, "the second copy's script has loaded", func() bool {
+		return eval[int](t, f, `performance.getEntriesByType("resource").filter(function (e) { return e.name.indexOf("cs.min.js") >= 0; }).length`) >= 1 &&
+			eval[bool](t, f, `document.querySelectorAll("script[src*='cs.min.js']").length == 2`)
+	})
+	f.eventually(t, "the event is stored", func() bool { return len(f.events(t)) == 1 })
+	first := eval[int64](t, f, `Comagic.getCredentials().hit_id`)
+	eval[any](t, f, `Comagic.reinitTrackView()`)
+	f.waitHit(t, first)
+	// A round trip after the page views: a second copy's would be stored by now.
+	callback(t, f, `Comagic.hasProperty("x", cb)`)
+	if n := len(f.hits(t)); n != 2 {
+		t.Errorf("%d page views stored, want 2 (the load and one reinitTrackView)", n)
+	}
+	f.noExceptions(t)
+}
