@@ -40,6 +40,10 @@
  *     page leaves before the first answer) and the chunk's writes made while
  *     it loads are kept in localStorage and sent after the next page view's
  *     hit.
+ *   - A page view is the page's load, each reinitTrackView (an SPA's
+ *     route) and the page's return from the back/forward cache; each
+ *     shows the visitor's last numbers at once and asks
+ *     __cs_onReplacePhones again, as a load does (see view).
  *   - No API call throws into the page: the entry points that run the
  *     page's arguments through code that could throw are wrapped (safe),
  *     the others only read the core's state or queue a call; and a
