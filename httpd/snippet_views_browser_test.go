@@ -6,6 +6,7 @@ package httpd_test
 // cache.
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -260,6 +261,46 @@ func TestSnippetInstalledAgainAfterLoad(t *testing.T) {
 	callback(t, f, `Comagic.hasProperty("x", cb)`)
 	if n := len(f.hits(t)); n != 2 {
 		t.Errorf("%d page views stored, want 2 (the load and one reinitTrackView)", n)
+	}
+	f.noExceptions(t)
+}
+
+// Calls with arguments the reference does not allow throw nothing into the
+// page: a call with a callback gets {success:false, error}, with the
+// result its successes carry where they carry one; one without says why on
+// the console; a getter answers its empty shape.
+func TestSnippetBadArguments(t *testing.T) {
+	f := newSnippetFixture(t)
+	f.page("/", sitePage("Home", "", f.install, ""))
+	f.visit(t, "/")
+	for call, want := range map[string]string{
+		`Comagic.addOfflineRequest(null, cb)`:          `{"code":"empty_lead"}`,
+		`Comagic.addOfflineRequest("text", cb)`:        `{"code":"empty_lead"}`,
+		`Comagic.addVisitorInfo(null, cb)`:             ``,
+		`Comagic.addVisitorInfo({foo: 1}, cb)`:         ``,
+		`Comagic.hasProperty(undefined, cb)`:           ``,
+		`Comagic.getProperty("", cb)`:                  ``,
+		`ComagicWidget.sitePhoneCall(null, cb)`:        `{"code":"invalid_phone","status":3}`,
+		`ComagicWidget.sitePhoneCall({phone: ""}, cb)`: `{"code":"invalid_phone","status":3}`,
+	} {
+		got := callback(t, f, call)
+		msg, _ := got["error"].(string)
+		res := ""
+		if r, ok := got["result"]; ok {
+			b, _ := json.Marshal(r)
+			res = string(b)
+		}
+		if got["success"] != false || msg == "" || res != want {
+			t.Errorf("%s answered %v, want success false, an error and result %s", call, got, want)
+		}
+	}
+	got := eval[string](t, f, `Comagic.trackEvent(); Comagic.setProperty(); Comagic.deleteProperty(null); Comagic.push(42);
+JSON.stringify([Comagic.getReplacedPhones(7), Comagic.getReplacedPhones({}), Comagic.getPhones(), Comagic.getDTPhones()])`)
+	if got != `[{},{},[],null]` {
+		t.Errorf("getters with bad arguments: %s", got)
+	}
+	for _, w := range []string{"trackEvent failed", "setProperty: the property name is required", "deleteProperty: the property name is required", "a command is an array"} {
+		f.eventually(t, "the console says "+w, func() bool { return len(f.console.matching(chromedp.ConsoleWarning, w)) > 0 })
 	}
 	f.noExceptions(t)
 }
