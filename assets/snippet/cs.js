@@ -40,6 +40,10 @@
  *     page leaves before the first answer) and the chunk's writes made while
  *     it loads are kept in localStorage and sent after the next page view's
  *     hit.
+ *   - A page view is the page's load, each reinitTrackView (an SPA's
+ *     route) and the page's return from the back/forward cache; each
+ *     shows the visitor's last numbers at once and asks
+ *     __cs_onReplacePhones again, as a load does (see view).
  *   - No API call throws into the page: the entry points that run the
  *     page's arguments through code that could throw are wrapped (safe),
  *     the others only read the core's state or queue a call; and a
@@ -219,7 +223,7 @@
         // and its refused requests (4xx) and addOfflineRequest's with a
         // result too (tracker-protocol.md §6, §8).
         (v) => end(v && (v.success === true || (v.result && typeof v.result == "object")) ? v : fail((v && v.error) || "HTTP " + status)),
-        (e) => end(fail(status ? "HTTP " + status : "unreachable: " + e))
+        (e) => end(fail(status ? "HTTP " + status : "" + e))
       );
     var timer = setTimeout(() => end(fail("timeout")), 1e4);
   };
@@ -249,7 +253,7 @@
     try {
       post(it.p, body(it), next);
     } catch (e) {
-      next(fail("request failed: " + e)); // a field the page gave cannot be sent (a BigInt)
+      next(fail("" + e)); // a field the page gave cannot be sent (a BigInt)
     }
   };
 
@@ -330,6 +334,36 @@
     });
     lastURL = u;
   };
+
+  // early shows the numbers of the visitor's last answer at once, as a page
+  // load does before its hit's answer, and has the next answer shown anew
+  // (phKey), so that __cs_onReplacePhones is asked again for the new page:
+  // a hook that says no on some paths is asked on each of them.
+  var early = () => {
+    phKey = 0;
+    var last = cached();
+    if (last) {
+      apply(last);
+      if (loading()) watch();
+    }
+  };
+
+  // view is a page view after the first: an SPA's new route
+  // (reinitTrackView), or with first the page come back from the
+  // back/forward cache (pageshow), which is a page view as the same back
+  // navigation that loads the page again is, with the page's referrer.
+  // Before the first hit (or without a site key, which start says once),
+  // the first hit is still to come; it takes the current URL.
+  var view = (first) => {
+    if (!started) return start();
+    early();
+    hit(first);
+    pump();
+  };
+  w.addEventListener(
+    "pageshow",
+    safe((e) => e.persisted && view(1))
+  );
 
   // start sends the page view's hit once the page is parsed (for its title)
   // and the site key is known; calls queued before it wait behind it.
@@ -598,7 +632,8 @@
 
   // show makes p (a "phones" answer, or null) what the page shows: it puts
   // back what an earlier answer replaced, asks __cs_onReplacePhones with
-  // the list of what p would replace, and replaces it unless told not to.
+  // the numbers p gives (what it would replace first), and replaces unless
+  // told not to.
   // It runs in one task, so the page is never painted in between.
   var show = (p) => {
     while (undo.length) undo.pop()();
@@ -622,14 +657,18 @@
     );
     var ops = [];
     scan(d.documentElement, ops);
-    // The reference's hook: true replaces, false does not. Any other
+    // The reference's hook, with its list of phones "like getPhones'"
+    // (the reference): what would be replaced, then each number given that
+    // would replace nothing, so that a hook that shows the number itself
+    // (and says no) has it on a page without number markup too. True
+    // replaces, false does not. Any other
     // falsy answer counts as false, as in a hook written "return true
     // when ..."; one that throws (or is no function) leaves the default,
     // replacing.
     var hook = w.__cs_onReplacePhones;
     allowed = true;
     try {
-      allowed = !!hook(list.map(pub));
+      allowed = !!hook(issued().map(pub));
     } catch (e) {
       warn("__cs_onReplacePhones threw: " + e);
     }
@@ -676,7 +715,7 @@
   // its own since (after the install code, which a cached answer may run
   // before).
   var apply = (p, rescan) => {
-    var key = json(p ? [p.numbers, p.selectors] : null);
+    var key = json(p && [p.numbers, p.selectors]);
     if (key != phKey || phHook !== w.__cs_onReplacePhones) {
       phKey = key;
       phHook = w.__cs_onReplacePhones;
@@ -870,14 +909,9 @@
     },
 
     // reinitTrackView records a page view of an SPA's new route: the
-    // current URL and title, with the previous route as referrer.
-    reinitTrackView: safe(() => {
-      // Before the first hit (or without a site key, which start says
-      // once), the first hit is still to come; it takes the current URL.
-      if (!started) return start();
-      hit();
-      pump();
-    }),
+    // current URL and title, with the previous route as referrer; the
+    // numbers are shown as on a page load (see view).
+    reinitTrackView: safe(() => view()),
 
     // getOperatorStatus is true while at least one operator of the site is
     // online, as the last hit's answer, status poll or chat socket said.
@@ -946,11 +980,11 @@
 
   // run executes one queued command: ["name", args...].
   var run = safe((cmd) => {
-    if (!Array.isArray(cmd)) return warn("a command is an array; ignored " + typeof cmd, "array");
+    if (!Array.isArray(cmd)) return warn("a command is an array", "array");
     var name = String(cmd[0]);
     var own = (o) => o.hasOwnProperty(name) && isFn(o[name]) && o[name];
     var fn = own(commands) || (name != "push" && own(Comagic));
-    fn ? fn(...cmd.slice(1)) : warn('unknown command "' + name + '" ignored', "cmd:" + name);
+    fn ? fn(...cmd.slice(1)) : warn('unknown command "' + name + '"', "cmd:" + name);
   });
 
   // --- start -------------------------------------------------------------------
@@ -971,11 +1005,7 @@
     loaded = true;
     // Anti-flicker: the last page view's numbers, at once and in what the
     // parser adds until the page has loaded; the hit's answer follows.
-    var last = cached();
-    if (last) {
-      apply(last, false);
-      if (loading()) watch();
-    }
+    early();
     start();
   })();
 })(window, document);
