@@ -650,6 +650,60 @@ func TestLeadLimitCountsIPv6ByNetwork(t *testing.T) {
 	}
 }
 
+// A flood of leads from more networks than the limit tracks (an IPv6 /48
+// is 65,536 /64s) does not get a real visitor's lead refused: the limit
+// forgets the networks seen least recently instead of refusing new ones,
+// and a network of the flood is still held to its leads a minute.
+func TestLeadLimitKeepsTakingNewNetworksUnderAFlood(t *testing.T) {
+	const keys = 50
+	clock := &trClock{now: time.Now()} // one minute throughout
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.TrustProxy = true
+		o.Now = clock.Now
+		o.Limits = httpd.TrackerLimits{Keys: keys}
+	})
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	send := func(ip string) int {
+		t.Helper()
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789"}))
+		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	refused := 0
+	for i := range 2 * keys {
+		if status := send(fmt.Sprintf("2001:db8:66:%x::1", i)); status != http.StatusOK {
+			refused++
+		}
+	}
+	if refused > 0 {
+		t.Errorf("%d of the flood's %d leads from as many new networks refused", refused, 2*keys)
+	}
+	visitor := "2001:db8:77:1::5"
+	if status := send(visitor); status != http.StatusOK {
+		t.Fatalf("a visitor's lead from a new network after a flood of %d networks: %d, want 200", 2*keys, status)
+	}
+	if l := siteLeads(t, srv, site)[0]; l.IP != visitor {
+		t.Errorf("the newest lead is from %q, want the visitor's", l.IP)
+	}
+	flooder := fmt.Sprintf("2001:db8:66:%x::1", 2*keys-1) // one lead sent
+	for i := 1; i < leadsPerMinuteForTest; i++ {
+		if status := send(flooder); status != http.StatusOK {
+			t.Fatalf("lead %d of a flood network: %d", i+1, status)
+		}
+	}
+	if status := send(flooder); status != http.StatusTooManyRequests {
+		t.Errorf("lead %d a minute of a flood network: %d, want 429", leadsPerMinuteForTest+1, status)
+	}
+}
+
 // leadsPerMinuteForTest is the tracker's limit of leads a minute from one
 // address.
 const leadsPerMinuteForTest = 20

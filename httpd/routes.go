@@ -33,9 +33,9 @@ func (s *Server) publicRoutes() *router {
 		captcha: s.captcha, snippet: s.snippet, chats: s.chats,
 		ipRate:         s.opts.Limits.perIP(),
 		siteRate:       s.opts.Limits.perSite(),
-		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
-		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, 10_000),
-		captchaRate:    ratelimit.New(captchasPerMinute, time.Minute, 100_000),
+		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys)),
+		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys/10)),
+		captchaRate:    ratelimit.New(captchasPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys)),
 		publicURL:      s.PublicURL(), clientIP: s.clientIP, now: s.opts.Now,
 	}
 	tracker.mount(r)
@@ -59,10 +59,10 @@ func (s *Server) publicRoutes() *router {
 
 	dash := &dashboardHandlers{
 		accounts: s.accounts, chats: s.chats, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
-		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(s.accounts.Known),
+		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(s.accounts.Known, signInKeys),
 		publicURL: s.PublicURL(), publicHost: s.public.Host, secure: s.secure(), phoneRegion: s.opts.PhoneRegion,
 		clientIP: s.clientIP, now: s.opts.Now,
-		mail: s.mail, forgot: newForgotLimits(), digests: s.digests, rebuilds: s.rebuilds,
+		mail: s.mail, forgot: newForgotLimits(s.accounts.Known, signInKeys), digests: s.digests, rebuilds: s.rebuilds,
 	}
 	dash.mount(r)
 	(&visitorPage{dashboardHandlers: dash, cards: cards}).mount(r)
