@@ -610,6 +610,35 @@ func TestBidiControlsShownNotObeyed(t *testing.T) {
 	}
 }
 
+// The bidi controls a visitor typed reach no download and no attribute a
+// browser shows (a tooltip) as they were: a lead's CSV row, and the page
+// address a lead's tooltip shows, hold them as U+FFFD, as the pages'
+// text does, so a spreadsheet or a tooltip cannot show the operator a
+// phone reversed or a file name spoofed ("…\u202egpj.exe" read as
+// "…exe.jpg"). The Arabic letter mark (U+061C) is one of them.
+func TestBidiControlsShownInDownloadsAndTooltips(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/sale\u202egpj.exe", "https://ya\u2067ndex.example/\u061c")
+	lead := map[string]any{"name": "Ann\u202eavoN\u061c", "phone": "8 916\u200f123\u200f45 67", "message": "call me\u2066 \u202bplease"}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, lead)); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	c := srv.Client(t)
+	for _, u := range []string{"sites/" + site + "/leads.csv", "sites/" + site + "/leads", "sites/" + site} {
+		page := rawPage(t, c, srv.URL+u)
+		if i := strings.IndexAny(page, bidiControls); i >= 0 {
+			t.Errorf("%s holds a bidi control: %q", u, page[max(i-60, 0):min(i+60, len(page))])
+		}
+	}
+	if csv := rawPage(t, c, srv.URL+"sites/"+site+"/leads.csv"); !strings.Contains(csv, "Ann\ufffdavoN\ufffd") || !strings.Contains(csv, "call me\ufffd \ufffdplease") {
+		t.Errorf("the CSV does not show the visitor's text with its controls made visible:\n%s", csv)
+	}
+	if page := rawPage(t, c, srv.URL+"sites/"+site+"/leads"); !strings.Contains(page, "title=\"https://shop.example/sale\ufffdgpj.exe\"") {
+		t.Errorf("the lead's page address tooltip does not show it with its control made visible")
+	}
+}
+
 // The leads a minute of one address hold an IPv6 host to its /64: each of
 // its addresses sending a few leads does not get it past the limit, and
 // the lead keeps the sender's own address.
