@@ -163,9 +163,9 @@ func (s *dashboardHandlers) resetPost(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	s.setCookie(ctx, sessionCookie, cookie, accounts.SessionTTL)
+	s.cookies.set(ctx, s.cookies.session, cookie, accounts.SessionTTL)
 	if u.Lang != "" {
-		s.setCookie(ctx, langCookie, u.Lang, 365*24*time.Hour)
+		s.cookies.set(ctx, langCookie, u.Lang, 365*24*time.Hour)
 	}
 	s.seeOther(ctx, "/account?done=reset")
 	return nil

@@ -54,13 +54,13 @@ func (s *Server) publicRoutes() *router {
 	}
 	chatVisitor.mount(r)
 	chatConsole := &chatConsoleHandlers{accounts: s.accounts, sites: s.sites, chats: s.chats, sockets: s.chatSockets,
-		upgrader: newChatUpgrader(), origin: strings.TrimSuffix(s.PublicURL(), "/")}
+		upgrader: newChatUpgrader(), origin: strings.TrimSuffix(s.PublicURL(), "/"), cookies: s.cookies}
 	chatConsole.mount(r)
 
 	dash := &dashboardHandlers{
 		accounts: s.accounts, chats: s.chats, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
 		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(s.accounts.Known, signInKeys),
-		publicURL: s.PublicURL(), publicHost: s.public.Host, secure: s.secure(), phoneRegion: s.opts.PhoneRegion,
+		publicURL: s.PublicURL(), publicHost: s.public.Host, cookies: s.cookies, phoneRegion: s.opts.PhoneRegion,
 		clientIP: s.clientIP, now: s.opts.Now,
 		mail: s.mail, forgot: newForgotLimits(s.accounts.Known, signInKeys), digests: s.digests, rebuilds: s.rebuilds,
 	}
