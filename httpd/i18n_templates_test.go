@@ -434,6 +434,30 @@ func TestShowBidiControls(t *testing.T) {
 	}
 }
 
+// FuzzShowBidiControls: whatever a page holds, showBidiControls does not
+// panic, and text outside any tag (no "<") comes out with every bidi
+// control, and nothing else, replaced by U+FFFD.
+func FuzzShowBidiControls(f *testing.F) {
+	for _, seed := range []string{"", "a\u202eb", "\u061c", "\xd8", "\xe2\x80", "<", "<td title=\"\u202e\">\u2066</td>", "<textarea>\u202e", "<a b='\u061c", "=\"\u200e\""} {
+		f.Add(seed)
+	}
+	var controls []string
+	for r := rune(0); r <= 0x2100; r++ {
+		if isBidiControl(r) {
+			controls = append(controls, string(r), "\ufffd")
+		}
+	}
+	text := strings.NewReplacer(controls...)
+	f.Fuzz(func(t *testing.T, page string) {
+		got := string(showBidiControls([]byte(page)))
+		if !strings.Contains(page, "<") {
+			if want := text.Replace(page); got != want {
+				t.Errorf("showBidiControls(%q) = %q, want %q", page, got, want)
+			}
+		}
+	})
+}
+
 // TestScopesTranslated: what each API scope allows, which the token form
 // shows ({{t .Does}}), is in the catalog, and no scope is left without.
 func TestScopesTranslated(t *testing.T) {
