@@ -186,3 +186,30 @@ func TestNetwork(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBucketsAllow is the tracker's per-IP check of every request:
+// a key seen before among 10,000, and new keys past the bound (a flood).
+func BenchmarkBucketsAllow(b *testing.B) {
+	keys := make([]string, 10_000)
+	for i := range keys {
+		keys[i] = fmt.Sprint("2001:db8:", i, "::/64")
+	}
+	t0 := time.Unix(1000, 0)
+	b.Run("seen", func(b *testing.B) {
+		bk := NewBuckets(1e9, 1e9, 200_000)
+		for _, k := range keys {
+			bk.Allow(k, t0)
+		}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			bk.Allow(keys[i%len(keys)], t0)
+		}
+	})
+	b.Run("flood", func(b *testing.B) {
+		bk := NewBuckets(1e9, 1e9, 1600)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			bk.Allow(keys[i%len(keys)], t0)
+		}
+	})
+}
