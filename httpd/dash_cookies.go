@@ -47,8 +47,8 @@ func hostCookies(since time.Time) dashCookies {
 }
 
 // token is the session token of a request's cookie; legacy when it came
-// under the plain name (see legacyBefore), which only valid may take as a
-// session.
+// under the plain name (see legacyBefore), so that only a session valid
+// allows may be taken from it.
 func (c dashCookies) token(ctx *fasthttp.RequestCtx) (token string, legacy bool) {
 	if t := ctx.Request.Header.Cookie(c.session); len(t) > 0 || c.legacyBefore == 0 {
 		return string(t), false
