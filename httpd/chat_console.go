@@ -29,6 +29,7 @@ type chatConsoleHandlers struct {
 	sockets   *chatSockets
 	upgrader  *chatUpgrader
 	origin    string // the public URL's scheme://host
+	cookies   dashCookies
 	userConns connCounter
 }
 
@@ -48,7 +49,7 @@ func (h *chatConsoleHandlers) socket(ctx *fasthttp.RequestCtx, who signedIn) err
 	if !h.userConns.take(email, maxConsoleSockets) {
 		return tooMany(10*time.Second, "at most %d consoles open per user; close one", maxConsoleSockets)
 	}
-	token := string(ctx.Request.Header.Cookie(sessionCookie))
+	token, _ := h.cookies.token(ctx) // authorize took it
 	h.sockets.wg.Add(1)
 	err := h.upgrader.Upgrade(ctx, func(conn *websocket.Conn) {
 		defer h.sockets.wg.Done()

@@ -52,7 +52,7 @@ type dashboardHandlers struct {
 
 	publicURL   string // ends in "/"
 	publicHost  string // for the install code
-	secure      bool   // cookies only over https
+	cookies     dashCookies
 	phoneRegion string
 	clientIP    func(*fasthttp.RequestCtx) string
 	now         func() time.Time
@@ -110,11 +110,6 @@ func (s *dashboardHandlers) mount(r *router) {
 	s.mountReports(r)
 }
 
-const (
-	sessionCookie = "apl_session"
-	preCSRFCookie = "apl_csrf" // double-submit token for forms before sign-in
-)
-
 // signedIn is the user behind a dashboard request.
 type signedIn struct {
 	user    store.User
@@ -125,35 +120,18 @@ func tokenEqual(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-func (s *dashboardHandlers) setCookie(ctx *fasthttp.RequestCtx, name, value string, maxAge time.Duration) {
-	c := fasthttp.AcquireCookie()
-	defer fasthttp.ReleaseCookie(c)
-	c.SetKey(name)
-	c.SetValue(value)
-	c.SetPath("/")
-	c.SetHTTPOnly(true)
-	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	c.SetSecure(s.secure)
-	if maxAge < 0 {
-		c.SetExpire(fasthttp.CookieExpireDelete)
-	} else {
-		c.SetMaxAge(int(maxAge / time.Second))
-	}
-	ctx.Response.Header.SetCookie(c)
-}
-
 // preCSRF returns the pre-sign-in form token, setting its cookie when new.
 func (s *dashboardHandlers) preCSRF(ctx *fasthttp.RequestCtx) string {
-	if t := string(ctx.Request.Header.Cookie(preCSRFCookie)); len(t) == 43 {
+	if t := string(ctx.Request.Header.Cookie(s.cookies.csrf)); len(t) == 43 {
 		return t
 	}
 	t := accounts.RandomToken()
-	s.setCookie(ctx, preCSRFCookie, t, time.Hour)
+	s.cookies.set(ctx, s.cookies.csrf, t, time.Hour)
 	return t
 }
 
 func (s *dashboardHandlers) checkPreCSRF(ctx *fasthttp.RequestCtx) error {
-	if !tokenEqual(string(ctx.PostArgs().Peek("csrf")), string(ctx.Request.Header.Cookie(preCSRFCookie))) {
+	if !tokenEqual(string(ctx.PostArgs().Peek("csrf")), string(ctx.Request.Header.Cookie(s.cookies.csrf))) {
 		return errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
 	}
 	return nil
@@ -206,21 +184,22 @@ func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
+	s.cookies.set(ctx, s.cookies.session, token, accounts.SessionTTL)
 	if u, err := s.accounts.User(sess.Email); err == nil && u.Lang != "" {
 		// This browser speaks the user's language also once signed out.
-		s.setCookie(ctx, langCookie, u.Lang, 365*24*time.Hour)
+		s.cookies.set(ctx, langCookie, u.Lang, 365*24*time.Hour)
 	}
 	s.seeOther(ctx, "/sites")
 	return nil
 }
 
 func (s *dashboardHandlers) logout(ctx *fasthttp.RequestCtx, who signedIn) error {
-	if err := s.accounts.Logout(ctx, string(ctx.Request.Header.Cookie(sessionCookie))); err != nil {
+	token, _ := s.cookies.token(ctx) // authorize took it
+	if err := s.accounts.Logout(ctx, token); err != nil {
 		return err
 	}
 	s.chats.SignOut(who.user.Email)
-	s.setCookie(ctx, sessionCookie, "", -1)
+	s.cookies.set(ctx, s.cookies.session, "", -1)
 	s.seeOther(ctx, "/login")
 	return nil
 }
@@ -266,7 +245,7 @@ func (s *dashboardHandlers) changePassword(ctx *fasthttp.RequestCtx, who signedI
 	if err != nil {
 		return err
 	}
-	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
+	s.cookies.set(ctx, s.cookies.session, token, accounts.SessionTTL)
 	s.seeOther(ctx, "/account?done=password")
 	return nil
 }
@@ -277,7 +256,7 @@ func (s *dashboardHandlers) logoutOthers(ctx *fasthttp.RequestCtx, who signedIn)
 	if err != nil {
 		return err
 	}
-	s.setCookie(ctx, sessionCookie, token, accounts.SessionTTL)
+	s.cookies.set(ctx, s.cookies.session, token, accounts.SessionTTL)
 	s.seeOther(ctx, "/account?done=sessions")
 	return nil
 }
@@ -292,7 +271,7 @@ func (s *dashboardHandlers) setLang(ctx *fasthttp.RequestCtx) error {
 	if !ok {
 		return errorf(fasthttp.StatusBadRequest, "No such language.")
 	}
-	if sess, user, err := s.accounts.Session(string(ctx.Request.Header.Cookie(sessionCookie))); err == nil {
+	if _, sess, user, err := s.cookies.live(ctx, s.accounts, s.now()); err == nil {
 		if !tokenEqual(string(ctx.PostArgs().Peek("csrf")), sess.CSRF) {
 			return errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
 		}
@@ -302,7 +281,7 @@ func (s *dashboardHandlers) setLang(ctx *fasthttp.RequestCtx) error {
 	} else if err := s.checkPreCSRF(ctx); err != nil {
 		return err
 	}
-	s.setCookie(ctx, langCookie, string(l), 365*24*time.Hour)
+	s.cookies.set(ctx, langCookie, string(l), 365*24*time.Hour)
 	back := string(ctx.PostArgs().Peek("back")) // a path on this server: seeOther puts the public URL before it
 	if !strings.HasPrefix(back, "/") {
 		back = "/"
@@ -357,7 +336,7 @@ func (s *dashboardHandlers) setup(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	s.setCookie(ctx, sessionCookie, cookie, accounts.SessionTTL)
+	s.cookies.set(ctx, s.cookies.session, cookie, accounts.SessionTTL)
 	s.seeOther(ctx, "/sites")
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/i18n"
+	"appliance/httpd/notice"
 )
 
 // csvSheet writes the rows of a download as the reader's spreadsheet opens
@@ -81,13 +82,18 @@ func csvColumn(tr i18n.Printer, key string) string {
 	return key
 }
 
-// csvCell is a cell as a spreadsheet should show it. A run of digits a
+// csvCell is a cell as a spreadsheet should show it. Bidi controls a
+// visitor typed are shown as U+FFFD, as the dashboard's pages show them
+// (showBidiControls): a spreadsheet obeys them, and would show a phone's
+// digits reordered or a name pulling the next cells' text before it. A
+// run of digits a
 // spreadsheet would turn into a number and mangle (a phone number shown as
 // 7,91E+10, or a number typed as 0079... losing its zeros) is
 // written as the text formula ="…", the one form Excel and LibreOffice
 // both keep as text (and show without the apostrophe csvSafe would put
 // before +7 ...); any other cell goes through csvSafe.
 func csvCell(c string) string {
+	c = notice.ShowBidi(c)
 	if keepDigits(c) {
 		return `="` + c + `"`
 	}

@@ -37,14 +37,37 @@ const (
 )
 
 type forgotLimits struct {
-	ip, account *ratelimit.Limiter
+	ip *ratelimit.Limiter
+	// Requests per address, split as the sign-in's failures are
+	// (signInLimits): the addresses of users in a limiter without a bound
+	// on its keys, which no flood of other addresses makes forget how
+	// many links a user's inbox was sent, and the rest, which are sent
+	// nothing anyway, in one a flood may push out.
+	account, unknown *ratelimit.Limiter
+	known            func(email string) bool
 }
 
-func newForgotLimits() forgotLimits {
+// newForgotLimits returns the reset request limits, the client-keyed ones
+// tracking at most keys keys each. A flood past it pushes out the keys
+// seen least recently rather than refuse new ones (a flood of networks
+// would have kept every user from asking for a link), which gives it no
+// more than its own networks each have anyway.
+func newForgotLimits(known func(email string) bool, keys int) forgotLimits {
 	return forgotLimits{
-		ip:      ratelimit.New(forgotsPerIP, forgotWindow, 100_000),
-		account: ratelimit.New(forgotsPerAccount, forgotWindow, 100_000),
+		ip:      ratelimit.New(forgotsPerIP, forgotWindow, keys),
+		account: ratelimit.New(forgotsPerAccount, forgotWindow, 0),
+		unknown: ratelimit.New(forgotsPerAccount, forgotWindow, keys),
+		known:   known,
 	}
+}
+
+// send counts a reset request for email (as forgotAddress gives it) at
+// now and reports whether a link may be sent for it.
+func (l forgotLimits) send(email string, now time.Time) bool {
+	if l.known(email) {
+		return l.account.Allow(email, now)
+	}
+	return l.unknown.Allow(email, now)
 }
 
 // forgotData is the reset request page: whether links go by email, and
@@ -78,7 +101,7 @@ func (s *dashboardHandlers) forgotPost(ctx *fasthttp.RequestCtx) error {
 			Error: tr.T("Too many reset requests from your network; wait %d min and try again.", int((wait+time.Minute-1)/time.Minute)),
 			Data:  forgotData{Mail: true}})
 	}
-	if email, ok := forgotAddress(string(ctx.PostArgs().Peek("email"))); ok && s.forgot.account.Allow(email, now) {
+	if email, ok := forgotAddress(string(ctx.PostArgs().Peek("email"))); ok && s.forgot.send(email, now) {
 		if err := s.mail.askReset(ctx, email, langOf(ctx, nil)); err != nil {
 			return err
 		}
@@ -140,9 +163,9 @@ func (s *dashboardHandlers) resetPost(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	s.setCookie(ctx, sessionCookie, cookie, accounts.SessionTTL)
+	s.cookies.set(ctx, s.cookies.session, cookie, accounts.SessionTTL)
 	if u.Lang != "" {
-		s.setCookie(ctx, langCookie, u.Lang, 365*24*time.Hour)
+		s.cookies.set(ctx, langCookie, u.Lang, 365*24*time.Hour)
 	}
 	s.seeOther(ctx, "/account?done=reset")
 	return nil

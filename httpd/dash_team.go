@@ -291,7 +291,7 @@ func (s *dashboardHandlers) acceptPost(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	s.setCookie(ctx, sessionCookie, cookie, accounts.SessionTTL)
+	s.cookies.set(ctx, s.cookies.session, cookie, accounts.SessionTTL)
 	s.seeOther(ctx, "/sites")
 	return nil
 }

@@ -275,10 +275,10 @@ func TestTLSAndSecureCookies(t *testing.T) {
 	resp.Body.Close()
 	var found bool
 	for _, ck := range resp.Cookies() {
-		if ck.Name == "apl_csrf" {
+		if ck.Name == "__Host-apl_csrf" { // over https: cookies_test.go
 			found = true
-			if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
-				t.Errorf("cookie %+v: want Secure, HttpOnly, SameSite=Lax", ck)
+			if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Domain != "" {
+				t.Errorf("cookie %+v: want Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", ck)
 			}
 		}
 	}

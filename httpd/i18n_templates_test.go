@@ -373,7 +373,7 @@ func TestCatalogHasEveryKey(t *testing.T) {
 // isBidiControl reports whether r is one of the characters
 // showBidiControls replaces.
 func isBidiControl(r rune) bool {
-	return r == '\u200e' || r == '\u200f' || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+	return r == '\u200e' || r == '\u200f' || r == '\u061c' || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
 }
 
 // TestNoBidiControlsInPages: the templates and the catalog hold no bidi
@@ -418,14 +418,44 @@ func TestShowBidiControls(t *testing.T) {
 	if w := "<td>" + want.String() + "Иван\ufffd+7 916\ufffd123</td>"; got != w {
 		t.Errorf("got  %q\nwant %q", got, w)
 	}
+	// The Arabic letter mark is two bytes, U+FFFD three: the page grows.
+	if got, want := string(showBidiControls([]byte("<td>a\u061cb\u061c</td><i>\u202e</i>"))), "<td>a\ufffdb\ufffd</td><i>\ufffd</i>"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
 	// What a form sends back stays as it was: a field's value, a hidden
-	// field, a textarea's content; the text around them does not.
-	form := `<form><input type="hidden" name="pool" value="Ads` + "\u202e" + `"><input value='a` + "\u2066" + `b>'>` +
-		`<textarea name="canned">hi` + "\u200f" + `</textarea><td title="x>y">e` + "\u202e" + `f</td></form>`
-	wantForm := strings.Replace(form, "e\u202ef", "e\ufffdf", 1)
+	// field, a textarea's content; the text around them does not, nor
+	// does an attribute a browser shows as text (a tooltip).
+	form := `<form><input type="hidden" name="pool" value="Ads` + "\u202e\u061c" + `"><input value='a` + "\u2066" + `b>'>` +
+		`<textarea name="canned">hi` + "\u200f" + `</textarea><td title="x>y">e` + "\u202e" + `f</td>` +
+		`<div class="clamp" title="https://shop.example/sale` + "\u202e" + `gpj.exe"><img alt='` + "\u2067\u061c" + `' data-v="` + "\u2068" + `"></form>`
+	wantForm := strings.NewReplacer("e\u202ef", "e\ufffdf", "sale\u202egpj", "sale\ufffdgpj", "'\u2067\u061c'", "'\ufffd\ufffd'").Replace(form)
 	if got := string(showBidiControls([]byte(form))); got != wantForm {
 		t.Errorf("a form: got  %q\nwant %q", got, wantForm)
 	}
+}
+
+// FuzzShowBidiControls: whatever a page holds, showBidiControls does not
+// panic, and text outside any tag (no "<") comes out with every bidi
+// control, and nothing else, replaced by U+FFFD.
+func FuzzShowBidiControls(f *testing.F) {
+	for _, seed := range []string{"", "a\u202eb", "\u061c", "\xd8", "\xe2\x80", "<", "<td title=\"\u202e\">\u2066</td>", "<textarea>\u202e", "<a b='\u061c", "=\"\u200e\""} {
+		f.Add(seed)
+	}
+	var controls []string
+	for r := rune(0); r <= 0x2100; r++ {
+		if isBidiControl(r) {
+			controls = append(controls, string(r), "\ufffd")
+		}
+	}
+	text := strings.NewReplacer(controls...)
+	f.Fuzz(func(t *testing.T, page string) {
+		got := string(showBidiControls([]byte(page)))
+		if !strings.Contains(page, "<") {
+			if want := text.Replace(page); got != want {
+				t.Errorf("showBidiControls(%q) = %q, want %q", page, got, want)
+			}
+		}
+	})
 }
 
 // TestScopesTranslated: what each API scope allows, which the token form

@@ -610,6 +610,35 @@ func TestBidiControlsShownNotObeyed(t *testing.T) {
 	}
 }
 
+// The bidi controls a visitor typed reach no download and no attribute a
+// browser shows (a tooltip) as they were: a lead's CSV row, and the page
+// address a lead's tooltip shows, hold them as U+FFFD, as the pages'
+// text does, so a spreadsheet or a tooltip cannot show the operator a
+// phone reversed or a file name spoofed ("…\u202egpj.exe" read as
+// "…exe.jpg"). The Arabic letter mark (U+061C) is one of them.
+func TestBidiControlsShownInDownloadsAndTooltips(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/sale\u202egpj.exe", "https://ya\u2067ndex.example/\u061c")
+	lead := map[string]any{"name": "Ann\u202eavoN\u061c", "phone": "8 916\u200f123\u200f45 67", "message": "call me\u2066 \u202bplease"}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, lead)); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	c := srv.Client(t)
+	for _, u := range []string{"sites/" + site + "/leads.csv", "sites/" + site + "/leads", "sites/" + site} {
+		page := rawPage(t, c, srv.URL+u)
+		if i := strings.IndexAny(page, bidiControls); i >= 0 {
+			t.Errorf("%s holds a bidi control: %q", u, page[max(i-60, 0):min(i+60, len(page))])
+		}
+	}
+	if csv := rawPage(t, c, srv.URL+"sites/"+site+"/leads.csv"); !strings.Contains(csv, "Ann\ufffdavoN\ufffd") || !strings.Contains(csv, "call me\ufffd \ufffdplease") {
+		t.Errorf("the CSV does not show the visitor's text with its controls made visible:\n%s", csv)
+	}
+	if page := rawPage(t, c, srv.URL+"sites/"+site+"/leads"); !strings.Contains(page, "title=\"https://shop.example/sale\ufffdgpj.exe\"") {
+		t.Errorf("the lead's page address tooltip does not show it with its control made visible")
+	}
+}
+
 // The leads a minute of one address hold an IPv6 host to its /64: each of
 // its addresses sending a few leads does not get it past the limit, and
 // the lead keeps the sender's own address.
@@ -647,6 +676,60 @@ func TestLeadLimitCountsIPv6ByNetwork(t *testing.T) {
 	}
 	if l := siteLeads(t, srv, site)[0]; l.IP != "2001:db8:66:2::1" {
 		t.Errorf("the lead keeps the address %q, want the sender's own", l.IP)
+	}
+}
+
+// A flood of leads from more networks than the limit tracks (an IPv6 /48
+// is 65,536 /64s) does not get a real visitor's lead refused: the limit
+// forgets the networks seen least recently instead of refusing new ones,
+// and a network of the flood is still held to its leads a minute.
+func TestLeadLimitKeepsTakingNewNetworksUnderAFlood(t *testing.T) {
+	const keys = 50
+	clock := &trClock{now: time.Now()} // one minute throughout
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.TrustProxy = true
+		o.Now = clock.Now
+		o.Limits = httpd.TrackerLimits{Keys: keys}
+	})
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	send := func(ip string) int {
+		t.Helper()
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789"}))
+		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	refused := 0
+	for i := range 2 * keys {
+		if status := send(fmt.Sprintf("2001:db8:66:%x::1", i)); status != http.StatusOK {
+			refused++
+		}
+	}
+	if refused > 0 {
+		t.Errorf("%d of the flood's %d leads from as many new networks refused", refused, 2*keys)
+	}
+	visitor := "2001:db8:77:1::5"
+	if status := send(visitor); status != http.StatusOK {
+		t.Fatalf("a visitor's lead from a new network after a flood of %d networks: %d, want 200", 2*keys, status)
+	}
+	if l := siteLeads(t, srv, site)[0]; l.IP != visitor {
+		t.Errorf("the newest lead is from %q, want the visitor's", l.IP)
+	}
+	flooder := fmt.Sprintf("2001:db8:66:%x::1", 2*keys-1) // one lead sent
+	for i := 1; i < leadsPerMinuteForTest; i++ {
+		if status := send(flooder); status != http.StatusOK {
+			t.Fatalf("lead %d of a flood network: %d", i+1, status)
+		}
+	}
+	if status := send(flooder); status != http.StatusTooManyRequests {
+		t.Errorf("lead %d a minute of a flood network: %d, want 429", leadsPerMinuteForTest+1, status)
 	}
 }
 

@@ -18,8 +18,9 @@ import (
 )
 
 // bidiControls are the Unicode bidi controls a visitor may type: the
-// marks, embeddings and overrides, and isolates.
-const bidiControls = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+// marks (the Arabic letter mark U+061C too), embeddings and overrides,
+// and isolates.
+const bidiControls = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 // The bidi controls a visitor typed (a name written backwards by U+202E,
 // a phone's digits reordered by U+200F, a campaign that pulls the rest of
@@ -55,7 +56,7 @@ func TestNotificationsShowBidiControls(t *testing.T) {
 	}
 
 	v := trackHit(t, srv, key, "", "https://shop.example/?utm_source=ya%E2%80%AEndex&utm_campaign=%E2%81%A7spring", "")
-	lead := map[string]any{"name": "Ann\u202eavoN", "phone": "8 916\u200f123\u200f45 67 доб\u20672", "message": "call me\u2066 \u202bplease", "form_name": "Form\u202d"}
+	lead := map[string]any{"name": "Ann\u202eavoN\u061c", "phone": "8 916\u200f123\u200f45 67 доб\u20672", "message": "call me\u2066 \u202bplease", "form_name": "Form\u202d"}
 	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, lead)); status != http.StatusOK {
 		t.Fatalf("lead: %d %v", status, out)
 	}
@@ -88,7 +89,7 @@ func TestNotificationsShowBidiControls(t *testing.T) {
 		all = append(all, text)
 	}
 	joined := strings.Join(all, "\n")
-	for _, want := range []string{"Ann\ufffdavoN", "call me\ufffd \ufffdplease", "8 916\ufffd123\ufffd45 67 доб\ufffd2", "ya\ufffdndex", "\ufffdspring", "8 916 123\ufffd45 67"} {
+	for _, want := range []string{"Ann\ufffdavoN\ufffd", "call me\ufffd \ufffdplease", "8 916\ufffd123\ufffd45 67 доб\ufffd2", "ya\ufffdndex", "\ufffdspring", "8 916 123\ufffd45 67"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the notifications do not show %q with its controls made visible:\n%s", want, joined)
 		}

@@ -276,56 +276,89 @@ func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view
 	return nil
 }
 
-// showBidiControls replaces, in place, every Unicode bidi control in a
-// rendered page with U+FFFD (the same three bytes in UTF-8): the marks
-// (U+200E, U+200F), embeddings and overrides (U+202A-U+202E) and isolates
-// (U+2066-U+2069). Neither the templates nor the catalog hold any
+// showBidiControls replaces every Unicode bidi control in a rendered page
+// with U+FFFD: the marks (U+200E, U+200F, the Arabic letter mark U+061C),
+// embeddings and overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
+// Neither the templates nor the catalog hold any
 // (TestNoBidiControlsInPages), so what it finds was typed by a visitor
 // (a name, a phone, a message, a page title): escaping leaves it text, but
 // it would still reorder what the operator reads, a phone shown reversed
 // or a name pulling the row's time before it. Shown as U+FFFD it changes
 // nothing and tells the reader something odd was typed; the stored text
 // is untouched. style.css isolates the visitor-text fields (unicode-bidi:
-// isolate) against what right-to-left letters alone would do.
+// isolate) against what right-to-left letters alone would do. b is
+// changed in place, and returned, unless a U+061C (two bytes, where U+FFFD
+// takes three) makes it return a longer copy.
 //
-// Only the page's text is touched: what a tag holds (a form field's value,
-// a hidden field naming a pool) and a textarea's content go back to the
-// server when a form is sent, and must come back as they were, or a pool
-// whose name holds a control could never be edited or removed.
+// Only the page's text and the attributes a browser shows as text (a
+// tooltip: shownAttributes) are touched: what else a tag holds (a form
+// field's value, a hidden field naming a pool) and a textarea's content go
+// back to the server when a form is sent, and must come back as they
+// were, or a pool whose name holds a control could never be edited or
+// removed.
 func showBidiControls(b []byte) []byte {
-	inTag := false
+	var out []byte // the page so far, once a U+061C has made it longer
+	last := 0      // b up to here is in out
+	inTag, shown := false, false
 	var quote byte // the quote of the attribute value the scan is in
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case inTag:
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && inTag:
 			switch c {
 			case '"', '\'':
 				quote = c
+				shown = i > 0 && b[i-1] == '=' && shownAttributes[string(attributeName(b[:i-1]))]
 			case '>':
 				inTag = false
 			}
-		case c == '<':
+			continue
+		case quote != 0 && !shown:
+			continue
+		case quote == 0 && c == '<':
 			inTag = true
 			if bytes.HasPrefix(b[i+1:], []byte("textarea")) {
 				end := bytes.Index(b[i:], []byte("</textarea"))
 				if end < 0 {
-					return b
+					break
 				}
 				i += end
 			}
+			continue
+		}
+		// In the text, or in a shown attribute's value.
+		switch {
 		case c == 0xe2 && i+2 < len(b):
 			if c := b[i+2]; b[i+1] == 0x80 && (c == 0x8e || c == 0x8f || c >= 0xaa && c <= 0xae) || b[i+1] == 0x81 && c >= 0xa6 && c <= 0xa9 {
 				b[i], b[i+1], b[i+2] = 0xef, 0xbf, 0xbd
 				i += 2
 			}
+		case c == 0xd8 && i+1 < len(b) && b[i+1] == 0x9c: // U+061C
+			out = append(append(out, b[last:i]...), "\ufffd"...)
+			last = i + 2
+			i++
 		}
 	}
-	return b
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
+}
+
+// shownAttributes are the attributes whose values a browser shows as text:
+// a tooltip, an image's text, what a screen reader says, a field's hint.
+var shownAttributes = map[string]bool{"title": true, "alt": true, "aria-label": true, "aria-description": true, "placeholder": true}
+
+// attributeName is the attribute name b ends with (the text before an
+// "=" in a tag).
+func attributeName(b []byte) []byte {
+	i := len(b)
+	for i > 0 && (b[i-1] == '-' || b[i-1] >= 'a' && b[i-1] <= 'z' || b[i-1] >= 'A' && b[i-1] <= 'Z' || b[i-1] >= '0' && b[i-1] <= '9') {
+		i--
+	}
+	return b[i:]
 }
 
 // dashboardCSP is the dashboard pages' Content-Security-Policy: scripts,

@@ -181,7 +181,7 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, rt *route) (signedIn, error
 	if rt.need == open {
 		return signedIn{}, nil
 	}
-	sess, user, err := s.accounts.Session(string(ctx.Request.Header.Cookie(sessionCookie)))
+	_, sess, user, err := s.cookies.live(ctx, s.accounts, s.opts.Now())
 	if err != nil {
 		return signedIn{}, err
 	}

@@ -33,9 +33,9 @@ func (s *Server) publicRoutes() *router {
 		captcha: s.captcha, snippet: s.snippet, chats: s.chats,
 		ipRate:         s.opts.Limits.perIP(),
 		siteRate:       s.opts.Limits.perSite(),
-		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, 100_000),
-		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, 10_000),
-		captchaRate:    ratelimit.New(captchasPerMinute, time.Minute, 100_000),
+		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys)),
+		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys/10)),
+		captchaRate:    ratelimit.New(captchasPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys)),
 		publicURL:      s.PublicURL(), clientIP: s.clientIP, now: s.opts.Now,
 	}
 	tracker.mount(r)
@@ -54,15 +54,15 @@ func (s *Server) publicRoutes() *router {
 	}
 	chatVisitor.mount(r)
 	chatConsole := &chatConsoleHandlers{accounts: s.accounts, sites: s.sites, chats: s.chats, sockets: s.chatSockets,
-		upgrader: newChatUpgrader(), origin: strings.TrimSuffix(s.PublicURL(), "/")}
+		upgrader: newChatUpgrader(), origin: strings.TrimSuffix(s.PublicURL(), "/"), cookies: s.cookies}
 	chatConsole.mount(r)
 
 	dash := &dashboardHandlers{
 		accounts: s.accounts, chats: s.chats, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
-		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(s.accounts.Known),
-		publicURL: s.PublicURL(), publicHost: s.public.Host, secure: s.secure(), phoneRegion: s.opts.PhoneRegion,
+		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(s.accounts.Known, signInKeys),
+		publicURL: s.PublicURL(), publicHost: s.public.Host, cookies: s.cookies, phoneRegion: s.opts.PhoneRegion,
 		clientIP: s.clientIP, now: s.opts.Now,
-		mail: s.mail, forgot: newForgotLimits(), digests: s.digests, rebuilds: s.rebuilds,
+		mail: s.mail, forgot: newForgotLimits(s.accounts.Known, signInKeys), digests: s.digests, rebuilds: s.rebuilds,
 	}
 	dash.mount(r)
 	(&visitorPage{dashboardHandlers: dash, cards: cards}).mount(r)

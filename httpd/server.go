@@ -152,6 +152,7 @@ type Server struct {
 	db        *store.DB
 	sites     *sites.Registry
 	accounts  *accounts.Accounts
+	cookies   dashCookies // the dashboard's cookies' names
 	log       *slog.Logger
 	routes    *router
 	admin     *router
@@ -298,6 +299,14 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		assetsDone: assetsDone,
 	}
 	tg.Client = s.hooks.Client() // the outbound policy's, as every webhook's
+	s.cookies = plainCookies()
+	if s.secure() {
+		since, err := s.accounts.HostCookiesSince(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		s.cookies = hostCookies(since)
+	}
 	s.mailQueue = newAccountMail(db, mailer, pg.catalog, s.accounts, nw.PublicURL, o.Now, o.MailTick, o.Log)
 	if mailer != nil {
 		s.mail = s.mailQueue

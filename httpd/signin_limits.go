@@ -23,27 +23,39 @@ type signInLimits struct {
 	ip        *ratelimit.Limiter // attempts per IP
 	accountIP *ratelimit.Limiter // failures per account and IP
 	// Failures per account, in two limiters: one for the accounts that
-	// exist, one for addresses of no user. A limiter full of keys tracks
-	// no new one, and a flood of wrong passwords for made-up addresses
-	// filled the one limiter there was, after which the failures of a
-	// real account went uncounted and nothing stopped the guessing from
-	// many addresses. Only real accounts key the first, so no flood fills
-	// it; the second locks a made-up address as a real one is locked, so
-	// that the answers do not tell which addresses have a user (short of
-	// a flood of made-up ones, which only the first survives).
+	// exist, one for addresses of no user. Only real accounts key the
+	// first, so it needs no bound on its keys and has none: no flood of
+	// other keys, however large, makes it forget a real account's
+	// failures. The second locks a made-up address as a real one is
+	// locked, so that the answers do not tell which addresses have a
+	// user; a flood of made-up addresses pushes out the oldest of them
+	// (ratelimit: never a refusal for a new key), which lets it tell only
+	// what the flood could guess anyway: that an address it flooded out
+	// was no user's.
 	account, unknown *ratelimit.Limiter
 	known            func(account string) bool // whether a user has the (lower-case) address
 }
 
-func newSignInLimits(known func(account string) bool) signInLimits {
+// newSignInLimits returns the sign-in limits, each of the client-keyed
+// ones tracking at most keys keys (the made-up addresses a tenth of it).
+// Past that a flood pushes out the keys seen least recently rather than
+// refuse new ones: were new keys refused, a flood of networks would lock
+// every user out of signing in. What a flood gains by pushing out a key
+// (its attempts and its per-IP failures start afresh) is what its own
+// networks each have anyway; the failures per real account, which hold
+// an attacker of many networks, are never pushed out.
+func newSignInLimits(known func(account string) bool, keys int) signInLimits {
 	return signInLimits{
-		ip:        ratelimit.New(signInsPerIP, time.Minute, 100_000),
-		accountIP: ratelimit.New(failsPerAccountIP, failWindow, 100_000),
-		account:   ratelimit.New(failsPerAccount, failWindow, 10_000),
-		unknown:   ratelimit.New(failsPerAccount, failWindow, 10_000),
+		ip:        ratelimit.New(signInsPerIP, time.Minute, keys),
+		accountIP: ratelimit.New(failsPerAccountIP, failWindow, keys),
+		account:   ratelimit.New(failsPerAccount, failWindow, 0),
+		unknown:   ratelimit.New(failsPerAccount, failWindow, max(1, keys/10)),
 		known:     known,
 	}
 }
+
+// signInKeys is how many keys each sign-in limit tracks.
+const signInKeys = 100_000
 
 // accounts is the limiter of failures per account that counts account.
 func (l signInLimits) accounts(account string) *ratelimit.Limiter {
@@ -64,8 +76,7 @@ const (
 
 // allow reports whether a sign-in to account (a lower-case email) from ip
 // may be tried at now; when not, wait is how long to wait and why which
-// limit refused it. (Counted, not Wait alone: a limiter full of other keys
-// must not refuse everyone.)
+// limit refused it.
 func (l signInLimits) allow(account, ip string, now time.Time) (ok bool, wait time.Duration, why refusal) {
 	ip = ratelimit.Network(ip)
 	if k := account + " " + ip; l.accountIP.Count(k, now) >= failsPerAccountIP {

@@ -99,6 +99,13 @@ type TrackerLimits struct {
 	PerIPBurst   int     // requests one IP may send at once; 0: 30 × PerIP
 	PerSite      float64 // per site key, whatever the IPs
 	PerSiteBurst int     // requests one site may take at once; 0: 30 × PerSite
+	// Keys bounds the client networks each per-address limit of the
+	// tracker (requests, leads, captchas) tracks at once; 0: the defaults,
+	// 200,000 for requests, 100,000 for leads and captchas (10,000 for the
+	// leads of sites' servers). Past it the
+	// network seen least recently is forgotten (package ratelimit), never
+	// a new one refused. Tests make it small to flood it.
+	Keys int
 }
 
 // Default tracker limits: a visitor's page views, events and heartbeats
@@ -108,17 +115,26 @@ const (
 	DefaultPerIP   = 20
 	DefaultPerSite = 2000
 	maxLimitedKeys = 200_000
+	maxLeadKeys    = 100_000 // leads and captchas: a Limiter keeps each event's time
 )
 
+// keys is the bound of a per-address limit whose default is def.
+func (l TrackerLimits) keys(def int) int {
+	if l.Keys > 0 {
+		return l.Keys
+	}
+	return def
+}
+
 func (l TrackerLimits) perIP() *ratelimit.Buckets {
-	return buckets(l.PerIP, l.PerIPBurst, DefaultPerIP)
+	return buckets(l.PerIP, l.PerIPBurst, DefaultPerIP, l.keys(maxLimitedKeys))
 }
 
 func (l TrackerLimits) perSite() *ratelimit.Buckets {
-	return buckets(l.PerSite, l.PerSiteBurst, DefaultPerSite)
+	return buckets(l.PerSite, l.PerSiteBurst, DefaultPerSite, maxLimitedKeys)
 }
 
-func buckets(rate float64, burst int, def float64) *ratelimit.Buckets {
+func buckets(rate float64, burst int, def float64, keys int) *ratelimit.Buckets {
 	switch {
 	case rate < 0:
 		return nil
@@ -128,7 +144,7 @@ func buckets(rate float64, burst int, def float64) *ratelimit.Buckets {
 	if burst <= 0 {
 		burst = int(30 * rate)
 	}
-	return ratelimit.NewBuckets(rate, max(1, burst), maxLimitedKeys)
+	return ratelimit.NewBuckets(rate, max(1, burst), keys)
 }
 
 // tracker wraps a tracker handler: CORS and no caching on every answer,

@@ -16,6 +16,8 @@ const (
 	// setup token), "secret" (server secret for cookies and metrics),
 	// "public-url" (the URL browsers reached the last server at, for the
 	// install code the commands print while no server runs),
+	// "host-cookies" (Unix ms, uint64 BE: when a server over https first
+	// named the session cookie __Host-apl_session; accounts),
 	// "pruned/" + site id (uint32 BE) -> Unix ms (uint64 BE): the latest
 	// cutoff of a prune that deleted sessions of the site (PrunedBefore).
 	prefixMeta byte = 'm'

@@ -433,6 +433,29 @@ func (a *Accounts) Logout(ctx context.Context, token string) error {
 	return a.db.Delete(ctx, store.AuthKey(hashToken(token)))
 }
 
+// hostCookiesKey holds when the server first named the session cookie
+// with the __Host- prefix: Unix ms, uint64 BE.
+var hostCookiesKey = store.MetaKey("host-cookies")
+
+// HostCookiesSince returns when the server first named the session cookie
+// with the __Host- prefix (it does over https), recording now as that time
+// the first time it is asked: a session begun before it was issued under
+// the plain name.
+func (a *Accounts) HostCookiesSince(ctx context.Context) (time.Time, error) {
+	v, err := a.db.Get(hostCookiesKey)
+	if err == nil && len(v) == 8 {
+		return time.UnixMilli(int64(binary.BigEndian.Uint64(v))), nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, fmt.Errorf("read when the cookies were renamed: %w", err)
+	}
+	now := a.now()
+	if err := a.db.Set(ctx, hostCookiesKey, binary.BigEndian.AppendUint64(nil, uint64(now.UnixMilli()))); err != nil {
+		return time.Time{}, fmt.Errorf("record when the cookies were renamed: %w", err)
+	}
+	return now, nil
+}
+
 // setupKey holds the hash of the one-time setup token while the store has
 // no user.
 var setupKey = store.MetaKey("setup")

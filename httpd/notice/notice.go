@@ -114,7 +114,7 @@ func clean(s string) string {
 
 // ShowBidi is s with every Unicode bidi control shown as U+FFFD, for a
 // visitor's words in an email that does not go through clean (a report
-// digest's source names).
+// digest's source names) and in a download (the dashboard's CSV cells).
 func ShowBidi(s string) string {
 	return strings.Map(func(r rune) rune {
 		if isBidiControl(r) {
@@ -125,10 +125,10 @@ func ShowBidi(s string) string {
 }
 
 // isBidiControl reports whether r is a Unicode bidi control: the marks
-// (U+200E, U+200F), embeddings and overrides (U+202A-U+202E) and isolates
-// (U+2066-U+2069).
+// (U+200E, U+200F, the Arabic letter mark U+061C), embeddings and
+// overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
 func isBidiControl(r rune) bool {
-	return r == '\u200e' || r == '\u200f' || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+	return r == '\u200e' || r == '\u200f' || r == '\u061c' || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
 }
 
 // compose writes ev as a note.

@@ -10,8 +10,9 @@ import (
 // at most Burst tokens, refilled at Rate per second; an event takes one.
 // A key costs one small struct whatever its traffic (Limiter keeps every
 // event's time), and the keys are sharded so concurrent requests rarely
-// share a lock. Memory is bounded: past MaxKeys per shard, full (idle)
-// buckets are swept, and if none is idle a new key is refused.
+// share a lock. Memory is bounded as the package comment tells: past
+// MaxKeys per shard a new key pushes out the one seen least recently
+// (which, back, starts with a full bucket: what any new key gets).
 type Buckets struct {
 	rate    float64 // tokens per second
 	burst   float64
@@ -22,7 +23,7 @@ type Buckets struct {
 
 type bucketShard struct {
 	mu   sync.Mutex
-	keys map[string]*bucket
+	keys recent[bucket]
 }
 
 type bucket struct {
@@ -35,7 +36,7 @@ type bucket struct {
 func NewBuckets(rate float64, burst int, maxKeys int) *Buckets {
 	b := &Buckets{rate: rate, burst: float64(burst), maxKeys: max(1, maxKeys/16), seed: maphash.MakeSeed()}
 	for i := range b.shards {
-		b.shards[i].keys = map[string]*bucket{}
+		b.shards[i].keys = newRecent[bucket]()
 	}
 	return b
 }
@@ -45,14 +46,16 @@ func (b *Buckets) Allow(key string, now time.Time) bool {
 	sh := &b.shards[maphash.String(b.seed, key)%uint64(len(b.shards))]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	k := sh.keys[key]
-	if k == nil {
-		if len(sh.keys) >= b.maxKeys && !b.sweep(sh, now) {
-			return false
+	e := sh.keys.get(key)
+	if e == nil {
+		for sh.keys.len() >= b.maxKeys {
+			sh.keys.remove(sh.keys.oldest())
 		}
-		k = &bucket{tokens: b.burst, last: now}
-		sh.keys[key] = k
+		e = sh.keys.add(key, bucket{tokens: b.burst, last: now})
+	} else {
+		sh.keys.seen(e)
 	}
+	k := &e.val
 	if dt := now.Sub(k.last).Seconds(); dt > 0 {
 		k.tokens = min(b.burst, k.tokens+dt*b.rate)
 		k.last = now
@@ -62,16 +65,4 @@ func (b *Buckets) Allow(key string, now time.Time) bool {
 	}
 	k.tokens--
 	return true
-}
-
-// sweep drops the shard's buckets that have refilled (their keys were idle
-// long enough that forgetting them changes nothing) and reports whether it
-// made room.
-func (b *Buckets) sweep(sh *bucketShard, now time.Time) bool {
-	for key, k := range sh.keys {
-		if k.tokens+now.Sub(k.last).Seconds()*b.rate >= b.burst {
-			delete(sh.keys, key)
-		}
-	}
-	return len(sh.keys) < b.maxKeys
 }

@@ -1,7 +1,19 @@
 // Package ratelimit counts events per key (an IP, an email, a site) in a
-// sliding window and says when a key has had too many. Memory is bounded:
-// keys idle for a whole window are swept, and past MaxKeys the limiter
-// refuses new keys rather than grow.
+// sliding window and says when a key has had too many.
+//
+// Memory is bounded: keys idle for a whole window are forgotten, and past
+// MaxKeys a new key pushes out the key seen least recently, which starts
+// afresh if it comes back. A limiter never refuses a key for being new:
+// the keys are the visitors' networks, and one that refused new keys once
+// full let anyone holding enough addresses (an IPv6 /48 from a free tunnel
+// broker is 65,536 networks) fill it and then have every real visitor's
+// lead, captcha, callback and chat message refused. Pushing keys out
+// gives such a flood nothing it does not already have: to push out a key
+// it must bring MaxKeys newer ones within the window, each of which has a
+// whole limit of its own anyway; the per-site limits bound what all of
+// them together get through. A limiter whose keys must never be forgotten
+// (the failures of the accounts that exist) has no bound: its keys come
+// from a set the caller bounds.
 package ratelimit
 
 import (
@@ -14,84 +26,92 @@ import (
 type Limiter struct {
 	limit   int
 	window  time.Duration
-	maxKeys int
+	maxKeys int // <= 0: no bound
 	mu      sync.Mutex
-	keys    map[string][]time.Time
-	swept   time.Time
+	keys    recent[[]time.Time] // each key's events in the window, oldest first
 }
 
 // New returns a limiter of limit events per window, tracking at most
-// maxKeys keys at once.
+// maxKeys keys at once (past it the key seen least recently is
+// forgotten). A maxKeys of 0 or less sets no bound, for keys the caller
+// bounds (the addresses of the accounts that exist): never use it for
+// keys a client chooses.
 func New(limit int, window time.Duration, maxKeys int) *Limiter {
-	return &Limiter{limit: limit, window: window, maxKeys: maxKeys, keys: map[string][]time.Time{}}
+	return &Limiter{limit: limit, window: window, maxKeys: maxKeys, keys: newRecent[[]time.Time]()}
 }
 
 // Allow records an event for key at now and reports whether it is within
-// the limit. A refused event is not recorded.
+// the limit. A refused event is not recorded, but counts as the key seen.
 func (l *Limiter) Allow(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.swept) > l.window {
-		l.sweep(now)
+	l.sweep(now)
+	e := l.keys.get(key)
+	if e == nil {
+		if l.limit < 1 {
+			return false
+		}
+		for l.maxKeys > 0 && l.keys.len() >= l.maxKeys {
+			l.keys.remove(l.keys.oldest())
+		}
+		l.keys.add(key, []time.Time{now})
+		return true
 	}
-	ts := l.keys[key]
+	l.keys.seen(e)
+	e.val = l.live(e.val, now)
+	if len(e.val) >= l.limit {
+		return false
+	}
+	e.val = append(e.val, now)
+	return true
+}
+
+// live is ts without the events that have left the window ending at now.
+func (l *Limiter) live(ts []time.Time, now time.Time) []time.Time {
 	cut := 0
 	for cut < len(ts) && now.Sub(ts[cut]) >= l.window {
 		cut++
 	}
-	ts = ts[cut:]
-	if len(ts) >= l.limit {
-		l.keys[key] = ts
-		return false
-	}
-	if ts == nil && len(l.keys) >= l.maxKeys {
-		return false
-	}
-	l.keys[key] = append(ts, now)
-	return true
+	return ts[cut:]
 }
 
 // Count returns the events of key within the window ending at now.
 func (l *Limiter) Count(key string, now time.Time) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := 0
-	for _, t := range l.keys[key] {
-		if now.Sub(t) < l.window {
-			n++
-		}
-	}
-	return n
-}
-
-// Wait returns how long after now key must wait for its next event to be
-// allowed: until its oldest event in the window leaves it (the whole
-// window when the limiter is full of other keys); 0 when it may go now.
-func (l *Limiter) Wait(key string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ts := l.keys[key]
-	cut := 0
-	for cut < len(ts) && now.Sub(ts[cut]) >= l.window {
-		cut++
-	}
-	ts = ts[cut:]
-	switch {
-	case len(ts) >= l.limit:
-		return ts[len(ts)-l.limit].Add(l.window).Sub(now)
-	case len(ts) == 0 && len(l.keys) >= l.maxKeys:
-		return l.window
+	if e := l.keys.get(key); e != nil {
+		return len(l.live(e.val, now))
 	}
 	return 0
 }
 
-func (l *Limiter) sweep(now time.Time) {
-	for k, ts := range l.keys {
-		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= l.window {
-			delete(l.keys, k)
-		}
+// Wait returns how long after now key must wait for its next event to be
+// allowed: until its oldest event in the window leaves it; 0 when it may
+// go now.
+func (l *Limiter) Wait(key string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.keys.get(key)
+	if e == nil {
+		return 0
 	}
-	l.swept = now
+	if ts := l.live(e.val, now); len(ts) >= l.limit {
+		return ts[len(ts)-l.limit].Add(l.window).Sub(now)
+	}
+	return 0
+}
+
+// sweep forgets, from the key seen least recently on, the keys with no
+// event in the window ending at now. A key is seen when it has an event,
+// so those behind one with an event in the window mostly have theirs too:
+// the sweep stops there, and costs no more than what it forgets.
+func (l *Limiter) sweep(now time.Time) {
+	for e := l.keys.oldest(); e != nil; e = l.keys.oldest() {
+		if n := len(e.val); n > 0 && now.Sub(e.val[n-1]) < l.window {
+			return
+		}
+		l.keys.remove(e)
+	}
 }
 
 // Network is the key a client address is limited under: an IPv4 address
