@@ -10,12 +10,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -438,31 +436,6 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 		return fmt.Errorf("restore: remove old store: %w", err)
 	}
 	return nil
-}
-
-// giveToOwner makes dir and everything in it belong to the owner of the
-// data directory dataDir, when this process runs as root and dataDir is
-// another user's: a store that root restores for a server running as its
-// own user (a service user, a container's uid 10001 on a host directory)
-// must be that user's, or the server cannot open it.
-func giveToOwner(dataDir, dir string) error {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	fi, err := os.Stat(dataDir)
-	if err != nil {
-		return err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st.Uid == 0 {
-		return nil
-	}
-	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, int(st.Uid), int(st.Gid))
-	})
 }
 
 // unpack extracts and verifies the archive into dir.
