@@ -345,7 +345,9 @@ func hashFile(ctx context.Context, name string, p *pacer) (fileSums, int64, erro
 func crcHex(c uint32) string { return fmt.Sprintf("%08x", c) }
 
 // Restore replaces the store in dataDir with the archive read from r. It
-// refuses a data directory that already holds a store unless force is set.
+// refuses a data directory that already holds a store (a db/ with anything
+// in it) unless force is set; other files there (lost+found, the archive)
+// are no store, and are left as they are.
 // The archive is unpacked beside the store, every file checked against the
 // manifest, and the result opened and read end to end; only then is it
 // swapped in (rename, then fsync of the parent). On any failure the current
