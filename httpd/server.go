@@ -25,6 +25,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -701,17 +702,26 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	// tracks: they are told to go away (clients reconnect and resume).
 	// Their long polls answer at once.
 	s.chatSockets.shutdown(sctx)
-	err := errors.Join(s.drain(sctx, srv), adm.ShutdownWithContext(sctx))
+	// The three servers drain at once: the stop waits for the longest,
+	// not for their sum (net/http's waits up to 5 s for a connection that
+	// sent nothing).
+	errs := make([]error, 3)
+	var drains sync.WaitGroup
+	drains.Go(func() { errs[0] = s.drain(sctx, srv) })
+	drains.Go(func() { errs[1] = adm.ShutdownWithContext(sctx) })
 	if plain != nil {
-		err = errors.Join(err, plain.Shutdown(sctx))
+		drains.Go(func() { errs[2] = plain.Shutdown(sctx) })
 	}
+	drains.Wait()
+	err := errors.Join(errs...)
 	if serveErr != nil {
 		return fmt.Errorf("serve: %w", serveErr)
 	}
 	if err != nil {
-		// A handler that outlived shutdownWait: the store closes under it
-		// (its writes fail with store.ErrClosed), and the stop is clean
-		// otherwise: the caller seals and closes the store as always.
+		// A request still being handled at shutdownWait: the store
+		// closes under it (its writes fail with store.ErrClosed), and the
+		// stop is clean otherwise: the caller seals and closes the store
+		// as always.
 		s.log.Warn("stopped without waiting longer for requests still being answered", "waited", shutdownWait, "err", err)
 	}
 	return nil
