@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -93,7 +94,7 @@ type Archive struct {
 // earlier backup of this DB took is not read again: pebble never changes a
 // table once written (sumCache).
 func (d *DB) OpenBackup(ctx context.Context) (*Archive, error) {
-	tmp, err := os.MkdirTemp(d.dir, ".backup-")
+	tmp, err := os.MkdirTemp(d.dir, backupPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
@@ -107,6 +108,29 @@ func (d *DB) OpenBackup(ctx context.Context) (*Archive, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// backupPrefix begins the name of a backup's checkpoint directory in the
+// data directory.
+const backupPrefix = ".backup-"
+
+// removeLeftBackups removes the checkpoints that backups of a process
+// killed before it closed them left in dataDir (kill -9, a crash, a power
+// cut during a backup), for a caller that has just taken the store's lock,
+// so that no backup runs. A checkpoint's tables are hard links: left, they
+// kept the disk space of every table the store has dropped since.
+func removeLeftBackups(dataDir string, log *slog.Logger) {
+	ents, err := os.ReadDir(dataDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), backupPrefix) {
+			if err := os.RemoveAll(filepath.Join(dataDir, e.Name())); err != nil {
+				log.Warn("a backup's checkpoint left by a process that did not end it stays", "dir", e.Name(), "err", err)
+			}
+		}
+	}
 }
 
 // run runs fn, on a thread whose disk reads are in the idle I/O class when

@@ -160,6 +160,9 @@ func Open(dataDir string, o Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store %q: %w", dataDir, AccessHint(dataDir, err))
 	}
+	if !o.ReadOnly {
+		removeLeftBackups(dataDir, o.Log)
+	}
 	d := &DB{dir: dataDir, db: pdb, direct: direct, space: sp, backupRate: o.BackupRate, cacheSize: o.CacheSize}
 	d.sums.path, d.sums.readOnly = filepath.Join(dbDir, sumsName), o.ReadOnly
 	v, err := d.Get(MetaKey("seq"))
