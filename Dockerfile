@@ -34,6 +34,8 @@ USER 10001:10001
 ENV APPLIANCE_DATA=/data APPLIANCE_LISTEN=:8080
 VOLUME ["/data"]
 EXPOSE 8080
+# docker stop's SIGTERM: a clean stop (drained, leases sealed, store flushed)
+# well inside its default 10 s grace (README: Running it as a service).
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD wget -q -O /dev/null http://127.0.0.1:8080/healthz || exit 1

@@ -55,6 +55,7 @@ func TestDockerfile(t *testing.T) {
 	stages := map[string]bool{}
 	var froms []string
 	var user, volume, health, entry, build string
+	stop := "SIGTERM" // docker's default
 	env := map[string]string{}
 	for _, in := range readDockerfile(t) {
 		if !known[in.cmd] {
@@ -87,6 +88,8 @@ func TestDockerfile(t *testing.T) {
 			health = in.args
 		case "ENTRYPOINT":
 			entry = in.args
+		case "STOPSIGNAL":
+			stop = in.args
 		}
 	}
 	if len(froms) < 2 {
@@ -121,6 +124,11 @@ func TestDockerfile(t *testing.T) {
 	var argv []string
 	if err := json.Unmarshal([]byte(entry), &argv); err != nil || len(argv) == 0 {
 		t.Errorf("ENTRYPOINT %s: want the exec form, so that serve gets SIGTERM itself", entry)
+	}
+	// docker stop sends it, then SIGKILL after the grace: serve stops
+	// cleanly (drains, seals, flushes) on SIGTERM and SIGINT only.
+	if stop != "SIGTERM" && stop != "SIGINT" {
+		t.Errorf("STOPSIGNAL %s: want SIGTERM or SIGINT, on which serve stops cleanly", stop)
 	}
 }
 

@@ -431,6 +431,40 @@ func TestRestoreRefusals(t *testing.T) {
 	}
 }
 
+// restore refuses a data directory that holds a store, not one that holds
+// other things: a fresh file system's lost+found, a note, the archive
+// itself. It restores into it without --force and leaves them be.
+func TestRestoreIntoADirectoryWithOtherFiles(t *testing.T) {
+	src, _ := offlineSite(t)
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "backup.tar")
+	if err := runBackup(t.Context(), BackupOptions{Data: src, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "NOTES"), []byte("moved from the old VPS\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runRestore(t.Context(), RestoreOptions{Data: dir, File: archive}, &out); err != nil {
+		t.Fatalf("restore into a directory with other files but no store: %v", err)
+	}
+	for _, name := range []string{"lost+found", "NOTES", "backup.tar"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("restore lost %s: %v", name, err)
+		}
+	}
+	out.Reset()
+	if err := runSiteList(t.Context(), AdminOptions{Data: dir}, &out); err != nil || !strings.Contains(out.String(), "Shop") {
+		t.Fatalf("site list after the restore: %q %v", out.String(), err)
+	}
+	if err := runRestore(t.Context(), RestoreOptions{Data: dir, File: archive}, io.Discard); !errors.Is(err, store.ErrNotEmpty) {
+		t.Fatalf("restore again, onto the store it made, without --force: %v, want it refused", err)
+	}
+}
+
 // writeLoad keeps n goroutines making durable writes through the admin API
 // of the server on dir until ctx ends, and returns the names of the tokens
 // whose creation was acknowledged, in acknowledgement order per writer.

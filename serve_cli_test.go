@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"appliance/store/storetest"
 )
 
 // serve with a flag given wrongly is a usage error, as an unknown flag is:
@@ -107,4 +112,66 @@ func TestFlagValuesSayWhatTheyTake(t *testing.T) {
 			t.Errorf("%s: stderr %q, want %q", name, got, tc.say)
 		}
 	}
+}
+
+// serve on a port another program holds says so, who holds it (here this
+// test's process, whose descriptors serve may read) and what to do, not
+// "listen tcp ...: bind: address already in use"; and it changes nothing
+// in --data: no data directory made where there was none, no file of an
+// existing store touched (opening it writes a new log and manifest). Run
+// as the binary, exit code included.
+func TestServeOnATakenPortChangesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	existing := t.TempDir()
+	db := storetest.OpenAt(t, existing)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(t.TempDir(), "data"), existing} {
+		before := listing(t, dir)
+		cmd := exec.Command(os.Args[0], "serve", "--data", dir, "--listen", addr)
+		cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		want := fmt.Sprintf("appliance: serve: --listen %s: process %d (", addr, os.Getpid())
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(stderr.String(), want) ||
+			!strings.HasSuffix(stderr.String(), ") already listens there; stop it, or give --listen another port\n") {
+			t.Errorf("serve on a taken port: %v, printed %q; want exit 1 and %q...", err, stderr.String(), want)
+		}
+		if after := listing(t, dir); after != before {
+			t.Errorf("serve on a taken port changed %s:\n%s\nwas:\n%s", dir, after, before)
+		}
+	}
+}
+
+// listing is every file under dir with its size and modification time;
+// "" when dir does not exist.
+func listing(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == dir {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %d %s\n", p, fi.Size(), fi.ModTime().Format(time.RFC3339Nano))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

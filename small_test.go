@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,23 +265,6 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	walk(root)
-}
-
-// serve on a port another program holds says so and what to do, not
-// "listen tcp ...: bind: address already in use".
-func TestServeOnATakenPort(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	addr := ln.Addr().String()
-	err = runServe(context.Background(), ServeOptions{Data: t.TempDir(), Listen: addr}, io.Discard, nil)
-	var stderr bytes.Buffer
-	exitCode(err, &stderr)
-	if want := "appliance: serve: --listen " + addr + ": another program already listens there; stop it, or give --listen another port\n"; stderr.String() != want {
-		t.Errorf("serve on a taken port printed %q, want %q", stderr.String(), want)
-	}
 }
 
 // numbers import of a file or a pipe without a number (an export that

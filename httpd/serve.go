@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -22,7 +23,8 @@ import (
 // Run is `appliance serve`: it opens the store in dir (made when missing)
 // and serves o.Listen and the admin socket until ctx ends, then shuts down
 // in order: HTTP (drain), then the store (flush the writer, close pebble).
-// It refuses a store another server or process holds. ready, when set, is
+// It refuses a store another server or process holds, and a port another
+// program listens on before it makes or opens anything in dir. ready, when set, is
 // called with the bound address once both listeners accept connections,
 // when systemd is also told (o.NotifySocket) that the service is ready.
 // o.Log defaults to text on stderr; a MaxConns of 0 is derived from the
@@ -33,18 +35,38 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 		// bind would say only "invalid argument", once the store is made.
 		return fmt.Errorf("serve: the data directory's path is too long for its admin socket %s (%d bytes; a unix socket's path may have %d): give --data a shorter path, or a symbolic link to it", sock, len(sock), max)
 	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	// The ports first: a port another program holds is refused before
+	// anything is made or opened in the data directory.
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", listenError("--listen", o.Listen, err))
+	}
+	var plainLn net.Listener
+	if o.ACME.on() && o.ACME.HTTPListen != "" {
+		if plainLn, err = net.Listen("tcp", o.ACME.HTTPListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: %w", listenError("--http-listen", o.ACME.HTTPListen, err))
+		}
+		defer plainLn.Close()
+	}
+	started := false
+	defer func() {
+		if !started {
+			ln.Close()
+		}
+	}()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("serve: %w", store.AccessHint(dir, err))
 	}
 	if c, info, err := admin.Dial(ctx, sock); err == nil {
 		c.Close()
 		return fmt.Errorf("serve: the store in %s is in use by a running server (pid %d, socket %s)", dir, info.PID, sock)
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
 	}
 	db, err := store.Open(dir, store.Options{Log: o.Log, CacheSize: o.CacheSize, BackupRate: o.BackupRate, L0Compaction: o.L0Compaction})
 	if errors.Is(err, store.ErrLocked) {
@@ -59,10 +81,6 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	if o.MaxConns <= 0 {
 		o.MaxConns = connsForFileLimit(nofile)
 	}
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("serve: %w", listenError("--listen", o.Listen, err))
-	}
 	if o.PublicURL == "" {
 		// With port 0 the derived public URL (and so the setup link) takes
 		// the port the system chose.
@@ -73,9 +91,9 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	}
 	srv, err := New(ctx, db, o)
 	if err != nil {
-		ln.Close()
 		return err
 	}
+	srv.plainLn = plainLn
 	if err := rememberPublicURL(ctx, db, srv.PublicURL()); err != nil {
 		// Not a reason to refuse to serve (a full disk refuses writes,
 		// and the server still answers what it can).
@@ -86,18 +104,9 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	_ = os.Remove(sock)
 	adminLn, err := listenPrivate(sock)
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("serve: admin socket: %w", err)
 	}
 	defer os.Remove(sock)
-	if o.ACME.on() && o.ACME.HTTPListen != "" {
-		if srv.plainLn, err = net.Listen("tcp", o.ACME.HTTPListen); err != nil {
-			ln.Close()
-			adminLn.Close()
-			return fmt.Errorf("serve: %w", listenError("--http-listen", o.ACME.HTTPListen, err))
-		}
-		defer srv.plainLn.Close()
-	}
 	if o.ACME.on() {
 		plain := "none"
 		if srv.plainLn != nil {
@@ -107,7 +116,6 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 			"directory", srv.acme.Client.DirectoryURL, "https", ln.Addr().String(), "http_challenges_and_redirects", plain)
 	}
 	if setup, err := srv.SetupURL(ctx); err != nil {
-		ln.Close()
 		adminLn.Close()
 		return err
 	} else if setup != "" {
@@ -119,6 +127,7 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 	}
 	srv.notify("READY=1", "STATUS=serving "+srv.PublicURL())
 	go afterStart()
+	started = true // Serve closes ln
 	stopping := context.AfterFunc(ctx, func() { srv.notify("STOPPING=1") })
 	defer stopping()
 	if err := srv.Serve(ctx, ln, adminLn); err != nil {
@@ -186,7 +195,15 @@ func connsForFileLimit(nofile uint64) int {
 func listenError(flag, addr string, err error) error {
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("%s %s: another program already listens there; stop it, or give %s another port", flag, addr, flag)
+		who := "another program"
+		if _, port, perr := net.SplitHostPort(addr); perr == nil {
+			if n, perr := strconv.Atoi(port); perr == nil {
+				if pid, cmd := portHolder(n); pid != 0 {
+					who = fmt.Sprintf("process %d (%s)", pid, cmd)
+				}
+			}
+		}
+		return fmt.Errorf("%s %s: %s already listens there; stop it, or give %s another port", flag, addr, who, flag)
 	case errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("%s %s: a port below 1024 needs root or the CAP_NET_BIND_SERVICE capability (AmbientCapabilities= in a systemd unit)", flag, addr)
 	}

@@ -25,6 +25,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -138,7 +139,10 @@ const (
 	readTimeout    = 15 * time.Second
 	writeTimeout   = 60 * time.Second
 	idleTimeout    = 30 * time.Second // an idle keep-alive holds a descriptor
-	shutdownWait   = 15 * time.Second
+	// shutdownWait bounds a stop's wait for the requests being handled
+	// (drain.go): a callback's send to the PBX (5 s) fits, and the stop
+	// still ends inside `docker stop`'s 10 s grace.
+	shutdownWait = 7 * time.Second
 
 	pruneEvery      = time.Hour // the retention sweep
 	defaultMaxConns = 10_000
@@ -176,6 +180,7 @@ type Server struct {
 	exportRunning atomic.Bool
 
 	chatSockets *chatSockets
+	handling    handling          // the public requests being handled (drain.go)
 	certs       *certFiles        // --tls-cert/--tls-key; nil without
 	acme        *autocert.Manager // --acme-domain; nil without
 	plainLn     net.Listener      // ACME's HTTP-01 and redirects (Run sets it); nil for none
@@ -591,13 +596,14 @@ func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 // Serve serves HTTP on ln and the admin API on adminLn (either may be nil),
-// delivers webhooks and sends scheduled callbacks, until ctx ends, then shuts down: stop accepting,
-// drain in-flight requests (up to shutdownWait), stop the webhook and
-// callback workers.
-// The caller closes the store afterwards.
+// delivers webhooks and sends scheduled callbacks, until ctx ends, then
+// shuts down: stop accepting, and while the webhook and callback workers
+// stop, drain the requests being handled (up to shutdownWait; drain.go).
+// A drain cut short is logged, not returned: the stop goes on. The caller
+// closes the store afterwards.
 func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
-	// The worker outlives ctx until HTTP has drained, so that it runs
-	// while requests may still enqueue, and stops before the store closes.
+	// The workers outlive ctx until the shutdown begins, and stop before
+	// Serve returns, so before the store closes.
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	callbacksDone := make(chan struct{})
@@ -696,21 +702,49 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
+	// The workers stop while HTTP drains, not after it: an attempt they
+	// have in flight (a scheduled callback's send, which is not cut short)
+	// then overlaps the drain instead of adding to it. What requests
+	// queue meanwhile is on disk for the next start.
+	stopWorker()
 	// Chat sockets are hijacked connections the HTTP server no longer
 	// tracks: they are told to go away (clients reconnect and resume).
+	// Their long polls answer at once.
 	s.chatSockets.shutdown(sctx)
-	err := errors.Join(srv.ShutdownWithContext(sctx), adm.ShutdownWithContext(sctx))
+	// The three servers drain at once: the stop waits for the longest,
+	// not for their sum (net/http's waits up to 5 s for a connection that
+	// sent nothing).
+	errs := make([]error, 3)
+	var drains sync.WaitGroup
+	drains.Go(func() { errs[0] = s.drain(sctx, srv) })
+	drains.Go(func() { errs[1] = adm.ShutdownWithContext(sctx) })
 	if plain != nil {
-		err = errors.Join(err, plain.Shutdown(sctx))
+		drains.Go(func() { errs[2] = plain.Shutdown(sctx) })
 	}
+	drains.Wait()
+	err := errors.Join(errs...)
 	if serveErr != nil {
 		return fmt.Errorf("serve: %w", serveErr)
 	}
-	return err
+	if err != nil {
+		// A request still being handled at shutdownWait: the store
+		// closes under it (its writes fail with store.ErrClosed), and the
+		// stop is clean otherwise: the caller seals and closes the store
+		// as always.
+		s.log.Warn("stopped without waiting longer for requests still being answered", "waited", shutdownWait, "err", err)
+	}
+	return nil
 }
 
 // Handler is the public request handler.
 func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
+	if !s.handling.enter() {
+		// The server is stopping and no longer handles requests.
+		ctx.SetConnectionClose()
+		s.writeJSONError(ctx, store.ErrClosed)
+		return
+	}
+	defer s.handling.leave()
 	if s.secure() {
 		// Browsers reach a server with an https public URL over https
 		// only from their first visit on, for a year: a sign-in page

@@ -10,12 +10,11 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -95,7 +94,7 @@ type Archive struct {
 // earlier backup of this DB took is not read again: pebble never changes a
 // table once written (sumCache).
 func (d *DB) OpenBackup(ctx context.Context) (*Archive, error) {
-	tmp, err := os.MkdirTemp(d.dir, ".backup-")
+	tmp, err := os.MkdirTemp(d.dir, backupPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
@@ -109,6 +108,29 @@ func (d *DB) OpenBackup(ctx context.Context) (*Archive, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// backupPrefix begins the name of a backup's checkpoint directory in the
+// data directory.
+const backupPrefix = ".backup-"
+
+// removeLeftBackups removes the checkpoints that backups of a process
+// killed before it closed them left in dataDir (kill -9, a crash, a power
+// cut during a backup), for a caller that has just taken the store's lock,
+// so that no backup runs. A checkpoint's tables are hard links: left, they
+// kept the disk space of every table the store has dropped since.
+func removeLeftBackups(dataDir string, log *slog.Logger) {
+	ents, err := os.ReadDir(dataDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), backupPrefix) {
+			if err := os.RemoveAll(filepath.Join(dataDir, e.Name())); err != nil {
+				log.Warn("a backup's checkpoint left by a process that did not end it stays", "dir", e.Name(), "err", err)
+			}
+		}
+	}
 }
 
 // run runs fn, on a thread whose disk reads are in the idle I/O class when
@@ -347,7 +369,9 @@ func hashFile(ctx context.Context, name string, p *pacer) (fileSums, int64, erro
 func crcHex(c uint32) string { return fmt.Sprintf("%08x", c) }
 
 // Restore replaces the store in dataDir with the archive read from r. It
-// refuses a data directory that already holds a store unless force is set.
+// refuses a data directory that already holds a store (a db/ with anything
+// in it) unless force is set; other files there (lost+found, the archive)
+// are no store, and are left as they are.
 // The archive is unpacked beside the store, every file checked against the
 // manifest, and the result opened and read end to end; only then is it
 // swapped in (rename, then fsync of the parent). On any failure the current
@@ -443,31 +467,6 @@ func Restore(r io.Reader, dataDir string, force bool) error {
 		return fmt.Errorf("restore: remove old store: %w", err)
 	}
 	return nil
-}
-
-// giveToOwner makes dir and everything in it belong to the owner of the
-// data directory dataDir, when this process runs as root and dataDir is
-// another user's: a store that root restores for a server running as its
-// own user (a service user, a container's uid 10001 on a host directory)
-// must be that user's, or the server cannot open it.
-func giveToOwner(dataDir, dir string) error {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	fi, err := os.Stat(dataDir)
-	if err != nil {
-		return err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st.Uid == 0 {
-		return nil
-	}
-	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, int(st.Uid), int(st.Gid))
-	})
 }
 
 // unpack extracts and verifies the archive into dir.

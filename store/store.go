@@ -133,6 +133,11 @@ func Open(dataDir string, o Options) (*DB, error) {
 		if err := os.MkdirAll(dbDir, 0o700); err != nil {
 			return nil, fmt.Errorf("open store %q: %w", dataDir, AccessHint(dataDir, err))
 		}
+		// What a command run by root left in another user's store, also
+		// one killed before it could give its files back (see owner.go).
+		if err := giveToOwner(dataDir, dbDir); err != nil {
+			return nil, fmt.Errorf("open store %q: %w", dataDir, err)
+		}
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -154,6 +159,9 @@ func Open(dataDir string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("open store: %w", lerr)
 		}
 		return nil, fmt.Errorf("open store %q: %w", dataDir, AccessHint(dataDir, err))
+	}
+	if !o.ReadOnly {
+		removeLeftBackups(dataDir, o.Log)
 	}
 	d := &DB{dir: dataDir, db: pdb, direct: direct, space: sp, backupRate: o.BackupRate, cacheSize: o.CacheSize}
 	d.sums.path, d.sums.readOnly = filepath.Join(dbDir, sumsName), o.ReadOnly
@@ -289,8 +297,9 @@ func (d *DB) CheckDiskSpace() error { return d.space.check(0) }
 func (d *DB) Dir() string { return d.dir }
 
 // Close stops the writer (waiting for queued writes to be synced), writes
-// the memtables to tables and closes pebble. Later calls return the first
-// call's result (pebble panics on a second Close).
+// the memtables to tables and closes pebble; run by root on another user's
+// store, it then gives the files it made to that user (owner.go). Later
+// calls return the first call's result (pebble panics on a second Close).
 //
 // Pebble's own Close leaves what the memtables hold in the write-ahead
 // log, and the next Open reads the log back and writes it to a table
@@ -310,6 +319,13 @@ func (d *DB) Close() error {
 		}
 		if err := d.db.Close(); err != nil {
 			d.closeErr = fmt.Errorf("close store: %w", err)
+		}
+		if d.w != nil {
+			// The files made while open are root's when root opened
+			// another user's store (see owner.go).
+			if err := giveToOwner(d.dir, filepath.Join(d.dir, DBDir)); err != nil {
+				d.closeErr = errors.Join(d.closeErr, fmt.Errorf("close store: %w", err))
+			}
 		}
 	})
 	return d.closeErr

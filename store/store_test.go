@@ -336,3 +336,25 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("db get a = %q, %v; want changed", v, err)
 	}
 }
+
+// A backup's checkpoint that its process never closed (killed during the
+// backup) is removed by the next Open, which holds the lock: its hard
+// links kept the disk space of every table the store dropped since.
+func TestOpenRemovesLeftBackupCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	d := openDir(t, dir)
+	if err := d.Set(context.Background(), MetaKey("x"), []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.OpenBackup(context.Background()); err != nil { // never closed
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".backup-*"))
+	if len(left) != 1 {
+		t.Fatalf("checkpoints in the data directory: %v, want the backup's", left)
+	}
+	reopen(t, d)
+	if left, _ := filepath.Glob(filepath.Join(dir, ".backup-*")); len(left) != 0 {
+		t.Errorf("after Open: %v left, want none", left)
+	}
+}
