@@ -601,3 +601,44 @@ func TestChatHandedOverWhenItsOperatorIsGone(t *testing.T) {
 		t.Fatalf("anna answered while boris is away: assigned to %q", c.Assigned)
 	}
 }
+
+// A message stored whose ack never reached the visitor (the tab closed,
+// the phone lost the network) is resent with its ref from localStorage,
+// maybe the next day: by then its chat became a lead and closed. The
+// resend is answered with the message stored the first time; it opened a
+// second chat with the same words, which became a second lead, with its
+// webhooks, for one request.
+func TestResendAfterChatClosedStoredOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first, err := f.svc.Send(ctx, f.visitor(), "r1", "Перезвоните, пожалуйста")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sweepAfter(61 * time.Second)
+	if c := f.chat(t, first.Chat.ID); c.Closed == 0 || c.Lead == 0 {
+		t.Fatalf("the unanswered chat did not become a lead: %+v", c)
+	}
+	again, err := f.svc.Send(ctx, f.visitor(), "r1", "Перезвоните, пожалуйста")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Dup || again.Created || again.Chat.ID != first.Chat.ID || again.Message.ID != first.Message.ID {
+		t.Errorf("the resend = %+v, want the first message of chat %d again", again, first.Chat.ID)
+	}
+	f.sweepAfter(61 * time.Second)
+	if got := f.storedLeads(t); len(got) != 1 {
+		t.Errorf("%d leads, want 1", len(got))
+	}
+	if got := f.deliveries(t, webhooks.KindChat); len(got) != 1 {
+		t.Errorf("%d chat webhooks, want 1", len(got))
+	}
+	// A new message (a ref not stored) after the closed chat opens a new one.
+	next, err := f.svc.Send(ctx, f.visitor(), "r2", "Ещё вопрос")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !next.Created || next.Chat.ID == first.Chat.ID || next.Message.ID != 1 {
+		t.Errorf("a new message after the closed chat = %+v", next)
+	}
+}
