@@ -70,6 +70,17 @@ func (s *Service) VisitorChat(site uint32, visitor uint64) (c store.Chat, ok boo
 	return c, err == nil, err
 }
 
+// Resent reports whether ref names a message stored in the visitor's
+// latest chat (open or since closed): Send would answer it as a
+// duplicate and store nothing.
+func (s *Service) Resent(site uint32, visitor uint64, ref string) (bool, error) {
+	if ref == "" {
+		return false, nil
+	}
+	c, ok, err := s.VisitorChat(site, visitor)
+	return ok && findRef(&c, ref) != 0, err
+}
+
 // Messages returns up to limit (at most MaxPageMessages; 0: that many)
 // messages of a chat with ids above after, in order.
 func (s *Service) Messages(ctx context.Context, site uint32, chat, after uint64, limit int) ([]store.ChatMessage, error) {
