@@ -1035,3 +1035,26 @@ func TestChatConsoleListsWaitingChatsFirst(t *testing.T) {
 	f.opWait(t, "both wait: the latest first", order+` == `+jsString(want))
 	f.noExceptions(t)
 }
+
+// A chat that ends before an operator read it (the visitor closed it, it
+// became a lead) leaves the console's list, and its unread messages the
+// tab title's count: the title said "(1)" until a reload, for a chat
+// nobody could open any more.
+func TestChatConsoleTitleForgetsEndedChats(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.console(t, "en")
+	origin := strings.TrimSuffix(f.web, "/")
+	anna, _ := newChatVisitor(t, f.srv, f.key, f.web+"boots").connect(t, origin, 0, 0)
+	boris, _ := newChatVisitor(t, f.srv, f.key, f.web+"bags").connect(t, origin, 0, 0)
+	say := func(who *wsClient, text string) uint64 {
+		who.send(map[string]any{"type": "send", "ref": text, "text": text})
+		return num(who.next("ack")["chat"])
+	}
+	first := say(anna, "Do you have boots in size 38?")
+	say(boris, "How much is delivery?")
+	f.opWait(t, "the title counts both unread messages", `document.title.indexOf('(2) ') == 0 && document.querySelectorAll('#c-chats li[data-chat]').length == 2`)
+	anna.send(map[string]any{"type": "close", "chat": first})
+	f.opWait(t, "the closed chat leaves the list", `document.querySelectorAll('#c-chats li[data-chat]').length == 1`)
+	f.opWait(t, "the title counts only the open chat's message", `document.title.indexOf('(1) ') == 0`)
+	f.noExceptions(t)
+}

@@ -364,9 +364,11 @@
     title();
   }
 
+  // title counts the unread messages of the open chats: one that ended
+  // unread (closed, became a lead) has left the list and is no news here.
   function title() {
     var n = 0;
-    Object.keys(chats).forEach(function (id) { n += chats[id].unread; });
+    Object.keys(chats).forEach(function (id) { if (chats[id].c.status == "open") n += chats[id].unread; });
     document.title = (n ? "(" + n + ") " : "") + baseTitle;
   }
 
