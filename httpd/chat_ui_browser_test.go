@@ -1058,3 +1058,38 @@ func TestChatConsoleTitleForgetsEndedChats(t *testing.T) {
 	f.opWait(t, "the title counts only the open chat's message", `document.title.indexOf('(1) ') == 0`)
 	f.noExceptions(t)
 }
+
+// On a phone (a touch screen, no mouse) Enter in the chat's field is a
+// new line, as in the phone's messengers: its keyboard has no
+// Shift+Enter, so Enter sent every line as a message of its own, and the
+// hint spoke of keys the visitor does not have. The Send button sends.
+func TestChatTouchEnterIsNewLine(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	httpdtest.Must(t, f.browser, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	f.console(t, "en")
+	f.visit(t, "/")
+	if !eval[bool](t, f.snippetFixture, `matchMedia('(hover: none) and (pointer: coarse)').matches`) {
+		t.Fatal("the emulated phone has a mouse")
+	}
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	if in[bool](t, f.widgetFixture, `!r.querySelector('.hint').hidden`) {
+		t.Error("the hint about Enter and Shift+Enter shows on a phone")
+	}
+	f.typeInto(t, "#cs-chat-text", "Hello")
+	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent("I need help"))
+	if got := in[string](t, f.widgetFixture, `r.querySelector('#cs-chat-text').value`); got != "Hello\nI need help" {
+		t.Errorf("the field holds %q after Enter, want two lines", got)
+	}
+	f.click(t, ".chat form button[type=submit]")
+	f.waitIn(t, "the message is stored", `r.querySelector('.log .m.visitor[data-mark=sent], .log .m.visitor[data-mark=delivered], .log .m.visitor[data-mark=read]')`)
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length >= 1`)
+	if got := f.operatorLog(t); got != "Hello\nI need help" {
+		t.Errorf("the operator got %q, want one message of two lines", got)
+	}
+	f.noExceptions(t)
+}

@@ -700,12 +700,13 @@ export function chatWindow(env) {
     var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
     var sendBtn = el("button", { type: "submit" }, [t("send")]);
     var form = el("form", { novalidate: true }, [input, sendBtn]);
+    var hint = el("p", { class: "hint", id: "cs-chat-hint" }, [t("hint")]);
     var panel = el("section", { class: "chat" + left, role: "dialog", "aria-labelledby": "cs-chat-title", lang: env.lang(), dir: "ltr", hidden: true }, [
       el("header", {}, [el("div", {}, [el("h2", { id: "cs-chat-title" }, [t("title")]), st]), close]),
       log,
       typing,
       form,
-      el("p", { class: "hint", id: "cs-chat-hint" }, [t("hint")]),
+      hint,
     ]);
     paint(panel);
     var greeting = chatSettings().greeting;
@@ -717,8 +718,14 @@ export function chatWindow(env) {
         minimize();
       } else if (panel.hasAttribute("aria-modal")) trap(e, panel);
     });
+    // On a touch screen Enter is a new line, as in a phone's messengers:
+    // its keyboard has no Shift+Enter, and the Send button is at hand.
+    if (touch()) {
+      hint.hidden = true;
+      input.removeAttribute("aria-describedby");
+    }
     input.addEventListener("keydown", function (e) {
-      if (e.key == "Enter" && !e.shiftKey && !e.isComposing) {
+      if (e.key == "Enter" && !e.shiftKey && !e.isComposing && !touch()) {
         e.preventDefault();
         submit();
       }
@@ -744,6 +751,12 @@ export function chatWindow(env) {
     });
     showStatus();
     return ui;
+  }
+
+  // touch reports whether the visitor types on a touch screen's keyboard
+  // (a phone, a tablet): no mouse, a finger.
+  function touch() {
+    return !!w.matchMedia && w.matchMedia("(hover: none) and (pointer: coarse)").matches;
   }
 
   // bubble makes a message's node; text is set as text, never markup,
