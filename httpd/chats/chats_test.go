@@ -14,6 +14,7 @@ import (
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/numbers"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -641,4 +642,96 @@ func TestResendAfterChatClosedStoredOnce(t *testing.T) {
 	if !next.Created || next.Chat.ID == first.Chat.ID || next.Message.ID != 1 {
 		t.Errorf("a new message after the closed chat = %+v", next)
 	}
+}
+
+// A visitor who found no operator leaves their number and address in the
+// chat, as the window asks them to write: the lead it becomes carries
+// them in its phone and email (the leads page's columns, the lead
+// webhook's fields a CRM reads, the phone index that ties a later call
+// to the visitor), the latest the visitor wrote, as written. It carried
+// only the transcript, with an empty phone and email. Numbers that are no
+// phone number (an order, a date) and the operator's words are not taken.
+func TestChatLeadCarriesContactFromChat(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.send(t, "Заказ 1234567 от 05.12.2026 10:00 не пришёл")
+	if _, err := f.svc.OperatorSend(ctx, chats.Operator{Name: "anna@shop.example"}, f.site.ID, a.Chat.ID, "", "Напишите ваш телефон, +7 495 123-45-67 — наш"); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, "Мой телефон +7 921 000-11-22")
+	f.send(t, "Ой, лучше 8 (912) 345-67-89, или почта: Anna.K@Mail.ru.")
+	f.sweepAfter(61 * time.Second)
+	got := f.storedLeads(t)
+	if len(got) != 1 {
+		t.Fatalf("%d leads, want 1", len(got))
+	}
+	l := got[0]
+	if l.PhoneRaw != "8 (912) 345-67-89" || l.Phone != "79123456789" || l.EmailRaw != "Anna.K@Mail.ru" || l.Email != "anna.k@mail.ru" {
+		t.Errorf("lead phone %q (%q), email %q (%q); want the visitor's latest", l.PhoneRaw, l.Phone, l.EmailRaw, l.Email)
+	}
+	ds := f.deliveries(t, webhooks.KindLead)
+	if len(ds) != 1 || !strings.Contains(string(ds[0].Body), `"phone":"79123456789"`) {
+		t.Errorf("%d lead webhooks, the first without the phone", len(ds))
+	}
+}
+
+func TestContactIn(t *testing.T) {
+	v := func(texts ...string) []store.ChatMessage {
+		var out []store.ChatMessage
+		for _, s := range texts {
+			out = append(out, store.ChatMessage{From: chats.FromVisitor, Text: s})
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		msgs         []store.ChatMessage
+		phone, email string
+	}{
+		{v("позвоните 89123456789"), "89123456789", ""},
+		{v("тел.: +7(912)345-67-89!"), "+7(912)345-67-89", ""},
+		{v("(912) 345 67 89 — Анна"), "(912) 345 67 89", ""},
+		{v("order 1234567, 2026-12-05"), "", ""},
+		{v("12345678901234567890"), "", ""},
+		{v("mail me: <bob@example.com>, thanks"), "", "bob@example.com"},
+		{v("bob@localhost or @twitter"), "", ""},
+		{v("+44 20 7946 0958", "later: 8 912 345 67 89"), "8 912 345 67 89", ""},
+		{[]store.ChatMessage{{From: chats.FromOperator, Text: "наш номер 8 800 555-35-35, a@b.ru"}}, "", ""},
+	} {
+		phone, email := chats.ContactIn(tt.msgs, "RU")
+		if phone != tt.phone || email != tt.email {
+			t.Errorf("ContactIn(%v) = %q, %q; want %q, %q", tt.msgs, phone, email, tt.phone, tt.email)
+		}
+	}
+}
+
+// ContactIn reads what visitors type: whatever it is, it answers words
+// of the visitor's text, a phone number that parses and an email that
+// normalises, or nothing.
+func FuzzContactIn(f *testing.F) {
+	for _, s := range []string{"позвоните 8 (912) 345-67-89", "+7\u00a0921\u2011000 11 22", "a@b.ru.", "((((1", "+", "1-2-3-4-5-6-7-8-9-0-1", "\xe2\x80", "mail: <x@y.z>"} {
+		f.Add(s, "RU")
+	}
+	f.Add("020 7946 0958", "GB")
+	f.Fuzz(func(t *testing.T, text, region string) {
+		if numbers.CheckRegion(region) != nil {
+			region = "RU"
+		}
+		phone, email := chats.ContactIn([]store.ChatMessage{{From: chats.FromVisitor, Text: text}}, region)
+		if phone != "" {
+			if !strings.Contains(text, phone) {
+				t.Fatalf("phone %q is not in %q", phone, text)
+			}
+			if p, err := numbers.ParsePhone(phone, region); err != nil || !p.Valid(region) {
+				t.Fatalf("phone %q does not parse: %v", phone, err)
+			}
+		}
+		if email != "" {
+			if !strings.Contains(text, email) {
+				t.Fatalf("email %q is not in %q", email, text)
+			}
+			if _, err := visits.NormalizeEmail(email); err != nil {
+				t.Fatalf("email %q: %v", email, err)
+			}
+		}
+	})
 }

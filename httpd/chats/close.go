@@ -198,6 +198,16 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 			}
 		}
 	}
+	// What the visitor wrote in the chat to be reached at comes before
+	// what the visitor record holds from earlier.
+	if phone, email := ContactIn(msgs, s.leads.PhoneRegion(site)); phone != "" || email != "" {
+		if phone != "" {
+			in.Phone = phone
+		}
+		if email != "" {
+			in.Email = email
+		}
+	}
 	if text == "" {
 		in.Message = fmt.Sprintf("chat %d", chat)
 	}
