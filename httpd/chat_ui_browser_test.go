@@ -1093,3 +1093,26 @@ func TestChatTouchEnterIsNewLine(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// An owner answers from their phone: in the console too, Enter on a
+// touch screen is a new line and the Send button sends; the hint about
+// Shift+Enter is not shown. Enter sent each line as a message.
+func TestChatConsoleTouchEnterIsNewLine(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	httpdtest.Must(t, f.op, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	f.operatorOpens(t, "Hello")
+	if opEval[bool](t, f, `!document.getElementById('c-hint').hidden`) {
+		t.Error("the hint about Enter and Shift+Enter shows on a phone")
+	}
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent("Good day!"), chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent("How can I help?"))
+	if got := opEval[string](t, f, `document.getElementById('c-text').value`); got != "Good day!\nHow can I help?" {
+		t.Errorf("the field holds %q after Enter, want two lines", got)
+	}
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.ID("c-send")))
+	f.waitIn(t, "the answer reaches the visitor", `r.querySelectorAll('.log .m.operator').length >= 1`)
+	if got := f.visitorLog(t); got != "Hello | Good day!\nHow can I help?" {
+		t.Errorf("the visitor's window shows %q, want one answer of two lines", got)
+	}
+	f.noExceptions(t)
+}

@@ -672,8 +672,13 @@
   }
 
   var typingAt = 0;
+  // On a touch screen (an owner answering from their phone) Enter is a
+  // new line, as in the phone's messengers: its keyboard has no
+  // Shift+Enter, and the Send button is at hand.
+  var touch = function () { return !!window.matchMedia && matchMedia("(hover: none) and (pointer: coarse)").matches; };
+  if (touch()) $("c-hint").hidden = true;
   $("c-text").addEventListener("keydown", function (e) {
-    if (e.key == "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+    if (e.key == "Enter" && !e.shiftKey && !e.isComposing && !touch()) { e.preventDefault(); submit(); }
   });
   $("c-text").addEventListener("input", function () {
     if (!selected || !selected.chat || !this.value.trim()) return;
