@@ -472,11 +472,19 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 
 	httpdtest.Must(t, f.op, chromedp.Navigate("about:blank"))
 	f.eventually(t, "getOperatorStatus() turns false", func() bool { return !eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	// With no operator, the window asks for the means to reach the
+	// visitor, which the lead then carries.
+	f.waitIn(t, "the window asks for a phone or email", `r.querySelector('.status').textContent.indexOf('телефон или email') >= 0`)
 	f.waitIn(t, "the visitor is told the chat became a lead", `r.querySelector('.log .note') && r.querySelector('.log').textContent.indexOf('свяжемся') >= 0`)
 	var found bool
 	f.eventually(t, "the lead is stored", func() bool {
 		for _, l := range siteLeads(t, f.srv, f.key) {
-			found = found || strings.Contains(l.Message, "Мой телефон +7 910 123-45-67, перезвоните")
+			if strings.Contains(l.Message, "Мой телефон +7 910 123-45-67, перезвоните") {
+				found = true
+				if l.Phone != "79101234567" || l.PhoneRaw != "+7 910 123-45-67" {
+					t.Errorf("the lead's phone %q (as written %q), want the one the visitor wrote", l.Phone, l.PhoneRaw)
+				}
+			}
 		}
 		return found
 	})

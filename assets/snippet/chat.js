@@ -38,7 +38,7 @@ var TEXT = {
   ru: {
     title: "Онлайн-консультант",
     online: "Оператор на связи",
-    offline: "Операторов сейчас нет. Напишите — мы ответим, как только сможем.",
+    offline: "Операторов сейчас нет. Напишите вопрос и телефон или email — мы свяжемся с вами.",
     placeholder: "Напишите сообщение…",
     field: "Сообщение",
     hint: "Enter — отправить, Shift+Enter — новая строка",
@@ -69,7 +69,7 @@ var TEXT = {
   en: {
     title: "Chat with us",
     online: "An operator is online",
-    offline: "No one is online now. Write to us and we will answer as soon as we can.",
+    offline: "No one is online now. Write your question and a phone number or email, and we will get back to you.",
     placeholder: "Type a message…",
     field: "Message",
     hint: "Enter sends, Shift+Enter starts a new line",
