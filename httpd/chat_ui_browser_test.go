@@ -22,6 +22,7 @@ import (
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
+	"appliance/store"
 )
 
 // chatFixture is a widget fixture with an operator's tab.
@@ -1121,6 +1122,42 @@ func TestChatConsoleTouchEnterIsNewLine(t *testing.T) {
 	f.waitIn(t, "the answer reaches the visitor", `r.querySelectorAll('.log .m.operator').length >= 1`)
 	if got := f.visitorLog(t); got != "Hello | Good day!\nHow can I help?" {
 		t.Errorf("the visitor's window shows %q, want one answer of two lines", got)
+	}
+	f.noExceptions(t)
+}
+
+// The floating button counts the answers the visitor has not seen: on
+// the next page too, where the window gets the whole conversation again.
+// It counted every operator's message of the chat on each new page, seen
+// or not (and on a site without the button, opened the minimized window
+// on every page for them).
+func TestChatUnreadCountSurvivesNextPage(t *testing.T) {
+	f := newChatFixture(t, "en")
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.HTTP.Chats().SetSettings(context.Background(), site.ID, store.ChatSettings{Button: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/", "/next"} {
+		f.page(p, sitePage("Shop "+p, "", f.install, ""))
+	}
+	f.operatorOpens(t, "Hello")
+	f.operatorSays(t, "Hi there! What are you looking for?")
+	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+	f.click(t, "header button.min")
+	f.waitIn(t, "the window is minimized to the button", `r.querySelector('section.chat').hidden && !r.querySelector('button.fab').hidden`)
+
+	f.visit(t, "/next")
+	f.waitIn(t, "the floating button shows", `r.querySelector('button.fab')`)
+	f.operatorSays(t, "Are you still there?")
+	f.waitIn(t, "the new answer is read out", `Array.from(r.querySelectorAll('.sr')).some(n => n.textContent.indexOf('Are you still there?') >= 0)`)
+	if got := in[string](t, f.widgetFixture, `r.querySelector('.badge').hidden ? '' : r.querySelector('.badge').textContent`); got != "1" {
+		t.Errorf("the button counts %q unread, want 1: the first answer was seen on the page before", got)
+	}
+	if in[bool](t, f.widgetFixture, `!r.querySelector('section.chat') || r.querySelector('section.chat').hidden`) == false {
+		t.Error("the minimized window opened on the next page")
 	}
 	f.noExceptions(t)
 }

@@ -138,7 +138,7 @@ var CSS =
   PHONE +
   "{.chat,.chat.left{inset:0;width:auto;height:auto;border-radius:0}}";
 
-var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open}
+var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open, h: last id read out, r: last operator's id seen}
 var UNSENT = "_cs_chat_p"; // localStorage: UNSENT + ref -> {s: site key, text, h: handed over at} for each message not acked yet
 var MAX_TEXT = 4096; // bytes of one message, the server's limit
 var MAX_PARTS = 5; // messages one text is sent as at most: the server takes 20 a minute of a visitor
@@ -226,7 +226,7 @@ export function chatWindow(env) {
 
   function save(open) {
     try {
-      w.localStorage.setItem(STORE, JSON.stringify({ s: site, chat: chatID, open: open || isOpen, h: heard }));
+      w.localStorage.setItem(STORE, JSON.stringify({ s: site, chat: chatID, open: open || isOpen, h: heard, r: readSent }));
     } catch (e) {}
   }
 
@@ -594,7 +594,9 @@ export function chatWindow(env) {
     if (f.from == "operator" && f.chat == chatID) {
       showTyping("");
       if (f.id > opMax) opMax = f.id;
-      if (!isOpen) {
+      // news unless seen already (here, or on an earlier page: the
+      // conversation comes whole to each new page)
+      if (!isOpen && f.id > readSent) {
         // An invitation opens the window; so does an answer when there is
         // no floating button to show the unread count on.
         if (invited || !fabBtn) show(false);
@@ -675,7 +677,10 @@ export function chatWindow(env) {
   function marksOut() {
     if (!opMax) return;
     if (opMax > deliveredSent && raw({ type: "delivered", chat: chatID, id: opMax })) deliveredSent = opMax;
-    if (isOpen && d.visibilityState == "visible" && opMax > readSent && raw({ type: "read", chat: chatID, id: opMax })) readSent = opMax;
+    if (isOpen && d.visibilityState == "visible" && opMax > readSent && raw({ type: "read", chat: chatID, id: opMax })) {
+      readSent = opMax;
+      save();
+    }
   }
 
   // --- the window --------------------------------------------------------------
@@ -1001,6 +1006,7 @@ export function chatWindow(env) {
     kept = load();
     chatID = +kept.chat || 0;
     heard = +kept.h || 0;
+    readSent = +kept.r || 0; // the operators' messages seen on the pages before
     if (kept.p) {
       // the list an older snippet kept: one key each from now on
       [].concat(kept.p).forEach(function (p) {
