@@ -1161,3 +1161,33 @@ func TestChatUnreadCountSurvivesNextPage(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// Two tabs of the site, the chat minimized in both: an answer is counted
+// on both floating buttons, and once the visitor reads it in one tab the
+// other's count goes too. It stayed there for a message already read.
+func TestChatUnreadCountSharedByTabs(t *testing.T) {
+	f := newChatFixture(t, "en")
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.HTTP.Chats().SetSettings(context.Background(), site.ID, store.ChatSettings{Button: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.openedByOperator(t, "Hello")
+	f.click(t, "header button.min")
+	f.waitIn(t, "the window is minimized to the button", `r.querySelector('section.chat').hidden && !r.querySelector('button.fab').hidden`)
+	tab, closeTab := chromedp.NewContext(f.browser)
+	defer closeTab()
+	httpdtest.Must(t, tab, chromedp.Navigate(f.web))
+	f.waitInTab(t, tab, "the floating button shows", `r.querySelector('button.fab') && !r.querySelector('button.fab').hidden`)
+	f.operatorSays(t, "Anything else?")
+	const one = `r.querySelector('button.fab .badge') && !r.querySelector('button.fab .badge').hidden && r.querySelector('button.fab .badge').textContent == '1'`
+	f.waitIn(t, "the button counts the answer", one)
+	f.waitInTab(t, tab, "the button counts the answer", one)
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the window opens", `!r.querySelector('section.chat').hidden && r.querySelector('button.fab .badge').hidden`)
+	f.opWait(t, "the operator sees it read", `document.querySelector('#c-log .c-msg.operator .c-mark') && document.querySelector('#c-log .c-msg.operator .c-mark').textContent.indexOf('Read') >= 0`)
+	f.waitInTab(t, tab, "the other tab's count goes", `r.querySelector('button.fab .badge').hidden`)
+	f.noExceptions(t)
+}

@@ -297,6 +297,7 @@ export function chatWindow(env) {
   // one handed over by a closing tab is sent from here.
   function shared(e) {
     var k = e.key || "";
+    if (k == STORE) return seenElsewhere(parse(e.newValue) || {});
     if (k.indexOf(UNSENT)) return;
     var ref = k.slice(UNSENT.length);
     if (e.newValue == null) {
@@ -309,6 +310,19 @@ export function chatWindow(env) {
     } else if ((parse(e.newValue) || {}).h) {
       adopt(ref).forEach(send);
     }
+  }
+
+  // seenElsewhere follows the operator's messages the visitor saw in
+  // another tab (its saved state, v): they are no longer counted here.
+  function seenElsewhere(v) {
+    if (v.s != site || v.chat != chatID || !(+v.r > readSent)) return;
+    readSent = +v.r;
+    unread = 0;
+    for (var k in seen) {
+      var n = seen[k];
+      if (n.getAttribute("data-chat") == chatID && n.classList.contains("operator") && +n.getAttribute("data-id") > readSent) unread++;
+    }
+    badge();
   }
 
   // pageURL is the page's URL cut as the hit's is (at most 2048 bytes):
