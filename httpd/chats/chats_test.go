@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -734,4 +735,40 @@ func FuzzContactIn(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A long chat (more than one page of messages, 1000) is searched and
+// exported whole: a word of its last message finds it, and its CSV row
+// counts and carries every message. Both read only its first 1000.
+func TestSearchAndCSVReadLongChatWhole(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.send(t, "Здравствуйте")
+	op := chats.Operator{Name: "anna@shop.example"}
+	for i := range chats.MaxPageMessages {
+		if _, err := f.svc.OperatorSend(ctx, op, f.site.ID, first.Chat.ID, "", fmt.Sprint("ответ ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.send(t, "Спасибо, доставьте в Занзибар")
+	if _, err := f.svc.Close(ctx, f.site.ID, first.Chat.ID, 0, chats.ClosedByOperator); err != nil {
+		t.Fatal(err)
+	}
+	found, err := f.svc.Search(ctx, f.site.ID, "занзибар", nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 {
+		t.Fatalf("a word of the last message finds %d chats, want 1", len(found))
+	}
+	var rows [][]string
+	if err := f.svc.CSVRows(ctx, found, time.UTC, func(r []string) { rows = append(rows, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows[0][13]; n != fmt.Sprint(chats.MaxPageMessages+2) {
+		t.Errorf("the CSV row counts %s messages, want %d", n, chats.MaxPageMessages+2)
+	}
+	if !strings.HasSuffix(rows[0][len(rows[0])-1], "Visitor: Спасибо, доставьте в Занзибар") {
+		t.Errorf("the CSV transcript does not end with the last message")
+	}
 }

@@ -51,8 +51,9 @@ func webhookView(c *store.Chat, msgs []store.ChatMessage) WebhookView {
 	return v
 }
 
-// allMessages reads every message of a chat up to last from the store.
-// The chat's lock is held, so none is being added.
+// allMessages reads every message of a chat up to last from the store
+// (the writers of a chat hold its lock, so that none is added meanwhile;
+// readers of a finished chat, or of a chat as it was, need not).
 func (s *Service) allMessages(ctx context.Context, site uint32, chat, last uint64) ([]store.ChatMessage, error) {
 	return s.scanMessages(ctx, site, chat, 0, store.ChatMessageKey(site, chat, last+1), 0, make([]store.ChatMessage, 0, last))
 }

@@ -237,7 +237,7 @@ func (s *Service) Search(ctx context.Context, site uint32, q string, phone func(
 		if len(words) == 0 {
 			return true, nil
 		}
-		msgs, err := s.Messages(ctx, site, c.ID, 0, MaxMessages)
+		msgs, err := s.allMessages(ctx, site, c.ID, c.Last)
 		if err != nil {
 			return false, err
 		}
@@ -279,7 +279,7 @@ func (s *Service) CSVRows(ctx context.Context, chats []store.Chat, loc *time.Loc
 	}
 	for i := range chats {
 		c := &chats[i]
-		msgs, err := s.Messages(ctx, c.Site, c.ID, 0, MaxMessages)
+		msgs, err := s.allMessages(ctx, c.Site, c.ID, c.Last)
 		if err != nil {
 			return err
 		}
