@@ -81,6 +81,12 @@ func (s *Service) Resent(site uint32, visitor uint64, ref string) (bool, error) 
 	return ok && findRef(&c, ref) != 0, err
 }
 
+// Transcript returns every message of c as it was read (its Last), in
+// order: a finished chat whole, however long, for a page or an export.
+func (s *Service) Transcript(ctx context.Context, c *store.Chat) ([]store.ChatMessage, error) {
+	return s.allMessages(ctx, c.Site, c.ID, c.Last)
+}
+
 // Messages returns up to limit (at most MaxPageMessages; 0: that many)
 // messages of a chat with ids above after, in order.
 func (s *Service) Messages(ctx context.Context, site uint32, chat, after uint64, limit int) ([]store.ChatMessage, error) {
