@@ -147,3 +147,38 @@ func TestChatsPageSaysWhenCut(t *testing.T) {
 		t.Errorf("the chats CSV has %d rows, want a header and 101 chats", len(rows))
 	}
 }
+
+// The site's finished chats page shows a long chat whole: its transcript
+// ended at the 1000th message, without the visitor's last words.
+func TestChatsPageShowsLongChatWhole(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, key, "https://shop.example/")
+	sock, _ := cv.connect(t, shopOrigin, 0, 0)
+	sock.send(map[string]any{"type": "send", "ref": "v1", "text": "Здравствуйте"})
+	chat := num(sock.next("ack")["chat"])
+	svc, site := srv.HTTP.Chats(), mustSite(t, srv, key)
+	op := chats.Operator{Name: "anna@shop.example"}
+	for i := range chats.MaxPageMessages {
+		if _, err := svc.OperatorSend(t.Context(), op, site, chat, "", "ответ "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// (The first socket, which read none of the answers, may have been
+	// dropped as too slow.)
+	sock, _ = cv.connect(t, shopOrigin, chat, uint64(chats.MaxPageMessages)+1)
+	sock.send(map[string]any{"type": "send", "ref": "v2", "text": "Доставьте в Занзибар"})
+	sock.next("ack")
+	if _, err := svc.Close(t.Context(), site, chat, 0, chats.ClosedByOperator); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.Client(t).Get(srv.URL + "sites/" + key + "/chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "Доставьте в Занзибар") {
+		t.Errorf("the chats page (%d) does not show the long chat's last message", resp.StatusCode)
+	}
+}

@@ -88,12 +88,17 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 		}
 		return pollFail(ctx, status, fe.code, fe.msg)
 	}
-	vkey := visitorKey(site.ID, st.v.Visitor)
-	if !h.polls.take(vkey, pollsPerVisitor) {
-		hd.Set("Retry-After", "1")
-		return pollFail(ctx, fasthttp.StatusTooManyRequests, "rate_limit", "at most 2 polls open per visitor")
+	// Only polls that wait are held open: a request that sends frames
+	// answers at once, and is refused no more while the visitor's two
+	// tabs each hold their long poll.
+	if req.Wait > 0 {
+		vkey := visitorKey(site.ID, st.v.Visitor)
+		if !h.polls.take(vkey, pollsPerVisitor) {
+			hd.Set("Retry-After", "1")
+			return pollFail(ctx, fasthttp.StatusTooManyRequests, "rate_limit", "at most 2 waiting polls open per visitor")
+		}
+		defer h.polls.give(vkey)
 	}
-	defer h.polls.give(vkey)
 	st.sub = h.chats.SubscribePoll(site.ID, st.v.Visitor)
 	defer h.chats.Unsubscribe(st.sub)
 

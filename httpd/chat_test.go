@@ -700,3 +700,89 @@ func TestChatUnansweredBecomesLead(t *testing.T) {
 		t.Errorf("after the lead: %v", a)
 	}
 }
+
+// A resend of a message the server stored (its answer lost; the
+// long-poll window resends what is unacked at each answer it gets, and
+// two tabs may resend one message) is that message again, not another
+// message against the visitor's limit of messages a minute: counted, a
+// visitor whose window resent twice was refused the next new message
+// ("too many messages") though they had written only a few.
+func TestChatResendNotCountedAsNewMessage(t *testing.T) {
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.ChatLimits.MessagesPerVisitor = 3 })
+	site := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, site, "https://shop.example/")
+	poll := func(frames ...map[string]any) []map[string]any {
+		t.Helper()
+		status, out, _ := postJSON(t, srv.URL+"t/v1/chat", map[string]any{"k": site, "ci": cv.v.CI, "key": cv.v.Key,
+			"u": "https://shop.example/page", "frames": frames})
+		if status != http.StatusOK {
+			t.Fatalf("poll: %d %v", status, out)
+		}
+		var got []map[string]any
+		for _, f := range out["result"].(map[string]any)["frames"].([]any) {
+			if f := f.(map[string]any); f["type"] == "ack" || f["type"] == "error" {
+				got = append(got, f)
+			}
+		}
+		return got
+	}
+	send := func(ref, text string) map[string]any { return map[string]any{"type": "send", "ref": ref, "text": text} }
+	poll(send("r1", "Здравствуйте"))
+	poll(send("r1", "Здравствуйте"), send("r2", "Сколько стоит доставка?"))
+	poll(send("r2", "Сколько стоит доставка?"), send("r1", "Здравствуйте"))
+	got := poll(send("r3", "В Казань"))
+	if len(got) != 1 || got[0]["type"] != "ack" || num(got[0]["id"]) != 3 {
+		t.Fatalf("the third message (after resends of the first two): %v, want its ack as message 3", got)
+	}
+	got = poll(send("r4", "И ещё"))
+	if len(got) != 1 || got[0]["code"] != "rate_limit" {
+		t.Errorf("a fourth new message in the minute: %v, want rate_limit", got)
+	}
+}
+
+// A visitor whose network blocks WebSockets, with the site open in two
+// tabs: each tab holds its long poll open, and a message is sent in a
+// request of its own that does not wait. That request was refused (429,
+// "at most 2 polls open per visitor") while both tabs waited, which they
+// do all the time: the visitor could not send. Only waiting polls count.
+func TestChatPollSendsWhileTwoTabsWait(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, site, "https://shop.example/")
+	poll := func(wait int, frames ...map[string]any) (int, map[string]any) {
+		status, out, _ := postJSON(t, srv.URL+"t/v1/chat", map[string]any{"k": site, "ci": cv.v.CI, "key": cv.v.Key,
+			"u": "https://shop.example/page", "wait": wait, "frames": frames})
+		return status, out
+	}
+	// The two tabs' long polls, held until the message is sent.
+	var held sync.WaitGroup
+	t.Cleanup(held.Wait)
+	for range 2 {
+		held.Add(1)
+		go func() {
+			defer held.Done()
+			for {
+				if status, _ := poll(25); status != http.StatusTooManyRequests {
+					return
+				}
+			}
+		}()
+	}
+	// Both are held once a third waiting poll is refused.
+	for {
+		status, out := poll(1)
+		if status == http.StatusTooManyRequests {
+			break
+		}
+		if status != http.StatusOK {
+			t.Fatalf("a waiting poll: %d %v", status, out)
+		}
+	}
+	status, out := poll(0, map[string]any{"type": "send", "ref": "r1", "text": "Здравствуйте"})
+	if status != http.StatusOK {
+		t.Fatalf("a send while two tabs wait: %d %v", status, out)
+	}
+	if f := out["result"].(map[string]any)["frames"].([]any)[0].(map[string]any); f["type"] != "ack" {
+		t.Errorf("a send while two tabs wait: %v, want its ack", f)
+	}
+}

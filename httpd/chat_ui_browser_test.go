@@ -22,6 +22,7 @@ import (
 	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
+	"appliance/store"
 )
 
 // chatFixture is a widget fixture with an operator's tab.
@@ -472,11 +473,19 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 
 	httpdtest.Must(t, f.op, chromedp.Navigate("about:blank"))
 	f.eventually(t, "getOperatorStatus() turns false", func() bool { return !eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	// With no operator, the window asks for the means to reach the
+	// visitor, which the lead then carries.
+	f.waitIn(t, "the window asks for a phone or email", `r.querySelector('.status').textContent.indexOf('телефон или email') >= 0`)
 	f.waitIn(t, "the visitor is told the chat became a lead", `r.querySelector('.log .note') && r.querySelector('.log').textContent.indexOf('свяжемся') >= 0`)
 	var found bool
 	f.eventually(t, "the lead is stored", func() bool {
 		for _, l := range siteLeads(t, f.srv, f.key) {
-			found = found || strings.Contains(l.Message, "Мой телефон +7 910 123-45-67, перезвоните")
+			if strings.Contains(l.Message, "Мой телефон +7 910 123-45-67, перезвоните") {
+				found = true
+				if l.Phone != "79101234567" || l.PhoneRaw != "+7 910 123-45-67" {
+					t.Errorf("the lead's phone %q (as written %q), want the one the visitor wrote", l.Phone, l.PhoneRaw)
+				}
+			}
 		}
 		return found
 	})
@@ -1033,5 +1042,152 @@ func TestChatConsoleListsWaitingChatsFirst(t *testing.T) {
 	say(boris, "А за МКАД?")
 	want = fmt.Sprintf("%d,%d", second, first)
 	f.opWait(t, "both wait: the latest first", order+` == `+jsString(want))
+	f.noExceptions(t)
+}
+
+// A chat that ends before an operator read it (the visitor closed it, it
+// became a lead) leaves the console's list, and its unread messages the
+// tab title's count: the title said "(1)" until a reload, for a chat
+// nobody could open any more.
+func TestChatConsoleTitleForgetsEndedChats(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.console(t, "en")
+	origin := strings.TrimSuffix(f.web, "/")
+	anna, _ := newChatVisitor(t, f.srv, f.key, f.web+"boots").connect(t, origin, 0, 0)
+	boris, _ := newChatVisitor(t, f.srv, f.key, f.web+"bags").connect(t, origin, 0, 0)
+	say := func(who *wsClient, text string) uint64 {
+		who.send(map[string]any{"type": "send", "ref": text, "text": text})
+		return num(who.next("ack")["chat"])
+	}
+	first := say(anna, "Do you have boots in size 38?")
+	say(boris, "How much is delivery?")
+	f.opWait(t, "the title counts both unread messages", `document.title.indexOf('(2) ') == 0 && document.querySelectorAll('#c-chats li[data-chat]').length == 2`)
+	anna.send(map[string]any{"type": "close", "chat": first})
+	f.opWait(t, "the closed chat leaves the list", `document.querySelectorAll('#c-chats li[data-chat]').length == 1`)
+	f.opWait(t, "the title counts only the open chat's message", `document.title.indexOf('(1) ') == 0`)
+	f.noExceptions(t)
+}
+
+// On a phone (a touch screen, no mouse) Enter in the chat's field is a
+// new line, as in the phone's messengers: its keyboard has no
+// Shift+Enter, so Enter sent every line as a message of its own, and the
+// hint spoke of keys the visitor does not have. The Send button sends.
+func TestChatTouchEnterIsNewLine(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	httpdtest.Must(t, f.browser, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	f.console(t, "en")
+	f.visit(t, "/")
+	if !eval[bool](t, f.snippetFixture, `matchMedia('(hover: none) and (pointer: coarse)').matches`) {
+		t.Fatal("the emulated phone has a mouse")
+	}
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	if in[bool](t, f.widgetFixture, `!r.querySelector('.hint').hidden`) {
+		t.Error("the hint about Enter and Shift+Enter shows on a phone")
+	}
+	f.typeInto(t, "#cs-chat-text", "Hello")
+	httpdtest.Must(t, f.browser, chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent("I need help"))
+	if got := in[string](t, f.widgetFixture, `r.querySelector('#cs-chat-text').value`); got != "Hello\nI need help" {
+		t.Errorf("the field holds %q after Enter, want two lines", got)
+	}
+	f.click(t, ".chat form button[type=submit]")
+	f.waitIn(t, "the message is stored", `r.querySelector('.log .m.visitor[data-mark=sent], .log .m.visitor[data-mark=delivered], .log .m.visitor[data-mark=read]')`)
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length >= 1`)
+	if got := f.operatorLog(t); got != "Hello\nI need help" {
+		t.Errorf("the operator got %q, want one message of two lines", got)
+	}
+	f.noExceptions(t)
+}
+
+// An owner answers from their phone: in the console too, Enter on a
+// touch screen is a new line and the Send button sends; the hint about
+// Shift+Enter is not shown. Enter sent each line as a message.
+func TestChatConsoleTouchEnterIsNewLine(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	httpdtest.Must(t, f.op, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	f.operatorOpens(t, "Hello")
+	if opEval[bool](t, f, `!document.getElementById('c-hint').hidden`) {
+		t.Error("the hint about Enter and Shift+Enter shows on a phone")
+	}
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent("Good day!"), chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent("How can I help?"))
+	if got := opEval[string](t, f, `document.getElementById('c-text').value`); got != "Good day!\nHow can I help?" {
+		t.Errorf("the field holds %q after Enter, want two lines", got)
+	}
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.ID("c-send")))
+	f.waitIn(t, "the answer reaches the visitor", `r.querySelectorAll('.log .m.operator').length >= 1`)
+	if got := f.visitorLog(t); got != "Hello | Good day!\nHow can I help?" {
+		t.Errorf("the visitor's window shows %q, want one answer of two lines", got)
+	}
+	f.noExceptions(t)
+}
+
+// The floating button counts the answers the visitor has not seen: on
+// the next page too, where the window gets the whole conversation again.
+// It counted every operator's message of the chat on each new page, seen
+// or not (and on a site without the button, opened the minimized window
+// on every page for them).
+func TestChatUnreadCountSurvivesNextPage(t *testing.T) {
+	f := newChatFixture(t, "en")
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.HTTP.Chats().SetSettings(context.Background(), site.ID, store.ChatSettings{Button: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/", "/next"} {
+		f.page(p, sitePage("Shop "+p, "", f.install, ""))
+	}
+	f.operatorOpens(t, "Hello")
+	f.operatorSays(t, "Hi there! What are you looking for?")
+	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+	f.click(t, "header button.min")
+	f.waitIn(t, "the window is minimized to the button", `r.querySelector('section.chat').hidden && !r.querySelector('button.fab').hidden`)
+
+	f.visit(t, "/next")
+	f.waitIn(t, "the floating button shows", `r.querySelector('button.fab')`)
+	f.operatorSays(t, "Are you still there?")
+	f.waitIn(t, "the new answer is read out", `Array.from(r.querySelectorAll('.sr')).some(n => n.textContent.indexOf('Are you still there?') >= 0)`)
+	if got := in[string](t, f.widgetFixture, `r.querySelector('.badge').hidden ? '' : r.querySelector('.badge').textContent`); got != "1" {
+		t.Errorf("the button counts %q unread, want 1: the first answer was seen on the page before", got)
+	}
+	if in[bool](t, f.widgetFixture, `!r.querySelector('section.chat') || r.querySelector('section.chat').hidden`) == false {
+		t.Error("the minimized window opened on the next page")
+	}
+	f.noExceptions(t)
+}
+
+// Two tabs of the site, the chat minimized in both: an answer is counted
+// on both floating buttons, and once the visitor reads it in one tab the
+// other's count goes too. It stayed there for a message already read.
+func TestChatUnreadCountSharedByTabs(t *testing.T) {
+	f := newChatFixture(t, "en")
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.HTTP.Chats().SetSettings(context.Background(), site.ID, store.ChatSettings{Button: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.openedByOperator(t, "Hello")
+	f.click(t, "header button.min")
+	f.waitIn(t, "the window is minimized to the button", `r.querySelector('section.chat').hidden && !r.querySelector('button.fab').hidden`)
+	tab, closeTab := chromedp.NewContext(f.browser)
+	defer closeTab()
+	httpdtest.Must(t, tab, chromedp.Navigate(f.web))
+	f.waitInTab(t, tab, "the floating button shows", `r.querySelector('button.fab') && !r.querySelector('button.fab').hidden`)
+	f.operatorSays(t, "Anything else?")
+	const one = `r.querySelector('button.fab .badge') && !r.querySelector('button.fab .badge').hidden && r.querySelector('button.fab .badge').textContent == '1'`
+	f.waitIn(t, "the button counts the answer", one)
+	f.waitInTab(t, tab, "the button counts the answer", one)
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the window opens", `!r.querySelector('section.chat').hidden && r.querySelector('button.fab .badge').hidden`)
+	f.opWait(t, "the operator sees it read", `document.querySelector('#c-log .c-msg.operator .c-mark') && document.querySelector('#c-log .c-msg.operator .c-mark').textContent.indexOf('Read') >= 0`)
+	f.waitInTab(t, tab, "the other tab's count goes", `r.querySelector('button.fab .badge').hidden`)
 	f.noExceptions(t)
 }

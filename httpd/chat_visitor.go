@@ -442,8 +442,14 @@ func (h *chatVisitorHandlers) handle(st *visitorState, f chatFrame) ([]any, erro
 		if _, err := chats.CheckText(f.Text); err != nil {
 			return nil, err
 		}
+		// A resend of a stored message (its ack lost) is no new message:
+		// it does not count against the limits.
+		resent, err := h.chats.Resent(site, st.v.Visitor, f.Ref)
+		if err != nil {
+			return nil, err
+		}
 		vkey := visitorKey(site, st.v.Visitor)
-		if !h.visitorRate.Allow(vkey, now) || !h.ipRate.Allow(ratelimit.Network(st.v.IP), now) {
+		if !resent && (!h.visitorRate.Allow(vkey, now) || !h.ipRate.Allow(ratelimit.Network(st.v.IP), now)) {
 			return nil, &frameError{code: "rate_limit", msg: "too many messages a minute; wait and send again"}
 		}
 		ack, err := h.chats.Send(ctx, st.v, f.Ref, f.Text)

@@ -102,7 +102,7 @@ func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, ck clock, sit
 		found, d.More = found[:maxChatsShown], true
 	}
 	for _, c := range found {
-		msgs, err := s.chats.Messages(ctx, site.ID, c.ID, 0, chats.MaxMessages)
+		msgs, err := s.chats.Transcript(ctx, &c)
 		if err != nil {
 			return d, err
 		}

@@ -327,3 +327,8 @@ func sameNational(digits, typed, region string) bool {
 	national, ok := strings.CutPrefix(digits, strconv.Itoa(cc))
 	return ok && national != "" && typed == prefix+national
 }
+
+// Valid reports whether p is a valid number (one of a range its country's
+// numbering plan assigns), not only one of a possible length: what tells a
+// number someone wrote among other words from any digits of that length.
+func (p Phone) Valid(region string) bool { return p.Digits != "" && validDigits(p.Digits, region) }

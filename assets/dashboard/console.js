@@ -364,9 +364,11 @@
     title();
   }
 
+  // title counts the unread messages of the open chats: one that ended
+  // unread (closed, became a lead) has left the list and is no news here.
   function title() {
     var n = 0;
-    Object.keys(chats).forEach(function (id) { n += chats[id].unread; });
+    Object.keys(chats).forEach(function (id) { if (chats[id].c.status == "open") n += chats[id].unread; });
     document.title = (n ? "(" + n + ") " : "") + baseTitle;
   }
 
@@ -670,8 +672,13 @@
   }
 
   var typingAt = 0;
+  // On a touch screen (an owner answering from their phone) Enter is a
+  // new line, as in the phone's messengers: its keyboard has no
+  // Shift+Enter, and the Send button is at hand.
+  var touch = function () { return !!window.matchMedia && matchMedia("(hover: none) and (pointer: coarse)").matches; };
+  if (touch()) $("c-hint").hidden = true;
   $("c-text").addEventListener("keydown", function (e) {
-    if (e.key == "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+    if (e.key == "Enter" && !e.shiftKey && !e.isComposing && !touch()) { e.preventDefault(); submit(); }
   });
   $("c-text").addEventListener("input", function () {
     if (!selected || !selected.chat || !this.value.trim()) return;

@@ -38,7 +38,7 @@ var TEXT = {
   ru: {
     title: "Онлайн-консультант",
     online: "Оператор на связи",
-    offline: "Операторов сейчас нет. Напишите — мы ответим, как только сможем.",
+    offline: "Операторов сейчас нет. Напишите вопрос и телефон или email — мы свяжемся с вами.",
     placeholder: "Напишите сообщение…",
     field: "Сообщение",
     hint: "Enter — отправить, Shift+Enter — новая строка",
@@ -69,7 +69,7 @@ var TEXT = {
   en: {
     title: "Chat with us",
     online: "An operator is online",
-    offline: "No one is online now. Write to us and we will answer as soon as we can.",
+    offline: "No one is online now. Write your question and a phone number or email, and we will get back to you.",
     placeholder: "Type a message…",
     field: "Message",
     hint: "Enter sends, Shift+Enter starts a new line",
@@ -138,7 +138,7 @@ var CSS =
   PHONE +
   "{.chat,.chat.left{inset:0;width:auto;height:auto;border-radius:0}}";
 
-var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open}
+var STORE = "_cs_chat"; // localStorage: {s: site key, chat, open, h: last id read out, r: last operator's id seen}
 var UNSENT = "_cs_chat_p"; // localStorage: UNSENT + ref -> {s: site key, text, h: handed over at} for each message not acked yet
 var MAX_TEXT = 4096; // bytes of one message, the server's limit
 var MAX_PARTS = 5; // messages one text is sent as at most: the server takes 20 a minute of a visitor
@@ -226,7 +226,7 @@ export function chatWindow(env) {
 
   function save(open) {
     try {
-      w.localStorage.setItem(STORE, JSON.stringify({ s: site, chat: chatID, open: open || isOpen, h: heard }));
+      w.localStorage.setItem(STORE, JSON.stringify({ s: site, chat: chatID, open: open || isOpen, h: heard, r: readSent }));
     } catch (e) {}
   }
 
@@ -297,6 +297,7 @@ export function chatWindow(env) {
   // one handed over by a closing tab is sent from here.
   function shared(e) {
     var k = e.key || "";
+    if (k == STORE) return seenElsewhere(parse(e.newValue) || {});
     if (k.indexOf(UNSENT)) return;
     var ref = k.slice(UNSENT.length);
     if (e.newValue == null) {
@@ -309,6 +310,19 @@ export function chatWindow(env) {
     } else if ((parse(e.newValue) || {}).h) {
       adopt(ref).forEach(send);
     }
+  }
+
+  // seenElsewhere follows the operator's messages the visitor saw in
+  // another tab (its saved state, v): they are no longer counted here.
+  function seenElsewhere(v) {
+    if (v.s != site || v.chat != chatID || !(+v.r > readSent)) return;
+    readSent = +v.r;
+    unread = 0;
+    for (var k in seen) {
+      var n = seen[k];
+      if (n.getAttribute("data-chat") == chatID && n.classList.contains("operator") && +n.getAttribute("data-id") > readSent) unread++;
+    }
+    badge();
   }
 
   // pageURL is the page's URL cut as the hit's is (at most 2048 bytes):
@@ -594,7 +608,9 @@ export function chatWindow(env) {
     if (f.from == "operator" && f.chat == chatID) {
       showTyping("");
       if (f.id > opMax) opMax = f.id;
-      if (!isOpen) {
+      // news unless seen already (here, or on an earlier page: the
+      // conversation comes whole to each new page)
+      if (!isOpen && f.id > readSent) {
         // An invitation opens the window; so does an answer when there is
         // no floating button to show the unread count on.
         if (invited || !fabBtn) show(false);
@@ -675,7 +691,10 @@ export function chatWindow(env) {
   function marksOut() {
     if (!opMax) return;
     if (opMax > deliveredSent && raw({ type: "delivered", chat: chatID, id: opMax })) deliveredSent = opMax;
-    if (isOpen && d.visibilityState == "visible" && opMax > readSent && raw({ type: "read", chat: chatID, id: opMax })) readSent = opMax;
+    if (isOpen && d.visibilityState == "visible" && opMax > readSent && raw({ type: "read", chat: chatID, id: opMax })) {
+      readSent = opMax;
+      save();
+    }
   }
 
   // --- the window --------------------------------------------------------------
@@ -700,12 +719,13 @@ export function chatWindow(env) {
     var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
     var sendBtn = el("button", { type: "submit" }, [t("send")]);
     var form = el("form", { novalidate: true }, [input, sendBtn]);
+    var hint = el("p", { class: "hint", id: "cs-chat-hint" }, [t("hint")]);
     var panel = el("section", { class: "chat" + left, role: "dialog", "aria-labelledby": "cs-chat-title", lang: env.lang(), dir: "ltr", hidden: true }, [
       el("header", {}, [el("div", {}, [el("h2", { id: "cs-chat-title" }, [t("title")]), st]), close]),
       log,
       typing,
       form,
-      el("p", { class: "hint", id: "cs-chat-hint" }, [t("hint")]),
+      hint,
     ]);
     paint(panel);
     var greeting = chatSettings().greeting;
@@ -717,8 +737,14 @@ export function chatWindow(env) {
         minimize();
       } else if (panel.hasAttribute("aria-modal")) trap(e, panel);
     });
+    // On a touch screen Enter is a new line, as in a phone's messengers:
+    // its keyboard has no Shift+Enter, and the Send button is at hand.
+    if (touch()) {
+      hint.hidden = true;
+      input.removeAttribute("aria-describedby");
+    }
     input.addEventListener("keydown", function (e) {
-      if (e.key == "Enter" && !e.shiftKey && !e.isComposing) {
+      if (e.key == "Enter" && !e.shiftKey && !e.isComposing && !touch()) {
         e.preventDefault();
         submit();
       }
@@ -744,6 +770,12 @@ export function chatWindow(env) {
     });
     showStatus();
     return ui;
+  }
+
+  // touch reports whether the visitor types on a touch screen's keyboard
+  // (a phone, a tablet): no mouse, a finger.
+  function touch() {
+    return !!w.matchMedia && w.matchMedia("(hover: none) and (pointer: coarse)").matches;
   }
 
   // bubble makes a message's node; text is set as text, never markup,
@@ -988,6 +1020,7 @@ export function chatWindow(env) {
     kept = load();
     chatID = +kept.chat || 0;
     heard = +kept.h || 0;
+    readSent = +kept.r || 0; // the operators' messages seen on the pages before
     if (kept.p) {
       // the list an older snippet kept: one key each from now on
       [].concat(kept.p).forEach(function (p) {

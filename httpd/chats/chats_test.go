@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/numbers"
 	"appliance/store"
 	"appliance/store/storetest"
 )
@@ -599,5 +601,174 @@ func TestChatHandedOverWhenItsOperatorIsGone(t *testing.T) {
 	}
 	if c := f.chat(t, a.Chat.ID); c.Assigned != "anna" {
 		t.Fatalf("anna answered while boris is away: assigned to %q", c.Assigned)
+	}
+}
+
+// A message stored whose ack never reached the visitor (the tab closed,
+// the phone lost the network) is resent with its ref from localStorage,
+// maybe the next day: by then its chat became a lead and closed. The
+// resend is answered with the message stored the first time; it opened a
+// second chat with the same words, which became a second lead, with its
+// webhooks, for one request.
+func TestResendAfterChatClosedStoredOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first, err := f.svc.Send(ctx, f.visitor(), "r1", "Перезвоните, пожалуйста")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sweepAfter(61 * time.Second)
+	if c := f.chat(t, first.Chat.ID); c.Closed == 0 || c.Lead == 0 {
+		t.Fatalf("the unanswered chat did not become a lead: %+v", c)
+	}
+	again, err := f.svc.Send(ctx, f.visitor(), "r1", "Перезвоните, пожалуйста")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Dup || again.Created || again.Chat.ID != first.Chat.ID || again.Message.ID != first.Message.ID {
+		t.Errorf("the resend = %+v, want the first message of chat %d again", again, first.Chat.ID)
+	}
+	f.sweepAfter(61 * time.Second)
+	if got := f.storedLeads(t); len(got) != 1 {
+		t.Errorf("%d leads, want 1", len(got))
+	}
+	if got := f.deliveries(t, webhooks.KindChat); len(got) != 1 {
+		t.Errorf("%d chat webhooks, want 1", len(got))
+	}
+	// A new message (a ref not stored) after the closed chat opens a new one.
+	next, err := f.svc.Send(ctx, f.visitor(), "r2", "Ещё вопрос")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !next.Created || next.Chat.ID == first.Chat.ID || next.Message.ID != 1 {
+		t.Errorf("a new message after the closed chat = %+v", next)
+	}
+}
+
+// A visitor who found no operator leaves their number and address in the
+// chat, as the window asks them to write: the lead it becomes carries
+// them in its phone and email (the leads page's columns, the lead
+// webhook's fields a CRM reads, the phone index that ties a later call
+// to the visitor), the latest the visitor wrote, as written. It carried
+// only the transcript, with an empty phone and email. Numbers that are no
+// phone number (an order, a date) and the operator's words are not taken.
+func TestChatLeadCarriesContactFromChat(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.send(t, "Заказ 1234567 от 05.12.2026 10:00 не пришёл")
+	if _, err := f.svc.OperatorSend(ctx, chats.Operator{Name: "anna@shop.example"}, f.site.ID, a.Chat.ID, "", "Напишите ваш телефон, +7 495 123-45-67 — наш"); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, "Мой телефон +7 921 000-11-22")
+	f.send(t, "Ой, лучше 8 (912) 345-67-89, или почта: Anna.K@Mail.ru.")
+	f.sweepAfter(61 * time.Second)
+	got := f.storedLeads(t)
+	if len(got) != 1 {
+		t.Fatalf("%d leads, want 1", len(got))
+	}
+	l := got[0]
+	if l.PhoneRaw != "8 (912) 345-67-89" || l.Phone != "79123456789" || l.EmailRaw != "Anna.K@Mail.ru" || l.Email != "anna.k@mail.ru" {
+		t.Errorf("lead phone %q (%q), email %q (%q); want the visitor's latest", l.PhoneRaw, l.Phone, l.EmailRaw, l.Email)
+	}
+	ds := f.deliveries(t, webhooks.KindLead)
+	if len(ds) != 1 || !strings.Contains(string(ds[0].Body), `"phone":"79123456789"`) {
+		t.Errorf("%d lead webhooks, the first without the phone", len(ds))
+	}
+}
+
+func TestContactIn(t *testing.T) {
+	v := func(texts ...string) []store.ChatMessage {
+		var out []store.ChatMessage
+		for _, s := range texts {
+			out = append(out, store.ChatMessage{From: chats.FromVisitor, Text: s})
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		msgs         []store.ChatMessage
+		phone, email string
+	}{
+		{v("позвоните 89123456789"), "89123456789", ""},
+		{v("тел.: +7(912)345-67-89!"), "+7(912)345-67-89", ""},
+		{v("(912) 345 67 89 — Анна"), "(912) 345 67 89", ""},
+		{v("order 1234567, 2026-12-05"), "", ""},
+		{v("12345678901234567890"), "", ""},
+		{v("mail me: <bob@example.com>, thanks"), "", "bob@example.com"},
+		{v("bob@localhost or @twitter"), "", ""},
+		{v("+44 20 7946 0958", "later: 8 912 345 67 89"), "8 912 345 67 89", ""},
+		{[]store.ChatMessage{{From: chats.FromOperator, Text: "наш номер 8 800 555-35-35, a@b.ru"}}, "", ""},
+	} {
+		phone, email := chats.ContactIn(tt.msgs, "RU")
+		if phone != tt.phone || email != tt.email {
+			t.Errorf("ContactIn(%v) = %q, %q; want %q, %q", tt.msgs, phone, email, tt.phone, tt.email)
+		}
+	}
+}
+
+// ContactIn reads what visitors type: whatever it is, it answers words
+// of the visitor's text, a phone number that parses and an email that
+// normalises, or nothing.
+func FuzzContactIn(f *testing.F) {
+	for _, s := range []string{"позвоните 8 (912) 345-67-89", "+7\u00a0921\u2011000 11 22", "a@b.ru.", "((((1", "+", "1-2-3-4-5-6-7-8-9-0-1", "\xe2\x80", "mail: <x@y.z>"} {
+		f.Add(s, "RU")
+	}
+	f.Add("020 7946 0958", "GB")
+	f.Fuzz(func(t *testing.T, text, region string) {
+		if numbers.CheckRegion(region) != nil {
+			region = "RU"
+		}
+		phone, email := chats.ContactIn([]store.ChatMessage{{From: chats.FromVisitor, Text: text}}, region)
+		if phone != "" {
+			if !strings.Contains(text, phone) {
+				t.Fatalf("phone %q is not in %q", phone, text)
+			}
+			if p, err := numbers.ParsePhone(phone, region); err != nil || !p.Valid(region) {
+				t.Fatalf("phone %q does not parse: %v", phone, err)
+			}
+		}
+		if email != "" {
+			if !strings.Contains(text, email) {
+				t.Fatalf("email %q is not in %q", email, text)
+			}
+			if _, err := visits.NormalizeEmail(email); err != nil {
+				t.Fatalf("email %q: %v", email, err)
+			}
+		}
+	})
+}
+
+// A long chat (more than one page of messages, 1000) is searched and
+// exported whole: a word of its last message finds it, and its CSV row
+// counts and carries every message. Both read only its first 1000.
+func TestSearchAndCSVReadLongChatWhole(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.send(t, "Здравствуйте")
+	op := chats.Operator{Name: "anna@shop.example"}
+	for i := range chats.MaxPageMessages {
+		if _, err := f.svc.OperatorSend(ctx, op, f.site.ID, first.Chat.ID, "", fmt.Sprint("ответ ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.send(t, "Спасибо, доставьте в Занзибар")
+	if _, err := f.svc.Close(ctx, f.site.ID, first.Chat.ID, 0, chats.ClosedByOperator); err != nil {
+		t.Fatal(err)
+	}
+	found, err := f.svc.Search(ctx, f.site.ID, "занзибар", nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 {
+		t.Fatalf("a word of the last message finds %d chats, want 1", len(found))
+	}
+	var rows [][]string
+	if err := f.svc.CSVRows(ctx, found, time.UTC, func(r []string) { rows = append(rows, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows[0][13]; n != fmt.Sprint(chats.MaxPageMessages+2) {
+		t.Errorf("the CSV row counts %s messages, want %d", n, chats.MaxPageMessages+2)
+	}
+	if !strings.HasSuffix(rows[0][len(rows[0])-1], "Visitor: Спасибо, доставьте в Занзибар") {
+		t.Errorf("the CSV transcript does not end with the last message")
 	}
 }

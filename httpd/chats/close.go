@@ -51,8 +51,9 @@ func webhookView(c *store.Chat, msgs []store.ChatMessage) WebhookView {
 	return v
 }
 
-// allMessages reads every message of a chat up to last from the store.
-// The chat's lock is held, so none is being added.
+// allMessages reads every message of a chat up to last from the store
+// (the writers of a chat hold its lock, so that none is added meanwhile;
+// readers of a finished chat, or of a chat as it was, need not).
 func (s *Service) allMessages(ctx context.Context, site uint32, chat, last uint64) ([]store.ChatMessage, error) {
 	return s.scanMessages(ctx, site, chat, 0, store.ChatMessageKey(site, chat, last+1), 0, make([]store.ChatMessage, 0, last))
 }
@@ -196,6 +197,16 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 			if len(v.Emails) > 0 {
 				in.Email = v.Emails[0]
 			}
+		}
+	}
+	// What the visitor wrote in the chat to be reached at comes before
+	// what the visitor record holds from earlier.
+	if phone, email := ContactIn(msgs, s.leads.PhoneRegion(site)); phone != "" || email != "" {
+		if phone != "" {
+			in.Phone = phone
+		}
+		if email != "" {
+			in.Email = email
 		}
 	}
 	if text == "" {

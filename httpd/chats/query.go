@@ -70,6 +70,23 @@ func (s *Service) VisitorChat(site uint32, visitor uint64) (c store.Chat, ok boo
 	return c, err == nil, err
 }
 
+// Resent reports whether ref names a message stored in the visitor's
+// latest chat (open or since closed): Send would answer it as a
+// duplicate and store nothing.
+func (s *Service) Resent(site uint32, visitor uint64, ref string) (bool, error) {
+	if ref == "" {
+		return false, nil
+	}
+	c, ok, err := s.VisitorChat(site, visitor)
+	return ok && findRef(&c, ref) != 0, err
+}
+
+// Transcript returns every message of c as it was read (its Last), in
+// order: a finished chat whole, however long, for a page or an export.
+func (s *Service) Transcript(ctx context.Context, c *store.Chat) ([]store.ChatMessage, error) {
+	return s.allMessages(ctx, c.Site, c.ID, c.Last)
+}
+
 // Messages returns up to limit (at most MaxPageMessages; 0: that many)
 // messages of a chat with ids above after, in order.
 func (s *Service) Messages(ctx context.Context, site uint32, chat, after uint64, limit int) ([]store.ChatMessage, error) {
@@ -226,7 +243,7 @@ func (s *Service) Search(ctx context.Context, site uint32, q string, phone func(
 		if len(words) == 0 {
 			return true, nil
 		}
-		msgs, err := s.Messages(ctx, site, c.ID, 0, MaxMessages)
+		msgs, err := s.allMessages(ctx, site, c.ID, c.Last)
 		if err != nil {
 			return false, err
 		}
@@ -268,7 +285,7 @@ func (s *Service) CSVRows(ctx context.Context, chats []store.Chat, loc *time.Loc
 	}
 	for i := range chats {
 		c := &chats[i]
-		msgs, err := s.Messages(ctx, c.Site, c.ID, 0, MaxMessages)
+		msgs, err := s.allMessages(ctx, c.Site, c.ID, c.Last)
 		if err != nil {
 			return err
 		}

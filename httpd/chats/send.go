@@ -143,8 +143,9 @@ func dupAck(tx *store.Tx, c store.Chat, id uint64) (Ack, error) {
 
 // Send stores a visitor's message in their open chat on the site, opening
 // a chat when they have none, and returns once it is durable. A ref
-// already stored in the chat answers the first message (Dup). Errors: an
-// Error of kind ErrInvalid (text), ErrChatFull; store errors.
+// already stored in the visitor's latest chat, open or since closed,
+// answers the first message (Dup). Errors: an Error of kind ErrInvalid
+// (text), ErrChatFull; store errors.
 func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, error) {
 	text, err := checkMessage(ref, text)
 	if err != nil {
@@ -187,6 +188,13 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 				if c, err = txChat(tx, site, cur); err != nil {
 					return err
 				}
+				// A resend of a message stored before its chat closed (its
+				// ack lost, the chat became a lead meanwhile) is that
+				// message, not the first of a new chat.
+				if id := findRef(&c, ref); id != 0 {
+					ack, err = dupAck(tx, c, id)
+					return err
+				}
 			}
 			now := s.o.Now().UnixMilli()
 			if cur == 0 || c.Closed != 0 {
@@ -202,9 +210,6 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 				tx.Set(store.ChatOpenKey(site, newID), nil)
 				tx.Export(store.ChatKey(site, newID), now)
 				ack.Created = true
-			} else if id := findRef(&c, ref); id != 0 {
-				ack, err = dupAck(tx, c, id)
-				return err
 			}
 			m := store.ChatMessage{From: FromVisitor, Text: text, At: now}
 			if err := appendMessage(tx, &c, &m, ref); err != nil {

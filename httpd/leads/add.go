@@ -48,6 +48,10 @@ func New(db *store.DB, v *visits.Tracker, hooks *webhooks.Hooks, o Options) *Ser
 	return &Service{db: db, visits: v, hooks: hooks, o: o}
 }
 
+// PhoneRegion is the region a phone number of site's leads without its
+// country code is read in.
+func (s *Service) PhoneRegion(site *store.Site) string { return site.Region(s.o.PhoneRegion) }
+
 // Request is a lead of an authenticated visitor: who sent it, how, and
 // what they typed.
 type Request struct {

@@ -1,0 +1,110 @@
+package chats
+
+import (
+	"strings"
+
+	"appliance/httpd/visits"
+	"appliance/numbers"
+	"appliance/store"
+)
+
+// ContactIn finds the phone number and the email address the visitor
+// wrote in a chat's messages, each the latest they wrote (a visitor who
+// corrects their number writes it again), as written; "" when none. A
+// phone is a run of 10 to 15 digits with the separators people write
+// between them ("8 (912) 345-67-89", "+7 912 345 67 89") that
+// numbers.ParsePhone reads as a valid number in region: an order number or
+// a date is none. An email is a word with "@" that visits.NormalizeEmail
+// takes. The operators' words are not read.
+func ContactIn(msgs []store.ChatMessage, region string) (phone, email string) {
+	for i := len(msgs) - 1; i >= 0 && (phone == "" || email == ""); i-- {
+		if msgs[i].From != FromVisitor {
+			continue
+		}
+		text := msgs[i].Text
+		if phone == "" {
+			phone = lastPhone(text, region)
+		}
+		if email == "" {
+			email = lastEmail(text)
+		}
+	}
+	return phone, email
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+
+// sepWidth is how many bytes the separator between a phone number's digits
+// takes at s[i] (a space, "-", ".", "(", ")", a no-break or narrow space,
+// a Unicode dash or minus), 0 when there is none.
+func sepWidth(s string, i int) int {
+	switch s[i] {
+	case ' ', '-', '.', '(', ')':
+		return 1
+	case 0xC2: // U+00A0
+		if i+1 < len(s) && s[i+1] == 0xA0 {
+			return 2
+		}
+	case 0xE2: // U+2010-U+2015, U+202F, U+2212
+		if i+2 < len(s) && (s[i+1] == 0x80 && (0x90 <= s[i+2] && s[i+2] <= 0x95 || s[i+2] == 0xAF) || s[i+1] == 0x88 && s[i+2] == 0x92) {
+			return 3
+		}
+	}
+	return 0
+}
+
+// lastPhone is the last valid phone number written in text, as written.
+func lastPhone(text, region string) string {
+	found := ""
+	for i := 0; i < len(text); {
+		// A number begins with a digit, or "+" or "(" before one, and
+		// not inside a longer run of digits.
+		c := text[i]
+		lead := (c == '+' || c == '(') && i+1 < len(text) && isDigit(text[i+1])
+		if !isDigit(c) && !lead || i > 0 && (isDigit(text[i-1]) || text[i-1] == '+') {
+			i++
+			continue
+		}
+		j, end, digits, seps := i+1, i+1, 0, 0
+		if isDigit(c) {
+			digits = 1
+		}
+		for j < len(text) {
+			if isDigit(text[j]) {
+				digits++
+				j++
+				end, seps = j, 0
+				continue
+			}
+			w := sepWidth(text, j)
+			if w == 0 || seps == 3 {
+				break
+			}
+			seps++
+			j += w
+		}
+		if digits >= 10 && digits <= 15 && end-i <= numbers.MaxPhoneText {
+			if p, err := numbers.ParsePhone(text[i:end], region); err == nil && p.Valid(region) {
+				found = text[i:end]
+			}
+		}
+		i = max(end, i+1)
+	}
+	return found
+}
+
+// lastEmail is the last email address written in text, as written.
+func lastEmail(text string) string {
+	words := strings.FieldsFunc(text, func(r rune) bool {
+		return r <= ' ' || r == 0xA0 || strings.ContainsRune(`,;:<>()[]{}"'«»!?`, r)
+	})
+	for i := len(words) - 1; i >= 0; i-- {
+		w := strings.TrimRight(words[i], ".")
+		if strings.Contains(w, "@") {
+			if _, err := visits.NormalizeEmail(w); err == nil {
+				return w
+			}
+		}
+	}
+	return ""
+}
