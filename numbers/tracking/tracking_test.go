@@ -87,7 +87,7 @@ func shown(a Assignment) (string, Type) {
 func TestAssignByRule(t *testing.T) {
 	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 2)
-	for _, tt := range []struct {
+	for i, tt := range []struct {
 		name   string
 		visit  numbers.Visit
 		bot    bool
@@ -102,7 +102,9 @@ func TestAssignByRule(t *testing.T) {
 		{"bots never lease", cpc, true, fallback, Static},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a := assign(t, tr, 1, tt.visit, tt.bot, t0)
+			// A visitor each: one who holds a lease keeps it on a page
+			// view no rule covers (TestLeaseKeptWhenNoRuleCovers).
+			a := assign(t, tr, uint64(i+1), tt.visit, tt.bot, t0)
 			n, typ := shown(a)
 			if tt.number == nums[0] {
 				tt.number = n // whichever slot the visitor got
@@ -845,5 +847,32 @@ func TestCountersKeptInTheSiteZone(t *testing.T) {
 		if len(calls) != 1 || calls[0].Day.Format(time.DateOnly) != tt.day || calls[0].Calls != 1 || calls[0].Answered != 1 {
 			t.Errorf("zone %v: call days %+v, want one call on %s", tt.zone, calls, tt.day)
 		}
+	}
+}
+
+// A visitor keeps a leased number across sessions while the lease lives:
+// a page view no rule covers (direct) shows it and renews it; a visitor
+// without a lease, or whose lease lapsed, is shown nothing, and a bot
+// renews nothing.
+func TestLeaseKeptWhenNoRuleCovers(t *testing.T) {
+	tr := open(t, storetest.Open(t), t0)
+	setUp(t, tr, 2)
+	n, _ := shown(assign(t, tr, 1, cpc, false, t0))
+	if n == "" {
+		t.Fatal("no lease")
+	}
+	at := t0.Add(15 * time.Minute)
+	if got, _ := shown(assign(t, tr, 1, direct, true, at)); got != "" {
+		t.Fatalf("a page view taken for a bot's was shown %s", got)
+	}
+	a := assign(t, tr, 1, direct, false, at)
+	if got, typ := shown(a); got != n || typ != Dynamic || a.Renew == 0 || !a.Replacements[0].Until.Equal(at.Add(numbers.DefaultReserve)) {
+		t.Fatalf("direct page view of the holder: %+v, want %s renewed to %v", a, n, at.Add(numbers.DefaultReserve))
+	}
+	if got, _ := shown(assign(t, tr, 3, direct, false, at)); got != "" {
+		t.Fatalf("a direct visitor without a lease was shown %s", got)
+	}
+	if got, _ := shown(assign(t, tr, 1, direct, false, at.Add(numbers.DefaultReserve))); got != "" {
+		t.Fatalf("a lapsed lease was shown: %s", got)
 	}
 }
