@@ -876,3 +876,29 @@ func TestLeaseKeptWhenNoRuleCovers(t *testing.T) {
 		t.Fatalf("a lapsed lease was shown: %s", got)
 	}
 }
+
+// The mean hold of a site's report counts the leases of its own days: a
+// lease claimed this evening in New York (after midnight UTC) and held 35
+// minutes is today's, and the mean hold says so, not the reserve it
+// answered when it found no lease.
+func TestMeanHoldOfTheSiteDays(t *testing.T) {
+	ny := time.FixedZone("EST", -5*3600)
+	at := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC) // 21:00 on the 26th in New York
+	tr := open(t, storetest.Open(t), at)
+	tr.ZoneWith(func(uint32) *time.Location { return ny })
+	setUp(t, tr, 2)
+	assign(t, tr, 1, cpc, false, at)
+	assign(t, tr, 1, cpc, false, at.Add(15*time.Minute)) // renewed to 21:35
+	now := at.Add(2 * time.Hour)                         // 23:00 in New York
+	reps, err := tr.Report(ctx, 1, now.AddDate(0, 0, -6), now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reps[0]
+	if last := r.Days[len(r.Days)-1]; last.Day.Format(time.DateOnly) != "2026-11-26" || last.Claims != 1 {
+		t.Fatalf("today %+v, want the 26th with the claim", last)
+	}
+	if r.MeanHold != 35*time.Minute {
+		t.Fatalf("mean hold %v, want the 35 min the lease was held", r.MeanHold)
+	}
+}
