@@ -712,6 +712,12 @@ func TestCallNumberIntlPrefix(t *testing.T) {
 		{"GB", "8 10 7 916 123 45 67", "79161234567"},
 		{"RU", "89161234567", "79161234567"},
 		{"RU", "+7 (495) 182-51-68", "74951825168"},
+		// A SIP From/To header's value, its parameters after the address:
+		// the caller was kept as typed and matched no visitor, a called
+		// number so written refused and the call lost.
+		{"RU", `"Ivan" <sip:+79161234567@pbx.example>;tag=a6c85cf`, "79161234567"},
+		{"RU", "<sip:84950000001@pbx.example;user=phone>;tag=1928301774", "74950000001"},
+		{"RU", "<tel:+74950000001>", "74950000001"},
 	} {
 		if d, err := callNumber(tt.in, tt.region); err != nil || d != tt.digits {
 			t.Errorf("callNumber(%q, %s) = %q, %v; want %s", tt.in, tt.region, d, err, tt.digits)
@@ -901,4 +907,29 @@ func TestMeanHoldOfTheSiteDays(t *testing.T) {
 	if r.MeanHold != 35*time.Minute {
 		t.Fatalf("mean hold %v, want the 35 min the lease was held", r.MeanHold)
 	}
+}
+
+// callNumber reads whatever a telephony side sends as a call's number: it
+// never panics, and a number it reads is E.164 digits, the same as the
+// user part of the address it was written in.
+func FuzzCallNumber(f *testing.F) {
+	for _, s := range []string{"74950000001", "+7 (495) 000-00-01 доб. 12", "sip:74950000001@pbx.example;user=phone",
+		`"Ivan" <sip:+79161234567@pbx.example>;tag=a6c85cf`, "<tel:+74950000001>", "<>", "><", "<<sip:1@x>>", "anonymous", "sip:", "\xff<"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := callNumber(s, numbers.DefaultRegion)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("callNumber(%q): %v, want ErrInvalid", s, err)
+			}
+			return
+		}
+		if d == "" || strings.Trim(d, "0123456789") != "" {
+			t.Fatalf("callNumber(%q) = %q, not E.164 digits", s, d)
+		}
+		if again, err := callNumber(uriUser(s), numbers.DefaultRegion); err != nil || again != d {
+			t.Fatalf("callNumber(%q) = %s, of its user part %q: %q, %v", s, d, uriUser(s), again, err)
+		}
+	})
 }
