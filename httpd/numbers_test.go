@@ -704,3 +704,32 @@ func TestLeaseKeptOnReturnNoRuleCovers(t *testing.T) {
 		t.Fatalf("a return after the lease lapsed was shown %+v", p)
 	}
 }
+
+// A PBX that passes the SIP From and To headers on as they are, the
+// address followed by its parameters, has its call stored and tied to the
+// visitor who held the number; the called number so written was refused
+// with 400 and the call lost.
+func TestCallWithSIPHeaderParameters(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	f.clock.Add(time.Minute)
+	body := `{"called":"<sip:8` + num[1:] + `@pbx.example;user=phone>;tag=1928301774","caller":"\"Ivan\" <sip:+79161234567@pbx.example>;tag=a6c85cf"}`
+	code, raw := api(t, f, "POST", "api/v1/calls", apiToken(t, f), body)
+	if code != http.StatusOK {
+		t.Fatalf("call: %d %s", code, raw)
+	}
+	if r := decodeResult(t, raw); !r.Attributed || r.VisitorID != h.VisitorID || r.Match != "lease" {
+		t.Fatalf("call %+v, want visitor %d by lease", r, h.VisitorID)
+	}
+	var c store.Call
+	f.srv.DB.ScanPrefix(context.Background(), store.CallPrefix(f.site.ID), false, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		c, _ = store.DecodeCall(id, v)
+		return false
+	})
+	if c.Called != num || c.Caller != "79161234567" || c.CallerTyped != "" {
+		t.Fatalf("stored call %+v", c)
+	}
+}
