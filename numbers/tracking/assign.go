@@ -379,7 +379,8 @@ func (t *Tracker) AssignSession(ctx context.Context, site uint32, sess *store.Se
 
 // Heartbeat renews the leases of visitor's page in session on site, as a
 // page kept visible does, and returns the assignment (a lease that lapsed
-// meanwhile is claimed anew). ErrNoSession when the session is not the
+// meanwhile is claimed anew). A pool it finds full is not counted as a
+// miss: that is counted by page views. ErrNoSession when the session is not the
 // visitor's on the site.
 func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session uint64, now time.Time) (Assignment, error) {
 	b, err := t.db.Get(store.SessionKey(site, session))
@@ -396,7 +397,21 @@ func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session u
 	if s.Visitor != visitor {
 		return Assignment{}, ErrNoSession.Errorf("heartbeat of session %d", session)
 	}
-	return t.AssignSession(ctx, site, &s, now)
+	a, err := t.Assign(site, s.Visitor, s.ID, VisitOf(&s), s.Bot, now)
+	if err != nil {
+		return Assignment{}, err
+	}
+	// A heartbeat is no page view: a pool full when it comes (the page
+	// shows its fallback) was counted when the page was viewed, not again
+	// every few minutes it stays open.
+	a.misses = nil
+	if len(a.leases) == 0 {
+		return a, nil
+	}
+	if err := t.db.Update(ctx, a.Persist); err != nil {
+		return Assignment{}, fmt.Errorf("persist numbers of session %d: %w", s.ID, err)
+	}
+	return a, nil
 }
 
 // Preview is what a visit would be shown for one site number, and why,

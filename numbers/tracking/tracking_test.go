@@ -933,3 +933,48 @@ func FuzzCallNumber(f *testing.F) {
 		}
 	})
 }
+
+// A page's heartbeat renews its leases but is no page view: a pool that
+// is full when it comes (the visitor was shown its fallback) is not
+// counted as missed again. A page of a site with two pools, one full,
+// counted a miss every few minutes it stayed open, and the Numbers page
+// told the owner of page views that never were.
+func TestHeartbeatCountsNoMiss(t *testing.T) {
+	db := storetest.Open(t)
+	tr := open(t, db, t0)
+	const second = "74872751405"
+	if _, err := tr.SetSiteNumbers(ctx, 1, []string{siteNum, second}, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []PoolInput{
+		{Name: "a", Numbers: []string{"74950000001", "74950000002"}, RuleInput: RuleInput{Rule: "utm_medium=cpc", Replaces: []string{siteNum}}},
+		{Name: "b", Numbers: []string{"74950000003"}, Fallback: fallback, RuleInput: RuleInput{Rule: "utm_medium=cpc", Replaces: []string{second}}},
+	} {
+		if _, err := tr.AddPool(ctx, 1, p, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assign(t, tr, 1, cpc, false, t0) // takes b's one number
+	a := assign(t, tr, 2, cpc, false, t0)
+	if len(a.Replacements) != 2 || a.Replacements[1].Number.Digits != fallback || a.Renew == 0 {
+		t.Fatalf("visitor 2's page: %+v, want a's number and b's fallback", a.Replacements)
+	}
+	sess := store.Session{ID: 20, Visitor: 2, UTMSource: "google", UTMMedium: "cpc", Channel: "ad"}
+	if err := db.Set(ctx, store.SessionKey(1, 20), sess.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := tr.Heartbeat(ctx, 1, 2, 20, t0.Add(time.Duration(i+1)*5*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reps, err := tr.Report(ctx, 1, t0, t0, t0.Add(15*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reps {
+		if want := map[string]int64{"a": 0, "b": 1}[r.Name]; r.Misses != want {
+			t.Errorf("pool %s: %d misses, want %d (the one page view)", r.Name, r.Misses, want)
+		}
+	}
+}
