@@ -657,3 +657,79 @@ func TestNumbersErrorsTranslated(t *testing.T) {
 		}
 	}
 }
+
+// A visitor who came from an ad and leased a number keeps it across
+// sessions while the lease lives (SPEC §5, the Numbers page): back by a
+// bookmark (direct traffic, which no rule covers) an hour and a half
+// later, within the pool's 3 h reserve, they are shown the same number and
+// it is renewed, so a call on it is the ad visit's. They were shown the
+// site's own number, and their call went unattributed.
+func TestLeaseKeptOnReturnNoRuleCovers(t *testing.T) {
+	f := newTrFixture(t, true)
+	tr, ctx, now := f.srv.HTTP.Numbers(), context.Background(), f.clock.Now()
+	if _, err := tr.SetSiteNumbers(ctx, f.site.ID, []string{"8 (487) 275-14-04"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddPool(ctx, f.site.ID, tracking.PoolInput{Name: "ads", Numbers: tkPool, Fallback: tkFallback, Reserve: 3 * time.Hour,
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	ad, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	f.clock.Add(90 * time.Minute)
+	back, p := f.hitPhones(t, "", ad.CI, "https://shop.example.com/")
+	if back.SessionID == ad.SessionID {
+		t.Fatal("the return is in the same session: the test needs a new one")
+	}
+	if raw, typ := shownNumber(p); raw != num || typ != "dynamic" || p.Renew == 0 {
+		t.Fatalf("return by a bookmark within the reserve: shown %+v, want %s, dynamic, renewed by heartbeat", p, num)
+	}
+	// Renewed: 3 h from the return, not from the ad visit.
+	f.clock.Add(2 * time.Hour)
+	if a, p := f.leasePost(t, back); a.Status != http.StatusOK || func() string { r, _ := shownNumber(p); return r }() != num {
+		t.Fatalf("heartbeat of the returned page: %d %s", a.Status, a.Raw)
+	}
+	token := apiToken(t, f)
+	code, raw := api(t, f, "POST", "api/v1/calls", token, `{"called":"`+num+`","caller":"79161234567"}`)
+	if r := decodeResult(t, raw); code != http.StatusOK || !r.Attributed || r.VisitorID != ad.VisitorID || r.SessionID != ad.SessionID || r.UTMSource != "google" {
+		t.Fatalf("call on the kept number: %d %s", code, raw)
+	}
+	// Another direct visitor holds nothing: the site's number stays.
+	if _, p := f.hitPhones(t, "", "", "https://shop.example.com/"); p != nil && len(p.Numbers) > 0 {
+		t.Fatalf("a direct visitor without a lease was shown %+v", p)
+	}
+	// Once the lease has lapsed, a return shows the site's number again.
+	f.clock.Add(4 * time.Hour)
+	if _, p := f.hitPhones(t, "", ad.CI, "https://shop.example.com/"); p != nil && len(p.Numbers) > 0 {
+		t.Fatalf("a return after the lease lapsed was shown %+v", p)
+	}
+}
+
+// A PBX that passes the SIP From and To headers on as they are, the
+// address followed by its parameters, has its call stored and tied to the
+// visitor who held the number; the called number so written was refused
+// with 400 and the call lost.
+func TestCallWithSIPHeaderParameters(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	f.clock.Add(time.Minute)
+	body := `{"called":"<sip:8` + num[1:] + `@pbx.example;user=phone>;tag=1928301774","caller":"\"Ivan\" <sip:+79161234567@pbx.example>;tag=a6c85cf"}`
+	code, raw := api(t, f, "POST", "api/v1/calls", apiToken(t, f), body)
+	if code != http.StatusOK {
+		t.Fatalf("call: %d %s", code, raw)
+	}
+	if r := decodeResult(t, raw); !r.Attributed || r.VisitorID != h.VisitorID || r.Match != "lease" {
+		t.Fatalf("call %+v, want visitor %d by lease", r, h.VisitorID)
+	}
+	var c store.Call
+	f.srv.DB.ScanPrefix(context.Background(), store.CallPrefix(f.site.ID), false, 0, func(k, v []byte) bool {
+		id, _ := store.IDFromKey(k)
+		c, _ = store.DecodeCall(id, v)
+		return false
+	})
+	if c.Called != num || c.Caller != "79161234567" || c.CallerTyped != "" {
+		t.Fatalf("stored call %+v", c)
+	}
+}

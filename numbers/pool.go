@@ -405,6 +405,36 @@ func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 	return p.claim(visitor, h, prev, t)
 }
 
+// Renew renews the visitor's lease, as Acquire does, when the visitor
+// holds one live at now; ok is false, and nothing is claimed or counted,
+// when it holds none. It is for a visitor whose page view no rule of the
+// pool covers (a return to the site by a bookmark) but who still keeps
+// the number leased to them.
+func (p *Pool) Renew(visitor uint64, now time.Time) (l Lease, ok bool) {
+	t := nanos(now)
+	h := mix(visitor)
+	b := &p.buckets[h>>p.bucketShift]
+	tag := p.tag(h)
+	for w := range b.ways {
+		e := b.ways[w].Load()
+		if e == 0 || e>>p.slotBits != tag {
+			continue
+		}
+		i := int(e&(1<<p.slotBits-1)) - 1
+		if c, u := p.renew(i, visitor, t); c != nil {
+			return p.renewed(i, c, u), true
+		}
+	}
+	if b.overflowed.Load() {
+		for i := range p.slots {
+			if c, u := p.renew(i, visitor, t); c != nil {
+				return p.renewed(i, c, u), true
+			}
+		}
+	}
+	return Lease{}, false
+}
+
 // renew extends the visitor's lease on slot i if it is live at t, and
 // returns the holding and its new until; nil if there is no such lease. (It
 // returns no Lease: copying one through the calls costs more than the renew.)

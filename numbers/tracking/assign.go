@@ -83,7 +83,9 @@ func (t *Tracker) Assigns(site uint32) bool {
 // one it holds; one lease per pool however many site numbers it replaces).
 // A bot never leases: it is shown the pool's fallback. A full pool gives
 // its fallback, and the miss is counted. A site number no rule covers is
-// left alone.
+// left alone, unless the visitor holds a live lease of a pool that
+// replaces it: the visitor keeps that number across sessions (a return by
+// a bookmark shows it again and renews it).
 //
 // The leases are live in memory when Assign returns; the caller makes them
 // durable by calling Persist in the write that records the page view, and
@@ -133,6 +135,43 @@ func (t *Tracker) AssignIn(space *AssignSpace, site uint32, visitor, session uin
 	for i, sn := range ss.numbers {
 		j := numbers.Choose(ss.ranked[i], visit)
 		if j < 0 {
+			// No rule covers this page view (the visitor came back by a
+			// bookmark, or typed the address): one who still holds a
+			// number of a pool that replaces this site number keeps it,
+			// across sessions, and renews it; the lease stays the visit's
+			// that claimed it, which a call is attributed to.
+			if bot {
+				continue
+			}
+			for _, c := range ss.cands[i] {
+				p := c.pool
+				if p == nil {
+					continue
+				}
+				k := 0
+				for k < len(pools) && pools[k].p != p {
+					k++
+				}
+				if k == len(pools) {
+					l, ok := p.live.Renew(visitor, now)
+					if !ok {
+						continue
+					}
+					pools = append(pools, got{p, l, nil})
+					if cap(a.leases) == 0 {
+						a.leases = make([]leaseWrite, 0, len(ss.pools))
+					}
+					a.leases = append(a.leases, leaseWrite{pool: p.cfg.ID, from: p.live, lease: l})
+					if r := p.live.Reserve(); minReserve == 0 || r < minReserve {
+						minReserve = r
+					}
+				}
+				if g := pools[k]; g.err == nil {
+					a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: p.phone(g.lease.Slot), Type: Dynamic,
+						Pool: p.cfg.Name, Until: g.lease.Until})
+					break
+				}
+			}
 			continue
 		}
 		c := ss.cands[i][j]
@@ -340,7 +379,8 @@ func (t *Tracker) AssignSession(ctx context.Context, site uint32, sess *store.Se
 
 // Heartbeat renews the leases of visitor's page in session on site, as a
 // page kept visible does, and returns the assignment (a lease that lapsed
-// meanwhile is claimed anew). ErrNoSession when the session is not the
+// meanwhile is claimed anew). A pool it finds full is not counted as a
+// miss: that is counted by page views. ErrNoSession when the session is not the
 // visitor's on the site.
 func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session uint64, now time.Time) (Assignment, error) {
 	b, err := t.db.Get(store.SessionKey(site, session))
@@ -357,7 +397,21 @@ func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session u
 	if s.Visitor != visitor {
 		return Assignment{}, ErrNoSession.Errorf("heartbeat of session %d", session)
 	}
-	return t.AssignSession(ctx, site, &s, now)
+	a, err := t.Assign(site, s.Visitor, s.ID, VisitOf(&s), s.Bot, now)
+	if err != nil {
+		return Assignment{}, err
+	}
+	// A heartbeat is no page view: a pool full when it comes (the page
+	// shows its fallback) was counted when the page was viewed, not again
+	// every few minutes it stays open.
+	a.misses = nil
+	if len(a.leases) == 0 {
+		return a, nil
+	}
+	if err := t.db.Update(ctx, a.Persist); err != nil {
+		return Assignment{}, fmt.Errorf("persist numbers of session %d: %w", s.ID, err)
+	}
+	return a, nil
 }
 
 // Preview is what a visit would be shown for one site number, and why,

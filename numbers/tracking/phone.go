@@ -44,12 +44,16 @@ func callNumber(s, region string) (string, error) {
 }
 
 // uriUser is the user part of a SIP or tel URI or of a SIP address
-// ('"Ivan" <sip:7916@host>', "<7916@host>", "7916@host" are "7916"); any
-// other text comes back as it is.
+// ('"Ivan" <sip:7916@host>', "<7916@host>", "7916@host" are "7916"), also
+// of a SIP From or To header's value with its parameters after the
+// address ('<sip:7916@host>;tag=a6c85cf', as a PBX passes a caller on);
+// any other text comes back as it is.
 func uriUser(s string) string {
 	t := strings.TrimSpace(s)
-	if i := strings.IndexByte(t, '<'); i >= 0 && strings.HasSuffix(t, ">") {
-		t = t[i+1 : len(t)-1]
+	if j := strings.LastIndexByte(t, '>'); j >= 0 {
+		if i := strings.LastIndexByte(t[:j], '<'); i >= 0 {
+			t = t[i+1 : j]
+		}
 	}
 	if scheme, rest, ok := strings.Cut(t, ":"); ok {
 		if !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") && !strings.EqualFold(scheme, "tel") {

@@ -44,6 +44,12 @@ type PoolReport struct {
 	Sampled bool
 }
 
+// midnight is when the day d (Day's count) begins in loc.
+func midnight(d uint32, loc *time.Location) time.Time {
+	y, m, dd := time.Unix(int64(d)*86400, 0).UTC().Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, loc)
+}
+
 // maxHoldSample bounds the leases a report reads to find the mean hold.
 const maxHoldSample = 100_000
 
@@ -98,7 +104,10 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 			r.Misses += pd.Misses
 			r.Days = append(r.Days, pd)
 		}
-		hold, n, sampled, err := meanHold(ctx, t.db, p.live.Numbers(), time.Unix(int64(first)*86400, 0), time.Unix(int64(last+1)*86400, 0), now, r.Reserve)
+		// The span's days are the site's: from its first midnight to the
+		// one after its last, not UTC's (which left out the evening's
+		// leases of a site west of Greenwich, the morning's east of it).
+		hold, n, sampled, err := meanHold(ctx, t.db, p.live.Numbers(), midnight(first, loc), midnight(last+1, loc), now, r.Reserve)
 		if err != nil {
 			return nil, fmt.Errorf("pool report: %w", err)
 		}

@@ -87,7 +87,7 @@ func shown(a Assignment) (string, Type) {
 func TestAssignByRule(t *testing.T) {
 	tr := open(t, storetest.Open(t), t0)
 	nums := setUp(t, tr, 2)
-	for _, tt := range []struct {
+	for i, tt := range []struct {
 		name   string
 		visit  numbers.Visit
 		bot    bool
@@ -102,7 +102,9 @@ func TestAssignByRule(t *testing.T) {
 		{"bots never lease", cpc, true, fallback, Static},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a := assign(t, tr, 1, tt.visit, tt.bot, t0)
+			// A visitor each: one who holds a lease keeps it on a page
+			// view no rule covers (TestLeaseKeptWhenNoRuleCovers).
+			a := assign(t, tr, uint64(i+1), tt.visit, tt.bot, t0)
 			n, typ := shown(a)
 			if tt.number == nums[0] {
 				tt.number = n // whichever slot the visitor got
@@ -710,6 +712,12 @@ func TestCallNumberIntlPrefix(t *testing.T) {
 		{"GB", "8 10 7 916 123 45 67", "79161234567"},
 		{"RU", "89161234567", "79161234567"},
 		{"RU", "+7 (495) 182-51-68", "74951825168"},
+		// A SIP From/To header's value, its parameters after the address:
+		// the caller was kept as typed and matched no visitor, a called
+		// number so written refused and the call lost.
+		{"RU", `"Ivan" <sip:+79161234567@pbx.example>;tag=a6c85cf`, "79161234567"},
+		{"RU", "<sip:84950000001@pbx.example;user=phone>;tag=1928301774", "74950000001"},
+		{"RU", "<tel:+74950000001>", "74950000001"},
 	} {
 		if d, err := callNumber(tt.in, tt.region); err != nil || d != tt.digits {
 			t.Errorf("callNumber(%q, %s) = %q, %v; want %s", tt.in, tt.region, d, err, tt.digits)
@@ -844,6 +852,129 @@ func TestCountersKeptInTheSiteZone(t *testing.T) {
 		}
 		if len(calls) != 1 || calls[0].Day.Format(time.DateOnly) != tt.day || calls[0].Calls != 1 || calls[0].Answered != 1 {
 			t.Errorf("zone %v: call days %+v, want one call on %s", tt.zone, calls, tt.day)
+		}
+	}
+}
+
+// A visitor keeps a leased number across sessions while the lease lives:
+// a page view no rule covers (direct) shows it and renews it; a visitor
+// without a lease, or whose lease lapsed, is shown nothing, and a bot
+// renews nothing.
+func TestLeaseKeptWhenNoRuleCovers(t *testing.T) {
+	tr := open(t, storetest.Open(t), t0)
+	setUp(t, tr, 2)
+	n, _ := shown(assign(t, tr, 1, cpc, false, t0))
+	if n == "" {
+		t.Fatal("no lease")
+	}
+	at := t0.Add(15 * time.Minute)
+	if got, _ := shown(assign(t, tr, 1, direct, true, at)); got != "" {
+		t.Fatalf("a page view taken for a bot's was shown %s", got)
+	}
+	a := assign(t, tr, 1, direct, false, at)
+	if got, typ := shown(a); got != n || typ != Dynamic || a.Renew == 0 || !a.Replacements[0].Until.Equal(at.Add(numbers.DefaultReserve)) {
+		t.Fatalf("direct page view of the holder: %+v, want %s renewed to %v", a, n, at.Add(numbers.DefaultReserve))
+	}
+	if got, _ := shown(assign(t, tr, 3, direct, false, at)); got != "" {
+		t.Fatalf("a direct visitor without a lease was shown %s", got)
+	}
+	if got, _ := shown(assign(t, tr, 1, direct, false, at.Add(numbers.DefaultReserve))); got != "" {
+		t.Fatalf("a lapsed lease was shown: %s", got)
+	}
+}
+
+// The mean hold of a site's report counts the leases of its own days: a
+// lease claimed this evening in New York (after midnight UTC) and held 35
+// minutes is today's, and the mean hold says so, not the reserve it
+// answered when it found no lease.
+func TestMeanHoldOfTheSiteDays(t *testing.T) {
+	ny := time.FixedZone("EST", -5*3600)
+	at := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC) // 21:00 on the 26th in New York
+	tr := open(t, storetest.Open(t), at)
+	tr.ZoneWith(func(uint32) *time.Location { return ny })
+	setUp(t, tr, 2)
+	assign(t, tr, 1, cpc, false, at)
+	assign(t, tr, 1, cpc, false, at.Add(15*time.Minute)) // renewed to 21:35
+	now := at.Add(2 * time.Hour)                         // 23:00 in New York
+	reps, err := tr.Report(ctx, 1, now.AddDate(0, 0, -6), now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reps[0]
+	if last := r.Days[len(r.Days)-1]; last.Day.Format(time.DateOnly) != "2026-11-26" || last.Claims != 1 {
+		t.Fatalf("today %+v, want the 26th with the claim", last)
+	}
+	if r.MeanHold != 35*time.Minute {
+		t.Fatalf("mean hold %v, want the 35 min the lease was held", r.MeanHold)
+	}
+}
+
+// callNumber reads whatever a telephony side sends as a call's number: it
+// never panics, and a number it reads is E.164 digits, the same as the
+// user part of the address it was written in.
+func FuzzCallNumber(f *testing.F) {
+	for _, s := range []string{"74950000001", "+7 (495) 000-00-01 доб. 12", "sip:74950000001@pbx.example;user=phone",
+		`"Ivan" <sip:+79161234567@pbx.example>;tag=a6c85cf`, "<tel:+74950000001>", "<>", "><", "<<sip:1@x>>", "anonymous", "sip:", "\xff<"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := callNumber(s, numbers.DefaultRegion)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("callNumber(%q): %v, want ErrInvalid", s, err)
+			}
+			return
+		}
+		if d == "" || strings.Trim(d, "0123456789") != "" {
+			t.Fatalf("callNumber(%q) = %q, not E.164 digits", s, d)
+		}
+		if again, err := callNumber(uriUser(s), numbers.DefaultRegion); err != nil || again != d {
+			t.Fatalf("callNumber(%q) = %s, of its user part %q: %q, %v", s, d, uriUser(s), again, err)
+		}
+	})
+}
+
+// A page's heartbeat renews its leases but is no page view: a pool that
+// is full when it comes (the visitor was shown its fallback) is not
+// counted as missed again. A page of a site with two pools, one full,
+// counted a miss every few minutes it stayed open, and the Numbers page
+// told the owner of page views that never were.
+func TestHeartbeatCountsNoMiss(t *testing.T) {
+	db := storetest.Open(t)
+	tr := open(t, db, t0)
+	const second = "74872751405"
+	if _, err := tr.SetSiteNumbers(ctx, 1, []string{siteNum, second}, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []PoolInput{
+		{Name: "a", Numbers: []string{"74950000001", "74950000002"}, RuleInput: RuleInput{Rule: "utm_medium=cpc", Replaces: []string{siteNum}}},
+		{Name: "b", Numbers: []string{"74950000003"}, Fallback: fallback, RuleInput: RuleInput{Rule: "utm_medium=cpc", Replaces: []string{second}}},
+	} {
+		if _, err := tr.AddPool(ctx, 1, p, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assign(t, tr, 1, cpc, false, t0) // takes b's one number
+	a := assign(t, tr, 2, cpc, false, t0)
+	if len(a.Replacements) != 2 || a.Replacements[1].Number.Digits != fallback || a.Renew == 0 {
+		t.Fatalf("visitor 2's page: %+v, want a's number and b's fallback", a.Replacements)
+	}
+	sess := store.Session{ID: 20, Visitor: 2, UTMSource: "google", UTMMedium: "cpc", Channel: "ad"}
+	if err := db.Set(ctx, store.SessionKey(1, 20), sess.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := tr.Heartbeat(ctx, 1, 2, 20, t0.Add(time.Duration(i+1)*5*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reps, err := tr.Report(ctx, 1, t0, t0, t0.Add(15*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reps {
+		if want := map[string]int64{"a": 0, "b": 1}[r.Name]; r.Misses != want {
+			t.Errorf("pool %s: %d misses, want %d (the one page view)", r.Name, r.Misses, want)
 		}
 	}
 }
