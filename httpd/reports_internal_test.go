@@ -101,7 +101,7 @@ func TestLineChart(t *testing.T) {
 	if len(c.Rows) != 30 || c.Rows[3].Values[0] != 7 {
 		t.Errorf("table rows %+v", c.Rows[:4])
 	}
-	if got := grouped(cat.For(i18n.Ru).N("%d session", 12345), 12345); got != "12\u00a0345 сеансов" {
+	if got := grouped(cat.For(i18n.Ru).N("%d session", 12345), 12345); got != "12\u00a0345 визитов" {
 		t.Errorf("grouped: %q", got)
 	}
 }
