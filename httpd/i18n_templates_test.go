@@ -480,3 +480,25 @@ func TestScopesTranslated(t *testing.T) {
 		}
 	}
 }
+
+// copyButtonRE is a template's copy button: dashboard.js copies the text
+// of its data-target and then shows its data-copied for a moment.
+var copyButtonRE = regexp.MustCompile(`<[a-z]+\s[^>]*\bdata-target="[^"]*"[^>]*>`)
+
+// TestCopyButtonsSayCopiedInTheReadersLanguage: every copy button carries
+// the word it shows once it has copied, from the catalog; without it
+// dashboard.js shows its English fallback, "Copied", on a Russian page.
+func TestCopyButtonsSayCopiedInTheReadersLanguage(t *testing.T) {
+	n := 0
+	for name, src := range dashboardTemplates(t) {
+		for _, b := range copyButtonRE.FindAllString(src, -1) {
+			n++
+			if !strings.Contains(b, `data-copied="{{t "Copied"}}"`) {
+				t.Errorf("%s: %s has no data-copied=\"{{t \"Copied\"}}\"", name, b)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("found no copy button: the scan is broken")
+	}
+}
