@@ -18,6 +18,7 @@ import (
 
 var (
 	latinWordRE = regexp.MustCompile(`[A-Za-z]{3,}`)
+	isoDateRE   = regexp.MustCompile(`\b(19|20)\d\d-\d\d-\d\d\b`)
 	catalogTag  = regexp.MustCompile(`(?s)<code>.*?</code>|<[^>]*>|%(\[\d+\])?[-+# 0-9.]*[a-zA-Z]`)
 )
 
@@ -61,7 +62,8 @@ func englishLeakWords(t *testing.T) map[string]bool {
 // language switch's "English".
 var sweepEnglishOK = regexp.MustCompile(`\b(Second shop|not a number|not an email|Ann|pbx|English)\b|^\s*(form|Page)\s*$`)
 
-// englishIn lists the English words of the catalog that a page shows a
+// englishIn lists the English words of the catalog, and the dates
+// written the English way (2026-12-05, not 05.12.2026), that a page shows a
 // reader: in its text outside code, scripts and form fields' values, and
 // in the attributes read out or shown (title, placeholder, aria-label,
 // alt).
@@ -72,6 +74,10 @@ func englishIn(page string, leak map[string]bool) []string {
 	check := func(s string) {
 		s = sweepEnglishOK.ReplaceAllString(s, " ")
 		for _, f := range strings.Fields(s) {
+			if isoDateRE.MatchString(f) && !strings.ContainsAny(f, "/=") && !seen[f] {
+				seen[f] = true // a date as English writes it: 2026-12-05
+				found = append(found, f+" (in "+strings.Join(strings.Fields(s), " ")+")")
+			}
 			if codeWord(f) {
 				continue // a URL, an address, a host, a query, a slug: code
 			}
