@@ -502,3 +502,41 @@ func TestCopyButtonsSayCopiedInTheReadersLanguage(t *testing.T) {
 		t.Fatal("found no copy button: the scan is broken")
 	}
 }
+
+// consoleCodeRE finds the result codes an operator's console can be sent
+// in an error frame: a chats error's (WithCode) and a frame's own.
+var consoleCodeRE = regexp.MustCompile(`WithCode\("([a-z_]+)"\)|\b[cC]ode: "([a-z_]+)"`)
+
+// TestConsoleSaysEveryErrorInItsLanguage: every error code the chat
+// socket can send the operator console has its words in the console's
+// texts (consoleText), so the console never falls back to the server's
+// English message.
+func TestConsoleSaysEveryErrorInItsLanguage(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := consoleText(cat.For(i18n.Ru))["errors"].(map[string]string)
+	files, _ := filepath.Glob("chats/*.go")
+	files = append(files, "chat_console.go", "chat_frames.go")
+	codes := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range consoleCodeRE.FindAllStringSubmatch(string(b), -1) {
+			code := m[1] + m[2]
+			codes++
+			if said[code] == "" {
+				t.Errorf("%s: the console has no words for the error code %q: add it to consoleText's errors", f, code)
+			}
+		}
+	}
+	if codes < 5 {
+		t.Fatalf("found %d codes: the scan is broken", codes)
+	}
+}
