@@ -269,6 +269,10 @@ func consoleText(tr i18n.Printer) map[string]any {
 			"rate_limit":     tr.T("Too many messages; wait a moment."),
 			"no_chat":        tr.T("That chat is gone."),
 			"server_error":   tr.T("The server could not store it; try again."),
+			"chat_full":      tr.T("This chat is too long to go on: end it and start a new one."),
+			"bad_frame":      tr.T("The console and the server did not understand each other; reload the page."),
+			"too_large":      tr.T("The console and the server did not understand each other; reload the page."),
+			"hello_required": tr.T("The console and the server did not understand each other; reload the page."),
 			"signed_out":     tr.T("You are signed out: sign in again and the console reconnects by itself."),
 		},
 	}

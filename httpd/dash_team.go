@@ -34,10 +34,14 @@ func (s *dashboardHandlers) mountTeam(r *router) {
 	r.page("POST", "/invite", open, s.acceptPost)
 }
 
-// fmtWhen is a Unix ms time for the pages, in loc; "" for 0.
-func fmtWhen(ms int64, loc *time.Location) string {
+// fmtWhen is a Unix ms time for the pages, in loc, to the minute as the
+// reader's language writes it (05.12.2026 14:30 in Russian); "" for 0.
+func fmtWhen(tr i18n.Printer, ms int64, loc *time.Location) string {
 	if ms == 0 {
 		return ""
+	}
+	if tr.Lang == i18n.Ru {
+		return time.UnixMilli(ms).In(loc).Format("02.01.2006 15:04")
 	}
 	return time.UnixMilli(ms).In(loc).Format("2006-01-02 15:04")
 }
@@ -108,12 +112,13 @@ func (s *dashboardHandlers) teamData(ctx *fasthttp.RequestCtx, who signedIn) (te
 	d := teamData{Roles: []string{accounts.RoleOperator, accounts.RoleManager, accounts.RoleOwner}, Role: accounts.RoleOperator, Mail: s.mail != nil}
 	loc, zone := s.accountZone()
 	d.Zone = zone
+	tr := s.pages.printer(ctx, &who.user)
 	users, err := s.accounts.Users(ctx)
 	if err != nil {
 		return d, err
 	}
 	for _, u := range users {
-		d.Users = append(d.Users, userRow{Email: u.Email, Role: u.Role, Created: fmtWhen(u.Created, loc), LastLogin: fmtWhen(u.LastLogin, loc), Self: u.Email == who.user.Email})
+		d.Users = append(d.Users, userRow{Email: u.Email, Role: u.Role, Created: fmtWhen(tr, u.Created, loc), LastLogin: fmtWhen(tr, u.LastLogin, loc), Self: u.Email == who.user.Email})
 	}
 	invites, err := s.accounts.Invites(ctx)
 	if err != nil {
@@ -126,7 +131,7 @@ func (s *dashboardHandlers) teamData(ctx *fasthttp.RequestCtx, who signedIn) (te
 		}
 	}
 	for _, p := range invites {
-		row := inviteRow{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: fmtWhen(p.Expires, loc)}
+		row := inviteRow{ID: p.ID, Email: p.Email, Role: p.Role, By: p.By, Expires: fmtWhen(tr, p.Expires, loc)}
 		if rec, ok := mail[p.ID]; ok {
 			row.Mail, row.MailError = mailState(rec), rec.LastError
 		}
@@ -331,7 +336,8 @@ type tokensData struct {
 
 // tokensData is the API tokens page, its form ticked with the sites and
 // scopes of a refused one.
-func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked, scopes []string) (tokensData, error) {
+func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, who signedIn, checked, scopes []string) (tokensData, error) {
+	tr := s.pages.printer(ctx, &who.user)
 	var d tokensData
 	loc, zone := s.accountZone()
 	d.Zone = zone
@@ -344,7 +350,7 @@ func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, checked, scopes
 		return d, err
 	}
 	for _, t := range list {
-		row := tokenRow{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Created: fmtWhen(t.Created, loc), LastUsed: fmtWhen(t.LastUsed, loc),
+		row := tokenRow{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Created: fmtWhen(tr, t.Created, loc), LastUsed: fmtWhen(tr, t.LastUsed, loc),
 			ScopeChoices: scopeChoices(t.Scopes)}
 		for _, id := range t.Sites {
 			if site, err := s.sites.ByID(id); err == nil {
@@ -380,7 +386,7 @@ func (s *dashboardHandlers) siteID(key string) uint32 {
 
 // tokensPage is GET /tokens: every API token with its sites and last use.
 func (s *dashboardHandlers) tokensPage(ctx *fasthttp.RequestCtx, who signedIn) error {
-	d, err := s.tokensData(ctx, nil, nil)
+	d, err := s.tokensData(ctx, who, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -420,7 +426,7 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 	token, err := s.accounts.MakeToken(ctx, accounts.NewToken{Name: name, Sites: ids, Scopes: scopes})
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-			d, derr := s.tokensData(ctx, keys, scopes)
+			d, derr := s.tokensData(ctx, who, keys, scopes)
 			if derr != nil {
 				return derr
 			}
@@ -429,7 +435,7 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		}
 		return err
 	}
-	d, err := s.tokensData(ctx, nil, nil)
+	d, err := s.tokensData(ctx, who, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -462,7 +468,7 @@ func (s *dashboardHandlers) changeTokenPost(ctx *fasthttp.RequestCtx, who signed
 	_, err = s.accounts.ChangeToken(ctx, string(args.Peek("id")), accounts.TokenChange{Name: &name, Sites: &ids, Scopes: &scopes})
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-			d, derr := s.tokensData(ctx, nil, nil)
+			d, derr := s.tokensData(ctx, who, nil, nil)
 			if derr != nil {
 				return derr
 			}

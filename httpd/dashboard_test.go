@@ -185,7 +185,7 @@ func TestSignInLimitIsPerAccountAndIP(t *testing.T) {
 	if !strings.Contains(lastBody, "Too many wrong passwords for this account from your network; wait 15 min and try again. Signing in from another network still works.") {
 		t.Errorf("the locked address is told:\n%s", lastBody)
 	}
-	if signInLang(attacker, "correct horse battery", "ru"); !strings.Contains(lastBody, "Слишком много неверных паролей для этой учётной записи из вашей сети; подождите 15 мин.") {
+	if signInLang(attacker, "correct horse battery", "ru"); !strings.Contains(lastBody, "Слишком много неверных паролей для этой учётной записи из вашей сети; подождите 15\u00a0мин.") {
 		t.Errorf("the locked address is told, in Russian:\n%s", lastBody)
 	}
 	if resp := signIn(owner, "correct horse battery"); resp.StatusCode != http.StatusSeeOther {

@@ -281,14 +281,13 @@ func (d *digests) compose(ctx context.Context, tr i18n.Printer, site *store.Site
 		return "", "", "", err
 	}
 	v := digestView{Lang: string(tr.Lang)}
-	period := first.String()
+	period := periodText(tr, kind, first, last)
 	if kind == store.DigestWeekly {
-		period += " – " + last.String()
 		v.Subject = tr.T("Weekly report of %[1]s: %[2]s", site.Name, period)
 	} else {
 		v.Subject = tr.T("Daily report of %[1]s: %[2]s", site.Name, period)
 	}
-	v.Intro = tr.T("Site %[1]s, %[2]s; the change is against %[3]s.", site.Name, period, periodText(kind, q.From, q.To))
+	v.Intro = tr.T("Site %[1]s, %[2]s; the change is against %[3]s.", site.Name, period, periodText(tr, kind, q.From, q.To))
 	v.FigureHead, v.PeriodHead, v.ChangeHead = tr.T("Figure"), period, tr.T("Change on the period before")
 	c, p := cur.Total, prev.Total
 	figure := func(label string, cur, prev int64) *digestFigure {
@@ -397,11 +396,14 @@ var digestHTML string
 
 var digestTemplate = notice.ParseHTML("digest", digestHTML)
 
-func periodText(kind byte, first, last reports.Day) string {
+// periodText is a digest's days as tr writes dates: one day, or a week
+// first – last.
+func periodText(tr i18n.Printer, kind byte, first, last reports.Day) string {
+	day := func(d reports.Day) string { return tr.Date(d.Start(time.UTC)) } // 23.11.2026 in Russian
 	if kind == store.DigestWeekly {
-		return first.String() + " – " + last.String()
+		return day(first) + " – " + day(last)
 	}
-	return first.String()
+	return day(first)
 }
 
 // The unsubscribe token: base64url(kind, site id, email) "." base64url(the

@@ -115,7 +115,7 @@ func TestWeeklyDigest(t *testing.T) {
 	if len(m.To) != 1 || m.To[0] != "owner@example.com" {
 		t.Errorf("sent to %v", m.To)
 	}
-	if subject != "Недельный отчёт по сайту Shop: 2026-11-23 – 2026-11-29" {
+	if subject != "Еженедельный отчёт по сайту Shop: 23.11.2026 – 29.11.2026" {
 		t.Errorf("subject %q", subject)
 	}
 	for _, want := range []string{
@@ -155,7 +155,7 @@ func TestWeeklyDigest(t *testing.T) {
 	eventually(t, "the missed digest", func() bool { return len(relay.Messages()) == 2 })
 	send(0)
 	msg, text = readMail(t, relay.Messages()[1])
-	if subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); subject != "Недельный отчёт по сайту Shop: 2026-12-07 – 2026-12-13" {
+	if subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); subject != "Еженедельный отчёт по сайту Shop: 07.12.2026 – 13.12.2026" {
 		t.Errorf("the missed digest's subject %q", subject)
 	}
 

@@ -265,7 +265,7 @@ func domainMessages(t *testing.T) map[string]bool {
 	// the tracker's and the calls API's do).
 	var files []string
 	for _, pattern := range []string{"sites/*.go", "accounts/*.go", "webhooks/*.go", "callbacks/*.go", "leads/*.go", "chats/*.go", "notice/*.go",
-		"../numbers/*.go", "../numbers/tracking/*.go", "reports/costs.go"} {
+		"../numbers/*.go", "../numbers/tracking/*.go", "reports/costs.go", "period/*.go"} {
 		found, _ := filepath.Glob(pattern)
 		files = append(files, found...)
 	}
@@ -281,6 +281,10 @@ func domainMessages(t *testing.T) map[string]bool {
 			var lit ast.Expr
 			switch n := n.(type) {
 			case *ast.CallExpr:
+				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "invalid" && filepath.Dir(f) == "period" && len(n.Args) > 0 {
+					lit = n.Args[0] // a report period's error: invalid(format, ...)
+					break
+				}
 				sel, ok := n.Fun.(*ast.SelectorExpr)
 				if !ok {
 					break
@@ -474,5 +478,65 @@ func TestScopesTranslated(t *testing.T) {
 		if _, ok := cat.Lookup(i18n.Ru, does); !ok {
 			t.Errorf("scope %s: %q has no Russian translation", sc, does)
 		}
+	}
+}
+
+// copyButtonRE is a template's copy button: dashboard.js copies the text
+// of its data-target and then shows its data-copied for a moment.
+var copyButtonRE = regexp.MustCompile(`<[a-z]+\s[^>]*\bdata-target="[^"]*"[^>]*>`)
+
+// TestCopyButtonsSayCopiedInTheReadersLanguage: every copy button carries
+// the word it shows once it has copied, from the catalog; without it
+// dashboard.js shows its English fallback, "Copied", on a Russian page.
+func TestCopyButtonsSayCopiedInTheReadersLanguage(t *testing.T) {
+	n := 0
+	for name, src := range dashboardTemplates(t) {
+		for _, b := range copyButtonRE.FindAllString(src, -1) {
+			n++
+			if !strings.Contains(b, `data-copied="{{t "Copied"}}"`) {
+				t.Errorf("%s: %s has no data-copied=\"{{t \"Copied\"}}\"", name, b)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("found no copy button: the scan is broken")
+	}
+}
+
+// consoleCodeRE finds the result codes an operator's console can be sent
+// in an error frame: a chats error's (WithCode) and a frame's own.
+var consoleCodeRE = regexp.MustCompile(`WithCode\("([a-z_]+)"\)|\b[cC]ode: "([a-z_]+)"`)
+
+// TestConsoleSaysEveryErrorInItsLanguage: every error code the chat
+// socket can send the operator console has its words in the console's
+// texts (consoleText), so the console never falls back to the server's
+// English message.
+func TestConsoleSaysEveryErrorInItsLanguage(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := consoleText(cat.For(i18n.Ru))["errors"].(map[string]string)
+	files, _ := filepath.Glob("chats/*.go")
+	files = append(files, "chat_console.go", "chat_frames.go")
+	codes := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range consoleCodeRE.FindAllStringSubmatch(string(b), -1) {
+			code := m[1] + m[2]
+			codes++
+			if said[code] == "" {
+				t.Errorf("%s: the console has no words for the error code %q: add it to consoleText's errors", f, code)
+			}
+		}
+	}
+	if codes < 5 {
+		t.Fatalf("found %d codes: the scan is broken", codes)
 	}
 }

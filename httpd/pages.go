@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"appliance/assets"
 	"appliance/httpd/i18n"
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -413,9 +415,21 @@ func translateError(tr i18n.Printer, ue userError) string {
 	}
 	if f, ok := ue.(interface{ MessageFormat() (string, []any) }); ok {
 		format, args := f.MessageFormat()
-		return tr.T(format, args...)
+		return tr.T(format, translatePhrases(tr, args)...)
 	}
 	return tr.T(ue.UserMessage())
+}
+
+// translatePhrases is args with each usererr.Phrase among them (a word
+// the reader's language says its own way: a role) in tr's language.
+func translatePhrases(tr i18n.Printer, args []any) []any {
+	out := slices.Clone(args)
+	for i, a := range out {
+		if p, ok := a.(usererr.Phrase); ok {
+			out[i] = tr.T(p.Format, p.Args...)
+		}
+	}
+	return out
 }
 
 // seeOther answers 303 to path (absolute, "/..."; a query may follow) on

@@ -101,7 +101,7 @@ func TestLineChart(t *testing.T) {
 	if len(c.Rows) != 30 || c.Rows[3].Values[0] != 7 {
 		t.Errorf("table rows %+v", c.Rows[:4])
 	}
-	if got := grouped(cat.For(i18n.Ru).N("%d session", 12345), 12345); got != "12\u00a0345 сеансов" {
+	if got := grouped(cat.For(i18n.Ru).N("%d session", 12345), 12345); got != "12\u00a0345 визитов" {
 		t.Errorf("grouped: %q", got)
 	}
 }
@@ -161,10 +161,10 @@ func TestDurationText(t *testing.T) {
 		d      time.Duration
 		en, ru string
 	}{
-		{45 * time.Second, "45 s", "45 с"},
-		{150*time.Second + 400*time.Millisecond, "2 min 30 s", "2 мин 30 с"},
-		{20 * time.Minute, "20 min", "20 мин"},
-		{65 * time.Minute, "1 h 5 min", "1 ч 5 мин"},
+		{45 * time.Second, "45 s", "45\u00a0с"},
+		{150*time.Second + 400*time.Millisecond, "2 min 30 s", "2\u00a0мин 30\u00a0с"},
+		{20 * time.Minute, "20 min", "20\u00a0мин"},
+		{65 * time.Minute, "1 h 5 min", "1\u00a0ч 5\u00a0мин"},
 	} {
 		if got := durationText(cat.For(i18n.En), tt.d); got != tt.en {
 			t.Errorf("%v in English: %q, want %q", tt.d, got, tt.en)

@@ -174,8 +174,8 @@ func TestReportChartsCountInPlurals(t *testing.T) {
 	}{
 		{"en", []string{"in total: 1 session, 1 visitor.", "in total: 0 calls, 2 leads, 1 callback, 0 sales.", ": 1 session</title>", ": 1 callback</title>"},
 			[]string{"1 sessions", "1 visitors", "1 callbacks"}},
-		{"ru", []string{"всего: 1 сеанс, 1 посетитель.", "всего: 0 звонков, 2 заявки, 1 обратный звонок, 0 продаж.", ": 1 сеанс</title>", ": 2 заявки</title>"},
-			[]string{"1 сеансы", "1 посетители", "обратные звонки.", "0 звонки"}},
+		{"ru", []string{"всего: 1 визит, 1 посетитель.", "всего: 0 звонков, 2 заявки, 1 обратный звонок, 0 продаж.", ": 1 визит</title>", ": 2 заявки</title>"},
+			[]string{"1 визиты", "1 посетители", "обратные звонки.", "0 звонки"}},
 	} {
 		_, body := getPageIn(t, c, page, tt.lang)
 		for _, w := range tt.want {

@@ -105,6 +105,11 @@ func TestReportCostsUpload(t *testing.T) {
 		!strings.Contains(body, "Загружено: 1 строка (1 строка дня и кампании) с") {
 		t.Fatalf("good file, in Russian: %d %.3000s", status, cutAt(body, `id="costs-imported"`, "</p>"))
 	}
+	// A bad file's lines say what is wrong with them in Russian too.
+	status, body = uploadCosts(t, f, c, csrf, "date,source,medium,campaign,cost\n2026-11-26,google,cpc,bf,abc\n2026-11-26,google,cpc\n")
+	if status != 400 || !strings.Contains(body, "Ничего не загружено; исправьте эти строки:\nстрока 2: расход &#34;abc&#34; — не сумма вида 1500 или 1500.50\nстрока 3: полей: 3, а нужно 5") {
+		t.Fatalf("bad file, in Russian: %d %s", status, cutAt(body, `role="alert"`, "</p>"))
+	}
 	_, csvBody, _ := reportGet(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/sources.csv?period=today&group=source&channel=ad")
 	// The CSV is for a Russian Excel: ";" between cells, decimal commas,
 	// the page's column titles.

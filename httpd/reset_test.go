@@ -135,7 +135,7 @@ func TestPasswordResetByEmail(t *testing.T) {
 		t.Fatalf("messages %+v", m)
 	}
 	link, text := mailedLink(t, relay, 0)
-	if !strings.Contains(text, "Кто-то (надеемся, вы) попросил задать новый пароль для owner@example.com") || !strings.HasPrefix(link, srv.URL+"reset?token=") {
+	if !strings.Contains(text, "Кто-то (надеемся, что вы) запросил новый пароль для owner@example.com") || !strings.HasPrefix(link, srv.URL+"reset?token=") {
 		t.Errorf("the email, in the asking page's language:\n%s", text)
 	}
 

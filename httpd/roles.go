@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/accounts"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
@@ -189,7 +190,7 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, rt *route) (signedIn, error
 		return signedIn{}, errorf(fasthttp.StatusForbidden, "This form has expired; reload the page and try again.")
 	}
 	if !rt.need.allows(user.Role) {
-		return signedIn{}, errorf(fasthttp.StatusForbidden, "Your role (%s) does not give access to this page. Ask the owner of this appliance if you need it.", user.Role)
+		return signedIn{}, errorf(fasthttp.StatusForbidden, "Your role (%s) does not give access to this page. Ask the owner of this appliance if you need it.", usererr.P(user.Role))
 	}
 	return signedIn{user: user, session: sess}, nil
 }

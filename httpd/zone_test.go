@@ -154,7 +154,7 @@ func TestNumbersPageMeanHoldInWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := f.srv.Client(t)
-	for lang, want := range map[string]string{"en": "<dd>20 min</dd>", "ru": "<dd>20 мин</dd>"} {
+	for lang, want := range map[string]string{"en": "<dd>20 min</dd>", "ru": "<dd>20\u00a0мин</dd>"} {
 		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/numbers", lang)
 		if !strings.Contains(body, want) || strings.Contains(body, "20m0s") {
 			t.Errorf("%s: the numbers page does not write the mean hold as %s", lang, want)
@@ -179,7 +179,7 @@ func TestCallDurationsInWords(t *testing.T) {
 		}
 	}
 	c := f.srv.Client(t)
-	for lang, want := range map[string][2]string{"en": {"1 min 5 s", "1 h 2 min"}, "ru": {"1 мин 5 с", "1 ч 2 мин"}} {
+	for lang, want := range map[string][2]string{"en": {"1 min 5 s", "1 h 2 min"}, "ru": {"1\u00a0мин 5\u00a0с", "1\u00a0ч 2\u00a0мин"}} {
 		for page, w := range map[string]string{"sites/" + f.site.Key + "/calls": want[0],
 			"sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(h.VisitorID, 10): want[0], "sites": want[1]} {
 			_, body := getPageIn(t, c, f.srv.URL+page, lang)

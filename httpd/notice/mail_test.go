@@ -140,7 +140,7 @@ func TestMessageKinds(t *testing.T) {
 		{"call", i18n.En, map[string]any{"caller": "79162222222", "called": "74950000001", "duration": 65, "answered": true},
 			"Call to Shop from +79162222222", []string{"Duration: 65 seconds", "Called: +74950000001"}},
 		{"call", i18n.Ru, map[string]any{"caller": "", "called": "74950000001", "duration": 1, "answered": false},
-			"Звонок на Shop с номера скрытый номер", []string{"1 секунда", "нет"}},
+			"Звонок по сайту Shop: скрытый номер", []string{"1 секунда", "нет"}},
 		{"call", i18n.En, map[string]any{"caller": "", "caller_typed": "anonymous", "called": "74950000001", "duration": 0, "answered": false},
 			"Call to Shop from anonymous (as typed)", []string{"Caller: anonymous (as typed)", "Answered: no"}},
 		{"chat", i18n.Ru, map[string]any{"assigned": "Anna", "messages": []any{map[string]any{"from": "visitor", "text": "Hello"}, map[string]any{"name": "Anna", "text": "Hi!"}}},

@@ -49,7 +49,11 @@ const DateLayout = time.DateOnly
 
 // Error is a period that cannot be resolved, with a message for the person
 // who asked for it. It answers with HTTP status 400.
-type Error struct{ msg string }
+type Error struct {
+	msg    string
+	format string // msg before formatting: a catalog key of the dashboard
+	args   []any
+}
 
 func (e *Error) Error() string { return "period: " + e.msg }
 
@@ -62,10 +66,16 @@ func (e *Error) Status() int { return 400 }
 // UserMessage is what is wrong, without the package prefix.
 func (e *Error) UserMessage() string { return e.msg }
 
+// MessageFormat is e's message before formatting, for the dashboard to
+// show in the reader's language.
+func (e *Error) MessageFormat() (string, []any) { return e.format, e.args }
+
 // ErrInvalid is the kind of every error of Parse.
 var ErrInvalid = errors.New("period: invalid")
 
-func invalid(format string, a ...any) error { return &Error{msg: fmt.Sprintf(format, a...)} }
+func invalid(format string, a ...any) error {
+	return &Error{msg: fmt.Sprintf(format, a...), format: format, args: a}
+}
 
 // Period is a run of whole days in a time zone.
 type Period struct {
@@ -253,10 +263,16 @@ func parseRange(from, to string, loc *time.Location) (Period, error) {
 func parseDate(field, s string, loc *time.Location) (time.Time, error) {
 	d, err := time.ParseInLocation(DateLayout, s, loc)
 	if err != nil {
-		return time.Time{}, invalid("the %s date %q is not a date like 2026-11-30", field, cut(s))
+		if field == "from" { // a message each, for the catalog to translate
+			return time.Time{}, invalid("the from date %q is not a date like 2026-11-30", cut(s))
+		}
+		return time.Time{}, invalid("the to date %q is not a date like 2026-11-30", cut(s))
 	}
 	if d.Year() < 2000 || d.Year() > 2100 {
-		return time.Time{}, invalid("the %s date %s is outside the years 2000 to 2100", field, s)
+		if field == "from" {
+			return time.Time{}, invalid("the from date %s is outside the years 2000 to 2100", s)
+		}
+		return time.Time{}, invalid("the to date %s is outside the years 2000 to 2100", s)
 	}
 	return date(d.Year(), d.Month(), d.Day(), loc), nil
 }

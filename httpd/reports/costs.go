@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"appliance/httpd/leads"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
@@ -63,7 +64,7 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	var out []CostLine
-	var bad []string
+	var bad []any // usererr.Phrases: a reader's language says each its own way
 	for n := 0; ; n++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -72,7 +73,7 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				bad = append(bad, fmt.Sprintf("line %d: %v", pe.Line, pe.Err))
+				bad = append(bad, usererr.P("line %d: %v", pe.Line, pe.Err))
 			} else {
 				bad = append(bad, err.Error())
 			}
@@ -88,21 +89,21 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 		if n == 0 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "date") {
 			continue
 		}
-		cl, err := costLine(rec)
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("line %d: %v", line, err))
+		cl, why := costLine(rec)
+		if why != nil {
+			bad = append(bad, usererr.P("line %d: %v", line, *why))
 			continue
 		}
 		cl.Line = line
 		out = append(out, cl)
 	}
 	if len(bad) > 0 {
-		more := ""
+		var more any = ""
 		if len(bad) > maxCostErrors {
-			more = fmt.Sprintf("\n(and %d more)", len(bad)-maxCostErrors)
+			more = usererr.P("\n%v", usererr.P("(and %d more)", len(bad)-maxCostErrors))
 			bad = bad[:maxCostErrors]
 		}
-		return nil, ErrInvalid.Errorf("nothing imported; fix these lines:%s%s", "\n"+strings.Join(bad, "\n"), more)
+		return nil, ErrInvalid.Errorf("nothing imported; fix these lines:%s%s", usererr.P(strings.Repeat("\n%v", len(bad)), bad...), more)
 	}
 	if len(out) == 0 {
 		return nil, ErrInvalid.Errorf("the cost file has no lines (want date,source,medium,campaign,cost)")
@@ -110,38 +111,39 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 	return out, nil
 }
 
-func costLine(rec []string) (CostLine, error) {
-	var cl CostLine
+// costLine parses one line of a cost file; why is what is wrong with it.
+func costLine(rec []string) (cl CostLine, why *usererr.Phrase) {
+	bad := func(p usererr.Phrase) (CostLine, *usererr.Phrase) { return cl, &p }
 	if len(rec) != 5 {
-		return cl, fmt.Errorf("%d fields, want 5: date,source,medium,campaign,cost", len(rec))
+		return bad(usererr.P("%d fields, want 5: date,source,medium,campaign,cost", len(rec)))
 	}
 	for i := range rec {
 		rec[i] = strings.TrimSpace(rec[i])
 	}
 	d, err := ParseDay(rec[0])
 	if err != nil {
-		return cl, err
+		return bad(usererr.P("date %q: want YYYY-MM-DD", rec[0])) // as ParseDay says it
 	}
 	if d < Date(2000, 1, 1) || d > Date(2200, 1, 1) {
-		return cl, fmt.Errorf("date %s is not between 2000 and 2200", rec[0])
+		return bad(usererr.P("date %s is not between 2000 and 2200", rec[0]))
 	}
 	cl.Day = d
 	for i, p := range []*string{&cl.Source, &cl.Medium, &cl.Campaign} {
 		v := rec[i+1]
 		if len(v) > MaxField {
-			return cl, fmt.Errorf("%s is longer than %d bytes", [...]string{"source", "medium", "campaign"}[i], MaxField)
+			return bad(usererr.P("%s is longer than %d bytes", [...]string{"source", "medium", "campaign"}[i], MaxField))
 		}
 		if strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
-			return cl, fmt.Errorf("%s has control characters", [...]string{"source", "medium", "campaign"}[i])
+			return bad(usererr.P("%s has control characters", [...]string{"source", "medium", "campaign"}[i]))
 		}
 		*p = v
 	}
 	if cl.Source == "" {
-		return cl, errors.New("source is empty")
+		return bad(usererr.P("source is empty"))
 	}
 	amount, err := leads.ParseCost(rec[4])
 	if err != nil {
-		return cl, fmt.Errorf("cost %q is not an amount like 1500 or 1500.50", rec[4])
+		return bad(usererr.P("cost %q is not an amount like 1500 or 1500.50", rec[4]))
 	}
 	cl.Amount = Money(amount)
 	return cl, nil
