@@ -406,20 +406,7 @@ func (s *dashboardHandlers) tokensPage(ctx *fasthttp.RequestCtx, who signedIn) e
 func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	args := ctx.PostArgs()
 	name := string(args.Peek("name"))
-	var keys []string
-	var ids []uint32
-	for _, k := range args.PeekMulti("site") {
-		site, err := s.sites.ByKey(string(k))
-		if err != nil {
-			return errorf(fasthttp.StatusBadRequest, "A site of the form no longer exists; reload the page and try again.")
-		}
-		keys, ids = append(keys, site.Key), append(ids, site.ID)
-	}
-	var ticked []string
-	for _, sc := range args.PeekMulti("scope") {
-		ticked = append(ticked, string(sc))
-	}
-	scopes, err := parseScopes(ticked)
+	keys, ids, scopes, err := s.tokenFormGrant(args)
 	if err != nil {
 		return err
 	}
@@ -444,24 +431,30 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		Flash: "Token made. Copy it now: it is shown once.", Data: d})
 }
 
-// changeTokenPost is POST /tokens/change: a token's name, sites and scopes
-// as its row's form has them now (none ticked: every site, everything).
-func (s *dashboardHandlers) changeTokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
-	args := ctx.PostArgs()
-	name := string(args.Peek("name"))
-	ids := []uint32{}
+// tokenFormGrant is the sites (their keys and ids) and scopes ticked on a
+// token form; none ticked is every site, everything.
+func (s *dashboardHandlers) tokenFormGrant(args *fasthttp.Args) (keys []string, ids []uint32, scopes []string, err error) {
 	for _, k := range args.PeekMulti("site") {
 		site, err := s.sites.ByKey(string(k))
 		if err != nil {
-			return errorf(fasthttp.StatusBadRequest, "A site of the form no longer exists; reload the page and try again.")
+			return nil, nil, nil, errorf(fasthttp.StatusBadRequest, "A site of the form no longer exists; reload the page and try again.")
 		}
-		ids = append(ids, site.ID)
+		keys, ids = append(keys, site.Key), append(ids, site.ID)
 	}
 	var ticked []string
 	for _, sc := range args.PeekMulti("scope") {
 		ticked = append(ticked, string(sc))
 	}
-	scopes, err := parseScopes(ticked)
+	scopes, err = parseScopes(ticked)
+	return keys, ids, scopes, err
+}
+
+// changeTokenPost is POST /tokens/change: a token's name, sites and scopes
+// as its row's form has them now (none ticked: every site, everything).
+func (s *dashboardHandlers) changeTokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
+	args := ctx.PostArgs()
+	name := string(args.Peek("name"))
+	_, ids, scopes, err := s.tokenFormGrant(args)
 	if err != nil {
 		return err
 	}

@@ -332,3 +332,22 @@ func sameNational(digits, typed, region string) bool {
 // numbering plan assigns), not only one of a possible length: what tells a
 // number someone wrote among other words from any digits of that length.
 func (p Phone) Valid(region string) bool { return p.Digits != "" && validDigits(p.Digits, region) }
+
+// PhoneSep is how many bytes the separator people write between a phone
+// number's digits takes at s[i], 0 when there is none there: a space,
+// "-", ".", "(", ")", a no-break or narrow space, a Unicode dash or minus.
+func PhoneSep[S ~string | ~[]byte](s S, i int) int {
+	switch s[i] {
+	case ' ', '-', '.', '(', ')':
+		return 1
+	case 0xC2: // U+00A0
+		if i+1 < len(s) && s[i+1] == 0xA0 {
+			return 2
+		}
+	case 0xE2: // U+2010-U+2015, U+202F, U+2212
+		if i+2 < len(s) && (s[i+1] == 0x80 && (0x90 <= s[i+2] && s[i+2] <= 0x95 || s[i+2] == 0xAF) || s[i+1] == 0x88 && s[i+2] == 0x92) {
+			return 3
+		}
+	}
+	return 0
+}

@@ -379,28 +379,9 @@ func (p *Pool) Misses() uint64 { return p.misses.Load() }
 func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 	t := nanos(now)
 	h := mix(visitor)
-	b := &p.buckets[h>>p.bucketShift]
-	tag := p.tag(h)
-	prev := -1 // the visitor's lapsed slot, to claim again if still free
-	for w := range b.ways {
-		e := b.ways[w].Load()
-		if e == 0 || e>>p.slotBits != tag {
-			continue
-		}
-		i := int(e&(1<<p.slotBits-1)) - 1
-		if c, u := p.renew(i, visitor, t); c != nil {
-			return p.renewed(i, c, u), nil
-		}
-		if c := p.slots[i].cur.Load(); c != nil && c.visitor == visitor {
-			prev = i
-		}
-	}
-	if b.overflowed.Load() {
-		for i := range p.slots {
-			if c, u := p.renew(i, visitor, t); c != nil {
-				return p.renewed(i, c, u), nil
-			}
-		}
+	i, c, u, prev := p.renewLive(visitor, h, t)
+	if c != nil {
+		return p.renewed(i, c, u), nil
 	}
 	return p.claim(visitor, h, prev, t)
 }
@@ -411,10 +392,21 @@ func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 // pool covers (a return to the site by a bookmark) but who still keeps
 // the number leased to them.
 func (p *Pool) Renew(visitor uint64, now time.Time) (l Lease, ok bool) {
-	t := nanos(now)
-	h := mix(visitor)
+	i, c, u, _ := p.renewLive(visitor, mix(visitor), nanos(now))
+	if c == nil {
+		return Lease{}, false
+	}
+	return p.renewed(i, c, u), true
+}
+
+// renewLive renews the live lease at t of the visitor (h its hash) and
+// returns its slot, holding and new until; c is nil when the visitor holds
+// none, and prev is then its lapsed slot to claim again if still free (-1:
+// none).
+func (p *Pool) renewLive(visitor, h uint64, t int64) (i int, c *holding, u int64, prev int) {
 	b := &p.buckets[h>>p.bucketShift]
 	tag := p.tag(h)
+	prev = -1
 	for w := range b.ways {
 		e := b.ways[w].Load()
 		if e == 0 || e>>p.slotBits != tag {
@@ -422,17 +414,20 @@ func (p *Pool) Renew(visitor uint64, now time.Time) (l Lease, ok bool) {
 		}
 		i := int(e&(1<<p.slotBits-1)) - 1
 		if c, u := p.renew(i, visitor, t); c != nil {
-			return p.renewed(i, c, u), true
+			return i, c, u, prev
+		}
+		if c := p.slots[i].cur.Load(); c != nil && c.visitor == visitor {
+			prev = i
 		}
 	}
 	if b.overflowed.Load() {
 		for i := range p.slots {
 			if c, u := p.renew(i, visitor, t); c != nil {
-				return p.renewed(i, c, u), true
+				return i, c, u, prev
 			}
 		}
 	}
-	return Lease{}, false
+	return -1, nil, 0, prev
 }
 
 // renew extends the visitor's lease on slot i if it is live at t, and

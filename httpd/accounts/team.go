@@ -414,22 +414,10 @@ func (a *Accounts) Tokens(ctx context.Context) ([]TokenInfo, error) {
 // RevokeToken deletes the API token with the id Tokens gave it; the next
 // request with it is refused.
 func (a *Accounts) RevokeToken(ctx context.Context, id string) (store.Token, error) {
-	hash, err := hex.DecodeString(strings.TrimSpace(id))
-	if err != nil || len(hash) != 32 {
-		return store.Token{}, ErrNoTokenID
-	}
-	var t store.Token
-	err = a.db.Update(ctx, func(tx *store.Tx) error {
-		v, err := tx.Get(store.TokenKey(hash))
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoTokenID
-		} else if err != nil {
-			return err
-		}
-		if t, err = store.DecodeToken(v); err != nil {
-			return err
-		}
-		tx.Delete(store.TokenKey(hash))
+	var hash []byte
+	t, err := a.updateToken(ctx, id, func(tx *store.Tx, key []byte, _ *store.Token) error {
+		hash = key
+		tx.Delete(store.TokenKey(key))
 		return nil
 	})
 	if err != nil {
@@ -453,6 +441,33 @@ type TokenChange struct {
 // goes on without a new one, and its next request is held to the change.
 // It returns the token as it is now.
 func (a *Accounts) ChangeToken(ctx context.Context, id string, ch TokenChange) (store.Token, error) {
+	t, err := a.updateToken(ctx, id, func(tx *store.Tx, hash []byte, t *store.Token) error {
+		name, sites, scopes := t.Name, t.Sites, t.Scopes
+		if ch.Name != nil {
+			name = *ch.Name
+		}
+		if ch.Sites != nil {
+			sites = *ch.Sites
+		}
+		if ch.Scopes != nil {
+			scopes = *ch.Scopes
+		}
+		if err := tokenGrant(t, name, sites, scopes); err != nil {
+			return err
+		}
+		tx.Set(store.TokenKey(hash), t.Encode())
+		return nil
+	})
+	if err != nil {
+		return store.Token{}, fmt.Errorf("change token: %w", err)
+	}
+	return t, nil
+}
+
+// updateToken reads the API token with the id Tokens gave it and lets fn
+// change or delete it (hash: the token's hash, its key) in one write; it
+// returns the token as fn left it.
+func (a *Accounts) updateToken(ctx context.Context, id string, fn func(tx *store.Tx, hash []byte, t *store.Token) error) (store.Token, error) {
 	hash, err := hex.DecodeString(strings.TrimSpace(id))
 	if err != nil || len(hash) != 32 {
 		return store.Token{}, ErrNoTokenID
@@ -468,26 +483,9 @@ func (a *Accounts) ChangeToken(ctx context.Context, id string, ch TokenChange) (
 		if t, err = store.DecodeToken(v); err != nil {
 			return err
 		}
-		name, sites, scopes := t.Name, t.Sites, t.Scopes
-		if ch.Name != nil {
-			name = *ch.Name
-		}
-		if ch.Sites != nil {
-			sites = *ch.Sites
-		}
-		if ch.Scopes != nil {
-			scopes = *ch.Scopes
-		}
-		if err := tokenGrant(&t, name, sites, scopes); err != nil {
-			return err
-		}
-		tx.Set(store.TokenKey(hash), t.Encode())
-		return nil
+		return fn(tx, hash, &t)
 	})
-	if err != nil {
-		return store.Token{}, fmt.Errorf("change token: %w", err)
-	}
-	return t, nil
+	return t, err
 }
 
 // TokenUseEvery is how often at most a token's last use is written: a PBX

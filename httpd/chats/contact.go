@@ -34,25 +34,6 @@ func ContactIn(msgs []store.ChatMessage, region string) (phone, email string) {
 
 func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 
-// sepWidth is how many bytes the separator between a phone number's digits
-// takes at s[i] (a space, "-", ".", "(", ")", a no-break or narrow space,
-// a Unicode dash or minus), 0 when there is none.
-func sepWidth(s string, i int) int {
-	switch s[i] {
-	case ' ', '-', '.', '(', ')':
-		return 1
-	case 0xC2: // U+00A0
-		if i+1 < len(s) && s[i+1] == 0xA0 {
-			return 2
-		}
-	case 0xE2: // U+2010-U+2015, U+202F, U+2212
-		if i+2 < len(s) && (s[i+1] == 0x80 && (0x90 <= s[i+2] && s[i+2] <= 0x95 || s[i+2] == 0xAF) || s[i+1] == 0x88 && s[i+2] == 0x92) {
-			return 3
-		}
-	}
-	return 0
-}
-
 // lastPhone is the last valid phone number written in text, as written.
 func lastPhone(text, region string) string {
 	found := ""
@@ -76,7 +57,7 @@ func lastPhone(text, region string) string {
 				end, seps = j, 0
 				continue
 			}
-			w := sepWidth(text, j)
+			w := numbers.PhoneSep(text, j)
 			if w == 0 || seps == 3 {
 				break
 			}

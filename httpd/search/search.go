@@ -209,29 +209,10 @@ func (q *Query) SaysPhone(text string) bool {
 	return start >= 0
 }
 
-// maxPhoneSep is how many separators (phoneSep) may stand between two
+// maxPhoneSep is how many separators (numbers.PhoneSep) may stand between two
 // digits of a number written in a message: "8 (921)" has two, "921 - 000"
 // three.
 const maxPhoneSep = 3
-
-// phoneSep is how many bytes the separator people write between a phone
-// number's digits takes at s[i], 0 when there is none there: a space,
-// "-", ".", "(", ")", a no-break or narrow space, a Unicode dash or minus.
-func phoneSep[S ~string | ~[]byte](s S, i int) int {
-	switch s[i] {
-	case ' ', '-', '.', '(', ')':
-		return 1
-	case 0xC2: // U+00A0
-		if i+1 < len(s) && s[i+1] == 0xA0 {
-			return 2
-		}
-	case 0xE2: // U+2010-U+2015, U+202F, U+2212
-		if i+2 < len(s) && (s[i+1] == 0x80 && (0x90 <= s[i+2] && s[i+2] <= 0x95 || s[i+2] == 0xAF) || s[i+1] == 0x88 && s[i+2] == 0x92) {
-			return 3
-		}
-	}
-	return 0
-}
 
 // spacedDigits reports whether s at i holds the digits of d in order
 // with at most maxPhoneSep separators between each two, and where they
@@ -240,7 +221,7 @@ func spacedDigits[S ~string | ~[]byte](s S, i int, d string) (end int, ok bool) 
 	for k := 0; k < len(d); k++ {
 		if k > 0 {
 			for n := 0; n < maxPhoneSep && i < len(s) && s[i] != d[k]; n++ {
-				w := phoneSep(s, i)
+				w := numbers.PhoneSep(s, i)
 				if w == 0 {
 					return 0, false
 				}
@@ -259,7 +240,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // saidPhone is where s first writes the query's phone number. A message
 // writes numbers as runs of digit groups: groups of digits parted by at
-// most maxPhoneSep separators (phoneSep) each, a run ending where no
+// most maxPhoneSep separators (numbers.PhoneSep) each, a run ending where no
 // digit follows its last group, separators or not. The number is any
 // sequence of whole groups of a run, one after another, whose digits are
 // one of Written, or an international call prefix (numbers.IntlPrefixes:
@@ -297,7 +278,7 @@ func (q *Query) saidPhone(s string) (start, end int) {
 			groups = append(groups, g)
 			j := i
 			for n := 0; n < maxPhoneSep && j < len(s); n++ {
-				w := phoneSep(s, j)
+				w := numbers.PhoneSep(s, j)
 				if w == 0 {
 					break
 				}

@@ -71,7 +71,7 @@ func FuzzSieve(f *testing.F) {
 			}
 			var sep []string
 			for i := 0; i < len(phoneRaw); i++ {
-				if w := phoneSep(phoneRaw, i); w > 0 {
+				if w := numbers.PhoneSep(phoneRaw, i); w > 0 {
 					sep = append(sep, phoneRaw[i:i+w])
 					i += w - 1
 				}

@@ -94,6 +94,20 @@ func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Vis
 	return t.AssignIn(nil, site, visitor, session, visit, bot, now)
 }
 
+// keepLease adds the lease l of pool p to the assignment's writes (room
+// made for the site's pools, n) and returns the shortest reservation of
+// its pools, given minReserve of those before (0: none).
+func (a *Assignment) keepLease(p *pool, l numbers.Lease, n int, minReserve time.Duration) time.Duration {
+	if cap(a.leases) == 0 {
+		a.leases = make([]leaseWrite, 0, n)
+	}
+	a.leases = append(a.leases, leaseWrite{pool: p.cfg.ID, from: p.live, lease: l})
+	if r := p.live.Reserve(); minReserve == 0 || r < minReserve {
+		return r
+	}
+	return minReserve
+}
+
 // AssignSpace is room for an Assignment's replacements and leases of the
 // usual site (a number or two, one pool), which a caller that keeps the
 // Assignment in an object of its own (the hit's numbers hook) holds there:
@@ -158,13 +172,7 @@ func (t *Tracker) AssignIn(space *AssignSpace, site uint32, visitor, session uin
 						continue
 					}
 					pools = append(pools, got{p, l, nil})
-					if cap(a.leases) == 0 {
-						a.leases = make([]leaseWrite, 0, len(ss.pools))
-					}
-					a.leases = append(a.leases, leaseWrite{pool: p.cfg.ID, from: p.live, lease: l})
-					if r := p.live.Reserve(); minReserve == 0 || r < minReserve {
-						minReserve = r
-					}
+					minReserve = a.keepLease(p, l, len(ss.pools), minReserve)
 				}
 				if g := pools[k]; g.err == nil {
 					a.Replacements = append(a.Replacements, Replacement{Site: sn, Number: p.phone(g.lease.Slot), Type: Dynamic,
@@ -199,13 +207,7 @@ func (t *Tracker) AssignIn(space *AssignSpace, site uint32, visitor, session uin
 			case err != nil:
 				return Assignment{}, fmt.Errorf("assign numbers of pool %q: %w", p.cfg.Name, err)
 			default:
-				if cap(a.leases) == 0 {
-					a.leases = make([]leaseWrite, 0, len(ss.pools))
-				}
-				a.leases = append(a.leases, leaseWrite{pool: p.cfg.ID, from: p.live, lease: l})
-				if r := p.live.Reserve(); minReserve == 0 || r < minReserve {
-					minReserve = r
-				}
+				minReserve = a.keepLease(p, l, len(ss.pools), minReserve)
 			}
 		}
 		if g := pools[k]; g.err == nil {
