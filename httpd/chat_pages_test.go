@@ -2,6 +2,7 @@ package httpd_test
 
 import (
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -180,5 +181,36 @@ func TestChatsPageShowsLongChatWhole(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "Доставьте в Занзибар") {
 		t.Errorf("the chats page (%d) does not show the long chat's last message", resp.StatusCode)
+	}
+}
+
+// A chat setting refused on the settings form is named in the reader's
+// language: «Приветствие» on a Russian page, not the English field name;
+// the dashboard's forms give their refusals through the catalog with
+// their arguments (errText), not as the English text.
+func TestChatSettingsErrorNamesTheField(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	c := srv.Client(t)
+	for _, tc := range []struct{ lang, form, want, not string }{
+		{"ru-RU,ru;q=0.9", "greeting", "В поле «Приветствие» есть управляющие символы", "greeting"},
+		{"ru-RU,ru;q=0.9", "canned", "В поле «Готовый ответ» есть управляющие символы", "canned reply"},
+		{"en", "greeting", "The greeting contains control characters", "Приветствие"},
+	} {
+		form := url.Values{"csrf": {srv.FormToken(t, c, "sites/"+key+"/chat")}, tc.form: {"Hello\x01"}}
+		req, _ := http.NewRequest("POST", srv.URL+"sites/"+key+"/chat", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", tc.lang)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := html.UnescapeString(string(b))
+		msg, _, _ := strings.Cut(body[strings.Index(body, `role="alert">`)+1:], "</p>")
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, tc.want) || strings.Contains(msg, tc.not) {
+			t.Errorf("%s %s: %d, want %q in\n%s", tc.lang, tc.form, resp.StatusCode, tc.want, msg)
+		}
 	}
 }

@@ -79,7 +79,7 @@ func (s *dashboardHandlers) chatSitePage(ctx *fasthttp.RequestCtx, who signedIn)
 		if !errors.Is(err, chats.ErrInvalid) {
 			return err
 		}
-		v.Error = userMessage(err)
+		v.Error = errText(s.pages.printer(ctx, &who.user), err)
 	}
 	v.Data = d
 	return s.renderSite(ctx, who, site, "chats", v)
@@ -143,7 +143,7 @@ func (s *dashboardHandlers) chatSettingsPost(ctx *fasthttp.RequestCtx, who signe
 	}
 	if err := s.chats.SetSettings(ctx, site.ID, st); err != nil {
 		if errors.Is(err, chats.ErrInvalid) {
-			return s.chatSettingsError(ctx, who, site, st, userMessage(err))
+			return s.chatSettingsError(ctx, who, site, st, errText(s.pages.printer(ctx, &who.user), err))
 		}
 		return err
 	}

@@ -147,7 +147,7 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 		if ue == nil || ue.Status() >= 500 {
 			return err
 		}
-		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, PhoneRegion: &region, Retention: &retention, Error: userMessage(err)})
+		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, PhoneRegion: &region, Retention: &retention, Error: errText(s.pages.printer(ctx, &who.user), err)})
 	}
 	if _, err := sites.ParseTimeZone(zone); err != nil {
 		return refuse(err)
@@ -201,7 +201,7 @@ func (s *dashboardHandlers) removeSitePost(ctx *fasthttp.RequestCtx, who signedI
 	}
 	if _, err := removeSite(ctx, s.sites, s.numbers, site.Key, string(ctx.PostArgs().Peek("confirm")), s.now()); err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: userMessage(err)})
+			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: errText(s.pages.printer(ctx, &who.user), err)})
 		}
 		return err
 	}
@@ -229,7 +229,7 @@ func (s *dashboardHandlers) rebuildPost(ctx *fasthttp.RequestCtx, who signedIn) 
 	}
 	if err := s.rebuilds.start(site, who.user.Email, drop); err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: userMessage(err), DropPruned: drop})
+			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: errText(s.pages.printer(ctx, &who.user), err), DropPruned: drop})
 		}
 		return err
 	}

@@ -173,7 +173,7 @@ func (s *dashboardHandlers) teamError(ctx *fasthttp.RequestCtx, who signedIn, er
 	if fill != nil {
 		fill(&d)
 	}
-	return s.pages.render(ctx, ue.Status(), "team", view{Title: "Team", User: &who.user, CSRF: who.session.CSRF, Error: userMessage(err), Data: d})
+	return s.pages.render(ctx, ue.Status(), "team", view{Title: "Team", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Data: d})
 }
 
 // invitePost is POST /team/invite: a one-time link for an address and a
@@ -291,7 +291,7 @@ func (s *dashboardHandlers) acceptPost(ctx *fasthttp.RequestCtx) error {
 			return cerr
 		}
 		return s.pages.render(ctx, fasthttp.StatusBadRequest, "invite", view{Title: "Join", CSRF: s.preCSRF(ctx),
-			Error: userMessage(err), Data: acceptData{Token: token, Email: inv.Email, Role: inv.Role}})
+			Error: errText(s.pages.printer(ctx, nil), err), Data: acceptData{Token: token, Email: inv.Email, Role: inv.Role}})
 	}
 	if err != nil {
 		return err
@@ -418,7 +418,7 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 				return derr
 			}
 			d.Name = name
-			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: userMessage(err), Data: d})
+			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Data: d})
 		}
 		return err
 	}
@@ -465,7 +465,7 @@ func (s *dashboardHandlers) changeTokenPost(ctx *fasthttp.RequestCtx, who signed
 			if derr != nil {
 				return derr
 			}
-			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: userMessage(err), Data: d})
+			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Data: d})
 		}
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
@@ -340,7 +341,7 @@ func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSet
 		return ErrInvalid.Errorf("button colour must be #RRGGBB")
 	}
 	st.Greeting = strings.TrimSpace(st.Greeting)
-	if err := checkField("greeting", st.Greeting, MaxGreeting); err != nil {
+	if err := checkField(usererr.P("the greeting"), st.Greeting, MaxGreeting); err != nil {
 		return err
 	}
 	if st.Unanswered != 0 && (st.Unanswered < 30 || st.Unanswered > 24*3600) {
@@ -351,7 +352,7 @@ func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSet
 		if c = strings.TrimSpace(c); c == "" {
 			continue
 		}
-		if err := checkField("canned reply", c, MaxCannedText); err != nil {
+		if err := checkField(usererr.P("a canned reply"), c, MaxCannedText); err != nil {
 			return err
 		}
 		canned = append(canned, c)
@@ -367,7 +368,9 @@ func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSet
 	return nil
 }
 
-func checkField(field, v string, max int) error {
+// checkField refuses v, the setting field names, when it is longer than
+// max bytes, not UTF-8 or holds control characters.
+func checkField(field usererr.Phrase, v string, max int) error {
 	if !utf8.ValidString(v) || len(v) > max {
 		return ErrInvalid.Errorf("%s is longer than %d bytes or not UTF-8", field, max)
 	}
