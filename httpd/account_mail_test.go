@@ -399,7 +399,7 @@ func TestAccountMailHTML(t *testing.T) {
 			"If it was not you, ignore this email"}},
 		{"ru", "Принять приглашение", inviteRE, []string{
 			by + " приглашает вас в личный кабинет",
-			"она работает один раз, 7 дней:",
+			"Ссылка сработает один раз и действует 7 дней:",
 			"Если кнопка не работает, откройте эту ссылку:"}},
 	} {
 		_, text, htm := mailtest.Read(t, relay.Messages()[i].Data)
