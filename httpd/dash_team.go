@@ -341,7 +341,8 @@ func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, who signedIn, c
 	var d tokensData
 	loc, zone := s.accountZone()
 	d.Zone = zone
-	for _, site := range s.sites.List() {
+	sites := s.sites.List()
+	for _, site := range sites {
 		d.Sites = append(d.Sites, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(checked, site.Key)})
 	}
 	d.Scopes = scopeChoices(scopes)
@@ -359,8 +360,8 @@ func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, who signedIn, c
 				row.Sites = append(row.Sites, "removed site "+strconv.FormatUint(uint64(id), 10))
 			}
 		}
-		for _, site := range d.Sites {
-			row.SiteChoices = append(row.SiteChoices, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(t.Sites, s.siteID(site.Key))})
+		for _, site := range sites {
+			row.SiteChoices = append(row.SiteChoices, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(t.Sites, site.ID)})
 		}
 		d.Tokens = append(d.Tokens, row)
 	}
@@ -374,14 +375,6 @@ func scopeChoices(ticked []string) []scopeChoice {
 		out = append(out, scopeChoice{Name: sc.String(), Does: scopeDoes[sc], Checked: slices.Contains(ticked, sc.String())})
 	}
 	return out
-}
-
-// siteID is the id of the site with the key, 0 when there is none.
-func (s *dashboardHandlers) siteID(key string) uint32 {
-	if site, err := s.sites.ByKey(key); err == nil {
-		return site.ID
-	}
-	return 0
 }
 
 // tokensPage is GET /tokens: every API token with its sites and last use.
