@@ -133,10 +133,11 @@
   // text is an optional text argument: undefined stays absent.
   var text = (v) => (v == null ? undefined : String(v));
 
-  // storage reads localStorage's key (null when it has none), or sets it
-  // to value (null removes it). Disabled or full (undefined read), the
-  // cookie still works.
-  var storage = safe((key, value, ls = w.localStorage) => (value === undefined ? ls.getItem(key) : value == null ? ls.removeItem(key) : ls.setItem(key, value)), 1);
+  // storage reads localStorage's key (undefined when it has none), or sets
+  // it to value (null removes it). Disabled or full (undefined read), the
+  // cookie still works. (Its keys are named properties of localStorage:
+  // ours, "_cs_..." names, are no method's.)
+  var storage = safe((key, value, ls = w.localStorage) => (value === undefined ? ls[key] : value == null ? delete ls[key] : (ls[key] = value)), 1);
 
   var parse = safe(JSON.parse, 1);
 
@@ -207,8 +208,8 @@
     var status = 0;
     var end = (v) => {
       clearTimeout(timer);
-      if (done) done(v);
-      done = 0;
+      done(v);
+      done = isFn; // a later answer goes nowhere
     };
     fetch(base() + "t/v1/" + path, {
       method: "POST",
@@ -277,7 +278,7 @@
         later.push({ p: it.p, b: it.b, h: it.h, s: account });
         return finish(it, fail(kept));
       }
-      it.done_ = null; // a beacon has no answer: a hit's ci and key stay as they are
+      it.done_ = 0; // a beacon has no answer: a hit's ci and key stay as they are
       var ok = safe(() => navigator.sendBeacon(base() + "t/v1/" + it.p, body(it)), 1)();
       finish(it, ok ? { success: true, result: null } : fail("sendBeacon refused"));
     });
@@ -338,14 +339,18 @@
   // early shows the numbers of the visitor's last answer at once, as a page
   // load does before its hit's answer, and has the next answer shown anew
   // (phKey), so that __cs_onReplacePhones is asked again for the new page:
-  // a hook that says no on some paths is asked on each of them.
+  // a hook that says no on some paths is asked on each of them. The last
+  // answer is the one the last page view of this ci stored (renewed), when
+  // it may be shown before this page view's answer: not past its expiry,
+  // and not on a URL of a new campaign, which may get another number;
+  // else it goes.
   var early = () => {
     phKey = 0;
-    var last = cached();
-    if (last) {
-      apply(last);
+    var c = parse(storage(PH));
+    if (c && c.ci == ci && c.exp > Date.now() && !/[?&](utm_|[gy]clid=|fbclid=)/.test(location.search)) {
+      apply(c.phones);
       if (loading()) watch();
-    }
+    } else storage(PH, null);
   };
 
   // view is a page view after the first: an SPA's new route
@@ -653,7 +658,7 @@
     phRe = new RegExp("\\+?\\(?(?:" + nums.flatMap((n) => Object.keys(n.forms)).sort((a, b) => b.length - a.length).map((f) => f.split("").join("[\\s().\u2010-\u2015-]*")).join("|") + ")", "g");
     sels = TARGETS.concat(
       // A selector the browser rejects is skipped.
-      p.selectors.filter(safe((s) => (d.querySelector(s), true), 1))
+      p.selectors.filter(safe((s) => d.querySelector(s) || 1, 1))
     );
     var ops = [];
     scan(d.documentElement, ops);
@@ -721,15 +726,6 @@
       phHook = w.__cs_onReplacePhones;
       show(p);
     } else if (rescan) scanAll();
-  };
-
-  // cached is the answer the last page view of this ci stored, when it may
-  // be shown before this page view's answer: not past its expiry, and not
-  // on a URL of a new campaign, which may get another number.
-  var cached = () => {
-    var c = parse(storage(PH));
-    if (c && c.ci == ci && c.exp > Date.now() && !/[?&](utm_|[gy]clid=|fbclid=)/.test(location.search)) return c.phones;
-    storage(PH, null);
   };
 
   // renewed applies p, the "phones" of an answer that renewed the
@@ -930,7 +926,7 @@
       var a = issued()
         .filter((e) => e.t == "dynamic")
         .map(pub);
-      return a.length ? a : null;
+      return a[0] ? a : null;
     },
 
     // getReplacedPhones() is {id: raw} of what was replaced on the page;
