@@ -44,6 +44,8 @@
  *     route) and the page's return from the back/forward cache; each
  *     shows the visitor's last numbers at once and asks
  *     __cs_onReplacePhones again, as a load does (see view).
+ *     A page the browser prerenders has its page view when the visitor
+ *     opens it, and none if they never do (see start).
  *   - No API call throws into the page: the entry points that run the
  *     page's arguments through code that could throw are wrapped (safe),
  *     the others only read the core's state or queue a call; and a
@@ -371,11 +373,16 @@
   );
 
   // start sends the page view's hit once the page is parsed (for its title)
-  // and the site key is known; calls queued before it wait behind it.
+  // and the site key is known; calls queued before it wait behind it. A
+  // page the browser prerenders (speculation rules, the address bar) is
+  // not seen yet, and may never be: its page view, and with it the lease of
+  // a number and every call that counts (they wait for the hit), waits
+  // until the visitor opens it (prerenderingchange); a page never opened
+  // sends nothing.
   var start = () => {
     // Before the queued commands ran, a later setCsHost may still change
     // where the hit goes.
-    if (started || !loaded || loading()) return;
+    if (started || !loaded || loading() || d.prerendering) return;
     if (account) {
       started = true;
       failed = "";
@@ -387,6 +394,7 @@
     }
     pump();
   };
+  d.addEventListener("prerenderingchange", safe(start));
   // Once parsed, the page's targets have their text (see pageLoaded).
   d.addEventListener(
     "DOMContentLoaded",
