@@ -26,11 +26,12 @@ import (
 // prerenderSite serves the site's pages on localhost, as the fixture's
 // site does, and two paths of the test's own: /beacon, whose query each
 // request records (what a page reports of itself), and /go, which answers
-// once the test closes goOn (the home page's signal to follow its link).
+// once the test calls goOn (the home page's signal to follow its link).
 type prerenderSite struct {
 	web   string // base URL, no trailing "/"
 	pages map[string]string
-	goOn  chan struct{}
+	goCh  chan struct{}
+	once  sync.Once
 
 	mu      sync.Mutex
 	reports []url.Values
@@ -38,7 +39,7 @@ type prerenderSite struct {
 
 func newPrerenderSite(t *testing.T) *prerenderSite {
 	t.Helper()
-	s := &prerenderSite{pages: map[string]string{}, goOn: make(chan struct{})}
+	s := &prerenderSite{pages: map[string]string{}, goCh: make(chan struct{})}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/beacon":
@@ -48,7 +49,7 @@ func newPrerenderSite(t *testing.T) *prerenderSite {
 			return
 		case "/go":
 			select {
-			case <-s.goOn:
+			case <-s.goCh:
 			case <-r.Context().Done():
 			}
 			return
@@ -65,9 +66,13 @@ func newPrerenderSite(t *testing.T) *prerenderSite {
 		io.WriteString(w, html)
 	}))
 	t.Cleanup(ts.Close)
+	t.Cleanup(s.goOn) // (first: a /go still waiting lets the server close)
 	s.web = strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
 	return s
 }
+
+// goOn answers /go.
+func (s *prerenderSite) goOn() { s.once.Do(func() { close(s.goCh) }) }
 
 // report is the last report of stage from the page at path, or nil.
 func (s *prerenderSite) report(stage, path string) url.Values {
@@ -212,7 +217,7 @@ addEventListener("load", function () { report("loaded"); });
 
 	// The visitor follows the link: the prerendered /next is shown, and
 	// sends its page view now.
-	close(site.goOn)
+	site.goOn()
 	var r url.Values
 	f.eventually(t, "the opened /next reports its page view's answer", func() bool {
 		r = site.report("activated", "/next")
