@@ -253,7 +253,7 @@ func sweepFixture(t *testing.T, srv *httpdtest.Server) string {
 	// English, a technical detail under the reason in words.
 	failed := store.Callback{ID: srv.DB.NextID(), Time: now.Add(-2 * time.Hour).UnixMilli(), Phone: "79161234567", PhoneRaw: "+7 916 123-45-67",
 		State: store.CallbackFailed, Attempts: 3, LastTry: now.Add(-time.Hour).UnixMilli(), LastReason: webhooks.ReasonConnRefused,
-		LastError: `Post "https://pbx.aqualux-santehnika.example.com/callbacks": dial tcp 203.0.113.7:443: connect: connection refused`,
+		LastError:   `Post "https://pbx.aqualux-santehnika.example.com/callbacks": dial tcp 203.0.113.7:443: connect: connection refused`,
 		Attribution: store.Attribution{Visitor: organic.VisitorID, Session: organic.SessionID, PageURL: home}}
 	if err := srv.DB.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.CallbackKey(site.ID, failed.ID), failed.Encode())
