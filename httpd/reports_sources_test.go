@@ -113,7 +113,7 @@ func TestReportCostsUpload(t *testing.T) {
 	// What the CSV reader finds wrong is said in words too, at its line,
 	// not in the reader's English ("bare \" in non-quoted-field").
 	for file, want := range map[string]string{
-		"2026-11-26,google,cpc,bf,1000\n2026-11-26,google,cpc,5\" screen,1000\n": "строка 2: кавычка (&#34;) внутри поля, которое не начинается с кавычки: заключите всё поле в кавычки, а каждую кавычку внутри него удвойте",
+		"2026-11-26,google,cpc,bf,1000\n2026-11-26,google,cpc,5\" screen,1000\n":                          "строка 2: кавычка (&#34;) внутри поля, которое не начинается с кавычки: заключите всё поле в кавычки, а каждую кавычку внутри него удвойте",
 		"2026-11-26,google,cpc,bf,1000\n2026-11-26,google,cpc,\"bf,1000\n2026-11-27,google,cpc,bf,1000\n": "строка 2: поле в кавычках не закрыто или после закрывающей кавычки идёт ещё текст",
 	} {
 		status, body = uploadCosts(t, f, c, csrf, file)
