@@ -192,8 +192,9 @@ type Server struct {
 	metrics      *metrics
 	assetsDone   <-chan struct{} // assetCache.finish is done
 	retention    *retention.Pruner
-	acceptErrs   atomic.Uint64 // temporary accept errors, retried
-	backlogErrs  atomic.Uint64 // scrapes that could not read the webhook queue
+	limiters     []namedLimiter // the rate limiters bounded in keys, for the metrics (publicRoutes)
+	acceptErrs   atomic.Uint64  // temporary accept errors, retried
+	backlogErrs  atomic.Uint64  // scrapes that could not read the webhook queue
 	acceptLogged atomic.Bool
 }
 
