@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -148,6 +149,63 @@ func TestServeOnATakenPortChangesNothing(t *testing.T) {
 		if after := listing(t, dir); after != before {
 			t.Errorf("serve on a taken port changed %s:\n%s\nwas:\n%s", dir, after, before)
 		}
+	}
+}
+
+// serve with --tls-cert/--tls-key files that do not make a certificate
+// (a file missing, one that is no certificate, the files swapped, a key of
+// another certificate) says which file and what is wrong with it, exits 1,
+// and, as with a taken port, changes nothing in --data: the files are read
+// before the store is made or opened. Run as the binary.
+func TestServeRefusesBadTLSFilesBeforeTheStore(t *testing.T) {
+	files := t.TempDir()
+	cert, key := filepath.Join(files, "cert.pem"), filepath.Join(files, "key.pem")
+	otherCert, otherKey := filepath.Join(files, "other-cert.pem"), filepath.Join(files, "other-key.pem")
+	pool := x509.NewCertPool()
+	writeCert(t, cert, key, 1, pool)
+	writeCert(t, otherCert, otherKey, 2, pool)
+	notCert := filepath.Join(files, "notes.txt")
+	if err := os.WriteFile(notCert, []byte("the certificate is coming next week\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	existing := t.TempDir()
+	db := storetest.OpenAt(t, existing)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, cert, key, say string
+	}{
+		{"missing certificate", filepath.Join(files, "no-such.pem"), key, "appliance: serve: --tls-cert: cannot read the certificate: open " + filepath.Join(files, "no-such.pem") + ": no such file or directory"},
+		{"missing key", cert, filepath.Join(files, "no-such-key.pem"), "appliance: serve: --tls-key: cannot read the private key: open " + filepath.Join(files, "no-such-key.pem")},
+		{"not a certificate", notCert, key, "appliance: serve: --tls-cert " + notCert + ` holds no certificate: want a PEM file with a "-----BEGIN CERTIFICATE-----" block`},
+		{"swapped", key, cert, "appliance: serve: --tls-cert " + key + " holds no certificate"},
+		{"key of another certificate", cert, otherKey, "appliance: serve: --tls-key " + otherKey + " does not go with the certificate in --tls-cert " + cert},
+	} {
+		for _, dir := range []string{filepath.Join(t.TempDir(), "data"), existing} {
+			before := listing(t, dir)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // against a hang, not a timing claim
+			cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--data", dir, "--listen", "127.0.0.1:0", "--tls-cert", tc.cert, "--tls-key", tc.key)
+			cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			cancel()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(stderr.String(), tc.say) {
+				t.Errorf("%s: %v, printed %q; want exit 1 and %q", tc.name, err, stderr.String(), tc.say)
+			}
+			if after := listing(t, dir); after != before {
+				t.Errorf("%s: serve changed %s:\n%s\nwas:\n%s", tc.name, dir, after, before)
+			}
+		}
+	}
+	// The key file holding a certificate says they may be swapped.
+	cmd := exec.Command(os.Args[0], "serve", "--data", filepath.Join(t.TempDir(), "data"), "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", otherCert)
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	out, _ := cmd.CombinedOutput()
+	if want := "--tls-key " + otherCert + " holds no private key"; !strings.Contains(string(out), want) || !strings.Contains(string(out), "are --tls-cert and --tls-key swapped?") {
+		t.Errorf("a certificate as the key: %q; want %q and the hint that they may be swapped", out, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -261,4 +262,60 @@ func TestBrowserScopedToken(t *testing.T) {
 	}
 	status, out := apiCall(t, "GET", srv.URL+"api/v1/leads?site="+key, token, nil)
 	wantScopeRefused(t, "leads with the form's PBX token", status, out, "leads:read")
+}
+
+// The owner makes, on the tokens page, a token that acts as a user of the
+// team (as token add --user does): the form offers the team's users, the
+// list shows whom a token acts as, and the token holds no more than that
+// user's role (an operator's reads callbacks, not leads). A user no longer
+// on the team is refused with no token made; so is a form without its
+// CSRF token; the scopes' texts say a write scope does not read.
+func TestTokenFormActsAsUser(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	acc := accounts.New(srv.DB)
+	if _, err := acc.CreateUser(t.Context(), "olga@shop.example", "a long enough passphrase", accounts.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client(t)
+	_, page := getPage(t, c, srv.URL+"tokens")
+	if !strings.Contains(page, `<select name="user" id="token-user"`) || !strings.Contains(page, `<option value="olga@shop.example" >olga@shop.example (operator)</option>`) {
+		t.Fatalf("the token form does not offer the team's users:\n%s", cutAt(page, `id="add-token"`, "</section>"))
+	}
+	if !strings.Contains(page, "<code>leads:write</code>: set a lead's status and note; not read leads") {
+		t.Errorf("the form does not say leads:write reads no leads:\n%s", cutAt(page, `id="token-scopes"`, "</fieldset>"))
+	}
+	status, body := submitForm(t, c, srv, "tokens", "tokens", url.Values{"name": {"olga's bridge"}, "user": {"olga@shop.example"}})
+	token := regexp.MustCompile(`apl_[A-Za-z0-9_-]+`).FindString(body)
+	if status != http.StatusOK || token == "" {
+		t.Fatalf("make a token acting as olga: %d %s", status, body)
+	}
+	if tk, err := acc.CheckToken(token); err != nil || tk.User != "olga@shop.example" {
+		t.Fatalf("the form's token acts as %q, %v", tk.User, err)
+	}
+	if row := cutAt(html.UnescapeString(body), `<td data-label="Acts as" class="token-user">`, "</td>"); !strings.HasSuffix(row, "olga@shop.example") {
+		t.Errorf("the list does not show whom the token acts as: %q", row)
+	}
+	if status, out := apiCall(t, "GET", srv.URL+"api/v1/leads?site="+key, token, nil); status != http.StatusForbidden || !strings.Contains(fmt.Sprint(out["error"]), "olga@shop.example") {
+		t.Errorf("the operator's token reading leads: %d %v, want 403 naming olga", status, out)
+	}
+	if status, out := apiCall(t, "GET", srv.URL+"api/v1/callbacks?site="+key, token, nil); status != http.StatusOK {
+		t.Errorf("the operator's token reading callbacks: %d %v", status, out)
+	}
+
+	status, body = submitForm(t, c, srv, "tokens", "tokens", url.Values{"name": {"ghost"}, "user": {"gone@shop.example"}})
+	if status != http.StatusBadRequest || !strings.Contains(body, "no longer on the team") {
+		t.Errorf("a token acting as no user of the team: %d %s", status, cutAt(body, `role="alert"`, "</p>"))
+	}
+	resp, err := c.PostForm(srv.URL+"tokens", url.Values{"name": {"no csrf"}, "user": {"olga@shop.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the token form without its CSRF token: %d, want 403", resp.StatusCode)
+	}
+	if list, err := acc.Tokens(t.Context()); err != nil || len(list) != 1 {
+		t.Errorf("tokens after the refused forms: %d, %v; want olga's alone", len(list), err)
+	}
 }

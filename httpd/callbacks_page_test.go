@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -249,7 +250,9 @@ func TestBrowserCallbacksXSSInert(t *testing.T) {
 }
 
 // The callbacks page says why a call was not handed to the telephony side
-// in the owner's language, above what the PBX answered.
+// in the owner's language, above what the PBX answered, which is marked as
+// an English technical detail (code); the visitor's card names the
+// callback's state in the reader's language.
 func TestCallbacksPageSaysWhyInWords(t *testing.T) {
 	f := newCBFixture(t)
 	v := trackHit(t, f.srv, f.key, "", "https://shop.example/", "")
@@ -265,8 +268,20 @@ func TestCallbacksPageSaysWhyInWords(t *testing.T) {
 	} {
 		_, page := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/callbacks", lang)
 		page = html.UnescapeString(page)
-		if !strings.Contains(page, `<div class="error-text why">`+words+`</div>`) || !strings.Contains(page, `401 Unauthorized: "bad signature"`) {
+		if !strings.Contains(page, `<div class="error-text why">`+words+`</div>`) || !strings.Contains(page, `<code lang="en">401 Unauthorized: "bad signature"</code>`) {
 			t.Errorf("%s: the callbacks page does not say why in words above the answer:\n%s", lang, page)
 		}
+		detail := map[string]string{"en": "Technical detail:", "ru": "Технические подробности:"}[lang]
+		if !strings.Contains(page, `<div class="error-text detail">`+detail+` <code lang="en">`) {
+			t.Errorf("%s: the receiver's answer is not marked as a technical detail:\n%s", lang, cutAt(page, `class="delivery"`, "</td>"))
+		}
+	}
+	_, page := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/callbacks", "ru")
+	state := cutAt(html.UnescapeString(page), `<td class="state"`, "</td>")
+	_, card := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/visitors/"+strconv.FormatUint(v.VisitorID, 10), "ru")
+	card = cutAt(html.UnescapeString(card), `tl-callback`, "</li>")
+	m := regexp.MustCompile(`<span class="tag">([^<]+)</span>`).FindStringSubmatch(state)
+	if m == nil || !strings.Contains(card, `<span class="tag">`+m[1]+`</span>`) || latinWordRE.MatchString(m[1]) {
+		t.Errorf("the visitor's card does not name the callback's state as the callbacks page does (%q), in Russian:\n%s", m, card)
 	}
 }

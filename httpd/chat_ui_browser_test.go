@@ -475,7 +475,7 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 	f.eventually(t, "getOperatorStatus() turns false", func() bool { return !eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
 	// With no operator, the window asks for the means to reach the
 	// visitor, which the lead then carries.
-	f.waitIn(t, "the window asks for a phone or email", `r.querySelector('.status').textContent.indexOf('телефон или email') >= 0`)
+	f.waitIn(t, "the window asks for a phone or email", `r.querySelector('.status').textContent.indexOf('телефон или эл. почту') >= 0`)
 	f.waitIn(t, "the visitor is told the chat became a lead", `r.querySelector('.log .note') && r.querySelector('.log').textContent.indexOf('свяжемся') >= 0`)
 	var found bool
 	f.eventually(t, "the lead is stored", func() bool {
@@ -491,7 +491,7 @@ func TestChatWindowUnansweredBecomesLead(t *testing.T) {
 	})
 	// The window tells it once, in its own language, and so does the
 	// history on the next page.
-	const leadNote = "Сейчас никто не смог ответить. Ваши сообщения сохранены — мы свяжемся с вами."
+	const leadNote = "К сожалению, никто не успел ответить. Ваши сообщения сохранены — мы свяжемся с вами."
 	notes := `Array.from(r.querySelectorAll('.log .note')).map(n => n.textContent).join(' | ')`
 	time.Sleep(500 * time.Millisecond) // the closed frame follows the system message
 	if got := in[string](t, f.widgetFixture, notes); got != leadNote {
@@ -516,7 +516,7 @@ func TestChatFollowUpAfterOperatorLeftBecomesLead(t *testing.T) {
 
 	httpdtest.Must(t, f.op, chromedp.Navigate("about:blank"))
 	f.eventually(t, "getOperatorStatus() turns false", func() bool { return !eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
-	f.waitIn(t, "the window says no one is online", `r.querySelector('.status').textContent.indexOf('Операторов сейчас нет') == 0`)
+	f.waitIn(t, "the window says no one is online", `r.querySelector('.status').textContent.indexOf('Сейчас никого нет на связи') == 0`)
 	f.visitorSays(t, "Отлично, позвоните мне: 8 910 123-45-67")
 	f.waitIn(t, "the visitor is told they will be contacted", `r.querySelector('.log').textContent.indexOf('свяжемся') >= 0`)
 	var found bool

@@ -79,8 +79,8 @@ type callbackRow struct {
 	Attempts  uint32
 	LastTry   string
 	LastCode  int
-	LastError string
-	LastWhy   string // the kind of LastError in words, a catalog key (callbacks.ReasonText)
+	LastError string // the technical detail under LastWhy, in English (callbacks.Detail)
+	LastWhy   string // the kind of failure in words, a catalog key (callbacks.ReasonText)
 	Sent      string
 	Mark      markCell
 }
@@ -146,7 +146,7 @@ func (s *dashboardHandlers) callbacksData(ctx *fasthttp.RequestCtx, who signedIn
 		}
 		d.Rows = append(d.Rows, callbackRow{View: callbacks.ViewOf(&cb, w.Groups), Time: c.at(cb.Time),
 			CallAt: c.at(cb.Delayed), Attempts: cb.Attempts, LastTry: c.at(cb.LastTry), LastCode: cb.LastCode,
-			LastError: cb.LastError, LastWhy: callbacks.ReasonText(cb.LastReason), Sent: c.at(cb.Sent), Mark: markCellOf(c, action, csrf, ff.Back, cb.ID, marks[cb.ID])})
+			LastError: callbacks.Detail(&cb), LastWhy: callbacks.ReasonText(cb.LastReason), Sent: c.at(cb.Sent), Mark: markCellOf(c, action, csrf, ff.Back, cb.ID, marks[cb.ID])})
 		return true
 	})
 	d.Page = pageLinks("/sites/"+site.Key+"/callbacks", ff.Query, ff.At, next)

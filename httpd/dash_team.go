@@ -303,6 +303,7 @@ func (s *dashboardHandlers) acceptPost(ctx *fasthttp.RequestCtx) error {
 
 type tokenRow struct {
 	ID, Name string
+	User     string   // the email of the user it acts as; "": none
 	Sites    []string // names; none: every site
 	Scopes   []string // none: every scope
 	Created  string
@@ -329,14 +330,21 @@ type tokensData struct {
 	Tokens []tokenRow
 	Sites  []siteChoice
 	Scopes []scopeChoice
+	Users  []userChoice // the team, whom a new token may act as
 	// The token just made, shown once.
 	NewToken, NewName string
 	Name              string // the form as sent, when refused
 }
 
+// userChoice is a user of the team on the token form, with their role.
+type userChoice struct {
+	Email, Role string
+	Selected    bool
+}
+
 // tokensData is the API tokens page, its form ticked with the sites and
 // scopes of a refused one.
-func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, who signedIn, checked, scopes []string) (tokensData, error) {
+func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, who signedIn, checked, scopes []string, user string) (tokensData, error) {
 	tr := s.pages.printer(ctx, &who.user)
 	var d tokensData
 	loc, zone := s.accountZone()
@@ -346,12 +354,19 @@ func (s *dashboardHandlers) tokensData(ctx *fasthttp.RequestCtx, who signedIn, c
 		d.Sites = append(d.Sites, siteChoice{Key: site.Key, Name: site.Name, Checked: slices.Contains(checked, site.Key)})
 	}
 	d.Scopes = scopeChoices(scopes)
+	users, err := s.accounts.Users(ctx)
+	if err != nil {
+		return d, err
+	}
+	for _, u := range users {
+		d.Users = append(d.Users, userChoice{Email: u.Email, Role: u.Role, Selected: u.Email == user})
+	}
 	list, err := s.accounts.Tokens(ctx)
 	if err != nil {
 		return d, err
 	}
 	for _, t := range list {
-		row := tokenRow{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Created: fmtWhen(tr, t.Created, loc), LastUsed: fmtWhen(tr, t.LastUsed, loc),
+		row := tokenRow{ID: t.ID, Name: t.Name, User: t.User, Scopes: t.Scopes, Created: fmtWhen(tr, t.Created, loc), LastUsed: fmtWhen(tr, t.LastUsed, loc),
 			ScopeChoices: scopeChoices(t.Scopes)}
 		for _, id := range t.Sites {
 			if site, err := s.sites.ByID(id); err == nil {
@@ -379,7 +394,7 @@ func scopeChoices(ticked []string) []scopeChoice {
 
 // tokensPage is GET /tokens: every API token with its sites and last use.
 func (s *dashboardHandlers) tokensPage(ctx *fasthttp.RequestCtx, who signedIn) error {
-	d, err := s.tokensData(ctx, who, nil, nil)
+	d, err := s.tokensData(ctx, who, nil, nil, "")
 	if err != nil {
 		return err
 	}
@@ -394,8 +409,8 @@ func (s *dashboardHandlers) tokensPage(ctx *fasthttp.RequestCtx, who signedIn) e
 }
 
 // tokenPost is POST /tokens: a new token for every site or the sites
-// ticked, for everything or the scopes ticked, shown once on the page
-// this answers.
+// ticked, for everything or the scopes ticked, acting as the user chosen
+// or as none, shown once on the page this answers.
 func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	args := ctx.PostArgs()
 	name := string(args.Peek("name"))
@@ -403,10 +418,15 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 	if err != nil {
 		return err
 	}
-	token, err := s.accounts.MakeToken(ctx, accounts.NewToken{Name: name, Sites: ids, Scopes: scopes})
+	user := strings.TrimSpace(string(args.Peek("user")))
+	token, err := s.accounts.MakeToken(ctx, accounts.NewToken{Name: name, Sites: ids, Scopes: scopes, User: user})
+	if errors.Is(err, accounts.ErrNoUser) {
+		// Removed since the page was read: the form's choice is stale.
+		err = errorf(fasthttp.StatusBadRequest, "The user the token was to act as is no longer on the team; choose another.")
+	}
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-			d, derr := s.tokensData(ctx, who, keys, scopes)
+			d, derr := s.tokensData(ctx, who, keys, scopes, user)
 			if derr != nil {
 				return derr
 			}
@@ -415,7 +435,7 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 		}
 		return err
 	}
-	d, err := s.tokensData(ctx, who, nil, nil)
+	d, err := s.tokensData(ctx, who, nil, nil, "")
 	if err != nil {
 		return err
 	}
@@ -454,7 +474,7 @@ func (s *dashboardHandlers) changeTokenPost(ctx *fasthttp.RequestCtx, who signed
 	_, err = s.accounts.ChangeToken(ctx, string(args.Peek("id")), accounts.TokenChange{Name: &name, Sites: &ids, Scopes: &scopes})
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-			d, derr := s.tokensData(ctx, who, nil, nil)
+			d, derr := s.tokensData(ctx, who, nil, nil, "")
 			if derr != nil {
 				return derr
 			}

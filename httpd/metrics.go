@@ -158,13 +158,14 @@ var (
 	descOutboxErrs   = prometheus.NewDesc("appliance_webhook_backlog_errors_total", "Scrapes that could not read the webhook deliveries' queue.", nil, nil)
 	descMailPending  = prometheus.NewDesc("appliance_account_mail_pending", "Account emails (password resets, invites) waiting for their first attempt or their next after a failure, their links still alive.", nil, nil)
 	descMailOldest   = prometheus.NewDesc("appliance_account_mail_oldest_pending_seconds", "Age of the oldest account email not yet sent; 0 when none waits.", nil, nil)
+	descEvictions    = prometheus.NewDesc("appliance_ratelimit_evictions_total", "Keys (client networks, sites, visitors, addresses) a rate limiter forgot since start because it was full and a new key came, by limiter: each starts afresh if it comes back. A steady rise is a flood of addresses, or traffic past the limiter's bound.", []string{"limiter"}, nil)
 )
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes, descWALSync, descGateSyncs, descGateSync,
 		descCompactions, descReadAmp, descCacheCapacity, descCacheBytes, descCacheBlocks, descCacheHits, descCacheMisses,
 		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses,
-		descHookAttempts, descHookPending, descHookOldest, descCBAttempts, descOutboxErrs, descMailPending, descMailOldest} {
+		descHookAttempts, descHookPending, descHookOldest, descCBAttempts, descOutboxErrs, descMailPending, descMailOldest, descEvictions} {
 		ch <- d
 	}
 }
@@ -252,6 +253,9 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 			age = max(s.now().Sub(oldest).Seconds(), 0)
 		}
 		gauge(descMailOldest, age)
+	}
+	for _, l := range s.limiters {
+		counter(descEvictions, float64(l.limiter.Evicted()), l.name)
 	}
 	sent, failed := s.callbacks.Attempts()
 	counter(descCBAttempts, float64(sent), "sent")

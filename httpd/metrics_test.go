@@ -1,6 +1,9 @@
 package httpd_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -298,5 +301,51 @@ func TestMetricsOutbound(t *testing.T) {
 	f.order(t, f.v, map[string]any{"phone": "89101234568"})
 	if s, fl := metric("appliance_callback_attempts_total", "outcome", "sent"), metric("appliance_callback_attempts_total", "outcome", "failed"); s != 1 || fl != 1 {
 		t.Errorf("callback scenario: %v sent, %v failed; want 1 and 1", s, fl)
+	}
+}
+
+// A rate limiter that is full forgets the key seen least recently to take
+// a new one; /metrics counts those evictions by limiter, so that a flood
+// of addresses (or traffic past a bound) shows. Every bounded limiter is
+// there from the start, at 0.
+func TestMetricsRateLimitEvictions(t *testing.T) {
+	const token, keys, networks = "scrape-token", 4, 10
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.MetricsToken = token
+		o.TrustProxy = true
+		o.Limits = httpd.TrackerLimits{Keys: keys}
+	})
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	before := scrape(t, srv, token)
+	for _, name := range []string{"lead_ip", "server_lead_ip", "captcha_ip", "chat_visitor", "chat_ip", "callback_site", "callback_visitor", "callback_ip",
+		"signin_ip", "signin_account_ip", "signin_unknown_account", "reset_ip", "reset_unknown_account", "tracker_ip", "tracker_site"} {
+		if got := value(before, "appliance_ratelimit_evictions_total", "limiter", name); got != 0 {
+			t.Errorf("appliance_ratelimit_evictions_total{limiter=%q} = %v before any flood, want 0", name, got)
+		}
+	}
+	for i := range networks {
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789"}))
+		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("2001:db8:66:%x::1", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("lead from network %d: %d", i, resp.StatusCode)
+		}
+	}
+	after := scrape(t, srv, token)
+	if got, want := value(after, "appliance_ratelimit_evictions_total", "limiter", "lead_ip"), float64(networks-keys); got != want {
+		t.Errorf("lead_ip evictions after leads from %d networks with room for %d: %v, want %v", networks, keys, got, want)
+	}
+	if got := value(after, "appliance_ratelimit_evictions_total", "limiter", "captcha_ip"); got != 0 {
+		t.Errorf("captcha_ip evictions %v with no captcha asked for", got)
+	}
+	if f := after["appliance_ratelimit_evictions_total"]; f == nil || f.GetType() != dto.MetricType_COUNTER || f.GetHelp() == "" {
+		t.Errorf("appliance_ratelimit_evictions_total is %v, want a counter with its help", f)
 	}
 }

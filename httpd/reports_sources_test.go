@@ -110,6 +110,17 @@ func TestReportCostsUpload(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "Ничего не загружено; исправьте эти строки:\nстрока 2: расход &#34;abc&#34; — не сумма вида 1500 или 1500.50\nстрока 3: полей: 3, а нужно 5") {
 		t.Fatalf("bad file, in Russian: %d %s", status, cutAt(body, `role="alert"`, "</p>"))
 	}
+	// What the CSV reader finds wrong is said in words too, at its line,
+	// not in the reader's English ("bare \" in non-quoted-field").
+	for file, want := range map[string]string{
+		"2026-11-26,google,cpc,bf,1000\n2026-11-26,google,cpc,5\" screen,1000\n":                          "строка 2: кавычка (&#34;) внутри поля, которое не начинается с кавычки: заключите всё поле в кавычки, а каждую кавычку внутри него удвойте",
+		"2026-11-26,google,cpc,bf,1000\n2026-11-26,google,cpc,\"bf,1000\n2026-11-27,google,cpc,bf,1000\n": "строка 2: поле в кавычках не закрыто или после закрывающей кавычки идёт ещё текст",
+	} {
+		status, body = uploadCosts(t, f, c, csrf, file)
+		if problem := cutAt(body, `id="costs-problem">`, "</p>"); status != 400 || !strings.Contains(problem, "Ничего не загружено; исправьте эти строки:\n"+want) || latinWordRE.MatchString(strings.TrimPrefix(problem, `id="costs-problem">`)) {
+			t.Errorf("a file the CSV reader refuses, in Russian: %d %s", status, problem)
+		}
+	}
 	_, csvBody, _ := reportGet(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/sources.csv?period=today&group=source&channel=ad")
 	// The CSV is for a Russian Excel: ";" between cells, decimal commas,
 	// the page's column titles.

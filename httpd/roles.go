@@ -144,9 +144,9 @@ var scopeDoes = [len(scopeNames)]string{
 	scopeCalls:          "report calls and look up their source (a PBX)",
 	scopeReportsRead:    "read the sources and timeseries reports",
 	scopeLeadsRead:      "read leads",
-	scopeLeadsWrite:     "set a lead's status and note",
+	scopeLeadsWrite:     "set a lead's status and note; not read leads (a form or PBX that only posts needs no more): tick leads:read too for a CRM",
 	scopeCallbacksRead:  "read callback requests",
-	scopeCallbacksWrite: "set a callback's status and note",
+	scopeCallbacksWrite: "set a callback's status and note; not read them: tick callbacks:read too to list them",
 	scopeVisitorsRead:   "read visitor cards: contacts, sessions, leads, calls, chats",
 	scopeChats:          "read and answer chats as an operator",
 }

@@ -67,7 +67,32 @@ func (s *Server) publicRoutes() *router {
 	dash.mount(r)
 	(&visitorPage{dashboardHandlers: dash, cards: cards}).mount(r)
 	(&searchPage{dashboardHandlers: dash, search: search.New(s.db)}).mount(r)
+
+	cbSite, cbVisitor, cbIP := s.callbacks.Limiters()
+	s.limiters = []namedLimiter{
+		{"lead_ip", tracker.leadRate}, {"server_lead_ip", tracker.serverLeadRate}, {"captcha_ip", tracker.captchaRate},
+		{"chat_visitor", chatVisitor.visitorRate}, {"chat_ip", chatVisitor.ipRate},
+		{"callback_site", cbSite}, {"callback_visitor", cbVisitor}, {"callback_ip", cbIP},
+		{"signin_ip", dash.signIn.ip}, {"signin_account_ip", dash.signIn.accountIP}, {"signin_unknown_account", dash.signIn.unknown},
+		{"reset_ip", dash.forgot.ip}, {"reset_unknown_account", dash.forgot.unknown},
+	}
+	// The tracker's buckets are off (nil) with a negative rate.
+	if tracker.ipRate != nil {
+		s.limiters = append(s.limiters, namedLimiter{"tracker_ip", tracker.ipRate})
+	}
+	if tracker.siteRate != nil {
+		s.limiters = append(s.limiters, namedLimiter{"tracker_site", tracker.siteRate})
+	}
 	return r
+}
+
+// namedLimiter is a rate limiter bounded in keys, by the name its
+// evictions are counted under in the metrics
+// (appliance_ratelimit_evictions_total{limiter}). The limiters of keys the
+// caller bounds (the accounts that exist) forget none and are not listed.
+type namedLimiter struct {
+	name    string
+	limiter interface{ Evicted() uint64 }
 }
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx) error {

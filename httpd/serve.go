@@ -61,6 +61,13 @@ func Run(ctx context.Context, dir string, o Options, ready func(addr string)) er
 			ln.Close()
 		}
 	}()
+	// The certificate too: a file missing, mistyped or not the key's is
+	// said before the store is made or opened.
+	if o.TLSCert != "" && o.certs == nil {
+		if o.certs, err = loadCertFiles(o.TLSCert, o.TLSKey); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("serve: %w", store.AccessHint(dir, err))
 	}

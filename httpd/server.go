@@ -130,6 +130,10 @@ type Options struct {
 	// ExportBacklog bounds the events waiting on disk for NATS (0:
 	// store.DefaultExportMax); past it new events are not exported.
 	ExportBacklog uint64
+
+	// certs are TLSCert and TLSKey as Run loaded them, before it touched
+	// the store; New loads them itself when nil.
+	certs *certFiles
 }
 
 // Limits of every request.
@@ -188,8 +192,9 @@ type Server struct {
 	metrics      *metrics
 	assetsDone   <-chan struct{} // assetCache.finish is done
 	retention    *retention.Pruner
-	acceptErrs   atomic.Uint64 // temporary accept errors, retried
-	backlogErrs  atomic.Uint64 // scrapes that could not read the webhook queue
+	limiters     []namedLimiter // the rate limiters bounded in keys, for the metrics (publicRoutes)
+	acceptErrs   atomic.Uint64  // temporary accept errors, retried
+	backlogErrs  atomic.Uint64  // scrapes that could not read the webhook queue
 	acceptLogged atomic.Bool
 }
 
@@ -213,8 +218,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	var certs *certFiles
-	if o.TLSCert != "" {
+	certs := o.certs
+	if certs == nil && o.TLSCert != "" {
 		var err error
 		if certs, err = loadCertFiles(o.TLSCert, o.TLSKey); err != nil {
 			return nil, fmt.Errorf("serve: %w", err)

@@ -30,6 +30,7 @@ import (
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
+	"appliance/httpd/webhooks"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -247,6 +248,19 @@ func sweepFixture(t *testing.T, srv *httpdtest.Server) string {
 		if status, out, _ := postJSON(t, srv.URL+"t/v1/callback", b); status != http.StatusOK {
 			t.Fatalf("callback: %d %v", status, out)
 		}
+	}
+	// A callback the scenario never took: what the network said of it is
+	// English, a technical detail under the reason in words.
+	failed := store.Callback{ID: srv.DB.NextID(), Time: now.Add(-2 * time.Hour).UnixMilli(), Phone: "79161234567", PhoneRaw: "+7 916 123-45-67",
+		State: store.CallbackFailed, Attempts: 3, LastTry: now.Add(-time.Hour).UnixMilli(), LastReason: webhooks.ReasonConnRefused,
+		LastError:   `Post "https://pbx.aqualux-santehnika.example.com/callbacks": dial tcp 203.0.113.7:443: connect: connection refused`,
+		Attribution: store.Attribution{Visitor: organic.VisitorID, Session: organic.SessionID, PageURL: home}}
+	if err := srv.DB.Update(ctx, func(tx *store.Tx) error {
+		tx.Set(store.CallbackKey(site.ID, failed.ID), failed.Encode())
+		store.IndexVisitorItem(tx, failed.Visitor, store.ItemCallback, failed.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := accounts.New(srv.DB).CreateUser(ctx, "anastasia.konstantinopolskaya@aqualux-santehnika.example.com", "a long enough passphrase", accounts.RoleManager); err != nil {
 		t.Fatal(err)

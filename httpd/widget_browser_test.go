@@ -147,7 +147,7 @@ func TestWidgetCallbackPanelRU(t *testing.T) {
 
 	f.click(t, "button[type=submit]")
 	f.waitIn(t, "the outcome is shown", `r.querySelector('.dialog [role=status]')`)
-	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Мы перезваниваем вам." {
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Сейчас мы вам перезвоним." {
 		t.Errorf("outcome %q", got)
 	}
 	httpdtest.SaveScreenshot(t, f.browser, "callback-panel-ru-sent")
@@ -401,7 +401,7 @@ i.onerror = function () { r(-1) }; i.src = `+jsString(u)+` })`); w != 240 {
 			t.Errorf("%s: popup %q has the server's words", what, got)
 		}
 	}
-	toast("a phone too long", `ComagicWidget.sitePhoneCall({phone: '`+strings.Repeat("1", 65)+`'})`, "Проверьте номер телефона: он пустой или слишком длинный.")
+	toast("a phone too long", `ComagicWidget.sitePhoneCall({phone: '`+strings.Repeat("1", 65)+`'})`, "Проверьте номер телефона: он не указан или слишком длинный.")
 	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "captcha": "on"}, nil)
 	toast("no captcha", `ComagicWidget.sitePhoneCall({phone: '79101234567'})`, "Введите цифры с картинки: без них звонок заказать нельзя.")
 	f.noExceptions(t)
@@ -433,7 +433,7 @@ func TestWidgetSitePhoneCallLaterPopup(t *testing.T) {
 	f.page("/", sitePage("Shop", "", f.install, ""))
 	f.visit(t, "/")
 	later := time.Now().Add(2*time.Hour).UnixMilli() / 60000 * 60000
-	when := eval[string](t, f.snippetFixture, `new Date(`+strconv.FormatInt(later, 10)+`).toLocaleString("en-GB", {dateStyle: "medium", timeStyle: "short"})`)
+	when := eval[string](t, f.snippetFixture, `new Date(`+strconv.FormatInt(later, 10)+`).toLocaleString("en-GB", {dateStyle: "long", timeStyle: "short"})`)
 	want := "Thank you! We will call you " + when + "."
 	for _, arg := range []string{strconv.FormatInt(later, 10), `'` + strconv.FormatInt(later, 10) + `'`} {
 		eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567', delayed_call_time: `+arg+`})`)

@@ -17,7 +17,7 @@ func TestWidgetSixDigitCaptcha(t *testing.T) {
 	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
 	f.waitIn(t, "the callback panel opens with its captcha", `r.querySelector('[data-kind=callback] img') && r.querySelector('img').complete && r.querySelector('img').naturalWidth > 0`)
 	for _, c := range []struct{ js, want string }{
-		{`r.querySelector('.captcha img').alt`, "Картинка с шестью цифрами: введите их в поле ниже. Не видно — нажмите «Прослушать цифры»"},
+		{`r.querySelector('.captcha img').alt`, "Картинка с шестью цифрами: введите их в поле ниже. Если цифры не разобрать, нажмите «Прослушать цифры»"},
 		{`r.querySelector('#cs-captcha').placeholder`, "______"},
 		{`String(r.querySelector('#cs-captcha').maxLength)`, "10"},
 	} {
@@ -44,7 +44,7 @@ func TestWidgetSixDigitCaptcha(t *testing.T) {
 	httpdtest.SaveScreenshot(t, f.browser, "callback-panel-six-digits")
 	f.click(t, "button[type=submit]")
 	f.waitIn(t, "the outcome is shown", `r.querySelector('.dialog [role=status]')`)
-	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Мы перезваниваем вам." {
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Сейчас мы вам перезвоним." {
 		t.Errorf("outcome %q", got)
 	}
 	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].State != store.CallbackSent {

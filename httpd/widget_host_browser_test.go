@@ -247,7 +247,7 @@ func TestWidgetCallbackKeptWhenNetworkDrops(t *testing.T) {
 	eval[any](t, f.snippetFixture, `window.netDown = false`)
 	f.click(t, "button[type=submit]")
 	f.waitIn(t, "the outcome is shown", `r.querySelector('.dialog [role=status]')`)
-	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Мы перезваниваем вам." {
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Сейчас мы вам перезвоним." {
 		t.Errorf("sent again: %q", got)
 	}
 	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].State != store.CallbackSent || cbs[0].Phone != "79101234567" {
@@ -382,7 +382,7 @@ func TestWidgetCallbackCaptchaAfterSettingsFailed(t *testing.T) {
 	f.typeInto(t, "#cs-captcha", "424242")
 	f.click(t, "button[type=submit]")
 	f.waitIn(t, "the outcome is shown", `r.querySelector('.dialog [role=status]')`)
-	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Мы перезваниваем вам." {
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Сейчас мы вам перезвоним." {
 		t.Errorf("outcome %q", got)
 	}
 	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].State != store.CallbackSent || cbs[0].Phone != "79101234567" {

@@ -29,7 +29,7 @@ func TestWidgetCallbackPanelShortMask(t *testing.T) {
 	}
 	f.click(t, "button[type=submit]")
 	f.waitIn(t, "the outcome is shown", `r.querySelector('.dialog [role=status]')`)
-	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Мы перезваниваем вам." {
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status]').textContent`); got != "Спасибо! Сейчас мы вам перезвоним." {
 		t.Errorf("outcome %q", got)
 	}
 	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].Phone != "79161234567" || cbs[0].State != store.CallbackSent {
@@ -48,7 +48,7 @@ func TestWidgetCallbackPanelShortMask(t *testing.T) {
 // call back by hand, and the visitor is told so).
 func TestWidgetCallbackPanelForeignNumber(t *testing.T) {
 	for _, c := range []struct{ typed, outcome string }{
-		{"+44 20 7946 0958", "Спасибо! Мы перезваниваем вам."},
+		{"+44 20 7946 0958", "Спасибо! Сейчас мы вам перезвоним."},
 		{"доб. 12", "Спасибо! Мы получили ваш номер и перезвоним вам."},
 	} {
 		typed := c.typed

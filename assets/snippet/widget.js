@@ -64,8 +64,8 @@ import { layer, trap } from "./modal.js";
       codes: {
         queued: "Спасибо! Мы получили ваш номер и перезвоним вам.",
         captcha_required: "Введите цифры с картинки: без них звонок заказать нельзя.",
-        invalid_phone: "Проверьте номер телефона: он пустой или слишком длинный.",
-        invalid_time: "Выберите другое время: от минуты до 30 дней вперёд.",
+        invalid_phone: "Проверьте номер телефона: он не указан или слишком длинный.",
+        invalid_time: "Выберите другое время: не раньше чем через минуту и не позже чем через 30 дней.",
         empty_lead: "Укажите имя, телефон или эл. почту либо напишите сообщение.",
         rate_limit: "Слишком много запросов. Попробуйте через минуту.",
         not_sent: "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.",
@@ -77,22 +77,22 @@ import { layer, trap } from "./modal.js";
       now: "Сейчас",
       later: "Позже",
       time: "Дата и время звонка",
-      timeNeed: "Выберите время звонка в будущем.",
+      timeNeed: "Укажите, когда позвонить: дату и время, которые ещё не наступили.",
       group: "Отдел",
       anyGroup: "Любой",
       captcha: "Цифры с картинки",
-      captchaImg4: "Картинка с четырьмя цифрами: введите их в поле ниже. Не видно — нажмите «Прослушать цифры»",
-      captchaImg6: "Картинка с шестью цифрами: введите их в поле ниже. Не видно — нажмите «Прослушать цифры»",
+      captchaImg4: "Картинка с четырьмя цифрами: введите их в поле ниже. Если цифры не разобрать, нажмите «Прослушать цифры»",
+      captchaImg6: "Картинка с шестью цифрами: введите их в поле ниже. Если цифры не разобрать, нажмите «Прослушать цифры»",
       captchaNew: "Показать другую картинку",
       captchaListen: "Прослушать цифры",
       captchaNeed4: "Введите четыре цифры с картинки.",
       captchaNeed6: "Введите шесть цифр с картинки.",
       call: "Позвоните мне",
       status: [
-        "Спасибо! Мы перезваниваем вам.",
+        "Спасибо! Сейчас мы вам перезвоним.",
         "Цифры с картинки введены неверно. Попробуйте ещё раз.",
         "Обратный звонок на этом сайте пока не настроен.",
-        "Не удалось передать звонок на телефонию. Попробуйте позже.",
+        "Не получилось заказать звонок. Попробуйте позже.",
         "Слишком много звонков за последнее время. Попробуйте через несколько минут.",
       ],
       scheduled: "Спасибо! Мы позвоним вам ",
@@ -144,7 +144,7 @@ import { layer, trap } from "./modal.js";
         "Thank you! We are calling you back.",
         "The digits do not match the picture. Please try again.",
         "Callbacks are not set up on this site yet.",
-        "The call could not be passed to our phones. Please try later.",
+        "The call could not be ordered. Please try again later.",
         "Too many calls lately. Please try again in a few minutes.",
       ],
       scheduled: "Thank you! We will call you ",
@@ -611,7 +611,7 @@ import { layer, trap } from "./modal.js";
     function outcome(v, at) {
       var r = v && v.result;
       if (r && r.status === 0 && r.code == "scheduled" && at) {
-        return t("scheduled") + new Date(+at).toLocaleString(t("locale"), { dateStyle: "medium", timeStyle: "short" }) + ".";
+        return t("scheduled") + new Date(+at).toLocaleString(t("locale"), { dateStyle: "long", timeStyle: "short" }) + ".";
       }
       return said(r);
     }

@@ -167,6 +167,12 @@ type Service struct {
 // start: answered with a 2xx (the PBX took the call), and not.
 func (s *Service) Attempts() (sent, failed uint64) { return s.sent.Load(), s.failed.Load() }
 
+// Limiters are the rate limiters of callback requests, per site, per
+// visitor and per client network, for the server's metrics.
+func (s *Service) Limiters() (site, visitor, ip *ratelimit.Limiter) {
+	return s.siteRate, s.visitorRate, s.ipRate
+}
+
 // New returns a Service over db: callbacks are attributed through v,
 // enqueue their webhook deliveries in hooks and check answers against
 // captchas. Delayed calls are sent only while Run runs.

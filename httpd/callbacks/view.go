@@ -226,3 +226,16 @@ func ReasonText(reason byte) string {
 	}
 	return webhooks.ReasonText(reason)
 }
+
+// Detail is what the scenario's side said of cb's last failed attempt
+// (its answer, or the network's error), as the receiver and Go word it,
+// in English: for the callbacks page to show as a technical detail under
+// ReasonText's words. It is "" when there is nothing beyond those words,
+// as for the callbacks' own reasons, which ReasonText says whole.
+func Detail(cb *store.Callback) string {
+	switch cb.LastReason {
+	case ReasonNoScenario, ReasonTooLate:
+		return ""
+	}
+	return cb.LastError
+}

@@ -145,6 +145,12 @@ func TestMessageKinds(t *testing.T) {
 			"Call to Shop from anonymous (as typed)", []string{"Caller: anonymous (as typed)", "Answered: no"}},
 		{"chat", i18n.Ru, map[string]any{"assigned": "Anna", "messages": []any{map[string]any{"from": "visitor", "text": "Hello"}, map[string]any{"name": "Anna", "text": "Hi!"}}},
 			"Чат на сайте Shop", []string{"Оператор: Anna", "Посетитель: Hello\nAnna: Hi!"}},
+		// A kind this version has no words for: in the reader's words
+		// all the same, its name as a field.
+		{"visitor_merged", i18n.Ru, map[string]any{"visitor_id": 5},
+			"Новое событие на сайте Shop", []string{"Событие на сайте Shop.", "Событие: visitor_merged"}},
+		{"visitor_merged", i18n.En, map[string]any{"visitor_id": 5},
+			"New event on Shop", []string{"An event on Shop.", "Event: visitor_merged"}},
 	} {
 		raw, err := m.Message(Endpoint{To: []string{"o@shop.example"}, Lang: tc.lang}, 1, body(t, tc.event, tc.data))
 		if err != nil {

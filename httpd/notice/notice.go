@@ -203,8 +203,11 @@ func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base
 		n.Subject = p.T("Test notification from %s", site)
 		n.Intro, n.gap = p.T("This is a test: the notifications of %s reach this address.", site), "\n"
 	default:
-		n.Subject = p.T("%s on %s", ev.Event, site)
-		n.Intro = n.Subject
+		// A kind this version has no words for (a newer one's, queued
+		// before a downgrade): said in words, its name as data.
+		n.Subject = p.T("New event on %s", site)
+		n.Intro = p.T("An event on %s.", site)
+		n.add(p.T("Event"), oneLine(clean(ev.Event), 80), "")
 	}
 	n.add(p.T("Page"), firstOf(str(d, "page_url"), str(d, "page")), "")
 	if src, ok := d["source"].(map[string]any); ok {

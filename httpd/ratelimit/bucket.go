@@ -22,8 +22,9 @@ type Buckets struct {
 }
 
 type bucketShard struct {
-	mu   sync.Mutex
-	keys recent[bucket]
+	mu      sync.Mutex
+	keys    recent[bucket]
+	evicted uint64 // keys pushed out at maxKeys; under mu
 }
 
 type bucket struct {
@@ -50,6 +51,7 @@ func (b *Buckets) Allow(key string, now time.Time) bool {
 	if e == nil {
 		for sh.keys.len() >= b.maxKeys {
 			sh.keys.remove(sh.keys.oldest())
+			sh.evicted++
 		}
 		e = sh.keys.add(key, bucket{tokens: b.burst, last: now})
 	} else {
@@ -65,4 +67,17 @@ func (b *Buckets) Allow(key string, now time.Time) bool {
 	}
 	k.tokens--
 	return true
+}
+
+// Evicted is how many keys b has pushed out since it was made because a
+// shard held its share of maxKeys and a new key came to it.
+func (b *Buckets) Evicted() uint64 {
+	var n uint64
+	for i := range b.shards {
+		sh := &b.shards[i]
+		sh.mu.Lock()
+		n += sh.evicted
+		sh.mu.Unlock()
+	}
+	return n
 }

@@ -29,6 +29,7 @@ type Limiter struct {
 	maxKeys int // <= 0: no bound
 	mu      sync.Mutex
 	keys    recent[[]time.Time] // each key's events in the window, oldest first
+	evicted uint64              // keys pushed out at maxKeys; under mu
 }
 
 // New returns a limiter of limit events per window, tracking at most
@@ -53,6 +54,7 @@ func (l *Limiter) Allow(key string, now time.Time) bool {
 		}
 		for l.maxKeys > 0 && l.keys.len() >= l.maxKeys {
 			l.keys.remove(l.keys.oldest())
+			l.evicted++
 		}
 		l.keys.add(key, []time.Time{now})
 		return true
@@ -64,6 +66,15 @@ func (l *Limiter) Allow(key string, now time.Time) bool {
 	}
 	e.val = append(e.val, now)
 	return true
+}
+
+// Evicted is how many keys l has pushed out since it was made because it
+// held maxKeys and a new key came, each forgetting its events while still
+// in the window; the keys a window forgets idle are not counted.
+func (l *Limiter) Evicted() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.evicted
 }
 
 // live is ts without the events that have left the window ending at now.

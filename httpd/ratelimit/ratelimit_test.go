@@ -49,11 +49,18 @@ func TestMemoryBound(t *testing.T) {
 	if l.Count("flood999", t0) != 1 || l.Count("flood989", t0) != 0 {
 		t.Error("the keys kept are not the ones seen last")
 	}
+	// 1,001 keys came, 10 are kept: each of the others was pushed out.
+	if got := l.Evicted(); got != 991 {
+		t.Errorf("%d keys counted pushed out, want 991", got)
+	}
 	if !l.Allow("new", t0.Add(2*time.Minute)) {
 		t.Fatal("a new key refused once the window passed")
 	}
 	if n := l.keys.len(); n != 1 {
 		t.Fatalf("%d keys kept, want the idle ones forgotten", n)
+	}
+	if got := l.Evicted(); got != 991 {
+		t.Errorf("%d keys counted pushed out after the window forgot the idle ones, want still 991: they left idle", got)
 	}
 }
 
@@ -90,6 +97,9 @@ func TestUnbounded(t *testing.T) {
 	}
 	if got := l.Count("owner@example.com", t0); got != 1 {
 		t.Fatalf("the first key's count is %d after 10,000 others, want 1", got)
+	}
+	if got := l.Evicted(); got != 0 {
+		t.Errorf("an unbounded limiter counts %d keys pushed out", got)
 	}
 }
 
@@ -131,6 +141,9 @@ func TestBucketsMemoryBound(t *testing.T) {
 	}
 	if kept > 16 {
 		t.Fatalf("kept %d keys, want at most 16", kept)
+	}
+	if got, want := b.Evicted(), uint64(1001-kept); got != want {
+		t.Errorf("%d keys counted pushed out, want %d (1,001 came, %d kept)", got, want, kept)
 	}
 }
 

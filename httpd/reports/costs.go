@@ -71,12 +71,7 @@ func ParseCosts(r io.Reader) ([]CostLine, error) {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				bad = append(bad, usererr.P("line %d: %v", pe.Line, pe.Err))
-			} else {
-				bad = append(bad, err.Error())
-			}
+			bad = append(bad, usererr.CSV(err))
 			break // the reader cannot go on past a broken quote
 		}
 		line, _ := cr.FieldPos(0)

@@ -12,6 +12,7 @@
 package usererr
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"slices"
@@ -228,4 +229,27 @@ func UserMessage(err error) string {
 		return e.UserMessage()
 	}
 	return err.Error()
+}
+
+// CSV is what is wrong with a CSV file, at the line where an
+// encoding/csv reader's error (err, from Read) found it, as a Phrase a
+// reader's language says its own way: "line 3: a field in quotes is not
+// closed...", not the reader's English ("parse error on line 3, column 9:
+// extraneous or missing \" in quoted-field").
+func CSV(err error) Phrase {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return P("the file cannot be read as CSV")
+	}
+	switch {
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		return P(`line %d: a quote (") inside a field that does not begin with one: put the whole field in quotes and double each quote inside it`, pe.Line)
+	case errors.Is(pe.Err, csv.ErrQuote):
+		// The line where the field in quotes began: an unclosed one is
+		// found only at the end of the file.
+		return P("line %d: a field in quotes is not closed, or has more text after its closing quote", pe.StartLine)
+	case errors.Is(pe.Err, csv.ErrFieldCount):
+		return P("line %d: a different number of fields than the first line", pe.Line)
+	}
+	return P("line %d: cannot be read as CSV", pe.Line)
 }

@@ -1,8 +1,11 @@
 package usererr_test
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
 
 	"appliance/internal/usererr"
@@ -81,5 +84,32 @@ func TestTranslate(t *testing.T) {
 		if got := e.Translate(tr); got != c.inRu {
 			t.Errorf("translated %q, want %q", got, c.inRu)
 		}
+	}
+}
+
+// A CSV reader's error is said as the line it is on and what is wrong, a
+// phrase of the catalog, not the reader's English.
+func TestCSV(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"a,b\nc,d\"e\n", `line 2: a quote (") inside a field that does not begin with one: put the whole field in quotes and double each quote inside it`},
+		{"a,b\nc,\"d\ne,f\n", "line 2: a field in quotes is not closed, or has more text after its closing quote"},
+		{"a,b\n\"c\"d,e\n", "line 2: a field in quotes is not closed, or has more text after its closing quote"},
+		{"a,b\nc\n", "line 2: a different number of fields than the first line"},
+	} {
+		r := csv.NewReader(strings.NewReader(tc.file))
+		var err error
+		for err == nil {
+			_, err = r.Read()
+		}
+		p := usererr.CSV(err)
+		if got := p.String(); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.file, got, tc.want)
+		}
+		if strings.Contains(p.Format, "%v") || strings.Contains(p.Format, "%s") {
+			t.Errorf("%q: the phrase %q carries the reader's own words", tc.file, p.Format)
+		}
+	}
+	if got := usererr.CSV(io.ErrUnexpectedEOF).String(); got != "the file cannot be read as CSV" {
+		t.Errorf("an error of no line: %q", got)
 	}
 }

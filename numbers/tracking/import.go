@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/store"
 )
@@ -82,7 +83,7 @@ func ParseImport(r io.Reader, region string, progress func(done, total int64)) (
 		}
 		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, ErrInvalid.Errorf("read import: line %d: %v", line, err)
+			return nil, ErrInvalid.Errorf("read import: %v", usererr.CSV(err))
 		}
 		if blank(rec) {
 			continue
