@@ -978,3 +978,58 @@ func TestHeartbeatCountsNoMiss(t *testing.T) {
 		}
 	}
 }
+
+// A renew written before its claim is known durable carries a copy of the
+// claim, from the renewing page view's session; the claim's own record
+// wins over it whichever write reaches the store first. A renew from
+// another session (the visitor back by a bookmark, no rule covering the
+// visit) written after the claim rewrote the claim's session and source,
+// and the call went to the bookmark's direct visit. The interleaving is
+// driven here: both assignments are made before either is written.
+func TestRenewKeepsTheClaimsSource(t *testing.T) {
+	for _, claimFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("claim written first %v", claimFirst), func(t *testing.T) {
+			dir := t.TempDir()
+			db := storetest.OpenAt(t, dir)
+			tr := open(t, db, t0)
+			nums := setUp(t, tr, 1)
+			claim, err := tr.Assign(1, 1, 10, cpc, false, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			renew, err := tr.Assign(1, 1, 20, direct, false, t0.Add(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, typ := shown(renew); n != nums[0] || typ != Dynamic || renew.leases[0].lease.Fresh || renew.leases[0].lease.Recorded {
+				t.Fatalf("the bookmark's page view: %s %s %+v, want a renew of the unrecorded claim of %s", n, typ, renew.leases, nums[0])
+			}
+			order := []*Assignment{&claim, &renew}
+			if !claimFirst {
+				order[0], order[1] = order[1], order[0]
+			}
+			for _, a := range order {
+				if err := db.Update(ctx, a.Persist); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(tr *Tracker, when string) {
+				t.Helper()
+				a, err := tr.Attribute(ctx, nums[0], t0.Add(2*time.Second))
+				if err != nil || a.Visitor != 1 || a.Session != 10 || a.Source.UTMMedium != "cpc" || a.Source.Channel != "ad" {
+					t.Fatalf("%s: call attributed to %+v, %v; want the claim's session 10 from cpc", when, a, err)
+				}
+			}
+			check(tr, "written")
+			if err := db.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+			check(tr, "compacted")
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = storetest.OpenAt(t, dir)
+			check(open(t, db, t0.Add(time.Minute)), "reopened")
+		})
+	}
+}
