@@ -73,7 +73,11 @@ func TestKeepClaim(t *testing.T) {
 		}
 	}
 	write(func(tx *Tx) { tx.KeepClaim(before, []byte("renew")) })
-	write(func(tx *Tx) { tx.Set(before, []byte("claim")); tx.Set(after, []byte("claim")); tx.KeepClaim(copies, []byte("first")) })
+	write(func(tx *Tx) {
+		tx.Set(before, []byte("claim"))
+		tx.Set(after, []byte("claim"))
+		tx.KeepClaim(copies, []byte("first"))
+	})
 	write(func(tx *Tx) { tx.KeepClaim(after, []byte("renew")); tx.KeepClaim(copies, []byte("second")) })
 	write(func(tx *Tx) { tx.KeepClaim(after, []byte("renew2")) })
 	check := func(when string) {
