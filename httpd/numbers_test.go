@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -731,5 +732,51 @@ func TestCallWithSIPHeaderParameters(t *testing.T) {
 	})
 	if c.Called != num || c.Caller != "79161234567" || c.CallerTyped != "" {
 		t.Fatalf("stored call %+v", c)
+	}
+}
+
+// A number moved from its pool to a static number is the static number's
+// from the move on: a call to it answers the static rule's source, not the
+// visitor who held it in the pool, before and after a restart, and no
+// visitor is shown it from the pool. It went to the old holder until the
+// lease lapsed.
+func TestCallToNumberMovedFromPoolToStatic(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	_, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	rest := tkPool[0]
+	if rest == num {
+		rest = tkPool[1]
+	}
+	tr, ctx := f.srv.HTTP.Numbers(), context.Background()
+	f.clock.Add(time.Minute)
+	if _, err := tr.UpdatePool(ctx, f.site.ID, "ads", tracking.PoolInput{Name: "ads", Numbers: []string{rest}, Fallback: tkFallback,
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc", Priority: 1}}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddStatic(ctx, f.site.ID, tracking.StaticInput{Number: num, RuleInput: tracking.RuleInput{Rule: "utm_source=vk"}}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	token := apiToken(t, f)
+	call := func(when string, id string) {
+		t.Helper()
+		f.clock.Add(time.Minute)
+		code, raw := api(t, f, "POST", "api/v1/calls", token, `{"called":"`+num+`","pbx_call_id":"`+id+`"}`)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", when, code, raw)
+		}
+		if r := decodeResult(t, raw); !r.Attributed || r.VisitorID != 0 || r.Match != "static" || r.UTMSource != "vk" || r.Pool != "" {
+			t.Fatalf("%s: call to the moved number %+v, want the static rule's source", when, r)
+		}
+	}
+	call("after the move", "1")
+	f.srv = f.srv.Restart(t, func(o *httpd.Options) { o.Now = f.clock.Now; o.Chats.Sweep = time.Hour })
+	call("after a restart", "2")
+	for i := range 3 {
+		_, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc&n="+strconv.Itoa(i))
+		if n, _ := shownNumber(p); n == num {
+			t.Fatalf("a new visitor was shown the moved number %s from the pool", num)
+		}
 	}
 }

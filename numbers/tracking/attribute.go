@@ -119,8 +119,11 @@ func (l *lastLease) see(k, v []byte) bool {
 // seconds takes in a claim within its second when no lease was live at
 // at itself), else the rule of
 // the static number or the pool whose fallback it is, else nobody (a site's
-// own number, or one no site has). History outlives the set-up: a number
-// since removed from its pool is still attributed to the lease it had.
+// own number, or one no site has). History outlives the set-up: a call to
+// a number since removed from its pool, made while it was leased, is
+// still attributed to the lease it had; one made after the number left
+// the pool is not (the lease ended then), and follows what the number is
+// now.
 func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (Attribution, error) {
 	d, err := callNumber(number, t.region)
 	if err != nil {
@@ -153,6 +156,11 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 		if pok && prev.until >= at.UnixNano() {
 			h = prev
 		}
+	}
+	if ok && h.rec.Visitor == 0 {
+		// The number left its pool then (endLease): a call now is to
+		// what the number is now.
+		ok = false
 	}
 	if ok && h.until >= at.UnixNano() {
 		r := h.rec

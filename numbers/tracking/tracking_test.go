@@ -457,19 +457,102 @@ func TestImportKeepsLeases(t *testing.T) {
 	}
 }
 
-// A number moved from one pool to another keeps its lease.
-func TestMovedNumberKeepsLease(t *testing.T) {
-	tr := open(t, storetest.Open(t), t0)
-	nums := setUp(t, tr, 1)
-	assign(t, tr, 1, cpc, false, t0)
-	if err := tr.RemovePool(ctx, 1, "ads", t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.AddPool(ctx, 1, PoolInput{Name: "all", Numbers: nums}, t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := shown(assign(t, tr, 2, direct, false, t0.Add(2*time.Minute))); n != "" {
-		t.Fatalf("visitor 2 got %s, held by visitor 1 until t0+20m", n)
+// A number that leaves its pool ends its lease there: a call to it from
+// then on follows what the number is now, a static number's source, not
+// the visitor who held it, in memory and in the store, after a restart
+// sealed or not; a page view still running on the old set-up is not
+// handed it again; and given back to a pool, it starts free. A call
+// before it left is still the holder's. The number kept going to the old
+// holder until the lease lapsed.
+func TestNumberLeavingItsPoolEndsItsLease(t *testing.T) {
+	const other = "74950000002"
+	for _, how := range []string{"dropped from the pool", "pool removed"} {
+		for _, restart := range []string{"none", "crash", "sealed"} {
+			t.Run(how+", restart "+restart, func(t *testing.T) {
+				dir := t.TempDir()
+				db := storetest.OpenAt(t, dir)
+				tr := open(t, db, t0)
+				nums := setUp(t, tr, 1)
+				if n, _ := shown(assign(t, tr, 1, cpc, false, t0)); n != nums[0] { // held to t0+20m
+					t.Fatalf("visitor 1 got %q", n)
+				}
+				oldPool := tr.state.Load().sites[1].pools[0].live
+				moved := t0.Add(5 * time.Minute)
+				switch how {
+				case "dropped from the pool":
+					if _, err := tr.UpdatePool(ctx, 1, "ads", PoolInput{Name: "ads", Numbers: []string{other}, Fallback: fallback,
+						RuleInput: RuleInput{Rule: "utm_medium=cpc", Priority: 1}}, moved); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					if err := tr.RemovePool(ctx, 1, "ads", moved); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// A page view that still runs on the set-up before the
+				// change is not handed the number, nor is its holder.
+				for _, v := range []uint64{1, 2} {
+					if l, err := oldPool.Acquire(v, moved.Add(time.Second)); !errors.Is(err, numbers.ErrExhausted) {
+						t.Fatalf("the old pool handed visitor %d %+v, %v", v, l, err)
+					}
+				}
+				if _, err := tr.AddStatic(ctx, 1, StaticInput{Number: nums[0], RuleInput: RuleInput{Rule: "utm_source=vk"}}, moved.Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				switch restart {
+				case "crash":
+					if err := db.Close(); err != nil {
+						t.Fatal(err)
+					}
+				case "sealed":
+					if err := tr.Seal(ctx, moved.Add(2*time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+					if err := db.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if restart != "none" {
+					db = storetest.OpenAt(t, dir)
+					tr = open(t, db, moved.Add(2*time.Minute))
+					if (restart == "sealed") != tr.sealed {
+						t.Fatalf("restart %s: opened from the sealed leases %v", restart, tr.sealed)
+					}
+				}
+				for _, tt := range []struct {
+					at      time.Time
+					kind    Kind
+					visitor uint64
+					source  string
+				}{
+					{t0.Add(2 * time.Minute), KindDynamic, 1, "google"}, // held then
+					{moved.Add(30 * time.Second), KindStatic, 0, "vk"},  // left the pool, now static
+					{t0.Add(10 * time.Minute), KindStatic, 0, "vk"},     // within the old lease's time
+				} {
+					a, err := tr.Attribute(ctx, nums[0], tt.at)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tt.kind == KindStatic && (a.Kind != KindStatic || a.Visitor != 0 || a.Match != store.MatchStatic || a.Source.UTMSource != tt.source) {
+						t.Errorf("call at t0+%v: %+v; want the static number's source %s", tt.at.Sub(t0), a, tt.source)
+					}
+					if tt.kind == KindDynamic && (a.Visitor != tt.visitor || a.Source.UTMSource != tt.source || a.Match != store.MatchLease) {
+						t.Errorf("call at t0+%v: %+v; want visitor %d's lease", tt.at.Sub(t0), a, tt.visitor)
+					}
+				}
+				// Given back to a pool, the number starts free: no lease of
+				// it is restored from the history.
+				if err := tr.RemoveStatic(ctx, 1, nums[0], moved.Add(3*time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tr.AddPool(ctx, 1, PoolInput{Name: "back", Numbers: []string{nums[0]}, RuleInput: RuleInput{Rule: "utm_source=vk"}}, moved.Add(3*time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				if n, _ := shown(assign(t, tr, 3, numbers.Visit{UTMSource: "vk", Channel: "social"}, false, moved.Add(4*time.Minute))); n != nums[0] {
+					t.Fatalf("given back to a pool, %s was not free: visitor 3 got %q", nums[0], n)
+				}
+			})
+		}
 	}
 }
 
