@@ -23,7 +23,7 @@ type Attribution struct {
 	// Source is what the pool's rule names.
 	Attributed bool
 	Pool       uint32 // the pool of the lease, or whose fallback it is
-	PoolName   string // as the pool is called now; "" when it is gone
+	PoolName   string // as the pool is called now, or was when it was removed
 	Visitor    uint64 // the lease's holder; 0 unless Kind is KindDynamic and Attributed
 	Session    uint64
 	Since      time.Time // the lease: claimed at, and lapsed (or lapses) at
@@ -125,7 +125,7 @@ func (l *lastLease) see(k, v []byte) bool {
 // the pool is not (the lease ended then), and follows what the number is
 // now.
 func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (Attribution, error) {
-	d, err := callNumber(number, t.region)
+	d, _, err := callNumber(number, t.region)
 	if err != nil {
 		return Attribution{}, fmt.Errorf("attribute call: %w", err)
 	}
@@ -169,11 +169,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 		a.Since, a.Until = time.Unix(0, h.since).UTC(), time.Unix(0, h.until).UTC()
 		a.Source = r.Source
 		if ss := st.sites[r.Site]; ss != nil {
-			for _, p := range ss.pools {
-				if p.cfg.ID == r.Pool {
-					a.PoolName = p.cfg.Name
-				}
-			}
+			a.PoolName, _ = ss.poolName(r.Pool)
 		}
 		return a, nil
 	}

@@ -437,6 +437,31 @@ func (t *Tracker) Config(site uint32) store.NumbersConfig {
 	return ss.config()
 }
 
+// PoolName is what the site's pool id is called: its name now (current
+// set), or the last it had when it was removed; "" when the site never
+// had it.
+func (t *Tracker) PoolName(site, id uint32) (name string, current bool) {
+	ss := t.state.Load().sites[site]
+	if ss == nil {
+		return "", false
+	}
+	return ss.poolName(id)
+}
+
+func (ss *siteState) poolName(id uint32) (string, bool) {
+	for _, p := range ss.pools {
+		if p.cfg.ID == id {
+			return p.cfg.Name, true
+		}
+	}
+	for _, p := range ss.cfg.RemovedPools {
+		if p.ID == id {
+			return p.Name, false
+		}
+	}
+	return "", false
+}
+
 // SiteOf returns the site that has number (E.164 digits) and what it is
 // there; KindUnknown when no site has it.
 func (t *Tracker) SiteOf(number string) (uint32, Kind) {
@@ -976,6 +1001,7 @@ func cloneConfig(c store.NumbersConfig) store.NumbersConfig {
 	for i := range c.Statics {
 		c.Statics[i].Replaces = slices.Clone(c.Statics[i].Replaces)
 	}
+	c.RemovedPools = slices.Clone(c.RemovedPools)
 	c.Pools = slices.Clone(c.Pools)
 	for i := range c.Pools {
 		c.Pools[i].Numbers = slices.Clone(c.Pools[i].Numbers)
@@ -1208,6 +1234,7 @@ func (t *Tracker) RemovePool(ctx context.Context, site uint32, name string, now 
 		if i < 0 {
 			return ErrNoPool.Errorf("remove pool %q", name)
 		}
+		c.RemovedPools = append(c.RemovedPools, store.RemovedPool{ID: c.Pools[i].ID, Name: c.Pools[i].Name})
 		c.Pools = slices.Delete(c.Pools, i, i+1)
 		return nil
 	})
@@ -1220,7 +1247,11 @@ func (t *Tracker) RemovePool(ctx context.Context, site uint32, name string, now 
 // attributed.
 func (t *Tracker) ReleaseSite(ctx context.Context, site uint32, now time.Time) error {
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
-		*c = store.NumbersConfig{Revision: c.Revision}
+		removed := c.RemovedPools
+		for _, p := range c.Pools {
+			removed = append(removed, store.RemovedPool{ID: p.ID, Name: p.Name})
+		}
+		*c = store.NumbersConfig{Revision: c.Revision, NextPool: c.NextPool, RemovedPools: removed}
 		return nil
 	})
 	return err

@@ -802,8 +802,49 @@ func TestCallNumberIntlPrefix(t *testing.T) {
 		{"RU", "<sip:84950000001@pbx.example;user=phone>;tag=1928301774", "74950000001"},
 		{"RU", "<tel:+74950000001>", "74950000001"},
 	} {
-		if d, err := callNumber(tt.in, tt.region); err != nil || d != tt.digits {
+		if d, _, err := callNumber(tt.in, tt.region); err != nil || d != tt.digits {
 			t.Errorf("callNumber(%q, %s) = %q, %v; want %s", tt.in, tt.region, d, err, tt.digits)
+		}
+	}
+}
+
+// A called number with an extension, as people write one, as a dial
+// string has it after a pause, or as a tel URI's parameter, is the number
+// and the extension apart; those in brackets, after a pause and in a tel
+// URI were refused (the call lost) or the extension dropped.
+func TestCallNumberExtension(t *testing.T) {
+	for _, tt := range []struct{ in, ext string }{
+		{"74950000001", ""},
+		{"8 495 000 00 01 (доб. 12)", "12"},
+		{"8 (495) 000-00-01 (ДОБ.12)", "12"},
+		{"8 495 000 00 01 доб. 12", "12"},
+		{"8 495 000 00 01 вн. 12", "12"},
+		{"+7 495 000-00-01 ext. 12", "12"},
+		{"+7 495 000-00-01 (ext 12)", "12"},
+		{"+7 495 000-00-01 x12", "12"},
+		{"74950000001x12", "12"},
+		{"+74950000001#12", "12"},
+		{"74950000001p12", "12"},
+		{"74950000001P12", "12"},
+		{"74950000001w12", "12"},
+		{"74950000001,12", "12"},
+		{"74950000001,,12", "12"},
+		{"74950000001;12", "12"},
+		{"74950000001;ext=12", "12"},
+		{"tel:+74950000001;ext=12", "12"},
+		{"<tel:+7-495-000-00-01;ext=12;phone-context=example.com>", "12"},
+		{"sip:74950000001;ext=12@pbx.example;user=phone", "12"},
+		{"sip:74950000001,12@pbx.example", "12"},
+		{"tel:+74950000001;ext=" + strings.Repeat("1", 17), ""}, // too long to be one: the call is kept without it
+	} {
+		d, ext, err := callNumber(tt.in, numbers.DefaultRegion)
+		if err != nil || d != "74950000001" || ext != tt.ext {
+			t.Errorf("callNumber(%q) = %q ext %q, %v; want 74950000001 ext %q", tt.in, d, ext, err, tt.ext)
+		}
+	}
+	for _, bad := range []string{"p12", "доб. 12", "12", "x", "anonymous"} {
+		if d, ext, err := callNumber(bad, numbers.DefaultRegion); !errors.Is(err, ErrInvalid) {
+			t.Errorf("callNumber(%q) = %q ext %q, %v; want ErrInvalid", bad, d, ext, err)
 		}
 	}
 }
@@ -997,11 +1038,13 @@ func TestMeanHoldOfTheSiteDays(t *testing.T) {
 // user part of the address it was written in.
 func FuzzCallNumber(f *testing.F) {
 	for _, s := range []string{"74950000001", "+7 (495) 000-00-01 доб. 12", "sip:74950000001@pbx.example;user=phone",
-		`"Ivan" <sip:+79161234567@pbx.example>;tag=a6c85cf`, "<tel:+74950000001>", "<>", "><", "<<sip:1@x>>", "anonymous", "sip:", "\xff<"} {
+		`"Ivan" <sip:+79161234567@pbx.example>;tag=a6c85cf`, "<tel:+74950000001>", "<>", "><", "<<sip:1@x>>", "anonymous", "sip:", "\xff<",
+		"8 495 000 00 01 (доб. 12)", "74950000001p12", "74950000001,,12", "74950000001w1p2", "tel:+74950000001;ext=12", "sip:74950000001;ext=12@pbx",
+		"<tel:+74950000001;ext=;ext=1?x=1>", "74950000001 (x 12", "8 495 000 00 01 #12#"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := callNumber(s, numbers.DefaultRegion)
+		d, ext, err := callNumber(s, numbers.DefaultRegion)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("callNumber(%q): %v, want ErrInvalid", s, err)
@@ -1011,8 +1054,17 @@ func FuzzCallNumber(f *testing.F) {
 		if d == "" || strings.Trim(d, "0123456789") != "" {
 			t.Fatalf("callNumber(%q) = %q, not E.164 digits", s, d)
 		}
-		if again, err := callNumber(uriUser(s), numbers.DefaultRegion); err != nil || again != d {
+		if len(ext) > MaxCalledExt || strings.Trim(ext, "0123456789") != "" {
+			t.Fatalf("callNumber(%q) extension %q, not at most %d digits", s, ext, MaxCalledExt)
+		}
+		// The number of the user part is the same (its extension may be
+		// in the URI's parameters), and an extension read is one the text
+		// has: none is made up.
+		if again, _, err := callNumber(uriUser(s), numbers.DefaultRegion); err != nil || again != d {
 			t.Fatalf("callNumber(%q) = %s, of its user part %q: %q, %v", s, d, uriUser(s), again, err)
+		}
+		if ext != "" && !strings.Contains(numbers.Digits(s), ext) {
+			t.Fatalf("callNumber(%q) extension %q, which is not in it", s, ext)
 		}
 	})
 }
