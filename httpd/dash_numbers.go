@@ -192,7 +192,7 @@ var doneMessages = map[string]string{
 	"static-remove": "Static number removed.",
 	"pool-add":      "Pool added.",
 	"pool-edit":     "Pool saved.",
-	"pool-remove":   "Pool removed. Its lease history stays, so its calls are still attributed.",
+	"pool-remove":   "Pool removed. Its numbers' leases have ended; calls made while they were leased are still attributed.",
 }
 
 // lines splits a textarea of numbers into its non-empty entries: one a
