@@ -545,6 +545,8 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 		unseal(tx, &t.sealedLive)
 		return nil
 	}); err != nil {
+		// The set-up stays as it was: so do its numbers' leases (a lease
+		// Release returned is one RestoreSlot takes).
 		for _, e := range ended {
 			e.pool.Revive(e.slot)
 			if e.live {
