@@ -646,7 +646,7 @@ func numbersCmd(stdout io.Writer) *cobra.Command {
 	var pr PoolOptions
 	prCmd := &cobra.Command{
 		Use:     "remove",
-		Short:   "Remove a pool (its lease history stays, so its calls are still attributed)",
+		Short:   "Remove a pool (its numbers' leases end; calls made while they were leased are still attributed)",
 		Example: `  appliance numbers pool remove --site KEY --name ads`,
 		Args:    cobra.NoArgs,
 		RunE:    func(c *cobra.Command, _ []string) error { return runPoolRemove(c.Context(), pr, stdout) },
@@ -1299,7 +1299,7 @@ func runPoolRemove(ctx context.Context, o PoolOptions, stdout io.Writer) error {
 	return adminCall(ctx, o.Data, "numbers pool remove", func(c *admin.Client) (struct{}, error) {
 		return struct{}{}, c.RemovePool(ctx, admin.RemovePool{Site: o.Site, Name: o.Name})
 	}, func(struct{}) {
-		fmt.Fprintf(stdout, "pool %q removed (its lease history stays: its calls are still attributed)\n", o.Name)
+		fmt.Fprintf(stdout, "pool %q removed (its numbers' leases have ended; calls made while they were leased are still attributed)\n", o.Name)
 	})
 }
 

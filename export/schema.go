@@ -143,6 +143,7 @@ type Callback struct {
 type Call struct {
 	Header
 	Called       string `json:"called"`
+	CalledExt    string `json:"called_ext"` // the extension dialled after it ("12"); "" none
 	Caller       string `json:"caller"`
 	CallerTyped  string `json:"caller_typed"` // as reported when not a number ("anonymous")
 	Received     string `json:"received_at"`
@@ -152,6 +153,7 @@ type Call struct {
 	NumberKind   string `json:"number_kind"` // dynamic, static, fallback, site, unknown
 	Attributed   bool   `json:"attributed"`
 	Match        string `json:"match"` // lease, static, caller_id, static+caller_id; "" none
+	Pool         string `json:"pool"`  // the pool's name when the call was stored; "" none (or stored before it was kept)
 	Visitor      uint64 `json:"visitor_id"`
 	Session      uint64 `json:"session_id"`
 	Source
@@ -557,9 +559,9 @@ func (e *encoder) encode(ctx context.Context, i int, entry store.ExportEntry) (M
 		if entry.At != c.Time { // a later report's change (tracking.RecordCall)
 			m.MsgID = id(ref.ID, uint64(max(entry.At, 0)))
 		}
-		body = Call{Header: h, Called: c.Called, Caller: c.Caller, CallerTyped: c.CallerTyped, Received: timeText(c.Received),
+		body = Call{Header: h, Called: c.Called, CalledExt: c.CalledExt, Caller: c.Caller, CallerTyped: c.CallerTyped, Received: timeText(c.Received),
 			Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
-			Attributed: c.Attributed, Match: c.Match, Visitor: c.Visitor, Session: c.Session, Source: sourceOf(c.Source)}
+			Attributed: c.Attributed, Match: c.Match, Pool: c.PoolName, Visitor: c.Visitor, Session: c.Session, Source: sourceOf(c.Source)}
 	case store.RecordChat:
 		c, err := store.DecodeChat(ref.Site, ref.ID, v)
 		if err != nil {

@@ -22,6 +22,8 @@ func FuzzParseCall(f *testing.F) {
 		`{"called":""}`, `{}`, `[]`, `null`, `{"called":1}`, `{"called":"x","duration":1e30}`,
 		`{"called":"x","started_at":"2026-11-26T15:00:00+03:00"}`, `{"called":"x"} {}`, `{"called":"x","extra":1}`,
 		"{\"called\":\"\xff\"}", `{"called":"x","duration":-5}`, `{"called":"x","answered":"yes"}`,
+		`{"called":"8 495 000 00 01 (доб. 12)"}`, `{"called":"74950000001p12"}`, `{"called":"tel:+74950000001;ext=12"}`,
+		`{"called":"<sip:74950000001;ext=12@pbx.example>;tag=1"}`, `{"called":"74950000001,,12","pbx_call_id":"1.2"}`,
 	} {
 		f.Add([]byte(s))
 	}

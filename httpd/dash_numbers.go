@@ -192,7 +192,7 @@ var doneMessages = map[string]string{
 	"static-remove": "Static number removed.",
 	"pool-add":      "Pool added.",
 	"pool-edit":     "Pool saved.",
-	"pool-remove":   "Pool removed. Its lease history stays, so its calls are still attributed.",
+	"pool-remove":   "Pool removed. Its numbers' leases have ended; calls made while they were leased are still attributed.",
 }
 
 // lines splits a textarea of numbers into its non-empty entries: one a
@@ -355,10 +355,6 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	}
 	c := s.clock(ctx, &who.user, site)
 	d := callsData{Site: site, Zone: zoneLabel(c.loc, s.now())}
-	pools := map[uint32]string{}
-	for _, p := range s.numbers.Config(site.ID).Pools {
-		pools[p.ID] = p.Name
-	}
 	at, err := pageAt(ctx.QueryArgs())
 	if err != nil {
 		return err
@@ -370,7 +366,7 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 			return false
 		}
 		s.shownChannel(&call)
-		d.Calls = append(d.Calls, callRow{Call: call, When: c.at(call.Time), Pool: pools[call.Pool]})
+		d.Calls = append(d.Calls, callRow{Call: call, When: c.at(call.Time), Pool: s.poolName(site.ID, &call)})
 		return true
 	}
 	if at != 0 {
@@ -399,8 +395,11 @@ func (s *dashboardHandlers) callsPage(ctx *fasthttp.RequestCtx, who signedIn) er
 
 // callsCSVHeader names the export's columns.
 func callsCSVHeader() []string {
-	return append([]string{"call_id", "started_at", "received_at", "called", "caller", "caller_typed", "duration", "answered", "recording_url",
+	h := append([]string{"call_id", "started_at", "received_at", "called", "caller", "caller_typed", "duration", "answered", "recording_url",
 		"number_kind", "attributed", "match", "visitor_id", "session_id"}, sourceCSVHeader...)
+	// Columns added later come after the source, so that a spreadsheet
+	// reading the file by column position keeps working.
+	return append(h, "called_ext", "pool")
 }
 
 // callsCSV is GET /sites/KEY/calls.csv: every call of the site, newest
@@ -415,10 +414,24 @@ func (s *dashboardHandlers) callsCSV(ctx *fasthttp.RequestCtx, who signedIn) err
 	return csvExport(ctx, s.pages.printer(ctx, &who.user), name, callsCSVHeader(), func(sheet *csvSheet) error {
 		return s.numbers.ListCalls(ctx, site.ID, time.Time{}, 0, func(c store.Call) bool {
 			s.shownChannel(&c)
-			sheet.row(callCSVRow(&c, loc))
+			sheet.row(callCSVRow(&c, s.poolName(site.ID, &c), loc))
 			return true
 		})
 	})
+}
+
+// poolName is what a call's pool is called: its name now (a pool
+// renamed since says its new one), else the name the call was stored
+// with, else the one it had when it was removed; "" for a call of no pool.
+func (s *dashboardHandlers) poolName(site uint32, c *store.Call) string {
+	if c.Pool == 0 {
+		return ""
+	}
+	n, current := s.numbers.PoolName(site, c.Pool)
+	if current || c.PoolName == "" {
+		return n
+	}
+	return c.PoolName
 }
 
 // shownChannel fills in the channel of a call to a static or fallback
@@ -429,7 +442,7 @@ func (s *dashboardHandlers) shownChannel(c *store.Call) {
 	}
 }
 
-func callCSVRow(c *store.Call, loc *time.Location) []string {
+func callCSVRow(c *store.Call, pool string, loc *time.Location) []string {
 	u := func(v uint64) string {
 		if v == 0 {
 			return ""
@@ -438,7 +451,7 @@ func callCSVRow(c *store.Call, loc *time.Location) []string {
 	}
 	return append([]string{u(c.ID), time.UnixMilli(c.Time).In(loc).Format(time.RFC3339), time.UnixMilli(c.Received).In(loc).Format(time.RFC3339),
 		c.Called, c.Caller, c.CallerTyped, strconv.FormatUint(uint64(c.Duration), 10), strconv.FormatBool(c.Answered), c.RecordingURL,
-		c.Kind, strconv.FormatBool(c.Attributed), c.Match, u(c.Visitor), u(c.Session)}, sourceCSV(&c.Source)...)
+		c.Kind, strconv.FormatBool(c.Attributed), c.Match, u(c.Visitor), u(c.Session)}, append(sourceCSV(&c.Source), c.CalledExt, pool)...)
 }
 
 // skippedReason is why a numbers import skipped a line, in tr's language.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd"
 	"appliance/httpd/accounts"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -731,5 +732,167 @@ func TestCallWithSIPHeaderParameters(t *testing.T) {
 	})
 	if c.Called != num || c.Caller != "79161234567" || c.CallerTyped != "" {
 		t.Fatalf("stored call %+v", c)
+	}
+}
+
+// A number moved from its pool to a static number is the static number's
+// from the move on: a call to it answers the static rule's source, not the
+// visitor who held it in the pool, before and after a restart, and no
+// visitor is shown it from the pool. It went to the old holder until the
+// lease lapsed.
+func TestCallToNumberMovedFromPoolToStatic(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	_, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	rest := tkPool[0]
+	if rest == num {
+		rest = tkPool[1]
+	}
+	tr, ctx := f.srv.HTTP.Numbers(), context.Background()
+	f.clock.Add(time.Minute)
+	if _, err := tr.UpdatePool(ctx, f.site.ID, "ads", tracking.PoolInput{Name: "ads", Numbers: []string{rest}, Fallback: tkFallback,
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc", Priority: 1}}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddStatic(ctx, f.site.ID, tracking.StaticInput{Number: num, RuleInput: tracking.RuleInput{Rule: "utm_source=vk"}}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	token := apiToken(t, f)
+	call := func(when string, id string) {
+		t.Helper()
+		f.clock.Add(time.Minute)
+		code, raw := api(t, f, "POST", "api/v1/calls", token, `{"called":"`+num+`","pbx_call_id":"`+id+`"}`)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", when, code, raw)
+		}
+		if r := decodeResult(t, raw); !r.Attributed || r.VisitorID != 0 || r.Match != "static" || r.UTMSource != "vk" || r.Pool != "" {
+			t.Fatalf("%s: call to the moved number %+v, want the static rule's source", when, r)
+		}
+	}
+	call("after the move", "1")
+	f.srv = f.srv.Restart(t, func(o *httpd.Options) { o.Now = f.clock.Now; o.Chats.Sweep = time.Hour })
+	call("after a restart", "2")
+	for i := range 3 {
+		_, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc&n="+strconv.Itoa(i))
+		if n, _ := shownNumber(p); n == num {
+			t.Fatalf("a new visitor was shown the moved number %s from the pool", num)
+		}
+	}
+}
+
+// storedCallsOf is the site's stored calls, newest first.
+func storedCallsOf(t *testing.T, f *trFixture) []store.Call {
+	t.Helper()
+	var out []store.Call
+	if err := f.srv.HTTP.Numbers().ListCalls(context.Background(), f.site.ID, time.Time{}, 0, func(c store.Call) bool {
+		out = append(out, c)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A called number with an extension, however the PBX writes it (in
+// brackets as people do, after a dial string's pause, as a tel URI's
+// parameter), is the call of the number: stored, tied to the visitor who
+// held it, its extension kept with it and shown beside the number on the
+// calls page (in the reader's language), the visitor card and the CSV.
+// Those in brackets, after a pause and in a tel URI were refused with 400
+// (a lost call) or their extension dropped.
+func TestCallToNumberWithExtension(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	token := apiToken(t, f)
+	area, rest := num[1:4], num[4:]
+	for i, called := range []string{
+		"8 " + area + " " + rest[:3] + " " + rest[3:5] + " " + rest[5:] + " (доб. 12)",
+		"+7 " + area + " " + rest[:3] + "-" + rest[3:5] + "-" + rest[5:] + " ext. 12",
+		num + "x12", num + "p12", num + ",,12",
+		"tel:+" + num + ";ext=12",
+		"<sip:" + num + ";ext=12@pbx.example;user=phone>;tag=1928301774",
+	} {
+		f.clock.Add(time.Second)
+		b, _ := json.Marshal(map[string]string{"called": called, "caller": "79161234567", "pbx_call_id": strconv.Itoa(i)})
+		code, raw := api(t, f, "POST", "api/v1/calls", token, string(b))
+		if code != http.StatusOK {
+			t.Fatalf("called %q: %d %s", called, code, raw)
+		}
+		if r := decodeResult(t, raw); !r.Attributed || r.VisitorID != h.VisitorID || r.Match != "lease" || r.Pool != "ads" {
+			t.Fatalf("called %q: %+v, want visitor %d's lease", called, r, h.VisitorID)
+		}
+	}
+	calls := storedCallsOf(t, f)
+	if len(calls) != 7 {
+		t.Fatalf("%d calls stored, want 7", len(calls))
+	}
+	for _, c := range calls {
+		if c.Called != num || c.CalledExt != "12" {
+			t.Errorf("stored call %d: called %q ext %q, want %s ext 12", c.ID, c.Called, c.CalledExt, num)
+		}
+	}
+	c := f.srv.Client(t)
+	for lang, want := range map[string]string{"en": "ext. 12", "ru": "доб. 12"} {
+		_, page := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls", lang)
+		for _, call := range calls {
+			if cell := rowCell(t, page, "call-"+strconv.FormatUint(call.ID, 10), "number"); !strings.Contains(cell, want) {
+				t.Errorf("%s calls page: the called cell %q does not say %q", lang, cell, want)
+			}
+		}
+	}
+	card := okPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/visitors/"+strconv.FormatUint(h.VisitorID, 10))
+	if n := strings.Count(card, `<span class="ext">ext. 12</span>`); n != 7 {
+		t.Errorf("the visitor card shows the extension on %d calls, want 7", n)
+	}
+	csv := rawPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls.csv")
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if !strings.HasSuffix(strings.TrimSpace(lines[0]), ",called_ext,pool") || len(lines) != 8 {
+		t.Fatalf("calls CSV:\n%s", csv)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasSuffix(strings.TrimSpace(l), ",12,ads") {
+			t.Errorf("calls CSV row %q lacks the extension and the pool", l)
+		}
+	}
+}
+
+// A removed pool's calls still say which pool: on the calls page, in its
+// CSV, and in the answer to a call reported late (started while the
+// number was leased, reported after the pool went). They said nothing.
+func TestRemovedPoolKeepsItsNameOnCalls(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, p := f.hitPhones(t, "", "", "https://shop.example.com/?utm_source=google&utm_medium=cpc")
+	num, _ := shownNumber(p)
+	token := apiToken(t, f)
+	f.clock.Add(time.Minute)
+	started := f.clock.Now()
+	if code, raw := api(t, f, "POST", "api/v1/calls", token, `{"called":"`+num+`","pbx_call_id":"a"}`); code != http.StatusOK {
+		t.Fatalf("call: %d %s", code, raw)
+	}
+	f.clock.Add(time.Minute)
+	if err := f.srv.HTTP.Numbers().RemovePool(context.Background(), f.site.ID, "ads", f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Minute)
+	code, raw := api(t, f, "POST", "api/v1/calls", token, `{"called":"`+num+`","pbx_call_id":"b","started_at":"`+started.Add(30*time.Second).Format(time.RFC3339)+`"}`)
+	if r := decodeResult(t, raw); code != http.StatusOK || r.VisitorID != h.VisitorID || r.Pool != "ads" {
+		t.Fatalf("a call reported after its pool was removed: %d %+v, want visitor %d of pool ads", code, r, h.VisitorID)
+	}
+	c := f.srv.Client(t)
+	page := okPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls")
+	for _, call := range storedCallsOf(t, f) {
+		if cell := rowCell(t, page, "call-"+strconv.FormatUint(call.ID, 10), "number"); !strings.Contains(cell, "· ads") {
+			t.Errorf("the removed pool's call %d shows %q, not its pool", call.ID, cell)
+		}
+	}
+	csv := strings.TrimSpace(rawPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls.csv"))
+	for _, l := range strings.Split(csv, "\n")[1:] {
+		if !strings.HasSuffix(strings.TrimSpace(l), ",ads") {
+			t.Errorf("calls CSV row %q does not name the pool", l)
+		}
 	}
 }

@@ -603,6 +603,61 @@ func (p *Pool) RestoreSlot(i int, visitor uint64, since, until time.Time) error 
 	}
 }
 
+// released is the until word of the holding Release puts in a slot: retired
+// (negative), and ending never, so no claim takes the slot again.
+const released = math.MinInt64
+
+// Release takes the number of slot i out of service at at, for a number
+// that leaves the pool (moved to another role, or dropped): the lease on
+// it, live or not, is retired, so it can no longer be renewed, and no
+// Acquire through this pool, or a pool that shares its slot (With), hands
+// the number out again. It returns the lease it ended, with Until when it
+// was to lapse, and ok when that lease was live at at: the caller ends it
+// in its history too. A pool made after it does not share the slot of a
+// number it does not have, so a number released and given back to the pool
+// later starts free.
+func (p *Pool) Release(i int, at time.Time) (l Lease, ok bool) {
+	if i < 0 || i >= len(p.slots) {
+		return Lease{}, false
+	}
+	s := p.slots[i]
+	tomb := &holding{since: nanos(at)}
+	tomb.until.Store(released)
+	for {
+		old := s.cur.Load()
+		var u int64
+		if old != nil {
+			if u = old.until.Load(); u == released {
+				return Lease{}, false // released already
+			}
+			if u >= 0 && !old.until.CompareAndSwap(u, ^u) {
+				continue // renewed or retired meanwhile: look again
+			}
+		}
+		if s.cur.CompareAndSwap(old, tomb) {
+			s.hint.Store(math.MaxInt64)
+			if old == nil || end(u) <= nanos(at) {
+				return Lease{}, false
+			}
+			return p.lease(i, old, end(u), false), true
+		}
+	}
+}
+
+// Revive undoes Release of slot i, for a caller whose release did not
+// take (its write failed): the slot is free again; the caller restores
+// the lease Release returned (RestoreSlot).
+func (p *Pool) Revive(i int) {
+	if i < 0 || i >= len(p.slots) {
+		return
+	}
+	s := p.slots[i]
+	if old := s.cur.Load(); old != nil && old.until.Load() == released && s.cur.CompareAndSwap(old, nil) {
+		s.hint.Store(0)
+		p.full.Store(0)
+	}
+}
+
 // Holder returns the visitor whose live lease covers the instant at, and when
 // that lease was claimed. It knows only each number's current lease; older
 // ones are the caller's history.
@@ -613,7 +668,7 @@ func (p *Pool) Holder(number string, at time.Time) (visitor uint64, since time.T
 	}
 	c := p.slots[i].cur.Load()
 	t := nanos(at)
-	if c == nil || t < c.since || t >= end(c.until.Load()) {
+	if c == nil || t < c.since || t >= end(c.until.Load()) || c.until.Load() == released {
 		return 0, time.Time{}, false
 	}
 	return c.visitor, time.Unix(0, c.since).UTC(), true
@@ -625,7 +680,7 @@ func (p *Pool) Live(now time.Time) int {
 	t := nanos(now)
 	n := 0
 	for i := range p.slots {
-		if c := p.slots[i].cur.Load(); c != nil && end(c.until.Load()) > t {
+		if c := p.slots[i].cur.Load(); c != nil && end(c.until.Load()) > t && c.until.Load() != released {
 			n++
 		}
 	}
@@ -643,7 +698,7 @@ func (p *Pool) Leases(now time.Time) []Lease {
 		if c == nil {
 			continue
 		}
-		if u := end(c.until.Load()); u > t {
+		if u := end(c.until.Load()); u > t && c.until.Load() != released {
 			l := p.lease(i, c, u, false)
 			l.Recorded = c.recorded.Load()
 			ls = append(ls, l)

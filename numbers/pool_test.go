@@ -417,3 +417,45 @@ func TestStressPhases(t *testing.T) {
 		t.Errorf("%d of %d phases exhausted the pool: the test does not exercise both cases", exhausted, phases)
 	}
 }
+
+// A released number is out of service: its lease ends (it can no longer
+// be renewed), no one claims it again, however late their clock, through
+// the pool or one that shares its slots, and it counts as no lease; Revive
+// frees it.
+func TestRelease(t *testing.T) {
+	p := NewPool(1, testNumbers(1), 20*time.Minute)
+	held := mustAcquire(t, p, 42, t0)
+	shared := p.With(testNumbers(1), 30*time.Minute)
+	l, ok := p.Release(held.Slot, t0.Add(5*time.Minute))
+	if !ok || l.Visitor != 42 || !l.Since.Equal(t0) || !l.Until.Equal(t0.Add(20*time.Minute)) {
+		t.Fatalf("Release = %+v, %v; want visitor 42's lease until t0+20m", l, ok)
+	}
+	if _, ok := p.Release(held.Slot, t0.Add(6*time.Minute)); ok {
+		t.Fatal("a second Release ended a lease again")
+	}
+	for _, q := range []*Pool{p, shared} {
+		if _, ok := q.Renew(42, t0.Add(6*time.Minute)); ok {
+			t.Fatal("the released lease was renewed")
+		}
+		for _, at := range []time.Duration{6 * time.Minute, time.Hour, 30 * 24 * time.Hour} {
+			for _, v := range []uint64{42, 7} {
+				if l, err := q.Acquire(v, t0.Add(at)); !errors.Is(err, ErrExhausted) {
+					t.Fatalf("at t0+%v visitor %d acquired %+v, %v; want the released number never handed out", at, v, l, err)
+				}
+			}
+		}
+		if _, _, ok := q.Holder(held.Number, t0.Add(10*time.Minute)); ok {
+			t.Fatal("the released number has a holder")
+		}
+		if n, ls := q.Live(t0.Add(10*time.Minute)), q.Leases(t0.Add(10*time.Minute)); n != 0 || len(ls) != 0 {
+			t.Fatalf("live %d, leases %+v after the release", n, ls)
+		}
+	}
+	if _, ok := NewPool(1, testNumbers(1), 0).Release(0, t0); ok {
+		t.Fatal("Release of a free number ended a lease")
+	}
+	p.Revive(held.Slot)
+	if l := mustAcquire(t, p, 7, t0.Add(time.Hour)); !l.Fresh || l.Number != held.Number {
+		t.Fatalf("after Revive: %+v", l)
+	}
+}

@@ -16,8 +16,12 @@ import (
 // "data-version"), and a binary that knows less refuses to open it: an
 // older binary would read the newer records as corrupt, or drop their new
 // fields when it rewrites them, long after it started. Stores made before
-// the key existed read as version 0.
-const DataVersion uint64 = 1
+// the key existed read as version 0. Version 2: calls keep the called
+// number's extension and the pool's name (callVersion 4), set-ups the
+// names of removed pools (numbersVersion 3), and a lease's claim record
+// may be a merge of a renew's copy (store.Tx.KeepClaim), which an older
+// binary's merger cannot read.
+const DataVersion uint64 = 2
 
 // dataVersionKey holds the store's DataVersion (uint64 BE).
 var dataVersionKey = MetaKey("data-version")

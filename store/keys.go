@@ -122,6 +122,8 @@ const (
 	//   part 1 (leaseUntil) -> until (uint64 BE, Unix ns), merged by the
 	//   later (merge.go) on every renew, so a renew writes 8 bytes, not
 	//   the whole record, and reads nothing.
+	// A claim of visitor 0 whose until is its own since is no lease: the
+	// number left its pool then, and the lease before it ended there.
 	// The length byte keeps one number's range from holding a longer number
 	// it is a prefix of; within a number, leases are in claim order, so the
 	// lease that held it at T is the last claim at or before T.

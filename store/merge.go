@@ -11,7 +11,7 @@ import (
 
 // Merge operands: a write that only adds to or raises a value does so
 // without reading it (a blind write), and a read combines what was written.
-// Four families merge, each by its key prefix:
+// Five families merge, each by its key prefix:
 //
 //   - Roll-up counters (prefixRollup, prefixReport, prefixCost and the
 //     rest): a value is a list of int64 lanes (8 bytes each, little
@@ -23,6 +23,10 @@ import (
 //   - A lease's until (prefixLease, part leaseUntil): 8 bytes big endian,
 //     merged by the later, so that a renew never moves it back whatever
 //     order concurrent renews are written in.
+//   - A lease's claim record (prefixLease, part leaseClaim), which a claim
+//     sets and a renew written before the claim is known durable merges a
+//     copy of (KeepClaim): the oldest wins, and so the claim's own record,
+//     a set, whatever order the two writes reach the log in.
 //   - A session (prefixSession): the record as written when it started,
 //     and the tails of the hits that continued it (session_tail.go).
 //
@@ -45,6 +49,8 @@ var counterMerger = &pebble.Merger{
 		case isUntilKey(key):
 			m := &untilValue{}
 			return m, m.add(value)
+		case isClaimKey(key):
+			return &claimValue{v: slices.Clone(value)}, nil
 		case len(key) > 0 && key[0] == prefixHigh:
 			m := &counterValue{max: true}
 			return m, m.operand(value)
@@ -58,6 +64,25 @@ var counterMerger = &pebble.Merger{
 func isUntilKey(key []byte) bool {
 	return len(key) >= 2 && key[0] == prefixLease && len(key) == 2+int(key[1])+9 && key[len(key)-1] == leaseUntil
 }
+
+// isClaimKey reports whether key is the claim record of a lease
+// (LeaseClaimKey).
+func isClaimKey(key []byte) bool {
+	return len(key) >= 2 && key[0] == prefixLease && len(key) == 2+int(key[1])+9 && key[len(key)-1] == leaseClaim
+}
+
+// claimValue merges the copies of a lease's claim record: the oldest wins.
+// The claim's own record is a set, which pebble hands over as the oldest
+// value (a set shadows every operand before it), so a copy merged by a
+// renew never replaces it.
+type claimValue struct{ v []byte }
+
+func (c *claimValue) MergeNewer([]byte) error { return nil }
+func (c *claimValue) MergeOlder(v []byte) error {
+	c.v = append(c.v[:0], v...)
+	return nil
+}
+func (c *claimValue) Finish(bool) ([]byte, io.Closer, error) { return c.v, nil, nil }
 
 type counterValue struct {
 	lanes []int64
@@ -223,6 +248,14 @@ func EncodeCounters(lanes []int64) []byte {
 func (t *Tx) Raise(key []byte, lane int, v int64) {
 	t.Merge(key, counterOperand(lane, max(v, 0)))
 }
+
+// KeepClaim writes rec as the claim record of a lease (LeaseClaimKey)
+// unless the claim's own record is there, whenever it is written: a renew
+// of a lease whose claim is not known durable writes a copy of it, so that
+// no order of writes keeps the renew without a claim, and the copy never
+// replaces the record the claim sets (Set), before or after it. Of two
+// copies without the claim's record, the one written first is kept.
+func (t *Tx) KeepClaim(key, rec []byte) { t.Merge(key, rec) }
 
 // ExtendLease moves the until of a lease (LeaseUntilKey) to until unless it
 // is later already, without reading it: concurrent renews of one lease may

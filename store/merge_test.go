@@ -59,6 +59,48 @@ func TestMergeFamilies(t *testing.T) {
 	check("reopened")
 }
 
+// A lease's claim record set by the claim stays whatever copies renews
+// merge (KeepClaim), before or after it, in the memtable, flushed,
+// compacted and reopened; of copies alone the first written stays.
+func TestKeepClaim(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	before, after, copies := LeaseClaimKey("74950000001", 5), LeaseClaimKey("74950000002", 5), LeaseClaimKey("74950000003", 5)
+	write := func(fn func(tx *Tx)) {
+		t.Helper()
+		if err := d.Update(ctx, func(tx *Tx) error { fn(tx); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(func(tx *Tx) { tx.KeepClaim(before, []byte("renew")) })
+	write(func(tx *Tx) {
+		tx.Set(before, []byte("claim"))
+		tx.Set(after, []byte("claim"))
+		tx.KeepClaim(copies, []byte("first"))
+	})
+	write(func(tx *Tx) { tx.KeepClaim(after, []byte("renew")); tx.KeepClaim(copies, []byte("second")) })
+	write(func(tx *Tx) { tx.KeepClaim(after, []byte("renew2")) })
+	check := func(when string) {
+		t.Helper()
+		for k, want := range map[string]string{string(before): "claim", string(after): "claim", string(copies): "first"} {
+			if b, err := d.Get([]byte(k)); err != nil || string(b) != want {
+				t.Errorf("%s: claim %x = %q, %v; want %q", when, k, b, err, want)
+			}
+		}
+	}
+	check("in the memtable")
+	if err := d.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	check("flushed")
+	if err := d.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("compacted")
+	d = reopen(t, d)
+	check("reopened")
+}
+
 // Compact counter operands (AddLanes, Add) merge with each other, with
 // operands of 8-byte lanes and over a Set of them (a rebuild's), in the
 // memtable, flushed and compacted; a read always has 8-byte lanes.

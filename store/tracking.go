@@ -15,6 +15,15 @@ type NumbersConfig struct {
 	Statics     []StaticNumber
 	Pools       []PoolConfig
 	NextPool    uint32 // id of the next pool; ids are never reused
+	// RemovedPools names the pools removed from the set-up, so that
+	// their calls still say which pool (version 3).
+	RemovedPools []RemovedPool
+}
+
+// RemovedPool is a pool no longer in a set-up: its id and last name.
+type RemovedPool struct {
+	ID   uint32
+	Name string
 }
 
 // SiteNumber is one of the site's own numbers, as written on its pages.
@@ -60,8 +69,8 @@ type NumberForm struct {
 	Text  string
 }
 
-// numbersVersion 2 added PoolConfig.Forms.
-const numbersVersion = 2
+// numbersVersion 2 added PoolConfig.Forms; 3, RemovedPools.
+const numbersVersion = 3
 
 // Encode returns the versioned encoding of c.
 func (c *NumbersConfig) Encode() []byte {
@@ -100,6 +109,11 @@ func (c *NumbersConfig) Encode() []byte {
 		}
 	}
 	e.uint(uint64(c.NextPool))
+	e.uint(uint64(len(c.RemovedPools)))
+	for _, p := range c.RemovedPools {
+		e.uint(uint64(p.ID))
+		e.str(p.Name)
+	}
 	return e.b
 }
 
@@ -147,6 +161,11 @@ func decodeNumbersConfig(b []byte, view bool) (NumbersConfig, error) {
 		c.Pools = append(c.Pools, p)
 	}
 	c.NextPool = d.uint32("next pool")
+	if v >= 3 {
+		for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
+			c.RemovedPools = append(c.RemovedPools, RemovedPool{ID: d.uint32("pool id"), Name: d.str()})
+		}
+	}
 	return c, d.done()
 }
 
@@ -303,6 +322,14 @@ type Call struct {
 	// "" when it was not. Version 1 records decode with the match their
 	// kind and attribution imply (a lease or a static rule).
 	Match string
+	// CalledExt is the extension the telephony side reported with the
+	// called number ("12" of "+7 495 000-00-01 доб. 12", "74950000001p12",
+	// "tel:+74950000001;ext=12"), not part of Called; "" when none.
+	CalledExt string
+	// PoolName is what Pool was called when the call was stored, so that
+	// a call of a pool since removed or renamed still says which; "" in a
+	// call stored before it was kept (version 4), or of no pool.
+	PoolName string
 }
 
 // How a call was matched (Call.Match).
@@ -313,8 +340,8 @@ const (
 	MatchStaticCallerID = "static+caller_id" // the rule's source, the visitor by caller ID
 )
 
-// callVersion 2 added Match; 3, CallerTyped.
-const callVersion = 3
+// callVersion 2 added Match; 3, CallerTyped; 4, CalledExt and PoolName.
+const callVersion = 4
 
 func (c *Call) strings() []*string {
 	return append([]*string{&c.Called, &c.Caller, &c.RecordingURL, &c.Kind}, c.Source.fields()...)
@@ -337,6 +364,8 @@ func (c *Call) Encode() []byte {
 	}
 	e.str(c.Match)
 	e.str(c.CallerTyped)
+	e.str(c.CalledExt)
+	e.str(c.PoolName)
 	return e.b
 }
 
@@ -366,6 +395,10 @@ func DecodeCall(id uint64, b []byte) (Call, error) {
 	}
 	if v >= 3 {
 		c.CallerTyped = d.str()
+	}
+	if v >= 4 {
+		c.CalledExt = d.str()
+		c.PoolName = d.str()
 	}
 	return c, d.done()
 }

@@ -28,6 +28,7 @@ func init() {
 				{ID: 1<<32 - 1, Name: long, Rule: unicode, Reserve: -1, Replaces: []string{"", long}},
 			},
 			NextPool: 1<<32 - 1},
+		NumbersConfig{NextPool: 4, RemovedPools: []RemovedPool{{ID: 1, Name: "ads"}, {ID: 1<<32 - 1, Name: unicode}}},
 	}
 	samples["numbers view"] = samples["numbers"]
 	samples["lease"] = []any{
@@ -47,6 +48,7 @@ func init() {
 		Call{ID: keyID, Called: "74951234567", Caller: "79161234567", Kind: "site", Attributed: true, Visitor: 5, Session: 6,
 			Match: MatchCallerID, Source: Source{Channel: "organic"}},
 		Call{ID: keyID, Called: "74951234567", CallerTyped: "anonymous", Kind: "dynamic"},
+		Call{ID: keyID, Called: "74950000001", CalledExt: "12", Kind: "dynamic", Pool: 3, PoolName: "реклама"},
 	}
 }
 

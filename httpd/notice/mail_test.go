@@ -143,6 +143,12 @@ func TestMessageKinds(t *testing.T) {
 			"Звонок по сайту Shop: скрытый номер", []string{"1 секунда", "нет"}},
 		{"call", i18n.En, map[string]any{"caller": "", "caller_typed": "anonymous", "called": "74950000001", "duration": 0, "answered": false},
 			"Call to Shop from anonymous (as typed)", []string{"Caller: anonymous (as typed)", "Answered: no"}},
+		// The extension dialled after the called number, which the call
+		// keeps, in the reader's words.
+		{"call", i18n.Ru, map[string]any{"caller": "79162222222", "called": "74950000001", "called_ext": "12", "duration": 5, "answered": true},
+			"Звонок по сайту Shop: +79162222222", []string{"+74950000001, доб. 12"}},
+		{"call", i18n.En, map[string]any{"caller": "79162222222", "called": "74950000001", "called_ext": "12", "duration": 5, "answered": true},
+			"Call to Shop from +79162222222", []string{"Called: +74950000001, ext. 12"}},
 		{"chat", i18n.Ru, map[string]any{"assigned": "Anna", "messages": []any{map[string]any{"from": "visitor", "text": "Hello"}, map[string]any{"name": "Anna", "text": "Hi!"}}},
 			"Чат на сайте Shop", []string{"Оператор: Anna", "Посетитель: Hello\nAnna: Hi!"}},
 		// A kind this version has no words for: in the reader's words

@@ -172,7 +172,11 @@ func compose(p i18n.Printer, ev *envelope, site string, loc *time.Location, base
 		n.Subject = p.T("Call to %s from %s", site, caller)
 		n.Intro = p.T("A call to %s.", site)
 		n.add(p.T("Caller"), caller, href)
-		n.add(p.T("Called"), plus(str(d, "called")), tel(str(d, "called"), false))
+		called := plus(str(d, "called"))
+		if ext := oneLine(clean(str(d, "called_ext")), 20); ext != "" {
+			called += ", " + p.T("ext. %s", ext)
+		}
+		n.add(p.T("Called"), called, tel(str(d, "called"), false))
 		if v, ok := d["duration"].(float64); ok {
 			n.add(p.T("Duration"), p.N("%d second", int(v)), "")
 		}

@@ -101,6 +101,7 @@ type CallView struct {
 	ID           uint64       `json:"id"`
 	StartedAt    time.Time    `json:"started_at"`
 	Called       string       `json:"called"`
+	CalledExt    string       `json:"called_ext"` // the extension dialled after it ("12"); "" none
 	Caller       string       `json:"caller"`
 	CallerTyped  string       `json:"caller_typed"` // the caller as reported when not a number ("anonymous")
 	Duration     uint32       `json:"duration"`
@@ -188,7 +189,7 @@ func ViewOf(c *Card) View {
 		out.Callbacks = append(out.Callbacks, callbacks.ViewOf(&cb, c.Groups))
 	}
 	for _, call := range c.Calls {
-		out.Calls = append(out.Calls, CallView{ID: call.ID, StartedAt: utc(call.Time), Called: call.Called, Caller: call.Caller,
+		out.Calls = append(out.Calls, CallView{ID: call.ID, StartedAt: utc(call.Time), Called: call.Called, CalledExt: call.CalledExt, Caller: call.Caller,
 			CallerTyped: call.CallerTyped, Duration: call.Duration, Answered: call.Answered, RecordingURL: call.RecordingURL, NumberKind: call.Kind,
 			Match: call.Match, SessionID: call.Session, Source: call.Source})
 	}

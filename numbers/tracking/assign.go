@@ -309,8 +309,9 @@ func Day(t time.Time, loc *time.Location) uint32 {
 // concurrent page views of one visitor are written in), and the day's pool
 // counters. It reads nothing (every write is blind), so it costs the same
 // wherever the store is. A renew writes one 8-byte merge operand; it writes
-// the claim too while the claim's own write is not known durable, so that
-// no order of writes keeps a renew without its claim. The first lease a
+// a copy of the claim too while the claim's own write is not known durable,
+// so that no order of writes keeps a renew without its claim; the claim's
+// own record wins over the copy whichever is written first (store.Tx.KeepClaim). The first lease a
 // tracker writes deletes the leases a clean shutdown sealed (Seal).
 func (a *Assignment) Persist(tx *store.Tx) error {
 	if len(a.leases) == 0 && len(a.misses) == 0 {
@@ -329,7 +330,15 @@ func (a *Assignment) Persist(tx *store.Tx) error {
 		if l.Fresh || !l.Recorded {
 			rec := a.leaseRecord(w.pool)
 			var buf [512]byte // the batch copies it
-			tx.Set(store.LeaseClaimKey(l.Number, since), rec.AppendEncode(buf[:0]))
+			if l.Fresh {
+				tx.Set(store.LeaseClaimKey(l.Number, since), rec.AppendEncode(buf[:0]))
+			} else {
+				// A copy, from this page view's session, which never
+				// replaces the claim's own record: a renew from another
+				// session (a return by a bookmark) written after the claim
+				// rewrote the claim's source and session with its own.
+				tx.KeepClaim(store.LeaseClaimKey(l.Number, since), rec.AppendEncode(buf[:0]))
+			}
 			from := w.from
 			tx.AfterCommit(func() { from.MarkRecorded(l) })
 		}

@@ -23,7 +23,7 @@ type Attribution struct {
 	// Source is what the pool's rule names.
 	Attributed bool
 	Pool       uint32 // the pool of the lease, or whose fallback it is
-	PoolName   string // as the pool is called now; "" when it is gone
+	PoolName   string // as the pool is called now, or was when it was removed
 	Visitor    uint64 // the lease's holder; 0 unless Kind is KindDynamic and Attributed
 	Session    uint64
 	Since      time.Time // the lease: claimed at, and lapsed (or lapses) at
@@ -119,10 +119,13 @@ func (l *lastLease) see(k, v []byte) bool {
 // seconds takes in a claim within its second when no lease was live at
 // at itself), else the rule of
 // the static number or the pool whose fallback it is, else nobody (a site's
-// own number, or one no site has). History outlives the set-up: a number
-// since removed from its pool is still attributed to the lease it had.
+// own number, or one no site has). History outlives the set-up: a call to
+// a number since removed from its pool, made while it was leased, is
+// still attributed to the lease it had; one made after the number left
+// the pool is not (the lease ended then), and follows what the number is
+// now.
 func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (Attribution, error) {
-	d, err := callNumber(number, t.region)
+	d, _, err := callNumber(number, t.region)
 	if err != nil {
 		return Attribution{}, fmt.Errorf("attribute call: %w", err)
 	}
@@ -154,6 +157,11 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 			h = prev
 		}
 	}
+	if ok && h.rec.Visitor == 0 {
+		// The number left its pool then (endLease): a call now is to
+		// what the number is now.
+		ok = false
+	}
 	if ok && h.until >= at.UnixNano() {
 		r := h.rec
 		a.Site, a.Kind, a.Attributed, a.Match = r.Site, KindDynamic, true, store.MatchLease
@@ -161,11 +169,7 @@ func (t *Tracker) Attribute(ctx context.Context, number string, at time.Time) (A
 		a.Since, a.Until = time.Unix(0, h.since).UTC(), time.Unix(0, h.until).UTC()
 		a.Source = r.Source
 		if ss := st.sites[r.Site]; ss != nil {
-			for _, p := range ss.pools {
-				if p.cfg.ID == r.Pool {
-					a.PoolName = p.cfg.Name
-				}
-			}
+			a.PoolName, _ = ss.poolName(r.Pool)
 		}
 		return a, nil
 	}

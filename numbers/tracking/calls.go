@@ -67,6 +67,9 @@ func updated(prev, c store.Call) store.Call {
 	if out.RecordingURL == "" {
 		out.RecordingURL = c.RecordingURL
 	}
+	if out.CalledExt == "" {
+		out.CalledExt = c.CalledExt
+	}
 	return out
 }
 
@@ -75,6 +78,7 @@ type CallView struct {
 	ID           uint64       `json:"id"`
 	StartedAt    time.Time    `json:"started_at"`
 	Called       string       `json:"called"`       // E.164 digits
+	CalledExt    string       `json:"called_ext"`   // the extension dialled after it ("12"); "" when none
 	Caller       string       `json:"caller"`       // E.164 digits; "" when hidden or not a number
 	CallerTyped  string       `json:"caller_typed"` // the caller as reported when not a number ("anonymous"); else ""
 	Duration     uint32       `json:"duration"`
@@ -97,7 +101,7 @@ type CallView struct {
 // ViewOfCall returns the view of c, attributed as a says, as a report
 // received at updated made it.
 func ViewOfCall(c *store.Call, a *Attribution, updated time.Time) CallView {
-	return CallView{ID: c.ID, StartedAt: time.UnixMilli(c.Time).UTC(), Called: c.Called, Caller: c.Caller,
+	return CallView{ID: c.ID, StartedAt: time.UnixMilli(c.Time).UTC(), Called: c.Called, CalledExt: c.CalledExt, Caller: c.Caller,
 		CallerTyped: c.CallerTyped, Duration: c.Duration, Answered: c.Answered, RecordingURL: c.RecordingURL, NumberKind: c.Kind,
 		Attributed: c.Attributed, Match: c.Match, Pool: a.PoolName, VisitorID: c.Visitor, SessionID: c.Session, Source: c.Source,
 		UpdatedAt: updated.UTC().Truncate(time.Millisecond)}
@@ -111,13 +115,13 @@ func (in CallInput) check(now time.Time, region string) (store.Call, error) {
 		return c, ErrInvalid.Errorf("called is required")
 	}
 	var err error
-	if c.Called, err = callNumber(in.Called, region); err != nil {
+	if c.Called, c.CalledExt, err = callNumber(in.Called, region); err != nil {
 		return c, usererr.Within("called", err)
 	}
 	// A caller that is no phone number ("anonymous", "101") does not lose
 	// the call: it is kept as typed and matches no visitor.
 	if strings.TrimSpace(in.Caller) != "" {
-		if c.Caller, err = callNumber(in.Caller, region); err != nil {
+		if c.Caller, _, err = callNumber(in.Caller, region); err != nil {
 			c.CallerTyped = typedCaller(in.Caller)
 		}
 	}
@@ -179,7 +183,7 @@ func (t *Tracker) RecordCall(ctx context.Context, in CallInput, now time.Time) (
 	}
 	c.ID = t.db.NextID()
 	c.Kind, c.Attributed = string(a.Kind), a.Attributed
-	c.Pool, c.Visitor, c.Session = a.Pool, a.Visitor, a.Session
+	c.Pool, c.PoolName, c.Visitor, c.Session = a.Pool, a.PoolName, a.Visitor, a.Session
 	if !a.Since.IsZero() {
 		c.LeaseSince = a.Since.UnixNano()
 	}
@@ -252,6 +256,10 @@ func (t *Tracker) reportedAgain(tx *store.Tx, in CallInput, site uint32, id uint
 	a.Site = site
 	a.Attributed, a.Kind, a.Pool, a.Visitor, a.Session, a.Source = now.Attributed, Kind(now.Kind), now.Pool, now.Visitor, now.Session, now.Source
 	a.Match = now.Match
+	a.PoolName = now.PoolName
+	if a.PoolName == "" && now.Pool != 0 { // a call stored before its pool's name was kept
+		a.PoolName, _ = t.PoolName(site, now.Pool)
+	}
 	if now == prev {
 		return nil
 	}

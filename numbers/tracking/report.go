@@ -151,6 +151,9 @@ func meanHold(ctx context.Context, db *store.DB, nums []string, from, to, now ti
 				derr = err
 				return false
 			}
+			if u == since {
+				return true // a number leaving its pool (endLease), no lease
+			}
 			h := time.Duration(u - since)
 			if u > now.UnixNano() {
 				h = max(h, reserve)

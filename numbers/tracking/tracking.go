@@ -406,8 +406,8 @@ func restoreRanges(ctx context.Context, db *store.DB, ns []poolNumber, ranges []
 			rerr = fmt.Errorf("read lease history of %s: %w", l.number, l.err)
 			return
 		}
-		if !l.ok || h.until <= now.UnixNano() {
-			return
+		if !l.ok || h.until <= now.UnixNano() || h.rec.Visitor == 0 {
+			return // none live, or released (endLease)
 		}
 		if err := ns[cur].pool.RestoreSlot(ns[cur].slot, h.rec.Visitor, time.Unix(0, h.since), time.Unix(0, h.until)); err != nil {
 			rerr = fmt.Errorf("restore lease of %s: %w", l.number, err)
@@ -435,6 +435,31 @@ func (t *Tracker) Config(site uint32) store.NumbersConfig {
 		return store.NumbersConfig{}
 	}
 	return ss.config()
+}
+
+// PoolName is what the site's pool id is called: its name now (current
+// set), or the last it had when it was removed; "" when the site never
+// had it.
+func (t *Tracker) PoolName(site, id uint32) (name string, current bool) {
+	ss := t.state.Load().sites[site]
+	if ss == nil {
+		return "", false
+	}
+	return ss.poolName(id)
+}
+
+func (ss *siteState) poolName(id uint32) (string, bool) {
+	for _, p := range ss.pools {
+		if p.cfg.ID == id {
+			return p.cfg.Name, true
+		}
+	}
+	for _, p := range ss.cfg.RemovedPools {
+		if p.ID == id {
+			return p.Name, false
+		}
+	}
+	return "", false
 }
 
 // SiteOf returns the site that has number (E.164 digits) and what it is
@@ -477,8 +502,9 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 	if err := checkShared(site, sites, t.siteName); err != nil {
 		return store.NumbersConfig{}, err
 	}
-	// A number new to a pool may have been leased in a pool it left (or
-	// one removed) moments ago: that lease holds on.
+	// A number new to a pool may have been leased in it before: a lease
+	// of it that the history says is live holds on (one a pool it left
+	// ended, endLease, is not).
 	var added []poolNumber
 	for _, p := range ss.pools {
 		var old *numbers.Pool
@@ -499,15 +525,83 @@ func (t *Tracker) change(ctx context.Context, site uint32, now time.Time, fn fun
 	if err := restoreLatest(ctx, t.db, added, now); err != nil {
 		return store.NumbersConfig{}, err
 	}
+	// A number that leaves its pool (for a static number, or for no
+	// role) leaves its lease behind: a call to it from now on follows
+	// what the number is now, not the visitor who held it, and no page
+	// view still running on the old set-up is handed it again.
+	gone := leavingNumbers(prev, ss)
+	ended := make([]endedLease, 0, len(gone))
+	for _, g := range gone {
+		l, live := g.pool.Release(g.slot, now)
+		ended = append(ended, endedLease{poolNumber: g, lease: l, live: live})
+	}
 	if err := t.db.Update(ctx, func(tx *store.Tx) error {
 		tx.Set(store.NumbersKey(site), c.Encode())
+		for _, e := range ended {
+			if e.live {
+				endLease(tx, site, e.pool.ID(), e.lease, now)
+			}
+		}
 		unseal(tx, &t.sealedLive)
 		return nil
 	}); err != nil {
+		// The set-up stays as it was: so do its numbers' leases (a lease
+		// Release returned is one RestoreSlot takes).
+		for _, e := range ended {
+			e.pool.Revive(e.slot)
+			if e.live {
+				_ = e.pool.RestoreSlot(e.slot, e.lease.Visitor, e.lease.Since, e.lease.Until)
+			}
+		}
 		return store.NumbersConfig{}, fmt.Errorf("store numbers of site %d: %w", site, err)
 	}
 	t.state.Store(&state{sites: sites, owners: ownersOf(sites)})
 	return cloneConfig(c), nil
+}
+
+// endedLease is a lease Release ended on a number leaving its pool: live
+// is set when it was live then.
+type endedLease struct {
+	poolNumber
+	lease numbers.Lease
+	live  bool
+}
+
+// leavingNumbers are the numbers of prev's pools that ss's pool of the
+// same id does not have (all of a pool ss does not have).
+func leavingNumbers(prev, ss *siteState) []poolNumber {
+	if prev == nil {
+		return nil
+	}
+	var out []poolNumber
+	for _, op := range prev.pools {
+		var np *numbers.Pool
+		if i := slices.IndexFunc(ss.pools, func(p *pool) bool { return p.cfg.ID == op.cfg.ID }); i >= 0 {
+			np = ss.pools[i].live
+		}
+		if np == op.live {
+			continue
+		}
+		for j := range op.live.Size() {
+			if np == nil || np.Slot(op.live.Number(j)) < 0 {
+				out = append(out, poolNumber{op.live, j})
+			}
+		}
+	}
+	return out
+}
+
+// endLease writes to the lease history of l's number that its lease (of
+// pool on site) ended at now, when the number left the pool: a release, a
+// claim of visitor 0 at now (after l's claim) whose until is its claim.
+// Attribute takes no visitor from it and a call after it to what the
+// number is now; Open restores nothing from it. l's own until stays as it
+// was, so a call before now is still l's holder's.
+func endLease(tx *store.Tx, site, pool uint32, l numbers.Lease, now time.Time) {
+	at := max(now.UnixNano(), l.Since.UnixNano()+1)
+	rec := store.Lease{Site: site, Pool: pool}
+	tx.Set(store.LeaseClaimKey(l.Number, at), rec.Encode())
+	tx.Set(store.LeaseUntilKey(l.Number, at), store.EncodeUntil(at))
 }
 
 // buildSite checks a site's set-up and builds its live state. Pools whose
@@ -909,6 +1003,7 @@ func cloneConfig(c store.NumbersConfig) store.NumbersConfig {
 	for i := range c.Statics {
 		c.Statics[i].Replaces = slices.Clone(c.Statics[i].Replaces)
 	}
+	c.RemovedPools = slices.Clone(c.RemovedPools)
 	c.Pools = slices.Clone(c.Pools)
 	for i := range c.Pools {
 		c.Pools[i].Numbers = slices.Clone(c.Pools[i].Numbers)
@@ -1064,7 +1159,8 @@ func (t *Tracker) AddPool(ctx context.Context, site uint32, in PoolInput, now ti
 }
 
 // UpdatePool replaces the settings of the pool called name (in.Name may
-// rename it). Leases of numbers it keeps live on.
+// rename it). Leases of numbers it keeps live on; those of numbers it
+// drops end (see RemovePool).
 func (t *Tracker) UpdatePool(ctx context.Context, site uint32, name string, in PoolInput, now time.Time) (store.PoolConfig, error) {
 	var out store.PoolConfig
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
@@ -1131,14 +1227,16 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 	return nil
 }
 
-// RemovePool removes the pool called name. Its lease history stays, so
-// calls to its numbers are still attributed to the visitors who held them.
+// RemovePool removes the pool called name. Its leases end: a call to one
+// of its numbers from now on is not the visitor's who held it. Its lease
+// history stays, so calls before are still attributed to them.
 func (t *Tracker) RemovePool(ctx context.Context, site uint32, name string, now time.Time) error {
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
 		i := poolIndex(c, name)
 		if i < 0 {
 			return ErrNoPool.Errorf("remove pool %q", name)
 		}
+		c.RemovedPools = append(c.RemovedPools, store.RemovedPool{ID: c.Pools[i].ID, Name: c.Pools[i].Name})
 		c.Pools = slices.Delete(c.Pools, i, i+1)
 		return nil
 	})
@@ -1146,11 +1244,16 @@ func (t *Tracker) RemovePool(ctx context.Context, site uint32, name string, now 
 }
 
 // ReleaseSite empties the site's set-up (a site being removed): its site
-// numbers, static numbers and pools. Lease history stays, so calls to its
-// numbers at times they were leased are still attributed.
+// numbers, static numbers and pools. Its pools' leases end; their history
+// stays, so calls to its numbers at times they were leased are still
+// attributed.
 func (t *Tracker) ReleaseSite(ctx context.Context, site uint32, now time.Time) error {
 	_, err := t.change(ctx, site, now, func(c *store.NumbersConfig) error {
-		*c = store.NumbersConfig{Revision: c.Revision}
+		removed := c.RemovedPools
+		for _, p := range c.Pools {
+			removed = append(removed, store.RemovedPool{ID: p.ID, Name: p.Name})
+		}
+		*c = store.NumbersConfig{Revision: c.Revision, NextPool: c.NextPool, RemovedPools: removed}
 		return nil
 	})
 	return err

@@ -457,19 +457,102 @@ func TestImportKeepsLeases(t *testing.T) {
 	}
 }
 
-// A number moved from one pool to another keeps its lease.
-func TestMovedNumberKeepsLease(t *testing.T) {
-	tr := open(t, storetest.Open(t), t0)
-	nums := setUp(t, tr, 1)
-	assign(t, tr, 1, cpc, false, t0)
-	if err := tr.RemovePool(ctx, 1, "ads", t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.AddPool(ctx, 1, PoolInput{Name: "all", Numbers: nums}, t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := shown(assign(t, tr, 2, direct, false, t0.Add(2*time.Minute))); n != "" {
-		t.Fatalf("visitor 2 got %s, held by visitor 1 until t0+20m", n)
+// A number that leaves its pool ends its lease there: a call to it from
+// then on follows what the number is now, a static number's source, not
+// the visitor who held it, in memory and in the store, after a restart
+// sealed or not; a page view still running on the old set-up is not
+// handed it again; and given back to a pool, it starts free. A call
+// before it left is still the holder's. The number kept going to the old
+// holder until the lease lapsed.
+func TestNumberLeavingItsPoolEndsItsLease(t *testing.T) {
+	const other = "74950000002"
+	for _, how := range []string{"dropped from the pool", "pool removed"} {
+		for _, restart := range []string{"none", "crash", "sealed"} {
+			t.Run(how+", restart "+restart, func(t *testing.T) {
+				dir := t.TempDir()
+				db := storetest.OpenAt(t, dir)
+				tr := open(t, db, t0)
+				nums := setUp(t, tr, 1)
+				if n, _ := shown(assign(t, tr, 1, cpc, false, t0)); n != nums[0] { // held to t0+20m
+					t.Fatalf("visitor 1 got %q", n)
+				}
+				oldPool := tr.state.Load().sites[1].pools[0].live
+				moved := t0.Add(5 * time.Minute)
+				switch how {
+				case "dropped from the pool":
+					if _, err := tr.UpdatePool(ctx, 1, "ads", PoolInput{Name: "ads", Numbers: []string{other}, Fallback: fallback,
+						RuleInput: RuleInput{Rule: "utm_medium=cpc", Priority: 1}}, moved); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					if err := tr.RemovePool(ctx, 1, "ads", moved); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// A page view that still runs on the set-up before the
+				// change is not handed the number, nor is its holder.
+				for _, v := range []uint64{1, 2} {
+					if l, err := oldPool.Acquire(v, moved.Add(time.Second)); !errors.Is(err, numbers.ErrExhausted) {
+						t.Fatalf("the old pool handed visitor %d %+v, %v", v, l, err)
+					}
+				}
+				if _, err := tr.AddStatic(ctx, 1, StaticInput{Number: nums[0], RuleInput: RuleInput{Rule: "utm_source=vk"}}, moved.Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				switch restart {
+				case "crash":
+					if err := db.Close(); err != nil {
+						t.Fatal(err)
+					}
+				case "sealed":
+					if err := tr.Seal(ctx, moved.Add(2*time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+					if err := db.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if restart != "none" {
+					db = storetest.OpenAt(t, dir)
+					tr = open(t, db, moved.Add(2*time.Minute))
+					if (restart == "sealed") != tr.sealed {
+						t.Fatalf("restart %s: opened from the sealed leases %v", restart, tr.sealed)
+					}
+				}
+				for _, tt := range []struct {
+					at      time.Time
+					kind    Kind
+					visitor uint64
+					source  string
+				}{
+					{t0.Add(2 * time.Minute), KindDynamic, 1, "google"}, // held then
+					{moved.Add(30 * time.Second), KindStatic, 0, "vk"},  // left the pool, now static
+					{t0.Add(10 * time.Minute), KindStatic, 0, "vk"},     // within the old lease's time
+				} {
+					a, err := tr.Attribute(ctx, nums[0], tt.at)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tt.kind == KindStatic && (a.Kind != KindStatic || a.Visitor != 0 || a.Match != store.MatchStatic || a.Source.UTMSource != tt.source) {
+						t.Errorf("call at t0+%v: %+v; want the static number's source %s", tt.at.Sub(t0), a, tt.source)
+					}
+					if tt.kind == KindDynamic && (a.Visitor != tt.visitor || a.Source.UTMSource != tt.source || a.Match != store.MatchLease) {
+						t.Errorf("call at t0+%v: %+v; want visitor %d's lease", tt.at.Sub(t0), a, tt.visitor)
+					}
+				}
+				// Given back to a pool, the number starts free: no lease of
+				// it is restored from the history.
+				if err := tr.RemoveStatic(ctx, 1, nums[0], moved.Add(3*time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tr.AddPool(ctx, 1, PoolInput{Name: "back", Numbers: []string{nums[0]}, RuleInput: RuleInput{Rule: "utm_source=vk"}}, moved.Add(3*time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				if n, _ := shown(assign(t, tr, 3, numbers.Visit{UTMSource: "vk", Channel: "social"}, false, moved.Add(4*time.Minute))); n != nums[0] {
+					t.Fatalf("given back to a pool, %s was not free: visitor 3 got %q", nums[0], n)
+				}
+			})
+		}
 	}
 }
 
@@ -719,8 +802,49 @@ func TestCallNumberIntlPrefix(t *testing.T) {
 		{"RU", "<sip:84950000001@pbx.example;user=phone>;tag=1928301774", "74950000001"},
 		{"RU", "<tel:+74950000001>", "74950000001"},
 	} {
-		if d, err := callNumber(tt.in, tt.region); err != nil || d != tt.digits {
+		if d, _, err := callNumber(tt.in, tt.region); err != nil || d != tt.digits {
 			t.Errorf("callNumber(%q, %s) = %q, %v; want %s", tt.in, tt.region, d, err, tt.digits)
+		}
+	}
+}
+
+// A called number with an extension, as people write one, as a dial
+// string has it after a pause, or as a tel URI's parameter, is the number
+// and the extension apart; those in brackets, after a pause and in a tel
+// URI were refused (the call lost) or the extension dropped.
+func TestCallNumberExtension(t *testing.T) {
+	for _, tt := range []struct{ in, ext string }{
+		{"74950000001", ""},
+		{"8 495 000 00 01 (доб. 12)", "12"},
+		{"8 (495) 000-00-01 (ДОБ.12)", "12"},
+		{"8 495 000 00 01 доб. 12", "12"},
+		{"8 495 000 00 01 вн. 12", "12"},
+		{"+7 495 000-00-01 ext. 12", "12"},
+		{"+7 495 000-00-01 (ext 12)", "12"},
+		{"+7 495 000-00-01 x12", "12"},
+		{"74950000001x12", "12"},
+		{"+74950000001#12", "12"},
+		{"74950000001p12", "12"},
+		{"74950000001P12", "12"},
+		{"74950000001w12", "12"},
+		{"74950000001,12", "12"},
+		{"74950000001,,12", "12"},
+		{"74950000001;12", "12"},
+		{"74950000001;ext=12", "12"},
+		{"tel:+74950000001;ext=12", "12"},
+		{"<tel:+7-495-000-00-01;ext=12;phone-context=example.com>", "12"},
+		{"sip:74950000001;ext=12@pbx.example;user=phone", "12"},
+		{"sip:74950000001,12@pbx.example", "12"},
+		{"tel:+74950000001;ext=" + strings.Repeat("1", 17), ""}, // too long to be one: the call is kept without it
+	} {
+		d, ext, err := callNumber(tt.in, numbers.DefaultRegion)
+		if err != nil || d != "74950000001" || ext != tt.ext {
+			t.Errorf("callNumber(%q) = %q ext %q, %v; want 74950000001 ext %q", tt.in, d, ext, err, tt.ext)
+		}
+	}
+	for _, bad := range []string{"p12", "доб. 12", "12", "x", "anonymous"} {
+		if d, ext, err := callNumber(bad, numbers.DefaultRegion); !errors.Is(err, ErrInvalid) {
+			t.Errorf("callNumber(%q) = %q ext %q, %v; want ErrInvalid", bad, d, ext, err)
 		}
 	}
 }
@@ -914,11 +1038,13 @@ func TestMeanHoldOfTheSiteDays(t *testing.T) {
 // user part of the address it was written in.
 func FuzzCallNumber(f *testing.F) {
 	for _, s := range []string{"74950000001", "+7 (495) 000-00-01 доб. 12", "sip:74950000001@pbx.example;user=phone",
-		`"Ivan" <sip:+79161234567@pbx.example>;tag=a6c85cf`, "<tel:+74950000001>", "<>", "><", "<<sip:1@x>>", "anonymous", "sip:", "\xff<"} {
+		`"Ivan" <sip:+79161234567@pbx.example>;tag=a6c85cf`, "<tel:+74950000001>", "<>", "><", "<<sip:1@x>>", "anonymous", "sip:", "\xff<",
+		"8 495 000 00 01 (доб. 12)", "74950000001p12", "74950000001,,12", "74950000001w1p2", "tel:+74950000001;ext=12", "sip:74950000001;ext=12@pbx",
+		"<tel:+74950000001;ext=;ext=1?x=1>", "74950000001 (x 12", "8 495 000 00 01 #12#"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := callNumber(s, numbers.DefaultRegion)
+		d, ext, err := callNumber(s, numbers.DefaultRegion)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("callNumber(%q): %v, want ErrInvalid", s, err)
@@ -928,8 +1054,17 @@ func FuzzCallNumber(f *testing.F) {
 		if d == "" || strings.Trim(d, "0123456789") != "" {
 			t.Fatalf("callNumber(%q) = %q, not E.164 digits", s, d)
 		}
-		if again, err := callNumber(uriUser(s), numbers.DefaultRegion); err != nil || again != d {
+		if len(ext) > MaxCalledExt || strings.Trim(ext, "0123456789") != "" {
+			t.Fatalf("callNumber(%q) extension %q, not at most %d digits", s, ext, MaxCalledExt)
+		}
+		// The number of the user part is the same (its extension may be
+		// in the URI's parameters), and an extension read is one the text
+		// has: none is made up.
+		if again, _, err := callNumber(uriUser(s), numbers.DefaultRegion); err != nil || again != d {
 			t.Fatalf("callNumber(%q) = %s, of its user part %q: %q, %v", s, d, uriUser(s), again, err)
+		}
+		if ext != "" && !strings.Contains(numbers.Digits(s), ext) {
+			t.Fatalf("callNumber(%q) extension %q, which is not in it", s, ext)
 		}
 	})
 }
@@ -976,5 +1111,60 @@ func TestHeartbeatCountsNoMiss(t *testing.T) {
 		if want := map[string]int64{"a": 0, "b": 1}[r.Name]; r.Misses != want {
 			t.Errorf("pool %s: %d misses, want %d (the one page view)", r.Name, r.Misses, want)
 		}
+	}
+}
+
+// A renew written before its claim is known durable carries a copy of the
+// claim, from the renewing page view's session; the claim's own record
+// wins over it whichever write reaches the store first. A renew from
+// another session (the visitor back by a bookmark, no rule covering the
+// visit) written after the claim rewrote the claim's session and source,
+// and the call went to the bookmark's direct visit. The interleaving is
+// driven here: both assignments are made before either is written.
+func TestRenewKeepsTheClaimsSource(t *testing.T) {
+	for _, claimFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("claim written first %v", claimFirst), func(t *testing.T) {
+			dir := t.TempDir()
+			db := storetest.OpenAt(t, dir)
+			tr := open(t, db, t0)
+			nums := setUp(t, tr, 1)
+			claim, err := tr.Assign(1, 1, 10, cpc, false, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			renew, err := tr.Assign(1, 1, 20, direct, false, t0.Add(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, typ := shown(renew); n != nums[0] || typ != Dynamic || renew.leases[0].lease.Fresh || renew.leases[0].lease.Recorded {
+				t.Fatalf("the bookmark's page view: %s %s %+v, want a renew of the unrecorded claim of %s", n, typ, renew.leases, nums[0])
+			}
+			order := []*Assignment{&claim, &renew}
+			if !claimFirst {
+				order[0], order[1] = order[1], order[0]
+			}
+			for _, a := range order {
+				if err := db.Update(ctx, a.Persist); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(tr *Tracker, when string) {
+				t.Helper()
+				a, err := tr.Attribute(ctx, nums[0], t0.Add(2*time.Second))
+				if err != nil || a.Visitor != 1 || a.Session != 10 || a.Source.UTMMedium != "cpc" || a.Source.Channel != "ad" {
+					t.Fatalf("%s: call attributed to %+v, %v; want the claim's session 10 from cpc", when, a, err)
+				}
+			}
+			check(tr, "written")
+			if err := db.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+			check(tr, "compacted")
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = storetest.OpenAt(t, dir)
+			check(open(t, db, t0.Add(time.Minute)), "reopened")
+		})
 	}
 }
