@@ -240,7 +240,11 @@ func (h *chatConsoleHandlers) findChat(st *consoleState, id uint64) (store.Chat,
 func (h *chatConsoleHandlers) eventFrame(ev *chats.Event) any {
 	switch ev.Kind {
 	case chats.EvMessage:
-		return consoleMessage(ev.ChatID, ev.Message)
+		m := consoleMessage(ev.ChatID, ev.Message)
+		if ev.Message.From == chats.FromOperator {
+			m.Ref = ev.Ref
+		}
+		return m
 	case chats.EvTyping:
 		return outTyping{Type: "typing", Chat: ev.ChatID, From: ev.From, Name: ev.Name, On: ev.On}
 	case chats.EvDelivered:

@@ -145,6 +145,10 @@ type outMessage struct {
 	// Code is a system message's (chats.SystemCode): clients show their
 	// own text for it.
 	Code string `json:"code,omitempty"`
+	// Ref is the sender's ref, in the frames to the sender's side (an
+	// operator's message to consoles, a visitor's to visitors) when it was
+	// just sent: the sender's client matches its waiting copy by it.
+	Ref string `json:"ref,omitempty"`
 }
 
 type outAck struct {

@@ -786,3 +786,40 @@ func TestChatPollSendsWhileTwoTabsWait(t *testing.T) {
 		t.Errorf("a send while two tabs wait: %v, want its ack", f)
 	}
 }
+
+// A message frame carries its sender's ref to the sender's side, so that
+// a client matches its copy waiting for the ack by it, not by its words: a
+// console's message to every console (its own and a colleague's, the same
+// encoding) and not to the visitor; a visitor's to the visitor's sockets
+// and not to consoles. A message the console already had (a reconnect's
+// replay) comes without one.
+func TestChatMessageCarriesSendersRef(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, site, "https://shop.example/")
+	anna, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), nil)
+	boris, _ := connectConsole(t, srv, consoleHeader(t, srv, "boris@shop.example", accounts.RoleOperator), nil)
+	vis, _ := cv.connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "v-1", "text": "Same words"})
+	chat := num(vis.next("ack")["chat"])
+	if m := vis.message(1); m["ref"] != "v-1" {
+		t.Errorf("the visitor's own message came to the visitor as %v, want ref v-1", m)
+	}
+	if m := anna.message(1); m["ref"] != nil {
+		t.Errorf("the visitor's message came to a console as %v, with the visitor's ref", m)
+	}
+	anna.send(map[string]any{"type": "send", "chat": chat, "ref": "a-1", "text": "Same words"})
+	for _, c := range []struct {
+		name string
+		ws   *wsClient
+		want any
+	}{{"anna", anna, "a-1"}, {"boris", boris, "a-1"}, {"the visitor", vis, nil}} {
+		if m := c.ws.message(2); m["ref"] != c.want || m["text"] != "Same words" {
+			t.Errorf("%s got anna's message as %v, want ref %v", c.name, m, c.want)
+		}
+	}
+	again, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), map[string]uint64{fmt.Sprint(chat): 1})
+	if m := again.message(2); m["ref"] != nil {
+		t.Errorf("the replayed message is %v, want no ref", m)
+	}
+}

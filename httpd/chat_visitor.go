@@ -397,7 +397,11 @@ func visitorMessage(chat uint64, m *store.ChatMessage) outMessage {
 func visitorEventFrame(ev *chats.Event) any {
 	switch ev.Kind {
 	case chats.EvMessage:
-		return visitorMessage(ev.ChatID, ev.Message)
+		m := visitorMessage(ev.ChatID, ev.Message)
+		if ev.Message.From == chats.FromVisitor {
+			m.Ref = ev.Ref
+		}
+		return m
 	case chats.EvTyping:
 		if ev.From != chats.FromVisitor {
 			return outTyping{Type: "typing", Chat: ev.ChatID, From: ev.From, Name: publicName(ev.Name), On: ev.On}

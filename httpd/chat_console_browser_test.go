@@ -1,0 +1,145 @@
+package httpd_test
+
+// Browser tests of the operator console's news and of what it shows of a
+// visitor's words (assets/dashboard/console.js), and of the visitor's
+// window over the long poll (assets/snippet/chat.js).
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"appliance/httpd/httpdtest"
+)
+
+// recordNotifications is run in the operator's tab before its pages:
+// desktop notifications are allowed, and each one shown is kept in
+// window.__notes as "head|body" (a headless browser shows none).
+const recordNotifications = `window.__notes = [];
+window.Notification = function (head, o) { window.__notes.push(head + "|" + ((o && o.body) || "")); this.close = function () {}; };
+window.Notification.permission = "granted";
+window.Notification.requestPermission = function () { return Promise.resolve("granted"); };`
+
+func (f *chatFixture) recordNotifications(t *testing.T) {
+	t.Helper()
+	httpdtest.Must(t, f.op, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recordNotifications})
+		return err
+	}))
+}
+
+// notes is the notifications the console showed, in order.
+func (f *chatFixture) notes(t *testing.T) string {
+	t.Helper()
+	return opEval[string](t, f, `window.__notes.join(" / ")`)
+}
+
+// A chat a colleague online has taken is theirs to hear of: a visitor's
+// new message in it rings, notifies and counts in the title only in their
+// console, while a chat nobody has taken notifies every operator. Once the
+// colleague is gone (their console closed) the chat may be taken over,
+// and its news is everyone's again; taken again, it is quiet again. (Every
+// console rang for every message of every chat.)
+func TestChatConsoleNotifiesOnlyWhoseChatItIs(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.recordNotifications(t)
+	f.console(t, "en")
+	origin := strings.TrimSuffix(f.web, "/")
+	olgaHeader := consoleHeader(t, f.srv, "olga@shop.example", "operator")
+	olga, _ := connectConsole(t, f.srv, olgaHeader, nil)
+	say := func(who *wsClient, text string) uint64 {
+		t.Helper()
+		who.send(map[string]any{"type": "send", "ref": text, "text": text})
+		return num(who.next("ack")["chat"])
+	}
+	noted := func(what, text string) {
+		t.Helper()
+		f.opWait(t, what, `window.__notes.some(n => n.indexOf(`+jsString("|"+text)+`) > 0)`)
+	}
+	row := func(chat uint64) string { return fmt.Sprintf(`document.querySelector('#c-chats li[data-chat="%d"]')`, chat) }
+	anna, _ := newChatVisitor(t, f.srv, f.key, f.web+"boots").connect(t, origin, 0, 0)
+	boris, _ := newChatVisitor(t, f.srv, f.key, f.web+"bags").connect(t, origin, 0, 0)
+
+	annas := say(anna, "Anna: do you have boots in 38?")
+	noted("a new chat nobody has taken notifies", "Anna: do you have boots in 38?")
+	olga.send(map[string]any{"type": "send", "chat": annas, "ref": "o1", "text": "Yes, we do"})
+	olga.next("ack")
+	f.opWait(t, "the chat shows as Olga's", row(annas)+` && `+row(annas)+`.textContent.indexOf('taken by olga@shop.example') >= 0`)
+	say(anna, "Anna: black ones?")
+	// News of a chat nobody has, after Anna's: the console has had hers
+	// by the time it shows this one.
+	boriss := say(boris, "Boris: how much is delivery?")
+	noted("a second chat nobody has taken notifies", "Boris: how much is delivery?")
+	if got := f.notes(t); strings.Contains(got, "black ones") {
+		t.Errorf("the console notified of a message in Olga's chat: %s", got)
+	}
+	if got := opEval[string](t, f, `document.title`); !strings.HasPrefix(got, "(1) ") {
+		t.Errorf("the title is %q, want Boris's one unread message counted, not Anna's in Olga's chat", got)
+	}
+	if got := opEval[string](t, f, row(annas)+`.querySelector('.c-unread').textContent`); got != "1" {
+		t.Errorf("Olga's chat's row counts %q unread, want 1 (shown, not rung)", got)
+	}
+
+	// Olga leaves: her chat may be taken over, and its news is everyone's.
+	olga.conn.Close()
+	f.opWait(t, "Olga's chat shows her offline", row(annas)+`.textContent.indexOf('olga@shop.example (offline)') >= 0`)
+	f.opWait(t, "the title counts her chat's unread message again", `document.title.indexOf('(2) ') == 0`)
+	say(anna, "Anna: anyone there?")
+	noted("a message in the chat of an operator gone notifies", "Anna: anyone there?")
+
+	// Olga is back and takes Boris's chat: his next words ring only in hers.
+	olga, _ = connectConsole(t, f.srv, olgaHeader, nil)
+	olga.send(map[string]any{"type": "claim", "chat": boriss})
+	f.opWait(t, "Boris's chat shows as Olga's", row(boriss)+`.textContent.indexOf('taken by olga@shop.example') >= 0 && `+row(boriss)+`.textContent.indexOf('(offline)') < 0`)
+	say(boris, "Boris: and to Kazan?")
+	carl, _ := newChatVisitor(t, f.srv, f.key, f.web+"hats").connect(t, origin, 0, 0)
+	say(carl, "Carl: hello")
+	noted("a third chat nobody has taken notifies", "Carl: hello")
+	if got := f.notes(t); strings.Contains(got, "Kazan") || strings.Contains(got, "black ones") {
+		t.Errorf("the console notified of a message in Olga's chats: %s", got)
+	}
+	f.noExceptions(t)
+}
+
+// An operator's reply that is not through yet (its frame lost on the way)
+// stays "sending" when a colleague writes the same words in the chat: the
+// console tells its own copy by the ref the server echoes, not by its
+// text. The chat then ends, and the reply, sent again on the reconnect, is
+// refused: the console says it was not sent. (The colleague's "OK" took
+// the place of the copy, and the refusal showed nowhere.)
+func TestChatConsoleOwnReplyNotTakenForColleagues(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "Can I pay by card?")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	olga, welcome := connectConsole(t, f.srv, consoleHeader(t, f.srv, "olga@shop.example", "operator"), nil)
+	chat := num(welcome["chats"].([]any)[0].(map[string]any)["id"])
+	// The console's frames go nowhere from now on (a network that drops
+	// them); what comes to it still arrives.
+	opEval[any](t, f, `(function () { var send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (d) { window.__sock = this; if (!window.__drop) return send.call(this, d); };
+window.__drop = true; return 0; })()`)
+	f.operatorSays(t, "OK")
+	f.opWait(t, "the reply is sending", `document.querySelector('#c-log .c-msg.operator:not([data-id])')`)
+	olga.send(map[string]any{"type": "send", "chat": chat, "ref": "o1", "text": "OK"})
+	olga.next("ack")
+	f.opWait(t, "Olga's reply shows", `document.querySelector('#c-log .c-msg.operator[data-id]')`)
+	if got := opEval[string](t, f, `Array.from(document.querySelectorAll('#c-log .c-msg.operator')).map(n => n.querySelector('.c-mark').textContent).join(' | ')`); strings.Count(got, " | ") != 1 || !strings.HasSuffix(got, " | Sending") || strings.HasPrefix(got, "Sending") {
+		t.Errorf("the console's replies are marked %q, want Olga's stored and its own still sending", got)
+	}
+	olga.send(map[string]any{"type": "close", "chat": chat})
+	f.opWait(t, "the chat shows as ended", `document.getElementById('c-sub').textContent == 'This chat has ended.'`)
+	opEval[any](t, f, `(window.__drop = false, window.__sock.close(), 0)`)
+	f.opWait(t, "the reply is refused on the reconnect and says so", `document.querySelector('#c-log .c-msg.operator.failed')`)
+	if got := opEval[string](t, f, `document.querySelector('#c-log .c-msg.operator.failed').textContent`); !strings.Contains(got, "OK") || !strings.Contains(got, "Not sent") {
+		t.Errorf("the refused reply shows %q", got)
+	}
+	if got := f.operatorLog(t); got != "Can I pay by card? | OK | OK" {
+		t.Errorf("the console shows %q", got)
+	}
+	f.noExceptions(t)
+}
