@@ -61,7 +61,9 @@ func TestChatConsoleNotifiesOnlyWhoseChatItIs(t *testing.T) {
 		t.Helper()
 		f.opWait(t, what, `window.__notes.some(n => n.indexOf(`+jsString("|"+text)+`) > 0)`)
 	}
-	row := func(chat uint64) string { return fmt.Sprintf(`document.querySelector('#c-chats li[data-chat="%d"]')`, chat) }
+	row := func(chat uint64) string {
+		return fmt.Sprintf(`document.querySelector('#c-chats li[data-chat="%d"]')`, chat)
+	}
 	anna, _ := newChatVisitor(t, f.srv, f.key, f.web+"boots").connect(t, origin, 0, 0)
 	boris, _ := newChatVisitor(t, f.srv, f.key, f.web+"bags").connect(t, origin, 0, 0)
 
@@ -140,6 +142,47 @@ window.__drop = true; return 0; })()`)
 	}
 	if got := f.operatorLog(t); got != "Can I pay by card? | OK | OK" {
 		t.Errorf("the console shows %q", got)
+	}
+	f.noExceptions(t)
+}
+
+// Bidi controls a visitor typed (here the Arabic letter mark U+061C and an
+// isolate, U+2067) show in the console as U+FFFD, as the dashboard's pages
+// show them: in the visitor's message, in the chats list, in the name they
+// left and in their page's title beside the chat, and in the desktop
+// notification. (The console let U+061C through.)
+func TestChatConsoleShowsVisitorsBidiControls(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.recordNotifications(t)
+	f.path = "/shoes"
+	f.page("/shoes", sitePage("Shoes\u061c 42\u2067", "", f.install, ""))
+	f.console(t, "en")
+	f.visit(t, "/shoes")
+	eval[any](t, f.snippetFixture, `Comagic.addVisitorInfo({name: "Anna\u061c Petrova\u2067"}, function () {})`)
+	f.eventually(t, "getOperatorStatus() is true", func() bool { return eval[bool](t, f.snippetFixture, `Comagic.getOperatorStatus()`) })
+	eval[any](t, f.snippetFixture, `Comagic.openChatWindow()`)
+	f.waitIn(t, "the chat opens", `r.querySelector('section.chat') && !r.querySelector('section.chat').hidden`)
+	f.visitorSays(t, "Size\u061c 42\u2067, please")
+	f.opWait(t, "the console notifies", `window.__notes.length >= 2`)
+	if got := f.notes(t); !strings.Contains(got, "|Size\ufffd 42\ufffd, please") {
+		t.Errorf("the notifications are %q, want the message with U+FFFD for its controls", got)
+	}
+	if got := opEval[string](t, f, `document.querySelector('#c-chats li[data-chat] .c-line').textContent`); got != "Size\ufffd 42\ufffd, please" {
+		t.Errorf("the chats list shows %q", got)
+	}
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-chats li[data-chat] button`)))
+	f.opWait(t, "the journey shows the contact", `document.querySelector('#c-journey-body').textContent.indexOf('Anna') >= 0`)
+	if got := f.operatorLog(t); got != "Size\ufffd 42\ufffd, please" {
+		t.Errorf("the console shows %q", got)
+	}
+	journey := opEval[string](t, f, `document.querySelector('#c-journey-body').textContent`)
+	for _, want := range []string{"Anna\ufffd Petrova\ufffd", "Shoes\ufffd 42\ufffd"} {
+		if !strings.Contains(journey, want) {
+			t.Errorf("the journey %q does not show %q", journey, want)
+		}
+	}
+	if n := opEval[int](t, f, `(document.getElementById('console').textContent.match(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g) || []).length`); n != 0 {
+		t.Errorf("the console shows %d bidi controls", n)
 	}
 	f.noExceptions(t)
 }
