@@ -186,3 +186,65 @@ func TestChatConsoleShowsVisitorsBidiControls(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// pollNetwork blocks WebSockets, so the chat window long-polls, and
+// watches its requests that carry frames: window.__sends is the text of
+// every send frame in the order requests carried them; with
+// window.__hold set the answer of the next such request waits for
+// window.__release(), and window.__fail of them fail as a dropped
+// connection would.
+const pollNetwork = `window.WebSocket = function () { throw new Error("blocked by the network"); };
+window.__sends = [];
+window.__fail = 0;
+var realFetch = window.fetch;
+window.fetch = function (url, o) {
+  var body = o && typeof o.body == "string" ? o.body : "";
+  if (String(url).indexOf("t/v1/chat") < 0 || body.indexOf('"frames":[{') < 0) return realFetch.apply(this, arguments);
+  JSON.parse(body).frames.forEach(function (f) { if (f.type == "send") window.__sends.push(f.text); });
+  if (window.__fail > 0) { window.__fail--; return Promise.reject(new TypeError("the connection dropped")); }
+  var answer = realFetch.apply(this, arguments);
+  if (!window.__hold) return answer;
+  window.__hold = false;
+  return new Promise(function (resolve, reject) { window.__release = function () { answer.then(resolve, reject); }; });
+};`
+
+// Over the long poll a message is sent once: not again with each poll
+// answer while its own answer is on its way (a poll answer's welcome
+// resent every message not acked yet, and could put one behind the next),
+// only after its request failed, then in its place before what was typed
+// after it.
+func TestChatLongPollSendsEachMessageOnce(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.page("/", sitePage("Shop", pollNetwork, f.install, ""))
+	f.operatorOpens(t, "Hello")
+	f.waitIn(t, "the first message is acknowledged", `r.querySelector('.log .m.visitor[data-id]') && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+
+	// The answer to "First" is slow; meanwhile the long poll answers with
+	// the stored message.
+	eval[any](t, f.snippetFixture, `(window.__hold = true, 0)`)
+	f.visitorSays(t, "First")
+	f.waitIn(t, "the long poll brings the message stored", `r.querySelectorAll('.log .m.visitor[data-id]').length == 2`)
+	eval[any](t, f.snippetFixture, `(window.__release(), 0)`)
+	f.visitorSays(t, "Second")
+	f.waitIn(t, "both are acknowledged", `r.querySelectorAll('.log .m.visitor').length == 3 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+
+	// The request of "Third" fails: it goes again, before "Fourth".
+	eval[any](t, f.snippetFixture, `(window.__fail = 1, 0)`)
+	f.visitorSays(t, "Third")
+	f.eventually(t, "the request of Third failed", func() bool { return eval[bool](t, f.snippetFixture, `window.__fail == 0`) })
+	f.visitorSays(t, "Fourth")
+	f.waitIn(t, "every message is acknowledged", `r.querySelectorAll('.log .m.visitor').length == 5 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)
+	f.opWait(t, "the console has them all", `document.querySelectorAll('#c-log .c-msg.visitor').length == 5`)
+
+	if got, want := eval[string](t, f.snippetFixture, `window.__sends.join(' | ')`), "Hello | First | Second | Third | Third | Fourth"; got != want {
+		t.Errorf("the window sent %q, want %q", got, want)
+	}
+	const want = "Hello | First | Second | Third | Fourth"
+	if got := f.visitorLog(t); got != want {
+		t.Errorf("the visitor sees %q, want %q", got, want)
+	}
+	if got := f.operatorLog(t); got != want {
+		t.Errorf("the operator sees %q, want %q", got, want)
+	}
+	f.noExceptions(t)
+}
