@@ -823,3 +823,53 @@ func TestChatMessageCarriesSendersRef(t *testing.T) {
 		t.Errorf("the replayed message is %v, want no ref", m)
 	}
 }
+
+// The count of chats waiting for an answer that the dashboard's other
+// pages show beside "Chat" (GET /chat/waiting) is each operator's, as the
+// console's news are: a chat nobody has counts for all, one a colleague
+// online has taken only for them, and for all again once they are gone.
+func TestChatWaitingIsEachOperators(t *testing.T) {
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.Chats.Grace = 100 * time.Millisecond })
+	site := srv.Site(t, "Shop", "shop.example")
+	annaHeader := consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator)
+	olgaHeader := consoleHeader(t, srv, "olga@shop.example", accounts.RoleOperator)
+	waiting := func(h http.Header) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"chat/waiting", nil)
+		req.Header.Set("Cookie", h.Get("Cookie"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			Result struct{ Waiting int } `json:"result"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /chat/waiting: %d %v", resp.StatusCode, err)
+		}
+		return v.Result.Waiting
+	}
+	olga, _ := connectConsole(t, srv, olgaHeader, nil)
+	vis, _ := newChatVisitor(t, srv, site, "https://shop.example/").connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "v1", "text": "Hello?"})
+	chat := num(vis.next("ack")["chat"])
+	if a, o := waiting(annaHeader), waiting(olgaHeader); a != 1 || o != 1 {
+		t.Errorf("a chat nobody has: anna counts %d waiting, olga %d; want 1 and 1", a, o)
+	}
+	olga.send(map[string]any{"type": "send", "chat": chat, "ref": "o1", "text": "Hi! How can I help?"})
+	olga.next("ack")
+	vis.send(map[string]any{"type": "send", "ref": "v2", "text": "Do you deliver on Sundays?"})
+	vis.next("ack")
+	if a, o := waiting(annaHeader), waiting(olgaHeader); a != 0 || o != 1 {
+		t.Errorf("olga's chat, olga online: anna counts %d waiting, olga %d; want 0 and 1", a, o)
+	}
+	olga.conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting(annaHeader) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("olga's chat is not counted for anna once olga is gone")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
