@@ -208,7 +208,9 @@ func (h *chatConsoleHandlers) welcome(st *consoleState, status string, known map
 				return nil, err
 			}
 			for i := range msgs {
-				out = append(out, consoleMessage(c.ID, &msgs[i]))
+				m := consoleMessage(c.ID, &msgs[i])
+				m.Ref = storedRef(&c, &msgs[i], chats.FromOperator)
+				out = append(out, m)
 			}
 			if len(msgs) < chats.MaxPageMessages {
 				break
@@ -308,7 +310,9 @@ func (h *chatConsoleHandlers) handle(st *consoleState, f chatFrame) ([]any, erro
 		out := make([]any, 0, len(msgs)+1)
 		last := f.After
 		for i := range msgs {
-			out = append(out, consoleMessage(c.ID, &msgs[i]))
+			m := consoleMessage(c.ID, &msgs[i])
+			m.Ref = storedRef(&c, &msgs[i], chats.FromOperator)
+			out = append(out, m)
 			last = msgs[i].ID
 		}
 		return append(out, outHistory{Type: "history", Chat: c.ID, ID: last}), nil

@@ -190,9 +190,9 @@ func TestChatConsoleShowsVisitorsBidiControls(t *testing.T) {
 // pollNetwork blocks WebSockets, so the chat window long-polls, and
 // watches its requests that carry frames: window.__sends is the text of
 // every send frame in the order requests carried them; with
-// window.__hold set the answer of the next such request waits for
-// window.__release(), and window.__fail of them fail as a dropped
-// connection would.
+// window.__hold set the answer of the next request that sends a message
+// waits for window.__release(), and window.__fail of them fail as a
+// dropped connection would.
 const pollNetwork = `window.WebSocket = function () { throw new Error("blocked by the network"); };
 window.__sends = [];
 window.__fail = 0;
@@ -200,7 +200,9 @@ var realFetch = window.fetch;
 window.fetch = function (url, o) {
   var body = o && typeof o.body == "string" ? o.body : "";
   if (String(url).indexOf("t/v1/chat") < 0 || body.indexOf('"frames":[{') < 0) return realFetch.apply(this, arguments);
-  JSON.parse(body).frames.forEach(function (f) { if (f.type == "send") window.__sends.push(f.text); });
+  var sends = JSON.parse(body).frames.filter(function (f) { return f.type == "send"; });
+  sends.forEach(function (f) { window.__sends.push(f.text); });
+  if (!sends.length) return realFetch.apply(this, arguments);
   if (window.__fail > 0) { window.__fail--; return Promise.reject(new TypeError("the connection dropped")); }
   var answer = realFetch.apply(this, arguments);
   if (!window.__hold) return answer;
@@ -223,7 +225,10 @@ func TestChatLongPollSendsEachMessageOnce(t *testing.T) {
 	// the stored message.
 	eval[any](t, f.snippetFixture, `(window.__hold = true, 0)`)
 	f.visitorSays(t, "First")
-	f.waitIn(t, "the long poll brings the message stored", `r.querySelectorAll('.log .m.visitor[data-id]').length == 2`)
+	f.waitIn(t, "the long poll brings the message stored", `r.querySelectorAll('.log .m.visitor:not([data-id=""])').length == 2`)
+	if got := f.visitorLog(t); got != "Hello | First" || in[bool](t, f.widgetFixture, `!!r.querySelector('.log .m.visitor[data-mark=sending]')`) {
+		t.Errorf("with the answer to First on its way the visitor sees %q, want each message once, stored", got)
+	}
 	eval[any](t, f.snippetFixture, `(window.__release(), 0)`)
 	f.visitorSays(t, "Second")
 	f.waitIn(t, "both are acknowledged", `r.querySelectorAll('.log .m.visitor').length == 3 && !r.querySelector('.log .m.visitor[data-mark=sending]')`)

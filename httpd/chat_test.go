@@ -791,8 +791,7 @@ func TestChatPollSendsWhileTwoTabsWait(t *testing.T) {
 // a client matches its copy waiting for the ack by it, not by its words: a
 // console's message to every console (its own and a colleague's, the same
 // encoding) and not to the visitor; a visitor's to the visitor's sockets
-// and not to consoles. A message the console already had (a reconnect's
-// replay) comes without one.
+// and not to consoles; in a replay too, while the chat keeps the ref.
 func TestChatMessageCarriesSendersRef(t *testing.T) {
 	srv := httpdtest.Start(t)
 	site := srv.Site(t, "Shop", "shop.example")
@@ -818,9 +817,24 @@ func TestChatMessageCarriesSendersRef(t *testing.T) {
 			t.Errorf("%s got anna's message as %v, want ref %v", c.name, m, c.want)
 		}
 	}
-	again, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), map[string]uint64{fmt.Sprint(chat): 1})
-	if m := again.message(2); m["ref"] != nil {
-		t.Errorf("the replayed message is %v, want no ref", m)
+	// A replay (a reconnect's, history) says the same, to the same side.
+	again, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), map[string]uint64{fmt.Sprint(chat): 0})
+	if m := again.message(1); m["ref"] != nil {
+		t.Errorf("the visitor's message replayed to a console is %v, with the visitor's ref", m)
+	}
+	if m := again.message(2); m["ref"] != "a-1" {
+		t.Errorf("anna's message replayed to a console is %v, want ref a-1", m)
+	}
+	again.send(map[string]any{"type": "history", "chat": chat, "after": 1})
+	if m := again.message(2); m["ref"] != "a-1" {
+		t.Errorf("anna's message in the history is %v, want ref a-1", m)
+	}
+	back, _ := cv.connect(t, shopOrigin, chat, 0)
+	if m := back.message(1); m["ref"] != "v-1" {
+		t.Errorf("the visitor's message replayed to the visitor is %v, want ref v-1", m)
+	}
+	if m := back.message(2); m["ref"] != nil {
+		t.Errorf("anna's message replayed to the visitor is %v, with anna's ref", m)
 	}
 }
 

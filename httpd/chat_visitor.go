@@ -379,7 +379,9 @@ func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]a
 			return nil, err
 		}
 		for i := range msgs {
-			out = append(out, visitorMessage(c.ID, &msgs[i]))
+			m := visitorMessage(c.ID, &msgs[i])
+			m.Ref = storedRef(&c, &msgs[i], chats.FromVisitor)
+			out = append(out, m)
 		}
 		if len(msgs) < chats.MaxPageMessages {
 			return out, nil

@@ -575,6 +575,10 @@ export function chatWindow(env) {
         resend();
         break;
       case "message":
+        // The visitor's own message, here before its ack (or instead of
+        // it: a slow answer, a poll's): its ref says it is stored, and the
+        // copy shown as sending becomes it, not a second bubble.
+        if (f.from == "visitor" && f.ref && f.chat && f.id) acked(f);
         message(f);
         break;
       case "ack":
