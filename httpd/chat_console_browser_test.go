@@ -253,3 +253,24 @@ func TestChatLongPollSendsEachMessageOnce(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// An invitation refused (the visitor has begun a chat meanwhile) says so,
+// and what the operator wrote goes back to the field instead of being
+// lost.
+func TestChatConsoleRefusedInvitationKept(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.console(t, "en")
+	origin := strings.TrimSuffix(f.web, "/")
+	anna, _ := newChatVisitor(t, f.srv, f.key, f.web+"boots").connect(t, origin, 0, 0)
+	f.opWait(t, "the visitor is listed", `document.querySelector('#c-visitors li[data-visitor] button')`)
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.CSS(`#c-visitors li[data-visitor] button`)))
+	anna.send(map[string]any{"type": "send", "ref": "a1", "text": "Hello, I have a question"})
+	anna.next("ack")
+	const invitation = "Hi! Can I help you choose boots?"
+	f.operatorSays(t, invitation)
+	f.opWait(t, "the console says the visitor has a chat", `!document.getElementById('c-error').hidden && document.getElementById('c-error').textContent == 'This visitor already has an open chat.'`)
+	if got := opEval[string](t, f, `document.getElementById('c-text').value`); got != invitation {
+		t.Errorf("the field holds %q, want the invitation back", got)
+	}
+	f.noExceptions(t)
+}

@@ -324,6 +324,10 @@
     if (p) {
       delete pending[f.ref];
       if (p.node) { p.node.classList.add("failed"); p.node.querySelector(".c-mark").textContent = T.failed; }
+      // A refused invitation is shown nowhere else: its words go back to
+      // the field, unless the operator has written something new there.
+      var ta = $("c-text");
+      if (p.invite && !ta.value.trim()) ta.value = p.text;
     }
     var e = $("c-error");
     e.textContent = msg;
