@@ -43,8 +43,9 @@ func (f *chatFixture) notes(t *testing.T) string {
 // new message in it rings, notifies and counts in the title only in their
 // console, while a chat nobody has taken notifies every operator. Once the
 // colleague is gone (their console closed) the chat may be taken over,
-// and its news is everyone's again; taken again, it is quiet again. (Every
-// console rang for every message of every chat.)
+// and its news is everyone's again; taken again, it is quiet again. An
+// operator away hears of none but their own. (Every console rang for
+// every message of every chat.)
 func TestChatConsoleNotifiesOnlyWhoseChatItIs(t *testing.T) {
 	f := newChatFixture(t, "en")
 	f.recordNotifications(t)
@@ -104,6 +105,19 @@ func TestChatConsoleNotifiesOnlyWhoseChatItIs(t *testing.T) {
 	noted("a third chat nobody has taken notifies", "Carl: hello")
 	if got := f.notes(t); strings.Contains(got, "Kazan") || strings.Contains(got, "black ones") {
 		t.Errorf("the console notified of a message in Olga's chats: %s", got)
+	}
+
+	// Away, the operator hears of no chat but their own.
+	httpdtest.Must(t, f.op, chromedp.Click(chromedp.ID("c-online")))
+	f.opWait(t, "the operator is away", `Array.from(document.querySelectorAll('#c-operators li')).some(li => li.textContent.indexOf('owner@example.com') == 0 && li.textContent.indexOf('away') > 0)`)
+	dave, _ := newChatVisitor(t, f.srv, f.key, f.web+"coats").connect(t, origin, 0, 0)
+	say(dave, "Dave: hi")
+	f.opWait(t, "Dave's chat is listed", `Array.from(document.querySelectorAll('#c-chats li[data-chat]')).some(li => li.textContent.indexOf('Dave: hi') >= 0)`)
+	if got := f.notes(t); strings.Contains(got, "Dave") {
+		t.Errorf("the console notified an operator away of a new chat: %s", got)
+	}
+	if got := opEval[string](t, f, `document.title`); strings.HasPrefix(got, "(") {
+		t.Errorf("the title of an operator away is %q, want no count", got)
 	}
 	f.noExceptions(t)
 }

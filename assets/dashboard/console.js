@@ -262,7 +262,7 @@
       ch = chats[c.id] = { c: c, msgs: {}, order: [], unread: 0 };
       // A chat that opened just now: what it holds is news.
       if (live && welcomed) history(ch, 0);
-      if (live && c.status == "open" && c.assigned == "") alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
+      if (live && c.status == "open" && c.assigned == "" && forMe(c)) alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
     }
     ch.c = c;
     ch.read = Math.max(ch.read || 0, c.visitor_read || 0);
@@ -486,11 +486,15 @@
   function opStatus(site, name) { return (sites[site] && sites[site].operators[name]) || "offline"; }
   // forMe: the chat's news (a new message) is this operator's to hear of,
   // with a sound, a desktop notification and the tab's count: the chat is
-  // theirs, or nobody's, or its operator is not online (away, gone: it
-  // may be taken over, canTake). A chat a colleague online has taken
-  // rings only in their console; whose it is follows the chat and
-  // presence frames (taken, handed over, its operator back).
-  function forMe(c) { return !c.assigned || c.assigned == me || opStatus(c.site, c.assigned) != "online"; }
+  // theirs; or, while they are online (not away), it is nobody's or its
+  // operator is not online (away, gone: it may be taken over, canTake). A
+  // chat a colleague online has taken rings only in their console; whose
+  // it is follows the chat and presence frames (taken, handed over, its
+  // operator back).
+  function forMe(c) {
+    if (c.assigned == me) return true;
+    return status == "online" && (!c.assigned || opStatus(c.site, c.assigned) != "online");
+  }
   // canTake: the chat has nobody, or its operator is not online (the
   // server hands it over then, chat-protocol.md).
   function canTake(c) { return c.status == "open" && (!c.assigned || c.assigned != me && opStatus(c.site, c.assigned) != "online"); }
@@ -708,6 +712,7 @@
   $("c-online").addEventListener("change", function () {
     status = this.checked ? "online" : "away";
     raw({ type: "status", status: status });
+    title();
   });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState == "visible" && selected && selected.chat) renderChat();
