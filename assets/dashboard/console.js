@@ -3,8 +3,8 @@
 // and the visitors on them now, shows the selected chat's messages beside
 // the visitor's journey (GET /chat/visitor), and sends what the operator
 // writes. Everything a visitor wrote is shown with textContent, never as
-// markup. New chats and messages ring and notify; the tab title counts
-// unread messages.
+// markup. New chats and messages ring and notify, and the tab title counts
+// unread messages, of the chats that are this operator's to answer (forMe).
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -279,8 +279,8 @@
     // This console's own message, here before its ack: it takes the place
     // of the "sending" copy, found by the ref the server echoes (a
     // colleague's message of the same words is not it: the copy stays
-    // until its own ack, or says "not sent"). A message without its ref
-    // (history, a reconnect's replay) leaves the copy to the ack.
+    // until its own ack, or says "not sent"). A message without a ref (a
+    // replay of a chat that no longer keeps it) leaves the copy to the ack.
     var own = f.from == "operator" && f.ref && pending[f.ref];
     if (own && own.node) {
       own.node.remove();
