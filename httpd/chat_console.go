@@ -208,7 +208,9 @@ func (h *chatConsoleHandlers) welcome(st *consoleState, status string, known map
 				return nil, err
 			}
 			for i := range msgs {
-				out = append(out, consoleMessage(c.ID, &msgs[i]))
+				m := consoleMessage(c.ID, &msgs[i])
+				m.Ref = storedRef(&c, &msgs[i], chats.FromOperator)
+				out = append(out, m)
 			}
 			if len(msgs) < chats.MaxPageMessages {
 				break
@@ -240,7 +242,11 @@ func (h *chatConsoleHandlers) findChat(st *consoleState, id uint64) (store.Chat,
 func (h *chatConsoleHandlers) eventFrame(ev *chats.Event) any {
 	switch ev.Kind {
 	case chats.EvMessage:
-		return consoleMessage(ev.ChatID, ev.Message)
+		m := consoleMessage(ev.ChatID, ev.Message)
+		if ev.Message.From == chats.FromOperator {
+			m.Ref = ev.Ref
+		}
+		return m
 	case chats.EvTyping:
 		return outTyping{Type: "typing", Chat: ev.ChatID, From: ev.From, Name: ev.Name, On: ev.On}
 	case chats.EvDelivered:
@@ -304,7 +310,9 @@ func (h *chatConsoleHandlers) handle(st *consoleState, f chatFrame) ([]any, erro
 		out := make([]any, 0, len(msgs)+1)
 		last := f.After
 		for i := range msgs {
-			out = append(out, consoleMessage(c.ID, &msgs[i]))
+			m := consoleMessage(c.ID, &msgs[i])
+			m.Ref = storedRef(&c, &msgs[i], chats.FromOperator)
+			out = append(out, m)
 			last = msgs[i].ID
 		}
 		return append(out, outHistory{Type: "history", Chat: c.ID, ID: last}), nil

@@ -8,6 +8,7 @@ import (
 
 	"appliance/httpd/chats"
 	"appliance/internal/usererr"
+	"appliance/store"
 )
 
 // The JSON frames of the chat (chat-protocol.md): what clients send
@@ -145,6 +146,25 @@ type outMessage struct {
 	// Code is a system message's (chats.SystemCode): clients show their
 	// own text for it.
 	Code string `json:"code,omitempty"`
+	// Ref is the sender's ref, in the frames to the sender's side (an
+	// operator's message to consoles, a visitor's to visitors) when it was
+	// just sent: the sender's client matches its waiting copy by it.
+	Ref string `json:"ref,omitempty"`
+}
+
+// storedRef is the ref message m of chat c was sent with, when m is of
+// side from and c still keeps its ref (its last store.MaxChatRefs): a
+// replay tells a client its own message as the live frame does.
+func storedRef(c *store.Chat, m *store.ChatMessage, from string) string {
+	if m.From != from {
+		return ""
+	}
+	for _, r := range c.Refs {
+		if r.ID == m.ID {
+			return r.Ref
+		}
+	}
+	return ""
 }
 
 type outAck struct {

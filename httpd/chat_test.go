@@ -786,3 +786,104 @@ func TestChatPollSendsWhileTwoTabsWait(t *testing.T) {
 		t.Errorf("a send while two tabs wait: %v, want its ack", f)
 	}
 }
+
+// A message frame carries its sender's ref to the sender's side, so that
+// a client matches its copy waiting for the ack by it, not by its words: a
+// console's message to every console (its own and a colleague's, the same
+// encoding) and not to the visitor; a visitor's to the visitor's sockets
+// and not to consoles; in a replay too, while the chat keeps the ref.
+func TestChatMessageCarriesSendersRef(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, site, "https://shop.example/")
+	anna, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), nil)
+	boris, _ := connectConsole(t, srv, consoleHeader(t, srv, "boris@shop.example", accounts.RoleOperator), nil)
+	vis, _ := cv.connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "v-1", "text": "Same words"})
+	chat := num(vis.next("ack")["chat"])
+	if m := vis.message(1); m["ref"] != "v-1" {
+		t.Errorf("the visitor's own message came to the visitor as %v, want ref v-1", m)
+	}
+	if m := anna.message(1); m["ref"] != nil {
+		t.Errorf("the visitor's message came to a console as %v, with the visitor's ref", m)
+	}
+	anna.send(map[string]any{"type": "send", "chat": chat, "ref": "a-1", "text": "Same words"})
+	for _, c := range []struct {
+		name string
+		ws   *wsClient
+		want any
+	}{{"anna", anna, "a-1"}, {"boris", boris, "a-1"}, {"the visitor", vis, nil}} {
+		if m := c.ws.message(2); m["ref"] != c.want || m["text"] != "Same words" {
+			t.Errorf("%s got anna's message as %v, want ref %v", c.name, m, c.want)
+		}
+	}
+	// A replay (a reconnect's, history) says the same, to the same side.
+	again, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), map[string]uint64{fmt.Sprint(chat): 0})
+	if m := again.message(1); m["ref"] != nil {
+		t.Errorf("the visitor's message replayed to a console is %v, with the visitor's ref", m)
+	}
+	if m := again.message(2); m["ref"] != "a-1" {
+		t.Errorf("anna's message replayed to a console is %v, want ref a-1", m)
+	}
+	again.send(map[string]any{"type": "history", "chat": chat, "after": 1})
+	if m := again.message(2); m["ref"] != "a-1" {
+		t.Errorf("anna's message in the history is %v, want ref a-1", m)
+	}
+	back, _ := cv.connect(t, shopOrigin, chat, 0)
+	if m := back.message(1); m["ref"] != "v-1" {
+		t.Errorf("the visitor's message replayed to the visitor is %v, want ref v-1", m)
+	}
+	if m := back.message(2); m["ref"] != nil {
+		t.Errorf("anna's message replayed to the visitor is %v, with anna's ref", m)
+	}
+}
+
+// The count of chats waiting for an answer that the dashboard's other
+// pages show beside "Chat" (GET /chat/waiting) is each operator's, as the
+// console's news are: a chat nobody has counts for all, one a colleague
+// online has taken only for them, and for all again once they are gone.
+func TestChatWaitingIsEachOperators(t *testing.T) {
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.Chats.Grace = 100 * time.Millisecond })
+	site := srv.Site(t, "Shop", "shop.example")
+	annaHeader := consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator)
+	olgaHeader := consoleHeader(t, srv, "olga@shop.example", accounts.RoleOperator)
+	waiting := func(h http.Header) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"chat/waiting", nil)
+		req.Header.Set("Cookie", h.Get("Cookie"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			Result struct{ Waiting int } `json:"result"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /chat/waiting: %d %v", resp.StatusCode, err)
+		}
+		return v.Result.Waiting
+	}
+	olga, _ := connectConsole(t, srv, olgaHeader, nil)
+	vis, _ := newChatVisitor(t, srv, site, "https://shop.example/").connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "v1", "text": "Hello?"})
+	chat := num(vis.next("ack")["chat"])
+	if a, o := waiting(annaHeader), waiting(olgaHeader); a != 1 || o != 1 {
+		t.Errorf("a chat nobody has: anna counts %d waiting, olga %d; want 1 and 1", a, o)
+	}
+	olga.send(map[string]any{"type": "send", "chat": chat, "ref": "o1", "text": "Hi! How can I help?"})
+	olga.next("ack")
+	vis.send(map[string]any{"type": "send", "ref": "v2", "text": "Do you deliver on Sundays?"})
+	vis.next("ack")
+	if a, o := waiting(annaHeader), waiting(olgaHeader); a != 0 || o != 1 {
+		t.Errorf("olga's chat, olga online: anna counts %d waiting, olga %d; want 0 and 1", a, o)
+	}
+	olga.conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting(annaHeader) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("olga's chat is not counted for anna once olga is gone")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

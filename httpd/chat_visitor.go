@@ -379,7 +379,9 @@ func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]a
 			return nil, err
 		}
 		for i := range msgs {
-			out = append(out, visitorMessage(c.ID, &msgs[i]))
+			m := visitorMessage(c.ID, &msgs[i])
+			m.Ref = storedRef(&c, &msgs[i], chats.FromVisitor)
+			out = append(out, m)
 		}
 		if len(msgs) < chats.MaxPageMessages {
 			return out, nil
@@ -397,7 +399,11 @@ func visitorMessage(chat uint64, m *store.ChatMessage) outMessage {
 func visitorEventFrame(ev *chats.Event) any {
 	switch ev.Kind {
 	case chats.EvMessage:
-		return visitorMessage(ev.ChatID, ev.Message)
+		m := visitorMessage(ev.ChatID, ev.Message)
+		if ev.Message.From == chats.FromVisitor {
+			m.Ref = ev.Ref
+		}
+		return m
 	case chats.EvTyping:
 		if ev.From != chats.FromVisitor {
 			return outTyping{Type: "typing", Chat: ev.ChatID, From: ev.From, Name: publicName(ev.Name), On: ev.On}

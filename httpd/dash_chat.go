@@ -36,16 +36,17 @@ func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) 
 		Data: chatConsoleData{Name: name, Text: string(text)}})
 }
 
-// chatWaiting is GET /chat/waiting: how many open chats wait for an
-// operator's answer, and the menu's words for it, which the dashboard's
-// other pages show beside "Chat" (dashboard.js): an operator away from the
-// console learns that visitors wrote.
+// chatWaiting is GET /chat/waiting: how many open chats wait for this
+// operator's answer (not those a colleague online has taken: chats.Waiting),
+// and the menu's words for it, which the dashboard's other pages show
+// beside "Chat" (dashboard.js): an operator away from the console learns
+// that visitors wrote, as the console would tell them.
 func (s *dashboardHandlers) chatWaiting(ctx *fasthttp.RequestCtx, who signedIn) error {
 	var ids []uint32
 	for _, site := range s.sites.List() {
 		ids = append(ids, site.ID)
 	}
-	n, err := s.chats.Waiting(ctx, ids)
+	n, err := s.chats.Waiting(ctx, ids, who.user.Email)
 	if err != nil {
 		return err
 	}

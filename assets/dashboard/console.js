@@ -3,8 +3,8 @@
 // and the visitors on them now, shows the selected chat's messages beside
 // the visitor's journey (GET /chat/visitor), and sends what the operator
 // writes. Everything a visitor wrote is shown with textContent, never as
-// markup. New chats and messages ring and notify; the tab title counts
-// unread messages.
+// markup. New chats and messages ring and notify, and the tab title counts
+// unread messages, of the chats that are this operator's to answer (forMe).
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -29,17 +29,21 @@
   var lastActivity = 0;
   var baseTitle = document.title;
 
-  // BIDI are the Unicode bidi controls (marks, embeddings, overrides,
-  // isolates): in a visitor's text they are shown as U+FFFD, as the
-  // server's pages show them, so they cannot reorder what the operator
-  // reads; dir=auto sets each text apart from what is around it.
-  var BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  // BIDI are the Unicode bidi controls (the marks U+200E, U+200F and the
+  // Arabic letter mark U+061C, embeddings, overrides, isolates): in a
+  // visitor's text (messages, pages' titles and addresses, the name and
+  // contact they left) they are shown as U+FFFD, as the server's pages show
+  // them (showBidiControls in httpd/pages.go), so they cannot reorder what
+  // the operator reads, here or in a desktop notification; dir=auto sets
+  // each text apart from what is around it.
+  var BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  function shown(text) { return String(text).replace(BIDI, "\ufffd"); }
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
     if (cls) n.className = cls;
     if (text != null) {
-      n.textContent = String(text).replace(BIDI, "\ufffd");
+      n.textContent = shown(text);
       n.dir = "auto";
     }
     return n;
@@ -214,8 +218,10 @@
           sites[f.site].operators[f.name] = f.status;
           renderOperators();
           if (f.name == me) renderMe();
-          // A chat's operator went or came: whether it may be taken.
+          // A chat's operator went or came: whether it may be taken, and
+          // whose news its messages are (the title's count).
           renderChats();
+          title();
           if (selected && selected.chat && chats[selected.chat]) renderHead(chats[selected.chat].c);
         }
         break;
@@ -256,7 +262,7 @@
       ch = chats[c.id] = { c: c, msgs: {}, order: [], unread: 0 };
       // A chat that opened just now: what it holds is news.
       if (live && welcomed) history(ch, 0);
-      if (live && c.status == "open" && c.assigned == "") alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
+      if (live && c.status == "open" && c.assigned == "" && forMe(c)) alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
     }
     ch.c = c;
     ch.read = Math.max(ch.read || 0, c.visitor_read || 0);
@@ -270,17 +276,15 @@
       ch = chats[f.chat] = { c: { id: f.chat, status: "open", assigned: "", visitor: 0, site: "" }, msgs: {}, order: [], unread: 0 };
     }
     if (ch.msgs[f.id]) return;
-    if (f.from == "operator") {
-      // This console's own message, here before its ack: it takes the
-      // place of the "sending" copy.
-      for (var r in pending) {
-        var p = pending[r];
-        if (!p.invite && p.chat == f.chat && p.text == f.text && p.node) {
-          p.node.remove();
-          p.node = null;
-          break;
-        }
-      }
+    // This console's own message, here before its ack: it takes the place
+    // of the "sending" copy, found by the ref the server echoes (a
+    // colleague's message of the same words is not it: the copy stays
+    // until its own ack, or says "not sent"). A message without a ref (a
+    // replay of a chat that no longer keeps it) leaves the copy to the ack.
+    var own = f.from == "operator" && f.ref && pending[f.ref];
+    if (own && own.node) {
+      own.node.remove();
+      own.node = null;
     }
     ch.msgs[f.id] = f;
     ch.order.push(f.id);
@@ -296,7 +300,7 @@
         // Unread until an operator reads it: also a message of the history
         // a reload brings, which is no news to alert of.
         ch.unread++;
-        if (!ch.loading) alertOf(T.newMessage, f.text, f.chat);
+        if (!ch.loading && forMe(ch.c)) alertOf(T.newMessage, f.text, f.chat);
       }
     }
     if (isSel(f.chat)) appendMsg(ch, f);
@@ -320,6 +324,10 @@
     if (p) {
       delete pending[f.ref];
       if (p.node) { p.node.classList.add("failed"); p.node.querySelector(".c-mark").textContent = T.failed; }
+      // A refused invitation is shown nowhere else: its words go back to
+      // the field, unless the operator has written something new there.
+      var ta = $("c-text");
+      if (p.invite && !ta.value.trim()) ta.value = p.text;
     }
     var e = $("c-error");
     e.textContent = msg;
@@ -357,18 +365,20 @@
     }
     if (window.Notification && Notification.permission == "granted" && (document.visibilityState != "visible" || !isSel(chat))) {
       try {
-        var n = new Notification(head, { body: String(body).slice(0, 200), tag: "chat-" + chat });
+        var n = new Notification(head, { body: shown(body).slice(0, 200), tag: "chat-" + chat });
         n.onclick = function () { window.focus(); select({ chat: chat }); n.close(); };
       } catch (e) {}
     }
     title();
   }
 
-  // title counts the unread messages of the open chats: one that ended
-  // unread (closed, became a lead) has left the list and is no news here.
+  // title counts the unread messages of the open chats that are this
+  // operator's to answer (forMe): one that ended unread (closed, became a
+  // lead) has left the list and is no news here, nor is a chat a colleague
+  // online has taken (its count stays on its row of the list).
   function title() {
     var n = 0;
-    Object.keys(chats).forEach(function (id) { if (chats[id].c.status == "open") n += chats[id].unread; });
+    Object.keys(chats).forEach(function (id) { if (chats[id].c.status == "open" && forMe(chats[id].c)) n += chats[id].unread; });
     document.title = (n ? "(" + n + ") " : "") + baseTitle;
   }
 
@@ -474,6 +484,17 @@
     return c.assigned != me && st != "online" ? s + " (" + (T["status_" + st] || st) + ")" : s;
   }
   function opStatus(site, name) { return (sites[site] && sites[site].operators[name]) || "offline"; }
+  // forMe: the chat's news (a new message) is this operator's to hear of,
+  // with a sound, a desktop notification and the tab's count: the chat is
+  // theirs; or, while they are online (not away), it is nobody's or its
+  // operator is not online (away, gone: it may be taken over, canTake). A
+  // chat a colleague online has taken rings only in their console; whose
+  // it is follows the chat and presence frames (taken, handed over, its
+  // operator back).
+  function forMe(c) {
+    if (c.assigned == me) return true;
+    return status == "online" && (!c.assigned || opStatus(c.site, c.assigned) != "online");
+  }
   // canTake: the chat has nobody, or its operator is not online (the
   // server hands it over then, chat-protocol.md).
   function canTake(c) { return c.status == "open" && (!c.assigned || c.assigned != me && opStatus(c.site, c.assigned) != "online"); }
@@ -691,6 +712,7 @@
   $("c-online").addEventListener("change", function () {
     status = this.checked ? "online" : "away";
     raw({ type: "status", status: status });
+    title();
   });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState == "visible" && selected && selected.chat) renderChat();

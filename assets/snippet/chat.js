@@ -331,7 +331,17 @@ export function chatWindow(env) {
     return core.cut_(location.href, 2048);
   }
 
+  // send sends p. On a socket every welcome (a new socket) sends again
+  // what is not acked. In poll mode every answer has a welcome, and p once
+  // queued stays out (p.out) until a request carries it and is answered:
+  // request puts it back in its place only when that request failed or
+  // its answer did not answer it, so it is not sent again with each poll
+  // answer (behind a later message), only after a failure, with backoff.
   function send(p) {
+    if (mode == "poll") {
+      if (p.out) return;
+      p.out = true;
+    }
     raw({ type: "send", ref: p.ref, text: p.text });
   }
 
@@ -421,7 +431,16 @@ export function chatWindow(env) {
   // network is back or the page is shown again (a phone left the metro, a
   // tab comes out of the background): the next retry may be 30 s away.
   function reconnect() {
-    if (sock || polling || d.visibilityState == "hidden") return;
+    if (d.visibilityState == "hidden") return;
+    if (kickTimer) {
+      // frames waiting out a failed request's backoff go now
+      clearTimeout(kickTimer);
+      kickTimer = 0;
+      kicking = false;
+      kickBackoff = 0;
+      kick();
+    }
+    if (sock || polling) return;
     backoff = 0;
     connect();
   }
@@ -462,16 +481,27 @@ export function chatWindow(env) {
   }
 
   var kicking = false;
+  var kickTimer = 0;
+  var kickBackoff = 0;
   // kick sends queued frames at once in a request that does not wait, beside
-  // the long poll.
+  // the long poll, one request at a time (so in order). After a failed one
+  // the frames wait 1, 2, 4 ... 30 s (plus up to 1 s) before they go again.
   function kick() {
     if (kicking || !outq.length || stopped) return;
     kicking = true;
     setTimeout(function () {
       request(0, function (ok) {
-        kicking = false;
-        if (!ok) setTimeout(kick, 2000);
-        else kick();
+        if (ok) {
+          kicking = false;
+          kickBackoff = 0;
+          return kick();
+        }
+        kickBackoff = Math.min(kickBackoff ? kickBackoff * 2 : 1, 30);
+        kickTimer = setTimeout(function () {
+          kickTimer = 0;
+          kicking = false;
+          kick();
+        }, kickBackoff * 1000 + Math.random() * 1000);
       });
     }, 0);
   }
@@ -485,8 +515,17 @@ export function chatWindow(env) {
     }, (wait + 10) * 1000);
     var back = function (ok) {
       clearTimeout(timer);
-      if (!ok) outq = frames.concat(outq);
-      done(ok);
+      // A send the answer did not answer (an earlier frame's error ended
+      // the request's frames) is not sent: it goes again, in its place.
+      var left = ok
+        ? frames.filter(function (f) {
+            return f.type == "send" && pending.some(function (p) {
+              return p.ref == f.ref;
+            });
+          })
+        : frames;
+      outq = left.concat(outq);
+      done(ok && !left.length);
     };
     fetch(core.base_() + "t/v1/chat", {
       method: "POST",
@@ -536,6 +575,10 @@ export function chatWindow(env) {
         resend();
         break;
       case "message":
+        // The visitor's own message, here before its ack (or instead of
+        // it: a slow answer, a poll's): its ref says it is stored, and the
+        // copy shown as sending becomes it, not a second bubble.
+        if (f.from == "visitor" && f.ref && f.chat && f.id) acked(f);
         message(f);
         break;
       case "ack":

@@ -235,7 +235,7 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 	if err != nil {
 		return fmt.Errorf("chat %d to lead: %w", chat, err)
 	}
-	s.publishMessage(&c, note, nil)
+	s.publishMessage(&c, note, "")
 	s.publishClosed(&c)
 	return nil
 }

@@ -40,6 +40,8 @@ type Event struct {
 	On      bool
 	Online  bool
 	Live    *LiveVisitor
+	// Ref is a message's ref, as its sender's client gave it ("" none).
+	Ref string
 	// Origin is the subscriber whose frame caused the event (nil: none);
 	// it does not get relayed marks and typing back.
 	Origin *Sub

@@ -144,9 +144,11 @@ func (s *Service) Open(ctx context.Context, site uint32) ([]store.Chat, error) {
 	return out, nil
 }
 
-// Waiting counts the open chats of the sites that wait for an operator:
-// nobody answered yet, or the visitor wrote last.
-func (s *Service) Waiting(ctx context.Context, sites []uint32) (int, error) {
+// Waiting counts the open chats of the sites that wait for an answer of
+// operator op: nobody answered yet, or the visitor wrote last; and the
+// chat is nobody's, op's, or its operator's who is not online (it may be
+// taken over). A chat a colleague online has taken waits for them, not op.
+func (s *Service) Waiting(ctx context.Context, sites []uint32, op string) (int, error) {
 	n := 0
 	for _, site := range sites {
 		open, err := s.Open(ctx, site)
@@ -157,6 +159,7 @@ func (s *Service) Waiting(ctx context.Context, sites []uint32) (int, error) {
 			c := &open[i]
 			switch {
 			case c.Last == 0:
+			case c.Assigned != "" && c.Assigned != op && s.presence.isOnline(site, c.Assigned):
 			case c.Answered == 0:
 				n++
 			default:

@@ -228,7 +228,7 @@ func (s *Service) Send(ctx context.Context, v Visitor, ref, text string) (Ack, e
 			if ack.Created {
 				s.hub.publish(&Event{Kind: EvChat, Site: site, ChatID: ack.Chat.ID, Visitor: v.Visitor, Chat: &ack.Chat})
 			}
-			s.publishMessage(&ack.Chat, ack.Message, nil)
+			s.publishMessage(&ack.Chat, ack.Message, ref)
 		}
 		unlock()
 		if err != nil {
@@ -247,8 +247,10 @@ func (s *Service) count(tx *store.Tx, site *store.Site, c *store.Chat) error {
 	return s.o.Count(tx, site, c.Visitor, c.Created, c.Source)
 }
 
-func (s *Service) publishMessage(c *store.Chat, m store.ChatMessage, origin *Sub) {
-	s.hub.publish(&Event{Kind: EvMessage, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Message: &m, Origin: origin})
+// publishMessage publishes m, stored in c; ref is the sender's (the
+// clients of the sender's side match it to their copy waiting for its ack).
+func (s *Service) publishMessage(c *store.Chat, m store.ChatMessage, ref string) {
+	s.hub.publish(&Event{Kind: EvMessage, Site: c.Site, ChatID: c.ID, Visitor: c.Visitor, Message: &m, Ref: ref})
 }
 
 // OperatorSend stores op's message in an open chat of the site and
@@ -299,7 +301,7 @@ func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, ch
 		return Ack{}, fmt.Errorf("send to chat %d: %w", chat, err)
 	}
 	if !ack.Dup {
-		s.publishMessage(&ack.Chat, ack.Message, nil)
+		s.publishMessage(&ack.Chat, ack.Message, ref)
 		if assigned {
 			s.publishAssigned(&ack.Chat)
 		}
@@ -418,7 +420,7 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 		return Ack{}, fmt.Errorf("invite visitor %d: %w", visitor, err)
 	}
 	s.hub.publish(&Event{Kind: EvChat, Site: site, ChatID: ack.Chat.ID, Visitor: visitor, Chat: &ack.Chat})
-	s.publishMessage(&ack.Chat, ack.Message, nil)
+	s.publishMessage(&ack.Chat, ack.Message, ref)
 	s.hub.publish(&Event{Kind: EvAssigned, Site: site, ChatID: ack.Chat.ID, Visitor: visitor, Name: op.Name})
 	return ack, nil
 }
