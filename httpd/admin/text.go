@@ -187,6 +187,17 @@ func PrintPoolAdded(w io.Writer, p Pool) {
 		p.Name, count(len(p.Numbers), "number"), plusList(p.Numbers), orNone(plusList(nonEmpty(p.Fallback))), p.Reserve, ruleText(p.Rule), p.Priority, replacesText(p.Replaces))
 }
 
+// PrintNoSiteNumbers says what to do next when the site has tracking
+// numbers but none of its own: the snippet replaces only the site's own
+// numbers, so until they are set no page shows a tracking number.
+func PrintNoSiteNumbers(w io.Writer, info Numbers) {
+	if len(info.SiteNumbers) > 0 {
+		return
+	}
+	fmt.Fprintf(w, "nothing is replaced yet: tracking numbers replace only the site's own numbers, and it has none set;\n"+
+		"  set the numbers its pages show, as written there: appliance site numbers --site %s --replace \"8 (487) 275-14-04\"\n", info.Site)
+}
+
 // PrintImport prints what an Import added and skipped.
 func PrintImport(w io.Writer, res ImportResult) {
 	fmt.Fprintf(w, "imported %s into pool %q, skipped %d\n", count(len(res.Added), "number"), res.Pool, len(res.Skipped))
