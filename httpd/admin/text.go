@@ -12,6 +12,11 @@ import (
 // PrintSiteAdded prints the answer to AddSite: the key and install code.
 func PrintSiteAdded(w io.Writer, s Site) {
 	fmt.Fprintf(w, "site %q added\nsite key: %s\n%s\n%s\n\ninstall code:\n%s\n", s.Name, s.Key, originText(s), zoneText(s), s.InstallCode)
+	if s.LocalHost != "" {
+		fmt.Fprintf(w, "\nThis code points at %s, this machine: it works only in a browser on this machine.\n"+
+			"For a real site, start appliance serve with --public-url https://your-server.example,\n"+
+			"the address visitors' browsers reach this server at.\n", s.LocalHost)
+	}
 }
 
 // PrintTimeZone prints the answer to SetTimeZone.
