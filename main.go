@@ -1263,10 +1263,22 @@ type StaticOptions struct {
 }
 
 func runStaticAdd(ctx context.Context, o StaticOptions, stdout io.Writer) error {
-	return adminCall(ctx, o.Data, "numbers static add", func(c *admin.Client) (admin.Static, error) {
-		return c.AddStatic(ctx, admin.AddStatic{Site: o.Site, Number: o.Number,
+	type added struct {
+		st   admin.Static
+		info admin.Numbers
+	}
+	return adminCall(ctx, o.Data, "numbers static add", func(c *admin.Client) (added, error) {
+		st, err := c.AddStatic(ctx, admin.AddStatic{Site: o.Site, Number: o.Number,
 			Match: admin.Match{Rule: o.Rule, Priority: o.Priority, Replaces: o.Replaces}})
-	}, func(st admin.Static) { admin.PrintStaticAdded(stdout, st) })
+		if err != nil {
+			return added{}, err
+		}
+		info, err := c.Numbers(ctx, o.Site)
+		return added{st, info}, err
+	}, func(a added) {
+		admin.PrintStaticAdded(stdout, a.st)
+		admin.PrintNoSiteNumbers(stdout, a.info)
+	})
 }
 
 func runStaticRemove(ctx context.Context, o StaticOptions, stdout io.Writer) error {
@@ -1289,10 +1301,22 @@ type PoolOptions struct {
 }
 
 func runPoolAdd(ctx context.Context, o PoolOptions, stdout io.Writer) error {
-	return adminCall(ctx, o.Data, "numbers pool add", func(c *admin.Client) (admin.Pool, error) {
-		return c.AddPool(ctx, admin.PoolRequest{Site: o.Site, Name: o.Name, Numbers: o.Numbers, Fallback: o.Fallback,
+	type added struct {
+		p    admin.Pool
+		info admin.Numbers
+	}
+	return adminCall(ctx, o.Data, "numbers pool add", func(c *admin.Client) (added, error) {
+		p, err := c.AddPool(ctx, admin.PoolRequest{Site: o.Site, Name: o.Name, Numbers: o.Numbers, Fallback: o.Fallback,
 			Reserve: o.Reserve, Match: admin.Match{Rule: o.Rule, Priority: o.Priority, Replaces: o.Replaces}})
-	}, func(p admin.Pool) { admin.PrintPoolAdded(stdout, p) })
+		if err != nil {
+			return added{}, err
+		}
+		info, err := c.Numbers(ctx, o.Site)
+		return added{p, info}, err
+	}, func(a added) {
+		admin.PrintPoolAdded(stdout, a.p)
+		admin.PrintNoSiteNumbers(stdout, a.info)
+	})
 }
 
 func runPoolRemove(ctx context.Context, o PoolOptions, stdout io.Writer) error {

@@ -159,6 +159,12 @@ func TestSiteAnyOriginCommands(t *testing.T) {
 	if !strings.Contains(out.String(), "takes page views only from shop.example.com and its sub-domains") {
 		t.Errorf("site add printed %q", out.String())
 	}
+	// The server has no --public-url: its install code names this
+	// machine, which no visitor's browser reaches, and site add says so
+	// as the site's page in the dashboard does.
+	if !strings.Contains(out.String(), "This code points at "+addr+", this machine") || !strings.Contains(out.String(), "--public-url") {
+		t.Errorf("site add of a server on %s printed no word of it pointing at this machine:\n%s", addr, out.String())
+	}
 	_, after, _ := strings.Cut(out.String(), "site key: ")
 	key, _, _ := strings.Cut(after, "\n")
 	mirror := func() int {
@@ -368,6 +374,9 @@ func TestSiteAddOfflineNamesThePublicHost(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("site add with the server stopped printed no %s:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "this machine") {
+		t.Errorf("site add of a server with a public URL warns of an install code for this machine:\n%s", out)
 	}
 	key := regexp.MustCompile(`site key: (\w+)`).FindStringSubmatch(out)
 	if key == nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd/admin"
 	"appliance/store"
 )
 
@@ -34,10 +35,22 @@ func TestNumbersCommands(t *testing.T) {
 		}
 		out.Reset()
 	}
+	// A tracking number added before the site's own numbers replaces
+	// nothing yet: the command says so and what to run.
+	bare := dialAdminSite(t, dir)
+	run("static add, no site numbers", runStaticAdd(ctx, StaticOptions{Data: dir, Site: bare, Number: "+7 495 182-51-69"}, &out),
+		"static number +74951825169 added", "nothing is replaced yet", "appliance site numbers --site "+bare+" --replace")
+	run("pool add, no site numbers", runPoolAdd(ctx, PoolOptions{Data: dir, Site: bare, Name: "ads", Numbers: []string{"74950000011"}}, &out),
+		`pool "ads" added`, "nothing is replaced yet", "appliance site numbers --site "+bare+" --replace")
 	run("site numbers", runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key, Replace: []string{"8 (487) 275-14-04"}}, &out),
 		"replaces 1 number", "+74872751404", `"8 (487) 275-14-04"`)
-	run("static add", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "+7 495 182-51-68", Rule: "utm_source=Yandex", Priority: 2}, &out),
-		"static number +74951825168 added: rule utm_source=yandex, priority 2, replaces all site numbers")
+	if err := runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "+7 495 182-51-68", Rule: "utm_source=Yandex", Priority: 2}, &out); err != nil {
+		t.Fatalf("static add: %v", err)
+	}
+	if strings.Contains(out.String(), "nothing is replaced") {
+		t.Errorf("static add on a site with its numbers set printed %q", out.String())
+	}
+	run("static add", nil, "static number +74951825168 added: rule utm_source=yandex, priority 2, replaces all site numbers")
 	run("pool add", runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
 		Fallback: "74950000009", Reserve: "30m", Rule: "utm_medium=cpc"}, &out),
 		`pool "ads" added: 2 numbers +74950000001 +74950000002`, "fallback +74950000009, reserve 30m0s, rule utm_medium=cpc")
@@ -248,4 +261,15 @@ func addAdsPoolSite(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return key
+}
+
+// dialAdminSite adds a second site on the server of dir, with no numbers
+// set, and returns its key.
+func dialAdminSite(t *testing.T, dir string) string {
+	t.Helper()
+	s, err := dialAdmin(t, dir).AddSite(context.Background(), admin.AddSite{Name: "Bare", Domains: []string{"bare.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Key
 }

@@ -316,7 +316,8 @@ func (a adminAPI) Backup(ctx context.Context) (admin.Archive, error) { return a.
 
 func (a adminAPI) site(site *store.Site) admin.Site {
 	return admin.Site{ID: site.ID, Key: site.Key, Name: site.Name, Domains: site.Domains, AnyOrigin: site.AnyOrigin,
-		TimeZone: site.TimeZone, PhoneRegion: site.PhoneRegion, RetentionDays: int(site.RetentionDays), Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key)}
+		TimeZone: site.TimeZone, PhoneRegion: site.PhoneRegion, RetentionDays: int(site.RetentionDays), Created: time.UnixMilli(site.Created).UTC(), InstallCode: a.s.InstallCode(site.Key),
+		LocalHost: loopbackHost(a.s.public.Host)}
 }
 
 func (a adminAPI) Sites(context.Context) ([]admin.Site, error) {

@@ -896,3 +896,34 @@ func TestRemovedPoolKeepsItsNameOnCalls(t *testing.T) {
 		}
 	}
 }
+
+// A site with tracking numbers but none of its own replaces nothing on its
+// pages: the numbers page says so and what to enter, in the reader's
+// language, until the site's numbers are set. A newcomer who added a
+// static number first saw it saved and never shown.
+func TestNumbersPageSaysNothingIsReplacedWithoutSiteNumbers(t *testing.T) {
+	f := newCBFixture(t)
+	c := f.srv.Client(t)
+	page := f.srv.URL + "sites/" + f.key + "/numbers"
+	if _, body := getPageIn(t, c, page, "en"); strings.Contains(body, `id="site-numbers-missing"`) {
+		t.Error("a site with no numbers at all is warned that nothing is replaced")
+	}
+	if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "ads", Numbers: []string{"74950000001"},
+		RuleInput: tracking.RuleInput{Rule: "utm_medium=cpc"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ lang, want string }{
+		{"en", "Nothing is replaced yet: tracking numbers replace only the site&#39;s own numbers."},
+		{"ru", "Пока ничего не заменяется: номера отслеживания заменяют только номера сайта."},
+	} {
+		if _, body := getPageIn(t, c, page, tt.lang); !strings.Contains(cutAt(body, `id="site-numbers-missing"`, "</p>"), tt.want) {
+			t.Errorf("%s: the page with a pool and no site numbers lacks %q:\n%s", tt.lang, tt.want, cutAt(body, `<section class="card" id="site-numbers">`, "</section>"))
+		}
+	}
+	if _, err := f.srv.HTTP.Numbers().SetSiteNumbers(t.Context(), f.site.ID, []string{"8 (487) 275-14-04"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := getPageIn(t, c, page, "en"); strings.Contains(body, `id="site-numbers-missing"`) {
+		t.Error("the warning stays once the site's numbers are set")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -355,6 +356,15 @@ func TestVisitorCardPage(t *testing.T) {
 		if !strings.Contains(string(ru), want) {
 			t.Errorf("the Russian card lacks %q", want)
 		}
+	}
+	// The callback's state as the callbacks page writes it, not its code.
+	for _, code := range []string{"pending", "sent", "failed", "no_scenario"} {
+		if strings.Contains(string(ru), `<span class="tag">`+code+`</span>`) {
+			t.Errorf("the Russian card writes a callback's state as its code %q", code)
+		}
+	}
+	if !regexp.MustCompile(`tl-kind">обратный звонок</span> <time[^>]*>[^<]*</time> <span class="tag">(ждёт отправки|отправлен|не доставлен|без сценария)</span>`).Match(ru) {
+		t.Error("the Russian card does not write the callback's state in Russian")
 	}
 	if strings.Contains(string(ru), `<span class="tag">ad</span>`) {
 		t.Error("the Russian card names a visit's channel in English")

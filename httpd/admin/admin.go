@@ -166,6 +166,10 @@ type Site struct {
 	RetentionDays int       `json:"retention_days"`
 	Created       time.Time `json:"created"`
 	InstallCode   string    `json:"install_code"`
+	// LocalHost is the install code's host when it is this machine
+	// (localhost, a loopback address): the code then works only in a
+	// browser here, and `serve` wants --public-url for a real site.
+	LocalHost string `json:"local_host,omitempty"`
 }
 
 // AddUser adds a dashboard user. An empty Role is owner for the first

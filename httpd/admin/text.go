@@ -12,6 +12,11 @@ import (
 // PrintSiteAdded prints the answer to AddSite: the key and install code.
 func PrintSiteAdded(w io.Writer, s Site) {
 	fmt.Fprintf(w, "site %q added\nsite key: %s\n%s\n%s\n\ninstall code:\n%s\n", s.Name, s.Key, originText(s), zoneText(s), s.InstallCode)
+	if s.LocalHost != "" {
+		fmt.Fprintf(w, "\nThis code points at %s, this machine: it works only in a browser on this machine.\n"+
+			"For a real site, start appliance serve with --public-url https://your-server.example,\n"+
+			"the address visitors' browsers reach this server at.\n", s.LocalHost)
+	}
 }
 
 // PrintTimeZone prints the answer to SetTimeZone.
@@ -185,6 +190,17 @@ func PrintStaticAdded(w io.Writer, st Static) {
 func PrintPoolAdded(w io.Writer, p Pool) {
 	fmt.Fprintf(w, "pool %q added: %s %s\n  fallback %s, reserve %s, %s, priority %d, replaces %s\n",
 		p.Name, count(len(p.Numbers), "number"), plusList(p.Numbers), orNone(plusList(nonEmpty(p.Fallback))), p.Reserve, ruleText(p.Rule), p.Priority, replacesText(p.Replaces))
+}
+
+// PrintNoSiteNumbers says what to do next when the site has tracking
+// numbers but none of its own: the snippet replaces only the site's own
+// numbers, so until they are set no page shows a tracking number.
+func PrintNoSiteNumbers(w io.Writer, info Numbers) {
+	if len(info.SiteNumbers) > 0 {
+		return
+	}
+	fmt.Fprintf(w, "nothing is replaced yet: tracking numbers replace only the site's own numbers, and it has none set;\n"+
+		"  set the numbers its pages show, as written there: appliance site numbers --site %s --replace \"8 (487) 275-14-04\"\n", info.Site)
 }
 
 // PrintImport prints what an Import added and skipped.
