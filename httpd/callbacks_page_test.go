@@ -68,6 +68,13 @@ func TestCallbacksPage(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "No callbacks yet") || !strings.Contains(body, `id="callback-settings"`) {
 		t.Fatalf("empty page: %d\n%s", status, body)
 	}
+	// The filter names the states in words, not as their codes.
+	if !strings.Contains(body, `<option value="no_scenario" >no scenario</option>`) || strings.Contains(body, ">no_scenario<") {
+		t.Errorf("the state filter shows a code:\n%s", cutAt(body, `name="state"`, "</select>"))
+	}
+	if _, ru := getPageIn(t, c, page, "ru"); !strings.Contains(ru, `<option value="no_scenario" >без сценария</option>`) {
+		t.Errorf("the Russian state filter:\n%s", cutAt(ru, `name="state"`, "</select>"))
+	}
 
 	p := newPBX(t)
 	form := url.Values{"url": {p.srv.URL}, "captcha": {"1"}, "lang": {"ru"}, "groups": {"16587 Продажи\n16588 Сервис"}}

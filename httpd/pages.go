@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/assets"
+	"appliance/httpd/callbacks"
 	"appliance/httpd/i18n"
 	"appliance/internal/usererr"
 	"appliance/numbers"
@@ -70,6 +71,8 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 	f["count"] = formatCount
 	// {{seconds .Duration}}: a call's length in seconds, in words.
 	f["seconds"] = func(n uint32) string { return durationText(tr, time.Duration(n)*time.Second) }
+	// {{callbackState .State}}: a callback state's words, to translate.
+	f["callbackState"] = callbacks.StateLabel
 	// {{skippedReason .}}: why a numbers import skipped a line.
 	f["skippedReason"] = func(s tracking.Skipped) string { return skippedReason(tr, s) }
 	return f

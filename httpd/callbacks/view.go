@@ -44,6 +44,16 @@ var stateNames = map[byte]string{
 // StateName names a callback state.
 func StateName(state byte) string { return stateNames[state] }
 
+// StateLabel is the words for a state's name (StateName), in English:
+// the catalog's key for the reader's language. A name is a code
+// (no_scenario), for filters, the API and webhooks; a page shows this.
+func StateLabel(name string) string {
+	if name == "no_scenario" {
+		return "no scenario"
+	}
+	return name
+}
+
 // ViewOf returns the view of cb; groups name its group.
 func ViewOf(cb *store.Callback, groups []store.WidgetGroup) View {
 	v := View{
