@@ -139,7 +139,7 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 			if err != nil {
 				return fmt.Errorf("chat %d: %w", id, err)
 			}
-			outs = append(outs, outcome{id, func() error { return c.chat(ch.Visitor, ch.Created, &ch.Source) }})
+			outs = append(outs, outcome{id, func() error { return c.chat(&ch.Attribution, ch.Created) }})
 			return nil
 		})
 	}
