@@ -106,4 +106,3 @@ func TestRebuildMovesTodayAndPoolUsage(t *testing.T) {
 		t.Errorf("a second rebuild changed %d (%v)", res.Changed, err)
 	}
 }
-
