@@ -72,10 +72,7 @@ func (m *Computed) poolDifferences(ctx context.Context, snap store.Reader, held 
 	if err != nil {
 		return nil, fmt.Errorf("lease history: %w", err)
 	}
-	var first uint32 // the first day counted again
-	if pruned > 0 {
-		first = uint32(DayOf(time.UnixMilli(pruned), m.loc)) + 2
-	}
+	first := keptFrom(pruned, m.loc)
 	slices.SortFunc(leases, func(a, b poolLease) int {
 		switch {
 		case a.since < b.since:
@@ -187,6 +184,18 @@ func (m *Computed) poolDifferences(ctx context.Context, snap store.Reader, held 
 		writes = append(writes, func(tx *store.Tx) { tx.Set([]byte(k), store.EncodeCounters([]int64{peak})) })
 	}
 	return writes, nil
+}
+
+// keptFrom is the first day (in loc) a rebuild counts again the site
+// page's traffic and the pools' usage of, when a prune with the cutoff
+// pruned (Unix ms; 0: none) deleted records they are counted from: the
+// day after the cutoff's, as the zone counted in before may be a day off
+// loc. 0 (every day) when none did.
+func keptFrom(pruned int64, loc *time.Location) uint32 {
+	if pruned <= 0 {
+		return 0
+	}
+	return uint32(DayOf(time.UnixMilli(pruned), loc)) + 2
 }
 
 // isHourMetric reports whether a pool counter's key is an hour's

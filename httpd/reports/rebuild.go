@@ -119,8 +119,11 @@ func (m *Computed) differences(ctx context.Context, snap store.Reader, pruned in
 	// The calls page's daily counters and the site page's traffic ones:
 	// those of the days m counted on, and none on the others (nor the
 	// sessions by channel of days counted before they joined the traffic
-	// counter: m has them there). The pools' counters: pools.go.
+	// counter: m has them there). The traffic of the days a prune deleted
+	// the visits of (up to the day after its cutoff: a zone is at most a
+	// day off another) stays as counted, as the pools' (pools.go).
 	held = map[string][]int64{}
+	keptFrom := keptFrom(pruned, m.loc)
 	days := store.RollupPrefix(m.site, 0)
 	days = days[:len(days)-4] // every day of the site
 	pools := map[string][]int64{}
@@ -128,7 +131,9 @@ func (m *Computed) differences(ctx context.Context, snap store.Reader, pruned in
 		if len(k) < len(days)+4 {
 			return true
 		}
+		day := binary.BigEndian.Uint32(k[len(days):])
 		switch metric := string(k[len(days)+4:]); {
+		case (metric == visits.MetricTraffic || metric == visits.MetricChannels) && day < keptFrom:
 		case metric == tracking.MetricCalls, metric == visits.MetricTraffic, metric == visits.MetricChannels:
 			held[string(k)] = lanesOf(v)
 		case strings.HasPrefix(metric, tracking.MetricPool):
@@ -144,6 +149,9 @@ func (m *Computed) differences(ctx context.Context, snap store.Reader, pruned in
 		days   map[uint32]*[numLanes]int64
 	}{{tracking.MetricCalls, m.callDays}, {visits.MetricTraffic, m.trafficDays}} {
 		for day, l := range c.days {
+			if c.metric == visits.MetricTraffic && day < keptFrom {
+				continue
+			}
 			k := string(store.RollupKey(m.site, day, c.metric))
 			diff(k, l[:])
 			delete(held, k)
