@@ -35,7 +35,7 @@ func (m Money) String() string {
 // Counts are the figures of a row of the sources report (or its total).
 type Counts struct {
 	Sessions         int64 `json:"sessions"`
-	Visitors         int64 `json:"visitors"` // distinct visitors over the range (a total: over its rows; package comment)
+	Visitors         int64 `json:"visitors"` // the sum of daily unique visitors (package comment)
 	NewVisitors      int64 `json:"new_visitors"`
 	Events           int64 `json:"events"`
 	Leads            int64 `json:"leads"`
@@ -194,8 +194,6 @@ type Series struct {
 // view reads roll-ups: the store's, or Computed's.
 type view interface {
 	scan(ctx context.Context, lower, upper []byte, fn func(key []byte, lanes []int64) error) error
-	// scanVisits reads the dimVisit keys from lower to upper.
-	scanVisits(ctx context.Context, lower, upper []byte, fn func(key []byte) error) error
 }
 
 // storeView reads the roll-ups in the store.
@@ -223,76 +221,6 @@ func (v storeView) scan(ctx context.Context, lower, upper []byte, fn func(key []
 		err = ferr
 	}
 	return err
-}
-
-func (v storeView) scanVisits(ctx context.Context, lower, upper []byte, fn func(key []byte) error) error {
-	var ferr error
-	err := v.db.Scan(ctx, lower, upper, false, 0, func(k, _ []byte) bool {
-		if err := fn(k); err != nil {
-			ferr = err
-			return false
-		}
-		return true
-	})
-	if err == nil {
-		err = ferr
-	}
-	return err
-}
-
-// visitRowOf is the row of the report of group g (filtered by f) that a
-// dimVisit key's row (after the visitor id) adds its visitor to, aliasing
-// row; ok is false when f leaves it out.
-func visitRowOf(g Group, f *Filter, row []byte) ([]byte, bool) {
-	for i, want := range [...]*string{f.Channel, f.Source, f.Medium, f.Campaign} {
-		if want == nil {
-			continue
-		}
-		if v, ok := sourceField(row, i); !ok || string(v) != *want {
-			return nil, false
-		}
-	}
-	switch g {
-	case GroupLanding:
-		return sourceField(row, fieldVisitLanding)
-	case GroupReferrer:
-		return sourceField(row, fieldVisitRef)
-	}
-	return sourceField(row, fieldOf(g))
-}
-
-// visitorsOf counts the distinct visitors of the site's dimVisit keys of
-// the hours first to end (exclusive): for each, bucket gives the bucket
-// its hour and row add its visitor to (ok false: none). It returns the
-// distinct visitors of each bucket, and of all buckets together.
-func visitorsOf[B comparable](ctx context.Context, v view, site uint32, first, end uint32, bucket func(hour uint32, row []byte) (B, bool)) (map[B]int64, int64, error) {
-	type seen struct {
-		b B
-		v uint64
-	}
-	set := map[seen]struct{}{}
-	all := map[uint64]struct{}{}
-	out := map[B]int64{}
-	lower := store.ReportKey(site, dimVisit, modelTraffic, first, nil)
-	upper := store.ReportKey(site, dimVisit, modelTraffic, end, nil)
-	err := v.scanVisits(ctx, lower, upper, func(key []byte) error {
-		hour, row, ok := store.ParseReportKey(key)
-		if !ok || len(row) < 8 {
-			return nil
-		}
-		b, ok := bucket(hour, row[8:])
-		if !ok {
-			return nil
-		}
-		s := seen{b, binary.BigEndian.Uint64(row)}
-		if _, dup := set[s]; !dup {
-			set[s] = struct{}{}
-			out[b]++
-			all[s.v] = struct{}{}
-		}
-		return nil
-	})
-	return out, int64(len(all)), err
 }
 
 // Sources answers q from the roll-ups.
@@ -462,32 +390,11 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 			return out, fmt.Errorf("sources report: %w", err)
 		}
 	}
-	// Visitors: distinct over the range, on each row they came by, and in
-	// the total once (not the rows' sum).
-	index := map[string]int32{} // the rows' keys, numbered (a lookup copies nothing)
-	perRow, totalVisitors, err := visitorsOf(ctx, v, q.Site.ID, uint32(q.From)*24, (uint32(q.To)+1)*24, func(_ uint32, row []byte) (int32, bool) {
-		k, ok := visitRowOf(q.Group, &q.Filter, row)
-		if !ok {
-			return 0, false
-		}
-		i, seen := index[string(k)]
-		if !seen {
-			i = int32(len(index))
-			index[string(k)] = i
-		}
-		return i, true
-	})
-	if err != nil {
-		return out, fmt.Errorf("sources report: %w", err)
-	}
-	for k, i := range index {
-		get([]byte(k)).Visitors = perRow[i]
-	}
 	if c := rows[""]; c != nil && *c == (Counts{}) && q.Group == GroupTerm {
 		delete(rows, "") // every session had a term
 	}
 	var total Money // the costs q's filter keeps
-	err = scanCosts(ctx, db, q.Site.ID, q.From, q.To, func(day Day, source, medium, campaign string, amount Money) {
+	err := scanCosts(ctx, db, q.Site.ID, q.From, q.To, func(day Day, source, medium, campaign string, amount Money) {
 		for i, want := range [...]*string{q.Filter.Channel, q.Filter.Source, q.Filter.Medium, q.Filter.Campaign} {
 			if want == nil {
 				continue
@@ -522,7 +429,6 @@ func sourcesOf(ctx context.Context, v view, db *store.DB, q Query, loc *time.Loc
 		out.Rows = append(out.Rows, Row{Key: k, Counts: *c})
 		out.Total.plus(c)
 	}
-	out.Total.Visitors = totalVisitors
 	if q.Group == GroupTerm || q.Group == GroupLanding || q.Group == GroupReferrer {
 		// The rows have no costs: the total has those of the drill-down
 		// (a campaign's terms: the campaign's), as the row above it.
@@ -601,7 +507,6 @@ func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (S
 		p.Sales += c.Sales
 		p.Revenue += c.Revenue
 	}
-	var spans []uint32 // the first hour of each point
 	switch q.Interval {
 	case Hour:
 		last := ^uint32(0)
@@ -615,7 +520,6 @@ func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (S
 			p := Point{At: t.In(loc)}
 			addHours(&p, h, h+1)
 			out.Points = append(out.Points, p)
-			spans = append(spans, h)
 		}
 	default:
 		for d := q.From; d <= q.To; {
@@ -634,26 +538,8 @@ func seriesOf(ctx context.Context, v view, q SeriesQuery, loc *time.Location) (S
 			p := Point{At: start.Start(loc)}
 			addHours(&p, uint32(d)*24, uint32(min(next, q.To+1))*24)
 			out.Points = append(out.Points, p)
-			spans = append(spans, uint32(d)*24)
 			d = next
 		}
-	}
-	// A point's visitors: distinct over its hours (those of the
-	// drill-down when filtered), as the sources report counts them.
-	perPoint, _, err := visitorsOf(ctx, v, q.Site.ID, uint32(q.From)*24, (uint32(q.To)+1)*24, func(hour uint32, row []byte) (int, bool) {
-		if !q.Filter.empty() {
-			if _, ok := visitRowOf(GroupChannel, &q.Filter, row); !ok {
-				return 0, false
-			}
-		}
-		i, _ := slices.BinarySearch(spans, hour+1) // the last span starting at or before hour
-		return i - 1, i > 0
-	})
-	if err != nil {
-		return out, fmt.Errorf("timeseries: %w", err)
-	}
-	for i := range out.Points {
-		out.Points[i].Visitors = perPoint[i]
 	}
 	return out, nil
 }

@@ -41,8 +41,6 @@ type Computed struct {
 	owners    map[uint64]uint64      // session of a person -> its visitor
 	seenDays  map[[2]uint64]struct{} // (visitor, day) of a person's hit: counted in the day's visitors
 	keys      []string               // rollups' keys, sorted (after Compute)
-	visits    map[string]struct{}    // the dimVisit keys
-	vkeys     []string               // visits' keys, sorted (after Compute)
 }
 
 // Compute replays the site's sessions, events, leads, callbacks, calls and chats
@@ -74,7 +72,7 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 	}
 	m := &Computed{site: site.ID, loc: loc, rollups: map[string]*[numLanes]int64{},
 		touches: map[uint64]store.Touch{}, callers: map[string]uint64{}, callDays: map[uint32]*[numLanes]int64{},
-		trafficDays: map[uint32]*[numLanes]int64{}, visits: map[string]struct{}{}, dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{},
+		trafficDays: map[uint32]*[numLanes]int64{}, dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{},
 		visitors: map[uint64]struct{}{}, owners: map[uint64]uint64{}, seenDays: map[[2]uint64]struct{}{}}
 	c := &counter{l: m, db: db, site: site.ID, loc: loc}
 
@@ -271,11 +269,6 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 		m.keys = append(m.keys, k)
 	}
 	sort.Strings(m.keys)
-	m.vkeys = make([]string, 0, len(m.visits))
-	for k := range m.visits {
-		m.vkeys = append(m.vkeys, k)
-	}
-	sort.Strings(m.vkeys)
 	return m, nil
 }
 
@@ -338,13 +331,6 @@ func (m *Computed) add(key []byte, lanes *[numLanes]int64) {
 	}
 }
 
-func (m *Computed) visit(key []byte) {
-	if m.visits == nil {
-		m.visits = map[string]struct{}{}
-	}
-	m.visits[string(key)] = struct{}{}
-}
-
 func (m *Computed) touch(visitor uint64) (store.Touch, bool, error) {
 	t, ok := m.touches[visitor]
 	return t, ok, nil
@@ -366,17 +352,6 @@ func (m *Computed) firstCall(_ uint32, caller string, id uint64) (bool, error) {
 	}
 	m.callers[caller] = id
 	return true, nil
-}
-
-// scanVisits is the view of the computed dimVisit keys.
-func (m *Computed) scanVisits(_ context.Context, lower, upper []byte, fn func(key []byte) error) error {
-	i := sort.SearchStrings(m.vkeys, string(lower))
-	for ; i < len(m.vkeys) && m.vkeys[i] < string(upper); i++ {
-		if err := fn([]byte(m.vkeys[i])); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // scan is the view of the computed roll-ups.

@@ -83,30 +83,12 @@ func (s *Service) Rebuild(ctx context.Context, site *store.Site, progress func(d
 func (m *Computed) differences(ctx context.Context, snap store.Reader, pruned int64) ([]func(tx *store.Tx), error) {
 	var writes []func(tx *store.Tx)
 	held := map[string][]int64{}
-	heldVisits := map[string]struct{}{} // the dimVisit keys held: a set, not counters
-	sitePrefix := store.ReportSitePrefix(m.site)
-	err := snap.ScanPrefix(ctx, sitePrefix, false, 0, func(k, v []byte) bool {
-		if len(k) > len(sitePrefix) && k[len(sitePrefix)] == dimVisit {
-			heldVisits[string(k)] = struct{}{}
-			return true
-		}
+	err := snap.ScanPrefix(ctx, store.ReportSitePrefix(m.site), false, 0, func(k, v []byte) bool {
 		held[string(k)] = lanesOf(v)
 		return true
 	})
 	if err != nil {
 		return nil, err
-	}
-	// The visits: those m has and snap not are set, those snap has and m
-	// not (their hours moved) deleted; one written since snap stays.
-	for _, k := range m.vkeys {
-		if _, ok := heldVisits[k]; ok {
-			delete(heldVisits, k)
-			continue
-		}
-		writes = append(writes, func(tx *store.Tx) { tx.Set([]byte(k), nil) })
-	}
-	for k := range heldVisits {
-		writes = append(writes, func(tx *store.Tx) { tx.Delete([]byte(k)) })
 	}
 	diff := func(k string, want []int64) {
 		var d [numLanes]int64

@@ -23,16 +23,6 @@ import (
 //	dimLanding day            the landing page's path                         0, 1-3
 //	dimRef     day            the referrer's domain ("" for none)             0, 1-3
 //	dimHour    hour (day*24+h) ""                                             0: traffic and outcomes
-//	dimVisit   hour (day*24+h) visitor id (8 bytes BE), then the session's     0, no value: a set
-//	                           fields: channel, source, medium, campaign,
-//	                           term, landing page, referrer's domain
-//
-// dimVisit is a set, not counters: a key says that a person's session of
-// that visitor began in that hour with those rows (Set, idempotent: the
-// visitor's second such session writes it again). The visitors of a row
-// over any range are the distinct visitor ids of its keys in the range,
-// as the raw-record tabs (pages, events, devices) count theirs: a visitor
-// who came on 3 days counts once, and on each row they came by.
 //
 // Every value has the lanes lane*. A session adds to its day rows (four
 // with a term, three without) and its hour (a merge operand each, several
@@ -54,7 +44,6 @@ const (
 	dimLanding byte = 'l'
 	dimRef     byte = 'r'
 	dimHour    byte = 'h'
-	dimVisit   byte = 'v'
 )
 
 // modelTraffic is the model byte of traffic counters; an outcome model's
@@ -247,30 +236,11 @@ func hourOf(t time.Time, loc *time.Location) uint32 {
 	return uint32(DayOf(lt, loc))*24 + uint32(lt.Hour())
 }
 
-// visitRow is the row key of a session's dimVisit key after the visitor
-// id: its dimTerm row key (channel to term), then its landing page and
-// referrer's domain, each a uvarint length and the bytes; fieldVisit*
-// are the indexes (for sourceField) of the last two.
-func appendVisitRow(b []byte, d *dims) []byte {
-	b = append(b, d.term...)
-	b = binary.AppendUvarint(b, uint64(len(d.landing)))
-	b = append(b, d.landing...)
-	b = binary.AppendUvarint(b, uint64(len(d.ref)))
-	return append(b, d.ref...)
-}
-
-const (
-	fieldVisitLanding = 5
-	fieldVisitRef     = 6
-)
-
 // ledger is where counting reads and writes: the store inside a write
 // (live), or memory (Compute, Rebuild). One counting code serves both,
 // so that what a rebuild computes is what the live writes add.
 type ledger interface {
 	add(key []byte, lanes *[numLanes]int64)
-	// visit records a dimVisit key (the set of a range's visitors).
-	visit(key []byte)
 	touch(visitor uint64) (store.Touch, bool, error)
 	setTouch(visitor uint64, t store.Touch)
 	// sessionDims are the rows of a session of a person (ok false when
@@ -340,9 +310,7 @@ func (c *counter) session(s *store.Session, newVisitor bool, known *store.Touch)
 	src := s.TrafficSource()
 	d := dimsOf(&src)
 	c.addDay(modelTraffic, uint32(day), &d, &lanes)
-	hour := hourOf(at, c.loc)
-	c.row(dimHour, modelTraffic, hour, nil, &lanes)
-	c.visit(hour, s.Visitor, &d)
+	c.row(dimHour, modelTraffic, hourOf(at, c.loc), nil, &lanes)
 	if t.First == 0 {
 		t.First = s.ID
 	}
@@ -456,21 +424,6 @@ func (c *counter) outcomeOf(visitor, session, id uint64, at int64, own *store.So
 		c.addDay(modelByte(m), day, &d, lanes)
 	}
 	return nil
-}
-
-// visit records that a person's session of visitor with the rows d began
-// in hour: its dimVisit key, built on the stack in a write.
-func (c *counter) visit(hour uint32, visitor uint64, d *dims) {
-	var buf [160]byte
-	row := binary.BigEndian.AppendUint64(buf[:0], visitor)
-	row = appendVisitRow(row, d)
-	var kb [192]byte
-	k := store.AppendReportKey(kb[:0], c.site, dimVisit, modelTraffic, hour, row)
-	if c.tx != nil {
-		c.tx.Set(k, nil)
-		return
-	}
-	c.l.visit(k)
 }
 
 func (c *counter) addDay(model byte, day uint32, d *dims, lanes *[numLanes]int64) {

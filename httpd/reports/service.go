@@ -193,8 +193,6 @@ func touchAsOf(db store.Reader, site uint32, visitor, before uint64, at int64) (
 
 func (l txLedger) add(key []byte, lanes *[numLanes]int64) { addLanes(l.tx, key, lanes) }
 
-func (l txLedger) visit(key []byte) { l.tx.Set(key, nil) }
-
 // addLanes adds lanes to the roll-up key in tx, as one merge operand
 // without the trailing zero lanes.
 func addLanes(tx *store.Tx, key []byte, lanes *[numLanes]int64) {
