@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"appliance/httpd/admin"
@@ -89,4 +90,22 @@ func TestReportsCrawlerLead(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("rebuilt")
+}
+
+// The Sources tab says what its visitors are (each day's unique visitors
+// added up), which is not what Pages, Events and Devices count, in the
+// reader's language.
+func TestSourcesTabSaysWhatVisitorsAre(t *testing.T) {
+	f := newTrFixture(t, true)
+	f.hit(t, "", "https://shop.example.com/", "", "Home")
+	c := f.srv.Client(t)
+	for lang, want := range map[string]string{
+		"en": "a visitor who came on 3 days counts 3",
+		"ru": "пришедший в 3 разных дня считается 3 раза",
+	} {
+		code, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?period=30d", lang)
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, the Sources tab does not say %q", lang, code, want)
+		}
+	}
 }
