@@ -27,22 +27,24 @@ func queryValues(ctx *fasthttp.RequestCtx) url.Values {
 	return v
 }
 
-// siteOfToken refuses a site the token may not read, as it refuses one
-// that is not there: a token scoped to some sites learns nothing of
-// others.
-func siteOfToken(tok store.Token, site *store.Site) error {
-	if !tok.AllowsSite(site.ID) {
-		return errorf(fasthttp.StatusForbidden, "this API token may not read the site %s", site.Key)
+// tokenSites finds a site by its key among the sites tok may read: a
+// site key that is not there and one of a site the token may not read get
+// the same 404, so that a token learns nothing of other sites, not even
+// which keys exist. The query is parsed with it, so that no other answer
+// (a bad date after a found site) tells them apart either.
+func (s *apiHandlers) tokenSites(tok store.Token) reports.SiteFunc {
+	return func(key string) (*store.Site, error) {
+		site, err := s.reports.SiteByKey(key)
+		if err != nil || site == nil || !tok.AllowsSite(site.ID) {
+			return nil, reports.ErrNoSite.Errorf("no site with the key %q among the sites this API token may read", cutString(key, 64))
+		}
+		return site, nil
 	}
-	return nil
 }
 
 func (s *apiHandlers) getSources(ctx *fasthttp.RequestCtx, tok store.Token) error {
-	q, err := reports.ParseSources(queryValues(ctx), s.reports.SiteByKey, s.reports.Location, s.now())
+	q, err := reports.ParseSources(queryValues(ctx), s.tokenSites(tok), s.reports.Location, s.now())
 	if err != nil {
-		return err
-	}
-	if err := siteOfToken(tok, q.Site); err != nil {
 		return err
 	}
 	res, err := s.reports.Sources(ctx, q)
@@ -54,11 +56,8 @@ func (s *apiHandlers) getSources(ctx *fasthttp.RequestCtx, tok store.Token) erro
 }
 
 func (s *apiHandlers) getTimeseries(ctx *fasthttp.RequestCtx, tok store.Token) error {
-	q, err := reports.ParseSeries(queryValues(ctx), s.reports.SiteByKey, s.reports.Location, s.now())
+	q, err := reports.ParseSeries(queryValues(ctx), s.tokenSites(tok), s.reports.Location, s.now())
 	if err != nil {
-		return err
-	}
-	if err := siteOfToken(tok, q.Site); err != nil {
 		return err
 	}
 	res, err := s.reports.Series(ctx, q)

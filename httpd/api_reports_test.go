@@ -134,8 +134,8 @@ func TestReportsAPI(t *testing.T) {
 		code        int
 		want        string
 	}{
-		{"api/v1/reports/sources?site=" + f.site.Key, scoped, http.StatusForbidden, "may not read"},
-		{"api/v1/reports/timeseries?site=" + f.site.Key, scoped, http.StatusForbidden, "may not read"},
+		{"api/v1/reports/sources?site=" + f.site.Key, scoped, http.StatusNotFound, "among the sites this API token may read"},
+		{"api/v1/reports/timeseries?site=" + f.site.Key, scoped, http.StatusNotFound, "among the sites this API token may read"},
 		{"api/v1/reports/sources?site=" + f.site.Key, "", http.StatusUnauthorized, "Bearer"},
 		{"api/v1/reports/sources?site=NoSuchSite", tok, http.StatusNotFound, "no site"},
 		{"api/v1/reports/sources?site=" + f.site.Key + "&from=2026-02-01&to=2026-01-01", tok, http.StatusBadRequest, "after"},
@@ -147,6 +147,21 @@ func TestReportsAPI(t *testing.T) {
 		code, env := get(tt.path, tt.token)
 		if msg, _ := env["error"].(string); code != tt.code || env["success"] != false || !strings.Contains(msg, tt.want) {
 			t.Errorf("%s: %d %v, want %d %q", tt.path, code, env, tt.code, tt.want)
+		}
+	}
+	// A token learns nothing of the keys of sites it may not read: a key
+	// that is not there and another site's answer alike, whatever else
+	// the query holds.
+	const missing = "NoSuchSiteNoSuchSiteNoSuchSite00"
+	for _, rest := range []string{"", "&from=2026-02-01&to=2026-01-01", "&from=bad&to=2026-01-01", "&group=city", "&interval=minute"} {
+		for _, ep := range []string{"sources", "timeseries"} {
+			codeMine, envMine := get("api/v1/reports/"+ep+"?site="+f.site.Key+rest, scoped)
+			codeNone, envNone := get("api/v1/reports/"+ep+"?site="+missing+rest, scoped)
+			mine, _ := envMine["error"].(string)
+			none, _ := envNone["error"].(string)
+			if codeMine != codeNone || strings.ReplaceAll(mine, f.site.Key, missing) != none {
+				t.Errorf("%s%s: another site's key answers %d %q, a missing key %d %q", ep, rest, codeMine, mine, codeNone, none)
+			}
 		}
 	}
 	// The other site's token reads the other site.

@@ -99,12 +99,11 @@ func (s *visitorsAPI) getVisitor(ctx *fasthttp.RequestCtx, tok store.Token) erro
 	if key == "" {
 		return errorf(fasthttp.StatusBadRequest, "site (the site key) is required")
 	}
+	// A key that is not there and a site the token may not read get the
+	// same answer: a token learns nothing of other sites' keys.
 	site, err := s.sites.ByKey(key)
-	if err != nil {
-		return errorf(fasthttp.StatusNotFound, "no site has the key %.40q", key)
-	}
-	if !tok.AllowsSite(site.ID) {
-		return errorf(fasthttp.StatusForbidden, "this API token is limited to some sites, and this site is not one of them")
+	if err != nil || !tok.AllowsSite(site.ID) {
+		return errorf(fasthttp.StatusNotFound, "no site with the key %.40q among the sites this API token may read", key)
 	}
 	c, err := s.cards.CardPart(ctx, site.ID, id, part)
 	if err != nil {

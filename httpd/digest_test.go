@@ -49,13 +49,14 @@ func TestWeeklyDigest(t *testing.T) {
 
 	// The week before: one visit (a person's: Go's own agent is a bot's).
 	browserHit(t, f.srv, key, "https://shop.example.com/")
-	// The week: three visits, a lead from yandex, two calls to yandex's
+	// The week: three visits, one from yandex with a lead (a person's: a
+	// crawler's lead is credited to no source), two calls to yandex's
 	// number (one answered).
 	clock.Set(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
-	for _, u := range []string{"https://shop.example.com/", "https://shop.example.com/about", "https://shop.example.com/?utm_source=google"} {
+	for _, u := range []string{"https://shop.example.com/", "https://shop.example.com/about"} {
 		browserHit(t, f.srv, key, u)
 	}
-	v := trackHit(t, f.srv, key, "", "https://shop.example.com/?utm_source=yandex&utm_medium=organic", "")
+	v := personHit(t, f.srv, key, "", "https://shop.example.com/?utm_source=yandex&utm_medium=organic", "")
 	if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"name": "Ann", "phone": "+7 910 123-45-67"})); status != http.StatusOK {
 		t.Fatalf("lead: %d %v", status, out)
 	}
@@ -284,14 +285,14 @@ func TestDigestHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := site.Key
-	// Monday: two visits. Tuesday: one, and a lead (of a bot's visit)
-	// from a source whose name is markup.
+	// Monday: two visits. Tuesday: one, with a lead, from a source whose
+	// name is markup (a person's visit: a crawler's lead is credited to
+	// no source).
 	browserHit(t, f.srv, key, "https://shop.example.com/")
 	browserHit(t, f.srv, key, "https://shop.example.com/about")
 	clock.Set(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
-	browserHit(t, f.srv, key, "https://shop.example.com/")
 	evil := `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
-	v := trackHit(t, f.srv, key, "", "https://shop.example.com/?utm_source="+url.QueryEscape(evil), "")
+	v := personHit(t, f.srv, key, "", "https://shop.example.com/?utm_source="+url.QueryEscape(evil), "")
 	if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"name": "Ann", "phone": "+7 910 123-45-67"})); status != http.StatusOK {
 		t.Fatalf("lead: %d %v", status, out)
 	}

@@ -61,8 +61,26 @@ func postJSON(t testing.TB, rawURL string, v any) (int, map[string]any, http.Hea
 	return post(t, rawURL, "text/plain;charset=UTF-8", b)
 }
 
-// trackHit posts a page view through the real tracker endpoint.
+// trackHit posts a page view through the real tracker endpoint, with Go's
+// own User-Agent: a crawler's, which the reports leave out (personHit is a
+// person's).
 func trackHit(t testing.TB, srv *httpdtest.Server, siteKey, ci, pageURL, referrer string) visit {
+	t.Helper()
+	return trackHitAs(t, srv, "", siteKey, ci, pageURL, referrer)
+}
+
+// chromeUA is a desktop Chrome's User-Agent: a person's.
+const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// personHit is trackHit from a person's browser (a desktop Chrome), whose
+// visit the reports count and credit its leads to.
+func personHit(t testing.TB, srv *httpdtest.Server, siteKey, ci, pageURL, referrer string) visit {
+	t.Helper()
+	return trackHitAs(t, srv, chromeUA, siteKey, ci, pageURL, referrer)
+}
+
+// trackHitAs is trackHit with the User-Agent ua ("" Go's).
+func trackHitAs(t testing.TB, srv *httpdtest.Server, ua, siteKey, ci, pageURL, referrer string) visit {
 	t.Helper()
 	body := map[string]string{"k": siteKey, "ci": ci, "u": pageURL, "r": referrer, "t": "Page"}
 	if ci != "" { // the ci's own visitor: the snippet sends the session's key with it
@@ -73,11 +91,27 @@ func trackHit(t testing.TB, srv *httpdtest.Server, siteKey, ci, pageURL, referre
 		}
 		body["key"] = sites.CredentialKey(site, c.Visitor, c.Session)
 	}
-	status, out, _ := postJSON(t, srv.URL+"t/v1/hit", body)
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", srv.URL+"t/v1/hit", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	if ua != "" {
+		req.Header.Set("User-Agent", ua)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	status := resp.StatusCode
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("hit: %d %q is not JSON", status, raw)
+	}
 	if status != http.StatusOK || out["success"] != true {
 		t.Fatalf("hit: %d %v", status, out)
 	}
-	b, _ := json.Marshal(out["result"])
+	b, _ = json.Marshal(out["result"])
 	var v visit
 	if err := json.Unmarshal(b, &v); err != nil || v.Key == "" || v.HitID == 0 {
 		t.Fatalf("hit result %s: %v", b, err)

@@ -108,7 +108,7 @@ func TestDigestShowsBidiControls(t *testing.T) {
 	})
 	ctx := context.Background()
 	key := f.site.Key
-	v := trackHit(t, f.srv, key, "", "https://shop.example.com/?utm_source=ya%E2%80%AEndex", "")
+	v := personHit(t, f.srv, key, "", "https://shop.example.com/?utm_source=ya%E2%80%AEndex", "")
 	if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"name": "Ann"})); status != http.StatusOK {
 		t.Fatalf("lead: %d %v", status, out)
 	}

@@ -279,7 +279,7 @@ func TestVisitorCardAPI(t *testing.T) {
 		{"unknown site", "api/v1/visitors/" + strconv.FormatUint(v, 10) + "?site=nope", token, http.StatusNotFound},
 		{"unknown visitor", "api/v1/visitors/9007199254740991?site=" + f.site.Key, token, http.StatusNotFound},
 		{"another site's visitor", "api/v1/visitors/" + strconv.FormatUint(stranger.VisitorID, 10) + "?site=" + f.site.Key, token, http.StatusNotFound},
-		{"token of another site", path, scoped, http.StatusForbidden},
+		{"token of another site", path, scoped, http.StatusNotFound},
 	} {
 		code, raw := api(t, f, "GET", tt.path, tt.token, "")
 		var e struct {

@@ -541,6 +541,11 @@ func HighKey(site uint32, day uint32, metric string) []byte {
 	return append(b, metric...)
 }
 
+// HighSitePrefix is the key prefix of every high-water mark of a site.
+func HighSitePrefix(site uint32) []byte {
+	return binary.BigEndian.AppendUint32(key1(prefixHigh, 4), site)
+}
+
 // RollupPrefix is the key prefix of a site's counters of one day.
 func RollupPrefix(site uint32, day uint32) []byte {
 	b := binary.BigEndian.AppendUint32(key1(prefixRollup, 8), site)
@@ -594,6 +599,10 @@ func NumbersPrefix() []byte { return []byte{prefixNumbers} }
 // MaxLeaseNumber is the longest number the lease history keys (E.164 allows
 // 15 digits).
 const MaxLeaseNumber = 32
+
+// LeasesPrefix is the key prefix of the whole lease history, of every
+// number (a rebuild of a site's pool counters reads it all).
+func LeasesPrefix() []byte { return []byte{prefixLease} }
 
 // LeasePrefix is the key prefix of the lease history of one number. It
 // panics on a number longer than MaxLeaseNumber: numbers are validated long

@@ -117,9 +117,9 @@ type Options struct {
 	// Sweep is the period of Run's sweep; default 5 s.
 	Sweep time.Duration
 	// Count, when set, counts a chat for the reports in the write that
-	// opens it (reports.Service.CountChat): the site, the visitor, when,
-	// and the source of the visit it began in.
-	Count func(tx *store.Tx, site *store.Site, visitor uint64, at int64, src store.Source) error
+	// opens it (reports.Service.CountChat): the site, the visit it began
+	// in (its visitor, session and source), and when.
+	Count func(tx *store.Tx, site *store.Site, a store.Attribution, at int64) error
 }
 
 func (o *Options) defaults() {

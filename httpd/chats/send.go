@@ -244,7 +244,7 @@ func (s *Service) count(tx *store.Tx, site *store.Site, c *store.Chat) error {
 	if s.o.Count == nil {
 		return nil
 	}
-	return s.o.Count(tx, site, c.Visitor, c.Created, c.Source)
+	return s.o.Count(tx, site, c.Attribution, c.Created)
 }
 
 // publishMessage publishes m, stored in c; ref is the sender's (the

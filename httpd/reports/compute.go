@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"appliance/httpd/visits"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -26,13 +27,20 @@ type Computed struct {
 	// MetricCalls: calls, attributed, answered) by the site's day, which
 	// Rebuild moves into the site's zone with the roll-ups.
 	callDays map[uint32]*[numLanes]int64
+	// trafficDays are the site page's daily traffic counters (httpd/visits'
+	// MetricTraffic: hits, sessions, visitors, new visitors, events, the
+	// bots' own, sessions by channel) by the site's day, which Rebuild
+	// moves with the roll-ups.
+	trafficDays map[uint32]*[numLanes]int64
 
 	// What the replay needs while it runs.
 	dimsIndex map[string]uint32
 	dimsList  []dims
 	sessions  map[uint64]uint32 // session of a person -> its dims' index
 	visitors  map[uint64]struct{}
-	keys      []string // rollups' keys, sorted (after Compute)
+	owners    map[uint64]uint64      // session of a person -> its visitor
+	seenDays  map[[2]uint64]struct{} // (visitor, day) of a person's hit: counted in the day's visitors
+	keys      []string               // rollups' keys, sorted (after Compute)
 }
 
 // Compute replays the site's sessions, events, leads, callbacks, calls and chats
@@ -64,7 +72,8 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 	}
 	m := &Computed{site: site.ID, loc: loc, rollups: map[string]*[numLanes]int64{},
 		touches: map[uint64]store.Touch{}, callers: map[string]uint64{}, callDays: map[uint32]*[numLanes]int64{},
-		dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{}, visitors: map[uint64]struct{}{}}
+		trafficDays: map[uint32]*[numLanes]int64{}, dimsIndex: map[string]uint32{}, sessions: map[uint64]uint32{},
+		visitors: map[uint64]struct{}{}, owners: map[uint64]uint64{}, seenDays: map[[2]uint64]struct{}{}}
 	c := &counter{l: m, db: db, site: site.ID, loc: loc}
 
 	// Outcomes are few beside sessions: read them all, then replay them
@@ -139,7 +148,7 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 			if err != nil {
 				return fmt.Errorf("chat %d: %w", id, err)
 			}
-			outs = append(outs, outcome{id, func() error { return c.chat(ch.Visitor, ch.Created, &ch.Source) }})
+			outs = append(outs, outcome{id, func() error { return c.chat(&ch.Attribution, ch.Created) }})
 			return nil
 		})
 	}
@@ -171,9 +180,19 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 		}
 		_, seen := m.visitors[s.Visitor]
 		m.visitors[s.Visitor] = struct{}{}
+		day := m.trafficDay(s.Started)
 		if s.Bot {
+			day[visits.LaneBotSessions]++
 			return nil
 		}
+		day[visits.LaneSessions]++
+		if !seen {
+			day[visits.LaneNewVisitors]++
+		}
+		if l := slices.Index(visits.Channels(), visits.Channel(s.Channel)); l >= 0 {
+			day[visits.LaneChannels+l]++
+		}
+		m.owners[s.ID] = s.Visitor
 		src := s.TrafficSource()
 		m.sessions[s.ID] = m.intern(dimsOf(&src))
 		_, _, err = c.session(&s, !seen, nil)
@@ -191,15 +210,17 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 	// Events count on their session's rows: their order does not matter.
 	err = db.ScanPrefix(ctx, store.SiteEventPrefix(site.ID), false, 0, func(k, v []byte) bool {
 		sid, id, _ := store.SessionItemIDs(k)
-		di, ok := m.sessions[sid]
-		if !ok {
-			return true // a bot's, or its session is gone
-		}
 		ev, err := store.DecodeEvent(sid, id, v)
 		if err != nil {
 			derr = fmt.Errorf("event %d: %w", id, err)
 			return false
 		}
+		di, ok := m.sessions[sid]
+		if !ok {
+			m.trafficDay(ev.Time)[visits.LaneBotEvents]++ // a bot's (or its session is gone, as a bot's is never)
+			return true
+		}
+		m.trafficDay(ev.Time)[visits.LaneEvents]++
 		var lanes [numLanes]int64
 		lanes[laneEvents] = 1
 		t := time.UnixMilli(ev.Time)
@@ -213,7 +234,36 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 	if err != nil {
 		return nil, fmt.Errorf("compute reports: %w", err)
 	}
-	m.dimsIndex, m.dimsList, m.sessions, m.visitors = nil, nil, nil, nil
+	// Page views: the day's hits, and its visitors (each person seen that
+	// day once, as the tracker counts them: by their page views).
+	err = db.ScanPrefix(ctx, store.SiteHitPrefix(site.ID), false, 0, func(k, v []byte) bool {
+		sid, id, _ := store.SessionItemIDs(k)
+		h, err := store.DecodeHit(sid, id, v)
+		if err != nil {
+			derr = fmt.Errorf("hit %d: %w", id, err)
+			return false
+		}
+		day := m.trafficDay(h.Time)
+		visitor, person := m.owners[sid]
+		if !person {
+			day[visits.LaneBotHits]++
+			return true
+		}
+		day[visits.LaneHits]++
+		seen := [2]uint64{visitor, uint64(DayOf(time.UnixMilli(h.Time), loc))}
+		if _, ok := m.seenDays[seen]; !ok {
+			m.seenDays[seen] = struct{}{}
+			day[visits.LaneVisitors]++
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("compute reports: %w", err)
+	}
+	m.dimsIndex, m.dimsList, m.sessions, m.visitors, m.owners, m.seenDays = nil, nil, nil, nil, nil, nil
 	m.keys = make([]string, 0, len(m.rollups))
 	for k := range m.rollups {
 		m.keys = append(m.keys, k)
@@ -239,6 +289,18 @@ func (m *Computed) countCallDay(call *store.Call) {
 	if call.Answered {
 		l[tracking.LaneCallsAnswered]++
 	}
+}
+
+// trafficDay is the site page's traffic counter of the day of at (Unix
+// ms).
+func (m *Computed) trafficDay(at int64) *[numLanes]int64 {
+	day := uint32(DayOf(time.UnixMilli(at), m.loc))
+	l := m.trafficDays[day]
+	if l == nil {
+		l = new([numLanes]int64)
+		m.trafficDays[day] = l
+	}
+	return l
 }
 
 func (m *Computed) intern(d dims) uint32 {

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -295,6 +296,9 @@ func parseRange(args url.Values, site SiteFunc, loc func(*store.Site) *time.Loca
 	}
 	s, err := site(key)
 	if err != nil || s == nil {
+		if errors.Is(err, ErrNoSite) {
+			return nil, 0, 0, err // the caller's own words (the API's: "among this token's sites")
+		}
 		return nil, 0, 0, ErrNoSite.Errorf("no site with the key %q", cut(key, 64))
 	}
 	fs, ts := args.Get("from"), args.Get("to")

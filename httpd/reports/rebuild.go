@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
+	"appliance/httpd/visits"
 	"appliance/numbers/tracking"
 	"appliance/store"
 )
@@ -23,8 +25,10 @@ const rebuildChunk = 20_000
 
 // Rebuild recomputes every roll-up of site from its raw records (Compute)
 // and makes the stored ones what it computed, with the visitors' touches,
-// the site's callers and the Calls page's daily counters of calls
-// (numbers/tracking's MetricCalls): how an owner moves the days already
+// the site's callers, the Calls page's daily counters of calls
+// (numbers/tracking's MetricCalls), the site page's daily traffic
+// counters (httpd/visits' MetricTraffic) and the number pools' counters
+// by day and hour (pools.go): how an owner moves the days already
 // counted into a new time zone, or recovers roll-ups. It may run while the site takes
 // hits, leads and calls: the records are replayed from a snapshot of the
 // store, and each roll-up is given the difference between what the replay
@@ -46,7 +50,11 @@ func (s *Service) Rebuild(ctx context.Context, site *store.Site, progress func(d
 		return RebuildResult{}, err
 	}
 	res := RebuildResult{Rollups: len(m.keys), Visitors: len(m.touches), Callers: len(m.callers)}
-	writes, err := m.differences(ctx, snap)
+	pruned, err := s.db.PrunedBefore(site.ID)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild reports: %w", err)
+	}
+	writes, err := m.differences(ctx, snap, pruned)
 	if err != nil {
 		return res, fmt.Errorf("rebuild reports: %w", err)
 	}
@@ -72,7 +80,7 @@ func (s *Service) Rebuild(ctx context.Context, site *store.Site, progress func(d
 // what m computed: a merge operand of the difference for each roll-up
 // that differs (a roll-up m has not: less what it held), and a set or
 // delete for each touch and caller that differs.
-func (m *Computed) differences(ctx context.Context, snap store.Reader) ([]func(tx *store.Tx), error) {
+func (m *Computed) differences(ctx context.Context, snap store.Reader, pruned int64) ([]func(tx *store.Tx), error) {
 	var writes []func(tx *store.Tx)
 	held := map[string][]int64{}
 	err := snap.ScanPrefix(ctx, store.ReportSitePrefix(m.site), false, 0, func(k, v []byte) bool {
@@ -108,28 +116,55 @@ func (m *Computed) differences(ctx context.Context, snap store.Reader) ([]func(t
 	for k := range held {
 		diff(k, nil)
 	}
-	// The calls page's daily counters: those of the days m counted calls
-	// on, and none on the others.
+	// The calls page's daily counters and the site page's traffic ones:
+	// those of the days m counted on, and none on the others (nor the
+	// sessions by channel of days counted before they joined the traffic
+	// counter: m has them there). The traffic of the days a prune deleted
+	// the visits of (up to the day after its cutoff: a zone is at most a
+	// day off another) stays as counted, as the pools' (pools.go).
 	held = map[string][]int64{}
+	keptFrom := keptFrom(pruned, m.loc)
 	days := store.RollupPrefix(m.site, 0)
 	days = days[:len(days)-4] // every day of the site
+	pools := map[string][]int64{}
 	err = snap.ScanPrefix(ctx, days, false, 0, func(k, v []byte) bool {
-		if len(k) == len(days)+4+len(tracking.MetricCalls) && string(k[len(days)+4:]) == tracking.MetricCalls {
+		if len(k) < len(days)+4 {
+			return true
+		}
+		day := binary.BigEndian.Uint32(k[len(days):])
+		switch metric := string(k[len(days)+4:]); {
+		case (metric == visits.MetricTraffic || metric == visits.MetricChannels) && day < keptFrom:
+		case metric == tracking.MetricCalls, metric == visits.MetricTraffic, metric == visits.MetricChannels:
 			held[string(k)] = lanesOf(v)
+		case strings.HasPrefix(metric, tracking.MetricPool):
+			pools[string(k)] = lanesOf(v)
 		}
 		return true
 	})
 	if err != nil {
 		return nil, err
 	}
-	for day, l := range m.callDays {
-		k := string(store.RollupKey(m.site, day, tracking.MetricCalls))
-		diff(k, l[:])
-		delete(held, k)
+	for _, c := range []struct {
+		metric string
+		days   map[uint32]*[numLanes]int64
+	}{{tracking.MetricCalls, m.callDays}, {visits.MetricTraffic, m.trafficDays}} {
+		for day, l := range c.days {
+			if c.metric == visits.MetricTraffic && day < keptFrom {
+				continue
+			}
+			k := string(store.RollupKey(m.site, day, c.metric))
+			diff(k, l[:])
+			delete(held, k)
+		}
 	}
 	for k := range held {
 		diff(k, nil)
 	}
+	pw, err := m.poolDifferences(ctx, snap, pools, pruned)
+	if err != nil {
+		return nil, err
+	}
+	writes = append(writes, pw...)
 	for v, t := range m.touches {
 		b, err := snap.Get(store.TouchKey(v))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

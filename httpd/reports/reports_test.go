@@ -675,7 +675,7 @@ func TestChats(t *testing.T) {
 		Attribution: store.Attribution{Visitor: h.CI.Visitor, Session: h.CI.Session, Source: h.Session.TrafficSource()}}
 	err := f.db.Update(context.Background(), func(tx *store.Tx) error {
 		tx.Set(store.ChatKey(f.site.ID, ch.ID), ch.Encode())
-		return f.rep.CountChat(tx, f.site, ch.Visitor, ch.Created, ch.Source)
+		return f.rep.CountChat(tx, f.site, ch.Attribution, ch.Created)
 	})
 	if err != nil {
 		t.Fatal(err)

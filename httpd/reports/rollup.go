@@ -2,6 +2,8 @@ package reports
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -335,19 +337,27 @@ func (c *counter) event(s *store.Session, at int64) {
 	c.row(dimHour, modelTraffic, hourOf(t, c.loc), nil, &lanes)
 }
 
-// outcome counts an outcome of visitor (0: none known) at (Unix ms) with
-// the given lanes: on its hour, and on the rows of the session each model
-// credits; own is the source stored with the outcome, credited when the
-// visitor has no session to credit.
-func (c *counter) outcome(visitor uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
-	return c.outcomeOf(visitor, 0, at, own, lanes)
+// outcome counts an outcome of the visit a (its visitor, 0: none known) at
+// (Unix ms) with the given lanes: on its hour, and on the rows of the
+// session each model credits; a's source, stored with the outcome, is
+// credited when the visitor has no session to credit.
+//
+// An outcome is a person's: a crawler's session is never credited. One
+// sent from a session counted as a crawler's (its user agent is on the
+// bot list: a person's browser that looks like one, or a spam bot), by
+// a visitor without a person's session before it, is credited as one
+// without a known visit (no source: direct), not to the source the
+// crawler came with, which no session of the reports has.
+func (c *counter) outcome(a *store.Attribution, at int64, lanes *[numLanes]int64) error {
+	return c.outcomeOf(a.Visitor, a.Session, 0, at, &a.Source, lanes)
 }
 
 // outcomeOf is outcome for the record of id (0: stored now, after every
-// session of the visitor it may be credited to). A record stored after
-// the visitor began sessions later than at (a call the telephony side
-// reports late) is credited to the sessions that began by at.
-func (c *counter) outcomeOf(visitor, id uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
+// session of the visitor it may be credited to), of visitor and its
+// session (0: none known). A record stored after the visitor began
+// sessions later than at (a call the telephony side reports late) is
+// credited to the sessions that began by at.
+func (c *counter) outcomeOf(visitor, session, id uint64, at int64, own *store.Source, lanes *[numLanes]int64) error {
 	t := time.UnixMilli(at)
 	day := uint32(DayOf(t, c.loc))
 	c.row(dimHour, modelTraffic, hourOf(t, c.loc), nil, lanes)
@@ -363,7 +373,26 @@ func (c *counter) outcomeOf(visitor, id uint64, at int64, own *store.Source, lan
 			}
 		}
 	}
-	ownDims := dimsOf(own)
+	// ownRows are the rows of own, read once when a model has no session
+	// of the visitor's to credit: none when own is a crawler's session's.
+	var ownDims *dims
+	ownRows := func() (*dims, error) {
+		if ownDims == nil {
+			src := own
+			if session != 0 {
+				bot, err := botSession(c.db, c.site, session)
+				if err != nil {
+					return nil, err
+				}
+				if bot {
+					src = &store.Source{}
+				}
+			}
+			d := dimsOf(src)
+			ownDims = &d
+		}
+		return ownDims, nil
+	}
 	for _, m := range Models() {
 		var id uint64
 		switch m {
@@ -377,15 +406,20 @@ func (c *counter) outcomeOf(visitor, id uint64, at int64, own *store.Source, lan
 				id = touch.Last
 			}
 		}
-		d := ownDims
+		var d dims
+		ok := false
 		if id != 0 {
-			sd, ok, err := c.l.sessionDims(c.site, id)
+			var err error
+			if d, ok, err = c.l.sessionDims(c.site, id); err != nil {
+				return err
+			}
+		}
+		if !ok {
+			o, err := ownRows()
 			if err != nil {
 				return err
 			}
-			if ok {
-				d = sd
-			}
+			d = *o
 		}
 		c.addDay(modelByte(m), day, &d, lanes)
 	}
@@ -410,14 +444,14 @@ func (c *counter) lead(l *store.Lead) error {
 		lanes[laneSales] = 1
 		lanes[laneRevenue] = l.SaleCost
 	}
-	return c.outcome(l.Visitor, l.Time, &l.Source, &lanes)
+	return c.outcome(&l.Attribution, l.Time, &lanes)
 }
 
 // callback counts a stored callback request.
 func (c *counter) callback(cb *store.Callback) error {
 	var lanes [numLanes]int64
 	lanes[laneCallbacks] = 1
-	return c.outcome(cb.Visitor, cb.Time, &cb.Source, &lanes)
+	return c.outcome(&cb.Attribution, cb.Time, &lanes)
 }
 
 // call counts a stored call: a call, answered or not, attributed or not,
@@ -441,7 +475,8 @@ func (c *counter) call(call *store.Call) error {
 			lanes[laneFirstCallers] = 1
 		}
 	}
-	return c.outcomeOf(callVisitor(call), call.ID, call.Time, &call.Source, &lanes)
+	v, sess := callVisitor(call)
+	return c.outcomeOf(v, sess, call.ID, call.Time, &call.Source, &lanes)
 }
 
 // answered counts as answered a call counted before as not: on the rows
@@ -449,23 +484,42 @@ func (c *counter) call(call *store.Call) error {
 func (c *counter) answered(call *store.Call) error {
 	var lanes [numLanes]int64
 	lanes[laneAnswered] = 1
-	return c.outcomeOf(callVisitor(call), call.ID, call.Time, &call.Source, &lanes)
+	v, sess := callVisitor(call)
+	return c.outcomeOf(v, sess, call.ID, call.Time, &call.Source, &lanes)
 }
 
 // callVisitor is the visitor whose sessions the models credit a call to:
 // none for a call to a static number, which is credited to its rule's
 // source (the one stored with it) even when caller ID tells whose it is
 // (store.MatchStaticCallerID): the number, an ad of its own, brought it.
-func callVisitor(call *store.Call) uint64 {
+func callVisitor(call *store.Call) (visitor, session uint64) {
 	if call.Match == store.MatchStatic || call.Match == store.MatchStaticCallerID {
-		return 0
+		return 0, 0
 	}
-	return call.Visitor
+	return call.Visitor, call.Session
 }
 
-// chat counts a chat.
-func (c *counter) chat(visitor uint64, at int64, own *store.Source) error {
+// chat counts a chat that began at (Unix ms) in the visit a.
+func (c *counter) chat(a *store.Attribution, at int64) error {
 	var lanes [numLanes]int64
 	lanes[laneChats] = 1
-	return c.outcome(visitor, at, own, &lanes)
+	return c.outcome(a, at, &lanes)
+}
+
+// botSession reports whether session id of site, read from db, is a
+// crawler's (false when it is gone: the source stored with what it left
+// stands).
+func botSession(db store.Reader, site uint32, id uint64) (bool, error) {
+	b, err := db.Get(store.SessionKey(site, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("session %d: %w", id, err)
+	}
+	s, err := store.DecodeSession(b)
+	if err != nil {
+		return false, fmt.Errorf("session %d: %w", id, err)
+	}
+	return s.Bot, nil
 }

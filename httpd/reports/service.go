@@ -130,13 +130,13 @@ func (s *Service) countCall(tx *store.Tx, siteID uint32, c *store.Call, count fu
 	return nil
 }
 
-// CountChat counts a chat of visitor (0: unknown) that began at (Unix ms)
-// on site, in the write that stores it: the chats column. own is the
-// traffic source stored with the chat, credited when the visitor has no
-// session to credit. Compute and Rebuild read the chat records (their
-// Created and Attribution) the same way.
-func (s *Service) CountChat(tx *store.Tx, site *store.Site, visitor uint64, at int64, own store.Source) error {
-	if err := s.counter(tx, site).chat(visitor, at, &own); err != nil {
+// CountChat counts a chat that began at (Unix ms) on site in the visit a
+// (its visitor, 0 unknown, its session and the traffic source stored with
+// the chat, credited when the visitor has no session to credit), in the
+// write that stores it: the chats column. Compute and Rebuild read the
+// chat records (their Created and Attribution) the same way.
+func (s *Service) CountChat(tx *store.Tx, site *store.Site, a store.Attribution, at int64) error {
+	if err := s.counter(tx, site).chat(&a, at); err != nil {
 		return fmt.Errorf("count chat: %w", err)
 	}
 	return nil

@@ -280,6 +280,14 @@ func poolHourMetric(pool uint32, hour int) string {
 	return string(appendPoolHourMetric(b[:0], pool, hour))
 }
 
+// PoolMetric is the metric of a pool's daily counter and high-water mark
+// (a rebuild of the reports moves them into the site's zone).
+func PoolMetric(pool uint32) string { return poolMetric(pool) }
+
+// PoolHourMetric is the metric of a pool's counter of an hour (0-23) of a
+// day.
+func PoolHourMetric(pool uint32, hour int) string { return poolHourMetric(pool, hour) }
+
 // appendPoolMetric appends poolMetric(pool) to b: a claim writes two
 // keys named by it (the high-water mark, the hour's counter), built on
 // the stack.
