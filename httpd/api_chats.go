@@ -2,12 +2,14 @@ package httpd
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/chats"
+	"appliance/httpd/sites"
 	"appliance/internal/usererr"
 	"appliance/store"
 )
@@ -40,17 +42,19 @@ func (s *apiHandlers) mountChats(r *router) {
 	s.route(r, "POST", "/api/v1/operators/presence", scopeChats, useChat, s.operatorPresence)
 }
 
-// tokenSite is the site of key, if the token may use it.
+// tokenSite is the site of key, if the token may use it. A key that is
+// not there and one of a site the token may not use get the same 404, as
+// the reports API's (tokenSites): a token learns no other site's key.
 func (s *apiHandlers) tokenSite(tok store.Token, key string) (*store.Site, error) {
 	if key == "" {
 		return nil, errorf(fasthttp.StatusBadRequest, "site (the site key) is required")
 	}
 	site, err := s.sites.ByKey(key)
-	if err != nil {
+	if err != nil && !errors.Is(err, sites.ErrNotFound) {
 		return nil, err
 	}
-	if !tok.AllowsSite(site.ID) {
-		return nil, errorf(fasthttp.StatusForbidden, "this API token may not use site %s", key)
+	if err != nil || !tok.AllowsSite(site.ID) {
+		return nil, errorf(fasthttp.StatusNotFound, "no site with the key %q among the sites this API token may use", cutString(key, 64))
 	}
 	return site, nil
 }

@@ -128,7 +128,8 @@ func TestOperatorAPI(t *testing.T) {
 		want                int
 	}{
 		{"GET", "api/v1/chats?site=" + site, "", nil, http.StatusUnauthorized},
-		{"GET", "api/v1/chats?site=" + site, otherOnly, nil, http.StatusForbidden},
+		{"GET", "api/v1/chats?site=" + site, otherOnly, nil, http.StatusNotFound},
+		{"GET", "api/v1/chats?site=no-such-site", bot, nil, http.StatusNotFound},
 		{"GET", fmt.Sprintf("api/v1/chats/%d/messages", chat), otherOnly, nil, http.StatusNotFound},
 		{"GET", "api/v1/chats?site=" + site + "&status=maybe", bot, nil, http.StatusBadRequest},
 		{"GET", "api/v1/chats/abc/messages", bot, nil, http.StatusBadRequest},

@@ -120,7 +120,8 @@ func TestLeadsAPI(t *testing.T) {
 		query, token string
 		want         int
 	}{
-		{"?site=" + key, otherTok, http.StatusForbidden},
+		{"?site=" + key, otherTok, http.StatusNotFound},
+		{"?site=no-such-site", tok, http.StatusNotFound},
 		{"?site=" + key + "&after=x", tok, http.StatusBadRequest},
 		{"?site=" + key + "&limit=1001", tok, http.StatusBadRequest},
 		{"?site=" + key + "&status=closed", tok, http.StatusBadRequest},
