@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -155,15 +156,7 @@ func compute(ctx context.Context, db store.Reader, site *store.Site, loc *time.L
 	if err != nil {
 		return nil, fmt.Errorf("compute reports: %w", err)
 	}
-	slices.SortFunc(outs, func(a, b outcome) int {
-		switch {
-		case a.id < b.id:
-			return -1
-		case a.id > b.id:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(outs, func(a, b outcome) int { return cmp.Compare(a.id, b.id) })
 	next := 0
 	err = scan(store.SessionPrefix(site.ID), func(id uint64, v []byte) error {
 		for ; next < len(outs) && outs[next].id < id; next++ {

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"fmt"
@@ -73,15 +74,7 @@ func (m *Computed) poolDifferences(ctx context.Context, snap store.Reader, held 
 		return nil, fmt.Errorf("lease history: %w", err)
 	}
 	first := keptFrom(pruned, m.loc)
-	slices.SortFunc(leases, func(a, b poolLease) int {
-		switch {
-		case a.since < b.since:
-			return -1
-		case a.since > b.since:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(leases, func(a, b poolLease) int { return cmp.Compare(a.since, b.since) })
 	// What the history makes them: claims by hour, peaks by day.
 	want := map[string][]int64{}
 	peaks := map[string]int64{}
