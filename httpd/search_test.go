@@ -54,7 +54,7 @@ func TestSiteSearch(t *testing.T) {
 		t.Fatalf("callback: %d %v", status, out)
 	}
 	callback := f.callbacks(t)[0].ID
-	call := postCall(t, srv, token, `{"called":"74951112233","caller":"79161234567","duration":42,"answered":true}`)
+	call := postCall(t, srv, token, `{"called":"74951112233 (доб. 12)","caller":"79161234567","duration":42,"answered":true}`)
 
 	other := trackHit(t, srv, key, "", "https://shop.example/", "")
 	anna := lead(other, map[string]any{"name": "Анна <script>alert(1)</script>", "phone": "8 (903) 000-00-01", "message": "Москва"})
@@ -82,6 +82,11 @@ func TestSiteSearch(t *testing.T) {
 		}
 		if got := foundIDs(page, "call"); !slices.Equal(got, []uint64{call}) {
 			t.Errorf("%q: calls %v, want [%d]", q, got, call)
+		}
+		// The number the caller dialled, with its extension, as the
+		// calls page shows it.
+		if row := cutAt(page, `id="found-call-`+strconv.FormatUint(call, 10)+`"`, "</tr>"); !strings.Contains(row, `href="tel:+74951112233"`) || !strings.Contains(row, "ext. 12") {
+			t.Errorf("%q: the call's row does not show the number dialled:\n%s", q, row)
 		}
 		if !strings.Contains(page, visitorLink(f.v.VisitorID)) || strings.Contains(page, visitorLink(other.VisitorID)) {
 			t.Errorf("%q: the page does not link to visitor %d alone", q, f.v.VisitorID)
