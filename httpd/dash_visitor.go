@@ -107,9 +107,16 @@ type timelineEntry struct {
 	at       int64
 	Session  *sessionEntry
 	Lead     *leadEntry
-	Callback *callbacks.View
+	Callback *callbackEntry
 	Call     *store.Call
 	Chat     *chatEntry
+}
+
+// callbackEntry is a callback with staff's mark.
+type callbackEntry struct {
+	callbacks.View
+	Status string
+	Note   string
 }
 
 type chatEntry struct {
@@ -202,8 +209,9 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 		d.Timeline = append(d.Timeline, entryAt(ck, l.Time, timelineEntry{Lead: e}))
 	}
 	for i := range c.Callbacks {
-		v := callbacks.ViewOf(&c.Callbacks[i], c.Groups)
-		d.Timeline = append(d.Timeline, entryAt(ck, c.Callbacks[i].Time, timelineEntry{Callback: &v}))
+		cb := &c.Callbacks[i]
+		e := &callbackEntry{View: callbacks.ViewOf(&cb.Callback, c.Groups), Status: cb.Status, Note: cb.Note}
+		d.Timeline = append(d.Timeline, entryAt(ck, cb.Time, timelineEntry{Callback: e}))
 	}
 	for i := range c.Calls {
 		s.shownChannel(&c.Calls[i])

@@ -2,6 +2,7 @@ package httpd_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/callbacks"
 	"appliance/httpd/httpdtest"
+	"appliance/httpd/leads"
 	"appliance/httpd/visitors"
 	"appliance/store"
 )
@@ -426,5 +429,47 @@ func TestVisitorCardOfOlderRecords(t *testing.T) {
 	}
 	if p, ok, err := srv.DB.LookupPhone(site.ID, "79164444444"); err != nil || !ok || p.Visitor != v.VisitorID {
 		t.Fatalf("phone index after start: %+v %v %v", p, ok, err)
+	}
+}
+
+// A callback on the card carries staff's mark as a lead does: its status
+// and note (escaped) on the page, in both languages, with a link to its
+// row for those who may open the callbacks page, and in the visitors API.
+// The card showed a callback's delivery state alone.
+func TestVisitorCardCallbackMark(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	j := visitorJourney(t, f)
+	var cbID uint64
+	if err := f.srv.HTTP.Callbacks().List(context.Background(), f.site.ID, callbacks.Filter{}, 0, func(cb store.Callback) bool {
+		cbID = cb.ID
+		return false
+	}); err != nil || cbID == 0 {
+		t.Fatalf("the journey's callback: %v", err)
+	}
+	const note = "<b>перезвонить после 18</b>"
+	if _, err := f.srv.HTTP.Callbacks().Mark(context.Background(), f.site.ID, cbID, leads.StatusProgress, note, "owner@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	u := f.srv.URL + "sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(j.first.VisitorID, 10)
+	c := f.srv.Client(t)
+	for _, tt := range []struct{ lang, status string }{{"en", "in progress"}, {"ru", "в работе"}} {
+		_, page := getPageIn(t, c, u, tt.lang)
+		item := cutAt(page, `id="callback-`+strconv.FormatUint(cbID, 10)+`"`, "</li>")
+		if !strings.Contains(item, `<span class="tag mark-status">`+tt.status+`</span>`) ||
+			!strings.Contains(item, `<div class="mark-note">&lt;b&gt;перезвонить после 18&lt;/b&gt;</div>`) ||
+			!strings.Contains(item, `href="/sites/`+f.site.Key+`/callbacks?at=`+strconv.FormatUint(cbID, 10)+`#callback-`) {
+			t.Errorf("%s: the card's callback lacks its mark or link:\n%s", tt.lang, item)
+		}
+	}
+	code, raw := api(t, f, "GET", "api/v1/visitors/"+strconv.FormatUint(j.first.VisitorID, 10)+"?site="+f.site.Key, apiToken(t, f), "")
+	var env struct {
+		Result visitors.View `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(raw), &env); code != http.StatusOK || err != nil {
+		t.Fatalf("card: %d %s", code, raw)
+	}
+	if cbs := env.Result.Callbacks; len(cbs) != 1 || cbs[0].ID != cbID || cbs[0].Status != leads.StatusProgress || cbs[0].Note != note {
+		t.Errorf("the API's callbacks %+v, want %d in progress with its note", cbs, cbID)
 	}
 }

@@ -50,7 +50,7 @@ type Card struct {
 	Properties []Property    // in name order
 	Sessions   []Session
 	Leads      []Lead
-	Callbacks  []store.Callback
+	Callbacks  []Callback
 	Groups     []store.WidgetGroup // the site's callback groups, which name the callbacks'
 	Calls      []store.Call
 	Chats      []Chat
@@ -103,6 +103,13 @@ type Session struct {
 // Lead is a lead with staff's mark (status and note).
 type Lead struct {
 	store.Lead
+	Status string // leads.StatusNew, StatusDone, StatusSpam
+	Note   string
+}
+
+// Callback is a callback request with staff's mark (status and note).
+type Callback struct {
+	store.Callback
 	Status string // leads.StatusNew, StatusDone, StatusSpam
 	Note   string
 }
@@ -243,9 +250,14 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card, p Part) error {
 		if err != nil {
 			return fmt.Errorf("callback %d: %w", id, err)
 		}
-		if ok {
-			c.Callbacks = append(c.Callbacks, cb)
+		if !ok {
+			continue
 		}
+		m, _, err := get(r.db, store.MarkKey(site, store.MarkCallback, id), func(b []byte) (store.Mark, error) { return store.DecodeMark(b) })
+		if err != nil {
+			return fmt.Errorf("mark of callback %d: %w", id, err)
+		}
+		c.Callbacks = append(c.Callbacks, Callback{Callback: cb, Status: leads.StatusOf(m), Note: m.Note})
 	}
 
 	if ids, err = items(store.ItemCall, r.limits.Items, &c.More.Calls, &c.Next.Calls); err != nil {

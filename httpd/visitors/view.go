@@ -13,18 +13,18 @@ import (
 // the result of the README's visitor card. Times are RFC 3339 in UTC;
 // every list is newest first, pages and events in the order they happened.
 type View struct {
-	VisitorID  uint64           `json:"visitor_id"`
-	FirstSeen  time.Time        `json:"first_seen"`
-	LastSeen   time.Time        `json:"last_seen"`
-	Bot        bool             `json:"bot"`
-	Contacts   ContactsView     `json:"contacts"`
-	Properties []PropertyView   `json:"properties"`
-	Sessions   []SessionView    `json:"sessions"`
-	Leads      []LeadView       `json:"leads"`
-	Callbacks  []callbacks.View `json:"callbacks"`
-	Calls      []CallView       `json:"calls"`
-	Chats      []ChatView       `json:"chats"`
-	More       MoreView         `json:"more"`
+	VisitorID  uint64         `json:"visitor_id"`
+	FirstSeen  time.Time      `json:"first_seen"`
+	LastSeen   time.Time      `json:"last_seen"`
+	Bot        bool           `json:"bot"`
+	Contacts   ContactsView   `json:"contacts"`
+	Properties []PropertyView `json:"properties"`
+	Sessions   []SessionView  `json:"sessions"`
+	Leads      []LeadView     `json:"leads"`
+	Callbacks  []CallbackView `json:"callbacks"`
+	Calls      []CallView     `json:"calls"`
+	Chats      []ChatView     `json:"chats"`
+	More       MoreView       `json:"more"`
 	// Next is, per list, where it goes on: the id of the newest record
 	// not shown, the at= of the list's next page
 	// (?older=LIST&at=NEXT); 0 when the list is all here.
@@ -96,6 +96,14 @@ type LeadView struct {
 	Note   string `json:"note"`
 }
 
+// CallbackView is a callback request as the callbacks API shows it, with
+// staff's mark.
+type CallbackView struct {
+	callbacks.View
+	Status string `json:"status"` // new, in_progress, done, spam
+	Note   string `json:"note"`
+}
+
 // CallView is a call of the visitor and how it was matched to them.
 type CallView struct {
 	ID           uint64       `json:"id"`
@@ -163,7 +171,7 @@ func ViewOf(c *Card) View {
 		Contacts: ContactsView{Name: v.Name, Phones: nonNil(v.Phones), Emails: nonNil(v.Emails),
 			PhonesTyped: nonNil(v.PhonesTyped), EmailsTyped: nonNil(v.EmailsTyped)},
 		Properties: []PropertyView{}, Sessions: []SessionView{}, Leads: []LeadView{},
-		Callbacks: []callbacks.View{}, Calls: []CallView{}, Chats: []ChatView{},
+		Callbacks: []CallbackView{}, Calls: []CallView{}, Chats: []ChatView{},
 		More: MoreView(c.More), Next: NextView(c.Next),
 	}
 	for _, p := range c.Properties {
@@ -186,7 +194,7 @@ func ViewOf(c *Card) View {
 		out.Leads = append(out.Leads, LeadView{View: leads.ViewOf(&l.Lead), Status: l.Status, Note: l.Note})
 	}
 	for _, cb := range c.Callbacks {
-		out.Callbacks = append(out.Callbacks, callbacks.ViewOf(&cb, c.Groups))
+		out.Callbacks = append(out.Callbacks, CallbackView{View: callbacks.ViewOf(&cb.Callback, c.Groups), Status: cb.Status, Note: cb.Note})
 	}
 	for _, call := range c.Calls {
 		out.Calls = append(out.Calls, CallView{ID: call.ID, StartedAt: utc(call.Time), Called: call.Called, CalledExt: call.CalledExt, Caller: call.Caller,
