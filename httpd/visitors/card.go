@@ -228,7 +228,7 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card, p Part) error {
 		if !ok {
 			continue
 		}
-		m, _, err := get(r.db, store.MarkKey(site, store.MarkLead, id), func(b []byte) (store.Mark, error) { return store.DecodeMark(b) })
+		m, _, err := get(r.db, store.MarkKey(site, store.MarkLead, id), store.DecodeMark)
 		if err != nil {
 			return fmt.Errorf("mark of lead %d: %w", id, err)
 		}
@@ -253,7 +253,7 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card, p Part) error {
 		if !ok {
 			continue
 		}
-		m, _, err := get(r.db, store.MarkKey(site, store.MarkCallback, id), func(b []byte) (store.Mark, error) { return store.DecodeMark(b) })
+		m, _, err := get(r.db, store.MarkKey(site, store.MarkCallback, id), store.DecodeMark)
 		if err != nil {
 			return fmt.Errorf("mark of callback %d: %w", id, err)
 		}
