@@ -25,7 +25,9 @@ import (
 // it is cached for a few minutes and revalidated by ETag: a new appliance
 // version reaches every site within that time. The widget chunk, which the
 // core loads only when a widget call is first made, lives at a
-// content-hashed URL the core learns at build time, cached for a year.
+// content-hashed URL the core learns at build time, cached for a year; the
+// chunks of earlier versions stay served from the store for the pages
+// still running their cores (widget_kept.go).
 const (
 	snippetCorePath = "/static/cs.min.js"
 	snippetDist     = "snippet/dist"
