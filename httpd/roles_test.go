@@ -26,6 +26,7 @@ var leastRole = map[string]string{
 	"GET /debug/pprof/*":                "open", // the metrics token, checked by the handler
 	"GET /static/cs.min.js":             "open",
 	"GET <widget>":                      "open",
+	"GET /static/cs-widget.*":           "open", // widget chunks of earlier versions (widget_kept.go)
 	"POST /t/v1/hit":                    "open",
 	"POST /t/v1/event":                  "open",
 	"POST /t/v1/visitor":                "open",

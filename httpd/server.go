@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -134,6 +135,10 @@ type Options struct {
 	// certs are TLSCert and TLSKey as Run loaded them, before it touched
 	// the store; New loads them itself when nil.
 	certs *certFiles
+	// snippetDist is the built snippet (cs.min.js and one
+	// cs-widget.<hash>.js) in place of assets.FS's snippet/dist when not
+	// nil: tests start a server of another version on a store with it.
+	snippetDist fs.FS
 }
 
 // Limits of every request.
@@ -286,8 +291,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		}
 		return tg.Send(ctx, e, secret, body)
 	}
-	sn, err := loadSnippet(ac)
+	sn, err := loadSnippet(ac, o.snippetDist)
 	if err != nil {
+		return nil, err
+	}
+	if sn.kept, err = keepWidgets(ctx, db, ac, sn, o.Now(), o.Log); err != nil {
 		return nil, err
 	}
 	// The brotli forms the store's cache lacked are made while the rest

@@ -61,6 +61,7 @@ type trackerHandlers struct {
 func (s *trackerHandlers) mount(r *router) {
 	r.api("GET", snippetCorePath, open, s.serveSnippetCore)
 	r.api("GET", s.snippet.widgetPath, open, s.serveSnippetWidget)
+	r.api("GET", keptWidgetRoute, open, s.serveKeptWidget)
 
 	r.api("POST", "/t/v1/hit", open, s.tracker(s.trackHit))
 	r.api("POST", "/t/v1/event", open, s.tracker(s.trackEvent))

@@ -25,7 +25,9 @@ import (
 // it is cached for a few minutes and revalidated by ETag: a new appliance
 // version reaches every site within that time. The widget chunk, which the
 // core loads only when a widget call is first made, lives at a
-// content-hashed URL the core learns at build time, cached for a year.
+// content-hashed URL the core learns at build time, cached for a year; the
+// chunks of earlier versions stay served from the store for the pages
+// still running their cores (widget_kept.go).
 const (
 	snippetCorePath = "/static/cs.min.js"
 	snippetDist     = "snippet/dist"
@@ -37,11 +39,13 @@ const (
 	cacheImmutable  = "public, max-age=31536000, immutable"
 )
 
-// snippet is the built snippet: the core and the widget chunk.
+// snippet is the built snippet: the core and the widget chunk, and the
+// widget chunks of earlier versions that the store keeps (widget_kept.go).
 type snippet struct {
 	core       script
 	widget     script
-	widgetPath string // e.g. "/static/cs-widget.3f9a0c1b.js"
+	widgetPath string            // e.g. "/static/cs-widget.3f9a0c1b.js"
+	kept       map[string]script // by path, e.g. "/static/cs-widget.0a1b2c3d.js"
 }
 
 // script is one built JavaScript file of the snippet and how long caches
@@ -80,24 +84,35 @@ const (
 
 var encodingNames = [numEncodings]string{encBrotli: "br", encGzip: "gzip", encIdentity: ""}
 
-// loadSnippet reads the built core and widget chunk from assets.FS and
-// compresses them. It fails when the build is not whole: no core, not
-// exactly one widget chunk, or a core that names another chunk (a file
-// edited or left by hand: go generate ./assets makes them agree).
-func loadSnippet(c *assetCache) (*snippet, error) {
-	coreJS, err := fs.ReadFile(assets.FS, path.Join(snippetDist, path.Base(snippetCorePath)))
+// loadSnippet reads the built core and widget chunk from dist (nil:
+// assets.FS's snippet/dist) and compresses them. It fails when the build
+// is not whole: no core, not exactly one widget chunk, a chunk whose name
+// is not its content's hash (kept chunks are found by name, widget_kept.go),
+// or a core that names another chunk (a file edited or left by hand: go
+// generate ./assets makes them agree).
+func loadSnippet(c *assetCache, dist fs.FS) (*snippet, error) {
+	if dist == nil {
+		var err error
+		if dist, err = fs.Sub(assets.FS, snippetDist); err != nil {
+			return nil, fmt.Errorf("load snippet: %w", err)
+		}
+	}
+	coreJS, err := fs.ReadFile(dist, path.Base(snippetCorePath))
 	if err != nil {
 		return nil, fmt.Errorf("load snippet: %w", err)
 	}
-	widgets, err := fs.Glob(assets.FS, path.Join(snippetDist, "cs-widget.*.js"))
+	widgets, err := fs.Glob(dist, "cs-widget.*.js")
 	if err != nil || len(widgets) != 1 {
 		return nil, fmt.Errorf("load snippet: %d widget chunks in %s, want 1 (%v)", len(widgets), snippetDist, err)
 	}
-	widgetJS, err := fs.ReadFile(assets.FS, widgets[0])
+	widgetJS, err := fs.ReadFile(dist, widgets[0])
 	if err != nil {
 		return nil, fmt.Errorf("load snippet: %w", err)
 	}
-	widgetPath := "static/" + path.Base(widgets[0])
+	if want := widgetName(widgetJS); widgets[0] != want {
+		return nil, fmt.Errorf("load snippet: the widget chunk %s is named %s by its content: run go generate ./assets", widgets[0], want)
+	}
+	widgetPath := "static/" + widgets[0]
 	// The path as a string literal's start (the core adds a fragment).
 	if !bytes.Contains(coreJS, []byte(`"`+widgetPath)) {
 		return nil, fmt.Errorf("load snippet: the core does not import %s: run go generate ./assets", widgetPath)
@@ -145,21 +160,39 @@ func (s *trackerHandlers) serveSnippetCore(ctx *fasthttp.RequestCtx) error {
 }
 
 // serveSnippetWidget serves the widget chunk at its content-hashed URL.
-// The core loads it with import(), a CORS request that carries the
-// credentials mode of the core's own script tag: the install code's tag
-// has no crossorigin attribute, so that mode is "include", and a browser
-// takes the answer only when it names the page's origin and allows
-// credentials ("*" is refused). The chunk is the same public file for
-// every origin; no cookie of the appliance is read.
 func (s *trackerHandlers) serveSnippetWidget(ctx *fasthttp.RequestCtx) error {
-	s.snippet.widget.serve(ctx)
+	serveWidget(ctx, &s.snippet.widget)
+	return nil
+}
+
+// serveKeptWidget serves a widget chunk of an earlier version that the
+// store keeps, to a page still running that version's core; a chunk no
+// version served, or one no longer kept, is the 404 of a path no route
+// takes.
+func (s *trackerHandlers) serveKeptWidget(ctx *fasthttp.RequestCtx) error {
+	sc, ok := s.snippet.kept[string(ctx.Path())]
+	if !ok {
+		return errorf(fasthttp.StatusNotFound, "no such page: %s", ctx.Path())
+	}
+	serveWidget(ctx, &sc)
+	return nil
+}
+
+// serveWidget answers with a widget chunk. The core loads it with
+// import(), a CORS request that carries the credentials mode of the core's
+// own script tag: the install code's tag has no crossorigin attribute, so
+// that mode is "include", and a browser takes the answer only when it
+// names the page's origin and allows credentials ("*" is refused). The
+// chunk is the same public file for every origin; no cookie of the
+// appliance is read.
+func serveWidget(ctx *fasthttp.RequestCtx, sc *script) {
+	sc.serve(ctx)
 	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 {
 		h := &ctx.Response.Header
 		h.SetBytesV("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Allow-Credentials", "true")
 		h.Set("Vary", "Accept-Encoding, Origin")
 	}
-	return nil
 }
 
 // serve answers with the script, which any site may load.

@@ -293,6 +293,14 @@ const (
 	// deleted.
 	prefixCompressed byte = 'Z'
 
+	// prefixKeptAsset + file name (as under /static/, e.g.
+	// "cs-widget.3f9a0c1b.js") -> a content-hashed file of the snippet that
+	// a binary served (httpd/widget_kept.go: a version byte, when it was
+	// retired, the file), so that a page still running an earlier core
+	// loads that core's widget chunk from the binary that replaced it. A
+	// few are kept, for a while; older ones are deleted at a start.
+	prefixKeptAsset byte = 'X'
+
 	// prefixSealed + name -> raw value: state derived from other records,
 	// written at a clean shutdown so that the next start can read it in
 	// one Get instead of deriving it again. Its owner deletes it in the
@@ -394,6 +402,15 @@ func CompressedKey(sum [32]byte, quality byte) []byte {
 
 // CompressedPrefix is the key prefix of every CompressedKey.
 func CompressedPrefix() []byte { return []byte{prefixCompressed} }
+
+// KeptAssetKey is the key of the kept file of name (its name under
+// /static/).
+func KeptAssetKey(name string) []byte {
+	return append(key1(prefixKeptAsset, len(name)), name...)
+}
+
+// KeptAssetPrefix is the key prefix of every KeptAssetKey.
+func KeptAssetPrefix() []byte { return []byte{prefixKeptAsset} }
 
 // TLSCacheKey is the key of an entry of the ACME client's cache.
 func TLSCacheKey(name string) []byte { return append(key1(prefixTLS, len(name)), name...) }

@@ -168,6 +168,7 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"chatset":    func(i int) []byte { return ChatSettingsKey(uint32(i)) },
 		"digestsub":  func(i int) []byte { return DigestSubKey(uint32(i), "a@b") },
 		"digestsent": func(i int) []byte { return DigestSentKey(DigestWeekly, uint32(i), "a@b") },
+		"kept":       func(i int) []byte { return KeptAssetKey(string(rune('a' + i))) },
 		"compressed": func(i int) []byte {
 			return CompressedKey([32]byte{byte(i)}, 11)
 		},
