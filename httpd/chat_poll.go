@@ -2,11 +2,13 @@ package httpd
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/chats"
+	"appliance/httpd/ratelimit"
 	"appliance/httpd/visits"
 )
 
@@ -98,6 +100,16 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 			return pollFail(ctx, fasthttp.StatusTooManyRequests, "rate_limit", "at most 2 waiting polls open per visitor")
 		}
 		defer h.polls.give(vkey)
+		// A waiting poll is held open as a socket is, and counts with
+		// the sockets of its address: visitors cost one hit each, so the
+		// limit per visitor alone let one address hold any number.
+		network := ratelimit.Network(ip)
+		if !h.ipConns.take(network, h.limits.ConnsPerIP) {
+			hd.Set("Retry-After", "10")
+			return pollFail(ctx, fasthttp.StatusTooManyRequests, "rate_limit",
+				fmt.Sprintf("too many chat connections from this address (at most %d)", h.limits.ConnsPerIP))
+		}
+		defer h.ipConns.give(network)
 	}
 	st.sub = h.chats.SubscribePoll(site.ID, st.v.Visitor)
 	defer h.chats.Unsubscribe(st.sub)

@@ -28,7 +28,7 @@ import (
 // ChatLimits bound the visitors' chat traffic (zero: the defaults of
 // chat-protocol.md).
 type ChatLimits struct {
-	ConnsPerIP         int // visitor sockets per client IP
+	ConnsPerIP         int // visitor sockets and waiting long polls per client IP
 	MessagesPerVisitor int // a minute
 	MessagesPerIP      int // a minute
 }
