@@ -60,6 +60,11 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 	hd := &ctx.Response.Header
 	hd.Set("Access-Control-Allow-Origin", "*")
 	hd.Set("Cache-Control", "no-store")
+	ip := h.clientIP(ctx)
+	if h.overRequestRate(ip) {
+		hd.Set("Retry-After", "1")
+		return pollFail(ctx, fasthttp.StatusTooManyRequests, "rate_limit", "too many requests from this address; slow down")
+	}
 	req, frames, err := parsePoll(ctx.PostBody())
 	if err != nil {
 		e := err.(*Error)
@@ -80,7 +85,6 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 		}
 		return err
 	}
-	ip := h.clientIP(ctx)
 	st, err := h.hello(site, chatFrame{CI: req.CI, Key: req.Key, U: req.U}, ip)
 	if err != nil {
 		fe := err.(*frameError)

@@ -76,3 +76,46 @@ func TestChatPollsPerIP(t *testing.T) {
 		t.Errorf("a poll that does not wait, with the address's polls all held: %d %q, want 200", status, msg)
 	}
 }
+
+// The long poll is a tracker request like a hit, counted by the tracker's
+// per-IP limit. It was counted by none: each poll carries up to 10 frames
+// and a poll's frame budget (10 a second, a socket's) starts afresh with
+// each request, so one address could post typing and read frames, each
+// an event to every console of the site, as fast as it could send
+// requests, where a socket is held to 10 a second.
+func TestChatPollCountsAgainstTrackerIPLimit(t *testing.T) {
+	srv := httpdtest.Start(t, func(o *httpd.Options) {
+		o.TrustProxy = true
+		o.Limits = httpd.TrackerLimits{PerIP: 0.001, PerIPBurst: 3, PerSite: -1} // about no refill while the test runs
+	})
+	site := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, site, "https://shop.example/")
+	poll := func(ip string) int {
+		t.Helper()
+		b, _ := json.Marshal(map[string]any{"k": site, "ci": cv.v.CI, "key": cv.v.Key, "u": "https://shop.example/page",
+			"frames": []map[string]any{{"type": "typing", "on": true}, {"type": "typing", "on": false}}})
+		req, _ := http.NewRequest("POST", srv.URL+"t/v1/chat", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 3 {
+		if status := poll("203.0.113.5"); status != http.StatusOK {
+			t.Fatalf("poll %d of the address's burst of 3: %d", i+1, status)
+		}
+	}
+	if status := poll("203.0.113.5"); status != http.StatusTooManyRequests {
+		t.Errorf("a 4th poll from the address (burst 3): %d, want 429", status)
+	}
+	if status, _ := dialStatus(t, wsURL(srv, "t/v1/chat/ws?k="+site), http.Header{"Origin": {shopOrigin}, "X-Forwarded-For": {"203.0.113.5"}}); status != http.StatusTooManyRequests {
+		t.Errorf("a socket from the address over its limit: %d, want 429", status)
+	}
+	if status := poll("198.51.100.7"); status != http.StatusOK {
+		t.Errorf("a poll from another address: %d, want 200", status)
+	}
+}
