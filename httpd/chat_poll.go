@@ -2,11 +2,13 @@ package httpd
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/chats"
+	"appliance/httpd/ratelimit"
 	"appliance/httpd/visits"
 )
 
@@ -58,6 +60,11 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 	hd := &ctx.Response.Header
 	hd.Set("Access-Control-Allow-Origin", "*")
 	hd.Set("Cache-Control", "no-store")
+	ip := h.clientIP(ctx)
+	if h.overRequestRate(ip) {
+		hd.Set("Retry-After", "1")
+		return pollFail(ctx, fasthttp.StatusTooManyRequests, "rate_limit", "too many requests from this address; slow down")
+	}
 	req, frames, err := parsePoll(ctx.PostBody())
 	if err != nil {
 		e := err.(*Error)
@@ -78,7 +85,6 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 		}
 		return err
 	}
-	ip := h.clientIP(ctx)
 	st, err := h.hello(site, chatFrame{CI: req.CI, Key: req.Key, U: req.U}, ip)
 	if err != nil {
 		fe := err.(*frameError)
@@ -98,6 +104,16 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 			return pollFail(ctx, fasthttp.StatusTooManyRequests, "rate_limit", "at most 2 waiting polls open per visitor")
 		}
 		defer h.polls.give(vkey)
+		// A waiting poll is held open as a socket is, and counts with
+		// the sockets of its address: visitors cost one hit each, so the
+		// limit per visitor alone let one address hold any number.
+		network := ratelimit.Network(ip)
+		if !h.ipConns.take(network, h.limits.ConnsPerIP) {
+			hd.Set("Retry-After", "10")
+			return pollFail(ctx, fasthttp.StatusTooManyRequests, "rate_limit",
+				fmt.Sprintf("too many chat connections from this address (at most %d)", h.limits.ConnsPerIP))
+		}
+		defer h.ipConns.give(network)
 	}
 	st.sub = h.chats.SubscribePoll(site.ID, st.v.Visitor)
 	defer h.chats.Unsubscribe(st.sub)

@@ -28,7 +28,7 @@ import (
 // ChatLimits bound the visitors' chat traffic (zero: the defaults of
 // chat-protocol.md).
 type ChatLimits struct {
-	ConnsPerIP         int // visitor sockets per client IP
+	ConnsPerIP         int // visitor sockets and waiting long polls per client IP
 	MessagesPerVisitor int // a minute
 	MessagesPerIP      int // a minute
 }
@@ -118,8 +118,18 @@ type chatVisitorHandlers struct {
 	polls       connCounter
 	visitorRate *ratelimit.Limiter
 	ipRate      *ratelimit.Limiter
+	// requestRate is the tracker's per-IP request limit (nil: off), which
+	// a poll and a socket's upgrade count against as every tracker
+	// request does.
+	requestRate *ratelimit.Buckets
 	clientIP    func(*fasthttp.RequestCtx) string
 	now         func() time.Time
+}
+
+// overRequestRate reports whether the client at ip is over the tracker's
+// per-IP request limit (loopback is exempt, as in the tracker's).
+func (h *chatVisitorHandlers) overRequestRate(ip string) bool {
+	return h.requestRate != nil && !isLoopback(ip) && !h.requestRate.Allow(ratelimit.Network(ip), h.now())
 }
 
 func (h *chatVisitorHandlers) mount(r *router) {
@@ -179,6 +189,9 @@ func (h *chatVisitorHandlers) socket(ctx *fasthttp.RequestCtx) error {
 		return errorf(fasthttp.StatusBadRequest, "this address takes WebSocket connections only (or use POST /t/v1/chat)")
 	}
 	ip := h.clientIP(ctx)
+	if h.overRequestRate(ip) {
+		return tooMany(time.Second, "too many requests from this address; slow down")
+	}
 	network := ratelimit.Network(ip) // what the sockets per IP count
 	if !h.ipConns.take(network, h.limits.ConnsPerIP) {
 		return tooMany(10*time.Second, "too many chat connections from this address (at most %d)", h.limits.ConnsPerIP)

@@ -50,6 +50,7 @@ func (s *Server) publicRoutes() *router {
 		sites: s.sites, chats: s.chats, sockets: s.chatSockets, upgrader: newChatUpgrader(), limits: limits,
 		visitorRate: ratelimit.New(limits.MessagesPerVisitor, time.Minute, 100_000),
 		ipRate:      ratelimit.New(limits.MessagesPerIP, time.Minute, 100_000),
+		requestRate: tracker.ipRate,
 		clientIP:    s.clientIP, now: s.opts.Now,
 	}
 	chatVisitor.mount(r)

@@ -829,15 +829,34 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, rt *route, err error) {
 // address the proxy appended to X-Forwarded-For.
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
 	if s.opts.TrustProxy {
-		if xff := string(ctx.Request.Header.Peek("X-Forwarded-For")); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
+		if xff := lastForwardedFor(&ctx.Request.Header); len(xff) > 0 {
+			if i := bytes.LastIndexByte(xff, ','); i >= 0 {
+				xff = xff[i+1:]
+			}
+			if ip := net.ParseIP(string(bytes.TrimSpace(xff))); ip != nil {
 				return ip.String()
 			}
 		}
 	}
 	return ctx.RemoteIP().String()
 }
+
+// lastForwardedFor is the last X-Forwarded-For line of the header section:
+// a proxy appends the client's address to the line the client sent, or
+// adds a line of its own after it (HAProxy's option forwardfor), and
+// either way the address it added is the last; the first line is the
+// client's to write.
+func lastForwardedFor(h *fasthttp.RequestHeader) []byte {
+	var last []byte
+	for k, v := range h.All() {
+		if bytes.EqualFold(k, xForwardedFor) {
+			last = v
+		}
+	}
+	return last
+}
+
+var xForwardedFor = []byte("X-Forwarded-For")
 
 type fasthttpLogger struct{ l *slog.Logger }
 
