@@ -39,6 +39,7 @@ func (s *apiHandlers) mountChats(r *router) {
 	s.route(r, "GET", "/api/v1/chats/*/messages", scopeChats, useChat, s.chatMessages)
 	s.route(r, "POST", "/api/v1/chats/*/messages", scopeChats, useChat, s.postChatMessage)
 	s.route(r, "POST", "/api/v1/chats/*/close", scopeChats, useChat, s.closeChat)
+	s.route(r, "POST", "/api/v1/chats/*/transfer", scopeChats, useChat, s.transferChat)
 	s.route(r, "POST", "/api/v1/operators/presence", scopeChats, useChat, s.operatorPresence)
 }
 
@@ -191,6 +192,67 @@ func (s *apiHandlers) closeChat(ctx *fasthttp.RequestCtx, tok store.Token) error
 		return err
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": nil})
+	return nil
+}
+
+// transferRequest is the body of POST /api/v1/chats/ID/transfer.
+type transferRequest struct {
+	Operator *string `json:"operator"`
+}
+
+// maxOperatorName is the longest operator name a transfer takes: an
+// email address's limit; a token's name is shorter.
+const maxOperatorName = 254
+
+// parseTransfer reads a transfer's body: whom the chat goes to, "" back
+// to the queue. An email is compared as the accounts keep it, in lower
+// case; a token's name as it is.
+func parseTransfer(body []byte) (string, error) {
+	var req transferRequest
+	if err := decodeBody(body, maxAPIChatBody, &req, refuseUnknown); err != nil {
+		return "", err
+	}
+	if req.Operator == nil {
+		return "", errorf(fasthttp.StatusBadRequest, `operator is required: the name of an operator online on the chat's site, or "" to return the chat to the queue`)
+	}
+	name := strings.TrimSpace(*req.Operator)
+	if len(name) > maxOperatorName || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", errorf(fasthttp.StatusBadRequest, "operator: at most %d bytes, no control characters", maxOperatorName)
+	}
+	if strings.Contains(name, "@") {
+		name = strings.ToLower(name)
+	}
+	return name, nil
+}
+
+// transferChat is POST /api/v1/chats/ID/transfer: the token's operator
+// hands the chat to another operator online on its site, or returns it to
+// the queue. A token made for a manager or the owner may move any open
+// chat; any other, the chats its operator holds or could take.
+func (s *apiHandlers) transferChat(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	c, err := s.pathChat(ctx, tok)
+	if err != nil {
+		return err
+	}
+	to, err := parseTransfer(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	manage := false
+	if tok.User != "" {
+		u, err := s.accounts.User(tok.User)
+		if err != nil {
+			return err
+		}
+		manage = moveChats.allows(u.Role)
+	}
+	op := apiOperator(tok)
+	s.chats.Active(op, []uint32{c.Site})
+	c, err = s.chats.Transfer(context.WithoutCancel(ctx), op, manage, c.Site, c.ID, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": s.chats.ViewOf(&c)})
 	return nil
 }
 
