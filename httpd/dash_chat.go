@@ -20,8 +20,9 @@ import (
 // GET /chat/visitor.
 
 type chatConsoleData struct {
-	Name string // the operator's name as visitors see it
-	Text string // consoleText in the dashboard's language, as JSON
+	Name   string // the operator's name as visitors see it
+	Text   string // consoleText in the dashboard's language, as JSON
+	Manage bool   // may transfer any open chat (moveChats), not only their own
 }
 
 // chatConsole is GET /chat: the operator console, in the dashboard's
@@ -33,7 +34,7 @@ func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) 
 		return err
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "chat", view{Title: "Chat", User: &who.user, CSRF: who.session.CSRF,
-		Data: chatConsoleData{Name: name, Text: string(text)}})
+		Data: chatConsoleData{Name: name, Text: string(text), Manage: moveChats.allows(who.user.Role)}})
 }
 
 // chatWaiting is GET /chat/waiting: how many open chats wait for this
@@ -226,6 +227,15 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"you":               tr.T("you"),
 		"claim":             tr.T("Take this chat"),
 		"close":             tr.T("End chat"),
+		"transfer":          tr.T("Transfer to…"),
+		"noColleague":       tr.T("No colleague online"),
+		"release":           tr.T("Release"),
+		"releaseHint":       tr.T("Return the chat to the queue: whoever answers first takes it"),
+		"transferred":       tr.T("%s transferred the chat to %s"),
+		"released":          tr.T("%s returned the chat to the queue"),
+		"transferredToYou":  tr.T("A chat was transferred to you"),
+		"releasedNews":      tr.T("A chat is back in the queue"),
+		"colleagueHas":      tr.T("%s answers this chat"),
 		"send":              tr.T("Send"),
 		"invite":            tr.T("Start a chat"),
 		"inviteSend":        tr.T("Invite"),
