@@ -3,9 +3,11 @@ package httpd_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"appliance/httpd/accounts"
+	"appliance/httpd/chats"
 	"appliance/httpd/httpdtest"
 )
 
@@ -198,5 +200,36 @@ func TestChatTransferAPI(t *testing.T) {
 	}
 	if status, out := transfer(manager, chat, map[string]string{"operator": "bot"}); status != http.StatusConflict || out["success"] != false {
 		t.Errorf("transfer of a closed chat: %d %v", status, out)
+	}
+}
+
+// The site's finished chats page shows a transfer's note in the reader's
+// language (its stored text has both), the names escaped.
+func TestChatsPageShowsTransferInReadersWords(t *testing.T) {
+	f := newCBFixture(t)
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := f.srv.HTTP.Chats()
+	anna := chats.Operator{Name: "anna@shop.example"}
+	defer svc.Connect(anna, []uint32{site.ID}, chats.Online)()
+	defer svc.Connect(chats.Operator{Name: "<b>bot</b>"}, []uint32{site.ID}, chats.Online)()
+	ack, err := svc.Send(t.Context(), chats.Visitor{Site: site, Visitor: f.v.VisitorID, Session: f.v.SessionID, Page: "https://shop.example/"}, "v1", "Здравствуйте")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Transfer(t.Context(), anna, false, site.ID, ack.Chat.ID, "<b>bot</b>"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Close(t.Context(), site.ID, ack.Chat.ID, 0, chats.ClosedByOperator); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	for lang, want := range map[string]string{"en": "anna@shop.example transferred the chat to &lt;b&gt;bot&lt;/b&gt;", "ru": "anna@shop.example передал(а) чат: &lt;b&gt;bot&lt;/b&gt;"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/chat", lang)
+		if !strings.Contains(body, want) || strings.Contains(body, "<b>bot") || strings.Contains(body, "chat to &lt;b&gt;bot&lt;/b&gt;. / ") {
+			t.Errorf("%s: the chats page does not show the note as %q", lang, want)
+		}
 	}
 }
