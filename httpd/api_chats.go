@@ -198,6 +198,7 @@ func (s *apiHandlers) closeChat(ctx *fasthttp.RequestCtx, tok store.Token) error
 // transferRequest is the body of POST /api/v1/chats/ID/transfer.
 type transferRequest struct {
 	Operator *string `json:"operator"`
+	From     *string `json:"from"`
 }
 
 // maxOperatorName is the longest operator name a transfer takes: an
@@ -205,19 +206,38 @@ type transferRequest struct {
 const maxOperatorName = 254
 
 // parseTransfer reads a transfer's body: whom the chat goes to, "" back
-// to the queue. An email is compared as the accounts keep it, in lower
+// to the queue, and, when from is sent, whose the caller saw it was ("":
+// nobody's). An email is compared as the accounts keep it, in lower
 // case; a token's name as it is.
-func parseTransfer(body []byte) (string, error) {
+func parseTransfer(body []byte) (chats.Move, error) {
 	var req transferRequest
 	if err := decodeBody(body, maxAPIChatBody, &req, refuseUnknown); err != nil {
-		return "", err
+		return chats.Move{}, err
 	}
 	if req.Operator == nil {
-		return "", errorf(fasthttp.StatusBadRequest, `operator is required: the name of an operator online on the chat's site, or "" to return the chat to the queue`)
+		return chats.Move{}, errorf(fasthttp.StatusBadRequest, `operator is required: the name of an operator online on the chat's site, or "" to return the chat to the queue`)
 	}
-	name := strings.TrimSpace(*req.Operator)
+	to, err := operatorName("operator", *req.Operator)
+	if err != nil {
+		return chats.Move{}, err
+	}
+	m := chats.Move{To: to}
+	if req.From != nil {
+		from, err := operatorName("from", *req.From)
+		if err != nil {
+			return chats.Move{}, err
+		}
+		m.From = &from
+	}
+	return m, nil
+}
+
+// operatorName checks and normalises an operator's name a body gives in
+// field.
+func operatorName(field, name string) (string, error) {
+	name = strings.TrimSpace(name)
 	if len(name) > maxOperatorName || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", errorf(fasthttp.StatusBadRequest, "operator: at most %d bytes, no control characters", maxOperatorName)
+		return "", errorf(fasthttp.StatusBadRequest, "%s: at most %d bytes, no control characters", field, maxOperatorName)
 	}
 	if strings.Contains(name, "@") {
 		name = strings.ToLower(name)
@@ -234,7 +254,7 @@ func (s *apiHandlers) transferChat(ctx *fasthttp.RequestCtx, tok store.Token) er
 	if err != nil {
 		return err
 	}
-	to, err := parseTransfer(ctx.PostBody())
+	move, err := parseTransfer(ctx.PostBody())
 	if err != nil {
 		return err
 	}
@@ -248,7 +268,7 @@ func (s *apiHandlers) transferChat(ctx *fasthttp.RequestCtx, tok store.Token) er
 	}
 	op := apiOperator(tok)
 	s.chats.Active(op, []uint32{c.Site})
-	c, err = s.chats.Transfer(context.WithoutCancel(ctx), op, manage, c.Site, c.ID, to)
+	c, err = s.chats.Transfer(context.WithoutCancel(ctx), op, manage, c.Site, c.ID, move)
 	if err != nil {
 		return err
 	}

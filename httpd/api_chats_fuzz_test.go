@@ -13,18 +13,25 @@ import (
 func FuzzTransferBody(f *testing.F) {
 	for _, s := range []string{`{"operator":"boris@shop.example"}`, `{"operator":""}`, `{"operator":" Bot "}`, `{}`,
 		`{"operator":null}`, `{"operator":"a","to":"b"}`, `[]`, `{"operator":"\u0001"}`, `{"operator":"Anna@Shop.Example"}`,
-		"\ufeff{\"operator\":\"bot\"}", `{"operator":"\ud800"}`, `{"operator":1}`} {
+		"\ufeff{\"operator\":\"bot\"}", `{"operator":"\ud800"}`, `{"operator":1}`,
+		`{"operator":"bot","from":"Anna@Shop.example"}`, `{"operator":"","from":""}`, `{"operator":"bot","from":null}`, `{"operator":"bot","from":"\u007f"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		name, err := parseTransfer(body)
+		m, err := parseTransfer(body)
 		if !checkParseErr(t, err) {
 			return
 		}
-		if len(body) > maxAPIChatBody || len(name) > maxOperatorName || name != strings.TrimSpace(name) ||
-			strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) ||
-			strings.Contains(name, "@") && name != strings.ToLower(name) {
-			t.Fatalf("%q accepted as %q", body, name)
+		names := []string{m.To}
+		if m.From != nil {
+			names = append(names, *m.From)
+		}
+		for _, name := range names {
+			if len(body) > maxAPIChatBody || len(name) > maxOperatorName || name != strings.TrimSpace(name) ||
+				strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) ||
+				strings.Contains(name, "@") && name != strings.ToLower(name) {
+				t.Fatalf("%q accepted as %+v (%q)", body, m, name)
+			}
 		}
 	})
 }

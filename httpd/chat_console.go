@@ -327,7 +327,7 @@ func (h *chatConsoleHandlers) handle(st *consoleState, f chatFrame) ([]any, erro
 		return nil, err
 	case "transfer":
 		h.chats.Active(st.op, st.sites)
-		_, err := h.chats.Transfer(ctx, st.op, st.manage, c.Site, c.ID, f.Operator)
+		_, err := h.chats.Transfer(ctx, st.op, st.manage, c.Site, c.ID, chats.Move{To: f.Operator, From: f.From})
 		return nil, err
 	case "typing":
 		h.chats.Typing(&c, chats.FromOperator, st.op.Name, f.On, st.sub)

@@ -40,14 +40,15 @@ type chatFrame struct {
 	Visitor uint64            `json:"visitor"`
 	Chats   map[string]uint64 `json:"chats"`
 	// Operator is whom a console's transfer hands the chat to ("" back
-	// to the queue).
-	Operator string `json:"operator"`
+	// to the queue); From, when sent, whose the console shows the chat is.
+	Operator string  `json:"operator"`
+	From     *string `json:"from"`
 }
 
 // chatFrameFields are chatFrame's JSON names, by their lower case.
 var chatFrameFields = map[string]string{"type": "type", "ci": "ci", "key": "key", "u": "u", "chat": "chat",
 	"after": "after", "id": "id", "ref": "ref", "text": "text", "on": "on", "status": "status", "site": "site",
-	"visitor": "visitor", "chats": "chats", "operator": "operator"}
+	"visitor": "visitor", "chats": "chats", "operator": "operator", "from": "from"}
 
 // visitorFrames and consoleFrames are the types each side may send.
 var (

@@ -171,6 +171,8 @@ func TestChatTransferAPI(t *testing.T) {
 		{"a typo", anna, chat, map[string]string{"operater": "bot"}, http.StatusBadRequest, ""},
 		{"not an object", anna, chat, []string{"bot"}, http.StatusBadRequest, ""},
 		{"a control character", anna, chat, map[string]string{"operator": "bo\x01t"}, http.StatusBadRequest, ""},
+		{"the manager, the chat no longer the bot's", manager, chat, map[string]string{"operator": "bot", "from": "bot"}, http.StatusConflict, "chat %d is anna@shop.example's"},
+		{"a control character in from", manager, chat, map[string]string{"operator": "bot", "from": "a\x01"}, http.StatusBadRequest, ""},
 	} {
 		status, out := transfer(tt.tok, tt.chat, tt.body)
 		msg := tt.error
@@ -186,7 +188,7 @@ func TestChatTransferAPI(t *testing.T) {
 	}
 	// The manager moves anna's chat back to the bot; anna releases it
 	// once it is hers again.
-	if status, out := transfer(manager, chat, map[string]string{"operator": "bot"}); status != http.StatusOK || out["result"].(map[string]any)["assigned"] != "bot" {
+	if status, out := transfer(manager, chat, map[string]string{"operator": "bot", "from": "Anna@Shop.example"}); status != http.StatusOK || out["result"].(map[string]any)["assigned"] != "bot" {
 		t.Fatalf("the manager's transfer: %d %v", status, out)
 	}
 	if status, out := transfer(bot, chat, map[string]string{"operator": "anna@shop.example"}); status != http.StatusOK {
@@ -219,7 +221,7 @@ func TestChatsPageShowsTransferInReadersWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Transfer(t.Context(), anna, false, site.ID, ack.Chat.ID, "<b>bot</b>"); err != nil {
+	if _, err := svc.Transfer(t.Context(), anna, false, site.ID, ack.Chat.ID, chats.Move{To: "<b>bot</b>"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Close(t.Context(), site.ID, ack.Chat.ID, 0, chats.ClosedByOperator); err != nil {

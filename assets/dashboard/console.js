@@ -784,12 +784,19 @@
   $("c-form").addEventListener("submit", function (e) { e.preventDefault(); submit(); });
   $("c-claim").addEventListener("click", function () { if (selected && selected.chat) raw({ type: "claim", chat: selected.chat }); });
   $("c-close").addEventListener("click", function () { if (selected && selected.chat) raw({ type: "close", chat: selected.chat }); });
+  // A transfer names whose the console shows the chat is ("from"): one
+  // that changed hands meanwhile is refused ("assigned"), not moved from
+  // whoever has it now.
+  function transfer(to) {
+    var ch = selected && selected.chat && chats[selected.chat];
+    if (ch) raw({ type: "transfer", chat: ch.c.id, operator: to, from: ch.c.assigned || "" });
+  }
   $("c-transfer").addEventListener("change", function () {
     var to = this.value;
     this.value = "";
-    if (to && selected && selected.chat) raw({ type: "transfer", chat: selected.chat, operator: to });
+    if (to) transfer(to);
   });
-  $("c-release").addEventListener("click", function () { if (selected && selected.chat) raw({ type: "transfer", chat: selected.chat, operator: "" }); });
+  $("c-release").addEventListener("click", function () { transfer(""); });
   $("c-online").addEventListener("change", function () {
     status = this.checked ? "online" : "away";
     raw({ type: "status", status: status });

@@ -81,8 +81,17 @@ func lastWord(msgs []store.ChatMessage) store.ChatMessage {
 	return store.ChatMessage{}
 }
 
-// Transfer hands an open chat of the site to the operator named to, who
-// must be online on the site (not away), or with to "" releases it to the
+// Move is what a transfer asks: whom the chat goes to ("" back to the
+// queue), and, when From is set, whose the caller saw it was: a chat
+// that changed hands since (someone took it, or moved it) is refused,
+// also for a manager, who may otherwise move any chat.
+type Move struct {
+	To   string
+	From *string
+}
+
+// Transfer hands an open chat of the site to the operator named m.To, who
+// must be online on the site (not away), or with "" releases it to the
 // queue: nobody's, taken by whoever answers or claims it first. op may
 // transfer the chat they hold, and one they could take (nobody's, or its
 // operator is not online: Claim); with manage (a manager or the owner) any
@@ -91,8 +100,9 @@ func lastWord(msgs []store.ChatMessage) store.ChatMessage {
 // meets a chat someone else took meanwhile changes nothing. Transferring
 // a chat to whom has it already changes nothing and is not an error.
 // Errors: ErrForbidden, ErrNoChat, ErrClosed, ErrAssigned (a colleague
-// online holds it), ErrOperatorOffline.
-func (s *Service) Transfer(ctx context.Context, op Operator, manage bool, site uint32, chat uint64, to string) (store.Chat, error) {
+// online holds it, or it is no longer m.From's), ErrOperatorOffline.
+func (s *Service) Transfer(ctx context.Context, op Operator, manage bool, site uint32, chat uint64, m Move) (store.Chat, error) {
+	to := m.To
 	if !op.Allows(site) {
 		return store.Chat{}, ErrForbidden.Errorf("this operator may not use that site")
 	}
@@ -109,6 +119,10 @@ func (s *Service) Transfer(ctx context.Context, op Operator, manage bool, site u
 		switch {
 		case c.Closed != 0:
 			return ErrClosed.Errorf("chat %d is closed", chat)
+		case m.From != nil && *m.From != c.Assigned && c.Assigned == "":
+			return ErrAssigned.Errorf("chat %d is nobody's now", chat)
+		case m.From != nil && *m.From != c.Assigned:
+			return ErrAssigned.Errorf("chat %d is %s's", chat, c.Assigned)
 		case !manage && c.Assigned != "" && c.Assigned != op.Name && s.presence.isOnline(site, c.Assigned):
 			return ErrAssigned.Errorf("chat %d is %s's", chat, c.Assigned)
 		case c.Assigned == to:

@@ -44,7 +44,7 @@ func TestTransferToColleagueOnline(t *testing.T) {
 	con := f.svc.SubscribeConsole([]uint32{f.site.ID}, nil)
 	defer f.svc.Unsubscribe(con)
 
-	c, err := f.svc.Transfer(ctx, anna, false, f.site.ID, a.Chat.ID, "boris@shop.example")
+	c, err := f.svc.Transfer(ctx, anna, false, f.site.ID, a.Chat.ID, chats.Move{To: "boris@shop.example"})
 	if err != nil || c.Assigned != "boris@shop.example" {
 		t.Fatalf("transfer: %+v, %v", c, err)
 	}
@@ -88,7 +88,7 @@ func TestTransferToColleagueOnline(t *testing.T) {
 		t.Fatalf("boris answers: %v", err)
 	}
 	// Again to Boris: nothing changes, no second note.
-	if c, err := f.svc.Transfer(ctx, boris, false, f.site.ID, a.Chat.ID, "boris@shop.example"); err != nil || c.Last != 4 {
+	if c, err := f.svc.Transfer(ctx, boris, false, f.site.ID, a.Chat.ID, chats.Move{To: "boris@shop.example"}); err != nil || c.Last != 4 {
 		t.Fatalf("transfer to whom has it: %+v, %v", c, err)
 	}
 }
@@ -110,15 +110,19 @@ func TestTransferRefusals(t *testing.T) {
 	if _, err := f.svc.Claim(ctx, anna, f.site.ID, a.Chat.ID); err != nil {
 		t.Fatal(err)
 	}
-	refused := func(what string, op chats.Operator, manage bool, to string, want error) {
+	refusedMove := func(what string, op chats.Operator, manage bool, m chats.Move, want error) {
 		t.Helper()
 		before := f.chat(t, a.Chat.ID)
-		if _, err := f.svc.Transfer(ctx, op, manage, f.site.ID, a.Chat.ID, to); !errors.Is(err, want) {
+		if _, err := f.svc.Transfer(ctx, op, manage, f.site.ID, a.Chat.ID, m); !errors.Is(err, want) {
 			t.Errorf("%s: %v, want %v", what, err, want)
 		}
 		if after := f.chat(t, a.Chat.ID); after.Assigned != before.Assigned || after.Last != before.Last {
 			t.Errorf("%s changed the chat: %+v", what, after)
 		}
+	}
+	refused := func(what string, op chats.Operator, manage bool, to string, want error) {
+		t.Helper()
+		refusedMove(what, op, manage, chats.Move{To: to}, want)
 	}
 	refused("carl moves anna's chat", carl, false, "boris", chats.ErrAssigned)
 	refused("carl takes anna's chat", carl, false, "carl", chats.ErrAssigned)
@@ -129,12 +133,16 @@ func TestTransferRefusals(t *testing.T) {
 	refused("to boris, away", anna, false, "boris", chats.ErrOperatorOffline)
 	refused("to nobody known", anna, false, "dora", chats.ErrOperatorOffline)
 	refused("to anna on a site she may not use", chats.Operator{Name: "anna", Sites: []uint32{f.site.ID + 1}}, false, "carl", chats.ErrForbidden)
-	if _, err := f.svc.Transfer(ctx, anna, false, f.site.ID, 999999, "carl"); !errors.Is(err, chats.ErrNoChat) {
+	if _, err := f.svc.Transfer(ctx, anna, false, f.site.ID, 999999, chats.Move{To: "carl"}); !errors.Is(err, chats.ErrNoChat) {
 		t.Errorf("no such chat: %v", err)
 	}
 
-	// The manager moves it.
-	if c, err := f.svc.Transfer(ctx, carl, true, f.site.ID, a.Chat.ID, "carl"); err != nil || c.Assigned != "carl" {
+	// The manager moves it, unless it changed hands since they looked.
+	boris2, nobody := "boris", ""
+	refusedMove("the manager's move of a chat they saw as boris's", carl, true, chats.Move{To: "carl", From: &boris2}, chats.ErrAssigned)
+	refusedMove("the manager's move of a chat they saw as nobody's", carl, true, chats.Move{To: "carl", From: &nobody}, chats.ErrAssigned)
+	anna2 := "anna"
+	if c, err := f.svc.Transfer(ctx, carl, true, f.site.ID, a.Chat.ID, chats.Move{To: "carl", From: &anna2}); err != nil || c.Assigned != "carl" {
 		t.Fatalf("manager's transfer: %+v, %v", c, err)
 	}
 	// Anna, who had it, now meets a chat that is someone else's.
@@ -172,13 +180,13 @@ func TestTransferReleaseAndWaiting(t *testing.T) {
 	if a, b := waiting("anna"), waiting("boris"); a != 1 || b != 0 {
 		t.Fatalf("anna's chat waits for anna %d, boris %d", a, b)
 	}
-	if _, err := f.svc.Transfer(ctx, anna, false, f.site.ID, a.Chat.ID, "boris"); err != nil {
+	if _, err := f.svc.Transfer(ctx, anna, false, f.site.ID, a.Chat.ID, chats.Move{To: "boris"}); err != nil {
 		t.Fatal(err)
 	}
 	if a, b := waiting("anna"), waiting("boris"); a != 0 || b != 1 {
 		t.Fatalf("transferred to boris: waits for anna %d, boris %d", a, b)
 	}
-	c, err := f.svc.Transfer(ctx, boris, false, f.site.ID, a.Chat.ID, "")
+	c, err := f.svc.Transfer(ctx, boris, false, f.site.ID, a.Chat.ID, chats.Move{To: ""})
 	if err != nil || c.Assigned != "" {
 		t.Fatalf("release: %+v, %v", c, err)
 	}
