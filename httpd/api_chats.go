@@ -39,6 +39,7 @@ func (s *apiHandlers) mountChats(r *router) {
 	s.route(r, "GET", "/api/v1/chats/*/messages", scopeChats, useChat, s.chatMessages)
 	s.route(r, "POST", "/api/v1/chats/*/messages", scopeChats, useChat, s.postChatMessage)
 	s.route(r, "POST", "/api/v1/chats/*/close", scopeChats, useChat, s.closeChat)
+	s.route(r, "POST", "/api/v1/chats/*/transfer", scopeChats, useChat, s.transferChat)
 	s.route(r, "POST", "/api/v1/operators/presence", scopeChats, useChat, s.operatorPresence)
 }
 
@@ -191,6 +192,87 @@ func (s *apiHandlers) closeChat(ctx *fasthttp.RequestCtx, tok store.Token) error
 		return err
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": nil})
+	return nil
+}
+
+// transferRequest is the body of POST /api/v1/chats/ID/transfer.
+type transferRequest struct {
+	Operator *string `json:"operator"`
+	From     *string `json:"from"`
+}
+
+// maxOperatorName is the longest operator name a transfer takes: an
+// email address's limit; a token's name is shorter.
+const maxOperatorName = 254
+
+// parseTransfer reads a transfer's body: whom the chat goes to, "" back
+// to the queue, and, when from is sent, whose the caller saw it was ("":
+// nobody's). An email is compared as the accounts keep it, in lower
+// case; a token's name as it is.
+func parseTransfer(body []byte) (chats.Move, error) {
+	var req transferRequest
+	if err := decodeBody(body, maxAPIChatBody, &req, refuseUnknown); err != nil {
+		return chats.Move{}, err
+	}
+	if req.Operator == nil {
+		return chats.Move{}, errorf(fasthttp.StatusBadRequest, `operator is required: the name of an operator online on the chat's site, or "" to return the chat to the queue`)
+	}
+	to, err := operatorName("operator", *req.Operator)
+	if err != nil {
+		return chats.Move{}, err
+	}
+	m := chats.Move{To: to}
+	if req.From != nil {
+		from, err := operatorName("from", *req.From)
+		if err != nil {
+			return chats.Move{}, err
+		}
+		m.From = &from
+	}
+	return m, nil
+}
+
+// operatorName checks and normalises an operator's name a body gives in
+// field.
+func operatorName(field, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if len(name) > maxOperatorName || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", errorf(fasthttp.StatusBadRequest, "%s: at most %d bytes, no control characters", field, maxOperatorName)
+	}
+	if strings.Contains(name, "@") {
+		name = strings.ToLower(name)
+	}
+	return name, nil
+}
+
+// transferChat is POST /api/v1/chats/ID/transfer: the token's operator
+// hands the chat to another operator online on its site, or returns it to
+// the queue. A token made for a manager or the owner may move any open
+// chat; any other, the chats its operator holds or could take.
+func (s *apiHandlers) transferChat(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	c, err := s.pathChat(ctx, tok)
+	if err != nil {
+		return err
+	}
+	move, err := parseTransfer(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	manage := false
+	if tok.User != "" {
+		u, err := s.accounts.User(tok.User)
+		if err != nil {
+			return err
+		}
+		manage = moveChats.allows(u.Role)
+	}
+	op := apiOperator(tok)
+	s.chats.Active(op, []uint32{c.Site})
+	c, err = s.chats.Transfer(context.WithoutCancel(ctx), op, manage, c.Site, c.ID, move)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": s.chats.ViewOf(&c)})
 	return nil
 }
 

@@ -55,7 +55,7 @@ func (h *chatConsoleHandlers) socket(ctx *fasthttp.RequestCtx, who signedIn) err
 		defer h.sockets.wg.Done()
 		defer h.userConns.give(email)
 		defer conn.Close() // the server keeps hijacked connections open
-		h.serveSocket(conn, email, token)
+		h.serveSocket(conn, email, token, moveChats.allows(who.user.Role))
 	}, func() {
 		h.userConns.give(email)
 		h.sockets.wg.Done()
@@ -69,12 +69,13 @@ func (h *chatConsoleHandlers) socket(ctx *fasthttp.RequestCtx, who signedIn) err
 
 // consoleState is one console after hello.
 type consoleState struct {
-	op    chats.Operator
-	sites []uint32
-	sub   *chats.Sub
+	op     chats.Operator
+	manage bool // may transfer any open chat (moveChats)
+	sites  []uint32
+	sub    *chats.Sub
 }
 
-func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token string) {
+func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token string, manage bool) {
 	conn.SetReadLimit(maxSocketRead)
 	s := newSocket(conn, h.sockets)
 	if s == nil {
@@ -98,7 +99,7 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 		s.end()
 		return
 	}
-	st := &consoleState{op: chats.Operator{Name: email}}
+	st := &consoleState{op: chats.Operator{Name: email}, manage: manage}
 	for _, site := range h.sites.List() {
 		st.sites = append(st.sites, site.ID)
 	}
@@ -222,7 +223,11 @@ func (h *chatConsoleHandlers) welcome(st *consoleState, status string, known map
 }
 
 func consoleMessage(chat uint64, m *store.ChatMessage) outMessage {
-	return outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: m.Name, Text: m.Text, At: m.At, Code: chats.SystemCode(m)}
+	out := outMessage{Type: "message", Chat: chat, ID: m.ID, From: m.From, Name: m.Name, Text: m.Text, At: m.At, Code: chats.SystemCode(m)}
+	if _, to, ok := chats.Transferred(m); ok {
+		out.To = to
+	}
+	return out
 }
 
 // findChat finds a chat by id among the console's sites.
@@ -319,6 +324,10 @@ func (h *chatConsoleHandlers) handle(st *consoleState, f chatFrame) ([]any, erro
 	case "claim":
 		h.chats.Active(st.op, st.sites)
 		_, err := h.chats.Claim(ctx, st.op, c.Site, c.ID)
+		return nil, err
+	case "transfer":
+		h.chats.Active(st.op, st.sites)
+		_, err := h.chats.Transfer(ctx, st.op, st.manage, c.Site, c.ID, chats.Move{To: f.Operator, From: f.From})
 		return nil, err
 	case "typing":
 		h.chats.Typing(&c, chats.FromOperator, st.op.Name, f.On, st.sub)

@@ -39,17 +39,21 @@ type chatFrame struct {
 	Site    string            `json:"site"`
 	Visitor uint64            `json:"visitor"`
 	Chats   map[string]uint64 `json:"chats"`
+	// Operator is whom a console's transfer hands the chat to ("" back
+	// to the queue); From, when sent, whose the console shows the chat is.
+	Operator string  `json:"operator"`
+	From     *string `json:"from"`
 }
 
 // chatFrameFields are chatFrame's JSON names, by their lower case.
 var chatFrameFields = map[string]string{"type": "type", "ci": "ci", "key": "key", "u": "u", "chat": "chat",
 	"after": "after", "id": "id", "ref": "ref", "text": "text", "on": "on", "status": "status", "site": "site",
-	"visitor": "visitor", "chats": "chats"}
+	"visitor": "visitor", "chats": "chats", "operator": "operator", "from": "from"}
 
 // visitorFrames and consoleFrames are the types each side may send.
 var (
 	visitorFrames = map[string]bool{"hello": true, "send": true, "typing": true, "delivered": true, "read": true, "close": true, "ping": true}
-	consoleFrames = map[string]bool{"hello": true, "send": true, "invite": true, "history": true, "claim": true, "typing": true,
+	consoleFrames = map[string]bool{"hello": true, "send": true, "invite": true, "history": true, "claim": true, "transfer": true, "typing": true,
 		"delivered": true, "read": true, "close": true, "status": true, "ping": true}
 )
 
@@ -119,7 +123,8 @@ func errorFrame(err error, ref string) (outError, bool) {
 	}
 	var ce *usererr.Error
 	if errors.As(err, &ce) {
-		keep := ce.Code() == "chat_closed" || ce.Code() == "no_chat" || ce.Code() == "assigned" || ce.Code() == "too_many_chats"
+		keep := ce.Code() == "chat_closed" || ce.Code() == "no_chat" || ce.Code() == "assigned" || ce.Code() == "too_many_chats" ||
+			ce.Code() == "operator_offline"
 		return outError{Type: "error", Code: ce.Code(), Message: ce.UserMessage(), Ref: ref}, keep
 	}
 	if ue := asUserError(err); ue != nil && ue.Status() < 500 {
@@ -146,6 +151,9 @@ type outMessage struct {
 	// Code is a system message's (chats.SystemCode): clients show their
 	// own text for it.
 	Code string `json:"code,omitempty"`
+	// To is whom a transfer's note (code "transfer") handed the chat to,
+	// in the frames to consoles; its name is who did.
+	To string `json:"to,omitempty"`
 	// Ref is the sender's ref, in the frames to the sender's side (an
 	// operator's message to consoles, a visitor's to visitors) when it was
 	// just sent: the sender's client matches its waiting copy by it.

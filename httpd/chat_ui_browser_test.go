@@ -874,9 +874,9 @@ func TestChatLongWordsWrap(t *testing.T) {
 // has written 600 replies, more than one history answer carries (500),
 // then the visitor asks one more thing. An operator who opens the console
 // now (a reload, the start of a shift) sees the whole chat, the visitor's
-// last question counted unread and shown, and can still answer. When the
-// second operator leaves, the chat they took is shown as theirs, offline,
-// and is handed over to the first.
+// last question counted unread and shown; the chat is the second
+// operator's, online, to answer. When they leave, the chat they took is
+// shown as theirs, offline, and the first takes it over by answering.
 func TestChatConsoleLongChatWhole(t *testing.T) {
 	f := newChatFixture(t, "ru")
 	f.openedByOperator(t, "Здравствуйте! Подберёте кроссовки 42 размера?")
@@ -907,18 +907,17 @@ func TestChatConsoleLongChatWhole(t *testing.T) {
 	if got := opEval[string](t, f, `document.querySelector('#c-log .c-msg:last-child .c-text').textContent`); got != "А доставка завтра будет?" {
 		t.Errorf("the console's last message is %q", got)
 	}
-	f.operatorSays(t, "Да, завтра до 18:00")
-	f.waitIn(t, "the answer reaches the visitor", `Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.indexOf('Да, завтра до 18:00') >= 0)`)
-	if !opEval[bool](t, f, `document.getElementById('c-claim').hidden`) {
-		t.Errorf("the console offers to take the chat of Olga, who is online")
+	if !opEval[bool](t, f, `document.getElementById('c-claim').hidden && document.getElementById('c-text').disabled`) {
+		t.Errorf("the console offers to take, or to answer, the chat of Olga, who is online")
 	}
 
 	// Olga goes home: the chat she took is shown as hers, gone, and may be
-	// taken over.
+	// taken over; answering takes it.
 	olga.conn.Close()
 	f.opWait(t, "the chat shows Olga offline and offers to take it",
-		`document.getElementById('c-sub').textContent == 'отвечает olga@shop.example (не в сети)' && !document.getElementById('c-claim').hidden`)
-	httpdtest.Must(t, f.op, chromedp.Click(chromedp.ID("c-claim")))
+		`document.getElementById('c-sub').textContent == 'отвечает olga@shop.example (не в сети)' && !document.getElementById('c-claim').hidden && !document.getElementById('c-text').disabled`)
+	f.operatorSays(t, "Да, завтра до 18:00")
+	f.waitIn(t, "the answer reaches the visitor", `Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.indexOf('Да, завтра до 18:00') >= 0)`)
 	f.opWait(t, "the chat is the operator's now", `document.getElementById('c-claim').hidden && document.getElementById('c-sub').textContent.indexOf('olga') < 0`)
 	f.noExceptions(t)
 }

@@ -392,6 +392,9 @@ func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]a
 			return nil, err
 		}
 		for i := range msgs {
+			if chats.OperatorsOnly(&msgs[i]) {
+				continue // a transfer's note: the visitor sees the new operator join
+			}
 			m := visitorMessage(c.ID, &msgs[i])
 			m.Ref = storedRef(&c, &msgs[i], chats.FromVisitor)
 			out = append(out, m)
@@ -412,6 +415,9 @@ func visitorMessage(chat uint64, m *store.ChatMessage) outMessage {
 func visitorEventFrame(ev *chats.Event) any {
 	switch ev.Kind {
 	case chats.EvMessage:
+		if chats.OperatorsOnly(ev.Message) {
+			return nil // a transfer's note: the assigned event says who answers now
+		}
 		m := visitorMessage(ev.ChatID, ev.Message)
 		if ev.Message.From == chats.FromVisitor {
 			m.Ref = ev.Ref

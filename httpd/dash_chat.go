@@ -20,8 +20,9 @@ import (
 // GET /chat/visitor.
 
 type chatConsoleData struct {
-	Name string // the operator's name as visitors see it
-	Text string // consoleText in the dashboard's language, as JSON
+	Name   string // the operator's name as visitors see it
+	Text   string // consoleText in the dashboard's language, as JSON
+	Manage bool   // may transfer any open chat (moveChats), not only their own
 }
 
 // chatConsole is GET /chat: the operator console, in the dashboard's
@@ -33,7 +34,7 @@ func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) 
 		return err
 	}
 	return s.pages.render(ctx, fasthttp.StatusOK, "chat", view{Title: "Chat", User: &who.user, CSRF: who.session.CSRF,
-		Data: chatConsoleData{Name: name, Text: string(text)}})
+		Data: chatConsoleData{Name: name, Text: string(text), Manage: moveChats.allows(who.user.Role)}})
 }
 
 // chatWaiting is GET /chat/waiting: how many open chats wait for this
@@ -226,6 +227,15 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"you":               tr.T("you"),
 		"claim":             tr.T("Take this chat"),
 		"close":             tr.T("End chat"),
+		"transfer":          tr.T("Transfer to…"),
+		"noColleague":       tr.T("No colleague online"),
+		"release":           tr.T("Release"),
+		"releaseHint":       tr.T("Return the chat to the queue: whoever answers first takes it"),
+		"transferred":       tr.T("%s transferred the chat to %s"),
+		"released":          tr.T("%s returned the chat to the queue"),
+		"transferredToYou":  tr.T("A chat was transferred to you"),
+		"releasedNews":      tr.T("A chat is back in the queue"),
+		"colleagueHas":      tr.T("%s answers this chat"),
 		"send":              tr.T("Send"),
 		"invite":            tr.T("Start a chat"),
 		"inviteSend":        tr.T("Invite"),
@@ -263,18 +273,19 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"status_away":       tr.T("away"),
 		"status_offline":    tr.T("offline"),
 		"errors": map[string]string{
-			"assigned":       tr.T("Another operator has this chat."),
-			"chat_closed":    tr.T("This chat has ended."),
-			"too_many_chats": tr.T("This visitor already has an open chat."),
-			"bad_text":       tr.T("The message is empty or too long."),
-			"rate_limit":     tr.T("Too many messages; wait a moment."),
-			"no_chat":        tr.T("That chat is gone."),
-			"server_error":   tr.T("The server could not store it; try again."),
-			"chat_full":      tr.T("This chat is too long to go on: end it and start a new one."),
-			"bad_frame":      tr.T("The console and the server did not understand each other; reload the page."),
-			"too_large":      tr.T("The console and the server did not understand each other; reload the page."),
-			"hello_required": tr.T("The console and the server did not understand each other; reload the page."),
-			"signed_out":     tr.T("You are signed out: sign in again and the console reconnects by itself."),
+			"assigned":         tr.T("Another operator has this chat."),
+			"chat_closed":      tr.T("This chat has ended."),
+			"too_many_chats":   tr.T("This visitor already has an open chat."),
+			"bad_text":         tr.T("The message is empty or too long."),
+			"rate_limit":       tr.T("Too many messages; wait a moment."),
+			"no_chat":          tr.T("That chat is gone."),
+			"server_error":     tr.T("The server could not store it; try again."),
+			"chat_full":        tr.T("This chat is too long to go on: end it and start a new one."),
+			"operator_offline": tr.T("That colleague is not online now: the chat stays where it was."),
+			"bad_frame":        tr.T("The console and the server did not understand each other; reload the page."),
+			"too_large":        tr.T("The console and the server did not understand each other; reload the page."),
+			"hello_required":   tr.T("The console and the server did not understand each other; reload the page."),
+			"signed_out":       tr.T("You are signed out: sign in again and the console reconnects by itself."),
 		},
 	}
 }

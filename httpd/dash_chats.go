@@ -106,6 +106,16 @@ func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, ck clock, sit
 		if err != nil {
 			return d, err
 		}
+		for i := range msgs {
+			// A transfer's note in the reader's words, as the console
+			// writes it; its stored text is in both languages.
+			if by, to, ok := chats.Transferred(&msgs[i]); ok {
+				msgs[i].Text = ck.tr.T("%s returned the chat to the queue", by)
+				if to != "" {
+					msgs[i].Text = ck.tr.T("%s transferred the chat to %s", by, to)
+				}
+			}
+		}
 		d.Rows = append(d.Rows, chatRow{Chat: c, When: ck.at(c.Created), Ended: ck.at(c.Closed), How: closedHow(ck.tr, c.ClosedBy), Messages: msgs})
 	}
 	return d, nil

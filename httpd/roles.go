@@ -31,6 +31,9 @@ const (
 	markCallbacks
 	// useChat: the chat console: talk to the visitors of every site.
 	useChat
+	// moveChats: transfer any open chat, also one a colleague online
+	// holds (an operator transfers their own, and those they could take).
+	moveChats
 	// markLeads: set a lead's status (done, spam) and note.
 	markLeads
 	// seeVisitors: one visitor's card (sessions, contacts, leads,
@@ -54,6 +57,7 @@ var grants = [...]struct{ owner, manager, operator bool }{
 	seeCallbacks:  {true, true, true},
 	markCallbacks: {true, true, true},
 	useChat:       {true, true, true},
+	moveChats:     {true, true, false},
 	markLeads:     {true, true, false},
 	seeVisitors:   {true, true, true},
 	seeReports:    {true, true, false},
@@ -65,7 +69,7 @@ var grants = [...]struct{ owner, manager, operator bool }{
 // "changeSites"}}) and messages.
 var permissionNames = map[string]permission{
 	"open": open, "anyUser": anyUser, "seeCallbacks": seeCallbacks,
-	"markCallbacks": markCallbacks, "useChat": useChat, "markLeads": markLeads, "seeVisitors": seeVisitors, "seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
+	"markCallbacks": markCallbacks, "useChat": useChat, "moveChats": moveChats, "markLeads": markLeads, "seeVisitors": seeVisitors, "seeReports": seeReports, "changeSites": changeSites, "manageAccess": manageAccess,
 }
 
 // allows reports whether role holds p; an unknown role holds only open.

@@ -58,6 +58,7 @@ var leastRole = map[string]string{
 	"GET /api/v1/chats/*/messages":      "open",
 	"POST /api/v1/chats/*/messages":     "open",
 	"POST /api/v1/chats/*/close":        "open",
+	"POST /api/v1/chats/*/transfer":     "open", // an API token, checked by the handler
 	"POST /api/v1/operators/presence":   "open",
 	"GET /api/v1/leads":                 "open", // an API token, checked by the handler
 	"POST /api/v1/leads/*/status":       "open",

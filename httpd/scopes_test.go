@@ -29,6 +29,7 @@ var apiRouteScope = map[string]string{
 	"GET /api/v1/chats/*/messages":    "chats",
 	"POST /api/v1/chats/*/messages":   "chats",
 	"POST /api/v1/chats/*/close":      "chats",
+	"POST /api/v1/chats/*/transfer":   "chats",
 	"POST /api/v1/operators/presence": "chats",
 }
 

@@ -14,7 +14,7 @@ type Chat struct {
 	// it became lead Lead) or "idle".
 	Closed   int64
 	ClosedBy string
-	Assigned string // the operator who answered first; "" nobody yet
+	Assigned string // the chat's operator: who answered or took it first, or whom it was transferred to; "" nobody
 	Answered int64  // Unix ms of the first operator message; 0 none
 	Last     uint64 // id of the latest message; 0 none
 	LastAt   int64  // Unix ms of the latest message

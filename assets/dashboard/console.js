@@ -4,7 +4,10 @@
 // the visitor's journey (GET /chat/visitor), and sends what the operator
 // writes. Everything a visitor wrote is shown with textContent, never as
 // markup. New chats and messages ring and notify, and the tab title counts
-// unread messages, of the chats that are this operator's to answer (forMe).
+// unread messages, of the chats that are this operator's to answer (forMe);
+// so does a chat a colleague transferred to this operator, or gave back to
+// the queue. An open chat's header lists the colleagues online to transfer
+// it to, and Release (the "transfer" frame).
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -15,9 +18,14 @@
   var T = JSON.parse(root.getAttribute("data-text"));
   // fill puts v where text has its %s or %d.
   var fill = function (text, v) { return text.replace(/%[sd]/, function () { return v; }); };
+  // fill2 puts a and b where text has its two %s, in one pass (a name
+  // holding "%s" is not filled again).
+  var fill2 = function (text, a, b) { var v = [a, b], i = 0; return text.replace(/%s/g, function () { return i < 2 ? v[i++] : ""; }); };
 
   var $ = function (id) { return document.getElementById(id); };
   var me = root.getAttribute("data-me") || "";
+  // manage: a manager or the owner, who may transfer any open chat.
+  var manage = root.getAttribute("data-manage") == "1";
   var chats = {}; // id -> {c: CHAT, msgs: {id: msg}, order: [ids], unread, typing}
   var visitors = {}; // "site:visitor" -> VISITOR
   var sites = {}; // key -> {name, operators: {name: status}}
@@ -58,6 +66,9 @@
   $("c-empty").textContent = T.empty;
   $("c-claim").textContent = T.claim;
   $("c-close").textContent = T.close;
+  $("c-release").textContent = T.release;
+  $("c-release").title = T.releaseHint;
+  $("c-transfer").setAttribute("aria-label", T.transfer);
   $("c-send").textContent = T.send;
   $("c-hint").textContent = T.hint;
   $("c-text").setAttribute("aria-label", T.placeholder);
@@ -303,9 +314,34 @@
         if (!ch.loading && forMe(ch.c)) alertOf(T.newMessage, f.text, f.chat);
       }
     }
+    // A colleague handed the chat to this operator, or gave it back to the
+    // queue while this operator is online: news, as a new message is
+    // (the chat frame that follows makes it theirs, or nobody's).
+    if (f.from == "system" && f.name != me && !ch.loading) {
+      if (f.code == "transfer" && f.to == me) alertOf(T.transferredToYou, systemText(f), f.chat);
+      else if (f.code == "release" && status == "online") alertOf(T.releasedNews, systemText(f), f.chat);
+    }
     if (isSel(f.chat)) appendMsg(ch, f);
     renderChats();
     title();
+  }
+
+  // systemText is a system message in the reader's words: the lead's
+  // note, a transfer's (who to whom), a release's; else the server's text.
+  function systemText(m) {
+    if (m.code == "lead") return T.lead;
+    if (m.code == "transfer") return fill2(T.transferred, m.name, m.to);
+    if (m.code == "release") return fill(T.released, m.name);
+    return m.text;
+  }
+  // lastWord is the chat's latest message that is a word of the chat: a
+  // transfer's note leaves the chat waiting for whom it waited.
+  function lastWord(ch) {
+    for (var i = ch.order.length - 1; i >= 0; i--) {
+      var m = ch.msgs[ch.order[i]];
+      if (m.code != "transfer" && m.code != "release") return m;
+    }
+    return null;
   }
 
   function acked(f) {
@@ -396,7 +432,7 @@
     // Chats waiting for an answer (the visitor wrote last) first, then the
     // others; the latest active first within each: on a busy day the
     // visitors who wait are on top, not the newest chat.
-    var waiting = function (id) { var ch = chats[id], m = ch.msgs[lastID(ch)]; return m ? m.from == "visitor" : !ch.c.assigned; };
+    var waiting = function (id) { var ch = chats[id], m = lastWord(ch); return m ? m.from == "visitor" : !ch.c.assigned; };
     var lastAt = function (id) { var ch = chats[id], m = ch.msgs[lastID(ch)]; return (m && m.at) || ch.c.last_at || ch.c.created || 0; };
     ids.sort(function (a, b) { return (waiting(b) - waiting(a)) || (lastAt(b) - lastAt(a)) || (b - a); });
     if (!ids.length) ul.appendChild(el("li", "muted", T.noChats));
@@ -411,7 +447,7 @@
       if (ch.unread) row.appendChild(el("span", "c-unread", ch.unread));
       b.appendChild(row);
       var last = ch.msgs[lastID(ch)];
-      b.appendChild(el("span", "c-line", last ? last.text : ""));
+      b.appendChild(el("span", "c-line", last ? (last.from == "system" ? systemText(last) : last.text) : ""));
       b.appendChild(el("span", "c-line", siteName(c.site) + " · " + whose(c)));
       b.addEventListener("click", function () { select({ chat: +id }); });
       li.appendChild(b);
@@ -498,22 +534,59 @@
   // canTake: the chat has nobody, or its operator is not online (the
   // server hands it over then, chat-protocol.md).
   function canTake(c) { return c.status == "open" && (!c.assigned || c.assigned != me && opStatus(c.site, c.assigned) != "online"); }
+  // canWrite: the operator may answer the chat: it is not a colleague's
+  // who is online (the server refuses it, error "assigned").
+  function canWrite(c) { return c.status == "open" && (!c.assigned || c.assigned == me || opStatus(c.site, c.assigned) != "online"); }
+  // canTransfer: the operator may hand the chat on: theirs, one they could
+  // take, or any open chat for a manager or the owner.
+  function canTransfer(c) { return c.status == "open" && (c.assigned == me || canTake(c) || manage); }
 
   function renderHead(c) {
     $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
     $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : whose(c);
     $("c-claim").hidden = !canTake(c);
     $("c-close").hidden = c.status != "open";
+    renderTransfer(c);
+    var ta = $("c-text");
+    ta.disabled = !canWrite(c);
+    ta.placeholder = c.status == "open" && !canWrite(c) ? fill(T.colleagueHas, c.assigned) : T.placeholder;
+  }
+
+  // renderTransfer fills the header's Transfer list with the colleagues
+  // online on the chat's site (not away: a chat goes to whom can answer
+  // it now), and shows Release while the chat is someone's.
+  function renderTransfer(c) {
+    var s = $("c-transfer");
+    var may = canTransfer(c);
+    s.hidden = !may;
+    $("c-release").hidden = !may || !c.assigned;
+    s.textContent = "";
+    if (!may) return;
+    var head = el("option", "", T.transfer);
+    head.value = "";
+    s.appendChild(head);
+    var ops = (sites[c.site] && sites[c.site].operators) || {};
+    var names = Object.keys(ops).filter(function (n) { return ops[n] == "online" && n != c.assigned; }).sort();
+    names.forEach(function (n) {
+      var o = el("option", "", n == me ? n + " (" + T.you + ")" : n);
+      o.value = n;
+      s.appendChild(o);
+    });
+    if (!names.length) {
+      var none = el("option", "", T.noColleague);
+      none.value = "";
+      none.disabled = true;
+      s.appendChild(none);
+    }
+    s.value = "";
   }
 
   function renderChat() {
     var ch = chats[selected.chat];
     if (!ch) return;
     var c = ch.c;
-    renderHead(c);
     $("c-send").textContent = T.send;
-    $("c-text").placeholder = T.placeholder;
-    $("c-text").disabled = c.status != "open";
+    renderHead(c);
     var log = $("c-log");
     log.textContent = "";
     ch.order.forEach(function (id) { appendMsg(ch, ch.msgs[id], true); });
@@ -538,6 +611,8 @@
     $("c-sub").textContent = T.invite;
     $("c-claim").hidden = true;
     $("c-close").hidden = true;
+    $("c-transfer").hidden = true;
+    $("c-release").hidden = true;
     $("c-log").textContent = "";
     $("c-typing").textContent = "";
     $("c-send").textContent = T.inviteSend;
@@ -582,7 +657,7 @@
     var n = el("div", "c-msg " + (m.from == "visitor" ? "visitor" : m.from == "system" ? "system" : "operator"));
     n.setAttribute("data-id", m.id);
     if (m.from != "system") n.appendChild(el("span", "c-who", m.from == "visitor" ? T.visitor : m.name || me));
-    n.appendChild(el("span", "c-text", m.from == "system" && m.code == "lead" ? T.lead : m.text));
+    n.appendChild(el("span", "c-text", m.from == "system" ? systemText(m) : m.text));
     if (m.from == "operator") n.appendChild(el("span", "c-mark", mark(ch, m.id)));
     var atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     log.appendChild(n);
@@ -709,6 +784,19 @@
   $("c-form").addEventListener("submit", function (e) { e.preventDefault(); submit(); });
   $("c-claim").addEventListener("click", function () { if (selected && selected.chat) raw({ type: "claim", chat: selected.chat }); });
   $("c-close").addEventListener("click", function () { if (selected && selected.chat) raw({ type: "close", chat: selected.chat }); });
+  // A transfer names whose the console shows the chat is ("from"): one
+  // that changed hands meanwhile is refused ("assigned"), not moved from
+  // whoever has it now.
+  function transfer(to) {
+    var ch = selected && selected.chat && chats[selected.chat];
+    if (ch) raw({ type: "transfer", chat: ch.c.id, operator: to, from: ch.c.assigned || "" });
+  }
+  $("c-transfer").addEventListener("change", function () {
+    var to = this.value;
+    this.value = "";
+    if (to) transfer(to);
+  });
+  $("c-release").addEventListener("click", function () { transfer(""); });
   $("c-online").addEventListener("change", function () {
     status = this.checked ? "online" : "away";
     raw({ type: "status", status: status });

@@ -562,7 +562,8 @@ func TestSendsOfDifferentChatsShareCommits(t *testing.T) {
 
 // A chat whose operator has gone (console closed past the grace) or
 // stepped away is handed over: another operator may take it, or takes it
-// by answering; while its operator is online it stays theirs.
+// by answering; while its operator is online it stays theirs, and only
+// they answer it.
 func TestChatHandedOverWhenItsOperatorIsGone(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -576,11 +577,12 @@ func TestChatHandedOverWhenItsOperatorIsGone(t *testing.T) {
 	if _, err := f.svc.Claim(ctx, boris, f.site.ID, a.Chat.ID); !errors.Is(err, chats.ErrAssigned) {
 		t.Fatalf("claim of the chat of an operator online: %v, want ErrAssigned", err)
 	}
-	if _, err := f.svc.OperatorSend(ctx, boris, f.site.ID, a.Chat.ID, "", "Добрый день"); err != nil {
-		t.Fatal(err)
+	// Nor may he answer it: two operators answering at once would cross.
+	if _, err := f.svc.OperatorSend(ctx, boris, f.site.ID, a.Chat.ID, "", "Добрый день"); !errors.Is(err, chats.ErrAssigned) {
+		t.Fatalf("a colleague's word while anna is online: %v, want ErrAssigned", err)
 	}
-	if c := f.chat(t, a.Chat.ID); c.Assigned != "anna" {
-		t.Fatalf("a colleague's word while anna is online: assigned to %q", c.Assigned)
+	if c := f.chat(t, a.Chat.ID); c.Assigned != "anna" || c.Last != 2 {
+		t.Fatalf("a colleague's refused word: assigned to %q, %d messages", c.Assigned, c.Last)
 	}
 
 	release() // anna's laptop closes

@@ -143,15 +143,6 @@ func Transcript(msgs []store.ChatMessage, loc *time.Location) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// lastMessage reads the latest message of c.
-func (s *Service) lastMessage(site uint32, c *store.Chat) (store.ChatMessage, error) {
-	b, err := s.db.Get(store.ChatMessageKey(site, c.ID, c.Last))
-	if err != nil {
-		return store.ChatMessage{}, fmt.Errorf("read message %d of chat %d: %w", c.Last, c.ID, err)
-	}
-	return store.DecodeChatMessage(c.Last, b)
-}
-
 // toLead turns an open chat that awaits an answer (none yet, or the
 // visitor wrote last) into a lead with its transcript and closes it, in
 // the lead's own write: the visitor's words are stored as a lead (with
@@ -175,7 +166,7 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 	if err != nil {
 		return err
 	}
-	if c.Answered != 0 && (len(msgs) == 0 || msgs[len(msgs)-1].From != FromVisitor) {
+	if c.Answered != 0 && lastWord(msgs).From != FromVisitor {
 		return nil // the operator had the last word
 	}
 	text := Transcript(msgs, s.sites.Location(site))
@@ -241,11 +232,17 @@ func (s *Service) toLead(ctx context.Context, siteID uint32, chat uint64) error 
 }
 
 // SystemCode names what a system message says, for clients to show in
-// their own language: "lead" (the chat became a lead); "" for any other
-// message.
+// their own language: "lead" (the chat became a lead), "transfer" and
+// "release" (Transferred); "" for any other message.
 func SystemCode(m *store.ChatMessage) string {
 	if m.From == FromSystem && m.Text == leadNote {
 		return ClosedByLead
+	}
+	if _, to, ok := Transferred(m); ok {
+		if to == "" {
+			return CodeRelease
+		}
+		return CodeTransfer
 	}
 	return ""
 }

@@ -257,7 +257,8 @@ func (s *Service) publishMessage(c *store.Chat, m store.ChatMessage, ref string)
 // returns once it is durable; the first operator to write in a chat is
 // assigned it, and so is one who writes while the assigned operator is
 // not online. Errors: ErrInvalid (text), ErrNoChat, ErrClosed,
-// ErrChatFull, ErrForbidden (a site op may not act on).
+// ErrChatFull, ErrForbidden (a site op may not act on), ErrAssigned (a
+// colleague online has the chat: they answer it, or transfer it).
 func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, chat uint64, ref, text string) (Ack, error) {
 	text, err := checkOperatorMessage(op, site, ref, text)
 	if err != nil {
@@ -279,8 +280,13 @@ func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, ch
 		if c.Closed != 0 {
 			return ErrClosed.Errorf("chat %d is closed", chat)
 		}
+		if c.Assigned != "" && c.Assigned != op.Name && s.presence.isOnline(site, c.Assigned) {
+			// A colleague online has it (took it, or it was transferred
+			// to them): two operators answering at once would cross.
+			return ErrAssigned.Errorf("chat %d is %s's", chat, c.Assigned)
+		}
 		now := s.o.Now().UnixMilli()
-		if c.Assigned == "" || c.Assigned != op.Name && !s.presence.isOnline(site, c.Assigned) {
+		if c.Assigned != op.Name {
 			// Nobody's, or the one who took it is not online: the chat
 			// is handed over to whoever answers.
 			c.Assigned, assigned = op.Name, true
