@@ -147,6 +147,7 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"due":        func(i int) []byte { return DueKey(DueDelivery, int64(i), 7) },
 		"duefix":     func(i int) []byte { return DuePrefix(DueKind(i)) },
 		"delivery":   func(i int) []byte { return DeliveryKey(1, uint64(i)) },
+		"hookhealth": func(i int) []byte { return HookHealthKey(1, uint64(i)) },
 		"dlvfix":     func(i int) []byte { return DeliveryPrefix(uint32(i)) },
 		"mark":       func(i int) []byte { return MarkKey(1, MarkLead, uint64(i)) },
 		"markcb":     func(i int) []byte { return MarkKey(1, MarkCallback, uint64(i)) },

@@ -35,6 +35,7 @@ var codecs = []codec{
 	{"lead", func(b []byte) (any, error) { return DecodeLead(keyID, b) }, func(r any) []byte { l := r.(Lead); return l.Encode() }},
 	{"webhooks", func(b []byte) (any, error) { return DecodeWebhooks(b) }, func(r any) []byte { w := r.(Webhooks); return w.Encode() }},
 	{"delivery", func(b []byte) (any, error) { return DecodeDelivery(keyID, b) }, func(r any) []byte { d := r.(Delivery); return d.Encode() }},
+	{"webhook health", func(b []byte) (any, error) { return DecodeWebhookHealth(b) }, func(r any) []byte { h := r.(WebhookHealth); return h.Encode() }},
 }
 
 const (
@@ -148,6 +149,12 @@ var samples = map[string][]any{
 			Created: 1700000000000, State: DeliveryDelivered, Due: 1700000000000, Attempts: 3, Delivered: 1700000009999,
 			Recent: []DeliveryAttempt{{Time: 1, Status: 503, Error: "503 Service Unavailable", Duration: 12}, {Time: 2, Status: 0, Error: unicode, Reason: 255}, {Time: 3, Status: 200}}},
 		Delivery{ID: keyID, Endpoint: 1<<64 - 1, URL: unicode, Event: long, Body: []byte(long), State: DeliveryDropped, Due: -1, Attempts: 1<<32 - 1},
+	},
+	"webhook health": {
+		WebhookHealth{},
+		WebhookHealth{FailingSince: 1700000000000, Failures: 12, Last: DeliveryAttempt{Time: 1700003600000, Status: 401, Error: `401 Unauthorized: "token expired"`, Duration: 85, Reason: 8},
+			Alerted: 1700000000000},
+		WebhookHealth{FailingSince: -1, Failures: 1<<32 - 1, Last: DeliveryAttempt{Time: -1 << 63, Error: unicode, Reason: 255}, Alerted: 1 << 62, Recovered: 1},
 	},
 }
 

@@ -334,6 +334,7 @@ func (r *Registry) Remove(ctx context.Context, k string) (*store.Site, error) {
 			store.DigestSubSitePrefix(s.ID),
 			store.DigestSentSitePrefix(store.DigestDaily, s.ID),
 			store.DigestSentSitePrefix(store.DigestWeekly, s.ID),
+			store.HookHealthPrefix(s.ID),
 		} {
 			tx.DeleteRange(p, store.PrefixEnd(p))
 		}
