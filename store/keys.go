@@ -586,6 +586,14 @@ func HookHealthPrefix(site uint32) []byte { return sitePrefix(prefixHookHealth, 
 // HookHealthAll is the key prefix of the health of every webhook endpoint.
 func HookHealthAll() []byte { return []byte{prefixHookHealth} }
 
+// ParseHookHealthKey splits a HookHealthKey into its site and endpoint.
+func ParseHookHealthKey(key []byte) (site uint32, endpoint uint64, ok bool) {
+	if len(key) != 13 || key[0] != prefixHookHealth {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32(key[1:5]), binary.BigEndian.Uint64(key[5:]), true
+}
+
 // DueKey is the key of the due-queue entry of kind for id, due at the Unix
 // millisecond due (negative due sorts as 0).
 func DueKey(kind DueKind, due int64, id uint64) []byte {
