@@ -1,0 +1,197 @@
+package httpd_test
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"appliance/httpd"
+	"appliance/httpd/httpdtest"
+	"appliance/httpd/notice"
+	"appliance/httpd/notice/mailtest"
+	"appliance/httpd/webhooks"
+)
+
+// A site owner's CRM answers 500 for over an hour: the webhooks page
+// shows the endpoint failing (since when, how much waits, the last
+// error), every page of the site warns of it, and the owner gets one
+// email, not one a retry and not again after a restart. Once the CRM
+// answers 200 the warning goes and one more email says it works again.
+// Every delivery is kept and delivered.
+func TestWebhookFailingAlert(t *testing.T) {
+	relay := mailtest.Start(t)
+	clock := &trClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	opts := func(o *httpd.Options) {
+		o.Now = clock.Now
+		o.Webhooks = webhooks.Options{Tick: 5 * time.Millisecond, Timeout: 2 * time.Second,
+			Backoff: func(int) time.Duration { return 20 * time.Minute }}
+		httpdtest.AllowPrivate(o)
+		o.Mail = notice.Options{URL: relay.URL(), From: "noreply@shop.example"}
+		o.MetricsToken = "scrape-token"
+	}
+	srv := httpdtest.Start(t, opts)
+	key := srv.Site(t, "Магазин <b>", "shop.example")
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client(t)
+
+	var status, posts atomic.Int32
+	status.Store(http.StatusInternalServerError)
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		posts.Add(1)
+		w.WriteHeader(int(status.Load()))
+		w.Write([]byte("CRM <script>down</script>"))
+	}))
+	defer crm.Close()
+	addHook(t, srv, c, key, crm.URL+"/hook")
+	health := func() webhooks.Health {
+		t.Helper()
+		m, err := srv.HTTP.HookHealth(context.Background(), site.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, hl := range m {
+			return hl
+		}
+		return webhooks.Health{}
+	}
+	failures := func(n uint32) {
+		t.Helper()
+		eventually(t, strconv.Itoa(int(n))+" failed attempts recorded", func() bool { return health().Failures == n })
+	}
+	lead := func() {
+		t.Helper()
+		v := trackHit(t, srv, key, "", "https://shop.example/", "")
+		if st, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"phone": "89101234567"})); st != http.StatusOK {
+			t.Fatalf("lead: %d %v", st, out)
+		}
+	}
+	sendAlerts := func() {
+		t.Helper()
+		if _, err := srv.HTTP.SendWebhookAlerts(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hooksPage := srv.URL + "sites/" + key + "/webhooks"
+	leadsPage := srv.URL + "sites/" + key + "/leads"
+
+	lead()
+	lead()
+	failures(2)
+	sendAlerts()
+	_, page := getPage(t, c, hooksPage)
+	if strings.Contains(page, `id="failing-`) || strings.Contains(page, `id="hooks-failing"`) || len(relay.Messages()) != 0 {
+		t.Fatalf("failing after a minute's failures (%d emails):\n%s", len(relay.Messages()), page)
+	}
+	clock.Add(40 * time.Minute)
+	failures(4)
+	sendAlerts()
+	if _, page := getPage(t, c, leadsPage); strings.Contains(page, `id="hooks-failing"`) || len(relay.Messages()) != 0 {
+		t.Fatalf("failing after 40 minutes (%d emails)", len(relay.Messages()))
+	}
+	failing := func() float64 { return value(scrape(t, srv, "scrape-token"), "appliance_webhook_endpoints_failing") }
+	if got := failing(); got != 0 {
+		t.Errorf("appliance_webhook_endpoints_failing after 40 minutes: %v, want 0", got)
+	}
+
+	clock.Add(21 * time.Minute) // an hour and a minute since the first failure
+	failures(6)
+	_, page = getPage(t, c, hooksPage)
+	for _, want := range []string{`id="failing-`, "Failing since 2026-12-01 09:00:00", "2 deliveries waiting · 6 failed attempts",
+		"Last error: 500. The receiver failed with an error of its own.", `500 Internal Server Error: "CRM <script>down</script>"`,
+		`class="count failing"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the webhooks page does not show %q", want)
+		}
+	}
+	if got := failing(); got != 1 {
+		t.Errorf("appliance_webhook_endpoints_failing after an hour: %v, want 1", got)
+	}
+	_, raw := getPageIn(t, c, hooksPage, "")
+	if strings.Contains(raw, "<script>down") {
+		t.Errorf("the receiver's answer is not escaped on the page")
+	}
+	_, page = getPage(t, c, leadsPage)
+	if !strings.Contains(page, `id="hooks-failing"`) || !strings.Contains(page, `href="/sites/`+key+`/webhooks#endpoints"`) ||
+		!strings.Contains(page, "1 webhook endpoint has failed every delivery for over an hour") {
+		t.Errorf("the leads page does not warn of the failing endpoint:\n%s", page)
+	}
+	_, page = getPageIn(t, c, hooksPage, "ru")
+	for _, want := range []string{"1 адрес вебхуков больше часа не принимает ни одной доставки", "Не принимает доставки с 01.12.2026 09:00:00",
+		"2 доставки ждут · 6 неудачных попыток", "Последняя ошибка: 500. У получателя произошла собственная ошибка."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the webhooks page in Russian does not show %q", want)
+		}
+	}
+
+	sendAlerts()
+	sendAlerts() // and again: still one
+	if n := len(relay.Messages()); n != 1 {
+		t.Fatalf("%d emails, want 1", n)
+	}
+	msg, text := readMail(t, relay.Messages()[0])
+	if got := relay.Messages()[0].To; len(got) != 1 || got[0] != "owner@example.com" {
+		t.Errorf("the alert went to %v", got)
+	}
+	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if want := "Вебхук сайта Магазин <b> не принимает доставки: " + crm.URL + "/hook"; subject != want {
+		t.Errorf("subject %q, want %q", subject, want)
+	}
+	for _, want := range []string{"С 01.12.2026 09:00:00 (UTC) ни одна доставка сайта Магазин <b> на адрес " + crm.URL + "/hook не прошла",
+		"2 доставки ждут · 6 неудачных попыток", "Последняя ошибка: 500. У получателя произошла собственная ошибка.",
+		"Ничего не потеряно", hooksPage} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the alert does not say %q:\n%s", want, text)
+		}
+	}
+
+	// A restart over the same store does not tell it again.
+	srv = srv.Restart(t, opts)
+	sendAlerts()
+	clock.Add(time.Minute)
+	sendAlerts()
+	if n := len(relay.Messages()); n != 1 {
+		t.Fatalf("%d emails after a restart, want 1", n)
+	}
+
+	// The CRM takes them again: the warning goes, both leads arrive, and
+	// one email says it works again.
+	status.Store(http.StatusOK)
+	clock.Add(20 * time.Minute)
+	// The 2xx's outcome is recorded: the episode is over (its record is
+	// kept for the recovery's email, or gone if the worker sent it already).
+	eventually(t, "both retried deliveries", func() bool { return posts.Load() == 8 && health().FailingSince == 0 })
+	_, page = getPage(t, c, hooksPage)
+	if strings.Contains(page, `id="failing-`) || strings.Contains(page, `id="hooks-failing"`) || strings.Contains(page, `class="count failing"`) {
+		t.Errorf("still failing after a 2xx:\n%s", page)
+	}
+	if got := failing(); got != 0 {
+		t.Errorf("appliance_webhook_endpoints_failing after a 2xx: %v, want 0", got)
+	}
+	sendAlerts()
+	sendAlerts()
+	if n := len(relay.Messages()); n != 2 {
+		t.Fatalf("%d emails after the recovery, want 2", n)
+	}
+	msg, text = readMail(t, relay.Messages()[1])
+	if subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); !strings.Contains(subject, "снова работает") ||
+		!strings.Contains(text, "снова принимает доставки") {
+		t.Errorf("the recovery email: %q\n%s", subject, text)
+	}
+	if hl := health(); hl.FailingSince != 0 || hl.Recovered != 0 {
+		t.Errorf("health after the recovery was told: %+v", hl)
+	}
+	srv = srv.Restart(t, opts)
+	sendAlerts()
+	if n := len(relay.Messages()); n != 2 {
+		t.Fatalf("%d emails after another restart, want 2", n)
+	}
+}
