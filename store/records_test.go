@@ -226,7 +226,7 @@ func TestDecodeRejects(t *testing.T) {
 // invalid UTF-8.
 func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 	for _, c := range codecs {
-		if c.name == "webhooks" { // its strings are nested: TestDecodeRejectsInvalidUTF8Nested
+		if c.name == "webhooks" || c.name == "webhook health" { // their strings are nested: TestDecodeRejectsInvalidUTF8Nested
 			continue
 		}
 		r := samples[c.name][1]
@@ -600,6 +600,7 @@ func TestDecodeRejectsInvalidUTF8Nested(t *testing.T) {
 		{"endpoint secret", (&Webhooks{Endpoints: []WebhookEndpoint{{Secret: bad}}}).Encode(), func(b []byte) error { _, err := DecodeWebhooks(b); return err }},
 		{"endpoint events", (&Webhooks{Endpoints: []WebhookEndpoint{{Events: []string{bad}}}}).Encode(), func(b []byte) error { _, err := DecodeWebhooks(b); return err }},
 		{"attempt error", (&Delivery{Recent: []DeliveryAttempt{{Error: bad}}}).Encode(), func(b []byte) error { _, err := DecodeDelivery(1, b); return err }},
+		{"health's last error", (&WebhookHealth{Last: DeliveryAttempt{Error: bad}}).Encode(), func(b []byte) error { _, err := DecodeWebhookHealth(b); return err }},
 	} {
 		if err := tt.decode(tt.b); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "utf-8") {
 			t.Errorf("%s: err = %v, want invalid utf-8", tt.name, err)
@@ -616,6 +617,19 @@ func TestDecodeDeliveryRejectsOutOfRange(t *testing.T) {
 		"attempts": {Recent: make([]DeliveryAttempt, MaxDeliveryAttempts+1)},
 	} {
 		if _, err := DecodeDelivery(1, dl.Encode()); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+// A webhook endpoint's health keeps its last attempt's status and reason
+// within their ranges, as a delivery's attempts do.
+func TestDecodeWebhookHealthRejectsOutOfRange(t *testing.T) {
+	for name, h := range map[string]WebhookHealth{
+		"status":   {Last: DeliveryAttempt{Status: 1000}},
+		"negative": {Last: DeliveryAttempt{Status: -1}},
+	} {
+		if _, err := DecodeWebhookHealth(h.Encode()); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
 		}
 	}
