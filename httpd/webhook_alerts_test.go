@@ -124,6 +124,10 @@ func TestWebhookFailingAlert(t *testing.T) {
 		!strings.Contains(page, "1 webhook endpoint has failed every delivery for over an hour") {
 		t.Errorf("the leads page does not warn of the failing endpoint:\n%s", page)
 	}
+	_, page = getPage(t, c, srv.URL+"sites")
+	if !strings.Contains(page, `<a class="error-text" id="hooks-failing-`+key+`" href="/sites/`+key+`/webhooks#endpoints">1 webhook endpoint failing</a>`) {
+		t.Errorf("the list of sites does not link the failing endpoint:\n%s", page)
+	}
 	_, page = getPageIn(t, c, hooksPage, "ru")
 	for _, want := range []string{"1 адрес вебхуков больше часа не принимает ни одной доставки", "Не принимает доставки с 01.12.2026 09:00:00",
 		"2 доставки ждут · 6 неудачных попыток", "Последняя ошибка: 500. У получателя произошла собственная ошибка."} {
@@ -172,6 +176,9 @@ func TestWebhookFailingAlert(t *testing.T) {
 	_, page = getPage(t, c, hooksPage)
 	if strings.Contains(page, `id="failing-`) || strings.Contains(page, `id="hooks-failing"`) || strings.Contains(page, `class="count failing"`) {
 		t.Errorf("still failing after a 2xx:\n%s", page)
+	}
+	if _, page := getPage(t, c, srv.URL+"sites"); strings.Contains(page, `id="hooks-failing-`) {
+		t.Errorf("the list of sites still links a failing endpoint after a 2xx")
 	}
 	if got := failing(); got != 0 {
 		t.Errorf("appliance_webhook_endpoints_failing after a 2xx: %v, want 0", got)
