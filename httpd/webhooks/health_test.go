@@ -131,12 +131,23 @@ func TestEndpointHealth(t *testing.T) {
 	rc.status.Store(http.StatusUnauthorized)
 	enqueue(t, db, h, 1, webhooks.KindLead, 3)
 	attempt(9, 1)
-	if hl, _ := health(); hl.Failures != 1 || hl.Last.Reason != webhooks.ReasonAuth {
+	hl, _ = health()
+	if hl.Failures != 1 || hl.Last.Reason != webhooks.ReasonAuth {
 		t.Fatalf("a new episode: %+v", hl)
 	}
 	rc.status.Store(http.StatusNoContent)
 	c.Add(20 * time.Minute)
 	waitFor(t, "the episode to end", func() bool { _, ok := health(); return rc.posts.Load() == 10 && !ok })
+	// Told of just as it ended (the email went, then the 2xx came before
+	// the mark): the recovery is told too.
+	if err := h.MarkAlerted(ctx, 1, ep.ID, hl.FailingSince); err != nil {
+		t.Fatal(err)
+	}
+	if hl2, ok := health(); !ok || hl2.Alerted != hl.FailingSince || hl2.Recovered == 0 || hl2.FailingSince != 0 {
+		t.Fatalf("marked after its 2xx: %+v (kept %v)", hl2, ok)
+	} else if err := h.MarkRecoveryTold(ctx, 1, ep.ID, hl2.Recovered); err != nil {
+		t.Fatal(err)
+	}
 
 	// A 410 ends its delivery, and counts as a failure of the endpoint.
 	rc.status.Store(http.StatusGone)
@@ -147,5 +158,11 @@ func TestEndpointHealth(t *testing.T) {
 	}
 	if hl, ok := health(); ok {
 		t.Fatalf("a removed endpoint's health is kept: %+v", hl)
+	}
+	if err := h.MarkAlerted(ctx, 1, ep.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if hl, ok := health(); ok {
+		t.Fatalf("a removed endpoint marked told: %+v", hl)
 	}
 }
