@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
 	"appliance/httpd/webhooks"
+	"appliance/store"
 )
 
 // A site owner's CRM answers 500 for over an hour: the webhooks page
@@ -200,5 +202,37 @@ func TestWebhookFailingAlert(t *testing.T) {
 	sendAlerts()
 	if n := len(relay.Messages()); n != 2 {
 		t.Fatalf("%d emails after another restart, want 2", n)
+	}
+}
+
+// Removing a site deletes its endpoints' health in the same write: no
+// warning and no email about a site that is gone; another site's stays.
+func TestRemoveSiteForgetsWebhookHealth(t *testing.T) {
+	srv := httpdtest.Start(t)
+	gone := srv.Site(t, "Shop", "shop.example.com")
+	kept := srv.Site(t, "Blog", "blog.example.com")
+	c := srv.Client(t)
+	ctx := context.Background()
+	ids := map[string]uint32{}
+	for _, k := range []string{gone, kept} {
+		s, err := srv.HTTP.Sites().ByKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[k] = s.ID
+		hl := store.WebhookHealth{FailingSince: 1, Failures: 3, Last: store.DeliveryAttempt{Time: 2, Status: 500}}
+		if err := srv.DB.Set(ctx, store.HookHealthKey(s.ID, 7), hl.Encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := "/sites/" + gone + "/settings"
+	if code, body, _ := postForm(t, c, srv.URL+"sites/"+gone+"/remove", url.Values{"csrf": {srv.FormToken(t, c, path)}, "confirm": {"Shop"}}); code != http.StatusSeeOther {
+		t.Fatalf("remove the site: %d %s", code, body)
+	}
+	for k, want := range map[string]int{gone: 0, kept: 1} {
+		m, err := srv.HTTP.HookHealth(ctx, ids[k])
+		if err != nil || len(m) != want {
+			t.Errorf("site %s: %d endpoints' health left (%v), want %d", k, len(m), err, want)
+		}
 	}
 }
