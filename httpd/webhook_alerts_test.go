@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"appliance/httpd"
+	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/notice"
 	"appliance/httpd/notice/mailtest"
@@ -44,6 +45,26 @@ func TestWebhookFailingAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := srv.Client(t)
+	// A manager, who may change webhooks, reads English; an operator may
+	// not, and is not told.
+	acc := accounts.New(srv.DB)
+	for email, role := range map[string]string{"manager@example.com": accounts.RoleManager, "operator@example.com": accounts.RoleOperator} {
+		if _, err := acc.CreateUser(context.Background(), email, "correct horse battery", role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := acc.SetLang(context.Background(), "manager@example.com", "en"); err != nil {
+		t.Fatal(err)
+	}
+	to := func(addr string) []mailtest.Message {
+		var out []mailtest.Message
+		for _, m := range relay.Messages() {
+			if len(m.To) == 1 && m.To[0] == addr {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
 
 	var status, posts atomic.Int32
 	status.Store(http.StatusInternalServerError)
@@ -140,13 +161,14 @@ func TestWebhookFailingAlert(t *testing.T) {
 
 	sendAlerts()
 	sendAlerts() // and again: still one
-	if n := len(relay.Messages()); n != 1 {
-		t.Fatalf("%d emails, want 1", n)
+	if n := len(relay.Messages()); n != 2 || len(to("owner@example.com")) != 1 || len(to("manager@example.com")) != 1 {
+		t.Fatalf("%d emails, want one to the owner and one to the manager", n)
 	}
-	msg, text := readMail(t, relay.Messages()[0])
-	if got := relay.Messages()[0].To; len(got) != 1 || got[0] != "owner@example.com" {
-		t.Errorf("the alert went to %v", got)
+	if _, text := readMail(t, to("manager@example.com")[0]); !strings.Contains(text, "2 deliveries waiting · 6 failed attempts") ||
+		!strings.Contains(text, "Last error: 500. The receiver failed with an error of its own.") {
+		t.Errorf("the manager's alert, in English:\n%s", text)
 	}
+	msg, text := readMail(t, to("owner@example.com")[0])
 	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
 	if want := "Вебхук сайта Магазин <b> не принимает доставки: " + crm.URL + "/hook"; subject != want {
 		t.Errorf("subject %q, want %q", subject, want)
@@ -164,8 +186,8 @@ func TestWebhookFailingAlert(t *testing.T) {
 	sendAlerts()
 	clock.Add(time.Minute)
 	sendAlerts()
-	if n := len(relay.Messages()); n != 1 {
-		t.Fatalf("%d emails after a restart, want 1", n)
+	if n := len(relay.Messages()); n != 2 {
+		t.Fatalf("%d emails after a restart, want 2", n)
 	}
 
 	// The CRM takes them again: the warning goes, both leads arrive, and
@@ -187,10 +209,10 @@ func TestWebhookFailingAlert(t *testing.T) {
 	}
 	sendAlerts()
 	sendAlerts()
-	if n := len(relay.Messages()); n != 2 {
-		t.Fatalf("%d emails after the recovery, want 2", n)
+	if n := len(relay.Messages()); n != 4 || len(to("owner@example.com")) != 2 {
+		t.Fatalf("%d emails after the recovery, want 4", n)
 	}
-	msg, text = readMail(t, relay.Messages()[1])
+	msg, text = readMail(t, to("owner@example.com")[1])
 	if subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); !strings.Contains(subject, "снова работает") ||
 		!strings.Contains(text, "снова принимает доставки") {
 		t.Errorf("the recovery email: %q\n%s", subject, text)
@@ -200,8 +222,8 @@ func TestWebhookFailingAlert(t *testing.T) {
 	}
 	srv = srv.Restart(t, opts)
 	sendAlerts()
-	if n := len(relay.Messages()); n != 2 {
-		t.Fatalf("%d emails after another restart, want 2", n)
+	if n := len(relay.Messages()); n != 4 {
+		t.Fatalf("%d emails after another restart, want 4", n)
 	}
 }
 
