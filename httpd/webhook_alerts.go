@@ -194,7 +194,9 @@ func (a *hookAlerts) tell(ctx context.Context, j alertJob, hl webhooks.Health) (
 	if err != nil {
 		errs = append(errs, fmt.Errorf("webhook alert of %s sent, not marked (it may be sent again): %w", site.Name, err))
 	}
-	a.log.Info("webhook alert sent", "site", site.Name, "endpoint", ep.ID, "recovered", j.recovered != 0, "to", sent)
+	if sent > 0 {
+		a.log.Info("webhook alert sent", "site", site.Name, "endpoint", ep.ID, "recovered", j.recovered != 0, "to", sent)
+	}
 	return sent, errors.Join(errs...)
 }
 
