@@ -286,3 +286,20 @@ func TestSessionItemKeys(t *testing.T) {
 		}
 	}
 }
+
+// A webhook endpoint's health key splits back into its site and endpoint,
+// inside its site's range; other keys do not split.
+func TestHookHealthKey(t *testing.T) {
+	k := HookHealthKey(3, 1<<63+9)
+	if site, ep, ok := ParseHookHealthKey(k); !ok || site != 3 || ep != 1<<63+9 {
+		t.Errorf("ParseHookHealthKey(%x) = %d, %d, %v", k, site, ep, ok)
+	}
+	if p := HookHealthPrefix(3); !bytes.HasPrefix(k, p) || bytes.HasPrefix(k, HookHealthPrefix(4)) || !bytes.HasPrefix(k, HookHealthAll()) {
+		t.Errorf("key %x outside its site's range", k)
+	}
+	for _, other := range [][]byte{DeliveryKey(3, 9), k[:12], append(bytes.Clone(k), 0), nil} {
+		if _, _, ok := ParseHookHealthKey(other); ok {
+			t.Errorf("ParseHookHealthKey(%x) split a key of another family", other)
+		}
+	}
+}
