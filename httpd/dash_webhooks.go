@@ -35,6 +35,9 @@ type endpointFailing struct {
 	Status   string // of the last attempt; "": no answer
 	Why      string // the kind of failure in words, a catalog key; "" when none
 	Error    string // the technical detail, as the receiver or the network said it
+	// Gone is a 410 Gone: its deliveries are not tried again, unlike
+	// every other failure's.
+	Gone bool
 }
 
 // attemptRow is one attempt of a delivery.
@@ -102,7 +105,7 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 				}
 			}
 			f := &endpointFailing{Since: c.at(hl.FailingSince), Waiting: waiting[ep.ID], Attempts: hl.Failures,
-				Why: webhooks.ReasonText(hl.Last.Reason), Error: hl.Last.Error}
+				Why: webhooks.ReasonText(hl.Last.Reason), Error: hl.Last.Error, Gone: hl.Last.Reason == webhooks.ReasonGone}
 			if hl.Last.Status != 0 {
 				f.Status = strconv.Itoa(hl.Last.Status)
 			}

@@ -228,7 +228,11 @@ func (a *hookAlerts) compose(tr i18n.Printer, site *store.Site, ep store.Webhook
 		if hl.Last.Error != "" {
 			b.WriteString(tr.T("Technical detail:") + " " + notice.ShowBidi(hl.Last.Error) + "\n")
 		}
-		b.WriteString("\n" + tr.T("Nothing is lost: every delivery is kept and tried again, at least once an hour, until the endpoint takes it. Mend the receiver, or change the URL or secret here, then send a test.") + "\n")
+		if hl.Last.Reason == webhooks.ReasonGone {
+			b.WriteString("\n" + tr.T("The receiver said this URL is gone for good, so what it refused is not tried again. Give the endpoint its new URL here, send a test, then press \"Send again\" on each delivery it should still get.") + "\n")
+		} else {
+			b.WriteString("\n" + tr.T("Nothing is lost: every delivery is kept and tried again, at least once an hour, until the endpoint takes it. Mend the receiver, or change the URL or secret here, then send a test.") + "\n")
+		}
 	}
 	b.WriteString("\n" + tr.T("The webhooks page:") + "\n" + page + "\n")
 	b.WriteString("\n-- \n" + tr.T("You get this email because you may change the webhooks of %s: it is sent once when an endpoint starts failing, and once when it works again.", name) + "\n")

@@ -258,3 +258,35 @@ func TestRemoveSiteForgetsWebhookHealth(t *testing.T) {
 		}
 	}
 }
+
+// An endpoint that answers 410 Gone for an hour is failing too, but its
+// deliveries are not tried again: the page says so, and how to send them
+// once it has a new URL, rather than that they are kept and retried.
+func TestWebhookGoneWarning(t *testing.T) {
+	clock := &trClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	srv := httpdtest.Start(t, fastHooks, func(o *httpd.Options) { o.Now = clock.Now })
+	key := srv.Site(t, "Shop", "shop.example")
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client(t)
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusGone) }))
+	defer crm.Close()
+	addHook(t, srv, c, key, crm.URL+"/hook")
+	v := trackHit(t, srv, key, "", "https://shop.example/", "")
+	if st, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, v, map[string]any{"phone": "89101234567"})); st != http.StatusOK {
+		t.Fatalf("lead: %d %v", st, out)
+	}
+	eventually(t, "the 410 recorded", func() bool {
+		m, _ := srv.HTTP.HookHealth(context.Background(), site.ID)
+		return len(m) == 1
+	})
+	clock.Add(61 * time.Minute)
+	_, page := getPage(t, c, srv.URL+"sites/"+key+"/webhooks")
+	if !strings.Contains(page, `id="failing-`) || !strings.Contains(page, "0 deliveries waiting · 1 failed attempt") ||
+		!strings.Contains(page, `The receiver said this URL is gone for good, so what it refused is not tried again.`) ||
+		strings.Contains(page, "Nothing is lost") {
+		t.Errorf("the gone endpoint on the webhooks page:\n%s", page)
+	}
+}
