@@ -375,6 +375,9 @@ type sitesData struct {
 	Name, Domain string
 	Unknown      []callRow // latest calls to numbers no site has
 	Zone         string    // the zone of Unknown's times (accountZone)
+	// FailingHooks counts each site's failing webhook endpoints
+	// (webhooks.FailingAfter), by site id: the list links them.
+	FailingHooks map[uint32]int
 }
 
 // maxUnknownShown bounds the calls to unknown numbers on the sites page.
@@ -397,6 +400,18 @@ func (s *dashboardHandlers) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) er
 	})
 	if err != nil {
 		return err
+	}
+	health, err := s.hooks.AllHealth(ctx)
+	if err != nil {
+		return err
+	}
+	for _, hl := range health {
+		if s.hooks.Failing(hl) {
+			if d.FailingHooks == nil {
+				d.FailingHooks = map[uint32]int{}
+			}
+			d.FailingHooks[hl.Site]++
+		}
 	}
 	v := view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF, Data: d}
 	if ctx.QueryArgs().Has("added") {

@@ -19,6 +19,9 @@ type siteNav struct {
 	Settings     bool   // the caller may change the site
 	NewLeads     int
 	NewCallbacks int
+	// FailingHooks counts the site's webhook endpoints that are failing
+	// (webhooks.FailingAfter): every page of the site warns of them.
+	FailingHooks int
 	Query        string // the search field's text: the search page's query
 }
 
@@ -29,6 +32,9 @@ func (s *dashboardHandlers) siteNav(ctx context.Context, who signedIn, site *sto
 	var err error
 	if n.Reports {
 		if n.NewLeads, err = s.leads.CountNew(ctx, site.ID); err != nil {
+			return nil, err
+		}
+		if n.FailingHooks, err = s.failingHooks(ctx, site.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -47,4 +53,20 @@ func (s *dashboardHandlers) renderSite(ctx *fasthttp.RequestCtx, who signedIn, s
 	}
 	v.Nav = nav
 	return s.pages.render(ctx, fasthttp.StatusOK, name, v)
+}
+
+// failingHooks counts the failing webhook endpoints of site: at most one
+// record read per endpoint, so every page of the site can afford it.
+func (s *dashboardHandlers) failingHooks(ctx context.Context, site uint32) (int, error) {
+	health, err := s.hooks.Health(ctx, site)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, hl := range health {
+		if s.hooks.Failing(hl) {
+			n++
+		}
+	}
+	return n, nil
 }

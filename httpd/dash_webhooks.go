@@ -23,6 +23,21 @@ type endpointRow struct {
 	Kinds   []kindBox
 	Created string
 	Hint    string // the secret's last four characters
+	Failing *endpointFailing
+}
+
+// endpointFailing is why an endpoint is failing (webhooks.FailingAfter):
+// since when, how much waits, and its last failure.
+type endpointFailing struct {
+	Since    string
+	Waiting  int    // deliveries waiting for their next attempt
+	Attempts uint32 // failed since Since
+	Status   string // of the last attempt; "": no answer
+	Why      string // the kind of failure in words, a catalog key; "" when none
+	Error    string // the technical detail, as the receiver or the network said it
+	// Gone is a 410 Gone: its deliveries are not tried again, unlike
+	// every other failure's.
+	Gone bool
 }
 
 // attemptRow is one attempt of a delivery.
@@ -72,11 +87,29 @@ func (s *dashboardHandlers) webhooksData(ctx *fasthttp.RequestCtx, who signedIn,
 	if err != nil {
 		return d, err
 	}
+	health, err := s.hooks.Health(ctx, site.ID)
+	if err != nil {
+		return d, err
+	}
+	var waiting map[uint64]int // read once, only when an endpoint fails
 	for _, ep := range eps {
 		row := endpointRow{ID: ep.ID, URL: ep.URL, Events: ep.Events,
 			Created: c.at(ep.Created), Hint: "…" + ep.Secret[max(0, len(ep.Secret)-4):]}
 		for _, k := range webhooks.Kinds() {
 			row.Kinds = append(row.Kinds, kindBox{Kind: string(k), Checked: slices.Contains(ep.Events, string(k))})
+		}
+		if hl, ok := health[ep.ID]; ok && s.hooks.Failing(hl) {
+			if waiting == nil {
+				if waiting, err = s.hooks.Waiting(ctx, site.ID); err != nil {
+					return d, err
+				}
+			}
+			f := &endpointFailing{Since: c.at(hl.FailingSince), Waiting: waiting[ep.ID], Attempts: hl.Failures,
+				Why: webhooks.ReasonText(hl.Last.Reason), Error: hl.Last.Error, Gone: hl.Last.Reason == webhooks.ReasonGone}
+			if hl.Last.Status != 0 {
+				f.Status = strconv.Itoa(hl.Last.Status)
+			}
+			row.Failing = f
 		}
 		d.Endpoints = append(d.Endpoints, row)
 	}

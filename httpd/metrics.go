@@ -156,6 +156,7 @@ var (
 	descHookOldest   = prometheus.NewDesc("appliance_webhook_oldest_pending_seconds", "Age of the oldest webhook delivery not yet delivered; 0 when none waits.", nil, nil)
 	descCBAttempts   = prometheus.NewDesc("appliance_callback_attempts_total", "Requests to the sites' callback scenarios since start, by outcome: sent (a 2xx answer: the PBX took the call) or failed.", []string{"outcome"}, nil)
 	descOutboxErrs   = prometheus.NewDesc("appliance_webhook_backlog_errors_total", "Scrapes that could not read the webhook deliveries' queue.", nil, nil)
+	descHookFailing  = prometheus.NewDesc("appliance_webhook_endpoints_failing", "Webhook endpoints whose every delivery has failed for an hour or more, with no 2xx since (the dashboard warns of them and their sites' owners are emailed); their deliveries are still retried.", nil, nil)
 	descMailPending  = prometheus.NewDesc("appliance_account_mail_pending", "Account emails (password resets, invites) waiting for their first attempt or their next after a failure, their links still alive.", nil, nil)
 	descMailOldest   = prometheus.NewDesc("appliance_account_mail_oldest_pending_seconds", "Age of the oldest account email not yet sent; 0 when none waits.", nil, nil)
 	descEvictions    = prometheus.NewDesc("appliance_ratelimit_evictions_total", "Keys (client networks, sites, visitors, addresses) a rate limiter forgot since start because it was full and a new key came, by limiter: each starts afresh if it comes back. A steady rise is a flood of addresses, or traffic past the limiter's bound.", []string{"limiter"}, nil)
@@ -165,7 +166,7 @@ func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes, descWALSync, descGateSyncs, descGateSync,
 		descCompactions, descReadAmp, descCacheCapacity, descCacheBytes, descCacheBlocks, descCacheHits, descCacheMisses,
 		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses,
-		descHookAttempts, descHookPending, descHookOldest, descCBAttempts, descOutboxErrs, descMailPending, descMailOldest, descEvictions} {
+		descHookAttempts, descHookPending, descHookOldest, descCBAttempts, descOutboxErrs, descHookFailing, descMailPending, descMailOldest, descEvictions} {
 		ch <- d
 	}
 }
@@ -246,6 +247,15 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descHookOldest, age)
 	}
 	counter(descOutboxErrs, float64(s.backlogErrs.Load()))
+	if all, err := s.hooks.AllHealth(context.Background()); err == nil { // else left out of this scrape, not shown as 0
+		n := 0
+		for _, hl := range all {
+			if s.hooks.Failing(hl) {
+				n++
+			}
+		}
+		gauge(descHookFailing, float64(n))
+	}
 	if n, oldest, err := s.mailQueue.backlog(context.Background()); err == nil { // else left out of this scrape, not shown as 0
 		gauge(descMailPending, float64(n))
 		age := 0.0

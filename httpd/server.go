@@ -175,6 +175,7 @@ type Server struct {
 	mail      *accountMail // the accounts' emails; nil without --smtp
 	mailQueue *accountMail // their queue's worker: mail, or without --smtp one that keeps what is queued till it expires
 	digests   *digests     // report digests by email
+	alerts    *hookAlerts  // emails to a site's owners that a webhook endpoint fails, or works again
 	rebuilds  *rebuilds    // the reports' rebuilds
 	captcha   *captcha.Store
 	callbacks *callbacks.Service
@@ -336,6 +337,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*Server, error) {
 		mailer: mailer, publicURL: nw.PublicURL, now: o.Now, log: o.Log}); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	s.alerts = &hookAlerts{hooks: s.hooks, sites: reg, accounts: s.accounts, catalog: pg.catalog,
+		mailer: mailer, publicURL: nw.PublicURL, now: o.Now, log: o.Log}
 	s.visits.ZoneWith(reg.Location)
 	s.rebuilds = &rebuilds{db: db, sites: reg, reports: s.reports, forget: s.visits.Forget, now: o.Now, log: o.Log}
 	capOpts := o.Captcha
@@ -563,6 +566,12 @@ func publicURL(o Options) (*url.URL, error) {
 // sent yet, as the worker does every minute; it returns how many it sent.
 func (s *Server) SendDigests(ctx context.Context) (int, error) { return s.digests.sendDue(ctx) }
 
+// SendWebhookAlerts emails the owners of the webhook endpoints that
+// started failing, or work again, at the server's clock and were not told
+// of yet, as the worker does every minute; it returns how many emails
+// the SMTP server took.
+func (s *Server) SendWebhookAlerts(ctx context.Context) (int, error) { return s.alerts.sendDue(ctx) }
+
 // PublicURL is the base URL browsers use, ending in "/".
 func (s *Server) PublicURL() string { return s.public.String() }
 
@@ -630,6 +639,8 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	go func() { s.mailQueue.Run(wctx); close(mailDone) }()
 	digestsDone := make(chan struct{})
 	go func() { s.digests.Run(wctx); close(digestsDone) }()
+	alertsDone := make(chan struct{})
+	go func() { s.alerts.Run(wctx); close(alertsDone) }()
 	rebuildsDone := make(chan struct{})
 	go func() { s.rebuilds.Run(wctx); close(rebuildsDone) }()
 	exportDone := make(chan struct{})
@@ -649,6 +660,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		<-pruneDone
 		<-mailDone
 		<-digestsDone
+		<-alertsDone
 		<-rebuildsDone
 		<-exportDone
 		<-s.assetsDone

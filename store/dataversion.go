@@ -20,8 +20,11 @@ import (
 // number's extension and the pool's name (callVersion 4), set-ups the
 // names of removed pools (numbersVersion 3), and a lease's claim record
 // may be a merge of a renew's copy (store.Tx.KeepClaim), which an older
-// binary's merger cannot read.
-const DataVersion uint64 = 2
+// binary's merger cannot read. Version 3: webhook endpoints' health
+// (WebhookHealth, a new family): an older binary would leave it stale
+// while it delivers, and this one would then warn, and email owners, of
+// an episode that ended under the older one.
+const DataVersion uint64 = 3
 
 // dataVersionKey holds the store's DataVersion (uint64 BE).
 var dataVersionKey = MetaKey("data-version")

@@ -110,6 +110,13 @@ const (
 	// attempts (the delivery log). Kept after delivery.
 	prefixDelivery byte = 'd'
 
+	// prefixHookHealth + site id (uint32 BE) + endpoint id (uint64 BE) ->
+	// WebhookHealth: how an endpoint's deliveries have gone since its last
+	// 2xx, and whether its owners were emailed about it. Absent while the
+	// endpoint takes what it is sent; deleted with the endpoint and with
+	// the site.
+	prefixHookHealth byte = 'X'
+
 	// prefixNumbers + site id (uint32 BE) -> NumbersConfig: the site's own
 	// numbers, selectors, static numbers and pools, in one record so that a
 	// change is one read-modify-write.
@@ -583,6 +590,26 @@ func DeliveryKey(site uint32, id uint64) []byte { return siteIDKey(prefixDeliver
 
 // DeliveryPrefix is the key prefix of all webhook deliveries of a site.
 func DeliveryPrefix(site uint32) []byte { return sitePrefix(prefixDelivery, site) }
+
+// HookHealthKey is the key of the health of webhook endpoint id of site.
+func HookHealthKey(site uint32, endpoint uint64) []byte {
+	return siteIDKey(prefixHookHealth, site, endpoint)
+}
+
+// HookHealthPrefix is the key prefix of the health of every webhook
+// endpoint of site.
+func HookHealthPrefix(site uint32) []byte { return sitePrefix(prefixHookHealth, site) }
+
+// HookHealthAll is the key prefix of the health of every webhook endpoint.
+func HookHealthAll() []byte { return []byte{prefixHookHealth} }
+
+// ParseHookHealthKey splits a HookHealthKey into its site and endpoint.
+func ParseHookHealthKey(key []byte) (site uint32, endpoint uint64, ok bool) {
+	if len(key) != 13 || key[0] != prefixHookHealth {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32(key[1:5]), binary.BigEndian.Uint64(key[5:]), true
+}
 
 // DueKey is the key of the due-queue entry of kind for id, due at the Unix
 // millisecond due (negative due sorts as 0).

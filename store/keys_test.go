@@ -147,6 +147,7 @@ func TestKeysDoNotAlias(t *testing.T) {
 		"due":        func(i int) []byte { return DueKey(DueDelivery, int64(i), 7) },
 		"duefix":     func(i int) []byte { return DuePrefix(DueKind(i)) },
 		"delivery":   func(i int) []byte { return DeliveryKey(1, uint64(i)) },
+		"hookhealth": func(i int) []byte { return HookHealthKey(1, uint64(i)) },
 		"dlvfix":     func(i int) []byte { return DeliveryPrefix(uint32(i)) },
 		"mark":       func(i int) []byte { return MarkKey(1, MarkLead, uint64(i)) },
 		"markcb":     func(i int) []byte { return MarkKey(1, MarkCallback, uint64(i)) },
@@ -283,6 +284,23 @@ func TestSessionItemKeys(t *testing.T) {
 	for _, k := range [][]byte{HitKey(3, 9, 1<<64-1), HitKey(3, 11, 0), HitKey(4, 10, 1), EventKey(3, 10, 1)} {
 		if bytes.Compare(k, p) >= 0 && bytes.Compare(k, end) < 0 {
 			t.Errorf("key %x of another session falls in the range of session 10", k)
+		}
+	}
+}
+
+// A webhook endpoint's health key splits back into its site and endpoint,
+// inside its site's range; other keys do not split.
+func TestHookHealthKey(t *testing.T) {
+	k := HookHealthKey(3, 1<<63+9)
+	if site, ep, ok := ParseHookHealthKey(k); !ok || site != 3 || ep != 1<<63+9 {
+		t.Errorf("ParseHookHealthKey(%x) = %d, %d, %v", k, site, ep, ok)
+	}
+	if p := HookHealthPrefix(3); !bytes.HasPrefix(k, p) || bytes.HasPrefix(k, HookHealthPrefix(4)) || !bytes.HasPrefix(k, HookHealthAll()) {
+		t.Errorf("key %x outside its site's range", k)
+	}
+	for _, other := range [][]byte{DeliveryKey(3, 9), k[:12], append(bytes.Clone(k), 0), nil} {
+		if _, _, ok := ParseHookHealthKey(other); ok {
+			t.Errorf("ParseHookHealthKey(%x) split a key of another family", other)
 		}
 	}
 }

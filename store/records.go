@@ -729,6 +729,67 @@ func DecodeDelivery(id uint64, b []byte) (Delivery, error) {
 	return dl, d.done()
 }
 
+// WebhookHealth is how the deliveries to one webhook endpoint have gone
+// since its last 2xx (HookHealthKey): written in the same Update as each
+// attempt's outcome, so that it never disagrees with the delivery log.
+type WebhookHealth struct {
+	// FailingSince is when the first attempt that failed since the last
+	// 2xx was made (Unix ms); 0 while the last attempt succeeded.
+	FailingSince int64
+	// Failures counts the failed attempts since FailingSince.
+	Failures uint32
+	// Last is the latest failed attempt.
+	Last DeliveryAttempt
+	// Alerted is the FailingSince of the failing episode the site's
+	// owners were emailed about; 0: none. Written once the SMTP server
+	// took the email, so that a restart does not send it again.
+	Alerted int64
+	// Recovered is when a 2xx ended the episode of Alerted (Unix ms),
+	// while the email saying so is yet to go; 0: none.
+	Recovered int64
+}
+
+const webhookHealthVersion = 1
+
+// Encode returns the versioned encoding of h.
+func (h *WebhookHealth) Encode() []byte {
+	e := newEncoder(webhookHealthVersion, 64+len(h.Last.Error))
+	e.int(h.FailingSince)
+	e.uint(uint64(h.Failures))
+	e.int(h.Last.Time)
+	e.int(int64(h.Last.Status))
+	e.str(h.Last.Error)
+	e.int(h.Last.Duration)
+	e.uint(uint64(h.Last.Reason))
+	e.int(h.Alerted)
+	e.int(h.Recovered)
+	return e.b
+}
+
+// DecodeWebhookHealth decodes a WebhookHealth.
+func DecodeWebhookHealth(b []byte) (WebhookHealth, error) {
+	d, _ := newDecoder(b, "webhook health", webhookHealthVersion)
+	var h WebhookHealth
+	h.FailingSince = d.int()
+	h.Failures = d.uint32("failures")
+	h.Last.Time = d.int()
+	st := d.int()
+	if st < 0 || st > 999 {
+		d.fail("bad status")
+	}
+	h.Last.Status = int(st)
+	h.Last.Error = d.str()
+	h.Last.Duration = d.int()
+	r := d.uint()
+	if r > 255 {
+		d.fail("bad attempt reason")
+	}
+	h.Last.Reason = byte(r)
+	h.Alerted = d.int()
+	h.Recovered = d.int()
+	return h, d.done()
+}
+
 // Touch is what the attribution models of the reports need to know about
 // a visitor's sessions (TouchKey): the first, the last and the last that
 // did not come direct (0: none yet), and when the last began. It is

@@ -35,6 +35,7 @@ var codecs = []codec{
 	{"lead", func(b []byte) (any, error) { return DecodeLead(keyID, b) }, func(r any) []byte { l := r.(Lead); return l.Encode() }},
 	{"webhooks", func(b []byte) (any, error) { return DecodeWebhooks(b) }, func(r any) []byte { w := r.(Webhooks); return w.Encode() }},
 	{"delivery", func(b []byte) (any, error) { return DecodeDelivery(keyID, b) }, func(r any) []byte { d := r.(Delivery); return d.Encode() }},
+	{"webhook health", func(b []byte) (any, error) { return DecodeWebhookHealth(b) }, func(r any) []byte { h := r.(WebhookHealth); return h.Encode() }},
 }
 
 const (
@@ -149,6 +150,12 @@ var samples = map[string][]any{
 			Recent: []DeliveryAttempt{{Time: 1, Status: 503, Error: "503 Service Unavailable", Duration: 12}, {Time: 2, Status: 0, Error: unicode, Reason: 255}, {Time: 3, Status: 200}}},
 		Delivery{ID: keyID, Endpoint: 1<<64 - 1, URL: unicode, Event: long, Body: []byte(long), State: DeliveryDropped, Due: -1, Attempts: 1<<32 - 1},
 	},
+	"webhook health": {
+		WebhookHealth{},
+		WebhookHealth{FailingSince: 1700000000000, Failures: 12, Last: DeliveryAttempt{Time: 1700003600000, Status: 401, Error: `401 Unauthorized: "token expired"`, Duration: 85, Reason: 8},
+			Alerted: 1700000000000},
+		WebhookHealth{FailingSince: -1, Failures: 1<<32 - 1, Last: DeliveryAttempt{Time: -1 << 63, Error: unicode, Reason: 255}, Alerted: 1 << 62, Recovered: 1},
+	},
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -219,7 +226,7 @@ func TestDecodeRejects(t *testing.T) {
 // invalid UTF-8.
 func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 	for _, c := range codecs {
-		if c.name == "webhooks" { // its strings are nested: TestDecodeRejectsInvalidUTF8Nested
+		if c.name == "webhooks" || c.name == "webhook health" { // their strings are nested: TestDecodeRejectsInvalidUTF8Nested
 			continue
 		}
 		r := samples[c.name][1]
@@ -593,6 +600,7 @@ func TestDecodeRejectsInvalidUTF8Nested(t *testing.T) {
 		{"endpoint secret", (&Webhooks{Endpoints: []WebhookEndpoint{{Secret: bad}}}).Encode(), func(b []byte) error { _, err := DecodeWebhooks(b); return err }},
 		{"endpoint events", (&Webhooks{Endpoints: []WebhookEndpoint{{Events: []string{bad}}}}).Encode(), func(b []byte) error { _, err := DecodeWebhooks(b); return err }},
 		{"attempt error", (&Delivery{Recent: []DeliveryAttempt{{Error: bad}}}).Encode(), func(b []byte) error { _, err := DecodeDelivery(1, b); return err }},
+		{"health's last error", (&WebhookHealth{Last: DeliveryAttempt{Error: bad}}).Encode(), func(b []byte) error { _, err := DecodeWebhookHealth(b); return err }},
 	} {
 		if err := tt.decode(tt.b); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "utf-8") {
 			t.Errorf("%s: err = %v, want invalid utf-8", tt.name, err)
@@ -609,6 +617,19 @@ func TestDecodeDeliveryRejectsOutOfRange(t *testing.T) {
 		"attempts": {Recent: make([]DeliveryAttempt, MaxDeliveryAttempts+1)},
 	} {
 		if _, err := DecodeDelivery(1, dl.Encode()); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+// A webhook endpoint's health keeps its last attempt's status and reason
+// within their ranges, as a delivery's attempts do.
+func TestDecodeWebhookHealthRejectsOutOfRange(t *testing.T) {
+	for name, h := range map[string]WebhookHealth{
+		"status":   {Last: DeliveryAttempt{Status: 1000}},
+		"negative": {Last: DeliveryAttempt{Status: -1}},
+	} {
+		if _, err := DecodeWebhookHealth(h.Encode()); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
 		}
 	}

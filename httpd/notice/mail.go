@@ -447,12 +447,15 @@ func writeQP(w io.Writer, s string) {
 const (
 	KindAccount = "account" // a password reset link, an invite
 	KindDigest  = "digest"  // a report digest
+	// KindWebhookAlert is an email to a site's owners that a webhook
+	// endpoint fails, or works again.
+	KindWebhookAlert = "webhook-alert"
 )
 
-// SendHTML hands one message of kind (KindAccount, KindDigest) to the
-// SMTP server for the address to, which the caller has checked: text,
-// and html, the same content as an HTML page, as its alternative (none
-// when html is ""). The error says why it was not taken; it never holds
+// SendHTML hands one message of kind (KindAccount, KindDigest,
+// KindWebhookAlert) to the SMTP server for the address to, which the
+// caller has checked: text, and html, the same content as an HTML page,
+// as its alternative (none when html is ""). The error says why it was not taken; it never holds
 // the message. Refused tells a refusal for good from one worth a retry,
 // and RelayFault a fault of the SMTP server's settings.
 func (m *Mailer) SendHTML(ctx context.Context, kind, to, subject, text, html string) error {

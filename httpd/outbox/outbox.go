@@ -175,6 +175,29 @@ func (q *Queue) Backlog(ctx context.Context) (n int, oldest Item, err error) {
 	return n, oldest, err
 }
 
+// Lanes counts the entries of site by lane. Like Backlog it reads the
+// whole queue: for a page that shows them, not for every request.
+func (q *Queue) Lanes(ctx context.Context, site uint32) (map[uint64]int, error) {
+	out := map[uint64]int{}
+	prefix := store.DuePrefix(q.kind)
+	var derr error
+	err := q.db.Scan(ctx, prefix, store.PrefixEnd(prefix), false, 0, func(k, v []byte) bool {
+		e, err := store.DecodeDueEntry(v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		if e.Site == site {
+			out[e.Lane]++
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
 // Claim marks id as in flight, so that Run leaves it alone while its caller
 // attempts it; ok is false when it already is. Call release when done.
 func (q *Queue) Claim(id uint64) (release func(), ok bool) {

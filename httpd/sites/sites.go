@@ -320,8 +320,9 @@ func (r *Registry) edit(ctx context.Context, k, op string, change func(*store.Si
 // leads or callbacks, and it leaves the dashboard. What it gathered stays
 // in the store (and in backups) under its id, which is never reused; the
 // caller releases what other parts hold for the site (its numbers). Its
-// report digest subscriptions and sent markers go in the same write: no
-// one is mailed about a site that is gone.
+// report digest subscriptions and sent markers, and its webhook
+// endpoints' health, go in the same write: no one is mailed about a site
+// that is gone.
 func (r *Registry) Remove(ctx context.Context, k string) (*store.Site, error) {
 	s, err := r.ByKey(k)
 	if err != nil {
@@ -334,6 +335,7 @@ func (r *Registry) Remove(ctx context.Context, k string) (*store.Site, error) {
 			store.DigestSubSitePrefix(s.ID),
 			store.DigestSentSitePrefix(store.DigestDaily, s.ID),
 			store.DigestSentSitePrefix(store.DigestWeekly, s.ID),
+			store.HookHealthPrefix(s.ID),
 		} {
 			tx.DeleteRange(p, store.PrefixEnd(p))
 		}

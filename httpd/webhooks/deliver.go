@@ -107,7 +107,8 @@ func (h *Hooks) post(ctx context.Context, ep store.WebhookEndpoint, dl *store.De
 
 // record appends an attempt to a delivery's log and moves it to state; a
 // pending delivery is queued again after its backoff, one in any other
-// state leaves the queue.
+// state leaves the queue. The endpoint's health follows in the same
+// write (noteHealth).
 func (h *Hooks) record(ctx context.Context, d outbox.Item, a store.DeliveryAttempt, state byte) error {
 	if len(a.Error) > 300 {
 		a.Error = a.Error[:300]
@@ -135,7 +136,7 @@ func (h *Hooks) record(ctx context.Context, d outbox.Item, a store.DeliveryAttem
 			dl.State = state
 		}
 		tx.Set(store.DeliveryKey(d.Site, d.ID), dl.Encode())
-		return nil
+		return noteHealth(tx, d.Site, dl.Endpoint, a, state)
 	})
 	if err != nil {
 		return fmt.Errorf("record attempt: %w", err)

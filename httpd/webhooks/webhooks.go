@@ -16,6 +16,12 @@
 // Gone, a receiver's word that it wants no more. Every attempt is kept in the delivery's log, and Resend
 // queues a delivered one again.
 //
+// Each attempt's outcome also updates its endpoint's health (Health): since
+// when every attempt has failed, the last failure. An endpoint that fails
+// for FailingAfter is failing, which the dashboard warns of and its
+// site's owners are emailed about, once an episode (MarkAlerted); its
+// deliveries are retried all the same.
+//
 // Delivery is at least once: a crash between a receiver's 2xx and the
 // write that records it sends the delivery again. The X-Appliance-Delivery
 // header is the delivery's id, the same on every attempt and resend, so a
@@ -425,8 +431,9 @@ func ParseKinds(s string) []Kind {
 	return out
 }
 
-// Remove deletes an endpoint of site. Its undelivered deliveries are
-// dropped when they come due.
+// Remove deletes an endpoint of site, and its health with it: a removed
+// endpoint is neither warned of nor emailed about. Its undelivered
+// deliveries are dropped when they come due.
 func (h *Hooks) Remove(ctx context.Context, site uint32, id uint64) error {
 	err := h.db.Update(ctx, func(tx *store.Tx) error {
 		w, err := txWebhooks(tx, site)
@@ -439,6 +446,7 @@ func (h *Hooks) Remove(ctx context.Context, site uint32, id uint64) error {
 		}
 		w.Endpoints = slices.Delete(w.Endpoints, i, i+1)
 		tx.Set(store.WebhooksKey(site), w.Encode())
+		tx.Delete(store.HookHealthKey(site, id))
 		return nil
 	})
 	if err != nil {
