@@ -32,9 +32,9 @@ import (
 // reads (none decodes keys outside the families it knows: restore's check
 // reads every key for its checksums alone, backup and restore copy the
 // store whole) may join the current row, since an older binary opening the
-// store ignores it. keptAssetVersion joined row 2 so: the widget chunks
-// kept under prefixKeptAsset ('X'), which a binary of data version 2
-// without them never reads.
+// store ignores it. keptAssetVersion joined row 2 so (the current row
+// then, and every row after): the widget chunks kept under prefixKeptAsset
+// ('X'), which a binary of data version 2 without them never reads.
 var recordVersions = map[uint64]map[string]int{
 	1: {
 		"accountMailVersion": 1, "callStartIndexVersion": 1, "callVersion": 3, "callbackVersion": 2,
@@ -69,6 +69,7 @@ var recordVersions = map[uint64]map[string]int{
 		"resetVersion": 1, "sealedVersion": 1, "sessionVersion": 1, "siteVersion": 5,
 		"tokenVersion": 5, "touchVersion": 1, "userVersion": 4,
 		"visitorIndexVersion": 1, "visitorVersion": 2, "webhookHealthVersion": 1, "webhooksVersion": 1, "widgetVersion": 3,
+		"keptAssetVersion": 1,
 	},
 }
 

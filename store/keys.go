@@ -115,7 +115,7 @@ const (
 	// 2xx, and whether its owners were emailed about it. Absent while the
 	// endpoint takes what it is sent; deleted with the endpoint and with
 	// the site.
-	prefixHookHealth byte = 'X'
+	prefixHookHealth byte = 'z'
 
 	// prefixNumbers + site id (uint32 BE) -> NumbersConfig: the site's own
 	// numbers, selectors, static numbers and pools, in one record so that a
