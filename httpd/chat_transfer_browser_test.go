@@ -64,6 +64,19 @@ func TestChatConsoleTransfersChatToColleague(t *testing.T) {
 		t.Errorf("the Transfer list offers %q", got)
 	}
 	httpdtest.SaveScreenshot(t, f.op, "console-transfer-en-1280")
+	// The list is not drawn again by frames that change nothing it offers
+	// (here the operator's own presence, away and back), so one the
+	// operator has open stays open under the mouse: its option nodes are
+	// the same after.
+	opEval[any](t, f, `(`+list+`.options[1].__kept = true, 0)`)
+	ops := opEval[string](t, f, `document.getElementById('c-operators').textContent`)
+	opEval[any](t, f, `(document.getElementById('c-online').click(), 0)`)
+	f.opWait(t, "the operator's own presence comes back as away", `document.getElementById('c-operators').textContent != `+jsString(ops))
+	opEval[any](t, f, `(document.getElementById('c-online').click(), 0)`)
+	f.opWait(t, "the operator is online again", `document.getElementById('c-operators').textContent == `+jsString(ops))
+	if !opEval[bool](t, f, list+`.options[1].__kept === true`) {
+		t.Error("the Transfer list was drawn again by presence frames that changed nothing it offers")
+	}
 	// The operator picks Boris in the list (as a select's change).
 	opEval[any](t, f, `(`+list+`.value = 'boris@shop.example', `+list+`.dispatchEvent(new Event('change')), 0)`)
 

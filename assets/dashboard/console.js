@@ -554,19 +554,28 @@
 
   // renderTransfer fills the header's Transfer list with the colleagues
   // online on the chat's site (not away: a chat goes to whom can answer
-  // it now), and shows Release while the chat is someone's.
+  // it now), and shows Release while the chat is someone's. The list is
+  // offered to the operator themselves only when they manage chats and
+  // cannot simply take it (a colleague online has it): else Take does
+  // that. It is drawn again only when what it offers changed, so a list
+  // the operator has open is not closed under the mouse by every frame.
   function renderTransfer(c) {
     var s = $("c-transfer");
     var may = canTransfer(c);
     s.hidden = !may;
     $("c-release").hidden = !may || !c.assigned;
+    var ops = (sites[c.site] && sites[c.site].operators) || {};
+    var names = may ? Object.keys(ops).filter(function (n) {
+      return ops[n] == "online" && n != c.assigned && (n != me || manage && !canTake(c));
+    }).sort() : [];
+    var sig = may + "\n" + c.id + "\n" + names.join("\n");
+    if (s.getAttribute("data-offer") === sig) return;
+    s.setAttribute("data-offer", sig);
     s.textContent = "";
     if (!may) return;
     var head = el("option", "", T.transfer);
     head.value = "";
     s.appendChild(head);
-    var ops = (sites[c.site] && sites[c.site].operators) || {};
-    var names = Object.keys(ops).filter(function (n) { return ops[n] == "online" && n != c.assigned; }).sort();
     names.forEach(function (n) {
       var o = el("option", "", n == me ? n + " (" + T.you + ")" : n);
       o.value = n;
