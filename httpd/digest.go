@@ -92,11 +92,18 @@ func (d *digests) Run(ctx context.Context) {
 	if d.mailer == nil {
 		return
 	}
-	t := time.NewTicker(digestEvery)
+	mailEvery(ctx, digestEvery, d.log, "report digests not sent", d.sendDue)
+}
+
+// mailEvery runs send now and then every period until ctx ends, logging
+// what as a warning with each error it returns while ctx lasts: the loop
+// of the workers that email what falls due (digests, webhook alerts).
+func mailEvery(ctx context.Context, period time.Duration, log *slog.Logger, what string, send func(context.Context) (int, error)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if _, err := d.sendDue(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("report digests not sent", "err", err)
+		if _, err := send(ctx); err != nil && ctx.Err() == nil {
+			log.Warn(what, "err", err)
 		}
 		select {
 		case <-ctx.Done():

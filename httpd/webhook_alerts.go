@@ -71,18 +71,7 @@ func (a *hookAlerts) Run(ctx context.Context) {
 	if a.mailer == nil {
 		return
 	}
-	t := time.NewTicker(alertEvery)
-	defer t.Stop()
-	for {
-		if _, err := a.sendDue(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("webhook alerts not sent", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	mailEvery(ctx, alertEvery, a.log, "webhook alerts not sent", a.sendDue)
 }
 
 // sendDue emails the owners of every endpoint that started failing, or
