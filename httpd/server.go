@@ -853,6 +853,16 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
 	return ctx.RemoteIP().String()
 }
 
+// clientAddr is numbers.AddrKey of clientIP, which the pools' address caps
+// count by; without a trusted proxy it reads the connection's address
+// without making a string of it (the hit path).
+func (s *Server) clientAddr(ctx *fasthttp.RequestCtx) uint64 {
+	if s.opts.TrustProxy {
+		return numbers.AddrKey(net.ParseIP(s.clientIP(ctx)))
+	}
+	return numbers.AddrKey(ctx.RemoteIP())
+}
+
 // lastForwardedFor is the last X-Forwarded-For line of the header section:
 // a proxy appends the client's address to the line the client sent, or
 // adds a line of its own after it (HAProxy's option forwardfor), and
