@@ -382,7 +382,7 @@ func numbersInfo(ctx context.Context, nums *tracking.Tracker, site *store.Site, 
 		pi := poolAnswer(p)
 		for _, r := range reports {
 			if r.ID == p.ID {
-				pi.Live, pi.Misses, pi.Suggest = r.Live, r.Misses, r.Suggested.Size
+				pi.Live, pi.Misses, pi.Limited, pi.Suggest = r.Live, r.Misses, r.Limited, r.Suggested.Size
 			}
 		}
 		out.Pools = append(out.Pools, pi)
