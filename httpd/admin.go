@@ -677,7 +677,7 @@ func (a adminAPI) pool(ctx context.Context, in admin.PoolRequest, edit bool) (ad
 func poolAnswer(p store.PoolConfig) admin.Pool {
 	return admin.Pool{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback,
 		Reserve: (time.Duration(p.Reserve) * time.Millisecond).String(), AddrCap: p.AddrCap,
-		Match:   admin.Match{Rule: p.Rule, Priority: p.Priority, Replaces: nonNil(p.Replaces)}}
+		Match: admin.Match{Rule: p.Rule, Priority: p.Priority, Replaces: nonNil(p.Replaces)}}
 }
 
 func (a adminAPI) RemovePool(ctx context.Context, in admin.RemovePool) error {

@@ -360,7 +360,7 @@ type Pool struct {
 	Name     string   `json:"name"`
 	Numbers  []string `json:"numbers"`
 	Fallback string   `json:"fallback"`
-	Reserve  string   `json:"reserve"` // a Go duration, e.g. "20m0s"
+	Reserve  string   `json:"reserve"`  // a Go duration, e.g. "20m0s"
 	AddrCap  int64    `json:"addr_cap"` // numbers visitors from one address may hold at once; 0: no cap
 	Match
 	Live    int   `json:"live"`

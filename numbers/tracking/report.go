@@ -18,7 +18,7 @@ type PoolDay struct {
 	// Limited counts page views refused a number by the pool's address
 	// cap (their address held its share).
 	Limited int64
-	Peak   int64 // the most leases live at once
+	Peak    int64 // the most leases live at once
 	// BusyHour is the demand (claims and misses) of the day's busiest
 	// hour.
 	BusyHour int64
