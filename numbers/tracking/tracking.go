@@ -772,9 +772,13 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		switch {
 		case old == nil:
 			p.live = numbers.NewPoolOf(p.cfg.ID, lists[i], reserve)
-		case old.live.List().Equal(lists[i]) && old.cfg.Reserve == p.cfg.Reserve:
+		case old.live.List().Equal(lists[i]) && old.cfg.Reserve == p.cfg.Reserve && old.cfg.AddrCap == p.cfg.AddrCap:
 			p.live = old.live
+			continue
 		default:
+			// A new pool, sharing the leases and the address counts, so
+			// that a change that is not made (a later check or the write
+			// fails) leaves the serving pool as it was.
 			p.live = old.live.WithList(lists[i], reserve)
 		}
 		p.live.SetAddrCap(int(p.cfg.AddrCap))
