@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +119,67 @@ func TestPoolAddrCapOverHTTP(t *testing.T) {
 	}
 	if got := value(scrape(t, f.srv, token), "appliance_pool_limited_total", "site", f.site.Key, "pool", "ads"); got != 20 {
 		t.Errorf("appliance_pool_limited_total = %v, want 20", got)
+	}
+}
+
+// The Numbers page sets a pool's address cap, and says it: a new pool's
+// form takes it, an edit that leaves it empty keeps it, 0 lifts it, and a
+// cap that is no number is refused in the reader's language.
+func TestPoolFormAddrCap(t *testing.T) {
+	f := newCBFixture(t)
+	c := f.srv.Client(t)
+	page := "sites/" + f.key + "/numbers"
+	post := func(lang string, form url.Values) (int, string) {
+		t.Helper()
+		form.Set("csrf", f.srv.FormToken(t, c, page))
+		req, _ := http.NewRequest("POST", f.srv.URL+page, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", lang)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusSeeOther { // saved: the page as it is now
+			req, _ := http.NewRequest("GET", f.srv.URL+page, nil)
+			req.Header.Set("Accept-Language", lang)
+			if resp, err = c.Do(req); err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ = io.ReadAll(resp.Body)
+		}
+		return resp.StatusCode, string(body)
+	}
+	capOf := func() int64 {
+		t.Helper()
+		pools := f.srv.HTTP.Numbers().Config(f.site.ID).Pools
+		if len(pools) != 1 {
+			t.Fatalf("pools %+v", pools)
+		}
+		return pools[0].AddrCap
+	}
+	pool := func(action, addrCap string) url.Values {
+		return url.Values{"action": {action}, "pool": {"ads"}, "name": {"ads"}, "rule": {"utm_medium=cpc"},
+			"numbers": {"74950000001\n74950000002"}, "addr_cap": {addrCap}}
+	}
+	if status, body := post("en", pool("pool-add", "3")); status >= 400 || capOf() != 3 ||
+		!strings.Contains(body, "at most 3 per visitor address") || !strings.Contains(body, `name="addr_cap" inputmode="numeric" value="3"`) {
+		t.Fatalf("pool-add with cap 3: %d, cap %d:\n%s", status, capOf(), cutAt(body, `id="pools"`, "</h3>"))
+	}
+	if status, _ := post("en", pool("pool-edit", "")); status >= 400 || capOf() != 3 {
+		t.Fatalf("an edit with the cap empty: %d, cap %d, want 3 kept", status, capOf())
+	}
+	if status, body := post("ru", pool("pool-edit", "0")); status >= 400 || capOf() != 0 || !strings.Contains(body, "без ограничения на адрес") {
+		t.Fatalf("cap 0: %d, cap %d:\n%s", status, capOf(), cutAt(body, `id="pools"`, "</h3>"))
+	}
+	if status, body := post("ru", pool("pool-edit", "много")); status != http.StatusBadRequest || capOf() != 0 ||
+		!strings.Contains(body, "Номеров на адрес: укажите целое число, 0 — без ограничения.") {
+		t.Fatalf("cap \"много\": %d, cap %d:\n%s", status, capOf(), cutAt(body, `role="alert"`, "</p>"))
+	}
+	if status, body := post("ru", pool("pool-edit", "2000000")); status != http.StatusBadRequest || capOf() != 0 ||
+		!strings.Contains(body, "ограничение на адрес 2000000: нужно от 0 (без ограничения) до 1000000") {
+		t.Fatalf("cap 2000000: %d, cap %d:\n%s", status, capOf(), cutAt(body, `role="alert"`, "</p>"))
 	}
 }
