@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"appliance/httpd"
+	"appliance/httpd/admin"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
 )
@@ -119,6 +120,17 @@ func TestPoolAddrCapOverHTTP(t *testing.T) {
 	}
 	if got := value(scrape(t, f.srv, token), "appliance_pool_limited_total", "site", f.site.Key, "pool", "ads"); got != 20 {
 		t.Errorf("appliance_pool_limited_total = %v, want 20", got)
+	}
+	// A rebuild of the reports, which recounts the pool's hours from the
+	// lease history, keeps the page views the cap refused.
+	if _, err := admin.InProcess(f.srv.HTTP.AdminHandler, nil).Rebuild(ctx, admin.Rebuild{Site: f.site.Key}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if reports, err = tr.Report(ctx, f.site.ID, clock.Now(), clock.Now(), clock.Now()); err != nil || reports[0].Limited != 20 {
+		t.Fatalf("after a rebuild: %+v %v, want 20 limited", reports, err)
+	}
+	if res, err := f.srv.HTTP.Reports().Rebuild(ctx, f.site, nil); err != nil || res.Changed != 0 {
+		t.Errorf("a second rebuild changed %d (%v)", res.Changed, err)
 	}
 }
 
