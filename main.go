@@ -639,6 +639,7 @@ func numbersCmd(stdout io.Writer) *cobra.Command {
 	paCmd.Flags().StringSliceVar(&pa.Numbers, "numbers", nil, "the pool's numbers, comma-separated or repeated (required; more with numbers import)")
 	paCmd.Flags().StringVar(&pa.Fallback, "fallback", "", "number shown when every number is leased; empty: the site's own")
 	paCmd.Flags().StringVar(&pa.Reserve, "reserve", "20m", "how long a number stays a visitor's after their last activity: 5m to 7d")
+	paCmd.Flags().IntVar(&pa.AddrCap, "addr-cap", numbers.DefaultAddrCap, "most numbers visitors from one IP address (IPv6: one /64) hold at once, so that one address cannot drain the pool; 0: no cap")
 	_ = paCmd.MarkFlagRequired("name")
 	_ = paCmd.MarkFlagRequired("numbers")
 	ruleFlags(paCmd, &pa.Rule, &pa.Priority, &pa.Replaces)
@@ -1295,6 +1296,7 @@ type PoolOptions struct {
 	Numbers  []string
 	Fallback string
 	Reserve  string
+	AddrCap  int
 	Rule     string
 	Priority int64
 	Replaces []string
@@ -1307,7 +1309,7 @@ func runPoolAdd(ctx context.Context, o PoolOptions, stdout io.Writer) error {
 	}
 	return adminCall(ctx, o.Data, "numbers pool add", func(c *admin.Client) (added, error) {
 		p, err := c.AddPool(ctx, admin.PoolRequest{Site: o.Site, Name: o.Name, Numbers: o.Numbers, Fallback: o.Fallback,
-			Reserve: o.Reserve, Match: admin.Match{Rule: o.Rule, Priority: o.Priority, Replaces: o.Replaces}})
+			Reserve: o.Reserve, AddrCap: &o.AddrCap, Match: admin.Match{Rule: o.Rule, Priority: o.Priority, Replaces: o.Replaces}})
 		if err != nil {
 			return added{}, err
 		}

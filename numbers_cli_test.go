@@ -52,7 +52,7 @@ func TestNumbersCommands(t *testing.T) {
 	}
 	run("static add", nil, "static number +74951825168 added: rule utm_source=yandex, priority 2, replaces all site numbers")
 	run("pool add", runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "ads", Numbers: []string{"74950000001", "74950000002"},
-		Fallback: "74950000009", Reserve: "30m", Rule: "utm_medium=cpc"}, &out),
+		Fallback: "74950000009", Reserve: "30m", AddrCap: 3, Rule: "utm_medium=cpc"}, &out),
 		`pool "ads" added: 2 numbers +74950000001 +74950000002`, "fallback +74950000009, reserve 30m0s, rule utm_medium=cpc")
 
 	file := filepath.Join(t.TempDir(), "numbers.csv")
@@ -64,7 +64,7 @@ func TestNumbersCommands(t *testing.T) {
 		"imported 1 number")
 	run("list", runNumbersList(ctx, NumbersListOptions{Data: dir, Site: key}, &out),
 		"+74872751404", "+74951825168  rule utm_source=yandex, priority 2", "ads: 5 numbers, rule utm_medium=cpc",
-		"leased now 0 of 5, missed today 0")
+		"leased now 0 of 5, missed today 0, limited by address today 0 (cap 3 a visitor address)")
 
 	for _, tt := range []struct {
 		name string

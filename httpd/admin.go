@@ -654,7 +654,7 @@ func (a adminAPI) pool(ctx context.Context, in admin.PoolRequest, edit bool) (ad
 	if err != nil {
 		return admin.Pool{}, err
 	}
-	pin := tracking.PoolInput{Name: in.Name, Numbers: in.Numbers, Fallback: in.Fallback, RuleInput: ruleInput(in.Match)}
+	pin := tracking.PoolInput{Name: in.Name, Numbers: in.Numbers, Fallback: in.Fallback, AddrCap: in.AddrCap, RuleInput: ruleInput(in.Match)}
 	if in.Rename != "" {
 		pin.Name = in.Rename
 	}
@@ -676,8 +676,8 @@ func (a adminAPI) pool(ctx context.Context, in admin.PoolRequest, edit bool) (ad
 // poolAnswer is a pool's set-up as the admin API shows it, without usage.
 func poolAnswer(p store.PoolConfig) admin.Pool {
 	return admin.Pool{Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback,
-		Reserve: (time.Duration(p.Reserve) * time.Millisecond).String(),
-		Match:   admin.Match{Rule: p.Rule, Priority: p.Priority, Replaces: nonNil(p.Replaces)}}
+		Reserve: (time.Duration(p.Reserve) * time.Millisecond).String(), AddrCap: p.AddrCap,
+		Match: admin.Match{Rule: p.Rule, Priority: p.Priority, Replaces: nonNil(p.Replaces)}}
 }
 
 func (a adminAPI) RemovePool(ctx context.Context, in admin.RemovePool) error {

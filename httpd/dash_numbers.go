@@ -311,6 +311,13 @@ func (s *dashboardHandlers) numbersEdit(ctx *fasthttp.RequestCtx, site *store.Si
 			return err
 		}
 		in := tracking.PoolInput{Name: f["name"], Numbers: lines(f["numbers"]), Fallback: f["fallback"], Reserve: reserve, RuleInput: r}
+		if v := strings.TrimSpace(f["addr_cap"]); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return errorf(fasthttp.StatusBadRequest, "Numbers per address: write a whole number, 0 for no cap.")
+			}
+			in.AddrCap = &n
+		}
 		if action == "pool-add" {
 			_, err = s.numbers.AddPool(ctx, site.ID, in, now)
 		} else {

@@ -149,6 +149,7 @@ var (
 	descPoolSize        = prometheus.NewDesc("appliance_pool_numbers", "Numbers in a site's number pool.", []string{"site", "pool"}, nil)
 	descPoolLive        = prometheus.NewDesc("appliance_pool_leased_numbers", "Numbers of a site's pool leased to a visitor now.", []string{"site", "pool"}, nil)
 	descPoolMisses      = prometheus.NewDesc("appliance_pool_misses_total", "Visitors given no pool number because every number was leased, since start.", []string{"site", "pool"}, nil)
+	descPoolLimited     = prometheus.NewDesc("appliance_pool_limited_total", "Visitors given no pool number because visitors from their address held the pool's address cap, since start.", []string{"site", "pool"}, nil)
 	// What goes out to CRMs and PBXs: a lead that does not reach the CRM
 	// shows here before anyone misses it.
 	descHookAttempts = prometheus.NewDesc("appliance_webhook_attempts_total", "Webhook deliveries' attempts since start, by outcome: delivered (a 2xx answer) or failed (another status, a timeout, no connection; tried again later).", []string{"outcome"}, nil)
@@ -165,7 +166,7 @@ var (
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCommits, descWrites, descGroupSize, descDiskBytes, descDiskFull, descWALBytes, descWALSync, descGateSyncs, descGateSync,
 		descCompactions, descReadAmp, descCacheCapacity, descCacheBytes, descCacheBlocks, descCacheHits, descCacheMisses,
-		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses,
+		descMemtableBytes, descMemtables, descZombieMemtables, descOpenTables, descFileCacheBytes, descFileCacheHits, descFileCacheMisses, descAcceptErrs, descSites, descCaptchaLive, descCaptchaDrop, descPoolSize, descPoolLive, descPoolMisses, descPoolLimited,
 		descHookAttempts, descHookPending, descHookOldest, descCBAttempts, descOutboxErrs, descHookFailing, descMailPending, descMailOldest, descEvictions} {
 		ch <- d
 	}
@@ -278,6 +279,7 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descPoolSize, float64(p.Size), site.Key, p.Pool)
 		gauge(descPoolLive, float64(p.Live), site.Key, p.Pool)
 		counter(descPoolMisses, float64(p.Misses), site.Key, p.Pool)
+		counter(descPoolLimited, float64(p.Limited), site.Key, p.Pool)
 	}
 }
 

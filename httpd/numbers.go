@@ -307,6 +307,7 @@ func (s *Server) now() time.Time { return s.opts.Now() }
 type hitNumbers struct {
 	numbers *tracking.Tracker
 	site    uint32
+	addr    uint64 // numbers.AddrKey of the client's address
 	now     time.Time
 	a       tracking.Assignment
 	space   tracking.AssignSpace // a's replacements and leases
@@ -316,7 +317,7 @@ type hitNumbers struct {
 func (h *hitNumbers) InHit(tx *store.Tx, res visits.HitResult) error {
 	sess := &res.Session
 	var err error
-	if h.a, err = h.numbers.AssignIn(&h.space, h.site, sess.Visitor, sess.ID, tracking.VisitOf(sess), sess.Bot, h.now); err != nil {
+	if h.a, err = h.numbers.AssignIn(&h.space, h.site, sess.Visitor, sess.ID, h.addr, tracking.VisitOf(sess), sess.Bot, h.now); err != nil {
 		return err
 	}
 	return h.a.Persist(tx)
@@ -345,7 +346,7 @@ func (s *trackerHandlers) trackLease(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.numbers.Heartbeat(ctx, site.ID, ci.Visitor, ci.Session, s.now())
+	a, err := s.numbers.Heartbeat(ctx, site.ID, ci.Visitor, ci.Session, s.clientAddr(ctx), s.now())
 	if err != nil {
 		return err
 	}
@@ -381,7 +382,7 @@ func numbersInfo(ctx context.Context, nums *tracking.Tracker, site *store.Site, 
 		pi := poolAnswer(p)
 		for _, r := range reports {
 			if r.ID == p.ID {
-				pi.Live, pi.Misses, pi.Suggest = r.Live, r.Misses, r.Suggested.Size
+				pi.Live, pi.Misses, pi.Limited, pi.Suggest = r.Live, r.Misses, r.Limited, r.Suggested.Size
 			}
 		}
 		out.Pools = append(out.Pools, pi)

@@ -36,7 +36,7 @@ func (s *Server) publicRoutes() *router {
 		leadRate:       ratelimit.New(leadsPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys)),
 		serverLeadRate: ratelimit.New(serverLeadsPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys/10)),
 		captchaRate:    ratelimit.New(captchasPerMinute, time.Minute, s.opts.Limits.keys(maxLeadKeys)),
-		publicURL:      s.PublicURL(), clientIP: s.clientIP, now: s.opts.Now,
+		publicURL:      s.PublicURL(), clientIP: s.clientIP, clientAddr: s.clientAddr, now: s.opts.Now,
 	}
 	tracker.mount(r)
 	api := &apiHandlers{accounts: s.accounts, numbers: s.numbers, sites: s.sites, hooks: s.hooks, reports: s.reports, chats: s.chats,

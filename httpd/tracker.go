@@ -51,7 +51,10 @@ type trackerHandlers struct {
 
 	publicURL string // ends in "/"
 	clientIP  func(*fasthttp.RequestCtx) string
-	now       func() time.Time
+	// clientAddr is numbers.AddrKey of the client's address, for the
+	// pools' address caps.
+	clientAddr func(*fasthttp.RequestCtx) uint64
+	now        func() time.Time
 
 	cookieDomains memo.Cache[string] // hostCookieDomain's answers per page host (Max maxCookieDomains)
 }
@@ -285,7 +288,7 @@ func (s *trackerHandlers) trackHit(ctx *fasthttp.RequestCtx) error {
 	pv := visits.PageView{CI: ci, URL: req.U, Page: page, Referrer: req.R, Title: req.T, UserAgent: requestString(ctx.UserAgent())}
 	var numbers *hitNumbers
 	if s.numbers.Assigns(site.ID) {
-		numbers = &hitNumbers{numbers: s.numbers, site: site.ID, now: s.now()}
+		numbers = &hitNumbers{numbers: s.numbers, site: site.ID, addr: s.clientAddr(ctx), now: s.now()}
 		pv.Also = numbers
 	}
 	res, err := s.visits.Hit(ctx, site, pv)

@@ -146,6 +146,20 @@ var benchImpls = []struct {
 }{
 	{"lockfree", func() acquirer { return NewPool(1, testNumbers(benchSize), DefaultReserve) }},
 	{"mutex", func() acquirer { return newMutexPool(testNumbers(benchSize), DefaultReserve) }},
+	{"addrcap", func() acquirer {
+		p := NewPool(1, testNumbers(benchSize), DefaultReserve)
+		p.SetAddrCap(DefaultAddrCap)
+		return cappedPool{p}
+	}},
+}
+
+// cappedPool is the lock-free pool with its address cap, its visitors
+// coming from 4,096 IPv4 addresses (each worker's residents spread over
+// them).
+type cappedPool struct{ *Pool }
+
+func (c cappedPool) Acquire(visitor uint64, now time.Time) (Lease, error) {
+	return c.AcquireFrom(visitor, 0xffffffff<<32|(visitor>>32*benchResidents+visitor)&4095, now)
 }
 
 // BenchmarkAcquire is the hit path: mostly renews, some claims.

@@ -23,6 +23,7 @@ const (
 
 var (
 	ErrExhausted     = errors.New("numbers: pool exhausted")
+	ErrAddrCap       = errors.New("numbers: address holds its share of the pool")
 	ErrUnknownNumber = errors.New("numbers: number not in pool")
 	ErrReserve       = errors.New("numbers: reservation time out of range")
 	ErrLease         = errors.New("numbers: invalid lease")
@@ -176,8 +177,11 @@ type Pool struct {
 	bucketShift uint
 	slotBits    uint // an index entry is tag<<slotBits | slot+1
 
-	claims atomic.Uint64
-	misses atomic.Uint64
+	claims  atomic.Uint64
+	misses  atomic.Uint64
+	limited atomic.Uint64 // claims refused by the address cap
+	addrCap atomic.Int64  // see SetAddrCap; 0: none
+	addrs   *addrs        // shared with pools made by With
 	// full is an instant before which every slot is known to hold a live
 	// lease: the earliest end the last scan that found none free saw. A
 	// claimer before it misses without scanning, so a pool that has run
@@ -279,7 +283,7 @@ func NewPoolOf(id uint32, numbers List, reserve time.Duration) *Pool {
 	case reserve > MaxReserve:
 		reserve = MaxReserve
 	}
-	p := &Pool{id: id, reserve: int64(reserve), load: &load{}}
+	p := &Pool{id: id, reserve: int64(reserve), load: &load{}, addrs: &addrs{}}
 	index, dups := newListIndex(numbers)
 	if len(dups) > 0 {
 		var b ListBuilder
@@ -323,6 +327,8 @@ func (p *Pool) With(numbers []string, reserve time.Duration) *Pool {
 // WithList is With of a List, which the new pool keeps as NewPoolOf does.
 func (p *Pool) WithList(numbers List, reserve time.Duration) *Pool {
 	q := NewPoolOf(p.id, numbers, reserve)
+	q.addrs = p.addrs
+	q.addrCap.Store(p.addrCap.Load())
 	for i := range q.numbers.Len() {
 		j := p.index.find(p.numbers, q.numbers.At(i))
 		if j < 0 {
@@ -367,6 +373,49 @@ func (p *Pool) Claims() uint64 { return p.claims.Load() }
 // Misses returns how many times Acquire failed with ErrExhausted.
 func (p *Pool) Misses() uint64 { return p.misses.Load() }
 
+// Limited returns how many times AcquireFrom refused a claim because the
+// visitor's address held its share of the pool (ErrAddrCap).
+func (p *Pool) Limited() uint64 { return p.limited.Load() }
+
+// SetAddrCap sets how many leases of the pool visitors from one address
+// may hold at once (AcquireFrom); 0 or less: no cap. It may be called
+// while the pool serves.
+func (p *Pool) SetAddrCap(n int) { p.addrCap.Store(int64(max(n, 0))) }
+
+// AddrCap returns the cap SetAddrCap set.
+func (p *Pool) AddrCap() int { return int(p.addrCap.Load()) }
+
+// AcquireFrom is Acquire for a visitor coming from addr (AddrKey of its
+// address; 0: unknown, no cap). A visitor that holds a live lease renews
+// it whatever the cap. One that claims is refused with ErrAddrCap, and
+// the refusal counted (Limited, not Misses), when visitors from addr
+// already hold AddrCap live leases of the pool: one address cannot drain
+// the pool. The count is kept in memory from the claims made through the
+// pool and the pools made from it by With; a lease that lapses or is
+// released stops counting. Leases restored from history are not counted
+// (they do not know their address): after a restart an address may hold
+// up to twice the cap for at most one reservation time.
+func (p *Pool) AcquireFrom(visitor, addr uint64, now time.Time) (Lease, error) {
+	t := nanos(now)
+	h := mix(visitor)
+	i, c, u, prev := p.renewLive(visitor, h, t)
+	if c != nil {
+		return p.renewed(i, c, u), nil
+	}
+	limit := int(p.addrCap.Load())
+	if addr == 0 || limit <= 0 {
+		l, _, err := p.claim(visitor, h, prev, t)
+		return l, err
+	}
+	if !p.addrs.enter(addr, limit, t, len(p.slots)) {
+		p.limited.Add(1)
+		return Lease{}, ErrAddrCap
+	}
+	l, c, err := p.claim(visitor, h, prev, t)
+	p.addrs.leave(addr, c)
+	return l, err
+}
+
 // Acquire gives the visitor its number at now. If the visitor holds a live
 // lease, Acquire renews it to now plus the reservation time (it never
 // shortens it) and returns it with Fresh false; a renew allocates nothing.
@@ -383,7 +432,8 @@ func (p *Pool) Acquire(visitor uint64, now time.Time) (Lease, error) {
 	if c != nil {
 		return p.renewed(i, c, u), nil
 	}
-	return p.claim(visitor, h, prev, t)
+	l, _, err := p.claim(visitor, h, prev, t)
+	return l, err
 }
 
 // Renew renews the visitor's lease, as Acquire does, when the visitor
@@ -456,8 +506,8 @@ func (p *Pool) renew(i int, visitor uint64, t int64) (*holding, int64) {
 
 // claim takes the first slot not live at t, trying prev (the visitor's last
 // slot) first, then scanning from an offset hashed from the visitor so that
-// concurrent claimers spread over the pool.
-func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
+// concurrent claimers spread over the pool. It returns the new holding too.
+func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, *holding, error) {
 	n := len(p.slots)
 	if n > 0 && t >= p.full.Load() {
 		var c *holding // made when a free slot is found: a miss allocates nothing
@@ -467,7 +517,7 @@ func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
 		if prev >= 0 {
 			ok, e := p.take(prev, &c, visitor, t)
 			if ok {
-				return p.claimed(prev, c), nil
+				return p.claimed(prev, c), c, nil
 			}
 			soonest = min(soonest, e)
 		}
@@ -482,7 +532,7 @@ func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
 			}
 			ok, e := p.take(i, &c, visitor, t)
 			if ok {
-				return p.claimed(i, c), nil
+				return p.claimed(i, c), c, nil
 			}
 			soonest = min(soonest, e)
 		}
@@ -490,7 +540,7 @@ func (p *Pool) claim(visitor, h uint64, prev int, t int64) (Lease, error) {
 		}
 	}
 	p.misses.Add(1)
-	return Lease{}, ErrExhausted
+	return Lease{}, nil, ErrExhausted
 }
 
 func (p *Pool) claimed(i int, c *holding) Lease {

@@ -23,8 +23,10 @@ import (
 // binary's merger cannot read. Version 3: webhook endpoints' health
 // (WebhookHealth, a new family): an older binary would leave it stale
 // while it delivers, and this one would then warn, and email owners, of
-// an episode that ended under the older one.
-const DataVersion uint64 = 3
+// an episode that ended under the older one. Version 4: a pool's set-up
+// keeps its address cap (PoolConfig.AddrCap, numbersVersion 4), which an
+// older binary would read as corrupt.
+const DataVersion uint64 = 4
 
 // dataVersionKey holds the store's DataVersion (uint64 BE).
 var dataVersionKey = MetaKey("data-version")

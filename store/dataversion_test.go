@@ -71,6 +71,18 @@ var recordVersions = map[uint64]map[string]int{
 		"visitorIndexVersion": 1, "visitorVersion": 2, "webhookHealthVersion": 1, "webhooksVersion": 1, "widgetVersion": 3,
 		"keptAssetVersion": 1,
 	},
+	4: {
+		"accountMailVersion": 1, "callStartIndexVersion": 1, "callVersion": 4, "callbackVersion": 2,
+		"chatMessageVersion": 1, "chatSettingsVersion": 1, "chatVersion": 1, "compressedVersion": 1,
+		"contactsVersion": 1, "costVersion": 1, "deliveryVersion": 2, "dueVersion": 2,
+		"eventVersion": 1, "exportVersion": 2, "hitVersion": 1, "inviteVersion": 1,
+		"leadVersion": 2, "leaseVersion": 1, "loginVersion": 2, "markVersion": 1,
+		"numbersVersion": 4, "phoneRereadVersion": 1, "phoneVisitorVersion": 1, "propertyVersion": 2,
+		"resetVersion": 1, "sealedVersion": 1, "sessionVersion": 1, "siteVersion": 5,
+		"tokenVersion": 5, "touchVersion": 1, "userVersion": 4,
+		"visitorIndexVersion": 1, "visitorVersion": 2, "webhookHealthVersion": 1, "webhooksVersion": 1, "widgetVersion": 3,
+		"keptAssetVersion": 1,
+	},
 }
 
 // moduleVersions finds every unexported constant named …Version with an integer

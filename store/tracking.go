@@ -57,7 +57,15 @@ type PoolConfig struct {
 	// start-up need not parse thousands of numbers again; empty in a
 	// config stored before it was kept (version 1).
 	Forms []NumberForm
+	// AddrCap is how many numbers of the pool visitors from one address
+	// (an IPv6 /64) may hold at once; 0: no cap. A config stored before it
+	// was kept (version 3 and before) reads DefaultPoolAddrCap.
+	AddrCap int64
 }
+
+// DefaultPoolAddrCap is PoolConfig.AddrCap unless the owner set another
+// (numbers.DefaultAddrCap, which says why).
+const DefaultPoolAddrCap = 10
 
 // NumberForm is how a stored number (E.164 digits) reads, as parsing it
 // found: its first CC digits are its country calling code and the rest its
@@ -69,8 +77,9 @@ type NumberForm struct {
 	Text  string
 }
 
-// numbersVersion 2 added PoolConfig.Forms; 3, RemovedPools.
-const numbersVersion = 3
+// numbersVersion 2 added PoolConfig.Forms; 3, RemovedPools; 4,
+// PoolConfig.AddrCap.
+const numbersVersion = 4
 
 // Encode returns the versioned encoding of c.
 func (c *NumbersConfig) Encode() []byte {
@@ -107,6 +116,7 @@ func (c *NumbersConfig) Encode() []byte {
 			e.str(f.Trunk)
 			e.str(f.Text)
 		}
+		e.int(p.AddrCap)
 	}
 	e.uint(uint64(c.NextPool))
 	e.uint(uint64(len(c.RemovedPools)))
@@ -157,6 +167,10 @@ func decodeNumbersConfig(b []byte, view bool) (NumbersConfig, error) {
 				p.Forms = append(p.Forms, NumberForm{CC: int(d.uint32("country code length")), Trunk: d.str(), Text: d.str()})
 			}
 			d.view = false
+		}
+		p.AddrCap = DefaultPoolAddrCap
+		if v >= 4 {
+			p.AddrCap = d.int()
 		}
 		c.Pools = append(c.Pools, p)
 	}

@@ -24,8 +24,8 @@ func init() {
 			Pools: []PoolConfig{
 				{ID: 1, Name: "ads", Numbers: []string{"74950000001", "74950000002"}, Fallback: "74950000009", Reserve: 1200000,
 					Rule: "utm_medium=cpc", Priority: 1 << 40, Created: 1,
-					Forms: []NumberForm{{CC: 1, Trunk: "8", Text: "+7 495 000-00-01"}, {CC: 1 << 31, Text: unicode}}},
-				{ID: 1<<32 - 1, Name: long, Rule: unicode, Reserve: -1, Replaces: []string{"", long}},
+					Forms: []NumberForm{{CC: 1, Trunk: "8", Text: "+7 495 000-00-01"}, {CC: 1 << 31, Text: unicode}}, AddrCap: 10},
+				{ID: 1<<32 - 1, Name: long, Rule: unicode, Reserve: -1, Replaces: []string{"", long}, AddrCap: 1 << 40},
 			},
 			NextPool: 1<<32 - 1},
 		NumbersConfig{NextPool: 4, RemovedPools: []RemovedPool{{ID: 1, Name: "ads"}, {ID: 1<<32 - 1, Name: unicode}}},
@@ -151,5 +151,29 @@ func TestDecodeNumbersConfigView(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, c) {
 		t.Fatalf("decoded config changed with its input beyond its pools' numbers and forms: %+v", got)
+	}
+}
+
+// A set-up stored before pools kept their address cap (version 3) reads
+// the default cap, not "no cap".
+func TestNumbersConfigV3AddrCap(t *testing.T) {
+	c := NumbersConfig{Pools: []PoolConfig{{ID: 1, Name: "ads", Numbers: []string{"74950000001"}, Reserve: 1200000}}}
+	b := c.Encode()
+	// The pool's last field is its cap (0, one byte), before NextPool and
+	// the count of removed pools (0 and 0).
+	if n := len(b); b[0] != 4 || b[n-3] != 0 {
+		t.Fatalf("unexpected encoding % x", b)
+	}
+	v3 := append([]byte{3}, b[1:len(b)-3]...)
+	v3 = append(v3, b[len(b)-2:]...)
+	got, err := DecodeNumbersConfig(v3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Pools) != 1 || got.Pools[0].AddrCap != DefaultPoolAddrCap || got.Pools[0].Name != "ads" {
+		t.Errorf("version 3 decodes as %+v, want the pool with cap %d", got.Pools, DefaultPoolAddrCap)
+	}
+	if got, err := DecodeNumbersConfig(b); err != nil || got.Pools[0].AddrCap != 0 {
+		t.Errorf("version 4 with no cap decodes as %+v, %v", got.Pools, err)
 	}
 }

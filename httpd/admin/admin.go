@@ -349,6 +349,9 @@ type PoolRequest struct {
 	Numbers  []string `json:"numbers"`
 	Fallback string   `json:"fallback"`
 	Reserve  string   `json:"reserve"` // a Go duration ("20m", "2h") or days ("7d"); "" is the default
+	// AddrCap is how many numbers visitors from one address may hold at
+	// once; 0: no cap; absent: the pool's (10 for a new pool).
+	AddrCap *int `json:"addr_cap,omitempty"`
 	Match
 }
 
@@ -357,10 +360,12 @@ type Pool struct {
 	Name     string   `json:"name"`
 	Numbers  []string `json:"numbers"`
 	Fallback string   `json:"fallback"`
-	Reserve  string   `json:"reserve"` // a Go duration, e.g. "20m0s"
+	Reserve  string   `json:"reserve"`  // a Go duration, e.g. "20m0s"
+	AddrCap  int64    `json:"addr_cap"` // numbers visitors from one address may hold at once; 0: no cap
 	Match
 	Live    int   `json:"live"`
 	Misses  int64 `json:"misses_today"`
+	Limited int64 `json:"limited_today"` // page views refused a number by the address cap
 	Suggest int   `json:"suggested_size"`
 }
 

@@ -186,6 +186,14 @@ func PrintStaticAdded(w io.Writer, st Static) {
 	fmt.Fprintf(w, "static number +%s added: %s, priority %d, replaces %s\n", st.Number, ruleText(st.Rule), st.Priority, replacesText(st.Replaces))
 }
 
+// addrCapText is a pool's address cap as the text forms say it.
+func addrCapText(n int64) string {
+	if n == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d a visitor address", n)
+}
+
 // PrintPoolAdded prints the answer to AddPool.
 func PrintPoolAdded(w io.Writer, p Pool) {
 	fmt.Fprintf(w, "pool %q added: %s %s\n  fallback %s, reserve %s, %s, priority %d, replaces %s\n",
@@ -236,7 +244,8 @@ func PrintNumbers(w io.Writer, info Numbers) {
 	for _, p := range info.Pools {
 		fmt.Fprintf(w, "  %s: %s, %s, priority %d, reserve %s, fallback %s, replaces %s\n",
 			p.Name, count(len(p.Numbers), "number"), ruleText(p.Rule), p.Priority, p.Reserve, orNone(plusList(nonEmpty(p.Fallback))), replacesText(p.Replaces))
-		fmt.Fprintf(w, "    leased now %d of %d, missed today %d, suggested size %d\n", p.Live, len(p.Numbers), p.Misses, p.Suggest)
+		fmt.Fprintf(w, "    leased now %d of %d, missed today %d, limited by address today %d (cap %s), suggested size %d\n",
+			p.Live, len(p.Numbers), p.Misses, p.Limited, addrCapText(p.AddrCap), p.Suggest)
 		fmt.Fprintf(w, "    %s\n", plusList(p.Numbers))
 	}
 }

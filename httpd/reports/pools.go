@@ -21,7 +21,8 @@ import (
 // PrunedBefore: the site's retention), the days up to the day after the
 // prune's cutoff keep their counters where they were (a zone is at most a
 // day off another). Misses leave no record but their count: they stay on
-// the hour they were counted on.
+// the hour they were counted on, and so do the page views the address cap
+// refused (limited).
 
 // poolLease is one lease of a pool's number, from its history.
 type poolLease struct {
@@ -139,6 +140,9 @@ func (m *Computed) poolDifferences(ctx context.Context, snap store.Reader, held 
 			misses := lane(had, tracking.LaneHourMisses)
 			w[tracking.LaneHourMisses] = misses
 			w[tracking.LaneHourDemand] += misses
+			if limited := lane(had, tracking.LaneHourLimited); limited != 0 {
+				w = append(w, limited) // tracking.LaneHourLimited
+			}
 		} else {
 			w = []int64{tracking.LanePoolMisses: lane(had, tracking.LanePoolMisses), tracking.LanePoolPeak: 0}
 		}

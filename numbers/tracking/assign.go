@@ -51,6 +51,7 @@ type Assignment struct {
 	loc     *time.Location // the site's, for the day and hour counted
 	leases  []leaseWrite
 	misses  []uint32    // pools that were full
+	limited []uint32    // pools whose address cap refused the visitor
 	sealed  *sealedFlag // the tracker's: Persist deletes the sealed leases while it is set
 }
 
@@ -82,7 +83,9 @@ func (t *Tracker) Assigns(site uint32) bool {
 // number, or a pool, from which the visitor leases a number (or renews the
 // one it holds; one lease per pool however many site numbers it replaces).
 // A bot never leases: it is shown the pool's fallback. A full pool gives
-// its fallback, and the miss is counted. A site number no rule covers is
+// its fallback, and the miss is counted; so does a pool whose numbers
+// visitors from the visitor's address already hold their share of
+// (AssignIn), counted apart as limited. A site number no rule covers is
 // left alone, unless the visitor holds a live lease of a pool that
 // replaces it: the visitor keeps that number across sessions (a return by
 // a bookmark shows it again and renews it).
@@ -91,7 +94,7 @@ func (t *Tracker) Assigns(site uint32) bool {
 // durable by calling Persist in the write that records the page view, and
 // answers only after it. A site without numbers gets an empty Assignment.
 func (t *Tracker) Assign(site uint32, visitor, session uint64, visit numbers.Visit, bot bool, now time.Time) (Assignment, error) {
-	return t.AssignIn(nil, site, visitor, session, visit, bot, now)
+	return t.AssignIn(nil, site, visitor, session, 0, visit, bot, now)
 }
 
 // keepLease adds the lease l of pool p to the assignment's writes (room
@@ -115,9 +118,11 @@ func (a *Assignment) keepLease(p *pool, l numbers.Lease, n int, minReserve time.
 type AssignSpace struct{ s assignSpace }
 
 // AssignIn is Assign, the assignment's replacements and leases in space
-// when they fit (nil: in an allocation of their own). The Assignment
-// refers to space: space must live as long as it and hold no other.
-func (t *Tracker) AssignIn(space *AssignSpace, site uint32, visitor, session uint64, visit numbers.Visit, bot bool, now time.Time) (Assignment, error) {
+// when they fit (nil: in an allocation of their own), of a visitor coming
+// from addr (numbers.AddrKey of its address; 0: unknown), whose claims
+// each pool's address cap limits. The Assignment refers to space: space
+// must live as long as it and hold no other.
+func (t *Tracker) AssignIn(space *AssignSpace, site uint32, visitor, session, addr uint64, visit numbers.Visit, bot bool, now time.Time) (Assignment, error) {
 	if visitor == 0 {
 		return Assignment{}, fmt.Errorf("assign numbers: %w", ErrVisitor)
 	}
@@ -199,11 +204,13 @@ func (t *Tracker) AssignIn(space *AssignSpace, site uint32, visitor, session uin
 			k++
 		}
 		if k == len(pools) {
-			l, err := p.live.Acquire(visitor, now)
+			l, err := p.live.AcquireFrom(visitor, addr, now)
 			pools = append(pools, got{p, l, err})
 			switch {
 			case errors.Is(err, numbers.ErrExhausted):
 				a.misses = append(a.misses, p.cfg.ID)
+			case errors.Is(err, numbers.ErrAddrCap):
+				a.limited = append(a.limited, p.cfg.ID)
 			case err != nil:
 				return Assignment{}, fmt.Errorf("assign numbers of pool %q: %w", p.cfg.Name, err)
 			default:
@@ -259,6 +266,10 @@ const (
 	LaneHourDemand = iota // claims and misses: the hour's demand
 	LaneHourClaims        // leases claimed
 	LaneHourMisses        // page views that found the pool full
+	// LaneHourLimited counts page views refused a number because visitors
+	// from their address held the pool's address cap; not demand (an
+	// attack would size the pool for itself).
+	LaneHourLimited
 )
 
 // Lanes of MetricCalls.
@@ -322,7 +333,7 @@ func Day(t time.Time, loc *time.Location) uint32 {
 // own record wins over the copy whichever is written first (store.Tx.KeepClaim). The first lease a
 // tracker writes deletes the leases a clean shutdown sealed (Seal).
 func (a *Assignment) Persist(tx *store.Tx) error {
-	if len(a.leases) == 0 && len(a.misses) == 0 {
+	if len(a.leases) == 0 && len(a.misses) == 0 && len(a.limited) == 0 {
 		return nil
 	}
 	if len(a.leases) > 0 {
@@ -359,6 +370,9 @@ func (a *Assignment) Persist(tx *store.Tx) error {
 	for _, p := range a.misses {
 		tx.AddLanes(store.RollupKey(a.site, day, string(appendPoolHourMetric(hourMetric[:0], p, hour))), []int64{LaneHourDemand: 1, LaneHourMisses: 1})
 	}
+	for _, p := range a.limited {
+		tx.AddLanes(store.RollupKey(a.site, day, string(appendPoolHourMetric(hourMetric[:0], p, hour))), []int64{LaneHourLimited: 1})
+	}
 	return nil
 }
 
@@ -387,7 +401,7 @@ func (t *Tracker) AssignSession(ctx context.Context, site uint32, sess *store.Se
 	if err != nil {
 		return Assignment{}, err
 	}
-	if len(a.leases) == 0 && len(a.misses) == 0 {
+	if len(a.leases) == 0 && len(a.misses) == 0 && len(a.limited) == 0 {
 		return a, nil
 	}
 	if err := t.db.Update(ctx, a.Persist); err != nil {
@@ -400,8 +414,9 @@ func (t *Tracker) AssignSession(ctx context.Context, site uint32, sess *store.Se
 // page kept visible does, and returns the assignment (a lease that lapsed
 // meanwhile is claimed anew). A pool it finds full is not counted as a
 // miss: that is counted by page views. ErrNoSession when the session is not the
-// visitor's on the site.
-func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session uint64, now time.Time) (Assignment, error) {
+// visitor's on the site. addr is the visitor's address, as AssignIn takes
+// it: a lapsed lease claimed anew is under the address cap.
+func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session, addr uint64, now time.Time) (Assignment, error) {
 	b, err := t.db.Get(store.SessionKey(site, session))
 	if errors.Is(err, store.ErrNotFound) {
 		return Assignment{}, ErrNoSession.Errorf("heartbeat of session %d", session)
@@ -416,14 +431,14 @@ func (t *Tracker) Heartbeat(ctx context.Context, site uint32, visitor, session u
 	if s.Visitor != visitor {
 		return Assignment{}, ErrNoSession.Errorf("heartbeat of session %d", session)
 	}
-	a, err := t.Assign(site, s.Visitor, s.ID, VisitOf(&s), s.Bot, now)
+	a, err := t.AssignIn(nil, site, s.Visitor, s.ID, addr, VisitOf(&s), s.Bot, now)
 	if err != nil {
 		return Assignment{}, err
 	}
 	// A heartbeat is no page view: a pool full when it comes (the page
 	// shows its fallback) was counted when the page was viewed, not again
 	// every few minutes it stays open.
-	a.misses = nil
+	a.misses, a.limited = nil, nil
 	if len(a.leases) == 0 {
 		return a, nil
 	}

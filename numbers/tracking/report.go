@@ -15,7 +15,10 @@ type PoolDay struct {
 	Day    time.Time
 	Claims int64 // leases claimed
 	Misses int64 // page views that found the pool full
-	Peak   int64 // the most leases live at once
+	// Limited counts page views refused a number by the pool's address
+	// cap (their address held its share).
+	Limited int64
+	Peak    int64 // the most leases live at once
 	// BusyHour is the demand (claims and misses) of the day's busiest
 	// hour.
 	BusyHour int64
@@ -32,6 +35,7 @@ type PoolReport struct {
 	Leases  []numbers.Lease // those leases, in slot order
 	Days    []PoolDay       // oldest first
 	Misses  int64           // over all days
+	Limited int64           // over all days
 	// MeanHold is the mean time a lease claimed in the span was held
 	// (claim to lapse; a live lease at least to its until and at least
 	// the reserve); the reserve when there were none.
@@ -95,6 +99,7 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 				pd.BusyHour = max(pd.BusyHour, lane(hl, LaneHourDemand))
 				pd.Claims += lane(hl, LaneHourClaims)
 				pd.Misses += lane(hl, LaneHourMisses)
+				pd.Limited += lane(hl, LaneHourLimited)
 				return true
 			})
 			if err = errors.Join(err, herr); err != nil {
@@ -102,6 +107,7 @@ func (t *Tracker) Report(ctx context.Context, site uint32, from, to, now time.Ti
 			}
 			busiest = max(busiest, pd.BusyHour)
 			r.Misses += pd.Misses
+			r.Limited += pd.Limited
 			r.Days = append(r.Days, pd)
 		}
 		// The span's days are the site's: from its first midnight to the

@@ -9,6 +9,9 @@ type PoolStat struct {
 	Size   int    // numbers in the pool
 	Live   int    // numbers leased at the time asked
 	Misses uint64 // claims refused since start because every number was leased
+	// Limited counts claims refused since start because visitors from the
+	// claimer's address held the pool's address cap.
+	Limited uint64
 }
 
 // PoolStats lists every pool of every site at now, in no set order.
@@ -16,7 +19,7 @@ func (t *Tracker) PoolStats(now time.Time) []PoolStat {
 	var out []PoolStat
 	for id, ss := range t.state.Load().sites {
 		for _, p := range ss.pools {
-			out = append(out, PoolStat{Site: id, Pool: p.cfg.Name, Size: p.live.Size(), Live: p.live.Live(now), Misses: p.live.Misses()})
+			out = append(out, PoolStat{Site: id, Pool: p.cfg.Name, Size: p.live.Size(), Live: p.live.Live(now), Misses: p.live.Misses(), Limited: p.live.Limited()})
 		}
 	}
 	return out

@@ -772,11 +772,16 @@ func buildSite(id uint32, c store.NumbersConfig, prev *siteState) (*siteState, e
 		switch {
 		case old == nil:
 			p.live = numbers.NewPoolOf(p.cfg.ID, lists[i], reserve)
-		case old.live.List().Equal(lists[i]) && old.cfg.Reserve == p.cfg.Reserve:
+		case old.live.List().Equal(lists[i]) && old.cfg.Reserve == p.cfg.Reserve && old.cfg.AddrCap == p.cfg.AddrCap:
 			p.live = old.live
+			continue
 		default:
+			// A new pool, sharing the leases and the address counts, so
+			// that a change that is not made (a later check or the write
+			// fails) leaves the serving pool as it was.
 			p.live = old.live.WithList(lists[i], reserve)
 		}
+		p.live.SetAddrCap(int(p.cfg.AddrCap))
 	}
 	ss.cands = make([][]cand, len(ss.numbers))
 	ss.ranked = make([][]numbers.Ranked, len(ss.numbers))
@@ -1135,8 +1140,15 @@ type PoolInput struct {
 	Numbers  []string // any written form
 	Fallback string   // "" keeps the site's number when the pool is full
 	Reserve  time.Duration
+	// AddrCap is how many of the pool's numbers visitors from one address
+	// (an IPv6 /64) may hold at once; 0: no cap. nil keeps the pool's (a
+	// new pool's is numbers.DefaultAddrCap).
+	AddrCap *int
 	RuleInput
 }
+
+// MaxAddrCap bounds PoolInput.AddrCap.
+const MaxAddrCap = 1_000_000
 
 // AddPool adds a dynamic pool. A zero reserve is numbers.DefaultReserve.
 func (t *Tracker) AddPool(ctx context.Context, site uint32, in PoolInput, now time.Time) (store.PoolConfig, error) {
@@ -1146,7 +1158,7 @@ func (t *Tracker) AddPool(ctx context.Context, site uint32, in PoolInput, now ti
 			return ErrInvalid.Errorf("pool %q: the site has a pool of that name (edit it instead)", in.Name)
 		}
 		c.NextPool = max(c.NextPool, 1)
-		p := store.PoolConfig{ID: c.NextPool, Created: now.UnixMilli()}
+		p := store.PoolConfig{ID: c.NextPool, Created: now.UnixMilli(), AddrCap: numbers.DefaultAddrCap}
 		if err := in.apply(&p, c, t.region); err != nil {
 			return err
 		}
@@ -1218,9 +1230,17 @@ func (in PoolInput) apply(p *store.PoolConfig, c *store.NumbersConfig, region st
 		return ErrInvalid.Errorf("%s: reserve %s: want %s to %s", what, numbers.FormatReserve(reserve),
 			numbers.FormatReserve(numbers.MinReserve), numbers.FormatReserve(numbers.MaxReserve))
 	}
+	if in.AddrCap != nil {
+		if n := *in.AddrCap; n < 0 || n > MaxAddrCap {
+			return ErrInvalid.Errorf("%s: address cap %d: want 0 (no cap) to %d", what, n, MaxAddrCap)
+		}
+	}
 	rule, repl, err := in.check(what, c, region)
 	if err != nil {
 		return err
+	}
+	if in.AddrCap != nil {
+		p.AddrCap = int64(*in.AddrCap)
 	}
 	p.Name, p.Numbers, p.Fallback, p.Reserve = name, list, fallback, reserve.Milliseconds()
 	p.Rule, p.Priority, p.Replaces = rule, in.Priority, repl

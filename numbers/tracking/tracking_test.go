@@ -746,7 +746,7 @@ func TestHeartbeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 4 { // a page kept open for an hour, renewing every 15 minutes
-		a, err := tr.Heartbeat(ctx, 1, 1, 10, t0.Add(time.Duration(i)*15*time.Minute))
+		a, err := tr.Heartbeat(ctx, 1, 1, 10, 0, t0.Add(time.Duration(i)*15*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -757,7 +757,7 @@ func TestHeartbeat(t *testing.T) {
 	if a, err := tr.Attribute(ctx, nums[0], t0.Add(64*time.Minute)); err != nil || a.Visitor != 1 {
 		t.Fatalf("after heartbeats: %+v %v", a, err)
 	}
-	if _, err := tr.Heartbeat(ctx, 1, 2, 10, t0); !errors.Is(err, ErrNoSession) {
+	if _, err := tr.Heartbeat(ctx, 1, 2, 10, 0, t0); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("another visitor's session: %v", err)
 	}
 }
@@ -1099,7 +1099,7 @@ func TestHeartbeatCountsNoMiss(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		if _, err := tr.Heartbeat(ctx, 1, 2, 20, t0.Add(time.Duration(i+1)*5*time.Minute)); err != nil {
+		if _, err := tr.Heartbeat(ctx, 1, 2, 20, 0, t0.Add(time.Duration(i+1)*5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
