@@ -842,11 +842,8 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, rt *route, err error) {
 // address the proxy appended to X-Forwarded-For.
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
 	if s.opts.TrustProxy {
-		if xff := lastForwardedFor(&ctx.Request.Header); len(xff) > 0 {
-			if i := bytes.LastIndexByte(xff, ','); i >= 0 {
-				xff = xff[i+1:]
-			}
-			if ip := net.ParseIP(string(bytes.TrimSpace(xff))); ip != nil {
+		if xff := forwardedClient(&ctx.Request.Header); len(xff) > 0 {
+			if ip := net.ParseIP(string(xff)); ip != nil {
 				return ip.String()
 			}
 		}
@@ -859,17 +856,25 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
 // the hit path).
 func (s *Server) clientAddr(ctx *fasthttp.RequestCtx) uint64 {
 	if s.opts.TrustProxy {
-		if xff := lastForwardedFor(&ctx.Request.Header); len(xff) > 0 {
-			if i := bytes.LastIndexByte(xff, ','); i >= 0 {
-				xff = xff[i+1:]
-			}
-			if a, err := netip.ParseAddr(string(bytes.TrimSpace(xff))); err == nil && a.Zone() == "" {
+		if xff := forwardedClient(&ctx.Request.Header); len(xff) > 0 {
+			if a, err := netip.ParseAddr(string(xff)); err == nil && a.Zone() == "" {
 				b := a.As16()
 				return numbers.AddrKey(net.IP(b[:]))
 			}
 		}
 	}
 	return numbers.AddrKey(ctx.RemoteIP())
+}
+
+// forwardedClient is the address a trusted proxy appended for the client:
+// the last address of the last X-Forwarded-For line, spaces trimmed; nil
+// without one. clientIP and clientAddr read it.
+func forwardedClient(h *fasthttp.RequestHeader) []byte {
+	xff := lastForwardedFor(h)
+	if i := bytes.LastIndexByte(xff, ','); i >= 0 {
+		xff = xff[i+1:]
+	}
+	return bytes.TrimSpace(xff)
 }
 
 // lastForwardedFor is the last X-Forwarded-For line of the header section:
