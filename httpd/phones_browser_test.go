@@ -456,6 +456,12 @@ var __cs = __cs || []; __cs.push(["setDynamicalReplacement", true]);`, `<p id="a
 	if got := eval[string](t, f, `document.getElementById("a").textContent`); got != "8 (495) 000-00-01" {
 		t.Errorf("the page's own number: %q", got)
 	}
+	// The reference's other form, Comagic.push, once the page has loaded:
+	// blocks added from then on are replaced.
+	eval[any](t, f, `document.getElementById("late").remove(); Comagic.push(["setDynamicalReplacement", true])`)
+	if got, want := eval[string](t, f, insert), "Новый блок: +7 495 000 00 01 | +7 495 000-00-01"; got != want {
+		t.Errorf("late block after Comagic.push([\"setDynamicalReplacement\", true]): %q, want %q", got, want)
+	}
 	f.noExceptions(t)
 }
 
