@@ -166,7 +166,9 @@ func (v phVisitor) jsonOf(t *testing.T, js string) any {
 }
 
 // getters checks each getter's answer against the JSON in want (keys
-// getPhones, getDTPhones, all, static, dynamic), deep-equal.
+// getPhones, getDTPhones, all, static, dynamic), deep-equal. "all" is
+// getReplacedPhones() and getReplacedPhones(null): the reference's type
+// values are null, "static" and "dynamic", and the argument is optional.
 func (v phVisitor) getters(t *testing.T, want string) {
 	t.Helper()
 	var w map[string]any
@@ -186,6 +188,9 @@ func (v phVisitor) getters(t *testing.T, want string) {
 			e, _ := json.Marshal(w[k])
 			t.Errorf("%s = %s\n want %s", js, g, e)
 		}
+	}
+	if got := v.jsonOf(t, `Comagic.getReplacedPhones(null)`); !reflect.DeepEqual(got, w["all"]) {
+		t.Errorf("getReplacedPhones(null) = %v, want getReplacedPhones()'s %v", got, w["all"])
 	}
 }
 
