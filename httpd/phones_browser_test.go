@@ -166,7 +166,9 @@ func (v phVisitor) jsonOf(t *testing.T, js string) any {
 }
 
 // getters checks each getter's answer against the JSON in want (keys
-// getPhones, getDTPhones, all, static, dynamic), deep-equal.
+// getPhones, getDTPhones, all, static, dynamic), deep-equal. "all" is
+// getReplacedPhones() and getReplacedPhones(null): the reference's type
+// values are null, "static" and "dynamic", and the argument is optional.
 func (v phVisitor) getters(t *testing.T, want string) {
 	t.Helper()
 	var w map[string]any
@@ -186,6 +188,9 @@ func (v phVisitor) getters(t *testing.T, want string) {
 			e, _ := json.Marshal(w[k])
 			t.Errorf("%s = %s\n want %s", js, g, e)
 		}
+	}
+	if got := v.jsonOf(t, `Comagic.getReplacedPhones(null)`); !reflect.DeepEqual(got, w["all"]) {
+		t.Errorf("getReplacedPhones(null) = %v, want getReplacedPhones()'s %v", got, w["all"])
 	}
 }
 
@@ -455,6 +460,12 @@ var __cs = __cs || []; __cs.push(["setDynamicalReplacement", true]);`, `<p id="a
 	}
 	if got := eval[string](t, f, `document.getElementById("a").textContent`); got != "8 (495) 000-00-01" {
 		t.Errorf("the page's own number: %q", got)
+	}
+	// The reference's other form, Comagic.push, once the page has loaded:
+	// blocks added from then on are replaced.
+	eval[any](t, f, `document.getElementById("late").remove(); Comagic.push(["setDynamicalReplacement", true])`)
+	if got, want := eval[string](t, f, insert), "Новый блок: +7 495 000 00 01 | +7 495 000-00-01"; got != want {
+		t.Errorf("late block after Comagic.push([\"setDynamicalReplacement\", true]): %q, want %q", got, want)
 	}
 	f.noExceptions(t)
 }

@@ -569,6 +569,15 @@ func TestSnippetAddVisitorInfo(t *testing.T) {
 		!slices.Equal(v2.PhonesTyped, []string{"12-34 доб. 5"}) || !slices.Equal(v2.EmailsTyped, []string{"Anna@mail"}) {
 		t.Errorf("visitor %+v, want Анна with the phone and email kept as typed", v2)
 	}
+	// "Все другие параметры будут проигнорированы": a field of another
+	// name (here /vc/s/'s vp) is ignored, the name still goes.
+	got = callback(t, f, `Comagic.addVisitorInfo({name: 'Иван', vp: '79000000000', foo: 1}, cb)`)
+	if got["success"] != true {
+		t.Fatalf("addVisitorInfo with a field the reference does not name answered %v", got)
+	}
+	if v3 := f.visitor(t, vid); v3.Name != "Иван" || !slices.Equal(v3.Phones, v.Phones) {
+		t.Errorf("visitor %+v, want the name Иван and the other fields ignored", v3)
+	}
 	f.noExceptions(t)
 }
 
@@ -620,6 +629,13 @@ func TestSnippetGetProperty(t *testing.T) {
 	got = callback(t, f, `Comagic.getProperty('never set', cb)`)
 	if got["success"] != true || got["result"] != false {
 		t.Errorf("getProperty of an unset property: %v", got)
+	}
+	// The reference's own pair: setProperty('Действующий клиент') without a
+	// value, then getProperty of it. Its value is empty text, which a page
+	// tells from false, "not set".
+	got = callback(t, f, `Comagic.setProperty('Действующий клиент'); Comagic.getProperty('Действующий клиент', cb)`)
+	if got["success"] != true || got["result"] != "" {
+		t.Errorf("getProperty of a property set without a value: %v, want result \"\"", got)
 	}
 }
 

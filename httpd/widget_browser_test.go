@@ -327,6 +327,15 @@ func TestWidgetSitePhoneCall(t *testing.T) {
 		t.Errorf("queued popup %q", got)
 	}
 	in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
+	// Status 2, no callback scenario: the site keeps no queue for its staff.
+	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "queue": "off"}, nil)
+	want("no scenario, queue off", call(`{phone: '79101234567', group_id: 16587}`), callbacks.StatusNoScenario, callbacks.CodeNoScenario)
+	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: '79101234567'})`)
+	f.waitIn(t, "the no-scenario popup shows", `r.querySelector('.toast')`)
+	if got := in[string](t, f, `r.querySelector('.toast').textContent`); got != "Обратный звонок на этом сайте пока не настроен.×" {
+		t.Errorf("no-scenario popup %q", got)
+	}
+	in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
 
 	adminCall(t, f.srv, "/admin/callbacks", map[string]any{"site_key": f.key, "webhook": f.pbx.srv.URL, "secret": "pbx-secret-0123456789", "captcha": "on"}, nil)
 	f.pbx.secret = "pbx-secret-0123456789"
