@@ -39,7 +39,9 @@ var hostileTexts = []string{
 func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	srv := httpdtest.Start(t)
 	key := srv.Site(t, strings.Repeat("Оченьдлинноеназвание", 2), "shop.example")
-	if _, err := srv.HTTP.Sites().SetTimeZone(context.Background(), key, "Europe/Moscow"); err != nil {
+	// A zone with a long name, which the laptop's headings must not break
+	// inside a word.
+	if _, err := srv.HTTP.Sites().SetTimeZone(context.Background(), key, "Asia/Yekaterinburg"); err != nil {
 		t.Fatal(err)
 	}
 	for i, text := range hostileTexts {
@@ -175,5 +177,32 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
 	if w := httpdtest.Eval[float64](t, ctx, `Math.min(...[...document.querySelectorAll("#leads td.message")].map(e => e.getBoundingClientRect().width))`); w < 200 {
 		t.Errorf("at 1280px the message column is %.0fpx wide", w)
+	}
+	// The lists' headings on a laptop wrap between words (or after the
+	// zone's "/"), never inside one: the narrow When column broke the
+	// site's zone as "(ASIA/YEKATER" over "INBURG)".
+	for _, page := range []string{"leads", "callbacks"} {
+		httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/"+page))
+		if got := httpdtest.Eval[[]string](t, ctx, `(() => {
+			const out = [];
+			document.querySelectorAll("table.list thead th").forEach(th => {
+				const walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+				let prevTop = null, prevChar = " ";
+				while (walk.nextNode()) {
+					const n = walk.currentNode;
+					for (let i = 0; i < n.length; i++) {
+						const r = document.createRange();
+						r.setStart(n, i); r.setEnd(n, i + 1);
+						const rect = r.getClientRects()[0];
+						if (!rect) continue;
+						if (prevTop !== null && rect.top > prevTop + 2 && !/[\s\/(]/.test(prevChar) && /\S/.test(n.data[i])) out.push(th.textContent.trim() + ": broken before " + JSON.stringify(n.data.slice(i)));
+						prevTop = rect.top; prevChar = n.data[i];
+					}
+				}
+			});
+			return out;
+		})()`); len(got) > 0 {
+			t.Errorf("%s at 1280px: a heading breaks inside a word: %q", page, got)
+		}
 	}
 }
