@@ -163,8 +163,16 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	// The chat console: an operator's line with the site's long name
 	// wraps inside the list, their status on one line beside it; the open
 	// chat's buttons stay inside its panel.
-	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"chat"), chromedp.WaitVisible(chromedp.CSS(`#c-operators li`)),
-		chromedp.Click(chromedp.CSS(`#c-chats button`)), chromedp.WaitVisible(chromedp.CSS(`#c-log .c-msg`)))
+	// Before a chat is open, the empty panel points to the lists where
+	// they are: on a phone they stack above it, and it said "слева".
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"chat"), chromedp.WaitVisible(chromedp.CSS(`#c-operators li`)))
+	if got := httpdtest.Eval[string](t, ctx, `(() => {
+		const empty = document.getElementById("c-empty"), side = document.querySelector(".c-side").getBoundingClientRect();
+		return empty.getBoundingClientRect().top >= side.bottom && /слева|справа|left|right/i.test(empty.textContent) ? empty.textContent : "";
+	})()`); got != "" {
+		t.Errorf("in the console at 375px the lists are above the panel, which says %q", got)
+	}
+	httpdtest.Must(t, ctx, chromedp.Click(chromedp.CSS(`#c-chats button`)), chromedp.WaitVisible(chromedp.CSS(`#c-log .c-msg`)))
 	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#c-operators li > span"), ...document.querySelectorAll(".c-head button, .c-head h2")].filter(e => {
 		const r = e.getBoundingClientRect(), box = e.closest("ul, .c-main").getBoundingClientRect();
 		const text = document.createRange();
