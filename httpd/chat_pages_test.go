@@ -214,3 +214,28 @@ func TestChatSettingsErrorNamesTheField(t *testing.T) {
 		}
 	}
 }
+
+// A finished chat no operator took says so in its Operator cell: the cell
+// was blank, as if the page had failed to show who answered.
+func TestChatsPageSaysNoOperator(t *testing.T) {
+	f := newCBFixture(t)
+	site, err := f.srv.HTTP.Sites().ByKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := chats.Visitor{Site: site, Visitor: f.v.VisitorID, Session: f.v.SessionID, Page: "https://shop.example/"}
+	ack, err := f.srv.HTTP.Chats().Send(t.Context(), v, "m", "Здравствуйте")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.HTTP.Chats().Close(t.Context(), site.ID, ack.Chat.ID, f.v.VisitorID, chats.ClosedByVisitor); err != nil {
+		t.Fatal(err)
+	}
+	c := f.srv.Client(t)
+	for lang, want := range map[string]string{"en": "none", "ru": "нет"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.key+"/chat", lang)
+		if got := rowCell(t, body, "chat-"+strconv.FormatUint(ack.Chat.ID, 10), "operator"); got != want {
+			t.Errorf("%s: the Operator cell of a chat nobody took reads %q, want %q", lang, got, want)
+		}
+	}
+}

@@ -217,7 +217,7 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"signedOut":         tr.T("You are signed out: sign in again and the console reconnects by itself."),
 		"signIn":            tr.T("Sign in"),
 		"idle":              tr.T("Offline for visitors: nothing was done here for a long time. Move the mouse or press a key to be online."),
-		"empty":             tr.T("Pick a chat or a visitor on the left. New chats appear here as visitors write."),
+		"empty":             tr.T("Pick a chat or a visitor in the lists. New chats appear under Chats as visitors write."),
 		"noChats":           tr.T("No open chats."),
 		"noVisitors":        tr.T("No visitors on the site right now."),
 		"visitor":           tr.T("Visitor"),

@@ -52,6 +52,7 @@ type poolView struct {
 	admin.Pool
 	NumbersText string // one a line, for the edit form
 	ReserveText string // as the form takes it: 20m, 2h, 7d
+	ReserveRead string // as the reader's language writes it: 20 min, 2 h, 7 days
 	Report      tracking.PoolReport
 	MissesToday int64
 	MeanHold    string
@@ -92,7 +93,7 @@ func (s *dashboardHandlers) numbersData(ctx *fasthttp.RequestCtx, tr i18n.Printe
 		}
 		pv := poolView{Pool: p, NumbersText: strings.Join(shown, "\n")}
 		if d, err := time.ParseDuration(p.Reserve); err == nil {
-			pv.ReserveText = numbers.FormatReserve(d)
+			pv.ReserveText, pv.ReserveRead = numbers.FormatReserve(d), reserveWords(tr, d)
 		}
 		for _, r := range reports {
 			if r.Name == p.Name {
@@ -127,6 +128,20 @@ func durationText(tr i18n.Printer, d time.Duration) string {
 		return tr.T("%d min %d s", m, sec)
 	}
 	return tr.T("%d s", sec)
+}
+
+// reserveWords writes a pool's reservation time for reading, in the
+// reader's language: whole days as days ("7 days", "7 дней"), whole hours
+// as hours ("2 h"), else as durationText does ("20 min", "1 h 30 min").
+// The heading showed the form's "20m", which is no Russian.
+func reserveWords(tr i18n.Printer, d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return tr.N("%d day", int(d/(24*time.Hour)))
+	case d >= time.Hour && d%time.Hour == 0:
+		return tr.T("%d h", int(d/time.Hour))
+	}
+	return durationText(tr, d)
 }
 
 // parseReserve reads a reservation time: a Go duration, or whole days as

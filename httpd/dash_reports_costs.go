@@ -24,7 +24,7 @@ type costsData struct {
 	From, To  string // the import's first and last day, as the reader's language writes a date
 	Total     string // what it adds up to, as the reports write money
 	Problem   string // why the file was refused, one fault a line
-	MaxBytes  int
+	MaxKB     int    // the largest file, in KB as the refusal of a larger one says it
 }
 
 // maxCostUpload is the largest cost file the dashboard takes: the
@@ -38,7 +38,7 @@ func (s *dashboardHandlers) costsFrame(ctx *fasthttp.RequestCtx, who signedIn, d
 		return err
 	}
 	d.CanUpload = changeSites.allows(who.user.Role)
-	d.MaxBytes = maxCostUpload
+	d.MaxKB = maxCostUpload >> 10
 	tr := s.pages.printer(ctx, &who.user)
 	data := reportData{reportFrame: newReportFrame(tr, site, "costs", p, nil), Costs: &d}
 	if err := s.renderReport(ctx, who, tr, data); err != nil {

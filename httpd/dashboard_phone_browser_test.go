@@ -39,7 +39,9 @@ var hostileTexts = []string{
 func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	srv := httpdtest.Start(t)
 	key := srv.Site(t, strings.Repeat("Оченьдлинноеназвание", 2), "shop.example")
-	if _, err := srv.HTTP.Sites().SetTimeZone(context.Background(), key, "Europe/Moscow"); err != nil {
+	// A zone with a long name, which the laptop's headings must not break
+	// inside a word.
+	if _, err := srv.HTTP.Sites().SetTimeZone(context.Background(), key, "Asia/Yekaterinburg"); err != nil {
 		t.Fatal(err)
 	}
 	for i, text := range hostileTexts {
@@ -161,8 +163,16 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	// The chat console: an operator's line with the site's long name
 	// wraps inside the list, their status on one line beside it; the open
 	// chat's buttons stay inside its panel.
-	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"chat"), chromedp.WaitVisible(chromedp.CSS(`#c-operators li`)),
-		chromedp.Click(chromedp.CSS(`#c-chats button`)), chromedp.WaitVisible(chromedp.CSS(`#c-log .c-msg`)))
+	// Before a chat is open, the empty panel points to the lists where
+	// they are: on a phone they stack above it, and it said "слева".
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"chat"), chromedp.WaitVisible(chromedp.CSS(`#c-operators li`)))
+	if got := httpdtest.Eval[string](t, ctx, `(() => {
+		const empty = document.getElementById("c-empty"), side = document.querySelector(".c-side").getBoundingClientRect();
+		return empty.getBoundingClientRect().top >= side.bottom && /слева|справа|left|right/i.test(empty.textContent) ? empty.textContent : "";
+	})()`); got != "" {
+		t.Errorf("in the console at 375px the lists are above the panel, which says %q", got)
+	}
+	httpdtest.Must(t, ctx, chromedp.Click(chromedp.CSS(`#c-chats button`)), chromedp.WaitVisible(chromedp.CSS(`#c-log .c-msg`)))
 	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#c-operators li > span"), ...document.querySelectorAll(".c-head button, .c-head h2")].filter(e => {
 		const r = e.getBoundingClientRect(), box = e.closest("ul, .c-main").getBoundingClientRect();
 		const text = document.createRange();
@@ -175,5 +185,32 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
 	if w := httpdtest.Eval[float64](t, ctx, `Math.min(...[...document.querySelectorAll("#leads td.message")].map(e => e.getBoundingClientRect().width))`); w < 200 {
 		t.Errorf("at 1280px the message column is %.0fpx wide", w)
+	}
+	// The lists' headings on a laptop wrap between words (or after the
+	// zone's "/"), never inside one: the narrow When column broke the
+	// site's zone as "(ASIA/YEKATER" over "INBURG)".
+	for _, page := range []string{"leads", "callbacks"} {
+		httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/"+page))
+		if got := httpdtest.Eval[[]string](t, ctx, `(() => {
+			const out = [];
+			document.querySelectorAll("table.list thead th").forEach(th => {
+				const walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+				let prevTop = null, prevChar = " ";
+				while (walk.nextNode()) {
+					const n = walk.currentNode;
+					for (let i = 0; i < n.length; i++) {
+						const r = document.createRange();
+						r.setStart(n, i); r.setEnd(n, i + 1);
+						const rect = r.getClientRects()[0];
+						if (!rect) continue;
+						if (prevTop !== null && rect.top > prevTop + 2 && !/[\s\/(]/.test(prevChar) && /\S/.test(n.data[i])) out.push(th.textContent.trim() + ": broken before " + JSON.stringify(n.data.slice(i)));
+						prevTop = rect.top; prevChar = n.data[i];
+					}
+				}
+			});
+			return out;
+		})()`); len(got) > 0 {
+			t.Errorf("%s at 1280px: a heading breaks inside a word: %q", page, got)
+		}
 	}
 }

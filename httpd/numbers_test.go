@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -925,5 +926,39 @@ func TestNumbersPageSaysNothingIsReplacedWithoutSiteNumbers(t *testing.T) {
 	}
 	if _, body := getPageIn(t, c, page, "en"); strings.Contains(body, `id="site-numbers-missing"`) {
 		t.Error("the warning stays once the site's numbers are set")
+	}
+}
+
+// A pool's heading says its reservation time in the reader's words, with
+// the plural the count takes: "резерв 20 мин", "резерв 7 дней". It showed
+// the form's own notation, "резерв 20m", in Russian too.
+func TestPoolHeadingSaysReserveInWords(t *testing.T) {
+	f := newCBFixture(t)
+	for i, d := range []time.Duration{20 * time.Minute, 90 * time.Minute, 2 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour} {
+		if _, err := f.srv.HTTP.Numbers().AddPool(t.Context(), f.site.ID, tracking.PoolInput{Name: "p" + strconv.Itoa(i), Numbers: []string{"7495000000" + strconv.Itoa(i)},
+			Reserve: d, RuleInput: tracking.RuleInput{Rule: "utm_campaign=c" + strconv.Itoa(i)}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := f.srv.Client(t)
+	for lang, want := range map[string][]string{
+		"ru": {"резерв 20\u00a0мин", "резерв 1\u00a0ч 30\u00a0мин", "резерв 2\u00a0ч", "резерв 1 день", "резерв 7 дней"},
+		"en": {"reserve 20 min", "reserve 1 h 30 min", "reserve 2 h", "reserve 1 day", "reserve 7 days"},
+	} {
+		req, _ := http.NewRequest("GET", f.srv.URL+"sites/"+f.key+"/numbers", nil)
+		req.Header.Set("Accept-Language", lang)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var got []string
+		for _, m := range regexp.MustCompile(`<h3>p\d <small class="muted">.*? · ((?:резерв|reserve) [^·]*?) · `).FindAllStringSubmatch(string(body), -1) {
+			got = append(got, m[1])
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: the pools' headings say %q, want %q", lang, got, want)
+		}
 	}
 }

@@ -73,6 +73,12 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 	f["seconds"] = func(n uint32) string { return durationText(tr, time.Duration(n)*time.Second) }
 	// {{callbackState .State}}: a callback state's words, to translate.
 	f["callbackState"] = callbacks.StateLabel
+	// {{zone .Zone}}: a time zone's name for a narrow column's heading,
+	// which may wrap after each "/" (Asia/<wbr>Yekaterinburg): browsers
+	// do not break there, so the column broke the name inside a word.
+	f["zone"] = func(name string) template.HTML {
+		return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(name), "/", "/<wbr>"))
+	}
 	// {{skippedReason .}}: why a numbers import skipped a line.
 	f["skippedReason"] = func(s tracking.Skipped) string { return skippedReason(tr, s) }
 	return f

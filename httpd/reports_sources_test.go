@@ -99,6 +99,11 @@ func TestReportCostsUpload(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	// The form says how large a file it takes as the refusal of a larger
+	// one does, in KB: it said "до 1032192 байт".
+	if page := okPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/costs"); !strings.Contains(page, "Файл расходов (CSV, до 1008 КБ)") {
+		t.Errorf("the upload's label: %s", cutAt(page, "Файл расходов", "<input"))
+	}
 	csrf = f.srv.FormToken(t, c, "/sites/"+f.site.Key+"/reports/costs")
 	status, body = uploadCosts(t, f, c, csrf, "2026-11-26;google;cpc;bf;1 000,50\n")
 	if status != 200 || !strings.Contains(body, "с 26.11.2026 по 26.11.2026") || !strings.Contains(body, "1\u00a0000,50") ||

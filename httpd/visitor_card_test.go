@@ -168,6 +168,12 @@ func TestCallerIDMatchEndToEnd(t *testing.T) {
 	if !strings.Contains(page, `href="visitors/`+strconv.FormatUint(v, 10)+`"`) {
 		t.Error("the calls page does not link the visitor's card")
 	}
+	// In Russian the visitor is numbered as the visit under it is, with
+	// "№": the cell read "посетитель #6" over "визит № 7".
+	_, ru := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls", "ru")
+	if cell := rowCell(t, ru, "call-"+strconv.FormatUint(j.calls["lease"], 10), "attribution"); !strings.Contains(cell, "посетитель № "+strconv.FormatUint(v, 10)+" визит № ") {
+		t.Errorf("in Russian the lease call's cell reads %q", cell)
+	}
 	if cell := rowCell(t, page, "call-"+strconv.FormatUint(j.calls["stranger"], 10), "attribution"); cell != "not attributed" {
 		t.Errorf("stranger's call: %q", cell)
 	}
