@@ -568,6 +568,9 @@ export function chatWindow(env) {
         backoff = 0;
         setOperators(f.operators);
         if (f.chat) switchChat(f.chat);
+        // The server sends the whole chat again (after 0) when the id held
+        // is one it does not have: the window resumes from what comes.
+        if (f.chat == chatID && f.after === 0) after = 0;
         status = f.chat ? f.status || "open" : "";
         mark("delivered", f.delivered);
         mark("read", f.read);
