@@ -203,6 +203,7 @@ func (h *chatConsoleHandlers) welcome(st *consoleState, status string, known map
 		if !listed[id] {
 			wf.Chats = append(wf.Chats, h.chats.ViewOf(&c))
 		}
+		after = resumeAfter(&c, id, after)
 		for {
 			msgs, err := h.chats.Messages(ctx, c.Site, c.ID, after, 0)
 			if err != nil {

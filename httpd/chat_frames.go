@@ -206,6 +206,10 @@ type outVisitorWelcome struct {
 	Read      uint64 `json:"read"`
 	Delivered uint64 `json:"delivered"`
 	Assigned  string `json:"assigned"`
+	// After is the id the messages that follow the welcome come after:
+	// the hello's, or 0 (the chat whole) when the client named another
+	// chat or an id the chat has not reached.
+	After     uint64 `json:"after"`
 	Heartbeat int    `json:"heartbeat"`
 }
 

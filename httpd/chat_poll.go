@@ -135,11 +135,8 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	out = append(out, welcome...)
-	sent := uint64(0)
 	wf := welcome[0].(outVisitorWelcome)
-	if wf.Chat == req.Chat {
-		sent = req.After
-	}
+	sent := wf.After
 	for _, fr := range welcome[1:] {
 		sent = max(sent, fr.(outMessage).ID)
 	}

@@ -45,10 +45,10 @@ func TestChatTransferOverSockets(t *testing.T) {
 	chat := num(vis.next("ack")["chat"])
 	anna.send(map[string]any{"type": "send", "chat": chat, "ref": "a1", "text": "Передам коллеге, он знает"})
 	anna.next("ack")
-	vis.message(2)
 	if f := vis.next("assigned"); f["name"] != "anna" {
 		t.Fatalf("anna answered: the visitor is told %v", f)
 	}
+	vis.message(2)
 
 	anna.send(map[string]any{"type": "transfer", "chat": chat, "operator": "boris@shop.example"})
 	note := boris.message(3)

@@ -358,7 +358,8 @@ func (h *chatVisitorHandlers) hello(site *store.Site, f chatFrame, ip string) (*
 }
 
 // welcome is the welcome frame and the messages the client lacks: of its
-// open chat, else of the chat it names if that is still its own.
+// open chat, else of the chat it names if that is still its own; the
+// welcome's After is the id they follow (0: the chat whole).
 func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]any, error) {
 	site := st.v.Site.ID
 	wf := outVisitorWelcome{Type: "welcome", Operators: h.chats.SiteOnline(site), Heartbeat: int(chatHeartbeat / time.Second)}
@@ -382,9 +383,8 @@ func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]a
 	if c.Closed != 0 {
 		wf.Status = chats.StatusClosed
 	}
-	if c.ID != chat {
-		after = 0
-	}
+	after = resumeAfter(&c, chat, after)
+	wf.After = after
 	out := []any{wf}
 	for {
 		msgs, err := h.chats.Messages(context.Background(), site, c.ID, after, 0)
@@ -404,6 +404,20 @@ func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]a
 		}
 		after = msgs[len(msgs)-1].ID
 	}
+}
+
+// resumeAfter is the id after which a client that holds chat up to after
+// is sent c's messages: after itself, but 0 (the chat whole, as to a new
+// page) for another chat, or for an id c has not reached: the client
+// holds what the store does not (a store restored from a backup, a
+// client's state gone wrong), and only the messages past that id would
+// reach it, the ones between never. c was read after every message a
+// client could have been sent, so its Last is not behind one of them.
+func resumeAfter(c *store.Chat, chat, after uint64) uint64 {
+	if c.ID != chat || after > c.Last {
+		return 0
+	}
+	return after
 }
 
 func visitorMessage(chat uint64, m *store.ChatMessage) outMessage {

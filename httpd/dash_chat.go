@@ -224,6 +224,7 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"chat":              tr.T("Chat"),
 		"unassigned":        tr.T("nobody answers yet"),
 		"assignedTo":        tr.T("taken by %s"),
+		"assignedToMe":      tr.T("taken by you"),
 		"you":               tr.T("you"),
 		"claim":             tr.T("Take this chat"),
 		"close":             tr.T("End chat"),

@@ -515,7 +515,7 @@
   // not online (away, gone), their status: the chat may be taken over.
   function whose(c) {
     if (!c.assigned) return T.unassigned;
-    var s = fill(T.assignedTo, c.assigned == me ? T.you : c.assigned);
+    var s = c.assigned == me ? T.assignedToMe : fill(T.assignedTo, c.assigned);
     var st = opStatus(c.site, c.assigned);
     return c.assigned != me && st != "online" ? s + " (" + (T["status_" + st] || st) + ")" : s;
   }

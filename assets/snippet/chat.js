@@ -109,6 +109,9 @@ var CSS =
   "flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 20px 50px rgba(16,24,40,.3);overflow:hidden;" +
   "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;text-align:left}" +
   ".chat.left,.fab.left{right:auto;left:16px}" +
+  // hidden (minimized; the button while the window is open) wins over
+  // the display above, which the browser's own [hidden] rule loses to
+  ".chat[hidden],.fab[hidden]{display:none}" +
   ".chat header{display:flex;align-items:flex-start;gap:8px;padding:14px 16px;background:var(--c);color:var(--i)}" +
   ".chat header div{flex:1;min-width:0}.chat h2{font-size:17px;margin:0;font-weight:650;color:var(--i)}" +
   ".chat .status{font-size:13px;margin:2px 0 0;color:var(--i)}" +
@@ -568,6 +571,9 @@ export function chatWindow(env) {
         backoff = 0;
         setOperators(f.operators);
         if (f.chat) switchChat(f.chat);
+        // The server sends the whole chat again (after 0) when the id held
+        // is one it does not have: the window resumes from what comes.
+        if (f.chat == chatID && f.after === 0) after = 0;
         status = f.chat ? f.status || "open" : "";
         mark("delivered", f.delivered);
         mark("read", f.read);

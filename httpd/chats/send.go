@@ -307,9 +307,16 @@ func (s *Service) OperatorSend(ctx context.Context, op Operator, site uint32, ch
 		return Ack{}, fmt.Errorf("send to chat %d: %w", chat, err)
 	}
 	if !ack.Dup {
+		// The visitor is told who answers them before the answer: the
+		// window's note ("anna is answering you") came below anna's
+		// first words. Consoles get the chat frame after the message, as
+		// before.
+		if assigned {
+			s.hub.publish(&Event{Kind: EvAssigned, Site: site, ChatID: chat, Visitor: ack.Chat.Visitor, Name: ack.Chat.Assigned})
+		}
 		s.publishMessage(&ack.Chat, ack.Message, ref)
 		if assigned {
-			s.publishAssigned(&ack.Chat)
+			s.hub.publish(&Event{Kind: EvChat, Site: site, ChatID: chat, Visitor: ack.Chat.Visitor, Chat: &ack.Chat})
 		}
 	}
 	return ack, nil
