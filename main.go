@@ -420,7 +420,7 @@ func userCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	dataFlag(addCmd, &add.Data)
-	addCmd.Flags().StringVar(&add.Role, "role", "", "owner, manager (all but users and tokens) or operator (callbacks only); default: owner for the first user, else operator")
+	addCmd.Flags().StringVar(&add.Role, "role", "", "owner, manager (all but users and tokens) or operator (callbacks and the chat console); default: owner for the first user, else operator")
 	bindEnv(addCmd)
 
 	var pw UserOptions

@@ -179,3 +179,19 @@ func TestUserInviteSend(t *testing.T) {
 		t.Errorf("--lang de: %s", out)
 	}
 }
+
+// The --role help of user add and user invite says what an operator may do
+// as the roles table (httpd/roles.go) and the README have it: callbacks and
+// the chat console, not "callbacks only".
+func TestRoleHelpNamesOperatorsChat(t *testing.T) {
+	for _, path := range [][]string{{"user", "add"}, {"user", "invite"}} {
+		c, _, err := newRoot(io.Discard).Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		usage := c.Flags().Lookup("role").Usage
+		if !strings.Contains(usage, "operator (callbacks and the chat console)") {
+			t.Errorf("appliance %s --role: %q does not say an operator has the callbacks and the chat console", strings.Join(path, " "), usage)
+		}
+	}
+}
