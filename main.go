@@ -878,7 +878,10 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}
-		if o.Output != "-" {
+		// On stderr: stdout may be the archive (-o -).
+		if o.Output == "-" {
+			fmt.Fprintf(os.Stderr, "backup: wrote %d bytes to stdout (verified)\n", n)
+		} else {
 			fmt.Fprintf(os.Stderr, "backup: wrote %s (%d bytes, verified)\n", o.Output, n)
 		}
 		return nil
@@ -933,11 +936,15 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 		}
 		return err
 	}
+	from := o.File
+	if from == "-" {
+		from = "the archive from stdin"
+	}
 	if replaces {
-		fmt.Fprintf(stdout, "restored %s into %s, replacing the store that was there: its sites, users, tokens, numbers, leads and visits are now the archive's\n", o.File, o.Data)
+		fmt.Fprintf(stdout, "restored %s into %s, replacing the store that was there: its sites, users, tokens, numbers, leads and visits are now the archive's\n", from, o.Data)
 		return nil
 	}
-	fmt.Fprintf(stdout, "restored %s into %s\n", o.File, o.Data)
+	fmt.Fprintf(stdout, "restored %s into %s\n", from, o.Data)
 	return nil
 }
 
