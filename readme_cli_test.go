@@ -1,6 +1,7 @@
 package main
 
 import (
+	"appliance/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"io"
@@ -363,4 +364,20 @@ func TestReadmeCommandsTableComplete(t *testing.T) {
 		})
 	}
 	walk(newRoot(io.Discard))
+}
+
+// The README quotes the refusal of a store a newer version wrote as this
+// binary words it (the data versions aside: an example's, which a raised
+// DataVersion need not change).
+func TestReadmeQuotesNewerDataError(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.Join(strings.Fields(string(data)), " ")
+	msg := (&store.NewerDataError{Dir: "/var/lib/appliance", Stored: store.DataVersion + 1}).Error()
+	quoted := regexp.MustCompile(`\d+`).ReplaceAllString(regexp.QuoteMeta("`"+msg+"`"), `\d+`)
+	if !regexp.MustCompile(quoted).MatchString(readme) {
+		t.Errorf("README does not quote the refusal as the binary words it:\n`%s`", msg)
+	}
 }
