@@ -68,11 +68,21 @@ func exitCode(err error, stderr io.Writer) int {
 
 // internalPrefix matches the package names our sentinel errors start with
 // ("store: ", "accounts: invalid input: "...): meaningful in logs, noise to a user.
-var internalPrefix = regexp.MustCompile(`\b(store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd): (?:invalid input: )?`)
+// A prefix begins the message, a line or what a ": " wrapped; "numbers: " in
+// "site numbers: " is the command's name.
+var internalPrefix = regexp.MustCompile(`(?m)(^|: )(?:store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd): (?:invalid input: )?`)
 
 // plainError is err's message without internal package prefixes.
 func plainError(err error) string {
-	return internalPrefix.ReplaceAllString(err.Error(), "")
+	msg := err.Error()
+	for {
+		// Again: a match takes the ": " a prefix right after it follows.
+		plain := internalPrefix.ReplaceAllString(msg, "$1")
+		if plain == msg {
+			return plain
+		}
+		msg = plain
+	}
 }
 
 func newRoot(stdout io.Writer) *cobra.Command {
