@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // The webhook commands, run with no server (the store opened in-process):
@@ -139,5 +140,23 @@ func TestOutboundFlags(t *testing.T) {
 	var ue usageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--webhook-allow-cidr") {
 		t.Errorf("serve with a bad network: %v, want a usage error", err)
+	}
+}
+
+// A refused webhook URL reads as the command's other errors do, after its
+// name and in lower case ("webhook add: the URL must be ..."), not as a
+// page's capitalized sentence ("webhook add: The URL must be").
+func TestWebhookRefusalReadsAsACommandError(t *testing.T) {
+	dir, key := offlineSite(t)
+	for _, args := range [][]string{
+		{"webhook", "add", "--site", key, "--url", "ftp://x.example/"},
+		{"webhook", "add", "--site", key, "--url", "http://127.0.0.1:9/x"},
+	} {
+		_, err := cli(t, dir, args...)
+		var stderr bytes.Buffer
+		exitCode(err, &stderr)
+		if got := stderr.String(); !strings.HasPrefix(got, "appliance: webhook add: ") || !unicode.IsLower([]rune(strings.TrimPrefix(got, "appliance: webhook add: "))[0]) {
+			t.Errorf("appliance %s printed %q, want appliance: webhook add: and the reason in lower case", strings.Join(args, " "), got)
+		}
 	}
 }

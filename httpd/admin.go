@@ -478,7 +478,7 @@ func (a adminAPI) AddWebhook(ctx context.Context, in admin.AddWebhook) (admin.En
 	}
 	ep, err := a.s.hooks.Add(ctx, site.ID, in.URL, in.Secret, kinds)
 	if errors.Is(err, webhooks.ErrInvalid) {
-		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", userMessage(err))
+		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", adminMessage(err))
 	}
 	if err != nil {
 		return admin.Endpoint{}, err
@@ -526,7 +526,7 @@ func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (ad
 	ep, err := a.s.hooks.Change(ctx, site.ID, in.ID, url, in.Secret, kinds)
 	switch {
 	case errors.Is(err, webhooks.ErrInvalid):
-		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", userMessage(err))
+		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", adminMessage(err))
 	case errors.Is(err, webhooks.ErrNotFound):
 		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
 	case err != nil:
@@ -805,4 +805,14 @@ func (a adminAPI) Prune(ctx context.Context, in admin.Prune) (admin.Pruned, erro
 	}
 	return admin.Pruned{DryRun: in.DryRun, Sessions: c.Sessions, PageViews: c.PageViews, Events: c.Events,
 		Deliveries: c.Deliveries, Leases: c.Leases, Captchas: c.Captchas}, nil
+}
+
+// adminMessage is err's text for the CLI, which prints it after the
+// command's name ("webhook add: the URL must be ..."): without its package
+// prefix, as userMessage, but not capitalized as a page's sentence is.
+func adminMessage(err error) string {
+	if ue := asUserError(err); ue != nil {
+		return ue.UserMessage()
+	}
+	return err.Error()
 }
