@@ -1100,6 +1100,9 @@ func typePassword(ctx context.Context, fd int, stdout io.Writer) (string, error)
 }
 
 func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
+	if err := httpd.CheckStore(o.Data); err != nil {
+		return err
+	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err
@@ -1110,6 +1113,9 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 }
 
 func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
+	if err := httpd.CheckStore(o.Data); err != nil {
+		return err
+	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err

@@ -65,7 +65,7 @@ func OpenAdmin(ctx context.Context, dir string, o Options) (*admin.Client, error
 	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); errors.Is(err, fs.ErrPermission) {
 		return nil, store.AccessHint(dir, err)
 	} else if err != nil {
-		return nil, fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
+		return nil, noStore(dir)
 	}
 	db, err := store.Open(dir, store.Options{})
 	if errors.Is(err, store.ErrLocked) {
@@ -815,4 +815,19 @@ func adminMessage(err error) string {
 		return ue.UserMessage()
 	}
 	return err.Error()
+}
+
+// noStore is the refusal of a command run where no store is.
+func noStore(dir string) error {
+	return fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
+}
+
+// CheckStore is OpenAdmin's refusal of a data directory that holds no
+// store, for a command to give before it asks for anything (a password
+// typed twice, then refused for the directory).
+func CheckStore(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); errors.Is(err, fs.ErrNotExist) {
+		return noStore(dir)
+	}
+	return nil
 }
