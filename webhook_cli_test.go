@@ -160,3 +160,18 @@ func TestWebhookRefusalReadsAsACommandError(t *testing.T) {
 		}
 	}
 }
+
+// An email endpoint added where no server runs with --smtp says that its
+// emails wait for one, rather than only "sent by email through serve's
+// --smtp server", which a newcomer whose server has no --smtp took for
+// emails on their way.
+func TestMailtoWebhookWithoutSMTPSaysItWaits(t *testing.T) {
+	dir, key := offlineSite(t)
+	out, err := cli(t, dir, "webhook", "add", "--site", key, "--url", "mailto:owner@shop.example", "--events", "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "no server runs with --smtp now, so its emails wait until one does") {
+		t.Errorf("webhook add mailto: without --smtp printed %q", out)
+	}
+}

@@ -485,6 +485,7 @@ func (a adminAPI) AddWebhook(ctx context.Context, in admin.AddWebhook) (admin.En
 	}
 	out := endpoint(ep)
 	out.Secret = ep.Secret
+	out.NoSMTP = strings.HasPrefix(ep.URL, "mailto:") && a.s.mail == nil
 	return out, nil
 }
 
