@@ -211,3 +211,17 @@ func TestUnknownRoleSaysWhichAre(t *testing.T) {
 		}
 	}
 }
+
+// user list on a store with no users says how the first is made, as
+// site list, token list and user invites say what to do when empty; it
+// printed nothing.
+func TestUserListOfNoUsersSaysHowToAddOne(t *testing.T) {
+	dir, _ := offlineSite(t)
+	out, err := cli(t, dir, "user", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "no users yet: open the one-time setup link appliance serve printed, or appliance user add EMAIL") {
+		t.Errorf("user list with no users printed %q", out)
+	}
+}
