@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
-# The appliance in a container: one static binary (CGO_ENABLED=0; pebble's
-# zstd is then pure Go, the same format on disk) with the time zone database
+# The appliance in a container: one static binary (CGO_ENABLED=0; the store
+# then compresses with MinLZ, pure Go, on every level, and still reads the
+# files a cgo build compressed with zstd) with the time zone database
 # built in, on Alpine for CA certificates (webhooks, ACME) and a shell for the
 # health check; run as a non-root user; the store in the /data volume.
 #

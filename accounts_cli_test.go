@@ -357,3 +357,23 @@ func TestTokenAddScopes(t *testing.T) {
 		t.Errorf("a refused token was made: %q", out)
 	}
 }
+
+// user add and user passwd where there is no store say so before they ask
+// for a password: a newcomer in the wrong directory typed one twice, then
+// read "no store in ./data" (or, piping none, "no password on stdin").
+func TestUserPasswordAskedOnlyWithAStore(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"user", "add", "owner@example.com"}, {"user", "passwd", "owner@example.com"}} {
+		var out bytes.Buffer
+		root := newRoot(&out)
+		root.SetIn(strings.NewReader(""))
+		root.SetArgs(append(args, "--data", dir))
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), "no store in "+dir) {
+			t.Errorf("appliance %s in an empty directory: %v, want no store in %s", strings.Join(args, " "), err, dir)
+		}
+		if out.Len() > 0 {
+			t.Errorf("appliance %s in an empty directory printed %q", strings.Join(args, " "), out.String())
+		}
+	}
+}

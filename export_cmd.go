@@ -81,7 +81,7 @@ func exportCmd(stdout io.Writer) *cobra.Command {
 	}
 	dataFlag(bf, &o.Data)
 	siteFlag(bf, &o.Site)
-	bf.Flags().StringVar(&o.From, "from", "", "first day to replay, YYYY-MM-DD (env APPLIANCE_FROM)")
+	bf.Flags().StringVar(&o.From, "from", "", "first day to replay, YYYY-MM-DD (required) (env APPLIANCE_FROM)")
 	_ = bf.MarkFlagRequired("from")
 	exportFlags(bf, &o.Export)
 	bindEnv(bf)

@@ -68,11 +68,21 @@ func exitCode(err error, stderr io.Writer) int {
 
 // internalPrefix matches the package names our sentinel errors start with
 // ("store: ", "accounts: invalid input: "...): meaningful in logs, noise to a user.
-var internalPrefix = regexp.MustCompile(`\b(store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd): (?:invalid input: )?`)
+// A prefix begins the message, a line or what a ": " wrapped; "numbers: " in
+// "site numbers: " is the command's name.
+var internalPrefix = regexp.MustCompile(`(?m)(^|: )(?:store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd): (?:invalid input: )?`)
 
 // plainError is err's message without internal package prefixes.
 func plainError(err error) string {
-	return internalPrefix.ReplaceAllString(err.Error(), "")
+	msg := err.Error()
+	for {
+		// Again: a match takes the ": " a prefix right after it follows.
+		plain := internalPrefix.ReplaceAllString(msg, "$1")
+		if plain == msg {
+			return plain
+		}
+		msg = plain
+	}
 }
 
 func newRoot(stdout io.Writer) *cobra.Command {
@@ -420,7 +430,7 @@ func userCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	dataFlag(addCmd, &add.Data)
-	addCmd.Flags().StringVar(&add.Role, "role", "", "owner, manager (all but users and tokens) or operator (callbacks only); default: owner for the first user, else operator")
+	addCmd.Flags().StringVar(&add.Role, "role", "", "owner, manager (all but users and tokens) or operator (callbacks and the chat console); default: owner for the first user, else operator")
 	bindEnv(addCmd)
 
 	var pw UserOptions
@@ -878,7 +888,10 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}
-		if o.Output != "-" {
+		// On stderr: stdout may be the archive (-o -).
+		if o.Output == "-" {
+			fmt.Fprintf(os.Stderr, "backup: wrote %d bytes to stdout (verified)\n", n)
+		} else {
 			fmt.Fprintf(os.Stderr, "backup: wrote %s (%d bytes, verified)\n", o.Output, n)
 		}
 		return nil
@@ -933,11 +946,15 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 		}
 		return err
 	}
+	from := o.File
+	if from == "-" {
+		from = "the archive from stdin"
+	}
 	if replaces {
-		fmt.Fprintf(stdout, "restored %s into %s, replacing the store that was there: its sites, users, tokens, numbers, leads and visits are now the archive's\n", o.File, o.Data)
+		fmt.Fprintf(stdout, "restored %s into %s, replacing the store that was there: its sites, users, tokens, numbers, leads and visits are now the archive's\n", from, o.Data)
 		return nil
 	}
-	fmt.Fprintf(stdout, "restored %s into %s\n", o.File, o.Data)
+	fmt.Fprintf(stdout, "restored %s into %s\n", from, o.Data)
 	return nil
 }
 
@@ -1083,6 +1100,9 @@ func typePassword(ctx context.Context, fd int, stdout io.Writer) (string, error)
 }
 
 func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
+	if err := httpd.CheckStore(o.Data); err != nil {
+		return err
+	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err
@@ -1093,6 +1113,9 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 }
 
 func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
+	if err := httpd.CheckStore(o.Data); err != nil {
+		return err
+	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -272,4 +273,46 @@ func dialAdminSite(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return s.Key
+}
+
+// What a command prints for an error keeps the command's name: the package
+// prefixes taken out of it ("sites: ", "tracking: ") are those that begin
+// the message or follow a ": ", not a command's last word ("site numbers:
+// " lost "numbers: ", leaving "site no site has the key", "site site number").
+func TestErrorKeepsCommandName(t *testing.T) {
+	dir, key := offlineSite(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"site", "numbers", "--site", "nokey", "--replace", "74950000000"},
+			"appliance: site numbers: no site has the key \"nokey\" (appliance site list)\n"},
+		{[]string{"site", "numbers", "--site", key, "--replace", "foo"},
+			"appliance: site numbers: site number: phone \"foo\" is not a phone number\n"},
+	} {
+		_, err := cli(t, dir, tc.args...)
+		if err == nil {
+			t.Fatalf("appliance %s: no error", strings.Join(tc.args, " "))
+		}
+		var stderr bytes.Buffer
+		if code := exitCode(err, &stderr); code != 1 || stderr.String() != tc.want {
+			t.Errorf("appliance %s: exit %d, printed %q; want exit 1, %q", strings.Join(tc.args, " "), code, stderr.String(), tc.want)
+		}
+	}
+}
+
+// Package prefixes one after another all go; a word that only ends in a
+// package's name stays.
+func TestPlainError(t *testing.T) {
+	for in, want := range map[string]string{
+		"store: disk full":                                "disk full",
+		"backup: webhooks: store: disk full":              "backup: disk full",
+		"user add: accounts: invalid input: too short":    "user add: too short",
+		"site numbers: sites: no site has the key":        "site numbers: no site has the key",
+		"restore: bad archive\nstore: closing: disk full": "restore: bad archive\nclosing: disk full",
+	} {
+		if got := plainError(errors.New(in)); got != want {
+			t.Errorf("plainError(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

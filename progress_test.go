@@ -348,3 +348,30 @@ func TestArchiveStreamsRefuseATerminal(t *testing.T) {
 		}
 	}
 }
+
+// backup -o - (to a pipe, as the README's docker exec and gzip examples
+// run it) prints its closing line on stderr as backup to a file does, with
+// the size of what went to stdout; and restore - says it read stdin, not
+// "restored - into".
+func TestArchiveStreamsSayWhatTheyDid(t *testing.T) {
+	src, _ := offlineSite(t)
+	var archive, stderr bytes.Buffer
+	cmd := appliance("backup", "--data", src, "-o", "-")
+	cmd.Stdout, cmd.Stderr = &archive, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("backup -o -: %v\n%s", err, stderr.String())
+	}
+	if want := fmt.Sprintf("backup: wrote %d bytes to stdout (verified)\n", archive.Len()); stderr.String() != want {
+		t.Errorf("backup -o - printed %q on stderr, want %q", stderr.String(), want)
+	}
+	dst := t.TempDir()
+	cmd = appliance("restore", "-", "--data", dst)
+	cmd.Stdin = &archive
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("restore -: %v\n%s", err, out)
+	}
+	if want := "restored the archive from stdin into " + dst + "\n"; string(out) != want {
+		t.Errorf("restore - printed %q, want %q", out, want)
+	}
+}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"appliance/store"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"io"
 	"os"
 	"regexp"
@@ -198,5 +201,183 @@ func TestReadmeCommandsRun(t *testing.T) {
 		if !strings.Contains(strings.Join(unit, "\n"), want) {
 			t.Errorf("README's systemd unit has no %q", want)
 		}
+	}
+}
+
+// readmeSpan matches an inline code span of the README.
+var readmeSpan = regexp.MustCompile("`([^`]+)`")
+
+// The appliance commands the README's prose and its Commands table name in
+// inline code (`appliance site add --name N ...`, `site list`, `[--dry-run]`,
+// `--flag A|B`) exist and take the flags they are shown with: a renamed or
+// dropped flag cannot stay documented. In the Commands table a span without
+// "appliance " is a command of that row (`site list`, `user passwd EMAIL`).
+func TestReadmeInlineCommands(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := newRoot(io.Discard)
+	// The prose in paragraphs (a span may run over a line's end), each
+	// table row apart.
+	var paras []string
+	para, inBlock := "", false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "```"):
+			inBlock = !inBlock
+		case inBlock:
+		case strings.HasPrefix(line, "|") || strings.TrimSpace(line) == "":
+			paras = append(paras, para, line)
+			para = ""
+		default:
+			para += " " + line
+		}
+	}
+	paras = append(paras, para)
+	checked := 0
+	for _, line := range paras {
+		table := strings.HasPrefix(line, "| `appliance ")
+		if table {
+			line, _, _ = strings.Cut(strings.TrimPrefix(line, "| "), " | ")
+		}
+		for _, m := range readmeSpan.FindAllStringSubmatch(line, -1) {
+			span := m[1]
+			if !strings.HasPrefix(span, "appliance ") {
+				// A span that begins with a command and a flag
+				// (`site set --site KEY --retention-days N`) is one too.
+				first, _, _ := strings.Cut(span, " ")
+				if c, _, err := root.Find([]string{first}); !table && (err != nil || c == root || !strings.Contains(span, " --")) {
+					continue
+				}
+				span = "appliance " + span
+			}
+			words := strings.Fields(strings.ReplaceAll(span, `\|`, "|"))[1:]
+			// The command: the words before the first flag, argument or
+			// placeholder.
+			var path []string
+			for _, w := range words {
+				if strings.HasPrefix(w, "-") || strings.ContainsAny(w, "[]|.…=\"'$") || strings.ToUpper(w) == w {
+					break
+				}
+				path = append(path, w)
+			}
+			if len(path) == 0 {
+				continue
+			}
+			c, rest, err := root.Find(path)
+			if err != nil || len(rest) > 0 || !c.Runnable() && len(path) > 0 {
+				if c != nil && c.Name() == "appliance" {
+					// `appliance` and a word that is no command is prose.
+					continue
+				}
+				t.Errorf("README: `%s`: %v is no command", m[1], path)
+				continue
+			}
+			checked++
+			for _, w := range words[len(path):] {
+				for _, part := range strings.Split(strings.Trim(w, "[]()…,"), "|") {
+					part = strings.Trim(part, "[]()…,")
+					name, ok := strings.CutPrefix(part, "--")
+					if !ok {
+						if short, ok := strings.CutPrefix(part, "-"); ok && len(short) == 1 && c.Flags().ShorthandLookup(short) == nil && c.InheritedFlags().ShorthandLookup(short) == nil {
+							t.Errorf("README: `%s`: appliance %s has no -%s", m[1], strings.Join(path, " "), short)
+						}
+						continue
+					}
+					name, _, _ = strings.Cut(name, "=")
+					if name == "" || name == "help" || name == "version" {
+						continue
+					}
+					if c.Flags().Lookup(name) == nil {
+						t.Errorf("README: `%s`: appliance %s has no --%s", m[1], strings.Join(path, " "), name)
+					}
+				}
+			}
+		}
+	}
+	if checked < 40 {
+		t.Fatalf("README: %d inline commands checked: the spans were not found", checked)
+	}
+}
+
+// Every command of the binary has its row in the README's Commands table,
+// and every flag it takes is named somewhere in the README (a flag with a
+// shorthand by either), so that a newcomer reading the README finds each
+// command and what it takes without the --help of each.
+func TestReadmeCommandsTableComplete(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	// The commands the table's first column names, in words.
+	table := map[string]bool{}
+	for _, line := range strings.Split(readme, "\n") {
+		if !strings.HasPrefix(line, "| `appliance ") {
+			continue
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " | ")
+		top := ""
+		for _, m := range readmeSpan.FindAllStringSubmatch(first, -1) {
+			words := strings.Fields(m[1])
+			if len(words) > 0 && words[0] == "appliance" {
+				words = words[1:]
+				if len(words) > 0 {
+					top = words[0]
+				}
+			} else if top != "" && len(words) > 0 && words[0] != top {
+				// `pool add` in the row of `appliance numbers ...`
+				words = append([]string{top}, words...)
+			}
+			for i := range words {
+				table[strings.Join(words[:i+1], " ")] = true
+			}
+		}
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Name() == "help" || sub.Name() == "completion" || sub.Hidden {
+				continue
+			}
+			walk(sub)
+		}
+		if !c.Runnable() || !c.HasParent() || c.HasSubCommands() {
+			return
+		}
+		path := strings.TrimPrefix(c.CommandPath(), "appliance ")
+		if !table[path] {
+			t.Errorf("README: the Commands table has no row naming `appliance %s`", path)
+		}
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Name == "help" || f.Hidden {
+				return
+			}
+			named := regexp.MustCompile(`--` + regexp.QuoteMeta(f.Name) + `\b`).MatchString(readme)
+			if f.Shorthand != "" {
+				named = named || regexp.MustCompile(`(^|[\s\x60\[])-`+f.Shorthand+`\b`).MatchString(readme)
+			}
+			if !named {
+				t.Errorf("README: appliance %s --%s is nowhere in the README", path, f.Name)
+			}
+		})
+	}
+	walk(newRoot(io.Discard))
+}
+
+// The README quotes the refusal of a store a newer version wrote as this
+// binary words it (the data versions aside: an example's, which a raised
+// DataVersion need not change).
+func TestReadmeQuotesNewerDataError(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.Join(strings.Fields(string(data)), " ")
+	msg := (&store.NewerDataError{Dir: "/var/lib/appliance", Stored: store.DataVersion + 1}).Error()
+	quoted := regexp.MustCompile(`\d+`).ReplaceAllString(regexp.QuoteMeta("`"+msg+"`"), `\d+`)
+	if !regexp.MustCompile(quoted).MatchString(readme) {
+		t.Errorf("README does not quote the refusal as the binary words it:\n`%s`", msg)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // `site list` prints each site's install code, as the README says.
@@ -320,4 +321,22 @@ func TestEnvironmentGivesFlags(t *testing.T) {
 	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("--site on the command line did not win over APPLIANCE_SITE: %v", err)
 	}
+}
+
+// Every flag a command requires says so in its --help, "(required)", as
+// --site and --name do: export backfill's --from did not, and a newcomer
+// learnt it from the refusal.
+func TestRequiredFlagsSaySoInHelp(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if req := f.Annotations[cobra.BashCompOneRequiredFlag]; len(req) > 0 && req[0] == "true" && !strings.Contains(f.Usage, "(required") {
+				t.Errorf("%s --%s is required, but its help %q does not say so", c.CommandPath(), f.Name, f.Usage)
+			}
+		})
+	}
+	walk(newRoot(io.Discard))
 }

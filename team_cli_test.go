@@ -179,3 +179,49 @@ func TestUserInviteSend(t *testing.T) {
 		t.Errorf("--lang de: %s", out)
 	}
 }
+
+// The --role help of user add and user invite says what an operator may do
+// as the roles table (httpd/roles.go) and the README have it: callbacks and
+// the chat console, not "callbacks only".
+func TestRoleHelpNamesOperatorsChat(t *testing.T) {
+	for _, path := range [][]string{{"user", "add"}, {"user", "invite"}} {
+		c, _, err := newRoot(io.Discard).Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		usage := c.Flags().Lookup("role").Usage
+		if !strings.Contains(usage, "operator (callbacks and the chat console)") {
+			t.Errorf("appliance %s --role: %q does not say an operator has the callbacks and the chat console", strings.Join(path, " "), usage)
+		}
+	}
+}
+
+// A role that is none says so and which are, in the words of the other
+// refusals ("unknown time zone %q: give ..."), not `role "admin" (owner,
+// manager or operator)`.
+func TestUnknownRoleSaysWhichAre(t *testing.T) {
+	dir, _ := offlineSite(t)
+	for _, args := range [][]string{{"user", "invite", "anna@example.com", "--role", "admin"}, {"user", "role", "anna@example.com", "admin"}} {
+		_, err := cli(t, dir, args...)
+		var stderr bytes.Buffer
+		exitCode(err, &stderr)
+		want := "appliance: " + strings.Join(args[:2], " ") + ": unknown role \"admin\": give owner, manager or operator\n"
+		if stderr.String() != want {
+			t.Errorf("appliance %s printed %q, want %q", strings.Join(args, " "), stderr.String(), want)
+		}
+	}
+}
+
+// user list on a store with no users says how the first is made, as
+// site list, token list and user invites say what to do when empty; it
+// printed nothing.
+func TestUserListOfNoUsersSaysHowToAddOne(t *testing.T) {
+	dir, _ := offlineSite(t)
+	out, err := cli(t, dir, "user", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "no users yet: open the one-time setup link appliance serve printed, or appliance user add EMAIL") {
+		t.Errorf("user list with no users printed %q", out)
+	}
+}

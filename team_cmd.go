@@ -47,7 +47,7 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 		},
 	}
 	dataFlag(invCmd, &inv.Data)
-	invCmd.Flags().StringVar(&inv.Role, "role", "operator", "owner, manager (all but users and tokens) or operator (callbacks only)")
+	invCmd.Flags().StringVar(&inv.Role, "role", "operator", "owner, manager (all but users and tokens) or operator (callbacks and the chat console)")
 	invCmd.Flags().BoolVar(&inv.Send, "send", false, "email the link to EMAIL too: the running server queues it and sends it through its --smtp (the link is still printed)")
 	invCmd.Flags().StringVar(&inv.Lang, "lang", "ru", "language of the email: ru or en")
 	bindEnv(invCmd)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // The webhook commands, run with no server (the store opened in-process):
@@ -139,5 +140,38 @@ func TestOutboundFlags(t *testing.T) {
 	var ue usageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--webhook-allow-cidr") {
 		t.Errorf("serve with a bad network: %v, want a usage error", err)
+	}
+}
+
+// A refused webhook URL reads as the command's other errors do, after its
+// name and in lower case ("webhook add: the URL must be ..."), not as a
+// page's capitalized sentence ("webhook add: The URL must be").
+func TestWebhookRefusalReadsAsACommandError(t *testing.T) {
+	dir, key := offlineSite(t)
+	for _, args := range [][]string{
+		{"webhook", "add", "--site", key, "--url", "ftp://x.example/"},
+		{"webhook", "add", "--site", key, "--url", "http://127.0.0.1:9/x"},
+	} {
+		_, err := cli(t, dir, args...)
+		var stderr bytes.Buffer
+		exitCode(err, &stderr)
+		if got := stderr.String(); !strings.HasPrefix(got, "appliance: webhook add: ") || !unicode.IsLower([]rune(strings.TrimPrefix(got, "appliance: webhook add: "))[0]) {
+			t.Errorf("appliance %s printed %q, want appliance: webhook add: and the reason in lower case", strings.Join(args, " "), got)
+		}
+	}
+}
+
+// An email endpoint added where no server runs with --smtp says that its
+// emails wait for one, rather than only "sent by email through serve's
+// --smtp server", which a newcomer whose server has no --smtp took for
+// emails on their way.
+func TestMailtoWebhookWithoutSMTPSaysItWaits(t *testing.T) {
+	dir, key := offlineSite(t)
+	out, err := cli(t, dir, "webhook", "add", "--site", key, "--url", "mailto:owner@shop.example", "--events", "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "no server runs with --smtp now, so its emails wait until one does") {
+		t.Errorf("webhook add mailto: without --smtp printed %q", out)
 	}
 }

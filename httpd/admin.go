@@ -65,7 +65,7 @@ func OpenAdmin(ctx context.Context, dir string, o Options) (*admin.Client, error
 	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); errors.Is(err, fs.ErrPermission) {
 		return nil, store.AccessHint(dir, err)
 	} else if err != nil {
-		return nil, fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
+		return nil, noStore(dir)
 	}
 	db, err := store.Open(dir, store.Options{})
 	if errors.Is(err, store.ErrLocked) {
@@ -478,13 +478,14 @@ func (a adminAPI) AddWebhook(ctx context.Context, in admin.AddWebhook) (admin.En
 	}
 	ep, err := a.s.hooks.Add(ctx, site.ID, in.URL, in.Secret, kinds)
 	if errors.Is(err, webhooks.ErrInvalid) {
-		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", userMessage(err))
+		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", adminMessage(err))
 	}
 	if err != nil {
 		return admin.Endpoint{}, err
 	}
 	out := endpoint(ep)
 	out.Secret = ep.Secret
+	out.NoSMTP = strings.HasPrefix(ep.URL, "mailto:") && a.s.mail == nil
 	return out, nil
 }
 
@@ -526,7 +527,7 @@ func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (ad
 	ep, err := a.s.hooks.Change(ctx, site.ID, in.ID, url, in.Secret, kinds)
 	switch {
 	case errors.Is(err, webhooks.ErrInvalid):
-		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", userMessage(err))
+		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", adminMessage(err))
 	case errors.Is(err, webhooks.ErrNotFound):
 		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
 	case err != nil:
@@ -805,4 +806,29 @@ func (a adminAPI) Prune(ctx context.Context, in admin.Prune) (admin.Pruned, erro
 	}
 	return admin.Pruned{DryRun: in.DryRun, Sessions: c.Sessions, PageViews: c.PageViews, Events: c.Events,
 		Deliveries: c.Deliveries, Leases: c.Leases, Captchas: c.Captchas}, nil
+}
+
+// adminMessage is err's text for the CLI, which prints it after the
+// command's name ("webhook add: the URL must be ..."): without its package
+// prefix, as userMessage, but not capitalized as a page's sentence is.
+func adminMessage(err error) string {
+	if ue := asUserError(err); ue != nil {
+		return ue.UserMessage()
+	}
+	return err.Error()
+}
+
+// noStore is the refusal of a command run where no store is.
+func noStore(dir string) error {
+	return fmt.Errorf("no store in %s (start `appliance serve --data %s` once to create it)", dir, dir)
+}
+
+// CheckStore is OpenAdmin's refusal of a data directory that holds no
+// store, for a command to give before it asks for anything (a password
+// typed twice, then refused for the directory).
+func CheckStore(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); errors.Is(err, fs.ErrNotExist) {
+		return noStore(dir)
+	}
+	return nil
 }

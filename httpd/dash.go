@@ -492,7 +492,7 @@ func (s *dashboardHandlers) sitePage(ctx *fasthttp.RequestCtx, who signedIn) err
 	if err != nil {
 		return err
 	}
-	v := view{Title: site.Name, User: &who.user, CSRF: who.session.CSRF,
+	v := view{Title: site.Name, TitleIsData: true, User: &who.user, CSRF: who.session.CSRF,
 		Data: siteData{Site: site, InstallCode: installCode(s.publicHost, site.Key), LocalHost: loopbackHost(s.publicHost), Visits: recent}}
 	if ctx.QueryArgs().Has("added") {
 		v.Flash = "Site added. Paste the install code below into every page of the site."

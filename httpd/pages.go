@@ -180,6 +180,7 @@ func (p *pages) page(l i18n.Lang, region, name string) (*template.Template, erro
 // view is what every page template gets.
 type view struct {
 	Title        string
+	TitleIsData  bool // Title is what a user typed (a site's name): never translated
 	User         *store.User
 	CSRF         string
 	Flash        string
@@ -262,10 +263,13 @@ func (p *pages) render(ctx *fasthttp.RequestCtx, status int, name string, v view
 	}
 	tr := p.catalog.For(v.Lang)
 	// "Leads · My shop": the page's name is translated, the site's kept.
-	title, rest, cut := strings.Cut(v.Title, " · ")
-	v.Title, v.Flash, v.Error = tr.T(title), tr.T(v.Flash), tr.T(v.Error)
-	if cut {
-		v.Title += " · " + rest
+	v.Flash, v.Error = tr.T(v.Flash), tr.T(v.Error)
+	if !v.TitleIsData {
+		title, rest, cut := strings.Cut(v.Title, " · ")
+		v.Title = tr.T(title)
+		if cut {
+			v.Title += " · " + rest
+		}
 	}
 	v.AssetVersion = p.version
 	if v.User != nil && p.warning != nil {

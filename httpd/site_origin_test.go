@@ -72,3 +72,21 @@ func TestSitePageAnyOriginToggle(t *testing.T) {
 		t.Errorf("a hit from the site's own domain: %d, want 200", got)
 	}
 }
+
+// The site page's title is the site's name as its owner typed it, in either
+// language: a name that is also a text of the catalog ("My shop", the
+// README's example, or "Settings") is not translated ("Мой магазин").
+func TestSitePageTitleIsTheSiteName(t *testing.T) {
+	srv := httpdtest.Start(t)
+	c := srv.Client(t)
+	for _, name := range []string{"My shop", "Settings"} {
+		key := srv.Site(t, name, "shop.example")
+		for _, lang := range []string{"en", "ru"} {
+			_, body := getPageIn(t, c, srv.URL+"sites/"+key, lang)
+			if want := "<title>" + name + " · appliance</title>"; !strings.Contains(body, want) {
+				i := strings.Index(body, "<title>")
+				t.Errorf("%s: the page of site %q has %q, want %q", lang, name, body[i:i+len(want)+10], want)
+			}
+		}
+	}
+}

@@ -206,7 +206,7 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 		return store.User{}, err
 	}
 	if !ValidRole(role) {
-		return store.User{}, ErrInvalid.Errorf("role %q (owner, manager or operator)", role)
+		return store.User{}, ErrInvalid.Errorf("unknown role %q: give owner, manager or operator", role)
 	}
 	hash, err := a.hash(ctx, password)
 	if err != nil {

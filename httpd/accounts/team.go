@@ -63,7 +63,7 @@ func (a *Accounts) otherOwner(ctx context.Context, but string) (bool, error) {
 // (ErrLastOwner): an appliance without an owner could not be managed.
 func (a *Accounts) SetRole(ctx context.Context, email, role string) (store.User, error) {
 	if !ValidRole(role) {
-		return store.User{}, ErrInvalid.Errorf("role %q (owner, manager or operator)", role)
+		return store.User{}, ErrInvalid.Errorf("unknown role %q: give owner, manager or operator", role)
 	}
 	email, err := normalizeEmail(email)
 	if err != nil {
@@ -241,7 +241,7 @@ func (a *Accounts) Invite(ctx context.Context, email, role, by string) (string, 
 		return "", store.Invite{}, err
 	}
 	if !ValidRole(role) {
-		return "", store.Invite{}, ErrInvalid.Errorf("role %q (owner, manager or operator)", role)
+		return "", store.Invite{}, ErrInvalid.Errorf("unknown role %q: give owner, manager or operator", role)
 	}
 	now := a.now()
 	inv := store.Invite{Email: email, Role: role, By: by, Created: now.UnixMilli(), Expires: now.Add(InviteTTL).UnixMilli()}

@@ -232,6 +232,9 @@ type Endpoint struct {
 	Events  []string  `json:"events"`
 	Secret  string    `json:"secret,omitempty"`
 	Created time.Time `json:"created"`
+	// NoSMTP: a mailto: endpoint added where no server runs with --smtp;
+	// its emails wait until one does.
+	NoSMTP bool `json:"no_smtp,omitempty"`
 }
 
 // RemoveWebhook removes a site's webhook endpoint.

@@ -175,6 +175,10 @@ func whenText(t *time.Time, never string) string {
 
 // PrintUsers prints the user list, a line per user.
 func PrintUsers(w io.Writer, list []UserInfo) {
+	if len(list) == 0 {
+		// A new store: the owner is made with serve's setup link.
+		fmt.Fprintln(w, "no users yet: open the one-time setup link appliance serve printed, or appliance user add EMAIL (the first user is the owner)")
+	}
 	for _, u := range list {
 		fmt.Fprintf(w, "%-32s %-8s last sign-in: %s\n", u.Email, u.Role, whenText(u.LastLogin, "never"))
 	}

@@ -115,6 +115,10 @@ func PrintToken(w io.Writer, t Token) {
 // PrintWebhookAdded prints a new endpoint with its secret, shown once.
 func PrintWebhookAdded(w io.Writer, ep Endpoint) {
 	switch {
+	case strings.HasPrefix(ep.URL, "mailto:") && ep.NoSMTP:
+		fmt.Fprintf(w, "webhook %d added: %s (%s), sent by email through serve's --smtp server; "+
+			"no server runs with --smtp now, so its emails wait until one does (appliance serve --smtp smtp://...)\n", ep.ID, ep.URL, strings.Join(ep.Events, ","))
+		return
 	case strings.HasPrefix(ep.URL, "mailto:"): // an email is not signed
 		fmt.Fprintf(w, "webhook %d added: %s (%s), sent by email through serve's --smtp server\n", ep.ID, ep.URL, strings.Join(ep.Events, ","))
 		return
