@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -152,8 +153,10 @@ func (a *hookAlerts) tell(ctx context.Context, j alertJob, hl webhooks.Health) (
 		if l, ok := i18n.Parse(u.Lang); ok {
 			lang = l
 		}
-		subject, text := a.compose(a.catalog.For(lang), site, ep, hl, j, waiting)
-		err := a.mailer.SendHTML(ctx, notice.KindWebhookAlert, u.Email, subject, text, "")
+		subject, text, html, err := a.compose(a.catalog.For(lang), site, ep, hl, j, waiting)
+		if err == nil {
+			err = a.mailer.SendHTML(ctx, notice.KindWebhookAlert, u.Email, subject, text, html)
+		}
 		switch {
 		case err == nil:
 			sent++
@@ -191,21 +194,24 @@ func (a *hookAlerts) tell(ctx context.Context, j alertJob, hl webhooks.Health) (
 
 // compose writes the email of j in tr's language: what fails and since
 // when, how much waits, the last error and where to mend it; or that it
-// works again.
-func (a *hookAlerts) compose(tr i18n.Printer, site *store.Site, ep store.WebhookEndpoint, hl webhooks.Health, j alertJob, waiting int) (subject, text string) {
+// works again. It returns its subject, its text and the same as HTML.
+func (a *hookAlerts) compose(tr i18n.Printer, site *store.Site, ep store.WebhookEndpoint, hl webhooks.Health, j alertJob, waiting int) (subject, text, html string, err error) {
 	loc := a.sites.Location(site)
 	c := clock{tr: tr, loc: loc}
 	at := func(ms int64) string { return c.at(ms) + " (" + zoneLabel(loc, time.UnixMilli(ms)) + ")" }
 	name := notice.ShowBidi(site.Name)
-	page := a.publicURL + "sites/" + url.PathEscape(site.Key) + "/webhooks"
-	var b strings.Builder
+	v := alertMailView{Lang: string(tr.Lang),
+		PageLabel: tr.T("The webhooks page:"), Button: tr.T("Open the webhooks page"),
+		PageURL: a.publicURL + "sites/" + url.PathEscape(site.Key) + "/webhooks",
+		Footer:  tr.T("You get this email because you may change the webhooks of %s: it is sent once when an endpoint starts failing, and once when it works again.", name),
+	}
 	if j.recovered != 0 {
-		subject = tr.T("Webhook of %[1]s works again: %[2]s", name, ep.URL)
-		b.WriteString(tr.T("Since %[1]s the endpoint %[2]s of %[3]s takes deliveries again; those that waited follow on their own.", at(j.recovered), ep.URL, name) + "\n")
+		v.Subject = tr.T("Webhook of %[1]s works again: %[2]s", name, ep.URL)
+		v.Intro = tr.T("Since %[1]s the endpoint %[2]s of %[3]s takes deliveries again; those that waited follow on their own.", at(j.recovered), ep.URL, name)
 	} else {
-		subject = tr.T("Webhook of %[1]s is failing: %[2]s", name, ep.URL)
-		b.WriteString(tr.T("Since %[1]s every delivery of %[2]s to the endpoint %[3]s has failed: its leads and events are not reaching it.", at(j.since), name, ep.URL) + "\n\n")
-		b.WriteString(tr.N("%d delivery waiting", waiting) + " · " + tr.N("%d failed attempt", int(hl.Failures)) + "\n")
+		v.Subject = tr.T("Webhook of %[1]s is failing: %[2]s", name, ep.URL)
+		v.Intro = tr.T("Since %[1]s every delivery of %[2]s to the endpoint %[3]s has failed: its leads and events are not reaching it.", at(j.since), name, ep.URL)
+		v.Counts = tr.N("%d delivery waiting", waiting) + " · " + tr.N("%d failed attempt", int(hl.Failures))
 		last := tr.T("no answer")
 		if hl.Last.Status != 0 {
 			last = fmt.Sprint(hl.Last.Status)
@@ -213,17 +219,76 @@ func (a *hookAlerts) compose(tr i18n.Printer, site *store.Site, ep store.Webhook
 		if why := webhooks.ReasonText(hl.Last.Reason); why != "" {
 			last += ". " + tr.T(why)
 		}
-		b.WriteString(tr.T("Last error:") + " " + last + "\n")
+		v.Facts = append(v.Facts, alertFact{Label: tr.T("Last error:"), Value: last})
 		if hl.Last.Error != "" {
-			b.WriteString(tr.T("Technical detail:") + " " + notice.ShowBidi(hl.Last.Error) + "\n")
+			v.Facts = append(v.Facts, alertFact{Label: tr.T("Technical detail:"), Value: notice.ShowBidi(hl.Last.Error), Code: true})
 		}
 		if hl.Last.Reason == webhooks.ReasonGone {
-			b.WriteString("\n" + tr.T("The receiver said this URL is gone for good, so what it refused is not tried again. Give the endpoint its new URL here, send a test, then press \"Send again\" on each delivery it should still get.") + "\n")
+			v.Advice = tr.T("The receiver said this URL is gone for good, so what it refused is not tried again. Give the endpoint its new URL here, send a test, then press \"Send again\" on each delivery it should still get.")
 		} else {
-			b.WriteString("\n" + tr.T("Nothing is lost: every delivery is kept and tried again, at least once an hour, until the endpoint takes it. Mend the receiver, or change the URL or secret here, then send a test.") + "\n")
+			v.Advice = tr.T("Nothing is lost: every delivery is kept and tried again, at least once an hour, until the endpoint takes it. Mend the receiver, or change the URL or secret here, then send a test.")
 		}
 	}
-	b.WriteString("\n" + tr.T("The webhooks page:") + "\n" + page + "\n")
-	b.WriteString("\n-- \n" + tr.T("You get this email because you may change the webhooks of %s: it is sent once when an endpoint starts failing, and once when it works again.", name) + "\n")
-	return subject, b.String()
+	html, err = notice.RenderHTML(alertMailTemplate, v)
+	if err != nil {
+		return "", "", "", fmt.Errorf("%s: %w", v.Subject, err)
+	}
+	return v.Subject, v.text(), html, nil
 }
+
+// alertMailView is a webhook alert, written once and rendered as its text
+// and as its HTML, which say the same: what fails since when, how much
+// waits, the last error and what to do (the failing form), or that it
+// works again (the recovered form, which has no Counts, Facts or Advice);
+// then the webhooks page.
+type alertMailView struct {
+	Lang, Subject string
+	Intro         string
+	Counts        string      // how much waits, how many attempts failed; "" none
+	Facts         []alertFact // the last error and its technical detail
+	Advice        string      // "" none
+	PageLabel     string      // the text's words before the page's URL
+	Button        string      // the HTML's button to the page
+	PageURL       string      // the site's webhooks page, from --public-url
+	Footer        string
+}
+
+// alertFact is one labelled fact; its value may hold lines. Code marks a
+// receiver's own answer, which the HTML sets as code in English, as the
+// webhooks page does.
+type alertFact struct {
+	Label, Value string
+	Code         bool
+}
+
+// Lines is the value's lines, each written as its own line of the HTML.
+func (f alertFact) Lines() []string { return strings.Split(f.Value, "\n") }
+
+func (v *alertMailView) text() string {
+	var b strings.Builder
+	b.WriteString(v.Intro + "\n")
+	if v.Counts != "" {
+		b.WriteString("\n" + v.Counts + "\n")
+	}
+	for _, f := range v.Facts {
+		b.WriteString(f.Label + " " + f.Value + "\n")
+	}
+	if v.Advice != "" {
+		b.WriteString("\n" + v.Advice + "\n")
+	}
+	b.WriteString("\n" + v.PageLabel + "\n" + v.PageURL + "\n")
+	b.WriteString("\n-- \n" + v.Footer + "\n")
+	return b.String()
+}
+
+// alertMailHTML is a webhook alert's HTML, in the frame every HTML email
+// shares (notice.ParseHTML): the facts in a table and a button to the
+// webhooks page. It has no words of its own (all come from the catalog
+// through alertMailView) and no <style>, which many mail clients drop:
+// every element carries its own, and every one with text sets both its
+// colour and its background, as the other emails do.
+//
+//go:embed webhook_alert_mail.html
+var alertMailHTML string
+
+var alertMailTemplate = notice.ParseHTML("webhook-alert", alertMailHTML)

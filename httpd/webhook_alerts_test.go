@@ -180,6 +180,9 @@ func TestWebhookFailingAlert(t *testing.T) {
 			t.Errorf("the alert does not say %q:\n%s", want, text)
 		}
 	}
+	leak := englishLeakWords(t)
+	checkAlertHTML(t, to("owner@example.com")[0], "ru", hooksPage, leak)
+	checkAlertHTML(t, to("manager@example.com")[0], "en", hooksPage, leak)
 
 	// A restart over the same store does not tell it again.
 	srv = srv.Restart(t, opts)
@@ -217,6 +220,8 @@ func TestWebhookFailingAlert(t *testing.T) {
 		!strings.Contains(text, "снова принимает доставки") {
 		t.Errorf("the recovery email: %q\n%s", subject, text)
 	}
+	checkAlertHTML(t, to("owner@example.com")[1], "ru", hooksPage, leak)
+	checkAlertHTML(t, to("manager@example.com")[1], "en", hooksPage, leak)
 	if hl := health(); hl.FailingSince != 0 || hl.Recovered != 0 {
 		t.Errorf("health after the recovery was told: %+v", hl)
 	}
@@ -224,6 +229,50 @@ func TestWebhookFailingAlert(t *testing.T) {
 	sendAlerts()
 	if n := len(relay.Messages()); n != 4 {
 		t.Fatalf("%d emails after another restart, want 4", n)
+	}
+}
+
+// checkAlertHTML checks a webhook alert's HTML part, beside its text: in
+// lang (Russian with no English word of the catalog), with only what an
+// email's HTML may have, the site's name "Магазин <b>" as text, one link,
+// to the webhooks page, and every line of the text but the page's label
+// and URL (spaces aside: the HTML sets a label and its value in cells).
+func checkAlertHTML(t *testing.T, m mailtest.Message, lang, page string, leak map[string]bool) {
+	t.Helper()
+	_, text, htm := mailtest.Read(t, m.Data)
+	if htm == "" {
+		t.Fatalf("the alert has no HTML part:\n%s", text)
+	}
+	h := mailtest.CheckHTML(t, htm)
+	if h.Lang != lang {
+		t.Errorf("<html lang=%q>, want %q", h.Lang, lang)
+	}
+	if len(h.Links) != 1 {
+		t.Errorf("links %v, want one to %s", h.Links, page)
+	}
+	for label, href := range h.Links {
+		if href != page {
+			t.Errorf("%q links to %q, want %q", label, href, page)
+		}
+	}
+	if strings.Contains(htm, "Магазин <b>") || !strings.Contains(htm, "Магазин &lt;b&gt;") {
+		t.Errorf("the site's name is not escaped in the HTML:\n%s", htm)
+	}
+	squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	seen := squash(h.Text)
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if l == "" || l == "-- " || l == page || i+1 < len(lines) && lines[i+1] == page {
+			continue
+		}
+		if !strings.Contains(seen, squash(l)) {
+			t.Errorf("the HTML does not say %q:\n%s", l, h.Text)
+		}
+	}
+	if lang == "ru" {
+		if w := englishIn(htm, leak); len(w) != 0 {
+			t.Errorf("English in the Russian HTML: %q", w)
+		}
 	}
 }
 

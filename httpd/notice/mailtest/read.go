@@ -74,9 +74,13 @@ type HTML struct {
 // any of them in a notification would be an injection).
 var emailElements = map[string]bool{"html": true, "head": true, "meta": true, "title": true, "body": true,
 	"table": true, "tbody": true, "tr": true, "td": true, "th": true, "h1": true, "h2": true, "p": true,
-	"a": true, "br": true, "span": true, "strong": true}
+	"a": true, "br": true, "span": true, "strong": true, "code": true}
 
-// CheckHTML parses an email's HTML and fails the test when it has an
+// voidElements are those of emailElements that have no end tag.
+var voidElements = map[string]bool{"meta": true, "br": true}
+
+// CheckHTML parses an email's HTML and fails the test when it is not
+// well-formed (an element not closed, or closed out of order), or has an
 // element outside emailElements, an event handler attribute (on...), a
 // link not to http(s), mailto: or tel:, a src or an external resource,
 // a <style> (many mail clients drop it), or a width over 600 pixels.
@@ -87,11 +91,15 @@ func CheckHTML(t testing.TB, src string) HTML {
 	var text strings.Builder
 	href, inLink := "", false
 	var linkText strings.Builder
+	var open []string // the elements open, outermost first
 	for {
 		switch z.Next() {
 		case html.ErrorToken:
 			if z.Err() != io.EOF {
 				t.Fatalf("the HTML: %v", z.Err())
+			}
+			if len(open) != 0 {
+				t.Errorf("the HTML leaves %v open:\n%s", open, src)
 			}
 			out.Text = text.String()
 			return out
@@ -102,7 +110,18 @@ func CheckHTML(t testing.TB, src string) HTML {
 				linkText.WriteString(s)
 			}
 		case html.EndTagToken:
-			if name, _ := z.TagName(); string(name) == "a" && inLink {
+			name, _ := z.TagName()
+			i := len(open) - 1
+			for i >= 0 && open[i] != string(name) {
+				i--
+			}
+			if i != len(open)-1 {
+				t.Errorf("the HTML closes </%s> within %v:\n%s", name, open, src)
+			}
+			if i >= 0 {
+				open = open[:i] // what it closed unclosed is told once
+			}
+			if string(name) == "a" && inLink {
 				out.Links[strings.Join(strings.Fields(linkText.String()), " ")] = href
 				inLink = false
 			}
@@ -110,6 +129,9 @@ func CheckHTML(t testing.TB, src string) HTML {
 			tok := z.Token()
 			if !emailElements[tok.Data] {
 				t.Errorf("the HTML has a <%s>:\n%s", tok.Data, src)
+			}
+			if tok.Type == html.StartTagToken && !voidElements[tok.Data] {
+				open = append(open, tok.Data)
 			}
 			for _, a := range tok.Attr {
 				switch {
