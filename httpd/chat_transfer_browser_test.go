@@ -107,5 +107,9 @@ Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.index
 	if got := f.operatorLog(t); got != "Do you ship to Kazan? | One moment, let me ask my colleague | owner@example.com transferred the chat to boris@shop.example | Yes, tomorrow by courier | Still here" {
 		t.Errorf("the first operator's console shows %q", got)
 	}
+	// Boris returns the chat to the queue: the visitor, who was told Boris
+	// answers, is told the question went back to the team.
+	httpdtest.Eval[any](t, boris, `(document.getElementById('c-release').click(), 0)`)
+	f.waitIn(t, "the visitor is told the chat went back to the queue", `r.textContent.indexOf('Your question has been passed to our other operators') >= 0`)
 	f.noExceptions(t)
 }

@@ -53,6 +53,7 @@ var TEXT = {
     read: "Прочитано",
     failed: "Не отправлено",
     joined: " отвечает вам",
+    released: "Ваш вопрос передан другим операторам — скоро вам ответят.",
     closed: "Чат завершён. Напишите, чтобы начать новый.",
     lead: "К сожалению, никто не успел ответить. Ваши сообщения сохранены — мы свяжемся с вами.",
     reconnecting: "Нет связи с сервером, переподключаемся…",
@@ -84,6 +85,7 @@ var TEXT = {
     read: "Read",
     failed: "Not sent",
     joined: " is answering you",
+    released: "Your question has been passed to our other operators: someone will answer shortly.",
     closed: "The chat has ended. Write to start a new one.",
     lead: "No one could answer just now. Your messages are saved and we will get in touch.",
     reconnecting: "Connection lost, reconnecting…",
@@ -598,7 +600,8 @@ export function chatWindow(env) {
         if (f.from != "visitor" && f.chat == chatID) mark(f.type, f.id);
         break;
       case "assigned":
-        if (f.chat == chatID && f.name) note(f.name + t("joined"));
+        // no name: the operator returned the chat to the queue
+        if (f.chat == chatID) note(f.name ? f.name + t("joined") : t("released"));
         break;
       case "closed":
         if (f.chat == chatID) {
