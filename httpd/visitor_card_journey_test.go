@@ -64,3 +64,55 @@ func TestVisitorCardLeadLinkOlderThanLeadsPage(t *testing.T) {
 		}
 	}
 }
+
+// A visit that crosses midnight in the site's zone (Vladivostok, UTC+10,
+// far from the server's UTC) lists its pages after midnight with their
+// date, on the card and the site page's recent visits: the pages said
+// "23:50:00" then "00:05:00" under a visit of 26.11, as if the second page
+// came first. Chat lines likewise, under a chat of the day before.
+func TestVisitorCardPagesAcrossMidnight(t *testing.T) {
+	f := newTrFixture(t, true)
+	if _, err := f.srv.HTTP.Sites().SetTimeZone(context.Background(), f.site.Key, "Asia/Vladivostok"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Date(2026, 11, 26, 13, 50, 0, 0, time.UTC)) // 23:50 in Vladivostok
+	h := f.hit(t, "", "https://shop.example.com/", "", "Главная")
+	status, out, _ := postJSON(t, f.srv.URL+"t/v1/chat", f.creds(h, map[string]any{"u": "https://shop.example.com/", "wait": 0,
+		"frames": []any{map[string]any{"type": "send", "ref": "r1", "text": "Добрый вечер"}}}))
+	if status != http.StatusOK || out["success"] != true {
+		t.Fatalf("chat: %d %v", status, out)
+	}
+	f.clock.Add(15 * time.Minute) // 00:05 of 27.11 there
+	if h2 := f.hit(t, h.CI, "https://shop.example.com/catalog", "", "Каталог"); h2.SessionID != h.SessionID {
+		t.Fatalf("15 minutes later is session %d, not %d", h2.SessionID, h.SessionID)
+	}
+	status, out, _ = postJSON(t, f.srv.URL+"t/v1/chat", f.creds(h, map[string]any{"u": "https://shop.example.com/catalog", "wait": 0,
+		"frames": []any{map[string]any{"type": "send", "ref": "r2", "text": "Уже ночь"}}}))
+	if status != http.StatusOK || out["success"] != true {
+		t.Fatalf("chat: %d %v", status, out)
+	}
+	c := f.srv.Client(t)
+	_, card := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/visitors/"+strconv.FormatUint(h.VisitorID, 10), "ru")
+	visit := cutAt(card, `id="session-`+strconv.FormatUint(h.SessionID, 10)+`"`, "</li></ol>")
+	for _, want := range []string{`<time datetime="2026-11-26T23:50:00&#43;10:00">26.11.2026 23:50:00</time>`,
+		`<span class="muted">23:50:00</span> <span class="title">Главная</span>`,
+		`<span class="muted">27.11.2026 00:05:00</span> <span class="title">Каталог</span>`} {
+		if !strings.Contains(visit, want) {
+			t.Errorf("the card's visit lacks %q:\n%s", want, visit)
+		}
+	}
+	chat := cutAt(card, `class="chat-lines"`, "</ol>")
+	for _, want := range []string{`<span class="muted">23:50:00 посетитель:</span>`, `<span class="muted">27.11.2026 00:05:00 посетитель:</span>`} {
+		if !strings.Contains(chat, want) {
+			t.Errorf("the card's chat lacks %q:\n%s", want, chat)
+		}
+	}
+	_, site := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key, "ru")
+	row := cutAt(site, `id="visit-`+strconv.FormatUint(h.SessionID, 10)+`"`, "</tr>")
+	for _, want := range []string{`<span class="muted">23:50:00</span> <span class="title">Главная</span>`,
+		`<span class="muted">27.11.2026 00:05:00</span> <span class="title">Каталог</span>`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the site page's visit lacks %q:\n%s", want, row)
+		}
+	}
+}
