@@ -116,3 +116,20 @@ func TestVisitorCardPagesAcrossMidnight(t *testing.T) {
 		}
 	}
 }
+
+// The site page's recent visits link each visitor's card as the calls
+// page does, numbered the reader's way: "посетитель № 6" in Russian; it
+// read "#6" in both languages.
+func TestSiteVisitsVisitorNumberInReadersLanguage(t *testing.T) {
+	f := newTrFixture(t, true)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Home")
+	c := f.srv.Client(t)
+	id := strconv.FormatUint(h.VisitorID, 10)
+	for _, tt := range []struct{ lang, want string }{{"ru", "посетитель №\u00a0" + id}, {"en", "visitor #" + id}} {
+		_, page := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key, tt.lang)
+		row := cutAt(page, `id="visit-`+strconv.FormatUint(h.SessionID, 10)+`"`, "</tr>")
+		if want := `<a class="visitor-link" href="/sites/` + f.site.Key + `/visitors/` + id + `">` + tt.want + `</a>`; !strings.Contains(row, want) {
+			t.Errorf("%s: the visit's row lacks %q:\n%s", tt.lang, want, row)
+		}
+	}
+}
