@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd/accounts"
 	"appliance/store"
 )
 
@@ -131,5 +132,33 @@ func TestSiteVisitsVisitorNumberInReadersLanguage(t *testing.T) {
 		if want := `<a class="visitor-link" href="/sites/` + f.site.Key + `/visitors/` + id + `">` + tt.want + `</a>`; !strings.Contains(row, want) {
 			t.Errorf("%s: the visit's row lacks %q:\n%s", tt.lang, want, row)
 		}
+	}
+}
+
+// A call on the card links its row in the calls list, at the call, as a
+// lead and a callback link theirs; for those who may open the calls page
+// only (an operator reads the card without it). The card's call had no
+// link: the owner could not get from the visitor to the call's row.
+func TestVisitorCardCallLinksItsRow(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	j := visitorJourney(t, f)
+	id := strconv.FormatUint(j.calls["lease"], 10)
+	u := f.srv.URL + "sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(j.first.VisitorID, 10)
+	c := f.srv.Client(t)
+	link := `href="/sites/` + f.site.Key + `/calls?at=` + id + `#call-` + id + `"`
+	for _, tt := range []struct{ lang, text string }{{"en", "in calls"}, {"ru", "в звонках"}} {
+		_, page := getPageIn(t, c, u, tt.lang)
+		item := cutAt(page, `id="call-`+id+`"`, "</li>")
+		if !strings.Contains(item, link+`>`+tt.text+`</a>`) {
+			t.Errorf("%s: the card's call lacks its link to the calls list:\n%s", tt.lang, item)
+		}
+	}
+	if list := okPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/calls?at="+id); !strings.Contains(list, `id="call-`+id+`"`) {
+		t.Errorf("the calls list at %s does not show the call", id)
+	}
+	ops := signInAs(t, f.srv, accounts.RoleOperator)
+	if code, page := getPage(t, ops, u); code != http.StatusOK || strings.Contains(page, `href="/sites/`+f.site.Key+`/calls`) {
+		t.Errorf("the operator's card: %d, links the calls page %v", code, strings.Contains(page, `href="/sites/`+f.site.Key+`/calls`))
 	}
 }
