@@ -126,7 +126,7 @@ type chatEntry struct {
 }
 
 type chatLine struct {
-	Time string // 15:04:05 in the site's zone
+	Time string // 15:04:05 in the site's zone; with the date past the chat's first day
 	store.ChatMessage
 }
 
@@ -172,7 +172,6 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	}
 	path := "/sites/" + site.Key + "/visitors/" + strconv.FormatUint(id, 10)
 	ck := s.clock(ctx, &who.user, site)
-	clockAt := func(ms int64) string { return time.UnixMilli(ms).In(ck.loc).Format(time.TimeOnly) }
 	d := visitorData{Site: site, Card: c, Zone: zoneLabel(ck.loc, s.now()), Part: partName,
 		FirstSeen: ck.at(c.Visitor.Created), LastSeen: ck.at(c.Visitor.LastSeen)}
 	for _, l := range cardLists {
@@ -194,7 +193,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 		ss := &c.Sessions[i]
 		e := &sessionEntry{Session: *ss, UTM: utmTags(ck.tr, &ss.Session)}
 		for _, h := range ss.Pages {
-			e.Pages = append(e.Pages, pageRow{Time: clockAt(h.Time), URL: h.URL, Title: h.Title})
+			e.Pages = append(e.Pages, pageRow{Time: timeSince(ck.tr, ck.loc, ss.Started, h.Time), URL: h.URL, Title: h.Title})
 		}
 		if len(e.ClickID) > 24 {
 			e.ClickID = strings.ToValidUTF8(e.ClickID[:24], "") + "…"
@@ -223,7 +222,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 			e.Closed = ck.at(ch.Closed)
 		}
 		for _, m := range ch.Messages {
-			e.Messages = append(e.Messages, chatLine{Time: clockAt(m.At), ChatMessage: m})
+			e.Messages = append(e.Messages, chatLine{Time: timeSince(ck.tr, ck.loc, ch.Created, m.At), ChatMessage: m})
 		}
 		d.Timeline = append(d.Timeline, entryAt(ck, ch.Created, timelineEntry{Chat: e}))
 	}

@@ -57,7 +57,7 @@ type visitRow struct {
 }
 
 type pageRow struct {
-	Time  string // in the site's zone, 15:04:05
+	Time  string // in the site's zone, 15:04:05; with the date past the visit's first day
 	URL   string
 	Title string
 }
@@ -99,7 +99,7 @@ func newVisitRow(r visits.Visit, tr i18n.Printer, loc *time.Location) visitRow {
 	}
 	row.UTM = utmTags(tr, ss)
 	for _, h := range r.Pages {
-		row.Pages = append(row.Pages, pageRow{Time: time.UnixMilli(h.Time).In(loc).Format(time.TimeOnly), URL: h.URL, Title: h.Title})
+		row.Pages = append(row.Pages, pageRow{Time: timeSince(tr, loc, ss.Started, h.Time), URL: h.URL, Title: h.Title})
 	}
 	row.MorePages = max(int(ss.Hits)-len(r.Pages), 0)
 	row.MoreEvents = max(int(ss.Events)-len(r.Events), 0)
@@ -107,6 +107,17 @@ func newVisitRow(r visits.Visit, tr i18n.Printer, loc *time.Location) visitRow {
 		row.ClickID = strings.ToValidUTF8(row.ClickID[:24], "") + "…"
 	}
 	return row
+}
+
+// timeSince is the time ms of something within what began at start (a
+// page of a visit, a line of a chat), in loc: the time of day, with the
+// date when its day in loc is not start's (a visit across midnight).
+func timeSince(tr i18n.Printer, loc *time.Location, start, ms int64) string {
+	at, from := time.UnixMilli(ms).In(loc), time.UnixMilli(start).In(loc)
+	if y, m, d := at.Date(); y != from.Year() || m != from.Month() || d != from.Day() {
+		return tr.DateTime(at)
+	}
+	return at.Format(time.TimeOnly)
 }
 
 // utmTags are the session's UTM tags as the visit views list them, each

@@ -347,7 +347,7 @@ func TestVisitorCardPage(t *testing.T) {
 		t.Errorf("the operator's card: %d, links to leads %v, to the site's reports %v", code,
 			strings.Contains(opPage, `href="/sites/`+f.site.Key+`/leads`), strings.Contains(opPage, `href="/sites/`+f.site.Key+`"`))
 	}
-	if page := rawPage(t, c, u); !strings.Contains(page, `href="/sites/`+f.site.Key+`/leads#lead-`) {
+	if page := rawPage(t, c, u); !strings.Contains(page, `href="/sites/`+f.site.Key+`/leads?at=`) {
 		t.Error("the owner's card lost its link to the lead")
 	}
 	// In Russian too.
