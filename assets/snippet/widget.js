@@ -475,12 +475,21 @@ import { layer, trap } from "./modal.js";
     // screen readers read out as it changes; bad are the fields it is
     // about: they are marked invalid and described by it (read with the
     // field's label when it takes the focus) until the visitor edits one,
-    // and the first of them takes the focus.
+    // and the first of them takes the focus. The text is shown right
+    // under that field, not at the form's end: on a phone (a long form,
+    // the on-screen keyboard up) the end is off the screen when the field
+    // scrolls into view, and the visitor would see the focus move and no
+    // reason why. Without a field it is at the form's end, by the button.
     function say(msg, text, ok, bad) {
+      var form = msg.closest("form");
+      var at = bad && bad[0];
+      if (form) {
+        if (at) at.parentNode.insertBefore(msg, at.nextSibling);
+        else form.appendChild(msg);
+      }
       msg.textContent = text;
       msg.className = "msg " + (ok ? "ok" : "err");
       msg.setAttribute("role", ok ? "status" : "alert");
-      var form = msg.parentNode;
       Array.prototype.forEach.call(form ? form.querySelectorAll("[aria-invalid]") : [], valid);
       (bad || []).forEach(function (f) {
         f.setAttribute("aria-invalid", "true");
@@ -489,7 +498,13 @@ import { layer, trap } from "./modal.js";
           bad.forEach(valid);
         });
       });
-      if (bad && bad[0]) bad[0].focus();
+      if (!at) return;
+      at.focus();
+      // the text too, when the field scrolled into view has it below the
+      // dialog's visible part (the dialog scrolls, never the page)
+      var box = msg.closest(".dialog");
+      var below = box ? msg.getBoundingClientRect().bottom - box.getBoundingClientRect().bottom + 8 : 0;
+      if (below > 0) box.scrollTop += below;
     }
 
     function valid(f) {

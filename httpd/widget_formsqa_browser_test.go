@@ -1,0 +1,63 @@
+package httpd_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"appliance/httpd/httpdtest"
+)
+
+// inView is a JS expression over r (the shadow root): whether the form's
+// message has text and it and the focused field are both inside the
+// dialog's visible part and the window.
+const inView = `(function () {
+  var d = r.querySelector('.dialog').getBoundingClientRect();
+  var seen = function (n) { var b = n.getBoundingClientRect(); return b.height > 0 && b.top >= d.top - 0.5 && b.bottom <= d.bottom + 0.5 && b.bottom <= innerHeight + 0.5 };
+  var m = r.querySelector('.msg');
+  return !!(m.textContent && r.activeElement && seen(m) && seen(r.activeElement));
+})()`
+
+// On a phone whose on-screen keyboard is up (a window 330 px high), an
+// empty lead form sent with Enter scrolls the name field into view and
+// marks the fields; the visitor also reads why, beside the field, not
+// below the button off the screen. So in the callback panel with its
+// captcha, a group and a call for later, taller than a phone's screen:
+// the empty phone is told next to the phone field.
+func TestWidgetRefusalInViewOnPhone(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"captcha": "on", "lang": "ru", "groups": "16587 Продажи; 16588 Сервис"})
+	httpdtest.Must(t, f.browser, chromedp.EmulateViewport(375, 330, chromedp.EmulateScale(2), chromedp.EmulateTouch, chromedp.EmulateMobile))
+	f.page("/", phonePage(f.install, "", "", ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the lead form opens", `r.querySelector('[data-kind=lead] #cs-name') && r.activeElement`)
+	f.press(t, kb.Enter)
+	f.waitIn(t, "the empty form is told", `r.querySelector('.msg').textContent`)
+	httpdtest.SaveScreenshot(t, f.browser, "lead-empty-keyboard-up")
+	if got := f.focused(t); got != "cs-name" {
+		t.Errorf("focus on %q, want the name field", got)
+	}
+	if !in[bool](t, f, inView) {
+		t.Errorf("the message %q or the name field is off the screen: message at %s, dialog at %s", f.msg(t),
+			in[string](t, f, `JSON.stringify(r.querySelector('.msg').getBoundingClientRect())`), in[string](t, f, `JSON.stringify(r.querySelector('.dialog').getBoundingClientRect())`))
+	}
+	f.press(t, kb.Escape)
+	f.waitIn(t, "Esc closes the form", `!r.querySelector('.dialog')`)
+
+	httpdtest.Must(t, f.browser, chromedp.EmulateViewport(375, 667, chromedp.EmulateScale(2), chromedp.EmulateTouch, chromedp.EmulateMobile))
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	f.waitIn(t, "the callback panel opens", `r.querySelector('[data-kind=callback] #cs-phone')`)
+	f.click(t, "#cs-when-later")
+	httpdtest.Must(t, f.browser, chromedp.Focus(chromedp.JSPath(shadow+`.querySelector('#cs-phone')`)))
+	f.press(t, kb.Enter)
+	f.waitIn(t, "the empty phone is told", `r.querySelector('.msg').textContent`)
+	httpdtest.SaveScreenshot(t, f.browser, "callback-empty-phone")
+	if got := f.focused(t); got != "cs-phone" {
+		t.Errorf("focus on %q, want the phone field", got)
+	}
+	if !in[bool](t, f, inView) {
+		t.Errorf("the message %q or the phone field is off the screen", f.msg(t))
+	}
+	f.noExceptions(t)
+}
