@@ -61,3 +61,29 @@ func TestWidgetRefusalInViewOnPhone(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// The network drops and the visitor asks for another captcha picture: the
+// panel does not just show an empty frame, it says there is no connection;
+// back online, ↻ brings a picture and the message goes.
+func TestWidgetCaptchaRefreshOffline(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"captcha": "on", "lang": "en"})
+	f.page("/", sitePage("Shop", netDown, f.install, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+	loaded := `r.querySelector('.captcha img').src && r.querySelector('.captcha img').complete && r.querySelector('.captcha img').naturalWidth > 0`
+	f.waitIn(t, "the callback panel opens with its captcha", loaded)
+	eval[any](t, f.snippetFixture, `window.netDown = true`)
+	f.click(t, ".captcha button")
+	f.waitIn(t, "the failure is told", `r.querySelector('.msg').textContent`)
+	httpdtest.SaveScreenshot(t, f.browser, "captcha-offline")
+	if got := f.msg(t); got != "Could not reach the server. Check your connection and try again." {
+		t.Errorf("no picture: the visitor is told %q", got)
+	}
+	eval[any](t, f.snippetFixture, `window.netDown = false`)
+	f.click(t, ".captcha button")
+	f.waitIn(t, "a new picture", loaded)
+	if got := f.msg(t); got != "" {
+		t.Errorf("with a picture again the panel still says %q", got)
+	}
+	f.noExceptions(t)
+}

@@ -737,6 +737,7 @@ import { layer, trap } from "./modal.js";
       var captchaKey = "";
       var img = null;
       var answer = null;
+      var lost = false; // the visitor was told no picture could be had
       var refresh = function () {
         captchaKey = "";
         img.removeAttribute("src");
@@ -744,8 +745,14 @@ import { layer, trap } from "./modal.js";
           if (c && c.key) {
             captchaKey = c.key;
             img.src = c.url;
+            if (lost && msg.textContent == said({ code: "not_sent" })) msg.textContent = "";
+            lost = false;
           } else {
             core.warn_("captcha: " + ((c && c.error) || "no answer"));
+            // not an empty frame and silence: the visitor is told, and ↻
+            // asks again
+            if (box.isConnected) say(msg, said({ code: "not_sent" }), false);
+            lost = true;
           }
         });
       };
