@@ -87,3 +87,39 @@ func TestWidgetCaptchaRefreshOffline(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// holdSends is a page script, run before the install code, that holds the
+// snippet's lead and callback requests while window.hold is set, until the
+// test calls window.release(ok): sent on (ok) or failed as a dropped
+// network fails them. The visitor acts while a request is out, with no
+// timing involved.
+const holdSends = `var realFetch = window.fetch; var heldSends = [];
+window.fetch = function (u) { var args = arguments, self = this;
+  if (!window.hold || !/t\/v1\/(lead|callback)$/.test(String(u))) return realFetch.apply(self, args);
+  return new Promise(function (ok, fail) { heldSends.push(function (go) { go ? realFetch.apply(self, args).then(ok, fail) : fail(new TypeError('Failed to fetch')) }) }) };
+window.held = function () { return heldSends.length };
+window.release = function (go) { window.hold = false; heldSends.splice(0).forEach(function (f) { f(go) }) };`
+
+// While the lead form is sending, its button is disabled; the focus it had
+// stays in the dialog (not on the page's body, where Esc did not reach the
+// dialog: a keyboard could not close it until the answer came).
+func TestWidgetEscWhileSending(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"lang": "en"})
+	f.page("/", sitePage("Shop", holdSends, f.install, ""))
+	f.visit(t, "/")
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the form opens", `r.querySelector('.dialog #cs-name')`)
+	f.typeInto(t, "#cs-name", "Ann")
+	eval[any](t, f.snippetFixture, `window.hold = true`)
+	httpdtest.Must(t, f.browser, chromedp.Focus(chromedp.JSPath(shadow+`.querySelector('button[type=submit]')`)))
+	f.press(t, kb.Enter)
+	f.eventually(t, "the lead is held", func() bool { return eval[float64](t, f.snippetFixture, `window.held()`) == 1 })
+	if got := f.focused(t); got == "outside" {
+		t.Errorf("while sending the focus is outside the dialog")
+	}
+	f.press(t, kb.Escape)
+	f.waitIn(t, "Esc closes the form while it sends", `!r.querySelector('.dialog')`)
+	eval[any](t, f.snippetFixture, `window.release(true)`)
+	f.eventually(t, "the lead is stored", func() bool { return len(siteLeads(t, f.srv, f.key)) == 1 })
+	f.noExceptions(t)
+}

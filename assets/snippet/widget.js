@@ -165,7 +165,7 @@ import { layer, trap } from "./modal.js";
     // units, which a page's zoom scales past the window's edges and a
     // phone's browser takes without its address bar.
     ".dialog{position:relative;width:min(420px,calc(100% - 24px));max-height:calc(100% - 24px);overflow:auto;" +
-    "background:#fff;border-radius:12px;padding:24px;box-shadow:0 20px 50px rgba(16,24,40,.3)}" +
+    "background:#fff;border-radius:12px;padding:24px;box-shadow:0 20px 50px rgba(16,24,40,.3)}.dialog:focus{outline:0}" +
     "h2{font-size:20px;line-height:1.3;margin:0 40px 6px 0;font-weight:650}" +
     "p{margin:0 0 14px;color:#475467}" +
     "label,legend{display:block;font-weight:550;margin:12px 0 4px;padding:0}" +
@@ -409,7 +409,7 @@ import { layer, trap } from "./modal.js";
       close();
       var r = shadow();
       var closeBtn = el("button", { type: "button", class: "close", "aria-label": t("close") }, ["×"]);
-      var box = el("div", { class: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "cs-title", "data-kind": kind }, [
+      var box = el("div", { class: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "cs-title", "data-kind": kind, tabindex: -1 }, [
         closeBtn,
         el("h2", { id: "cs-title" }, [title]),
       ].concat(body));
@@ -516,10 +516,15 @@ import { layer, trap } from "./modal.js";
     // disabled button loses the focus: it has it back when enabled, unless
     // the visitor has moved on, so that a keyboard is not left outside the
     // dialog.
+    // Meanwhile the dialog itself holds the focus the button had (not the
+    // page's body, where Esc would not reach the dialog).
     function busy(btn, on, label) {
+      var r = btn.getRootNode();
+      var box = btn.closest(".dialog");
+      if (on && box && r.activeElement == btn) box.focus();
       btn.disabled = on;
       btn.textContent = on ? t("sending") : label;
-      if (!on && btn.isConnected && !btn.getRootNode().activeElement) btn.focus();
+      if (!on && btn.isConnected && (!r.activeElement || r.activeElement == box)) btn.focus();
     }
 
     // --- the lead form ------------------------------------------------------
