@@ -100,6 +100,63 @@ window.fetch = function (u) { var args = arguments, self = this;
 window.held = function () { return heldSends.length };
 window.release = function (go) { window.hold = false; heldSends.splice(0).forEach(function (f) { f(go) }) };`
 
+// A visitor sends the lead form and closes it (Esc) while it is still
+// sending: when the request fails, the popup says it did not go (and the
+// form opened again has their words); when it goes, the popup says so.
+// Before, nothing was said either way. So with the callback panel.
+func TestWidgetClosedWhileSendingIsTold(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"lang": "ru"})
+	f.page("/", sitePage("Магазин", holdSends, f.install, ""))
+	f.visit(t, "/")
+	send := func(open, field, words string) {
+		t.Helper()
+		eval[any](t, f.snippetFixture, open)
+		f.waitIn(t, "the form opens", `r.querySelector('.dialog #`+field+`')`)
+		f.typeInto(t, "#"+field, words)
+		eval[any](t, f.snippetFixture, `window.hold = true`)
+		f.click(t, "button[type=submit]")
+		f.eventually(t, "the request is held", func() bool { return eval[float64](t, f.snippetFixture, `window.held()`) == 1 })
+		f.press(t, kb.Escape)
+		f.waitIn(t, "Esc closes the form", `!r.querySelector('.dialog')`)
+	}
+	toast := `(r.querySelector('.toast') || {}).textContent || ''`
+
+	send(`Comagic.openSiteRequestPanel()`, "cs-message", "Нужна доставка")
+	eval[any](t, f.snippetFixture, `window.release(false)`)
+	f.waitIn(t, "the popup tells", `r.querySelector('.toast')`)
+	httpdtest.SaveScreenshot(t, f.browser, "lead-closed-failed")
+	if got := in[string](t, f, toast); got != "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.×" {
+		t.Errorf("a lead that failed after the form closed: the popup says %q", got)
+	}
+	eval[any](t, f.snippetFixture, `Comagic.openSiteRequestPanel()`)
+	f.waitIn(t, "the form opens", `r.querySelector('.dialog #cs-message')`)
+	if got := in[string](t, f, `r.querySelector('#cs-message').value`); got != "Нужна доставка" {
+		t.Errorf("the form opened again holds %q", got)
+	}
+	f.press(t, kb.Escape)
+	f.waitIn(t, "Esc closes the form", `!r.querySelector('.dialog')`)
+	in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
+
+	send(`Comagic.openSiteRequestPanel()`, "cs-name", "Анна")
+	eval[any](t, f.snippetFixture, `window.release(true)`)
+	f.waitIn(t, "the popup tells", `r.querySelector('.toast')`)
+	if got := in[string](t, f, toast); got != "Спасибо! Заявка отправлена, мы скоро свяжемся с вами.×" {
+		t.Errorf("a lead sent after the form closed: the popup says %q", got)
+	}
+	if ls := siteLeads(t, f.srv, f.key); len(ls) != 1 || ls[0].Message != "Нужна доставка" || ls[0].Name != "Анна" {
+		t.Errorf("stored leads %+v", ls)
+	}
+	in[any](t, f, `(r.querySelector('.toast').remove(), 0)`)
+
+	send(`ComagicWidget.openSitePhonePanel()`, "cs-phone", "9101234567")
+	eval[any](t, f.snippetFixture, `window.release(false)`)
+	f.waitIn(t, "the popup tells", `r.querySelector('.toast')`)
+	if got := in[string](t, f, toast); got != "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.×" {
+		t.Errorf("a callback that failed after the panel closed: the popup says %q", got)
+	}
+	f.noExceptions(t)
+}
+
 // While the lead form is sending, its button is disabled; the focus it had
 // stays in the dialog (not on the page's body, where Esc did not reach the
 // dialog: a keyboard could not close it until the answer came).

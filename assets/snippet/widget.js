@@ -580,6 +580,9 @@ import { layer, trap } from "./modal.js";
           }
         }
         busy(submit, true, t("send"));
+        // the popup's live regions, should the form be closed meanwhile
+        live(false);
+        live(true);
         core.send_(
           "lead",
           {
@@ -594,7 +597,9 @@ import { layer, trap } from "./modal.js";
             // sent, also when the form was closed meanwhile: a form opened
             // again is empty
             if (v.success) draft = {};
-            if (!box.isConnected) return;
+            // closed while it was sending: the popup tells how it went (the
+            // words of one that did not go are kept for the form)
+            if (!box.isConnected) return toast(v.success ? t("leadDone") : said(v.result || { code: "not_sent" }), v.success);
             busy(submit, false, t("send"));
             if (v.success) {
               form.parentNode.replaceChild(done(t("leadDone")), form);
@@ -835,6 +840,8 @@ import { layer, trap } from "./modal.js";
           return;
         }
         busy(submit, true, t("call"));
+        live(false);
+        live(true);
         call(
           {
             phone: phone.value,
@@ -844,7 +851,7 @@ import { layer, trap } from "./modal.js";
             captcha_value: answer ? answer.value : undefined,
           },
           function (v) {
-            if (!box.isConnected) return;
+            if (!box.isConnected) return toast(outcome(v, at), !!v.success);
             busy(submit, false, t("call"));
             var r = v && v.result;
             if (v.success) {
