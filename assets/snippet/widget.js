@@ -165,7 +165,7 @@ import { layer, trap } from "./modal.js";
     // units, which a page's zoom scales past the window's edges and a
     // phone's browser takes without its address bar.
     ".dialog{position:relative;width:min(420px,calc(100% - 24px));max-height:calc(100% - 24px);overflow:auto;" +
-    "background:#fff;border-radius:12px;padding:24px;box-shadow:0 20px 50px rgba(16,24,40,.3)}" +
+    "background:#fff;border-radius:12px;padding:24px;box-shadow:0 20px 50px rgba(16,24,40,.3)}.dialog:focus{outline:0}" +
     "h2{font-size:20px;line-height:1.3;margin:0 40px 6px 0;font-weight:650}" +
     "p{margin:0 0 14px;color:#475467}" +
     "label,legend{display:block;font-weight:550;margin:12px 0 4px;padding:0}" +
@@ -409,7 +409,7 @@ import { layer, trap } from "./modal.js";
       close();
       var r = shadow();
       var closeBtn = el("button", { type: "button", class: "close", "aria-label": t("close") }, ["×"]);
-      var box = el("div", { class: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "cs-title", "data-kind": kind }, [
+      var box = el("div", { class: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "cs-title", "data-kind": kind, tabindex: -1 }, [
         closeBtn,
         el("h2", { id: "cs-title" }, [title]),
       ].concat(body));
@@ -475,12 +475,21 @@ import { layer, trap } from "./modal.js";
     // screen readers read out as it changes; bad are the fields it is
     // about: they are marked invalid and described by it (read with the
     // field's label when it takes the focus) until the visitor edits one,
-    // and the first of them takes the focus.
+    // and the first of them takes the focus. The text is shown right
+    // under that field, not at the form's end: on a phone (a long form,
+    // the on-screen keyboard up) the end is off the screen when the field
+    // scrolls into view, and the visitor would see the focus move and no
+    // reason why. Without a field it is at the form's end, by the button.
     function say(msg, text, ok, bad) {
+      var form = msg.closest("form");
+      var at = bad && bad[0];
+      if (form) {
+        if (at) at.parentNode.insertBefore(msg, at.nextSibling);
+        else form.appendChild(msg);
+      }
       msg.textContent = text;
       msg.className = "msg " + (ok ? "ok" : "err");
       msg.setAttribute("role", ok ? "status" : "alert");
-      var form = msg.parentNode;
       Array.prototype.forEach.call(form ? form.querySelectorAll("[aria-invalid]") : [], valid);
       (bad || []).forEach(function (f) {
         f.setAttribute("aria-invalid", "true");
@@ -489,7 +498,13 @@ import { layer, trap } from "./modal.js";
           bad.forEach(valid);
         });
       });
-      if (bad && bad[0]) bad[0].focus();
+      if (!at) return;
+      at.focus();
+      // the text too, when the field scrolled into view has it below the
+      // dialog's visible part (the dialog scrolls, never the page)
+      var box = msg.closest(".dialog");
+      var below = box ? msg.getBoundingClientRect().bottom - box.getBoundingClientRect().bottom + 8 : 0;
+      if (below > 0) box.scrollTop += below;
     }
 
     function valid(f) {
@@ -501,10 +516,15 @@ import { layer, trap } from "./modal.js";
     // disabled button loses the focus: it has it back when enabled, unless
     // the visitor has moved on, so that a keyboard is not left outside the
     // dialog.
+    // Meanwhile the dialog itself holds the focus the button had (not the
+    // page's body, where Esc would not reach the dialog).
     function busy(btn, on, label) {
+      var r = btn.getRootNode();
+      var box = btn.closest(".dialog");
+      if (on && box && r.activeElement == btn) box.focus();
       btn.disabled = on;
       btn.textContent = on ? t("sending") : label;
-      if (!on && btn.isConnected && !btn.getRootNode().activeElement) btn.focus();
+      if (!on && btn.isConnected && (!r.activeElement || r.activeElement == box)) btn.focus();
     }
 
     // --- the lead form ------------------------------------------------------
@@ -560,6 +580,9 @@ import { layer, trap } from "./modal.js";
           }
         }
         busy(submit, true, t("send"));
+        // the popup's live regions, should the form be closed meanwhile
+        live(false);
+        live(true);
         core.send_(
           "lead",
           {
@@ -574,7 +597,9 @@ import { layer, trap } from "./modal.js";
             // sent, also when the form was closed meanwhile: a form opened
             // again is empty
             if (v.success) draft = {};
-            if (!box.isConnected) return;
+            // closed while it was sending: the popup tells how it went (the
+            // words of one that did not go are kept for the form)
+            if (!box.isConnected) return toast(v.success ? t("leadDone") : said(v.result || { code: "not_sent" }), v.success);
             busy(submit, false, t("send"));
             if (v.success) {
               form.parentNode.replaceChild(done(t("leadDone")), form);
@@ -722,6 +747,7 @@ import { layer, trap } from "./modal.js";
       var captchaKey = "";
       var img = null;
       var answer = null;
+      var lost = false; // the visitor was told no picture could be had
       var refresh = function () {
         captchaKey = "";
         img.removeAttribute("src");
@@ -729,8 +755,14 @@ import { layer, trap } from "./modal.js";
           if (c && c.key) {
             captchaKey = c.key;
             img.src = c.url;
+            if (lost && msg.textContent == said({ code: "not_sent" })) msg.textContent = "";
+            lost = false;
           } else {
             core.warn_("captcha: " + ((c && c.error) || "no answer"));
+            // not an empty frame and silence: the visitor is told, and ↻
+            // asks again
+            if (box.isConnected) say(msg, said({ code: "not_sent" }), false);
+            lost = true;
           }
         });
       };
@@ -808,6 +840,8 @@ import { layer, trap } from "./modal.js";
           return;
         }
         busy(submit, true, t("call"));
+        live(false);
+        live(true);
         call(
           {
             phone: phone.value,
@@ -817,7 +851,7 @@ import { layer, trap } from "./modal.js";
             captcha_value: answer ? answer.value : undefined,
           },
           function (v) {
-            if (!box.isConnected) return;
+            if (!box.isConnected) return toast(outcome(v, at), !!v.success);
             busy(submit, false, t("call"));
             var r = v && v.result;
             if (v.success) {
