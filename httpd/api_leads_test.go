@@ -128,9 +128,23 @@ func TestLeadsAPI(t *testing.T) {
 		{"?site=" + key + "&from=yesterday", tok, http.StatusBadRequest},
 		{"", tok, http.StatusBadRequest},
 		{"?site=" + key, "", http.StatusUnauthorized},
+		// A filter the list does not read is refused, not ignored: a
+		// misspelt or misvalued one would give every lead as if applied.
+		{"?site=" + key + "&stauts=done", tok, http.StatusBadRequest},
+		{"?site=" + key + "&phone=yes", tok, http.StatusBadRequest},
+		{"?site=" + key + "&phone=79101234567", tok, http.StatusBadRequest},
+		{"?site=" + key + "&state=pending", tok, http.StatusBadRequest},
 	} {
 		if status, out := apiCall(t, "GET", srv.URL+"api/v1/leads"+tc.query, tc.token, nil); status != tc.want || out["success"] != false {
 			t.Errorf("GET leads%s: %d %v, want %d", tc.query, status, out, tc.want)
+		}
+	}
+	// Every parameter the README names is taken.
+	apiList(t, srv.URL+"api/v1/leads?site="+key+"&sale=yes&status=done&form=x&phone=1&from=2026-11-01&to=2026-11-30&after=0&limit=5", tok)
+	apiList(t, srv.URL+"api/v1/callbacks?site="+key+"&state=pending&status=new&phone=7910&from=2026-11-01&to=2026-11-30&after=0&limit=5", tok)
+	for _, q := range []string{"&stat=pending", "&sale=yes", "&form=x"} {
+		if status, out := apiCall(t, "GET", srv.URL+"api/v1/callbacks?site="+key+q, tok, nil); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "unknown parameter") {
+			t.Errorf("GET callbacks%s: %d %v, want 400 naming the parameter", q, status, out)
 		}
 	}
 
