@@ -70,8 +70,10 @@ func (s *apiHandlers) apiAuth(what string, sc scope, need permission, h func(ctx
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		auth := string(ctx.Request.Header.Peek("Authorization"))
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || token == "" {
+		// The scheme is case-insensitive (RFC 9110 11.1): "bearer TOKEN",
+		// as some HTTP libraries write it, is the same credential.
+		scheme, token, _ := strings.Cut(strings.TrimSpace(auth), " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance"`)
 			return errorf(fasthttp.StatusUnauthorized, "send an API token as Authorization: Bearer TOKEN (appliance token add)")
 		}

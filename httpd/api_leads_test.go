@@ -139,6 +139,28 @@ func TestLeadsAPI(t *testing.T) {
 			t.Errorf("GET leads%s: %d %v, want %d", tc.query, status, out, tc.want)
 		}
 	}
+	// The Authorization scheme is case-insensitive (RFC 9110): "bearer"
+	// and "BEARER" carry the token as "Bearer" does; another scheme, or
+	// none, is the 401 asking for one.
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{
+		{"bearer " + tok, http.StatusOK}, {"BEARER " + tok, http.StatusOK}, {"Bearer  " + tok, http.StatusOK},
+		{"Basic " + tok, http.StatusUnauthorized}, {tok, http.StatusUnauthorized}, {"bearer ", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest("GET", leadsURL, nil)
+		req.Header.Set("Authorization", tc.header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Authorization: %q: %d, want %d", strings.Replace(tc.header, tok, "TOKEN", 1), resp.StatusCode, tc.want)
+		}
+	}
+
 	// Every parameter the README names is taken.
 	apiList(t, srv.URL+"api/v1/leads?site="+key+"&sale=yes&status=done&form=x&phone=1&from=2026-11-01&to=2026-11-30&after=0&limit=5", tok)
 	apiList(t, srv.URL+"api/v1/callbacks?site="+key+"&state=pending&status=new&phone=7910&from=2026-11-01&to=2026-11-30&after=0&limit=5", tok)
