@@ -189,7 +189,14 @@ func TestLeadsAPI(t *testing.T) {
 		t.Fatalf("callbacks: %v", cbs)
 	}
 	cb := ids(cbs)[0]
+	// The note is set with the status (README): a body without one clears it.
+	if status, out := apiCall(t, "POST", fmt.Sprintf("%sapi/v1/callbacks/%d/status", srv.URL, cb), tok, map[string]any{"status": "done", "note": "rang"}); status != http.StatusOK {
+		t.Fatalf("mark callback: %d %v", status, out)
+	}
 	status, out = apiCall(t, "POST", fmt.Sprintf("%sapi/v1/callbacks/%d/status", srv.URL, cb), tok, map[string]any{"status": "in_progress"})
+	if res, _ := out["result"].(map[string]any); res["note"] != "" || res["status_by"] != "crm" || res["status_at"] == nil {
+		t.Errorf("a status without a note: %v, want the note cleared and the mark as stored", out)
+	}
 	if res, _ := out["result"].(map[string]any); status != http.StatusOK || res["status"] != "in_progress" {
 		t.Fatalf("mark callback: %d %v", status, out)
 	}
