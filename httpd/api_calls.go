@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -306,6 +307,11 @@ func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 	q.Number = string(n)
 	if at := args.Peek("at"); len(at) > 0 {
 		t, err := time.Parse(time.RFC3339, string(at))
+		if err != nil && bytes.IndexByte(at, ' ') > 0 {
+			// An offset's "+" written as is in a query string reads as a
+			// space: say so, rather than only that the time is not one.
+			return q, errorf(fasthttp.StatusBadRequest, "at %.64q: a + in a query string is a space; write it %%2B (2026-11-26T18:00:00%%2B03:00), or give the time in UTC (2026-11-26T15:00:00Z)", at)
+		}
 		if err != nil {
 			return q, errorf(fasthttp.StatusBadRequest, "at %.64q: want RFC 3339, e.g. 2026-11-26T15:00:00Z", at)
 		}
