@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,8 +71,10 @@ func (s *apiHandlers) apiAuth(what string, sc scope, need permission, h func(ctx
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		auth := string(ctx.Request.Header.Peek("Authorization"))
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || token == "" {
+		// The scheme is case-insensitive (RFC 9110 11.1): "bearer TOKEN",
+		// as some HTTP libraries write it, is the same credential.
+		scheme, token, _ := strings.Cut(strings.TrimSpace(auth), " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance"`)
 			return errorf(fasthttp.StatusUnauthorized, "send an API token as Authorization: Bearer TOKEN (appliance token add)")
 		}
@@ -304,6 +307,11 @@ func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 	q.Number = string(n)
 	if at := args.Peek("at"); len(at) > 0 {
 		t, err := time.Parse(time.RFC3339, string(at))
+		if err != nil && bytes.IndexByte(at, ' ') > 0 {
+			// An offset's "+" written as is in a query string reads as a
+			// space: say so, rather than only that the time is not one.
+			return q, errorf(fasthttp.StatusBadRequest, "at %.64q: a + in a query string is a space; write it %%2B (2026-11-26T18:00:00%%2B03:00), or give the time in UTC (2026-11-26T15:00:00Z)", at)
+		}
 		if err != nil {
 			return q, errorf(fasthttp.StatusBadRequest, "at %.64q: want RFC 3339, e.g. 2026-11-26T15:00:00Z", at)
 		}

@@ -3,6 +3,7 @@ package httpd
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +69,10 @@ type apiCallback struct {
 
 // listPage reads what the lists share: the site (one the token may read),
 // after (the last id the reader was given, 0 from the start) and limit.
-func (s *apiHandlers) listPage(ctx *fasthttp.RequestCtx, tok store.Token) (site *store.Site, after uint64, limit int, err error) {
+func (s *apiHandlers) listPage(ctx *fasthttp.RequestCtx, tok store.Token, params []string) (site *store.Site, after uint64, limit int, err error) {
+	if err = knownParams(ctx, params); err != nil {
+		return nil, 0, 0, err
+	}
 	if site, err = s.tokenSite(tok, string(ctx.QueryArgs().Peek("site"))); err != nil {
 		return nil, 0, 0, err
 	}
@@ -85,10 +89,30 @@ func (s *apiHandlers) listPage(ctx *fasthttp.RequestCtx, tok store.Token) (site 
 	return site, after, int(n), nil
 }
 
+// The query parameters of the lists. Any other is refused, as the
+// reports API refuses one: a misspelt filter (stauts=done) would
+// otherwise give every record as if it had been applied.
+var (
+	leadsParams     = []string{"site", "after", "limit", "from", "to", "status", "form", "phone", "sale"}
+	callbacksParams = []string{"site", "after", "limit", "from", "to", "status", "state", "phone"}
+)
+
+// knownParams refuses a query parameter that is not one of known, with
+// 400 naming the ones there are.
+func knownParams(ctx *fasthttp.RequestCtx, known []string) error {
+	var err error
+	ctx.QueryArgs().VisitAll(func(k, _ []byte) {
+		if err == nil && !slices.Contains(known, string(k)) {
+			err = errorf(fasthttp.StatusBadRequest, "unknown parameter %q (parameters are %s)", cutString(string(k), 40), strings.Join(known, ", "))
+		}
+	})
+	return err
+}
+
 // listLeads is GET /api/v1/leads?site=KEY[&after=ID][&limit=N] with the
 // dashboard's filters (from, to, form, phone, sale, status).
 func (s *apiHandlers) listLeads(ctx *fasthttp.RequestCtx, tok store.Token) error {
-	site, after, limit, err := s.listPage(ctx, tok)
+	site, after, limit, err := s.listPage(ctx, tok, leadsParams)
 	if err != nil {
 		return err
 	}
@@ -111,7 +135,7 @@ func (s *apiHandlers) listLeads(ctx *fasthttp.RequestCtx, tok store.Token) error
 // listCallbacks is GET /api/v1/callbacks?site=KEY[&after=ID][&limit=N]
 // with the dashboard's filters (from, to, state, phone, status).
 func (s *apiHandlers) listCallbacks(ctx *fasthttp.RequestCtx, tok store.Token) error {
-	site, after, limit, err := s.listPage(ctx, tok)
+	site, after, limit, err := s.listPage(ctx, tok, callbacksParams)
 	if err != nil {
 		return err
 	}

@@ -128,9 +128,45 @@ func TestLeadsAPI(t *testing.T) {
 		{"?site=" + key + "&from=yesterday", tok, http.StatusBadRequest},
 		{"", tok, http.StatusBadRequest},
 		{"?site=" + key, "", http.StatusUnauthorized},
+		// A filter the list does not read is refused, not ignored: a
+		// misspelt or misvalued one would give every lead as if applied.
+		{"?site=" + key + "&stauts=done", tok, http.StatusBadRequest},
+		{"?site=" + key + "&phone=yes", tok, http.StatusBadRequest},
+		{"?site=" + key + "&phone=79101234567", tok, http.StatusBadRequest},
+		{"?site=" + key + "&state=pending", tok, http.StatusBadRequest},
 	} {
 		if status, out := apiCall(t, "GET", srv.URL+"api/v1/leads"+tc.query, tc.token, nil); status != tc.want || out["success"] != false {
 			t.Errorf("GET leads%s: %d %v, want %d", tc.query, status, out, tc.want)
+		}
+	}
+	// The Authorization scheme is case-insensitive (RFC 9110): "bearer"
+	// and "BEARER" carry the token as "Bearer" does; another scheme, or
+	// none, is the 401 asking for one.
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{
+		{"bearer " + tok, http.StatusOK}, {"BEARER " + tok, http.StatusOK}, {"Bearer  " + tok, http.StatusOK},
+		{"Basic " + tok, http.StatusUnauthorized}, {tok, http.StatusUnauthorized}, {"bearer ", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest("GET", leadsURL, nil)
+		req.Header.Set("Authorization", tc.header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Authorization: %q: %d, want %d", strings.Replace(tc.header, tok, "TOKEN", 1), resp.StatusCode, tc.want)
+		}
+	}
+
+	// Every parameter the README names is taken.
+	apiList(t, srv.URL+"api/v1/leads?site="+key+"&sale=yes&status=done&form=x&phone=1&from=2026-11-01&to=2026-11-30&after=0&limit=5", tok)
+	apiList(t, srv.URL+"api/v1/callbacks?site="+key+"&state=pending&status=new&phone=7910&from=2026-11-01&to=2026-11-30&after=0&limit=5", tok)
+	for _, q := range []string{"&stat=pending", "&sale=yes", "&form=x"} {
+		if status, out := apiCall(t, "GET", srv.URL+"api/v1/callbacks?site="+key+q, tok, nil); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "unknown parameter") {
+			t.Errorf("GET callbacks%s: %d %v, want 400 naming the parameter", q, status, out)
 		}
 	}
 
@@ -153,7 +189,14 @@ func TestLeadsAPI(t *testing.T) {
 		t.Fatalf("callbacks: %v", cbs)
 	}
 	cb := ids(cbs)[0]
+	// The note is set with the status (README): a body without one clears it.
+	if status, out := apiCall(t, "POST", fmt.Sprintf("%sapi/v1/callbacks/%d/status", srv.URL, cb), tok, map[string]any{"status": "done", "note": "rang"}); status != http.StatusOK {
+		t.Fatalf("mark callback: %d %v", status, out)
+	}
 	status, out = apiCall(t, "POST", fmt.Sprintf("%sapi/v1/callbacks/%d/status", srv.URL, cb), tok, map[string]any{"status": "in_progress"})
+	if res, _ := out["result"].(map[string]any); res["note"] != "" || res["status_by"] != "crm" || res["status_at"] == nil {
+		t.Errorf("a status without a note: %v, want the note cleared and the mark as stored", out)
+	}
 	if res, _ := out["result"].(map[string]any); status != http.StatusOK || res["status"] != "in_progress" {
 		t.Fatalf("mark callback: %d %v", status, out)
 	}

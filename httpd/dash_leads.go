@@ -111,6 +111,9 @@ func leadFilter(args *fasthttp.Args, loc *time.Location) (leads.Filter, leadFilt
 	if ff.Status != "" && !leads.ValidStatus(ff.Status) {
 		return f, ff, errorf(fasthttp.StatusBadRequest, "Status must be new, in_progress, done, spam or empty.")
 	}
+	if p := string(args.Peek("phone")); p != "" && p != "1" {
+		return f, ff, errorf(fasthttp.StatusBadRequest, "Phone must be 1 (only leads with a phone) or empty.")
+	}
 	q := fasthttp.AcquireArgs()
 	defer fasthttp.ReleaseArgs(q)
 	for _, kv := range [][2]string{{"from", ff.From}, {"to", ff.To}, {"form", ff.Form}, {"sale", ff.Sale}, {"status", ff.Status}} {

@@ -391,6 +391,10 @@ func TestCallsAPI(t *testing.T) {
 			t.Errorf("attribution?%s: %d %s", q, code, raw)
 		}
 	}
+	// An offset's + sent unescaped arrives as a space: the error says so.
+	if code, raw := api(t, f, "GET", "api/v1/attribution?number="+num+"&at=2026-11-26T18:00:00+03:00", token, ""); code != http.StatusBadRequest || !strings.Contains(raw, "%2B") {
+		t.Errorf("attribution at an unescaped +03:00: %d %s, want 400 saying to write %%2B", code, raw)
+	}
 	if code, _ := api(t, f, "GET", "api/v1/attribution?number="+num, "", ""); code != http.StatusUnauthorized {
 		t.Errorf("attribution without token: %d", code)
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -351,6 +352,29 @@ func TestEveryRouteChecksItsRole(t *testing.T) {
 	for name := range leastAdminRole {
 		if !seen[name] {
 			t.Errorf("leastAdminRole names %s, which is no route", name)
+		}
+	}
+}
+
+// The README's paragraph of roles says what an operator may do, and so
+// does grants: each operator permission whose words are below is in the
+// paragraph (an operator's token reads visitor cards; the README once
+// said they saw callbacks and the chat console, "nothing else").
+func TestREADMERolesSayWhatOperatorsMay(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, para, ok := strings.Cut(string(data), "Roles (`httpd/roles.go` holds the one table)")
+	if !ok {
+		t.Fatal("README: no paragraph of roles")
+	}
+	para, _, _ = strings.Cut(para, "nothing else")
+	para = strings.Join(strings.Fields(para), " ")
+	_, para, _ = strings.Cut(para, "**operator**")
+	for p, words := range map[permission]string{seeCallbacks: "callbacks", markCallbacks: "may mark them", useChat: "chat console", seeVisitors: "visitor cards"} {
+		if says := strings.Contains(para, words); says != grants[p].operator {
+			t.Errorf("README says of operators %q; %q there: %v, the role table: %v", para, words, says, grants[p].operator)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -170,4 +172,76 @@ func FuzzParseScopes(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The README's table of scopes (section "API tokens") is what integrators
+// make their tokens by: each route it names is in the scope the server
+// asks for, and every route of apiRouteScope is named in the row of its
+// scope (`/api/v1/chats...` stands for every route under it; ID for *).
+func TestREADMEScopeTable(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(data), "| Scope | Routes | For |")
+	if !ok {
+		t.Fatal("README: no table of scopes (| Scope | Routes | For |)")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	span := regexp.MustCompile("`([^`]+)`")
+	named := map[string]string{}    // "POST /api/v1/leads/*/status" → scope
+	prefixes := map[string]string{} // "/api/v1/chats" → scope
+	rows := 0
+	for _, line := range strings.Split(table, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") {
+			continue
+		}
+		m := span.FindStringSubmatch(cells[1])
+		if m == nil {
+			t.Errorf("README: scope row %q names no scope", line)
+			continue
+		}
+		sc := m[1]
+		if !slices.Contains(APIScopes(), sc) {
+			t.Errorf("README: the table names a scope %q, which is none of %v", sc, APIScopes())
+		}
+		rows++
+		for _, r := range span.FindAllStringSubmatch(cells[2], -1) {
+			route := strings.TrimSuffix(strings.ReplaceAll(r[1]+"/", "/ID/", "/*/"), "/")
+			if strings.HasSuffix(route, "...") {
+				prefixes[strings.TrimSuffix(route, "...")] = sc
+				continue
+			}
+			if prev, ok := named[route]; ok && prev != sc {
+				t.Errorf("README: %s is in two scopes, %s and %s", route, prev, sc)
+			}
+			named[route] = sc
+		}
+	}
+	if rows != len(APIScopes()) {
+		t.Errorf("README: the table has %d scopes, the server %d (%v)", rows, len(APIScopes()), APIScopes())
+	}
+	for route, sc := range named {
+		if want, ok := apiRouteScope[route]; !ok {
+			t.Errorf("README: the table names %s (scope %s), which is no route", route, sc)
+		} else if want != sc {
+			t.Errorf("README: the table puts %s in %s; the server asks %s", route, sc, want)
+		}
+	}
+	for route, want := range apiRouteScope {
+		sc, ok := named[route]
+		if !ok {
+			for p, psc := range prefixes {
+				if _, path, _ := strings.Cut(route, " "); path == p || strings.HasPrefix(path, p+"/") {
+					sc, ok = psc, true
+				}
+			}
+		}
+		if !ok {
+			t.Errorf("README: the table of scopes does not name %s (scope %s)", route, want)
+		} else if sc != want {
+			t.Errorf("README: the table puts %s in %s; the server asks %s", route, sc, want)
+		}
+	}
 }
