@@ -35,9 +35,9 @@ const maxAPIMarkBody = 4 << 10
 
 func (s *apiHandlers) mountLeads(r *router) {
 	s.route(r, "GET", "/api/v1/leads", scopeLeadsRead, seeReports, s.listLeads)
-	s.route(r, "POST", "/api/v1/leads/*/status", scopeLeadsWrite, markLeads, s.markRecord("leads", s.leads.Mark))
+	s.route(r, "POST", "/api/v1/leads/*/status", scopeLeadsWrite, markLeads, s.markRecord("leads", s.leads.Mark, s.leads.MarkStatus))
 	s.route(r, "GET", "/api/v1/callbacks", scopeCallbacksRead, seeCallbacks, s.listCallbacks)
-	s.route(r, "POST", "/api/v1/callbacks/*/status", scopeCallbacksWrite, markCallbacks, s.markRecord("callbacks", s.callbacks.Mark))
+	s.route(r, "POST", "/api/v1/callbacks/*/status", scopeCallbacksWrite, markCallbacks, s.markRecord("callbacks", s.callbacks.Mark, s.callbacks.MarkStatus))
 }
 
 // apiMark is a record's status as the API gives it, beside the record.
@@ -163,13 +163,15 @@ func (s *apiHandlers) listCallbacks(ctx *fasthttp.RequestCtx, tok store.Token) e
 // /api/v1/callbacks/ID/status.
 type markRequest struct {
 	Status *string `json:"status"`
-	Note   string  `json:"note"`
+	Note   *string `json:"note"` // nil: the record's note stays
 }
 
 // markRecord is POST /api/v1/{leads,callbacks}/ID/status: the record's
-// status and note, set as the token's user (or under the token's name),
-// found among the token's sites.
-func (s *apiHandlers) markRecord(list string, mark func(ctx context.Context, site uint32, id uint64, status, note, by string) (store.Mark, error)) func(*fasthttp.RequestCtx, store.Token) error {
+// status and note (markStatus: its status alone, when the body has no
+// note: a CRM that sends a status keeps the note staff wrote), set as the
+// token's user (or under the token's name), found among the token's sites.
+func (s *apiHandlers) markRecord(list string, mark func(ctx context.Context, site uint32, id uint64, status, note, by string) (store.Mark, error),
+	markStatus func(ctx context.Context, site uint32, id uint64, status, by string) (store.Mark, error)) func(*fasthttp.RequestCtx, store.Token) error {
 	return func(ctx *fasthttp.RequestCtx, tok store.Token) error {
 		raw := strings.Split(string(ctx.Path()), "/")[4]
 		id, err := strconv.ParseUint(raw, 10, 64)
@@ -188,7 +190,12 @@ func (s *apiHandlers) markRecord(list string, mark func(ctx context.Context, sit
 			if !tok.AllowsSite(site.ID) {
 				continue
 			}
-			m, err := mark(context.WithoutCancel(ctx), site.ID, id, *req.Status, req.Note, by)
+			var m store.Mark
+			if req.Note == nil {
+				m, err = markStatus(context.WithoutCancel(ctx), site.ID, id, *req.Status, by)
+			} else {
+				m, err = mark(context.WithoutCancel(ctx), site.ID, id, *req.Status, *req.Note, by)
+			}
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}

@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -189,13 +190,26 @@ func TestLeadsAPI(t *testing.T) {
 		t.Fatalf("callbacks: %v", cbs)
 	}
 	cb := ids(cbs)[0]
-	// The note is set with the status (README): a body without one clears it.
+	// A body with a note sets it; one without keeps it (a CRM that sends
+	// statuses alone must not wipe what staff wrote); "" clears it (README).
 	if status, out := apiCall(t, "POST", fmt.Sprintf("%sapi/v1/callbacks/%d/status", srv.URL, cb), tok, map[string]any{"status": "done", "note": "rang"}); status != http.StatusOK {
 		t.Fatalf("mark callback: %d %v", status, out)
 	}
 	status, out = apiCall(t, "POST", fmt.Sprintf("%sapi/v1/callbacks/%d/status", srv.URL, cb), tok, map[string]any{"status": "in_progress"})
-	if res, _ := out["result"].(map[string]any); res["note"] != "" || res["status_by"] != "crm" || res["status_at"] == nil {
-		t.Errorf("a status without a note: %v, want the note cleared and the mark as stored", out)
+	if res, _ := out["result"].(map[string]any); res["note"] != "rang" || res["status_by"] != "crm" || res["status_at"] == nil {
+		t.Errorf("a status without a note: %v, want the note kept and the mark as stored", out)
+	}
+	site, err := srv.HTTP.Sites().ByKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if marks, err := srv.HTTP.Callbacks().Marks(context.Background(), site.ID); err != nil || marks[cb].Note != "rang" || marks[cb].Status != "in_progress" {
+		t.Errorf("the callback's stored mark: %+v (%v), want in_progress with the note kept", marks[cb], err)
+	}
+	if status, out := apiCall(t, "POST", fmt.Sprintf("%sapi/v1/callbacks/%d/status", srv.URL, cb), tok, map[string]any{"status": "in_progress", "note": ""}); status != http.StatusOK {
+		t.Fatalf("mark callback: %d %v", status, out)
+	} else if res, _ := out["result"].(map[string]any); res["note"] != "" {
+		t.Errorf("a status with an empty note: %v, want the note cleared", out)
 	}
 	if res, _ := out["result"].(map[string]any); status != http.StatusOK || res["status"] != "in_progress" {
 		t.Fatalf("mark callback: %d %v", status, out)

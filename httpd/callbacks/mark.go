@@ -13,16 +13,25 @@ import (
 // call back. The callback must exist (else an error wrapping
 // store.ErrNotFound); its own state (sent, failed...) is unchanged.
 func (s *Service) Mark(ctx context.Context, site uint32, id uint64, status, note, by string) (store.Mark, error) {
-	note, err := leads.CheckMark(status, note)
+	return s.mark(ctx, site, id, status, &note, by)
+}
+
+// MarkStatus is Mark that keeps the callback's note as it is (an API
+// client that sets only a status).
+func (s *Service) MarkStatus(ctx context.Context, site uint32, id uint64, status, by string) (store.Mark, error) {
+	return s.mark(ctx, site, id, status, nil, by)
+}
+
+func (s *Service) mark(ctx context.Context, site uint32, id uint64, status string, note *string, by string) (store.Mark, error) {
+	m, err := leads.NewMark(status, note, by, s.o.Now())
 	if err != nil {
 		return store.Mark{}, err
 	}
-	m := store.Mark{Status: status, Note: note, By: by, Time: s.o.Now().UnixMilli()}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Get(store.CallbackKey(site, id)); err != nil {
 			return fmt.Errorf("callback %d: %w", id, err)
 		}
-		return leads.WriteMark(ctx, tx, site, store.MarkCallback, id, m, s.o.Spam)
+		return leads.WriteMark(ctx, tx, site, store.MarkCallback, id, &m, note == nil, s.o.Spam)
 	})
 	if err != nil {
 		return store.Mark{}, fmt.Errorf("mark callback %d: %w", id, err)

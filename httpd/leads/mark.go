@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"appliance/store"
 )
@@ -41,21 +42,45 @@ func CheckMark(status, note string) (string, error) {
 // Mark sets the status and note of lead id of site, as user by; the lead
 // must exist (else an error wrapping store.ErrNotFound).
 func (s *Service) Mark(ctx context.Context, site uint32, id uint64, status, note, by string) (store.Mark, error) {
-	note, err := CheckMark(status, note)
+	return s.mark(ctx, site, id, status, &note, by)
+}
+
+// MarkStatus is Mark that keeps the lead's note as it is (an API client
+// that sets only a status).
+func (s *Service) MarkStatus(ctx context.Context, site uint32, id uint64, status, by string) (store.Mark, error) {
+	return s.mark(ctx, site, id, status, nil, by)
+}
+
+func (s *Service) mark(ctx context.Context, site uint32, id uint64, status string, note *string, by string) (store.Mark, error) {
+	m, err := NewMark(status, note, by, s.o.Now())
 	if err != nil {
 		return store.Mark{}, err
 	}
-	m := store.Mark{Status: status, Note: note, By: by, Time: s.o.Now().UnixMilli()}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Get(store.LeadKey(site, id)); err != nil {
 			return fmt.Errorf("lead %d: %w", id, err)
 		}
-		return WriteMark(ctx, tx, site, store.MarkLead, id, m, s.o.Spam)
+		return WriteMark(ctx, tx, site, store.MarkLead, id, &m, note == nil, s.o.Spam)
 	})
 	if err != nil {
 		return store.Mark{}, fmt.Errorf("mark lead %d: %w", id, err)
 	}
 	return m, nil
+}
+
+// NewMark is the mark of status and note (nil: the one the record has,
+// which WriteMark with keepNote fills in) set by by at now, checked by
+// CheckMark.
+func NewMark(status string, note *string, by string, now time.Time) (store.Mark, error) {
+	var n string
+	if note != nil {
+		n = *note
+	}
+	n, err := CheckMark(status, n)
+	if err != nil {
+		return store.Mark{}, err
+	}
+	return store.Mark{Status: status, Note: n, By: by, Time: now.UnixMilli()}, nil
 }
 
 // SpamFunc takes record id of kind of site out of the reports (spam true)
@@ -65,7 +90,8 @@ type SpamFunc func(ctx context.Context, tx *store.Tx, site uint32, kind store.Ma
 // WriteMark stores m as the mark of record id of kind of site in tx and,
 // when the mark makes the record spam or takes that away, calls spam (when
 // not nil) in the same write: a spam lead is not counted in the reports.
-func WriteMark(ctx context.Context, tx *store.Tx, site uint32, kind store.MarkKind, id uint64, m store.Mark, spam SpamFunc) error {
+// keepNote: m takes the note of the mark the record had (none: no note).
+func WriteMark(ctx context.Context, tx *store.Tx, site uint32, kind store.MarkKind, id uint64, m *store.Mark, keepNote bool, spam SpamFunc) error {
 	k := store.MarkKey(site, kind, id)
 	was := false
 	switch b, err := tx.Get(k); {
@@ -75,6 +101,9 @@ func WriteMark(ctx context.Context, tx *store.Tx, site uint32, kind store.MarkKi
 			return fmt.Errorf("mark %d: %w", id, err)
 		}
 		was = old.Status == StatusSpam
+		if keepNote {
+			m.Note = old.Note
+		}
 	case !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("mark %d: %w", id, err)
 	}

@@ -808,7 +808,7 @@ func TestSpamCallbacksLeaveTheReports(t *testing.T) {
 	}{{leads.StatusNew, 1}, {leads.StatusSpam, 0}, {leads.StatusDone, 1}} {
 		m := store.Mark{Status: step.status, By: "owner", Time: f.now.UnixMilli()}
 		if err := f.db.Update(ctx, func(tx *store.Tx) error {
-			return leads.WriteMark(ctx, tx, f.site.ID, store.MarkCallback, cb.ID, m, f.rep.CountSpam)
+			return leads.WriteMark(ctx, tx, f.site.ID, store.MarkCallback, cb.ID, &m, false, f.rep.CountSpam)
 		}); err != nil {
 			t.Fatal(err)
 		}
