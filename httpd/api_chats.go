@@ -102,6 +102,9 @@ func uintArg(ctx *fasthttp.RequestCtx, name string, def, maxV uint64) (uint64, e
 }
 
 func (s *apiHandlers) listChats(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	if err := knownParams(ctx, []string{"site", "status", "limit"}); err != nil {
+		return err
+	}
 	site, err := s.tokenSite(tok, string(ctx.QueryArgs().Peek("site")))
 	if err != nil {
 		return err
@@ -131,6 +134,9 @@ func (s *apiHandlers) listChats(ctx *fasthttp.RequestCtx, tok store.Token) error
 }
 
 func (s *apiHandlers) chatMessages(ctx *fasthttp.RequestCtx, tok store.Token) error {
+	if err := knownParams(ctx, []string{"after", "limit"}); err != nil {
+		return err
+	}
 	c, err := s.pathChat(ctx, tok)
 	if err != nil {
 		return err

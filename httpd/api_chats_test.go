@@ -134,6 +134,10 @@ func TestOperatorAPI(t *testing.T) {
 		{"GET", "api/v1/chats?site=" + site + "&status=maybe", bot, nil, http.StatusBadRequest},
 		{"GET", "api/v1/chats/abc/messages", bot, nil, http.StatusBadRequest},
 		{"GET", fmt.Sprintf("api/v1/chats/%d/messages?after=-1", chat), bot, nil, http.StatusBadRequest},
+		// A misspelt parameter is refused, not ignored (every chat or message
+		// as if it were applied).
+		{"GET", "api/v1/chats?site=" + site + "&stauts=open", bot, nil, http.StatusBadRequest},
+		{"GET", fmt.Sprintf("api/v1/chats/%d/messages?since=3", chat), bot, nil, http.StatusBadRequest},
 		{"POST", fmt.Sprintf("api/v1/chats/%d/messages", chat), bot, map[string]string{"text": ""}, http.StatusBadRequest},
 		{"POST", fmt.Sprintf("api/v1/chats/%d/messages", chat), bot, map[string]string{"text": strings.Repeat("x", 4097)}, http.StatusBadRequest},
 		{"POST", fmt.Sprintf("api/v1/chats/%d/messages", chat), bot, map[string]string{"txt": "typo"}, http.StatusBadRequest},

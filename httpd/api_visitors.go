@@ -91,6 +91,9 @@ func (s *visitorsAPI) getVisitor(ctx *fasthttp.RequestCtx, tok store.Token) erro
 	if err != nil {
 		return err
 	}
+	if err := knownParams(ctx, []string{"site", "older", "at", "limit"}); err != nil {
+		return err
+	}
 	part, list, err := apiCardPart(ctx.QueryArgs())
 	if err != nil {
 		return err

@@ -294,5 +294,6 @@ func TestVisitorCardAPILimit(t *testing.T) {
 		}
 	}
 	a.refuses(t, "&limit=0", "&limit=501", "&limit=", "&limit=x", "&limit=-1", "&limit=+3", "&limit=03", "&limit=3.0",
-		"&limit=18446744073709551617", "&older=leads&limit=0", "&older=leads&at=1&limit=1000")
+		"&limit=18446744073709551617", "&older=leads&limit=0", "&older=leads&at=1&limit=1000",
+		"&olders=leads", "&limt=3") // a misspelt parameter, refused rather than ignored
 }
