@@ -165,6 +165,14 @@ func TestLeadsAPI(t *testing.T) {
 	// Every parameter the README names is taken.
 	apiList(t, srv.URL+"api/v1/leads?site="+key+"&sale=yes&status=done&form=x&phone=1&from=2026-11-01&to=2026-11-30&after=0&limit=5", tok)
 	apiList(t, srv.URL+"api/v1/callbacks?site="+key+"&state=pending&status=new&phone=7910&from=2026-11-01&to=2026-11-30&after=0&limit=5", tok)
+	// A range that ends before it starts holds nothing: refused, as the
+	// reports refuse it, not an empty list as if there were no records.
+	for _, list := range []string{"leads", "callbacks"} {
+		if status, out := apiCall(t, "GET", srv.URL+"api/v1/"+list+"?site="+key+"&from=2026-11-30&to=2026-11-01", tok, nil); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "after") {
+			t.Errorf("GET %s from after to: %d %v, want 400", list, status, out)
+		}
+	}
+	apiList(t, srv.URL+"api/v1/leads?site="+key+"&from=2026-11-30&to=2026-11-30", tok) // one day
 	for _, q := range []string{"&stat=pending", "&sale=yes", "&form=x"} {
 		if status, out := apiCall(t, "GET", srv.URL+"api/v1/callbacks?site="+key+q, tok, nil); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "unknown parameter") {
 			t.Errorf("GET callbacks%s: %d %v, want 400 naming the parameter", q, status, out)

@@ -337,6 +337,11 @@ func dayRange(fromDay, toDay string, loc *time.Location) (from, to time.Time, er
 		}
 		to = to.AddDate(0, 0, 1)
 	}
+	if fromDay != "" && toDay != "" && !from.Before(to) {
+		// Nothing can be in it: say so rather than show an empty list as
+		// if there were nothing to show.
+		return from, to, errorf(fasthttp.StatusBadRequest, "From must not be after To.")
+	}
 	return from, to, nil
 }
 
