@@ -16,7 +16,7 @@ import (
 // is a filter the lists can apply.
 func FuzzLeadsAPIQuery(f *testing.F) {
 	for _, s := range []string{"", "from=2026-11-01&to=2026-11-30", "status=done&sale=yes&phone=1&form=Order", "status=closed",
-		"from=yesterday", "to=2026-02-30", "state=sent&phone=%2B7+910", "state=lost", "sale=maybe", "from=%ff"} {
+		"from=yesterday", "to=2026-02-30", "state=sent&phone=%2B7+910", "state=lost", "sale=maybe", "from=%ff", "from=2026-11-30&to=2026-11-01", "from=2026-11-30&to=2026-11-30"} {
 		f.Add(s, []byte(`{"status":"done","note":"sold"}`))
 	}
 	f.Add("", []byte(`{"status":"spam","note":"","by":"me"}`))
@@ -26,7 +26,8 @@ func FuzzLeadsAPIQuery(f *testing.F) {
 		args.Parse(query)
 		loc := time.FixedZone("MSK", 3*3600)
 		if lf, _, err := leadFilter(&args, loc); checkParseErr(t, err) {
-			if lf.Status != "" && !leads.ValidStatus(lf.Status) || lf.Sale != "" && lf.Sale != "yes" && lf.Sale != "no" {
+			if lf.Status != "" && !leads.ValidStatus(lf.Status) || lf.Sale != "" && lf.Sale != "yes" && lf.Sale != "no" ||
+				!lf.From.IsZero() && !lf.To.IsZero() && !lf.From.Before(lf.To) {
 				t.Fatalf("%q accepted as %+v", query, lf)
 			}
 		}
