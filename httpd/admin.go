@@ -62,10 +62,8 @@ func OpenAdmin(ctx context.Context, dir string, o Options) (*admin.Client, error
 		}
 		return nil, store.AccessHint(dir, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); errors.Is(err, fs.ErrPermission) {
-		return nil, store.AccessHint(dir, err)
-	} else if err != nil {
-		return nil, noStore(dir)
+	if err := CheckStore(dir); err != nil {
+		return nil, err
 	}
 	db, err := store.Open(dir, store.Options{})
 	if errors.Is(err, store.ErrLocked) {
@@ -824,11 +822,17 @@ func noStore(dir string) error {
 }
 
 // CheckStore is OpenAdmin's refusal of a data directory that holds no
-// store, for a command to give before it asks for anything (a password
-// typed twice, then refused for the directory).
+// store or that this user may not read, for a command to give before it
+// asks for anything (a password typed twice, then refused for the
+// directory).
 func CheckStore(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, store.DBDir)); errors.Is(err, fs.ErrNotExist) {
+	_, err := os.Stat(filepath.Join(dir, store.DBDir))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrPermission):
+		return store.AccessHint(dir, err)
+	default:
 		return noStore(dir)
 	}
-	return nil
 }
