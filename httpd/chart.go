@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"appliance/httpd/i18n"
 	"appliance/httpd/period"
@@ -21,9 +22,16 @@ const (
 	chartW, chartH = 480.0, 200.0
 	chartLeft      = 40.0 // room for the y labels
 	chartRight     = 8.0
-	chartTop       = 10.0
+	chartTop       = 14.0 // room for the top y label's upper half
 	chartBottom    = 24.0 // room for the x labels
+	// chartCharW is the room a character of an axis label takes at its
+	// largest: reports.css writes the labels 17 units high on a phone
+	// (the SVG is scaled down there, to about 0.7), 12 elsewhere.
+	chartCharW = 10.0
 )
+
+// labelW is the room label takes on an axis at its largest.
+func labelW(label string) float64 { return chartCharW * float64(utf8.RuneCountInString(label)) }
 
 // chartSeries is one line of a chart: its values, one per bucket.
 type chartSeries struct {
@@ -156,6 +164,9 @@ func newLineChart(tr i18n.Printer, id, title string, buckets []time.Time, iv per
 		}
 	}
 	top = niceMax(top)
+	// Room on the left for the widest y label (the top one).
+	c.Left = max(chartLeft, labelW(formatCount(top))+8)
+	c.YLabelX = c.Left - 6
 	plotW, plotH := c.Right-c.Left, c.Bottom-c.Top
 	x := func(i int) float64 {
 		if len(buckets) <= 1 {
@@ -171,16 +182,29 @@ func newLineChart(tr i18n.Printer, id, title string, buckets []time.Time, iv per
 		c.YTicks = append(c.YTicks, chartTick{Pos: round1(y(f)), Label: formatCount(f)})
 	}
 	// At most 7 x labels, evenly spread, always the first and the last.
+	// Labels far enough apart that the first (anchored at its start)
+	// and the second (at its middle) do not touch at their largest.
 	step := max(1, (len(buckets)+5)/6)
+	if n := len(buckets); n > 1 {
+		var w float64
+		for _, b := range buckets {
+			w = max(w, labelW(shortLabel(tr, b, iv)))
+		}
+		for step < n-1 && float64(step)*plotW/float64(n-1) < 1.5*w+4 {
+			step++
+		}
+	}
 	for i := 0; i < len(buckets); i += step {
 		c.XTicks = append(c.XTicks, chartTick{Pos: round1(x(i)), Label: shortLabel(tr, buckets[i], iv)})
 	}
 	if n := len(buckets); n > 1 && (n-1)%step != 0 {
-		// The last label, unless it would sit on the one before.
-		if len(c.XTicks) > 1 && (n-1)%step < step/2 {
+		// The last label (anchored at its end), unless it would run
+		// into the one before it (anchored at its middle).
+		last := shortLabel(tr, buckets[n-1], iv)
+		if k := len(c.XTicks); k > 1 && x(n-1)-c.XTicks[k-1].Pos < labelW(c.XTicks[k-1].Label)/2+labelW(last)+4 {
 			c.XTicks = c.XTicks[:len(c.XTicks)-1]
 		}
-		c.XTicks = append(c.XTicks, chartTick{Pos: round1(x(n - 1)), Label: shortLabel(tr, buckets[n-1], iv)})
+		c.XTicks = append(c.XTicks, chartTick{Pos: round1(x(n - 1)), Label: last})
 	}
 	// The first and last labels stay inside the chart.
 	for i := range c.XTicks {

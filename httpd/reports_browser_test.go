@@ -106,6 +106,27 @@ func TestBrowserReports(t *testing.T) {
 			wide := httpdtest.Eval[string](t, ctx, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth && !e.closest(".table-scroll")).slice(0, 6).map(e => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className.baseVal + e.className).join(" ")`)
 			t.Errorf("%s: the page is %d px wider than a 390 px screen: %s", name, w, wide)
 		}
+		// A chart's labels read on the phone (the SVG scales down with
+		// its box: 12 units were 8.5 px) and none is cut off by the
+		// chart's edge or runs into its neighbour (2 px apart at least).
+		labels := httpdtest.Eval[[]string](t, ctx, `(() => {
+			const out = [], texts = [...document.querySelectorAll("svg.chart text")];
+			texts.forEach((e, i) => {
+				const s = e.ownerSVGElement, px = parseFloat(getComputedStyle(e).fontSize) * s.getScreenCTM().a;
+				const r = e.getBoundingClientRect(), b = s.getBoundingClientRect();
+				if (px < 11) out.push(e.textContent + " is " + px.toFixed(1) + " px");
+				if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.top < b.top - 0.5 || r.bottom > b.bottom + 0.5) out.push(e.textContent + " is cut off");
+				const n = texts[i + 1];
+				if (n && n.ownerSVGElement === s && n.getAttribute("y") === e.getAttribute("y") && n.getBoundingClientRect().left < r.right + 2) out.push(e.textContent + " runs into " + n.textContent);
+			});
+			return texts.length ? out : null;
+		})()`)
+		if labels != nil && len(labels) > 0 {
+			t.Errorf("%s at 390 px, chart labels: %q", name, labels)
+		}
+		if name == "sources" && labels == nil {
+			t.Errorf("sources at 390 px: no chart labels found")
+		}
 		httpdtest.SaveScreenshot(t, ctx, name+"-390")
 	}
 }

@@ -85,7 +85,7 @@ func TestLineChart(t *testing.T) {
 		t.Fatalf("series %+v", c.Series)
 	}
 	// The y axis reads 0, 5, 10; the peak of 7 is 70% up the plot.
-	if got := fmt.Sprint(c.YTicks); got != "[{176 0 } {93 5 } {10 10 }]" {
+	if got := fmt.Sprint(c.YTicks); got != "[{176 0 } {95 5 } {14 10 }]" {
 		t.Errorf("y ticks %s", got)
 	}
 	if d := c.Series[0].Dots[3]; d.Y != round1(c.Bottom-0.7*(c.Bottom-c.Top)) || d.Title != "Wed Nov 4: 7 sessions" {
@@ -97,6 +97,11 @@ func TestLineChart(t *testing.T) {
 	}
 	if c.Desc != "By day, Sun Nov 1 to Mon Nov 30, in total: 9 sessions." {
 		t.Errorf("desc %q", c.Desc)
+	}
+	// A wider top label ("20 000") widens the room left of the plot.
+	vals[3] = 12345
+	if w := newLineChart(cat.For(i18n.En), "traffic", "Traffic", buckets, period.Day, []chartSeries{{"sessions", "Sessions", func(n int64) string { return fmt.Sprint(n) }, vals}}); w.Left != 68 || w.YLabelX != 62 || c.Left != 40 {
+		t.Errorf("plot's left edge %v (labels end at %v), want 68 (62); for 10: %v, want 40", w.Left, w.YLabelX, c.Left)
 	}
 	if len(c.Rows) != 30 || c.Rows[3].Values[0] != 7 {
 		t.Errorf("table rows %+v", c.Rows[:4])
