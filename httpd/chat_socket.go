@@ -174,6 +174,24 @@ func (s *socket) write(v any) error {
 	return s.writeLocked(b)
 }
 
+// reply writes one of the reader's answers to a frame (an ack), after the
+// events already waiting for the socket's writer: a chat publishes in
+// commit order, so a message stored before the one acknowledged is waiting
+// by then, and a client that takes the ack's id as the last it has (to
+// resume after it once reconnected) must have had that message first.
+func (s *socket) reply(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ready && !s.ended {
+		s.drainLocked()
+	}
+	return s.writeLocked(b)
+}
+
 func (s *socket) writeLocked(b []byte) error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(chatWriteTimeout))
 	return s.conn.WriteMessage(websocket.TextMessage, b)
@@ -369,7 +387,7 @@ func (s *socket) serveFrames(known map[string]bool, handle func(chatFrame) ([]an
 			replies, err = handle(f)
 		}
 		for _, r := range replies {
-			if err := s.write(r); err != nil {
+			if err := s.reply(r); err != nil {
 				s.kill()
 				return
 			}
