@@ -163,23 +163,13 @@ func newSocket(conn *websocket.Conn, sockets *chatSockets) *socket {
 	return s
 }
 
-// write writes one frame (JSON of v).
+// write writes one frame (JSON of v), after the events already waiting for
+// the socket's writer once those may go (the initial frames are out): a
+// reply such as an ack must not pass them. A chat publishes in commit
+// order, so a message stored before the one acknowledged is waiting by
+// then, and a client that takes the ack's id as the last it has (to resume
+// after it once reconnected) must have had that message first.
 func (s *socket) write(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.writeLocked(b)
-}
-
-// reply writes one of the reader's answers to a frame (an ack), after the
-// events already waiting for the socket's writer: a chat publishes in
-// commit order, so a message stored before the one acknowledged is waiting
-// by then, and a client that takes the ack's id as the last it has (to
-// resume after it once reconnected) must have had that message first.
-func (s *socket) reply(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -387,7 +377,7 @@ func (s *socket) serveFrames(known map[string]bool, handle func(chatFrame) ([]an
 			replies, err = handle(f)
 		}
 		for _, r := range replies {
-			if err := s.reply(r); err != nil {
+			if err := s.write(r); err != nil {
 				s.kill()
 				return
 			}
