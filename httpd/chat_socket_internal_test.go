@@ -53,17 +53,19 @@ func TestChatReplyAfterWaitingEvents(t *testing.T) {
 	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"send","ref":"r2","text":"two"}`)); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	// The reply must come second: read two frames, failing at once on
+	// the ack first (the waiting event is then never written: the test's
+	// socket has no writer running).
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for range 2 {
+	want := []string{`{"type":"message","chat":1,"id":1}`, `{"chat":1,"id":2,"ref":"r2","type":"ack"}`}
+	for i, w := range want {
 		_, b, err := c.ReadMessage()
 		if err != nil {
-			t.Fatalf("after %q: %v", got, err)
+			t.Fatalf("frame %d: %v", i+1, err)
 		}
-		got = append(got, string(b))
-	}
-	if got[0] != `{"type":"message","chat":1,"id":1}` {
-		t.Errorf("frames %q: want message 1 before the ack of message 2", got)
+		if string(b) != w {
+			t.Fatalf("frame %d is %s, want %s: message 1 before the ack of message 2", i+1, b, w)
+		}
 	}
 	_ = c.Close()
 	<-served
