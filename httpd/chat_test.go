@@ -335,21 +335,9 @@ func TestChatBothWays(t *testing.T) {
 // messages after it; a resent ref is answered with the first id and stored
 // once; a new page of the same visitor sees the whole conversation.
 func TestChatResumeNoLossNoDoubles(t *testing.T) {
-	srv := httpdtest.Start(t)
-	site := srv.Site(t, "Shop", "shop.example")
-	cv := newChatVisitor(t, srv, site, "https://shop.example/")
-	con, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), nil)
-	vis, _ := cv.connect(t, shopOrigin, 0, 0)
-	var chat uint64
-	for i := 1; i <= 3; i++ {
-		vis.send(map[string]any{"type": "send", "ref": fmt.Sprint("r", i), "text": fmt.Sprint("visitor ", i)})
-		chat = num(vis.next("ack")["chat"])
-	}
-	vis.conn.Close()
-	for i := 4; i <= 5; i++ {
-		con.send(map[string]any{"type": "send", "chat": chat, "text": fmt.Sprint("operator ", i)})
-		con.next("ack")
-	}
+	// Messages 1-3 the visitor's (refs r1-r3), then their socket closed;
+	// 4 and 5 the operator's.
+	srv, cv, _, chat := resumeChat(t)
 	vis, w := cv.connect(t, shopOrigin, chat, 3)
 	if num(w["chat"]) != chat || w["status"] != "open" {
 		t.Fatalf("welcome = %v", w)
