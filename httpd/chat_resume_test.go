@@ -9,9 +9,10 @@ import (
 	"appliance/httpd/httpdtest"
 )
 
-// resumeChat makes a chat of five messages (three of the visitor's, two
-// of an operator's) and returns the visitor, the operator's console
-// headers and the chat.
+// resumeChat makes a chat of five messages (three of the visitor's, refs
+// r1-r3, sent on a socket closed after them; two of an operator's, on a
+// console closed after them) and returns the server, the visitor, the
+// operator's console headers and the chat.
 func resumeChat(t *testing.T) (*httpdtest.Server, *chatVisitor, http.Header, uint64) {
 	t.Helper()
 	srv := httpdtest.Start(t)

@@ -163,7 +163,12 @@ func newSocket(conn *websocket.Conn, sockets *chatSockets) *socket {
 	return s
 }
 
-// write writes one frame (JSON of v).
+// write writes one frame (JSON of v), after the events already waiting for
+// the socket's writer once those may go (the initial frames are out): a
+// reply such as an ack must not pass them. A chat publishes in commit
+// order, so a message stored before the one acknowledged is waiting by
+// then, and a client that takes the ack's id as the last it has (to resume
+// after it once reconnected) must have had that message first.
 func (s *socket) write(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -171,6 +176,9 @@ func (s *socket) write(v any) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ready && !s.ended {
+		s.drainLocked()
+	}
 	return s.writeLocked(b)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,10 +21,16 @@ import (
 	"appliance/httpd/httpdtest"
 )
 
-// wsClient is a chat socket of a test: a visitor's or a console's.
+// wsClient is a chat socket of a test: a visitor's or a console's. It
+// reads the socket's frames in order; a frame read while waiting for one
+// of another type (next, message) is held, in order, for the reads after:
+// no frame the server sent is lost to the test. (A sender gets its own
+// message before its ack, for one; a client that waited for the ack and
+// dropped the message on the way never saw it again.)
 type wsClient struct {
 	t    testing.TB
 	conn *websocket.Conn
+	held []map[string]any // read off the socket, not yet returned; oldest first
 }
 
 // hangGuard bounds every read of a test socket, so that a missing frame
@@ -72,8 +79,20 @@ func (c *wsClient) send(frame map[string]any) {
 	}
 }
 
-// read returns the next frame; nil when the socket closed.
+// read returns the next frame, a held one first; nil when the socket
+// closed.
 func (c *wsClient) read() map[string]any {
+	c.t.Helper()
+	if len(c.held) > 0 {
+		f := c.held[0]
+		c.held = c.held[1:]
+		return f
+	}
+	return c.receive()
+}
+
+// receive reads the next frame off the socket; nil when it closed.
+func (c *wsClient) receive() map[string]any {
 	c.t.Helper()
 	_ = c.conn.SetReadDeadline(time.Now().Add(hangGuard))
 	_, b, err := c.conn.ReadMessage()
@@ -87,22 +106,32 @@ func (c *wsClient) read() map[string]any {
 	return f
 }
 
-// next returns the next frame of the type, skipping others.
+// next returns the first frame of the type, held or to come; the frames
+// of other types it passes are held, in order, for the next reads.
 func (c *wsClient) next(typ string) map[string]any {
 	c.t.Helper()
+	for i, f := range c.held {
+		if f["type"] == typ {
+			c.held = slices.Delete(c.held, i, i+1)
+			return f
+		}
+	}
 	for {
-		f := c.read()
+		f := c.receive()
 		if f == nil {
-			c.t.Fatalf("socket closed waiting for a %s frame", typ)
+			c.t.Fatalf("socket closed waiting for a %s frame; held %v", typ, c.held)
 		}
 		if f["type"] == typ {
 			return f
 		}
+		c.held = append(c.held, f)
 	}
 }
 
-// message returns the message frame of id, skipping other frames (a
-// sender also gets its own message, before or after its ack).
+// message returns the message frame of id: the message frames before it
+// (lower ids, which the test has seen or does not want) are dropped, and
+// frames of other types held, as next holds them. A higher id first
+// fails the test.
 func (c *wsClient) message(id uint64) map[string]any {
 	c.t.Helper()
 	for {
@@ -116,11 +145,32 @@ func (c *wsClient) message(id uint64) map[string]any {
 	}
 }
 
+// forget drops the frames held so far, for a test that wants the frames
+// after the one it has just had and holds none from after it (the frames
+// message and next hold came before the frame they returned, unless that
+// one was held itself). An error frame among them fails the test: it is
+// not the test's to drop unseen.
+func (c *wsClient) forget() {
+	c.t.Helper()
+	for _, f := range c.held {
+		if f["type"] == "error" {
+			c.t.Errorf("error frame %v dropped unseen", f)
+		}
+	}
+	c.held = nil
+}
+
 // closed reads until the socket closes and returns its close code and the
-// error frames it got first.
+// error frames it got first, held ones too.
 func (c *wsClient) closed() (int, []map[string]any) {
 	c.t.Helper()
 	var errs []map[string]any
+	for _, f := range c.held {
+		if f["type"] == "error" {
+			errs = append(errs, f)
+		}
+	}
+	c.held = nil
 	for {
 		_ = c.conn.SetReadDeadline(time.Now().Add(hangGuard))
 		_, b, err := c.conn.ReadMessage()
@@ -285,21 +335,9 @@ func TestChatBothWays(t *testing.T) {
 // messages after it; a resent ref is answered with the first id and stored
 // once; a new page of the same visitor sees the whole conversation.
 func TestChatResumeNoLossNoDoubles(t *testing.T) {
-	srv := httpdtest.Start(t)
-	site := srv.Site(t, "Shop", "shop.example")
-	cv := newChatVisitor(t, srv, site, "https://shop.example/")
-	con, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), nil)
-	vis, _ := cv.connect(t, shopOrigin, 0, 0)
-	var chat uint64
-	for i := 1; i <= 3; i++ {
-		vis.send(map[string]any{"type": "send", "ref": fmt.Sprint("r", i), "text": fmt.Sprint("visitor ", i)})
-		chat = num(vis.next("ack")["chat"])
-	}
-	vis.conn.Close()
-	for i := 4; i <= 5; i++ {
-		con.send(map[string]any{"type": "send", "chat": chat, "text": fmt.Sprint("operator ", i)})
-		con.next("ack")
-	}
+	// Messages 1-3 the visitor's (refs r1-r3), then their socket closed;
+	// 4 and 5 the operator's.
+	srv, cv, _, chat := resumeChat(t)
 	vis, w := cv.connect(t, shopOrigin, chat, 3)
 	if num(w["chat"]) != chat || w["status"] != "open" {
 		t.Fatalf("welcome = %v", w)

@@ -55,6 +55,7 @@ func TestChatTransferOverSockets(t *testing.T) {
 	if note["from"] != "system" || note["code"] != "transfer" || note["name"] != "anna@shop.example" || note["to"] != "boris@shop.example" {
 		t.Fatalf("the note to consoles: %v", note)
 	}
+	boris.forget() // the chat as it was before the note
 	if c := boris.next("chat")["chat"].(map[string]any); c["assigned"] != "boris@shop.example" {
 		t.Fatalf("the chat to consoles: %v", c)
 	}
@@ -99,6 +100,7 @@ func TestChatTransferOverSockets(t *testing.T) {
 	if m := boris.message(5); m["code"] != "release" || m["name"] != "boris@shop.example" {
 		t.Fatalf("the release's note: %v", m)
 	}
+	boris.forget() // the chat as it was before the release
 	if c := boris.next("chat")["chat"].(map[string]any); c["assigned"] != "" {
 		t.Fatalf("released chat: %v", c)
 	}
