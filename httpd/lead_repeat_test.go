@@ -6,29 +6,16 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"appliance/httpd"
+	"appliance/httpd/callbacks"
 	"appliance/httpd/httpdtest"
 	"appliance/httpd/leads"
 	"appliance/httpd/sites"
 	"appliance/store"
 )
-
-// testClock is a server clock the test moves.
-type testClock struct{ ms atomic.Int64 }
-
-func newTestClock(at time.Time) *testClock {
-	c := &testClock{}
-	c.ms.Store(at.UnixMilli())
-	return c
-}
-
-func (c *testClock) now() time.Time          { return time.UnixMilli(c.ms.Load()) }
-func (c *testClock) add(d time.Duration)     { c.ms.Add(d.Milliseconds()) }
-func (c *testClock) option(o *httpd.Options) { o.Now = c.now }
 
 // sendLead posts a lead of visitor v through POST /t/v1/lead, as the
 // snippet does, and fails the test unless it is taken.
@@ -47,8 +34,9 @@ func sendLead(t *testing.T, srv *httpdtest.Server, site string, v visit, fields 
 // two come at once and after a restart; a different word, another
 // visitor, or the window gone by make a lead of their own.
 func TestLeadRepeatIsOneLead(t *testing.T) {
-	clock := newTestClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
-	srv := httpdtest.Start(t, clock.option)
+	clock := &trClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	now := func(o *httpd.Options) { o.Now = clock.Now }
+	srv := httpdtest.Start(t, now)
 	site := srv.Site(t, "Shop", "shop.example")
 	v := trackHit(t, srv, site, "", "https://shop.example/", "")
 	words := map[string]any{"name": "Анна", "phone": "+7 912 345-67-89", "email": "Ann@Example.com",
@@ -105,7 +93,7 @@ func TestLeadRepeatIsOneLead(t *testing.T) {
 	count(3, "the same words from another visitor")
 
 	// The window gone by: the same words are a new lead.
-	clock.add(leads.RepeatWindow + time.Second)
+	clock.Add(leads.RepeatWindow + time.Second)
 	v = trackHit(t, srv, site, v.CI, "https://shop.example/", "")
 	sendLead(t, srv, site, v, words)
 	count(4, "the same words after the window")
@@ -127,8 +115,8 @@ func TestLeadRepeatIsOneLead(t *testing.T) {
 	count(5, "six identical leads at once")
 
 	// After a restart within the window: still the one lead.
-	clock.add(time.Minute)
-	srv = srv.Restart(t, clock.option)
+	clock.Add(time.Minute)
+	srv = srv.Restart(t, now)
 	sendLead(t, srv, site, v, at)
 	count(5, "the lead sent again after a restart")
 
@@ -148,4 +136,76 @@ func TestLeadRepeatIsOneLead(t *testing.T) {
 		}
 	}
 	count(6, "a server's lead sent twice")
+}
+
+// TestCallbackRepeatIsOneCall: a callback request sent again by the same
+// visitor within leads.RepeatWindow (the widget gave up waiting, the
+// visitor pressed the button again) is answered as the first and neither
+// stored nor called again, also when the two come at once; another number,
+// another visitor, the window gone by, or a first call that failed make a
+// request of its own.
+func TestCallbackRepeatIsOneCall(t *testing.T) {
+	f := newCBFixture(t, func(o *httpd.Options) { o.Callbacks.VisitorLimit, o.Callbacks.IPLimit = 100, 100 })
+	p := newPBX(t)
+	p.secret = f.configure(t, map[string]any{"webhook": p.srv.URL}).Secret
+	count := func(want int, when string) {
+		t.Helper()
+		if got := len(f.callbacks(t)); got != want {
+			t.Fatalf("%s: %d callbacks stored, want %d", when, got, want)
+		}
+	}
+	calls := func() int {
+		n := 0
+		for _, c := range p.calls() {
+			n += c
+		}
+		return n
+	}
+
+	for i := range 2 {
+		status, out := f.order(t, f.v, map[string]any{"phone": "+7 910 123-45-67", "u": "https://shop.example/p" + strconv.Itoa(i)})
+		wantStatus(t, "call "+strconv.Itoa(i+1), status, out, callbacks.StatusAccepted, callbacks.CodeCalling)
+	}
+	count(1, "one request sent twice")
+	if n := calls(); n != 1 {
+		t.Errorf("the pbx was asked %d times, want once", n)
+	}
+
+	status, out := f.order(t, f.v, map[string]any{"phone": "+7 910 123-45-68"})
+	wantStatus(t, "another number", status, out, callbacks.StatusAccepted, callbacks.CodeCalling)
+	count(2, "another number")
+	other := trackHit(t, f.srv, f.key, "", "https://shop.example/", "")
+	status, out = f.order(t, other, map[string]any{"phone": "+7 910 123-45-67"})
+	wantStatus(t, "another visitor", status, out, callbacks.StatusAccepted, callbacks.CodeCalling)
+	count(3, "the same number from another visitor")
+
+	// Requests at once: one.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := map[string]any{"k": f.key, "ci": f.v.CI, "key": f.v.Key, "phone": "89995550011"}
+			if status, out, _ := postJSON(t, f.srv.URL+"t/v1/callback", b); status != http.StatusOK || out["success"] != true {
+				t.Errorf("callback at once: %d %v", status, out)
+			}
+		}()
+	}
+	wg.Wait()
+	count(4, "four requests at once")
+
+	// A call that failed, asked for again: a new try.
+	p.setStatus(http.StatusServiceUnavailable)
+	status, out = f.order(t, f.v, map[string]any{"phone": "89995550022"})
+	wantStatus(t, "the pbx failing", status, out, callbacks.StatusFailed, callbacks.CodeTelephonyFailed)
+	p.setStatus(http.StatusOK)
+	status, out = f.order(t, f.v, map[string]any{"phone": "89995550022"})
+	wantStatus(t, "again after a failure", status, out, callbacks.StatusAccepted, callbacks.CodeCalling)
+	count(6, "a failed call asked for again")
+
+	// The window gone by: a new request.
+	f.clock.Add(leads.RepeatWindow + time.Second)
+	status, out = f.order(t, f.v, map[string]any{"phone": "+7 910 123-45-67"})
+	wantStatus(t, "after the window", status, out, callbacks.StatusAccepted, callbacks.CodeCalling)
+	count(7, "the same request after the window")
 }
