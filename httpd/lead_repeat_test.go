@@ -208,4 +208,15 @@ func TestCallbackRepeatIsOneCall(t *testing.T) {
 	status, out = f.order(t, f.v, map[string]any{"phone": "+7 910 123-45-67"})
 	wantStatus(t, "after the window", status, out, callbacks.StatusAccepted, callbacks.CodeCalling)
 	count(7, "the same request after the window")
+
+	// A repeat uses up no limit: a visitor asking again, and again, for
+	// the call whose answer was lost is never told "too many calls".
+	g := newCBFixture(t) // 3 calls of a visitor in 10 minutes
+	for i := range 5 {
+		status, out := g.order(t, g.v, map[string]any{"phone": "89995550033"})
+		wantStatus(t, "request "+strconv.Itoa(i+1), status, out, callbacks.StatusAccepted, callbacks.CodeQueued)
+	}
+	if n := len(g.callbacks(t)); n != 1 {
+		t.Errorf("%d callbacks stored, want 1", n)
+	}
 }

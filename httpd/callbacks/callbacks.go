@@ -256,6 +256,25 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 			return Result{Status: StatusWrongCaptcha, Code: CodeWrongCaptcha}, nil
 		}
 	}
+	if settings.ScenarioURL == "" || Unparsed(&cb) {
+		// No scenario, or a number it could not dial: kept for staff.
+		cb.State = store.CallbackNoScenario
+	}
+	// A repeat is told as its first before the limits, so that a visitor
+	// whose answer was lost is not refused for asking again; the write
+	// below looks again, serialised with the other writes (two at once).
+	since := now.Add(-leads.RepeatWindow).UnixMilli()
+	if o.Visitor != 0 {
+		tx := s.db.Prepare()
+		first, err := s.repeatOf(tx, o.Site.ID, o.Visitor, &cb, since)
+		tx.Discard()
+		if err != nil {
+			return Result{}, err
+		}
+		if first.ID != 0 {
+			return repeatResult(&first, settings), nil
+		}
+	}
 	switch {
 	case !s.ipRate.Allow(ratelimit.Network(o.IP), now):
 		return Result{Status: StatusLimit, Code: CodeIPLimit}, nil
@@ -269,10 +288,6 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	}
 	cb.IP = o.IP
 	cb.ID = s.db.NextID()
-	if settings.ScenarioURL == "" || Unparsed(&cb) {
-		// No scenario, or a number it could not dial: kept for staff.
-		cb.State = store.CallbackNoScenario
-	}
 	due := time.UnixMilli(cb.Delayed)
 	if cb.Delayed == 0 {
 		due = now.Add(s.o.Recover)
@@ -285,7 +300,7 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		if cb.Visitor != 0 {
 			var err error
-			if first, err = s.repeatOf(tx, o.Site.ID, &cb, cb.Time-leads.RepeatWindow.Milliseconds()); err != nil || first.ID != 0 {
+			if first, err = s.repeatOf(tx, o.Site.ID, cb.Visitor, &cb, since); err != nil || first.ID != 0 {
 				return err
 			}
 		}
@@ -329,7 +344,7 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	return Result{Status: StatusAccepted, Code: CodeCalling, ID: cb.ID}, nil
 }
 
-// repeatOf returns the latest callback of cb's visitor on site, ordered
+// repeatOf returns the latest callback of visitor on site, ordered
 // at or after since, that cb repeats; none: a zero Callback. A repeat is
 // the same request (the phone as typed, the time asked for, the group;
 // not the page) sent again by the same visitor within leads.RepeatWindow:
@@ -337,12 +352,13 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 // stored, and the visitor pressed the button again, or the page's code
 // retried. It is answered as the first, not stored nor called again: the
 // staff see one request and the visitor gets one call. A first one whose
-// call failed is not repeated: the visitor asking again is a new try. Read
+// call failed, or that was kept for staff while this one can be called (a
+// scenario set up since), is not repeated: asking again is a new try. Read
 // in the callback's own write (serialised with every other write) and from
 // the store, it holds for requests at once and across a restart.
-func (s *Service) repeatOf(tx *store.Tx, site uint32, cb *store.Callback, since int64) (store.Callback, error) {
+func (s *Service) repeatOf(tx *store.Tx, site uint32, visitor uint64, cb *store.Callback, since int64) (store.Callback, error) {
 	var ids []uint64
-	err := tx.ScanPrefix(store.VisitorItemPrefix(cb.Visitor, store.ItemCallback), true, 32, func(k, _ []byte) bool {
+	err := tx.ScanPrefix(store.VisitorItemPrefix(visitor, store.ItemCallback), true, 32, func(k, _ []byte) bool {
 		if id, ok := store.IDFromKey(k); ok {
 			ids = append(ids, id)
 		}
@@ -367,8 +383,10 @@ func (s *Service) repeatOf(tx *store.Tx, site uint32, cb *store.Callback, since 
 			break
 		}
 		if old.PhoneRaw == cb.PhoneRaw && old.Delayed == cb.Delayed && old.GroupID == cb.GroupID {
-			if old.State == store.CallbackFailed {
-				return store.Callback{}, nil // asked again after a failure: a new try
+			if old.State == store.CallbackFailed || old.State == store.CallbackNoScenario && cb.State != store.CallbackNoScenario {
+				// asked again after a failure, or once the site can call
+				// it (a scenario set up since): a new try
+				return store.Callback{}, nil
 			}
 			return old, nil
 		}
