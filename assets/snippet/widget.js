@@ -274,7 +274,10 @@ import { layer, trap } from "./modal.js";
       var k = "_cs_draft_" + form + "_" + (core.site_() || "");
       try {
         var ss = w.sessionStorage;
-        if (v === undefined) return JSON.parse(ss.getItem(k) || "null") || {};
+        if (v === undefined) {
+          v = JSON.parse(ss.getItem(k) || "null");
+          return v && typeof v == "object" ? v : {}; // not ours (the page's code wrote it): none
+        }
         if (v) ss.setItem(k, JSON.stringify(v));
         else ss.removeItem(k);
       } catch (e) {
