@@ -162,7 +162,7 @@ func repeatOf(tx *store.Tx, site uint32, l *store.Lead, since int64) (store.Lead
 	for _, id := range ids { // newest first
 		v, err := tx.Get(store.LeadKey(site, id))
 		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted (the site's retention) with its index entry left
+			continue // gone, its index entry left
 		}
 		if err != nil {
 			return store.Lead{}, fmt.Errorf("read the visitor's leads: %w", err)
