@@ -275,7 +275,9 @@ func TestCallbackStatuses(t *testing.T) {
 	if info := f.configure(t, map[string]any{"queue": "off"}); info.Queue {
 		t.Fatalf("queue off: %+v", info)
 	}
-	status, out = f.order(t, f.v, map[string]any{"phone": "+7 (910) 123-45-67"})
+	// another number: the same one again would be a repeat of the first
+	// request (leads.RepeatWindow), answered as it was
+	status, out = f.order(t, f.v, map[string]any{"phone": "+7 (910) 123-45-68"})
 	wantStatus(t, "no scenario, queue off", status, out, callbacks.StatusNoScenario, callbacks.CodeNoScenario)
 	if cbs := f.callbacks(t); len(cbs) != 2 || cbs[0].State != store.CallbackNoScenario {
 		t.Fatalf("with the queue off the callback is still kept: %+v", cbs)
@@ -521,8 +523,10 @@ func TestCallbackLimits(t *testing.T) {
 		f := newCBFixture(t, func(o *httpd.Options) { o.Callbacks.VisitorLimit, o.Callbacks.IPLimit = 100, 100 })
 		p := newPBX(t)
 		p.secret = f.configure(t, map[string]any{"webhook": p.srv.URL}).Secret
+		// each call another number: the same one again would be a repeat
+		// of the first (leads.RepeatWindow), not a call of its own
 		for i := range 10 {
-			status, out := f.order(t, f.v, map[string]any{"phone": "79101234567"})
+			status, out := f.order(t, f.v, map[string]any{"phone": "7910123450" + strconv.Itoa(i)})
 			wantStatus(t, "call "+strconv.Itoa(i+1), status, out, 0, callbacks.CodeCalling)
 		}
 		status, out := f.order(t, f.v, map[string]any{"phone": "79101234567"})
@@ -539,8 +543,8 @@ func TestCallbackLimits(t *testing.T) {
 	})
 	t.Run("visitor", func(t *testing.T) {
 		f := newCBFixture(t)
-		for range 3 {
-			status, out := f.order(t, f.v, map[string]any{"phone": "79101234567"})
+		for i := range 3 { // each another number: the same again would be a repeat, which no limit counts
+			status, out := f.order(t, f.v, map[string]any{"phone": "7910123456" + strconv.Itoa(i)})
 			wantStatus(t, "no scenario", status, out, callbacks.StatusAccepted, callbacks.CodeQueued)
 		}
 		status, out := f.order(t, f.v, map[string]any{"phone": "79101234567"})

@@ -683,7 +683,9 @@ func TestLeadLimitCountsIPv6ByNetwork(t *testing.T) {
 	v := trackHit(t, srv, site, "", "https://shop.example/", "")
 	send := func(ip string) int {
 		t.Helper()
-		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789"}))
+		// each its own words: the same ones again would be a repeat of
+		// the first lead (leads.RepeatWindow), not a lead of its own
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789", "message": "from " + ip}))
 		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 		req.Header.Set("X-Forwarded-For", ip)
@@ -729,7 +731,9 @@ func TestLeadLimitKeepsTakingNewNetworksUnderAFlood(t *testing.T) {
 	v := trackHit(t, srv, site, "", "https://shop.example/", "")
 	send := func(ip string) int {
 		t.Helper()
-		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789"}))
+		// each its own words: the same ones again would be a repeat of
+		// the first lead (leads.RepeatWindow), not a lead of its own
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789", "message": "from " + ip}))
 		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 		req.Header.Set("X-Forwarded-For", ip)

@@ -48,6 +48,20 @@ func (t *Tx) Get(key []byte) ([]byte, error) {
 	return out, closer.Close()
 }
 
+// ScanPrefix calls fn for each key that starts with prefix as the group
+// sees it (as the store has it, for a prepared Tx), in order (reverse
+// order when reverse is set), until fn returns false or limit entries were
+// seen (limit <= 0: no limit), as DB.ScanPrefix does. Like Get, it does
+// not see this Tx's own writes. Key and value are valid only during the
+// call. In Update's function it is how a write reads a range serialised
+// with every other write (a visitor's recent leads, to tell a retry).
+func (t *Tx) ScanPrefix(prefix []byte, reverse bool, limit int, fn func(key, value []byte) bool) error {
+	if t.group == nil {
+		return t.db.ScanPrefix(context.Background(), prefix, reverse, limit, fn)
+	}
+	return scan(context.Background(), t.group, prefix, PrefixEnd(prefix), reverse, limit, fn)
+}
+
 // Set stores value under key. The slices may be reused after Set returns.
 func (t *Tx) Set(key, value []byte) { _ = t.own.Set(key, value, nil) }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -563,5 +564,61 @@ func TestCommitPrepared(t *testing.T) {
 	tx.Set(MetaKey("late"), []byte("l"))
 	if err := d.Commit(ctx, tx, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Commit after Close: err = %v, want ErrClosed", err)
+	}
+}
+
+// TestTxScanPrefixSeesTheGroup: a Tx's ScanPrefix in Update's function
+// reads what the store has and what earlier writes of the group wrote, in
+// order or reverse and up to a limit, so that a read-modify-write over a
+// range (one lead per repeat) is serialised with every other write: of
+// many functions that each write a key only if the range holds none, one
+// does. A prepared Tx's reads what is committed.
+func TestTxScanPrefixSeesTheGroup(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	prefix := []byte("m\x00scan/")
+	var wg sync.WaitGroup
+	var wrote atomic.Int32
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := d.Update(ctx, func(tx *Tx) error {
+				empty := true
+				if err := tx.ScanPrefix(prefix, false, 0, func(k, v []byte) bool { empty = false; return false }); err != nil {
+					return err
+				}
+				if empty {
+					wrote.Add(1)
+					tx.Set(append(append([]byte{}, prefix...), byte('a'+i)), nil)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := wrote.Load(); n != 1 {
+		t.Fatalf("%d writers found the range empty, want 1", n)
+	}
+	for _, k := range []string{"x", "y", "z"} {
+		if err := d.Set(ctx, append(append([]byte{}, prefix...), "z"+k...), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	err := d.Update(ctx, func(tx *Tx) error {
+		return tx.ScanPrefix(prefix, true, 2, func(k, _ []byte) bool { got = append(got, string(k[len(prefix):])); return true })
+	})
+	if err != nil || strings.Join(got, ",") != "zz,zy" {
+		t.Errorf("reverse, limit 2: %q %v, want zz,zy", got, err)
+	}
+	tx := d.Prepare()
+	defer tx.Discard()
+	got = got[:0]
+	if err := tx.ScanPrefix(prefix, false, 0, func(k, _ []byte) bool { got = append(got, string(k[len(prefix):])); return true }); err != nil || len(got) != 4 {
+		t.Errorf("a prepared Tx read %q %v, want 4 keys", got, err)
 	}
 }

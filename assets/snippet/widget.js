@@ -260,7 +260,30 @@ import { layer, trap } from "./modal.js";
     var root = null; // the shadow root
     var open = null; // the open dialog: {node, back: element focused before}
     var toastTimer = 0;
-    var draft = {}; // the lead form's fields as the visitor left them, until the lead is sent
+
+    // stash reads the draft of form ("lead", "callback"): what the visitor
+    // typed into it, {} when none; with v, it keeps v as the draft (null
+    // drops it). A draft lives in sessionStorage, per site, until the
+    // appliance took the request: a send that failed (the network down),
+    // or whose answer the page did not live to see, is not lost with the
+    // page, and the form opened on a later page of the tab has the words
+    // back. Sent again it is still one lead or call: the appliance takes
+    // a repeat for the first (tracker-protocol.md §6, §8). Storage
+    // disabled or full: the form still works, without a draft.
+    function stash(form, v) {
+      var k = "_cs_draft_" + form + "_" + (core.site_() || "");
+      try {
+        var ss = w.sessionStorage;
+        if (v === undefined) {
+          v = JSON.parse(ss.getItem(k) || "null");
+          return v && typeof v == "object" ? v : {}; // not ours (the page's code wrote it): none
+        }
+        if (v) ss.setItem(k, JSON.stringify(v));
+        else ss.removeItem(k);
+      } catch (e) {
+        return {};
+      }
+    }
 
     // withSettings runs fn once the site's settings are known; when they
     // cannot be had, the defaults do (no captcha: the server says status 1
@@ -553,13 +576,18 @@ import { layer, trap } from "./modal.js";
       );
       var fields = { name: name, phone: phone, email: email, message: message };
       // What the visitor typed outlives the form until it is sent: closed
-      // (Esc, a tap beside it, after a failure to send) and opened again on
-      // the page, the form has it back.
-      Object.keys(fields).forEach(function (f) {
-        fields[f].value = draft[f] || "";
-        fields[f].addEventListener("input", function () {
+      // (Esc, a tap beside it, after a failure to send) and opened again,
+      // on this page or a later one of the tab, the form has it back.
+      var draft = stash("lead");
+      var save = function () {
+        Object.keys(fields).forEach(function (f) {
           draft[f] = fields[f].value;
         });
+        stash("lead", draft);
+      };
+      Object.keys(fields).forEach(function (f) {
+        fields[f].value = typeof draft[f] == "string" ? draft[f] : "";
+        fields[f].addEventListener("input", save);
       });
       var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
       form.addEventListener("submit", function (e) {
@@ -569,6 +597,7 @@ import { layer, trap } from "./modal.js";
         [name, phone, email, message].forEach(function (n) {
           n.value = printable(n.value);
         });
+        save(); // the words as sent, should the page go before the answer
         if (!name.value.trim() && !phone.value.trim() && !email.value.trim() && !message.value.trim()) {
           say(msg, t("leadNeed"), false, [name, phone, email, message]);
           return;
@@ -596,7 +625,7 @@ import { layer, trap } from "./modal.js";
           function (v) {
             // sent, also when the form was closed meanwhile: a form opened
             // again is empty
-            if (v.success) draft = {};
+            if (v.success) stash("lead", null);
             // closed while it was sending: the popup tells how it went (the
             // words of one that did not go are kept for the form)
             if (!box.isConnected) return toast(v.success ? t("leadDone") : said(v.result || { code: "not_sent" }), v.success);
@@ -808,15 +837,26 @@ import { layer, trap } from "./modal.js";
       var submit = el("button", { type: "submit", class: "primary" }, [t("call")]);
       var form = el("form", { novalidate: true }, parts.concat([submit, msg]));
       var box = dialog("callback", t("cbTitle"), [el("p", {}, [t("cbIntro")]), form]);
-      if (keep) {
-        phone.value = keep.phone;
-        laterR.checked = keep.later;
-        nowR.checked = !keep.later;
+      // What the visitor typed is kept as the lead form's is (stash): the
+      // panel opened again, on this page or a later one of the tab, has it
+      // back until a call was taken.
+      var had = keep || stash("callback");
+      if (typeof had.phone == "string") {
+        phone.value = had.phone;
+        laterR.checked = !!had.later;
+        nowR.checked = !had.later;
         toggle();
-        when.value = keep.when;
-        if (group && keep.group) group.value = keep.group;
-        say(msg, said({ code: "captcha_required" }), false, [answer]);
+        if (had.when) when.value = had.when;
+        if (group && had.group) group.value = had.group;
       }
+      if (keep) say(msg, said({ code: "captcha_required" }), false, [answer]);
+      var save = function () {
+        stash("callback", { phone: phone.value, later: laterR.checked, when: when.value, group: group && group.value });
+      };
+      [phone, nowR, laterR, when].concat(group ? [group] : []).forEach(function (n) {
+        n.addEventListener("input", save);
+        n.addEventListener("change", save);
+      });
       form.addEventListener("submit", function (e) {
         e.preventDefault();
         // whatever the visitor typed goes: the server keeps a number it
@@ -851,6 +891,7 @@ import { layer, trap } from "./modal.js";
             captcha_value: answer ? answer.value : undefined,
           },
           function (v) {
+            if (v.success) stash("callback", null); // taken: a panel opened again is empty
             if (!box.isConnected) return toast(outcome(v, at), !!v.success);
             busy(submit, false, t("call"));
             var r = v && v.result;

@@ -256,6 +256,25 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 			return Result{Status: StatusWrongCaptcha, Code: CodeWrongCaptcha}, nil
 		}
 	}
+	if settings.ScenarioURL == "" || Unparsed(&cb) {
+		// No scenario, or a number it could not dial: kept for staff.
+		cb.State = store.CallbackNoScenario
+	}
+	// A repeat is told as its first before the limits, so that a visitor
+	// whose answer was lost is not refused for asking again; the write
+	// below looks again, serialised with the other writes (two at once).
+	since := now.Add(-leads.RepeatWindow).UnixMilli()
+	if o.Visitor != 0 {
+		tx := s.db.Prepare()
+		first, err := s.repeatOf(tx, o.Site.ID, o.Visitor, &cb, since)
+		tx.Discard()
+		if err != nil {
+			return Result{}, err
+		}
+		if first.ID != 0 {
+			return repeatResult(&first, settings), nil
+		}
+	}
 	switch {
 	case !s.ipRate.Allow(ratelimit.Network(o.IP), now):
 		return Result{Status: StatusLimit, Code: CodeIPLimit}, nil
@@ -269,10 +288,6 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	}
 	cb.IP = o.IP
 	cb.ID = s.db.NextID()
-	if settings.ScenarioURL == "" || Unparsed(&cb) {
-		// No scenario, or a number it could not dial: kept for staff.
-		cb.State = store.CallbackNoScenario
-	}
 	due := time.UnixMilli(cb.Delayed)
 	if cb.Delayed == 0 {
 		due = now.Add(s.o.Recover)
@@ -281,7 +296,14 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	}
 	ev := webhooks.Event{Kind: webhooks.KindCallback, ID: cb.ID, Site: o.Site.ID, SiteKey: o.Site.Key,
 		Time: time.UnixMilli(cb.Time), Data: ViewOf(&cb, settings.Groups)}
+	var first store.Callback
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		if cb.Visitor != 0 {
+			var err error
+			if first, err = s.repeatOf(tx, o.Site.ID, cb.Visitor, &cb, since); err != nil || first.ID != 0 {
+				return err
+			}
+		}
 		tx.Set(store.CallbackKey(o.Site.ID, cb.ID), cb.Encode())
 		tx.Export(store.CallbackKey(o.Site.ID, cb.ID), cb.Time)
 		if s.o.Count != nil {
@@ -300,6 +322,9 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("store callback: %w", err)
 	}
+	if first.ID != 0 {
+		return repeatResult(&first, settings), nil
+	}
 	switch {
 	case cb.State == store.CallbackNoScenario:
 		if !settings.NoQueue {
@@ -317,6 +342,71 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 		return Result{Status: StatusFailed, Code: CodeTelephonyFailed, ID: cb.ID}, nil
 	}
 	return Result{Status: StatusAccepted, Code: CodeCalling, ID: cb.ID}, nil
+}
+
+// repeatOf returns the latest callback of visitor on site, ordered
+// at or after since, that cb repeats; none: a zero Callback. A repeat is
+// the same request (the phone as typed, the time asked for, the group;
+// not the page) sent again by the same visitor within leads.RepeatWindow:
+// the widget gave up waiting for the answer (10 s) while the first was
+// stored, and the visitor pressed the button again, or the page's code
+// retried. It is answered as the first, not stored nor called again: the
+// staff see one request and the visitor gets one call. A first one whose
+// call failed, or that was kept for staff while this one can be called (a
+// scenario set up since), is not repeated: asking again is a new try. Read
+// in the callback's own write (serialised with every other write) and from
+// the store, it holds for requests at once and across a restart.
+func (s *Service) repeatOf(tx *store.Tx, site uint32, visitor uint64, cb *store.Callback, since int64) (store.Callback, error) {
+	var ids []uint64
+	err := tx.ScanPrefix(store.VisitorItemPrefix(visitor, store.ItemCallback), true, 32, func(k, _ []byte) bool {
+		if id, ok := store.IDFromKey(k); ok {
+			ids = append(ids, id)
+		}
+		return true
+	})
+	if err != nil {
+		return store.Callback{}, fmt.Errorf("read the visitor's callbacks: %w", err)
+	}
+	for _, id := range ids { // newest first
+		v, err := tx.Get(store.CallbackKey(site, id))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return store.Callback{}, fmt.Errorf("read the visitor's callbacks: %w", err)
+		}
+		old, err := store.DecodeCallback(id, v)
+		if err != nil {
+			return store.Callback{}, err
+		}
+		if old.Time < since {
+			break
+		}
+		if old.PhoneRaw == cb.PhoneRaw && old.Delayed == cb.Delayed && old.GroupID == cb.GroupID {
+			if old.State == store.CallbackFailed || old.State == store.CallbackNoScenario && cb.State != store.CallbackNoScenario {
+				// asked again after a failure, or once the site can call
+				// it (a scenario set up since): a new try
+				return store.Callback{}, nil
+			}
+			return old, nil
+		}
+	}
+	return store.Callback{}, nil
+}
+
+// repeatResult is the answer to a repeat of the stored callback first
+// (repeatOf), the one its own request had: kept for staff, scheduled, or
+// calling (sent, or being sent).
+func repeatResult(first *store.Callback, settings store.WidgetSettings) Result {
+	switch {
+	case first.State == store.CallbackNoScenario && settings.NoQueue:
+		return Result{Status: StatusNoScenario, Code: CodeNoScenario, ID: first.ID}
+	case first.State == store.CallbackNoScenario:
+		return Result{Status: StatusAccepted, Code: CodeQueued, ID: first.ID}
+	case first.Delayed != 0:
+		return Result{Status: StatusAccepted, Code: CodeScheduled, ID: first.ID}
+	}
+	return Result{Status: StatusAccepted, Code: CodeCalling, ID: first.ID}
 }
 
 // send hands callback id of site, whose schedule entry is due at due, to

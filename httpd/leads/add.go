@@ -2,6 +2,7 @@ package leads
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,13 +67,42 @@ type Request struct {
 	// the whole write. Like every function given to store.DB.Update, it
 	// must not block.
 	Also func(tx *store.Tx, l *store.Lead) error
+	// Once makes a repeat of a lead the same visitor left within
+	// RepeatWindow (see Add) the earlier lead, not a second one: the
+	// endpoints a page or a site's server calls set it, whose caller may
+	// send again a lead it gave up waiting for.
+	Once bool
 }
+
+// RepeatWindow is how long a visitor's lead makes the same words sent
+// again by the same visitor a repeat of it (Request.Once): long enough for
+// every retry of a lead whose answer was lost (the snippet gives up after
+// 10 s; the visitor presses send again, or sends it from the next page,
+// where the widget's form has the words back), short enough that the same
+// words meant again later (a second order of the same thing) are a lead
+// of their own.
+const RepeatWindow = 10 * time.Minute
+
+// maxRepeatLook is how many of a visitor's latest leads a new one is
+// compared with: a visitor leaves a few leads, not many, in RepeatWindow
+// (the tracker lets an address leave 20 a minute).
+const maxRepeatLook = 32
 
 // Add checks r (an error of kind ErrInvalid says what is wrong; nothing is
 // stored), attributes it to its visitor, session and hit, and durably
 // stores it together with one webhook delivery per endpoint of site that
 // takes leads, in one write: the lead is never stored without its
 // deliveries, nor they without it. It returns the stored lead.
+//
+// With r.Once, a lead of a visitor (not of the site without a visit: no
+// visitor tells whose it is) whose words are those of a lead the visitor
+// left within RepeatWindow, field for field as stored (name, email, phone
+// and message as typed, sale, cost, group, form name, and how it came; not
+// the page, which a retry from the next page changes), is a repeat: Add
+// stores nothing and returns that earlier lead, as it did for it. The
+// check reads the visitor's leads in the lead's own write, serialised
+// with every other write, so that two identical requests at once are one
+// lead, and it reads the store, so that it holds across a restart.
 func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.Lead, error) {
 	l, err := Check(r.In, r.Via, s.o.Now(), site.Region(s.o.PhoneRegion))
 	if err != nil {
@@ -85,7 +115,14 @@ func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.L
 	l.ID = s.db.NextID()
 	ev := webhooks.Event{Kind: webhooks.KindLead, ID: l.ID, Site: site.ID, SiteKey: site.Key,
 		Time: time.UnixMilli(l.Time), Data: ViewOf(&l)}
+	var first store.Lead
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		if r.Once && l.Visitor != 0 {
+			var err error
+			if first, err = repeatOf(tx, site.ID, &l, l.Time-RepeatWindow.Milliseconds()); err != nil || first.ID != 0 {
+				return err
+			}
+		}
 		Put(tx, site.ID, &l)
 		if s.o.Count != nil {
 			if err := s.o.Count(tx, site, &l); err != nil {
@@ -103,5 +140,52 @@ func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.L
 	if err != nil {
 		return store.Lead{}, fmt.Errorf("store lead: %w", err)
 	}
+	if first.ID != 0 {
+		return first, nil
+	}
 	return l, nil
+}
+
+// repeatOf returns the latest lead of l's visitor on site, left at or
+// after since, whose words are l's (sameWords); none: a zero Lead.
+func repeatOf(tx *store.Tx, site uint32, l *store.Lead, since int64) (store.Lead, error) {
+	var ids []uint64
+	err := tx.ScanPrefix(store.VisitorItemPrefix(l.Visitor, store.ItemLead), true, maxRepeatLook, func(k, _ []byte) bool {
+		if id, ok := store.IDFromKey(k); ok {
+			ids = append(ids, id)
+		}
+		return true
+	})
+	if err != nil {
+		return store.Lead{}, fmt.Errorf("read the visitor's leads: %w", err)
+	}
+	for _, id := range ids { // newest first
+		v, err := tx.Get(store.LeadKey(site, id))
+		if errors.Is(err, store.ErrNotFound) {
+			continue // gone, its index entry left
+		}
+		if err != nil {
+			return store.Lead{}, fmt.Errorf("read the visitor's leads: %w", err)
+		}
+		old, err := store.DecodeLead(id, v)
+		if err != nil {
+			return store.Lead{}, err
+		}
+		if old.Time < since {
+			break // the earlier ones are older still
+		}
+		if sameWords(&old, l) {
+			return old, nil
+		}
+	}
+	return store.Lead{}, nil
+}
+
+// sameWords reports whether a and b say the same: every field the visitor
+// or the page's code gave, as stored (trimmed, as Check keeps them), and
+// how they came. The page, the visit and the time are not compared.
+func sameWords(a, b *store.Lead) bool {
+	return a.Via == b.Via && a.Name == b.Name && a.EmailRaw == b.EmailRaw && a.PhoneRaw == b.PhoneRaw &&
+		a.Message == b.Message && a.IsSale == b.IsSale && a.SaleCost == b.SaleCost &&
+		a.GroupID == b.GroupID && a.FormName == b.FormName
 }
