@@ -239,3 +239,24 @@ func TestChatsPageSaysNoOperator(t *testing.T) {
 		}
 	}
 }
+
+// The chats page writes a chat's UTM tags as every other page does (the
+// utm-tags partial), labelled in the reader's language: it wrote
+// "utm_source yandex" where the visitor's card says "Источник: yandex".
+func TestChatsPageWritesUTMTagsAsCardDoes(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	cv := newChatVisitor(t, srv, site, "https://shop.example/?utm_source=yandex&utm_medium=cpc&utm_campaign=autumn")
+	vis, _ := cv.connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "v1", "text": "Здравствуйте"})
+	chat := num(vis.next("ack")["chat"])
+	vis.send(map[string]any{"type": "close", "chat": chat})
+	vis.next("closed")
+	_, page := getPageIn(t, srv.Client(t), srv.URL+"sites/"+site+"/chat", "ru")
+	row := cutAt(page, `<tr id="chat-`+strconv.FormatUint(chat, 10)+`">`, "</tr>")
+	for _, want := range []string{`<div class="muted utm">Источник: yandex</div>`, `<div class="muted utm">Тип трафика: cpc</div>`, `<div class="muted utm">Кампания: autumn</div>`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the chats page's row lacks %q:\n%s", want, row)
+		}
+	}
+}

@@ -113,3 +113,38 @@ Array.from(r.querySelectorAll('.log .m.operator')).some(n => n.textContent.index
 	f.waitIn(t, "the visitor is told the chat went back to the queue", `r.textContent.indexOf('Your question has been passed to our other operators') >= 0`)
 	f.noExceptions(t)
 }
+
+// A chat handed to a colleague shows the visitor's next words as unread
+// in the colleague's list (its badge), though the console that handed it
+// on still shows the chat; they are read once he opens it. That console
+// read them for him as they came, and his list never showed the badge.
+func TestChatConsoleTransferredChatUnreadForColleague(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "Do you ship to Kazan?")
+	f.operatorSays(t, "One moment, let me ask my colleague")
+	boris := f.colleagueConsole(t, "boris@shop.example", accounts.RoleOperator)
+	list := `document.getElementById('c-transfer')`
+	f.opWait(t, "Boris is offered in the Transfer list", `!`+list+`.hidden && Array.from(`+list+`.options).some(o => o.value == 'boris@shop.example')`)
+	opEval[any](t, f, `(`+list+`.value = 'boris@shop.example', `+list+`.dispatchEvent(new Event('change')), 0)`)
+	row := `document.querySelector('#c-chats li[data-chat]')`
+	f.waitInConsole(t, boris, "the chat is Boris's in his list", row+` && `+row+`.textContent.indexOf('taken by you') >= 0`)
+	if got := httpdtest.Eval[string](t, boris, `Array.from(document.querySelectorAll('#c-chats .c-unread')).map(n => n.textContent).join()`); got != "" {
+		t.Errorf("before the visitor writes again, Boris's list shows unread %q", got)
+	}
+
+	f.visitorSays(t, "Hello? Anyone?")
+	f.opWait(t, "the first operator's console shows the words", `Array.from(document.querySelectorAll('#c-log .c-msg')).some(n => n.textContent.indexOf('Hello? Anyone?') >= 0)`)
+	// The first operator steps away: Boris's console learns it after
+	// whatever that console sent on showing the words (one socket, in
+	// order), a read among them.
+	ops := `document.getElementById('c-operators').textContent`
+	before := httpdtest.Eval[string](t, boris, ops)
+	opEval[any](t, f, `(document.getElementById('c-online').click(), 0)`)
+	f.waitInConsole(t, boris, "Boris sees the first operator away", ops+` != `+jsString(before))
+	if got := httpdtest.Eval[string](t, boris, `Array.from(document.querySelectorAll('#c-chats .c-unread')).map(n => n.textContent).join()`); got != "1" {
+		t.Errorf("Boris's list shows unread %q for his chat, want 1", got)
+	}
+	httpdtest.Eval[any](t, boris, `(document.querySelector('#c-chats li[data-chat] button').click(), 0)`)
+	f.waitInConsole(t, boris, "Boris reads the chat", `!document.querySelector('#c-chats .c-unread')`)
+	f.noExceptions(t)
+}

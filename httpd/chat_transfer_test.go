@@ -237,3 +237,56 @@ func TestChatsPageShowsTransferInReadersWords(t *testing.T) {
 		}
 	}
 }
+
+// After Anna hands her chat to Boris, her console, still showing it, does
+// not mark the visitor's next words read for him: the read mark is the
+// operators' one (every console's unread count), and words Boris has not
+// seen must stay unread in his list. His own reading moves it. Anna's
+// console read them at once as they came, so Boris's list never showed
+// the transferred chat's unread badge.
+func TestTransferredChatStaysUnreadForColleague(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	anna, _ := connectConsole(t, srv, consoleHeader(t, srv, "anna@shop.example", accounts.RoleOperator), nil)
+	bh := consoleHeader(t, srv, "boris@shop.example", accounts.RoleOperator)
+	boris, _ := connectConsole(t, srv, bh, nil)
+	cv := newChatVisitor(t, srv, site, "https://shop.example/")
+	vis, _ := cv.connect(t, shopOrigin, 0, 0)
+	vis.send(map[string]any{"type": "send", "ref": "v1", "text": "Нужна доставка в Казань"})
+	chat := num(vis.next("ack")["chat"])
+	anna.message(1)
+	anna.send(map[string]any{"type": "read", "chat": chat, "id": 1})
+	anna.send(map[string]any{"type": "send", "chat": chat, "ref": "a1", "text": "Передам коллеге"})
+	anna.next("ack")
+	anna.send(map[string]any{"type": "transfer", "chat": chat, "operator": "boris@shop.example"})
+	boris.message(3)
+	vis.send(map[string]any{"type": "send", "ref": "v2", "text": "Жду ответа"})
+	vis.next("ack")
+	anna.message(4)
+	anna.send(map[string]any{"type": "read", "chat": chat, "id": 4})
+	anna.send(map[string]any{"type": "ping"})
+	anna.next("pong") // her read is handled
+
+	operatorRead := func() uint64 {
+		t.Helper()
+		c, w := connectConsole(t, srv, bh, nil)
+		defer c.conn.Close()
+		for _, ch := range w["chats"].([]any) {
+			if ch := ch.(map[string]any); num(ch["id"]) == chat {
+				return num(ch["operator_read"])
+			}
+		}
+		t.Fatalf("chat %d not in the welcome: %v", chat, w["chats"])
+		return 0
+	}
+	if got := operatorRead(); got >= 4 {
+		t.Errorf("after Anna's console read Boris's chat, its operators' read mark is %d, want below 4 (the visitor's new words unread for Boris)", got)
+	}
+	boris.send(map[string]any{"type": "read", "chat": chat, "id": 4})
+	if f := anna.next("read"); num(f["id"]) != 4 || f["from"] != "operator" {
+		t.Errorf("Boris read it: Anna's console is told %v", f)
+	}
+	if got := operatorRead(); got != 4 {
+		t.Errorf("after Boris read his chat, the read mark is %d, want 4", got)
+	}
+}

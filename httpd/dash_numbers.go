@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/valyala/fasthttp"
 
@@ -144,26 +145,66 @@ func reserveWords(tr i18n.Printer, d time.Duration) string {
 	return durationText(tr, d)
 }
 
-// parseReserve reads a reservation time: a Go duration, or whole days as
-// "7d"; empty is the default.
+// parseReserve reads a reservation time as an owner types it: a Go
+// duration ("20m", "1h30m"), or whole numbers each with a unit, in English
+// or Russian, spaced or not, as the page writes it back ("7d", "20 мин",
+// "7 дн", "2 ч", "20мин", "1 ч 30 мин", "7 days"); empty is the default.
+// The range is checked where the pool is kept (numbers.CheckReserve).
 func parseReserve(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, nil
 	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		// More than 7 days parses, so the range check says the range.
-		if err != nil || days < 0 || days > 1000 {
-			return 0, errorf(fasthttp.StatusBadRequest, "Reserve %q: write it like 20m, 2h or 7d.", s)
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	bad := errorf(fasthttp.StatusBadRequest, "Reserve %q: write it like 20m, 2h or 7d.", s)
+	// More than 7 days parses, so the range check says the range; more
+	// than maxRead is refused here, before it could overflow.
+	const maxRead = 1000 * 24 * time.Hour
+	var sum time.Duration
+	rest := strings.ToLower(s)
+	for rest != "" {
+		digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		if digits == 0 || digits > 9 {
+			return 0, bad
 		}
-		return time.Duration(days) * 24 * time.Hour, nil
+		n, _ := strconv.Atoi(rest[:digits])
+		rest = strings.TrimLeft(rest[digits:], " \u00a0")
+		i := strings.IndexFunc(rest, func(r rune) bool { return !unicode.IsLetter(r) })
+		if i < 0 {
+			i = len(rest)
+		}
+		word := rest[:i]
+		rest = strings.TrimPrefix(rest[i:], ".")
+		unit, ok := reserveUnits[word]
+		if !ok {
+			return 0, bad
+		}
+		if time.Duration(n) > maxRead/unit {
+			return 0, bad
+		}
+		if sum += time.Duration(n) * unit; sum > maxRead {
+			return 0, bad
+		}
+		rest = strings.TrimLeft(rest, " \u00a0")
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, errorf(fasthttp.StatusBadRequest, "Reserve %q: write it like 20m, 2h or 7d.", s)
-	}
-	return d, nil
+	return sum, nil
+}
+
+// reserveUnits are the units parseReserve reads after a number: Go's, the
+// words and abbreviations of English and Russian (each form a number
+// takes: 1 день, 2 дня, 5 дней).
+var reserveUnits = map[string]time.Duration{
+	"s": time.Second, "sec": time.Second, "second": time.Second, "seconds": time.Second,
+	"с": time.Second, "сек": time.Second, "секунда": time.Second, "секунды": time.Second, "секунд": time.Second,
+	"m": time.Minute, "min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
+	"мин": time.Minute, "минута": time.Minute, "минуты": time.Minute, "минут": time.Minute, "минуту": time.Minute,
+	"h": time.Hour, "hr": time.Hour, "hour": time.Hour, "hours": time.Hour,
+	"ч": time.Hour, "час": time.Hour, "часа": time.Hour, "часов": time.Hour,
+	"d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+	"д": 24 * time.Hour, "дн": 24 * time.Hour, "день": 24 * time.Hour, "дня": 24 * time.Hour, "дней": 24 * time.Hour,
+	"сут": 24 * time.Hour, "сутки": 24 * time.Hour, "суток": 24 * time.Hour,
 }
 
 // testRule answers the rule test without leasing anything. The visit is

@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/callbacks"
+	"appliance/httpd/i18n"
 	"appliance/httpd/leads"
 	"appliance/httpd/search"
 	"appliance/store"
@@ -79,6 +80,46 @@ type searchCall struct {
 type searchVisitor struct {
 	search.Visitor
 	LastSeen string
+	Why      []string // why the search found them, in the reader's words
+}
+
+// visitorReasons are the words that say each way a search finds a
+// visitor (search.Why), in the order a row lists them. A way that says
+// less than another of the same row is left out (whyCovered).
+var visitorReasons = []struct {
+	by   search.Why
+	text string
+}{
+	{search.ByContacts, "their contacts match"},
+	{search.ByID, "by the visitor's number"},
+	{search.ByLeadPhone, "by a lead's phone"},
+	{search.ByLeadEmail, "by a lead's email"},
+	{search.ByLead, "by a lead"},
+	{search.ByCallbackPhone, "by a callback's phone"},
+	{search.ByCallback, "by a callback"},
+	{search.ByCallPhone, "by a call's number"},
+	{search.ByCall, "by a call"},
+	{search.ByPhoneIndex, "left this number last"},
+	{search.ByEmailIndex, "left this email"},
+}
+
+// whyCovered are the ways that say nothing more when another is there:
+// the phone index names who left the number in a lead or a callback, or
+// gave it as a contact, and the email index who gave the email.
+var whyCovered = map[search.Why]search.Why{
+	search.ByPhoneIndex: search.ByContacts | search.ByLeadPhone | search.ByCallbackPhone,
+	search.ByEmailIndex: search.ByContacts | search.ByLeadEmail,
+}
+
+// whyWords is why, said in tr's language.
+func whyWords(tr i18n.Printer, why search.Why) []string {
+	var out []string
+	for _, r := range visitorReasons {
+		if why&r.by != 0 && why&whyCovered[r.by] == 0 {
+			out = append(out, tr.T(r.text))
+		}
+	}
+	return out
 }
 
 // searchChat is a chat found, with the latest of its messages that
@@ -150,7 +191,7 @@ func (s *searchPage) searchSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 		return row
 	})
 	d.Visitors = kindOf(r.Visitors, func(v *search.Visitor) searchVisitor {
-		return searchVisitor{Visitor: *v, LastSeen: c.at(v.LastSeen)}
+		return searchVisitor{Visitor: *v, LastSeen: c.at(v.LastSeen), Why: whyWords(c.tr, v.Why)}
 	})
 	nav, err := s.siteNav(ctx, who, site, "search")
 	if err != nil {

@@ -137,7 +137,7 @@ type leadEntry struct {
 
 type sessionEntry struct {
 	visitors.Session
-	UTM   []string
+	UTM   store.Source // its tags, as the utm-tags partial writes them
 	Pages []pageRow
 }
 
@@ -191,7 +191,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	}
 	for i := range c.Sessions {
 		ss := &c.Sessions[i]
-		e := &sessionEntry{Session: *ss, UTM: utmTags(ck.tr, &ss.Session)}
+		e := &sessionEntry{Session: *ss, UTM: ss.Session.TrafficSource()}
 		for _, h := range ss.Pages {
 			e.Pages = append(e.Pages, pageRow{Time: timeSince(ck.tr, ck.loc, ss.Started, h.Time), URL: h.URL, Title: h.Title})
 		}

@@ -38,7 +38,7 @@ type visitRow struct {
 	Started    string // in the site's zone and the reader's language
 	StartedISO string
 	Channel    string
-	UTM        []string // utmTags: "Source: google", ... only the tags set
+	UTM        store.Source // its tags, as the utm-tags partial writes them
 	Click      string
 	ClickID    string
 	Referrer   string
@@ -97,7 +97,7 @@ func newVisitRow(r visits.Visit, tr i18n.Printer, loc *time.Location) visitRow {
 		Events: r.Events, VisitorID: ss.Visitor, Name: r.Visitor.Name, Phones: r.Visitor.Phones,
 		Emails: r.Visitor.Emails, Properties: r.Properties, Bot: ss.Bot, UserAgent: ss.UserAgent,
 	}
-	row.UTM = utmTags(tr, ss)
+	row.UTM = ss.TrafficSource()
 	for _, h := range r.Pages {
 		row.Pages = append(row.Pages, pageRow{Time: timeSince(tr, loc, ss.Started, h.Time), URL: h.URL, Title: h.Title})
 	}
@@ -118,20 +118,4 @@ func timeSince(tr i18n.Printer, loc *time.Location, start, ms int64) string {
 		return tr.DateTime(at)
 	}
 	return at.Format(time.TimeOnly)
-}
-
-// utmTags are the session's UTM tags as the visit views list them, each
-// labelled in tr's language ("Source: google", "Источник: google"), with
-// the reports' names for them; only the tags set.
-func utmTags(tr i18n.Printer, ss *store.Session) []string {
-	var tags []string
-	for _, t := range [...]struct{ label, value string }{
-		{tr.T("Source"), ss.UTMSource}, {tr.T("Medium"), ss.UTMMedium}, {tr.T("Campaign"), ss.UTMCampaign},
-		{tr.T("Term"), ss.UTMTerm}, {tr.T("Content"), ss.UTMContent},
-	} {
-		if t.value != "" {
-			tags = append(tags, t.label+": "+t.value)
-		}
-	}
-	return tags
 }

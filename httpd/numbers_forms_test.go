@@ -2,8 +2,14 @@ package httpd
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
+	"strings"
 	"testing"
+	"time"
+
+	"appliance/httpd/i18n"
+	"appliance/numbers"
 )
 
 // The forms the snippet copies a number's format with: each way the site
@@ -82,6 +88,42 @@ func FuzzNumberForms(f *testing.F) {
 		want, _ := json.Marshal(m)
 		if got := forms.appendJSON(nil); string(got) != string(want) {
 			t.Fatalf("%s, encoding/json %s", got, want)
+		}
+	})
+}
+
+// FuzzParseReserve: a pool's reserve, as an owner types it, is read or
+// refused with a 400 that says how to write it, never a panic; what the
+// word form reads is a whole time from 0 to 1000 days; and the page's own
+// ways of writing a reserve read back as it: the form's ("20m", "7d") and
+// the heading's in either language ("1 ч 30 мин", "7 дней", "2 h"), with
+// or without spaces.
+func FuzzParseReserve(f *testing.F) {
+	for _, s := range []string{"20m", "7d", "20 мин", "20мин", "7 дн", "2 ч", "1 ч 30 мин", "7 дней", "10 мин.", "1h30m", "-5m",
+		"", " ", "мин", "20 мес", "999999999 дн", "1\u00a0ч", "7 ДНЕЙ", "1 d 1 d", "\xff", "0"} {
+		f.Add(s, uint16(20))
+	}
+	cat, err := i18n.Load()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string, mins uint16) {
+		d, err := parseReserve(s)
+		if err != nil {
+			var ue *Error
+			if !errors.As(err, &ue) || ue.Code != 400 {
+				t.Fatalf("%q: %v (%T), want a 400 user error", s, err, err)
+			}
+		} else if _, perr := time.ParseDuration(strings.TrimSpace(s)); perr != nil && (d < 0 || d > 1000*24*time.Hour) {
+			t.Fatalf("%q read as %s", s, d)
+		}
+		want := time.Duration(mins%(7*24*60)+1) * time.Minute
+		for _, w := range []string{numbers.FormatReserve(want), reserveWords(cat.For(i18n.Ru), want), reserveWords(cat.For(i18n.En), want)} {
+			for _, w := range []string{w, strings.NewReplacer(" ", "", "\u00a0", "").Replace(w)} {
+				if got, err := parseReserve(w); err != nil || got != want {
+					t.Fatalf("%q (%s) read as %s, %v", w, want, got, err)
+				}
+			}
 		}
 	})
 }

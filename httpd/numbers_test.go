@@ -966,3 +966,63 @@ func TestPoolHeadingSaysReserveInWords(t *testing.T) {
 		}
 	}
 }
+
+// The pool form's reserve takes Russian units, as a Russian owner writes
+// them and as the page writes them back ("20 мин", "7 дн", "2 ч",
+// "20мин", "1 ч 30 мин", "7 дней"), beside Go's "20m" and "7d"; what it
+// cannot read is refused with a 400 that says how to write it, and adds
+// nothing. It took "20m" and "7d" only.
+func TestPoolFormTakesRussianUnits(t *testing.T) {
+	f := newCBFixture(t)
+	c := f.srv.Client(t)
+	page := "sites/" + f.key + "/numbers"
+	post := func(i int, reserve string) (int, string) {
+		t.Helper()
+		form := url.Values{"action": {"pool-add"}, "name": {"p" + strconv.Itoa(i)}, "rule": {"utm_campaign=c" + strconv.Itoa(i)},
+			"numbers": {"749500000" + strconv.Itoa(10+i)}, "reserve": {reserve}}
+		form.Set("csrf", f.srv.FormToken(t, c, page))
+		req, _ := http.NewRequest("POST", f.srv.URL+page, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", "ru")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	for i, tt := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"20 мин", 20 * time.Minute}, {"20мин", 20 * time.Minute}, {"7 дн", 7 * 24 * time.Hour}, {"2 ч", 2 * time.Hour},
+		{"1 ч 30 мин", 90 * time.Minute}, {"1\u00a0ч 30\u00a0мин", 90 * time.Minute}, {"7 дней", 7 * 24 * time.Hour}, {"1 день", 24 * time.Hour},
+		{"45 Минут", 45 * time.Minute}, {"3 часа", 3 * time.Hour}, {"2 сут", 48 * time.Hour}, {"10 мин.", 10 * time.Minute},
+		{"20m", 20 * time.Minute}, {"7d", 7 * 24 * time.Hour}, {"1h30m", 90 * time.Minute}, {"2 days", 48 * time.Hour},
+	} {
+		if status, body := post(i, tt.in); status >= 400 {
+			t.Errorf("reserve %q answered %d: %s", tt.in, status, cutAt(body, `role="alert"`, "</p>"))
+			continue
+		}
+		pools := f.srv.HTTP.Numbers().Config(f.site.ID).Pools
+		if got := pools[len(pools)-1]; got.Name != "p"+strconv.Itoa(i) || time.Duration(got.Reserve)*time.Millisecond != tt.want {
+			t.Errorf("reserve %q kept as %d ms in pool %q, want %s", tt.in, got.Reserve, got.Name, tt.want)
+		}
+	}
+	n := len(f.srv.HTTP.Numbers().Config(f.site.ID).Pools)
+	for i, in := range []string{"20 мес", "мин", "20 минутт", "20 мин 5", "1000000000 дн"} {
+		status, body := post(100+i, in)
+		if status != http.StatusBadRequest || !strings.Contains(body, "пишите как 20 мин, 2 ч или 7 дн") {
+			t.Errorf("reserve %q answered %d, want 400 that says how to write it: %s", in, status, cutAt(body, `role="alert"`, "</p>"))
+		}
+	}
+	if got := len(f.srv.HTTP.Numbers().Config(f.site.ID).Pools); got != n {
+		t.Errorf("%d pools after refused forms, want %d", got, n)
+	}
+	for lang, hint := range map[string]string{"ru": "от 5 мин до 7 дн: 20 мин, 2 ч, 7 дн", "en": "5m to 7d: 20m, 2h, 7d"} {
+		if _, body := getPageIn(t, c, f.srv.URL+page, lang); !strings.Contains(body, hint) {
+			t.Errorf("%s: the reserve field's hint does not say %q", lang, hint)
+		}
+	}
+}

@@ -392,3 +392,69 @@ func TestSiteSearchFindsPhoneWrittenInChats(t *testing.T) {
 		}
 	}
 }
+
+// A visitor found through a record of theirs says why on the search page,
+// in the reader's language: through a lead's phone ("по телефону
+// заявки"), a call's caller, a lead's words, their own contacts. A
+// visitor found through a lead's or a call's phone showed no reason at
+// all, their card holding no trace of the number searched for.
+func TestSiteSearchSaysWhyVisitorsMatched(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	key := f.site.Key
+	caller, phones := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=yandex&utm_medium=cpc&utm_campaign=autumn")
+	number, _ := shownNumber(phones)
+	if number == "" {
+		t.Fatal("the ad's visitor got no pool number")
+	}
+	if code, raw := api(t, f, "POST", "api/v1/calls", apiToken(t, f), `{"called":"`+number+`","caller":"79161234567","answered":true,"duration":30}`); code != http.StatusOK {
+		t.Fatalf("call: %d %s", code, raw)
+	}
+	lead := func(v visit, fields map[string]any) {
+		t.Helper()
+		if status, out, _ := postJSON(t, f.srv.URL+"t/v1/lead", leadBody(key, v, fields)); status != http.StatusOK {
+			t.Fatalf("lead: %d %v", status, out)
+		}
+	}
+	phoned := trackHit(t, f.srv, key, "", "https://shop.example.com/", "")
+	lead(phoned, map[string]any{"phone": "8 921 555-66-77"})
+	wrote := trackHit(t, f.srv, key, "", "https://shop.example.com/", "")
+	lead(wrote, map[string]any{"phone": "8 903 000-00-01", "message": "Доставка в Тверь"})
+	gave := trackHit(t, f.srv, key, "", "https://shop.example.com/", "")
+	if status, out, _ := postJSON(t, f.srv.URL+"t/v1/visitor", map[string]any{"k": key, "ci": gave.CI, "key": gave.Key, "phone": "+7 921 555-66-77"}); status != http.StatusOK {
+		t.Fatalf("visitor info: %d %v", status, out)
+	}
+
+	c := f.srv.Client(t)
+	why := func(q, lang string, id uint64) string {
+		t.Helper()
+		_, page := getPageIn(t, c, f.srv.URL+"sites/"+key+"/search?q="+url.QueryEscape(q), lang)
+		row := cutAt(page, `href="visitors/`+strconv.FormatUint(id, 10)+`"`, "</td>")
+		if row == "" {
+			t.Errorf("%q does not find visitor %d", q, id)
+		}
+		var out []string
+		for _, m := range regexp.MustCompile(`<span class="tag why">([^<]*)</span>`).FindAllStringSubmatch(row, -1) {
+			out = append(out, m[1])
+		}
+		return strings.Join(out, ", ")
+	}
+	for _, c := range []struct {
+		q, lang string
+		id      uint64
+		want    string
+	}{
+		{"89215556677", "ru", phoned.VisitorID, "по телефону заявки"},
+		{"89215556677", "en", phoned.VisitorID, "by a lead&#39;s phone"},
+		{"89215556677", "ru", gave.VisitorID, "совпали контакты"},
+		{"+7 916 123-45-67", "ru", caller.VisitorID, "по номеру звонившего"},
+		{"+7 916 123-45-67", "en", caller.VisitorID, "by a call&#39;s number"},
+		{"тверь", "ru", wrote.VisitorID, "по заявке"},
+		{"тверь", "en", wrote.VisitorID, "by a lead"},
+		{"#" + strconv.FormatUint(wrote.VisitorID, 10), "ru", wrote.VisitorID, "по номеру посетителя"},
+	} {
+		if got := why(c.q, c.lang, c.id); got != c.want {
+			t.Errorf("%s %q: visitor %d found %q, want %q", c.lang, c.q, c.id, got, c.want)
+		}
+	}
+}

@@ -52,7 +52,7 @@ func TestLeadRowShowsCampaignWithoutUTMSource(t *testing.T) {
 		t.Fatalf("%d leads", len(leads))
 	}
 	got := rowCell(t, okPage(t, srv.Client(t), srv.URL+"sites/"+site+"/leads"), "lead-"+strconv.FormatUint(leads[0].ID, 10), "source")
-	for _, want := range []string{"ad", "utm_campaign winter_sale", "gclid"} {
+	for _, want := range []string{"ad", "Campaign: winter_sale", "gclid"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("source cell %q lacks %q", got, want)
 		}
@@ -97,9 +97,9 @@ func TestCallsPageChannelOfStaticAndFallback(t *testing.T) {
 		source      string
 		attribution string
 	}{
-		{static, "ad utm_source yandex utm_medium cpc", "static number matched by static rule"},
-		{fallback, "ad utm_medium cpc", "not attributed"},
-		{old.ID, "social utm_source vk", "static number"},
+		{static, "ad Source: yandex Medium: cpc", "static number matched by static rule"},
+		{fallback, "ad Medium: cpc", "not attributed"},
+		{old.ID, "social Source: vk", "static number"},
 	} {
 		row := "call-" + strconv.FormatUint(tt.id, 10)
 		if got := rowCell(t, page, row, "source"); got != tt.source {

@@ -479,3 +479,44 @@ func TestVisitorCardCallbackMark(t *testing.T) {
 		t.Errorf("the API's callbacks %+v, want %d in progress with its note", cbs, cbID)
 	}
 }
+
+// On a visitor's card a visit and the call it brought write their UTM
+// tags the same way, labelled in the reader's language ("Источник:
+// yandex"), through one partial: the visit said "Источник: yandex" and
+// the call beside it "utm_source yandex".
+func TestVisitorCardUTMTagsMatch(t *testing.T) {
+	f := newTrFixture(t, true)
+	setUpNumbers(t, f)
+	h, phones := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=yandex&utm_medium=cpc&utm_campaign=autumn&utm_term=sofa&utm_content=banner")
+	number, _ := shownNumber(phones)
+	if number == "" {
+		t.Fatal("the ad's visitor got no pool number")
+	}
+	code, raw := api(t, f, "POST", "api/v1/calls", apiToken(t, f), `{"called":"`+number+`","caller":"79161234567","answered":true,"duration":30}`)
+	if code != http.StatusOK {
+		t.Fatalf("call: %d %s", code, raw)
+	}
+	call := decodeResult(t, raw).CallID
+	c := f.srv.Client(t)
+	u := f.srv.URL + "sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(h.VisitorID, 10)
+	tags := regexp.MustCompile(`<div class="muted[^"]*">([^<>]*(?:yandex|cpc|autumn|sofa|banner))</div>`)
+	for lang, want := range map[string]string{
+		"en": "Source: yandex | Medium: cpc | Campaign: autumn | Term: sofa | Content: banner",
+		"ru": "Источник: yandex | Тип трафика: cpc | Кампания: autumn | Ключевое слово: sofa | Содержание: banner",
+	} {
+		_, page := getPageIn(t, c, u, lang)
+		for _, item := range []string{`id="session-` + strconv.FormatUint(h.SessionID, 10) + `"`, `id="call-` + strconv.FormatUint(call, 10) + `"`} {
+			li := cutAt(page, item, "</li>")
+			if li == "" {
+				t.Fatalf("%s: the card has no %s", lang, item)
+			}
+			var got []string
+			for _, m := range tags.FindAllStringSubmatch(li, -1) {
+				got = append(got, m[1])
+			}
+			if g := strings.Join(got, " | "); g != want {
+				t.Errorf("%s: %s writes its UTM tags %q, want %q", lang, item, g, want)
+			}
+		}
+	}
+}

@@ -199,18 +199,22 @@ func (a *hookAlerts) compose(tr i18n.Printer, site *store.Site, ep store.Webhook
 	loc := a.sites.Location(site)
 	c := clock{tr: tr, loc: loc}
 	at := func(ms int64) string { return c.at(ms) + " (" + zoneLabel(loc, time.UnixMilli(ms)) + ")" }
-	name := notice.ShowBidi(site.Name)
+	// The site's name and the endpoint's URL were typed by an owner, who
+	// may have typed a bidi control (U+202E would show the URL reversed,
+	// another address than the one that fails): shown as U+FFFD, as the
+	// dashboard's pages show them.
+	name, endpoint := notice.ShowBidi(site.Name), notice.ShowBidi(ep.URL)
 	v := alertMailView{Lang: string(tr.Lang),
 		PageLabel: tr.T("The webhooks page:"), Button: tr.T("Open the webhooks page"),
 		PageURL: a.publicURL + "sites/" + url.PathEscape(site.Key) + "/webhooks",
 		Footer:  tr.T("You get this email because you may change the webhooks of %s: it is sent once when an endpoint starts failing, and once when it works again.", name),
 	}
 	if j.recovered != 0 {
-		v.Subject = tr.T("Webhook of %[1]s works again: %[2]s", name, ep.URL)
-		v.Intro = tr.T("Since %[1]s the endpoint %[2]s of %[3]s takes deliveries again; those that waited follow on their own.", at(j.recovered), ep.URL, name)
+		v.Subject = tr.T("Webhook of %[1]s works again: %[2]s", name, endpoint)
+		v.Intro = tr.T("Since %[1]s the endpoint %[2]s of %[3]s takes deliveries again; those that waited follow on their own.", at(j.recovered), endpoint, name)
 	} else {
-		v.Subject = tr.T("Webhook of %[1]s is failing: %[2]s", name, ep.URL)
-		v.Intro = tr.T("Since %[1]s every delivery of %[2]s to the endpoint %[3]s has failed: its leads and events are not reaching it.", at(j.since), name, ep.URL)
+		v.Subject = tr.T("Webhook of %[1]s is failing: %[2]s", name, endpoint)
+		v.Intro = tr.T("Since %[1]s every delivery of %[2]s to the endpoint %[3]s has failed: its leads and events are not reaching it.", at(j.since), name, endpoint)
 		v.Counts = tr.N("%d delivery waiting", waiting) + " · " + tr.N("%d failed attempt", int(hl.Failures))
 		last := tr.T("no answer")
 		if hl.Last.Status != 0 {

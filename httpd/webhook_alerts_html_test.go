@@ -128,3 +128,25 @@ func FuzzWebhookAlertHTML(f *testing.F) {
 		}
 	})
 }
+
+// An endpoint's URL is the owner's typing: a bidi control in it (U+202E
+// would show "https://crm.example/kooh" as another address) reaches a
+// webhook alert's subject, text and HTML as U+FFFD, in both languages,
+// failing and working again, as the site's name does.
+func TestWebhookAlertShowsBidiControls(t *testing.T) {
+	const controls = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+	endpoint := "https://crm.example/\u202ekooh\u202c?x=\u2066" + controls
+	for _, lang := range []i18n.Lang{i18n.Ru, i18n.En} {
+		for _, recovered := range []bool{false, true} {
+			subject, text, htm, _ := alertFixture(t, lang, "Shop\u202e", endpoint, "", 500, webhooks.ReasonServer, recovered)
+			for what, s := range map[string]string{"subject": subject, "text": text, "HTML": htm} {
+				if i := strings.IndexAny(s, controls); i >= 0 {
+					t.Errorf("%s, recovered %v: the %s holds a bidi control %q at %d:\n%s", lang, recovered, what, []rune(s[i:])[0], i, s)
+				}
+				if !strings.Contains(s, "https://crm.example/\ufffdkooh\ufffd") {
+					t.Errorf("%s, recovered %v: the %s does not show the URL with U+FFFD:\n%s", lang, recovered, what, s)
+				}
+			}
+		}
+	}
+}

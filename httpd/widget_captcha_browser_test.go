@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"strconv"
 	"testing"
 
 	"appliance/httpd/httpdtest"
@@ -49,6 +50,45 @@ func TestWidgetSixDigitCaptcha(t *testing.T) {
 	}
 	if cbs := f.siteCallbacks(t); len(cbs) != 1 || cbs[0].State != store.CallbackSent {
 		t.Fatalf("stored %+v, want one sent", cbs)
+	}
+	f.noExceptions(t)
+}
+
+// The digits the captcha speaks (Listen) stop when the visitor closes the
+// callback panel, and their sound is let go; so do they when the picture
+// changes (↻), its digits no longer the picture's. They went on speaking
+// over the page after the panel was gone.
+func TestWidgetCaptchaSoundStopsWithPanel(t *testing.T) {
+	f := newWidgetFixture(t, map[string]any{"captcha": "on", "lang": "en"})
+	f.page("/", sitePage("Shop", "", f.install, ""))
+	f.visit(t, "/")
+	// Every sound the page plays, kept to look at (a real Audio, playing
+	// the appliance's .wav).
+	eval[any](t, f.snippetFixture, `(function () { var p = HTMLMediaElement.prototype.play; window.__sounds = [];
+HTMLMediaElement.prototype.play = function () { window.__sounds.push(this); return p.apply(this, arguments) } })(), 0`)
+	listen := func(n int) {
+		t.Helper()
+		eval[any](t, f.snippetFixture, `ComagicWidget.openSitePhonePanel()`)
+		f.waitIn(t, "the callback panel opens with its captcha", `r.querySelector('[data-kind=callback] img') && r.querySelector('.captcha img').complete && r.querySelector('.captcha img').naturalWidth > 0`)
+		f.click(t, `button[aria-label="Listen to the digits"]`)
+		f.eventually(t, "the digits are spoken", func() bool {
+			return eval[bool](t, f.snippetFixture, `window.__sounds.length == `+strconv.Itoa(n)+` && !window.__sounds[`+strconv.Itoa(n-1)+`].paused && window.__sounds[`+strconv.Itoa(n-1)+`].currentTime > 0`)
+		})
+	}
+	stopped := func(i int) string {
+		return eval[string](t, f.snippetFixture, `(function (s) { return 'paused ' + s.paused + ', src ' + JSON.stringify(s.getAttribute('src')) })(window.__sounds[`+strconv.Itoa(i)+`])`)
+	}
+	const gone = `paused true, src null`
+
+	listen(1)
+	f.click(t, `button.close`)
+	if got := stopped(0); got != gone {
+		t.Errorf("after the panel closed, the spoken digits: %s, want %s", got, gone)
+	}
+	listen(2)
+	f.click(t, `button[aria-label="Show another picture"]`)
+	if got := stopped(1); got != gone {
+		t.Errorf("after another picture, the old digits: %s, want %s", got, gone)
 	}
 	f.noExceptions(t)
 }

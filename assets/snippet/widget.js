@@ -258,7 +258,7 @@ import { layer, trap } from "./modal.js";
     var settings = null; // the site's widget settings, once loaded
     var waiting = null; // functions waiting for them
     var root = null; // the shadow root
-    var open = null; // the open dialog: {node, back: element focused before}
+    var open = null; // the open dialog: {node, back: element focused before, stop: what ends with it}
     var toastTimer = 0;
 
     // stash reads the draft of form ("lead", "callback"): what the visitor
@@ -463,6 +463,7 @@ import { layer, trap } from "./modal.js";
       var o = open;
       open = null;
       if (o.node.parentNode) o.node.parentNode.removeChild(o.node);
+      if (o.stop) o.stop();
       // the page is no longer inert when the focus goes back to it
       layer(o.node, false);
       try {
@@ -777,7 +778,21 @@ import { layer, trap } from "./modal.js";
       var img = null;
       var answer = null;
       var lost = false; // the visitor was told no picture could be had
+      var sound = null; // the digits being spoken (Listen)
+      // hush stops the spoken digits and lets their sound go: when the
+      // panel closes (it would speak on over the page), the picture changes
+      // (they are no longer its digits) or the form is done.
+      var hush = function () {
+        if (!sound) return;
+        try {
+          sound.pause();
+          sound.removeAttribute("src");
+          sound.load();
+        } catch (e) {}
+        sound = null;
+      };
       var refresh = function () {
+        hush();
         captchaKey = "";
         img.removeAttribute("src");
         captchaOf(function (c) {
@@ -807,12 +822,11 @@ import { layer, trap } from "./modal.js";
         // The same digits spoken (GET the picture's URL as .wav), for a
         // visitor who cannot see them; focus stays on the button, so the
         // visitor can play it again, then Tab to the field.
-        var sound = null;
         var listen = el("button", { type: "button", class: "ghost", "aria-label": t("captchaListen"), title: t("captchaListen") }, [speaker()]);
         listen.addEventListener("click", function () {
           if (!img.src) return;
           try {
-            if (sound) sound.pause();
+            hush();
             sound = new Audio(img.src.replace(/\.png$/, ".wav") + "?lang=" + lang());
             sound.play().catch(function (e) {
               core.warn_("captcha sound: " + e);
@@ -837,6 +851,7 @@ import { layer, trap } from "./modal.js";
       var submit = el("button", { type: "submit", class: "primary" }, [t("call")]);
       var form = el("form", { novalidate: true }, parts.concat([submit, msg]));
       var box = dialog("callback", t("cbTitle"), [el("p", {}, [t("cbIntro")]), form]);
+      open.stop = hush;
       // What the visitor typed is kept as the lead form's is (stash): the
       // panel opened again, on this page or a later one of the tab, has it
       // back until a call was taken.
@@ -896,6 +911,7 @@ import { layer, trap } from "./modal.js";
             busy(submit, false, t("call"));
             var r = v && v.result;
             if (v.success) {
+              hush();
               form.parentNode.replaceChild(done(outcome(v, at)), form);
               return;
             }

@@ -442,7 +442,10 @@ func (s *Service) Invite(ctx context.Context, op Operator, site uint32, visitor 
 func validSide(from string) bool { return from == FromVisitor || from == FromOperator }
 
 // MarkRead records that from (FromVisitor, FromOperator) has seen the
-// chat's messages up to id, and tells the other side.
+// chat's messages up to id, and tells the other side. The operators'
+// mark is one for all consoles (their unread counts): operator name moves
+// it only on a chat they may answer, not one a colleague online holds,
+// whose unread words stay unread for that colleague.
 func (s *Service) MarkRead(ctx context.Context, site uint32, chat uint64, from, name string, id uint64, origin *Sub) error {
 	if !validSide(from) {
 		return ErrInvalid.Errorf("bad side %q", from)
@@ -460,6 +463,12 @@ func (s *Service) MarkRead(ctx context.Context, site uint32, chat uint64, from, 
 		mark := &c.VisitorRead
 		if from == FromOperator {
 			mark = &c.OperatorRead
+			if c.Assigned != "" && c.Assigned != name && s.presence.isOnline(site, c.Assigned) {
+				// A colleague online holds the chat (taken, or handed
+				// to them): another console showing it, the one that
+				// handed it on too, does not read it for them.
+				return nil
+			}
 		}
 		if id <= *mark {
 			return nil

@@ -642,11 +642,34 @@ func (r *Result) Total() int {
 }
 
 // Visitor is a visitor a search found, and whether their own contacts
-// (or their number) matched (else a record of theirs did).
+// (or their number) matched (else a record of theirs did), and every way
+// the search found them (Why).
 type Visitor struct {
 	store.Visitor
 	Contact bool
+	Why     Why
 }
+
+// Why is the ways a search found a visitor, one bit a way: a page says
+// why each visitor is among the results, which a visitor found through a
+// record of theirs would not show (their own contacts may hold no trace
+// of what was searched for).
+type Why uint16
+
+// The ways a search finds a visitor.
+const (
+	ByContacts      Why = 1 << iota // their own contacts (the name, phones and emails their pages gave)
+	ByID                            // the query is their number
+	ByLeadPhone                     // a lead of theirs by its phone
+	ByLeadEmail                     // a lead of theirs by its email
+	ByLead                          // a lead of theirs otherwise (its number, name, message, form)
+	ByCallbackPhone                 // a callback of theirs by its phone
+	ByCallback                      // a callback of theirs otherwise (its number, the phone as typed)
+	ByCallPhone                     // a call of theirs by the caller's number
+	ByCall                          // a call of theirs otherwise (its number, the caller as reported)
+	ByPhoneIndex                    // they left the number last (the phone index)
+	ByEmailIndex                    // they left the email (the email index)
+)
 
 // DefaultLimit is how many of each kind a search shows when asked for no
 // number.
@@ -676,10 +699,14 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 	sv := newSieve(&q)
 	var visitors []uint64 // in the order found, deduplicated below
 	seen := map[uint64]bool{}
-	visitor := func(id uint64) {
+	why := map[uint64]Why{}
+	visitor := func(id uint64, by Why) {
 		if id != 0 && !seen[id] && len(visitors) < maxVisitors {
 			seen[id] = true
 			visitors = append(visitors, id)
+		}
+		if seen[id] {
+			why[id] |= by
 		}
 	}
 	// The visitors whose own contacts match come first, newest first, so
@@ -695,7 +722,7 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 		}
 		if q.contacts(&c) {
 			contact[id] = true
-			visitor(id)
+			visitor(id, ByContacts)
 		}
 		return nil
 	})
@@ -710,7 +737,14 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 			}
 			if q.lead(&l) {
 				r.Leads.add(limit, l)
-				visitor(l.Visitor)
+				switch {
+				case q.phone(l.Phone):
+					visitor(l.Visitor, ByLeadPhone)
+				case q.Email != "" && l.Email == q.Email:
+					visitor(l.Visitor, ByLeadEmail)
+				default:
+					visitor(l.Visitor, ByLead)
+				}
 			}
 			return nil
 		})
@@ -726,7 +760,11 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 			}
 			if q.callback(&c) {
 				r.Callbacks.add(limit, c)
-				visitor(c.Visitor)
+				if q.phone(c.Phone) {
+					visitor(c.Visitor, ByCallbackPhone)
+				} else {
+					visitor(c.Visitor, ByCallback)
+				}
 			}
 			return nil
 		})
@@ -742,7 +780,11 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 			}
 			if q.call(&c) {
 				r.Calls.add(limit, c)
-				visitor(c.Visitor)
+				if q.phone(c.Caller) {
+					visitor(c.Visitor, ByCallPhone)
+				} else {
+					visitor(c.Visitor, ByCall)
+				}
 			}
 			return nil
 		})
@@ -776,16 +818,16 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 			return r, fmt.Errorf("search: %w", err)
 		}
 		if ok {
-			visitor(p.Visitor)
+			visitor(p.Visitor, ByPhoneIndex)
 		}
 	}
 	if q.Email != "" {
-		if err := s.db.EmailVisitors(ctx, site, q.Email, func(id uint64) bool { visitor(id); return true }); err != nil {
+		if err := s.db.EmailVisitors(ctx, site, q.Email, func(id uint64) bool { visitor(id, ByEmailIndex); return true }); err != nil {
 			return r, fmt.Errorf("search: %w", err)
 		}
 	}
 	if q.ID != 0 {
-		visitor(q.ID)
+		visitor(q.ID, ByID)
 		contact[q.ID] = true
 	}
 	chats := map[uint64]bool{}
@@ -803,8 +845,11 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 		if !contact[id] { // found by the email or phone index
 			c := v.Contacts()
 			contact[id] = q.contacts(&c)
+			if contact[id] {
+				why[id] |= ByContacts
+			}
 		}
-		r.Visitors.add(limit, Visitor{Visitor: v, Contact: contact[id]})
+		r.Visitors.add(limit, Visitor{Visitor: v, Contact: contact[id], Why: why[id]})
 		err = s.db.ScanPrefix(ctx, store.VisitorItemPrefix(id, store.ItemChat), true, 0, func(k, _ []byte) bool {
 			if c, ok := store.IDFromKey(k); ok {
 				chats[c] = true
