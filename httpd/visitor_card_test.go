@@ -360,7 +360,7 @@ func TestVisitorCardPage(t *testing.T) {
 	ru, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{"Посетитель №\u00a0" + strconv.FormatUint(j.first.VisitorID, 10), "Что он делал", "телефон · Safari · iOS", "номер звонящего",
-		`<dd class="source"><span class="tag">реклама</span>`, "<dt>Имя посетителя</dt>", `<div class="muted">сайт (JS) · визит`,
+		`<dd class="source"><span class="tag">реклама</span>`, "<dt>Имя посетителя</dt>", `<div class="muted">сайт (JS)</div>`, `<div class="muted">визит`,
 		"Источник: google", "Тип трафика: cpc", "Кампания: winter"} {
 		if !strings.Contains(string(ru), want) {
 			t.Errorf("the Russian card lacks %q", want)
