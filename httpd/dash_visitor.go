@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"appliance/httpd/callbacks"
+	"appliance/httpd/leads"
 	"appliance/httpd/visitors"
 	"appliance/store"
 )
@@ -117,6 +118,30 @@ type callbackEntry struct {
 	callbacks.View
 	Status string
 	Note   string
+	Credit credit
+}
+
+// credit is the visit the reports credit a lead or a callback to
+// (reports.Service.Credited) when it is not the one it came in; the
+// zero value when it is, or when the reports count it with its own
+// source or not at all (marked spam).
+type credit struct {
+	Session uint64
+	Source  store.Source
+}
+
+// creditOf is the credit of an outcome of visitor, the record id stored
+// at at in session, with status: the zero credit when the reports credit
+// that session, or do not count it.
+func (s *visitorPage) creditOf(site uint32, visitor, session, id uint64, at int64, status string) (credit, error) {
+	if status == leads.StatusSpam {
+		return credit{}, nil
+	}
+	sess, src, err := s.reports.Credited(site, visitor, id, at)
+	if err != nil || sess == 0 || sess == session {
+		return credit{}, err
+	}
+	return credit{Session: sess, Source: src}, nil
 }
 
 type chatEntry struct {
@@ -132,7 +157,8 @@ type chatLine struct {
 
 type leadEntry struct {
 	visitors.Lead
-	Cost string // a sale's cost; "" when none
+	Cost   string // a sale's cost; "" when none
+	Credit credit
 }
 
 type sessionEntry struct {
@@ -202,6 +228,9 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	}
 	for _, l := range c.Leads {
 		e := &leadEntry{Lead: l}
+		if e.Credit, err = s.creditOf(site.ID, l.Visitor, l.Session, l.ID, l.Time, l.Status); err != nil {
+			return err
+		}
 		if l.IsSale && l.SaleCost != 0 {
 			e.Cost = moneyText(ck.tr, l.SaleCost)
 		}
@@ -210,6 +239,9 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	for i := range c.Callbacks {
 		cb := &c.Callbacks[i]
 		e := &callbackEntry{View: callbacks.ViewOf(&cb.Callback, c.Groups), Status: cb.Status, Note: cb.Note}
+		if e.Credit, err = s.creditOf(site.ID, cb.Visitor, cb.Session, cb.ID, cb.Time, cb.Status); err != nil {
+			return err
+		}
 		d.Timeline = append(d.Timeline, entryAt(ck, cb.Time, timelineEntry{Callback: e}))
 	}
 	for i := range c.Calls {

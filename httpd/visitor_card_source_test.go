@@ -1,11 +1,13 @@
 package httpd_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A lead and a callback request on a visitor's card say which visit they
@@ -56,12 +58,79 @@ func TestVisitorCardLeadAndCallbackShowTheirSource(t *testing.T) {
 			if g := strings.Join(got, " | "); g != want[0] {
 				t.Errorf("%s: the %s writes its UTM tags %q, want %q", lang, name, g, want[0])
 			}
+			if strings.Contains(li, "credit") {
+				t.Errorf("%s: the %s, credited to the visit it came in, names another:\n%s", lang, name, li)
+			}
 			if !strings.Contains(li, want[1]) {
 				t.Errorf("%s: the %s does not name its channel %s:\n%s", lang, name, want[1], li)
 			}
 			if !strings.Contains(strings.ReplaceAll(li, "\u00a0", " "), want[2]) {
 				t.Errorf("%s: the %s does not name its visit %q:\n%s", lang, name, want[2], li)
 			}
+		}
+	}
+}
+
+// A lead and a callback left on a direct return visit are counted by the
+// reports (their default model, the last visit not direct) for the ad
+// visit before it: the card says so, with that visit's source, beside the
+// visit they came in; an outcome the reports credit to its own visit says
+// nothing more.
+func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
+	f := newTrFixture(t, true)
+	ad := f.hit(t, "", "https://shop.example.com/promo?utm_source=yandex&utm_medium=cpc&utm_campaign=autumn", "", "Promo")
+	f.clock.Add(26 * time.Hour)
+	back := f.hit(t, ad.CI, "https://shop.example.com/", "", "Home")
+	if !back.NewSession || back.SessionID == ad.SessionID {
+		t.Fatal("a day later is not a new session")
+	}
+	a := f.post(t, "t/v1/lead", f.creds(back, map[string]any{"hi": back.HitID, "name": "Ann", "phone": "8 916 222-22-22"}))
+	if a.Status != http.StatusOK || !a.Body.Success {
+		t.Fatalf("lead: %d %s", a.Status, a.Raw)
+	}
+	status, out, _ := postJSON(t, f.srv.URL+"t/v1/callback", f.creds(back, map[string]any{"hi": back.HitID, "phone": "8 916 333-33-33"}))
+	if res, _ := out["result"].(map[string]any); status != http.StatusOK || res == nil || res["status"] != float64(0) {
+		t.Fatalf("callback: %d %v", status, out)
+	}
+	c := f.srv.Client(t)
+	u := f.srv.URL + "sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(ad.VisitorID, 10)
+	for lang, want := range map[string][2]string{
+		"en": {"In reports: visit #" + strconv.FormatUint(ad.SessionID, 10) + " (the last non-direct one)", "Source: yandex"},
+		"ru": {"В отчётах — визит № " + strconv.FormatUint(ad.SessionID, 10) + " (последний значимый)", "Источник: yandex"},
+	} {
+		_, page := getPageIn(t, c, u, lang)
+		page = strings.ReplaceAll(page, "\u00a0", " ")
+		for _, item := range []string{`<li class="card tl-item tl-lead"`, `<li class="card tl-item tl-callback"`} {
+			li := cutAt(page, item, "</li>")
+			credit := cutAt(li, `<div class="source credit">`, "</div></div>")
+			if !strings.Contains(credit, want[0]) || !strings.Contains(credit, want[1]) {
+				t.Errorf("%s: %s does not say the reports credit the ad visit (%q, %q):\n%s", lang, item, want[0], want[1], li)
+			}
+			if own := cutAt(li, `<div class="source">`, "</div></div>"); !strings.Contains(own, "session #"+strconv.FormatUint(back.SessionID, 10)) && !strings.Contains(own, "визит № "+strconv.FormatUint(back.SessionID, 10)) {
+				t.Errorf("%s: %s does not name the visit it came in:\n%s", lang, item, li)
+			}
+		}
+	}
+	// Where the card says, the reports count it: the lead on the ad's row.
+	code, raw := api(t, f, "GET", "api/v1/reports/sources?site="+f.site.Key+"&group=source&from="+f.clock.Now().AddDate(0, 0, -2).Format(time.DateOnly)+"&to="+f.clock.Now().Format(time.DateOnly), apiToken(t, f), "")
+	if code != http.StatusOK {
+		t.Fatalf("report: %d %s", code, raw)
+	}
+	var rep struct {
+		Result struct {
+			Rows []struct {
+				Key       string `json:"key"`
+				Leads     int    `json:"leads"`
+				Callbacks int    `json:"callbacks"`
+			} `json:"rows"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(raw), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Result.Rows {
+		if want := map[bool]int{true: 1, false: 0}[r.Key == "yandex"]; r.Leads != want || r.Callbacks != want {
+			t.Errorf("the report's row %q has %d leads and %d callbacks, want %d each: %s", r.Key, r.Leads, r.Callbacks, want, raw)
 		}
 	}
 }

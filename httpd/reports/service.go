@@ -257,3 +257,39 @@ func (l txLedger) firstCall(site uint32, caller string, id uint64) (bool, error)
 	l.tx.Set(k, v[:])
 	return true, nil
 }
+
+// Credited is the session of visitor that the reports credit an outcome
+// of site to under the default model (ModelLastNonDirect), the record of
+// id stored at at (Unix ms), and that session's source: the rule Compute
+// replays (touchAsOf), for a page to say where the reports count a lead
+// or a callback. It is 0 when the reports credit the source stored with
+// the outcome instead: no visitor known, no person's session of theirs
+// before it, or the session gone.
+func (s *Service) Credited(site uint32, visitor, id uint64, at int64) (uint64, store.Source, error) {
+	if visitor == 0 {
+		return 0, store.Source{}, nil
+	}
+	t, err := touchAsOf(s.db, site, visitor, id, at)
+	if err != nil {
+		return 0, store.Source{}, fmt.Errorf("credit of %d: %w", id, err)
+	}
+	credited := t.LastNonDirect
+	if credited == 0 {
+		credited = t.Last
+	}
+	if credited == 0 {
+		return 0, store.Source{}, nil
+	}
+	b, err := s.db.Get(store.SessionKey(site, credited))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, store.Source{}, nil
+	}
+	if err != nil {
+		return 0, store.Source{}, fmt.Errorf("credit of %d: %w", id, err)
+	}
+	sess, err := store.DecodeSession(b)
+	if err != nil {
+		return 0, store.Source{}, fmt.Errorf("credit of %d: session %d: %w", id, credited, err)
+	}
+	return credited, sess.TrafficSource(), nil
+}
