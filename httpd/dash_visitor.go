@@ -111,6 +111,9 @@ type timelineEntry struct {
 	Callback *callbackEntry
 	Call     *store.Call
 	Chat     *chatEntry
+	// Credit is the visit the reports credit a lead, callback, call or
+	// chat to when it is not the one it came in.
+	Credit credit
 }
 
 // callbackEntry is a callback with staff's mark.
@@ -118,7 +121,6 @@ type callbackEntry struct {
 	callbacks.View
 	Status string
 	Note   string
-	Credit credit
 }
 
 // credit is the visit the reports credit a lead or a callback to
@@ -157,8 +159,7 @@ type chatLine struct {
 
 type leadEntry struct {
 	visitors.Lead
-	Cost   string // a sale's cost; "" when none
-	Credit credit
+	Cost string // a sale's cost; "" when none
 }
 
 type sessionEntry struct {
@@ -228,25 +229,36 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	}
 	for _, l := range c.Leads {
 		e := &leadEntry{Lead: l}
-		if e.Credit, err = s.creditOf(site.ID, l.Visitor, l.Session, l.ID, l.Time, l.Status); err != nil {
+		cr, err := s.creditOf(site.ID, l.Visitor, l.Session, l.ID, l.Time, l.Status)
+		if err != nil {
 			return err
 		}
 		if l.IsSale && l.SaleCost != 0 {
 			e.Cost = moneyText(ck.tr, l.SaleCost)
 		}
-		d.Timeline = append(d.Timeline, entryAt(ck, l.Time, timelineEntry{Lead: e}))
+		d.Timeline = append(d.Timeline, entryAt(ck, l.Time, timelineEntry{Lead: e, Credit: cr}))
 	}
 	for i := range c.Callbacks {
 		cb := &c.Callbacks[i]
 		e := &callbackEntry{View: callbacks.ViewOf(&cb.Callback, c.Groups), Status: cb.Status, Note: cb.Note}
-		if e.Credit, err = s.creditOf(site.ID, cb.Visitor, cb.Session, cb.ID, cb.Time, cb.Status); err != nil {
+		cr, err := s.creditOf(site.ID, cb.Visitor, cb.Session, cb.ID, cb.Time, cb.Status)
+		if err != nil {
 			return err
 		}
-		d.Timeline = append(d.Timeline, entryAt(ck, cb.Time, timelineEntry{Callback: e}))
+		d.Timeline = append(d.Timeline, entryAt(ck, cb.Time, timelineEntry{Callback: e, Credit: cr}))
 	}
 	for i := range c.Calls {
-		s.shownChannel(&c.Calls[i])
-		d.Timeline = append(d.Timeline, entryAt(ck, c.Calls[i].Time, timelineEntry{Call: &c.Calls[i]}))
+		call := &c.Calls[i]
+		s.shownChannel(call)
+		// A call to a static number is the number's, whoever the caller
+		// is: the reports credit the source stored with it.
+		var cr credit
+		if call.Match != store.MatchStatic && call.Match != store.MatchStaticCallerID {
+			if cr, err = s.creditOf(site.ID, call.Visitor, call.Session, call.ID, call.Time, ""); err != nil {
+				return err
+			}
+		}
+		d.Timeline = append(d.Timeline, entryAt(ck, call.Time, timelineEntry{Call: call, Credit: cr}))
 	}
 	for _, ch := range c.Chats {
 		e := &chatEntry{Chat: ch}

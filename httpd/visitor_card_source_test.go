@@ -71,14 +71,17 @@ func TestVisitorCardLeadAndCallbackShowTheirSource(t *testing.T) {
 	}
 }
 
-// A lead and a callback left on a direct return visit are counted by the
+// A lead, a callback and a call (tied by the lead's phone) of a direct
+// return visit are counted by the
 // reports (their default model, the last visit not direct) for the ad
 // visit before it: the card says so, with that visit's source, beside the
 // visit they came in; an outcome the reports credit to its own visit says
 // nothing more.
 func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 	f := newTrFixture(t, true)
-	ad := f.hit(t, "", "https://shop.example.com/promo?utm_source=yandex&utm_medium=cpc&utm_campaign=autumn", "", "Promo")
+	setUpNumbers(t, f)
+	ad, phones := f.hitPhones(t, "", "", "https://shop.example.com/promo?utm_source=yandex&utm_medium=cpc&utm_campaign=autumn")
+	number, _ := shownNumber(phones)
 	f.clock.Add(26 * time.Hour)
 	back := f.hit(t, ad.CI, "https://shop.example.com/", "", "Home")
 	if !back.NewSession || back.SessionID == ad.SessionID {
@@ -92,6 +95,10 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 	if res, _ := out["result"].(map[string]any); status != http.StatusOK || res == nil || res["status"] != float64(0) {
 		t.Fatalf("callback: %d %v", status, out)
 	}
+	code, raw := api(t, f, "POST", "api/v1/calls", apiToken(t, f), `{"called":"`+number+`","caller":"79162222222","answered":true,"duration":30}`)
+	if r := decodeResult(t, raw); code != http.StatusOK || r.SessionID != back.SessionID {
+		t.Fatalf("the call is not the return visit's: %d %s", code, raw)
+	}
 	c := f.srv.Client(t)
 	u := f.srv.URL + "sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(ad.VisitorID, 10)
 	for lang, want := range map[string][2]string{
@@ -100,7 +107,7 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 	} {
 		_, page := getPageIn(t, c, u, lang)
 		page = strings.ReplaceAll(page, "\u00a0", " ")
-		for _, item := range []string{`<li class="card tl-item tl-lead"`, `<li class="card tl-item tl-callback"`} {
+		for _, item := range []string{`<li class="card tl-item tl-lead"`, `<li class="card tl-item tl-callback"`, `<li class="card tl-item tl-call"`} {
 			li := cutAt(page, item, "</li>")
 			credit := cutAt(li, `<div class="source credit">`, "</div></div>")
 			if !strings.Contains(credit, want[0]) || !strings.Contains(credit, want[1]) {
@@ -112,7 +119,7 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 		}
 	}
 	// Where the card says, the reports count it: the lead on the ad's row.
-	code, raw := api(t, f, "GET", "api/v1/reports/sources?site="+f.site.Key+"&group=source&from="+f.clock.Now().AddDate(0, 0, -2).Format(time.DateOnly)+"&to="+f.clock.Now().Format(time.DateOnly), apiToken(t, f), "")
+	code, raw = api(t, f, "GET", "api/v1/reports/sources?site="+f.site.Key+"&group=source&from="+f.clock.Now().AddDate(0, 0, -2).Format(time.DateOnly)+"&to="+f.clock.Now().Format(time.DateOnly), apiToken(t, f), "")
 	if code != http.StatusOK {
 		t.Fatalf("report: %d %s", code, raw)
 	}
@@ -122,6 +129,7 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 				Key       string `json:"key"`
 				Leads     int    `json:"leads"`
 				Callbacks int    `json:"callbacks"`
+				Calls     int    `json:"calls"`
 			} `json:"rows"`
 		} `json:"result"`
 	}
@@ -129,8 +137,8 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rep.Result.Rows {
-		if want := map[bool]int{true: 1, false: 0}[r.Key == "yandex"]; r.Leads != want || r.Callbacks != want {
-			t.Errorf("the report's row %q has %d leads and %d callbacks, want %d each: %s", r.Key, r.Leads, r.Callbacks, want, raw)
+		if want := map[bool]int{true: 1, false: 0}[r.Key == "yandex"]; r.Leads != want || r.Callbacks != want || r.Calls != want {
+			t.Errorf("the report's row %q has %d leads, %d callbacks and %d calls, want %d each: %s", r.Key, r.Leads, r.Callbacks, r.Calls, want, raw)
 		}
 	}
 }
