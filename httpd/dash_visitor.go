@@ -268,7 +268,11 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 		for _, m := range ch.Messages {
 			e.Messages = append(e.Messages, chatLine{Time: timeSince(ck.tr, ck.loc, ch.Created, m.At), ChatMessage: m})
 		}
-		d.Timeline = append(d.Timeline, entryAt(ck, ch.Created, timelineEntry{Chat: e}))
+		cr, err := s.creditOf(site.ID, ch.Visitor, ch.Session, ch.ID, ch.Created, "")
+		if err != nil {
+			return err
+		}
+		d.Timeline = append(d.Timeline, entryAt(ck, ch.Created, timelineEntry{Chat: e, Credit: cr}))
 	}
 	slices.SortStableFunc(d.Timeline, func(a, b timelineEntry) int { return cmp.Compare(b.at, a.at) })
 	title := ck.tr.T("Visitor #%d", id) + " · " + site.Name

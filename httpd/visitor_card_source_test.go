@@ -71,7 +71,7 @@ func TestVisitorCardLeadAndCallbackShowTheirSource(t *testing.T) {
 	}
 }
 
-// A lead, a callback and a call (tied by the lead's phone) of a direct
+// A lead, a callback, a chat and a call (tied by the lead's phone) of a direct
 // return visit are counted by the
 // reports (their default model, the last visit not direct) for the ad
 // visit before it: the card says so, with that visit's source, beside the
@@ -95,6 +95,11 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 	if res, _ := out["result"].(map[string]any); status != http.StatusOK || res == nil || res["status"] != float64(0) {
 		t.Fatalf("callback: %d %v", status, out)
 	}
+	status, out, _ = postJSON(t, f.srv.URL+"t/v1/chat", f.creds(back, map[string]any{"u": "https://shop.example.com/", "wait": 0,
+		"frames": []any{map[string]any{"type": "send", "ref": "r1", "text": "hello"}}}))
+	if status != http.StatusOK || out["success"] != true {
+		t.Fatalf("chat: %d %v", status, out)
+	}
 	code, raw := api(t, f, "POST", "api/v1/calls", apiToken(t, f), `{"called":"`+number+`","caller":"79162222222","answered":true,"duration":30}`)
 	if r := decodeResult(t, raw); code != http.StatusOK || r.SessionID != back.SessionID {
 		t.Fatalf("the call is not the return visit's: %d %s", code, raw)
@@ -107,8 +112,8 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 	} {
 		_, page := getPageIn(t, c, u, lang)
 		page = strings.ReplaceAll(page, "\u00a0", " ")
-		for _, item := range []string{`<li class="card tl-item tl-lead"`, `<li class="card tl-item tl-callback"`, `<li class="card tl-item tl-call"`} {
-			li := cutAt(page, item, "</li>")
+		for _, item := range []string{`<li class="card tl-item tl-lead"`, `<li class="card tl-item tl-callback"`, `<li class="card tl-item tl-call"`, `<li class="card tl-item tl-chat"`} {
+			li := cutAt(page, item, "</li>\n")
 			credit := cutAt(li, `<div class="source credit">`, "</div></div>")
 			if !strings.Contains(credit, want[0]) || !strings.Contains(credit, want[1]) {
 				t.Errorf("%s: %s does not say the reports credit the ad visit (%q, %q):\n%s", lang, item, want[0], want[1], li)
@@ -130,6 +135,7 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 				Leads     int    `json:"leads"`
 				Callbacks int    `json:"callbacks"`
 				Calls     int    `json:"calls"`
+				Chats     int    `json:"chats"`
 			} `json:"rows"`
 		} `json:"result"`
 	}
@@ -137,8 +143,8 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rep.Result.Rows {
-		if want := map[bool]int{true: 1, false: 0}[r.Key == "yandex"]; r.Leads != want || r.Callbacks != want || r.Calls != want {
-			t.Errorf("the report's row %q has %d leads, %d callbacks and %d calls, want %d each: %s", r.Key, r.Leads, r.Callbacks, r.Calls, want, raw)
+		if want := map[bool]int{true: 1, false: 0}[r.Key == "yandex"]; r.Leads != want || r.Callbacks != want || r.Calls != want || r.Chats != want {
+			t.Errorf("the report's row %q has %d leads, %d callbacks, %d calls and %d chats, want %d each: %s", r.Key, r.Leads, r.Callbacks, r.Calls, r.Chats, want, raw)
 		}
 	}
 }
