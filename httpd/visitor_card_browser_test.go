@@ -92,11 +92,15 @@ func TestBrowserVisitorCardFromCall(t *testing.T) {
 	}
 	httpdtest.SaveScreenshot(t, ctx, "visitor-card-1280")
 
-	// A phone: nothing wider than the screen.
-	httpdtest.Must(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("visitor-timeline")))
-	if w := httpdtest.Eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
-		wide := httpdtest.Eval[string](t, ctx, `[...document.querySelectorAll("main *")].filter(e => e.getBoundingClientRect().right > 390).slice(0, 5).map(e => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className).join(" ")`)
-		t.Errorf("the visitor card is %dpx wide on a 390px screen; too wide: %s", w, wide)
+	// A phone: nothing wider than the screen, and the lead says its
+	// source there.
+	httpdtest.Must(t, ctx, chromedp.EmulateViewport(375, 812), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("visitor-timeline")))
+	if w := httpdtest.Eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 375 {
+		wide := httpdtest.Eval[string](t, ctx, `[...document.querySelectorAll("main *")].filter(e => e.getBoundingClientRect().right > 375).slice(0, 5).map(e => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className).join(" ")`)
+		t.Errorf("the visitor card is %dpx wide on a 375px screen; too wide: %s", w, wide)
 	}
-	httpdtest.SaveScreenshot(t, ctx, "visitor-card-390")
+	if got := text(lead + " .source"); !strings.Contains(got, "Source: google") || !strings.Contains(got, "Campaign: winter") {
+		t.Errorf("on a phone the lead's source reads %q", got)
+	}
+	httpdtest.SaveScreenshot(t, ctx, "visitor-card-375")
 }
