@@ -1039,7 +1039,25 @@ func readPassword(ctx context.Context, in io.Reader, stdout io.Writer) (string, 
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return typePassword(ctx, int(f.Fd()), stdout)
 	}
-	line, err := bufio.NewReader(in).ReadString('\n')
+	// The line is read aside, so that SIGINT or SIGTERM while a pipe has
+	// not written it yet ends the command (130), as on a terminal.
+	type piped struct {
+		line string
+		err  error
+	}
+	got := make(chan piped, 1)
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		got <- piped{line, err}
+	}()
+	var line string
+	var err error
+	select {
+	case p := <-got:
+		line, err = p.line, p.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 	if errors.Is(err, io.EOF) && line == "" {
 		return "", errors.New("no password on stdin: run it on a terminal to type one, or pipe it in (printf '%s\\n' \"$PASSWORD\" | appliance user ...)")
 	}
