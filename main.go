@@ -865,6 +865,11 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return fmt.Errorf("backup: the folder %q for %s does not exist; create it first", dir, o.Output)
 		}
+		// Said before the archive is made, not after it was, by the
+		// rename that would put it there.
+		if st, err := os.Stat(o.Output); err == nil && st.IsDir() {
+			return fmt.Errorf("backup: -o %s is a folder; give a file in it (appliance backup -o %s)", o.Output, filepath.Join(o.Output, "backup.tar"))
+		}
 	}
 	err := withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		if o.LowPriority && c.Remote() {

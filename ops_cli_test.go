@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -41,5 +43,27 @@ func TestReadPasswordPipeInterrupted(t *testing.T) {
 	pw, err := readPassword(context.Background(), r2, &strings.Builder{})
 	if err != nil || pw != "correct horse" {
 		t.Errorf("readPassword of a piped line: %q, %v", pw, err)
+	}
+}
+
+// backup -o naming a folder is refused before the archive is made (it
+// was refused by the final rename, after the whole backup), saying what to
+// give instead, and nothing is left beside it.
+func TestBackupOutputIsAFolder(t *testing.T) {
+	src, _ := offlineSite(t)
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "backups")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := runBackup(t.Context(), BackupOptions{Data: src, Output: dir}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "is a folder") || !strings.Contains(err.Error(), filepath.Join(dir, "backup.tar")) {
+		t.Fatalf("backup -o a folder: %v; want it refused as a folder, naming a file in it", err)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 1 {
+		t.Errorf("backup -o a folder left %d entries beside it, want only the folder", len(ents))
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("backup -o a folder wrote %d files into it", len(ents))
 	}
 }
