@@ -49,6 +49,13 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	if errors.Is(err, context.Canceled) {
+		// SIGINT or SIGTERM: what the command was doing when it came
+		// ("Get \"http://admin/admin/backup\": interrupt signal
+		// received", "context canceled") tells the user nothing.
+		fmt.Fprintln(stderr, "appliance: interrupted")
+		return 130
+	}
 	fmt.Fprintln(stderr, "appliance:", plainError(err))
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -59,9 +66,6 @@ func exitCode(err error, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", help)
 		return 2
-	}
-	if errors.Is(err, context.Canceled) {
-		return 130
 	}
 	return 1
 }

@@ -27,8 +27,8 @@ func TestReadPasswordPipeInterrupted(t *testing.T) {
 		t.Fatalf("readPassword on a silent pipe after the interrupt: %v, want context.Canceled", err)
 	}
 	var sb strings.Builder
-	if code := exitCode(err, &sb); code != 130 {
-		t.Errorf("exit code %d, want 130 (%s)", code, sb.String())
+	if code := exitCode(err, &sb); code != 130 || sb.String() != "appliance: interrupted\n" {
+		t.Errorf("exit code %d, printed %q; want 130, \"appliance: interrupted\"", code, sb.String())
 	}
 
 	r2, w2, err := os.Pipe()
