@@ -947,7 +947,7 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 		}
 	}
 	p := newProgress(stdout, "restore", total, "bytes")
-	err := store.Restore(bufio.NewReaderSize(p.Reader(r), 1<<16), o.Data, o.Force)
+	err := store.Restore(bufio.NewReaderSize(p.Reader(interruptible(ctx, r)), 1<<16), o.Data, o.Force)
 	p.Done()
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
@@ -965,6 +965,48 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", from, o.Data)
 	return nil
+}
+
+// interruptible reads r until ctx ends (SIGINT, SIGTERM), then fails with
+// ctx's error: restore then removes what it unpacked and exits 130, also
+// while a pipe sends nothing (a stalled download into restore -), where a
+// plain read would wait for the pipe. Each read runs aside into a buffer
+// of its own, so one still waiting when ctx ends writes into no buffer of
+// the caller's.
+func interruptible(ctx context.Context, r io.Reader) io.Reader {
+	return &ctxReader{ctx: ctx, r: r, done: make(chan ctxRead, 1)}
+}
+
+type ctxRead struct {
+	n   int
+	err error
+}
+
+type ctxReader struct {
+	ctx  context.Context
+	r    io.Reader
+	buf  []byte
+	done chan ctxRead
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	buf, r := c.buf[:len(p)], c.r
+	go func() {
+		n, err := r.Read(buf)
+		c.done <- ctxRead{n, err}
+	}()
+	select {
+	case got := <-c.done:
+		return copy(p, buf[:got.n]), got.err
+	case <-c.ctx.Done():
+		return 0, c.ctx.Err() // and no read after this one: ctx.Err() first
+	}
 }
 
 // AdminOptions locate the data directory.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"appliance/store"
 	"context"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -65,5 +68,60 @@ func TestBackupOutputIsAFolder(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("backup -o a folder wrote %d files into it", len(ents))
+	}
+}
+
+// restore - reading a pipe that stalls (a download cut off halfway) ends on
+// SIGINT as interrupted (130), leaving the data directory as it was: no
+// half-unpacked db.restore, no empty store. It waited on the pipe for ever.
+func TestRestoreFromStalledPipeInterrupted(t *testing.T) {
+	src, _ := offlineSite(t)
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	if err := runBackup(t.Context(), BackupOptions{Data: src, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "data")
+	cmd := exec.Command(os.Args[0], "restore", "-", "--data", dst)
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if _, err := in.Write(raw[:len(raw)/8]); err != nil {
+		t.Fatal(err)
+	}
+	// Unpacking has begun (its directory exists) once the signal handler
+	// is in place; then the pipe sends nothing more.
+	for {
+		if _, err := os.Stat(filepath.Join(dst, store.DBDir+".restore")); err == nil {
+			break
+		}
+		runtime.Gosched()
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	in.Close()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("restore - interrupted on a stalled pipe: %v, want exit 130; stderr %q", err, stderr.String())
+	}
+	if got := stderr.String(); got != "appliance: interrupted\n" {
+		t.Errorf("stderr %q, want \"appliance: interrupted\"", got)
+	}
+	ents, _ := os.ReadDir(dst)
+	for _, e := range ents {
+		t.Errorf("interrupted restore left %s in the data directory", e.Name())
 	}
 }
