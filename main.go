@@ -1439,7 +1439,7 @@ func runNumbersImport(ctx context.Context, o ImportOptions, stdin io.Reader, std
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, tracking.MaxImportBytes+1))
+	data, err := io.ReadAll(io.LimitReader(interruptible(ctx, r), tracking.MaxImportBytes+1))
 	if err != nil {
 		return fmt.Errorf("numbers import: %w", err)
 	}
@@ -1714,7 +1714,7 @@ func runCostsImport(ctx context.Context, o CostsImportOptions, stdin io.Reader, 
 	}
 	// The admin API takes the file in one request.
 	const max = admin.MaxRequestBodySize - 4096
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	data, err := io.ReadAll(io.LimitReader(interruptible(ctx, r), max+1))
 	if err != nil {
 		return fmt.Errorf("costs import: %w", err)
 	}

@@ -125,3 +125,34 @@ func TestRestoreFromStalledPipeInterrupted(t *testing.T) {
 		t.Errorf("interrupted restore left %s in the data directory", e.Name())
 	}
 }
+
+// numbers import - and costs import - read stdin whole before they send
+// it; SIGINT or SIGTERM while the pipe stalls ends them (130) rather than
+// waiting on the pipe.
+func TestImportsFromStalledPipeInterrupted(t *testing.T) {
+	for _, run := range map[string]func(context.Context, io.Reader) error{
+		"numbers import": func(ctx context.Context, in io.Reader) error {
+			return runNumbersImport(ctx, ImportOptions{Data: t.TempDir(), Site: "x", Pool: "ads", File: "-"}, in, io.Discard)
+		},
+		"costs import": func(ctx context.Context, in io.Reader) error {
+			return runCostsImport(ctx, CostsImportOptions{Data: t.TempDir(), Site: "x", File: "-"}, in, io.Discard)
+		},
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.WriteString("2026-12-01,google,cpc,winter,100\n"); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err = run(ctx, r)
+		r.Close()
+		w.Close()
+		var sb strings.Builder
+		if code := exitCode(err, &sb); code != 130 {
+			t.Errorf("%d, %q after an interrupt on a stalled pipe; want 130, interrupted", code, sb.String())
+		}
+	}
+}
