@@ -1307,6 +1307,15 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	if o.Queue != "" && o.Queue != "on" && o.Queue != "off" {
 		return usageError{fmt.Errorf("callback set: --queue is on or off, not %q", o.Queue)}
 	}
+	if o.Lang != nil {
+		// As the server reads it (callbacks.Settings): a value the flag
+		// cannot take is a usage error (2), as --captcha-digits's is.
+		switch strings.ToLower(strings.TrimSpace(*o.Lang)) {
+		case "ru", "en", "auto", "":
+		default:
+			return usageError{fmt.Errorf("callback set: --lang is ru, en or auto (the visitor's browser), not %q", *o.Lang)}
+		}
+	}
 	if o.CaptchaDigits != nil && *o.CaptchaDigits != 4 && *o.CaptchaDigits != 6 {
 		return usageError{fmt.Errorf("callback set: --captcha-digits is 4 or 6, not %d", *o.CaptchaDigits)}
 	}

@@ -156,3 +156,21 @@ func TestImportsFromStalledPipeInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// callback set --lang with a language the widgets do not have is a usage
+// error (exit 2, README: Commands), as --captcha-digits 5 is; it was the
+// server's refusal, exit 1.
+func TestCallbackSetLangIsAUsageError(t *testing.T) {
+	dir, site := offlineSite(t)
+	de := "de"
+	err := runCallbackSet(t.Context(), CallbackSetOptions{Data: dir, Site: site, Lang: &de}, io.Discard)
+	var sb strings.Builder
+	if code := exitCode(err, &sb); code != 2 || !strings.Contains(sb.String(), "--lang") {
+		t.Errorf("callback set --lang de: exit %d, %q; want 2 naming --lang", code, sb.String())
+	}
+	for _, ok := range []string{"ru", "EN", "auto"} {
+		if err := runCallbackSet(t.Context(), CallbackSetOptions{Data: dir, Site: site, Lang: &ok}, io.Discard); err != nil {
+			t.Errorf("callback set --lang %s: %v", ok, err)
+		}
+	}
+}
