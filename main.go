@@ -31,6 +31,7 @@ import (
 	"appliance/httpd"
 	"appliance/httpd/admin"
 	"appliance/httpd/notice"
+	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -1044,6 +1045,11 @@ type SiteSetOptions struct {
 }
 
 func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
+	if d := o.RetentionDays; d != nil && (*d < 0 || *d > sites.MaxRetentionDays) {
+		// A value the flag cannot take: a usage error (2), said before
+		// anything is changed (the other flags given with it included).
+		return usageError{fmt.Errorf("site set: --retention-days is a whole number of days from 0 (keep for ever) to %d, not %d", sites.MaxRetentionDays, *d)}
+	}
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil || o.RetentionDays != nil {
 			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains, PhoneRegion: o.PhoneRegion, RetentionDays: o.RetentionDays})

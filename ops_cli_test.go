@@ -174,3 +174,22 @@ func TestCallbackSetLangIsAUsageError(t *testing.T) {
 		}
 	}
 }
+
+// site set --retention-days out of its range is a usage error (exit 2),
+// refused before anything given with it is changed; it was the server's
+// refusal, exit 1, after --name had been set.
+func TestSiteSetRetentionOutOfRange(t *testing.T) {
+	dir, site := offlineSite(t)
+	for _, days := range []int{-1, 3661} {
+		name := "Renamed"
+		err := runSiteSet(t.Context(), SiteSetOptions{Data: dir, Site: site, Name: &name, RetentionDays: &days}, io.Discard)
+		var sb strings.Builder
+		if code := exitCode(err, &sb); code != 2 || !strings.Contains(sb.String(), "--retention-days") {
+			t.Errorf("site set --retention-days %d: exit %d, %q; want 2 naming --retention-days", days, code, sb.String())
+		}
+	}
+	var out strings.Builder
+	if err := runSiteList(t.Context(), AdminOptions{Data: dir}, &out); err != nil || strings.Contains(out.String(), "Renamed") {
+		t.Errorf("a refused site set changed the site: %v\n%s", err, out.String())
+	}
+}
