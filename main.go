@@ -31,6 +31,7 @@ import (
 	"appliance/httpd"
 	"appliance/httpd/admin"
 	"appliance/httpd/notice"
+	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
@@ -49,6 +50,13 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	if errors.Is(err, context.Canceled) {
+		// SIGINT or SIGTERM: what the command was doing when it came
+		// ("Get \"http://admin/admin/backup\": interrupt signal
+		// received", "context canceled") tells the user nothing.
+		fmt.Fprintln(stderr, "appliance: interrupted")
+		return 130
+	}
 	fmt.Fprintln(stderr, "appliance:", plainError(err))
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -59,9 +67,6 @@ func exitCode(err error, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", help)
 		return 2
-	}
-	if errors.Is(err, context.Canceled) {
-		return 130
 	}
 	return 1
 }
@@ -865,6 +870,11 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return fmt.Errorf("backup: the folder %q for %s does not exist; create it first", dir, o.Output)
 		}
+		// Said before the archive is made, not after it was, by the
+		// rename that would put it there.
+		if st, err := os.Stat(o.Output); err == nil && st.IsDir() {
+			return fmt.Errorf("backup: -o %s is a folder; give a file in it (appliance backup -o %s)", o.Output, filepath.Join(o.Output, "backup.tar"))
+		}
 	}
 	err := withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		if o.LowPriority && c.Remote() {
@@ -938,7 +948,7 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 		}
 	}
 	p := newProgress(stdout, "restore", total, "bytes")
-	err := store.Restore(bufio.NewReaderSize(p.Reader(r), 1<<16), o.Data, o.Force)
+	err := store.Restore(bufio.NewReaderSize(p.Reader(interruptible(ctx, r)), 1<<16), o.Data, o.Force)
 	p.Done()
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
@@ -956,6 +966,48 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", from, o.Data)
 	return nil
+}
+
+// interruptible reads r until ctx ends (SIGINT, SIGTERM), then fails with
+// ctx's error: restore then removes what it unpacked and exits 130, also
+// while a pipe sends nothing (a stalled download into restore -), where a
+// plain read would wait for the pipe. Each read runs aside into a buffer
+// of its own, so one still waiting when ctx ends writes into no buffer of
+// the caller's.
+func interruptible(ctx context.Context, r io.Reader) io.Reader {
+	return &ctxReader{ctx: ctx, r: r, done: make(chan ctxRead, 1)}
+}
+
+type ctxRead struct {
+	n   int
+	err error
+}
+
+type ctxReader struct {
+	ctx  context.Context
+	r    io.Reader
+	buf  []byte
+	done chan ctxRead
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	buf, r := c.buf[:len(p)], c.r
+	go func() {
+		n, err := r.Read(buf)
+		c.done <- ctxRead{n, err}
+	}()
+	select {
+	case got := <-c.done:
+		return copy(p, buf[:got.n]), got.err
+	case <-c.ctx.Done():
+		return 0, c.ctx.Err() // and no read after this one: ctx.Err() first
+	}
 }
 
 // AdminOptions locate the data directory.
@@ -993,6 +1045,11 @@ type SiteSetOptions struct {
 }
 
 func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
+	if d := o.RetentionDays; d != nil && (*d < 0 || *d > sites.MaxRetentionDays) {
+		// A value the flag cannot take: a usage error (2), said before
+		// anything is changed (the other flags given with it included).
+		return usageError{fmt.Errorf("site set: --retention-days is a whole number of days from 0 (keep for ever) to %d, not %d", sites.MaxRetentionDays, *d)}
+	}
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil || o.RetentionDays != nil {
 			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains, PhoneRegion: o.PhoneRegion, RetentionDays: o.RetentionDays})
@@ -1039,7 +1096,25 @@ func readPassword(ctx context.Context, in io.Reader, stdout io.Writer) (string, 
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return typePassword(ctx, int(f.Fd()), stdout)
 	}
-	line, err := bufio.NewReader(in).ReadString('\n')
+	// The line is read aside, so that SIGINT or SIGTERM while a pipe has
+	// not written it yet ends the command (130), as on a terminal.
+	type piped struct {
+		line string
+		err  error
+	}
+	got := make(chan piped, 1)
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		got <- piped{line, err}
+	}()
+	var line string
+	var err error
+	select {
+	case p := <-got:
+		line, err = p.line, p.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 	if errors.Is(err, io.EOF) && line == "" {
 		return "", errors.New("no password on stdin: run it on a terminal to type one, or pipe it in (printf '%s\\n' \"$PASSWORD\" | appliance user ...)")
 	}
@@ -1238,6 +1313,15 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	if o.Queue != "" && o.Queue != "on" && o.Queue != "off" {
 		return usageError{fmt.Errorf("callback set: --queue is on or off, not %q", o.Queue)}
 	}
+	if o.Lang != nil {
+		// As the server reads it (callbacks.Settings): a value the flag
+		// cannot take is a usage error (2), as --captcha-digits's is.
+		switch strings.ToLower(strings.TrimSpace(*o.Lang)) {
+		case "ru", "en", "auto", "":
+		default:
+			return usageError{fmt.Errorf("callback set: --lang is ru, en or auto (the visitor's browser), not %q", *o.Lang)}
+		}
+	}
 	if o.CaptchaDigits != nil && *o.CaptchaDigits != 4 && *o.CaptchaDigits != 6 {
 		return usageError{fmt.Errorf("callback set: --captcha-digits is 4 or 6, not %d", *o.CaptchaDigits)}
 	}
@@ -1370,7 +1454,7 @@ func runNumbersImport(ctx context.Context, o ImportOptions, stdin io.Reader, std
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, tracking.MaxImportBytes+1))
+	data, err := io.ReadAll(io.LimitReader(interruptible(ctx, r), tracking.MaxImportBytes+1))
 	if err != nil {
 		return fmt.Errorf("numbers import: %w", err)
 	}
@@ -1645,7 +1729,7 @@ func runCostsImport(ctx context.Context, o CostsImportOptions, stdin io.Reader, 
 	}
 	// The admin API takes the file in one request.
 	const max = admin.MaxRequestBodySize - 4096
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	data, err := io.ReadAll(io.LimitReader(interruptible(ctx, r), max+1))
 	if err != nil {
 		return fmt.Errorf("costs import: %w", err)
 	}

@@ -222,12 +222,21 @@ func listenError(flag, addr string, err error) error {
 // that leaves the group and others nothing, rather than chmod'ed after
 // bind, which left it open to anyone for a moment under a permissive umask
 // in a data directory the user made readable. The umask is the process's,
-// so a file another goroutine creates meanwhile is made private too.
+// so a file another goroutine creates meanwhile is made private too (a
+// directory too, hence 0077, not 0177). The socket, born 0700, is then
+// made 0600, as the README says: that only narrows it.
 func listenPrivate(sock string) (net.Listener, error) {
 	old := unix.Umask(0o077)
 	ln, err := net.Listen("unix", sock)
 	unix.Umask(old)
-	return ln, err
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(sock, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 // publicURLKey holds the public URL of the last server that ran on the

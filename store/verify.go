@@ -197,12 +197,14 @@ func notAnArchive(head []byte, hdr *tar.Header, err error) error {
 }
 
 // archiveReadError is ErrBadArchive for err, a failure to read the archive
-// (a file cut short, as a copy interrupted leaves it, says so).
+// (a file cut short, as a copy interrupted leaves it, says so). err stays
+// in the chain: a read that ended because the command was interrupted
+// (context.Canceled) is that, not a bad archive, to the caller.
 func archiveReadError(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%w: it ends early, cut short (an interrupted copy or download?)", ErrBadArchive)
 	}
-	return fmt.Errorf("%w: %v", ErrBadArchive, err)
+	return fmt.Errorf("%w: %w", ErrBadArchive, err)
 }
 
 // headReader is r keeping the first bytes read from it, to tell what a
