@@ -11,6 +11,7 @@ import (
 
 	"appliance/httpd/callbacks"
 	"appliance/httpd/leads"
+	"appliance/httpd/reports"
 	"appliance/httpd/visitors"
 	"appliance/store"
 )
@@ -132,16 +133,32 @@ type credit struct {
 	Source  store.Source
 }
 
-// creditOf is the credit of an outcome of visitor, the record id stored
-// at at in session, with status: the zero credit when the reports credit
-// that session, or do not count it.
-func (s *visitorPage) creditOf(site uint32, visitor, session, id uint64, at int64, status string) (credit, error) {
+// credits are where the reports credit a card's outcomes, from each
+// visitor's sessions read once (a card shows many leads and calls).
+type credits struct {
+	reports *reports.Service
+	site    uint32
+	of      map[uint64]*reports.Credits // by visitor
+}
+
+// credit is the credit of an outcome of visitor, the record id stored at at
+// in session, with status: the zero credit when the reports credit that
+// session, or do not count it.
+func (c *credits) credit(visitor, session, id uint64, at int64, status string) (credit, error) {
 	if status == leads.StatusSpam {
 		return credit{}, nil
 	}
-	sess, src, err := s.reports.Credited(site, visitor, id, at)
-	if err != nil || sess == 0 || sess == session {
-		return credit{}, err
+	v, ok := c.of[visitor]
+	if !ok {
+		var err error
+		if v, err = c.reports.Credits(c.site, visitor); err != nil {
+			return credit{}, err
+		}
+		c.of[visitor] = v
+	}
+	sess, src := v.Of(id, at)
+	if sess == 0 || sess == session {
+		return credit{}, nil
 	}
 	return credit{Session: sess, Source: src}, nil
 }
@@ -227,9 +244,10 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 		}
 		d.Timeline = append(d.Timeline, entryAt(ck, ss.Started, timelineEntry{Session: e}))
 	}
+	credited := credits{reports: s.reports, site: site.ID, of: map[uint64]*reports.Credits{}}
 	for _, l := range c.Leads {
 		e := &leadEntry{Lead: l}
-		cr, err := s.creditOf(site.ID, l.Visitor, l.Session, l.ID, l.Time, l.Status)
+		cr, err := credited.credit(l.Visitor, l.Session, l.ID, l.Time, l.Status)
 		if err != nil {
 			return err
 		}
@@ -241,7 +259,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 	for i := range c.Callbacks {
 		cb := &c.Callbacks[i]
 		e := &callbackEntry{View: callbacks.ViewOf(&cb.Callback, c.Groups), Status: cb.Status, Note: cb.Note}
-		cr, err := s.creditOf(site.ID, cb.Visitor, cb.Session, cb.ID, cb.Time, cb.Status)
+		cr, err := credited.credit(cb.Visitor, cb.Session, cb.ID, cb.Time, cb.Status)
 		if err != nil {
 			return err
 		}
@@ -254,7 +272,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 		// is: the reports credit the source stored with it.
 		var cr credit
 		if call.Match != store.MatchStatic && call.Match != store.MatchStaticCallerID {
-			if cr, err = s.creditOf(site.ID, call.Visitor, call.Session, call.ID, call.Time, ""); err != nil {
+			if cr, err = credited.credit(call.Visitor, call.Session, call.ID, call.Time, ""); err != nil {
 				return err
 			}
 		}
@@ -268,7 +286,7 @@ func (s *visitorPage) visitorCard(ctx *fasthttp.RequestCtx, who signedIn) error 
 		for _, m := range ch.Messages {
 			e.Messages = append(e.Messages, chatLine{Time: timeSince(ck.tr, ck.loc, ch.Created, m.At), ChatMessage: m})
 		}
-		cr, err := s.creditOf(site.ID, ch.Visitor, ch.Session, ch.ID, ch.Created, "")
+		cr, err := credited.credit(ch.Visitor, ch.Session, ch.ID, ch.Created, "")
 		if err != nil {
 			return err
 		}

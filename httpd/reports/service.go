@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"appliance/store"
@@ -142,6 +144,22 @@ func (s *Service) CountChat(tx *store.Tx, site *store.Site, a store.Attribution,
 	return nil
 }
 
+// touchWith adds session id, s, of a visitor, to their touch t as of a
+// record stored at at: a person's session that began by then (a bot's
+// is never credited), in id order.
+func touchWith(t *store.Touch, id uint64, s *store.Session, at int64) {
+	if s.Bot || s.Started > at {
+		return
+	}
+	if t.First == 0 {
+		t.First = id
+	}
+	t.Last, t.LastStarted = id, s.Started
+	if src := s.TrafficSource(); !dimsOf(&src).direct {
+		t.LastNonDirect = id
+	}
+}
+
 // txLedger counts in a write.
 type txLedger struct{ tx *store.Tx }
 
@@ -151,6 +169,13 @@ type txLedger struct{ tx *store.Tx }
 // out. The context is the background's: a visitor has few sessions.
 func touchAsOf(db store.Reader, site uint32, visitor, before uint64, at int64) (store.Touch, error) {
 	var t store.Touch
+	err := eachSession(db, site, visitor, before, func(id uint64, s *store.Session) { touchWith(&t, id, s, at) })
+	return t, err
+}
+
+// eachSession calls fn with each of visitor's sessions of site whose id
+// is below before, in id order; sessions gone are left out.
+func eachSession(db store.Reader, site uint32, visitor, before uint64, fn func(id uint64, s *store.Session)) error {
 	var derr error
 	err := db.ScanPrefix(context.Background(), store.VisitorItemPrefix(visitor, store.ItemSession), false, 0, func(k, _ []byte) bool {
 		id, ok := store.IDFromKey(k)
@@ -170,25 +195,16 @@ func touchAsOf(db store.Reader, site uint32, visitor, before uint64, at int64) (
 			derr = fmt.Errorf("session %d: %w", id, err)
 			return false
 		}
-		if s.Bot || s.Started > at {
-			return true
-		}
-		if t.First == 0 {
-			t.First = id
-		}
-		t.Last, t.LastStarted = id, s.Started
-		if src := s.TrafficSource(); !dimsOf(&src).direct {
-			t.LastNonDirect = id
-		}
+		fn(id, &s)
 		return true
 	})
 	if err == nil {
 		err = derr
 	}
 	if err != nil {
-		return store.Touch{}, fmt.Errorf("sessions of visitor %d: %w", visitor, err)
+		return fmt.Errorf("sessions of visitor %d: %w", visitor, err)
 	}
-	return t, nil
+	return nil
 }
 
 func (l txLedger) add(key []byte, lanes *[numLanes]int64) { addLanes(l.tx, key, lanes) }
@@ -258,38 +274,49 @@ func (l txLedger) firstCall(site uint32, caller string, id uint64) (bool, error)
 	return true, nil
 }
 
-// Credited is the session of visitor that the reports credit an outcome
-// of site to under the default model (ModelLastNonDirect), the record of
-// id stored at at (Unix ms), and that session's source: the rule Compute
-// replays (touchAsOf), for a page to say where the reports count a lead
-// or a callback. It is 0 when the reports credit the source stored with
-// the outcome instead: no visitor known, no person's session of theirs
-// before it, or the session gone.
-func (s *Service) Credited(site uint32, visitor, id uint64, at int64) (uint64, store.Source, error) {
+// Credits are the credits of a visitor's outcomes on a site under the
+// default model (ModelLastNonDirect), from the visitor's sessions read
+// once (Service.Credits): a page that says where the reports count each
+// of many leads and calls reads them once, not once an outcome.
+type Credits struct {
+	ids      []uint64 // in id order
+	sessions []store.Session
+}
+
+// Credits reads visitor's sessions of site for Of; none for visitor 0.
+func (s *Service) Credits(site uint32, visitor uint64) (*Credits, error) {
+	c := &Credits{}
 	if visitor == 0 {
-		return 0, store.Source{}, nil
+		return c, nil
 	}
-	t, err := touchAsOf(s.db, site, visitor, id, at)
+	err := eachSession(s.db, site, visitor, math.MaxUint64, func(id uint64, sess *store.Session) {
+		c.ids, c.sessions = append(c.ids, id), append(c.sessions, *sess)
+	})
 	if err != nil {
-		return 0, store.Source{}, fmt.Errorf("credit of %d: %w", id, err)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Of is the session the reports credit the outcome of id stored at at
+// (Unix ms) to, and that session's source: the rule Compute replays
+// (touchAsOf, touchWith). It is 0 when the reports credit the source
+// stored with the outcome instead: no person's session of the visitor
+// before it, or the session gone.
+func (c *Credits) Of(id uint64, at int64) (uint64, store.Source) {
+	var t store.Touch
+	for i, sid := range c.ids {
+		if sid >= id {
+			break
+		}
+		touchWith(&t, sid, &c.sessions[i], at)
 	}
 	credited := t.LastNonDirect
 	if credited == 0 {
 		credited = t.Last
 	}
-	if credited == 0 {
-		return 0, store.Source{}, nil
+	if i, ok := slices.BinarySearch(c.ids, credited); ok && credited != 0 {
+		return credited, c.sessions[i].TrafficSource()
 	}
-	b, err := s.db.Get(store.SessionKey(site, credited))
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, store.Source{}, nil
-	}
-	if err != nil {
-		return 0, store.Source{}, fmt.Errorf("credit of %d: %w", id, err)
-	}
-	sess, err := store.DecodeSession(b)
-	if err != nil {
-		return 0, store.Source{}, fmt.Errorf("credit of %d: session %d: %w", id, credited, err)
-	}
-	return credited, sess.TrafficSource(), nil
+	return 0, store.Source{}
 }
