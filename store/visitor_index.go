@@ -48,6 +48,20 @@ func IndexVisitorItem(tx *Tx, visitor uint64, kind ItemKind, id uint64) {
 	}
 }
 
+// LatestVisitorItems is the ids of visitor's latest n items of kind,
+// newest first, as tx's group sees the index (Tx.ScanPrefix): what a
+// write reads to tell whether a record repeats one the visitor just left.
+func LatestVisitorItems(tx *Tx, visitor uint64, kind ItemKind, n int) ([]uint64, error) {
+	var ids []uint64
+	err := tx.ScanPrefix(VisitorItemPrefix(visitor, kind), true, n, func(k, _ []byte) bool {
+		if id, ok := IDFromKey(k); ok {
+			ids = append(ids, id)
+		}
+		return true
+	})
+	return ids, err
+}
+
 // MaxIndexedPhone is the longest phone number the phone index keys.
 const MaxIndexedPhone = 32
 

@@ -357,13 +357,7 @@ func (s *Service) Place(ctx context.Context, o Order) (Result, error) {
 // in the callback's own write (serialised with every other write) and from
 // the store, it holds for requests at once and across a restart.
 func (s *Service) repeatOf(tx *store.Tx, site uint32, visitor uint64, cb *store.Callback, since int64) (store.Callback, error) {
-	var ids []uint64
-	err := tx.ScanPrefix(store.VisitorItemPrefix(visitor, store.ItemCallback), true, 32, func(k, _ []byte) bool {
-		if id, ok := store.IDFromKey(k); ok {
-			ids = append(ids, id)
-		}
-		return true
-	})
+	ids, err := store.LatestVisitorItems(tx, visitor, store.ItemCallback, 32)
 	if err != nil {
 		return store.Callback{}, fmt.Errorf("read the visitor's callbacks: %w", err)
 	}

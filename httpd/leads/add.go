@@ -149,13 +149,7 @@ func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.L
 // repeatOf returns the latest lead of l's visitor on site, left at or
 // after since, whose words are l's (sameWords); none: a zero Lead.
 func repeatOf(tx *store.Tx, site uint32, l *store.Lead, since int64) (store.Lead, error) {
-	var ids []uint64
-	err := tx.ScanPrefix(store.VisitorItemPrefix(l.Visitor, store.ItemLead), true, maxRepeatLook, func(k, _ []byte) bool {
-		if id, ok := store.IDFromKey(k); ok {
-			ids = append(ids, id)
-		}
-		return true
-	})
+	ids, err := store.LatestVisitorItems(tx, l.Visitor, store.ItemLead, maxRepeatLook)
 	if err != nil {
 		return store.Lead{}, fmt.Errorf("read the visitor's leads: %w", err)
 	}
