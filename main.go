@@ -30,6 +30,7 @@ import (
 
 	"appliance/httpd"
 	"appliance/httpd/admin"
+	"appliance/httpd/callbacks"
 	"appliance/httpd/notice"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
@@ -1096,25 +1097,10 @@ func readPassword(ctx context.Context, in io.Reader, stdout io.Writer) (string, 
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return typePassword(ctx, int(f.Fd()), stdout)
 	}
-	// The line is read aside, so that SIGINT or SIGTERM while a pipe has
-	// not written it yet ends the command (130), as on a terminal.
-	type piped struct {
-		line string
-		err  error
-	}
-	got := make(chan piped, 1)
-	go func() {
-		line, err := bufio.NewReader(in).ReadString('\n')
-		got <- piped{line, err}
-	}()
-	var line string
-	var err error
-	select {
-	case p := <-got:
-		line, err = p.line, p.err
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	// Read through interruptible, so that SIGINT or SIGTERM while a pipe
+	// has not written the line yet ends the command (130), as on a
+	// terminal.
+	line, err := bufio.NewReader(interruptible(ctx, in)).ReadString('\n')
 	if errors.Is(err, io.EOF) && line == "" {
 		return "", errors.New("no password on stdin: run it on a terminal to type one, or pipe it in (printf '%s\\n' \"$PASSWORD\" | appliance user ...)")
 	}
@@ -1316,9 +1302,7 @@ func runCallbackSet(ctx context.Context, o CallbackSetOptions, stdout io.Writer)
 	if o.Lang != nil {
 		// As the server reads it (callbacks.Settings): a value the flag
 		// cannot take is a usage error (2), as --captcha-digits's is.
-		switch strings.ToLower(strings.TrimSpace(*o.Lang)) {
-		case "ru", "en", "auto", "":
-		default:
+		if _, ok := callbacks.ReadLang(*o.Lang); !ok {
 			return usageError{fmt.Errorf("callback set: --lang is ru, en or auto (the visitor's browser), not %q", *o.Lang)}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -148,14 +149,7 @@ func apply(w *store.WidgetSettings, c Change) error {
 		w.CaptchaDigits = *c.CaptchaDigits
 	}
 	if c.Lang != nil {
-		lang := strings.ToLower(strings.TrimSpace(*c.Lang))
-		if lang == "auto" {
-			lang = ""
-		}
-		ok := false
-		for _, l := range langs {
-			ok = ok || l == lang
-		}
+		lang, ok := ReadLang(*c.Lang)
 		if !ok {
 			return ErrSettings.Errorf("the language is ru, en or auto (the visitor's browser)")
 		}
@@ -267,4 +261,15 @@ func PublicOf(w store.WidgetSettings) Public {
 		p.Groups = append(p.Groups, PublicGroup(g))
 	}
 	return p
+}
+
+// ReadLang reads the widgets' language as an owner writes it: ru, en, or
+// auto (or empty) for the visitor's browser's, returned as "". ok is false
+// for a language the widgets do not speak.
+func ReadLang(s string) (lang string, ok bool) {
+	lang = strings.ToLower(strings.TrimSpace(s))
+	if lang == "auto" {
+		lang = ""
+	}
+	return lang, slices.Contains(langs, lang)
 }
