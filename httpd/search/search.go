@@ -641,13 +641,12 @@ func (r *Result) Total() int {
 	return r.Leads.Total + r.Callbacks.Total + r.Calls.Total + r.Chats.Total + r.Visitors.Total
 }
 
-// Visitor is a visitor a search found, and whether their own contacts
-// (or their number) matched (else a record of theirs did), and every way
-// the search found them (Why).
+// Visitor is a visitor a search found, and every way the search found
+// them (Why: ByContacts or ByID when their own contacts or their number
+// matched).
 type Visitor struct {
 	store.Visitor
-	Contact bool
-	Why     Why
+	Why Why
 }
 
 // Why is the ways a search found a visitor, one bit a way: a page says
@@ -711,7 +710,6 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 	}
 	// The visitors whose own contacts match come first, newest first, so
 	// that the bound on the visitors read keeps them.
-	contact := map[uint64]bool{}
 	err := scan(ctx, s.db, store.VisitorContactPrefix(site), func(id uint64, v []byte) error {
 		if !sv.may(v) {
 			return nil
@@ -721,7 +719,6 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 			return fmt.Errorf("contacts of visitor %d: %w", id, err)
 		}
 		if q.contacts(&c) {
-			contact[id] = true
 			visitor(id, ByContacts)
 		}
 		return nil
@@ -828,7 +825,6 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 	}
 	if q.ID != 0 {
 		visitor(q.ID, ByID)
-		contact[q.ID] = true
 	}
 	chats := map[uint64]bool{}
 	for id := range said {
@@ -842,14 +838,12 @@ func (s *Searcher) Search(ctx context.Context, site uint32, q Query, limit int) 
 		if err != nil {
 			return r, fmt.Errorf("search: %w", err)
 		}
-		if !contact[id] { // found by the email or phone index
-			c := v.Contacts()
-			contact[id] = q.contacts(&c)
-			if contact[id] {
+		if why[id]&(ByContacts|ByID) == 0 { // found by a record of theirs or an index
+			if c := v.Contacts(); q.contacts(&c) {
 				why[id] |= ByContacts
 			}
 		}
-		r.Visitors.add(limit, Visitor{Visitor: v, Contact: contact[id], Why: why[id]})
+		r.Visitors.add(limit, Visitor{Visitor: v, Why: why[id]})
 		err = s.db.ScanPrefix(ctx, store.VisitorItemPrefix(id, store.ItemChat), true, 0, func(k, _ []byte) bool {
 			if c, ok := store.IDFromKey(k); ok {
 				chats[c] = true
