@@ -876,6 +876,11 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 		if st, err := os.Stat(o.Output); err == nil && st.IsDir() {
 			return fmt.Errorf("backup: -o %s is a folder; give a file in it (appliance backup -o %s)", o.Output, filepath.Join(o.Output, "backup.tar"))
 		}
+		// Not among the store's own files, which a restore replaces
+		// whole (the archive with them).
+		if db := filepath.Join(o.Data, store.DBDir); within(o.Output, db) {
+			return fmt.Errorf("backup: -o %s is inside the store's folder %s, which a restore replaces; put the archive outside it", o.Output, db)
+		}
 	}
 	err := withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		if o.LowPriority && c.Remote() {
@@ -967,6 +972,17 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", from, o.Data)
 	return nil
+}
+
+// within reports whether path is dir or inside it, both made absolute.
+func within(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // interruptible reads r until ctx ends (SIGINT, SIGTERM), then fails with

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"appliance/store"
 	"context"
 	"errors"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"appliance/store"
 )
 
 // A password piped in is one line of stdin; SIGINT or SIGTERM while the
@@ -68,6 +69,26 @@ func TestBackupOutputIsAFolder(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("backup -o a folder wrote %d files into it", len(ents))
+	}
+}
+
+// backup -o into the store's own folder (DATA/db) is refused before
+// anything is written: a restore replaces that folder whole, the archive
+// with it. Beside it, in DATA, is fine.
+func TestBackupOutputInsideTheStore(t *testing.T) {
+	src, _ := offlineSite(t)
+	for _, out := range []string{filepath.Join(src, store.DBDir, "b.tar"), filepath.Join(src, store.DBDir, ".", "x", "..", "b.tar")} {
+		err := runBackup(t.Context(), BackupOptions{Data: src, Output: out}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "inside the store's folder") {
+			t.Errorf("backup -o %s: %v; want it refused as inside the store", out, err)
+		}
+		if _, err := os.Stat(filepath.Join(src, store.DBDir, "b.tar")); err == nil {
+			t.Fatalf("backup -o %s wrote the archive into the store", out)
+		}
+	}
+	beside := filepath.Join(src, "b.tar")
+	if err := runBackup(t.Context(), BackupOptions{Data: src, Output: beside}, io.Discard); err != nil {
+		t.Fatalf("backup -o %s (beside the store): %v", beside, err)
 	}
 }
 
