@@ -220,3 +220,32 @@ func TestCallbackRepeatIsOneCall(t *testing.T) {
 		t.Errorf("%d callbacks stored, want 1", n)
 	}
 }
+
+// TestLeadRepeatUsesNoLimit: a lead's repeats are answered before the
+// address's limit of leads a minute and use up none of it: a page sending
+// its lead again and again is told each time that it was taken, and the
+// address may still leave its minute's new leads.
+func TestLeadRepeatUsesNoLimit(t *testing.T) {
+	clock := &trClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	srv := httpdtest.Start(t, func(o *httpd.Options) { o.Now = clock.Now })
+	site := srv.Site(t, "Shop", "shop.example")
+	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	words := map[string]any{"name": "Анна", "phone": "+7 912 345-67-89", "message": "Перезвоните"}
+	for range 25 { // the first and 24 repeats, more than the minute's 20
+		sendLead(t, srv, site, v, words)
+	}
+	if n := len(siteLeads(t, srv, site)); n != 1 {
+		t.Fatalf("%d leads stored, want 1", n)
+	}
+	for i := range 19 { // the rest of the minute's leads
+		sendLead(t, srv, site, v, map[string]any{"name": "Анна", "message": "Заказ " + strconv.Itoa(i)})
+	}
+	status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(site, v, map[string]any{"message": "ещё один"}))
+	if status != http.StatusTooManyRequests {
+		t.Errorf("the 21st new lead of the minute: %d %v, want 429", status, out)
+	}
+	sendLead(t, srv, site, v, words) // a repeat still answered
+	if n := len(siteLeads(t, srv, site)); n != 20 {
+		t.Errorf("%d leads stored, want 20", n)
+	}
+}

@@ -378,14 +378,18 @@ func (s *trackerHandlers) addLead(ctx *fasthttp.RequestCtx, site *store.Site, r 
 		limiter, limit = s.serverLeadRate, serverLeadsPerMinute
 	}
 	ip := s.clientIP(ctx)
+	// Once: a page or a server that gave up waiting for the answer sends
+	// the lead again; its repeat is the lead it already left
+	// (leads.RepeatWindow), answered as it was, before the address's
+	// limit: a repeat is never refused, nor counted.
+	req := leads.Request{Visitor: r.visitor, Session: r.session, Hit: r.hit, Via: via, IP: ip, In: r.in, Once: true}
+	if first, err := s.leads.Repeat(site, req); err != nil || first.ID != 0 {
+		return err
+	}
 	if network := ratelimit.Network(ip); !limiter.Allow(network, now) {
 		return tooMany(limiter.Wait(network, now), "more than %d leads a minute from this address", limit)
 	}
-	// Once: a page or a server that gave up waiting for the answer sends
-	// the lead again; its repeat is the lead it already left
-	// (leads.RepeatWindow), answered as it was.
-	_, err := s.leads.Add(ctx, site, leads.Request{Visitor: r.visitor, Session: r.session, Hit: r.hit,
-		Via: via, IP: ip, In: r.in, Once: true})
+	_, err := s.leads.Add(ctx, site, req)
 	return err
 }
 

@@ -146,6 +146,27 @@ func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.L
 	return l, nil
 }
 
+// Repeat returns the earlier lead r repeats (see Add: r.Once, a lead of a
+// visitor, the same words within RepeatWindow), read from the store
+// outside any write; none, or words Add would refuse: a zero Lead. The
+// tracker asks it before the address's rate limit, so that a page sending
+// again a lead whose answer it lost is told it was taken, and uses up
+// nothing, whatever else its address sent that minute; Add looks again
+// inside its write, serialised with the others.
+func (s *Service) Repeat(site *store.Site, r Request) (store.Lead, error) {
+	if !r.Once || r.Visitor == 0 {
+		return store.Lead{}, nil
+	}
+	l, err := Check(r.In, r.Via, s.o.Now(), site.Region(s.o.PhoneRegion))
+	if err != nil {
+		return store.Lead{}, nil // Add says what is wrong
+	}
+	l.Visitor = r.Visitor
+	tx := s.db.Prepare()
+	defer tx.Discard()
+	return repeatOf(tx, site.ID, &l, l.Time-RepeatWindow.Milliseconds())
+}
+
 // repeatOf returns the latest lead of l's visitor on site, left at or
 // after since, whose words are l's (sameWords); none: a zero Lead.
 func repeatOf(tx *store.Tx, site uint32, l *store.Lead, since int64) (store.Lead, error) {
