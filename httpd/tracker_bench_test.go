@@ -211,7 +211,13 @@ func mixHit(c *fasthttp.Client, url, site, ci, key, page string, answer *[]byte)
 // and APPLIANCE_BENCH_TRACE profile and trace the timed part of each run
 // (see profileRun).
 //
-//	go test -run '^$' -bench BenchmarkHitEndpoint -benchtime 3s -count 5 ./httpd/
+// APPLIANCE_BENCH_ROUNDS=N runs the whole set N times over, alternated
+// (the second round's runs named hit/conns=16#01 and so on), each ratio
+// over the runs of its own round: -count repeats each run back to back,
+// so that hello's ratios would compare runs up to a minute apart on a
+// machine whose load drifts.
+//
+//	APPLIANCE_BENCH_ROUNDS=5 go test -run '^$' -bench BenchmarkHitEndpoint -benchtime 3s ./httpd/
 func BenchmarkHitEndpoint(b *testing.B) {
 	mix, claims := startMix(b, false), startMix(b, true)
 	// The same mix with the event stream on, to a NATS JetStream server
@@ -229,55 +235,71 @@ func BenchmarkHitEndpoint(b *testing.B) {
 	durableURL, durableDB := durableHelloServer(b, answer)
 	rawlog := openRawLog(b, b.TempDir())
 	rawlogURL := rawlogHelloServer(b, rawlog, answer)
-	for _, conns := range []int{16, 64} {
-		var hit, claim, durable, raw mixRun // per hit, of the last runs
-		b.Run(fmt.Sprintf("hit/conns=%d", conns), func(b *testing.B) {
-			hit = benchMix(b, mix.url, mix, conns)
-		})
-		b.Run(fmt.Sprintf("export/conns=%d", conns), func(b *testing.B) {
-			r := benchMix(b, exported.url, exported, conns)
-			if hit.ns > 0 {
-				// Over the hit run before it: wall time with the NATS
-				// server on the same cores; the appliance's own CPU (a
-				// deployment with NATS on another machine); and the CPU
-				// of both (NATS on the same machine).
-				b.ReportMetric(r.ns/hit.ns, "x-hit")
-				b.ReportMetric(r.cpu/hit.cpu, "x-hit-cpu")
-				b.ReportMetric((r.cpu+r.nats)/hit.cpu, "x-hit-cpu+nats")
-			}
-		})
-		b.Run(fmt.Sprintf("claims/conns=%d", conns), func(b *testing.B) {
-			claim = benchMix(b, claims.url, claims, conns)
-		})
-		b.Run(fmt.Sprintf("durable-hello/conns=%d", conns), func(b *testing.B) {
-			durable = benchMix(b, durableURL, &mixServer{sites: mix.sites, cold: mix.cold, db: durableDB}, conns)
-			if hit.ns > 0 {
-				b.ReportMetric(durable.ns/hit.ns, "x-hit")
-			}
-		})
-		b.Run(fmt.Sprintf("rawlog-hello/conns=%d", conns), func(b *testing.B) {
-			raw = benchRawlog(b, rawlogURL, rawlog, &mixServer{sites: mix.sites, cold: mix.cold}, conns)
-			if hit.ns > 0 {
-				b.ReportMetric(raw.ns/hit.ns, "x-hit")
-			}
-		})
-		b.Run(fmt.Sprintf("hello/conns=%d", conns), func(b *testing.B) {
-			r := benchMix(b, hello, &mixServer{sites: mix.sites, cold: mix.cold}, conns)
-			ns := r.ns
-			if hit.ns > 0 {
-				b.ReportMetric(ns/hit.ns, "x-hit")
-			}
-			if claim.ns > 0 {
-				b.ReportMetric(ns/claim.ns, "x-claims")
-			}
-			if durable.ns > 0 {
-				b.ReportMetric(ns/durable.ns, "x-durable-hello")
-			}
-			if raw.ns > 0 {
-				b.ReportMetric(ns/raw.ns, "x-rawlog-hello")
-			}
-		})
+	rounds := 1
+	if v := os.Getenv("APPLIANCE_BENCH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("APPLIANCE_BENCH_ROUNDS=%q: want a number of rounds", v)
+		}
+		rounds = n
 	}
+	for range rounds {
+		for _, conns := range []int{16, 64} {
+			hitEndpointRound(b, conns, mix, claims, exported, hello, durableURL, durableDB, rawlogURL, rawlog)
+		}
+	}
+}
+
+// hitEndpointRound is one round of BenchmarkHitEndpoint's runs at conns
+// connections, hello's ratios over the runs before it in the round.
+func hitEndpointRound(b *testing.B, conns int, mix, claims, exported *mixServer, hello, durableURL string, durableDB *store.DB, rawlogURL string, rawlog *rawLog) {
+	var hit, claim, durable, raw mixRun // per hit, of the last runs
+	b.Run(fmt.Sprintf("hit/conns=%d", conns), func(b *testing.B) {
+		hit = benchMix(b, mix.url, mix, conns)
+	})
+	b.Run(fmt.Sprintf("export/conns=%d", conns), func(b *testing.B) {
+		r := benchMix(b, exported.url, exported, conns)
+		if hit.ns > 0 {
+			// Over the hit run before it: wall time with the NATS
+			// server on the same cores; the appliance's own CPU (a
+			// deployment with NATS on another machine); and the CPU
+			// of both (NATS on the same machine).
+			b.ReportMetric(r.ns/hit.ns, "x-hit")
+			b.ReportMetric(r.cpu/hit.cpu, "x-hit-cpu")
+			b.ReportMetric((r.cpu+r.nats)/hit.cpu, "x-hit-cpu+nats")
+		}
+	})
+	b.Run(fmt.Sprintf("claims/conns=%d", conns), func(b *testing.B) {
+		claim = benchMix(b, claims.url, claims, conns)
+	})
+	b.Run(fmt.Sprintf("durable-hello/conns=%d", conns), func(b *testing.B) {
+		durable = benchMix(b, durableURL, &mixServer{sites: mix.sites, cold: mix.cold, db: durableDB}, conns)
+		if hit.ns > 0 {
+			b.ReportMetric(durable.ns/hit.ns, "x-hit")
+		}
+	})
+	b.Run(fmt.Sprintf("rawlog-hello/conns=%d", conns), func(b *testing.B) {
+		raw = benchRawlog(b, rawlogURL, rawlog, &mixServer{sites: mix.sites, cold: mix.cold}, conns)
+		if hit.ns > 0 {
+			b.ReportMetric(raw.ns/hit.ns, "x-hit")
+		}
+	})
+	b.Run(fmt.Sprintf("hello/conns=%d", conns), func(b *testing.B) {
+		r := benchMix(b, hello, &mixServer{sites: mix.sites, cold: mix.cold}, conns)
+		ns := r.ns
+		if hit.ns > 0 {
+			b.ReportMetric(ns/hit.ns, "x-hit")
+		}
+		if claim.ns > 0 {
+			b.ReportMetric(ns/claim.ns, "x-claims")
+		}
+		if durable.ns > 0 {
+			b.ReportMetric(ns/durable.ns, "x-durable-hello")
+		}
+		if raw.ns > 0 {
+			b.ReportMetric(ns/raw.ns, "x-rawlog-hello")
+		}
+	})
 }
 
 // TestBenchNATSChild is the NATS server of BenchmarkHitEndpoint, run only
