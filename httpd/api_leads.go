@@ -100,13 +100,12 @@ var (
 // knownParams refuses a query parameter that is not one of known, with
 // 400 naming the ones there are.
 func knownParams(ctx *fasthttp.RequestCtx, known []string) error {
-	var err error
-	ctx.QueryArgs().VisitAll(func(k, _ []byte) {
-		if err == nil && !slices.Contains(known, string(k)) {
-			err = errorf(fasthttp.StatusBadRequest, "unknown parameter %q (parameters are %s)", cutString(string(k), 40), strings.Join(known, ", "))
+	for k := range ctx.QueryArgs().All() {
+		if !slices.Contains(known, string(k)) {
+			return errorf(fasthttp.StatusBadRequest, "unknown parameter %q (parameters are %s)", cutString(string(k), 40), strings.Join(known, ", "))
 		}
-	})
-	return err
+	}
+	return nil
 }
 
 // listLeads is GET /api/v1/leads?site=KEY[&after=ID][&limit=N] with the

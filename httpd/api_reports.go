@@ -23,7 +23,9 @@ func (s *apiHandlers) mountReports(r *router) {
 // the request is kept).
 func queryValues(ctx *fasthttp.RequestCtx) url.Values {
 	v := url.Values{}
-	ctx.QueryArgs().VisitAll(func(k, val []byte) { v.Add(string(k), string(val)) })
+	for k, val := range ctx.QueryArgs().All() {
+		v.Add(string(k), string(val))
+	}
 	return v
 }
 

@@ -341,15 +341,6 @@ func (s *dashboardHandlers) setup(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// userMessage is an error's text without its package prefix.
-func userMessage(err error) string {
-	msg := err.Error()
-	if ue := asUserError(err); ue != nil {
-		msg = ue.UserMessage()
-	}
-	return capitalize(msg)
-}
-
 // capitalize is s with its first letter upper-cased (any alphabet).
 func capitalize(s string) string {
 	r, n := utf8.DecodeRuneInString(s)

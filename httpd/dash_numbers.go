@@ -275,11 +275,11 @@ func (s *dashboardHandlers) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) 
 	}
 	args := ctx.PostArgs()
 	form := map[string]string{}
-	args.VisitAll(func(k, v []byte) {
+	for k, v := range args.All() {
 		if string(k) != "csrf" {
 			form[string(k)] = string(v)
 		}
-	})
+	}
 	action := form["action"]
 	imported, err := s.numbersChange(ctx, site, action, form)
 	if err == nil && imported != nil {

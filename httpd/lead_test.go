@@ -493,7 +493,7 @@ func newSendPHP(t testing.TB) *httptest.Server {
 		req.Header.Set("Content-type", "application/x-www-form-urlencoded; charset=UTF-8")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()

@@ -121,7 +121,7 @@ func TestBrowserReports(t *testing.T) {
 			});
 			return texts.length ? out : null;
 		})()`)
-		if labels != nil && len(labels) > 0 {
+		if len(labels) > 0 {
 			t.Errorf("%s at 390 px, chart labels: %q", name, labels)
 		}
 		if name == "sources" && labels == nil {
