@@ -59,6 +59,13 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "appliance: interrupted")
 		return 130
 	}
+	if le, ok := errors.AsType[loggedError](err); ok {
+		// serve's failure, in the log format it was given.
+		if log, lerr := le.log.logger(stderr); lerr == nil {
+			log.Error("serve failed", "err", plainError(err))
+			return 1
+		}
+	}
 	fmt.Fprintln(stderr, "appliance:", plainError(err))
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -850,7 +857,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		}
 	}
 	opts.Export, opts.Log, opts.Reload = exp, log, hup
-	return httpd.Run(ctx, o.Data, opts, serving)
+	return o.Log.failed(httpd.Run(ctx, o.Data, opts, serving))
 }
 
 // BackupOptions are the flags of `appliance backup`.
