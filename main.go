@@ -35,6 +35,7 @@ import (
 	"appliance/httpd/notice"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -1074,6 +1075,14 @@ func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
 		// A value the flag cannot take: a usage error (2), said before
 		// anything is changed (the other flags given with it included).
 		return usageError{fmt.Errorf("site set: --retention-days is a whole number of days from 0 (keep for ever) to %d, not %d", sites.MaxRetentionDays, *d)}
+	}
+	if o.TimeZone != nil {
+		// The server's rule, checked before --name and the others given
+		// with it change the site (the zone is set by a call of its own,
+		// after them).
+		if _, err := sites.ParseTimeZone(*o.TimeZone); err != nil {
+			return usageError{fmt.Errorf("site set: %s", usererr.UserMessage(err))}
+		}
 	}
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil || o.RetentionDays != nil {

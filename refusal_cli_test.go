@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,5 +86,21 @@ func TestServerRefusedValueIsAUsageError(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// site set --time-zone the server would refuse is refused before --name
+// given with it renames the site (the zone is set by a call after it).
+func TestSiteSetTimeZoneRefusedBeforeTheRest(t *testing.T) {
+	dir, site := offlineSite(t)
+	name, zone := "Renamed", "Mars/Olympus"
+	err := runSiteSet(t.Context(), SiteSetOptions{Data: dir, Site: site, Name: &name, TimeZone: &zone}, io.Discard)
+	var sb strings.Builder
+	if code := exitCode(err, &sb); code != 2 || !strings.Contains(sb.String(), `site set: unknown time zone "Mars/Olympus"`) {
+		t.Errorf("site set --time-zone %s: exit %d, %q; want 2 and the unknown zone", zone, code, sb.String())
+	}
+	var out strings.Builder
+	if err := runSiteList(t.Context(), AdminOptions{Data: dir}, &out); err != nil || strings.Contains(out.String(), "Renamed") {
+		t.Errorf("a refused site set renamed the site: %v\n%s", err, out.String())
 	}
 }
