@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,3 +40,26 @@ func (o LogOptions) logger(w io.Writer) (*slog.Logger, error) {
 	}
 	return nil, usageError{fmt.Errorf("--log-format is text or json, not %q", o.Format)}
 }
+
+// failed is serve's error err as its log says it: with --log-format json
+// a loggedError, which exitCode writes as one JSON line (level ERROR) for
+// journald or docker's log shipping to read, not a line of text among
+// them. A text log keeps exitCode's plain line; a usage error (a flag
+// given wrongly) stays usage text with its --help.
+func (o LogOptions) failed(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || strings.ToLower(strings.TrimSpace(o.Format)) != "json" {
+		return err
+	}
+	if _, ok := errors.AsType[usageError](err); ok {
+		return err
+	}
+	return loggedError{err, o}
+}
+
+// loggedError is an error of serve to be written as its log's line.
+type loggedError struct {
+	error
+	log LogOptions
+}
+
+func (e loggedError) Unwrap() error { return e.error }

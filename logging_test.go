@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,6 +77,65 @@ func TestServeLogFlagsRefuseUnknown(t *testing.T) {
 		var stderr bytes.Buffer
 		if code := exitCode(err, &stderr); code != 2 || !strings.Contains(stderr.String(), args[0]+" is ") {
 			t.Errorf("serve %s: exit %d, %q; want 2 and what %s takes", strings.Join(args, " "), code, stderr.String(), args[0])
+		}
+	}
+}
+
+// serve's failure to start (a port another process holds, a --data that
+// is a file) under --log-format json is one JSON log line on stderr, level
+// ERROR, saying why, as journald or docker's log shipping read the rest of
+// the log; exit 1 as under text, whose line stays as it was. Run as the
+// binary.
+func TestServeFailureInTheLogFormat(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, data, listen, say string
+	}{
+		{"taken port", t.TempDir(), ln.Addr().String(), "already listens there"},
+		{"data is a file", file, "127.0.0.1:0", file},
+	} {
+		for _, format := range []string{"json", "text"} {
+			cmd := exec.Command(os.Args[0], "serve", "--data", tc.data, "--listen", tc.listen, "--log-format", format)
+			cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Errorf("%s, %s: %v, want exit 1; stderr %q", tc.name, format, err, stderr.String())
+				continue
+			}
+			log := stderr.String()
+			if format == "text" {
+				lines := strings.Split(strings.TrimSuffix(log, "\n"), "\n")
+				if last := lines[len(lines)-1]; !strings.HasPrefix(last, "appliance: serve: ") || !strings.Contains(last, tc.say) {
+					t.Errorf("%s, text: stderr %q; want its last line appliance: serve: ... %s", tc.name, log, tc.say)
+				}
+				continue
+			}
+			var failed int
+			sc := bufio.NewScanner(strings.NewReader(log))
+			for sc.Scan() {
+				var line struct{ Time, Level, Msg, Err string }
+				if err := json.Unmarshal(sc.Bytes(), &line); err != nil || line.Time == "" || line.Level == "" || line.Msg == "" {
+					t.Errorf("%s, json: a line that is not a JSON log line: %q (%v)", tc.name, sc.Text(), err)
+					continue
+				}
+				if line.Level == "ERROR" && strings.Contains(line.Err, tc.say) {
+					failed++
+				}
+			}
+			if failed != 1 {
+				t.Errorf("%s, json: %d ERROR lines saying %q, want 1; stderr:\n%s", tc.name, failed, tc.say, log)
+			}
 		}
 	}
 }

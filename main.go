@@ -29,11 +29,13 @@ import (
 	"golang.org/x/term"
 
 	"appliance/httpd"
+	"appliance/httpd/accounts"
 	"appliance/httpd/admin"
 	"appliance/httpd/callbacks"
 	"appliance/httpd/notice"
 	"appliance/httpd/sites"
 	"appliance/httpd/webhooks"
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -57,6 +59,13 @@ func exitCode(err error, stderr io.Writer) int {
 		// received", "context canceled") tells the user nothing.
 		fmt.Fprintln(stderr, "appliance: interrupted")
 		return 130
+	}
+	if le, ok := errors.AsType[loggedError](err); ok {
+		// serve's failure, in the log format it was given.
+		if log, lerr := le.log.logger(stderr); lerr == nil {
+			log.Error("serve failed", "err", plainError(err))
+			return 1
+		}
 	}
 	fmt.Fprintln(stderr, "appliance:", plainError(err))
 	var ue usageError
@@ -849,7 +858,7 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		}
 	}
 	opts.Export, opts.Log, opts.Reload = exp, log, hup
-	return httpd.Run(ctx, o.Data, opts, serving)
+	return o.Log.failed(httpd.Run(ctx, o.Data, opts, serving))
 }
 
 // BackupOptions are the flags of `appliance backup`.
@@ -1067,6 +1076,14 @@ func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
 		// anything is changed (the other flags given with it included).
 		return usageError{fmt.Errorf("site set: --retention-days is a whole number of days from 0 (keep for ever) to %d, not %d", sites.MaxRetentionDays, *d)}
 	}
+	if o.TimeZone != nil {
+		// The server's rule, checked before --name and the others given
+		// with it change the site (the zone is set by a call of its own,
+		// after them).
+		if _, err := sites.ParseTimeZone(*o.TimeZone); err != nil {
+			return usageError{fmt.Errorf("site set: %s", usererr.UserMessage(err))}
+		}
+	}
 	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
 		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil || o.RetentionDays != nil {
 			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains, PhoneRegion: o.PhoneRegion, RetentionDays: o.RetentionDays})
@@ -1184,6 +1201,11 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	if err := accounts.PasswordRules(pw); err != nil {
+		// The server's rule, checked here: a password read from stdin
+		// is input, not a flag (exit 1, not a usage error).
+		return fmt.Errorf("user add: %w", err)
+	}
 	return adminCall(ctx, o.Data, "user add", func(c *admin.Client) (admin.User, error) {
 		return c.AddUser(ctx, admin.AddUser{Email: o.Email, Password: pw, Role: o.Role})
 	}, func(u admin.User) { fmt.Fprintf(stdout, "user %s added (%s)\n", u.Email, u.Role) })
@@ -1196,6 +1218,11 @@ func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.W
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
 		return err
+	}
+	if err := accounts.PasswordRules(pw); err != nil {
+		// The server's rule, checked here: a password read from stdin
+		// is input, not a flag (exit 1, not a usage error).
+		return fmt.Errorf("user passwd: %w", err)
 	}
 	return adminCall(ctx, o.Data, "user passwd", func(c *admin.Client) (admin.User, error) {
 		return c.SetPassword(ctx, admin.SetPassword{Email: o.Email, Password: pw})
@@ -1518,14 +1545,41 @@ func adminCallPolicy[Out any](ctx context.Context, dir string, policy webhooks.P
 	})
 }
 
-// withAdmin runs fn with a client for the store in dir.
+// withAdmin runs fn with a client for the store in dir; a value the
+// server refused is a usage error (refusedUsage).
 func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, fn func(c *admin.Client) error) error {
 	c, err := httpd.OpenAdmin(ctx, dir, httpd.Options{Version: version, Webhooks: webhooks.Options{Policy: policy}, Log: inProcessLog()})
 	if err != nil {
 		return err
 	}
-	return errors.Join(fn(c), c.Close())
+	return refusedUsage(errors.Join(fn(c), c.Close()))
 }
+
+// refusedUsage is err as a usage error (exit 2) when the server refused a
+// value of the request (admin.Refusal.Invalid: a reserve below the
+// least, a time zone it does not know, a bad phone number): the command
+// made the request from its flags and arguments, and the server's check
+// is the one rule of what they may be, running or not. A refusal of what
+// the command read from a file or stdin (inputError) stays a failure (1).
+func refusedUsage(err error) error {
+	if r, ok := errors.AsType[*admin.Refusal](err); !ok || !r.Invalid() {
+		return err
+	}
+	if _, ok := errors.AsType[inputError](err); ok {
+		return err
+	}
+	if _, ok := errors.AsType[usageError](err); ok {
+		return err
+	}
+	return usageError{err}
+}
+
+// inputError is the server's refusal of what a command read from a file
+// or stdin (a costs file's bad lines): a failure (exit 1), as a bad TLS
+// file is, not a usage error.
+type inputError struct{ error }
+
+func (e inputError) Unwrap() error { return e.error }
 
 // whenNoServer ends the help of a flag that only matters in-process.
 const whenNoServer = "; used when no server runs, a running server applies its own"
@@ -1737,6 +1791,10 @@ func runCostsImport(ctx context.Context, o CostsImportOptions, stdin io.Reader, 
 		return fmt.Errorf("costs import: %s is larger than %d KiB: split it into files of fewer days", o.File, max>>10)
 	}
 	return adminCall(ctx, o.Data, "costs import", func(c *admin.Client) (admin.CostsImported, error) {
-		return c.ImportCosts(ctx, admin.ImportCosts{Site: o.Site, CSV: string(data)})
+		r, err := c.ImportCosts(ctx, admin.ImportCosts{Site: o.Site, CSV: string(data)})
+		if err != nil {
+			err = inputError{err} // the file's lines: exit 1
+		}
+		return r, err
 	}, func(r admin.CostsImported) { admin.PrintCostsImported(stdout, r) })
 }

@@ -279,15 +279,18 @@ func dialAdminSite(t *testing.T, dir string) string {
 // prefixes taken out of it ("sites: ", "tracking: ") are those that begin
 // the message or follow a ": ", not a command's last word ("site numbers:
 // " lost "numbers: ", leaving "site no site has the key", "site site number").
+// A phone number that is none is a usage error (2), a site not there a
+// failure (1).
 func TestErrorKeepsCommandName(t *testing.T) {
 	dir, key := offlineSite(t)
 	for _, tc := range []struct {
 		args []string
+		code int
 		want string
 	}{
-		{[]string{"site", "numbers", "--site", "nokey", "--replace", "74950000000"},
+		{[]string{"site", "numbers", "--site", "nokey", "--replace", "74950000000"}, 1,
 			"appliance: site numbers: no site has the key \"nokey\" (appliance site list)\n"},
-		{[]string{"site", "numbers", "--site", key, "--replace", "foo"},
+		{[]string{"site", "numbers", "--site", key, "--replace", "foo"}, 2,
 			"appliance: site numbers: site number: phone \"foo\" is not a phone number\n"},
 	} {
 		_, err := cli(t, dir, tc.args...)
@@ -295,8 +298,9 @@ func TestErrorKeepsCommandName(t *testing.T) {
 			t.Fatalf("appliance %s: no error", strings.Join(tc.args, " "))
 		}
 		var stderr bytes.Buffer
-		if code := exitCode(err, &stderr); code != 1 || stderr.String() != tc.want {
-			t.Errorf("appliance %s: exit %d, printed %q; want exit 1, %q", strings.Join(tc.args, " "), code, stderr.String(), tc.want)
+		code := exitCode(err, &stderr)
+		if line, _, _ := strings.Cut(stderr.String(), "\n"); code != tc.code || line+"\n" != tc.want {
+			t.Errorf("appliance %s: exit %d, printed %q; want exit %d, %q", strings.Join(tc.args, " "), code, stderr.String(), tc.code, tc.want)
 		}
 	}
 }

@@ -198,16 +198,16 @@ func TestRoleHelpNamesOperatorsChat(t *testing.T) {
 
 // A role that is none says so and which are, in the words of the other
 // refusals ("unknown time zone %q: give ..."), not `role "admin" (owner,
-// manager or operator)`.
+// manager or operator)`; a value the command cannot take, a usage error.
 func TestUnknownRoleSaysWhichAre(t *testing.T) {
 	dir, _ := offlineSite(t)
 	for _, args := range [][]string{{"user", "invite", "anna@example.com", "--role", "admin"}, {"user", "role", "anna@example.com", "admin"}} {
 		_, err := cli(t, dir, args...)
 		var stderr bytes.Buffer
-		exitCode(err, &stderr)
+		code := exitCode(err, &stderr)
 		want := "appliance: " + strings.Join(args[:2], " ") + ": unknown role \"admin\": give owner, manager or operator\n"
-		if stderr.String() != want {
-			t.Errorf("appliance %s printed %q, want %q", strings.Join(args, " "), stderr.String(), want)
+		if line, _, _ := strings.Cut(stderr.String(), "\n"); code != 2 || line+"\n" != want {
+			t.Errorf("appliance %s: exit %d, printed %q; want 2, %q", strings.Join(args, " "), code, stderr.String(), want)
 		}
 	}
 }

@@ -179,7 +179,9 @@ func normalizeEmail(email string) (string, error) {
 	return e, nil
 }
 
-func checkPasswordRules(pw string) error {
+// PasswordRules checks a new password against the rule of a user's
+// password, its length.
+func PasswordRules(pw string) error {
 	if len(pw) < MinPassword {
 		return ErrInvalid.Errorf("the password must be at least %d characters", MinPassword)
 	}
@@ -202,7 +204,7 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := checkPasswordRules(password); err != nil {
+	if err := PasswordRules(password); err != nil {
 		return store.User{}, err
 	}
 	if !ValidRole(role) {
@@ -229,7 +231,7 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 // SetPassword replaces a user's password and ends all of the user's
 // sessions.
 func (a *Accounts) SetPassword(ctx context.Context, email, password string) error {
-	if err := checkPasswordRules(password); err != nil {
+	if err := PasswordRules(password); err != nil {
 		return err
 	}
 	hash, err := a.hash(ctx, password)
@@ -506,7 +508,7 @@ func (a *Accounts) CompleteSetup(ctx context.Context, token, email, password str
 	if err != nil {
 		return "", store.LoginSession{}, err
 	}
-	if err := checkPasswordRules(password); err != nil {
+	if err := PasswordRules(password); err != nil {
 		return "", store.LoginSession{}, err
 	}
 	if open, err := a.SetupOpen(ctx); err != nil {

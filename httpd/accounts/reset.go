@@ -149,7 +149,7 @@ func (a *Accounts) CheckReset(token string) (store.User, error) {
 // session is returned for the browser that used it (its cookie token and
 // session), with the user.
 func (a *Accounts) ResetPassword(ctx context.Context, token, password string) (string, store.LoginSession, store.User, error) {
-	if err := checkPasswordRules(password); err != nil {
+	if err := PasswordRules(password); err != nil {
 		return "", store.LoginSession{}, store.User{}, err
 	}
 	if _, err := a.CheckReset(token); err != nil {

@@ -338,7 +338,7 @@ func (a *Accounts) CheckInvite(token string) (store.Invite, error) {
 // with password and signed in. The invite works once: it is deleted in
 // the write that makes the user.
 func (a *Accounts) AcceptInvite(ctx context.Context, token, password string) (string, store.LoginSession, store.User, error) {
-	if err := checkPasswordRules(password); err != nil {
+	if err := PasswordRules(password); err != nil {
 		return "", store.LoginSession{}, store.User{}, err
 	}
 	if _, err := a.CheckInvite(token); err != nil {

@@ -93,7 +93,7 @@ func (c *Client) Backup(ctx context.Context) (io.ReadCloser, error) {
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(b, &env) == nil && env.Error != "" {
-			return nil, errors.New(env.Error) // the server's message
+			return nil, &Refusal{Status: resp.StatusCode, Msg: env.Error} // the server's message
 		}
 		return nil, fmt.Errorf("%s: %s", resp.Status, b)
 	}
@@ -226,12 +226,30 @@ func call[Out any](ctx context.Context, c *Client, method, path string, in any) 
 	if err != nil {
 		return out, err
 	}
-	return decodeAnswer[Out](path, resp.Status, body)
+	return decodeAnswer[Out](path, resp.Status, resp.StatusCode, body)
 }
 
+// Refusal is an answer of the server that refused a call: its message,
+// and the HTTP status it answered with (as the server answers every
+// error: 400 a request it cannot take, 404 what is not there, 409 a
+// conflict...). A streamed answer (Import, Rebuild, ExportBackfill) has
+// sent its status before its work failed: its refusals have Status 200.
+type Refusal struct {
+	Status int
+	Msg    string
+}
+
+func (r *Refusal) Error() string { return r.Msg }
+
+// Invalid reports whether the server refused a value of the request: the
+// message says which and what it takes. A command makes its request from
+// its flags and arguments (or from a file it read, see the command).
+func (r *Refusal) Invalid() bool { return r.Status == http.StatusBadRequest }
+
 // decodeAnswer decodes the result of an answer's JSON envelope; an
-// unsuccessful answer is an error with the server's message.
-func decodeAnswer[Out any](path, status string, body []byte) (Out, error) {
+// unsuccessful answer is a *Refusal: the server's message and the
+// answer's HTTP status (code).
+func decodeAnswer[Out any](path, status string, code int, body []byte) (Out, error) {
 	var out Out
 	var env struct {
 		Success bool            `json:"success"`
@@ -242,7 +260,7 @@ func decodeAnswer[Out any](path, status string, body []byte) (Out, error) {
 		return out, fmt.Errorf("admin %s: bad answer (%s): %w", path, status, err)
 	}
 	if !env.Success {
-		return out, errors.New(env.Error)
+		return out, &Refusal{Status: code, Msg: env.Error}
 	}
 	if len(env.Result) > 0 && !bytes.Equal(env.Result, []byte("null")) {
 		if err := json.Unmarshal(env.Result, &out); err != nil {
@@ -308,7 +326,7 @@ func callProgress[Out any](ctx context.Context, c *Client, method, path string, 
 	if err := sc.Err(); err != nil {
 		return out, err
 	}
-	return decodeAnswer[Out](path, resp.Status, last)
+	return decodeAnswer[Out](path, resp.Status, resp.StatusCode, last)
 }
 
 // Prune deletes (or, dry, counts) what is past the sites' retention.

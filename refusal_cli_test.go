@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runBinary runs the appliance binary (this test binary as main) with
+// args and stdin, and returns its exit status and stderr.
+func runBinary(t *testing.T, stdin string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("appliance %s: %v", strings.Join(args, " "), err)
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
+// A value of a flag or argument that only the server checks (the running
+// server's over its socket, or the handlers served in-process when none
+// runs) is a usage error as the command's own checks are: exit 2, the
+// server's message and the command's --help. Missing things (404) and
+// what a command read from a file or stdin (a costs file's lines, a
+// password) stay failures, exit 1. Run as the binary.
+func TestServerRefusedValueIsAUsageError(t *testing.T) {
+	badCosts := filepath.Join(t.TempDir(), "costs.csv")
+	if err := os.WriteFile(badCosts, []byte("2026-11-01,yandex,cpc,autumn,lots\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"server", "no server"} {
+		t.Run(mode, func(t *testing.T) {
+			var dir, key string
+			if mode == "server" {
+				dir = t.TempDir()
+				startServe(t, dir)
+				key = addSite(t, dir).Key
+			} else {
+				dir, key = offlineSite(t)
+			}
+			for _, tc := range []struct {
+				stdin string
+				args  []string
+				code  int
+				say   []string
+			}{
+				{"", []string{"numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000001", "--reserve", "1m"}, 2,
+					[]string{"reserve 1m", "Run 'appliance numbers pool add --help' for usage."}},
+				{"", []string{"numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000001", "--addr-cap", "-1"}, 2,
+					[]string{"address cap -1", "Run 'appliance numbers pool add --help' for usage."}},
+				{"", []string{"numbers", "static", "add", "--site", key, "--number", "12"}, 2,
+					[]string{"wrong number of digits", "Run 'appliance numbers static add --help' for usage."}},
+				{"", []string{"site", "add", "--name", "Mars", "--domain", "mars.example", "--time-zone", "Mars/Olympus"}, 2,
+					[]string{"Mars/Olympus", "Run 'appliance site add --help' for usage."}},
+				{"", []string{"site", "set", "--site", key, "--time-zone", "Mars/Olympus"}, 2,
+					[]string{"Mars/Olympus", "Run 'appliance site set --help' for usage."}},
+				{"correct horse battery\n", []string{"user", "add", "not-an-email"}, 2,
+					[]string{"not-an-email", "Run 'appliance user add --help' for usage."}},
+				// Not usage errors: a site that is not there, a password
+				// read from stdin, a costs file's bad line.
+				{"", []string{"numbers", "list", "--site", strings.Repeat("A", 32)}, 1, []string{"no site has the key"}},
+				{"short\n", []string{"user", "add", "anna@example.com"}, 1, []string{"the password must be at least"}},
+				{"", []string{"costs", "import", "--site", key, badCosts}, 1, []string{"line 1"}},
+			} {
+				code, stderr := runBinary(t, tc.stdin, append(tc.args, "--data", dir)...)
+				ok := code == tc.code
+				for _, s := range tc.say {
+					ok = ok && strings.Contains(stderr, s)
+				}
+				if tc.code != 2 && strings.Contains(stderr, "--help") {
+					ok = false
+				}
+				if !ok {
+					t.Errorf("appliance %s: exit %d, stderr %q; want exit %d saying %q", strings.Join(tc.args, " "), code, stderr, tc.code, tc.say)
+				}
+			}
+		})
+	}
+}
+
+// site set --time-zone the server would refuse is refused before --name
+// given with it renames the site (the zone is set by a call after it).
+func TestSiteSetTimeZoneRefusedBeforeTheRest(t *testing.T) {
+	dir, site := offlineSite(t)
+	name, zone := "Renamed", "Mars/Olympus"
+	err := runSiteSet(t.Context(), SiteSetOptions{Data: dir, Site: site, Name: &name, TimeZone: &zone}, io.Discard)
+	var sb strings.Builder
+	if code := exitCode(err, &sb); code != 2 || !strings.Contains(sb.String(), `site set: unknown time zone "Mars/Olympus"`) {
+		t.Errorf("site set --time-zone %s: exit %d, %q; want 2 and the unknown zone", zone, code, sb.String())
+	}
+	var out strings.Builder
+	if err := runSiteList(t.Context(), AdminOptions{Data: dir}, &out); err != nil || strings.Contains(out.String(), "Renamed") {
+		t.Errorf("a refused site set renamed the site: %v\n%s", err, out.String())
+	}
+}
