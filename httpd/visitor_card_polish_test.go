@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,6 +67,31 @@ func TestVisitorCardCrawlerLeadCountsAsDirect(t *testing.T) {
 		}
 		if strings.Contains(credit, "spamcrawler") {
 			t.Errorf("%s: the card credits the crawler's source:\n%s", lang, li)
+		}
+	}
+}
+
+// A visit's heading on the card names it once, with its number, in the
+// reader's language: it read "визит 26.11.2026 10:00 визит № 2" (and
+// "visit … session #2").
+func TestVisitorCardVisitHeadingSaysVisitOnce(t *testing.T) {
+	f := newTrFixture(t, true)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Home")
+	c := f.srv.Client(t)
+	u := f.srv.URL + "sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(h.VisitorID, 10)
+	id := strconv.FormatUint(h.SessionID, 10)
+	for lang, want := range map[string][2]string{
+		"en": {"visit #" + id, "visit"},
+		"ru": {"визит № " + id, "визит"},
+	} {
+		code, page := getPageIn(t, c, u, lang)
+		if code != http.StatusOK {
+			t.Fatalf("%s: card: %d", lang, code)
+		}
+		head := cutAt(cutAt(page, `id="session-`+id+`"`, "</li>"), `<div class="tl-head">`, "</div>")
+		text := strings.ReplaceAll(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(head, ""), "\u00a0", " ")
+		if !strings.Contains(text, want[0]) || strings.Count(strings.ToLower(text), want[1]) != 1 || strings.Contains(text, "session") {
+			t.Errorf("%s: the visit's heading reads %q, want %q once and no other word for it", lang, text, want[0])
 		}
 	}
 }
