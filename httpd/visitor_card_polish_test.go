@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"appliance/httpd/accounts"
 )
 
 // A lead sent from a crawler's visit by a visitor with no person's visit
@@ -93,5 +95,58 @@ func TestVisitorCardVisitHeadingSaysVisitOnce(t *testing.T) {
 		if !strings.Contains(text, want[0]) || strings.Count(strings.ToLower(text), want[1]) != 1 || strings.Contains(text, "session") {
 			t.Errorf("%s: the visit's heading reads %q, want %q once and no other word for it", lang, text, want[0])
 		}
+	}
+}
+
+// A chat on the visitor's card links to the chat on the chat page (?chat=ID,
+// the chat alone, open or finished, its transcript escaped), for a role
+// that may open that page; an operator, who may not, gets no link. An
+// address naming no chat, or another's, is refused with a reason.
+func TestVisitorCardLinksItsChat(t *testing.T) {
+	f := newTrFixture(t, true)
+	h := f.hit(t, "", "https://shop.example.com/", "", "Home")
+	status, out, _ := postJSON(t, f.srv.URL+"t/v1/chat", f.creds(h, map[string]any{"u": "https://shop.example.com/", "wait": 0,
+		"frames": []any{map[string]any{"type": "send", "ref": "r1", "text": xssChat}}}))
+	if status != http.StatusOK || out["success"] != true {
+		t.Fatalf("chat: %d %v", status, out)
+	}
+	c := f.srv.Client(t)
+	u := f.srv.URL + "sites/" + f.site.Key + "/visitors/" + strconv.FormatUint(h.VisitorID, 10)
+	for lang, words := range map[string][2]string{"en": {"in chats", "open"}, "ru": {"в чатах", "открыт"}} {
+		word := words[0]
+		_, page := getPageIn(t, c, u, lang)
+		m := regexp.MustCompile(`<li class="card tl-item tl-chat" id="chat-(\d+)">`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("%s: the card has no chat:\n%s", lang, page)
+		}
+		head := cutAt(cutAt(page, m[0], "</li>"), `<div class="tl-head">`, "</div>")
+		link := `<a href="/sites/` + f.site.Key + `/chat?chat=` + m[1] + `#chat-` + m[1] + `">` + word + `</a>`
+		if !strings.Contains(head, link) {
+			t.Fatalf("%s: the chat's heading has no link %s:\n%s", lang, link, head)
+		}
+		code, chatPage := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/chat?chat="+m[1], lang)
+		row := cutAt(rawPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/chat?chat="+m[1]), `<tr id="chat-`+m[1]+`">`, "</tr>")
+		if code != http.StatusOK || row == "" || !strings.Contains(row, "&lt;svg onload=&#34;window.__xss=3&#34;&gt;hello") {
+			t.Fatalf("%s: the link's page (%d) does not show the chat, escaped:\n%s\n%s", lang, code, row, chatPage)
+		}
+		if !strings.Contains(cutAt(chatPage, `<tr id="chat-`+m[1]+`">`, "</tr>"), `<span class="tag">`+words[1]+`</span>`) {
+			t.Errorf("%s: the chat page does not say the chat is open:\n%s", lang, row)
+		}
+		if strings.Contains(chatPage, xssChat) {
+			t.Fatalf("%s: the chat page prints the visitor's markup", lang)
+		}
+	}
+	for q, want := range map[string]int{"chat=abc": 400, "chat=0": 400, "chat=": 400, "chat=01": 400, "chat=999999": 404} {
+		if code, _ := getPage(t, c, f.srv.URL+"sites/"+f.site.Key+"/chat?"+q); code != want {
+			t.Errorf("chat page ?%s: %d, want %d", q, code, want)
+		}
+	}
+	ops := signInAs(t, f.srv, accounts.RoleOperator)
+	code, page := getPage(t, ops, u)
+	if code != http.StatusOK || !strings.Contains(page, "tl-chat") {
+		t.Fatalf("the operator's card: %d", code)
+	}
+	if strings.Contains(page, "/chat?chat=") {
+		t.Error("the operator's card links a chat to a page their role cannot open")
 	}
 }
