@@ -39,12 +39,12 @@ type chatSiteData struct {
 	Query      string
 	Rows       []chatRow
 	More       bool // the list was cut at Max; the CSV has them all
+	Max        int
+	CSV        string
+	Zone       string // the zone of the times: the site's
 	// One is the chat the page shows alone (?chat=ID, a visitor card's
 	// link to it), open or finished; 0 for the list.
-	One  uint64
-	Max  int
-	CSV  string
-	Zone string // the zone of the times: the site's
+	One uint64
 }
 
 // closedHow says how a chat ended (store.Chat.ClosedBy) in tr's language.
@@ -65,10 +65,10 @@ func closedHow(tr i18n.Printer, by string) string {
 // chatParam reads ?chat=ID, the one chat the chat page shows; 0 when the
 // query names none.
 func chatParam(args *fasthttp.Args) (uint64, error) {
-	v := args.Peek("chat")
 	if !args.Has("chat") {
 		return 0, nil
 	}
+	v := args.Peek("chat")
 	id, err := strconv.ParseUint(string(v), 10, 64)
 	if err != nil || id == 0 || id >= 1<<53 || strconv.FormatUint(id, 10) != string(v) {
 		return 0, errorf(fasthttp.StatusBadRequest, "The address names no chat; open the chat page again.")
