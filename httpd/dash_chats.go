@@ -42,6 +42,9 @@ type chatSiteData struct {
 	Max        int
 	CSV        string
 	Zone       string // the zone of the times: the site's
+	// One is the chat the page shows alone (?chat=ID, a visitor card's
+	// link to it), open or finished; 0 for the list.
+	One uint64
 }
 
 // closedHow says how a chat ended (store.Chat.ClosedBy) in tr's language.
@@ -59,9 +62,27 @@ func closedHow(tr i18n.Printer, by string) string {
 	return by
 }
 
-// chatSitePage is GET /sites/KEY/chat[?q=words].
+// chatParam reads ?chat=ID, the one chat the chat page shows; 0 when the
+// query names none.
+func chatParam(args *fasthttp.Args) (uint64, error) {
+	if !args.Has("chat") {
+		return 0, nil
+	}
+	v := args.Peek("chat")
+	id, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil || id == 0 || id >= 1<<53 || strconv.FormatUint(id, 10) != string(v) {
+		return 0, errorf(fasthttp.StatusBadRequest, "The address names no chat; open the chat page again.")
+	}
+	return id, nil
+}
+
+// chatSitePage is GET /sites/KEY/chat[?q=words | ?chat=ID].
 func (s *dashboardHandlers) chatSitePage(ctx *fasthttp.RequestCtx, who signedIn) error {
 	site, _, err := s.siteFromPath(ctx)
+	if err != nil {
+		return err
+	}
+	one, err := chatParam(ctx.QueryArgs())
 	if err != nil {
 		return err
 	}
@@ -74,7 +95,7 @@ func (s *dashboardHandlers) chatSitePage(ctx *fasthttp.RequestCtx, who signedIn)
 	case "settings":
 		v.Flash = "Saved: the chat settings and canned replies."
 	}
-	d, err := s.chatSiteData(ctx, s.clock(ctx, &who.user, site), site, st, string(ctx.QueryArgs().Peek("q")))
+	d, err := s.chatSiteData(ctx, s.clock(ctx, &who.user, site), site, st, string(ctx.QueryArgs().Peek("q")), one)
 	if err != nil {
 		if !errors.Is(err, chats.ErrInvalid) {
 			return err
@@ -85,8 +106,10 @@ func (s *dashboardHandlers) chatSitePage(ctx *fasthttp.RequestCtx, who signedIn)
 	return s.renderSite(ctx, who, site, "chats", v)
 }
 
-func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, ck clock, site *store.Site, st store.ChatSettings, q string) (chatSiteData, error) {
-	d := chatSiteData{Site: site, Settings: st, Canned: strings.Join(st.Canned, "\n"), Color: st.ButtonColor, Query: q,
+// chatSiteData is the chat page's data: the finished chats with q's
+// words, or only the chat one when it is not 0.
+func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, ck clock, site *store.Site, st store.ChatSettings, q string, one uint64) (chatSiteData, error) {
+	d := chatSiteData{Site: site, Settings: st, Canned: strings.Join(st.Canned, "\n"), Color: st.ButtonColor, Query: q, One: one,
 		CSV: "/sites/" + site.Key + "/chats.csv?q=" + url.QueryEscape(q), Zone: zoneLabel(ck.loc, s.now())}
 	if d.Color == "" {
 		d.Color = "#2f6fed"
@@ -94,8 +117,18 @@ func (s *dashboardHandlers) chatSiteData(ctx *fasthttp.RequestCtx, ck clock, sit
 	if st.Unanswered > 0 {
 		d.Unanswered = strconv.FormatFloat(float64(st.Unanswered)/60, 'f', -1, 64)
 	}
-	found, err := s.chats.Search(ctx, site.ID, q, s.chatPhone(site, q), maxChatsShown+1)
-	if err != nil {
+	var found []store.Chat
+	var err error
+	if one != 0 {
+		c, err := s.chats.Chat(site.ID, one)
+		if errors.Is(err, chats.ErrNoChat) {
+			return d, errorf(fasthttp.StatusNotFound, "No such chat on this site.")
+		}
+		if err != nil {
+			return d, err
+		}
+		found = []store.Chat{c}
+	} else if found, err = s.chats.Search(ctx, site.ID, q, s.chatPhone(site, q), maxChatsShown+1); err != nil {
 		return d, err
 	}
 	if d.Max = maxChatsShown; len(found) > maxChatsShown {
@@ -162,7 +195,7 @@ func (s *dashboardHandlers) chatSettingsPost(ctx *fasthttp.RequestCtx, who signe
 }
 
 func (s *dashboardHandlers) chatSettingsError(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, st store.ChatSettings, msg string) error {
-	d, err := s.chatSiteData(ctx, s.clock(ctx, &who.user, site), site, st, "")
+	d, err := s.chatSiteData(ctx, s.clock(ctx, &who.user, site), site, st, "", 0)
 	if err != nil {
 		return err
 	}

@@ -125,12 +125,14 @@ type callbackEntry struct {
 }
 
 // credit is the visit the reports credit a lead or a callback to
-// (reports.Service.Credited) when it is not the one it came in; the
-// zero value when it is, or when the reports count it with its own
-// source or not at all (marked spam).
+// (reports.Credits.Of) when it is not the one it came in, or Direct when
+// they credit none and count it as direct, though it came in a visit (a
+// crawler's); the zero value when they credit the visit it came in, or
+// count it with its own source or not at all (marked spam).
 type credit struct {
 	Session uint64
 	Source  store.Source
+	Direct  bool
 }
 
 // credits are where the reports credit a card's outcomes, from each
@@ -156,11 +158,17 @@ func (c *credits) credit(visitor, session, id uint64, at int64, status string) (
 		}
 		c.of[visitor] = v
 	}
-	sess, src := v.Of(id, at)
-	if sess == 0 || sess == session {
+	cr, err := v.Of(id, at, session)
+	if err != nil {
+		return credit{}, err
+	}
+	if cr.Direct && session != 0 {
+		return credit{Direct: true}, nil
+	}
+	if cr.Session == 0 || cr.Session == session {
 		return credit{}, nil
 	}
-	return credit{Session: sess, Source: src}, nil
+	return credit{Session: cr.Session, Source: cr.Source}, nil
 }
 
 type chatEntry struct {

@@ -379,14 +379,12 @@ func (c *counter) outcomeOf(visitor, session, id uint64, at int64, own *store.So
 	ownRows := func() (*dims, error) {
 		if ownDims == nil {
 			src := own
-			if session != 0 {
-				bot, err := botSession(c.db, c.site, session)
-				if err != nil {
-					return nil, err
-				}
-				if bot {
-					src = &store.Source{}
-				}
+			counted, err := ownCounted(c.db, c.site, session)
+			if err != nil {
+				return nil, err
+			}
+			if !counted {
+				src = &store.Source{}
 			}
 			d := dimsOf(src)
 			ownDims = &d
@@ -504,6 +502,19 @@ func (c *counter) chat(a *store.Attribution, at int64) error {
 	var lanes [numLanes]int64
 	lanes[laneChats] = 1
 	return c.outcome(a, at, &lanes)
+}
+
+// ownCounted reports whether the reports count an outcome of session (0:
+// none known), read from db, with the source stored with it when they
+// credit no session of its visitor's: not when session is a crawler's,
+// whose source no session of the reports has (the outcome is counted
+// without a known visit: direct).
+func ownCounted(db store.Reader, site uint32, session uint64) (bool, error) {
+	if session == 0 {
+		return true, nil
+	}
+	bot, err := botSession(db, site, session)
+	return !bot, err
 }
 
 // botSession reports whether session id of site, read from db, is a

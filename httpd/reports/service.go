@@ -279,13 +279,28 @@ func (l txLedger) firstCall(site uint32, caller string, id uint64) (bool, error)
 // once (Service.Credits): a page that says where the reports count each
 // of many leads and calls reads them once, not once an outcome.
 type Credits struct {
+	db       store.Reader
+	site     uint32
 	ids      []uint64 // in id order
 	sessions []store.Session
 }
 
+// Credit is where the reports credit an outcome (Credits.Of).
+type Credit struct {
+	// Session is the visitor's session credited and Source its source;
+	// 0 when none is: the outcome is counted with the source stored
+	// with it, or, when Direct, without one.
+	Session uint64
+	Source  store.Source
+	// Direct: no session is credited and the outcome came from a
+	// crawler's session, whose source the reports do not count: it is
+	// counted as direct (ownCounted), not with the source stored with it.
+	Direct bool
+}
+
 // Credits reads visitor's sessions of site for Of; none for visitor 0.
 func (s *Service) Credits(site uint32, visitor uint64) (*Credits, error) {
-	c := &Credits{}
+	c := &Credits{db: s.db, site: site}
 	if visitor == 0 {
 		return c, nil
 	}
@@ -298,12 +313,11 @@ func (s *Service) Credits(site uint32, visitor uint64) (*Credits, error) {
 	return c, nil
 }
 
-// Of is the session the reports credit the outcome of id stored at at
-// (Unix ms) to, and that session's source: the rule Compute replays
-// (touchAsOf, touchWith). It is 0 when the reports credit the source
-// stored with the outcome instead: no person's session of the visitor
-// before it, or the session gone.
-func (c *Credits) Of(id uint64, at int64) (uint64, store.Source) {
+// Of is where the reports credit the outcome of id stored at at (Unix
+// ms) that came from session (0: none known): the rule Compute replays
+// (touchAsOf, touchWith, and ownCounted when no session is credited: no
+// person's session of the visitor before it, or the session gone).
+func (c *Credits) Of(id uint64, at int64, session uint64) (Credit, error) {
 	var t store.Touch
 	for i, sid := range c.ids {
 		if sid >= id {
@@ -316,7 +330,11 @@ func (c *Credits) Of(id uint64, at int64) (uint64, store.Source) {
 		credited = t.Last
 	}
 	if i, ok := slices.BinarySearch(c.ids, credited); ok && credited != 0 {
-		return credited, c.sessions[i].TrafficSource()
+		return Credit{Session: credited, Source: c.sessions[i].TrafficSource()}, nil
 	}
-	return 0, store.Source{}
+	counted, err := ownCounted(c.db, c.site, session)
+	if err != nil {
+		return Credit{}, err
+	}
+	return Credit{Direct: !counted}, nil
 }
