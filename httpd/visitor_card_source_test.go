@@ -33,7 +33,7 @@ func TestVisitorCardLeadAndCallbackShowTheirSource(t *testing.T) {
 	tags := regexp.MustCompile(`<div class="muted[^"]*">([^<>]*(?:yandex|cpc|autumn)[^<>]*)</div>`)
 	session := strconv.FormatUint(h.SessionID, 10)
 	for lang, want := range map[string][3]string{
-		"en": {"Source: yandex | Medium: cpc | Campaign: &lt;b&gt;autumn&lt;/b&gt;", `<span class="tag">ad</span>`, "session #" + session},
+		"en": {"Source: yandex | Medium: cpc | Campaign: &lt;b&gt;autumn&lt;/b&gt;", `<span class="tag">ad</span>`, "visit #" + session},
 		"ru": {"Источник: yandex | Тип трафика: cpc | Кампания: &lt;b&gt;autumn&lt;/b&gt;", `<span class="tag">реклама</span>`, "визит № " + session},
 	} {
 		code, page := getPageIn(t, c, u, lang)
@@ -118,7 +118,7 @@ func TestVisitorCardSaysWhereReportsCreditALead(t *testing.T) {
 			if !strings.Contains(credit, want[0]) || !strings.Contains(credit, want[1]) {
 				t.Errorf("%s: %s does not say the reports credit the ad visit (%q, %q):\n%s", lang, item, want[0], want[1], li)
 			}
-			if own := cutAt(li, `<div class="source">`, "</div></div>"); !strings.Contains(own, "session #"+strconv.FormatUint(back.SessionID, 10)) && !strings.Contains(own, "визит № "+strconv.FormatUint(back.SessionID, 10)) {
+			if own := cutAt(li, `<div class="source">`, "</div></div>"); !strings.Contains(own, "visit #"+strconv.FormatUint(back.SessionID, 10)) && !strings.Contains(own, "визит № "+strconv.FormatUint(back.SessionID, 10)) {
 				t.Errorf("%s: %s does not name the visit it came in:\n%s", lang, item, li)
 			}
 		}
