@@ -157,7 +157,14 @@ func percentCell(num, den float64) reportCell {
 		return reportCell{Text: "–", Dim: true, Num: true}
 	}
 	s := strconv.FormatFloat(100*num/den, 'f', 1, 64)
-	return reportCell{Text: s + "%", Raw: s, Num: true}
+	// The whole part grouped as the other figures are: 2 900.0%.
+	whole, frac, _ := strings.Cut(s, ".")
+	n, _ := strconv.ParseInt(whole, 10, 64)
+	text := formatCount(n)
+	if strings.HasPrefix(whole, "-") && n == 0 {
+		text = "-0"
+	}
+	return reportCell{Text: text + "." + frac + "%", Raw: s, Num: true}
 }
 
 // reportFrame is what every report page shows above its tables: the site,

@@ -1,0 +1,31 @@
+package httpd_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// A campaign that paid back many times over has an ROI in the thousands
+// of per cent, grouped as every other figure of the table is: 2 900,0%
+// in Russian, beside a cost of 1 500,00. It read 2900,0%.
+func TestReportROIGrouped(t *testing.T) {
+	f, c := sourcesFixture(t)
+	csrf := f.srv.FormToken(t, c, "/sites/"+f.site.Key+"/reports/costs")
+	if status, body := uploadCosts(t, f, c, csrf, "2026-11-26,google,cpc,bf,50\n"); status != 200 {
+		t.Fatalf("costs: %d %.500s", status, body)
+	}
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports?period=today&group=campaign"
+	for lang, want := range map[string]string{"ru": "2\u00a0900,0%", "en": "2\u00a0900.0%"} {
+		_, body := getPageIn(t, c, page, lang)
+		table := cutAt(body, `id="sources-table"`, "</table>")
+		if !strings.Contains(table, want) {
+			t.Errorf("%s: the sources table lacks the ROI %q: %s", lang, want, table)
+		}
+	}
+	// The CSV keeps the figure a spreadsheet reads: 2900.0.
+	_, csvBody := getPageIn(t, c, strings.Replace(page, "/reports?", "/reports/sources.csv?", 1), "en")
+	rows := readCSV(t, csvBody)
+	if got := rows[len(rows)-1][len(rows[0])-1]; got != "2900.0" {
+		t.Errorf("the CSV's total ROI is %q, want 2900.0", got)
+	}
+}
