@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"html/template"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -47,7 +48,8 @@ func newKPI(id, label string, cur, prev int64, format func(int64) string) kpi {
 		k.Delta, k.Trend = "new", "up"
 	default:
 		pct := 100 * float64(cur-prev) / float64(prev)
-		k.Delta = strconv.FormatFloat(pct, 'f', 0, 64) + "%"
+		// Grouped as the figures are: +149 900%.
+		k.Delta = formatCount(int64(math.Round(pct))) + "%"
 		if pct > 0 {
 			k.Delta = "+" + k.Delta
 		}

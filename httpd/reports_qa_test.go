@@ -3,6 +3,7 @@ package httpd_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // A campaign that paid back many times over has an ROI in the thousands
@@ -27,5 +28,21 @@ func TestReportROIGrouped(t *testing.T) {
 	rows := readCSV(t, csvBody)
 	if got := rows[len(rows)-1][len(rows[0])-1]; got != "2900.0" {
 		t.Errorf("the CSV's total ROI is %q, want 2900.0", got)
+	}
+}
+
+// A total that grew from next to nothing says so in a grouped figure:
+// revenue from 1,00 the day before to 1 500,00 is +149 900%, not +149900%.
+func TestReportKPIChangeGrouped(t *testing.T) {
+	f, c := sourcesFixture(t)
+	f.clock.Add(-24 * time.Hour)
+	v := f.hit(t, "", "https://shop.example.com/?utm_source=google&utm_medium=cpc&utm_campaign=bf", "", "Home")
+	if r := f.post(t, "t/v1/lead", f.creds(v, map[string]any{"hi": v.HitID, "name": "Bob", "is_sale": true, "sale_cost": "1"})); r.Status != 200 {
+		t.Fatalf("lead: %d %s", r.Status, r.Raw)
+	}
+	f.clock.Add(24 * time.Hour)
+	_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?period=today", "ru")
+	if kpi := cutAt(body, `id="kpi-revenue"`, "</div>"); !strings.Contains(kpi, "&#43;149\u00a0900%") {
+		t.Errorf("the revenue's change: %s", kpi)
 	}
 }
