@@ -175,9 +175,9 @@ func newLineChart(tr i18n.Printer, id, title string, buckets []time.Time, iv per
 		return c.Left + plotW*float64(i)/float64(len(buckets)-1)
 	}
 	y := func(v int64) float64 { return c.Bottom - plotH*float64(v)/float64(top) }
-	for _, f := range []int64{0, top / 2, top} {
-		if f == top/2 && top%2 != 0 {
-			continue
+	for i, f := range []int64{0, top / 2, top} {
+		if i == 1 && top%2 != 0 {
+			continue // no middle line at a half (1 and 5 have none); 0 stays
 		}
 		c.YTicks = append(c.YTicks, chartTick{Pos: round1(y(f)), Label: formatCount(f)})
 	}

@@ -46,3 +46,23 @@ func TestReportKPIChangeGrouped(t *testing.T) {
 		t.Errorf("the revenue's change: %s", kpi)
 	}
 }
+
+// A chart whose largest figure is 1 (a quiet day: one call, or none at
+// all) has its y axis from 0 to 1, both labelled, as any other chart's;
+// its 0 was left off, so the flat line of an empty period hung under an
+// axis that read "1" alone.
+func TestReportChartZeroTick(t *testing.T) {
+	f, c := sourcesFixture(t)
+	for _, q := range []string{"from=2026-01-01&to=2026-01-31", "period=today"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?"+q, "en")
+		for _, id := range []string{"chart-traffic-svg", "chart-outcomes-svg"} {
+			svg := cutAt(body, `id="`+id+`"`, "</svg>")
+			if svg == "" {
+				t.Fatalf("%s: no %s", q, id)
+			}
+			if !strings.Contains(svg, `dominant-baseline="middle">0</text>`) {
+				t.Errorf("%s: %s has no 0 on its y axis: %.600s", q, id, svg)
+			}
+		}
+	}
+}
