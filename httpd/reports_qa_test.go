@@ -66,3 +66,23 @@ func TestReportChartZeroTick(t *testing.T) {
 		}
 	}
 }
+
+// A weekly chart names its weeks with their year, so that this year's
+// first week, which began the December before, does not read as a later
+// week than the last ("week of 29.12 to week of 23.11"), and its summary
+// is Russian: "с неделя с 29.12 по неделя с 23.11" was not.
+func TestReportWeeksWithYear(t *testing.T) {
+	f, c := reportsFixture(t)
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports?period=this_year"
+	for lang, want := range map[string][]string{
+		"ru": {"По неделям, недели с 29.12.2025 по 23.11.2026, всего: ", `class="key">неделя с 29.12.2025</th>`},
+		"en": {"By week, weeks of Dec 29, 2025 to Nov 23, 2026, in total: ", `class="key">week of Dec 29, 2025</th>`},
+	} {
+		_, body := getPageIn(t, c, page, lang)
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the weekly chart lacks %q: %s", lang, w, cutAt(body, `<desc id="chart-traffic-d">`, "</desc>"))
+			}
+		}
+	}
+}
