@@ -299,7 +299,8 @@ func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, s
 		t.CSV = f.csvLink("sources.csv", keep)
 		return s.renderReport(ctx, who, tr, reportData{reportFrame: f, Overview: &ov, Tables: []reportTable{cutRows(t)},
 			Sources: sourcesControls(tr, &f, g, m, keep),
-			Note:    tr.T("Visitors on this tab are each day's unique visitors added up: a visitor who came on 3 days counts 3. On Pages, Events and Devices a visitor counts once over the period.")})
+			Note: tr.T("Visitors on this tab are each day's unique visitors added up: a visitor who came on 3 days counts 3. On Pages, Events and Devices a visitor counts once over the period.") +
+				" " + tr.T("Conversion is leads, callbacks, calls and chats per session, so it may pass 100%: a visit that brought a call and a lead is 200%.")})
 	}
 }
 

@@ -86,3 +86,19 @@ func TestReportWeeksWithYear(t *testing.T) {
 		}
 	}
 }
+
+// The sources table's conversion is outcomes per session, which passes
+// 100% when a visit brought a call and a lead; the page says so, in the
+// reader's language, so that 200% does not read as a broken figure.
+func TestReportConversionExplained(t *testing.T) {
+	f, c := sourcesFixture(t)
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports?period=today"
+	for lang, want := range map[string]string{
+		"ru": "Конверсия — заявки, обратные звонки, звонки и чаты на один визит, поэтому она может быть больше 100%",
+		"en": "Conversion is leads, callbacks, calls and chats per session, so it may pass 100%",
+	} {
+		if _, body := getPageIn(t, c, page, lang); !strings.Contains(body, want) {
+			t.Errorf("%s: the sources report does not say what its conversion is", lang)
+		}
+	}
+}
