@@ -102,3 +102,21 @@ func TestReportConversionExplained(t *testing.T) {
 		}
 	}
 }
+
+// An event's value sum is grouped as the counts beside it are: a
+// calculator's quotes add up to 15 500,5, not 15500,5.
+func TestReportEventSumGrouped(t *testing.T) {
+	f, c := reportsFixture(t)
+	v := f.hit(t, "", "https://shop.example.com/calc", "", "Calc")
+	for _, value := range []string{"12500.5", "3000"} {
+		if a := f.post(t, "t/v1/event", f.creds(v, map[string]any{"hi": v.HitID, "c": "calc", "a": "quote", "v": value})); a.Status != 200 {
+			t.Fatalf("event: %d %s", a.Status, a.Raw)
+		}
+	}
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports/events?period=today"
+	for lang, want := range map[string]string{"ru": ">15\u00a0500,5<", "en": ">15\u00a0500.5<"} {
+		if _, body := getPageIn(t, c, page, lang); !strings.Contains(body, want) {
+			t.Errorf("%s: the events table lacks the sum %q: %s", lang, want, cutAt(body, "<table", "</table>"))
+		}
+	}
+}
