@@ -96,7 +96,7 @@ func bucketLabel(tr i18n.Printer, t time.Time, iv period.Interval) string {
 		case period.Hour:
 			return t.Format("02.01 15:04")
 		case period.Week:
-			return tr.T("week of %s", t.Format("02.01"))
+			return tr.T("week of %s", weekStart(tr, t))
 		case period.Month:
 			return t.Format("01.2006")
 		}
@@ -106,11 +106,20 @@ func bucketLabel(tr i18n.Printer, t time.Time, iv period.Interval) string {
 	case period.Hour:
 		return t.Format("Jan 2 15:04")
 	case period.Week:
-		return tr.T("week of %s", t.Format("Jan 2"))
+		return tr.T("week of %s", weekStart(tr, t))
 	case period.Month:
 		return t.Format("Jan 2006")
 	}
 	return t.Format("Mon Jan 2")
+}
+
+// weekStart is a week's first day with its year (a year's first week
+// may begin in the December before): 29.12.2025, Dec 29, 2025.
+func weekStart(tr i18n.Printer, t time.Time) string {
+	if tr.Lang == i18n.Ru {
+		return t.Format("02.01.2006")
+	}
+	return t.Format("Jan 2, 2006")
 }
 
 // shortLabel is a bucket's start on the x axis.
@@ -175,9 +184,9 @@ func newLineChart(tr i18n.Printer, id, title string, buckets []time.Time, iv per
 		return c.Left + plotW*float64(i)/float64(len(buckets)-1)
 	}
 	y := func(v int64) float64 { return c.Bottom - plotH*float64(v)/float64(top) }
-	for _, f := range []int64{0, top / 2, top} {
-		if f == top/2 && top%2 != 0 {
-			continue
+	for i, f := range []int64{0, top / 2, top} {
+		if i == 1 && top%2 != 0 {
+			continue // no middle line at a half (1 and 5 have none); 0 stays
 		}
 		c.YTicks = append(c.YTicks, chartTick{Pos: round1(y(f)), Label: formatCount(f)})
 	}
@@ -243,7 +252,11 @@ func newLineChart(tr i18n.Printer, id, title string, buckets []time.Time, iv per
 	}
 	if len(buckets) > 0 {
 		by := map[period.Interval]string{period.Hour: tr.T("By hour"), period.Day: tr.T("By day"), period.Week: tr.T("By week"), period.Month: tr.T("By month")}[iv]
-		c.Desc = tr.T("%s, %s to %s, in total: %s.", by, bucketLabel(tr, buckets[0], iv), bucketLabel(tr, buckets[len(buckets)-1], iv), strings.Join(desc, ", "))
+		if iv == period.Week {
+			c.Desc = tr.T("%s, weeks of %s to %s, in total: %s.", by, weekStart(tr, buckets[0]), weekStart(tr, buckets[len(buckets)-1]), strings.Join(desc, ", "))
+		} else {
+			c.Desc = tr.T("%s, %s to %s, in total: %s.", by, bucketLabel(tr, buckets[0], iv), bucketLabel(tr, buckets[len(buckets)-1], iv), strings.Join(desc, ", "))
+		}
 	}
 	return c
 }

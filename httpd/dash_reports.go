@@ -148,7 +148,26 @@ func floatCell(f float64) reportCell {
 	if s == "-0" {
 		s = "0"
 	}
-	return reportCell{Text: s, Raw: s, Num: true}
+	return reportCell{Text: groupWhole(s), Raw: s, Num: true}
+}
+
+// groupWhole groups the whole part of a decimal as formatCount does
+// (12500.5 → 12 500.5), so that no figure of a table reads ungrouped
+// beside the others.
+func groupWhole(s string) string {
+	whole, frac, dot := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return s
+	}
+	text := formatCount(n)
+	if strings.HasPrefix(whole, "-") && n == 0 {
+		text = "-0"
+	}
+	if dot {
+		text += "." + frac
+	}
+	return text
 }
 
 // percentCell writes a share (0.0123 → 1.23%); "" when the base is zero.
@@ -157,7 +176,7 @@ func percentCell(num, den float64) reportCell {
 		return reportCell{Text: "–", Dim: true, Num: true}
 	}
 	s := strconv.FormatFloat(100*num/den, 'f', 1, 64)
-	return reportCell{Text: s + "%", Raw: s, Num: true}
+	return reportCell{Text: groupWhole(s) + "%", Raw: s, Num: true} // 2 900.0%
 }
 
 // reportFrame is what every report page shows above its tables: the site,

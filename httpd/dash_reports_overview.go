@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"html/template"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -47,7 +48,8 @@ func newKPI(id, label string, cur, prev int64, format func(int64) string) kpi {
 		k.Delta, k.Trend = "new", "up"
 	default:
 		pct := 100 * float64(cur-prev) / float64(prev)
-		k.Delta = strconv.FormatFloat(pct, 'f', 0, 64) + "%"
+		// Grouped as the figures are: +149 900%.
+		k.Delta = formatCount(int64(math.Round(pct))) + "%"
 		if pct > 0 {
 			k.Delta = "+" + k.Delta
 		}
@@ -297,7 +299,8 @@ func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, s
 		t.CSV = f.csvLink("sources.csv", keep)
 		return s.renderReport(ctx, who, tr, reportData{reportFrame: f, Overview: &ov, Tables: []reportTable{cutRows(t)},
 			Sources: sourcesControls(tr, &f, g, m, keep),
-			Note:    tr.T("Visitors on this tab are each day's unique visitors added up: a visitor who came on 3 days counts 3. On Pages, Events and Devices a visitor counts once over the period.")})
+			Note: tr.T("Visitors on this tab are each day's unique visitors added up: a visitor who came on 3 days counts 3. On Pages, Events and Devices a visitor counts once over the period.") +
+				" " + tr.T("Conversion is leads, callbacks, calls and chats per session, so it may pass 100%: a visit that brought a call and a lead is 200%.")})
 	}
 }
 

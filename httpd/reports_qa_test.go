@@ -1,0 +1,122 @@
+package httpd_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A campaign that paid back many times over has an ROI in the thousands
+// of per cent, grouped as every other figure of the table is: 2 900,0%
+// in Russian, beside a cost of 1 500,00. It read 2900,0%.
+func TestReportROIGrouped(t *testing.T) {
+	f, c := sourcesFixture(t)
+	csrf := f.srv.FormToken(t, c, "/sites/"+f.site.Key+"/reports/costs")
+	if status, body := uploadCosts(t, f, c, csrf, "2026-11-26,google,cpc,bf,50\n"); status != 200 {
+		t.Fatalf("costs: %d %.500s", status, body)
+	}
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports?period=today&group=campaign"
+	for lang, want := range map[string]string{"ru": "2\u00a0900,0%", "en": "2\u00a0900.0%"} {
+		_, body := getPageIn(t, c, page, lang)
+		table := cutAt(body, `id="sources-table"`, "</table>")
+		if !strings.Contains(table, want) {
+			t.Errorf("%s: the sources table lacks the ROI %q: %s", lang, want, table)
+		}
+	}
+	// The CSV keeps the figure a spreadsheet reads: 2900.0.
+	_, csvBody := getPageIn(t, c, strings.Replace(page, "/reports?", "/reports/sources.csv?", 1), "en")
+	rows := readCSV(t, csvBody)
+	if got := rows[len(rows)-1][len(rows[0])-1]; got != "2900.0" {
+		t.Errorf("the CSV's total ROI is %q, want 2900.0", got)
+	}
+}
+
+// A total that grew from next to nothing says so in a grouped figure:
+// revenue from 1,00 the day before to 1 500,00 is +149 900%, not +149900%.
+func TestReportKPIChangeGrouped(t *testing.T) {
+	f, c := sourcesFixture(t)
+	f.clock.Add(-24 * time.Hour)
+	v := f.hit(t, "", "https://shop.example.com/?utm_source=google&utm_medium=cpc&utm_campaign=bf", "", "Home")
+	if r := f.post(t, "t/v1/lead", f.creds(v, map[string]any{"hi": v.HitID, "name": "Bob", "is_sale": true, "sale_cost": "1"})); r.Status != 200 {
+		t.Fatalf("lead: %d %s", r.Status, r.Raw)
+	}
+	f.clock.Add(24 * time.Hour)
+	_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?period=today", "ru")
+	if kpi := cutAt(body, `id="kpi-revenue"`, "</div>"); !strings.Contains(kpi, "&#43;149\u00a0900%") {
+		t.Errorf("the revenue's change: %s", kpi)
+	}
+}
+
+// A chart whose largest figure is 1 (a quiet day: one call, or none at
+// all) has its y axis from 0 to 1, both labelled, as any other chart's;
+// its 0 was left off, so the flat line of an empty period hung under an
+// axis that read "1" alone.
+func TestReportChartZeroTick(t *testing.T) {
+	f, c := sourcesFixture(t)
+	for _, q := range []string{"from=2026-01-01&to=2026-01-31", "period=today"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?"+q, "en")
+		for _, id := range []string{"chart-traffic-svg", "chart-outcomes-svg"} {
+			svg := cutAt(body, `id="`+id+`"`, "</svg>")
+			if svg == "" {
+				t.Fatalf("%s: no %s", q, id)
+			}
+			if !strings.Contains(svg, `dominant-baseline="middle">0</text>`) {
+				t.Errorf("%s: %s has no 0 on its y axis: %.600s", q, id, svg)
+			}
+		}
+	}
+}
+
+// A weekly chart names its weeks with their year, so that this year's
+// first week, which began the December before, does not read as a later
+// week than the last ("week of 29.12 to week of 23.11"), and its summary
+// is Russian: "с неделя с 29.12 по неделя с 23.11" was not.
+func TestReportWeeksWithYear(t *testing.T) {
+	f, c := reportsFixture(t)
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports?period=this_year"
+	for lang, want := range map[string][]string{
+		"ru": {"По неделям, недели с 29.12.2025 по 23.11.2026, всего: ", `class="key">неделя с 29.12.2025</th>`},
+		"en": {"By week, weeks of Dec 29, 2025 to Nov 23, 2026, in total: ", `class="key">week of Dec 29, 2025</th>`},
+	} {
+		_, body := getPageIn(t, c, page, lang)
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the weekly chart lacks %q: %s", lang, w, cutAt(body, `<desc id="chart-traffic-d">`, "</desc>"))
+			}
+		}
+	}
+}
+
+// The sources table's conversion is outcomes per session, which passes
+// 100% when a visit brought a call and a lead; the page says so, in the
+// reader's language, so that 200% does not read as a broken figure.
+func TestReportConversionExplained(t *testing.T) {
+	f, c := sourcesFixture(t)
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports?period=today"
+	for lang, want := range map[string]string{
+		"ru": "Конверсия — заявки, обратные звонки, звонки и чаты на один визит, поэтому она может быть больше 100%",
+		"en": "Conversion is leads, callbacks, calls and chats per session, so it may pass 100%",
+	} {
+		if _, body := getPageIn(t, c, page, lang); !strings.Contains(body, want) {
+			t.Errorf("%s: the sources report does not say what its conversion is", lang)
+		}
+	}
+}
+
+// An event's value sum is grouped as the counts beside it are: a
+// calculator's quotes add up to 15 500,5, not 15500,5.
+func TestReportEventSumGrouped(t *testing.T) {
+	f, c := reportsFixture(t)
+	v := f.hit(t, "", "https://shop.example.com/calc", "", "Calc")
+	for _, value := range []string{"12500.5", "3000"} {
+		if a := f.post(t, "t/v1/event", f.creds(v, map[string]any{"hi": v.HitID, "c": "calc", "a": "quote", "v": value})); a.Status != 200 {
+			t.Fatalf("event: %d %s", a.Status, a.Raw)
+		}
+	}
+	page := f.srv.URL + "sites/" + f.site.Key + "/reports/events?period=today"
+	for lang, want := range map[string]string{"ru": ">15\u00a0500,5<", "en": ">15\u00a0500.5<"} {
+		if _, body := getPageIn(t, c, page, lang); !strings.Contains(body, want) {
+			t.Errorf("%s: the events table lacks the sum %q: %s", lang, want, cutAt(body, "<table", "</table>"))
+		}
+	}
+}
