@@ -681,11 +681,13 @@ func TestLeadLimitCountsIPv6ByNetwork(t *testing.T) {
 	srv := httpdtest.Start(t, func(o *httpd.Options) { o.TrustProxy = true; o.Now = clock.Now })
 	site := srv.Site(t, "Shop", "shop.example")
 	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	n := 0
 	send := func(ip string) int {
 		t.Helper()
 		// each its own words: the same ones again would be a repeat of
-		// the first lead (leads.RepeatWindow), not a lead of its own
-		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789", "message": "from " + ip}))
+		// the first lead (leads.RepeatWindow), answered before the limit
+		n++
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789", "message": fmt.Sprint("from ", ip, " #", n)}))
 		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 		req.Header.Set("X-Forwarded-For", ip)
@@ -729,11 +731,13 @@ func TestLeadLimitKeepsTakingNewNetworksUnderAFlood(t *testing.T) {
 	})
 	site := srv.Site(t, "Shop", "shop.example")
 	v := trackHit(t, srv, site, "", "https://shop.example/", "")
+	n := 0
 	send := func(ip string) int {
 		t.Helper()
 		// each its own words: the same ones again would be a repeat of
-		// the first lead (leads.RepeatWindow), not a lead of its own
-		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789", "message": "from " + ip}))
+		// the first lead (leads.RepeatWindow), answered before the limit
+		n++
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789", "message": fmt.Sprint("from ", ip, " #", n)}))
 		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 		req.Header.Set("X-Forwarded-For", ip)

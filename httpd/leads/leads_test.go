@@ -134,6 +134,12 @@ func TestView(t *testing.T) {
 		v.Source.UTMSource != "google" || v.Source.Landing != l.Landing || v.SaleCost == nil || *v.SaleCost != "1.50" || v.GroupID != nil {
 		t.Fatalf("view %+v", v)
 	}
+	// A whole amount keeps its two decimals, as the webhooks' and the
+	// API's sale_cost is documented: "9999.00", not "9999".
+	l.SaleCost = 999900
+	if v := leads.ViewOf(&l); v.SaleCost == nil || *v.SaleCost != "9999.00" {
+		t.Errorf("sale_cost of 9999 is %v, want 9999.00", v.SaleCost)
+	}
 }
 
 func TestListFilters(t *testing.T) {

@@ -51,7 +51,9 @@ func ViewOf(l *store.Lead) View {
 		Source: l.Source, NoVisit: l.Visitor == 0,
 	}
 	if l.IsSale && l.SaleCost != 0 {
-		c := FormatCost(l.SaleCost)
+		// Two decimals always, as documented (README, webhooks): the
+		// export's money says the same amount the same way.
+		c := fmt.Sprintf("%d.%02d", l.SaleCost/100, l.SaleCost%100)
 		v.SaleCost = &c
 	}
 	if l.GroupID != 0 {
