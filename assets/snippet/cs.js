@@ -344,12 +344,13 @@
   // a hook that says no on some paths is asked on each of them. The last
   // answer is the one the last page view of this ci stored (renewed), when
   // it may be shown before this page view's answer: not past its expiry,
-  // and not on a URL of a new campaign, which may get another number;
-  // else it goes.
+  // and not on a URL of a new campaign, which may get another number (a
+  // URL with tags the visitor navigated to: one reloaded or gone back to is
+  // the same visit's, whose number the cache has); else it goes.
   var early = () => {
     phKey = 0;
     var c = parse(storage(PH));
-    if (c && c.ci == ci && c.exp > Date.now() && !/[?&](utm_|[gy]clid=|fbclid=)/.test(location.search)) {
+    if (c && c.ci == ci && c.exp > Date.now() && (!/[?&](utm_|[gy]clid=|fbclid=)/.test(location) || performance.navigation.type)) {
       apply(c.phones);
       if (loading()) watch();
     } else storage(PH, null);
@@ -390,7 +391,7 @@
     } else {
       // Calls answer with the failure rather than wait for ever.
       failed = "no setCsAccount";
-      warn(failed, "account");
+      warn(failed, failed);
     }
     pump();
   };
@@ -984,7 +985,7 @@
 
   // run executes one queued command: ["name", args...].
   var run = safe((cmd) => {
-    if (!Array.isArray(cmd)) return warn("a command is an array", "array");
+    if (!Array.isArray(cmd)) return warn("a command is an array", 1);
     var name = String(cmd[0]);
     var own = (o) => o.hasOwnProperty(name) && isFn(o[name]) && o[name];
     var fn = own(commands) || (name != "push" && own(Comagic));
