@@ -665,7 +665,8 @@ import { layer, trap } from "./modal.js";
     // read as milliseconds).
     function outcome(v, at) {
       var r = v && v.result;
-      if (r && r.status === 0 && r.code == "scheduled" && at) {
+      // a call kept for the staff names the time picked too (they see it)
+      if (r && r.status === 0 && (r.code == "scheduled" || (r.code == "queued" && Date.now() < at)) && at) {
         return t("scheduled") + new Date(+at).toLocaleString(t("locale"), { dateStyle: "long", timeStyle: "short" }) + ".";
       }
       return said(r);
