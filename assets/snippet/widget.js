@@ -747,7 +747,17 @@ import { layer, trap } from "./modal.js";
       var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 64, placeholder: m || null, "aria-required": "true" });
       phone.addEventListener("input", function () {
         var v = m ? applyMask(m, phone.value) : phone.value;
-        if (v != phone.value) phone.value = v;
+        if (v == phone.value) return;
+        // The caret stays after the digit it was after: a digit fixed in
+        // the middle goes there, not at the end (which setting the value
+        // moves the caret to).
+        var at = phone.selectionEnd;
+        var end = at >= phone.value.length;
+        var n = phone.value.slice(0, at).replace(/\D/g, "").length;
+        phone.value = v;
+        if (end) return;
+        for (at = 0; n && at < v.length; at++) if (/\d/.test(v.charAt(at))) n--;
+        phone.setSelectionRange(at, at);
       });
       var nowR = el("input", { type: "radio", name: "cs-when", value: "now", id: "cs-when-now", checked: true });
       var laterR = el("input", { type: "radio", name: "cs-when", value: "later", id: "cs-when-later" });
