@@ -557,22 +557,23 @@
     }
     swapRun(run, ops);
     // Links that dial: tel: and callto:, the scheme written in any case.
-    // A link's protocol and pathname are its scheme (in lower case) and
-    // what follows it, as the browser reads the href; an element that is
-    // no link (<link>, SVG) has none. A malformed %-escape is not a number
+    // A link's protocol is its scheme (in lower case), and its href the
+    // whole URL as the browser reads it: not its pathname, which is empty
+    // in "tel://+7..." (a host, to the URL parser), as many sites write
+    // it; an element that is no link (<link>, SVG) has no protocol. A malformed %-escape is not a number
     // of ours. A sip: link and a messenger's are left as they are. The
     // number becomes +digits; what follows it stays: an extension
     // (;ext=123) or the pauses of a dial string (,123 p123).
     all("[href]").forEach((a) => {
       var m = "";
       var k = a.protocol;
-      var p = /^(tel|callto):$/.test(k) && safe(decodeURIComponent, 1)(a.pathname);
+      var p = /^(tel|callto):$/.test(k) && safe(decodeURIComponent, 1)(a.href);
       if (p) each(p, (w) => (m = m || w));
       if (!m) return;
       var n = numberOf(m);
       var id = "number=" + digits(m);
       if (!list.some((e) => e.id == id)) add(id, n, n.text); // a link shows no number: reported when no text of its id is
-      change(ops, a, "href", k + p.replace(m, "+" + n.raw), 1);
+      change(ops, a, "href", p.replace(m, "+" + n.raw), 1);
     });
   };
 
