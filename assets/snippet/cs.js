@@ -344,12 +344,13 @@
   // a hook that says no on some paths is asked on each of them. The last
   // answer is the one the last page view of this ci stored (renewed), when
   // it may be shown before this page view's answer: not past its expiry,
-  // and not on a URL of a new campaign, which may get another number;
-  // else it goes.
+  // and not on a URL of a new campaign, which may get another number (a
+  // URL with tags the visitor navigated to: one reloaded or gone back to is
+  // the same visit's, whose number the cache has); else it goes.
   var early = () => {
     phKey = 0;
     var c = parse(storage(PH));
-    if (c && c.ci == ci && c.exp > Date.now() && !/[?&](utm_|[gy]clid=|fbclid=)/.test(location.search)) {
+    if (c && c.ci == ci && c.exp > Date.now() && (!/[?&](utm_|[gy]clid=|fbclid=)/.test(location) || performance.navigation.type)) {
       apply(c.phones);
       if (loading()) watch();
     } else storage(PH, null);
@@ -390,7 +391,7 @@
     } else {
       // Calls answer with the failure rather than wait for ever.
       failed = "no setCsAccount";
-      warn(failed, "account");
+      warn(failed, failed);
     }
     pump();
   };
@@ -556,22 +557,23 @@
     }
     swapRun(run, ops);
     // Links that dial: tel: and callto:, the scheme written in any case.
-    // A link's protocol and pathname are its scheme (in lower case) and
-    // what follows it, as the browser reads the href; an element that is
-    // no link (<link>, SVG) has none. A malformed %-escape is not a number
+    // A link's protocol is its scheme (in lower case), and its href the
+    // whole URL as the browser reads it: not its pathname, which is empty
+    // in "tel://+7..." (a host, to the URL parser), as many sites write
+    // it; an element that is no link (<link>, SVG) has no protocol. A malformed %-escape is not a number
     // of ours. A sip: link and a messenger's are left as they are. The
     // number becomes +digits; what follows it stays: an extension
     // (;ext=123) or the pauses of a dial string (,123 p123).
     all("[href]").forEach((a) => {
       var m = "";
       var k = a.protocol;
-      var p = /^(tel|callto):$/.test(k) && safe(decodeURIComponent, 1)(a.pathname);
+      var p = /^(tel|callto):$/.test(k) && safe(decodeURIComponent, 1)(a.href);
       if (p) each(p, (w) => (m = m || w));
       if (!m) return;
       var n = numberOf(m);
       var id = "number=" + digits(m);
       if (!list.some((e) => e.id == id)) add(id, n, n.text); // a link shows no number: reported when no text of its id is
-      change(ops, a, "href", k + p.replace(m, "+" + n.raw), 1);
+      change(ops, a, "href", p.replace(m, "+" + n.raw), 1);
     });
   };
 
@@ -984,7 +986,7 @@
 
   // run executes one queued command: ["name", args...].
   var run = safe((cmd) => {
-    if (!Array.isArray(cmd)) return warn("a command is an array", "array");
+    if (!Array.isArray(cmd)) return warn("a command is an array", 1);
     var name = String(cmd[0]);
     var own = (o) => o.hasOwnProperty(name) && isFn(o[name]) && o[name];
     var fn = own(commands) || (name != "push" && own(Comagic));

@@ -665,7 +665,8 @@ import { layer, trap } from "./modal.js";
     // read as milliseconds).
     function outcome(v, at) {
       var r = v && v.result;
-      if (r && r.status === 0 && r.code == "scheduled" && at) {
+      // a call kept for the staff names the time picked too (they see it)
+      if (r && r.status === 0 && (r.code == "scheduled" || (r.code == "queued" && Date.now() < at)) && at) {
         return t("scheduled") + new Date(+at).toLocaleString(t("locale"), { dateStyle: "long", timeStyle: "short" }) + ".";
       }
       return said(r);
@@ -746,7 +747,17 @@ import { layer, trap } from "./modal.js";
       var phone = el("input", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 64, placeholder: m || null, "aria-required": "true" });
       phone.addEventListener("input", function () {
         var v = m ? applyMask(m, phone.value) : phone.value;
-        if (v != phone.value) phone.value = v;
+        if (v == phone.value) return;
+        // The caret stays after the digit it was after: a digit fixed in
+        // the middle goes there, not at the end (which setting the value
+        // moves the caret to).
+        var at = phone.selectionEnd;
+        var end = at >= phone.value.length;
+        var n = phone.value.slice(0, at).replace(/\D/g, "").length;
+        phone.value = v;
+        if (end) return;
+        for (at = 0; n && at < v.length; at++) if (/\d/.test(v.charAt(at))) n--;
+        phone.setSelectionRange(at, at);
       });
       var nowR = el("input", { type: "radio", name: "cs-when", value: "now", id: "cs-when-now", checked: true });
       var laterR = el("input", { type: "radio", name: "cs-when", value: "later", id: "cs-when-later" });
