@@ -20,8 +20,8 @@ func newEncoder(version byte, sizeHint int) *encoder {
 	return e
 }
 
-func (e *encoder) uint(v uint64)   { e.b = binary.AppendUvarint(e.b, v) }
-func (e *encoder) int(v int64)     { e.b = binary.AppendVarint(e.b, v) }
+func (e *encoder) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *encoder) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
 func (e *encoder) bool(v bool) {
 	if v {
 		e.b = append(e.b, 1)
