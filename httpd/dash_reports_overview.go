@@ -297,6 +297,15 @@ func (s *dashboardHandlers) sourcesReport(csv bool) func(*fasthttp.RequestCtx, s
 		ov.CSV = f.csvLink("series.csv", keep)
 		t := sourcesTable(tr, res, &f, keep)
 		t.CSV = f.csvLink("sources.csv", keep)
+		if len(t.Rows) == 0 {
+			// The install code is news only to a site that never had a
+			// visit: another's period (or filter) is just empty.
+			if any, err := s.visits.HasVisits(ctx, site.ID); err != nil {
+				return err
+			} else if any {
+				t.Empty = tr.T("No visits in this period.")
+			}
+		}
 		return s.renderReport(ctx, who, tr, reportData{reportFrame: f, Overview: &ov, Tables: []reportTable{cutRows(t)},
 			Sources: sourcesControls(tr, &f, g, m, keep),
 			Note: tr.T("Visitors on this tab are each day's unique visitors added up: a visitor who came on 3 days counts 3. On Pages, Events and Devices a visitor counts once over the period.") +

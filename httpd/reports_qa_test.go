@@ -120,3 +120,23 @@ func TestReportEventSumGrouped(t *testing.T) {
 		}
 	}
 }
+
+// An empty period of a site that has had visits says only that: the
+// install code's hint is for a site that never had one. It said "They
+// appear once the install code is on the site's pages" of every empty
+// period, a drill-down with no rows included.
+func TestReportEmptyPeriodHint(t *testing.T) {
+	f, c := sourcesFixture(t)
+	install := "install code"
+	for _, q := range []string{"from=2026-01-01&to=2026-01-31", "period=today&channel=organic&group=source"} {
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?"+q, "en")
+		if !strings.Contains(body, "No visits in this period.") || strings.Contains(body, install) {
+			t.Errorf("%s: the empty table of a site with visits: %s", q, cutAt(body, `<main`, "</main>"))
+		}
+	}
+	empty := f.srv.Site(t, "New", "new.example")
+	_, body := getPageIn(t, c, f.srv.URL+"sites/"+empty+"/reports?period=today", "en")
+	if !strings.Contains(body, install) {
+		t.Errorf("a site with no visit yet lacks the install code's hint: %s", cutAt(body, `<main`, "</main>"))
+	}
+}

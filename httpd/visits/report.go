@@ -30,6 +30,19 @@ type NamedProperty struct {
 	Value string
 }
 
+// HasVisits reports whether site has any session stored: one seek.
+func (t *Tracker) HasVisits(ctx context.Context, site uint32) (bool, error) {
+	found := false
+	err := t.db.ScanPrefix(ctx, store.SessionPrefix(site), true, 1, func(_, _ []byte) bool {
+		found = true
+		return false
+	})
+	if err != nil {
+		return false, fmt.Errorf("any visit: %w", err)
+	}
+	return found, nil
+}
+
 // Recent returns the latest n sessions of a site, newest first, each with
 // its pages, events, visitor and the visitor's properties.
 func (t *Tracker) Recent(ctx context.Context, site uint32, n int) ([]Visit, error) {
