@@ -380,7 +380,11 @@ func (s *dashboardHandlers) overview(ctx *fasthttp.RequestCtx, tr i18n.Printer, 
 		newKPI("revenue", tr.T("Revenue"), int64(cur.Revenue), int64(prev.Revenue), money),
 	}
 	if cur.Cost != 0 || prev.Cost != 0 {
-		ov.KPIs = append(ov.KPIs, newKPI("cost", tr.T("Ad cost"), int64(cur.Cost), int64(prev.Cost), money))
+		k := newKPI("cost", tr.T("Ad cost"), int64(cur.Cost), int64(prev.Cost), money)
+		// More spent is neither good nor bad news by itself (the
+		// outcomes beside it say which): the change is told uncoloured.
+		k.Trend = ""
+		ov.KPIs = append(ov.KPIs, k)
 	}
 	buckets, vals, iv, err := s.chartSeries(ctx, site, p, model, filter)
 	if err != nil {

@@ -140,3 +140,22 @@ func TestReportEmptyPeriodHint(t *testing.T) {
 		t.Errorf("a site with no visit yet lacks the install code's hint: %s", cutAt(body, `<main`, "</main>"))
 	}
 }
+
+// A rise in ad cost is told without the green of good news (nor the red
+// of bad): more spent is what the outcomes beside it judge. It was
+// coloured as a rise in sales is.
+func TestReportCostChangeUncoloured(t *testing.T) {
+	f, c := sourcesFixture(t)
+	csrf := f.srv.FormToken(t, c, "/sites/"+f.site.Key+"/reports/costs")
+	if status, body := uploadCosts(t, f, c, csrf, "2026-11-25,google,cpc,bf,50\n2026-11-26,google,cpc,bf,100\n"); status != 200 {
+		t.Fatalf("costs: %d %.500s", status, body)
+	}
+	_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?period=today", "en")
+	kpi := cutAt(body, `id="kpi-cost"`, "</div>")
+	if !strings.Contains(kpi, "&#43;100%") || strings.Contains(kpi, "delta up") || strings.Contains(kpi, "delta down") {
+		t.Errorf("the ad cost's change: %s", kpi)
+	}
+	if sales := cutAt(body, `id="kpi-sales"`, "</div>"); !strings.Contains(sales, "delta up") {
+		t.Errorf("the sales' rise is no longer coloured: %s", sales)
+	}
+}
