@@ -51,3 +51,19 @@ func TestChatEndedSaysSoOnNextPage(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// The chat an operator ended stays in the console's list while it is open
+// on the screen; its row says it has ended, as the header does, not whose
+// it still is ("taken by you"), which reads as a chat waiting for them.
+func TestChatConsoleEndedChatRowSaysSo(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.openedByOperator(t, "Do you ship to Tver?")
+	f.operatorSays(t, "Yes, by courier")
+	f.waitIn(t, "the answer shows", `r.querySelectorAll('.log .m.operator').length == 1`)
+	row := `document.querySelector('#c-chats li[data-chat] .c-line:last-child').textContent`
+	f.opWait(t, "the row says the chat is the operator's", row+` == 'Shop · taken by you'`)
+	opEval[any](t, f, `(document.getElementById('c-close').click(), 0)`)
+	f.opWait(t, "the header says the chat ended", `document.getElementById('c-sub').textContent == 'This chat has ended.'`)
+	f.opWait(t, "the row says the chat ended", row+` == 'Shop · This chat has ended.'`)
+	f.noExceptions(t)
+}

@@ -448,7 +448,9 @@
       b.appendChild(row);
       var last = ch.msgs[lastID(ch)];
       b.appendChild(el("span", "c-line", last ? (last.from == "system" ? systemText(last) : last.text) : ""));
-      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + whose(c)));
+      // an ended chat, listed while it is open on the screen, says so (as
+      // its header does), not whose it was
+      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + (c.status != "open" ? (c.lead ? T.lead : T.closed) : whose(c))));
       b.addEventListener("click", function () { select({ chat: +id }); });
       li.appendChild(b);
       ul.appendChild(li);
