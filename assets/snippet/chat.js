@@ -615,8 +615,11 @@ export function chatWindow(env) {
       case "closed":
         if (f.chat == chatID) {
           status = "closed";
-          if (f.by != "lead") note(t("closed"));
-          else if (!leadShown[f.chat]) note(t("lead"));
+          // not twice: a welcome that already found the chat ended said so
+          var said = endNote && endNote.getAttribute("data-chat") == f.chat;
+          if (f.by == "lead") {
+            if (!leadShown[f.chat]) note(t("lead"));
+          } else if (!said) note(t("closed"));
           showTyping("");
         }
         break;
