@@ -814,7 +814,8 @@
     title();
   });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState == "visible" && selected && selected.chat) renderChat();
+    // back in the tab: the open chat is read, its row's count too
+    if (document.visibilityState == "visible" && selected && selected.chat) { renderChat(); renderChats(); }
   });
   setInterval(renderVisitors, 60000);
 
