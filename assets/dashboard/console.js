@@ -498,7 +498,16 @@
     return since ? fill(T.minutes, Math.max(0, Math.round((Date.now() - since) / 60000))) : "";
   }
 
+  // Each chat (each visitor's invitation) keeps the reply typed in it and
+  // not sent: another chat opened meanwhile has its own field, and Enter
+  // there never sends one visitor's answer to another.
+  var drafts = {};
+  function draftKey(s) { return s.chat ? "c" + s.chat : "v" + s.visitor; }
   function select(s) {
+    var ta = $("c-text");
+    if (selected) drafts[draftKey(selected)] = ta.value;
+    if (!selected || draftKey(selected) != draftKey(s)) ta.value = drafts[draftKey(s)] || "";
+    delete drafts[draftKey(s)];
     selected = s;
     renderSelected();
     renderChats();
