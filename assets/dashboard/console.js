@@ -553,6 +553,7 @@
   function canTransfer(c) { return c.status == "open" && (c.assigned == me || canTake(c) || manage); }
 
   function renderHead(c) {
+    var had = document.activeElement;
     $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
     $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : whose(c);
     $("c-claim").hidden = !canTake(c);
@@ -561,6 +562,10 @@
     var ta = $("c-text");
     ta.disabled = !canWrite(c);
     ta.placeholder = c.status == "open" && !canWrite(c) ? fill(T.colleagueHas, c.assigned) : T.placeholder;
+    // A header control used from the keyboard goes away with what it did
+    // (taken, ended, handed on): the focus goes on to the reply field, or
+    // the conversation, not to the top of the page.
+    if (had && had.hidden && had.closest && had.closest(".c-actions")) (ta.disabled ? $("c-log") : ta).focus();
   }
 
   // renderTransfer fills the header's Transfer list with the colleagues
