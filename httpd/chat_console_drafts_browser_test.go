@@ -56,3 +56,43 @@ func TestChatConsoleReplyStaysWithItsChat(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// An invitation refused after the operator went on to another chat goes
+// back to the invitation's field, not to the chat open now, where Enter
+// would send it to another visitor.
+func TestChatConsoleRefusedInvitationBackToItsField(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.console(t, "en")
+	origin := strings.TrimSuffix(f.web, "/")
+	annaV := newChatVisitor(t, f.srv, f.key, f.web+"boots")
+	anna, _ := annaV.connect(t, origin, 0, 0)
+	boris, _ := newChatVisitor(t, f.srv, f.key, f.web+"bags").connect(t, origin, 0, 0)
+	boris.send(map[string]any{"type": "send", "ref": "b1", "text": "How much is delivery?"})
+	second := num(boris.next("ack")["chat"])
+	anna.send(map[string]any{"type": "send", "ref": "a1", "text": "Hello, I have a question"})
+	anna.next("ack")
+	annaRow := `#c-visitors li button`
+	f.opWait(t, "the visitors are listed", `document.querySelectorAll('`+annaRow+`').length == 2`)
+	annaRow = `document.querySelector('#c-visitors li[data-visitor="` + strconv.FormatUint(annaV.v.VisitorID, 10) + `"] button')`
+	borisChat := `document.querySelector('#c-chats li[data-chat="` + strconv.FormatUint(second, 10) + `"] button')`
+	f.opWait(t, "Boris's chat is listed", borisChat)
+	opEval[any](t, f, `(`+annaRow+`.click(), 0)`)
+	const invitation = "Hi! Can I help you choose boots?"
+	// Sent, and Boris's chat opened, before the refusal can come.
+	opEval[any](t, f, `(function () {
+  var ta = document.getElementById('c-text');
+  ta.value = `+jsString(invitation)+`;
+  ta.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+  `+borisChat+`.click();
+  return 0;
+})()`)
+	f.opWait(t, "the console says the visitor has a chat", `!document.getElementById('c-error').hidden`)
+	if got := opEval[string](t, f, `document.getElementById('c-text').value`); got != "" {
+		t.Errorf("Boris's chat's field holds %q", got)
+	}
+	opEval[any](t, f, `(`+annaRow+`.click(), 0)`)
+	if got := opEval[string](t, f, `document.getElementById('c-text').value`); got != invitation {
+		t.Errorf("the invitation's field holds %q, want the invitation back", got)
+	}
+	f.noExceptions(t)
+}

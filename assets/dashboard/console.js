@@ -361,9 +361,11 @@
       delete pending[f.ref];
       if (p.node) { p.node.classList.add("failed"); p.node.querySelector(".c-mark").textContent = T.failed; }
       // A refused invitation is shown nowhere else: its words go back to
-      // the field, unless the operator has written something new there.
-      var ta = $("c-text");
-      if (p.invite && !ta.value.trim()) ta.value = p.text;
+      // its field (kept for it while another chat is open), unless the
+      // operator has written something new there.
+      var ta = $("c-text"), k = p.invite && draftKey({ visitor: p.site + ":" + p.visitor });
+      if (k && selected && draftKey(selected) == k) { if (!ta.value.trim()) ta.value = p.text; }
+      else if (k && !(drafts[k] || "").trim()) drafts[k] = p.text;
     }
     var e = $("c-error");
     e.textContent = msg;
