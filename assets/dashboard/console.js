@@ -427,7 +427,19 @@
 
   function siteName(key) { return (sites[key] && sites[key].name) || key; }
 
-  function renderChats() {
+  // keepFocus draws a list again (draw) and gives the focus back to the
+  // row (its attr) that had it: an operator at the keyboard keeps their
+  // place while frames come.
+  function keepFocus(ul, attr, draw) {
+    var a = document.activeElement;
+    var row = a && a != ul && ul.contains(a) && a.parentNode.getAttribute(attr);
+    draw();
+    var b = row && ul.querySelector("li[" + attr + '="' + row + '"] button');
+    if (b) b.focus();
+  }
+
+  function renderChats() { keepFocus($("c-chats"), "data-chat", drawChats); }
+  function drawChats() {
     var ul = $("c-chats");
     ul.textContent = "";
     var ids = Object.keys(chats).filter(function (id) { return chats[id].c.status == "open" || isSel(+id); });
@@ -459,7 +471,8 @@
     });
   }
 
-  function renderVisitors() {
+  function renderVisitors() { keepFocus($("c-visitors"), "data-visitor", drawVisitors); }
+  function drawVisitors() {
     var ul = $("c-visitors");
     ul.textContent = "";
     var keys = Object.keys(visitors);
