@@ -628,10 +628,14 @@
     $("c-send").textContent = T.send;
     renderHead(c);
     var log = $("c-log");
+    // The chat drawn again (a frame of another chat, the tab shown again)
+    // stays where the operator scrolled it, unless at its end.
+    var keep = log.getAttribute("data-chat") == String(c.id) && log.scrollHeight - log.scrollTop - log.clientHeight >= 40 ? log.scrollTop : -1;
+    log.setAttribute("data-chat", c.id);
     log.textContent = "";
     ch.order.forEach(function (id) { appendMsg(ch, ch.msgs[id], true); });
     Object.keys(pending).forEach(function (ref) { if (pending[ref].chat == c.id && pending[ref].node) log.appendChild(pending[ref].node); });
-    log.scrollTop = log.scrollHeight;
+    log.scrollTop = keep >= 0 ? keep : log.scrollHeight;
     renderCanned(c.site);
     renderTyping();
     ch.unread = 0;
@@ -654,6 +658,7 @@
     $("c-transfer").hidden = true;
     $("c-release").hidden = true;
     $("c-log").textContent = "";
+    $("c-log").removeAttribute("data-chat");
     $("c-typing").textContent = "";
     $("c-send").textContent = T.inviteSend;
     $("c-text").placeholder = T.invitePlaceholder;
