@@ -36,3 +36,36 @@ func TestChatConsoleScrolledUpStaysWhileOtherChatsChange(t *testing.T) {
 	}
 	f.noExceptions(t)
 }
+
+// The open chat is not drawn again for another chat's news: what the
+// operator selected in it (a phone number to copy) stays selected, and a
+// screen reader, to which the conversation is a live log, does not read it
+// out again from the start.
+func TestChatConsoleOpenChatKeptWhileOtherChatsChange(t *testing.T) {
+	f := newChatFixture(t, "en")
+	f.console(t, "en")
+	origin := strings.TrimSuffix(f.web, "/")
+	anna, _ := newChatVisitor(t, f.srv, f.key, f.web+"boots").connect(t, origin, 0, 0)
+	anna.send(map[string]any{"type": "send", "ref": "a1", "text": "Call me at +7 910 123-45-67"})
+	anna.next("ack")
+	f.opWait(t, "the chat is listed", `document.querySelector('#c-chats li[data-chat] button')`)
+	opEval[any](t, f, `(document.querySelector('#c-chats li[data-chat] button').click(), 0)`)
+	f.opWait(t, "the message shows", `document.querySelector('#c-log .c-msg .c-text')`)
+	opEval[any](t, f, `(function () {
+  var n = document.querySelector('#c-log .c-msg .c-text');
+  n.__kept = true;
+  getSelection().selectAllChildren(n);
+  return 0;
+})()`)
+	boris, _ := newChatVisitor(t, f.srv, f.key, f.web+"bags").connect(t, origin, 0, 0)
+	boris.send(map[string]any{"type": "send", "ref": "b1", "text": "How much is delivery?"})
+	boris.next("ack")
+	f.opWait(t, "the other chat is listed", `document.querySelectorAll('#c-chats li[data-chat]').length == 2`)
+	if !opEval[bool](t, f, `document.querySelector('#c-log .c-msg .c-text').__kept === true`) {
+		t.Error("the open chat was drawn again for another chat's frame")
+	}
+	if got := opEval[string](t, f, `getSelection().toString()`); got != "Call me at +7 910 123-45-67" {
+		t.Errorf("the operator's selection is %q after another chat came", got)
+	}
+	f.noExceptions(t)
+}

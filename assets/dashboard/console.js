@@ -193,7 +193,9 @@
         if (hc && f.id - (hc.historyAfter || 0) >= HISTORY_PAGE) history(hc, f.id);
         else if (hc) hc.loading = false;
         break;
-      case "chat": chatOf(f.chat, true); renderAll(); break;
+      // Another chat's news leaves the open chat as it is (what the
+      // operator selected in it, a screen reader's place in its log).
+      case "chat": chatOf(f.chat, true); if (f.chat && isSel(f.chat.id)) renderAll(); else { renderChats(); renderVisitors(); title(); } break;
       case "typing":
         if (f.from == "visitor" && chats[f.chat]) {
           var ch = chats[f.chat];
