@@ -193,7 +193,9 @@
         if (hc && f.id - (hc.historyAfter || 0) >= HISTORY_PAGE) history(hc, f.id);
         else if (hc) hc.loading = false;
         break;
-      case "chat": chatOf(f.chat, true); renderAll(); break;
+      // Another chat's news leaves the open chat as it is (what the
+      // operator selected in it, a screen reader's place in its log).
+      case "chat": chatOf(f.chat, true); if (f.chat && isSel(f.chat.id)) renderAll(); else { renderChats(); renderVisitors(); title(); } break;
       case "typing":
         if (f.from == "visitor" && chats[f.chat]) {
           var ch = chats[f.chat];
@@ -361,9 +363,11 @@
       delete pending[f.ref];
       if (p.node) { p.node.classList.add("failed"); p.node.querySelector(".c-mark").textContent = T.failed; }
       // A refused invitation is shown nowhere else: its words go back to
-      // the field, unless the operator has written something new there.
-      var ta = $("c-text");
-      if (p.invite && !ta.value.trim()) ta.value = p.text;
+      // its field (kept for it while another chat is open), unless the
+      // operator has written something new there.
+      var ta = $("c-text"), k = p.invite && draftKey({ visitor: p.site + ":" + p.visitor });
+      if (k && selected && draftKey(selected) == k) { if (!ta.value.trim()) ta.value = p.text; }
+      else if (k && !(drafts[k] || "").trim()) drafts[k] = p.text;
     }
     var e = $("c-error");
     e.textContent = msg;
@@ -425,7 +429,19 @@
 
   function siteName(key) { return (sites[key] && sites[key].name) || key; }
 
-  function renderChats() {
+  // keepFocus draws a list again (draw) and gives the focus back to the
+  // row (its attr) that had it: an operator at the keyboard keeps their
+  // place while frames come.
+  function keepFocus(ul, attr, draw) {
+    var a = document.activeElement;
+    var row = a && a != ul && ul.contains(a) && a.parentNode.getAttribute(attr);
+    draw();
+    var b = row && ul.querySelector("li[" + attr + '="' + row + '"] button');
+    if (b) b.focus();
+  }
+
+  function renderChats() { keepFocus($("c-chats"), "data-chat", drawChats); }
+  function drawChats() {
     var ul = $("c-chats");
     ul.textContent = "";
     var ids = Object.keys(chats).filter(function (id) { return chats[id].c.status == "open" || isSel(+id); });
@@ -448,14 +464,17 @@
       b.appendChild(row);
       var last = ch.msgs[lastID(ch)];
       b.appendChild(el("span", "c-line", last ? (last.from == "system" ? systemText(last) : last.text) : ""));
-      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + whose(c)));
+      // an ended chat, listed while it is open on the screen, says so (as
+      // its header does), not whose it was
+      b.appendChild(el("span", "c-line", siteName(c.site) + " · " + (c.status != "open" ? (c.lead ? T.lead : T.closed) : whose(c))));
       b.addEventListener("click", function () { select({ chat: +id }); });
       li.appendChild(b);
       ul.appendChild(li);
     });
   }
 
-  function renderVisitors() {
+  function renderVisitors() { keepFocus($("c-visitors"), "data-visitor", drawVisitors); }
+  function drawVisitors() {
     var ul = $("c-visitors");
     ul.textContent = "";
     var keys = Object.keys(visitors);
@@ -496,7 +515,16 @@
     return since ? fill(T.minutes, Math.max(0, Math.round((Date.now() - since) / 60000))) : "";
   }
 
+  // Each chat (each visitor's invitation) keeps the reply typed in it and
+  // not sent: another chat opened meanwhile has its own field, and Enter
+  // there never sends one visitor's answer to another.
+  var drafts = {};
+  function draftKey(s) { return s.chat ? "c" + s.chat : "v" + s.visitor; }
   function select(s) {
+    var ta = $("c-text");
+    if (selected) drafts[draftKey(selected)] = ta.value;
+    if (!selected || draftKey(selected) != draftKey(s)) ta.value = drafts[draftKey(s)] || "";
+    delete drafts[draftKey(s)];
     selected = s;
     renderSelected();
     renderChats();
@@ -542,6 +570,7 @@
   function canTransfer(c) { return c.status == "open" && (c.assigned == me || canTake(c) || manage); }
 
   function renderHead(c) {
+    var had = document.activeElement;
     $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
     $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : whose(c);
     $("c-claim").hidden = !canTake(c);
@@ -550,6 +579,10 @@
     var ta = $("c-text");
     ta.disabled = !canWrite(c);
     ta.placeholder = c.status == "open" && !canWrite(c) ? fill(T.colleagueHas, c.assigned) : T.placeholder;
+    // A header control used from the keyboard goes away with what it did
+    // (taken, ended, handed on): the focus goes on to the reply field, or
+    // the conversation, not to the top of the page.
+    if (had && had.hidden && had.closest && had.closest(".c-actions")) (ta.disabled ? $("c-log") : ta).focus();
   }
 
   // renderTransfer fills the header's Transfer list with the colleagues
@@ -597,10 +630,14 @@
     $("c-send").textContent = T.send;
     renderHead(c);
     var log = $("c-log");
+    // The chat drawn again (a frame of another chat, the tab shown again)
+    // stays where the operator scrolled it, unless at its end.
+    var keep = log.getAttribute("data-chat") == String(c.id) && log.scrollHeight - log.scrollTop - log.clientHeight >= 40 ? log.scrollTop : -1;
+    log.setAttribute("data-chat", c.id);
     log.textContent = "";
     ch.order.forEach(function (id) { appendMsg(ch, ch.msgs[id], true); });
     Object.keys(pending).forEach(function (ref) { if (pending[ref].chat == c.id && pending[ref].node) log.appendChild(pending[ref].node); });
-    log.scrollTop = log.scrollHeight;
+    log.scrollTop = keep >= 0 ? keep : log.scrollHeight;
     renderCanned(c.site);
     renderTyping();
     ch.unread = 0;
@@ -623,6 +660,7 @@
     $("c-transfer").hidden = true;
     $("c-release").hidden = true;
     $("c-log").textContent = "";
+    $("c-log").removeAttribute("data-chat");
     $("c-typing").textContent = "";
     $("c-send").textContent = T.inviteSend;
     $("c-text").placeholder = T.invitePlaceholder;
@@ -812,7 +850,8 @@
     title();
   });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState == "visible" && selected && selected.chat) renderChat();
+    // back in the tab: the open chat is read, its row's count too
+    if (document.visibilityState == "visible" && selected && selected.chat) { renderChat(); renderChats(); }
   });
   setInterval(renderVisitors, 60000);
 

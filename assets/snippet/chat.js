@@ -176,6 +176,7 @@ export function chatWindow(env) {
   var after = 0; // the last message id held of chatID
   var heard = 0; // the last message id of chatID read out (announce), kept across pages
   var status = ""; // "open" | "closed" | "" (no chat yet)
+  var endNote = null; // the note that chatID has ended, after its conversation, when a page opens on the ended chat
   var seen = {}; // "chat:id" -> the message's node
   var leadShown = {}; // chat -> its "became a lead" system message is shown
   var pending = []; // [{ref, text, node}] sent, not acked, in the order typed
@@ -576,7 +577,15 @@ export function chatWindow(env) {
         // The server sends the whole chat again (after 0) when the id held
         // is one it does not have: the window resumes from what comes.
         if (f.chat == chatID && f.after === 0) after = 0;
+        var was = status;
         status = f.chat ? f.status || "open" : "";
+        // A page that opens on an ended chat says so after its
+        // conversation, as the page that saw it end did (not read out: it
+        // is no news). The messages that follow go before the note.
+        if (status == "closed" && was != "closed") {
+          endNote = el("div", { class: "note", "data-chat": chatID }, [t("closed")]);
+          append(endNote);
+        }
         mark("delivered", f.delivered);
         mark("read", f.read);
         showStatus();
@@ -606,8 +615,11 @@ export function chatWindow(env) {
       case "closed":
         if (f.chat == chatID) {
           status = "closed";
-          if (f.by != "lead") note(t("closed"));
-          else if (!leadShown[f.chat]) note(t("lead"));
+          // not twice: a welcome that already found the chat ended said so
+          var said = endNote && endNote.getAttribute("data-chat") == f.chat;
+          if (f.by == "lead") {
+            if (!leadShown[f.chat]) note(t("lead"));
+          } else if (!said) note(t("closed"));
           showTyping("");
         }
         break;
@@ -648,6 +660,11 @@ export function chatWindow(env) {
     // a system message is shown in the window's language when known
     var sys = f.from == "system" && f.code == "lead";
     if (sys) leadShown[f.chat] = true;
+    // the lead's note says how the chat ended
+    if (sys && endNote && endNote.getAttribute("data-chat") == f.chat) {
+      if (endNote.parentNode) endNote.parentNode.removeChild(endNote);
+      endNote = null;
+    }
     var n = bubble(f.from, f.name, sys ? t("lead") : f.text, f.chat, f.id);
     seen[k] = n;
     // Read out what is new to the visitor, once: not their own words, and
@@ -810,15 +827,14 @@ export function chatWindow(env) {
     // a popup shown meanwhile
     r.insertBefore(panel, r.querySelector(".wrap, .toast"));
     ui = { panel: panel, log: log, input: input, status: st, typing: typing };
-    // what arrived before the window was built
-    var nodes = Object.keys(seen).map(function (k) {
-      return seen[k];
+    // what arrived before the window was built: the ended chat's note,
+    // its messages before it, and a later chat's after it
+    if (endNote) log.appendChild(endNote);
+    Object.keys(seen).forEach(function (k) {
+      if (!seen[k].isConnected) append(seen[k]);
     });
     pending.forEach(function (p) {
-      nodes.push(p.node);
-    });
-    nodes.forEach(function (n) {
-      if (!n.isConnected) log.appendChild(n);
+      if (!p.node.isConnected) log.appendChild(p.node);
     });
     showStatus();
     return ui;
@@ -872,7 +888,10 @@ export function chatWindow(env) {
     var wait = pending.filter(function (p) {
       return p.node && p.node !== n && p.node.parentNode === log;
     })[0];
-    if (wait && n.getAttribute("data-mark") != "sending") log.insertBefore(n, wait.node);
+    var sending = n.getAttribute("data-mark") == "sending";
+    var end = !sending && endNote && endNote !== n && endNote.parentNode === log && n.getAttribute("data-chat") == endNote.getAttribute("data-chat");
+    if (wait && !sending) log.insertBefore(n, wait.node);
+    else if (end) log.insertBefore(n, endNote);
     else log.appendChild(n);
     if (atEnd || n.classList.contains("visitor")) log.scrollTop = log.scrollHeight;
   }
