@@ -812,3 +812,27 @@ func TestBackupSumsSurviveRestart(t *testing.T) {
 		t.Fatalf("after an unreadable sums file the cache holds %v, want %v", got, tables)
 	}
 }
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
+
+// An archive whose reading fails before its first byte (the command
+// interrupted at once) is that failure, not "the file is empty": restore
+// - interrupted that early said the archive was bad, with exit 1, not 130.
+func TestArchiveReadFailsBeforeItsFirstByte(t *testing.T) {
+	for _, err := range []error{context.Canceled, errors.New("read /dev/sdb: input/output error")} {
+		got := VerifyArchive(failingReader{err})
+		if !errors.Is(got, err) || strings.Contains(got.Error(), "empty") {
+			t.Errorf("reading fails with %v: %v", err, got)
+		}
+		got = Restore(failingReader{err}, t.TempDir(), false)
+		if !errors.Is(got, err) || strings.Contains(got.Error(), "empty") {
+			t.Errorf("restore, reading fails with %v: %v", err, got)
+		}
+	}
+	if got := VerifyArchive(strings.NewReader("")); got == nil || !strings.Contains(got.Error(), "the file is empty") {
+		t.Errorf("an empty file: %v", got)
+	}
+}

@@ -51,6 +51,11 @@ func readArchive(r io.Reader, sized func(int64), each func(f manifestFile, body 
 	head := &headReader{r: r}
 	tr := tar.NewReader(head)
 	hdr, err := tr.Next()
+	if head.err != nil {
+		// The reading failed, not the archive (the command interrupted
+		// before its first bytes came): that is what to say.
+		return archiveReadError(head.err)
+	}
 	if err != nil || hdr.Name != manifestName || hdr.Size > maxManifest {
 		return notAnArchive(head.head, hdr, err)
 	}
@@ -208,16 +213,21 @@ func archiveReadError(err error) error {
 }
 
 // headReader is r keeping the first bytes read from it, to tell what a
-// file that is no archive is.
+// file that is no archive is, and the error of a read that failed other
+// than at the end of r.
 type headReader struct {
 	r    io.Reader
 	head []byte
+	err  error
 }
 
 func (h *headReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	if len(h.head) < 2 {
 		h.head = append(h.head, p[:min(n, 2-len(h.head))]...)
+	}
+	if err != nil && err != io.EOF && h.err == nil {
+		h.err = err
 	}
 	return n, err
 }
