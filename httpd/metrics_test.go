@@ -325,7 +325,8 @@ func TestMetricsRateLimitEvictions(t *testing.T) {
 		}
 	}
 	for i := range networks {
-		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789"}))
+		// each its own words: a repeat is answered before the limiter
+		b, _ := json.Marshal(leadBody(site, v, map[string]any{"phone": "79123456789", "message": fmt.Sprint("network ", i)}))
 		req, _ := http.NewRequest("POST", srv.URL+"t/v1/lead", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 		req.Header.Set("X-Forwarded-For", fmt.Sprintf("2001:db8:66:%x::1", i))
