@@ -158,12 +158,12 @@ func TestLeadWithoutVisitRateLimited(t *testing.T) {
 	clock := &trClock{now: time.Now()} // one minute throughout
 	srv := httpdtest.Start(t, func(o *httpd.Options) { o.Now = clock.Now })
 	site := srv.Site(t, "Shop", "shop.example")
-	for i := range leadsPerMinuteForTest {
-		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", map[string]any{"k": site, "message": "x"}); status != http.StatusOK {
+	for i := range leadsPerMinuteForTest { // each its own words: no repeats
+		if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", map[string]any{"k": site, "message": fmt.Sprint("x", i)}); status != http.StatusOK {
 			t.Fatalf("lead %d: %d %v", i+1, status, out)
 		}
 	}
-	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", map[string]any{"k": site, "message": "x"}); status != http.StatusTooManyRequests {
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", map[string]any{"k": site, "message": "y"}); status != http.StatusTooManyRequests {
 		t.Errorf("lead %d of a minute: %d %v, want 429", leadsPerMinuteForTest+1, status, out)
 	}
 	if n := len(siteLeads(t, srv, site)); n != leadsPerMinuteForTest {

@@ -1,7 +1,9 @@
 package httpd_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -248,4 +250,74 @@ func TestLeadRepeatUsesNoLimit(t *testing.T) {
 	if n := len(siteLeads(t, srv, site)); n != 20 {
 		t.Errorf("%d leads stored, want 20", n)
 	}
+}
+
+// TestLeadWithoutVisitRepeatIsOneLead: a lead of the site without a visit
+// (sent before the first page view was answered, or by a page whose page
+// view failed) sent again with the same words from the same address within
+// leads.RepeatWindow is the first one, answered as it was, before the
+// address's limit and also after a restart; the same words from another
+// address, or after the window, are leads of their own.
+func TestLeadWithoutVisitRepeatIsOneLead(t *testing.T) {
+	clock := &trClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	opts := func(o *httpd.Options) { o.Now = clock.Now; o.TrustProxy = true }
+	srv := httpdtest.Start(t, opts)
+	site := srv.Site(t, "Shop", "shop.example")
+	send := func(from string, fields map[string]any) {
+		t.Helper()
+		body := map[string]any{"k": site}
+		for k, f := range fields {
+			body[k] = f
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"t/v1/lead", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("lead %v from %s: %d", fields, from, resp.StatusCode)
+		}
+	}
+	count := func(want int, when string) {
+		t.Helper()
+		if l := siteLeads(t, srv, site); len(l) != want {
+			t.Fatalf("%s: %d leads stored, want %d: %+v", when, len(l), want, l)
+		}
+	}
+	words := map[string]any{"name": "Анна", "phone": "+7 912 345-67-89", "message": "Перезвоните", "u": "https://shop.example/"}
+	send("203.0.113.7", words)
+	for range 25 { // more than the address's minute: repeats use none of it
+		send("203.0.113.7", words)
+	}
+	count(1, "the same lead without a visit sent again")
+
+	// Another lead of the site between, then the first again: still one.
+	send("203.0.113.7", map[string]any{"message": "Другая заявка"})
+	send("203.0.113.7", words)
+	count(2, "a repeat after another lead")
+
+	// The same words from another address: its own lead.
+	send("198.51.100.20", words)
+	count(3, "the same words from another address")
+
+	// After a restart within the window: still a repeat.
+	clock.Add(time.Minute)
+	srv = srv.Restart(t, opts)
+	send("203.0.113.7", words)
+	count(3, "the lead sent again after a restart")
+
+	// The window gone by: a new lead.
+	clock.Add(leads.RepeatWindow)
+	send("203.0.113.7", words)
+	count(4, "the same words after the window")
 }

@@ -88,19 +88,27 @@ const RepeatWindow = 10 * time.Minute
 // (the tracker lets an address leave 20 a minute).
 const maxRepeatLook = 32
 
+// maxAddressRepeatLook is how many of a site's latest leads a lead
+// without a visitor is compared with (repeatOfAddress): every lead of the
+// site is among them, so a busy site's ten minutes may hold more; a retry
+// comes seconds after the lead it repeats, well inside them.
+const maxAddressRepeatLook = 256
+
 // Add checks r (an error of kind ErrInvalid says what is wrong; nothing is
 // stored), attributes it to its visitor, session and hit, and durably
 // stores it together with one webhook delivery per endpoint of site that
 // takes leads, in one write: the lead is never stored without its
 // deliveries, nor they without it. It returns the stored lead.
 //
-// With r.Once, a lead of a visitor (not of the site without a visit: no
-// visitor tells whose it is) whose words are those of a lead the visitor
-// left within RepeatWindow, field for field as stored (name, email, phone
-// and message as typed, sale, cost, group, form name, and how it came; not
-// the page, which a retry from the next page changes), is a repeat: Add
-// stores nothing and returns that earlier lead, as it did for it. The
-// check reads the visitor's leads in the lead's own write, serialised
+// With r.Once, a lead of a visitor whose words are those of a lead the
+// visitor left within RepeatWindow, field for field as stored (name,
+// email, phone and message as typed, sale, cost, group, form name, and how
+// it came; not the page, which a retry from the next page changes), is a
+// repeat: Add stores nothing and returns that earlier lead, as it did for
+// it. A lead without a visitor (no visit: the page view failed, or the
+// site's server sent none) is a repeat of one without a visitor from the
+// same address with the same words in that window. The check reads the
+// visitor's (or the site's) leads in the lead's own write, serialised
 // with every other write, so that two identical requests at once are one
 // lead, and it reads the store, so that it holds across a restart.
 func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.Lead, error) {
@@ -117,7 +125,7 @@ func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.L
 		Time: time.UnixMilli(l.Time), Data: ViewOf(&l)}
 	var first store.Lead
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
-		if r.Once && l.Visitor != 0 {
+		if r.Once {
 			var err error
 			if first, err = repeatOf(tx, site.ID, &l, l.Time-RepeatWindow.Milliseconds()); err != nil || first.ID != 0 {
 				return err
@@ -146,30 +154,37 @@ func (s *Service) Add(ctx context.Context, site *store.Site, r Request) (store.L
 	return l, nil
 }
 
-// Repeat returns the earlier lead r repeats (see Add: r.Once, a lead of a
-// visitor, the same words within RepeatWindow), read from the store
-// outside any write; none, or words Add would refuse: a zero Lead. The
-// tracker asks it before the address's rate limit, so that a page sending
-// again a lead whose answer it lost is told it was taken, and uses up
-// nothing, whatever else its address sent that minute; Add looks again
-// inside its write, serialised with the others.
+// Repeat returns the earlier lead r repeats (see Add: r.Once, the same
+// visitor, or address for a lead without one, and the same words within
+// RepeatWindow), read from the store outside any write; none, or words
+// Add would refuse: a zero Lead. The tracker asks it before the address's
+// rate limit, so that a page sending again a lead whose answer it lost is
+// told it was taken, and uses up nothing, whatever else its address sent
+// that minute; Add looks again inside its write, serialised with the
+// others.
 func (s *Service) Repeat(site *store.Site, r Request) (store.Lead, error) {
-	if !r.Once || r.Visitor == 0 {
+	if !r.Once {
 		return store.Lead{}, nil
 	}
 	l, err := Check(r.In, r.Via, s.o.Now(), site.Region(s.o.PhoneRegion))
 	if err != nil {
 		return store.Lead{}, nil // Add says what is wrong
 	}
-	l.Visitor = r.Visitor
+	l.Visitor, l.IP = r.Visitor, r.IP
 	tx := s.db.Prepare()
 	defer tx.Discard()
 	return repeatOf(tx, site.ID, &l, l.Time-RepeatWindow.Milliseconds())
 }
 
 // repeatOf returns the latest lead of l's visitor on site, left at or
-// after since, whose words are l's (sameWords); none: a zero Lead.
+// after since, whose words are l's (sameWords); none: a zero Lead. A lead
+// without a visitor (its page view failed, or a site's server sent it
+// without one) is compared with the site's latest leads without a visitor
+// from its address (repeatOfAddress).
 func repeatOf(tx *store.Tx, site uint32, l *store.Lead, since int64) (store.Lead, error) {
+	if l.Visitor == 0 {
+		return repeatOfAddress(tx, site, l, since)
+	}
 	ids, err := store.LatestVisitorItems(tx, l.Visitor, store.ItemLead, maxRepeatLook)
 	if err != nil {
 		return store.Lead{}, fmt.Errorf("read the visitor's leads: %w", err)
@@ -194,6 +209,46 @@ func repeatOf(tx *store.Tx, site uint32, l *store.Lead, since int64) (store.Lead
 		}
 	}
 	return store.Lead{}, nil
+}
+
+// repeatOfAddress returns the latest lead of site left at or after since
+// without a visitor, from l's address, whose words are l's; none: a zero
+// Lead. It reads the site's leads newest first (ids grow with time), at
+// most maxAddressRepeatLook of them: no visitor tells whose a lead is, so
+// the address does, with the words: two people behind one address who
+// type the same words field for field within RepeatWindow are as unlikely
+// as a retry is likely.
+func repeatOfAddress(tx *store.Tx, site uint32, l *store.Lead, since int64) (store.Lead, error) {
+	var (
+		first store.Lead
+		bad   error
+	)
+	err := tx.ScanPrefix(store.LeadPrefix(site), true, maxAddressRepeatLook, func(k, v []byte) bool {
+		id, ok := store.IDFromKey(k)
+		if !ok {
+			return true
+		}
+		old, err := store.DecodeLead(id, v)
+		if err != nil {
+			bad = err
+			return false
+		}
+		if old.Time < since {
+			return false // the earlier ones are older still
+		}
+		if old.Visitor == 0 && old.IP == l.IP && sameWords(&old, l) {
+			first = old
+			return false
+		}
+		return true
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		return store.Lead{}, fmt.Errorf("read the site's leads: %w", err)
+	}
+	return first, nil
 }
 
 // sameWords reports whether a and b say the same: every field the visitor
