@@ -608,13 +608,7 @@ func nonNil(s []string) []string {
 }
 
 // money writes hundredths as a decimal with two places.
-func money(hundredths int64) json.Number {
-	neg := ""
-	if hundredths < 0 {
-		neg, hundredths = "-", -hundredths
-	}
-	return json.Number(fmt.Sprintf("%s%d.%02d", neg, hundredths/100, hundredths%100))
-}
+func money(hundredths int64) json.Number { return json.Number(store.Money(hundredths)) }
 
 func callbackState(s byte) string {
 	switch s {

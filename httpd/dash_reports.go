@@ -133,13 +133,7 @@ func moneyText(tr i18n.Printer, cents int64) string {
 	return c[0].Text
 }
 
-func formatCents(c int64) string {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
-}
+func formatCents(c int64) string { return store.Money(c) }
 
 // floatCell writes a sum of values: up to two decimals, none when whole.
 func floatCell(f float64) reportCell {

@@ -7,6 +7,7 @@ package store
 import (
 	"encoding/binary"
 	"slices"
+	"strconv"
 )
 
 // Site is one web site served by the appliance.
@@ -525,6 +526,20 @@ type Lead struct {
 const leadVersion = 2
 
 // leadStrings lists l's string fields in their encoding order.
+// Money writes an amount kept in hundredths (a lead's sale cost, an ad's
+// cost) as a decimal with two places, a "-" before a negative one: 999950
+// -> "9999.50", 100 -> "1.00". The API, the webhooks and the event stream
+// say an amount so, and the reports' money cells begin from it.
+func Money(hundredths int64) string {
+	var b []byte
+	u := uint64(hundredths)
+	if hundredths < 0 {
+		b, u = append(b, '-'), -u
+	}
+	b = strconv.AppendUint(b, u/100, 10)
+	return string(append(b, '.', byte('0'+u%100/10), byte('0'+u%10)))
+}
+
 func (l *Lead) leadStrings() []*string {
 	return append([]*string{&l.Via, &l.Name, &l.Email, &l.Phone, &l.PhoneRaw, &l.Message, &l.FormName,
 		&l.PageURL, &l.IP}, l.Source.fields()...)

@@ -51,9 +51,9 @@ func ViewOf(l *store.Lead) View {
 		Source: l.Source, NoVisit: l.Visitor == 0,
 	}
 	if l.IsSale && l.SaleCost != 0 {
-		// Two decimals always, as documented (README, webhooks): the
-		// export's money says the same amount the same way.
-		c := fmt.Sprintf("%d.%02d", l.SaleCost/100, l.SaleCost%100)
+		// Two decimals always, as documented (README, webhooks), as
+		// the event stream says it.
+		c := store.Money(l.SaleCost)
 		v.SaleCost = &c
 	}
 	if l.GroupID != 0 {
