@@ -89,7 +89,9 @@ type chartRow struct {
 }
 
 // bucketLabel writes a bucket's start as its interval reads: an hour, a
-// day, the week's Monday, a month.
+// day, the week's Monday, a month. A day, a week and a month carry their
+// year in both languages, so that a range across the new year does not
+// read Dec 29 as after Jan 2 (the axis, shortLabel, leaves it out).
 func bucketLabel(tr i18n.Printer, t time.Time, iv period.Interval) string {
 	if tr.Lang == i18n.Ru {
 		switch iv {
@@ -110,7 +112,7 @@ func bucketLabel(tr i18n.Printer, t time.Time, iv period.Interval) string {
 	case period.Month:
 		return t.Format("Jan 2006")
 	}
-	return t.Format("Mon Jan 2")
+	return t.Format("Mon Jan 2, 2006")
 }
 
 // weekStart is a week's first day with its year (a year's first week

@@ -68,6 +68,44 @@ func TestNiceMax(t *testing.T) {
 	}
 }
 
+// A chart's day, week and month carry their year in either language, so
+// that a range across the new year reads in order: Dec 29, 2025 before
+// Fri Jan 2, 2026. An English day read "Mon Dec 29" beside Russian
+// "29.12.2025" and English weeks with their year. The axis and an hour
+// (a range of a day or two) leave the year out in both.
+func TestBucketLabelYears(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, jan := time.Date(2025, 12, 29, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		lang        i18n.Lang
+		iv          period.Interval
+		t           time.Time
+		label, axis string
+	}{
+		{i18n.En, period.Day, dec, "Mon Dec 29, 2025", "Dec 29"},
+		{i18n.En, period.Day, jan, "Fri Jan 2, 2026", "Jan 2"},
+		{i18n.Ru, period.Day, dec, "29.12.2025", "29.12"},
+		{i18n.Ru, period.Day, jan, "02.01.2026", "02.01"},
+		{i18n.En, period.Week, dec, "week of Dec 29, 2025", "Dec 29"},
+		{i18n.Ru, period.Week, dec, "неделя с 29.12.2025", "29.12"},
+		{i18n.En, period.Month, jan, "Jan 2026", "Jan 26"},
+		{i18n.Ru, period.Month, jan, "01.2026", "01.26"},
+		{i18n.En, period.Hour, jan, "Jan 2 15:00", "15:00"},
+		{i18n.Ru, period.Hour, jan, "02.01 15:00", "15:00"},
+	} {
+		tr := cat.For(tt.lang)
+		if got := bucketLabel(tr, tt.t, tt.iv); got != tt.label {
+			t.Errorf("%s %v %s: label %q, want %q", tt.lang, tt.iv, tt.t.Format(time.DateTime), got, tt.label)
+		}
+		if got := shortLabel(tr, tt.t, tt.iv); got != tt.axis {
+			t.Errorf("%s %v %s: axis %q, want %q", tt.lang, tt.iv, tt.t.Format(time.DateTime), got, tt.axis)
+		}
+	}
+}
+
 func TestLineChart(t *testing.T) {
 	p, err := period.Parse("", "2026-11-01", "2026-11-30", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.UTC)
 	if err != nil {
@@ -88,14 +126,14 @@ func TestLineChart(t *testing.T) {
 	if got := fmt.Sprint(c.YTicks); got != "[{176 0 } {95 5 } {14 10 }]" {
 		t.Errorf("y ticks %s", got)
 	}
-	if d := c.Series[0].Dots[3]; d.Y != round1(c.Bottom-0.7*(c.Bottom-c.Top)) || d.Title != "Wed Nov 4: 7 sessions" {
+	if d := c.Series[0].Dots[3]; d.Y != round1(c.Bottom-0.7*(c.Bottom-c.Top)) || d.Title != "Wed Nov 4, 2026: 7 sessions" {
 		t.Errorf("dot 3: %+v", d)
 	}
 	first, last := c.XTicks[0], c.XTicks[len(c.XTicks)-1]
 	if first.Label != "Nov 1" || first.Anchor != "start" || last.Label != "Nov 30" || last.Anchor != "end" || len(c.XTicks) > 7 {
 		t.Errorf("x ticks %+v", c.XTicks)
 	}
-	if c.Desc != "By day, Sun Nov 1 to Mon Nov 30, in total: 9 sessions." {
+	if c.Desc != "By day, Sun Nov 1, 2026 to Mon Nov 30, 2026, in total: 9 sessions." {
 		t.Errorf("desc %q", c.Desc)
 	}
 	// A wider top label ("20 000") widens the room left of the plot.

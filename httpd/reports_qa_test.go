@@ -70,18 +70,27 @@ func TestReportChartZeroTick(t *testing.T) {
 // A weekly chart names its weeks with their year, so that this year's
 // first week, which began the December before, does not read as a later
 // week than the last ("week of 29.12 to week of 23.11"), and its summary
-// is Russian: "с неделя с 29.12 по неделя с 23.11" was not.
+// is Russian: "с неделя с 29.12 по неделя с 23.11" was not. A daily chart
+// names its days with their year in English too, as in Russian: a week
+// across the new year read "Mon Dec 29 to Sun Jan 4".
 func TestReportWeeksWithYear(t *testing.T) {
 	f, c := reportsFixture(t)
-	page := f.srv.URL + "sites/" + f.site.Key + "/reports?period=this_year"
-	for lang, want := range map[string][]string{
-		"ru": {"По неделям, недели с 29.12.2025 по 23.11.2026, всего: ", `class="key">неделя с 29.12.2025</th>`},
-		"en": {"By week, weeks of Dec 29, 2025 to Nov 23, 2026, in total: ", `class="key">week of Dec 29, 2025</th>`},
+	for q, wants := range map[string]map[string][]string{
+		"period=this_year": {
+			"ru": {"По неделям, недели с 29.12.2025 по 23.11.2026, всего: ", `class="key">неделя с 29.12.2025</th>`},
+			"en": {"By week, weeks of Dec 29, 2025 to Nov 23, 2026, in total: ", `class="key">week of Dec 29, 2025</th>`},
+		},
+		"from=2025-12-29&to=2026-01-04": {
+			"ru": {"По дням, с 29.12.2025 по 04.01.2026, всего: ", `class="key">29.12.2025</th>`, `class="key">01.01.2026</th>`},
+			"en": {"By day, Mon Dec 29, 2025 to Sun Jan 4, 2026, in total: ", `class="key">Mon Dec 29, 2025</th>`, `class="key">Thu Jan 1, 2026</th>`},
+		},
 	} {
-		_, body := getPageIn(t, c, page, lang)
-		for _, w := range want {
-			if !strings.Contains(body, w) {
-				t.Errorf("%s: the weekly chart lacks %q: %s", lang, w, cutAt(body, `<desc id="chart-traffic-d">`, "</desc>"))
+		for lang, want := range wants {
+			_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?"+q, lang)
+			for _, w := range want {
+				if !strings.Contains(body, w) {
+					t.Errorf("%s %s: the chart lacks %q: %s", q, lang, w, cutAt(body, `<desc id="chart-traffic-d">`, "</desc>"))
+				}
 			}
 		}
 	}

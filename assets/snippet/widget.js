@@ -762,7 +762,18 @@ import { layer, trap } from "./modal.js";
       var nowR = el("input", { type: "radio", name: "cs-when", value: "now", id: "cs-when-now", checked: true });
       var laterR = el("input", { type: "radio", name: "cs-when", value: "later", id: "cs-when-later" });
       var hour = 3600000;
-      var when = el("input", { type: "datetime-local", min: localInput(Date.now()), value: localInput(Math.ceil(Date.now() / hour) * hour + hour) });
+      // The picker offers no time the server refuses: from now to its
+      // limit (max_delay_ms, callbacks.MaxDelay), in the visitor's own
+      // time zone as every time the panel reads and tells. The limit is
+      // floored to the minute and only moves on, so its last minute is
+      // taken when sent.
+      var maxDelay = settings.max_delay_ms;
+      var when = el("input", {
+        type: "datetime-local",
+        min: localInput(Date.now()),
+        max: maxDelay ? localInput(Date.now() + maxDelay) : null,
+        value: localInput(Math.ceil(Date.now() / hour) * hour + hour),
+      });
       var whenBox = el("div", { hidden: true }, field("cs-time", t("time"), when));
       var toggle = function () {
         whenBox.hidden = !laterR.checked;
@@ -896,6 +907,11 @@ import { layer, trap } from "./modal.js";
           at = new Date(when.value).getTime();
           if (!(at > Date.now())) {
             say(msg, t("timeNeed"), false, [when]);
+            return;
+          }
+          // typed past the picker's max (the form is novalidate)
+          if (maxDelay && at > Date.now() + maxDelay) {
+            say(msg, said({ code: "invalid_time" }), false, [when]);
             return;
           }
         }

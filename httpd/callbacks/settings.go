@@ -246,6 +246,9 @@ type Public struct {
 	Lang          string        `json:"lang"`
 	Groups        []PublicGroup `json:"groups"`
 	Callback      bool          `json:"callback"` // callbacks are taken: a scenario, or kept to call back
+	// MaxDelayMS is MaxDelay in milliseconds: the widget's date picker
+	// offers no time that Check would refuse.
+	MaxDelayMS int64 `json:"max_delay_ms"`
 }
 
 // PublicGroup is a group as the widget's select shows it.
@@ -256,7 +259,8 @@ type PublicGroup struct {
 
 // PublicOf returns the public part of w.
 func PublicOf(w store.WidgetSettings) Public {
-	p := Public{Captcha: w.Captcha, CaptchaDigits: CaptchaDigits(w), Lang: w.Lang, Groups: []PublicGroup{}, Callback: w.ScenarioURL != "" || !w.NoQueue}
+	p := Public{Captcha: w.Captcha, CaptchaDigits: CaptchaDigits(w), Lang: w.Lang, Groups: []PublicGroup{}, Callback: w.ScenarioURL != "" || !w.NoQueue,
+		MaxDelayMS: MaxDelay.Milliseconds()}
 	for _, g := range w.Groups {
 		p.Groups = append(p.Groups, PublicGroup(g))
 	}
