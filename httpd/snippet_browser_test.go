@@ -352,6 +352,9 @@ func TestSnippetPageView(t *testing.T) {
 			t.Errorf("cookie %s: path %q, SameSite %q, HttpOnly %v, domain %q, expires %v; want /, Lax, false, localhost, in 400 days to two years",
 				c.Name, c.Path, c.SameSite, c.HTTPOnly, c.Domain, exp)
 		}
+		if c.Secure {
+			t.Errorf("cookie %s is Secure on an http page: the next page would not send it", c.Name)
+		}
 		if want := sites.CredentialKey(f.site, sessions[0].Visitor, sessions[0].ID); c.Name == "_cs_key" && c.Value != want {
 			t.Errorf("cookie _cs_key %q, want the session's key %q", c.Value, want)
 		}

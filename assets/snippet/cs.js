@@ -161,7 +161,8 @@
     storage(CI, v);
     storage(KEY, key);
     var set = safe((a) => {
-      a += ";path=/;max-age=63072000;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
+      // Secure on https: ("https:"[4] is its s; "http:"[4] a colon).
+      a += ";path=/;max-age=63072000;SameSite=Lax" + (location.protocol[4] == "s" ? ";Secure" : "");
       d.cookie = CI + "=" + v + a;
       d.cookie = KEY + "=" + key + a;
     }, 1); // cookies refused (a sandboxed frame)
