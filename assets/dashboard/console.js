@@ -7,7 +7,10 @@
 // unread messages, of the chats that are this operator's to answer (forMe);
 // so does a chat a colleague transferred to this operator, or gave back to
 // the queue. An open chat's header lists the colleagues online to transfer
-// it to, and Release (the "transfer" frame).
+// it to, and Release (the "transfer" frame). The page's address names the
+// chat shown (?chat=ID): a link there opens it, a reload keeps it. The
+// conversation is a log that is not live (it is drawn again whole);
+// a new message of the open chat is read out once from a polite region.
 (function () {
   "use strict";
   var root = document.getElementById("console");
