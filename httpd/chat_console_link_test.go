@@ -104,7 +104,7 @@ func TestConsoleChatLinks(t *testing.T) {
 		}
 	}
 	for _, q := range []string{"?chat=", "?chat=0", "?chat=01", "?chat=abc", "?chat=-1", "?chat=9007199254740992"} {
-		if code, body := getPage(t, owner, srv.URL+"chat"+q); code != http.StatusBadRequest || !strings.Contains(body, "The address names no chat") {
+		if code, body := getPageIn(t, owner, srv.URL+"chat"+q, "ru"); code != http.StatusBadRequest || !strings.Contains(body, "В адресе не указан чат; откройте консоль из меню.") {
 			t.Errorf("GET /chat%s: %d, want 400 saying the address names no chat", q, code)
 		}
 	}

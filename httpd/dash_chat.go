@@ -43,7 +43,7 @@ type chatConsoleData struct {
 func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) error {
 	id, err := chatParam(ctx.QueryArgs())
 	if err != nil {
-		return err
+		return errorf(fasthttp.StatusBadRequest, "The address names no chat; open the console from the menu.")
 	}
 	name, _, _ := strings.Cut(who.user.Email, "@")
 	text, err := json.Marshal(consoleText(s.pages.printer(ctx, &who.user)))
