@@ -3,9 +3,10 @@ package httpd_test
 // Accessibility of what a site's visitor meets from the snippet: the
 // callback panel with its captcha, the lead form and the chat window, read
 // through chromium's accessibility tree (what NVDA or VoiceOver is given)
-// and used by keyboard alone.
+// and used by keyboard alone; and of the operator console's chat.
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -406,5 +407,93 @@ func TestA11yNarrowScreen(t *testing.T) {
 	eval[any](t, f.snippetFixture, `ComagicWidget.sitePhoneCall({phone: ''})`)
 	f.waitIn(t, "the popup", `r.querySelector('.toast')`)
 	f.seen(t, "the popup", ".toast")
+	f.noExceptions(t)
+}
+
+// axOf is the accessibility node of the element sel in tab, as a screen
+// reader gets it, and its live property ("" when it is in no live
+// region).
+func axOf(t *testing.T, tab context.Context, sel string) (axNode, string) {
+	t.Helper()
+	nodes, err := chromedp.Run(tab, chromedp.Nodes(chromedp.CSS(sel)))
+	if err != nil || len(nodes) == 0 {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	no := false
+	res, err := chromedp.Call(tab, accessibility.GetPartialAXTree, accessibility.GetPartialAXTreeParams{BackendNodeID: nodes[0].BackendNodeID, FetchRelatives: &no})
+	if err != nil {
+		t.Fatalf("the accessibility node of %s: %v", sel, err)
+	}
+	for _, n := range res.Nodes {
+		if n.BackendDOMNodeID != nodes[0].BackendNodeID || n.Ignored {
+			continue
+		}
+		a, live := axNode{role: axValue(t, n.Role), name: axValue(t, n.Name), desc: axValue(t, n.Description)}, ""
+		for _, p := range n.Properties {
+			if p.Name == accessibility.PropertyNameLive {
+				live = axValue(t, p.Value)
+			}
+		}
+		return a, live
+	}
+	t.Fatalf("%s is not in the accessibility tree", sel)
+	return axNode{}, ""
+}
+
+// An operator with a screen reader in the console: the open chat's
+// conversation is a log that is not live (it is drawn again whole as
+// frames come: a live one read the whole conversation out again), a
+// visitor's new message is read out once through a polite region holding
+// that message alone, as text, and the reply field and the transfer list
+// have names of their own in the reader's language. (The console's middle
+// pane was live as a whole; the field and the list were named by their
+// placeholder and their first option.)
+func TestA11yConsoleReadsNewMessagesOnce(t *testing.T) {
+	f := newChatFixture(t, "ru")
+	f.openedByOperator(t, "Здравствуйте")
+	f.opWait(t, "the visitor's message shows", `document.querySelectorAll('#c-log .c-msg.visitor').length == 1`)
+	if got := opEval[string](t, f, `(function () { var l = document.getElementById('c-log'), n = l.closest('[aria-live]');
+return [l.getAttribute('role'), l.getAttribute('aria-live'), n && n != l ? n.id || n.className : ''].join(); })()`); got != "log,off," {
+		t.Errorf("the conversation's role, aria-live and live ancestor: %q, want a log that is not live, in no live region", got)
+	}
+	if log, live := axOf(t, f.op, "#c-log"); log.role != "log" || live != "" && live != "off" || !strings.Contains(log.name, "Посетитель #") {
+		t.Errorf("the conversation is a %q named %q, live %q: want a log not live, named by the chat's title", log.role, log.name, live)
+	}
+	announced := `document.getElementById('c-announce').textContent`
+	if got := opEval[string](t, f, announced); got != "" {
+		t.Errorf("read out before any new message: %q", got)
+	}
+	if a, live := axOf(t, f.op, "#c-announce"); live != "polite" {
+		t.Errorf("the reading region is a %q, live %q, want polite", a.role, live)
+	}
+
+	f.visitorSays(t, xss)
+	f.opWait(t, "the new message is read out", announced+` != ''`)
+	if got := opEval[string](t, f, announced); got != "Посетитель: "+xss {
+		t.Errorf("read out %q, want the new message alone", got)
+	}
+	if got := opEval[int](t, f, `document.getElementById('c-announce').querySelectorAll('img, script, b').length`); got != 0 {
+		t.Errorf("the visitor's words became %d elements in the reading region", got)
+	}
+	f.visitorSays(t, "Размер 38")
+	f.opWait(t, "the next message is read out", announced+`.indexOf('Размер 38') >= 0`)
+	if got := opEval[string](t, f, announced); got != "Посетитель: Размер 38" {
+		t.Errorf("read out %q, want the next message alone", got)
+	}
+	if got := f.operatorLog(t); got != "Здравствуйте | "+xss+" | Размер 38" {
+		t.Errorf("the conversation shows %q", got)
+	}
+	// The operator's own reply is not read out to them.
+	f.operatorSays(t, "Есть")
+	f.opWait(t, "the reply is stored", `document.querySelector('#c-log .c-msg.operator[data-id]')`)
+	if got := opEval[string](t, f, announced); got != "Посетитель: Размер 38" {
+		t.Errorf("after the operator's reply the region reads %q", got)
+	}
+
+	for sel, want := range map[string]axNode{"#c-text": {role: "textbox", name: "Ваш ответ посетителю"}, "#c-transfer": {role: "combobox", name: "Передать чат коллеге"}} {
+		if got, _ := axOf(t, f.op, sel); got.role != want.role || got.name != want.name {
+			t.Errorf("%s is a %q named %q, want a %q named %q", sel, got.role, got.name, want.role, want.name)
+		}
+	}
 	f.noExceptions(t)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/chats"
 	"appliance/httpd/i18n"
 	"appliance/httpd/visits"
 	"appliance/numbers"
@@ -23,18 +24,62 @@ type chatConsoleData struct {
 	Name   string // the operator's name as visitors see it
 	Text   string // consoleText in the dashboard's language, as JSON
 	Manage bool   // may transfer any open chat (moveChats), not only their own
+	// Chat is the chat the address names (?chat=ID), which the console
+	// opens once it is connected; 0 for none.
+	Chat uint64
+	// Found: the Chat is a chat of one of the sites (open or ended).
+	Found bool
+	// Transcript is where the reader sees the Chat's messages when the
+	// console does not show it (it ended): its transcript on the chat
+	// page, or for a role without reports its visitor's card; "" when
+	// neither (no such chat).
+	Transcript string
 }
 
-// chatConsole is GET /chat: the operator console, in the dashboard's
-// language.
+// chatConsole is GET /chat[?chat=ID]: the operator console, in the
+// dashboard's language; with ?chat=ID (the visitor card's and the chat
+// page's link, and the console's own address of the chat it shows) it
+// opens that chat.
 func (s *dashboardHandlers) chatConsole(ctx *fasthttp.RequestCtx, who signedIn) error {
+	id, err := chatParam(ctx.QueryArgs())
+	if err != nil {
+		return errorf(fasthttp.StatusBadRequest, "The address names no chat; open the console from the menu.")
+	}
 	name, _, _ := strings.Cut(who.user.Email, "@")
 	text, err := json.Marshal(consoleText(s.pages.printer(ctx, &who.user)))
 	if err != nil {
 		return err
 	}
-	return s.pages.render(ctx, fasthttp.StatusOK, "chat", view{Title: "Chat", User: &who.user, CSRF: who.session.CSRF,
-		Data: chatConsoleData{Name: name, Text: string(text), Manage: moveChats.allows(who.user.Role)}})
+	d := chatConsoleData{Name: name, Text: string(text), Manage: moveChats.allows(who.user.Role), Chat: id}
+	if id != 0 {
+		if err := s.consoleChat(&d, who.user.Role); err != nil {
+			return err
+		}
+	}
+	return s.pages.render(ctx, fasthttp.StatusOK, "chat", view{Title: "Chat", User: &who.user, CSRF: who.session.CSRF, Data: d})
+}
+
+// consoleChat finds d.Chat among the sites, and where a reader of role
+// reads it when the console does not show it.
+func (s *dashboardHandlers) consoleChat(d *chatConsoleData, role string) error {
+	for _, site := range s.sites.List() {
+		c, err := s.chats.Chat(site.ID, d.Chat)
+		if errors.Is(err, chats.ErrNoChat) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		d.Found = true
+		switch {
+		case seeReports.allows(role):
+			d.Transcript = fmt.Sprintf("/sites/%s/chat?chat=%d#chat-%d", site.Key, c.ID, c.ID)
+		case seeVisitors.allows(role):
+			d.Transcript = fmt.Sprintf("/sites/%s/visitors/%d?chat=%d#chat-%d", site.Key, c.Visitor, c.ID, c.ID)
+		}
+		return nil
+	}
+	return nil
 }
 
 // chatWaiting is GET /chat/waiting: how many open chats wait for this
@@ -252,6 +297,10 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"read":              tr.T("Read"),
 		"failed":            tr.T("Not sent"),
 		"closed":            tr.T("This chat has ended."),
+		"ended":             tr.T("Chat #%d has ended and is no longer in the console."),
+		"noSuchChat":        tr.T("There is no chat #%d."),
+		"transcript":        tr.T("Read its transcript"),
+		"note":              tr.T("Note"),
 		"lead":              tr.T("This chat became a lead."),
 		"newChat":           tr.T("New chat"),
 		"newMessage":        tr.T("New message"),

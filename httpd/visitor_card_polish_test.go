@@ -146,7 +146,11 @@ func TestVisitorCardLinksItsChat(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(page, "tl-chat") {
 		t.Fatalf("the operator's card: %d", code)
 	}
-	if strings.Contains(page, "/chat?chat=") {
+	if strings.Contains(page, "/sites/"+f.site.Key+"/chat?chat=") {
 		t.Error("the operator's card links a chat to a page their role cannot open")
+	}
+	// The console is theirs: the open chat is linked to it.
+	if !strings.Contains(page, `href="/chat?chat=`) {
+		t.Error("the operator's card does not link the open chat to the console")
 	}
 }

@@ -7,7 +7,10 @@
 // unread messages, of the chats that are this operator's to answer (forMe);
 // so does a chat a colleague transferred to this operator, or gave back to
 // the queue. An open chat's header lists the colleagues online to transfer
-// it to, and Release (the "transfer" frame).
+// it to, and Release (the "transfer" frame). The page's address names the
+// chat shown (?chat=ID): a link there opens it, a reload keeps it. The
+// conversation is a log that is not live (it is drawn again whole);
+// a new message of the open chat is read out once from a polite region.
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -36,6 +39,11 @@
   var status = "online";
   var lastActivity = 0;
   var baseTitle = document.title;
+  // wanted is the chat the address names (?chat=ID: a visitor card's or
+  // the chat page's link, or this console's address of the chat it showed
+  // before a reload), opened once the first welcome has listed the open
+  // chats; 0 once done.
+  var wanted = +root.getAttribute("data-chat") || 0;
 
   // BIDI are the Unicode bidi controls (the marks U+200E, U+200F and the
   // Arabic letter mark U+061C, embeddings, overrides, isolates): in a
@@ -68,10 +76,8 @@
   $("c-close").textContent = T.close;
   $("c-release").textContent = T.release;
   $("c-release").title = T.releaseHint;
-  $("c-transfer").setAttribute("aria-label", T.transfer);
   $("c-send").textContent = T.send;
   $("c-hint").textContent = T.hint;
-  $("c-text").setAttribute("aria-label", T.placeholder);
 
   // --- the socket ------------------------------------------------------------
   function connect() {
@@ -184,6 +190,7 @@
           raw(p.invite ? { type: "invite", site: p.site, visitor: p.visitor, ref: ref, text: p.text } : { type: "send", chat: p.chat, ref: ref, text: p.text });
         });
         renderAll();
+        if (wanted) openWanted();
         break;
       case "message": message(f); break;
       case "ack": acked(f); break;
@@ -323,7 +330,10 @@
       if (f.code == "transfer" && f.to == me) alertOf(T.transferredToYou, systemText(f), f.chat);
       else if (f.code == "release" && status == "online") alertOf(T.releasedNews, systemText(f), f.chat);
     }
-    if (isSel(f.chat)) appendMsg(ch, f);
+    if (isSel(f.chat)) {
+      appendMsg(ch, f);
+      if (!ch.loading && !(f.from == "operator" && f.name == me)) announce(f);
+    }
     renderChats();
     title();
   }
@@ -520,12 +530,41 @@
   // there never sends one visitor's answer to another.
   var drafts = {};
   function draftKey(s) { return s.chat ? "c" + s.chat : "v" + s.visitor; }
+  // openWanted opens the chat of the address when the console lists it
+  // (open, whoever has it); else it says plainly that the chat is not
+  // here (ended, or no such chat) and links to where its messages are.
+  function openWanted() {
+    var id = wanted;
+    wanted = 0;
+    if (chats[id] && chats[id].c.status == "open") { select({ chat: id }); return; }
+    var p = $("c-missing");
+    p.textContent = fill(root.getAttribute("data-found") ? T.ended : T.noSuchChat, id);
+    var href = root.getAttribute("data-transcript");
+    if (href) {
+      p.appendChild(document.createTextNode(" "));
+      var a = el("a", "", T.transcript);
+      a.href = href;
+      p.appendChild(a);
+    }
+    p.hidden = false;
+    $("c-empty").hidden = true;
+  }
+
+  // address keeps the console's address on the chat it shows (?chat=ID),
+  // so a reload, or the address copied, opens it again.
+  function address(s) {
+    if (!window.history || !window.history.replaceState) return;
+    var q = s.chat ? "?chat=" + s.chat : "";
+    if (location.search != q) window.history.replaceState(null, "", location.pathname + q);
+  }
+
   function select(s) {
     var ta = $("c-text");
     if (selected) drafts[draftKey(selected)] = ta.value;
     if (!selected || draftKey(selected) != draftKey(s)) ta.value = drafts[draftKey(s)] || "";
     delete drafts[draftKey(s)];
     selected = s;
+    address(s);
     renderSelected();
     renderChats();
     renderVisitors();
@@ -534,6 +573,7 @@
 
   function renderSelected() {
     $("c-empty").hidden = true;
+    $("c-missing").hidden = true;
     $("c-chat").hidden = false;
     if (selected.chat) renderChat();
     else renderInvite();
@@ -710,6 +750,16 @@
     log.appendChild(n);
     if (!bulk && (atEnd || m.from == "operator")) log.scrollTop = log.scrollHeight;
     if (!bulk && m.from == "visitor" && document.visibilityState == "visible") raw({ type: "read", chat: ch.c.id, id: m.id });
+  }
+
+  // announce has a screen reader read out a message that came to the open
+  // chat, once: the polite region holds that message alone (the
+  // conversation is a log that is not live, since it is drawn again whole
+  // as frames come). Its words are text, never markup.
+  function announce(m) {
+    var a = $("c-announce");
+    a.textContent = "";
+    a.appendChild(el("p", "", (m.from == "visitor" ? T.visitor : m.from == "system" ? T.note : m.name) + ": " + (m.from == "system" ? systemText(m) : m.text)));
   }
 
   function mark(ch, id) {
