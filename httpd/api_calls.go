@@ -293,10 +293,14 @@ var (
 )
 
 // parseAttributionQuery reads number= (required) and at= (RFC 3339,
-// optional, from 2000 to 2200). Values are copied: the result does not
-// alias args.
+// optional, from 2000 to 2200), each once; any other parameter is refused
+// (a misspelt at= would otherwise answer for now, as if it had been
+// applied). Values are copied: the result does not alias args.
 func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 	var q attributionQuery
+	if err := checkQuery(args, []string{"number", "at"}); err != nil {
+		return q, err
+	}
 	n := args.Peek("number")
 	if len(n) == 0 {
 		return q, errorf(fasthttp.StatusBadRequest, "number is required")

@@ -1,0 +1,59 @@
+package httpd_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A query parameter of the API is read once and as named: one the route
+// does not know is refused (a misspelt at= of the attribution would
+// otherwise answer for now, as if it had been applied), and so is one
+// given twice (limit=5&limit=abc would otherwise list 5 as if the second
+// were not there, and a CRM that builds its query by appending would
+// never learn which of its values counted), as the reports API refuses
+// both. Each is a 400 naming the parameter.
+func TestAPIQueryParamsOnce(t *testing.T) {
+	f := newCBFixture(t)
+	srv, key := f.srv, f.key
+	tok := chatToken(t, srv, "crm")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, f.v, map[string]any{"name": "Ann", "phone": "+7 910 123-45-67"})); status != http.StatusOK {
+		t.Fatalf("lead: %d %v", status, out)
+	}
+	f.clock.Set(f.clock.Now().Add(20 * time.Second))
+	leads := apiList(t, srv.URL+"api/v1/leads?site="+key, tok)
+	if len(leads) != 1 {
+		t.Fatalf("leads: %v", leads)
+	}
+	visitor := uint64(leads[0]["visitor_id"].(float64))
+	for _, tc := range []struct{ path, param string }{
+		{"api/v1/attribution?number=74950000001&time=2026-11-26T15:00:00Z", "time"},
+		{"api/v1/attribution?number=74950000001&started_at=2026-11-26T15:00:00Z", "started_at"},
+		{"api/v1/attribution?number=74950000001&at=2026-11-26T15:00:00Z&at=2026-11-27T15:00:00Z", "at"},
+		{"api/v1/attribution?number=74950000001&number=74950000002", "number"},
+		{"api/v1/leads?site=" + key + "&limit=5&limit=abc", "limit"},
+		{"api/v1/leads?site=" + key + "&status=done&status=new", "status"},
+		{"api/v1/leads?site=" + key + "&after=0&after=7", "after"},
+		{"api/v1/callbacks?site=" + key + "&state=pending&state=sent", "state"},
+		{"api/v1/chats?site=" + key + "&status=open&status=closed", "status"},
+		{fmt.Sprintf("api/v1/visitors/%d?site=%s&site=%s", visitor, key, key), "site"},
+		{fmt.Sprintf("api/v1/visitors/%d?site=%s&limit=1&limit=2", visitor, key), "limit"},
+	} {
+		status, out := apiCall(t, "GET", srv.URL+tc.path, tok, nil)
+		if status != http.StatusBadRequest || out["success"] != false || !strings.Contains(fmt.Sprint(out["error"]), `"`+tc.param+`"`) {
+			t.Errorf("GET %s: %d %v, want 400 naming %q", tc.path, status, out, tc.param)
+		}
+	}
+	// Each parameter once is what the README shows, and is taken.
+	for _, path := range []string{
+		"api/v1/attribution?number=74950000001&at=2026-11-26T15:00:00Z",
+		"api/v1/leads?site=" + key + "&limit=5&status=new&after=0",
+		fmt.Sprintf("api/v1/visitors/%d?site=%s&limit=1", visitor, key),
+	} {
+		if status, out := apiCall(t, "GET", srv.URL+path, tok, nil); status != http.StatusOK {
+			t.Errorf("GET %s: %d %v", path, status, out)
+		}
+	}
+}
