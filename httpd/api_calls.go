@@ -58,7 +58,9 @@ const maxCallBody = 8 << 10
 // route registers an /api/v1 route that takes a token made for sc (or for
 // every scope), and of a token made for a user, a role that holds need.
 func (s *apiHandlers) route(r *router, method, path string, sc scope, need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) {
-	r.token(method, path, sc, s.apiAuth(method+" "+path, sc, need, h))
+	// A refusal names the route as the README's scope table writes it:
+	// ID where the path takes one, not the router's "*".
+	r.token(method, path, sc, s.apiAuth(method+" "+strings.ReplaceAll(path, "*", "ID"), sc, need, h))
 }
 
 // apiAuth wraps an /api/v1 handler: a valid bearer token, else 401 and
