@@ -72,15 +72,12 @@ func (s *apiHandlers) route(r *router, method, path string, sc scope, need permi
 func (s *apiHandlers) apiAuth(what string, sc scope, need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		auth := string(ctx.Request.Header.Peek("Authorization"))
-		// The scheme is case-insensitive (RFC 9110 11.1): "bearer TOKEN",
-		// as some HTTP libraries write it, is the same credential.
-		scheme, token, _ := strings.Cut(strings.TrimSpace(auth), " ")
-		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		token, ok := bearerToken(string(ctx.Request.Header.Peek("Authorization")))
+		if !ok {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance"`)
 			return errorf(fasthttp.StatusUnauthorized, "send an API token as Authorization: Bearer TOKEN (appliance token add)")
 		}
-		tok, err := s.accounts.UseToken(ctx, strings.TrimSpace(token))
+		tok, err := s.accounts.UseToken(ctx, token)
 		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance", error="invalid_token"`)
 			return errorf(fasthttp.StatusUnauthorized, "the API token is not valid")
@@ -107,6 +104,16 @@ func (s *apiHandlers) apiAuth(what string, sc scope, need permission, h func(ctx
 		}
 		return h(ctx, tok)
 	}
+}
+
+// bearerToken reads the token of an Authorization header, "Bearer TOKEN";
+// ok is false for another scheme, or none, or no token. The scheme is
+// case-insensitive (RFC 9110 11.1): "bearer TOKEN", as some HTTP libraries
+// write it, is the same credential.
+func bearerToken(auth string) (token string, ok bool) {
+	scheme, token, _ := strings.Cut(strings.TrimSpace(auth), " ")
+	token = strings.TrimSpace(token)
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
 // scopeResult is the result of a 403 to a token without the route's
