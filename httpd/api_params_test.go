@@ -1,11 +1,14 @@
 package httpd_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"appliance/httpd/httpdtest"
 )
 
 // A query parameter of the API is read once and as named: one the route
@@ -54,6 +57,35 @@ func TestAPIQueryParamsOnce(t *testing.T) {
 	} {
 		if status, out := apiCall(t, "GET", srv.URL+path, tok, nil); status != http.StatusOK {
 			t.Errorf("GET %s: %d %v", path, status, out)
+		}
+	}
+}
+
+// Another method than the route's is a 405 with the JSON error and, as
+// RFC 9110 has every 405, an Allow header naming the methods the path
+// takes, so a script that used the wrong one is told the right one.
+func TestAPIMethodNotAllowedSaysAllow(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	tok := chatToken(t, srv, "crm")
+	for _, tc := range []struct{ method, path, allow string }{
+		{"DELETE", "api/v1/leads?site=" + key, "GET, HEAD"},
+		{"GET", "api/v1/calls", "POST"},
+		{"PUT", "api/v1/leads/5/status", "POST"},
+		{"GET", "api/v1/chats/5/close", "POST"},
+		{"DELETE", "api/v1/chats/5/messages", "GET, HEAD, POST"},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || out["success"] != false || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d, Allow %q, %v; want 405, Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), out, tc.allow)
 		}
 	}
 }
