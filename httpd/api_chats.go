@@ -89,12 +89,15 @@ func isNoChat(err error) bool {
 	return ok && ce.Code() == "no_chat"
 }
 
-// uintArg reads an optional non-negative integer query argument.
+// uintArg reads an optional non-negative integer query argument: def
+// when left out; given empty (after=, a script's after=$LAST with nothing
+// in LAST) it is refused, not taken for the default, which would start a
+// list again from its first record.
 func uintArg(ctx *fasthttp.RequestCtx, name string, def, maxV uint64) (uint64, error) {
-	raw := string(ctx.QueryArgs().Peek(name))
-	if raw == "" {
+	if !ctx.QueryArgs().Has(name) {
 		return def, nil
 	}
+	raw := string(ctx.QueryArgs().Peek(name))
 	v, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil || v > maxV {
 		return 0, errorf(fasthttp.StatusBadRequest, "%s %q: want an integer from 0 to %d", name, cutString(raw, 40), maxV)

@@ -89,3 +89,31 @@ func TestAPIMethodNotAllowedSaysAllow(t *testing.T) {
 		}
 	}
 }
+
+// A number parameter given empty (after=, as a script writes after=$LAST
+// with nothing in LAST) is a 400 naming it, as the visitor card's limit=
+// is, not the default: the leads list would start again from the first
+// lead, and the CRM take every lead in again.
+func TestAPIEmptyNumberIsRefused(t *testing.T) {
+	f := newCBFixture(t)
+	srv, key := f.srv, f.key
+	tok := chatToken(t, srv, "crm")
+	for _, tc := range []struct{ path, param string }{
+		{"api/v1/leads?site=" + key + "&after=", "after"},
+		{"api/v1/leads?site=" + key + "&limit=", "limit"},
+		{"api/v1/leads?site=" + key + "&after", "after"},
+		{"api/v1/callbacks?site=" + key + "&after=", "after"},
+		{"api/v1/chats?site=" + key + "&limit=", "limit"},
+	} {
+		status, out := apiCall(t, "GET", srv.URL+tc.path, tok, nil)
+		if status != http.StatusBadRequest || out["success"] != false || !strings.Contains(fmt.Sprint(out["error"]), tc.param) {
+			t.Errorf("GET %s: %d %v, want 400 naming %q", tc.path, status, out, tc.param)
+		}
+	}
+	// Left out, each has its default.
+	for _, path := range []string{"api/v1/leads?site=" + key, "api/v1/chats?site=" + key, "api/v1/leads?site=" + key + "&after=0&limit=0"} {
+		if status, out := apiCall(t, "GET", srv.URL+path, tok, nil); status != http.StatusOK {
+			t.Errorf("GET %s: %d %v", path, status, out)
+		}
+	}
+}
