@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"appliance/httpd/accounts"
 	"appliance/httpd/httpdtest"
+	"appliance/store"
 )
 
 // A query parameter of the API is read once and as named: one the route
@@ -115,5 +117,40 @@ func TestAPIEmptyNumberIsRefused(t *testing.T) {
 		if status, out := apiCall(t, "GET", srv.URL+path, tok, nil); status != http.StatusOK {
 			t.Errorf("GET %s: %d %v", path, status, out)
 		}
+	}
+}
+
+// A token whose user is gone (removing a user revokes their tokens; one
+// met in the moment between) is refused as any token that is not valid
+// is: 401 with the challenge saying invalid_token, as RFC 6750 has every
+// 401 carry one.
+func TestAPITokenOfGoneUserIsInvalid(t *testing.T) {
+	srv := httpdtest.Start(t)
+	key := srv.Site(t, "Shop", "shop.example")
+	acc := accounts.New(srv.DB)
+	if _, err := acc.CreateUser(t.Context(), "olga@shop.example", "a long enough passphrase", accounts.RoleManager); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := acc.CreateUserToken(t.Context(), "olga's crm", nil, "olga@shop.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, out := apiCall(t, "GET", srv.URL+"api/v1/leads?site="+key, tok, nil); status != http.StatusOK {
+		t.Fatalf("the user's token: %d %v", status, out)
+	}
+	// The user's record alone goes, as in the moment before their tokens
+	// are revoked with it.
+	if err := srv.DB.Update(t.Context(), func(tx *store.Tx) error { tx.Delete(store.UserKey("olga@shop.example")); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"api/v1/leads?site="+key, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := resp.Header.Get("WWW-Authenticate"), `Bearer realm="appliance", error="invalid_token"`; resp.StatusCode != http.StatusUnauthorized || got != want {
+		t.Errorf("a token of a user gone: %d, WWW-Authenticate %q; want 401, %q", resp.StatusCode, got, want)
 	}
 }
