@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// A lead and a callback request read from the leads API are, field for
-// field, the data of their webhook (the API adds the mark): the same
+// A lead read from the leads API is, field for field, the data of its
+// webhook (the API adds the mark): the same
 // phone digits, the same amount written the same way, the same times to
 // the millisecond, so a CRM that takes both (the webhook live, the API to
 // catch up) stores one record, not two that differ.
@@ -19,7 +19,7 @@ func TestLeadsAPIIsTheWebhooksData(t *testing.T) {
 	defer hookSrv.Close()
 	f := newCBFixture(t, fastHooks)
 	srv, key := f.srv, f.key
-	hooks.secret = addHookFor(t, srv, srv.Client(t), key, hookSrv.URL+"/crm", "lead", "callback")
+	hooks.secret = addHookFor(t, srv, srv.Client(t), key, hookSrv.URL+"/crm", "lead")
 	hooks.event = "lead"
 	tok := chatToken(t, srv, "crm")
 	if status, out, _ := postJSON(t, srv.URL+"t/v1/lead", leadBody(key, f.v, map[string]any{"name": "Иван", "phone": "+7 (912) 345-67-89",
