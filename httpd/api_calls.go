@@ -58,7 +58,9 @@ const maxCallBody = 8 << 10
 // route registers an /api/v1 route that takes a token made for sc (or for
 // every scope), and of a token made for a user, a role that holds need.
 func (s *apiHandlers) route(r *router, method, path string, sc scope, need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) {
-	r.token(method, path, sc, s.apiAuth(method+" "+path, sc, need, h))
+	// A refusal names the route as the README's scope table writes it:
+	// ID where the path takes one, not the router's "*".
+	r.token(method, path, sc, s.apiAuth(method+" "+strings.ReplaceAll(path, "*", "ID"), sc, need, h))
 }
 
 // apiAuth wraps an /api/v1 handler: a valid bearer token, else 401 and
@@ -70,15 +72,12 @@ func (s *apiHandlers) route(r *router, method, path string, sc scope, need permi
 func (s *apiHandlers) apiAuth(what string, sc scope, need permission, h func(ctx *fasthttp.RequestCtx, tok store.Token) error) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		auth := string(ctx.Request.Header.Peek("Authorization"))
-		// The scheme is case-insensitive (RFC 9110 11.1): "bearer TOKEN",
-		// as some HTTP libraries write it, is the same credential.
-		scheme, token, _ := strings.Cut(strings.TrimSpace(auth), " ")
-		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		token, ok := bearerToken(string(ctx.Request.Header.Peek("Authorization")))
+		if !ok {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance"`)
 			return errorf(fasthttp.StatusUnauthorized, "send an API token as Authorization: Bearer TOKEN (appliance token add)")
 		}
-		tok, err := s.accounts.UseToken(ctx, strings.TrimSpace(token))
+		tok, err := s.accounts.UseToken(ctx, token)
 		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="appliance", error="invalid_token"`)
 			return errorf(fasthttp.StatusUnauthorized, "the API token is not valid")
@@ -105,6 +104,16 @@ func (s *apiHandlers) apiAuth(what string, sc scope, need permission, h func(ctx
 		}
 		return h(ctx, tok)
 	}
+}
+
+// bearerToken reads the token of an Authorization header, "Bearer TOKEN";
+// ok is false for another scheme, or none, or no token. The scheme is
+// case-insensitive (RFC 9110 11.1): "bearer TOKEN", as some HTTP libraries
+// write it, is the same credential.
+func bearerToken(auth string) (token string, ok bool) {
+	scheme, token, _ := strings.Cut(strings.TrimSpace(auth), " ")
+	token = strings.TrimSpace(token)
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
 // scopeResult is the result of a 403 to a token without the route's
@@ -293,10 +302,14 @@ var (
 )
 
 // parseAttributionQuery reads number= (required) and at= (RFC 3339,
-// optional, from 2000 to 2200). Values are copied: the result does not
-// alias args.
+// optional, from 2000 to 2200), each once; any other parameter is refused
+// (a misspelt at= would otherwise answer for now, as if it had been
+// applied). Values are copied: the result does not alias args.
 func parseAttributionQuery(args *fasthttp.Args) (attributionQuery, error) {
 	var q attributionQuery
+	if err := checkQuery(args, []string{"number", "at"}); err != nil {
+		return q, err
+	}
 	n := args.Peek("number")
 	if len(n) == 0 {
 		return q, errorf(fasthttp.StatusBadRequest, "number is required")

@@ -82,3 +82,23 @@ func FuzzParseAttributionQuery(f *testing.F) {
 		}
 	})
 }
+
+// The Authorization header is what anyone sends: its token is taken only
+// after a Bearer scheme (in any case), whole and without the spaces
+// around it, and never empty.
+func FuzzBearerToken(f *testing.F) {
+	for _, s := range []string{"Bearer abc", "bearer abc", "BEARER  abc ", "Basic abc", "abc", "Bearer ", "Bearer", "",
+		" Bearer abc def", "Bearer\tabc", "Bearerabc", "Bearer \u00a0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, auth string) {
+		token, ok := bearerToken(auth)
+		if !ok {
+			return
+		}
+		scheme, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
+		if token == "" || token != strings.TrimSpace(token) || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(rest) != token {
+			t.Fatalf("%q read as the token %q", auth, token)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -88,12 +89,15 @@ func isNoChat(err error) bool {
 	return ok && ce.Code() == "no_chat"
 }
 
-// uintArg reads an optional non-negative integer query argument.
+// uintArg reads an optional non-negative integer query argument: def
+// when left out; given empty (after=, a script's after=$LAST with nothing
+// in LAST) it is refused, not taken for the default, which would start a
+// list again from its first record.
 func uintArg(ctx *fasthttp.RequestCtx, name string, def, maxV uint64) (uint64, error) {
-	raw := string(ctx.QueryArgs().Peek(name))
-	if raw == "" {
+	if !ctx.QueryArgs().Has(name) {
 		return def, nil
 	}
+	raw := string(ctx.QueryArgs().Peek(name))
 	v, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil || v > maxV {
 		return 0, errorf(fasthttp.StatusBadRequest, "%s %q: want an integer from 0 to %d", name, cutString(raw, 40), maxV)
@@ -125,12 +129,36 @@ func (s *apiHandlers) listChats(ctx *fasthttp.RequestCtx, tok store.Token) error
 	if err != nil {
 		return err
 	}
-	out := make([]chats.View, 0, len(list))
+	out := make([]apiChat, 0, len(list))
 	for i := range list {
-		out = append(out, s.chats.ViewOf(&list[i]))
+		out = append(out, apiChatOf(s.chats.ViewOf(&list[i])))
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": out})
 	return nil
+}
+
+// apiChat is a chat as the operator API gives it: CHAT (chats.View, the
+// console's, times in Unix ms) with its times also as RFC 3339 in UTC, as
+// its messages' "at", every other answer of the API and the chat webhook
+// write them (null for one that has not happened).
+type apiChat struct {
+	chats.View
+	CreatedAt     time.Time  `json:"created_at"`
+	ClosedAt      *time.Time `json:"closed_at"`       // null while open
+	LastMessageAt *time.Time `json:"last_message_at"` // null before the first message
+}
+
+func apiChatOf(v chats.View) apiChat {
+	c := apiChat{View: v, CreatedAt: time.UnixMilli(v.Created).UTC()}
+	if v.Closed != 0 {
+		t := time.UnixMilli(v.Closed).UTC()
+		c.ClosedAt = &t
+	}
+	if v.LastAt != 0 {
+		t := time.UnixMilli(v.LastAt).UTC()
+		c.LastMessageAt = &t
+	}
+	return c
 }
 
 func (s *apiHandlers) chatMessages(ctx *fasthttp.RequestCtx, tok store.Token) error {
@@ -278,7 +306,7 @@ func (s *apiHandlers) transferChat(ctx *fasthttp.RequestCtx, tok store.Token) er
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": s.chats.ViewOf(&c)})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "result": apiChatOf(s.chats.ViewOf(&c))})
 	return nil
 }
 

@@ -98,11 +98,21 @@ var (
 )
 
 // knownParams refuses a query parameter that is not one of known, with
-// 400 naming the ones there are.
+// 400 naming the ones there are, and one given more than once (each is
+// read once: limit=5&limit=abc would list 5 as if the second were not
+// there), as the reports API refuses both.
 func knownParams(ctx *fasthttp.RequestCtx, known []string) error {
-	for k := range ctx.QueryArgs().All() {
+	return checkQuery(ctx.QueryArgs(), known)
+}
+
+// checkQuery is knownParams of a query's args.
+func checkQuery(args *fasthttp.Args, known []string) error {
+	for k := range args.All() {
 		if !slices.Contains(known, string(k)) {
 			return errorf(fasthttp.StatusBadRequest, "unknown parameter %q (parameters are %s)", cutString(string(k), 40), strings.Join(known, ", "))
+		}
+		if n := len(args.PeekMulti(string(k))); n > 1 {
+			return errorf(fasthttp.StatusBadRequest, "parameter %q given %d times", string(k), n)
 		}
 	}
 	return nil

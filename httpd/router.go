@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,6 +112,30 @@ func (r *router) find(method, path string) (rt *route, pathKnown bool) {
 		return best, true
 	}
 	return nil, pathKnown || r.paths[path]
+}
+
+// allowed lists the methods some route takes path with, sorted, HEAD
+// with GET: the Allow header of a 405.
+func (r *router) allowed(path string) []string {
+	var out []string
+	for _, rt := range r.all {
+		serves := rt.pattern == path
+		switch {
+		case rt.segs != nil:
+			serves = rt.match(path)
+		case strings.HasSuffix(rt.pattern, "*"):
+			serves = strings.HasPrefix(path, rt.path)
+		}
+		if !serves {
+			continue
+		}
+		out = append(out, rt.method)
+		if rt.method == fasthttp.MethodGet {
+			out = append(out, fasthttp.MethodHead)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // lookup is find for a request's method and path as fasthttp has them:

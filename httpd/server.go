@@ -810,6 +810,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *router, authorize func(*f
 	}()
 	if rt == nil {
 		if known {
+			// RFC 9110 15.5.6: a 405 names the methods the path takes.
+			ctx.Response.Header.Set("Allow", strings.Join(r.allowed(string(ctx.Path())), ", "))
 			s.fail(ctx, nil, errorf(fasthttp.StatusMethodNotAllowed, "method %s not allowed here", ctx.Method()))
 			return
 		}

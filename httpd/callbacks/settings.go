@@ -112,8 +112,11 @@ func apply(w *store.WidgetSettings, c Change) error {
 		if raw == "" {
 			w.ScenarioURL, w.ScenarioSecret = "", ""
 		} else {
+			// The limit holds for the URL as stored (and sent back by the
+			// page's form): non-ASCII characters percent-encoded, three
+			// bytes for each of theirs.
 			u, err := url.Parse(raw)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > MaxScenarioURL {
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > MaxScenarioURL || len(u.String()) > MaxScenarioURL {
 				return ErrSettings.Errorf("the scenario URL must be http:// or https://host/..., at most %d bytes", MaxScenarioURL)
 			}
 			w.ScenarioURL = u.String()

@@ -161,8 +161,11 @@ func (s *Service) Since(ctx context.Context, site uint32, f Filter, after uint64
 	if err != nil {
 		return fmt.Errorf("list leads: %w", err)
 	}
-	if !f.To.IsZero() && (until.IsZero() || f.To.Before(until)) {
-		until = f.To
+	// A filter's end stops the scan idSkew after it, not at it: a lead
+	// of the range may carry a later id than one just past its end (the
+	// filter leaves those out). The settling bound stays exact.
+	if end := f.To.Add(idSkew); !f.To.IsZero() && (until.IsZero() || end.Before(until)) {
+		until = end
 	}
 	n := 0
 	var derr error

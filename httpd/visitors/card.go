@@ -105,6 +105,8 @@ type Lead struct {
 	store.Lead
 	Status string // leads.StatusNew, StatusDone, StatusSpam
 	Note   string
+	By     string // who set the mark; "" when never marked
+	At     int64  // when (Unix ms); 0 when never marked
 }
 
 // Callback is a callback request with staff's mark (status and note).
@@ -112,6 +114,8 @@ type Callback struct {
 	store.Callback
 	Status string // leads.StatusNew, StatusDone, StatusSpam
 	Note   string
+	By     string // who set the mark; "" when never marked
+	At     int64  // when (Unix ms); 0 when never marked
 }
 
 // Chat is a visitor's chat with its first messages.
@@ -232,7 +236,7 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card, p Part) error {
 		if err != nil {
 			return fmt.Errorf("mark of lead %d: %w", id, err)
 		}
-		c.Leads = append(c.Leads, Lead{Lead: l, Status: leads.StatusOf(m), Note: m.Note})
+		c.Leads = append(c.Leads, Lead{Lead: l, Status: leads.StatusOf(m), Note: m.Note, By: m.By, At: m.Time})
 	}
 
 	if ids, err = items(store.ItemCallback, r.limits.Items, &c.More.Callbacks, &c.Next.Callbacks); err != nil {
@@ -257,7 +261,7 @@ func (r *Reader) fill(ctx context.Context, site uint32, c *Card, p Part) error {
 		if err != nil {
 			return fmt.Errorf("mark of callback %d: %w", id, err)
 		}
-		c.Callbacks = append(c.Callbacks, Callback{Callback: cb, Status: leads.StatusOf(m), Note: m.Note})
+		c.Callbacks = append(c.Callbacks, Callback{Callback: cb, Status: leads.StatusOf(m), Note: m.Note, By: m.By, At: m.Time})
 	}
 
 	if ids, err = items(store.ItemCall, r.limits.Items, &c.More.Calls, &c.Next.Calls); err != nil {

@@ -89,19 +89,36 @@ type EventView struct {
 	Value    string    `json:"value"`
 }
 
-// LeadView is a lead as webhooks show it, with staff's mark.
+// LeadView is a lead as webhooks show it, with staff's mark as the leads
+// API gives it.
 type LeadView struct {
 	leads.View
-	Status string `json:"status"` // new, done, spam
-	Note   string `json:"note"`
+	MarkView
 }
 
 // CallbackView is a callback request as the callbacks API shows it, with
 // staff's mark.
 type CallbackView struct {
 	callbacks.View
-	Status string `json:"status"` // new, in_progress, done, spam
-	Note   string `json:"note"`
+	MarkView
+}
+
+// MarkView is staff's mark of a lead or callback, as the leads and
+// callbacks APIs give it for the same record.
+type MarkView struct {
+	Status   string     `json:"status"` // new, in_progress, done, spam
+	Note     string     `json:"note"`
+	StatusBy string     `json:"status_by"` // who set it; "" when never set
+	StatusAt *time.Time `json:"status_at"` // null when never set
+}
+
+func markView(status, note, by string, at int64) MarkView {
+	m := MarkView{Status: status, Note: note, StatusBy: by}
+	if at != 0 {
+		t := utc(at)
+		m.StatusAt = &t
+	}
+	return m
 }
 
 // CallView is a call of the visitor and how it was matched to them.
@@ -191,10 +208,10 @@ func ViewOf(c *Card) View {
 		out.Sessions = append(out.Sessions, sv)
 	}
 	for _, l := range c.Leads {
-		out.Leads = append(out.Leads, LeadView{View: leads.ViewOf(&l.Lead), Status: l.Status, Note: l.Note})
+		out.Leads = append(out.Leads, LeadView{View: leads.ViewOf(&l.Lead), MarkView: markView(l.Status, l.Note, l.By, l.At)})
 	}
 	for _, cb := range c.Callbacks {
-		out.Callbacks = append(out.Callbacks, CallbackView{View: callbacks.ViewOf(&cb.Callback, c.Groups), Status: cb.Status, Note: cb.Note})
+		out.Callbacks = append(out.Callbacks, CallbackView{View: callbacks.ViewOf(&cb.Callback, c.Groups), MarkView: markView(cb.Status, cb.Note, cb.By, cb.At)})
 	}
 	for _, call := range c.Calls {
 		out.Calls = append(out.Calls, CallView{ID: call.ID, StartedAt: utc(call.Time), Called: call.Called, CalledExt: call.CalledExt, Caller: call.Caller,

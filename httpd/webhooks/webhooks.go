@@ -344,6 +344,11 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 		return store.WebhookEndpoint{}, ErrInvalid.Errorf("a secret is printable ASCII without spaces")
 	}
 	ep := store.WebhookEndpoint{URL: u.String(), Secret: secret}
+	if len(ep.URL) > MaxURL {
+		// As stored and sent back by Change: non-ASCII characters
+		// percent-encoded, three bytes for each of theirs.
+		return store.WebhookEndpoint{}, ErrInvalid.Errorf("the URL must be http:// or https://host/..., at most %d bytes", MaxURL)
+	}
 	for _, k := range kinds {
 		if !slices.Contains(Kinds(), k) {
 			return store.WebhookEndpoint{}, ErrInvalid.Errorf("unknown event kind %q (lead, callback, call, chat)", k)
