@@ -22,6 +22,10 @@ type pollRequest struct {
 	After  uint64            `json:"after"`
 	Wait   int               `json:"wait"`
 	Frames []json.RawMessage `json:"frames"`
+
+	// Earlier: the window holds nothing yet; the answer brings the
+	// visitor's earlier chats (as the socket's hello).
+	Earlier bool `json:"earlier"`
 }
 
 // parsePoll reads a poll's body and its frames (visitor frames, no hello).
@@ -130,7 +134,7 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 			}
 		}
 	}
-	welcome, err := h.welcome(st, req.Chat, req.After)
+	welcome, err := h.welcome(st, req.Chat, req.After, req.Earlier)
 	if err != nil {
 		return err
 	}
@@ -138,7 +142,9 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 	wf := welcome[0].(outVisitorWelcome)
 	sent := wf.After
 	for _, fr := range welcome[1:] {
-		sent = max(sent, fr.(outMessage).ID)
+		if m, ok := fr.(outMessage); ok && m.Chat == wf.Chat {
+			sent = max(sent, m.ID) // not an earlier chat's
+		}
 	}
 	if len(out) == 1 && req.Wait > 0 {
 		timer := time.NewTimer(time.Duration(req.Wait) * time.Second)
