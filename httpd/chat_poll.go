@@ -26,6 +26,10 @@ type pollRequest struct {
 	// Earlier: the window holds nothing yet; the answer brings the
 	// visitor's earlier chats (as the socket's hello).
 	Earlier bool `json:"earlier"`
+	// Status is the chat's as the window knows it ("open", "closed", ""
+	// none; absent: not said): a welcome that says otherwise is news, and
+	// the poll answers at once.
+	Status *string `json:"status"`
 }
 
 // parsePoll reads a poll's body and its frames (visitor frames, no hello).
@@ -146,7 +150,10 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 			sent = max(sent, m.ID) // not an earlier chat's
 		}
 	}
-	if len(out) == 1 && req.Wait > 0 {
+	// A chat that closed between two polls (its closed event went to no
+	// poll) is told by the welcome: not held back for the wait.
+	news := req.Status != nil && *req.Status != wf.Status
+	if len(out) == 1 && req.Wait > 0 && !news {
 		timer := time.NewTimer(time.Duration(req.Wait) * time.Second)
 		defer timer.Stop()
 		select {

@@ -541,7 +541,7 @@ export function chatWindow(env) {
     };
     fetch(core.base_() + "t/v1/chat", {
       method: "POST",
-      body: JSON.stringify({ k: site, ci: c.ci, key: c.key, u: pageURL(), chat: chatID, after: after, earlier: fresh, wait: wait, frames: frames }),
+      body: JSON.stringify({ k: site, ci: c.ci, key: c.key, u: pageURL(), chat: chatID, after: after, earlier: fresh, status: status, wait: wait, frames: frames }),
       credentials: "omit",
       signal: ctl ? ctl.signal : undefined,
     })
