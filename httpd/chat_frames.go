@@ -43,12 +43,16 @@ type chatFrame struct {
 	// to the queue); From, when sent, whose the console shows the chat is.
 	Operator string  `json:"operator"`
 	From     *string `json:"from"`
+	// Earlier (visitor hello): the window holds nothing yet (a new
+	// page), so the welcome brings the visitor's earlier chats too.
+	Earlier bool `json:"earlier"`
 }
 
 // chatFrameFields are chatFrame's JSON names, by their lower case.
 var chatFrameFields = map[string]string{"type": "type", "ci": "ci", "key": "key", "u": "u", "chat": "chat",
 	"after": "after", "id": "id", "ref": "ref", "text": "text", "on": "on", "status": "status", "site": "site",
-	"visitor": "visitor", "chats": "chats", "operator": "operator", "from": "from"}
+	"visitor": "visitor", "chats": "chats", "operator": "operator", "from": "from",
+	"earlier": "earlier"}
 
 // visitorFrames and consoleFrames are the types each side may send.
 var (
@@ -196,6 +200,16 @@ type outMark struct {
 	Chat uint64 `json:"chat"`
 	From string `json:"from"`
 	ID   uint64 `json:"id"`
+}
+
+// outEnded follows the messages of an earlier chat of the visitor after
+// the welcome of a hello that asked for them (chat-protocol.md): that
+// conversation ended, at At, by By.
+type outEnded struct {
+	Type string `json:"type"`
+	Chat uint64 `json:"chat"`
+	By   string `json:"by"`
+	At   int64  `json:"at"`
 }
 
 type outVisitorWelcome struct {

@@ -14,6 +14,7 @@ import (
 
 var chatFrameSeeds = []string{
 	`{"type":"hello","ci":"1.2.3","key":"00112233445566778899aabbccddeeff","u":"https://shop.example/","chat":5,"after":3}`,
+	`{"type":"hello","ci":"1.2.3","key":"00112233445566778899aabbccddeeff","chat":5,"after":0,"earlier":true}`, `{"type":"hello","Earlier":true}`,
 	`{"type":"send","ref":"r-1","text":"Hello\nthere"}`, `{"type":"typing","on":true}`, `{"type":"read","chat":1,"id":2}`,
 	`{"type":"close","chat":1}`, `{"type":"ping"}`, `{"type":"hello","status":"away","chats":{"12":3}}`,
 	`{"type":"invite","site":"k","visitor":9,"text":"hi"}`, `{"type":"status","status":"online"}`,
@@ -52,6 +53,8 @@ func FuzzParseChatFrame(f *testing.F) {
 
 func FuzzParsePoll(f *testing.F) {
 	f.Add([]byte(`{"k":"KEY","ci":"1.2.3","key":"00112233445566778899aabbccddeeff","u":"https://shop.example/","chat":1,"after":2,"wait":25,"frames":[{"type":"send","ref":"a","text":"hi"},{"type":"typing","on":false}]}`))
+	f.Add([]byte(`{"k":"KEY","chat":3,"after":0,"earlier":true,"status":"closed","wait":25}`))
+	f.Add([]byte(`{"earlier":1,"status":null}`))
 	f.Add([]byte(`{"k":"KEY","wait":26}`))
 	f.Add([]byte(`{"frames":[{"type":"hello"}]}`))
 	f.Add([]byte(`{"frames":[1]}`))

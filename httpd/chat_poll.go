@@ -22,6 +22,14 @@ type pollRequest struct {
 	After  uint64            `json:"after"`
 	Wait   int               `json:"wait"`
 	Frames []json.RawMessage `json:"frames"`
+
+	// Earlier: the window holds nothing yet; the answer brings the
+	// visitor's earlier chats (as the socket's hello).
+	Earlier bool `json:"earlier"`
+	// Status is the chat's as the window knows it ("open", "closed", ""
+	// none; absent: not said): a welcome that says otherwise is news, and
+	// the poll answers at once.
+	Status *string `json:"status"`
 }
 
 // parsePoll reads a poll's body and its frames (visitor frames, no hello).
@@ -130,7 +138,7 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 			}
 		}
 	}
-	welcome, err := h.welcome(st, req.Chat, req.After)
+	welcome, err := h.welcome(st, req.Chat, req.After, req.Earlier)
 	if err != nil {
 		return err
 	}
@@ -138,9 +146,14 @@ func (h *chatVisitorHandlers) poll(ctx *fasthttp.RequestCtx) error {
 	wf := welcome[0].(outVisitorWelcome)
 	sent := wf.After
 	for _, fr := range welcome[1:] {
-		sent = max(sent, fr.(outMessage).ID)
+		if m, ok := fr.(outMessage); ok && m.Chat == wf.Chat {
+			sent = max(sent, m.ID) // not an earlier chat's
+		}
 	}
-	if len(out) == 1 && req.Wait > 0 {
+	// A chat that closed between two polls (its closed event went to no
+	// poll) is told by the welcome: not held back for the wait.
+	news := req.Status != nil && *req.Status != wf.Status
+	if len(out) == 1 && req.Wait > 0 && !news {
 		timer := time.NewTimer(time.Duration(req.Wait) * time.Second)
 		defer timer.Stop()
 		select {

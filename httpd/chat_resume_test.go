@@ -142,3 +142,102 @@ func TestChatReconnectAfterUnknownIDLosesNothing(t *testing.T) {
 	con.next("ack")
 	wantIDs(t, "poll after 9 once 7 are stored", pollReplay(t, srv, cv, chat, 9, chat), 1, 7)
 }
+
+// frameOrder reads a socket's frames up to the pong of a ping sent after
+// the welcome, each as type:chat:id (messages) or type:chat.
+func frameOrder(c *wsClient) []string {
+	c.t.Helper()
+	c.send(map[string]any{"type": "ping"})
+	var out []string
+	for {
+		f := c.read()
+		if f == nil {
+			c.t.Fatal("socket closed before the pong")
+		}
+		switch f["type"] {
+		case "pong":
+			return out
+		case "message":
+			out = append(out, fmt.Sprint("message:", num(f["chat"]), ":", num(f["id"])))
+		case "ended":
+			out = append(out, fmt.Sprint("ended:", num(f["chat"]), ":", f["by"]))
+		}
+	}
+}
+
+// A new page's hello with "earlier" gets the visitor's ended chat before
+// the current one, over the socket and the long poll: its messages, then
+// its ended frame, then the current chat's. A reconnect (after the id it
+// holds, no "earlier") and a client that does not ask are sent no
+// earlier chat, as before.
+func TestChatEarlierChatsOnNewPage(t *testing.T) {
+	srv, cv, hdr, first := resumeChat(t)
+	con, _ := connectConsole(t, srv, hdr, nil)
+	con.send(map[string]any{"type": "close", "chat": first})
+	vis, _ := cv.connect(t, shopOrigin, first, 5)
+	vis.next("closed")
+	vis.send(map[string]any{"type": "send", "ref": "n1", "text": "a new question"})
+	second := num(vis.next("ack")["chat"])
+	vis.conn.Close()
+	if second <= first {
+		t.Fatalf("the new chat %d is not after %d", second, first)
+	}
+	var want []string
+	for id := 1; id <= 5; id++ {
+		want = append(want, fmt.Sprint("message:", first, ":", id))
+	}
+	want = append(want, fmt.Sprint("ended:", first, ":operator"), fmt.Sprint("message:", second, ":1"))
+
+	hello := func(after uint64, earlier bool) []string {
+		t.Helper()
+		c := dialChat(t, wsURL(srv, "t/v1/chat/ws?k="+cv.site), http.Header{"Origin": {shopOrigin}})
+		defer c.conn.Close()
+		f := map[string]any{"type": "hello", "ci": cv.v.CI, "key": cv.v.Key, "u": shopOrigin + "/page", "chat": second, "after": after}
+		if earlier {
+			f["earlier"] = true
+		}
+		c.send(f)
+		if w := c.next("welcome"); num(w["chat"]) != second {
+			t.Fatalf("welcome %v", w)
+		}
+		return frameOrder(c)
+	}
+	if got := hello(0, true); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("socket of a new page: %v\nwant %v", got, want)
+	}
+	if got := hello(1, false); len(got) != 0 {
+		t.Errorf("socket reconnect: %v, want nothing", got)
+	}
+	if got := hello(0, false); fmt.Sprint(got) != fmt.Sprint(want[len(want)-1:]) {
+		t.Errorf("socket of a client that does not ask: %v", got)
+	}
+
+	poll := func(earlier bool) []string {
+		t.Helper()
+		body := map[string]any{"k": cv.site, "ci": cv.v.CI, "key": cv.v.Key, "u": "https://shop.example/page", "chat": second, "after": 0, "wait": 0, "earlier": earlier}
+		status, out, _ := postJSON(t, srv.URL+"t/v1/chat", body)
+		if status != http.StatusOK {
+			t.Fatalf("poll: %d %v", status, out)
+		}
+		var got []string
+		for _, f := range out["result"].(map[string]any)["frames"].([]any) {
+			m := f.(map[string]any)
+			switch m["type"] {
+			case "message":
+				got = append(got, fmt.Sprint("message:", num(m["chat"]), ":", num(m["id"])))
+				if num(m["chat"]) == first && m["ref"] != nil {
+					t.Errorf("an earlier chat's message carries a ref: %v", m)
+				}
+			case "ended":
+				got = append(got, fmt.Sprint("ended:", num(m["chat"]), ":", m["by"]))
+			}
+		}
+		return got
+	}
+	if got := poll(true); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("poll of a new page: %v\nwant %v", got, want)
+	}
+	if got := poll(false); fmt.Sprint(got) != fmt.Sprint(want[len(want)-1:]) {
+		t.Errorf("poll that does not ask: %v", got)
+	}
+}

@@ -309,7 +309,7 @@ func (h *chatVisitorHandlers) serveSocket(conn *websocket.Conn, site *store.Site
 		return ev.Encoded(chats.ForVisitors, func() []byte { return encodeFrame(visitorEventFrame(ev)) })
 	}
 	ok := s.begin(func(write func(any) error) error {
-		frames, err := h.welcome(st, f.Chat, f.After)
+		frames, err := h.welcome(st, f.Chat, f.After, f.Earlier)
 		if err != nil {
 			return err
 		}
@@ -359,8 +359,11 @@ func (h *chatVisitorHandlers) hello(site *store.Site, f chatFrame, ip string) (*
 
 // welcome is the welcome frame and the messages the client lacks: of its
 // open chat, else of the chat it names if that is still its own; the
-// welcome's After is the id they follow (0: the chat whole).
-func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]any, error) {
+// welcome's After is the id they follow (0: the chat whole). With
+// earlier (a window that holds nothing yet) the visitor's earlier chats
+// come between the welcome and those messages, oldest first, each its
+// messages and an ended frame (chats.Earlier's bounds).
+func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64, earlier bool) ([]any, error) {
 	site := st.v.Site.ID
 	wf := outVisitorWelcome{Type: "welcome", Operators: h.chats.SiteOnline(site), Heartbeat: int(chatHeartbeat / time.Second)}
 	c, ok, err := h.chats.VisitorChat(site, st.v.Visitor)
@@ -386,6 +389,23 @@ func (h *chatVisitorHandlers) welcome(st *visitorState, chat, after uint64) ([]a
 	after = resumeAfter(&c, chat, after)
 	wf.After = after
 	out := []any{wf}
+	if earlier {
+		before, err := h.chats.Earlier(context.Background(), &c)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range before {
+			for i := range e.Messages {
+				// no ref: an earlier chat is no sent copy's ack
+				out = append(out, visitorMessage(e.Chat.ID, &e.Messages[i]))
+			}
+			by := e.Chat.ClosedBy
+			if by == chats.ClosedByIdle {
+				by = chats.ClosedByOperator
+			}
+			out = append(out, outEnded{Type: "ended", Chat: e.Chat.ID, By: by, At: e.Chat.Closed})
+		}
+	}
 	for {
 		msgs, err := h.chats.Messages(context.Background(), site, c.ID, after, 0)
 		if err != nil {

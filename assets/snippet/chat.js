@@ -13,7 +13,9 @@
  *   - Messages are keyed chat:id and shown once, whatever comes twice (a
  *     resumed socket, two polls). A reconnect says hello with the chat and
  *     the last id held; a new page says it with 0, so it gets the whole
- *     conversation again.
+ *     conversation again, and with "earlier" (it holds nothing yet), so
+ *     the visitor's recent ended chats come too: shown above, read only,
+ *     each closed by a note that it ended (the server bounds them).
  *   - A message typed is shown at once as "sending" and kept in
  *     localStorage under a key of its own (UNSENT + its ref) until its ack:
  *     a reconnect or the next page resends it with the same ref, and the
@@ -55,6 +57,7 @@ var TEXT = {
     joined: " отвечает вам",
     released: "Ваш вопрос передан другим операторам — скоро вам ответят.",
     closed: "Чат завершён. Напишите, чтобы начать новый.",
+    ended: "Этот чат завершён",
     lead: "К сожалению, никто не успел ответить. Ваши сообщения сохранены — мы свяжемся с вами.",
     reconnecting: "Нет связи с сервером, переподключаемся…",
     unread: "Новых сообщений: ",
@@ -87,6 +90,7 @@ var TEXT = {
     joined: " is answering you",
     released: "Your question has been passed to our other operators: someone will answer shortly.",
     closed: "The chat has ended. Write to start a new one.",
+    ended: "This chat has ended",
     lead: "No one could answer just now. Your messages are saved and we will get in touch.",
     reconnecting: "Connection lost, reconnecting…",
     unread: "New messages: ",
@@ -125,6 +129,7 @@ var CSS =
   ".m .who{display:block;font-size:12px;font-weight:600;color:#475467;margin-bottom:2px}" +
   ".m .mark{display:block;font-size:11px;text-align:right;margin-top:2px}.m.failed{background:#b42318;color:#fff}" +
   ".note{align-self:center;text-align:center;font-size:13px;color:#475467;max-width:92%;white-space:pre-wrap;overflow-wrap:anywhere}" +
+  ".note.ended{align-self:stretch;max-width:none;border-bottom:1px solid #d0d5dd;padding-bottom:6px}" +
   ".typing{min-height:20px;padding:0 14px;font-size:13px;color:#475467;background:#f6f7f9}" +
   ".chat form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7ec;align-items:flex-end;margin:0}" +
   // 16px: a phone's browser (iOS Safari) zooms the page into a smaller field it focuses
@@ -177,6 +182,7 @@ export function chatWindow(env) {
   var heard = 0; // the last message id of chatID read out (announce), kept across pages
   var status = ""; // "open" | "closed" | "" (no chat yet)
   var endNote = null; // the note that chatID has ended, after its conversation, when a page opens on the ended chat
+  var fresh = true; // the window holds nothing yet: the first welcome brings the visitor's earlier chats too
   var seen = {}; // "chat:id" -> the message's node
   var leadShown = {}; // chat -> its "became a lead" system message is shown
   var pending = []; // [{ref, text, node}] sent, not acked, in the order typed
@@ -410,7 +416,7 @@ export function chatWindow(env) {
       wsWorked = true;
       fails = 0;
       var c = core.cred_() || {};
-      s.send(JSON.stringify({ type: "hello", ci: c.ci, key: c.key, u: pageURL(), chat: chatID, after: after }));
+      s.send(JSON.stringify({ type: "hello", ci: c.ci, key: c.key, u: pageURL(), chat: chatID, after: after, earlier: fresh }));
       clearInterval(pinger);
       pinger = setInterval(function () {
         raw({ type: "ping" });
@@ -535,7 +541,7 @@ export function chatWindow(env) {
     };
     fetch(core.base_() + "t/v1/chat", {
       method: "POST",
-      body: JSON.stringify({ k: site, ci: c.ci, key: c.key, u: pageURL(), chat: chatID, after: after, wait: wait, frames: frames }),
+      body: JSON.stringify({ k: site, ci: c.ci, key: c.key, u: pageURL(), chat: chatID, after: after, earlier: fresh, status: status, wait: wait, frames: frames }),
       credentials: "omit",
       signal: ctl ? ctl.signal : undefined,
     })
@@ -571,6 +577,7 @@ export function chatWindow(env) {
     switch (f.type) {
       case "welcome":
         welcomed = true;
+        fresh = false;
         backoff = 0;
         setOperators(f.operators);
         if (f.chat) switchChat(f.chat);
@@ -611,6 +618,15 @@ export function chatWindow(env) {
       case "assigned":
         // no name: the operator returned the chat to the queue
         if (f.chat == chatID) note(f.name ? f.name + t("joined") : t("released"));
+        break;
+      case "ended":
+        // an earlier chat's end, after its messages (a new page's replay):
+        // a separator, not news
+        var ek = f.chat + ":end";
+        if (f.chat && f.chat < chatID && !seen[ek]) {
+          seen[ek] = el("div", { class: "note ended", "data-chat": f.chat }, [t("ended")]);
+          append(seen[ek]);
+        }
         break;
       case "closed":
         if (f.chat == chatID) {
@@ -860,7 +876,7 @@ export function chatWindow(env) {
       n.appendChild(el("span", { class: "text", dir: "auto" }, [String(text)]));
       if (from == "visitor") {
         n.appendChild(el("span", { class: "mark" }));
-        if (id) setMark(n, id);
+        if (id && chat == chatID) setMark(n, id); // an earlier chat's marks are not chatID's
       }
     }
     append(n);
@@ -889,7 +905,10 @@ export function chatWindow(env) {
       return p.node && p.node !== n && p.node.parentNode === log;
     })[0];
     var sending = n.getAttribute("data-mark") == "sending";
-    var end = !sending && endNote && endNote !== n && endNote.parentNode === log && n.getAttribute("data-chat") == endNote.getAttribute("data-chat");
+    // the ended chat's messages go before its note, and so do those of the
+    // chats before it (a new page's replay of the visitor's earlier chats)
+    var nc = +n.getAttribute("data-chat");
+    var end = !sending && endNote && endNote !== n && endNote.parentNode === log && nc && nc <= +endNote.getAttribute("data-chat");
     if (wait && !sending) log.insertBefore(n, wait.node);
     else if (end) log.insertBefore(n, endNote);
     else log.appendChild(n);
