@@ -396,7 +396,7 @@ func (a adminAPI) AddUser(ctx context.Context, in admin.AddUser) (admin.User, er
 
 func (a adminAPI) SetPassword(ctx context.Context, in admin.SetPassword) (admin.User, error) {
 	if err := a.s.accounts.SetPassword(ctx, in.Email, in.Password); err != nil {
-		return admin.User{}, err
+		return admin.User{}, noUser(err, in.Email, fasthttp.StatusNotFound)
 	}
 	return admin.User{Email: in.Email}, nil
 }
@@ -404,7 +404,7 @@ func (a adminAPI) SetPassword(ctx context.Context, in admin.SetPassword) (admin.
 // Logout signs a user out everywhere.
 func (a adminAPI) Logout(ctx context.Context, in admin.Logout) (admin.User, error) {
 	if err := a.s.accounts.EndSessions(ctx, in.Email); err != nil {
-		return admin.User{}, err
+		return admin.User{}, noUser(err, in.Email, fasthttp.StatusNotFound)
 	}
 	return admin.User{Email: in.Email}, nil
 }
@@ -437,7 +437,7 @@ func (a adminAPI) AddToken(ctx context.Context, in admin.AddToken) (admin.Token,
 	}
 	token, err := a.s.accounts.MakeToken(ctx, accounts.NewToken{Name: in.Name, Sites: ids, Scopes: scopes, User: in.User})
 	if err != nil {
-		return admin.Token{}, err
+		return admin.Token{}, noUser(err, in.User, fasthttp.StatusBadRequest)
 	}
 	if scopes == nil {
 		scopes = []string{}
