@@ -256,3 +256,28 @@ func TestTeamCLINamesWhatIsNotThere(t *testing.T) {
 		}
 	}
 }
+
+// token list names the user a token acts as (token add --user), as the
+// API tokens page does: from the shell an owner could not tell the bot
+// answering chats under anna's name from one under its own.
+func TestTokenListNamesWhomItActsAs(t *testing.T) {
+	dir, _ := offlineSite(t)
+	db := storetest.OpenAt(t, dir)
+	if _, err := accounts.New(db).CreateUser(t.Context(), "anna@example.com", "a long enough secret", accounts.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, args := range [][]string{{"token", "add", "--name", "bot", "--scope", "chats", "--user", "anna@example.com"}, {"token", "add", "--name", "pbx"}} {
+		if out, err := cli(t, dir, args...); err != nil {
+			t.Fatalf("appliance %s: %v %q", strings.Join(args, " "), err, out)
+		}
+	}
+	out, err := cli(t, dir, "token", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)\s+bot\s+every site  scopes: chats  acts as anna@example.com  last used: never$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)\s+pbx\s+every site  scopes: all  last used: never$`).MatchString(out) {
+		t.Errorf("token list printed %q", out)
+	}
+}

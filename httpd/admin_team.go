@@ -147,7 +147,7 @@ func (a adminAPI) RemoveUser(ctx context.Context, in admin.RemoveUser) (admin.Us
 // tokenInfo is a token as the lists show it, its sites by key (a site
 // removed since is left out).
 func tokenInfo(reg *sites.Registry, t accounts.TokenInfo) admin.TokenInfo {
-	out := admin.TokenInfo{ID: t.ID, Name: t.Name, Sites: []string{}, Scopes: append([]string{}, t.Scopes...), Created: time.UnixMilli(t.Created).UTC(), LastUsed: msTime(t.LastUsed)}
+	out := admin.TokenInfo{ID: t.ID, Name: t.Name, Sites: []string{}, Scopes: append([]string{}, t.Scopes...), User: t.User, Created: time.UnixMilli(t.Created).UTC(), LastUsed: msTime(t.LastUsed)}
 	for _, id := range t.Sites {
 		if s, err := reg.ByID(id); err == nil {
 			out.Sites = append(out.Sites, s.Key)
