@@ -881,14 +881,16 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 			return fmt.Errorf("backup: the folder %q for %s does not exist; create it first", dir, o.Output)
 		}
 		// Said before the archive is made, not after it was, by the
-		// rename that would put it there.
+		// rename that would put it there. A folder, or a file in the
+		// store's, is a value -o cannot take: a usage error, exit 2, as
+		// -o - on a terminal is.
 		if st, err := os.Stat(o.Output); err == nil && st.IsDir() {
-			return fmt.Errorf("backup: -o %s is a folder; give a file in it (appliance backup -o %s)", o.Output, filepath.Join(o.Output, "backup.tar"))
+			return usageError{fmt.Errorf("backup: -o %s is a folder; give a file in it (appliance backup -o %s)", o.Output, filepath.Join(o.Output, "backup.tar"))}
 		}
 		// Not among the store's own files, which a restore replaces
 		// whole (the archive with them).
 		if db := filepath.Join(o.Data, store.DBDir); within(o.Output, db) {
-			return fmt.Errorf("backup: -o %s is inside the store's folder %s, which a restore replaces; put the archive outside it", o.Output, db)
+			return usageError{fmt.Errorf("backup: -o %s is inside the store's folder %s, which a restore replaces; put the archive outside it", o.Output, db)}
 		}
 	}
 	err := withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
