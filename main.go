@@ -185,7 +185,9 @@ func flagValueError(err error) error {
 	if want := flagWants(iv.GetFlag()); want != "" {
 		return fmt.Errorf("--%s %q: want %s", iv.GetFlag().Name, iv.GetValue(), want)
 	}
-	return err
+	// Our own types' parsers say what they want: in the same words, the
+	// value once, not pflag's `invalid argument "x" for "--f" flag: ...`.
+	return fmt.Errorf("--%s %q: %w", iv.GetFlag().Name, iv.GetValue(), iv.Unwrap())
 }
 
 // flagWants says what values f takes, for the flags whose parser says it
@@ -1637,8 +1639,11 @@ func applyEnv(c *cobra.Command) error {
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
 			if serr := c.Flags().Set(f.Name, v); serr != nil {
+				var iv *pflag.InvalidValueError
 				if want := flagWants(f); want != "" {
 					serr = fmt.Errorf("want %s (--%s)", want, f.Name)
+				} else if errors.As(serr, &iv) {
+					serr = fmt.Errorf("%w (--%s)", iv.Unwrap(), f.Name)
 				}
 				err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
 			}

@@ -97,6 +97,13 @@ func TestFlagValuesSayWhatTheyTake(t *testing.T) {
 		{[]string{"serve"}, "APPLIANCE_TRUST_PROXY=yes", `APPLIANCE_TRUST_PROXY="yes": want true or false (--trust-proxy)`},
 		{[]string{"serve", "--max-conns", "lots"}, "", `--max-conns "lots": want a whole number`},
 		{[]string{"serve", "--export-max-age", "3days"}, "", `--export-max-age "3days": want a duration such as 90s`},
+		// The flags of our own types say it in the same words, the value
+		// once, not pflag's `invalid argument "lots" for "--cache-size"
+		// flag: "lots" is not a size` (three times from the variable).
+		{[]string{"serve", "--cache-size", "lots"}, "", `appliance: --cache-size "lots": not a size: write a number of bytes with an optional unit, e.g. 64M or 2G` + "\n"},
+		{[]string{"serve"}, "APPLIANCE_CACHE_SIZE=lots", `appliance: APPLIANCE_CACHE_SIZE="lots": not a size: write a number of bytes with an optional unit, e.g. 64M or 2G (--cache-size)` + "\n"},
+		{[]string{"serve", "--tracker-site-rate", "-5"}, "", `appliance: --tracker-site-rate "-5": not a rate: requests per second, 0 or more` + "\n"},
+		{[]string{"serve"}, "APPLIANCE_TRACKER_IP_RATE=fast", `appliance: APPLIANCE_TRACKER_IP_RATE="fast": not a rate: requests per second, 0 or more (--tracker-ip-rate)` + "\n"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		cmd := exec.Command(os.Args[0], append(tc.args, "--data", dir)...)
@@ -109,7 +116,7 @@ func TestFlagValuesSayWhatTheyTake(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 			t.Fatalf("%s: %v, want exit 2; stderr %q", name, err, stderr.String())
 		}
-		if got := stderr.String(); !strings.Contains(got, tc.say) || strings.Contains(got, "strconv") {
+		if got := stderr.String(); !strings.Contains(got, tc.say) || strings.Contains(got, "strconv") || strings.Contains(got, "invalid argument") {
 			t.Errorf("%s: stderr %q, want %q", name, got, tc.say)
 		}
 	}
