@@ -285,7 +285,7 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key PEM file (env APPLIANCE_TLS_KEY)")
 	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "take client IPs from X-Forwarded-For, behind a reverse proxy (env APPLIANCE_TRUST_PROXY)")
 	f.StringVar(&o.MetricsToken, "metrics-token", "", "bearer token that opens /metrics; empty: /metrics off (env APPLIANCE_METRICS_TOKEN)")
-	f.IntVar(&o.MaxConns, "max-conns", 0, "most simultaneous HTTP connections; 0: from the open file limit (env APPLIANCE_MAX_CONNS)")
+	f.IntVar(&o.MaxConns, "max-conns", 0, "most simultaneous HTTP connections, a quarter of them (at most 512) from one client IP unless --trust-proxy; 0: from the open file limit (env APPLIANCE_MAX_CONNS)")
 	outboundFlags(cmd, &o.Outbound, "")
 	f.StringVar(&o.PhoneRegion, "phone-region", numbers.DefaultRegion, "country whose numbers visitors and you may write without a country code, e.g. RU (8 912 ...), GB, KZ (env APPLIANCE_PHONE_REGION)")
 	trackerLimitFlags(cmd, &o.TrackerLimits)

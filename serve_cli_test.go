@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -239,4 +240,17 @@ func listing(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// serve --help says what --max-conns holds one client IP to, as the
+// README's Commands table does: a newcomer load-testing from one machine
+// met a cap the help did not name.
+func TestMaxConnsHelpNamesThePerIPCap(t *testing.T) {
+	c, _, err := newRoot(io.Discard).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if usage := c.Flags().Lookup("max-conns").Usage; !strings.Contains(usage, "a quarter of them (at most 512) from one client IP unless --trust-proxy") {
+		t.Errorf("serve --max-conns: %q does not name the per-IP cap", usage)
+	}
 }
