@@ -39,6 +39,10 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		{[]string{"--tracker-ip-burst", "-3"}, "--tracker-ip-burst -3: want a number of requests"},
 		{[]string{"--acme-domain", "track.example.com", "--http-listen", "80"}, `--http-listen "80"`},
 		{[]string{"--export", "nast://127.0.0.1:4222"}, `--export "nast://127.0.0.1:4222": want a NATS server's URL`},
+		// The email flags too, in serve's words (not "mail: invalid
+		// email settings: ..."); they were refused after the store.
+		{[]string{"--smtp", "http://mail.example"}, `appliance: serve: --smtp: want smtp://[user:password@]host[:port] or smtps://..., not "http://mail.example"` + "\n"},
+		{[]string{"--smtp", "smtp://127.0.0.1:25"}, `appliance: serve: --smtp-from: "" is not an email address such as "Shop <noreply@shop.example>"` + "\n"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		// A serve that takes the flag serves on: stopped after a minute,
