@@ -38,6 +38,9 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		{[]string{"--max-conns", "-5"}, "--max-conns -5: want a number of connections"},
 		{[]string{"--tracker-ip-burst", "-3"}, "--tracker-ip-burst -3: want a number of requests"},
 		{[]string{"--acme-domain", "track.example.com", "--http-listen", "80"}, `--http-listen "80"`},
+		// Taken, they failed only at a browser's first visit, in the log.
+		{[]string{"--acme-domain", "track.example.com", "--acme-email", "notanemail"}, `appliance: serve: --acme-email "notanemail": give an email address such as you@example.com` + "\n"},
+		{[]string{"--acme-domain", "track.example.com", "--acme-directory", "acme-staging-v02.api.letsencrypt.org/directory"}, `appliance: serve: --acme-directory "acme-staging-v02.api.letsencrypt.org/directory": give the authority's directory URL, such as https://acme-v02.api.letsencrypt.org/directory` + "\n"},
 		{[]string{"--export", "nast://127.0.0.1:4222"}, `--export "nast://127.0.0.1:4222": want a NATS server's URL`},
 		// The email flags too, in serve's words (not "mail: invalid
 		// email settings: ..."); they were refused after the store.

@@ -482,6 +482,9 @@ func (o Options) Check() error {
 			return err
 		}
 		o.ACME.Domains = domains
+		if err := checkACMEAccount(o.ACME); err != nil {
+			return err
+		}
 		if o.ACME.HTTPListen != "" {
 			if err := checkListen("--http-listen", o.ACME.HTTPListen); err != nil {
 				return err
