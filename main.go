@@ -84,8 +84,8 @@ func exitCode(err error, stderr io.Writer) int {
 // internalPrefix matches the package names our sentinel errors start with
 // ("store: ", "accounts: invalid input: "...): meaningful in logs, noise to a user.
 // A prefix begins the message, a line or what a ": " wrapped; "numbers: " in
-// "site numbers: " is the command's name.
-var internalPrefix = regexp.MustCompile(`(?m)(^|: )(?:store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd): (?:invalid input: )?`)
+// "site numbers: " is the command's name, and no command is "export" alone.
+var internalPrefix = regexp.MustCompile(`(?m)(^|: )(?:store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd|export): (?:invalid input: )?`)
 
 // plainError is err's message without internal package prefixes.
 func plainError(err error) string {
