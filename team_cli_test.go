@@ -281,3 +281,25 @@ func TestTokenListNamesWhomItActsAs(t *testing.T) {
 		t.Errorf("token list printed %q", out)
 	}
 }
+
+// user add of an address that has an account says so by the address and
+// what to run instead ("user already exists" did neither); user uninvite
+// of an id no invite has says that to the owner, not the invitee's "this
+// invite link is invalid ...; ask the owner for a new one".
+func TestTeamCLISaysWhatToDoInstead(t *testing.T) {
+	dir, _ := offlineSite(t)
+	ctx := t.Context()
+	if err := runUserAdd(ctx, UserOptions{Data: dir, Email: "owner@example.com"}, strings.NewReader("a long enough secret\n"), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err := runUserAdd(ctx, UserOptions{Data: dir, Email: "owner@example.com"}, strings.NewReader("another long secret\n"), io.Discard)
+	var stderr bytes.Buffer
+	if code, want := exitCode(err, &stderr), "appliance: user add: owner@example.com already has an account (appliance user passwd owner@example.com sets a new password)\n"; code != 1 || stderr.String() != want {
+		t.Errorf("user add twice: exit %d, printed %q; want 1, %q", code, stderr.String(), want)
+	}
+	_, err = cli(t, dir, "user", "uninvite", "3f2a")
+	stderr.Reset()
+	if code, want := exitCode(err, &stderr), "appliance: user uninvite: no invite waiting has the id \"3f2a\" (appliance user invites shows them)\n"; code != 1 || stderr.String() != want {
+		t.Errorf("user uninvite of no invite: exit %d, printed %q; want 1, %q", code, stderr.String(), want)
+	}
+}

@@ -388,7 +388,9 @@ func (a adminAPI) AddUser(ctx context.Context, in admin.AddUser) (admin.User, er
 		}
 	}
 	u, err := a.s.accounts.CreateUser(ctx, in.Email, in.Password, in.Role)
-	if err != nil {
+	if errors.Is(err, accounts.ErrExists) {
+		return admin.User{}, errorf(fasthttp.StatusConflict, "%s already has an account (appliance user passwd %s sets a new password)", in.Email, in.Email)
+	} else if err != nil {
 		return admin.User{}, err
 	}
 	return admin.User{Email: u.Email, Role: u.Role}, nil

@@ -102,7 +102,11 @@ func (a adminAPI) Invites(ctx context.Context) ([]admin.Invited, error) {
 }
 
 func (a adminAPI) CancelInvite(ctx context.Context, in admin.CancelInvite) error {
-	if err := a.s.accounts.CancelInvite(ctx, in.ID); err != nil {
+	if err := a.s.accounts.CancelInvite(ctx, in.ID); errors.Is(err, accounts.ErrInviteUsed) {
+		// Not the invitee's "this invite link is invalid ...; ask the
+		// owner for a new one": the owner typed an id.
+		return errorf(fasthttp.StatusNotFound, "no invite waiting has the id %q (appliance user invites shows them)", in.ID)
+	} else if err != nil {
 		return err
 	}
 	return a.s.mailQueue.dropInvite(ctx, in.ID) // its email, if still queued, is not sent
