@@ -118,6 +118,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), exportCmd(stdout), versionCmd(stdout), pruneCmd(stdout))
 	builtinExamples(root)
 	usageErrors(root)
+	envHelp(root)
 	groupExamples(root)
 	return root
 }
@@ -1616,6 +1617,24 @@ func bindEnv(cmd *cobra.Command) {
 		cmd.Annotations = map[string]string{}
 	}
 	cmd.Annotations[envAnnotation] = "1"
+}
+
+// envHelp ends the help of each flag of c and the commands under it that
+// takes its APPLIANCE_* variable (bindEnv) with the variable's name, as
+// serve's flags say it in their own words: the README says every flag has
+// one, and --help should let a reader find it.
+func envHelp(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		envHelp(sub)
+	}
+	if c.Annotations[envAnnotation] == "" {
+		return
+	}
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if env := "(env " + envName(f.Name) + ")"; f.Name != "help" && !strings.Contains(f.Usage, env) {
+			f.Usage += " " + env
+		}
+	})
 }
 
 // envAnnotation marks a command whose flags take their APPLIANCE_*
