@@ -643,6 +643,15 @@ func (a adminAPI) RemoveStatic(ctx context.Context, in admin.RemoveStatic) error
 }
 
 func (a adminAPI) AddPool(ctx context.Context, in admin.PoolRequest) (admin.Pool, error) {
+	// A name the site's pools have: the domain's "(edit it instead)" is
+	// the Numbers page's, and no command edits a pool; say what does.
+	if info, err := a.Numbers(ctx, in.Site); err == nil {
+		for _, p := range info.Pools {
+			if p.Name == in.Name {
+				return admin.Pool{}, errorf(fasthttp.StatusBadRequest, "pool %q: the site has a pool of that name: numbers import --site %s --pool %s FILE adds numbers to it; change its other settings on the site's Numbers page, or remove it (numbers pool remove, which ends its leases) and add it again", in.Name, in.Site, in.Name)
+			}
+		}
+	}
 	return a.pool(ctx, in, false)
 }
 
