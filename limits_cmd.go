@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -39,7 +39,7 @@ func (r limitRate) String() string {
 func (r limitRate) Set(s string) error {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a rate: requests per second, 0 or more", s)
+		return errors.New("not a rate: requests per second, 0 or more") // the caller names the value
 	}
 	if v == 0 {
 		v = -1

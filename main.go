@@ -84,8 +84,8 @@ func exitCode(err error, stderr io.Writer) int {
 // internalPrefix matches the package names our sentinel errors start with
 // ("store: ", "accounts: invalid input: "...): meaningful in logs, noise to a user.
 // A prefix begins the message, a line or what a ": " wrapped; "numbers: " in
-// "site numbers: " is the command's name.
-var internalPrefix = regexp.MustCompile(`(?m)(^|: )(?:store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd): (?:invalid input: )?`)
+// "site numbers: " is the command's name, and no command is "export" alone.
+var internalPrefix = regexp.MustCompile(`(?m)(^|: )(?:store|accounts|admin|callbacks|leads|outbox|ratelimit|sites|visits|webhooks|numbers|tracking|captcha|httpd|export): (?:invalid input: )?`)
 
 // plainError is err's message without internal package prefixes.
 func plainError(err error) string {
@@ -118,6 +118,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 		userCmd(stdout), tokenCmd(stdout), webhookCmd(stdout), callbackCmd(stdout), numbersCmd(stdout), reportsCmd(stdout), costsCmd(stdout), exportCmd(stdout), versionCmd(stdout), pruneCmd(stdout))
 	builtinExamples(root)
 	usageErrors(root)
+	envHelp(root)
 	groupExamples(root)
 	return root
 }
@@ -185,7 +186,9 @@ func flagValueError(err error) error {
 	if want := flagWants(iv.GetFlag()); want != "" {
 		return fmt.Errorf("--%s %q: want %s", iv.GetFlag().Name, iv.GetValue(), want)
 	}
-	return err
+	// Our own types' parsers say what they want: in the same words, the
+	// value once, not pflag's `invalid argument "x" for "--f" flag: ...`.
+	return fmt.Errorf("--%s %q: %w", iv.GetFlag().Name, iv.GetValue(), iv.Unwrap())
 }
 
 // flagWants says what values f takes, for the flags whose parser says it
@@ -283,7 +286,7 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key PEM file (env APPLIANCE_TLS_KEY)")
 	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "take client IPs from X-Forwarded-For, behind a reverse proxy (env APPLIANCE_TRUST_PROXY)")
 	f.StringVar(&o.MetricsToken, "metrics-token", "", "bearer token that opens /metrics; empty: /metrics off (env APPLIANCE_METRICS_TOKEN)")
-	f.IntVar(&o.MaxConns, "max-conns", 0, "most simultaneous HTTP connections; 0: from the open file limit (env APPLIANCE_MAX_CONNS)")
+	f.IntVar(&o.MaxConns, "max-conns", 0, "most simultaneous HTTP connections, a quarter of them (at most 512) from one client IP unless --trust-proxy; 0: from the open file limit (env APPLIANCE_MAX_CONNS)")
 	outboundFlags(cmd, &o.Outbound, "")
 	f.StringVar(&o.PhoneRegion, "phone-region", numbers.DefaultRegion, "country whose numbers visitors and you may write without a country code, e.g. RU (8 912 ...), GB, KZ (env APPLIANCE_PHONE_REGION)")
 	trackerLimitFlags(cmd, &o.TrackerLimits)
@@ -881,14 +884,16 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 			return fmt.Errorf("backup: the folder %q for %s does not exist; create it first", dir, o.Output)
 		}
 		// Said before the archive is made, not after it was, by the
-		// rename that would put it there.
+		// rename that would put it there. A folder, or a file in the
+		// store's, is a value -o cannot take: a usage error, exit 2, as
+		// -o - on a terminal is.
 		if st, err := os.Stat(o.Output); err == nil && st.IsDir() {
-			return fmt.Errorf("backup: -o %s is a folder; give a file in it (appliance backup -o %s)", o.Output, filepath.Join(o.Output, "backup.tar"))
+			return usageError{fmt.Errorf("backup: -o %s is a folder; give a file in it (appliance backup -o %s)", o.Output, filepath.Join(o.Output, "backup.tar"))}
 		}
 		// Not among the store's own files, which a restore replaces
 		// whole (the archive with them).
 		if db := filepath.Join(o.Data, store.DBDir); within(o.Output, db) {
-			return fmt.Errorf("backup: -o %s is inside the store's folder %s, which a restore replaces; put the archive outside it", o.Output, db)
+			return usageError{fmt.Errorf("backup: -o %s is inside the store's folder %s, which a restore replaces; put the archive outside it", o.Output, db)}
 		}
 	}
 	err := withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
@@ -1614,6 +1619,24 @@ func bindEnv(cmd *cobra.Command) {
 	cmd.Annotations[envAnnotation] = "1"
 }
 
+// envHelp ends the help of each flag of c and the commands under it that
+// takes its APPLIANCE_* variable (bindEnv) with the variable's name, as
+// serve's flags say it in their own words: the README says every flag has
+// one, and --help should let a reader find it.
+func envHelp(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		envHelp(sub)
+	}
+	if c.Annotations[envAnnotation] == "" {
+		return
+	}
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if env := "(env " + envName(f.Name) + ")"; f.Name != "help" && !strings.Contains(f.Usage, env) {
+			f.Usage += " " + env
+		}
+	})
+}
+
 // envAnnotation marks a command whose flags take their APPLIANCE_*
 // variables (bindEnv).
 const envAnnotation = "appliance-env"
@@ -1635,8 +1658,11 @@ func applyEnv(c *cobra.Command) error {
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
 			if serr := c.Flags().Set(f.Name, v); serr != nil {
+				var iv *pflag.InvalidValueError
 				if want := flagWants(f); want != "" {
 					serr = fmt.Errorf("want %s (--%s)", want, f.Name)
+				} else if errors.As(serr, &iv) {
+					serr = fmt.Errorf("%w (--%s)", iv.Unwrap(), f.Name)
 				}
 				err = usageError{fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)}
 			}

@@ -320,3 +320,20 @@ func TestPlainError(t *testing.T) {
 		}
 	}
 }
+
+// numbers pool add of a name the site's pools have says what the shell
+// can do about it; it said "(edit it instead)", the Numbers page's words,
+// and no command edits a pool.
+func TestPoolAddOfATakenNameSaysWhatToDo(t *testing.T) {
+	dir, key := offlineSite(t)
+	if out, err := cli(t, dir, "numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000001"); err != nil {
+		t.Fatalf("pool add: %v %q", err, out)
+	}
+	_, err := cli(t, dir, "numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000002")
+	var stderr bytes.Buffer
+	code := exitCode(err, &stderr)
+	want := `appliance: numbers pool add: pool "ads": the site has a pool of that name: numbers import --site ` + key + ` --pool ads FILE adds numbers to it; change its other settings on the site's Numbers page, or remove it (numbers pool remove, which ends its leases) and add it again` + "\n"
+	if line, _, _ := strings.Cut(stderr.String(), "\n"); code != 2 || line+"\n" != want {
+		t.Errorf("pool add of a taken name: exit %d, printed %q; want 2, %q", code, stderr.String(), want)
+	}
+}

@@ -52,7 +52,7 @@ func TestReadPasswordPipeInterrupted(t *testing.T) {
 
 // backup -o naming a folder is refused before the archive is made (it
 // was refused by the final rename, after the whole backup), saying what to
-// give instead, and nothing is left beside it.
+// give instead, and nothing is left beside it; a usage error, exit 2.
 func TestBackupOutputIsAFolder(t *testing.T) {
 	src, _ := offlineSite(t)
 	parent := t.TempDir()
@@ -63,6 +63,9 @@ func TestBackupOutputIsAFolder(t *testing.T) {
 	err := runBackup(t.Context(), BackupOptions{Data: src, Output: dir}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "is a folder") || !strings.Contains(err.Error(), filepath.Join(dir, "backup.tar")) {
 		t.Fatalf("backup -o a folder: %v; want it refused as a folder, naming a file in it", err)
+	}
+	if code := exitCode(err, io.Discard); code != 2 {
+		t.Errorf("backup -o a folder: exit %d, want 2 (a value -o cannot take)", code)
 	}
 	if ents, _ := os.ReadDir(parent); len(ents) != 1 {
 		t.Errorf("backup -o a folder left %d entries beside it, want only the folder", len(ents))
@@ -81,6 +84,9 @@ func TestBackupOutputInsideTheStore(t *testing.T) {
 		err := runBackup(t.Context(), BackupOptions{Data: src, Output: out}, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "inside the store's folder") {
 			t.Errorf("backup -o %s: %v; want it refused as inside the store", out, err)
+		}
+		if code := exitCode(err, io.Discard); code != 2 {
+			t.Errorf("backup -o %s: exit %d, want 2 (a value -o cannot take)", out, code)
 		}
 		if _, err := os.Stat(filepath.Join(src, store.DBDir, "b.tar")); err == nil {
 			t.Fatalf("backup -o %s wrote the archive into the store", out)

@@ -381,3 +381,78 @@ func TestReadmeQuotesNewerDataError(t *testing.T) {
 		t.Errorf("README does not quote the refusal as the binary words it:\n`%s`", msg)
 	}
 }
+
+// The Commands table shows which flags a command needs as its --help does:
+// a flag outside [...] is required, one inside optional, and none that the
+// command requires is left out. `callback set --site KEY --webhook URL`
+// had a newcomer look for a scenario URL to set the captcha alone, and
+// `user invite EMAIL --role R` a role the command defaults.
+func TestReadmeTableShowsRequiredFlags(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := newRoot(io.Discard)
+	checked := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "| `appliance ") {
+			continue
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " | ")
+		top := ""
+		for _, m := range readmeSpan.FindAllStringSubmatch(first, -1) {
+			words := strings.Fields(strings.ReplaceAll(m[1], `\|`, "|"))
+			if len(words) > 0 && words[0] == "appliance" {
+				words = words[1:]
+				if len(words) > 0 {
+					top = words[0]
+				}
+			} else if len(words) > 0 && words[0] != top {
+				words = append([]string{top}, words...)
+			}
+			var path []string
+			for _, w := range words {
+				if strings.HasPrefix(w, "-") || strings.ContainsAny(w, "[]|.…=\"'$()") || strings.ToUpper(w) == w {
+					break
+				}
+				path = append(path, w)
+			}
+			rest := words[len(path):]
+			if len(rest) > 0 && rest[0] == "…" {
+				continue // `serve … --export`: more flags of a command shown in full in its own row
+			}
+			c, left, err := root.Find(path)
+			if err != nil || len(left) > 0 || !c.Runnable() {
+				continue
+			}
+			checked++
+			shown := map[string]bool{} // flag name: shown outside [...]
+			depth := 0
+			for _, w := range rest {
+				opens := depth + strings.Count(w, "[")
+				if name, ok := strings.CutPrefix(strings.TrimLeft(w, "[("), "--"); ok {
+					name, _, _ = strings.Cut(strings.Trim(name, "[]()…,"), "=")
+					shown[name] = shown[name] || depth == 0 && !strings.HasPrefix(w, "[")
+				} else if short, ok := strings.CutPrefix(strings.TrimLeft(w, "[("), "-"); ok && len(short) == 1 {
+					if f := c.Flags().ShorthandLookup(short); f != nil {
+						shown[f.Name] = shown[f.Name] || depth == 0 && !strings.HasPrefix(w, "[")
+					}
+				}
+				depth = opens - strings.Count(w, "]")
+			}
+			c.Flags().VisitAll(func(f *pflag.Flag) {
+				_, required := f.Annotations[cobra.BashCompOneRequiredFlag]
+				out, named := shown[f.Name]
+				switch {
+				case required && !out:
+					t.Errorf("README: `%s`: --%s is required (appliance %s --help), show it outside [...]", m[1], f.Name, strings.Join(path, " "))
+				case !required && named && out:
+					t.Errorf("README: `%s`: --%s is optional (appliance %s --help), show it in [...]", m[1], f.Name, strings.Join(path, " "))
+				}
+			})
+		}
+	}
+	if checked < 30 {
+		t.Fatalf("README: %d commands of the table checked: the rows were not found", checked)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -37,7 +38,14 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		{[]string{"--max-conns", "-5"}, "--max-conns -5: want a number of connections"},
 		{[]string{"--tracker-ip-burst", "-3"}, "--tracker-ip-burst -3: want a number of requests"},
 		{[]string{"--acme-domain", "track.example.com", "--http-listen", "80"}, `--http-listen "80"`},
+		// Taken, they failed only at a browser's first visit, in the log.
+		{[]string{"--acme-domain", "track.example.com", "--acme-email", "notanemail"}, `appliance: serve: --acme-email "notanemail": give an email address such as you@example.com` + "\n"},
+		{[]string{"--acme-domain", "track.example.com", "--acme-directory", "acme-staging-v02.api.letsencrypt.org/directory"}, `appliance: serve: --acme-directory "acme-staging-v02.api.letsencrypt.org/directory": give the authority's directory URL, such as https://acme-v02.api.letsencrypt.org/directory` + "\n"},
 		{[]string{"--export", "nast://127.0.0.1:4222"}, `--export "nast://127.0.0.1:4222": want a NATS server's URL`},
+		// The email flags too, in serve's words (not "mail: invalid
+		// email settings: ..."); they were refused after the store.
+		{[]string{"--smtp", "http://mail.example"}, `appliance: serve: --smtp: want smtp://[user:password@]host[:port] or smtps://..., not "http://mail.example"` + "\n"},
+		{[]string{"--smtp", "smtp://127.0.0.1:25"}, `appliance: serve: --smtp-from: "" is not an email address such as "Shop <noreply@shop.example>"` + "\n"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		// A serve that takes the flag serves on: stopped after a minute,
@@ -97,6 +105,13 @@ func TestFlagValuesSayWhatTheyTake(t *testing.T) {
 		{[]string{"serve"}, "APPLIANCE_TRUST_PROXY=yes", `APPLIANCE_TRUST_PROXY="yes": want true or false (--trust-proxy)`},
 		{[]string{"serve", "--max-conns", "lots"}, "", `--max-conns "lots": want a whole number`},
 		{[]string{"serve", "--export-max-age", "3days"}, "", `--export-max-age "3days": want a duration such as 90s`},
+		// The flags of our own types say it in the same words, the value
+		// once, not pflag's `invalid argument "lots" for "--cache-size"
+		// flag: "lots" is not a size` (three times from the variable).
+		{[]string{"serve", "--cache-size", "lots"}, "", `appliance: --cache-size "lots": not a size: write a number of bytes with an optional unit, e.g. 64M or 2G` + "\n"},
+		{[]string{"serve"}, "APPLIANCE_CACHE_SIZE=lots", `appliance: APPLIANCE_CACHE_SIZE="lots": not a size: write a number of bytes with an optional unit, e.g. 64M or 2G (--cache-size)` + "\n"},
+		{[]string{"serve", "--tracker-site-rate", "-5"}, "", `appliance: --tracker-site-rate "-5": not a rate: requests per second, 0 or more` + "\n"},
+		{[]string{"serve"}, "APPLIANCE_TRACKER_IP_RATE=fast", `appliance: APPLIANCE_TRACKER_IP_RATE="fast": not a rate: requests per second, 0 or more (--tracker-ip-rate)` + "\n"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		cmd := exec.Command(os.Args[0], append(tc.args, "--data", dir)...)
@@ -109,7 +124,7 @@ func TestFlagValuesSayWhatTheyTake(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 			t.Fatalf("%s: %v, want exit 2; stderr %q", name, err, stderr.String())
 		}
-		if got := stderr.String(); !strings.Contains(got, tc.say) || strings.Contains(got, "strconv") {
+		if got := stderr.String(); !strings.Contains(got, tc.say) || strings.Contains(got, "strconv") || strings.Contains(got, "invalid argument") {
 			t.Errorf("%s: stderr %q, want %q", name, got, tc.say)
 		}
 	}
@@ -232,4 +247,17 @@ func listing(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// serve --help says what --max-conns holds one client IP to, as the
+// README's Commands table does: a newcomer load-testing from one machine
+// met a cap the help did not name.
+func TestMaxConnsHelpNamesThePerIPCap(t *testing.T) {
+	c, _, err := newRoot(io.Discard).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if usage := c.Flags().Lookup("max-conns").Usage; !strings.Contains(usage, "a quarter of them (at most 512) from one client IP unless --trust-proxy") {
+		t.Errorf("serve --max-conns: %q does not name the per-IP cap", usage)
+	}
 }

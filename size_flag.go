@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,7 +47,8 @@ func (s *byteSize) Set(v string) error {
 	sh, ok := shift[unit]
 	n, err := strconv.ParseInt(num, 10, 64)
 	if !ok || err != nil || n < 0 || n > (1<<62)>>sh {
-		return fmt.Errorf("%q is not a size: write a number of bytes with an optional unit, e.g. 64M or 2G", v)
+		// The value is named by the caller (--cache-size "lots": ...).
+		return errors.New("not a size: write a number of bytes with an optional unit, e.g. 64M or 2G")
 	}
 	*s = byteSize(n << sh)
 	return nil

@@ -53,6 +53,13 @@ func TestErrorsWithoutPackagePrefixes(t *testing.T) {
 	if got, want := stderr.String(), "appliance: user add: \"x\" is not an email address\n"; got != want {
 		t.Errorf("printed %q, want %q", got, want)
 	}
+	// The event stream's package too: serve --export-subject 'a..b' said
+	// "--export-subject: export: bad subject ...".
+	stderr.Reset()
+	exitCode(fmt.Errorf("--export-subject: %w", fmt.Errorf("%w %q: an empty part between dots", errors.New("export: bad subject"), "a..b")), &stderr)
+	if got, want := stderr.String(), "appliance: --export-subject: bad subject \"a..b\": an empty part between dots\n"; got != want {
+		t.Errorf("printed %q, want %q", got, want)
+	}
 }
 
 // With --listen 127.0.0.1:0 the setup link and the public URL printed

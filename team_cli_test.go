@@ -70,7 +70,7 @@ func TestTeamCLI(t *testing.T) {
 	if out := must("user", "remove", "anna@example.com"); !strings.Contains(out, "removed") {
 		t.Errorf("user remove printed %q", out)
 	}
-	if out, err := cli(t, dir, "user", "remove", "anna@example.com"); err == nil || !strings.Contains(err.Error(), "no such user") {
+	if out, err := cli(t, dir, "user", "remove", "anna@example.com"); err == nil || !strings.Contains(err.Error(), `no user has the email "anna@example.com"`) {
 		t.Errorf("remove twice: %v %q", err, out)
 	}
 
@@ -223,5 +223,83 @@ func TestUserListOfNoUsersSaysHowToAddOne(t *testing.T) {
 	}
 	if !strings.HasPrefix(out, "no users yet: open the one-time setup link appliance serve printed, or appliance user add EMAIL") {
 		t.Errorf("user list with no users printed %q", out)
+	}
+}
+
+// A command given an address no user has, or an id no API token has, names
+// it and where they are listed; it said "no such user" or "no such API
+// token", which left a mistyped address and a person never added alike.
+// token add --user of no user is a flag's value the command cannot take,
+// exit 2, as its --site of no site is; the others act on what is not there,
+// exit 1, as site set --site of no site does.
+func TestTeamCLINamesWhatIsNotThere(t *testing.T) {
+	dir, _ := offlineSite(t)
+	const id = "30a5e6dbdabb145b2f6009fd0b60d409aa324c54905f3f254612cde656dd46c6"
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"user", "role", "nobody@example.com", "manager"}, 1, `no user has the email "nobody@example.com" (appliance user list shows them)`},
+		{[]string{"user", "remove", "nobody@example.com"}, 1, `no user has the email "nobody@example.com" (appliance user list shows them)`},
+		{[]string{"user", "logout", "nobody@example.com"}, 1, `no user has the email "nobody@example.com" (appliance user list shows them)`},
+		{[]string{"token", "add", "--name", "bot", "--user", "nobody@example.com"}, 2, `no user has the email "nobody@example.com" (appliance user list shows them)`},
+		{[]string{"token", "revoke", id}, 1, `no API token has the id "` + id + `" (appliance token list shows them)`},
+		{[]string{"token", "change", id, "--name", "x"}, 1, `no API token has the id "` + id + `" (appliance token list shows them)`},
+	} {
+		_, err := cli(t, dir, c.args...)
+		var stderr bytes.Buffer
+		code := exitCode(err, &stderr)
+		want := "appliance: " + strings.Join(c.args[:2], " ") + ": " + c.want + "\n"
+		if line, _, _ := strings.Cut(stderr.String(), "\n"); code != c.code || line+"\n" != want {
+			t.Errorf("appliance %s: exit %d, printed %q; want %d, %q", strings.Join(c.args, " "), code, stderr.String(), c.code, want)
+		}
+	}
+}
+
+// token list names the user a token acts as (token add --user), as the
+// API tokens page does: from the shell an owner could not tell the bot
+// answering chats under anna's name from one under its own.
+func TestTokenListNamesWhomItActsAs(t *testing.T) {
+	dir, _ := offlineSite(t)
+	db := storetest.OpenAt(t, dir)
+	if _, err := accounts.New(db).CreateUser(t.Context(), "anna@example.com", "a long enough secret", accounts.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, args := range [][]string{{"token", "add", "--name", "bot", "--scope", "chats", "--user", "anna@example.com"}, {"token", "add", "--name", "pbx"}} {
+		if out, err := cli(t, dir, args...); err != nil {
+			t.Fatalf("appliance %s: %v %q", strings.Join(args, " "), err, out)
+		}
+	}
+	out, err := cli(t, dir, "token", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)\s+bot\s+every site  scopes: chats  acts as anna@example.com  last used: never$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)\s+pbx\s+every site  scopes: all  last used: never$`).MatchString(out) {
+		t.Errorf("token list printed %q", out)
+	}
+}
+
+// user add of an address that has an account says so by the address and
+// what to run instead ("user already exists" did neither); user uninvite
+// of an id no invite has says that to the owner, not the invitee's "this
+// invite link is invalid ...; ask the owner for a new one".
+func TestTeamCLISaysWhatToDoInstead(t *testing.T) {
+	dir, _ := offlineSite(t)
+	ctx := t.Context()
+	if err := runUserAdd(ctx, UserOptions{Data: dir, Email: "owner@example.com"}, strings.NewReader("a long enough secret\n"), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err := runUserAdd(ctx, UserOptions{Data: dir, Email: "owner@example.com"}, strings.NewReader("another long secret\n"), io.Discard)
+	var stderr bytes.Buffer
+	if code, want := exitCode(err, &stderr), "appliance: user add: owner@example.com already has an account (appliance user passwd owner@example.com sets a new password)\n"; code != 1 || stderr.String() != want {
+		t.Errorf("user add twice: exit %d, printed %q; want 1, %q", code, stderr.String(), want)
+	}
+	_, err = cli(t, dir, "user", "uninvite", "3f2a")
+	stderr.Reset()
+	if code, want := exitCode(err, &stderr), "appliance: user uninvite: no invite waiting has the id \"3f2a\" (appliance user invites shows them)\n"; code != 1 || stderr.String() != want {
+		t.Errorf("user uninvite of no invite: exit %d, printed %q; want 1, %q", code, stderr.String(), want)
 	}
 }

@@ -175,3 +175,16 @@ func TestMailtoWebhookWithoutSMTPSaysItWaits(t *testing.T) {
 		t.Errorf("webhook add mailto: without --smtp printed %q", out)
 	}
 }
+
+// A URL no endpoint can have says every kind webhook add takes, as its
+// --help does: "http:// or https://" alone had a newcomer with a mailto:
+// typo think email endpoints were not for the CLI.
+func TestWebhookRefusedURLNamesEveryKind(t *testing.T) {
+	dir, key := offlineSite(t)
+	_, err := cli(t, dir, "webhook", "add", "--site", key, "--url", "mail:owner@shop.example")
+	var stderr bytes.Buffer
+	want := "appliance: webhook add: the URL must be http:// or https://host/..., mailto:ADDRESS or telegram:CHAT_ID, at most 2048 bytes\n"
+	if code := exitCode(err, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("webhook add --url mail:...: exit %d, printed %q; want 2, %q", code, stderr.String(), want)
+	}
+}

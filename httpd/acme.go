@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"strings"
 
@@ -62,6 +63,24 @@ func checkDomains(domains []string) ([]string, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// checkACMEAccount refuses an --acme-email that is no address and an
+// --acme-directory that is no http(s) URL, which were taken and failed only
+// when a browser first asked for a certificate, in the log.
+func checkACMEAccount(o ACMEOptions) error {
+	if e := strings.TrimSpace(o.Email); e != "" {
+		if a, err := mail.ParseAddress(e); err != nil || a.Name != "" {
+			return fmt.Errorf("serve: --acme-email %q: give an email address such as you@example.com", o.Email)
+		}
+	}
+	if o.DirectoryURL != "" {
+		u, err := url.Parse(o.DirectoryURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("serve: --acme-directory %q: give the authority's directory URL, such as %s", o.DirectoryURL, autocert.DefaultACMEDirectory)
+		}
+	}
+	return nil
 }
 
 // acmeManager is the certificate manager for o, its cache in db; nil when

@@ -388,7 +388,9 @@ func (a adminAPI) AddUser(ctx context.Context, in admin.AddUser) (admin.User, er
 		}
 	}
 	u, err := a.s.accounts.CreateUser(ctx, in.Email, in.Password, in.Role)
-	if err != nil {
+	if errors.Is(err, accounts.ErrExists) {
+		return admin.User{}, errorf(fasthttp.StatusConflict, "%s already has an account (appliance user passwd %s sets a new password)", in.Email, in.Email)
+	} else if err != nil {
 		return admin.User{}, err
 	}
 	return admin.User{Email: u.Email, Role: u.Role}, nil
@@ -396,7 +398,7 @@ func (a adminAPI) AddUser(ctx context.Context, in admin.AddUser) (admin.User, er
 
 func (a adminAPI) SetPassword(ctx context.Context, in admin.SetPassword) (admin.User, error) {
 	if err := a.s.accounts.SetPassword(ctx, in.Email, in.Password); err != nil {
-		return admin.User{}, err
+		return admin.User{}, noUser(err, in.Email, fasthttp.StatusNotFound)
 	}
 	return admin.User{Email: in.Email}, nil
 }
@@ -404,7 +406,7 @@ func (a adminAPI) SetPassword(ctx context.Context, in admin.SetPassword) (admin.
 // Logout signs a user out everywhere.
 func (a adminAPI) Logout(ctx context.Context, in admin.Logout) (admin.User, error) {
 	if err := a.s.accounts.EndSessions(ctx, in.Email); err != nil {
-		return admin.User{}, err
+		return admin.User{}, noUser(err, in.Email, fasthttp.StatusNotFound)
 	}
 	return admin.User{Email: in.Email}, nil
 }
@@ -437,7 +439,7 @@ func (a adminAPI) AddToken(ctx context.Context, in admin.AddToken) (admin.Token,
 	}
 	token, err := a.s.accounts.MakeToken(ctx, accounts.NewToken{Name: in.Name, Sites: ids, Scopes: scopes, User: in.User})
 	if err != nil {
-		return admin.Token{}, err
+		return admin.Token{}, noUser(err, in.User, fasthttp.StatusBadRequest)
 	}
 	if scopes == nil {
 		scopes = []string{}
@@ -641,6 +643,15 @@ func (a adminAPI) RemoveStatic(ctx context.Context, in admin.RemoveStatic) error
 }
 
 func (a adminAPI) AddPool(ctx context.Context, in admin.PoolRequest) (admin.Pool, error) {
+	// A name the site's pools have: the domain's "(edit it instead)" is
+	// the Numbers page's, and no command edits a pool; say what does.
+	if info, err := a.Numbers(ctx, in.Site); err == nil {
+		for _, p := range info.Pools {
+			if p.Name == in.Name {
+				return admin.Pool{}, errorf(fasthttp.StatusBadRequest, "pool %q: the site has a pool of that name: numbers import --site %s --pool %s FILE adds numbers to it; change its other settings on the site's Numbers page, or remove it (numbers pool remove, which ends its leases) and add it again", in.Name, in.Site, in.Name)
+			}
+		}
+	}
 	return a.pool(ctx, in, false)
 }
 

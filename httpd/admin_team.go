@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -101,16 +102,40 @@ func (a adminAPI) Invites(ctx context.Context) ([]admin.Invited, error) {
 }
 
 func (a adminAPI) CancelInvite(ctx context.Context, in admin.CancelInvite) error {
-	if err := a.s.accounts.CancelInvite(ctx, in.ID); err != nil {
+	if err := a.s.accounts.CancelInvite(ctx, in.ID); errors.Is(err, accounts.ErrInviteUsed) {
+		// Not the invitee's "this invite link is invalid ...; ask the
+		// owner for a new one": the owner typed an id.
+		return errorf(fasthttp.StatusNotFound, "no invite waiting has the id %q (appliance user invites shows them)", in.ID)
+	} else if err != nil {
 		return err
 	}
 	return a.s.mailQueue.dropInvite(ctx, in.ID) // its email, if still queued, is not sent
 }
 
+// noUser names the address a command gave when no user has it, and where
+// the users are listed: "no such user" left the reader to guess whether
+// the address was mistyped or the person never added. status is how the
+// command was wrong: 404 for the user a command acts on, as an unknown
+// site key is; 400 for a flag's value (token add --user), as --site's is.
+func noUser(err error, email string, status int) error {
+	if errors.Is(err, accounts.ErrNoUser) {
+		return errorf(status, "no user has the email %q (appliance user list shows them)", email)
+	}
+	return err
+}
+
+// noToken names the id a command gave when no API token has it.
+func noToken(err error, id string) error {
+	if errors.Is(err, accounts.ErrNoTokenID) {
+		return errorf(fasthttp.StatusNotFound, "no API token has the id %q (appliance token list shows them)", id)
+	}
+	return err
+}
+
 func (a adminAPI) SetRole(ctx context.Context, in admin.SetRole) (admin.User, error) {
 	u, err := a.s.accounts.SetRole(ctx, in.Email, in.Role)
 	if err != nil {
-		return admin.User{}, err
+		return admin.User{}, noUser(err, in.Email, fasthttp.StatusNotFound)
 	}
 	return admin.User{Email: u.Email, Role: u.Role}, nil
 }
@@ -118,7 +143,7 @@ func (a adminAPI) SetRole(ctx context.Context, in admin.SetRole) (admin.User, er
 func (a adminAPI) RemoveUser(ctx context.Context, in admin.RemoveUser) (admin.User, error) {
 	u, err := a.s.accounts.RemoveUser(ctx, in.Email)
 	if err != nil {
-		return admin.User{}, err
+		return admin.User{}, noUser(err, in.Email, fasthttp.StatusNotFound)
 	}
 	return admin.User{Email: u.Email, Role: u.Role}, nil
 }
@@ -126,7 +151,7 @@ func (a adminAPI) RemoveUser(ctx context.Context, in admin.RemoveUser) (admin.Us
 // tokenInfo is a token as the lists show it, its sites by key (a site
 // removed since is left out).
 func tokenInfo(reg *sites.Registry, t accounts.TokenInfo) admin.TokenInfo {
-	out := admin.TokenInfo{ID: t.ID, Name: t.Name, Sites: []string{}, Scopes: append([]string{}, t.Scopes...), Created: time.UnixMilli(t.Created).UTC(), LastUsed: msTime(t.LastUsed)}
+	out := admin.TokenInfo{ID: t.ID, Name: t.Name, Sites: []string{}, Scopes: append([]string{}, t.Scopes...), User: t.User, Created: time.UnixMilli(t.Created).UTC(), LastUsed: msTime(t.LastUsed)}
 	for _, id := range t.Sites {
 		if s, err := reg.ByID(id); err == nil {
 			out.Sites = append(out.Sites, s.Key)
@@ -150,7 +175,7 @@ func (a adminAPI) Tokens(ctx context.Context) ([]admin.TokenInfo, error) {
 func (a adminAPI) RevokeToken(ctx context.Context, in admin.RevokeToken) (admin.TokenInfo, error) {
 	t, err := a.s.accounts.RevokeToken(ctx, in.ID)
 	if err != nil {
-		return admin.TokenInfo{}, err
+		return admin.TokenInfo{}, noToken(err, in.ID)
 	}
 	return tokenInfo(a.s.sites, accounts.TokenInfo{ID: in.ID, Token: t}), nil
 }
@@ -176,7 +201,7 @@ func (a adminAPI) ChangeToken(ctx context.Context, in admin.ChangeToken) (admin.
 	}
 	t, err := a.s.accounts.ChangeToken(ctx, in.ID, ch)
 	if err != nil {
-		return admin.TokenInfo{}, err
+		return admin.TokenInfo{}, noToken(err, in.ID)
 	}
 	return tokenInfo(a.s.sites, accounts.TokenInfo{ID: in.ID, Token: t}), nil
 }

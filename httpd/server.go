@@ -47,6 +47,7 @@ import (
 	"appliance/httpd/sites"
 	"appliance/httpd/visits"
 	"appliance/httpd/webhooks"
+	"appliance/internal/usererr"
 	"appliance/numbers"
 	"appliance/numbers/tracking"
 	"appliance/store"
@@ -481,6 +482,9 @@ func (o Options) Check() error {
 			return err
 		}
 		o.ACME.Domains = domains
+		if err := checkACMEAccount(o.ACME); err != nil {
+			return err
+		}
 		if o.ACME.HTTPListen != "" {
 			if err := checkListen("--http-listen", o.ACME.HTTPListen); err != nil {
 				return err
@@ -502,6 +506,13 @@ func (o Options) Check() error {
 	}
 	if o.L0Compaction < 0 || o.L0Compaction > store.MaxL0Compaction {
 		return fmt.Errorf("serve: --l0-compaction %d: want 1 to %d level-0 tables (default %d)", o.L0Compaction, store.MaxL0Compaction, store.DefaultL0Compaction)
+	}
+	if o.Mail.URL != "" || o.Mail.From != "" {
+		// --smtp and --smtp-from as New reads them (mailSender), before
+		// a store is made in --data: a wrong one was refused after it.
+		if _, err := notice.New(o.Mail, notice.Writer{}); err != nil {
+			return fmt.Errorf("serve: %s", usererr.UserMessage(err))
+		}
 	}
 	_, err := publicURL(o)
 	return err

@@ -71,6 +71,7 @@ type TokenInfo struct {
 	Name     string     `json:"name"`
 	Sites    []string   `json:"sites"`
 	Scopes   []string   `json:"scopes"`
+	User     string     `json:"user,omitempty"` // the user it acts as; "": none
 	Created  time.Time  `json:"created"`
 	LastUsed *time.Time `json:"last_used"`
 }
@@ -206,7 +207,7 @@ func PrintInvites(w io.Writer, list []Invited) {
 }
 
 // PrintTokens prints the API tokens, a line per token: its id (for
-// revoke), name, sites, scopes and last use.
+// revoke), name, sites, scopes, the user it acts as and last use.
 func PrintTokens(w io.Writer, list []TokenInfo) {
 	if len(list) == 0 {
 		fmt.Fprintln(w, "no API tokens: appliance token add --name N")
@@ -216,7 +217,11 @@ func PrintTokens(w io.Writer, list []TokenInfo) {
 		if len(t.Sites) > 0 {
 			sites = strings.Join(t.Sites, ",")
 		}
-		fmt.Fprintf(w, "%s  %-20s %s  scopes: %s  last used: %s\n", t.ID, t.Name, sites, scopesText(t.Scopes), whenText(t.LastUsed, "never"))
+		as := ""
+		if t.User != "" {
+			as = "  acts as " + t.User
+		}
+		fmt.Fprintf(w, "%s  %-20s %s  scopes: %s%s  last used: %s\n", t.ID, t.Name, sites, scopesText(t.Scopes), as, whenText(t.LastUsed, "never"))
 	}
 }
 

@@ -332,7 +332,7 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 		}
 		u = &url.URL{Scheme: "telegram", Opaque: strings.TrimPrefix(canonical, "telegram:")}
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > MaxURL:
-		return store.WebhookEndpoint{}, ErrInvalid.Errorf("the URL must be http:// or https://host/..., at most %d bytes", MaxURL)
+		return store.WebhookEndpoint{}, ErrInvalid.Errorf("the URL must be http:// or https://host/..., mailto:ADDRESS or telegram:CHAT_ID, at most %d bytes", MaxURL)
 	}
 	secret = strings.TrimSpace(secret)
 	switch {
