@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -685,7 +686,31 @@ func numbersCmd(stdout io.Writer) *cobra.Command {
 	prCmd.Flags().StringVar(&pr.Name, "name", "", "pool name (required)")
 	_ = prCmd.MarkFlagRequired("name")
 	bindEnv(prCmd)
-	pool.AddCommand(paCmd, prCmd)
+	var pe PoolOptions
+	peCmd := &cobra.Command{
+		Use:   "edit",
+		Short: "Change a dynamic pool: the settings given change, the others stay",
+		Example: `  appliance numbers pool edit --site KEY --name ads --reserve 30m --addr-cap 0
+  appliance numbers pool edit --site KEY --name ads --rename cpc --rule 'utm_medium=cpc' --priority 5`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runPoolEdit(c.Context(), pe, c.Flags().Changed, stdout)
+		},
+	}
+	dataFlag(peCmd, &pe.Data)
+	siteFlag(peCmd, &pe.Site)
+	peCmd.Flags().StringVar(&pe.Name, "name", "", "the pool's name (required)")
+	peCmd.Flags().StringVar(&pe.Rename, "rename", "", "its new name")
+	peCmd.Flags().StringSliceVar(&pe.Numbers, "numbers", nil, "its numbers, comma-separated or repeated: replaces the list (numbers import adds to it)")
+	peCmd.Flags().StringVar(&pe.Fallback, "fallback", "", "number shown when every number is leased; '': the site's own")
+	peCmd.Flags().StringVar(&pe.Reserve, "reserve", "", "how long a number stays a visitor's after their last activity: 5m to 7d")
+	peCmd.Flags().IntVar(&pe.AddrCap, "addr-cap", 0, "most numbers visitors from one IP address (IPv6: one /64) hold at once; 0: no cap")
+	_ = peCmd.MarkFlagRequired("name")
+	peCmd.Flags().StringVar(&pe.Rule, "rule", "", "which visits (as numbers pool add's --rule); '': all")
+	peCmd.Flags().Int64Var(&pe.Priority, "priority", 0, "higher wins over other matching rules; then the rule with more terms")
+	peCmd.Flags().StringSliceVar(&pe.Replaces, "replaces", nil, "site numbers it stands in for; '': all")
+	bindEnv(peCmd)
+	pool.AddCommand(paCmd, peCmd, prCmd)
 
 	var im ImportOptions
 	imCmd := &cobra.Command{
@@ -1432,6 +1457,7 @@ type PoolOptions struct {
 	Data     string
 	Site     string
 	Name     string
+	Rename   string // edit's
 	Numbers  []string
 	Fallback string
 	Reserve  string
@@ -1458,6 +1484,51 @@ func runPoolAdd(ctx context.Context, o PoolOptions, stdout io.Writer) error {
 		admin.PrintPoolAdded(stdout, a.p)
 		admin.PrintNoSiteNumbers(stdout, a.info)
 	})
+}
+
+// runPoolEdit changes the settings of pool o.Name whose flags were given
+// (changed reports which): the others are read from the pool as it is
+// and sent back unchanged.
+func runPoolEdit(ctx context.Context, o PoolOptions, changed func(flag string) bool, stdout io.Writer) error {
+	return adminCall(ctx, o.Data, "numbers pool edit", func(c *admin.Client) (admin.Pool, error) {
+		info, err := c.Numbers(ctx, o.Site)
+		if err != nil {
+			return admin.Pool{}, err
+		}
+		i := slices.IndexFunc(info.Pools, func(p admin.Pool) bool { return p.Name == o.Name })
+		if i < 0 {
+			return admin.Pool{}, usageError{fmt.Errorf("the site has no pool named %q (appliance numbers list --site %s shows them)", o.Name, o.Site)}
+		}
+		p := info.Pools[i]
+		addrCap := int(p.AddrCap)
+		in := admin.PoolRequest{Site: o.Site, Name: p.Name, Numbers: p.Numbers, Fallback: p.Fallback, Reserve: p.Reserve,
+			AddrCap: &addrCap, Match: p.Match}
+		if changed("rename") {
+			in.Rename = o.Rename
+		}
+		if changed("numbers") {
+			in.Numbers = o.Numbers
+		}
+		if changed("fallback") {
+			in.Fallback = o.Fallback
+		}
+		if changed("reserve") {
+			in.Reserve = o.Reserve
+		}
+		if changed("addr-cap") {
+			in.AddrCap = &o.AddrCap
+		}
+		if changed("rule") {
+			in.Rule = o.Rule
+		}
+		if changed("priority") {
+			in.Priority = o.Priority
+		}
+		if changed("replaces") {
+			in.Replaces = slices.DeleteFunc(o.Replaces, func(n string) bool { return strings.TrimSpace(n) == "" })
+		}
+		return c.EditPool(ctx, in)
+	}, func(p admin.Pool) { admin.PrintPoolChanged(stdout, p) })
 }
 
 func runPoolRemove(ctx context.Context, o PoolOptions, stdout io.Writer) error {

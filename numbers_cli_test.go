@@ -323,7 +323,7 @@ func TestPlainError(t *testing.T) {
 
 // numbers pool add of a name the site's pools have says what the shell
 // can do about it; it said "(edit it instead)", the Numbers page's words,
-// and no command edits a pool.
+// when no command edited a pool.
 func TestPoolAddOfATakenNameSaysWhatToDo(t *testing.T) {
 	dir, key := offlineSite(t)
 	if out, err := cli(t, dir, "numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000001"); err != nil {
@@ -332,8 +332,61 @@ func TestPoolAddOfATakenNameSaysWhatToDo(t *testing.T) {
 	_, err := cli(t, dir, "numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000002")
 	var stderr bytes.Buffer
 	code := exitCode(err, &stderr)
-	want := `appliance: numbers pool add: pool "ads": the site has a pool of that name: numbers import --site ` + key + ` --pool ads FILE adds numbers to it; change its other settings on the site's Numbers page, or remove it (numbers pool remove, which ends its leases) and add it again` + "\n"
+	want := `appliance: numbers pool add: pool "ads": the site has a pool of that name: numbers import --site ` + key + ` --pool ads FILE adds numbers to it, numbers pool edit --site ` + key + ` --name ads changes its settings` + "\n"
 	if line, _, _ := strings.Cut(stderr.String(), "\n"); code != 2 || line+"\n" != want {
 		t.Errorf("pool add of a taken name: exit %d, printed %q; want 2, %q", code, stderr.String(), want)
 	}
+}
+
+// numbers pool edit changes the settings given and keeps the others, with
+// a server running or without; a pool that is not there, or a value the
+// server refuses, is a usage error (exit 2).
+func TestPoolEdit(t *testing.T) {
+	dir, key := offlineSite(t)
+	must := func(want string, args ...string) {
+		t.Helper()
+		out, err := cli(t, dir, args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("%v: %v, printed %q; want %q in it", args, err, out, want)
+		}
+	}
+	must(`pool "ads" added`, "numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000001,74950000002",
+		"--fallback", "74950000009", "--reserve", "30m", "--addr-cap", "3", "--rule", "utm_medium=cpc", "--priority", "2")
+	edit := func(args ...string) []string {
+		return append([]string{"numbers", "pool", "edit", "--site", key}, args...)
+	}
+	must(`pool "ads" changed: 2 numbers +74950000001 +74950000002`+"\n  fallback +74950000009, reserve 45m0s, rule utm_medium=cpc, priority 2, replaces all",
+		edit("--name", "ads", "--reserve", "45m")...)
+	must("ads: 2 numbers, rule utm_medium=cpc, priority 2", "numbers", "list", "--site", key)
+	must("(cap 3 a visitor address)", "numbers", "list", "--site", key)
+
+	// Renamed, its cap lifted, its fallback the site's own, all at once.
+	must(`pool "cpc" changed: 2 numbers +74950000001 +74950000002`+"\n  fallback none, reserve 45m0s, rule utm_medium=cpc",
+		edit("--name", "ads", "--rename", "cpc", "--addr-cap", "0", "--fallback", "")...)
+	must("cpc: 2 numbers", "numbers", "list", "--site", key)
+	must("(cap none)", "numbers", "list", "--site", key)
+
+	// With a server running: its numbers replaced, its rule cleared.
+	_, stop := startServe(t, dir)
+	must(`pool "cpc" changed: 1 number +74950000003`+"\n  fallback none, reserve 45m0s, rule: all traffic, priority 2",
+		edit("--name", "cpc", "--numbers", "8 495 000-00-03", "--rule", "")...)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{edit("--name", "ads", "--reserve", "1h"), `appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + ` shows them)`},
+		{edit("--name", "cpc", "--reserve", "1m"), "appliance: numbers pool edit: "},
+	} {
+		_, err := cli(t, dir, tt.args...)
+		var stderr bytes.Buffer
+		if code := exitCode(err, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), tt.want) {
+			t.Errorf("%v: exit %d, printed %q; want 2, %q", tt.args, code, stderr.String(), tt.want)
+		}
+	}
+	must("cpc: 1 number", "numbers", "list", "--site", key)
+	must("reserve 45m", "numbers", "list", "--site", key)
 }

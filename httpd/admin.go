@@ -648,7 +648,7 @@ func (a adminAPI) AddPool(ctx context.Context, in admin.PoolRequest) (admin.Pool
 	if info, err := a.Numbers(ctx, in.Site); err == nil {
 		for _, p := range info.Pools {
 			if p.Name == in.Name {
-				return admin.Pool{}, errorf(fasthttp.StatusBadRequest, "pool %q: the site has a pool of that name: numbers import --site %s --pool %s FILE adds numbers to it; change its other settings on the site's Numbers page, or remove it (numbers pool remove, which ends its leases) and add it again", in.Name, in.Site, in.Name)
+				return admin.Pool{}, errorf(fasthttp.StatusBadRequest, "pool %q: the site has a pool of that name: numbers import --site %s --pool %s FILE adds numbers to it, numbers pool edit --site %s --name %s changes its settings", in.Name, in.Site, in.Name, in.Site, in.Name)
 			}
 		}
 	}

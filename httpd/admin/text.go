@@ -199,9 +199,14 @@ func addrCapText(n int64) string {
 }
 
 // PrintPoolAdded prints the answer to AddPool.
-func PrintPoolAdded(w io.Writer, p Pool) {
-	fmt.Fprintf(w, "pool %q added: %s %s\n  fallback %s, reserve %s, %s, priority %d, replaces %s\n",
-		p.Name, count(len(p.Numbers), "number"), plusList(p.Numbers), orNone(plusList(nonEmpty(p.Fallback))), p.Reserve, ruleText(p.Rule), p.Priority, replacesText(p.Replaces))
+func PrintPoolAdded(w io.Writer, p Pool) { printPool(w, p, "added") }
+
+// PrintPoolChanged prints a pool's set-up after an edit.
+func PrintPoolChanged(w io.Writer, p Pool) { printPool(w, p, "changed") }
+
+func printPool(w io.Writer, p Pool, done string) {
+	fmt.Fprintf(w, "pool %q %s: %s %s\n  fallback %s, reserve %s, %s, priority %d, replaces %s\n",
+		p.Name, done, count(len(p.Numbers), "number"), plusList(p.Numbers), orNone(plusList(nonEmpty(p.Fallback))), p.Reserve, ruleText(p.Rule), p.Priority, replacesText(p.Replaces))
 }
 
 // PrintNoSiteNumbers says what to do next when the site has tracking
