@@ -77,7 +77,7 @@ func (s *Service) Earlier(ctx context.Context, c *store.Chat) ([]EarlierChat, er
 				shown = append(shown, msgs[i])
 			}
 		}
-		budget -= len(msgs)
+		budget -= len(shown) // the messages sent: an operators-only note hidden uses none
 		out = append(out, EarlierChat{Chat: e, Messages: shown})
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
