@@ -347,7 +347,7 @@ func newEndpoint(rawURL, secret string, kinds []Kind) (store.WebhookEndpoint, er
 	if len(ep.URL) > MaxURL {
 		// As stored and sent back by Change: non-ASCII characters
 		// percent-encoded, three bytes for each of theirs.
-		return store.WebhookEndpoint{}, ErrInvalid.Errorf("the URL must be http:// or https://host/..., at most %d bytes", MaxURL)
+		return store.WebhookEndpoint{}, ErrInvalid.Errorf("the URL must be http:// or https://host/..., mailto:ADDRESS or telegram:CHAT_ID, at most %d bytes", MaxURL)
 	}
 	for _, k := range kinds {
 		if !slices.Contains(Kinds(), k) {
