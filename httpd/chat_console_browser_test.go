@@ -281,7 +281,11 @@ func TestChatConsoleRefusedInvitationKept(t *testing.T) {
 	anna.send(map[string]any{"type": "send", "ref": "a1", "text": "Hello, I have a question"})
 	anna.next("ack")
 	const invitation = "Hi! Can I help you choose boots?"
-	f.operatorSays(t, invitation)
+	// Sent by the button, not Enter: the refusal can come back before
+	// chromedp's Enter has sent its character event, which then lands in
+	// the field the refusal filled (a real keyboard's Enter, its keydown
+	// prevented, types nothing; CI met the race once).
+	httpdtest.Must(t, f.op, chromedp.Focus(chromedp.ID("c-text")), chromedp.KeyEvent(invitation), chromedp.Click(chromedp.ID("c-send")))
 	f.opWait(t, "the console says the visitor has a chat", `!document.getElementById('c-error').hidden && document.getElementById('c-error').textContent == 'This visitor already has an open chat.'`)
 	if got := opEval[string](t, f, `document.getElementById('c-text').value`); got != invitation {
 		t.Errorf("the field holds %q, want the invitation back", got)
