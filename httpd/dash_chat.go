@@ -266,6 +266,7 @@ func consoleText(tr i18n.Printer) map[string]any {
 		"noChats":           tr.T("No open chats."),
 		"noVisitors":        tr.T("No visitors on the site right now."),
 		"visitor":           tr.T("Visitor"),
+		"visitorNo":         tr.T("Visitor #%d"), // %d: the visitor's number, put in by the console
 		"chat":              tr.T("Chat"),
 		"unassigned":        tr.T("nobody answers yet"),
 		"assignedTo":        tr.T("taken by %s"),

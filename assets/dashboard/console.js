@@ -282,7 +282,7 @@
       ch = chats[c.id] = { c: c, msgs: {}, order: [], unread: 0 };
       // A chat that opened just now: what it holds is news.
       if (live && welcomed) history(ch, 0);
-      if (live && c.status == "open" && c.assigned == "" && forMe(c)) alertOf(T.newChat, T.visitor + " #" + c.visitor, c.id);
+      if (live && c.status == "open" && c.assigned == "" && forMe(c)) alertOf(T.newChat, visitorNo(c.visitor), c.id);
     }
     ch.c = c;
     ch.read = Math.max(ch.read || 0, c.visitor_read || 0);
@@ -438,6 +438,8 @@
   function renderAll() { renderChats(); renderVisitors(); renderOperators(); if (selected) renderSelected(); title(); }
 
   function siteName(key) { return (sites[key] && sites[key].name) || key; }
+  // visitorNo is a visitor's name by number in the reader's language ("Посетитель № 12").
+  function visitorNo(id) { return T.visitorNo.replace("%d", id || "?"); }
 
   // keepFocus draws a list again (draw) and gives the focus back to the
   // row (its attr) that had it: an operator at the keyboard keeps their
@@ -469,7 +471,7 @@
       var b = el("button");
       b.type = "button";
       var row = el("span", "c-row");
-      row.appendChild(el("strong", "", T.visitor + " #" + (c.visitor || "?")));
+      row.appendChild(el("strong", "", visitorNo(c.visitor)));
       if (ch.unread) row.appendChild(el("span", "c-unread", ch.unread));
       b.appendChild(row);
       var last = ch.msgs[lastID(ch)];
@@ -496,7 +498,7 @@
       var b = el("button");
       b.type = "button";
       var row = el("span", "c-row");
-      row.appendChild(el("strong", "", T.visitor + " #" + v.visitor));
+      row.appendChild(el("strong", "", visitorNo(v.visitor)));
       row.appendChild(el("span", "muted", minutes(v.since)));
       b.appendChild(row);
       b.appendChild(el("span", "c-line", v.u || ""));
@@ -611,7 +613,7 @@
 
   function renderHead(c) {
     var had = document.activeElement;
-    $("c-title").textContent = T.visitor + " #" + (c.visitor || "?") + " · " + siteName(c.site);
+    $("c-title").textContent = visitorNo(c.visitor) + " · " + siteName(c.site);
     $("c-sub").textContent = c.status != "open" ? (c.lead ? T.lead : T.closed) : whose(c);
     $("c-claim").hidden = !canTake(c);
     $("c-close").hidden = c.status != "open";
@@ -693,7 +695,7 @@
   function renderInvite() {
     var v = visitors[selected.visitor];
     if (!v) return;
-    $("c-title").textContent = T.visitor + " #" + v.visitor + " · " + siteName(v.site);
+    $("c-title").textContent = visitorNo(v.visitor) + " · " + siteName(v.site);
     $("c-sub").textContent = T.invite;
     $("c-claim").hidden = true;
     $("c-close").hidden = true;
