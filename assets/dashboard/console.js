@@ -805,14 +805,16 @@
     body.textContent = "";
     if (!j) { body.textContent = T.noJourney; return; }
     var src = j.source || (c && c.source) || {};
-    var campaign = [src.utm_source, src.utm_medium, src.utm_campaign].filter(Boolean).join(" / ");
+    // Each UTM tag under its name, as the dashboard's lists write them.
+    var utm = [[T.source, src.utm_source], [T.medium, src.utm_medium], [T.campaign, src.utm_campaign], [T.term, src.utm_term], [T.content, src.utm_content]]
+      .filter(function (p) { return p[1]; }).map(function (p) { return p[0] + ": " + p[1]; }).join(" · ");
     var pages = j.pages || [];
     var lastPage = pages[pages.length - 1] || {};
     body.appendChild(dl([
       [T.page, lastPage.url || (c && c.page) || ""],
       [T.title, lastPage.title || ""],
       [T.source, [src.channel, src.referrer].filter(Boolean).join(" · ")],
-      [T.campaign, campaign],
+      [T.utm, utm],
       [T.began, c ? c.page : ""],
       [T.onSite, j.started ? minutes(j.started) : ""],
       [T.contact, [j.name].concat(j.phones || [], j.emails || []).filter(Boolean).join(", ")],
