@@ -35,26 +35,35 @@ func resumeChat(t *testing.T) (*httpdtest.Server, *chatVisitor, http.Header, uin
 	return srv, cv, hdr, chat
 }
 
-// replayed reads a socket's frames up to the pong of a ping sent after
-// the welcome, and returns the ids of the messages of chat among them.
-func replayed(c *wsClient, chat uint64) []uint64 {
+// untilPong reads a socket's frames up to the pong of a ping sent after
+// the welcome, and returns them, the pong left out.
+func untilPong(c *wsClient) []map[string]any {
 	c.t.Helper()
 	c.send(map[string]any{"type": "ping"})
-	var ids []uint64
+	var frames []map[string]any
 	for {
 		f := c.read()
 		if f == nil {
 			c.t.Fatal("socket closed before the pong")
 		}
-		switch f["type"] {
-		case "pong":
-			return ids
-		case "message":
-			if num(f["chat"]) == chat {
-				ids = append(ids, num(f["id"]))
-			}
+		if f["type"] == "pong" {
+			return frames
+		}
+		frames = append(frames, f)
+	}
+}
+
+// replayed reads a socket's frames up to the pong (untilPong) and returns
+// the ids of the messages of chat among them.
+func replayed(c *wsClient, chat uint64) []uint64 {
+	c.t.Helper()
+	var ids []uint64
+	for _, f := range untilPong(c) {
+		if f["type"] == "message" && num(f["chat"]) == chat {
+			ids = append(ids, num(f["id"]))
 		}
 	}
+	return ids
 }
 
 // pollReplay is the ids of the messages of chat in the answer of a long
@@ -143,26 +152,20 @@ func TestChatReconnectAfterUnknownIDLosesNothing(t *testing.T) {
 	wantIDs(t, "poll after 9 once 7 are stored", pollReplay(t, srv, cv, chat, 9, chat), 1, 7)
 }
 
-// frameOrder reads a socket's frames up to the pong of a ping sent after
-// the welcome, each as type:chat:id (messages) or type:chat.
+// frameOrder reads a socket's frames up to the pong (untilPong), each as
+// type:chat:id (messages) or type:chat:by (ended).
 func frameOrder(c *wsClient) []string {
 	c.t.Helper()
-	c.send(map[string]any{"type": "ping"})
 	var out []string
-	for {
-		f := c.read()
-		if f == nil {
-			c.t.Fatal("socket closed before the pong")
-		}
+	for _, f := range untilPong(c) {
 		switch f["type"] {
-		case "pong":
-			return out
 		case "message":
 			out = append(out, fmt.Sprint("message:", num(f["chat"]), ":", num(f["id"])))
 		case "ended":
 			out = append(out, fmt.Sprint("ended:", num(f["chat"]), ":", f["by"]))
 		}
 	}
+	return out
 }
 
 // A new page's hello with "earlier" gets the visitor's ended chat before
