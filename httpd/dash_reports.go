@@ -113,7 +113,7 @@ func countCell(n int64) reportCell {
 
 // moneyCell writes hundredths of the currency unit: 1234.50.
 func moneyCell(cents int64) reportCell {
-	raw := formatCents(cents)
+	raw := store.Money(cents)
 	whole, frac, _ := strings.Cut(raw, ".")
 	n, _ := strconv.ParseInt(whole, 10, 64)
 	text := formatCount(n)
@@ -132,8 +132,6 @@ func moneyText(tr i18n.Printer, cents int64) string {
 	}
 	return c[0].Text
 }
-
-func formatCents(c int64) string { return store.Money(c) }
 
 // floatCell writes a sum of values: up to two decimals, none when whole.
 func floatCell(f float64) reportCell {
