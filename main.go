@@ -276,6 +276,11 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.Version = version
 			o.Listen = acmeListen(c, o)
+			ignored, err := orphanFlags(c, map[string]bool{"acme-domain": len(o.ACME.Domains) > 0, "export": o.Export.URL != ""})
+			if err != nil {
+				return err
+			}
+			o.Ignored = ignored
 			return runServe(c.Context(), o, stdout, nil)
 		},
 	}
@@ -300,6 +305,59 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	exportFlags(cmd, &o.Export)
 	bindEnv(cmd)
 	return cmd
+}
+
+// dependentFlags are serve's flags that apply only with another one: the
+// certificate authority's with --acme-domain, the event stream's with
+// --export. Without it they would be ignored.
+var dependentFlags = []struct {
+	flags []string
+	with  string
+}{
+	{[]string{"acme-email", "acme-directory", "http-listen"}, "acme-domain"},
+	{[]string{"export-subject", "export-stream", "export-max-age", "export-max-bytes", "export-dedup-window", "export-backlog"}, "export"},
+}
+
+// orphanFlags refuses a flag of serve given on the command line without
+// the flag it applies with (--acme-email without --acme-domain), which
+// would be ignored: a usage error naming the missing flag. on says which
+// of those are given (with a value that turns them on). A flag given only
+// through its APPLIANCE_* variable is not refused, as an environment file
+// several commands or servers share may set it: ignored says which
+// variables are ignored and why, for serve's log.
+func orphanFlags(c *cobra.Command, on map[string]bool) (ignored string, err error) {
+	var why []string
+	for _, d := range dependentFlags {
+		if on[d.with] {
+			continue
+		}
+		var given, env []string
+		for _, name := range d.flags {
+			switch {
+			case !c.Flags().Changed(name):
+			case fromEnv(c, name):
+				env = append(env, envName(name))
+			default:
+				given = append(given, "--"+name)
+			}
+		}
+		if len(given) > 0 {
+			return "", usageError{fmt.Errorf("serve: %s %s only with --%s, which is not given: add --%s, or leave out %s",
+				strings.Join(given, ", "), applies(given), d.with, d.with, strings.Join(given, ", "))}
+		}
+		if len(env) > 0 {
+			why = append(why, fmt.Sprintf("%s %s only with --%s (%s), which is not set", strings.Join(env, ", "), applies(env), d.with, envName(d.with)))
+		}
+	}
+	return strings.Join(why, "; "), nil
+}
+
+// applies is the verb of names: "applies" for one, "apply" for more.
+func applies(names []string) string {
+	if len(names) == 1 {
+		return "applies"
+	}
+	return "apply"
 }
 
 func backupCmd(stdout io.Writer) *cobra.Command {
@@ -824,6 +882,10 @@ type ServeOptions struct {
 	Export        ExportOptions
 	SMTP          string // the SMTP server's URL; "": no emails (notifications, resets, invites)
 	SMTPFrom      string
+	// Ignored says which APPLIANCE_* variables serve ignores and why (set
+	// without the setting they go with, orphanFlags); its log warns of it
+	// at start.
+	Ignored string
 }
 
 // runServe checks the flags and runs the server (httpd.Run) until ctx
@@ -831,14 +893,14 @@ type ServeOptions struct {
 func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(addr string)) error {
 	policy, err := o.Outbound.policy()
 	if err != nil {
-		return err
+		return commandRefusal("serve", err)
 	}
 	region := strings.ToUpper(strings.TrimSpace(o.PhoneRegion))
 	if region == "" {
 		region = numbers.DefaultRegion
 	}
 	if err := numbers.CheckRegion(region); err != nil {
-		return usageError{fmt.Errorf("--phone-region: %w", err)}
+		return usageError{fmt.Errorf("serve: --phone-region: %w", err)}
 	}
 	opts := httpd.Options{
 		ExportBacklog: o.Export.Backlog,
@@ -856,16 +918,19 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	}
 	log, err := o.Log.logger(os.Stderr)
 	if err != nil {
-		return err
+		return commandRefusal("serve", err)
+	}
+	exp, err := o.Export.options()
+	if err != nil {
+		return commandRefusal("serve", err)
+	}
+	if o.Ignored != "" {
+		log.Warn("environment variables ignored", "why", o.Ignored)
 	}
 	// SIGHUP reads the TLS certificate files again (systemctl reload).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	exp, err := o.Export.options()
-	if err != nil {
-		return err
-	}
 	tuneCAllocator()
 	if !o.Pprof {
 		// Nothing reads the heap profile: the runtime need not sample
@@ -998,6 +1063,11 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("restore: %w", store.InUse(o.Data, err))
+		}
+		if errors.Is(err, store.ErrNotEmpty) {
+			// Refused before the archive is read: the command line as
+			// given, not the archive, is what to change (exit 2).
+			return usageError{fmt.Errorf("restore: --data %s: %w: add --force to replace it (its sites, users, tokens, numbers, leads and visits), or give --data another directory", o.Data, store.ErrNotEmpty)}
 		}
 		return err
 	}
@@ -1497,7 +1567,8 @@ func runPoolEdit(ctx context.Context, o PoolOptions, changed func(flag string) b
 		}
 		i := slices.IndexFunc(info.Pools, func(p admin.Pool) bool { return p.Name == o.Name })
 		if i < 0 {
-			return admin.Pool{}, usageError{fmt.Errorf("the site has no pool named %q (appliance numbers list --site %s shows them)", o.Name, o.Site)}
+			// Not there: a failure (1), as numbers pool remove's is.
+			return admin.Pool{}, fmt.Errorf("the site has no pool named %q (appliance numbers list --site %s shows them)", o.Name, o.Site)
 		}
 		p := info.Pools[i]
 		addrCap := int(p.AddrCap)
@@ -1650,6 +1721,17 @@ func refusedUsage(err error) error {
 	return usageError{err}
 }
 
+// commandRefusal is err, when it is a usage error of a flag the command
+// shares with others (--log-format, --export-subject), in the words of
+// the command's own ("serve: --log-format ..."); other errors as they are.
+func commandRefusal(command string, err error) error {
+	ue, ok := errors.AsType[usageError](err)
+	if !ok || strings.HasPrefix(ue.Error(), command+": ") {
+		return err
+	}
+	return usageError{fmt.Errorf("%s: %w", command, ue.error)}
+}
+
 // inputError is the server's refusal of what a command read from a file
 // or stdin (a costs file's bad lines): a failure (exit 1), as a bad TLS
 // file is, not a usage error.
@@ -1728,6 +1810,7 @@ func applyEnv(c *cobra.Command) error {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			_ = c.Flags().SetAnnotation(f.Name, fromEnvAnnotation, []string{envName(f.Name)})
 			if serr := c.Flags().Set(f.Name, v); serr != nil {
 				var iv *pflag.InvalidValueError
 				if want := flagWants(f); want != "" {
@@ -1740,6 +1823,18 @@ func applyEnv(c *cobra.Command) error {
 		}
 	})
 	return err
+}
+
+// fromEnvAnnotation marks a flag whose value applyEnv took from its
+// APPLIANCE_* variable, not from the command line: Changed says only that
+// it was given, one way or the other.
+const fromEnvAnnotation = "appliance-from-env"
+
+// fromEnv reports whether flag name of c was given through its APPLIANCE_*
+// variable alone (applyEnv), not on the command line.
+func fromEnv(c *cobra.Command, name string) bool {
+	f := c.Flags().Lookup(name)
+	return f != nil && len(f.Annotations[fromEnvAnnotation]) > 0
 }
 
 func envName(flag string) string {

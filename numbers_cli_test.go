@@ -289,7 +289,7 @@ func TestErrorKeepsCommandName(t *testing.T) {
 		want string
 	}{
 		{[]string{"site", "numbers", "--site", "nokey", "--replace", "74950000000"}, 1,
-			"appliance: site numbers: no site has the key \"nokey\" (appliance site list)\n"},
+			"appliance: site numbers: no site has the key \"nokey\" (appliance site list shows them)\n"},
 		{[]string{"site", "numbers", "--site", key, "--replace", "foo"}, 2,
 			"appliance: site numbers: site number: phone \"foo\" is not a phone number\n"},
 	} {
@@ -374,17 +374,20 @@ func TestPoolEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A pool not there is a failure (1), as numbers pool remove's is; a
+	// value the pool cannot take a usage error (2).
 	for _, tt := range []struct {
 		args []string
+		code int
 		want string
 	}{
-		{edit("--name", "ads", "--reserve", "1h"), `appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + ` shows them)`},
-		{edit("--name", "cpc", "--reserve", "1m"), "appliance: numbers pool edit: "},
+		{edit("--name", "ads", "--reserve", "1h"), 1, `appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + ` shows them)`},
+		{edit("--name", "cpc", "--reserve", "1m"), 2, "appliance: numbers pool edit: "},
 	} {
 		_, err := cli(t, dir, tt.args...)
 		var stderr bytes.Buffer
-		if code := exitCode(err, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), tt.want) {
-			t.Errorf("%v: exit %d, printed %q; want 2, %q", tt.args, code, stderr.String(), tt.want)
+		if code := exitCode(err, &stderr); code != tt.code || !strings.HasPrefix(stderr.String(), tt.want) {
+			t.Errorf("%v: exit %d, printed %q; want %d, %q", tt.args, code, stderr.String(), tt.code, tt.want)
 		}
 	}
 	must("cpc: 1 number", "numbers", "list", "--site", key)

@@ -104,3 +104,50 @@ func TestSiteSetTimeZoneRefusedBeforeTheRest(t *testing.T) {
 		t.Errorf("a refused site set renamed the site: %v\n%s", err, out.String())
 	}
 }
+
+// What a command names that is not there (a static number, a pool, a
+// webhook) is refused as a user or token not there is: a failure (1) that
+// names the command listing what there is. Run as the binary.
+func TestNotThereNamesWhatListsThem(t *testing.T) {
+	dir, key := offlineSite(t)
+	list := "(appliance numbers list --site " + key + " shows them)"
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"numbers", "static", "remove", "--site", key, "--number", "74951112233"},
+			`appliance: numbers static remove: the site has no static number "74951112233" ` + list + "\n"},
+		{[]string{"numbers", "pool", "remove", "--site", key, "--name", "ads"},
+			`appliance: numbers pool remove: the site has no pool named "ads" ` + list + "\n"},
+		{[]string{"numbers", "pool", "edit", "--site", key, "--name", "ads", "--reserve", "1h"},
+			`appliance: numbers pool edit: the site has no pool named "ads" ` + list + "\n"},
+		{[]string{"webhook", "remove", "--site", key, "--id", "5"},
+			"appliance: webhook remove: site " + key + " has no webhook 5 (appliance webhook list --site " + key + " shows them)\n"},
+		{[]string{"reports", "rebuild", "--site", strings.Repeat("A", 32)},
+			`appliance: reports rebuild: no site has the key "` + strings.Repeat("A", 32) + `" (appliance site list shows them)` + "\n"},
+	} {
+		code, stderr := runBinary(t, "", append(tc.args, "--data", dir)...)
+		if code != 1 || stderr != tc.say {
+			t.Errorf("appliance %s: exit %d, stderr %q; want exit 1 and %q", strings.Join(tc.args, " "), code, stderr, tc.say)
+		}
+	}
+}
+
+// restore onto a data directory that holds a store, without --force, is
+// refused before the archive is read: the command line is what to change
+// (--force, or another --data), a usage error (2) that says both. Run as
+// the binary.
+func TestRestoreOntoAStoreIsAUsageError(t *testing.T) {
+	dir, _ := offlineSite(t)
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	if err := runBackup(t.Context(), BackupOptions{Data: dir, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runBinary(t, "", "restore", archive, "--data", dir)
+	want := "appliance: restore: --data " + dir + ": data directory already holds a store: add --force to replace it " +
+		"(its sites, users, tokens, numbers, leads and visits), or give --data another directory\n" +
+		"Run 'appliance restore --help' for usage.\n"
+	if code != 2 || stderr != want {
+		t.Errorf("restore onto a store: exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
+	}
+}

@@ -245,7 +245,7 @@ func TestUnknownSiteKeyNamed(t *testing.T) {
 		root := newRoot(io.Discard)
 		root.SetArgs(append(args, "--data", dir))
 		err := root.ExecuteContext(context.Background())
-		if err == nil || !strings.Contains(err.Error(), `no site has the key "nope" (appliance site list)`) {
+		if err == nil || !strings.Contains(err.Error(), `no site has the key "nope" (appliance site list shows them)`) {
 			t.Errorf("%s: %v", strings.Join(args, " "), err)
 		}
 	}

@@ -495,7 +495,7 @@ func (a adminAPI) RemoveWebhook(ctx context.Context, in admin.RemoveWebhook) (ad
 		return admin.Removed{}, err
 	}
 	if err := a.s.hooks.Remove(ctx, site.ID, in.ID); errors.Is(err, webhooks.ErrNotFound) {
-		return admin.Removed{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+		return admin.Removed{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
 	} else if err != nil {
 		return admin.Removed{}, err
 	}
@@ -514,7 +514,7 @@ func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (ad
 	}
 	i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == in.ID })
 	if i < 0 {
-		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
 	}
 	url, events := cmp.Or(in.URL, eps[i].URL), in.Events
 	if len(events) == 0 {
@@ -529,7 +529,7 @@ func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (ad
 	case errors.Is(err, webhooks.ErrInvalid):
 		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", adminMessage(err))
 	case errors.Is(err, webhooks.ErrNotFound):
-		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
 	case err != nil:
 		return admin.Endpoint{}, err
 	}
@@ -639,7 +639,13 @@ func (a adminAPI) RemoveStatic(ctx context.Context, in admin.RemoveStatic) error
 	if err != nil {
 		return err
 	}
-	return a.s.numbers.RemoveStatic(ctx, site.ID, in.Number, a.s.now())
+	err = a.s.numbers.RemoveStatic(ctx, site.ID, in.Number, a.s.now())
+	if errors.Is(err, tracking.ErrNoStatic) {
+		// The command that lists them, as a user or token not there
+		// names its own (the domain's words are the Numbers page's).
+		return errorf(fasthttp.StatusNotFound, "the site has no static number %q (appliance numbers list --site %s shows them)", in.Number, site.Key)
+	}
+	return err
 }
 
 func (a adminAPI) AddPool(ctx context.Context, in admin.PoolRequest) (admin.Pool, error) {
@@ -695,7 +701,11 @@ func (a adminAPI) RemovePool(ctx context.Context, in admin.RemovePool) error {
 	if err != nil {
 		return err
 	}
-	return a.s.numbers.RemovePool(ctx, site.ID, in.Name, a.s.now())
+	err = a.s.numbers.RemovePool(ctx, site.ID, in.Name, a.s.now())
+	if errors.Is(err, tracking.ErrNoPool) {
+		return errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them)", in.Name, site.Key)
+	}
+	return err
 }
 
 // Import adds the numbers of an import file to a pool and answers what was
@@ -723,7 +733,7 @@ func (s *Server) adminSite(key string) (*store.Site, error) {
 	}
 	site, err := s.sites.ByKey(key)
 	if err != nil {
-		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list)", key)
+		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list shows them)", key)
 	}
 	return site, nil
 }
