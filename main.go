@@ -1067,7 +1067,7 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 		if errors.Is(err, store.ErrNotEmpty) {
 			// Refused before the archive is read: the command line as
 			// given, not the archive, is what to change (exit 2).
-			return usageError{fmt.Errorf("restore: --data %s: %w: add --force to replace it (its sites, users, tokens, numbers, leads and visits), or give --data another directory", o.Data, store.ErrNotEmpty)}
+			return usageError{fmt.Errorf("restore: --data %s: %w; add --force to replace it (its sites, users, tokens, numbers, leads and visits), or give --data another directory", o.Data, store.ErrNotEmpty)}
 		}
 		return err
 	}
@@ -1744,6 +1744,9 @@ const whenNoServer = "; used when no server runs, a running server applies its o
 
 // usageError is a mistake in how a command was called: exit code 2, with a hint.
 type usageError struct{ error }
+
+// Unwrap lets errors.Is find the refusal's cause (store.ErrNotEmpty).
+func (e usageError) Unwrap() error { return e.error }
 
 // usageIn is a usage error of the command at path, whose help the hint names.
 type usageIn struct {

@@ -144,7 +144,7 @@ func TestRestoreOntoAStoreIsAUsageError(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stderr := runBinary(t, "", "restore", archive, "--data", dir)
-	want := "appliance: restore: --data " + dir + ": data directory already holds a store: add --force to replace it " +
+	want := "appliance: restore: --data " + dir + ": data directory already holds a store; add --force to replace it " +
 		"(its sites, users, tokens, numbers, leads and visits), or give --data another directory\n" +
 		"Run 'appliance restore --help' for usage.\n"
 	if code != 2 || stderr != want {
