@@ -239,11 +239,35 @@ func usageErrors(c *cobra.Command) {
 		if err := c.ValidateRequiredFlags(); err != nil {
 			return usageError{err}
 		}
+		if f := c.Flags().Lookup("data"); f != nil {
+			if err := checkDataFlag(f.Value.String()); err != nil {
+				return usageError{err}
+			}
+		}
 		return nil
 	}
 	for _, sub := range c.Commands() {
 		usageErrors(sub)
 	}
+}
+
+// checkDataFlag refuses a --data that is a file, or below one, which no
+// command can use as its data directory: said as such, before serve or
+// restore would fail to make it ("mkdir d: not a directory") and the
+// others would call it a directory with no store in it.
+func checkDataFlag(dir string) error {
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		return fmt.Errorf("--data %s is a file, not a directory: give --data the directory of the store (serve makes it where there is none)", dir)
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		for at, p := dir, filepath.Dir(dir); p != at && p != "."; at, p = p, filepath.Dir(p) {
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return fmt.Errorf("--data %s: %s is a file, not a directory: give --data the directory of the store", dir, p)
+			}
+		}
+	}
+	return nil
 }
 
 // exactArgs is cobra.ExactArgs(n) saying what the command takes, from its
@@ -1299,7 +1323,7 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
-		return err
+		return fmt.Errorf("user add: %w", err)
 	}
 	if err := accounts.PasswordRules(pw); err != nil {
 		// The server's rule, checked here: a password read from stdin
@@ -1317,7 +1341,7 @@ func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.W
 	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
-		return err
+		return fmt.Errorf("user passwd: %w", err)
 	}
 	if err := accounts.PasswordRules(pw); err != nil {
 		// The server's rule, checked here: a password read from stdin

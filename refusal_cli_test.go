@@ -151,3 +151,39 @@ func TestRestoreOntoAStoreIsAUsageError(t *testing.T) {
 		t.Errorf("restore onto a store: exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
 	}
 }
+
+// The refusals found walking the commands with bad input: each names the
+// command and what to do, and exits as README's Commands says (a --data
+// that is a file is a value the flag cannot take, 2; a site key not there
+// a failure, 1, for token add as for every other command). Run as the
+// binary.
+func TestRefusalsNameTheCommand(t *testing.T) {
+	dir, _ := offlineSite(t)
+	file := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		say  string
+	}{
+		{[]string{"site", "list", "--data", file}, 2,
+			"appliance: --data " + file + " is a file, not a directory: give --data the directory of the store (serve makes it where there is none)\nRun 'appliance site list --help' for usage.\n"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--data", file}, 2,
+			"appliance: --data " + file + " is a file, not a directory"},
+		{[]string{"restore", "-", "--data", filepath.Join(file, "sub")}, 2,
+			"appliance: --data " + filepath.Join(file, "sub") + ": " + file + " is a file, not a directory: give --data the directory of the store\nRun 'appliance restore --help' for usage.\n"},
+		{[]string{"token", "change", "0123", "--data", dir}, 2,
+			"appliance: token change: give what to change: --name, --site or --every-site, --scope or --every-scope\nRun 'appliance token change --help' for usage.\n"},
+		{[]string{"token", "add", "--name", "crm", "--site", "nope", "--data", dir}, 1,
+			"appliance: token add: no site has the key \"nope\" (appliance site list shows them)\n"},
+		{[]string{"user", "add", "anna@example.com", "--data", dir}, 1,
+			"appliance: user add: no password on stdin"},
+	} {
+		code, stderr := runBinary(t, "", tc.args...)
+		if code != tc.code || !strings.HasPrefix(stderr, tc.say) {
+			t.Errorf("appliance %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, stderr, tc.code, tc.say)
+		}
+	}
+}

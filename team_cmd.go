@@ -208,7 +208,7 @@ func tokenChangeCmd(stdout io.Writer) *cobra.Command {
 			}
 			switch {
 			case o.EverySite && f.Changed("site"):
-				return usageError{errors.New("give --site or --every-site, not both")}
+				return usageError{errors.New("token change: give --site or --every-site, not both")}
 			case o.EverySite:
 				in.Sites = &[]string{}
 			case f.Changed("site"):
@@ -216,14 +216,14 @@ func tokenChangeCmd(stdout io.Writer) *cobra.Command {
 			}
 			switch {
 			case o.EveryScope && f.Changed("scope"):
-				return usageError{errors.New("give --scope or --every-scope, not both")}
+				return usageError{errors.New("token change: give --scope or --every-scope, not both")}
 			case o.EveryScope:
 				in.Scopes = &[]string{}
 			case f.Changed("scope"):
 				in.Scopes = &o.Scopes
 			}
 			if in.Name == nil && in.Sites == nil && in.Scopes == nil {
-				return usageError{errors.New("give what to change: --name, --site or --every-site, --scope or --every-scope")}
+				return usageError{errors.New("token change: give what to change: --name, --site or --every-site, --scope or --every-scope")}
 			}
 			return adminCall(c.Context(), o.Data, "token change", func(cl *admin.Client) (admin.TokenInfo, error) {
 				return cl.ChangeToken(c.Context(), in)

@@ -421,7 +421,8 @@ func (s *Server) siteIDs(keys []string) ([]uint32, error) {
 		}
 		site, err := s.sites.ByKey(key)
 		if err != nil {
-			return nil, errorf(fasthttp.StatusBadRequest, "no site has the key %q (appliance site list shows them)", key)
+			// Not there: 404, as every other command's unknown site key.
+			return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list shows them)", key)
 		}
 		ids = append(ids, site.ID)
 	}
