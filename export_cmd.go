@@ -117,6 +117,11 @@ func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer)
 		return err
 	}
 	defer c.Close()
+	if !c.Remote() && exp == nil {
+		// Said before the site and the day are looked up: with no
+		// server running, the stream is this command's own --export.
+		return usageError{fmt.Errorf("export backfill: no server runs on --data %s to publish through: give --export nats://HOST:4222 to publish to it directly", o.Data)}
+	}
 	p := newProgress(stdout, "backfill", -1, "records")
 	r, err := c.ExportBackfill(ctx, admin.ExportBackfill{Site: o.Site, From: o.From}, p.Report)
 	p.Done()

@@ -229,7 +229,16 @@ func usageErrors(c *cobra.Command) {
 	if args == nil {
 		args = cobra.ArbitraryArgs
 	}
+	// A command that takes no arguments: cobra calls one given it an
+	// "unknown command", which it is not, a sub-command being none of its
+	// words; it is a value given without its flag, or a flag's value with
+	// spaces unquoted.
+	none := !c.HasSubCommands() && args(c, nil) == nil && args(c, []string{"x"}) != nil && args(c, []string{"x", "y"}) != nil
 	c.Args = func(c *cobra.Command, a []string) error {
+		if none && len(a) > 0 {
+			path := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+			return usageError{fmt.Errorf("%s takes no arguments, only flags; %q is one (a flag's value follows its flag; quote a value with spaces)", path, a[0])}
+		}
 		if err := args(c, a); err != nil {
 			return usageError{err}
 		}
@@ -237,7 +246,7 @@ func usageErrors(c *cobra.Command) {
 			return err
 		}
 		if err := c.ValidateRequiredFlags(); err != nil {
-			return usageError{err}
+			return usageError{missingFlags(c, err)}
 		}
 		if f := c.Flags().Lookup("data"); f != nil {
 			if err := checkDataFlag(f.Value.String()); err != nil {
@@ -249,6 +258,28 @@ func usageErrors(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		usageErrors(sub)
 	}
+}
+
+// missingFlags is cobra's refusal err of c's required flags not given
+// ("required flag(s) \"domain\", \"name\" not set") in the words of a
+// missing argument's ("site add needs --domain and --name").
+func missingFlags(c *cobra.Command, err error) error {
+	var missing []string
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if req := f.Annotations[cobra.BashCompOneRequiredFlag]; len(req) > 0 && req[0] == "true" && !f.Changed {
+			missing = append(missing, "--"+f.Name)
+		}
+	})
+	if len(missing) == 0 {
+		return err
+	}
+	path := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+	last := len(missing) - 1
+	list := missing[last]
+	if last > 0 {
+		list = strings.Join(missing[:last], ", ") + " and " + list
+	}
+	return fmt.Errorf("%s needs %s", path, list)
 }
 
 // checkDataFlag refuses a --data that is a file, or below one, which no

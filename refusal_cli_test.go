@@ -158,7 +158,7 @@ func TestRestoreOntoAStoreIsAUsageError(t *testing.T) {
 // a failure, 1, for token add as for every other command). Run as the
 // binary.
 func TestRefusalsNameTheCommand(t *testing.T) {
-	dir, _ := offlineSite(t)
+	dir, key := offlineSite(t)
 	file := filepath.Join(t.TempDir(), "data")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -180,6 +180,12 @@ func TestRefusalsNameTheCommand(t *testing.T) {
 			"appliance: token add: no site has the key \"nope\" (appliance site list shows them)\n"},
 		{[]string{"user", "add", "anna@example.com", "--data", dir}, 1,
 			"appliance: user add: no password on stdin"},
+		// The Numbers page's "Reserve "forever": write it like ...".
+		{[]string{"numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000001", "--reserve", "forever", "--data", dir}, 2,
+			"appliance: numbers pool add: --reserve \"forever\": write it like 20m, 2h or 7d\nRun 'appliance numbers pool add --help' for usage.\n"},
+		// With no server it said "the server runs without --export".
+		{[]string{"export", "backfill", "--site", key, "--from", "2026-01-01", "--data", dir}, 2,
+			"appliance: export backfill: no server runs on --data " + dir + " to publish through: give --export nats://HOST:4222 to publish to it directly\n"},
 	} {
 		code, stderr := runBinary(t, "", tc.args...)
 		if code != tc.code || !strings.HasPrefix(stderr, tc.say) {

@@ -131,14 +131,16 @@ func TestUsageMistakesExitTwo(t *testing.T) {
 		code      int
 		say, hint string
 	}{
-		{[]string{"backup"}, 2, `required flag(s) "output" not set`, "appliance backup --help"},
-		{[]string{"backup", "extra", "-o", "x.tar"}, 2, `unknown command "extra"`, "appliance backup --help"},
+		{[]string{"backup"}, 2, "appliance: backup needs --output\n", "appliance backup --help"},
+		{[]string{"backup", "extra", "-o", "x.tar"}, 2, `backup takes no arguments, only flags; "extra" is one`, "appliance backup --help"},
 		{[]string{"bogus"}, 2, `unknown command "bogus" for "appliance"`, "appliance --help"},
 		{[]string{"site", "lst"}, 2, `unknown command "lst" for "appliance site"; did you mean "list"?`, "appliance site --help"},
 		{[]string{"numbers", "pool", "ad"}, 2, `did you mean "add"?`, "appliance numbers pool --help"},
 		{[]string{"user", "add"}, 2, "user add needs EMAIL", "appliance user add --help"},
 		{[]string{"user", "role", "a@example.com", "manager", "x"}, 2, `user role takes only EMAIL ROLE; "x" is one too many`, "appliance user role --help"},
-		{[]string{"site", "add", "--name", "Shop"}, 2, `required flag(s) "domain" not set`, "appliance site add --help"},
+		{[]string{"site", "add", "--name", "Shop"}, 2, "appliance: site add needs --domain\n", "appliance site add --help"},
+		{[]string{"site", "add"}, 2, "appliance: site add needs --domain and --name\n", "appliance site add --help"},
+		{[]string{"numbers", "list", "--site", "--data", "d"}, 2, `numbers list takes no arguments, only flags; "d" is one (a flag's value follows its flag; quote a value with spaces)`, "appliance numbers list --help"},
 		{[]string{"restore"}, 2, "restore needs exactly one FILE", "appliance restore --help"},
 		{[]string{"site"}, 0, "", ""},
 	} {

@@ -676,7 +676,9 @@ func (a adminAPI) pool(ctx context.Context, in admin.PoolRequest, edit bool) (ad
 		pin.Name = in.Rename
 	}
 	if pin.Reserve, err = parseReserve(in.Reserve); err != nil {
-		return admin.Pool{}, err
+		// The Numbers page's sentence ("Reserve ...: write it like
+		// ..."), in the words of the command's flag.
+		return admin.Pool{}, errorf(fasthttp.StatusBadRequest, "--reserve %q: write it like 20m, 2h or 7d", in.Reserve)
 	}
 	var p store.PoolConfig
 	if edit {
