@@ -331,11 +331,15 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.Version = version
 			o.Listen = acmeListen(c, o)
-			ignored, err := orphanFlags(c, map[string]bool{"acme-domain": len(o.ACME.Domains) > 0, "export": o.Export.URL != ""})
+			ignored, err := orphanFlags(c, map[string]bool{"acme-domain": len(o.ACME.Domains) > 0, "export": o.Export.URL != "",
+				"smtp": o.SMTP != "", "metrics-token": o.MetricsToken != ""})
 			if err != nil {
 				return err
 			}
 			o.Ignored = ignored
+			if o.SMTP == "" {
+				o.SMTPFrom = "" // from the environment alone: ignored, as said
+			}
 			return runServe(c.Context(), o, stdout, nil)
 		},
 	}
@@ -364,13 +368,16 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 
 // dependentFlags are serve's flags that apply only with another one: the
 // certificate authority's with --acme-domain, the event stream's with
-// --export. Without it they would be ignored.
+// --export, the emails' sender with --smtp, the profiles with the token
+// that opens them. Without it they would be ignored.
 var dependentFlags = []struct {
 	flags []string
 	with  string
 }{
 	{[]string{"acme-email", "acme-directory", "http-listen"}, "acme-domain"},
 	{[]string{"export-subject", "export-stream", "export-max-age", "export-max-bytes", "export-dedup-window", "export-backlog"}, "export"},
+	{[]string{"smtp-from"}, "smtp"},
+	{[]string{"pprof"}, "metrics-token"},
 }
 
 // orphanFlags refuses a flag of serve given on the command line without

@@ -63,6 +63,8 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		{[]string{"--acme-directory", "https://acme-staging-v02.api.letsencrypt.org/directory", "--http-listen", ":8081"}, "appliance: serve: --acme-directory, --http-listen apply only with --acme-domain"},
 		{[]string{"--export-subject", "shop.events"}, "appliance: serve: --export-subject applies only with --export, which is not given: add --export, or leave out --export-subject\n"},
 		{[]string{"--export-max-bytes", "1000000", "--export-backlog", "10"}, "appliance: serve: --export-max-bytes, --export-backlog apply only with --export"},
+		{[]string{"--smtp-from", "Shop <noreply@shop.example>"}, "appliance: serve: --smtp-from applies only with --smtp, which is not given: add --smtp, or leave out --smtp-from\n"},
+		{[]string{"--pprof"}, "appliance: serve: --pprof applies only with --metrics-token, which is not given"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		// A serve that takes the flag serves on: stopped after a minute,
@@ -286,7 +288,7 @@ func TestMaxConnsHelpNamesThePerIPCap(t *testing.T) {
 // says once, at start, which variables it ignores and why.
 func TestServeWarnsOfIgnoredVariables(t *testing.T) {
 	log := serveLog(t, []string{"APPLIANCE_ACME_EMAIL=owner@example.com", "APPLIANCE_ACME_DIRECTORY=https://acme.example/directory",
-		"APPLIANCE_EXPORT_SUBJECT=shop.events"}, "--log-format", "json")
+		"APPLIANCE_EXPORT_SUBJECT=shop.events", "APPLIANCE_SMTP_FROM=noreply@shop.example"}, "--log-format", "json")
 	var warned []string
 	sc := bufio.NewScanner(strings.NewReader(log))
 	for sc.Scan() {
@@ -299,7 +301,8 @@ func TestServeWarnsOfIgnoredVariables(t *testing.T) {
 		}
 	}
 	want := "APPLIANCE_ACME_EMAIL, APPLIANCE_ACME_DIRECTORY apply only with --acme-domain (APPLIANCE_ACME_DOMAIN), which is not set; " +
-		"APPLIANCE_EXPORT_SUBJECT applies only with --export (APPLIANCE_EXPORT), which is not set"
+		"APPLIANCE_EXPORT_SUBJECT applies only with --export (APPLIANCE_EXPORT), which is not set; " +
+		"APPLIANCE_SMTP_FROM applies only with --smtp (APPLIANCE_SMTP), which is not set"
 	if len(warned) != 1 || warned[0] != want {
 		t.Errorf("serve warned %q; want once %q; log:\n%s", warned, want, log)
 	}
