@@ -249,7 +249,11 @@ func usageErrors(c *cobra.Command) {
 			return usageError{missingFlags(c, err)}
 		}
 		if f := c.Flags().Lookup("data"); f != nil {
-			if err := checkDataFlag(f.Value.String()); err != nil {
+			name := "--data " // APPLIANCE_DATA=… when it came from there
+			if fromEnv(c, "data") {
+				name = envName("data") + "="
+			}
+			if err := checkDataFlag(name, f.Value.String()); err != nil {
 				return usageError{err}
 			}
 		}
@@ -285,16 +289,17 @@ func missingFlags(c *cobra.Command, err error) error {
 // checkDataFlag refuses a --data that is a file, or below one, which no
 // command can use as its data directory: said as such, before serve or
 // restore would fail to make it ("mkdir d: not a directory") and the
-// others would call it a directory with no store in it.
-func checkDataFlag(dir string) error {
+// others would call it a directory with no store in it. name is how the
+// value was given: "--data " or "APPLIANCE_DATA=".
+func checkDataFlag(name, dir string) error {
 	st, err := os.Stat(dir)
 	if err == nil && !st.IsDir() {
-		return fmt.Errorf("--data %s is a file, not a directory: give --data the directory of the store (serve makes it where there is none)", dir)
+		return fmt.Errorf("%s%s is a file, not a directory: give --data the directory of the store (serve makes it where there is none)", name, dir)
 	}
 	if errors.Is(err, syscall.ENOTDIR) {
 		for at, p := dir, filepath.Dir(dir); p != at && p != "."; at, p = p, filepath.Dir(p) {
 			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				return fmt.Errorf("--data %s: %s is a file, not a directory: give --data the directory of the store", dir, p)
+				return fmt.Errorf("%s%s: %s is a file, not a directory: give --data the directory of the store", name, dir, p)
 			}
 		}
 	}

@@ -193,3 +193,21 @@ func TestRefusalsNameTheCommand(t *testing.T) {
 		}
 	}
 }
+
+// APPLIANCE_DATA set to a file is named as it was given.
+func TestDataVariableThatIsAFileNamed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "site", "list")
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1", "APPLIANCE_DATA="+file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	want := "appliance: APPLIANCE_DATA=" + file + " is a file, not a directory: give --data the directory of the store"
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("site list with APPLIANCE_DATA a file: %v, stderr %q; want exit 2 and %q", err, stderr.String(), want)
+	}
+}
