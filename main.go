@@ -140,6 +140,16 @@ func builtinExamples(root *cobra.Command) {
 		switch c.Name() {
 		case "help":
 			c.Example = "  appliance help site add"
+			// cobra's help of a topic that is no command prints the
+			// root's help and exits 0 (the root takes any words).
+			show := c.Run
+			c.RunE = func(c *cobra.Command, args []string) error {
+				if found, rest, err := root.Find(args); err != nil || len(rest) > 0 || found == nil {
+					return usageError{fmt.Errorf("help: no command %q; appliance --help lists them", strings.Join(args, " "))}
+				}
+				show(c, args)
+				return nil
+			}
 		case "completion":
 			for _, sh := range c.Commands() {
 				if ex, ok := shells[sh.Name()]; ok {

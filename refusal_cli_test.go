@@ -180,6 +180,11 @@ func TestRefusalsNameTheCommand(t *testing.T) {
 			"appliance: token add: no site has the key \"nope\" (appliance site list shows them)\n"},
 		{[]string{"user", "add", "anna@example.com", "--data", dir}, 1,
 			"appliance: user add: no password on stdin"},
+		// Taken and ignored: exit 0, the invite made without a word.
+		{[]string{"user", "invite", "anna@example.com", "--lang", "en", "--data", dir}, 2,
+			"appliance: user invite: --lang applies only with --send, which is not given: add --send to email the link in that language, or leave out --lang\n"},
+		// cobra printed the root's help and exited 0.
+		{[]string{"help", "site", "lst"}, 2, "appliance: help: no command \"site lst\"; appliance --help lists them\n"},
 		// The Numbers page's "Reserve "forever": write it like ...".
 		{[]string{"numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000001", "--reserve", "forever", "--data", dir}, 2,
 			"appliance: numbers pool add: --reserve \"forever\": write it like 20m, 2h or 7d\nRun 'appliance numbers pool add --help' for usage.\n"},

@@ -43,6 +43,11 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
   appliance user invite ops@example.com --role operator --send --lang en`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if c.Flags().Changed("lang") && !fromEnv(c, "lang") && !inv.Send {
+				// It was ignored: the language is the email's, and
+				// without --send there is none.
+				return usageError{errors.New("user invite: --lang applies only with --send, which is not given: add --send to email the link in that language, or leave out --lang")}
+			}
 			return runUserInvite(c.Context(), InviteOptions{Data: inv.Data, Email: args[0], Role: inv.Role, Send: inv.Send, Lang: inv.Lang}, stdout)
 		},
 	}
