@@ -77,7 +77,7 @@ func TestNumbersCommands(t *testing.T) {
 		{"pool number as static", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "74950000001"}, &out), `already in pool "ads"`},
 		{"bad reserve", runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "x", Numbers: []string{"74952220001"}, Reserve: "1m"}, &out), "reserve"},
 		{"unknown site", runNumbersList(ctx, NumbersListOptions{Data: dir, Site: strings.Repeat("A", 32)}, &out), "no site has the key"},
-		{"no such pool", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "nope", File: file}, nil, &out), "no such pool"},
+		{"no such pool", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "nope", File: file}, nil, &out), `the site has no pool named "nope"`},
 		{"missing file", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "ads", File: "/nonexistent.csv"}, nil, &out), "no such file"},
 		{"nothing to set", runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key}, &out), "give --replace"},
 	} {

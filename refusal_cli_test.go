@@ -110,6 +110,10 @@ func TestSiteSetTimeZoneRefusedBeforeTheRest(t *testing.T) {
 // names the command listing what there is. Run as the binary.
 func TestNotThereNamesWhatListsThem(t *testing.T) {
 	dir, key := offlineSite(t)
+	file := filepath.Join(t.TempDir(), "numbers.txt")
+	if err := os.WriteFile(file, []byte("74950000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	list := "(appliance numbers list --site " + key + " shows them)"
 	for _, tc := range []struct {
 		args []string
@@ -121,6 +125,8 @@ func TestNotThereNamesWhatListsThem(t *testing.T) {
 			`appliance: numbers pool remove: the site has no pool named "ads" ` + list + "\n"},
 		{[]string{"numbers", "pool", "edit", "--site", key, "--name", "ads", "--reserve", "1h"},
 			`appliance: numbers pool edit: the site has no pool named "ads" ` + list + "\n"},
+		{[]string{"numbers", "import", "--site", key, "--pool", "ads", file},
+			`appliance: numbers import: the site has no pool named "ads" (appliance numbers list --site ` + key + " shows them; numbers pool add makes one)\n"},
 		{[]string{"webhook", "remove", "--site", key, "--id", "5"},
 			"appliance: webhook remove: site " + key + " has no webhook 5 (appliance webhook list --site " + key + " shows them)\n"},
 		{[]string{"reports", "rebuild", "--site", strings.Repeat("A", 32)},

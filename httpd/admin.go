@@ -719,6 +719,9 @@ func (a adminAPI) Import(ctx context.Context, in admin.Import, progress func(don
 		return admin.ImportResult{}, err
 	}
 	res, err := importNumbers(ctx, a.s.numbers, site.Region(a.s.opts.PhoneRegion), a.s.now(), site, in.Pool, in.CSV, progress)
+	if errors.Is(err, tracking.ErrNoPool) {
+		return admin.ImportResult{}, errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them; numbers pool add makes one)", in.Pool, site.Key)
+	}
 	if err != nil {
 		return admin.ImportResult{}, err
 	}
