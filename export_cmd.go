@@ -118,8 +118,9 @@ func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer)
 	}
 	defer c.Close()
 	if !c.Remote() && exp == nil {
-		// Said before the site and the day are looked up: with no
-		// server running, the stream is this command's own --export.
+		// With no server running, the stream is this command's own
+		// --export; the server's words for export off ("the server runs
+		// without --export") would name a server that is not there.
 		return usageError{fmt.Errorf("export backfill: no server runs on --data %s to publish through: give --export nats://HOST:4222 to publish to it directly", o.Data)}
 	}
 	p := newProgress(stdout, "backfill", -1, "records")

@@ -258,13 +258,14 @@ func usageErrors(c *cobra.Command) {
 		if err := c.ValidateRequiredFlags(); err != nil {
 			return usageError{missingFlags(c, err)}
 		}
-		if f := c.Flags().Lookup("data"); f != nil {
+		// serve says it in its log's format (runServe).
+		if f := c.Flags().Lookup("data"); f != nil && c.Name() != "serve" {
 			name := "--data " // APPLIANCE_DATA=… when it came from there
 			if fromEnv(c, "data") {
 				name = envName("data") + "="
 			}
 			if err := checkDataFlag(name, f.Value.String()); err != nil {
-				return usageError{err}
+				return err
 			}
 		}
 		return nil
@@ -299,8 +300,9 @@ func missingFlags(c *cobra.Command, err error) error {
 // checkDataFlag refuses a --data that is a file, or below one, which no
 // command can use as its data directory: said as such, before serve or
 // restore would fail to make it ("mkdir d: not a directory") and the
-// others would call it a directory with no store in it. name is how the
-// value was given: "--data " or "APPLIANCE_DATA=".
+// others would call it a directory with no store in it. A failure (1), as
+// README says of "a --data it cannot open", not a usage error. name is
+// how the value was given: "--data " or "APPLIANCE_DATA=".
 func checkDataFlag(name, dir string) error {
 	st, err := os.Stat(dir)
 	if err == nil && !st.IsDir() {
@@ -1028,6 +1030,9 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		}
 	}
 	opts.Export, opts.Log, opts.Reload = exp, log, hup
+	if err := checkDataFlag("--data ", o.Data); err != nil {
+		return o.Log.failed(fmt.Errorf("serve: %w", err))
+	}
 	return o.Log.failed(httpd.Run(ctx, o.Data, opts, serving))
 }
 

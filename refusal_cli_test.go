@@ -160,9 +160,9 @@ func TestRestoreOntoAStoreIsAUsageError(t *testing.T) {
 
 // The refusals found walking the commands with bad input: each names the
 // command and what to do, and exits as README's Commands says (a --data
-// that is a file is a value the flag cannot take, 2; a site key not there
-// a failure, 1, for token add as for every other command). Run as the
-// binary.
+// that is a file is a failure, 1, as a --data serve cannot open is; so is
+// a site key not there, for token add as for every other command). Run as
+// the binary.
 func TestRefusalsNameTheCommand(t *testing.T) {
 	dir, key := offlineSite(t)
 	file := filepath.Join(t.TempDir(), "data")
@@ -174,12 +174,12 @@ func TestRefusalsNameTheCommand(t *testing.T) {
 		code int
 		say  string
 	}{
-		{[]string{"site", "list", "--data", file}, 2,
-			"appliance: --data " + file + " is a file, not a directory: give --data the directory of the store (serve makes it where there is none)\nRun 'appliance site list --help' for usage.\n"},
-		{[]string{"serve", "--listen", "127.0.0.1:0", "--data", file}, 2,
-			"appliance: --data " + file + " is a file, not a directory"},
-		{[]string{"restore", "-", "--data", filepath.Join(file, "sub")}, 2,
-			"appliance: --data " + filepath.Join(file, "sub") + ": " + file + " is a file, not a directory: give --data the directory of the store\nRun 'appliance restore --help' for usage.\n"},
+		{[]string{"site", "list", "--data", file}, 1,
+			"appliance: --data " + file + " is a file, not a directory: give --data the directory of the store (serve makes it where there is none)\n"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--data", file}, 1,
+			"appliance: serve: --data " + file + " is a file, not a directory"},
+		{[]string{"restore", "-", "--data", filepath.Join(file, "sub")}, 1,
+			"appliance: --data " + filepath.Join(file, "sub") + ": " + file + " is a file, not a directory: give --data the directory of the store\n"},
 		{[]string{"token", "change", "0123", "--data", dir}, 2,
 			"appliance: token change: give what to change: --name, --site or --every-site, --scope or --every-scope\nRun 'appliance token change --help' for usage.\n"},
 		{[]string{"token", "add", "--name", "crm", "--site", "nope", "--data", dir}, 1,
@@ -218,7 +218,7 @@ func TestDataVariableThatIsAFileNamed(t *testing.T) {
 	err := cmd.Run()
 	var ee *exec.ExitError
 	want := "appliance: APPLIANCE_DATA=" + file + " is a file, not a directory: give --data the directory of the store"
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(stderr.String(), want) {
-		t.Errorf("site list with APPLIANCE_DATA a file: %v, stderr %q; want exit 2 and %q", err, stderr.String(), want)
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("site list with APPLIANCE_DATA a file: %v, stderr %q; want exit 1 and %q", err, stderr.String(), want)
 	}
 }

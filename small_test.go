@@ -242,7 +242,8 @@ func TestUnknownSiteKeyNamed(t *testing.T) {
 		{"site", "remove", "--site", "nope", "--confirm", "x"},
 		{"reports", "rebuild", "--site", "nope"},
 		{"costs", "import", "--site", "nope", empty},
-		{"export", "backfill", "--site", "nope", "--from", "2026-01-01"},
+		// With no server, the stream's own: refused without it.
+		{"export", "backfill", "--site", "nope", "--from", "2026-01-01", "--export", "nats://127.0.0.1:4222"},
 		{"numbers", "list", "--site", "nope"},
 	} {
 		root := newRoot(io.Discard)
