@@ -412,8 +412,10 @@ func orphanFlags(c *cobra.Command, on map[string]bool) (ignored string, err erro
 		}
 		var given, env []string
 		for _, name := range d.flags {
+			f := c.Flags().Lookup(name)
 			switch {
-			case !c.Flags().Changed(name):
+			case !f.Changed, f.Value.Type() == "bool" && f.Value.String() == "false":
+				// Not given, or given off (--pprof=false): nothing ignored.
 			case fromEnv(c, name):
 				env = append(env, envName(name))
 			default:

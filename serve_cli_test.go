@@ -288,7 +288,8 @@ func TestMaxConnsHelpNamesThePerIPCap(t *testing.T) {
 // says once, at start, which variables it ignores and why.
 func TestServeWarnsOfIgnoredVariables(t *testing.T) {
 	log := serveLog(t, []string{"APPLIANCE_ACME_EMAIL=owner@example.com", "APPLIANCE_ACME_DIRECTORY=https://acme.example/directory",
-		"APPLIANCE_EXPORT_SUBJECT=shop.events", "APPLIANCE_SMTP_FROM=noreply@shop.example"}, "--log-format", "json")
+		"APPLIANCE_EXPORT_SUBJECT=shop.events", "APPLIANCE_SMTP_FROM=noreply@shop.example",
+		"APPLIANCE_PPROF=false"}, "--log-format", "json") // off: nothing ignored
 	var warned []string
 	sc := bufio.NewScanner(strings.NewReader(log))
 	for sc.Scan() {
