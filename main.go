@@ -1810,7 +1810,7 @@ func refusedUsage(err error) error {
 // the command's own ("serve: --log-format ..."); other errors as they are.
 func commandRefusal(command string, err error) error {
 	ue, ok := errors.AsType[usageError](err)
-	if !ok || strings.HasPrefix(ue.Error(), command+": ") {
+	if !ok {
 		return err
 	}
 	return usageError{fmt.Errorf("%s: %w", command, ue.error)}
