@@ -245,6 +245,9 @@ func usageErrors(c *cobra.Command) {
 	// spaces unquoted.
 	none := !c.HasSubCommands() && args(c, nil) == nil && args(c, []string{"x"}) != nil && args(c, []string{"x", "y"}) != nil
 	c.Args = func(c *cobra.Command, a []string) error {
+		if err := flagAsValue(c); err != nil {
+			return usageError{err}
+		}
 		if none && len(a) > 0 {
 			path := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
 			return usageError{fmt.Errorf("%s takes no arguments, only flags; %q is one (a flag's value follows its flag; quote a value with spaces)", path, a[0])}
@@ -316,6 +319,24 @@ func checkDataFlag(name, dir string) error {
 		}
 	}
 	return nil
+}
+
+// flagAsValue refuses a flag of c whose value, on the command line, is
+// another of c's flags: its own value left out (--site --number N takes
+// "--number" for the site key, and N is then an argument).
+func flagAsValue(c *cobra.Command) error {
+	var err error
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		v, ok := strings.CutPrefix(f.Value.String(), "--")
+		if err != nil || !f.Changed || f.Value.Type() != "string" || !ok {
+			return
+		}
+		name, _, _ := strings.Cut(v, "=")
+		if c.Flags().Lookup(name) != nil {
+			err = fmt.Errorf("--%s is given no value: %q, which follows it, is a flag; give --%s its value first", f.Name, "--"+v, f.Name)
+		}
+	})
+	return err
 }
 
 // exactArgs is cobra.ExactArgs(n) saying what the command takes, from its

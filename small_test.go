@@ -140,7 +140,9 @@ func TestUsageMistakesExitTwo(t *testing.T) {
 		{[]string{"user", "role", "a@example.com", "manager", "x"}, 2, `user role takes only EMAIL ROLE; "x" is one too many`, "appliance user role --help"},
 		{[]string{"site", "add", "--name", "Shop"}, 2, "appliance: site add needs --domain\n", "appliance site add --help"},
 		{[]string{"site", "add"}, 2, "appliance: site add needs --domain and --name\n", "appliance site add --help"},
-		{[]string{"numbers", "list", "--site", "--data", "d"}, 2, `numbers list takes no arguments, only flags; "d" is one (a flag's value follows its flag; quote a value with spaces)`, "appliance numbers list --help"},
+		{[]string{"numbers", "list", "--site", "KEY", "d"}, 2, `numbers list takes no arguments, only flags; "d" is one (a flag's value follows its flag; quote a value with spaces)`, "appliance numbers list --help"},
+		// --site took "--number" for the key, and the number was an argument.
+		{[]string{"numbers", "static", "remove", "--site", "--number", "74951112233"}, 2, `--site is given no value: "--number", which follows it, is a flag; give --site its value first`, "appliance numbers static remove --help"},
 		{[]string{"restore"}, 2, "restore needs exactly one FILE", "appliance restore --help"},
 		{[]string{"site"}, 0, "", ""},
 	} {
