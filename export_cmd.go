@@ -57,8 +57,15 @@ func (o ExportOptions) options() (*export.Options, error) {
 	if err := export.CheckSubject(o.Stream); err != nil || len(o.Stream) > 32 || strings.ContainsAny(o.Stream, "./\\") {
 		return nil, usageError{fmt.Errorf("--export-stream %q: letters, digits, - and _ only, at most 32", o.Stream)}
 	}
-	if o.MaxAge < 0 || o.MaxBytes < 0 || o.Duplicates < 0 {
-		return nil, usageError{fmt.Errorf("--export-max-age, --export-max-bytes and --export-dedup-window cannot be negative")}
+	// Each named with its value, as serve's other sizes and rates are.
+	if o.MaxAge < 0 {
+		return nil, usageError{fmt.Errorf("--export-max-age %s: want how long a new stream keeps events, such as 720h, or 0 to keep them until --export-max-bytes", o.MaxAge)}
+	}
+	if o.MaxBytes < 0 {
+		return nil, usageError{fmt.Errorf("--export-max-bytes %d: want the most bytes a new stream keeps, or 0 for no limit", o.MaxBytes)}
+	}
+	if o.Duplicates < 0 {
+		return nil, usageError{fmt.Errorf("--export-dedup-window %s: want how long a new stream remembers an event's id to drop it published again, such as 10m", o.Duplicates)}
 	}
 	return &export.Options{URL: o.URL, Subject: o.Subject, Stream: o.Stream, MaxAge: o.MaxAge,
 		MaxBytes: o.MaxBytes, Duplicates: o.Duplicates}, nil
@@ -99,17 +106,23 @@ type BackfillOptions struct {
 
 func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer) error {
 	if _, err := time.Parse("2006-01-02", o.From); err != nil {
-		return usageError{fmt.Errorf("--from %q: write a day as 2026-01-31", o.From)}
+		return usageError{fmt.Errorf("export backfill: --from %q: write a day as 2026-01-31", o.From)}
 	}
 	exp, err := o.Export.options()
 	if err != nil {
-		return err
+		return commandRefusal("export backfill", err)
 	}
 	c, err := httpd.OpenAdmin(ctx, o.Data, httpd.Options{Version: version, Export: exp, ExportBacklog: o.Export.Backlog, Log: inProcessLog()})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if !c.Remote() && exp == nil {
+		// With no server running, the stream is this command's own
+		// --export; the server's words for export off ("the server runs
+		// without --export") would name a server that is not there.
+		return usageError{fmt.Errorf("export backfill: no server runs on --data %s to publish through: give --export nats://HOST:4222 to publish to it directly", o.Data)}
+	}
 	p := newProgress(stdout, "backfill", -1, "records")
 	r, err := c.ExportBackfill(ctx, admin.ExportBackfill{Site: o.Site, From: o.From}, p.Report)
 	p.Done()

@@ -140,6 +140,16 @@ func builtinExamples(root *cobra.Command) {
 		switch c.Name() {
 		case "help":
 			c.Example = "  appliance help site add"
+			// cobra's help of a topic that is no command prints the
+			// root's help and exits 0 (the root takes any words).
+			show := c.Run
+			c.RunE = func(c *cobra.Command, args []string) error {
+				if found, rest, err := root.Find(args); err != nil || len(rest) > 0 || found == nil {
+					return usageError{fmt.Errorf("help: no command %q; appliance --help lists them", strings.Join(args, " "))}
+				}
+				show(c, args)
+				return nil
+			}
 		case "completion":
 			for _, sh := range c.Commands() {
 				if ex, ok := shells[sh.Name()]; ok {
@@ -229,7 +239,19 @@ func usageErrors(c *cobra.Command) {
 	if args == nil {
 		args = cobra.ArbitraryArgs
 	}
+	// A command that takes no arguments: cobra calls one given it an
+	// "unknown command", which it is not, a sub-command being none of its
+	// words; it is a value given without its flag, or a flag's value with
+	// spaces unquoted.
+	none := !c.HasSubCommands() && args(c, nil) == nil && args(c, []string{"x"}) != nil && args(c, []string{"x", "y"}) != nil
 	c.Args = func(c *cobra.Command, a []string) error {
+		if err := flagAsValue(c); err != nil {
+			return usageError{err}
+		}
+		if none && len(a) > 0 {
+			path := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+			return usageError{fmt.Errorf("%s takes no arguments, only flags; %q is one (a flag's value follows its flag; quote a value with spaces)", path, a[0])}
+		}
 		if err := args(c, a); err != nil {
 			return usageError{err}
 		}
@@ -237,13 +259,84 @@ func usageErrors(c *cobra.Command) {
 			return err
 		}
 		if err := c.ValidateRequiredFlags(); err != nil {
-			return usageError{err}
+			return usageError{missingFlags(c, err)}
+		}
+		// serve says it in its log's format (runServe).
+		if f := c.Flags().Lookup("data"); f != nil && c.Name() != "serve" {
+			name := "--data " // APPLIANCE_DATA=… when it came from there
+			if fromEnv(c, "data") {
+				name = envName("data") + "="
+			}
+			if err := checkDataFlag(name, f.Value.String()); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
 	for _, sub := range c.Commands() {
 		usageErrors(sub)
 	}
+}
+
+// missingFlags is cobra's refusal err of c's required flags not given
+// ("required flag(s) \"domain\", \"name\" not set") in the words of a
+// missing argument's ("site add needs --domain and --name").
+func missingFlags(c *cobra.Command, err error) error {
+	var missing []string
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if req := f.Annotations[cobra.BashCompOneRequiredFlag]; len(req) > 0 && req[0] == "true" && !f.Changed {
+			missing = append(missing, "--"+f.Name)
+		}
+	})
+	if len(missing) == 0 {
+		return err
+	}
+	path := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+	last := len(missing) - 1
+	list := missing[last]
+	if last > 0 {
+		list = strings.Join(missing[:last], ", ") + " and " + list
+	}
+	return fmt.Errorf("%s needs %s", path, list)
+}
+
+// checkDataFlag refuses a --data that is a file, or below one, which no
+// command can use as its data directory: said as such, before serve or
+// restore would fail to make it ("mkdir d: not a directory") and the
+// others would call it a directory with no store in it. A failure (1), as
+// README says of "a --data it cannot open", not a usage error. name is
+// how the value was given: "--data " or "APPLIANCE_DATA=".
+func checkDataFlag(name, dir string) error {
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		return fmt.Errorf("%s%s is a file, not a directory: give --data the directory of the store (serve makes it where there is none)", name, dir)
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		for at, p := dir, filepath.Dir(dir); p != at && p != "."; at, p = p, filepath.Dir(p) {
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return fmt.Errorf("%s%s: %s is a file, not a directory: give --data the directory of the store", name, dir, p)
+			}
+		}
+	}
+	return nil
+}
+
+// flagAsValue refuses a flag of c whose value, on the command line, is
+// another of c's flags: its own value left out (--site --number N takes
+// "--number" for the site key, and N is then an argument).
+func flagAsValue(c *cobra.Command) error {
+	var err error
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		v, ok := strings.CutPrefix(f.Value.String(), "--")
+		if err != nil || !f.Changed || f.Value.Type() != "string" || !ok {
+			return
+		}
+		name, _, _ := strings.Cut(v, "=")
+		if c.Flags().Lookup(name) != nil {
+			err = fmt.Errorf("--%s is given no value: %q, which follows it, is a flag; give --%s its value first", f.Name, "--"+v, f.Name)
+		}
+	})
+	return err
 }
 
 // exactArgs is cobra.ExactArgs(n) saying what the command takes, from its
@@ -276,6 +369,15 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.Version = version
 			o.Listen = acmeListen(c, o)
+			ignored, err := orphanFlags(c, map[string]bool{"acme-domain": len(o.ACME.Domains) > 0, "export": o.Export.URL != "",
+				"smtp": o.SMTP != "", "metrics-token": o.MetricsToken != ""})
+			if err != nil {
+				return err
+			}
+			o.Ignored = ignored
+			if o.SMTP == "" {
+				o.SMTPFrom = "" // from the environment alone: ignored, as said
+			}
 			return runServe(c.Context(), o, stdout, nil)
 		},
 	}
@@ -300,6 +402,64 @@ open it to create the owner account. SIGINT/SIGTERM shut down cleanly.`,
 	exportFlags(cmd, &o.Export)
 	bindEnv(cmd)
 	return cmd
+}
+
+// dependentFlags are serve's flags that apply only with another one: the
+// certificate authority's with --acme-domain, the event stream's with
+// --export, the emails' sender with --smtp, the profiles with the token
+// that opens them. Without it they would be ignored.
+var dependentFlags = []struct {
+	flags []string
+	with  string
+}{
+	{[]string{"acme-email", "acme-directory", "http-listen"}, "acme-domain"},
+	{[]string{"export-subject", "export-stream", "export-max-age", "export-max-bytes", "export-dedup-window", "export-backlog"}, "export"},
+	{[]string{"smtp-from"}, "smtp"},
+	{[]string{"pprof"}, "metrics-token"},
+}
+
+// orphanFlags refuses a flag of serve given on the command line without
+// the flag it applies with (--acme-email without --acme-domain), which
+// would be ignored: a usage error naming the missing flag. on says which
+// of those are given (with a value that turns them on). A flag given only
+// through its APPLIANCE_* variable is not refused, as an environment file
+// several commands or servers share may set it: ignored says which
+// variables are ignored and why, for serve's log.
+func orphanFlags(c *cobra.Command, on map[string]bool) (ignored string, err error) {
+	var why []string
+	for _, d := range dependentFlags {
+		if on[d.with] {
+			continue
+		}
+		var given, env []string
+		for _, name := range d.flags {
+			f := c.Flags().Lookup(name)
+			switch {
+			case !f.Changed, f.Value.Type() == "bool" && f.Value.String() == "false":
+				// Not given, or given off (--pprof=false): nothing ignored.
+			case fromEnv(c, name):
+				env = append(env, envName(name))
+			default:
+				given = append(given, "--"+name)
+			}
+		}
+		if len(given) > 0 {
+			return "", usageError{fmt.Errorf("serve: %s %s only with --%s, which is not given: add --%s, or leave out %s",
+				strings.Join(given, ", "), applies(given), d.with, d.with, strings.Join(given, ", "))}
+		}
+		if len(env) > 0 {
+			why = append(why, fmt.Sprintf("%s %s only with --%s (%s), which is not set", strings.Join(env, ", "), applies(env), d.with, envName(d.with)))
+		}
+	}
+	return strings.Join(why, "; "), nil
+}
+
+// applies is the verb of names: "applies" for one, "apply" for more.
+func applies(names []string) string {
+	if len(names) == 1 {
+		return "applies"
+	}
+	return "apply"
 }
 
 func backupCmd(stdout io.Writer) *cobra.Command {
@@ -824,6 +984,10 @@ type ServeOptions struct {
 	Export        ExportOptions
 	SMTP          string // the SMTP server's URL; "": no emails (notifications, resets, invites)
 	SMTPFrom      string
+	// Ignored says which APPLIANCE_* variables serve ignores and why (set
+	// without the setting they go with, orphanFlags); its log warns of it
+	// at start.
+	Ignored string
 }
 
 // runServe checks the flags and runs the server (httpd.Run) until ctx
@@ -831,14 +995,14 @@ type ServeOptions struct {
 func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(addr string)) error {
 	policy, err := o.Outbound.policy()
 	if err != nil {
-		return err
+		return commandRefusal("serve", err)
 	}
 	region := strings.ToUpper(strings.TrimSpace(o.PhoneRegion))
 	if region == "" {
 		region = numbers.DefaultRegion
 	}
 	if err := numbers.CheckRegion(region); err != nil {
-		return usageError{fmt.Errorf("--phone-region: %w", err)}
+		return usageError{fmt.Errorf("serve: --phone-region: %w", err)}
 	}
 	opts := httpd.Options{
 		ExportBacklog: o.Export.Backlog,
@@ -856,16 +1020,19 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 	}
 	log, err := o.Log.logger(os.Stderr)
 	if err != nil {
-		return err
+		return commandRefusal("serve", err)
+	}
+	exp, err := o.Export.options()
+	if err != nil {
+		return commandRefusal("serve", err)
+	}
+	if o.Ignored != "" {
+		log.Warn("environment variables ignored", "why", o.Ignored)
 	}
 	// SIGHUP reads the TLS certificate files again (systemctl reload).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	exp, err := o.Export.options()
-	if err != nil {
-		return err
-	}
 	tuneCAllocator()
 	if !o.Pprof {
 		// Nothing reads the heap profile: the runtime need not sample
@@ -886,6 +1053,9 @@ func runServe(ctx context.Context, o ServeOptions, stdout io.Writer, ready func(
 		}
 	}
 	opts.Export, opts.Log, opts.Reload = exp, log, hup
+	if err := checkDataFlag("--data ", o.Data); err != nil {
+		return o.Log.failed(fmt.Errorf("serve: %w", err))
+	}
 	return o.Log.failed(httpd.Run(ctx, o.Data, opts, serving))
 }
 
@@ -998,6 +1168,11 @@ func runRestore(ctx context.Context, o RestoreOptions, stdout io.Writer) error {
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("restore: %w", store.InUse(o.Data, err))
+		}
+		if errors.Is(err, store.ErrNotEmpty) {
+			// Refused before the archive is read: the command line as
+			// given, not the archive, is what to change (exit 2).
+			return usageError{fmt.Errorf("restore: --data %s: %w; add --force to replace it (its sites, users, tokens, numbers, leads and visits), or give --data another directory", o.Data, store.ErrNotEmpty)}
 		}
 		return err
 	}
@@ -1229,7 +1404,7 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
-		return err
+		return fmt.Errorf("user add: %w", err)
 	}
 	if err := accounts.PasswordRules(pw); err != nil {
 		// The server's rule, checked here: a password read from stdin
@@ -1247,7 +1422,7 @@ func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.W
 	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
-		return err
+		return fmt.Errorf("user passwd: %w", err)
 	}
 	if err := accounts.PasswordRules(pw); err != nil {
 		// The server's rule, checked here: a password read from stdin
@@ -1497,7 +1672,8 @@ func runPoolEdit(ctx context.Context, o PoolOptions, changed func(flag string) b
 		}
 		i := slices.IndexFunc(info.Pools, func(p admin.Pool) bool { return p.Name == o.Name })
 		if i < 0 {
-			return admin.Pool{}, usageError{fmt.Errorf("the site has no pool named %q (appliance numbers list --site %s shows them)", o.Name, o.Site)}
+			// Not there: a failure (1), as numbers pool remove's is.
+			return admin.Pool{}, fmt.Errorf("the site has no pool named %q (appliance numbers list --site %s shows them)", o.Name, o.Site)
 		}
 		p := info.Pools[i]
 		addrCap := int(p.AddrCap)
@@ -1650,6 +1826,17 @@ func refusedUsage(err error) error {
 	return usageError{err}
 }
 
+// commandRefusal is err, when it is a usage error of a flag the command
+// shares with others (--log-format, --export-subject), in the words of
+// the command's own ("serve: --log-format ..."); other errors as they are.
+func commandRefusal(command string, err error) error {
+	ue, ok := errors.AsType[usageError](err)
+	if !ok {
+		return err
+	}
+	return usageError{fmt.Errorf("%s: %w", command, ue.error)}
+}
+
 // inputError is the server's refusal of what a command read from a file
 // or stdin (a costs file's bad lines): a failure (exit 1), as a bad TLS
 // file is, not a usage error.
@@ -1662,6 +1849,9 @@ const whenNoServer = "; used when no server runs, a running server applies its o
 
 // usageError is a mistake in how a command was called: exit code 2, with a hint.
 type usageError struct{ error }
+
+// Unwrap lets errors.Is find the refusal's cause (store.ErrNotEmpty).
+func (e usageError) Unwrap() error { return e.error }
 
 // usageIn is a usage error of the command at path, whose help the hint names.
 type usageIn struct {
@@ -1728,6 +1918,7 @@ func applyEnv(c *cobra.Command) error {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			_ = c.Flags().SetAnnotation(f.Name, fromEnvAnnotation, []string{envName(f.Name)})
 			if serr := c.Flags().Set(f.Name, v); serr != nil {
 				var iv *pflag.InvalidValueError
 				if want := flagWants(f); want != "" {
@@ -1740,6 +1931,18 @@ func applyEnv(c *cobra.Command) error {
 		}
 	})
 	return err
+}
+
+// fromEnvAnnotation marks a flag whose value applyEnv took from its
+// APPLIANCE_* variable, not from the command line: Changed says only that
+// it was given, one way or the other.
+const fromEnvAnnotation = "appliance-from-env"
+
+// fromEnv reports whether flag name of c was given through its APPLIANCE_*
+// variable alone (applyEnv), not on the command line.
+func fromEnv(c *cobra.Command, name string) bool {
+	f := c.Flags().Lookup(name)
+	return f != nil && len(f.Annotations[fromEnvAnnotation]) > 0
 }
 
 func envName(flag string) string {

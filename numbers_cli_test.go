@@ -77,7 +77,7 @@ func TestNumbersCommands(t *testing.T) {
 		{"pool number as static", runStaticAdd(ctx, StaticOptions{Data: dir, Site: key, Number: "74950000001"}, &out), `already in pool "ads"`},
 		{"bad reserve", runPoolAdd(ctx, PoolOptions{Data: dir, Site: key, Name: "x", Numbers: []string{"74952220001"}, Reserve: "1m"}, &out), "reserve"},
 		{"unknown site", runNumbersList(ctx, NumbersListOptions{Data: dir, Site: strings.Repeat("A", 32)}, &out), "no site has the key"},
-		{"no such pool", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "nope", File: file}, nil, &out), "no such pool"},
+		{"no such pool", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "nope", File: file}, nil, &out), `the site has no pool named "nope"`},
 		{"missing file", runNumbersImport(ctx, ImportOptions{Data: dir, Site: key, Pool: "ads", File: "/nonexistent.csv"}, nil, &out), "no such file"},
 		{"nothing to set", runSiteNumbers(ctx, SiteNumbersOptions{Data: dir, Site: key}, &out), "give --replace"},
 	} {
@@ -289,7 +289,7 @@ func TestErrorKeepsCommandName(t *testing.T) {
 		want string
 	}{
 		{[]string{"site", "numbers", "--site", "nokey", "--replace", "74950000000"}, 1,
-			"appliance: site numbers: no site has the key \"nokey\" (appliance site list)\n"},
+			"appliance: site numbers: no site has the key \"nokey\" (appliance site list shows them)\n"},
 		{[]string{"site", "numbers", "--site", key, "--replace", "foo"}, 2,
 			"appliance: site numbers: site number: phone \"foo\" is not a phone number\n"},
 	} {
@@ -374,17 +374,20 @@ func TestPoolEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A pool not there is a failure (1), as numbers pool remove's is; a
+	// value the pool cannot take a usage error (2).
 	for _, tt := range []struct {
 		args []string
+		code int
 		want string
 	}{
-		{edit("--name", "ads", "--reserve", "1h"), `appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + ` shows them)`},
-		{edit("--name", "cpc", "--reserve", "1m"), "appliance: numbers pool edit: "},
+		{edit("--name", "ads", "--reserve", "1h"), 1, `appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + ` shows them)`},
+		{edit("--name", "cpc", "--reserve", "1m"), 2, "appliance: numbers pool edit: "},
 	} {
 		_, err := cli(t, dir, tt.args...)
 		var stderr bytes.Buffer
-		if code := exitCode(err, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), tt.want) {
-			t.Errorf("%v: exit %d, printed %q; want 2, %q", tt.args, code, stderr.String(), tt.want)
+		if code := exitCode(err, &stderr); code != tt.code || !strings.HasPrefix(stderr.String(), tt.want) {
+			t.Errorf("%v: exit %d, printed %q; want %d, %q", tt.args, code, stderr.String(), tt.code, tt.want)
 		}
 	}
 	must("cpc: 1 number", "numbers", "list", "--site", key)

@@ -104,3 +104,121 @@ func TestSiteSetTimeZoneRefusedBeforeTheRest(t *testing.T) {
 		t.Errorf("a refused site set renamed the site: %v\n%s", err, out.String())
 	}
 }
+
+// What a command names that is not there (a static number, a pool, a
+// webhook) is refused as a user or token not there is: a failure (1) that
+// names the command listing what there is. Run as the binary.
+func TestNotThereNamesWhatListsThem(t *testing.T) {
+	dir, key := offlineSite(t)
+	file := filepath.Join(t.TempDir(), "numbers.txt")
+	if err := os.WriteFile(file, []byte("74950000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list := "(appliance numbers list --site " + key + " shows them)"
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"numbers", "static", "remove", "--site", key, "--number", "74951112233"},
+			`appliance: numbers static remove: the site has no static number "74951112233" ` + list + "\n"},
+		{[]string{"numbers", "pool", "remove", "--site", key, "--name", "ads"},
+			`appliance: numbers pool remove: the site has no pool named "ads" ` + list + "\n"},
+		{[]string{"numbers", "pool", "edit", "--site", key, "--name", "ads", "--reserve", "1h"},
+			`appliance: numbers pool edit: the site has no pool named "ads" ` + list + "\n"},
+		{[]string{"numbers", "import", "--site", key, "--pool", "ads", file},
+			`appliance: numbers import: the site has no pool named "ads" (appliance numbers list --site ` + key + " shows them; numbers pool add makes one)\n"},
+		{[]string{"webhook", "remove", "--site", key, "--id", "5"},
+			"appliance: webhook remove: site " + key + " has no webhook 5 (appliance webhook list --site " + key + " shows them)\n"},
+		{[]string{"reports", "rebuild", "--site", strings.Repeat("A", 32)},
+			`appliance: reports rebuild: no site has the key "` + strings.Repeat("A", 32) + `" (appliance site list shows them)` + "\n"},
+	} {
+		code, stderr := runBinary(t, "", append(tc.args, "--data", dir)...)
+		if code != 1 || stderr != tc.say {
+			t.Errorf("appliance %s: exit %d, stderr %q; want exit 1 and %q", strings.Join(tc.args, " "), code, stderr, tc.say)
+		}
+	}
+}
+
+// restore onto a data directory that holds a store, without --force, is
+// refused before the archive is read: the command line is what to change
+// (--force, or another --data), a usage error (2) that says both. Run as
+// the binary.
+func TestRestoreOntoAStoreIsAUsageError(t *testing.T) {
+	dir, _ := offlineSite(t)
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	if err := runBackup(t.Context(), BackupOptions{Data: dir, Output: archive}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runBinary(t, "", "restore", archive, "--data", dir)
+	want := "appliance: restore: --data " + dir + ": data directory already holds a store; add --force to replace it " +
+		"(its sites, users, tokens, numbers, leads and visits), or give --data another directory\n" +
+		"Run 'appliance restore --help' for usage.\n"
+	if code != 2 || stderr != want {
+		t.Errorf("restore onto a store: exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
+	}
+}
+
+// The refusals found walking the commands with bad input: each names the
+// command and what to do, and exits as README's Commands says (a --data
+// that is a file is a failure, 1, as a --data serve cannot open is; so is
+// a site key not there, for token add as for every other command). Run as
+// the binary.
+func TestRefusalsNameTheCommand(t *testing.T) {
+	dir, key := offlineSite(t)
+	file := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		say  string
+	}{
+		{[]string{"site", "list", "--data", file}, 1,
+			"appliance: --data " + file + " is a file, not a directory: give --data the directory of the store (serve makes it where there is none)\n"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--data", file}, 1,
+			"appliance: serve: --data " + file + " is a file, not a directory"},
+		{[]string{"restore", "-", "--data", filepath.Join(file, "sub")}, 1,
+			"appliance: --data " + filepath.Join(file, "sub") + ": " + file + " is a file, not a directory: give --data the directory of the store\n"},
+		{[]string{"token", "change", "0123", "--data", dir}, 2,
+			"appliance: token change: give what to change: --name, --site or --every-site, --scope or --every-scope\nRun 'appliance token change --help' for usage.\n"},
+		{[]string{"token", "add", "--name", "crm", "--site", "nope", "--data", dir}, 1,
+			"appliance: token add: no site has the key \"nope\" (appliance site list shows them)\n"},
+		{[]string{"user", "add", "anna@example.com", "--data", dir}, 1,
+			"appliance: user add: no password on stdin"},
+		// Taken and ignored: exit 0, the invite made without a word.
+		{[]string{"user", "invite", "anna@example.com", "--lang", "en", "--data", dir}, 2,
+			"appliance: user invite: --lang applies only with --send, which is not given: add --send to email the link in that language, or leave out --lang\n"},
+		// cobra printed the root's help and exited 0.
+		{[]string{"help", "site", "lst"}, 2, "appliance: help: no command \"site lst\"; appliance --help lists them\n"},
+		// The Numbers page's "Reserve "forever": write it like ...".
+		{[]string{"numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000001", "--reserve", "forever", "--data", dir}, 2,
+			"appliance: numbers pool add: --reserve \"forever\": write it like 20m, 2h or 7d\nRun 'appliance numbers pool add --help' for usage.\n"},
+		// With no server it said "the server runs without --export".
+		{[]string{"export", "backfill", "--site", key, "--from", "2026-01-01", "--data", dir}, 2,
+			"appliance: export backfill: no server runs on --data " + dir + " to publish through: give --export nats://HOST:4222 to publish to it directly\n"},
+	} {
+		code, stderr := runBinary(t, "", tc.args...)
+		if code != tc.code || !strings.HasPrefix(stderr, tc.say) {
+			t.Errorf("appliance %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, stderr, tc.code, tc.say)
+		}
+	}
+}
+
+// APPLIANCE_DATA set to a file is named as it was given.
+func TestDataVariableThatIsAFileNamed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "site", "list")
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1", "APPLIANCE_DATA="+file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	want := "appliance: APPLIANCE_DATA=" + file + " is a file, not a directory: give --data the directory of the store"
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("site list with APPLIANCE_DATA a file: %v, stderr %q; want exit 1 and %q", err, stderr.String(), want)
+	}
+}

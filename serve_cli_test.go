@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +48,23 @@ func TestServeRefusesBadFlagValues(t *testing.T) {
 		// email settings: ..."); they were refused after the store.
 		{[]string{"--smtp", "http://mail.example"}, `appliance: serve: --smtp: want smtp://[user:password@]host[:port] or smtps://..., not "http://mail.example"` + "\n"},
 		{[]string{"--smtp", "smtp://127.0.0.1:25"}, `appliance: serve: --smtp-from: "" is not an email address such as "Shop <noreply@shop.example>"` + "\n"},
+		// The log's flags in serve's words too, as every other one is.
+		{[]string{"--log-format", "xml"}, `appliance: serve: --log-format is text or json, not "xml"` + "\n"},
+		{[]string{"--log-level", "loud"}, `appliance: serve: --log-level is debug, info, warn or error, not "loud"` + "\n"},
+		// Each of the event stream's limits named with its value; they
+		// were "--export-max-age, --export-max-bytes and
+		// --export-dedup-window cannot be negative", whichever it was.
+		{[]string{"--export", "nats://127.0.0.1:4222", "--export-max-bytes", "-5"}, "appliance: serve: --export-max-bytes -5: want the most bytes a new stream keeps, or 0 for no limit\n"},
+		{[]string{"--export", "nats://127.0.0.1:4222", "--export-max-age", "-1h"}, "appliance: serve: --export-max-age -1h0m0s: want how long a new stream keeps events"},
+		{[]string{"--export", "nats://127.0.0.1:4222", "--export-dedup-window", "-1m"}, "appliance: serve: --export-dedup-window -1m0s: want how long"},
+		// A flag that applies only with another one, given without it,
+		// was ignored without a word.
+		{[]string{"--acme-email", "owner@example.com"}, "appliance: serve: --acme-email applies only with --acme-domain, which is not given: add --acme-domain, or leave out --acme-email\n"},
+		{[]string{"--acme-directory", "https://acme-staging-v02.api.letsencrypt.org/directory", "--http-listen", ":8081"}, "appliance: serve: --acme-directory, --http-listen apply only with --acme-domain"},
+		{[]string{"--export-subject", "shop.events"}, "appliance: serve: --export-subject applies only with --export, which is not given: add --export, or leave out --export-subject\n"},
+		{[]string{"--export-max-bytes", "1000000", "--export-backlog", "10"}, "appliance: serve: --export-max-bytes, --export-backlog apply only with --export"},
+		{[]string{"--smtp-from", "Shop <noreply@shop.example>"}, "appliance: serve: --smtp-from applies only with --smtp, which is not given: add --smtp, or leave out --smtp-from\n"},
+		{[]string{"--pprof"}, "appliance: serve: --pprof applies only with --metrics-token, which is not given"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		// A serve that takes the flag serves on: stopped after a minute,
@@ -259,5 +278,33 @@ func TestMaxConnsHelpNamesThePerIPCap(t *testing.T) {
 	}
 	if usage := c.Flags().Lookup("max-conns").Usage; !strings.Contains(usage, "a quarter of them (at most 512) from one client IP unless --trust-proxy") {
 		t.Errorf("serve --max-conns: %q does not name the per-IP cap", usage)
+	}
+}
+
+// The flags that apply only with another one (--acme-email with
+// --acme-domain, --export-subject with --export) set through their
+// APPLIANCE_* variables alone, as an environment file several servers or
+// commands share may set them, are not refused: serve starts, and its log
+// says once, at start, which variables it ignores and why.
+func TestServeWarnsOfIgnoredVariables(t *testing.T) {
+	log := serveLog(t, []string{"APPLIANCE_ACME_EMAIL=owner@example.com", "APPLIANCE_ACME_DIRECTORY=https://acme.example/directory",
+		"APPLIANCE_EXPORT_SUBJECT=shop.events", "APPLIANCE_SMTP_FROM=noreply@shop.example",
+		"APPLIANCE_PPROF=false"}, "--log-format", "json") // off: nothing ignored
+	var warned []string
+	sc := bufio.NewScanner(strings.NewReader(log))
+	for sc.Scan() {
+		var line struct{ Level, Msg, Why string }
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("log line %q: %v", sc.Text(), err)
+		}
+		if line.Level == "WARN" && line.Msg == "environment variables ignored" {
+			warned = append(warned, line.Why)
+		}
+	}
+	want := "APPLIANCE_ACME_EMAIL, APPLIANCE_ACME_DIRECTORY apply only with --acme-domain (APPLIANCE_ACME_DOMAIN), which is not set; " +
+		"APPLIANCE_EXPORT_SUBJECT applies only with --export (APPLIANCE_EXPORT), which is not set; " +
+		"APPLIANCE_SMTP_FROM applies only with --smtp (APPLIANCE_SMTP), which is not set"
+	if len(warned) != 1 || warned[0] != want {
+		t.Errorf("serve warned %q; want once %q; log:\n%s", warned, want, log)
 	}
 }

@@ -45,7 +45,8 @@ func TestErrorsWithoutPackagePrefixes(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	exitCode(err, &stderr)
-	if got := stderr.String(); strings.Contains(got, "store: ") || !strings.Contains(got, "already holds a store") {
+	// "restore: " is the command's name, not the package's.
+	if got := stderr.String(); strings.Contains(strings.ReplaceAll(got, "restore: ", ""), "store: ") || !strings.Contains(got, "already holds a store") {
 		t.Errorf("printed %q", got)
 	}
 	stderr.Reset()
@@ -130,14 +131,18 @@ func TestUsageMistakesExitTwo(t *testing.T) {
 		code      int
 		say, hint string
 	}{
-		{[]string{"backup"}, 2, `required flag(s) "output" not set`, "appliance backup --help"},
-		{[]string{"backup", "extra", "-o", "x.tar"}, 2, `unknown command "extra"`, "appliance backup --help"},
+		{[]string{"backup"}, 2, "appliance: backup needs --output\n", "appliance backup --help"},
+		{[]string{"backup", "extra", "-o", "x.tar"}, 2, `backup takes no arguments, only flags; "extra" is one`, "appliance backup --help"},
 		{[]string{"bogus"}, 2, `unknown command "bogus" for "appliance"`, "appliance --help"},
 		{[]string{"site", "lst"}, 2, `unknown command "lst" for "appliance site"; did you mean "list"?`, "appliance site --help"},
 		{[]string{"numbers", "pool", "ad"}, 2, `did you mean "add"?`, "appliance numbers pool --help"},
 		{[]string{"user", "add"}, 2, "user add needs EMAIL", "appliance user add --help"},
 		{[]string{"user", "role", "a@example.com", "manager", "x"}, 2, `user role takes only EMAIL ROLE; "x" is one too many`, "appliance user role --help"},
-		{[]string{"site", "add", "--name", "Shop"}, 2, `required flag(s) "domain" not set`, "appliance site add --help"},
+		{[]string{"site", "add", "--name", "Shop"}, 2, "appliance: site add needs --domain\n", "appliance site add --help"},
+		{[]string{"site", "add"}, 2, "appliance: site add needs --domain and --name\n", "appliance site add --help"},
+		{[]string{"numbers", "list", "--site", "KEY", "d"}, 2, `numbers list takes no arguments, only flags; "d" is one (a flag's value follows its flag; quote a value with spaces)`, "appliance numbers list --help"},
+		// --site took "--number" for the key, and the number was an argument.
+		{[]string{"numbers", "static", "remove", "--site", "--number", "74951112233"}, 2, `--site is given no value: "--number", which follows it, is a flag; give --site its value first`, "appliance numbers static remove --help"},
 		{[]string{"restore"}, 2, "restore needs exactly one FILE", "appliance restore --help"},
 		{[]string{"site"}, 0, "", ""},
 	} {
@@ -239,13 +244,14 @@ func TestUnknownSiteKeyNamed(t *testing.T) {
 		{"site", "remove", "--site", "nope", "--confirm", "x"},
 		{"reports", "rebuild", "--site", "nope"},
 		{"costs", "import", "--site", "nope", empty},
-		{"export", "backfill", "--site", "nope", "--from", "2026-01-01"},
+		// With no server, the stream's own: refused without it.
+		{"export", "backfill", "--site", "nope", "--from", "2026-01-01", "--export", "nats://127.0.0.1:4222"},
 		{"numbers", "list", "--site", "nope"},
 	} {
 		root := newRoot(io.Discard)
 		root.SetArgs(append(args, "--data", dir))
 		err := root.ExecuteContext(context.Background())
-		if err == nil || !strings.Contains(err.Error(), `no site has the key "nope" (appliance site list)`) {
+		if err == nil || !strings.Contains(err.Error(), `no site has the key "nope" (appliance site list shows them)`) {
 			t.Errorf("%s: %v", strings.Join(args, " "), err)
 		}
 	}

@@ -43,6 +43,11 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
   appliance user invite ops@example.com --role operator --send --lang en`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if c.Flags().Changed("lang") && !fromEnv(c, "lang") && !inv.Send {
+				// It was ignored: the language is the email's, and
+				// without --send there is none.
+				return usageError{errors.New("user invite: --lang applies only with --send, which is not given: add --send to email the link in that language, or leave out --lang")}
+			}
 			return runUserInvite(c.Context(), InviteOptions{Data: inv.Data, Email: args[0], Role: inv.Role, Send: inv.Send, Lang: inv.Lang}, stdout)
 		},
 	}
@@ -208,7 +213,7 @@ func tokenChangeCmd(stdout io.Writer) *cobra.Command {
 			}
 			switch {
 			case o.EverySite && f.Changed("site"):
-				return usageError{errors.New("give --site or --every-site, not both")}
+				return usageError{errors.New("token change: give --site or --every-site, not both")}
 			case o.EverySite:
 				in.Sites = &[]string{}
 			case f.Changed("site"):
@@ -216,14 +221,14 @@ func tokenChangeCmd(stdout io.Writer) *cobra.Command {
 			}
 			switch {
 			case o.EveryScope && f.Changed("scope"):
-				return usageError{errors.New("give --scope or --every-scope, not both")}
+				return usageError{errors.New("token change: give --scope or --every-scope, not both")}
 			case o.EveryScope:
 				in.Scopes = &[]string{}
 			case f.Changed("scope"):
 				in.Scopes = &o.Scopes
 			}
 			if in.Name == nil && in.Sites == nil && in.Scopes == nil {
-				return usageError{errors.New("give what to change: --name, --site or --every-site, --scope or --every-scope")}
+				return usageError{errors.New("token change: give what to change: --name, --site or --every-site, --scope or --every-scope")}
 			}
 			return adminCall(c.Context(), o.Data, "token change", func(cl *admin.Client) (admin.TokenInfo, error) {
 				return cl.ChangeToken(c.Context(), in)

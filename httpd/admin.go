@@ -421,7 +421,8 @@ func (s *Server) siteIDs(keys []string) ([]uint32, error) {
 		}
 		site, err := s.sites.ByKey(key)
 		if err != nil {
-			return nil, errorf(fasthttp.StatusBadRequest, "no site has the key %q (appliance site list shows them)", key)
+			// Not there: 404, as every other command's unknown site key.
+			return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list shows them)", key)
 		}
 		ids = append(ids, site.ID)
 	}
@@ -495,7 +496,7 @@ func (a adminAPI) RemoveWebhook(ctx context.Context, in admin.RemoveWebhook) (ad
 		return admin.Removed{}, err
 	}
 	if err := a.s.hooks.Remove(ctx, site.ID, in.ID); errors.Is(err, webhooks.ErrNotFound) {
-		return admin.Removed{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+		return admin.Removed{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
 	} else if err != nil {
 		return admin.Removed{}, err
 	}
@@ -514,7 +515,7 @@ func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (ad
 	}
 	i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == in.ID })
 	if i < 0 {
-		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
 	}
 	url, events := cmp.Or(in.URL, eps[i].URL), in.Events
 	if len(events) == 0 {
@@ -529,7 +530,7 @@ func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (ad
 	case errors.Is(err, webhooks.ErrInvalid):
 		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", adminMessage(err))
 	case errors.Is(err, webhooks.ErrNotFound):
-		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d", site.Key, in.ID)
+		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
 	case err != nil:
 		return admin.Endpoint{}, err
 	}
@@ -639,7 +640,13 @@ func (a adminAPI) RemoveStatic(ctx context.Context, in admin.RemoveStatic) error
 	if err != nil {
 		return err
 	}
-	return a.s.numbers.RemoveStatic(ctx, site.ID, in.Number, a.s.now())
+	err = a.s.numbers.RemoveStatic(ctx, site.ID, in.Number, a.s.now())
+	if errors.Is(err, tracking.ErrNoStatic) {
+		// The command that lists them, as a user or token not there
+		// names its own (the domain's words are the Numbers page's).
+		return errorf(fasthttp.StatusNotFound, "the site has no static number %q (appliance numbers list --site %s shows them)", in.Number, site.Key)
+	}
+	return err
 }
 
 func (a adminAPI) AddPool(ctx context.Context, in admin.PoolRequest) (admin.Pool, error) {
@@ -669,7 +676,9 @@ func (a adminAPI) pool(ctx context.Context, in admin.PoolRequest, edit bool) (ad
 		pin.Name = in.Rename
 	}
 	if pin.Reserve, err = parseReserve(in.Reserve); err != nil {
-		return admin.Pool{}, err
+		// The Numbers page's sentence ("Reserve ...: write it like
+		// ..."), in the words of the command's flag.
+		return admin.Pool{}, errorf(fasthttp.StatusBadRequest, "--reserve %q: write it like 20m, 2h or 7d", in.Reserve)
 	}
 	var p store.PoolConfig
 	if edit {
@@ -695,7 +704,11 @@ func (a adminAPI) RemovePool(ctx context.Context, in admin.RemovePool) error {
 	if err != nil {
 		return err
 	}
-	return a.s.numbers.RemovePool(ctx, site.ID, in.Name, a.s.now())
+	err = a.s.numbers.RemovePool(ctx, site.ID, in.Name, a.s.now())
+	if errors.Is(err, tracking.ErrNoPool) {
+		return errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them)", in.Name, site.Key)
+	}
+	return err
 }
 
 // Import adds the numbers of an import file to a pool and answers what was
@@ -706,6 +719,9 @@ func (a adminAPI) Import(ctx context.Context, in admin.Import, progress func(don
 		return admin.ImportResult{}, err
 	}
 	res, err := importNumbers(ctx, a.s.numbers, site.Region(a.s.opts.PhoneRegion), a.s.now(), site, in.Pool, in.CSV, progress)
+	if errors.Is(err, tracking.ErrNoPool) {
+		return admin.ImportResult{}, errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them; numbers pool add makes one)", in.Pool, site.Key)
+	}
 	if err != nil {
 		return admin.ImportResult{}, err
 	}
@@ -723,7 +739,7 @@ func (s *Server) adminSite(key string) (*store.Site, error) {
 	}
 	site, err := s.sites.ByKey(key)
 	if err != nil {
-		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list)", key)
+		return nil, errorf(fasthttp.StatusNotFound, "no site has the key %q (appliance site list shows them)", key)
 	}
 	return site, nil
 }
