@@ -768,11 +768,19 @@ import { layer, trap } from "./modal.js";
       // floored to the minute and only moves on, so its last minute is
       // taken when sent.
       var maxDelay = settings.max_delay_ms;
+      // The time offered first is the top of the hour after next, unless
+      // that is at night (21:00 to 9:00 where the visitor is): then 10:00
+      // the next morning, not a call at 1 at night.
+      var first = new Date(Math.ceil(Date.now() / hour) * hour + hour);
+      if (first.getHours() < 9 || first.getHours() >= 21) {
+        if (first.getHours() >= 21) first.setDate(first.getDate() + 1);
+        first.setHours(10, 0, 0, 0);
+      }
       var when = el("input", {
         type: "datetime-local",
         min: localInput(Date.now()),
         max: maxDelay ? localInput(Date.now() + maxDelay) : null,
-        value: localInput(Math.ceil(Date.now() / hour) * hour + hour),
+        value: localInput(maxDelay ? Math.min(+first, Date.now() + maxDelay) : +first),
       });
       var whenBox = el("div", { hidden: true }, field("cs-time", t("time"), when));
       var toggle = function () {
