@@ -802,6 +802,7 @@ export function chatWindow(env) {
     var log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": t("log"), tabindex: "0" });
     var typing = el("div", { class: "typing" });
     var input = el("textarea", { id: "cs-chat-text", dir: "auto", rows: "2", placeholder: t("placeholder"), "aria-label": t("field"), "aria-describedby": "cs-chat-hint" });
+    input.value = draft();
     var sendBtn = el("button", { type: "submit" }, [t("send")]);
     var form = el("form", { novalidate: true }, [input, sendBtn]);
     var hint = el("p", { class: "hint", id: "cs-chat-hint" }, [t("hint")]);
@@ -937,7 +938,22 @@ export function chatWindow(env) {
 
   // typed tells the operator the visitor is typing: at most every 2 s, and
   // that they stopped 3 s after the last key.
+  // draft keeps the words typed and not sent yet for the tab (v given;
+  // "" lets them go) or returns them: the window on the site's next page
+  // has them back, as the lead form has its own.
+  function draft(v) {
+    var k = "_cs_chat_d_" + (site || core.site_() || "");
+    try {
+      var ss = w.sessionStorage;
+      if (v === undefined) return ss.getItem(k) || "";
+      if (v.trim()) ss.setItem(k, v);
+      else ss.removeItem(k);
+    } catch (e) {}
+    return "";
+  }
+
   function typed() {
+    draft(ui.input.value);
     var now = Date.now();
     if (now - typingSent > 2000 && ui.input.value.trim()) {
       typingSent = now;
@@ -986,6 +1002,7 @@ export function chatWindow(env) {
       return;
     }
     ui.input.value = "";
+    draft("");
     stopTyping();
     // Refs begin with the time, then the part's place: pending sorts by ref.
     var at = Date.now().toString(36);

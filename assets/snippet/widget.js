@@ -55,6 +55,7 @@ import { layer, trap } from "./modal.js";
       send: "Отправить",
       sending: "Отправляем…",
       leadNeed: "Укажите имя, телефон или эл. почту либо напишите сообщение.",
+      emailCheck: "Проверьте адрес эл. почты: похоже, в нём опечатка. Исправьте его или нажмите «Отправить» ещё раз, чтобы отправить как есть.",
       tooLong: "Слишком длинный текст в поле «%s»: сократите его.",
       leadDone: "Спасибо! Заявка отправлена, мы скоро свяжемся с вами.",
       formName: "Форма заявки",
@@ -109,6 +110,7 @@ import { layer, trap } from "./modal.js";
       send: "Send",
       sending: "Sending…",
       leadNeed: "Give your name, phone or email, or write a message.",
+      emailCheck: "Check the email address: it looks mistyped. Correct it, or press Send again to send it as it is.",
       tooLong: "The %s field is too long: please shorten it.",
       leadDone: "Thank you! Your request was sent; we will be in touch soon.",
       formName: "Lead form",
@@ -591,6 +593,10 @@ import { layer, trap } from "./modal.js";
         fields[f].addEventListener("input", save);
       });
       var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
+      // an address that looks mistyped is told once before it is sent (it
+      // would be stored as typed, and no one could write back), never
+      // refused: sent as it is when Send is pressed again
+      var asked = "";
       form.addEventListener("submit", function (e) {
         e.preventDefault();
         // What the appliance takes of each field (a control character pasted
@@ -608,6 +614,12 @@ import { layer, trap } from "./modal.js";
             say(msg, t("tooLong").replace("%s", t(f)), false, [fields[f]]);
             return;
           }
+        }
+        var em = email.value.trim();
+        if (em && em != asked && !/^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+\.[^\s@,;:<>()[\]"\\.]+$/.test(em)) {
+          asked = em;
+          say(msg, t("emailCheck"), false, [email]);
+          return;
         }
         busy(submit, true, t("send"));
         // the popup's live regions, should the form be closed meanwhile
@@ -768,11 +780,19 @@ import { layer, trap } from "./modal.js";
       // floored to the minute and only moves on, so its last minute is
       // taken when sent.
       var maxDelay = settings.max_delay_ms;
+      // The time offered first is the top of the hour after next, unless
+      // that is at night (21:00 to 9:00 where the visitor is): then 10:00
+      // the next morning, not a call at 1 at night.
+      var first = new Date(Math.ceil(Date.now() / hour) * hour + hour);
+      if (first.getHours() < 9 || first.getHours() >= 21) {
+        if (first.getHours() >= 21) first.setDate(first.getDate() + 1);
+        first.setHours(10, 0, 0, 0);
+      }
       var when = el("input", {
         type: "datetime-local",
         min: localInput(Date.now()),
         max: maxDelay ? localInput(Date.now() + maxDelay) : null,
-        value: localInput(Math.ceil(Date.now() / hour) * hour + hour),
+        value: localInput(maxDelay ? Math.min(+first, Date.now() + maxDelay) : +first),
       });
       var whenBox = el("div", { hidden: true }, field("cs-time", t("time"), when));
       var toggle = function () {
