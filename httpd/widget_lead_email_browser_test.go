@@ -8,7 +8,8 @@ import (
 // dot, no domain's ending) is asked once to check it, the field focused,
 // before the lead goes: it was sent as typed and the visitor thanked, with
 // an address no one can write back to. Corrected, it is sent; sent again
-// as it is, it is sent too (a lead is never refused for its form).
+// as it is, it is sent too (a lead is never refused for its form). Beside
+// a phone the address is not the only way back: the lead goes at once.
 func TestWidgetLeadEmailTypoAskedOnce(t *testing.T) {
 	f := newWidgetFixture(t, map[string]any{"lang": "ru"})
 	f.page("/", sitePage("Магазин", "", f.install, ""))
@@ -57,16 +58,28 @@ func TestWidgetLeadEmailTypoAskedOnce(t *testing.T) {
 	if got := send(); got != done {
 		t.Errorf("sent again as it is: the visitor is told %q, want it sent", got)
 	}
+	f.press(t, "\r")
+	f.waitIn(t, "the form closes", `!r.querySelector('.dialog')`)
+
+	// With a phone the business can call back: the lead goes at once, the
+	// address stored as typed (and flagged by the appliance).
+	open()
+	in[any](t, f, `(r.querySelector('#cs-email').value = '', 0)`)
+	f.typeInto(t, "#cs-phone", "+7 912 345-66-06")
+	f.typeInto(t, "#cs-email", "ivan@mail,ru")
+	if got := send(); got != done {
+		t.Errorf("a mistyped address beside a phone: the visitor is told %q, want it sent at once", got)
+	}
 	leads := siteLeads(t, f.srv, f.key)
-	if len(leads) != 2 {
-		t.Fatalf("%d leads stored, want 2: %+v", len(leads), leads)
+	if len(leads) != 3 {
+		t.Fatalf("%d leads stored, want 3: %+v", len(leads), leads)
 	}
 	got := map[string]bool{}
 	for _, l := range leads {
 		got[l.EmailRaw] = true
 	}
-	if !got["anna@mail.ru"] || !got["petr@yandex"] {
-		t.Errorf("leads stored with the addresses %v, want anna@mail.ru and petr@yandex", got)
+	if !got["anna@mail.ru"] || !got["petr@yandex"] || !got["ivan@mail,ru"] {
+		t.Errorf("leads stored with the addresses %v, want anna@mail.ru, petr@yandex and ivan@mail,ru", got)
 	}
 	f.noExceptions(t)
 }

@@ -593,9 +593,11 @@ import { layer, trap } from "./modal.js";
         fields[f].addEventListener("input", save);
       });
       var box = dialog("lead", t("leadTitle"), [el("p", {}, [t("leadIntro")]), form]);
-      // an address that looks mistyped is told once before it is sent (it
-      // would be stored as typed, and no one could write back), never
-      // refused: sent as it is when Send is pressed again
+      // an address that looks mistyped, the only way back (no phone), is
+      // told once before it is sent (it would be stored as typed, and no
+      // one could write back), never refused: sent as it is when Send is
+      // pressed again; with a phone the lead goes at once, the address
+      // stored as typed and flagged
       var asked = "";
       form.addEventListener("submit", function (e) {
         e.preventDefault();
@@ -616,7 +618,7 @@ import { layer, trap } from "./modal.js";
           }
         }
         var em = email.value.trim();
-        if (em && em != asked && !/^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+\.[^\s@,;:<>()[\]"\\.]+$/.test(em)) {
+        if (em && em != asked && !phone.value.trim() && !/^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+\.[^\s@,;:<>()[\]"\\.]+$/.test(em)) {
           asked = em;
           say(msg, t("emailCheck"), false, [email]);
           return;
