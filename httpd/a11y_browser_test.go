@@ -262,7 +262,7 @@ func TestA11yLeadForm(t *testing.T) {
 	f.press(t, "Анна")
 	f.press(t, kb.Enter)
 	f.waitIn(t, "the thanks", `r.querySelector('.dialog [role=status]')`)
-	if got := in[string](t, f, `(function (a) { return a.textContent + ' / ' + r.getElementById(a.getAttribute('aria-describedby')).textContent })(r.activeElement)`); got != "Закрыть / Спасибо! Заявка отправлена, мы скоро свяжемся с вами." {
+	if got := in[string](t, f, `(function (a) { return a.textContent + ' / ' + r.getElementById(a.getAttribute('aria-describedby')).textContent })(r.activeElement)`); got != "Закрыть / Спасибо! Сообщение отправлено." {
 		t.Errorf("focus after sending: %q", got)
 	}
 	f.noExceptions(t)

@@ -485,7 +485,7 @@ func TestWidgetLongPageURL(t *testing.T) {
 	f.typeInto(t, "#cs-name", "Anna")
 	f.click(t, "button[type=submit]")
 	f.waitIn(t, "the form answers", `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)')`)
-	if got := in[string](t, f, `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)').textContent`); got != "Thank you! Your request was sent; we will be in touch soon." {
+	if got := in[string](t, f, `r.querySelector('.dialog [role=status], .dialog .msg[role=alert]:not(:empty)').textContent`); got != "Thank you! Your message was sent." {
 		t.Errorf("the lead form on a page with a long URL says %q", got)
 	}
 	ls := siteLeads(t, f.srv, f.key)

@@ -140,7 +140,7 @@ func TestWidgetClosedWhileSendingIsTold(t *testing.T) {
 	send(`Comagic.openSiteRequestPanel()`, "cs-name", "Анна")
 	eval[any](t, f.snippetFixture, `window.release(true)`)
 	f.waitIn(t, "the popup tells", `r.querySelector('.toast')`)
-	if got := in[string](t, f, toast); got != "Спасибо! Заявка отправлена, мы скоро свяжемся с вами.×" {
+	if got := in[string](t, f, toast); got != "Спасибо! Сообщение отправлено.×" {
 		t.Errorf("a lead sent after the form closed: the popup says %q", got)
 	}
 	if ls := siteLeads(t, f.srv, f.key); len(ls) != 1 || ls[0].Message != "Нужна доставка" || ls[0].Name != "Анна" {

@@ -58,6 +58,7 @@ import { layer, trap } from "./modal.js";
       emailCheck: "Проверьте адрес эл. почты: похоже, в нём опечатка. Исправьте его или нажмите «Отправить» ещё раз, чтобы отправить как есть.",
       tooLong: "Слишком длинный текст в поле «%s»: сократите его.",
       leadDone: "Спасибо! Заявка отправлена, мы скоро свяжемся с вами.",
+      leadSent: "Спасибо! Сообщение отправлено.",
       formName: "Форма заявки",
       failed: "Не удалось отправить. Попробуйте ещё раз позже.",
       // codes: what the visitor reads for a refused request's result code
@@ -113,6 +114,7 @@ import { layer, trap } from "./modal.js";
       emailCheck: "Check the email address: it looks mistyped. Correct it, or press Send again to send it as it is.",
       tooLong: "The %s field is too long: please shorten it.",
       leadDone: "Thank you! Your request was sent; we will be in touch soon.",
+      leadSent: "Thank you! Your message was sent.",
       formName: "Lead form",
       failed: "Could not send. Please try again later.",
       codes: {
@@ -623,6 +625,10 @@ import { layer, trap } from "./modal.js";
           say(msg, t("emailCheck"), false, [email]);
           return;
         }
+        // "we will be in touch" only when there is a way to: a lead with
+        // neither phone nor email (a name, a message) is thanked for the
+        // message
+        var thanks = t(phone.value.trim() || em ? "leadDone" : "leadSent");
         busy(submit, true, t("send"));
         // the popup's live regions, should the form be closed meanwhile
         live(false);
@@ -643,10 +649,10 @@ import { layer, trap } from "./modal.js";
             if (v.success) stash("lead", null);
             // closed while it was sending: the popup tells how it went (the
             // words of one that did not go are kept for the form)
-            if (!box.isConnected) return toast(v.success ? t("leadDone") : said(v.result || { code: "not_sent" }), v.success);
+            if (!box.isConnected) return toast(v.success ? thanks : said(v.result || { code: "not_sent" }), v.success);
             busy(submit, false, t("send"));
             if (v.success) {
-              form.parentNode.replaceChild(done(t("leadDone")), form);
+              form.parentNode.replaceChild(done(thanks), form);
             } else {
               // the appliance says why it refuses a lead (a result code): a
               // failure without one is a lead that did not get there, as
