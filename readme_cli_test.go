@@ -5,10 +5,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"io"
+	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // readmeBlock is one fenced code block of the README: its language and lines.
@@ -454,5 +458,95 @@ func TestReadmeTableShowsRequiredFlags(t *testing.T) {
 	}
 	if checked < 30 {
 		t.Fatalf("README: %d commands of the table checked: the rows were not found", checked)
+	}
+}
+
+// markdownLink matches an inline link of Markdown, [text](target).
+var markdownLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// headingSlugs lists the anchors GitHub gives the headings of a Markdown
+// file: lower case, punctuation dropped, spaces as hyphens, a repeated
+// one numbered (-1, -2, …). Lines in fenced code are no headings.
+func headingSlugs(text string) map[string]bool {
+	slugs := map[string]bool{}
+	seen := map[string]int{}
+	fenced := false
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+			continue
+		}
+		title, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " ")
+		if fenced || !ok || !strings.HasPrefix(line, "#") || len(line)-len(strings.TrimLeft(line, "#")) > 6 {
+			continue
+		}
+		var b strings.Builder
+		for _, r := range strings.ToLower(strings.TrimSpace(title)) {
+			switch {
+			case r == ' ':
+				b.WriteByte('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		slug := b.String()
+		if n := seen[slug]; n > 0 {
+			slugs[slug+"-"+strconv.Itoa(n)] = true
+		} else {
+			slugs[slug] = true
+		}
+		seen[slug]++
+	}
+	return slugs
+}
+
+// Every relative link of the README and docs/*.md leads somewhere: the file
+// is in the repository and its #anchor is a heading of it (a heading renamed
+// or reworded breaks the links to it without a word).
+func TestReadmeLinksResolve(t *testing.T) {
+	docs, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, file := range append([]string{"README.md"}, docs...) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fenced := false
+		for n, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "```") {
+				fenced = !fenced
+			}
+			if fenced {
+				continue
+			}
+			// Code spans are not links.
+			line = readmeSpan.ReplaceAllString(line, "")
+			for _, m := range markdownLink.FindAllStringSubmatch(line, -1) {
+				target := m[1]
+				if u, err := url.Parse(target); err != nil || u.Scheme != "" {
+					continue
+				}
+				checked++
+				path, anchor, _ := strings.Cut(target, "#")
+				dest := file
+				if path != "" {
+					dest = filepath.Join(filepath.Dir(file), filepath.FromSlash(path))
+				}
+				text, err := os.ReadFile(dest)
+				if err != nil {
+					t.Errorf("%s:%d: the link %s: %v", file, n+1, target, err)
+					continue
+				}
+				if anchor != "" && !headingSlugs(string(text))[anchor] {
+					t.Errorf("%s:%d: the link %s: %s has no heading #%s", file, n+1, target, dest, anchor)
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("%d relative links checked: the links were not found", checked)
 	}
 }

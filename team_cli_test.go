@@ -229,9 +229,9 @@ func TestUserListOfNoUsersSaysHowToAddOne(t *testing.T) {
 // A command given an address no user has, or an id no API token has, names
 // it and where they are listed; it said "no such user" or "no such API
 // token", which left a mistyped address and a person never added alike.
-// token add --user of no user is a flag's value the command cannot take,
-// exit 2, as its --site of no site is; the others act on what is not there,
-// exit 1, as site set --site of no site does.
+// Each is what the command names that is not there, exit 1, as the README
+// says and site set --site of no site does: token add --user of no user
+// too, as its --site of no site (it exited 2 with usage text).
 func TestTeamCLINamesWhatIsNotThere(t *testing.T) {
 	dir, _ := offlineSite(t)
 	const id = "30a5e6dbdabb145b2f6009fd0b60d409aa324c54905f3f254612cde656dd46c6"
@@ -243,7 +243,8 @@ func TestTeamCLINamesWhatIsNotThere(t *testing.T) {
 		{[]string{"user", "role", "nobody@example.com", "manager"}, 1, `no user has the email "nobody@example.com" (appliance user list shows them)`},
 		{[]string{"user", "remove", "nobody@example.com"}, 1, `no user has the email "nobody@example.com" (appliance user list shows them)`},
 		{[]string{"user", "logout", "nobody@example.com"}, 1, `no user has the email "nobody@example.com" (appliance user list shows them)`},
-		{[]string{"token", "add", "--name", "bot", "--user", "nobody@example.com"}, 2, `no user has the email "nobody@example.com" (appliance user list shows them)`},
+		{[]string{"token", "add", "--name", "bot", "--user", "nobody@example.com"}, 1, `no user has the email "nobody@example.com" (appliance user list shows them)`},
+		{[]string{"token", "add", "--name", "bot", "--site", "nosuchsite"}, 1, `no site has the key "nosuchsite" (appliance site list shows them)`},
 		{[]string{"token", "revoke", id}, 1, `no API token has the id "` + id + `" (appliance token list shows them)`},
 		{[]string{"token", "change", id, "--name", "x"}, 1, `no API token has the id "` + id + `" (appliance token list shows them)`},
 	} {

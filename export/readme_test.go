@@ -1,7 +1,10 @@
 package export
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,5 +45,65 @@ func TestREADMEDocumentsEveryField(t *testing.T) {
 				t.Errorf("README does not document %s.%s", kind, f)
 			}
 		}
+	}
+}
+
+// The README's JetStream consumer builds against the nats.go this module
+// requires, as a reader pastes it: in a function given its ctx, its nc and
+// its insert (the ClickHouse side, which the README leaves to the reader).
+// An API of nats.go it calls that changed or went away fails here.
+func TestREADMEConsumerBuilds(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, _ := strings.Cut(string(b), "## Event stream (NATS JetStream)")
+	_, code, ok := strings.Cut(sec, "\n```go\n")
+	code, _, ok2 := strings.Cut(code, "\n```\n")
+	if !ok || !ok2 || !strings.Contains(code, "jetstream.") {
+		t.Fatal("README's event stream section has no Go consumer")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no go tool on PATH")
+		}
+		t.Skip("no go tool on PATH")
+	}
+	src := `package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func consume(ctx context.Context, nc *nats.Conn, insert func([][]byte) error) {
+` + code + `
+}
+
+func main() { _ = consume; _ = time.Second }
+`
+	dir := t.TempDir()
+	file := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The package exists only in the overlay: nothing is written into
+	// the module's tree.
+	pkg, err := filepath.Abs("readmeconsumer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(pkg, "main.go"): file}})
+	overlayFile := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(goTool, "build", "-overlay", overlayFile, "-o", os.DevNull, "./readmeconsumer").CombinedOutput()
+	if err != nil {
+		t.Errorf("README's consumer does not build:\n%s\n%s", out, src)
 	}
 }

@@ -440,7 +440,8 @@ func (a adminAPI) AddToken(ctx context.Context, in admin.AddToken) (admin.Token,
 	}
 	token, err := a.s.accounts.MakeToken(ctx, accounts.NewToken{Name: in.Name, Sites: ids, Scopes: scopes, User: in.User})
 	if err != nil {
-		return admin.Token{}, noUser(err, in.User, fasthttp.StatusBadRequest)
+		// Not there: 404 (exit 1), as its --site of no site is.
+		return admin.Token{}, noUser(err, in.User, fasthttp.StatusNotFound)
 	}
 	if scopes == nil {
 		scopes = []string{}

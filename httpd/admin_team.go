@@ -114,9 +114,9 @@ func (a adminAPI) CancelInvite(ctx context.Context, in admin.CancelInvite) error
 
 // noUser names the address a command gave when no user has it, and where
 // the users are listed: "no such user" left the reader to guess whether
-// the address was mistyped or the person never added. status is how the
-// command was wrong: 404 for the user a command acts on, as an unknown
-// site key is; 400 for a flag's value (token add --user), as --site's is.
+// the address was mistyped or the person never added. status is 404, as
+// an unknown site key's is: what a command names that is not there is a
+// failure (exit 1), as the README says, token add --user's included.
 func noUser(err error, email string, status int) error {
 	if errors.Is(err, accounts.ErrNoUser) {
 		return errorf(status, "no user has the email %q (appliance user list shows them)", email)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +35,13 @@ func TestOperatorAPIChatTimes(t *testing.T) {
 	vis.send(map[string]any{"type": "send", "ref": "1", "text": "Hello?"})
 	chat := num(vis.next("ack")["chat"])
 
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, chatREADME, _ := strings.Cut(string(b), "\n## Online consultant (chat)\n")
+	chatREADME, _, _ = strings.Cut(chatREADME, "\n## ")
+
 	// listed finds the chat in a list and checks its times against its
 	// milliseconds.
 	listed := func(status string) map[string]any {
@@ -44,6 +53,11 @@ func TestOperatorAPIChatTimes(t *testing.T) {
 		}
 		c := list[0].(map[string]any)
 		for rfc, ms := range map[string]string{"created_at": "created", "closed_at": "closed", "last_message_at": "last_at"} {
+			// The README's operator API says so too: it named only the
+			// milliseconds.
+			if !strings.Contains(chatREADME, "`"+rfc+"`") {
+				t.Errorf("README's chat section does not name the list's %s", rfc)
+			}
 			v, ok := c[rfc]
 			if !ok {
 				t.Errorf("%s chat without %s: %v", status, rfc, c)

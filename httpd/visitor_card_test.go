@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -266,6 +267,7 @@ func TestVisitorCardAPI(t *testing.T) {
 		card.Chats[0].Messages[0].From != "visitor" || card.Chats[0].SessionID != j.second.SessionID || card.Chats[0].ClosedAt != nil {
 		t.Errorf("chats %+v", card.Chats)
 	}
+	cardKeysInREADME(t, raw)
 
 	// Refusals: JSON errors, nothing else.
 	other := f.srv.Site(t, "Other", "other.example.com")
@@ -519,4 +521,45 @@ func TestVisitorCardUTMTagsMatch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// cardKeysInREADME checks that every key of a card the API gave is in the
+// README's example of the card (the leads' and callbacks' data aside: the
+// README gives them as the webhooks' data, which their own test checks),
+// so a reader who wires a CRM from the example meets no field it lacks.
+func cardKeysInREADME(t *testing.T, raw string) {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "\n## Visitor card\n")
+	if !ok {
+		t.Fatal("README has no Visitor card section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var card map[string]any
+	if err := json.Unmarshal([]byte(raw), &card); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, sub := range v {
+				if !strings.Contains(sec, `"`+k+`"`) {
+					t.Errorf("the card has %s%s, which the README's example of it does not show", path, k)
+				}
+				if path == "result." && (k == "leads" || k == "callbacks") {
+					continue
+				}
+				walk(path+k+".", sub)
+			}
+		case []any:
+			for _, sub := range v {
+				walk(path, sub)
+			}
+		}
+	}
+	walk("", card)
 }

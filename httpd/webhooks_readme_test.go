@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"reflect"
 	"strconv"
 	"strings"
@@ -83,6 +85,10 @@ type readmeReceiver struct {
 	mu     sync.Mutex
 	bodies []map[string]any
 	errs   []string
+	// raw and signature are the first delivery's body and signature header,
+	// for the README's Python verify.
+	raw       []byte
+	signature string
 }
 
 func (r *readmeReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -108,6 +114,9 @@ func (r *readmeReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		req.Header.Get("X-Appliance-Delivery") == "" || req.Header.Get("X-Appliance-Attempt") != "1" {
 		r.errs = append(r.errs, "headers "+strings.Join([]string{req.Header.Get("Content-Type"), req.Header.Get("X-Appliance-Event"),
 			req.Header.Get("X-Appliance-Delivery"), req.Header.Get("X-Appliance-Attempt")}, " "))
+	}
+	if r.raw == nil {
+		r.raw, r.signature = body, req.Header.Get("X-Appliance-Signature")
 	}
 	var b map[string]any
 	if err := json.Unmarshal(body, &b); err != nil {
@@ -162,4 +171,39 @@ func TestWebhookReceiverFollowingREADME(t *testing.T) {
 		}
 	}
 	keys("", b)
+	pythonVerifies(t, sec, rc.secret, rc.signature, rc.raw)
+}
+
+// pythonVerifies runs the README's Python verify, as written, on a real
+// delivery: it must take it, and refuse it with one byte of the body
+// changed. Without python3 on the machine (CI=1 requires it) there is
+// nothing to run it with.
+func pythonVerifies(t *testing.T, sec, secret, signature string, body []byte) {
+	t.Helper()
+	_, code, ok := strings.Cut(sec, "```python\n")
+	code, _, ok2 := strings.Cut(code, "```")
+	if !ok || !ok2 || !strings.Contains(code, "def verify(") {
+		t.Fatal("README's Webhooks section has no Python verify")
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI: python3 is needed to run the README's verify")
+		}
+		t.Log("no python3: the README's Python verify is not run")
+		return
+	}
+	script := code + `
+import os, sys
+body = sys.stdin.buffer.read()
+secret, header = os.environ["HOOK_SECRET"], os.environ["HOOK_SIGNATURE"]
+print(verify(secret, header, body), verify(secret, header, body[:-1] + b" "))
+`
+	cmd := exec.Command(python, "-c", script)
+	cmd.Env = append(os.Environ(), "HOOK_SECRET="+secret, "HOOK_SIGNATURE="+signature)
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "True False" {
+		t.Errorf("the README's Python verify on a real delivery (signature %q): %v\n%s", signature, err, out)
+	}
 }
