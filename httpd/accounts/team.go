@@ -17,7 +17,12 @@ import (
 
 // Errors of the team: users, invites, tokens.
 var (
-	ErrLastOwner  = usererr.New("accounts", 409, "the appliance needs an owner: make another user owner first")
+	ErrLastOwner = usererr.New("accounts", 409, "the appliance needs an owner: make another user owner first")
+	// ErrNoOwner refuses a first user (or invite) who is not an owner: the
+	// setup link makes the owner only while no user exists, so a manager
+	// or operator made first would leave the appliance with no owner and
+	// no setup link.
+	ErrNoOwner    = usererr.New("accounts", 409, "the appliance has no owner yet: make the owner first (the setup link serve prints, or appliance user add EMAIL --role owner)")
 	ErrInviteUsed = usererr.New("accounts", 404, "this invite link is invalid, expired or already used; ask the owner for a new one")
 	ErrNoTokenID  = usererr.New("accounts", 404, "no such API token")
 )
@@ -57,6 +62,19 @@ func (a *Accounts) otherOwner(ctx context.Context, but string) (bool, error) {
 		return false, err
 	}
 	return slices.ContainsFunc(users, func(u store.User) bool { return u.Role == RoleOwner && u.Email != but }), nil
+}
+
+// ownerFirst refuses a user or invite of role, other than owner, while
+// the appliance has no owner (ErrNoOwner). (Read before the write it
+// guards, as otherOwner is.)
+func (a *Accounts) ownerFirst(ctx context.Context, role string) error {
+	if role == RoleOwner {
+		return nil
+	}
+	if ok, err := a.otherOwner(ctx, ""); err != nil || ok {
+		return err
+	}
+	return ErrNoOwner
 }
 
 // SetRole gives the user a role. The last owner keeps theirs
@@ -242,6 +260,9 @@ func (a *Accounts) Invite(ctx context.Context, email, role, by string) (string, 
 	}
 	if !ValidRole(role) {
 		return "", store.Invite{}, ErrInvalid.Errorf("unknown role %q: give owner, manager or operator", role)
+	}
+	if err := a.ownerFirst(ctx, role); err != nil {
+		return "", store.Invite{}, err
 	}
 	now := a.now()
 	inv := store.Invite{Email: email, Role: role, By: by, Created: now.UnixMilli(), Expires: now.Add(InviteTTL).UnixMilli()}

@@ -326,8 +326,8 @@ func TestRemovedUsersLeftoversAreDead(t *testing.T) {
 	a := New(db)
 	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	a.now = func() time.Time { clock = clock.Add(time.Second); return clock }
-	for _, email := range []string{"owner@example.com", "op@example.com"} {
-		if _, err := a.CreateUser(ctx, email, "a long enough secret", RoleOperator); err != nil {
+	for _, u := range []struct{ email, role string }{{"owner@example.com", RoleOwner}, {"op@example.com", RoleOperator}} {
+		if _, err := a.CreateUser(ctx, u.email, "a long enough secret", u.role); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -368,5 +368,40 @@ func TestRemovedUsersLeftoversAreDead(t *testing.T) {
 	}
 	if _, u, err := a.Session(fresh); err != nil || u.Email != "op@example.com" {
 		t.Errorf("the new user's session: %+v %v", u, err)
+	}
+}
+
+// The first user is the owner: a manager or operator made (or invited)
+// first is refused (ErrNoOwner), so the setup link, which lives while no
+// user exists, is not lost to an appliance with no owner; once an owner
+// exists, the others are made as before.
+func TestFirstUserIsTheOwner(t *testing.T) {
+	ctx := context.Background()
+	a := New(storetest.Open(t))
+	if _, err := a.NewSetupToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{RoleManager, RoleOperator} {
+		if _, err := a.CreateUser(ctx, "first@example.com", "a long enough secret", role); !errors.Is(err, ErrNoOwner) {
+			t.Errorf("a first %s: %v, want ErrNoOwner", role, err)
+		}
+		if _, _, err := a.Invite(ctx, "first@example.com", role, ""); !errors.Is(err, ErrNoOwner) {
+			t.Errorf("a first invite of a %s: %v, want ErrNoOwner", role, err)
+		}
+	}
+	if open, err := a.SetupOpen(ctx); err != nil || !open {
+		t.Fatalf("setup open after the refusals: %v %v", open, err)
+	}
+	if invites, err := a.Invites(ctx); err != nil || len(invites) != 0 {
+		t.Fatalf("invites after the refusals: %v %v", invites, err)
+	}
+	if _, err := a.CreateUser(ctx, "owner@example.com", "a long enough secret", RoleOwner); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateUser(ctx, "first@example.com", "a long enough secret", RoleManager); err != nil {
+		t.Errorf("a manager once an owner exists: %v", err)
+	}
+	if _, _, err := a.Invite(ctx, "op@example.com", RoleOperator, "owner@example.com"); err != nil {
+		t.Errorf("an operator's invite once an owner exists: %v", err)
 	}
 }
