@@ -189,6 +189,9 @@ func TestRefusalsNameTheCommand(t *testing.T) {
 		// Taken and ignored: exit 0, the invite made without a word.
 		{[]string{"user", "invite", "anna@example.com", "--lang", "en", "--data", dir}, 2,
 			"appliance: user invite: --lang applies only with --send, which is not given: add --send to email the link in that language, or leave out --lang\n"},
+		// A first user who is no owner closed the setup link for good.
+		{[]string{"user", "invite", "anna@example.com", "--role", "manager", "--data", dir}, 1,
+			"appliance: user invite: the appliance has no owner yet: make the owner first (the setup link serve prints, or appliance user add EMAIL --role owner)\n"},
 		// cobra printed the root's help and exited 0.
 		{[]string{"help", "site", "lst"}, 2, "appliance: help: no command \"site lst\"; appliance --help lists them\n"},
 		// The Numbers page's "Reserve "forever": write it like ...".

@@ -31,6 +31,7 @@ func cli(t *testing.T, dir string, args ...string) (string, error) {
 // tokens listed and revoked; a site renamed, given new domains, removed.
 func TestTeamCLI(t *testing.T) {
 	dir, key := offlineSite(t)
+	ownerIn(t, dir)
 	must := func(args ...string) string {
 		t.Helper()
 		out, err := cli(t, dir, args...)
@@ -131,6 +132,7 @@ func TestTeamCLI(t *testing.T) {
 // with no server with --smtp it refuses and makes no invite.
 func TestUserInviteSend(t *testing.T) {
 	dir, _ := offlineSite(t)
+	ownerIn(t, dir)
 	if out, err := cli(t, dir, "user", "invite", "anna@example.com", "--send"); err == nil || !strings.Contains(err.Error(), "--smtp") {
 		t.Errorf("--send without a server: %v\n%s", err, out)
 	}
@@ -263,6 +265,7 @@ func TestTeamCLINamesWhatIsNotThere(t *testing.T) {
 // answering chats under anna's name from one under its own.
 func TestTokenListNamesWhomItActsAs(t *testing.T) {
 	dir, _ := offlineSite(t)
+	ownerIn(t, dir)
 	db := storetest.OpenAt(t, dir)
 	if _, err := accounts.New(db).CreateUser(t.Context(), "anna@example.com", "a long enough secret", accounts.RoleOperator); err != nil {
 		t.Fatal(err)
@@ -302,5 +305,16 @@ func TestTeamCLISaysWhatToDoInstead(t *testing.T) {
 	stderr.Reset()
 	if code, want := exitCode(err, &stderr), "appliance: user uninvite: no invite waiting has the id \"3f2a\" (appliance user invites shows them)\n"; code != 1 || stderr.String() != want {
 		t.Errorf("user uninvite of no invite: exit %d, printed %q; want 1, %q", code, stderr.String(), want)
+	}
+}
+
+// ownerIn makes the owner (owner@example.com) in the store at dir, the
+// first user every other is made after (accounts.ErrNoOwner).
+func ownerIn(t *testing.T, dir string) {
+	t.Helper()
+	db := storetest.OpenAt(t, dir)
+	defer db.Close()
+	if _, err := accounts.New(db).CreateUser(t.Context(), "owner@example.com", "the owner's long secret", accounts.RoleOwner); err != nil {
+		t.Fatal(err)
 	}
 }
