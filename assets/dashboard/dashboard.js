@@ -80,6 +80,15 @@ document.addEventListener("DOMContentLoaded", markScrollers);
 window.addEventListener("resize", markScrollers);
 document.addEventListener("toggle", markScrollers, true); // a <details> opened or closed
 
+// A new site's time zone: the adding browser's (its owner's, as a rule),
+// sent with the form, so that its reports' days are not the server's
+// (often UTC) unless the owner chooses so in the site's settings.
+document.addEventListener("DOMContentLoaded", function () {
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) {}
+  document.querySelectorAll("input[data-browser-zone]").forEach(function (el) { if (!el.value) el.value = zone; });
+});
+
 // The operator console (/chat) is a script of its own, loaded only on its
 // page, in the version of this file.
 (function () {
