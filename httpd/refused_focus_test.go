@@ -83,3 +83,21 @@ func TestRefusedFormsFocusTheFieldToFix(t *testing.T) {
 		t.Errorf("refused site's domain: %s\nwant autofocus and aria-invalid", tag)
 	}
 }
+
+// A setup link from before the server's restart (each start without an
+// owner prints a new one) says where the good one is, in the page's
+// language; before, it said only that the link was invalid or used.
+func TestStaleSetupLinkSaysWhereTheNewOneIs(t *testing.T) {
+	srv := httpdtest.Start(t)
+	req, _ := http.NewRequest("GET", srv.URL+"setup?token=stale", nil)
+	req.Header.Set("Accept-Language", "ru-RU,ru;q=0.9")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "последнюю ссылку, которую напечатал appliance serve") {
+		t.Errorf("stale setup link: %d\n%s", resp.StatusCode, body)
+	}
+}
