@@ -424,6 +424,14 @@ func (s *dashboardHandlers) addSite(ctx *fasthttp.RequestCtx, who signedIn) erro
 		}
 		return err
 	}
+	// The adding browser's zone (dashboard.js), when it names one: the
+	// site's days are then its owner's, not the server's. A zone the
+	// server does not know leaves the site on the server's, as before.
+	if zone, err := sites.ParseTimeZone(string(ctx.PostArgs().Peek("tz"))); err == nil && zone != "" {
+		if _, err := s.sites.SetTimeZone(ctx, site.Key, zone); err != nil {
+			return err
+		}
+	}
 	s.seeOther(ctx, "/sites/"+site.Key+"?added=1")
 	return nil
 }

@@ -80,6 +80,36 @@ document.addEventListener("DOMContentLoaded", markScrollers);
 window.addEventListener("resize", markScrollers);
 document.addEventListener("toggle", markScrollers, true); // a <details> opened or closed
 
+// A new site's time zone: the adding browser's (its owner's, as a rule),
+// sent with the form, so that its reports' days are not the server's
+// (often UTC) unless the owner chooses so in the site's settings.
+document.addEventListener("DOMContentLoaded", function () {
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) {}
+  document.querySelectorAll("input[data-browser-zone]").forEach(function (el) { if (!el.value) el.value = zone; });
+});
+
+// A site page with no visits yet (#no-visits): asked again every 5 s while
+// shown, its visits card is swapped for the new one once the first visit
+// has come, so that an owner who has just pasted the install code and
+// opened the site sees it arrive without reloading.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!document.getElementById("no-visits") || !window.fetch || !window.DOMParser) return;
+  var timer = setInterval(function () {
+    if (document.visibilityState !== "visible") return;
+    fetch(location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        var now = new DOMParser().parseFromString(html, "text/html").getElementById("visits");
+        var old = document.getElementById("visits");
+        if (!now || !old || now.querySelector("#no-visits")) return;
+        clearInterval(timer);
+        old.replaceWith(document.importNode(now, true));
+        markScrollers();
+      }, function () {});
+  }, 5000);
+});
+
 // The operator console (/chat) is a script of its own, loaded only on its
 // page, in the version of this file.
 (function () {

@@ -42,7 +42,7 @@ var (
 	ErrNoUser     = usererr.New("accounts", 404, "no such user")
 	ErrInvalid    = usererr.New("accounts", 400, "invalid input")
 	ErrNoSession  = usererr.New("accounts", 401, "not signed in")
-	ErrSetupUsed  = usererr.New("accounts", 403, "setup link is invalid or already used")
+	ErrSetupUsed  = usererr.New("accounts", 403, "setup link is invalid, used or from before the server's last start: open the newest link appliance serve printed when it started (while there is no owner, each start prints a new one)")
 	ErrSetupDone  = errors.New("accounts: setup is done: a user exists")
 	ErrNoToken    = usererr.New("accounts", 401, "invalid API token")
 	ErrHashFormat = errors.New("accounts: unknown password hash format")
