@@ -456,7 +456,7 @@ func TestA11yConsoleReadsNewMessagesOnce(t *testing.T) {
 return [l.getAttribute('role'), l.getAttribute('aria-live'), n && n != l ? n.id || n.className : ''].join(); })()`); got != "log,off," {
 		t.Errorf("the conversation's role, aria-live and live ancestor: %q, want a log that is not live, in no live region", got)
 	}
-	if log, live := axOf(t, f.op, "#c-log"); log.role != "log" || live != "" && live != "off" || !strings.Contains(log.name, "Посетитель #") {
+	if log, live := axOf(t, f.op, "#c-log"); log.role != "log" || live != "" && live != "off" || !strings.Contains(log.name, "Посетитель №\u00a01") {
 		t.Errorf("the conversation is a %q named %q, live %q: want a log not live, named by the chat's title", log.role, log.name, live)
 	}
 	announced := `document.getElementById('c-announce').textContent`

@@ -378,7 +378,9 @@ func (a adminAPI) SetOrigin(ctx context.Context, in admin.SetOrigin) (admin.Site
 
 func (a adminAPI) AddUser(ctx context.Context, in admin.AddUser) (admin.User, error) {
 	if in.Role == "" {
-		has, err := a.s.accounts.HasUsers(ctx)
+		// The first user is the owner (also on a store a first operator
+		// left without one), the others operators.
+		has, err := a.s.accounts.HasOwner(ctx)
 		if err != nil {
 			return admin.User{}, err
 		}
@@ -386,6 +388,9 @@ func (a adminAPI) AddUser(ctx context.Context, in admin.AddUser) (admin.User, er
 		if !has {
 			in.Role = accounts.RoleOwner
 		}
+	}
+	if err := a.s.accounts.OwnerFirst(ctx, in.Role); err != nil {
+		return admin.User{}, err
 	}
 	u, err := a.s.accounts.CreateUser(ctx, in.Email, in.Password, in.Role)
 	if errors.Is(err, accounts.ErrExists) {

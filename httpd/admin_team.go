@@ -73,6 +73,9 @@ func (a adminAPI) Invite(ctx context.Context, in admin.Invite) (admin.Invited, e
 			}
 		}
 	}
+	if err := a.s.accounts.OwnerFirst(ctx, in.Role); err != nil {
+		return admin.Invited{}, err
+	}
 	token, inv, err := a.s.accounts.Invite(ctx, in.Email, in.Role, "")
 	if err != nil {
 		return admin.Invited{}, err

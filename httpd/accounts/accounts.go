@@ -210,9 +210,6 @@ func (a *Accounts) CreateUser(ctx context.Context, email, password, role string)
 	if !ValidRole(role) {
 		return store.User{}, ErrInvalid.Errorf("unknown role %q: give owner, manager or operator", role)
 	}
-	if err := a.ownerFirst(ctx, role); err != nil {
-		return store.User{}, err
-	}
 	hash, err := a.hash(ctx, password)
 	if err != nil {
 		return store.User{}, err
