@@ -71,8 +71,8 @@ func (a *Accounts) otherOwner(ctx context.Context, but string) (bool, error) {
 // last, so only the command line could make the first user another
 // role. (Read before the write it guards, as otherOwner is.)
 func (a *Accounts) OwnerFirst(ctx context.Context, role string) error {
-	if role == RoleOwner {
-		return nil
+	if role == RoleOwner || !ValidRole(role) {
+		return nil // an unknown role is refused in its own words (CreateUser, Invite)
 	}
 	if ok, err := a.HasOwner(ctx); err != nil || ok {
 		return err

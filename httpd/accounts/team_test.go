@@ -387,6 +387,10 @@ func TestFirstUserIsTheOwner(t *testing.T) {
 	if err := a.OwnerFirst(ctx, RoleOwner); err != nil {
 		t.Errorf("a first owner: %v", err)
 	}
+	// An unknown role is refused by CreateUser and Invite in their words.
+	if err := a.OwnerFirst(ctx, "admin"); err != nil {
+		t.Errorf("an unknown role: %v, want it left to CreateUser and Invite", err)
+	}
 	if _, err := a.CreateUser(ctx, "owner@example.com", "a long enough secret", RoleOwner); err != nil {
 		t.Fatal(err)
 	}
