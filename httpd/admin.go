@@ -496,13 +496,19 @@ func (a adminAPI) AddWebhook(ctx context.Context, in admin.AddWebhook) (admin.En
 	return out, nil
 }
 
+// noWebhook is the refusal of a webhook id the site has not, naming the
+// command that lists them.
+func noWebhook(siteKey string, id uint64) error {
+	return errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", siteKey, id, siteKey)
+}
+
 func (a adminAPI) RemoveWebhook(ctx context.Context, in admin.RemoveWebhook) (admin.Removed, error) {
 	site, err := a.s.adminSite(in.Site)
 	if err != nil {
 		return admin.Removed{}, err
 	}
 	if err := a.s.hooks.Remove(ctx, site.ID, in.ID); errors.Is(err, webhooks.ErrNotFound) {
-		return admin.Removed{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
+		return admin.Removed{}, noWebhook(site.Key, in.ID)
 	} else if err != nil {
 		return admin.Removed{}, err
 	}
@@ -521,7 +527,7 @@ func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (ad
 	}
 	i := slices.IndexFunc(eps, func(ep store.WebhookEndpoint) bool { return ep.ID == in.ID })
 	if i < 0 {
-		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
+		return admin.Endpoint{}, noWebhook(site.Key, in.ID)
 	}
 	url, events := cmp.Or(in.URL, eps[i].URL), in.Events
 	if len(events) == 0 {
@@ -536,7 +542,7 @@ func (a adminAPI) ChangeWebhook(ctx context.Context, in admin.ChangeWebhook) (ad
 	case errors.Is(err, webhooks.ErrInvalid):
 		return admin.Endpoint{}, errorf(fasthttp.StatusBadRequest, "%s", adminMessage(err))
 	case errors.Is(err, webhooks.ErrNotFound):
-		return admin.Endpoint{}, errorf(fasthttp.StatusNotFound, "site %s has no webhook %d (appliance webhook list --site %s shows them)", site.Key, in.ID, site.Key)
+		return admin.Endpoint{}, noWebhook(site.Key, in.ID)
 	case err != nil:
 		return admin.Endpoint{}, err
 	}
