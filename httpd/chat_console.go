@@ -55,7 +55,7 @@ func (h *chatConsoleHandlers) socket(ctx *fasthttp.RequestCtx, who signedIn) err
 		defer h.sockets.wg.Done()
 		defer h.userConns.give(email)
 		defer conn.Close() // the server keeps hijacked connections open
-		h.serveSocket(conn, email, token, moveChats.allows(who.user.Role))
+		h.serveSocket(conn, email, token)
 	}, func() {
 		h.userConns.give(email)
 		h.sockets.wg.Done()
@@ -69,13 +69,21 @@ func (h *chatConsoleHandlers) socket(ctx *fasthttp.RequestCtx, who signedIn) err
 
 // consoleState is one console after hello.
 type consoleState struct {
-	op     chats.Operator
-	manage bool // may transfer any open chat (moveChats)
-	sites  []uint32
-	sub    *chats.Sub
+	op    chats.Operator
+	sites []uint32
+	sub   *chats.Sub
 }
 
-func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token string, manage bool) {
+// mayMoveAny reports whether the console's user may transfer any open
+// chat (moveChats) now: by their role as it is at the transfer, not as it
+// was when the socket connected, so that a manager the owner demoted to
+// operator moves no colleague's chat from a console left open.
+func (h *chatConsoleHandlers) mayMoveAny(email string) bool {
+	u, err := h.accounts.User(email)
+	return err == nil && moveChats.allows(u.Role)
+}
+
+func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token string) {
 	conn.SetReadLimit(maxSocketRead)
 	s := newSocket(conn, h.sockets)
 	if s == nil {
@@ -99,7 +107,7 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 		s.end()
 		return
 	}
-	st := &consoleState{op: chats.Operator{Name: email}, manage: manage}
+	st := &consoleState{op: chats.Operator{Name: email}}
 	for _, site := range h.sites.List() {
 		st.sites = append(st.sites, site.ID)
 	}
@@ -328,7 +336,7 @@ func (h *chatConsoleHandlers) handle(st *consoleState, f chatFrame) ([]any, erro
 		return nil, err
 	case "transfer":
 		h.chats.Active(st.op, st.sites)
-		_, err := h.chats.Transfer(ctx, st.op, st.manage, c.Site, c.ID, chats.Move{To: f.Operator, From: f.From})
+		_, err := h.chats.Transfer(ctx, st.op, h.mayMoveAny(st.op.Name), c.Site, c.ID, chats.Move{To: f.Operator, From: f.From})
 		return nil, err
 	case "typing":
 		h.chats.Typing(&c, chats.FromOperator, st.op.Name, f.On, st.sub)
