@@ -114,7 +114,7 @@ func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer)
 	}
 	c, err := httpd.OpenAdmin(ctx, o.Data, httpd.Options{Version: version, Export: exp, ExportBacklog: o.Export.Backlog, Log: inProcessLog()})
 	if err != nil {
-		return err
+		return fmt.Errorf("export backfill: %w", err)
 	}
 	defer c.Close()
 	if !c.Remote() && exp == nil {
@@ -127,7 +127,7 @@ func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer)
 	r, err := c.ExportBackfill(ctx, admin.ExportBackfill{Site: o.Site, From: o.From}, p.Report)
 	p.Done()
 	if err != nil {
-		return fmt.Errorf("export backfill: %w", err)
+		return refusedUsage(fmt.Errorf("export backfill: %w", err))
 	}
 	admin.PrintExportBackfilled(stdout, r)
 	return nil

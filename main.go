@@ -1091,7 +1091,7 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 			return usageError{fmt.Errorf("backup: -o %s is inside the store's folder %s, which a restore replaces; put the archive outside it", o.Output, db)}
 		}
 	}
-	err := withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+	err := withAdmin(ctx, o.Data, webhooks.Policy{}, "backup", func(c *admin.Client) error {
 		if o.LowPriority && c.Remote() {
 			// Background work beside a serving store: the server reads
 			// the store at its lowest priority, and so does this side.
@@ -1289,7 +1289,7 @@ func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
 			return usageError{fmt.Errorf("site set: %s", usererr.UserMessage(err))}
 		}
 	}
-	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+	return withAdmin(ctx, o.Data, webhooks.Policy{}, "site set", func(c *admin.Client) error {
 		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil || o.RetentionDays != nil {
 			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains, PhoneRegion: o.PhoneRegion, RetentionDays: o.RetentionDays})
 			if err != nil {
@@ -1400,7 +1400,7 @@ func typePassword(ctx context.Context, fd int, stdout io.Writer) (string, error)
 
 func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
 	if err := httpd.CheckStore(o.Data); err != nil {
-		return err
+		return fmt.Errorf("user add: %w", err)
 	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
@@ -1418,7 +1418,7 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 
 func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
 	if err := httpd.CheckStore(o.Data); err != nil {
-		return err
+		return fmt.Errorf("user passwd: %w", err)
 	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
@@ -1787,7 +1787,7 @@ func adminCall[Out any](ctx context.Context, dir, command string, call func(*adm
 // adminCallPolicy is adminCall for a command that adds an outbound URL:
 // policy checks it when no server runs.
 func adminCallPolicy[Out any](ctx context.Context, dir string, policy webhooks.Policy, command string, call func(*admin.Client) (Out, error), print func(Out)) error {
-	return withAdmin(ctx, dir, policy, func(c *admin.Client) error {
+	return withAdmin(ctx, dir, policy, command, func(c *admin.Client) error {
 		out, err := call(c)
 		if err != nil {
 			return fmt.Errorf("%s: %w", command, err)
@@ -1798,11 +1798,13 @@ func adminCallPolicy[Out any](ctx context.Context, dir string, policy webhooks.P
 }
 
 // withAdmin runs fn with a client for the store in dir; a value the
-// server refused is a usage error (refusedUsage).
-func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, fn func(c *admin.Client) error) error {
+// server refused is a usage error (refusedUsage). A store it cannot reach
+// (none in dir, one held by a process that does not answer) is refused
+// in the words of command, as fn's errors are.
+func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, command string, fn func(c *admin.Client) error) error {
 	c, err := httpd.OpenAdmin(ctx, dir, httpd.Options{Version: version, Webhooks: webhooks.Options{Policy: policy}, Log: inProcessLog()})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", command, err)
 	}
 	return refusedUsage(errors.Join(fn(c), c.Close()))
 }

@@ -89,6 +89,76 @@ func TestServerRefusedValueIsAUsageError(t *testing.T) {
 	}
 }
 
+// The calls whose answers stream their progress (numbers import, reports
+// rebuild, export backfill) tell a refused value of the request from a
+// failure as the other calls do: a usage error exits 2 with the command's
+// --help (they exited 1, the streamed answer's status being 200 before
+// the work began), what a file held that was refused stays a failure (1).
+// Over a running server's socket and in-process alike. Run as the binary.
+func TestStreamedRefusalsAreUsageErrors(t *testing.T) {
+	numbersFile := filepath.Join(t.TempDir(), "numbers.txt")
+	if err := os.WriteFile(numbersFile, []byte("74950000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badFile := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(badFile, []byte("name,city\nAnna,Moscow\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"server", "no server"} {
+		t.Run(mode, func(t *testing.T) {
+			var dir, key string
+			if mode == "server" {
+				dir = t.TempDir()
+				startServe(t, dir)
+				key = addSite(t, dir).Key
+			} else {
+				dir, key = offlineSite(t)
+			}
+			if code, stderr := runBinary(t, "", "numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000009", "--data", dir); code != 0 {
+				t.Fatalf("numbers pool add: exit %d, %s", code, stderr)
+			}
+			cases := []struct {
+				args []string
+				code int
+				say  []string
+			}{
+				// --site "$KEY" with KEY unset.
+				{[]string{"numbers", "import", "--site", "", "--pool", "ads", numbersFile}, 2,
+					[]string{"appliance: numbers import: site_key is required\n", "Run 'appliance numbers import --help' for usage.\n"}},
+				{[]string{"reports", "rebuild", "--site", ""}, 2,
+					[]string{"appliance: reports rebuild: site_key is required\n", "Run 'appliance reports rebuild --help' for usage.\n"}},
+				// Not usage errors: a file the server cannot read numbers
+				// from, a site not there.
+				{[]string{"numbers", "import", "--site", key, "--pool", "ads", badFile}, 1,
+					[]string{"appliance: numbers import: read import: line 1: cannot tell which column holds the numbers"}},
+				{[]string{"reports", "rebuild", "--site", strings.Repeat("A", 32)}, 1, []string{"no site has the key"}},
+			}
+			if mode == "server" {
+				// With no server, backfill needs --export to get this far.
+				cases = append(cases, struct {
+					args []string
+					code int
+					say  []string
+				}{[]string{"export", "backfill", "--site", "", "--from", "2026-01-01"}, 2,
+					[]string{"appliance: export backfill: site_key is required\n", "Run 'appliance export backfill --help' for usage.\n"}})
+			}
+			for _, tc := range cases {
+				code, stderr := runBinary(t, "", append(tc.args, "--data", dir)...)
+				ok := code == tc.code
+				for _, s := range tc.say {
+					ok = ok && strings.Contains(stderr, s)
+				}
+				if tc.code != 2 && strings.Contains(stderr, "--help") {
+					ok = false
+				}
+				if !ok {
+					t.Errorf("appliance %s: exit %d, stderr %q; want exit %d saying %q", strings.Join(tc.args, " "), code, stderr, tc.code, tc.say)
+				}
+			}
+		})
+	}
+}
+
 // site set --time-zone the server would refuse is refused before --name
 // given with it renames the site (the zone is set by a call after it).
 func TestSiteSetTimeZoneRefusedBeforeTheRest(t *testing.T) {
@@ -169,11 +239,20 @@ func TestRefusalsNameTheCommand(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	empty := t.TempDir()
+	noStore := "no store in " + empty + " (start `appliance serve --data " + empty + "` once to create it)\n"
 	for _, tc := range []struct {
 		args []string
 		code int
 		say  string
 	}{
+		// A directory with no store is refused by the command, as the
+		// rest are (it said "appliance: no store in ...").
+		{[]string{"site", "list", "--data", empty}, 1, "appliance: site list: " + noStore},
+		{[]string{"user", "add", "anna@example.com", "--data", empty}, 1, "appliance: user add: " + noStore},
+		{[]string{"backup", "-o", filepath.Join(t.TempDir(), "b.tar"), "--data", empty}, 1, "appliance: backup: " + noStore},
+		{[]string{"user", "uninvite", "0123", "--data", empty}, 1, "appliance: user uninvite: " + noStore},
+		{[]string{"export", "backfill", "--site", key, "--from", "2026-01-01", "--data", empty}, 1, "appliance: export backfill: " + noStore},
 		{[]string{"site", "list", "--data", file}, 1,
 			"appliance: --data " + file + " is a file, not a directory: give --data the directory of the store (serve makes it where there is none)\n"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--data", file}, 1,

@@ -198,8 +198,9 @@ func callContext(ctx *fasthttp.RequestCtx) (call context.Context, done context.C
 
 // adminPostProgress is adminPost for long work that says how far it is:
 // the answer streams a line of admin.Progress each time fn reports, then
-// the call's usual answer as its last line (a failure too: the status is
-// sent before the work ends). The work runs in its own context, ended when
+// the call's usual answer as its last line (a failure too, with the status
+// it would have had, admin.StreamedStatus: the answer's own is sent before
+// the work ends). The work runs in its own context, ended when
 // the server shuts down, since the stream may not touch the request's.
 func adminPostProgress[In, Out any](s *Server, path string, fn func(context.Context, In, func(done, total int64)) (Out, error)) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
@@ -220,13 +221,16 @@ func adminPostProgress[In, Out any](s *Server, path string, fn func(context.Cont
 			})
 			var answer any = ok{Success: true, Result: out}
 			if err != nil {
-				msg := "internal error"
+				msg, status := "internal error", fasthttp.StatusInternalServerError
 				if ue := asUserError(err); ue != nil {
-					msg = ue.UserMessage()
+					msg, status = ue.UserMessage(), ue.Status()
 				} else {
 					s.log.Error("request failed", "path", path, "err", err)
 				}
-				answer = errorResponse{Success: false, Error: msg}
+				answer = struct {
+					errorResponse
+					admin.StreamedStatus
+				}{errorResponse{Success: false, Error: msg}, admin.StreamedStatus{Status: status}}
 			}
 			if err := enc.Encode(answer); err == nil {
 				_ = w.Flush()
@@ -733,6 +737,11 @@ func (a adminAPI) Import(ctx context.Context, in admin.Import, progress func(don
 	res, err := importNumbers(ctx, a.s.numbers, site.Region(a.s.opts.PhoneRegion), a.s.now(), site, in.Pool, in.CSV, progress)
 	if errors.Is(err, tracking.ErrNoPool) {
 		return admin.ImportResult{}, errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them; numbers pool add makes one)", in.Pool, site.Key)
+	}
+	if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
+		// What the file holds, not a value of the request (the command's
+		// flags): told apart by its status (admin.Refusal).
+		return admin.ImportResult{}, errorf(fasthttp.StatusUnprocessableEntity, "%s", adminMessage(err))
 	}
 	if err != nil {
 		return admin.ImportResult{}, err
