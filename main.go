@@ -1673,7 +1673,7 @@ func runPoolEdit(ctx context.Context, o PoolOptions, changed func(flag string) b
 		i := slices.IndexFunc(info.Pools, func(p admin.Pool) bool { return p.Name == o.Name })
 		if i < 0 {
 			// Not there: a failure (1), as numbers pool remove's is.
-			return admin.Pool{}, fmt.Errorf("the site has no pool named %q (appliance numbers list --site %s shows them)", o.Name, o.Site)
+			return admin.Pool{}, errors.New(admin.NoPool(o.Site, o.Name, true))
 		}
 		p := info.Pools[i]
 		addrCap := int(p.AddrCap)

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"appliance/httpd"
+	"appliance/httpd/admin"
 )
 
 // runBinary runs the appliance binary (this test binary as main) with
@@ -193,8 +196,9 @@ func TestNotThereNamesWhatListsThem(t *testing.T) {
 			`appliance: numbers static remove: the site has no static number "74951112233" ` + list + "\n"},
 		{[]string{"numbers", "pool", "remove", "--site", key, "--name", "ads"},
 			`appliance: numbers pool remove: the site has no pool named "ads" ` + list + "\n"},
+		// Edit and import need the pool: they say what makes one.
 		{[]string{"numbers", "pool", "edit", "--site", key, "--name", "ads", "--reserve", "1h"},
-			`appliance: numbers pool edit: the site has no pool named "ads" ` + list + "\n"},
+			`appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + " shows them; numbers pool add makes one)\n"},
 		{[]string{"numbers", "import", "--site", key, "--pool", "ads", file},
 			`appliance: numbers import: the site has no pool named "ads" (appliance numbers list --site ` + key + " shows them; numbers pool add makes one)\n"},
 		{[]string{"webhook", "remove", "--site", key, "--id", "5"},
@@ -206,6 +210,17 @@ func TestNotThereNamesWhatListsThem(t *testing.T) {
 		if code != 1 || stderr != tc.say {
 			t.Errorf("appliance %s: exit %d, stderr %q; want exit 1 and %q", strings.Join(tc.args, " "), code, stderr, tc.say)
 		}
+	}
+	// The server's edit of a pool not there (gone since the command read
+	// the site's pools) says it in the same words.
+	c, err := httpd.OpenAdmin(t.Context(), dir, httpd.Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.EditPool(t.Context(), admin.PoolRequest{Site: key, Name: "ads", Numbers: []string{"74950000001"}})
+	if want := admin.NoPool(key, "ads", true); err == nil || err.Error() != want {
+		t.Errorf("EditPool of no pool: %v, want %q", err, want)
 	}
 }
 

@@ -699,6 +699,9 @@ func (a adminAPI) pool(ctx context.Context, in admin.PoolRequest, edit bool) (ad
 	var p store.PoolConfig
 	if edit {
 		p, err = a.s.numbers.UpdatePool(ctx, site.ID, in.Name, pin, a.s.now())
+		if errors.Is(err, tracking.ErrNoPool) {
+			return admin.Pool{}, errorf(fasthttp.StatusNotFound, "%s", admin.NoPool(site.Key, in.Name, true))
+		}
 	} else {
 		p, err = a.s.numbers.AddPool(ctx, site.ID, pin, a.s.now())
 	}
@@ -722,7 +725,7 @@ func (a adminAPI) RemovePool(ctx context.Context, in admin.RemovePool) error {
 	}
 	err = a.s.numbers.RemovePool(ctx, site.ID, in.Name, a.s.now())
 	if errors.Is(err, tracking.ErrNoPool) {
-		return errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them)", in.Name, site.Key)
+		return errorf(fasthttp.StatusNotFound, "%s", admin.NoPool(site.Key, in.Name, false))
 	}
 	return err
 }
@@ -736,7 +739,7 @@ func (a adminAPI) Import(ctx context.Context, in admin.Import, progress func(don
 	}
 	res, err := importNumbers(ctx, a.s.numbers, site.Region(a.s.opts.PhoneRegion), a.s.now(), site, in.Pool, in.CSV, progress)
 	if errors.Is(err, tracking.ErrNoPool) {
-		return admin.ImportResult{}, errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them; numbers pool add makes one)", in.Pool, site.Key)
+		return admin.ImportResult{}, errorf(fasthttp.StatusNotFound, "%s", admin.NoPool(site.Key, in.Pool, true))
 	}
 	if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
 		// What the file holds, not a value of the request (the command's
