@@ -68,6 +68,10 @@ func TestServerRefusedValueIsAUsageError(t *testing.T) {
 					[]string{"Mars/Olympus", "Run 'appliance site add --help' for usage."}},
 				{"", []string{"site", "set", "--site", key, "--time-zone", "Mars/Olympus"}, 2,
 					[]string{"Mars/Olympus", "Run 'appliance site set --help' for usage."}},
+				// The domain refused, quoted whole as the dashboard's
+				// forms now quote it too (sites.SplitDomains).
+				{"", []string{"site", "add", "--name", "Mars", "--domain", "mars.example,my shop.ru"}, 2,
+					[]string{`site add: "my shop.ru" is not a domain name`, "Run 'appliance site add --help' for usage."}},
 				{"correct horse battery\n", []string{"user", "add", "not-an-email"}, 2,
 					[]string{"not-an-email", "Run 'appliance user add --help' for usage."}},
 				// Not usage errors: a site that is not there, a password
