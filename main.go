@@ -1814,12 +1814,10 @@ func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, command 
 // least, a time zone it does not know, a bad phone number): the command
 // made the request from its flags and arguments, and the server's check
 // is the one rule of what they may be, running or not. A refusal of what
-// the command read from a file or stdin (inputError) stays a failure (1).
+// the command read from a file or stdin (a costs file's bad line, 422)
+// stays a failure (1).
 func refusedUsage(err error) error {
 	if r, ok := errors.AsType[*admin.Refusal](err); !ok || !r.Invalid() {
-		return err
-	}
-	if _, ok := errors.AsType[inputError](err); ok {
 		return err
 	}
 	if _, ok := errors.AsType[usageError](err); ok {
@@ -1838,13 +1836,6 @@ func commandRefusal(command string, err error) error {
 	}
 	return usageError{fmt.Errorf("%s: %w", command, ue.error)}
 }
-
-// inputError is the server's refusal of what a command read from a file
-// or stdin (a costs file's bad lines): a failure (exit 1), as a bad TLS
-// file is, not a usage error.
-type inputError struct{ error }
-
-func (e inputError) Unwrap() error { return e.error }
 
 // whenNoServer ends the help of a flag that only matters in-process.
 const whenNoServer = "; used when no server runs, a running server applies its own"
@@ -2093,10 +2084,6 @@ func runCostsImport(ctx context.Context, o CostsImportOptions, stdin io.Reader, 
 		return fmt.Errorf("costs import: %s is larger than %d KiB: split it into files of fewer days", o.File, max>>10)
 	}
 	return adminCall(ctx, o.Data, "costs import", func(c *admin.Client) (admin.CostsImported, error) {
-		r, err := c.ImportCosts(ctx, admin.ImportCosts{Site: o.Site, CSV: string(data)})
-		if err != nil {
-			err = inputError{err} // the file's lines: exit 1
-		}
-		return r, err
+		return c.ImportCosts(ctx, admin.ImportCosts{Site: o.Site, CSV: string(data)})
 	}, func(r admin.CostsImported) { admin.PrintCostsImported(stdout, r) })
 }

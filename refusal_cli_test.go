@@ -79,6 +79,10 @@ func TestServerRefusedValueIsAUsageError(t *testing.T) {
 				{"", []string{"numbers", "list", "--site", strings.Repeat("A", 32)}, 1, []string{"no site has the key"}},
 				{"short\n", []string{"user", "add", "anna@example.com"}, 1, []string{"the password must be at least"}},
 				{"", []string{"costs", "import", "--site", key, badCosts}, 1, []string{"line 1"}},
+				// The file's lines are answered as 422 (it exited 1 for
+				// any refusal, a --site "" with KEY unset too).
+				{"", []string{"costs", "import", "--site", "", badCosts}, 2,
+					[]string{"costs import: site_key is required", "Run 'appliance costs import --help' for usage."}},
 			} {
 				code, stderr := runBinary(t, tc.stdin, append(tc.args, "--data", dir)...)
 				ok := code == tc.code

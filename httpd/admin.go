@@ -741,19 +741,25 @@ func (a adminAPI) Import(ctx context.Context, in admin.Import, progress func(don
 	if errors.Is(err, tracking.ErrNoPool) {
 		return admin.ImportResult{}, errorf(fasthttp.StatusNotFound, "%s", admin.NoPool(site.Key, in.Pool, true))
 	}
-	if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
-		// What the file holds, not a value of the request (the command's
-		// flags): told apart by its status (admin.Refusal).
-		return admin.ImportResult{}, errorf(fasthttp.StatusUnprocessableEntity, "%s", adminMessage(err))
-	}
 	if err != nil {
-		return admin.ImportResult{}, err
+		return admin.ImportResult{}, fileRefusal(err)
 	}
 	out := admin.ImportResult{Pool: res.Pool, Added: res.Added, Skipped: []admin.Skipped{}}
 	for _, sk := range res.Skipped {
 		out.Skipped = append(out.Skipped, admin.Skipped{Line: sk.Line, Value: sk.Value, Reason: sk.Reason})
 	}
 	return out, nil
+}
+
+// fileRefusal is err, a refusal of what the file a request carries holds
+// (a call's 400), as 422: not a value of the request itself, which the
+// command made from its flags, and the CLI tells the two apart by their
+// status (admin.Refusal), a failure (1) from a usage error (2).
+func fileRefusal(err error) error {
+	if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
+		return errorf(fasthttp.StatusUnprocessableEntity, "%s", adminMessage(err))
+	}
+	return err
 }
 
 // adminSite finds the site named by key for the admin API.
@@ -842,7 +848,7 @@ func (a adminAPI) ImportCosts(ctx context.Context, in admin.ImportCosts) (admin.
 	}
 	res, err := a.s.reports.ImportCosts(ctx, site, strings.NewReader(in.CSV))
 	if err != nil {
-		return admin.CostsImported{}, err
+		return admin.CostsImported{}, fileRefusal(err)
 	}
 	return admin.CostsImported{Lines: res.Lines, Rows: res.Rows, From: res.From.String(), To: res.To.String(), Total: res.Total.String()}, nil
 }
