@@ -233,9 +233,9 @@ func call[Out any](ctx context.Context, c *Client, method, path string, in any) 
 // and the HTTP status it answered with (as the server answers every
 // error: 400 a request it cannot take, 404 what is not there, 409 a
 // conflict, 422 a file the request carries whose content it cannot take
-// (Import, ImportCosts)...). A streamed answer (Import, Rebuild, ExportBackfill) has
-// sent its status before its work failed: its last line says the status
-// of its refusal (StreamedStatus).
+// (Import, ImportCosts)...). A streamed answer (Import, Rebuild,
+// ExportBackfill) has sent its status before its work failed: its last
+// line says the status of its refusal (StreamedStatus).
 type Refusal struct {
 	Status int
 	Msg    string
