@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -81,6 +82,25 @@ type Accounts struct {
 	// the server killed for its memory. More at once than there are
 	// CPUs would finish none sooner.
 	argon chan struct{}
+	// watch is Watch's fn; nil: none.
+	watch atomic.Pointer[func(email string)]
+}
+
+// Watch has fn called with a user's email after every write that ended
+// some or all of the user's sessions or changed their role: a sign-out
+// (Logout), sign-out everywhere, a new or reset password, a new role, the
+// user's removal. fn runs in the writer's goroutine once the write is
+// durable, before the call that made it returns; it asks Session of the
+// tokens it holds what is left. So what a session keeps open (the chat
+// console's sockets) ends at once, not at its next check. One fn: a later
+// call replaces it.
+func (a *Accounts) Watch(fn func(email string)) { a.watch.Store(&fn) }
+
+// changed tells Watch's fn that email's sessions or role changed.
+func (a *Accounts) changed(email string) {
+	if fn := a.watch.Load(); fn != nil && email != "" {
+		(*fn)(email)
+	}
 }
 
 // New returns Accounts over db.
@@ -238,12 +258,16 @@ func (a *Accounts) SetPassword(ctx context.Context, email, password string) erro
 	if err != nil {
 		return err
 	}
-	_, err = a.updateUser(ctx, email, func(u *store.User) error {
+	u, err := a.updateUser(ctx, email, func(u *store.User) error {
 		u.Hash = hash
 		u.Epoch++
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	a.changed(u.Email)
+	return nil
 }
 
 // ChangePassword replaces the password of a signed-in user who knows the
@@ -267,8 +291,12 @@ func (a *Accounts) ChangePassword(ctx context.Context, email, current, password 
 
 // EndSessions ends every session of the user (sign out everywhere).
 func (a *Accounts) EndSessions(ctx context.Context, email string) error {
-	_, err := a.updateUser(ctx, email, func(u *store.User) error { u.Epoch++; return nil })
-	return err
+	u, err := a.updateUser(ctx, email, func(u *store.User) error { u.Epoch++; return nil })
+	if err != nil {
+		return err
+	}
+	a.changed(u.Email)
+	return nil
 }
 
 // EndOtherSessions ends every session of the user and returns a fresh one
@@ -432,7 +460,18 @@ func (a *Accounts) Session(token string) (store.LoginSession, store.User, error)
 
 // Logout ends the login session of a cookie token.
 func (a *Accounts) Logout(ctx context.Context, token string) error {
-	return a.db.Delete(ctx, store.AuthKey(hashToken(token)))
+	key := store.AuthKey(hashToken(token))
+	var email string
+	if v, err := a.db.Get(key); err == nil {
+		if s, err := store.DecodeLoginSession(v); err == nil {
+			email = s.Email
+		}
+	}
+	if err := a.db.Delete(ctx, key); err != nil {
+		return err
+	}
+	a.changed(email)
+	return nil
 }
 
 // hostCookiesKey holds when the server first named the session cookie

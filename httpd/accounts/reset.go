@@ -175,6 +175,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, password string) (s
 	if err != nil {
 		return "", store.LoginSession{}, store.User{}, fmt.Errorf("reset password: %w", err)
 	}
+	a.changed(u.Email)
 	cookie, s, err := a.signIn(ctx, u.Email)
 	return cookie, s, u, err
 }

@@ -105,8 +105,12 @@ func (a *Accounts) SetRole(ctx context.Context, email, role string) (store.User,
 		}
 	}
 	u, err := a.updateUser(ctx, email, func(u *store.User) error { u.Role = role; return nil })
-	if err != nil || role == RoleOwner {
+	if err != nil {
 		return u, err
+	}
+	a.changed(email)
+	if role == RoleOwner {
+		return u, nil
 	}
 	// Only owners invite: the pending invites of one who no longer is
 	// one go, rather than let them make users, owners too, in their name.
@@ -183,6 +187,7 @@ func (a *Accounts) RemoveUser(ctx context.Context, email string) (store.User, er
 	}); err != nil {
 		return store.User{}, fmt.Errorf("remove user %q: %w", email, err)
 	}
+	a.changed(email)
 	// Scanned again after the delete: a session begins, and a user's token
 	// is made, in the writer only while its user exists, so one begun
 	// while the first scan ran is written by now.
