@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -31,6 +33,88 @@ type chatConsoleHandlers struct {
 	origin    string // the public URL's scheme://host
 	cookies   dashCookies
 	userConns connCounter
+	open      openConsoles
+}
+
+// openConsoles are the console sockets open now, by user, each with the
+// session it opened with: when a user's sessions end or their role
+// changes (Accounts.Watch), revoke closes theirs at once, not at the next
+// heartbeat.
+type openConsoles struct {
+	mu     sync.Mutex
+	byUser map[string]map[*openConsole]struct{}
+}
+
+// openConsole is one console socket and its session's cookie token.
+type openConsole struct {
+	s       *socket
+	token   string
+	revoked atomic.Bool // revoke closed it
+}
+
+func (o *openConsoles) add(email string, c *openConsole) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.byUser == nil {
+		o.byUser = map[string]map[*openConsole]struct{}{}
+	}
+	if o.byUser[email] == nil {
+		o.byUser[email] = map[*openConsole]struct{}{}
+	}
+	o.byUser[email][c] = struct{}{}
+}
+
+func (o *openConsoles) remove(email string, c *openConsole) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.byUser[email], c)
+	if len(o.byUser[email]) == 0 {
+		delete(o.byUser, email)
+	}
+}
+
+func (o *openConsoles) of(email string) []*openConsole {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]*openConsole, 0, len(o.byUser[email]))
+	for c := range o.byUser[email] {
+		out = append(out, c)
+	}
+	return out
+}
+
+// allowed reports whether the session of token is live, is email's, and
+// its user may use the console now.
+func (h *chatConsoleHandlers) allowed(email, token string) bool {
+	_, u, err := h.accounts.Session(token)
+	return err == nil && u.Email == email && useChat.allows(u.Role)
+}
+
+// revoke closes, at once, the consoles of email whose session ended or
+// whose user may no longer use the console (removed, signed out, a new
+// password, a role without the chat), as the heartbeat would have (1008
+// "signed out"), and makes the user offline at once when none of theirs is
+// left, instead of after the grace of a closed socket. It is
+// Accounts.Watch's: it runs after the write that ended the session, so a
+// console that registered before it is seen here, and one that registers
+// after it finds its session ended (serveSocket).
+func (h *chatConsoleHandlers) revoke(email string) {
+	cut, left := false, false
+	for _, c := range h.open.of(email) {
+		if c.revoked.Load() {
+			continue
+		}
+		if h.allowed(email, c.token) {
+			left = true
+			continue
+		}
+		c.revoked.Store(true)
+		c.s.cut(websocket.ClosePolicyViolation, "signed out")
+		cut = true
+	}
+	if cut && !left {
+		h.chats.SignOut(email)
+	}
 }
 
 func (h *chatConsoleHandlers) mount(r *router) {
@@ -89,7 +173,31 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 	if s == nil {
 		return
 	}
+	c := &openConsole{s: s, token: token}
+	h.open.add(email, c)
+	defer func() {
+		h.open.remove(email, c)
+		// After the presence's release (deferred later, run earlier): a
+		// frame handled while revoke ran may have set the user online.
+		if c.revoked.Load() {
+			for _, o := range h.open.of(email) {
+				if !o.revoked.Load() && h.allowed(email, o.token) {
+					return
+				}
+			}
+			h.chats.SignOut(email)
+		}
+	}()
+	if !h.allowed(email, token) { // ended after authorize, before add
+		c.revoked.Store(true)
+		s.cut(websocket.ClosePolicyViolation, "signed out")
+	}
 	b, err := readFrame(conn, chatHelloTimeout)
+	if s.closed.Load() {
+		s.linger()
+		s.end()
+		return
+	}
 	if err != nil {
 		var fe *frameError
 		if errors.As(err, &fe) {
@@ -133,7 +241,7 @@ func (h *chatConsoleHandlers) serveSocket(conn *websocket.Conn, email, token str
 		return ev.Encoded(chats.ForConsoles, func() []byte { return encodeFrame(h.eventFrame(ev)) })
 	}
 	s.tick = func() error {
-		if _, _, err := h.accounts.Session(token); err != nil {
+		if !h.allowed(email, token) {
 			h.chats.SignOut(email)
 			return &frameError{code: "signed_out", msg: "signed out"}
 		}

@@ -208,15 +208,21 @@ func (s *socket) close(code int, text string) {
 }
 
 // closeRead is close from the reader's goroutine: after the close frame
-// it reads and drops what the client sent meanwhile, until the client's
-// own close frame (or a second), so that the connection ends with a FIN.
-// Closed with unread input, it would end with a reset, and the client
-// would lose the error frame and the close code it was sent.
+// it reads and drops what the client sent meanwhile (linger).
 func (s *socket) closeRead(code int) {
 	if s.closed.Swap(true) {
 		return
 	}
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
+	s.linger()
+}
+
+// linger, in the reader's goroutine once the close frame is sent, reads
+// and drops what the client sent meanwhile, until the client's own close
+// frame (or a second), then ends the connection, so that it ends with a
+// FIN. Closed with unread input, it would end with a reset, and the
+// client would lose the error frame and the close code it was sent.
+func (s *socket) linger() {
 	_ = s.conn.SetReadDeadline(time.Now().Add(time.Second))
 	for {
 		if _, _, err := s.conn.NextReader(); err != nil {
@@ -224,6 +230,19 @@ func (s *socket) closeRead(code int) {
 		}
 	}
 	s.kill()
+}
+
+// cut closes the socket from another goroutine than its reader, for a
+// reason that holds from now on (the user's session ended): once it
+// returns, no frame the client sends is acted upon and no event is
+// written. The close frame goes at once; the reader then drops what it
+// reads and ends the connection (serveFrames, linger).
+func (s *socket) cut(code int, text string) {
+	if s.closed.Swap(true) {
+		return
+	}
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+	_ = s.conn.SetReadDeadline(time.Now().Add(time.Second))
 }
 
 // kill ends the connection. Closing a connection fasthttp hijacked does
@@ -360,9 +379,27 @@ func (s *socket) heartbeat() {
 func (s *socket) serveFrames(known map[string]bool, handle func(chatFrame) ([]any, error)) {
 	defer s.end()
 	conn := s.conn
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(chatReadTimeout)) })
+	conn.SetPongHandler(func(string) error {
+		if s.closed.Load() {
+			return nil // closing: the deadline stays short
+		}
+		return conn.SetReadDeadline(time.Now().Add(chatReadTimeout))
+	})
 	for {
-		b, err := readFrame(conn, chatReadTimeout)
+		var b []byte
+		var err error
+		if !s.closed.Load() {
+			b, err = readFrame(conn, chatReadTimeout)
+		}
+		if s.closed.Load() {
+			// Closed meanwhile by another goroutine (cut, a heartbeat,
+			// shutdown): what was read is not acted upon.
+			if err == nil {
+				s.linger()
+			}
+			s.kill()
+			return
+		}
 		if err != nil {
 			var fe *frameError
 			if errors.As(err, &fe) {

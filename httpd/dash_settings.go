@@ -160,7 +160,8 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 	if err != nil {
 		return refuse(err)
 	}
-	if _, err := s.sites.Rename(ctx, site.Key, &name, sites.SplitDomains(domains)); err != nil {
+	list := strings.FieldsFunc(domains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+	if _, err := s.sites.Rename(ctx, site.Key, &name, list); err != nil {
 		return refuse(err)
 	}
 	if zone != site.TimeZone {

@@ -57,6 +57,7 @@ func (s *Server) publicRoutes() *router {
 	chatConsole := &chatConsoleHandlers{accounts: s.accounts, sites: s.sites, chats: s.chats, sockets: s.chatSockets,
 		upgrader: newChatUpgrader(), origin: strings.TrimSuffix(s.PublicURL(), "/"), cookies: s.cookies}
 	chatConsole.mount(r)
+	s.accounts.Watch(chatConsole.revoke)
 
 	dash := &dashboardHandlers{
 		accounts: s.accounts, chats: s.chats, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
