@@ -214,7 +214,7 @@ func sourcesColumns(tr i18n.Printer, g reports.Group, withCost bool) []reportCol
 func countsCells(c *reports.Counts, withCost bool) []reportCell {
 	cells := []reportCell{countCell(c.Sessions), countCell(c.Visitors), countCell(c.NewVisitors), countCell(c.Events),
 		countCell(c.Leads), countCell(c.Callbacks), countCell(c.Calls), countCell(c.AttributedCalls), countCell(c.AnsweredCalls), countCell(c.FirstTimeCallers),
-		countCell(c.Chats), countCell(c.Sales), moneyCell(int64(c.Revenue)), percentCell(float64(c.Outcomes()), float64(c.Sessions))}
+		countCell(c.Chats), countCell(c.Sales), moneyCell(int64(c.Revenue)), percentCell(c.Outcomes(), c.Sessions)}
 	if withCost {
 		per := func(n int64) reportCell {
 			m, ok := c.CostPer(n)
@@ -223,10 +223,7 @@ func countsCells(c *reports.Counts, withCost bool) []reportCell {
 			}
 			return moneyCell(int64(m))
 		}
-		roi := percentCell(0, 0)
-		if r, ok := c.ROI(); ok {
-			roi = percentCell(r, 1)
-		}
+		roi := percentCell(int64(c.Revenue-c.Cost), int64(c.Cost)) // "–" without cost
 		cells = append(cells, moneyCell(int64(c.Cost)), per(c.Leads), per(c.Calls), roi)
 	}
 	return cells

@@ -168,3 +168,36 @@ func TestReportCostChangeUncoloured(t *testing.T) {
 		t.Errorf("the sales' rise is no longer coloured: %s", sales)
 	}
 }
+
+// A share or a conversion on the tie of its last decimal rounds half up,
+// as a person (and the KPI's change beside it, and the cost per lead)
+// rounds it: one lead of 16 sessions is 6.25%, shown 6.3% (6,3% in
+// Russian, 6.3 in the CSV), as is the one phone among 16 sessions on the
+// devices report. Both read 6.2%: the float's round-half-even.
+func TestReportPercentRoundsHalfUp(t *testing.T) {
+	f := newTrFixture(t, true)
+	c := f.srv.Client(t)
+	for i := 0; i < 15; i++ {
+		f.hit(t, "", "https://shop.example.com/", "", "Home")
+	}
+	h := f.hitUA(t, iPhoneUA, "", "https://shop.example.com/", "", "Home")
+	if r := f.post(t, "t/v1/lead", f.creds(h, map[string]any{"hi": h.HitID, "name": "Ann"})); r.Status != 200 {
+		t.Fatalf("lead: %d %s", r.Status, r.Raw)
+	}
+	base := f.srv.URL + "sites/" + f.site.Key + "/reports"
+	for lang, want := range map[string]string{"ru": "6,3%", "en": "6.3%"} {
+		_, body := getPageIn(t, c, base+"?period=today", lang)
+		if row := cutAt(cutAt(body, `id="sources-table"`, "</table>"), "<tfoot", "</tfoot>"); !strings.Contains(row, want) {
+			t.Errorf("%s: the total's conversion of 1 lead in 16 sessions, want %s: %s", lang, want, row)
+		}
+		_, body = getPageIn(t, c, base+"/devices?period=today", lang)
+		if table := cutAt(body, `id="devices-type"`, "</table>"); !strings.Contains(table, want) {
+			t.Errorf("%s: the phone's share of 1 in 16 sessions, want %s: %s", lang, want, table)
+		}
+	}
+	_, csvBody := getPageIn(t, c, base+"/sources.csv?period=today", "en")
+	rows := readCSV(t, csvBody)
+	if got := rows[len(rows)-1][14]; rows[0][14] != "conversion" || got != "6.3" {
+		t.Errorf("the CSV's %s of the total is %q, want 6.3", rows[0][14], got)
+	}
+}
