@@ -229,6 +229,13 @@ func countsCells(c *reports.Counts, withCost bool) []reportCell {
 	return cells
 }
 
+// rowsHaveCosts reports whether the rows of group g carry ad costs: those
+// of channel, source, medium and campaign do, as the costs are imported;
+// those of term, landing page and referrer do not (only their total).
+func rowsHaveCosts(g reports.Group) bool {
+	return g != reports.GroupTerm && g != reports.GroupLanding && g != reports.GroupReferrer
+}
+
 // sourcesTable builds the sources × outcomes table of res; f makes the
 // drill-down links of its rows (nil: no links, as in the CSV).
 func sourcesTable(tr i18n.Printer, res reports.Sources, f *reportFrame, keep []keepParam) reportTable {
@@ -251,7 +258,14 @@ func sourcesTable(tr i18n.Printer, res reports.Sources, f *reportFrame, keep []k
 			}
 			key.Link = f.link("", q)
 		}
-		t.Rows = append(t.Rows, append([]reportCell{key}, countsCells(&r.Counts, withCost)...))
+		cells := countsCells(&r.Counts, withCost)
+		if withCost && !rowsHaveCosts(res.Group) {
+			// Costs are per campaign: a landing page's, referrer's or
+			// term's share of them is not known, so its row says so
+			// rather than 0.00 beside a total that has them.
+			cells[len(cells)-4] = reportCell{Text: "–", Dim: true, Num: true}
+		}
+		t.Rows = append(t.Rows, append([]reportCell{key}, cells...))
 	}
 	if len(res.Rows) > 0 {
 		t.Total = append([]reportCell{{Text: tr.T("Total"), Raw: "total"}}, countsCells(&res.Total, withCost)...)
