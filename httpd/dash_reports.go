@@ -3,6 +3,7 @@ package httpd
 import (
 	"fmt"
 	"html/template"
+	"math/big"
 	"net/url"
 	"strconv"
 	"strings"
@@ -162,12 +163,26 @@ func groupWhole(s string) string {
 	return text
 }
 
-// percentCell writes a share (0.0123 → 1.23%); "" when the base is zero.
-func percentCell(num, den float64) reportCell {
+// percentCell writes num/den as a percentage with one decimal (1/3 →
+// 33.3%); "" when the base is zero. It rounds the exact ratio half away
+// from zero, as a person does (1/16 → 6.3%, as the KPI changes and the
+// cost per lead round), not the float's nearest binary value, whose ties
+// went to even (6.2%).
+func percentCell(num, den int64) reportCell {
 	if den == 0 {
 		return reportCell{Text: "–", Dim: true, Num: true}
 	}
-	s := strconv.FormatFloat(100*num/den, 'f', 1, 64)
+	a, d := new(big.Int).Abs(big.NewInt(num)), new(big.Int).Abs(big.NewInt(den))
+	// tenths of a per cent, rounded: (2·1000·|num| + |den|) / (2·|den|).
+	a.Mul(a, big.NewInt(2000)).Add(a, d)
+	tenths := a.Quo(a, d.Mul(d, big.NewInt(2))).String()
+	if len(tenths) < 2 {
+		tenths = "0" + tenths
+	}
+	s := tenths[:len(tenths)-1] + "." + tenths[len(tenths)-1:]
+	if tenths != "00" && (num < 0) != (den < 0) {
+		s = "-" + s
+	}
 	return reportCell{Text: groupWhole(s) + "%", Raw: s, Num: true} // 2 900.0%
 }
 

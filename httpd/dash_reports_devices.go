@@ -31,7 +31,7 @@ func (s *dashboardHandlers) deviceTables(ctx *fasthttp.RequestCtx, tr i18n.Print
 			if by == "type" && r.Name != "" {
 				name.Text = deviceTypeLabel(tr, r.Name)
 			}
-			t.Rows = append(t.Rows, []reportCell{name, countCell(r.Sessions), percentCell(float64(r.Sessions), float64(total)), countCell(r.Visitors)})
+			t.Rows = append(t.Rows, []reportCell{name, countCell(r.Sessions), percentCell(r.Sessions, total), countCell(r.Visitors)})
 		}
 		return t
 	}

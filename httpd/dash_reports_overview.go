@@ -214,7 +214,7 @@ func sourcesColumns(tr i18n.Printer, g reports.Group, withCost bool) []reportCol
 func countsCells(c *reports.Counts, withCost bool) []reportCell {
 	cells := []reportCell{countCell(c.Sessions), countCell(c.Visitors), countCell(c.NewVisitors), countCell(c.Events),
 		countCell(c.Leads), countCell(c.Callbacks), countCell(c.Calls), countCell(c.AttributedCalls), countCell(c.AnsweredCalls), countCell(c.FirstTimeCallers),
-		countCell(c.Chats), countCell(c.Sales), moneyCell(int64(c.Revenue)), percentCell(float64(c.Outcomes()), float64(c.Sessions))}
+		countCell(c.Chats), countCell(c.Sales), moneyCell(int64(c.Revenue)), percentCell(c.Outcomes(), c.Sessions)}
 	if withCost {
 		per := func(n int64) reportCell {
 			m, ok := c.CostPer(n)
@@ -223,13 +223,17 @@ func countsCells(c *reports.Counts, withCost bool) []reportCell {
 			}
 			return moneyCell(int64(m))
 		}
-		roi := percentCell(0, 0)
-		if r, ok := c.ROI(); ok {
-			roi = percentCell(r, 1)
-		}
+		roi := percentCell(int64(c.Revenue-c.Cost), int64(c.Cost)) // "–" without cost
 		cells = append(cells, moneyCell(int64(c.Cost)), per(c.Leads), per(c.Calls), roi)
 	}
 	return cells
+}
+
+// rowsHaveCosts reports whether the rows of group g carry ad costs: those
+// of channel, source, medium and campaign do, as the costs are imported;
+// those of term, landing page and referrer do not (only their total).
+func rowsHaveCosts(g reports.Group) bool {
+	return g != reports.GroupTerm && g != reports.GroupLanding && g != reports.GroupReferrer
 }
 
 // sourcesTable builds the sources × outcomes table of res; f makes the
@@ -254,7 +258,14 @@ func sourcesTable(tr i18n.Printer, res reports.Sources, f *reportFrame, keep []k
 			}
 			key.Link = f.link("", q)
 		}
-		t.Rows = append(t.Rows, append([]reportCell{key}, countsCells(&r.Counts, withCost)...))
+		cells := countsCells(&r.Counts, withCost)
+		if withCost && !rowsHaveCosts(res.Group) {
+			// Costs are per campaign: a landing page's, referrer's or
+			// term's share of them is not known, so its row says so
+			// rather than 0.00 beside a total that has them.
+			cells[len(cells)-4] = reportCell{Text: "–", Dim: true, Num: true}
+		}
+		t.Rows = append(t.Rows, append([]reportCell{key}, cells...))
 	}
 	if len(res.Rows) > 0 {
 		t.Total = append([]reportCell{{Text: tr.T("Total"), Raw: "total"}}, countsCells(&res.Total, withCost)...)

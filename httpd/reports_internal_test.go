@@ -53,6 +53,13 @@ func TestReportCells(t *testing.T) {
 		{floatCell(3), "3", "3"},
 		{percentCell(1, 3), "33.3%", "33.3"},
 		{percentCell(1, 0), "–", ""},
+		{percentCell(1, 16), "6.3%", "6.3"},
+		{percentCell(-1, 16), "-6.3%", "-6.3"},
+		{percentCell(1, -16), "-6.3%", "-6.3"},
+		{percentCell(-1, 3000), "0.0%", "0.0"},
+		{percentCell(15, 16), "93.8%", "93.8"},
+		{percentCell(29, 1), "2\u00a0900.0%", "2900.0"},
+		{percentCell(-16667, 133333), "-12.5%", "-12.5"},
 	} {
 		if tc.c.Text != tc.text || tc.c.Raw != tc.raw {
 			t.Errorf("cell %q / %q, want %q / %q", tc.c.Text, tc.c.Raw, tc.text, tc.raw)

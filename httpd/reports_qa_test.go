@@ -1,6 +1,8 @@
 package httpd_test
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +168,84 @@ func TestReportCostChangeUncoloured(t *testing.T) {
 	}
 	if sales := cutAt(body, `id="kpi-sales"`, "</div>"); !strings.Contains(sales, "delta up") {
 		t.Errorf("the sales' rise is no longer coloured: %s", sales)
+	}
+}
+
+// A share or a conversion on the tie of its last decimal rounds half up,
+// as a person (and the KPI's change beside it, and the cost per lead)
+// rounds it: one lead of 16 sessions is 6.25%, shown 6.3% (6,3% in
+// Russian, 6.3 in the CSV), as is the one phone among 16 sessions on the
+// devices report. Both read 6.2%: the float's round-half-even.
+func TestReportPercentRoundsHalfUp(t *testing.T) {
+	f := newTrFixture(t, true)
+	c := f.srv.Client(t)
+	for i := 0; i < 15; i++ {
+		f.hit(t, "", "https://shop.example.com/", "", "Home")
+	}
+	h := f.hitUA(t, iPhoneUA, "", "https://shop.example.com/", "", "Home")
+	if r := f.post(t, "t/v1/lead", f.creds(h, map[string]any{"hi": h.HitID, "name": "Ann"})); r.Status != 200 {
+		t.Fatalf("lead: %d %s", r.Status, r.Raw)
+	}
+	base := f.srv.URL + "sites/" + f.site.Key + "/reports"
+	for lang, want := range map[string]string{"ru": "6,3%", "en": "6.3%"} {
+		_, body := getPageIn(t, c, base+"?period=today", lang)
+		if row := cutAt(cutAt(body, `id="sources-table"`, "</table>"), "<tfoot", "</tfoot>"); !strings.Contains(row, want) {
+			t.Errorf("%s: the total's conversion of 1 lead in 16 sessions, want %s: %s", lang, want, row)
+		}
+		_, body = getPageIn(t, c, base+"/devices?period=today", lang)
+		if table := cutAt(body, `id="devices-type"`, "</table>"); !strings.Contains(table, want) {
+			t.Errorf("%s: the phone's share of 1 in 16 sessions, want %s: %s", lang, want, table)
+		}
+	}
+	_, csvBody := getPageIn(t, c, base+"/sources.csv?period=today", "en")
+	rows := readCSV(t, csvBody)
+	if got := rows[len(rows)-1][14]; rows[0][14] != "conversion" || got != "6.3" {
+		t.Errorf("the CSV's %s of the total is %q, want 6.3", rows[0][14], got)
+	}
+}
+
+// Ad costs are imported per campaign, so the rows by landing page,
+// referrer or term have no cost of their own (README: the total only):
+// their cost cell says "–", as their cost per lead and ROI do, not 0.00
+// beside a total of 50.00 that no row adds up to (a landing page that
+// brought a 1 500 sale read as one that cost nothing). The CSV leaves it
+// empty; the rows by campaign keep their cost.
+func TestReportCostOnlyWhereRowsHaveIt(t *testing.T) {
+	f, c := sourcesFixture(t)
+	csrf := f.srv.FormToken(t, c, "/sites/"+f.site.Key+"/reports/costs")
+	if status, body := uploadCosts(t, f, c, csrf, "2026-11-26,google,cpc,bf,50\n"); status != 200 {
+		t.Fatalf("costs: %d %.500s", status, body)
+	}
+	for _, tc := range []struct {
+		group string
+		rows  bool
+	}{{"landing_page", false}, {"referrer", false}, {"campaign", true}} {
+		_, csvBody := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports/sources.csv?period=today&group="+tc.group, "en")
+		rows := readCSV(t, csvBody)
+		col := slices.Index(rows[0], "cost")
+		if col < 0 || len(rows) < 3 {
+			t.Fatalf("%s: %v", tc.group, rows)
+		}
+		var sum float64
+		for _, r := range rows[1 : len(rows)-1] {
+			if !tc.rows && r[col] != "" {
+				t.Errorf("%s: row %q has the cost %q, want none", tc.group, r[0], r[col])
+			}
+			n, _ := strconv.ParseFloat(r[col], 64)
+			sum += n
+		}
+		if total := rows[len(rows)-1]; total[col] != "50.00" || (tc.rows && sum != 50) {
+			t.Errorf("%s: total cost %q, rows add up to %v", tc.group, total[col], sum)
+		}
+		if tc.rows {
+			continue
+		}
+		// On the screen: cost, cost per lead, per call and ROI all "–".
+		_, body := getPageIn(t, c, f.srv.URL+"sites/"+f.site.Key+"/reports?period=today&group="+tc.group, "en")
+		tbody := cutAt(cutAt(body, `id="sources-table"`, "</table>"), "<tbody", "</tbody>")
+		dashes := strings.Repeat(`<td class="num dim">–</td>`, 4) + "</tr>"
+		if n := strings.Count(tbody, "<tr>"); n < 2 || strings.Count(tbody, dashes) != n {
+			t.Errorf("%s: a row shows a cost: %s", tc.group, tbody)
+		}
 	}
 }
