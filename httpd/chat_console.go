@@ -117,6 +117,20 @@ func (h *chatConsoleHandlers) revoke(email string) {
 	}
 }
 
+// signedOut is the dashboard's sign-out of email's session (after
+// Accounts.Logout, whose revoke closed that session's consoles): the user
+// goes offline at once, not after a closed socket's grace, unless a
+// console of another session of theirs is still open and live — signing
+// out of one browser leaves the console in another online.
+func (h *chatConsoleHandlers) signedOut(email string) {
+	for _, c := range h.open.of(email) {
+		if !c.revoked.Load() && h.allowed(email, c.token) {
+			return
+		}
+	}
+	h.chats.SignOut(email)
+}
+
 func (h *chatConsoleHandlers) mount(r *router) {
 	r.api("GET", "/chat/ws", useChat, withWho(h.socket))
 }

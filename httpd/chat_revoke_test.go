@@ -184,3 +184,36 @@ func TestConsoleClosedWhenSessionEnds(t *testing.T) {
 	_ = onTablet.conn.WriteJSON(map[string]any{"type": "ping"})
 	wantSignedOut(t, "the tablet's console once the phone signed out everywhere else", onTablet, func(f map[string]any) bool { return f["type"] == "pong" })
 }
+
+// Signing out of one browser leaves the user's console in another online
+// for the site's visitors; signing out of the last one makes them offline
+// at once. Before, the dashboard's sign-out made the user offline on every
+// site whatever else of theirs stayed open: the phone's console, open and
+// answering, read as nobody online to getOperatorStatus.
+func TestSignOutOfOneBrowserKeepsTheOtherOnline(t *testing.T) {
+	srv := httpdtest.Start(t)
+	site := srv.Site(t, "Shop", "shop.example")
+	const email, pw = "vera@shop.example", "a long enough passphrase"
+	consoleHeader(t, srv, email, accounts.RoleOperator) // creates vera
+	laptop, laptopH := signedIn(t, srv, email, pw)
+	phone, phoneH := signedIn(t, srv, email, pw)
+	onLaptop, _ := connectConsole(t, srv, laptopH, nil)
+	onPhone, _ := connectConsole(t, srv, phoneH, nil)
+	if !operatorsOnline(t, srv, site) {
+		t.Fatal("getOperatorStatus says offline with two consoles open")
+	}
+
+	postSeeOther(t, srv, laptop, "logout", "/account", url.Values{})
+	wantSignedOut(t, "the laptop's console once it signed out", onLaptop, func(map[string]any) bool { return false })
+	onPhone.send(map[string]any{"type": "ping"})
+	onPhone.next("pong")
+	if !operatorsOnline(t, srv, site) {
+		t.Error("getOperatorStatus says offline once the laptop signed out, with the phone's console open")
+	}
+
+	postSeeOther(t, srv, phone, "logout", "/account", url.Values{})
+	if operatorsOnline(t, srv, site) {
+		t.Error("getOperatorStatus says online once the last browser signed out")
+	}
+	wantSignedOut(t, "the phone's console once it signed out", onPhone, func(map[string]any) bool { return false })
+}

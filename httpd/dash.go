@@ -34,7 +34,8 @@ import (
 // sign-in, setup and the pages' assets. They hold only what they use.
 type dashboardHandlers struct {
 	accounts  *accounts.Accounts
-	chats     *chats.Service // signing out ends the user's chat presence
+	chats     *chats.Service
+	signedOut func(email string) // the chat presence a sign-out ends (chatConsoleHandlers.signedOut)
 	sites     *sites.Registry
 	visits    *visits.Tracker
 	numbers   *tracking.Tracker
@@ -198,7 +199,7 @@ func (s *dashboardHandlers) logout(ctx *fasthttp.RequestCtx, who signedIn) error
 	if err := s.accounts.Logout(ctx, token); err != nil {
 		return err
 	}
-	s.chats.SignOut(who.user.Email)
+	s.signedOut(who.user.Email)
 	s.cookies.set(ctx, s.cookies.session, "", -1)
 	s.seeOther(ctx, "/login")
 	return nil

@@ -60,7 +60,7 @@ func (s *Server) publicRoutes() *router {
 	s.accounts.Watch(chatConsole.revoke)
 
 	dash := &dashboardHandlers{
-		accounts: s.accounts, chats: s.chats, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
+		accounts: s.accounts, chats: s.chats, signedOut: chatConsole.signedOut, sites: s.sites, visits: s.visits, numbers: s.numbers, leads: s.leads,
 		callbacks: s.callbacks, hooks: s.hooks, reports: s.reports, cards: cards, pages: s.pages, signIn: newSignInLimits(s.accounts.Known, signInKeys),
 		publicURL: s.PublicURL(), publicHost: s.public.Host, cookies: s.cookies, phoneRegion: s.opts.PhoneRegion,
 		clientIP: s.clientIP, now: s.opts.Now,
