@@ -120,7 +120,7 @@ func TestBrowserRefusalStandsBesideItsField(t *testing.T) {
 	send(`#site-settings button[type=submit]`, map[string]string{"time_zone": "", "domains": "shop.example\nnot a domain!"})
 	beside("settings, bad domain", `textarea[name=domains]`, "domains")
 	send(`#remove-site-form button[type=submit]`, map[string]string{"confirm": "Другой"})
-	wants("settings, remove unconfirmed", beside("settings, remove unconfirmed", `input[name=confirm]`, "confirm"), "Магазин")
+	wants("settings, remove unconfirmed", beside("settings, remove unconfirmed", `input[name=confirm]`, "confirm"), "Введите название сайта, \"Магазин\"")
 
 	// Signed out, a wrong password at sign-in is said by the password.
 	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites"))
