@@ -114,6 +114,16 @@ func TestBrowserRefusalStandsBesideItsField(t *testing.T) {
 	send(`#add-webhook button[type=submit]`, map[string]string{"url": "https://crm.example.com/hook", "secret": "short"})
 	beside("webhook, short secret", `#add-webhook input[name=secret]`, "add-secret")
 
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/numbers"))
+	send(`#add-static button[type=submit]`, map[string]string{"number": "не номер"})
+	beside("static number, not a number", `#add-static input[name=number]`, "static-number")
+	send(`#add-static button[type=submit]`, map[string]string{"number": "+7 495 182-51-68", "priority": "высокий"})
+	beside("static number, bad priority", `#add-static input[name=priority]`, "static-priority")
+	send(`#add-pool button[type=submit]`, map[string]string{"name": "реклама", "numbers": "+7 495 000-00-01", "reserve": "скоро"})
+	wants("pool, bad reserve", beside("pool, bad reserve", `#add-pool input[name=reserve]`, "pool-reserve"), "скоро")
+	send(`#add-pool button[type=submit]`, map[string]string{"name": "реклама", "numbers": "+7 495 000-00-01", "reserve": "", "addr_cap": "-1"})
+	beside("pool, bad cap", `#add-pool input[name=addr_cap]`, "pool-addr_cap")
+
 	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/settings"))
 	send(`#site-settings button[type=submit]`, map[string]string{"time_zone": "Mars/Olympus"})
 	wants("settings, unknown zone", beside("settings, unknown zone", `input[name=time_zone]`, "time_zone"), "Mars/Olympus")
