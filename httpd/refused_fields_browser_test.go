@@ -27,7 +27,8 @@ func TestBrowserRefusalStandsBesideItsField(t *testing.T) {
 		t.Fatalf("setup url %q: %v", setup, err)
 	}
 	ctx := httpdtest.Browser(t)
-	httpdtest.Must(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	// A laptop's window: the new site's name and domain side by side.
+	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "ru-RU,ru"}})
 		return err
 	}))
@@ -58,7 +59,7 @@ func TestBrowserRefusalStandsBesideItsField(t *testing.T) {
 			if (focus.length !== 1 || focus[0] !== f) out.push("the page focuses " + focus.map(e => e.outerHTML.slice(0, 80)));
 			if (m.previousElementSibling !== f.closest("label")) out.push("the message does not follow the field's label");
 			const fr = f.getBoundingClientRect(), mr = m.getBoundingClientRect();
-			if (mr.top < fr.top - 1 || mr.top > fr.bottom + 40 || mr.left > fr.right + 40 || mr.width === 0) out.push("the message is at " + [mr.left, mr.top] + ", the field at " + [fr.left, fr.top, fr.right, fr.bottom]);
+			if (mr.top < fr.top - 1 || mr.top > fr.bottom + 40 || mr.left < fr.left - 1 || mr.left > fr.right + 40 || mr.width === 0) out.push("the message is at " + [mr.left, mr.top] + ", the field at " + [fr.left, fr.top, fr.right, fr.bottom]);
 			const top = document.querySelector("main > p.error[role=alert]:not(#hooks-failing):not(#export-warning)");
 			if (top) out.push("the top of the page says it too: " + top.textContent);
 			return out.length ? out : ["ok", m.textContent];
