@@ -180,7 +180,7 @@ func (s *dashboardHandlers) login(ctx *fasthttp.RequestCtx) error {
 	if errors.Is(err, accounts.ErrBadLogin) {
 		s.signIn.failed(account, ip, now)
 		return s.pages.render(ctx, fasthttp.StatusUnauthorized, "login", view{Title: "Sign in", CSRF: s.preCSRF(ctx),
-			Error: "Wrong email or password.", Data: loginData{Email: email, Mail: s.mail != nil}})
+			Error: "Wrong email or password.", Field: "password", Data: loginData{Email: email, Mail: s.mail != nil}})
 	}
 	if err != nil {
 		return err
@@ -237,11 +237,11 @@ func (s *dashboardHandlers) changePassword(ctx *fasthttp.RequestCtx, who signedI
 		s.signIn.failed(who.user.Email, ip, now)
 	}
 	if errors.Is(err, accounts.ErrBadLogin) || errors.Is(err, accounts.ErrInvalid) {
-		msg := errText(s.pages.printer(ctx, &who.user), err)
+		msg, field := errText(s.pages.printer(ctx, &who.user), err), passwordField(string(args.Peek("password")))
 		if errors.Is(err, accounts.ErrBadLogin) {
-			msg = "The current password is wrong."
+			msg, field = "The current password is wrong.", "current"
 		}
-		return s.pages.render(ctx, fasthttp.StatusBadRequest, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF, Error: msg})
+		return s.pages.render(ctx, fasthttp.StatusBadRequest, "account", view{Title: "Your account", User: &who.user, CSRF: who.session.CSRF, Error: msg, Field: field})
 	}
 	if err != nil {
 		return err
@@ -331,8 +331,12 @@ func (s *dashboardHandlers) setup(ctx *fasthttp.RequestCtx) error {
 		return errorf(fasthttp.StatusNotFound, "No such page: setup is done. Sign in instead.")
 	}
 	if errors.Is(err, accounts.ErrInvalid) {
+		field := passwordField(string(args.Peek("password")))
+		if _, bad := visits.NormalizeEmail(email); bad != nil {
+			field = "email" // CompleteSetup checks the address first
+		}
 		return s.pages.render(ctx, fasthttp.StatusBadRequest, "setup", view{Title: "Setup", CSRF: s.preCSRF(ctx),
-			Error: errText(s.pages.printer(ctx, nil), err), Data: setupData{Token: token, Email: email}})
+			Error: errText(s.pages.printer(ctx, nil), err), Field: field, Data: setupData{Token: token, Email: email}})
 	}
 	if err != nil {
 		return err
@@ -360,6 +364,37 @@ func errText(tr i18n.Printer, err error) string {
 		return capitalize(err.Error())
 	}
 	return capitalize(translateError(tr, ue))
+}
+
+// passwordField is the key of a form's new password field ("password")
+// when pw breaks the rule of a password, for a refusal of ErrInvalid: it is
+// about that field; else "", a refusal about no one field.
+func passwordField(pw string) string {
+	if accounts.PasswordRules(pw) != nil {
+		return "password"
+	}
+	return ""
+}
+
+// refusedField is the form field (its key in the page's template:
+// invalidAttrs) a refusal err is about: of pairs, a message format's
+// beginning and then a field's key, the key of the first that begins err's
+// format (usererr's MessageFormat, else its message); def when none does.
+func refusedField(err error, def string, pairs ...string) string {
+	ue := asUserError(err)
+	if ue == nil {
+		return def
+	}
+	format := ue.UserMessage()
+	if f, ok := ue.(interface{ MessageFormat() (string, []any) }); ok {
+		format, _ = f.MessageFormat()
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.HasPrefix(format, pairs[i]) {
+			return pairs[i+1]
+		}
+	}
+	return def
 }
 
 type sitesData struct {
@@ -421,7 +456,8 @@ func (s *dashboardHandlers) addSite(ctx *fasthttp.RequestCtx, who signedIn) erro
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
 			return s.pages.render(ctx, fasthttp.StatusBadRequest, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF,
-				Error: errText(s.pages.printer(ctx, &who.user), err), Data: sitesData{Sites: s.sites.List(), Name: name, Domain: domain}})
+				Error: errText(s.pages.printer(ctx, &who.user), err), Field: refusedField(err, "domain", "name must be", "name"),
+				Data: sitesData{Sites: s.sites.List(), Name: name, Domain: domain}})
 		}
 		return err
 	}

@@ -308,7 +308,27 @@ func (s *dashboardHandlers) numbersPost(ctx *fasthttp.RequestCtx, who signedIn) 
 	}
 	d.Form, d.Action = form, action
 	return s.pages.render(ctx, ue.Status(), "numbers", view{Title: "Numbers · " + site.Name, User: &who.user,
-		CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), ue), Data: d})
+		CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), ue), Field: numbersField(action, err), Data: d})
+}
+
+// numbersField is the field of the forms that add a static number or a
+// pool (their keys in numbers.html: "static-number", "pool-reserve"...) a
+// refusal of action is about: a static number that is no phone number, or
+// a priority, reserve or cap this page could not read. Any other refusal
+// (the tracker's about a pool's numbers, its rule; a pool's own form)
+// names what it is about and stands at the top of the page.
+func numbersField(action string, err error) string {
+	var f string
+	switch action {
+	case "static-add":
+		f = refusedField(err, "", "static number: ", "number", "Priority must be", "priority")
+	case "pool-add":
+		f = refusedField(err, "", "Priority must be", "priority", "Reserve %q", "reserve", "Numbers per address", "addr_cap")
+	}
+	if f == "" {
+		return ""
+	}
+	return strings.TrimSuffix(action, "-add") + "-" + f
 }
 
 // numbersChange makes the change a form asks for; an import returns what

@@ -156,7 +156,7 @@ func (s *dashboardHandlers) resetPost(ctx *fasthttp.RequestCtx) error {
 			return cerr
 		}
 		err = s.pages.render(ctx, fasthttp.StatusBadRequest, "reset", view{Title: "Set a new password", CSRF: s.preCSRF(ctx),
-			Error: errText(s.pages.printer(ctx, nil), err), Data: resetData{Token: token, Email: cu.Email}})
+			Error: errText(s.pages.printer(ctx, nil), err), Field: passwordField(string(args.Peek("password"))), Data: resetData{Token: token, Email: cu.Email}})
 		noReferrer(ctx)
 		return err
 	}

@@ -27,6 +27,7 @@ type settingsView struct {
 	NewSecret               string // a new scenario secret, shown once
 	DropPruned              bool   // the recount form's, when refused
 	Flash, Error            string
+	Field                   string // the form field Error is about (view.Field)
 }
 
 type settingsData struct {
@@ -105,7 +106,7 @@ func (s *dashboardHandlers) renderSettings(ctx *fasthttp.RequestCtx, who signedI
 		return err
 	}
 	return s.pages.render(ctx, status, "settings", view{Title: "Settings · " + site.Name, User: &who.user, CSRF: who.session.CSRF,
-		Nav: nav, Flash: sv.Flash, Error: sv.Error, Data: d})
+		Nav: nav, Flash: sv.Flash, Error: sv.Error, Field: sv.Field, Data: d})
 }
 
 // settingsPage is GET /sites/KEY/settings.
@@ -142,41 +143,44 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 	region := strings.TrimSpace(string(args.Peek("phone_region")))
 	retention := strings.TrimSpace(string(args.Peek("retention_days")))
 	anyOrigin := string(args.Peek("any_origin")) == "1"
-	refuse := func(err error) error {
+	// refuse shows the form again as sent, err's message beside form
+	// field field ("" none: at the top).
+	refuse := func(err error, field string) error {
 		ue := asUserError(err)
 		if ue == nil || ue.Status() >= 500 {
 			return err
 		}
-		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, PhoneRegion: &region, Retention: &retention, Error: errText(s.pages.printer(ctx, &who.user), err)})
+		return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Name: &name, Domains: &domains, TimeZone: &zone, PhoneRegion: &region, Retention: &retention,
+			Error: errText(s.pages.printer(ctx, &who.user), err), Field: field})
 	}
 	if _, err := sites.ParseTimeZone(zone); err != nil {
-		return refuse(err)
+		return refuse(err, "time_zone")
 	}
 	code, err := sites.ParsePhoneRegion(region)
 	if err != nil {
-		return refuse(err)
+		return refuse(err, "phone_region")
 	}
 	days, err := sites.ParseRetention(retention)
 	if err != nil {
-		return refuse(err)
+		return refuse(err, "retention_days")
 	}
 	list := strings.FieldsFunc(domains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
 	if _, err := s.sites.Rename(ctx, site.Key, &name, list); err != nil {
-		return refuse(err)
+		return refuse(err, refusedField(err, "", "name must be", "name", "%q is", "domains", "give 1 to 20 domains", "domains"))
 	}
 	if zone != site.TimeZone {
 		if _, err := s.sites.SetTimeZone(ctx, site.Key, zone); err != nil {
-			return refuse(err)
+			return refuse(err, "")
 		}
 	}
 	if code != site.PhoneRegion {
 		if _, err := s.sites.SetPhoneRegion(ctx, site.Key, code); err != nil {
-			return refuse(err)
+			return refuse(err, "")
 		}
 	}
 	if uint32(days) != site.RetentionDays {
 		if _, err := s.sites.SetRetention(ctx, site.Key, days); err != nil {
-			return refuse(err)
+			return refuse(err, "")
 		}
 	}
 	if anyOrigin != site.AnyOrigin {
@@ -201,7 +205,7 @@ func (s *dashboardHandlers) removeSitePost(ctx *fasthttp.RequestCtx, who signedI
 	}
 	if _, err := removeSite(ctx, s.sites, s.numbers, site.Key, string(ctx.PostArgs().Peek("confirm")), s.now()); err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
-			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: errText(s.pages.printer(ctx, &who.user), err)})
+			return s.renderSettings(ctx, who, site, ue.Status(), settingsView{Error: errText(s.pages.printer(ctx, &who.user), err), Field: refusedField(err, "", "type the site's name", "confirm")})
 		}
 		return err
 	}

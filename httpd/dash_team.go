@@ -159,9 +159,10 @@ func (s *dashboardHandlers) teamPage(ctx *fasthttp.RequestCtx, who signedIn) err
 	return s.pages.render(ctx, fasthttp.StatusOK, "team", v)
 }
 
-// teamError renders the Team page with a refused form's message; a
-// domain error that is no user mistake goes up.
-func (s *dashboardHandlers) teamError(ctx *fasthttp.RequestCtx, who signedIn, err error, fill func(d *teamData)) error {
+// teamError renders the Team page with a refused form's message, beside
+// form field field ("" none: at the top); a domain error that is no user
+// mistake goes up.
+func (s *dashboardHandlers) teamError(ctx *fasthttp.RequestCtx, who signedIn, err error, field string, fill func(d *teamData)) error {
 	ue := asUserError(err)
 	if ue == nil || ue.Status() >= 500 {
 		return err
@@ -173,7 +174,7 @@ func (s *dashboardHandlers) teamError(ctx *fasthttp.RequestCtx, who signedIn, er
 	if fill != nil {
 		fill(&d)
 	}
-	return s.pages.render(ctx, ue.Status(), "team", view{Title: "Team", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Data: d})
+	return s.pages.render(ctx, ue.Status(), "team", view{Title: "Team", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Field: field, Data: d})
 }
 
 // invitePost is POST /team/invite: a one-time link for an address and a
@@ -186,7 +187,8 @@ func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) e
 	email, role := strings.TrimSpace(string(args.Peek("email"))), string(args.Peek("role"))
 	token, inv, err := s.accounts.Invite(ctx, email, role, who.user.Email)
 	if err != nil {
-		return s.teamError(ctx, who, err, func(d *teamData) { d.Email, d.Role = email, role })
+		field := refusedField(err, "", "%q is not an email address", "invite-email", "%s already has an account", "invite-email")
+		return s.teamError(ctx, who, err, field, func(d *teamData) { d.Email, d.Role = email, role })
 	}
 	tr := s.pages.printer(ctx, &who.user)
 	v := view{Title: "Team", User: &who.user, CSRF: who.session.CSRF,
@@ -219,7 +221,7 @@ func (s *dashboardHandlers) invitePost(ctx *fasthttp.RequestCtx, who signedIn) e
 func (s *dashboardHandlers) cancelInvitePost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	id := string(ctx.PostArgs().Peek("id"))
 	if err := s.accounts.CancelInvite(ctx, id); err != nil {
-		return s.teamError(ctx, who, err, nil)
+		return s.teamError(ctx, who, err, "", nil)
 	}
 	if s.mail != nil {
 		if err := s.mail.dropInvite(ctx, id); err != nil {
@@ -238,10 +240,10 @@ func (s *dashboardHandlers) rolePost(ctx *fasthttp.RequestCtx, who signedIn) err
 	args := ctx.PostArgs()
 	email := string(args.Peek("email"))
 	if strings.EqualFold(strings.TrimSpace(email), who.user.Email) {
-		return s.teamError(ctx, who, errSelf, nil)
+		return s.teamError(ctx, who, errSelf, "", nil)
 	}
 	if _, err := s.accounts.SetRole(ctx, email, string(args.Peek("role"))); err != nil {
-		return s.teamError(ctx, who, err, nil)
+		return s.teamError(ctx, who, err, "", nil)
 	}
 	s.seeOther(ctx, "/team?done=role")
 	return nil
@@ -250,10 +252,10 @@ func (s *dashboardHandlers) rolePost(ctx *fasthttp.RequestCtx, who signedIn) err
 func (s *dashboardHandlers) removeUserPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	email := string(ctx.PostArgs().Peek("email"))
 	if strings.EqualFold(strings.TrimSpace(email), who.user.Email) {
-		return s.teamError(ctx, who, errSelf, nil)
+		return s.teamError(ctx, who, errSelf, "", nil)
 	}
 	if _, err := s.accounts.RemoveUser(ctx, email); err != nil {
-		return s.teamError(ctx, who, err, nil)
+		return s.teamError(ctx, who, err, "", nil)
 	}
 	s.seeOther(ctx, "/team?done=removed")
 	return nil
@@ -291,7 +293,7 @@ func (s *dashboardHandlers) acceptPost(ctx *fasthttp.RequestCtx) error {
 			return cerr
 		}
 		return s.pages.render(ctx, fasthttp.StatusBadRequest, "invite", view{Title: "Join", CSRF: s.preCSRF(ctx),
-			Error: errText(s.pages.printer(ctx, nil), err), Data: acceptData{Token: token, Email: inv.Email, Role: inv.Role}})
+			Error: errText(s.pages.printer(ctx, nil), err), Field: passwordField(string(args.Peek("password"))), Data: acceptData{Token: token, Email: inv.Email, Role: inv.Role}})
 	}
 	if err != nil {
 		return err
@@ -431,7 +433,8 @@ func (s *dashboardHandlers) tokenPost(ctx *fasthttp.RequestCtx, who signedIn) er
 				return derr
 			}
 			d.Name = name
-			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Data: d})
+			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err),
+				Field: refusedField(err, "", "token name must be", "token-name"), Data: d})
 		}
 		return err
 	}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
+	"appliance/httpd/notice"
 	"appliance/httpd/webhooks"
 	"appliance/store"
 )
@@ -209,6 +211,7 @@ func (s *dashboardHandlers) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) e
 	status := fasthttp.StatusOK
 	if addErr != nil {
 		status, v.Error = fasthttp.StatusBadRequest, errText(s.pages.printer(ctx, &who.user), addErr)
+		v.Field = webhookField(string(args.Peek("url")), string(args.Peek("secret")), addErr)
 		d.URL = string(args.Peek("url"))
 		for i := range d.Kinds {
 			d.Kinds[i].Checked = slices.Contains(kinds, webhooks.Kind(d.Kinds[i].Kind))
@@ -221,6 +224,21 @@ func (s *dashboardHandlers) addWebhook(ctx *fasthttp.RequestCtx, who signedIn) e
 	}
 	v.Data = d
 	return s.pages.render(ctx, status, "webhooks", v)
+}
+
+// webhookField is the field of the new endpoint's form a refusal of Add
+// is about: its secret (its length or letters, or a Telegram endpoint's
+// bot token), none for a site's endpoints all taken, else its URL.
+func webhookField(rawURL, secret string, err error) string {
+	switch f := refusedField(err, "add-url", "a secret ", "add-secret", "a site has at most", ""); {
+	case f != "add-url":
+		return f
+	case webhooks.IsTelegram(strings.TrimSpace(rawURL)) && notice.CheckBotToken(strings.TrimSpace(secret)) != nil:
+		if _, _, perr := notice.ParseTelegram(strings.TrimSpace(rawURL)); perr == nil {
+			return "add-secret"
+		}
+	}
+	return "add-url"
 }
 
 // changeWebhook is POST /sites/KEY/webhooks/change: a new URL, secret

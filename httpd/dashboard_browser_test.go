@@ -78,7 +78,7 @@ func TestBrowserSetupLoginAddSite(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "wrong password!"),
 	)
 	submit(t, ctx, `button[type=submit]`)
-	if got := httpdtest.Eval[string](t, ctx, `document.querySelector(".error").textContent`); !strings.Contains(got, "Wrong email or password") {
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector(".error, .field-error").textContent`); !strings.Contains(got, "Wrong email or password") {
 		t.Fatalf("wrong password says %q", got)
 	}
 	httpdtest.Must(t, ctx,

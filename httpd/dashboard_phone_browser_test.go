@@ -62,7 +62,16 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := trackHit(t, srv, key, "", hostileTexts[1], "")
+	// A person's visit (the devices report counts people) with an event and
+	// a property with long words, for their reports.
+	v := personHit(t, srv, key, "", "https://shop.example/cart", "")
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/event", leadBody(key, v, map[string]any{"c": "корзина", "a": strings.Repeat("добавить_в_корзину_", 4), "n": hostileTexts[1][:120], "v": "1499900.5"})); status != http.StatusOK {
+		t.Fatalf("event: %d %v", status, out)
+	}
+	if status, out, _ := postJSON(t, srv.URL+"t/v1/property", map[string]any{"k": key, "ci": v.CI, "key": v.Key, "op": "set", "name": "тариф", "value": strings.Repeat("Оченьдлинноезначение", 4)}); status != http.StatusOK {
+		t.Fatalf("property: %d %v", status, out)
+	}
+	v = trackHit(t, srv, key, "", hostileTexts[1], "")
 	cv := chats.Visitor{Site: site, Visitor: v.VisitorID, Session: v.SessionID, Page: hostileTexts[1]}
 	var chat uint64
 	for i, text := range hostileTexts {
@@ -159,6 +168,35 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 	if got := httpdtest.Eval[string](t, ctx, `document.querySelector("#kpi-revenue .kpi-value").textContent`); !strings.Contains(got, "499") {
 		t.Errorf("the revenue reads %q", got)
 	}
+	// Every report's tables fit the phone: no page nor table box wider
+	// than the screen, no hint to swipe; a row is a card whose figures
+	// each say what they are (the sources table had 15 columns in a box
+	// that scrolled sideways, the row's source off the screen by the
+	// third figure).
+	for _, tab := range []string{"", "/pages", "/events", "/properties", "/devices", "/costs"} {
+		httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/reports"+tab), chromedp.WaitVisible(chromedp.ID("period")))
+		httpdtest.Eval[bool](t, ctx, `(document.querySelectorAll("details").forEach(d => d.open = true), dispatchEvent(new Event("resize")), true)`)
+		got := httpdtest.Eval[[]string](t, ctx, `(() => {
+			const out = [], vw = innerWidth;
+			if (document.documentElement.scrollWidth > vw) out.push("the page is " + document.documentElement.scrollWidth + "px wide");
+			document.querySelectorAll("main table").forEach(tb => {
+				const box = tb.closest(".table-scroll, .table-wrap") || tb, r = tb.getBoundingClientRect();
+				if (box.scrollWidth > box.clientWidth + 1 || r.left < 0 || r.right > vw + 1) out.push("#" + tb.id + " is " + Math.round(r.width) + "px wide in a " + box.clientWidth + "px box");
+			});
+			document.querySelectorAll(".scroll-hint").forEach(h => out.push("a hint: " + h.textContent));
+			return out;
+		})()`)
+		for _, p := range got {
+			t.Errorf("reports%s at 375px: %s", tab, p)
+		}
+		if n := httpdtest.Eval[int](t, ctx, `document.querySelectorAll("main table.report-table:not([id^=chart-]) tbody tr").length`); n == 0 && tab != "/costs" {
+			t.Errorf("reports%s: no rows to see", tab)
+		}
+	}
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/reports"), chromedp.WaitVisible(chromedp.ID("sources-table")))
+	if got := httpdtest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#sources-table tbody tr:first-child td")].slice(0, 2).map(td => getComputedStyle(td, "::before").content + " " + td.textContent)`); len(got) != 2 || !strings.Contains(got[0], "Визиты") || !strings.Contains(got[1], "Посетители") {
+		t.Errorf("at 375px the sources card's first figures read %q", got)
+	}
 
 	// The chat console: an operator's line with the site's long name
 	// wraps inside the list, their status on one line beside it; the open
@@ -182,7 +220,13 @@ func TestBrowserLeadsAndCallbacksOnPhone(t *testing.T) {
 		t.Errorf("in the console at 375px these run out of their box or wrap a status: %q", got)
 	}
 
-	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
+	// A laptop keeps the reports' tables: a row a line, headed by the
+	// columns' names.
+	httpdtest.Must(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"sites/"+key+"/reports"), chromedp.WaitVisible(chromedp.ID("sources-table")))
+	if got := httpdtest.Eval[string](t, ctx, `[...document.querySelectorAll("#sources-table, #sources-table thead, #sources-table tbody tr")].map(e => getComputedStyle(e).display).join(" ")`); !strings.HasPrefix(got, "table table-header-group table-row") {
+		t.Errorf("at 1280px the sources table is laid out as %q", got)
+	}
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/leads"))
 	if w := httpdtest.Eval[float64](t, ctx, `Math.min(...[...document.querySelectorAll("#leads td.message")].map(e => e.getBoundingClientRect().width))`); w < 200 {
 		t.Errorf("at 1280px the message column is %.0fpx wide", w)
 	}

@@ -155,7 +155,7 @@ func TestFormErrorInRussian(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `role="alert">&#34;bad..example&#34; — не доменное имя; укажите, например, shop.example.com`) {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `id="domain-error">&#34;bad..example&#34; — не доменное имя; укажите, например, shop.example.com`) {
 		t.Errorf("bad domain in Russian: %d\n%s", resp.StatusCode, b)
 	}
 }

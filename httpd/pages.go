@@ -81,7 +81,31 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 	}
 	// {{skippedReason .}}: why a numbers import skipped a line.
 	f["skippedReason"] = func(s tracking.Skipped) string { return skippedReason(tr, s) }
+	f["invalid"] = invalidAttrs
+	f["fieldError"] = fieldError
 	return f
+}
+
+// invalidAttrs are the attributes of form field key ({{invalid $
+// "domain"}} in its tag) when the page's refusal is about it (v.Field):
+// marked invalid, focused, and described by the message fieldError puts
+// beside it; otherwise none. key is unique on its page ("invite-email"
+// where another form has an email), and the message's id is key+"-error".
+func invalidAttrs(v view, key string) template.HTMLAttr {
+	if v.Error == "" || v.Field != key {
+		return ""
+	}
+	return template.HTMLAttr(` aria-invalid="true" aria-describedby="` + template.HTMLEscapeString(key) + `-error" autofocus`)
+}
+
+// fieldError is the refusal's message beside form field key, after its
+// label ({{fieldError $ "domain"}}), when the refusal is about that field
+// (v.Field); the layout then leaves it out of the top of the page.
+func fieldError(v view, key string) template.HTML {
+	if v.Error == "" || v.Field != key {
+		return ""
+	}
+	return template.HTML(`<p class="field-error" id="` + template.HTMLEscapeString(key) + `-error">` + template.HTMLEscapeString(v.Error) + `</p>`)
 }
 
 // telLink is an <a href="tel:+DIGITS"> showing text; anything but digits
@@ -179,12 +203,16 @@ func (p *pages) page(l i18n.Lang, region, name string) (*template.Template, erro
 
 // view is what every page template gets.
 type view struct {
-	Title        string
-	TitleIsData  bool // Title is what a user typed (a site's name): never translated
-	User         *store.User
-	CSRF         string
-	Flash        string
-	Error        string
+	Title       string
+	TitleIsData bool // Title is what a user typed (a site's name): never translated
+	User        *store.User
+	CSRF        string
+	Flash       string
+	Error       string
+	// Field is the form field Error is about (the key its template gives
+	// invalidAttrs and fieldError), "" for a refusal about no one field:
+	// the message then stands at the top of the page, else beside it.
+	Field        string
 	AssetVersion string
 	Nav          *siteNav // the site's pages, on a page of one site
 	Warning      string   // pages.warning's, on a signed-in page

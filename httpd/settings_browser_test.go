@@ -103,7 +103,7 @@ func TestBrowserSiteSettingsReachTheSnippet(t *testing.T) {
 	// A bad time zone is refused with the form kept, nothing changed.
 	httpdtest.Must(t, ctx, chromedp.SetValue(chromedp.CSS(`#site-settings input[name=time_zone]`), "Mars/Olympus"))
 	submit(t, ctx, `#site-settings button`)
-	if got := httpdtest.Eval[string](t, ctx, `document.querySelector(".error").textContent`); !strings.Contains(got, "Mars/Olympus") {
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector("#time_zone-error").textContent`); !strings.Contains(got, "Mars/Olympus") {
 		t.Errorf("a bad zone says %q", got)
 	}
 
@@ -113,7 +113,7 @@ func TestBrowserSiteSettingsReachTheSnippet(t *testing.T) {
 	}
 	httpdtest.Must(t, ctx, chromedp.SendKeys(chromedp.CSS(`#remove-site-form input[name=confirm]`), "Shop?"))
 	submit(t, ctx, `#remove-site-form button`)
-	if got := httpdtest.Eval[string](t, ctx, `document.querySelector(".error").textContent`); !strings.Contains(got, `Type the site's name, "Shop"`) {
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector("#confirm-error").textContent`); !strings.Contains(got, `Type the site's name, "Shop"`) {
 		t.Errorf("a wrong name says %q", got)
 	}
 	httpdtest.Must(t, ctx, chromedp.SendKeys(chromedp.CSS(`#remove-site-form input[name=confirm]`), "Shop"))
