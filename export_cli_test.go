@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -79,5 +81,33 @@ func TestExportBackfillCommand(t *testing.T) {
 	}
 	if got := out.String(); !strings.Contains(got, "queued 3 hits") || !strings.Contains(got, "3 events wait on disk") {
 		t.Errorf("with NATS away printed %q", got)
+	}
+}
+
+// export backfill's --export flags are for a backfill with no server
+// running: while one runs, which publishes with its own serve --export
+// settings, they are refused given on the command line (they were taken
+// and ignored), and not set through APPLIANCE_EXPORT_*, which an
+// environment file shared with serve may set. Run as the binary.
+func TestExportBackfillRefusesFlagsAServerIgnores(t *testing.T) {
+	dir := t.TempDir()
+	startServe(t, dir)
+	key := addSite(t, dir).Key
+	backfill := []string{"export", "backfill", "--site", key, "--from", "2026-01-01", "--data", dir}
+	code, stderr := runBinary(t, "", append(backfill, "--export", "nats://127.0.0.1:4222", "--export-subject", "shop.events")...)
+	want := "appliance: export backfill: --export, --export-subject apply only with no server running, and a server runs on --data " + dir +
+		": it publishes with its own serve --export settings; leave out --export, --export-subject, or stop the server\n" +
+		"Run 'appliance export backfill --help' for usage.\n"
+	if code != 2 || stderr != want {
+		t.Errorf("backfill with --export flags beside a server: exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
+	}
+	cmd := exec.Command(os.Args[0], backfill...)
+	cmd.Env = append(os.Environ(), "APPLIANCE_TEST_MAIN=1", "APPLIANCE_EXPORT=nats://127.0.0.1:4222", "APPLIANCE_EXPORT_SUBJECT=shop.events")
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	_ = cmd.Run()
+	// The server's own answer: it runs without --export.
+	if got := errOut.String(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(got, "export is off") {
+		t.Errorf("backfill with APPLIANCE_EXPORT_* beside a server: exit %d, stderr %q; want exit 1, export is off", cmd.ProcessState.ExitCode(), got)
 	}
 }

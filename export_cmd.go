@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"appliance/export"
 	"appliance/httpd"
@@ -80,11 +81,21 @@ func exportCmd(stdout io.Writer) *cobra.Command {
 		Long: "Publish a site's hits, events, visitors, leads, callbacks, calls and chats from a day on (in the\n" +
 			"site's time zone) to the event stream, as serve --export publishes new ones, with the same dedup ids:\n" +
 			"JetStream drops those it still remembers from the last --export-dedup-window. A running server\n" +
-			"publishes them with its own --export settings; with no server running, give --export here.",
+			"publishes them with its own --export settings, and refuses the --export flags given here; with no\n" +
+			"server running, give --export here (set through APPLIANCE_EXPORT_*, as an environment file serve\n" +
+			"shares may set them, they are not refused, and a running server's settings are used).",
 		Example: `  appliance export backfill --site KEY --from 2026-01-01
   appliance export backfill --site KEY --from 2026-01-01 --export nats://127.0.0.1:4222   # no server running`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runExportBackfill(c.Context(), o, stdout) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			o.Given = nil
+			c.Flags().Visit(func(f *pflag.Flag) {
+				if strings.HasPrefix(f.Name, "export") && !fromEnv(c, f.Name) {
+					o.Given = append(o.Given, "--"+f.Name)
+				}
+			})
+			return runExportBackfill(c.Context(), o, stdout)
+		},
 	}
 	dataFlag(bf, &o.Data)
 	siteFlag(bf, &o.Site)
@@ -102,6 +113,9 @@ type BackfillOptions struct {
 	Site   string
 	From   string
 	Export ExportOptions // used when no server runs
+	// Given are the --export flags given on the command line, which a
+	// running server would not use: refused while one runs.
+	Given []string
 }
 
 func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer) error {
@@ -114,9 +128,15 @@ func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer)
 	}
 	c, err := httpd.OpenAdmin(ctx, o.Data, httpd.Options{Version: version, Export: exp, ExportBacklog: o.Export.Backlog, Log: inProcessLog()})
 	if err != nil {
-		return err
+		return fmt.Errorf("export backfill: %w", err)
 	}
 	defer c.Close()
+	if c.Remote() && len(o.Given) > 0 {
+		// The running server publishes through its own exporter: flags
+		// that would be taken and ignored are refused, as serve's are.
+		return usageError{fmt.Errorf("export backfill: %s %s only with no server running, and a server runs on --data %s: it publishes with its own serve --export settings; leave out %s, or stop the server",
+			strings.Join(o.Given, ", "), applies(o.Given), o.Data, strings.Join(o.Given, ", "))}
+	}
 	if !c.Remote() && exp == nil {
 		// With no server running, the stream is this command's own
 		// --export; the server's words for export off ("the server runs
@@ -127,7 +147,7 @@ func runExportBackfill(ctx context.Context, o BackfillOptions, stdout io.Writer)
 	r, err := c.ExportBackfill(ctx, admin.ExportBackfill{Site: o.Site, From: o.From}, p.Report)
 	p.Done()
 	if err != nil {
-		return fmt.Errorf("export backfill: %w", err)
+		return refusedUsage(fmt.Errorf("export backfill: %w", err))
 	}
 	admin.PrintExportBackfilled(stdout, r)
 	return nil

@@ -1091,7 +1091,7 @@ func runBackup(ctx context.Context, o BackupOptions, stdout io.Writer) error {
 			return usageError{fmt.Errorf("backup: -o %s is inside the store's folder %s, which a restore replaces; put the archive outside it", o.Output, db)}
 		}
 	}
-	err := withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+	err := withAdmin(ctx, o.Data, webhooks.Policy{}, "backup", func(c *admin.Client) error {
 		if o.LowPriority && c.Remote() {
 			// Background work beside a serving store: the server reads
 			// the store at its lowest priority, and so does this side.
@@ -1289,7 +1289,7 @@ func runSiteSet(ctx context.Context, o SiteSetOptions, stdout io.Writer) error {
 			return usageError{fmt.Errorf("site set: %s", usererr.UserMessage(err))}
 		}
 	}
-	return withAdmin(ctx, o.Data, webhooks.Policy{}, func(c *admin.Client) error {
+	return withAdmin(ctx, o.Data, webhooks.Policy{}, "site set", func(c *admin.Client) error {
 		if o.Name != nil || o.Domains != nil || o.PhoneRegion != nil || o.RetentionDays != nil {
 			s, err := c.EditSite(ctx, admin.EditSite{Site: o.Site, Name: o.Name, Domains: o.Domains, PhoneRegion: o.PhoneRegion, RetentionDays: o.RetentionDays})
 			if err != nil {
@@ -1400,7 +1400,7 @@ func typePassword(ctx context.Context, fd int, stdout io.Writer) (string, error)
 
 func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
 	if err := httpd.CheckStore(o.Data); err != nil {
-		return err
+		return fmt.Errorf("user add: %w", err)
 	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
@@ -1418,7 +1418,7 @@ func runUserAdd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writ
 
 func runUserPasswd(ctx context.Context, o UserOptions, in io.Reader, stdout io.Writer) error {
 	if err := httpd.CheckStore(o.Data); err != nil {
-		return err
+		return fmt.Errorf("user passwd: %w", err)
 	}
 	pw, err := readPassword(ctx, in, stdout)
 	if err != nil {
@@ -1673,7 +1673,7 @@ func runPoolEdit(ctx context.Context, o PoolOptions, changed func(flag string) b
 		i := slices.IndexFunc(info.Pools, func(p admin.Pool) bool { return p.Name == o.Name })
 		if i < 0 {
 			// Not there: a failure (1), as numbers pool remove's is.
-			return admin.Pool{}, fmt.Errorf("the site has no pool named %q (appliance numbers list --site %s shows them)", o.Name, o.Site)
+			return admin.Pool{}, errors.New(admin.NoPool(o.Site, o.Name, true))
 		}
 		p := info.Pools[i]
 		addrCap := int(p.AddrCap)
@@ -1787,7 +1787,7 @@ func adminCall[Out any](ctx context.Context, dir, command string, call func(*adm
 // adminCallPolicy is adminCall for a command that adds an outbound URL:
 // policy checks it when no server runs.
 func adminCallPolicy[Out any](ctx context.Context, dir string, policy webhooks.Policy, command string, call func(*admin.Client) (Out, error), print func(Out)) error {
-	return withAdmin(ctx, dir, policy, func(c *admin.Client) error {
+	return withAdmin(ctx, dir, policy, command, func(c *admin.Client) error {
 		out, err := call(c)
 		if err != nil {
 			return fmt.Errorf("%s: %w", command, err)
@@ -1798,11 +1798,13 @@ func adminCallPolicy[Out any](ctx context.Context, dir string, policy webhooks.P
 }
 
 // withAdmin runs fn with a client for the store in dir; a value the
-// server refused is a usage error (refusedUsage).
-func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, fn func(c *admin.Client) error) error {
+// server refused is a usage error (refusedUsage). A store it cannot reach
+// (none in dir, one held by a process that does not answer) is refused
+// in the words of command, as fn's errors are.
+func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, command string, fn func(c *admin.Client) error) error {
 	c, err := httpd.OpenAdmin(ctx, dir, httpd.Options{Version: version, Webhooks: webhooks.Options{Policy: policy}, Log: inProcessLog()})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", command, err)
 	}
 	return refusedUsage(errors.Join(fn(c), c.Close()))
 }
@@ -1812,12 +1814,10 @@ func withAdmin(ctx context.Context, dir string, policy webhooks.Policy, fn func(
 // least, a time zone it does not know, a bad phone number): the command
 // made the request from its flags and arguments, and the server's check
 // is the one rule of what they may be, running or not. A refusal of what
-// the command read from a file or stdin (inputError) stays a failure (1).
+// the command read from a file or stdin (a costs file's bad line, 422)
+// stays a failure (1).
 func refusedUsage(err error) error {
 	if r, ok := errors.AsType[*admin.Refusal](err); !ok || !r.Invalid() {
-		return err
-	}
-	if _, ok := errors.AsType[inputError](err); ok {
 		return err
 	}
 	if _, ok := errors.AsType[usageError](err); ok {
@@ -1836,13 +1836,6 @@ func commandRefusal(command string, err error) error {
 	}
 	return usageError{fmt.Errorf("%s: %w", command, ue.error)}
 }
-
-// inputError is the server's refusal of what a command read from a file
-// or stdin (a costs file's bad lines): a failure (exit 1), as a bad TLS
-// file is, not a usage error.
-type inputError struct{ error }
-
-func (e inputError) Unwrap() error { return e.error }
 
 // whenNoServer ends the help of a flag that only matters in-process.
 const whenNoServer = "; used when no server runs, a running server applies its own"
@@ -2091,10 +2084,6 @@ func runCostsImport(ctx context.Context, o CostsImportOptions, stdin io.Reader, 
 		return fmt.Errorf("costs import: %s is larger than %d KiB: split it into files of fewer days", o.File, max>>10)
 	}
 	return adminCall(ctx, o.Data, "costs import", func(c *admin.Client) (admin.CostsImported, error) {
-		r, err := c.ImportCosts(ctx, admin.ImportCosts{Site: o.Site, CSV: string(data)})
-		if err != nil {
-			err = inputError{err} // the file's lines: exit 1
-		}
-		return r, err
+		return c.ImportCosts(ctx, admin.ImportCosts{Site: o.Site, CSV: string(data)})
 	}, func(r admin.CostsImported) { admin.PrintCostsImported(stdout, r) })
 }

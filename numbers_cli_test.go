@@ -381,7 +381,7 @@ func TestPoolEdit(t *testing.T) {
 		code int
 		want string
 	}{
-		{edit("--name", "ads", "--reserve", "1h"), 1, `appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + ` shows them)`},
+		{edit("--name", "ads", "--reserve", "1h"), 1, `appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + ` shows them; numbers pool add makes one)`},
 		{edit("--name", "cpc", "--reserve", "1m"), 2, "appliance: numbers pool edit: "},
 	} {
 		_, err := cli(t, dir, tt.args...)

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"appliance/httpd"
+	"appliance/httpd/admin"
 )
 
 // runBinary runs the appliance binary (this test binary as main) with
@@ -65,6 +68,10 @@ func TestServerRefusedValueIsAUsageError(t *testing.T) {
 					[]string{"Mars/Olympus", "Run 'appliance site add --help' for usage."}},
 				{"", []string{"site", "set", "--site", key, "--time-zone", "Mars/Olympus"}, 2,
 					[]string{"Mars/Olympus", "Run 'appliance site set --help' for usage."}},
+				// The domain refused, quoted whole as the dashboard's
+				// forms now quote it too (sites.SplitDomains).
+				{"", []string{"site", "add", "--name", "Mars", "--domain", "mars.example,my shop.ru"}, 2,
+					[]string{`site add: "my shop.ru" is not a domain name`, "Run 'appliance site add --help' for usage."}},
 				{"correct horse battery\n", []string{"user", "add", "not-an-email"}, 2,
 					[]string{"not-an-email", "Run 'appliance user add --help' for usage."}},
 				// Not usage errors: a site that is not there, a password
@@ -72,8 +79,82 @@ func TestServerRefusedValueIsAUsageError(t *testing.T) {
 				{"", []string{"numbers", "list", "--site", strings.Repeat("A", 32)}, 1, []string{"no site has the key"}},
 				{"short\n", []string{"user", "add", "anna@example.com"}, 1, []string{"the password must be at least"}},
 				{"", []string{"costs", "import", "--site", key, badCosts}, 1, []string{"line 1"}},
+				// The file's lines are answered as 422 (it exited 1 for
+				// any refusal, a --site "" with KEY unset too).
+				{"", []string{"costs", "import", "--site", "", badCosts}, 2,
+					[]string{"costs import: site_key is required", "Run 'appliance costs import --help' for usage."}},
 			} {
 				code, stderr := runBinary(t, tc.stdin, append(tc.args, "--data", dir)...)
+				ok := code == tc.code
+				for _, s := range tc.say {
+					ok = ok && strings.Contains(stderr, s)
+				}
+				if tc.code != 2 && strings.Contains(stderr, "--help") {
+					ok = false
+				}
+				if !ok {
+					t.Errorf("appliance %s: exit %d, stderr %q; want exit %d saying %q", strings.Join(tc.args, " "), code, stderr, tc.code, tc.say)
+				}
+			}
+		})
+	}
+}
+
+// The calls whose answers stream their progress (numbers import, reports
+// rebuild, export backfill) tell a refused value of the request from a
+// failure as the other calls do: a usage error exits 2 with the command's
+// --help (they exited 1, the streamed answer's status being 200 before
+// the work began), what a file held that was refused stays a failure (1).
+// Over a running server's socket and in-process alike. Run as the binary.
+func TestStreamedRefusalsAreUsageErrors(t *testing.T) {
+	numbersFile := filepath.Join(t.TempDir(), "numbers.txt")
+	if err := os.WriteFile(numbersFile, []byte("74950000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badFile := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(badFile, []byte("name,city\nAnna,Moscow\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"server", "no server"} {
+		t.Run(mode, func(t *testing.T) {
+			var dir, key string
+			if mode == "server" {
+				dir = t.TempDir()
+				startServe(t, dir)
+				key = addSite(t, dir).Key
+			} else {
+				dir, key = offlineSite(t)
+			}
+			if code, stderr := runBinary(t, "", "numbers", "pool", "add", "--site", key, "--name", "ads", "--numbers", "74950000009", "--data", dir); code != 0 {
+				t.Fatalf("numbers pool add: exit %d, %s", code, stderr)
+			}
+			cases := []struct {
+				args []string
+				code int
+				say  []string
+			}{
+				// --site "$KEY" with KEY unset.
+				{[]string{"numbers", "import", "--site", "", "--pool", "ads", numbersFile}, 2,
+					[]string{"appliance: numbers import: site_key is required\n", "Run 'appliance numbers import --help' for usage.\n"}},
+				{[]string{"reports", "rebuild", "--site", ""}, 2,
+					[]string{"appliance: reports rebuild: site_key is required\n", "Run 'appliance reports rebuild --help' for usage.\n"}},
+				// Not usage errors: a file the server cannot read numbers
+				// from, a site not there.
+				{[]string{"numbers", "import", "--site", key, "--pool", "ads", badFile}, 1,
+					[]string{"appliance: numbers import: read import: line 1: cannot tell which column holds the numbers"}},
+				{[]string{"reports", "rebuild", "--site", strings.Repeat("A", 32)}, 1, []string{"no site has the key"}},
+			}
+			if mode == "server" {
+				// With no server, backfill needs --export to get this far.
+				cases = append(cases, struct {
+					args []string
+					code int
+					say  []string
+				}{[]string{"export", "backfill", "--site", "", "--from", "2026-01-01"}, 2,
+					[]string{"appliance: export backfill: site_key is required\n", "Run 'appliance export backfill --help' for usage.\n"}})
+			}
+			for _, tc := range cases {
+				code, stderr := runBinary(t, "", append(tc.args, "--data", dir)...)
 				ok := code == tc.code
 				for _, s := range tc.say {
 					ok = ok && strings.Contains(stderr, s)
@@ -123,8 +204,9 @@ func TestNotThereNamesWhatListsThem(t *testing.T) {
 			`appliance: numbers static remove: the site has no static number "74951112233" ` + list + "\n"},
 		{[]string{"numbers", "pool", "remove", "--site", key, "--name", "ads"},
 			`appliance: numbers pool remove: the site has no pool named "ads" ` + list + "\n"},
+		// Edit and import need the pool: they say what makes one.
 		{[]string{"numbers", "pool", "edit", "--site", key, "--name", "ads", "--reserve", "1h"},
-			`appliance: numbers pool edit: the site has no pool named "ads" ` + list + "\n"},
+			`appliance: numbers pool edit: the site has no pool named "ads" (appliance numbers list --site ` + key + " shows them; numbers pool add makes one)\n"},
 		{[]string{"numbers", "import", "--site", key, "--pool", "ads", file},
 			`appliance: numbers import: the site has no pool named "ads" (appliance numbers list --site ` + key + " shows them; numbers pool add makes one)\n"},
 		{[]string{"webhook", "remove", "--site", key, "--id", "5"},
@@ -136,6 +218,17 @@ func TestNotThereNamesWhatListsThem(t *testing.T) {
 		if code != 1 || stderr != tc.say {
 			t.Errorf("appliance %s: exit %d, stderr %q; want exit 1 and %q", strings.Join(tc.args, " "), code, stderr, tc.say)
 		}
+	}
+	// The server's edit of a pool not there (gone since the command read
+	// the site's pools) says it in the same words.
+	c, err := httpd.OpenAdmin(t.Context(), dir, httpd.Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.EditPool(t.Context(), admin.PoolRequest{Site: key, Name: "ads", Numbers: []string{"74950000001"}})
+	if want := admin.NoPool(key, "ads", true); err == nil || err.Error() != want {
+		t.Errorf("EditPool of no pool: %v, want %q", err, want)
 	}
 }
 
@@ -169,11 +262,20 @@ func TestRefusalsNameTheCommand(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	empty := t.TempDir()
+	noStore := "no store in " + empty + " (start `appliance serve --data " + empty + "` once to create it)\n"
 	for _, tc := range []struct {
 		args []string
 		code int
 		say  string
 	}{
+		// A directory with no store is refused by the command, as the
+		// rest are (it said "appliance: no store in ...").
+		{[]string{"site", "list", "--data", empty}, 1, "appliance: site list: " + noStore},
+		{[]string{"user", "add", "anna@example.com", "--data", empty}, 1, "appliance: user add: " + noStore},
+		{[]string{"backup", "-o", filepath.Join(t.TempDir(), "b.tar"), "--data", empty}, 1, "appliance: backup: " + noStore},
+		{[]string{"user", "uninvite", "0123", "--data", empty}, 1, "appliance: user uninvite: " + noStore},
+		{[]string{"export", "backfill", "--site", key, "--from", "2026-01-01", "--data", empty}, 1, "appliance: export backfill: " + noStore},
 		{[]string{"site", "list", "--data", file}, 1,
 			"appliance: --data " + file + " is a file, not a directory: give --data the directory of the store (serve makes it where there is none)\n"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--data", file}, 1,

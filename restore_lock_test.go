@@ -49,7 +49,7 @@ func TestRestoreRefusesPausedServer(t *testing.T) {
 	// An admin command finds no answer on the socket and the store held:
 	// it says who holds it and how to resume a paused server.
 	err = runSiteList(ctx, AdminOptions{Data: dir}, io.Discard)
-	if want := fmt.Sprintf("is held by process %d, which does not answer on its admin socket: a paused server (kill -CONT resumes it)", cmd.Process.Pid); !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), want) {
+	if want := fmt.Sprintf("site list: the store in %s is held by process %d, which does not answer on its admin socket: a paused server (kill -CONT resumes it)", dir, cmd.Process.Pid); !errors.Is(err, store.ErrLocked) || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("site list with the server paused: %v, want %q", err, want)
 	}
 	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {

@@ -79,7 +79,7 @@ func userTeamCmds(stdout io.Writer) []*cobra.Command {
 		Example: `  appliance user uninvite 3f2a...`,
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return withAdmin(c.Context(), un.Data, webhooks.Policy{}, func(cl *admin.Client) error {
+			return withAdmin(c.Context(), un.Data, webhooks.Policy{}, "user uninvite", func(cl *admin.Client) error {
 				if err := cl.CancelInvite(c.Context(), admin.CancelInvite{ID: args[0]}); err != nil {
 					return fmt.Errorf("user uninvite: %w", err)
 				}

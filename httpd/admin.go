@@ -198,8 +198,9 @@ func callContext(ctx *fasthttp.RequestCtx) (call context.Context, done context.C
 
 // adminPostProgress is adminPost for long work that says how far it is:
 // the answer streams a line of admin.Progress each time fn reports, then
-// the call's usual answer as its last line (a failure too: the status is
-// sent before the work ends). The work runs in its own context, ended when
+// the call's usual answer as its last line (a failure too, with the status
+// it would have had, admin.StreamedStatus: the answer's own is sent before
+// the work ends). The work runs in its own context, ended when
 // the server shuts down, since the stream may not touch the request's.
 func adminPostProgress[In, Out any](s *Server, path string, fn func(context.Context, In, func(done, total int64)) (Out, error)) handler {
 	return func(ctx *fasthttp.RequestCtx) error {
@@ -220,13 +221,16 @@ func adminPostProgress[In, Out any](s *Server, path string, fn func(context.Cont
 			})
 			var answer any = ok{Success: true, Result: out}
 			if err != nil {
-				msg := "internal error"
+				msg, status := "internal error", fasthttp.StatusInternalServerError
 				if ue := asUserError(err); ue != nil {
-					msg = ue.UserMessage()
+					msg, status = ue.UserMessage(), ue.Status()
 				} else {
 					s.log.Error("request failed", "path", path, "err", err)
 				}
-				answer = errorResponse{Success: false, Error: msg}
+				answer = struct {
+					errorResponse
+					admin.StreamedStatus
+				}{errorResponse{Success: false, Error: msg}, admin.StreamedStatus{Status: status}}
 			}
 			if err := enc.Encode(answer); err == nil {
 				_ = w.Flush()
@@ -695,6 +699,9 @@ func (a adminAPI) pool(ctx context.Context, in admin.PoolRequest, edit bool) (ad
 	var p store.PoolConfig
 	if edit {
 		p, err = a.s.numbers.UpdatePool(ctx, site.ID, in.Name, pin, a.s.now())
+		if errors.Is(err, tracking.ErrNoPool) {
+			return admin.Pool{}, errorf(fasthttp.StatusNotFound, "%s", admin.NoPool(site.Key, in.Name, true))
+		}
 	} else {
 		p, err = a.s.numbers.AddPool(ctx, site.ID, pin, a.s.now())
 	}
@@ -718,7 +725,7 @@ func (a adminAPI) RemovePool(ctx context.Context, in admin.RemovePool) error {
 	}
 	err = a.s.numbers.RemovePool(ctx, site.ID, in.Name, a.s.now())
 	if errors.Is(err, tracking.ErrNoPool) {
-		return errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them)", in.Name, site.Key)
+		return errorf(fasthttp.StatusNotFound, "%s", admin.NoPool(site.Key, in.Name, false))
 	}
 	return err
 }
@@ -732,16 +739,27 @@ func (a adminAPI) Import(ctx context.Context, in admin.Import, progress func(don
 	}
 	res, err := importNumbers(ctx, a.s.numbers, site.Region(a.s.opts.PhoneRegion), a.s.now(), site, in.Pool, in.CSV, progress)
 	if errors.Is(err, tracking.ErrNoPool) {
-		return admin.ImportResult{}, errorf(fasthttp.StatusNotFound, "the site has no pool named %q (appliance numbers list --site %s shows them; numbers pool add makes one)", in.Pool, site.Key)
+		return admin.ImportResult{}, errorf(fasthttp.StatusNotFound, "%s", admin.NoPool(site.Key, in.Pool, true))
 	}
 	if err != nil {
-		return admin.ImportResult{}, err
+		return admin.ImportResult{}, fileRefusal(err)
 	}
 	out := admin.ImportResult{Pool: res.Pool, Added: res.Added, Skipped: []admin.Skipped{}}
 	for _, sk := range res.Skipped {
 		out.Skipped = append(out.Skipped, admin.Skipped{Line: sk.Line, Value: sk.Value, Reason: sk.Reason})
 	}
 	return out, nil
+}
+
+// fileRefusal is err, a refusal of what the file a request carries holds
+// (a call's 400), as 422: not a value of the request itself, which the
+// command made from its flags, and the CLI tells the two apart by their
+// status (admin.Refusal), a failure (1) from a usage error (2).
+func fileRefusal(err error) error {
+	if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
+		return errorf(fasthttp.StatusUnprocessableEntity, "%s", adminMessage(err))
+	}
+	return err
 }
 
 // adminSite finds the site named by key for the admin API.
@@ -830,7 +848,7 @@ func (a adminAPI) ImportCosts(ctx context.Context, in admin.ImportCosts) (admin.
 	}
 	res, err := a.s.reports.ImportCosts(ctx, site, strings.NewReader(in.CSV))
 	if err != nil {
-		return admin.CostsImported{}, err
+		return admin.CostsImported{}, fileRefusal(err)
 	}
 	return admin.CostsImported{Lines: res.Lines, Rows: res.Rows, From: res.From.String(), To: res.To.String(), Total: res.Total.String()}, nil
 }

@@ -452,7 +452,7 @@ func (s *dashboardHandlers) sitesPage(ctx *fasthttp.RequestCtx, who signedIn) er
 
 func (s *dashboardHandlers) addSite(ctx *fasthttp.RequestCtx, who signedIn) error {
 	name, domain := string(ctx.PostArgs().Peek("name")), string(ctx.PostArgs().Peek("domain"))
-	site, err := s.sites.Create(ctx, name, strings.FieldsFunc(domain, func(r rune) bool { return r == ',' || r == ' ' }))
+	site, err := s.sites.Create(ctx, name, sites.SplitDomains(domain))
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() == fasthttp.StatusBadRequest {
 			return s.pages.render(ctx, fasthttp.StatusBadRequest, "sites", view{Title: "Sites", User: &who.user, CSRF: who.session.CSRF,

@@ -164,8 +164,7 @@ func (s *dashboardHandlers) settingsPost(ctx *fasthttp.RequestCtx, who signedIn)
 	if err != nil {
 		return refuse(err, "retention_days")
 	}
-	list := strings.FieldsFunc(domains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
-	if _, err := s.sites.Rename(ctx, site.Key, &name, list); err != nil {
+	if _, err := s.sites.Rename(ctx, site.Key, &name, sites.SplitDomains(domains)); err != nil {
 		return refuse(err, refusedField(err, "", "name must be", "name", "%q is", "domains", "give 1 to 20 domains", "domains"))
 	}
 	if zone != site.TimeZone {

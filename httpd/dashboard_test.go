@@ -98,9 +98,24 @@ func TestBadSiteInputIsShownAndNothingStored(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || len(srv.HTTP.Sites().List()) != 0 {
 		t.Fatalf("bad domain: status %d, sites %d", resp.StatusCode, len(srv.HTTP.Sites().List()))
 	}
-	// It says what is wrong and what to give instead.
-	if !strings.Contains(string(b), "is not a domain name; give one such as shop.example.com") {
+	// It says what is wrong and what to give instead, quoting what was
+	// typed (it quoted "not", the field's first word).
+	if !strings.Contains(string(b), "&#34;not a domain!&#34; is not a domain name; give one such as shop.example.com") {
 		t.Errorf("bad domain: the page does not say what a domain is:\n%s", b)
+	}
+	// Domains separated by spaces are still several; the settings form
+	// quotes its refused line whole too.
+	if status, body, _ := postForm(t, c, srv.URL+"sites", url.Values{"csrf": {csrf}, "name": {"Shop"}, "domain": {"shop.example other.example"}}); status != http.StatusSeeOther {
+		t.Fatalf("two domains: %d\n%s", status, body)
+	}
+	site := srv.HTTP.Sites().List()[0]
+	if got := strings.Join(site.Domains, " "); got != "shop.example other.example" {
+		t.Errorf("the site's domains: %q", got)
+	}
+	page := srv.URL + "sites/" + site.Key + "/settings"
+	form := url.Values{"csrf": {srv.FormToken(t, c, "sites/"+site.Key+"/settings")}, "name": {"Shop"}, "domains": {"shop.example\nmy shop.ru"}}
+	if status, body, _ := postForm(t, c, page, form); status != http.StatusBadRequest || !strings.Contains(body, "&#34;my shop.ru&#34; is not a domain name") {
+		t.Errorf("settings with the line \"my shop.ru\": %d\n%s", status, body)
 	}
 }
 

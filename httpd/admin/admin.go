@@ -468,6 +468,15 @@ type Progress struct {
 	} `json:"progress"`
 }
 
+// StreamedStatus is what the last line of a long call's answer (see
+// Progress) adds to the JSON envelope when the call failed: the HTTP
+// status the refusal would have been answered with, as the answer's own
+// status was sent (200) before the work began. The client reads it into
+// the Refusal, so that a streamed refusal is told apart as any other is.
+type StreamedStatus struct {
+	Status int `json:"status,omitempty"`
+}
+
 // Prune deletes what is past each site's retention (site set
 // --retention-days) and the expired captchas, as the hourly sweep does;
 // DryRun only counts.

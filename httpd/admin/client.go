@@ -232,8 +232,10 @@ func call[Out any](ctx context.Context, c *Client, method, path string, in any) 
 // Refusal is an answer of the server that refused a call: its message,
 // and the HTTP status it answered with (as the server answers every
 // error: 400 a request it cannot take, 404 what is not there, 409 a
-// conflict...). A streamed answer (Import, Rebuild, ExportBackfill) has
-// sent its status before its work failed: its refusals have Status 200.
+// conflict, 422 a file the request carries whose content it cannot take
+// (Import, ImportCosts)...). A streamed answer (Import, Rebuild,
+// ExportBackfill) has sent its status before its work failed: its last
+// line says the status of its refusal (StreamedStatus).
 type Refusal struct {
 	Status int
 	Msg    string
@@ -326,7 +328,12 @@ func callProgress[Out any](ctx context.Context, c *Client, method, path string, 
 	if err := sc.Err(); err != nil {
 		return out, err
 	}
-	return decodeAnswer[Out](path, resp.Status, resp.StatusCode, last)
+	code := resp.StatusCode
+	var st StreamedStatus
+	if json.Unmarshal(last, &st) == nil && st.Status != 0 {
+		code = st.Status // a refusal's own status, sent after the answer's
+	}
+	return decodeAnswer[Out](path, resp.Status, code, last)
 }
 
 // Prune deletes (or, dry, counts) what is past the sites' retention.

@@ -350,3 +350,16 @@ func PrintPruned(w io.Writer, p Pruned) {
 		fmt.Fprintf(w, "  %8d %s\n", k.n, k.what)
 	}
 }
+
+// NoPool is the refusal of a pool name the site with key site has not, as
+// every command that names a pool says it, server side or not: it names
+// the command that lists them and, for a command that needs the pool
+// (import, edit) rather than one that removes it, makeOne, the one that
+// makes it.
+func NoPool(site, name string, makeOne bool) string {
+	hint := ""
+	if makeOne {
+		hint = "; numbers pool add makes one"
+	}
+	return fmt.Sprintf("the site has no pool named %q (appliance numbers list --site %s shows them%s)", name, site, hint)
+}

@@ -433,6 +433,33 @@ func isASCII(s string) bool {
 	return true
 }
 
+// SplitDomains is a form field of domains as a list: one an entry between
+// commas or line breaks, or several, the words of an entry, when each of
+// them is a domain ("a.example b.example"). An entry whose words are not
+// all domains stays whole, so that its refusal quotes it as typed
+// ("shop ru" is not a domain name, not "shop" alone).
+func SplitDomains(field string) []string {
+	var out []string
+	for _, entry := range strings.FieldsFunc(field, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		words := strings.Fields(entry)
+		if len(words) == 0 {
+			continue
+		}
+		whole := false
+		for _, w := range words {
+			if _, err := NormalizeDomain(w); err != nil {
+				whole = true
+				break
+			}
+		}
+		if whole {
+			words = []string{strings.TrimSpace(entry)}
+		}
+		out = append(out, words...)
+	}
+	return out
+}
+
 // NormalizeDomain lower-cases a host name, strips a scheme, path and port
 // a user may paste, and checks what is left.
 func NormalizeDomain(d string) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -354,6 +355,53 @@ func FuzzASCIIHost(f *testing.F) {
 		}
 		if got := asciiHost(host); got != want {
 			t.Fatalf("asciiHost(%q) = %q, idna %q", host, got, want)
+		}
+	})
+}
+
+// A form's domains field is split where a user separates domains (commas,
+// line breaks, spaces between domains); an entry whose words are not all
+// domains is kept whole, for its refusal to quote what was typed: "shop ru"
+// was refused as "shop" alone.
+func TestSplitDomains(t *testing.T) {
+	for field, want := range map[string][]string{
+		"shop.example":                        {"shop.example"},
+		"a.example b.example":                 {"a.example", "b.example"},
+		"a.example, b.example\nc.example\r\n": {"a.example", "b.example", "c.example"},
+		" a.example\t b.example ":             {"a.example", "b.example"},
+		"shop ru":                             {"shop ru"},
+		"a.example, my shop.ru":               {"a.example", "my shop.ru"},
+		"https://shop.example/about us":       {"https://shop.example/about us"},
+		" , \n":                               nil,
+	} {
+		if got := SplitDomains(field); !slices.Equal(got, want) {
+			t.Errorf("SplitDomains(%q) = %q, want %q", field, got, want)
+		}
+	}
+	r, err := Open(context.Background(), storetest.Open(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(context.Background(), "Shop", SplitDomains("shop ru")); err == nil || !strings.Contains(err.Error(), `"shop ru" is not a domain name`) {
+		t.Errorf(`Create with the field "shop ru": %v, want it quoted whole`, err)
+	}
+}
+
+// FuzzSplitDomains: any field splits into trimmed, non-empty entries
+// without a separator, each a domain or an entry kept whole because one
+// of its words is not.
+func FuzzSplitDomains(f *testing.F) {
+	for _, s := range []string{"shop.example", "a.example b.example", "shop ru", "a.example,\nmy shop.ru", " , ", "https://x.example/a b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, field string) {
+		for _, d := range SplitDomains(field) {
+			if d == "" || d != strings.TrimSpace(d) || strings.ContainsAny(d, ",\n\r") {
+				t.Fatalf("SplitDomains(%q) has the entry %q", field, d)
+			}
+			if words := strings.Fields(d); len(words) > 1 && !slices.ContainsFunc(words, func(w string) bool { _, err := NormalizeDomain(w); return err != nil }) {
+				t.Fatalf("SplitDomains(%q) kept %q whole, whose words are all domains", field, d)
+			}
 		}
 	})
 }
