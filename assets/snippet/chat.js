@@ -165,7 +165,8 @@ export function printable(s) {
 }
 
 // chatWindow makes the chat window over the widget's helpers: core (the
-// snippet core's), el, shadow (the shadow root), announce(text, urgent)
+// snippet core's), el, shadow (the shadow root), sheet(root, name, css)
+// (gives the root a stylesheet), announce(text, urgent)
 // (a live region's), deepActive() (the focused element, inside the shadow
 // root too), lang, withSettings, settings() and leadForm().
 export function chatWindow(env) {
@@ -786,7 +787,7 @@ export function chatWindow(env) {
 
   function root() {
     var r = env.shadow();
-    if (!r.querySelector("style[data-chat]")) r.appendChild(el("style", { "data-chat": "" }, [CSS]));
+    env.sheet(r, "chat", CSS);
     return r;
   }
 
