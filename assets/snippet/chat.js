@@ -406,6 +406,12 @@ export function chatWindow(env) {
     try {
       s = new w.WebSocket(wsURL());
     } catch (e) {
+      s = 0;
+    }
+    // A socket the page's Content-Security-Policy refuses (a connect-src
+    // without the appliance's ws: or wss:) throws, or in Chromium is born
+    // closed and fires its error but never its close: poll.
+    if (!s || s.readyState == 3) {
       mode = "poll";
       return poll();
     }
