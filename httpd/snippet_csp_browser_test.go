@@ -24,16 +24,17 @@ import (
 )
 
 // strictCSP is the policy of README's install section for a site at
-// 'self' and an appliance at origin (http://host:port): its script, its
-// calls and (with ws) its chat socket, its pictures and its stylesheets,
-// nothing inline.
+// 'self' and an appliance at origin (http://host:port): its scripts, its
+// calls and (with ws) its chat socket, its pictures; nothing inline, and
+// no style of the appliance's (the widgets' styles are constructed
+// stylesheets, which style-src does not govern).
 func strictCSP(origin string, ws bool) string {
 	connect := origin
 	if ws {
 		connect += " ws" + strings.TrimPrefix(origin, "http")
 	}
 	return "default-src 'self'; script-src 'self' " + origin + "; connect-src 'self' " + connect +
-		"; img-src 'self' " + origin + " data:; style-src 'self' " + origin + "; font-src 'self'"
+		"; img-src 'self' " + origin + "; style-src 'self'; font-src 'self'"
 }
 
 // strictSite serves the site's pages, with the strict policy in a header,
