@@ -165,7 +165,8 @@ export function printable(s) {
 }
 
 // chatWindow makes the chat window over the widget's helpers: core (the
-// snippet core's), el, shadow (the shadow root), announce(text, urgent)
+// snippet core's), el, shadow (the shadow root), sheet(root, name, css)
+// (gives the root a stylesheet), announce(text, urgent)
 // (a live region's), deepActive() (the focused element, inside the shadow
 // root too), lang, withSettings, settings() and leadForm().
 export function chatWindow(env) {
@@ -405,6 +406,12 @@ export function chatWindow(env) {
     try {
       s = new w.WebSocket(wsURL());
     } catch (e) {
+      s = 0;
+    }
+    // A socket the page's Content-Security-Policy refuses (a connect-src
+    // without the appliance's ws: or wss:) throws, or in Chromium is born
+    // closed and fires its error but never its close: poll.
+    if (!s || s.readyState == 3) {
       mode = "poll";
       return poll();
     }
@@ -786,7 +793,7 @@ export function chatWindow(env) {
 
   function root() {
     var r = env.shadow();
-    if (!r.querySelector("style[data-chat]")) r.appendChild(el("style", { "data-chat": "" }, [CSS]));
+    env.sheet(r, "chat", CSS);
     return r;
   }
 

@@ -392,8 +392,30 @@ import { layer, trap } from "./modal.js";
       host.style.setProperty("position", "static", "important");
       d.documentElement.appendChild(host);
       root = host.attachShadow({ mode: "open" });
-      root.appendChild(el("style", {}, [CSS]));
+      sheet(root, "widget", CSS);
       return root;
+    }
+
+    // sheet gives the shadow root r the rules css (named name), once. A
+    // constructed stylesheet, adopted, is no inline style to the page's
+    // Content-Security-Policy: a shop whose style-src has no
+    // 'unsafe-inline' refuses a <style> element, in a shadow root too, and
+    // the widgets would be drawn unstyled. A browser without constructed
+    // stylesheets (Safari before 16.4) gets the <style>.
+    var sheets = {};
+    function sheet(r, name, css) {
+      var s = sheets[name];
+      if (!s && r.adoptedStyleSheets)
+        try {
+          s = new CSSStyleSheet();
+          s.replaceSync(css);
+          sheets[name] = s;
+        } catch (e) {
+          s = null;
+        }
+      if (s) {
+        if (r.adoptedStyleSheets.indexOf(s) < 0) r.adoptedStyleSheets = r.adoptedStyleSheets.concat(s);
+      } else if (!r.querySelector('style[data-sheet="' + name + '"]')) r.appendChild(el("style", { "data-sheet": name }, [css]));
     }
 
     // deepActive is the focused element, inside a shadow root too (the chat
@@ -1003,6 +1025,7 @@ import { layer, trap } from "./modal.js";
       core: core,
       el: el,
       shadow: shadow,
+      sheet: sheet,
       announce: announce,
       deepActive: deepActive,
       lang: lang,
