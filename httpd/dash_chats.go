@@ -198,12 +198,13 @@ func (s *dashboardHandlers) chatSettingsPost(ctx *fasthttp.RequestCtx, who signe
 
 // chatSettingsError renders the chat page with the settings form's
 // refusal msg, beside its field field (a key of chats.html: "chat-..."; ""
-// none: at the top).
+// none: at the top); the unanswered time as sent, not as read.
 func (s *dashboardHandlers) chatSettingsError(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, st store.ChatSettings, msg, field string) error {
 	d, err := s.chatSiteData(ctx, s.clock(ctx, &who.user, site), site, st, "", 0)
 	if err != nil {
 		return err
 	}
+	d.Unanswered = string(ctx.PostArgs().Peek("unanswered"))
 	nav, err := s.siteNav(ctx, who, site, "chats")
 	if err != nil {
 		return err

@@ -152,6 +152,9 @@ func TestBrowserRefusalStandsBesideItsField(t *testing.T) {
 	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/chat"))
 	send(`#chat-settings button[type=submit]`, map[string]string{"unanswered": "скоро"})
 	beside("chat, bad unanswered time", `#chat-settings input[name=unanswered]`, "chat-unanswered")
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector("#chat-settings input[name=unanswered]").value`); got != "скоро" {
+		t.Errorf("chat, bad unanswered time: the field holds %q, not what was sent", got)
+	}
 	send(`#chat-settings button[type=submit]`, map[string]string{"unanswered": "", "greeting": strings.Repeat("Здравствуйте! ", 50)})
 	beside("chat, long greeting", `#chat-settings textarea[name=greeting]`, "chat-greeting")
 	send(`#chat-settings button[type=submit]`, map[string]string{"greeting": "", "canned": strings.Repeat("Да", 400)})
