@@ -98,11 +98,13 @@ type callbackSettingsForm struct {
 
 // callbackFormView is what partials.html "callback-settings" needs: the
 // site, the session's form token, the settings, and the page to return to
-// ("settings", or "" for the callbacks page).
+// ("settings", or "" for the callbacks page), and the page's view, whose
+// refusal may be about one of its fields (invalidAttrs' keys "callback-").
 type callbackFormView struct {
 	Key, CSRF string
 	Settings  callbackSettingsForm
 	Back      string
+	View      view
 }
 
 type callbacksData struct {
@@ -227,11 +229,12 @@ func (s *dashboardHandlers) callbackSettingsPost(ctx *fasthttp.RequestCtx, who s
 		if c.Queue != nil {
 			d.Settings.Queue = *c.Queue
 		}
+		field := callbackField(err)
 		if toSettings {
-			return s.renderSettings(ctx, who, site, fasthttp.StatusBadRequest, settingsView{Callbacks: d.Settings, Error: asUserError(err).UserMessage()})
+			return s.renderSettings(ctx, who, site, fasthttp.StatusBadRequest, settingsView{Callbacks: d.Settings, Error: errText(s.pages.printer(ctx, &who.user), err), Field: field})
 		}
 		return s.pages.render(ctx, fasthttp.StatusBadRequest, "callbacks", view{Title: "Callbacks · " + site.Name,
-			User: &who.user, CSRF: who.session.CSRF, Error: asUserError(err).UserMessage(), Data: d})
+			User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Field: field, Data: d})
 	}
 	if err != nil {
 		return err
@@ -318,4 +321,13 @@ func callbackCSVRow(cb *store.Callback, groups []store.WidgetGroup, m store.Mark
 	return append([]string{u(cb.ID), ms(cb.Time), v.State, cb.Phone, cb.PhoneRaw, ms(cb.Delayed), u(cb.GroupID), v.GroupName,
 		strconv.FormatUint(uint64(cb.Attempts), 10), ms(cb.LastTry), code, cb.LastError, ms(cb.Sent), cb.PageURL,
 		u(cb.Visitor), u(cb.Session), u(cb.Hit), leads.StatusOf(m), m.Note}, sourceCSV(&cb.Source)...)
+}
+
+// callbackField is the field of the callback settings' form (partials.html
+// "callback-settings") a refusal of callbacks.Configure or ParseGroups is
+// about: the scenario URL, its secret or the groups; none for the captcha
+// or the language, which are chosen from a list.
+func callbackField(err error) string {
+	return refusedField(err, "", "the scenario URL", "callback-url", "a secret", "callback-secret",
+		"at most %d groups", "callback-groups", "a group id", "callback-groups", "group ", "callback-groups", "%q: ", "callback-groups")
 }

@@ -11,6 +11,7 @@ import (
 	"appliance/httpd/chats"
 	"appliance/httpd/i18n"
 	"appliance/httpd/search"
+	"appliance/internal/usererr"
 	"appliance/store"
 )
 
@@ -180,13 +181,14 @@ func (s *dashboardHandlers) chatSettingsPost(ctx *fasthttp.RequestCtx, who signe
 	if m := strings.TrimSpace(string(args.Peek("unanswered"))); m != "" {
 		n, err := strconv.ParseFloat(m, 64)
 		if err != nil || n < 0 || n > 24*60 {
-			return s.chatSettingsError(ctx, who, site, st, "The unanswered time is a number of minutes, from 0.5 to 1440.")
+			return s.chatSettingsError(ctx, who, site, st, "The unanswered time is a number of minutes, from 0.5 to 1440.", "chat-unanswered")
 		}
 		st.Unanswered = uint32(n * 60)
 	}
 	if err := s.chats.SetSettings(ctx, site.ID, st); err != nil {
 		if errors.Is(err, chats.ErrInvalid) {
-			return s.chatSettingsError(ctx, who, site, st, errText(s.pages.printer(ctx, &who.user), err))
+			return s.chatSettingsError(ctx, who, site, st, errText(s.pages.printer(ctx, &who.user), err),
+				chatSettingsField(err))
 		}
 		return err
 	}
@@ -194,17 +196,21 @@ func (s *dashboardHandlers) chatSettingsPost(ctx *fasthttp.RequestCtx, who signe
 	return nil
 }
 
-func (s *dashboardHandlers) chatSettingsError(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, st store.ChatSettings, msg string) error {
+// chatSettingsError renders the chat page with the settings form's
+// refusal msg, beside its field field (a key of chats.html: "chat-..."; ""
+// none: at the top); the unanswered time as sent, not as read.
+func (s *dashboardHandlers) chatSettingsError(ctx *fasthttp.RequestCtx, who signedIn, site *store.Site, st store.ChatSettings, msg, field string) error {
 	d, err := s.chatSiteData(ctx, s.clock(ctx, &who.user, site), site, st, "", 0)
 	if err != nil {
 		return err
 	}
+	d.Unanswered = string(ctx.PostArgs().Peek("unanswered"))
 	nav, err := s.siteNav(ctx, who, site, "chats")
 	if err != nil {
 		return err
 	}
 	return s.pages.render(ctx, fasthttp.StatusBadRequest, "chats", view{Title: "Chat · " + site.Name, User: &who.user, CSRF: who.session.CSRF,
-		Error: msg, Data: d, Nav: nav})
+		Error: msg, Field: field, Data: d, Nav: nav})
 }
 
 // chatsCSV is GET /sites/KEY/chats.csv[?q=words]: the finished chats the
@@ -234,4 +240,24 @@ func (s *dashboardHandlers) chatPhone(site *store.Site, q string) func(string) b
 		return nil
 	}
 	return sq.SaysPhone
+}
+
+// chatSettingsField is the field of the chat settings' form (chats.html) a
+// refusal of chats.SetSettings is about: the greeting or the canned
+// replies (too long, control characters), the unanswered time; none for
+// the corner or the colour, which are chosen.
+func chatSettingsField(err error) string {
+	if ue, ok := asUserError(err).(interface{ MessageFormat() (string, []any) }); ok {
+		if _, args := ue.MessageFormat(); len(args) > 0 {
+			if p, ok := args[0].(usererr.Phrase); ok {
+				switch p.Format {
+				case "the greeting":
+					return "chat-greeting"
+				case "a canned reply":
+					return "chat-canned"
+				}
+			}
+		}
+	}
+	return refusedField(err, "", "the unanswered time", "chat-unanswered", "at most %d canned", "chat-canned")
 }

@@ -313,6 +313,10 @@ type tokenRow struct {
 	// The row's change form, ticked with what the token has now.
 	SiteChoices  []siteChoice
 	ScopeChoices []scopeChoice
+	// Refused: the change form's refusal is about this row's name; the
+	// form is open, filled as sent (SentName, its ticks).
+	Refused  bool
+	SentName string
 }
 
 type siteChoice struct {
@@ -470,18 +474,29 @@ func (s *dashboardHandlers) tokenFormGrant(args *fasthttp.Args) (keys []string, 
 func (s *dashboardHandlers) changeTokenPost(ctx *fasthttp.RequestCtx, who signedIn) error {
 	args := ctx.PostArgs()
 	name := string(args.Peek("name"))
-	_, ids, scopes, err := s.tokenFormGrant(args)
+	keys, ids, scopes, err := s.tokenFormGrant(args)
 	if err != nil {
 		return err
 	}
-	_, err = s.accounts.ChangeToken(ctx, string(args.Peek("id")), accounts.TokenChange{Name: &name, Sites: &ids, Scopes: &scopes})
+	id := string(args.Peek("id"))
+	_, err = s.accounts.ChangeToken(ctx, id, accounts.TokenChange{Name: &name, Sites: &ids, Scopes: &scopes})
 	if err != nil {
 		if ue := asUserError(err); ue != nil && ue.Status() < 500 {
 			d, derr := s.tokensData(ctx, who, nil, nil, "")
 			if derr != nil {
 				return derr
 			}
-			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err), Data: d})
+			field := refusedField(err, "", "token name must be", "change-name")
+			for i := range d.Tokens {
+				if row := &d.Tokens[i]; field != "" && row.ID == id {
+					row.Refused, row.SentName, row.ScopeChoices = true, name, scopeChoices(scopes)
+					for j := range row.SiteChoices {
+						row.SiteChoices[j].Checked = slices.Contains(keys, row.SiteChoices[j].Key)
+					}
+				}
+			}
+			return s.pages.render(ctx, ue.Status(), "tokens", view{Title: "API tokens", User: &who.user, CSRF: who.session.CSRF, Error: errText(s.pages.printer(ctx, &who.user), err),
+				Field: field, Data: d})
 		}
 		return err
 	}

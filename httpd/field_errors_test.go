@@ -11,12 +11,12 @@ import (
 )
 
 // Every dashboard form field that can be marked invalid by a refusal
-// ({{invalid $ "key"}}) has the message beside it ({{fieldError $ "key"}})
+// ({{invalid $ "key"}}, or .View in a partial) has the message beside it ({{fieldError $ "key"}})
 // and the other way round, each key once a page: a refusal whose field
 // the page marks but does not explain (or explains twice) would lose its
 // message, since the top of the page leaves it out (view.Field).
 func TestFieldErrorsPairWithTheirFields(t *testing.T) {
-	calls := regexp.MustCompile(`\{\{(invalid|fieldError) [.$] "([^"]+)"\}\}`)
+	calls := regexp.MustCompile(`\{\{(invalid|fieldError) (?:[.$]|\.View) "([^"]+)"\}\}`)
 	pages, err := fs.Glob(assets.FS, "dashboard/*.html")
 	if err != nil || len(pages) == 0 {
 		t.Fatalf("templates: %v %v", pages, err)

@@ -55,8 +55,8 @@ func templateFuncs(region string, tr i18n.Printer) template.FuncMap {
 	f := tr.Funcs()
 	f["join"] = strings.Join
 	f["may"] = may
-	f["callbackForm"] = func(key, csrf string, st callbackSettingsForm, back string) callbackFormView {
-		return callbackFormView{Key: key, CSRF: csrf, Settings: st, Back: back}
+	f["callbackForm"] = func(key string, v view, st callbackSettingsForm, back string) callbackFormView {
+		return callbackFormView{Key: key, CSRF: v.CSRF, Settings: st, Back: back, View: v}
 	}
 	f["phone"] = func(digits string) string { return numbers.FormatPhone(digits, region) }
 	f["tel"] = func(digits string, text ...string) template.HTML {

@@ -108,6 +108,11 @@ func TestBrowserRefusalStandsBesideItsField(t *testing.T) {
 	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"tokens"))
 	send(`#token-form button[type=submit]`, map[string]string{"name": "   "})
 	beside("token, blank name", `#token-form input[name=name]`, "token-name")
+	// A token's row: its change form (folded) says why by its own name.
+	send(`#token-form button[type=submit]`, map[string]string{"name": "АТС"})
+	httpdtest.Eval[bool](t, ctx, `(() => { document.querySelector("#tokens details.token-change").open = true; return true; })()`)
+	send(`#tokens form[action="/tokens/change"] button[type=submit]`, map[string]string{"name": "   "})
+	beside("token row, blank name", `#tokens form[action="/tokens/change"] input[name=name]`, "change-name")
 
 	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/webhooks"))
 	send(`#add-webhook button[type=submit]`, map[string]string{"url": "ftp://crm.example.com/hook"})
@@ -132,6 +137,28 @@ func TestBrowserRefusalStandsBesideItsField(t *testing.T) {
 	beside("settings, bad domain", `textarea[name=domains]`, "domains")
 	send(`#remove-site-form button[type=submit]`, map[string]string{"confirm": "Другой"})
 	wants("settings, remove unconfirmed", beside("settings, remove unconfirmed", `input[name=confirm]`, "confirm"), "Введите название сайта, \"Магазин\"")
+
+	send(`#callback-settings button[type=submit]`, map[string]string{"url": "ftp://pbx.example.com/callback"})
+	wants("settings, bad scenario URL", beside("settings, bad scenario URL", `#callback-settings input[name=url]`, "callback-url"), "https://", "Адрес сценария")
+
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/callbacks"))
+	send(`#callback-settings button[type=submit]`, map[string]string{"url": "ftp://pbx.example.com/callback"})
+	wants("callbacks, bad scenario URL", beside("callbacks, bad scenario URL", `#callback-settings input[name=url]`, "callback-url"), "https://", "Адрес сценария")
+	send(`#callback-settings button[type=submit]`, map[string]string{"url": "https://pbx.example.com/callback", "secret": "short"})
+	beside("callbacks, short secret", `#callback-settings input[name=secret]`, "callback-secret")
+	send(`#callback-settings button[type=submit]`, map[string]string{"url": "", "secret": "", "groups": "Отдел продаж"})
+	wants("callbacks, bad group", beside("callbacks, bad group", `#callback-settings textarea[name=groups]`, "callback-groups"), "Отдел продаж")
+
+	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites/"+key+"/chat"))
+	send(`#chat-settings button[type=submit]`, map[string]string{"unanswered": "скоро"})
+	beside("chat, bad unanswered time", `#chat-settings input[name=unanswered]`, "chat-unanswered")
+	if got := httpdtest.Eval[string](t, ctx, `document.querySelector("#chat-settings input[name=unanswered]").value`); got != "скоро" {
+		t.Errorf("chat, bad unanswered time: the field holds %q, not what was sent", got)
+	}
+	send(`#chat-settings button[type=submit]`, map[string]string{"unanswered": "", "greeting": strings.Repeat("Здравствуйте! ", 50)})
+	beside("chat, long greeting", `#chat-settings textarea[name=greeting]`, "chat-greeting")
+	send(`#chat-settings button[type=submit]`, map[string]string{"greeting": "", "canned": strings.Repeat("Да", 400)})
+	beside("chat, long canned reply", `#chat-settings textarea[name=canned]`, "chat-canned")
 
 	// Signed out, a wrong password at sign-in is said by the password.
 	httpdtest.Must(t, ctx, chromedp.Navigate(srv.URL+"sites"))
