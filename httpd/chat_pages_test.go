@@ -208,7 +208,13 @@ func TestChatSettingsErrorNamesTheField(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		body := html.UnescapeString(string(b))
-		msg, _, _ := strings.Cut(body[strings.Index(body, `role="alert">`)+1:], "</p>")
+		// The refusal stands beside its field (fieldError).
+		at := strings.Index(body, `id="chat-`+tc.form+`-error">`)
+		if at < 0 {
+			t.Errorf("%s %s: %d, no message beside the field in\n%s", tc.lang, tc.form, resp.StatusCode, body)
+			continue
+		}
+		msg, _, _ := strings.Cut(body[at+len(`id="chat-`+tc.form+`-error">`):], "</p>")
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, tc.want) || strings.Contains(msg, tc.not) {
 			t.Errorf("%s %s: %d, want %q in\n%s", tc.lang, tc.form, resp.StatusCode, tc.want, msg)
 		}

@@ -157,7 +157,7 @@ func TestBrowserRefusalStandsBesideItsField(t *testing.T) {
 	}
 	send(`#chat-settings button[type=submit]`, map[string]string{"unanswered": "", "greeting": strings.Repeat("Здравствуйте! ", 50)})
 	beside("chat, long greeting", `#chat-settings textarea[name=greeting]`, "chat-greeting")
-	send(`#chat-settings button[type=submit]`, map[string]string{"greeting": "", "canned": strings.Repeat("Да", 400)})
+	send(`#chat-settings button[type=submit]`, map[string]string{"greeting": "", "canned": strings.Repeat("Да", 600)})
 	beside("chat, long canned reply", `#chat-settings textarea[name=canned]`, "chat-canned")
 
 	// Signed out, a wrong password at sign-in is said by the password.

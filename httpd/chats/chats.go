@@ -87,8 +87,8 @@ const (
 	MaxRef          = 64   // bytes of a client's ref
 	MaxMessages     = 5000 // messages in one chat
 	MaxCanned       = 50   // canned replies per site
-	MaxCannedText   = 1000 // bytes of one canned reply
-	MaxGreeting     = 500  // bytes of the greeting
+	MaxCannedText   = 1000 // characters of one canned reply
+	MaxGreeting     = 500  // characters of the greeting (the settings form's maxlength)
 	MaxPageMessages = 1000 // messages in one answer of Messages
 )
 

@@ -774,3 +774,29 @@ func TestSearchAndCSVReadLongChatWhole(t *testing.T) {
 		t.Errorf("the CSV transcript does not end with the last message")
 	}
 }
+
+// The greeting's and a canned reply's limits count characters, as the
+// settings form's maxlength does: a Russian greeting of 500 letters (1,000
+// bytes) is taken, one of 501 is not. Before, the limit was 500 bytes, so
+// the form let through 250–500 Cyrillic letters the server refused.
+func TestSettingsTextLimitsCountCharacters(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	greeting := strings.Repeat("Ж", chats.MaxGreeting)
+	canned := []string{strings.Repeat("Д", chats.MaxCannedText)}
+	if err := f.svc.SetSettings(ctx, f.site.ID, store.ChatSettings{Greeting: greeting, Canned: canned}); err != nil {
+		t.Fatalf("a greeting of %d and a reply of %d Cyrillic letters: %v", chats.MaxGreeting, chats.MaxCannedText, err)
+	}
+	if st, err := f.svc.Settings(f.site.ID); err != nil || st.Greeting != greeting || len(st.Canned) != 1 || st.Canned[0] != canned[0] {
+		t.Fatalf("settings as stored: %v; want the greeting and reply as sent", err)
+	}
+	for _, st := range []store.ChatSettings{
+		{Greeting: greeting + "Ж"},
+		{Canned: []string{canned[0] + "Д"}},
+	} {
+		err := f.svc.SetSettings(ctx, f.site.ID, st)
+		if err == nil || !strings.Contains(err.Error(), "characters") {
+			t.Errorf("one letter over the limit: %v, want refused in characters", err)
+		}
+	}
+}

@@ -372,10 +372,12 @@ func (s *Service) SetSettings(ctx context.Context, site uint32, st store.ChatSet
 }
 
 // checkField refuses v, the setting field names, when it is longer than
-// max bytes, not UTF-8 or holds control characters.
+// max characters, not UTF-8 or holds control characters.
 func checkField(field usererr.Phrase, v string, max int) error {
-	if !utf8.ValidString(v) || len(v) > max {
-		return ErrInvalid.Errorf("%s is longer than %d bytes or not UTF-8", field, max)
+	// Characters, not bytes: the form's maxlength counts what the user
+	// sees, and a Russian greeting's letters are two bytes each.
+	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > max {
+		return ErrInvalid.Errorf("%s is longer than %d characters or not UTF-8", field, max)
 	}
 	for _, r := range v {
 		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
