@@ -83,7 +83,7 @@ func TestCaptchaDigitsPerSite(t *testing.T) {
 		t.Errorf("after the dashboard form: %d digits, want 6", got)
 	}
 	form.Set("captcha_digits", "7")
-	if status, body, _ := postForm(t, c, page, form); status != http.StatusBadRequest || !strings.Contains(body, "a captcha has 4 or 6 digits") {
+	if status, body, _ := postForm(t, c, page, form); status != http.StatusBadRequest || !strings.Contains(body, "A captcha has 4 or 6 digits") {
 		t.Errorf("7 digits in the dashboard: %d\n%s", status, body)
 	}
 	if got := widget().CaptchaDigits; got != 6 {
